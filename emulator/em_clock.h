@@ -1,0 +1,43 @@
+/*
+ * em_clock: emulator time, shared by every process (DESIGN section 6).
+ *
+ *   emulator time = OS real time + offset
+ *
+ * The offset lives in metadata.db (table clock, one row) so every service agrees on it;
+ * each process keeps it in memory and reloads it when the control plane tells it the
+ * clock moved (and on its periodic timer). Time only moves forward: advancing by a
+ * negative amount is refused. Nothing in the emulator sleeps to model Google's delays;
+ * it compares emulator times instead.
+ */
+#ifndef EM_CLOCK_H
+#define EM_CLOCK_H
+
+#include "em_status.h"
+
+#include <stdint.h>
+
+struct em_store;
+
+/* Creates the clock table if needed and loads the offset. */
+enum em_code em_clock_open(struct em_store *store, struct em_status *st);
+
+/* Nanoseconds since the Unix epoch, emulated. */
+int64_t em_clock_now(void);
+
+/* The current offset from OS time, in nanoseconds. */
+int64_t em_clock_offset(void);
+
+/* Re-reads the offset from the store. */
+enum em_code em_clock_reload(struct em_store *store, struct em_status *st);
+
+/* Moves the shared clock forward by delta_ns (>= 0) and returns the new offset. */
+enum em_code em_clock_advance(struct em_store *store, int64_t delta_ns, int64_t *new_offset,
+                              struct em_status *st);
+
+/* Sets the offset back to zero (control plane reset). */
+enum em_code em_clock_reset(struct em_store *store, struct em_status *st);
+
+/* OS real time in nanoseconds. */
+int64_t em_clock_real_now(void);
+
+#endif

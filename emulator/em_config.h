@@ -1,0 +1,55 @@
+/*
+ * em_config: the configuration every process shares, from environment variables and
+ * command-line flags (flags win). One table in em_config.c lists every option with its
+ * flag, variable, default and help text; `--help` prints it and the README's
+ * configuration table mirrors it.
+ */
+#ifndef EM_CONFIG_H
+#define EM_CONFIG_H
+
+#include "em_status.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Port offsets from the port base (DESIGN section 2). */
+enum em_port {
+    EM_PORT_CONTROL = 0,
+    EM_PORT_KMS = 1,
+    EM_PORT_PUBSUB = 2,
+    EM_PORT_BIGTABLE = 3,
+    EM_PORT_SPANNER = 4,
+    EM_PORT_RUNNER = 5,
+};
+
+struct em_config {
+    char host[64];
+    int port_base;
+    char data_dir[PATH_MAX];
+    bool ephemeral;
+    bool iam_enforce;
+    int log_level;
+    int threads;
+    int64_t max_body_bytes;
+    int64_t key_check_interval_s;
+    int64_t kms_grace_s;
+    int64_t kms_propagation_delay_s;
+    char default_principal[256];
+    int64_t audit_max_entries;
+    char services[128]; /* control plane: comma-separated services to start */
+};
+
+/* Fills cfg from defaults, then the environment, then argv. Returns EM_OK, or
+ * INVALID_ARGUMENT naming the bad option. *help is set when --help was given. */
+enum em_code em_config_load(struct em_config *cfg, int argc, char **argv, bool *help,
+                            struct em_status *st);
+
+/* Writes the option table (flags, variables, defaults, help) to stdout. */
+void em_config_usage(const char *program);
+
+/* "http://127.0.0.1:8791" for a port offset. */
+void em_config_url(const struct em_config *cfg, enum em_port port, char *out, size_t len);
+
+#endif

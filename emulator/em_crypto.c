@@ -1,0 +1,162 @@
+/*
+ * em_crypto: CRC32C, random bytes and AES-256-GCM sealing (see em_crypto.h).
+ * The AES-GCM cipher is fetched once (OpenSSL 3's implicit fetch per call is slow).
+ */
+#include "em_crypto.h"
+
+#include "em_log.h"
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <string.h>
+
+/* --- CRC32C: hardware instruction when the CPU has SSE4.2, else a table --- */
+
+static uint32_t crc_table[256];
+static bool crc_hardware;
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        crc_table[i] = c;
+    }
+#if defined(__x86_64__)
+    crc_hardware = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
+static uint32_t crc_software(uint32_t crc, const unsigned char *p, size_t len)
+{
+    while (len--)
+        crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const unsigned char *p,
+                                                         size_t len)
+{
+    uint64_t c = crc;
+    while (len >= 8) {
+        uint64_t word;
+        __builtin_memcpy(&word, p, 8);
+        c = __builtin_ia32_crc32di(c, word);
+        p += 8;
+        len -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (len--)
+        c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return c32;
+}
+#endif
+
+uint32_t em_crc32c(const void *data, size_t len)
+{
+    pthread_once(&crc_once, crc_init);
+    uint32_t crc = 0xFFFFFFFFu;
+#if defined(__x86_64__)
+    if (crc_hardware)
+        return ~crc_hw(crc, data, len);
+#endif
+    return ~crc_software(crc, data, len);
+}
+
+/* --- errors and random --- */
+
+enum em_code em_crypto_error(const char *what, struct em_status *st)
+{
+    unsigned long err;
+    char text[256];
+    while ((err = ERR_get_error()) != 0) {
+        ERR_error_string_n(err, text, sizeof(text));
+        em_error("openssl: %s: %s", what, text);
+    }
+    return EM_FAIL(st, EM_INTERNAL, "Internal cryptographic error (%s).", what);
+}
+
+enum em_code em_random_bytes(void *out, size_t len, struct em_status *st)
+{
+    if (len > 0 && RAND_bytes(out, (int)len) != 1)
+        return em_crypto_error("random bytes", st);
+    return EM_OK;
+}
+
+void em_wipe(void *secret, size_t len)
+{
+    if (secret)
+        OPENSSL_cleanse(secret, len);
+}
+
+/* --- AES-256-GCM --- */
+
+static EVP_CIPHER *gcm_cipher;
+static pthread_once_t gcm_once = PTHREAD_ONCE_INIT;
+
+static void gcm_init(void)
+{
+    gcm_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+static const EVP_CIPHER *gcm(void)
+{
+    pthread_once(&gcm_once, gcm_init);
+    return gcm_cipher;
+}
+
+enum em_code em_seal(const unsigned char key[EM_AES_KEY_BYTES], const void *aad, size_t aad_len,
+                     const void *plaintext, size_t plaintext_len, unsigned char *out,
+                     struct em_status *st)
+{
+    unsigned char *nonce = out;
+    unsigned char *body = out + EM_GCM_NONCE_BYTES;
+    unsigned char *tag = body + plaintext_len;
+    if (em_random_bytes(nonce, EM_GCM_NONCE_BYTES, st))
+        return st->code;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0, ok = ctx && EVP_EncryptInit_ex2(ctx, gcm(), key, nonce, NULL);
+    if (ok && aad_len)
+        ok = EVP_EncryptUpdate(ctx, NULL, &len, aad, (int)aad_len);
+    if (ok)
+        ok = EVP_EncryptUpdate(ctx, body, &len, plaintext, (int)plaintext_len);
+    if (ok)
+        ok = EVP_EncryptFinal_ex(ctx, body + len, &len);
+    if (ok)
+        ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, EM_GCM_TAG_BYTES, tag);
+    EVP_CIPHER_CTX_free(ctx);
+    return ok ? EM_OK : em_crypto_error("AES-GCM seal", st);
+}
+
+bool em_open(const unsigned char key[EM_AES_KEY_BYTES], const void *aad, size_t aad_len,
+             const unsigned char *blob, size_t blob_len, unsigned char *out)
+{
+    if (blob_len < EM_SEAL_OVERHEAD)
+        return false;
+    size_t body_len = blob_len - EM_SEAL_OVERHEAD;
+    const unsigned char *nonce = blob;
+    const unsigned char *body = blob + EM_GCM_NONCE_BYTES;
+    unsigned char tag[EM_GCM_TAG_BYTES];
+    memcpy(tag, body + body_len, EM_GCM_TAG_BYTES);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0, ok = ctx && EVP_DecryptInit_ex2(ctx, gcm(), key, nonce, NULL);
+    if (ok && aad_len)
+        ok = EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)aad_len);
+    if (ok)
+        ok = EVP_DecryptUpdate(ctx, out, &len, body, (int)body_len);
+    if (ok)
+        ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, EM_GCM_TAG_BYTES, tag);
+    if (ok)
+        ok = EVP_DecryptFinal_ex(ctx, out + len, &len) > 0;
+    EVP_CIPHER_CTX_free(ctx);
+    ERR_clear_error();
+    if (!ok)
+        em_wipe(out, body_len);
+    return ok;
+}

@@ -1,0 +1,256 @@
+/*
+ * em_dispatch: the one path every REST call takes (see em_call.h):
+ *
+ *   match route -> parse + schema-check body -> resolve principal -> IAM check
+ *     -> handler -> audit entry -> render reply or Google JSON error
+ *
+ * Failures anywhere become Google's error JSON here and nowhere else.
+ */
+#include "em_audit.h"
+#include "em_call.h"
+#include "em_clock.h"
+#include "em_iam.h"
+#include "em_json.h"
+#include "em_log.h"
+#include "em_schema.h"
+#include "em_service.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *em_call_var(const struct em_call *call, const char *name)
+{
+    for (int i = 0; i < call->match.var_count; i++)
+        if (strcmp(call->match.vars[i].name, name) == 0)
+            return call->match.vars[i].value;
+    return NULL;
+}
+
+const char *em_call_resource(const struct em_call *call)
+{
+    return call->match.var_count > 0 ? call->match.vars[0].value : "";
+}
+
+const char *em_call_query(const struct em_call *call, const char *key)
+{
+    for (int i = 0; i < call->query_count; i++)
+        if (strcmp(call->query[i].key, key) == 0)
+            return call->query[i].value ? call->query[i].value : "";
+    return NULL;
+}
+
+static void query_field_name(const char *key, char *out, size_t len)
+{
+    em_snake_case(key, out, len);
+}
+
+enum em_code em_call_query_int(struct em_call *call, const char *key, int64_t fallback,
+                               int64_t min, int64_t max, int64_t *out)
+{
+    const char *text = em_call_query(call, key);
+    *out = fallback;
+    if (!text || !*text)
+        return EM_OK;
+    errno = 0;
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    char field[64];
+    query_field_name(key, field, sizeof(field));
+    if (errno || *end)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid value at '%s' (TYPE_INT32), \"%.60s\"",
+                            field, text);
+    if (v < min || v > max)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "%s must be between %lld and %lld, got %lld.",
+                            key, (long long)min, (long long)max, v);
+    *out = v;
+    return EM_OK;
+}
+
+enum em_code em_call_query_bool(struct em_call *call, const char *key, bool *out)
+{
+    const char *text = em_call_query(call, key);
+    *out = false;
+    if (!text)
+        return EM_OK;
+    if (!*text || !strcmp(text, "true") || !strcmp(text, "1")) {
+        *out = true;
+        return EM_OK;
+    }
+    if (!strcmp(text, "false") || !strcmp(text, "0"))
+        return EM_OK;
+    char field[64];
+    query_field_name(key, field, sizeof(field));
+    return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid value at '%s' (TYPE_BOOL), \"%.60s\"",
+                        field, text);
+}
+
+enum em_code em_call_reply(struct em_call *call, cJSON *reply)
+{
+    cJSON_Delete(call->reply);
+    call->reply = reply;
+    return EM_OK;
+}
+
+void em_call_reset(struct em_call *call)
+{
+    cJSON_Delete(call->body);
+    cJSON_Delete(call->reply);
+    free(call->reply_raw);
+    free(call->response);
+    call->body = call->reply = NULL;
+    call->reply_raw = call->response = NULL;
+    call->reply_raw_len = call->response_len = 0;
+    call->audit_key_version[0] = '\0';
+    em_status_clear(&call->status);
+}
+
+static enum em_code route_call(const struct em_router *router, struct em_call *call)
+{
+    switch (em_router_match(router, call->method, call->path, &call->match)) {
+    case EM_MATCHED:
+        return EM_OK;
+    case EM_WRONG_METHOD:
+        return EM_CALL_FAIL(call, EM_NOT_FOUND, "Method %.10s is not supported for %.200s.",
+                            call->method, call->path);
+    default:
+        return EM_CALL_FAIL(call, EM_NOT_FOUND,
+                            "The requested URL %.300s was not found on this server.", call->path);
+    }
+}
+
+/* Line and column of a byte offset, for Google-like parse errors. */
+static void locate(const char *text, size_t offset, int *line, int *column)
+{
+    *line = 1;
+    *column = 1;
+    for (size_t i = 0; i < offset; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *column = 1;
+        } else {
+            (*column)++;
+        }
+    }
+}
+
+static bool body_is_blank(const struct em_call *call)
+{
+    for (size_t i = 0; i < call->body_len; i++)
+        if (call->body_text[i] != ' ' && call->body_text[i] != '\n' &&
+            call->body_text[i] != '\r' && call->body_text[i] != '\t')
+            return false;
+    return true;
+}
+
+static enum em_code parse_body(struct em_call *call)
+{
+    const struct em_route *route = call->match.route;
+    if (!route->body)
+        return EM_OK;
+    if (!call->body_text || body_is_blank(call)) {
+        call->body = cJSON_CreateObject();
+        return EM_OK;
+    }
+    const char *end = NULL;
+    call->body = cJSON_ParseWithLengthOpts(call->body_text, call->body_len, &end, false);
+    if (!call->body) {
+        size_t offset = end ? (size_t)(end - call->body_text) : 0;
+        if (offset > call->body_len)
+            offset = call->body_len;
+        int line, column;
+        locate(call->body_text, offset, &line, &column);
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Invalid JSON payload received. Unexpected token at line %d, column "
+                            "%d (byte %zu).",
+                            line, column, offset);
+    }
+    /* anything after the value other than white space is an error */
+    for (const char *p = end; p && p < call->body_text + call->body_len; p++)
+        if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t' && *p != '\0')
+            return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                                "Invalid JSON payload received. Unexpected data after the JSON "
+                                "value at byte %zu.",
+                                (size_t)(p - call->body_text));
+    return em_schema_check(route->body, call->body, route->body_field, &call->status);
+}
+
+static enum em_code authorize(struct em_call *call)
+{
+    const struct em_route *route = call->match.route;
+    if (!route->permission || !call->svc)
+        return EM_OK;
+    return em_iam_check(call->svc->store, &call->svc->config, call->principal,
+                        em_call_resource(call), route->permission, &call->status);
+}
+
+static enum em_code run(const struct em_router *router, struct em_call *call)
+{
+    if (route_call(router, call) || parse_body(call) || authorize(call))
+        return call->status.code;
+    const struct em_route *route = call->match.route;
+    if (!route->handler)
+        return EM_CALL_FAIL(call, EM_UNIMPLEMENTED,
+                            "Method %s is not implemented by this emulator.", route->method_name);
+    enum em_code code = route->handler(call);
+    if (code != EM_OK && call->status.code == EM_OK)
+        EM_CALL_FAIL(call, code, "%s failed.", route->method_name);
+    return code;
+}
+
+static void record_audit(struct em_call *call)
+{
+    const struct em_route *route = call->match.route;
+    if (!route || route->audit == EM_AUDIT_NONE || !call->svc || !call->svc->audit)
+        return;
+    struct em_audit_entry e = {
+        .time_ns = em_clock_now(),
+        .service = call->svc->def->name,
+        .kind = route->audit,
+        .principal = call->principal,
+        .method = route->method_name,
+        .resource = em_call_resource(call),
+        .key_version = call->audit_key_version[0] ? call->audit_key_version : NULL,
+        .caller = call->caller_resource,
+        .code = call->status.code,
+        .message = call->status.code ? call->status.message : NULL,
+    };
+    em_audit_record(call->svc->audit, &e);
+}
+
+static void render(struct em_call *call)
+{
+    if (call->status.code != EM_OK) {
+        call->http_status = call->status.http_override ? call->status.http_override
+                                                       : em_code_http(call->status.code);
+        call->response = em_status_to_json(&call->status);
+        call->content_type = "application/json; charset=UTF-8";
+        if (call->status.code == EM_INTERNAL || call->status.code == EM_UNKNOWN)
+            em_error("%s %s: %s (%s:%d)", call->method, call->path, call->status.message,
+                     call->status.file ? call->status.file : "?", call->status.line);
+    } else if (call->reply_raw) {
+        call->http_status = 200;
+        call->response = call->reply_raw;
+        call->reply_raw = NULL;
+        call->response_len = call->reply_raw_len;
+        call->content_type = call->reply_content_type ? call->reply_content_type : "text/plain";
+        return;
+    } else {
+        call->http_status = 200;
+        call->response = call->reply ? cJSON_PrintUnformatted(call->reply) : strdup("{}");
+        call->content_type = "application/json; charset=UTF-8";
+    }
+    call->response_len = call->response ? strlen(call->response) : 0;
+}
+
+void em_dispatch(const struct em_router *router, struct em_call *call)
+{
+    const char *fallback = call->svc ? call->svc->config.default_principal : "user:anonymous";
+    em_iam_principal(call->authorization, fallback, call->principal, sizeof(call->principal));
+    call->match.route = NULL;
+    call->match.var_count = 0;
+    run(router, call);
+    record_audit(call);
+    render(call);
+}

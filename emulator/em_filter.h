@@ -1,0 +1,59 @@
+/*
+ * em_filter: Google's filter languages, evaluated against a resource's JSON.
+ *
+ * One parser serves the list filters of AIP-160 (`labels.env = prod AND state = ENABLED`),
+ * the Cloud Logging query language subset gcloud sends (`protoPayload.methodName="Encrypt"
+ * timestamp>="2026-01-01T00:00:00Z" severity>=WARNING`) and Pub/Sub subscription filters
+ * (`attributes.kind = "a" AND hasPrefix(attributes.region, "eu")`).
+ *
+ * Grammar (precedence: NOT > OR > AND, as both languages define it):
+ *   expr    := seq { "AND" seq }
+ *   seq     := factor { factor }            juxtaposition means AND
+ *   factor  := term { "OR" term }
+ *   term    := [ "NOT" | "-" ] simple
+ *   simple  := "(" expr ")" | function | comparison | value
+ *   comparison := path op value             op: = != < <= > >= :
+ *   function := name "(" arg { "," arg } ")"   hasPrefix(path, "s"), hasSuffix(path, "s"),
+ *                                             log_id("cloudaudit.googleapis.com/activity")
+ *   path    := segment { "." segment }      a segment is a word or a "quoted string"
+ *   value   := "quoted string" | word       words: letters, digits and - _ . / @ * + ~ %
+ *
+ * Matching against JSON: a missing field never matches (but `!=` and NOT of it do);
+ * arrays match when any element does; `:` is "has" (substring of a string, element of an
+ * array, key of an object, and `field:*` means present); `=` on strings is exact, with a
+ * trailing `*` in the value meaning a prefix; timestamps (RFC 3339 on both sides) compare
+ * as times, numbers (and int64 strings) as numbers, fields named `severity` by Logging's
+ * ladder (DEFAULT < DEBUG < INFO < NOTICE < WARNING < ERROR < CRITICAL < ALERT < EMERGENCY),
+ * anything else as strings. A bare value (no field) matches when any string in the
+ * resource contains it.
+ */
+#ifndef EM_FILTER_H
+#define EM_FILTER_H
+
+#include "em_status.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#define EM_FILTER_MAX_LEN   20000
+#define EM_FILTER_MAX_DEPTH 64
+
+struct em_filter;
+
+/* Parses text (empty or blank text is a filter that matches everything). Fails with
+ * INVALID_ARGUMENT "Invalid filter: <what> at position <n>." */
+enum em_code em_filter_parse(const char *text, struct em_filter **out, struct em_status *st);
+
+bool em_filter_match(const struct em_filter *filter, const cJSON *resource);
+
+void em_filter_free(struct em_filter *filter);
+
+/* Visits every comparison and function of the filter, in source order: the path (dotted,
+ * quotes removed), the operator ("=", "!=", "<", "<=", ">", ">=", ":", or the function
+ * name) and the value. Lets a service restrict which fields a filter may use (Pub/Sub
+ * allows only attributes). Returns false as soon as visit does. */
+typedef bool (*em_filter_visit_fn)(const char *path, const char *op, const char *value,
+                                   void *arg);
+bool em_filter_visit(const struct em_filter *filter, em_filter_visit_fn visit, void *arg);
+
+#endif

@@ -1,0 +1,467 @@
+/*
+ * em_iam: policies, predefined roles and permission checks (see em_iam.h).
+ * Google reference: https://cloud.google.com/iam/docs/reference/rest/v1/Policy
+ */
+#include "em_iam.h"
+
+#include "em_call.h"
+#include "em_config.h"
+#include "em_crypto.h"
+#include "em_json.h"
+#include "em_schema.h"
+#include "em_service.h"
+#include "em_store.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- predefined roles: permission patterns (fnmatch) granted, and exceptions --- */
+
+struct role {
+    const char *name;
+    const char *const *grants;
+    const char *const *except;
+};
+
+#define LIST(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static const struct role roles[] = {
+    {"roles/owner", LIST("*"), NULL},
+    {"roles/editor", LIST("*"), LIST("*.setIamPolicy", "resourcemanager.projects.delete")},
+    {"roles/viewer", LIST("*.get", "*.list", "*.getIamPolicy", "logging.logEntries.list"), NULL},
+    {"roles/resourcemanager.projectIamAdmin",
+     LIST("resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"), NULL},
+    {"roles/logging.viewer", LIST("logging.logEntries.list"), NULL},
+    {"roles/logging.privateLogViewer", LIST("logging.logEntries.list"), NULL},
+    {"roles/cloudkms.admin",
+     LIST("cloudkms.keyRings.*", "cloudkms.cryptoKeys.*", "cloudkms.importJobs.*",
+          "cloudkms.locations.get", "cloudkms.locations.list", "cloudkms.operations.get",
+          "cloudkms.cryptoKeyVersions.create", "cloudkms.cryptoKeyVersions.get",
+          "cloudkms.cryptoKeyVersions.list", "cloudkms.cryptoKeyVersions.update",
+          "cloudkms.cryptoKeyVersions.destroy", "cloudkms.cryptoKeyVersions.restore",
+          "resourcemanager.projects.get"),
+     NULL},
+    {"roles/cloudkms.viewer",
+     LIST("cloudkms.*.get", "cloudkms.*.list", "resourcemanager.projects.get"), NULL},
+    {"roles/cloudkms.cryptoKeyEncrypterDecrypter",
+     LIST("cloudkms.cryptoKeyVersions.useToEncrypt", "cloudkms.cryptoKeyVersions.useToDecrypt",
+          "cloudkms.locations.get", "cloudkms.locations.list", "resourcemanager.projects.get"),
+     NULL},
+    {"roles/cloudkms.cryptoKeyEncrypter",
+     LIST("cloudkms.cryptoKeyVersions.useToEncrypt", "cloudkms.locations.get",
+          "cloudkms.locations.list", "resourcemanager.projects.get"),
+     NULL},
+    {"roles/cloudkms.cryptoKeyDecrypter",
+     LIST("cloudkms.cryptoKeyVersions.useToDecrypt", "cloudkms.locations.get",
+          "cloudkms.locations.list", "resourcemanager.projects.get"),
+     NULL},
+    {"roles/cloudkms.signer",
+     LIST("cloudkms.cryptoKeyVersions.useToSign", "cloudkms.locations.get",
+          "cloudkms.locations.list", "resourcemanager.projects.get"),
+     NULL},
+    {"roles/cloudkms.signerVerifier",
+     LIST("cloudkms.cryptoKeyVersions.useToSign", "cloudkms.cryptoKeyVersions.useToVerify",
+          "cloudkms.cryptoKeyVersions.viewPublicKey", "cloudkms.locations.get",
+          "cloudkms.locations.list", "resourcemanager.projects.get"),
+     NULL},
+    {"roles/cloudkms.publicKeyViewer",
+     LIST("cloudkms.cryptoKeyVersions.viewPublicKey", "cloudkms.locations.get",
+          "cloudkms.locations.list", "resourcemanager.projects.get"),
+     NULL},
+    {"roles/cloudkms.cryptoOperator",
+     LIST("cloudkms.cryptoKeyVersions.useTo*", "cloudkms.cryptoKeyVersions.viewPublicKey",
+          "cloudkms.locations.*", "resourcemanager.projects.get"),
+     NULL},
+    {"roles/pubsub.admin", LIST("pubsub.*", "resourcemanager.projects.get"), NULL},
+    {"roles/pubsub.editor", LIST("pubsub.*", "resourcemanager.projects.get"),
+     LIST("*.setIamPolicy", "*.getIamPolicy")},
+    {"roles/pubsub.publisher", LIST("pubsub.topics.publish"), NULL},
+    {"roles/pubsub.subscriber",
+     LIST("pubsub.subscriptions.consume", "pubsub.topics.attachSubscription",
+          "pubsub.snapshots.seek"),
+     NULL},
+    {"roles/pubsub.viewer",
+     LIST("pubsub.*.get", "pubsub.*.list", "resourcemanager.projects.get"), NULL},
+};
+
+static bool any_match(const char *const *patterns, const char *permission)
+{
+    for (; patterns && *patterns; patterns++)
+        if (fnmatch(*patterns, permission, 0) == 0)
+            return true;
+    return false;
+}
+
+bool em_iam_role_grants(const char *role, const char *permission)
+{
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+        if (strcmp(roles[i].name, role) == 0)
+            return any_match(roles[i].grants, permission) &&
+                   !any_match(roles[i].except, permission);
+    return false;
+}
+
+/* --- principals --- */
+
+void em_iam_principal(const char *authorization, const char *default_principal, char *out,
+                      size_t len)
+{
+    const char *token = NULL;
+    if (authorization && strncasecmp(authorization, "Bearer ", 7) == 0)
+        token = authorization + 7;
+    while (token && *token == ' ')
+        token++;
+    if (token && (strncmp(token, "user:", 5) == 0 || strncmp(token, "serviceAccount:", 15) == 0 ||
+                  strncmp(token, "group:", 6) == 0) && strchr(token, '@')) {
+        snprintf(out, len, "%s", token);
+    } else if (token && strchr(token, '@') && !strchr(token, ' ') && !strchr(token, ':')) {
+        bool robot = strstr(token, "gserviceaccount.com") != NULL;
+        snprintf(out, len, "%s:%s", robot ? "serviceAccount" : "user", token);
+    } else {
+        snprintf(out, len, "%s", default_principal);
+    }
+    size_t n = strlen(out);
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
+        out[--n] = '\0';
+}
+
+/* --- storage --- */
+
+static const char *const iam_migrations[] = {
+    "CREATE TABLE iam_policies ("
+    " resource TEXT PRIMARY KEY,"
+    " policy TEXT NOT NULL,"
+    " etag TEXT NOT NULL)",
+};
+
+enum em_code em_iam_open(struct em_store *store, struct em_status *st)
+{
+    return em_store_migrate(store, "iam", iam_migrations, 1, st);
+}
+
+static cJSON *empty_policy(void)
+{
+    cJSON *policy = cJSON_CreateObject();
+    cJSON_AddNumberToObject(policy, "version", 1);
+    cJSON_AddStringToObject(policy, "etag", "ACAB");
+    return policy;
+}
+
+enum em_code em_iam_get_policy(struct em_store *store, const char *resource, cJSON **policy,
+                               struct em_status *st)
+{
+    sqlite3_stmt *stmt =
+        em_store_stmt(store, "SELECT policy FROM iam_policies WHERE resource = ?", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, resource);
+    int rc = sqlite3_step(stmt);
+    *policy = rc == SQLITE_ROW ? cJSON_Parse(em_column_text(stmt, 0)) : empty_policy();
+    em_stmt_done(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return em_store_error(em_store_db(store, NULL), rc, st);
+    if (!*policy)
+        return EM_FAIL(st, EM_INTERNAL, "stored IAM policy of %s is unreadable", resource);
+    return EM_OK;
+}
+
+static bool member_valid(const char *member)
+{
+    static const char *const prefixes[] = {"user:", "serviceAccount:", "group:", "domain:",
+                                           "deleted:", "principal://", "principalSet://", NULL};
+    if (!strcmp(member, "allUsers") || !strcmp(member, "allAuthenticatedUsers"))
+        return true;
+    for (int i = 0; prefixes[i]; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncmp(member, prefixes[i], n) == 0 && member[n] != '\0')
+            return true;
+    }
+    return false;
+}
+
+static enum em_code check_binding(const cJSON *binding, struct em_status *st)
+{
+    const char *role = em_json_string(binding, "role");
+    if (!role || (strncmp(role, "roles/", 6) != 0 && strncmp(role, "projects/", 9) != 0 &&
+                  strncmp(role, "organizations/", 14) != 0))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Role (%s) does not exist.",
+                       role ? role : "missing");
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(binding, "members");
+    const cJSON *m;
+    cJSON_ArrayForEach(m, members)
+    {
+        if (!cJSON_IsString(m) || !member_valid(m->valuestring))
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Invalid member: %s. Members must be of the form user:, "
+                           "serviceAccount:, group:, domain:, allUsers or allAuthenticatedUsers.",
+                           cJSON_IsString(m) ? m->valuestring : "(not a string)");
+    }
+    return EM_OK;
+}
+
+static enum em_code validate_policy(const cJSON *policy, struct em_status *st)
+{
+    const cJSON *b;
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(policy, "bindings"))
+    {
+        if (check_binding(b, st))
+            return st->code;
+        int64_t version = 1;
+        em_json_int64(policy, "version", &version);
+        if (cJSON_GetObjectItemCaseSensitive(b, "condition") && version < 3)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Bindings with conditions require policy version 3.");
+    }
+    return EM_OK;
+}
+
+static enum em_code current_etag(struct em_store *store, const char *resource, char *etag,
+                                 size_t len, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(store, "SELECT etag FROM iam_policies WHERE resource = ?", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, resource);
+    int rc = sqlite3_step(stmt);
+    snprintf(etag, len, "%s", rc == SQLITE_ROW ? em_column_text(stmt, 0) : "ACAB");
+    em_stmt_done(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return em_store_error(em_store_db(store, NULL), rc, st);
+    return EM_OK;
+}
+
+static enum em_code write_policy(struct em_store *store, const char *resource, cJSON *policy,
+                                 struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(
+        store, "INSERT OR REPLACE INTO iam_policies(resource, policy, etag) VALUES (?, ?, ?)", st);
+    if (!stmt)
+        return st->code;
+    char *text = cJSON_PrintUnformatted(policy);
+    em_bind_text(stmt, 1, resource);
+    em_bind_text(stmt, 2, text);
+    em_bind_text(stmt, 3, em_json_string(policy, "etag"));
+    enum em_code code = em_stmt_run(stmt, st);
+    cJSON_free(text);
+    return code;
+}
+
+/* The stored copy: the given policy with a fresh etag and a version. */
+static enum em_code stamp_policy(const cJSON *policy, cJSON **out, struct em_status *st)
+{
+    unsigned char raw[8];
+    if (em_random_bytes(raw, sizeof(raw), st))
+        return st->code;
+    cJSON *copy = cJSON_Duplicate(policy, true);
+    cJSON_DeleteItemFromObjectCaseSensitive(copy, "etag");
+    em_json_add_bytes(copy, "etag", raw, sizeof(raw));
+    if (!cJSON_GetObjectItemCaseSensitive(copy, "version"))
+        cJSON_AddNumberToObject(copy, "version", 1);
+    *out = copy;
+    return EM_OK;
+}
+
+enum em_code em_iam_set_policy(struct em_store *store, const char *resource, const cJSON *policy,
+                               cJSON **stored, struct em_status *st)
+{
+    if (validate_policy(policy, st))
+        return st->code;
+    if (em_store_begin(store, st))
+        return st->code;
+    char etag[64];
+    const char *given = em_json_string(policy, "etag");
+    cJSON *copy = NULL;
+    enum em_code code = current_etag(store, resource, etag, sizeof(etag), st);
+    if (!code && given && strcmp(given, etag) != 0)
+        code = EM_FAIL(st, EM_ABORTED,
+                       "There were concurrent policy changes. Please retry the whole "
+                       "read-modify-write with exponential backoff.");
+    if (!code)
+        code = stamp_policy(policy, &copy, st);
+    if (!code)
+        code = write_policy(store, resource, copy, st);
+    if (!code)
+        code = em_store_commit(store, st);
+    if (code) {
+        em_store_rollback(store);
+        cJSON_Delete(copy);
+        return code;
+    }
+    *stored = copy;
+    return EM_OK;
+}
+
+enum em_code em_iam_delete_under(struct em_store *store, const char *prefix, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(
+        store, "DELETE FROM iam_policies WHERE resource = ?1 OR substr(resource, 1, length(?1) + 1) = ?1 || '/'", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, prefix);
+    return em_stmt_run(stmt, st);
+}
+
+/* --- checks --- */
+
+static bool member_matches(const char *member, const char *principal)
+{
+    if (!strcmp(member, principal) || !strcmp(member, "allUsers") ||
+        !strcmp(member, "allAuthenticatedUsers"))
+        return true;
+    if (strncmp(member, "domain:", 7) == 0) {
+        const char *at = strrchr(principal, '@');
+        return at && strcmp(at + 1, member + 7) == 0;
+    }
+    return false;
+}
+
+static bool policy_grants(const cJSON *policy, const char *principal, const char *permission)
+{
+    const cJSON *b;
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(policy, "bindings"))
+    {
+        const char *role = em_json_string(b, "role");
+        if (!role || cJSON_GetObjectItemCaseSensitive(b, "condition") ||
+            !em_iam_role_grants(role, permission))
+            continue;
+        const cJSON *m;
+        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(b, "members"))
+            if (cJSON_IsString(m) && member_matches(m->valuestring, principal))
+                return true;
+    }
+    return false;
+}
+
+/* Trims the last "collection/id" pair; false once only "projects/p" (or less) is left. */
+static bool parent_name(char *name)
+{
+    for (int pairs = 0; pairs < 2; pairs++) {
+        char *slash = strrchr(name, '/');
+        if (!slash)
+            return false;
+        *slash = '\0';
+    }
+    return strchr(name, '/') != NULL;
+}
+
+static bool granted(struct em_store *store, const struct em_config *cfg, const char *principal,
+                    const char *resource, const char *permission, struct em_status *st)
+{
+    if (!cfg->iam_enforce || !strcmp(principal, cfg->default_principal))
+        return true;
+    char name[EM_RESOURCE_MAX];
+    snprintf(name, sizeof(name), "%s", resource);
+    do {
+        cJSON *policy;
+        if (em_iam_get_policy(store, name, &policy, st))
+            return false;
+        bool ok = policy_grants(policy, principal, permission);
+        cJSON_Delete(policy);
+        if (ok)
+            return true;
+    } while (parent_name(name));
+    return false;
+}
+
+enum em_code em_iam_check(struct em_store *store, const struct em_config *cfg,
+                          const char *principal, const char *resource, const char *permission,
+                          struct em_status *st)
+{
+    st->code = EM_OK;
+    if (granted(store, cfg, principal, resource, permission, st))
+        return EM_OK;
+    if (st->code)
+        return st->code;
+    return EM_FAIL(st, EM_PERMISSION_DENIED,
+                   "Permission '%s' denied on resource '%s' (or it may not exist).", permission,
+                   resource);
+}
+
+/* --- handlers and their request schemas --- */
+
+static const struct em_field expr_fields[] = {{"expression", EM_F_STRING},
+                                              {"title", EM_F_STRING},
+                                              {"description", EM_F_STRING},
+                                              {"location", EM_F_STRING},
+                                              {NULL}};
+static const struct em_message expr_msg = {"google.type.Expr", expr_fields};
+
+static const struct em_field binding_fields[] = {
+    {"role", EM_F_STRING},
+    {"members", EM_F_STRING, true},
+    {"condition", EM_F_MESSAGE, false, &expr_msg},
+    {NULL}};
+static const struct em_message binding_msg = {"google.iam.v1.Binding", binding_fields};
+
+static const struct em_field audit_config_fields[] = {{"service", EM_F_STRING},
+                                                      {"auditLogConfigs", EM_F_ANY, true},
+                                                      {NULL}};
+static const struct em_message audit_config_msg = {"google.iam.v1.AuditConfig",
+                                                   audit_config_fields};
+
+static const struct em_field policy_fields[] = {
+    {"version", EM_F_INT32},
+    {"bindings", EM_F_MESSAGE, true, &binding_msg},
+    {"auditConfigs", EM_F_MESSAGE, true, &audit_config_msg},
+    {"etag", EM_F_BYTES},
+    {NULL}};
+static const struct em_message policy_msg = {"google.iam.v1.Policy", policy_fields};
+
+static const struct em_field options_fields[] = {{"requestedPolicyVersion", EM_F_INT32}, {NULL}};
+static const struct em_message options_msg = {"google.iam.v1.GetPolicyOptions", options_fields};
+
+static const struct em_field get_fields[] = {{"options", EM_F_MESSAGE, false, &options_msg},
+                                             {NULL}};
+const struct em_message em_iam_get_request = {"google.iam.v1.GetIamPolicyRequest", get_fields};
+
+static const struct em_field set_fields[] = {{"policy", EM_F_MESSAGE, false, &policy_msg},
+                                             {"updateMask", EM_F_STRING},
+                                             {NULL}};
+const struct em_message em_iam_set_request = {"google.iam.v1.SetIamPolicyRequest", set_fields};
+
+static const struct em_field test_fields[] = {{"permissions", EM_F_STRING, true}, {NULL}};
+const struct em_message em_iam_test_request = {"google.iam.v1.TestIamPermissionsRequest",
+                                               test_fields};
+
+enum em_code em_iam_handle_get(struct em_call *call)
+{
+    cJSON *policy;
+    if (em_iam_get_policy(call->svc->store, em_call_resource(call), &policy, &call->status))
+        return call->status.code;
+    return em_call_reply(call, policy);
+}
+
+enum em_code em_iam_handle_set(struct em_call *call)
+{
+    const cJSON *policy = cJSON_GetObjectItemCaseSensitive(call->body, "policy");
+    if (!cJSON_IsObject(policy))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Request contains an invalid argument: "
+                                                       "'policy' is required.");
+    cJSON *stored;
+    if (em_iam_set_policy(call->svc->store, em_call_resource(call), policy, &stored,
+                          &call->status))
+        return call->status.code;
+    return em_call_reply(call, stored);
+}
+
+enum em_code em_iam_handle_test(struct em_call *call)
+{
+    cJSON *reply = cJSON_CreateObject();
+    cJSON *granted_list = cJSON_CreateArray();
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(call->body, "permissions"))
+    {
+        struct em_status ignored = {0};
+        if (cJSON_IsString(p) &&
+            granted(call->svc->store, &call->svc->config, call->principal,
+                    em_call_resource(call), p->valuestring, &ignored))
+            cJSON_AddItemToArray(granted_list, cJSON_CreateString(p->valuestring));
+    }
+    if (cJSON_GetArraySize(granted_list) > 0)
+        cJSON_AddItemToObject(reply, "permissions", granted_list);
+    else
+        cJSON_Delete(granted_list);
+    return em_call_reply(call, reply);
+}

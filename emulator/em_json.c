@@ -1,0 +1,312 @@
+/*
+ * em_json: proto3 JSON value encodings (see em_json.h). Pure functions, no I/O.
+ */
+#include "em_json.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *em_b64_encode(const unsigned char *in, size_t len)
+{
+    size_t out_len = 4 * ((len + 2) / 3);
+    char *out = malloc(out_len + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t chunk = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            chunk |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            chunk |= in[i + 2];
+        out[o++] = b64_alphabet[(chunk >> 18) & 63];
+        out[o++] = b64_alphabet[(chunk >> 12) & 63];
+        out[o++] = i + 1 < len ? b64_alphabet[(chunk >> 6) & 63] : '=';
+        out[o++] = i + 2 < len ? b64_alphabet[chunk & 63] : '=';
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+bool em_b64_decode(const char *in, size_t inlen, unsigned char **out, size_t *outlen)
+{
+    while (inlen > 0 && in[inlen - 1] == '=')
+        inlen--;
+    if (inlen % 4 == 1)
+        return false;
+    unsigned char *buf = malloc(inlen * 3 / 4 + 1);
+    if (!buf)
+        return false;
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < inlen; i++) {
+        int v = b64_value((unsigned char)in[i]);
+        if (v < 0) {
+            free(buf);
+            return false;
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    *out = buf;
+    *outlen = o;
+    return true;
+}
+
+/* Days since 1970-01-01 for a proleptic Gregorian date (no timegm, no TZ). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void format_fraction(char *out, size_t len, int64_t nanos)
+{
+    if (nanos == 0)
+        out[0] = '\0';
+    else if (nanos % 1000000 == 0)
+        snprintf(out, len, ".%03lld", (long long)(nanos / 1000000));
+    else if (nanos % 1000 == 0)
+        snprintf(out, len, ".%06lld", (long long)(nanos / 1000));
+    else
+        snprintf(out, len, ".%09lld", (long long)nanos);
+}
+
+void em_time_format(int64_t ns, char out[EM_TIME_TEXT_MAX])
+{
+    int64_t secs = ns / EM_NS_PER_SEC;
+    int64_t nanos = ns % EM_NS_PER_SEC;
+    if (nanos < 0) {
+        nanos += EM_NS_PER_SEC;
+        secs -= 1;
+    }
+    time_t t = (time_t)secs;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char frac[12];
+    format_fraction(frac, sizeof(frac), nanos);
+    snprintf(out, EM_TIME_TEXT_MAX, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+static bool read_digits(const char **p, int count, int *value)
+{
+    int v = 0;
+    for (int i = 0; i < count; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return false;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += count;
+    *value = v;
+    return true;
+}
+
+static bool expect_char(const char **p, char c)
+{
+    if (**p != c)
+        return false;
+    (*p)++;
+    return true;
+}
+
+/* ".123456789" -> nanoseconds; advances *p past the digits. */
+static bool read_fraction(const char **p, int64_t *nanos)
+{
+    *nanos = 0;
+    if (**p != '.')
+        return true;
+    (*p)++;
+    int digits = 0;
+    int64_t scale = 100000000;
+    while (isdigit((unsigned char)**p)) {
+        if (digits++ >= 9)
+            return false;
+        *nanos += (**p - '0') * scale;
+        scale /= 10;
+        (*p)++;
+    }
+    return digits > 0;
+}
+
+static bool read_offset(const char **p, int *offset_seconds)
+{
+    *offset_seconds = 0;
+    if (**p == 'Z' || **p == 'z') {
+        (*p)++;
+        return true;
+    }
+    char sign = **p;
+    if (sign != '+' && sign != '-')
+        return false;
+    (*p)++;
+    int hh, mm;
+    if (!read_digits(p, 2, &hh) || !expect_char(p, ':') || !read_digits(p, 2, &mm))
+        return false;
+    *offset_seconds = (hh * 3600 + mm * 60) * (sign == '-' ? -1 : 1);
+    return hh < 24 && mm < 60;
+}
+
+bool em_time_parse(const char *text, int64_t *ns)
+{
+    const char *p = text;
+    int y, mo, d, h, mi, s, offset;
+    int64_t nanos;
+    if (!read_digits(&p, 4, &y) || !expect_char(&p, '-') || !read_digits(&p, 2, &mo) ||
+        !expect_char(&p, '-') || !read_digits(&p, 2, &d))
+        return false;
+    if (*p != 'T' && *p != 't' && *p != ' ')
+        return false;
+    p++;
+    if (!read_digits(&p, 2, &h) || !expect_char(&p, ':') || !read_digits(&p, 2, &mi) ||
+        !expect_char(&p, ':') || !read_digits(&p, 2, &s) || !read_fraction(&p, &nanos) ||
+        !read_offset(&p, &offset) || *p != '\0')
+        return false;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+        return false;
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
+    *ns = secs * EM_NS_PER_SEC + nanos;
+    return true;
+}
+
+void em_duration_format(int64_t ns, char out[EM_TIME_TEXT_MAX])
+{
+    const char *sign = ns < 0 ? "-" : "";
+    uint64_t abs_ns = ns < 0 ? (uint64_t)(-(ns + 1)) + 1 : (uint64_t)ns;
+    char frac[12];
+    format_fraction(frac, sizeof(frac), (int64_t)(abs_ns % EM_NS_PER_SEC));
+    snprintf(out, EM_TIME_TEXT_MAX, "%s%llu%ss", sign,
+             (unsigned long long)(abs_ns / EM_NS_PER_SEC), frac);
+}
+
+bool em_duration_parse(const char *text, int64_t *ns)
+{
+    const char *p = text;
+    bool negative = false;
+    if (*p == '-') {
+        negative = true;
+        p++;
+    }
+    if (!isdigit((unsigned char)*p))
+        return false;
+    int64_t secs = 0;
+    while (isdigit((unsigned char)*p)) {
+        if (secs > 315576000000LL) /* proto's limit: 10,000 years */
+            return false;
+        secs = secs * 10 + (*p++ - '0');
+    }
+    int64_t nanos;
+    if (!read_fraction(&p, &nanos) || *p != 's' || p[1] != '\0')
+        return false;
+    if (secs > 315576000000LL)
+        return false;
+    int64_t total = secs * EM_NS_PER_SEC + nanos;
+    *ns = negative ? -total : total;
+    return true;
+}
+
+const char *em_json_string(const cJSON *obj, const char *key)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+bool em_json_value_int64(const cJSON *value, int64_t *out)
+{
+    if (cJSON_IsNumber(value)) {
+        double d = value->valuedouble;
+        if (d != (double)(int64_t)d || d > 9.2e18 || d < -9.2e18)
+            return false;
+        *out = (int64_t)d;
+        return true;
+    }
+    if (!cJSON_IsString(value) || !value->valuestring[0])
+        return false;
+    errno = 0;
+    char *end;
+    long long v = strtoll(value->valuestring, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool em_json_int64(const cJSON *obj, const char *key, int64_t *out)
+{
+    return em_json_value_int64(cJSON_GetObjectItemCaseSensitive(obj, key), out);
+}
+
+bool em_json_bool(const cJSON *obj, const char *key, bool *out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsBool(item))
+        return false;
+    *out = cJSON_IsTrue(item);
+    return true;
+}
+
+void em_json_add_int64(cJSON *obj, const char *key, int64_t value)
+{
+    char text[24];
+    snprintf(text, sizeof(text), "%lld", (long long)value);
+    cJSON_AddStringToObject(obj, key, text);
+}
+
+void em_json_add_time(cJSON *obj, const char *key, int64_t ns)
+{
+    char text[EM_TIME_TEXT_MAX];
+    em_time_format(ns, text);
+    cJSON_AddStringToObject(obj, key, text);
+}
+
+void em_json_add_duration(cJSON *obj, const char *key, int64_t ns)
+{
+    char text[EM_TIME_TEXT_MAX];
+    em_duration_format(ns, text);
+    cJSON_AddStringToObject(obj, key, text);
+}
+
+void em_json_add_bytes(cJSON *obj, const char *key, const unsigned char *data, size_t len)
+{
+    char *text = em_b64_encode(data, len);
+    cJSON_AddStringToObject(obj, key, text ? text : "");
+    free(text);
+}
+
+char *em_json_print_free(cJSON *root)
+{
+    char *out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return out;
+}

@@ -1,0 +1,47 @@
+/*
+ * em_json: the proto3 JSON encodings every service shares, on top of cJSON.
+ *
+ * bytes are base64 (standard on output; standard or URL-safe, padded or not, on
+ * input), int64 and uint64 travel as decimal strings (numbers accepted on input),
+ * google.protobuf.Timestamp is RFC 3339 in UTC with 0, 3, 6 or 9 fraction digits, and
+ * google.protobuf.Duration is "<seconds>[.<fraction>]s". Times are int64 nanoseconds
+ * since the Unix epoch throughout the emulator.
+ */
+#ifndef EM_JSON_H
+#define EM_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EM_NS_PER_SEC 1000000000LL
+#define EM_TIME_TEXT_MAX 40
+
+/* Base64. The encoder returns a malloc'd NUL-terminated string. The decoder returns
+ * false for anything that is not base64; *out is malloc'd (never NULL on success). */
+char *em_b64_encode(const unsigned char *in, size_t len);
+bool em_b64_decode(const char *in, size_t inlen, unsigned char **out, size_t *outlen);
+
+/* Timestamps and durations. */
+void em_time_format(int64_t ns, char out[EM_TIME_TEXT_MAX]);
+bool em_time_parse(const char *text, int64_t *ns);
+void em_duration_format(int64_t ns, char out[EM_TIME_TEXT_MAX]);
+bool em_duration_parse(const char *text, int64_t *ns);
+
+/* Field getters: NULL / false when the field is absent or of another type. */
+const char *em_json_string(const cJSON *obj, const char *key);
+bool em_json_int64(const cJSON *obj, const char *key, int64_t *out);
+bool em_json_bool(const cJSON *obj, const char *key, bool *out);
+bool em_json_value_int64(const cJSON *value, int64_t *out);
+
+/* Setters for the encodings above. */
+void em_json_add_int64(cJSON *obj, const char *key, int64_t value);
+void em_json_add_time(cJSON *obj, const char *key, int64_t ns);
+void em_json_add_duration(cJSON *obj, const char *key, int64_t ns);
+void em_json_add_bytes(cJSON *obj, const char *key, const unsigned char *data, size_t len);
+
+/* Serialises and frees root; returns a malloc'd string. */
+char *em_json_print_free(cJSON *root);
+
+#endif

@@ -1,0 +1,210 @@
+/*
+ * em_names: IDs, names, projects, locations and page tokens (see em_names.h).
+ * Location list: Google Cloud's public regions and the KMS multi-regions.
+ */
+#include "em_names.h"
+
+#include "em_json.h"
+
+#include <ctype.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool char_allowed(char c, const struct em_id_rule *rule)
+{
+    if (isdigit((unsigned char)c))
+        return true;
+    if (isalpha((unsigned char)c) && (unsigned char)c < 128)
+        return !rule->lowercase_only || islower((unsigned char)c);
+    return c != '\0' && rule->allowed && strchr(rule->allowed, c) != NULL;
+}
+
+enum em_code em_id_check(const char *id, const struct em_id_rule *rule, struct em_status *st)
+{
+    size_t len = strlen(id);
+    bool ok = len >= rule->min_len && len <= rule->max_len;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = char_allowed(id[i], rule);
+    if (ok && rule->letter_first)
+        ok = isalpha((unsigned char)id[0]);
+    if (ok)
+        return EM_OK;
+    return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid %s \"%.100s\": %s", rule->what, id,
+                   rule->description);
+}
+
+bool em_name_id(const char *name, const char *collection, char *out, size_t len)
+{
+    size_t clen = strlen(collection);
+    const char *p = name;
+    while (p && *p) {
+        if (strncmp(p, collection, clen) == 0 && p[clen] == '/') {
+            const char *id = p + clen + 1;
+            size_t n = strcspn(id, "/");
+            if (n == 0 || n >= len)
+                return false;
+            memcpy(out, id, n);
+            out[n] = '\0';
+            return true;
+        }
+        p = strchr(p, '/');
+        if (p)
+            p++;
+    }
+    return false;
+}
+
+bool em_name_prefix(const char *name, const char *collection, char *out, size_t len)
+{
+    char id[512];
+    if (!em_name_id(name, collection, id, sizeof(id)))
+        return false;
+    size_t clen = strlen(collection);
+    const char *p = name;
+    while ((p = strstr(p, collection)) != NULL) {
+        if ((p == name || p[-1] == '/') && p[clen] == '/')
+            break;
+        p += clen;
+    }
+    if (!p)
+        return false;
+    size_t n = (size_t)(p - name) + clen + 1 + strlen(id);
+    if (n >= len)
+        return false;
+    memcpy(out, name, n);
+    out[n] = '\0';
+    return true;
+}
+
+static const struct em_id_rule project_rule = {
+    "project ID", 6, 30, "-", true, true,
+    "project IDs are 6 to 30 lowercase letters, digits or hyphens, start with a letter and "
+    "do not end with a hyphen."};
+
+enum em_code em_project_check(const char *project_id, struct em_status *st)
+{
+    size_t len = strlen(project_id);
+    if (len > 0 && project_id[len - 1] == '-')
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid project ID \"%.100s\": %s", project_id,
+                       project_rule.description);
+    return em_id_check(project_id, &project_rule, st);
+}
+
+int64_t em_project_number(const char *project_id)
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)project_id, strlen(project_id), digest);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | digest[i];
+    return 100000000000LL + (int64_t)(v % 900000000000ULL);
+}
+
+static const struct em_location locations[] = {
+    {"global", "Global", EM_LOC_GLOBAL, ""},
+    {"us", "United States", EM_LOC_MULTI_REGION, "us-"},
+    {"europe", "Europe", EM_LOC_MULTI_REGION, "europe-"},
+    {"asia", "Asia", EM_LOC_MULTI_REGION, "asia-"},
+    {"africa-south1", "Johannesburg", EM_LOC_REGION, NULL},
+    {"asia-east1", "Taiwan", EM_LOC_REGION, NULL},
+    {"asia-east2", "Hong Kong", EM_LOC_REGION, NULL},
+    {"asia-northeast1", "Tokyo", EM_LOC_REGION, NULL},
+    {"asia-northeast2", "Osaka", EM_LOC_REGION, NULL},
+    {"asia-northeast3", "Seoul", EM_LOC_REGION, NULL},
+    {"asia-south1", "Mumbai", EM_LOC_REGION, NULL},
+    {"asia-south2", "Delhi", EM_LOC_REGION, NULL},
+    {"asia-southeast1", "Singapore", EM_LOC_REGION, NULL},
+    {"asia-southeast2", "Jakarta", EM_LOC_REGION, NULL},
+    {"australia-southeast1", "Sydney", EM_LOC_REGION, NULL},
+    {"australia-southeast2", "Melbourne", EM_LOC_REGION, NULL},
+    {"europe-central2", "Warsaw", EM_LOC_REGION, NULL},
+    {"europe-north1", "Finland", EM_LOC_REGION, NULL},
+    {"europe-north2", "Stockholm", EM_LOC_REGION, NULL},
+    {"europe-southwest1", "Madrid", EM_LOC_REGION, NULL},
+    {"europe-west1", "Belgium", EM_LOC_REGION, NULL},
+    {"europe-west2", "London", EM_LOC_REGION, NULL},
+    {"europe-west3", "Frankfurt", EM_LOC_REGION, NULL},
+    {"europe-west4", "Netherlands", EM_LOC_REGION, NULL},
+    {"europe-west6", "Zurich", EM_LOC_REGION, NULL},
+    {"europe-west8", "Milan", EM_LOC_REGION, NULL},
+    {"europe-west9", "Paris", EM_LOC_REGION, NULL},
+    {"europe-west10", "Berlin", EM_LOC_REGION, NULL},
+    {"europe-west12", "Turin", EM_LOC_REGION, NULL},
+    {"me-central1", "Doha", EM_LOC_REGION, NULL},
+    {"me-central2", "Dammam", EM_LOC_REGION, NULL},
+    {"me-west1", "Tel Aviv", EM_LOC_REGION, NULL},
+    {"northamerica-northeast1", "Montréal", EM_LOC_REGION, NULL},
+    {"northamerica-northeast2", "Toronto", EM_LOC_REGION, NULL},
+    {"northamerica-south1", "Querétaro", EM_LOC_REGION, NULL},
+    {"southamerica-east1", "São Paulo", EM_LOC_REGION, NULL},
+    {"southamerica-west1", "Santiago", EM_LOC_REGION, NULL},
+    {"us-central1", "Iowa", EM_LOC_REGION, NULL},
+    {"us-east1", "South Carolina", EM_LOC_REGION, NULL},
+    {"us-east4", "Northern Virginia", EM_LOC_REGION, NULL},
+    {"us-east5", "Columbus", EM_LOC_REGION, NULL},
+    {"us-south1", "Dallas", EM_LOC_REGION, NULL},
+    {"us-west1", "Oregon", EM_LOC_REGION, NULL},
+    {"us-west2", "Los Angeles", EM_LOC_REGION, NULL},
+    {"us-west3", "Salt Lake City", EM_LOC_REGION, NULL},
+    {"us-west4", "Las Vegas", EM_LOC_REGION, NULL},
+};
+
+#define LOCATION_COUNT (sizeof(locations) / sizeof(locations[0]))
+
+const struct em_location *em_location_find(const char *id)
+{
+    for (size_t i = 0; i < LOCATION_COUNT; i++)
+        if (strcmp(locations[i].id, id) == 0)
+            return &locations[i];
+    return NULL;
+}
+
+const struct em_location *em_locations(size_t *count)
+{
+    *count = LOCATION_COUNT;
+    return locations;
+}
+
+bool em_location_covers(const char *outer, const char *inner)
+{
+    const struct em_location *o = em_location_find(outer);
+    if (!o)
+        return false;
+    if (o->kind == EM_LOC_GLOBAL || strcmp(outer, inner) == 0)
+        return true;
+    return o->kind == EM_LOC_MULTI_REGION &&
+           strncmp(inner, o->members, strlen(o->members)) == 0;
+}
+
+char *em_page_token_make(const char *last_name)
+{
+    char *token = em_b64_encode((const unsigned char *)last_name, strlen(last_name));
+    if (!token)
+        return NULL;
+    for (char *p = token; *p; p++) {
+        if (*p == '+')
+            *p = '-';
+        else if (*p == '/')
+            *p = '_';
+        else if (*p == '=')
+            *p = '\0';
+    }
+    return token;
+}
+
+enum em_code em_page_token_read(const char *token, char *out, size_t len, struct em_status *st)
+{
+    unsigned char *raw;
+    size_t raw_len;
+    if (!em_b64_decode(token, strlen(token), &raw, &raw_len))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid page token \"%.60s\".", token);
+    bool ok = raw_len > 0 && raw_len < len && memchr(raw, '\0', raw_len) == NULL;
+    if (ok) {
+        memcpy(out, raw, raw_len);
+        out[raw_len] = '\0';
+    }
+    free(raw);
+    return ok ? EM_OK : EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid page token \"%.60s\".", token);
+}

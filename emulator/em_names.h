@@ -1,0 +1,70 @@
+/*
+ * em_names: resource names, resource IDs, projects and locations, with Google's rules.
+ *
+ * Resource names are "collection/id" pairs: projects/p/locations/l/keyRings/r. The
+ * router already guarantees a path variable has the right shape; these helpers pull the
+ * IDs out and validate them before any storage is touched, so every error names the ID
+ * and the rule it broke.
+ *
+ * Project numbers are deterministic: a project ID always maps to the same 12-digit
+ * number, and service agents derive from it (service-<number>@gcp-sa-pubsub...).
+ */
+#ifndef EM_NAMES_H
+#define EM_NAMES_H
+
+#include "em_status.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A rule for resource IDs: allowed characters, first character, length. */
+struct em_id_rule {
+    const char *what;     /* "key ring ID", for messages */
+    size_t min_len, max_len;
+    const char *allowed;  /* extra characters allowed besides letters and digits */
+    bool letter_first;    /* must start with a letter */
+    bool lowercase_only;  /* letters must be lowercase */
+    const char *description; /* the rule in words, appended to the error */
+};
+
+/* Checks id against rule; INVALID_ARGUMENT naming the id and the rule otherwise. */
+enum em_code em_id_check(const char *id, const struct em_id_rule *rule, struct em_status *st);
+
+/* Copies the ID that follows "<collection>/" in name into out; false when absent. */
+bool em_name_id(const char *name, const char *collection, char *out, size_t len);
+
+/* Copies name up to and including the "<collection>/<id>" pair into out. */
+bool em_name_prefix(const char *name, const char *collection, char *out, size_t len);
+
+/* Project IDs: 6-30 characters, lowercase letters, digits and hyphens, starting with a
+ * letter and not ending with a hyphen. Checks the "projects/<id>" part of a name. */
+enum em_code em_project_check(const char *project_id, struct em_status *st);
+
+/* The project's number (deterministic, 12 digits). */
+int64_t em_project_number(const char *project_id);
+
+/* Locations. */
+enum em_location_kind { EM_LOC_GLOBAL, EM_LOC_MULTI_REGION, EM_LOC_REGION };
+
+struct em_location {
+    const char *id;           /* "us-central1", "us", "global" */
+    const char *display_name; /* "Iowa" */
+    enum em_location_kind kind;
+    const char *members;      /* multi-regions: the region prefix they cover ("us-") */
+};
+
+/* The known location with this id, or NULL. */
+const struct em_location *em_location_find(const char *id);
+
+/* All known locations, in a stable order; *count is set. */
+const struct em_location *em_locations(size_t *count);
+
+/* Whether `inner` (a region) lies within `outer` (global, a multi-region or itself). */
+bool em_location_covers(const char *outer, const char *inner);
+
+/* Page tokens: opaque base64url of the last name returned. */
+char *em_page_token_make(const char *last_name);
+enum em_code em_page_token_read(const char *token, char *out, size_t len, struct em_status *st);
+
+#endif

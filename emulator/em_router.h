@@ -1,0 +1,72 @@
+// em_router: the route table of a service, matched against request paths with Google's
+// HTTP rule templates (google/api/http.proto):
+//
+//   v1/{parent=projects/*/locations/*}/keyRings
+//   v1/{name=projects/*/locations/*/keyRings/*/cryptoKeys/*}:encrypt
+//   v1/projects/{project}/topics/{topic}            (a bare {var} is one segment)
+//
+// `*` matches one segment, `**` the rest of the path, `:verb` must match the text after
+// the last ':' of the last segment. Captured variables are copied into the call. Each
+// service declares its routes as data (an array of struct em_route); the router compiles
+// the templates once at start-up and refuses malformed ones.
+#ifndef EM_ROUTER_H
+#define EM_ROUTER_H
+
+#include "em_status.h"
+
+#include <stddef.h>
+
+#define EM_MAX_VARS     6
+#define EM_PATH_MAX     2048
+#define EM_MAX_SEGMENTS 64
+
+struct em_call;
+struct em_message;
+
+typedef enum em_code (*em_handler_fn)(struct em_call *call);
+
+enum em_audit_kind {
+    EM_AUDIT_NONE,        /* not recorded (health, control plane internals) */
+    EM_AUDIT_DATA_ACCESS, /* reads and cryptographic operations */
+    EM_AUDIT_ADMIN,       /* writes: create, update, destroy, setIamPolicy */
+};
+
+struct em_route {
+    const char *method;             /* "GET", "POST", "PATCH", "PUT", "DELETE" */
+    const char *path;               /* Google path template, without the leading '/' */
+    em_handler_fn handler;          /* NULL: answered UNIMPLEMENTED naming method_name */
+    const char *method_name;        /* RPC name for audit logs, e.g. "Encrypt" */
+    const struct em_message *body;  /* schema of the body; NULL: no body is read */
+    const char *body_field;         /* proto field the body fills; NULL for "*" */
+    const char *permission;         /* IAM permission on the first variable, or NULL */
+    enum em_audit_kind audit;
+};
+
+struct em_var {
+    const char *name; /* points into the route template */
+    const char *value;
+};
+
+struct em_match {
+    const struct em_route *route;
+    struct em_var vars[EM_MAX_VARS];
+    int var_count;
+    char buf[EM_PATH_MAX + EM_MAX_VARS + 1]; /* storage for the captured values */
+};
+
+enum em_match_result { EM_MATCHED, EM_NO_ROUTE, EM_WRONG_METHOD };
+
+struct em_router;
+
+struct em_router *em_router_new(void);
+void em_router_free(struct em_router *router);
+
+/* Compiles and appends routes (the array must outlive the router). */
+enum em_code em_router_add(struct em_router *router, const struct em_route *routes, size_t count,
+                           struct em_status *st);
+
+/* Matches method + path (leading '/' optional, no query string). */
+enum em_match_result em_router_match(const struct em_router *router, const char *method,
+                                     const char *path, struct em_match *out);
+
+#endif

@@ -1,0 +1,303 @@
+/*
+ * em_schema: validates request bodies like Google's JSON transcoder (see em_schema.h).
+ * Recursion depth is bounded by the schema, not by the input: unknown nesting is
+ * rejected at the first unknown field, and EM_F_ANY values are not descended into.
+ */
+#include "em_schema.h"
+
+#include "em_json.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PATH_MAX_LEN 256
+
+void em_snake_case(const char *camel, char *out, size_t len)
+{
+    size_t o = 0;
+    for (const char *p = camel; *p && o + 2 < len; p++) {
+        if (isupper((unsigned char)*p)) {
+            out[o++] = '_';
+            out[o++] = (char)tolower((unsigned char)*p);
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+}
+
+int em_enum_index(const char *const *values, const char *name)
+{
+    for (int i = 0; values[i]; i++)
+        if (strcmp(values[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static const char *scalar_type_name(enum em_ftype type)
+{
+    switch (type) {
+    case EM_F_STRING:
+        return "TYPE_STRING";
+    case EM_F_BYTES:
+        return "TYPE_BYTES";
+    case EM_F_INT32:
+        return "TYPE_INT32";
+    case EM_F_INT64:
+        return "TYPE_INT64";
+    case EM_F_BOOL:
+        return "TYPE_BOOL";
+    case EM_F_DOUBLE:
+        return "TYPE_DOUBLE";
+    case EM_F_TIMESTAMP:
+        return "type.googleapis.com/google.protobuf.Timestamp";
+    case EM_F_DURATION:
+        return "type.googleapis.com/google.protobuf.Duration";
+    default:
+        return "TYPE_MESSAGE";
+    }
+}
+
+/* A short, printable rendering of the offending value for the error message. */
+static void describe_value(const cJSON *value, char *out, size_t len)
+{
+    if (cJSON_IsString(value)) {
+        snprintf(out, len, "\"%.80s\"", value->valuestring);
+        return;
+    }
+    if (cJSON_IsObject(value) || cJSON_IsArray(value)) {
+        snprintf(out, len, "%s", cJSON_IsObject(value) ? "{...}" : "[...]");
+        return;
+    }
+    char *text = cJSON_PrintUnformatted(value);
+    snprintf(out, len, "%.80s", text ? text : "?");
+    cJSON_free(text);
+}
+
+static enum em_code invalid_value(const char *path, const struct em_field *f, const cJSON *value,
+                                  struct em_status *st)
+{
+    char shown[100];
+    describe_value(value, shown, sizeof(shown));
+    if (f->type == EM_F_ENUM)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid value at '%s' (type.googleapis.com/%s), %s",
+                       path, f->enum_type ? f->enum_type : "enum", shown);
+    if (f->type == EM_F_MESSAGE || f->type == EM_F_MAP)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid value at '%s' (type.googleapis.com/%s), %s: expected an object",
+                       path, f->message ? f->message->type_name : "google.protobuf.Map", shown);
+    if (f->type == EM_F_BYTES && cJSON_IsString(value))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid value at '%s' (TYPE_BYTES), Base64 decoding failed for %s", path,
+                       shown);
+    return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid value at '%s' (%s), %s", path,
+                   scalar_type_name(f->type), shown);
+}
+
+static bool bytes_valid(const cJSON *value)
+{
+    unsigned char *raw;
+    size_t len;
+    if (!em_b64_decode(value->valuestring, strlen(value->valuestring), &raw, &len))
+        return false;
+    free(raw);
+    return true;
+}
+
+static bool int_valid(const cJSON *value, enum em_ftype type)
+{
+    int64_t v;
+    if (!em_json_value_int64(value, &v))
+        return false;
+    return type == EM_F_INT64 || (v >= INT32_MIN && v <= INT32_MAX);
+}
+
+/* Enum numbers are rewritten to names so handlers see one spelling. */
+static bool enum_normalise(cJSON *value, const struct em_field *f)
+{
+    if (cJSON_IsString(value))
+        return em_enum_index(f->enum_values, value->valuestring) >= 0;
+    if (!cJSON_IsNumber(value))
+        return false;
+    int n = 0;
+    while (f->enum_values[n])
+        n++;
+    int idx = value->valueint;
+    if (value->valuedouble != idx || idx < 0 || idx >= n)
+        return false;
+    value->type = cJSON_String;
+    value->valuestring = strdup(f->enum_values[idx]);
+    return value->valuestring != NULL;
+}
+
+static enum em_code check_message(const struct em_message *msg, cJSON *json, const char *path,
+                                  struct em_status *st);
+
+static enum em_code check_map(const struct em_field *f, cJSON *value, const char *path,
+                              struct em_status *st)
+{
+    if (!cJSON_IsObject(value))
+        return invalid_value(path, f, value, st);
+    cJSON *entry;
+    cJSON_ArrayForEach(entry, value)
+    {
+        char sub[PATH_MAX_LEN];
+        snprintf(sub, sizeof(sub), "%s[%.60s]", path, entry->string);
+        if (f->message) {
+            enum em_code code = check_message(f->message, entry, sub, st);
+            if (code)
+                return code;
+        } else if (!cJSON_IsString(entry)) {
+            char shown[100];
+            describe_value(entry, shown, sizeof(shown));
+            return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid value at '%s' (TYPE_STRING), %s", sub,
+                           shown);
+        }
+    }
+    return EM_OK;
+}
+
+static enum em_code check_single(const struct em_field *f, cJSON *value, const char *path,
+                                 struct em_status *st)
+{
+    if (cJSON_IsNull(value))
+        return EM_OK;
+    bool ok;
+    switch (f->type) {
+    case EM_F_STRING:
+        ok = cJSON_IsString(value);
+        break;
+    case EM_F_BYTES:
+        ok = cJSON_IsString(value) && bytes_valid(value);
+        break;
+    case EM_F_INT32:
+    case EM_F_INT64:
+        ok = int_valid(value, f->type);
+        break;
+    case EM_F_BOOL:
+        ok = cJSON_IsBool(value);
+        break;
+    case EM_F_DOUBLE:
+        ok = cJSON_IsNumber(value);
+        break;
+    case EM_F_ENUM:
+        ok = enum_normalise(value, f);
+        break;
+    case EM_F_TIMESTAMP: {
+        int64_t ns;
+        ok = cJSON_IsString(value) && em_time_parse(value->valuestring, &ns);
+        break;
+    }
+    case EM_F_DURATION: {
+        int64_t ns;
+        ok = cJSON_IsString(value) && em_duration_parse(value->valuestring, &ns);
+        break;
+    }
+    case EM_F_MESSAGE:
+        if (!cJSON_IsObject(value))
+            return invalid_value(path, f, value, st);
+        return check_message(f->message, value, path, st);
+    case EM_F_MAP:
+        return check_map(f, value, path, st);
+    default:
+        ok = true;
+        break;
+    }
+    return ok ? EM_OK : invalid_value(path, f, value, st);
+}
+
+static enum em_code check_field(const struct em_field *f, cJSON *value, const char *path,
+                                struct em_status *st)
+{
+    if (!f->repeated || cJSON_IsNull(value))
+        return check_single(f, value, path, st);
+    if (!cJSON_IsArray(value))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid value at '%s', expected a list of values for a repeated field",
+                       path);
+    int i = 0;
+    cJSON *item;
+    cJSON_ArrayForEach(item, value)
+    {
+        char sub[PATH_MAX_LEN];
+        snprintf(sub, sizeof(sub), "%s[%d]", path, i++);
+        enum em_code code = check_single(f, item, sub, st);
+        if (code)
+            return code;
+    }
+    return EM_OK;
+}
+
+static const struct em_field *find_field(const struct em_message *msg, const char *name)
+{
+    for (const struct em_field *f = msg->fields; f->name; f++)
+        if (strcmp(f->name, name) == 0)
+            return f;
+    /* proto3 JSON parsers accept the original snake_case names as well */
+    char snake[128];
+    for (const struct em_field *f = msg->fields; f->name; f++) {
+        em_snake_case(f->name, snake, sizeof(snake));
+        if (strcmp(snake, name) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+static enum em_code unknown_field(const char *name, const char *path, struct em_status *st)
+{
+    if (path[0])
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid JSON payload received. Unknown name \"%.100s\" at '%s': Cannot "
+                       "find field.",
+                       name, path);
+    return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                   "Invalid JSON payload received. Unknown name \"%.100s\": Cannot find field.",
+                   name);
+}
+
+/* A snake_case spelling is renamed to the JSON name so handlers look up one name. */
+static bool rename_member(cJSON *member, const char *json_name)
+{
+    char *copy = strdup(json_name);
+    if (!copy)
+        return false;
+    if (!(member->type & cJSON_StringIsConst))
+        cJSON_free(member->string);
+    member->string = copy;
+    member->type &= ~cJSON_StringIsConst;
+    return true;
+}
+
+static enum em_code check_message(const struct em_message *msg, cJSON *json, const char *path,
+                                  struct em_status *st)
+{
+    if (!msg)
+        return EM_OK;
+    cJSON *member;
+    cJSON_ArrayForEach(member, json)
+    {
+        const struct em_field *f = find_field(msg, member->string);
+        if (!f)
+            return unknown_field(member->string, path, st);
+        if (strcmp(member->string, f->name) != 0 && !rename_member(member, f->name))
+            return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        char snake[128], sub[PATH_MAX_LEN];
+        em_snake_case(f->name, snake, sizeof(snake));
+        snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "", snake);
+        enum em_code code = check_field(f, member, sub, st);
+        if (code)
+            return code;
+    }
+    return EM_OK;
+}
+
+enum em_code em_schema_check(const struct em_message *msg, cJSON *json, const char *body_field,
+                             struct em_status *st)
+{
+    if (!cJSON_IsObject(json))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid JSON payload received. Root element must be a message.");
+    return check_message(msg, json, body_field ? body_field : "", st);
+}

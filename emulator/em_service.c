@@ -1,0 +1,248 @@
+/*
+ * em_service: process lifecycle shared by every service (see em_service.h).
+ */
+#include "em_service.h"
+
+#include "em_audit.h"
+#include "em_call.h"
+#include "em_clock.h"
+#include "em_http.h"
+#include "em_iam.h"
+#include "em_json.h"
+#include "em_log.h"
+#include "em_store.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* --- the routes every service answers --- */
+
+static enum em_code handle_health(struct em_call *call)
+{
+    cJSON *reply = cJSON_CreateObject();
+    cJSON_AddStringToObject(reply, "status", "SERVING");
+    cJSON_AddStringToObject(reply, "service", call->svc->def->name);
+    return em_call_reply(call, reply);
+}
+
+static enum em_code handle_tick(struct em_call *call)
+{
+    if (em_service_tick(call->svc, &call->status))
+        return call->status.code;
+    cJSON *reply = cJSON_CreateObject();
+    em_json_add_time(reply, "now", em_clock_now());
+    return em_call_reply(call, reply);
+}
+
+static enum em_code handle_reset(struct em_call *call)
+{
+    struct em_service *svc = call->svc;
+    pthread_mutex_lock(&svc->tick_lock);
+    enum em_code code = svc->def->reset ? svc->def->reset(svc, &call->status) : EM_OK;
+    pthread_mutex_unlock(&svc->tick_lock);
+    if (code)
+        return code;
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
+static enum em_code handle_flush(struct em_call *call)
+{
+    if (em_audit_flush(call->svc->audit, &call->status))
+        return call->status.code;
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
+static const struct em_route common_routes[] = {
+    {"GET", "health", handle_health, "Health"},
+    {"POST", "emulator/v1/internal:tick", handle_tick, "Tick", NULL},
+    {"POST", "emulator/v1/internal:reset", handle_reset, "Reset", NULL},
+    {"POST", "emulator/v1/internal:flush", handle_flush, "Flush", NULL},
+};
+
+/* --- files --- */
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void em_remove_tree(const char *path)
+{
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+enum em_code em_make_temp_dir(char *out, size_t len, struct em_status *st)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(out, len, "%s/cmek-emulator.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(out))
+        return EM_FAIL(st, EM_INTERNAL, "cannot create a temporary directory: %s",
+                       strerror(errno));
+    return EM_OK;
+}
+
+static enum em_code make_data_dir(const char *path, struct em_status *st)
+{
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return EM_FAIL(st, EM_INTERNAL, "cannot create data directory %s: %s", path,
+                       strerror(errno));
+    return EM_OK;
+}
+
+/* --- open / close --- */
+
+static enum em_code open_core(struct em_service *svc, struct em_status *st)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/metadata.db", svc->config.data_dir);
+    if (em_store_open(path, &svc->store, st) || em_clock_open(svc->store, st) ||
+        em_iam_open(svc->store, st) ||
+        em_audit_open(svc->store, svc->config.audit_max_entries, &svc->audit, st))
+        return st->code;
+    svc->router = em_router_new();
+    if (!svc->router)
+        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    const struct em_service_def *def = svc->def;
+    if (em_router_add(svc->router, common_routes,
+                      sizeof(common_routes) / sizeof(common_routes[0]), st) ||
+        em_router_add(svc->router, def->routes, def->route_count, st) ||
+        (def->extra_routes &&
+         em_router_add(svc->router, def->extra_routes, def->extra_route_count, st)))
+        return st->code;
+    return EM_OK;
+}
+
+enum em_code em_service_open(const struct em_service_def *def, const struct em_config *cfg,
+                             struct em_service **out, struct em_status *st)
+{
+    struct em_service *svc = calloc(1, sizeof(*svc));
+    if (!svc)
+        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    svc->def = def;
+    svc->config = *cfg;
+    pthread_mutex_init(&svc->tick_lock, NULL);
+    if (open_core(svc, st) || (def->open && def->open(svc, st))) {
+        em_service_close(svc);
+        return st->code;
+    }
+    *out = svc;
+    return EM_OK;
+}
+
+void em_service_close(struct em_service *svc)
+{
+    if (!svc)
+        return;
+    em_http_stop(svc->http);
+    if (svc->def->close)
+        svc->def->close(svc);
+    em_audit_close(svc->audit);
+    em_router_free(svc->router);
+    em_store_close(svc->store);
+    pthread_mutex_destroy(&svc->tick_lock);
+    free(svc);
+}
+
+enum em_code em_service_tick(struct em_service *svc, struct em_status *st)
+{
+    pthread_mutex_lock(&svc->tick_lock);
+    enum em_code code = em_clock_reload(svc->store, st);
+    if (!code && svc->def->tick)
+        code = svc->def->tick(svc, em_clock_now(), st);
+    pthread_mutex_unlock(&svc->tick_lock);
+    return code;
+}
+
+/* --- main --- */
+
+static int wait_for_stop(struct em_service *svc)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    struct timespec every_second = {1, 0};
+    for (;;) {
+        int sig = sigtimedwait(&set, NULL, &every_second);
+        if (sig == SIGTERM || sig == SIGINT)
+            return sig;
+        struct em_status st = {0};
+        if (em_service_tick(svc, &st))
+            em_warn("timer: %s", st.message);
+    }
+}
+
+static void block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static enum em_code prepare_data_dir(struct em_config *cfg, struct em_status *st)
+{
+    if (cfg->ephemeral)
+        return em_make_temp_dir(cfg->data_dir, sizeof(cfg->data_dir), st);
+    return make_data_dir(cfg->data_dir, st);
+}
+
+static enum em_code serve(struct em_service *svc, struct em_status *st)
+{
+    struct em_http_options opt = {
+        .host = svc->config.host,
+        .port = svc->config.port_base + (int)svc->def->port,
+        .threads = svc->def->port == EM_PORT_CONTROL ? 0 : svc->config.threads,
+        .max_body = svc->config.max_body_bytes,
+    };
+    if (em_http_start(&opt, svc->router, svc, &svc->http, st))
+        return st->code;
+    em_info("%s listening on http://%s:%d (data %s)", svc->def->name, opt.host, opt.port,
+            svc->config.data_dir);
+    return EM_OK;
+}
+
+int em_service_main(const struct em_service_def *def, int argc, char **argv)
+{
+    struct em_config cfg;
+    struct em_status st = {0};
+    bool help;
+    if (em_config_load(&cfg, argc, argv, &help, &st)) {
+        fprintf(stderr, "%s: %s\n", def->name, st.message);
+        return 2;
+    }
+    if (help) {
+        em_config_usage(argv[0]);
+        return 0;
+    }
+    em_log_init(def->name, (enum em_log_level)cfg.log_level);
+    block_signals();
+    if (prepare_data_dir(&cfg, &st)) {
+        em_error("%s", st.message);
+        return 1;
+    }
+    struct em_service *svc = NULL;
+    int status = 1;
+    if (em_service_open(def, &cfg, &svc, &st) == EM_OK && serve(svc, &st) == EM_OK) {
+        int sig = wait_for_stop(svc);
+        em_info("%s stopping (signal %d)", def->name, sig);
+        status = 0;
+    } else {
+        em_error("%s cannot start: %s", def->name, st.message);
+    }
+    em_service_close(svc);
+    if (cfg.ephemeral)
+        em_remove_tree(cfg.data_dir);
+    return status;
+}

@@ -1,0 +1,81 @@
+/*
+ * em_service: the runtime every service binary shares. A service is declared as data
+ * (struct em_service_def: name, port offset, route table, lifecycle hooks) and started
+ * with em_service_main(), which:
+ *
+ *   1. loads the configuration (em_config) and sets up logging;
+ *   2. creates the data directory (a temporary one with --ephemeral, removed at exit)
+ *      and opens metadata.db, the clock, IAM and the audit log;
+ *   3. calls the service's open hook (its migrations and in-memory state);
+ *   4. serves its routes plus the common ones on 127.0.0.1:<port base + offset>:
+ *        GET  /health                          liveness, {"status":"SERVING"}
+ *        POST /emulator/v1/internal:tick       reload the clock, run timers due by now
+ *        POST /emulator/v1/internal:reset      drop every resource of this service
+ *        POST /emulator/v1/internal:flush      write buffered audit entries now
+ *   5. runs the tick hook every second of real time, and stops cleanly on SIGTERM/SIGINT.
+ *
+ * Ticks are serialised: the hook never runs on two threads at once.
+ */
+#ifndef EM_SERVICE_H
+#define EM_SERVICE_H
+
+#include "em_config.h"
+#include "em_router.h"
+#include "em_status.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct em_service;
+struct em_store;
+struct em_audit;
+struct em_http;
+struct em_call;
+
+struct em_service_def {
+    const char *name;           /* "kms": logs, data, control plane */
+    enum em_port port;          /* offset from the port base */
+    const char *google_service; /* "cloudkms.googleapis.com": audit log serviceName */
+    const struct em_route *routes;
+    size_t route_count;
+    /* Hooks; any may be NULL. open sets svc->ctx. */
+    enum em_code (*open)(struct em_service *svc, struct em_status *st);
+    void (*close)(struct em_service *svc);
+    enum em_code (*tick)(struct em_service *svc, int64_t now_ns, struct em_status *st);
+    enum em_code (*reset)(struct em_service *svc, struct em_status *st);
+    /* Extra routes merged after the service's own (the control plane's). */
+    const struct em_route *extra_routes;
+    size_t extra_route_count;
+};
+
+struct em_service {
+    const struct em_service_def *def;
+    struct em_config config;
+    struct em_store *store;
+    struct em_audit *audit;
+    struct em_router *router;
+    struct em_http *http;
+    void *ctx;
+    pthread_mutex_t tick_lock;
+};
+
+/* The whole life of a service process; returns the exit status. */
+int em_service_main(const struct em_service_def *def, int argc, char **argv);
+
+/* Opens a service without HTTP or signals (unit tests, fuzz targets, benchmarks):
+ * cfg->data_dir must exist. */
+enum em_code em_service_open(const struct em_service_def *def, const struct em_config *cfg,
+                             struct em_service **out, struct em_status *st);
+void em_service_close(struct em_service *svc);
+
+/* Reloads the clock and runs the tick hook for the current emulator time. */
+enum em_code em_service_tick(struct em_service *svc, struct em_status *st);
+
+/* Makes a fresh temporary directory ("/tmp/cmek-emulator.XXXXXX") into out. */
+enum em_code em_make_temp_dir(char *out, size_t len, struct em_status *st);
+
+/* Removes a directory tree (used for --ephemeral data directories). */
+void em_remove_tree(const char *path);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * em_status: the one error model of the emulator.
+ *
+ * Every fallible action returns an `enum em_code` (the google.rpc.Code numbers, 0 is
+ * success) and, on failure, fills a caller-owned `struct em_status` through
+ * EM_FAIL(), which records the message and where it was set. The HTTP dispatcher is
+ * the only place that turns a status into Google's JSON error
+ * {"error":{"code":<http>,"message":"...","status":"<NAME>"}}; em_code_http() is the
+ * one table from gRPC code to HTTP status (google/rpc/code.proto mapping).
+ */
+#ifndef EM_STATUS_H
+#define EM_STATUS_H
+
+#include <stddef.h>
+
+enum em_code {
+    EM_OK = 0,
+    EM_CANCELLED = 1,
+    EM_UNKNOWN = 2,
+    EM_INVALID_ARGUMENT = 3,
+    EM_DEADLINE_EXCEEDED = 4,
+    EM_NOT_FOUND = 5,
+    EM_ALREADY_EXISTS = 6,
+    EM_PERMISSION_DENIED = 7,
+    EM_RESOURCE_EXHAUSTED = 8,
+    EM_FAILED_PRECONDITION = 9,
+    EM_ABORTED = 10,
+    EM_OUT_OF_RANGE = 11,
+    EM_UNIMPLEMENTED = 12,
+    EM_INTERNAL = 13,
+    EM_UNAVAILABLE = 14,
+    EM_DATA_LOSS = 15,
+    EM_UNAUTHENTICATED = 16,
+};
+
+#define EM_STATUS_MESSAGE_MAX 600
+
+struct em_status {
+    enum em_code code;
+    char message[EM_STATUS_MESSAGE_MAX];
+    int http_override; /* 0, or an HTTP status to use instead of the table (413) */
+    const char *file;  /* where the status was set: for logs, never sent */
+    int line;
+};
+
+/* Sets *st and returns code. Use through EM_FAIL so the place is recorded. */
+enum em_code em_status_set(struct em_status *st, const char *file, int line, enum em_code code,
+                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#define EM_FAIL(st, code, ...) em_status_set((st), __FILE__, __LINE__, (code), __VA_ARGS__)
+
+void em_status_clear(struct em_status *st);
+
+/* "INVALID_ARGUMENT" and friends; "UNKNOWN" for values outside the enum. */
+const char *em_code_name(enum em_code code);
+
+/* Parses "NOT_FOUND" into EM_NOT_FOUND; returns -1 for an unknown name. */
+int em_code_from_name(const char *name);
+
+/* The HTTP status Google's REST front end uses for a code. */
+int em_code_http(enum em_code code);
+
+/* The JSON error body for st, a malloc'd string the caller frees. */
+char *em_status_to_json(const struct em_status *st);
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * em_store: SQLite connections, statement cache, transactions, migrations and the one
+ * mapping from SQLite errors to em_code. See em_store.h.
+ */
+#include "em_store.h"
+
+#include "em_log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STMT_CACHE_SIZE 64
+#define BUSY_TIMEOUT_MS 15000
+
+struct cached_stmt {
+    const char *caller_sql; /* the caller's pointer: a fast first comparison */
+    char *sql;
+    sqlite3_stmt *stmt;
+};
+
+struct em_store;
+
+struct conn {
+    struct em_store *store;
+    sqlite3 *db;
+    struct cached_stmt cache[STMT_CACHE_SIZE];
+    int cached;
+    struct conn *next; /* every connection, for closing */
+};
+
+struct em_store {
+    char *path;
+    pthread_key_t key;
+    pthread_mutex_t lock; /* guards conns */
+    struct conn *conns;
+};
+
+enum em_code em_store_error(sqlite3 *db, int rc, struct em_status *st)
+{
+    int primary = rc & 0xff;
+    const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    if (primary == SQLITE_CONSTRAINT)
+        return EM_FAIL(st, EM_ALREADY_EXISTS, "Resource already exists.");
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+        em_warn("store busy: %s", msg);
+        return EM_FAIL(st, EM_UNAVAILABLE, "The metadata store is busy; retry the request.");
+    }
+    if (primary == SQLITE_FULL) {
+        em_error("store full: %s", msg);
+        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "The data directory is full.");
+    }
+    em_error("store error %d: %s", rc, msg);
+    return EM_FAIL(st, EM_INTERNAL, "Internal error in the metadata store.");
+}
+
+static const char connection_setup[] = "PRAGMA journal_mode=WAL;"
+                                       "PRAGMA synchronous=NORMAL;"
+                                       "PRAGMA foreign_keys=ON;"
+                                       "PRAGMA temp_store=MEMORY;";
+
+static struct conn *conn_open(struct em_store *store, struct em_status *st)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(store->path, &c->db, flags, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+        rc = sqlite3_exec(c->db, connection_setup, NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        em_store_error(c->db, rc, st);
+        sqlite3_close(c->db);
+        free(c);
+        return NULL;
+    }
+    c->store = store;
+    pthread_mutex_lock(&store->lock);
+    c->next = store->conns;
+    store->conns = c;
+    pthread_mutex_unlock(&store->lock);
+    return c;
+}
+
+static void conn_close(struct conn *c)
+{
+    for (int i = 0; i < c->cached; i++) {
+        sqlite3_finalize(c->cache[i].stmt);
+        free(c->cache[i].sql);
+    }
+    sqlite3_close(c->db);
+    free(c);
+}
+
+/* pthread key destructor: a thread that ends closes its connection. */
+static void conn_thread_exit(void *arg)
+{
+    struct conn *c = arg;
+    struct em_store *store = c->store;
+    pthread_mutex_lock(&store->lock);
+    for (struct conn **p = &store->conns; *p; p = &(*p)->next) {
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&store->lock);
+    conn_close(c);
+}
+
+enum em_code em_store_open(const char *path, struct em_store **out, struct em_status *st)
+{
+    struct em_store *store = calloc(1, sizeof(*store));
+    if (!store || !(store->path = strdup(path))) {
+        free(store);
+        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    pthread_key_create(&store->key, conn_thread_exit);
+    pthread_mutex_init(&store->lock, NULL);
+    /* open this thread's connection now so a bad path fails at start-up */
+    if (!em_store_db(store, st)) {
+        em_store_close(store);
+        return st->code;
+    }
+    *out = store;
+    return EM_OK;
+}
+
+void em_store_close(struct em_store *store)
+{
+    if (!store)
+        return;
+    struct conn *c = store->conns;
+    while (c) {
+        struct conn *next = c->next;
+        conn_close(c);
+        c = next;
+    }
+    pthread_key_delete(store->key);
+    pthread_mutex_destroy(&store->lock);
+    free(store->path);
+    free(store);
+}
+
+static struct conn *this_conn(struct em_store *store, struct em_status *st)
+{
+    struct conn *c = pthread_getspecific(store->key);
+    if (c)
+        return c;
+    c = conn_open(store, st);
+    if (c)
+        pthread_setspecific(store->key, c);
+    return c;
+}
+
+sqlite3 *em_store_db(struct em_store *store, struct em_status *st)
+{
+    struct conn *c = this_conn(store, st);
+    return c ? c->db : NULL;
+}
+
+static sqlite3_stmt *cache_lookup(struct conn *c, const char *sql)
+{
+    for (int i = 0; i < c->cached; i++)
+        if (c->cache[i].caller_sql == sql || strcmp(c->cache[i].sql, sql) == 0)
+            return c->cache[i].stmt;
+    return NULL;
+}
+
+sqlite3_stmt *em_store_stmt(struct em_store *store, const char *sql, struct em_status *st)
+{
+    struct conn *c = this_conn(store, st);
+    if (!c)
+        return NULL;
+    sqlite3_stmt *stmt = cache_lookup(c, sql);
+    if (stmt)
+        return stmt;
+    int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        em_store_error(c->db, rc, st);
+        return NULL;
+    }
+    char *copy = strdup(sql);
+    if (!copy) {
+        sqlite3_finalize(stmt);
+        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    if (c->cached == STMT_CACHE_SIZE) {
+        /* full: drop the oldest entry (services use fixed SQL sets well under the size) */
+        sqlite3_finalize(c->cache[0].stmt);
+        free(c->cache[0].sql);
+        memmove(&c->cache[0], &c->cache[1], (STMT_CACHE_SIZE - 1) * sizeof(c->cache[0]));
+        c->cached--;
+    }
+    c->cache[c->cached].caller_sql = sql;
+    c->cache[c->cached].sql = copy;
+    c->cache[c->cached].stmt = stmt;
+    c->cached++;
+    return stmt;
+}
+
+void em_stmt_done(sqlite3_stmt *stmt)
+{
+    if (!stmt)
+        return;
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+}
+
+enum em_code em_stmt_run(sqlite3_stmt *stmt, struct em_status *st)
+{
+    int rc = sqlite3_step(stmt);
+    enum em_code code = EM_OK;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        code = em_store_error(sqlite3_db_handle(stmt), rc, st);
+    em_stmt_done(stmt);
+    return code;
+}
+
+enum em_code em_store_exec(struct em_store *store, const char *sql, struct em_status *st)
+{
+    sqlite3 *db = em_store_db(store, st);
+    if (!db)
+        return st->code;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? EM_OK : em_store_error(db, rc, st);
+}
+
+enum em_code em_store_begin(struct em_store *store, struct em_status *st)
+{
+    return em_store_exec(store, "BEGIN IMMEDIATE", st);
+}
+
+enum em_code em_store_commit(struct em_store *store, struct em_status *st)
+{
+    enum em_code code = em_store_exec(store, "COMMIT", st);
+    if (code != EM_OK)
+        em_store_rollback(store);
+    return code;
+}
+
+void em_store_rollback(struct em_store *store)
+{
+    sqlite3 *db = em_store_db(store, NULL);
+    if (db && !sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static const char migrations_table[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                       " module TEXT PRIMARY KEY,"
+                                       " version INTEGER NOT NULL)";
+
+static int current_version(sqlite3 *db, const char *module)
+{
+    sqlite3_stmt *stmt;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "SELECT version FROM schema_migrations WHERE module = ?", -1,
+                           &stmt, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(stmt, 1, module, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        version = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return version;
+}
+
+static enum em_code apply_steps(sqlite3 *db, const char *module, const char *const *steps,
+                                int from, int to, struct em_status *st)
+{
+    for (int i = from; i < to; i++) {
+        int rc = sqlite3_exec(db, steps[i], NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            em_error("migration %s step %d failed", module, i + 1);
+            return em_store_error(db, rc, st);
+        }
+    }
+    sqlite3_stmt *stmt;
+    int rc = sqlite3_prepare_v2(
+        db, "INSERT OR REPLACE INTO schema_migrations(module, version) VALUES(?, ?)", -1, &stmt,
+        NULL);
+    if (rc != SQLITE_OK)
+        return em_store_error(db, rc, st);
+    sqlite3_bind_text(stmt, 1, module, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 2, to);
+    rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? EM_OK : em_store_error(db, rc, st);
+}
+
+enum em_code em_store_migrate(struct em_store *store, const char *module, const char *const *steps,
+                              int step_count, struct em_status *st)
+{
+    sqlite3 *db = em_store_db(store, st);
+    if (!db)
+        return st->code;
+    if (em_store_exec(store, migrations_table, st) || em_store_begin(store, st))
+        return st->code;
+    int version = current_version(db, module);
+    enum em_code code = EM_OK;
+    if (version < 0)
+        code = em_store_error(db, sqlite3_errcode(db), st);
+    else if (version > step_count)
+        code = EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "metadata.db has schema %s version %d, newer than this build (%d)", module,
+                       version, step_count);
+    else if (version < step_count)
+        code = apply_steps(db, module, steps, version, step_count, st);
+    if (code != EM_OK) {
+        em_store_rollback(store);
+        return code;
+    }
+    return em_store_commit(store, st);
+}
+
+void em_bind_text(sqlite3_stmt *stmt, int index, const char *text)
+{
+    if (text)
+        sqlite3_bind_text(stmt, index, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(stmt, index);
+}
+
+const char *em_column_text(sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    return text ? (const char *)text : "";
+}

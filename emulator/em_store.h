@@ -1,0 +1,63 @@
+/*
+ * em_store: the SQLite metadata store (metadata.db) shared by every process.
+ *
+ * WAL journal, synchronous=NORMAL (an acknowledged commit survives kill -9 of the
+ * process), a busy timeout long enough that concurrent writers from other processes
+ * wait instead of failing, and write transactions begun IMMEDIATE so a reader never has
+ * to upgrade its snapshot. Each thread gets its own connection, opened on first use, with
+ * its own cache of prepared statements keyed by the SQL text.
+ *
+ * Schema: every module (core "clock", "iam", "audit"; each service) owns its tables and
+ * migrates them with em_store_migrate(): a list of SQL steps whose count is the schema
+ * version, recorded in table schema_migrations. Migrations run in one IMMEDIATE
+ * transaction, so processes starting together apply each step once.
+ *
+ * SQLite result codes are mapped to em_code here and nowhere else: a constraint violation
+ * is ALREADY_EXISTS, busy/locked is UNAVAILABLE, anything else is INTERNAL (logged).
+ */
+#ifndef EM_STORE_H
+#define EM_STORE_H
+
+#include "em_status.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+struct em_store;
+
+enum em_code em_store_open(const char *path, struct em_store **out, struct em_status *st);
+void em_store_close(struct em_store *store);
+
+/* This thread's connection (opened on first use), or NULL with st set. */
+sqlite3 *em_store_db(struct em_store *store, struct em_status *st);
+
+/* A cached prepared statement for sql on this thread's connection, reset and ready to
+ * bind. sql must have static storage (a literal): the cache compares pointers first.
+ * Release the statement with em_stmt_done() before asking for the same SQL again. */
+sqlite3_stmt *em_store_stmt(struct em_store *store, const char *sql, struct em_status *st);
+void em_stmt_done(sqlite3_stmt *stmt);
+
+/* Runs SQL with no result rows (several statements allowed). */
+enum em_code em_store_exec(struct em_store *store, const char *sql, struct em_status *st);
+
+/* Write transactions. */
+enum em_code em_store_begin(struct em_store *store, struct em_status *st);
+enum em_code em_store_commit(struct em_store *store, struct em_status *st);
+void em_store_rollback(struct em_store *store);
+
+/* Steps stmt expecting SQLITE_DONE; maps errors. */
+enum em_code em_stmt_run(sqlite3_stmt *stmt, struct em_status *st);
+
+/* Maps a SQLite result code (with the connection's message) to st. */
+enum em_code em_store_error(sqlite3 *db, int rc, struct em_status *st);
+
+enum em_code em_store_migrate(struct em_store *store, const char *module, const char *const *steps,
+                              int step_count, struct em_status *st);
+
+/* Binds a NUL-terminated string, or NULL. */
+void em_bind_text(sqlite3_stmt *stmt, int index, const char *text);
+
+/* A column as text, "" when NULL. */
+const char *em_column_text(sqlite3_stmt *stmt, int col);
+
+#endif
