@@ -42,9 +42,11 @@ $(CORE_LIB): $(call obj,$(CORE_SRC))
 	$(AR) rcs $@ $^
 
 $(KMS_LIB): $(call obj,$(filter-out kms/kms_main.c,$(KMS_SRC)))
+	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
 $(CONTROL_LIB): $(call obj,$(filter-out emulator/control/control_main.c,$(CONTROL_SRC)))
+	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
 $(BIN)/emulator: $(call obj,emulator/control/control_main.c) $(CONTROL_LIB) $(CORE_LIB)

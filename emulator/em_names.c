@@ -178,6 +178,41 @@ bool em_location_covers(const char *outer, const char *inner)
            strncmp(inner, o->members, strlen(o->members)) == 0;
 }
 
+static bool label_text_valid(const char *text, size_t min, size_t max)
+{
+    size_t len = strlen(text);
+    if (len < min || len > max)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (!(islower(c) || isdigit(c) || c == '_' || c == '-' || c >= 0x80))
+            return false;
+    }
+    return true;
+}
+
+enum em_code em_labels_check(const cJSON *labels, struct em_status *st)
+{
+    if (cJSON_GetArraySize(labels) > 64)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "At most 64 labels are allowed.");
+    const cJSON *label;
+    cJSON_ArrayForEach(label, labels)
+    {
+        const char *key = label->string;
+        if (!label_text_valid(key, 1, 63) || !islower((unsigned char)key[0]))
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Invalid label key \"%.70s\": keys are 1 to 63 lowercase letters, "
+                           "digits, '_' or '-', starting with a lowercase letter.",
+                           key);
+        if (!cJSON_IsString(label) || !label_text_valid(label->valuestring, 0, 63))
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Invalid value for label \"%.70s\": values are up to 63 lowercase "
+                           "letters, digits, '_' or '-'.",
+                           key);
+    }
+    return EM_OK;
+}
+
 char *em_page_token_make(const char *last_name)
 {
     char *token = em_b64_encode((const unsigned char *)last_name, strlen(last_name));

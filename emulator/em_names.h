@@ -14,6 +14,7 @@
 
 #include "em_status.h"
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,11 @@ const struct em_location *em_locations(size_t *count);
 
 /* Whether `inner` (a region) lies within `outer` (global, a multi-region or itself). */
 bool em_location_covers(const char *outer, const char *inner);
+
+/* Labels (a JSON object of strings), Google's rules: at most 64; keys 1-63 characters,
+ * starting with a lowercase letter; keys and values use lowercase letters, digits,
+ * '_' and '-', values up to 63 characters. */
+enum em_code em_labels_check(const cJSON *labels, struct em_status *st);
 
 /* Page tokens: opaque base64url of the last name returned. */
 char *em_page_token_make(const char *last_name);

@@ -100,6 +100,16 @@ static enum em_code make_data_dir(const char *path, struct em_status *st)
 
 /* --- open / close --- */
 
+/* The number of routes in a table: the given count, or up to the NULL-method end mark. */
+static size_t route_table_size(const struct em_route *routes, size_t count)
+{
+    if (count || !routes)
+        return count;
+    while (routes[count].method)
+        count++;
+    return count;
+}
+
 static enum em_code open_core(struct em_service *svc, struct em_status *st)
 {
     char path[PATH_MAX + 32];
@@ -114,9 +124,11 @@ static enum em_code open_core(struct em_service *svc, struct em_status *st)
     const struct em_service_def *def = svc->def;
     if (em_router_add(svc->router, common_routes,
                       sizeof(common_routes) / sizeof(common_routes[0]), st) ||
-        em_router_add(svc->router, def->routes, def->route_count, st) ||
+        em_router_add(svc->router, def->routes, route_table_size(def->routes, def->route_count),
+                      st) ||
         (def->extra_routes &&
-         em_router_add(svc->router, def->extra_routes, def->extra_route_count, st)))
+         em_router_add(svc->router, def->extra_routes,
+                       route_table_size(def->extra_routes, def->extra_route_count), st)))
         return st->code;
     return EM_OK;
 }

@@ -37,15 +37,15 @@ struct em_service_def {
     const char *name;           /* "kms": logs, data, control plane */
     enum em_port port;          /* offset from the port base */
     const char *google_service; /* "cloudkms.googleapis.com": audit log serviceName */
-    const struct em_route *routes;
-    size_t route_count;
+    const struct em_route *routes; /* ends with an entry whose method is NULL ... */
+    size_t route_count;            /* ... or has this many entries (0: use the end mark) */
     /* Hooks; any may be NULL. open sets svc->ctx. */
     enum em_code (*open)(struct em_service *svc, struct em_status *st);
     void (*close)(struct em_service *svc);
     enum em_code (*tick)(struct em_service *svc, int64_t now_ns, struct em_status *st);
     enum em_code (*reset)(struct em_service *svc, struct em_status *st);
     /* Extra routes merged after the service's own (the control plane's). */
-    const struct em_route *extra_routes;
+    const struct em_route *extra_routes; /* same convention as routes */
     size_t extra_route_count;
 };
 

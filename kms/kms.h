@@ -1,0 +1,283 @@
+/*
+ * kms.h: the Cloud KMS emulator's internal model, shared by the files of kms/.
+ *
+ *   kms_crypto.c   algorithms: key generation, encrypt/decrypt, sign, MAC (OpenSSL)
+ *   kms_keys.c     the registry of key rings, keys and versions; version state machine,
+ *                  rotation and scheduled destruction (no JSON, no HTTP)
+ *   kms_store.c    the only SQL of KMS, and sealing of key material under the root key
+ *   kms_json.c     JSON <-> the model, and the request schemas
+ *   kms_handlers.c one function per REST method
+ *   kms_routes.c   the route table
+ *
+ * Google reference: https://cloud.google.com/kms/docs/reference/rest
+ */
+#ifndef KMS_H
+#define KMS_H
+
+#include "em_status.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct em_store;
+
+enum kms_purpose {
+    KMS_PURPOSE_UNSPECIFIED,
+    KMS_ENCRYPT_DECRYPT,
+    KMS_ASYMMETRIC_SIGN,
+    KMS_ASYMMETRIC_DECRYPT,
+    KMS_RAW_ENCRYPT_DECRYPT,
+    KMS_MAC,
+};
+
+/* Version states (google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionState). */
+enum kms_state {
+    KMS_STATE_UNSPECIFIED,
+    KMS_PENDING_GENERATION,
+    KMS_ENABLED,
+    KMS_DISABLED,
+    KMS_DESTROYED,
+    KMS_DESTROY_SCHEDULED,
+    KMS_PENDING_IMPORT,
+    KMS_IMPORT_FAILED,
+};
+
+enum kms_protection { KMS_PROTECTION_UNSPECIFIED, KMS_SOFTWARE, KMS_HSM, KMS_EXTERNAL };
+
+enum kms_alg_kind {
+    KMS_ALG_AES_GCM,
+    KMS_ALG_RSA_PSS,
+    KMS_ALG_RSA_PKCS1,
+    KMS_ALG_RSA_RAW_PKCS1,
+    KMS_ALG_RSA_OAEP,
+    KMS_ALG_EC,
+    KMS_ALG_ED25519,
+    KMS_ALG_HMAC,
+};
+
+struct kms_algorithm {
+    const char *name; /* "RSA_SIGN_PSS_2048_SHA256" */
+    enum kms_purpose purpose;
+    enum kms_alg_kind kind;
+    int bits;           /* RSA modulus; AES and HMAC key size */
+    const char *digest; /* "SHA256"; NULL for raw PKCS#1 and Ed25519 */
+    const char *curve;  /* EC: "P-256", "P-384", "secp256k1" */
+};
+
+/* Usable key material of one version: raw bytes (AES, HMAC) or a parsed key pair. */
+struct kms_material {
+    unsigned char *raw; /* AES/HMAC key, or DER private key */
+    size_t raw_len;
+    EVP_PKEY *pkey; /* asymmetric only */
+};
+
+/* --- kms_crypto.c --- */
+
+const struct kms_algorithm *kms_algorithm_find(const char *name);
+const char *kms_purpose_name(enum kms_purpose purpose);
+enum kms_purpose kms_purpose_parse(const char *name);
+const char *kms_state_name(enum kms_state state);
+enum kms_state kms_state_parse(const char *name);
+const char *kms_protection_name(enum kms_protection level);
+enum kms_protection kms_protection_parse(const char *name);
+
+enum em_code kms_material_generate(const struct kms_algorithm *alg, struct kms_material *out,
+                                   struct em_status *st);
+/* Takes the raw bytes (malloc'd) and parses asymmetric keys. */
+enum em_code kms_material_load(const struct kms_algorithm *alg, unsigned char *raw,
+                               size_t raw_len, struct kms_material *out, struct em_status *st);
+void kms_material_erase(struct kms_material *m);
+
+/* Symmetric ciphertext: 'K' || version (4 bytes, big-endian) || nonce || body || tag. */
+#define KMS_CIPHERTEXT_HEADER 5
+size_t kms_ciphertext_size(size_t plaintext_len);
+enum em_code kms_encrypt(const struct kms_material *m, uint32_t version, const unsigned char *aad,
+                         size_t aad_len, const unsigned char *plaintext, size_t plaintext_len,
+                         unsigned char *out, struct em_status *st);
+bool kms_ciphertext_version(const unsigned char *ciphertext, size_t len, uint32_t *version);
+/* out must hold len bytes; *plaintext_len is set. False when authentication fails. */
+bool kms_decrypt(const struct kms_material *m, const unsigned char *aad, size_t aad_len,
+                 const unsigned char *ciphertext, size_t len, unsigned char *out,
+                 size_t *plaintext_len);
+
+/* Signs a digest (or the data itself for raw PKCS#1 and Ed25519). *sig is malloc'd. */
+enum em_code kms_sign(const struct kms_algorithm *alg, const struct kms_material *m,
+                      const unsigned char *input, size_t input_len, unsigned char **sig,
+                      size_t *sig_len, struct em_status *st);
+/* Length a digest must have for alg (0 when alg signs data, not digests). */
+size_t kms_digest_length(const struct kms_algorithm *alg);
+
+enum em_code kms_public_key_pem(const struct kms_material *m, char **pem, struct em_status *st);
+
+/* RSA-OAEP. *plaintext is malloc'd. False when the ciphertext does not decrypt. */
+bool kms_asymmetric_decrypt(const struct kms_algorithm *alg, const struct kms_material *m,
+                            const unsigned char *ciphertext, size_t len,
+                            unsigned char **plaintext, size_t *plaintext_len);
+
+#define KMS_MAC_MAX 64
+enum em_code kms_mac(const struct kms_algorithm *alg, const struct kms_material *m,
+                     const unsigned char *data, size_t len, unsigned char mac[KMS_MAC_MAX],
+                     size_t *mac_len, struct em_status *st);
+
+/* --- kms_keys.c: the registry --- */
+
+struct kms_version {
+    uint32_t id;
+    enum kms_state state;
+    enum kms_state prior_state; /* before the last change, for the propagation delay */
+    int64_t state_changed_ns;
+    const struct kms_algorithm *alg;
+    enum kms_protection protection;
+    int64_t create_ns, generate_ns, destroy_ns, destroy_event_ns;
+    struct kms_material material; /* erased once DESTROYED */
+};
+
+struct kms_key {
+    char *name;
+    enum kms_purpose purpose;
+    int64_t create_ns;
+    uint32_t primary; /* 0: none */
+    const struct kms_algorithm *template_alg;
+    enum kms_protection template_protection;
+    int64_t rotation_period_ns; /* 0: no automatic rotation */
+    int64_t next_rotation_ns;   /* 0: unset */
+    int64_t destroy_scheduled_ns;
+    bool import_only;
+    char *labels_json; /* a JSON object, "{}" when none */
+    struct kms_version **versions; /* versions[i]->id == i + 1 */
+    uint32_t version_count;
+};
+
+struct kms_key_ring {
+    char *name;
+    int64_t create_ns;
+};
+
+struct kms_registry {
+    pthread_rwlock_t lock; /* readers: lookups and crypto; writers: every change */
+    struct em_store *store;
+    unsigned char root_key[32];
+    int64_t propagation_ns;
+    struct kms_key_ring **rings; /* sorted by name */
+    size_t ring_count, ring_cap;
+    struct kms_key **keys; /* sorted by name */
+    size_t key_count, key_cap;
+};
+
+/* What a create request asks for, before validation. Strings may be NULL (absent). */
+struct kms_key_spec {
+    const char *purpose;
+    const char *algorithm;
+    const char *protection;
+    int64_t rotation_period_ns;   /* 0: absent */
+    int64_t next_rotation_ns;     /* 0: absent */
+    int64_t destroy_scheduled_ns; /* 0: default (30 days) */
+    bool import_only;
+    const char *labels_json; /* NULL: none */
+};
+
+/* Fields a patch may change; `mask` bits say which are set. */
+enum kms_key_field {
+    KMS_FIELD_LABELS = 1 << 0,
+    KMS_FIELD_ROTATION_PERIOD = 1 << 1,
+    KMS_FIELD_NEXT_ROTATION = 1 << 2,
+    KMS_FIELD_TEMPLATE_ALGORITHM = 1 << 3,
+    KMS_FIELD_TEMPLATE_PROTECTION = 1 << 4,
+};
+
+struct kms_key_update {
+    unsigned mask;
+    const char *labels_json;
+    int64_t rotation_period_ns;
+    int64_t next_rotation_ns;
+    const char *algorithm;
+    const char *protection;
+};
+
+#define KMS_DEFAULT_DESTROY_SCHEDULED_NS (30LL * 86400 * 1000000000LL)
+
+enum em_code kms_registry_open(struct em_store *store, const char *data_dir,
+                               int64_t propagation_ns, struct kms_registry **out,
+                               struct em_status *st);
+void kms_registry_close(struct kms_registry *reg);
+enum em_code kms_registry_reset(struct kms_registry *reg, struct em_status *st);
+
+void kms_read_lock(struct kms_registry *reg);
+void kms_write_lock(struct kms_registry *reg);
+void kms_unlock(struct kms_registry *reg);
+
+/* Lookups (caller holds the lock). */
+struct kms_key_ring *kms_key_ring_find(struct kms_registry *reg, const char *name);
+struct kms_key *kms_key_find(struct kms_registry *reg, const char *name);
+struct kms_version *kms_version_find(const struct kms_key *key, uint32_t id);
+/* Parses "<key>/cryptoKeyVersions/<n>" into the key and version (either may be NULL). */
+enum em_code kms_version_lookup(struct kms_registry *reg, const char *version_name,
+                                struct kms_key **key, struct kms_version **version,
+                                struct em_status *st);
+void kms_version_name(const struct kms_key *key, const struct kms_version *v, char *out,
+                      size_t len);
+
+/* Iteration in name order over the children of a parent (caller holds the lock). */
+typedef void (*kms_ring_fn)(const struct kms_key_ring *ring, void *arg);
+typedef void (*kms_key_fn)(const struct kms_key *key, void *arg);
+void kms_each_key_ring(struct kms_registry *reg, const char *location, kms_ring_fn fn, void *arg);
+void kms_each_key(struct kms_registry *reg, const char *key_ring, kms_key_fn fn, void *arg);
+
+/* Changes (caller holds the write lock). Each is one transaction in the store. */
+enum em_code kms_key_ring_create(struct kms_registry *reg, const char *name, int64_t now,
+                                 struct kms_key_ring **out, struct em_status *st);
+enum em_code kms_key_create(struct kms_registry *reg, const char *name,
+                            const struct kms_key_spec *spec, bool skip_initial_version,
+                            int64_t now, struct kms_key **out, struct em_status *st);
+enum em_code kms_key_update(struct kms_registry *reg, struct kms_key *key,
+                            const struct kms_key_update *update, int64_t now,
+                            struct em_status *st);
+enum em_code kms_key_set_primary(struct kms_registry *reg, struct kms_key *key, uint32_t id,
+                                 struct em_status *st);
+enum em_code kms_version_create(struct kms_registry *reg, struct kms_key *key, int64_t now,
+                                struct kms_version **out, struct em_status *st);
+enum em_code kms_version_set_state(struct kms_registry *reg, struct kms_key *key,
+                                   struct kms_version *v, enum kms_state state, int64_t now,
+                                   struct em_status *st);
+enum em_code kms_version_destroy(struct kms_registry *reg, struct kms_key *key,
+                                 struct kms_version *v, int64_t now, struct em_status *st);
+enum em_code kms_version_restore(struct kms_registry *reg, struct kms_key *key,
+                                 struct kms_version *v, int64_t now, struct em_status *st);
+
+/* Runs what is due by now: scheduled destructions, automatic rotations. */
+enum em_code kms_registry_tick(struct kms_registry *reg, int64_t now, struct em_status *st);
+
+/* The state cryptographic operations see (the previous one during the propagation delay). */
+enum kms_state kms_version_effective_state(const struct kms_registry *reg,
+                                           const struct kms_version *v, int64_t now);
+/* OK when v may be used now; FAILED_PRECONDITION naming the version and its state. */
+enum em_code kms_version_check_usable(const struct kms_registry *reg, const struct kms_key *key,
+                                      const struct kms_version *v, int64_t now,
+                                      struct em_status *st);
+
+/* --- kms_store.c: persistence --- */
+
+enum em_code kms_store_migrate(struct em_store *store, struct em_status *st);
+enum em_code kms_store_root_key(const char *data_dir, unsigned char key[32], struct em_status *st);
+enum em_code kms_store_load(struct kms_registry *reg, struct em_status *st);
+enum em_code kms_store_clear(struct em_store *store, struct em_status *st);
+enum em_code kms_store_insert_key_ring(struct em_store *store, const struct kms_key_ring *ring,
+                                       struct em_status *st);
+enum em_code kms_store_save_key(struct em_store *store, const struct kms_key *key,
+                                struct em_status *st);
+enum em_code kms_store_save_version(struct kms_registry *reg, const struct kms_key *key,
+                                    const struct kms_version *v, struct em_status *st);
+
+/* Registry internals used by the loader. */
+enum em_code kms_registry_adopt_ring(struct kms_registry *reg, struct kms_key_ring *ring,
+                                     struct em_status *st);
+enum em_code kms_registry_adopt_key(struct kms_registry *reg, struct kms_key *key,
+                                    struct em_status *st);
+enum em_code kms_key_adopt_version(struct kms_key *key, struct kms_version *v,
+                                   struct em_status *st);
+void kms_key_free(struct kms_key *key);
+
+#endif

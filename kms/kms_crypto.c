@@ -1,0 +1,404 @@
+/*
+ * kms_crypto: Cloud KMS algorithms on OpenSSL EVP, and the enum names of the KMS API.
+ *
+ * Supported (google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm):
+ *   GOOGLE_SYMMETRIC_ENCRYPTION                  AES-256-GCM, 12-byte nonce, 16-byte tag
+ *   RSA_SIGN_PSS_{2048,3072,4096}_SHA256, _4096_SHA512     salt length = digest length
+ *   RSA_SIGN_PKCS1_{2048,3072,4096}_SHA256, _4096_SHA512
+ *   RSA_SIGN_RAW_PKCS1_{2048,3072,4096}          signs the given data, no hashing
+ *   RSA_DECRYPT_OAEP_{2048,3072,4096}_{SHA256,SHA1}, _4096_SHA512   MGF1 with the same hash
+ *   EC_SIGN_P256_SHA256, EC_SIGN_P384_SHA384, EC_SIGN_SECP256K1_SHA256   DER signatures
+ *   EC_SIGN_ED25519                              signs the given data
+ *   HMAC_SHA256, HMAC_SHA1, HMAC_SHA384, HMAC_SHA512, HMAC_SHA224
+ *
+ * Key material is raw bytes for AES and HMAC and a DER private key for the rest; the
+ * caller seals it at rest (kms_store.c). Every OpenSSL failure goes through
+ * em_crypto_error, and secrets are wiped with em_wipe.
+ */
+#include "kms.h"
+
+#include "em_crypto.h"
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct kms_algorithm algorithms[] = {
+    {"GOOGLE_SYMMETRIC_ENCRYPTION", KMS_ENCRYPT_DECRYPT, KMS_ALG_AES_GCM, 256, NULL, NULL},
+    {"RSA_SIGN_PSS_2048_SHA256", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_PSS, 2048, "SHA256", NULL},
+    {"RSA_SIGN_PSS_3072_SHA256", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_PSS, 3072, "SHA256", NULL},
+    {"RSA_SIGN_PSS_4096_SHA256", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_PSS, 4096, "SHA256", NULL},
+    {"RSA_SIGN_PSS_4096_SHA512", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_PSS, 4096, "SHA512", NULL},
+    {"RSA_SIGN_PKCS1_2048_SHA256", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_PKCS1, 2048, "SHA256", NULL},
+    {"RSA_SIGN_PKCS1_3072_SHA256", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_PKCS1, 3072, "SHA256", NULL},
+    {"RSA_SIGN_PKCS1_4096_SHA256", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_PKCS1, 4096, "SHA256", NULL},
+    {"RSA_SIGN_PKCS1_4096_SHA512", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_PKCS1, 4096, "SHA512", NULL},
+    {"RSA_SIGN_RAW_PKCS1_2048", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_RAW_PKCS1, 2048, NULL, NULL},
+    {"RSA_SIGN_RAW_PKCS1_3072", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_RAW_PKCS1, 3072, NULL, NULL},
+    {"RSA_SIGN_RAW_PKCS1_4096", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_RAW_PKCS1, 4096, NULL, NULL},
+    {"RSA_DECRYPT_OAEP_2048_SHA256", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 2048, "SHA256", NULL},
+    {"RSA_DECRYPT_OAEP_3072_SHA256", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 3072, "SHA256", NULL},
+    {"RSA_DECRYPT_OAEP_4096_SHA256", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 4096, "SHA256", NULL},
+    {"RSA_DECRYPT_OAEP_4096_SHA512", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 4096, "SHA512", NULL},
+    {"RSA_DECRYPT_OAEP_2048_SHA1", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 2048, "SHA1", NULL},
+    {"RSA_DECRYPT_OAEP_3072_SHA1", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 3072, "SHA1", NULL},
+    {"RSA_DECRYPT_OAEP_4096_SHA1", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 4096, "SHA1", NULL},
+    {"EC_SIGN_P256_SHA256", KMS_ASYMMETRIC_SIGN, KMS_ALG_EC, 256, "SHA256", "P-256"},
+    {"EC_SIGN_P384_SHA384", KMS_ASYMMETRIC_SIGN, KMS_ALG_EC, 384, "SHA384", "P-384"},
+    {"EC_SIGN_SECP256K1_SHA256", KMS_ASYMMETRIC_SIGN, KMS_ALG_EC, 256, "SHA256", "secp256k1"},
+    {"EC_SIGN_ED25519", KMS_ASYMMETRIC_SIGN, KMS_ALG_ED25519, 256, NULL, NULL},
+    {"HMAC_SHA256", KMS_MAC, KMS_ALG_HMAC, 256, "SHA256", NULL},
+    {"HMAC_SHA1", KMS_MAC, KMS_ALG_HMAC, 160, "SHA1", NULL},
+    {"HMAC_SHA384", KMS_MAC, KMS_ALG_HMAC, 384, "SHA384", NULL},
+    {"HMAC_SHA512", KMS_MAC, KMS_ALG_HMAC, 512, "SHA512", NULL},
+    {"HMAC_SHA224", KMS_MAC, KMS_ALG_HMAC, 224, "SHA224", NULL},
+};
+
+const struct kms_algorithm *kms_algorithm_find(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof(algorithms) / sizeof(algorithms[0]); i++)
+        if (strcmp(algorithms[i].name, name) == 0)
+            return &algorithms[i];
+    return NULL;
+}
+
+/* --- enum names --- */
+
+static const char *const purpose_names[] = {"CRYPTO_KEY_PURPOSE_UNSPECIFIED", "ENCRYPT_DECRYPT",
+                                            "ASYMMETRIC_SIGN", "ASYMMETRIC_DECRYPT",
+                                            "RAW_ENCRYPT_DECRYPT", "MAC"};
+static const char *const state_names[] = {
+    "CRYPTO_KEY_VERSION_STATE_UNSPECIFIED", "PENDING_GENERATION", "ENABLED", "DISABLED",
+    "DESTROYED", "DESTROY_SCHEDULED", "PENDING_IMPORT", "IMPORT_FAILED"};
+static const char *const protection_names[] = {"PROTECTION_LEVEL_UNSPECIFIED", "SOFTWARE", "HSM",
+                                               "EXTERNAL"};
+
+#define COUNT(a) (int)(sizeof(a) / sizeof(a[0]))
+
+static int index_of(const char *const *names, int count, const char *name)
+{
+    for (int i = 0; name && i < count; i++)
+        if (strcmp(names[i], name) == 0)
+            return i;
+    return 0;
+}
+
+const char *kms_purpose_name(enum kms_purpose p)
+{
+    return purpose_names[(unsigned)p < COUNT(purpose_names) ? p : 0];
+}
+
+enum kms_purpose kms_purpose_parse(const char *name)
+{
+    return (enum kms_purpose)index_of(purpose_names, COUNT(purpose_names), name);
+}
+
+const char *kms_state_name(enum kms_state s)
+{
+    return state_names[(unsigned)s < COUNT(state_names) ? s : 0];
+}
+
+enum kms_state kms_state_parse(const char *name)
+{
+    return (enum kms_state)index_of(state_names, COUNT(state_names), name);
+}
+
+const char *kms_protection_name(enum kms_protection p)
+{
+    return protection_names[(unsigned)p < COUNT(protection_names) ? p : 0];
+}
+
+enum kms_protection kms_protection_parse(const char *name)
+{
+    return (enum kms_protection)index_of(protection_names, COUNT(protection_names), name);
+}
+
+/* --- material --- */
+
+static EVP_PKEY *generate_pkey(const struct kms_algorithm *alg)
+{
+    switch (alg->kind) {
+    case KMS_ALG_RSA_PSS:
+    case KMS_ALG_RSA_PKCS1:
+    case KMS_ALG_RSA_RAW_PKCS1:
+    case KMS_ALG_RSA_OAEP:
+        return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)alg->bits);
+    case KMS_ALG_EC:
+        return EVP_PKEY_Q_keygen(NULL, NULL, "EC", alg->curve);
+    case KMS_ALG_ED25519:
+        return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    default:
+        return NULL;
+    }
+}
+
+static enum em_code generate_asymmetric(const struct kms_algorithm *alg, struct kms_material *out,
+                                        struct em_status *st)
+{
+    EVP_PKEY *pkey = generate_pkey(alg);
+    if (!pkey)
+        return em_crypto_error("key generation", st);
+    unsigned char *der = NULL;
+    int len = i2d_PrivateKey(pkey, &der);
+    if (len <= 0) {
+        EVP_PKEY_free(pkey);
+        return em_crypto_error("private key encoding", st);
+    }
+    out->raw = malloc((size_t)len);
+    if (out->raw)
+        memcpy(out->raw, der, (size_t)len);
+    OPENSSL_clear_free(der, (size_t)len);
+    if (!out->raw) {
+        EVP_PKEY_free(pkey);
+        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    out->raw_len = (size_t)len;
+    out->pkey = pkey;
+    return EM_OK;
+}
+
+enum em_code kms_material_generate(const struct kms_algorithm *alg, struct kms_material *out,
+                                   struct em_status *st)
+{
+    memset(out, 0, sizeof(*out));
+    if (alg->kind != KMS_ALG_AES_GCM && alg->kind != KMS_ALG_HMAC)
+        return generate_asymmetric(alg, out, st);
+    out->raw_len = (size_t)alg->bits / 8;
+    out->raw = malloc(out->raw_len);
+    if (!out->raw)
+        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    if (em_random_bytes(out->raw, out->raw_len, st)) {
+        kms_material_erase(out);
+        return st->code;
+    }
+    return EM_OK;
+}
+
+enum em_code kms_material_load(const struct kms_algorithm *alg, unsigned char *raw,
+                               size_t raw_len, struct kms_material *out, struct em_status *st)
+{
+    memset(out, 0, sizeof(*out));
+    out->raw = raw;
+    out->raw_len = raw_len;
+    if (alg->kind == KMS_ALG_AES_GCM || alg->kind == KMS_ALG_HMAC)
+        return EM_OK;
+    const unsigned char *p = raw;
+    out->pkey = d2i_AutoPrivateKey(NULL, &p, (long)raw_len);
+    if (!out->pkey) {
+        kms_material_erase(out);
+        return em_crypto_error("private key decoding", st);
+    }
+    return EM_OK;
+}
+
+void kms_material_erase(struct kms_material *m)
+{
+    if (m->raw) {
+        em_wipe(m->raw, m->raw_len);
+        free(m->raw);
+    }
+    EVP_PKEY_free(m->pkey);
+    memset(m, 0, sizeof(*m));
+}
+
+/* --- symmetric encryption --- */
+
+size_t kms_ciphertext_size(size_t plaintext_len)
+{
+    return KMS_CIPHERTEXT_HEADER + EM_SEAL_OVERHEAD + plaintext_len;
+}
+
+static void write_header(unsigned char *out, uint32_t version)
+{
+    out[0] = 'K';
+    out[1] = (unsigned char)(version >> 24);
+    out[2] = (unsigned char)(version >> 16);
+    out[3] = (unsigned char)(version >> 8);
+    out[4] = (unsigned char)version;
+}
+
+/* The GCM additional data: the header (so the version cannot be swapped) and the AAD. */
+static unsigned char *gcm_aad(const unsigned char *header, const unsigned char *aad,
+                              size_t aad_len, size_t *out_len)
+{
+    unsigned char *buf = malloc(KMS_CIPHERTEXT_HEADER + aad_len);
+    if (!buf)
+        return NULL;
+    memcpy(buf, header, KMS_CIPHERTEXT_HEADER);
+    if (aad_len)
+        memcpy(buf + KMS_CIPHERTEXT_HEADER, aad, aad_len);
+    *out_len = KMS_CIPHERTEXT_HEADER + aad_len;
+    return buf;
+}
+
+enum em_code kms_encrypt(const struct kms_material *m, uint32_t version, const unsigned char *aad,
+                         size_t aad_len, const unsigned char *plaintext, size_t plaintext_len,
+                         unsigned char *out, struct em_status *st)
+{
+    write_header(out, version);
+    size_t full_len;
+    unsigned char *full = gcm_aad(out, aad, aad_len, &full_len);
+    if (!full)
+        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    enum em_code code = em_seal(m->raw, full, full_len, plaintext, plaintext_len,
+                                out + KMS_CIPHERTEXT_HEADER, st);
+    free(full);
+    return code;
+}
+
+bool kms_ciphertext_version(const unsigned char *ciphertext, size_t len, uint32_t *version)
+{
+    if (len < KMS_CIPHERTEXT_HEADER + EM_SEAL_OVERHEAD || ciphertext[0] != 'K')
+        return false;
+    *version = ((uint32_t)ciphertext[1] << 24) | ((uint32_t)ciphertext[2] << 16) |
+               ((uint32_t)ciphertext[3] << 8) | ciphertext[4];
+    return *version > 0;
+}
+
+bool kms_decrypt(const struct kms_material *m, const unsigned char *aad, size_t aad_len,
+                 const unsigned char *ciphertext, size_t len, unsigned char *out,
+                 size_t *plaintext_len)
+{
+    if (!m->raw || len < KMS_CIPHERTEXT_HEADER + EM_SEAL_OVERHEAD)
+        return false;
+    size_t full_len;
+    unsigned char *full = gcm_aad(ciphertext, aad, aad_len, &full_len);
+    if (!full)
+        return false;
+    bool ok = em_open(m->raw, full, full_len, ciphertext + KMS_CIPHERTEXT_HEADER,
+                      len - KMS_CIPHERTEXT_HEADER, out);
+    free(full);
+    *plaintext_len = ok ? len - KMS_CIPHERTEXT_HEADER - EM_SEAL_OVERHEAD : 0;
+    return ok;
+}
+
+/* --- signatures --- */
+
+size_t kms_digest_length(const struct kms_algorithm *alg)
+{
+    if (!alg->digest || alg->kind == KMS_ALG_RSA_RAW_PKCS1 || alg->kind == KMS_ALG_ED25519)
+        return 0;
+    const EVP_MD *md = EVP_get_digestbyname(alg->digest);
+    return md ? (size_t)EVP_MD_get_size(md) : 0;
+}
+
+static bool configure_sign(EVP_PKEY_CTX *ctx, const struct kms_algorithm *alg)
+{
+    const EVP_MD *md = alg->digest ? EVP_get_digestbyname(alg->digest) : NULL;
+    switch (alg->kind) {
+    case KMS_ALG_RSA_PSS:
+        return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+               EVP_PKEY_CTX_set_signature_md(ctx, md) > 0 &&
+               EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) > 0;
+    case KMS_ALG_RSA_PKCS1:
+        return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
+               EVP_PKEY_CTX_set_signature_md(ctx, md) > 0;
+    case KMS_ALG_RSA_RAW_PKCS1:
+        return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0;
+    case KMS_ALG_EC:
+        return EVP_PKEY_CTX_set_signature_md(ctx, md) > 0;
+    default:
+        return false;
+    }
+}
+
+static enum em_code sign_ed25519(const struct kms_material *m, const unsigned char *data,
+                                 size_t len, unsigned char **sig, size_t *sig_len,
+                                 struct em_status *st)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    *sig_len = 64;
+    *sig = malloc(*sig_len);
+    bool ok = ctx && *sig && EVP_DigestSignInit(ctx, NULL, NULL, NULL, m->pkey) > 0 &&
+              EVP_DigestSign(ctx, *sig, sig_len, data, len) > 0;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        free(*sig);
+        *sig = NULL;
+        return em_crypto_error("Ed25519 signature", st);
+    }
+    return EM_OK;
+}
+
+enum em_code kms_sign(const struct kms_algorithm *alg, const struct kms_material *m,
+                      const unsigned char *input, size_t input_len, unsigned char **sig,
+                      size_t *sig_len, struct em_status *st)
+{
+    if (alg->kind == KMS_ALG_ED25519)
+        return sign_ed25519(m, input, input_len, sig, sig_len, st);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(m->pkey, NULL);
+    *sig = NULL;
+    bool ok = ctx && EVP_PKEY_sign_init(ctx) > 0 && configure_sign(ctx, alg) &&
+              EVP_PKEY_sign(ctx, NULL, sig_len, input, input_len) > 0 &&
+              (*sig = malloc(*sig_len)) != NULL &&
+              EVP_PKEY_sign(ctx, *sig, sig_len, input, input_len) > 0;
+    EVP_PKEY_CTX_free(ctx);
+    if (ok)
+        return EM_OK;
+    free(*sig);
+    *sig = NULL;
+    if (alg->kind == KMS_ALG_RSA_RAW_PKCS1) {
+        ERR_clear_error();
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "The data is too long for %s: at most %d bytes can be signed.",
+                       alg->name, alg->bits / 8 - 11);
+    }
+    return em_crypto_error("signature", st);
+}
+
+enum em_code kms_public_key_pem(const struct kms_material *m, char **pem, struct em_status *st)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (!bio || PEM_write_bio_PUBKEY(bio, m->pkey) != 1) {
+        BIO_free(bio);
+        return em_crypto_error("public key encoding", st);
+    }
+    char *data;
+    long len = BIO_get_mem_data(bio, &data);
+    *pem = malloc((size_t)len + 1);
+    if (*pem) {
+        memcpy(*pem, data, (size_t)len);
+        (*pem)[len] = '\0';
+    }
+    BIO_free(bio);
+    return *pem ? EM_OK : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+}
+
+bool kms_asymmetric_decrypt(const struct kms_algorithm *alg, const struct kms_material *m,
+                            const unsigned char *ciphertext, size_t len,
+                            unsigned char **plaintext, size_t *plaintext_len)
+{
+    const EVP_MD *md = EVP_get_digestbyname(alg->digest);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(m->pkey, NULL);
+    *plaintext = NULL;
+    bool ok = ctx && md && EVP_PKEY_decrypt_init(ctx) > 0 &&
+              EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) > 0 &&
+              EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) > 0 &&
+              EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) > 0 &&
+              EVP_PKEY_decrypt(ctx, NULL, plaintext_len, ciphertext, len) > 0 &&
+              (*plaintext = malloc(*plaintext_len + 1)) != NULL &&
+              EVP_PKEY_decrypt(ctx, *plaintext, plaintext_len, ciphertext, len) > 0;
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    if (!ok) {
+        free(*plaintext);
+        *plaintext = NULL;
+    }
+    return ok;
+}
+
+enum em_code kms_mac(const struct kms_algorithm *alg, const struct kms_material *m,
+                     const unsigned char *data, size_t len, unsigned char mac[KMS_MAC_MAX],
+                     size_t *mac_len, struct em_status *st)
+{
+    const EVP_MD *md = EVP_get_digestbyname(alg->digest);
+    unsigned int out_len = 0;
+    if (!md || !HMAC(md, m->raw, (int)m->raw_len, data, len, mac, &out_len))
+        return em_crypto_error("HMAC", st);
+    *mac_len = out_len;
+    return EM_OK;
+}

@@ -1,0 +1,389 @@
+/*
+ * kms_json: the JSON shapes of the KMS API (google.cloud.kms.v1 messages as proto3 JSON)
+ * and the schemas request bodies are checked against before a handler runs.
+ */
+#include "kms_json.h"
+
+#include "em_json.h"
+#include "em_names.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* --- enums --- */
+
+static const char *const purpose_values[] = {"CRYPTO_KEY_PURPOSE_UNSPECIFIED", "ENCRYPT_DECRYPT",
+                                             "ASYMMETRIC_SIGN", "ASYMMETRIC_DECRYPT",
+                                             "RAW_ENCRYPT_DECRYPT", "MAC", NULL};
+
+static const char *const protection_values[] = {"PROTECTION_LEVEL_UNSPECIFIED", "SOFTWARE", "HSM",
+                                                "EXTERNAL", "EXTERNAL_VPC", NULL};
+
+static const char *const algorithm_values[] = {"CRYPTO_KEY_VERSION_ALGORITHM_UNSPECIFIED",
+                                               "GOOGLE_SYMMETRIC_ENCRYPTION",
+                                               "AES_128_GCM",
+                                               "AES_256_GCM",
+                                               "AES_128_CBC",
+                                               "AES_256_CBC",
+                                               "AES_128_CTR",
+                                               "AES_256_CTR",
+                                               "RSA_SIGN_PSS_2048_SHA256",
+                                               "RSA_SIGN_PSS_3072_SHA256",
+                                               "RSA_SIGN_PSS_4096_SHA256",
+                                               "RSA_SIGN_PSS_4096_SHA512",
+                                               "RSA_SIGN_PKCS1_2048_SHA256",
+                                               "RSA_SIGN_PKCS1_3072_SHA256",
+                                               "RSA_SIGN_PKCS1_4096_SHA256",
+                                               "RSA_SIGN_PKCS1_4096_SHA512",
+                                               "RSA_SIGN_RAW_PKCS1_2048",
+                                               "RSA_SIGN_RAW_PKCS1_3072",
+                                               "RSA_SIGN_RAW_PKCS1_4096",
+                                               "RSA_DECRYPT_OAEP_2048_SHA256",
+                                               "RSA_DECRYPT_OAEP_3072_SHA256",
+                                               "RSA_DECRYPT_OAEP_4096_SHA256",
+                                               "RSA_DECRYPT_OAEP_4096_SHA512",
+                                               "RSA_DECRYPT_OAEP_2048_SHA1",
+                                               "RSA_DECRYPT_OAEP_3072_SHA1",
+                                               "RSA_DECRYPT_OAEP_4096_SHA1",
+                                               "EC_SIGN_P256_SHA256",
+                                               "EC_SIGN_P384_SHA384",
+                                               "EC_SIGN_SECP256K1_SHA256",
+                                               "EC_SIGN_ED25519",
+                                               "HMAC_SHA256",
+                                               "HMAC_SHA1",
+                                               "HMAC_SHA384",
+                                               "HMAC_SHA512",
+                                               "HMAC_SHA224",
+                                               "EXTERNAL_SYMMETRIC_ENCRYPTION",
+                                               "PQ_SIGN_ML_DSA_65",
+                                               "PQ_SIGN_SLH_DSA_SHA2_128S",
+                                               "PQ_SIGN_HASH_SLH_DSA_SHA2_128S_SHA256",
+                                               NULL};
+
+static const char *const state_values[] = {"CRYPTO_KEY_VERSION_STATE_UNSPECIFIED",
+                                           "PENDING_GENERATION",
+                                           "ENABLED",
+                                           "DISABLED",
+                                           "DESTROYED",
+                                           "DESTROY_SCHEDULED",
+                                           "PENDING_IMPORT",
+                                           "IMPORT_FAILED",
+                                           "GENERATION_FAILED",
+                                           "PENDING_EXTERNAL_DESTRUCTION",
+                                           "EXTERNAL_DESTRUCTION_FAILED",
+                                           NULL};
+
+#define ENUM(values, type) EM_F_ENUM, false, NULL, values, type
+
+/* --- schemas --- */
+
+static const struct em_field template_fields[] = {
+    {"algorithm", ENUM(algorithm_values, "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm")},
+    {"protectionLevel", ENUM(protection_values, "google.cloud.kms.v1.ProtectionLevel")},
+    {NULL}};
+static const struct em_message template_msg = {"google.cloud.kms.v1.CryptoKeyVersionTemplate",
+                                               template_fields};
+
+static const struct em_field external_fields[] = {{"externalKeyUri", EM_F_STRING},
+                                                  {"ekmConnectionKeyPath", EM_F_STRING},
+                                                  {NULL}};
+static const struct em_message external_msg = {
+    "google.cloud.kms.v1.ExternalProtectionLevelOptions", external_fields};
+
+static const struct em_field version_fields[] = {
+    {"name", EM_F_STRING},
+    {"state", ENUM(state_values, "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionState")},
+    {"protectionLevel", ENUM(protection_values, "google.cloud.kms.v1.ProtectionLevel")},
+    {"algorithm", ENUM(algorithm_values, "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm")},
+    {"attestation", EM_F_ANY},
+    {"createTime", EM_F_TIMESTAMP},
+    {"generateTime", EM_F_TIMESTAMP},
+    {"destroyTime", EM_F_TIMESTAMP},
+    {"destroyEventTime", EM_F_TIMESTAMP},
+    {"importJob", EM_F_STRING},
+    {"importTime", EM_F_TIMESTAMP},
+    {"importFailureReason", EM_F_STRING},
+    {"generationFailureReason", EM_F_STRING},
+    {"externalDestructionFailureReason", EM_F_STRING},
+    {"externalProtectionLevelOptions", EM_F_MESSAGE, false, &external_msg},
+    {"reimportEligible", EM_F_BOOL},
+    {NULL}};
+const struct em_message kms_version_schema = {"google.cloud.kms.v1.CryptoKeyVersion",
+                                              version_fields};
+
+static const struct em_field justification_fields[] = {{"allowedAccessReasons", EM_F_STRING, true},
+                                                        {NULL}};
+static const struct em_message justification_msg = {
+    "google.cloud.kms.v1.KeyAccessJustificationsPolicy", justification_fields};
+
+static const struct em_field crypto_key_fields[] = {
+    {"name", EM_F_STRING},
+    {"primary", EM_F_MESSAGE, false, &kms_version_schema},
+    {"purpose", ENUM(purpose_values, "google.cloud.kms.v1.CryptoKey.CryptoKeyPurpose")},
+    {"createTime", EM_F_TIMESTAMP},
+    {"nextRotationTime", EM_F_TIMESTAMP},
+    {"rotationPeriod", EM_F_DURATION},
+    {"versionTemplate", EM_F_MESSAGE, false, &template_msg},
+    {"labels", EM_F_MAP},
+    {"importOnly", EM_F_BOOL},
+    {"destroyScheduledDuration", EM_F_DURATION},
+    {"cryptoKeyBackend", EM_F_STRING},
+    {"keyAccessJustificationsPolicy", EM_F_MESSAGE, false, &justification_msg},
+    {NULL}};
+const struct em_message kms_crypto_key_schema = {"google.cloud.kms.v1.CryptoKey",
+                                                 crypto_key_fields};
+
+static const struct em_field key_ring_fields[] = {{"name", EM_F_STRING},
+                                                  {"createTime", EM_F_TIMESTAMP},
+                                                  {NULL}};
+const struct em_message kms_key_ring_schema = {"google.cloud.kms.v1.KeyRing", key_ring_fields};
+
+static const struct em_field encrypt_fields[] = {
+    {"plaintext", EM_F_BYTES},
+    {"additionalAuthenticatedData", EM_F_BYTES},
+    {"plaintextCrc32c", EM_F_INT64},
+    {"additionalAuthenticatedDataCrc32c", EM_F_INT64},
+    {NULL}};
+const struct em_message kms_encrypt_schema = {"google.cloud.kms.v1.EncryptRequest",
+                                              encrypt_fields};
+
+static const struct em_field decrypt_fields[] = {
+    {"ciphertext", EM_F_BYTES},
+    {"additionalAuthenticatedData", EM_F_BYTES},
+    {"ciphertextCrc32c", EM_F_INT64},
+    {"additionalAuthenticatedDataCrc32c", EM_F_INT64},
+    {NULL}};
+const struct em_message kms_decrypt_schema = {"google.cloud.kms.v1.DecryptRequest",
+                                              decrypt_fields};
+
+static const struct em_field digest_fields[] = {{"sha256", EM_F_BYTES},
+                                                {"sha384", EM_F_BYTES},
+                                                {"sha512", EM_F_BYTES},
+                                                {NULL}};
+static const struct em_message digest_msg = {"google.cloud.kms.v1.Digest", digest_fields};
+
+static const struct em_field sign_fields[] = {{"digest", EM_F_MESSAGE, false, &digest_msg},
+                                              {"digestCrc32c", EM_F_INT64},
+                                              {"data", EM_F_BYTES},
+                                              {"dataCrc32c", EM_F_INT64},
+                                              {NULL}};
+const struct em_message kms_asymmetric_sign_schema = {"google.cloud.kms.v1.AsymmetricSignRequest",
+                                                      sign_fields};
+
+static const struct em_field asym_decrypt_fields[] = {{"ciphertext", EM_F_BYTES},
+                                                      {"ciphertextCrc32c", EM_F_INT64},
+                                                      {NULL}};
+const struct em_message kms_asymmetric_decrypt_schema = {
+    "google.cloud.kms.v1.AsymmetricDecryptRequest", asym_decrypt_fields};
+
+static const struct em_field mac_sign_fields[] = {{"data", EM_F_BYTES},
+                                                  {"dataCrc32c", EM_F_INT64},
+                                                  {NULL}};
+const struct em_message kms_mac_sign_schema = {"google.cloud.kms.v1.MacSignRequest",
+                                               mac_sign_fields};
+
+static const struct em_field mac_verify_fields[] = {{"data", EM_F_BYTES},
+                                                    {"dataCrc32c", EM_F_INT64},
+                                                    {"mac", EM_F_BYTES},
+                                                    {"macCrc32c", EM_F_INT64},
+                                                    {NULL}};
+const struct em_message kms_mac_verify_schema = {"google.cloud.kms.v1.MacVerifyRequest",
+                                                 mac_verify_fields};
+
+static const struct em_field random_fields[] = {
+    {"lengthBytes", EM_F_INT32},
+    {"protectionLevel", ENUM(protection_values, "google.cloud.kms.v1.ProtectionLevel")},
+    {NULL}};
+const struct em_message kms_random_bytes_schema = {"google.cloud.kms.v1.GenerateRandomBytesRequest",
+                                                   random_fields};
+
+static const struct em_field update_primary_fields[] = {{"cryptoKeyVersionId", EM_F_STRING},
+                                                        {NULL}};
+const struct em_message kms_update_primary_schema = {
+    "google.cloud.kms.v1.UpdateCryptoKeyPrimaryVersionRequest", update_primary_fields};
+
+static const struct em_field empty_fields[] = {{NULL}};
+const struct em_message kms_empty_schema = {"google.protobuf.Empty", empty_fields};
+
+/* --- model -> JSON --- */
+
+cJSON *kms_json_key_ring(const struct kms_key_ring *ring)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", ring->name);
+    em_json_add_time(j, "createTime", ring->create_ns);
+    return j;
+}
+
+cJSON *kms_json_version(const struct kms_key *key, const struct kms_version *v)
+{
+    char name[600];
+    kms_version_name(key, v, name, sizeof(name));
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", name);
+    cJSON_AddStringToObject(j, "state", kms_state_name(v->state));
+    cJSON_AddStringToObject(j, "protectionLevel", kms_protection_name(v->protection));
+    cJSON_AddStringToObject(j, "algorithm", v->alg->name);
+    em_json_add_time(j, "createTime", v->create_ns);
+    if (v->generate_ns)
+        em_json_add_time(j, "generateTime", v->generate_ns);
+    if (v->state == KMS_DESTROY_SCHEDULED)
+        em_json_add_time(j, "destroyTime", v->destroy_ns);
+    if (v->state == KMS_DESTROYED) {
+        em_json_add_time(j, "destroyTime", v->destroy_ns);
+        em_json_add_time(j, "destroyEventTime", v->destroy_event_ns);
+    }
+    return j;
+}
+
+static void add_labels(cJSON *j, const char *labels_json)
+{
+    cJSON *labels = cJSON_Parse(labels_json);
+    if (cJSON_IsObject(labels) && cJSON_GetArraySize(labels) > 0)
+        cJSON_AddItemToObject(j, "labels", labels);
+    else
+        cJSON_Delete(labels);
+}
+
+cJSON *kms_json_key(const struct kms_key *key)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", key->name);
+    const struct kms_version *primary = kms_version_find(key, key->primary);
+    if (key->purpose == KMS_ENCRYPT_DECRYPT && primary)
+        cJSON_AddItemToObject(j, "primary", kms_json_version(key, primary));
+    cJSON_AddStringToObject(j, "purpose", kms_purpose_name(key->purpose));
+    em_json_add_time(j, "createTime", key->create_ns);
+    if (key->next_rotation_ns)
+        em_json_add_time(j, "nextRotationTime", key->next_rotation_ns);
+    if (key->rotation_period_ns)
+        em_json_add_duration(j, "rotationPeriod", key->rotation_period_ns);
+    cJSON *tmpl = cJSON_AddObjectToObject(j, "versionTemplate");
+    cJSON_AddStringToObject(tmpl, "protectionLevel", kms_protection_name(key->template_protection));
+    cJSON_AddStringToObject(tmpl, "algorithm", key->template_alg->name);
+    add_labels(j, key->labels_json);
+    if (key->import_only)
+        cJSON_AddTrueToObject(j, "importOnly");
+    em_json_add_duration(j, "destroyScheduledDuration", key->destroy_scheduled_ns);
+    return j;
+}
+
+cJSON *kms_json_location(const char *project, const char *location_id, const char *display_name)
+{
+    char name[300];
+    snprintf(name, sizeof(name), "projects/%s/locations/%s", project, location_id);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", name);
+    cJSON_AddStringToObject(j, "locationId", location_id);
+    cJSON_AddStringToObject(j, "displayName", display_name);
+    cJSON *meta = cJSON_AddObjectToObject(j, "metadata");
+    cJSON_AddStringToObject(meta, "@type", "type.googleapis.com/google.cloud.kms.v1.LocationMetadata");
+    cJSON_AddTrueToObject(meta, "hsmAvailable");
+    cJSON_AddFalseToObject(meta, "ekmAvailable");
+    return j;
+}
+
+/* --- JSON -> model --- */
+
+static enum em_code read_duration(const cJSON *obj, const char *field, int64_t *out)
+{
+    const char *text = em_json_string(obj, field);
+    *out = 0;
+    if (text)
+        em_duration_parse(text, out); /* the schema already checked the format */
+    return EM_OK;
+}
+
+static enum em_code read_time(const cJSON *obj, const char *field, int64_t *out)
+{
+    const char *text = em_json_string(obj, field);
+    *out = 0;
+    if (text)
+        em_time_parse(text, out);
+    return EM_OK;
+}
+
+static enum em_code read_labels(const cJSON *body, char **labels_json, struct em_status *st)
+{
+    *labels_json = NULL;
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(body, "labels");
+    if (!labels || cJSON_IsNull(labels))
+        return EM_OK;
+    if (em_labels_check(labels, st))
+        return st->code;
+    *labels_json = cJSON_PrintUnformatted(labels);
+    return *labels_json ? EM_OK : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+}
+
+enum em_code kms_json_key_spec(const cJSON *body, struct kms_key_spec *spec, char **labels_json,
+                               struct em_status *st)
+{
+    memset(spec, 0, sizeof(*spec));
+    const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(body, "versionTemplate");
+    spec->purpose = em_json_string(body, "purpose");
+    spec->algorithm = em_json_string(tmpl, "algorithm");
+    spec->protection = em_json_string(tmpl, "protectionLevel");
+    read_duration(body, "rotationPeriod", &spec->rotation_period_ns);
+    read_time(body, "nextRotationTime", &spec->next_rotation_ns);
+    read_duration(body, "destroyScheduledDuration", &spec->destroy_scheduled_ns);
+    em_json_bool(body, "importOnly", &spec->import_only);
+    if (em_json_string(body, "cryptoKeyBackend"))
+        return EM_FAIL(st, EM_UNIMPLEMENTED,
+                       "crypto_key.crypto_key_backend is not supported by this emulator.");
+    if (read_labels(body, labels_json, st))
+        return st->code;
+    spec->labels_json = *labels_json;
+    return EM_OK;
+}
+
+/* Applies one updateMask path. */
+static enum em_code read_mask_path(const cJSON *body, const char *path,
+                                   struct kms_key_update *u, struct em_status *st)
+{
+    const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(body, "versionTemplate");
+    if (!strcmp(path, "labels")) {
+        u->mask |= KMS_FIELD_LABELS;
+    } else if (!strcmp(path, "rotationPeriod") || !strcmp(path, "rotation_period")) {
+        u->mask |= KMS_FIELD_ROTATION_PERIOD;
+        read_duration(body, "rotationPeriod", &u->rotation_period_ns);
+    } else if (!strcmp(path, "nextRotationTime") || !strcmp(path, "next_rotation_time")) {
+        u->mask |= KMS_FIELD_NEXT_ROTATION;
+        read_time(body, "nextRotationTime", &u->next_rotation_ns);
+    } else if (!strcmp(path, "versionTemplate.algorithm") ||
+               !strcmp(path, "version_template.algorithm")) {
+        u->mask |= KMS_FIELD_TEMPLATE_ALGORITHM;
+        u->algorithm = em_json_string(tmpl, "algorithm");
+    } else if (!strcmp(path, "versionTemplate.protectionLevel") ||
+               !strcmp(path, "version_template.protection_level")) {
+        u->mask |= KMS_FIELD_TEMPLATE_PROTECTION;
+    } else {
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "update_mask path \"%.100s\" cannot be updated on a CryptoKey (allowed: "
+                       "labels, rotation_period, next_rotation_time, version_template.algorithm).",
+                       path);
+    }
+    return EM_OK;
+}
+
+enum em_code kms_json_key_update(const cJSON *body, const char *update_mask,
+                                 struct kms_key_update *update, char **labels_json,
+                                 struct em_status *st)
+{
+    memset(update, 0, sizeof(*update));
+    *labels_json = NULL;
+    if (!update_mask || !*update_mask)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "update_mask is required.");
+    char mask[1024];
+    snprintf(mask, sizeof(mask), "%s", update_mask);
+    for (char *save = NULL, *path = strtok_r(mask, ",", &save); path;
+         path = strtok_r(NULL, ",", &save)) {
+        while (*path == ' ')
+            path++;
+        if (read_mask_path(body, path, update, st))
+            return st->code;
+    }
+    if (update->mask & KMS_FIELD_LABELS && read_labels(body, labels_json, st))
+        return st->code;
+    update->labels_json = *labels_json;
+    return EM_OK;
+}

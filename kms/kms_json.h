@@ -1,0 +1,39 @@
+/*
+ * kms_json: JSON <-> the KMS model, and the request-body schemas of the KMS API.
+ */
+#ifndef KMS_JSON_H
+#define KMS_JSON_H
+
+#include "em_schema.h"
+#include "kms.h"
+
+#include <cjson/cJSON.h>
+
+extern const struct em_message kms_key_ring_schema;
+extern const struct em_message kms_crypto_key_schema;
+extern const struct em_message kms_version_schema;
+extern const struct em_message kms_encrypt_schema;
+extern const struct em_message kms_decrypt_schema;
+extern const struct em_message kms_asymmetric_sign_schema;
+extern const struct em_message kms_asymmetric_decrypt_schema;
+extern const struct em_message kms_mac_sign_schema;
+extern const struct em_message kms_mac_verify_schema;
+extern const struct em_message kms_random_bytes_schema;
+extern const struct em_message kms_update_primary_schema;
+extern const struct em_message kms_empty_schema;
+
+cJSON *kms_json_key_ring(const struct kms_key_ring *ring);
+cJSON *kms_json_version(const struct kms_key *key, const struct kms_version *v);
+cJSON *kms_json_key(const struct kms_key *key);
+cJSON *kms_json_location(const char *project, const char *location_id, const char *display_name);
+
+/* Reads a CryptoKey body into spec (strings point into body). */
+enum em_code kms_json_key_spec(const cJSON *body, struct kms_key_spec *spec, char **labels_json,
+                               struct em_status *st);
+
+/* Reads a CryptoKey patch: updateMask paths into update (strings point into body). */
+enum em_code kms_json_key_update(const cJSON *body, const char *update_mask,
+                                 struct kms_key_update *update, char **labels_json,
+                                 struct em_status *st);
+
+#endif

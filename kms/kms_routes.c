@@ -1,0 +1,126 @@
+/*
+ * kms_routes: the Cloud KMS v1 route table, the only place a request's path is tied to a
+ * handler. Paths and methods are those of the real API (cloudkms v1 discovery document,
+ * as in gcloud's generated client). A route without a handler answers UNIMPLEMENTED
+ * naming the method: those are the parts of KMS this emulator does not provide
+ * (import jobs, raw encryption, external key managers, Autokey, key access
+ * justifications).
+ */
+#include "kms_routes.h"
+
+#include "em_iam.h"
+#include "kms_handlers.h"
+#include "kms_json.h"
+
+#define LOC    "projects/*/locations/*"
+#define RING   LOC "/keyRings/*"
+#define KEY    RING "/cryptoKeys/*"
+#define VER    KEY "/cryptoKeyVersions/*"
+#define DATA   EM_AUDIT_DATA_ACCESS
+#define ADMIN  EM_AUDIT_ADMIN
+#define P(perm) "cloudkms." perm
+
+const struct em_route kms_routes[] = {
+    /* locations */
+    {"GET", "v1/{name=projects/*}/locations", kms_list_locations, "ListLocations", NULL, NULL,
+     P("locations.list"), DATA},
+    {"GET", "v1/{name=" LOC "}", kms_get_location, "GetLocation", NULL, NULL, P("locations.get"),
+     DATA},
+    {"POST", "v1/{location=" LOC "}:generateRandomBytes", kms_generate_random_bytes,
+     "GenerateRandomBytes", &kms_random_bytes_schema, NULL, P("locations.generateRandomBytes"),
+     DATA},
+    {"GET", "v1/{name=" LOC "/operations/*}", kms_get_operation, "GetOperation", NULL, NULL,
+     P("operations.get"), DATA},
+
+    /* key rings */
+    {"POST", "v1/{parent=" LOC "}/keyRings", kms_create_key_ring, "CreateKeyRing",
+     &kms_key_ring_schema, "key_ring", P("keyRings.create"), ADMIN},
+    {"GET", "v1/{parent=" LOC "}/keyRings", kms_list_key_rings, "ListKeyRings", NULL, NULL,
+     P("keyRings.list"), DATA},
+    {"GET", "v1/{name=" RING "}", kms_get_key_ring, "GetKeyRing", NULL, NULL, P("keyRings.get"),
+     DATA},
+    {"GET", "v1/{resource=" RING "}:getIamPolicy", kms_get_iam_policy, "GetIamPolicy", NULL, NULL,
+     P("keyRings.getIamPolicy"), DATA},
+    {"POST", "v1/{resource=" RING "}:setIamPolicy", kms_set_iam_policy, "SetIamPolicy",
+     &em_iam_set_request, NULL, P("keyRings.setIamPolicy"), ADMIN},
+    {"POST", "v1/{resource=" RING "}:testIamPermissions", kms_test_iam_permissions,
+     "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA},
+
+    /* crypto keys */
+    {"POST", "v1/{parent=" RING "}/cryptoKeys", kms_create_crypto_key, "CreateCryptoKey",
+     &kms_crypto_key_schema, "crypto_key", P("cryptoKeys.create"), ADMIN},
+    {"GET", "v1/{parent=" RING "}/cryptoKeys", kms_list_crypto_keys, "ListCryptoKeys", NULL,
+     NULL, P("cryptoKeys.list"), DATA},
+    {"GET", "v1/{name=" KEY "}", kms_get_crypto_key, "GetCryptoKey", NULL, NULL,
+     P("cryptoKeys.get"), DATA},
+    {"PATCH", "v1/{name=" KEY "}", kms_update_crypto_key, "UpdateCryptoKey",
+     &kms_crypto_key_schema, "crypto_key", P("cryptoKeys.update"), ADMIN},
+    {"POST", "v1/{name=" KEY "}:updatePrimaryVersion", kms_update_primary_version,
+     "UpdateCryptoKeyPrimaryVersion", &kms_update_primary_schema, NULL, P("cryptoKeys.update"),
+     ADMIN},
+    {"POST", "v1/{name=" RING "/cryptoKeys/**}:encrypt", kms_encrypt_call, "Encrypt",
+     &kms_encrypt_schema, NULL, P("cryptoKeyVersions.useToEncrypt"), DATA},
+    {"POST", "v1/{name=" KEY "}:decrypt", kms_decrypt_call, "Decrypt", &kms_decrypt_schema, NULL,
+     P("cryptoKeyVersions.useToDecrypt"), DATA},
+    {"GET", "v1/{resource=" KEY "}:getIamPolicy", kms_get_iam_policy, "GetIamPolicy", NULL, NULL,
+     P("cryptoKeys.getIamPolicy"), DATA},
+    {"POST", "v1/{resource=" KEY "}:setIamPolicy", kms_set_iam_policy, "SetIamPolicy",
+     &em_iam_set_request, NULL, P("cryptoKeys.setIamPolicy"), ADMIN},
+    {"POST", "v1/{resource=" KEY "}:testIamPermissions", kms_test_iam_permissions,
+     "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA},
+
+    /* crypto key versions */
+    {"POST", "v1/{parent=" KEY "}/cryptoKeyVersions", kms_create_version,
+     "CreateCryptoKeyVersion", &kms_version_schema, "crypto_key_version",
+     P("cryptoKeyVersions.create"), ADMIN},
+    {"GET", "v1/{parent=" KEY "}/cryptoKeyVersions", kms_list_versions, "ListCryptoKeyVersions",
+     NULL, NULL, P("cryptoKeyVersions.list"), DATA},
+    {"GET", "v1/{name=" VER "}", kms_get_version, "GetCryptoKeyVersion", NULL, NULL,
+     P("cryptoKeyVersions.get"), DATA},
+    {"PATCH", "v1/{name=" VER "}", kms_update_version, "UpdateCryptoKeyVersion",
+     &kms_version_schema, "crypto_key_version", P("cryptoKeyVersions.update"), ADMIN},
+    {"POST", "v1/{name=" VER "}:destroy", kms_destroy_version, "DestroyCryptoKeyVersion",
+     &kms_empty_schema, NULL, P("cryptoKeyVersions.destroy"), ADMIN},
+    {"POST", "v1/{name=" VER "}:restore", kms_restore_version, "RestoreCryptoKeyVersion",
+     &kms_empty_schema, NULL, P("cryptoKeyVersions.restore"), ADMIN},
+    {"GET", "v1/{name=" VER "}/publicKey", kms_get_public_key, "GetPublicKey", NULL, NULL,
+     P("cryptoKeyVersions.viewPublicKey"), DATA},
+    {"POST", "v1/{name=" VER "}:asymmetricSign", kms_asymmetric_sign_call, "AsymmetricSign",
+     &kms_asymmetric_sign_schema, NULL, P("cryptoKeyVersions.useToSign"), DATA},
+    {"POST", "v1/{name=" VER "}:asymmetricDecrypt", kms_asymmetric_decrypt_call,
+     "AsymmetricDecrypt", &kms_asymmetric_decrypt_schema, NULL,
+     P("cryptoKeyVersions.useToDecrypt"), DATA},
+    {"POST", "v1/{name=" VER "}:macSign", kms_mac_sign_call, "MacSign", &kms_mac_sign_schema,
+     NULL, P("cryptoKeyVersions.useToSign"), DATA},
+    {"POST", "v1/{name=" VER "}:macVerify", kms_mac_verify_call, "MacVerify",
+     &kms_mac_verify_schema, NULL, P("cryptoKeyVersions.useToVerify"), DATA},
+
+    /* not provided by this emulator: answered UNIMPLEMENTED */
+    {"POST", "v1/{name=" VER "}:rawEncrypt", NULL, "RawEncrypt"},
+    {"POST", "v1/{name=" VER "}:rawDecrypt", NULL, "RawDecrypt"},
+    {"POST", "v1/{parent=" KEY "}/cryptoKeyVersions:import", NULL, "ImportCryptoKeyVersion"},
+    {"POST", "v1/{parent=" RING "}/importJobs", NULL, "CreateImportJob"},
+    {"GET", "v1/{parent=" RING "}/importJobs", NULL, "ListImportJobs"},
+    {"GET", "v1/{name=" RING "/importJobs/*}", NULL, "GetImportJob"},
+    {"GET", "v1/{resource=" RING "/importJobs/*}:getIamPolicy", NULL, "GetIamPolicy"},
+    {"POST", "v1/{resource=" RING "/importJobs/*}:setIamPolicy", NULL, "SetIamPolicy"},
+    {"POST", "v1/{resource=" RING "/importJobs/*}:testIamPermissions", NULL, "TestIamPermissions"},
+    {"POST", "v1/{parent=" LOC "}/ekmConnections", NULL, "CreateEkmConnection"},
+    {"GET", "v1/{parent=" LOC "}/ekmConnections", NULL, "ListEkmConnections"},
+    {"GET", "v1/{name=" LOC "/ekmConnections/*}", NULL, "GetEkmConnection"},
+    {"PATCH", "v1/{name=" LOC "/ekmConnections/*}", NULL, "UpdateEkmConnection"},
+    {"GET", "v1/{name=" LOC "/ekmConnections/*}:verifyConnectivity", NULL, "VerifyConnectivity"},
+    {"GET", "v1/{name=" LOC "/ekmConfig}", NULL, "GetEkmConfig"},
+    {"PATCH", "v1/{name=" LOC "/ekmConfig}", NULL, "UpdateEkmConfig"},
+    {"POST", "v1/{parent=" LOC "}/keyHandles", NULL, "CreateKeyHandle"},
+    {"GET", "v1/{parent=" LOC "}/keyHandles", NULL, "ListKeyHandles"},
+    {"GET", "v1/{name=" LOC "/keyHandles/*}", NULL, "GetKeyHandle"},
+    {"GET", "v1/{parent=projects/*}:showEffectiveAutokeyConfig", NULL,
+     "ShowEffectiveAutokeyConfig"},
+    {"GET", "v1/{name=folders/*/autokeyConfig}", NULL, "GetAutokeyConfig"},
+    {"PATCH", "v1/{name=folders/*/autokeyConfig}", NULL, "UpdateAutokeyConfig"},
+    {"GET", "v1/{name=projects/*/kajPolicyConfig}", NULL, "GetKeyAccessJustificationsPolicyConfig"},
+    {"PATCH", "v1/{name=projects/*/kajPolicyConfig}", NULL,
+     "UpdateKeyAccessJustificationsPolicyConfig"},
+    {NULL},
+};
