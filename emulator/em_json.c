@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,45 +36,62 @@ char *em_b64_encode(const unsigned char *in, size_t len)
     return out;
 }
 
-static int b64_value(unsigned char c)
+/* Decoding table: 0-63 for both alphabets (standard and URL-safe), 64 for anything else. */
+static unsigned char b64_table[256];
+static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
+
+static void b64_table_init(void)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
+    memset(b64_table, 64, sizeof(b64_table));
+    for (int i = 0; i < 64; i++)
+        b64_table[(unsigned char)b64_alphabet[i]] = (unsigned char)i;
+    b64_table['-'] = 62;
+    b64_table['_'] = 63;
+}
+
+/* Length without trailing '=' padding, or (size_t)-1 when the text cannot be base64. */
+static size_t b64_payload_length(const char *in, size_t inlen)
+{
+    pthread_once(&b64_once, b64_table_init);
+    while (inlen > 0 && in[inlen - 1] == '=')
+        inlen--;
+    if (inlen % 4 == 1)
+        return (size_t)-1;
+    for (size_t i = 0; i < inlen; i++)
+        if (b64_table[(unsigned char)in[i]] == 64)
+            return (size_t)-1;
+    return inlen;
+}
+
+bool em_b64_valid(const char *in, size_t inlen)
+{
+    return b64_payload_length(in, inlen) != (size_t)-1;
 }
 
 bool em_b64_decode(const char *in, size_t inlen, unsigned char **out, size_t *outlen)
 {
-    while (inlen > 0 && in[inlen - 1] == '=')
-        inlen--;
-    if (inlen % 4 == 1)
+    size_t n = b64_payload_length(in, inlen);
+    if (n == (size_t)-1)
         return false;
-    unsigned char *buf = malloc(inlen * 3 / 4 + 1);
+    unsigned char *buf = malloc(n * 3 / 4 + 1);
     if (!buf)
         return false;
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < inlen; i++) {
-        int v = b64_value((unsigned char)in[i]);
-        if (v < 0) {
-            free(buf);
-            return false;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[o++] = (unsigned char)(acc >> bits);
-        }
+    const unsigned char *p = (const unsigned char *)in;
+    size_t o = 0, i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t v = (uint32_t)b64_table[p[i]] << 18 | (uint32_t)b64_table[p[i + 1]] << 12 |
+                     (uint32_t)b64_table[p[i + 2]] << 6 | b64_table[p[i + 3]];
+        buf[o++] = (unsigned char)(v >> 16);
+        buf[o++] = (unsigned char)(v >> 8);
+        buf[o++] = (unsigned char)v;
+    }
+    if (n - i >= 2) {
+        uint32_t v = (uint32_t)b64_table[p[i]] << 18 | (uint32_t)b64_table[p[i + 1]] << 12;
+        if (n - i == 3)
+            v |= (uint32_t)b64_table[p[i + 2]] << 6;
+        buf[o++] = (unsigned char)(v >> 16);
+        if (n - i == 3)
+            buf[o++] = (unsigned char)(v >> 8);
     }
     *out = buf;
     *outlen = o;
@@ -193,7 +211,9 @@ bool em_time_parse(const char *text, int64_t *ns)
         !expect_char(&p, ':') || !read_digits(&p, 2, &s) || !read_fraction(&p, &nanos) ||
         !read_offset(&p, &offset) || *p != '\0')
         return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+    /* int64 nanoseconds cover 1677-09-21 to 2262-04-11: refuse what would overflow */
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 1678 ||
+        y > 2261)
         return false;
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
     *ns = secs * EM_NS_PER_SEC + nanos;
@@ -210,6 +230,9 @@ void em_duration_format(int64_t ns, char out[EM_TIME_TEXT_MAX])
              (unsigned long long)(abs_ns / EM_NS_PER_SEC), frac);
 }
 
+/* Durations longer than this (about 285 years) do not fit int64 nanoseconds. */
+#define DURATION_MAX_SECONDS 9000000000LL
+
 bool em_duration_parse(const char *text, int64_t *ns)
 {
     const char *p = text;
@@ -222,14 +245,12 @@ bool em_duration_parse(const char *text, int64_t *ns)
         return false;
     int64_t secs = 0;
     while (isdigit((unsigned char)*p)) {
-        if (secs > 315576000000LL) /* proto's limit: 10,000 years */
-            return false;
         secs = secs * 10 + (*p++ - '0');
+        if (secs > DURATION_MAX_SECONDS)
+            return false;
     }
     int64_t nanos;
     if (!read_fraction(&p, &nanos) || *p != 's' || p[1] != '\0')
-        return false;
-    if (secs > 315576000000LL)
         return false;
     int64_t total = secs * EM_NS_PER_SEC + nanos;
     *ns = negative ? -total : total;
@@ -246,7 +267,7 @@ bool em_json_value_int64(const cJSON *value, int64_t *out)
 {
     if (cJSON_IsNumber(value)) {
         double d = value->valuedouble;
-        if (d != (double)(int64_t)d || d > 9.2e18 || d < -9.2e18)
+        if (!(d > -9.2e18 && d < 9.2e18) || d != (double)(int64_t)d)
             return false;
         *out = (int64_t)d;
         return true;

@@ -22,6 +22,8 @@
  * false for anything that is not base64; *out is malloc'd (never NULL on success). */
 char *em_b64_encode(const unsigned char *in, size_t len);
 bool em_b64_decode(const char *in, size_t inlen, unsigned char **out, size_t *outlen);
+/* Whether text would decode, without decoding it. */
+bool em_b64_valid(const char *in, size_t inlen);
 
 /* Timestamps and durations. */
 void em_time_format(int64_t ns, char out[EM_TIME_TEXT_MAX]);

@@ -98,12 +98,7 @@ static enum em_code invalid_value(const char *path, const struct em_field *f, co
 
 static bool bytes_valid(const cJSON *value)
 {
-    unsigned char *raw;
-    size_t len;
-    if (!em_b64_decode(value->valuestring, strlen(value->valuestring), &raw, &len))
-        return false;
-    free(raw);
-    return true;
+    return em_b64_valid(value->valuestring, strlen(value->valuestring));
 }
 
 static bool int_valid(const cJSON *value, enum em_ftype type)

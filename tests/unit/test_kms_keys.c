@@ -1,0 +1,287 @@
+/*
+ * Unit tests of kms_keys: the version state machine, scheduled destruction and
+ * crypto-shredding, rotation, the propagation delay, validation of key specs, and
+ * persistence across a restart of the registry.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "em_json.h"
+#include "em_log.h"
+#include "kms/kms.h"
+#include "unit_util.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+#define RING "projects/test-project/locations/global/keyRings/ring"
+#define KEY  RING "/cryptoKeys/key"
+#define T0   (1800000000LL * EM_NS_PER_SEC)
+#define DAY  (86400LL * EM_NS_PER_SEC)
+
+struct fixture {
+    struct unit_dir dir;
+    struct kms_registry *reg;
+    struct kms_key *key;
+};
+
+static struct kms_key_spec symmetric = {.purpose = "ENCRYPT_DECRYPT"};
+
+static int open_registry(struct fixture *f, int64_t propagation_ns)
+{
+    struct em_status st = {0};
+    return kms_registry_open(f->dir.store, f->dir.path, propagation_ns, &f->reg, &st) ? -1 : 0;
+}
+
+static int setup_with_delay(void **state, int64_t propagation_ns)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct em_status st = {0};
+    struct kms_key_ring *ring;
+    if (!f || unit_dir_open(&f->dir) || open_registry(f, propagation_ns) ||
+        kms_key_ring_create(f->reg, RING, T0, &ring, &st) ||
+        kms_key_create(f->reg, KEY, &symmetric, false, T0, &f->key, &st))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with_delay(state, 0);
+}
+
+static int setup_delayed(void **state)
+{
+    return setup_with_delay(state, 60 * EM_NS_PER_SEC);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    kms_registry_close(f->reg);
+    unit_dir_close(&f->dir);
+    free(f);
+    return 0;
+}
+
+static struct kms_version *version(struct fixture *f, uint32_t id)
+{
+    return kms_version_find(f->key, id);
+}
+
+static void test_create_gives_enabled_primary(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(f->key->version_count, 1);
+    assert_int_equal(f->key->primary, 1);
+    assert_int_equal(version(f, 1)->state, KMS_ENABLED);
+    assert_string_equal(f->key->template_alg->name, "GOOGLE_SYMMETRIC_ENCRYPTION");
+    assert_true(f->key->destroy_scheduled_ns == 30 * DAY);
+    struct em_status st = {0};
+    assert_int_equal(kms_version_check_usable(f->reg, f->key, version(f, 1), T0, &st), EM_OK);
+}
+
+static void test_duplicates_and_missing_parents(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    struct kms_key_ring *ring;
+    struct kms_key *key;
+    assert_int_equal(kms_key_ring_create(f->reg, RING, T0, &ring, &st), EM_ALREADY_EXISTS);
+    assert_int_equal(kms_key_create(f->reg, KEY, &symmetric, false, T0, &key, &st),
+                     EM_ALREADY_EXISTS);
+    assert_int_equal(kms_key_create(f->reg, "projects/test-project/locations/global/keyRings/"
+                                            "nope/cryptoKeys/k",
+                                    &symmetric, false, T0, &key, &st),
+                     EM_NOT_FOUND);
+    assert_non_null(strstr(st.message, "keyRings/nope"));
+}
+
+static void test_spec_validation(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    struct kms_key *key;
+    struct kms_key_spec no_purpose = {0};
+    struct kms_key_spec no_algorithm = {.purpose = "ASYMMETRIC_SIGN"};
+    struct kms_key_spec mismatch = {.purpose = "MAC", .algorithm = "EC_SIGN_P256_SHA256"};
+    struct kms_key_spec rotating_signer = {.purpose = "ASYMMETRIC_SIGN",
+                                           .algorithm = "EC_SIGN_P256_SHA256",
+                                           .rotation_period_ns = 30 * DAY};
+    struct kms_key_spec short_rotation = {.purpose = "ENCRYPT_DECRYPT",
+                                          .rotation_period_ns = DAY / 2};
+    struct kms_key_spec short_destroy = {.purpose = "ENCRYPT_DECRYPT",
+                                         .destroy_scheduled_ns = DAY / 24};
+    const struct kms_key_spec *bad[] = {&no_purpose,      &no_algorithm,   &mismatch,
+                                        &rotating_signer, &short_rotation, &short_destroy};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(kms_key_create(f->reg, RING "/cryptoKeys/bad", bad[i], false, T0, &key,
+                                        &st),
+                         EM_INVALID_ARGUMENT);
+        assert_null(kms_key_find(f->reg, RING "/cryptoKeys/bad"));
+    }
+    struct kms_key_spec external = {.purpose = "ENCRYPT_DECRYPT", .protection = "EXTERNAL"};
+    assert_int_equal(kms_key_create(f->reg, RING "/cryptoKeys/ext", &external, false, T0, &key, &st),
+                     EM_UNIMPLEMENTED);
+}
+
+static void test_disable_enable(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    struct kms_version *v = version(f, 1);
+    assert_int_equal(kms_version_set_state(f->reg, f->key, v, KMS_DISABLED, T0 + 1, &st), EM_OK);
+    assert_int_equal(kms_version_check_usable(f->reg, f->key, v, T0 + 2, &st),
+                     EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "cryptoKeyVersions/1 is not enabled"));
+    assert_non_null(strstr(st.message, "DISABLED"));
+    assert_int_equal(kms_version_set_state(f->reg, f->key, v, KMS_ENABLED, T0 + 3, &st), EM_OK);
+    assert_int_equal(kms_version_check_usable(f->reg, f->key, v, T0 + 4, &st), EM_OK);
+    assert_int_equal(kms_version_set_state(f->reg, f->key, v, KMS_DESTROYED, T0 + 5, &st),
+                     EM_INVALID_ARGUMENT);
+}
+
+static void test_destroy_restore_and_shred(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    struct kms_version *v = version(f, 1);
+    assert_int_equal(kms_version_destroy(f->reg, f->key, v, T0, &st), EM_OK);
+    assert_int_equal(v->state, KMS_DESTROY_SCHEDULED);
+    assert_true(v->destroy_ns == T0 + 30 * DAY);
+    assert_int_equal(kms_version_set_state(f->reg, f->key, v, KMS_ENABLED, T0, &st),
+                     EM_FAILED_PRECONDITION);
+    assert_int_equal(kms_version_destroy(f->reg, f->key, v, T0, &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(kms_version_restore(f->reg, f->key, v, T0 + DAY, &st), EM_OK);
+    assert_int_equal(v->state, KMS_DISABLED);
+    assert_int_equal(kms_version_restore(f->reg, f->key, v, T0 + DAY, &st), EM_FAILED_PRECONDITION);
+
+    assert_int_equal(kms_version_destroy(f->reg, f->key, v, T0 + DAY, &st), EM_OK);
+    assert_int_equal(kms_registry_tick(f->reg, T0 + 31 * DAY - 1, &st), EM_OK);
+    assert_int_equal(v->state, KMS_DESTROY_SCHEDULED);
+    assert_non_null(v->material.raw);
+    assert_int_equal(kms_registry_tick(f->reg, T0 + 31 * DAY, &st), EM_OK);
+    assert_int_equal(v->state, KMS_DESTROYED);
+    assert_null(v->material.raw);
+    assert_true(v->destroy_event_ns == T0 + 31 * DAY);
+    assert_int_equal(kms_version_restore(f->reg, f->key, v, T0 + 32 * DAY, &st),
+                     EM_FAILED_PRECONDITION);
+
+    /* crypto-shredding is on disk too: the sealed material is gone */
+    sqlite3_stmt *stmt = em_store_stmt(
+        f->dir.store, "SELECT sealed_material FROM kms_key_versions WHERE version = 1", &st);
+    assert_non_null(stmt);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_type(stmt, 0), SQLITE_NULL);
+    em_stmt_done(stmt);
+}
+
+static void test_rotation(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    struct kms_key_update update = {.mask = KMS_FIELD_ROTATION_PERIOD | KMS_FIELD_NEXT_ROTATION,
+                                    .rotation_period_ns = 7 * DAY,
+                                    .next_rotation_ns = T0 + DAY};
+    assert_int_equal(kms_key_update(f->reg, f->key, &update, T0, &st), EM_OK);
+    assert_int_equal(kms_registry_tick(f->reg, T0 + DAY - 1, &st), EM_OK);
+    assert_int_equal(f->key->version_count, 1);
+    assert_int_equal(kms_registry_tick(f->reg, T0 + DAY, &st), EM_OK);
+    assert_int_equal(f->key->version_count, 2);
+    assert_int_equal(f->key->primary, 2);
+    assert_true(f->key->next_rotation_ns == T0 + 8 * DAY);
+    /* a long jump rotates once and schedules the next rotation in the future */
+    assert_int_equal(kms_registry_tick(f->reg, T0 + 100 * DAY, &st), EM_OK);
+    assert_int_equal(f->key->version_count, 3);
+    assert_true(f->key->next_rotation_ns > T0 + 100 * DAY);
+}
+
+static void test_propagation_delay(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    struct kms_version *v = version(f, 1);
+    int64_t sec = EM_NS_PER_SEC;
+    assert_int_equal(kms_version_set_state(f->reg, f->key, v, KMS_DISABLED, T0, &st), EM_OK);
+    assert_int_equal(v->state, KMS_DISABLED);
+    assert_int_equal(kms_version_effective_state(f->reg, v, T0 + 59 * sec), KMS_ENABLED);
+    assert_int_equal(kms_version_check_usable(f->reg, f->key, v, T0 + 59 * sec, &st), EM_OK);
+    assert_int_equal(kms_version_effective_state(f->reg, v, T0 + 60 * sec), KMS_DISABLED);
+    assert_int_equal(kms_version_check_usable(f->reg, f->key, v, T0 + 60 * sec, &st),
+                     EM_FAILED_PRECONDITION);
+}
+
+static void test_set_primary(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    struct kms_version *v2;
+    assert_int_equal(kms_version_create(f->reg, f->key, T0, &v2, &st), EM_OK);
+    assert_int_equal(f->key->primary, 1); /* a new version does not become primary */
+    assert_int_equal(kms_key_set_primary(f->reg, f->key, 2, &st), EM_OK);
+    assert_int_equal(f->key->primary, 2);
+    assert_int_equal(kms_key_set_primary(f->reg, f->key, 9, &st), EM_NOT_FOUND);
+    assert_int_equal(kms_version_set_state(f->reg, f->key, version(f, 1), KMS_DISABLED, T0, &st),
+                     EM_OK);
+    assert_int_equal(kms_key_set_primary(f->reg, f->key, 1, &st), EM_FAILED_PRECONDITION);
+}
+
+static void test_survives_restart(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    unsigned char ct[256], pt[64];
+    size_t pt_len;
+    const unsigned char secret[] = "persisted secret";
+    assert_int_equal(kms_encrypt(&version(f, 1)->material, 1, NULL, 0, secret, sizeof(secret), ct,
+                                 &st),
+                     EM_OK);
+    assert_int_equal(kms_version_set_state(f->reg, f->key, version(f, 1), KMS_DISABLED, T0, &st),
+                     EM_OK);
+    kms_registry_close(f->reg);
+    assert_int_equal(open_registry(f, 0), 0);
+    f->key = kms_key_find(f->reg, KEY);
+    assert_non_null(f->key);
+    assert_int_equal(version(f, 1)->state, KMS_DISABLED);
+    assert_true(kms_decrypt(&version(f, 1)->material, NULL, 0, ct,
+                            kms_ciphertext_size(sizeof(secret)), pt, &pt_len));
+    assert_memory_equal(pt, secret, sizeof(secret));
+}
+
+static void test_root_key_must_be_private(void **state)
+{
+    struct fixture *f = *state;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/kms-root.key", f->dir.path);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    chmod(path, 0644);
+    struct kms_registry *other;
+    struct em_status st = {0};
+    assert_int_equal(kms_registry_open(f->dir.store, f->dir.path, 0, &other, &st),
+                     EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "chmod 600"));
+    chmod(path, 0600);
+}
+
+int main(void)
+{
+    em_log_init("test", EM_LOG_WARNING);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_gives_enabled_primary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_and_missing_parents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spec_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disable_enable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_restore_and_shred, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_propagation_delay, setup_delayed, teardown),
+        cmocka_unit_test_setup_teardown(test_set_primary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_root_key_must_be_private, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
