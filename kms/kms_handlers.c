@@ -858,7 +858,7 @@ enum em_code kms_mac_verify_call(struct em_call *call)
         cJSON_AddBoolToObject(reply, "success", success);
         cJSON_AddBoolToObject(reply, "verifiedDataCrc32c", io.input_verified);
         cJSON_AddBoolToObject(reply, "verifiedMacCrc32c", mac_verified);
-        cJSON_AddBoolToObject(reply, "verifiedSuccessIntegrity", true);
+        cJSON_AddBoolToObject(reply, "verifiedSuccessIntegrity", success); /* a copy of success */
         cJSON_AddStringToObject(reply, "protectionLevel", kms_protection_name(level));
         em_call_reply(call, reply);
     }

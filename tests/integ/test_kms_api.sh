@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# test_kms_api: the KMS REST surface through curl: integrity fields, bad input answered
+# with Google's error JSON (and the service healthy afterwards), list paging and
+# filters, IAM enforcement, the propagation delay, restart durability and secrecy of
+# key material and plaintext at rest.
+source "$(dirname "$0")/lib.sh"
+
+start_stack --kms-propagation-delay 120
+P=projects/kms-project/locations/global
+RING=$P/keyRings/ring
+KEY=$RING/cryptoKeys/key
+
+section "fixtures"
+api POST "$KMS_URL/v1/$P/keyRings?keyRingId=ring" '{}'
+expect_status 200
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=key" '{"purpose":"ENCRYPT_DECRYPT"}'
+expect_status 200
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=signer" \
+    '{"purpose":"ASYMMETRIC_SIGN","versionTemplate":{"algorithm":"EC_SIGN_P384_SHA384"}}'
+expect_status 200
+
+section "integrity fields (CRC32C of \"hello\" is 2591144780)"
+HELLO=$(printf hello | base64)
+api POST "$KMS_URL/v1/$KEY:encrypt" "{\"plaintext\":\"$HELLO\",\"plaintextCrc32c\":\"2591144780\"}"
+expect_status 200
+expect_json .verifiedPlaintextCrc32c true
+expect_json .verifiedAdditionalAuthenticatedDataCrc32c false
+expect_json .name "$KEY/cryptoKeyVersions/1"
+CIPHERTEXT=$(jq -r .ciphertext <<<"$BODY")
+printf %s "$CIPHERTEXT" | base64 -d >"$TEST_TMP/ct.bin"
+CRC_TOOL=/usr/lib/google-cloud-sdk/bin/gcloud-crc32c
+if [[ -x $CRC_TOOL ]]; then
+    expect_json .ciphertextCrc32c "$("$CRC_TOOL" "$TEST_TMP/ct.bin")"
+else
+    echo "  (no gcloud-crc32c: the ciphertext checksum is checked by the gcloud test instead)"
+fi
+api POST "$KMS_URL/v1/$KEY:encrypt" "{\"plaintext\":\"$HELLO\",\"plaintextCrc32c\":\"1\"}"
+expect_status 400
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "The checksum in field plaintext_crc32c did not match the data in field plaintext."
+api POST "$KMS_URL/v1/$KEY:decrypt" "{\"ciphertext\":\"$CIPHERTEXT\",\"ciphertextCrc32c\":7}"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$KMS_URL/v1/$KEY:decrypt" "{\"ciphertext\":\"$CIPHERTEXT\"}"
+expect_status 200
+expect_json .plaintext "$HELLO"
+expect_json .plaintextCrc32c 2591144780
+expect_json .usedPrimary true
+
+section "bad input gets Google's error JSON"
+api POST "$KMS_URL/v1/$P/keyRings?keyRingId=bad%20id!" '{}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "bad id!" "the message names the ID"
+api POST "$KMS_URL/v1/$P/keyRings?keyRingId=$(printf 'x%.0s' {1..64})" '{}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$KMS_URL/v1/$P/keyRings" '{}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "key_ring_id" "missing ID named"
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=k2" '{"purpose":"ENCRYPT_DECRYPT"'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=k2" '{"purpose": ENCRYPT_DECRYPT}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=k2" '{"purpose":"ENCRYPT_DECRYPT"} trailing'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=k2" '["not","an","object"]'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=k2" '{"purpose":"ENCRYPT_DECRYPT","labels":"x"}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "crypto_key.labels" "wrong type names the field"
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=k2" '{"purpose":"ENCRYPT_DECRYPT","colour":"red"}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" 'Unknown name \"colour\"' "unknown field named"
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=k2" '{"purpose":"SOMETHING"}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=k2" '{"purpose":"ENCRYPT_DECRYPT","rotationPeriod":"1s"}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "rotation_period" "bad rotation period named"
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=k2" '{"purpose":"ENCRYPT_DECRYPT","labels":{"Bad Key":"v"}}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$KMS_URL/v1/$KEY:encrypt" '{"plaintext":"***not base64***"}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$KMS_URL/v1/$KEY:encrypt" "{\"plaintext\":\"$(head -c 70000 /dev/zero | base64 -w0)\"}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "65536" "plaintext limit named"
+api POST "$KMS_URL/v1/$KEY:decrypt" '{"ciphertext":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}'
+expect_error_json 400 INVALID_ARGUMENT
+head -c 12000000 /dev/zero | tr '\0' 'a' >"$TEST_TMP/huge.json"
+api POST "$KMS_URL/v1/$KEY:encrypt" "@$TEST_TMP/huge.json"
+expect_error_json 413 INVALID_ARGUMENT
+api GET "$KMS_URL/v1/nothing/here"
+expect_error_json 404 NOT_FOUND
+api POST "$KMS_URL/v1/$KEY:frobnicate" '{}'
+expect_error_json 404 NOT_FOUND
+api DELETE "$KMS_URL/v1/$KEY"
+expect_error_json 404 NOT_FOUND
+api GET "$KMS_URL/v1/projects/kms-project/locations/moon/keyRings"
+expect_error_json 404 NOT_FOUND
+api GET "$KMS_URL/v1/projects/Bad_Project/locations/global/keyRings"
+expect_error_json 400 INVALID_ARGUMENT
+api GET "$KMS_URL/v1/$RING/cryptoKeys/missing"
+expect_error_json 404 NOT_FOUND
+api POST "$KMS_URL/v1/$RING/importJobs" '{}'
+expect_error_json 501 UNIMPLEMENTED
+expect_contains "$BODY" "CreateImportJob" "unimplemented method named"
+api GET "$KMS_URL/v1/$KEY/cryptoKeyVersions/1/publicKey"
+expect_error_json 400 FAILED_PRECONDITION
+api POST "$KMS_URL/v1/$RING/cryptoKeys/signer:encrypt" "{\"plaintext\":\"$HELLO\"}"
+expect_error_json 400 FAILED_PRECONDITION
+api POST "$KMS_URL/v1/$RING/cryptoKeys/signer/cryptoKeyVersions/1:asymmetricSign" \
+    '{"digest":{"sha256":"AAAA"}}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "sha384" "the expected digest is named"
+api PATCH "$KMS_URL/v1/$KEY/cryptoKeyVersions/1" '{"state":"DISABLED"}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "update_mask" "missing update mask named"
+api POST "$KMS_URL/v1/$P:generateRandomBytes" '{"lengthBytes":4096,"protectionLevel":"HSM"}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_healthy "$KMS_URL"
+
+section "random bytes and locations"
+api POST "$KMS_URL/v1/$P:generateRandomBytes" '{"lengthBytes":32,"protectionLevel":"HSM"}'
+expect_status 200
+expect_eq 32 "$(jq -r .data <<<"$BODY" | base64 -d | wc -c)" "32 random bytes"
+api GET "$KMS_URL/v1/projects/kms-project/locations/europe-west1"
+expect_json .displayName Belgium
+
+section "list paging, filters and ordering"
+for id in alpha beta gamma; do
+    api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=$id" \
+        "{\"purpose\":\"MAC\",\"versionTemplate\":{\"algorithm\":\"HMAC_SHA256\"},\"labels\":{\"tier\":\"$id\"}}"
+done
+api GET "$KMS_URL/v1/$RING/cryptoKeys?pageSize=2"
+expect_json '.cryptoKeys | length' 2
+expect_json .totalSize 5
+TOKEN=$(jq -r .nextPageToken <<<"$BODY")
+api GET "$KMS_URL/v1/$RING/cryptoKeys?pageSize=2&pageToken=$TOKEN"
+expect_json '.cryptoKeys[0].name' "$RING/cryptoKeys/gamma"
+api GET "$KMS_URL/v1/$RING/cryptoKeys?filter=purpose%3DMAC%20AND%20labels.tier%3Dbeta"
+expect_json '[.cryptoKeys[].name] | join(",")' "$RING/cryptoKeys/beta"
+api GET "$KMS_URL/v1/$RING/cryptoKeys?orderBy=name%20desc&pageSize=1"
+expect_json '.cryptoKeys[0].name' "$RING/cryptoKeys/signer"
+api GET "$KMS_URL/v1/$RING/cryptoKeys?pageToken=garbage"
+expect_error_json 400 INVALID_ARGUMENT
+api GET "$KMS_URL/v1/$RING/cryptoKeys?filter=purpose%3D"
+expect_error_json 400 INVALID_ARGUMENT
+
+section "propagation delay: a disabled version keeps working for 120 s of emulator time"
+api PATCH "$KMS_URL/v1/$KEY/cryptoKeyVersions/1?updateMask=state" '{"state":"DISABLED"}'
+expect_json .state DISABLED
+api POST "$KMS_URL/v1/$KEY:decrypt" "{\"ciphertext\":\"$CIPHERTEXT\"}"
+expect_status 200
+api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 121}'
+api POST "$KMS_URL/v1/$KEY:decrypt" "{\"ciphertext\":\"$CIPHERTEXT\"}"
+expect_error_json 400 FAILED_PRECONDITION
+api PATCH "$KMS_URL/v1/$KEY/cryptoKeyVersions/1?updateMask=state" '{"state":"ENABLED"}'
+api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 121}'
+
+section "restart: kill -9 of kms loses nothing acknowledged"
+MARKER="kms-secret-marker-$RANDOM$RANDOM"
+api POST "$KMS_URL/v1/$KEY:encrypt" "{\"plaintext\":\"$(printf %s "$MARKER" | base64 -w0)\"}"
+MARKED=$(jq -r .ciphertext <<<"$BODY")
+api GET "$CONTROL_URL/emulator/v1/status"
+DATA_DIR=$(jq -r .dataDir <<<"$BODY")
+KMS_PID=$(jq -r '.services[] | select(.name=="kms") | .pid' <<<"$BODY")
+kill -9 "$KMS_PID"
+wait_for 15 "kms restarted" curl -sf "$KMS_URL/health"
+api POST "$KMS_URL/v1/$KEY:decrypt" "{\"ciphertext\":\"$MARKED\"}"
+expect_status 200
+expect_eq "$MARKER" "$(jq -r .plaintext <<<"$BODY" | base64 -d)" "decrypts after the restart"
+if grep -rqa "$MARKER" "$DATA_DIR"; then
+    _fail "the plaintext marker appears under the data directory"
+else
+    _pass "no plaintext under the data directory"
+fi
+expect_eq 600 "$(stat -c %a "$DATA_DIR/kms-root.key")" "root key file mode"
+
+section "IAM enforcement"
+stop_stack
+start_stack --iam enforce
+api POST "$KMS_URL/v1/$P/keyRings?keyRingId=ring" '{}'
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=key" '{"purpose":"ENCRYPT_DECRYPT"}'
+API_PRINCIPAL=user:bob@example.com api POST "$KMS_URL/v1/$KEY:encrypt" "{\"plaintext\":\"$HELLO\"}"
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "cloudkms.cryptoKeyVersions.useToEncrypt" "the permission is named"
+api POST "$KMS_URL/v1/$KEY:setIamPolicy" \
+    '{"policy":{"bindings":[{"role":"roles/cloudkms.cryptoKeyEncrypter","members":["user:bob@example.com"]}]}}'
+expect_status 200
+API_PRINCIPAL=user:bob@example.com api POST "$KMS_URL/v1/$KEY:encrypt" "{\"plaintext\":\"$HELLO\"}"
+expect_status 200
+ENC=$(jq -r .ciphertext <<<"$BODY")
+API_PRINCIPAL=user:bob@example.com api POST "$KMS_URL/v1/$KEY:decrypt" "{\"ciphertext\":\"$ENC\"}"
+expect_error_json 403 PERMISSION_DENIED
+API_PRINCIPAL=user:bob@example.com api POST "$KMS_URL/v1/$KEY:testIamPermissions" \
+    '{"permissions":["cloudkms.cryptoKeyVersions.useToEncrypt","cloudkms.cryptoKeyVersions.useToDecrypt"]}'
+expect_json '.permissions | join(",")' cloudkms.cryptoKeyVersions.useToEncrypt
+api POST "$CONTROL_URL/v1/projects/kms-project:setIamPolicy" \
+    '{"policy":{"bindings":[{"role":"roles/cloudkms.cryptoKeyDecrypter","members":["user:bob@example.com"]}]}}'
+API_PRINCIPAL=user:bob@example.com api POST "$KMS_URL/v1/$KEY:decrypt" "{\"ciphertext\":\"$ENC\"}"
+expect_status 200
+expect_healthy "$KMS_URL"
+
+finish
