@@ -11,9 +11,10 @@ BUILD   ?= build/release
 BIN     ?= bin
 PKGS    := libmicrohttpd libcjson sqlite3 openssl libcurl
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wvla -Wno-missing-field-initializers -Wno-format-truncation -pthread \
+# `override` keeps these when CFLAGS/LDLIBS are given on the command line (make asan)
+override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wvla -Wno-missing-field-initializers -Wno-format-truncation -pthread \
            -I. -Iemulator $(shell pkg-config --cflags $(PKGS)) -MMD -MP
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -pthread -lm
+override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -pthread -lm
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SERVICES := kms
@@ -104,8 +105,14 @@ asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  BIN_DIR=$(abspath build/asan/bin) tests/integ/run-all
 
-bench: all
-	BIN_DIR=$(abspath $(BIN)) tests/bench/run-all
+BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
+
+$(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(UNIT_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: all $(BENCH_BIN)
+	BIN_DIR=$(abspath $(BIN)) BENCH_DIR=$(abspath $(BUILD)/bench) tests/bench/run-all
 
 lint:
 	clang-format --dry-run --Werror $(shell git ls-files '*.c' '*.h')

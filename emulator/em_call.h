@@ -52,6 +52,7 @@ struct em_call {
     const char *reply_content_type; /* ... with this type */
     struct em_status status;
     char audit_key_version[EM_RESOURCE_MAX]; /* key version a crypto call used */
+    char audit_resource[EM_RESOURCE_MAX];    /* set by create handlers: the new resource */
 
     /* the rendered response, filled by em_dispatch */
     int http_status;

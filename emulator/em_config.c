@@ -21,6 +21,7 @@ struct option_def {
     const char *fallback;
     const char *help;
     int64_t min, max;
+    bool control_only; /* the control plane's own: children get the default */
 };
 
 #define FIELD(f) offsetof(struct em_config, f), sizeof(((struct em_config *)0)->f)
@@ -32,7 +33,7 @@ static const struct option_def options[] = {
     {"--data-dir", "EMULATOR_DATA_DIR", OPT_STRING, FIELD(data_dir), "data",
      "data directory (metadata.db, root key, encrypted data files)", 0, 0},
     {"--ephemeral", "EMULATOR_EPHEMERAL", OPT_BOOL, FIELD(ephemeral), "false",
-     "use a fresh temporary data directory, removed at stop", 0, 0},
+     "use a fresh temporary data directory, removed at stop", 0, 0, true},
     {"--iam", "EMULATOR_IAM", OPT_IAM, FIELD(iam_enforce), "off",
      "off: allow every caller; enforce: check IAM permissions", 0, 0},
     {"--log-level", "EMULATOR_LOG_LEVEL", OPT_LOG_LEVEL, FIELD(log_level), "info",
@@ -54,8 +55,10 @@ static const struct option_def options[] = {
      0},
     {"--audit-max-entries", "EMULATOR_AUDIT_MAX_ENTRIES", OPT_INT64, FIELD(audit_max_entries),
      "1000000", "audit log entries kept (oldest dropped first)", 1000, 1LL << 40},
-    {"--services", "EMULATOR_SERVICES", OPT_STRING, FIELD(services), "kms",
-     "control plane: services to start, comma-separated", 0, 0},
+    {"--services", "EMULATOR_SERVICES", OPT_STRING, FIELD(services), "all",
+     "control plane: services to start, comma-separated (kms,pubsub,bigtable,spanner,runner); "
+     "all: every one whose binary is installed next to bin/emulator; none: no children",
+     0, 0, true},
 };
 
 #define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
@@ -196,6 +199,62 @@ void em_config_usage(const char *program)
     for (size_t i = 0; i < OPTION_COUNT; i++)
         printf("  %-26s %-32s %s\n      %s\n", options[i].flag, options[i].env,
                options[i].fallback, options[i].help);
+}
+
+static const char *const log_level_names[] = {"debug", "info", "warning", "error"};
+
+/* The option's current value in cfg, as its flag would spell it. */
+static void format_value(const struct em_config *cfg, const struct option_def *o, char *out,
+                         size_t len)
+{
+    const char *field = (const char *)cfg + o->offset;
+    int level;
+    switch (o->type) {
+    case OPT_STRING:
+        snprintf(out, len, "%s", field);
+        return;
+    case OPT_INT:
+        snprintf(out, len, "%d", *(const int *)field);
+        return;
+    case OPT_INT64:
+        snprintf(out, len, "%lld", (long long)*(const int64_t *)field);
+        return;
+    case OPT_BOOL:
+        snprintf(out, len, "%s", *(const bool *)field ? "true" : "false");
+        return;
+    case OPT_IAM:
+        snprintf(out, len, "%s", *(const bool *)field ? "enforce" : "off");
+        return;
+    case OPT_LOG_LEVEL:
+        level = *(const int *)field;
+        snprintf(out, len, "%s", level >= 0 && level < 4 ? log_level_names[level] : "info");
+        return;
+    }
+}
+
+enum em_code em_config_child_args(const struct em_config *cfg, const char *program,
+                                  struct em_config_args *out, struct em_status *st)
+{
+    size_t used = 0;
+    out->argc = 0;
+    out->argv[out->argc++] = (char *)program;
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        const struct option_def *o = &options[i];
+        char value[PATH_MAX];
+        if (o->control_only) /* the default, explicitly, so no environment variable wins */
+            snprintf(value, sizeof(value), "%s", o->fallback);
+        else
+            format_value(cfg, o, value, sizeof(value));
+        size_t room = sizeof(out->text) - used;
+        int n = snprintf(out->text + used, room, "%s=%s", o->flag, value);
+        if (n < 0 || (size_t)n >= room || out->argc >= EM_CONFIG_ARGS_MAX + 1)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT, "%s: value too long for a child process",
+                           o->flag);
+        out->argv[out->argc++] = out->text + used;
+        used += (size_t)n + 1;
+    }
+    out->argv[out->argc] = NULL;
+    return EM_OK;
 }
 
 void em_config_url(const struct em_config *cfg, enum em_port port, char *out, size_t len)

@@ -41,10 +41,27 @@ struct em_config {
     char services[128]; /* control plane: comma-separated services to start */
 };
 
+/* Arguments that give a child process the same configuration (see
+ * em_config_child_args). argv points into text, so the struct must not be copied. */
+#define EM_CONFIG_ARGS_MAX 32
+
+struct em_config_args {
+    int argc;
+    char *argv[EM_CONFIG_ARGS_MAX + 2]; /* program, one "--flag=value" per option, NULL */
+    char text[4 * PATH_MAX];
+};
+
 /* Fills cfg from defaults, then the environment, then argv. Returns EM_OK, or
  * INVALID_ARGUMENT naming the bad option. *help is set when --help was given. */
 enum em_code em_config_load(struct em_config *cfg, int argc, char **argv, bool *help,
                             struct em_status *st);
+
+/* Renders cfg back into "--flag=value" arguments after argv[0] = program, one per option,
+ * so a child started with out->argv loads the same configuration whatever its environment
+ * says. The control plane's own options (--ephemeral, --services) get their defaults
+ * (--ephemeral=false): a child never makes a data directory of its own. */
+enum em_code em_config_child_args(const struct em_config *cfg, const char *program,
+                                  struct em_config_args *out, struct em_status *st);
 
 /* Writes the option table (flags, variables, defaults, help) to stdout. */
 void em_config_usage(const char *program);

@@ -103,6 +103,7 @@ void em_call_reset(struct em_call *call)
     call->reply_raw = call->response = NULL;
     call->reply_raw_len = call->response_len = 0;
     call->audit_key_version[0] = '\0';
+    call->audit_resource[0] = '\0';
     em_status_clear(&call->status);
 }
 
@@ -210,7 +211,7 @@ static void record_audit(struct em_call *call)
         .kind = route->audit,
         .principal = call->principal,
         .method = route->method_name,
-        .resource = em_call_resource(call),
+        .resource = call->audit_resource[0] ? call->audit_resource : em_call_resource(call),
         .key_version = call->audit_key_version[0] ? call->audit_key_version : NULL,
         .caller = call->caller_resource,
         .code = call->status.code,

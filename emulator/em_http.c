@@ -188,12 +188,17 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
     unsigned flags = MHD_USE_ERROR_LOG;
     flags |= opt->threads > 0 ? MHD_USE_EPOLL_INTERNAL_THREAD : MHD_USE_THREAD_PER_CONNECTION |
                                                                     MHD_USE_INTERNAL_POLLING_THREAD;
+    /* the pool size is only an option in pool mode (MHD warns about it otherwise) */
+    struct MHD_OptionItem pool[] = {
+        {opt->threads > 0 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+         opt->threads > 0 ? opt->threads : 0, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
     http->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, http, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads > 0 ? opt->threads : 0),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, http, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)600, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL, MHD_OPTION_END);
+        MHD_OPTION_ARRAY, pool, MHD_OPTION_NOTIFY_COMPLETED, on_completed, http,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)1, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL, MHD_OPTION_END);
     if (!http->daemon) {
         free(http);
         return EM_FAIL(st, EM_UNAVAILABLE, "cannot listen on %s:%d (port in use?)", opt->host,

@@ -303,6 +303,11 @@ enum em_code em_iam_delete_under(struct em_store *store, const char *prefix, str
     return em_stmt_run(stmt, st);
 }
 
+enum em_code em_iam_clear(struct em_store *store, struct em_status *st)
+{
+    return em_store_exec(store, "DELETE FROM iam_policies", st);
+}
+
 /* --- checks --- */
 
 static bool member_matches(const char *member, const char *principal)

@@ -54,9 +54,12 @@ enum em_code em_iam_check(struct em_store *store, const struct em_config *cfg,
 /* Whether role (predefined) grants permission. */
 bool em_iam_role_grants(const char *role, const char *permission);
 
-/* Deletes every stored policy (control plane reset) or those under a prefix. */
+/* Deletes every policy on prefix or under it (a resource and its children). */
 enum em_code em_iam_delete_under(struct em_store *store, const char *prefix,
                                  struct em_status *st);
+
+/* Deletes every stored policy (control plane reset). */
+enum em_code em_iam_clear(struct em_store *store, struct em_status *st);
 
 /* Generic handlers for :getIamPolicy, :setIamPolicy and :testIamPermissions on the
  * call's resource; services call them after checking the resource exists. */

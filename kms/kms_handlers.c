@@ -200,6 +200,7 @@ enum em_code kms_create_key_ring(struct em_call *call)
         return call->status.code;
     char name[512];
     snprintf(name, sizeof(name), "%s/keyRings/%s", parent, id);
+    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", name);
     struct kms_registry *reg = registry(call);
     struct kms_key_ring *ring;
     kms_write_lock(reg);
@@ -260,6 +261,7 @@ enum em_code kms_create_crypto_key(struct em_call *call)
     }
     char name[600];
     snprintf(name, sizeof(name), "%s/cryptoKeys/%s", parent, id);
+    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", name);
     struct kms_registry *reg = registry(call);
     struct kms_key *key;
     kms_write_lock(reg);
@@ -532,6 +534,8 @@ enum em_code kms_create_version(struct em_call *call)
     struct kms_version *v = NULL;
     enum em_code code = key ? kms_version_create(reg, key, em_clock_now(), &v, &call->status)
                             : key_not_found(call, parent);
+    if (!code)
+        note_version(call, key, v);
     cJSON *reply = code ? NULL : kms_json_version(key, v);
     kms_unlock(reg);
     return code ? code : em_call_reply(call, reply);

@@ -1,0 +1,107 @@
+/*
+ * control: what the control plane's files share (bin/emulator, port base + 0).
+ *
+ * The control plane is a service like the others (control_main.c declares it, the core
+ * runs it) whose domain is the emulator itself:
+ *
+ *   control_services.c    the table of known services and calls to every running one
+ *   control_supervisor.c  the child processes, one per service, restarted on crashes
+ *   control_http.c        the libcurl client those calls go through
+ *   control_projects.c    Resource Manager projects (table `projects`)
+ *   control_logging.c     audit rows as Cloud Logging entries (entries:list)
+ *   control_json.c        request schemas and JSON of projects
+ *   control_lifecycle.c   open/close/reset hooks of the service runtime
+ *   control_handlers.c    thin handlers, one per REST method
+ *   control_routes.c      the route table
+ *
+ * Dependencies point one way: handlers -> logging/projects/services -> supervisor/http
+ * -> core.
+ */
+#ifndef CONTROL_H
+#define CONTROL_H
+
+#include "em_config.h"
+#include "em_router.h"
+#include "em_status.h"
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct em_call;
+struct em_service;
+struct em_message;
+struct control_supervisor;
+
+/* --- services the emulator knows (control_services.c) --- */
+
+#define CONTROL_SERVICE_MAX 8
+
+struct control_service_info {
+    const char *name;           /* "kms": binary name, log name, audit rows */
+    enum em_port port;          /* offset from the port base */
+    const char *google_service; /* "cloudkms.googleapis.com": audit serviceName */
+    bool child;                 /* started by the supervisor (false: the control plane) */
+};
+
+/* The known service with this name (children and the control plane), or NULL. */
+const struct control_service_info *control_service_find(const char *name);
+
+/* Resolves the --services list against the binaries in bin_dir: "all" is every child
+ * service whose binary exists there, "none" or "" is no service, otherwise a
+ * comma-separated list of names, each known and built. Fills out[] in table order. */
+enum em_code control_services_resolve(const char *list, const char *bin_dir,
+                                      const struct control_service_info **out, size_t max,
+                                      size_t *count, struct em_status *st);
+
+/* POSTs `path` ("emulator/v1/internal:tick") to every running service and waits for
+ * every answer. Appends the name of each service called to names (when not NULL).
+ * UNAVAILABLE naming the services that did not answer with success. */
+enum em_code control_services_call(struct control_supervisor *sup, const char *path, cJSON *names,
+                                   struct em_status *st);
+
+/* --- the control plane's state (svc->ctx) --- */
+
+struct control {
+    struct control_supervisor *supervisor;
+    char data_dir[PATH_MAX]; /* absolute */
+    bool http_ready;         /* libcurl initialised */
+};
+
+/* Lifecycle hooks (control_lifecycle.c). */
+enum em_code control_open(struct em_service *svc, struct em_status *st);
+void control_close(struct em_service *svc);
+enum em_code control_reset_state(struct em_service *svc, struct em_status *st);
+
+/* --- request schemas and JSON (control_json.c) --- */
+
+extern const struct em_message control_advance_request;
+extern const struct em_message control_list_entries_request;
+extern const struct em_message control_empty_request;
+
+struct control_project;
+
+/* A cloudresourcemanager v1 Project. */
+cJSON *control_project_json(const struct control_project *project);
+
+/* --- handlers (control_handlers.c) --- */
+
+enum em_code control_get_status(struct em_call *call);
+enum em_code control_get_clock(struct em_call *call);
+enum em_code control_advance_clock(struct em_call *call);
+enum em_code control_reset(struct em_call *call);
+enum em_code control_stop_service(struct em_call *call);
+enum em_code control_start_service(struct em_call *call);
+enum em_code control_get_project(struct em_call *call);
+enum em_code control_list_projects(struct em_call *call);
+enum em_code control_get_project_ancestry(struct em_call *call);
+enum em_code control_get_project_iam(struct em_call *call);
+enum em_code control_set_project_iam(struct em_call *call);
+enum em_code control_test_project_iam(struct em_call *call);
+enum em_code control_list_log_entries(struct em_call *call);
+
+/* The route table (control_routes.c). */
+extern const struct em_route control_routes[]; /* ends with a NULL entry */
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * control_lifecycle: the control plane's hooks into the service runtime: open (curl,
+ * the projects table, the supervisor that starts every service), close (stops every
+ * service before the data directory can go away) and reset (forgets projects).
+ */
+#include "control.h"
+
+#include "control_http.h"
+#include "control_projects.h"
+#include "control_supervisor.h"
+#include "em_service.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum em_code control_open(struct em_service *svc, struct em_status *st)
+{
+    struct control *ctl = calloc(1, sizeof(*ctl));
+    if (!ctl)
+        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    svc->ctx = ctl;
+    if (!realpath(svc->config.data_dir, ctl->data_dir))
+        return EM_FAIL(st, EM_INTERNAL, "data directory %s: %s", svc->config.data_dir,
+                       strerror(errno));
+    if (control_http_init(st))
+        return st->code;
+    ctl->http_ready = true;
+    if (control_projects_open(svc->store, st))
+        return st->code;
+    struct em_config children = svc->config;
+    memcpy(children.data_dir, ctl->data_dir, sizeof(children.data_dir));
+    return control_supervisor_start(&children, &ctl->supervisor, st);
+}
+
+void control_close(struct em_service *svc)
+{
+    struct control *ctl = svc->ctx;
+    if (!ctl)
+        return;
+    control_supervisor_stop(ctl->supervisor);
+    if (ctl->http_ready)
+        control_http_cleanup();
+    free(ctl);
+    svc->ctx = NULL;
+}
+
+enum em_code control_reset_state(struct em_service *svc, struct em_status *st)
+{
+    return control_projects_clear(svc->store, st);
+}

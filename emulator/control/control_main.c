@@ -1,0 +1,23 @@
+/*
+ * bin/emulator: the control plane (port base + 0). It starts and supervises one process
+ * per service, owns the emulator clock and reset, and answers the Resource Manager and
+ * Logging APIs gcloud needs (see control.h for the files and DESIGN section 5).
+ */
+#include "control.h"
+
+#include "em_service.h"
+
+static const struct em_service_def control_def = {
+    .name = "emulator",
+    .port = EM_PORT_CONTROL,
+    .google_service = "cloudresourcemanager.googleapis.com",
+    .routes = control_routes,
+    .open = control_open,
+    .close = control_close,
+    .reset = control_reset_state,
+};
+
+int main(int argc, char **argv)
+{
+    return em_service_main(&control_def, argc, argv);
+}

@@ -1,0 +1,47 @@
+/*
+ * control_routes: the control plane's route table: method + Google path template ->
+ * handler. The core adds GET /health and the internal tick/reset/flush routes.
+ *
+ * References: cloudresourcemanager v1 and logging v2 in the gcloud SDK
+ * (lib/googlecloudsdk/generated_clients/apis/{cloudresourcemanager/v1,logging/v2}).
+ */
+#include "control.h"
+
+#include "em_iam.h"
+#include "em_router.h"
+
+const struct em_route control_routes[] = {
+    /* the emulator's own API */
+    {"GET", "emulator/v1/status", control_get_status, "GetStatus"},
+    {"GET", "emulator/v1/clock", control_get_clock, "GetClock"},
+    {"POST", "emulator/v1/clock:advance", control_advance_clock, "AdvanceClock",
+     &control_advance_request},
+    {"POST", "emulator/v1/reset", control_reset, "Reset", &control_empty_request},
+    {"POST", "emulator/v1/services/{service}:stop", control_stop_service, "StopService",
+     &control_empty_request},
+    {"POST", "emulator/v1/services/{service}:start", control_start_service, "StartService",
+     &control_empty_request},
+
+    /* Resource Manager v1: projects exist implicitly */
+    {"GET", "v1/projects", control_list_projects, "ListProjects"},
+    {"GET", "v1/{name=projects/*}", control_get_project, "GetProject", NULL, NULL,
+     "resourcemanager.projects.get", EM_AUDIT_DATA_ACCESS},
+    {"POST", "v1/{name=projects/*}:getAncestry", control_get_project_ancestry, "GetAncestry",
+     &control_empty_request, NULL, "resourcemanager.projects.get", EM_AUDIT_DATA_ACCESS},
+    {"POST", "v1/{resource=projects/*}:getIamPolicy", control_get_project_iam, "GetIamPolicy",
+     &em_iam_get_request, NULL, "resourcemanager.projects.getIamPolicy", EM_AUDIT_DATA_ACCESS},
+    {"POST", "v1/{resource=projects/*}:setIamPolicy", control_set_project_iam, "SetIamPolicy",
+     &em_iam_set_request, NULL, "resourcemanager.projects.setIamPolicy", EM_AUDIT_ADMIN},
+    {"POST", "v1/{resource=projects/*}:testIamPermissions", control_test_project_iam,
+     "TestIamPermissions", &em_iam_test_request},
+    /* projects are not created or deleted in the emulator: UNIMPLEMENTED naming them */
+    {"POST", "v1/projects", NULL, "CreateProject"},
+    {"DELETE", "v1/{name=projects/*}", NULL, "DeleteProject"},
+    {"PUT", "v1/{name=projects/*}", NULL, "UpdateProject"},
+    {"POST", "v1/{name=projects/*}:undelete", NULL, "UndeleteProject"},
+
+    /* Logging v2: the audit log */
+    {"POST", "v2/entries:list", control_list_log_entries, "ListLogEntries",
+     &control_list_entries_request},
+    {NULL},
+};

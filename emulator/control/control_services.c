@@ -1,0 +1,173 @@
+/*
+ * control_services: the services the emulator knows (DESIGN section 2: names, port
+ * offsets, Google service names), which of them to start (--services), and the internal
+ * calls the control plane makes to every running one (tick, reset, flush).
+ */
+#include "control.h"
+
+#include "control_http.h"
+#include "control_supervisor.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CALL_TIMEOUT_MS       60000 /* a tick may run many key checks */
+#define CALL_CONNECT_RETRY_MS 5000  /* a service just (re)started is not listening yet */
+
+static const struct control_service_info services[] = {
+    {"emulator", EM_PORT_CONTROL, "cloudresourcemanager.googleapis.com", false},
+    {"kms", EM_PORT_KMS, "cloudkms.googleapis.com", true},
+    {"pubsub", EM_PORT_PUBSUB, "pubsub.googleapis.com", true},
+    {"bigtable", EM_PORT_BIGTABLE, "bigtableadmin.googleapis.com", true},
+    {"spanner", EM_PORT_SPANNER, "spanner.googleapis.com", true},
+    {"runner", EM_PORT_RUNNER, "dataflow.googleapis.com", true},
+};
+
+#define SERVICE_COUNT (sizeof(services) / sizeof(services[0]))
+
+const struct control_service_info *control_service_find(const char *name)
+{
+    for (size_t i = 0; i < SERVICE_COUNT; i++)
+        if (strcmp(services[i].name, name) == 0)
+            return &services[i];
+    return NULL;
+}
+
+/* --- --services --- */
+
+static bool binary_exists(const char *bin_dir, const char *name)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", bin_dir, name);
+    return access(path, X_OK) == 0;
+}
+
+/* Whether the comma-separated list names the service (spaces around names allowed). */
+static bool list_names(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (n == len && strncmp(p, name, len) == 0)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+/* Every name in the list must be a child service. */
+static enum em_code check_names(const char *list, struct em_status *st)
+{
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        char name[32];
+        snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), p);
+        const struct control_service_info *info = control_service_find(name);
+        if (n > 0 && (!info || !info->child))
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "--services: unknown service \"%s\" (known: kms, pubsub, bigtable, "
+                           "spanner, runner, or all, or none)",
+                           name);
+        p += n;
+    }
+    return EM_OK;
+}
+
+static bool list_is(const char *list, const char *word)
+{
+    while (*list == ' ')
+        list++;
+    size_t n = strlen(word);
+    if (strncmp(list, word, n) != 0)
+        return false;
+    for (list += n; *list == ' '; list++)
+        ;
+    return *list == '\0';
+}
+
+enum em_code control_services_resolve(const char *list, const char *bin_dir,
+                                      const struct control_service_info **out, size_t max,
+                                      size_t *count, struct em_status *st)
+{
+    *count = 0;
+    bool all = list_is(list, "all");
+    if (list_is(list, "none"))
+        return EM_OK;
+    if (!all && check_names(list, st))
+        return st->code;
+    for (size_t i = 0; i < SERVICE_COUNT && *count < max; i++) {
+        const struct control_service_info *info = &services[i];
+        if (!info->child || !(all || list_names(list, info->name)))
+            continue;
+        bool built = binary_exists(bin_dir, info->name);
+        if (!built && !all)
+            return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                           "--services: %s has no binary at %s/%s (build it with make)", info->name,
+                           bin_dir, info->name);
+        if (built)
+            out[(*count)++] = info;
+    }
+    return EM_OK;
+}
+
+/* --- calls to every running service --- */
+
+static void failure_text(const struct control_request *r, char *out, size_t len)
+{
+    if (r->http_status == 0)
+        snprintf(out, len, "%s (%s)", r->target, r->error);
+    else
+        snprintf(out, len, "%s (HTTP %ld: %.200s)", r->target, r->http_status,
+                 r->response ? r->response : "");
+}
+
+static enum em_code collect(struct control_request *reqs, size_t n, cJSON *names, const char *path,
+                            struct em_status *st)
+{
+    char failed[EM_STATUS_MESSAGE_MAX - 100] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (control_request_succeeded(&reqs[i])) {
+            if (names)
+                cJSON_AddItemToArray(names, cJSON_CreateString(reqs[i].target));
+            continue;
+        }
+        char one[300];
+        failure_text(&reqs[i], one, sizeof(one));
+        size_t used = strlen(failed);
+        snprintf(failed + used, sizeof(failed) - used, "%s%s", used ? "; " : "", one);
+    }
+    if (!failed[0])
+        return EM_OK;
+    return EM_FAIL(st, EM_UNAVAILABLE, "Service did not answer %s: %s", path, failed);
+}
+
+enum em_code control_services_call(struct control_supervisor *sup, const char *path, cJSON *names,
+                                   struct em_status *st)
+{
+    struct control_child_view views[CONTROL_SERVICE_MAX];
+    struct control_request reqs[CONTROL_SERVICE_MAX];
+    size_t count = control_supervisor_list(sup, views, CONTROL_SERVICE_MAX);
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (views[i].state != CONTROL_CHILD_RUNNING)
+            continue;
+        reqs[n] = (struct control_request){
+            .target = views[i].info->name,
+            .method = "POST",
+            .body = "{}",
+            .timeout_ms = CALL_TIMEOUT_MS,
+            .connect_retry_ms = CALL_CONNECT_RETRY_MS,
+        };
+        snprintf(reqs[n].url, sizeof(reqs[n].url), "%s/%s", views[i].url, path);
+        n++;
+    }
+    control_http_perform(reqs, n);
+    enum em_code code = collect(reqs, n, names, path, st);
+    control_http_release(reqs, n);
+    return code;
+}
