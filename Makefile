@@ -12,7 +12,7 @@ BIN     ?= bin
 PKGS    := libmicrohttpd libcjson sqlite3 openssl libcurl
 CFLAGS  ?= -O2 -g
 # `override` keeps these when CFLAGS/LDLIBS are given on the command line (make asan)
-override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wvla -Wno-missing-field-initializers -Wno-format-truncation -pthread \
+override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wvla -Wno-missing-field-initializers -Wno-format-truncation -Wno-unknown-warning-option -pthread \
            -I. -Iemulator $(shell pkg-config --cflags $(PKGS)) -MMD -MP
 override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -pthread -lm
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

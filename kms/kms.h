@@ -87,8 +87,8 @@ enum kms_protection kms_protection_parse(const char *name);
 enum em_code kms_material_generate(const struct kms_algorithm *alg, struct kms_material *out,
                                    struct em_status *st);
 /* Takes the raw bytes (malloc'd) and parses asymmetric keys. */
-enum em_code kms_material_load(const struct kms_algorithm *alg, unsigned char *raw,
-                               size_t raw_len, struct kms_material *out, struct em_status *st);
+enum em_code kms_material_load(const struct kms_algorithm *alg, unsigned char *raw, size_t raw_len,
+                               struct kms_material *out, struct em_status *st);
 void kms_material_erase(struct kms_material *m);
 
 /* Symmetric ciphertext: 'K' || version (4 bytes, big-endian) || nonce || body || tag. */
@@ -114,8 +114,8 @@ enum em_code kms_public_key_pem(const struct kms_material *m, char **pem, struct
 
 /* RSA-OAEP. *plaintext is malloc'd. False when the ciphertext does not decrypt. */
 bool kms_asymmetric_decrypt(const struct kms_algorithm *alg, const struct kms_material *m,
-                            const unsigned char *ciphertext, size_t len,
-                            unsigned char **plaintext, size_t *plaintext_len);
+                            const unsigned char *ciphertext, size_t len, unsigned char **plaintext,
+                            size_t *plaintext_len);
 
 #define KMS_MAC_MAX 64
 enum em_code kms_mac(const struct kms_algorithm *alg, const struct kms_material *m,
@@ -146,7 +146,7 @@ struct kms_key {
     int64_t next_rotation_ns;   /* 0: unset */
     int64_t destroy_scheduled_ns;
     bool import_only;
-    char *labels_json; /* a JSON object, "{}" when none */
+    char *labels_json;             /* a JSON object, "{}" when none */
     struct kms_version **versions; /* versions[i]->id == i + 1 */
     uint32_t version_count;
 };
@@ -199,9 +199,8 @@ struct kms_key_update {
 
 #define KMS_DEFAULT_DESTROY_SCHEDULED_NS (30LL * 86400 * 1000000000LL)
 
-enum em_code kms_registry_open(struct em_store *store, const char *data_dir,
-                               int64_t propagation_ns, struct kms_registry **out,
-                               struct em_status *st);
+enum em_code kms_registry_open(struct em_store *store, const char *data_dir, int64_t propagation_ns,
+                               struct kms_registry **out, struct em_status *st);
 void kms_registry_close(struct kms_registry *reg);
 enum em_code kms_registry_reset(struct kms_registry *reg, struct em_status *st);
 
@@ -230,11 +229,10 @@ void kms_each_key(struct kms_registry *reg, const char *key_ring, kms_key_fn fn,
 enum em_code kms_key_ring_create(struct kms_registry *reg, const char *name, int64_t now,
                                  struct kms_key_ring **out, struct em_status *st);
 enum em_code kms_key_create(struct kms_registry *reg, const char *name,
-                            const struct kms_key_spec *spec, bool skip_initial_version,
-                            int64_t now, struct kms_key **out, struct em_status *st);
+                            const struct kms_key_spec *spec, bool skip_initial_version, int64_t now,
+                            struct kms_key **out, struct em_status *st);
 enum em_code kms_key_update(struct kms_registry *reg, struct kms_key *key,
-                            const struct kms_key_update *update, int64_t now,
-                            struct em_status *st);
+                            const struct kms_key_update *update, int64_t now, struct em_status *st);
 enum em_code kms_key_set_primary(struct kms_registry *reg, struct kms_key *key, uint32_t id,
                                  struct em_status *st);
 enum em_code kms_version_create(struct kms_registry *reg, struct kms_key *key, int64_t now,

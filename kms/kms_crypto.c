@@ -40,10 +40,14 @@ static const struct kms_algorithm algorithms[] = {
     {"RSA_SIGN_RAW_PKCS1_2048", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_RAW_PKCS1, 2048, NULL, NULL},
     {"RSA_SIGN_RAW_PKCS1_3072", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_RAW_PKCS1, 3072, NULL, NULL},
     {"RSA_SIGN_RAW_PKCS1_4096", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_RAW_PKCS1, 4096, NULL, NULL},
-    {"RSA_DECRYPT_OAEP_2048_SHA256", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 2048, "SHA256", NULL},
-    {"RSA_DECRYPT_OAEP_3072_SHA256", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 3072, "SHA256", NULL},
-    {"RSA_DECRYPT_OAEP_4096_SHA256", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 4096, "SHA256", NULL},
-    {"RSA_DECRYPT_OAEP_4096_SHA512", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 4096, "SHA512", NULL},
+    {"RSA_DECRYPT_OAEP_2048_SHA256", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 2048, "SHA256",
+     NULL},
+    {"RSA_DECRYPT_OAEP_3072_SHA256", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 3072, "SHA256",
+     NULL},
+    {"RSA_DECRYPT_OAEP_4096_SHA256", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 4096, "SHA256",
+     NULL},
+    {"RSA_DECRYPT_OAEP_4096_SHA512", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 4096, "SHA512",
+     NULL},
     {"RSA_DECRYPT_OAEP_2048_SHA1", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 2048, "SHA1", NULL},
     {"RSA_DECRYPT_OAEP_3072_SHA1", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 3072, "SHA1", NULL},
     {"RSA_DECRYPT_OAEP_4096_SHA1", KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP, 4096, "SHA1", NULL},
@@ -68,12 +72,20 @@ const struct kms_algorithm *kms_algorithm_find(const char *name)
 
 /* --- enum names --- */
 
-static const char *const purpose_names[] = {"CRYPTO_KEY_PURPOSE_UNSPECIFIED", "ENCRYPT_DECRYPT",
-                                            "ASYMMETRIC_SIGN", "ASYMMETRIC_DECRYPT",
-                                            "RAW_ENCRYPT_DECRYPT", "MAC"};
-static const char *const state_names[] = {
-    "CRYPTO_KEY_VERSION_STATE_UNSPECIFIED", "PENDING_GENERATION", "ENABLED", "DISABLED",
-    "DESTROYED", "DESTROY_SCHEDULED", "PENDING_IMPORT", "IMPORT_FAILED"};
+static const char *const purpose_names[] = {"CRYPTO_KEY_PURPOSE_UNSPECIFIED",
+                                            "ENCRYPT_DECRYPT",
+                                            "ASYMMETRIC_SIGN",
+                                            "ASYMMETRIC_DECRYPT",
+                                            "RAW_ENCRYPT_DECRYPT",
+                                            "MAC"};
+static const char *const state_names[] = {"CRYPTO_KEY_VERSION_STATE_UNSPECIFIED",
+                                          "PENDING_GENERATION",
+                                          "ENABLED",
+                                          "DISABLED",
+                                          "DESTROYED",
+                                          "DESTROY_SCHEDULED",
+                                          "PENDING_IMPORT",
+                                          "IMPORT_FAILED"};
 static const char *const protection_names[] = {"PROTECTION_LEVEL_UNSPECIFIED", "SOFTWARE", "HSM",
                                                "EXTERNAL"};
 
@@ -178,8 +190,8 @@ enum em_code kms_material_generate(const struct kms_algorithm *alg, struct kms_m
     return EM_OK;
 }
 
-enum em_code kms_material_load(const struct kms_algorithm *alg, unsigned char *raw,
-                               size_t raw_len, struct kms_material *out, struct em_status *st)
+enum em_code kms_material_load(const struct kms_algorithm *alg, unsigned char *raw, size_t raw_len,
+                               struct kms_material *out, struct em_status *st)
 {
     memset(out, 0, sizeof(*out));
     out->raw = raw;
@@ -222,8 +234,8 @@ static void write_header(unsigned char *out, uint32_t version)
 }
 
 /* The GCM additional data: the header (so the version cannot be swapped) and the AAD. */
-static unsigned char *gcm_aad(const unsigned char *header, const unsigned char *aad,
-                              size_t aad_len, size_t *out_len)
+static unsigned char *gcm_aad(const unsigned char *header, const unsigned char *aad, size_t aad_len,
+                              size_t *out_len)
 {
     unsigned char *buf = malloc(KMS_CIPHERTEXT_HEADER + aad_len);
     if (!buf)
@@ -244,8 +256,8 @@ enum em_code kms_encrypt(const struct kms_material *m, uint32_t version, const u
     unsigned char *full = gcm_aad(out, aad, aad_len, &full_len);
     if (!full)
         return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
-    enum em_code code = em_seal(m->raw, full, full_len, plaintext, plaintext_len,
-                                out + KMS_CIPHERTEXT_HEADER, st);
+    enum em_code code =
+        em_seal(m->raw, full, full_len, plaintext, plaintext_len, out + KMS_CIPHERTEXT_HEADER, st);
     free(full);
     return code;
 }
@@ -344,8 +356,8 @@ enum em_code kms_sign(const struct kms_algorithm *alg, const struct kms_material
     if (alg->kind == KMS_ALG_RSA_RAW_PKCS1) {
         ERR_clear_error();
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "The data is too long for %s: at most %d bytes can be signed.",
-                       alg->name, alg->bits / 8 - 11);
+                       "The data is too long for %s: at most %d bytes can be signed.", alg->name,
+                       alg->bits / 8 - 11);
     }
     return em_crypto_error("signature", st);
 }
@@ -369,8 +381,8 @@ enum em_code kms_public_key_pem(const struct kms_material *m, char **pem, struct
 }
 
 bool kms_asymmetric_decrypt(const struct kms_algorithm *alg, const struct kms_material *m,
-                            const unsigned char *ciphertext, size_t len,
-                            unsigned char **plaintext, size_t *plaintext_len)
+                            const unsigned char *ciphertext, size_t len, unsigned char **plaintext,
+                            size_t *plaintext_len)
 {
     const EVP_MD *md = EVP_get_digestbyname(alg->digest);
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(m->pkey, NULL);

@@ -30,7 +30,12 @@
 #define KMS_MAX_CIPHERTEXT (KMS_MAX_PLAINTEXT + 1024)
 
 static const struct em_id_rule kms_id_rule = {
-    "ID", 1, 63, "_-", false, false,
+    "ID",
+    1,
+    63,
+    "_-",
+    false,
+    false,
     "Cloud KMS IDs are 1 to 63 letters, digits, underscores or hyphens."};
 
 static struct kms_registry *registry(struct em_call *call)
@@ -83,8 +88,8 @@ static enum em_code body_bytes(struct em_call *call, const char *field, size_t m
         char snake[64];
         em_snake_case(field, snake, sizeof(snake));
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
-                            "The length of %s (%zu bytes) exceeds the maximum of %zu bytes.",
-                            snake, *len, max);
+                            "The length of %s (%zu bytes) exceeds the maximum of %zu bytes.", snake,
+                            *len, max);
     }
     return EM_OK;
 }
@@ -159,8 +164,8 @@ enum em_code kms_get_location(struct em_call *call)
         return call->status.code;
     em_name_id(name, "projects", project, sizeof(project));
     em_name_id(name, "locations", location, sizeof(location));
-    return em_call_reply(call, kms_json_location(project, location,
-                                                 em_location_find(location)->display_name));
+    return em_call_reply(
+        call, kms_json_location(project, location, em_location_find(location)->display_name));
 }
 
 enum em_code kms_generate_random_bytes(struct em_call *call)
@@ -172,7 +177,8 @@ enum em_code kms_generate_random_bytes(struct em_call *call)
     const char *level = em_json_string(call->body, "protectionLevel");
     if (length < 8 || length > 1024)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
-                            "length_bytes must be between 8 and 1024, got %lld.", (long long)length);
+                            "length_bytes must be between 8 and 1024, got %lld.",
+                            (long long)length);
     if (!level || strcmp(level, "HSM") != 0)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "protection_level must be HSM.");
     unsigned char data[1024];
@@ -363,9 +369,8 @@ enum em_code kms_update_primary_version(struct em_call *call)
 /* --- encrypt / decrypt --- */
 
 /* The key and version an encrypt names: a CryptoKey (its primary) or a version. */
-static enum em_code encrypt_target(struct em_call *call, struct kms_registry *reg,
-                                   const char *name, struct kms_key **key,
-                                   struct kms_version **v)
+static enum em_code encrypt_target(struct em_call *call, struct kms_registry *reg, const char *name,
+                                   struct kms_key **key, struct kms_version **v)
 {
     if (strstr(name, "/cryptoKeyVersions/"))
         return kms_version_lookup(reg, name, key, v, &call->status);
@@ -478,8 +483,7 @@ static enum em_code decrypt_locked(struct em_call *call, struct kms_registry *re
     if (key->purpose != KMS_ENCRYPT_DECRYPT)
         return wrong_purpose(call, key, "Decrypt", "ENCRYPT_DECRYPT");
     struct kms_version *v = NULL;
-    if (!kms_ciphertext_version(io->input, io->input_len, &id) ||
-        !(v = kms_version_find(key, id)))
+    if (!kms_ciphertext_version(io->input, io->input_len, &id) || !(v = kms_version_find(key, id)))
         return decrypt_failed(call);
     note_version(call, key, v);
     if (kms_version_check_usable(reg, key, v, em_clock_now(), &call->status))
@@ -730,9 +734,8 @@ static enum em_code read_sign_input(struct em_call *call, const struct kms_algor
     const char *text = em_json_string(digest, field);
     if (!text || !em_b64_decode(text, strlen(text), &io->input, &io->input_len) ||
         io->input_len != kms_digest_length(alg))
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
-                            "%s needs digest.%s of %zu bytes.", alg->name, field,
-                            kms_digest_length(alg));
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "%s needs digest.%s of %zu bytes.",
+                            alg->name, field, kms_digest_length(alg));
     return check_crc(call, "digestCrc32c", "digest", io->input, io->input_len, digest_verified);
 }
 
@@ -782,8 +785,8 @@ enum em_code kms_asymmetric_decrypt_call(struct em_call *call)
     kms_read_lock(reg);
     enum em_code code =
         usable_version(call, reg, KMS_ASYMMETRIC_DECRYPT, "AsymmetricDecrypt", &key, &v);
-    if (!code && !kms_asymmetric_decrypt(v->alg, &v->material, io.input, io.input_len,
-                                         &io.output, &io.output_len))
+    if (!code && !kms_asymmetric_decrypt(v->alg, &v->material, io.input, io.input_len, &io.output,
+                                         &io.output_len))
         code = EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                             "Decryption failed: the ciphertext is invalid for %s.", v->alg->name);
     if (!code)
@@ -815,8 +818,7 @@ static enum em_code compute_mac(struct em_call *call, const char *method, struct
     kms_read_lock(reg);
     enum em_code code = usable_version(call, reg, KMS_MAC, method, &key, &v);
     if (!code)
-        code = kms_mac(v->alg, &v->material, io->input, io->input_len, mac, mac_len,
-                       &call->status);
+        code = kms_mac(v->alg, &v->material, io->input, io->input_len, mac, mac_len, &call->status);
     if (!code)
         *level = v->protection;
     kms_unlock(reg);

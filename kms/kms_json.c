@@ -12,12 +12,16 @@
 
 /* --- enums --- */
 
-static const char *const purpose_values[] = {"CRYPTO_KEY_PURPOSE_UNSPECIFIED", "ENCRYPT_DECRYPT",
-                                             "ASYMMETRIC_SIGN", "ASYMMETRIC_DECRYPT",
-                                             "RAW_ENCRYPT_DECRYPT", "MAC", NULL};
+static const char *const purpose_values[] = {"CRYPTO_KEY_PURPOSE_UNSPECIFIED",
+                                             "ENCRYPT_DECRYPT",
+                                             "ASYMMETRIC_SIGN",
+                                             "ASYMMETRIC_DECRYPT",
+                                             "RAW_ENCRYPT_DECRYPT",
+                                             "MAC",
+                                             NULL};
 
-static const char *const protection_values[] = {"PROTECTION_LEVEL_UNSPECIFIED", "SOFTWARE", "HSM",
-                                                "EXTERNAL", "EXTERNAL_VPC", NULL};
+static const char *const protection_values[] = {
+    "PROTECTION_LEVEL_UNSPECIFIED", "SOFTWARE", "HSM", "EXTERNAL", "EXTERNAL_VPC", NULL};
 
 static const char *const algorithm_values[] = {"CRYPTO_KEY_VERSION_ALGORITHM_UNSPECIFIED",
                                                "GOOGLE_SYMMETRIC_ENCRYPTION",
@@ -78,23 +82,24 @@ static const char *const state_values[] = {"CRYPTO_KEY_VERSION_STATE_UNSPECIFIED
 /* --- schemas --- */
 
 static const struct em_field template_fields[] = {
-    {"algorithm", ENUM(algorithm_values, "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm")},
+    {"algorithm",
+     ENUM(algorithm_values, "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm")},
     {"protectionLevel", ENUM(protection_values, "google.cloud.kms.v1.ProtectionLevel")},
     {NULL}};
 static const struct em_message template_msg = {"google.cloud.kms.v1.CryptoKeyVersionTemplate",
                                                template_fields};
 
-static const struct em_field external_fields[] = {{"externalKeyUri", EM_F_STRING},
-                                                  {"ekmConnectionKeyPath", EM_F_STRING},
-                                                  {NULL}};
-static const struct em_message external_msg = {
-    "google.cloud.kms.v1.ExternalProtectionLevelOptions", external_fields};
+static const struct em_field external_fields[] = {
+    {"externalKeyUri", EM_F_STRING}, {"ekmConnectionKeyPath", EM_F_STRING}, {NULL}};
+static const struct em_message external_msg = {"google.cloud.kms.v1.ExternalProtectionLevelOptions",
+                                               external_fields};
 
 static const struct em_field version_fields[] = {
     {"name", EM_F_STRING},
     {"state", ENUM(state_values, "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionState")},
     {"protectionLevel", ENUM(protection_values, "google.cloud.kms.v1.ProtectionLevel")},
-    {"algorithm", ENUM(algorithm_values, "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm")},
+    {"algorithm",
+     ENUM(algorithm_values, "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm")},
     {"attestation", EM_F_ANY},
     {"createTime", EM_F_TIMESTAMP},
     {"generateTime", EM_F_TIMESTAMP},
@@ -112,7 +117,7 @@ const struct em_message kms_version_schema = {"google.cloud.kms.v1.CryptoKeyVers
                                               version_fields};
 
 static const struct em_field justification_fields[] = {{"allowedAccessReasons", EM_F_STRING, true},
-                                                        {NULL}};
+                                                       {NULL}};
 static const struct em_message justification_msg = {
     "google.cloud.kms.v1.KeyAccessJustificationsPolicy", justification_fields};
 
@@ -133,33 +138,26 @@ static const struct em_field crypto_key_fields[] = {
 const struct em_message kms_crypto_key_schema = {"google.cloud.kms.v1.CryptoKey",
                                                  crypto_key_fields};
 
-static const struct em_field key_ring_fields[] = {{"name", EM_F_STRING},
-                                                  {"createTime", EM_F_TIMESTAMP},
-                                                  {NULL}};
+static const struct em_field key_ring_fields[] = {
+    {"name", EM_F_STRING}, {"createTime", EM_F_TIMESTAMP}, {NULL}};
 const struct em_message kms_key_ring_schema = {"google.cloud.kms.v1.KeyRing", key_ring_fields};
 
-static const struct em_field encrypt_fields[] = {
-    {"plaintext", EM_F_BYTES},
-    {"additionalAuthenticatedData", EM_F_BYTES},
-    {"plaintextCrc32c", EM_F_INT64},
-    {"additionalAuthenticatedDataCrc32c", EM_F_INT64},
-    {NULL}};
-const struct em_message kms_encrypt_schema = {"google.cloud.kms.v1.EncryptRequest",
-                                              encrypt_fields};
+static const struct em_field encrypt_fields[] = {{"plaintext", EM_F_BYTES},
+                                                 {"additionalAuthenticatedData", EM_F_BYTES},
+                                                 {"plaintextCrc32c", EM_F_INT64},
+                                                 {"additionalAuthenticatedDataCrc32c", EM_F_INT64},
+                                                 {NULL}};
+const struct em_message kms_encrypt_schema = {"google.cloud.kms.v1.EncryptRequest", encrypt_fields};
 
-static const struct em_field decrypt_fields[] = {
-    {"ciphertext", EM_F_BYTES},
-    {"additionalAuthenticatedData", EM_F_BYTES},
-    {"ciphertextCrc32c", EM_F_INT64},
-    {"additionalAuthenticatedDataCrc32c", EM_F_INT64},
-    {NULL}};
-const struct em_message kms_decrypt_schema = {"google.cloud.kms.v1.DecryptRequest",
-                                              decrypt_fields};
+static const struct em_field decrypt_fields[] = {{"ciphertext", EM_F_BYTES},
+                                                 {"additionalAuthenticatedData", EM_F_BYTES},
+                                                 {"ciphertextCrc32c", EM_F_INT64},
+                                                 {"additionalAuthenticatedDataCrc32c", EM_F_INT64},
+                                                 {NULL}};
+const struct em_message kms_decrypt_schema = {"google.cloud.kms.v1.DecryptRequest", decrypt_fields};
 
-static const struct em_field digest_fields[] = {{"sha256", EM_F_BYTES},
-                                                {"sha384", EM_F_BYTES},
-                                                {"sha512", EM_F_BYTES},
-                                                {NULL}};
+static const struct em_field digest_fields[] = {
+    {"sha256", EM_F_BYTES}, {"sha384", EM_F_BYTES}, {"sha512", EM_F_BYTES}, {NULL}};
 static const struct em_message digest_msg = {"google.cloud.kms.v1.Digest", digest_fields};
 
 static const struct em_field sign_fields[] = {{"digest", EM_F_MESSAGE, false, &digest_msg},
@@ -170,15 +168,13 @@ static const struct em_field sign_fields[] = {{"digest", EM_F_MESSAGE, false, &d
 const struct em_message kms_asymmetric_sign_schema = {"google.cloud.kms.v1.AsymmetricSignRequest",
                                                       sign_fields};
 
-static const struct em_field asym_decrypt_fields[] = {{"ciphertext", EM_F_BYTES},
-                                                      {"ciphertextCrc32c", EM_F_INT64},
-                                                      {NULL}};
+static const struct em_field asym_decrypt_fields[] = {
+    {"ciphertext", EM_F_BYTES}, {"ciphertextCrc32c", EM_F_INT64}, {NULL}};
 const struct em_message kms_asymmetric_decrypt_schema = {
     "google.cloud.kms.v1.AsymmetricDecryptRequest", asym_decrypt_fields};
 
-static const struct em_field mac_sign_fields[] = {{"data", EM_F_BYTES},
-                                                  {"dataCrc32c", EM_F_INT64},
-                                                  {NULL}};
+static const struct em_field mac_sign_fields[] = {
+    {"data", EM_F_BYTES}, {"dataCrc32c", EM_F_INT64}, {NULL}};
 const struct em_message kms_mac_sign_schema = {"google.cloud.kms.v1.MacSignRequest",
                                                mac_sign_fields};
 
@@ -277,7 +273,8 @@ cJSON *kms_json_location(const char *project, const char *location_id, const cha
     cJSON_AddStringToObject(j, "locationId", location_id);
     cJSON_AddStringToObject(j, "displayName", display_name);
     cJSON *meta = cJSON_AddObjectToObject(j, "metadata");
-    cJSON_AddStringToObject(meta, "@type", "type.googleapis.com/google.cloud.kms.v1.LocationMetadata");
+    cJSON_AddStringToObject(meta, "@type",
+                            "type.googleapis.com/google.cloud.kms.v1.LocationMetadata");
     cJSON_AddTrueToObject(meta, "hsmAvailable");
     cJSON_AddFalseToObject(meta, "ekmAvailable");
     return j;
@@ -337,8 +334,8 @@ enum em_code kms_json_key_spec(const cJSON *body, struct kms_key_spec *spec, cha
 }
 
 /* Applies one updateMask path. */
-static enum em_code read_mask_path(const cJSON *body, const char *path,
-                                   struct kms_key_update *u, struct em_status *st)
+static enum em_code read_mask_path(const cJSON *body, const char *path, struct kms_key_update *u,
+                                   struct em_status *st)
 {
     const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(body, "versionTemplate");
     if (!strcmp(path, "labels")) {

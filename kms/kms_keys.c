@@ -131,9 +131,8 @@ static void registry_clear(struct kms_registry *reg)
     reg->key_count = reg->ring_count = 0;
 }
 
-enum em_code kms_registry_open(struct em_store *store, const char *data_dir,
-                               int64_t propagation_ns, struct kms_registry **out,
-                               struct em_status *st)
+enum em_code kms_registry_open(struct em_store *store, const char *data_dir, int64_t propagation_ns,
+                               struct kms_registry **out, struct em_status *st)
 {
     struct kms_registry *reg = calloc(1, sizeof(*reg));
     if (!reg)
@@ -189,13 +188,11 @@ enum em_code kms_registry_adopt_key(struct kms_registry *reg, struct kms_key *ke
     return EM_OK;
 }
 
-enum em_code kms_key_adopt_version(struct kms_key *key, struct kms_version *v,
-                                   struct em_status *st)
+enum em_code kms_key_adopt_version(struct kms_key *key, struct kms_version *v, struct em_status *st)
 {
     if (v->id != key->version_count + 1)
         return EM_FAIL(st, EM_DATA_LOSS, "version %u of %s is out of sequence", v->id, key->name);
-    struct kms_version **grown =
-        realloc(key->versions, (key->version_count + 1) * sizeof(*grown));
+    struct kms_version **grown = realloc(key->versions, (key->version_count + 1) * sizeof(*grown));
     if (!grown)
         return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
     key->versions = grown;
@@ -220,8 +217,7 @@ struct kms_version *kms_version_find(const struct kms_key *key, uint32_t id)
     return id >= 1 && id <= key->version_count ? key->versions[id - 1] : NULL;
 }
 
-void kms_version_name(const struct kms_key *key, const struct kms_version *v, char *out,
-                      size_t len)
+void kms_version_name(const struct kms_key *key, const struct kms_version *v, char *out, size_t len)
 {
     snprintf(out, len, "%s/cryptoKeyVersions/%u", key->name, v->id);
 }
@@ -364,8 +360,7 @@ enum em_code kms_key_ring_create(struct kms_registry *reg, const char *name, int
         return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
     }
     ring->create_ns = now;
-    if (kms_store_insert_key_ring(reg->store, ring, st) ||
-        kms_registry_adopt_ring(reg, ring, st)) {
+    if (kms_store_insert_key_ring(reg->store, ring, st) || kms_registry_adopt_ring(reg, ring, st)) {
         ring_free(ring);
         return st->code;
     }
@@ -380,9 +375,10 @@ static enum em_code resolve_algorithm(enum kms_purpose purpose, const char *name
 {
     if (!name) {
         if (purpose != KMS_ENCRYPT_DECRYPT)
-            return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "crypto_key.version_template.algorithm must be specified for purpose %s.",
-                           kms_purpose_name(purpose));
+            return EM_FAIL(
+                st, EM_INVALID_ARGUMENT,
+                "crypto_key.version_template.algorithm must be specified for purpose %s.",
+                kms_purpose_name(purpose));
         *out = kms_algorithm_find("GOOGLE_SYMMETRIC_ENCRYPTION");
         return EM_OK;
     }
@@ -441,8 +437,8 @@ static enum em_code check_destroy_duration(int64_t ns, struct em_status *st)
     return EM_OK;
 }
 
-static enum em_code resolve_spec(const struct kms_key_spec *spec, bool skip_initial,
-                                 int64_t now, struct kms_key *key, struct em_status *st)
+static enum em_code resolve_spec(const struct kms_key_spec *spec, bool skip_initial, int64_t now,
+                                 struct kms_key *key, struct em_status *st)
 {
     key->purpose = kms_purpose_parse(spec->purpose);
     if (key->purpose == KMS_PURPOSE_UNSPECIFIED)
@@ -524,8 +520,8 @@ static enum em_code save_new_key(struct kms_registry *reg, struct kms_key *key,
 }
 
 enum em_code kms_key_create(struct kms_registry *reg, const char *name,
-                            const struct kms_key_spec *spec, bool skip_initial_version,
-                            int64_t now, struct kms_key **out, struct em_status *st)
+                            const struct kms_key_spec *spec, bool skip_initial_version, int64_t now,
+                            struct kms_key **out, struct em_status *st)
 {
     if (check_key_parent(reg, name, st))
         return st->code;
@@ -557,8 +553,8 @@ enum em_code kms_key_create(struct kms_registry *reg, const char *name,
 
 /* --- key updates --- */
 
-static enum em_code apply_update(struct kms_key *draft, const struct kms_key_update *u,
-                                 int64_t now, struct em_status *st)
+static enum em_code apply_update(struct kms_key *draft, const struct kms_key_update *u, int64_t now,
+                                 struct em_status *st)
 {
     if (u->mask & KMS_FIELD_LABELS)
         draft->labels_json = (char *)(u->labels_json ? u->labels_json : "{}");
@@ -581,8 +577,7 @@ static enum em_code apply_update(struct kms_key *draft, const struct kms_key_upd
 }
 
 enum em_code kms_key_update(struct kms_registry *reg, struct kms_key *key,
-                            const struct kms_key_update *update, int64_t now,
-                            struct em_status *st)
+                            const struct kms_key_update *update, int64_t now, struct em_status *st)
 {
     struct kms_key draft = *key;
     if (apply_update(&draft, update, now, st) || save_in_transaction(reg, &draft, true, NULL, st))
@@ -625,8 +620,7 @@ enum em_code kms_key_set_primary(struct kms_registry *reg, struct kms_key *key, 
 /* --- versions --- */
 
 static enum em_code attach_version(struct kms_registry *reg, struct kms_key *key,
-                                   struct kms_version *v, bool make_primary,
-                                   struct em_status *st)
+                                   struct kms_version *v, bool make_primary, struct em_status *st)
 {
     struct kms_key draft = *key;
     if (make_primary)
@@ -719,8 +713,7 @@ static enum em_code finish_destruction(struct kms_registry *reg, struct kms_key 
         return st->code;
     kms_material_erase(&v->material);
     *v = changed;
-    em_info("kms: %s/cryptoKeyVersions/%u destroyed; its key material is erased", key->name,
-            v->id);
+    em_info("kms: %s/cryptoKeyVersions/%u destroyed; its key material is erased", key->name, v->id);
     return EM_OK;
 }
 

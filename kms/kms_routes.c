@@ -12,12 +12,12 @@
 #include "kms_handlers.h"
 #include "kms_json.h"
 
-#define LOC    "projects/*/locations/*"
-#define RING   LOC "/keyRings/*"
-#define KEY    RING "/cryptoKeys/*"
-#define VER    KEY "/cryptoKeyVersions/*"
-#define DATA   EM_AUDIT_DATA_ACCESS
-#define ADMIN  EM_AUDIT_ADMIN
+#define LOC     "projects/*/locations/*"
+#define RING    LOC "/keyRings/*"
+#define KEY     RING "/cryptoKeys/*"
+#define VER     KEY "/cryptoKeyVersions/*"
+#define DATA    EM_AUDIT_DATA_ACCESS
+#define ADMIN   EM_AUDIT_ADMIN
 #define P(perm) "cloudkms." perm
 
 const struct em_route kms_routes[] = {
@@ -49,12 +49,12 @@ const struct em_route kms_routes[] = {
     /* crypto keys */
     {"POST", "v1/{parent=" RING "}/cryptoKeys", kms_create_crypto_key, "CreateCryptoKey",
      &kms_crypto_key_schema, "crypto_key", P("cryptoKeys.create"), ADMIN},
-    {"GET", "v1/{parent=" RING "}/cryptoKeys", kms_list_crypto_keys, "ListCryptoKeys", NULL,
-     NULL, P("cryptoKeys.list"), DATA},
+    {"GET", "v1/{parent=" RING "}/cryptoKeys", kms_list_crypto_keys, "ListCryptoKeys", NULL, NULL,
+     P("cryptoKeys.list"), DATA},
     {"GET", "v1/{name=" KEY "}", kms_get_crypto_key, "GetCryptoKey", NULL, NULL,
      P("cryptoKeys.get"), DATA},
-    {"PATCH", "v1/{name=" KEY "}", kms_update_crypto_key, "UpdateCryptoKey",
-     &kms_crypto_key_schema, "crypto_key", P("cryptoKeys.update"), ADMIN},
+    {"PATCH", "v1/{name=" KEY "}", kms_update_crypto_key, "UpdateCryptoKey", &kms_crypto_key_schema,
+     "crypto_key", P("cryptoKeys.update"), ADMIN},
     {"POST", "v1/{name=" KEY "}:updatePrimaryVersion", kms_update_primary_version,
      "UpdateCryptoKeyPrimaryVersion", &kms_update_primary_schema, NULL, P("cryptoKeys.update"),
      ADMIN},
@@ -70,9 +70,8 @@ const struct em_route kms_routes[] = {
      "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA},
 
     /* crypto key versions */
-    {"POST", "v1/{parent=" KEY "}/cryptoKeyVersions", kms_create_version,
-     "CreateCryptoKeyVersion", &kms_version_schema, "crypto_key_version",
-     P("cryptoKeyVersions.create"), ADMIN},
+    {"POST", "v1/{parent=" KEY "}/cryptoKeyVersions", kms_create_version, "CreateCryptoKeyVersion",
+     &kms_version_schema, "crypto_key_version", P("cryptoKeyVersions.create"), ADMIN},
     {"GET", "v1/{parent=" KEY "}/cryptoKeyVersions", kms_list_versions, "ListCryptoKeyVersions",
      NULL, NULL, P("cryptoKeyVersions.list"), DATA},
     {"GET", "v1/{name=" VER "}", kms_get_version, "GetCryptoKeyVersion", NULL, NULL,
@@ -88,10 +87,10 @@ const struct em_route kms_routes[] = {
     {"POST", "v1/{name=" VER "}:asymmetricSign", kms_asymmetric_sign_call, "AsymmetricSign",
      &kms_asymmetric_sign_schema, NULL, P("cryptoKeyVersions.useToSign"), DATA},
     {"POST", "v1/{name=" VER "}:asymmetricDecrypt", kms_asymmetric_decrypt_call,
-     "AsymmetricDecrypt", &kms_asymmetric_decrypt_schema, NULL,
-     P("cryptoKeyVersions.useToDecrypt"), DATA},
-    {"POST", "v1/{name=" VER "}:macSign", kms_mac_sign_call, "MacSign", &kms_mac_sign_schema,
-     NULL, P("cryptoKeyVersions.useToSign"), DATA},
+     "AsymmetricDecrypt", &kms_asymmetric_decrypt_schema, NULL, P("cryptoKeyVersions.useToDecrypt"),
+     DATA},
+    {"POST", "v1/{name=" VER "}:macSign", kms_mac_sign_call, "MacSign", &kms_mac_sign_schema, NULL,
+     P("cryptoKeyVersions.useToSign"), DATA},
     {"POST", "v1/{name=" VER "}:macVerify", kms_mac_verify_call, "MacVerify",
      &kms_mac_verify_schema, NULL, P("cryptoKeyVersions.useToVerify"), DATA},
 

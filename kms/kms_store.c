@@ -72,9 +72,9 @@ static enum em_code create_root_key(const char *path, unsigned char key[32], str
         return st->code;
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0)
-        return errno == EEXIST ? EM_ABORTED
-                               : EM_FAIL(st, EM_INTERNAL, "cannot create %s: %s", path,
-                                         strerror(errno));
+        return errno == EEXIST
+                   ? EM_ABORTED
+                   : EM_FAIL(st, EM_INTERNAL, "cannot create %s: %s", path, strerror(errno));
     bool ok = write(fd, key, 32) == 32 && fsync(fd) == 0;
     close(fd);
     if (!ok)
@@ -115,8 +115,8 @@ enum em_code kms_store_root_key(const char *data_dir, unsigned char key[32], str
 enum em_code kms_store_insert_key_ring(struct em_store *store, const struct kms_key_ring *ring,
                                        struct em_status *st)
 {
-    sqlite3_stmt *stmt = em_store_stmt(
-        store, "INSERT INTO kms_key_rings(name, create_time_ns) VALUES (?, ?)", st);
+    sqlite3_stmt *stmt =
+        em_store_stmt(store, "INSERT INTO kms_key_rings(name, create_time_ns) VALUES (?, ?)", st);
     if (!stmt)
         return st->code;
     em_bind_text(stmt, 1, ring->name);
@@ -151,8 +151,8 @@ enum em_code kms_store_save_key(struct em_store *store, const struct kms_key *ke
 
 /* Seals v's material under the root key; *out is malloc'd (NULL when erased). */
 static enum em_code seal_material(const struct kms_registry *reg, const struct kms_key *key,
-                                  const struct kms_version *v, unsigned char **out,
-                                  size_t *out_len, struct em_status *st)
+                                  const struct kms_version *v, unsigned char **out, size_t *out_len,
+                                  struct em_status *st)
 {
     *out = NULL;
     *out_len = 0;
@@ -173,8 +173,7 @@ static enum em_code seal_material(const struct kms_registry *reg, const struct k
     return EM_OK;
 }
 
-static void bind_version(sqlite3_stmt *stmt, const struct kms_key *key,
-                         const struct kms_version *v)
+static void bind_version(sqlite3_stmt *stmt, const struct kms_key *key, const struct kms_version *v)
 {
     em_bind_text(stmt, 1, key->name);
     sqlite3_bind_int64(stmt, 2, v->id);
@@ -300,8 +299,7 @@ static enum em_code load_keys(struct kms_registry *reg, struct em_status *st)
 
 static enum em_code unseal_material(const struct kms_registry *reg, const char *name,
                                     const struct kms_algorithm *alg, const void *blob,
-                                    size_t blob_len, struct kms_material *out,
-                                    struct em_status *st)
+                                    size_t blob_len, struct kms_material *out, struct em_status *st)
 {
     memset(out, 0, sizeof(*out));
     if (!blob)
@@ -321,8 +319,8 @@ static enum em_code unseal_material(const struct kms_registry *reg, const char *
     return kms_material_load(alg, raw, len, out, st);
 }
 
-static enum em_code read_version(struct kms_registry *reg, sqlite3_stmt *stmt,
-                                 struct kms_key *key, struct em_status *st)
+static enum em_code read_version(struct kms_registry *reg, sqlite3_stmt *stmt, struct kms_key *key,
+                                 struct em_status *st)
 {
     struct kms_version *v = calloc(1, sizeof(*v));
     if (!v)
@@ -365,9 +363,9 @@ static enum em_code load_versions(struct kms_registry *reg, struct em_status *st
     enum em_code code = EM_OK;
     while (!code && sqlite3_step(stmt) == SQLITE_ROW) {
         struct kms_key *key = kms_key_find(reg, em_column_text(stmt, 0));
-        code = key ? read_version(reg, stmt, key, st)
-                   : EM_FAIL(st, EM_DATA_LOSS, "version of unknown key %s",
-                             em_column_text(stmt, 0));
+        code =
+            key ? read_version(reg, stmt, key, st)
+                : EM_FAIL(st, EM_DATA_LOSS, "version of unknown key %s", em_column_text(stmt, 0));
     }
     em_stmt_done(stmt);
     return code;

@@ -78,7 +78,8 @@ static void sign_and_verify(const char *algorithm, const char *digest_name)
     const unsigned char *input = data;
     size_t input_len = sizeof(data);
     if (digest_name) {
-        EVP_Digest(data, sizeof(data), digest, &digest_len, EVP_get_digestbyname(digest_name), NULL);
+        EVP_Digest(data, sizeof(data), digest, &digest_len, EVP_get_digestbyname(digest_name),
+                   NULL);
         assert_int_equal(kms_digest_length(alg), digest_len);
         input = digest;
         input_len = digest_len;
@@ -133,9 +134,9 @@ static void test_material_reload(void **state)
     struct em_status st = {0};
     unsigned char *raw = malloc(m.raw_len);
     memcpy(raw, m.raw, m.raw_len);
-    assert_int_equal(kms_material_load(kms_algorithm_find("EC_SIGN_P256_SHA256"), raw, m.raw_len,
-                                       &copy, &st),
-                     EM_OK);
+    assert_int_equal(
+        kms_material_load(kms_algorithm_find("EC_SIGN_P256_SHA256"), raw, m.raw_len, &copy, &st),
+        EM_OK);
     assert_int_equal(EVP_PKEY_eq(m.pkey, copy.pkey), 1);
     kms_material_erase(&copy);
     kms_material_erase(&m);
@@ -182,8 +183,8 @@ static void test_hmac_rfc4231(void **state)
     const char *data = "what do ya want for nothing?";
     unsigned char mac[KMS_MAC_MAX];
     size_t mac_len;
-    assert_int_equal(kms_mac(alg, &m, (const unsigned char *)data, strlen(data), mac, &mac_len, &st),
-                     EM_OK);
+    assert_int_equal(
+        kms_mac(alg, &m, (const unsigned char *)data, strlen(data), mac, &mac_len, &st), EM_OK);
     const unsigned char expected[] = {0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e,
                                       0x6a, 0x04, 0x24, 0x26, 0x08, 0x95, 0x75, 0xc7,
                                       0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83,

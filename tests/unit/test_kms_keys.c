@@ -93,8 +93,9 @@ static void test_duplicates_and_missing_parents(void **state)
     assert_int_equal(kms_key_ring_create(f->reg, RING, T0, &ring, &st), EM_ALREADY_EXISTS);
     assert_int_equal(kms_key_create(f->reg, KEY, &symmetric, false, T0, &key, &st),
                      EM_ALREADY_EXISTS);
-    assert_int_equal(kms_key_create(f->reg, "projects/test-project/locations/global/keyRings/"
-                                            "nope/cryptoKeys/k",
+    assert_int_equal(kms_key_create(f->reg,
+                                    "projects/test-project/locations/global/keyRings/"
+                                    "nope/cryptoKeys/k",
                                     &symmetric, false, T0, &key, &st),
                      EM_NOT_FOUND);
     assert_non_null(strstr(st.message, "keyRings/nope"));
@@ -118,14 +119,15 @@ static void test_spec_validation(void **state)
     const struct kms_key_spec *bad[] = {&no_purpose,      &no_algorithm,   &mismatch,
                                         &rotating_signer, &short_rotation, &short_destroy};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(kms_key_create(f->reg, RING "/cryptoKeys/bad", bad[i], false, T0, &key,
-                                        &st),
-                         EM_INVALID_ARGUMENT);
+        assert_int_equal(
+            kms_key_create(f->reg, RING "/cryptoKeys/bad", bad[i], false, T0, &key, &st),
+            EM_INVALID_ARGUMENT);
         assert_null(kms_key_find(f->reg, RING "/cryptoKeys/bad"));
     }
     struct kms_key_spec external = {.purpose = "ENCRYPT_DECRYPT", .protection = "EXTERNAL"};
-    assert_int_equal(kms_key_create(f->reg, RING "/cryptoKeys/ext", &external, false, T0, &key, &st),
-                     EM_UNIMPLEMENTED);
+    assert_int_equal(
+        kms_key_create(f->reg, RING "/cryptoKeys/ext", &external, false, T0, &key, &st),
+        EM_UNIMPLEMENTED);
 }
 
 static void test_disable_enable(void **state)
@@ -236,9 +238,8 @@ static void test_survives_restart(void **state)
     unsigned char ct[256], pt[64];
     size_t pt_len;
     const unsigned char secret[] = "persisted secret";
-    assert_int_equal(kms_encrypt(&version(f, 1)->material, 1, NULL, 0, secret, sizeof(secret), ct,
-                                 &st),
-                     EM_OK);
+    assert_int_equal(
+        kms_encrypt(&version(f, 1)->material, 1, NULL, 0, secret, sizeof(secret), ct, &st), EM_OK);
     assert_int_equal(kms_version_set_state(f->reg, f->key, version(f, 1), KMS_DISABLED, T0, &st),
                      EM_OK);
     kms_registry_close(f->reg);
