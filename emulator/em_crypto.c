@@ -111,27 +111,59 @@ static const EVP_CIPHER *gcm(void)
     return gcm_cipher;
 }
 
+enum em_code em_gcm_encrypt(const unsigned char key[EM_AES_KEY_BYTES],
+                            const unsigned char nonce[EM_GCM_NONCE_BYTES], const void *aad,
+                            size_t aad_len, const unsigned char *in, size_t len, unsigned char *out,
+                            unsigned char tag[EM_GCM_TAG_BYTES], struct em_status *st)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0, ok = ctx && EVP_EncryptInit_ex2(ctx, gcm(), key, nonce, NULL);
+    if (ok && aad_len)
+        ok = EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len);
+    if (ok && len)
+        ok = EVP_EncryptUpdate(ctx, out, &n, in, (int)len);
+    if (ok)
+        ok = EVP_EncryptFinal_ex(ctx, out + n, &n);
+    if (ok)
+        ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, EM_GCM_TAG_BYTES, tag);
+    EVP_CIPHER_CTX_free(ctx);
+    return ok ? EM_OK : em_crypto_error("AES-GCM encryption", st);
+}
+
+bool em_gcm_decrypt(const unsigned char key[EM_AES_KEY_BYTES],
+                    const unsigned char nonce[EM_GCM_NONCE_BYTES], const void *aad, size_t aad_len,
+                    const unsigned char *in, size_t len, unsigned char *out,
+                    const unsigned char tag[EM_GCM_TAG_BYTES])
+{
+    unsigned char tag_copy[EM_GCM_TAG_BYTES];
+    memcpy(tag_copy, tag, sizeof(tag_copy));
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0, ok = ctx && EVP_DecryptInit_ex2(ctx, gcm(), key, nonce, NULL);
+    if (ok && aad_len)
+        ok = EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len);
+    if (ok && len)
+        ok = EVP_DecryptUpdate(ctx, out, &n, in, (int)len);
+    if (ok)
+        ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, EM_GCM_TAG_BYTES, tag_copy);
+    if (ok)
+        ok = EVP_DecryptFinal_ex(ctx, out + n, &n) > 0;
+    EVP_CIPHER_CTX_free(ctx);
+    ERR_clear_error();
+    if (!ok)
+        em_wipe(out, len);
+    return ok;
+}
+
 enum em_code em_seal(const unsigned char key[EM_AES_KEY_BYTES], const void *aad, size_t aad_len,
                      const void *plaintext, size_t plaintext_len, unsigned char *out,
                      struct em_status *st)
 {
     unsigned char *nonce = out;
     unsigned char *body = out + EM_GCM_NONCE_BYTES;
-    unsigned char *tag = body + plaintext_len;
     if (em_random_bytes(nonce, EM_GCM_NONCE_BYTES, st))
         return st->code;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    int len = 0, ok = ctx && EVP_EncryptInit_ex2(ctx, gcm(), key, nonce, NULL);
-    if (ok && aad_len)
-        ok = EVP_EncryptUpdate(ctx, NULL, &len, aad, (int)aad_len);
-    if (ok)
-        ok = EVP_EncryptUpdate(ctx, body, &len, plaintext, (int)plaintext_len);
-    if (ok)
-        ok = EVP_EncryptFinal_ex(ctx, body + len, &len);
-    if (ok)
-        ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, EM_GCM_TAG_BYTES, tag);
-    EVP_CIPHER_CTX_free(ctx);
-    return ok ? EM_OK : em_crypto_error("AES-GCM seal", st);
+    return em_gcm_encrypt(key, nonce, aad, aad_len, plaintext, plaintext_len, body,
+                          body + plaintext_len, st);
 }
 
 bool em_open(const unsigned char key[EM_AES_KEY_BYTES], const void *aad, size_t aad_len,
@@ -140,23 +172,6 @@ bool em_open(const unsigned char key[EM_AES_KEY_BYTES], const void *aad, size_t 
     if (blob_len < EM_SEAL_OVERHEAD)
         return false;
     size_t body_len = blob_len - EM_SEAL_OVERHEAD;
-    const unsigned char *nonce = blob;
     const unsigned char *body = blob + EM_GCM_NONCE_BYTES;
-    unsigned char tag[EM_GCM_TAG_BYTES];
-    memcpy(tag, body + body_len, EM_GCM_TAG_BYTES);
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    int len = 0, ok = ctx && EVP_DecryptInit_ex2(ctx, gcm(), key, nonce, NULL);
-    if (ok && aad_len)
-        ok = EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)aad_len);
-    if (ok)
-        ok = EVP_DecryptUpdate(ctx, out, &len, body, (int)body_len);
-    if (ok)
-        ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, EM_GCM_TAG_BYTES, tag);
-    if (ok)
-        ok = EVP_DecryptFinal_ex(ctx, out + len, &len) > 0;
-    EVP_CIPHER_CTX_free(ctx);
-    ERR_clear_error();
-    if (!ok)
-        em_wipe(out, body_len);
-    return ok;
+    return em_gcm_decrypt(key, blob, aad, aad_len, body, body_len, out, body + body_len);
 }

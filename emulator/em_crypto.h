@@ -40,6 +40,17 @@ enum em_code em_seal(const unsigned char key[EM_AES_KEY_BYTES], const void *aad,
 bool em_open(const unsigned char key[EM_AES_KEY_BYTES], const void *aad, size_t aad_len,
              const unsigned char *blob, size_t blob_len, unsigned char *out);
 
+/* AES-256-GCM with the nonce and tag kept apart from the ciphertext (page encryption
+ * stores them in each page's reserved bytes). out may equal in. */
+enum em_code em_gcm_encrypt(const unsigned char key[EM_AES_KEY_BYTES],
+                            const unsigned char nonce[EM_GCM_NONCE_BYTES], const void *aad,
+                            size_t aad_len, const unsigned char *in, size_t len, unsigned char *out,
+                            unsigned char tag[EM_GCM_TAG_BYTES], struct em_status *st);
+bool em_gcm_decrypt(const unsigned char key[EM_AES_KEY_BYTES],
+                    const unsigned char nonce[EM_GCM_NONCE_BYTES], const void *aad, size_t aad_len,
+                    const unsigned char *in, size_t len, unsigned char *out,
+                    const unsigned char tag[EM_GCM_TAG_BYTES]);
+
 /* Wipes secrets (never optimised away). */
 void em_wipe(void *secret, size_t len);
 

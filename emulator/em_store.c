@@ -5,8 +5,12 @@
 #include "em_store.h"
 
 #include "em_log.h"
+#include "em_vfs.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +34,8 @@ struct conn {
 };
 
 struct em_store {
-    char *path;
+    char *path;       /* a file name, or a URI naming the emcrypt key (encrypted mode) */
+    uint64_t key_id;  /* encrypted mode: the DEK registered with em_vfs; 0 otherwise */
     pthread_key_t key;
     pthread_mutex_t lock; /* guards conns */
     struct conn *conns;
@@ -40,6 +45,10 @@ enum em_code em_store_error(sqlite3 *db, int rc, struct em_status *st)
 {
     int primary = rc & 0xff;
     const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    if (rc == SQLITE_IOERR_DATA || (db && sqlite3_extended_errcode(db) == SQLITE_IOERR_DATA)) {
+        em_error("store: encrypted data does not decrypt: %s", msg);
+        return EM_FAIL(st, EM_DATA_LOSS, "Stored data cannot be decrypted with its key.");
+    }
     if (primary == SQLITE_CONSTRAINT)
         return EM_FAIL(st, EM_ALREADY_EXISTS, "Resource already exists.");
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
@@ -59,6 +68,36 @@ static const char connection_setup[] = "PRAGMA journal_mode=WAL;"
                                        "PRAGMA foreign_keys=ON;"
                                        "PRAGMA temp_store=MEMORY;";
 
+/* The journal mode of a connection ("wal", "delete", ...), into out. */
+static int journal_mode(sqlite3 *db, char *out, size_t len)
+{
+    sqlite3_stmt *stmt;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = sqlite3_step(stmt);
+    snprintf(out, len, "%s", rc == SQLITE_ROW ? (const char *)sqlite3_column_text(stmt, 0) : "");
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* An encrypted database must be in WAL mode before its first page is written, and the
+ * switch itself must not create a rollback journal file (it would hold clear pages):
+ * a new database goes to WAL through an in-memory journal. */
+static int enter_wal_without_journal_file(sqlite3 *db)
+{
+    char mode[16];
+    int rc = journal_mode(db, mode, sizeof(mode));
+    if (rc != SQLITE_OK || strcmp(mode, "wal") == 0)
+        return rc;
+    rc = sqlite3_exec(db, "PRAGMA journal_mode=MEMORY", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = journal_mode(db, mode, sizeof(mode));
+    return rc == SQLITE_OK && strcmp(mode, "wal") != 0 ? SQLITE_CANTOPEN : rc;
+}
+
 static struct conn *conn_open(struct em_store *store, struct em_status *st)
 {
     struct conn *c = calloc(1, sizeof(*c));
@@ -67,7 +106,18 @@ static struct conn *conn_open(struct em_store *store, struct em_status *st)
         return NULL;
     }
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(store->path, &c->db, flags, NULL);
+    if (store->key_id)
+        flags |= SQLITE_OPEN_URI;
+    int rc = sqlite3_open_v2(store->path, &c->db, flags, store->key_id ? EM_VFS_NAME : NULL);
+    if (rc == SQLITE_OK && store->key_id) {
+        /* room for each page's nonce and tag; only takes effect on a new database */
+        int reserve = EM_VFS_RESERVED;
+        rc = sqlite3_file_control(c->db, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve);
+        if (rc == SQLITE_OK) {
+            sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+            rc = enter_wal_without_journal_file(c->db);
+        }
+    }
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
         rc = sqlite3_exec(c->db, connection_setup, NULL, NULL, NULL);
@@ -112,13 +162,19 @@ static void conn_thread_exit(void *arg)
     conn_close(c);
 }
 
-enum em_code em_store_open(const char *path, struct em_store **out, struct em_status *st)
+static enum em_code open_with(char *path, uint64_t key_id, struct em_store **out,
+                              struct em_status *st)
 {
     struct em_store *store = calloc(1, sizeof(*store));
-    if (!store || !(store->path = strdup(path))) {
+    if (!store || !path) {
         free(store);
+        free(path);
+        if (key_id)
+            em_vfs_remove_key(key_id);
         return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
     }
+    store->path = path;
+    store->key_id = key_id;
     pthread_key_create(&store->key, conn_thread_exit);
     pthread_mutex_init(&store->lock, NULL);
     /* open this thread's connection now so a bad path fails at start-up */
@@ -128,6 +184,56 @@ enum em_code em_store_open(const char *path, struct em_store **out, struct em_st
     }
     *out = store;
     return EM_OK;
+}
+
+enum em_code em_store_open(const char *path, struct em_store **out, struct em_status *st)
+{
+    return open_with(strdup(path), 0, out, st);
+}
+
+/* "file:<path>?emkey=<id>", with the characters URIs reserve escaped. */
+static char *encrypted_uri(const char *path, uint64_t key_id)
+{
+    size_t len = strlen(path);
+    char *uri = malloc(len * 3 + 64);
+    if (!uri)
+        return NULL;
+    char *o = uri + sprintf(uri, "file:");
+    for (const char *p = path; *p; p++)
+        o += (*p == '%' || *p == '?' || *p == '#') ? sprintf(o, "%%%02X", (unsigned char)*p)
+                                                  : sprintf(o, "%c", *p);
+    sprintf(o, "?emkey=%llu", (unsigned long long)key_id);
+    return uri;
+}
+
+enum em_code em_store_open_encrypted(const char *path, const unsigned char dek[32],
+                                     struct em_store **out, struct em_status *st)
+{
+    if (em_vfs_init(st))
+        return st->code;
+    uint64_t key_id = em_vfs_add_key(dek);
+    if (!key_id)
+        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    struct em_store *store;
+    if (open_with(encrypted_uri(path, key_id), key_id, &store, st))
+        return st->code;
+    /* reading the schema decrypts page 1: a wrong key fails here, not later */
+    if (em_store_exec(store, "SELECT count(*) FROM sqlite_schema", st)) {
+        em_store_close(store);
+        return st->code;
+    }
+    *out = store;
+    return EM_OK;
+}
+
+void em_store_remove_files(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        char name[PATH_MAX + 16];
+        snprintf(name, sizeof(name), "%s%s", path, suffixes[i]);
+        unlink(name);
+    }
 }
 
 void em_store_close(struct em_store *store)
@@ -142,6 +248,8 @@ void em_store_close(struct em_store *store)
     }
     pthread_key_delete(store->key);
     pthread_mutex_destroy(&store->lock);
+    if (store->key_id)
+        em_vfs_remove_key(store->key_id);
     free(store->path);
     free(store);
 }

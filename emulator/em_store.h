@@ -26,6 +26,17 @@
 struct em_store;
 
 enum em_code em_store_open(const char *path, struct em_store **out, struct em_status *st);
+
+/* Encrypted mode, for customer data: every page of the database file, its WAL and
+ * journal is encrypted with AES-256-GCM under dek (32 bytes) by the "emcrypt" VFS
+ * (em_vfs.c); only the 100-byte SQLite header of page 1 stays in clear. The DEK is
+ * wiped from memory when the store closes. Opening an existing file with another DEK
+ * fails with DATA_LOSS. */
+enum em_code em_store_open_encrypted(const char *path, const unsigned char dek[32],
+                                     struct em_store **out, struct em_status *st);
+
+/* Removes a database file with its -wal and -shm companions. */
+void em_store_remove_files(const char *path);
 void em_store_close(struct em_store *store);
 
 /* This thread's connection (opened on first use), or NULL with st set. */
