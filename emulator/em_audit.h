@@ -8,8 +8,8 @@
  * Writes are buffered in memory and committed in batches by a background thread (every
  * 50 ms, or sooner under load) so a hot path pays a queue push, not a transaction;
  * em_audit_flush() writes everything queued (the control plane asks each service to
- * flush before it reads). The table keeps at most audit_max_entries rows; older ones
- * are dropped first.
+ * flush before it reads). After every batch the table is cut back to the newest
+ * audit_max_entries rows.
  */
 #ifndef EM_AUDIT_H
 #define EM_AUDIT_H

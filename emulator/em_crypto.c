@@ -6,12 +6,17 @@
 
 #include "em_log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* --- CRC32C: hardware instruction when the CPU has SSE4.2, else a table --- */
 
@@ -174,4 +179,52 @@ bool em_open(const unsigned char key[EM_AES_KEY_BYTES], const void *aad, size_t 
     size_t body_len = blob_len - EM_SEAL_OVERHEAD;
     const unsigned char *body = blob + EM_GCM_NONCE_BYTES;
     return em_gcm_decrypt(key, blob, aad, aad_len, body, body_len, out, body + body_len);
+}
+
+/* --- key files --- */
+
+static enum em_code create_key_file(const char *path, unsigned char key[EM_AES_KEY_BYTES],
+                                    struct em_status *st)
+{
+    if (em_random_bytes(key, EM_AES_KEY_BYTES, st))
+        return st->code;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return errno == EEXIST
+                   ? EM_ABORTED
+                   : EM_FAIL(st, EM_INTERNAL, "cannot create %s: %s", path, strerror(errno));
+    bool ok = write(fd, key, EM_AES_KEY_BYTES) == EM_AES_KEY_BYTES && fsync(fd) == 0;
+    close(fd);
+    if (!ok)
+        return EM_FAIL(st, EM_INTERNAL, "cannot write %s", path);
+    em_info("created key file %s", path);
+    return EM_OK;
+}
+
+static enum em_code read_key_file(const char *path, unsigned char key[EM_AES_KEY_BYTES],
+                                  struct em_status *st)
+{
+    struct stat sb;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return EM_FAIL(st, EM_INTERNAL, "cannot open %s: %s", path, strerror(errno));
+    bool ok = fstat(fd, &sb) == 0 && sb.st_size == EM_AES_KEY_BYTES &&
+              read(fd, key, EM_AES_KEY_BYTES) == EM_AES_KEY_BYTES;
+    close(fd);
+    if (!ok)
+        return EM_FAIL(st, EM_DATA_LOSS, "%s is not a %d-byte key file", path, EM_AES_KEY_BYTES);
+    if (sb.st_mode & 077)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "%s is readable by other users (mode %o); run: chmod 600 %s", path,
+                       (unsigned)(sb.st_mode & 0777), path);
+    return EM_OK;
+}
+
+enum em_code em_key_file(const char *path, unsigned char key[EM_AES_KEY_BYTES],
+                         struct em_status *st)
+{
+    enum em_code code = create_key_file(path, key, st);
+    if (code == EM_ABORTED) /* it exists already (maybe made by a concurrent start) */
+        code = read_key_file(path, key, st);
+    return code;
 }

@@ -51,6 +51,11 @@ bool em_gcm_decrypt(const unsigned char key[EM_AES_KEY_BYTES],
                     const unsigned char *in, size_t len, unsigned char *out,
                     const unsigned char tag[EM_GCM_TAG_BYTES]);
 
+/* Loads the 32-byte secret key kept in the file at path, creating it (random, mode 0600)
+ * on first use. A key file that other users can read is refused (FAILED_PRECONDITION). */
+enum em_code em_key_file(const char *path, unsigned char key[EM_AES_KEY_BYTES],
+                         struct em_status *st);
+
 /* Wipes secrets (never optimised away). */
 void em_wipe(void *secret, size_t len);
 

@@ -117,7 +117,12 @@ void em_iam_principal(const char *authorization, const char *default_principal, 
                   strncmp(token, "group:", 6) == 0) && strchr(token, '@')) {
         snprintf(out, len, "%s", token);
     } else if (token && strchr(token, '@') && !strchr(token, ' ') && !strchr(token, ':')) {
-        bool robot = strstr(token, "gserviceaccount.com") != NULL;
+        /* service accounts end in ".gserviceaccount.com" (before any trailing newline) */
+        static const char robot_domain[] = ".gserviceaccount.com";
+        size_t n = strlen(token), d = sizeof(robot_domain) - 1;
+        while (n > 0 && (token[n - 1] == '\n' || token[n - 1] == '\r'))
+            n--;
+        bool robot = n > d && strncmp(token + n - d, robot_domain, d) == 0;
         snprintf(out, len, "%s:%s", robot ? "serviceAccount" : "user", token);
     } else {
         snprintf(out, len, "%s", default_principal);

@@ -196,6 +196,13 @@ static bool read_offset(const char **p, int *offset_seconds)
     return hh < 24 && mm < 60;
 }
 
+static int days_in_month(int y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
 bool em_time_parse(const char *text, int64_t *ns)
 {
     const char *p = text;
@@ -212,8 +219,8 @@ bool em_time_parse(const char *text, int64_t *ns)
         !read_offset(&p, &offset) || *p != '\0')
         return false;
     /* int64 nanoseconds cover 1677-09-21 to 2262-04-11: refuse what would overflow */
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 1678 ||
-        y > 2261)
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60 ||
+        y < 1678 || y > 2261)
         return false;
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
     *ns = secs * EM_NS_PER_SEC + nanos;

@@ -10,6 +10,7 @@
 #include "em_json.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,7 +180,8 @@ static enum em_code read_token(const char *token, uint32_t fingerprint, long *of
         memcpy(text, raw, len);
     free(raw);
     unsigned fp = 0;
-    if (sscanf(text, "%ld:%8x", offset, &fp) != 2 || *offset < 0)
+    /* an offset no list can reach would overflow offset + page_size */
+    if (sscanf(text, "%ld:%8x", offset, &fp) != 2 || *offset < 0 || *offset > INT_MAX)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid page token \"%.60s\".", token);
     if (fp != fingerprint)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,

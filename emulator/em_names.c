@@ -35,42 +35,49 @@ enum em_code em_id_check(const char *id, const struct em_id_rule *rule, struct e
                    rule->description);
 }
 
-bool em_name_id(const char *name, const char *collection, char *out, size_t len)
+/* Finds the "<collection>/<id>" pair of name, stepping over whole pairs from the start so
+ * an ID that happens to spell a collection ("projects/locations/locations/l") is never
+ * taken for one. Sets *id and *id_len; false when the pair is absent or its ID empty. */
+static bool find_pair(const char *name, const char *collection, const char **id, size_t *id_len)
 {
     size_t clen = strlen(collection);
     const char *p = name;
-    while (p && *p) {
-        if (strncmp(p, collection, clen) == 0 && p[clen] == '/') {
-            const char *id = p + clen + 1;
-            size_t n = strcspn(id, "/");
-            if (n == 0 || n >= len)
-                return false;
-            memcpy(out, id, n);
-            out[n] = '\0';
-            return true;
+    while (*p) {
+        size_t seg = strcspn(p, "/");
+        if (p[seg] != '/')
+            return false;
+        const char *value = p + seg + 1;
+        size_t n = strcspn(value, "/");
+        if (seg == clen && strncmp(p, collection, clen) == 0) {
+            *id = value;
+            *id_len = n;
+            return n > 0;
         }
-        p = strchr(p, '/');
-        if (p)
+        p = value + n;
+        if (*p == '/')
             p++;
     }
     return false;
 }
 
+bool em_name_id(const char *name, const char *collection, char *out, size_t len)
+{
+    const char *id;
+    size_t n;
+    if (!find_pair(name, collection, &id, &n) || n >= len)
+        return false;
+    memcpy(out, id, n);
+    out[n] = '\0';
+    return true;
+}
+
 bool em_name_prefix(const char *name, const char *collection, char *out, size_t len)
 {
-    char id[512];
-    if (!em_name_id(name, collection, id, sizeof(id)))
+    const char *id;
+    size_t n;
+    if (!find_pair(name, collection, &id, &n))
         return false;
-    size_t clen = strlen(collection);
-    const char *p = name;
-    while ((p = strstr(p, collection)) != NULL) {
-        if ((p == name || p[-1] == '/') && p[clen] == '/')
-            break;
-        p += clen;
-    }
-    if (!p)
-        return false;
-    size_t n = (size_t)(p - name) + clen + 1 + strlen(id);
+    n += (size_t)(id - name);
     if (n >= len)
         return false;
     memcpy(out, name, n);
@@ -193,6 +200,8 @@ static bool label_text_valid(const char *text, size_t min, size_t max)
 
 enum em_code em_labels_check(const cJSON *labels, struct em_status *st)
 {
+    if (labels && !cJSON_IsObject(labels) && !cJSON_IsNull(labels))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Labels must be an object of strings.");
     if (cJSON_GetArraySize(labels) > 64)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "At most 64 labels are allowed.");
     const cJSON *label;

@@ -100,7 +100,8 @@ static bool add_variable(struct compiled *c, const char **p)
     struct var_span *v = &c->vars[c->var_count++];
     v->first = c->seg_count;
     v->name = strndup(inner, (size_t)((eq ? eq : close) - inner));
-    bool ok = eq ? add_segments(c, eq + 1, (size_t)(close - eq - 1)) : add_segment(c, "*", 1);
+    bool ok = v->name && v->name[0] &&
+              (eq ? add_segments(c, eq + 1, (size_t)(close - eq - 1)) : add_segment(c, "*", 1));
     v->last = c->seg_count - 1;
     *p = close + 1;
     return ok;
@@ -114,13 +115,15 @@ static bool compile(struct compiled *c, const char *tmpl)
     const char *brace = strrchr(p, '}');
     size_t body_len = strlen(p);
     if (colon && (!slash || colon > slash) && (!brace || colon > brace)) {
+        if (!colon[1])
+            return false;
         c->verb = strdup(colon + 1);
         body_len = (size_t)(colon - p);
     }
     const char *end = p + body_len;
     while (p < end) {
         if (*p == '{') {
-            if (!add_variable(c, &p))
+            if (!add_variable(c, &p) || (p < end && *p != '/'))
                 return false;
         } else {
             const char *next = p;
@@ -130,9 +133,13 @@ static bool compile(struct compiled *c, const char *tmpl)
                 return false;
             p = next;
         }
-        if (p < end && *p == '/')
-            p++;
+        if (p < end && *p == '/' && ++p == end)
+            return false; /* a trailing '/' */
     }
+    /* `**` takes the rest of the path, so it can only be the last segment */
+    for (int i = 0; i + 1 < c->seg_count; i++)
+        if (c->segs[i].kind == SEG_DOUBLE_STAR)
+            return false;
     return c->seg_count > 0;
 }
 
@@ -213,7 +220,9 @@ static bool segments_match(const struct compiled *c, const struct span *segs, in
         if (s->kind == SEG_DOUBLE_STAR) {
             if (t != c->seg_count - 1 || i >= n)
                 return false;
-            i = n;
+            for (; i < n; i++)
+                if (segs[i].len == 0)
+                    return false;
             seg_end[t] = n - 1;
             continue;
         }

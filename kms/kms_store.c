@@ -18,13 +18,9 @@
 #include "em_log.h"
 #include "em_store.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static const char *const kms_migrations[] = {
     "CREATE TABLE kms_key_rings ("
@@ -66,48 +62,11 @@ enum em_code kms_store_migrate(struct em_store *store, struct em_status *st)
 
 /* --- root key --- */
 
-static enum em_code create_root_key(const char *path, unsigned char key[32], struct em_status *st)
-{
-    if (em_random_bytes(key, 32, st))
-        return st->code;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0)
-        return errno == EEXIST
-                   ? EM_ABORTED
-                   : EM_FAIL(st, EM_INTERNAL, "cannot create %s: %s", path, strerror(errno));
-    bool ok = write(fd, key, 32) == 32 && fsync(fd) == 0;
-    close(fd);
-    if (!ok)
-        return EM_FAIL(st, EM_INTERNAL, "cannot write %s", path);
-    em_info("kms: created root key %s", path);
-    return EM_OK;
-}
-
-static enum em_code read_root_key(const char *path, unsigned char key[32], struct em_status *st)
-{
-    struct stat sb;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return EM_FAIL(st, EM_INTERNAL, "cannot open %s: %s", path, strerror(errno));
-    bool ok = fstat(fd, &sb) == 0 && sb.st_size == 32 && read(fd, key, 32) == 32;
-    close(fd);
-    if (!ok)
-        return EM_FAIL(st, EM_DATA_LOSS, "%s is not a 32-byte root key", path);
-    if (sb.st_mode & 077)
-        return EM_FAIL(st, EM_FAILED_PRECONDITION,
-                       "%s is readable by other users (mode %o); run: chmod 600 %s", path,
-                       (unsigned)(sb.st_mode & 0777), path);
-    return EM_OK;
-}
-
 enum em_code kms_store_root_key(const char *data_dir, unsigned char key[32], struct em_status *st)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/kms-root.key", data_dir);
-    enum em_code code = create_root_key(path, key, st);
-    if (code == EM_ABORTED) /* it exists already (maybe made by a concurrent start) */
-        code = read_root_key(path, key, st);
-    return code;
+    return em_key_file(path, key, st);
 }
 
 /* --- writes --- */

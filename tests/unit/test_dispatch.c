@@ -1,0 +1,624 @@
+/*
+ * test_dispatch: em_dispatch, the one path every REST call takes, driven through a small
+ * route table of its own (no sockets): routing failures, body parsing and schema errors,
+ * unimplemented methods, replies (JSON and raw), handler failures rendered as Google's
+ * error JSON with the HTTP status of their code, IAM enforcement on a route's permission,
+ * the principal and the audit entry of each call, and the query argument helpers.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "em_audit.h"
+#include "em_call.h"
+#include "em_iam.h"
+#include "em_json.h"
+#include "em_log.h"
+#include "em_schema.h"
+#include "unit_util.h"
+
+#include <string.h>
+
+#define DEFAULT "user:developer@example.com"
+#define WIDGET  "projects/p/widgets/w"
+#define ENCRYPT "cloudkms.cryptoKeyVersions.useToEncrypt"
+
+static int handler_runs;
+
+static enum em_code handle_get(struct em_call *call)
+{
+    handler_runs++;
+    cJSON *reply = cJSON_CreateObject();
+    cJSON_AddStringToObject(reply, "name", em_call_var(call, "name"));
+    cJSON_AddStringToObject(reply, "principal", call->principal);
+    return em_call_reply(call, reply);
+}
+
+static enum em_code handle_echo(struct em_call *call)
+{
+    handler_runs++;
+    return em_call_reply(call, cJSON_Duplicate(call->body, true));
+}
+
+/* Fails with the code named by ?code=, after starting a reply that must not be sent. */
+static enum em_code handle_fail(struct em_call *call)
+{
+    handler_runs++;
+    em_call_reply(call, cJSON_CreateString("half-built reply"));
+    const char *name = em_call_query(call, "code");
+    return EM_CALL_FAIL(call, (enum em_code)em_code_from_name(name), "The widget says no (%s).",
+                        name);
+}
+
+/* Returns a failure without wording it. */
+static enum em_code handle_silent(struct em_call *call)
+{
+    (void)call;
+    handler_runs++;
+    return EM_FAILED_PRECONDITION;
+}
+
+static enum em_code handle_raw(struct em_call *call)
+{
+    handler_runs++;
+    call->reply_raw = malloc(5);
+    memcpy(call->reply_raw, "a\0b\0c", 5);
+    call->reply_raw_len = 5;
+    call->reply_content_type = "application/octet-stream";
+    return EM_OK;
+}
+
+static enum em_code handle_too_large(struct em_call *call)
+{
+    handler_runs++;
+    EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Request payload size exceeds the limit.");
+    call->status.http_override = 413;
+    return call->status.code;
+}
+
+static enum em_code handle_empty(struct em_call *call)
+{
+    (void)call;
+    handler_runs++;
+    return EM_OK;
+}
+
+static const struct em_field widget_fields[] = {
+    {"name", EM_F_STRING}, {"size", EM_F_INT32}, {"labels", EM_F_MAP}, {NULL}};
+static const struct em_message widget_msg = {"test.v1.Widget", widget_fields};
+
+static const struct em_route routes[] = {
+    {"GET", "v1/{name=projects/*/widgets/*}", handle_get, "GetWidget", NULL, NULL, NULL,
+     EM_AUDIT_DATA_ACCESS},
+    {"POST", "v1/{parent=projects/*}/widgets", handle_echo, "CreateWidget", &widget_msg, "widget",
+     NULL, EM_AUDIT_ADMIN},
+    {"PATCH", "v1/{name=projects/*/widgets/*}", handle_echo, "UpdateWidget", &widget_msg, NULL,
+     NULL, EM_AUDIT_ADMIN},
+    {"POST", "v1/{name=projects/*/widgets/*}:fail", handle_fail, "FailWidget", NULL, NULL, NULL,
+     EM_AUDIT_ADMIN},
+    {"POST", "v1/{name=projects/*/widgets/*}:silent", handle_silent, "SilentWidget"},
+    {"POST", "v1/{name=projects/*/widgets/*}:frobnicate", NULL, "FrobnicateWidget", &widget_msg},
+    {"GET", "v1/{name=projects/*/widgets/*}:raw", handle_raw, "RawWidget"},
+    {"POST", "v1/{name=projects/*/widgets/*}:use", handle_get, "UseWidget", NULL, NULL, ENCRYPT,
+     EM_AUDIT_DATA_ACCESS},
+    {"POST", "v1/{name=projects/*/widgets/*}:upload", handle_too_large, "UploadWidget"},
+    {"GET", "v1/widgets:empty", handle_empty, "Empty"},
+};
+
+static const struct em_service_def def = {.name = "test"};
+
+struct fixture {
+    struct unit_dir dir;
+    struct em_service svc;
+    struct em_router *router;
+    struct em_call call;
+    cJSON *json; /* the parsed response */
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct em_status st = {0};
+    if (!f || unit_dir_open(&f->dir) || em_iam_open(f->dir.store, &st))
+        return -1;
+    f->svc.def = &def;
+    f->svc.store = f->dir.store;
+    snprintf(f->svc.config.default_principal, sizeof(f->svc.config.default_principal), DEFAULT);
+    f->router = em_router_new();
+    if (!f->router || em_router_add(f->router, routes, sizeof(routes) / sizeof(routes[0]), &st))
+        return -1;
+    handler_runs = 0;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    em_call_reset(&f->call);
+    cJSON_Delete(f->json);
+    em_audit_close(f->svc.audit);
+    em_router_free(f->router);
+    unit_dir_close(&f->dir);
+    free(f);
+    return 0;
+}
+
+/* Runs one call; the response is left in f->call and, parsed, in f->json. */
+static void request(struct fixture *f, const char *method, const char *path, const char *body,
+                    const char *authorization)
+{
+    em_call_reset(&f->call);
+    cJSON_Delete(f->json);
+    memset(&f->call, 0, sizeof(f->call));
+    f->call.method = method;
+    f->call.path = path;
+    f->call.body_text = body;
+    f->call.body_len = body ? strlen(body) : 0;
+    f->call.authorization = authorization;
+    f->call.svc = &f->svc;
+    em_dispatch(f->router, &f->call);
+    assert_non_null(f->call.response);
+    f->json = cJSON_ParseWithLength(f->call.response, f->call.response_len);
+}
+
+static void with_query(struct fixture *f, const char *key, const char *value)
+{
+    f->call.query[f->call.query_count].key = key;
+    f->call.query[f->call.query_count].value = value;
+    f->call.query_count++;
+}
+
+/* Asserts a Google error reply: HTTP status, status name and message. */
+static void error_is(struct fixture *f, int http, const char *status, const char *message)
+{
+    assert_int_equal(f->call.http_status, http);
+    assert_string_equal(f->call.content_type, "application/json; charset=UTF-8");
+    assert_non_null(f->json);
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(f->json, "error");
+    assert_non_null(error);
+    int64_t code = 0;
+    assert_true(em_json_int64(error, "code", &code) && code == http);
+    assert_string_equal(em_json_string(error, "status"), status);
+    if (message)
+        assert_string_equal(em_json_string(error, "message"), message);
+    assert_int_equal(cJSON_GetArraySize(f->json), 1);
+}
+
+static void ok_is(struct fixture *f, const char *json)
+{
+    if (f->call.http_status != 200)
+        fail_msg("HTTP %d: %s", f->call.http_status, f->call.response);
+    assert_string_equal(f->call.content_type, "application/json; charset=UTF-8");
+    assert_string_equal(f->call.response, json);
+    assert_int_equal(f->call.response_len, strlen(json));
+}
+
+/* ---------------------------------------------------------------- routing */
+
+static void test_unknown_path_is_not_found(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "GET", "/v1/projects/p/gadgets/g", NULL, NULL);
+    error_is(f, 404, "NOT_FOUND",
+             "The requested URL /v1/projects/p/gadgets/g was not found on this server.");
+    assert_int_equal(handler_runs, 0);
+}
+
+static void test_wrong_method_is_not_found(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "DELETE", "/v1/" WIDGET, NULL, NULL);
+    error_is(f, 404, "NOT_FOUND", "Method DELETE is not supported for /v1/" WIDGET ".");
+    request(f, "GET", "/v1/" WIDGET ":fail", NULL, NULL);
+    error_is(f, 404, "NOT_FOUND", NULL);
+    assert_int_equal(handler_runs, 0);
+}
+
+static void test_reply_is_rendered_as_json(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "GET", "/v1/" WIDGET, NULL, NULL);
+    ok_is(f, "{\"name\":\"" WIDGET "\",\"principal\":\"" DEFAULT "\"}");
+    assert_int_equal(handler_runs, 1);
+    /* a handler that sets no reply answers {} */
+    request(f, "GET", "/v1/widgets:empty", NULL, NULL);
+    ok_is(f, "{}");
+}
+
+static void test_raw_replies_keep_their_bytes_and_type(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "GET", "/v1/" WIDGET ":raw", NULL, NULL);
+    assert_int_equal(f->call.http_status, 200);
+    assert_string_equal(f->call.content_type, "application/octet-stream");
+    assert_int_equal(f->call.response_len, 5);
+    assert_memory_equal(f->call.response, "a\0b\0c", 5);
+}
+
+/* ---------------------------------------------------------------- bodies */
+
+static void test_body_reaches_the_handler(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "POST", "/v1/projects/p/widgets", "{\"name\": \"w\", \"size\": \"3\"}", NULL);
+    ok_is(f, "{\"name\":\"w\",\"size\":\"3\"}");
+    request(f, "POST", "/v1/projects/p/widgets", "{\"name\": \"w\"}\n  \r\n\t", NULL);
+    ok_is(f, "{\"name\":\"w\"}");
+}
+
+static void test_empty_body_is_an_empty_object(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "POST", "/v1/projects/p/widgets", NULL, NULL);
+    ok_is(f, "{}");
+    request(f, "POST", "/v1/projects/p/widgets", "", NULL);
+    ok_is(f, "{}");
+    request(f, "POST", "/v1/projects/p/widgets", " \r\n\t ", NULL);
+    ok_is(f, "{}");
+    assert_int_equal(handler_runs, 3);
+}
+
+static void test_malformed_json_is_invalid_argument(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "POST", "/v1/projects/p/widgets", "{\"name\": ", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT", NULL);
+    const char *message = em_json_string(cJSON_GetObjectItem(f->json, "error"), "message");
+    assert_int_equal(
+        strncmp(message, "Invalid JSON payload received. Unexpected token at line 1", 57), 0);
+    request(f, "POST", "/v1/projects/p/widgets", "{\n  \"name\": w\n}", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT", NULL);
+    message = em_json_string(cJSON_GetObjectItem(f->json, "error"), "message");
+    assert_non_null(strstr(message, "line 2"));
+    request(f, "POST", "/v1/projects/p/widgets", "{'name': 'w'}", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT", NULL);
+    request(f, "POST", "/v1/projects/p/widgets", "not json", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT", NULL);
+    assert_int_equal(handler_runs, 0);
+}
+
+static void test_truncated_body_length_is_respected(void **state)
+{
+    struct fixture *f = *state;
+    /* the buffer holds more than the declared length: only body_len bytes count */
+    em_call_reset(&f->call);
+    memset(&f->call, 0, sizeof(f->call));
+    f->call.method = "POST";
+    f->call.path = "/v1/projects/p/widgets";
+    f->call.body_text = "{\"name\": \"w\"}";
+    f->call.body_len = 8;
+    f->call.svc = &f->svc;
+    em_dispatch(f->router, &f->call);
+    f->json = cJSON_Parse(f->call.response);
+    error_is(f, 400, "INVALID_ARGUMENT", NULL);
+    assert_int_equal(handler_runs, 0);
+}
+
+static void test_trailing_garbage_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "POST", "/v1/projects/p/widgets", "{} x", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT",
+             "Invalid JSON payload received. Unexpected data after the JSON value at byte 3.");
+    request(f, "POST", "/v1/projects/p/widgets", "{}{}", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT", NULL);
+    request(f, "POST", "/v1/projects/p/widgets", "{\"name\": \"w\"},", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT", NULL);
+    assert_int_equal(handler_runs, 0);
+}
+
+static void test_schema_errors_are_passed_on(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "POST", "/v1/projects/p/widgets", "{\"colour\": \"red\"}", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT",
+             "Invalid JSON payload received. Unknown name \"colour\" at 'widget': Cannot find "
+             "field.");
+    request(f, "PATCH", "/v1/" WIDGET, "{\"colour\": \"red\"}", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT",
+             "Invalid JSON payload received. Unknown name \"colour\": Cannot find field.");
+    request(f, "POST", "/v1/projects/p/widgets", "{\"size\": \"big\"}", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT", "Invalid value at 'widget.size' (TYPE_INT32), \"big\"");
+    request(f, "POST", "/v1/projects/p/widgets", "[{\"name\": \"w\"}]", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT",
+             "Invalid JSON payload received. Root element must be a message.");
+    assert_int_equal(handler_runs, 0);
+}
+
+static void test_a_route_without_body_ignores_it(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "GET", "/v1/" WIDGET, "this is not JSON", NULL);
+    assert_int_equal(f->call.http_status, 200);
+    assert_null(f->call.body);
+}
+
+/* ---------------------------------------------------------------- failures */
+
+static void test_unimplemented_methods_are_named(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "POST", "/v1/" WIDGET ":frobnicate", "{}", NULL);
+    error_is(f, 501, "UNIMPLEMENTED",
+             "Method FrobnicateWidget is not implemented by this emulator.");
+    /* the body is still checked first */
+    request(f, "POST", "/v1/" WIDGET ":frobnicate", "{\"x\": 1}", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT", NULL);
+}
+
+static void fails_with(struct fixture *f, const char *code, int http)
+{
+    em_call_reset(&f->call);
+    cJSON_Delete(f->json);
+    memset(&f->call, 0, sizeof(f->call));
+    f->call.method = "POST";
+    f->call.path = "/v1/" WIDGET ":fail";
+    f->call.svc = &f->svc;
+    with_query(f, "code", code);
+    em_dispatch(f->router, &f->call);
+    f->json = cJSON_Parse(f->call.response);
+    char message[100];
+    snprintf(message, sizeof(message), "The widget says no (%s).", code);
+    error_is(f, http, code, message);
+}
+
+static void test_handler_failures_get_their_http_status(void **state)
+{
+    struct fixture *f = *state;
+    fails_with(f, "INVALID_ARGUMENT", 400);
+    fails_with(f, "FAILED_PRECONDITION", 400);
+    fails_with(f, "OUT_OF_RANGE", 400);
+    fails_with(f, "UNAUTHENTICATED", 401);
+    fails_with(f, "PERMISSION_DENIED", 403);
+    fails_with(f, "NOT_FOUND", 404);
+    fails_with(f, "ALREADY_EXISTS", 409);
+    fails_with(f, "ABORTED", 409);
+    fails_with(f, "RESOURCE_EXHAUSTED", 429);
+    fails_with(f, "CANCELLED", 499);
+    fails_with(f, "INTERNAL", 500);
+    fails_with(f, "UNKNOWN", 500);
+    fails_with(f, "DATA_LOSS", 500);
+    fails_with(f, "UNIMPLEMENTED", 501);
+    fails_with(f, "UNAVAILABLE", 503);
+    fails_with(f, "DEADLINE_EXCEEDED", 504);
+    assert_int_equal(handler_runs, 16);
+}
+
+static void test_unworded_failures_name_the_method(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "POST", "/v1/" WIDGET ":silent", NULL, NULL);
+    error_is(f, 400, "FAILED_PRECONDITION", "SilentWidget failed.");
+}
+
+static void test_http_override(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "POST", "/v1/" WIDGET ":upload", NULL, NULL);
+    error_is(f, 413, "INVALID_ARGUMENT", "Request payload size exceeds the limit.");
+}
+
+/* ---------------------------------------------------------------- principal, IAM, audit */
+
+static void test_the_principal_comes_from_the_authorization_header(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "GET", "/v1/" WIDGET, NULL, "Bearer alice@example.com");
+    ok_is(f, "{\"name\":\"" WIDGET "\",\"principal\":\"user:alice@example.com\"}");
+    request(f, "GET", "/v1/" WIDGET, NULL, "Bearer ya29.opaque-token");
+    ok_is(f, "{\"name\":\"" WIDGET "\",\"principal\":\"" DEFAULT "\"}");
+}
+
+static void test_iam_enforce_denies_until_granted(void **state)
+{
+    struct fixture *f = *state;
+    f->svc.config.iam_enforce = true;
+    request(f, "POST", "/v1/" WIDGET ":use", NULL, "Bearer user:alice@example.com");
+    error_is(f, 403, "PERMISSION_DENIED",
+             "Permission '" ENCRYPT "' denied on resource '" WIDGET "' (or it may not exist).");
+    assert_int_equal(handler_runs, 0);
+    /* routes without a permission stay open */
+    request(f, "GET", "/v1/" WIDGET, NULL, "Bearer user:alice@example.com");
+    assert_int_equal(f->call.http_status, 200);
+    /* the default principal is an owner */
+    request(f, "POST", "/v1/" WIDGET ":use", NULL, NULL);
+    assert_int_equal(f->call.http_status, 200);
+
+    cJSON *policy = cJSON_Parse("{\"bindings\": [{\"role\": "
+                                "\"roles/cloudkms.cryptoKeyEncrypterDecrypter\", "
+                                "\"members\": [\"user:alice@example.com\"]}]}");
+    cJSON *stored = NULL;
+    struct em_status st = {0};
+    assert_int_equal(em_iam_set_policy(f->dir.store, "projects/p", policy, &stored, &st), EM_OK);
+    cJSON_Delete(policy);
+    cJSON_Delete(stored);
+    request(f, "POST", "/v1/" WIDGET ":use", NULL, "Bearer user:alice@example.com");
+    ok_is(f, "{\"name\":\"" WIDGET "\",\"principal\":\"user:alice@example.com\"}");
+    request(f, "POST", "/v1/" WIDGET ":use", NULL, "Bearer user:bob@example.com");
+    error_is(f, 403, "PERMISSION_DENIED", NULL);
+}
+
+static void test_iam_off_allows_everyone(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "POST", "/v1/" WIDGET ":use", NULL, "Bearer user:mallory@example.com");
+    assert_int_equal(f->call.http_status, 200);
+}
+
+struct audit_rows {
+    int count;
+    char text[8][300];
+};
+
+static bool audit_row(const struct em_audit_row *row, void *arg)
+{
+    struct audit_rows *r = arg;
+    const struct em_audit_entry *e = &row->entry;
+    if (r->count < 8)
+        snprintf(r->text[r->count], sizeof(r->text[0]), "%s|%d|%s|%s|%s|%d|%s|%s", e->service,
+                 (int)e->kind, e->principal, e->method, e->resource, e->code,
+                 e->message ? e->message : "-", e->caller ? e->caller : "-");
+    r->count++;
+    return true;
+}
+
+static void test_calls_are_audited(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    assert_int_equal(em_audit_open(f->dir.store, 1000, &f->svc.audit, &st), EM_OK);
+    request(f, "GET", "/v1/" WIDGET, NULL, "Bearer user:alice@example.com");
+    fails_with(f, "NOT_FOUND", 404);
+    request(f, "POST", "/v1/" WIDGET ":silent", NULL, NULL); /* EM_AUDIT_NONE */
+    request(f, "GET", "/v1/nowhere", NULL, NULL);            /* no route */
+    em_call_reset(&f->call);
+    memset(&f->call, 0, sizeof(f->call));
+    f->call.method = "POST";
+    f->call.path = "/v1/projects/p/widgets";
+    f->call.caller_resource = "projects/p/topics/t";
+    f->call.svc = &f->svc;
+    em_dispatch(f->router, &f->call);
+    assert_int_equal(em_audit_flush(f->svc.audit, &st), EM_OK);
+    struct audit_rows rows = {0};
+    assert_int_equal(em_audit_scan(f->dir.store, false, 0, audit_row, &rows, &st), EM_OK);
+    assert_int_equal(rows.count, 3);
+    assert_string_equal(rows.text[0], "test|1|user:alice@example.com|GetWidget|" WIDGET "|0|-|-");
+    assert_string_equal(rows.text[1], "test|2|" DEFAULT "|FailWidget|" WIDGET
+                                      "|5|The widget says no (NOT_FOUND).|-");
+    assert_string_equal(rows.text[2],
+                        "test|2|" DEFAULT "|CreateWidget|projects/p|0|-|projects/p/topics/t");
+}
+
+/* ---------------------------------------------------------------- call helpers */
+
+static void test_query_int(void **state)
+{
+    struct fixture *f = *state;
+    struct em_call *call = &f->call;
+    int64_t v = -1;
+    assert_int_equal(em_call_query_int(call, "pageSize", 50, 0, 1000, &v), EM_OK);
+    assert_true(v == 50);
+    with_query(f, "pageSize", "25");
+    assert_int_equal(em_call_query_int(call, "pageSize", 50, 0, 1000, &v), EM_OK);
+    assert_true(v == 25);
+    call->query[0].value = "";
+    assert_int_equal(em_call_query_int(call, "pageSize", 50, 0, 1000, &v), EM_OK);
+    assert_true(v == 50);
+    call->query[0].value = "ten";
+    assert_int_equal(em_call_query_int(call, "pageSize", 50, 0, 1000, &v), EM_INVALID_ARGUMENT);
+    assert_string_equal(call->status.message, "Invalid value at 'page_size' (TYPE_INT32), \"ten\"");
+    call->query[0].value = "12abc";
+    assert_int_equal(em_call_query_int(call, "pageSize", 50, 0, 1000, &v), EM_INVALID_ARGUMENT);
+    call->query[0].value = "99999999999999999999";
+    assert_int_equal(em_call_query_int(call, "pageSize", 50, 0, 1000, &v), EM_INVALID_ARGUMENT);
+    call->query[0].value = "-1";
+    assert_int_equal(em_call_query_int(call, "pageSize", 50, 0, 1000, &v), EM_INVALID_ARGUMENT);
+    assert_string_equal(call->status.message, "pageSize must be between 0 and 1000, got -1.");
+    call->query[0].value = "1001";
+    assert_int_equal(em_call_query_int(call, "pageSize", 50, 0, 1000, &v), EM_INVALID_ARGUMENT);
+    call->query[0].value = "1000";
+    assert_int_equal(em_call_query_int(call, "pageSize", 50, 0, 1000, &v), EM_OK);
+    assert_true(v == 1000);
+}
+
+static void test_query_bool(void **state)
+{
+    struct fixture *f = *state;
+    struct em_call *call = &f->call;
+    bool b = true;
+    assert_int_equal(em_call_query_bool(call, "allowMissing", &b), EM_OK);
+    assert_false(b);
+    with_query(f, "allowMissing", NULL); /* "?allowMissing" alone */
+    assert_int_equal(em_call_query_bool(call, "allowMissing", &b), EM_OK);
+    assert_true(b);
+    const char *yes[] = {"", "true", "1"}, *no[] = {"false", "0"};
+    for (int i = 0; i < 3; i++) {
+        call->query[0].value = yes[i];
+        b = false;
+        assert_int_equal(em_call_query_bool(call, "allowMissing", &b), EM_OK);
+        assert_true(b);
+    }
+    for (int i = 0; i < 2; i++) {
+        call->query[0].value = no[i];
+        b = true;
+        assert_int_equal(em_call_query_bool(call, "allowMissing", &b), EM_OK);
+        assert_false(b);
+    }
+    call->query[0].value = "yes";
+    assert_int_equal(em_call_query_bool(call, "allowMissing", &b), EM_INVALID_ARGUMENT);
+    assert_string_equal(call->status.message,
+                        "Invalid value at 'allow_missing' (TYPE_BOOL), \"yes\"");
+    call->query[0].value = "TRUE";
+    assert_int_equal(em_call_query_bool(call, "allowMissing", &b), EM_INVALID_ARGUMENT);
+}
+
+static void test_vars_and_resource(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "POST", "/v1/projects/p/widgets", NULL, NULL);
+    assert_string_equal(em_call_resource(&f->call), "projects/p");
+    assert_string_equal(em_call_var(&f->call, "parent"), "projects/p");
+    assert_null(em_call_var(&f->call, "name"));
+    request(f, "GET", "/v1/widgets:empty", NULL, NULL);
+    assert_string_equal(em_call_resource(&f->call), "");
+    with_query(f, "filter", "state = ENABLED");
+    assert_string_equal(em_call_query(&f->call, "filter"), "state = ENABLED");
+    assert_null(em_call_query(&f->call, "Filter"));
+}
+
+static void test_reset_frees_and_clears(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "POST", "/v1/projects/p/widgets", "{\"name\": \"w\"}", NULL);
+    assert_non_null(f->call.body);
+    assert_non_null(f->call.reply);
+    em_call_reset(&f->call);
+    request(f, "POST", "/v1/" WIDGET ":silent", NULL, NULL);
+    assert_int_not_equal(f->call.status.code, EM_OK);
+    em_call_reset(&f->call);
+    assert_null(f->call.response);
+    assert_null(f->call.reply);
+    assert_null(f->call.body);
+    assert_int_equal(f->call.status.code, EM_OK);
+    assert_int_equal(f->call.response_len, 0);
+    /* the same call dispatches again */
+    em_dispatch(f->router, &f->call);
+    assert_non_null(f->call.response);
+}
+
+int main(void)
+{
+    em_log_init("test", EM_LOG_ERROR);
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_unknown_path_is_not_found),
+        T(test_wrong_method_is_not_found),
+        T(test_reply_is_rendered_as_json),
+        T(test_raw_replies_keep_their_bytes_and_type),
+        T(test_body_reaches_the_handler),
+        T(test_empty_body_is_an_empty_object),
+        T(test_malformed_json_is_invalid_argument),
+        T(test_truncated_body_length_is_respected),
+        T(test_trailing_garbage_is_refused),
+        T(test_schema_errors_are_passed_on),
+        T(test_a_route_without_body_ignores_it),
+        T(test_unimplemented_methods_are_named),
+        T(test_handler_failures_get_their_http_status),
+        T(test_unworded_failures_name_the_method),
+        T(test_http_override),
+        T(test_the_principal_comes_from_the_authorization_header),
+        T(test_iam_enforce_denies_until_granted),
+        T(test_iam_off_allows_everyone),
+        T(test_calls_are_audited),
+        T(test_query_int),
+        T(test_query_bool),
+        T(test_vars_and_resource),
+        T(test_reset_frees_and_clears),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
