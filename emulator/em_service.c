@@ -6,9 +6,12 @@
 #include "em_audit.h"
 #include "em_call.h"
 #include "em_clock.h"
+#include "em_cmek.h"
+#include "em_faults.h"
 #include "em_http.h"
 #include "em_iam.h"
 #include "em_json.h"
+#include "em_kms_client.h"
 #include "em_log.h"
 #include "em_store.h"
 
@@ -58,11 +61,28 @@ static enum em_code handle_flush(struct em_call *call)
     return em_call_reply(call, cJSON_CreateObject());
 }
 
+static enum em_code handle_key_checks(struct em_call *call)
+{
+    struct em_service *svc = call->svc;
+    if (svc->cmek && em_cmek_check_all(svc->cmek, em_clock_now(), &call->status))
+        return call->status.code;
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
+static enum em_code handle_faults(struct em_call *call)
+{
+    if (em_faults_reload(call->svc->store, &call->status))
+        return call->status.code;
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
 static const struct em_route common_routes[] = {
     {"GET", "health", handle_health, "Health"},
     {"POST", "emulator/v1/internal:tick", handle_tick, "Tick", NULL},
     {"POST", "emulator/v1/internal:reset", handle_reset, "Reset", NULL},
     {"POST", "emulator/v1/internal:flush", handle_flush, "Flush", NULL},
+    {"POST", "emulator/v1/internal:keyChecks", handle_key_checks, "RunKeyChecks", NULL},
+    {"POST", "emulator/v1/internal:faults", handle_faults, "ReloadFaults", NULL},
 };
 
 /* --- files --- */
@@ -114,8 +134,9 @@ static enum em_code open_core(struct em_service *svc, struct em_status *st)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/metadata.db", svc->config.data_dir);
+    em_kms_client_init(&svc->config);
     if (em_store_open(path, &svc->store, st) || em_clock_open(svc->store, st) ||
-        em_iam_open(svc->store, st) ||
+        em_iam_open(svc->store, st) || em_faults_open(svc->store, st) ||
         em_audit_open(svc->store, svc->config.audit_max_entries, &svc->audit, st))
         return st->code;
     svc->router = em_router_new();
@@ -157,6 +178,7 @@ void em_service_close(struct em_service *svc)
     em_http_stop(svc->http);
     if (svc->def->close)
         svc->def->close(svc);
+    em_cmek_close(svc->cmek);
     em_audit_close(svc->audit);
     em_router_free(svc->router);
     em_store_close(svc->store);
@@ -168,6 +190,10 @@ enum em_code em_service_tick(struct em_service *svc, struct em_status *st)
 {
     pthread_mutex_lock(&svc->tick_lock);
     enum em_code code = em_clock_reload(svc->store, st);
+    if (!code)
+        code = em_faults_reload(svc->store, st);
+    if (!code && svc->cmek)
+        code = em_cmek_tick(svc->cmek, em_clock_now(), st);
     if (!code && svc->def->tick)
         code = svc->def->tick(svc, em_clock_now(), st);
     pthread_mutex_unlock(&svc->tick_lock);

@@ -12,7 +12,11 @@
  *        POST /emulator/v1/internal:tick       reload the clock, run timers due by now
  *        POST /emulator/v1/internal:reset      drop every resource of this service
  *        POST /emulator/v1/internal:flush      write buffered audit entries now
- *   5. runs the tick hook every second of real time, and stops cleanly on SIGTERM/SIGINT.
+ *        POST /emulator/v1/internal:keyChecks  run every CMEK key check now
+ *        POST /emulator/v1/internal:faults     reload the injected faults
+ *   5. every second of real time, and on internal:tick: reloads the clock and the faults,
+ *      runs the CMEK key checks due (when the service opened an engine, em_cmek.h) and
+ *      then the tick hook; stops cleanly on SIGTERM/SIGINT.
  *
  * Ticks are serialised: the hook never runs on two threads at once.
  */
@@ -49,11 +53,14 @@ struct em_service_def {
     size_t extra_route_count;
 };
 
+struct em_cmek;
+
 struct em_service {
     const struct em_service_def *def;
     struct em_config config;
     struct em_store *store;
     struct em_audit *audit;
+    struct em_cmek *cmek; /* set by em_cmek_open; NULL for services without CMEK */
     struct em_router *router;
     struct em_http *http;
     void *ctx;

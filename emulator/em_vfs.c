@@ -35,8 +35,8 @@
 #define DB_HEADER      100
 #define WAL_HEADER     32
 #define FRAME_HEADER   24
-#define NONCE_AT(p, n) ((p) + (n) - EM_VFS_RESERVED)
-#define TAG_AT(p, n)   ((p) + (n) - EM_VFS_RESERVED + EM_GCM_NONCE_BYTES)
+#define NONCE_AT(p, n) ((p) + (n)-EM_VFS_RESERVED)
+#define TAG_AT(p, n)   ((p) + (n)-EM_VFS_RESERVED + EM_GCM_NONCE_BYTES)
 
 /* --- key registry --- */
 
@@ -101,7 +101,7 @@ struct crypt_file {
     sqlite3_file base;
     enum file_kind kind;
     unsigned char dek[EM_AES_KEY_BYTES];
-    int wal_page_size; /* WAL: from its header; 0 until known */
+    int wal_page_size;  /* WAL: from its header; 0 until known */
     sqlite3_file *real; /* the underlying file, allocated right after this struct */
 };
 
@@ -116,8 +116,8 @@ static int encrypt_page(const struct crypt_file *cf, unsigned char *page, int n,
     struct em_status st = {0};
     unsigned char *nonce = NONCE_AT(page, n);
     if (em_random_bytes(nonce, EM_GCM_NONCE_BYTES, &st) ||
-        em_gcm_encrypt(cf->dek, nonce, NULL, 0, page + skip,
-                       (size_t)(n - EM_VFS_RESERVED - skip), page + skip, TAG_AT(page, n), &st))
+        em_gcm_encrypt(cf->dek, nonce, NULL, 0, page + skip, (size_t)(n - EM_VFS_RESERVED - skip),
+                       page + skip, TAG_AT(page, n), &st))
         return SQLITE_IOERR_WRITE;
     return SQLITE_OK;
 }
@@ -243,7 +243,7 @@ static int wal_write(struct crypt_file *cf, const unsigned char *buf, int amt, s
 
 /* --- sqlite3_io_methods: reads and writes transformed, the rest passed through --- */
 
-#define CF(f) ((struct crypt_file *)(f))
+#define CF(f)   ((struct crypt_file *)(f))
 #define REAL(f) (CF(f)->real)
 
 static int io_close(sqlite3_file *f)
@@ -347,11 +347,25 @@ static int io_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
 }
 
 static const sqlite3_io_methods crypt_io = {
-    3,          io_close,          io_read,           io_write,
-    io_truncate, io_sync,          io_file_size,      io_lock,
-    io_unlock,  io_check_reserved, io_file_control,   io_sector_size,
-    io_device_characteristics,     io_shm_map,        io_shm_lock,
-    io_shm_barrier, io_shm_unmap,  io_fetch,          io_unfetch,
+    3,
+    io_close,
+    io_read,
+    io_write,
+    io_truncate,
+    io_sync,
+    io_file_size,
+    io_lock,
+    io_unlock,
+    io_check_reserved,
+    io_file_control,
+    io_sector_size,
+    io_device_characteristics,
+    io_shm_map,
+    io_shm_lock,
+    io_shm_barrier,
+    io_shm_unmap,
+    io_fetch,
+    io_unfetch,
 };
 
 /* --- the VFS --- */

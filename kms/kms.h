@@ -14,6 +14,7 @@
 #ifndef KMS_H
 #define KMS_H
 
+#include "em_index.h"
 #include "em_status.h"
 
 #include <openssl/evp.h>
@@ -161,10 +162,8 @@ struct kms_registry {
     struct em_store *store;
     unsigned char root_key[32];
     int64_t propagation_ns;
-    struct kms_key_ring **rings; /* sorted by name */
-    size_t ring_count, ring_cap;
-    struct kms_key **keys; /* sorted by name */
-    size_t key_count, key_cap;
+    struct em_index rings; /* struct kms_key_ring, by name */
+    struct em_index keys;  /* struct kms_key, by name */
 };
 
 /* What a create request asks for, before validation. Strings may be NULL (absent). */

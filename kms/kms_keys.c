@@ -25,6 +25,7 @@
 #include "kms.h"
 
 #include "em_crypto.h"
+#include "em_index.h"
 #include "em_json.h"
 #include "em_log.h"
 #include "em_store.h"
@@ -34,48 +35,6 @@
 #include <string.h>
 
 #define NS_PER_DAY (86400LL * EM_NS_PER_SEC)
-
-/* --- sorted arrays of things whose first member is `char *name` --- */
-
-struct named {
-    char *name;
-};
-
-static size_t lower_bound(void **items, size_t count, const char *name)
-{
-    size_t lo = 0, hi = count;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (strcmp(((struct named *)items[mid])->name, name) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static void *sorted_find(void **items, size_t count, const char *name)
-{
-    size_t i = lower_bound(items, count, name);
-    return i < count && strcmp(((struct named *)items[i])->name, name) == 0 ? items[i] : NULL;
-}
-
-static bool sorted_insert(void ***items, size_t *count, size_t *cap, void *item)
-{
-    if (*count == *cap) {
-        size_t new_cap = *cap ? *cap * 2 : 64;
-        void **grown = realloc(*items, new_cap * sizeof(void *));
-        if (!grown)
-            return false;
-        *items = grown;
-        *cap = new_cap;
-    }
-    size_t i = lower_bound(*items, *count, ((struct named *)item)->name);
-    memmove(&(*items)[i + 1], &(*items)[i], (*count - i) * sizeof(void *));
-    (*items)[i] = item;
-    (*count)++;
-    return true;
-}
 
 /* --- registry lifecycle --- */
 
@@ -124,11 +83,11 @@ static void ring_free(struct kms_key_ring *ring)
 
 static void registry_clear(struct kms_registry *reg)
 {
-    for (size_t i = 0; i < reg->key_count; i++)
-        kms_key_free(reg->keys[i]);
-    for (size_t i = 0; i < reg->ring_count; i++)
-        ring_free(reg->rings[i]);
-    reg->key_count = reg->ring_count = 0;
+    for (size_t i = 0; i < reg->keys.count; i++)
+        kms_key_free(reg->keys.items[i]);
+    for (size_t i = 0; i < reg->rings.count; i++)
+        ring_free(reg->rings.items[i]);
+    reg->keys.count = reg->rings.count = 0;
 }
 
 enum em_code kms_registry_open(struct em_store *store, const char *data_dir, int64_t propagation_ns,
@@ -145,7 +104,7 @@ enum em_code kms_registry_open(struct em_store *store, const char *data_dir, int
         kms_registry_close(reg);
         return st->code;
     }
-    em_info("kms: loaded %zu key rings and %zu crypto keys", reg->ring_count, reg->key_count);
+    em_info("kms: loaded %zu key rings and %zu crypto keys", reg->rings.count, reg->keys.count);
     *out = reg;
     return EM_OK;
 }
@@ -155,8 +114,8 @@ void kms_registry_close(struct kms_registry *reg)
     if (!reg)
         return;
     registry_clear(reg);
-    free(reg->keys);
-    free(reg->rings);
+    em_index_release(&reg->keys);
+    em_index_release(&reg->rings);
     em_wipe(reg->root_key, sizeof(reg->root_key));
     pthread_rwlock_destroy(&reg->lock);
     free(reg);
@@ -175,7 +134,7 @@ enum em_code kms_registry_reset(struct kms_registry *reg, struct em_status *st)
 enum em_code kms_registry_adopt_ring(struct kms_registry *reg, struct kms_key_ring *ring,
                                      struct em_status *st)
 {
-    if (!sorted_insert((void ***)&reg->rings, &reg->ring_count, &reg->ring_cap, ring))
+    if (!em_index_insert(&reg->rings, ring))
         return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
     return EM_OK;
 }
@@ -183,7 +142,7 @@ enum em_code kms_registry_adopt_ring(struct kms_registry *reg, struct kms_key_ri
 enum em_code kms_registry_adopt_key(struct kms_registry *reg, struct kms_key *key,
                                     struct em_status *st)
 {
-    if (!sorted_insert((void ***)&reg->keys, &reg->key_count, &reg->key_cap, key))
+    if (!em_index_insert(&reg->keys, key))
         return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
     return EM_OK;
 }
@@ -204,12 +163,12 @@ enum em_code kms_key_adopt_version(struct kms_key *key, struct kms_version *v, s
 
 struct kms_key_ring *kms_key_ring_find(struct kms_registry *reg, const char *name)
 {
-    return sorted_find((void **)reg->rings, reg->ring_count, name);
+    return em_index_find(&reg->rings, name);
 }
 
 struct kms_key *kms_key_find(struct kms_registry *reg, const char *name)
 {
-    return sorted_find((void **)reg->keys, reg->key_count, name);
+    return em_index_find(&reg->keys, name);
 }
 
 struct kms_version *kms_version_find(const struct kms_key *key, uint32_t id)
@@ -271,16 +230,20 @@ static bool has_child_prefix(const char *name, const char *parent, const char *c
 
 void kms_each_key_ring(struct kms_registry *reg, const char *location, kms_ring_fn fn, void *arg)
 {
-    for (size_t i = 0; i < reg->ring_count; i++)
-        if (has_child_prefix(reg->rings[i]->name, location, "keyRings"))
-            fn(reg->rings[i], arg);
+    for (size_t i = 0; i < reg->rings.count; i++) {
+        const struct kms_key_ring *ring = reg->rings.items[i];
+        if (has_child_prefix(ring->name, location, "keyRings"))
+            fn(ring, arg);
+    }
 }
 
 void kms_each_key(struct kms_registry *reg, const char *key_ring, kms_key_fn fn, void *arg)
 {
-    for (size_t i = 0; i < reg->key_count; i++)
-        if (has_child_prefix(reg->keys[i]->name, key_ring, "cryptoKeys"))
-            fn(reg->keys[i], arg);
+    for (size_t i = 0; i < reg->keys.count; i++) {
+        const struct kms_key *key = reg->keys.items[i];
+        if (has_child_prefix(key->name, key_ring, "cryptoKeys"))
+            fn(key, arg);
+    }
 }
 
 /* --- state --- */
@@ -766,8 +729,8 @@ static bool anything_due(struct kms_registry *reg, int64_t now)
 {
     bool due = false;
     kms_read_lock(reg);
-    for (size_t i = 0; i < reg->key_count && !due; i++)
-        due = key_due(reg->keys[i], now);
+    for (size_t i = 0; i < reg->keys.count && !due; i++)
+        due = key_due(reg->keys.items[i], now);
     kms_unlock(reg);
     return due;
 }
@@ -778,9 +741,9 @@ enum em_code kms_registry_tick(struct kms_registry *reg, int64_t now, struct em_
         return EM_OK;
     kms_write_lock(reg);
     enum em_code code = EM_OK;
-    for (size_t i = 0; i < reg->key_count && !code; i++)
-        if (key_due(reg->keys[i], now))
-            code = tick_key(reg, reg->keys[i], now, st);
+    for (size_t i = 0; i < reg->keys.count && !code; i++)
+        if (key_due(reg->keys.items[i], now))
+            code = tick_key(reg, reg->keys.items[i], now, st);
     kms_unlock(reg);
     return code;
 }

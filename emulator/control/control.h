@@ -101,6 +101,14 @@ enum em_code control_set_project_iam(struct em_call *call);
 enum em_code control_test_project_iam(struct em_call *call);
 enum em_code control_list_log_entries(struct em_call *call);
 
+/* --- CMEK: key checks, faults, protected resources (control_cmek.c) --- */
+
+extern const struct em_message control_faults_request;
+enum em_code control_run_key_checks(struct em_call *call);
+enum em_code control_get_faults(struct em_call *call);
+enum em_code control_set_faults(struct em_call *call);
+enum em_code control_list_protected_resources(struct em_call *call);
+
 /* The route table (control_routes.c). */
 extern const struct em_route control_routes[]; /* ends with a NULL entry */
 

@@ -22,6 +22,7 @@
 #include "em_audit.h"
 #include "em_call.h"
 #include "em_clock.h"
+#include "em_faults.h"
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_list.h"
@@ -205,6 +206,7 @@ static enum em_code clear_core_tables(struct em_service *svc, struct em_status *
 {
     if (em_audit_flush(svc->audit, st) || em_clock_reset(svc->store, st) ||
         em_iam_clear(svc->store, st) || em_audit_clear(svc->store, st) ||
+        em_faults_set_kms_unreachable(svc->store, false, st) ||
         control_projects_clear(svc->store, st))
         return st->code;
     return EM_OK;

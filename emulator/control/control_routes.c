@@ -21,6 +21,12 @@ const struct em_route control_routes[] = {
      &control_empty_request},
     {"POST", "emulator/v1/services/{service}:start", control_start_service, "StartService",
      &control_empty_request},
+    {"POST", "emulator/v1/keyChecks:run", control_run_key_checks, "RunKeyChecks",
+     &control_empty_request},
+    {"GET", "emulator/v1/faults", control_get_faults, "GetFaults"},
+    {"POST", "emulator/v1/faults", control_set_faults, "SetFaults", &control_faults_request},
+    {"GET", "emulator/v1/protectedResources", control_list_protected_resources,
+     "ListProtectedResources"},
 
     /* Resource Manager v1: projects exist implicitly */
     {"GET", "v1/projects", control_list_projects, "ListProjects"},

@@ -146,15 +146,14 @@ static enum em_code collect(struct control_request *reqs, size_t n, cJSON *names
     return EM_FAIL(st, EM_UNAVAILABLE, "Service did not answer %s: %s", path, failed);
 }
 
-enum em_code control_services_call(struct control_supervisor *sup, const char *path, cJSON *names,
-                                   struct em_status *st)
+/* The requests of one phase: KMS alone, or every other running service. */
+static size_t build_requests(const struct control_child_view *views, size_t count,
+                             const char *path, bool kms_phase, struct control_request *reqs)
 {
-    struct control_child_view views[CONTROL_SERVICE_MAX];
-    struct control_request reqs[CONTROL_SERVICE_MAX];
-    size_t count = control_supervisor_list(sup, views, CONTROL_SERVICE_MAX);
     size_t n = 0;
     for (size_t i = 0; i < count; i++) {
-        if (views[i].state != CONTROL_CHILD_RUNNING)
+        bool is_kms = strcmp(views[i].info->name, "kms") == 0;
+        if (views[i].state != CONTROL_CHILD_RUNNING || is_kms != kms_phase)
             continue;
         reqs[n] = (struct control_request){
             .target = views[i].info->name,
@@ -166,8 +165,25 @@ enum em_code control_services_call(struct control_supervisor *sup, const char *p
         snprintf(reqs[n].url, sizeof(reqs[n].url), "%s/%s", views[i].url, path);
         n++;
     }
-    control_http_perform(reqs, n);
-    enum em_code code = collect(reqs, n, names, path, st);
-    control_http_release(reqs, n);
+    return n;
+}
+
+/* KMS is called first and alone: when the clock moves, its timers (destruction,
+ * rotation) must have run before the other services' key checks ask it anything. */
+enum em_code control_services_call(struct control_supervisor *sup, const char *path, cJSON *names,
+                                   struct em_status *st)
+{
+    struct control_child_view views[CONTROL_SERVICE_MAX];
+    struct control_request reqs[CONTROL_SERVICE_MAX];
+    size_t count = control_supervisor_list(sup, views, CONTROL_SERVICE_MAX);
+    enum em_code code = EM_OK;
+    for (int phase = 0; phase < 2; phase++) {
+        size_t n = build_requests(views, count, path, phase == 0, reqs);
+        control_http_perform(reqs, n);
+        enum em_code phase_code = collect(reqs, n, names, path, st);
+        control_http_release(reqs, n);
+        if (!code)
+            code = phase_code; /* the other services are still called when KMS failed */
+    }
     return code;
 }

@@ -288,6 +288,29 @@ else
     _fail "the second stack did not start"
 fi
 
+section "CMEK controls: faults, key checks, protected resources"
+api GET "$CONTROL_URL/emulator/v1/faults"
+expect_status 200
+expect_json .kmsUnreachable false
+api POST "$CONTROL_URL/emulator/v1/faults" '{"kmsUnreachable": true}'
+expect_status 200
+expect_json .kmsUnreachable true
+api GET "$CONTROL_URL/emulator/v1/faults"
+expect_json .kmsUnreachable true
+api POST "$CONTROL_URL/emulator/v1/faults" '{"kmsUnreachable": "yes"}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$CONTROL_URL/emulator/v1/faults" '{}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$CONTROL_URL/emulator/v1/reset" '{}'
+api GET "$CONTROL_URL/emulator/v1/faults"
+expect_json .kmsUnreachable false
+api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'
+expect_status 200
+expect_json '.services | index("kms") != null' true
+api GET "$CONTROL_URL/emulator/v1/protectedResources"
+expect_status 200
+expect_json '.protectedResources | type' array
+
 section "stopping the stack stops its services and removes the ephemeral data"
 kms_pid=$(status_of kms pid)
 stop_stack

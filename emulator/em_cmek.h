@@ -1,0 +1,126 @@
+/*
+ * em_cmek: the CMEK engine every data service shares (DESIGN section 3).
+ *
+ * Envelope chain: a protected resource's data is encrypted with its DEK (em_store's
+ * encrypted mode); the DEK is sealed with the resource's KEK; the KEK is wrapped by the
+ * customer's key through KMS :encrypt as the project's service agent
+ * (serviceAccount:service-<project number>@<agent domain>.iam.gserviceaccount.com) and
+ * stored wrapped. Plaintext KEKs and DEKs live only in memory. A resource without a
+ * customer key ("Google default encryption") has its KEK sealed under the data
+ * directory's default key instead, and is always ACCESSIBLE.
+ *
+ * State machine of a protected resource, persisted in table cmek_resources (owned here,
+ * one row per resource, read by the control plane's protectedResources):
+ *
+ *                 check: KMS unreachable                now >= since + grace
+ *    ACCESSIBLE ------------------------------> GRACE ---------------------> OFFLINE
+ *       ^  |  ^                                   |  check ok / denied          |
+ *       |  |  +-------------- check ok -----------+                             |
+ *       |  | check: KMS denied (disabled, destroyed, permission revoked)        |
+ *       |  v                                                                    |
+ *    INACCESSIBLE <---------------------- check: KMS denied --------------------+
+ *       |  (stays INACCESSIBLE while KMS is unreachable)
+ *       +---- check ok (key enabled again) ----> ACCESSIBLE;  OFFLINE --ok--> ACCESSIBLE
+ *
+ *   ACCESSIBLE, GRACE: data calls served (GRACE uses the KEK cached in memory)
+ *   OFFLINE:           data calls fail UNAVAILABLE, data kept, KEK dropped from memory
+ *   INACCESSIBLE:      data calls fail FAILED_PRECONDITION in the service's own words
+ *
+ * Key checks: every key_check_interval seconds of emulator time each resource asks KMS
+ * to decrypt its wrapped KEK (one KMS call per resource, many in flight at once). A
+ * check runs at its nominal time (the scheduled check time), so advancing the clock by
+ * any amount gives the same states as advancing it in 300 s steps. A check whose KMS
+ * answer says the primary version changed re-wraps the KEK with the new primary
+ * (rotation): from then on disabling older versions does not affect the resource.
+ * After a restart the KEK is unwrapped again; if KMS cannot be reached then, the
+ * resource is OFFLINE (no KEK is cached yet).
+ */
+#ifndef EM_CMEK_H
+#define EM_CMEK_H
+
+#include "em_call.h"
+#include "em_status.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EM_DEK_BYTES 32
+
+struct em_service;
+struct em_store;
+struct em_cmek;
+
+enum em_cmek_state {
+    EM_CMEK_ACCESSIBLE,
+    EM_CMEK_GRACE,
+    EM_CMEK_OFFLINE,
+    EM_CMEK_INACCESSIBLE,
+    EM_CMEK_DELETED, /* Bigtable only: set by the service */
+};
+
+const char *em_cmek_state_name(enum em_cmek_state state);
+
+/* A snapshot of one resource, for replies and the control plane. */
+struct em_cmek_info {
+    char resource[EM_RESOURCE_MAX];
+    char service[32];
+    char kms_key[EM_RESOURCE_MAX];     /* "" for Google default encryption */
+    char key_version[EM_RESOURCE_MAX]; /* version that wraps the KEK now */
+    enum em_cmek_state state;
+    int64_t state_since_ns; /* when the current state began */
+    int64_t last_check_ns, next_check_ns;
+    char reason[EM_STATUS_MESSAGE_MAX]; /* KMS's last error, "" when fine */
+};
+
+struct em_cmek_hooks {
+    /* After a state change (not under engine locks): the service opens or closes what
+     * depends on the data (files, push delivery). May be NULL. */
+    void (*state_changed)(void *arg, const char *resource, enum em_cmek_state from,
+                          enum em_cmek_state to);
+    /* The FAILED_PRECONDITION a data call gets while INACCESSIBLE, in the service's
+     * words (info->reason holds KMS's last answer). NULL: a generic message. */
+    void (*inaccessible_error)(void *arg, const struct em_cmek_info *info, struct em_status *st);
+    void *arg;
+};
+
+/* Opens the engine of a service process (agent_domain: "gcp-sa-pubsub") and loads its
+ * resources, unwrapping their KEKs. Attaches itself to svc (svc->cmek), so the service
+ * runtime runs key checks on every tick, answers keyChecks:run, and closes the engine
+ * after the service's close hook (services never call em_cmek_close themselves). */
+enum em_code em_cmek_open(struct em_service *svc, const char *agent_domain,
+                          const struct em_cmek_hooks *hooks, struct em_cmek **out,
+                          struct em_status *st);
+void em_cmek_close(struct em_cmek *cmek);
+
+/* The service agent of a project for this engine ("serviceAccount:service-123@..."). */
+void em_cmek_agent(const struct em_cmek *cmek, const char *project, char *out, size_t len);
+
+/* Protects a new resource: fresh KEK and DEK; the KEK wrapped with kms_key (NULL for
+ * Google default encryption). KMS refusals come back with KMS's code and a message
+ * naming the key and the service agent; UNAVAILABLE when KMS cannot be reached. */
+enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const char *project,
+                             const char *kms_key, struct em_status *st);
+
+/* Forgets a deleted resource (its DEK and KEK are wiped). */
+enum em_code em_cmek_forget(struct em_cmek *cmek, const char *resource, struct em_status *st);
+
+/* The gate of every data call: OK and the DEK when ACCESSIBLE or GRACE; UNAVAILABLE when
+ * OFFLINE; the service's FAILED_PRECONDITION when INACCESSIBLE; NOT_FOUND if unknown. */
+enum em_code em_cmek_use(struct em_cmek *cmek, const char *resource,
+                         unsigned char dek[EM_DEK_BYTES], struct em_status *st);
+
+/* A snapshot of one resource; false when unknown. */
+bool em_cmek_info(struct em_cmek *cmek, const char *resource, struct em_cmek_info *out);
+
+/* Runs the checks due by now and expires grace periods (called on every tick). */
+enum em_code em_cmek_tick(struct em_cmek *cmek, int64_t now, struct em_status *st);
+
+/* Checks every resource now (control plane keyChecks:run). */
+enum em_code em_cmek_check_all(struct em_cmek *cmek, int64_t now, struct em_status *st);
+
+/* Every protected resource of every service, from the store (control plane). */
+typedef void (*em_cmek_visit_fn)(const struct em_cmek_info *info, void *arg);
+enum em_code em_cmek_list(struct em_store *store, em_cmek_visit_fn visit, void *arg,
+                          struct em_status *st);
+
+#endif

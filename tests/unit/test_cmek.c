@@ -1,0 +1,388 @@
+/*
+ * Tests of the CMEK engine (em_cmek) against a real KMS: the KMS service runs in this
+ * process behind its HTTP server on a free port, and a test service protects resources
+ * through the engine, which calls KMS over REST exactly as in production. Covers every
+ * transition of the state machine: disable/enable, rotation and re-wrap, destruction,
+ * KMS outages with the grace period, a key disabled before an outage, restarts, IAM on
+ * the service agent, and Google default encryption.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "em_call.h"
+#include "em_clock.h"
+#include "em_cmek.h"
+#include "em_faults.h"
+#include "em_http.h"
+#include "em_iam.h"
+#include "em_json.h"
+#include "em_log.h"
+#include "em_service.h"
+#include "kms/kms_service.h"
+#include "unit_util.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#define RING     "projects/cmek-project/locations/global/keyRings/ring"
+#define KEY      RING "/cryptoKeys/key"
+#define TOPIC    "projects/cmek-project/topics/orders"
+#define MINUTES5 300
+
+static const struct em_service_def test_service = {
+    .name = "testsvc",
+    .port = EM_PORT_PUBSUB,
+    .google_service = "test.googleapis.com",
+};
+
+struct fixture {
+    char dir[PATH_MAX];
+    struct em_config cfg;
+    struct em_service *kms, *svc;
+    struct em_cmek *cmek;
+    int changes; /* state_changed hook calls */
+};
+
+static void count_change(void *arg, const char *resource, enum em_cmek_state from,
+                         enum em_cmek_state to)
+{
+    (void)resource, (void)from, (void)to;
+    ((struct fixture *)arg)->changes++;
+}
+
+/* A KMS REST call, dispatched in process; returns the HTTP status. */
+static int kms_call(struct fixture *f, const char *method, const char *path, const char *query_key,
+                    const char *query_value, const char *body)
+{
+    struct em_call call = {0};
+    call.method = method;
+    call.path = path;
+    call.body_text = body;
+    call.body_len = body ? strlen(body) : 0;
+    call.svc = f->kms;
+    if (query_key) {
+        call.query[0] = (struct em_query_arg){query_key, query_value};
+        call.query_count = 1;
+    }
+    em_dispatch(f->kms->router, &call);
+    int status = call.http_status;
+    em_call_reset(&call);
+    return status;
+}
+
+static int set_version_state(struct fixture *f, int version, const char *state)
+{
+    char path[256], body[64];
+    snprintf(path, sizeof(path), "/v1/" KEY "/cryptoKeyVersions/%d", version);
+    snprintf(body, sizeof(body), "{\"state\":\"%s\"}", state);
+    return kms_call(f, "PATCH", path, "updateMask", "state", body);
+}
+
+/* Moves the emulator clock and runs both services' timers, KMS first (as the control
+ * plane does). */
+static void advance(struct fixture *f, int64_t seconds)
+{
+    struct em_status st = {0};
+    int64_t offset;
+    assert_int_equal(em_clock_advance(f->svc->store, seconds * EM_NS_PER_SEC, &offset, &st), EM_OK);
+    assert_int_equal(em_service_tick(f->kms, &st), EM_OK);
+    assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
+}
+
+static enum em_cmek_state state_of(struct fixture *f, const char *resource)
+{
+    struct em_cmek_info info;
+    assert_true(em_cmek_info(f->cmek, resource, &info));
+    return info.state;
+}
+
+static int open_engine(struct fixture *f)
+{
+    struct em_status st = {0};
+    struct em_cmek_hooks hooks = {.state_changed = count_change, .arg = f};
+    if (em_service_open(&test_service, &f->cfg, &f->svc, &st) ||
+        em_cmek_open(f->svc, "gcp-sa-test", &hooks, &f->cmek, &st)) {
+        fprintf(stderr, "engine: %s\n", st.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int start_kms(struct fixture *f)
+{
+    struct em_status st = {0};
+    struct em_http_options opt = {"127.0.0.1", f->cfg.port_base + EM_PORT_KMS, 2, 1 << 20};
+    if (em_service_open(&kms_service, &f->cfg, &f->kms, &st) ||
+        em_http_start(&opt, f->kms->router, f->kms, &f->kms->http, &st)) {
+        fprintf(stderr, "kms: %s\n", st.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int setup_with_iam(void **state, bool enforce)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct em_status st = {0};
+    bool help;
+    char *args[] = {"test", NULL};
+    if (!f || em_config_load(&f->cfg, 1, args, &help, &st) ||
+        em_make_temp_dir(f->dir, sizeof(f->dir), &st))
+        return -1;
+    snprintf(f->cfg.data_dir, sizeof(f->cfg.data_dir), "%s", f->dir);
+    f->cfg.port_base = 30000 + (int)(getpid() % 3000) * 10;
+    f->cfg.iam_enforce = enforce;
+    if (start_kms(f) || open_engine(f))
+        return -1;
+    if (kms_call(f, "POST", "/v1/projects/cmek-project/locations/global/keyRings", "keyRingId",
+                 "ring", "{}") != 200 ||
+        kms_call(f, "POST", "/v1/" RING "/cryptoKeys", "cryptoKeyId", "key",
+                 "{\"purpose\":\"ENCRYPT_DECRYPT\"}") != 200)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with_iam(state, false);
+}
+
+static int setup_enforced(void **state)
+{
+    return setup_with_iam(state, true);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    em_faults_set_kms_unreachable(f->kms->store, false, &st);
+    em_clock_reset(f->kms->store, &st);
+    em_service_close(f->svc);
+    em_service_close(f->kms);
+    em_remove_tree(f->dir);
+    free(f);
+    return 0;
+}
+
+static void protect(struct fixture *f, const char *resource, const char *key)
+{
+    struct em_status st = {0};
+    assert_int_equal(em_cmek_protect(f->cmek, resource, "cmek-project", key, &st), EM_OK);
+}
+
+static void test_protect_and_use(void **state)
+{
+    struct fixture *f = *state;
+    protect(f, TOPIC, KEY);
+    struct em_cmek_info info;
+    assert_true(em_cmek_info(f->cmek, TOPIC, &info));
+    assert_int_equal(info.state, EM_CMEK_ACCESSIBLE);
+    assert_string_equal(info.key_version, KEY "/cryptoKeyVersions/1");
+    unsigned char dek[EM_DEK_BYTES], again[EM_DEK_BYTES];
+    struct em_status st = {0};
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, dek, &st), EM_OK);
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, again, &st), EM_OK);
+    assert_memory_equal(dek, again, sizeof(dek));
+    assert_int_equal(em_cmek_protect(f->cmek, TOPIC, "cmek-project", KEY, &st), EM_ALREADY_EXISTS);
+    assert_int_equal(em_cmek_use(f->cmek, "projects/x/topics/none", dek, &st), EM_NOT_FOUND);
+}
+
+static void test_missing_key_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    assert_int_equal(em_cmek_protect(f->cmek, TOPIC, "cmek-project", RING "/cryptoKeys/nope", &st),
+                     EM_NOT_FOUND);
+    assert_non_null(strstr(st.message, "cryptoKeys/nope"));
+    assert_false(em_cmek_info(f->cmek, TOPIC, &(struct em_cmek_info){0}));
+}
+
+static void test_disable_then_enable(void **state)
+{
+    struct fixture *f = *state;
+    protect(f, TOPIC, KEY);
+    unsigned char before[EM_DEK_BYTES], after[EM_DEK_BYTES];
+    struct em_status st = {0};
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, before, &st), EM_OK);
+    assert_int_equal(set_version_state(f, 1, "DISABLED"), 200);
+    advance(f, MINUTES5 - 10);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE); /* not checked yet */
+    advance(f, 10);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_INACCESSIBLE);
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, after, &st), EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "DISABLED"));
+    assert_int_equal(set_version_state(f, 1, "ENABLED"), 200);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE);
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, after, &st), EM_OK);
+    assert_memory_equal(before, after, sizeof(before)); /* the same data key came back */
+    assert_int_equal(f->changes, 2);
+}
+
+static void test_rotation_rewraps(void **state)
+{
+    struct fixture *f = *state;
+    protect(f, TOPIC, KEY);
+    char path[] = "/v1/" KEY "/cryptoKeyVersions";
+    assert_int_equal(kms_call(f, "POST", path, NULL, NULL, "{}"), 200);
+    assert_int_equal(kms_call(f, "POST", "/v1/" KEY ":updatePrimaryVersion", NULL, NULL,
+                              "{\"cryptoKeyVersionId\":\"2\"}"),
+                     200);
+    advance(f, MINUTES5);
+    struct em_cmek_info info;
+    assert_true(em_cmek_info(f->cmek, TOPIC, &info));
+    assert_string_equal(info.key_version, KEY "/cryptoKeyVersions/2");
+    assert_int_equal(set_version_state(f, 1, "DISABLED"), 200);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE);
+}
+
+static void test_destroy_makes_data_unrecoverable(void **state)
+{
+    struct fixture *f = *state;
+    protect(f, TOPIC, KEY);
+    assert_int_equal(
+        kms_call(f, "POST", "/v1/" KEY "/cryptoKeyVersions/1:destroy", NULL, NULL, "{}"), 200);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_INACCESSIBLE);
+    advance(f, 30 * 86400);
+    struct em_cmek_info info;
+    assert_true(em_cmek_info(f->cmek, TOPIC, &info));
+    assert_int_equal(info.state, EM_CMEK_INACCESSIBLE);
+    assert_non_null(strstr(info.reason, "DESTROYED"));
+    /* nothing brings it back: the key material is gone */
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_INACCESSIBLE);
+}
+
+static void test_outage_grace_then_offline(void **state)
+{
+    struct fixture *f = *state;
+    protect(f, TOPIC, KEY);
+    protect(f, "projects/cmek-project/topics/plain", NULL);
+    struct em_status st = {0};
+    unsigned char dek[EM_DEK_BYTES];
+    assert_int_equal(em_faults_set_kms_unreachable(f->kms->store, true, &st), EM_OK);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_GRACE);
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, dek, &st), EM_OK); /* the cached KEK serves */
+    advance(f, 3599);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_GRACE);
+    advance(f, 1);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_OFFLINE);
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, dek, &st), EM_UNAVAILABLE);
+    /* Google default encryption does not depend on KMS */
+    assert_int_equal(em_cmek_use(f->cmek, "projects/cmek-project/topics/plain", dek, &st), EM_OK);
+    assert_int_equal(em_faults_set_kms_unreachable(f->kms->store, false, &st), EM_OK);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE);
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, dek, &st), EM_OK);
+}
+
+static void test_disabled_before_outage_stays_inaccessible(void **state)
+{
+    struct fixture *f = *state;
+    protect(f, TOPIC, KEY);
+    struct em_status st = {0};
+    assert_int_equal(set_version_state(f, 1, "DISABLED"), 200);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_INACCESSIBLE);
+    assert_int_equal(em_faults_set_kms_unreachable(f->kms->store, true, &st), EM_OK);
+    advance(f, 4000);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_INACCESSIBLE);
+    assert_int_equal(set_version_state(f, 1, "ENABLED"), 200);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_INACCESSIBLE); /* KMS still unreachable */
+    assert_int_equal(em_faults_set_kms_unreachable(f->kms->store, false, &st), EM_OK);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE);
+}
+
+static void test_restart_reloads_and_unwraps(void **state)
+{
+    struct fixture *f = *state;
+    protect(f, TOPIC, KEY);
+    struct em_status st = {0};
+    unsigned char before[EM_DEK_BYTES], after[EM_DEK_BYTES];
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, before, &st), EM_OK);
+    em_service_close(f->svc);
+    assert_int_equal(open_engine(f), 0);
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, after, &st), EM_OK);
+    assert_memory_equal(before, after, sizeof(before));
+    /* a restart during an outage has no cached key: OFFLINE, not GRACE */
+    em_service_close(f->svc);
+    assert_int_equal(em_faults_set_kms_unreachable(f->kms->store, true, &st), EM_OK);
+    assert_int_equal(open_engine(f), 0);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_OFFLINE);
+    assert_int_equal(em_faults_set_kms_unreachable(f->kms->store, false, &st), EM_OK);
+    assert_int_equal(em_cmek_check_all(f->cmek, em_clock_now(), &st), EM_OK);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE);
+}
+
+static void test_service_agent_needs_the_role(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    assert_int_equal(em_cmek_protect(f->cmek, TOPIC, "cmek-project", KEY, &st),
+                     EM_FAILED_PRECONDITION);
+    char agent[300];
+    em_cmek_agent(f->cmek, "cmek-project", agent, sizeof(agent));
+    assert_non_null(strstr(st.message, agent + strlen("serviceAccount:")));
+    assert_non_null(strstr(st.message, "roles/cloudkms.cryptoKeyEncrypterDecrypter"));
+    char policy_text[512];
+    snprintf(policy_text, sizeof(policy_text),
+             "{\"bindings\":[{\"role\":\"roles/cloudkms.cryptoKeyEncrypterDecrypter\","
+             "\"members\":[\"%s\"]}]}",
+             agent);
+    cJSON *policy = cJSON_Parse(policy_text), *stored = NULL;
+    assert_int_equal(em_iam_set_policy(f->kms->store, KEY, policy, &stored, &st), EM_OK);
+    cJSON_Delete(policy);
+    cJSON_Delete(stored);
+    protect(f, TOPIC, KEY);
+}
+
+static void count_listed(const struct em_cmek_info *info, void *arg)
+{
+    int *count = arg;
+    if (strcmp(info->service, "testsvc") == 0)
+        (*count)++;
+}
+
+static void test_listing_sees_every_resource(void **state)
+{
+    struct fixture *f = *state;
+    protect(f, TOPIC, KEY);
+    protect(f, "projects/cmek-project/topics/plain", NULL);
+    struct em_status st = {0};
+    int count = 0;
+    assert_int_equal(em_cmek_list(f->kms->store, count_listed, &count, &st), EM_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(em_cmek_forget(f->cmek, TOPIC, &st), EM_OK);
+    count = 0;
+    assert_int_equal(em_cmek_list(f->kms->store, count_listed, &count, &st), EM_OK);
+    assert_int_equal(count, 1);
+}
+
+int main(void)
+{
+    em_log_init("test", EM_LOG_ERROR + 1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_protect_and_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_key_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disable_then_enable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_rewraps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_makes_data_unrecoverable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outage_grace_then_offline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disabled_before_outage_stays_inaccessible, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_restart_reloads_and_unwraps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_service_agent_needs_the_role, setup_enforced,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_listing_sees_every_resource, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
