@@ -119,11 +119,11 @@ void em_audit_record(struct em_audit *audit, const struct em_audit_entry *entry)
 static enum em_code insert_entry(struct em_store *store, const struct em_audit_entry *e,
                                  struct em_status *st)
 {
-    sqlite3_stmt *stmt = em_store_stmt(
-        store,
-        "INSERT INTO audit_log(time_ns, service, kind, principal, method, resource,"
-        " key_version, caller, code, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        st);
+    sqlite3_stmt *stmt =
+        em_store_stmt(store,
+                      "INSERT INTO audit_log(time_ns, service, kind, principal, method, resource,"
+                      " key_version, caller, code, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      st);
     if (!stmt)
         return st->code;
     sqlite3_bind_int64(stmt, 1, e->time_ns);
@@ -143,8 +143,7 @@ static void prune(struct em_audit *audit)
 {
     struct em_status st = {0};
     sqlite3_stmt *stmt = em_store_stmt(
-        audit->store,
-        "DELETE FROM audit_log WHERE id <= (SELECT max(id) FROM audit_log) - ?", &st);
+        audit->store, "DELETE FROM audit_log WHERE id <= (SELECT max(id) FROM audit_log) - ?", &st);
     if (!stmt)
         return;
     sqlite3_bind_int64(stmt, 1, audit->max_entries);
@@ -262,8 +261,9 @@ void em_audit_close(struct em_audit *audit)
 
 static const char *nullable(sqlite3_stmt *stmt, int col)
 {
-    return sqlite3_column_type(stmt, col) == SQLITE_NULL ? NULL
-                                                         : (const char *)sqlite3_column_text(stmt, col);
+    return sqlite3_column_type(stmt, col) == SQLITE_NULL
+               ? NULL
+               : (const char *)sqlite3_column_text(stmt, col);
 }
 
 static void read_row(sqlite3_stmt *stmt, struct em_audit_row *row)

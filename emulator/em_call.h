@@ -17,9 +17,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define EM_MAX_QUERY      32
-#define EM_PRINCIPAL_MAX  256
-#define EM_RESOURCE_MAX   512
+#define EM_MAX_QUERY     32
+#define EM_PRINCIPAL_MAX 256
+#define EM_RESOURCE_MAX  512
 
 struct em_service;
 
@@ -46,8 +46,8 @@ struct em_call {
     char principal[EM_PRINCIPAL_MAX];
 
     /* filled by the handler */
-    cJSON *reply;        /* JSON object sent with 200 */
-    char *reply_raw;     /* or a raw body (malloc'd) ... */
+    cJSON *reply;    /* JSON object sent with 200 */
+    char *reply_raw; /* or a raw body (malloc'd) ... */
     size_t reply_raw_len;
     const char *reply_content_type; /* ... with this type */
     struct em_status status;
@@ -78,8 +78,8 @@ const char *em_call_resource(const struct em_call *call);
 const char *em_call_query(const struct em_call *call, const char *key);
 
 /* Query arguments with Google's errors for bad values. */
-enum em_code em_call_query_int(struct em_call *call, const char *key, int64_t fallback,
-                               int64_t min, int64_t max, int64_t *out);
+enum em_code em_call_query_int(struct em_call *call, const char *key, int64_t fallback, int64_t min,
+                               int64_t max, int64_t *out);
 enum em_code em_call_query_bool(struct em_call *call, const char *key, bool *out);
 
 /* Sets the reply object (taking ownership) and returns EM_OK. */

@@ -42,17 +42,15 @@ static const struct option_def options[] = {
      "HTTP worker threads per service", 1, 256},
     {"--max-body-bytes", "EMULATOR_MAX_BODY_BYTES", OPT_INT64, FIELD(max_body_bytes), "10485760",
      "largest request body accepted", 1024, 1LL << 30},
-    {"--key-check-interval", "EMULATOR_KEY_CHECK_INTERVAL", OPT_INT64,
-     FIELD(key_check_interval_s), "300", "seconds of emulator time between CMEK key checks", 1,
-     1LL << 40},
+    {"--key-check-interval", "EMULATOR_KEY_CHECK_INTERVAL", OPT_INT64, FIELD(key_check_interval_s),
+     "300", "seconds of emulator time between CMEK key checks", 1, 1LL << 40},
     {"--kms-grace", "EMULATOR_KMS_GRACE", OPT_INT64, FIELD(kms_grace_s), "3600",
      "seconds a CMEK resource keeps serving while KMS is unreachable", 0, 1LL << 40},
     {"--kms-propagation-delay", "EMULATOR_KMS_PROPAGATION_DELAY", OPT_INT64,
      FIELD(kms_propagation_delay_s), "0",
      "seconds KMS keeps honouring a key version's previous state after a change", 0, 1LL << 40},
     {"--default-principal", "EMULATOR_DEFAULT_PRINCIPAL", OPT_STRING, FIELD(default_principal),
-     "user:developer@example.com", "principal of requests without an Authorization header", 0,
-     0},
+     "user:developer@example.com", "principal of requests without an Authorization header", 0, 0},
     {"--audit-max-entries", "EMULATOR_AUDIT_MAX_ENTRIES", OPT_INT64, FIELD(audit_max_entries),
      "1000000", "audit log entries kept (oldest dropped first)", 1000, 1LL << 40},
     {"--services", "EMULATOR_SERVICES", OPT_STRING, FIELD(services), "all",
@@ -102,8 +100,9 @@ static enum em_code apply(struct em_config *cfg, const struct option_def *o, con
     case OPT_INT:
     case OPT_INT64:
         if (!parse_int64(value, o->min, o->max, &n))
-            return EM_FAIL(st, EM_INVALID_ARGUMENT, "%s: expected a number from %lld to %lld, got \"%s\"",
-                           source, (long long)o->min, (long long)o->max, value);
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "%s: expected a number from %lld to %lld, got \"%s\"", source,
+                           (long long)o->min, (long long)o->max, value);
         if (o->type == OPT_INT)
             *(int *)field = (int)n;
         else
@@ -111,8 +110,8 @@ static enum em_code apply(struct em_config *cfg, const struct option_def *o, con
         return EM_OK;
     case OPT_BOOL:
         if (!parse_bool(value, &b))
-            return EM_FAIL(st, EM_INVALID_ARGUMENT, "%s: expected true or false, got \"%s\"", source,
-                           value);
+            return EM_FAIL(st, EM_INVALID_ARGUMENT, "%s: expected true or false, got \"%s\"",
+                           source, value);
         *(bool *)field = b;
         return EM_OK;
     case OPT_IAM:
@@ -197,8 +196,8 @@ void em_config_usage(const char *program)
 {
     printf("usage: %s [options]\n\noptions (flag, environment variable, default):\n", program);
     for (size_t i = 0; i < OPTION_COUNT; i++)
-        printf("  %-26s %-32s %s\n      %s\n", options[i].flag, options[i].env,
-               options[i].fallback, options[i].help);
+        printf("  %-26s %-32s %s\n      %s\n", options[i].flag, options[i].env, options[i].fallback,
+               options[i].help);
 }
 
 static const char *const log_level_names[] = {"debug", "info", "warning", "error"};

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EM_AES_KEY_BYTES  32
+#define EM_AES_KEY_BYTES   32
 #define EM_GCM_NONCE_BYTES 12
 #define EM_GCM_TAG_BYTES   16
 #define EM_SEAL_OVERHEAD   (EM_GCM_NONCE_BYTES + EM_GCM_TAG_BYTES)

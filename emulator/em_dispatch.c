@@ -46,8 +46,8 @@ static void query_field_name(const char *key, char *out, size_t len)
     em_snake_case(key, out, len);
 }
 
-enum em_code em_call_query_int(struct em_call *call, const char *key, int64_t fallback,
-                               int64_t min, int64_t max, int64_t *out)
+enum em_code em_call_query_int(struct em_call *call, const char *key, int64_t fallback, int64_t min,
+                               int64_t max, int64_t *out)
 {
     const char *text = em_call_query(call, key);
     *out = fallback;
@@ -59,11 +59,12 @@ enum em_code em_call_query_int(struct em_call *call, const char *key, int64_t fa
     char field[64];
     query_field_name(key, field, sizeof(field));
     if (errno || *end)
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid value at '%s' (TYPE_INT32), \"%.60s\"",
-                            field, text);
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Invalid value at '%s' (TYPE_INT32), \"%.60s\"", field, text);
     if (v < min || v > max)
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "%s must be between %lld and %lld, got %lld.",
-                            key, (long long)min, (long long)max, v);
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "%s must be between %lld and %lld, got %lld.", key, (long long)min,
+                            (long long)max, v);
     *out = v;
     return EM_OK;
 }
@@ -139,8 +140,8 @@ static void locate(const char *text, size_t offset, int *line, int *column)
 static bool body_is_blank(const struct em_call *call)
 {
     for (size_t i = 0; i < call->body_len; i++)
-        if (call->body_text[i] != ' ' && call->body_text[i] != '\n' &&
-            call->body_text[i] != '\r' && call->body_text[i] != '\t')
+        if (call->body_text[i] != ' ' && call->body_text[i] != '\n' && call->body_text[i] != '\r' &&
+            call->body_text[i] != '\t')
             return false;
     return true;
 }

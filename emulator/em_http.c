@@ -61,8 +61,7 @@ static bool pending_append(struct pending *p, const char *data, size_t n, int64_
 static enum MHD_Result send_text(struct MHD_Connection *conn, int status, char *text, size_t len,
                                  const char *content_type)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(text);
         return MHD_NO;
@@ -96,8 +95,8 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-static enum MHD_Result dispatch(struct em_http *http, struct MHD_Connection *conn,
-                                const char *url, const char *method, struct pending *p)
+static enum MHD_Result dispatch(struct em_http *http, struct MHD_Connection *conn, const char *url,
+                                const char *method, struct pending *p)
 {
     struct em_call call = {0};
     call.method = method;
@@ -110,8 +109,8 @@ static enum MHD_Result dispatch(struct em_http *http, struct MHD_Connection *con
     call.caller_resource = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Emulator-Caller");
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &call);
     em_dispatch(http->router, &call);
-    enum MHD_Result ret = send_text(conn, call.http_status, call.response, call.response_len,
-                                    call.content_type);
+    enum MHD_Result ret =
+        send_text(conn, call.http_status, call.response, call.response_len, call.content_type);
     call.response = NULL; /* owned by the MHD response now */
     em_call_reset(&call);
     return ret;
@@ -125,9 +124,8 @@ static bool declared_too_large(struct MHD_Connection *conn, int64_t max)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **state)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **state)
 {
     (void)version;
     struct em_http *http = cls;
@@ -163,7 +161,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 }
 
 __attribute__((format(printf, 2, 0))) static void on_mhd_error(void *cls, const char *fmt,
-                                                           va_list ap)
+                                                               va_list ap)
 {
     (void)cls;
     char text[512];
@@ -187,8 +185,8 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
     http->svc = svc;
     http->max_body = opt->max_body;
     unsigned flags = MHD_USE_ERROR_LOG;
-    flags |= opt->threads > 0 ? MHD_USE_EPOLL_INTERNAL_THREAD : MHD_USE_THREAD_PER_CONNECTION |
-                                                                    MHD_USE_INTERNAL_POLLING_THREAD;
+    flags |= opt->threads > 0 ? MHD_USE_EPOLL_INTERNAL_THREAD
+                              : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
     /* the pool size is only an option in pool mode (MHD warns about it otherwise) */
     struct MHD_OptionItem pool[] = {
         {opt->threads > 0 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,

@@ -82,8 +82,8 @@ static const struct role roles[] = {
      LIST("pubsub.subscriptions.consume", "pubsub.topics.attachSubscription",
           "pubsub.snapshots.seek"),
      NULL},
-    {"roles/pubsub.viewer",
-     LIST("pubsub.*.get", "pubsub.*.list", "resourcemanager.projects.get"), NULL},
+    {"roles/pubsub.viewer", LIST("pubsub.*.get", "pubsub.*.list", "resourcemanager.projects.get"),
+     NULL},
 };
 
 static bool any_match(const char *const *patterns, const char *permission)
@@ -113,8 +113,10 @@ void em_iam_principal(const char *authorization, const char *default_principal, 
         token = authorization + 7;
     while (token && *token == ' ')
         token++;
-    if (token && (strncmp(token, "user:", 5) == 0 || strncmp(token, "serviceAccount:", 15) == 0 ||
-                  strncmp(token, "group:", 6) == 0) && strchr(token, '@')) {
+    if (token &&
+        (strncmp(token, "user:", 5) == 0 || strncmp(token, "serviceAccount:", 15) == 0 ||
+         strncmp(token, "group:", 6) == 0) &&
+        strchr(token, '@')) {
         snprintf(out, len, "%s", token);
     } else if (token && strchr(token, '@') && !strchr(token, ' ') && !strchr(token, ':')) {
         /* service accounts end in ".gserviceaccount.com" (before any trailing newline) */
@@ -174,8 +176,9 @@ enum em_code em_iam_get_policy(struct em_store *store, const char *resource, cJS
 
 static bool member_valid(const char *member)
 {
-    static const char *const prefixes[] = {"user:", "serviceAccount:", "group:", "domain:",
-                                           "deleted:", "principal://", "principalSet://", NULL};
+    static const char *const prefixes[] = {
+        "user:",    "serviceAccount:", "group:",          "domain:",
+        "deleted:", "principal://",    "principalSet://", NULL};
     if (!strcmp(member, "allUsers") || !strcmp(member, "allAuthenticatedUsers"))
         return true;
     for (int i = 0; prefixes[i]; i++) {
@@ -225,7 +228,8 @@ static enum em_code validate_policy(const cJSON *policy, struct em_status *st)
 static enum em_code current_etag(struct em_store *store, const char *resource, char *etag,
                                  size_t len, struct em_status *st)
 {
-    sqlite3_stmt *stmt = em_store_stmt(store, "SELECT etag FROM iam_policies WHERE resource = ?", st);
+    sqlite3_stmt *stmt =
+        em_store_stmt(store, "SELECT etag FROM iam_policies WHERE resource = ?", st);
     if (!stmt)
         return st->code;
     em_bind_text(stmt, 1, resource);
@@ -300,8 +304,10 @@ enum em_code em_iam_set_policy(struct em_store *store, const char *resource, con
 
 enum em_code em_iam_delete_under(struct em_store *store, const char *prefix, struct em_status *st)
 {
-    sqlite3_stmt *stmt = em_store_stmt(
-        store, "DELETE FROM iam_policies WHERE resource = ?1 OR substr(resource, 1, length(?1) + 1) = ?1 || '/'", st);
+    sqlite3_stmt *stmt = em_store_stmt(store,
+                                       "DELETE FROM iam_policies WHERE resource = ?1 OR "
+                                       "substr(resource, 1, length(?1) + 1) = ?1 || '/'",
+                                       st);
     if (!stmt)
         return st->code;
     em_bind_text(stmt, 1, prefix);
@@ -337,9 +343,10 @@ static bool policy_grants(const cJSON *policy, const char *principal, const char
             !em_iam_role_grants(role, permission))
             continue;
         const cJSON *m;
-        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(b, "members"))
-            if (cJSON_IsString(m) && member_matches(m->valuestring, principal))
-                return true;
+        cJSON_ArrayForEach(
+            m, cJSON_GetObjectItemCaseSensitive(
+                   b, "members")) if (cJSON_IsString(m) &&
+                                      member_matches(m->valuestring, principal)) return true;
     }
     return false;
 }
@@ -398,16 +405,14 @@ static const struct em_field expr_fields[] = {{"expression", EM_F_STRING},
                                               {NULL}};
 static const struct em_message expr_msg = {"google.type.Expr", expr_fields};
 
-static const struct em_field binding_fields[] = {
-    {"role", EM_F_STRING},
-    {"members", EM_F_STRING, true},
-    {"condition", EM_F_MESSAGE, false, &expr_msg},
-    {NULL}};
+static const struct em_field binding_fields[] = {{"role", EM_F_STRING},
+                                                 {"members", EM_F_STRING, true},
+                                                 {"condition", EM_F_MESSAGE, false, &expr_msg},
+                                                 {NULL}};
 static const struct em_message binding_msg = {"google.iam.v1.Binding", binding_fields};
 
-static const struct em_field audit_config_fields[] = {{"service", EM_F_STRING},
-                                                      {"auditLogConfigs", EM_F_ANY, true},
-                                                      {NULL}};
+static const struct em_field audit_config_fields[] = {
+    {"service", EM_F_STRING}, {"auditLogConfigs", EM_F_ANY, true}, {NULL}};
 static const struct em_message audit_config_msg = {"google.iam.v1.AuditConfig",
                                                    audit_config_fields};
 
@@ -426,9 +431,8 @@ static const struct em_field get_fields[] = {{"options", EM_F_MESSAGE, false, &o
                                              {NULL}};
 const struct em_message em_iam_get_request = {"google.iam.v1.GetIamPolicyRequest", get_fields};
 
-static const struct em_field set_fields[] = {{"policy", EM_F_MESSAGE, false, &policy_msg},
-                                             {"updateMask", EM_F_STRING},
-                                             {NULL}};
+static const struct em_field set_fields[] = {
+    {"policy", EM_F_MESSAGE, false, &policy_msg}, {"updateMask", EM_F_STRING}, {NULL}};
 const struct em_message em_iam_set_request = {"google.iam.v1.SetIamPolicyRequest", set_fields};
 
 static const struct em_field test_fields[] = {{"permissions", EM_F_STRING, true}, {NULL}};
@@ -447,11 +451,11 @@ enum em_code em_iam_handle_set(struct em_call *call)
 {
     const cJSON *policy = cJSON_GetObjectItemCaseSensitive(call->body, "policy");
     if (!cJSON_IsObject(policy))
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Request contains an invalid argument: "
-                                                       "'policy' is required.");
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Request contains an invalid argument: "
+                            "'policy' is required.");
     cJSON *stored;
-    if (em_iam_set_policy(call->svc->store, em_call_resource(call), policy, &stored,
-                          &call->status))
+    if (em_iam_set_policy(call->svc->store, em_call_resource(call), policy, &stored, &call->status))
         return call->status.code;
     return em_call_reply(call, stored);
 }
@@ -464,9 +468,8 @@ enum em_code em_iam_handle_test(struct em_call *call)
     cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(call->body, "permissions"))
     {
         struct em_status ignored = {0};
-        if (cJSON_IsString(p) &&
-            granted(call->svc->store, &call->svc->config, call->principal,
-                    em_call_resource(call), p->valuestring, &ignored))
+        if (cJSON_IsString(p) && granted(call->svc->store, &call->svc->config, call->principal,
+                                         em_call_resource(call), p->valuestring, &ignored))
             cJSON_AddItemToArray(granted_list, cJSON_CreateString(p->valuestring));
     }
     if (cJSON_GetArraySize(granted_list) > 0)

@@ -55,8 +55,7 @@ enum em_code em_iam_check(struct em_store *store, const struct em_config *cfg,
 bool em_iam_role_grants(const char *role, const char *permission);
 
 /* Deletes every policy on prefix or under it (a resource and its children). */
-enum em_code em_iam_delete_under(struct em_store *store, const char *prefix,
-                                 struct em_status *st);
+enum em_code em_iam_delete_under(struct em_store *store, const char *prefix, struct em_status *st);
 
 /* Deletes every stored policy (control plane reset). */
 enum em_code em_iam_clear(struct em_store *store, struct em_status *st);

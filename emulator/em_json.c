@@ -233,8 +233,8 @@ void em_duration_format(int64_t ns, char out[EM_TIME_TEXT_MAX])
     uint64_t abs_ns = ns < 0 ? (uint64_t)(-(ns + 1)) + 1 : (uint64_t)ns;
     char frac[12];
     format_fraction(frac, sizeof(frac), (int64_t)(abs_ns % EM_NS_PER_SEC));
-    snprintf(out, EM_TIME_TEXT_MAX, "%s%llu%ss", sign,
-             (unsigned long long)(abs_ns / EM_NS_PER_SEC), frac);
+    snprintf(out, EM_TIME_TEXT_MAX, "%s%llu%ss", sign, (unsigned long long)(abs_ns / EM_NS_PER_SEC),
+             frac);
 }
 
 /* Durations longer than this (about 285 years) do not fit int64 nanoseconds. */

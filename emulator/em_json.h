@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EM_NS_PER_SEC 1000000000LL
+#define EM_NS_PER_SEC    1000000000LL
 #define EM_TIME_TEXT_MAX 40
 
 /* Base64. The encoder returns a malloc'd NUL-terminated string. The decoder returns

@@ -76,8 +76,10 @@ static int parse_order(const char *order_by, struct order_key *keys, struct em_s
     while (p && *p) {
         size_t len = strcspn(p, ",");
         if (n == MAX_ORDER_KEYS || !parse_one_key(p, len, &keys[n])) {
-            EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid order_by \"%.100s\": expected "
-                                              "\"field [desc], ...\".", order_by);
+            EM_FAIL(st, EM_INVALID_ARGUMENT,
+                    "Invalid order_by \"%.100s\": expected "
+                    "\"field [desc], ...\".",
+                    order_by);
             return -1;
         }
         n++;
@@ -111,7 +113,8 @@ struct sort_ctx {
 static int compare_items(const cJSON *a, const cJSON *b, const struct sort_ctx *ctx)
 {
     for (int i = 0; i < ctx->count; i++) {
-        int c = compare_values(lookup_path(a, ctx->keys[i].path), lookup_path(b, ctx->keys[i].path));
+        int c =
+            compare_values(lookup_path(a, ctx->keys[i].path), lookup_path(b, ctx->keys[i].path));
         if (c)
             return ctx->keys[i].descending ? -c : c;
     }
@@ -199,9 +202,7 @@ static int filter_items(cJSON *items, const struct em_filter *filter, cJSON ***o
     if (!kept_items)
         return -1;
     cJSON *item;
-    cJSON_ArrayForEach(item, items)
-        if (em_filter_match(filter, item))
-            kept_items[kept++] = item;
+    cJSON_ArrayForEach(item, items) if (em_filter_match(filter, item)) kept_items[kept++] = item;
     *out = kept_items;
     return kept;
 }
@@ -227,8 +228,8 @@ static cJSON *build_reply(cJSON **kept, int kept_count, long offset, int page_si
 }
 
 enum em_code em_list_page(cJSON *items, const char *filter_text, const char *order_by,
-                          int page_size, const char *page_token,
-                          const struct em_list_options *opt, cJSON **reply, struct em_status *st)
+                          int page_size, const char *page_token, const struct em_list_options *opt,
+                          cJSON **reply, struct em_status *st)
 {
     struct order_key keys[MAX_ORDER_KEYS];
     struct em_filter *filter = NULL;
@@ -267,8 +268,7 @@ enum em_code em_list_reply(struct em_call *call, cJSON *items, const struct em_l
     }
     cJSON *reply = NULL;
     if (em_list_page(items, em_call_query(call, "filter"), em_call_query(call, "orderBy"),
-                     (int)page_size, em_call_query(call, "pageToken"), opt, &reply,
-                     &call->status))
+                     (int)page_size, em_call_query(call, "pageToken"), opt, &reply, &call->status))
         return call->status.code;
     return em_call_reply(call, reply);
 }

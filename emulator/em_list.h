@@ -31,7 +31,7 @@ enum em_code em_list_reply(struct em_call *call, cJSON *items, const struct em_l
 
 /* The same on explicit arguments; *reply is the reply object. */
 enum em_code em_list_page(cJSON *items, const char *filter, const char *order_by, int page_size,
-                          const char *page_token, const struct em_list_options *opt,
-                          cJSON **reply, struct em_status *st);
+                          const char *page_token, const struct em_list_options *opt, cJSON **reply,
+                          struct em_status *st);
 
 #endif

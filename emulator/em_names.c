@@ -86,7 +86,12 @@ bool em_name_prefix(const char *name, const char *collection, char *out, size_t 
 }
 
 static const struct em_id_rule project_rule = {
-    "project ID", 6, 30, "-", true, true,
+    "project ID",
+    6,
+    30,
+    "-",
+    true,
+    true,
     "project IDs are 6 to 30 lowercase letters, digits or hyphens, start with a letter and "
     "do not end with a hyphen."};
 
@@ -181,8 +186,7 @@ bool em_location_covers(const char *outer, const char *inner)
         return false;
     if (o->kind == EM_LOC_GLOBAL || strcmp(outer, inner) == 0)
         return true;
-    return o->kind == EM_LOC_MULTI_REGION &&
-           strncmp(inner, o->members, strlen(o->members)) == 0;
+    return o->kind == EM_LOC_MULTI_REGION && strncmp(inner, o->members, strlen(o->members)) == 0;
 }
 
 static bool label_text_valid(const char *text, size_t min, size_t max)

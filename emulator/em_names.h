@@ -21,11 +21,11 @@
 
 /* A rule for resource IDs: allowed characters, first character, length. */
 struct em_id_rule {
-    const char *what;     /* "key ring ID", for messages */
+    const char *what; /* "key ring ID", for messages */
     size_t min_len, max_len;
-    const char *allowed;  /* extra characters allowed besides letters and digits */
-    bool letter_first;    /* must start with a letter */
-    bool lowercase_only;  /* letters must be lowercase */
+    const char *allowed;     /* extra characters allowed besides letters and digits */
+    bool letter_first;       /* must start with a letter */
+    bool lowercase_only;     /* letters must be lowercase */
     const char *description; /* the rule in words, appended to the error */
 };
 
@@ -52,7 +52,7 @@ struct em_location {
     const char *id;           /* "us-central1", "us", "global" */
     const char *display_name; /* "Iowa" */
     enum em_location_kind kind;
-    const char *members;      /* multi-regions: the region prefix they cover ("us-") */
+    const char *members; /* multi-regions: the region prefix they cover ("us-") */
 };
 
 /* The known location with this id, or NULL. */

@@ -32,13 +32,13 @@ enum em_audit_kind {
 };
 
 struct em_route {
-    const char *method;             /* "GET", "POST", "PATCH", "PUT", "DELETE" */
-    const char *path;               /* Google path template, without the leading '/' */
-    em_handler_fn handler;          /* NULL: answered UNIMPLEMENTED naming method_name */
-    const char *method_name;        /* RPC name for audit logs, e.g. "Encrypt" */
-    const struct em_message *body;  /* schema of the body; NULL: no body is read */
-    const char *body_field;         /* proto field the body fills; NULL for "*" */
-    const char *permission;         /* IAM permission on the first variable, or NULL */
+    const char *method;            /* "GET", "POST", "PATCH", "PUT", "DELETE" */
+    const char *path;              /* Google path template, without the leading '/' */
+    em_handler_fn handler;         /* NULL: answered UNIMPLEMENTED naming method_name */
+    const char *method_name;       /* RPC name for audit logs, e.g. "Encrypt" */
+    const struct em_message *body; /* schema of the body; NULL: no body is read */
+    const char *body_field;        /* proto field the body fills; NULL for "*" */
+    const char *permission;        /* IAM permission on the first variable, or NULL */
     enum em_audit_kind audit;
 };
 

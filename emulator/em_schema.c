@@ -82,8 +82,9 @@ static enum em_code invalid_value(const char *path, const struct em_field *f, co
     char shown[100];
     describe_value(value, shown, sizeof(shown));
     if (f->type == EM_F_ENUM)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid value at '%s' (type.googleapis.com/%s), %s",
-                       path, f->enum_type ? f->enum_type : "enum", shown);
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid value at '%s' (type.googleapis.com/%s), %s", path,
+                       f->enum_type ? f->enum_type : "enum", shown);
     if (f->type == EM_F_MESSAGE || f->type == EM_F_MAP)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid value at '%s' (type.googleapis.com/%s), %s: expected an object",

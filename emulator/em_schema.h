@@ -20,9 +20,9 @@
 
 enum em_ftype {
     EM_F_STRING,
-    EM_F_BYTES,     /* base64 string */
-    EM_F_INT32,     /* number or decimal string */
-    EM_F_INT64,     /* number or decimal string */
+    EM_F_BYTES, /* base64 string */
+    EM_F_INT32, /* number or decimal string */
+    EM_F_INT64, /* number or decimal string */
     EM_F_BOOL,
     EM_F_DOUBLE,
     EM_F_ENUM,      /* name from enum_values, or its index */

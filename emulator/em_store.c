@@ -34,8 +34,8 @@ struct conn {
 };
 
 struct em_store {
-    char *path;       /* a file name, or a URI naming the emcrypt key (encrypted mode) */
-    uint64_t key_id;  /* encrypted mode: the DEK registered with em_vfs; 0 otherwise */
+    char *path;      /* a file name, or a URI naming the emcrypt key (encrypted mode) */
+    uint64_t key_id; /* encrypted mode: the DEK registered with em_vfs; 0 otherwise */
     pthread_key_t key;
     pthread_mutex_t lock; /* guards conns */
     struct conn *conns;
@@ -201,7 +201,7 @@ static char *encrypted_uri(const char *path, uint64_t key_id)
     char *o = uri + sprintf(uri, "file:");
     for (const char *p = path; *p; p++)
         o += (*p == '%' || *p == '?' || *p == '#') ? sprintf(o, "%%%02X", (unsigned char)*p)
-                                                  : sprintf(o, "%c", *p);
+                                                   : sprintf(o, "%c", *p);
     sprintf(o, "?emkey=%llu", (unsigned long long)key_id);
     return uri;
 }
@@ -367,8 +367,8 @@ static int current_version(sqlite3 *db, const char *module)
 {
     sqlite3_stmt *stmt;
     int version = 0;
-    if (sqlite3_prepare_v2(db, "SELECT version FROM schema_migrations WHERE module = ?", -1,
-                           &stmt, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT version FROM schema_migrations WHERE module = ?", -1, &stmt,
+                           NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_text(stmt, 1, module, -1, SQLITE_STATIC);
     if (sqlite3_step(stmt) == SQLITE_ROW)
@@ -377,8 +377,8 @@ static int current_version(sqlite3 *db, const char *module)
     return version;
 }
 
-static enum em_code apply_steps(sqlite3 *db, const char *module, const char *const *steps,
-                                int from, int to, struct em_status *st)
+static enum em_code apply_steps(sqlite3 *db, const char *module, const char *const *steps, int from,
+                                int to, struct em_status *st)
 {
     for (int i = from; i < to; i++) {
         int rc = sqlite3_exec(db, steps[i], NULL, NULL, NULL);

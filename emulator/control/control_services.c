@@ -147,8 +147,8 @@ static enum em_code collect(struct control_request *reqs, size_t n, cJSON *names
 }
 
 /* The requests of one phase: KMS alone, or every other running service. */
-static size_t build_requests(const struct control_child_view *views, size_t count,
-                             const char *path, bool kms_phase, struct control_request *reqs)
+static size_t build_requests(const struct control_child_view *views, size_t count, const char *path,
+                             bool kms_phase, struct control_request *reqs)
 {
     size_t n = 0;
     for (size_t i = 0; i < count; i++) {

@@ -94,8 +94,12 @@ static bool file_contains(const char *path, const char *needle)
     size_t got;
     while ((got = fread(buf + len, 1, cap - len, fp)) > 0) {
         len += got;
-        if (len == cap)
-            buf = realloc(buf, cap *= 2);
+        if (len == cap) {
+            char *grown = realloc(buf, cap * 2);
+            assert_non_null(grown);
+            buf = grown;
+            cap *= 2;
+        }
     }
     fclose(fp);
     bool found = false;
