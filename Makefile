@@ -17,16 +17,18 @@ override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wvl
 override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -pthread -lm
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-SERVICES := kms
+SERVICES := kms pubsub
 
 CORE_SRC    := $(wildcard emulator/em_*.c)
 CONTROL_SRC := $(wildcard emulator/control/*.c)
 KMS_SRC     := $(wildcard kms/*.c)
+PUBSUB_SRC  := $(wildcard pubsub/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 CORE_LIB := $(BUILD)/libemulator.a
 KMS_LIB  := $(BUILD)/libkms.a
+PUBSUB_LIB := $(BUILD)/libpubsub.a
 CONTROL_LIB := $(BUILD)/libcontrol.a
 
 BINARIES := $(BIN)/emulator $(addprefix $(BIN)/,$(SERVICES))
@@ -46,6 +48,10 @@ $(KMS_LIB): $(call obj,$(filter-out kms/kms_main.c,$(KMS_SRC)))
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
+$(PUBSUB_LIB): $(call obj,$(filter-out pubsub/pubsub_main.c,$(PUBSUB_SRC)))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
 $(CONTROL_LIB): $(call obj,$(filter-out emulator/control/control_main.c,$(CONTROL_SRC)))
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
@@ -58,10 +64,14 @@ $(BIN)/kms: $(call obj,kms/kms_main.c) $(KMS_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BIN)/pubsub: $(call obj,pubsub/pubsub_main.c) $(PUBSUB_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 # --- unit tests (cmocka): tests/unit/test_<name>.c, one binary each ---
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-UNIT_LIBS := $(KMS_LIB) $(CONTROL_LIB) $(CORE_LIB)
+UNIT_LIBS := $(KMS_LIB) $(PUBSUB_LIB) $(CONTROL_LIB) $(CORE_LIB)
 
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
@@ -85,12 +95,12 @@ fuzz-replay: $(FUZZ_REPLAY)
 
 fuzz:
 	$(MAKE) BUILD=build/fuzz CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
-	  build/fuzz/libemulator.a build/fuzz/libkms.a build/fuzz/libcontrol.a
+	  build/fuzz/libemulator.a build/fuzz/libkms.a build/fuzz/libpubsub.a build/fuzz/libcontrol.a
 	@set -e; for src in $(FUZZ_SRC); do name=$$(basename $$src .c); \
 	  echo "== build/fuzz/$$name"; \
 	  clang -O1 -g -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -I. -Iemulator \
 	    $$(pkg-config --cflags $(PKGS)) -o build/fuzz/$$name $$src \
-	    build/fuzz/libkms.a build/fuzz/libcontrol.a build/fuzz/libemulator.a \
+	    build/fuzz/libkms.a build/fuzz/libpubsub.a build/fuzz/libcontrol.a build/fuzz/libemulator.a \
 	    $$(pkg-config --libs $(PKGS)) -pthread -lm; done
 
 # --- integration tests: real processes on loopback, driven by curl and gcloud ---

@@ -105,8 +105,7 @@ enum em_code em_make_temp_dir(char *out, size_t len, struct em_status *st)
     const char *tmp = getenv("TMPDIR");
     snprintf(out, len, "%s/cmek-emulator.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(out))
-        return EM_FAIL(st, EM_INTERNAL, "cannot create a temporary directory: %s",
-                       strerror(errno));
+        return EM_FAIL(st, EM_INTERNAL, "cannot create a temporary directory: %s", strerror(errno));
     return EM_OK;
 }
 
@@ -143,8 +142,8 @@ static enum em_code open_core(struct em_service *svc, struct em_status *st)
     if (!svc->router)
         return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
     const struct em_service_def *def = svc->def;
-    if (em_router_add(svc->router, common_routes,
-                      sizeof(common_routes) / sizeof(common_routes[0]), st) ||
+    if (em_router_add(svc->router, common_routes, sizeof(common_routes) / sizeof(common_routes[0]),
+                      st) ||
         em_router_add(svc->router, def->routes, route_table_size(def->routes, def->route_count),
                       st) ||
         (def->extra_routes &&
@@ -241,7 +240,9 @@ static enum em_code serve(struct em_service *svc, struct em_status *st)
     struct em_http_options opt = {
         .host = svc->config.host,
         .port = svc->config.port_base + (int)svc->def->port,
-        .threads = svc->def->port == EM_PORT_CONTROL ? 0 : svc->config.threads,
+        .threads = svc->def->port == EM_PORT_CONTROL || svc->def->blocking_handlers
+                       ? 0
+                       : svc->config.threads,
         .max_body = svc->config.max_body_bytes,
     };
     if (em_http_start(&opt, svc->router, svc, &svc->http, st))
@@ -265,6 +266,7 @@ int em_service_main(const struct em_service_def *def, int argc, char **argv)
         return 0;
     }
     em_log_init(def->name, (enum em_log_level)cfg.log_level);
+    umask(077); /* data files, keys and logs are readable by this user only */
     block_signals();
     if (prepare_data_dir(&cfg, &st)) {
         em_error("%s", st.message);

@@ -28,6 +28,7 @@
 #include "em_status.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,9 +39,9 @@ struct em_http;
 struct em_call;
 
 struct em_service_def {
-    const char *name;           /* "kms": logs, data, control plane */
-    enum em_port port;          /* offset from the port base */
-    const char *google_service; /* "cloudkms.googleapis.com": audit log serviceName */
+    const char *name;              /* "kms": logs, data, control plane */
+    enum em_port port;             /* offset from the port base */
+    const char *google_service;    /* "cloudkms.googleapis.com": audit log serviceName */
     const struct em_route *routes; /* ends with an entry whose method is NULL ... */
     size_t route_count;            /* ... or has this many entries (0: use the end mark) */
     /* Hooks; any may be NULL. open sets svc->ctx. */
@@ -51,6 +52,9 @@ struct em_service_def {
     /* Extra routes merged after the service's own (the control plane's). */
     const struct em_route *extra_routes; /* same convention as routes */
     size_t extra_route_count;
+    /* Handlers may wait (Pub/Sub long-polling pulls, group commits): serve each connection
+     * on its own thread so a waiting request never holds up another connection's. */
+    bool blocking_handlers;
 };
 
 struct em_cmek;

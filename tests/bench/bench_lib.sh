@@ -26,11 +26,13 @@ trap bench_cleanup EXIT
 
 port_free() { ! (: </dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 
-# free_base COUNT: a random port with COUNT free ports from it.
+# free_base COUNT: a random port with COUNT free ports from it, below the kernel's
+# ephemeral range (so no outgoing connection can be holding one of them).
 free_base() {
-    local count=$1 base i ok
+    local count=$1 base i ok low
+    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
     for _ in $(seq 50); do
-        base=$(( 20000 + (RANDOM % 3500) * 10 ))
+        base=$(( 10240 + (RANDOM % ((low - 10240 - 16) / 10)) * 10 ))
         ok=1
         for (( i = 0; i < count; i++ )); do port_free $((base + i)) || ok=0; done
         (( ok )) && { echo "$base"; return 0; }

@@ -115,10 +115,13 @@ wait_for() {
 port_in_use() { (: </dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 
 # free_port_base: a random port base whose six ports are all free.
+# Bases come from below the kernel's ephemeral port range, so no outgoing connection
+# (a keep-alive socket of another test) can be holding one of the ports.
 free_port_base() {
-    local base p busy _
+    local base p busy _ low
+    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
     for _ in $(seq 1 50); do
-        base=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+        base=$(( 10240 + (RANDOM * 32768 + RANDOM) % (low - 10240 - 16) ))
         busy=0
         for p in 0 1 2 3 4 5; do
             if port_in_use $((base + p)); then busy=1; break; fi

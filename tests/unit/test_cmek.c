@@ -18,6 +18,7 @@
 #include "em_http.h"
 #include "em_iam.h"
 #include "em_json.h"
+#include "em_kms_client.h"
 #include "em_log.h"
 #include "em_service.h"
 #include "kms/kms_service.h"
@@ -110,16 +111,24 @@ static int open_engine(struct fixture *f)
     return 0;
 }
 
+/* KMS on a free port below the ephemeral range (tries a few port bases). */
 static int start_kms(struct fixture *f)
 {
     struct em_status st = {0};
-    struct em_http_options opt = {"127.0.0.1", f->cfg.port_base + EM_PORT_KMS, 2, 1 << 20};
-    if (em_service_open(&kms_service, &f->cfg, &f->kms, &st) ||
-        em_http_start(&opt, f->kms->router, f->kms, &f->kms->http, &st)) {
+    if (em_service_open(&kms_service, &f->cfg, &f->kms, &st)) {
         fprintf(stderr, "kms: %s\n", st.message);
         return -1;
     }
-    return 0;
+    for (int attempt = 0; attempt < 20; attempt++) {
+        f->cfg.port_base = 10240 + (int)((getpid() + attempt * 7919) % 2000) * 10;
+        struct em_http_options opt = {"127.0.0.1", f->cfg.port_base + EM_PORT_KMS, 2, 1 << 20};
+        if (em_http_start(&opt, f->kms->router, f->kms, &f->kms->http, &st) == EM_OK) {
+            em_kms_client_init(&f->cfg);
+            return 0;
+        }
+    }
+    fprintf(stderr, "kms: no free port: %s\n", st.message);
+    return -1;
 }
 
 static int setup_with_iam(void **state, bool enforce)
@@ -132,7 +141,6 @@ static int setup_with_iam(void **state, bool enforce)
         em_make_temp_dir(f->dir, sizeof(f->dir), &st))
         return -1;
     snprintf(f->cfg.data_dir, sizeof(f->cfg.data_dir), "%s", f->dir);
-    f->cfg.port_base = 30000 + (int)(getpid() % 3000) * 10;
     f->cfg.iam_enforce = enforce;
     if (start_kms(f) || open_engine(f))
         return -1;

@@ -1,0 +1,41 @@
+/*
+ * pubsub_handlers: one function per Pub/Sub REST method (see pubsub_routes.c).
+ */
+#ifndef PUBSUB_HANDLERS_H
+#define PUBSUB_HANDLERS_H
+
+#include "em_call.h"
+
+enum em_code ps_create_topic(struct em_call *call);
+enum em_code ps_get_topic(struct em_call *call);
+enum em_code ps_update_topic(struct em_call *call);
+enum em_code ps_delete_topic(struct em_call *call);
+enum em_code ps_list_topics(struct em_call *call);
+enum em_code ps_publish_call(struct em_call *call);
+enum em_code ps_list_topic_subscriptions(struct em_call *call);
+enum em_code ps_list_topic_snapshots(struct em_call *call);
+
+enum em_code ps_create_subscription(struct em_call *call);
+enum em_code ps_get_subscription(struct em_call *call);
+enum em_code ps_update_subscription(struct em_call *call);
+enum em_code ps_delete_subscription(struct em_call *call);
+enum em_code ps_list_subscriptions(struct em_call *call);
+enum em_code ps_pull_call(struct em_call *call);
+enum em_code ps_acknowledge_call(struct em_call *call);
+enum em_code ps_modify_ack_deadline_call(struct em_call *call);
+enum em_code ps_modify_push_config(struct em_call *call);
+enum em_code ps_seek_call(struct em_call *call);
+enum em_code ps_detach_subscription(struct em_call *call);
+
+enum em_code ps_create_snapshot(struct em_call *call);
+enum em_code ps_get_snapshot(struct em_call *call);
+enum em_code ps_update_snapshot(struct em_call *call);
+enum em_code ps_delete_snapshot(struct em_call *call);
+enum em_code ps_list_snapshots(struct em_call *call);
+
+/* IAM on topics, subscriptions and snapshots: the resource must exist first. */
+enum em_code ps_get_iam_policy(struct em_call *call);
+enum em_code ps_set_iam_policy(struct em_call *call);
+enum em_code ps_test_iam_permissions(struct em_call *call);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * pubsub_json: JSON <-> the Pub/Sub model, and the request-body schemas of the API.
+ */
+#ifndef PUBSUB_JSON_H
+#define PUBSUB_JSON_H
+
+#include "em_schema.h"
+#include "pubsub.h"
+
+#include <cjson/cJSON.h>
+
+extern const struct em_message ps_topic_schema;
+extern const struct em_message ps_update_topic_schema;
+extern const struct em_message ps_sub_schema;
+extern const struct em_message ps_update_sub_schema;
+extern const struct em_message ps_publish_schema;
+extern const struct em_message ps_pull_schema;
+extern const struct em_message ps_ack_schema;
+extern const struct em_message ps_modack_schema;
+extern const struct em_message ps_modify_push_schema;
+extern const struct em_message ps_seek_schema;
+extern const struct em_message ps_create_snapshot_schema;
+extern const struct em_message ps_update_snapshot_schema;
+extern const struct em_message ps_empty_schema;
+
+cJSON *ps_json_topic(const struct ps_topic *topic);
+cJSON *ps_json_sub(struct ps_sub *sub);
+cJSON *ps_json_snapshot(const struct ps_snapshot *snap);
+
+/* Request bodies -> the model. Strings are copies owned by the result (free with
+ * ps_topic_config_free / ps_sub_config_free). */
+enum em_code ps_json_read_topic(const cJSON *topic, struct ps_topic_config *cfg,
+                                struct em_status *st);
+enum em_code ps_json_read_topic_update(const cJSON *body, struct ps_topic_update *update,
+                                       struct em_status *st);
+enum em_code ps_json_read_sub(const cJSON *sub, struct ps_sub_config *cfg, struct em_status *st);
+enum em_code ps_json_read_sub_update(const cJSON *body, struct ps_sub_update *update,
+                                     struct em_status *st);
+enum em_code ps_json_read_push_config(const cJSON *push, struct ps_push_config *out,
+                                      struct em_status *st);
+/* Snapshot patch: labels (NULL: unchanged) and expireTime (0: unchanged). */
+enum em_code ps_json_read_snapshot_update(const cJSON *body, char **labels_json, int64_t *expire_ns,
+                                          struct em_status *st);
+/* Labels of an object (NULL when absent), checked with Google's rules. */
+enum em_code ps_json_labels(const cJSON *obj, char **labels_json, struct em_status *st);
+
+/* PublishRequest.messages with Google's limits; *msgs is malloc'd. */
+enum em_code ps_json_read_messages(const cJSON *body, struct ps_message **msgs, size_t *count,
+                                   struct em_status *st);
+
+/* {"receivedMessages": [...]} (or {} when empty). */
+cJSON *ps_json_pull_reply(const struct ps_received *items, size_t count);
+/* The PubsubMessage JSON of a message. */
+cJSON *ps_json_message(const struct ps_message *m, bool push_aliases);
+
+#endif

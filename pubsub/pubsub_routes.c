@@ -1,0 +1,113 @@
+/*
+ * pubsub_routes: the Pub/Sub v1 route table, the only place a request's path is tied to a
+ * handler. Paths and methods are those of the real API (pubsub v1 discovery document, as
+ * in gcloud's generated client pubsub_v1_client.py). Permissions are Google's, checked on
+ * the route's first variable (and its ancestors) under --iam enforce; handlers check the
+ * second resource some methods involve (attachSubscription on the topic of a new
+ * subscription, consume on a snapshot's source, seek on a snapshot, detachSubscription on
+ * the topic). A route without a handler answers UNIMPLEMENTED naming the method: schemas
+ * and message transforms are not provided by this emulator.
+ */
+#include "pubsub_routes.h"
+
+#include "em_iam.h"
+#include "pubsub_handlers.h"
+#include "pubsub_json.h"
+
+#define TOPIC   "projects/*/topics/*"
+#define SUB     "projects/*/subscriptions/*"
+#define SNAP    "projects/*/snapshots/*"
+#define DATA    EM_AUDIT_DATA_ACCESS
+#define ADMIN   EM_AUDIT_ADMIN
+#define P(perm) "pubsub." perm
+
+const struct em_route pubsub_routes[] = {
+    /* topics */
+    {"PUT", "v1/{name=" TOPIC "}", ps_create_topic, "CreateTopic", &ps_topic_schema, NULL,
+     P("topics.create"), ADMIN},
+    {"GET", "v1/{topic=" TOPIC "}", ps_get_topic, "GetTopic", NULL, NULL, P("topics.get"), DATA},
+    {"PATCH", "v1/{name=" TOPIC "}", ps_update_topic, "UpdateTopic", &ps_update_topic_schema, NULL,
+     P("topics.update"), ADMIN},
+    {"DELETE", "v1/{topic=" TOPIC "}", ps_delete_topic, "DeleteTopic", NULL, NULL,
+     P("topics.delete"), ADMIN},
+    {"GET", "v1/{project=projects/*}/topics", ps_list_topics, "ListTopics", NULL, NULL,
+     P("topics.list"), DATA},
+    {"POST", "v1/{topic=" TOPIC "}:publish", ps_publish_call, "Publish", &ps_publish_schema, NULL,
+     P("topics.publish"), DATA},
+    {"GET", "v1/{topic=" TOPIC "}/subscriptions", ps_list_topic_subscriptions,
+     "ListTopicSubscriptions", NULL, NULL, P("topics.get"), DATA},
+    {"GET", "v1/{topic=" TOPIC "}/snapshots", ps_list_topic_snapshots, "ListTopicSnapshots", NULL,
+     NULL, P("topics.get"), DATA},
+    {"GET", "v1/{resource=" TOPIC "}:getIamPolicy", ps_get_iam_policy, "GetIamPolicy", NULL, NULL,
+     P("topics.getIamPolicy"), DATA},
+    {"POST", "v1/{resource=" TOPIC "}:setIamPolicy", ps_set_iam_policy, "SetIamPolicy",
+     &em_iam_set_request, NULL, P("topics.setIamPolicy"), ADMIN},
+    {"POST", "v1/{resource=" TOPIC "}:testIamPermissions", ps_test_iam_permissions,
+     "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA},
+
+    /* subscriptions */
+    {"PUT", "v1/{name=" SUB "}", ps_create_subscription, "CreateSubscription", &ps_sub_schema, NULL,
+     P("subscriptions.create"), ADMIN},
+    {"GET", "v1/{subscription=" SUB "}", ps_get_subscription, "GetSubscription", NULL, NULL,
+     P("subscriptions.get"), DATA},
+    {"PATCH", "v1/{name=" SUB "}", ps_update_subscription, "UpdateSubscription",
+     &ps_update_sub_schema, NULL, P("subscriptions.update"), ADMIN},
+    {"DELETE", "v1/{subscription=" SUB "}", ps_delete_subscription, "DeleteSubscription", NULL,
+     NULL, P("subscriptions.delete"), ADMIN},
+    {"GET", "v1/{project=projects/*}/subscriptions", ps_list_subscriptions, "ListSubscriptions",
+     NULL, NULL, P("subscriptions.list"), DATA},
+    {"POST", "v1/{subscription=" SUB "}:pull", ps_pull_call, "Pull", &ps_pull_schema, NULL,
+     P("subscriptions.consume"), DATA},
+    {"POST", "v1/{subscription=" SUB "}:acknowledge", ps_acknowledge_call, "Acknowledge",
+     &ps_ack_schema, NULL, P("subscriptions.consume"), DATA},
+    {"POST", "v1/{subscription=" SUB "}:modifyAckDeadline", ps_modify_ack_deadline_call,
+     "ModifyAckDeadline", &ps_modack_schema, NULL, P("subscriptions.consume"), DATA},
+    {"POST", "v1/{subscription=" SUB "}:modifyPushConfig", ps_modify_push_config,
+     "ModifyPushConfig", &ps_modify_push_schema, NULL, P("subscriptions.update"), ADMIN},
+    {"POST", "v1/{subscription=" SUB "}:seek", ps_seek_call, "Seek", &ps_seek_schema, NULL,
+     P("subscriptions.consume"), ADMIN},
+    {"POST", "v1/{subscription=" SUB "}:detach", ps_detach_subscription, "DetachSubscription",
+     &ps_empty_schema, NULL, NULL, ADMIN},
+    {"GET", "v1/{resource=" SUB "}:getIamPolicy", ps_get_iam_policy, "GetIamPolicy", NULL, NULL,
+     P("subscriptions.getIamPolicy"), DATA},
+    {"POST", "v1/{resource=" SUB "}:setIamPolicy", ps_set_iam_policy, "SetIamPolicy",
+     &em_iam_set_request, NULL, P("subscriptions.setIamPolicy"), ADMIN},
+    {"POST", "v1/{resource=" SUB "}:testIamPermissions", ps_test_iam_permissions,
+     "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA},
+
+    /* snapshots */
+    {"PUT", "v1/{name=" SNAP "}", ps_create_snapshot, "CreateSnapshot", &ps_create_snapshot_schema,
+     NULL, P("snapshots.create"), ADMIN},
+    {"GET", "v1/{snapshot=" SNAP "}", ps_get_snapshot, "GetSnapshot", NULL, NULL,
+     P("snapshots.get"), DATA},
+    {"PATCH", "v1/{name=" SNAP "}", ps_update_snapshot, "UpdateSnapshot",
+     &ps_update_snapshot_schema, NULL, P("snapshots.update"), ADMIN},
+    {"DELETE", "v1/{snapshot=" SNAP "}", ps_delete_snapshot, "DeleteSnapshot", NULL, NULL,
+     P("snapshots.delete"), ADMIN},
+    {"GET", "v1/{project=projects/*}/snapshots", ps_list_snapshots, "ListSnapshots", NULL, NULL,
+     P("snapshots.list"), DATA},
+    {"GET", "v1/{resource=" SNAP "}:getIamPolicy", ps_get_iam_policy, "GetIamPolicy", NULL, NULL,
+     P("snapshots.getIamPolicy"), DATA},
+    {"POST", "v1/{resource=" SNAP "}:setIamPolicy", ps_set_iam_policy, "SetIamPolicy",
+     &em_iam_set_request, NULL, P("snapshots.setIamPolicy"), ADMIN},
+    {"POST", "v1/{resource=" SNAP "}:testIamPermissions", ps_test_iam_permissions,
+     "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA},
+
+    /* not provided by this emulator: answered UNIMPLEMENTED */
+    {"POST", "v1/{parent=projects/*}/schemas", NULL, "CreateSchema"},
+    {"GET", "v1/{parent=projects/*}/schemas", NULL, "ListSchemas"},
+    {"GET", "v1/{name=projects/*/schemas/*}", NULL, "GetSchema"},
+    {"DELETE", "v1/{name=projects/*/schemas/*}", NULL, "DeleteSchema"},
+    {"POST", "v1/{name=projects/*/schemas/*}:commit", NULL, "CommitSchema"},
+    {"POST", "v1/{name=projects/*/schemas/*}:rollback", NULL, "RollbackSchema"},
+    {"GET", "v1/{name=projects/*/schemas/*}:listRevisions", NULL, "ListSchemaRevisions"},
+    {"DELETE", "v1/{name=projects/*/schemas/*}:deleteRevision", NULL, "DeleteSchemaRevision"},
+    {"GET", "v1/{resource=projects/*/schemas/*}:getIamPolicy", NULL, "GetIamPolicy"},
+    {"POST", "v1/{resource=projects/*/schemas/*}:setIamPolicy", NULL, "SetIamPolicy"},
+    {"POST", "v1/{resource=projects/*/schemas/*}:testIamPermissions", NULL, "TestIamPermissions"},
+    {"POST", "v1/{parent=projects/*}/schemas:validate", NULL, "ValidateSchema"},
+    {"POST", "v1/{parent=projects/*}/schemas:validateMessage", NULL, "ValidateMessage"},
+    {"POST", "v1/{project=projects/*}:testMessageTransforms", NULL, "TestMessageTransforms"},
+    {"POST", "v1/{project=projects/*}:validateMessageTransform", NULL, "ValidateMessageTransform"},
+    {NULL},
+};

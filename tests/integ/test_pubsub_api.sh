@@ -1,0 +1,403 @@
+#!/usr/bin/env bash
+# test_pubsub_api: the Pub/Sub REST surface through curl. Topics and subscriptions with
+# every setting, bad input answered with Google's error JSON (and the service healthy
+# afterwards), Google's limits, publish / pull / acknowledge / modifyAckDeadline on the
+# emulator clock, filters, ordering keys, dead-lettering, retry backoff, seek and
+# snapshots, detach, the kmsKeyName location rule, and secrecy: a marker published in
+# message data and attributes appears in no file of the data directory.
+source "$(dirname "$0")/lib.sh"
+
+start_stack
+PROJECT=api-project
+V1="$PUBSUB_URL/v1/projects/$PROJECT"
+T="projects/$PROJECT/topics"
+S="projects/$PROJECT/subscriptions"
+KEYS="projects/$PROJECT/locations"
+
+advance() { api POST "$CONTROL_URL/emulator/v1/clock:advance" "{\"seconds\": $1}"; }
+b64() { printf %s "$1" | base64 -w0; }
+# pull SUB [MAX]: returnImmediately pull; sets BODY
+pull() { api POST "$V1/subscriptions/$1:pull" "{\"maxMessages\": ${2:-10}, \"returnImmediately\": true}"; }
+ack_ids() { jq -c '[.receivedMessages[]?.ackId]' <<<"$BODY"; }
+datas() { jq -r '[.receivedMessages[]?.message.data | @base64d] | join(",")' <<<"$BODY"; }
+
+section "fixtures: KMS keys in global and us-east1"
+for loc in global us-east1; do
+    api POST "$KMS_URL/v1/$KEYS/$loc/keyRings?keyRingId=ring" '{}'
+    expect_status 200
+    api POST "$KMS_URL/v1/$KEYS/$loc/keyRings/ring/cryptoKeys?cryptoKeyId=key" \
+        '{"purpose":"ENCRYPT_DECRYPT"}'
+    expect_status 200
+done
+GLOBAL_KEY="$KEYS/global/keyRings/ring/cryptoKeys/key"
+EAST_KEY="$KEYS/us-east1/keyRings/ring/cryptoKeys/key"
+
+section "topics"
+api PUT "$V1/topics/orders" "{\"kmsKeyName\":\"$GLOBAL_KEY\",\"labels\":{\"team\":\"payments\"},\"messageRetentionDuration\":\"3600s\"}"
+expect_status 200
+expect_json .name "$T/orders"
+expect_json .kmsKeyName "$GLOBAL_KEY"
+expect_json .labels.team payments
+expect_json .messageRetentionDuration 3600s
+api PUT "$V1/topics/orders" '{}'
+expect_error_json 409 ALREADY_EXISTS
+api GET "$V1/topics/orders"
+expect_json .kmsKeyName "$GLOBAL_KEY"
+api PATCH "$V1/topics/orders" '{"topic":{"labels":{"team":"risk"}},"updateMask":"labels"}'
+expect_status 200
+expect_json .labels.team risk
+api PATCH "$V1/topics/orders" '{"topic":{"labels":{"team":"x"}}}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "update_mask" "a patch without updateMask names it"
+api PATCH "$V1/topics/orders" '{"topic":{"name":"x"},"updateMask":"name"}'
+expect_error_json 400 INVALID_ARGUMENT
+for t in plain-a plain-b plain-c; do api PUT "$V1/topics/$t" '{}'; done
+api GET "$V1/topics?pageSize=2"
+expect_json '.topics | length' 2
+TOKEN=$(jq -r .nextPageToken <<<"$BODY")
+api GET "$V1/topics?pageSize=2&pageToken=$TOKEN"
+expect_json '.topics | length' 2
+expect_json 'has("nextPageToken")' false
+api GET "$V1/topics/nothing-here"
+expect_error_json 404 NOT_FOUND
+
+section "kmsKeyName: shape and location rule"
+api PUT "$V1/topics/regional-no-policy" "{\"kmsKeyName\":\"$EAST_KEY\"}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" '\"us-east1\"' "names the key's location"
+expect_contains "$BODY" '\"global\"' "names the topic's (unconstrained) location"
+api PUT "$V1/topics/regional-wrong" "{\"kmsKeyName\":\"$EAST_KEY\",\"messageStoragePolicy\":{\"allowedPersistenceRegions\":[\"us-east1\",\"europe-west1\"]}}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "europe-west1" "names the uncovered region"
+api PUT "$V1/topics/regional-ok" "{\"kmsKeyName\":\"$EAST_KEY\",\"messageStoragePolicy\":{\"allowedPersistenceRegions\":[\"us-east1\"],\"enforceInTransit\":true}}"
+expect_status 200
+expect_json '.messageStoragePolicy.allowedPersistenceRegions[0]' us-east1
+expect_json '.messageStoragePolicy.enforceInTransit' true
+api PUT "$V1/topics/bad-key" '{"kmsKeyName":"projects/p/keyRings/r/cryptoKeys/k"}'
+expect_error_json 400 INVALID_ARGUMENT
+api PUT "$V1/topics/missing-key" "{\"kmsKeyName\":\"$KEYS/global/keyRings/ring/cryptoKeys/nope\"}"
+expect_error_json 404 NOT_FOUND
+api PUT "$V1/topics/bad-region" '{"messageStoragePolicy":{"allowedPersistenceRegions":["mars-north1"]}}'
+expect_error_json 400 INVALID_ARGUMENT
+api PATCH "$V1/topics/orders" "{\"topic\":{\"kmsKeyName\":\"$EAST_KEY\"},\"updateMask\":\"kmsKeyName\"}"
+expect_error_json 501 UNIMPLEMENTED
+
+section "invalid resource IDs (Google's rules)"
+for id in ab 1abc goog-topic 'a%20b' "$(printf 'x%.0s' {1..256})" 'caf%C3%A9'; do
+    api PUT "$V1/topics/$id" '{}'
+    expect_error_json 400 INVALID_ARGUMENT
+    api PUT "$V1/subscriptions/$id" "{\"topic\":\"$T/orders\"}"
+    expect_error_json 400 INVALID_ARGUMENT
+done
+api PUT "$V1/topics/$(printf 'x%.0s' {1..255})" '{}'
+expect_status 200
+api PUT "$V1/topics/a-b_c.d~e+f%25g" '{}'
+expect_status 200
+api PUT "$PUBSUB_URL/v1/projects/BAD_PROJECT/topics/topic" '{}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_healthy "$PUBSUB_URL"
+
+section "malformed and wrongly typed bodies"
+api PUT "$V1/topics/broken" '{"labels":{"a":"b"}'
+expect_error_json 400 INVALID_ARGUMENT
+api PUT "$V1/topics/broken" '{"labels":{}} trailing'
+expect_error_json 400 INVALID_ARGUMENT
+api PUT "$V1/topics/broken" '["not","an","object"]'
+expect_error_json 400 INVALID_ARGUMENT
+api PUT "$V1/topics/broken" '{"labels":"x"}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "labels" "wrong type names the field"
+api PUT "$V1/topics/broken" '{"colour":"red"}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" 'Unknown name \"colour\"' "unknown field named"
+api PUT "$V1/subscriptions/broken" "{\"topic\":\"$T/orders\",\"ackDeadlineSeconds\":\"soon\"}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "ack_deadline_seconds" "wrong type names the field"
+api POST "$V1/topics/orders:publish" '{"messages":{"data":"aGk="}}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$V1/topics/orders:publish" '{"messages":[{"data":"***"}]}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$V1/topics/orders:publish" '{"messages":[{"data":"aGk=","attributes":{"a":1}}]}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$V1/subscriptions/broken:pull" '{"maxMessages":true}'
+expect_error_json 400 INVALID_ARGUMENT
+printf '\x00\x01\x02garbage' >"$TEST_TMP/binary"
+api POST "$V1/topics/orders:publish" "@$TEST_TMP/binary"
+expect_error_json 400 INVALID_ARGUMENT
+expect_healthy "$PUBSUB_URL"
+
+section "limits: request size, message count, attributes, ordering keys"
+head -c 11000000 /dev/zero | tr '\0' 'a' >"$TEST_TMP/huge.json"
+api POST "$V1/topics/orders:publish" "@$TEST_TMP/huge.json"
+expect_status 413
+expect_error_json 413 INVALID_ARGUMENT
+jq -cn '{messages: [range(1001) | {data: "aGk="}]}' >"$TEST_TMP/many.json"
+api POST "$V1/topics/orders:publish" "@$TEST_TMP/many.json"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "1000" "names the maximum"
+jq -cn '{messages: [range(1000) | {data: "aGk="}]}' >"$TEST_TMP/max.json"
+api POST "$V1/topics/plain-a:publish" "@$TEST_TMP/max.json"
+expect_status 200
+expect_json '.messageIds | length' 1000
+api POST "$V1/topics/orders:publish" '{"messages":[]}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$V1/topics/orders:publish" '{"messages":[{}]}'
+expect_error_json 400 INVALID_ARGUMENT
+LONG_KEY=$(printf 'k%.0s' {1..257})
+api POST "$V1/topics/orders:publish" "{\"messages\":[{\"data\":\"aGk=\",\"attributes\":{\"$LONG_KEY\":\"v\"}}]}"
+expect_error_json 400 INVALID_ARGUMENT
+LONG_VALUE=$(printf 'v%.0s' {1..1025})
+api POST "$V1/topics/orders:publish" "{\"messages\":[{\"data\":\"aGk=\",\"attributes\":{\"k\":\"$LONG_VALUE\"}}]}"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$V1/topics/orders:publish" '{"messages":[{"data":"aGk=","attributes":{"googkey":"v"}}]}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$V1/topics/orders:publish" "{\"messages\":[{\"data\":\"aGk=\",\"orderingKey\":\"$(printf 'o%.0s' {1..1025})\"}]}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_healthy "$PUBSUB_URL"
+
+section "unknown paths, verbs and unimplemented methods"
+api GET "$V1/nothing/here"
+expect_error_json 404 NOT_FOUND
+api POST "$V1/topics/orders:explode" '{}'
+expect_error_json 404 NOT_FOUND
+api DELETE "$V1/topics/orders:publish"
+expect_error_json 404 NOT_FOUND
+api POST "$V1/schemas?schemaId=s" '{}'
+expect_error_json 501 UNIMPLEMENTED
+expect_contains "$BODY" "CreateSchema" "names the method"
+
+section "subscriptions"
+api PUT "$V1/subscriptions/orders-sub" "{\"topic\":\"$T/orders\",\"ackDeadlineSeconds\":20,\"labels\":{\"env\":\"test\"}}"
+expect_status 200
+expect_json .ackDeadlineSeconds 20
+expect_json .messageRetentionDuration 604800s
+expect_json .expirationPolicy.ttl 2678400s
+expect_json .topicMessageRetentionDuration 3600s
+expect_json '.pushConfig | length' 0
+api PUT "$V1/subscriptions/orders-sub" "{\"topic\":\"$T/orders\"}"
+expect_error_json 409 ALREADY_EXISTS
+api PUT "$V1/subscriptions/no-topic" "{\"topic\":\"$T/missing-topic\"}"
+expect_error_json 404 NOT_FOUND
+for deadline in 5 601; do
+    api PUT "$V1/subscriptions/bad-deadline" "{\"topic\":\"$T/orders\",\"ackDeadlineSeconds\":$deadline}"
+    expect_error_json 400 INVALID_ARGUMENT
+done
+api PUT "$V1/subscriptions/bad-retention" "{\"topic\":\"$T/orders\",\"messageRetentionDuration\":\"60s\"}"
+expect_error_json 400 INVALID_ARGUMENT
+api PUT "$V1/subscriptions/bad-dl" "{\"topic\":\"$T/orders\",\"deadLetterPolicy\":{\"deadLetterTopic\":\"$T/plain-a\",\"maxDeliveryAttempts\":3}}"
+expect_error_json 400 OUT_OF_RANGE
+api PUT "$V1/subscriptions/bad-push" "{\"topic\":\"$T/orders\",\"pushConfig\":{\"pushEndpoint\":\"ftp://x\"}}"
+expect_error_json 400 INVALID_ARGUMENT
+api PUT "$V1/subscriptions/bad-filter" "{\"topic\":\"$T/orders\",\"filter\":\"data = \\\"x\\\"\"}"
+expect_error_json 400 INVALID_ARGUMENT
+api PUT "$V1/subscriptions/bigquery" "{\"topic\":\"$T/orders\",\"bigqueryConfig\":{\"table\":\"p.d.t\"}}"
+expect_error_json 501 UNIMPLEMENTED
+api PATCH "$V1/subscriptions/orders-sub" '{"subscription":{"ackDeadlineSeconds":60},"updateMask":"ackDeadlineSeconds"}'
+expect_status 200
+expect_json .ackDeadlineSeconds 60
+expect_json .labels.env test
+api PATCH "$V1/subscriptions/orders-sub" '{"subscription":{"ackDeadlineSeconds":20},"updateMask":"ack_deadline_seconds"}'
+expect_json .ackDeadlineSeconds 20
+api PATCH "$V1/subscriptions/orders-sub" '{"subscription":{"filter":"attributes:x"},"updateMask":"filter"}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "filter" "the filter is immutable"
+api GET "$V1/topics/orders/subscriptions"
+expect_json '.subscriptions[0]' "$S/orders-sub"
+api GET "$V1/subscriptions"
+expect_json '.subscriptions | length' 1
+
+section "publish, pull, acknowledge on the emulator clock"
+api POST "$V1/topics/orders:publish" "{\"messages\":[{\"data\":\"$(b64 one)\",\"attributes\":{\"n\":\"1\"}},{\"data\":\"$(b64 two)\"}]}"
+expect_status 200
+expect_json '.messageIds | join(",")' "1,2"
+pull orders-sub
+expect_json '.receivedMessages | length' 2
+expect_eq "one,two" "$(datas)" "messages in publish order"
+expect_json '.receivedMessages[0].message.messageId' 1
+expect_json '.receivedMessages[0].message.attributes.n' 1
+expect_json '.receivedMessages[0] | has("deliveryAttempt")' false
+expect_json '.receivedMessages[0].message.publishTime | test("^[0-9-]+T[0-9:]+\\.[0-9]{3}Z$")' true
+FIRST_ACK=$(jq -r '.receivedMessages[0].ackId' <<<"$BODY")
+SECOND_ACK=$(jq -r '.receivedMessages[1].ackId' <<<"$BODY")
+pull orders-sub
+expect_eq "{}" "$BODY" "outstanding messages are not handed out twice"
+api POST "$V1/subscriptions/orders-sub:acknowledge" "{\"ackIds\":[\"$FIRST_ACK\"]}"
+expect_status 200
+api POST "$V1/subscriptions/orders-sub:modifyAckDeadline" "{\"ackIds\":[\"$SECOND_ACK\"],\"ackDeadlineSeconds\":120}"
+expect_status 200
+advance 30
+pull orders-sub
+expect_eq "{}" "$BODY" "extended deadline: not redelivered after 30 s"
+advance 100
+pull orders-sub
+expect_eq "two" "$(datas)" "redelivered once the extended deadline passed"
+api POST "$V1/subscriptions/orders-sub:acknowledge" "{\"ackIds\":$(ack_ids)}"
+advance 200
+pull orders-sub
+expect_eq "{}" "$BODY" "acknowledged messages never come back"
+api POST "$V1/subscriptions/orders-sub:acknowledge" '{"ackIds":["garbage"]}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$V1/subscriptions/orders-sub:acknowledge" '{"ackIds":[]}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$V1/subscriptions/orders-sub:modifyAckDeadline" "{\"ackIds\":[\"$FIRST_ACK\"],\"ackDeadlineSeconds\":601}"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$V1/subscriptions/orders-sub:pull" '{"returnImmediately":true}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$V1/subscriptions/missing-sub:pull" '{"maxMessages":1}'
+expect_error_json 404 NOT_FOUND
+api POST "$V1/topics/missing-topic:publish" '{"messages":[{"data":"aGk="}]}'
+expect_error_json 404 NOT_FOUND
+
+section "a pull with nothing to return waits a bounded time, and wakes on a publish"
+start=$(now_ms)
+api POST "$V1/subscriptions/orders-sub:pull" '{"maxMessages":1}'
+waited=$(( $(now_ms) - start ))
+expect_eq "{}" "$BODY" "empty pull"
+expect_eq 1 "$(( waited >= 2000 && waited < 10000 ))" "the empty pull waited 2-10 s (${waited} ms)"
+( sleep 1; curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+    -d "{\"messages\":[{\"data\":\"$(b64 late)\"}]}" "$V1/topics/orders:publish" ) &
+publisher=$!
+start=$(now_ms)
+api POST "$V1/subscriptions/orders-sub:pull" '{"maxMessages":1}'
+waited=$(( $(now_ms) - start ))
+wait "$publisher"
+expect_eq "late" "$(datas)" "the waiting pull got the message published meanwhile"
+expect_eq 1 "$(( waited < 2500 ))" "woken by the publish (${waited} ms)"
+api POST "$V1/subscriptions/orders-sub:acknowledge" "{\"ackIds\":$(ack_ids)}"
+api GET "$PUBSUB_URL/health"
+expect_status 200
+
+section "filters"
+api PUT "$V1/subscriptions/red-only" "{\"topic\":\"$T/plain-b\",\"filter\":\"attributes.color = \\\"red\\\" AND NOT attributes:test\"}"
+expect_status 200
+api POST "$V1/topics/plain-b:publish" "{\"messages\":[{\"data\":\"$(b64 r1)\",\"attributes\":{\"color\":\"red\"}},{\"data\":\"$(b64 b1)\",\"attributes\":{\"color\":\"blue\"}},{\"data\":\"$(b64 t1)\",\"attributes\":{\"color\":\"red\",\"test\":\"1\"}},{\"data\":\"$(b64 n1)\"}]}"
+pull red-only
+expect_eq "r1" "$(datas)" "only matching messages are delivered"
+
+section "ordering keys"
+api PUT "$V1/subscriptions/ordered" "{\"topic\":\"$T/plain-c\",\"enableMessageOrdering\":true}"
+expect_json .enableMessageOrdering true
+api POST "$V1/topics/plain-c:publish" "{\"messages\":[{\"data\":\"$(b64 k1)\",\"orderingKey\":\"k\"},{\"data\":\"$(b64 k2)\",\"orderingKey\":\"k\"},{\"data\":\"$(b64 j1)\",\"orderingKey\":\"j\"},{\"data\":\"$(b64 k3)\",\"orderingKey\":\"k\"}]}"
+pull ordered 2
+expect_eq "k1,k2" "$(datas)" "the first batch of key k, in order"
+K_ACKS=$(ack_ids)
+pull ordered 10
+expect_eq "j1" "$(datas)" "k is blocked while its batch is outstanding; j flows"
+api POST "$V1/subscriptions/ordered:acknowledge" "{\"ackIds\":$K_ACKS}"
+pull ordered 10
+expect_eq "k3" "$(datas)" "k resumes once its batch is acknowledged"
+expect_json '.receivedMessages[0].message.orderingKey' k
+
+section "dead-letter policy and delivery attempts"
+api PUT "$V1/topics/dead-letters" '{}'
+api PUT "$V1/subscriptions/dead-letters-sub" "{\"topic\":\"$T/dead-letters\"}"
+api PUT "$V1/topics/jobs" '{}'
+api PUT "$V1/subscriptions/jobs-sub" "{\"topic\":\"$T/jobs\",\"deadLetterPolicy\":{\"deadLetterTopic\":\"$T/dead-letters\",\"maxDeliveryAttempts\":5}}"
+expect_json .deadLetterPolicy.maxDeliveryAttempts 5
+api POST "$V1/topics/jobs:publish" "{\"messages\":[{\"data\":\"$(b64 poison)\",\"attributes\":{\"kind\":\"bad\"}}]}"
+for attempt in 1 2 3 4 5; do
+    pull jobs-sub
+    expect_json '.receivedMessages[0].deliveryAttempt' "$attempt"
+    api POST "$V1/subscriptions/jobs-sub:modifyAckDeadline" "{\"ackIds\":$(ack_ids),\"ackDeadlineSeconds\":0}"
+done
+advance 1
+pull jobs-sub
+expect_eq "{}" "$BODY" "no sixth delivery"
+pull dead-letters-sub
+expect_eq "poison" "$(datas)" "forwarded to the dead-letter topic"
+expect_json '.receivedMessages[0].message.attributes.kind' bad
+expect_json '.receivedMessages[0].message.attributes.CloudPubSubDeadLetterSourceDeliveryCount' 5
+expect_json '.receivedMessages[0].message.attributes.CloudPubSubDeadLetterSourceSubscription' jobs-sub
+
+section "retry policy: exponential backoff on the emulator clock"
+api PUT "$V1/subscriptions/retry-sub" "{\"topic\":\"$T/jobs\",\"retryPolicy\":{\"minimumBackoff\":\"30s\",\"maximumBackoff\":\"100s\"}}"
+expect_json .retryPolicy.minimumBackoff 30s
+api POST "$V1/topics/jobs:publish" "{\"messages\":[{\"data\":\"$(b64 retry)\"}]}"
+pull retry-sub
+api POST "$V1/subscriptions/retry-sub:modifyAckDeadline" "{\"ackIds\":$(ack_ids),\"ackDeadlineSeconds\":0}"
+advance 20
+pull retry-sub
+expect_eq "{}" "$BODY" "not before the minimum backoff"
+advance 15
+pull retry-sub
+expect_eq "retry" "$(datas)" "redelivered after 30 s"
+api POST "$V1/subscriptions/retry-sub:modifyAckDeadline" "{\"ackIds\":$(ack_ids),\"ackDeadlineSeconds\":0}"
+advance 45
+pull retry-sub
+expect_eq "{}" "$BODY" "second failure: 60 s"
+advance 20
+pull retry-sub
+expect_eq "retry" "$(datas)" "redelivered after 60 s"
+
+section "seek to a time and to a snapshot"
+api PUT "$V1/topics/replay" '{}'
+api PUT "$V1/subscriptions/replay-sub" "{\"topic\":\"$T/replay\",\"retainAckedMessages\":true}"
+api POST "$V1/topics/replay:publish" "{\"messages\":[{\"data\":\"$(b64 r1)\"},{\"data\":\"$(b64 r2)\"}]}"
+api PUT "$V1/snapshots/before-acks" "{\"subscription\":\"$S/replay-sub\",\"labels\":{\"why\":\"test\"}}"
+expect_status 200
+expect_json .topic "$T/replay"
+expect_json .labels.why test
+api PUT "$V1/snapshots/before-acks" "{\"subscription\":\"$S/replay-sub\"}"
+expect_error_json 409 ALREADY_EXISTS
+pull replay-sub
+api POST "$V1/subscriptions/replay-sub:acknowledge" "{\"ackIds\":$(ack_ids)}"
+api POST "$V1/subscriptions/replay-sub:seek" "{\"snapshot\":\"projects/$PROJECT/snapshots/before-acks\"}"
+expect_status 200
+pull replay-sub
+expect_eq "r1,r2" "$(datas)" "seek to the snapshot: unacknowledged again"
+api POST "$V1/subscriptions/replay-sub:acknowledge" "{\"ackIds\":$(ack_ids)}"
+api POST "$V1/subscriptions/replay-sub:seek" '{"time":"2000-01-01T00:00:00Z"}'
+pull replay-sub
+expect_eq "r1,r2" "$(datas)" "seek to the past replays retained acknowledged messages"
+api POST "$V1/subscriptions/replay-sub:seek" '{"time":"2100-01-01T00:00:00Z"}'
+pull replay-sub
+expect_eq "{}" "$BODY" "seek to the future acknowledges everything"
+api POST "$V1/subscriptions/replay-sub:seek" '{}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$V1/subscriptions/orders-sub:seek" "{\"snapshot\":\"projects/$PROJECT/snapshots/before-acks\"}"
+expect_error_json 400 FAILED_PRECONDITION
+api GET "$V1/topics/replay/snapshots"
+expect_json '.snapshots[0]' "projects/$PROJECT/snapshots/before-acks"
+api PATCH "$V1/snapshots/before-acks" '{"snapshot":{"labels":{"why":"patched"}},"updateMask":"labels"}'
+expect_json .labels.why patched
+api DELETE "$V1/snapshots/before-acks"
+expect_status 200
+api GET "$V1/snapshots/before-acks"
+expect_error_json 404 NOT_FOUND
+
+section "detach"
+api POST "$V1/subscriptions/replay-sub:detach"
+expect_status 200
+api GET "$V1/subscriptions/replay-sub"
+expect_json .detached true
+api POST "$V1/subscriptions/replay-sub:pull" '{"maxMessages":1}'
+expect_error_json 400 FAILED_PRECONDITION
+api GET "$V1/topics/replay/subscriptions"
+expect_json '.subscriptions // [] | length' 0
+
+section "topic deletion leaves subscriptions on _deleted-topic_"
+api DELETE "$V1/topics/plain-c"
+expect_status 200
+api GET "$V1/subscriptions/ordered"
+expect_json .topic _deleted-topic_
+pull ordered
+expect_eq "{}" "$BODY" "nothing to pull from a deleted topic"
+
+section "secrecy: message data and attributes never reach the disk in clear"
+MARKER="MARKER$RANDOM$RANDOM$RANDOM"
+api POST "$V1/topics/orders:publish" "{\"messages\":[{\"data\":\"$(b64 "$MARKER-data")\",\"attributes\":{\"secret\":\"$MARKER-attr\"},\"orderingKey\":\"$MARKER-key\"}]}"
+expect_status 200
+api POST "$V1/topics/plain-a:publish" "{\"messages\":[{\"data\":\"$(b64 "$MARKER-plain")\",\"attributes\":{\"$MARKER\":\"1\"}}]}"
+expect_status 200
+pull orders-sub
+expect_eq "$MARKER-data" "$(datas)" "the marker message is readable through the API"
+DATA_DIR=$(curl -s "$CONTROL_URL/emulator/v1/status" | jq -r .dataDir)
+expect_eq 1 "$(find "$DATA_DIR/pubsub" -name '*.db-wal' | wc -l | awk '{print ($1 > 0)}')" \
+    "topic stores have WAL files to search"
+found=$(grep -rl -a -e "$MARKER" "$DATA_DIR" 2>/dev/null)
+expect_eq "" "$found" "no file under the data directory holds the marker"
+found=$(grep -rl -a -e "$(b64 "$MARKER-data" | head -c 16)" "$DATA_DIR" 2>/dev/null)
+expect_eq "" "$found" "nor its base64"
+
+expect_healthy "$PUBSUB_URL"
+finish

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# test_pubsub_durability: kill -9 of the pubsub process under a bounded publish load. The
+# control plane restarts it; every message whose publish was acknowledged can be pulled,
+# message IDs are never reused, and acknowledged messages never come back after another
+# kill -9 (at-least-once delivery, acks durable).
+source "$(dirname "$0")/lib.sh"
+
+start_stack
+V1="$PUBSUB_URL/v1/projects/durable-project"
+T=projects/durable-project/topics
+
+pubsub_pid() { curl -s "$CONTROL_URL/emulator/v1/status" | jq -r '.services[] | select(.name=="pubsub") | .pid'; }
+pubsub_restarts() { curl -s "$CONTROL_URL/emulator/v1/status" | jq -r '.services[] | select(.name=="pubsub") | .restarts'; }
+pubsub_back() {
+    curl -s "$CONTROL_URL/emulator/v1/status" |
+        jq -e --arg old "$1" '.services[] | select(.name=="pubsub") |
+            .healthy and .state == "RUNNING" and (.pid | tostring) != $old' >/dev/null
+}
+# publisher N: up to 300 publishes (or 20 s), recording acknowledged message IDs
+publisher() {
+    local n=$1 i deadline=$(( $(now_ms) + 20000 ))
+    for (( i = 0; i < 300 && $(now_ms) < deadline; i++ )); do
+        curl -s --max-time 5 -X POST -H 'Content-Type: application/json' \
+            -d "{\"messages\":[{\"data\":\"$(printf 'w%d-%d' "$n" "$i" | base64 -w0)\"}]}" \
+            "$V1/topics/ledger:publish" | jq -r '.messageIds[]?' >>"$TEST_TMP/acked.$n" 2>/dev/null
+    done
+}
+# drain SUB: pulls (and acknowledges) until a pull comes back empty; prints message IDs
+drain() {
+    local i ids
+    for (( i = 0; i < 50; i++ )); do
+        api POST "$V1/subscriptions/$1:pull" '{"maxMessages":1000,"returnImmediately":true}'
+        ids=$(jq -r '.receivedMessages[]?.message.messageId' <<<"$BODY")
+        [[ -n $ids ]] || break
+        printf '%s\n' "$ids"
+        api POST "$V1/subscriptions/$1:acknowledge" "$(jq -c '{ackIds: [.receivedMessages[].ackId]}' <<<"$BODY")"
+    done
+}
+
+section "fixtures"
+api PUT "$V1/topics/ledger" '{}'
+expect_status 200
+api PUT "$V1/subscriptions/ledger-sub" "{\"topic\":\"$T/ledger\"}"
+expect_status 200
+
+section "kill -9 under load"
+PUBLISHERS=()
+for n in 1 2 3 4; do publisher "$n" & PUBLISHERS+=($!); done
+sleep 1
+OLD_PID=$(pubsub_pid)
+kill -9 "$OLD_PID"
+expect_eq 0 $? "killed pubsub (pid $OLD_PID)"
+wait_for 30 "the control plane to restart pubsub" pubsub_back "$OLD_PID"
+expect_eq 1 "$(pubsub_restarts)" "restarted once"
+wait "${PUBLISHERS[@]}" # bounded: 300 requests or 20 s each
+cat "$TEST_TMP"/acked.* | sort -n | uniq >"$TEST_TMP/acked"
+ACKED=$(wc -l <"$TEST_TMP/acked")
+expect_eq 1 "$(( ACKED > 50 ))" "publishes were acknowledged before and after the kill ($ACKED)"
+expect_eq "$ACKED" "$(cat "$TEST_TMP"/acked.* | wc -l)" "no message ID was handed out twice"
+
+section "every acknowledged publish is delivered"
+drain ledger-sub | sort -n | uniq >"$TEST_TMP/pulled"
+missing=$(comm -23 "$TEST_TMP/acked" "$TEST_TMP/pulled" | head -5)
+expect_eq "" "$missing" "acknowledged messages missing after the restart"
+api POST "$V1/topics/ledger:publish" '{"messages":[{"data":"YWZ0ZXI="}]}'
+NEW_ID=$(jq -r '.messageIds[0]' <<<"$BODY")
+MAX_ID=$(sort -n "$TEST_TMP/pulled" | tail -n 1)
+expect_eq 1 "$(( NEW_ID > MAX_ID ))" "IDs keep growing after the restart ($NEW_ID > $MAX_ID)"
+drain ledger-sub >/dev/null
+
+section "acknowledged messages stay acknowledged through another kill -9"
+OLD_PID=$(pubsub_pid)
+kill -9 "$OLD_PID"
+wait_for 30 "the control plane to restart pubsub" pubsub_back "$OLD_PID"
+api POST "$V1/subscriptions/ledger-sub:pull" '{"maxMessages":1000,"returnImmediately":true}'
+expect_eq "{}" "$BODY" "nothing is redelivered"
+api GET "$V1/subscriptions/ledger-sub"
+expect_json .topic "$T/ledger"
+
+expect_healthy "$PUBSUB_URL"
+finish

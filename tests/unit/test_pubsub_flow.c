@@ -1,0 +1,377 @@
+/*
+ * Unit tests of the Pub/Sub service below HTTP: a real service (registry, CMEK engine with
+ * Google default encryption, topic logs) on a temporary data directory, driven through
+ * the registry and flow functions with the emulator clock moved by hand. Covers the
+ * kmsKeyName location rule, durability across a restart (acked messages stay acked,
+ * message IDs are never reused), retention clean-up, dead-lettering on the timer,
+ * seeking, expiration policies and snapshots' expiry.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "em_clock.h"
+#include "em_config.h"
+#include "em_log.h"
+#include "em_service.h"
+#include "pubsub/pubsub.h"
+#include "pubsub/pubsub_service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOPIC "projects/unit-project/topics/orders"
+#define SUB   "projects/unit-project/subscriptions/orders-sub"
+#define SEC   EM_NS_PER_SEC
+
+struct fixture {
+    struct em_config cfg;
+    struct em_service *svc;
+};
+
+static struct ps_registry *reg(struct fixture *f)
+{
+    return f->svc->ctx;
+}
+
+static int open_service(struct fixture *f)
+{
+    struct em_status st = {0};
+    if (em_service_open(&pubsub_service, &f->cfg, &f->svc, &st)) {
+        fprintf(stderr, "open: %s\n", st.message);
+        return -1;
+    }
+    reg(f)->pull_wait_ms = 0;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct em_status st = {0};
+    bool help;
+    char *args[] = {"test", NULL};
+    if (!f || em_config_load(&f->cfg, 1, args, &help, &st) ||
+        em_make_temp_dir(f->cfg.data_dir, sizeof(f->cfg.data_dir), &st) || open_service(f))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    em_service_close(f->svc);
+    em_remove_tree(f->cfg.data_dir);
+    free(f);
+    return 0;
+}
+
+static void restart(struct fixture *f)
+{
+    em_service_close(f->svc);
+    f->svc = NULL;
+    assert_int_equal(open_service(f), 0);
+}
+
+static void advance(struct fixture *f, int64_t seconds)
+{
+    struct em_status st = {0};
+    int64_t offset;
+    assert_int_equal(em_clock_advance(f->svc->store, seconds * SEC, &offset, &st), EM_OK);
+    assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
+}
+
+static void create_topic(struct fixture *f, const char *name)
+{
+    struct ps_topic_config cfg = {0};
+    struct ps_topic *t;
+    struct em_status st = {0};
+    assert_int_equal(ps_topic_create(reg(f), name, &cfg, &t, &st), EM_OK);
+    ps_topic_put(t);
+}
+
+static void create_sub(struct fixture *f, const char *name, struct ps_sub_config cfg)
+{
+    struct ps_sub *s;
+    struct em_status st = {0};
+    enum em_code code = ps_sub_create(reg(f), name, &cfg, &s, &st);
+    if (code)
+        fprintf(stderr, "create_sub: %s\n", st.message);
+    assert_int_equal(code, EM_OK);
+    ps_sub_put(s);
+}
+
+/* Publishes one message with data text; returns its sequence number. */
+static int64_t publish(struct fixture *f, const char *topic, const char *text)
+{
+    struct ps_message m = {.data = (unsigned char *)strdup(text),
+                           .data_len = strlen(text),
+                           .attributes = strdup(""),
+                           .ordering_key = strdup("")};
+    struct em_status st = {0};
+    assert_int_equal(ps_publish(reg(f), topic, &m, 1, &st), EM_OK);
+    int64_t seq = m.seq;
+    ps_message_clear(&m);
+    return seq;
+}
+
+/* Pulls up to max messages; their seqs in seqs[], ack IDs in acks[][]. */
+static size_t pull(struct fixture *f, const char *sub, int max, int64_t *seqs,
+                   char acks[][PS_ACK_ID_MAX])
+{
+    struct ps_received *r;
+    size_t n;
+    struct em_status st = {0};
+    assert_int_equal(ps_pull(reg(f), sub, max, true, &r, &n, &st), EM_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (seqs)
+            seqs[i] = r[i].msg.seq;
+        if (acks)
+            strcpy(acks[i], r[i].ack_id);
+    }
+    ps_received_free(r, n);
+    return n;
+}
+
+static void ack(struct fixture *f, const char *sub, const char *ack_id)
+{
+    struct em_status st = {0};
+    assert_int_equal(ps_acknowledge(reg(f), sub, &ack_id, 1, &st), EM_OK);
+}
+
+static void test_key_location_rule(void **state)
+{
+    struct fixture *f = *state;
+    struct ps_topic *t;
+    struct em_status st = {0};
+    struct ps_topic_config cfg = {
+        .kms_key = "projects/unit-project/locations/us-east1/keyRings/r/cryptoKeys/k"};
+    /* a regional key on a topic that may store messages anywhere */
+    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, &t, &st), EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "\"us-east1\""));
+    assert_non_null(strstr(st.message, "\"global\""));
+    /* a region the key does not cover */
+    cfg.regions = "us-east1,europe-west1";
+    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, &t, &st), EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "europe-west1"));
+    /* a multi-region key covers its regions (and only then KMS is asked: here, none runs) */
+    cfg.kms_key = "projects/unit-project/locations/us/keyRings/r/cryptoKeys/k";
+    cfg.regions = "us-east1,us-central1";
+    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, &t, &st), EM_UNAVAILABLE);
+    cfg.kms_key = "projects/unit-project/keyRings/r/cryptoKeys/k";
+    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, &t, &st), EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "kms_key_name"));
+    cfg = (struct ps_topic_config){.regions = "mars-north1"};
+    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, &t, &st), EM_INVALID_ARGUMENT);
+    cfg = (struct ps_topic_config){.retention_ns = 5 * SEC};
+    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, &t, &st), EM_INVALID_ARGUMENT);
+    assert_null(ps_topic_get(reg(f), TOPIC)); /* nothing was created */
+}
+
+static void test_durable_across_restart(void **state)
+{
+    struct fixture *f = *state;
+    create_topic(f, TOPIC);
+    create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
+    for (int i = 1; i <= 3; i++)
+        assert_int_equal(publish(f, TOPIC, "m"), i);
+    int64_t seqs[8];
+    char acks[8][PS_ACK_ID_MAX];
+    assert_int_equal(pull(f, SUB, 10, seqs, acks), 3);
+    ack(f, SUB, acks[1]); /* message 2 */
+    restart(f);
+    /* unacked messages come back at once (leases do not survive), the acked one never */
+    assert_int_equal(pull(f, SUB, 10, seqs, acks), 2);
+    assert_int_equal(seqs[0], 1);
+    assert_int_equal(seqs[1], 3);
+    ack(f, SUB, acks[0]);
+    ack(f, SUB, acks[1]);
+    advance(f, 1); /* the timer stores the floor and drops messages nobody needs */
+    restart(f);
+    assert_int_equal(pull(f, SUB, 10, NULL, NULL), 0);
+    assert_int_equal(publish(f, TOPIC, "m"), 4); /* ids are never reused */
+}
+
+static void test_stale_and_foreign_ack_ids(void **state)
+{
+    struct fixture *f = *state;
+    create_topic(f, TOPIC);
+    create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
+    create_sub(f, SUB "-2", (struct ps_sub_config){.topic = TOPIC});
+    publish(f, TOPIC, "m");
+    char acks[2][PS_ACK_ID_MAX], other[2][PS_ACK_ID_MAX];
+    assert_int_equal(pull(f, SUB, 1, NULL, acks), 1);
+    assert_int_equal(pull(f, SUB "-2", 1, NULL, other), 1);
+    struct em_status st = {0};
+    const char *id = other[0];
+    assert_int_equal(ps_acknowledge(reg(f), SUB, &id, 1, &st), EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "invalid ack ID"));
+    id = "not-an-ack-id";
+    assert_int_equal(ps_modify_ack_deadline(reg(f), SUB, &id, 1, 60, &st), EM_INVALID_ARGUMENT);
+    id = acks[0];
+    assert_int_equal(ps_modify_ack_deadline(reg(f), SUB, &id, 1, 601, &st), EM_INVALID_ARGUMENT);
+    /* redelivered after the deadline; the old ack ID still acknowledges it */
+    advance(f, 11);
+    assert_int_equal(pull(f, SUB, 1, NULL, NULL), 1);
+    ack(f, SUB, acks[0]);
+    advance(f, 11);
+    assert_int_equal(pull(f, SUB, 1, NULL, NULL), 0);
+}
+
+static void test_dead_letter_on_timer(void **state)
+{
+    struct fixture *f = *state;
+    create_topic(f, TOPIC);
+    create_topic(f, TOPIC "-dead");
+    create_sub(f, SUB "-dead", (struct ps_sub_config){.topic = TOPIC "-dead"});
+    create_sub(f, SUB,
+               (struct ps_sub_config){
+                   .topic = TOPIC, .dead_letter_topic = TOPIC "-dead", .max_delivery_attempts = 5});
+    publish(f, TOPIC, "poison");
+    for (int attempt = 1; attempt <= 5; attempt++) {
+        assert_int_equal(pull(f, SUB, 1, NULL, NULL), 1);
+        advance(f, 11); /* ack deadline expires: a failed delivery */
+    }
+    /* the timer forwarded it: gone from the subscription, in the dead-letter topic */
+    assert_int_equal(pull(f, SUB, 1, NULL, NULL), 0);
+    struct ps_received *r;
+    size_t n;
+    struct em_status st = {0};
+    assert_int_equal(ps_pull(reg(f), SUB "-dead", 10, true, &r, &n, &st), EM_OK);
+    assert_int_equal(n, 1);
+    assert_memory_equal(r[0].msg.data, "poison", 6);
+    assert_non_null(
+        strstr(r[0].msg.attributes, "\"CloudPubSubDeadLetterSourceDeliveryCount\":\"5\""));
+    assert_non_null(strstr(r[0].msg.attributes, "orders-sub"));
+    ps_received_free(r, n);
+}
+
+static void test_seek_to_time(void **state)
+{
+    struct fixture *f = *state;
+    create_topic(f, TOPIC);
+    create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC, .retain_acked = true});
+    create_sub(f, SUB "-plain", (struct ps_sub_config){.topic = TOPIC});
+    publish(f, TOPIC, "old");
+    advance(f, 60);
+    int64_t middle = em_clock_now();
+    advance(f, 60);
+    publish(f, TOPIC, "new");
+    char acks[4][PS_ACK_ID_MAX];
+    struct em_status st = {0};
+    for (int i = 0; i < 2; i++) {
+        const char *sub = i ? SUB "-plain" : SUB;
+        assert_int_equal(pull(f, sub, 10, NULL, acks), 2);
+        ack(f, sub, acks[0]);
+        ack(f, sub, acks[1]);
+        assert_int_equal(ps_seek(reg(f), sub, NULL, middle, &st), EM_OK);
+    }
+    /* retained acked messages after the time come back ... */
+    int64_t seqs[4];
+    assert_int_equal(pull(f, SUB, 10, seqs, NULL), 1);
+    assert_int_equal(seqs[0], 2);
+    /* ... but not when acked messages were not retained */
+    assert_int_equal(pull(f, SUB "-plain", 10, NULL, NULL), 0);
+    /* seeking to the start replays everything retained */
+    assert_int_equal(ps_seek(reg(f), SUB, NULL, 0, &st), EM_OK);
+    assert_int_equal(pull(f, SUB, 10, NULL, NULL), 2);
+}
+
+static void test_snapshot_restores_ack_state(void **state)
+{
+    struct fixture *f = *state;
+    create_topic(f, TOPIC);
+    create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
+    publish(f, TOPIC, "a");
+    publish(f, TOPIC, "b");
+    char acks[4][PS_ACK_ID_MAX];
+    assert_int_equal(pull(f, SUB, 1, NULL, acks), 1);
+    ack(f, SUB, acks[0]); /* a is acked before the snapshot */
+    struct ps_snapshot *snap;
+    struct em_status st = {0};
+    assert_int_equal(
+        ps_snapshot_create(reg(f), "projects/unit-project/snapshots/snap", SUB, NULL, &snap, &st),
+        EM_OK);
+    assert_true(snap->expire_ns > em_clock_now() + 6 * PS_DAY_NS);
+    ps_snapshot_put(snap);
+    publish(f, TOPIC, "c");
+    assert_int_equal(pull(f, SUB, 10, NULL, acks), 2);
+    ack(f, SUB, acks[0]);
+    ack(f, SUB, acks[1]);
+    assert_int_equal(ps_seek(reg(f), SUB, "projects/unit-project/snapshots/snap", 0, &st), EM_OK);
+    int64_t seqs[4];
+    assert_int_equal(pull(f, SUB, 10, seqs, NULL), 2); /* b and c, not a */
+    assert_int_equal(seqs[0], 2);
+    assert_int_equal(seqs[1], 3);
+    /* snapshots expire 7 days after the oldest unacked message */
+    advance(f, 7 * 86400);
+    assert_null(ps_snapshot_get(reg(f), "projects/unit-project/snapshots/snap"));
+}
+
+static void test_expiration_policy(void **state)
+{
+    struct fixture *f = *state;
+    create_topic(f, TOPIC);
+    create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC, .ttl_ns = PS_DAY_NS});
+    create_sub(f, SUB "-forever", (struct ps_sub_config){.topic = TOPIC, .ttl_ns = 0});
+    create_sub(f, SUB "-default", (struct ps_sub_config){.topic = TOPIC, .ttl_ns = -1});
+    advance(f, 86400 - 10);
+    assert_int_equal(pull(f, SUB, 1, NULL, NULL), 0); /* activity resets the clock */
+    advance(f, 86400 - 10);
+    struct ps_sub *s = ps_sub_get(reg(f), SUB);
+    assert_non_null(s);
+    ps_sub_put(s);
+    advance(f, 20);
+    assert_null(ps_sub_get(reg(f), SUB));
+    /* created with expirationPolicy {} (ttl 0): never expires; a missing policy: 31 days */
+    advance(f, 27 * 86400); /* 29 days in all */
+    s = ps_sub_get(reg(f), SUB "-default");
+    assert_non_null(s);
+    assert_int_equal(s->cfg.ttl_ns, 31 * PS_DAY_NS);
+    ps_sub_put(s);
+    advance(f, 2 * 86400);
+    assert_null(ps_sub_get(reg(f), SUB "-default"));
+    advance(f, 40 * 86400);
+    s = ps_sub_get(reg(f), SUB "-forever");
+    assert_non_null(s);
+    assert_int_equal(s->cfg.ttl_ns, 0);
+    ps_sub_put(s);
+}
+
+static void test_topic_delete_shreds(void **state)
+{
+    struct fixture *f = *state;
+    create_topic(f, TOPIC);
+    create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
+    publish(f, TOPIC, "gone");
+    struct em_status st = {0};
+    assert_int_equal(ps_topic_delete(reg(f), TOPIC, &st), EM_OK);
+    struct ps_sub *s = ps_sub_get(reg(f), SUB);
+    assert_non_null(s);
+    assert_string_equal(s->cfg.topic, PS_DELETED_TOPIC);
+    ps_sub_put(s);
+    assert_int_equal(pull(f, SUB, 10, NULL, NULL), 0);
+    /* the same name again is a new topic with new messages */
+    create_topic(f, TOPIC);
+    assert_int_equal(publish(f, TOPIC, "new"), 1);
+    assert_int_equal(ps_topic_delete(reg(f), TOPIC "-x", &st), EM_NOT_FOUND);
+}
+
+int main(void)
+{
+    em_log_init("test", EM_LOG_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_key_location_rule, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_durable_across_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_and_foreign_ack_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_letter_on_timer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seek_to_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_restores_ack_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expiration_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topic_delete_shreds, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
