@@ -439,8 +439,17 @@ static const struct em_field test_fields[] = {{"permissions", EM_F_STRING, true}
 const struct em_message em_iam_test_request = {"google.iam.v1.TestIamPermissionsRequest",
                                                test_fields};
 
+/* The service's own check that the resource exists, when it has one. */
+static enum em_code resource_exists(struct em_call *call)
+{
+    const struct em_service_def *def = call->svc->def;
+    return def->iam_resource_check ? def->iam_resource_check(call) : EM_OK;
+}
+
 enum em_code em_iam_handle_get(struct em_call *call)
 {
+    if (resource_exists(call))
+        return call->status.code;
     cJSON *policy;
     if (em_iam_get_policy(call->svc->store, em_call_resource(call), &policy, &call->status))
         return call->status.code;
@@ -449,6 +458,8 @@ enum em_code em_iam_handle_get(struct em_call *call)
 
 enum em_code em_iam_handle_set(struct em_call *call)
 {
+    if (resource_exists(call))
+        return call->status.code;
     const cJSON *policy = cJSON_GetObjectItemCaseSensitive(call->body, "policy");
     if (!cJSON_IsObject(policy))
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
@@ -462,6 +473,8 @@ enum em_code em_iam_handle_set(struct em_call *call)
 
 enum em_code em_iam_handle_test(struct em_call *call)
 {
+    if (resource_exists(call))
+        return call->status.code;
     cJSON *reply = cJSON_CreateObject();
     cJSON *granted_list = cJSON_CreateArray();
     const cJSON *p;

@@ -61,7 +61,8 @@ enum em_code em_iam_delete_under(struct em_store *store, const char *prefix, str
 enum em_code em_iam_clear(struct em_store *store, struct em_status *st);
 
 /* Generic handlers for :getIamPolicy, :setIamPolicy and :testIamPermissions on the
- * call's resource; services call them after checking the resource exists. */
+ * call's resource, for route tables. They first ask the service whether the resource
+ * exists (em_service_def.iam_resource_check). */
 enum em_code em_iam_handle_get(struct em_call *call);
 enum em_code em_iam_handle_set(struct em_call *call);
 enum em_code em_iam_handle_test(struct em_call *call);

@@ -49,6 +49,9 @@ struct em_service_def {
     void (*close)(struct em_service *svc);
     enum em_code (*tick)(struct em_service *svc, int64_t now_ns, struct em_status *st);
     enum em_code (*reset)(struct em_service *svc, struct em_status *st);
+    /* For the generic IAM methods (em_iam_handle_*): fails the call, NOT_FOUND, when the
+     * resource of its path does not exist. NULL: every resource exists. */
+    enum em_code (*iam_resource_check)(struct em_call *call);
     /* Extra routes merged after the service's own (the control plane's). */
     const struct em_route *extra_routes; /* same convention as routes */
     size_t extra_route_count;

@@ -874,7 +874,7 @@ enum em_code kms_mac_verify_call(struct em_call *call)
 
 /* --- IAM --- */
 
-static enum em_code check_iam_resource(struct em_call *call)
+enum em_code kms_iam_resource_check(struct em_call *call)
 {
     const char *name = em_call_var(call, "resource");
     if (check_location(call, name))
@@ -888,19 +888,4 @@ static enum em_code check_iam_resource(struct em_call *call)
         return EM_CALL_FAIL(call, EM_NOT_FOUND, "%s %s not found.",
                             strstr(name, "/cryptoKeys/") ? "CryptoKey" : "KeyRing", name);
     return EM_OK;
-}
-
-enum em_code kms_get_iam_policy(struct em_call *call)
-{
-    return check_iam_resource(call) ? call->status.code : em_iam_handle_get(call);
-}
-
-enum em_code kms_set_iam_policy(struct em_call *call)
-{
-    return check_iam_resource(call) ? call->status.code : em_iam_handle_set(call);
-}
-
-enum em_code kms_test_iam_permissions(struct em_call *call)
-{
-    return check_iam_resource(call) ? call->status.code : em_iam_handle_test(call);
 }

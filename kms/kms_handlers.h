@@ -35,9 +35,8 @@ enum em_code kms_asymmetric_decrypt_call(struct em_call *call);
 enum em_code kms_mac_sign_call(struct em_call *call);
 enum em_code kms_mac_verify_call(struct em_call *call);
 
-/* IAM on key rings and crypto keys: the resource must exist first. */
-enum em_code kms_get_iam_policy(struct em_call *call);
-enum em_code kms_set_iam_policy(struct em_call *call);
-enum em_code kms_test_iam_permissions(struct em_call *call);
+/* IAM on key rings and crypto keys (the generic em_iam_handle_* methods): NOT_FOUND when
+ * the key ring or key of the path does not exist. */
+enum em_code kms_iam_resource_check(struct em_call *call);
 
 #endif

@@ -39,12 +39,12 @@ const struct em_route kms_routes[] = {
      P("keyRings.list"), DATA},
     {"GET", "v1/{name=" RING "}", kms_get_key_ring, "GetKeyRing", NULL, NULL, P("keyRings.get"),
      DATA},
-    {"GET", "v1/{resource=" RING "}:getIamPolicy", kms_get_iam_policy, "GetIamPolicy", NULL, NULL,
+    {"GET", "v1/{resource=" RING "}:getIamPolicy", em_iam_handle_get, "GetIamPolicy", NULL, NULL,
      P("keyRings.getIamPolicy"), DATA},
-    {"POST", "v1/{resource=" RING "}:setIamPolicy", kms_set_iam_policy, "SetIamPolicy",
+    {"POST", "v1/{resource=" RING "}:setIamPolicy", em_iam_handle_set, "SetIamPolicy",
      &em_iam_set_request, NULL, P("keyRings.setIamPolicy"), ADMIN},
-    {"POST", "v1/{resource=" RING "}:testIamPermissions", kms_test_iam_permissions,
-     "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA},
+    {"POST", "v1/{resource=" RING "}:testIamPermissions", em_iam_handle_test, "TestIamPermissions",
+     &em_iam_test_request, NULL, NULL, DATA},
 
     /* crypto keys */
     {"POST", "v1/{parent=" RING "}/cryptoKeys", kms_create_crypto_key, "CreateCryptoKey",
@@ -62,12 +62,12 @@ const struct em_route kms_routes[] = {
      &kms_encrypt_schema, NULL, P("cryptoKeyVersions.useToEncrypt"), DATA},
     {"POST", "v1/{name=" KEY "}:decrypt", kms_decrypt_call, "Decrypt", &kms_decrypt_schema, NULL,
      P("cryptoKeyVersions.useToDecrypt"), DATA},
-    {"GET", "v1/{resource=" KEY "}:getIamPolicy", kms_get_iam_policy, "GetIamPolicy", NULL, NULL,
+    {"GET", "v1/{resource=" KEY "}:getIamPolicy", em_iam_handle_get, "GetIamPolicy", NULL, NULL,
      P("cryptoKeys.getIamPolicy"), DATA},
-    {"POST", "v1/{resource=" KEY "}:setIamPolicy", kms_set_iam_policy, "SetIamPolicy",
+    {"POST", "v1/{resource=" KEY "}:setIamPolicy", em_iam_handle_set, "SetIamPolicy",
      &em_iam_set_request, NULL, P("cryptoKeys.setIamPolicy"), ADMIN},
-    {"POST", "v1/{resource=" KEY "}:testIamPermissions", kms_test_iam_permissions,
-     "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA},
+    {"POST", "v1/{resource=" KEY "}:testIamPermissions", em_iam_handle_test, "TestIamPermissions",
+     &em_iam_test_request, NULL, NULL, DATA},
 
     /* crypto key versions */
     {"POST", "v1/{parent=" KEY "}/cryptoKeyVersions", kms_create_version, "CreateCryptoKeyVersion",

@@ -8,6 +8,7 @@
 #include "em_json.h"
 #include "em_service.h"
 #include "kms.h"
+#include "kms_handlers.h"
 #include "kms_routes.h"
 
 static enum em_code kms_open(struct em_service *svc, struct em_status *st)
@@ -41,6 +42,7 @@ const struct em_service_def kms_service = {
     .port = EM_PORT_KMS,
     .google_service = "cloudkms.googleapis.com",
     .routes = kms_routes,
+    .iam_resource_check = kms_iam_resource_check,
     .open = kms_open,
     .close = kms_close,
     .tick = kms_tick,

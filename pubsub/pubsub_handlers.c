@@ -507,7 +507,7 @@ enum em_code ps_list_snapshots(struct em_call *call)
 
 /* --- IAM --- */
 
-static enum em_code check_exists(struct em_call *call)
+enum em_code ps_iam_resource_check(struct em_call *call)
 {
     const char *name = em_call_var(call, "resource");
     struct ps_registry *reg = registry(call);
@@ -533,19 +533,4 @@ static enum em_code check_exists(struct em_call *call)
         ps_snapshot_put(s);
     }
     return EM_OK;
-}
-
-enum em_code ps_get_iam_policy(struct em_call *call)
-{
-    return check_exists(call) ? call->status.code : em_iam_handle_get(call);
-}
-
-enum em_code ps_set_iam_policy(struct em_call *call)
-{
-    return check_exists(call) ? call->status.code : em_iam_handle_set(call);
-}
-
-enum em_code ps_test_iam_permissions(struct em_call *call)
-{
-    return check_exists(call) ? call->status.code : em_iam_handle_test(call);
 }

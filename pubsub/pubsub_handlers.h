@@ -34,8 +34,8 @@ enum em_code ps_delete_snapshot(struct em_call *call);
 enum em_code ps_list_snapshots(struct em_call *call);
 
 /* IAM on topics, subscriptions and snapshots: the resource must exist first. */
-enum em_code ps_get_iam_policy(struct em_call *call);
-enum em_code ps_set_iam_policy(struct em_call *call);
-enum em_code ps_test_iam_permissions(struct em_call *call);
+/* For the generic IAM methods (em_iam_handle_*): NOT_FOUND when the topic, subscription
+ * or snapshot of the path does not exist. */
+enum em_code ps_iam_resource_check(struct em_call *call);
 
 #endif

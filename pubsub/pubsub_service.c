@@ -12,6 +12,7 @@
 #include "em_cmek.h"
 #include "em_service.h"
 #include "pubsub.h"
+#include "pubsub_handlers.h"
 #include "pubsub_routes.h"
 
 static enum em_code pubsub_open(struct em_service *svc, struct em_status *st)
@@ -52,6 +53,7 @@ const struct em_service_def pubsub_service = {
     .port = EM_PORT_PUBSUB,
     .google_service = "pubsub.googleapis.com",
     .routes = pubsub_routes,
+    .iam_resource_check = ps_iam_resource_check,
     .open = pubsub_open,
     .close = pubsub_close,
     .tick = pubsub_tick,

@@ -96,9 +96,8 @@ enum em_code control_start_service(struct em_call *call);
 enum em_code control_get_project(struct em_call *call);
 enum em_code control_list_projects(struct em_call *call);
 enum em_code control_get_project_ancestry(struct em_call *call);
-enum em_code control_get_project_iam(struct em_call *call);
-enum em_code control_set_project_iam(struct em_call *call);
-enum em_code control_test_project_iam(struct em_call *call);
+/* For the generic IAM methods on projects: the project ID is valid (and remembered). */
+enum em_code control_project_iam_check(struct em_call *call);
 enum em_code control_list_log_entries(struct em_call *call);
 
 /* --- CMEK: key checks, faults, protected resources (control_cmek.c) --- */

@@ -280,28 +280,10 @@ enum em_code control_get_project_ancestry(struct em_call *call)
     return em_call_reply(call, reply);
 }
 
-enum em_code control_get_project_iam(struct em_call *call)
+enum em_code control_project_iam_check(struct em_call *call)
 {
     struct control_project project;
-    if (call_project(call, &project))
-        return call->status.code;
-    return em_iam_handle_get(call);
-}
-
-enum em_code control_set_project_iam(struct em_call *call)
-{
-    struct control_project project;
-    if (call_project(call, &project))
-        return call->status.code;
-    return em_iam_handle_set(call);
-}
-
-enum em_code control_test_project_iam(struct em_call *call)
-{
-    struct control_project project;
-    if (call_project(call, &project))
-        return call->status.code;
-    return em_iam_handle_test(call);
+    return call_project(call, &project);
 }
 
 /* --- Logging v2 --- */

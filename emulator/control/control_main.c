@@ -12,6 +12,7 @@ static const struct em_service_def control_def = {
     .port = EM_PORT_CONTROL,
     .google_service = "cloudresourcemanager.googleapis.com",
     .routes = control_routes,
+    .iam_resource_check = control_project_iam_check,
     .open = control_open,
     .close = control_close,
     .reset = control_reset_state,

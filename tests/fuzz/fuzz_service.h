@@ -1,0 +1,114 @@
+/*
+ * fuzz_service.h: what the request fuzz targets share. A target opens one service with
+ * fuzz_service_open() (a real service on a temporary data directory, removed at exit)
+ * and feeds each input to fuzz_service_request(), which reads it as
+ *
+ *   "METHOD PATH[?a=b&c=d]\n" followed by the body
+ *
+ * and runs it through em_dispatch() exactly as the HTTP layer would, without sockets.
+ * Header-only (static functions) so `make fuzz` can build each target from one file.
+ */
+#ifndef FUZZ_SERVICE_H
+#define FUZZ_SERVICE_H
+
+#include "em_call.h"
+#include "em_log.h"
+#include "em_service.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct em_service *fuzz_svc;
+static char fuzz_data_dir[PATH_MAX];
+
+static void fuzz_service_cleanup(void)
+{
+    em_service_close(fuzz_svc);
+    em_remove_tree(fuzz_data_dir);
+}
+
+/* Opens def on a fresh temporary directory; aborts when it cannot. */
+static struct em_service *fuzz_service_open(const struct em_service_def *def)
+{
+    struct em_config cfg;
+    struct em_status st = {0};
+    bool help;
+    char *args[] = {"fuzz", NULL};
+    em_log_init("fuzz", EM_LOG_ERROR);
+    if (em_config_load(&cfg, 1, args, &help, &st) ||
+        em_make_temp_dir(cfg.data_dir, sizeof(cfg.data_dir), &st) ||
+        em_service_open(def, &cfg, &fuzz_svc, &st))
+        abort();
+    snprintf(fuzz_data_dir, sizeof(fuzz_data_dir), "%s", cfg.data_dir);
+    atexit(fuzz_service_cleanup);
+    return fuzz_svc;
+}
+
+/* Runs one call: method, path, one optional query argument, body. */
+static void fuzz_service_call(const char *method, const char *path, const char *query_key,
+                              const char *query_value, const char *body)
+{
+    struct em_call c = {0};
+    c.method = method;
+    c.path = path;
+    if (query_key) {
+        c.query[0] = (struct em_query_arg){query_key, query_value};
+        c.query_count = 1;
+    }
+    c.body_text = body;
+    c.body_len = body ? strlen(body) : 0;
+    c.svc = fuzz_svc;
+    em_dispatch(fuzz_svc->router, &c);
+    em_call_reset(&c);
+}
+
+/* Splits "a=b&c=d" in place into the call's query arguments. */
+static void fuzz_split_query(char *query, struct em_call *c)
+{
+    for (char *save = NULL, *pair = strtok_r(query, "&", &save);
+         pair && c->query_count < EM_MAX_QUERY; pair = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(pair, '=');
+        if (eq)
+            *eq++ = '\0';
+        c->query[c->query_count].key = pair;
+        c->query[c->query_count].value = eq ? eq : "";
+        c->query_count++;
+    }
+}
+
+/* Runs a fuzz input ("METHOD PATH?QUERY\nBODY") through the dispatcher. */
+static void fuzz_service_request(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1);
+    if (!text)
+        return;
+    memcpy(text, data, size);
+    text[size] = '\0';
+    char *newline = strchr(text, '\n');
+    char *body = newline ? newline + 1 : NULL;
+    if (newline)
+        *newline = '\0';
+    char *space = strchr(text, ' ');
+    if (space) {
+        *space = '\0';
+        struct em_call c = {0};
+        c.method = text;
+        c.path = space + 1;
+        char *question = strchr(space + 1, '?');
+        if (question) {
+            *question = '\0';
+            fuzz_split_query(question + 1, &c);
+        }
+        c.body_text = body;
+        c.body_len = body ? size - (size_t)(body - text) : 0;
+        c.svc = fuzz_svc;
+        em_dispatch(fuzz_svc->router, &c);
+        em_call_reset(&c);
+    }
+    free(text);
+}
+
+#endif
