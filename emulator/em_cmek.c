@@ -671,6 +671,68 @@ enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const c
     return code;
 }
 
+/* A copy of what re-keying needs, taken under the lock; false when not usable now. */
+static bool rekey_source(struct em_cmek *c, const char *resource, const char *kms_key,
+                         struct resource *tmp, struct em_status *st)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    const struct resource *r = em_index_find(&c->resources, resource);
+    bool usable =
+        r && r->have_keys && (r->state == EM_CMEK_ACCESSIBLE || r->state == EM_CMEK_GRACE);
+    if (usable) {
+        tmp->name = strdup(r->name);
+        tmp->project = strdup(r->project);
+        tmp->kms_key = kms_key ? strdup(kms_key) : NULL;
+        memcpy(tmp->kek, r->kek, KEY_BYTES);
+    } else if (r) {
+        EM_FAIL(st, EM_FAILED_PRECONDITION,
+                "The key protecting %s cannot be changed while it is %s.", resource,
+                em_cmek_state_name(r->state));
+    } else {
+        EM_FAIL(st, EM_NOT_FOUND, "%s is not a protected resource.", resource);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return usable;
+}
+
+enum em_code em_cmek_rekey(struct em_cmek *cmek, const char *resource, const char *kms_key,
+                           struct em_status *st)
+{
+    struct resource tmp = {0};
+    if (!rekey_source(cmek, resource, kms_key, &tmp, st))
+        return st->code;
+    enum em_code code = tmp.name && tmp.project && (!kms_key || tmp.kms_key)
+                            ? wrap_kek(cmek, &tmp, st)
+                            : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    pthread_rwlock_wrlock(&cmek->lock);
+    struct resource *r = code ? NULL : em_index_find(&cmek->resources, resource);
+    if (!code && !r)
+        code = EM_FAIL(st, EM_NOT_FOUND, "%s is not a protected resource.", resource);
+    if (!code) {
+        int64_t now = em_clock_now();
+        free(r->wrapped_kek);
+        free(r->kms_key);
+        r->wrapped_kek = tmp.wrapped_kek;
+        r->wrapped_kek_len = tmp.wrapped_kek_len;
+        r->kms_key = tmp.kms_key;
+        tmp.wrapped_kek = NULL;
+        tmp.kms_key = NULL;
+        snprintf(r->key_version, sizeof(r->key_version), "%s", tmp.key_version);
+        r->reason[0] = '\0';
+        set_state(r, EM_CMEK_ACCESSIBLE, now);
+        r->last_check = now;
+        r->next_check = r->kms_key ? now + cmek->interval_ns : 0;
+        code = save_row(cmek, r, st);
+    }
+    pthread_rwlock_unlock(&cmek->lock);
+    drop_keys(&tmp);
+    free(tmp.wrapped_kek);
+    free(tmp.kms_key);
+    free(tmp.project);
+    free(tmp.name);
+    return code;
+}
+
 enum em_code em_cmek_forget(struct em_cmek *cmek, const char *resource, struct em_status *st)
 {
     pthread_rwlock_wrlock(&cmek->lock);

@@ -101,6 +101,12 @@ void em_cmek_agent(const struct em_cmek *cmek, const char *project, char *out, s
 enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const char *project,
                              const char *kms_key, struct em_status *st);
 
+/* Changes the key protecting a resource (NULL: Google default encryption): its KEK is
+ * wrapped again with the new key; the DEK and the data stay as they are. The resource
+ * must be usable (ACCESSIBLE or GRACE). KMS refusals come back as for em_cmek_protect. */
+enum em_code em_cmek_rekey(struct em_cmek *cmek, const char *resource, const char *kms_key,
+                           struct em_status *st);
+
 /* Forgets a deleted resource (its DEK and KEK are wiped). */
 enum em_code em_cmek_forget(struct em_cmek *cmek, const char *resource, struct em_status *st);
 

@@ -4,13 +4,14 @@
  * topics' CMEK protection.
  *
  * Every topic is a protected resource of the CMEK engine: created with em_cmek_protect
- * (its kmsKeyName, or Google default encryption), forgotten at deletion. A topic's data
+ * (its kmsKeyName, or Google default encryption), re-keyed with em_cmek_rekey when a patch
+ * changes kmsKeyName, forgotten at deletion. A topic's data
  * (its log, pubsub_log.c) opens only through the engine's gate, em_cmek_use, which hands
  * out the DEK; when the engine reports the key OFFLINE or INACCESSIBLE the log closes and
  * the DEK leaves memory; the next data call after the key is back reopens it.
  *
- * Location rule for kmsKeyName (Google: "the key must be in a location that covers the
- * topic's allowed persistence regions"): the key's location is `global`, or covers every
+ * Location rule for kmsKeyName (our reading of Google's data-residency guidance: the key
+ * must cover where the messages may be stored): the key's location is `global`, or covers every
  * region of the topic's messageStoragePolicy (a region covers itself, a multi-region such
  * as `us` covers us-*). A regional key on a topic without a message storage policy is
  * INVALID_ARGUMENT naming both locations.
@@ -624,15 +625,18 @@ enum em_code ps_topic_update(struct ps_registry *reg, const char *name,
     if ((code = ps_topic_config_copy(&next, &t->cfg, st)) != EM_OK)
         goto out;
     const struct ps_topic_config *u = &update->cfg;
+    bool rekey = false;
     if (update->mask & PS_TOPIC_KMS_KEY) {
         const char *was = t->cfg.kms_key ? t->cfg.kms_key : "";
         const char *want = u->kms_key ? u->kms_key : "";
         if (strcmp(was, want) != 0) {
-            code = EM_FAIL(st, EM_UNIMPLEMENTED,
-                           "Changing the kms_key_name of an existing topic is not implemented by "
-                           "this emulator (it would re-encrypt the topic's messages); create a "
-                           "new topic with the new key instead.");
-            goto out;
+            free(next.kms_key);
+            next.kms_key = want[0] ? strdup(want) : NULL;
+            if (want[0] && !next.kms_key) {
+                code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+                goto out;
+            }
+            rekey = true;
         }
     }
     if (update->mask & PS_TOPIC_LABELS) {
@@ -652,6 +656,9 @@ enum em_code ps_topic_update(struct ps_registry *reg, const char *name,
         goto out;
     }
     if ((code = check_topic_config(name, &next, st)) != EM_OK)
+        goto out;
+    /* a new key wraps the topic's key encryption key again; the messages stay as they are */
+    if (rekey && (code = em_cmek_rekey(reg->cmek, name, next.kms_key, st)) != EM_OK)
         goto out;
     pthread_rwlock_wrlock(&reg->lock);
     struct ps_topic_config old = t->cfg;

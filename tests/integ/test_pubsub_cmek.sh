@@ -123,6 +123,29 @@ publish rotated after-rotation
 expect_status 200
 pull rotated-sub
 expect_eq "after-rotation,before-rotation" "$(pulled_texts)" "messages on both sides of the rotation"
+ack_all rotated-sub
+
+section "changing a topic's key: the messages stay, the new key protects them"
+new_key k-new
+api PATCH "$PUBSUB_URL/v1/$P/topics/rotated" \
+    "{\"topic\":{\"kmsKeyName\":\"$RING/cryptoKeys/k-new\"},\"updateMask\":\"kmsKeyName\"}"
+expect_status 200
+expect_json .kmsKeyName "$RING/cryptoKeys/k-new"
+api GET "$CONTROL_URL/emulator/v1/protectedResources?service=pubsub"
+expect_json ".protectedResources[] | select(.name == \"$P/topics/rotated\") | .kmsKeyVersionName" \
+    "$RING/cryptoKeys/k-new/cryptoKeyVersions/1"
+publish rotated under-new-key
+pull rotated-sub
+expect_eq "under-new-key" "$(pulled_texts)" "a message under the new key (older ones were pulled)"
+key_state "$RING/cryptoKeys/k-new" 1 DISABLED
+advance 300
+publish rotated refused
+expect_error_json 400 FAILED_PRECONDITION
+key_state "$RING/cryptoKeys/k-new" 1 ENABLED
+advance 300
+api PATCH "$PUBSUB_URL/v1/$P/topics/rotated" \
+    "{\"topic\":{\"kmsKeyName\":\"$IOWA\"},\"updateMask\":\"kmsKeyName\"}"
+expect_error_json 400 INVALID_ARGUMENT
 
 section "destroy: after 30 days the messages are unrecoverable"
 new_topic shredded "$RING/cryptoKeys/k-destroy"

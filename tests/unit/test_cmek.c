@@ -353,6 +353,37 @@ static void test_service_agent_needs_the_role(void **state)
     protect(f, TOPIC, KEY);
 }
 
+static void test_rekey_moves_to_the_new_key(void **state)
+{
+    struct fixture *f = *state;
+    protect(f, TOPIC, KEY);
+    assert_int_equal(kms_call(f, "POST", "/v1/" RING "/cryptoKeys", "cryptoKeyId", "other",
+                              "{\"purpose\":\"ENCRYPT_DECRYPT\"}"),
+                     200);
+    struct em_status st = {0};
+    unsigned char before[EM_DEK_BYTES], after[EM_DEK_BYTES];
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, before, &st), EM_OK);
+    assert_int_equal(em_cmek_rekey(f->cmek, TOPIC, RING "/cryptoKeys/other", &st), EM_OK);
+    struct em_cmek_info info;
+    assert_true(em_cmek_info(f->cmek, TOPIC, &info));
+    assert_string_equal(info.kms_key, RING "/cryptoKeys/other");
+    assert_string_equal(info.key_version, RING "/cryptoKeys/other/cryptoKeyVersions/1");
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, after, &st), EM_OK);
+    assert_memory_equal(before, after, sizeof(before)); /* the data key did not change */
+    /* the old key no longer matters; the new one does */
+    assert_int_equal(set_version_state(f, 1, "DISABLED"), 200);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE);
+    assert_int_equal(kms_call(f, "PATCH", "/v1/" RING "/cryptoKeys/other/cryptoKeyVersions/1",
+                              "updateMask", "state", "{\"state\":\"DISABLED\"}"),
+                     200);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_INACCESSIBLE);
+    /* an inaccessible resource cannot change keys; a restart still opens it */
+    assert_int_equal(em_cmek_rekey(f->cmek, TOPIC, KEY, &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(em_cmek_rekey(f->cmek, "projects/x/topics/none", NULL, &st), EM_NOT_FOUND);
+}
+
 static void count_listed(const struct em_cmek_info *info, void *arg)
 {
     int *count = arg;
@@ -391,6 +422,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_service_agent_needs_the_role, setup_enforced,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_listing_sees_every_resource, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rekey_moves_to_the_new_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
