@@ -79,8 +79,10 @@ api PUT "$V1/topics/missing-key" "{\"kmsKeyName\":\"$KEYS/global/keyRings/ring/c
 expect_error_json 404 NOT_FOUND
 api PUT "$V1/topics/bad-region" '{"messageStoragePolicy":{"allowedPersistenceRegions":["mars-north1"]}}'
 expect_error_json 400 INVALID_ARGUMENT
+# a new key follows the same location rule as at creation (re-keying: test_pubsub_cmek.sh)
 api PATCH "$V1/topics/orders" "{\"topic\":{\"kmsKeyName\":\"$EAST_KEY\"},\"updateMask\":\"kmsKeyName\"}"
-expect_error_json 501 UNIMPLEMENTED
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "us-east1" "the key's location is named"
 
 section "invalid resource IDs (Google's rules)"
 for id in ab 1abc goog-topic 'a%20b' "$(printf 'x%.0s' {1..256})" 'caf%C3%A9'; do
