@@ -263,14 +263,6 @@ enum em_kms_result em_kms_encrypt(const char *key_name, const char *principal, c
     return call(key_name, "encrypt", principal, caller, body, "ciphertext", reply);
 }
 
-enum em_kms_result em_kms_decrypt(const char *key_name, const char *principal, const char *caller,
-                                  const void *ciphertext, size_t len, const void *aad,
-                                  size_t aad_len, struct em_kms_reply *reply)
-{
-    char *body = request_body("ciphertext", ciphertext, len, aad, aad_len);
-    return call(key_name, "decrypt", principal, caller, body, "plaintext", reply);
-}
-
 /* --- many decrypts at once --- */
 
 struct slot {

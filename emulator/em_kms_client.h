@@ -42,12 +42,9 @@ void em_kms_reply_clear(struct em_kms_reply *reply);
 /* Sets the KMS base URL from the configuration (http://<host>:<port base + 1>). */
 void em_kms_client_init(const struct em_config *cfg);
 
-/* One encrypt / decrypt call. aad may be NULL. */
+/* One encrypt call. aad may be NULL. */
 enum em_kms_result em_kms_encrypt(const char *key_name, const char *principal, const char *caller,
                                   const void *plaintext, size_t len, const void *aad,
-                                  size_t aad_len, struct em_kms_reply *reply);
-enum em_kms_result em_kms_decrypt(const char *key_name, const char *principal, const char *caller,
-                                  const void *ciphertext, size_t len, const void *aad,
                                   size_t aad_len, struct em_kms_reply *reply);
 
 /* Many decrypts at once, up to `parallel` in flight (key checks of many resources). */

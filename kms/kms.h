@@ -211,6 +211,8 @@ void kms_unlock(struct kms_registry *reg);
 struct kms_key_ring *kms_key_ring_find(struct kms_registry *reg, const char *name);
 struct kms_key *kms_key_find(struct kms_registry *reg, const char *name);
 struct kms_version *kms_version_find(const struct kms_key *key, uint32_t id);
+/* A version number ("1", "42": decimal, from 1); false for anything else. */
+bool kms_version_id_parse(const char *text, uint32_t *id);
 /* Parses "<key>/cryptoKeyVersions/<n>" into the key and version (either may be NULL). */
 enum em_code kms_version_lookup(struct kms_registry *reg, const char *version_name,
                                 struct kms_key **key, struct kms_version **version,

@@ -337,23 +337,13 @@ enum em_code kms_update_crypto_key(struct em_call *call)
     return code ? code : em_call_reply(call, reply);
 }
 
-static bool parse_version_number(const char *text, uint32_t *id)
-{
-    char *end;
-    unsigned long v = text ? strtoul(text, &end, 10) : 0;
-    if (!text || !*text || *end || v == 0 || v > UINT32_MAX)
-        return false;
-    *id = (uint32_t)v;
-    return true;
-}
-
 enum em_code kms_update_primary_version(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
     uint32_t id;
     if (check_location(call, name))
         return call->status.code;
-    if (!parse_version_number(em_json_string(call->body, "cryptoKeyVersionId"), &id))
+    if (!kms_version_id_parse(em_json_string(call->body, "cryptoKeyVersionId"), &id))
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                             "crypto_key_version_id must be a version number such as \"2\".");
     struct kms_registry *reg = registry(call);

@@ -28,6 +28,7 @@
 #include "em_index.h"
 #include "em_json.h"
 #include "em_log.h"
+#include "em_names.h"
 #include "em_store.h"
 
 #include <stdio.h>
@@ -181,11 +182,13 @@ void kms_version_name(const struct kms_key *key, const struct kms_version *v, ch
     snprintf(out, len, "%s/cryptoKeyVersions/%u", key->name, v->id);
 }
 
-static bool parse_version_id(const char *text, uint32_t *id)
+bool kms_version_id_parse(const char *text, uint32_t *id)
 {
+    if (!text || text[0] < '1' || text[0] > '9') /* digits only, no sign, no leading zero */
+        return false;
     char *end;
     unsigned long v = strtoul(text, &end, 10);
-    if (!*text || *end || text[0] == '0' || v == 0 || v > UINT32_MAX)
+    if (*end || v > UINT32_MAX)
         return false;
     *id = (uint32_t)v;
     return true;
@@ -195,22 +198,16 @@ enum em_code kms_version_lookup(struct kms_registry *reg, const char *version_na
                                 struct kms_key **key, struct kms_version **version,
                                 struct em_status *st)
 {
-    const char *marker = strstr(version_name, "/cryptoKeyVersions/");
-    if (!marker)
+    char key_name[512], id_text[32];
+    if (!em_name_prefix(version_name, "cryptoKeys", key_name, sizeof(key_name)) ||
+        !em_name_id(version_name, "cryptoKeyVersions", id_text, sizeof(id_text)))
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid CryptoKeyVersion name \"%.200s\".",
                        version_name);
-    char key_name[512];
-    size_t n = (size_t)(marker - version_name);
-    if (n >= sizeof(key_name))
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Resource name is too long.");
-    memcpy(key_name, version_name, n);
-    key_name[n] = '\0';
     *key = kms_key_find(reg, key_name);
     if (!*key)
         return EM_FAIL(st, EM_NOT_FOUND, "CryptoKey %s not found.", key_name);
     uint32_t id;
-    const char *id_text = marker + strlen("/cryptoKeyVersions/");
-    if (!parse_version_id(id_text, &id))
+    if (!kms_version_id_parse(id_text, &id))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid CryptoKeyVersion id \"%.40s\": versions are numbered from 1.",
                        id_text);
@@ -455,13 +452,9 @@ static enum em_code check_key_parent(struct kms_registry *reg, const char *name,
 {
     if (kms_key_find(reg, name))
         return EM_FAIL(st, EM_ALREADY_EXISTS, "CryptoKey %s already exists.", name);
-    const char *marker = strstr(name, "/cryptoKeys/");
     char ring[512];
-    size_t n = marker ? (size_t)(marker - name) : 0;
-    if (!marker || n >= sizeof(ring))
+    if (!em_name_prefix(name, "keyRings", ring, sizeof(ring)))
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid CryptoKey name %.200s.", name);
-    memcpy(ring, name, n);
-    ring[n] = '\0';
     if (!kms_key_ring_find(reg, ring))
         return EM_FAIL(st, EM_NOT_FOUND, "KeyRing %s not found.", ring);
     return EM_OK;

@@ -252,6 +252,28 @@ static void test_survives_restart(void **state)
     assert_memory_equal(pt, secret, sizeof(secret));
 }
 
+static void test_version_names(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    struct kms_key *key;
+    struct kms_version *v;
+    assert_int_equal(kms_version_lookup(f->reg, KEY "/cryptoKeyVersions/1", &key, &v, &st), EM_OK);
+    assert_int_equal(v->id, 1);
+    assert_int_equal(kms_version_lookup(f->reg, KEY "/cryptoKeyVersions/9", &key, &v, &st),
+                     EM_NOT_FOUND);
+    const char *bad[] = {"01", "+1", " 1", "-1", "1x", "0", "", "99999999999"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char name[256];
+        snprintf(name, sizeof(name), "%s/cryptoKeyVersions/%s", KEY, bad[i]);
+        assert_int_equal(kms_version_lookup(f->reg, name, &key, &v, &st), EM_INVALID_ARGUMENT);
+    }
+    assert_int_equal(
+        kms_version_lookup(f->reg, RING "/cryptoKeys/nope/cryptoKeyVersions/1", &key, &v, &st),
+        EM_NOT_FOUND);
+    assert_int_equal(kms_version_lookup(f->reg, KEY, &key, &v, &st), EM_INVALID_ARGUMENT);
+}
+
 static void test_root_key_must_be_private(void **state)
 {
     struct fixture *f = *state;
@@ -282,6 +304,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_propagation_delay, setup_delayed, teardown),
         cmocka_unit_test_setup_teardown(test_set_primary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root_key_must_be_private, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
