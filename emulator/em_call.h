@@ -6,6 +6,19 @@
  *
  * A call's memory is owned by the call: em_call_reset() frees the body, the reply and the
  * rendered response.
+ *
+ * Calls that wait. Over HTTP, handlers of a service whose handlers may block
+ * (em_service_def.blocking_handlers) run on worker threads, unless their route says
+ * never_blocks: the transport parks the connection while a worker runs the call, and its
+ * own threads serve other connections meanwhile (see em_dispatch). A never_blocks handler
+ * that hands its work to another thread (a store's writer thread, say) defers the call
+ * instead of waiting for it:
+ *
+ *   handler:      em_call_defer(call, finish, arg); start the work; return EM_OK
+ *   other thread: ... work done ... em_call_ready(call)
+ *   finish(call): runs on the call's own thread: fills the reply or the status
+ *
+ * Over HTTP the connection is parked meanwhile; without a transport em_dispatch() waits.
  */
 #ifndef EM_CALL_H
 #define EM_CALL_H
@@ -14,6 +27,7 @@
 #include "em_status.h"
 
 #include <cjson/cJSON.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,6 +36,21 @@
 #define EM_RESOURCE_MAX  512
 
 struct em_service;
+
+struct em_call;
+
+typedef void (*em_call_fn)(struct em_call *call);
+
+/* How a transport (em_http) parks calls. NULL in a call: nothing is parked, em_dispatch
+ * runs every handler on its caller's thread and waits for deferred calls. */
+struct em_call_transport {
+    /* stops serving the call's connection until wake */
+    void (*park)(struct em_call *call);
+    /* the parked call is ready: the transport calls em_dispatch_resume() on its thread */
+    void (*wake)(struct em_call *call);
+    /* parks the call, runs fn(call) on a thread that may block, then wakes it */
+    void (*run_blocking)(struct em_call *call, em_call_fn fn);
+};
 
 struct em_query_arg {
     const char *key;
@@ -39,6 +68,8 @@ struct em_call {
     struct em_query_arg query[EM_MAX_QUERY];
     int query_count;
     struct em_service *svc;
+    const struct em_call_transport *transport; /* NULL: see struct em_call_transport */
+    void *transport_ctx;
 
     /* filled by em_dispatch before the handler runs */
     struct em_match match;
@@ -54,6 +85,12 @@ struct em_call {
     char audit_key_version[EM_RESOURCE_MAX]; /* key version a crypto call used */
     char audit_resource[EM_RESOURCE_MAX];    /* set by create handlers: the new resource */
 
+    /* a deferred call (em_call_defer), private to em_dispatch.c */
+    em_call_fn finish;
+    void *deferred_arg;
+    bool deferred, waiting_here, rendered;
+    sem_t ready;
+
     /* the rendered response, filled by em_dispatch */
     int http_status;
     char *response;
@@ -62,8 +99,22 @@ struct em_call {
 };
 
 /* Routes the call, checks its body and IAM permission, runs the handler, records the
- * audit entry and renders the response (call->http_status, call->response). */
-void em_dispatch(const struct em_router *router, struct em_call *call);
+ * audit entry and renders the response (call->http_status, call->response). Returns
+ * false when the call was parked (only with a transport): once woken, the transport
+ * calls em_dispatch_resume(), which renders the response if it is not yet. */
+bool em_dispatch(const struct em_router *router, struct em_call *call);
+void em_dispatch_resume(struct em_call *call);
+
+/* Defers the call (see the top of this file). From here on the handler's return value is
+ * ignored: em_call_ready() must be called exactly once, then finish(call) completes the
+ * call. The call and arg stay valid until finish returns. */
+void em_call_defer(struct em_call *call, em_call_fn finish, void *arg);
+
+/* The deferred work is done (any thread). */
+void em_call_ready(struct em_call *call);
+
+/* The arg given to em_call_defer. */
+void *em_call_deferred_arg(const struct em_call *call);
 
 /* Frees what dispatch and the handler allocated; the request fields are untouched. */
 void em_call_reset(struct em_call *call);

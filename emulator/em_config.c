@@ -39,7 +39,7 @@ static const struct option_def options[] = {
     {"--log-level", "EMULATOR_LOG_LEVEL", OPT_LOG_LEVEL, FIELD(log_level), "info",
      "debug, info, warning or error", 0, 0},
     {"--threads", "EMULATOR_THREADS", OPT_INT, FIELD(threads), "4",
-     "HTTP worker threads (services whose requests may wait use a thread per connection)", 1, 256},
+     "HTTP threads of each service (calls that may wait run on a growing pool of workers)", 1, 256},
     {"--max-body-bytes", "EMULATOR_MAX_BODY_BYTES", OPT_INT64, FIELD(max_body_bytes), "10485760",
      "largest request body accepted", 1024, 1LL << 30},
     {"--key-check-interval", "EMULATOR_KEY_CHECK_INTERVAL", OPT_INT64, FIELD(key_check_interval_s),

@@ -5,6 +5,14 @@
  *     -> handler -> audit entry -> render reply or Google JSON error
  *
  * Failures anywhere become Google's error JSON here and nowhere else.
+ *
+ * Where the handler runs, and when the call completes:
+ *
+ *   no transport (tests, the control plane)   here; a deferred call is waited for here
+ *   blocking route of a blocking service      transport->run_blocking: a worker runs the
+ *                                             handler and completes the call, as above
+ *   any other route                           here; a deferred call is parked and the
+ *                                             transport calls em_dispatch_resume later
  */
 #include "em_audit.h"
 #include "em_call.h"
@@ -105,6 +113,9 @@ void em_call_reset(struct em_call *call)
     call->reply_raw_len = call->response_len = 0;
     call->audit_key_version[0] = '\0';
     call->audit_resource[0] = '\0';
+    call->deferred = call->rendered = false;
+    call->finish = NULL;
+    call->deferred_arg = NULL;
     em_status_clear(&call->status);
 }
 
@@ -187,7 +198,7 @@ static enum em_code authorize(struct em_call *call)
                         em_call_resource(call), route->permission, &call->status);
 }
 
-static enum em_code run(const struct em_router *router, struct em_call *call)
+static enum em_code prepare(const struct em_router *router, struct em_call *call)
 {
     if (route_call(router, call) || parse_body(call) || authorize(call))
         return call->status.code;
@@ -195,10 +206,56 @@ static enum em_code run(const struct em_router *router, struct em_call *call)
     if (!route->handler)
         return EM_CALL_FAIL(call, EM_UNIMPLEMENTED,
                             "Method %s is not implemented by this emulator.", route->method_name);
+    return EM_OK;
+}
+
+static void run_handler(struct em_call *call)
+{
+    const struct em_route *route = call->match.route;
     enum em_code code = route->handler(call);
-    if (code != EM_OK && call->status.code == EM_OK)
+    if (!call->deferred && code != EM_OK && call->status.code == EM_OK)
         EM_CALL_FAIL(call, code, "%s failed.", route->method_name);
-    return code;
+}
+
+static bool runs_on_worker(const struct em_call *call)
+{
+    return call->transport && call->svc && call->svc->def->blocking_handlers &&
+           !call->match.route->never_blocks;
+}
+
+/* --- deferred calls --- */
+
+void em_call_defer(struct em_call *call, em_call_fn finish, void *arg)
+{
+    call->deferred = true;
+    call->finish = finish;
+    call->deferred_arg = arg;
+    call->waiting_here = call->transport == NULL;
+    if (call->waiting_here)
+        sem_init(&call->ready, 0, 0);
+    else
+        call->transport->park(call);
+}
+
+void em_call_ready(struct em_call *call)
+{
+    if (call->waiting_here)
+        sem_post(&call->ready);
+    else
+        call->transport->wake(call);
+}
+
+void *em_call_deferred_arg(const struct em_call *call)
+{
+    return call->deferred_arg;
+}
+
+static void wait_ready(struct em_call *call)
+{
+    while (sem_wait(&call->ready) != 0)
+        ; /* EINTR */
+    sem_destroy(&call->ready);
+    call->waiting_here = false;
 }
 
 static void record_audit(struct em_call *call)
@@ -246,13 +303,52 @@ static void render(struct em_call *call)
     call->response_len = call->response ? strlen(call->response) : 0;
 }
 
-void em_dispatch(const struct em_router *router, struct em_call *call)
+/* After the handler and its deferred work: finish, audit entry, response. */
+static void complete(struct em_call *call)
+{
+    if (call->deferred && call->finish)
+        call->finish(call);
+    record_audit(call);
+    render(call);
+    call->rendered = true;
+}
+
+/* On a worker thread: the call runs as without a transport, then completes. */
+static void run_blocking_call(struct em_call *call)
+{
+    const struct em_call_transport *transport = call->transport;
+    call->transport = NULL;
+    run_handler(call);
+    if (call->deferred)
+        wait_ready(call);
+    complete(call);
+    call->transport = transport;
+}
+
+bool em_dispatch(const struct em_router *router, struct em_call *call)
 {
     const char *fallback = call->svc ? call->svc->config.default_principal : "user:anonymous";
     em_iam_principal(call->authorization, fallback, call->principal, sizeof(call->principal));
     call->match.route = NULL;
     call->match.var_count = 0;
-    run(router, call);
-    record_audit(call);
-    render(call);
+    call->deferred = call->rendered = false;
+    if (prepare(router, call) == EM_OK) {
+        if (runs_on_worker(call)) {
+            call->transport->run_blocking(call, run_blocking_call);
+            return false;
+        }
+        run_handler(call);
+        if (call->deferred && !call->waiting_here)
+            return false; /* parked: em_dispatch_resume completes it */
+        if (call->deferred)
+            wait_ready(call);
+    }
+    complete(call);
+    return true;
+}
+
+void em_dispatch_resume(struct em_call *call)
+{
+    if (!call->rendered)
+        complete(call);
 }

@@ -1,39 +1,63 @@
 /*
  * em_http: libmicrohttpd glue (see em_http.h). Nothing here knows about services or
  * JSON beyond handing a complete request to em_dispatch() and sending what it rendered.
+ *
+ * In pool mode a call may be parked (MHD's suspend/resume): em_dispatch() returns false,
+ * the connection is suspended, and once the call's transport is woken MHD calls
+ * on_request again, where em_dispatch_resume() completes it. Calls of blocking routes are
+ * parked while a worker thread (em_workers) runs them; deferred calls while another
+ * thread does their work.
+ *
+ *   on_request: headers -> body chunks -> dispatch --(done)-------------------------> send
+ *                                             \--(parked) ... wake -> on_request: resume -/
  */
 #include "em_http.h"
 
 #include "em_call.h"
 #include "em_log.h"
+#include "em_workers.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#define MAX_WORKERS     1024 /* threads running blocking calls at once */
+#define STOP_WAIT_SLICE 5    /* ms between checks for calls in flight when stopping */
+#define STOP_WAIT_MAX   (60 * 1000 / STOP_WAIT_SLICE)
 
 struct em_http {
     struct MHD_Daemon *daemon;
     const struct em_router *router;
     struct em_service *svc;
     int64_t max_body;
+    struct em_workers *workers; /* pool mode only */
+    atomic_bool stopping;
+    atomic_int in_flight; /* calls between dispatch and their response (parked ones too) */
 };
 
-/* Per-request state while the body arrives. */
+/* Per-request state: the body while it arrives, then the call. */
 struct pending {
+    struct em_http *http;
+    struct MHD_Connection *conn;
     char *body;
     size_t len, cap;
-    bool too_large;
+    bool too_large, dispatched;
+    em_call_fn blocking_fn;
+    struct em_call call;
 };
 
 static void pending_free(struct pending *p)
 {
     if (!p)
         return;
+    em_call_reset(&p->call);
     free(p->body);
     free(p);
 }
@@ -95,25 +119,92 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-static enum MHD_Result dispatch(struct em_http *http, struct MHD_Connection *conn, const char *url,
-                                const char *method, struct pending *p)
+/* --- parking: the calls' transport --- */
+
+static void park(struct em_call *call)
 {
-    struct em_call call = {0};
-    call.method = method;
-    call.path = url;
-    call.body_text = p->body;
-    call.body_len = p->len;
-    call.svc = http->svc;
-    call.authorization =
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    call.caller_resource = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Emulator-Caller");
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &call);
-    em_dispatch(http->router, &call);
-    enum MHD_Result ret =
-        send_text(conn, call.http_status, call.response, call.response_len, call.content_type);
-    call.response = NULL; /* owned by the MHD response now */
-    em_call_reset(&call);
+    struct pending *p = call->transport_ctx;
+    MHD_suspend_connection(p->conn);
+}
+
+static void wake(struct em_call *call)
+{
+    struct pending *p = call->transport_ctx;
+    MHD_resume_connection(p->conn); /* p may be gone once this returns */
+}
+
+static void run_parked(void *arg)
+{
+    struct pending *p = arg;
+    p->blocking_fn(&p->call);
+    wake(&p->call);
+}
+
+static void run_blocking(struct em_call *call, em_call_fn fn)
+{
+    struct pending *p = call->transport_ctx;
+    struct em_status st = {0};
+    park(call);
+    p->blocking_fn = fn;
+    if (em_workers_submit(p->http->workers, run_parked, p, &st))
+        run_parked(p); /* out of memory: block this thread rather than fail the call */
+}
+
+static const struct em_call_transport mhd_transport = {park, wake, run_blocking};
+
+/* --- requests --- */
+
+static enum MHD_Result send_call(struct pending *p)
+{
+    struct em_call *call = &p->call;
+    enum MHD_Result ret = send_text(p->conn, call->http_status, call->response,
+                                    call->response_len, call->content_type);
+    call->response = NULL; /* owned by the MHD response now */
+    em_call_reset(call);
+    atomic_fetch_sub(&p->http->in_flight, 1);
     return ret;
+}
+
+static void build_call(struct em_http *http, struct pending *p, const char *url,
+                       const char *method)
+{
+    struct em_call *call = &p->call;
+    call->method = method;
+    call->path = url;
+    call->body_text = p->body;
+    call->body_len = p->len;
+    call->svc = http->svc;
+    call->transport = http->workers ? &mhd_transport : NULL;
+    call->transport_ctx = p;
+    call->authorization =
+        MHD_lookup_connection_value(p->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    call->caller_resource =
+        MHD_lookup_connection_value(p->conn, MHD_HEADER_KIND, "X-Emulator-Caller");
+    MHD_get_connection_values(p->conn, MHD_GET_ARGUMENT_KIND, collect_query, call);
+}
+
+static enum MHD_Result send_stopping(struct MHD_Connection *conn)
+{
+    struct em_status st = {0};
+    EM_FAIL(&st, EM_UNAVAILABLE, "The service is shutting down; retry.");
+    char *json = em_status_to_json(&st);
+    return send_text(conn, 503, json, strlen(json), "application/json; charset=UTF-8");
+}
+
+static enum MHD_Result dispatch(struct em_http *http, struct pending *p, const char *url,
+                                const char *method)
+{
+    /* counted before stopping is read: em_http_stop waits for every call it may miss */
+    atomic_fetch_add(&http->in_flight, 1);
+    if (atomic_load(&http->stopping)) {
+        atomic_fetch_sub(&http->in_flight, 1);
+        return send_stopping(p->conn);
+    }
+    p->dispatched = true;
+    build_call(http, p, url, method);
+    if (!em_dispatch(http->router, &p->call))
+        return MHD_YES; /* parked: on_request runs again once it is woken */
+    return send_call(p);
 }
 
 static bool declared_too_large(struct MHD_Connection *conn, int64_t max)
@@ -136,8 +227,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         p = calloc(1, sizeof(*p));
         if (!p)
             return MHD_NO;
+        p->http = http;
+        p->conn = conn;
         *state = p;
         return MHD_YES;
+    }
+    if (p->dispatched) { /* a parked call, woken */
+        em_dispatch_resume(&p->call);
+        return send_call(p);
     }
     if (*upload_data_size > 0) {
         if (!p->too_large && !pending_append(p, upload_data, *upload_data_size, http->max_body))
@@ -147,7 +244,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (p->too_large)
         return send_too_large(conn, http->max_body);
-    return dispatch(http, conn, url, method, p);
+    return dispatch(http, p, url, method);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
@@ -184,9 +281,14 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
     http->router = router;
     http->svc = svc;
     http->max_body = opt->max_body;
+    if (opt->threads > 0 && em_workers_new(MAX_WORKERS, &http->workers, st)) {
+        free(http);
+        return st->code;
+    }
     unsigned flags = MHD_USE_ERROR_LOG;
-    flags |= opt->threads > 0 ? MHD_USE_EPOLL_INTERNAL_THREAD
-                              : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+    flags |= opt->threads > 0
+                 ? MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME
+                 : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
     /* the pool size is only an option in pool mode (MHD warns about it otherwise) */
     struct MHD_OptionItem pool[] = {
         {opt->threads > 0 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
@@ -199,6 +301,7 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)1, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL, MHD_OPTION_END);
     if (!http->daemon) {
+        em_workers_free(http->workers);
         free(http);
         return EM_FAIL(st, EM_UNAVAILABLE, "cannot listen on %s:%d (port in use?)", opt->host,
                        opt->port);
@@ -207,10 +310,24 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
     return EM_OK;
 }
 
+/* MHD must not be stopped with parked connections: new calls are refused, and the ones
+ * in flight (a pull waits at most seconds) finish first. */
+static void wait_for_calls_in_flight(struct em_http *http)
+{
+    atomic_store(&http->stopping, true);
+    struct timespec slice = {0, STOP_WAIT_SLICE * 1000000L};
+    for (int i = 0; atomic_load(&http->in_flight) > 0 && i < STOP_WAIT_MAX; i++)
+        nanosleep(&slice, NULL);
+    if (atomic_load(&http->in_flight) > 0)
+        em_warn("http: stopping with %d calls still running", atomic_load(&http->in_flight));
+}
+
 void em_http_stop(struct em_http *http)
 {
     if (!http)
         return;
+    wait_for_calls_in_flight(http);
     MHD_stop_daemon(http->daemon);
+    em_workers_free(http->workers);
     free(http);
 }

@@ -3,8 +3,9 @@
  *
  * Each request's body is collected up to max_body bytes (a larger one is answered 413
  * with Google's error JSON without being read), turned into a struct em_call and passed
- * to em_dispatch(). Two threading modes: a pool of `threads` epoll workers (the fast
- * path, for services), or, with threads == 0, a thread per connection (the control
+ * to em_dispatch(). Two threading modes: a pool of `threads` epoll threads (services),
+ * where calls that wait are parked and blocking handlers run on a growing pool of worker
+ * threads (see em_call.h); or, with threads == 0, a thread per connection (the control
  * plane, whose handlers block while they call the services).
  */
 #ifndef EM_HTTP_H
@@ -29,7 +30,7 @@ struct em_http_options {
 enum em_code em_http_start(const struct em_http_options *opt, const struct em_router *router,
                            struct em_service *svc, struct em_http **out, struct em_status *st);
 
-/* Stops accepting, waits for requests in flight, frees the server. */
+/* Refuses new calls (UNAVAILABLE), waits for the calls in flight, frees the server. */
 void em_http_stop(struct em_http *http);
 
 #endif

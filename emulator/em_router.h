@@ -14,6 +14,7 @@
 
 #include "em_status.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define EM_MAX_VARS     6
@@ -40,6 +41,9 @@ struct em_route {
     const char *body_field;        /* proto field the body fills; NULL for "*" */
     const char *permission;        /* IAM permission on the first variable, or NULL */
     enum em_audit_kind audit;
+    /* In a service with blocking handlers: this handler never waits (it may defer, see
+     * em_call_defer), so it runs on the HTTP thread instead of a worker thread. */
+    bool never_blocks;
 };
 
 struct em_var {

@@ -77,7 +77,7 @@ static enum em_code handle_faults(struct em_call *call)
 }
 
 static const struct em_route common_routes[] = {
-    {"GET", "health", handle_health, "Health"},
+    {"GET", "health", handle_health, "Health", .never_blocks = true},
     {"POST", "emulator/v1/internal:tick", handle_tick, "Tick", NULL},
     {"POST", "emulator/v1/internal:reset", handle_reset, "Reset", NULL},
     {"POST", "emulator/v1/internal:flush", handle_flush, "Flush", NULL},
@@ -240,9 +240,7 @@ static enum em_code serve(struct em_service *svc, struct em_status *st)
     struct em_http_options opt = {
         .host = svc->config.host,
         .port = svc->config.port_base + (int)svc->def->port,
-        .threads = svc->def->port == EM_PORT_CONTROL || svc->def->blocking_handlers
-                       ? 0
-                       : svc->config.threads,
+        .threads = svc->def->port == EM_PORT_CONTROL ? 0 : svc->config.threads,
         .max_body = svc->config.max_body_bytes,
     };
     if (em_http_start(&opt, svc->router, svc, &svc->http, st))

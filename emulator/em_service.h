@@ -55,8 +55,9 @@ struct em_service_def {
     /* Extra routes merged after the service's own (the control plane's). */
     const struct em_route *extra_routes; /* same convention as routes */
     size_t extra_route_count;
-    /* Handlers may wait (Pub/Sub long-polling pulls, group commits): serve each connection
-     * on its own thread so a waiting request never holds up another connection's. */
+    /* Handlers may wait (Pub/Sub long-polling pulls, store jobs, calls to KMS): each call
+     * runs on a worker thread (em_workers) while the HTTP threads serve other connections,
+     * except the routes marked never_blocks. */
     bool blocking_handlers;
 };
 

@@ -274,7 +274,10 @@ sqlite3 *em_store_db(struct em_store *store, struct em_status *st)
 static sqlite3_stmt *cache_lookup(struct conn *c, const char *sql)
 {
     for (int i = 0; i < c->cached; i++)
-        if (c->cache[i].caller_sql == sql || strcmp(c->cache[i].sql, sql) == 0)
+        if (c->cache[i].caller_sql == sql)
+            return c->cache[i].stmt;
+    for (int i = 0; i < c->cached; i++) /* the same text from another literal */
+        if (strcmp(c->cache[i].sql, sql) == 0)
             return c->cache[i].stmt;
     return NULL;
 }

@@ -279,6 +279,19 @@ int ps_log_users(struct ps_log *log);
 /* Runs fn on the log thread and waits for its batch to commit. */
 enum em_code ps_log_run(struct ps_log *log, ps_job_fn fn, void *arg, struct em_status *st);
 
+/* What a job came to. */
+struct ps_job_result {
+    enum em_code code;
+    struct em_status st;
+};
+
+/* Queues fn on the log thread without waiting: once its batch committed (or failed)
+ * *result is set and done(done_arg) runs on the log thread (it must not block). Fails
+ * only when the job could not be queued; then done never runs. */
+enum em_code ps_log_submit(struct ps_log *log, ps_job_fn fn, void *arg,
+                           struct ps_job_result *result, void (*done)(void *done_arg),
+                           void *done_arg, struct em_status *st);
+
 /* For jobs: the store, and the next sequence number to hand out (publish). */
 struct em_store *ps_log_store(struct ps_log *log);
 int64_t ps_log_take_seq(struct ps_log *log, int64_t *publish_ns, int64_t now);
@@ -531,9 +544,16 @@ void ps_state_changed(void *arg, const char *resource, enum em_cmek_state from,
 
 /* --- pubsub_flow.c: data calls --- */
 
-/* Publishes msgs (seq and publish_ns are set). */
+/* Publishes msgs (seq and publish_ns are set) and waits until they are stored. */
 enum em_code ps_publish(struct ps_registry *reg, const char *topic, struct ps_message *msgs,
                         size_t count, struct em_status *st);
+
+struct ps_publish;
+enum em_code ps_publish_start(struct ps_registry *reg, const char *topic,
+                              struct ps_message *msgs, size_t count,
+                              void (*done)(void *done_arg), void *done_arg,
+                              struct ps_publish **op, struct em_status *st);
+enum em_code ps_publish_end(struct ps_publish *op, struct em_status *st);
 
 struct ps_received {
     struct ps_message msg;

@@ -32,6 +32,7 @@
 #include "em_log.h"
 #include "em_store.h"
 
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,15 +68,84 @@ static enum em_code job_publish(struct ps_log *log, void *arg, struct em_status 
     return EM_OK;
 }
 
+/* A publish in flight: the topic and its log stay referenced until it ends. */
+struct ps_publish {
+    struct ps_topic *topic;
+    struct ps_topic *held; /* the reference ps_publish_start took (put at the end) */
+    struct ps_log *log;
+    struct publish_job job;
+    struct ps_job_result result;
+};
+
+/* Queues msgs on the log of topic, which the caller keeps referenced until the end. */
+static enum em_code start_on(struct ps_topic *topic, struct ps_message *msgs, size_t count,
+                             void (*done)(void *done_arg), void *done_arg,
+                             struct ps_publish **out, struct em_status *st)
+{
+    struct ps_publish *op = calloc(1, sizeof(*op));
+    if (!op)
+        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    op->topic = topic;
+    op->job = (struct publish_job){msgs, count};
+    enum em_code code = ps_topic_open_data(topic, &op->log, st);
+    if (!code)
+        code = ps_log_submit(op->log, job_publish, &op->job, &op->result, done, done_arg, st);
+    if (code) {
+        if (op->log)
+            ps_topic_close_data(topic, op->log);
+        free(op);
+        return code;
+    }
+    *out = op;
+    return EM_OK;
+}
+
+enum em_code ps_publish_start(struct ps_registry *reg, const char *topic_name,
+                              struct ps_message *msgs, size_t count,
+                              void (*done)(void *done_arg), void *done_arg,
+                              struct ps_publish **out, struct em_status *st)
+{
+    struct ps_topic *topic = ps_topic_get(reg, topic_name);
+    if (!topic)
+        return EM_FAIL(st, EM_NOT_FOUND, "Topic not found");
+    enum em_code code = start_on(topic, msgs, count, done, done_arg, out, st);
+    if (code)
+        ps_topic_put(topic);
+    else
+        (*out)->held = topic;
+    return code;
+}
+
+enum em_code ps_publish_end(struct ps_publish *op, struct em_status *st)
+{
+    enum em_code code = op->result.code;
+    if (code)
+        *st = op->result.st;
+    ps_topic_close_data(op->topic, op->log);
+    ps_topic_put(op->held);
+    free(op);
+    return code;
+}
+
+static void post_semaphore(void *arg)
+{
+    sem_post(arg);
+}
+
+/* Publishes to a topic the caller holds and waits until the messages are stored. */
 static enum em_code publish_to(struct ps_topic *topic, struct ps_message *msgs, size_t count,
                                struct em_status *st)
 {
-    struct ps_log *log;
-    if (ps_topic_open_data(topic, &log, st))
-        return st->code;
-    struct publish_job job = {msgs, count};
-    enum em_code code = ps_log_run(log, job_publish, &job, st);
-    ps_topic_close_data(topic, log);
+    sem_t stored;
+    sem_init(&stored, 0, 0);
+    struct ps_publish *op;
+    enum em_code code = start_on(topic, msgs, count, post_semaphore, &stored, &op, st);
+    if (!code) {
+        while (sem_wait(&stored) != 0)
+            ; /* EINTR */
+        code = ps_publish_end(op, st);
+    }
+    sem_destroy(&stored);
     return code;
 }
 

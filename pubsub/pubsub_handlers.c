@@ -144,27 +144,52 @@ enum em_code ps_list_topics(struct em_call *call)
     return em_list_reply(call, items, &opt);
 }
 
-enum em_code ps_publish_call(struct em_call *call)
-{
-    const char *name = em_call_var(call, "topic");
+/* A publish call while its messages are being stored (the connection is parked). */
+struct publish_call {
     struct ps_message *msgs;
     size_t count;
-    if (check_name(call, name, "topics") ||
-        ps_json_read_messages(call->body, &msgs, &count, &call->status))
-        return call->status.code;
-    enum em_code code = ps_publish(registry(call), name, msgs, count, &call->status);
-    if (!code) {
+    struct ps_publish *op; /* NULL: it never started (call->status says why) */
+};
+
+static void publish_stored(void *call)
+{
+    em_call_ready(call);
+}
+
+static void publish_finish(struct em_call *call)
+{
+    struct publish_call *pc = em_call_deferred_arg(call);
+    if (pc->op && ps_publish_end(pc->op, &call->status) == EM_OK) {
         cJSON *reply = cJSON_CreateObject();
         cJSON *ids = cJSON_AddArrayToObject(reply, "messageIds");
-        for (size_t i = 0; i < count; i++) {
+        for (size_t i = 0; i < pc->count; i++) {
             char id[PS_MESSAGE_ID_MAX];
-            ps_message_id(msgs[i].seq, id);
+            ps_message_id(pc->msgs[i].seq, id);
             cJSON_AddItemToArray(ids, cJSON_CreateString(id));
         }
         em_call_reply(call, reply);
     }
-    ps_messages_free(msgs, count);
-    return code;
+    ps_messages_free(pc->msgs, pc->count);
+    free(pc);
+}
+
+enum em_code ps_publish_call(struct em_call *call)
+{
+    const char *name = em_call_var(call, "topic");
+    struct publish_call *pc = calloc(1, sizeof(*pc));
+    if (!pc)
+        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+    if (check_name(call, name, "topics") ||
+        ps_json_read_messages(call->body, &pc->msgs, &pc->count, &call->status)) {
+        free(pc);
+        return call->status.code;
+    }
+    /* deferred before the log thread can report: the connection is parked first */
+    em_call_defer(call, publish_finish, pc);
+    if (ps_publish_start(registry(call), name, pc->msgs, pc->count, publish_stored, call, &pc->op,
+                         &call->status))
+        em_call_ready(call);
+    return EM_OK;
 }
 
 static void add_sub_name(struct ps_sub *sub, void *arg)

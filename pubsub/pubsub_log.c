@@ -1,14 +1,16 @@
 /*
  * pubsub_log: a topic's message log: its encrypted store and the one thread that uses it.
  *
- * Every read and write of a topic store runs on the log's thread as a job (ps_log_run):
- * the caller queues the job and sleeps; the thread takes every job queued so far, runs
- * them in one write transaction, commits once, and wakes their callers. Under load many
- * publishes, acks and pulls share each commit (group commit), and one SQLite connection
- * keeps its page cache warm because no other connection ever writes the file.
+ * Every read and write of a topic store runs on the log's thread as a job: the caller
+ * queues the job and either sleeps (ps_log_run) or goes on and is called back
+ * (ps_log_submit: publish, whose HTTP connection is parked meanwhile); the thread takes
+ * every job queued so far, runs them in one write transaction, commits once, and reports
+ * to each job's caller. Under load many publishes, acks and pulls share each commit
+ * (group commit), and one SQLite connection keeps its page cache warm because no other
+ * connection ever writes the file.
  *
- *   caller:  queue job -> wait until done
- *   thread:  take batch -> BEGIN -> job 1 .. job n -> COMMIT -> done
+ *   caller:  queue job -> wait until done, or be called back
+ *   thread:  take batch -> BEGIN -> job 1 .. job n -> COMMIT -> done (each job)
  *                               \-- a job fails: ROLLBACK, then each job of the batch
  *                                   alone in its own transaction
  *
@@ -35,7 +37,9 @@ struct ps_job {
     void *arg;
     enum em_code code;
     struct em_status st;
-    sem_t done; /* posted once the job's batch committed: wakes exactly its caller */
+    struct ps_job_result *result; /* the caller's, set when the batch is over ... */
+    void (*done)(void *arg);      /* ... then this tells the caller */
+    void *done_arg;
     struct ps_job *next;
 };
 
@@ -154,6 +158,19 @@ static void run_batch(struct ps_log *log, struct ps_job *batch)
         log->on_commit(log->on_commit_arg);
 }
 
+/* Hands a finished job's outcome to its caller and frees the job. */
+static void report(struct ps_job *j)
+{
+    j->result->code = j->code;
+    j->result->st = j->st;
+    if (j->code && !j->result->st.code)
+        EM_FAIL(&j->result->st, j->code, "The topic's message store failed.");
+    void (*done)(void *) = j->done;
+    void *done_arg = j->done_arg;
+    free(j);
+    done(done_arg); /* the caller may free its result from here on */
+}
+
 static void *log_thread(void *arg)
 {
     struct ps_log *log = arg;
@@ -180,8 +197,8 @@ static void *log_thread(void *arg)
             break; /* stopping, nothing left */
         run_batch(log, batch);
         for (struct ps_job *j = batch, *next; j; j = next) {
-            next = j->next; /* its caller frees j once posted: read next first */
-            sem_post(&j->done);
+            next = j->next;
+            report(j);
         }
     }
     return NULL;
@@ -263,18 +280,18 @@ void ps_log_remove_files_on_close(struct ps_log *log)
     atomic_store(&log->remove_files, true);
 }
 
-enum em_code ps_log_run(struct ps_log *log, ps_job_fn fn, void *arg, struct em_status *st)
+enum em_code ps_log_submit(struct ps_log *log, ps_job_fn fn, void *arg,
+                           struct ps_job_result *result, void (*done)(void *done_arg),
+                           void *done_arg, struct em_status *st)
 {
     struct ps_job *job = calloc(1, sizeof(*job));
     if (!job)
         return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
-    job->fn = fn;
-    job->arg = arg;
-    sem_init(&job->done, 0, 0);
+    *job = (struct ps_job){.fn = fn, .arg = arg, .result = result, .done = done,
+                           .done_arg = done_arg};
     pthread_mutex_lock(&log->lock);
     if (log->stop) {
         pthread_mutex_unlock(&log->lock);
-        sem_destroy(&job->done);
         free(job);
         return EM_FAIL(st, EM_UNAVAILABLE, "The topic's message store is closing; retry.");
     }
@@ -286,15 +303,27 @@ enum em_code ps_log_run(struct ps_log *log, ps_job_fn fn, void *arg, struct em_s
     if (log->idle)
         pthread_cond_signal(&log->work);
     pthread_mutex_unlock(&log->lock);
-    while (sem_wait(&job->done) != 0)
-        ; /* EINTR */
-    enum em_code code = job->code;
-    if (code) {
-        *st = job->st;
-        if (!st->code)
-            EM_FAIL(st, code, "The topic's message store failed.");
+    return EM_OK;
+}
+
+static void post_semaphore(void *arg)
+{
+    sem_post(arg);
+}
+
+enum em_code ps_log_run(struct ps_log *log, ps_job_fn fn, void *arg, struct em_status *st)
+{
+    struct ps_job_result result = {0};
+    sem_t done;
+    sem_init(&done, 0, 0);
+    if (ps_log_submit(log, fn, arg, &result, post_semaphore, &done, st)) {
+        sem_destroy(&done);
+        return st->code;
     }
-    sem_destroy(&job->done);
-    free(job);
-    return code;
+    while (sem_wait(&done) != 0)
+        ; /* EINTR */
+    sem_destroy(&done);
+    if (result.code)
+        *st = result.st;
+    return result.code;
 }

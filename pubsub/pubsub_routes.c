@@ -33,7 +33,7 @@ const struct em_route pubsub_routes[] = {
     {"GET", "v1/{project=projects/*}/topics", ps_list_topics, "ListTopics", NULL, NULL,
      P("topics.list"), DATA},
     {"POST", "v1/{topic=" TOPIC "}:publish", ps_publish_call, "Publish", &ps_publish_schema, NULL,
-     P("topics.publish"), DATA},
+     P("topics.publish"), DATA, .never_blocks = true},
     {"GET", "v1/{topic=" TOPIC "}/subscriptions", ps_list_topic_subscriptions,
      "ListTopicSubscriptions", NULL, NULL, P("topics.get"), DATA},
     {"GET", "v1/{topic=" TOPIC "}/snapshots", ps_list_topic_snapshots, "ListTopicSnapshots", NULL,
