@@ -103,6 +103,10 @@ struct crypt_file {
     unsigned char dek[EM_AES_KEY_BYTES];
     int wal_page_size;  /* WAL: from its header; 0 until known */
     sqlite3_file *real; /* the underlying file, allocated right after this struct */
+    /* WAL: a frame header held back to go out with its page in one write */
+    unsigned char held_header[FRAME_HEADER];
+    sqlite3_int64 held_off;
+    bool holding;
 };
 
 static bool page_size_valid(int n)
@@ -218,9 +222,22 @@ static int wal_transform(struct crypt_file *cf, unsigned char *buf, int amt, sql
     return SQLITE_OK;
 }
 
+/* SQLite writes each WAL frame as two writes, its 24-byte header then its page; the
+ * header is held back and written with the page (one system call instead of two). Any
+ * other use of the file writes a held header first, so nothing can see it missing. */
+static int flush_held_header(struct crypt_file *cf)
+{
+    if (!cf->holding)
+        return SQLITE_OK;
+    cf->holding = false;
+    return cf->real->pMethods->xWrite(cf->real, cf->held_header, FRAME_HEADER, cf->held_off);
+}
+
 static int wal_read(struct crypt_file *cf, unsigned char *buf, int amt, sqlite3_int64 off)
 {
-    int rc = cf->real->pMethods->xRead(cf->real, buf, amt, off);
+    int rc = flush_held_header(cf);
+    if (rc == SQLITE_OK)
+        rc = cf->real->pMethods->xRead(cf->real, buf, amt, off);
     if (rc != SQLITE_OK)
         return rc;
     return wal_transform(cf, buf, amt, off, false);
@@ -230,13 +247,28 @@ static int wal_write(struct crypt_file *cf, const unsigned char *buf, int amt, s
 {
     if (off == 0 && amt >= 12 && page_size_valid(be32(buf + 8)))
         cf->wal_page_size = be32(buf + 8);
-    unsigned char *copy = malloc((size_t)amt);
+    int rc;
+    if (amt == FRAME_HEADER && off >= WAL_HEADER) {
+        if ((rc = flush_held_header(cf)) != SQLITE_OK)
+            return rc;
+        memcpy(cf->held_header, buf, FRAME_HEADER);
+        cf->held_off = off;
+        cf->holding = true;
+        return SQLITE_OK;
+    }
+    bool joins = cf->holding && off == cf->held_off + FRAME_HEADER;
+    if (!joins && (rc = flush_held_header(cf)) != SQLITE_OK)
+        return rc;
+    size_t lead = joins ? FRAME_HEADER : 0;
+    unsigned char *copy = malloc(lead + (size_t)amt);
     if (!copy)
         return SQLITE_IOERR_NOMEM;
-    memcpy(copy, buf, (size_t)amt);
-    int rc = wal_transform(cf, copy, amt, off, true);
+    memcpy(copy, cf->held_header, lead);
+    memcpy(copy + lead, buf, (size_t)amt);
+    cf->holding = false;
+    rc = wal_transform(cf, copy + lead, amt, off, true);
     if (rc == SQLITE_OK)
-        rc = cf->real->pMethods->xWrite(cf->real, copy, amt, off);
+        rc = cf->real->pMethods->xWrite(cf->real, copy, (int)lead + amt, off - (sqlite3_int64)lead);
     free(copy);
     return rc;
 }
@@ -248,6 +280,7 @@ static int wal_write(struct crypt_file *cf, const unsigned char *buf, int amt, s
 
 static int io_close(sqlite3_file *f)
 {
+    flush_held_header(CF(f));
     int rc = REAL(f)->pMethods->xClose(REAL(f));
     em_wipe(CF(f)->dek, sizeof(CF(f)->dek));
     return rc;
@@ -266,16 +299,25 @@ static int io_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 off
 
 static int io_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
+    int rc = flush_held_header(CF(f));
+    if (rc != SQLITE_OK)
+        return rc;
     return REAL(f)->pMethods->xTruncate(REAL(f), size);
 }
 
 static int io_sync(sqlite3_file *f, int flags)
 {
+    int rc = flush_held_header(CF(f));
+    if (rc != SQLITE_OK)
+        return rc;
     return REAL(f)->pMethods->xSync(REAL(f), flags);
 }
 
 static int io_file_size(sqlite3_file *f, sqlite3_int64 *size)
 {
+    int rc = flush_held_header(CF(f));
+    if (rc != SQLITE_OK)
+        return rc;
     return REAL(f)->pMethods->xFileSize(REAL(f), size);
 }
 
