@@ -106,8 +106,10 @@ bool em_dispatch(const struct em_router *router, struct em_call *call);
 void em_dispatch_resume(struct em_call *call);
 
 /* Defers the call (see the top of this file). From here on the handler's return value is
- * ignored: em_call_ready() must be called exactly once, then finish(call) completes the
- * call. The call and arg stay valid until finish returns. */
+ * ignored and it must not touch the call's status or reply: finish(call) decides them.
+ * em_call_ready() must be called exactly once, even when the work could not start (the
+ * call stays parked until then, and the service cannot stop). The call and arg stay
+ * valid until finish returns. */
 void em_call_defer(struct em_call *call, em_call_fn finish, void *arg);
 
 /* The deferred work is done (any thread). */

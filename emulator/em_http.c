@@ -30,7 +30,7 @@
 
 #define MAX_WORKERS     1024 /* threads running blocking calls at once */
 #define STOP_WAIT_SLICE 5    /* ms between checks for calls in flight when stopping */
-#define STOP_WAIT_MAX   (60 * 1000 / STOP_WAIT_SLICE)
+#define STOP_WARN_EVERY (10 * 1000 / STOP_WAIT_SLICE)
 
 struct em_http {
     struct MHD_Daemon *daemon;
@@ -39,7 +39,7 @@ struct em_http {
     int64_t max_body;
     struct em_workers *workers; /* pool mode only */
     atomic_bool stopping;
-    atomic_int in_flight; /* calls between dispatch and their response (parked ones too) */
+    atomic_int in_flight; /* calls from dispatch until their response is queued (parked too) */
 };
 
 /* Per-request state: the body while it arrives, then the call. */
@@ -161,7 +161,7 @@ static enum MHD_Result send_call(struct pending *p)
                                     call->response_len, call->content_type);
     call->response = NULL; /* owned by the MHD response now */
     em_call_reset(call);
-    atomic_fetch_sub(&p->http->in_flight, 1);
+    atomic_fetch_sub(&p->http->in_flight, 1); /* no longer parked: MHD may stop */
     return ret;
 }
 
@@ -289,17 +289,17 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
     flags |= opt->threads > 0
                  ? MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME
                  : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
-    /* the pool size is only an option in pool mode (MHD warns about it otherwise) */
+    /* a pool size only for a pool of 2 or more (MHD warns about it otherwise) */
     struct MHD_OptionItem pool[] = {
-        {opt->threads > 0 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
-         opt->threads > 0 ? opt->threads : 0, NULL},
+        {opt->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+         opt->threads > 1 ? opt->threads : 0, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
     http->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, http, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_ARRAY, pool, MHD_OPTION_NOTIFY_COMPLETED, on_completed, http,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned)1, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error,
+        NULL, MHD_OPTION_END);
     if (!http->daemon) {
         em_workers_free(http->workers);
         free(http);
@@ -310,16 +310,19 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
     return EM_OK;
 }
 
-/* MHD must not be stopped with parked connections: new calls are refused, and the ones
- * in flight (a pull waits at most seconds) finish first. */
+/* MHD must not be stopped with parked connections (it aborts): new calls are refused,
+ * and the ones in flight (a pull waits at most seconds) finish first, however long that
+ * takes; the supervisor kills a service that does not stop in time. */
 static void wait_for_calls_in_flight(struct em_http *http)
 {
     atomic_store(&http->stopping, true);
     struct timespec slice = {0, STOP_WAIT_SLICE * 1000000L};
-    for (int i = 0; atomic_load(&http->in_flight) > 0 && i < STOP_WAIT_MAX; i++)
+    for (int i = 1; atomic_load(&http->in_flight) > 0; i++) {
         nanosleep(&slice, NULL);
-    if (atomic_load(&http->in_flight) > 0)
-        em_warn("http: stopping with %d calls still running", atomic_load(&http->in_flight));
+        if (i % STOP_WARN_EVERY == 0)
+            em_warn("http: stopping: waiting for %d calls still running",
+                    atomic_load(&http->in_flight));
+    }
 }
 
 void em_http_stop(struct em_http *http)

@@ -148,7 +148,8 @@ enum em_code ps_list_topics(struct em_call *call)
 struct publish_call {
     struct ps_message *msgs;
     size_t count;
-    struct ps_publish *op; /* NULL: it never started (call->status says why) */
+    struct ps_publish *op;      /* NULL: it never started ... */
+    struct em_status not_begun; /* ... for this reason */
 };
 
 static void publish_stored(void *call)
@@ -159,7 +160,9 @@ static void publish_stored(void *call)
 static void publish_finish(struct em_call *call)
 {
     struct publish_call *pc = em_call_deferred_arg(call);
-    if (pc->op && ps_publish_end(pc->op, &call->status) == EM_OK) {
+    if (!pc->op)
+        call->status = pc->not_begun;
+    else if (ps_publish_end(pc->op, &call->status) == EM_OK) {
         cJSON *reply = cJSON_CreateObject();
         cJSON *ids = cJSON_AddArrayToObject(reply, "messageIds");
         for (size_t i = 0; i < pc->count; i++) {
@@ -187,7 +190,7 @@ enum em_code ps_publish_call(struct em_call *call)
     /* deferred before the log thread can report: the connection is parked first */
     em_call_defer(call, publish_finish, pc);
     if (ps_publish_start(registry(call), name, pc->msgs, pc->count, publish_stored, call, &pc->op,
-                         &call->status))
+                         &pc->not_begun))
         em_call_ready(call);
     return EM_OK;
 }
