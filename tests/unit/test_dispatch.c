@@ -3,7 +3,9 @@
  * route table of its own (no sockets): routing failures, body parsing and schema errors,
  * unimplemented methods, replies (JSON and raw), handler failures rendered as Google's
  * error JSON with the HTTP status of their code, IAM enforcement on a route's permission,
- * the principal and the audit entry of each call, and the query argument helpers.
+ * the principal and the audit entry of each call, the query argument helpers, and
+ * deferred calls without a transport (em_dispatch waits for em_call_ready from another
+ * thread, then finish completes the call on the dispatching thread).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +22,11 @@
 #include "em_schema.h"
 #include "unit_util.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #define DEFAULT "user:developer@example.com"
 #define WIDGET  "projects/p/widgets/w"
@@ -86,6 +92,89 @@ static enum em_code handle_empty(struct em_call *call)
     return EM_OK;
 }
 
+/* Deferred calls: the handler defers, a readier thread calls em_call_ready after ~100 ms
+ * (or the handler does before returning, with ?now), finish completes the call. */
+struct deferred {
+    struct em_call *call;
+    char fail_code[32]; /* finish fails with this code; "" replies */
+};
+
+static struct {
+    pthread_t readier, dispatcher, finisher;
+    bool readier_started;
+    atomic_bool ready_called;
+    bool ready_called_before_finish;
+    void *arg_given, *arg_seen; /* to em_call_defer, and em_call_deferred_arg in finish */
+    int finishes;
+} deferral;
+
+static void sleep_ms(int ms)
+{
+    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) != 0 && errno == EINTR)
+        ;
+}
+
+static void *ready_later(void *arg)
+{
+    struct em_call *call = arg;
+    sleep_ms(100);
+    atomic_store(&deferral.ready_called, true);
+    em_call_ready(call);
+    return NULL;
+}
+
+static void join_readier(void)
+{
+    if (deferral.readier_started)
+        pthread_join(deferral.readier, NULL);
+    deferral.readier_started = false;
+}
+
+static void finish_deferred(struct em_call *call)
+{
+    struct deferred *d = em_call_deferred_arg(call);
+    deferral.finisher = pthread_self();
+    deferral.arg_seen = d;
+    deferral.finishes++;
+    deferral.ready_called_before_finish = atomic_load(&deferral.ready_called);
+    if (d->fail_code[0]) {
+        EM_CALL_FAIL(call, (enum em_code)em_code_from_name(d->fail_code),
+                     "The widget went away (%s).", d->fail_code);
+    } else {
+        cJSON *reply = cJSON_CreateObject();
+        cJSON_AddStringToObject(reply, "name", em_call_var(call, "name"));
+        cJSON_AddBoolToObject(reply, "deferred", true);
+        em_call_reply(call, reply);
+    }
+    free(d);
+}
+
+/* Defers; its own return value (a failure) must be ignored. */
+static enum em_code handle_defer(struct em_call *call)
+{
+    handler_runs++;
+    struct deferred *d = calloc(1, sizeof(*d));
+    if (!d)
+        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+    d->call = call;
+    const char *code = em_call_query(call, "code");
+    snprintf(d->fail_code, sizeof(d->fail_code), "%s", code ? code : "");
+    deferral.dispatcher = pthread_self();
+    deferral.arg_given = d;
+    em_call_defer(call, finish_deferred, d);
+    if (em_call_query(call, "now")) {
+        atomic_store(&deferral.ready_called, true);
+        em_call_ready(call);
+    } else if (pthread_create(&deferral.readier, NULL, ready_later, call) == 0) {
+        deferral.readier_started = true;
+    } else {
+        atomic_store(&deferral.ready_called, true);
+        em_call_ready(call);
+    }
+    return EM_INTERNAL;
+}
+
 static const struct em_field widget_fields[] = {
     {"name", EM_F_STRING}, {"size", EM_F_INT32}, {"labels", EM_F_MAP}, {NULL}};
 static const struct em_message widget_msg = {"test.v1.Widget", widget_fields};
@@ -106,6 +195,8 @@ static const struct em_route routes[] = {
      EM_AUDIT_DATA_ACCESS},
     {"POST", "v1/{name=projects/*/widgets/*}:upload", handle_too_large, "UploadWidget"},
     {"GET", "v1/widgets:empty", handle_empty, "Empty"},
+    {"POST", "v1/{name=projects/*/widgets/*}:defer", handle_defer, "DeferWidget", NULL, NULL, NULL,
+     EM_AUDIT_ADMIN},
 };
 
 static const struct em_service_def def = {.name = "test"};
@@ -131,6 +222,7 @@ static int setup(void **state)
     if (!f->router || em_router_add(f->router, routes, sizeof(routes) / sizeof(routes[0]), &st))
         return -1;
     handler_runs = 0;
+    memset(&deferral, 0, sizeof(deferral));
     *state = f;
     return 0;
 }
@@ -138,6 +230,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
+    join_readier();
     em_call_reset(&f->call);
     cJSON_Delete(f->json);
     em_audit_close(f->svc.audit);
@@ -590,6 +683,122 @@ static void test_reset_frees_and_clears(void **state)
     assert_non_null(f->call.response);
 }
 
+/* ---------------------------------------------------------------- deferred calls */
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Dispatches a :defer call with no transport; returns em_dispatch's result. */
+static bool dispatch_deferred(struct fixture *f, const char *code, bool now, int64_t *elapsed_ms)
+{
+    em_call_reset(&f->call);
+    cJSON_Delete(f->json);
+    memset(&f->call, 0, sizeof(f->call));
+    f->call.method = "POST";
+    f->call.path = "/v1/" WIDGET ":defer";
+    f->call.svc = &f->svc;
+    if (code)
+        with_query(f, "code", code);
+    if (now)
+        with_query(f, "now", "");
+    atomic_store(&deferral.ready_called, false);
+    int64_t start = now_ms();
+    bool done = em_dispatch(f->router, &f->call);
+    *elapsed_ms = now_ms() - start;
+    bool ready_called = atomic_load(&deferral.ready_called);
+    join_readier();
+    assert_null(f->call.transport);
+    assert_true(ready_called);
+    assert_non_null(f->call.response);
+    f->json = cJSON_ParseWithLength(f->call.response, f->call.response_len);
+    return done;
+}
+
+static void test_a_deferred_call_waits_for_ready(void **state)
+{
+    struct fixture *f = *state;
+    int64_t elapsed = 0;
+    /* em_dispatch returns, done, only once the readier thread called em_call_ready */
+    assert_true(dispatch_deferred(f, NULL, false, &elapsed));
+    assert_true(elapsed >= 90);
+    assert_true(deferral.ready_called_before_finish);
+    assert_int_equal(deferral.finishes, 1);
+    assert_int_equal(handler_runs, 1);
+    /* finish ran on the dispatching thread, and its reply was rendered */
+    assert_true(pthread_equal(deferral.finisher, pthread_self()));
+    assert_true(pthread_equal(deferral.dispatcher, pthread_self()));
+    ok_is(f, "{\"name\":\"" WIDGET "\",\"deferred\":true}");
+}
+
+static void test_the_deferred_arg_reaches_finish(void **state)
+{
+    struct fixture *f = *state;
+    int64_t elapsed = 0;
+    assert_true(dispatch_deferred(f, NULL, false, &elapsed));
+    assert_non_null(deferral.arg_given);
+    assert_ptr_equal(deferral.arg_seen, deferral.arg_given);
+}
+
+static void test_a_call_ready_before_its_handler_returns(void **state)
+{
+    struct fixture *f = *state;
+    int64_t elapsed = 0;
+    assert_true(dispatch_deferred(f, NULL, true, &elapsed));
+    assert_int_equal(deferral.finishes, 1);
+    ok_is(f, "{\"name\":\"" WIDGET "\",\"deferred\":true}");
+}
+
+static void test_finish_decides_the_status_of_a_deferred_call(void **state)
+{
+    struct fixture *f = *state;
+    int64_t elapsed = 0;
+    /* the handler returned INTERNAL after deferring: ignored, finish's reply is sent (above);
+     * a failure set by finish is rendered as Google's error */
+    assert_true(dispatch_deferred(f, "NOT_FOUND", false, &elapsed));
+    error_is(f, 404, "NOT_FOUND", "The widget went away (NOT_FOUND).");
+    assert_true(dispatch_deferred(f, "UNAVAILABLE", true, &elapsed));
+    error_is(f, 503, "UNAVAILABLE", "The widget went away (UNAVAILABLE).");
+    assert_int_equal(deferral.finishes, 2);
+}
+
+static void test_a_deferred_call_is_audited_with_finishs_status(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    assert_int_equal(em_audit_open(f->dir.store, 1000, &f->svc.audit, &st), EM_OK);
+    int64_t elapsed = 0;
+    assert_true(dispatch_deferred(f, NULL, false, &elapsed));
+    assert_true(dispatch_deferred(f, "NOT_FOUND", false, &elapsed));
+    assert_int_equal(em_audit_flush(f->svc.audit, &st), EM_OK);
+    struct audit_rows rows = {0};
+    assert_int_equal(em_audit_scan(f->dir.store, false, 0, audit_row, &rows, &st), EM_OK);
+    assert_int_equal(rows.count, 2);
+    assert_string_equal(rows.text[0], "test|2|" DEFAULT "|DeferWidget|" WIDGET "|0|-|-");
+    assert_string_equal(rows.text[1], "test|2|" DEFAULT "|DeferWidget|" WIDGET
+                                      "|5|The widget went away (NOT_FOUND).|-");
+}
+
+static void test_a_call_dispatches_again_after_being_deferred(void **state)
+{
+    struct fixture *f = *state;
+    int64_t elapsed = 0;
+    assert_true(dispatch_deferred(f, "NOT_FOUND", true, &elapsed));
+    /* the same call struct, reset, is an ordinary call again */
+    em_call_reset(&f->call);
+    f->call.path = "/v1/" WIDGET;
+    f->call.method = "GET";
+    f->call.query_count = 0;
+    assert_true(em_dispatch(f->router, &f->call));
+    cJSON_Delete(f->json);
+    f->json = cJSON_ParseWithLength(f->call.response, f->call.response_len);
+    ok_is(f, "{\"name\":\"" WIDGET "\",\"principal\":\"" DEFAULT "\"}");
+    assert_int_equal(deferral.finishes, 1);
+}
+
 int main(void)
 {
     em_log_init("test", EM_LOG_ERROR);
@@ -618,6 +827,12 @@ int main(void)
         T(test_query_bool),
         T(test_vars_and_resource),
         T(test_reset_frees_and_clears),
+        T(test_a_deferred_call_waits_for_ready),
+        T(test_the_deferred_arg_reaches_finish),
+        T(test_a_call_ready_before_its_handler_returns),
+        T(test_finish_decides_the_status_of_a_deferred_call),
+        T(test_a_deferred_call_is_audited_with_finishs_status),
+        T(test_a_call_dispatches_again_after_being_deferred),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

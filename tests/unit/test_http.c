@@ -1,0 +1,921 @@
+/*
+ * test_http: em_http's asynchronous request path, on a real server (127.0.0.1, a free port
+ * below 32768) driven by libcurl. The server runs in pool mode with ONE epoll thread, so a
+ * call that occupied it would visibly stop every other connection; its service declares
+ * blocking handlers, so routes run on em_workers unless marked never_blocks.
+ *
+ *   blocking call     parked while a worker runs it; the HTTP thread answers others meanwhile
+ *   deferred call     (em_call_defer on the HTTP thread) parked until em_call_ready; finish
+ *                     runs on the HTTP thread and its reply or Google error is sent
+ *   em_http_stop      refuses new calls with 503 UNAVAILABLE, waits for the calls in flight
+ *                     (their clients get full replies), then returns
+ *   keep-alive        parked calls do not break the connection for the next request
+ *
+ * Every wait is bounded: handlers that wait for another request give up after WAIT_MS and
+ * say so in their reply, clients time out, so a broken transport fails instead of hanging.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "em_call.h"
+#include "em_http.h"
+#include "em_json.h"
+#include "em_log.h"
+#include "em_router.h"
+#include "em_schema.h"
+#include "em_service.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAIT_MS        4000  /* a handler waiting for another request gives up after this */
+#define QUICK_MS       2000  /* client timeout of a request that must be answered meanwhile */
+#define CLIENT_MS      10000 /* client timeout of every other request */
+#define BIG_REPLY      (1 << 20)
+#define MAX_READIERS   16
+#define MAX_ASYNC      16
+#define GATHER_CALLS   12
+#define STOP_JOIN_SECS 10
+
+/* ---------------------------------------------------------------- small helpers */
+
+static void sleep_ms(int ms)
+{
+    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) != 0 && errno == EINTR)
+        ;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Waits until *flag is set, at most ms; true when it was. */
+static bool wait_flag(atomic_bool *flag, int ms)
+{
+    int64_t until = now_ms() + ms;
+    while (!atomic_load(flag)) {
+        if (now_ms() >= until)
+            return false;
+        sleep_ms(1);
+    }
+    return true;
+}
+
+static bool wait_count(atomic_int *count, int target, int ms)
+{
+    int64_t until = now_ms() + ms;
+    while (atomic_load(count) < target) {
+        if (now_ms() >= until)
+            return false;
+        sleep_ms(1);
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- what the handlers saw */
+
+struct seen {
+    atomic_bool wait_started, released;
+    atomic_bool defer_started, pinged;
+    atomic_bool answered; /* set by a test once its client has the reply it waited for */
+    atomic_bool slow_started, slow_finished, refused;
+    atomic_int gathered;
+    atomic_int finishes;
+    pthread_t http_thread, worker_thread, defer_thread, finish_thread, readier_thread;
+    atomic_bool have_http_thread, have_worker_thread;
+    /* threads started by deferring handlers, joined by the tests' teardown */
+    pthread_mutex_t lock;
+    pthread_t readiers[MAX_READIERS];
+    int readier_count;
+    atomic_bool readier_saw_ping;
+};
+
+static struct seen seen;
+
+static void seen_reset(void)
+{
+    memset(&seen, 0, sizeof(seen));
+    pthread_mutex_init(&seen.lock, NULL);
+}
+
+static void note_http_thread(void)
+{
+    seen.http_thread = pthread_self();
+    atomic_store(&seen.have_http_thread, true);
+}
+
+static void note_worker_thread(void)
+{
+    seen.worker_thread = pthread_self();
+    atomic_store(&seen.have_worker_thread, true);
+}
+
+/* ---------------------------------------------------------------- handlers */
+
+/* never_blocks */
+static enum em_code handle_ping(struct em_call *call)
+{
+    note_http_thread();
+    atomic_store(&seen.pinged, true);
+    cJSON *reply = cJSON_CreateObject();
+    cJSON_AddBoolToObject(reply, "pong", true);
+    return em_call_reply(call, reply);
+}
+
+/* never_blocks: lets a parked :wait call go on */
+static enum em_code handle_release(struct em_call *call)
+{
+    note_http_thread();
+    atomic_store(&seen.released, true);
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
+/* blocking: waits until the client of :release has its reply (runs on a worker, or the
+ * HTTP thread would be stuck and :release never answered) */
+static enum em_code handle_wait(struct em_call *call)
+{
+    note_worker_thread();
+    atomic_store(&seen.wait_started, true);
+    bool released = wait_flag(&seen.answered, WAIT_MS) && atomic_load(&seen.released);
+    cJSON *reply = cJSON_CreateObject();
+    cJSON_AddStringToObject(reply, "name", em_call_var(call, "name"));
+    cJSON_AddBoolToObject(reply, "released", released);
+    return em_call_reply(call, reply);
+}
+
+/* blocking: waits until GATHER_CALLS calls are in this handler at once */
+static enum em_code handle_gather(struct em_call *call)
+{
+    atomic_fetch_add(&seen.gathered, 1);
+    bool all = wait_count(&seen.gathered, GATHER_CALLS, WAIT_MS);
+    cJSON *reply = cJSON_CreateObject();
+    cJSON_AddStringToObject(reply, "name", em_call_var(call, "name"));
+    cJSON_AddBoolToObject(reply, "all", all);
+    return em_call_reply(call, reply);
+}
+
+/* blocking: echoes the body it was given, to show the request survives parking */
+static enum em_code handle_echo(struct em_call *call)
+{
+    note_worker_thread();
+    return em_call_reply(call, cJSON_Duplicate(call->body, true));
+}
+
+/* blocking: waits for the test to see new calls refused, then sends a big reply */
+static enum em_code handle_slow(struct em_call *call)
+{
+    atomic_store(&seen.slow_started, true);
+    bool refused = wait_flag(&seen.refused, WAIT_MS);
+    sleep_ms(100);
+    char *text = malloc(BIG_REPLY + 1);
+    if (!text)
+        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < BIG_REPLY; i++)
+        text[i] = (char)('a' + i % 26);
+    text[BIG_REPLY] = '\0';
+    call->reply_raw = text;
+    call->reply_raw_len = BIG_REPLY;
+    call->reply_content_type = refused ? "text/x-refused-seen" : "text/x-refused-not-seen";
+    atomic_store(&seen.slow_finished, true);
+    return EM_OK;
+}
+
+/* blocking: takes ?ms= milliseconds */
+static enum em_code handle_sleep(struct em_call *call)
+{
+    int64_t ms = 0;
+    if (em_call_query_int(call, "ms", 0, 0, 5000, &ms))
+        return call->status.code;
+    atomic_store(&seen.slow_started, true);
+    sleep_ms((int)ms);
+    atomic_store(&seen.slow_finished, true);
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
+/* The deferred work: another thread calls em_call_ready after ~100 ms (and, with ?ping,
+ * once a ping was handled and its client has the reply). */
+struct deferred {
+    struct em_call *call;
+    char name[64];
+    char fail_code[32]; /* finish fails with this code; "" succeeds */
+    bool wait_for_ping;
+};
+
+static void *readier(void *arg)
+{
+    struct deferred *d = arg;
+    struct em_call *call = d->call;
+    bool wait_for_ping = d->wait_for_ping;
+    seen.readier_thread = pthread_self();
+    sleep_ms(100);
+    if (wait_for_ping)
+        atomic_store(&seen.readier_saw_ping,
+                     wait_flag(&seen.answered, WAIT_MS) && atomic_load(&seen.pinged));
+    em_call_ready(call); /* d and call belong to the call's thread from here on */
+    return NULL;
+}
+
+static void finish_deferred(struct em_call *call)
+{
+    struct deferred *d = em_call_deferred_arg(call);
+    seen.finish_thread = pthread_self();
+    atomic_fetch_add(&seen.finishes, 1);
+    if (d->fail_code[0]) {
+        EM_CALL_FAIL(call, (enum em_code)em_code_from_name(d->fail_code),
+                     "Widget %s vanished (%s).", d->name, d->fail_code);
+    } else {
+        cJSON *reply = cJSON_CreateObject();
+        cJSON_AddStringToObject(reply, "name", d->name);
+        cJSON_AddBoolToObject(reply, "finished", true);
+        em_call_reply(call, reply);
+    }
+    free(d);
+}
+
+static enum em_code defer_call(struct em_call *call)
+{
+    struct deferred *d = calloc(1, sizeof(*d));
+    if (!d)
+        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+    d->call = call;
+    snprintf(d->name, sizeof(d->name), "%s", em_call_var(call, "name"));
+    const char *code = em_call_query(call, "code");
+    snprintf(d->fail_code, sizeof(d->fail_code), "%s", code ? code : "");
+    d->wait_for_ping = em_call_query(call, "ping") != NULL;
+    em_call_defer(call, finish_deferred, d);
+    if (em_call_query(call, "now")) { /* ready before the handler even returns */
+        em_call_ready(call);
+        return EM_ABORTED;
+    }
+    pthread_mutex_lock(&seen.lock);
+    bool started = seen.readier_count < MAX_READIERS &&
+                   pthread_create(&seen.readiers[seen.readier_count], NULL, readier, d) == 0;
+    if (started)
+        seen.readier_count++;
+    pthread_mutex_unlock(&seen.lock);
+    if (!started) {
+        /* nothing else will: complete the call now, as a failure */
+        snprintf(d->fail_code, sizeof(d->fail_code), "INTERNAL");
+        em_call_ready(call);
+    }
+    /* the return value of a deferred handler is ignored: this must not reach the client */
+    return EM_ABORTED;
+}
+
+/* never_blocks: defers the call */
+static enum em_code handle_defer(struct em_call *call)
+{
+    seen.defer_thread = pthread_self();
+    atomic_store(&seen.defer_started, true);
+    return defer_call(call);
+}
+
+/* blocking: defers the call from a worker thread */
+static enum em_code handle_defer_on_worker(struct em_call *call)
+{
+    note_worker_thread();
+    seen.defer_thread = pthread_self();
+    atomic_store(&seen.defer_started, true);
+    return defer_call(call);
+}
+
+static const struct em_field note_fields[] = {{"text", EM_F_STRING}, {NULL}};
+static const struct em_message note_msg = {"test.v1.Note", note_fields};
+
+static const struct em_route routes[] = {
+    {"GET", "v1/ping", handle_ping, "Ping", .never_blocks = true},
+    {"POST", "v1/{name=tests/*}:release", handle_release, "Release", .never_blocks = true},
+    {"POST", "v1/{name=tests/*}:wait", handle_wait, "Wait"},
+    {"POST", "v1/{name=tests/*}:gather", handle_gather, "Gather"},
+    {"POST", "v1/{name=tests/*}:echo", handle_echo, "Echo", &note_msg},
+    {"POST", "v1/{name=tests/*}:slow", handle_slow, "Slow"},
+    {"POST", "v1/{name=tests/*}:sleep", handle_sleep, "Sleep"},
+    {"POST", "v1/{name=tests/*}:defer", handle_defer, "Defer", .never_blocks = true},
+    {"POST", "v1/{name=tests/*}:deferOnWorker", handle_defer_on_worker, "DeferOnWorker"},
+};
+
+static const struct em_service_def blocking_def = {.name = "httptest", .blocking_handlers = true};
+
+/* ---------------------------------------------------------------- the server */
+
+static atomic_int replies_done; /* order in which replies arrived */
+
+struct reply {
+    CURLcode rc;
+    long status;
+    char *body;
+    size_t len;
+    char content_type[128];
+    long connects; /* new connections this request opened */
+    int order;     /* replies_done when it arrived */
+    cJSON *json;
+};
+
+/* A request on a thread of its own. */
+struct async {
+    struct fixture *f;
+    pthread_t thread;
+    bool joined;
+    const char *method, *path, *body;
+    long timeout_ms;
+    struct reply r;
+};
+
+/* Stops the server on a thread of its own; the server is the stopper's from then on. */
+struct stopper {
+    struct em_http *http;
+    pthread_t thread;
+    bool started, joined;
+    atomic_bool returned;
+    bool slow_finished_before; /* the handler in flight had finished when stop returned */
+};
+
+/* Threads a test starts live here, not on its stack: when an assertion fails, teardown
+ * still joins them (each is bounded) before anything they use is freed. */
+struct fixture {
+    struct em_service svc; /* what em_dispatch reads of a service: def and config */
+    struct em_router *router;
+    struct em_http *http;
+    int port;
+    struct async calls[MAX_ASYNC];
+    int call_count;
+    struct stopper stopper;
+};
+
+/* em_http listens with SO_REUSEPORT, so it starts even on a port another server holds:
+ * a port is only taken when a plain bind succeeds. */
+static bool port_is_free(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return false;
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool free_port = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+    close(fd);
+    return free_port;
+}
+
+static int start_server(void **state, int threads)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct em_status st = {0};
+    if (!f)
+        return -1;
+    seen_reset();
+    f->svc.def = &blocking_def;
+    snprintf(f->svc.config.default_principal, sizeof(f->svc.config.default_principal),
+             "user:test@example.com");
+    f->router = em_router_new();
+    if (!f->router || em_router_add(f->router, routes, sizeof(routes) / sizeof(routes[0]), &st)) {
+        fprintf(stderr, "routes: %s\n", st.message);
+        goto out_free;
+    }
+    for (int attempt = 0; attempt < 40; attempt++) {
+        f->port = 20000 + (int)((getpid() * 31 + attempt * 7919) % 12000);
+        if (!port_is_free(f->port))
+            continue;
+        struct em_http_options opt = {"127.0.0.1", f->port, threads, 1 << 20};
+        if (em_http_start(&opt, f->router, &f->svc, &f->http, &st) == EM_OK) {
+            *state = f;
+            return 0;
+        }
+    }
+    fprintf(stderr, "no free port: %s\n", st.message);
+out_free:
+    em_router_free(f->router);
+    free(f);
+    return -1;
+}
+
+static int setup_pool(void **state)
+{
+    return start_server(state, 1);
+}
+
+static int setup_thread_per_connection(void **state)
+{
+    return start_server(state, 0);
+}
+
+static bool join_stopper(struct stopper *s);
+static void async_join(struct async *a);
+static void reply_free(struct reply *r);
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < f->call_count; i++) {
+        async_join(&f->calls[i]);
+        reply_free(&f->calls[i].r);
+    }
+    if (f->stopper.started && !join_stopper(&f->stopper))
+        return -1; /* em_http_stop still runs: leave what it uses alone */
+    em_http_stop(f->http);
+    for (int i = 0; i < seen.readier_count; i++)
+        pthread_join(seen.readiers[i], NULL);
+    em_router_free(f->router);
+    free(f);
+    pthread_mutex_destroy(&seen.lock);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the client */
+
+static size_t collect(char *data, size_t size, size_t n, void *arg)
+{
+    struct reply *r = arg;
+    size_t bytes = size * n;
+    char *body = realloc(r->body, r->len + bytes + 1);
+    if (!body)
+        return 0;
+    memcpy(body + r->len, data, bytes);
+    r->body = body;
+    r->len += bytes;
+    r->body[r->len] = '\0';
+    return bytes;
+}
+
+static void reply_free(struct reply *r)
+{
+    free(r->body);
+    cJSON_Delete(r->json);
+    memset(r, 0, sizeof(*r));
+}
+
+/* One request; with handle == NULL on a connection of its own. */
+static void http_call(struct fixture *f, CURL *handle, const char *method, const char *path,
+                      const char *body, long timeout_ms, struct reply *r)
+{
+    memset(r, 0, sizeof(*r));
+    CURL *h = handle ? handle : curl_easy_init();
+    if (!h) {
+        r->rc = CURLE_FAILED_INIT;
+        return;
+    }
+    char url[300];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", f->port, path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+    if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+    } else {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    }
+    r->rc = curl_easy_perform(h);
+    r->order = atomic_fetch_add(&replies_done, 1) + 1;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &r->connects);
+    char *type = NULL;
+    if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type)
+        snprintf(r->content_type, sizeof(r->content_type), "%s", type);
+    if (r->body)
+        r->json = cJSON_ParseWithLength(r->body, r->len);
+    if (!handle)
+        curl_easy_cleanup(h);
+}
+
+static void *async_run(void *arg)
+{
+    struct async *a = arg;
+    http_call(a->f, NULL, a->method, a->path, a->body, a->timeout_ms, &a->r);
+    return NULL;
+}
+
+static struct async *async_start(struct fixture *f, const char *method, const char *path,
+                                 const char *body)
+{
+    assert_true(f->call_count < MAX_ASYNC);
+    struct async *a = &f->calls[f->call_count];
+    *a = (struct async){.f = f, .method = method, .path = path, .body = body};
+    a->timeout_ms = CLIENT_MS;
+    assert_int_equal(pthread_create(&a->thread, NULL, async_run, a), 0);
+    f->call_count++;
+    return a;
+}
+
+/* Bounded: the client times out after CLIENT_MS. */
+static void async_join(struct async *a)
+{
+    if (!a->joined)
+        pthread_join(a->thread, NULL);
+    a->joined = true;
+}
+
+/* Asserts a 200 JSON reply equal to json. */
+static void ok_is(const struct reply *r, const char *json)
+{
+    if (r->rc != CURLE_OK)
+        fail_msg("request failed: %s", curl_easy_strerror(r->rc));
+    if (r->status != 200)
+        fail_msg("HTTP %ld: %s", r->status, r->body ? r->body : "");
+    assert_string_equal(r->content_type, "application/json; charset=UTF-8");
+    assert_non_null(r->body);
+    assert_string_equal(r->body, json);
+}
+
+/* Asserts Google's JSON error. */
+static void error_is(const struct reply *r, long http, const char *status, const char *message)
+{
+    if (r->rc != CURLE_OK)
+        fail_msg("request failed: %s", curl_easy_strerror(r->rc));
+    assert_int_equal(r->status, http);
+    assert_string_equal(r->content_type, "application/json; charset=UTF-8");
+    assert_non_null(r->json);
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(r->json, "error");
+    assert_non_null(error);
+    int64_t code = 0;
+    assert_true(em_json_int64(error, "code", &code));
+    assert_int_equal(code, http);
+    assert_string_equal(em_json_string(error, "status"), status);
+    if (message)
+        assert_string_equal(em_json_string(error, "message"), message);
+}
+
+static bool same_thread(pthread_t a, pthread_t b)
+{
+    return pthread_equal(a, b) != 0;
+}
+
+/* ---------------------------------------------------------------- blocking calls */
+
+static void test_a_blocking_call_is_parked_while_others_are_answered(void **state)
+{
+    struct fixture *f = *state;
+    struct async *waiting = async_start(f, "POST", "/v1/tests/a:wait", NULL);
+    assert_true(wait_flag(&seen.wait_started, WAIT_MS));
+
+    /* the one HTTP thread is free: this is answered while :wait is still in its handler */
+    struct reply release;
+    http_call(f, NULL, "POST", "/v1/tests/a:release", NULL, QUICK_MS, &release);
+    atomic_store(&seen.answered, true); /* only now may :wait reply */
+    ok_is(&release, "{}");
+
+    async_join(waiting);
+    ok_is(&waiting->r, "{\"name\":\"tests/a\",\"released\":true}");
+    assert_true(release.order < waiting->r.order);
+    assert_true(atomic_load(&seen.have_http_thread) && atomic_load(&seen.have_worker_thread));
+    assert_false(same_thread(seen.http_thread, seen.worker_thread));
+    reply_free(&release);
+    reply_free(&waiting->r);
+}
+
+static void test_many_blocking_calls_wait_at_once(void **state)
+{
+    /* GATHER_CALLS calls that each wait for all the others: one worker each */
+    struct fixture *f = *state;
+    struct async *calls[GATHER_CALLS];
+    static char paths[GATHER_CALLS][64];
+    for (int i = 0; i < GATHER_CALLS; i++) {
+        snprintf(paths[i], sizeof(paths[i]), "/v1/tests/g%d:gather", i);
+        calls[i] = async_start(f, "POST", paths[i], NULL);
+    }
+    for (int i = 0; i < GATHER_CALLS; i++)
+        async_join(calls[i]);
+    for (int i = 0; i < GATHER_CALLS; i++) {
+        char json[100];
+        snprintf(json, sizeof(json), "{\"name\":\"tests/g%d\",\"all\":true}", i);
+        ok_is(&calls[i]->r, json);
+        reply_free(&calls[i]->r);
+    }
+}
+
+static void test_a_blocking_call_gets_its_body_and_errors(void **state)
+{
+    struct fixture *f = *state;
+    struct reply r;
+    http_call(f, NULL, "POST", "/v1/tests/e:echo", "{\"text\": \"parked\"}", CLIENT_MS, &r);
+    ok_is(&r, "{\"text\":\"parked\"}");
+    assert_false(same_thread(seen.worker_thread, pthread_self()));
+    reply_free(&r);
+    /* checked before parking: the schema error comes back as usual */
+    http_call(f, NULL, "POST", "/v1/tests/e:echo", "{\"colour\": \"red\"}", CLIENT_MS, &r);
+    error_is(&r, 400, "INVALID_ARGUMENT", NULL);
+    reply_free(&r);
+    /* a failure of the handler itself, on the worker */
+    http_call(f, NULL, "POST", "/v1/tests/e:sleep?ms=oops", NULL, CLIENT_MS, &r);
+    error_is(&r, 400, "INVALID_ARGUMENT", "Invalid value at 'ms' (TYPE_INT32), \"oops\"");
+    reply_free(&r);
+}
+
+/* ---------------------------------------------------------------- deferred calls */
+
+static void test_a_deferred_call_frees_the_http_thread(void **state)
+{
+    struct fixture *f = *state;
+    struct async *deferred = async_start(f, "POST", "/v1/tests/d:defer?ping", NULL);
+    assert_true(wait_flag(&seen.defer_started, WAIT_MS));
+
+    struct reply ping;
+    http_call(f, NULL, "GET", "/v1/ping", NULL, QUICK_MS, &ping);
+    atomic_store(&seen.answered, true); /* only now is the deferred call readied */
+    ok_is(&ping, "{\"pong\":true}");
+
+    async_join(deferred);
+    ok_is(&deferred->r, "{\"name\":\"tests/d\",\"finished\":true}");
+    assert_true(ping.order < deferred->r.order);
+    assert_true(atomic_load(&seen.readier_saw_ping));
+    assert_int_equal(atomic_load(&seen.finishes), 1);
+    /* finish ran on the call's own thread (the HTTP thread), not the one that readied it */
+    assert_true(same_thread(seen.finish_thread, seen.defer_thread));
+    assert_true(same_thread(seen.finish_thread, seen.http_thread));
+    assert_false(same_thread(seen.finish_thread, seen.readier_thread));
+    reply_free(&ping);
+    reply_free(&deferred->r);
+}
+
+static void test_a_deferred_failure_is_a_google_error(void **state)
+{
+    struct fixture *f = *state;
+    struct reply r;
+    http_call(f, NULL, "POST", "/v1/tests/c:defer?code=NOT_FOUND", NULL, CLIENT_MS, &r);
+    error_is(&r, 404, "NOT_FOUND", "Widget tests/c vanished (NOT_FOUND).");
+    reply_free(&r);
+    http_call(f, NULL, "POST", "/v1/tests/c:defer?code=RESOURCE_EXHAUSTED", NULL, CLIENT_MS, &r);
+    error_is(&r, 429, "RESOURCE_EXHAUSTED", "Widget tests/c vanished (RESOURCE_EXHAUSTED).");
+    reply_free(&r);
+    http_call(f, NULL, "POST", "/v1/tests/c:defer?code=UNAVAILABLE", NULL, CLIENT_MS, &r);
+    error_is(&r, 503, "UNAVAILABLE", "Widget tests/c vanished (UNAVAILABLE).");
+    reply_free(&r);
+    assert_int_equal(atomic_load(&seen.finishes), 3);
+}
+
+static void test_a_call_ready_before_its_handler_returns(void **state)
+{
+    /* the transport is woken while the HTTP thread is still in the handler that parked */
+    struct fixture *f = *state;
+    CURL *h = curl_easy_init();
+    assert_non_null(h);
+    struct reply r;
+    long connects = 0;
+    for (int i = 0; i < 3; i++) {
+        http_call(f, h, "POST", "/v1/tests/n:defer?now", NULL, CLIENT_MS, &r);
+        ok_is(&r, "{\"name\":\"tests/n\",\"finished\":true}");
+        connects += r.connects;
+        reply_free(&r);
+        http_call(f, h, "POST", "/v1/tests/n:deferOnWorker?now&code=OUT_OF_RANGE", NULL, CLIENT_MS,
+                  &r);
+        error_is(&r, 400, "OUT_OF_RANGE", "Widget tests/n vanished (OUT_OF_RANGE).");
+        connects += r.connects;
+        reply_free(&r);
+    }
+    curl_easy_cleanup(h);
+    assert_int_equal(connects, 1);
+    assert_int_equal(atomic_load(&seen.finishes), 6);
+}
+
+static void test_a_blocking_handler_may_defer(void **state)
+{
+    /* on a worker the call has no transport: the worker waits for em_call_ready */
+    struct fixture *f = *state;
+    struct reply r;
+    http_call(f, NULL, "POST", "/v1/tests/w:deferOnWorker", NULL, CLIENT_MS, &r);
+    ok_is(&r, "{\"name\":\"tests/w\",\"finished\":true}");
+    assert_true(same_thread(seen.finish_thread, seen.worker_thread));
+    assert_false(same_thread(seen.finish_thread, seen.readier_thread));
+    reply_free(&r);
+    http_call(f, NULL, "POST", "/v1/tests/w:deferOnWorker?code=FAILED_PRECONDITION", NULL,
+              CLIENT_MS, &r);
+    error_is(&r, 400, "FAILED_PRECONDITION", "Widget tests/w vanished (FAILED_PRECONDITION).");
+    reply_free(&r);
+}
+
+static void test_deferred_calls_without_a_pool(void **state)
+{
+    /* thread per connection: no transport, em_dispatch waits on the connection's thread */
+    struct fixture *f = *state;
+    struct reply r;
+    http_call(f, NULL, "POST", "/v1/tests/t:defer", NULL, CLIENT_MS, &r);
+    ok_is(&r, "{\"name\":\"tests/t\",\"finished\":true}");
+    assert_true(same_thread(seen.finish_thread, seen.defer_thread));
+    reply_free(&r);
+    http_call(f, NULL, "POST", "/v1/tests/t:defer?code=NOT_FOUND", NULL, CLIENT_MS, &r);
+    error_is(&r, 404, "NOT_FOUND", "Widget tests/t vanished (NOT_FOUND).");
+    reply_free(&r);
+    http_call(f, NULL, "POST", "/v1/tests/t:echo", "{\"text\": \"x\"}", CLIENT_MS, &r);
+    ok_is(&r, "{\"text\":\"x\"}");
+    reply_free(&r);
+}
+
+/* ---------------------------------------------------------------- stopping */
+
+static void *stop_server(void *arg)
+{
+    struct stopper *s = arg;
+    em_http_stop(s->http);
+    s->slow_finished_before = atomic_load(&seen.slow_finished);
+    atomic_store(&s->returned, true);
+    return NULL;
+}
+
+static struct stopper *start_stopper(struct fixture *f)
+{
+    struct stopper *s = &f->stopper;
+    s->http = f->http;
+    f->http = NULL;
+    assert_int_equal(pthread_create(&s->thread, NULL, stop_server, s), 0);
+    s->started = true;
+    return s;
+}
+
+/* Joins the stopping thread within STOP_JOIN_SECS; false if it still runs. */
+static bool join_stopper(struct stopper *s)
+{
+    if (s->joined)
+        return true;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += STOP_JOIN_SECS;
+    s->joined = pthread_timedjoin_np(s->thread, NULL, &until) == 0;
+    return s->joined;
+}
+
+static void test_stop_refuses_new_calls_and_waits_for_those_in_flight(void **state)
+{
+    struct fixture *f = *state;
+    /* calls already answered do not count as in flight */
+    struct reply done;
+    http_call(f, NULL, "POST", "/v1/tests/s:sleep?ms=1", NULL, CLIENT_MS, &done);
+    ok_is(&done, "{}");
+    reply_free(&done);
+    http_call(f, NULL, "POST", "/v1/tests/s:defer", NULL, CLIENT_MS, &done);
+    ok_is(&done, "{\"name\":\"tests/s\",\"finished\":true}");
+    reply_free(&done);
+    atomic_store(&seen.slow_started, false);
+    atomic_store(&seen.slow_finished, false);
+
+    struct async *slow = async_start(f, "POST", "/v1/tests/s:slow", NULL);
+    assert_true(wait_flag(&seen.slow_started, WAIT_MS));
+
+    struct stopper *stopper = start_stopper(f);
+
+    /* new calls are refused while :slow is still running */
+    struct reply probe = {0};
+    bool refused = false;
+    for (int64_t until = now_ms() + WAIT_MS; !refused && now_ms() < until;) {
+        reply_free(&probe);
+        http_call(f, NULL, "GET", "/v1/ping", NULL, QUICK_MS, &probe);
+        refused = probe.rc == CURLE_OK && probe.status == 503;
+        if (!refused)
+            sleep_ms(5);
+    }
+    assert_true(refused);
+    error_is(&probe, 503, "UNAVAILABLE", "The service is shutting down; retry.");
+    assert_false(atomic_load(&stopper->returned));
+    reply_free(&probe);
+    atomic_store(&seen.refused, true);
+
+    /* the call in flight gets its whole reply, and only then stop returns */
+    async_join(slow);
+    if (slow->r.rc != CURLE_OK)
+        fail_msg("the call in flight failed: %s", curl_easy_strerror(slow->r.rc));
+    assert_int_equal(slow->r.status, 200);
+    assert_string_equal(slow->r.content_type, "text/x-refused-seen");
+    assert_int_equal(slow->r.len, BIG_REPLY);
+    for (size_t i = 0; i < BIG_REPLY; i++)
+        if (slow->r.body[i] != (char)('a' + i % 26))
+            fail_msg("byte %zu of the reply is wrong", i);
+    reply_free(&slow->r);
+    if (!join_stopper(stopper))
+        fail_msg("em_http_stop did not return within %d s", STOP_JOIN_SECS);
+    assert_true(stopper->slow_finished_before);
+}
+
+static void test_stop_with_nothing_in_flight_is_quick(void **state)
+{
+    struct fixture *f = *state;
+    struct reply r;
+    http_call(f, NULL, "POST", "/v1/tests/q:sleep?ms=10", NULL, CLIENT_MS, &r);
+    ok_is(&r, "{}");
+    reply_free(&r);
+    int64_t start = now_ms();
+    em_http_stop(f->http);
+    f->http = NULL;
+    assert_true(now_ms() - start < 1000);
+}
+
+static void test_stop_after_a_client_gave_up_on_a_parked_call(void **state)
+{
+    /* the client hangs up while its call is parked on a worker; once the call is done,
+     * nothing is in flight any more and stop must not wait for it */
+    struct fixture *f = *state;
+    struct reply r;
+    http_call(f, NULL, "POST", "/v1/tests/g:sleep?ms=400", NULL, 100, &r);
+    assert_int_equal(r.rc, CURLE_OPERATION_TIMEDOUT);
+    reply_free(&r);
+    assert_true(wait_flag(&seen.slow_finished, WAIT_MS));
+    sleep_ms(200);
+    /* the server still answers */
+    http_call(f, NULL, "GET", "/v1/ping", NULL, QUICK_MS, &r);
+    ok_is(&r, "{\"pong\":true}");
+    reply_free(&r);
+
+    int64_t start = now_ms();
+    struct stopper *stopper = start_stopper(f);
+    if (!join_stopper(stopper))
+        fail_msg("em_http_stop still waits after %d s for a call whose client hung up",
+                 STOP_JOIN_SECS);
+    assert_true(now_ms() - start < 2000);
+}
+
+/* ---------------------------------------------------------------- keep-alive */
+
+static void test_keep_alive_across_parked_calls(void **state)
+{
+    struct fixture *f = *state;
+    CURL *h = curl_easy_init();
+    assert_non_null(h);
+    struct reply r;
+    long connects = 0;
+
+    http_call(f, h, "GET", "/v1/ping", NULL, CLIENT_MS, &r);
+    ok_is(&r, "{\"pong\":true}");
+    connects += r.connects;
+    reply_free(&r);
+
+    http_call(f, h, "POST", "/v1/tests/k:echo", "{\"text\": \"one\"}", CLIENT_MS, &r);
+    ok_is(&r, "{\"text\":\"one\"}");
+    connects += r.connects;
+    reply_free(&r);
+
+    http_call(f, h, "POST", "/v1/tests/k:defer", NULL, CLIENT_MS, &r);
+    ok_is(&r, "{\"name\":\"tests/k\",\"finished\":true}");
+    connects += r.connects;
+    reply_free(&r);
+
+    http_call(f, h, "POST", "/v1/tests/k:defer?code=NOT_FOUND", NULL, CLIENT_MS, &r);
+    error_is(&r, 404, "NOT_FOUND", "Widget tests/k vanished (NOT_FOUND).");
+    connects += r.connects;
+    reply_free(&r);
+
+    http_call(f, h, "POST", "/v1/tests/k:deferOnWorker", NULL, CLIENT_MS, &r);
+    ok_is(&r, "{\"name\":\"tests/k\",\"finished\":true}");
+    connects += r.connects;
+    reply_free(&r);
+
+    http_call(f, h, "POST", "/v1/tests/k:echo", "{\"text\": \"two\"}", CLIENT_MS, &r);
+    ok_is(&r, "{\"text\":\"two\"}");
+    connects += r.connects;
+    reply_free(&r);
+
+    http_call(f, h, "GET", "/v1/ping", NULL, CLIENT_MS, &r);
+    ok_is(&r, "{\"pong\":true}");
+    connects += r.connects;
+    reply_free(&r);
+
+    assert_int_equal(connects, 1);
+    curl_easy_cleanup(h);
+}
+
+int main(void)
+{
+    em_log_init("test", EM_LOG_ERROR);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
+#define T(name)  cmocka_unit_test_setup_teardown(name, setup_pool, teardown)
+#define TC(name) cmocka_unit_test_setup_teardown(name, setup_thread_per_connection, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_a_blocking_call_is_parked_while_others_are_answered),
+        T(test_many_blocking_calls_wait_at_once),
+        T(test_a_blocking_call_gets_its_body_and_errors),
+        T(test_a_deferred_call_frees_the_http_thread),
+        T(test_a_deferred_failure_is_a_google_error),
+        T(test_a_call_ready_before_its_handler_returns),
+        T(test_a_blocking_handler_may_defer),
+        TC(test_deferred_calls_without_a_pool),
+        T(test_stop_refuses_new_calls_and_waits_for_those_in_flight),
+        T(test_stop_with_nothing_in_flight_is_quick),
+        T(test_stop_after_a_client_gave_up_on_a_parked_call),
+        T(test_keep_alive_across_parked_calls),
+    };
+#undef T
+#undef TC
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return failed;
+}
