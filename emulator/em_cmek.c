@@ -3,8 +3,13 @@
  *
  * Memory: every protected resource of this process in an em_index, under an rwlock;
  * plaintext KEK and DEK only while the resource is ACCESSIBLE or GRACE, wiped on the way
- * to OFFLINE or INACCESSIBLE. Storage: table cmek_resources (this module's migration),
+ * to OFFLINE or INACCESSIBLE. Storage: table cmek_resources (this module's migrations),
  * one row per resource, written through on every change.
+ *
+ * Names: a resource is known by its name (index, row, hooks, KMS audit entries), but its
+ * wrapped KEK and DEK are bound, as additional authenticated data, to the name it was
+ * protected under (bound_name); em_cmek_rename changes only the former, so a renamed
+ * resource needs no KMS call and may be renamed while KMS refuses its key.
  *
  * A check round (tick, keyChecks:run, start-up) takes the due resources under a read
  * lock, asks KMS to decrypt all their wrapped KEKs at once without any lock held, then
@@ -34,7 +39,8 @@
 #define WRAPPED_DEK_SIZE (KEY_BYTES + EM_SEAL_OVERHEAD)
 
 struct resource {
-    char *name; /* first member: em_index */
+    char *name;      /* first member: em_index */
+    char *sealed_as; /* the name its keys are bound to, when renamed since; else NULL */
     char *project;
     char *kms_key; /* NULL: Google default encryption */
     char key_version[EM_RESOURCE_MAX];
@@ -100,16 +106,25 @@ static void resource_free(struct resource *r)
     free(r->wrapped_kek);
     free(r->kms_key);
     free(r->project);
+    free(r->sealed_as);
     free(r->name);
     free(r);
+}
+
+/* The name the wrapped KEK and DEK are bound to (their additional authenticated data):
+ * the name the resource was protected under, which a rename does not change. */
+static const char *bound_name(const struct resource *r)
+{
+    return r->sealed_as ? r->sealed_as : r->name;
 }
 
 /* Opens the DEK with a KEK; on success both are kept. */
 static bool take_keys(struct resource *r, const unsigned char *kek, size_t kek_len)
 {
     unsigned char dek[KEY_BYTES];
+    const char *aad = bound_name(r);
     if (kek_len != KEY_BYTES ||
-        !em_open(kek, r->name, strlen(r->name), r->wrapped_dek, WRAPPED_DEK_SIZE, dek))
+        !em_open(kek, aad, strlen(aad), r->wrapped_dek, WRAPPED_DEK_SIZE, dek))
         return false;
     memcpy(r->kek, kek, KEY_BYTES);
     memcpy(r->dek, dek, KEY_BYTES);
@@ -143,15 +158,19 @@ static const char *const cmek_migrations[] = {
     " last_check_ns INTEGER NOT NULL,"
     " next_check_ns INTEGER NOT NULL,"
     " reason TEXT NOT NULL DEFAULT '')",
+    /* renamed resources (em_cmek_rename) keep the name their keys are bound to */
+    "ALTER TABLE cmek_resources ADD COLUMN sealed_as TEXT",
 };
+
+#define MIGRATION_COUNT ((int)(sizeof(cmek_migrations) / sizeof(cmek_migrations[0])))
 
 static enum em_code save_row(struct em_cmek *c, const struct resource *r, struct em_status *st)
 {
     sqlite3_stmt *stmt = em_store_stmt(
         c->store,
         "INSERT OR REPLACE INTO cmek_resources(resource, service, project, kms_key, key_version,"
-        " wrapped_kek, wrapped_dek, state, state_since_ns, last_check_ns, next_check_ns, reason)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        " wrapped_kek, wrapped_dek, state, state_since_ns, last_check_ns, next_check_ns, reason,"
+        " sealed_as) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         st);
     if (!stmt)
         return st->code;
@@ -167,6 +186,7 @@ static enum em_code save_row(struct em_cmek *c, const struct resource *r, struct
     sqlite3_bind_int64(stmt, 10, r->last_check);
     sqlite3_bind_int64(stmt, 11, r->next_check);
     em_bind_text(stmt, 12, r->reason);
+    em_bind_text(stmt, 13, r->sealed_as);
     return em_stmt_run(stmt, st);
 }
 
@@ -194,6 +214,8 @@ static struct resource *read_row(sqlite3_stmt *stmt)
         return NULL;
     }
     r->name = strdup(em_column_text(stmt, 0));
+    if (sqlite3_column_type(stmt, 12) != SQLITE_NULL)
+        r->sealed_as = strdup(em_column_text(stmt, 12));
     r->project = strdup(em_column_text(stmt, 2));
     if (sqlite3_column_type(stmt, 3) != SQLITE_NULL)
         r->kms_key = strdup(em_column_text(stmt, 3));
@@ -208,7 +230,8 @@ static struct resource *read_row(sqlite3_stmt *stmt)
     r->last_check = sqlite3_column_int64(stmt, 9);
     r->next_check = sqlite3_column_int64(stmt, 10);
     snprintf(r->reason, sizeof(r->reason), "%s", em_column_text(stmt, 11));
-    if (!r->name || !r->project || !r->wrapped_kek) {
+    if (!r->name || !r->project || !r->wrapped_kek ||
+        (sqlite3_column_type(stmt, 12) != SQLITE_NULL && !r->sealed_as)) {
         resource_free(r);
         return NULL;
     }
@@ -221,8 +244,8 @@ static enum em_code load_rows(struct em_cmek *c, struct em_status *st)
     sqlite3_stmt *stmt = em_store_stmt(
         c->store,
         "SELECT resource, service, project, kms_key, key_version, wrapped_kek, wrapped_dek,"
-        " state, state_since_ns, last_check_ns, next_check_ns, reason FROM cmek_resources"
-        " WHERE service = ?",
+        " state, state_since_ns, last_check_ns, next_check_ns, reason, sealed_as"
+        " FROM cmek_resources WHERE service = ?",
         st);
     if (!stmt)
         return st->code;
@@ -235,9 +258,10 @@ static enum em_code load_rows(struct em_cmek *c, struct em_status *st)
             break;
         }
         unsigned char kek[KEY_BYTES];
-        if (!r->kms_key && (!em_open(c->default_key, r->name, strlen(r->name), r->wrapped_kek,
-                                     r->wrapped_kek_len, kek) ||
-                            !take_keys(r, kek, KEY_BYTES)))
+        const char *aad = bound_name(r);
+        if (!r->kms_key &&
+            (!em_open(c->default_key, aad, strlen(aad), r->wrapped_kek, r->wrapped_kek_len, kek) ||
+             !take_keys(r, kek, KEY_BYTES)))
             em_error("cmek: %s does not open with the default key", r->name);
         em_wipe(kek, sizeof(kek));
         if (!em_index_insert(&c->resources, r)) {
@@ -252,7 +276,7 @@ static enum em_code load_rows(struct em_cmek *c, struct em_status *st)
 /* --- check rounds --- */
 
 struct check {
-    char *name, *kms_key, principal[300];
+    char *name, *aad, *kms_key, principal[300];
     unsigned char *wrapped_kek;
     size_t wrapped_kek_len;
     int64_t nominal; /* the scheduled time of this check */
@@ -293,6 +317,7 @@ static bool collect_checks(struct em_cmek *c, int64_t now, bool all, struct roun
             continue;
         struct check *k = &round->checks[round->count++];
         k->name = strdup(r->name);
+        k->aad = strdup(bound_name(r));
         k->kms_key = strdup(r->kms_key);
         k->wrapped_kek = malloc(r->wrapped_kek_len);
         if (k->wrapped_kek)
@@ -300,9 +325,13 @@ static bool collect_checks(struct em_cmek *c, int64_t now, bool all, struct roun
         k->wrapped_kek_len = r->wrapped_kek_len;
         k->nominal = all || r->next_check <= 0 ? now : r->next_check;
         em_cmek_agent(c, r->project, k->principal, sizeof(k->principal));
-        k->job = (struct em_kms_decrypt_job){k->kms_key,     k->principal, k->name,
-                                             k->wrapped_kek, k->name,      r->wrapped_kek_len,
-                                             strlen(r->name)};
+        k->job = (struct em_kms_decrypt_job){k->kms_key,
+                                             k->principal,
+                                             k->name,
+                                             k->wrapped_kek,
+                                             k->aad,
+                                             r->wrapped_kek_len,
+                                             k->aad ? strlen(k->aad) : 0};
     }
     return true;
 }
@@ -422,13 +451,14 @@ static enum em_code save_round(struct em_cmek *c, const struct round *round, str
 static void rewrap(struct em_cmek *c, const char *name)
 {
     unsigned char kek[KEY_BYTES];
-    char key[EM_RESOURCE_MAX], principal[300];
+    char key[EM_RESOURCE_MAX], principal[300], aad[EM_RESOURCE_MAX];
     pthread_rwlock_rdlock(&c->lock);
     struct resource *r = em_index_find(&c->resources, name);
     bool ready = r && r->have_keys && r->kms_key;
     if (ready) {
         memcpy(kek, r->kek, KEY_BYTES);
         snprintf(key, sizeof(key), "%s", r->kms_key);
+        snprintf(aad, sizeof(aad), "%s", bound_name(r));
         em_cmek_agent(c, r->project, principal, sizeof(principal));
     }
     pthread_rwlock_unlock(&c->lock);
@@ -436,7 +466,7 @@ static void rewrap(struct em_cmek *c, const char *name)
         return;
     struct em_kms_reply reply;
     enum em_kms_result result =
-        em_kms_encrypt(key, principal, name, kek, KEY_BYTES, name, strlen(name), &reply);
+        em_kms_encrypt(key, principal, name, kek, KEY_BYTES, aad, strlen(aad), &reply);
     em_wipe(kek, sizeof(kek));
     struct em_status st = {0};
     pthread_rwlock_wrlock(&c->lock);
@@ -462,6 +492,7 @@ static void round_release(struct round *round)
         struct check *k = &round->checks[i];
         em_kms_reply_clear(&k->job.reply);
         free(k->name);
+        free(k->aad);
         free(k->kms_key);
         free(k->wrapped_kek);
     }
@@ -538,7 +569,7 @@ enum em_code em_cmek_open(struct em_service *svc, const char *agent_domain,
                           const struct em_cmek_hooks *hooks, struct em_cmek **out,
                           struct em_status *st)
 {
-    if (em_store_migrate(svc->store, "cmek", cmek_migrations, 1, st))
+    if (em_store_migrate(svc->store, "cmek", cmek_migrations, MIGRATION_COUNT, st))
         return st->code;
     struct em_cmek *c = calloc(1, sizeof(*c));
     if (!c)
@@ -603,19 +634,19 @@ static enum em_code refused(const struct em_cmek *c, const char *resource, const
 /* Wraps a new KEK with the customer's key (KMS) or the default key. */
 static enum em_code wrap_kek(struct em_cmek *c, struct resource *r, struct em_status *st)
 {
+    const char *aad = bound_name(r);
     if (!r->kms_key) {
         r->wrapped_kek_len = KEY_BYTES + EM_SEAL_OVERHEAD;
         r->wrapped_kek = malloc(r->wrapped_kek_len);
         if (!r->wrapped_kek)
             return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
-        return em_seal(c->default_key, r->name, strlen(r->name), r->kek, KEY_BYTES, r->wrapped_kek,
-                       st);
+        return em_seal(c->default_key, aad, strlen(aad), r->kek, KEY_BYTES, r->wrapped_kek, st);
     }
     char agent[300];
     em_cmek_agent(c, r->project, agent, sizeof(agent));
     struct em_kms_reply reply;
-    if (em_kms_encrypt(r->kms_key, agent, r->name, r->kek, KEY_BYTES, r->name, strlen(r->name),
-                       &reply) != EM_KMS_OK) {
+    if (em_kms_encrypt(r->kms_key, agent, r->name, r->kek, KEY_BYTES, aad, strlen(aad), &reply) !=
+        EM_KMS_OK) {
         refused(c, r->name, r->project, r->kms_key, &reply, st);
         em_kms_reply_clear(&reply);
         return st->code;
@@ -681,6 +712,7 @@ static bool rekey_source(struct em_cmek *c, const char *resource, const char *km
         r && r->have_keys && (r->state == EM_CMEK_ACCESSIBLE || r->state == EM_CMEK_GRACE);
     if (usable) {
         tmp->name = strdup(r->name);
+        tmp->sealed_as = strdup(bound_name(r));
         tmp->project = strdup(r->project);
         tmp->kms_key = kms_key ? strdup(kms_key) : NULL;
         memcpy(tmp->kek, r->kek, KEY_BYTES);
@@ -701,7 +733,7 @@ enum em_code em_cmek_rekey(struct em_cmek *cmek, const char *resource, const cha
     struct resource tmp = {0};
     if (!rekey_source(cmek, resource, kms_key, &tmp, st))
         return st->code;
-    enum em_code code = tmp.name && tmp.project && (!kms_key || tmp.kms_key)
+    enum em_code code = tmp.name && tmp.sealed_as && tmp.project && (!kms_key || tmp.kms_key)
                             ? wrap_kek(cmek, &tmp, st)
                             : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
     pthread_rwlock_wrlock(&cmek->lock);
@@ -729,7 +761,54 @@ enum em_code em_cmek_rekey(struct em_cmek *cmek, const char *resource, const cha
     free(tmp.wrapped_kek);
     free(tmp.kms_key);
     free(tmp.project);
+    free(tmp.sealed_as);
     free(tmp.name);
+    return code;
+}
+
+/* The row's new name; the name its keys are bound to is kept. */
+static enum em_code rename_row(struct em_cmek *c, const char *from, const char *to,
+                               const char *sealed_as, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(
+        c->store, "UPDATE cmek_resources SET resource = ?, sealed_as = ? WHERE resource = ?", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, to);
+    em_bind_text(stmt, 2, sealed_as);
+    em_bind_text(stmt, 3, from);
+    return em_stmt_run(stmt, st);
+}
+
+enum em_code em_cmek_rename(struct em_cmek *cmek, const char *from, const char *to,
+                            struct em_status *st)
+{
+    pthread_rwlock_wrlock(&cmek->lock);
+    struct resource *r = em_index_find(&cmek->resources, from);
+    char *name = strdup(to);
+    char *sealed_as = r ? strdup(bound_name(r)) : NULL;
+    enum em_code code = EM_OK;
+    if (!r)
+        code = EM_FAIL(st, EM_NOT_FOUND, "%s is not a protected resource.", from);
+    else if (em_index_find(&cmek->resources, to))
+        code = EM_FAIL(st, EM_ALREADY_EXISTS, "%s is already protected.", to);
+    else if (!name || !sealed_as)
+        code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    else
+        code = rename_row(cmek, from, to, sealed_as, st);
+    if (!code) {
+        em_index_remove(&cmek->resources, from);
+        free(r->name);
+        free(r->sealed_as);
+        r->name = name;
+        r->sealed_as = sealed_as;
+        name = sealed_as = NULL;
+        if (!em_index_insert(&cmek->resources, r)) /* cannot fail: the array has room */
+            resource_free(r);
+    }
+    pthread_rwlock_unlock(&cmek->lock);
+    free(name);
+    free(sealed_as);
     return code;
 }
 
@@ -811,7 +890,7 @@ bool em_cmek_info(struct em_cmek *cmek, const char *resource, struct em_cmek_inf
 enum em_code em_cmek_list(struct em_store *store, em_cmek_visit_fn visit, void *arg,
                           struct em_status *st)
 {
-    if (em_store_migrate(store, "cmek", cmek_migrations, 1, st))
+    if (em_store_migrate(store, "cmek", cmek_migrations, MIGRATION_COUNT, st))
         return st->code;
     sqlite3_stmt *stmt = em_store_stmt(store, select_columns, st);
     if (!stmt)

@@ -10,7 +10,9 @@
  * directory's default key instead, and is always ACCESSIBLE.
  *
  * State machine of a protected resource, persisted in table cmek_resources (owned here,
- * one row per resource, read by the control plane's protectedResources):
+ * one row per resource, keyed by the resource's name, read by the control plane's
+ * protectedResources; a renamed resource keeps the name its keys are bound to in
+ * column sealed_as):
  *
  *                 check: KMS unreachable                now >= since + grace
  *    ACCESSIBLE ------------------------------> GRACE ---------------------> OFFLINE
@@ -106,6 +108,15 @@ enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const c
  * must be usable (ACCESSIBLE or GRACE). KMS refusals come back as for em_cmek_protect. */
 enum em_code em_cmek_rekey(struct em_cmek *cmek, const char *resource, const char *kms_key,
                            struct em_status *st);
+
+/* Gives a protected resource a new name, in any state and without asking KMS: the
+ * engine, its hooks, key checks, audit entries and the control plane know it by the new
+ * name from now on, while its wrapped keys stay bound to the name it was protected under.
+ * For data that outlives the resource it belonged to (Pub/Sub keeps a deleted topic's
+ * messages for its subscriptions as <topic>/deleted/<creation time>), so the old name is
+ * free for a new resource. NOT_FOUND if from is unknown, ALREADY_EXISTS if to is taken. */
+enum em_code em_cmek_rename(struct em_cmek *cmek, const char *from, const char *to,
+                            struct em_status *st);
 
 /* Forgets a deleted resource (its DEK and KEK are wiped). */
 enum em_code em_cmek_forget(struct em_cmek *cmek, const char *resource, struct em_status *st);

@@ -7,7 +7,8 @@
  *   pubsub_log.c       a topic's message log: its encrypted store and the writer thread
  *                      that group-commits every write (publish, ack, seek)
  *   pubsub_registry.c  topics, subscriptions and snapshots in memory, their validation,
- *                      persistence in metadata.db and CMEK protection
+ *                      persistence in metadata.db and CMEK protection; deleted topics
+ *                      retained for their subscriptions, and crypto-shredding
  *   pubsub_flow.c      the data calls: publish, pull, acknowledge, modifyAckDeadline,
  *                      seek, snapshots' state, dead-lettering and the timers
  *   pubsub_push.c      push delivery (libcurl) on a background thread
@@ -18,10 +19,25 @@
  *
  * Storage. Metadata (topic, subscription and snapshot configuration, labels) lives in
  * metadata.db tables owned by pubsub_store.c. Customer data (message data, attributes,
- * ordering keys) lives only in one encrypted SQLite store per topic,
- * <data dir>/pubsub/<sha256(topic name)>.db, opened with the topic's DEK from the CMEK
- * engine; subscriptions' acknowledgement state and snapshots' state are kept there too,
- * so messages and what happened to them are protected by the topic's key.
+ * ordering keys) lives only in one encrypted SQLite store per topic incarnation,
+ * <data dir>/pubsub/<sha256(topic name, creation time)>.db, opened with the topic's DEK
+ * from the CMEK engine; subscriptions' acknowledgement state and snapshots' state are kept
+ * there too, so messages and what happened to them are protected by the topic's key.
+ *
+ * Deleted topics (Google: "the subscription's message backlog is available for
+ * subscribers"). A topic deleted while subscriptions (not detached) read it is *retained*:
+ * it leaves the topics, takes no more publishes, its subscriptions show topic
+ * _deleted-topic_ but keep pulling, acknowledging and seeking (to a time) in what it holds.
+ * Its store and its CMEK protection stay, the latter renamed <topic>/deleted/<creation
+ * time> so the name is free for a new topic, and key checks go on under that name. When
+ * the last of those subscriptions is deleted, detached or expires, the retained topic is
+ * crypto-shredded like a topic deleted without readers: keys forgotten, files removed.
+ *
+ *   topic --delete, readers--> retained --last reader gone--> shredded
+ *     \---------------------delete, no reader---------------------^
+ *
+ * Snapshots of a deleted topic stay listed until they expire but hold no data: seeking to
+ * them fails (a re-created topic is another topic, and Google refuses them too).
  *
  * Sequence numbers. Each topic numbers its messages 1, 2, 3 ... in publish order (the
  * message ID is that number in decimal). A subscription's backlog is a range of that
@@ -30,8 +46,11 @@
  *
  * Locks, outermost first: the registry rwlock (lookups and changes of the maps, never
  * held across a data call), a subscription's lock (its backlog), a topic's log_lock (the
- * log pointer); leaves: a log's queue lock and a topic's wait_lock (new-message
- * notification). Code holding a subscription lock never takes the registry lock (what it
+ * log pointer and the topic's deleted/retained/shred flags; held across the CMEK gate
+ * and the engine's renames, so the engine's locks nest inside it); leaves: a log's queue
+ * lock and a topic's wait_lock (new-message notification). Admin changes (create,
+ * update, delete, detach) are serialised by the registry's admin lock, outside all
+ * these. Code holding a subscription lock never takes the registry lock (what it
  * needs from the registry, such as the dead-letter topic, is looked up before). The log
  * thread takes only leaves, so a thread holding a subscription lock may wait for a log
  * job.
@@ -343,9 +362,13 @@ struct ps_topic {
     struct ps_topic_config cfg;
     int64_t create_ns;
     char file[PS_FILE_NAME_MAX];
+    char *retained_name; /* <name>/deleted/<creation time>: the name of its data once the
+                            topic is deleted and retained (fixed from creation on) */
     atomic_int refs;
-    bool deleted;
-    bool shred; /* deleted for good: its files go with its log */
+    atomic_bool deleted;  /* no longer a topic: not found by name, no publishing */
+    atomic_bool retained; /* deleted, its data kept for the subscriptions still reading it */
+    atomic_bool renamed;  /* the CMEK engine knows its data as retained_name */
+    atomic_bool shred;    /* its data is destroyed: its files go with its log */
 
     pthread_rwlock_t log_lock; /* readers: calls taking a log reference; writer: open/close */
     struct ps_log *log;        /* open log (the topic holds a reference), or NULL */
@@ -355,8 +378,15 @@ struct ps_topic {
     pthread_cond_t wait_cond;
     uint64_t generation;
 
-    struct em_index subs; /* attached subscriptions, by name (registry lock) */
+    struct em_index subs; /* attached subscriptions, by name (registry lock); once the
+                             topic is retained, those still reading it */
     struct ps_registry *reg;
+};
+
+/* An entry of the registry's retained topics (its name points into the topic). */
+struct ps_retained {
+    const char *name;       /* topic->retained_name */
+    struct ps_topic *topic; /* a reference */
 };
 
 struct ps_sub {
@@ -365,7 +395,8 @@ struct ps_sub {
     uint32_t id;
     struct ps_sub_config cfg;
     struct em_filter *filter;
-    struct ps_topic *topic; /* NULL once the topic is deleted */
+    struct ps_topic *topic; /* the topic, or the retained deleted topic it still reads;
+                               NULL once it reads nothing (sub->lock and admin lock) */
     bool detached;
     int64_t create_ns;
     atomic_int refs;
@@ -399,6 +430,8 @@ struct ps_registry {
     const struct em_config *config;
     char dir[PATH_MAX];        /* <data dir>/pubsub */
     struct em_index topics;    /* struct ps_topic, by name */
+    struct em_index retained;  /* struct ps_retained, by retained name: deleted topics
+                                  whose data subscriptions still read */
     struct em_index subs;      /* struct ps_sub, by name */
     struct em_index snapshots; /* struct ps_snapshot, by name */
     _Atomic uint32_t next_id;  /* subscription and snapshot ids */
@@ -496,17 +529,29 @@ enum em_code ps_sub_config_copy(struct ps_sub_config *dst, const struct ps_sub_c
 
 /* Registry internals used by pubsub_flow.c: the registry lock is NOT held by callers.
  * A data call opens the topic's log through the CMEK gate (em_cmek_use) and releases
- * it when done. */
+ * it when done: ps_topic_open_data for publishing (NOT_FOUND once the topic is deleted),
+ * ps_topic_open_backlog for subscriptions (a retained deleted topic opens too). */
 enum em_code ps_topic_open_data(struct ps_topic *topic, struct ps_log **log, struct em_status *st);
+enum em_code ps_topic_open_backlog(struct ps_topic *topic, struct ps_log **log,
+                                   struct em_status *st);
 void ps_topic_close_data(struct ps_topic *topic, struct ps_log *log);
+/* The CMEK gate alone: OK while the key protecting the topic's data is usable. */
+enum em_code ps_topic_gate(struct ps_topic *topic, struct em_status *st);
 /* The topic's log with a reference if it is open now (no gate: timers), else NULL. */
 struct ps_log *ps_topic_peek_log(struct ps_topic *topic);
 /* Closes the log (CMEK state change, deletion, idleness); users finish first. */
 void ps_topic_log_shutdown(struct ps_topic *topic);
-/* The topic of a subscription, with a reference; NULL once the topic is deleted. */
+/* The topic a subscription reads (its topic, or the retained deleted topic it still
+ * reads), with a reference; NULL when it reads nothing. */
 struct ps_topic *ps_sub_topic(struct ps_sub *sub);
+/* The retained name of the deleted topic a subscription still reads, or NULL (what
+ * metadata.db records; sub->lock or the admin lock held). */
+const char *ps_sub_retained_topic(const struct ps_sub *sub);
 /* Closes logs unused for a minute (timer). */
 void ps_registry_idle_logs(struct ps_registry *reg);
+/* Every topic and retained deleted topic, each with a reference (ps_topic_put each, free
+ * the array); NULL and *count 0 when out of memory. */
+struct ps_topic **ps_registry_data_topics(struct ps_registry *reg, size_t *count);
 /* Wakes pulls and push waiting for the topic. */
 void ps_topic_notify(struct ps_topic *topic);
 /* Removes a subscription whose expiration policy ran out (timer). */
@@ -529,10 +574,15 @@ struct ps_sub_row {
     uint32_t id;
     bool detached;
     int64_t create_ns, last_active_ns;
+    const char *retained_topic; /* the retained deleted topic it reads, or NULL */
 };
 enum em_code ps_registry_adopt_topic(struct ps_registry *reg, const char *name,
                                      struct ps_topic_config *cfg, int64_t create_ns,
                                      struct em_status *st);
+/* A retained deleted topic (before the subscriptions that read it). */
+enum em_code ps_registry_adopt_retained(struct ps_registry *reg, const char *topic,
+                                        struct ps_topic_config *cfg, int64_t create_ns,
+                                        struct em_status *st);
 enum em_code ps_registry_adopt_sub(struct ps_registry *reg, const struct ps_sub_row *row,
                                    struct ps_sub_config *cfg, struct em_status *st);
 
@@ -548,6 +598,10 @@ void ps_state_changed(void *arg, const char *resource, enum em_cmek_state from,
 enum em_code ps_publish(struct ps_registry *reg, const char *topic, struct ps_message *msgs,
                         size_t count, struct em_status *st);
 
+/* The same without waiting: ps_publish_start queues the messages on the topic's log and
+ * done(done_arg) runs on the log thread once they are stored or failed (it must not
+ * block); ps_publish_end then gives the outcome and frees *op. msgs stay the caller's
+ * and must live until then. When start fails nothing is queued and done never runs. */
 struct ps_publish;
 enum em_code ps_publish_start(struct ps_registry *reg, const char *topic,
                               struct ps_message *msgs, size_t count,
@@ -618,6 +672,14 @@ enum em_code ps_store_load(struct ps_registry *reg, struct em_status *st);
 enum em_code ps_store_save_topic(struct em_store *meta, const struct ps_topic *topic,
                                  struct em_status *st);
 enum em_code ps_store_delete_topic(struct em_store *meta, const char *name, struct em_status *st);
+/* A topic's deletion in one transaction: its row goes; when retained (retained_name set)
+ * a row of pubsub_retained_topics keeps what its data needs and its subscriptions (not
+ * detached) record that they read it; its subscriptions and snapshots show
+ * _deleted-topic_. */
+enum em_code ps_store_retire_topic(struct em_store *meta, const struct ps_topic *topic,
+                                   const char *retained_name, struct em_status *st);
+enum em_code ps_store_delete_retained(struct em_store *meta, const char *retained_name,
+                                      struct em_status *st);
 enum em_code ps_store_save_sub(struct em_store *meta, const struct ps_sub *sub,
                                struct em_status *st);
 enum em_code ps_store_delete_sub(struct em_store *meta, const char *name, struct em_status *st);

@@ -2,8 +2,9 @@
  * pubsub_flow: the data calls of Pub/Sub and its timers, tying the registry, the topic
  * logs and the subscription backlogs together.
  *
- * Every data call goes through its topic's CMEK gate (ps_topic_open_data ->
- * em_cmek_use): publish, pull, acknowledge, modifyAckDeadline, seek, snapshot creation,
+ * Every data call goes through its topic's CMEK gate (ps_topic_open_data or, for the calls
+ * of subscriptions, ps_topic_open_backlog -> em_cmek_use): publish, pull, acknowledge,
+ * modifyAckDeadline, seek, snapshot creation,
  * push delivery and dead-lettering all fail with the engine's UNAVAILABLE or the topic's
  * FAILED_PRECONDITION while the key is not usable, and the messages stay where they are.
  *
@@ -540,7 +541,8 @@ void ps_received_free(struct ps_received *r, size_t count)
 }
 
 /* Opens the subscription's topic data and loads its backlog, with sub->lock held on
- * success. *topic is NULL (and OK) for a subscription whose topic was deleted. */
+ * success. The topic may be a retained deleted topic; *topic is NULL (and OK) for a
+ * subscription that reads nothing (its deleted topic's data is gone). */
 static enum em_code lock_sub_data(struct ps_sub *sub, struct ps_topic **topic, struct ps_log **log,
                                   struct em_status *st)
 {
@@ -550,7 +552,7 @@ static enum em_code lock_sub_data(struct ps_sub *sub, struct ps_topic **topic, s
         pthread_mutex_lock(&sub->lock);
         return EM_OK;
     }
-    if (ps_topic_open_data(*topic, log, st)) {
+    if (ps_topic_open_backlog(*topic, log, st)) {
         ps_topic_put(*topic);
         *topic = NULL;
         return st->code;
@@ -851,6 +853,25 @@ static enum em_code seek_locked(struct ps_sub *sub, struct ps_topic *topic, stru
     return code;
 }
 
+/* A snapshot serves the subscriptions of its topic only; a deleted topic's snapshots serve
+ * none (Google: a topic deleted and re-created with the same name is another topic). */
+static enum em_code check_snapshot_topic(const struct ps_sub *sub, const struct ps_snapshot *snap,
+                                         struct em_status *st)
+{
+    if (strcmp(snap->topic, PS_DELETED_TOPIC) == 0)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "The topic of snapshot %s was deleted: the snapshot can no longer be used "
+                       "to seek. Note that if a topic is deleted and then re-created with the "
+                       "same name, it is considered a distinct topic for these purposes.",
+                       snap->name);
+    if (strcmp(snap->topic, sub->cfg.topic) != 0)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "The snapshot %s was made for topic %s; subscription %s receives from "
+                       "topic %s.",
+                       snap->name, snap->topic, sub->name, sub->cfg.topic);
+    return EM_OK;
+}
+
 enum em_code ps_seek(struct ps_registry *reg, const char *name, const char *snapshot,
                      int64_t time_ns, struct em_status *st)
 {
@@ -865,20 +886,16 @@ enum em_code ps_seek(struct ps_registry *reg, const char *name, const char *snap
         code = EM_FAIL(st, EM_NOT_FOUND, "Snapshot does not exist");
         goto out;
     }
-    if (snap && strcmp(snap->topic, sub->cfg.topic) != 0) {
-        code = EM_FAIL(st, EM_FAILED_PRECONDITION,
-                       "The snapshot %s was made for topic %s; subscription %s receives from "
-                       "topic %s.",
-                       snap->name, snap->topic, sub->name, sub->cfg.topic);
+    if (snap && (code = check_snapshot_topic(sub, snap, st)) != EM_OK)
         goto out;
-    }
     if ((code = lock_sub_data(sub, &topic, &log, st)) != EM_OK)
         goto out;
     if (sub->detached)
         code = detached(sub, st);
     else if (!topic)
         code = EM_FAIL(st, EM_FAILED_PRECONDITION,
-                       "The topic of subscription %s was deleted: there is nothing to seek.",
+                       "The messages of the deleted topic of subscription %s are gone: there is "
+                       "nothing to seek.",
                        sub->name);
     else
         code = seek_locked(sub, topic, log, snap, time_ns, st);
@@ -931,10 +948,12 @@ enum em_code ps_snapshot_create(struct ps_registry *reg, const char *name, const
     enum em_code code = lock_sub_data(sub, &topic, &log, st);
     if (code)
         goto out;
-    if (sub->detached || !topic) {
+    if (sub->detached || !topic || topic->deleted) {
         code = sub->detached ? detached(sub, st)
                              : EM_FAIL(st, EM_FAILED_PRECONDITION,
-                                       "The topic of subscription %s was deleted.", sub->name);
+                                       "The topic of subscription %s was deleted: a snapshot "
+                                       "of it could serve no subscription.",
+                                       sub->name);
         goto unlock;
     }
     int64_t now = em_clock_now();
@@ -1010,14 +1029,6 @@ static void collect_sub(struct ps_sub *sub, void *arg)
     r->subs[r->sub_count++] = sub;
 }
 
-static void collect_topic(const struct ps_topic *topic, void *arg)
-{
-    struct refs *r = arg;
-    struct ps_topic *t = (struct ps_topic *)topic;
-    atomic_fetch_add(&t->refs, 1);
-    r->topics[r->topic_count++] = t;
-}
-
 static void collect_expired(const struct ps_snapshot *snap, void *arg)
 {
     struct refs *r = arg;
@@ -1045,13 +1056,12 @@ static void tick_sub(struct ps_registry *reg, struct ps_sub *sub, int64_t now)
     }
     bool save_active =
         sub->last_active_ns != sub->saved_active_ns && now - sub->saved_active_ns >= PS_MINUTE_NS;
-    if (save_active)
-        sub->saved_active_ns = sub->last_active_ns;
-    pthread_mutex_unlock(&sub->lock);
     if (save_active) {
         struct em_status st = {0};
-        ps_store_save_sub(reg->meta, sub, &st);
+        sub->saved_active_ns = sub->last_active_ns;
+        ps_store_save_sub(reg->meta, sub, &st); /* under the lock: its topic may be deleted */
     }
+    pthread_mutex_unlock(&sub->lock);
     if (!dead)
         return;
     struct ps_topic *topic, *dlt = dead_letter_topic(reg, sub);
@@ -1095,7 +1105,9 @@ static void min_snapshot_floor(const struct ps_snapshot *snap, void *arg)
 }
 
 /* Loads the topic's subscriptions, stores moved floors and deletes the messages no
- * subscription or snapshot needs any more (only while the topic's log is open). */
+ * subscription or snapshot needs any more (only while the topic's log is open). A
+ * retained deleted topic keeps only what its subscriptions need: its snapshots hold
+ * nothing. */
 static void tick_topic(struct ps_registry *reg, struct ps_topic *topic, struct refs *all,
                        int64_t now)
 {
@@ -1103,10 +1115,7 @@ static void tick_topic(struct ps_registry *reg, struct ps_topic *topic, struct r
     if (!log)
         return;
     struct em_status st = {0};
-    unsigned char dek[EM_DEK_BYTES];
-    enum em_code gate = em_cmek_use(reg->cmek, topic->name, dek, &st);
-    em_wipe(dek, sizeof(dek));
-    if (gate) {
+    if (ps_topic_gate(topic, &st)) {
         ps_topic_close_data(topic, log);
         return;
     }
@@ -1128,9 +1137,11 @@ static void tick_topic(struct ps_registry *reg, struct ps_topic *topic, struct r
         }
         pthread_mutex_unlock(&s->lock);
     }
-    struct snap_floor snaps = {topic->name, floor};
-    ps_each_snapshot(reg, NULL, topic->name, min_snapshot_floor, &snaps);
-    floor = snaps.floor;
+    if (!topic->deleted) {
+        struct snap_floor snaps = {topic->name, floor};
+        ps_each_snapshot(reg, NULL, topic->name, min_snapshot_floor, &snaps);
+        floor = snaps.floor;
+    }
     if (all_loaded) {
         struct gc_job job = {floor, keep ? now - keep : INT64_MAX};
         if (ps_log_run(log, job_gc, &job, &st))
@@ -1144,11 +1155,11 @@ enum em_code ps_tick(struct ps_registry *reg, int64_t now, struct em_status *st)
     (void)st;
     struct refs r = {0};
     pthread_rwlock_rdlock(&reg->lock);
-    size_t nsubs = reg->subs.count, ntopics = reg->topics.count;
+    size_t nsubs = reg->subs.count;
     pthread_rwlock_unlock(&reg->lock);
     /* sizes may grow meanwhile: leave room, and the collectors stop at the bound */
     r.subs = calloc(nsubs + 64, sizeof(*r.subs));
-    r.topics = calloc(ntopics + 64, sizeof(*r.topics));
+    r.topics = ps_registry_data_topics(reg, &r.topic_count);
     r.expired_snapshots = calloc(1024, sizeof(char *));
     if (!r.subs || !r.topics || !r.expired_snapshots)
         goto out;
@@ -1161,8 +1172,6 @@ enum em_code ps_tick(struct ps_registry *reg, int64_t now, struct em_status *st)
     pthread_rwlock_rdlock(&reg->lock);
     for (size_t i = 0; i < reg->subs.count && r.sub_count < nsubs + 64; i++)
         collect_sub(reg->subs.items[i], &r);
-    for (size_t i = 0; i < reg->topics.count && r.topic_count < ntopics + 64; i++)
-        collect_topic(reg->topics.items[i], &r);
     pthread_rwlock_unlock(&reg->lock);
     for (size_t i = 0; i < r.sub_count; i++)
         tick_sub(reg, r.subs[i], now);

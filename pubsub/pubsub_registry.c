@@ -5,10 +5,20 @@
  *
  * Every topic is a protected resource of the CMEK engine: created with em_cmek_protect
  * (its kmsKeyName, or Google default encryption), re-keyed with em_cmek_rekey when a patch
- * changes kmsKeyName, forgotten at deletion. A topic's data
- * (its log, pubsub_log.c) opens only through the engine's gate, em_cmek_use, which hands
- * out the DEK; when the engine reports the key OFFLINE or INACCESSIBLE the log closes and
- * the DEK leaves memory; the next data call after the key is back reopens it.
+ * changes kmsKeyName. A topic's data (its log, pubsub_log.c) opens only through the
+ * engine's gate, em_cmek_use, which hands out the DEK; when the engine reports the key
+ * OFFLINE or INACCESSIBLE the log closes and the DEK leaves memory; the next data call
+ * after the key is back reopens it.
+ *
+ * Deletion (see pubsub.h, "Deleted topics"): a topic its subscriptions still read is
+ * retained (reg->retained) and its protection renamed with em_cmek_rename to
+ * <topic>/deleted/<creation time>, under which the engine checks its key and the gate
+ * opens its data; a topic nobody reads, or a retained one whose last reader goes, is
+ * crypto-shredded: em_cmek_forget wipes its keys, its files are removed. Order on disk,
+ * so that a crash leaves nothing start-up cannot finish: retention writes metadata.db in
+ * one transaction, then renames; shredding forgets the keys, removes the files, then the
+ * row. Incarnations of one name have distinct creation times (store files and retained
+ * names never collide).
  *
  * Location rule for kmsKeyName (our reading of Google's data-residency guidance: the key
  * must cover where the messages may be stored): the key's location is `global`, or covers every
@@ -19,7 +29,8 @@
  * References are counted: lookups return a reference, so a call may keep using a topic or
  * subscription that is deleted meanwhile (it sees `deleted`). Admin changes are
  * serialised by admin_lock, taken before the registry lock; neither is held while KMS is
- * called except admin_lock.
+ * called except admin_lock. A topic's flags (deleted, retained, shred) change under its
+ * log_lock, which data calls hold while they pass the CMEK gate.
  */
 #include "pubsub.h"
 
@@ -128,6 +139,7 @@ static void topic_free(struct ps_topic *t)
         return;
     ps_log_unref(t->log);
     free(t->name);
+    free(t->retained_name);
     ps_topic_config_free(&t->cfg);
     em_index_release(&t->subs);
     pthread_rwlock_destroy(&t->log_lock);
@@ -192,7 +204,12 @@ static struct ps_topic *topic_new(struct ps_registry *reg, const char *name, int
                                   struct em_status *st)
 {
     struct ps_topic *t = calloc(1, sizeof(*t));
-    if (!t || !(t->name = strdup(name))) {
+    char created[EM_TIME_TEXT_MAX];
+    em_time_format(create_ns, created);
+    if (!t || !(t->name = strdup(name)) ||
+        asprintf(&t->retained_name, "%s/deleted/%s", name, created) < 0) {
+        if (t)
+            free(t->name);
         free(t);
         EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
         return NULL;
@@ -566,6 +583,25 @@ enum em_code ps_registry_adopt_topic(struct ps_registry *reg, const char *name,
     return EM_OK;
 }
 
+/* A creation time for a new topic named name, later than those of its retained
+ * predecessors (which name their files and CMEK resources). */
+static int64_t incarnation_time(struct ps_registry *reg, const char *name)
+{
+    int64_t ns = em_clock_now();
+    char prefix[PS_NAME_MAX + 16];
+    snprintf(prefix, sizeof(prefix), "%s/deleted/", name);
+    pthread_rwlock_rdlock(&reg->lock);
+    for (size_t i = em_index_lower_bound(&reg->retained, prefix); i < reg->retained.count; i++) {
+        const struct ps_retained *entry = reg->retained.items[i];
+        if (!has_prefix(entry->name, prefix))
+            break;
+        if (entry->topic->create_ns >= ns)
+            ns = entry->topic->create_ns + 1;
+    }
+    pthread_rwlock_unlock(&reg->lock);
+    return ns;
+}
+
 enum em_code ps_topic_create(struct ps_registry *reg, const char *name,
                              const struct ps_topic_config *cfg, struct ps_topic **out,
                              struct em_status *st)
@@ -581,7 +617,8 @@ enum em_code ps_topic_create(struct ps_registry *reg, const char *name,
         code = EM_FAIL(st, EM_ALREADY_EXISTS, "Topic already exists");
         goto out;
     }
-    if (!(t = topic_new(reg, name, em_clock_now(), st)) || ps_topic_config_copy(&t->cfg, cfg, st)) {
+    if (!(t = topic_new(reg, name, incarnation_time(reg, name), st)) ||
+        ps_topic_config_copy(&t->cfg, cfg, st)) {
         code = st->code;
         goto out;
     }
@@ -720,34 +757,89 @@ struct ps_log *ps_topic_peek_log(struct ps_topic *topic)
     return log;
 }
 
-enum em_code ps_topic_open_data(struct ps_topic *topic, struct ps_log **log, struct em_status *st)
+/* The name the CMEK engine knows the topic's data by (log_lock held, or admin lock). */
+static const char *cmek_name(const struct ps_topic *t)
+{
+    return atomic_load(&t->renamed) ? t->retained_name : t->name;
+}
+
+/* Whether a data call may use the topic's store: publishing needs the topic, the calls of
+ * subscriptions also take a retained deleted topic (log_lock held). */
+static enum em_code check_usable(const struct ps_topic *t, bool publishing, struct em_status *st)
+{
+    if (!t->deleted)
+        return EM_OK;
+    if (publishing)
+        return EM_FAIL(st, EM_NOT_FOUND, "Topic not found");
+    if (!t->retained)
+        return EM_FAIL(st, EM_NOT_FOUND, "The messages of deleted topic %s are gone.", t->name);
+    return EM_OK;
+}
+
+/* The slow path of open_log: opens the log under the write lock unless open meanwhile. */
+static enum em_code start_log(struct ps_topic *topic, bool publishing,
+                              const unsigned char dek[EM_DEK_BYTES], struct ps_log **log,
+                              struct em_status *st)
+{
+    pthread_rwlock_wrlock(&topic->log_lock);
+    enum em_code code = check_usable(topic, publishing, st);
+    if (!code && !topic->log) {
+        char path[PATH_MAX];
+        topic_path(topic, path, sizeof(path));
+        code = ps_log_open(path, dek, on_commit, topic, &topic->log, st);
+        if (code)
+            em_error("pubsub: cannot open the message store of %s: %s", cmek_name(topic),
+                     st->message);
+    }
+    if (!code) {
+        *log = topic->log;
+        ps_log_ref(*log);
+    }
+    pthread_rwlock_unlock(&topic->log_lock);
+    return code;
+}
+
+/* Passes the CMEK gate and takes a reference on the log, opening it if needed. */
+static enum em_code open_log(struct ps_topic *topic, bool publishing, struct ps_log **log,
+                             struct em_status *st)
 {
     unsigned char dek[EM_DEK_BYTES];
-    if (em_cmek_use(topic->reg->cmek, topic->name, dek, st))
-        return st->code;
-    enum em_code code = EM_OK;
-    *log = topic->deleted ? NULL : ps_topic_peek_log(topic); /* the fast path */
-    if (!*log) {
-        pthread_rwlock_wrlock(&topic->log_lock);
-        if (topic->deleted) {
-            code = EM_FAIL(st, EM_NOT_FOUND, "Topic not found");
-        } else if (!topic->log) {
-            char path[PATH_MAX];
-            topic_path(topic, path, sizeof(path));
-            code = ps_log_open(path, dek, on_commit, topic, &topic->log, st);
-            if (code)
-                em_error("pubsub: cannot open the message store of %s: %s", topic->name,
-                         st->message);
-        }
-        if (!code) {
-            *log = topic->log;
-            ps_log_ref(*log);
-        }
-        pthread_rwlock_unlock(&topic->log_lock);
+    *log = NULL;
+    pthread_rwlock_rdlock(&topic->log_lock);
+    enum em_code code = check_usable(topic, publishing, st);
+    if (!code)
+        code = em_cmek_use(topic->reg->cmek, cmek_name(topic), dek, st);
+    if (!code && topic->log) { /* the fast path */
+        *log = topic->log;
+        ps_log_ref(*log);
     }
+    pthread_rwlock_unlock(&topic->log_lock);
+    if (!code && !*log)
+        code = start_log(topic, publishing, dek, log, st);
     em_wipe(dek, sizeof(dek));
     if (!code)
         atomic_store(&topic->log_used_real_ns, real_ns());
+    return code;
+}
+
+enum em_code ps_topic_open_data(struct ps_topic *topic, struct ps_log **log, struct em_status *st)
+{
+    return open_log(topic, true, log, st);
+}
+
+enum em_code ps_topic_open_backlog(struct ps_topic *topic, struct ps_log **log,
+                                   struct em_status *st)
+{
+    return open_log(topic, false, log, st);
+}
+
+enum em_code ps_topic_gate(struct ps_topic *topic, struct em_status *st)
+{
+    unsigned char dek[EM_DEK_BYTES];
+    pthread_rwlock_rdlock(&topic->log_lock);
+    enum em_code code = em_cmek_use(topic->reg->cmek, cmek_name(topic), dek, st);
+    pthread_rwlock_unlock(&topic->log_lock);
+    em_wipe(dek, sizeof(dek));
     return code;
 }
 
@@ -786,22 +878,48 @@ static void close_idle_log(struct ps_topic *topic, int64_t real_now)
         ps_topic_log_shutdown(topic);
 }
 
-enum em_code ps_topic_delete(struct ps_registry *reg, const char *name, struct em_status *st)
+/* --- deleted topics: retention and crypto-shredding --- */
+
+/* Whether a subscription still reads the topic (registry lock held). */
+static bool has_readers(const struct ps_topic *t)
 {
-    pthread_mutex_lock(&admin_lock);
-    pthread_rwlock_wrlock(&reg->lock);
-    struct ps_topic *t = em_index_find(&reg->topics, name);
-    enum em_code code = t ? ps_store_delete_topic(reg->meta, name, st)
-                          : EM_FAIL(st, EM_NOT_FOUND, "Topic not found");
-    if (code) {
-        pthread_rwlock_unlock(&reg->lock);
-        pthread_mutex_unlock(&admin_lock);
-        return code;
+    for (size_t i = 0; i < t->subs.count; i++)
+        if (!((const struct ps_sub *)t->subs.items[i])->detached)
+            return true;
+    return false;
+}
+
+/* Registers t among the retained topics, with a reference (registry write lock held). */
+static struct ps_retained *retained_add(struct ps_registry *reg, struct ps_topic *t,
+                                        struct em_status *st)
+{
+    struct ps_retained *entry = malloc(sizeof(*entry));
+    if (entry)
+        *entry = (struct ps_retained){t->retained_name, t};
+    if (!entry || !em_index_insert(&reg->retained, entry)) {
+        free(entry);
+        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
     }
-    em_index_remove(&reg->topics, name);
-    t->deleted = t->shred = true;
-    /* subscriptions stay, detached from the deleted topic, as in Google */
-    for (size_t i = 0; i < t->subs.count; i++) {
+    topic_ref(t);
+    return entry;
+}
+
+/* Undoes retained_add (registry write lock held). */
+static void retained_drop(struct ps_registry *reg, struct ps_retained *entry)
+{
+    if (!entry)
+        return;
+    em_index_remove(&reg->retained, entry->name);
+    ps_topic_put(entry->topic); /* never the last reference: the caller holds one */
+    free(entry);
+}
+
+/* The subscriptions of a deleted topic show _deleted-topic_; those still reading its
+ * retained data keep it, the others read nothing from now on (registry write lock). */
+static void orphan_subs(struct ps_topic *t, bool retained)
+{
+    for (size_t i = t->subs.count; i-- > 0;) {
         struct ps_sub *s = t->subs.items[i];
         pthread_mutex_lock(&s->lock);
         char *was = s->cfg.topic;
@@ -810,34 +928,206 @@ enum em_code ps_topic_delete(struct ps_registry *reg, const char *name, struct e
             free(was);
         else
             s->cfg.topic = was;
-        s->topic = NULL;
-        ps_backlog_free(&s->backlog);
-        s->loaded = false;
+        bool reads = retained && !s->detached;
+        if (!reads) {
+            s->topic = NULL;
+            ps_backlog_free(&s->backlog);
+            s->loaded = false;
+        }
         pthread_mutex_unlock(&s->lock);
-        struct em_status ignored = {0};
-        ps_store_save_sub(reg->meta, s, &ignored);
-        ps_topic_put(t); /* the subscription's reference */
+        if (!reads) {
+            em_index_remove(&t->subs, s->name);
+            ps_topic_put(t); /* the subscription's reference (the caller holds another) */
+        }
     }
-    em_index_release(&t->subs);
+}
+
+/* A deleted topic's snapshots keep their state rows but no longer name it, so no
+ * subscription can seek to them (registry write lock held). */
+static void orphan_snapshots(struct ps_registry *reg, const char *topic)
+{
     for (size_t i = 0; i < reg->snapshots.count; i++) {
         struct ps_snapshot *snap = reg->snapshots.items[i];
-        char *deleted = strcmp(snap->topic, name) == 0 ? strdup(PS_DELETED_TOPIC) : NULL;
+        char *deleted = strcmp(snap->topic, topic) == 0 ? strdup(PS_DELETED_TOPIC) : NULL;
         if (deleted) {
             free(snap->topic);
             snap->topic = deleted;
-            struct em_status ignored = {0};
-            ps_store_save_snapshot(reg->meta, snap, &ignored);
         }
     }
-    pthread_rwlock_unlock(&reg->lock);
-    /* crypto-shredding: the topic's DEK and KEK are wiped, its files removed */
-    struct em_status ignored = {0};
-    if (em_cmek_forget(reg->cmek, name, &ignored))
-        em_warn("pubsub: forgetting %s: %s", name, ignored.message);
-    ps_topic_log_shutdown(t);
-    pthread_mutex_unlock(&admin_lock);
-    ps_topic_put(t);
+}
+
+/* Takes t out of the topics (registry write lock held): retained when subscriptions
+ * still read it, else marked to be shredded. */
+static enum em_code retire_topic(struct ps_registry *reg, struct ps_topic *t, struct em_status *st)
+{
+    struct ps_retained *entry = NULL;
+    if (has_readers(t) && !(entry = retained_add(reg, t, st)))
+        return st->code;
+    if (ps_store_retire_topic(reg->meta, t, entry ? t->retained_name : NULL, st)) {
+        retained_drop(reg, entry);
+        return st->code;
+    }
+    em_index_remove(&reg->topics, t->name);
+    orphan_subs(t, entry != NULL);
+    orphan_snapshots(reg, t->name);
+    pthread_rwlock_wrlock(&t->log_lock);
+    t->deleted = true;
+    t->retained = entry != NULL;
+    t->shred = entry == NULL;
+    pthread_rwlock_unlock(&t->log_lock);
     return EM_OK;
+}
+
+/* The CMEK engine calls a retained topic's data by its retained name from now on, which
+ * frees the topic's name for a new topic (admin lock held). */
+static void rename_retained_data(struct ps_registry *reg, struct ps_topic *t)
+{
+    struct em_status st = {0};
+    pthread_rwlock_wrlock(&t->log_lock);
+    if (em_cmek_rename(reg->cmek, t->name, t->retained_name, &st) == EM_OK)
+        t->renamed = true;
+    pthread_rwlock_unlock(&t->log_lock);
+    if (!t->renamed)
+        em_error("pubsub: the data of deleted topic %s stays protected under the topic's name "
+                 "until the next start: %s",
+                 t->name, st.message);
+}
+
+/* Crypto-shredding: the keys of t's data are wiped (unless forget_keys is false: the
+ * engine no longer has them), its files removed, now or when the last call using its log
+ * ends (admin lock held). */
+static void shred_data(struct ps_registry *reg, struct ps_topic *t, bool forget_keys)
+{
+    struct em_status st = {0};
+    pthread_rwlock_wrlock(&t->log_lock);
+    t->retained = false;
+    t->shred = true;
+    if (forget_keys && em_cmek_forget(reg->cmek, cmek_name(t), &st))
+        em_warn("pubsub: forgetting the keys of %s: %s", cmek_name(t), st.message);
+    pthread_rwlock_unlock(&t->log_lock);
+    ps_topic_log_shutdown(t);
+}
+
+/* Shreds a retained topic taken out of reg->retained, then forgets its row. Its readers,
+ * if any (start-up), read nothing from now on (admin lock held). */
+static void shred_retained(struct ps_registry *reg, struct ps_retained *entry, bool forget_keys)
+{
+    struct ps_topic *t = entry->topic;
+    pthread_rwlock_wrlock(&reg->lock);
+    orphan_subs(t, false);
+    pthread_rwlock_unlock(&reg->lock);
+    shred_data(reg, t, forget_keys);
+    struct em_status st = {0};
+    if (ps_store_delete_retained(reg->meta, t->retained_name, &st))
+        em_warn("pubsub: forgetting %s: %s", t->retained_name, st.message);
+    em_info("pubsub: the data of deleted topic %s (%s) is shredded", t->name, t->retained_name);
+    free(entry);
+    ps_topic_put(t);
+}
+
+/* Shreds a retained topic once no subscription reads it (admin lock held). */
+static void release_if_unread(struct ps_registry *reg, struct ps_topic *t)
+{
+    if (!t || !t->retained)
+        return;
+    pthread_rwlock_wrlock(&reg->lock);
+    struct ps_retained *entry =
+        has_readers(t) ? NULL : em_index_remove(&reg->retained, t->retained_name);
+    pthread_rwlock_unlock(&reg->lock);
+    if (entry)
+        shred_retained(reg, entry, true);
+}
+
+enum em_code ps_topic_delete(struct ps_registry *reg, const char *name, struct em_status *st)
+{
+    pthread_mutex_lock(&admin_lock);
+    pthread_rwlock_wrlock(&reg->lock);
+    struct ps_topic *t = em_index_find(&reg->topics, name);
+    enum em_code code = t ? retire_topic(reg, t, st) : EM_FAIL(st, EM_NOT_FOUND, "Topic not found");
+    pthread_rwlock_unlock(&reg->lock);
+    if (!code && t->retained)
+        rename_retained_data(reg, t);
+    else if (!code)
+        shred_data(reg, t, true);
+    pthread_mutex_unlock(&admin_lock);
+    if (!code)
+        ps_topic_put(t); /* the registry's reference */
+    return code;
+}
+
+const char *ps_sub_retained_topic(const struct ps_sub *sub)
+{
+    bool orphan = sub->cfg.topic && strcmp(sub->cfg.topic, PS_DELETED_TOPIC) == 0;
+    return orphan && sub->topic ? sub->topic->retained_name : NULL;
+}
+
+enum em_code ps_registry_adopt_retained(struct ps_registry *reg, const char *topic,
+                                        struct ps_topic_config *cfg, int64_t create_ns,
+                                        struct em_status *st)
+{
+    struct ps_topic *t = topic_new(reg, topic, create_ns, st);
+    if (!t) {
+        ps_topic_config_free(cfg);
+        return st->code;
+    }
+    t->cfg = *cfg;
+    memset(cfg, 0, sizeof(*cfg));
+    t->cfg.labels_json = strdup("{}");
+    t->deleted = t->retained = true;
+    enum em_code code = retained_add(reg, t, st) ? EM_OK : st->code;
+    ps_topic_put(t); /* the entry holds it */
+    return code;
+}
+
+/* Where the engine keeps a retained topic's keys after a restart: under its retained
+ * name, or still under the topic's name when a crash stopped its deletion before the
+ * rename (then renamed now). False when they are gone. */
+static bool locate_retained_keys(struct ps_registry *reg, struct ps_topic *t)
+{
+    struct em_cmek_info info;
+    if (em_cmek_info(reg->cmek, t->retained_name, &info)) {
+        t->renamed = true;
+        return true;
+    }
+    if (em_index_find(&reg->topics, t->name) || !em_cmek_info(reg->cmek, t->name, &info))
+        return false;
+    rename_retained_data(reg, t);
+    return true;
+}
+
+/* Start-up: finishes what a crash interrupted. Retained topics no subscription reads,
+ * or whose keys are gone, are shredded. */
+static void reconcile_retained(struct ps_registry *reg)
+{
+    for (size_t i = 0; i < reg->retained.count;) {
+        struct ps_retained *entry = reg->retained.items[i];
+        bool keys = locate_retained_keys(reg, entry->topic);
+        if (keys && has_readers(entry->topic)) {
+            i++;
+            continue;
+        }
+        if (!keys)
+            em_warn("pubsub: the keys of deleted topic %s are gone: its data is dropped",
+                    entry->topic->name);
+        em_index_remove(&reg->retained, entry->name);
+        shred_retained(reg, entry, keys);
+    }
+}
+
+/* A topic or retained topic by the name the CMEK engine knows its data by, with a
+ * reference, or NULL. */
+static struct ps_topic *topic_by_data_name(struct ps_registry *reg, const char *resource)
+{
+    pthread_rwlock_rdlock(&reg->lock);
+    struct ps_topic *t = em_index_find(&reg->topics, resource);
+    if (!t) {
+        struct ps_retained *entry = em_index_find(&reg->retained, resource);
+        t = entry ? entry->topic : NULL;
+    }
+    if (t)
+        topic_ref(t);
+    pthread_rwlock_unlock(&reg->lock);
+    return t;
 }
 
 /* --- subscriptions --- */
@@ -857,12 +1147,17 @@ static struct ps_sub *sub_new(const char *name, struct em_status *st)
     return s;
 }
 
-/* Attaches s to its topic (registry write lock held). */
-static bool attach(struct ps_registry *reg, struct ps_sub *s)
+/* Attaches s to its topic, or to the retained deleted topic it reads (registry write
+ * lock held). */
+static bool attach(struct ps_registry *reg, struct ps_sub *s, const char *retained_topic)
 {
     struct ps_topic *t = em_index_find(&reg->topics, s->cfg.topic);
+    if (!t && retained_topic && !s->detached) {
+        struct ps_retained *entry = em_index_find(&reg->retained, retained_topic);
+        t = entry ? entry->topic : NULL;
+    }
     if (!t)
-        return true; /* a deleted topic */
+        return true; /* a deleted topic whose data is gone */
     if (!em_index_insert(&t->subs, s))
         return false;
     topic_ref(t);
@@ -893,7 +1188,7 @@ enum em_code ps_registry_adopt_sub(struct ps_registry *reg, const struct ps_sub_
         em_warn("pubsub: stored filter of %s no longer parses: %s", s->name, ignored.message);
     if (row->id >= atomic_load(&reg->next_id))
         atomic_store(&reg->next_id, row->id + 1);
-    if (!em_index_insert(&reg->subs, s) || !attach(reg, s)) {
+    if (!em_index_insert(&reg->subs, s) || !attach(reg, s, row->retained_topic)) {
         em_index_remove(&reg->subs, s->name);
         sub_free(s);
         return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
@@ -931,7 +1226,7 @@ enum em_code ps_sub_create(struct ps_registry *reg, const char *name,
     }
     if (!code) {
         pthread_rwlock_wrlock(&reg->lock);
-        if (!em_index_insert(&reg->subs, s) || !attach(reg, s)) {
+        if (!em_index_insert(&reg->subs, s) || !attach(reg, s, NULL)) {
             em_index_remove(&reg->subs, name);
             code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
         }
@@ -1075,6 +1370,7 @@ static enum em_code remove_sub(struct ps_registry *reg, const char *name, struct
     forget_rows_if_open(s->topic, s->id);
     if (s->topic)
         ps_topic_notify(s->topic);
+    release_if_unread(reg, s->topic);
     ps_sub_put(s); /* the registry's reference */
     return EM_OK;
 }
@@ -1098,11 +1394,24 @@ enum em_code ps_sub_expire(struct ps_registry *reg, struct ps_sub *sub, struct e
     return code;
 }
 
+/* A detached subscription stops reading a retained deleted topic; returns that topic
+ * (with the subscription's reference) or NULL (registry write lock and s->lock held). */
+static struct ps_topic *stop_reading_retained(struct ps_sub *s)
+{
+    struct ps_topic *t = s->topic;
+    if (!t || !t->deleted)
+        return NULL;
+    em_index_remove(&t->subs, s->name);
+    s->topic = NULL;
+    return t;
+}
+
 static enum em_code detach_locked(struct ps_registry *reg, const char *name, struct em_status *st)
 {
     struct ps_sub *s = ps_sub_get(reg, name);
     if (!s)
         return EM_FAIL(st, EM_NOT_FOUND, "Subscription does not exist");
+    pthread_rwlock_wrlock(&reg->lock);
     pthread_mutex_lock(&s->lock);
     bool was = s->detached;
     s->detached = true;
@@ -1110,12 +1419,16 @@ static enum em_code detach_locked(struct ps_registry *reg, const char *name, str
     ps_backlog_free(&s->backlog);
     ps_backlog_init(&s->backlog, INT64_MAX);
     s->loaded = true;
+    struct ps_topic *unread = stop_reading_retained(s);
     pthread_mutex_unlock(&s->lock);
+    pthread_rwlock_unlock(&reg->lock);
     enum em_code code = was ? EM_OK : ps_store_save_sub(reg->meta, s, st);
     if (!code && !was)
         forget_rows_if_open(s->topic, s->id);
     if (s->topic)
         ps_topic_notify(s->topic);
+    release_if_unread(reg, unread);
+    ps_topic_put(unread);
     ps_sub_put(s);
     return code;
 }
@@ -1225,29 +1538,41 @@ enum em_code ps_snapshot_update_labels(struct ps_registry *reg, const char *name
 
 /* --- CMEK hooks --- */
 
+/* What a CMEK resource of Pub/Sub protects, in words: "topic T", or "the messages
+ * retained from deleted topic T" for <T>/deleted/<time>. */
+static void describe_protected(const char *resource, char *out, size_t len)
+{
+    const char *deleted = strstr(resource, "/deleted/"); /* topic IDs have no '/' */
+    if (deleted)
+        snprintf(out, len, "the messages retained from deleted topic %.*s (%s)",
+                 (int)(deleted - resource), resource, resource);
+    else
+        snprintf(out, len, "topic %s", resource);
+}
+
 void ps_inaccessible_error(void *arg, const struct em_cmek_info *info, struct em_status *st)
 {
     (void)arg;
+    char what[2 * EM_RESOURCE_MAX];
+    describe_protected(info->resource, what, sizeof(what));
     if (strstr(info->reason, "DESTROYED"))
         EM_FAIL(st, EM_FAILED_PRECONDITION,
-                "The Cloud KMS key version %s protecting topic %s was destroyed: the messages "
+                "The Cloud KMS key version %s protecting %s was destroyed: the messages "
                 "protected by it are unrecoverable (%s).",
-                info->key_version[0] ? info->key_version : info->kms_key, info->resource,
-                info->reason);
+                info->key_version[0] ? info->key_version : info->kms_key, what, info->reason);
     else
         EM_FAIL(st, EM_FAILED_PRECONDITION,
-                "The Cloud KMS key %s protecting topic %s is not accessible (%s). The topic's "
-                "messages are kept and will be delivered once the key is accessible again.",
-                info->kms_key, info->resource, info->reason);
+                "The Cloud KMS key %s protecting %s is not accessible (%s). The messages are "
+                "kept and will be delivered once the key is accessible again.",
+                info->kms_key, what, info->reason);
 }
 
 void ps_state_changed(void *arg, const char *resource, enum em_cmek_state from,
                       enum em_cmek_state to)
 {
     struct ps_registry *reg = arg;
-    em_info("pubsub: topic %s: %s -> %s", resource, em_cmek_state_name(from),
-            em_cmek_state_name(to));
-    struct ps_topic *t = ps_topic_get(reg, resource);
+    em_info("pubsub: %s: %s -> %s", resource, em_cmek_state_name(from), em_cmek_state_name(to));
+    struct ps_topic *t = topic_by_data_name(reg, resource);
     if (!t)
         return;
     if (to == EM_CMEK_OFFLINE || to == EM_CMEK_INACCESSIBLE)
@@ -1296,24 +1621,42 @@ enum em_code ps_registry_load(struct ps_registry *reg, struct em_cmek *cmek, str
     reg->cmek = cmek;
     if (ps_store_load(reg, st))
         return st->code;
+    reconcile_retained(reg);
     for (size_t i = 0; i < reg->topics.count; i++) {
         const struct ps_topic *t = reg->topics.items[i];
         struct em_cmek_info info;
         if (!em_cmek_info(cmek, t->name, &info))
             em_warn("pubsub: topic %s has no CMEK record: its messages cannot be read", t->name);
     }
-    em_info("pubsub: %zu topics, %zu subscriptions, %zu snapshots", reg->topics.count,
-            reg->subs.count, reg->snapshots.count);
+    em_info("pubsub: %zu topics, %zu deleted topics retained, %zu subscriptions, %zu snapshots",
+            reg->topics.count, reg->retained.count, reg->subs.count, reg->snapshots.count);
     return ps_push_start(reg, &reg->push, st);
 }
 
-/* Empties the registry; shred: the topics' data files go too (reset), else they stay
+/* Takes a topic or retained topic out of service: its data is shredded (reset) or stays
  * for the next start (close). */
+static void drop_topic(struct ps_registry *reg, struct ps_topic *t, bool shred)
+{
+    pthread_rwlock_wrlock(&t->log_lock);
+    t->deleted = true;
+    t->retained = false;
+    pthread_rwlock_unlock(&t->log_lock);
+    if (shred)
+        shred_data(reg, t, true);
+    else
+        ps_topic_log_shutdown(t);
+    em_index_release(&t->subs);
+}
+
+/* Empties the registry; shred: the data of topics and retained topics goes too, keys and
+ * files (reset), else it stays for the next start (close). */
 static void drop_everything(struct ps_registry *reg, bool shred)
 {
     pthread_rwlock_wrlock(&reg->lock);
-    struct em_index topics = reg->topics, subs = reg->subs, snapshots = reg->snapshots;
+    struct em_index topics = reg->topics, retained = reg->retained, subs = reg->subs,
+                    snapshots = reg->snapshots;
     memset(&reg->topics, 0, sizeof(reg->topics));
+    memset(&reg->retained, 0, sizeof(reg->retained));
     memset(&reg->subs, 0, sizeof(reg->subs));
     memset(&reg->snapshots, 0, sizeof(reg->snapshots));
     pthread_rwlock_unlock(&reg->lock);
@@ -1325,14 +1668,17 @@ static void drop_everything(struct ps_registry *reg, bool shred)
     for (size_t i = 0; i < snapshots.count; i++)
         ps_snapshot_put(snapshots.items[i]);
     for (size_t i = 0; i < topics.count; i++) {
-        struct ps_topic *t = topics.items[i];
-        t->deleted = true;
-        t->shred = shred;
-        ps_topic_log_shutdown(t);
-        em_index_release(&t->subs);
-        ps_topic_put(t);
+        drop_topic(reg, topics.items[i], shred);
+        ps_topic_put(topics.items[i]);
+    }
+    for (size_t i = 0; i < retained.count; i++) {
+        struct ps_retained *entry = retained.items[i];
+        drop_topic(reg, entry->topic, shred);
+        ps_topic_put(entry->topic);
+        free(entry);
     }
     em_index_release(&topics);
+    em_index_release(&retained);
     em_index_release(&subs);
     em_index_release(&snapshots);
 }
@@ -1340,25 +1686,9 @@ static void drop_everything(struct ps_registry *reg, bool shred)
 enum em_code ps_registry_reset(struct ps_registry *reg, struct em_status *st)
 {
     pthread_mutex_lock(&admin_lock);
-    pthread_rwlock_rdlock(&reg->lock);
-    size_t n = reg->topics.count;
-    char **names = calloc(n ? n : 1, sizeof(*names));
-    for (size_t i = 0; names && i < n; i++)
-        names[i] = strdup(((struct ps_topic *)reg->topics.items[i])->name);
-    pthread_rwlock_unlock(&reg->lock);
-    enum em_code code =
-        names ? ps_store_clear(reg->meta, st) : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
-    if (!code) {
+    enum em_code code = ps_store_clear(reg->meta, st);
+    if (!code)
         drop_everything(reg, true);
-        for (size_t i = 0; i < n; i++) {
-            struct em_status ignored = {0};
-            if (names[i])
-                em_cmek_forget(reg->cmek, names[i], &ignored);
-        }
-    }
-    for (size_t i = 0; names && i < n; i++)
-        free(names[i]);
-    free(names);
     pthread_mutex_unlock(&admin_lock);
     return code;
 }
@@ -1375,18 +1705,28 @@ void ps_registry_close(struct ps_registry *reg)
 }
 
 /* Used by the flow's timers. */
-void ps_registry_idle_logs(struct ps_registry *reg)
+struct ps_topic **ps_registry_data_topics(struct ps_registry *reg, size_t *count)
 {
-    int64_t now = real_ns();
     pthread_rwlock_rdlock(&reg->lock);
-    size_t n = reg->topics.count;
+    size_t n = reg->topics.count + reg->retained.count;
     struct ps_topic **topics = calloc(n ? n : 1, sizeof(*topics));
     for (size_t i = 0; topics && i < n; i++) {
-        topics[i] = reg->topics.items[i];
+        size_t live = reg->topics.count;
+        topics[i] = i < live ? reg->topics.items[i]
+                             : ((struct ps_retained *)reg->retained.items[i - live])->topic;
         topic_ref(topics[i]);
     }
     pthread_rwlock_unlock(&reg->lock);
-    for (size_t i = 0; topics && i < n; i++) {
+    *count = topics ? n : 0;
+    return topics;
+}
+
+void ps_registry_idle_logs(struct ps_registry *reg)
+{
+    int64_t now = real_ns();
+    size_t n;
+    struct ps_topic **topics = ps_registry_data_topics(reg, &n);
+    for (size_t i = 0; i < n; i++) {
         close_idle_log(topics[i], now);
         ps_topic_put(topics[i]);
     }

@@ -4,12 +4,17 @@
  * metadata.db (module "pubsub" in schema_migrations): configuration only, never message
  * content.
  *   pubsub_topics          name, kmsKeyName, labels, message storage policy, retention
- *   pubsub_subscriptions   name, id, topic and every setting of the Subscription message
+ *   pubsub_retained_topics deleted topics whose data subscriptions still read (see
+ *                          pubsub.h): retained name (also their CMEK resource), topic
+ *                          name and creation time (naming their store), retention
+ *   pubsub_subscriptions   name, id, topic and every setting of the Subscription message;
+ *                          retained_topic: the retained topic it reads once its topic is
+ *                          deleted (version 2)
  *   pubsub_snapshots       name, id, topic, floor (a sequence number), expiry, labels
  *
- * Topic stores, <data dir>/pubsub/<sha256(topic)>.db, encrypted page by page with the
- * topic's DEK (em_store_open_encrypted; module "pubsub_log"): customer data and what
- * happened to it.
+ * Topic stores, <data dir>/pubsub/<sha256(topic, creation time)>.db, encrypted page by
+ * page with the topic's DEK (em_store_open_encrypted; module "pubsub_log"): customer data
+ * and what happened to it.
  *   ps_log_state   next sequence number and last publish time (ids are never reused)
  *   ps_messages    seq, publish time, ordering key, attributes (JSON text), data
  *   ps_floors      per subscription or snapshot ("owner"): every message below is acked
@@ -19,6 +24,7 @@
  */
 #include "pubsub.h"
 
+#include "em_clock.h"
 #include "em_store.h"
 
 #include <stdlib.h>
@@ -66,6 +72,15 @@ static const char *const pubsub_migrations[] = {
     " expire_time_ns INTEGER NOT NULL,"
     " labels TEXT NOT NULL DEFAULT '{}',"
     " create_time_ns INTEGER NOT NULL);",
+    /* 2: deleted topics retained for their subscriptions */
+    "CREATE TABLE pubsub_retained_topics ("
+    " name TEXT PRIMARY KEY,"
+    " topic TEXT NOT NULL,"
+    " kms_key_name TEXT,"
+    " retention_ns INTEGER NOT NULL DEFAULT 0,"
+    " create_time_ns INTEGER NOT NULL,"
+    " delete_time_ns INTEGER NOT NULL);"
+    "ALTER TABLE pubsub_subscriptions ADD COLUMN retained_topic TEXT;",
 };
 
 static const char *const log_migrations[] = {
@@ -154,6 +169,30 @@ static enum em_code load_topics(struct ps_registry *reg, struct em_status *st)
     return rc == SQLITE_DONE ? (em_stmt_done(stmt), EM_OK) : step_error(stmt, rc, st);
 }
 
+static enum em_code load_retained(struct ps_registry *reg, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(reg->meta,
+                                       "SELECT topic, kms_key_name, retention_ns, create_time_ns"
+                                       " FROM pubsub_retained_topics ORDER BY name",
+                                       st);
+    if (!stmt)
+        return st->code;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct ps_topic_config cfg = {
+            .kms_key = column_dup(stmt, 1),
+            .retention_ns = sqlite3_column_int64(stmt, 2),
+        };
+        enum em_code code = ps_registry_adopt_retained(reg, em_column_text(stmt, 0), &cfg,
+                                                       sqlite3_column_int64(stmt, 3), st);
+        if (code) {
+            em_stmt_done(stmt);
+            return code;
+        }
+    }
+    return rc == SQLITE_DONE ? (em_stmt_done(stmt), EM_OK) : step_error(stmt, rc, st);
+}
+
 static enum em_code load_subs(struct ps_registry *reg, struct em_status *st)
 {
     sqlite3_stmt *stmt = em_store_stmt(
@@ -162,7 +201,7 @@ static enum em_code load_subs(struct ps_registry *reg, struct em_status *st)
         " dead_letter_topic, max_delivery_attempts, min_backoff_ns, max_backoff_ns, ordering,"
         " exactly_once, push_endpoint, push_attributes, push_no_wrapper, push_write_metadata,"
         " push_oidc_service_account, push_oidc_audience, ttl_ns, labels, detached,"
-        " create_time_ns, last_active_ns FROM pubsub_subscriptions ORDER BY name",
+        " create_time_ns, last_active_ns, retained_topic FROM pubsub_subscriptions ORDER BY name",
         st);
     if (!stmt)
         return st->code;
@@ -191,6 +230,8 @@ static enum em_code load_subs(struct ps_registry *reg, struct em_status *st)
             .detached = column_bool(stmt, 21),
             .create_ns = sqlite3_column_int64(stmt, 22),
             .last_active_ns = sqlite3_column_int64(stmt, 23),
+            .retained_topic =
+                sqlite3_column_type(stmt, 24) == SQLITE_NULL ? NULL : em_column_text(stmt, 24),
         };
         enum em_code code = ps_registry_adopt_sub(reg, &row, &cfg, st);
         if (code) {
@@ -232,7 +273,8 @@ static enum em_code load_snapshots(struct ps_registry *reg, struct em_status *st
 
 enum em_code ps_store_load(struct ps_registry *reg, struct em_status *st)
 {
-    if (load_topics(reg, st) || load_subs(reg, st) || load_snapshots(reg, st))
+    if (load_topics(reg, st) || load_retained(reg, st) || load_subs(reg, st) ||
+        load_snapshots(reg, st))
         return st->code;
     return EM_OK;
 }
@@ -260,8 +302,9 @@ enum em_code ps_store_save_topic(struct em_store *meta, const struct ps_topic *t
     return em_stmt_run(stmt, st);
 }
 
-static enum em_code delete_by_name(struct em_store *meta, const char *sql, const char *name,
-                                   struct em_status *st)
+/* Runs one statement whose only parameter is a name. */
+static enum em_code run_by_name(struct em_store *meta, const char *sql, const char *name,
+                                struct em_status *st)
 {
     sqlite3_stmt *stmt = em_store_stmt(meta, sql, st);
     if (!stmt)
@@ -272,7 +315,70 @@ static enum em_code delete_by_name(struct em_store *meta, const char *sql, const
 
 enum em_code ps_store_delete_topic(struct em_store *meta, const char *name, struct em_status *st)
 {
-    return delete_by_name(meta, "DELETE FROM pubsub_topics WHERE name = ?", name, st);
+    return run_by_name(meta, "DELETE FROM pubsub_topics WHERE name = ?", name, st);
+}
+
+static enum em_code save_retained(struct em_store *meta, const struct ps_topic *topic,
+                                  const char *retained_name, struct em_status *st)
+{
+    sqlite3_stmt *stmt =
+        em_store_stmt(meta,
+                      "INSERT INTO pubsub_retained_topics(name, topic, kms_key_name, retention_ns,"
+                      " create_time_ns, delete_time_ns) VALUES (?,?,?,?,?,?)",
+                      st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, retained_name);
+    em_bind_text(stmt, 2, topic->name);
+    em_bind_text(stmt, 3, topic->cfg.kms_key);
+    sqlite3_bind_int64(stmt, 4, topic->cfg.retention_ns);
+    sqlite3_bind_int64(stmt, 5, topic->create_ns);
+    sqlite3_bind_int64(stmt, 6, em_clock_now());
+    return em_stmt_run(stmt, st);
+}
+
+/* Subscriptions of a deleted topic show _deleted-topic_; those not detached record the
+ * retained topic they read (retained_name, or NULL: nothing). */
+static enum em_code orphan_subs(struct em_store *meta, const char *topic, const char *retained_name,
+                                struct em_status *st)
+{
+    sqlite3_stmt *stmt =
+        em_store_stmt(meta,
+                      "UPDATE pubsub_subscriptions SET topic = '" PS_DELETED_TOPIC "',"
+                      " retained_topic = CASE WHEN detached THEN NULL ELSE ?2 END"
+                      " WHERE topic = ?1",
+                      st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, topic);
+    em_bind_text(stmt, 2, retained_name);
+    if (em_stmt_run(stmt, st))
+        return st->code;
+    return run_by_name(meta,
+                       "UPDATE pubsub_snapshots SET topic = '" PS_DELETED_TOPIC "'"
+                       " WHERE topic = ?",
+                       topic, st);
+}
+
+enum em_code ps_store_retire_topic(struct em_store *meta, const struct ps_topic *topic,
+                                   const char *retained_name, struct em_status *st)
+{
+    if (em_store_begin(meta, st))
+        return st->code;
+    if (ps_store_delete_topic(meta, topic->name, st) ||
+        (retained_name && save_retained(meta, topic, retained_name, st)) ||
+        orphan_subs(meta, topic->name, retained_name, st)) {
+        em_store_rollback(meta);
+        return st->code;
+    }
+    return em_store_commit(meta, st);
+}
+
+enum em_code ps_store_delete_retained(struct em_store *meta, const char *retained_name,
+                                      struct em_status *st)
+{
+    return run_by_name(meta, "DELETE FROM pubsub_retained_topics WHERE name = ?", retained_name,
+                       st);
 }
 
 enum em_code ps_store_save_sub(struct em_store *meta, const struct ps_sub *sub,
@@ -284,8 +390,8 @@ enum em_code ps_store_save_sub(struct em_store *meta, const struct ps_sub *sub,
         " retention_ns, retain_acked, filter, dead_letter_topic, max_delivery_attempts,"
         " min_backoff_ns, max_backoff_ns, ordering, exactly_once, push_endpoint,"
         " push_attributes, push_no_wrapper, push_write_metadata, push_oidc_service_account,"
-        " push_oidc_audience, ttl_ns, labels, detached, create_time_ns, last_active_ns)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " push_oidc_audience, ttl_ns, labels, detached, create_time_ns, last_active_ns,"
+        " retained_topic) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         st);
     if (!stmt)
         return st->code;
@@ -316,12 +422,13 @@ enum em_code ps_store_save_sub(struct em_store *meta, const struct ps_sub *sub,
     sqlite3_bind_int(stmt, 22, sub->detached);
     sqlite3_bind_int64(stmt, 23, sub->create_ns);
     sqlite3_bind_int64(stmt, 24, sub->last_active_ns);
+    em_bind_text(stmt, 25, ps_sub_retained_topic(sub));
     return em_stmt_run(stmt, st);
 }
 
 enum em_code ps_store_delete_sub(struct em_store *meta, const char *name, struct em_status *st)
 {
-    return delete_by_name(meta, "DELETE FROM pubsub_subscriptions WHERE name = ?", name, st);
+    return run_by_name(meta, "DELETE FROM pubsub_subscriptions WHERE name = ?", name, st);
 }
 
 enum em_code ps_store_save_snapshot(struct em_store *meta, const struct ps_snapshot *snap,
@@ -346,7 +453,7 @@ enum em_code ps_store_save_snapshot(struct em_store *meta, const struct ps_snaps
 
 enum em_code ps_store_delete_snapshot(struct em_store *meta, const char *name, struct em_status *st)
 {
-    return delete_by_name(meta, "DELETE FROM pubsub_snapshots WHERE name = ?", name, st);
+    return run_by_name(meta, "DELETE FROM pubsub_snapshots WHERE name = ?", name, st);
 }
 
 enum em_code ps_store_clear(struct em_store *meta, struct em_status *st)
@@ -355,7 +462,7 @@ enum em_code ps_store_clear(struct em_store *meta, struct em_status *st)
         return st->code;
     if (em_store_exec(meta,
                       "DELETE FROM pubsub_snapshots; DELETE FROM pubsub_subscriptions;"
-                      " DELETE FROM pubsub_topics;",
+                      " DELETE FROM pubsub_topics; DELETE FROM pubsub_retained_topics;",
                       st)) {
         em_store_rollback(meta);
         return st->code;

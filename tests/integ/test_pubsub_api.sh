@@ -3,8 +3,9 @@
 # every setting, bad input answered with Google's error JSON (and the service healthy
 # afterwards), Google's limits, publish / pull / acknowledge / modifyAckDeadline on the
 # emulator clock, filters, ordering keys, dead-lettering, retry backoff, seek and
-# snapshots, detach, the kmsKeyName location rule, and secrecy: a marker published in
-# message data and attributes appears in no file of the data directory.
+# snapshots, detach, topic deletion (subscriptions keep their backlog), the kmsKeyName
+# location rule, and secrecy: a marker published in message data and attributes appears
+# in no file of the data directory.
 source "$(dirname "$0")/lib.sh"
 
 start_stack
@@ -377,13 +378,40 @@ expect_error_json 400 FAILED_PRECONDITION
 api GET "$V1/topics/replay/subscriptions"
 expect_json '.subscriptions // [] | length' 0
 
-section "topic deletion leaves subscriptions on _deleted-topic_"
+section "topic deletion: subscriptions stay on _deleted-topic_ with their backlog"
 api DELETE "$V1/topics/plain-c"
 expect_status 200
 api GET "$V1/subscriptions/ordered"
 expect_json .topic _deleted-topic_
+api GET "$V1/topics/plain-c"
+expect_error_json 404 NOT_FOUND
+api POST "$V1/topics/plain-c:publish" "{\"messages\":[{\"data\":\"$(b64 late)\"}]}"
+expect_error_json 404 NOT_FOUND
 pull ordered
-expect_eq "{}" "$BODY" "nothing to pull from a deleted topic"
+expect_eq "j1,k3" "$(datas)" "the unacknowledged messages are still delivered"
+ORPHAN_ACKS=$(ack_ids)
+api POST "$V1/subscriptions/ordered:modifyAckDeadline" "{\"ackIds\":$ORPHAN_ACKS,\"ackDeadlineSeconds\":60}"
+expect_status 200
+api POST "$V1/subscriptions/ordered:acknowledge" "{\"ackIds\":$ORPHAN_ACKS}"
+expect_status 200
+advance 61
+pull ordered
+expect_eq "{}" "$BODY" "acknowledged: not delivered again"
+api POST "$V1/subscriptions/ordered:seek" '{"time":"2000-01-01T00:00:00Z"}'
+expect_status 200
+api PUT "$V1/topics/plain-c" '{}'
+expect_status 200
+api PUT "$V1/subscriptions/ordered-again" "{\"topic\":\"$T/plain-c\"}"
+api POST "$V1/topics/plain-c:publish" "{\"messages\":[{\"data\":\"$(b64 reborn)\"}]}"
+expect_json '.messageIds[0]' 1
+pull ordered-again
+expect_eq "reborn" "$(datas)" "the re-created topic is a new topic"
+pull ordered
+expect_eq "{}" "$BODY" "the old subscription does not receive from the new topic"
+api GET "$V1/topics/plain-c/subscriptions"
+expect_json '.subscriptions | join(",")' "$S/ordered-again"
+api DELETE "$V1/subscriptions/ordered"
+expect_status 200
 
 section "secrecy: message data and attributes never reach the disk in clear"
 MARKER="MARKER$RANDOM$RANDOM$RANDOM"

@@ -10,7 +10,10 @@
 #     says so;
 #   - KMS unreachable (fault, or the KMS process stopped): GRACE for 3600 s, then
 #     OFFLINE (UNAVAILABLE); clearing the fault restores access; a key disabled before
-#     the outage stays inaccessible through it.
+#     the outage stays inaccessible through it;
+#   - a deleted topic: its subscriptions pull the backlog, still under the key (listed as
+#     <topic>/deleted/<creation time>; disabling the key stops them), a re-created topic
+#     is independent, and the last subscription's deletion shreds the store.
 source "$(dirname "$0")/lib.sh"
 
 start_stack
@@ -213,6 +216,62 @@ expect_status 200
 api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'
 expect_eq ACCESSIBLE "$(resource_state outage)" "restored when KMS is back"
 expect_healthy "$PUBSUB_URL"
+
+section "a deleted topic's backlog stays protected by its key until its last subscription goes"
+new_key k-deleted
+new_topic doomed "$RING/cryptoKeys/k-deleted"
+api PUT "$PUBSUB_URL/v1/$P/subscriptions/doomed-sub-2" "{\"topic\":\"$P/topics/doomed\"}"
+publish doomed kept-1
+publish doomed kept-2
+api DELETE "$PUBSUB_URL/v1/$P/topics/doomed"
+expect_status 200
+api GET "$CONTROL_URL/emulator/v1/protectedResources?service=pubsub"
+RETAINED=$(jq -r --arg p "$P/topics/doomed/deleted/" \
+    '.protectedResources[] | select(.name | startswith($p)) | .name' <<<"$BODY")
+expect_eq 1 "$(grep -c . <<<"$RETAINED")" "the retained messages are a protected resource ($RETAINED)"
+expect_json ".protectedResources[] | select(.name == \"$RETAINED\") | .kmsKeyName" \
+    "$RING/cryptoKeys/k-deleted"
+expect_json "[.protectedResources[] | select(.name == \"$P/topics/doomed\")] | length" 0
+pull doomed-sub
+expect_status 200
+expect_eq "kept-1,kept-2" "$(pulled_texts)" "the deleted topic's subscription still pulls its backlog"
+ack_all doomed-sub
+expect_status 200
+key_state "$RING/cryptoKeys/k-deleted" 1 DISABLED
+advance 300
+api GET "$CONTROL_URL/emulator/v1/protectedResources?service=pubsub"
+expect_json ".protectedResources[] | select(.name == \"$RETAINED\") | .state" INACCESSIBLE
+pull doomed-sub-2
+expect_error_json 400 FAILED_PRECONDITION
+expect_contains "$BODY" "deleted topic $P/topics/doomed" "the error names the deleted topic"
+key_state "$RING/cryptoKeys/k-deleted" 1 ENABLED
+advance 300
+pull doomed-sub-2
+expect_eq "kept-1,kept-2" "$(pulled_texts)" "delivered again once the key is enabled"
+api PUT "$PUBSUB_URL/v1/$P/topics/doomed" "{\"kmsKeyName\":\"$RING/cryptoKeys/k-deleted\"}"
+expect_status 200
+api PUT "$PUBSUB_URL/v1/$P/subscriptions/doomed-new" "{\"topic\":\"$P/topics/doomed\"}"
+publish doomed reborn
+pull doomed-new
+expect_eq "reborn" "$(pulled_texts)" "the re-created topic has its own messages"
+pull doomed-sub
+expect_status 200
+expect_eq "" "$(pulled_texts)" "the old subscriptions do not receive them"
+expect_eq ACCESSIBLE "$(resource_state doomed)" "the new topic is protected under the name"
+DATA_DIR=$(curl -s "$CONTROL_URL/emulator/v1/status" | jq -r .dataDir)
+stores() { find "$DATA_DIR/pubsub" -name '*.db' | wc -l; }
+STORES=$(stores)
+api DELETE "$PUBSUB_URL/v1/$P/subscriptions/doomed-sub"
+expect_status 200
+expect_eq "$STORES" "$(stores)" "the store stays while a subscription reads it"
+api DELETE "$PUBSUB_URL/v1/$P/subscriptions/doomed-sub-2"
+expect_status 200
+expect_eq "$((STORES - 1))" "$(stores)" "the last subscription gone, the store file is removed"
+api GET "$CONTROL_URL/emulator/v1/protectedResources?service=pubsub"
+expect_json "[.protectedResources[] | select(.name == \"$RETAINED\")] | length" 0
+expect_eq ACCESSIBLE "$(resource_state doomed)" "the new topic is untouched"
+pull doomed-new
+expect_status 200
 
 section "IAM: the Pub/Sub service agent needs the key role"
 stop_stack

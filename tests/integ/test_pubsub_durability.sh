@@ -2,7 +2,8 @@
 # test_pubsub_durability: kill -9 of the pubsub process under a bounded publish load. The
 # control plane restarts it; every message whose publish was acknowledged can be pulled,
 # message IDs are never reused, and acknowledged messages never come back after another
-# kill -9 (at-least-once delivery, acks durable).
+# kill -9 (at-least-once delivery, acks durable). A deleted topic's backlog, kept for its
+# subscription, survives a kill -9 too.
 source "$(dirname "$0")/lib.sh"
 
 start_stack
@@ -76,6 +77,34 @@ api POST "$V1/subscriptions/ledger-sub:pull" '{"maxMessages":1000,"returnImmedia
 expect_eq "{}" "$BODY" "nothing is redelivered"
 api GET "$V1/subscriptions/ledger-sub"
 expect_json .topic "$T/ledger"
+
+section "a deleted topic's backlog survives kill -9, then goes with its last subscription"
+api PUT "$V1/topics/retired" '{}'
+api PUT "$V1/subscriptions/retired-sub" "{\"topic\":\"$T/retired\"}"
+api POST "$V1/topics/retired:publish" '{"messages":[{"data":"b2xk"},{"data":"b2xkZXI="}]}'
+expect_status 200
+api DELETE "$V1/topics/retired"
+expect_status 200
+api PUT "$V1/topics/retired" '{}' # the name again, while the old data is kept
+expect_status 200
+OLD_PID=$(pubsub_pid)
+kill -9 "$OLD_PID"
+wait_for 30 "the control plane to restart pubsub" pubsub_back "$OLD_PID"
+api POST "$V1/subscriptions/retired-sub:pull" '{"maxMessages":10,"returnImmediately":true}'
+expect_eq "old,older" "$(jq -r '[.receivedMessages[]?.message.data | @base64d] | join(",")' <<<"$BODY")" \
+    "the backlog of the deleted topic after the restart"
+api GET "$V1/subscriptions/retired-sub"
+expect_json .topic _deleted-topic_
+retained() {
+    curl -s "$CONTROL_URL/emulator/v1/protectedResources?service=pubsub" |
+        jq -r --arg p "$T/retired/deleted/" '[.protectedResources[] | select(.name | startswith($p))] | length'
+}
+expect_eq 1 "$(retained)" "its CMEK protection is still listed"
+api DELETE "$V1/subscriptions/retired-sub"
+expect_status 200
+expect_eq 0 "$(retained)" "and gone with the last subscription"
+api GET "$V1/topics/retired"
+expect_status 200
 
 expect_healthy "$PUBSUB_URL"
 finish

@@ -4,7 +4,8 @@
  * through the engine, which calls KMS over REST exactly as in production. Covers every
  * transition of the state machine: disable/enable, rotation and re-wrap, destruction,
  * KMS outages with the grace period, a key disabled before an outage, restarts, IAM on
- * the service agent, and Google default encryption.
+ * the service agent, Google default encryption, and renaming (keys stay bound to the
+ * name a resource was protected under).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -384,6 +385,61 @@ static void test_rekey_moves_to_the_new_key(void **state)
     assert_int_equal(em_cmek_rekey(f->cmek, "projects/x/topics/none", NULL, &st), EM_NOT_FOUND);
 }
 
+static void test_renamed_resource_keeps_its_keys(void **state)
+{
+    struct fixture *f = *state;
+    const char *retained = TOPIC "/deleted/2024-01-01T00:00:00Z";
+    protect(f, TOPIC, KEY);
+    protect(f, "projects/cmek-project/topics/plain", NULL);
+    struct em_status st = {0};
+    unsigned char before[EM_DEK_BYTES], after[EM_DEK_BYTES], fresh[EM_DEK_BYTES];
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, before, &st), EM_OK);
+    assert_int_equal(em_cmek_rename(f->cmek, TOPIC, retained, &st), EM_OK);
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, after, &st), EM_NOT_FOUND);
+    assert_int_equal(em_cmek_use(f->cmek, retained, after, &st), EM_OK);
+    assert_memory_equal(before, after, sizeof(before));
+    assert_int_equal(em_cmek_rename(f->cmek, "projects/x/topics/none", TOPIC, &st), EM_NOT_FOUND);
+    assert_int_equal(em_cmek_rename(f->cmek, "projects/cmek-project/topics/plain", retained, &st),
+                     EM_ALREADY_EXISTS);
+    /* the old name is free for a new resource with its own keys */
+    protect(f, TOPIC, KEY);
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, fresh, &st), EM_OK);
+    assert_memory_not_equal(before, fresh, sizeof(before));
+    /* rotation re-wraps the renamed resource's key too; it is checked under its new name */
+    assert_int_equal(kms_call(f, "POST", "/v1/" KEY "/cryptoKeyVersions", NULL, NULL, "{}"), 200);
+    assert_int_equal(kms_call(f, "POST", "/v1/" KEY ":updatePrimaryVersion", NULL, NULL,
+                              "{\"cryptoKeyVersionId\":\"2\"}"),
+                     200);
+    advance(f, MINUTES5);
+    struct em_cmek_info info;
+    assert_true(em_cmek_info(f->cmek, retained, &info));
+    assert_string_equal(info.key_version, KEY "/cryptoKeyVersions/2");
+    assert_int_equal(set_version_state(f, 2, "DISABLED"), 200);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, retained), EM_CMEK_INACCESSIBLE);
+    assert_int_equal(em_cmek_use(f->cmek, retained, after, &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(set_version_state(f, 2, "ENABLED"), 200);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, retained), EM_CMEK_ACCESSIBLE);
+    /* after a restart its keys still open, with a customer key or the default one */
+    assert_int_equal(em_cmek_rename(f->cmek, "projects/cmek-project/topics/plain",
+                                    "projects/cmek-project/topics/plain/deleted/1", &st),
+                     EM_OK);
+    unsigned char plain[EM_DEK_BYTES], plain_after[EM_DEK_BYTES];
+    assert_int_equal(
+        em_cmek_use(f->cmek, "projects/cmek-project/topics/plain/deleted/1", plain, &st), EM_OK);
+    em_service_close(f->svc);
+    assert_int_equal(open_engine(f), 0);
+    assert_int_equal(em_cmek_use(f->cmek, retained, after, &st), EM_OK);
+    assert_memory_equal(before, after, sizeof(before));
+    assert_int_equal(
+        em_cmek_use(f->cmek, "projects/cmek-project/topics/plain/deleted/1", plain_after, &st),
+        EM_OK);
+    assert_memory_equal(plain, plain_after, sizeof(plain));
+    assert_int_equal(em_cmek_forget(f->cmek, retained, &st), EM_OK);
+    assert_false(em_cmek_info(f->cmek, retained, &info));
+}
+
 static void count_listed(const struct em_cmek_info *info, void *arg)
 {
     int *count = arg;
@@ -423,6 +479,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_listing_sees_every_resource, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rekey_moves_to_the_new_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_renamed_resource_keeps_its_keys, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

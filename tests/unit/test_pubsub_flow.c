@@ -4,7 +4,9 @@
  * the registry and flow functions with the emulator clock moved by hand. Covers the
  * kmsKeyName location rule, durability across a restart (acked messages stay acked,
  * message IDs are never reused), retention clean-up, dead-lettering on the timer,
- * seeking, expiration policies and snapshots' expiry.
+ * seeking, expiration policies and snapshots' expiry, and deleted topics: their
+ * subscriptions keep reading the backlog (across restarts too) until the last one goes,
+ * then the data is shredded; a crash in the middle is finished at the next start.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +20,7 @@
 #include "pubsub/pubsub.h"
 #include "pubsub/pubsub_service.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,23 +344,232 @@ static void test_expiration_policy(void **state)
     ps_sub_put(s);
 }
 
-static void test_topic_delete_shreds(void **state)
+/* How many topic stores lie in the data directory. */
+static int store_files(struct fixture *f)
+{
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof(dir), "%s/pubsub", f->cfg.data_dir);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        n += len > 3 && strcmp(e->d_name + len - 3, ".db") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+static bool protected(struct fixture *f, const char *resource)
+{
+    struct em_cmek_info info;
+    return em_cmek_info(reg(f)->cmek, resource, &info);
+}
+
+/* Deletes the topic; returns the name its retained data goes by (malloc'd). */
+static char *delete_topic(struct fixture *f, const char *name)
+{
+    struct ps_topic *t = ps_topic_get(reg(f), name);
+    assert_non_null(t);
+    char *retained = strdup(t->retained_name);
+    ps_topic_put(t);
+    struct em_status st = {0};
+    assert_int_equal(ps_topic_delete(reg(f), name, &st), EM_OK);
+    return retained;
+}
+
+static void delete_sub(struct fixture *f, const char *name)
+{
+    struct em_status st = {0};
+    assert_int_equal(ps_sub_delete(reg(f), name, &st), EM_OK);
+}
+
+static void test_deleted_topic_keeps_its_backlog(void **state)
+{
+    struct fixture *f = *state;
+    create_topic(f, TOPIC);
+    create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
+    create_sub(f, SUB "-2", (struct ps_sub_config){.topic = TOPIC});
+    publish(f, TOPIC, "a");
+    publish(f, TOPIC, "b");
+    int64_t seqs[4];
+    char acks[4][PS_ACK_ID_MAX];
+    assert_int_equal(pull(f, SUB, 1, seqs, acks), 1); /* a is outstanding */
+    char *retained = delete_topic(f, TOPIC);
+    struct ps_sub *s = ps_sub_get(reg(f), SUB);
+    assert_string_equal(s->cfg.topic, PS_DELETED_TOPIC);
+    ps_sub_put(s);
+    /* the backlog stays: b now, a again once its ack deadline expired */
+    assert_int_equal(pull(f, SUB, 10, seqs, acks), 1);
+    assert_int_equal(seqs[0], 2);
+    ack(f, SUB, acks[0]);
+    advance(f, 11);
+    assert_int_equal(pull(f, SUB, 10, seqs, acks), 1);
+    assert_int_equal(seqs[0], 1);
+    const char *id = acks[0];
+    struct em_status st = {0};
+    assert_int_equal(ps_modify_ack_deadline(reg(f), SUB, &id, 1, 0, &st), EM_OK); /* nack */
+    assert_int_equal(pull(f, SUB, 10, seqs, acks), 1);
+    ack(f, SUB, acks[0]);
+    assert_int_equal(pull(f, SUB, 10, NULL, NULL), 0);
+    /* no more publishing; the name is free: a new topic, its own messages and key */
+    struct ps_message m = {.data = (unsigned char *)"x", .data_len = 1};
+    assert_int_equal(ps_publish(reg(f), TOPIC, &m, 1, &st), EM_NOT_FOUND);
+    assert_true(protected(f, retained));
+    assert_false(protected(f, TOPIC));
+    create_topic(f, TOPIC);
+    assert_true(protected(f, TOPIC));
+    create_sub(f, SUB "-new", (struct ps_sub_config){.topic = TOPIC});
+    assert_int_equal(publish(f, TOPIC, "new"), 1);
+    assert_int_equal(pull(f, SUB "-new", 10, seqs, NULL), 1);
+    assert_int_equal(pull(f, SUB, 10, NULL, NULL), 0);      /* the old subscription is not fed */
+    assert_int_equal(pull(f, SUB "-2", 10, NULL, NULL), 2); /* its own backlog: a and b */
+    assert_int_equal(store_files(f), 2);
+    /* the last reader goes: the retained data is shredded, the new topic untouched */
+    delete_sub(f, SUB);
+    assert_true(protected(f, retained));
+    delete_sub(f, SUB "-2");
+    assert_false(protected(f, retained));
+    assert_int_equal(store_files(f), 1);
+    assert_true(protected(f, TOPIC));
+    assert_int_equal(pull(f, SUB "-new", 10, NULL, NULL), 0); /* acked nothing: leased */
+    free(retained);
+}
+
+static void test_deleted_topic_without_readers_is_shredded(void **state)
 {
     struct fixture *f = *state;
     create_topic(f, TOPIC);
     create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
     publish(f, TOPIC, "gone");
     struct em_status st = {0};
-    assert_int_equal(ps_topic_delete(reg(f), TOPIC, &st), EM_OK);
-    struct ps_sub *s = ps_sub_get(reg(f), SUB);
-    assert_non_null(s);
-    assert_string_equal(s->cfg.topic, PS_DELETED_TOPIC);
-    ps_sub_put(s);
-    assert_int_equal(pull(f, SUB, 10, NULL, NULL), 0);
-    /* the same name again is a new topic with new messages */
+    assert_int_equal(ps_sub_detach(reg(f), SUB, &st), EM_OK);
+    char *retained = delete_topic(f, TOPIC);
+    assert_false(protected(f, retained));
+    assert_false(protected(f, TOPIC));
+    assert_int_equal(store_files(f), 0);
+    assert_int_equal(ps_topic_delete(reg(f), TOPIC, &st), EM_NOT_FOUND);
+    free(retained);
+}
+
+static void test_deleted_topic_survives_restart(void **state)
+{
+    struct fixture *f = *state;
+    create_topic(f, TOPIC);
+    create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
+    publish(f, TOPIC, "a");
+    publish(f, TOPIC, "b");
+    char *retained = delete_topic(f, TOPIC);
     create_topic(f, TOPIC);
     assert_int_equal(publish(f, TOPIC, "new"), 1);
-    assert_int_equal(ps_topic_delete(reg(f), TOPIC "-x", &st), EM_NOT_FOUND);
+    restart(f);
+    int64_t seqs[4];
+    char acks[4][PS_ACK_ID_MAX];
+    assert_int_equal(pull(f, SUB, 10, seqs, acks), 2);
+    ack(f, SUB, acks[0]);
+    restart(f);
+    assert_int_equal(pull(f, SUB, 10, seqs, acks), 1); /* acked stays acked */
+    assert_int_equal(seqs[0], 2);
+    struct ps_sub *s = ps_sub_get(reg(f), SUB);
+    assert_string_equal(s->cfg.topic, PS_DELETED_TOPIC);
+    ps_sub_put(s);
+    delete_sub(f, SUB);
+    assert_false(protected(f, retained));
+    assert_int_equal(store_files(f), 1);
+    restart(f); /* and it stays gone */
+    assert_false(protected(f, retained));
+    assert_true(protected(f, TOPIC));
+    free(retained);
+}
+
+static void test_deleted_topic_seek_and_snapshots(void **state)
+{
+    struct fixture *f = *state;
+    create_topic(f, TOPIC);
+    create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC, .retain_acked = true});
+    publish(f, TOPIC, "a");
+    struct em_status st = {0};
+    struct ps_snapshot *snap;
+    assert_int_equal(
+        ps_snapshot_create(reg(f), "projects/unit-project/snapshots/before", SUB, NULL, &snap, &st),
+        EM_OK);
+    ps_snapshot_put(snap);
+    char acks[4][PS_ACK_ID_MAX];
+    assert_int_equal(pull(f, SUB, 10, NULL, acks), 1);
+    ack(f, SUB, acks[0]);
+    free(delete_topic(f, TOPIC));
+    /* seeking to a time replays the retained messages */
+    assert_int_equal(ps_seek(reg(f), SUB, NULL, 0, &st), EM_OK);
+    assert_int_equal(pull(f, SUB, 10, NULL, acks), 1);
+    /* the deleted topic's snapshot is listed but serves no seek; no new snapshot of it */
+    snap = ps_snapshot_get(reg(f), "projects/unit-project/snapshots/before");
+    assert_non_null(snap);
+    assert_string_equal(snap->topic, PS_DELETED_TOPIC);
+    ps_snapshot_put(snap);
+    assert_int_equal(ps_seek(reg(f), SUB, "projects/unit-project/snapshots/before", 0, &st),
+                     EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "distinct topic"));
+    assert_int_equal(
+        ps_snapshot_create(reg(f), "projects/unit-project/snapshots/after", SUB, NULL, &snap, &st),
+        EM_FAILED_PRECONDITION);
+}
+
+static void test_deleted_topic_timers(void **state)
+{
+    struct fixture *f = *state;
+    create_topic(f, TOPIC);
+    create_topic(f, TOPIC "-dead");
+    create_sub(f, SUB "-dead", (struct ps_sub_config){.topic = TOPIC "-dead"});
+    create_sub(f, SUB,
+               (struct ps_sub_config){
+                   .topic = TOPIC, .dead_letter_topic = TOPIC "-dead", .max_delivery_attempts = 5});
+    create_sub(f, SUB "-short",
+               (struct ps_sub_config){
+                   .topic = TOPIC, .retention_ns = PS_MIN_RETENTION_NS, .ttl_ns = PS_DAY_NS});
+    publish(f, TOPIC, "poison");
+    char *retained = delete_topic(f, TOPIC);
+    /* dead-lettering goes on for the deleted topic's subscription */
+    for (int attempt = 1; attempt <= 5; attempt++) {
+        assert_int_equal(pull(f, SUB, 1, NULL, NULL), 1);
+        advance(f, 11);
+    }
+    assert_int_equal(pull(f, SUB, 1, NULL, NULL), 0);
+    assert_int_equal(pull(f, SUB "-dead", 10, NULL, NULL), 1);
+    /* retention: the message is dropped 10 minutes after its publication */
+    advance(f, 600);
+    assert_int_equal(pull(f, SUB "-short", 10, NULL, NULL), 0);
+    /* expiration policy: the last reader expires, the data is shredded */
+    delete_sub(f, SUB);
+    assert_true(protected(f, retained));
+    advance(f, 86400);
+    assert_null(ps_sub_get(reg(f), SUB "-short"));
+    assert_false(protected(f, retained));
+    free(retained);
+}
+
+static void test_interrupted_deletion_is_finished_at_start(void **state)
+{
+    struct fixture *f = *state;
+    create_topic(f, TOPIC);
+    create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
+    create_topic(f, TOPIC "-b");
+    create_sub(f, SUB "-b", (struct ps_sub_config){.topic = TOPIC "-b"});
+    publish(f, TOPIC, "a");
+    publish(f, TOPIC "-b", "b");
+    char *retained = delete_topic(f, TOPIC), *retained_b = delete_topic(f, TOPIC "-b");
+    struct em_status st = {0};
+    /* a crash between metadata.db and the rename: the engine still has the old name */
+    assert_int_equal(em_cmek_rename(reg(f)->cmek, retained, TOPIC, &st), EM_OK);
+    /* a crash while shredding: the keys are gone, the row and the file are not */
+    assert_int_equal(em_cmek_forget(reg(f)->cmek, retained_b, &st), EM_OK);
+    restart(f);
+    assert_true(protected(f, retained));
+    assert_false(protected(f, TOPIC));
+    assert_int_equal(pull(f, SUB, 10, NULL, NULL), 1);
+    assert_int_equal(pull(f, SUB "-b", 10, NULL, NULL), 0);
+    assert_int_equal(store_files(f), 1);
+    free(retained);
+    free(retained_b);
 }
 
 int main(void)
@@ -371,7 +583,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_seek_to_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_restores_ack_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiration_policy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_topic_delete_shreds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_topic_keeps_its_backlog, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_topic_without_readers_is_shredded, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_topic_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_topic_seek_and_snapshots, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_topic_timers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupted_deletion_is_finished_at_start, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
