@@ -141,26 +141,20 @@ static enum em_code step_error(sqlite3_stmt *stmt, int rc, struct em_status *st)
 
 /* --- metadata: load --- */
 
-static enum em_code load_topics(struct ps_registry *reg, struct em_status *st)
+/* One stored row handed to the registry. */
+typedef enum em_code (*adopt_row_fn)(struct ps_registry *reg, sqlite3_stmt *row,
+                                     struct em_status *st);
+
+/* Runs sql (a literal) and hands every row to adopt; stops at the first failure. */
+static enum em_code load_rows(struct ps_registry *reg, const char *sql, adopt_row_fn adopt,
+                              struct em_status *st)
 {
-    sqlite3_stmt *stmt = em_store_stmt(
-        reg->meta,
-        "SELECT name, kms_key_name, labels, storage_regions, enforce_in_transit, retention_ns,"
-        " create_time_ns FROM pubsub_topics ORDER BY name",
-        st);
+    sqlite3_stmt *stmt = em_store_stmt(reg->meta, sql, st);
     if (!stmt)
         return st->code;
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct ps_topic_config cfg = {
-            .kms_key = column_dup(stmt, 1),
-            .labels_json = column_dup(stmt, 2),
-            .regions = column_dup(stmt, 3),
-            .enforce_in_transit = column_bool(stmt, 4),
-            .retention_ns = sqlite3_column_int64(stmt, 5),
-        };
-        enum em_code code = ps_registry_adopt_topic(reg, em_column_text(stmt, 0), &cfg,
-                                                    sqlite3_column_int64(stmt, 6), st);
+        enum em_code code = adopt(reg, stmt, st);
         if (code) {
             em_stmt_done(stmt);
             return code;
@@ -169,112 +163,99 @@ static enum em_code load_topics(struct ps_registry *reg, struct em_status *st)
     return rc == SQLITE_DONE ? (em_stmt_done(stmt), EM_OK) : step_error(stmt, rc, st);
 }
 
-static enum em_code load_retained(struct ps_registry *reg, struct em_status *st)
+static enum em_code adopt_topic(struct ps_registry *reg, sqlite3_stmt *row, struct em_status *st)
 {
-    sqlite3_stmt *stmt = em_store_stmt(reg->meta,
-                                       "SELECT topic, kms_key_name, retention_ns, create_time_ns"
-                                       " FROM pubsub_retained_topics ORDER BY name",
-                                       st);
-    if (!stmt)
-        return st->code;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct ps_topic_config cfg = {
-            .kms_key = column_dup(stmt, 1),
-            .retention_ns = sqlite3_column_int64(stmt, 2),
-        };
-        enum em_code code = ps_registry_adopt_retained(reg, em_column_text(stmt, 0), &cfg,
-                                                       sqlite3_column_int64(stmt, 3), st);
-        if (code) {
-            em_stmt_done(stmt);
-            return code;
-        }
-    }
-    return rc == SQLITE_DONE ? (em_stmt_done(stmt), EM_OK) : step_error(stmt, rc, st);
+    struct ps_topic_config cfg = {
+        .kms_key = column_dup(row, 1),
+        .labels_json = column_dup(row, 2),
+        .regions = column_dup(row, 3),
+        .enforce_in_transit = column_bool(row, 4),
+        .retention_ns = sqlite3_column_int64(row, 5),
+    };
+    return ps_registry_adopt_topic(reg, em_column_text(row, 0), &cfg,
+                                   sqlite3_column_int64(row, 6), st);
 }
 
-static enum em_code load_subs(struct ps_registry *reg, struct em_status *st)
+static enum em_code adopt_retained(struct ps_registry *reg, sqlite3_stmt *row,
+                                   struct em_status *st)
 {
-    sqlite3_stmt *stmt = em_store_stmt(
-        reg->meta,
-        "SELECT name, id, topic, ack_deadline_s, retention_ns, retain_acked, filter,"
-        " dead_letter_topic, max_delivery_attempts, min_backoff_ns, max_backoff_ns, ordering,"
-        " exactly_once, push_endpoint, push_attributes, push_no_wrapper, push_write_metadata,"
-        " push_oidc_service_account, push_oidc_audience, ttl_ns, labels, detached,"
-        " create_time_ns, last_active_ns, retained_topic FROM pubsub_subscriptions ORDER BY name",
-        st);
-    if (!stmt)
-        return st->code;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct ps_sub_config cfg = {
-            .topic = column_dup(stmt, 2),
-            .ack_deadline_s = sqlite3_column_int(stmt, 3),
-            .retention_ns = sqlite3_column_int64(stmt, 4),
-            .retain_acked = column_bool(stmt, 5),
-            .filter = column_dup(stmt, 6),
-            .dead_letter_topic = column_dup(stmt, 7),
-            .max_delivery_attempts = sqlite3_column_int(stmt, 8),
-            .retry = {sqlite3_column_type(stmt, 9) != SQLITE_NULL, sqlite3_column_int64(stmt, 9),
-                      sqlite3_column_int64(stmt, 10)},
-            .ordering = column_bool(stmt, 11),
-            .exactly_once = column_bool(stmt, 12),
-            .push = {column_dup(stmt, 13), column_dup(stmt, 14), column_bool(stmt, 15),
-                     column_bool(stmt, 16), column_dup(stmt, 17), column_dup(stmt, 18)},
-            .ttl_ns = sqlite3_column_int64(stmt, 19),
-            .labels_json = column_dup(stmt, 20),
-        };
-        struct ps_sub_row row = {
-            .name = em_column_text(stmt, 0),
-            .id = (uint32_t)sqlite3_column_int64(stmt, 1),
-            .detached = column_bool(stmt, 21),
-            .create_ns = sqlite3_column_int64(stmt, 22),
-            .last_active_ns = sqlite3_column_int64(stmt, 23),
-            .retained_topic =
-                sqlite3_column_type(stmt, 24) == SQLITE_NULL ? NULL : em_column_text(stmt, 24),
-        };
-        enum em_code code = ps_registry_adopt_sub(reg, &row, &cfg, st);
-        if (code) {
-            em_stmt_done(stmt);
-            return code;
-        }
-    }
-    return rc == SQLITE_DONE ? (em_stmt_done(stmt), EM_OK) : step_error(stmt, rc, st);
+    struct ps_topic_config cfg = {
+        .kms_key = column_dup(row, 1),
+        .retention_ns = sqlite3_column_int64(row, 2),
+    };
+    return ps_registry_adopt_retained(reg, em_column_text(row, 0), &cfg,
+                                      sqlite3_column_int64(row, 3), st);
 }
 
-static enum em_code load_snapshots(struct ps_registry *reg, struct em_status *st)
+static enum em_code adopt_sub(struct ps_registry *reg, sqlite3_stmt *row, struct em_status *st)
 {
-    sqlite3_stmt *stmt = em_store_stmt(reg->meta,
-                                       "SELECT name, id, topic, floor_seq, expire_time_ns, labels,"
-                                       " create_time_ns FROM pubsub_snapshots ORDER BY name",
-                                       st);
-    if (!stmt)
-        return st->code;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct ps_snapshot *snap = calloc(1, sizeof(*snap));
-        if (snap) {
-            snap->name = strdup(em_column_text(stmt, 0));
-            snap->id = (uint32_t)sqlite3_column_int64(stmt, 1);
-            snap->topic = strdup(em_column_text(stmt, 2));
-            snap->floor = sqlite3_column_int64(stmt, 3);
-            snap->expire_ns = sqlite3_column_int64(stmt, 4);
-            snap->labels_json = strdup(em_column_text(stmt, 5));
-            snap->create_ns = sqlite3_column_int64(stmt, 6);
-        }
-        enum em_code code = ps_snapshot_insert(reg, snap, st);
-        if (code) {
-            em_stmt_done(stmt);
-            return code;
-        }
+    struct ps_sub_config cfg = {
+        .topic = column_dup(row, 2),
+        .ack_deadline_s = sqlite3_column_int(row, 3),
+        .retention_ns = sqlite3_column_int64(row, 4),
+        .retain_acked = column_bool(row, 5),
+        .filter = column_dup(row, 6),
+        .dead_letter_topic = column_dup(row, 7),
+        .max_delivery_attempts = sqlite3_column_int(row, 8),
+        .retry = {sqlite3_column_type(row, 9) != SQLITE_NULL, sqlite3_column_int64(row, 9),
+                  sqlite3_column_int64(row, 10)},
+        .ordering = column_bool(row, 11),
+        .exactly_once = column_bool(row, 12),
+        .push = {column_dup(row, 13), column_dup(row, 14), column_bool(row, 15),
+                 column_bool(row, 16), column_dup(row, 17), column_dup(row, 18)},
+        .ttl_ns = sqlite3_column_int64(row, 19),
+        .labels_json = column_dup(row, 20),
+    };
+    struct ps_sub_row sub = {
+        .name = em_column_text(row, 0),
+        .id = (uint32_t)sqlite3_column_int64(row, 1),
+        .detached = column_bool(row, 21),
+        .create_ns = sqlite3_column_int64(row, 22),
+        .last_active_ns = sqlite3_column_int64(row, 23),
+        .retained_topic =
+            sqlite3_column_type(row, 24) == SQLITE_NULL ? NULL : em_column_text(row, 24),
+    };
+    return ps_registry_adopt_sub(reg, &sub, &cfg, st);
+}
+
+static enum em_code adopt_snapshot(struct ps_registry *reg, sqlite3_stmt *row,
+                                   struct em_status *st)
+{
+    struct ps_snapshot *snap = calloc(1, sizeof(*snap));
+    if (snap) {
+        snap->name = strdup(em_column_text(row, 0));
+        snap->id = (uint32_t)sqlite3_column_int64(row, 1);
+        snap->topic = strdup(em_column_text(row, 2));
+        snap->floor = sqlite3_column_int64(row, 3);
+        snap->expire_ns = sqlite3_column_int64(row, 4);
+        snap->labels_json = strdup(em_column_text(row, 5));
+        snap->create_ns = sqlite3_column_int64(row, 6);
     }
-    return rc == SQLITE_DONE ? (em_stmt_done(stmt), EM_OK) : step_error(stmt, rc, st);
+    return ps_snapshot_insert(reg, snap, st);
 }
 
 enum em_code ps_store_load(struct ps_registry *reg, struct em_status *st)
 {
-    if (load_topics(reg, st) || load_retained(reg, st) || load_subs(reg, st) ||
-        load_snapshots(reg, st))
+    if (load_rows(reg,
+                  "SELECT name, kms_key_name, labels, storage_regions, enforce_in_transit,"
+                  " retention_ns, create_time_ns FROM pubsub_topics ORDER BY name",
+                  adopt_topic, st) ||
+        load_rows(reg,
+                  "SELECT topic, kms_key_name, retention_ns, create_time_ns"
+                  " FROM pubsub_retained_topics ORDER BY name",
+                  adopt_retained, st) ||
+        load_rows(reg,
+                  "SELECT name, id, topic, ack_deadline_s, retention_ns, retain_acked, filter,"
+                  " dead_letter_topic, max_delivery_attempts, min_backoff_ns, max_backoff_ns,"
+                  " ordering, exactly_once, push_endpoint, push_attributes, push_no_wrapper,"
+                  " push_write_metadata, push_oidc_service_account, push_oidc_audience, ttl_ns,"
+                  " labels, detached, create_time_ns, last_active_ns, retained_topic"
+                  " FROM pubsub_subscriptions ORDER BY name",
+                  adopt_sub, st) ||
+        load_rows(reg,
+                  "SELECT name, id, topic, floor_seq, expire_time_ns, labels, create_time_ns"
+                  " FROM pubsub_snapshots ORDER BY name",
+                  adopt_snapshot, st))
         return st->code;
     return EM_OK;
 }
