@@ -95,6 +95,7 @@ struct node {
     struct path path;          /* NODE_CMP; NODE_FUNC with two arguments */
     enum op op;                /* NODE_CMP */
     bool by_severity;          /* NODE_CMP on a field named "severity" */
+    bool exact;                /* NODE_CMP: '=' never reads a trailing '*' as a prefix */
     const struct function *fn; /* NODE_FUNC */
     char *log_suffix;          /* FN_LOG_ID: "/logs/" + the URL-encoded log ID */
     struct value value;        /* NODE_CMP, NODE_FUNC, NODE_BARE */
@@ -103,6 +104,20 @@ struct node {
 struct em_filter {
     struct node *root; /* NULL: the filter was blank and matches everything */
 };
+
+static void mark_exact(struct node *n)
+{
+    if (!n)
+        return;
+    n->exact = true;
+    for (size_t i = 0; i < n->nchildren; i++)
+        mark_exact(n->children[i]);
+}
+
+void em_filter_exact_equality(struct em_filter *filter)
+{
+    mark_exact(filter->root);
+}
 
 static void node_free(struct node *n)
 {
@@ -875,7 +890,7 @@ static bool compare_leaf(const cJSON *leaf, const struct node *n)
     int order;
     if (op == OP_HAS)
         return has_leaf(leaf, n);
-    if (op == OP_EQ && len > 0 && v[len - 1] == '*' && string_of(leaf))
+    if (op == OP_EQ && !n->exact && len > 0 && v[len - 1] == '*' && string_of(leaf))
         return starts_with(leaf->valuestring, v, len - 1);
     if (!order_leaf(leaf, n, &order))
         return false;

@@ -29,13 +29,14 @@
  * `!=` is NOT `=`, so on an array it means no element is equal); arrays match when any
  * element does; `:` is "has" (substring of a string, element of an array, key of an object,
  * equality for numbers and bools, and `field:*` means present, which an empty array is not);
- * `=` on strings is exact, with a trailing `*` in the value meaning a prefix; timestamps
- * (RFC 3339 on both sides, years 1678-2261) compare as times, numbers (and int64 strings) as
- * numbers, fields named `severity` by Logging's ladder (DEFAULT < DEBUG < INFO < NOTICE <
- * WARNING < ERROR < CRITICAL < ALERT < EMERGENCY, in any case, or their numbers: WARNING is
- * 400), anything else as strings (bytewise). hasPrefix and hasSuffix test a string field;
- * log_id(id) matches when the top-level `logName` ends with "/logs/" + id URL-encoded ('/'
- * as %2F). A bare value (no field) matches when any string in the resource contains it.
+ * `=` on strings is exact, with a trailing `*` in the value meaning a prefix (not in Pub/Sub:
+ * em_filter_exact_equality); timestamps (RFC 3339 on both sides, years 1678-2261) compare as
+ * times, numbers (and int64 strings) as numbers, fields named `severity` by Logging's
+ * ladder (DEFAULT < DEBUG < INFO < NOTICE < WARNING < ERROR < CRITICAL < ALERT < EMERGENCY,
+ * in any case, or their numbers: WARNING is 400), anything else as strings (bytewise). hasPrefix
+ * and hasSuffix test a string field; log_id(id) matches when the top-level `logName` ends with
+ * "/logs/" + id URL-encoded ('/' as %2F). A bare value (no field) matches when any string in the
+ * resource contains it.
  */
 #ifndef EM_FILTER_H
 #define EM_FILTER_H
@@ -56,6 +57,10 @@ struct em_filter;
 enum em_code em_filter_parse(const char *text, struct em_filter **out, struct em_status *st);
 
 bool em_filter_match(const struct em_filter *filter, const cJSON *resource);
+
+/* From now on '=' compares strings exactly, as Pub/Sub filters do; by default (list
+ * filters, AIP-160) a value ending in '*' matches every string it prefixes. */
+void em_filter_exact_equality(struct em_filter *filter);
 
 void em_filter_free(struct em_filter *filter);
 

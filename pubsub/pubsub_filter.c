@@ -64,6 +64,7 @@ enum em_code ps_filter_compile(const char *text, struct em_filter **out, struct 
                        "hasPrefix(attributes.KEY, \"prefix\").",
                        r.bad);
     }
+    em_filter_exact_equality(filter); /* attributes.k = "a*" matches only "a*" */
     *out = filter;
     return EM_OK;
 }

@@ -169,6 +169,14 @@ static void test_filter_matching(void **state)
     assert_true(ps_filter_matches(f, "{\"region\":\"europe-west1\"}"));
     assert_false(ps_filter_matches(f, "{\"region\":\"us-east1\"}"));
     em_filter_free(f);
+    /* '=' is exact in Pub/Sub: a trailing '*' is a character, not a prefix wildcard */
+    assert_int_equal(ps_filter_compile("attributes.region = \"eu*\"", &f, &st), EM_OK);
+    assert_false(ps_filter_matches(f, "{\"region\":\"europe-west1\"}"));
+    assert_true(ps_filter_matches(f, "{\"region\":\"eu*\"}"));
+    em_filter_free(f);
+    assert_int_equal(ps_filter_compile("NOT (attributes.region != \"eu*\")", &f, &st), EM_OK);
+    assert_false(ps_filter_matches(f, "{\"region\":\"eu-1\"}"));
+    em_filter_free(f);
     assert_true(ps_filter_matches(NULL, "")); /* no filter: everything */
 }
 
