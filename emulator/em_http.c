@@ -157,16 +157,15 @@ static const struct em_call_transport mhd_transport = {park, wake, run_blocking}
 static enum MHD_Result send_call(struct pending *p)
 {
     struct em_call *call = &p->call;
-    enum MHD_Result ret = send_text(p->conn, call->http_status, call->response,
-                                    call->response_len, call->content_type);
+    enum MHD_Result ret = send_text(p->conn, call->http_status, call->response, call->response_len,
+                                    call->content_type);
     call->response = NULL; /* owned by the MHD response now */
     em_call_reset(call);
     atomic_fetch_sub(&p->http->in_flight, 1); /* no longer parked: MHD may stop */
     return ret;
 }
 
-static void build_call(struct em_http *http, struct pending *p, const char *url,
-                       const char *method)
+static void build_call(struct em_http *http, struct pending *p, const char *url, const char *method)
 {
     struct em_call *call = &p->call;
     call->method = method;
@@ -286,20 +285,19 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
         return st->code;
     }
     unsigned flags = MHD_USE_ERROR_LOG;
-    flags |= opt->threads > 0
-                 ? MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME
-                 : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+    flags |= opt->threads > 0 ? MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME
+                              : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
     /* a pool size only for a pool of 2 or more (MHD warns about it otherwise) */
     struct MHD_OptionItem pool[] = {
         {opt->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
          opt->threads > 1 ? opt->threads : 0, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    http->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, http, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_ARRAY, pool, MHD_OPTION_NOTIFY_COMPLETED, on_completed, http,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error,
-        NULL, MHD_OPTION_END);
+    http->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, http, MHD_OPTION_SOCK_ADDR,
+                                    (struct sockaddr *)&addr, MHD_OPTION_ARRAY, pool,
+                                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, http,
+                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+                                    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL, MHD_OPTION_END);
     if (!http->daemon) {
         em_workers_free(http->workers);
         free(http);

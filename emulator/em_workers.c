@@ -22,8 +22,8 @@ struct job {
 
 struct em_workers {
     pthread_mutex_t lock;
-    pthread_cond_t work;    /* a job was queued, or the pool is stopping */
-    pthread_cond_t exited;  /* a thread exited */
+    pthread_cond_t work;   /* a job was queued, or the pool is stopping */
+    pthread_cond_t exited; /* a thread exited */
     struct job *head, *tail;
     int queued, idle, threads, max_threads;
     bool stopping;
@@ -100,8 +100,7 @@ enum em_code em_workers_new(int max_threads, struct em_workers **out, struct em_
     return EM_OK;
 }
 
-enum em_code em_workers_submit(struct em_workers *w, em_work_fn fn, void *arg,
-                               struct em_status *st)
+enum em_code em_workers_submit(struct em_workers *w, em_work_fn fn, void *arg, struct em_status *st)
 {
     struct job *j = malloc(sizeof(*j));
     if (!j)

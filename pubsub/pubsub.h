@@ -603,9 +603,8 @@ enum em_code ps_publish(struct ps_registry *reg, const char *topic, struct ps_me
  * block); ps_publish_end then gives the outcome and frees *op. msgs stay the caller's
  * and must live until then. When start fails nothing is queued and done never runs. */
 struct ps_publish;
-enum em_code ps_publish_start(struct ps_registry *reg, const char *topic,
-                              struct ps_message *msgs, size_t count,
-                              void (*done)(void *done_arg), void *done_arg,
+enum em_code ps_publish_start(struct ps_registry *reg, const char *topic, struct ps_message *msgs,
+                              size_t count, void (*done)(void *done_arg), void *done_arg,
                               struct ps_publish **op, struct em_status *st);
 enum em_code ps_publish_end(struct ps_publish *op, struct em_status *st);
 

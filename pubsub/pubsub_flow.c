@@ -80,8 +80,8 @@ struct ps_publish {
 
 /* Queues msgs on the log of topic, which the caller keeps referenced until the end. */
 static enum em_code start_on(struct ps_topic *topic, struct ps_message *msgs, size_t count,
-                             void (*done)(void *done_arg), void *done_arg,
-                             struct ps_publish **out, struct em_status *st)
+                             void (*done)(void *done_arg), void *done_arg, struct ps_publish **out,
+                             struct em_status *st)
 {
     struct ps_publish *op = calloc(1, sizeof(*op));
     if (!op)
@@ -102,9 +102,8 @@ static enum em_code start_on(struct ps_topic *topic, struct ps_message *msgs, si
 }
 
 enum em_code ps_publish_start(struct ps_registry *reg, const char *topic_name,
-                              struct ps_message *msgs, size_t count,
-                              void (*done)(void *done_arg), void *done_arg,
-                              struct ps_publish **out, struct em_status *st)
+                              struct ps_message *msgs, size_t count, void (*done)(void *done_arg),
+                              void *done_arg, struct ps_publish **out, struct em_status *st)
 {
     struct ps_topic *topic = ps_topic_get(reg, topic_name);
     if (!topic)

@@ -287,8 +287,8 @@ enum em_code ps_log_submit(struct ps_log *log, ps_job_fn fn, void *arg,
     struct ps_job *job = calloc(1, sizeof(*job));
     if (!job)
         return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
-    *job = (struct ps_job){.fn = fn, .arg = arg, .result = result, .done = done,
-                           .done_arg = done_arg};
+    *job =
+        (struct ps_job){.fn = fn, .arg = arg, .result = result, .done = done, .done_arg = done_arg};
     pthread_mutex_lock(&log->lock);
     if (log->stop) {
         pthread_mutex_unlock(&log->lock);

@@ -172,12 +172,11 @@ static enum em_code adopt_topic(struct ps_registry *reg, sqlite3_stmt *row, stru
         .enforce_in_transit = column_bool(row, 4),
         .retention_ns = sqlite3_column_int64(row, 5),
     };
-    return ps_registry_adopt_topic(reg, em_column_text(row, 0), &cfg,
-                                   sqlite3_column_int64(row, 6), st);
+    return ps_registry_adopt_topic(reg, em_column_text(row, 0), &cfg, sqlite3_column_int64(row, 6),
+                                   st);
 }
 
-static enum em_code adopt_retained(struct ps_registry *reg, sqlite3_stmt *row,
-                                   struct em_status *st)
+static enum em_code adopt_retained(struct ps_registry *reg, sqlite3_stmt *row, struct em_status *st)
 {
     struct ps_topic_config cfg = {
         .kms_key = column_dup(row, 1),
@@ -218,8 +217,7 @@ static enum em_code adopt_sub(struct ps_registry *reg, sqlite3_stmt *row, struct
     return ps_registry_adopt_sub(reg, &sub, &cfg, st);
 }
 
-static enum em_code adopt_snapshot(struct ps_registry *reg, sqlite3_stmt *row,
-                                   struct em_status *st)
+static enum em_code adopt_snapshot(struct ps_registry *reg, sqlite3_stmt *row, struct em_status *st)
 {
     struct ps_snapshot *snap = calloc(1, sizeof(*snap));
     if (snap) {
