@@ -33,7 +33,6 @@
 #include "em_log.h"
 #include "em_store.h"
 
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,25 +126,16 @@ enum em_code ps_publish_end(struct ps_publish *op, struct em_status *st)
     return code;
 }
 
-static void post_semaphore(void *arg)
-{
-    sem_post(arg);
-}
-
 /* Publishes to a topic the caller holds and waits until the messages are stored. */
 static enum em_code publish_to(struct ps_topic *topic, struct ps_message *msgs, size_t count,
                                struct em_status *st)
 {
-    sem_t stored;
-    sem_init(&stored, 0, 0);
-    struct ps_publish *op;
-    enum em_code code = start_on(topic, msgs, count, post_semaphore, &stored, &op, st);
-    if (!code) {
-        while (sem_wait(&stored) != 0)
-            ; /* EINTR */
-        code = ps_publish_end(op, st);
-    }
-    sem_destroy(&stored);
+    struct ps_log *log;
+    if (ps_topic_open_data(topic, &log, st))
+        return st->code;
+    struct publish_job job = {msgs, count};
+    enum em_code code = ps_log_run(log, job_publish, &job, st);
+    ps_topic_close_data(topic, log);
     return code;
 }
 
