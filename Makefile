@@ -78,7 +78,7 @@ $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(UNIT_LIBS)
 	$(CC) $(CFLAGS) -o $@ $< $(UNIT_LIBS) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@status=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || status=1; done; exit $$status
 
 # --- fuzz targets: built with clang -fsanitize=fuzzer; their corpora are replayed in
 # `make test` through a plain driver so the regression suite runs without clang ---
@@ -90,8 +90,9 @@ $(BUILD)/tests/replay_%: $(call obj,tests/fuzz/%.c) $(call obj,tests/fuzz/replay
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 fuzz-replay: $(FUZZ_REPLAY)
-	@set -e; for t in $(FUZZ_REPLAY); do \
-	  name=$${t##*/replay_}; echo "== replay $$name"; $$t tests/fuzz/corpus/$$name; done
+	@status=0; for t in $(FUZZ_REPLAY); do \
+	  name=$${t##*/replay_}; echo "== replay $$name"; $$t tests/fuzz/corpus/$$name || status=1; \
+	  done; exit $$status
 
 fuzz:
 	$(MAKE) BUILD=build/fuzz CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
@@ -109,11 +110,12 @@ integ: all
 
 test: all unit fuzz-replay integ
 
+# the integration tests run even when a unit test failed, so one run shows every failure
 asan:
-	$(MAKE) BUILD=build/asan BIN=build/asan/bin CFLAGS="-O1 -g $(SAN_FLAGS)" \
-	  LDLIBS="$(SAN_FLAGS)" all unit fuzz-replay
+	@status=0; $(MAKE) BUILD=build/asan BIN=build/asan/bin CFLAGS="-O1 -g $(SAN_FLAGS)" \
+	  LDLIBS="$(SAN_FLAGS)" all unit fuzz-replay || status=1; \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  BIN_DIR=$(abspath build/asan/bin) tests/integ/run-all
+	  BIN_DIR=$(abspath build/asan/bin) tests/integ/run-all || status=1; exit $$status
 
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 
