@@ -335,7 +335,7 @@ struct ps_push_config {
     char *endpoint;        /* NULL: a pull subscription */
     char *attributes_json; /* pushConfig.attributes, NULL when none */
     bool no_wrapper, write_metadata;
-    char *oidc_service_account, *oidc_audience; /* recorded, not used */
+    char *oidc_service_account, *oidc_audience; /* the identity push requests carry */
 };
 
 struct ps_sub_config {
@@ -653,6 +653,10 @@ char *ps_dead_letter_attributes(const struct ps_message *m, const struct ps_sub 
                                 uint32_t attempts);
 /* The body of a push request ({"message": ..., "subscription": ...}); malloc'd. */
 char *ps_push_body(const struct ps_received *r, const char *subscription);
+/* The OIDC-style ID token a push request carries for pushConfig.oidcToken: a JWT with
+ * Google's claims (iss https://accounts.google.com, aud, email, email_verified, iat, exp
+ * an hour later), unsigned ("alg":"none": no Google key exists here). malloc'd. */
+char *ps_push_oidc_token(const char *service_account, const char *audience, int64_t now_ns);
 
 /* --- pubsub_push.c --- */
 

@@ -15,7 +15,9 @@
 # Stack:      start_stack [emulator flags...], stop_stack; exports PORT_BASE, CONTROL_URL,
 #             KMS_URL, PUBSUB_URL, BIGTABLE_URL, SPANNER_URL, RUNNER_URL.
 # REST:       api METHOD URL [JSON_BODY | @FILE] sets HTTP_STATUS and BODY; never fails.
-#             With API_PRINCIPAL set, the request carries "Authorization: Bearer <it>".
+#             With API_PRINCIPAL set, the request carries "Authorization: Bearer <it>";
+#             API_AUTHORIZATION sends that Authorization header as is instead, and
+#             API_HEADER adds one more header line ("Name: value").
 # gcloud:     setup_gcloud [project] [principal] (HAVE_GCLOUD=1, or 0 with a loud SKIPPING
 #             line; with a principal, gcloud sends it as its token),
 #             gcloud_as PRINCIPAL args... runs gcloud as that principal.
@@ -228,8 +230,13 @@ api() {
     if [[ $# -ge 3 ]]; then
         args+=(-H 'Content-Type: application/json' --data-binary "$3")
     fi
-    if [[ -n "${API_PRINCIPAL:-}" ]]; then
+    if [[ -n "${API_AUTHORIZATION+set}" ]]; then
+        args+=(-H "Authorization: $API_AUTHORIZATION")
+    elif [[ -n "${API_PRINCIPAL:-}" ]]; then
         args+=(-H "Authorization: Bearer $API_PRINCIPAL")
+    fi
+    if [[ -n "${API_HEADER:-}" ]]; then
+        args+=(-H "$API_HEADER")
     fi
     LAST_REQUEST="$method $url"
     rm -f "$TEST_TMP/api.body"
