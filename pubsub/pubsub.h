@@ -408,6 +408,12 @@ struct ps_sub {
     int64_t last_active_ns, saved_active_ns;
     int64_t push_retry_ns; /* push: no delivery before this emulator time */
     uint32_t push_failures;
+    bool dead_letter_reported; /* the current denial was logged and audited */
+
+    /* Under --iam enforce: the Pub/Sub service agent may not forward to the dead-letter
+     * topic (ps_sub_check_dead_letter); delivery attempts then do not count and messages
+     * keep being redelivered, as in Google. */
+    atomic_bool dead_letter_denied;
 };
 
 struct ps_snapshot {
@@ -437,6 +443,7 @@ struct ps_registry {
     _Atomic uint32_t next_id;  /* subscription and snapshot ids */
     int pull_wait_ms;          /* PS_PULL_WAIT_MS; tests and fuzzing set 0 */
     struct ps_push *push;
+    struct em_audit *audit; /* the service's audit log (entries the registry writes) */
     int64_t last_gc_ns;
 };
 
@@ -640,6 +647,15 @@ enum em_code ps_sub_load(struct ps_sub *sub, struct ps_log *log, struct em_statu
 /* Forgets the store rows of a subscription or snapshot (log open). */
 enum em_code ps_forget_rows(struct ps_log *log, uint32_t sub_id, uint32_t snapshot_id,
                             struct em_status *st);
+
+/* Whether the Pub/Sub service agent of the subscription's project
+ * (service-<number>@gcp-sa-pubsub.iam.gserviceaccount.com) may dead-letter for it, as
+ * Google requires: pubsub.topics.publish on the dead-letter topic and
+ * pubsub.subscriptions.consume on the subscription (always, with IAM off). Sets
+ * sub->dead_letter_denied; a new denial is logged and written to the audit log as the
+ * agent's refused Publish (caller: the subscription). Runs at create, update, load and
+ * every tick, so grants and revocations take effect within a tick. */
+void ps_sub_check_dead_letter(struct ps_registry *reg, struct ps_sub *sub);
 
 /* The timers (tick hook): lease expiry, retention, dead-lettering, expiration policies,
  * snapshot expiry, message clean-up, idle logs. */

@@ -11,7 +11,9 @@
 #   - a push subscription aimed at the emulator's own setIamPolicy gains nothing, with or
 #     without an OIDC token; push requests carry the OIDC token and never the credential;
 #   - message attributes written as push headers never inject headers;
-#   - dead-lettering needs the Pub/Sub service agent's roles, also across projects.
+#   - dead-lettering needs the Pub/Sub service agent's roles (publisher on the dead-letter
+#     topic, subscriber on the subscription), also into another project: without them
+#     messages keep being redelivered and the audit log says why.
 source "$(dirname "$0")/lib.sh"
 
 start_stack --iam enforce
@@ -38,10 +40,11 @@ add_binding() {
     API_PRINCIPAL=$OWNER api POST "$url:setIamPolicy" "{\"policy\":$policy}"
     expect_status 200
 }
-# audit_entries FILTER: the audit log entries of the project matching FILTER (in BODY)
+# audit_entries FILTER [PROJECT]: the audit log entries of the project ($P by default)
+# matching FILTER (in BODY)
 audit_entries() {
     API_PRINCIPAL=$OWNER api POST "$CONTROL_URL/v2/entries:list" \
-        "$(jq -cn --arg p "$P" --arg f "$1" '{resourceNames: [$p], filter: $f, pageSize: 1000}')"
+        "$(jq -cn --arg p "${2:-$P}" --arg f "$1" '{resourceNames: [$p], filter: $f, pageSize: 1000}')"
 }
 
 section "fixtures: a key ring and a key (as the owner)"
@@ -224,5 +227,53 @@ fi
 expect_eq 1 "$(grep -ci '^Content-Length:' headers.txt)" "one Content-Length"
 expect_eq "inject" "$(tail -n 1 pushed.txt)" "the body is the message data"
 api DELETE "$PUBSUB_URL/v1/$M/subscriptions/metadata"
+
+section "dead-lettering into another project needs the Pub/Sub service agent's roles"
+export API_PRINCIPAL=$OWNER
+O=projects/other-project
+api PUT "$PUBSUB_URL/v1/$O/topics/dead" '{}'
+api PUT "$PUBSUB_URL/v1/$O/subscriptions/dead-sub" '{"topic":"projects/other-project/topics/dead"}'
+api PUT "$PUBSUB_URL/v1/$P/topics/events" '{}'
+api PUT "$PUBSUB_URL/v1/$P/subscriptions/events-sub" \
+    '{"topic":"projects/security-project/topics/events","deadLetterPolicy":{"deadLetterTopic":"projects/other-project/topics/dead","maxDeliveryAttempts":5}}'
+expect_status 200
+api POST "$PUBSUB_URL/v1/$P/topics/events:publish" '{"messages":[{"data":"cG9pc29u"}]}'
+expect_status 200
+# nack_rounds N: pulls and nacks N times; sets DELIVERED to how many pulls got the message
+nack_rounds() {
+    local i ack
+    DELIVERED=0
+    for ((i = 0; i < $1; i++)); do
+        api POST "$PUBSUB_URL/v1/$P/subscriptions/events-sub:pull" '{"maxMessages":1,"returnImmediately":true}'
+        ack=$(jq -r '.receivedMessages[0].ackId // empty' <<<"$BODY")
+        [[ -n "$ack" ]] || continue
+        DELIVERED=$((DELIVERED + 1))
+        api POST "$PUBSUB_URL/v1/$P/subscriptions/events-sub:modifyAckDeadline" \
+            "{\"ackIds\":[\"$ack\"],\"ackDeadlineSeconds\":0}"
+    done
+}
+nack_rounds 8
+expect_eq 8 "$DELIVERED" "without the agent's roles the message keeps being redelivered"
+api POST "$PUBSUB_URL/v1/$O/subscriptions/dead-sub:pull" '{"maxMessages":1,"returnImmediately":true}'
+expect_json '.receivedMessages // [] | length' 0
+audit_entries 'protoPayload.methodName=Publish' "$O" # logged where the topic is
+REFUSED=$(jq -c '[.entries[] | select(.protoPayload.status.code == 7)
+    | [.protoPayload.authenticationInfo.principalEmail, .protoPayload.resourceName,
+       .protoPayload.metadata.callerResource]] | first' <<<"$BODY")
+expect_eq "[\"${AGENT#serviceAccount:}\",\"$O/topics/dead\",\"$P/subscriptions/events-sub\"]" "$REFUSED" \
+    "the audit log shows the agent's refused Publish for the subscription"
+expect_contains "$BODY" "roles/pubsub.publisher" "and says what to grant"
+
+add_binding "$PUBSUB_URL/v1/$P/subscriptions/events-sub" roles/pubsub.subscriber "$AGENT"
+api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 1}' # a tick looks again
+nack_rounds 2
+expect_eq 2 "$DELIVERED" "subscriber on the subscription alone is not enough"
+add_binding "$PUBSUB_URL/v1/$O/topics/dead" roles/pubsub.publisher "$AGENT"
+api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 1}'
+nack_rounds 1
+expect_eq 0 "$DELIVERED" "with both roles the message is dead-lettered"
+api POST "$PUBSUB_URL/v1/$O/subscriptions/dead-sub:pull" '{"maxMessages":1,"returnImmediately":true}'
+expect_json '.receivedMessages[0].message.data' cG9pc29u
+expect_json '.receivedMessages[0].message.attributes.CloudPubSubDeadLetterSourceSubscription' events-sub
 
 finish
