@@ -63,8 +63,9 @@ struct em_call {
     const char *path;
     const char *body_text;
     size_t body_len;
-    const char *authorization;   /* Authorization header, or NULL */
-    const char *caller_resource; /* X-Emulator-Caller header: resource a service acts for */
+    const char *authorization;       /* Authorization header, or NULL */
+    const char *caller_resource;     /* X-Emulator-Caller header: resource a service acts for */
+    const char *internal_credential; /* X-Emulator-Internal header (em_trust.h), or NULL */
     struct em_query_arg query[EM_MAX_QUERY];
     int query_count;
     struct em_service *svc;
@@ -75,6 +76,7 @@ struct em_call {
     struct em_match match;
     cJSON *body; /* NULL when the route has no body */
     char principal[EM_PRINCIPAL_MAX];
+    bool internal; /* the call came from one of the emulator's own processes */
 
     /* filled by the handler */
     cJSON *reply;    /* JSON object sent with 200 */

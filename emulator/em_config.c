@@ -50,7 +50,10 @@ static const struct option_def options[] = {
      FIELD(kms_propagation_delay_s), "0",
      "seconds KMS keeps honouring a key version's previous state after a change", 0, 1LL << 40},
     {"--default-principal", "EMULATOR_DEFAULT_PRINCIPAL", OPT_STRING, FIELD(default_principal),
-     "user:developer@example.com", "principal of requests without an Authorization header", 0, 0},
+     "user:developer@example.com",
+     "principal of requests without an Authorization header (IAM off); under enforce, the "
+     "owner of every project",
+     0, 0},
     {"--audit-max-entries", "EMULATOR_AUDIT_MAX_ENTRIES", OPT_INT64, FIELD(audit_max_entries),
      "1000000", "audit log entries kept (oldest dropped first)", 1000, 1LL << 40},
     {"--services", "EMULATOR_SERVICES", OPT_STRING, FIELD(services), "all",

@@ -8,12 +8,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -183,20 +185,31 @@ bool em_open(const unsigned char key[EM_AES_KEY_BYTES], const void *aad, size_t 
 
 /* --- key files --- */
 
+/* Writes a fresh key into a temporary file next to path and links it to path: the file
+ * appears complete or not at all, so a process starting at the same time never reads a
+ * half-written key. EM_ABORTED when path exists already. */
 static enum em_code create_key_file(const char *path, unsigned char key[EM_AES_KEY_BYTES],
                                     struct em_status *st)
 {
     if (em_random_bytes(key, EM_AES_KEY_BYTES, st))
         return st->code;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+        return EM_FAIL(st, EM_INTERNAL, "key file path too long: %s", path);
+    int fd = mkstemp(tmp); /* mode 0600 */
     if (fd < 0)
-        return errno == EEXIST
-                   ? EM_ABORTED
-                   : EM_FAIL(st, EM_INTERNAL, "cannot create %s: %s", path, strerror(errno));
+        return EM_FAIL(st, EM_INTERNAL, "cannot create %s: %s", tmp, strerror(errno));
     bool ok = write(fd, key, EM_AES_KEY_BYTES) == EM_AES_KEY_BYTES && fsync(fd) == 0;
     close(fd);
+    int linked = ok ? link(tmp, path) : -1;
+    int saved = errno;
+    unlink(tmp);
     if (!ok)
-        return EM_FAIL(st, EM_INTERNAL, "cannot write %s", path);
+        return EM_FAIL(st, EM_INTERNAL, "cannot write %s", tmp);
+    if (linked != 0)
+        return saved == EEXIST
+                   ? EM_ABORTED
+                   : EM_FAIL(st, EM_INTERNAL, "cannot create %s: %s", path, strerror(saved));
     em_info("created key file %s", path);
     return EM_OK;
 }

@@ -1,8 +1,14 @@
 /*
  * em_dispatch: the one path every REST call takes (see em_call.h):
  *
- *   match route -> parse + schema-check body -> resolve principal -> IAM check
- *     -> handler -> audit entry -> render reply or Google JSON error
+ *   match route -> authenticate (internal credential, principal) -> parse + schema-check
+ *     body -> IAM check -> handler -> audit entry -> render reply or Google JSON error
+ *
+ * Authentication is decided here once for every service: the internal credential
+ * (em_trust.h) makes a call internal; internal routes and the X-Emulator-Caller header
+ * need it (PERMISSION_DENIED, "The caller does not have permission", otherwise); the
+ * principal comes from em_iam_authenticate (UNAUTHENTICATED for a token that names no
+ * principal, or a service agent's without the credential).
  *
  * Failures anywhere become Google's error JSON here and nowhere else.
  *
@@ -22,6 +28,7 @@
 #include "em_log.h"
 #include "em_schema.h"
 #include "em_service.h"
+#include "em_trust.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -189,6 +196,20 @@ static enum em_code parse_body(struct em_call *call)
     return em_schema_check(route->body, call->body, route->body_field, &call->status);
 }
 
+static enum em_code authenticate(struct em_call *call)
+{
+    call->internal = em_trust_verify(call->internal_credential);
+    if (em_iam_authenticate(call->authorization, call->internal,
+                            call->svc ? &call->svc->config : NULL, call->principal,
+                            sizeof(call->principal), &call->status))
+        return call->status.code;
+    /* what only the emulator's own processes may ask for, refused as Google refuses a
+     * caller it does not know (the same answer whatever was presented) */
+    if (!call->internal && (call->match.route->internal || call->caller_resource))
+        return EM_CALL_FAIL(call, EM_PERMISSION_DENIED, "The caller does not have permission");
+    return EM_OK;
+}
+
 static enum em_code authorize(struct em_call *call)
 {
     const struct em_route *route = call->match.route;
@@ -200,7 +221,7 @@ static enum em_code authorize(struct em_call *call)
 
 static enum em_code prepare(const struct em_router *router, struct em_call *call)
 {
-    if (route_call(router, call) || parse_body(call) || authorize(call))
+    if (route_call(router, call) || authenticate(call) || parse_body(call) || authorize(call))
         return call->status.code;
     const struct em_route *route = call->match.route;
     if (!route->handler)
@@ -271,7 +292,7 @@ static void record_audit(struct em_call *call)
         .method = route->method_name,
         .resource = call->audit_resource[0] ? call->audit_resource : em_call_resource(call),
         .key_version = call->audit_key_version[0] ? call->audit_key_version : NULL,
-        .caller = call->caller_resource,
+        .caller = call->internal ? call->caller_resource : NULL,
         .code = call->status.code,
         .message = call->status.code ? call->status.message : NULL,
     };
@@ -327,8 +348,8 @@ static void run_blocking_call(struct em_call *call)
 
 bool em_dispatch(const struct em_router *router, struct em_call *call)
 {
-    const char *fallback = call->svc ? call->svc->config.default_principal : "user:anonymous";
-    em_iam_principal(call->authorization, fallback, call->principal, sizeof(call->principal));
+    snprintf(call->principal, sizeof(call->principal), "%s", EM_IAM_ANONYMOUS);
+    call->internal = false;
     call->match.route = NULL;
     call->match.var_count = 0;
     call->deferred = call->rendered = false;

@@ -15,6 +15,7 @@
 
 #include "em_call.h"
 #include "em_log.h"
+#include "em_trust.h"
 #include "em_workers.h"
 
 #include <arpa/inet.h>
@@ -179,6 +180,8 @@ static void build_call(struct em_http *http, struct pending *p, const char *url,
         MHD_lookup_connection_value(p->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     call->caller_resource =
         MHD_lookup_connection_value(p->conn, MHD_HEADER_KIND, "X-Emulator-Caller");
+    call->internal_credential =
+        MHD_lookup_connection_value(p->conn, MHD_HEADER_KIND, EM_TRUST_HEADER);
     MHD_get_connection_values(p->conn, MHD_GET_ARGUMENT_KIND, collect_query, call);
 }
 

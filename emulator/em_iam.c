@@ -13,6 +13,8 @@
 #include "em_store.h"
 
 #include <fnmatch.h>
+#include <stdbool.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,33 +107,140 @@ bool em_iam_role_grants(const char *role, const char *permission)
 
 /* --- principals --- */
 
-void em_iam_principal(const char *authorization, const char *default_principal, char *out,
-                      size_t len)
+static const char unauthenticated_message[] =
+    "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
+    "cookie or other valid authentication credential. See "
+    "https://developers.google.com/identity/sign-in/web/devconsole-project.";
+
+static bool local_char(char c)
 {
-    const char *token = NULL;
-    if (authorization && strncasecmp(authorization, "Bearer ", 7) == 0)
-        token = authorization + 7;
-    while (token && *token == ' ')
-        token++;
-    if (token &&
-        (strncmp(token, "user:", 5) == 0 || strncmp(token, "serviceAccount:", 15) == 0 ||
-         strncmp(token, "group:", 6) == 0) &&
-        strchr(token, '@')) {
-        snprintf(out, len, "%s", token);
-    } else if (token && strchr(token, '@') && !strchr(token, ' ') && !strchr(token, ':')) {
-        /* service accounts end in ".gserviceaccount.com" (before any trailing newline) */
-        static const char robot_domain[] = ".gserviceaccount.com";
-        size_t n = strlen(token), d = sizeof(robot_domain) - 1;
-        while (n > 0 && (token[n - 1] == '\n' || token[n - 1] == '\r'))
-            n--;
-        bool robot = n > d && strncmp(token + n - d, robot_domain, d) == 0;
-        snprintf(out, len, "%s:%s", robot ? "serviceAccount" : "user", token);
-    } else {
-        snprintf(out, len, "%s", default_principal);
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr(".!#$%&'*+/=?^_`{|}~-", c));
+}
+
+static bool label_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+/* A domain of at least two labels: letters, digits and '-', 1-63 each, no '-' at
+ * either end of a label. */
+static bool plausible_domain(const char *d, size_t n)
+{
+    size_t labels = 0, run = 0;
+    if (n == 0 || n > 253)
+        return false;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || d[i] == '.') {
+            if (run == 0 || run > 63 || d[i - 1] == '-' || d[i - run] == '-')
+                return false;
+            labels++;
+            run = 0;
+        } else if (label_char(d[i])) {
+            run++;
+        } else {
+            return false;
+        }
     }
-    size_t n = strlen(out);
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
-        out[--n] = '\0';
+    return labels >= 2;
+}
+
+bool em_iam_plausible_email(const char *email, size_t len)
+{
+    const char *at = memchr(email, '@', len);
+    if (!at || at == email || at - email > 64 ||
+        memchr(at + 1, '@', len - (size_t)(at - email) - 1))
+        return false;
+    for (const char *p = email; p < at; p++)
+        if (!local_char(*p))
+            return false;
+    return plausible_domain(at + 1, len - (size_t)(at - email) - 1);
+}
+
+static bool ends_with(const char *text, const char *suffix)
+{
+    size_t n = strlen(text), m = strlen(suffix);
+    return n >= m && strcmp(text + n - m, suffix) == 0;
+}
+
+bool em_iam_is_service_agent(const char *principal)
+{
+    static const char *const agent_domains[] = {
+        "@dataflow-service-producer-prod.iam.gserviceaccount.com",
+        "@compute-system.iam.gserviceaccount.com",
+        "@container-engine-robot.iam.gserviceaccount.com",
+        "@cloudservices.gserviceaccount.com",
+        NULL,
+    };
+    if (strncmp(principal, "serviceAccount:", 15) != 0)
+        return false;
+    const char *at = strrchr(principal, '@');
+    if (!at)
+        return false;
+    if (strncmp(at + 1, "gcp-sa-", 7) == 0 && ends_with(at, ".iam.gserviceaccount.com"))
+        return true;
+    for (int i = 0; agent_domains[i]; i++)
+        if (strcmp(at, agent_domains[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The principal a bearer token names (token: n bytes, no surrounding white space), or
+ * false when it names none. */
+static bool token_principal(const char *token, size_t n, char *out, size_t len)
+{
+    static const char *const kinds[] = {"user:", "serviceAccount:", "group:", NULL};
+    for (int i = 0; kinds[i]; i++) {
+        size_t k = strlen(kinds[i]);
+        if (n > k && strncmp(token, kinds[i], k) == 0) {
+            if (!em_iam_plausible_email(token + k, n - k))
+                return false;
+            snprintf(out, len, "%.*s", (int)n, token);
+            return true;
+        }
+    }
+    if (!em_iam_plausible_email(token, n))
+        return false;
+    /* a bare e-mail: service accounts end in ".gserviceaccount.com" */
+    static const char robot_domain[] = ".gserviceaccount.com";
+    size_t d = sizeof(robot_domain) - 1;
+    bool robot = n > d && strncmp(token + n - d, robot_domain, d) == 0;
+    snprintf(out, len, "%s:%.*s", robot ? "serviceAccount" : "user", (int)n, token);
+    return true;
+}
+
+static bool space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+enum em_code em_iam_authenticate(const char *authorization, bool internal,
+                                 const struct em_config *cfg, char *out, size_t len,
+                                 struct em_status *st)
+{
+    if (!authorization || !*authorization) {
+        snprintf(out, len, "%s",
+                 cfg && !cfg->iam_enforce ? cfg->default_principal : EM_IAM_ANONYMOUS);
+        return EM_OK;
+    }
+    snprintf(out, len, "%s", EM_IAM_ANONYMOUS);
+    if (strncasecmp(authorization, "Bearer ", 7) != 0)
+        return EM_FAIL(st, EM_UNAUTHENTICATED, "%s", unauthenticated_message);
+    const char *token = authorization + 7;
+    while (space(*token))
+        token++;
+    size_t n = strlen(token);
+    while (n > 0 && space(token[n - 1]))
+        n--;
+    char principal[EM_PRINCIPAL_MAX];
+    if (n == 0 || n >= sizeof(principal) - 16 || memchr(token, ' ', n) ||
+        !token_principal(token, n, principal, sizeof(principal)))
+        return EM_FAIL(st, EM_UNAUTHENTICATED, "%s", unauthenticated_message);
+    /* nobody outside Google can hold a token of a Google-managed service agent */
+    if (em_iam_is_service_agent(principal) && !internal)
+        return EM_FAIL(st, EM_UNAUTHENTICATED, "%s", unauthenticated_message);
+    snprintf(out, len, "%s", principal);
+    return EM_OK;
 }
 
 /* --- storage --- */
@@ -323,8 +432,11 @@ enum em_code em_iam_clear(struct em_store *store, struct em_status *st)
 
 static bool member_matches(const char *member, const char *principal)
 {
-    if (!strcmp(member, principal) || !strcmp(member, "allUsers") ||
-        !strcmp(member, "allAuthenticatedUsers"))
+    if (!strcmp(member, principal) || !strcmp(member, "allUsers"))
+        return true;
+    if (!strcmp(principal, EM_IAM_ANONYMOUS))
+        return false; /* an anonymous caller has only what allUsers has */
+    if (!strcmp(member, "allAuthenticatedUsers"))
         return true;
     if (strncmp(member, "domain:", 7) == 0) {
         const char *at = strrchr(principal, '@');
@@ -367,7 +479,7 @@ static bool granted(struct em_store *store, const struct em_config *cfg, const c
                     const char *resource, const char *permission, struct em_status *st)
 {
     if (!cfg->iam_enforce || !strcmp(principal, cfg->default_principal))
-        return true;
+        return true; /* under enforce, the default principal owns every project */
     char name[EM_RESOURCE_MAX];
     snprintf(name, sizeof(name), "%s", resource);
     do {

@@ -13,8 +13,10 @@
  * bindings are stored and returned but never grant (conditions are not evaluated).
  *
  * With EMULATOR_IAM=off every check passes (principals are still recorded in audit
- * logs). The default principal (no Authorization header) is treated as an owner of
- * every project, so an unauthenticated gcloud keeps working under `enforce`.
+ * logs), and a request without a token acts as the default principal. Under enforce a
+ * request without a token is anonymous (only allUsers bindings apply), and the default
+ * principal, named in a token like anyone else, owns every project (the bootstrap
+ * owner: someone must be able to grant the first roles).
  */
 #ifndef EM_IAM_H
 #define EM_IAM_H
@@ -31,10 +33,36 @@ struct em_call;
 
 enum em_code em_iam_open(struct em_store *store, struct em_status *st);
 
-/* The principal a request acts as: the Bearer token when it names one
- * ("user:alice@example.com", "serviceAccount:...", or a bare e-mail), else the default. */
-void em_iam_principal(const char *authorization, const char *default_principal, char *out,
-                      size_t len);
+/* The principal of a request without a token under --iam enforce: it has only what
+ * allUsers is granted. */
+#define EM_IAM_ANONYMOUS "anonymous"
+
+/* Who a request acts as, from its Authorization header (the one place this is decided):
+ *
+ *   no header                 the default principal with IAM off; EM_IAM_ANONYMOUS
+ *                             under enforce
+ *   Bearer user:<e-mail>      that principal (also serviceAccount: and group:); a bare
+ *                             e-mail is user:, or serviceAccount: for *.gserviceaccount.com
+ *   Bearer <service agent>    only with the internal credential (internal is true)
+ *   anything else             UNAUTHENTICATED (401) in Google's words, in both IAM modes:
+ *                             "Bearer garbage", "Bearer user:alice", "Bearer ", "Basic ...",
+ *                             "Bearer allUsers", "Bearer domain:example.com", OIDC tokens
+ *
+ * out always holds a principal (EM_IAM_ANONYMOUS on failure). cfg NULL: IAM off with an
+ * anonymous default. */
+enum em_code em_iam_authenticate(const char *authorization, bool internal,
+                                 const struct em_config *cfg, char *out, size_t len,
+                                 struct em_status *st);
+
+/* Whether principal ("serviceAccount:...") is a Google-managed service agent, for which
+ * no user can get a token: service-N@gcp-sa-*.iam.gserviceaccount.com,
+ * service-N@dataflow-service-producer-prod..., N@cloudservices.gserviceaccount.com, ...
+ * (The compute default service account, N-compute@developer.gserviceaccount.com, is not
+ * one: users may act as it.) */
+bool em_iam_is_service_agent(const char *principal);
+
+/* Whether text (len bytes) looks like an e-mail address: local@label.label... */
+bool em_iam_plausible_email(const char *text, size_t len);
 
 /* The stored policy of resource, or an empty one ({"version":1,"etag":"ACAB"}). */
 enum em_code em_iam_get_policy(struct em_store *store, const char *resource, cJSON **policy,

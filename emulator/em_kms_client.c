@@ -13,6 +13,7 @@
 #include "em_faults.h"
 #include "em_json.h"
 #include "em_log.h"
+#include "em_trust.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -110,6 +111,10 @@ static bool exchange_prepare(struct exchange *ex, CURL *handle, const char *key_
     ex->body = body;
     ex->headers = curl_slist_append(NULL, "Content-Type: application/json");
     ex->headers = curl_slist_append(ex->headers, auth);
+    /* a service agent's token and the caller are honoured only with the credential */
+    const char *credential = em_trust_header_line();
+    if (credential)
+        ex->headers = curl_slist_append(ex->headers, credential);
     if (caller)
         ex->headers = curl_slist_append(ex->headers, from);
     curl_easy_reset(handle);

@@ -5,7 +5,8 @@
  * service sees it.
  *
  * Each call names the principal it acts as (a service agent, sent as the bearer token)
- * and the resource it acts for (sent as X-Emulator-Caller, recorded in KMS's audit log).
+ * and the resource it acts for (sent as X-Emulator-Caller, recorded in KMS's audit log),
+ * and carries the internal credential (em_trust.h), without which KMS honours neither.
  * Connections are kept alive per thread; a call times out after a few seconds.
  *
  * Results tell "KMS said no" apart from "KMS could not be reached":

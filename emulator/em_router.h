@@ -44,6 +44,9 @@ struct em_route {
     /* In a service with blocking handlers: this handler never waits (it may defer, see
      * em_call_defer), so it runs on the HTTP thread instead of a worker thread. */
     bool never_blocks;
+    /* Only for the emulator's own processes: refused without the internal credential
+     * (em_trust.h), as Google refuses a caller it does not know. */
+    bool internal;
 };
 
 struct em_var {

@@ -14,6 +14,7 @@
 #include "em_kms_client.h"
 #include "em_log.h"
 #include "em_store.h"
+#include "em_trust.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -78,11 +79,11 @@ static enum em_code handle_faults(struct em_call *call)
 
 static const struct em_route common_routes[] = {
     {"GET", "health", handle_health, "Health", .never_blocks = true},
-    {"POST", "emulator/v1/internal:tick", handle_tick, "Tick", NULL},
-    {"POST", "emulator/v1/internal:reset", handle_reset, "Reset", NULL},
-    {"POST", "emulator/v1/internal:flush", handle_flush, "Flush", NULL},
-    {"POST", "emulator/v1/internal:keyChecks", handle_key_checks, "RunKeyChecks", NULL},
-    {"POST", "emulator/v1/internal:faults", handle_faults, "ReloadFaults", NULL},
+    {"POST", "emulator/v1/internal:tick", handle_tick, "Tick", .internal = true},
+    {"POST", "emulator/v1/internal:reset", handle_reset, "Reset", .internal = true},
+    {"POST", "emulator/v1/internal:flush", handle_flush, "Flush", .internal = true},
+    {"POST", "emulator/v1/internal:keyChecks", handle_key_checks, "RunKeyChecks", .internal = true},
+    {"POST", "emulator/v1/internal:faults", handle_faults, "ReloadFaults", .internal = true},
 };
 
 /* --- files --- */
@@ -134,8 +135,9 @@ static enum em_code open_core(struct em_service *svc, struct em_status *st)
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/metadata.db", svc->config.data_dir);
     em_kms_client_init(&svc->config);
-    if (em_store_open(path, &svc->store, st) || em_clock_open(svc->store, st) ||
-        em_iam_open(svc->store, st) || em_faults_open(svc->store, st) ||
+    if (em_trust_open(svc->config.data_dir, st) || em_store_open(path, &svc->store, st) ||
+        em_clock_open(svc->store, st) || em_iam_open(svc->store, st) ||
+        em_faults_open(svc->store, st) ||
         em_audit_open(svc->store, svc->config.audit_max_entries, &svc->audit, st))
         return st->code;
     svc->router = em_router_new();

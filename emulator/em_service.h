@@ -7,7 +7,8 @@
  *   2. creates the data directory (a temporary one with --ephemeral, removed at exit)
  *      and opens metadata.db, the clock, IAM and the audit log;
  *   3. calls the service's open hook (its migrations and in-memory state);
- *   4. serves its routes plus the common ones on 127.0.0.1:<port base + offset>:
+ *   4. serves its routes plus the common ones on 127.0.0.1:<port base + offset>
+ *      (internal: routes only for calls carrying the internal credential, em_trust.h):
  *        GET  /health                          liveness, {"status":"SERVING"}
  *        POST /emulator/v1/internal:tick       reload the clock, run timers due by now
  *        POST /emulator/v1/internal:reset      drop every resource of this service

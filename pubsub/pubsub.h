@@ -335,7 +335,7 @@ struct ps_push_config {
     char *endpoint;        /* NULL: a pull subscription */
     char *attributes_json; /* pushConfig.attributes, NULL when none */
     bool no_wrapper, write_metadata;
-    char *oidc_service_account, *oidc_audience; /* recorded, not used */
+    char *oidc_service_account, *oidc_audience; /* the identity push requests carry */
 };
 
 struct ps_sub_config {
@@ -408,6 +408,12 @@ struct ps_sub {
     int64_t last_active_ns, saved_active_ns;
     int64_t push_retry_ns; /* push: no delivery before this emulator time */
     uint32_t push_failures;
+    bool dead_letter_reported; /* the current denial was logged and audited */
+
+    /* Under --iam enforce: the Pub/Sub service agent may not forward to the dead-letter
+     * topic (ps_sub_check_dead_letter); delivery attempts then do not count and messages
+     * keep being redelivered, as in Google. */
+    atomic_bool dead_letter_denied;
 };
 
 struct ps_snapshot {
@@ -437,6 +443,7 @@ struct ps_registry {
     _Atomic uint32_t next_id;  /* subscription and snapshot ids */
     int pull_wait_ms;          /* PS_PULL_WAIT_MS; tests and fuzzing set 0 */
     struct ps_push *push;
+    struct em_audit *audit; /* the service's audit log (entries the registry writes) */
     int64_t last_gc_ns;
 };
 
@@ -641,6 +648,15 @@ enum em_code ps_sub_load(struct ps_sub *sub, struct ps_log *log, struct em_statu
 enum em_code ps_forget_rows(struct ps_log *log, uint32_t sub_id, uint32_t snapshot_id,
                             struct em_status *st);
 
+/* Whether the Pub/Sub service agent of the subscription's project
+ * (service-<number>@gcp-sa-pubsub.iam.gserviceaccount.com) may dead-letter for it, as
+ * Google requires: pubsub.topics.publish on the dead-letter topic and
+ * pubsub.subscriptions.consume on the subscription (always, with IAM off). Sets
+ * sub->dead_letter_denied; a new denial is logged and written to the audit log as the
+ * agent's refused Publish (caller: the subscription). Runs at create, update, load and
+ * every tick, so grants and revocations take effect within a tick. */
+void ps_sub_check_dead_letter(struct ps_registry *reg, struct ps_sub *sub);
+
 /* The timers (tick hook): lease expiry, retention, dead-lettering, expiration policies,
  * snapshot expiry, message clean-up, idle logs. */
 enum em_code ps_tick(struct ps_registry *reg, int64_t now, struct em_status *st);
@@ -653,6 +669,10 @@ char *ps_dead_letter_attributes(const struct ps_message *m, const struct ps_sub 
                                 uint32_t attempts);
 /* The body of a push request ({"message": ..., "subscription": ...}); malloc'd. */
 char *ps_push_body(const struct ps_received *r, const char *subscription);
+/* The OIDC-style ID token a push request carries for pushConfig.oidcToken: a JWT with
+ * Google's claims (iss https://accounts.google.com, aud, email, email_verified, iat, exp
+ * an hour later), unsigned ("alg":"none": no Google key exists here). malloc'd. */
+char *ps_push_oidc_token(const char *service_account, const char *audience, int64_t now_ns);
 
 /* --- pubsub_push.c --- */
 

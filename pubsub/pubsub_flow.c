@@ -28,8 +28,11 @@
  */
 #include "pubsub.h"
 
+#include "em_audit.h"
 #include "em_clock.h"
+#include "em_config.h"
 #include "em_crypto.h"
+#include "em_iam.h"
 #include "em_log.h"
 #include "em_store.h"
 
@@ -299,6 +302,65 @@ static struct ps_topic *dead_letter_topic(struct ps_registry *reg, struct ps_sub
         snprintf(name, sizeof(name), "%s", sub->cfg.dead_letter_topic);
     pthread_mutex_unlock(&sub->lock);
     return name[0] ? ps_topic_get(reg, name) : NULL;
+}
+
+/* The agent's refused Publish, as Google's audit log would show it. */
+static void report_dead_letter_denied(struct ps_registry *reg, struct ps_sub *sub,
+                                      const char *agent, const char *topic, const char *why)
+{
+    char message[EM_STATUS_MESSAGE_MAX];
+    snprintf(message, sizeof(message),
+             "%s Messages of %s are not dead-lettered (they keep being redelivered) until "
+             "the Pub/Sub service agent %s has roles/pubsub.publisher on %s and "
+             "roles/pubsub.subscriber on the subscription.",
+             why, sub->name, agent + strlen("serviceAccount:"), topic);
+    em_warn("pubsub: %s", message);
+    if (!reg->audit)
+        return;
+    struct em_audit_entry e = {
+        .time_ns = em_clock_now(),
+        .service = "pubsub",
+        .kind = EM_AUDIT_DATA_ACCESS,
+        .principal = agent,
+        .method = "Publish",
+        .resource = topic,
+        .caller = sub->name,
+        .code = EM_PERMISSION_DENIED,
+        .message = message,
+    };
+    em_audit_record(reg->audit, &e);
+}
+
+void ps_sub_check_dead_letter(struct ps_registry *reg, struct ps_sub *sub)
+{
+    char topic[PS_NAME_MAX] = "";
+    pthread_mutex_lock(&sub->lock);
+    if (sub->cfg.dead_letter_topic)
+        snprintf(topic, sizeof(topic), "%s", sub->cfg.dead_letter_topic);
+    pthread_mutex_unlock(&sub->lock);
+    if (!topic[0] || !reg->config->iam_enforce || !reg->cmek) {
+        atomic_store(&sub->dead_letter_denied, false);
+        return;
+    }
+    char agent[EM_PRINCIPAL_MAX];
+    em_cmek_agent(reg->cmek, sub->project, agent, sizeof(agent));
+    struct em_status st = {0};
+    bool allowed =
+        em_iam_check(reg->meta, reg->config, agent, topic, "pubsub.topics.publish", &st) == EM_OK &&
+        em_iam_check(reg->meta, reg->config, agent, sub->name, "pubsub.subscriptions.consume",
+                     &st) == EM_OK;
+    atomic_store(&sub->dead_letter_denied, !allowed);
+    pthread_mutex_lock(&sub->lock);
+    bool report = !allowed && !sub->dead_letter_reported;
+    if (!allowed && report)
+        sub->dead_letter_reported = true;
+    else if (allowed && sub->dead_letter_reported) {
+        sub->dead_letter_reported = false;
+        em_info("pubsub: dead-lettering from %s to %s resumes", sub->name, topic);
+    }
+    pthread_mutex_unlock(&sub->lock);
+    if (report)
+        report_dead_letter_denied(reg, sub, agent, topic, st.message);
 }
 
 /* Forwards the subscription's dead messages to its dead-letter topic dlt and acknowledges
@@ -1028,6 +1090,7 @@ static void collect_expired(const struct ps_snapshot *snap, void *arg)
 /* Lease expiry and dead-lettering of one subscription. */
 static void tick_sub(struct ps_registry *reg, struct ps_sub *sub, int64_t now)
 {
+    ps_sub_check_dead_letter(reg, sub);
     if (!sub->detached && sub->cfg.ttl_ns > 0 && now - sub->last_active_ns >= sub->cfg.ttl_ns &&
         !sub->cfg.push.endpoint) {
         struct em_status st = {0};

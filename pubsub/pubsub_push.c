@@ -15,6 +15,20 @@
  *                      and x-goog-pubsub-{message-id,publish-time,subscription-name} as
  *                      headers
  *
+ * Identity. A push request carries the subscription's identity and nothing else: with
+ * pushConfig.oidcToken, "Authorization: Bearer <ID token>" (ps_push_oidc_token: an
+ * OIDC-style JWT for the service account, audience the one configured or the endpoint),
+ * otherwise no Authorization header; never the internal credential. The emulator's own
+ * APIs answer an ID token 401, as Google's do (it is not an OAuth access token), and a
+ * request without a token is anonymous under --iam enforce: an endpoint pointing at the
+ * emulator gains nothing.
+ *
+ * Attributes as headers (writeMetadata) never add or change headers of their own: an
+ * attribute is written only when its key is an HTTP token (RFC 9110) that names no
+ * header of the request's framing, identity or Pub/Sub metadata (Authorization, Host,
+ * Content-*, Transfer-Encoding, Connection, X-Emulator-*, x-goog-*, ...) and its value
+ * holds no control character (CR, LF, NUL, ...); other attributes are left out (logged).
+ *
  * 102, 200, 201, 202 and 204 acknowledge the message; anything else (or no answer within
  * min(ack deadline, 10 s)) nacks it: with a retry policy the message waits out the
  * policy's backoff, otherwise the subscription pauses 100 ms doubling per failure up to
@@ -30,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define PUSH_PER_ROUND 100 /* messages per subscription per round */
@@ -47,6 +62,7 @@ struct ps_push {
 struct target {
     struct ps_sub *sub;
     char *endpoint;
+    char *oidc_email, *oidc_audience; /* pushConfig.oidcToken, or NULL */
     bool no_wrapper, write_metadata;
     int timeout_s;
 };
@@ -63,6 +79,57 @@ static struct curl_slist *header(struct curl_slist *list, const char *name, cons
     char line[1600];
     snprintf(line, sizeof(line), "%s: %s", name, value);
     return curl_slist_append(list, line);
+}
+
+/* RFC 9110 tchar: what a header name is made of. */
+static bool token_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static bool header_name_ok(const char *name)
+{
+    static const char *const reserved[] = {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "host",
+        "content-length",
+        "content-type",
+        "content-encoding",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "upgrade",
+        "te",
+        "trailer",
+        "expect",
+        "user-agent",
+        NULL,
+    };
+    size_t n = strlen(name);
+    if (n == 0 || n > PS_MAX_ATTRIBUTE_KEY)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!token_char((unsigned char)name[i]))
+            return false;
+    if (strncasecmp(name, "x-goog-", 7) == 0 || strncasecmp(name, "x-emulator-", 11) == 0)
+        return false;
+    for (int i = 0; reserved[i]; i++)
+        if (strcasecmp(name, reserved[i]) == 0)
+            return false;
+    return true;
+}
+
+/* A field value: visible characters, spaces, tabs and UTF-8 bytes; no CR, LF, NUL. */
+static bool header_value_ok(const char *value)
+{
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return false;
+    return true;
 }
 
 /* The noWrapper headers: attributes (JSON object text) and the message's metadata. */
@@ -82,7 +149,11 @@ static struct curl_slist *unwrapped_headers(struct curl_slist *h, const struct t
     const cJSON *a;
     cJSON_ArrayForEach(a, attributes)
     {
-        h = header(h, a->string, a->valuestring);
+        if (cJSON_IsString(a) && header_name_ok(a->string) && header_value_ok(a->valuestring))
+            h = header(h, a->string, a->valuestring);
+        else
+            em_debug("pubsub: push for %s leaves out an attribute that cannot be a header",
+                     t->sub->name);
     }
     cJSON_Delete(attributes);
     return h;
@@ -107,6 +178,19 @@ static bool post(struct ps_push *push, const struct target *t, const struct ps_r
         data = body;
         len = strlen(body);
         h = header(h, "Content-Type", "application/json");
+    }
+    if (t->oidc_email) {
+        char *token = ps_push_oidc_token(
+            t->oidc_email, t->oidc_audience ? t->oidc_audience : t->endpoint, em_clock_now());
+        if (token) {
+            char *line = malloc(strlen(token) + 32);
+            if (line) {
+                sprintf(line, "Authorization: Bearer %s", token);
+                h = curl_slist_append(h, line);
+                free(line);
+            }
+            free(token);
+        }
     }
     CURL *c = push->curl;
     curl_easy_reset(c);
@@ -182,6 +266,12 @@ static void collect(struct ps_sub *sub, void *arg)
     if (wanted && ts->count < ts->cap) {
         struct target *t = &ts->items[ts->count];
         t->endpoint = strdup(sub->cfg.push.endpoint);
+        t->oidc_email = sub->cfg.push.oidc_service_account && *sub->cfg.push.oidc_service_account
+                            ? strdup(sub->cfg.push.oidc_service_account)
+                            : NULL;
+        t->oidc_audience = sub->cfg.push.oidc_audience && *sub->cfg.push.oidc_audience
+                               ? strdup(sub->cfg.push.oidc_audience)
+                               : NULL;
         t->no_wrapper = sub->cfg.push.no_wrapper;
         t->write_metadata = sub->cfg.push.write_metadata;
         t->timeout_s = sub->cfg.ack_deadline_s < 10 ? sub->cfg.ack_deadline_s : 10;
@@ -191,6 +281,9 @@ static void collect(struct ps_sub *sub, void *arg)
             atomic_fetch_add(&sub->refs, 1);
             t->sub = sub;
             ts->count++;
+        } else {
+            free(t->oidc_email);
+            free(t->oidc_audience);
         }
     }
     pthread_mutex_unlock(&sub->lock);
@@ -210,6 +303,8 @@ static void round_robin(struct ps_push *push)
     for (size_t i = 0; i < ts.count; i++) {
         deliver(push, &ts.items[i]);
         free(ts.items[i].endpoint);
+        free(ts.items[i].oidc_email);
+        free(ts.items[i].oidc_audience);
         ps_sub_put(ts.items[i].sub);
     }
     free(ts.items);

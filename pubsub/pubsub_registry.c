@@ -327,7 +327,10 @@ void ps_sub_policy(const struct ps_sub *sub, struct ps_delivery_policy *out)
     out->ack_deadline_s = sub->cfg.ack_deadline_s;
     out->retention_ns = sub->cfg.retention_ns;
     out->ordering = sub->cfg.ordering;
-    out->max_attempts = sub->cfg.dead_letter_topic ? sub->cfg.max_delivery_attempts : 0;
+    /* without the service agent's permissions the policy does not count attempts */
+    out->max_attempts = sub->cfg.dead_letter_topic && !atomic_load(&sub->dead_letter_denied)
+                            ? sub->cfg.max_delivery_attempts
+                            : 0;
     out->retry = sub->cfg.retry;
 }
 
@@ -1188,11 +1191,13 @@ enum em_code ps_registry_adopt_sub(struct ps_registry *reg, const struct ps_sub_
         em_warn("pubsub: stored filter of %s no longer parses: %s", s->name, ignored.message);
     if (row->id >= atomic_load(&reg->next_id))
         atomic_store(&reg->next_id, row->id + 1);
+    atomic_store(&s->dead_letter_denied, reg->config->iam_enforce);
     if (!em_index_insert(&reg->subs, s) || !attach(reg, s, row->retained_topic)) {
         em_index_remove(&reg->subs, s->name);
         sub_free(s);
         return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
     }
+    ps_sub_check_dead_letter(reg, s);
     return EM_OK;
 }
 
@@ -1219,6 +1224,9 @@ enum em_code ps_sub_create(struct ps_registry *reg, const char *name,
         code = EM_FAIL(st, EM_NOT_FOUND, "Subscription topic does not exist");
     ps_sub_put(existing);
     ps_topic_put(topic);
+    atomic_store(&s->dead_letter_denied, reg->config->iam_enforce); /* until checked */
+    if (!code)
+        ps_sub_check_dead_letter(reg, s);
     if (!code) {
         s->id = ps_registry_new_id(reg);
         s->create_ns = s->last_active_ns = s->saved_active_ns = em_clock_now();
@@ -1316,6 +1324,8 @@ enum em_code ps_sub_update(struct ps_registry *reg, const char *name,
     }
     pthread_mutex_unlock(&s->lock);
     pthread_rwlock_unlock(&reg->lock);
+    if (!code && (m & PS_SUB_DEAD_LETTER))
+        ps_sub_check_dead_letter(reg, s);
     if (!code && detach)
         code = detach_locked(reg, name, st);
     if (!code && s->cfg.push.endpoint && reg->push)

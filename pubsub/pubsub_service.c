@@ -21,6 +21,7 @@ static enum em_code pubsub_open(struct em_service *svc, struct em_status *st)
     if (ps_registry_open(svc->store, &svc->config, &reg, st))
         return st->code;
     svc->ctx = reg;
+    reg->audit = svc->audit;
     struct em_cmek_hooks hooks = {
         .state_changed = ps_state_changed,
         .inaccessible_error = ps_inaccessible_error,

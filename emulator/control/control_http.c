@@ -8,6 +8,8 @@
  */
 #include "control_http.h"
 
+#include "em_trust.h"
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,11 +83,15 @@ static bool transfer_setup(struct transfer *t)
     curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, req);
     curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->error);
+    /* every call to a service is internal: it carries the stack's credential */
+    const char *credential = em_trust_header_line();
+    if (credential)
+        t->headers = curl_slist_append(t->headers, credential);
     if (strcmp(req->method, "POST") == 0) {
-        t->headers = curl_slist_append(NULL, "Content-Type: application/json");
-        curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
+        t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
         curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, req->body ? req->body : "{}");
     }
+    curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
     return true;
 }
 

@@ -1,6 +1,7 @@
 /*
  * control_http: the control plane's HTTP client (libcurl), for talking to the services
- * it supervises: health probes and the internal tick, reset and flush calls.
+ * it supervises: health probes and the internal tick, reset and flush calls, each with
+ * the stack's internal credential (em_trust.h).
  *
  * A batch of requests runs concurrently (one curl multi handle) and the call returns when
  * every request has an answer or has failed, so asking five services costs the slowest

@@ -15,8 +15,11 @@
 # Stack:      start_stack [emulator flags...], stop_stack; exports PORT_BASE, CONTROL_URL,
 #             KMS_URL, PUBSUB_URL, BIGTABLE_URL, SPANNER_URL, RUNNER_URL.
 # REST:       api METHOD URL [JSON_BODY | @FILE] sets HTTP_STATUS and BODY; never fails.
-#             With API_PRINCIPAL set, the request carries "Authorization: Bearer <it>".
-# gcloud:     setup_gcloud [project] (HAVE_GCLOUD=1, or 0 with a loud SKIPPING line),
+#             With API_PRINCIPAL set, the request carries "Authorization: Bearer <it>";
+#             API_AUTHORIZATION sends that Authorization header as is instead, and
+#             API_HEADER adds one more header line ("Name: value").
+# gcloud:     setup_gcloud [project] [principal] (HAVE_GCLOUD=1, or 0 with a loud SKIPPING
+#             line; with a principal, gcloud sends it as its token),
 #             gcloud_as PRINCIPAL args... runs gcloud as that principal.
 # Assertions: expect_status, expect_eq, expect_contains, expect_json, expect_error_json,
 #             expect_healthy; each failure prints what was expected and what came, is
@@ -227,8 +230,13 @@ api() {
     if [[ $# -ge 3 ]]; then
         args+=(-H 'Content-Type: application/json' --data-binary "$3")
     fi
-    if [[ -n "${API_PRINCIPAL:-}" ]]; then
+    if [[ -n "${API_AUTHORIZATION+set}" ]]; then
+        args+=(-H "Authorization: $API_AUTHORIZATION")
+    elif [[ -n "${API_PRINCIPAL:-}" ]]; then
         args+=(-H "Authorization: Bearer $API_PRINCIPAL")
+    fi
+    if [[ -n "${API_HEADER:-}" ]]; then
+        args+=(-H "$API_HEADER")
     fi
     LAST_REQUEST="$method $url"
     rm -f "$TEST_TMP/api.body"
@@ -239,9 +247,11 @@ api() {
 
 # --- gcloud ---
 
-# setup_gcloud [project]: an isolated gcloud configuration pointing at the stack.
+# setup_gcloud [project] [principal]: an isolated gcloud configuration pointing at the
+# stack; with a principal (under --iam enforce: user:developer@example.com, the owner of
+# every project) gcloud sends it as its access token, otherwise no token at all.
 setup_gcloud() {
-    local project=${1:-emulator-project}
+    local project=${1:-emulator-project} principal=${2:-}
     if ! command -v gcloud >/dev/null 2>&1; then
         echo "!!!!!!!! SKIPPING gcloud tests: gcloud not installed !!!!!!!!" >&2
         HAVE_GCLOUD=0
@@ -250,7 +260,7 @@ setup_gcloud() {
     export CLOUDSDK_CONFIG="$TEST_TMP/gcloud"
     export CLOUDSDK_CORE_DISABLE_PROMPTS=1
     "$REPO_DIR/scripts/gcloud-config" --port-base "$PORT_BASE" --project "$project" \
-        --config-dir "$CLOUDSDK_CONFIG" >/dev/null
+        --config-dir "$CLOUDSDK_CONFIG" ${principal:+--principal "$principal"} >/dev/null
     HAVE_GCLOUD=1
 }
 
@@ -265,7 +275,8 @@ gcloud_as() {
         mkdir -p "$dir"
         cp -r "$CLOUDSDK_CONFIG/configurations" "$CLOUDSDK_CONFIG/active_config" "$dir/"
         printf %s "$principal" >"$dir/token"
-        sed -i "s|^disable_credentials = true\$|disable_credentials = false\naccess_token_file = $dir/token|" \
+        sed -i -e '/^access_token_file = /d' \
+            -e "s|^disable_credentials = .*\$|disable_credentials = false\naccess_token_file = $dir/token|" \
             "$dir/configurations/config_emulator"
     fi
     CLOUDSDK_CONFIG="$dir" gcloud "$@"

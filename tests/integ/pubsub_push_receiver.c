@@ -2,12 +2,13 @@
  * pubsub_push_receiver: a tiny HTTP endpoint for the Pub/Sub push tests (compiled by the
  * test itself with cc, so it needs nothing beyond libc).
  *
- *   pubsub_push_receiver PORT_FILE OUT_FILE [FAILURES]
+ *   pubsub_push_receiver PORT_FILE OUT_FILE [FAILURES [HEADERS_FILE]]
  *
  * Listens on 127.0.0.1 on a free port (written to PORT_FILE), and for every request
- * appends one line to OUT_FILE: the body with newlines removed. The first FAILURES
- * requests are answered 503 (the push must be retried), the others 204. Every answer
- * closes the connection. It runs until killed.
+ * appends one line to OUT_FILE: the body with newlines removed; with HEADERS_FILE, also
+ * the request line and header lines there, one per line as received, then a line "--".
+ * The first FAILURES requests are answered 503 (the push must be retried), the others
+ * 204. Every answer closes the connection. It runs until killed.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -20,7 +21,19 @@
 
 #define MAX_REQUEST (1 << 20)
 
-static void handle(int fd, FILE *out, int fail)
+/* The request head (up to the blank line), one line per header line. */
+static void write_head(FILE *headers, const char *buf, const char *body)
+{
+    for (const char *h = buf; h < body - 2;) {
+        const char *end = strstr(h, "\r\n");
+        fprintf(headers, "%.*s\n", (int)(end - h), h);
+        h = end + 2;
+    }
+    fprintf(headers, "--\n");
+    fflush(headers);
+}
+
+static void handle(int fd, FILE *out, FILE *headers, int fail)
 {
     static char buf[MAX_REQUEST + 1];
     size_t len = 0;
@@ -41,6 +54,8 @@ static void handle(int fd, FILE *out, int fail)
         if (body && (want < 0 || (long)(buf + len - body) >= want))
             break;
     }
+    if (body && headers)
+        write_head(headers, buf, body);
     if (body) {
         for (char *p = body; *p; p++)
             if (*p == '\n' || *p == '\r')
@@ -59,7 +74,7 @@ static void handle(int fd, FILE *out, int fail)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s PORT_FILE OUT_FILE [FAILURES]\n", argv[0]);
+        fprintf(stderr, "usage: %s PORT_FILE OUT_FILE [FAILURES [HEADERS_FILE]]\n", argv[0]);
         return 2;
     }
     int failures = argc > 3 ? atoi(argv[3]) : 0;
@@ -73,13 +88,14 @@ int main(int argc, char **argv)
         return 1;
     }
     FILE *out = fopen(argv[2], "a"), *port = fopen(argv[1], "w");
-    if (!out || !port)
+    FILE *headers = argc > 4 ? fopen(argv[4], "a") : NULL;
+    if (!out || !port || (argc > 4 && !headers))
         return 1;
     fprintf(port, "%d\n", ntohs(addr.sin_port));
     fclose(port);
     for (;;) {
         int fd = accept(s, NULL, NULL);
         if (fd >= 0)
-            handle(fd, out, failures > 0 ? failures-- : 0);
+            handle(fd, out, headers, failures > 0 ? failures-- : 0);
     }
 }

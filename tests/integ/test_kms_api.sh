@@ -176,6 +176,7 @@ expect_eq 600 "$(stat -c %a "$DATA_DIR/kms-root.key")" "root key file mode"
 section "IAM enforcement"
 stop_stack
 start_stack --iam enforce
+export API_PRINCIPAL=user:developer@example.com # the default principal owns every project
 api POST "$KMS_URL/v1/$P/keyRings?keyRingId=ring" '{}'
 api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=key" '{"purpose":"ENCRYPT_DECRYPT"}'
 API_PRINCIPAL=user:bob@example.com api POST "$KMS_URL/v1/$KEY:encrypt" "{\"plaintext\":\"$HELLO\"}"

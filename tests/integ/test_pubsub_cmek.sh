@@ -276,6 +276,7 @@ expect_status 200
 section "IAM: the Pub/Sub service agent needs the key role"
 stop_stack
 start_stack --iam enforce
+export API_PRINCIPAL=user:developer@example.com # the default principal owns every project
 api POST "$KMS_URL/v1/$P/locations/global/keyRings?keyRingId=ring" '{}'
 new_key guarded
 api PUT "$PUBSUB_URL/v1/$P/topics/guarded" "{\"kmsKeyName\":\"$RING/cryptoKeys/guarded\"}"

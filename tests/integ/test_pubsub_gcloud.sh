@@ -12,7 +12,7 @@
 source "$(dirname "$0")/lib.sh"
 
 start_stack --iam enforce
-setup_gcloud my-project
+setup_gcloud my-project user:developer@example.com # under enforce: the projects' owner
 if [[ $HAVE_GCLOUD != 1 ]]; then finish; fi
 cd "$TEST_TMP"
 KEY=projects/my-project/locations/us-east1/keyRings/pubsub-ring/cryptoKeys/orders-key

@@ -12,7 +12,7 @@ V1="$PUBSUB_URL/v1/projects/$PROJECT"
 T="projects/$PROJECT/topics"
 S="projects/$PROJECT/subscriptions"
 as() { API_PRINCIPAL=$1; }
-admin() { API_PRINCIPAL=""; } # the default principal owns every project
+admin() { API_PRINCIPAL=user:developer@example.com; } # the default principal owns every project
 bind() { # bind RESOURCE_URL ROLE MEMBER: adds one binding to the policy
     local url=$1 role=$2 member=$3 policy
     api GET "$url:getIamPolicy"

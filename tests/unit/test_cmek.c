@@ -64,6 +64,7 @@ static int kms_call(struct fixture *f, const char *method, const char *path, con
     call.body_text = body;
     call.body_len = body ? strlen(body) : 0;
     call.svc = f->kms;
+    call.authorization = "Bearer user:developer@example.com"; /* owns every project */
     if (query_key) {
         call.query[0] = (struct em_query_arg){query_key, query_value};
         call.query_count = 1;

@@ -3,7 +3,9 @@
  * route table of its own (no sockets): routing failures, body parsing and schema errors,
  * unimplemented methods, replies (JSON and raw), handler failures rendered as Google's
  * error JSON with the HTTP status of their code, IAM enforcement on a route's permission,
- * the principal and the audit entry of each call, the query argument helpers, and
+ * authentication (401 for tokens naming no principal; internal routes, service agents and
+ * X-Emulator-Caller only with the internal credential), the principal and the audit entry
+ * of each call, the query argument helpers, and
  * deferred calls without a transport (em_dispatch waits for em_call_ready from another
  * thread, then finish completes the call on the dispatching thread).
  */
@@ -20,6 +22,7 @@
 #include "em_json.h"
 #include "em_log.h"
 #include "em_schema.h"
+#include "em_trust.h"
 #include "unit_util.h"
 
 #include <errno.h>
@@ -197,6 +200,7 @@ static const struct em_route routes[] = {
     {"GET", "v1/widgets:empty", handle_empty, "Empty"},
     {"POST", "v1/{name=projects/*/widgets/*}:defer", handle_defer, "DeferWidget", NULL, NULL, NULL,
      EM_AUDIT_ADMIN},
+    {"POST", "emulator/v1/internal:widgets", handle_empty, "InternalWidgets", .internal = true},
 };
 
 static const struct em_service_def def = {.name = "test"};
@@ -252,6 +256,39 @@ static void request(struct fixture *f, const char *method, const char *path, con
     f->call.body_text = body;
     f->call.body_len = body ? strlen(body) : 0;
     f->call.authorization = authorization;
+    f->call.svc = &f->svc;
+    em_dispatch(f->router, &f->call);
+    assert_non_null(f->call.response);
+    f->json = cJSON_ParseWithLength(f->call.response, f->call.response_len);
+}
+
+/* The same with an X-Emulator-Internal header (the Authorization header is authorization). */
+static void request_internal(struct fixture *f, const char *method, const char *path,
+                             const char *authorization, const char *internal)
+{
+    em_call_reset(&f->call);
+    cJSON_Delete(f->json);
+    memset(&f->call, 0, sizeof(f->call));
+    f->call.method = method;
+    f->call.path = path;
+    f->call.authorization = authorization;
+    f->call.internal_credential = internal;
+    f->call.svc = &f->svc;
+    em_dispatch(f->router, &f->call);
+    assert_non_null(f->call.response);
+    f->json = cJSON_ParseWithLength(f->call.response, f->call.response_len);
+}
+
+/* A create call with an X-Emulator-Caller header (and the credential, when given). */
+static void request_with_caller(struct fixture *f, const char *caller, const char *internal)
+{
+    em_call_reset(&f->call);
+    cJSON_Delete(f->json);
+    memset(&f->call, 0, sizeof(f->call));
+    f->call.method = "POST";
+    f->call.path = "/v1/projects/p/widgets";
+    f->call.caller_resource = caller;
+    f->call.internal_credential = internal;
     f->call.svc = &f->svc;
     em_dispatch(f->router, &f->call);
     assert_non_null(f->call.response);
@@ -497,13 +534,84 @@ static void test_http_override(void **state)
 
 /* ---------------------------------------------------------------- principal, IAM, audit */
 
+#define UNAUTHENTICATED_MESSAGE                                                                    \
+    "Request had invalid authentication credentials. Expected OAuth 2 access token, login "        \
+    "cookie or other valid authentication credential. See "                                        \
+    "https://developers.google.com/identity/sign-in/web/devconsole-project."
+
 static void test_the_principal_comes_from_the_authorization_header(void **state)
 {
     struct fixture *f = *state;
     request(f, "GET", "/v1/" WIDGET, NULL, "Bearer alice@example.com");
     ok_is(f, "{\"name\":\"" WIDGET "\",\"principal\":\"user:alice@example.com\"}");
-    request(f, "GET", "/v1/" WIDGET, NULL, "Bearer ya29.opaque-token");
+    request(f, "GET", "/v1/" WIDGET, NULL, NULL);
     ok_is(f, "{\"name\":\"" WIDGET "\",\"principal\":\"" DEFAULT "\"}");
+}
+
+static void test_tokens_naming_no_principal_are_refused_before_the_handler(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const bad[] = {
+        "Bearer ya29.opaque-token", "Bearer user:alice", "Bearer ",
+        "Basic dXNlcjpwYXNz",       "Bearer allUsers",   "Bearer domain:example.com"};
+    for (int enforce = 0; enforce < 2; enforce++) {
+        f->svc.config.iam_enforce = enforce;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            request(f, "POST", "/v1/" WIDGET ":use", NULL, bad[i]);
+            error_is(f, 401, "UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE);
+        }
+    }
+    assert_int_equal(handler_runs, 0);
+}
+
+/* The value of the X-Emulator-Internal header the processes of this stack send. */
+static const char *credential(struct fixture *f)
+{
+    struct em_status st = {0};
+    assert_int_equal(em_trust_open(f->dir.path, &st), EM_OK);
+    const char *line = em_trust_header_line();
+    assert_non_null(line);
+    return strchr(line, ' ') + 1;
+}
+
+static void test_internal_routes_need_the_internal_credential(void **state)
+{
+    struct fixture *f = *state;
+    const char *good = credential(f);
+    static const char *const wrong[] = {NULL, "", "0000", "not-the-credential"};
+    for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+        request_internal(f, "POST", "/emulator/v1/internal:widgets", NULL, wrong[i]);
+        error_is(f, 403, "PERMISSION_DENIED", "The caller does not have permission");
+    }
+    /* one character off */
+    char off[128];
+    snprintf(off, sizeof(off), "%s", good);
+    off[0] = off[0] == '0' ? '1' : '0';
+    request_internal(f, "POST", "/emulator/v1/internal:widgets", NULL, off);
+    error_is(f, 403, "PERMISSION_DENIED", NULL);
+    request_internal(f, "POST", "/emulator/v1/internal:widgets", NULL, good);
+    assert_int_equal(f->call.http_status, 200);
+    /* other routes do not need it */
+    request_internal(f, "GET", "/v1/" WIDGET, NULL, NULL);
+    assert_int_equal(f->call.http_status, 200);
+}
+
+static void test_service_agents_and_callers_need_the_internal_credential(void **state)
+{
+    struct fixture *f = *state;
+    const char *good = credential(f);
+    const char *agent = "Bearer serviceAccount:service-1@gcp-sa-pubsub.iam.gserviceaccount.com";
+    request(f, "GET", "/v1/" WIDGET, NULL, agent);
+    error_is(f, 401, "UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE);
+    request_internal(f, "GET", "/v1/" WIDGET, agent, good);
+    ok_is(f,
+          "{\"name\":\"" WIDGET
+          "\",\"principal\":\"serviceAccount:service-1@gcp-sa-pubsub.iam.gserviceaccount.com\"}");
+    request_with_caller(f, "projects/p/topics/t", NULL);
+    error_is(f, 403, "PERMISSION_DENIED", "The caller does not have permission");
+    assert_int_equal(handler_runs, 1);
+    request_with_caller(f, "projects/p/topics/t", good);
+    assert_int_equal(f->call.http_status, 200);
 }
 
 static void test_iam_enforce_denies_until_granted(void **state)
@@ -517,8 +625,11 @@ static void test_iam_enforce_denies_until_granted(void **state)
     /* routes without a permission stay open */
     request(f, "GET", "/v1/" WIDGET, NULL, "Bearer user:alice@example.com");
     assert_int_equal(f->call.http_status, 200);
-    /* the default principal is an owner */
+    /* without a token a call is anonymous under enforce ... */
     request(f, "POST", "/v1/" WIDGET ":use", NULL, NULL);
+    error_is(f, 403, "PERMISSION_DENIED", NULL);
+    /* ... and the default principal, named in a token, owns every project */
+    request(f, "POST", "/v1/" WIDGET ":use", NULL, "Bearer " DEFAULT);
     assert_int_equal(f->call.http_status, 200);
 
     cJSON *policy = cJSON_Parse("{\"bindings\": [{\"role\": "
@@ -568,21 +679,19 @@ static void test_calls_are_audited(void **state)
     fails_with(f, "NOT_FOUND", 404);
     request(f, "POST", "/v1/" WIDGET ":silent", NULL, NULL); /* EM_AUDIT_NONE */
     request(f, "GET", "/v1/nowhere", NULL, NULL);            /* no route */
-    em_call_reset(&f->call);
-    memset(&f->call, 0, sizeof(f->call));
-    f->call.method = "POST";
-    f->call.path = "/v1/projects/p/widgets";
-    f->call.caller_resource = "projects/p/topics/t";
-    f->call.svc = &f->svc;
-    em_dispatch(f->router, &f->call);
+    /* a caller is recorded only from the emulator's own processes */
+    request_with_caller(f, "projects/p/topics/spoofed", NULL);
+    request_with_caller(f, "projects/p/topics/t", credential(f));
     assert_int_equal(em_audit_flush(f->svc.audit, &st), EM_OK);
     struct audit_rows rows = {0};
     assert_int_equal(em_audit_scan(f->dir.store, false, 0, audit_row, &rows, &st), EM_OK);
-    assert_int_equal(rows.count, 3);
+    assert_int_equal(rows.count, 4);
     assert_string_equal(rows.text[0], "test|1|user:alice@example.com|GetWidget|" WIDGET "|0|-|-");
     assert_string_equal(rows.text[1], "test|2|" DEFAULT "|FailWidget|" WIDGET
                                       "|5|The widget says no (NOT_FOUND).|-");
-    assert_string_equal(rows.text[2],
+    assert_string_equal(rows.text[2], "test|2|" DEFAULT "|CreateWidget|projects/p|7|The caller "
+                                      "does not have permission|-");
+    assert_string_equal(rows.text[3],
                         "test|2|" DEFAULT "|CreateWidget|projects/p|0|-|projects/p/topics/t");
 }
 
@@ -820,6 +929,9 @@ int main(void)
         T(test_unworded_failures_name_the_method),
         T(test_http_override),
         T(test_the_principal_comes_from_the_authorization_header),
+        T(test_tokens_naming_no_principal_are_refused_before_the_handler),
+        T(test_internal_routes_need_the_internal_credential),
+        T(test_service_agents_and_callers_need_the_internal_credential),
         T(test_iam_enforce_denies_until_granted),
         T(test_iam_off_allows_everyone),
         T(test_calls_are_audited),

@@ -1,5 +1,6 @@
 /*
- * test_iam: em_iam: who a request acts as (the Authorization header), what the predefined
+ * test_iam: em_iam: who a request acts as (the Authorization header: principals, 401s,
+ * anonymous callers, service agents only with the internal credential), what the predefined
  * roles grant, policies with etags (read-modify-write, concurrent changes refused, invalid
  * members and roles refused), and permission checks with IAM off and enforced: bindings
  * inherited from the project and key ring, allUsers, domain:, conditional bindings that
@@ -56,13 +57,45 @@ static int teardown(void **state)
 
 /* ---------------------------------------------------------------- principals */
 
+static struct em_config config_of(bool enforce)
+{
+    struct em_config cfg = {.iam_enforce = enforce};
+    snprintf(cfg.default_principal, sizeof(cfg.default_principal), DEFAULT);
+    return cfg;
+}
+
+/* The principal a request with this header acts as (both IAM modes agree). */
 static void principal_is(const char *authorization, const char *want)
 {
-    char out[EM_PRINCIPAL_MAX];
-    em_iam_principal(authorization, DEFAULT, out, sizeof(out));
-    if (strcmp(out, want) != 0)
-        fail_msg("Authorization \"%s\": principal \"%s\", expected \"%s\"",
-                 authorization ? authorization : "(none)", out, want);
+    for (int enforce = 0; enforce < 2; enforce++) {
+        struct em_config cfg = config_of(enforce);
+        struct em_status st = {0};
+        char out[EM_PRINCIPAL_MAX];
+        enum em_code code = em_iam_authenticate(authorization, false, &cfg, out, sizeof(out), &st);
+        if (code != EM_OK || strcmp(out, want) != 0)
+            fail_msg("Authorization \"%s\" (enforce %d): code %d, principal \"%s\", expected "
+                     "\"%s\"",
+                     authorization ? authorization : "(none)", enforce, code, out, want);
+    }
+}
+
+/* The header is refused with Google's 401, whatever the IAM mode. */
+static void unauthenticated(const char *authorization, bool internal)
+{
+    for (int enforce = 0; enforce < 2; enforce++) {
+        struct em_config cfg = config_of(enforce);
+        struct em_status st = {0};
+        char out[EM_PRINCIPAL_MAX];
+        enum em_code code =
+            em_iam_authenticate(authorization, internal, &cfg, out, sizeof(out), &st);
+        if (code != EM_UNAUTHENTICATED)
+            fail_msg("Authorization \"%s\" (enforce %d): code %d, principal \"%s\", expected "
+                     "UNAUTHENTICATED",
+                     authorization, enforce, code, out);
+        assert_string_equal(out, EM_IAM_ANONYMOUS);
+        assert_non_null(strstr(st.message, "Request had invalid authentication credentials. "
+                                           "Expected OAuth 2 access token"));
+    }
 }
 
 static void test_principal_from_the_bearer_token(void **state)
@@ -74,6 +107,9 @@ static void test_principal_from_the_bearer_token(void **state)
     principal_is("Bearer serviceAccount:robot@p.iam.gserviceaccount.com",
                  "serviceAccount:robot@p.iam.gserviceaccount.com");
     principal_is("Bearer group:team@example.com", "group:team@example.com");
+    /* the compute default service account is not a service agent: users act as it */
+    principal_is("Bearer serviceAccount:123-compute@developer.gserviceaccount.com",
+                 "serviceAccount:123-compute@developer.gserviceaccount.com");
 }
 
 static void test_bare_emails_get_a_kind(void **state)
@@ -82,8 +118,6 @@ static void test_bare_emails_get_a_kind(void **state)
     principal_is("Bearer alice@example.com", "user:alice@example.com");
     principal_is("Bearer robot@p.iam.gserviceaccount.com",
                  "serviceAccount:robot@p.iam.gserviceaccount.com");
-    principal_is("Bearer service-123@gcp-sa-pubsub.iam.gserviceaccount.com",
-                 "serviceAccount:service-123@gcp-sa-pubsub.iam.gserviceaccount.com");
     /* only the domain makes a service account, not the text somewhere inside */
     principal_is("Bearer gserviceaccount.com@example.com", "user:gserviceaccount.com@example.com");
     principal_is("Bearer mallory@gserviceaccount.com.example.net",
@@ -101,25 +135,81 @@ static void test_trailing_newlines_are_trimmed(void **state)
     principal_is("Bearer user:alice@example.com ", "user:alice@example.com");
 }
 
-static void test_anything_else_is_the_default_principal(void **state)
+static void test_no_token_is_the_default_principal_only_with_iam_off(void **state)
 {
     (void)state;
-    principal_is(NULL, DEFAULT);
-    principal_is("", DEFAULT);
-    principal_is("Bearer ", DEFAULT);
-    principal_is("Bearer ya29.a0AfH6SMBx-real-looking-oauth-token", DEFAULT);
-    principal_is("Basic dXNlcjpwYXNzd29yZA==", DEFAULT);
-    principal_is("user:alice@example.com", DEFAULT); /* no scheme */
-    principal_is("Bearer user:nobody", DEFAULT);
-    principal_is("Bearer alice @example.com", DEFAULT);
-    principal_is("Bearer owner:alice@example.com", DEFAULT);
+    struct em_status st = {0};
+    char out[EM_PRINCIPAL_MAX];
+    struct em_config off = config_of(false), enforce = config_of(true);
+    const char *none[] = {NULL, ""};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(em_iam_authenticate(none[i], false, &off, out, sizeof(out), &st), EM_OK);
+        assert_string_equal(out, DEFAULT);
+        assert_int_equal(em_iam_authenticate(none[i], false, &enforce, out, sizeof(out), &st),
+                         EM_OK);
+        assert_string_equal(out, EM_IAM_ANONYMOUS);
+    }
+}
+
+static void test_tokens_naming_no_principal_are_unauthenticated(void **state)
+{
+    (void)state;
+    unauthenticated("Bearer garbage", false);
+    unauthenticated("Bearer user:alice", false); /* no @ */
+    unauthenticated("Bearer ", false);
+    unauthenticated("Bearer", false);
+    unauthenticated("Basic dXNlcjpwYXNzd29yZA==", false);
+    unauthenticated("Bearer allUsers", false);
+    unauthenticated("Bearer allAuthenticatedUsers", false);
+    unauthenticated("Bearer domain:example.com", false);
+    unauthenticated("Bearer ya29.a0AfH6SMBx-real-looking-oauth-token", false);
+    unauthenticated("Bearer eyJhbGciOiJub25lIn0.eyJlbWFpbCI6ImFAYi5jb20ifQ.", false); /* OIDC */
+    unauthenticated("user:alice@example.com", false); /* no scheme */
+    unauthenticated("Bearer alice @example.com", false);
+    unauthenticated("Bearer user:alice@example.com extra", false);
+    unauthenticated("Bearer owner:alice@example.com", false);
+    unauthenticated("Bearer user:alice@localhost", false);
+    unauthenticated("Bearer user:@example.com", false);
+    unauthenticated("Bearer user:alice@@example.com", false);
+    unauthenticated("Bearer user:alice@-example.com", false);
+    unauthenticated("Bearer user:al\"ice@example.com", false);
+}
+
+static void test_service_agents_need_the_internal_credential(void **state)
+{
+    (void)state;
+    static const char *const agents[] = {
+        "Bearer serviceAccount:service-123@gcp-sa-pubsub.iam.gserviceaccount.com",
+        "Bearer service-123@gcp-sa-pubsub.iam.gserviceaccount.com",
+        "Bearer serviceAccount:service-123@gcp-sa-spanner.iam.gserviceaccount.com",
+        "Bearer serviceAccount:service-123@dataflow-service-producer-prod.iam.gserviceaccount.com",
+        "Bearer serviceAccount:123@cloudservices.gserviceaccount.com",
+        NULL,
+    };
+    for (int i = 0; agents[i]; i++) {
+        unauthenticated(agents[i], false);
+        struct em_config cfg = config_of(true);
+        struct em_status st = {0};
+        char out[EM_PRINCIPAL_MAX];
+        assert_int_equal(em_iam_authenticate(agents[i], true, &cfg, out, sizeof(out), &st), EM_OK);
+        assert_non_null(strstr(out, "serviceAccount:"));
+    }
+    assert_true(
+        em_iam_is_service_agent("serviceAccount:service-1@gcp-sa-pubsub.iam.gserviceaccount.com"));
+    assert_false(em_iam_is_service_agent("serviceAccount:robot@gcp-sa-x.example.com"));
+    assert_false(em_iam_is_service_agent("user:service-1@gcp-sa-pubsub.iam.gserviceaccount.com"));
+    assert_false(em_iam_is_service_agent("serviceAccount:r@my-project.iam.gserviceaccount.com"));
 }
 
 static void test_principal_fits_the_buffer(void **state)
 {
     (void)state;
     char out[16];
-    em_iam_principal("Bearer user:a-very-long-name@example.com", DEFAULT, out, sizeof(out));
+    struct em_status st = {0};
+    struct em_config cfg = config_of(true);
+    assert_int_equal(em_iam_authenticate("Bearer user:a-very-long-name@example.com", false, &cfg,
+                                         out, sizeof(out), &st),
+                     EM_OK);
     assert_string_equal(out, "user:a-very-lon");
 }
 
@@ -474,6 +564,10 @@ static void test_all_users_and_domains(void **state)
     denied(f, "user:alice@example.org", RING "/cryptoKeys/k3");
     denied(f, "user:alice@sub.example.com", RING "/cryptoKeys/k3");
     denied(f, "user:example.com@evil.test", RING "/cryptoKeys/k3");
+    /* an anonymous caller has what allUsers has, nothing more */
+    allowed(f, EM_IAM_ANONYMOUS, KEY);
+    denied(f, EM_IAM_ANONYMOUS, RING "/cryptoKeys/k2");
+    denied(f, EM_IAM_ANONYMOUS, RING "/cryptoKeys/k3");
 }
 
 static void test_conditional_bindings_do_not_grant(void **state)
@@ -511,7 +605,9 @@ int main(void)
         cmocka_unit_test(test_principal_from_the_bearer_token),
         cmocka_unit_test(test_bare_emails_get_a_kind),
         cmocka_unit_test(test_trailing_newlines_are_trimmed),
-        cmocka_unit_test(test_anything_else_is_the_default_principal),
+        cmocka_unit_test(test_no_token_is_the_default_principal_only_with_iam_off),
+        cmocka_unit_test(test_tokens_naming_no_principal_are_unauthenticated),
+        cmocka_unit_test(test_service_agents_need_the_internal_credential),
         cmocka_unit_test(test_principal_fits_the_buffer),
         cmocka_unit_test(test_owner_grants_everything),
         cmocka_unit_test(test_editor_cannot_change_policies),

@@ -3,7 +3,8 @@
  * Google default encryption, topic logs) on a temporary data directory, driven through
  * the registry and flow functions with the emulator clock moved by hand. Covers the
  * kmsKeyName location rule, durability across a restart (acked messages stay acked,
- * message IDs are never reused), retention clean-up, dead-lettering on the timer,
+ * message IDs are never reused), retention clean-up, dead-lettering on the timer (under
+ * --iam enforce only once the Pub/Sub service agent holds its roles),
  * seeking, expiration policies and snapshots' expiry, and deleted topics: their
  * subscriptions keep reading the backlog (across restarts too) until the last one goes,
  * then the data is shredded; a crash in the middle is finished at the next start.
@@ -15,6 +16,7 @@
 
 #include "em_clock.h"
 #include "em_config.h"
+#include "em_iam.h"
 #include "em_log.h"
 #include "em_service.h"
 #include "pubsub/pubsub.h"
@@ -250,6 +252,49 @@ static void test_dead_letter_on_timer(void **state)
         strstr(r[0].msg.attributes, "\"CloudPubSubDeadLetterSourceDeliveryCount\":\"5\""));
     assert_non_null(strstr(r[0].msg.attributes, "orders-sub"));
     ps_received_free(r, n);
+}
+
+static void grant(struct fixture *f, const char *resource, const char *role, const char *member)
+{
+    char text[512];
+    snprintf(text, sizeof(text), "{\"bindings\":[{\"role\":\"%s\",\"members\":[\"%s\"]}]}", role,
+             member);
+    cJSON *policy = cJSON_Parse(text), *stored = NULL;
+    struct em_status st = {0};
+    assert_int_equal(em_iam_set_policy(f->svc->store, resource, policy, &stored, &st), EM_OK);
+    cJSON_Delete(policy);
+    cJSON_Delete(stored);
+}
+
+static void test_dead_letter_needs_the_service_agent_under_enforce(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.iam_enforce = true;
+    restart(f);
+    const char *dead_topic = "projects/other-project/topics/dead";
+    create_topic(f, TOPIC);
+    create_topic(f, dead_topic);
+    create_sub(f, "projects/other-project/subscriptions/dead-sub",
+               (struct ps_sub_config){.topic = (char *)dead_topic});
+    create_sub(f, SUB,
+               (struct ps_sub_config){.topic = TOPIC,
+                                      .dead_letter_topic = (char *)dead_topic,
+                                      .max_delivery_attempts = 5});
+    publish(f, TOPIC, "poison");
+    /* without the agent's roles attempts do not count: it keeps coming back */
+    for (int attempt = 1; attempt <= 7; attempt++) {
+        assert_int_equal(pull(f, SUB, 1, NULL, NULL), 1);
+        advance(f, 11);
+    }
+    char agent[EM_PRINCIPAL_MAX];
+    em_cmek_agent(f->svc->cmek, "unit-project", agent, sizeof(agent));
+    grant(f, dead_topic, "roles/pubsub.publisher", agent);
+    advance(f, 1);
+    assert_int_equal(pull(f, SUB, 1, NULL, NULL), 1); /* subscriber is missing still */
+    grant(f, SUB, "roles/pubsub.subscriber", agent);
+    advance(f, 11); /* the tick sees both roles and forwards it */
+    assert_int_equal(pull(f, SUB, 1, NULL, NULL), 0);
+    assert_int_equal(pull(f, "projects/other-project/subscriptions/dead-sub", 10, NULL, NULL), 1);
 }
 
 static void test_seek_to_time(void **state)
@@ -580,6 +625,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_durable_across_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_and_foreign_ack_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_letter_on_timer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_letter_needs_the_service_agent_under_enforce,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_seek_to_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_restores_ack_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiration_policy, setup, teardown),
