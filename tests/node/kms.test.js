@@ -11,7 +11,9 @@
 const {describe, it, before, after} = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const {RUN, Code, crc32c, int64, rejectsWith, endpoint, kmsClient} = require('./lib/emulator.js');
+const {OAuth2Client} = require('google-auth-library');
+const {RUN, Code, crc32c, int64, rejectsWith, endpoint, control, restOptions, kmsClient} =
+  require('./lib/emulator.js');
 
 const PROJECT = 'node-kms-project';
 const LOCATION = 'global';
@@ -512,6 +514,35 @@ describe('Cloud KMS through @google-cloud/kms (REST)', () => {
 
     it('setIamPolicy on a missing key is NOT_FOUND', async () => {
       await rejectsWith(kms.setIamPolicy({resource: key('no-such-key'), policy: {bindings: [binding]}}), Code.NOT_FOUND);
+    });
+  });
+
+  describe('identity', () => {
+    // The principal of the last call of `method` on `resource`, from the audit log (Logging v2
+    // on the control plane).
+    async function principalOf(method, resource) {
+      const {entries} = await control('/v2/entries:list', {
+        resourceNames: [`projects/${PROJECT}`], orderBy: 'timestamp desc', pageSize: 1,
+        filter: `protoPayload.methodName="${method}" AND protoPayload.resourceName="${resource}"`});
+      assert.ok(entries && entries.length === 1, `an audit entry for ${method} on ${resource}`);
+      return entries[0].protoPayload.authenticationInfo.principalEmail;
+    }
+
+    it('PassThroughClient sends no Authorization header: the default principal (--iam off)', async () => {
+      await kms.getKeyRing({name: ring});
+      assert.equal(await principalOf('GetKeyRing', ring), 'developer@example.com');
+    });
+
+    it('an OAuth2Client holding a principal as its access token calls as that principal', async () => {
+      const authClient = new OAuth2Client();
+      authClient.setCredentials({access_token: 'user:alice@example.com'});
+      const alice = kmsClient({...restOptions('KMS_URL'), authClient});
+      try {
+        await alice.getCryptoKey({name: key('data-key')});
+      } finally {
+        await alice.close();
+      }
+      assert.equal(await principalOf('GetCryptoKey', key('data-key')), 'alice@example.com');
     });
   });
 

@@ -33,8 +33,8 @@ function restOptions(variable) {
   return {fallback: true, protocol: 'http', apiEndpoint: host, port, authClient: new PassThroughClient()};
 }
 
-function kmsClient() {
-  return new KeyManagementServiceClient(restOptions('KMS_URL'));
+function kmsClient(options = restOptions('KMS_URL')) {
+  return new KeyManagementServiceClient(options);
 }
 
 // The handwritten PubSub class takes the endpoint as "host:port" and sets servicePath
