@@ -344,7 +344,14 @@ describe('Cloud Pub/Sub through @google-cloud/pubsub (REST)', () => {
       await pullNothing(subName(ids.sub));
       await subscription.seek(seekTime);
       const replayed = await pull(subName(ids.sub), 1);
-      assert.deepEqual(replayed.map(m => m.message.messageId), [published]);
+      const seen = replayed.map(m => m.message.messageId);
+      if (seen.length !== 1 || seen[0] !== published) {
+        const more = await pull(subName(ids.sub), 10, {seconds: 1});
+        const when = m => `${m.message.messageId} published ${JSON.stringify(m.message.publishTime)} "${text(m)}"`;
+        assert.fail(`seek to ${seekTime.toISOString()} (message ${published} was published ` +
+                    `${JSON.stringify(received[0].message.publishTime)}) made these deliverable: ` +
+                    `${[...replayed, ...more].map(when).join('; ')}`);
+      }
       await ack(subName(ids.sub), replayed);
       await pullNothing(subName(ids.sub));
     });
