@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# test_node_clients: Google's Node.js client libraries, @google-cloud/kms and
+# @google-cloud/pubsub, over their REST transport against a fresh stack: every KMS and
+# Pub/Sub method the emulator implements, and a CMEK topic driven by both (the tests
+# are tests/node/*.test.js, run with node's built-in test runner).
+#
+# The libraries are installed from npm into tests/node/node_modules with `npm ci`
+# (exact versions from tests/node/package-lock.json) when that folder is missing or was
+# installed from another lockfile. Node and npm are required: without them this test
+# fails, loudly (scripts/install-deps --dev installs them).
+source "$(dirname "$0")/lib.sh"
+
+NODE_DIR="$REPO_DIR/tests/node"
+NODE_MIN_MAJOR=20 # what the tests run on; the libraries themselves declare node >= 22
+
+section "node and npm"
+for tool in node npm; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "!!!!!!!! $TEST_NAME: $tool is not installed: the client-library tests cannot run !!!!!!!!" >&2
+        echo "!!!!!!!! install Node.js >= $NODE_MIN_MAJOR with npm (scripts/install-deps --dev)   !!!!!!!!" >&2
+        _fail "$tool is required"
+        finish
+    fi
+done
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if (( node_major < NODE_MIN_MAJOR )); then
+    echo "!!!!!!!! $TEST_NAME: node $(node --version) is too old; Node.js >= $NODE_MIN_MAJOR is needed !!!!!!!!" >&2
+    _fail "node >= $NODE_MIN_MAJOR is required, found $(node --version)"
+    finish
+fi
+_pass "node $(node --version), npm $(npm --version)"
+
+# node_modules is current when it was installed from this very lockfile (its hash is
+# stamped after a successful `npm ci`). A lock keeps parallel runs from installing at once.
+section "npm ci (when tests/node/node_modules is missing or stale)"
+install_modules() {
+    local want stamp="$NODE_DIR/node_modules/.installed-from-lock"
+    want=$(sha256sum "$NODE_DIR/package-lock.json" | cut -d' ' -f1)
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+        return 0
+    fi
+    echo "  installing the client libraries from npm (package-lock.json)"
+    (cd "$NODE_DIR" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) || return 1
+    printf '%s\n' "$want" >"$stamp"
+}
+exec {lock_fd}>"$NODE_DIR/.npm-install.lock"
+if command -v flock >/dev/null 2>&1; then flock "$lock_fd"; fi
+if install_modules; then
+    _pass "client libraries installed"
+else
+    echo "!!!!!!!! $TEST_NAME: npm ci failed in $NODE_DIR (network or registry?) !!!!!!!!" >&2
+    _fail "npm ci in tests/node"
+    finish
+fi
+exec {lock_fd}>&-
+
+start_stack
+
+section "node --test tests/node (KMS_URL, PUBSUB_URL and CONTROL_URL from start_stack)"
+# Two reporters: spec for people, TAP for counting each test here.
+tap="$TEST_TMP/node.tap"
+status=0
+(cd "$NODE_DIR" && NODE_NO_WARNINGS=1 timeout 150 node --test \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap" \
+    kms.test.js pubsub.test.js cmek.test.js) || status=$?
+
+# Every test (not the suites around them) counts as one check; a failing one is named.
+while IFS=$'\t' read -r result name; do
+    if [[ "$result" == ok ]]; then _pass "node: $name"; else _fail "node: $name"; fi
+done < <(awk '
+    function flush() { if (pending != "" && !suite) print pending; pending = ""; suite = 0 }
+    /^ *(not )?ok [0-9]+ - / {
+        flush()
+        line = $0; sub(/^ */, "", line)
+        result = (line ~ /^not ok/) ? "not ok" : "ok"
+        sub(/^(not )?ok [0-9]+ - /, "", line)
+        pending = result "\t" line
+        next
+    }
+    /^ *type: .suite.$/ { suite = 1 }
+    END { flush() }' "$tap" 2>/dev/null)
+
+if (( status != 0 )); then
+    _fail "node --test exited with status $status$( (( status == 124 )) && echo ' (timed out)')"
+fi
+expect_healthy "$KMS_URL"
+expect_healthy "$PUBSUB_URL"
+finish
