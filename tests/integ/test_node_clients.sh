@@ -60,7 +60,7 @@ section "node --test tests/node (KMS_URL, PUBSUB_URL and CONTROL_URL from start_
 # Two reporters: spec for people, TAP for counting each test here.
 tap="$TEST_TMP/node.tap"
 status=0
-(cd "$NODE_DIR" && NODE_NO_WARNINGS=1 timeout 150 node --test \
+(cd "$NODE_DIR" && NODE_NO_WARNINGS=1 timeout 150 node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tap" \
     kms.test.js pubsub.test.js cmek.test.js) || status=$?
