@@ -278,6 +278,23 @@ static void record_audit(struct em_call *call)
     em_audit_record(call->svc->audit, &e);
 }
 
+/* `$alt=json;enum-encoding=int` (system parameter; `alt` is accepted too). */
+static bool wants_int_enums(const struct em_call *call)
+{
+    const char *alt = em_call_query(call, "$alt");
+    if (!alt)
+        alt = em_call_query(call, "alt");
+    for (const char *p = alt; p && *p;) {
+        size_t n = strcspn(p, ";");
+        if (n == strlen("enum-encoding=int") && strncmp(p, "enum-encoding=int", n) == 0)
+            return true;
+        p += n;
+        if (*p == ';')
+            p++;
+    }
+    return false;
+}
+
 static void render(struct em_call *call)
 {
     if (call->status.code != EM_OK) {
@@ -297,6 +314,8 @@ static void render(struct em_call *call)
         return;
     } else {
         call->http_status = 200;
+        if (call->reply && call->match.route && call->match.route->reply && wants_int_enums(call))
+            em_schema_enums_to_numbers(call->match.route->reply, call->reply);
         call->response = call->reply ? cJSON_PrintUnformatted(call->reply) : strdup("{}");
         call->content_type = "application/json; charset=UTF-8";
     }

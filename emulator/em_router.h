@@ -44,6 +44,9 @@ struct em_route {
     /* In a service with blocking handlers: this handler never waits (it may defer, see
      * em_call_defer), so it runs on the HTTP thread instead of a worker thread. */
     bool never_blocks;
+    /* Schema of the 200 reply, read to answer its enums as numbers when the request says
+     * `$alt=json;enum-encoding=int`; NULL when the reply has no enum field. */
+    const struct em_message *reply;
 };
 
 struct em_var {
