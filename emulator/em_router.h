@@ -76,4 +76,10 @@ enum em_code em_router_add(struct em_router *router, const struct em_route *rout
 enum em_match_result em_router_match(const struct em_router *router, const char *method,
                                      const char *path, struct em_match *out);
 
+/* Percent-decodes s in place (for the HTTP layer: request paths and query arguments) and
+ * returns its new length. A decoded NUL would silently cut the C string ("ab%00cd" read as
+ * "ab"), so it becomes the byte 0xFF instead, which is never valid UTF-8: the dispatcher
+ * refuses the request (INVALID_ARGUMENT) instead of acting on a shortened name. */
+size_t em_url_unescape(char *s);
+
 #endif
