@@ -914,21 +914,24 @@ static void refused_body(struct fixture *f, const char *body, size_t len, const 
         fail_msg("message \"%s\" does not start with \"%s\"", error_message(f), prefix);
 }
 
+/* A body given as a string literal, NUL bytes included. */
+#define REFUSED_BODY(f, literal, prefix) refused_body(f, literal, sizeof(literal) - 1, prefix)
+
 static void test_bodies_must_be_utf8_without_nul(void **state)
 {
     struct fixture *f = *state;
     const char *bad_utf8 = "Invalid JSON payload received. Invalid UTF-8 or a NUL byte at line 1";
-    refused_body(f, "{\"name\": \"\xff\"}", 13, bad_utf8);
-    refused_body(f, "{\"name\": \"caf\xc3\"}", 16, bad_utf8);          /* truncated */
-    refused_body(f, "{\"name\": \"\xc0\xaf\"}", 14, bad_utf8);         /* overlong '/' */
-    refused_body(f, "{\"name\": \"\xed\xa0\x80\"}", 15, bad_utf8);     /* a surrogate */
-    refused_body(f, "{\"name\": \"\xf4\x90\x80\x80\"}", 16, bad_utf8); /* past U+10FFFF */
-    refused_body(f, "{\"name\": \"a\0b\"}", 15, bad_utf8);             /* a raw NUL */
-    refused_body(f, "{\"na\xffme\": \"w\"}", 16, bad_utf8);            /* in a name */
-    refused_body(f, "{\"name\": \"a\\u0000b\"}", 20,
+    REFUSED_BODY(f, "{\"name\": \"\xff\"}", bad_utf8);
+    REFUSED_BODY(f, "{\"name\": \"caf\xc3\"}", bad_utf8);          /* truncated */
+    REFUSED_BODY(f, "{\"name\": \"\xc0\xaf\"}", bad_utf8);         /* overlong '/' */
+    REFUSED_BODY(f, "{\"name\": \"\xed\xa0\x80\"}", bad_utf8);     /* a surrogate */
+    REFUSED_BODY(f, "{\"name\": \"\xf4\x90\x80\x80\"}", bad_utf8); /* past U+10FFFF */
+    REFUSED_BODY(f, "{\"name\": \"a\0b\"}", bad_utf8);             /* a raw NUL */
+    REFUSED_BODY(f, "{\"na\xffme\": \"w\"}", bad_utf8);            /* in a name */
+    REFUSED_BODY(f, "{\"name\": \"a\\u0000b\"}",
                  "Invalid JSON payload received. A string holds the NUL character (\\u0000) at "
                  "line 1, column 12 (byte 11).");
-    refused_body(f, "{\"labels\": {\"k\\u0000\": \"v\"}}", 27,
+    REFUSED_BODY(f, "{\"labels\": {\"k\\u0000\": \"v\"}}",
                  "Invalid JSON payload received. A string holds the NUL character");
     assert_int_equal(handler_runs, 0);
     /* well-formed text of every length, and escapes that are not NUL, pass */
