@@ -122,11 +122,23 @@ static bool int_valid(const cJSON *value, enum em_ftype type)
 /* A JSON number that is an int32, as an enum number must be. */
 static bool int32_number(const cJSON *value, int *out)
 {
+    if (!cJSON_IsNumber(value))
+        return false;
     double d = value->valuedouble;
-    if (!cJSON_IsNumber(value) || !(d >= INT32_MIN && d <= INT32_MAX) || (double)(int)d != d)
+    if (!(d >= INT32_MIN && d <= INT32_MAX) || (double)(int)d != d)
         return false;
     *out = (int)d;
     return true;
+}
+
+/* Changes the JSON type of value in place. The member's name keeps its ownership flag;
+ * a string value is freed unless it was a reference (cJSON_CreateStringReference). */
+static void retype(cJSON *value, int type)
+{
+    if (cJSON_IsString(value) && !(value->type & cJSON_IsReference))
+        cJSON_free(value->valuestring);
+    value->valuestring = NULL;
+    value->type = (value->type & cJSON_StringIsConst) | type;
 }
 
 /* Enum numbers are rewritten to names so handlers see one spelling. */
@@ -141,7 +153,7 @@ static bool enum_normalise(cJSON *value, const struct em_field *f)
     char *name = strdup(v->name);
     if (!name)
         return false;
-    value->type = cJSON_String;
+    retype(value, cJSON_String);
     value->valuestring = name;
     return true;
 }
@@ -321,9 +333,7 @@ static void empty_string_to_object(cJSON *json)
 {
     if (!cJSON_IsString(json) || json->valuestring[0])
         return;
-    cJSON_free(json->valuestring);
-    json->valuestring = NULL;
-    json->type = cJSON_Object;
+    retype(json, cJSON_Object);
     json->child = NULL;
 }
 
@@ -344,9 +354,7 @@ static void enum_to_number(const struct em_field *f, cJSON *value)
     const struct em_enum_value *v;
     if (!cJSON_IsString(value) || !(v = em_enum_by_name(f->enumeration, value->valuestring)))
         return;
-    cJSON_free(value->valuestring);
-    value->valuestring = NULL;
-    value->type = cJSON_Number;
+    retype(value, cJSON_Number);
     cJSON_SetNumberValue(value, v->number);
 }
 

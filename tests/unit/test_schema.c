@@ -311,6 +311,16 @@ static void test_reply_enums_become_numbers(void **state)
     cJSON_free(text);
     cJSON_Delete(reply);
     em_schema_enums_to_numbers(&key_msg, NULL); /* harmless */
+
+    /* a constant member name and a string reference are neither freed nor lost */
+    reply = cJSON_CreateObject();
+    cJSON_AddItemToObjectCS(reply, "purpose", cJSON_CreateStringReference("MAC"));
+    cJSON_AddItemToObjectCS(reply, "name", cJSON_CreateStringReference("k"));
+    em_schema_enums_to_numbers(&key_msg, reply);
+    text = cJSON_PrintUnformatted(reply);
+    assert_string_equal(text, "{\"purpose\":9,\"name\":\"k\"}");
+    cJSON_free(text);
+    cJSON_Delete(reply); /* ASan: no free of the constant name or the referenced string */
 }
 
 static void test_bytes_must_be_base64(void **state)
