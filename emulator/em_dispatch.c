@@ -12,6 +12,12 @@
  *
  * Failures anywhere become Google's error JSON here and nowhere else.
  *
+ * Text reaches handlers only as well-formed UTF-8 without NUL: the path, every query
+ * argument (em_url_unescape turns a %00 into a byte that fails this check) and the JSON
+ * body, raw bytes and \u0000 escapes alike, are checked here. A reply's enums are names,
+ * or numbers when the request says `$alt=json;enum-encoding=int` as Google's client
+ * libraries do (read from the route's reply schema).
+ *
  * Where the handler runs, and when the call completes:
  *
  *   no transport (tests, the control plane)   here; a deferred call is waited for here
@@ -164,6 +170,28 @@ static bool body_is_blank(const struct em_call *call)
     return true;
 }
 
+/* The body text [0, len): UTF-8 without NUL, raw or escaped. */
+static enum em_code check_body_text(struct em_call *call, size_t len)
+{
+    size_t at;
+    int line, column;
+    if (!em_utf8_valid(call->body_text, len, &at)) {
+        locate(call->body_text, at, &line, &column);
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Invalid JSON payload received. Invalid UTF-8 or a NUL byte at line "
+                            "%d, column %d (byte %zu).",
+                            line, column, at);
+    }
+    if (em_json_has_nul_escape(call->body_text, len, &at)) {
+        locate(call->body_text, at, &line, &column);
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Invalid JSON payload received. A string holds the NUL character "
+                            "(\\u0000) at line %d, column %d (byte %zu).",
+                            line, column, at);
+    }
+    return EM_OK;
+}
+
 static enum em_code parse_body(struct em_call *call)
 {
     const struct em_route *route = call->match.route;
@@ -173,6 +201,11 @@ static enum em_code parse_body(struct em_call *call)
         call->body = cJSON_CreateObject();
         return EM_OK;
     }
+    size_t text_len = call->body_len; /* trailing NULs are tolerated, as after the value */
+    while (text_len > 0 && call->body_text[text_len - 1] == '\0')
+        text_len--;
+    if (check_body_text(call, text_len))
+        return call->status.code;
     const char *end = NULL;
     call->body = cJSON_ParseWithLengthOpts(call->body_text, call->body_len, &end, false);
     if (!call->body) {
@@ -193,6 +226,7 @@ static enum em_code parse_body(struct em_call *call)
                                 "Invalid JSON payload received. Unexpected data after the JSON "
                                 "value at byte %zu.",
                                 (size_t)(p - call->body_text));
+    /* a body of "" is an empty message: em_schema_check reads it so */
     return em_schema_check(route->body, call->body, route->body_field, &call->status);
 }
 
@@ -210,6 +244,35 @@ static enum em_code authenticate(struct em_call *call)
     return EM_OK;
 }
 
+static bool utf8_string(const char *s)
+{
+    return !s || em_utf8_valid(s, strlen(s), NULL);
+}
+
+/* The decoded path and query: UTF-8 without NUL (see em_url_unescape). */
+static enum em_code check_url(struct em_call *call)
+{
+    if (!utf8_string(call->path))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Invalid request path: it must be UTF-8 without NUL characters.");
+    for (int i = 0; i < call->query_count; i++) {
+        const struct em_query_arg *q = &call->query[i];
+        if (!utf8_string(q->key))
+            return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                                "Invalid query parameter name: it must be UTF-8 without NUL "
+                                "characters.");
+        if (!utf8_string(q->value)) {
+            char field[64];
+            query_field_name(q->key, field, sizeof(field));
+            return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                                "Invalid value at '%s' (TYPE_STRING): it must be UTF-8 without NUL "
+                                "characters.",
+                                field);
+        }
+    }
+    return EM_OK;
+}
+
 static enum em_code authorize(struct em_call *call)
 {
     const struct em_route *route = call->match.route;
@@ -221,7 +284,8 @@ static enum em_code authorize(struct em_call *call)
 
 static enum em_code prepare(const struct em_router *router, struct em_call *call)
 {
-    if (route_call(router, call) || authenticate(call) || parse_body(call) || authorize(call))
+    if (check_url(call) || route_call(router, call) || authenticate(call) || parse_body(call) ||
+        authorize(call))
         return call->status.code;
     const struct em_route *route = call->match.route;
     if (!route->handler)
@@ -299,6 +363,23 @@ static void record_audit(struct em_call *call)
     em_audit_record(call->svc->audit, &e);
 }
 
+/* `$alt=json;enum-encoding=int` (system parameter; `alt` is accepted too). */
+static bool wants_int_enums(const struct em_call *call)
+{
+    const char *alt = em_call_query(call, "$alt");
+    if (!alt)
+        alt = em_call_query(call, "alt");
+    for (const char *p = alt; p && *p;) {
+        size_t n = strcspn(p, ";");
+        if (n == strlen("enum-encoding=int") && strncmp(p, "enum-encoding=int", n) == 0)
+            return true;
+        p += n;
+        if (*p == ';')
+            p++;
+    }
+    return false;
+}
+
 static void render(struct em_call *call)
 {
     if (call->status.code != EM_OK) {
@@ -318,6 +399,8 @@ static void render(struct em_call *call)
         return;
     } else {
         call->http_status = 200;
+        if (call->reply && call->match.route && call->match.route->reply && wants_int_enums(call))
+            em_schema_enums_to_numbers(call->match.route->reply, call->reply);
         call->response = call->reply ? cJSON_PrintUnformatted(call->reply) : strdup("{}");
         call->content_type = "application/json; charset=UTF-8";
     }

@@ -271,6 +271,14 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_error(void *cls, const 
     em_debug("http: %s", text);
 }
 
+/* Paths and query arguments are decoded by em_url_unescape, which keeps a %00 visible. */
+static size_t unescape_url(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    return em_url_unescape(s);
+}
+
 enum em_code em_http_start(const struct em_http_options *opt, const struct em_router *router,
                            struct em_service *svc, struct em_http **out, struct em_status *st)
 {
@@ -292,6 +300,7 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
                               : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
     /* a pool size only for a pool of 2 or more (MHD warns about it otherwise) */
     struct MHD_OptionItem pool[] = {
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_url, NULL}, /* before a possible END */
         {opt->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
          opt->threads > 1 ? opt->threads : 0, NULL},
         {MHD_OPTION_END, 0, NULL},

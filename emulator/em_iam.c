@@ -523,8 +523,25 @@ static const struct em_field binding_fields[] = {{"role", EM_F_STRING},
                                                  {NULL}};
 static const struct em_message binding_msg = {"google.iam.v1.Binding", binding_fields};
 
+/* google/iam/v1/policy.proto AuditLogConfig.LogType */
+static const struct em_enum_value log_type_values[] = {
+    {"LOG_TYPE_UNSPECIFIED", 0}, {"ADMIN_READ", 1}, {"DATA_WRITE", 2}, {"DATA_READ", 3}, {NULL}};
+static const struct em_enum log_type_enum = {"google.iam.v1.AuditLogConfig.LogType",
+                                             log_type_values};
+
+/* Audit configs are kept and answered with the policy; this emulator's audit log records
+ * every call whatever they say. */
+static const struct em_field audit_log_config_fields[] = {
+    {"logType", EM_F_ENUM, false, NULL, &log_type_enum},
+    {"exemptedMembers", EM_F_STRING, true},
+    {NULL}};
+static const struct em_message audit_log_config_msg = {"google.iam.v1.AuditLogConfig",
+                                                       audit_log_config_fields};
+
 static const struct em_field audit_config_fields[] = {
-    {"service", EM_F_STRING}, {"auditLogConfigs", EM_F_ANY, true}, {NULL}};
+    {"service", EM_F_STRING},
+    {"auditLogConfigs", EM_F_MESSAGE, true, &audit_log_config_msg},
+    {NULL}};
 static const struct em_message audit_config_msg = {"google.iam.v1.AuditConfig",
                                                    audit_config_fields};
 
@@ -534,7 +551,7 @@ static const struct em_field policy_fields[] = {
     {"auditConfigs", EM_F_MESSAGE, true, &audit_config_msg},
     {"etag", EM_F_BYTES},
     {NULL}};
-static const struct em_message policy_msg = {"google.iam.v1.Policy", policy_fields};
+const struct em_message em_iam_policy = {"google.iam.v1.Policy", policy_fields};
 
 static const struct em_field options_fields[] = {{"requestedPolicyVersion", EM_F_INT32}, {NULL}};
 static const struct em_message options_msg = {"google.iam.v1.GetPolicyOptions", options_fields};
@@ -544,7 +561,7 @@ static const struct em_field get_fields[] = {{"options", EM_F_MESSAGE, false, &o
 const struct em_message em_iam_get_request = {"google.iam.v1.GetIamPolicyRequest", get_fields};
 
 static const struct em_field set_fields[] = {
-    {"policy", EM_F_MESSAGE, false, &policy_msg}, {"updateMask", EM_F_STRING}, {NULL}};
+    {"policy", EM_F_MESSAGE, false, &em_iam_policy}, {"updateMask", EM_F_STRING}, {NULL}};
 const struct em_message em_iam_set_request = {"google.iam.v1.SetIamPolicyRequest", set_fields};
 
 static const struct em_field test_fields[] = {{"permissions", EM_F_STRING, true}, {NULL}};

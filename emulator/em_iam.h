@@ -99,5 +99,7 @@ enum em_code em_iam_handle_test(struct em_call *call);
 extern const struct em_message em_iam_get_request;
 extern const struct em_message em_iam_set_request;
 extern const struct em_message em_iam_test_request;
+/* google.iam.v1.Policy, the reply of getIamPolicy and setIamPolicy. */
+extern const struct em_message em_iam_policy;
 
 #endif

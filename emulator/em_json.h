@@ -43,6 +43,14 @@ void em_json_add_time(cJSON *obj, const char *key, int64_t ns);
 void em_json_add_duration(cJSON *obj, const char *key, int64_t ns);
 void em_json_add_bytes(cJSON *obj, const char *key, const unsigned char *data, size_t len);
 
+/* Whether len bytes are well-formed UTF-8 without NUL (no field of the APIs may carry
+ * either); when not, *bad (if not NULL) is the offset of the first offending byte. */
+bool em_utf8_valid(const char *text, size_t len, size_t *bad);
+
+/* Whether JSON text has a \u0000 escape inside a string (cJSON would cut the string
+ * there); *at (if not NULL) is its offset. */
+bool em_json_has_nul_escape(const char *text, size_t len, size_t *at);
+
 /* Serialises and frees root; returns a malloc'd string. */
 char *em_json_print_free(cJSON *root);
 

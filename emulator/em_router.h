@@ -47,6 +47,9 @@ struct em_route {
     /* Only for the emulator's own processes: refused without the internal credential
      * (em_trust.h), as Google refuses a caller it does not know. */
     bool internal;
+    /* Schema of the 200 reply, read to answer its enums as numbers when the request says
+     * `$alt=json;enum-encoding=int`; NULL when the reply has no enum field. */
+    const struct em_message *reply;
 };
 
 struct em_var {
@@ -75,5 +78,11 @@ enum em_code em_router_add(struct em_router *router, const struct em_route *rout
 /* Matches method + path (leading '/' optional, no query string). */
 enum em_match_result em_router_match(const struct em_router *router, const char *method,
                                      const char *path, struct em_match *out);
+
+/* Percent-decodes s in place (for the HTTP layer: request paths and query arguments) and
+ * returns its new length. A decoded NUL would silently cut the C string ("ab%00cd" read as
+ * "ab"), so it becomes the byte 0xFF instead, which is never valid UTF-8: the dispatcher
+ * refuses the request (INVALID_ARGUMENT) instead of acting on a shortened name. */
+size_t em_url_unescape(char *s);
 
 #endif

@@ -8,6 +8,7 @@
 #include "em_json.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +29,20 @@ void em_snake_case(const char *camel, char *out, size_t len)
     out[o] = '\0';
 }
 
-int em_enum_index(const char *const *values, const char *name)
+const struct em_enum_value *em_enum_by_name(const struct em_enum *e, const char *name)
 {
-    for (int i = 0; values[i]; i++)
-        if (strcmp(values[i], name) == 0)
-            return i;
-    return -1;
+    for (const struct em_enum_value *v = e->values; v->name; v++)
+        if (strcmp(v->name, name) == 0)
+            return v;
+    return NULL;
+}
+
+const struct em_enum_value *em_enum_by_number(const struct em_enum *e, int number)
+{
+    for (const struct em_enum_value *v = e->values; v->name; v++)
+        if (v->number == number)
+            return v;
+    return NULL;
 }
 
 static const char *scalar_type_name(enum em_ftype type)
@@ -84,7 +93,7 @@ static enum em_code invalid_value(const char *path, const struct em_field *f, co
     if (f->type == EM_F_ENUM)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid value at '%s' (type.googleapis.com/%s), %s", path,
-                       f->enum_type ? f->enum_type : "enum", shown);
+                       f->enumeration->type_name, shown);
     if (f->type == EM_F_MESSAGE || f->type == EM_F_MAP)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid value at '%s' (type.googleapis.com/%s), %s: expected an object",
@@ -110,22 +119,43 @@ static bool int_valid(const cJSON *value, enum em_ftype type)
     return type == EM_F_INT64 || (v >= INT32_MIN && v <= INT32_MAX);
 }
 
+/* A JSON number that is an int32, as an enum number must be. */
+static bool int32_number(const cJSON *value, int *out)
+{
+    if (!cJSON_IsNumber(value))
+        return false;
+    double d = value->valuedouble;
+    if (!(d >= INT32_MIN && d <= INT32_MAX) || (double)(int)d != d)
+        return false;
+    *out = (int)d;
+    return true;
+}
+
+/* Changes the JSON type of value in place. The member's name keeps its ownership flag;
+ * a string value is freed unless it was a reference (cJSON_CreateStringReference). */
+static void retype(cJSON *value, int type)
+{
+    if (cJSON_IsString(value) && !(value->type & cJSON_IsReference))
+        cJSON_free(value->valuestring);
+    value->valuestring = NULL;
+    value->type = (value->type & cJSON_StringIsConst) | type;
+}
+
 /* Enum numbers are rewritten to names so handlers see one spelling. */
 static bool enum_normalise(cJSON *value, const struct em_field *f)
 {
     if (cJSON_IsString(value))
-        return em_enum_index(f->enum_values, value->valuestring) >= 0;
-    if (!cJSON_IsNumber(value))
+        return em_enum_by_name(f->enumeration, value->valuestring) != NULL;
+    int number;
+    const struct em_enum_value *v;
+    if (!int32_number(value, &number) || !(v = em_enum_by_number(f->enumeration, number)))
         return false;
-    int n = 0;
-    while (f->enum_values[n])
-        n++;
-    int idx = value->valueint;
-    if (value->valuedouble != idx || idx < 0 || idx >= n)
+    char *name = strdup(v->name);
+    if (!name)
         return false;
-    value->type = cJSON_String;
-    value->valuestring = strdup(f->enum_values[idx]);
-    return value->valuestring != NULL;
+    retype(value, cJSON_String);
+    value->valuestring = name;
+    return true;
 }
 
 static enum em_code check_message(const struct em_message *msg, cJSON *json, const char *path,
@@ -142,6 +172,8 @@ static enum em_code check_map(const struct em_field *f, cJSON *value, const char
         char sub[PATH_MAX_LEN];
         snprintf(sub, sizeof(sub), "%s[%.60s]", path, entry->string);
         if (f->message) {
+            if (!cJSON_IsObject(entry))
+                return invalid_value(sub, f, entry, st);
             enum em_code code = check_message(f->message, entry, sub, st);
             if (code)
                 return code;
@@ -155,11 +187,11 @@ static enum em_code check_map(const struct em_field *f, cJSON *value, const char
     return EM_OK;
 }
 
+/* One value (never null: check_message removes null members, and null list items are
+ * refused before they get here). */
 static enum em_code check_single(const struct em_field *f, cJSON *value, const char *path,
                                  struct em_status *st)
 {
-    if (cJSON_IsNull(value))
-        return EM_OK;
     bool ok;
     switch (f->type) {
     case EM_F_STRING:
@@ -207,7 +239,7 @@ static enum em_code check_single(const struct em_field *f, cJSON *value, const c
 static enum em_code check_field(const struct em_field *f, cJSON *value, const char *path,
                                 struct em_status *st)
 {
-    if (!f->repeated || cJSON_IsNull(value))
+    if (!f->repeated)
         return check_single(f, value, path, st);
     if (!cJSON_IsArray(value))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -219,6 +251,9 @@ static enum em_code check_field(const struct em_field *f, cJSON *value, const ch
     {
         char sub[PATH_MAX_LEN];
         snprintf(sub, sizeof(sub), "%s[%d]", path, i++);
+        /* Google: "null cannot occur inside of repeated fields"; handlers rely on it */
+        if (cJSON_IsNull(item))
+            return invalid_value(sub, f, item, st);
         enum em_code code = check_single(f, item, sub, st);
         if (code)
             return code;
@@ -271,12 +306,16 @@ static enum em_code check_message(const struct em_message *msg, cJSON *json, con
 {
     if (!msg)
         return EM_OK;
-    cJSON *member;
-    cJSON_ArrayForEach(member, json)
-    {
+    cJSON *member, *next;
+    for (member = json->child; member; member = next) {
+        next = member->next;
         const struct em_field *f = find_field(msg, member->string);
         if (!f)
             return unknown_field(member->string, path, st);
+        if (cJSON_IsNull(member) && f->type != EM_F_ANY) {
+            cJSON_Delete(cJSON_DetachItemViaPointer(json, member)); /* null: the default */
+            continue;
+        }
         if (strcmp(member->string, f->name) != 0 && !rename_member(member, f->name))
             return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
         char snake[128], sub[PATH_MAX_LEN];
@@ -289,11 +328,69 @@ static enum em_code check_message(const struct em_message *msg, cJSON *json, con
     return EM_OK;
 }
 
+/* The JSON string "" is how Google's client libraries send an empty message. */
+static void empty_string_to_object(cJSON *json)
+{
+    if (!cJSON_IsString(json) || json->valuestring[0])
+        return;
+    retype(json, cJSON_Object);
+    json->child = NULL;
+}
+
 enum em_code em_schema_check(const struct em_message *msg, cJSON *json, const char *body_field,
                              struct em_status *st)
 {
+    empty_string_to_object(json);
     if (!cJSON_IsObject(json))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid JSON payload received. Root element must be a message.");
     return check_message(msg, json, body_field ? body_field : "", st);
+}
+
+/* --- replies: enum names to numbers --- */
+
+static void enum_to_number(const struct em_field *f, cJSON *value)
+{
+    const struct em_enum_value *v;
+    if (!cJSON_IsString(value) || !(v = em_enum_by_name(f->enumeration, value->valuestring)))
+        return;
+    retype(value, cJSON_Number);
+    cJSON_SetNumberValue(value, v->number);
+}
+
+static void reply_value_to_numbers(const struct em_field *f, cJSON *value)
+{
+    if (f->type == EM_F_ENUM) {
+        enum_to_number(f, value);
+    } else if (f->type == EM_F_MESSAGE && cJSON_IsObject(value)) {
+        em_schema_enums_to_numbers(f->message, value);
+    } else if (f->type == EM_F_MAP && f->message && cJSON_IsObject(value)) {
+        cJSON *entry;
+        cJSON_ArrayForEach(entry, value)
+        {
+            em_schema_enums_to_numbers(f->message, entry);
+        }
+    }
+}
+
+void em_schema_enums_to_numbers(const struct em_message *msg, cJSON *json)
+{
+    if (!msg || !cJSON_IsObject(json))
+        return;
+    cJSON *member;
+    cJSON_ArrayForEach(member, json)
+    {
+        const struct em_field *f = find_field(msg, member->string);
+        if (!f)
+            continue;
+        if (!f->repeated) {
+            reply_value_to_numbers(f, member);
+            continue;
+        }
+        cJSON *item;
+        cJSON_ArrayForEach(item, member)
+        {
+            reply_value_to_numbers(f, item);
+        }
+    }
 }

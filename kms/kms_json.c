@@ -10,82 +10,140 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* --- enums --- */
+/* --- enums, with the numbers of google/cloud/kms/v1/resources.proto --- */
 
-static const char *const purpose_values[] = {"CRYPTO_KEY_PURPOSE_UNSPECIFIED",
-                                             "ENCRYPT_DECRYPT",
-                                             "ASYMMETRIC_SIGN",
-                                             "ASYMMETRIC_DECRYPT",
-                                             "RAW_ENCRYPT_DECRYPT",
-                                             "MAC",
-                                             NULL};
+static const struct em_enum_value purpose_values[] = {{"CRYPTO_KEY_PURPOSE_UNSPECIFIED", 0},
+                                                      {"ENCRYPT_DECRYPT", 1},
+                                                      {"ASYMMETRIC_SIGN", 5},
+                                                      {"ASYMMETRIC_DECRYPT", 6},
+                                                      {"RAW_ENCRYPT_DECRYPT", 7},
+                                                      {"MAC", 9},
+                                                      {"KEY_ENCAPSULATION", 10},
+                                                      {"AES_WRAPPING", 11},
+                                                      {NULL}};
+static const struct em_enum purpose_enum = {"google.cloud.kms.v1.CryptoKey.CryptoKeyPurpose",
+                                            purpose_values};
 
-static const char *const protection_values[] = {
-    "PROTECTION_LEVEL_UNSPECIFIED", "SOFTWARE", "HSM", "EXTERNAL", "EXTERNAL_VPC", NULL};
+static const struct em_enum_value protection_values[] = {{"PROTECTION_LEVEL_UNSPECIFIED", 0},
+                                                         {"SOFTWARE", 1},
+                                                         {"HSM", 2},
+                                                         {"EXTERNAL", 3},
+                                                         {"EXTERNAL_VPC", 4},
+                                                         {"HSM_SINGLE_TENANT", 5},
+                                                         {NULL}};
+static const struct em_enum protection_enum = {"google.cloud.kms.v1.ProtectionLevel",
+                                               protection_values};
 
-static const char *const algorithm_values[] = {"CRYPTO_KEY_VERSION_ALGORITHM_UNSPECIFIED",
-                                               "GOOGLE_SYMMETRIC_ENCRYPTION",
-                                               "AES_128_GCM",
-                                               "AES_256_GCM",
-                                               "AES_128_CBC",
-                                               "AES_256_CBC",
-                                               "AES_128_CTR",
-                                               "AES_256_CTR",
-                                               "RSA_SIGN_PSS_2048_SHA256",
-                                               "RSA_SIGN_PSS_3072_SHA256",
-                                               "RSA_SIGN_PSS_4096_SHA256",
-                                               "RSA_SIGN_PSS_4096_SHA512",
-                                               "RSA_SIGN_PKCS1_2048_SHA256",
-                                               "RSA_SIGN_PKCS1_3072_SHA256",
-                                               "RSA_SIGN_PKCS1_4096_SHA256",
-                                               "RSA_SIGN_PKCS1_4096_SHA512",
-                                               "RSA_SIGN_RAW_PKCS1_2048",
-                                               "RSA_SIGN_RAW_PKCS1_3072",
-                                               "RSA_SIGN_RAW_PKCS1_4096",
-                                               "RSA_DECRYPT_OAEP_2048_SHA256",
-                                               "RSA_DECRYPT_OAEP_3072_SHA256",
-                                               "RSA_DECRYPT_OAEP_4096_SHA256",
-                                               "RSA_DECRYPT_OAEP_4096_SHA512",
-                                               "RSA_DECRYPT_OAEP_2048_SHA1",
-                                               "RSA_DECRYPT_OAEP_3072_SHA1",
-                                               "RSA_DECRYPT_OAEP_4096_SHA1",
-                                               "EC_SIGN_P256_SHA256",
-                                               "EC_SIGN_P384_SHA384",
-                                               "EC_SIGN_SECP256K1_SHA256",
-                                               "EC_SIGN_ED25519",
-                                               "HMAC_SHA256",
-                                               "HMAC_SHA1",
-                                               "HMAC_SHA384",
-                                               "HMAC_SHA512",
-                                               "HMAC_SHA224",
-                                               "EXTERNAL_SYMMETRIC_ENCRYPTION",
-                                               "PQ_SIGN_ML_DSA_65",
-                                               "PQ_SIGN_SLH_DSA_SHA2_128S",
-                                               "PQ_SIGN_HASH_SLH_DSA_SHA2_128S_SHA256",
-                                               NULL};
+static const struct em_enum_value algorithm_values[] = {
+    {"CRYPTO_KEY_VERSION_ALGORITHM_UNSPECIFIED", 0},
+    {"GOOGLE_SYMMETRIC_ENCRYPTION", 1},
+    {"AES_128_GCM", 41},
+    {"AES_256_GCM", 19},
+    {"AES_128_CBC", 42},
+    {"AES_256_CBC", 43},
+    {"AES_128_CTR", 44},
+    {"AES_256_CTR", 45},
+    {"RSA_SIGN_PSS_2048_SHA256", 2},
+    {"RSA_SIGN_PSS_3072_SHA256", 3},
+    {"RSA_SIGN_PSS_4096_SHA256", 4},
+    {"RSA_SIGN_PSS_4096_SHA512", 15},
+    {"RSA_SIGN_PKCS1_2048_SHA256", 5},
+    {"RSA_SIGN_PKCS1_3072_SHA256", 6},
+    {"RSA_SIGN_PKCS1_4096_SHA256", 7},
+    {"RSA_SIGN_PKCS1_4096_SHA512", 16},
+    {"RSA_SIGN_RAW_PKCS1_2048", 28},
+    {"RSA_SIGN_RAW_PKCS1_3072", 29},
+    {"RSA_SIGN_RAW_PKCS1_4096", 30},
+    {"RSA_DECRYPT_OAEP_2048_SHA256", 8},
+    {"RSA_DECRYPT_OAEP_3072_SHA256", 9},
+    {"RSA_DECRYPT_OAEP_4096_SHA256", 10},
+    {"RSA_DECRYPT_OAEP_4096_SHA512", 17},
+    {"RSA_DECRYPT_OAEP_2048_SHA1", 37},
+    {"RSA_DECRYPT_OAEP_3072_SHA1", 38},
+    {"RSA_DECRYPT_OAEP_4096_SHA1", 39},
+    {"EC_SIGN_P256_SHA256", 12},
+    {"EC_SIGN_P384_SHA384", 13},
+    {"EC_SIGN_SECP256K1_SHA256", 31},
+    {"EC_SIGN_ED25519", 40},
+    {"HMAC_SHA256", 32},
+    {"HMAC_SHA1", 33},
+    {"HMAC_SHA384", 34},
+    {"HMAC_SHA512", 35},
+    {"HMAC_SHA224", 36},
+    {"EXTERNAL_SYMMETRIC_ENCRYPTION", 18},
+    {"ML_KEM_768", 47},
+    {"ML_KEM_1024", 48},
+    {"KEM_XWING", 63},
+    {"PQ_SIGN_ML_DSA_44", 68},
+    {"PQ_SIGN_ML_DSA_65", 56},
+    {"PQ_SIGN_ML_DSA_87", 69},
+    {"PQ_SIGN_SLH_DSA_SHA2_128S", 57},
+    {"PQ_SIGN_HASH_SLH_DSA_SHA2_128S_SHA256", 60},
+    {"PQ_SIGN_ML_DSA_44_EXTERNAL_MU", 70},
+    {"PQ_SIGN_ML_DSA_65_EXTERNAL_MU", 67},
+    {"PQ_SIGN_ML_DSA_87_EXTERNAL_MU", 71},
+    {"AES_256_KWP", 73},
+    {NULL}};
+static const struct em_enum algorithm_enum = {
+    "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm", algorithm_values};
 
-static const char *const state_values[] = {"CRYPTO_KEY_VERSION_STATE_UNSPECIFIED",
-                                           "PENDING_GENERATION",
-                                           "ENABLED",
-                                           "DISABLED",
-                                           "DESTROYED",
-                                           "DESTROY_SCHEDULED",
-                                           "PENDING_IMPORT",
-                                           "IMPORT_FAILED",
-                                           "GENERATION_FAILED",
-                                           "PENDING_EXTERNAL_DESTRUCTION",
-                                           "EXTERNAL_DESTRUCTION_FAILED",
-                                           NULL};
+static const struct em_enum_value state_values[] = {{"CRYPTO_KEY_VERSION_STATE_UNSPECIFIED", 0},
+                                                    {"PENDING_GENERATION", 5},
+                                                    {"ENABLED", 1},
+                                                    {"DISABLED", 2},
+                                                    {"DESTROYED", 3},
+                                                    {"DESTROY_SCHEDULED", 4},
+                                                    {"PENDING_IMPORT", 6},
+                                                    {"IMPORT_FAILED", 7},
+                                                    {"GENERATION_FAILED", 8},
+                                                    {"PENDING_EXTERNAL_DESTRUCTION", 9},
+                                                    {"EXTERNAL_DESTRUCTION_FAILED", 10},
+                                                    {NULL}};
+static const struct em_enum state_enum = {
+    "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionState", state_values};
 
-#define ENUM(values, type) EM_F_ENUM, false, NULL, values, type
+static const struct em_enum_value attestation_format_values[] = {
+    {"ATTESTATION_FORMAT_UNSPECIFIED", 0},
+    {"CAVIUM_V1_COMPRESSED", 3},
+    {"CAVIUM_V2_COMPRESSED", 4},
+    {NULL}};
+static const struct em_enum attestation_format_enum = {
+    "google.cloud.kms.v1.KeyOperationAttestation.AttestationFormat", attestation_format_values};
 
-/* --- schemas --- */
+static const struct em_enum_value access_reason_values[] = {
+    {"REASON_UNSPECIFIED", 0},
+    {"CUSTOMER_INITIATED_SUPPORT", 1},
+    {"GOOGLE_INITIATED_SERVICE", 2},
+    {"THIRD_PARTY_DATA_REQUEST", 3},
+    {"GOOGLE_INITIATED_REVIEW", 4},
+    {"CUSTOMER_INITIATED_ACCESS", 5},
+    {"GOOGLE_INITIATED_SYSTEM_OPERATION", 6},
+    {"REASON_NOT_EXPECTED", 7},
+    {"MODIFIED_CUSTOMER_INITIATED_ACCESS", 8},
+    {"MODIFIED_GOOGLE_INITIATED_SYSTEM_OPERATION", 9},
+    {"GOOGLE_RESPONSE_TO_PRODUCTION_ALERT", 10},
+    {"CUSTOMER_AUTHORIZED_WORKFLOW_SERVICING", 11},
+    {NULL}};
+static const struct em_enum access_reason_enum = {"google.cloud.kms.v1.AccessReason",
+                                                  access_reason_values};
+
+static const struct em_enum_value public_key_format_values[] = {
+    {"PUBLIC_KEY_FORMAT_UNSPECIFIED", 0},
+    {"PEM", 1},
+    {"DER", 2},
+    {"NIST_PQC", 3},
+    {"XWING_RAW_BYTES", 4},
+    {NULL}};
+static const struct em_enum public_key_format_enum = {
+    "google.cloud.kms.v1.PublicKey.PublicKeyFormat", public_key_format_values};
+
+#define ENUM(e) EM_F_ENUM, false, NULL, &e
+
+/* --- schemas: requests and replies, field by field as in resources.proto and
+ * service.proto. Output-only fields are accepted and ignored in requests, as Google does. */
 
 static const struct em_field template_fields[] = {
-    {"algorithm",
-     ENUM(algorithm_values, "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm")},
-    {"protectionLevel", ENUM(protection_values, "google.cloud.kms.v1.ProtectionLevel")},
-    {NULL}};
+    {"algorithm", ENUM(algorithm_enum)}, {"protectionLevel", ENUM(protection_enum)}, {NULL}};
 static const struct em_message template_msg = {"google.cloud.kms.v1.CryptoKeyVersionTemplate",
                                                template_fields};
 
@@ -94,13 +152,29 @@ static const struct em_field external_fields[] = {
 static const struct em_message external_msg = {"google.cloud.kms.v1.ExternalProtectionLevelOptions",
                                                external_fields};
 
+static const struct em_field cert_chains_fields[] = {{"caviumCerts", EM_F_STRING, true},
+                                                     {"googleCardCerts", EM_F_STRING, true},
+                                                     {"googlePartitionCerts", EM_F_STRING, true},
+                                                     {NULL}};
+static const struct em_message cert_chains_msg = {
+    "google.cloud.kms.v1.KeyOperationAttestation.CertificateChains", cert_chains_fields};
+
+static const struct em_field attestation_fields[] = {
+    {"format", ENUM(attestation_format_enum)},
+    {"content", EM_F_BYTES},
+    {"certChains", EM_F_MESSAGE, false, &cert_chains_msg},
+    {NULL}};
+static const struct em_message attestation_msg = {"google.cloud.kms.v1.KeyOperationAttestation",
+                                                  attestation_fields};
+
+/* trustedWrappingEnabled and hsmTrusted are output only (HSM properties this emulator's
+ * software keys do not have): accepted in a request and ignored, never answered. */
 static const struct em_field version_fields[] = {
     {"name", EM_F_STRING},
-    {"state", ENUM(state_values, "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionState")},
-    {"protectionLevel", ENUM(protection_values, "google.cloud.kms.v1.ProtectionLevel")},
-    {"algorithm",
-     ENUM(algorithm_values, "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm")},
-    {"attestation", EM_F_ANY},
+    {"state", ENUM(state_enum)},
+    {"protectionLevel", ENUM(protection_enum)},
+    {"algorithm", ENUM(algorithm_enum)},
+    {"attestation", EM_F_MESSAGE, false, &attestation_msg},
     {"createTime", EM_F_TIMESTAMP},
     {"generateTime", EM_F_TIMESTAMP},
     {"destroyTime", EM_F_TIMESTAMP},
@@ -112,19 +186,21 @@ static const struct em_field version_fields[] = {
     {"externalDestructionFailureReason", EM_F_STRING},
     {"externalProtectionLevelOptions", EM_F_MESSAGE, false, &external_msg},
     {"reimportEligible", EM_F_BOOL},
+    {"trustedWrappingEnabled", EM_F_BOOL},
+    {"hsmTrusted", EM_F_BOOL},
     {NULL}};
 const struct em_message kms_version_schema = {"google.cloud.kms.v1.CryptoKeyVersion",
                                               version_fields};
 
-static const struct em_field justification_fields[] = {{"allowedAccessReasons", EM_F_STRING, true},
-                                                       {NULL}};
+static const struct em_field justification_fields[] = {
+    {"allowedAccessReasons", EM_F_ENUM, true, NULL, &access_reason_enum}, {NULL}};
 static const struct em_message justification_msg = {
     "google.cloud.kms.v1.KeyAccessJustificationsPolicy", justification_fields};
 
 static const struct em_field crypto_key_fields[] = {
     {"name", EM_F_STRING},
     {"primary", EM_F_MESSAGE, false, &kms_version_schema},
-    {"purpose", ENUM(purpose_values, "google.cloud.kms.v1.CryptoKey.CryptoKeyPurpose")},
+    {"purpose", ENUM(purpose_enum)},
     {"createTime", EM_F_TIMESTAMP},
     {"nextRotationTime", EM_F_TIMESTAMP},
     {"rotationPeriod", EM_F_DURATION},
@@ -156,8 +232,13 @@ static const struct em_field decrypt_fields[] = {{"ciphertext", EM_F_BYTES},
                                                  {NULL}};
 const struct em_message kms_decrypt_schema = {"google.cloud.kms.v1.DecryptRequest", decrypt_fields};
 
-static const struct em_field digest_fields[] = {
-    {"sha256", EM_F_BYTES}, {"sha384", EM_F_BYTES}, {"sha512", EM_F_BYTES}, {NULL}};
+/* externalMu is the ML-DSA input of the PQ_SIGN_*_EXTERNAL_MU algorithms, which this
+ * emulator does not create: accepted, and a key that wants a digest still asks for it. */
+static const struct em_field digest_fields[] = {{"sha256", EM_F_BYTES},
+                                                {"sha384", EM_F_BYTES},
+                                                {"sha512", EM_F_BYTES},
+                                                {"externalMu", EM_F_BYTES},
+                                                {NULL}};
 static const struct em_message digest_msg = {"google.cloud.kms.v1.Digest", digest_fields};
 
 static const struct em_field sign_fields[] = {{"digest", EM_F_MESSAGE, false, &digest_msg},
@@ -187,9 +268,7 @@ const struct em_message kms_mac_verify_schema = {"google.cloud.kms.v1.MacVerifyR
                                                  mac_verify_fields};
 
 static const struct em_field random_fields[] = {
-    {"lengthBytes", EM_F_INT32},
-    {"protectionLevel", ENUM(protection_values, "google.cloud.kms.v1.ProtectionLevel")},
-    {NULL}};
+    {"lengthBytes", EM_F_INT32}, {"protectionLevel", ENUM(protection_enum)}, {NULL}};
 const struct em_message kms_random_bytes_schema = {"google.cloud.kms.v1.GenerateRandomBytesRequest",
                                                    random_fields};
 
@@ -198,8 +277,36 @@ static const struct em_field update_primary_fields[] = {{"cryptoKeyVersionId", E
 const struct em_message kms_update_primary_schema = {
     "google.cloud.kms.v1.UpdateCryptoKeyPrimaryVersionRequest", update_primary_fields};
 
+/* DestroyCryptoKeyVersionRequest and RestoreCryptoKeyVersionRequest: only the name, which
+ * is in the path. */
 static const struct em_field empty_fields[] = {{NULL}};
 const struct em_message kms_empty_schema = {"google.protobuf.Empty", empty_fields};
+
+/* --- reply schemas: where a reply carries enums (answered as numbers on request) --- */
+
+static const struct em_field list_keys_fields[] = {
+    {"cryptoKeys", EM_F_MESSAGE, true, &kms_crypto_key_schema}, {NULL}};
+const struct em_message kms_list_keys_reply = {"google.cloud.kms.v1.ListCryptoKeysResponse",
+                                               list_keys_fields};
+
+static const struct em_field list_versions_fields[] = {
+    {"cryptoKeyVersions", EM_F_MESSAGE, true, &kms_version_schema}, {NULL}};
+const struct em_message kms_list_versions_reply = {
+    "google.cloud.kms.v1.ListCryptoKeyVersionsResponse", list_versions_fields};
+
+static const struct em_field public_key_fields[] = {
+    {"algorithm", ENUM(algorithm_enum)},
+    {"protectionLevel", ENUM(protection_enum)},
+    {"publicKeyFormat", ENUM(public_key_format_enum)},
+    {NULL}};
+const struct em_message kms_public_key_reply = {"google.cloud.kms.v1.PublicKey", public_key_fields};
+
+/* EncryptResponse, DecryptResponse, AsymmetricSignResponse, AsymmetricDecryptResponse,
+ * MacSignResponse and MacVerifyResponse: their one enum is protectionLevel. */
+static const struct em_field crypto_reply_fields[] = {{"protectionLevel", ENUM(protection_enum)},
+                                                      {NULL}};
+const struct em_message kms_crypto_reply = {"google.cloud.kms.v1.EncryptResponse",
+                                            crypto_reply_fields};
 
 /* --- model -> JSON --- */
 

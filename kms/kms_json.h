@@ -22,6 +22,12 @@ extern const struct em_message kms_random_bytes_schema;
 extern const struct em_message kms_update_primary_schema;
 extern const struct em_message kms_empty_schema;
 
+/* Replies with enums (the others are answered as they are). */
+extern const struct em_message kms_list_keys_reply;
+extern const struct em_message kms_list_versions_reply;
+extern const struct em_message kms_public_key_reply;
+extern const struct em_message kms_crypto_reply;
+
 cJSON *kms_json_key_ring(const struct kms_key_ring *ring);
 cJSON *kms_json_version(const struct kms_key *key, const struct kms_version *v);
 cJSON *kms_json_key(const struct kms_key *key);

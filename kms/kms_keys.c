@@ -401,6 +401,10 @@ static enum em_code resolve_spec(const struct kms_key_spec *spec, bool skip_init
                                  struct kms_key *key, struct em_status *st)
 {
     key->purpose = kms_purpose_parse(spec->purpose);
+    if (key->purpose == KMS_PURPOSE_UNSPECIFIED && spec->purpose &&
+        strcmp(spec->purpose, "CRYPTO_KEY_PURPOSE_UNSPECIFIED") != 0)
+        return EM_FAIL(st, EM_UNIMPLEMENTED, "Purpose %.60s is not supported by this emulator.",
+                       spec->purpose); /* KEY_ENCAPSULATION, AES_WRAPPING: the schema knew it */
     if (key->purpose == KMS_PURPOSE_UNSPECIFIED)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "crypto_key.purpose must be specified.");
     if (key->purpose == KMS_RAW_ENCRYPT_DECRYPT)

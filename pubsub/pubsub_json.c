@@ -16,25 +16,37 @@
 
 /* --- schemas --- */
 
-static const char *const topic_state_values[] = {"STATE_UNSPECIFIED", "ACTIVE",
-                                                 "INGESTION_RESOURCE_ERROR", NULL};
-static const char *const sub_state_values[] = {"STATE_UNSPECIFIED", "ACTIVE", "RESOURCE_ERROR",
-                                               NULL};
-static const char *const encoding_values[] = {"ENCODING_UNSPECIFIED", "JSON", "BINARY", NULL};
+/* Field by field as google/pubsub/v1/pubsub.proto and schema.proto, enums with their proto
+ * numbers. Blocks for features this emulator refuses as a whole (ingestion, message
+ * transforms, BigQuery / Cloud Storage / Bigtable subscriptions) stay EM_F_ANY: their
+ * content is never read and never answered. pubsubExportConfig and pubsubliteExportConfig
+ * are in gcloud's generated client, not in today's proto; they are kept for gcloud. */
 
-#define ENUM(values, type) EM_F_ENUM, false, NULL, values, type
+static const struct em_enum_value topic_state_values[] = {
+    {"STATE_UNSPECIFIED", 0}, {"ACTIVE", 1}, {"INGESTION_RESOURCE_ERROR", 2}, {NULL}};
+static const struct em_enum topic_state_enum = {"google.pubsub.v1.Topic.State", topic_state_values};
+
+static const struct em_enum_value sub_state_values[] = {
+    {"STATE_UNSPECIFIED", 0}, {"ACTIVE", 1}, {"RESOURCE_ERROR", 2}, {NULL}};
+static const struct em_enum sub_state_enum = {"google.pubsub.v1.Subscription.State",
+                                              sub_state_values};
+
+static const struct em_enum_value encoding_values[] = {
+    {"ENCODING_UNSPECIFIED", 0}, {"JSON", 1}, {"BINARY", 2}, {NULL}};
+static const struct em_enum encoding_enum = {"google.pubsub.v1.Encoding", encoding_values};
+
+#define ENUM(e) EM_F_ENUM, false, NULL, &e
 
 static const struct em_field storage_policy_fields[] = {
     {"allowedPersistenceRegions", EM_F_STRING, true}, {"enforceInTransit", EM_F_BOOL}, {NULL}};
 static const struct em_message storage_policy_msg = {"google.pubsub.v1.MessageStoragePolicy",
                                                      storage_policy_fields};
 
-static const struct em_field schema_settings_fields[] = {
-    {"schema", EM_F_STRING},
-    {"encoding", ENUM(encoding_values, "google.pubsub.v1.Encoding")},
-    {"firstRevisionId", EM_F_STRING},
-    {"lastRevisionId", EM_F_STRING},
-    {NULL}};
+static const struct em_field schema_settings_fields[] = {{"schema", EM_F_STRING},
+                                                         {"encoding", ENUM(encoding_enum)},
+                                                         {"firstRevisionId", EM_F_STRING},
+                                                         {"lastRevisionId", EM_F_STRING},
+                                                         {NULL}};
 static const struct em_message schema_settings_msg = {"google.pubsub.v1.SchemaSettings",
                                                       schema_settings_fields};
 
@@ -46,9 +58,12 @@ static const struct em_field topic_fields[] = {
     {"schemaSettings", EM_F_MESSAGE, false, &schema_settings_msg},
     {"satisfiesPzs", EM_F_BOOL},
     {"messageRetentionDuration", EM_F_DURATION},
-    {"state", ENUM(topic_state_values, "google.pubsub.v1.Topic.State")},
+    {"state", ENUM(topic_state_enum)},
     {"ingestionDataSourceSettings", EM_F_ANY},
-    {"messageTransforms", EM_F_ANY},
+    {"messageTransforms", EM_F_ANY, true},
+    /* Input only: Resource Manager tags bound at creation. Accepted and not kept: this
+     * emulator has no tag-based IAM conditions or organization policies to apply them to. */
+    {"tags", EM_F_MAP},
     {NULL}};
 const struct em_message ps_topic_schema = {"google.pubsub.v1.Topic", topic_fields};
 
@@ -89,12 +104,19 @@ static const struct em_field retry_fields[] = {
     {"minimumBackoff", EM_F_DURATION}, {"maximumBackoff", EM_F_DURATION}, {NULL}};
 static const struct em_message retry_msg = {"google.pubsub.v1.RetryPolicy", retry_fields};
 
+/* Output only (subscriptions made by Analytics Hub): accepted and ignored. */
+static const struct em_field analytics_hub_fields[] = {
+    {"listing", EM_F_STRING}, {"subscription", EM_F_STRING}, {NULL}};
+static const struct em_message analytics_hub_msg = {
+    "google.pubsub.v1.Subscription.AnalyticsHubSubscriptionInfo", analytics_hub_fields};
+
 static const struct em_field sub_fields[] = {
     {"name", EM_F_STRING},
     {"topic", EM_F_STRING},
     {"pushConfig", EM_F_MESSAGE, false, &push_msg},
     {"bigqueryConfig", EM_F_ANY},
     {"cloudStorageConfig", EM_F_ANY},
+    {"bigtableConfig", EM_F_ANY},
     {"ackDeadlineSeconds", EM_F_INT32},
     {"retainAckedMessages", EM_F_BOOL},
     {"messageRetentionDuration", EM_F_DURATION},
@@ -107,9 +129,10 @@ static const struct em_field sub_fields[] = {
     {"detached", EM_F_BOOL},
     {"enableExactlyOnceDelivery", EM_F_BOOL},
     {"topicMessageRetentionDuration", EM_F_DURATION},
-    {"state", ENUM(sub_state_values, "google.pubsub.v1.Subscription.State")},
-    {"analyticsHubSubscriptionInfo", EM_F_ANY},
-    {"messageTransforms", EM_F_ANY},
+    {"state", ENUM(sub_state_enum)},
+    {"analyticsHubSubscriptionInfo", EM_F_MESSAGE, false, &analytics_hub_msg},
+    {"messageTransforms", EM_F_ANY, true},
+    {"tags", EM_F_MAP}, /* input only, accepted and not kept: see Topic.tags */
     {"pubsubExportConfig", EM_F_ANY},
     {"pubsubliteExportConfig", EM_F_ANY},
     {NULL}};
@@ -152,7 +175,10 @@ static const struct em_field seek_fields[] = {
 const struct em_message ps_seek_schema = {"google.pubsub.v1.SeekRequest", seek_fields};
 
 static const struct em_field create_snapshot_fields[] = {
-    {"subscription", EM_F_STRING}, {"labels", EM_F_MAP}, {NULL}};
+    {"subscription", EM_F_STRING},
+    {"labels", EM_F_MAP},
+    {"tags", EM_F_MAP}, /* input only, accepted and not kept: see Topic.tags */
+    {NULL}};
 const struct em_message ps_create_snapshot_schema = {"google.pubsub.v1.CreateSnapshotRequest",
                                                      create_snapshot_fields};
 
@@ -168,7 +194,20 @@ static const struct em_field update_snapshot_fields[] = {
 const struct em_message ps_update_snapshot_schema = {"google.pubsub.v1.UpdateSnapshotRequest",
                                                      update_snapshot_fields};
 
+/* DetachSubscriptionRequest: only the subscription, which is in the path. */
 const struct em_message ps_empty_schema = {"google.protobuf.Empty", no_fields};
+
+/* --- reply schemas: where a reply carries enums (answered as numbers on request) --- */
+
+static const struct em_field list_topics_fields[] = {
+    {"topics", EM_F_MESSAGE, true, &ps_topic_schema}, {NULL}};
+const struct em_message ps_list_topics_reply = {"google.pubsub.v1.ListTopicsResponse",
+                                                list_topics_fields};
+
+static const struct em_field list_subs_fields[] = {
+    {"subscriptions", EM_F_MESSAGE, true, &ps_sub_schema}, {NULL}};
+const struct em_message ps_list_subs_reply = {"google.pubsub.v1.ListSubscriptionsResponse",
+                                              list_subs_fields};
 
 /* --- model -> JSON --- */
 
@@ -521,6 +560,9 @@ enum em_code ps_json_read_sub(const cJSON *sub, struct ps_sub_config *cfg, struc
     if (nonempty(sub, "cloudStorageConfig") &&
         nonempty(cJSON_GetObjectItem(sub, "cloudStorageConfig"), "bucket"))
         return unimplemented("Cloud Storage subscriptions (cloud_storage_config)", st);
+    if (nonempty(sub, "bigtableConfig") &&
+        nonempty(cJSON_GetObjectItem(sub, "bigtableConfig"), "table"))
+        return unimplemented("Bigtable subscriptions (bigtable_config)", st);
     if (nonempty(sub, "pubsubExportConfig") || nonempty(sub, "pubsubliteExportConfig"))
         return unimplemented("Export subscriptions", st);
     if (nonempty(sub, "messageTransforms"))
@@ -591,7 +633,8 @@ static enum em_code sub_mask_path(const char *path, void *arg, struct em_status 
                        "'%s' field cannot be updated.",
                        path);
     if (path_is(path, "bigqueryConfig") || path_is(path, "cloudStorageConfig") ||
-        path_is(path, "pubsubExportConfig") || path_is(path, "messageTransforms"))
+        path_is(path, "bigtableConfig") || path_is(path, "pubsubExportConfig") ||
+        path_is(path, "messageTransforms"))
         return unimplemented("Export subscriptions and message transforms", st);
     return EM_FAIL(st, EM_INVALID_ARGUMENT,
                    "Invalid update_mask provided in the UpdateSubscriptionRequest: '%.100s' is "

@@ -23,6 +23,10 @@ extern const struct em_message ps_create_snapshot_schema;
 extern const struct em_message ps_update_snapshot_schema;
 extern const struct em_message ps_empty_schema;
 
+/* Replies with enums besides Topic and Subscription (the others have none). */
+extern const struct em_message ps_list_topics_reply;
+extern const struct em_message ps_list_subs_reply;
+
 cJSON *ps_json_topic(const struct ps_topic *topic);
 cJSON *ps_json_sub(struct ps_sub *sub);
 cJSON *ps_json_snapshot(const struct ps_snapshot *snap);

@@ -2,7 +2,9 @@
 # test_kms_api: the KMS REST surface through curl: integrity fields, bad input answered
 # with Google's error JSON (and the service healthy afterwards), list paging and
 # filters, IAM enforcement, the propagation delay, restart durability and secrecy of
-# key material and plaintext at rest.
+# key material and plaintext at rest; and the wire details of Google's client libraries
+# (enums by proto number, enum-encoding=int replies, bodies of "") and hostile text
+# (null list items, invalid UTF-8, NUL in bodies, paths and queries).
 source "$(dirname "$0")/lib.sh"
 
 start_stack --kms-propagation-delay 120
@@ -172,6 +174,98 @@ else
     _pass "no plaintext under the data directory"
 fi
 expect_eq 600 "$(stat -c %a "$DATA_DIR/kms-root.key")" "root key file mode"
+
+section "Google's client libraries: enums by proto number, enum-encoding=int, bodies of \"\""
+# The Node.js libraries send enums as proto numbers, ask for numbers back with
+# $alt=json;enum-encoding=int, and send "" for an empty message.
+WIRE=$P/keyRings/wire
+INT='%24alt=json%3Benum-encoding%3Dint'
+api POST "$KMS_URL/v1/$P/keyRings?keyRingId=wire" '""'
+expect_status 200
+expect_json .name "$WIRE"
+# purpose 5 is ASYMMETRIC_SIGN and algorithm 12 EC_SIGN_P256_SHA256 (list positions 2 and 26)
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys?cryptoKeyId=signer" '{"purpose":5,"versionTemplate":{"algorithm":12}}'
+expect_status 200
+expect_json .purpose ASYMMETRIC_SIGN
+expect_json .versionTemplate.algorithm EC_SIGN_P256_SHA256
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys?cryptoKeyId=decrypter" \
+    '{"purpose":6,"versionTemplate":{"algorithm":8}}'
+expect_json '.purpose + " " + .versionTemplate.algorithm' "ASYMMETRIC_DECRYPT RSA_DECRYPT_OAEP_2048_SHA256"
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys?cryptoKeyId=mac" '{"purpose":9,"versionTemplate":{"algorithm":32}}'
+expect_json '.purpose + " " + .versionTemplate.algorithm' "MAC HMAC_SHA256"
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys?cryptoKeyId=sym" '{"purpose":1,"versionTemplate":{"algorithm":1}}'
+expect_json '.purpose + " " + .primary.state' "ENCRYPT_DECRYPT ENABLED"
+# 4 is a list position, not a CryptoKeyPurpose number
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys?cryptoKeyId=nope" '{"purpose":4}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "CryptoKeyPurpose" "the enum type is named"
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys?cryptoKeyId=nope" '{"purpose":1,"versionTemplate":{"algorithm":11}}'
+expect_error_json 400 INVALID_ARGUMENT
+# {"state":2} is DISABLED: the version really is disabled, and {"state":1} enables it
+api PATCH "$KMS_URL/v1/$WIRE/cryptoKeys/sym/cryptoKeyVersions/1?updateMask=state" '{"state":2}'
+expect_json .state DISABLED
+api GET "$KMS_URL/v1/$WIRE/cryptoKeys/sym/cryptoKeyVersions/1"
+expect_json .state DISABLED
+api PATCH "$KMS_URL/v1/$WIRE/cryptoKeys/sym/cryptoKeyVersions/1?updateMask=state" '{"state":1}'
+expect_json .state ENABLED
+api PATCH "$KMS_URL/v1/$WIRE/cryptoKeys/sym/cryptoKeyVersions/1?updateMask=state" '{"state":6}'
+expect_error_json 400 INVALID_ARGUMENT
+# "" for createCryptoKeyVersion, destroy and restore
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys/sym/cryptoKeyVersions" '""'
+expect_json .name "$WIRE/cryptoKeys/sym/cryptoKeyVersions/2"
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys/sym/cryptoKeyVersions/2:destroy" '""'
+expect_json .state DESTROY_SCHEDULED
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys/sym/cryptoKeyVersions/2:restore?$INT" '""'
+expect_json .state 2
+# enum-encoding=int: every enum of the reply is a number, nested and in lists too
+api GET "$KMS_URL/v1/$WIRE/cryptoKeys/signer?$INT"
+expect_json '[.purpose, .versionTemplate.algorithm, .versionTemplate.protectionLevel] | join(",")' "5,12,1"
+api GET "$KMS_URL/v1/$WIRE/cryptoKeys?\$alt=json;enum-encoding=int"
+expect_json '[.cryptoKeys[] | .purpose] | sort | join(",")' "1,5,6,9"
+expect_json '.cryptoKeys[] | select(.name | endswith("/sym")) | [.primary.state, .primary.algorithm] | join(",")' "1,1"
+api GET "$KMS_URL/v1/$WIRE/cryptoKeys/sym/cryptoKeyVersions?$INT"
+expect_json '[.cryptoKeyVersions[] | .state] | join(",")' "1,2"
+api GET "$KMS_URL/v1/$WIRE/cryptoKeys/signer/cryptoKeyVersions/1/publicKey?$INT"
+expect_json '[.algorithm, .protectionLevel] | join(",")' "12,1"
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys/sym:encrypt?$INT" "{\"plaintext\":\"$HELLO\"}"
+expect_json .protectionLevel 1
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys/sym:encrypt?%24alt=json" "{\"plaintext\":\"$HELLO\"}"
+expect_json .protectionLevel SOFTWARE
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys/mac/cryptoKeyVersions/1:macSign?$INT" "{\"data\":\"$HELLO\"}"
+expect_json .protectionLevel 1
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys?cryptoKeyId=nope&$INT" '{"purpose":"NOPE"}'
+expect_error_json 400 INVALID_ARGUMENT
+# IAM policies keep their audit configs; log types are enums too
+api POST "$KMS_URL/v1/$WIRE:setIamPolicy?$INT" \
+    '{"policy":{"auditConfigs":[{"service":"allServices","auditLogConfigs":[{"logType":3}]}]}}'
+expect_json '.auditConfigs[0].auditLogConfigs[0].logType' 3
+api GET "$KMS_URL/v1/$WIRE:getIamPolicy"
+expect_json '.auditConfigs[0].auditLogConfigs[0].logType' DATA_READ
+
+section "null, invalid UTF-8 and NUL are refused, and KMS keeps answering"
+api POST "$KMS_URL/v1/$WIRE:testIamPermissions" '{"permissions":[null]}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Invalid value at 'permissions[0]' (TYPE_STRING), null"
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys?cryptoKeyId=labelled" '{"purpose":1,"labels":{"k":null}}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$KMS_URL/v1/$P/keyRings?keyRingId=ab%00cd" '{}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "key_ring_id" "the parameter is named"
+api GET "$KMS_URL/v1/$P/keyRings/ab"
+expect_error_json 404 NOT_FOUND
+api POST "$KMS_URL/v1/$P/keyRings?keyRingId=ab%FFcd" '{}'
+expect_error_json 400 INVALID_ARGUMENT
+api GET "$KMS_URL/v1/$WIRE/cryptoKeys/sym%00x"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys?cryptoKeyId=labelled" $'{"purpose":1,"labels":{"k":"\xc3"}}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "Invalid UTF-8" "the reason is given"
+api POST "$KMS_URL/v1/$WIRE/cryptoKeys?cryptoKeyId=labelled" '{"purpose":1,"labels":{"k":"a\u0000b"}}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "NUL" "the reason is given"
+api GET "$KMS_URL/v1/$WIRE/cryptoKeys/labelled"
+expect_error_json 404 NOT_FOUND
+expect_healthy "$KMS_URL"
 
 section "IAM enforcement"
 stop_stack

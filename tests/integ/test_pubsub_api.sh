@@ -4,8 +4,10 @@
 # afterwards), Google's limits, publish / pull / acknowledge / modifyAckDeadline on the
 # emulator clock, filters, ordering keys, dead-lettering, retry backoff, seek and
 # snapshots, detach, topic deletion (subscriptions keep their backlog), the kmsKeyName
-# location rule, and secrecy: a marker published in message data and attributes appears
-# in no file of the data directory.
+# location rule, secrecy: a marker published in message data and attributes appears
+# in no file of the data directory; and the wire details of Google's client libraries
+# (tags, enums as numbers, bodies of "") and hostile text (the null-item crash, invalid
+# UTF-8 and NUL), with binary message data still going through.
 source "$(dirname "$0")/lib.sh"
 
 start_stack
@@ -428,6 +430,93 @@ found=$(grep -rl -a -e "$MARKER" "$DATA_DIR" 2>/dev/null)
 expect_eq "" "$found" "no file under the data directory holds the marker"
 found=$(grep -rl -a -e "$(b64 "$MARKER-data" | head -c 16)" "$DATA_DIR" 2>/dev/null)
 expect_eq "" "$found" "nor its base64"
+
+section "Google's client libraries: tags, enums as numbers, bodies of \"\""
+# @google-cloud/pubsub 6.x sends "tags":{} on every create, enums as proto numbers, asks
+# for numbers back with $alt=json;enum-encoding=int, and sends "" for an empty message.
+INT='%24alt=json%3Benum-encoding%3Dint'
+api PUT "$V1/topics/wire-topic" '{"labels":{"team":"wire"},"tags":{}}'
+expect_status 200
+expect_json '[.labels.team, .state, .tags // "input only"] | join(",")' "wire,ACTIVE,input only"
+api PUT "$V1/topics/wire-tagged?$INT" '{"tags":{"123456789/environment":"production"}}'
+expect_json .state 1
+api PUT "$V1/subscriptions/wire-sub?$INT" "{\"topic\":\"$T/wire-topic\",\"tags\":{}}"
+expect_status 200
+expect_json .state 1
+api PUT "$V1/subscriptions/wire-sub2" "{\"topic\":\"$T/wire-topic\",\"tags\":{\"123/env\":\"dev\"}}"
+expect_json .state ACTIVE
+api PUT "$V1/snapshots/wire-snap" "{\"subscription\":\"$S/wire-sub\",\"tags\":{}}"
+expect_status 200
+api PUT "$V1/topics/wire-bad" '{"tags":{"k":1}}'
+expect_error_json 400 INVALID_ARGUMENT
+api GET "$V1/topics?$INT"
+expect_json "[.topics[] | select(.name == \"$T/wire-topic\") | .state] | join(\",\")" 1
+api GET "$V1/subscriptions?\$alt=json;enum-encoding=int"
+expect_json '[.subscriptions[] | .state] | unique | join(",")' 1
+api GET "$V1/subscriptions/wire-sub"
+expect_json .state ACTIVE
+api PATCH "$V1/subscriptions/wire-sub?$INT" \
+    '{"subscription":{"ackDeadlineSeconds":30},"updateMask":"ackDeadlineSeconds"}'
+expect_json '[.ackDeadlineSeconds, .state] | join(",")' "30,1"
+api PATCH "$V1/topics/wire-topic?$INT" '{"topic":{"labels":{"team":"wire2"}},"updateMask":"labels"}'
+expect_json '[.labels.team, .state] | join(",")' "wire2,1"
+# state is output only: a known number is ignored, a number outside Topic.State refused
+api PUT "$V1/topics/wire-state" '{"state":2}'
+expect_json .state ACTIVE
+api PUT "$V1/topics/wire-bad" '{"state":3}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "google.pubsub.v1.Topic.State" "the enum type is named"
+api POST "$V1/subscriptions/wire-sub:detach" '""'
+expect_status 200
+api POST "$V1/subscriptions/wire-sub2:modifyPushConfig" '""'
+expect_status 200
+api POST "$V1/subscriptions/wire-sub2:pull" '""'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "max_messages" "an empty PullRequest is read, and refused for what it lacks"
+
+section "null items, invalid UTF-8 and NUL are refused, and Pub/Sub keeps answering"
+api PUT "$V1/topics/wire-null" '{"messageStoragePolicy":{"allowedPersistenceRegions":[null]}}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message \
+    "Invalid value at 'message_storage_policy.allowed_persistence_regions[0]' (TYPE_STRING), null"
+expect_healthy "$PUBSUB_URL"
+api PATCH "$V1/topics/wire-topic" \
+    '{"topic":{"messageStoragePolicy":{"allowedPersistenceRegions":["us-east1",null]}},"updateMask":"messageStoragePolicy"}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_healthy "$PUBSUB_URL"
+api POST "$V1/subscriptions/wire-sub2:acknowledge" '{"ackIds":[null]}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Invalid value at 'ack_ids[0]' (TYPE_STRING), null"
+api POST "$V1/subscriptions/wire-sub2:modifyAckDeadline" '{"ackIds":["x",null],"ackDeadlineSeconds":10}'
+expect_error_json 400 INVALID_ARGUMENT
+api PUT "$V1/topics/wire-null" '{"labels":{"a":null}}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$V1/topics/wire-topic:publish" '{"messages":[null]}'
+expect_error_json 400 INVALID_ARGUMENT
+api PUT "$V1/topics/wire-null" '{"kmsKeyName":null,"labels":null,"messageStoragePolicy":null}'
+expect_status 200
+api POST "$V1/topics/wire-topic:publish" $'{"messages":[{"data":"aGk=","attributes":{"k":"\xff"}}]}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "Invalid UTF-8" "the reason is given"
+api POST "$V1/topics/wire-topic:publish" '{"messages":[{"data":"aGk=","attributes":{"k":"a\u0000b"}}]}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "NUL" "the reason is given"
+api POST "$V1/topics/wire-topic:publish" $'{"messages":[{"data":"aGk=","orderingKey":"\xed\xa0\x80"}]}'
+expect_error_json 400 INVALID_ARGUMENT
+# message data is base64: any bytes, NUL and 0xFF included, go through
+BINARY=$(printf 'a\000\377\376z' | base64 -w0)
+api POST "$V1/topics/wire-topic:publish" "{\"messages\":[{\"data\":\"$BINARY\",\"attributes\":{\"k\":\"caf\u00e9 €\"}}]}"
+expect_status 200
+pull wire-sub2
+expect_json '.receivedMessages[0].message.data' "$BINARY"
+expect_json '.receivedMessages[0].message.attributes.k' "café €"
+api PUT "$V1/topics/wire%00x" '{}'
+expect_error_json 400 INVALID_ARGUMENT
+api GET "$V1/topics/wire"
+expect_error_json 404 NOT_FOUND
+api GET "$V1/topics?pageToken=%C3"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "page_token" "the parameter is named"
 
 expect_healthy "$PUBSUB_URL"
 finish

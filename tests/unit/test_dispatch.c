@@ -5,7 +5,9 @@
  * error JSON with the HTTP status of their code, IAM enforcement on a route's permission,
  * authentication (401 for tokens naming no principal; internal routes, service agents and
  * X-Emulator-Caller only with the internal credential), the principal and the audit entry
- * of each call, the query argument helpers, and
+ * of each call, the query argument helpers, the wire details of Google's client libraries
+ * (a body of "", replies with enum numbers on `$alt=json;enum-encoding=int`), text that is
+ * not UTF-8 or holds NUL refused, and
  * deferred calls without a transport (em_dispatch waits for em_call_ready from another
  * thread, then finish completes the call on the dispatching thread).
  */
@@ -178,15 +180,29 @@ static enum em_code handle_defer(struct em_call *call)
     return EM_INTERNAL;
 }
 
-static const struct em_field widget_fields[] = {
-    {"name", EM_F_STRING}, {"size", EM_F_INT32}, {"labels", EM_F_MAP}, {NULL}};
+static const struct em_enum_value state_values[] = {
+    {"STATE_UNSPECIFIED", 0}, {"ON", 1}, {"OFF", 7}, {NULL}};
+static const struct em_enum state_enum = {"test.v1.Widget.State", state_values};
+
+static const struct em_field part_fields[] = {{"state", EM_F_ENUM, false, NULL, &state_enum},
+                                              {"states", EM_F_ENUM, true, NULL, &state_enum},
+                                              {NULL}};
+static const struct em_message part_msg = {"test.v1.Part", part_fields};
+
+static const struct em_field widget_fields[] = {{"name", EM_F_STRING},
+                                                {"size", EM_F_INT32},
+                                                {"labels", EM_F_MAP},
+                                                {"state", EM_F_ENUM, false, NULL, &state_enum},
+                                                {"parts", EM_F_MESSAGE, true, &part_msg},
+                                                {"tags", EM_F_STRING, true},
+                                                {NULL}};
 static const struct em_message widget_msg = {"test.v1.Widget", widget_fields};
 
 static const struct em_route routes[] = {
     {"GET", "v1/{name=projects/*/widgets/*}", handle_get, "GetWidget", NULL, NULL, NULL,
      EM_AUDIT_DATA_ACCESS},
     {"POST", "v1/{parent=projects/*}/widgets", handle_echo, "CreateWidget", &widget_msg, "widget",
-     NULL, EM_AUDIT_ADMIN},
+     NULL, EM_AUDIT_ADMIN, .reply = &widget_msg},
     {"PATCH", "v1/{name=projects/*/widgets/*}", handle_echo, "UpdateWidget", &widget_msg, NULL,
      NULL, EM_AUDIT_ADMIN},
     {"POST", "v1/{name=projects/*/widgets/*}:fail", handle_fail, "FailWidget", NULL, NULL, NULL,
@@ -300,6 +316,25 @@ static void with_query(struct fixture *f, const char *key, const char *value)
     f->call.query[f->call.query_count].key = key;
     f->call.query[f->call.query_count].value = value;
     f->call.query_count++;
+}
+
+/* request() with one query argument and a body of body_len bytes. */
+static void request_with(struct fixture *f, const char *method, const char *path, const char *body,
+                         size_t body_len, const char *key, const char *value)
+{
+    em_call_reset(&f->call);
+    cJSON_Delete(f->json);
+    memset(&f->call, 0, sizeof(f->call));
+    f->call.method = method;
+    f->call.path = path;
+    f->call.body_text = body;
+    f->call.body_len = body_len;
+    f->call.svc = &f->svc;
+    if (key)
+        with_query(f, key, value);
+    em_dispatch(f->router, &f->call);
+    assert_non_null(f->call.response);
+    f->json = cJSON_ParseWithLength(f->call.response, f->call.response_len);
 }
 
 /* Asserts a Google error reply: HTTP status, status name and message. */
@@ -908,9 +943,139 @@ static void test_a_call_dispatches_again_after_being_deferred(void **state)
     assert_int_equal(deferral.finishes, 1);
 }
 
+/* ---------------------------------------------------------------- wire details */
+
+static void test_a_body_of_empty_string_is_an_empty_message(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "POST", "/v1/projects/p/widgets", "\"\"", NULL);
+    ok_is(f, "{}");
+    request(f, "PATCH", "/v1/" WIDGET, " \"\" ", NULL);
+    ok_is(f, "{}");
+    request(f, "POST", "/v1/projects/p/widgets", "\"w\"", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT",
+             "Invalid JSON payload received. Root element must be a message.");
+    assert_int_equal(handler_runs, 2);
+}
+
+#define WIDGET_BODY                                                                                \
+    "{\"name\": \"w\", \"state\": 7, \"parts\": [{\"state\": \"ON\", \"states\": [7, \"ON\"]}, "   \
+    "{}]}"
+
+static void test_enums_are_answered_as_numbers_when_asked(void **state)
+{
+    struct fixture *f = *state;
+    const char *body = WIDGET_BODY;
+    /* names by default, whatever the request used */
+    request(f, "POST", "/v1/projects/p/widgets", body, NULL);
+    ok_is(f, "{\"name\":\"w\",\"state\":\"OFF\",\"parts\":[{\"state\":\"ON\",\"states\":[\"OFF\","
+             "\"ON\"]},{}]}");
+    request_with(f, "POST", "/v1/projects/p/widgets", body, strlen(body), "$alt", "json");
+    ok_is(f, "{\"name\":\"w\",\"state\":\"OFF\",\"parts\":[{\"state\":\"ON\",\"states\":[\"OFF\","
+             "\"ON\"]},{}]}");
+    /* what Google's Node.js libraries send: numbers, nested and in lists too */
+    request_with(f, "POST", "/v1/projects/p/widgets", body, strlen(body), "$alt",
+                 "json;enum-encoding=int");
+    ok_is(f, "{\"name\":\"w\",\"state\":7,\"parts\":[{\"state\":1,\"states\":[7,1]},{}]}");
+    request_with(f, "POST", "/v1/projects/p/widgets", body, strlen(body), "alt",
+                 "enum-encoding=int;json");
+    ok_is(f, "{\"name\":\"w\",\"state\":7,\"parts\":[{\"state\":1,\"states\":[7,1]},{}]}");
+    request_with(f, "POST", "/v1/projects/p/widgets", body, strlen(body), "$alt",
+                 "json;enum-encoding=intx");
+    ok_is(f, "{\"name\":\"w\",\"state\":\"OFF\",\"parts\":[{\"state\":\"ON\",\"states\":[\"OFF\","
+             "\"ON\"]},{}]}");
+    /* a route without a reply schema is answered as the handler built it */
+    request_with(f, "PATCH", "/v1/" WIDGET, body, strlen(body), "$alt", "json;enum-encoding=int");
+    ok_is(f, "{\"name\":\"w\",\"state\":\"OFF\",\"parts\":[{\"state\":\"ON\",\"states\":[\"OFF\","
+             "\"ON\"]},{}]}");
+    /* errors keep their shape */
+    request_with(f, "POST", "/v1/projects/p/widgets", "{\"state\": 2}", 13, "$alt",
+                 "json;enum-encoding=int");
+    error_is(f, 400, "INVALID_ARGUMENT",
+             "Invalid value at 'widget.state' (type.googleapis.com/test.v1.Widget.State), 2");
+}
+
+static void test_null_list_items_never_reach_a_handler(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "POST", "/v1/projects/p/widgets", "{\"tags\": [\"a\", null]}", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT", "Invalid value at 'widget.tags[1]' (TYPE_STRING), null");
+    request(f, "POST", "/v1/projects/p/widgets", "{\"parts\": [null]}", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT", NULL);
+    request(f, "POST", "/v1/projects/p/widgets", "{\"labels\": {\"a\": null}}", NULL);
+    error_is(f, 400, "INVALID_ARGUMENT", "Invalid value at 'widget.labels[a]' (TYPE_STRING), null");
+    assert_int_equal(handler_runs, 0);
+    /* null as a field's value is its default: absent */
+    request(f, "POST", "/v1/projects/p/widgets", "{\"name\": null, \"tags\": null}", NULL);
+    ok_is(f, "{}");
+}
+
+static const char *error_message(struct fixture *f)
+{
+    return em_json_string(cJSON_GetObjectItem(f->json, "error"), "message");
+}
+
+static void refused_body(struct fixture *f, const char *body, size_t len, const char *prefix)
+{
+    request_with(f, "POST", "/v1/projects/p/widgets", body, len, NULL, NULL);
+    error_is(f, 400, "INVALID_ARGUMENT", NULL);
+    if (strncmp(error_message(f), prefix, strlen(prefix)) != 0)
+        fail_msg("message \"%s\" does not start with \"%s\"", error_message(f), prefix);
+}
+
+/* A body given as a string literal, NUL bytes included. */
+#define REFUSED_BODY(f, literal, prefix) refused_body(f, literal, sizeof(literal) - 1, prefix)
+
+static void test_bodies_must_be_utf8_without_nul(void **state)
+{
+    struct fixture *f = *state;
+    const char *bad_utf8 = "Invalid JSON payload received. Invalid UTF-8 or a NUL byte at line 1";
+    REFUSED_BODY(f, "{\"name\": \"\xff\"}", bad_utf8);
+    REFUSED_BODY(f, "{\"name\": \"caf\xc3\"}", bad_utf8);          /* truncated */
+    REFUSED_BODY(f, "{\"name\": \"\xc0\xaf\"}", bad_utf8);         /* overlong '/' */
+    REFUSED_BODY(f, "{\"name\": \"\xed\xa0\x80\"}", bad_utf8);     /* a surrogate */
+    REFUSED_BODY(f, "{\"name\": \"\xf4\x90\x80\x80\"}", bad_utf8); /* past U+10FFFF */
+    REFUSED_BODY(f, "{\"name\": \"a\0b\"}", bad_utf8);             /* a raw NUL */
+    REFUSED_BODY(f, "{\"na\xffme\": \"w\"}", bad_utf8);            /* in a name */
+    REFUSED_BODY(f, "{\"name\": \"a\\u0000b\"}",
+                 "Invalid JSON payload received. A string holds the NUL character (\\u0000) at "
+                 "line 1, column 12 (byte 11).");
+    REFUSED_BODY(f, "{\"labels\": {\"k\\u0000\": \"v\"}}",
+                 "Invalid JSON payload received. A string holds the NUL character");
+    assert_int_equal(handler_runs, 0);
+    /* well-formed text of every length, and escapes that are not NUL, pass */
+    const char *good =
+        "{\"name\": \"\\\\u0000 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \\u0001\"}";
+    request(f, "POST", "/v1/projects/p/widgets", good, NULL);
+    ok_is(f, "{\"name\":\"\\\\u0000 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \\u0001\"}");
+}
+
+static void test_paths_and_queries_must_be_utf8_without_nul(void **state)
+{
+    struct fixture *f = *state;
+    request(f, "GET", "/v1/projects/p/widgets/w\xff", NULL, NULL);
+    error_is(f, 400, "INVALID_ARGUMENT",
+             "Invalid request path: it must be UTF-8 without NUL characters.");
+    /* em_url_unescape turns %00 into 0xFF so that a NUL cannot cut a value short */
+    request_with(f, "GET", "/v1/" WIDGET, NULL, 0, "keyRingId",
+                 "ab\xff"
+                 "cd");
+    error_is(f, 400, "INVALID_ARGUMENT",
+             "Invalid value at 'key_ring_id' (TYPE_STRING): it must be UTF-8 without NUL "
+             "characters.");
+    request_with(f, "GET", "/v1/" WIDGET, NULL, 0, "k\xe9y", "v");
+    error_is(f, 400, "INVALID_ARGUMENT", NULL);
+    assert_int_equal(handler_runs, 0);
+    request_with(f, "GET", "/v1/" WIDGET, NULL, 0, "filter", "name = \"caf\xc3\xa9\"");
+    assert_int_equal(f->call.http_status, 200);
+    request_with(f, "GET", "/v1/" WIDGET, NULL, 0, "allowMissing", NULL);
+    assert_int_equal(f->call.http_status, 200);
+}
+
 int main(void)
 {
     em_log_init("test", EM_LOG_ERROR);
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_unknown_path_is_not_found),
@@ -923,6 +1088,11 @@ int main(void)
         T(test_truncated_body_length_is_respected),
         T(test_trailing_garbage_is_refused),
         T(test_schema_errors_are_passed_on),
+        T(test_a_body_of_empty_string_is_an_empty_message),
+        T(test_enums_are_answered_as_numbers_when_asked),
+        T(test_null_list_items_never_reach_a_handler),
+        T(test_bodies_must_be_utf8_without_nul),
+        T(test_paths_and_queries_must_be_utf8_without_nul),
         T(test_a_route_without_body_ignores_it),
         T(test_unimplemented_methods_are_named),
         T(test_handler_failures_get_their_http_status),

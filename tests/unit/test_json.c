@@ -432,6 +432,73 @@ static void test_setters_use_the_proto3_encodings(void **state)
     free(text);
 }
 
+static void test_utf8_validation(void **state)
+{
+    (void)state;
+    size_t bad = 99;
+    const char *good[] = {"",
+                          "plain ASCII",
+                          "caf\xc3\xa9",
+                          "\xe2\x82\xac",
+                          "\xf0\x9f\x98\x80",
+                          "\xef\xbf\xbf",
+                          "\xf4\x8f\xbf\xbf",
+                          "\xed\x9f\xbf"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        if (!em_utf8_valid(good[i], strlen(good[i]), &bad))
+            fail_msg("\"%s\" refused at %zu", good[i], bad);
+    struct {
+        const char *text;
+        size_t len, bad;
+    } refused[] = {
+        {"ab\xff", 3, 2},
+        {"\x80", 1, 0},
+        {"caf\xc3", 4, 3},
+        {"\xc0\xaf", 2, 0},
+        {"\xc1\xbf", 2, 0},
+        {"\xe0\x80\xaf", 3, 0},
+        {"\xed\xa0\x80", 3, 0},
+        {"\xf0\x80\x80\xaf", 4, 0},
+        {"\xf4\x90\x80\x80", 4, 0},
+        {"\xf5\x80\x80\x80", 4, 0},
+        {"a\0b", 3, 1},
+        {"\xe2\x82", 2, 0},
+        {"\xe2\x28\xa1", 3, 0},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        bad = 99;
+        if (em_utf8_valid(refused[i].text, refused[i].len, &bad))
+            fail_msg("case %zu accepted", i);
+        assert_int_equal(bad, refused[i].bad);
+    }
+    assert_false(em_utf8_valid("\xff", 1, NULL));
+}
+
+static void test_nul_escapes_in_json_strings(void **state)
+{
+    (void)state;
+    size_t at = 0;
+    const char *t = "{\"a\": \"x\\u0000y\"}";
+    assert_true(em_json_has_nul_escape(t, strlen(t), &at));
+    assert_int_equal(at, 8);
+    t = "{\"k\\U0000\": 1}"; /* \U is not an escape; \u0000 is case-insensitive in hex only */
+    assert_false(em_json_has_nul_escape(t, strlen(t), NULL));
+    t = "[\"\\u0000\"]";
+    assert_true(em_json_has_nul_escape(t, strlen(t), NULL));
+    t = "[\"\\u000\"]"; /* too short */
+    assert_false(em_json_has_nul_escape(t, strlen(t), NULL));
+    t = "[\"\\\\u0000\"]"; /* an escaped backslash, then the text u0000 */
+    assert_false(em_json_has_nul_escape(t, strlen(t), NULL));
+    t = "[\"\\\"\\u0000\"]"; /* an escaped quote does not end the string */
+    assert_true(em_json_has_nul_escape(t, strlen(t), NULL));
+    t = "[\"\\u0001\", \"\\u0100\", \"\\u00000\"]";
+    assert_true(em_json_has_nul_escape(t, strlen(t), NULL)); /* the last one is \u0000 then 0 */
+    t = "[\"\\u0001\", \"\\u0100\"]";
+    assert_false(em_json_has_nul_escape(t, strlen(t), NULL));
+    t = "{\"a\": \"x\\u0000y\"}"; /* only len bytes are read */
+    assert_false(em_json_has_nul_escape(t, 9, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +519,8 @@ int main(void)
         cmocka_unit_test(test_int64_values),
         cmocka_unit_test(test_getters_check_types),
         cmocka_unit_test(test_setters_use_the_proto3_encodings),
+        cmocka_unit_test(test_utf8_validation),
+        cmocka_unit_test(test_nul_escapes_in_json_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

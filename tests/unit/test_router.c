@@ -298,6 +298,34 @@ static void test_good_templates_after_a_bad_one_still_work(void **state)
     em_router_free(NULL);
 }
 
+static void unescaped_is(const char *in, const char *expected, size_t expected_len)
+{
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%s", in);
+    size_t len = em_url_unescape(buf);
+    assert_int_equal(len, expected_len);
+    assert_int_equal(strlen(buf), expected_len);
+    assert_memory_equal(buf, expected, expected_len);
+}
+
+static void test_url_unescape_keeps_nul_visible(void **state)
+{
+    (void)state;
+    unescaped_is("keyRingId", "keyRingId", 9);
+    unescaped_is("a%2Fb%3a", "a/b:", 4);
+    unescaped_is("caf%C3%A9", "caf\xc3\xa9", 5);
+    unescaped_is("100%", "100%", 4);
+    unescaped_is("%zz%4", "%zz%4", 5);
+    unescaped_is("a+b", "a+b", 3); /* '+' is a plus, as libmicrohttpd reads it */
+    /* %00 would cut "ab%00cd" to "ab": it becomes 0xFF, which fails the UTF-8 check */
+    unescaped_is("ab%00cd",
+                 "ab\xff"
+                 "cd",
+                 5);
+    unescaped_is("%00", "\xff", 1);
+    unescaped_is("", "", 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_captures_of_a_long_multi_variable_path),
         cmocka_unit_test(test_malformed_templates_are_refused),
         cmocka_unit_test(test_good_templates_after_a_bad_one_still_work),
+        cmocka_unit_test(test_url_unescape_keeps_nul_visible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,10 @@
 /*
  * test_schema: em_schema_check as Google's JSON transcoder answers a bad body: unknown
  * fields named by their snake_case path, wrong JSON types for every em_ftype, enums (names,
- * numbers normalised to names), base64 bytes, repeated fields, maps, timestamps and
- * durations, null, snake_case member names renamed to the JSON name, and the root check.
+ * proto numbers normalised to names, and back to numbers for replies), base64 bytes,
+ * repeated fields, maps, timestamps and durations, null (absent as a value, refused as a
+ * list item or map value), snake_case member names renamed to the JSON name, and the root
+ * check ("" is an empty message).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,21 +20,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A slice of google.cloud.kms.v1.CryptoKey, with a field of every type. */
-static const char *const purposes[] = {"CRYPTO_KEY_PURPOSE_UNSPECIFIED", "ENCRYPT_DECRYPT",
-                                       "ASYMMETRIC_SIGN", "ASYMMETRIC_DECRYPT", NULL};
-static const char *const levels[] = {"PROTECTION_LEVEL_UNSPECIFIED", "SOFTWARE", "HSM", NULL};
+/* A slice of google.cloud.kms.v1.CryptoKey, with a field of every type. The enums carry
+ * their real proto numbers, gaps and declaration order included. */
+static const struct em_enum_value purpose_values[] = {{"CRYPTO_KEY_PURPOSE_UNSPECIFIED", 0},
+                                                      {"ENCRYPT_DECRYPT", 1},
+                                                      {"ASYMMETRIC_SIGN", 5},
+                                                      {"ASYMMETRIC_DECRYPT", 6},
+                                                      {"MAC", 9},
+                                                      {NULL}};
+static const struct em_enum purposes = {"google.cloud.kms.v1.CryptoKey.CryptoKeyPurpose",
+                                        purpose_values};
+static const struct em_enum_value level_values[] = {
+    {"PROTECTION_LEVEL_UNSPECIFIED", 0}, {"SOFTWARE", 1}, {"HSM", 2}, {NULL}};
+static const struct em_enum levels = {"google.cloud.kms.v1.ProtectionLevel", level_values};
+static const struct em_enum_value algorithm_values[] = {
+    {"CRYPTO_KEY_VERSION_ALGORITHM_UNSPECIFIED", 0},
+    {"GOOGLE_SYMMETRIC_ENCRYPTION", 1},
+    {"AES_128_GCM", 41},
+    {"RSA_SIGN_PSS_2048_SHA256", 2},
+    {"EC_SIGN_P256_SHA256", 12},
+    {NULL}};
+static const struct em_enum algorithms = {
+    "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm", algorithm_values};
 
 static const struct em_field template_fields[] = {
-    {"protectionLevel", EM_F_ENUM, false, NULL, levels, "google.cloud.kms.v1.ProtectionLevel"},
-    {"algorithm", EM_F_STRING},
+    {"protectionLevel", EM_F_ENUM, false, NULL, &levels},
+    {"algorithm", EM_F_ENUM, false, NULL, &algorithms},
     {NULL}};
 static const struct em_message template_msg = {"google.cloud.kms.v1.CryptoKeyVersionTemplate",
                                                template_fields};
 
 static const struct em_field key_fields[] = {
     {"name", EM_F_STRING},
-    {"purpose", EM_F_ENUM, false, NULL, purposes, "google.cloud.kms.v1.CryptoKey.CryptoKeyPurpose"},
+    {"purpose", EM_F_ENUM, false, NULL, &purposes},
+    {"purposes", EM_F_ENUM, true, NULL, &purposes},
     {"versionTemplate", EM_F_MESSAGE, false, &template_msg},
     {"labels", EM_F_MAP},
     {"templates", EM_F_MAP, false, &template_msg},
@@ -100,11 +121,11 @@ static void test_a_full_valid_body_passes(void **state)
     (void)state;
     ok("{}");
     ok("{\"name\": \"k\", \"purpose\": \"ENCRYPT_DECRYPT\","
-       " \"versionTemplate\": {\"protectionLevel\": \"HSM\", \"algorithm\": \"X\"},"
+       " \"versionTemplate\": {\"protectionLevel\": \"HSM\", \"algorithm\": 12},"
        " \"labels\": {\"env\": \"prod\"}, \"createTime\": \"2026-01-01T00:00:00Z\","
        " \"rotationPeriod\": \"86400s\", \"importOnly\": false, \"versionCount\": 3,"
        " \"sizeBytes\": \"9007199254740993\", \"ratio\": 0.5, \"secret\": \"aGVsbG8=\","
-       " \"aliases\": [\"a\", \"b\"], \"history\": [{\"algorithm\": \"Y\"}],"
+       " \"aliases\": [\"a\", \"b\"], \"history\": [{\"algorithm\": \"AES_128_GCM\"}],"
        " \"extra\": {\"anything\": [1, {\"goes\": null}]}}");
 }
 
@@ -189,17 +210,39 @@ static void test_enum_names_and_numbers(void **state)
 {
     (void)state;
     ok("{\"purpose\": \"ASYMMETRIC_SIGN\"}");
+    ok("{\"purpose\": 5}");
+    ok("{\"purpose\": 9.0}");
     refused("{\"purpose\": \"SIGN\"}",
             "Invalid value at 'crypto_key.purpose' "
             "(type.googleapis.com/google.cloud.kms.v1.CryptoKey.CryptoKeyPurpose), \"SIGN\"");
     refused_at("{\"purpose\": \"encrypt_decrypt\"}", "Invalid value at 'crypto_key.purpose'");
+    /* numbers are proto numbers: 2, 3 and 4 are list positions, not CryptoKeyPurpose values */
+    refused("{\"purpose\": 2}",
+            "Invalid value at 'crypto_key.purpose' "
+            "(type.googleapis.com/google.cloud.kms.v1.CryptoKey.CryptoKeyPurpose), 2");
     refused_at("{\"purpose\": 4}", "Invalid value at 'crypto_key.purpose'");
+    refused_at("{\"purpose\": 10}", "Invalid value at 'crypto_key.purpose'");
     refused_at("{\"purpose\": -1}", "Invalid value at 'crypto_key.purpose'");
     refused_at("{\"purpose\": 1.5}", "Invalid value at 'crypto_key.purpose'");
+    refused_at("{\"purpose\": 4294967301}", "Invalid value at 'crypto_key.purpose'");
+    refused_at("{\"purpose\": \"5\"}", "Invalid value at 'crypto_key.purpose'");
     refused_at("{\"purpose\": true}", "Invalid value at 'crypto_key.purpose'");
     refused_at("{\"versionTemplate\": {\"protectionLevel\": \"HSMX\"}}",
                "Invalid value at 'crypto_key.version_template.protection_level' "
                "(type.googleapis.com/google.cloud.kms.v1.ProtectionLevel)");
+    refused_at("{\"versionTemplate\": {\"algorithm\": 3}}",
+               "Invalid value at 'crypto_key.version_template.algorithm' "
+               "(type.googleapis.com/google.cloud.kms.v1.CryptoKeyVersion."
+               "CryptoKeyVersionAlgorithm), 3");
+    refused_at("{\"purposes\": [1, 7]}", "Invalid value at 'crypto_key.purposes[1]'");
+}
+
+static const char *string_at(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsString(v))
+        fail_msg("%s is not a string", key);
+    return v->valuestring;
 }
 
 static void test_enum_numbers_become_names(void **state)
@@ -207,21 +250,77 @@ static void test_enum_numbers_become_names(void **state)
     (void)state;
     struct em_status st;
     cJSON *root;
-    assert_int_equal(check_json("{\"purpose\": 1, \"versionTemplate\": {\"protectionLevel\": 2}}",
+    assert_int_equal(check_json("{\"purpose\": 5, \"versionTemplate\": {\"protectionLevel\": 2,"
+                                " \"algorithm\": 12}, \"purposes\": [9, \"ENCRYPT_DECRYPT\", 6],"
+                                " \"history\": [{\"algorithm\": 41}]}",
                                 BODY, &st, &root),
                      EM_OK);
-    const cJSON *purpose = cJSON_GetObjectItemCaseSensitive(root, "purpose");
-    assert_true(cJSON_IsString(purpose));
-    assert_string_equal(purpose->valuestring, "ENCRYPT_DECRYPT");
-    const cJSON *level = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(root, "versionTemplate"), "protectionLevel");
-    assert_true(cJSON_IsString(level));
-    assert_string_equal(level->valuestring, "HSM");
+    assert_string_equal(string_at(root, "purpose"), "ASYMMETRIC_SIGN");
+    const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(root, "versionTemplate");
+    assert_string_equal(string_at(tmpl, "protectionLevel"), "HSM");
+    assert_string_equal(string_at(tmpl, "algorithm"), "EC_SIGN_P256_SHA256");
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "purposes");
+    assert_string_equal(cJSON_GetArrayItem(list, 0)->valuestring, "MAC");
+    assert_string_equal(cJSON_GetArrayItem(list, 1)->valuestring, "ENCRYPT_DECRYPT");
+    assert_string_equal(cJSON_GetArrayItem(list, 2)->valuestring, "ASYMMETRIC_DECRYPT");
+    const cJSON *history = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "history"), 0);
+    assert_string_equal(string_at(history, "algorithm"), "AES_128_GCM");
     /* the body re-serialises with names */
     char *text = cJSON_PrintUnformatted(root);
-    assert_non_null(strstr(text, "\"purpose\":\"ENCRYPT_DECRYPT\""));
+    assert_non_null(strstr(text, "\"purpose\":\"ASYMMETRIC_SIGN\""));
     cJSON_free(text);
     cJSON_Delete(root);
+}
+
+static void test_enum_lookups_use_proto_numbers(void **state)
+{
+    (void)state;
+    assert_int_equal(em_enum_by_name(&purposes, "ASYMMETRIC_SIGN")->number, 5);
+    assert_int_equal(em_enum_by_name(&purposes, "CRYPTO_KEY_PURPOSE_UNSPECIFIED")->number, 0);
+    assert_null(em_enum_by_name(&purposes, "RAW_ENCRYPT_DECRYPT"));
+    assert_null(em_enum_by_name(&purposes, ""));
+    assert_string_equal(em_enum_by_number(&algorithms, 12)->name, "EC_SIGN_P256_SHA256");
+    assert_string_equal(em_enum_by_number(&algorithms, 2)->name, "RSA_SIGN_PSS_2048_SHA256");
+    assert_null(em_enum_by_number(&algorithms, 3));
+    assert_null(em_enum_by_number(&algorithms, -1));
+}
+
+/* A reply of the slice's type with every enum spelling, answered with numbers. */
+static void test_reply_enums_become_numbers(void **state)
+{
+    (void)state;
+    cJSON *reply = cJSON_Parse(
+        "{\"name\": \"k\", \"purpose\": \"ASYMMETRIC_SIGN\","
+        " \"versionTemplate\": {\"protectionLevel\": \"HSM\", \"algorithm\": "
+        "\"EC_SIGN_P256_SHA256\"},"
+        " \"purposes\": [\"MAC\", \"ENCRYPT_DECRYPT\"],"
+        " \"history\": [{\"algorithm\": \"AES_128_GCM\"}, {\"protectionLevel\": \"SOFTWARE\"}],"
+        " \"templates\": {\"a\": {\"algorithm\": \"RSA_SIGN_PSS_2048_SHA256\"}},"
+        " \"labels\": {\"purpose\": \"MAC\"}, \"extra\": {\"purpose\": \"MAC\"},"
+        " \"undeclared\": \"MAC\"}");
+    assert_non_null(reply);
+    em_schema_enums_to_numbers(&key_msg, reply);
+    char *text = cJSON_PrintUnformatted(reply);
+    assert_string_equal(
+        text, "{\"name\":\"k\",\"purpose\":5,"
+              "\"versionTemplate\":{\"protectionLevel\":2,\"algorithm\":12},"
+              "\"purposes\":[9,1],\"history\":[{\"algorithm\":41},{\"protectionLevel\":1}],"
+              "\"templates\":{\"a\":{\"algorithm\":2}},"
+              "\"labels\":{\"purpose\":\"MAC\"},\"extra\":{\"purpose\":\"MAC\"},"
+              "\"undeclared\":\"MAC\"}");
+    cJSON_free(text);
+    cJSON_Delete(reply);
+    em_schema_enums_to_numbers(&key_msg, NULL); /* harmless */
+
+    /* a constant member name and a string reference are neither freed nor lost */
+    reply = cJSON_CreateObject();
+    cJSON_AddItemToObjectCS(reply, "purpose", cJSON_CreateStringReference("MAC"));
+    cJSON_AddItemToObjectCS(reply, "name", cJSON_CreateStringReference("k"));
+    em_schema_enums_to_numbers(&key_msg, reply);
+    text = cJSON_PrintUnformatted(reply);
+    assert_string_equal(text, "{\"purpose\":9,\"name\":\"k\"}");
+    cJSON_free(text);
+    cJSON_Delete(reply); /* ASan: no free of the constant name or the referenced string */
 }
 
 static void test_bytes_must_be_base64(void **state)
@@ -248,10 +347,10 @@ static void test_repeated_fields(void **state)
             "field");
     refused("{\"aliases\": [\"a\", 2]}",
             "Invalid value at 'crypto_key.aliases[1]' (TYPE_STRING), 2");
-    refused("{\"history\": {\"algorithm\": \"X\"}}",
+    refused("{\"history\": {\"algorithm\": 1}}",
             "Invalid value at 'crypto_key.history', expected a list of values for a repeated "
             "field");
-    refused_at("{\"history\": [{\"algorithm\": \"X\"}, \"Y\"]}",
+    refused_at("{\"history\": [{\"algorithm\": 1}, \"Y\"]}",
                "Invalid value at 'crypto_key.history[1]' "
                "(type.googleapis.com/google.cloud.kms.v1.CryptoKeyVersionTemplate)");
 }
@@ -291,10 +390,42 @@ static void test_timestamps_and_durations(void **state)
 static void test_null_means_absent(void **state)
 {
     (void)state;
-    ok("{\"name\": null, \"purpose\": null, \"versionTemplate\": null, \"labels\": null,"
-       " \"createTime\": null, \"rotationPeriod\": null, \"importOnly\": null,"
-       " \"versionCount\": null, \"sizeBytes\": null, \"ratio\": null, \"secret\": null,"
-       " \"aliases\": null, \"history\": null, \"extra\": null}");
+    struct em_status st;
+    cJSON *root;
+    assert_int_equal(
+        check_json("{\"name\": null, \"purpose\": null, \"versionTemplate\": null,"
+                   " \"labels\": null, \"createTime\": null, \"rotationPeriod\": null,"
+                   " \"importOnly\": null, \"versionCount\": null, \"sizeBytes\": null,"
+                   " \"ratio\": null, \"secret\": null, \"aliases\": null,"
+                   " \"history\": null, \"extra\": null,"
+                   " \"versionTemplate\": {\"algorithm\": null}}",
+                   BODY, &st, &root),
+        EM_OK);
+    /* handlers never see a null member: only the EM_F_ANY value and the template remain */
+    char *text = cJSON_PrintUnformatted(root);
+    assert_string_equal(text, "{\"extra\":null,\"versionTemplate\":{}}");
+    cJSON_free(text);
+    cJSON_Delete(root);
+}
+
+static void test_null_items_are_refused(void **state)
+{
+    (void)state;
+    refused("{\"aliases\": [null]}",
+            "Invalid value at 'crypto_key.aliases[0]' (TYPE_STRING), null");
+    refused("{\"aliases\": [\"a\", null]}",
+            "Invalid value at 'crypto_key.aliases[1]' (TYPE_STRING), null");
+    refused_at("{\"purposes\": [null]}", "Invalid value at 'crypto_key.purposes[0]'");
+    refused_at("{\"history\": [{}, null]}", "Invalid value at 'crypto_key.history[1]' "
+                                            "(type.googleapis.com/google.cloud.kms.v1."
+                                            "CryptoKeyVersionTemplate), null");
+    refused("{\"labels\": {\"env\": null}}",
+            "Invalid value at 'crypto_key.labels[env]' (TYPE_STRING), null");
+    refused_at("{\"templates\": {\"a\": null}}", "Invalid value at 'crypto_key.templates[a]'");
+    refused_at("{\"versionTemplate\": {\"protectionLevel\": \"HSM\"}, \"history\": [null]}",
+               "Invalid value at 'crypto_key.history[0]'");
+    /* any JSON goes inside EM_F_ANY */
+    ok("{\"extra\": [null, {\"a\": null}]}");
 }
 
 static void test_snake_case_names_are_renamed(void **state)
@@ -320,13 +451,29 @@ static void test_snake_case_names_are_renamed(void **state)
 static void test_root_must_be_an_object(void **state)
 {
     (void)state;
-    const char *roots[] = {"[]", "\"key\"", "3", "null", "true"};
+    const char *roots[] = {"[]", "\"key\"", "\" \"", "3", "null", "true"};
     for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
         struct em_status st;
         assert_int_equal(check_json(roots[i], BODY, &st, NULL), EM_INVALID_ARGUMENT);
         assert_string_equal(st.message,
                             "Invalid JSON payload received. Root element must be a message.");
     }
+}
+
+/* Google's client libraries send "" for an empty request message. */
+static void test_an_empty_string_is_an_empty_message(void **state)
+{
+    (void)state;
+    struct em_status st;
+    cJSON *root;
+    assert_int_equal(check_json("\"\"", BODY, &st, &root), EM_OK);
+    assert_true(cJSON_IsObject(root));
+    assert_int_equal(cJSON_GetArraySize(root), 0);
+    char *text = cJSON_PrintUnformatted(root);
+    assert_string_equal(text, "{}");
+    cJSON_free(text);
+    cJSON_Delete(root);
+    assert_int_equal(check_json("  \"\"\n", NULL, &st, NULL), EM_OK);
 }
 
 static void test_snake_case_helper(void **state)
@@ -347,15 +494,6 @@ static void test_snake_case_helper(void **state)
     assert_int_equal(strncmp(small, "crypto_key", strlen(small)), 0);
 }
 
-static void test_enum_index(void **state)
-{
-    (void)state;
-    assert_int_equal(em_enum_index(purposes, "CRYPTO_KEY_PURPOSE_UNSPECIFIED"), 0);
-    assert_int_equal(em_enum_index(purposes, "ASYMMETRIC_DECRYPT"), 3);
-    assert_int_equal(em_enum_index(purposes, "MAC"), -1);
-    assert_int_equal(em_enum_index(purposes, ""), -1);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,15 +504,18 @@ int main(void)
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_enum_names_and_numbers),
         cmocka_unit_test(test_enum_numbers_become_names),
+        cmocka_unit_test(test_enum_lookups_use_proto_numbers),
+        cmocka_unit_test(test_reply_enums_become_numbers),
         cmocka_unit_test(test_bytes_must_be_base64),
         cmocka_unit_test(test_repeated_fields),
         cmocka_unit_test(test_maps_of_strings_and_of_messages),
         cmocka_unit_test(test_timestamps_and_durations),
         cmocka_unit_test(test_null_means_absent),
+        cmocka_unit_test(test_null_items_are_refused),
         cmocka_unit_test(test_snake_case_names_are_renamed),
         cmocka_unit_test(test_root_must_be_an_object),
+        cmocka_unit_test(test_an_empty_string_is_an_empty_message),
         cmocka_unit_test(test_snake_case_helper),
-        cmocka_unit_test(test_enum_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
