@@ -681,6 +681,8 @@ static struct resource *new_resource(const char *name, const char *project, cons
 enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const char *project,
                              const char *kms_key, struct em_status *st)
 {
+    if (kms_key && em_crypto_key_name_parse(kms_key, "kms_key_name", NULL, st))
+        return st->code;
     struct resource *r = new_resource(resource, project, kms_key, st);
     if (!r || wrap_kek(cmek, r, st)) {
         resource_free(r);
@@ -731,6 +733,8 @@ enum em_code em_cmek_rekey(struct em_cmek *cmek, const char *resource, const cha
                            struct em_status *st)
 {
     struct resource tmp = {0};
+    if (kms_key && em_crypto_key_name_parse(kms_key, "kms_key_name", NULL, st))
+        return st->code;
     if (!rekey_source(cmek, resource, kms_key, &tmp, st))
         return st->code;
     enum em_code code = tmp.name && tmp.sealed_as && tmp.project && (!kms_key || tmp.kms_key)
