@@ -147,7 +147,7 @@ static const struct key_name_part key_name_parts[] = {
 enum em_code em_crypto_key_name_parse(const char *name, const char *field,
                                       struct em_crypto_key_name *out, struct em_status *st)
 {
-    struct em_crypto_key_name parsed;
+    struct em_crypto_key_name parsed = {0};
     char *ids[] = {parsed.project, parsed.location, parsed.key_ring, parsed.crypto_key};
     const char *p = name;
     for (size_t i = 0; i < sizeof(key_name_parts) / sizeof(key_name_parts[0]); i++) {
