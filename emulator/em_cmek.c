@@ -823,6 +823,12 @@ enum em_code em_cmek_forget(struct em_cmek *cmek, const char *resource, struct e
     if (!code)
         resource_free(em_index_remove(&cmek->resources, resource));
     pthread_rwlock_unlock(&cmek->lock);
+    /* crypto-shredding: the wrapped keys leave the WAL too (a purge held up by readers
+     * finishes on a later tick; the row is gone either way) */
+    struct em_status purge = {0};
+    if (!code && em_store_purge(cmek->store, &purge))
+        em_warn("cmek: the wrapped keys of %s stay in the WAL until the next tick: %s", resource,
+                purge.message);
     return code;
 }
 

@@ -118,7 +118,9 @@ enum em_code em_cmek_rekey(struct em_cmek *cmek, const char *resource, const cha
 enum em_code em_cmek_rename(struct em_cmek *cmek, const char *from, const char *to,
                             struct em_status *st);
 
-/* Forgets a deleted resource (its DEK and KEK are wiped). */
+/* Forgets a deleted resource: its DEK and KEK are wiped from memory, and its wrapped keys
+ * from every file of the data directory (its row is deleted with secure_delete and the WAL
+ * truncated: em_store_purge). */
 enum em_code em_cmek_forget(struct em_cmek *cmek, const char *resource, struct em_status *st);
 
 /* The gate of every data call: OK and the DEK when ACCESSIBLE or GRACE; UNAVAILABLE when

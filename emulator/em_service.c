@@ -196,6 +196,9 @@ enum em_code em_service_tick(struct em_service *svc, struct em_status *st)
     if (!code && svc->def->tick)
         code = svc->def->tick(svc, em_clock_now(), st);
     pthread_mutex_unlock(&svc->tick_lock);
+    struct em_status purge = {0};
+    if (em_store_purge_pending(svc->store) && em_store_purge(svc->store, &purge))
+        em_warn("timer: deleted secrets are still in the WAL: %s", purge.message);
     return code;
 }
 
