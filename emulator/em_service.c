@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* --- the routes every service answers --- */
@@ -204,18 +206,33 @@ enum em_code em_service_tick(struct em_service *svc, struct em_status *st)
 
 /* --- main --- */
 
+/* Ticks every second; in between, runs the CMEK engine's prompt retries when they are
+ * due (a resource waiting for KMS to come up, em_cmek.h), all on this thread. */
 static int wait_for_stop(struct em_service *svc)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    struct timespec every_second = {1, 0};
+    int64_t next_tick = em_clock_monotonic() + EM_NS_PER_SEC;
     for (;;) {
-        int sig = sigtimedwait(&set, NULL, &every_second);
+        int64_t wake = next_tick;
+        int64_t retry = svc->cmek ? em_cmek_retry_due(svc->cmek) : INT64_MAX;
+        if (retry < wake)
+            wake = retry;
+        int64_t left = wake - em_clock_monotonic();
+        if (left < 0)
+            left = 0;
+        struct timespec timeout = {(time_t)(left / EM_NS_PER_SEC), (long)(left % EM_NS_PER_SEC)};
+        int sig = sigtimedwait(&set, NULL, &timeout);
         if (sig == SIGTERM || sig == SIGINT)
             return sig;
         struct em_status st = {0};
+        if (svc->cmek && em_cmek_retry(svc->cmek, &st))
+            em_warn("key check retry: %s", st.message);
+        if (em_clock_monotonic() < next_tick)
+            continue;
+        next_tick = em_clock_monotonic() + EM_NS_PER_SEC;
         if (em_service_tick(svc, &st))
             em_warn("timer: %s", st.message);
     }
