@@ -629,7 +629,7 @@ int64_t em_cmek_retry_due(struct em_cmek *cmek)
     pthread_rwlock_rdlock(&cmek->lock);
     for (size_t i = 0; i < cmek->resources.count; i++) {
         const struct resource *r = cmek->resources.items[i];
-        if (r->retrying && r->retry_at < due)
+        if (r->retrying && r->kms_key && r->retry_at < due)
             due = r->retry_at;
     }
     pthread_rwlock_unlock(&cmek->lock);
@@ -852,6 +852,7 @@ enum em_code em_cmek_rekey(struct em_cmek *cmek, const char *resource, const cha
         snprintf(r->key_version, sizeof(r->key_version), "%s", tmp.key_version);
         r->reason[0] = '\0';
         set_state(r, EM_CMEK_ACCESSIBLE, now);
+        r->retrying = false;
         r->last_check = now;
         r->next_check = r->kms_key ? now + cmek->interval_ns : 0;
         code = save_row(cmek, r, st);

@@ -516,7 +516,8 @@ enum em_code control_supervisor_start_child(struct control_supervisor *sup, cons
     enum em_code code = c ? EM_OK : st->code;
     if (c && c->pid == 0) {
         c->wanted = true;
-        c->due_ms = monotonic_ms();
+        /* started on request: no waiting for KMS (its CMEK engine retries until KMS is up) */
+        c->due_ms = monotonic_ms() - KMS_FIRST_WAIT_MS;
         c->backoff_ms = BACKOFF_FIRST_MS;
         pthread_cond_broadcast(&sup->changed);
         if (!wait_until(sup, child_spawned, c, SPAWN_WAIT_MS) || c->pid == 0)

@@ -558,6 +558,7 @@ static void test_grace_ends_when_the_kms_process_is_back(void **state)
 {
     struct fixture *f = *state;
     protect(f, TOPIC, KEY);
+    protect(f, "projects/cmek-project/topics/moved", KEY);
     struct em_status st = {0};
     unsigned char dek[EM_DEK_BYTES];
     stop_kms_server(f);
@@ -567,11 +568,15 @@ static void test_grace_ends_when_the_kms_process_is_back(void **state)
     assert_int_equal(state_of(f, TOPIC), EM_CMEK_GRACE);
     assert_int_equal(em_cmek_use(f->cmek, TOPIC, dek, &st), EM_OK); /* the cached KEK */
     assert_int_equal(em_cmek_retry_due(f->cmek), fake_monotonic_ns + 50 * 1000000LL);
+    /* a resource moved to Google default encryption no longer waits for KMS */
+    assert_int_equal(em_cmek_rekey(f->cmek, "projects/cmek-project/topics/moved", NULL, &st),
+                     EM_OK);
     start_kms_server(f);
     fake_monotonic_ns += 50 * 1000000LL;
     assert_int_equal(em_cmek_retry(f->cmek, &st), EM_OK);
     assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE);
     assert_int_equal(em_cmek_retry_due(f->cmek), INT64_MAX);
+    assert_int_equal(state_of(f, "projects/cmek-project/topics/moved"), EM_CMEK_ACCESSIBLE);
 }
 
 struct late_kms {
