@@ -140,6 +140,8 @@ static enum em_code open_core(struct em_service *svc, struct em_status *st)
         em_iam_open(svc->store, st) || em_faults_open(svc->store, st) ||
         em_audit_open(svc->store, svc->config.audit_max_entries, &svc->audit, st))
         return st->code;
+    /* a crash may have come between an erasure and its purge: the first tick finishes it */
+    em_store_purge_later(svc->store);
     svc->router = em_router_new();
     if (!svc->router)
         return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");

@@ -357,6 +357,11 @@ bool em_store_purge_pending(struct em_store *store)
     return atomic_load(&store->purge_pending);
 }
 
+void em_store_purge_later(struct em_store *store)
+{
+    atomic_store(&store->purge_pending, true);
+}
+
 enum em_code em_stmt_run(sqlite3_stmt *stmt, struct em_status *st)
 {
     int rc = sqlite3_step(stmt);

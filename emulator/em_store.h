@@ -72,6 +72,10 @@ enum em_code em_store_purge(struct em_store *store, struct em_status *st);
 /* Whether a purge asked for has not completed yet (the service tick retries it). */
 bool em_store_purge_pending(struct em_store *store);
 
+/* Asks for a purge on the next tick without waiting now: at start-up, since a crash may
+ * have come between an erasure's commit and its purge. */
+void em_store_purge_later(struct em_store *store);
+
 /* Steps stmt expecting SQLITE_DONE; maps errors. */
 enum em_code em_stmt_run(sqlite3_stmt *stmt, struct em_status *st);
 
