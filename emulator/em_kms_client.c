@@ -100,12 +100,12 @@ static void exchange_release(struct exchange *ex)
 }
 
 /* "<kms>/v1/<key name>:<verb>" with every path segment of the key name percent-encoded
- * (all but RFC 3986's unreserved characters), so no name can add a path, a query, a verb
- * or a header to the request; callers validate key names first (em_crypto_key_name_parse),
- * this is the second line. */
+ * (all but letters, digits, '-', '_' and '~'; '.' too, so no dot segment is resolved), so
+ * no name can add a path, a query, a verb or a header to the request; callers validate
+ * key names first (em_crypto_key_name_parse), this is the second line. */
 static void key_url(char *url, size_t len, const char *key_name, const char *verb)
 {
-    static const char unreserved[] = "-._~";
+    static const char unreserved[] = "-_~";
     size_t n = (size_t)snprintf(url, len, "%s/v1/", kms_url);
     const unsigned char *p = (const unsigned char *)key_name;
     for (; *p && n + 4 < len; p++) {

@@ -634,6 +634,35 @@ static void test_first_use_waits_for_kms_to_come_up(void **state)
     start_kms_server(f);
 }
 
+/* A key name that slipped past validation cannot steer the request: its segments are
+ * percent-encoded in the URL, so "#" cannot cut off the verb and "?" cannot start a query
+ * (before: "key:encrypt#" reached KMS as .../key:encrypt and succeeded). */
+static void test_key_names_cannot_steer_kms_requests(void **state)
+{
+    struct fixture *f = *state;
+    (void)f;
+    static const char *const names[] = {KEY ":encrypt#", KEY ":encrypt?x=", KEY "/../key",
+                                        KEY ":encrypt\r\nX-Injected: 1"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        struct em_kms_reply reply;
+        enum em_kms_result result = em_kms_encrypt(names[i], "user:developer@example.com", NULL,
+                                                   "data", 4, NULL, 0, &reply);
+        if (result == EM_KMS_OK)
+            fail_msg("\"%s\" was encrypted by %s", names[i], reply.key_version);
+        em_kms_reply_clear(&reply);
+    }
+    struct em_kms_reply reply;
+    assert_int_equal(
+        em_kms_encrypt(KEY, "user:developer@example.com", NULL, "data", 4, NULL, 0, &reply),
+        EM_KMS_OK);
+    em_kms_reply_clear(&reply);
+    /* the engine refuses such a name before calling KMS, naming the field */
+    struct em_status st = {0};
+    assert_int_equal(em_cmek_protect(f->cmek, TOPIC, "cmek-project", KEY ":encrypt#", &st),
+                     EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "kms_key_name"));
+}
+
 static void count_listed(const struct em_cmek_info *info, void *arg)
 {
     int *count = arg;
@@ -681,6 +710,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_grace_ends_when_the_kms_process_is_back, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_first_use_waits_for_kms_to_come_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_names_cannot_steer_kms_requests, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
