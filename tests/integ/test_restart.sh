@@ -104,8 +104,9 @@ for round in 1 2 3 4 5 6; do
         continue
     fi
     stop_stack
+    stopped=$(now_ms)
     start_persistent
-    echo "  round $round: healthy after $(( $(now_ms) - started )) ms"
+    echo "  round $round: stopped in $(( stopped - started )) ms, healthy $(( $(now_ms) - stopped )) ms after the start"
     serves "round $round"
 done
 
