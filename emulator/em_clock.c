@@ -22,6 +22,13 @@ int64_t em_clock_real_now(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+int64_t em_clock_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 int64_t em_clock_now(void)
 {
     return em_clock_real_now() + atomic_load(&clock_offset_ns);

@@ -40,4 +40,8 @@ enum em_code em_clock_reset(struct em_store *store, struct em_status *st);
 /* OS real time in nanoseconds. */
 int64_t em_clock_real_now(void);
 
+/* Monotonic real time in nanoseconds: for waits about processes (a service coming up),
+ * never for emulated behaviour. */
+int64_t em_clock_monotonic(void);
+
 #endif

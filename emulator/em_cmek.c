@@ -21,6 +21,7 @@
 
 #include "em_clock.h"
 #include "em_crypto.h"
+#include "em_faults.h"
 #include "em_index.h"
 #include "em_json.h"
 #include "em_kms_client.h"
@@ -29,14 +30,19 @@
 #include "em_service.h"
 #include "em_store.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#define CHECK_PARALLEL   32
-#define KEY_BYTES        EM_DEK_BYTES
-#define WRAPPED_DEK_SIZE (KEY_BYTES + EM_SEAL_OVERHEAD)
+#define CHECK_PARALLEL    32
+#define RETRY_FIRST_NS    (EM_NS_PER_SEC / 20) /* prompt retries: 50 ms, doubling ... */
+#define RETRY_MAX_NS      (2 * EM_NS_PER_SEC)  /* ... up to 2 s between attempts */
+#define FIRST_USE_WAIT_NS (5 * EM_NS_PER_SEC)  /* data calls wait this long for KMS to come up */
+#define KEY_BYTES         EM_DEK_BYTES
+#define WRAPPED_DEK_SIZE  (KEY_BYTES + EM_SEAL_OVERHEAD)
 
 struct resource {
     char *name;      /* first member: em_index */
@@ -52,6 +58,9 @@ struct resource {
     enum em_cmek_state state;
     int64_t state_since, last_check, next_check;
     char reason[EM_STATUS_MESSAGE_MAX];
+    /* prompt retries while KMS cannot be reached, in monotonic real time (em_cmek_retry) */
+    bool retrying;
+    int64_t retry_since, retry_at, retry_delay;
 };
 
 struct em_cmek {
@@ -64,6 +73,10 @@ struct em_cmek {
     pthread_rwlock_t lock;
     struct em_index resources;
     pthread_mutex_t check_lock;
+    int64_t (*monotonic)(void); /* the real time of prompt retries (tests inject theirs) */
+    pthread_mutex_t settle_lock;
+    pthread_cond_t settled; /* a check round has applied its answers (rounds counts them) */
+    uint64_t rounds;
 };
 
 static const char *const state_names[] = {"ACCESSIBLE", "GRACE", "OFFLINE", "INACCESSIBLE",
@@ -297,23 +310,34 @@ struct round {
     size_t rewrap_count;
 };
 
-static bool is_due(const struct resource *r, int64_t now, bool all)
+/* What a check round checks: the resources due by the emulator clock (tick), every one
+ * (keyChecks:run, start-up), or those waiting for KMS to come up whose retry is due by
+ * real time. */
+enum round_kind { ROUND_DUE, ROUND_ALL, ROUND_STARTUP, ROUND_RETRY };
+
+static bool is_due(const struct resource *r, int64_t now, enum round_kind kind, int64_t real_now)
 {
-    return r->kms_key && (all || r->next_check <= now);
+    if (!r->kms_key)
+        return false;
+    if (kind == ROUND_RETRY)
+        return r->retrying && r->retry_at <= real_now;
+    return kind != ROUND_DUE || r->next_check <= now;
 }
 
 /* Copies what the due checks need, so KMS is called without any lock held. */
-static bool collect_checks(struct em_cmek *c, int64_t now, bool all, struct round *round)
+static bool collect_checks(struct em_cmek *c, int64_t now, enum round_kind kind,
+                           struct round *round)
 {
+    int64_t real_now = c->monotonic();
     size_t n = 0;
     for (size_t i = 0; i < c->resources.count; i++)
-        n += is_due(c->resources.items[i], now, all);
+        n += is_due(c->resources.items[i], now, kind, real_now);
     round->checks = calloc(n ? n : 1, sizeof(*round->checks));
     if (!round->checks)
         return false;
     for (size_t i = 0; i < c->resources.count; i++) {
         const struct resource *r = c->resources.items[i];
-        if (!is_due(r, now, all))
+        if (!is_due(r, now, kind, real_now))
             continue;
         struct check *k = &round->checks[round->count++];
         k->name = strdup(r->name);
@@ -323,7 +347,7 @@ static bool collect_checks(struct em_cmek *c, int64_t now, bool all, struct roun
         if (k->wrapped_kek)
             memcpy(k->wrapped_kek, r->wrapped_kek, r->wrapped_kek_len);
         k->wrapped_kek_len = r->wrapped_kek_len;
-        k->nominal = all || r->next_check <= 0 ? now : r->next_check;
+        k->nominal = kind != ROUND_DUE || r->next_check <= 0 ? now : r->next_check;
         em_cmek_agent(c, r->project, k->principal, sizeof(k->principal));
         k->job = (struct em_kms_decrypt_job){k->kms_key,
                                              k->principal,
@@ -392,8 +416,29 @@ static void apply_unreachable(struct resource *r, const struct em_kms_reply *rep
     /* OFFLINE stays OFFLINE; INACCESSIBLE stays INACCESSIBLE until KMS answers */
 }
 
+/* After a check: KMS could not be reached because a process is down or starting (not the
+ * injected kmsUnreachable fault, an outage in emulator time that only scheduled checks
+ * see end), so a resource without service (OFFLINE) or living on its cached KEK (GRACE)
+ * asks again soon: 50 ms, then doubling up to 2 s, in real time, until KMS answers. */
+static void schedule_retry(struct resource *r, bool process_unreachable, int64_t real_now)
+{
+    if (!process_unreachable || (r->state != EM_CMEK_OFFLINE && r->state != EM_CMEK_GRACE)) {
+        r->retrying = false;
+        return;
+    }
+    if (!r->retrying) {
+        r->retrying = true;
+        r->retry_since = real_now;
+        r->retry_delay = RETRY_FIRST_NS;
+    } else {
+        r->retry_delay = r->retry_delay * 2 > RETRY_MAX_NS ? RETRY_MAX_NS : r->retry_delay * 2;
+    }
+    r->retry_at = real_now + r->retry_delay;
+}
+
 static void apply_result(struct em_cmek *c, struct resource *r, const struct check *k, int64_t now,
-                         bool all, bool startup, struct round *round)
+                         bool all, bool startup, bool injected, int64_t real_now,
+                         struct round *round)
 {
     enum em_cmek_state before = r->state;
     const struct em_kms_reply *reply = &k->job.reply;
@@ -407,6 +452,7 @@ static void apply_result(struct em_cmek *c, struct resource *r, const struct che
     }
     r->last_check = k->nominal;
     r->next_check = all ? now + c->interval_ns : next_check_after(c, r->next_check, now);
+    schedule_retry(r, reply->result == EM_KMS_UNREACHABLE && !injected, real_now);
     note_change(round, r->name, before, r->state);
 }
 
@@ -505,38 +551,51 @@ static void round_release(struct round *round)
     free(round->rewrap);
 }
 
-static void apply_round(struct em_cmek *c, struct round *round, int64_t now, bool all, bool startup)
+static void apply_round(struct em_cmek *c, struct round *round, int64_t now, bool all, bool startup,
+                        bool injected)
 {
+    int64_t real_now = c->monotonic();
     for (size_t i = 0; i < round->count; i++) {
         struct check *k = &round->checks[i];
         struct resource *r = em_index_find(&c->resources, k->name);
         /* skip resources forgotten or re-wrapped while KMS was being asked */
         if (r && r->wrapped_kek_len == k->wrapped_kek_len &&
             memcmp(r->wrapped_kek, k->wrapped_kek, k->wrapped_kek_len) == 0)
-            apply_result(c, r, k, now, all, startup, round);
+            apply_result(c, r, k, now, all, startup, injected, real_now, round);
     }
     expire_graces(c, now, round);
 }
 
-static enum em_code check_round(struct em_cmek *c, int64_t now, bool all, bool startup,
+/* Tells data calls waiting for KMS to come up (em_cmek_use) that a round has ended. */
+static void round_settled(struct em_cmek *c)
+{
+    pthread_mutex_lock(&c->settle_lock);
+    c->rounds++;
+    pthread_cond_broadcast(&c->settled);
+    pthread_mutex_unlock(&c->settle_lock);
+}
+
+static enum em_code check_round(struct em_cmek *c, int64_t now, enum round_kind kind,
                                 struct em_status *st)
 {
+    bool all = kind == ROUND_ALL || kind == ROUND_STARTUP, startup = kind == ROUND_STARTUP;
     struct round round = {0};
     pthread_mutex_lock(&c->check_lock);
     pthread_rwlock_rdlock(&c->lock);
-    bool collected = collect_checks(c, now, all, &round);
+    bool collected = collect_checks(c, now, kind, &round);
     pthread_rwlock_unlock(&c->lock);
     enum em_code code = collected ? EM_OK : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
     if (!code) {
         struct em_kms_decrypt_job *jobs = calloc(round.count ? round.count : 1, sizeof(*jobs));
         for (size_t i = 0; jobs && i < round.count; i++)
             jobs[i] = round.checks[i].job;
+        bool injected = em_faults_kms_unreachable();
         em_kms_decrypt_many(jobs, round.count, CHECK_PARALLEL);
         for (size_t i = 0; jobs && i < round.count; i++)
             round.checks[i].job.reply = jobs[i].reply;
         free(jobs);
         pthread_rwlock_wrlock(&c->lock);
-        apply_round(c, &round, now, all, startup);
+        apply_round(c, &round, now, all, startup, injected);
         code = save_round(c, &round, st);
         pthread_rwlock_unlock(&c->lock);
     }
@@ -550,17 +609,45 @@ static enum em_code check_round(struct em_cmek *c, int64_t now, bool all, bool s
                 em_cmek_state_name(round.changes[i].to), em_cmek_state_name(round.changes[i].from));
     round_release(&round);
     pthread_mutex_unlock(&c->check_lock);
+    round_settled(c);
     return code;
 }
 
 enum em_code em_cmek_tick(struct em_cmek *cmek, int64_t now, struct em_status *st)
 {
-    return check_round(cmek, now, false, false, st);
+    return check_round(cmek, now, ROUND_DUE, st);
 }
 
 enum em_code em_cmek_check_all(struct em_cmek *cmek, int64_t now, struct em_status *st)
 {
-    return check_round(cmek, now, true, false, st);
+    return check_round(cmek, now, ROUND_ALL, st);
+}
+
+int64_t em_cmek_retry_due(struct em_cmek *cmek)
+{
+    int64_t due = INT64_MAX;
+    pthread_rwlock_rdlock(&cmek->lock);
+    for (size_t i = 0; i < cmek->resources.count; i++) {
+        const struct resource *r = cmek->resources.items[i];
+        if (r->retrying && r->kms_key && r->retry_at < due)
+            due = r->retry_at;
+    }
+    pthread_rwlock_unlock(&cmek->lock);
+    return due;
+}
+
+enum em_code em_cmek_retry(struct em_cmek *cmek, struct em_status *st)
+{
+    if (em_cmek_retry_due(cmek) > cmek->monotonic())
+        return EM_OK;
+    return check_round(cmek, em_clock_now(), ROUND_RETRY, st);
+}
+
+void em_cmek_set_monotonic(struct em_cmek *cmek, int64_t (*monotonic)(void))
+{
+    pthread_rwlock_wrlock(&cmek->lock);
+    cmek->monotonic = monotonic ? monotonic : em_clock_monotonic;
+    pthread_rwlock_unlock(&cmek->lock);
 }
 
 /* --- open / close --- */
@@ -583,10 +670,17 @@ enum em_code em_cmek_open(struct em_service *svc, const char *agent_domain,
     c->grace_ns = svc->config.kms_grace_s * EM_NS_PER_SEC;
     pthread_rwlock_init(&c->lock, NULL);
     pthread_mutex_init(&c->check_lock, NULL);
+    c->monotonic = em_clock_monotonic;
+    pthread_mutex_init(&c->settle_lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->settled, &attr);
+    pthread_condattr_destroy(&attr);
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/default-encryption.key", svc->config.data_dir);
     if (em_key_file(path, c->default_key, st) || load_rows(c, st) ||
-        check_round(c, em_clock_now(), true, true, st)) {
+        check_round(c, em_clock_now(), ROUND_STARTUP, st)) {
         em_cmek_close(c);
         return st->code;
     }
@@ -606,6 +700,8 @@ void em_cmek_close(struct em_cmek *cmek)
     em_wipe(cmek->default_key, sizeof(cmek->default_key));
     pthread_rwlock_destroy(&cmek->lock);
     pthread_mutex_destroy(&cmek->check_lock);
+    pthread_mutex_destroy(&cmek->settle_lock);
+    pthread_cond_destroy(&cmek->settled);
     free(cmek);
 }
 
@@ -681,6 +777,8 @@ static struct resource *new_resource(const char *name, const char *project, cons
 enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const char *project,
                              const char *kms_key, struct em_status *st)
 {
+    if (kms_key && em_crypto_key_name_parse(kms_key, "kms_key_name", NULL, st))
+        return st->code;
     struct resource *r = new_resource(resource, project, kms_key, st);
     if (!r || wrap_kek(cmek, r, st)) {
         resource_free(r);
@@ -731,6 +829,8 @@ enum em_code em_cmek_rekey(struct em_cmek *cmek, const char *resource, const cha
                            struct em_status *st)
 {
     struct resource tmp = {0};
+    if (kms_key && em_crypto_key_name_parse(kms_key, "kms_key_name", NULL, st))
+        return st->code;
     if (!rekey_source(cmek, resource, kms_key, &tmp, st))
         return st->code;
     enum em_code code = tmp.name && tmp.sealed_as && tmp.project && (!kms_key || tmp.kms_key)
@@ -752,6 +852,7 @@ enum em_code em_cmek_rekey(struct em_cmek *cmek, const char *resource, const cha
         snprintf(r->key_version, sizeof(r->key_version), "%s", tmp.key_version);
         r->reason[0] = '\0';
         set_state(r, EM_CMEK_ACCESSIBLE, now);
+        r->retrying = false;
         r->last_check = now;
         r->next_check = r->kms_key ? now + cmek->interval_ns : 0;
         code = save_row(cmek, r, st);
@@ -819,6 +920,12 @@ enum em_code em_cmek_forget(struct em_cmek *cmek, const char *resource, struct e
     if (!code)
         resource_free(em_index_remove(&cmek->resources, resource));
     pthread_rwlock_unlock(&cmek->lock);
+    /* crypto-shredding: the wrapped keys leave the WAL too (a purge held up by readers
+     * finishes on a later tick; the row is gone either way) */
+    struct em_status purge = {0};
+    if (!code && em_store_purge(cmek->store, &purge))
+        em_warn("cmek: the wrapped keys of %s stay in the WAL until the next tick: %s", resource,
+                purge.message);
     return code;
 }
 
@@ -849,25 +956,71 @@ static enum em_code inaccessible(const struct em_cmek *c, const struct em_cmek_i
                    info->resource, info->reason);
 }
 
+static uint64_t rounds_seen(struct em_cmek *c)
+{
+    pthread_mutex_lock(&c->settle_lock);
+    uint64_t rounds = c->rounds;
+    pthread_mutex_unlock(&c->settle_lock);
+    return rounds;
+}
+
+/* Waits until a check round ends after `seen`, or until the engine's clock reaches
+ * `until` (capped at one retry period of real time per call); false on timeout. */
+static bool wait_for_round(struct em_cmek *c, uint64_t seen, int64_t until)
+{
+    int64_t left = until - c->monotonic();
+    if (left <= 0)
+        return false;
+    if (left > RETRY_MAX_NS)
+        left = RETRY_MAX_NS;
+    int64_t deadline_ns = em_clock_monotonic() + left;
+    struct timespec deadline = {(time_t)(deadline_ns / EM_NS_PER_SEC),
+                                (long)(deadline_ns % EM_NS_PER_SEC)};
+    pthread_mutex_lock(&c->settle_lock);
+    int rc = 0;
+    while (c->rounds == seen && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&c->settled, &c->settle_lock, &deadline);
+    bool settled = c->rounds != seen;
+    pthread_mutex_unlock(&c->settle_lock);
+    return settled;
+}
+
 enum em_code em_cmek_use(struct em_cmek *cmek, const char *resource,
                          unsigned char dek[EM_DEK_BYTES], struct em_status *st)
 {
     struct em_cmek_info info;
-    pthread_rwlock_rdlock(&cmek->lock);
-    const struct resource *r = em_index_find(&cmek->resources, resource);
-    bool usable =
-        r && r->have_keys && (r->state == EM_CMEK_ACCESSIBLE || r->state == EM_CMEK_GRACE);
-    if (usable)
-        memcpy(dek, r->dek, EM_DEK_BYTES);
-    else if (r)
-        fill_info(cmek, r, &info);
-    pthread_rwlock_unlock(&cmek->lock);
+    const struct resource *r;
+    bool usable, retrying;
+    for (;;) {
+        uint64_t seen = rounds_seen(cmek);
+        int64_t wait_until = 0;
+        pthread_rwlock_rdlock(&cmek->lock);
+        r = em_index_find(&cmek->resources, resource);
+        usable = r && r->have_keys && (r->state == EM_CMEK_ACCESSIBLE || r->state == EM_CMEK_GRACE);
+        retrying = r && r->retrying;
+        if (usable)
+            memcpy(dek, r->dek, EM_DEK_BYTES);
+        else if (r)
+            fill_info(cmek, r, &info);
+        /* KMS is coming up (a restart): the first calls wait for it, briefly */
+        if (!usable && retrying && r->state == EM_CMEK_OFFLINE)
+            wait_until = r->retry_since + FIRST_USE_WAIT_NS;
+        pthread_rwlock_unlock(&cmek->lock);
+        if (!wait_until || !wait_for_round(cmek, seen, wait_until))
+            break;
+    }
     if (usable)
         return EM_OK;
     if (!r)
         return EM_FAIL(st, EM_NOT_FOUND, "%s is not a protected resource.", resource);
     if (info.state == EM_CMEK_INACCESSIBLE)
         return inaccessible(cmek, &info, st);
+    if (retrying)
+        return EM_FAIL(st, EM_UNAVAILABLE,
+                       "Cloud KMS cannot be reached, so the key %s protecting %s cannot be "
+                       "used yet; the data is kept and becomes available as soon as KMS "
+                       "answers (%s).",
+                       info.kms_key, info.resource, info.reason);
     return EM_FAIL(st, EM_UNAVAILABLE,
                    "Cloud KMS has been unreachable for longer than the grace period, so the key "
                    "%s protecting %s cannot be used; the data is kept and becomes available "

@@ -36,6 +36,19 @@
  * (rotation): from then on disabling older versions does not affect the resource.
  * After a restart the KEK is unwrapped again; if KMS cannot be reached then, the
  * resource is OFFLINE (no KEK is cached yet).
+ *
+ * Prompt retries (real time, not the emulator clock: they are about a process being up).
+ * A check that finds KMS unreachable because its process is down or still starting
+ * (connection refused, timeout, 5xx) leaves an OFFLINE or GRACE resource "retrying": it
+ * is checked again 50 ms later, then after 100 ms, doubling up to every 2 s, until KMS
+ * answers; the answer moves it along the drawn transitions as any check does (OFFLINE
+ * --ok--> ACCESSIBLE, GRACE --ok--> ACCESSIBLE, --denied--> INACCESSIBLE), and the
+ * scheduled checks go on unchanged. So a restart whose KMS comes up after the service
+ * (start-up order, a crash of both) does not leave data OFFLINE until the next scheduled
+ * check. "KMS answered no" (disabled, destroyed, permission) is never retried early, and
+ * neither is the injected kmsUnreachable fault, an outage in emulator time whose end only
+ * scheduled checks see. A data call on an OFFLINE resource that is retrying waits for
+ * the retries, up to 5 s after the first failure, before it answers UNAVAILABLE.
  */
 #ifndef EM_CMEK_H
 #define EM_CMEK_H
@@ -118,11 +131,14 @@ enum em_code em_cmek_rekey(struct em_cmek *cmek, const char *resource, const cha
 enum em_code em_cmek_rename(struct em_cmek *cmek, const char *from, const char *to,
                             struct em_status *st);
 
-/* Forgets a deleted resource (its DEK and KEK are wiped). */
+/* Forgets a deleted resource: its DEK and KEK are wiped from memory, and its wrapped keys
+ * from every file of the data directory (its row is deleted with secure_delete and the WAL
+ * truncated: em_store_purge). */
 enum em_code em_cmek_forget(struct em_cmek *cmek, const char *resource, struct em_status *st);
 
 /* The gate of every data call: OK and the DEK when ACCESSIBLE or GRACE; UNAVAILABLE when
- * OFFLINE; the service's FAILED_PRECONDITION when INACCESSIBLE; NOT_FOUND if unknown. */
+ * OFFLINE (after waiting up to 5 s for KMS to come up when the resource is retrying);
+ * the service's FAILED_PRECONDITION when INACCESSIBLE; NOT_FOUND if unknown. */
 enum em_code em_cmek_use(struct em_cmek *cmek, const char *resource,
                          unsigned char dek[EM_DEK_BYTES], struct em_status *st);
 
@@ -134,6 +150,17 @@ enum em_code em_cmek_tick(struct em_cmek *cmek, int64_t now, struct em_status *s
 
 /* Checks every resource now (control plane keyChecks:run). */
 enum em_code em_cmek_check_all(struct em_cmek *cmek, int64_t now, struct em_status *st);
+
+/* Runs the prompt retries that are due (see above); the service's main loop calls it
+ * whenever em_cmek_retry_due says so. */
+enum em_code em_cmek_retry(struct em_cmek *cmek, struct em_status *st);
+
+/* When the next prompt retry is due, on the engine's monotonic clock
+ * (em_clock_monotonic); INT64_MAX when no resource is retrying. */
+int64_t em_cmek_retry_due(struct em_cmek *cmek);
+
+/* Replaces the engine's monotonic clock (tests; NULL: em_clock_monotonic). */
+void em_cmek_set_monotonic(struct em_cmek *cmek, int64_t (*monotonic)(void));
 
 /* Every protected resource of every service, from the store (control plane). */
 typedef void (*em_cmek_visit_fn)(const struct em_cmek_info *info, void *arg);

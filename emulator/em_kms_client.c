@@ -15,6 +15,7 @@
 #include "em_log.h"
 #include "em_trust.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -99,12 +100,32 @@ static void exchange_release(struct exchange *ex)
     memset(ex, 0, sizeof(*ex));
 }
 
+/* "<kms>/v1/<key name>:<verb>" with every path segment of the key name percent-encoded
+ * (all but letters, digits, '-', '_' and '~'; '.' too, so no dot segment is resolved), so
+ * no name can add a path, a query, a verb or a header to the request; callers validate
+ * key names first (em_crypto_key_name_parse), this is the second line. */
+static void key_url(char *url, size_t len, const char *key_name, const char *verb)
+{
+    static const char unreserved[] = "-_~";
+    size_t n = (size_t)snprintf(url, len, "%s/v1/", kms_url);
+    const unsigned char *p = (const unsigned char *)key_name;
+    for (; *p && n + 4 < len; p++) {
+        if (*p == '/' || (*p < 0x80 && isalnum(*p)) || strchr(unreserved, *p))
+            url[n++] = (char)*p;
+        else
+            n += (size_t)snprintf(url + n, len - n, "%%%02X", *p);
+    }
+    int tail = snprintf(url + n, len - n, ":%s", verb);
+    if (*p || tail < 0 || (size_t)tail >= len - n)
+        url[0] = '\0'; /* never a truncated name: curl refuses an empty URL (unreachable) */
+}
+
 static bool exchange_prepare(struct exchange *ex, CURL *handle, const char *key_name,
                              const char *verb, const char *principal, const char *caller,
                              char *body)
 {
     char url[1024], auth[512], from[600];
-    snprintf(url, sizeof(url), "%s/v1/%s:%s", kms_url, key_name, verb);
+    key_url(url, sizeof(url), key_name, verb);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", principal);
     snprintf(from, sizeof(from), "X-Emulator-Caller: %s", caller ? caller : "");
     ex->handle = handle;

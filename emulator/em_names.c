@@ -104,6 +104,82 @@ enum em_code em_project_check(const char *project_id, struct em_status *st)
     return em_id_check(project_id, &project_rule, st);
 }
 
+/* The CryptoKey grammar, collection by collection (see em_crypto_key_name_parse). */
+struct key_name_part {
+    const char *collection;
+    const char *what;
+    size_t max_len;
+    bool (*valid)(const char *id);
+    const char *rule;
+};
+
+static bool valid_project(const char *id)
+{
+    size_t len = strlen(id);
+    return len > 0 && id[len - 1] != '-' && em_id_check(id, &project_rule, NULL) == EM_OK;
+}
+
+static bool valid_location(const char *id)
+{
+    static const struct em_id_rule rule = {"location ID", 1, 63, "-", true, true, ""};
+    return em_id_check(id, &rule, NULL) == EM_OK;
+}
+
+static bool valid_kms_id(const char *id)
+{
+    static const struct em_id_rule rule = {"ID", 1, 63, "_-", false, false, ""};
+    return em_id_check(id, &rule, NULL) == EM_OK;
+}
+
+static const struct key_name_part key_name_parts[] = {
+    {"projects", "project ID", 31, valid_project,
+     "6 to 30 lowercase letters, digits or hyphens, starting with a letter and not ending "
+     "with a hyphen"},
+    {"locations", "location ID", 64, valid_location,
+     "lowercase letters, digits or hyphens, starting with a letter"},
+    {"keyRings", "key ring ID", 64, valid_kms_id, "1 to 63 letters, digits, '_' or '-'"},
+    {"cryptoKeys", "crypto key ID", 64, valid_kms_id, "1 to 63 letters, digits, '_' or '-'"},
+};
+
+#define KEY_NAME_SHAPE                                                                             \
+    "projects/{project}/locations/{location}/keyRings/{key_ring}/cryptoKeys/{crypto_key}"
+
+enum em_code em_crypto_key_name_parse(const char *name, const char *field,
+                                      struct em_crypto_key_name *out, struct em_status *st)
+{
+    struct em_crypto_key_name parsed = {0};
+    char *ids[] = {parsed.project, parsed.location, parsed.key_ring, parsed.crypto_key};
+    const char *p = name;
+    for (size_t i = 0; i < sizeof(key_name_parts) / sizeof(key_name_parts[0]); i++) {
+        const struct key_name_part *part = &key_name_parts[i];
+        size_t clen = strlen(part->collection);
+        if (strncmp(p, part->collection, clen) != 0 || p[clen] != '/')
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Invalid %s \"%.300s\": expected " KEY_NAME_SHAPE ".", field, name);
+        p += clen + 1;
+        size_t n = strcspn(p, "/");
+        bool last = i + 1 == sizeof(key_name_parts) / sizeof(key_name_parts[0]);
+        if (n == 0 || (last ? p[n] != '\0' : p[n] != '/'))
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Invalid %s \"%.300s\": expected " KEY_NAME_SHAPE ".", field, name);
+        char id[64];
+        bool fits = n < part->max_len && n < sizeof(id);
+        if (fits) {
+            memcpy(id, p, n);
+            id[n] = '\0';
+        }
+        if (!fits || !part->valid(id))
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Invalid %s \"%.300s\": the %s \"%.*s\" must be %s.", field, name,
+                           part->what, (int)(n < 80 ? n : 80), p, part->rule);
+        memcpy(ids[i], id, n + 1);
+        p += n + (last ? 0 : 1);
+    }
+    if (out)
+        *out = parsed;
+    return EM_OK;
+}
+
 int64_t em_project_number(const char *project_id)
 {
     unsigned char digest[SHA256_DIGEST_LENGTH];

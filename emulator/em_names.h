@@ -42,6 +42,26 @@ bool em_name_prefix(const char *name, const char *collection, char *out, size_t 
  * letter and not ending with a hyphen. Checks the "projects/<id>" part of a name. */
 enum em_code em_project_check(const char *project_id, struct em_status *st);
 
+/* A CryptoKey's resource name, by Google's grammar and nothing more:
+ *   projects/{project}/locations/{location}/keyRings/{key_ring}/cryptoKeys/{crypto_key}
+ * project: a project ID (em_project_check's rule); location: 1 to 63 lowercase letters,
+ * digits or hyphens, starting with a letter (known or not: KMS answers NOT_FOUND for an
+ * unknown one); key ring and crypto key: 1 to 63 letters, digits, '_' or '-'. No other
+ * character (no space, no control character, no ':', '?', '%' or '#') can appear, so a
+ * name that passes is safe in a URL path. The one check every service runs on a key name
+ * it accepts (Pub/Sub kmsKeyName, Spanner and Bigtable encryption configs, the CMEK
+ * engine); field names the request field in the INVALID_ARGUMENT message
+ * ("kms_key_name"). out may be NULL. */
+struct em_crypto_key_name {
+    char project[32];
+    char location[64];
+    char key_ring[64];
+    char crypto_key[64];
+};
+
+enum em_code em_crypto_key_name_parse(const char *name, const char *field,
+                                      struct em_crypto_key_name *out, struct em_status *st);
+
 /* The project's number (deterministic, 12 digits). */
 int64_t em_project_number(const char *project_id);
 

@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* --- the routes every service answers --- */
@@ -140,6 +142,8 @@ static enum em_code open_core(struct em_service *svc, struct em_status *st)
         em_faults_open(svc->store, st) ||
         em_audit_open(svc->store, svc->config.audit_max_entries, &svc->audit, st))
         return st->code;
+    /* a crash may have come between an erasure and its purge: the first tick finishes it */
+    em_store_purge_later(svc->store);
     svc->router = em_router_new();
     if (!svc->router)
         return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
@@ -198,23 +202,41 @@ enum em_code em_service_tick(struct em_service *svc, struct em_status *st)
     if (!code && svc->def->tick)
         code = svc->def->tick(svc, em_clock_now(), st);
     pthread_mutex_unlock(&svc->tick_lock);
+    struct em_status purge = {0};
+    if (em_store_purge_pending(svc->store) && em_store_purge(svc->store, &purge))
+        em_warn("timer: deleted secrets are still in the WAL: %s", purge.message);
     return code;
 }
 
 /* --- main --- */
 
+/* Ticks every second; in between, runs the CMEK engine's prompt retries when they are
+ * due (a resource waiting for KMS to come up, em_cmek.h), all on this thread. */
 static int wait_for_stop(struct em_service *svc)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    struct timespec every_second = {1, 0};
+    int64_t next_tick = em_clock_monotonic() + EM_NS_PER_SEC;
     for (;;) {
-        int sig = sigtimedwait(&set, NULL, &every_second);
+        int64_t wake = next_tick;
+        int64_t retry = svc->cmek ? em_cmek_retry_due(svc->cmek) : INT64_MAX;
+        if (retry < wake)
+            wake = retry;
+        int64_t left = wake - em_clock_monotonic();
+        if (left < 0)
+            left = 0;
+        struct timespec timeout = {(time_t)(left / EM_NS_PER_SEC), (long)(left % EM_NS_PER_SEC)};
+        int sig = sigtimedwait(&set, NULL, &timeout);
         if (sig == SIGTERM || sig == SIGINT)
             return sig;
         struct em_status st = {0};
+        if (svc->cmek && em_cmek_retry(svc->cmek, &st))
+            em_warn("key check retry: %s", st.message);
+        if (em_clock_monotonic() < next_tick)
+            continue;
+        next_tick = em_clock_monotonic() + EM_NS_PER_SEC;
         if (em_service_tick(svc, &st))
             em_warn("timer: %s", st.message);
     }

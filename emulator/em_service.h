@@ -17,7 +17,9 @@
  *        POST /emulator/v1/internal:faults     reload the injected faults
  *   5. every second of real time, and on internal:tick: reloads the clock and the faults,
  *      runs the CMEK key checks due (when the service opened an engine, em_cmek.h) and
- *      then the tick hook; stops cleanly on SIGTERM/SIGINT.
+ *      then the tick hook, and finishes a purge of erased secrets that other readers held
+ *      up (em_store_purge); between ticks, runs the engine's prompt retries as they fall
+ *      due (resources waiting for KMS to come up); stops cleanly on SIGTERM/SIGINT.
  *
  * Ticks are serialised: the hook never runs on two threads at once.
  */

@@ -8,6 +8,7 @@
 #include "em_vfs.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <limits.h>
@@ -16,6 +17,8 @@
 
 #define STMT_CACHE_SIZE 64
 #define BUSY_TIMEOUT_MS 15000
+#define PURGE_ATTEMPTS  2
+#define PURGE_RETRY_US  100000
 
 struct cached_stmt {
     const char *caller_sql; /* the caller's pointer: a fast first comparison */
@@ -39,6 +42,7 @@ struct em_store {
     pthread_key_t key;
     pthread_mutex_t lock; /* guards conns */
     struct conn *conns;
+    atomic_bool purge_pending; /* em_store_purge did not complete */
 };
 
 enum em_code em_store_error(sqlite3 *db, int rc, struct em_status *st)
@@ -122,6 +126,10 @@ static struct conn *conn_open(struct em_store *store, struct em_status *st)
         sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
         rc = sqlite3_exec(c->db, connection_setup, NULL, NULL, NULL);
     }
+    /* metadata.db holds key material: what is deleted is overwritten (encrypted stores
+     * hold only ciphertext, shredded with their DEK) */
+    if (rc == SQLITE_OK && !store->key_id)
+        rc = sqlite3_exec(c->db, "PRAGMA secure_delete=ON", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         em_store_error(c->db, rc, st);
         sqlite3_close(c->db);
@@ -321,6 +329,37 @@ void em_stmt_done(sqlite3_stmt *stmt)
         return;
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
+}
+
+enum em_code em_store_purge(struct em_store *store, struct em_status *st)
+{
+    sqlite3 *db = em_store_db(store, st);
+    if (!db)
+        return st->code;
+    atomic_store(&store->purge_pending, true);
+    int rc = SQLITE_BUSY;
+    for (int attempt = 0; attempt < PURGE_ATTEMPTS && (rc & 0xff) == SQLITE_BUSY; attempt++) {
+        if (attempt > 0)
+            usleep(PURGE_RETRY_US);
+        rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        em_warn("store: the WAL could not be truncated yet (%s); retrying later",
+                sqlite3_errstr(rc));
+        return em_store_error(db, rc, st);
+    }
+    atomic_store(&store->purge_pending, false);
+    return EM_OK;
+}
+
+bool em_store_purge_pending(struct em_store *store)
+{
+    return atomic_load(&store->purge_pending);
+}
+
+void em_store_purge_later(struct em_store *store)
+{
+    atomic_store(&store->purge_pending, true);
 }
 
 enum em_code em_stmt_run(sqlite3_stmt *stmt, struct em_status *st)

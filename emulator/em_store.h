@@ -12,6 +12,13 @@
  * version, recorded in table schema_migrations. Migrations run in one IMMEDIATE
  * transaction, so processes starting together apply each step once.
  *
+ * Deleted means gone from every file: metadata.db connections run with secure_delete (freed
+ * cells and pages are overwritten with zeros), and a module that erases secrets (KMS key
+ * material, a crypto-shredded resource's wrapped keys) calls em_store_purge after the
+ * commit, which copies the WAL into the database and truncates it to zero bytes, so no
+ * older frame keeps a copy. A purge that other processes' readers hold up is retried on
+ * the service's next tick (em_store_purge_pending).
+ *
  * SQLite result codes are mapped to em_code here and nowhere else: a constraint violation
  * is ALREADY_EXISTS, busy/locked is UNAVAILABLE, anything else is INTERNAL (logged).
  */
@@ -55,6 +62,19 @@ enum em_code em_store_exec(struct em_store *store, const char *sql, struct em_st
 enum em_code em_store_begin(struct em_store *store, struct em_status *st);
 enum em_code em_store_commit(struct em_store *store, struct em_status *st);
 void em_store_rollback(struct em_store *store);
+
+/* Makes what was deleted before now leave every file: checkpoints the whole WAL into the
+ * database and truncates the WAL to 0 bytes (SQLITE_CHECKPOINT_TRUNCATE), waiting for
+ * the readers of every connection (busy timeout) and retrying once when still busy.
+ * UNAVAILABLE when readers held it up throughout: the purge is then pending. */
+enum em_code em_store_purge(struct em_store *store, struct em_status *st);
+
+/* Whether a purge asked for has not completed yet (the service tick retries it). */
+bool em_store_purge_pending(struct em_store *store);
+
+/* Asks for a purge on the next tick without waiting now: at start-up, since a crash may
+ * have come between an erasure's commit and its purge. */
+void em_store_purge_later(struct em_store *store);
 
 /* Steps stmt expecting SQLITE_DONE; maps errors. */
 enum em_code em_stmt_run(sqlite3_stmt *stmt, struct em_status *st);

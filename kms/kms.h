@@ -263,6 +263,10 @@ enum em_code kms_store_migrate(struct em_store *store, struct em_status *st);
 enum em_code kms_store_root_key(const char *data_dir, unsigned char key[32], struct em_status *st);
 enum em_code kms_store_load(struct kms_registry *reg, struct em_status *st);
 enum em_code kms_store_clear(struct em_store *store, struct em_status *st);
+/* After erasing key material (destruction, reset): no copy stays in any file of the data
+ * directory, WAL included (em_store_purge). Not under the registry lock: it may wait for
+ * other processes' readers. A purge held up is retried on the next tick. */
+void kms_store_purge(struct em_store *store);
 enum em_code kms_store_insert_key_ring(struct em_store *store, const struct kms_key_ring *ring,
                                        struct em_status *st);
 enum em_code kms_store_save_key(struct em_store *store, const struct kms_key *key,

@@ -129,6 +129,8 @@ enum em_code kms_registry_reset(struct kms_registry *reg, struct em_status *st)
     if (!code)
         registry_clear(reg);
     kms_unlock(reg);
+    if (!code)
+        kms_store_purge(reg->store);
     return code;
 }
 
@@ -699,13 +701,15 @@ static enum em_code rotate(struct kms_registry *reg, struct kms_key *key, int64_
 }
 
 static enum em_code tick_key(struct kms_registry *reg, struct kms_key *key, int64_t now,
-                             struct em_status *st)
+                             bool *destroyed, struct em_status *st)
 {
     for (uint32_t i = 0; i < key->version_count; i++) {
         struct kms_version *v = key->versions[i];
-        if (v->state == KMS_DESTROY_SCHEDULED && v->destroy_ns <= now &&
-            finish_destruction(reg, key, v, st))
+        if (v->state != KMS_DESTROY_SCHEDULED || v->destroy_ns > now)
+            continue;
+        if (finish_destruction(reg, key, v, st))
             return st->code;
+        *destroyed = true;
     }
     if (key->purpose == KMS_ENCRYPT_DECRYPT && key->rotation_period_ns > 0 &&
         key->next_rotation_ns > 0 && key->next_rotation_ns <= now)
@@ -738,9 +742,12 @@ enum em_code kms_registry_tick(struct kms_registry *reg, int64_t now, struct em_
         return EM_OK;
     kms_write_lock(reg);
     enum em_code code = EM_OK;
+    bool destroyed = false;
     for (size_t i = 0; i < reg->keys.count && !code; i++)
         if (key_due(reg->keys.items[i], now))
-            code = tick_key(reg, reg->keys.items[i], now, st);
+            code = tick_key(reg, reg->keys.items[i], now, &destroyed, st);
     kms_unlock(reg);
+    if (destroyed)
+        kms_store_purge(reg->store);
     return code;
 }

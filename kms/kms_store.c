@@ -6,7 +6,8 @@
  *   kms_crypto_keys   name, purpose, primary, template, rotation, destroy duration, labels
  *   kms_key_versions  (key, version): state and times, and the key material sealed with
  *                     AES-256-GCM under the root key, bound to the version's name as
- *                     additional data; NULL once the version is DESTROYED.
+ *                     additional data; NULL once the version is DESTROYED, and then in
+ *                     no file at all (secure_delete, kms_store_purge truncates the WAL).
  *
  * The root key is <data dir>/kms-root.key: 32 random bytes created on first start with
  * mode 0600 (a key file readable by others is refused). Enums are stored by name so
@@ -183,6 +184,14 @@ enum em_code kms_store_clear(struct em_store *store, struct em_status *st)
                          "DELETE FROM kms_key_rings;"
                          "COMMIT;",
                          st);
+}
+
+void kms_store_purge(struct em_store *store)
+{
+    struct em_status st = {0};
+    if (em_store_purge(store, &st))
+        em_warn("kms: erased key material may remain in the WAL until the next tick: %s",
+                st.message);
 }
 
 /* --- loading --- */

@@ -348,31 +348,6 @@ static enum em_code check_retention(const char *what, int64_t ns, struct em_stat
                    what, text);
 }
 
-/* Whether key names a CryptoKey (projects/P/locations/L/keyRings/R/cryptoKeys/K); sets L. */
-static bool kms_key_shaped(const char *key, char *location, size_t len)
-{
-    static const char *const collections[] = {"projects", "locations", "keyRings", "cryptoKeys"};
-    const char *p = key;
-    for (size_t i = 0; i < 4; i++) {
-        size_t n = strlen(collections[i]);
-        if (strncmp(p, collections[i], n) != 0 || p[n] != '/')
-            return false;
-        p += n + 1;
-        size_t id = strcspn(p, "/");
-        if (id == 0)
-            return false;
-        if (i == 1)
-            snprintf(location, len, "%.*s", (int)id, p);
-        p += id;
-        if (i < 3) {
-            if (*p != '/')
-                return false;
-            p++;
-        }
-    }
-    return *p == '\0';
-}
-
 static enum em_code check_regions(const char *regions, struct em_status *st)
 {
     if (!regions)
@@ -402,13 +377,10 @@ static enum em_code check_regions(const char *regions, struct em_status *st)
 static enum em_code check_key_location(const char *topic, const char *key, const char *regions,
                                        struct em_status *st)
 {
-    char location[128];
-    if (!kms_key_shaped(key, location, sizeof(location)))
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Invalid kms_key_name \"%.300s\": expected "
-                       "projects/{project}/locations/{location}/keyRings/{key_ring}/cryptoKeys/"
-                       "{crypto_key}.",
-                       key);
+    struct em_crypto_key_name parsed;
+    if (em_crypto_key_name_parse(key, "kms_key_name", &parsed, st))
+        return st->code;
+    const char *location = parsed.location;
     if (strcmp(location, "global") == 0)
         return EM_OK;
     if (!regions)

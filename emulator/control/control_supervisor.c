@@ -15,14 +15,17 @@
 
 #include "em_log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,6 +38,7 @@
 #define KILL_WAIT_MS      5000
 #define SPAWN_WAIT_MS     5000
 #define MONITOR_PERIOD_MS 50
+#define KMS_FIRST_WAIT_MS 10000 /* the other services wait this long at most for KMS */
 
 struct child {
     const struct control_service_info *info;
@@ -60,6 +64,8 @@ struct control_supervisor {
     struct child children[CONTROL_SERVICE_MAX];
     size_t count;
     struct em_config_args args; /* argv[0] is replaced by each child's binary */
+    char kms_host[64];          /* where the KMS child listens, for the start-up order */
+    int kms_port;
 };
 
 static long monotonic_ms(void)
@@ -253,11 +259,51 @@ static void reap_children(struct control_supervisor *sup, long now)
     }
 }
 
+/* Whether the KMS child accepts connections (it listens only once its keys are loaded), or
+ * there is no KMS child to wait for. */
+static bool kms_ready(struct control_supervisor *sup)
+{
+    const struct child *kms = NULL;
+    for (size_t i = 0; i < sup->count; i++)
+        if (sup->children[i].info->port == EM_PORT_KMS)
+            kms = &sup->children[i];
+    if (!kms || !kms->wanted)
+        return true;
+    if (kms->pid == 0)
+        return false;
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)sup->kms_port)};
+    if (inet_pton(AF_INET, sup->kms_host, &addr.sin_addr) != 1)
+        return true; /* not an address we can probe: do not hold the others back */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return true;
+    bool up = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+    close(fd);
+    return up;
+}
+
+/* Start-up order: every other service unwraps its resources' keys through KMS as it
+ * starts, so it is started once KMS listens (or KMS_FIRST_WAIT_MS after it was due,
+ * whatever KMS does: its CMEK engine then retries until KMS answers). */
+static bool waits_for_kms(struct control_supervisor *sup, const struct child *c, long now,
+                          bool *kms_checked, bool *kms_up)
+{
+    if (c->info->port == EM_PORT_KMS || now >= c->due_ms + KMS_FIRST_WAIT_MS)
+        return false;
+    if (!*kms_checked) {
+        *kms_up = kms_ready(sup);
+        *kms_checked = true;
+    }
+    return !*kms_up;
+}
+
 static void start_due_children(struct control_supervisor *sup, long now)
 {
+    bool kms_checked = false, kms_up = false;
     for (size_t i = 0; i < sup->count; i++) {
         struct child *c = &sup->children[i];
-        if (c->wanted && c->pid == 0 && now >= c->due_ms) {
+        if (c->wanted && c->pid == 0 && now >= c->due_ms &&
+            !waits_for_kms(sup, c, now, &kms_checked, &kms_up)) {
             start_child(sup, c, now);
             pthread_cond_broadcast(&sup->changed);
         }
@@ -311,6 +357,7 @@ static void child_init(struct child *c, const struct control_service_info *info,
     c->wanted = true;
     c->state = CONTROL_CHILD_STOPPED;
     c->backoff_ms = BACKOFF_FIRST_MS;
+    c->due_ms = monotonic_ms();
 }
 
 static enum em_code prepare(struct control_supervisor *sup, const struct em_config *cfg,
@@ -326,6 +373,9 @@ static enum em_code prepare(struct control_supervisor *sup, const struct em_conf
         return st->code;
     for (size_t i = 0; i < sup->count; i++)
         child_init(&sup->children[i], services[i], cfg, bin_dir, log_dir);
+    snprintf(sup->kms_host, sizeof(sup->kms_host), "%s",
+             strcmp(cfg->host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg->host);
+    sup->kms_port = cfg->port_base + EM_PORT_KMS;
     return EM_OK;
 }
 
@@ -466,7 +516,8 @@ enum em_code control_supervisor_start_child(struct control_supervisor *sup, cons
     enum em_code code = c ? EM_OK : st->code;
     if (c && c->pid == 0) {
         c->wanted = true;
-        c->due_ms = monotonic_ms();
+        /* started on request: no waiting for KMS (its CMEK engine retries until KMS is up) */
+        c->due_ms = monotonic_ms() - KMS_FIRST_WAIT_MS;
         c->backoff_ms = BACKOFF_FIRST_MS;
         pthread_cond_broadcast(&sup->changed);
         if (!wait_until(sup, child_spawned, c, SPAWN_WAIT_MS) || c->pid == 0)

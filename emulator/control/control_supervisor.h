@@ -11,6 +11,11 @@
  *      |  :stop, clean exit   |   +------ backoff over (200 ms .. 5 s) --+
  *      +----------------------+                       (:stop also leads to STOPPED)
  *
+ * Start-up order: KMS first. Every other service unwraps its resources' keys through KMS
+ * when it starts, so it is started (and restarted) only once KMS accepts connections, or
+ * at most 10 s after it was due; a service that comes up before KMS anyway retries its
+ * key checks promptly (em_cmek.h), so the order only saves those retries.
+ *
  * A clean exit (status 0, or SIGTERM/SIGINT) is someone stopping the service on purpose,
  * so it stays stopped. Children get PR_SET_PDEATHSIG so they die with the control plane
  * even when it is killed with SIGKILL. Only the monitor thread forks: the death signal

@@ -69,6 +69,22 @@ expect_error_json 404 NOT_FOUND
 expect_contains "$BODY" "cryptoKeys/missing" "the missing key is named"
 api PUT "$PUBSUB_URL/v1/$P/topics/bad-name" '{"kmsKeyName":"not/a/key"}'
 expect_error_json 400 INVALID_ARGUMENT
+# a key name is checked by its full grammar, not its shape: a verb and a query, a space,
+# CR/LF, a percent sign are refused before anything reaches KMS (400, naming the field)
+for bad in "$RING/cryptoKeys/k-disable:encrypt?x=" "$RING/cryptoKeys/k-disable encrypt" \
+    "$RING/cryptoKeys/k-disable\\r\\nX-Injected: 1" "$RING/cryptoKeys/k-disable%3Aencrypt" \
+    "$P/locations/global/keyRings/ring /cryptoKeys/k-disable"; do
+    api PUT "$PUBSUB_URL/v1/$P/topics/bad-grammar" "{\"kmsKeyName\":\"$bad\"}"
+    expect_error_json 400 INVALID_ARGUMENT
+    expect_contains "$BODY" "kms_key_name" "the error names the field ($bad)"
+done
+api PUT "$PUBSUB_URL/v1/$P/topics/bad-grammar" '{}'
+expect_status 200
+api PATCH "$PUBSUB_URL/v1/$P/topics/bad-grammar?updateMask=kmsKeyName" \
+    "{\"topic\":{\"kmsKeyName\":\"$RING/cryptoKeys/k-disable:encrypt?x=\"}}"
+expect_error_json 400 INVALID_ARGUMENT
+api DELETE "$PUBSUB_URL/v1/$P/topics/bad-grammar"
+expect_status 200
 IOWA=$P/locations/us-central1/keyRings/regional/cryptoKeys/iowa
 api PUT "$PUBSUB_URL/v1/$P/topics/regional-anywhere" "{\"kmsKeyName\":\"$IOWA\"}"
 expect_error_json 400 INVALID_ARGUMENT

@@ -4,8 +4,9 @@
  * through the engine, which calls KMS over REST exactly as in production. Covers every
  * transition of the state machine: disable/enable, rotation and re-wrap, destruction,
  * KMS outages with the grace period, a key disabled before an outage, restarts, IAM on
- * the service agent, Google default encryption, and renaming (keys stay bound to the
- * name a resource was protected under).
+ * the service agent, Google default encryption, renaming (keys stay bound to the
+ * name a resource was protected under), and the prompt retries of a restart that comes
+ * before KMS (real time injected; KMS's port really closed and reopened).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +26,8 @@
 #include "kms/kms_service.h"
 #include "unit_util.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -441,6 +444,226 @@ static void test_renamed_resource_keeps_its_keys(void **state)
     assert_false(em_cmek_info(f->cmek, retained, &info));
 }
 
+/* --- prompt retries while KMS comes up (real time, injected here) --- */
+
+static int64_t fake_monotonic_ns;
+
+static int64_t fake_monotonic(void)
+{
+    return fake_monotonic_ns;
+}
+
+/* The KMS process going away: its port refuses connections (a transport failure). */
+static void stop_kms_server(struct fixture *f)
+{
+    em_http_stop(f->kms->http);
+    f->kms->http = NULL;
+}
+
+static void start_kms_server(struct fixture *f)
+{
+    struct em_status st = {0};
+    struct em_http_options opt = {"127.0.0.1", f->cfg.port_base + EM_PORT_KMS, 2, 1 << 20};
+    assert_int_equal(em_http_start(&opt, f->kms->router, f->kms, &f->kms->http, &st), EM_OK);
+}
+
+/* Reopens the service while KMS is down: OFFLINE and retrying; then the engine's real
+ * time is the test's, starting where the monotonic clock stood. */
+static void restart_without_kms(struct fixture *f)
+{
+    em_service_close(f->svc);
+    stop_kms_server(f);
+    assert_int_equal(open_engine(f), 0);
+    fake_monotonic_ns = em_clock_monotonic();
+    em_cmek_set_monotonic(f->cmek, fake_monotonic);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_OFFLINE);
+}
+
+static void test_restart_before_kms_retries_with_backoff(void **state)
+{
+    struct fixture *f = *state;
+    protect(f, TOPIC, KEY);
+    struct em_status st = {0};
+    unsigned char before[EM_DEK_BYTES], after[EM_DEK_BYTES];
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, before, &st), EM_OK);
+    restart_without_kms(f);
+    int64_t due = em_cmek_retry_due(f->cmek);
+    assert_true(due != INT64_MAX);
+    assert_true(due - fake_monotonic_ns <= 50 * 1000000LL); /* the first retry: 50 ms */
+    /* while KMS stays down, each retry waits twice as long, up to 2 s */
+    const int64_t ms = 1000000LL;
+    const int64_t delays[] = {100 * ms,  200 * ms,  400 * ms, 800 * ms,
+                              1600 * ms, 2000 * ms, 2000 * ms};
+    for (size_t i = 0; i < sizeof(delays) / sizeof(delays[0]); i++) {
+        fake_monotonic_ns = due - 1;
+        assert_int_equal(em_cmek_retry(f->cmek, &st), EM_OK); /* not due yet: nothing */
+        assert_int_equal(em_cmek_retry_due(f->cmek), due);
+        fake_monotonic_ns = due;
+        assert_int_equal(em_cmek_retry(f->cmek, &st), EM_OK);
+        assert_int_equal(state_of(f, TOPIC), EM_CMEK_OFFLINE);
+        due = em_cmek_retry_due(f->cmek);
+        assert_int_equal(due - fake_monotonic_ns, delays[i]);
+    }
+    /* KMS comes up: the next retry, not the next scheduled check, restores the topic */
+    start_kms_server(f);
+    fake_monotonic_ns = due - 1;
+    assert_int_equal(em_cmek_retry(f->cmek, &st), EM_OK);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_OFFLINE);
+    int changes = f->changes;
+    fake_monotonic_ns = due;
+    assert_int_equal(em_cmek_retry(f->cmek, &st), EM_OK);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE);
+    assert_int_equal(f->changes, changes + 1);
+    assert_int_equal(em_cmek_retry_due(f->cmek), INT64_MAX);
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, after, &st), EM_OK);
+    assert_memory_equal(before, after, sizeof(before));
+    /* the scheduled checks go on as before */
+    struct em_cmek_info info;
+    assert_true(em_cmek_info(f->cmek, TOPIC, &info));
+    assert_true(info.next_check_ns > em_clock_now());
+}
+
+static void test_kms_refusals_and_injected_outages_wait_for_scheduled_checks(void **state)
+{
+    struct fixture *f = *state;
+    protect(f, TOPIC, KEY);
+    struct em_status st = {0};
+    unsigned char dek[EM_DEK_BYTES];
+    /* KMS answered: the key is disabled. Nothing to retry early. */
+    assert_int_equal(set_version_state(f, 1, "DISABLED"), 200);
+    em_service_close(f->svc);
+    assert_int_equal(open_engine(f), 0);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_INACCESSIBLE);
+    assert_int_equal(em_cmek_retry_due(f->cmek), INT64_MAX);
+    assert_int_equal(set_version_state(f, 1, "ENABLED"), 200);
+    assert_int_equal(em_cmek_check_all(f->cmek, em_clock_now(), &st), EM_OK);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE);
+    /* the injected fault is an outage in emulator time: only scheduled checks see it end,
+     * and data calls do not wait for it */
+    assert_int_equal(em_faults_set_kms_unreachable(f->kms->store, true, &st), EM_OK);
+    em_service_close(f->svc);
+    assert_int_equal(open_engine(f), 0);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_OFFLINE);
+    assert_int_equal(em_cmek_retry_due(f->cmek), INT64_MAX);
+    int64_t started = em_clock_monotonic();
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, dek, &st), EM_UNAVAILABLE);
+    assert_true(em_clock_monotonic() - started < EM_NS_PER_SEC / 2);
+    assert_int_equal(em_faults_set_kms_unreachable(f->kms->store, false, &st), EM_OK);
+    assert_int_equal(em_cmek_retry(f->cmek, &st), EM_OK);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_OFFLINE);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE);
+}
+
+static void test_grace_ends_when_the_kms_process_is_back(void **state)
+{
+    struct fixture *f = *state;
+    protect(f, TOPIC, KEY);
+    protect(f, "projects/cmek-project/topics/moved", KEY);
+    struct em_status st = {0};
+    unsigned char dek[EM_DEK_BYTES];
+    stop_kms_server(f);
+    em_cmek_set_monotonic(f->cmek, fake_monotonic);
+    fake_monotonic_ns = 1000 * EM_NS_PER_SEC;
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_GRACE);
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, dek, &st), EM_OK); /* the cached KEK */
+    assert_int_equal(em_cmek_retry_due(f->cmek), fake_monotonic_ns + 50 * 1000000LL);
+    /* a resource moved to Google default encryption no longer waits for KMS */
+    assert_int_equal(em_cmek_rekey(f->cmek, "projects/cmek-project/topics/moved", NULL, &st),
+                     EM_OK);
+    start_kms_server(f);
+    fake_monotonic_ns += 50 * 1000000LL;
+    assert_int_equal(em_cmek_retry(f->cmek, &st), EM_OK);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE);
+    assert_int_equal(em_cmek_retry_due(f->cmek), INT64_MAX);
+    assert_int_equal(state_of(f, "projects/cmek-project/topics/moved"), EM_CMEK_ACCESSIBLE);
+}
+
+struct late_kms {
+    struct fixture *f;
+    int64_t after_ns;
+};
+
+/* KMS comes up after_ns from now; meanwhile and after, retries run as the service's main
+ * loop runs them (on the real clock). */
+static void *bring_kms_up_late(void *arg)
+{
+    struct late_kms *late = arg;
+    int64_t up_at = em_clock_monotonic() + late->after_ns;
+    bool up = false;
+    for (int i = 0; i < 400 && em_cmek_retry_due(late->f->cmek) != INT64_MAX; i++) {
+        if (!up && em_clock_monotonic() >= up_at) {
+            start_kms_server(late->f);
+            up = true;
+        }
+        struct em_status st = {0};
+        em_cmek_retry(late->f->cmek, &st);
+        usleep(10 * 1000);
+    }
+    return NULL;
+}
+
+static void test_first_use_waits_for_kms_to_come_up(void **state)
+{
+    struct fixture *f = *state;
+    protect(f, TOPIC, KEY);
+    struct em_status st = {0};
+    unsigned char before[EM_DEK_BYTES], after[EM_DEK_BYTES];
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, before, &st), EM_OK);
+    em_service_close(f->svc);
+    stop_kms_server(f);
+    assert_int_equal(open_engine(f), 0);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_OFFLINE);
+    struct late_kms late = {f, 300 * 1000000LL};
+    pthread_t t;
+    int64_t started = em_clock_monotonic();
+    assert_int_equal(pthread_create(&t, NULL, bring_kms_up_late, &late), 0);
+    /* a publish arriving now is served once KMS is up, not answered UNAVAILABLE */
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, after, &st), EM_OK);
+    int64_t waited = em_clock_monotonic() - started;
+    pthread_join(t, NULL);
+    assert_memory_equal(before, after, sizeof(before));
+    assert_true(waited >= 250 * 1000000LL && waited < 3 * EM_NS_PER_SEC);
+    /* past the first few seconds of an outage, calls no longer wait */
+    restart_without_kms(f);
+    fake_monotonic_ns += 6 * EM_NS_PER_SEC;
+    started = em_clock_monotonic();
+    assert_int_equal(em_cmek_use(f->cmek, TOPIC, after, &st), EM_UNAVAILABLE);
+    assert_true(em_clock_monotonic() - started < EM_NS_PER_SEC / 2);
+    assert_non_null(strstr(st.message, "cannot be reached"));
+    start_kms_server(f);
+}
+
+/* A key name that slipped past validation cannot steer the request: its segments are
+ * percent-encoded in the URL, so "#" cannot cut off the verb and "?" cannot start a query
+ * (before: "key:encrypt#" reached KMS as .../key:encrypt and succeeded). */
+static void test_key_names_cannot_steer_kms_requests(void **state)
+{
+    struct fixture *f = *state;
+    (void)f;
+    static const char *const names[] = {KEY ":encrypt#", KEY ":encrypt?x=", KEY "/../key",
+                                        KEY ":encrypt\r\nX-Injected: 1"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        struct em_kms_reply reply;
+        enum em_kms_result result = em_kms_encrypt(names[i], "user:developer@example.com", NULL,
+                                                   "data", 4, NULL, 0, &reply);
+        if (result == EM_KMS_OK)
+            fail_msg("\"%s\" was encrypted by %s", names[i], reply.key_version);
+        em_kms_reply_clear(&reply);
+    }
+    struct em_kms_reply reply;
+    assert_int_equal(
+        em_kms_encrypt(KEY, "user:developer@example.com", NULL, "data", 4, NULL, 0, &reply),
+        EM_KMS_OK);
+    em_kms_reply_clear(&reply);
+    /* the engine refuses such a name before calling KMS, naming the field */
+    struct em_status st = {0};
+    assert_int_equal(em_cmek_protect(f->cmek, TOPIC, "cmek-project", KEY ":encrypt#", &st),
+                     EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "kms_key_name"));
+}
+
 static void count_listed(const struct em_cmek_info *info, void *arg)
 {
     int *count = arg;
@@ -481,6 +704,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_listing_sees_every_resource, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rekey_moves_to_the_new_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renamed_resource_keeps_its_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_before_kms_retries_with_backoff, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kms_refusals_and_injected_outages_wait_for_scheduled_checks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grace_ends_when_the_kms_process_is_back, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_first_use_waits_for_kms_to_come_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_names_cannot_steer_kms_requests, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -188,6 +188,68 @@ static void test_project_ids(void **state)
     project_refused("");
 }
 
+static void key_name_refused(const char *name, const char *expect)
+{
+    struct em_status st = {0};
+    if (em_crypto_key_name_parse(name, "kms_key_name", NULL, &st) != EM_INVALID_ARGUMENT)
+        fail_msg("\"%s\" accepted as a CryptoKey name", name);
+    assert_non_null(strstr(st.message, "Invalid kms_key_name"));
+    if (!strstr(st.message, expect))
+        fail_msg("\"%s\": message \"%s\" does not say \"%s\"", name, st.message, expect);
+}
+
+static void test_crypto_key_names(void **state)
+{
+    (void)state;
+    struct em_crypto_key_name parsed;
+    struct em_status st = {0};
+    assert_int_equal(em_crypto_key_name_parse(
+                         "projects/my-project/locations/us-central1/keyRings/R_1-x/cryptoKeys/k-1",
+                         "kms_key_name", &parsed, &st),
+                     EM_OK);
+    assert_string_equal(parsed.project, "my-project");
+    assert_string_equal(parsed.location, "us-central1");
+    assert_string_equal(parsed.key_ring, "R_1-x");
+    assert_string_equal(parsed.crypto_key, "k-1");
+    char longest[200];
+    snprintf(longest, sizeof(longest),
+             "projects/p23456789012345678901234567890/locations/global/keyRings/%063d/"
+             "cryptoKeys/%063d",
+             0, 0);
+    assert_int_equal(em_crypto_key_name_parse(longest, "kms_key_name", NULL, &st), EM_OK);
+    /* what reached KMS as a URL before: a verb and a query, spaces, CR/LF */
+    key_name_refused("projects/my-project/locations/global/keyRings/r/cryptoKeys/k1:decrypt?x=",
+                     "crypto key ID \"k1:decrypt?x=\"");
+    key_name_refused("projects/my-project/locations/global/keyRings/r/cryptoKeys/k 1",
+                     "crypto key ID");
+    key_name_refused("projects/my-project/locations/global/keyRings/r\r\nX-Evil: 1/cryptoKeys/k",
+                     "key ring ID");
+    key_name_refused("projects/my-project/locations/global/keyRings/r/cryptoKeys/k%2F",
+                     "crypto key ID");
+    key_name_refused("projects/my-project/locations/global/keyRings/r/cryptoKeys/k\n",
+                     "crypto key ID");
+    /* each ID by its own rule */
+    key_name_refused("projects/My-Project/locations/global/keyRings/r/cryptoKeys/k", "project ID");
+    key_name_refused("projects/short/locations/global/keyRings/r/cryptoKeys/k", "project ID");
+    key_name_refused("projects/my-project-/locations/global/keyRings/r/cryptoKeys/k", "project ID");
+    key_name_refused("projects/my-project/locations/US/keyRings/r/cryptoKeys/k", "location ID");
+    key_name_refused("projects/my-project/locations/global/keyRings/r.1/cryptoKeys/k",
+                     "key ring ID");
+    snprintf(longest, sizeof(longest),
+             "projects/my-project/locations/global/keyRings/r/cryptoKeys/%064d", 0);
+    key_name_refused(longest, "crypto key ID");
+    /* the shape: every collection, in order, nothing before or after */
+    key_name_refused("", "expected projects/{project}");
+    key_name_refused("projects/my-project/locations/global/keyRings/r", "expected");
+    key_name_refused("projects/my-project/locations/global/keyRings/r/cryptoKeys/k/", "expected");
+    key_name_refused("projects/my-project/locations/global/keyRings/r/cryptoKeys/k/"
+                     "cryptoKeyVersions/1",
+                     "expected");
+    key_name_refused("/projects/my-project/locations/global/keyRings/r/cryptoKeys/k", "expected");
+    key_name_refused("projects/my-project/locations//keyRings/r/cryptoKeys/k", "expected");
+    key_name_refused("projects/my-project/keyRings/r/locations/global/cryptoKeys/k", "expected");
+}
+
 static void test_project_numbers_are_stable_12_digits(void **state)
 {
     (void)state;
@@ -381,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_ids_that_spell_a_collection),
         cmocka_unit_test(test_name_prefix),
         cmocka_unit_test(test_project_ids),
+        cmocka_unit_test(test_crypto_key_names),
         cmocka_unit_test(test_project_numbers_are_stable_12_digits),
         cmocka_unit_test(test_locations),
         cmocka_unit_test(test_location_covers),

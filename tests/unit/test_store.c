@@ -2,7 +2,9 @@
  * test_store: em_store: migrations (applied once, idempotent, versions recorded per module,
  * later steps added, a failing step rolled back, a newer database refused), the mapping of
  * SQLite errors (a constraint violation is ALREADY_EXISTS), the statement cache beyond its
- * 64 slots, transactions, and one connection per thread with concurrent IMMEDIATE writers.
+ * 64 slots, transactions, one connection per thread with concurrent IMMEDIATE writers, and
+ * purges: erased data (in a table page or on overflow pages) leaves every file, even while
+ * another connection reads the snapshot that held it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,9 +16,12 @@
 #include "em_log.h"
 #include "unit_util.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static int setup(void **state)
 {
@@ -385,6 +390,134 @@ static void test_the_journal_is_wal(void **state)
     assert_true(query_int(d->store, "PRAGMA foreign_keys") == 1);
 }
 
+/* ---------------------------------------------------------------- purging */
+
+static const char *const secret_steps[] = {
+    "CREATE TABLE secrets (id TEXT PRIMARY KEY, material BLOB)",
+};
+
+#define MARKER "key-material-marker-5c1f0e"
+
+/* The number of files in dir holding needle anywhere (metadata.db, -wal, -shm). */
+static int files_containing(const char *dir, const char *needle)
+{
+    int found = 0;
+    DIR *dp = opendir(dir);
+    assert_non_null(dp);
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL) {
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        if (!f || e->d_name[0] == '.') {
+            if (f)
+                fclose(f);
+            continue;
+        }
+        static char data[1 << 22];
+        size_t n = fread(data, 1, sizeof(data), f);
+        fclose(f);
+        found += memmem(data, n, needle, strlen(needle)) != NULL;
+    }
+    closedir(dp);
+    return found;
+}
+
+static long file_size(const char *dir, const char *name)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* A small secret (inside a table page) and a large one (on overflow pages), with
+ * neighbours that stay. */
+static void store_secrets(struct em_store *store)
+{
+    struct em_status st = {0};
+    assert_int_equal(em_store_migrate(store, "secrets", secret_steps, 1, &st), EM_OK);
+    static char big[9000];
+    for (size_t i = 0; i + sizeof(MARKER) < sizeof(big); i += sizeof(MARKER) - 1)
+        memcpy(big + i, MARKER, sizeof(MARKER) - 1);
+    const char *ids[] = {"neighbour-1", "small", "big", "neighbour-2"};
+    for (size_t i = 0; i < 4; i++) {
+        sqlite3_stmt *stmt =
+            em_store_stmt(store, "INSERT INTO secrets(id, material) VALUES (?, ?)", &st);
+        assert_non_null(stmt);
+        em_bind_text(stmt, 1, ids[i]);
+        const char *blob = i == 2 ? big : i == 1 ? MARKER : "public";
+        sqlite3_bind_blob(stmt, 2, blob, (int)strlen(blob), SQLITE_STATIC);
+        assert_int_equal(em_stmt_run(stmt, &st), EM_OK);
+    }
+}
+
+static void erase_secrets(struct em_store *store)
+{
+    struct em_status st = {0};
+    assert_int_equal(em_store_exec(store,
+                                   "UPDATE secrets SET material = NULL WHERE id = 'small';"
+                                   "DELETE FROM secrets WHERE id = 'big'",
+                                   &st),
+                     EM_OK);
+}
+
+static void test_a_purge_leaves_no_copy_of_erased_data(void **state)
+{
+    struct unit_dir *d = *state;
+    struct em_status st = {0};
+    store_secrets(d->store);
+    erase_secrets(d->store);
+    /* erased in the table, but older frames of the WAL still hold it */
+    assert_true(files_containing(d->path, MARKER) > 0);
+    assert_false(em_store_purge_pending(d->store));
+    assert_int_equal(em_store_purge(d->store, &st), EM_OK);
+    assert_int_equal(files_containing(d->path, MARKER), 0);
+    assert_int_equal(file_size(d->path, "metadata.db-wal"), 0);
+    assert_false(em_store_purge_pending(d->store));
+    assert_true(query_int(d->store, "SELECT count(*) FROM secrets") == 3);
+    assert_true(query_int(d->store, "SELECT count(*) FROM secrets WHERE material IS NULL") == 1);
+}
+
+struct reader {
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+};
+
+static void *end_read_later(void *arg)
+{
+    struct reader *r = arg;
+    usleep(300 * 1000);
+    sqlite3_finalize(r->stmt);
+    sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+    return NULL;
+}
+
+static void test_a_purge_waits_for_another_connections_reader(void **state)
+{
+    struct unit_dir *d = *state;
+    struct em_status st = {0};
+    store_secrets(d->store);
+    /* another connection (another process, in production) reads the snapshot that still
+     * holds the secrets while they are erased */
+    struct reader r = {0};
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/metadata.db", d->path);
+    assert_int_equal(sqlite3_open(path, &r.db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(r.db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(r.db, "SELECT id FROM secrets", -1, &r.stmt, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(r.stmt), SQLITE_ROW);
+    erase_secrets(d->store);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, end_read_later, &r), 0);
+    assert_int_equal(em_store_purge(d->store, &st), EM_OK); /* waits for the reader */
+    pthread_join(t, NULL);
+    sqlite3_close(r.db);
+    assert_int_equal(files_containing(d->path, MARKER), 0);
+    assert_int_equal(file_size(d->path, "metadata.db-wal"), 0);
+}
+
 int main(void)
 {
     em_log_init("test", EM_LOG_ERROR);
@@ -408,6 +541,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_threads_get_their_own_connections_and_both_write,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_the_journal_is_wal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_purge_leaves_no_copy_of_erased_data, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_purge_waits_for_another_connections_reader, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
