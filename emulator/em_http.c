@@ -76,7 +76,9 @@
 #define MAX_THREADED_CONNECTIONS 4096
 #define MIN_CONNECTIONS          64
 
-#define SWEEP_MS 200 /* how often request deadlines are checked */
+#define SWEEP_MS         200 /* how often request deadlines are checked */
+#define IDLE_CHECK_EVERY 5   /* sweeps between looks at idle connections' byte counts */
+#define BYTES_UNKNOWN    UINT64_MAX
 
 /* A connection as the guard sees it (see "Slow clients" below). */
 enum conn_phase {
@@ -91,7 +93,7 @@ struct conn {
     int fd;
     enum conn_phase phase;
     int64_t since_ms;    /* CONN_RECEIVING: when the first byte was seen */
-    uint64_t bytes_idle; /* bytes received on the socket when it last became idle */
+    uint64_t bytes_idle; /* bytes received while idle, BYTES_UNKNOWN until the sweeper looks */
 };
 
 struct em_http {
@@ -225,8 +227,13 @@ static int64_t monotonic_ms(void)
  *     +---------------------------- response sent (on_completed) -----+
  *
  * The first byte of a request is seen either by the sweeper (the socket's received byte
- * count, TCP_INFO, grew since the connection became idle) or by on_request_line, which
- * comes first. A sweeper thread checks every SWEEP_MS and shuts down (shutdown(2)) the
+ * count, TCP_INFO, grew since the connection became idle; it looks every
+ * IDLE_CHECK_EVERY sweeps, and reads the count an idle connection started with at the
+ * first sweep after: reading it costs as much as a small request, so never on a request's
+ * path) or by on_request_line, whichever comes first. A request dribbled byte by byte
+ * has its deadline running within one to two seconds of its first byte, one whose
+ * request line arrives at once from then. A sweeper thread checks every SWEEP_MS and
+ * shuts down (shutdown(2)) the
  * socket of a request past its deadline: MHD reads the end of the stream and frees the
  * connection on its own thread, without an answer (HTTP has none for a request that never
  * arrived, and MHD cannot queue one before the request is complete). The descriptor is
@@ -253,13 +260,6 @@ static struct conn *conn_of(struct MHD_Connection *mhd)
     return info ? info->socket_context : NULL;
 }
 
-static void conn_become_idle(struct conn *c)
-{
-    c->phase = CONN_IDLE;
-    if (!socket_bytes_received(c->fd, &c->bytes_idle))
-        c->bytes_idle = UINT64_MAX; /* unknown: on_request_line starts the deadline */
-}
-
 /* Moves the connection along the drawing above; a CLOSING one stays CLOSING. */
 static void guard_enter(struct em_http *http, struct MHD_Connection *mhd, enum conn_phase phase)
 {
@@ -269,7 +269,8 @@ static void guard_enter(struct em_http *http, struct MHD_Connection *mhd, enum c
         goto out_unlock;
     switch (phase) {
     case CONN_IDLE:
-        conn_become_idle(c);
+        c->phase = CONN_IDLE;
+        c->bytes_idle = BYTES_UNKNOWN;
         break;
     case CONN_RECEIVING: /* if the sweeper saw the first byte, the deadline runs from then */
         if (c->phase == CONN_IDLE) {
@@ -295,7 +296,8 @@ static void on_connection(void *cls, struct MHD_Connection *mhd, void **socket_c
         if (!c)
             return; /* untracked: MHD's idle timeout still applies */
         c->fd = info->connect_fd;
-        conn_become_idle(c);
+        c->phase = CONN_IDLE;
+        c->bytes_idle = 0; /* whatever arrived is the first request's */
         pthread_mutex_lock(&http->guard_lock);
         c->next = http->conns;
         if (c->next)
@@ -320,17 +322,27 @@ static void on_connection(void *cls, struct MHD_Connection *mhd, void **socket_c
     pthread_mutex_unlock(&http->guard_lock);
 }
 
+/* A look at an idle connection: the byte count it became idle with (at the first sweep
+ * after), or whether a request has begun since. */
+static void check_idle(struct conn *c, int64_t now, bool compare)
+{
+    uint64_t bytes;
+    if ((c->bytes_idle != BYTES_UNKNOWN && !compare) || !socket_bytes_received(c->fd, &bytes))
+        return; /* without a count, on_request_line starts the deadline */
+    if (c->bytes_idle != BYTES_UNKNOWN && bytes > c->bytes_idle) {
+        c->phase = CONN_RECEIVING;
+        c->since_ms = now;
+    }
+    c->bytes_idle = bytes;
+}
+
 /* One pass over the connections, under guard_lock; returns how many it shut down. */
-static int sweep_once(struct em_http *http, int64_t now)
+static int sweep_once(struct em_http *http, int64_t now, bool look_at_idle)
 {
     int closed = 0;
     for (struct conn *c = http->conns; c; c = c->next) {
-        uint64_t bytes;
-        if (c->phase == CONN_IDLE && socket_bytes_received(c->fd, &bytes) &&
-            bytes > c->bytes_idle) {
-            c->phase = CONN_RECEIVING;
-            c->since_ms = now;
-        }
+        if (c->phase == CONN_IDLE)
+            check_idle(c, now, look_at_idle);
         if (c->phase == CONN_RECEIVING && now - c->since_ms >= http->request_timeout_ms) {
             shutdown(c->fd, SHUT_RDWR);
             c->phase = CONN_CLOSING;
@@ -344,7 +356,7 @@ static void *sweeper_main(void *arg)
 {
     struct em_http *http = arg;
     pthread_mutex_lock(&http->guard_lock);
-    while (!http->sweeper_stop) {
+    for (unsigned sweep = 0; !http->sweeper_stop; sweep++) {
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_nsec += SWEEP_MS * 1000000L;
@@ -353,7 +365,7 @@ static void *sweeper_main(void *arg)
         pthread_cond_timedwait(&http->guard_wake, &http->guard_lock, &until);
         if (http->sweeper_stop)
             break;
-        int closed = sweep_once(http, monotonic_ms());
+        int closed = sweep_once(http, monotonic_ms(), sweep % IDLE_CHECK_EVERY == 0);
         if (closed > 0)
             em_info("http: closed %d connections: their request did not arrive in %d ms", closed,
                     http->request_timeout_ms);
