@@ -7,7 +7,8 @@
  * pool of worker threads (see em_call.h); or, with threads == 0, a thread per connection
  * (the control plane, whose handlers block while they call the services).
  *
- * Every answer is Google's JSON error shape, given at once, never after a timeout:
+ * Requests refused here are answered at once, never after a timeout, with Google's JSON
+ * error shape:
  *
  *   URL over EM_HTTP_MAX_URL bytes                  414 INVALID_ARGUMENT
  *   request line + headers over EM_HTTP_MAX_HEADER  431 INVALID_ARGUMENT
