@@ -8,8 +8,32 @@
  * parked while a worker thread (em_workers) runs them; deferred calls while another
  * thread does their work.
  *
- *   on_request: headers -> body chunks -> dispatch --(done)-------------------------> send
- *                                             \--(parked) ... wake -> on_request: resume -/
+ *   on_request_line: URL length, query count -> on_request: headers (limits checked)
+ *     -> body chunks -> dispatch --(done)-------------------------------------> send
+ *                          \--(parked) ... wake -> on_request: resume -----------/
+ *
+ * What libmicrohttpd answers itself. MHD 0.9.75 parses the request line and the headers
+ * before any callback of ours can answer, and rejects some requests there with a fixed
+ * HTML page built from compile-time strings (connection.c: transmit_error_response_len,
+ * no hook for the body or its headers):
+ *   - a request line whose version is not HTTP/1.x: 505 (HTTP/0.9, HTTP/2.0, HTTP/3.0)
+ *     or 400 (missing or malformed version, e.g. "GET /");
+ *   - a malformed header line, an HTTP/1.1 request without Host, a malformed
+ *     Content-Length or chunked encoding: 400;
+ *   - a request line or header block larger than the connection's memory pool
+ *     (CONNECTION_MEMORY): 414 or 431.
+ * The pool is sized so that every request within EM_HTTP_MAX_URL and EM_HTTP_MAX_HEADER,
+ * and well beyond them, reaches on_request, which answers the limits with Google's JSON.
+ * A request line without any space is closed by MHD without an answer.
+ *
+ * Many query parameters. MHD stores each query parameter in the connection's pool; when
+ * the pool is exhausted by them it queues its 431 page and then, in 0.9.75, overwrites the
+ * connection's state and waits for the idle timeout (parse_initial_message_line ignores
+ * the failure). on_request_line sees the raw URL first (MHD_OPTION_URI_LOG_CALLBACK runs
+ * before the parameters are parsed, from MHD's own writable read buffer), counts the
+ * parameters, and when there are more than EM_MAX_QUERY, or the URL is over
+ * EM_HTTP_MAX_URL, ends the string MHD is about to parse right after the '?': MHD stores
+ * no parameter, and on_request answers 400 or 414.
  */
 #include "em_http.h"
 
@@ -19,37 +43,86 @@
 #include "em_workers.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <linux/tcp.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #define MAX_WORKERS     1024 /* threads running blocking calls at once */
 #define STOP_WAIT_SLICE 5    /* ms between checks for calls in flight when stopping */
 #define STOP_WARN_EVERY (10 * 1000 / STOP_WAIT_SLICE)
 
+/* MHD's memory per connection: the read buffer (request line, headers, a body chunk)
+ * and one record per header and query parameter. Twice EM_HTTP_MAX_HEADER, so that a
+ * request over our limits still reaches on_request and gets our JSON answer. */
+#define CONNECTION_MEMORY (2 * EM_HTTP_MAX_HEADER)
+
+/* Connections: as many as file descriptors allow, less a reserve for the process's own
+ * files and sockets; a thread per connection is capped lower (one thread each). */
+#define NOFILE_WANTED            65536
+#define FD_RESERVE               512
+#define MAX_CONNECTIONS          16384
+#define MAX_THREADED_CONNECTIONS 4096
+#define MIN_CONNECTIONS          64
+
+#define SWEEP_MS         200 /* how often request deadlines are checked */
+#define IDLE_CHECK_EVERY 5   /* sweeps between looks at idle connections' byte counts */
+#define BYTES_UNKNOWN    UINT64_MAX
+
+/* A connection as the guard sees it (see "Slow clients" below). */
+enum conn_phase {
+    CONN_IDLE,      /* between requests: left to MHD's idle timeout */
+    CONN_RECEIVING, /* a request's first byte has arrived: the deadline runs */
+    CONN_ANSWERING, /* the request is complete (or refused): no deadline */
+    CONN_CLOSING,   /* past its deadline and shut down: MHD frees it */
+};
+
+struct conn {
+    struct conn *prev, *next;
+    int fd;
+    enum conn_phase phase;
+    int64_t since_ms;    /* CONN_RECEIVING: when the first byte was seen */
+    uint64_t bytes_idle; /* bytes received while idle, BYTES_UNKNOWN until the sweeper looks */
+};
+
 struct em_http {
     struct MHD_Daemon *daemon;
     const struct em_router *router;
     struct em_service *svc;
     int64_t max_body;
+    int request_timeout_ms;
     struct em_workers *workers; /* pool mode only */
     atomic_bool stopping;
     atomic_int in_flight; /* calls from dispatch until their response is queued (parked too) */
+
+    /* the connection guard: conns, and the sweeper's state, under guard_lock */
+    pthread_mutex_t guard_lock;
+    pthread_cond_t guard_wake;
+    struct conn *conns;
+    bool sweeper_started, sweeper_stop;
+    pthread_t sweeper;
 };
 
 /* Per-request state: the body while it arrives, then the call. */
 struct pending {
     struct em_http *http;
-    struct MHD_Connection *conn;
+    struct MHD_Connection *conn; /* NULL until on_request's first call */
+    size_t url_bytes;            /* the raw URL, query included (on_request_line) */
+    int query_args;              /* query parameters in it */
     char *body;
     size_t len, cap;
-    bool too_large, dispatched;
+    bool dispatched;
     em_call_fn blocking_fn;
     struct em_call call;
 };
@@ -84,7 +157,7 @@ static bool pending_append(struct pending *p, const char *data, size_t n, int64_
 }
 
 static enum MHD_Result send_text(struct MHD_Connection *conn, int status, char *text, size_t len,
-                                 const char *content_type)
+                                 const char *content_type, bool close)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
@@ -92,19 +165,34 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, int status, char *
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (close)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
 
-static enum MHD_Result send_too_large(struct MHD_Connection *conn, int64_t max)
+static int status_http(const struct em_status *st)
 {
-    struct em_status st = {0};
-    EM_FAIL(&st, EM_INVALID_ARGUMENT, "Request payload size exceeds the limit: %lld bytes.",
+    return st->http_override ? st->http_override : em_code_http(st->code);
+}
+
+/* Google's error JSON for st; with close, the connection ends after it. */
+static enum MHD_Result send_error(struct MHD_Connection *conn, const struct em_status *st,
+                                  bool close)
+{
+    char *json = em_status_to_json(st);
+    if (!json)
+        return MHD_NO;
+    return send_text(conn, status_http(st), json, strlen(json), "application/json; charset=UTF-8",
+                     close);
+}
+
+static void fail_too_large(struct em_status *st, int64_t max)
+{
+    EM_FAIL(st, EM_INVALID_ARGUMENT, "Request payload size exceeds the limit: %lld bytes.",
             (long long)max);
-    st.http_override = 413;
-    char *json = em_status_to_json(&st);
-    return send_text(conn, 413, json, strlen(json), "application/json; charset=UTF-8");
+    st->http_override = 413;
 }
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -118,6 +206,216 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
         call->query_count++;
     }
     return MHD_YES;
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* --- slow clients: the connection guard ---
+ *
+ * MHD's connection timeout only ends a connection that sends nothing at all: a client
+ * sending a byte a second keeps its request, and its connection, forever. The guard
+ * gives every request a deadline from its first byte:
+ *
+ *   IDLE --first byte seen--> RECEIVING --complete, or refused--> ANSWERING
+ *     ^                           |                                   |
+ *     |                           +--request_timeout_ms--> CLOSING    |
+ *     +---------------------------- response sent (on_completed) -----+
+ *
+ * The first byte of a request is seen either by the sweeper (the socket's received byte
+ * count, TCP_INFO, grew since the connection became idle; it looks every
+ * IDLE_CHECK_EVERY sweeps, and reads the count an idle connection started with at the
+ * first sweep after: reading it costs as much as a small request, so never on a request's
+ * path) or by on_request_line, whichever comes first. A request dribbled byte by byte
+ * has its deadline running within one to two seconds of its first byte, one whose
+ * request line arrives at once from then. A sweeper thread checks every SWEEP_MS and
+ * shuts down (shutdown(2)) the
+ * socket of a request past its deadline: MHD reads the end of the stream and frees the
+ * connection on its own thread, without an answer (HTTP has none for a request that never
+ * arrived, and MHD cannot queue one before the request is complete). The descriptor is
+ * used only under guard_lock, and MHD reports a connection closed (NOTIFY_CLOSED, which
+ * takes the lock) before it closes the descriptor: the sweeper never touches a descriptor
+ * reused by another connection. Parked calls are ANSWERING: no deadline. */
+
+static bool socket_bytes_received(int fd, uint64_t *out)
+{
+    struct tcp_info info;
+    socklen_t len = sizeof(info);
+    memset(&info, 0, sizeof(info));
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 ||
+        len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(info.tcpi_bytes_received))
+        return false;
+    *out = info.tcpi_bytes_received;
+    return true;
+}
+
+static struct conn *conn_of(struct MHD_Connection *mhd)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+/* Moves the connection along the drawing above; a CLOSING one stays CLOSING. */
+static void guard_enter(struct em_http *http, struct MHD_Connection *mhd, enum conn_phase phase)
+{
+    pthread_mutex_lock(&http->guard_lock);
+    struct conn *c = conn_of(mhd);
+    if (!c || c->phase == CONN_CLOSING)
+        goto out_unlock;
+    switch (phase) {
+    case CONN_IDLE:
+        c->phase = CONN_IDLE;
+        c->bytes_idle = BYTES_UNKNOWN;
+        break;
+    case CONN_RECEIVING: /* if the sweeper saw the first byte, the deadline runs from then */
+        if (c->phase == CONN_IDLE) {
+            c->phase = CONN_RECEIVING;
+            c->since_ms = monotonic_ms();
+        }
+        break;
+    default:
+        c->phase = phase;
+    }
+out_unlock:
+    pthread_mutex_unlock(&http->guard_lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mhd, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct em_http *http = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct conn *c = info ? calloc(1, sizeof(*c)) : NULL;
+        if (!c)
+            return; /* untracked: MHD's idle timeout still applies */
+        c->fd = info->connect_fd;
+        c->phase = CONN_IDLE;
+        c->bytes_idle = 0; /* whatever arrived is the first request's */
+        pthread_mutex_lock(&http->guard_lock);
+        c->next = http->conns;
+        if (c->next)
+            c->next->prev = c;
+        http->conns = c;
+        *socket_context = c;
+        pthread_mutex_unlock(&http->guard_lock);
+        return;
+    }
+    pthread_mutex_lock(&http->guard_lock);
+    struct conn *c = *socket_context;
+    if (c) {
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            http->conns = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        free(c);
+        *socket_context = NULL;
+    }
+    pthread_mutex_unlock(&http->guard_lock);
+}
+
+/* A look at an idle connection: the byte count it became idle with (at the first sweep
+ * after), or whether a request has begun since. */
+static void check_idle(struct conn *c, int64_t now, bool compare)
+{
+    uint64_t bytes;
+    if ((c->bytes_idle != BYTES_UNKNOWN && !compare) || !socket_bytes_received(c->fd, &bytes))
+        return; /* without a count, on_request_line starts the deadline */
+    if (c->bytes_idle != BYTES_UNKNOWN && bytes > c->bytes_idle) {
+        c->phase = CONN_RECEIVING;
+        c->since_ms = now;
+    }
+    c->bytes_idle = bytes;
+}
+
+/* One pass over the connections, under guard_lock; returns how many it shut down. */
+static int sweep_once(struct em_http *http, int64_t now, bool look_at_idle)
+{
+    int closed = 0;
+    for (struct conn *c = http->conns; c; c = c->next) {
+        if (c->phase == CONN_IDLE)
+            check_idle(c, now, look_at_idle);
+        if (c->phase == CONN_RECEIVING && now - c->since_ms >= http->request_timeout_ms) {
+            shutdown(c->fd, SHUT_RDWR);
+            c->phase = CONN_CLOSING;
+            closed++;
+        }
+    }
+    return closed;
+}
+
+static void *sweeper_main(void *arg)
+{
+    struct em_http *http = arg;
+    pthread_mutex_lock(&http->guard_lock);
+    for (unsigned sweep = 0; !http->sweeper_stop; sweep++) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += SWEEP_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&http->guard_wake, &http->guard_lock, &until);
+        if (http->sweeper_stop)
+            break;
+        int closed = sweep_once(http, monotonic_ms(), sweep % IDLE_CHECK_EVERY == 0);
+        if (closed > 0)
+            em_info("http: closed %d connections: their request did not arrive in %d ms", closed,
+                    http->request_timeout_ms);
+    }
+    pthread_mutex_unlock(&http->guard_lock);
+    return NULL;
+}
+
+static enum em_code guard_start(struct em_http *http, struct em_status *st)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0)
+        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "cannot create the connection guard");
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&http->guard_wake, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc != 0)
+        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "cannot create the connection guard");
+    pthread_mutex_init(&http->guard_lock, NULL);
+    if (pthread_create(&http->sweeper, NULL, sweeper_main, http) != 0) {
+        pthread_cond_destroy(&http->guard_wake);
+        pthread_mutex_destroy(&http->guard_lock);
+        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "cannot start the connection guard's thread");
+    }
+    http->sweeper_started = true;
+    return EM_OK;
+}
+
+/* Stops the sweeper; the connections' records go with MHD's (NOTIFY_CLOSED). */
+static void guard_stop(struct em_http *http)
+{
+    if (!http->sweeper_started)
+        return;
+    pthread_mutex_lock(&http->guard_lock);
+    http->sweeper_stop = true;
+    pthread_cond_signal(&http->guard_wake);
+    pthread_mutex_unlock(&http->guard_lock);
+    pthread_join(http->sweeper, NULL);
+    http->sweeper_started = false;
+}
+
+static void guard_free(struct em_http *http)
+{
+    while (http->conns) { /* none once MHD has stopped; the loop is for safety */
+        struct conn *next = http->conns->next;
+        free(http->conns);
+        http->conns = next;
+    }
+    pthread_cond_destroy(&http->guard_wake);
+    pthread_mutex_destroy(&http->guard_lock);
 }
 
 /* --- parking: the calls' transport --- */
@@ -159,7 +457,7 @@ static enum MHD_Result send_call(struct pending *p)
 {
     struct em_call *call = &p->call;
     enum MHD_Result ret = send_text(p->conn, call->http_status, call->response, call->response_len,
-                                    call->content_type);
+                                    call->content_type, false);
     call->response = NULL; /* owned by the MHD response now */
     em_call_reset(call);
     atomic_fetch_sub(&p->http->in_flight, 1); /* no longer parked: MHD may stop */
@@ -169,7 +467,8 @@ static enum MHD_Result send_call(struct pending *p)
 static void build_call(struct em_http *http, struct pending *p, const char *url, const char *method)
 {
     struct em_call *call = &p->call;
-    call->method = method;
+    /* HEAD is GET without the body: MHD sends the headers of the reply only */
+    call->method = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0 ? MHD_HTTP_METHOD_GET : method;
     call->path = url;
     call->body_text = p->body;
     call->body_len = p->len;
@@ -189,13 +488,13 @@ static enum MHD_Result send_stopping(struct MHD_Connection *conn)
 {
     struct em_status st = {0};
     EM_FAIL(&st, EM_UNAVAILABLE, "The service is shutting down; retry.");
-    char *json = em_status_to_json(&st);
-    return send_text(conn, 503, json, strlen(json), "application/json; charset=UTF-8");
+    return send_error(conn, &st, false);
 }
 
 static enum MHD_Result dispatch(struct em_http *http, struct pending *p, const char *url,
                                 const char *method)
 {
+    guard_enter(http, p->conn, CONN_ANSWERING);
     /* counted before stopping is read: em_http_stop waits for every call it may miss */
     atomic_fetch_add(&http->in_flight, 1);
     if (atomic_load(&http->stopping)) {
@@ -209,11 +508,120 @@ static enum MHD_Result dispatch(struct em_http *http, struct pending *p, const c
     return send_call(p);
 }
 
-static bool declared_too_large(struct MHD_Connection *conn, int64_t max)
+/* Counts the query parameters MHD will store for query (the text after '?'): one per
+ * '&'-separated part, but none for an empty last part. */
+static int count_query_args(const char *query)
 {
+    int count = 0;
+    size_t len = strlen(query);
+    for (size_t i = 0; i < len; i++)
+        count += query[i] == '&';
+    return count + (len > 0 && query[len - 1] != '&');
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the request line has arrived; MHD has not yet parsed the
+ * query. What this returns is the request's *state in on_request. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct em_http *http = cls;
+    guard_enter(http, conn, CONN_RECEIVING);
+    struct pending *p = calloc(1, sizeof(*p));
+    if (!p || !uri)
+        return p;
+    p->url_bytes = strlen(uri);
+    /* uri points into MHD's read buffer, which is writable (see the top of this file) */
+    char *query = strchr((char *)uri, '?');
+    if (!query)
+        return p;
+    p->query_args = count_query_args(query + 1);
+    if (p->url_bytes > EM_HTTP_MAX_URL || p->query_args > EM_MAX_QUERY)
+        query[1] = '\0'; /* see "Many query parameters" at the top of this file */
+    return p;
+}
+
+/* Why a request whose headers have arrived is refused before its body is read, if it is. */
+static bool refused_early(struct em_http *http, struct MHD_Connection *conn,
+                          const struct pending *p, struct em_status *st)
+{
+    if (p->url_bytes > EM_HTTP_MAX_URL) {
+        EM_FAIL(st, EM_INVALID_ARGUMENT,
+                "The request URL is too long: %zu bytes, at most %d are accepted.", p->url_bytes,
+                EM_HTTP_MAX_URL);
+        st->http_override = 414;
+        return true;
+    }
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    if (info && info->header_size > EM_HTTP_MAX_HEADER) {
+        EM_FAIL(st, EM_INVALID_ARGUMENT,
+                "The request headers are too large: %zu bytes, at most %d are accepted.",
+                info->header_size, EM_HTTP_MAX_HEADER);
+        st->http_override = 431;
+        return true;
+    }
+    if (p->query_args > EM_MAX_QUERY) {
+        EM_FAIL(st, EM_INVALID_ARGUMENT, "Too many query parameters: %d, at most %d are accepted.",
+                p->query_args, EM_MAX_QUERY);
+        return true;
+    }
     const char *length =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    return length && strtoll(length, NULL, 10) > max;
+    if (length && strtoll(length, NULL, 10) > http->max_body) {
+        fail_too_large(st, http->max_body);
+        return true;
+    }
+    return false;
+}
+
+/* Sends Google's error JSON straight to the socket and ends the connection (MHD closes it
+ * when on_request returns MHD_NO). Only for a refusal in the middle of a request body:
+ * MHD 0.9.75 cannot queue a response from the first body chunk until the body's end
+ * (MHD_queue_response fails in that state), and a chunked body's size is only known as
+ * it arrives. Safe on the connection's own MHD thread: MHD writes nothing while it
+ * receives a body (any 100 Continue went out before the first chunk). */
+static enum MHD_Result refuse_mid_body(struct MHD_Connection *conn, const struct em_status *st)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char *json = em_status_to_json(st);
+    if (!info || !json) {
+        free(json);
+        return MHD_NO;
+    }
+    int http = status_http(st);
+    const char *reason = MHD_get_reason_phrase_for((unsigned)http);
+    char head[256];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=UTF-8\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                     http, reason, strlen(json));
+    struct iovec parts[2] = {{head, (size_t)n}, {json, strlen(json)}};
+    struct msghdr msg = {.msg_iov = parts, .msg_iovlen = 2};
+    if (sendmsg(info->connect_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        em_debug("http: the early answer %d could not be sent", http);
+    shutdown(info->connect_fd, SHUT_WR);
+    free(json);
+    return MHD_NO;
+}
+
+/* on_request's first call: the headers have arrived. */
+static enum MHD_Result on_headers(struct em_http *http, struct MHD_Connection *conn, void **state)
+{
+    struct pending *p = *state;
+    if (!p) { /* on_request_line could not allocate it */
+        p = calloc(1, sizeof(*p));
+        if (!p)
+            return MHD_NO;
+        *state = p;
+    }
+    p->http = http;
+    p->conn = conn;
+    struct em_status st = {0};
+    if (refused_early(http, conn, p, &st)) {
+        guard_enter(http, conn, CONN_ANSWERING);
+        return send_error(conn, &st, true); /* MHD reads no body after this */
+    }
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -223,40 +631,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     struct em_http *http = cls;
     struct pending *p = *state;
-    if (!p) {
-        if (declared_too_large(conn, http->max_body))
-            return send_too_large(conn, http->max_body);
-        p = calloc(1, sizeof(*p));
-        if (!p)
-            return MHD_NO;
-        p->http = http;
-        p->conn = conn;
-        *state = p;
-        return MHD_YES;
-    }
+    if (!p || !p->conn)
+        return on_headers(http, conn, state);
     if (p->dispatched) { /* a parked call, woken */
         em_dispatch_resume(&p->call);
         return send_call(p);
     }
     if (*upload_data_size > 0) {
-        if (!p->too_large && !pending_append(p, upload_data, *upload_data_size, http->max_body))
-            p->too_large = true;
+        if (!pending_append(p, upload_data, *upload_data_size, http->max_body)) {
+            struct em_status st = {0};
+            fail_too_large(&st, http->max_body);
+            guard_enter(http, conn, CONN_ANSWERING);
+            return refuse_mid_body(conn, &st);
+        }
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (p->too_large)
-        return send_too_large(conn, http->max_body);
     return dispatch(http, p, url, method);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
                          enum MHD_RequestTerminationCode code)
 {
-    (void)cls;
-    (void)conn;
+    struct em_http *http = cls;
     (void)code;
     pending_free(*state);
     *state = NULL;
+    guard_enter(http, conn, CONN_IDLE);
 }
 
 __attribute__((format(printf, 2, 0))) static void on_mhd_error(void *cls, const char *fmt,
@@ -279,6 +680,33 @@ static size_t unescape_url(void *cls, struct MHD_Connection *conn, char *s)
     return em_url_unescape(s);
 }
 
+/* The connection ceiling: the soft RLIMIT_NOFILE is raised to the hard one (at most
+ * NOFILE_WANTED), and all but FD_RESERVE descriptors may be connections. MHD's default,
+ * FD_SETSIZE - 4, lets ~1,000 slow clients take every connection. */
+static unsigned connection_limit(bool thread_per_connection)
+{
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) != 0)
+        return MIN_CONNECTIONS * 16;
+    rlim_t wanted = nofile.rlim_max < NOFILE_WANTED ? nofile.rlim_max : NOFILE_WANTED;
+    if (nofile.rlim_cur < wanted) {
+        struct rlimit raised = {wanted, nofile.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            nofile.rlim_cur = wanted;
+        else
+            em_warn("http: cannot raise the open file limit to %llu: %s",
+                    (unsigned long long)wanted, strerror(errno));
+    }
+    rlim_t fds = nofile.rlim_cur;
+    rlim_t limit = fds > 2 * FD_RESERVE ? fds - FD_RESERVE : fds / 2;
+    rlim_t cap = thread_per_connection ? MAX_THREADED_CONNECTIONS : MAX_CONNECTIONS;
+    if (limit > cap)
+        limit = cap;
+    if (limit < MIN_CONNECTIONS)
+        limit = MIN_CONNECTIONS;
+    return (unsigned)limit;
+}
+
 enum em_code em_http_start(const struct em_http_options *opt, const struct em_router *router,
                            struct em_service *svc, struct em_http **out, struct em_status *st)
 {
@@ -291,13 +719,17 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
     http->router = router;
     http->svc = svc;
     http->max_body = opt->max_body;
-    if (opt->threads > 0 && em_workers_new(MAX_WORKERS, &http->workers, st)) {
-        free(http);
-        return st->code;
-    }
+    http->request_timeout_ms =
+        opt->request_timeout_ms > 0 ? opt->request_timeout_ms : EM_HTTP_REQUEST_TIMEOUT_MS;
+    if (opt->threads > 0 && em_workers_new(MAX_WORKERS, &http->workers, st))
+        goto out_free;
+    if (guard_start(http, st))
+        goto out_workers;
     unsigned flags = MHD_USE_ERROR_LOG;
-    flags |= opt->threads > 0 ? MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME
-                              : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+    if (opt->threads > 0)
+        flags |= MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+    else /* poll(2): MHD refuses descriptors above FD_SETSIZE (1024) with select(2) */
+        flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
     /* a pool size only for a pool of 2 or more (MHD warns about it otherwise) */
     struct MHD_OptionItem pool[] = {
         {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_url, NULL}, /* before a possible END */
@@ -305,19 +737,36 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
          opt->threads > 1 ? opt->threads : 0, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    http->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, http, MHD_OPTION_SOCK_ADDR,
-                                    (struct sockaddr *)&addr, MHD_OPTION_ARRAY, pool,
-                                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, http,
-                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
-                                    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL, MHD_OPTION_END);
+    unsigned max_connections = connection_limit(opt->threads == 0);
+    /* one option and its arguments a line */
+    // clang-format off
+    http->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, http,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_ARRAY, pool,
+        MHD_OPTION_CONNECTION_LIMIT, max_connections,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EM_HTTP_IDLE_TIMEOUT_S,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, http,
+        MHD_OPTION_URI_LOG_CALLBACK, on_request_line, http,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, http,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
+        MHD_OPTION_END);
+    // clang-format on
     if (!http->daemon) {
-        em_workers_free(http->workers);
-        free(http);
-        return EM_FAIL(st, EM_UNAVAILABLE, "cannot listen on %s:%d (port in use?)", opt->host,
-                       opt->port);
+        EM_FAIL(st, EM_UNAVAILABLE, "cannot listen on %s:%d (port in use?)", opt->host, opt->port);
+        goto out_guard;
     }
     *out = http;
     return EM_OK;
+
+out_guard:
+    guard_stop(http);
+    guard_free(http);
+out_workers:
+    em_workers_free(http->workers);
+out_free:
+    free(http);
+    return st->code;
 }
 
 /* MHD must not be stopped with parked connections (it aborts): new calls are refused,
@@ -340,7 +789,9 @@ void em_http_stop(struct em_http *http)
     if (!http)
         return;
     wait_for_calls_in_flight(http);
+    guard_stop(http);
     MHD_stop_daemon(http->daemon);
+    guard_free(http);
     em_workers_free(http->workers);
     free(http);
 }

@@ -1,12 +1,28 @@
 /*
  * em_http: the HTTP/1.1 server of every service, on libmicrohttpd.
  *
- * Each request's body is collected up to max_body bytes (a larger one is answered 413
- * with Google's error JSON without being read), turned into a struct em_call and passed
- * to em_dispatch(). Two threading modes: a pool of `threads` epoll threads (services),
- * where calls that wait are parked and blocking handlers run on a growing pool of worker
- * threads (see em_call.h); or, with threads == 0, a thread per connection (the control
- * plane, whose handlers block while they call the services).
+ * Each request's body is collected up to max_body bytes, turned into a struct em_call
+ * and passed to em_dispatch(). Two threading modes: a pool of `threads` epoll threads
+ * (services), where calls that wait are parked and blocking handlers run on a growing
+ * pool of worker threads (see em_call.h); or, with threads == 0, a thread per connection
+ * (the control plane, whose handlers block while they call the services).
+ *
+ * Requests refused here are answered at once, never after a timeout, with Google's JSON
+ * error shape:
+ *
+ *   URL over EM_HTTP_MAX_URL bytes                  414 INVALID_ARGUMENT
+ *   request line + headers over EM_HTTP_MAX_HEADER  431 INVALID_ARGUMENT
+ *   more than EM_MAX_QUERY query parameters         400 INVALID_ARGUMENT
+ *   body over max_body (Content-Length or chunked)  413 INVALID_ARGUMENT, body not read
+ *   HEAD                                            the GET route's headers, no body
+ *
+ * except what libmicrohttpd 0.9.75 rejects before any of our code sees the request
+ * (see "What libmicrohttpd answers itself" in em_http.c).
+ *
+ * Slow clients: a request must arrive whole within request_timeout_ms of its first byte
+ * (headers and body), or its connection is closed; a connection idle between requests
+ * lives up to EM_HTTP_IDLE_TIMEOUT_S. The connection ceiling follows the process's file
+ * descriptor limit, whose soft value em_http_start raises to the hard one.
  */
 #ifndef EM_HTTP_H
 #define EM_HTTP_H
@@ -20,11 +36,17 @@ struct em_router;
 struct em_service;
 struct em_http;
 
+#define EM_HTTP_MAX_URL            (16 * 1024)
+#define EM_HTTP_MAX_HEADER         (32 * 1024)
+#define EM_HTTP_REQUEST_TIMEOUT_MS 10000
+#define EM_HTTP_IDLE_TIMEOUT_S     600
+
 struct em_http_options {
     const char *host;
     int port;
     int threads; /* 0: a thread per connection */
     int64_t max_body;
+    int request_timeout_ms; /* 0: EM_HTTP_REQUEST_TIMEOUT_MS */
 };
 
 enum em_code em_http_start(const struct em_http_options *opt, const struct em_router *router,

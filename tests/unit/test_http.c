@@ -10,6 +10,12 @@
  *   em_http_stop      refuses new calls with 503 UNAVAILABLE, waits for the calls in flight
  *                     (their clients get full replies), then returns
  *   keep-alive        parked calls do not break the connection for the next request
+ *   edge requests     too many query parameters, a long URL, large headers, an oversized
+ *                     body (declared or chunked) get Google's JSON error at once; HEAD is
+ *                     GET without a body
+ *   slow clients      1,100 connections that never finish their request leave the server
+ *                     answering; a request that does not arrive within its deadline (1 s
+ *                     here) has its connection closed, an idle keep-alive connection not
  *
  * Every wait is bounded: handlers that wait for another request give up after WAIT_MS and
  * say so in their reply, clients time out, so a broken transport fails instead of hanging.
@@ -33,6 +39,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -51,6 +58,11 @@
 #define MAX_ASYNC      16
 #define GATHER_CALLS   12
 #define STOP_JOIN_SECS 10
+#define MAX_BODY       (1 << 20)
+#define DEADLINE_MS    1000 /* request deadline of the setup_short_deadline server */
+#define SLOW_CLIENTS   1100 /* more than MHD's default connection limit, FD_SETSIZE - 4 */
+/* for the server to take SLOW_CLIENTS connections in: well before their deadline closes them */
+#define SETTLE_MS (EM_HTTP_REQUEST_TIMEOUT_MS - 3000)
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -325,8 +337,9 @@ struct reply {
     char *body;
     size_t len;
     char content_type[128];
-    long connects; /* new connections this request opened */
-    int order;     /* replies_done when it arrived */
+    long connects;           /* new connections this request opened */
+    curl_off_t declared_len; /* Content-Length of the reply, -1 without one */
+    int order;               /* replies_done when it arrived */
     cJSON *json;
 };
 
@@ -375,7 +388,7 @@ static bool port_is_free(int port)
     return free_port;
 }
 
-static int start_server(void **state, int threads)
+static int start_server(void **state, int threads, int request_timeout_ms)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct em_status st = {0};
@@ -394,7 +407,7 @@ static int start_server(void **state, int threads)
         f->port = 20000 + (int)((getpid() * 31 + attempt * 7919) % 12000);
         if (!port_is_free(f->port))
             continue;
-        struct em_http_options opt = {"127.0.0.1", f->port, threads, 1 << 20};
+        struct em_http_options opt = {"127.0.0.1", f->port, threads, MAX_BODY, request_timeout_ms};
         if (em_http_start(&opt, f->router, &f->svc, &f->http, &st) == EM_OK) {
             *state = f;
             return 0;
@@ -409,12 +422,22 @@ out_free:
 
 static int setup_pool(void **state)
 {
-    return start_server(state, 1);
+    return start_server(state, 1, 0);
 }
 
 static int setup_thread_per_connection(void **state)
 {
-    return start_server(state, 0);
+    return start_server(state, 0, 0);
+}
+
+static int setup_short_deadline(void **state)
+{
+    return start_server(state, 1, DEADLINE_MS);
+}
+
+static int setup_short_deadline_thread_per_connection(void **state)
+{
+    return start_server(state, 0, DEADLINE_MS);
 }
 
 static bool join_stopper(struct stopper *s);
@@ -472,15 +495,24 @@ static void http_call(struct fixture *f, CURL *handle, const char *method, const
         r->rc = CURLE_FAILED_INIT;
         return;
     }
-    char url[300];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", f->port, path);
+    size_t url_len = strlen(path) + 64;
+    char *url = malloc(url_len);
+    if (!url) {
+        r->rc = CURLE_OUT_OF_MEMORY;
+        return;
+    }
+    snprintf(url, url_len, "http://127.0.0.1:%d%s", f->port, path);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
     if (strcmp(method, "GET") == 0) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+    } else if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
     } else {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
@@ -488,9 +520,11 @@ static void http_call(struct fixture *f, CURL *handle, const char *method, const
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     }
     r->rc = curl_easy_perform(h);
+    free(url);
     r->order = atomic_fetch_add(&replies_done, 1) + 1;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
     curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &r->connects);
+    curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &r->declared_len);
     char *type = NULL;
     if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type)
         snprintf(r->content_type, sizeof(r->content_type), "%s", type);
@@ -892,6 +926,451 @@ static void test_keep_alive_across_parked_calls(void **state)
     curl_easy_cleanup(h);
 }
 
+/* ---------------------------------------------------------------- raw sockets */
+
+/* What a raw client got: the status line's code, Content-Type, body, and whether the
+ * server closed the connection. */
+struct raw_answer {
+    int status;
+    char content_type[128];
+    char *body;
+    bool closed;
+    cJSON *json;
+};
+
+static void raw_answer_free(struct raw_answer *a)
+{
+    free(a->body);
+    cJSON_Delete(a->json);
+    memset(a, 0, sizeof(*a));
+}
+
+/* A blocking TCP connection to the server, or -1. */
+static int raw_connect(struct fixture *f)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool raw_send(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+        if (n <= 0)
+            return false;
+        data += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Whether fd has something to read (or was closed) within ms. */
+static bool raw_readable(int fd, int ms)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    return poll(&pfd, 1, ms) > 0;
+}
+
+/* Reads one answer: until its Content-Length is in, the server closes, or ms pass. */
+static void raw_read(int fd, int ms, struct raw_answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    char *data = NULL;
+    size_t len = 0;
+    int64_t until = now_ms() + ms;
+    for (;;) {
+        int64_t left = until - now_ms();
+        if (left <= 0 || !raw_readable(fd, (int)left))
+            break;
+        char chunk[4096];
+        ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+        if (n <= 0) {
+            a->closed = true;
+            break;
+        }
+        char *grown = realloc(data, len + (size_t)n + 1);
+        assert_non_null(grown);
+        data = grown;
+        memcpy(data + len, chunk, (size_t)n);
+        len += (size_t)n;
+        data[len] = '\0';
+        const char *end = strstr(data, "\r\n\r\n");
+        const char *length = strcasestr(data, "\r\nContent-Length:");
+        if (end && length && length < end &&
+            len - (size_t)(end + 4 - data) >= strtoul(length + 17, NULL, 10))
+            break;
+    }
+    if (!data)
+        return;
+    sscanf(data, "HTTP/1.%*d %d", &a->status);
+    const char *type = strcasestr(data, "\r\nContent-Type:");
+    const char *end = strstr(data, "\r\n\r\n");
+    if (type && end && type < end)
+        sscanf(type + 15, " %127[^\r\n]", a->content_type);
+    if (end) {
+        a->body = strdup(end + 4);
+        a->json = cJSON_Parse(a->body);
+    }
+    free(data);
+}
+
+/* Asserts Google's JSON error in a raw answer. */
+static void raw_error_is(const struct raw_answer *a, int http, const char *status)
+{
+    if (a->status != http)
+        fail_msg("expected HTTP %d, got %d: %s", http, a->status, a->body ? a->body : "");
+    assert_string_equal(a->content_type, "application/json; charset=UTF-8");
+    assert_non_null(a->json);
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(a->json, "error");
+    int64_t code = 0;
+    assert_true(em_json_int64(error, "code", &code));
+    assert_int_equal(code, http);
+    assert_string_equal(em_json_string(error, "status"), status);
+}
+
+/* Waits up to ms for the server to close fd; returns when it did (ms since start), or -1.
+ * Whatever the server sent before closing is skipped. */
+static int64_t raw_wait_closed(int fd, int64_t start, int ms)
+{
+    int64_t until = start + ms;
+    for (;;) {
+        int64_t left = until - now_ms();
+        if (left <= 0 || !raw_readable(fd, (int)left))
+            return -1;
+        char chunk[512];
+        ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+        if (n <= 0)
+            return now_ms() - start;
+    }
+}
+
+/* ---------------------------------------------------------------- edge requests */
+
+/* "/v1/ping?p0=1&p1=1..." with count parameters (malloc'd) */
+static char *path_with_params(int count)
+{
+    char *path = malloc((size_t)count * 12 + 16);
+    assert_non_null(path);
+    int n = sprintf(path, "/v1/ping?");
+    for (int i = 0; i < count; i++)
+        n += sprintf(path + n, "%sp%d=1", i ? "&" : "", i);
+    return path;
+}
+
+static void test_too_many_query_parameters_are_refused_at_once(void **state)
+{
+    struct fixture *f = *state;
+    struct reply r;
+    char *path = path_with_params(EM_MAX_QUERY);
+    http_call(f, NULL, "GET", path, NULL, QUICK_MS, &r);
+    ok_is(&r, "{\"pong\":true}");
+    reply_free(&r);
+    free(path);
+
+    /* one more: refused, not silently cut to EM_MAX_QUERY */
+    path = path_with_params(EM_MAX_QUERY + 1);
+    http_call(f, NULL, "GET", path, NULL, QUICK_MS, &r);
+    error_is(&r, 400, "INVALID_ARGUMENT",
+             "Too many query parameters: 33, at most 32 are accepted.");
+    reply_free(&r);
+    free(path);
+
+    /* 463 used to exhaust MHD's memory pool and hang the connection for its timeout */
+    int64_t start = now_ms();
+    path = path_with_params(463);
+    http_call(f, NULL, "GET", path, NULL, QUICK_MS, &r);
+    error_is(&r, 400, "INVALID_ARGUMENT",
+             "Too many query parameters: 463, at most 32 are accepted.");
+    reply_free(&r);
+    free(path);
+    path = path_with_params(1500); /* 15 KB: more records than MHD's pool could hold */
+    http_call(f, NULL, "GET", path, NULL, QUICK_MS, &r);
+    error_is(&r, 400, "INVALID_ARGUMENT", NULL);
+    reply_free(&r);
+    free(path);
+    assert_true(now_ms() - start < QUICK_MS);
+
+    /* the server is fine afterwards */
+    http_call(f, NULL, "GET", "/v1/ping?a=1&b&c=", NULL, QUICK_MS, &r);
+    ok_is(&r, "{\"pong\":true}");
+    reply_free(&r);
+}
+
+static void test_a_long_url_is_refused_with_json(void **state)
+{
+    struct fixture *f = *state;
+    struct reply r;
+    size_t len = EM_HTTP_MAX_URL + 100;
+    char *path = malloc(len + 1);
+    assert_non_null(path);
+    memset(path, 'a', len);
+    memcpy(path, "/v1/tests/", 10);
+    path[len] = '\0';
+    http_call(f, NULL, "GET", path, NULL, QUICK_MS, &r);
+    error_is(&r, 414, "INVALID_ARGUMENT", NULL);
+    reply_free(&r);
+    /* with a query: refused as too long, whatever the parameters */
+    memcpy(path, "/v1/ping?x=", 11);
+    http_call(f, NULL, "GET", path, NULL, QUICK_MS, &r);
+    error_is(&r, 414, "INVALID_ARGUMENT", NULL);
+    reply_free(&r);
+    free(path);
+}
+
+static void test_large_headers_are_refused_with_json(void **state)
+{
+    struct fixture *f = *state;
+    size_t value_len = EM_HTTP_MAX_HEADER + 1000;
+    size_t cap = value_len + 200;
+    char *request = malloc(cap);
+    assert_non_null(request);
+    int n = snprintf(request, cap, "GET /v1/ping HTTP/1.1\r\nHost: test\r\nX-Big: ");
+    memset(request + n, 'x', value_len);
+    snprintf(request + n + value_len, cap - (size_t)n - value_len, "\r\n\r\n");
+    int fd = raw_connect(f);
+    assert_true(fd >= 0);
+    assert_true(raw_send(fd, request, strlen(request)));
+    struct raw_answer a;
+    raw_read(fd, QUICK_MS, &a);
+    raw_error_is(&a, 431, "INVALID_ARGUMENT");
+    raw_answer_free(&a);
+    close(fd);
+    free(request);
+}
+
+static void test_head_is_get_without_a_body(void **state)
+{
+    struct fixture *f = *state;
+    struct reply r;
+    http_call(f, NULL, "HEAD", "/v1/ping", NULL, QUICK_MS, &r);
+    if (r.rc != CURLE_OK)
+        fail_msg("HEAD failed: %s", curl_easy_strerror(r.rc));
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.content_type, "application/json; charset=UTF-8");
+    assert_int_equal(r.len, 0);
+    assert_int_equal(r.declared_len, strlen("{\"pong\":true}"));
+    reply_free(&r);
+    /* no GET route: the GET's error, without its body */
+    http_call(f, NULL, "HEAD", "/v1/nothing", NULL, QUICK_MS, &r);
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 404);
+    assert_int_equal(r.len, 0);
+    reply_free(&r);
+    /* a raw HEAD gets no body bytes: the next answer on the connection starts clean */
+    int fd = raw_connect(f);
+    assert_true(fd >= 0);
+    const char *two = "HEAD /v1/ping HTTP/1.1\r\nHost: t\r\n\r\n"
+                      "GET /v1/ping HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    assert_true(raw_send(fd, two, strlen(two)));
+    struct raw_answer a;
+    raw_read(fd, QUICK_MS, &a);
+    assert_int_equal(a.status, 200);
+    assert_non_null(a.body);
+    assert_non_null(strstr(a.body, "HTTP/1.1 200 OK\r\n")); /* the GET's answer follows */
+    assert_non_null(strstr(a.body, "{\"pong\":true}"));
+    assert_int_equal(strncmp(a.body, "HTTP/1.1 200", 12), 0); /* nothing before it */
+    raw_answer_free(&a);
+    close(fd);
+}
+
+static void test_an_oversized_body_is_refused_before_it_is_read(void **state)
+{
+    struct fixture *f = *state;
+    /* declared: answered from the headers, the body never sent */
+    int fd = raw_connect(f);
+    assert_true(fd >= 0);
+    char head[256];
+    snprintf(head, sizeof(head),
+             "POST /v1/tests/b:echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+             "Content-Length: %d\r\n\r\n",
+             MAX_BODY + 1);
+    assert_true(raw_send(fd, head, strlen(head)));
+    struct raw_answer a;
+    raw_read(fd, QUICK_MS, &a);
+    raw_error_is(&a, 413, "INVALID_ARGUMENT");
+    raw_answer_free(&a);
+    close(fd);
+
+    /* chunked: answered once the limit is passed, not at the end of the body */
+    fd = raw_connect(f);
+    assert_true(fd >= 0);
+    const char *chunked_head =
+        "POST /v1/tests/b:echo HTTP/1.1\r\nHost: t\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    assert_true(raw_send(fd, chunked_head, strlen(chunked_head)));
+    size_t chunk_len = MAX_BODY / 4;
+    char *chunk = malloc(chunk_len + 32);
+    assert_non_null(chunk);
+    int n = sprintf(chunk, "%zx\r\n", chunk_len);
+    memset(chunk + n, ' ', chunk_len);
+    memcpy(chunk + n + chunk_len, "\r\n", 2);
+    int sent = 0;
+    while (sent < 16 && !raw_readable(fd, 50) && raw_send(fd, chunk, (size_t)n + chunk_len + 2))
+        sent++;
+    if (sent == 16)
+        raw_send(fd, "0\r\n\r\n", 5);
+    raw_read(fd, QUICK_MS, &a);
+    raw_error_is(&a, 413, "INVALID_ARGUMENT");
+    assert_true(sent <= 6); /* 4 chunks fill the limit, the 5th passes it */
+    raw_answer_free(&a);
+    close(fd);
+    free(chunk);
+
+    /* under the limit, chunked still works */
+    struct reply r;
+    http_call(f, NULL, "POST", "/v1/tests/b:echo", "{\"text\": \"small\"}", CLIENT_MS, &r);
+    ok_is(&r, "{\"text\":\"small\"}");
+    reply_free(&r);
+}
+
+/* ---------------------------------------------------------------- slow clients */
+
+static void test_slow_clients_leave_the_server_answering(void **state)
+{
+    struct fixture *f = *state;
+    static int fds[SLOW_CLIENTS];
+    int opened = 0;
+    const char *start = "POST /v1/tests/s:echo HTTP/1.1\r\nHost: t\r\nX-Slow: 1\r\n";
+    for (; opened < SLOW_CLIENTS; opened++) {
+        fds[opened] = raw_connect(f);
+        if (fds[opened] < 0 || !raw_send(fds[opened], start, strlen(start)))
+            break;
+    }
+    if (opened < SLOW_CLIENTS)
+        fail_msg("only %d slow connections could be opened", opened);
+    /* the server accepts them all (a thread per connection takes a while to start that
+     * many threads, longer under ASan), then answers beside them at once */
+    struct reply r = {0};
+    int64_t begin = now_ms();
+    do {
+        reply_free(&r);
+        http_call(f, NULL, "GET", "/v1/ping", NULL, QUICK_MS, &r);
+    } while (r.rc != CURLE_OK && now_ms() - begin < SETTLE_MS);
+    int64_t settle_ms = now_ms() - begin;
+    ok_is(&r, "{\"pong\":true}");
+    reply_free(&r);
+    begin = now_ms();
+    http_call(f, NULL, "GET", "/v1/ping", NULL, QUICK_MS, &r);
+    int64_t ping_ms = now_ms() - begin;
+    ok_is(&r, "{\"pong\":true}");
+    reply_free(&r);
+    http_call(f, NULL, "POST", "/v1/tests/s:echo", "{\"text\": \"meanwhile\"}", QUICK_MS, &r);
+    ok_is(&r, "{\"text\":\"meanwhile\"}");
+    reply_free(&r);
+    print_message("/v1/ping answered in %lld ms beside %d slow connections (first after %lld ms)\n",
+                  (long long)ping_ms, opened, (long long)settle_ms);
+    for (int i = 0; i < opened; i++)
+        close(fds[i]);
+}
+
+/* Sends text a byte at a time, every gap_ms, until the server closes the connection or
+ * ms pass; returns when it closed (ms since the first byte), or -1. */
+static int64_t dribble(int fd, const char *text, int gap_ms, int ms)
+{
+    int64_t start = now_ms();
+    for (size_t i = 0; now_ms() - start < ms; i = (i + 1) % strlen(text)) {
+        if (!raw_send(fd, text + i, 1))
+            return now_ms() - start;
+        if (raw_readable(fd, gap_ms))
+            return raw_wait_closed(fd, start, ms);
+    }
+    return -1;
+}
+
+static void test_a_request_must_arrive_within_its_deadline(void **state)
+{
+    struct fixture *f = *state;
+    int limit = DEADLINE_MS + 1200; /* the deadline, a sweep, and a loaded machine */
+
+    /* header lines, one every 200 ms */
+    int fd = raw_connect(f);
+    assert_true(fd >= 0);
+    assert_true(raw_send(fd, "GET /v1/ping HTTP/1.1\r\nHost: t\r\n", 32));
+    int64_t start = now_ms();
+    int64_t closed = -1;
+    for (int i = 0; closed < 0 && now_ms() - start < limit + 500; i++) {
+        char line[32];
+        int n = snprintf(line, sizeof(line), "X-Slow-%d: 1\r\n", i);
+        if (!raw_send(fd, line, (size_t)n) || raw_readable(fd, 200))
+            closed = raw_wait_closed(fd, start, limit + 500);
+    }
+    close(fd);
+    if (closed < DEADLINE_MS || closed > limit)
+        fail_msg("slow headers: closed after %lld ms, expected %d to %d", (long long)closed,
+                 DEADLINE_MS, limit);
+
+    /* the request line itself, a byte at a time: the deadline runs from its first byte,
+     * which the server notices within a second */
+    fd = raw_connect(f);
+    assert_true(fd >= 0);
+    closed = dribble(fd, "GET /v1/ping?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 100,
+                     limit + 1500);
+    close(fd);
+    if (closed < DEADLINE_MS || closed > limit + 1000)
+        fail_msg("slow request line: closed after %lld ms, expected %d to %d", (long long)closed,
+                 DEADLINE_MS, limit + 1000);
+
+    /* the same on a connection that has served a request already */
+    fd = raw_connect(f);
+    assert_true(fd >= 0);
+    const char *first = "GET /v1/ping HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_true(raw_send(fd, first, strlen(first)));
+    struct raw_answer a;
+    raw_read(fd, QUICK_MS, &a);
+    assert_int_equal(a.status, 200);
+    assert_false(a.closed);
+    raw_answer_free(&a);
+    sleep_ms(300); /* idle a little: the sweeper reads the count it became idle with */
+    closed = dribble(fd, "GET /v1/ping?bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 100,
+                     limit + 2500);
+    close(fd);
+    if (closed < DEADLINE_MS || closed > limit + 2000)
+        fail_msg("slow second request: closed after %lld ms, expected %d to %d", (long long)closed,
+                 DEADLINE_MS, limit + 2000);
+
+    /* a body, a byte every 100 ms */
+    fd = raw_connect(f);
+    assert_true(fd >= 0);
+    const char *head = "POST /v1/tests/d:echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n";
+    assert_true(raw_send(fd, head, strlen(head)));
+    closed = dribble(fd, "{\"text\": \"", 100, limit + 500);
+    close(fd);
+    if (closed < 0 || closed > limit)
+        fail_msg("slow body: closed after %lld ms, expected at most %d", (long long)closed, limit);
+}
+
+static void test_an_idle_connection_outlives_the_request_deadline(void **state)
+{
+    struct fixture *f = *state;
+    CURL *h = curl_easy_init();
+    assert_non_null(h);
+    struct reply r;
+    http_call(f, h, "GET", "/v1/ping", NULL, QUICK_MS, &r);
+    ok_is(&r, "{\"pong\":true}");
+    long connects = r.connects;
+    reply_free(&r);
+    sleep_ms(DEADLINE_MS * 2);
+    http_call(f, h, "GET", "/v1/ping", NULL, QUICK_MS, &r);
+    ok_is(&r, "{\"pong\":true}");
+    connects += r.connects;
+    reply_free(&r);
+    assert_int_equal(connects, 1); /* the same connection */
+
+    /* a call that takes longer than the deadline is not cut: it has arrived */
+    http_call(f, h, "POST", "/v1/tests/i:sleep?ms=1500", NULL, CLIENT_MS, &r);
+    ok_is(&r, "{}");
+    reply_free(&r);
+    curl_easy_cleanup(h);
+}
+
 int main(void)
 {
     em_log_init("test", EM_LOG_ERROR);
@@ -899,6 +1378,9 @@ int main(void)
         return 1;
 #define T(name)  cmocka_unit_test_setup_teardown(name, setup_pool, teardown)
 #define TC(name) cmocka_unit_test_setup_teardown(name, setup_thread_per_connection, teardown)
+#define TD(name) cmocka_unit_test_setup_teardown(name, setup_short_deadline, teardown)
+#define TDC(name)                                                                                  \
+    cmocka_unit_test_setup_teardown(name, setup_short_deadline_thread_per_connection, teardown)
     const struct CMUnitTest tests[] = {
         T(test_a_blocking_call_is_parked_while_others_are_answered),
         T(test_many_blocking_calls_wait_at_once),
@@ -912,9 +1394,21 @@ int main(void)
         T(test_stop_with_nothing_in_flight_is_quick),
         T(test_stop_after_a_client_gave_up_on_a_parked_call),
         T(test_keep_alive_across_parked_calls),
+        T(test_too_many_query_parameters_are_refused_at_once),
+        T(test_a_long_url_is_refused_with_json),
+        T(test_large_headers_are_refused_with_json),
+        T(test_head_is_get_without_a_body),
+        T(test_an_oversized_body_is_refused_before_it_is_read),
+        T(test_slow_clients_leave_the_server_answering),
+        TC(test_slow_clients_leave_the_server_answering),
+        TD(test_a_request_must_arrive_within_its_deadline),
+        TDC(test_a_request_must_arrive_within_its_deadline),
+        TD(test_an_idle_connection_outlives_the_request_deadline),
     };
 #undef T
 #undef TC
+#undef TD
+#undef TDC
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
     return failed;
