@@ -596,6 +596,40 @@ static void test_reset_forgets_every_operation(void **state)
     cJSON_Delete(list);
 }
 
+static void test_a_store_error_while_loading_fails_the_open(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < 3; i++)
+        cJSON_Delete(start(f, DB, "Empty", "w"));
+    em_operations_close(f->ops);
+    f->ops = NULL;
+    /* the rows now come from a view whose second row fails to step (abs() of the
+     * smallest int64 is an integer overflow error): a partial load must not pass */
+    struct em_status st = {0};
+    assert_int_equal(
+        em_store_exec(f->dir.store,
+                      "ALTER TABLE operations RENAME TO operations_saved;"
+                      "CREATE VIEW operations AS SELECT name, service, kind,"
+                      " CASE WHEN seq = 0 THEN seq ELSE abs(-9223372036854775807 - 1) END AS seq,"
+                      " metadata, request, done, response, error_code, error_message"
+                      " FROM operations_saved",
+                      &st),
+        EM_OK);
+    struct em_operations_options opt = options(sizeof(types) / sizeof(types[0]));
+    struct em_operations *ops = NULL;
+    assert_int_equal(em_operations_open(f->dir.store, &opt, T0, &ops, &st), EM_INTERNAL);
+    assert_null(ops);
+    assert_int_equal(em_store_exec(f->dir.store,
+                                   "DROP VIEW operations;"
+                                   "ALTER TABLE operations_saved RENAME TO operations",
+                                   &st),
+                     EM_OK);
+    open_ops(f, sizeof(types) / sizeof(types[0]), T0);
+    cJSON *list;
+    assert_int_equal(list_count(f, DB, false, &list), 3);
+    cJSON_Delete(list);
+}
+
 /* ---------------------------------------------------------------- names */
 
 static void test_operation_names_are_checked_by_grammar(void **state)
@@ -870,6 +904,7 @@ int main(void)
         T(test_an_operation_of_a_kind_no_longer_declared_is_aborted),
         T(test_services_see_only_their_own_operations),
         T(test_reset_forgets_every_operation),
+        T(test_a_store_error_while_loading_fails_the_open),
         T(test_operation_names_are_checked_by_grammar),
         T(test_handlers_get_cancel_and_delete),
         T(test_handler_list_pages_and_filters),
