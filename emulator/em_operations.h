@@ -50,6 +50,29 @@
  * pageSize, pageToken and filter (AIP-160 over the Operation JSON, e.g.
  * `metadata.@type:CreateDatabaseMetadata`) through em_list.
  *
+ * A service plugs in like this (Spanner's database operations):
+ *
+ *   static const struct em_op_type sp_op_types[] = {
+ *       {"CreateDatabase", EM_TYPE_URL "google.spanner.admin.database.v1.CreateDatabaseMetadata",
+ *        EM_TYPE_URL "google.spanner.admin.database.v1.Database", sp_create_database_work},
+ *   };
+ *   open hook:  em_operations_open(svc->store, &(struct em_operations_options){"spanner",
+ *                   sp_op_types, 1, ctx}, now, &svc->operations, st)
+ *   close hook: em_operations_close(svc->operations), before the state the work uses
+ *   handler:    em_op_start(svc->operations, database_name, NULL, "CreateDatabase",
+ *                   metadata, request, now, &operation, &call->status); reply operation
+ *   routes:     with DB the template of a database and OPS = DB "/operations/" "*":
+ *               {"GET", "v1/{name=" OPS "}", em_op_handle_get, "GetOperation"},
+ *               {"GET", "v1/{name=" DB "}/operations", em_op_handle_list, "ListOperations"},
+ *               {"POST", "v1/{name=" OPS "}:cancel", em_op_handle_cancel, "CancelOperation"},
+ *               {"DELETE", "v1/{name=" OPS "}", em_op_handle_delete, "DeleteOperation"}
+ *
+ * Bigtable's operations are named "operations/projects/p/instances/i/locations/z/
+ * operations/<id>" (parent "operations/projects/p/instances/i/locations/z") and listed
+ * project-wide with em_op_handle_list_subtree on GET v2/operations/projects/{p}/operations
+ * (the route's variable: "operations/projects/p"); their work's response must carry `name`
+ * (gcloud GETs it).
+ *
  * References: google/longrunning/operations.proto; Spanner and Bigtable names and
  * metadata in shared/research/next-services.md (sections 1.2, 2.2).
  */
