@@ -65,6 +65,7 @@ struct em_service_def {
 };
 
 struct em_cmek;
+struct em_operations;
 
 struct em_service {
     const struct em_service_def *def;
@@ -72,6 +73,9 @@ struct em_service {
     struct em_store *store;
     struct em_audit *audit;
     struct em_cmek *cmek; /* set by em_cmek_open; NULL for services without CMEK */
+    /* long-running operations (em_operations.h), set by the service's open hook and
+     * closed by its close hook; NULL for services without them */
+    struct em_operations *operations;
     struct em_router *router;
     struct em_http *http;
     void *ctx;

@@ -3,6 +3,12 @@
  *
  *   submit: queue the job; no idle thread for it -> start one (below max_threads)
  *   thread: take a job, run it; nothing to do for IDLE_SECONDS -> exit
+ *
+ * Threads are joined, not detached: after a thread's last job it still runs its
+ * thread-specific destructors (em_store closes the thread's SQLite connection there), so
+ * em_workers_free joins every thread before it returns, and the store the jobs used may be
+ * closed right after. Threads that exit while the pool lives are joined by the next submit
+ * (without waiting for one still finishing its destructors).
  */
 #include "em_workers.h"
 
@@ -13,6 +19,12 @@
 #include <time.h>
 
 #define IDLE_SECONDS 30
+
+struct worker {
+    pthread_t thread;
+    struct em_workers *pool;
+    struct worker *next; /* in pool->finished */
+};
 
 struct job {
     em_work_fn fn;
@@ -25,6 +37,7 @@ struct em_workers {
     pthread_cond_t work;   /* a job was queued, or the pool is stopping */
     pthread_cond_t exited; /* a thread exited */
     struct job *head, *tail;
+    struct worker *finished; /* threads past their last job, to join */
     int queued, idle, threads, max_threads;
     bool stopping;
 };
@@ -40,8 +53,9 @@ static struct job *take_job(struct em_workers *w)
 }
 
 /* Waits for a job; NULL when the thread should exit (idle too long, or stopping). */
-static struct job *next_job(struct em_workers *w)
+static struct job *next_job(struct worker *self)
 {
+    struct em_workers *w = self->pool;
     pthread_mutex_lock(&w->lock);
     while (!w->head && !w->stopping) {
         struct timespec until;
@@ -55,6 +69,8 @@ static struct job *next_job(struct em_workers *w)
     }
     struct job *j = w->head ? take_job(w) : NULL;
     if (!j) {
+        self->next = w->finished;
+        w->finished = self;
         w->threads--;
         pthread_cond_broadcast(&w->exited);
     }
@@ -64,10 +80,10 @@ static struct job *next_job(struct em_workers *w)
 
 static void *worker_thread(void *arg)
 {
-    struct em_workers *w = arg;
+    struct worker *self = arg;
     pthread_setname_np(pthread_self(), "em-worker");
     struct job *j;
-    while ((j = next_job(w)) != NULL) {
+    while ((j = next_job(self)) != NULL) {
         j->fn(j->arg);
         free(j);
     }
@@ -77,14 +93,47 @@ static void *worker_thread(void *arg)
 /* With w->lock held: a thread for a job nobody idle will take. */
 static void start_thread_locked(struct em_workers *w)
 {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t thread;
-    if (pthread_create(&thread, &attr, worker_thread, w) == 0)
-        w->threads++;
-    pthread_attr_destroy(&attr);
+    /* the thread cannot list itself as finished before pthread_create has stored its id:
+     * it needs w->lock, which the caller holds */
+    struct worker *self = calloc(1, sizeof(*self));
+    if (self) {
+        self->pool = w;
+        if (pthread_create(&self->thread, NULL, worker_thread, self) == 0)
+            w->threads++;
+        else
+            free(self);
+    }
     /* if no thread could start, the running ones take the job when they are free */
+}
+
+/* Joins the threads that finished (wait: all of them; else only those already gone). */
+static void join_finished(struct em_workers *w, bool wait)
+{
+    pthread_mutex_lock(&w->lock);
+    struct worker *list = w->finished, *keep = NULL;
+    w->finished = NULL;
+    pthread_mutex_unlock(&w->lock);
+    while (list) {
+        struct worker *next = list->next;
+        if ((wait ? pthread_join(list->thread, NULL) : pthread_tryjoin_np(list->thread, NULL)) ==
+            0) {
+            free(list);
+        } else {
+            list->next = keep;
+            keep = list;
+        }
+        list = next;
+    }
+    if (!keep)
+        return;
+    pthread_mutex_lock(&w->lock);
+    while (keep) {
+        struct worker *next = keep->next;
+        keep->next = w->finished;
+        w->finished = keep;
+        keep = next;
+    }
+    pthread_mutex_unlock(&w->lock);
 }
 
 enum em_code em_workers_new(int max_threads, struct em_workers **out, struct em_status *st)
@@ -102,6 +151,7 @@ enum em_code em_workers_new(int max_threads, struct em_workers **out, struct em_
 
 enum em_code em_workers_submit(struct em_workers *w, em_work_fn fn, void *arg, struct em_status *st)
 {
+    join_finished(w, false);
     struct job *j = malloc(sizeof(*j));
     if (!j)
         return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
@@ -140,6 +190,7 @@ void em_workers_free(struct em_workers *w)
     while (w->threads > 0)
         pthread_cond_wait(&w->exited, &w->lock);
     pthread_mutex_unlock(&w->lock);
+    join_finished(w, true);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->work);
     pthread_cond_destroy(&w->exited);

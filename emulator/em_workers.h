@@ -23,7 +23,8 @@ enum em_code em_workers_new(int max_threads, struct em_workers **out, struct em_
 enum em_code em_workers_submit(struct em_workers *w, em_work_fn fn, void *arg,
                                struct em_status *st);
 
-/* Runs every queued job, waits for the threads to exit, frees the pool. */
+/* Runs every queued job, waits for the threads to exit (their thread-specific destructors
+ * included: what the jobs used may be freed next), frees the pool. */
 void em_workers_free(struct em_workers *w);
 
 #endif

@@ -2,7 +2,9 @@
  * test_workers: em_workers, the growing pool of threads that runs blocking calls. Every
  * job runs; the pool grows to as many threads as jobs waiting at once (N jobs that wait
  * for each other all finish), never beyond max_threads (the rest queue and still run);
- * em_workers_free runs the jobs still queued before it returns; a job may queue another.
+ * em_workers_free runs the jobs still queued before it returns; a job may queue another;
+ * em_workers_free returns only after the threads' thread-specific destructors ran (em_store
+ * closes a thread's connection there, so the store may be closed right after).
  *
  * Every wait is bounded: a job that would wait forever if the pool misbehaved gives up
  * after WAIT_MS and records it, so a broken pool fails these tests instead of hanging them.
@@ -300,6 +302,43 @@ static void test_jobs_submitted_while_freeing_still_run(void **state)
     assert_int_equal(atomic_load(&ch.submit_failures), 0);
 }
 
+/* ---------------------------------------------------------------- thread exit */
+
+static atomic_int destructors_done;
+
+/* A slow thread-specific destructor, like em_store closing a thread's connection. */
+static void slow_destructor(void *arg)
+{
+    (void)arg;
+    sleep_ms(50);
+    atomic_fetch_add(&destructors_done, 1);
+}
+
+static pthread_key_t slow_key;
+
+static void use_thread_specific(void *arg)
+{
+    pthread_setspecific(slow_key, arg);
+}
+
+static void test_free_waits_for_thread_specific_destructors(void **state)
+{
+    (void)state;
+    assert_int_equal(pthread_key_create(&slow_key, slow_destructor), 0);
+    atomic_store(&destructors_done, 0);
+    struct em_workers *w = new_pool(3);
+    static int marker;
+    for (int i = 0; i < 3; i++)
+        submit(w, use_thread_specific, &marker);
+    em_workers_free(w);
+    /* every thread that ran a job has run its destructor: none is still on its way out */
+    int done = atomic_load(&destructors_done);
+    assert_true(done >= 1 && done <= 3);
+    sleep_ms(120);
+    assert_int_equal(atomic_load(&destructors_done), done);
+    pthread_key_delete(slow_key);
+}
+
 int main(void)
 {
     em_log_init("test", EM_LOG_ERROR);
@@ -313,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_free_runs_the_jobs_still_queued),
         cmocka_unit_test(test_a_job_may_submit_another),
         cmocka_unit_test(test_jobs_submitted_while_freeing_still_run),
+        cmocka_unit_test(test_free_waits_for_thread_specific_destructors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
