@@ -71,6 +71,18 @@ static enum em_code check_id(struct em_call *call, const char *what, const char 
     return em_id_check(id, &rule, &call->status);
 }
 
+/* The name of a new child of parent ("<parent>/<collection>/<id>") into out, also the
+ * resource the audit log records; a parent too long for a resource name is no KMS
+ * resource. */
+static enum em_code child_name(struct em_call *call, const char *parent, const char *collection,
+                               const char *id, char out[EM_RESOURCE_MAX])
+{
+    if (snprintf(out, EM_RESOURCE_MAX, "%s/%s/%s", parent, collection, id) >= EM_RESOURCE_MAX)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid resource name \"%.200s\".", parent);
+    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", out);
+    return EM_OK;
+}
+
 /* Decodes a bytes field of the body (NULL/0 when absent); max bounds its length. */
 static enum em_code body_bytes(struct em_call *call, const char *field, size_t max,
                                unsigned char **out, size_t *len)
@@ -202,11 +214,10 @@ enum em_code kms_create_key_ring(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
     const char *id = em_call_query(call, "keyRingId");
-    if (check_location(call, parent) || check_id(call, "key_ring_id", id))
+    char name[EM_RESOURCE_MAX];
+    if (check_location(call, parent) || check_id(call, "key_ring_id", id) ||
+        child_name(call, parent, "keyRings", id, name))
         return call->status.code;
-    char name[512];
-    snprintf(name, sizeof(name), "%s/keyRings/%s", parent, id);
-    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", name);
     struct kms_registry *reg = registry(call);
     struct kms_key_ring *ring;
     kms_write_lock(reg);
@@ -259,15 +270,14 @@ enum em_code kms_create_crypto_key(struct em_call *call)
     bool skip = false;
     struct kms_key_spec spec;
     char *labels = NULL;
+    char name[EM_RESOURCE_MAX];
     if (check_location(call, parent) || check_id(call, "crypto_key_id", id) ||
+        child_name(call, parent, "cryptoKeys", id, name) ||
         em_call_query_bool(call, "skipInitialVersionCreation", &skip) ||
         kms_json_key_spec(call->body, &spec, &labels, &call->status)) {
         cJSON_free(labels);
         return call->status.code;
     }
-    char name[600];
-    snprintf(name, sizeof(name), "%s/cryptoKeys/%s", parent, id);
-    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", name);
     struct kms_registry *reg = registry(call);
     struct kms_key *key;
     kms_write_lock(reg);

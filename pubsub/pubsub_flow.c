@@ -308,7 +308,8 @@ static struct ps_topic *dead_letter_topic(struct ps_registry *reg, struct ps_sub
 static void report_dead_letter_denied(struct ps_registry *reg, struct ps_sub *sub,
                                       const char *agent, const char *topic, const char *why)
 {
-    char message[EM_STATUS_MESSAGE_MAX];
+    /* why, two resource names, the agent and the sentence around them */
+    char message[EM_STATUS_MESSAGE_MAX + 2 * PS_NAME_MAX + EM_PRINCIPAL_MAX + 256];
     snprintf(message, sizeof(message),
              "%s Messages of %s are not dead-lettered (they keep being redelivered) until "
              "the Pub/Sub service agent %s has roles/pubsub.publisher on %s and "

@@ -1589,7 +1589,13 @@ enum em_code ps_registry_open(struct em_store *meta, const struct em_config *con
     reg->config = config;
     atomic_init(&reg->next_id, 1);
     reg->pull_wait_ms = PS_PULL_WAIT_MS;
-    snprintf(reg->dir, sizeof(reg->dir), "%s/pubsub", config->data_dir);
+    if (snprintf(reg->dir, sizeof(reg->dir), "%s/pubsub", config->data_dir) >=
+        (int)sizeof(reg->dir)) {
+        EM_FAIL(st, EM_INVALID_ARGUMENT, "data directory path too long: %.200s...",
+                config->data_dir);
+        ps_registry_close(reg);
+        return st->code;
+    }
     if (make_dir(reg->dir, st) || ps_store_migrate(meta, st)) {
         ps_registry_close(reg);
         return st->code;
