@@ -279,7 +279,7 @@ static enum em_code load_rows(struct em_cmek *c, struct em_status *st)
         em_wipe(kek, sizeof(kek));
         if (!em_index_insert(&c->resources, r)) {
             resource_free(r);
-            code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            code = EM_FAIL_OOM(st);
         }
     }
     em_stmt_done(stmt);
@@ -584,7 +584,7 @@ static enum em_code check_round(struct em_cmek *c, int64_t now, enum round_kind 
     pthread_rwlock_rdlock(&c->lock);
     bool collected = collect_checks(c, now, kind, &round);
     pthread_rwlock_unlock(&c->lock);
-    enum em_code code = collected ? EM_OK : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    enum em_code code = collected ? EM_OK : EM_FAIL_OOM(st);
     if (!code) {
         struct em_kms_decrypt_job *jobs = calloc(round.count ? round.count : 1, sizeof(*jobs));
         for (size_t i = 0; jobs && i < round.count; i++)
@@ -660,7 +660,7 @@ enum em_code em_cmek_open(struct em_service *svc, const char *agent_domain,
         return st->code;
     struct em_cmek *c = calloc(1, sizeof(*c));
     if (!c)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     c->store = svc->store;
     snprintf(c->service, sizeof(c->service), "%s", svc->def->name);
     snprintf(c->agent_domain, sizeof(c->agent_domain), "%s", agent_domain);
@@ -735,7 +735,7 @@ static enum em_code wrap_kek(struct em_cmek *c, struct resource *r, struct em_st
         r->wrapped_kek_len = KEY_BYTES + EM_SEAL_OVERHEAD;
         r->wrapped_kek = malloc(r->wrapped_kek_len);
         if (!r->wrapped_kek)
-            return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            return EM_FAIL_OOM(st);
         return em_seal(c->default_key, aad, strlen(aad), r->kek, KEY_BYTES, r->wrapped_kek, st);
     }
     char agent[300];
@@ -762,7 +762,7 @@ static struct resource *new_resource(const char *name, const char *project, cons
     if (!r || !(r->name = strdup(name)) || !(r->project = strdup(project)) ||
         (kms_key && !(r->kms_key = strdup(kms_key)))) {
         resource_free(r);
-        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        EM_FAIL_OOM(st);
         return NULL;
     }
     if (em_random_bytes(r->kek, KEY_BYTES, st) || em_random_bytes(r->dek, KEY_BYTES, st) ||
@@ -793,7 +793,7 @@ enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const c
                             ? EM_FAIL(st, EM_ALREADY_EXISTS, "%s is already protected.", resource)
                             : save_row(cmek, r, st);
     if (!code && !em_index_insert(&cmek->resources, r))
-        code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        code = EM_FAIL_OOM(st);
     pthread_rwlock_unlock(&cmek->lock);
     if (code)
         resource_free(r);
@@ -835,7 +835,7 @@ enum em_code em_cmek_rekey(struct em_cmek *cmek, const char *resource, const cha
         return st->code;
     enum em_code code = tmp.name && tmp.sealed_as && tmp.project && (!kms_key || tmp.kms_key)
                             ? wrap_kek(cmek, &tmp, st)
-                            : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+                            : EM_FAIL_OOM(st);
     pthread_rwlock_wrlock(&cmek->lock);
     struct resource *r = code ? NULL : em_index_find(&cmek->resources, resource);
     if (!code && !r)
@@ -894,7 +894,7 @@ enum em_code em_cmek_rename(struct em_cmek *cmek, const char *from, const char *
     else if (em_index_find(&cmek->resources, to))
         code = EM_FAIL(st, EM_ALREADY_EXISTS, "%s is already protected.", to);
     else if (!name || !sealed_as)
-        code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        code = EM_FAIL_OOM(st);
     else
         code = rename_row(cmek, from, to, sealed_as, st);
     if (!code) {

@@ -243,7 +243,7 @@ enum em_code em_list_page(cJSON *items, const char *filter_text, const char *ord
     int kept_count = filter_items(items, filter, &kept);
     struct sort_ctx ctx = {keys, key_count};
     if (kept_count < 0 || !sort_items(kept, kept_count, &ctx)) {
-        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        EM_FAIL_OOM(st);
         goto out;
     }
     if (page_size <= 0)

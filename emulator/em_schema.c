@@ -338,7 +338,7 @@ static enum em_code check_message(const struct em_message *msg, cJSON *json, con
             continue;
         }
         if (strcmp(member->string, f->name) != 0 && !rename_member(member, f->name))
-            return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            return EM_FAIL_OOM(st);
         char snake[128], sub[PATH_MAX_LEN];
         em_snake_case(f->name, snake, sizeof(snake));
         if (sub_path(sub, st, "%s%s%s", path, path[0] ? "." : "", snake))

@@ -432,7 +432,7 @@ static enum em_code encrypt_locked(struct em_call *call, struct kms_registry *re
     io->output_len = kms_ciphertext_size(io->input_len);
     io->output = malloc(io->output_len);
     if (!io->output)
-        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(&call->status);
     kms_version_name(key, v, version_name, name_len);
     *level = v->protection;
     return kms_encrypt(&v->material, v->id, io->aad, io->aad_len, io->input, io->input_len,
@@ -490,7 +490,7 @@ static enum em_code decrypt_locked(struct em_call *call, struct kms_registry *re
         return call->status.code;
     io->output = malloc(io->input_len);
     if (!io->output)
-        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(&call->status);
     if (!kms_decrypt(&v->material, io->aad, io->aad_len, io->input, io->input_len, io->output,
                      &io->output_len))
         return decrypt_failed(call);

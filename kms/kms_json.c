@@ -416,7 +416,7 @@ static enum em_code read_labels(const cJSON *body, char **labels_json, struct em
     if (em_labels_check(labels, st))
         return st->code;
     *labels_json = cJSON_PrintUnformatted(labels);
-    return *labels_json ? EM_OK : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    return *labels_json ? EM_OK : EM_FAIL_OOM(st);
 }
 
 enum em_code kms_json_key_spec(const cJSON *body, struct kms_key_spec *spec, char **labels_json,

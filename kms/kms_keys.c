@@ -96,7 +96,7 @@ enum em_code kms_registry_open(struct em_store *store, const char *data_dir, int
 {
     struct kms_registry *reg = calloc(1, sizeof(*reg));
     if (!reg)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     pthread_rwlock_init(&reg->lock, NULL);
     reg->store = store;
     reg->propagation_ns = propagation_ns;
@@ -138,7 +138,7 @@ enum em_code kms_registry_adopt_ring(struct kms_registry *reg, struct kms_key_ri
                                      struct em_status *st)
 {
     if (!em_index_insert(&reg->rings, ring))
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     return EM_OK;
 }
 
@@ -146,7 +146,7 @@ enum em_code kms_registry_adopt_key(struct kms_registry *reg, struct kms_key *ke
                                     struct em_status *st)
 {
     if (!em_index_insert(&reg->keys, key))
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     return EM_OK;
 }
 
@@ -156,7 +156,7 @@ enum em_code kms_key_adopt_version(struct kms_key *key, struct kms_version *v, s
         return EM_FAIL(st, EM_DATA_LOSS, "version %u of %s is out of sequence", v->id, key->name);
     struct kms_version **grown = realloc(key->versions, (key->version_count + 1) * sizeof(*grown));
     if (!grown)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     key->versions = grown;
     key->versions[key->version_count++] = v;
     return EM_OK;
@@ -319,7 +319,7 @@ enum em_code kms_key_ring_create(struct kms_registry *reg, const char *name, int
     struct kms_key_ring *ring = calloc(1, sizeof(*ring));
     if (!ring || !(ring->name = strdup(name))) {
         free(ring);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     ring->create_ns = now;
     if (kms_store_insert_key_ring(reg->store, ring, st) || kms_registry_adopt_ring(reg, ring, st)) {
@@ -429,7 +429,7 @@ static enum em_code resolve_spec(const struct kms_key_spec *spec, bool skip_init
     key->import_only = spec->import_only;
     key->create_ns = now;
     key->labels_json = strdup(spec->labels_json ? spec->labels_json : "{}");
-    return key->labels_json ? EM_OK : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    return key->labels_json ? EM_OK : EM_FAIL_OOM(st);
 }
 
 /* A new version with fresh material (not yet attached or saved). */
@@ -438,7 +438,7 @@ static enum em_code new_version(const struct kms_key *key, uint32_t id, int64_t 
 {
     struct kms_version *v = calloc(1, sizeof(*v));
     if (!v)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     v->id = id;
     v->state = v->prior_state = KMS_ENABLED;
     v->state_changed_ns = now;
@@ -490,7 +490,7 @@ enum em_code kms_key_create(struct kms_registry *reg, const char *name,
     struct kms_key *key = calloc(1, sizeof(*key));
     if (!key || !(key->name = strdup(name))) {
         free(key);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     struct kms_version *first = NULL;
     enum em_code code = resolve_spec(spec, skip_initial_version, now, key, st);
@@ -547,7 +547,7 @@ enum em_code kms_key_update(struct kms_registry *reg, struct kms_key *key,
     if (draft.labels_json != key->labels_json) {
         char *labels = strdup(draft.labels_json);
         if (!labels)
-            return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            return EM_FAIL_OOM(st);
         free(key->labels_json);
         draft.labels_json = labels;
     }

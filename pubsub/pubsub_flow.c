@@ -87,7 +87,7 @@ static enum em_code start_on(struct ps_topic *topic, struct ps_message *msgs, si
 {
     struct ps_publish *op = calloc(1, sizeof(*op));
     if (!op)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     op->topic = topic;
     op->job = (struct publish_job){msgs, count};
     enum em_code code = ps_topic_open_data(topic, &op->log, st);
@@ -514,14 +514,14 @@ static enum em_code read_missing(struct ps_sub *sub, struct ps_log *log, struct 
     size_t n = 0;
     int64_t *seqs = malloc((out->count ? out->count : 1) * sizeof(*seqs));
     if (!seqs)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     for (size_t i = 0; i < out->count; i++)
         if (!out->items[i].msg.data && !out->items[i].msg.attributes)
             seqs[n++] = out->items[i].msg.seq;
     struct ps_message *msgs = n ? calloc(n, sizeof(*msgs)) : NULL;
     enum em_code code = EM_OK;
     if (n && !msgs)
-        code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        code = EM_FAIL_OOM(st);
     struct read_job job = {seqs, n, msgs};
     if (!code && n)
         code = ps_log_run(log, job_read, &job, st);
@@ -557,7 +557,7 @@ static enum em_code take_locked(struct ps_sub *sub, struct ps_topic *dlt, struct
     forward_dead(sub, dlt, log, &p);
     size_t *idx = malloc((out->cap ? out->cap : 1) * sizeof(*idx));
     if (!idx)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     deliver_selected(sub, &p, now, out, idx);
     enum em_code code = scan_new(sub, log, &p, now, out, idx, st);
     free(idx);
@@ -682,7 +682,7 @@ static enum em_code take(struct ps_registry *reg, struct ps_sub *sub, int max, b
         return EM_OK;
     struct taken t = {calloc((size_t)max, sizeof(struct ps_received)), 0, (size_t)max};
     if (!t.items)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     int64_t deadline = real_ms() + (wait ? reg->pull_wait_ms : 0);
     enum em_code code = EM_OK;
     struct ps_topic *dlt = dead_letter_topic(reg, sub);
@@ -759,8 +759,8 @@ enum em_code ps_acknowledge(struct ps_registry *reg, const char *name, const cha
     struct ps_mark *marks = calloc(count ? count : 1, sizeof(*marks));
     struct ps_topic *topic = NULL;
     struct ps_log *log = NULL;
-    enum em_code code = !refs || !marks ? EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory")
-                                        : decode_ack_ids(sub, ack_ids, count, refs, st);
+    enum em_code code =
+        !refs || !marks ? EM_FAIL_OOM(st) : decode_ack_ids(sub, ack_ids, count, refs, st);
     if (code || (code = lock_sub_data(sub, &topic, &log, st)) != EM_OK)
         goto out;
     if (sub->detached) {
@@ -798,8 +798,7 @@ enum em_code ps_modify_ack_deadline(struct ps_registry *reg, const char *name,
     struct ps_ack_ref *refs = calloc(count ? count : 1, sizeof(*refs));
     struct ps_topic *topic = NULL;
     struct ps_log *log = NULL;
-    enum em_code code = !refs ? EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory")
-                              : decode_ack_ids(sub, ack_ids, count, refs, st);
+    enum em_code code = !refs ? EM_FAIL_OOM(st) : decode_ack_ids(sub, ack_ids, count, refs, st);
     if (code || (code = lock_sub_data(sub, &topic, &log, st)) != EM_OK)
         goto out;
     bool nacked = false;
@@ -869,7 +868,7 @@ static enum em_code acked_marks(const struct ps_backlog *b, int64_t from, struct
     *out = calloc(n ? n : 1, sizeof(**out));
     if (!*out) {
         free(seqs);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     for (size_t i = 0; i < n; i++)
         (*out)[i] = (struct ps_mark){seqs[i], 0, true};
@@ -1029,7 +1028,7 @@ enum em_code ps_snapshot_create(struct ps_registry *reg, const char *name, const
     snap = calloc(1, sizeof(*snap));
     if (!snap || !(snap->name = strdup(name)) || !(snap->topic = strdup(sub->cfg.topic)) ||
         !(snap->labels_json = strdup(labels_json ? labels_json : "{}"))) {
-        code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        code = EM_FAIL_OOM(st);
         goto unlock;
     }
     snap->id = ps_registry_new_id(reg);

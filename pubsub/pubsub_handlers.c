@@ -181,7 +181,7 @@ enum em_code ps_publish_call(struct em_call *call)
     const char *name = em_call_var(call, "topic");
     struct publish_call *pc = calloc(1, sizeof(*pc));
     if (!pc)
-        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(&call->status);
     if (check_name(call, name, "topics") ||
         ps_json_read_messages(call->body, &pc->msgs, &pc->count, &call->status)) {
         free(pc);
@@ -369,7 +369,7 @@ static enum em_code ack_ids(struct em_call *call, const char ***out, size_t *cou
     int n = cJSON_GetArraySize(list);
     *out = calloc(n > 0 ? (size_t)n : 1, sizeof(**out));
     if (!*out)
-        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(&call->status);
     size_t i = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, list)

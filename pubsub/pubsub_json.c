@@ -352,7 +352,7 @@ enum em_code ps_json_labels(const cJSON *obj, char **labels_json, struct em_stat
     if (em_labels_check(labels, st))
         return st->code;
     *labels_json = cJSON_PrintUnformatted(labels);
-    return *labels_json ? EM_OK : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    return *labels_json ? EM_OK : EM_FAIL_OOM(st);
 }
 
 static enum em_code unimplemented(const char *what, struct em_status *st)
@@ -382,7 +382,7 @@ static enum em_code read_regions(const cJSON *policy, char **regions, struct em_
     }
     char *out = calloc(1, len);
     if (!out)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     cJSON_ArrayForEach(item, list)
     {
         if (strchr(item->valuestring, ',') || !*item->valuestring) {
@@ -413,7 +413,7 @@ enum em_code ps_json_read_topic(const cJSON *topic, struct ps_topic_config *cfg,
     const cJSON *policy = cJSON_GetObjectItemCaseSensitive(topic, "messageStoragePolicy");
     const char *key = em_json_string(topic, "kmsKeyName");
     if (key && *key && !(cfg->kms_key = strdup(key)))
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     cfg->retention_ns = duration_of(topic, "messageRetentionDuration", 0);
     em_json_bool(policy, "enforceInTransit", &cfg->enforce_in_transit);
     if (read_regions(policy, &cfg->regions, st) || ps_json_labels(topic, &cfg->labels_json, st)) {
@@ -494,7 +494,7 @@ enum em_code ps_json_read_topic_update(const cJSON *body, struct ps_topic_update
     /* schema fields are only an error when the mask names them */
     cJSON *copy = cJSON_Duplicate(topic, true);
     if (!copy)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     cJSON_DeleteItemFromObject(copy, "schemaSettings");
     cJSON_DeleteItemFromObject(copy, "ingestionDataSourceSettings");
     cJSON_DeleteItemFromObject(copy, "messageTransforms");
@@ -527,7 +527,7 @@ enum em_code ps_json_read_push_config(const cJSON *push, struct ps_push_config *
     out->no_wrapper = cJSON_IsObject(no_wrapper);
     em_json_bool(no_wrapper, "writeMetadata", &out->write_metadata);
     if (!out->endpoint)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     return EM_OK;
 }
 
@@ -587,7 +587,7 @@ enum em_code ps_json_read_sub(const cJSON *sub, struct ps_sub_config *cfg, struc
                                  st) ||
         ps_json_labels(sub, &cfg->labels_json, st)) {
         if (!cfg->filter)
-            EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            EM_FAIL_OOM(st);
         ps_sub_config_free(cfg);
         return st->code;
     }
@@ -692,7 +692,7 @@ enum em_code ps_json_read_snapshot_update(const cJSON *body, char **labels_json,
         if (ps_json_labels(snap, labels_json, st))
             return st->code;
         if (!*labels_json && !(*labels_json = strdup("{}")))
-            return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            return EM_FAIL_OOM(st);
     }
     const char *expire = em_json_string(snap, "expireTime");
     if ((mask & 2) && (!expire || !em_time_parse(expire, expire_ns))) {
@@ -764,7 +764,7 @@ static enum em_code read_message(const cJSON *item, struct ps_message *m, size_t
     m->attributes = has_attributes ? cJSON_PrintUnformatted(attributes) : strdup("");
     m->ordering_key = strdup(key ? key : "");
     if (!m->attributes || !m->ordering_key)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     return EM_OK;
 }
 
@@ -781,7 +781,7 @@ enum em_code ps_json_read_messages(const cJSON *body, struct ps_message **msgs, 
         return too_large("message_count", (size_t)n, PS_MAX_PUBLISH_MESSAGES, st);
     struct ps_message *out = calloc((size_t)n, sizeof(*out));
     if (!out)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     size_t i = 0, total = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, list)

@@ -77,7 +77,7 @@ enum em_code ps_topic_config_copy(struct ps_topic_config *dst, const struct ps_t
     dst->regions = dup_or_null(src->regions);
     if ((src->kms_key && !dst->kms_key) || !dst->labels_json || (src->regions && !dst->regions)) {
         ps_topic_config_free(dst);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     return EM_OK;
 }
@@ -126,7 +126,7 @@ enum em_code ps_sub_config_copy(struct ps_sub_config *dst, const struct ps_sub_c
     if (!ok || (src->topic && !dst->topic) || !dst->filter ||
         (src->dead_letter_topic && !dst->dead_letter_topic) || !dst->labels_json) {
         ps_sub_config_free(dst);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     return EM_OK;
 }
@@ -211,7 +211,7 @@ static struct ps_topic *topic_new(struct ps_registry *reg, const char *name, int
         if (t)
             free(t->name);
         free(t);
-        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        EM_FAIL_OOM(st);
         return NULL;
     }
     const char *slash = strchr(name + 9, '/');
@@ -553,7 +553,7 @@ enum em_code ps_registry_adopt_topic(struct ps_registry *reg, const char *name,
     memset(cfg, 0, sizeof(*cfg));
     if (!em_index_insert(&reg->topics, t)) {
         topic_free(t);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     return EM_OK;
 }
@@ -609,7 +609,7 @@ enum em_code ps_topic_create(struct ps_registry *reg, const char *name,
     bool inserted = em_index_insert(&reg->topics, t);
     pthread_rwlock_unlock(&reg->lock);
     if (!inserted) {
-        code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        code = EM_FAIL_OOM(st);
         goto out;
     }
     topic_ref(t);
@@ -645,7 +645,7 @@ enum em_code ps_topic_update(struct ps_registry *reg, const char *name,
             free(next.kms_key);
             next.kms_key = want[0] ? strdup(want) : NULL;
             if (want[0] && !next.kms_key) {
-                code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+                code = EM_FAIL_OOM(st);
                 goto out;
             }
             rekey = true;
@@ -664,7 +664,7 @@ enum em_code ps_topic_update(struct ps_registry *reg, const char *name,
         next.retention_ns = u->retention_ns;
     if (!next.labels_json ||
         (u->regions && (update->mask & PS_TOPIC_STORAGE_POLICY) && !next.regions)) {
-        code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        code = EM_FAIL_OOM(st);
         goto out;
     }
     if ((code = check_topic_config(name, &next, st)) != EM_OK)
@@ -873,7 +873,7 @@ static struct ps_retained *retained_add(struct ps_registry *reg, struct ps_topic
         *entry = (struct ps_retained){t->retained_name, t};
     if (!entry || !em_index_insert(&reg->retained, entry)) {
         free(entry);
-        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        EM_FAIL_OOM(st);
         return NULL;
     }
     topic_ref(t);
@@ -1112,7 +1112,7 @@ static struct ps_sub *sub_new(const char *name, struct em_status *st)
     struct ps_sub *s = calloc(1, sizeof(*s));
     if (!s || !(s->name = strdup(name))) {
         free(s);
-        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        EM_FAIL_OOM(st);
         return NULL;
     }
     const char *slash = strchr(name + 9, '/');
@@ -1167,7 +1167,7 @@ enum em_code ps_registry_adopt_sub(struct ps_registry *reg, const struct ps_sub_
     if (!em_index_insert(&reg->subs, s) || !attach(reg, s, row->retained_topic)) {
         em_index_remove(&reg->subs, s->name);
         sub_free(s);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     ps_sub_check_dead_letter(reg, s);
     return EM_OK;
@@ -1208,7 +1208,7 @@ enum em_code ps_sub_create(struct ps_registry *reg, const char *name,
         pthread_rwlock_wrlock(&reg->lock);
         if (!em_index_insert(&reg->subs, s) || !attach(reg, s, NULL)) {
             em_index_remove(&reg->subs, name);
-            code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            code = EM_FAIL_OOM(st);
         }
         pthread_rwlock_unlock(&reg->lock);
         if (code) {
@@ -1249,7 +1249,7 @@ enum em_code ps_sub_update(struct ps_registry *reg, const char *name,
     if (m & PS_SUB_PUSH) {
         push_config_free(&next.push);
         if (!push_config_copy(&next.push, &u->push)) {
-            code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            code = EM_FAIL_OOM(st);
             goto out;
         }
     }
@@ -1273,7 +1273,7 @@ enum em_code ps_sub_update(struct ps_registry *reg, const char *name,
     if (m & PS_SUB_EXACTLY_ONCE)
         next.exactly_once = u->exactly_once;
     if (!next.labels_json) {
-        code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        code = EM_FAIL_OOM(st);
         goto out;
     }
     if (check_retention("message_retention_duration", next.retention_ns, st) ||
@@ -1440,7 +1440,7 @@ enum em_code ps_snapshot_insert(struct ps_registry *reg, struct ps_snapshot *sna
 {
     if (!snap || !snap->name || !snap->topic || !snap->labels_json) {
         ps_snapshot_free(snap);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     atomic_init(&snap->refs, 1);
     pthread_rwlock_wrlock(&reg->lock);
@@ -1490,7 +1490,7 @@ enum em_code ps_snapshot_update_labels(struct ps_registry *reg, const char *name
     } else {
         char *labels = labels_json ? strdup(labels_json) : NULL;
         if (labels_json && !labels) {
-            code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            code = EM_FAIL_OOM(st);
         } else {
             char *old_labels = snap->labels_json;
             int64_t old_expire = snap->expire_ns;
@@ -1578,7 +1578,7 @@ enum em_code ps_registry_open(struct em_store *meta, const struct em_config *con
 {
     struct ps_registry *reg = calloc(1, sizeof(*reg));
     if (!reg)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
     /* publishers take the read lock all the time: admin changes must not starve */

@@ -394,7 +394,7 @@ enum em_code control_supervisor_start(const struct em_config *cfg, struct contro
 {
     struct control_supervisor *sup = calloc(1, sizeof(*sup));
     if (!sup)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     if (prepare(sup, cfg, st)) {
         free(sup);
         return st->code;
