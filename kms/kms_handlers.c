@@ -18,6 +18,7 @@
 #include "em_names.h"
 #include "em_service.h"
 #include "kms.h"
+#include "kms_errors.h"
 #include "kms_json.h"
 
 #include <openssl/crypto.h>
@@ -51,7 +52,7 @@ static enum em_code check_location(struct em_call *call, const char *name)
     char project[128], location[128];
     if (!em_name_id(name, "projects", project, sizeof(project)) ||
         !em_name_id(name, "locations", location, sizeof(location)))
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid resource name \"%.200s\".", name);
+        return KMS_ERR_INVALID_NAME(&call->status, name);
     if (em_project_check(project, &call->status))
         return call->status.code;
     if (!em_location_find(location))
@@ -78,7 +79,7 @@ static enum em_code child_name(struct em_call *call, const char *parent, const c
                                const char *id, char out[EM_RESOURCE_MAX])
 {
     if (snprintf(out, EM_RESOURCE_MAX, "%s/%s/%s", parent, collection, id) >= EM_RESOURCE_MAX)
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid resource name \"%.200s\".", parent);
+        return KMS_ERR_INVALID_NAME(&call->status, parent);
     snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", out);
     return EM_OK;
 }
@@ -139,7 +140,7 @@ static void note_version(struct em_call *call, const struct kms_key *key,
 
 static enum em_code key_not_found(struct em_call *call, const char *name)
 {
-    return EM_CALL_FAIL(call, EM_NOT_FOUND, "CryptoKey %s not found.", name);
+    return KMS_ERR_CRYPTO_KEY_NOT_FOUND(&call->status, name);
 }
 
 static enum em_code wrong_purpose(struct em_call *call, const struct kms_key *key,
@@ -238,7 +239,7 @@ enum em_code kms_get_key_ring(struct em_call *call)
     cJSON *reply = ring ? kms_json_key_ring(ring) : NULL;
     kms_unlock(reg);
     if (!reply)
-        return EM_CALL_FAIL(call, EM_NOT_FOUND, "KeyRing %s not found.", name);
+        return KMS_ERR_KEY_RING_NOT_FOUND(&call->status, name);
     return em_call_reply(call, reply);
 }
 
@@ -319,7 +320,7 @@ enum em_code kms_list_crypto_keys(struct em_call *call)
     kms_unlock(reg);
     if (!ring_exists) {
         cJSON_Delete(items);
-        return EM_CALL_FAIL(call, EM_NOT_FOUND, "KeyRing %s not found.", parent);
+        return KMS_ERR_KEY_RING_NOT_FOUND(&call->status, parent);
     }
     struct em_list_options opt = {"cryptoKeys", 1000, 1000, true};
     return em_list_reply(call, items, &opt);
@@ -885,7 +886,7 @@ enum em_code kms_iam_resource_check(struct em_call *call)
                                                : kms_key_ring_find(reg, name) != NULL;
     kms_unlock(reg);
     if (!exists)
-        return EM_CALL_FAIL(call, EM_NOT_FOUND, "%s %s not found.",
-                            strstr(name, "/cryptoKeys/") ? "CryptoKey" : "KeyRing", name);
+        return strstr(name, "/cryptoKeys/") ? KMS_ERR_CRYPTO_KEY_NOT_FOUND(&call->status, name)
+                                            : KMS_ERR_KEY_RING_NOT_FOUND(&call->status, name);
     return EM_OK;
 }

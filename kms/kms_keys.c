@@ -23,6 +23,7 @@
  * rotationPeriod gets a new primary version when nextRotationTime passes.
  */
 #include "kms.h"
+#include "kms_errors.h"
 
 #include "em_crypto.h"
 #include "em_index.h"
@@ -207,7 +208,7 @@ enum em_code kms_version_lookup(struct kms_registry *reg, const char *version_na
                        version_name);
     *key = kms_key_find(reg, key_name);
     if (!*key)
-        return EM_FAIL(st, EM_NOT_FOUND, "CryptoKey %s not found.", key_name);
+        return KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, key_name);
     uint32_t id;
     if (!kms_version_id_parse(id_text, &id))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -215,7 +216,7 @@ enum em_code kms_version_lookup(struct kms_registry *reg, const char *version_na
                        id_text);
     *version = kms_version_find(*key, id);
     if (!*version)
-        return EM_FAIL(st, EM_NOT_FOUND, "CryptoKeyVersion %.400s not found.", version_name);
+        return KMS_ERR_VERSION_NOT_FOUND(st, version_name);
     return EM_OK;
 }
 
@@ -361,16 +362,11 @@ static enum em_code resolve_protection(const char *name, enum kms_protection *ou
 {
     *out = name ? kms_protection_parse(name) : KMS_SOFTWARE;
     if (*out == KMS_PROTECTION_UNSPECIFIED && name && strcmp(name, "PROTECTION_LEVEL_UNSPECIFIED"))
-        return EM_FAIL(st, EM_UNIMPLEMENTED,
-                       "Protection level %s is not supported by this emulator (it needs an "
-                       "external key manager).",
-                       name);
+        return KMS_ERR_PROTECTION_UNSUPPORTED(st, name);
     if (*out == KMS_PROTECTION_UNSPECIFIED)
         *out = KMS_SOFTWARE;
     if (*out == KMS_EXTERNAL)
-        return EM_FAIL(st, EM_UNIMPLEMENTED,
-                       "Protection level EXTERNAL is not supported by this emulator (it needs an "
-                       "external key manager).");
+        return KMS_ERR_PROTECTION_UNSUPPORTED(st, "EXTERNAL");
     return EM_OK;
 }
 
@@ -462,7 +458,7 @@ static enum em_code check_key_parent(struct kms_registry *reg, const char *name,
     if (!em_name_prefix(name, "keyRings", ring, sizeof(ring)))
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid CryptoKey name %.200s.", name);
     if (!kms_key_ring_find(reg, ring))
-        return EM_FAIL(st, EM_NOT_FOUND, "KeyRing %s not found.", ring);
+        return KMS_ERR_KEY_RING_NOT_FOUND(st, ring);
     return EM_OK;
 }
 
@@ -565,8 +561,7 @@ enum em_code kms_key_set_primary(struct kms_registry *reg, struct kms_key *key, 
                        key->name, kms_purpose_name(key->purpose));
     struct kms_version *v = kms_version_find(key, id);
     if (!v)
-        return EM_FAIL(st, EM_NOT_FOUND, "CryptoKeyVersion %s/cryptoKeyVersions/%u not found.",
-                       key->name, id);
+        return KMS_ERR_VERSION_ID_NOT_FOUND(st, key->name, id);
     if (v->state != KMS_ENABLED)
         return EM_FAIL(st, EM_FAILED_PRECONDITION,
                        "%s/cryptoKeyVersions/%u is not enabled, current state is: %s.", key->name,

@@ -15,6 +15,7 @@
  *   pubsub_store.c     the only SQL of Pub/Sub (metadata.db tables and topic stores)
  *   pubsub_json.c      JSON <-> the model, and the request schemas
  *   pubsub_handlers.c  one function per REST method
+ *   pubsub_errors.h    the catalogue of error messages sent from more than one place
  *   pubsub_routes.c    the route table
  *
  * Storage. Metadata (topic, subscription and snapshot configuration, labels) lives in

@@ -27,6 +27,7 @@
  * snapshot needs deleted (respecting retention), idle logs closed.
  */
 #include "pubsub.h"
+#include "pubsub_errors.h"
 
 #include "em_audit.h"
 #include "em_clock.h"
@@ -44,11 +45,6 @@
 #define SCAN_BATCH 256   /* messages read from the log per job while pulling */
 #define SCAN_LIMIT 10000 /* messages passed over per pull (filters, ordering) */
 #define DEAD_BATCH 100   /* messages dead-lettered per round */
-
-static enum em_code sub_not_found(struct em_status *st)
-{
-    return EM_FAIL(st, EM_NOT_FOUND, "Subscription does not exist");
-}
 
 /* --- publish --- */
 
@@ -109,7 +105,7 @@ enum em_code ps_publish_start(struct ps_registry *reg, const char *topic_name,
 {
     struct ps_topic *topic = ps_topic_get(reg, topic_name);
     if (!topic)
-        return EM_FAIL(st, EM_NOT_FOUND, "Topic not found");
+        return PS_ERR_TOPIC_NOT_FOUND(st);
     enum em_code code = start_on(topic, msgs, count, done, done_arg, out, st);
     if (code)
         ps_topic_put(topic);
@@ -147,7 +143,7 @@ enum em_code ps_publish(struct ps_registry *reg, const char *topic_name, struct 
 {
     struct ps_topic *topic = ps_topic_get(reg, topic_name);
     if (!topic)
-        return EM_FAIL(st, EM_NOT_FOUND, "Topic not found");
+        return PS_ERR_TOPIC_NOT_FOUND(st);
     enum em_code code = publish_to(topic, msgs, count, st);
     ps_topic_put(topic);
     return code;
@@ -693,7 +689,7 @@ static enum em_code take(struct ps_registry *reg, struct ps_sub *sub, int max, b
             break;
         uint64_t g = topic ? topic_generation(topic) : 0;
         if (sub->deleted)
-            code = sub_not_found(st);
+            code = PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
         else if (sub->detached)
             code = detached(sub, st);
         else if (topic)
@@ -720,7 +716,7 @@ enum em_code ps_pull(struct ps_registry *reg, const char *name, int max, bool re
 {
     struct ps_sub *sub = ps_sub_get(reg, name);
     if (!sub)
-        return sub_not_found(st);
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     if (max > PS_MAX_PULL_MESSAGES)
         max = PS_MAX_PULL_MESSAGES;
     enum em_code code = take(reg, sub, max, !return_immediately, out, count, st);
@@ -754,7 +750,7 @@ enum em_code ps_acknowledge(struct ps_registry *reg, const char *name, const cha
 {
     struct ps_sub *sub = ps_sub_get(reg, name);
     if (!sub)
-        return sub_not_found(st);
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     struct ps_ack_ref *refs = calloc(count ? count : 1, sizeof(*refs));
     struct ps_mark *marks = calloc(count ? count : 1, sizeof(*marks));
     struct ps_topic *topic = NULL;
@@ -794,7 +790,7 @@ enum em_code ps_modify_ack_deadline(struct ps_registry *reg, const char *name,
                        seconds, PS_MAX_ACK_DEADLINE_S);
     struct ps_sub *sub = ps_sub_get(reg, name);
     if (!sub)
-        return sub_not_found(st);
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     struct ps_ack_ref *refs = calloc(count ? count : 1, sizeof(*refs));
     struct ps_topic *topic = NULL;
     struct ps_log *log = NULL;
@@ -928,13 +924,13 @@ enum em_code ps_seek(struct ps_registry *reg, const char *name, const char *snap
 {
     struct ps_sub *sub = ps_sub_get(reg, name);
     if (!sub)
-        return sub_not_found(st);
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     struct ps_snapshot *snap = snapshot ? ps_snapshot_get(reg, snapshot) : NULL;
     struct ps_topic *topic = NULL;
     struct ps_log *log = NULL;
     enum em_code code = EM_OK;
     if (snapshot && (!snap || snap->expire_ns <= em_clock_now())) {
-        code = EM_FAIL(st, EM_NOT_FOUND, "Snapshot does not exist");
+        code = PS_ERR_SNAPSHOT_NOT_FOUND(st);
         goto out;
     }
     if (snap && (code = check_snapshot_topic(sub, snap, st)) != EM_OK)
@@ -987,11 +983,11 @@ enum em_code ps_snapshot_create(struct ps_registry *reg, const char *name, const
     struct ps_snapshot *existing = ps_snapshot_get(reg, name);
     if (existing) {
         ps_snapshot_put(existing);
-        return EM_FAIL(st, EM_ALREADY_EXISTS, "Snapshot already exists");
+        return PS_ERR_SNAPSHOT_EXISTS(st);
     }
     struct ps_sub *sub = ps_sub_get(reg, sub_name);
     if (!sub)
-        return sub_not_found(st);
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     struct ps_topic *topic = NULL;
     struct ps_log *log = NULL;
     struct ps_snapshot *snap = NULL;
@@ -1052,7 +1048,7 @@ unlock:
             struct em_status ignored = {0};
             ps_store_delete_snapshot(reg->meta, name, &ignored);
         } else if (!(*out = ps_snapshot_get(reg, name))) {
-            code = EM_FAIL(st, EM_NOT_FOUND, "Snapshot does not exist"); /* deleted meanwhile */
+            code = PS_ERR_SNAPSHOT_NOT_FOUND(st); /* deleted meanwhile */
         }
     }
 out:

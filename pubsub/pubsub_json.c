@@ -9,6 +9,7 @@
 
 #include "em_json.h"
 #include "em_names.h"
+#include "pubsub_errors.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -387,10 +388,7 @@ static enum em_code read_regions(const cJSON *policy, char **regions, struct em_
     {
         if (strchr(item->valuestring, ',') || !*item->valuestring) {
             free(out);
-            return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "Invalid message storage policy: \"%.60s\" is not a Google Cloud "
-                           "region.",
-                           item->valuestring);
+            return PS_ERR_STORAGE_REGION_UNKNOWN(st, item->valuestring);
         }
         if (*out)
             strcat(out, ",");

@@ -33,6 +33,7 @@
  * log_lock, which data calls hold while they pass the CMEK gate.
  */
 #include "pubsub.h"
+#include "pubsub_errors.h"
 
 #include "em_clock.h"
 #include "em_config.h"
@@ -362,10 +363,7 @@ static enum em_code check_regions(const char *regions, struct em_status *st)
         snprintf(region, sizeof(region), "%.*s", (int)(n < sizeof(region) ? n : 63), p);
         const struct em_location *loc = em_location_find(region);
         if (!loc || loc->kind != EM_LOC_REGION)
-            return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "Invalid message storage policy: \"%s\" is not a Google Cloud "
-                           "region.",
-                           region);
+            return PS_ERR_STORAGE_REGION_UNKNOWN(st, region);
         p += n;
         if (*p == ',')
             p++;
@@ -589,7 +587,7 @@ enum em_code ps_topic_create(struct ps_registry *reg, const char *name,
     struct ps_topic *t = NULL;
     if (existing) {
         ps_topic_put(existing);
-        code = EM_FAIL(st, EM_ALREADY_EXISTS, "Topic already exists");
+        code = PS_ERR_TOPIC_EXISTS(st);
         goto out;
     }
     if (!(t = topic_new(reg, name, incarnation_time(reg, name), st)) ||
@@ -631,7 +629,7 @@ enum em_code ps_topic_update(struct ps_registry *reg, const char *name,
     enum em_code code = EM_OK;
     struct ps_topic_config next = {0};
     if (!t) {
-        code = EM_FAIL(st, EM_NOT_FOUND, "Topic not found");
+        code = PS_ERR_TOPIC_NOT_FOUND(st);
         goto out;
     }
     if ((code = ps_topic_config_copy(&next, &t->cfg, st)) != EM_OK)
@@ -745,7 +743,7 @@ static enum em_code check_usable(const struct ps_topic *t, bool publishing, stru
     if (!t->deleted)
         return EM_OK;
     if (publishing)
-        return EM_FAIL(st, EM_NOT_FOUND, "Topic not found");
+        return PS_ERR_TOPIC_NOT_FOUND(st);
     if (!t->retained)
         return EM_FAIL(st, EM_NOT_FOUND, "The messages of deleted topic %s are gone.", t->name);
     return EM_OK;
@@ -1018,7 +1016,7 @@ enum em_code ps_topic_delete(struct ps_registry *reg, const char *name, struct e
     pthread_mutex_lock(&admin_lock);
     pthread_rwlock_wrlock(&reg->lock);
     struct ps_topic *t = em_index_find(&reg->topics, name);
-    enum em_code code = t ? retire_topic(reg, t, st) : EM_FAIL(st, EM_NOT_FOUND, "Topic not found");
+    enum em_code code = t ? retire_topic(reg, t, st) : PS_ERR_TOPIC_NOT_FOUND(st);
     pthread_rwlock_unlock(&reg->lock);
     if (!code && t->retained)
         rename_retained_data(reg, t);
@@ -1191,9 +1189,9 @@ enum em_code ps_sub_create(struct ps_registry *reg, const char *name,
     struct ps_sub *existing = ps_sub_get(reg, name);
     struct ps_topic *topic = ps_topic_get(reg, s->cfg.topic);
     if (existing)
-        code = EM_FAIL(st, EM_ALREADY_EXISTS, "Subscription already exists");
+        code = PS_ERR_SUBSCRIPTION_EXISTS(st);
     else if (!topic)
-        code = EM_FAIL(st, EM_NOT_FOUND, "Subscription topic does not exist");
+        code = PS_ERR_SUBSCRIPTION_TOPIC_NOT_FOUND(st);
     ps_sub_put(existing);
     ps_topic_put(topic);
     atomic_store(&s->dead_letter_denied, reg->config->iam_enforce); /* until checked */
@@ -1235,8 +1233,8 @@ enum em_code ps_sub_update(struct ps_registry *reg, const char *name,
     pthread_mutex_lock(&admin_lock);
     struct ps_sub *s = ps_sub_get(reg, name);
     struct ps_sub_config next = {0};
-    enum em_code code = s ? ps_sub_config_copy(&next, &s->cfg, st)
-                          : EM_FAIL(st, EM_NOT_FOUND, "Subscription does not exist");
+    enum em_code code =
+        s ? ps_sub_config_copy(&next, &s->cfg, st) : PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     if (code)
         goto out;
     const struct ps_sub_config *u = &update->cfg;
@@ -1341,7 +1339,7 @@ static enum em_code remove_sub(struct ps_registry *reg, const char *name, struct
     struct ps_sub *s = em_index_find(&reg->subs, name);
     if (!s || (only && s != only)) {
         pthread_rwlock_unlock(&reg->lock);
-        return EM_FAIL(st, EM_NOT_FOUND, "Subscription does not exist");
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     }
     enum em_code code = ps_store_delete_sub(reg->meta, name, st);
     if (!code)
@@ -1392,7 +1390,7 @@ static enum em_code detach_locked(struct ps_registry *reg, const char *name, str
 {
     struct ps_sub *s = ps_sub_get(reg, name);
     if (!s)
-        return EM_FAIL(st, EM_NOT_FOUND, "Subscription does not exist");
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     pthread_rwlock_wrlock(&reg->lock);
     pthread_mutex_lock(&s->lock);
     bool was = s->detached;
@@ -1450,7 +1448,7 @@ enum em_code ps_snapshot_insert(struct ps_registry *reg, struct ps_snapshot *sna
     pthread_rwlock_unlock(&reg->lock);
     if (!ok) {
         ps_snapshot_free(snap);
-        return EM_FAIL(st, EM_ALREADY_EXISTS, "Snapshot already exists");
+        return PS_ERR_SNAPSHOT_EXISTS(st);
     }
     return EM_OK;
 }
@@ -1460,8 +1458,8 @@ enum em_code ps_snapshot_delete(struct ps_registry *reg, const char *name, struc
     pthread_mutex_lock(&admin_lock);
     pthread_rwlock_wrlock(&reg->lock);
     struct ps_snapshot *snap = em_index_find(&reg->snapshots, name);
-    enum em_code code = snap ? ps_store_delete_snapshot(reg->meta, name, st)
-                             : EM_FAIL(st, EM_NOT_FOUND, "Snapshot does not exist");
+    enum em_code code =
+        snap ? ps_store_delete_snapshot(reg->meta, name, st) : PS_ERR_SNAPSHOT_NOT_FOUND(st);
     if (!code)
         em_index_remove(&reg->snapshots, name);
     struct ps_topic *topic = snap && !code ? em_index_find(&reg->topics, snap->topic) : NULL;
@@ -1486,7 +1484,7 @@ enum em_code ps_snapshot_update_labels(struct ps_registry *reg, const char *name
     struct ps_snapshot *snap = em_index_find(&reg->snapshots, name);
     enum em_code code = EM_OK;
     if (!snap) {
-        code = EM_FAIL(st, EM_NOT_FOUND, "Snapshot does not exist");
+        code = PS_ERR_SNAPSHOT_NOT_FOUND(st);
     } else {
         char *labels = labels_json ? strdup(labels_json) : NULL;
         if (labels_json && !labels) {
