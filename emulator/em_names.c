@@ -265,17 +265,22 @@ bool em_location_covers(const char *outer, const char *inner)
     return o->kind == EM_LOC_MULTI_REGION && strncmp(inner, o->members, strlen(o->members)) == 0;
 }
 
+/* An international character: any code point outside ASCII, one UTF-8 sequence. */
+static bool is_utf8_lead(unsigned char c)
+{
+    return c >= 0x80 && (c & 0xc0) != 0x80;
+}
+
 static bool label_text_valid(const char *text, size_t min, size_t max)
 {
-    size_t len = strlen(text);
-    if (len < min || len > max)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (!(islower(c) || isdigit(c) || c == '_' || c == '-' || c >= 0x80))
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (!(islower(*p) || isdigit(*p) || *p == '_' || *p == '-' || *p >= 0x80))
             return false;
+        if (*p < 0x80 || is_utf8_lead(*p))
+            chars++;
     }
-    return true;
+    return chars >= min && chars <= max;
 }
 
 enum em_code em_labels_check(const cJSON *labels, struct em_status *st)
@@ -288,7 +293,8 @@ enum em_code em_labels_check(const cJSON *labels, struct em_status *st)
     cJSON_ArrayForEach(label, labels)
     {
         const char *key = label->string;
-        if (!label_text_valid(key, 1, 63) || !islower((unsigned char)key[0]))
+        unsigned char first = (unsigned char)key[0];
+        if (!label_text_valid(key, 1, 63) || !(islower(first) || is_utf8_lead(first)))
             return EM_FAIL(st, EM_INVALID_ARGUMENT,
                            "Invalid label key \"%.70s\": keys are 1 to 63 lowercase letters, "
                            "digits, '_' or '-', starting with a lowercase letter.",
@@ -300,6 +306,18 @@ enum em_code em_labels_check(const cJSON *labels, struct em_status *st)
                            key);
     }
     return EM_OK;
+}
+
+enum em_code em_labels_read(const cJSON *obj, char **labels_json, struct em_status *st)
+{
+    *labels_json = NULL;
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(obj, "labels");
+    if (!labels || cJSON_IsNull(labels))
+        return EM_OK;
+    if (em_labels_check(labels, st))
+        return st->code;
+    *labels_json = cJSON_PrintUnformatted(labels);
+    return *labels_json ? EM_OK : EM_FAIL_OOM(st);
 }
 
 char *em_page_token_make(const char *last_name)

@@ -84,10 +84,15 @@ const struct em_location *em_locations(size_t *count);
 /* Whether `inner` (a region) lies within `outer` (global, a multi-region or itself). */
 bool em_location_covers(const char *outer, const char *inner);
 
-/* Labels (a JSON object of strings), Google's rules: at most 64; keys 1-63 characters,
- * starting with a lowercase letter; keys and values use lowercase letters, digits,
- * '_' and '-', values up to 63 characters. */
+/* Labels (a JSON object of strings), Google's rules, the same for every service: at most
+ * 64; keys 1 to 63 characters, starting with a lowercase letter or an international
+ * character; values 0 to 63 characters; both of lowercase letters, digits, '_', '-' and
+ * international characters (UTF-8; lengths count characters, not bytes). */
 enum em_code em_labels_check(const cJSON *labels, struct em_status *st);
+
+/* Reads obj's "labels" field, checked with em_labels_check, as compact JSON text into
+ * *labels_json (malloc'd; NULL when the field is absent or null). */
+enum em_code em_labels_read(const cJSON *obj, char **labels_json, struct em_status *st);
 
 /* Page tokens: opaque base64url of the last name returned. */
 char *em_page_token_make(const char *last_name);

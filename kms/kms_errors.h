@@ -19,6 +19,10 @@
 #define KMS_ERR_INVALID_NAME(st, name)                                                             \
     EM_FAIL((st), EM_INVALID_ARGUMENT, "Invalid resource name \"%.200s\".", (name))
 
+/* INVALID_ARGUMENT: a patch without an update mask. */
+#define KMS_ERR_UPDATE_MASK_REQUIRED(st)                                                           \
+    EM_FAIL((st), EM_INVALID_ARGUMENT, "update_mask is required.")
+
 /* NOT_FOUND: the key ring, crypto key or version the request names does not exist. */
 #define KMS_ERR_KEY_RING_NOT_FOUND(st, name)                                                       \
     EM_FAIL((st), EM_NOT_FOUND, "KeyRing %s not found.", (name))

@@ -15,6 +15,7 @@
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_list.h"
+#include "em_mask.h"
 #include "em_names.h"
 #include "em_service.h"
 #include "kms.h"
@@ -585,8 +586,8 @@ static enum em_code read_version_patch(struct em_call *call, enum kms_state *sta
 {
     const char *mask = em_call_query(call, "updateMask");
     if (!mask || !*mask)
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "update_mask is required.");
-    if (strcmp(mask, "state") != 0)
+        return KMS_ERR_UPDATE_MASK_REQUIRED(&call->status);
+    if (!em_mask_path_is(mask, "state"))
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                             "update_mask \"%.100s\" is not supported: only \"state\" can be "
                             "updated on a CryptoKeyVersion.",

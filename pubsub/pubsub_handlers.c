@@ -462,7 +462,7 @@ enum em_code ps_create_snapshot(struct em_call *call)
                             "CreateSnapshotRequest.subscription is required.");
     if (check_name(call, sub, "subscriptions") ||
         check_also(call, sub, "pubsub.subscriptions.consume") ||
-        ps_json_labels(call->body, &labels, &call->status))
+        em_labels_read(call->body, &labels, &call->status))
         return call->status.code;
     note_created(call, name);
     struct ps_snapshot *snap;
