@@ -37,6 +37,12 @@
 #include <string.h>
 #include <time.h>
 
+/* The engine's messages sent from more than one place (macros: the caller's line is kept). */
+#define NOT_PROTECTED(st, name)                                                                    \
+    EM_FAIL((st), EM_NOT_FOUND, "%s is not a protected resource.", (name))
+#define ALREADY_PROTECTED(st, name)                                                                \
+    EM_FAIL((st), EM_ALREADY_EXISTS, "%s is already protected.", (name))
+
 #define CHECK_PARALLEL    32
 #define RETRY_FIRST_NS    (EM_NS_PER_SEC / 20) /* prompt retries: 50 ms, doubling ... */
 #define RETRY_MAX_NS      (2 * EM_NS_PER_SEC)  /* ... up to 2 s between attempts */
@@ -789,9 +795,8 @@ enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const c
     r->state_since = r->last_check = now;
     r->next_check = kms_key ? now + cmek->interval_ns : 0;
     pthread_rwlock_wrlock(&cmek->lock);
-    enum em_code code = em_index_find(&cmek->resources, resource)
-                            ? EM_FAIL(st, EM_ALREADY_EXISTS, "%s is already protected.", resource)
-                            : save_row(cmek, r, st);
+    enum em_code code = em_index_find(&cmek->resources, resource) ? ALREADY_PROTECTED(st, resource)
+                                                                  : save_row(cmek, r, st);
     if (!code && !em_index_insert(&cmek->resources, r))
         code = EM_FAIL_OOM(st);
     pthread_rwlock_unlock(&cmek->lock);
@@ -819,7 +824,7 @@ static bool rekey_source(struct em_cmek *c, const char *resource, const char *km
                 "The key protecting %s cannot be changed while it is %s.", resource,
                 em_cmek_state_name(r->state));
     } else {
-        EM_FAIL(st, EM_NOT_FOUND, "%s is not a protected resource.", resource);
+        NOT_PROTECTED(st, resource);
     }
     pthread_rwlock_unlock(&c->lock);
     return usable;
@@ -839,7 +844,7 @@ enum em_code em_cmek_rekey(struct em_cmek *cmek, const char *resource, const cha
     pthread_rwlock_wrlock(&cmek->lock);
     struct resource *r = code ? NULL : em_index_find(&cmek->resources, resource);
     if (!code && !r)
-        code = EM_FAIL(st, EM_NOT_FOUND, "%s is not a protected resource.", resource);
+        code = NOT_PROTECTED(st, resource);
     if (!code) {
         int64_t now = em_clock_now();
         free(r->wrapped_kek);
@@ -890,9 +895,9 @@ enum em_code em_cmek_rename(struct em_cmek *cmek, const char *from, const char *
     char *sealed_as = r ? strdup(bound_name(r)) : NULL;
     enum em_code code = EM_OK;
     if (!r)
-        code = EM_FAIL(st, EM_NOT_FOUND, "%s is not a protected resource.", from);
+        code = NOT_PROTECTED(st, from);
     else if (em_index_find(&cmek->resources, to))
-        code = EM_FAIL(st, EM_ALREADY_EXISTS, "%s is already protected.", to);
+        code = ALREADY_PROTECTED(st, to);
     else if (!name || !sealed_as)
         code = EM_FAIL_OOM(st);
     else
@@ -1012,7 +1017,7 @@ enum em_code em_cmek_use(struct em_cmek *cmek, const char *resource,
     if (usable)
         return EM_OK;
     if (!r)
-        return EM_FAIL(st, EM_NOT_FOUND, "%s is not a protected resource.", resource);
+        return NOT_PROTECTED(st, resource);
     if (info.state == EM_CMEK_INACCESSIBLE)
         return inaccessible(cmek, &info, st);
     if (retrying)

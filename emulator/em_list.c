@@ -8,6 +8,7 @@
 #include "em_crypto.h"
 #include "em_filter.h"
 #include "em_json.h"
+#include "em_names.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -185,7 +186,7 @@ static enum em_code read_token(const char *token, uint32_t fingerprint, long *of
     unsigned fp = 0;
     /* an offset no list can reach would overflow offset + page_size */
     if (sscanf(text, "%ld:%8x", offset, &fp) != 2 || *offset < 0 || *offset > INT_MAX)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid page token \"%.60s\".", token);
+        return EM_ERR_PAGE_TOKEN_INVALID(st, token);
     if (fp != fingerprint)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "The page token was made for another filter or order_by; list again "

@@ -144,6 +144,12 @@ static const struct key_name_part key_name_parts[] = {
 #define KEY_NAME_SHAPE                                                                             \
     "projects/{project}/locations/{location}/keyRings/{key_ring}/cryptoKeys/{crypto_key}"
 
+static enum em_code key_name_misshapen(const char *field, const char *name, struct em_status *st)
+{
+    return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid %s \"%.300s\": expected " KEY_NAME_SHAPE ".",
+                   field, name);
+}
+
 enum em_code em_crypto_key_name_parse(const char *name, const char *field,
                                       struct em_crypto_key_name *out, struct em_status *st)
 {
@@ -154,14 +160,12 @@ enum em_code em_crypto_key_name_parse(const char *name, const char *field,
         const struct key_name_part *part = &key_name_parts[i];
         size_t clen = strlen(part->collection);
         if (strncmp(p, part->collection, clen) != 0 || p[clen] != '/')
-            return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "Invalid %s \"%.300s\": expected " KEY_NAME_SHAPE ".", field, name);
+            return key_name_misshapen(field, name, st);
         p += clen + 1;
         size_t n = strcspn(p, "/");
         bool last = i + 1 == sizeof(key_name_parts) / sizeof(key_name_parts[0]);
         if (n == 0 || (last ? p[n] != '\0' : p[n] != '/'))
-            return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "Invalid %s \"%.300s\": expected " KEY_NAME_SHAPE ".", field, name);
+            return key_name_misshapen(field, name, st);
         char id[64];
         bool fits = n < part->max_len && n < sizeof(id);
         if (fits) {
@@ -341,12 +345,12 @@ enum em_code em_page_token_read(const char *token, char *out, size_t len, struct
     unsigned char *raw;
     size_t raw_len;
     if (!em_b64_decode(token, strlen(token), &raw, &raw_len))
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid page token \"%.60s\".", token);
+        return EM_ERR_PAGE_TOKEN_INVALID(st, token);
     bool ok = raw_len > 0 && raw_len < len && memchr(raw, '\0', raw_len) == NULL;
     if (ok) {
         memcpy(out, raw, raw_len);
         out[raw_len] = '\0';
     }
     free(raw);
-    return ok ? EM_OK : EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid page token \"%.60s\".", token);
+    return ok ? EM_OK : EM_ERR_PAGE_TOKEN_INVALID(st, token);
 }

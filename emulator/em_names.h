@@ -96,6 +96,10 @@ enum em_code em_labels_read(const cJSON *obj, char **labels_json, struct em_stat
 
 /* Page tokens: opaque base64url of the last name returned. */
 char *em_page_token_make(const char *last_name);
+/* INVALID_ARGUMENT for a page token no list of ours made: the one wording of every list
+ * (name-based tokens here, offset tokens in em_list, the control plane's log entries). */
+#define EM_ERR_PAGE_TOKEN_INVALID(st, token)                                                       \
+    EM_FAIL((st), EM_INVALID_ARGUMENT, "Invalid page token \"%.60s\".", (token))
 enum em_code em_page_token_read(const char *token, char *out, size_t len, struct em_status *st);
 
 #endif
