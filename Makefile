@@ -10,9 +10,23 @@ CC      ?= cc
 BUILD   ?= build/release
 BIN     ?= bin
 PKGS    := libmicrohttpd libcjson sqlite3 openssl libcurl
+# the Debian package that provides each pkg-config package (scripts/install-deps installs them)
+DEB_libmicrohttpd := libmicrohttpd-dev
+DEB_libcjson      := libcjson-dev
+DEB_sqlite3       := libsqlite3-dev
+DEB_openssl       := libssl-dev
+DEB_libcurl       := libcurl4-openssl-dev
+
+# A missing library stops the build here, naming it, instead of as a compiler error later.
+ifneq ($(filter-out clean lint,$(or $(MAKECMDGOALS),all)),)
+MISSING_PKGS := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done)
+ifneq ($(MISSING_PKGS),)
+$(error pkg-config cannot find $(MISSING_PKGS) (Debian: $(foreach p,$(MISSING_PKGS),$(or $(DEB_$(p)),$(p)))); install the build dependencies with scripts/install-deps)
+endif
+endif
 CFLAGS  ?= -O2 -g
 # `override` keeps these when CFLAGS/LDLIBS are given on the command line (make asan)
-override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wvla -Wno-missing-field-initializers -Wno-format-truncation -Wno-unknown-warning-option -pthread \
+override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wvla -Wno-missing-field-initializers -Wno-unknown-warning-option -pthread \
            -I. -Iemulator $(shell pkg-config --cflags $(PKGS)) -MMD -MP
 override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -pthread -lm
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -34,6 +48,9 @@ CONTROL_LIB := $(BUILD)/libcontrol.a
 BINARIES := $(BIN)/emulator $(addprefix $(BIN)/,$(SERVICES))
 
 .PHONY: all test unit integ fuzz-replay asan fuzz bench lint clean
+# keep every object: test, replay and bench objects are intermediate files that make would
+# otherwise delete after each run and rebuild on the next
+.SECONDARY:
 all: $(BINARIES)
 
 $(BUILD)/%.o: %.c

@@ -213,7 +213,7 @@ enum em_code em_audit_open(struct em_store *store, int64_t max_entries, struct e
         return st->code;
     struct em_audit *audit = calloc(1, sizeof(*audit));
     if (!audit)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     audit->store = store;
     audit->max_entries = max_entries;
     pthread_mutex_init(&audit->lock, NULL);

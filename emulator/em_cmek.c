@@ -37,6 +37,12 @@
 #include <string.h>
 #include <time.h>
 
+/* The engine's messages sent from more than one place (macros: the caller's line is kept). */
+#define NOT_PROTECTED(st, name)                                                                    \
+    EM_FAIL((st), EM_NOT_FOUND, "%s is not a protected resource.", (name))
+#define ALREADY_PROTECTED(st, name)                                                                \
+    EM_FAIL((st), EM_ALREADY_EXISTS, "%s is already protected.", (name))
+
 #define CHECK_PARALLEL    32
 #define RETRY_FIRST_NS    (EM_NS_PER_SEC / 20) /* prompt retries: 50 ms, doubling ... */
 #define RETRY_MAX_NS      (2 * EM_NS_PER_SEC)  /* ... up to 2 s between attempts */
@@ -279,7 +285,7 @@ static enum em_code load_rows(struct em_cmek *c, struct em_status *st)
         em_wipe(kek, sizeof(kek));
         if (!em_index_insert(&c->resources, r)) {
             resource_free(r);
-            code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            code = EM_FAIL_OOM(st);
         }
     }
     em_stmt_done(stmt);
@@ -584,7 +590,7 @@ static enum em_code check_round(struct em_cmek *c, int64_t now, enum round_kind 
     pthread_rwlock_rdlock(&c->lock);
     bool collected = collect_checks(c, now, kind, &round);
     pthread_rwlock_unlock(&c->lock);
-    enum em_code code = collected ? EM_OK : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    enum em_code code = collected ? EM_OK : EM_FAIL_OOM(st);
     if (!code) {
         struct em_kms_decrypt_job *jobs = calloc(round.count ? round.count : 1, sizeof(*jobs));
         for (size_t i = 0; jobs && i < round.count; i++)
@@ -660,7 +666,7 @@ enum em_code em_cmek_open(struct em_service *svc, const char *agent_domain,
         return st->code;
     struct em_cmek *c = calloc(1, sizeof(*c));
     if (!c)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     c->store = svc->store;
     snprintf(c->service, sizeof(c->service), "%s", svc->def->name);
     snprintf(c->agent_domain, sizeof(c->agent_domain), "%s", agent_domain);
@@ -735,7 +741,7 @@ static enum em_code wrap_kek(struct em_cmek *c, struct resource *r, struct em_st
         r->wrapped_kek_len = KEY_BYTES + EM_SEAL_OVERHEAD;
         r->wrapped_kek = malloc(r->wrapped_kek_len);
         if (!r->wrapped_kek)
-            return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            return EM_FAIL_OOM(st);
         return em_seal(c->default_key, aad, strlen(aad), r->kek, KEY_BYTES, r->wrapped_kek, st);
     }
     char agent[300];
@@ -762,7 +768,7 @@ static struct resource *new_resource(const char *name, const char *project, cons
     if (!r || !(r->name = strdup(name)) || !(r->project = strdup(project)) ||
         (kms_key && !(r->kms_key = strdup(kms_key)))) {
         resource_free(r);
-        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        EM_FAIL_OOM(st);
         return NULL;
     }
     if (em_random_bytes(r->kek, KEY_BYTES, st) || em_random_bytes(r->dek, KEY_BYTES, st) ||
@@ -789,11 +795,10 @@ enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const c
     r->state_since = r->last_check = now;
     r->next_check = kms_key ? now + cmek->interval_ns : 0;
     pthread_rwlock_wrlock(&cmek->lock);
-    enum em_code code = em_index_find(&cmek->resources, resource)
-                            ? EM_FAIL(st, EM_ALREADY_EXISTS, "%s is already protected.", resource)
-                            : save_row(cmek, r, st);
+    enum em_code code = em_index_find(&cmek->resources, resource) ? ALREADY_PROTECTED(st, resource)
+                                                                  : save_row(cmek, r, st);
     if (!code && !em_index_insert(&cmek->resources, r))
-        code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        code = EM_FAIL_OOM(st);
     pthread_rwlock_unlock(&cmek->lock);
     if (code)
         resource_free(r);
@@ -819,7 +824,7 @@ static bool rekey_source(struct em_cmek *c, const char *resource, const char *km
                 "The key protecting %s cannot be changed while it is %s.", resource,
                 em_cmek_state_name(r->state));
     } else {
-        EM_FAIL(st, EM_NOT_FOUND, "%s is not a protected resource.", resource);
+        NOT_PROTECTED(st, resource);
     }
     pthread_rwlock_unlock(&c->lock);
     return usable;
@@ -835,11 +840,11 @@ enum em_code em_cmek_rekey(struct em_cmek *cmek, const char *resource, const cha
         return st->code;
     enum em_code code = tmp.name && tmp.sealed_as && tmp.project && (!kms_key || tmp.kms_key)
                             ? wrap_kek(cmek, &tmp, st)
-                            : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+                            : EM_FAIL_OOM(st);
     pthread_rwlock_wrlock(&cmek->lock);
     struct resource *r = code ? NULL : em_index_find(&cmek->resources, resource);
     if (!code && !r)
-        code = EM_FAIL(st, EM_NOT_FOUND, "%s is not a protected resource.", resource);
+        code = NOT_PROTECTED(st, resource);
     if (!code) {
         int64_t now = em_clock_now();
         free(r->wrapped_kek);
@@ -890,11 +895,11 @@ enum em_code em_cmek_rename(struct em_cmek *cmek, const char *from, const char *
     char *sealed_as = r ? strdup(bound_name(r)) : NULL;
     enum em_code code = EM_OK;
     if (!r)
-        code = EM_FAIL(st, EM_NOT_FOUND, "%s is not a protected resource.", from);
+        code = NOT_PROTECTED(st, from);
     else if (em_index_find(&cmek->resources, to))
-        code = EM_FAIL(st, EM_ALREADY_EXISTS, "%s is already protected.", to);
+        code = ALREADY_PROTECTED(st, to);
     else if (!name || !sealed_as)
-        code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        code = EM_FAIL_OOM(st);
     else
         code = rename_row(cmek, from, to, sealed_as, st);
     if (!code) {
@@ -1012,7 +1017,7 @@ enum em_code em_cmek_use(struct em_cmek *cmek, const char *resource,
     if (usable)
         return EM_OK;
     if (!r)
-        return EM_FAIL(st, EM_NOT_FOUND, "%s is not a protected resource.", resource);
+        return NOT_PROTECTED(st, resource);
     if (info.state == EM_CMEK_INACCESSIBLE)
         return inaccessible(cmek, &info, st);
     if (retrying)

@@ -8,6 +8,7 @@
 #include "em_crypto.h"
 #include "em_filter.h"
 #include "em_json.h"
+#include "em_names.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -185,7 +186,7 @@ static enum em_code read_token(const char *token, uint32_t fingerprint, long *of
     unsigned fp = 0;
     /* an offset no list can reach would overflow offset + page_size */
     if (sscanf(text, "%ld:%8x", offset, &fp) != 2 || *offset < 0 || *offset > INT_MAX)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid page token \"%.60s\".", token);
+        return EM_ERR_PAGE_TOKEN_INVALID(st, token);
     if (fp != fingerprint)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "The page token was made for another filter or order_by; list again "
@@ -243,7 +244,7 @@ enum em_code em_list_page(cJSON *items, const char *filter_text, const char *ord
     int kept_count = filter_items(items, filter, &kept);
     struct sort_ctx ctx = {keys, key_count};
     if (kept_count < 0 || !sort_items(kept, kept_count, &ctx)) {
-        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        EM_FAIL_OOM(st);
         goto out;
     }
     if (page_size <= 0)

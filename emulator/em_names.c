@@ -144,6 +144,12 @@ static const struct key_name_part key_name_parts[] = {
 #define KEY_NAME_SHAPE                                                                             \
     "projects/{project}/locations/{location}/keyRings/{key_ring}/cryptoKeys/{crypto_key}"
 
+static enum em_code key_name_misshapen(const char *field, const char *name, struct em_status *st)
+{
+    return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid %s \"%.300s\": expected " KEY_NAME_SHAPE ".",
+                   field, name);
+}
+
 enum em_code em_crypto_key_name_parse(const char *name, const char *field,
                                       struct em_crypto_key_name *out, struct em_status *st)
 {
@@ -154,14 +160,12 @@ enum em_code em_crypto_key_name_parse(const char *name, const char *field,
         const struct key_name_part *part = &key_name_parts[i];
         size_t clen = strlen(part->collection);
         if (strncmp(p, part->collection, clen) != 0 || p[clen] != '/')
-            return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "Invalid %s \"%.300s\": expected " KEY_NAME_SHAPE ".", field, name);
+            return key_name_misshapen(field, name, st);
         p += clen + 1;
         size_t n = strcspn(p, "/");
         bool last = i + 1 == sizeof(key_name_parts) / sizeof(key_name_parts[0]);
         if (n == 0 || (last ? p[n] != '\0' : p[n] != '/'))
-            return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "Invalid %s \"%.300s\": expected " KEY_NAME_SHAPE ".", field, name);
+            return key_name_misshapen(field, name, st);
         char id[64];
         bool fits = n < part->max_len && n < sizeof(id);
         if (fits) {
@@ -265,17 +269,22 @@ bool em_location_covers(const char *outer, const char *inner)
     return o->kind == EM_LOC_MULTI_REGION && strncmp(inner, o->members, strlen(o->members)) == 0;
 }
 
+/* An international character: any code point outside ASCII, one UTF-8 sequence. */
+static bool is_utf8_lead(unsigned char c)
+{
+    return c >= 0x80 && (c & 0xc0) != 0x80;
+}
+
 static bool label_text_valid(const char *text, size_t min, size_t max)
 {
-    size_t len = strlen(text);
-    if (len < min || len > max)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (!(islower(c) || isdigit(c) || c == '_' || c == '-' || c >= 0x80))
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (!(islower(*p) || isdigit(*p) || *p == '_' || *p == '-' || *p >= 0x80))
             return false;
+        if (*p < 0x80 || is_utf8_lead(*p))
+            chars++;
     }
-    return true;
+    return chars >= min && chars <= max;
 }
 
 enum em_code em_labels_check(const cJSON *labels, struct em_status *st)
@@ -288,7 +297,8 @@ enum em_code em_labels_check(const cJSON *labels, struct em_status *st)
     cJSON_ArrayForEach(label, labels)
     {
         const char *key = label->string;
-        if (!label_text_valid(key, 1, 63) || !islower((unsigned char)key[0]))
+        unsigned char first = (unsigned char)key[0];
+        if (!label_text_valid(key, 1, 63) || !(islower(first) || is_utf8_lead(first)))
             return EM_FAIL(st, EM_INVALID_ARGUMENT,
                            "Invalid label key \"%.70s\": keys are 1 to 63 lowercase letters, "
                            "digits, '_' or '-', starting with a lowercase letter.",
@@ -300,6 +310,18 @@ enum em_code em_labels_check(const cJSON *labels, struct em_status *st)
                            key);
     }
     return EM_OK;
+}
+
+enum em_code em_labels_read(const cJSON *obj, char **labels_json, struct em_status *st)
+{
+    *labels_json = NULL;
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(obj, "labels");
+    if (!labels || cJSON_IsNull(labels))
+        return EM_OK;
+    if (em_labels_check(labels, st))
+        return st->code;
+    *labels_json = cJSON_PrintUnformatted(labels);
+    return *labels_json ? EM_OK : EM_FAIL_OOM(st);
 }
 
 char *em_page_token_make(const char *last_name)
@@ -323,12 +345,12 @@ enum em_code em_page_token_read(const char *token, char *out, size_t len, struct
     unsigned char *raw;
     size_t raw_len;
     if (!em_b64_decode(token, strlen(token), &raw, &raw_len))
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid page token \"%.60s\".", token);
+        return EM_ERR_PAGE_TOKEN_INVALID(st, token);
     bool ok = raw_len > 0 && raw_len < len && memchr(raw, '\0', raw_len) == NULL;
     if (ok) {
         memcpy(out, raw, raw_len);
         out[raw_len] = '\0';
     }
     free(raw);
-    return ok ? EM_OK : EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid page token \"%.60s\".", token);
+    return ok ? EM_OK : EM_ERR_PAGE_TOKEN_INVALID(st, token);
 }

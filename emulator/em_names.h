@@ -84,13 +84,22 @@ const struct em_location *em_locations(size_t *count);
 /* Whether `inner` (a region) lies within `outer` (global, a multi-region or itself). */
 bool em_location_covers(const char *outer, const char *inner);
 
-/* Labels (a JSON object of strings), Google's rules: at most 64; keys 1-63 characters,
- * starting with a lowercase letter; keys and values use lowercase letters, digits,
- * '_' and '-', values up to 63 characters. */
+/* Labels (a JSON object of strings), Google's rules, the same for every service: at most
+ * 64; keys 1 to 63 characters, starting with a lowercase letter or an international
+ * character; values 0 to 63 characters; both of lowercase letters, digits, '_', '-' and
+ * international characters (UTF-8; lengths count characters, not bytes). */
 enum em_code em_labels_check(const cJSON *labels, struct em_status *st);
+
+/* Reads obj's "labels" field, checked with em_labels_check, as compact JSON text into
+ * *labels_json (malloc'd; NULL when the field is absent or null). */
+enum em_code em_labels_read(const cJSON *obj, char **labels_json, struct em_status *st);
 
 /* Page tokens: opaque base64url of the last name returned. */
 char *em_page_token_make(const char *last_name);
+/* INVALID_ARGUMENT for a page token no list of ours made: the one wording of every list
+ * (name-based tokens here, offset tokens in em_list, the control plane's log entries). */
+#define EM_ERR_PAGE_TOKEN_INVALID(st, token)                                                       \
+    EM_FAIL((st), EM_INVALID_ARGUMENT, "Invalid page token \"%.60s\".", (token))
 enum em_code em_page_token_read(const char *token, char *out, size_t len, struct em_status *st);
 
 #endif

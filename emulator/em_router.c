@@ -151,7 +151,7 @@ enum em_code em_router_add(struct em_router *router, const struct em_route *rout
             size_t cap = router->cap ? router->cap * 2 : 32;
             struct compiled *items = realloc(router->items, cap * sizeof(*items));
             if (!items)
-                return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+                return EM_FAIL_OOM(st);
             router->items = items;
             router->cap = cap;
         }

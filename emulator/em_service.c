@@ -146,7 +146,7 @@ static enum em_code open_core(struct em_service *svc, struct em_status *st)
     em_store_purge_later(svc->store);
     svc->router = em_router_new();
     if (!svc->router)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     const struct em_service_def *def = svc->def;
     if (em_router_add(svc->router, common_routes, sizeof(common_routes) / sizeof(common_routes[0]),
                       st) ||
@@ -164,7 +164,7 @@ enum em_code em_service_open(const struct em_service_def *def, const struct em_c
 {
     struct em_service *svc = calloc(1, sizeof(*svc));
     if (!svc)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     svc->def = def;
     svc->config = *cfg;
     pthread_mutex_init(&svc->tick_lock, NULL);

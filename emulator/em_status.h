@@ -49,6 +49,12 @@ enum em_code em_status_set(struct em_status *st, const char *file, int line, enu
 
 #define EM_FAIL(st, code, ...) em_status_set((st), __FILE__, __LINE__, (code), __VA_ARGS__)
 
+/* An allocation inside the emulator failed. INTERNAL (HTTP 500, logged with the place):
+ * the emulator's own failure, not RESOURCE_EXHAUSTED (429), which Google keeps for a quota,
+ * a rate or a limit the client hit and which client libraries retry. Every allocation
+ * failure that reaches a caller goes through here. */
+#define EM_FAIL_OOM(st) EM_FAIL((st), EM_INTERNAL, "The emulator ran out of memory.")
+
 void em_status_clear(struct em_status *st);
 
 /* "INVALID_ARGUMENT" and friends; "UNKNOWN" for values outside the enum. */

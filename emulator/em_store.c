@@ -59,6 +59,10 @@ enum em_code em_store_error(sqlite3 *db, int rc, struct em_status *st)
         em_warn("store busy: %s", msg);
         return EM_FAIL(st, EM_UNAVAILABLE, "The metadata store is busy; retry the request.");
     }
+    if (primary == SQLITE_NOMEM || rc == SQLITE_IOERR_NOMEM) {
+        em_error("store out of memory: %s", msg);
+        return EM_FAIL_OOM(st);
+    }
     if (primary == SQLITE_FULL) {
         em_error("store full: %s", msg);
         return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "The data directory is full.");
@@ -106,7 +110,7 @@ static struct conn *conn_open(struct em_store *store, struct em_status *st)
 {
     struct conn *c = calloc(1, sizeof(*c));
     if (!c) {
-        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        EM_FAIL_OOM(st);
         return NULL;
     }
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -179,7 +183,7 @@ static enum em_code open_with(char *path, uint64_t key_id, struct em_store **out
         free(path);
         if (key_id)
             em_vfs_remove_key(key_id);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     store->path = path;
     store->key_id = key_id;
@@ -221,7 +225,7 @@ enum em_code em_store_open_encrypted(const char *path, const unsigned char dek[3
         return st->code;
     uint64_t key_id = em_vfs_add_key(dek);
     if (!key_id)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     struct em_store *store;
     if (open_with(encrypted_uri(path, key_id), key_id, &store, st))
         return st->code;
@@ -306,7 +310,7 @@ sqlite3_stmt *em_store_stmt(struct em_store *store, const char *sql, struct em_s
     char *copy = strdup(sql);
     if (!copy) {
         sqlite3_finalize(stmt);
-        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        EM_FAIL_OOM(st);
         return NULL;
     }
     if (c->cached == STMT_CACHE_SIZE) {

@@ -140,7 +140,7 @@ enum em_code em_workers_new(int max_threads, struct em_workers **out, struct em_
 {
     struct em_workers *w = calloc(1, sizeof(*w));
     if (!w)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     w->max_threads = max_threads > 0 ? max_threads : 1;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->work, NULL);
@@ -154,7 +154,7 @@ enum em_code em_workers_submit(struct em_workers *w, em_work_fn fn, void *arg, s
     join_finished(w, false);
     struct job *j = malloc(sizeof(*j));
     if (!j)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     *j = (struct job){fn, arg, NULL};
     pthread_mutex_lock(&w->lock);
     if (w->tail)

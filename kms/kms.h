@@ -7,6 +7,7 @@
  *   kms_store.c    the only SQL of KMS, and sealing of key material under the root key
  *   kms_json.c     JSON <-> the model, and the request schemas
  *   kms_handlers.c one function per REST method
+ *   kms_errors.h   the catalogue of error messages sent from more than one place
  *   kms_routes.c   the route table
  *
  * Google reference: https://cloud.google.com/kms/docs/reference/rest

@@ -166,7 +166,7 @@ static enum em_code generate_asymmetric(const struct kms_algorithm *alg, struct 
     OPENSSL_clear_free(der, (size_t)len);
     if (!out->raw) {
         EVP_PKEY_free(pkey);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     out->raw_len = (size_t)len;
     out->pkey = pkey;
@@ -182,7 +182,7 @@ enum em_code kms_material_generate(const struct kms_algorithm *alg, struct kms_m
     out->raw_len = (size_t)alg->bits / 8;
     out->raw = malloc(out->raw_len);
     if (!out->raw)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     if (em_random_bytes(out->raw, out->raw_len, st)) {
         kms_material_erase(out);
         return st->code;
@@ -255,7 +255,7 @@ enum em_code kms_encrypt(const struct kms_material *m, uint32_t version, const u
     size_t full_len;
     unsigned char *full = gcm_aad(out, aad, aad_len, &full_len);
     if (!full)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     enum em_code code =
         em_seal(m->raw, full, full_len, plaintext, plaintext_len, out + KMS_CIPHERTEXT_HEADER, st);
     free(full);
@@ -377,7 +377,7 @@ enum em_code kms_public_key_pem(const struct kms_material *m, char **pem, struct
         (*pem)[len] = '\0';
     }
     BIO_free(bio);
-    return *pem ? EM_OK : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    return *pem ? EM_OK : EM_FAIL_OOM(st);
 }
 
 bool kms_asymmetric_decrypt(const struct kms_algorithm *alg, const struct kms_material *m,

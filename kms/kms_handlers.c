@@ -15,9 +15,11 @@
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_list.h"
+#include "em_mask.h"
 #include "em_names.h"
 #include "em_service.h"
 #include "kms.h"
+#include "kms_errors.h"
 #include "kms_json.h"
 
 #include <openssl/crypto.h>
@@ -51,7 +53,7 @@ static enum em_code check_location(struct em_call *call, const char *name)
     char project[128], location[128];
     if (!em_name_id(name, "projects", project, sizeof(project)) ||
         !em_name_id(name, "locations", location, sizeof(location)))
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid resource name \"%.200s\".", name);
+        return KMS_ERR_INVALID_NAME(&call->status, name);
     if (em_project_check(project, &call->status))
         return call->status.code;
     if (!em_location_find(location))
@@ -69,6 +71,18 @@ static enum em_code check_id(struct em_call *call, const char *what, const char 
     if (!id || !*id)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "%s is required.", what);
     return em_id_check(id, &rule, &call->status);
+}
+
+/* The name of a new child of parent ("<parent>/<collection>/<id>") into out, also the
+ * resource the audit log records; a parent too long for a resource name is no KMS
+ * resource. */
+static enum em_code child_name(struct em_call *call, const char *parent, const char *collection,
+                               const char *id, char out[EM_RESOURCE_MAX])
+{
+    if (snprintf(out, EM_RESOURCE_MAX, "%s/%s/%s", parent, collection, id) >= EM_RESOURCE_MAX)
+        return KMS_ERR_INVALID_NAME(&call->status, parent);
+    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", out);
+    return EM_OK;
 }
 
 /* Decodes a bytes field of the body (NULL/0 when absent); max bounds its length. */
@@ -127,7 +141,7 @@ static void note_version(struct em_call *call, const struct kms_key *key,
 
 static enum em_code key_not_found(struct em_call *call, const char *name)
 {
-    return EM_CALL_FAIL(call, EM_NOT_FOUND, "CryptoKey %s not found.", name);
+    return KMS_ERR_CRYPTO_KEY_NOT_FOUND(&call->status, name);
 }
 
 static enum em_code wrong_purpose(struct em_call *call, const struct kms_key *key,
@@ -202,11 +216,10 @@ enum em_code kms_create_key_ring(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
     const char *id = em_call_query(call, "keyRingId");
-    if (check_location(call, parent) || check_id(call, "key_ring_id", id))
+    char name[EM_RESOURCE_MAX];
+    if (check_location(call, parent) || check_id(call, "key_ring_id", id) ||
+        child_name(call, parent, "keyRings", id, name))
         return call->status.code;
-    char name[512];
-    snprintf(name, sizeof(name), "%s/keyRings/%s", parent, id);
-    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", name);
     struct kms_registry *reg = registry(call);
     struct kms_key_ring *ring;
     kms_write_lock(reg);
@@ -227,7 +240,7 @@ enum em_code kms_get_key_ring(struct em_call *call)
     cJSON *reply = ring ? kms_json_key_ring(ring) : NULL;
     kms_unlock(reg);
     if (!reply)
-        return EM_CALL_FAIL(call, EM_NOT_FOUND, "KeyRing %s not found.", name);
+        return KMS_ERR_KEY_RING_NOT_FOUND(&call->status, name);
     return em_call_reply(call, reply);
 }
 
@@ -259,15 +272,14 @@ enum em_code kms_create_crypto_key(struct em_call *call)
     bool skip = false;
     struct kms_key_spec spec;
     char *labels = NULL;
+    char name[EM_RESOURCE_MAX];
     if (check_location(call, parent) || check_id(call, "crypto_key_id", id) ||
+        child_name(call, parent, "cryptoKeys", id, name) ||
         em_call_query_bool(call, "skipInitialVersionCreation", &skip) ||
         kms_json_key_spec(call->body, &spec, &labels, &call->status)) {
         cJSON_free(labels);
         return call->status.code;
     }
-    char name[600];
-    snprintf(name, sizeof(name), "%s/cryptoKeys/%s", parent, id);
-    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", name);
     struct kms_registry *reg = registry(call);
     struct kms_key *key;
     kms_write_lock(reg);
@@ -309,7 +321,7 @@ enum em_code kms_list_crypto_keys(struct em_call *call)
     kms_unlock(reg);
     if (!ring_exists) {
         cJSON_Delete(items);
-        return EM_CALL_FAIL(call, EM_NOT_FOUND, "KeyRing %s not found.", parent);
+        return KMS_ERR_KEY_RING_NOT_FOUND(&call->status, parent);
     }
     struct em_list_options opt = {"cryptoKeys", 1000, 1000, true};
     return em_list_reply(call, items, &opt);
@@ -422,7 +434,7 @@ static enum em_code encrypt_locked(struct em_call *call, struct kms_registry *re
     io->output_len = kms_ciphertext_size(io->input_len);
     io->output = malloc(io->output_len);
     if (!io->output)
-        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(&call->status);
     kms_version_name(key, v, version_name, name_len);
     *level = v->protection;
     return kms_encrypt(&v->material, v->id, io->aad, io->aad_len, io->input, io->input_len,
@@ -480,7 +492,7 @@ static enum em_code decrypt_locked(struct em_call *call, struct kms_registry *re
         return call->status.code;
     io->output = malloc(io->input_len);
     if (!io->output)
-        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(&call->status);
     if (!kms_decrypt(&v->material, io->aad, io->aad_len, io->input, io->input_len, io->output,
                      &io->output_len))
         return decrypt_failed(call);
@@ -574,8 +586,8 @@ static enum em_code read_version_patch(struct em_call *call, enum kms_state *sta
 {
     const char *mask = em_call_query(call, "updateMask");
     if (!mask || !*mask)
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "update_mask is required.");
-    if (strcmp(mask, "state") != 0)
+        return KMS_ERR_UPDATE_MASK_REQUIRED(&call->status);
+    if (!em_mask_path_is(mask, "state"))
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                             "update_mask \"%.100s\" is not supported: only \"state\" can be "
                             "updated on a CryptoKeyVersion.",
@@ -875,7 +887,7 @@ enum em_code kms_iam_resource_check(struct em_call *call)
                                                : kms_key_ring_find(reg, name) != NULL;
     kms_unlock(reg);
     if (!exists)
-        return EM_CALL_FAIL(call, EM_NOT_FOUND, "%s %s not found.",
-                            strstr(name, "/cryptoKeys/") ? "CryptoKey" : "KeyRing", name);
+        return strstr(name, "/cryptoKeys/") ? KMS_ERR_CRYPTO_KEY_NOT_FOUND(&call->status, name)
+                                            : KMS_ERR_KEY_RING_NOT_FOUND(&call->status, name);
     return EM_OK;
 }

@@ -5,7 +5,9 @@
 #include "kms_json.h"
 
 #include "em_json.h"
+#include "em_mask.h"
 #include "em_names.h"
+#include "kms_errors.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -407,18 +409,6 @@ static enum em_code read_time(const cJSON *obj, const char *field, int64_t *out)
     return EM_OK;
 }
 
-static enum em_code read_labels(const cJSON *body, char **labels_json, struct em_status *st)
-{
-    *labels_json = NULL;
-    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(body, "labels");
-    if (!labels || cJSON_IsNull(labels))
-        return EM_OK;
-    if (em_labels_check(labels, st))
-        return st->code;
-    *labels_json = cJSON_PrintUnformatted(labels);
-    return *labels_json ? EM_OK : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
-}
-
 enum em_code kms_json_key_spec(const cJSON *body, struct kms_key_spec *spec, char **labels_json,
                                struct em_status *st)
 {
@@ -434,31 +424,35 @@ enum em_code kms_json_key_spec(const cJSON *body, struct kms_key_spec *spec, cha
     if (em_json_string(body, "cryptoKeyBackend"))
         return EM_FAIL(st, EM_UNIMPLEMENTED,
                        "crypto_key.crypto_key_backend is not supported by this emulator.");
-    if (read_labels(body, labels_json, st))
+    if (em_labels_read(body, labels_json, st))
         return st->code;
     spec->labels_json = *labels_json;
     return EM_OK;
 }
 
-/* Applies one updateMask path. */
-static enum em_code read_mask_path(const cJSON *body, const char *path, struct kms_key_update *u,
-                                   struct em_status *st)
+struct mask_read {
+    const cJSON *body;
+    struct kms_key_update *update;
+};
+
+/* Applies one updateMask path (camelCase or snake_case). */
+static enum em_code read_mask_path(const char *path, void *arg, struct em_status *st)
 {
+    const cJSON *body = ((struct mask_read *)arg)->body;
+    struct kms_key_update *u = ((struct mask_read *)arg)->update;
     const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(body, "versionTemplate");
-    if (!strcmp(path, "labels")) {
+    if (em_mask_path_is(path, "labels")) {
         u->mask |= KMS_FIELD_LABELS;
-    } else if (!strcmp(path, "rotationPeriod") || !strcmp(path, "rotation_period")) {
+    } else if (em_mask_path_is(path, "rotationPeriod")) {
         u->mask |= KMS_FIELD_ROTATION_PERIOD;
         read_duration(body, "rotationPeriod", &u->rotation_period_ns);
-    } else if (!strcmp(path, "nextRotationTime") || !strcmp(path, "next_rotation_time")) {
+    } else if (em_mask_path_is(path, "nextRotationTime")) {
         u->mask |= KMS_FIELD_NEXT_ROTATION;
         read_time(body, "nextRotationTime", &u->next_rotation_ns);
-    } else if (!strcmp(path, "versionTemplate.algorithm") ||
-               !strcmp(path, "version_template.algorithm")) {
+    } else if (em_mask_path_is(path, "versionTemplate.algorithm")) {
         u->mask |= KMS_FIELD_TEMPLATE_ALGORITHM;
         u->algorithm = em_json_string(tmpl, "algorithm");
-    } else if (!strcmp(path, "versionTemplate.protectionLevel") ||
-               !strcmp(path, "version_template.protection_level")) {
+    } else if (em_mask_path_is(path, "versionTemplate.protectionLevel")) {
         u->mask |= KMS_FIELD_TEMPLATE_PROTECTION;
     } else {
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -475,18 +469,13 @@ enum em_code kms_json_key_update(const cJSON *body, const char *update_mask,
 {
     memset(update, 0, sizeof(*update));
     *labels_json = NULL;
-    if (!update_mask || !*update_mask)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "update_mask is required.");
-    char mask[1024];
-    snprintf(mask, sizeof(mask), "%s", update_mask);
-    for (char *save = NULL, *path = strtok_r(mask, ",", &save); path;
-         path = strtok_r(NULL, ",", &save)) {
-        while (*path == ' ')
-            path++;
-        if (read_mask_path(body, path, update, st))
-            return st->code;
-    }
-    if (update->mask & KMS_FIELD_LABELS && read_labels(body, labels_json, st))
+    struct mask_read read = {body, update};
+    size_t count;
+    if (em_mask_each(update_mask, read_mask_path, &read, &count, st))
+        return st->code;
+    if (count == 0)
+        return KMS_ERR_UPDATE_MASK_REQUIRED(st);
+    if (update->mask & KMS_FIELD_LABELS && em_labels_read(body, labels_json, st))
         return st->code;
     update->labels_json = *labels_json;
     return EM_OK;

@@ -23,6 +23,7 @@
  * rotationPeriod gets a new primary version when nextRotationTime passes.
  */
 #include "kms.h"
+#include "kms_errors.h"
 
 #include "em_crypto.h"
 #include "em_index.h"
@@ -96,7 +97,7 @@ enum em_code kms_registry_open(struct em_store *store, const char *data_dir, int
 {
     struct kms_registry *reg = calloc(1, sizeof(*reg));
     if (!reg)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     pthread_rwlock_init(&reg->lock, NULL);
     reg->store = store;
     reg->propagation_ns = propagation_ns;
@@ -138,7 +139,7 @@ enum em_code kms_registry_adopt_ring(struct kms_registry *reg, struct kms_key_ri
                                      struct em_status *st)
 {
     if (!em_index_insert(&reg->rings, ring))
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     return EM_OK;
 }
 
@@ -146,7 +147,7 @@ enum em_code kms_registry_adopt_key(struct kms_registry *reg, struct kms_key *ke
                                     struct em_status *st)
 {
     if (!em_index_insert(&reg->keys, key))
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     return EM_OK;
 }
 
@@ -156,7 +157,7 @@ enum em_code kms_key_adopt_version(struct kms_key *key, struct kms_version *v, s
         return EM_FAIL(st, EM_DATA_LOSS, "version %u of %s is out of sequence", v->id, key->name);
     struct kms_version **grown = realloc(key->versions, (key->version_count + 1) * sizeof(*grown));
     if (!grown)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     key->versions = grown;
     key->versions[key->version_count++] = v;
     return EM_OK;
@@ -207,7 +208,7 @@ enum em_code kms_version_lookup(struct kms_registry *reg, const char *version_na
                        version_name);
     *key = kms_key_find(reg, key_name);
     if (!*key)
-        return EM_FAIL(st, EM_NOT_FOUND, "CryptoKey %s not found.", key_name);
+        return KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, key_name);
     uint32_t id;
     if (!kms_version_id_parse(id_text, &id))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -215,7 +216,7 @@ enum em_code kms_version_lookup(struct kms_registry *reg, const char *version_na
                        id_text);
     *version = kms_version_find(*key, id);
     if (!*version)
-        return EM_FAIL(st, EM_NOT_FOUND, "CryptoKeyVersion %.400s not found.", version_name);
+        return KMS_ERR_VERSION_NOT_FOUND(st, version_name);
     return EM_OK;
 }
 
@@ -319,7 +320,7 @@ enum em_code kms_key_ring_create(struct kms_registry *reg, const char *name, int
     struct kms_key_ring *ring = calloc(1, sizeof(*ring));
     if (!ring || !(ring->name = strdup(name))) {
         free(ring);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     ring->create_ns = now;
     if (kms_store_insert_key_ring(reg->store, ring, st) || kms_registry_adopt_ring(reg, ring, st)) {
@@ -361,16 +362,11 @@ static enum em_code resolve_protection(const char *name, enum kms_protection *ou
 {
     *out = name ? kms_protection_parse(name) : KMS_SOFTWARE;
     if (*out == KMS_PROTECTION_UNSPECIFIED && name && strcmp(name, "PROTECTION_LEVEL_UNSPECIFIED"))
-        return EM_FAIL(st, EM_UNIMPLEMENTED,
-                       "Protection level %s is not supported by this emulator (it needs an "
-                       "external key manager).",
-                       name);
+        return KMS_ERR_PROTECTION_UNSUPPORTED(st, name);
     if (*out == KMS_PROTECTION_UNSPECIFIED)
         *out = KMS_SOFTWARE;
     if (*out == KMS_EXTERNAL)
-        return EM_FAIL(st, EM_UNIMPLEMENTED,
-                       "Protection level EXTERNAL is not supported by this emulator (it needs an "
-                       "external key manager).");
+        return KMS_ERR_PROTECTION_UNSUPPORTED(st, "EXTERNAL");
     return EM_OK;
 }
 
@@ -429,7 +425,7 @@ static enum em_code resolve_spec(const struct kms_key_spec *spec, bool skip_init
     key->import_only = spec->import_only;
     key->create_ns = now;
     key->labels_json = strdup(spec->labels_json ? spec->labels_json : "{}");
-    return key->labels_json ? EM_OK : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    return key->labels_json ? EM_OK : EM_FAIL_OOM(st);
 }
 
 /* A new version with fresh material (not yet attached or saved). */
@@ -438,7 +434,7 @@ static enum em_code new_version(const struct kms_key *key, uint32_t id, int64_t 
 {
     struct kms_version *v = calloc(1, sizeof(*v));
     if (!v)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     v->id = id;
     v->state = v->prior_state = KMS_ENABLED;
     v->state_changed_ns = now;
@@ -462,7 +458,7 @@ static enum em_code check_key_parent(struct kms_registry *reg, const char *name,
     if (!em_name_prefix(name, "keyRings", ring, sizeof(ring)))
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid CryptoKey name %.200s.", name);
     if (!kms_key_ring_find(reg, ring))
-        return EM_FAIL(st, EM_NOT_FOUND, "KeyRing %s not found.", ring);
+        return KMS_ERR_KEY_RING_NOT_FOUND(st, ring);
     return EM_OK;
 }
 
@@ -490,7 +486,7 @@ enum em_code kms_key_create(struct kms_registry *reg, const char *name,
     struct kms_key *key = calloc(1, sizeof(*key));
     if (!key || !(key->name = strdup(name))) {
         free(key);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     struct kms_version *first = NULL;
     enum em_code code = resolve_spec(spec, skip_initial_version, now, key, st);
@@ -547,7 +543,7 @@ enum em_code kms_key_update(struct kms_registry *reg, struct kms_key *key,
     if (draft.labels_json != key->labels_json) {
         char *labels = strdup(draft.labels_json);
         if (!labels)
-            return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            return EM_FAIL_OOM(st);
         free(key->labels_json);
         draft.labels_json = labels;
     }
@@ -565,8 +561,7 @@ enum em_code kms_key_set_primary(struct kms_registry *reg, struct kms_key *key, 
                        key->name, kms_purpose_name(key->purpose));
     struct kms_version *v = kms_version_find(key, id);
     if (!v)
-        return EM_FAIL(st, EM_NOT_FOUND, "CryptoKeyVersion %s/cryptoKeyVersions/%u not found.",
-                       key->name, id);
+        return KMS_ERR_VERSION_ID_NOT_FOUND(st, key->name, id);
     if (v->state != KMS_ENABLED)
         return EM_FAIL(st, EM_FAILED_PRECONDITION,
                        "%s/cryptoKeyVersions/%u is not enabled, current state is: %s.", key->name,

@@ -123,7 +123,7 @@ static enum em_code seal_material(const struct kms_registry *reg, const struct k
     *out_len = v->material.raw_len + EM_SEAL_OVERHEAD;
     *out = malloc(*out_len);
     if (!*out)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     if (em_seal(reg->root_key, name, strlen(name), v->material.raw, v->material.raw_len, *out,
                 st)) {
         free(*out);
@@ -207,7 +207,7 @@ static enum em_code load_rings(struct kms_registry *reg, struct em_status *st)
         struct kms_key_ring *ring = calloc(1, sizeof(*ring));
         if (!ring || !(ring->name = strdup(em_column_text(stmt, 0)))) {
             free(ring);
-            code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            code = EM_FAIL_OOM(st);
             break;
         }
         ring->create_ns = sqlite3_column_int64(stmt, 1);
@@ -255,7 +255,7 @@ static enum em_code load_keys(struct kms_registry *reg, struct em_status *st)
     while (!code && sqlite3_step(stmt) == SQLITE_ROW) {
         struct kms_key *key = read_key(stmt, st);
         if (!key) {
-            code = st->code ? st->code : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            code = st->code ? st->code : EM_FAIL_OOM(st);
             break;
         }
         if ((code = kms_registry_adopt_key(reg, key, st)) != EM_OK)
@@ -277,7 +277,7 @@ static enum em_code unseal_material(const struct kms_registry *reg, const char *
     size_t len = blob_len - EM_SEAL_OVERHEAD;
     unsigned char *raw = malloc(len ? len : 1);
     if (!raw)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     if (!em_open(reg->root_key, name, strlen(name), blob, blob_len, raw)) {
         free(raw);
         return EM_FAIL(st, EM_DATA_LOSS,
@@ -292,7 +292,7 @@ static enum em_code read_version(struct kms_registry *reg, sqlite3_stmt *stmt, s
 {
     struct kms_version *v = calloc(1, sizeof(*v));
     if (!v)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     v->id = (uint32_t)sqlite3_column_int64(stmt, 1);
     v->state = kms_state_parse(em_column_text(stmt, 2));
     v->prior_state = kms_state_parse(em_column_text(stmt, 3));

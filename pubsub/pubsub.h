@@ -15,6 +15,7 @@
  *   pubsub_store.c     the only SQL of Pub/Sub (metadata.db tables and topic stores)
  *   pubsub_json.c      JSON <-> the model, and the request schemas
  *   pubsub_handlers.c  one function per REST method
+ *   pubsub_errors.h    the catalogue of error messages sent from more than one place
  *   pubsub_routes.c    the route table
  *
  * Storage. Metadata (topic, subscription and snapshot configuration, labels) lives in
@@ -149,6 +150,8 @@ int64_t ps_push_backoff(uint32_t failures);
 
 /* The store file of a topic: hex SHA-256 of its name, ".db" (no topic name on disk). */
 #define PS_FILE_NAME_MAX 72
+/* The registry's directory leaves room for "/<topic file>" within PATH_MAX. */
+#define PS_DIR_MAX (PATH_MAX - PS_FILE_NAME_MAX)
 void ps_topic_file_name(const char *topic, char out[PS_FILE_NAME_MAX]);
 
 /* --- pubsub_filter.c --- */
@@ -434,7 +437,7 @@ struct ps_registry {
     struct em_store *meta;
     struct em_cmek *cmek;
     const struct em_config *config;
-    char dir[PATH_MAX];        /* <data dir>/pubsub */
+    char dir[PS_DIR_MAX];      /* <data dir>/pubsub */
     struct em_index topics;    /* struct ps_topic, by name */
     struct em_index retained;  /* struct ps_retained, by retained name: deleted topics
                                   whose data subscriptions still read */

@@ -70,7 +70,7 @@ enum em_code ps_backlog_reset(struct ps_backlog *b, int64_t floor, const struct 
     if (mark_count > b->mark_cap) {
         struct ps_mark *m = realloc(b->marks, mark_count * sizeof(*m));
         if (!m)
-            return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            return EM_FAIL_OOM(st);
         b->marks = m;
         b->mark_cap = mark_count;
     }
@@ -167,10 +167,10 @@ enum em_code ps_backlog_admit(struct ps_backlog *b, const struct ps_delivery_pol
     }
     char *key_copy = NULL;
     if (p->ordering && key && *key && !(key_copy = strdup(key)))
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     if (!make_room(b)) {
         free(key_copy);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     struct ps_entry *e = &b->entries[b->head + b->len++];
     *e = (struct ps_entry){.seq = seq,
@@ -334,7 +334,7 @@ enum em_code ps_backlog_acked(const struct ps_backlog *b, int64_t from, int64_t 
     size_t n = 0, cap = b->len + b->mark_len;
     int64_t *seqs = malloc((cap ? cap : 1) * sizeof(*seqs));
     if (!seqs)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     for (size_t i = 0; i < b->len; i++) {
         const struct ps_entry *e = &b->entries[b->head + i];
         if (e->state == PS_ACKED && e->seq >= from)

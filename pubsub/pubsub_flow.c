@@ -27,6 +27,7 @@
  * snapshot needs deleted (respecting retention), idle logs closed.
  */
 #include "pubsub.h"
+#include "pubsub_errors.h"
 
 #include "em_audit.h"
 #include "em_clock.h"
@@ -44,11 +45,6 @@
 #define SCAN_BATCH 256   /* messages read from the log per job while pulling */
 #define SCAN_LIMIT 10000 /* messages passed over per pull (filters, ordering) */
 #define DEAD_BATCH 100   /* messages dead-lettered per round */
-
-static enum em_code sub_not_found(struct em_status *st)
-{
-    return EM_FAIL(st, EM_NOT_FOUND, "Subscription does not exist");
-}
 
 /* --- publish --- */
 
@@ -87,7 +83,7 @@ static enum em_code start_on(struct ps_topic *topic, struct ps_message *msgs, si
 {
     struct ps_publish *op = calloc(1, sizeof(*op));
     if (!op)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     op->topic = topic;
     op->job = (struct publish_job){msgs, count};
     enum em_code code = ps_topic_open_data(topic, &op->log, st);
@@ -109,7 +105,7 @@ enum em_code ps_publish_start(struct ps_registry *reg, const char *topic_name,
 {
     struct ps_topic *topic = ps_topic_get(reg, topic_name);
     if (!topic)
-        return EM_FAIL(st, EM_NOT_FOUND, "Topic not found");
+        return PS_ERR_TOPIC_NOT_FOUND(st);
     enum em_code code = start_on(topic, msgs, count, done, done_arg, out, st);
     if (code)
         ps_topic_put(topic);
@@ -147,7 +143,7 @@ enum em_code ps_publish(struct ps_registry *reg, const char *topic_name, struct 
 {
     struct ps_topic *topic = ps_topic_get(reg, topic_name);
     if (!topic)
-        return EM_FAIL(st, EM_NOT_FOUND, "Topic not found");
+        return PS_ERR_TOPIC_NOT_FOUND(st);
     enum em_code code = publish_to(topic, msgs, count, st);
     ps_topic_put(topic);
     return code;
@@ -308,7 +304,8 @@ static struct ps_topic *dead_letter_topic(struct ps_registry *reg, struct ps_sub
 static void report_dead_letter_denied(struct ps_registry *reg, struct ps_sub *sub,
                                       const char *agent, const char *topic, const char *why)
 {
-    char message[EM_STATUS_MESSAGE_MAX];
+    /* why, two resource names, the agent and the sentence around them */
+    char message[EM_STATUS_MESSAGE_MAX + 2 * PS_NAME_MAX + EM_PRINCIPAL_MAX + 256];
     snprintf(message, sizeof(message),
              "%s Messages of %s are not dead-lettered (they keep being redelivered) until "
              "the Pub/Sub service agent %s has roles/pubsub.publisher on %s and "
@@ -513,14 +510,14 @@ static enum em_code read_missing(struct ps_sub *sub, struct ps_log *log, struct 
     size_t n = 0;
     int64_t *seqs = malloc((out->count ? out->count : 1) * sizeof(*seqs));
     if (!seqs)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     for (size_t i = 0; i < out->count; i++)
         if (!out->items[i].msg.data && !out->items[i].msg.attributes)
             seqs[n++] = out->items[i].msg.seq;
     struct ps_message *msgs = n ? calloc(n, sizeof(*msgs)) : NULL;
     enum em_code code = EM_OK;
     if (n && !msgs)
-        code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        code = EM_FAIL_OOM(st);
     struct read_job job = {seqs, n, msgs};
     if (!code && n)
         code = ps_log_run(log, job_read, &job, st);
@@ -556,7 +553,7 @@ static enum em_code take_locked(struct ps_sub *sub, struct ps_topic *dlt, struct
     forward_dead(sub, dlt, log, &p);
     size_t *idx = malloc((out->cap ? out->cap : 1) * sizeof(*idx));
     if (!idx)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     deliver_selected(sub, &p, now, out, idx);
     enum em_code code = scan_new(sub, log, &p, now, out, idx, st);
     free(idx);
@@ -681,7 +678,7 @@ static enum em_code take(struct ps_registry *reg, struct ps_sub *sub, int max, b
         return EM_OK;
     struct taken t = {calloc((size_t)max, sizeof(struct ps_received)), 0, (size_t)max};
     if (!t.items)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     int64_t deadline = real_ms() + (wait ? reg->pull_wait_ms : 0);
     enum em_code code = EM_OK;
     struct ps_topic *dlt = dead_letter_topic(reg, sub);
@@ -692,7 +689,7 @@ static enum em_code take(struct ps_registry *reg, struct ps_sub *sub, int max, b
             break;
         uint64_t g = topic ? topic_generation(topic) : 0;
         if (sub->deleted)
-            code = sub_not_found(st);
+            code = PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
         else if (sub->detached)
             code = detached(sub, st);
         else if (topic)
@@ -719,7 +716,7 @@ enum em_code ps_pull(struct ps_registry *reg, const char *name, int max, bool re
 {
     struct ps_sub *sub = ps_sub_get(reg, name);
     if (!sub)
-        return sub_not_found(st);
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     if (max > PS_MAX_PULL_MESSAGES)
         max = PS_MAX_PULL_MESSAGES;
     enum em_code code = take(reg, sub, max, !return_immediately, out, count, st);
@@ -753,13 +750,13 @@ enum em_code ps_acknowledge(struct ps_registry *reg, const char *name, const cha
 {
     struct ps_sub *sub = ps_sub_get(reg, name);
     if (!sub)
-        return sub_not_found(st);
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     struct ps_ack_ref *refs = calloc(count ? count : 1, sizeof(*refs));
     struct ps_mark *marks = calloc(count ? count : 1, sizeof(*marks));
     struct ps_topic *topic = NULL;
     struct ps_log *log = NULL;
-    enum em_code code = !refs || !marks ? EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory")
-                                        : decode_ack_ids(sub, ack_ids, count, refs, st);
+    enum em_code code =
+        !refs || !marks ? EM_FAIL_OOM(st) : decode_ack_ids(sub, ack_ids, count, refs, st);
     if (code || (code = lock_sub_data(sub, &topic, &log, st)) != EM_OK)
         goto out;
     if (sub->detached) {
@@ -793,12 +790,11 @@ enum em_code ps_modify_ack_deadline(struct ps_registry *reg, const char *name,
                        seconds, PS_MAX_ACK_DEADLINE_S);
     struct ps_sub *sub = ps_sub_get(reg, name);
     if (!sub)
-        return sub_not_found(st);
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     struct ps_ack_ref *refs = calloc(count ? count : 1, sizeof(*refs));
     struct ps_topic *topic = NULL;
     struct ps_log *log = NULL;
-    enum em_code code = !refs ? EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory")
-                              : decode_ack_ids(sub, ack_ids, count, refs, st);
+    enum em_code code = !refs ? EM_FAIL_OOM(st) : decode_ack_ids(sub, ack_ids, count, refs, st);
     if (code || (code = lock_sub_data(sub, &topic, &log, st)) != EM_OK)
         goto out;
     bool nacked = false;
@@ -868,7 +864,7 @@ static enum em_code acked_marks(const struct ps_backlog *b, int64_t from, struct
     *out = calloc(n ? n : 1, sizeof(**out));
     if (!*out) {
         free(seqs);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     for (size_t i = 0; i < n; i++)
         (*out)[i] = (struct ps_mark){seqs[i], 0, true};
@@ -928,13 +924,13 @@ enum em_code ps_seek(struct ps_registry *reg, const char *name, const char *snap
 {
     struct ps_sub *sub = ps_sub_get(reg, name);
     if (!sub)
-        return sub_not_found(st);
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     struct ps_snapshot *snap = snapshot ? ps_snapshot_get(reg, snapshot) : NULL;
     struct ps_topic *topic = NULL;
     struct ps_log *log = NULL;
     enum em_code code = EM_OK;
     if (snapshot && (!snap || snap->expire_ns <= em_clock_now())) {
-        code = EM_FAIL(st, EM_NOT_FOUND, "Snapshot does not exist");
+        code = PS_ERR_SNAPSHOT_NOT_FOUND(st);
         goto out;
     }
     if (snap && (code = check_snapshot_topic(sub, snap, st)) != EM_OK)
@@ -987,11 +983,11 @@ enum em_code ps_snapshot_create(struct ps_registry *reg, const char *name, const
     struct ps_snapshot *existing = ps_snapshot_get(reg, name);
     if (existing) {
         ps_snapshot_put(existing);
-        return EM_FAIL(st, EM_ALREADY_EXISTS, "Snapshot already exists");
+        return PS_ERR_SNAPSHOT_EXISTS(st);
     }
     struct ps_sub *sub = ps_sub_get(reg, sub_name);
     if (!sub)
-        return sub_not_found(st);
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     struct ps_topic *topic = NULL;
     struct ps_log *log = NULL;
     struct ps_snapshot *snap = NULL;
@@ -1028,7 +1024,7 @@ enum em_code ps_snapshot_create(struct ps_registry *reg, const char *name, const
     snap = calloc(1, sizeof(*snap));
     if (!snap || !(snap->name = strdup(name)) || !(snap->topic = strdup(sub->cfg.topic)) ||
         !(snap->labels_json = strdup(labels_json ? labels_json : "{}"))) {
-        code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        code = EM_FAIL_OOM(st);
         goto unlock;
     }
     snap->id = ps_registry_new_id(reg);
@@ -1052,7 +1048,7 @@ unlock:
             struct em_status ignored = {0};
             ps_store_delete_snapshot(reg->meta, name, &ignored);
         } else if (!(*out = ps_snapshot_get(reg, name))) {
-            code = EM_FAIL(st, EM_NOT_FOUND, "Snapshot does not exist"); /* deleted meanwhile */
+            code = PS_ERR_SNAPSHOT_NOT_FOUND(st); /* deleted meanwhile */
         }
     }
 out:

@@ -14,6 +14,7 @@
 #include "em_names.h"
 #include "em_service.h"
 #include "pubsub.h"
+#include "pubsub_errors.h"
 #include "pubsub_json.h"
 
 #include <stdio.h>
@@ -95,7 +96,7 @@ enum em_code ps_get_topic(struct em_call *call)
         return call->status.code;
     struct ps_topic *topic = ps_topic_get(registry(call), name);
     if (!topic)
-        return EM_CALL_FAIL(call, EM_NOT_FOUND, "Topic not found");
+        return PS_ERR_TOPIC_NOT_FOUND(&call->status);
     cJSON *reply = ps_json_topic(topic);
     ps_topic_put(topic);
     return em_call_reply(call, reply);
@@ -181,7 +182,7 @@ enum em_code ps_publish_call(struct em_call *call)
     const char *name = em_call_var(call, "topic");
     struct publish_call *pc = calloc(1, sizeof(*pc));
     if (!pc)
-        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(&call->status);
     if (check_name(call, name, "topics") ||
         ps_json_read_messages(call->body, &pc->msgs, &pc->count, &call->status)) {
         free(pc);
@@ -208,7 +209,7 @@ enum em_code ps_list_topic_subscriptions(struct em_call *call)
         return call->status.code;
     struct ps_topic *topic = ps_topic_get(registry(call), name);
     if (!topic)
-        return EM_CALL_FAIL(call, EM_NOT_FOUND, "Topic not found");
+        return PS_ERR_TOPIC_NOT_FOUND(&call->status);
     ps_topic_put(topic);
     cJSON *items = cJSON_CreateArray();
     ps_each_sub(registry(call), NULL, name, add_sub_name, items);
@@ -228,7 +229,7 @@ enum em_code ps_list_topic_snapshots(struct em_call *call)
         return call->status.code;
     struct ps_topic *topic = ps_topic_get(registry(call), name);
     if (!topic)
-        return EM_CALL_FAIL(call, EM_NOT_FOUND, "Topic not found");
+        return PS_ERR_TOPIC_NOT_FOUND(&call->status);
     ps_topic_put(topic);
     cJSON *items = cJSON_CreateArray();
     ps_each_snapshot(registry(call), NULL, name, add_snapshot_name, items);
@@ -267,7 +268,7 @@ enum em_code ps_get_subscription(struct em_call *call)
         return call->status.code;
     struct ps_sub *sub = ps_sub_get(registry(call), name);
     if (!sub)
-        return EM_CALL_FAIL(call, EM_NOT_FOUND, "Subscription does not exist");
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(&call->status);
     cJSON *reply = ps_json_sub(sub);
     ps_sub_put(sub);
     return em_call_reply(call, reply);
@@ -369,7 +370,7 @@ static enum em_code ack_ids(struct em_call *call, const char ***out, size_t *cou
     int n = cJSON_GetArraySize(list);
     *out = calloc(n > 0 ? (size_t)n : 1, sizeof(**out));
     if (!*out)
-        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(&call->status);
     size_t i = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, list)
@@ -435,7 +436,7 @@ enum em_code ps_detach_subscription(struct em_call *call)
         return call->status.code;
     struct ps_sub *sub = ps_sub_get(registry(call), name);
     if (!sub)
-        return EM_CALL_FAIL(call, EM_NOT_FOUND, "Subscription does not exist");
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(&call->status);
     char topic[PS_NAME_MAX];
     pthread_mutex_lock(&sub->lock);
     snprintf(topic, sizeof(topic), "%s", sub->cfg.topic);
@@ -461,7 +462,7 @@ enum em_code ps_create_snapshot(struct em_call *call)
                             "CreateSnapshotRequest.subscription is required.");
     if (check_name(call, sub, "subscriptions") ||
         check_also(call, sub, "pubsub.subscriptions.consume") ||
-        ps_json_labels(call->body, &labels, &call->status))
+        em_labels_read(call->body, &labels, &call->status))
         return call->status.code;
     note_created(call, name);
     struct ps_snapshot *snap;
@@ -481,7 +482,7 @@ enum em_code ps_get_snapshot(struct em_call *call)
         return call->status.code;
     struct ps_snapshot *snap = ps_snapshot_get(registry(call), name);
     if (!snap)
-        return EM_CALL_FAIL(call, EM_NOT_FOUND, "Snapshot does not exist");
+        return PS_ERR_SNAPSHOT_NOT_FOUND(&call->status);
     cJSON *reply = ps_json_snapshot(snap);
     ps_snapshot_put(snap);
     return em_call_reply(call, reply);
@@ -542,22 +543,19 @@ enum em_code ps_iam_resource_check(struct em_call *call)
     if (strstr(name, "/topics/")) {
         struct ps_topic *t = check_name(call, name, "topics") ? NULL : ps_topic_get(reg, name);
         if (!t)
-            return call->status.code ? call->status.code
-                                     : EM_CALL_FAIL(call, EM_NOT_FOUND, "Topic not found");
+            return call->status.code ? call->status.code : PS_ERR_TOPIC_NOT_FOUND(&call->status);
         ps_topic_put(t);
     } else if (strstr(name, "/subscriptions/")) {
         struct ps_sub *s = check_name(call, name, "subscriptions") ? NULL : ps_sub_get(reg, name);
         if (!s)
-            return call->status.code
-                       ? call->status.code
-                       : EM_CALL_FAIL(call, EM_NOT_FOUND, "Subscription does not exist");
+            return call->status.code ? call->status.code
+                                     : PS_ERR_SUBSCRIPTION_NOT_FOUND(&call->status);
         ps_sub_put(s);
     } else {
         struct ps_snapshot *s =
             check_name(call, name, "snapshots") ? NULL : ps_snapshot_get(reg, name);
         if (!s)
-            return call->status.code ? call->status.code
-                                     : EM_CALL_FAIL(call, EM_NOT_FOUND, "Snapshot does not exist");
+            return call->status.code ? call->status.code : PS_ERR_SNAPSHOT_NOT_FOUND(&call->status);
         ps_snapshot_put(s);
     }
     return EM_OK;

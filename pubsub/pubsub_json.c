@@ -8,7 +8,9 @@
 #include "pubsub_json.h"
 
 #include "em_json.h"
+#include "em_mask.h"
 #include "em_names.h"
+#include "pubsub_errors.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,18 +345,6 @@ static bool present(const cJSON *obj, const char *key)
     return v && !cJSON_IsNull(v);
 }
 
-enum em_code ps_json_labels(const cJSON *obj, char **labels_json, struct em_status *st)
-{
-    *labels_json = NULL;
-    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(obj, "labels");
-    if (!labels || cJSON_IsNull(labels))
-        return EM_OK;
-    if (em_labels_check(labels, st))
-        return st->code;
-    *labels_json = cJSON_PrintUnformatted(labels);
-    return *labels_json ? EM_OK : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
-}
-
 static enum em_code unimplemented(const char *what, struct em_status *st)
 {
     return EM_FAIL(st, EM_UNIMPLEMENTED, "%s is not implemented by this emulator.", what);
@@ -382,15 +372,12 @@ static enum em_code read_regions(const cJSON *policy, char **regions, struct em_
     }
     char *out = calloc(1, len);
     if (!out)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     cJSON_ArrayForEach(item, list)
     {
         if (strchr(item->valuestring, ',') || !*item->valuestring) {
             free(out);
-            return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "Invalid message storage policy: \"%.60s\" is not a Google Cloud "
-                           "region.",
-                           item->valuestring);
+            return PS_ERR_STORAGE_REGION_UNKNOWN(st, item->valuestring);
         }
         if (*out)
             strcat(out, ",");
@@ -413,63 +400,46 @@ enum em_code ps_json_read_topic(const cJSON *topic, struct ps_topic_config *cfg,
     const cJSON *policy = cJSON_GetObjectItemCaseSensitive(topic, "messageStoragePolicy");
     const char *key = em_json_string(topic, "kmsKeyName");
     if (key && *key && !(cfg->kms_key = strdup(key)))
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     cfg->retention_ns = duration_of(topic, "messageRetentionDuration", 0);
     em_json_bool(policy, "enforceInTransit", &cfg->enforce_in_transit);
-    if (read_regions(policy, &cfg->regions, st) || ps_json_labels(topic, &cfg->labels_json, st)) {
+    if (read_regions(policy, &cfg->regions, st) || em_labels_read(topic, &cfg->labels_json, st)) {
         ps_topic_config_free(cfg);
         return st->code;
     }
     return EM_OK;
 }
 
-/* Splits an update mask into paths, calling fn for each (spaces trimmed). */
-typedef enum em_code (*mask_fn)(const char *path, void *arg, struct em_status *st);
-
-static enum em_code each_mask_path(const char *mask, const char *request, mask_fn fn, void *arg,
-                                   struct em_status *st)
+/* Calls fn for each path of the request's update mask; a mask without paths is refused. */
+static enum em_code each_mask_path(const char *mask, const char *request, em_mask_path_fn fn,
+                                   void *arg, struct em_status *st)
 {
-    if (!mask || !*mask)
+    size_t count;
+    if (em_mask_each(mask, fn, arg, &count, st))
+        return st->code;
+    if (count == 0)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "The update_mask in the %s must be set, and must contain a non-empty "
                        "paths list.",
                        request);
-    char copy[1024];
-    snprintf(copy, sizeof(copy), "%s", mask);
-    for (char *save = NULL, *path = strtok_r(copy, ",", &save); path;
-         path = strtok_r(NULL, ",", &save)) {
-        while (*path == ' ')
-            path++;
-        char *end = path + strlen(path);
-        while (end > path && end[-1] == ' ')
-            *--end = '\0';
-        if (fn(path, arg, st))
-            return st->code;
-    }
     return EM_OK;
-}
-
-static bool path_is(const char *path, const char *camel)
-{
-    char snake[128];
-    em_snake_case(camel, snake, sizeof(snake));
-    return strcmp(path, camel) == 0 || strcmp(path, snake) == 0;
 }
 
 static enum em_code topic_mask_path(const char *path, void *arg, struct em_status *st)
 {
     struct ps_topic_update *u = arg;
-    if (path_is(path, "labels"))
+    if (em_mask_path_is(path, "labels"))
         u->mask |= PS_TOPIC_LABELS;
-    else if (path_is(path, "messageStoragePolicy") ||
-             path_is(path, "messageStoragePolicy.allowedPersistenceRegions"))
+    else if (em_mask_path_is(path, "messageStoragePolicy") ||
+             em_mask_path_is(path, "messageStoragePolicy.allowedPersistenceRegions"))
         u->mask |= PS_TOPIC_STORAGE_POLICY;
-    else if (path_is(path, "kmsKeyName"))
+    else if (em_mask_path_is(path, "kmsKeyName"))
         u->mask |= PS_TOPIC_KMS_KEY;
-    else if (path_is(path, "messageRetentionDuration"))
+    else if (em_mask_path_is(path, "messageRetentionDuration"))
         u->mask |= PS_TOPIC_RETENTION;
-    else if (path_is(path, "schemaSettings") || path_is(path, "ingestionDataSourceSettings") ||
-             path_is(path, "messageTransforms"))
+    else if (em_mask_path_is(path, "schemaSettings") ||
+             em_mask_path_is(path, "ingestionDataSourceSettings") ||
+             em_mask_path_is(path, "messageTransforms"))
         return unimplemented("Updating topic schema, ingestion or transform settings", st);
     else
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -494,7 +464,7 @@ enum em_code ps_json_read_topic_update(const cJSON *body, struct ps_topic_update
     /* schema fields are only an error when the mask names them */
     cJSON *copy = cJSON_Duplicate(topic, true);
     if (!copy)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     cJSON_DeleteItemFromObject(copy, "schemaSettings");
     cJSON_DeleteItemFromObject(copy, "ingestionDataSourceSettings");
     cJSON_DeleteItemFromObject(copy, "messageTransforms");
@@ -527,7 +497,7 @@ enum em_code ps_json_read_push_config(const cJSON *push, struct ps_push_config *
     out->no_wrapper = cJSON_IsObject(no_wrapper);
     em_json_bool(no_wrapper, "writeMetadata", &out->write_metadata);
     if (!out->endpoint)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     return EM_OK;
 }
 
@@ -585,9 +555,9 @@ enum em_code ps_json_read_sub(const cJSON *sub, struct ps_sub_config *cfg, struc
     if (!cfg->filter ||
         ps_json_read_push_config(cJSON_GetObjectItemCaseSensitive(sub, "pushConfig"), &cfg->push,
                                  st) ||
-        ps_json_labels(sub, &cfg->labels_json, st)) {
+        em_labels_read(sub, &cfg->labels_json, st)) {
         if (!cfg->filter)
-            EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            EM_FAIL_OOM(st);
         ps_sub_config_free(cfg);
         return st->code;
     }
@@ -621,20 +591,20 @@ static enum em_code sub_mask_path(const char *path, void *arg, struct em_status 
         {"detached", PS_SUB_DETACHED},
     };
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        if (path_is(path, fields[i].field)) {
+        if (em_mask_path_is(path, fields[i].field)) {
             u->mask |= fields[i].bit;
             return EM_OK;
         }
     }
-    if (path_is(path, "filter") || path_is(path, "topic") ||
-        path_is(path, "enableMessageOrdering") || path_is(path, "name"))
+    if (em_mask_path_is(path, "filter") || em_mask_path_is(path, "topic") ||
+        em_mask_path_is(path, "enableMessageOrdering") || em_mask_path_is(path, "name"))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid update_mask provided in the UpdateSubscriptionRequest: the "
                        "'%s' field cannot be updated.",
                        path);
-    if (path_is(path, "bigqueryConfig") || path_is(path, "cloudStorageConfig") ||
-        path_is(path, "bigtableConfig") || path_is(path, "pubsubExportConfig") ||
-        path_is(path, "messageTransforms"))
+    if (em_mask_path_is(path, "bigqueryConfig") || em_mask_path_is(path, "cloudStorageConfig") ||
+        em_mask_path_is(path, "bigtableConfig") || em_mask_path_is(path, "pubsubExportConfig") ||
+        em_mask_path_is(path, "messageTransforms"))
         return unimplemented("Export subscriptions and message transforms", st);
     return EM_FAIL(st, EM_INVALID_ARGUMENT,
                    "Invalid update_mask provided in the UpdateSubscriptionRequest: '%.100s' is "
@@ -664,9 +634,9 @@ enum em_code ps_json_read_sub_update(const cJSON *body, struct ps_sub_update *up
 static enum em_code snapshot_mask_path(const char *path, void *arg, struct em_status *st)
 {
     unsigned *mask = arg;
-    if (path_is(path, "labels"))
+    if (em_mask_path_is(path, "labels"))
         *mask |= 1;
-    else if (path_is(path, "expireTime"))
+    else if (em_mask_path_is(path, "expireTime"))
         *mask |= 2;
     else
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -689,10 +659,10 @@ enum em_code ps_json_read_snapshot_update(const cJSON *body, char **labels_json,
                        snapshot_mask_path, &mask, st))
         return st->code;
     if (mask & 1) {
-        if (ps_json_labels(snap, labels_json, st))
+        if (em_labels_read(snap, labels_json, st))
             return st->code;
         if (!*labels_json && !(*labels_json = strdup("{}")))
-            return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            return EM_FAIL_OOM(st);
     }
     const char *expire = em_json_string(snap, "expireTime");
     if ((mask & 2) && (!expire || !em_time_parse(expire, expire_ns))) {
@@ -764,7 +734,7 @@ static enum em_code read_message(const cJSON *item, struct ps_message *m, size_t
     m->attributes = has_attributes ? cJSON_PrintUnformatted(attributes) : strdup("");
     m->ordering_key = strdup(key ? key : "");
     if (!m->attributes || !m->ordering_key)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     return EM_OK;
 }
 
@@ -781,7 +751,7 @@ enum em_code ps_json_read_messages(const cJSON *body, struct ps_message **msgs, 
         return too_large("message_count", (size_t)n, PS_MAX_PUBLISH_MESSAGES, st);
     struct ps_message *out = calloc((size_t)n, sizeof(*out));
     if (!out)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     size_t i = 0, total = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, list)

@@ -45,8 +45,6 @@ enum em_code ps_json_read_push_config(const cJSON *push, struct ps_push_config *
 /* Snapshot patch: labels (NULL: unchanged) and expireTime (0: unchanged). */
 enum em_code ps_json_read_snapshot_update(const cJSON *body, char **labels_json, int64_t *expire_ns,
                                           struct em_status *st);
-/* Labels of an object (NULL when absent), checked with Google's rules. */
-enum em_code ps_json_labels(const cJSON *obj, char **labels_json, struct em_status *st);
 
 /* PublishRequest.messages with Google's limits; *msgs is malloc'd. */
 enum em_code ps_json_read_messages(const cJSON *body, struct ps_message **msgs, size_t *count,

@@ -212,7 +212,7 @@ enum em_code ps_log_open(const char *path, const unsigned char dek[EM_DEK_BYTES]
 {
     struct ps_log *log = calloc(1, sizeof(*log));
     if (!log)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     snprintf(log->path, sizeof(log->path), "%s", path);
     memcpy(log->dek, dek, EM_DEK_BYTES);
     log->on_commit = on_commit;
@@ -224,7 +224,7 @@ enum em_code ps_log_open(const char *path, const unsigned char dek[EM_DEK_BYTES]
     if (pthread_create(&log->thread, NULL, log_thread, log) != 0) {
         em_wipe(log->dek, sizeof(log->dek));
         free(log);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "cannot start a log thread");
+        return EM_FAIL(st, EM_INTERNAL, "cannot start a log thread");
     }
     pthread_mutex_lock(&log->lock);
     while (!log->ready)
@@ -286,7 +286,7 @@ enum em_code ps_log_submit(struct ps_log *log, ps_job_fn fn, void *arg,
 {
     struct ps_job *job = calloc(1, sizeof(*job));
     if (!job)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     *job =
         (struct ps_job){.fn = fn, .arg = arg, .result = result, .done = done, .done_arg = done_arg};
     pthread_mutex_lock(&log->lock);

@@ -338,7 +338,7 @@ enum em_code ps_push_start(struct ps_registry *reg, struct ps_push **out, struct
     struct ps_push *push = calloc(1, sizeof(*push));
     if (!push || !(push->curl = curl_easy_init())) {
         free(push);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "cannot start push delivery");
+        return EM_FAIL(st, EM_INTERNAL, "cannot start push delivery");
     }
     push->reg = reg;
     pthread_mutex_init(&push->lock, NULL);
@@ -346,7 +346,7 @@ enum em_code ps_push_start(struct ps_registry *reg, struct ps_push **out, struct
     if (pthread_create(&push->thread, NULL, push_thread, push) != 0) {
         curl_easy_cleanup(push->curl);
         free(push);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "cannot start the push thread");
+        return EM_FAIL(st, EM_INTERNAL, "cannot start the push thread");
     }
     *out = push;
     return EM_OK;

@@ -33,6 +33,7 @@
  * log_lock, which data calls hold while they pass the CMEK gate.
  */
 #include "pubsub.h"
+#include "pubsub_errors.h"
 
 #include "em_clock.h"
 #include "em_config.h"
@@ -77,7 +78,7 @@ enum em_code ps_topic_config_copy(struct ps_topic_config *dst, const struct ps_t
     dst->regions = dup_or_null(src->regions);
     if ((src->kms_key && !dst->kms_key) || !dst->labels_json || (src->regions && !dst->regions)) {
         ps_topic_config_free(dst);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     return EM_OK;
 }
@@ -126,7 +127,7 @@ enum em_code ps_sub_config_copy(struct ps_sub_config *dst, const struct ps_sub_c
     if (!ok || (src->topic && !dst->topic) || !dst->filter ||
         (src->dead_letter_topic && !dst->dead_letter_topic) || !dst->labels_json) {
         ps_sub_config_free(dst);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     return EM_OK;
 }
@@ -211,7 +212,7 @@ static struct ps_topic *topic_new(struct ps_registry *reg, const char *name, int
         if (t)
             free(t->name);
         free(t);
-        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        EM_FAIL_OOM(st);
         return NULL;
     }
     const char *slash = strchr(name + 9, '/');
@@ -362,10 +363,7 @@ static enum em_code check_regions(const char *regions, struct em_status *st)
         snprintf(region, sizeof(region), "%.*s", (int)(n < sizeof(region) ? n : 63), p);
         const struct em_location *loc = em_location_find(region);
         if (!loc || loc->kind != EM_LOC_REGION)
-            return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "Invalid message storage policy: \"%s\" is not a Google Cloud "
-                           "region.",
-                           region);
+            return PS_ERR_STORAGE_REGION_UNKNOWN(st, region);
         p += n;
         if (*p == ',')
             p++;
@@ -553,7 +551,7 @@ enum em_code ps_registry_adopt_topic(struct ps_registry *reg, const char *name,
     memset(cfg, 0, sizeof(*cfg));
     if (!em_index_insert(&reg->topics, t)) {
         topic_free(t);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     return EM_OK;
 }
@@ -589,7 +587,7 @@ enum em_code ps_topic_create(struct ps_registry *reg, const char *name,
     struct ps_topic *t = NULL;
     if (existing) {
         ps_topic_put(existing);
-        code = EM_FAIL(st, EM_ALREADY_EXISTS, "Topic already exists");
+        code = PS_ERR_TOPIC_EXISTS(st);
         goto out;
     }
     if (!(t = topic_new(reg, name, incarnation_time(reg, name), st)) ||
@@ -609,7 +607,7 @@ enum em_code ps_topic_create(struct ps_registry *reg, const char *name,
     bool inserted = em_index_insert(&reg->topics, t);
     pthread_rwlock_unlock(&reg->lock);
     if (!inserted) {
-        code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        code = EM_FAIL_OOM(st);
         goto out;
     }
     topic_ref(t);
@@ -631,7 +629,7 @@ enum em_code ps_topic_update(struct ps_registry *reg, const char *name,
     enum em_code code = EM_OK;
     struct ps_topic_config next = {0};
     if (!t) {
-        code = EM_FAIL(st, EM_NOT_FOUND, "Topic not found");
+        code = PS_ERR_TOPIC_NOT_FOUND(st);
         goto out;
     }
     if ((code = ps_topic_config_copy(&next, &t->cfg, st)) != EM_OK)
@@ -645,7 +643,7 @@ enum em_code ps_topic_update(struct ps_registry *reg, const char *name,
             free(next.kms_key);
             next.kms_key = want[0] ? strdup(want) : NULL;
             if (want[0] && !next.kms_key) {
-                code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+                code = EM_FAIL_OOM(st);
                 goto out;
             }
             rekey = true;
@@ -664,7 +662,7 @@ enum em_code ps_topic_update(struct ps_registry *reg, const char *name,
         next.retention_ns = u->retention_ns;
     if (!next.labels_json ||
         (u->regions && (update->mask & PS_TOPIC_STORAGE_POLICY) && !next.regions)) {
-        code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        code = EM_FAIL_OOM(st);
         goto out;
     }
     if ((code = check_topic_config(name, &next, st)) != EM_OK)
@@ -745,7 +743,7 @@ static enum em_code check_usable(const struct ps_topic *t, bool publishing, stru
     if (!t->deleted)
         return EM_OK;
     if (publishing)
-        return EM_FAIL(st, EM_NOT_FOUND, "Topic not found");
+        return PS_ERR_TOPIC_NOT_FOUND(st);
     if (!t->retained)
         return EM_FAIL(st, EM_NOT_FOUND, "The messages of deleted topic %s are gone.", t->name);
     return EM_OK;
@@ -873,7 +871,7 @@ static struct ps_retained *retained_add(struct ps_registry *reg, struct ps_topic
         *entry = (struct ps_retained){t->retained_name, t};
     if (!entry || !em_index_insert(&reg->retained, entry)) {
         free(entry);
-        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        EM_FAIL_OOM(st);
         return NULL;
     }
     topic_ref(t);
@@ -1018,7 +1016,7 @@ enum em_code ps_topic_delete(struct ps_registry *reg, const char *name, struct e
     pthread_mutex_lock(&admin_lock);
     pthread_rwlock_wrlock(&reg->lock);
     struct ps_topic *t = em_index_find(&reg->topics, name);
-    enum em_code code = t ? retire_topic(reg, t, st) : EM_FAIL(st, EM_NOT_FOUND, "Topic not found");
+    enum em_code code = t ? retire_topic(reg, t, st) : PS_ERR_TOPIC_NOT_FOUND(st);
     pthread_rwlock_unlock(&reg->lock);
     if (!code && t->retained)
         rename_retained_data(reg, t);
@@ -1112,7 +1110,7 @@ static struct ps_sub *sub_new(const char *name, struct em_status *st)
     struct ps_sub *s = calloc(1, sizeof(*s));
     if (!s || !(s->name = strdup(name))) {
         free(s);
-        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        EM_FAIL_OOM(st);
         return NULL;
     }
     const char *slash = strchr(name + 9, '/');
@@ -1167,7 +1165,7 @@ enum em_code ps_registry_adopt_sub(struct ps_registry *reg, const struct ps_sub_
     if (!em_index_insert(&reg->subs, s) || !attach(reg, s, row->retained_topic)) {
         em_index_remove(&reg->subs, s->name);
         sub_free(s);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     ps_sub_check_dead_letter(reg, s);
     return EM_OK;
@@ -1191,9 +1189,9 @@ enum em_code ps_sub_create(struct ps_registry *reg, const char *name,
     struct ps_sub *existing = ps_sub_get(reg, name);
     struct ps_topic *topic = ps_topic_get(reg, s->cfg.topic);
     if (existing)
-        code = EM_FAIL(st, EM_ALREADY_EXISTS, "Subscription already exists");
+        code = PS_ERR_SUBSCRIPTION_EXISTS(st);
     else if (!topic)
-        code = EM_FAIL(st, EM_NOT_FOUND, "Subscription topic does not exist");
+        code = PS_ERR_SUBSCRIPTION_TOPIC_NOT_FOUND(st);
     ps_sub_put(existing);
     ps_topic_put(topic);
     atomic_store(&s->dead_letter_denied, reg->config->iam_enforce); /* until checked */
@@ -1208,7 +1206,7 @@ enum em_code ps_sub_create(struct ps_registry *reg, const char *name,
         pthread_rwlock_wrlock(&reg->lock);
         if (!em_index_insert(&reg->subs, s) || !attach(reg, s, NULL)) {
             em_index_remove(&reg->subs, name);
-            code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            code = EM_FAIL_OOM(st);
         }
         pthread_rwlock_unlock(&reg->lock);
         if (code) {
@@ -1235,8 +1233,8 @@ enum em_code ps_sub_update(struct ps_registry *reg, const char *name,
     pthread_mutex_lock(&admin_lock);
     struct ps_sub *s = ps_sub_get(reg, name);
     struct ps_sub_config next = {0};
-    enum em_code code = s ? ps_sub_config_copy(&next, &s->cfg, st)
-                          : EM_FAIL(st, EM_NOT_FOUND, "Subscription does not exist");
+    enum em_code code =
+        s ? ps_sub_config_copy(&next, &s->cfg, st) : PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     if (code)
         goto out;
     const struct ps_sub_config *u = &update->cfg;
@@ -1249,7 +1247,7 @@ enum em_code ps_sub_update(struct ps_registry *reg, const char *name,
     if (m & PS_SUB_PUSH) {
         push_config_free(&next.push);
         if (!push_config_copy(&next.push, &u->push)) {
-            code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            code = EM_FAIL_OOM(st);
             goto out;
         }
     }
@@ -1273,7 +1271,7 @@ enum em_code ps_sub_update(struct ps_registry *reg, const char *name,
     if (m & PS_SUB_EXACTLY_ONCE)
         next.exactly_once = u->exactly_once;
     if (!next.labels_json) {
-        code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        code = EM_FAIL_OOM(st);
         goto out;
     }
     if (check_retention("message_retention_duration", next.retention_ns, st) ||
@@ -1341,7 +1339,7 @@ static enum em_code remove_sub(struct ps_registry *reg, const char *name, struct
     struct ps_sub *s = em_index_find(&reg->subs, name);
     if (!s || (only && s != only)) {
         pthread_rwlock_unlock(&reg->lock);
-        return EM_FAIL(st, EM_NOT_FOUND, "Subscription does not exist");
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     }
     enum em_code code = ps_store_delete_sub(reg->meta, name, st);
     if (!code)
@@ -1392,7 +1390,7 @@ static enum em_code detach_locked(struct ps_registry *reg, const char *name, str
 {
     struct ps_sub *s = ps_sub_get(reg, name);
     if (!s)
-        return EM_FAIL(st, EM_NOT_FOUND, "Subscription does not exist");
+        return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     pthread_rwlock_wrlock(&reg->lock);
     pthread_mutex_lock(&s->lock);
     bool was = s->detached;
@@ -1440,7 +1438,7 @@ enum em_code ps_snapshot_insert(struct ps_registry *reg, struct ps_snapshot *sna
 {
     if (!snap || !snap->name || !snap->topic || !snap->labels_json) {
         ps_snapshot_free(snap);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     atomic_init(&snap->refs, 1);
     pthread_rwlock_wrlock(&reg->lock);
@@ -1450,7 +1448,7 @@ enum em_code ps_snapshot_insert(struct ps_registry *reg, struct ps_snapshot *sna
     pthread_rwlock_unlock(&reg->lock);
     if (!ok) {
         ps_snapshot_free(snap);
-        return EM_FAIL(st, EM_ALREADY_EXISTS, "Snapshot already exists");
+        return PS_ERR_SNAPSHOT_EXISTS(st);
     }
     return EM_OK;
 }
@@ -1460,8 +1458,8 @@ enum em_code ps_snapshot_delete(struct ps_registry *reg, const char *name, struc
     pthread_mutex_lock(&admin_lock);
     pthread_rwlock_wrlock(&reg->lock);
     struct ps_snapshot *snap = em_index_find(&reg->snapshots, name);
-    enum em_code code = snap ? ps_store_delete_snapshot(reg->meta, name, st)
-                             : EM_FAIL(st, EM_NOT_FOUND, "Snapshot does not exist");
+    enum em_code code =
+        snap ? ps_store_delete_snapshot(reg->meta, name, st) : PS_ERR_SNAPSHOT_NOT_FOUND(st);
     if (!code)
         em_index_remove(&reg->snapshots, name);
     struct ps_topic *topic = snap && !code ? em_index_find(&reg->topics, snap->topic) : NULL;
@@ -1486,11 +1484,11 @@ enum em_code ps_snapshot_update_labels(struct ps_registry *reg, const char *name
     struct ps_snapshot *snap = em_index_find(&reg->snapshots, name);
     enum em_code code = EM_OK;
     if (!snap) {
-        code = EM_FAIL(st, EM_NOT_FOUND, "Snapshot does not exist");
+        code = PS_ERR_SNAPSHOT_NOT_FOUND(st);
     } else {
         char *labels = labels_json ? strdup(labels_json) : NULL;
         if (labels_json && !labels) {
-            code = EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+            code = EM_FAIL_OOM(st);
         } else {
             char *old_labels = snap->labels_json;
             int64_t old_expire = snap->expire_ns;
@@ -1578,7 +1576,7 @@ enum em_code ps_registry_open(struct em_store *meta, const struct em_config *con
 {
     struct ps_registry *reg = calloc(1, sizeof(*reg));
     if (!reg)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
     /* publishers take the read lock all the time: admin changes must not starve */
@@ -1589,7 +1587,13 @@ enum em_code ps_registry_open(struct em_store *meta, const struct em_config *con
     reg->config = config;
     atomic_init(&reg->next_id, 1);
     reg->pull_wait_ms = PS_PULL_WAIT_MS;
-    snprintf(reg->dir, sizeof(reg->dir), "%s/pubsub", config->data_dir);
+    if (snprintf(reg->dir, sizeof(reg->dir), "%s/pubsub", config->data_dir) >=
+        (int)sizeof(reg->dir)) {
+        EM_FAIL(st, EM_INVALID_ARGUMENT, "data directory path too long: %.200s...",
+                config->data_dir);
+        ps_registry_close(reg);
+        return st->code;
+    }
     if (make_dir(reg->dir, st) || ps_store_migrate(meta, st)) {
         ps_registry_close(reg);
         return st->code;

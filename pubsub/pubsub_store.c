@@ -526,7 +526,7 @@ static enum em_code read_row(sqlite3_stmt *stmt, struct ps_message *m, struct em
     m->data_len = (size_t)len;
     if (!m->ordering_key || !m->attributes || !m->data) {
         ps_message_clear(m);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     if (len > 0)
         memcpy(m->data, blob, (size_t)len);
@@ -549,7 +549,7 @@ enum em_code ps_store_read_from(struct em_store *store, int64_t seq, size_t limi
     struct ps_message *msgs = calloc(limit ? limit : 1, sizeof(*msgs));
     if (!msgs) {
         em_stmt_done(stmt);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     size_t n = 0;
     int rc;
@@ -692,7 +692,7 @@ enum em_code ps_store_read_state(struct em_store *store, uint32_t owner, int64_t
             if (!grown) {
                 free(m);
                 em_stmt_done(stmt);
-                return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+                return EM_FAIL_OOM(st);
             }
             m = grown;
         }

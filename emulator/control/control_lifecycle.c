@@ -18,7 +18,7 @@ enum em_code control_open(struct em_service *svc, struct em_status *st)
 {
     struct control *ctl = calloc(1, sizeof(*ctl));
     if (!ctl)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     svc->ctx = ctl;
     if (!realpath(svc->config.data_dir, ctl->data_dir))
         return EM_FAIL(st, EM_INTERNAL, "data directory %s: %s", svc->config.data_dir,

@@ -219,7 +219,7 @@ enum em_code control_log_token_read(const char *token, bool descending, int64_t 
     int used = 0;
     if (sscanf(text, "%lld:%5[a-z]%n", &id, order, &used) != 2 || text[used] != '\0' || id < 1 ||
         (strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0))
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid page token \"%.60s\".", token);
+        return EM_ERR_PAGE_TOKEN_INVALID(st, token);
     if ((strcmp(order, "desc") == 0) != descending)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "The page token was made for another orderBy; repeat the request with "

@@ -341,23 +341,31 @@ static void *monitor_main(void *arg)
 
 static enum em_code make_log_dir(const char *data_dir, char *out, size_t len, struct em_status *st)
 {
-    snprintf(out, len, "%s/logs", data_dir);
+    if (snprintf(out, len, "%s/logs", data_dir) >= (int)len)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "data directory path too long: %.200s...",
+                       data_dir);
     if (mkdir(out, 0700) != 0 && errno != EEXIST)
         return EM_FAIL(st, EM_INTERNAL, "cannot create %s: %s", out, strerror(errno));
     return EM_OK;
 }
 
-static void child_init(struct child *c, const struct control_service_info *info,
-                       const struct em_config *cfg, const char *bin_dir, const char *log_dir)
+static enum em_code child_init(struct child *c, const struct control_service_info *info,
+                               const struct em_config *cfg, const char *bin_dir,
+                               const char *log_dir, struct em_status *st)
 {
     c->info = info;
-    snprintf(c->binary, sizeof(c->binary), "%s/%s", bin_dir, info->name);
-    snprintf(c->log_path, sizeof(c->log_path), "%s/%s.log", log_dir, info->name);
+    if (snprintf(c->binary, sizeof(c->binary), "%s/%s", bin_dir, info->name) >=
+            (int)sizeof(c->binary) ||
+        snprintf(c->log_path, sizeof(c->log_path), "%s/%s.log", log_dir, info->name) >=
+            (int)sizeof(c->log_path))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "path of the %s binary or log too long",
+                       info->name);
     em_config_url(cfg, info->port, c->url, sizeof(c->url));
     c->wanted = true;
     c->state = CONTROL_CHILD_STOPPED;
     c->backoff_ms = BACKOFF_FIRST_MS;
     c->due_ms = monotonic_ms();
+    return EM_OK;
 }
 
 static enum em_code prepare(struct control_supervisor *sup, const struct em_config *cfg,
@@ -368,11 +376,13 @@ static enum em_code prepare(struct control_supervisor *sup, const struct em_conf
     if (control_bin_dir(bin_dir, sizeof(bin_dir), st) ||
         control_services_resolve(cfg->services, bin_dir, services, CONTROL_SERVICE_MAX, &sup->count,
                                  st) ||
-        make_log_dir(cfg->data_dir, log_dir, sizeof(log_dir), st) ||
-        em_config_child_args(cfg, "", &sup->args, st))
+        make_log_dir(cfg->data_dir, log_dir, sizeof(log_dir), st))
         return st->code;
     for (size_t i = 0; i < sup->count; i++)
-        child_init(&sup->children[i], services[i], cfg, bin_dir, log_dir);
+        if (child_init(&sup->children[i], services[i], cfg, bin_dir, log_dir, st))
+            return st->code;
+    if (em_config_child_args(cfg, "", &sup->args, st))
+        return st->code;
     snprintf(sup->kms_host, sizeof(sup->kms_host), "%s",
              strcmp(cfg->host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg->host);
     sup->kms_port = cfg->port_base + EM_PORT_KMS;
@@ -384,7 +394,7 @@ enum em_code control_supervisor_start(const struct em_config *cfg, struct contro
 {
     struct control_supervisor *sup = calloc(1, sizeof(*sup));
     if (!sup)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     if (prepare(sup, cfg, st)) {
         free(sup);
         return st->code;

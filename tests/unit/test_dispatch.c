@@ -161,7 +161,7 @@ static enum em_code handle_defer(struct em_call *call)
     handler_runs++;
     struct deferred *d = calloc(1, sizeof(*d));
     if (!d)
-        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(&call->status);
     d->call = call;
     const char *code = em_call_query(call, "code");
     snprintf(d->fail_code, sizeof(d->fail_code), "%s", code ? code : "");
@@ -551,6 +551,19 @@ static void test_handler_failures_get_their_http_status(void **state)
     fails_with(f, "UNAVAILABLE", 503);
     fails_with(f, "DEADLINE_EXCEEDED", 504);
     assert_int_equal(handler_runs, 16);
+}
+
+/* An allocation failure is the emulator's own fault: 500 INTERNAL, logged with the place it
+ * happened, never the 429 that tells client libraries to back off and retry. */
+static void test_out_of_memory_is_internal(void **state)
+{
+    (void)state;
+    struct em_status st = {0};
+    int line = __LINE__ + 1;
+    assert_int_equal(EM_FAIL_OOM(&st), EM_INTERNAL);
+    assert_int_equal(em_code_http(st.code), 500);
+    assert_string_equal(st.file, __FILE__);
+    assert_int_equal(st.line, line);
 }
 
 static void test_unworded_failures_name_the_method(void **state)
@@ -1078,6 +1091,7 @@ int main(void)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_out_of_memory_is_internal),
         T(test_unknown_path_is_not_found),
         T(test_wrong_method_is_not_found),
         T(test_reply_is_rendered_as_json),

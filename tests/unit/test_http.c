@@ -200,7 +200,7 @@ static enum em_code handle_slow(struct em_call *call)
     sleep_ms(100);
     char *text = malloc(BIG_REPLY + 1);
     if (!text)
-        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(&call->status);
     for (size_t i = 0; i < BIG_REPLY; i++)
         text[i] = (char)('a' + i % 26);
     text[BIG_REPLY] = '\0';
@@ -267,7 +267,7 @@ static enum em_code defer_call(struct em_call *call)
 {
     struct deferred *d = calloc(1, sizeof(*d));
     if (!d)
-        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(&call->status);
     d->call = call;
     snprintf(d->name, sizeof(d->name), "%s", em_call_var(call, "name"));
     const char *code = em_call_query(call, "code");

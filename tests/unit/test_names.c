@@ -211,11 +211,14 @@ static void test_crypto_key_names(void **state)
     assert_string_equal(parsed.location, "us-central1");
     assert_string_equal(parsed.key_ring, "R_1-x");
     assert_string_equal(parsed.crypto_key, "k-1");
-    char longest[200];
-    snprintf(longest, sizeof(longest),
-             "projects/p23456789012345678901234567890/locations/global/keyRings/%063d/"
-             "cryptoKeys/%063d",
-             0, 0);
+    /* a 30-character project, 63-character key ring and crypto key IDs: 204 characters
+     * (a 200-byte buffer once cut the crypto key ID to 58 and tested less than it said) */
+    char longest[256];
+    int n = snprintf(longest, sizeof(longest),
+                     "projects/p23456789012345678901234567890/locations/global/keyRings/%063d/"
+                     "cryptoKeys/%063d",
+                     0, 0);
+    assert_int_equal(n, 204);
     assert_int_equal(em_crypto_key_name_parse(longest, "kms_key_name", NULL, &st), EM_OK);
     /* what reached KMS as a URL before: a verb and a query, spaces, CR/LF */
     key_name_refused("projects/my-project/locations/global/keyRings/r/cryptoKeys/k1:decrypt?x=",
@@ -377,6 +380,20 @@ static void test_labels(void **state)
     snprintf(json, sizeof(json), "{\"k\": \"%s\"}", sixty_four);
     labels_refused(json, "Invalid value for label \"k\"");
 
+    /* international characters: allowed anywhere, first included; lengths count
+     * characters, so 63 two-byte characters are a valid key and value, 64 are not */
+    labels_ok("{\"\xc3\xa9t\xc3\xa9\": \"\xc3\xa9\"}");
+    char wide[2 * 64 + 1] = "", wide_json[600];
+    for (int i = 0; i < 63; i++)
+        strcat(wide, "\xc3\xbc");
+    snprintf(wide_json, sizeof(wide_json), "{\"%s\": \"%s\"}", wide, wide);
+    labels_ok(wide_json);
+    strcat(wide, "\xc3\xbc");
+    snprintf(wide_json, sizeof(wide_json), "{\"%s\": \"v\"}", wide);
+    labels_refused(wide_json, "Invalid label key");
+    snprintf(wide_json, sizeof(wide_json), "{\"k\": \"%s\"}", wide);
+    labels_refused(wide_json, "Invalid value for label \"k\"");
+
     struct em_status st = {0};
     cJSON *labels = many_labels(64);
     assert_int_equal(em_labels_check(labels, &st), EM_OK);
@@ -386,6 +403,26 @@ static void test_labels(void **state)
     assert_string_equal(st.message, "At most 64 labels are allowed.");
     cJSON_Delete(labels);
     assert_int_equal(em_labels_check(NULL, &st), EM_OK);
+}
+
+static void test_labels_are_read_as_json(void **state)
+{
+    (void)state;
+    struct em_status st = {0};
+    char *json = NULL;
+    cJSON *body = cJSON_Parse("{\"labels\": {\"env\": \"prod\"}, \"name\": \"x\"}");
+    assert_int_equal(em_labels_read(body, &json, &st), EM_OK);
+    assert_string_equal(json, "{\"env\":\"prod\"}");
+    cJSON_free(json);
+    cJSON_Delete(body);
+    body = cJSON_Parse("{\"labels\": null}");
+    assert_int_equal(em_labels_read(body, &json, &st), EM_OK);
+    assert_null(json);
+    cJSON_Delete(body);
+    body = cJSON_Parse("{\"labels\": {\"Env\": \"prod\"}}");
+    assert_int_equal(em_labels_read(body, &json, &st), EM_INVALID_ARGUMENT);
+    assert_null(json);
+    cJSON_Delete(body);
 }
 
 static void test_page_tokens_round_trip(void **state)
@@ -448,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_locations),
         cmocka_unit_test(test_location_covers),
         cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_labels_are_read_as_json),
         cmocka_unit_test(test_page_tokens_round_trip),
         cmocka_unit_test(test_bad_page_tokens),
     };

@@ -1,0 +1,110 @@
+/*
+ * test_mask: em_mask: update masks split into paths (spaces and empty paths dropped, any
+ * length read whole), the count that lets a service refuse a mask without paths, a
+ * failing path stopping the walk, and paths matched in camelCase or snake_case.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "em_mask.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct seen {
+    char paths[512];
+    const char *refuse; /* a path that fails the walk */
+};
+
+static enum em_code collect(const char *path, void *arg, struct em_status *st)
+{
+    struct seen *s = arg;
+    size_t used = strlen(s->paths);
+    snprintf(s->paths + used, sizeof(s->paths) - used, "%s[%s]", used ? " " : "", path);
+    if (s->refuse && strcmp(path, s->refuse) == 0)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "'%s' cannot be updated.", path);
+    return EM_OK;
+}
+
+static void splits(const char *mask, const char *want, size_t want_count)
+{
+    struct seen s = {""};
+    struct em_status st = {0};
+    size_t count = 99;
+    assert_int_equal(em_mask_each(mask, collect, &s, &count, &st), EM_OK);
+    assert_string_equal(s.paths, want);
+    assert_int_equal(count, want_count);
+}
+
+static void test_masks_split_into_trimmed_paths(void **state)
+{
+    (void)state;
+    splits("labels", "[labels]", 1);
+    splits("labels,pushConfig.pushEndpoint", "[labels] [pushConfig.pushEndpoint]", 2);
+    splits(" labels , ack_deadline_seconds ", "[labels] [ack_deadline_seconds]", 2);
+    splits("labels,,detached,", "[labels] [detached]", 2);
+}
+
+static void test_masks_without_paths_count_none(void **state)
+{
+    (void)state;
+    splits(NULL, "", 0);
+    splits("", "", 0);
+    splits(",", "", 0);
+    splits("  ,  ", "", 0);
+}
+
+static void test_long_masks_are_read_whole(void **state)
+{
+    (void)state;
+    /* 300 paths: longer than the 1024 bytes the services once copied the mask into */
+    char mask[4096] = "";
+    for (int i = 0; i < 300; i++)
+        strcat(mask, i ? ",labels" : "labels");
+    strcat(mask, ",detached");
+    struct seen s = {"", "detached"};
+    struct em_status st = {0};
+    size_t count = 0;
+    assert_int_equal(em_mask_each(mask, collect, &s, &count, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(count, 301);
+    assert_string_equal(st.message, "'detached' cannot be updated.");
+}
+
+static void test_a_failing_path_stops_the_walk(void **state)
+{
+    (void)state;
+    struct seen s = {"", "topic"};
+    struct em_status st = {0};
+    assert_int_equal(em_mask_each("labels,topic,detached", collect, &s, NULL, &st),
+                     EM_INVALID_ARGUMENT);
+    assert_string_equal(s.paths, "[labels] [topic]");
+}
+
+static void test_paths_match_in_either_spelling(void **state)
+{
+    (void)state;
+    assert_true(em_mask_path_is("labels", "labels"));
+    assert_true(em_mask_path_is("messageStoragePolicy", "messageStoragePolicy"));
+    assert_true(em_mask_path_is("message_storage_policy", "messageStoragePolicy"));
+    assert_true(em_mask_path_is("push_config.push_endpoint", "pushConfig.pushEndpoint"));
+    assert_true(em_mask_path_is("version_template.algorithm", "versionTemplate.algorithm"));
+    assert_false(em_mask_path_is("messagestoragepolicy", "messageStoragePolicy"));
+    assert_false(em_mask_path_is("pushConfig", "pushConfig.pushEndpoint"));
+    assert_false(em_mask_path_is("Labels", "labels"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_masks_split_into_trimmed_paths),
+        cmocka_unit_test(test_masks_without_paths_count_none),
+        cmocka_unit_test(test_long_masks_are_read_whole),
+        cmocka_unit_test(test_a_failing_path_stops_the_walk),
+        cmocka_unit_test(test_paths_match_in_either_spelling),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
