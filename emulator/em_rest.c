@@ -54,7 +54,8 @@ static void thread_free(void *arg)
 static void init_process(void)
 {
     init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-    pthread_key_create(&thread_key, thread_free);
+    if (init_result == CURLE_OK && pthread_key_create(&thread_key, thread_free) != 0)
+        init_result = CURLE_OUT_OF_MEMORY;
 }
 
 enum em_code em_rest_init(struct em_status *st)
@@ -84,6 +85,8 @@ static struct rest_thread *thread_new(void)
 static struct rest_thread *thread_handles(void)
 {
     pthread_once(&init_once, init_process);
+    if (init_result != CURLE_OK)
+        return NULL;
     struct rest_thread *t = pthread_getspecific(thread_key);
     if (!t) {
         t = thread_new();
@@ -98,6 +101,8 @@ static struct rest_thread *thread_handles(void)
 void em_rest_thread_release(void)
 {
     pthread_once(&init_once, init_process);
+    if (init_result != CURLE_OK)
+        return;
     thread_free(pthread_getspecific(thread_key));
     pthread_setspecific(thread_key, NULL);
 }
