@@ -12,7 +12,8 @@
  *   what is sent     segments percent-encoded ('/', '.', '..', '%', spaces, CR/LF), the
  *                    internal credential, principal and caller headers; a header value
  *                    with CR/LF is never sent
- *   reuse            N sequential calls, and two batches, open one connection per slot
+ *   reuse            N sequential calls, and two batches, open one connection per slot;
+ *                    threads calling at once each keep their own
  *   batch            replies matched to their requests, requests really in parallel
  *
  * Every wait is bounded: client timeouts are short and the slow route sleeps 1.5 s.
@@ -494,6 +495,43 @@ static void test_sequential_calls_reuse_one_connection(void **state)
     assert_int_equal(f->server.connections, 1);
 }
 
+#define THREADS          4
+#define CALLS_PER_THREAD 25
+
+struct caller_thread {
+    struct fixture *f;
+    int ok;
+};
+
+static void *call_repeatedly(void *arg)
+{
+    struct caller_thread *c = arg;
+    for (int i = 0; i < CALLS_PER_THREAD; i++) {
+        struct em_rest_reply reply;
+        c->ok += get(c->f, "/echo", &reply) == EM_REST_OK;
+        em_rest_reply_clear(&reply);
+    }
+    em_rest_thread_release();
+    return NULL;
+}
+
+static void test_threads_call_at_once_each_on_its_connection(void **state)
+{
+    struct fixture *f = *state;
+    pthread_t threads[THREADS];
+    struct caller_thread callers[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        callers[i] = (struct caller_thread){f, 0};
+        assert_int_equal(pthread_create(&threads[i], NULL, call_repeatedly, &callers[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(callers[i].ok, CALLS_PER_THREAD);
+    }
+    assert_int_equal(f->server.requests, THREADS * CALLS_PER_THREAD);
+    assert_int_equal(f->server.connections, THREADS);
+}
+
 struct batch_check {
     struct fixture *f;
     char urls[BATCH_JOBS][128];
@@ -579,6 +617,7 @@ int main(void)
         T(test_segments_are_percent_encoded),
         T(test_header_value_with_newline_is_not_sent),
         T(test_sequential_calls_reuse_one_connection),
+        T(test_threads_call_at_once_each_on_its_connection),
         T(test_batch_runs_in_parallel_and_matches_replies),
         T(test_many_mixes_answers_and_failures),
     };
