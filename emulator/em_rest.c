@@ -489,14 +489,14 @@ static void slot_fill(struct batch_run *run, struct slot *slot, CURL *easy)
     while (slot->state == SLOT_FREE && run->next < run->count) {
         slot->index = run->next++;
         memset(&slot->req, 0, sizeof(slot->req));
-        exchange_begin(&slot->ex, &slot->req, &slot->reply);
+        reply_start(&slot->reply);
         run->busy++;
         if (!run->batch->prepare(slot->index, &slot->req, run->batch->arg)) {
             not_sent(&slot->reply, EM_INTERNAL, "the request could not be prepared");
-            slot_done(run, slot);
+            slot_done(run, slot); /* the slot's exchange was released by its last request */
             continue;
         }
-        exchange_begin(&slot->ex, &slot->req, &slot->reply); /* with the retry budget */
+        exchange_begin(&slot->ex, &slot->req, &slot->reply);
         slot_launch(run, slot, easy);
     }
 }
