@@ -76,6 +76,38 @@ int em_code_http(enum em_code code)
     return code_table[code].http;
 }
 
+enum em_code em_code_from_http(long http)
+{
+    switch (http) {
+    case 200:
+        return EM_OK;
+    case 400:
+        return EM_INVALID_ARGUMENT;
+    case 401:
+        return EM_UNAUTHENTICATED;
+    case 403:
+        return EM_PERMISSION_DENIED;
+    case 404:
+        return EM_NOT_FOUND;
+    case 409:
+        return EM_ABORTED;
+    case 429:
+        return EM_RESOURCE_EXHAUSTED;
+    case 499:
+        return EM_CANCELLED;
+    case 500:
+        return EM_INTERNAL;
+    case 501:
+        return EM_UNIMPLEMENTED;
+    case 503:
+        return EM_UNAVAILABLE;
+    case 504:
+        return EM_DEADLINE_EXCEEDED;
+    default:
+        return EM_UNKNOWN;
+    }
+}
+
 char *em_status_to_json(const struct em_status *st)
 {
     cJSON *root = cJSON_CreateObject();

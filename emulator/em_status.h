@@ -66,6 +66,11 @@ int em_code_from_name(const char *name);
 /* The HTTP status Google's REST front end uses for a code. */
 int em_code_http(enum em_code code);
 
+/* The code an HTTP error status stands for when a reply has no Google error to say
+ * (clients reading other services' replies): 400 INVALID_ARGUMENT, 404 NOT_FOUND,
+ * 503 UNAVAILABLE ...; UNKNOWN for a status with no code of its own. */
+enum em_code em_code_from_http(long http);
+
 /* The JSON error body for st, a malloc'd string the caller frees. */
 char *em_status_to_json(const struct em_status *st);
 

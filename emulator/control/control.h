@@ -6,7 +6,7 @@
  *
  *   control_services.c    the table of known services and calls to every running one
  *   control_supervisor.c  the child processes, one per service, restarted on crashes
- *   control_http.c        the libcurl client those calls go through
+ *   control_http.c        the client those calls go through (on em_rest)
  *   control_projects.c    Resource Manager projects (table `projects`)
  *   control_logging.c     audit rows as Cloud Logging entries (entries:list)
  *   control_json.c        request schemas and JSON of projects
@@ -66,7 +66,7 @@ enum em_code control_services_call(struct control_supervisor *sup, const char *p
 struct control {
     struct control_supervisor *supervisor;
     char data_dir[PATH_MAX]; /* absolute */
-    bool http_ready;         /* libcurl initialised */
+    bool http_ready;         /* em_rest initialised */
 };
 
 /* Lifecycle hooks (control_lifecycle.c). */

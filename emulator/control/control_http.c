@@ -1,208 +1,65 @@
 /*
- * control_http: concurrent requests with libcurl's multi interface (see control_http.h).
+ * control_http: the control plane's concurrent requests, on em_rest (see control_http.h).
  *
- * Each round adds every unfinished request to one multi handle and runs it to
- * completion; requests whose connection was refused and whose retry budget is not spent
- * go into the next round, 100 ms later. Proxies from the environment are ignored: the
- * services always listen on loopback.
+ * A batch is one em_rest batch with every request in flight at once; em_rest retries a
+ * refused connection every EM_REST_RETRY_PAUSE_MS within the request's connect_retry_ms,
+ * and keeps this thread's connections to the services alive from one batch to the next.
+ * Every call carries the stack's internal credential (em_rest sends it).
  */
 #include "control_http.h"
 
-#include "em_trust.h"
+#include "em_rest.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#define RETRY_PAUSE_MS 100
-#define POLL_MS        100
-
-struct transfer {
-    struct control_request *req;
-    CURL *easy;
-    struct curl_slist *headers;
-    char error[CURL_ERROR_SIZE];
-    bool retry; /* refused, and the retry budget allows another round */
-};
 
 enum em_code control_http_init(struct em_status *st)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return EM_FAIL(st, EM_INTERNAL, "libcurl cannot be initialised");
-    return EM_OK;
+    return em_rest_init(st);
 }
 
 void control_http_cleanup(void)
 {
-    curl_global_cleanup();
+    em_rest_thread_release();
 }
 
-static long monotonic_ms(void)
+static bool request_prepare(size_t i, struct em_rest_request *rest, void *arg)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
-{
-    struct control_request *req = arg;
-    size_t n = size * nmemb;
-    if (req->response_len + n > CONTROL_HTTP_RESPONSE_MAX)
-        return 0; /* aborts the transfer: no service answers this much */
-    char *grown = realloc(req->response, req->response_len + n + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + req->response_len, data, n);
-    req->response = grown;
-    req->response_len += n;
-    grown[req->response_len] = '\0';
-    return n;
-}
-
-static bool transfer_setup(struct transfer *t)
-{
-    struct control_request *req = t->req;
-    t->easy = curl_easy_init();
-    if (!t->easy)
-        return false;
-    curl_easy_setopt(t->easy, CURLOPT_URL, req->url);
-    curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, req->method);
-    curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(t->easy, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, req->timeout_ms);
-    curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS, req->timeout_ms);
-    curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, req);
-    curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->error);
-    /* every call to a service is internal: it carries the stack's credential */
-    const char *credential = em_trust_header_line();
-    if (credential)
-        t->headers = curl_slist_append(t->headers, credential);
-    if (strcmp(req->method, "POST") == 0) {
-        t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
-        curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, req->body ? req->body : "{}");
-    }
-    curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
+    struct control_request *req = &((struct control_request *)arg)[i];
+    bool post = strcmp(req->method, "POST") == 0;
+    free(req->response);
+    req->response = NULL;
+    req->response_len = 0;
+    req->http_status = 0;
+    req->error[0] = '\0';
+    *rest = (struct em_rest_request){.method = req->method,
+                                     .url = req->url,
+                                     .body = post ? (req->body ? req->body : "{}") : NULL,
+                                     .timeout_ms = req->timeout_ms,
+                                     .connect_timeout_ms = req->timeout_ms,
+                                     .connect_retry_ms = req->connect_retry_ms,
+                                     .max_reply = CONTROL_HTTP_RESPONSE_MAX};
     return true;
 }
 
-static void transfer_finish(struct transfer *t, CURLcode result, long retry_deadline)
+static void request_done(size_t i, const struct em_rest_request *rest, struct em_rest_reply *reply,
+                         void *arg)
 {
-    struct control_request *req = t->req;
-    if (result == CURLE_OK) {
-        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &req->http_status);
-        return;
-    }
-    req->http_status = 0;
-    snprintf(req->error, sizeof(req->error), "%s",
-             t->error[0] ? t->error : curl_easy_strerror(result));
-    t->retry = result == CURLE_COULDNT_CONNECT && monotonic_ms() < retry_deadline;
-}
-
-static void transfer_release(struct transfer *t)
-{
-    curl_easy_cleanup(t->easy);
-    curl_slist_free_all(t->headers);
-    t->easy = NULL;
-    t->headers = NULL;
-}
-
-/* Adds every transfer marked for this round to multi. */
-static void round_begin(CURLM *multi, struct transfer *ts, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        if (!ts[i].retry)
-            continue;
-        ts[i].retry = false;
-        ts[i].error[0] = '\0';
-        free(ts[i].req->response);
-        ts[i].req->response = NULL;
-        ts[i].req->response_len = 0;
-        if (!multi || !transfer_setup(&ts[i])) {
-            snprintf(ts[i].req->error, sizeof(ts[i].req->error), "out of memory");
-            continue;
-        }
-        curl_multi_add_handle(multi, ts[i].easy);
-    }
-}
-
-/* Drives every transfer of multi to its end. */
-static void round_run(CURLM *multi)
-{
-    int running = 1;
-    while (multi && running > 0) {
-        if (curl_multi_perform(multi, &running) != CURLM_OK)
-            break;
-        if (running > 0)
-            curl_multi_poll(multi, NULL, 0, POLL_MS, NULL);
-    }
-}
-
-/* Records each result and frees the handles; returns how many transfers want a retry. */
-static size_t round_end(CURLM *multi, struct transfer *ts, size_t count, const long *deadlines)
-{
-    CURLMsg *msg;
-    int left;
-    while (multi && (msg = curl_multi_info_read(multi, &left)) != NULL) {
-        for (size_t i = 0; i < count; i++)
-            if (msg->msg == CURLMSG_DONE && ts[i].easy == msg->easy_handle)
-                transfer_finish(&ts[i], msg->data.result, deadlines[i]);
-    }
-    size_t retries = 0;
-    for (size_t i = 0; i < count; i++) {
-        if (ts[i].easy) {
-            curl_multi_remove_handle(multi, ts[i].easy);
-            transfer_release(&ts[i]);
-        }
-        retries += ts[i].retry;
-    }
-    curl_multi_cleanup(multi);
-    return retries;
-}
-
-/* One round over the transfers marked for it; returns how many want a retry. */
-static size_t run_round(struct transfer *ts, size_t count, const long *deadlines)
-{
-    CURLM *multi = curl_multi_init();
-    round_begin(multi, ts, count);
-    round_run(multi);
-    return round_end(multi, ts, count, deadlines);
+    (void)rest;
+    struct control_request *req = &((struct control_request *)arg)[i];
+    req->http_status = reply->http_status;
+    req->response = reply->body;
+    req->response_len = reply->body_len;
+    reply->body = NULL;
+    if (reply->result == EM_REST_UNREACHABLE || reply->result == EM_REST_NOT_SENT)
+        snprintf(req->error, sizeof(req->error), "%s", reply->status.message);
 }
 
 void control_http_perform(struct control_request *reqs, size_t count)
 {
-    if (count == 0)
-        return;
-    struct transfer *ts = calloc(count, sizeof(*ts));
-    long *deadlines = calloc(count, sizeof(*deadlines));
-    if (!ts || !deadlines) {
-        for (size_t i = 0; i < count; i++)
-            snprintf(reqs[i].error, sizeof(reqs[i].error), "out of memory");
-        free(ts);
-        free(deadlines);
-        return;
-    }
-    long now = monotonic_ms();
-    for (size_t i = 0; i < count; i++) {
-        ts[i].req = &reqs[i];
-        ts[i].retry = true; /* the first round runs every request */
-        reqs[i].http_status = 0;
-        reqs[i].error[0] = '\0';
-        deadlines[i] = now + reqs[i].connect_retry_ms;
-    }
-    while (run_round(ts, count, deadlines) > 0)
-        pause_ms(RETRY_PAUSE_MS);
-    free(ts);
-    free(deadlines);
+    struct em_rest_batch batch = {request_prepare, request_done, reqs};
+    em_rest_call_batch(count, (int)count, &batch);
 }
 
 bool control_request_succeeded(const struct control_request *req)

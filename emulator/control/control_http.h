@@ -1,9 +1,9 @@
 /*
- * control_http: the control plane's HTTP client (libcurl), for talking to the services
+ * control_http: the control plane's HTTP client (on em_rest), for talking to the services
  * it supervises: health probes and the internal tick, reset and flush calls, each with
  * the stack's internal credential (em_trust.h).
  *
- * A batch of requests runs concurrently (one curl multi handle) and the call returns when
+ * A batch of requests runs concurrently (one em_rest batch) and the call returns when
  * every request has an answer or has failed, so asking five services costs the slowest
  * one, not the sum. A request may retry a refused connection for a while: a service that
  * was just (re)started is alive but not listening yet.
@@ -35,7 +35,8 @@ struct control_request {
     size_t response_len;
 };
 
-/* Once per process, before any thread uses curl; and its counterpart at exit. */
+/* Once per process, before any call; the counterpart closes the calling thread's kept-alive
+ * connections at exit. */
 enum em_code control_http_init(struct em_status *st);
 void control_http_cleanup(void);
 
