@@ -116,7 +116,8 @@ static enum em_kms_result unreachable(struct em_kms_reply *reply, const char *wh
 {
     reply->result = EM_KMS_UNREACHABLE;
     reply->code = EM_UNAVAILABLE;
-    snprintf(reply->message, sizeof(reply->message), "%s: %s", what, detail);
+    /* a reason for logs and errors: the start of a long detail is enough */
+    snprintf(reply->message, sizeof(reply->message), "%s: %.*s", what, 400, detail);
     return reply->result;
 }
 

@@ -29,11 +29,11 @@ enum em_kms_result { EM_KMS_OK, EM_KMS_DENIED, EM_KMS_UNREACHABLE };
 
 struct em_kms_reply {
     enum em_kms_result result;
-    enum em_code code;     /* EM_OK, KMS's error code when DENIED, UNAVAILABLE otherwise */
-    char message[512];     /* KMS's error message, or what went wrong on the way */
-    char key_version[512]; /* encrypt: the version KMS used */
-    bool used_primary;     /* decrypt: whether the primary version decrypted it */
-    unsigned char *data;   /* ciphertext (encrypt) or plaintext (decrypt), malloc'd */
+    enum em_code code; /* EM_OK, KMS's error code when DENIED, UNAVAILABLE otherwise */
+    char message[EM_STATUS_MESSAGE_MAX]; /* KMS's error message, or what went wrong */
+    char key_version[512];               /* encrypt: the version KMS used */
+    bool used_primary;                   /* decrypt: whether the primary version decrypted it */
+    unsigned char *data;                 /* ciphertext (encrypt) or plaintext (decrypt), malloc'd */
     size_t data_len;
 };
 

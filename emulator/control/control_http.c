@@ -53,7 +53,8 @@ static void request_done(size_t i, const struct em_rest_request *rest, struct em
     req->response_len = reply->body_len;
     reply->body = NULL;
     if (reply->result == EM_REST_UNREACHABLE || reply->result == EM_REST_NOT_SENT)
-        snprintf(req->error, sizeof(req->error), "%s", reply->status.message);
+        snprintf(req->error, sizeof(req->error), "%.*s", (int)sizeof(req->error) - 1,
+                 reply->status.message); /* a reason for the log: its start is enough */
 }
 
 void control_http_perform(struct control_request *reqs, size_t count)
