@@ -6,6 +6,7 @@
  *
  *   control_services.c    the table of known services and calls to every running one
  *   control_supervisor.c  the child processes, one per service, restarted on crashes
+ *   control_unbuilt.c     the ports of services not built yet: UNIMPLEMENTED to every call
  *   control_http.c        the libcurl client those calls go through
  *   control_projects.c    Resource Manager projects (table `projects`)
  *   control_logging.c     audit rows as Cloud Logging entries (entries:list)
@@ -40,6 +41,7 @@ struct control_supervisor;
 
 struct control_service_info {
     const char *name;           /* "kms": binary name, log name, audit rows */
+    const char *product;        /* "Cloud KMS": what messages and the status page call it */
     enum em_port port;          /* offset from the port base */
     const char *google_service; /* "cloudkms.googleapis.com": audit serviceName */
     bool child;                 /* started by the supervisor (false: the control plane) */
@@ -55,16 +57,34 @@ enum em_code control_services_resolve(const char *list, const char *bin_dir,
                                       const struct control_service_info **out, size_t max,
                                       size_t *count, struct em_status *st);
 
+/* The child services that have no binary in bin_dir (not built yet), in table order. */
+size_t control_services_unbuilt(const char *bin_dir, const struct control_service_info **out,
+                                size_t max);
+
 /* POSTs `path` ("emulator/v1/internal:tick") to every running service and waits for
  * every answer. Appends the name of each service called to names (when not NULL).
  * UNAVAILABLE naming the services that did not answer with success. */
 enum em_code control_services_call(struct control_supervisor *sup, const char *path, cJSON *names,
                                    struct em_status *st);
 
+/* --- ports of services not built yet (control_unbuilt.c) --- */
+
+struct control_unbuilt;
+
+/* Serves, on its port, every known child service that has no binary in bin_dir. */
+enum em_code control_unbuilt_start(const struct em_config *cfg, const char *bin_dir,
+                                   struct control_unbuilt **out, struct em_status *st);
+void control_unbuilt_stop(struct control_unbuilt *unbuilt); /* NULL is fine */
+
+/* The services whose ports it serves (at most max); returns the count. */
+size_t control_unbuilt_list(const struct control_unbuilt *unbuilt,
+                            const struct control_service_info **out, size_t max);
+
 /* --- the control plane's state (svc->ctx) --- */
 
 struct control {
     struct control_supervisor *supervisor;
+    struct control_unbuilt *unbuilt;
     char data_dir[PATH_MAX]; /* absolute */
     bool http_ready;         /* libcurl initialised */
 };

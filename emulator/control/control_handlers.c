@@ -79,6 +79,24 @@ static void probe_health(const struct control_child_view *views, size_t n, long 
     control_http_release(reqs, n);
 }
 
+/* The ports answered UNIMPLEMENTED because their service is not built (control_unbuilt.c). */
+static void add_unbuilt(cJSON *reply, const struct control_unbuilt *unbuilt,
+                        const struct em_config *cfg)
+{
+    const struct control_service_info *infos[CONTROL_SERVICE_MAX];
+    size_t n = control_unbuilt_list(unbuilt, infos, CONTROL_SERVICE_MAX);
+    cJSON *list = cJSON_AddArrayToObject(reply, "unimplementedServices");
+    for (size_t i = 0; i < n; i++) {
+        char url[64];
+        em_config_url(cfg, infos[i]->port, url, sizeof(url));
+        cJSON *item = cJSON_CreateObject();
+        cJSON_AddStringToObject(item, "name", infos[i]->name);
+        cJSON_AddStringToObject(item, "product", infos[i]->product);
+        cJSON_AddStringToObject(item, "url", url);
+        cJSON_AddItemToArray(list, item);
+    }
+}
+
 static void add_clock(cJSON *reply, const char *offset_field)
 {
     em_json_add_time(reply, "now", em_clock_now());
@@ -96,6 +114,7 @@ enum em_code control_get_status(struct em_call *call)
     cJSON *services = cJSON_AddArrayToObject(reply, "services");
     for (size_t i = 0; i < n; i++)
         cJSON_AddItemToArray(services, service_json(&views[i], healthy[i]));
+    add_unbuilt(reply, ctl->unbuilt, &call->svc->config);
     cJSON_AddStringToObject(reply, "dataDir", ctl->data_dir);
     cJSON_AddBoolToObject(reply, "ephemeral", call->svc->config.ephemeral);
     cJSON_AddStringToObject(reply, "iam", call->svc->config.iam_enforce ? "enforce" : "off");
