@@ -13,6 +13,7 @@
  *   control_json.c        request schemas and JSON of projects
  *   control_lifecycle.c   open/close/reset hooks of the service runtime
  *   control_handlers.c    thin handlers, one per REST method
+ *   control_page.c        GET /: the status page (HTML) for people
  *   control_routes.c      the route table
  *
  * Dependencies point one way: handlers -> logging/projects/services -> supervisor/http
@@ -119,6 +120,16 @@ enum em_code control_get_project_ancestry(struct em_call *call);
 /* For the generic IAM methods on projects: the project ID is valid (and remembered). */
 enum em_code control_project_iam_check(struct em_call *call);
 enum em_code control_list_log_entries(struct em_call *call);
+
+struct control_child_view;
+
+/* GET <url>/health of each service, concurrently (waiting up to wait_ms for a refused
+ * connection to be accepted); healthy[i] says who answered. */
+void control_probe_health(const struct control_child_view *views, size_t n, long wait_ms,
+                          bool *healthy);
+
+/* GET /: the status page (control_page.c). */
+enum em_code control_status_page(struct em_call *call);
 
 /* --- CMEK: key checks, faults, protected resources (control_cmek.c) --- */
 

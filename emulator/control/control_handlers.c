@@ -59,8 +59,7 @@ static cJSON *service_json(const struct control_child_view *view, bool healthy)
     return json;
 }
 
-/* GET <url>/health of each service, concurrently; healthy[i] says who answered. */
-static void probe_health(const struct control_child_view *views, size_t n, long wait_ms,
+void control_probe_health(const struct control_child_view *views, size_t n, long wait_ms,
                          bool *healthy)
 {
     struct control_request reqs[CONTROL_SERVICE_MAX];
@@ -109,7 +108,7 @@ enum em_code control_get_status(struct em_call *call)
     struct control_child_view views[CONTROL_SERVICE_MAX];
     bool healthy[CONTROL_SERVICE_MAX];
     size_t n = control_supervisor_list(ctl->supervisor, views, CONTROL_SERVICE_MAX);
-    probe_health(views, n, 0, healthy);
+    control_probe_health(views, n, 0, healthy);
     cJSON *reply = cJSON_CreateObject();
     cJSON *services = cJSON_AddArrayToObject(reply, "services");
     for (size_t i = 0; i < n; i++)
@@ -140,7 +139,7 @@ enum em_code control_start_service(struct em_call *call)
     if (control_supervisor_start_child(control_of(call)->supervisor, em_call_var(call, "service"),
                                        &view, &call->status))
         return call->status.code;
-    probe_health(&view, 1, START_HEALTH_WAIT_MS, &healthy);
+    control_probe_health(&view, 1, START_HEALTH_WAIT_MS, &healthy);
     if (!healthy)
         return EM_CALL_FAIL(call, EM_UNAVAILABLE,
                             "Service %s was started (pid %d) but does not answer %s/health; "
