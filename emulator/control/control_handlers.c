@@ -56,6 +56,7 @@ static cJSON *service_json(const struct control_child_view *view, bool healthy)
     cJSON_AddNumberToObject(json, "pid", view->pid);
     cJSON_AddNumberToObject(json, "restarts", view->restarts);
     cJSON_AddStringToObject(json, "log", view->log_path);
+    cJSON_AddStringToObject(json, "lastExit", view->last_exit);
     return json;
 }
 
