@@ -2,7 +2,7 @@
  * control_handlers: one thin function per REST method of the control plane: read the
  * call, ask the domain (supervisor, clock, projects, logging), shape the reply.
  *
- * Emulator API (DESIGN section 5 "emulator"):
+ * Emulator API (README, "The control plane"):
  *   GET  /emulator/v1/status                   services, data dir, IAM mode, clock
  *   GET  /emulator/v1/clock                    {"now", "offset"}
  *   POST /emulator/v1/clock:advance            {"seconds": N} or {"duration": "300s"};

@@ -1,6 +1,6 @@
 /*
- * control_services: the services the emulator knows (DESIGN section 2: names, port
- * offsets, Google service names), which of them to start (--services), and the internal
+ * control_services: the services the emulator knows (names, products, port offsets,
+ * Google service names), which of them to start (--services), and the internal
  * calls the control plane makes to every running one (tick, reset, flush).
  */
 #include "control.h"
