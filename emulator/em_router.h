@@ -6,9 +6,9 @@
 //   v1/projects/{project}/topics/{topic}            (a bare {var} is one segment)
 //
 // `*` matches one segment, `**` the rest of the path, `:verb` must match the text after
-// the last ':' of the last segment; the template "/" matches the root path only. Captured variables are copied into the call. Each
-// service declares its routes as data (an array of struct em_route); the router compiles
-// the templates once at start-up and refuses malformed ones.
+// the last ':' of the last segment; the template "/" matches the root path only. Captured variables
+// are copied into the call. Each service declares its routes as data (an array of struct em_route);
+// the router compiles the templates once at start-up and refuses malformed ones.
 #ifndef EM_ROUTER_H
 #define EM_ROUTER_H
 

@@ -61,7 +61,7 @@ static cJSON *service_json(const struct control_child_view *view, bool healthy)
 }
 
 void control_probe_health(const struct control_child_view *views, size_t n, long wait_ms,
-                         bool *healthy)
+                          bool *healthy)
 {
     struct control_request reqs[CONTROL_SERVICE_MAX];
     for (size_t i = 0; i < n; i++) {

@@ -208,9 +208,9 @@ static void put_header(struct page *p, const struct em_service *svc, int64_t now
     put(p, " s</p>\n");
 }
 
-static void put_service_row(struct page *p, const char *name, const char *product,
-                            const char *url, const char *state, const char *health_class,
-                            const char *health, int pid, int restarts, const char *log)
+static void put_service_row(struct page *p, const char *name, const char *product, const char *url,
+                            const char *state, const char *health_class, const char *health,
+                            int pid, int restarts, const char *last_exit, const char *log)
 {
     put(p, "<tr><td><b>");
     put_text(p, name);
@@ -230,6 +230,11 @@ static void put_service_row(struct page *p, const char *name, const char *produc
     put(p, "</td><td>");
     if (restarts >= 0)
         put_textf(p, "%d", restarts);
+    if (last_exit[0]) {
+        put(p, "<span class=\"small reason\">last: ");
+        put_text(p, last_exit);
+        put(p, "</span>");
+    }
     put(p, "</td><td class=\"name\">");
     put_text(p, log);
     put(p, "</td></tr>\n");
@@ -246,23 +251,22 @@ static void put_services(struct page *p, struct em_service *svc)
     em_config_url(&svc->config, EM_PORT_CONTROL, url, sizeof(url));
     put(p, "<h2>Services</h2>\n<table><tr><th>service</th><th>URL</th><th>state</th>"
            "<th>health</th><th>pid</th><th>restarts</th><th>log</th></tr>\n");
-    put_service_row(p, "emulator", "Control plane, Resource Manager, Logging", url, "RUNNING",
-                    "ok", "healthy", (int)getpid(), -1, "its stderr (start-all: emulator.log)");
+    put_service_row(p, "emulator", "Control plane, Resource Manager, Logging", url, "RUNNING", "ok",
+                    "healthy", (int)getpid(), -1, "", "its stderr (start-all: emulator.log)");
     for (size_t i = 0; i < n; i++) {
         const struct control_child_view *v = &views[i];
         bool running = v->state == CONTROL_CHILD_RUNNING;
-        put_service_row(p, v->info->name, v->info->product, v->url,
-                        control_child_state_name(v->state),
-                        healthy[i] ? "ok" : (running ? "bad" : "off"),
-                        healthy[i] ? "healthy" : "not answering", v->pid, v->restarts,
-                        v->log_path);
+        put_service_row(
+            p, v->info->name, v->info->product, v->url, control_child_state_name(v->state),
+            healthy[i] ? "ok" : (running ? "bad" : "off"), healthy[i] ? "healthy" : "not answering",
+            v->pid, v->restarts, v->last_exit, v->log_path);
     }
     const struct control_service_info *unbuilt[CONTROL_SERVICE_MAX];
     size_t u = control_unbuilt_list(ctl->unbuilt, unbuilt, CONTROL_SERVICE_MAX);
     for (size_t i = 0; i < u; i++) {
         em_config_url(&svc->config, unbuilt[i]->port, url, sizeof(url));
         put_service_row(p, unbuilt[i]->name, unbuilt[i]->product, url, "NOT BUILT YET", "off",
-                        "answers UNIMPLEMENTED", 0, -1, "");
+                        "answers UNIMPLEMENTED", 0, -1, "", "");
     }
     put(p, "</table>\n");
 }

@@ -70,8 +70,8 @@ static enum em_code port_start(struct unbuilt_port *port, const struct control_s
                                const struct em_config *cfg, struct em_status *st)
 {
     port->info = info;
-    port->def = (struct em_service_def){.name = info->name, .port = info->port,
-                                        .google_service = info->google_service};
+    port->def = (struct em_service_def){
+        .name = info->name, .port = info->port, .google_service = info->google_service};
     port->svc.def = &port->def;
     port->svc.config = *cfg;
     port->svc.ctx = port;
