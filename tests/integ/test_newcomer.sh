@@ -172,6 +172,7 @@ else
     shot_dir="${SCREENSHOT_DIR:-$TEST_TMP}"
     mkdir -p "$shot_dir"
     shot="$shot_dir/status-page.png"
+    # shellcheck disable=SC2054 # the comma is the window size's, not an array separator
     chrome_args=(--headless --no-sandbox --disable-gpu --user-data-dir="$TEST_TMP/chromium"
                  --window-size=1200,900)
     dom=$(cd "$TEST_TMP" && timeout 90 "$browser" "${chrome_args[@]}" --dump-dom "$CONTROL_URL/" 2>/dev/null)
