@@ -1,6 +1,6 @@
 /*
  * em_audit: the audit log every service writes and the control plane reads back as
- * Cloud Logging entries (DESIGN sections 3 and 5).
+ * Cloud Logging entries (README, "Identity, IAM and the audit log").
  *
  * One row per call in table audit_log (owned here): emulator time, service, kind
  * (admin activity or data access), principal, method, resource, the key version a

@@ -1,5 +1,5 @@
 /*
- * em_clock: emulator time, shared by every process (DESIGN section 6).
+ * em_clock: emulator time, shared by every process (README, "The control plane": time).
  *
  *   emulator time = OS real time + offset
  *

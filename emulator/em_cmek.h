@@ -1,5 +1,5 @@
 /*
- * em_cmek: the CMEK engine every data service shares (DESIGN section 3).
+ * em_cmek: the CMEK engine every data service shares (README, "The CMEK engine").
  *
  * Envelope chain: a protected resource's data is encrypted with its DEK (em_store's
  * encrypted mode); the DEK is sealed with the resource's KEK; the KEK is wrapped by the

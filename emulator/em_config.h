@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Port offsets from the port base (DESIGN section 2). */
+/* Port offsets from the port base (README, "Configuration": --port-base). */
 enum em_port {
     EM_PORT_CONTROL = 0,
     EM_PORT_KMS = 1,

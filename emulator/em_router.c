@@ -33,6 +33,7 @@ struct compiled {
 struct em_router {
     struct compiled *items;
     size_t count, cap;
+    const struct em_route *fallback; /* NULL: unmatched requests stay unmatched */
 };
 
 struct em_router *em_router_new(void)
@@ -109,6 +110,8 @@ static bool add_variable(struct compiled *c, const char **p)
 
 static bool compile(struct compiled *c, const char *tmpl)
 {
+    if (strcmp(tmpl, "/") == 0)
+        return true; /* the root: no segment, matched by the path "/" (or "") only */
     const char *p = tmpl[0] == '/' ? tmpl + 1 : tmpl;
     const char *colon = strrchr(p, ':');
     const char *slash = strrchr(p, '/');
@@ -190,6 +193,8 @@ static int split_path(const char *path, struct span *segs, struct span *verb)
     }
     int n = 0;
     size_t start = 0;
+    if (len == 0 && !colon)
+        return 0; /* the root path */
     for (size_t i = 0; i <= len; i++) {
         if (i < len && path[i] != '/')
             continue;
@@ -257,8 +262,8 @@ static void capture(const struct compiled *c, const struct span *segs, const int
     }
 }
 
-enum em_match_result em_router_match(const struct em_router *router, const char *method,
-                                     const char *path, struct em_match *out)
+static enum em_match_result match_table(const struct em_router *router, const char *method,
+                                        const char *path, struct em_match *out)
 {
     struct span segs[EM_MAX_SEGMENTS], verb;
     int seg_end[EM_MAX_SEGMENTS];
@@ -281,6 +286,22 @@ enum em_match_result em_router_match(const struct em_router *router, const char 
         return EM_MATCHED;
     }
     return result;
+}
+
+void em_router_set_fallback(struct em_router *router, const struct em_route *route)
+{
+    router->fallback = route;
+}
+
+enum em_match_result em_router_match(const struct em_router *router, const char *method,
+                                     const char *path, struct em_match *out)
+{
+    enum em_match_result result = match_table(router, method, path, out);
+    if (result == EM_MATCHED || !router->fallback)
+        return result;
+    out->route = router->fallback;
+    out->var_count = 0;
+    return EM_MATCHED;
 }
 
 static int hex_digit(char c)

@@ -6,9 +6,9 @@
 //   v1/projects/{project}/topics/{topic}            (a bare {var} is one segment)
 //
 // `*` matches one segment, `**` the rest of the path, `:verb` must match the text after
-// the last ':' of the last segment. Captured variables are copied into the call. Each
-// service declares its routes as data (an array of struct em_route); the router compiles
-// the templates once at start-up and refuses malformed ones.
+// the last ':' of the last segment; the template "/" matches the root path only. Captured variables
+// are copied into the call. Each service declares its routes as data (an array of struct em_route);
+// the router compiles the templates once at start-up and refuses malformed ones.
 #ifndef EM_ROUTER_H
 #define EM_ROUTER_H
 
@@ -74,6 +74,12 @@ void em_router_free(struct em_router *router);
 /* Compiles and appends routes (the array must outlive the router). */
 enum em_code em_router_add(struct em_router *router, const struct em_route *routes, size_t count,
                            struct em_status *st);
+
+/* The route a request takes when no route of the table matches its method and path
+ * (any method, any path, no variables): a port whose service is not built yet answers
+ * every call with it. NULL (the default): such a request is EM_NO_ROUTE or
+ * EM_WRONG_METHOD. The route must outlive the router. */
+void em_router_set_fallback(struct em_router *router, const struct em_route *route);
 
 /* Matches method + path (leading '/' optional, no query string). */
 enum em_match_result em_router_match(const struct em_router *router, const char *method,

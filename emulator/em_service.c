@@ -296,12 +296,15 @@ int em_service_main(const struct em_service_def *def, int argc, char **argv)
     }
     struct em_service *svc = NULL;
     int status = 1;
-    if (em_service_open(def, &cfg, &svc, &st) == EM_OK && serve(svc, &st) == EM_OK) {
+    if (em_service_open(def, &cfg, &svc, &st) != EM_OK) {
+        em_error("%s cannot start: %s", def->name, st.message);
+    } else if (serve(svc, &st) != EM_OK) {
+        em_error("%s cannot start: %s", def->name, st.message);
+        status = EM_EXIT_CANNOT_LISTEN;
+    } else {
         int sig = wait_for_stop(svc);
         em_info("%s stopping (signal %d)", def->name, sig);
         status = 0;
-    } else {
-        em_error("%s cannot start: %s", def->name, st.message);
     }
     em_service_close(svc);
     if (cfg.ephemeral)

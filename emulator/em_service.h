@@ -82,6 +82,11 @@ struct em_service {
     pthread_mutex_t tick_lock;
 };
 
+/* Exit statuses of a service process: 0 after a clean stop, EM_EXIT_CANNOT_LISTEN when
+ * its port could not be bound (another program holds it, or --host is not an address of
+ * this machine), 1 for any other failure to start. The supervisor reads them. */
+#define EM_EXIT_CANNOT_LISTEN 3
+
 /* The whole life of a service process; returns the exit status. */
 int em_service_main(const struct em_service_def *def, int argc, char **argv);
 

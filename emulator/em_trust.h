@@ -1,6 +1,6 @@
 /*
  * em_trust: the internal credential, how the emulator's own processes recognise each
- * other (DESIGN section 2, "Trust between the emulator's own processes").
+ * other (README, "Identity, IAM and the audit log": between the emulator's own processes).
  *
  * The credential is 32 random bytes kept in <data dir>/internal.token (mode 0600), made
  * by whichever process of a stack opens the data directory first (the control plane,

@@ -6,12 +6,14 @@
  *
  *   control_services.c    the table of known services and calls to every running one
  *   control_supervisor.c  the child processes, one per service, restarted on crashes
+ *   control_unbuilt.c     the ports of services not built yet: UNIMPLEMENTED to every call
  *   control_http.c        the client those calls go through (on em_rest)
  *   control_projects.c    Resource Manager projects (table `projects`)
  *   control_logging.c     audit rows as Cloud Logging entries (entries:list)
  *   control_json.c        request schemas and JSON of projects
  *   control_lifecycle.c   open/close/reset hooks of the service runtime
  *   control_handlers.c    thin handlers, one per REST method
+ *   control_page.c        GET /: the status page (HTML) for people
  *   control_routes.c      the route table
  *
  * Dependencies point one way: handlers -> logging/projects/services -> supervisor/http
@@ -40,6 +42,7 @@ struct control_supervisor;
 
 struct control_service_info {
     const char *name;           /* "kms": binary name, log name, audit rows */
+    const char *product;        /* "Cloud KMS": what messages and the status page call it */
     enum em_port port;          /* offset from the port base */
     const char *google_service; /* "cloudkms.googleapis.com": audit serviceName */
     bool child;                 /* started by the supervisor (false: the control plane) */
@@ -55,16 +58,34 @@ enum em_code control_services_resolve(const char *list, const char *bin_dir,
                                       const struct control_service_info **out, size_t max,
                                       size_t *count, struct em_status *st);
 
+/* The child services that have no binary in bin_dir (not built yet), in table order. */
+size_t control_services_unbuilt(const char *bin_dir, const struct control_service_info **out,
+                                size_t max);
+
 /* POSTs `path` ("emulator/v1/internal:tick") to every running service and waits for
  * every answer. Appends the name of each service called to names (when not NULL).
  * UNAVAILABLE naming the services that did not answer with success. */
 enum em_code control_services_call(struct control_supervisor *sup, const char *path, cJSON *names,
                                    struct em_status *st);
 
+/* --- ports of services not built yet (control_unbuilt.c) --- */
+
+struct control_unbuilt;
+
+/* Serves, on its port, every known child service that has no binary in bin_dir. */
+enum em_code control_unbuilt_start(const struct em_config *cfg, const char *bin_dir,
+                                   struct control_unbuilt **out, struct em_status *st);
+void control_unbuilt_stop(struct control_unbuilt *unbuilt); /* NULL is fine */
+
+/* The services whose ports it serves (at most max); returns the count. */
+size_t control_unbuilt_list(const struct control_unbuilt *unbuilt,
+                            const struct control_service_info **out, size_t max);
+
 /* --- the control plane's state (svc->ctx) --- */
 
 struct control {
     struct control_supervisor *supervisor;
+    struct control_unbuilt *unbuilt;
     char data_dir[PATH_MAX]; /* absolute */
     bool http_ready;         /* em_rest initialised */
 };
@@ -99,6 +120,16 @@ enum em_code control_get_project_ancestry(struct em_call *call);
 /* For the generic IAM methods on projects: the project ID is valid (and remembered). */
 enum em_code control_project_iam_check(struct em_call *call);
 enum em_code control_list_log_entries(struct em_call *call);
+
+struct control_child_view;
+
+/* GET <url>/health of each service, concurrently (waiting up to wait_ms for a refused
+ * connection to be accepted); healthy[i] says who answered. */
+void control_probe_health(const struct control_child_view *views, size_t n, long wait_ms,
+                          bool *healthy);
+
+/* GET /: the status page (control_page.c). */
+enum em_code control_status_page(struct em_call *call);
 
 /* --- CMEK: key checks, faults, protected resources (control_cmek.c) --- */
 

@@ -1,5 +1,5 @@
 /*
- * control_cmek: the control plane's CMEK endpoints (DESIGN section 5, "emulator"):
+ * control_cmek: the control plane's CMEK endpoints (README, "The control plane"):
  *
  *   POST /emulator/v1/keyChecks:run          every service checks every key now
  *   GET  /emulator/v1/faults                 {"kmsUnreachable": false}

@@ -2,7 +2,7 @@
  * control_handlers: one thin function per REST method of the control plane: read the
  * call, ask the domain (supervisor, clock, projects, logging), shape the reply.
  *
- * Emulator API (DESIGN section 5 "emulator"):
+ * Emulator API (README, "The control plane"):
  *   GET  /emulator/v1/status                   services, data dir, IAM mode, clock
  *   GET  /emulator/v1/clock                    {"now", "offset"}
  *   POST /emulator/v1/clock:advance            {"seconds": N} or {"duration": "300s"};
@@ -56,12 +56,12 @@ static cJSON *service_json(const struct control_child_view *view, bool healthy)
     cJSON_AddNumberToObject(json, "pid", view->pid);
     cJSON_AddNumberToObject(json, "restarts", view->restarts);
     cJSON_AddStringToObject(json, "log", view->log_path);
+    cJSON_AddStringToObject(json, "lastExit", view->last_exit);
     return json;
 }
 
-/* GET <url>/health of each service, concurrently; healthy[i] says who answered. */
-static void probe_health(const struct control_child_view *views, size_t n, long wait_ms,
-                         bool *healthy)
+void control_probe_health(const struct control_child_view *views, size_t n, long wait_ms,
+                          bool *healthy)
 {
     struct control_request reqs[CONTROL_SERVICE_MAX];
     for (size_t i = 0; i < n; i++) {
@@ -79,6 +79,24 @@ static void probe_health(const struct control_child_view *views, size_t n, long 
     control_http_release(reqs, n);
 }
 
+/* The ports answered UNIMPLEMENTED because their service is not built (control_unbuilt.c). */
+static void add_unbuilt(cJSON *reply, const struct control_unbuilt *unbuilt,
+                        const struct em_config *cfg)
+{
+    const struct control_service_info *infos[CONTROL_SERVICE_MAX];
+    size_t n = control_unbuilt_list(unbuilt, infos, CONTROL_SERVICE_MAX);
+    cJSON *list = cJSON_AddArrayToObject(reply, "unimplementedServices");
+    for (size_t i = 0; i < n; i++) {
+        char url[64];
+        em_config_url(cfg, infos[i]->port, url, sizeof(url));
+        cJSON *item = cJSON_CreateObject();
+        cJSON_AddStringToObject(item, "name", infos[i]->name);
+        cJSON_AddStringToObject(item, "product", infos[i]->product);
+        cJSON_AddStringToObject(item, "url", url);
+        cJSON_AddItemToArray(list, item);
+    }
+}
+
 static void add_clock(cJSON *reply, const char *offset_field)
 {
     em_json_add_time(reply, "now", em_clock_now());
@@ -91,11 +109,12 @@ enum em_code control_get_status(struct em_call *call)
     struct control_child_view views[CONTROL_SERVICE_MAX];
     bool healthy[CONTROL_SERVICE_MAX];
     size_t n = control_supervisor_list(ctl->supervisor, views, CONTROL_SERVICE_MAX);
-    probe_health(views, n, 0, healthy);
+    control_probe_health(views, n, 0, healthy);
     cJSON *reply = cJSON_CreateObject();
     cJSON *services = cJSON_AddArrayToObject(reply, "services");
     for (size_t i = 0; i < n; i++)
         cJSON_AddItemToArray(services, service_json(&views[i], healthy[i]));
+    add_unbuilt(reply, ctl->unbuilt, &call->svc->config);
     cJSON_AddStringToObject(reply, "dataDir", ctl->data_dir);
     cJSON_AddBoolToObject(reply, "ephemeral", call->svc->config.ephemeral);
     cJSON_AddStringToObject(reply, "iam", call->svc->config.iam_enforce ? "enforce" : "off");
@@ -121,7 +140,7 @@ enum em_code control_start_service(struct em_call *call)
     if (control_supervisor_start_child(control_of(call)->supervisor, em_call_var(call, "service"),
                                        &view, &call->status))
         return call->status.code;
-    probe_health(&view, 1, START_HEALTH_WAIT_MS, &healthy);
+    control_probe_health(&view, 1, START_HEALTH_WAIT_MS, &healthy);
     if (!healthy)
         return EM_CALL_FAIL(call, EM_UNAVAILABLE,
                             "Service %s was started (pid %d) but does not answer %s/health; "

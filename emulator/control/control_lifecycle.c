@@ -1,7 +1,8 @@
 /*
  * control_lifecycle: the control plane's hooks into the service runtime: open (curl,
- * the projects table, the supervisor that starts every service), close (stops every
- * service before the data directory can go away) and reset (forgets projects).
+ * the projects table, the ports of services not built yet, the supervisor that starts
+ * every service), close (stops every service before the data directory can go away) and
+ * reset (forgets projects).
  */
 #include "control.h"
 
@@ -28,6 +29,10 @@ enum em_code control_open(struct em_service *svc, struct em_status *st)
     ctl->http_ready = true;
     if (control_projects_open(svc->store, st))
         return st->code;
+    char bin_dir[PATH_MAX];
+    if (control_bin_dir(bin_dir, sizeof(bin_dir), st) ||
+        control_unbuilt_start(&svc->config, bin_dir, &ctl->unbuilt, st))
+        return st->code;
     struct em_config children = svc->config;
     memcpy(children.data_dir, ctl->data_dir, sizeof(children.data_dir));
     return control_supervisor_start(&children, &ctl->supervisor, st);
@@ -38,6 +43,7 @@ void control_close(struct em_service *svc)
     struct control *ctl = svc->ctx;
     if (!ctl)
         return;
+    control_unbuilt_stop(ctl->unbuilt);
     control_supervisor_stop(ctl->supervisor);
     if (ctl->http_ready)
         control_http_cleanup();

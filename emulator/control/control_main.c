@@ -1,7 +1,7 @@
 /*
  * bin/emulator: the control plane (port base + 0). It starts and supervises one process
  * per service, owns the emulator clock and reset, and answers the Resource Manager and
- * Logging APIs gcloud needs (see control.h for the files and DESIGN section 5).
+ * Logging APIs gcloud needs (see control.h for the files and README, "The control plane").
  */
 #include "control.h"
 

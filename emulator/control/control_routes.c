@@ -11,7 +11,8 @@
 #include "em_router.h"
 
 const struct em_route control_routes[] = {
-    /* the emulator's own API */
+    /* the status page for people, and the emulator's own API */
+    {"GET", "/", control_status_page, "StatusPage"},
     {"GET", "emulator/v1/status", control_get_status, "GetStatus"},
     {"GET", "emulator/v1/clock", control_get_clock, "GetClock"},
     {"POST", "emulator/v1/clock:advance", control_advance_clock, "AdvanceClock",

@@ -14,6 +14,7 @@
 #include "control_supervisor.h"
 
 #include "em_log.h"
+#include "em_service.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +40,7 @@
 #define SPAWN_WAIT_MS     5000
 #define MONITOR_PERIOD_MS 50
 #define KMS_FIRST_WAIT_MS 10000 /* the other services wait this long at most for KMS */
+#define START_UP_MS       2000  /* an exit this soon after the start is a failure to start */
 
 struct child {
     const struct control_service_info *info;
@@ -52,6 +54,7 @@ struct child {
     long backoff_ms;
     long due_ms; /* when a wanted child that is not running gets started */
     long started_ms;
+    char last_exit[CONTROL_EXIT_TEXT_MAX];
 };
 
 struct control_supervisor {
@@ -239,8 +242,17 @@ static void child_ended(struct control_supervisor *sup, struct child *c, int sta
     }
     if (now - c->started_ms >= STABLE_RUN_MS)
         c->backoff_ms = BACKOFF_FIRST_MS;
-    em_warn("%s %s; restarting in %ld ms (log: %s)", c->info->name, how, c->backoff_ms,
-            c->log_path);
+    bool at_start_up = now - c->started_ms < START_UP_MS;
+    bool cannot_listen = WIFEXITED(status) && WEXITSTATUS(status) == EM_EXIT_CANNOT_LISTEN;
+    snprintf(c->last_exit, sizeof(c->last_exit), "%s %.1f s after it started%s", how,
+             (double)(now - c->started_ms) / 1000.0,
+             cannot_listen ? ": it cannot listen on its port (another program holds it?)" : "");
+    if (at_start_up)
+        em_error("%s could not start: it %s; restarting in %ld ms (its log: %s)", c->info->name,
+                 c->last_exit, c->backoff_ms, c->log_path);
+    else
+        em_warn("%s %s; restarting in %ld ms (log: %s)", c->info->name, how, c->backoff_ms,
+                c->log_path);
     schedule_restart(c, now);
 }
 
@@ -456,6 +468,7 @@ static void view_of(const struct child *c, struct control_child_view *view)
     view->pid = (int)c->pid;
     view->restarts = c->restarts;
     snprintf(view->log_path, sizeof(view->log_path), "%s", c->log_path);
+    snprintf(view->last_exit, sizeof(view->last_exit), "%s", c->last_exit);
 }
 
 size_t control_supervisor_list(struct control_supervisor *sup, struct control_child_view *out,

@@ -17,7 +17,10 @@
  * key checks promptly (em_cmek.h), so the order only saves those retries.
  *
  * A clean exit (status 0, or SIGTERM/SIGINT) is someone stopping the service on purpose,
- * so it stays stopped. Children get PR_SET_PDEATHSIG so they die with the control plane
+ * so it stays stopped. Any other exit is kept as the child's last_exit ("exited with
+ * status 3 0.1 s after it started: it cannot listen on its port ..."), logged as an error
+ * when it came at start-up, and shown by the status (lastExit), so scripts/start-all can
+ * stop waiting and say why. Children get PR_SET_PDEATHSIG so they die with the control plane
  * even when it is killed with SIGKILL. Only the monitor thread forks: the death signal
  * follows the thread that forked, and the monitor lives as long as the supervisor.
  */
@@ -30,6 +33,8 @@
 
 #include <limits.h>
 #include <stddef.h>
+
+#define CONTROL_EXIT_TEXT_MAX 192
 
 enum control_child_state {
     CONTROL_CHILD_STOPPED,
@@ -45,6 +50,7 @@ struct control_child_view {
     int pid; /* 0 when not running */
     int restarts;
     char log_path[PATH_MAX];
+    char last_exit[CONTROL_EXIT_TEXT_MAX]; /* why it last ended unasked, "" if it never did */
 };
 
 struct control_supervisor;

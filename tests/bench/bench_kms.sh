@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench_kms: KMS encrypt of 1 KiB (one request each, 16 connections, BENCH_SECONDS long)
 # against the empty-handler reference on the same machine and the same HTTP stack.
-# Target (DESIGN section 8): encrypt >= 30 % of the empty libmicrohttpd handler's rate.
+# Target (README, "Performance"): encrypt >= 30 % of the empty libmicrohttpd handler's rate.
 source "$(dirname "$0")/bench_lib.sh"
 THREADS="${BENCH_THREADS:-4}"
 

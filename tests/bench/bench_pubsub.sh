@@ -9,11 +9,11 @@
 # Our two topics are measured twice each, interleaved, and the better run of each is
 # kept (the machine is shared; the spread is about 10 %). Google's emulator is a JVM that
 # keeps getting faster for tens of seconds, so it is reported twice: its first run after
-# start-up (how DESIGN section 8 measured its ~1,240 requests/s), and a second run right
-# after it (warmed up: here about 1.5x the first). The 20x target is checked against the
+# start-up (how the targets were first measured: its ~1,240 requests/s), and a second run
+# right after it (warmed up: here about 1.5x the first). The 20x target is checked against the
 # first run, and the ratio to the warmed run is printed next to it.
 #
-# Targets (DESIGN section 8): CMEK publish >= 20x Google's emulator; CMEK costs < 20 %
+# Targets (README, "Performance"): CMEK publish >= 20x Google's emulator; CMEK costs < 20 %
 # against the topic without a key.
 source "$(dirname "$0")/bench_lib.sh"
 THREADS="${BENCH_THREADS:-4}"

@@ -1,7 +1,7 @@
 /*
  * cmek_checks: how long one round of CMEK key checks takes for N protected resources
- * (DESIGN section 8: 10,000 resources checked within one second of emulator time
- * advance). A real KMS runs in this process behind its HTTP server on 127.0.0.1; a
+ * (the target, README "Performance": 10,000 resources checked within one second of
+ * emulator-time advance). A real KMS runs in this process behind its HTTP server on 127.0.0.1; a
  * test service protects N resources with one key through the engine, then the clock
  * moves past the check interval and the round (N KMS decrypts over REST, 32 in flight)
  * is timed.

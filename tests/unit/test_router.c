@@ -264,7 +264,6 @@ static void test_malformed_templates_are_refused(void **state)
 {
     (void)state;
     refused("");
-    refused("/");
     refused("v1//x");
     refused("v1/x/");
     refused("v1/{name=projects/*");
@@ -279,6 +278,60 @@ static void test_malformed_templates_are_refused(void **state)
     char *deep = path_of_segments("", EM_MAX_SEGMENTS + 1);
     refused(deep);
     free(deep);
+}
+
+/* "/" is the root path and nothing else; without it the root matches no route. */
+static void test_root_template_matches_the_root_only(void **state)
+{
+    (void)state;
+    static const struct em_route root_routes[] = {
+        {"GET", "/", NULL, "Page"},
+        {"GET", "v1/**", NULL, "Any"},
+    };
+    struct em_router *router = em_router_new();
+    struct em_status st = {0};
+    assert_int_equal(em_router_add(router, root_routes, 2, &st), EM_OK);
+    struct em_match m;
+    assert_string_equal(matched(router, "GET", "/", &m), "Page");
+    assert_string_equal(matched(router, "GET", "", &m), "Page");
+    assert_int_equal(m.var_count, 0);
+    assert_string_equal(matched(router, "GET", "/v1/x", &m), "Any");
+    assert_int_equal(em_router_match(router, "POST", "/", &m), EM_WRONG_METHOD);
+    no_route(router, "GET", "//");
+    no_route(router, "GET", "/:verb");
+    no_route(router, "GET", "/x");
+    em_router_free(router);
+}
+
+/* A fallback takes every request the table does not match, whatever its method or path. */
+static void test_fallback_takes_what_nothing_else_matches(void **state)
+{
+    (void)state;
+    static const struct em_route table[] = {{"GET", "health", NULL, "Health"}};
+    static const struct em_route fallback = {"GET", "**", NULL, "Unbuilt"};
+    struct em_router *router = em_router_new();
+    struct em_status st = {0};
+    assert_int_equal(em_router_add(router, table, 1, &st), EM_OK);
+    struct em_match m;
+    no_route(router, "GET", "v2/projects/p/instances");
+    em_router_set_fallback(router, &fallback);
+    assert_string_equal(matched(router, "GET", "/health", &m), "Health");
+    static const char *const paths[] = {
+        "/v2/projects/p/instances",
+        "/v1/projects/p/instances/i/databases/d/sessions:batchCreate",
+        "/",
+        "",
+        "//a//b/",
+    };
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        assert_string_equal(matched(router, "DELETE", paths[i], &m), "Unbuilt");
+        assert_int_equal(m.var_count, 0);
+    }
+    assert_string_equal(matched(router, "POST", "/health", &m), "Unbuilt");
+    char *deep = path_of_segments("/v1", EM_MAX_SEGMENTS + 4);
+    assert_string_equal(matched(router, "GET", deep, &m), "Unbuilt");
+    free(deep);
+    em_router_free(router);
 }
 
 static void test_good_templates_after_a_bad_one_still_work(void **state)
@@ -343,6 +396,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_segment_limit, setup, teardown),
         cmocka_unit_test(test_captures_of_a_long_multi_variable_path),
         cmocka_unit_test(test_malformed_templates_are_refused),
+        cmocka_unit_test(test_root_template_matches_the_root_only),
+        cmocka_unit_test(test_fallback_takes_what_nothing_else_matches),
         cmocka_unit_test(test_good_templates_after_a_bad_one_still_work),
         cmocka_unit_test(test_url_unescape_keeps_nul_visible),
     };
