@@ -13,9 +13,14 @@
  *   edge requests     too many query parameters, a long URL, large headers, an oversized
  *                     body (declared or chunked) get Google's JSON error at once; HEAD is
  *                     GET without a body
+ *   first request     what libmicrohttpd would answer with its HTML page (bad version,
+ *                     request line, header line, no Host, bad Content-Length, 70 KB heads)
+ *                     gets Google's JSON and a closed connection, in both server modes; a
+ *                     head in pieces is served whole
  *   slow clients      1,100 connections that never finish their request leave the server
  *                     answering; a request that does not arrive within its deadline (1 s
- *                     here) has its connection closed, an idle keep-alive connection not
+ *                     here, counted from the head's first byte even when the acceptor held
+ *                     the head) has its connection closed, an idle keep-alive connection not
  *
  * Every wait is bounded: handlers that wait for another request give up after WAIT_MS and
  * say so in their reply, clients time out, so a broken transport fails instead of hanging.
