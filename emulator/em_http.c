@@ -12,19 +12,24 @@
  *     -> body chunks -> dispatch --(done)-------------------------------------> send
  *                          \--(parked) ... wake -> on_request: resume -----------/
  *
- * What libmicrohttpd answers itself. MHD 0.9.75 parses the request line and the headers
- * before any callback of ours can answer, and rejects some requests there with a fixed
- * HTML page built from compile-time strings (connection.c: transmit_error_response_len,
- * no hook for the body or its headers):
- *   - a request line whose version is not HTTP/1.x: 505 (HTTP/0.9, HTTP/2.0, HTTP/3.0)
- *     or 400 (missing or malformed version, e.g. "GET /");
- *   - a malformed header line, an HTTP/1.1 request without Host, a malformed
- *     Content-Length or chunked encoding: 400;
- *   - a request line or header block larger than the connection's memory pool
- *     (CONNECTION_MEMORY): 414 or 431.
- * The pool is sized so that every request within EM_HTTP_MAX_URL and EM_HTTP_MAX_HEADER,
- * and well beyond them, reaches on_request, which answers the limits with Google's JSON.
- * A request line without any space is closed by MHD without an answer.
+ * The front door. MHD 0.9.75 parses the request line and the headers before any callback
+ * of ours can answer, and rejects some requests there with a fixed HTML page built from
+ * compile-time strings (connection.c: transmit_error_response_len, no hook for the body or
+ * its headers), or closes the connection without an answer. So MHD has no listening
+ * socket (MHD_USE_NO_LISTEN_SOCKET): em_http_accept accepts every connection, looks at the
+ * head of its first request without consuming it, answers a malformed one with Google's
+ * JSON error (em_http_head: version, request line, header lines, Host, Content-Length,
+ * URL and head sizes) and hands a sound one to MHD with MHD_add_connection (hand_over),
+ * recording when its first byte came for the guard below. Keep-alive requests after the
+ * first never pass the acceptor: no cost per request. What MHD still answers itself, with
+ * its HTML page, is therefore:
+ *   - anything malformed in the second and later requests of a keep-alive connection
+ *     (their heads are read by MHD alone), except the sizes and the query count, which
+ *     on_request checks on every request;
+ *   - a malformed chunked body (chunk sizes come after the head): 400.
+ * MHD's memory per connection (CONNECTION_MEMORY) is twice the head limit, so that a later
+ * request over EM_HTTP_MAX_URL or EM_HTTP_MAX_HEADER, and well beyond them, still reaches
+ * on_request, which answers the limits with Google's JSON.
  *
  * Many query parameters. MHD stores each query parameter in the connection's pool; when
  * the pool is exhausted by them it queues its 431 page and then, in 0.9.75, overwrites the
@@ -38,6 +43,7 @@
 #include "em_http.h"
 
 #include "em_call.h"
+#include "em_http_accept.h"
 #include "em_log.h"
 #include "em_trust.h"
 #include "em_workers.h"
@@ -58,6 +64,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_WORKERS     1024 /* threads running blocking calls at once */
 #define STOP_WAIT_SLICE 5    /* ms between checks for calls in flight when stopping */
@@ -103,6 +110,7 @@ struct em_http {
     int64_t max_body;
     int request_timeout_ms;
     struct em_workers *workers; /* pool mode only */
+    struct em_http_accept *acceptor;
     atomic_bool stopping;
     atomic_int in_flight; /* calls from dispatch until their response is queued (parked too) */
 
@@ -110,6 +118,8 @@ struct em_http {
     pthread_mutex_t guard_lock;
     pthread_cond_t guard_wake;
     struct conn *conns;
+    int64_t *first_byte_ms; /* by descriptor: set by hand_over, taken by on_connection */
+    size_t first_byte_cap;
     bool sweeper_started, sweeper_stop;
     pthread_t sweeper;
 };
@@ -210,9 +220,7 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 
 static int64_t monotonic_ms(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+    return em_http_accept_now_ms();
 }
 
 /* --- slow clients: the connection guard ---
@@ -226,7 +234,10 @@ static int64_t monotonic_ms(void)
  *     |                           +--request_timeout_ms--> CLOSING    |
  *     +---------------------------- response sent (on_completed) -----+
  *
- * The first byte of a request is seen either by the sweeper (the socket's received byte
+ * A connection's first request is held by em_http_accept until its head is whole, under
+ * the same deadline; MHD gets it RECEIVING, its deadline running from the first byte the
+ * acceptor saw (hand_over records it by descriptor, on_connection takes it). The first
+ * byte of a later request is seen either by the sweeper (the socket's received byte
  * count, TCP_INFO, grew since the connection became idle; it looks every
  * IDLE_CHECK_EVERY sweeps, and reads the count an idle connection started with at the
  * first sweep after: reading it costs as much as a small request, so never on a request's
@@ -299,6 +310,11 @@ static void on_connection(void *cls, struct MHD_Connection *mhd, void **socket_c
         c->phase = CONN_IDLE;
         c->bytes_idle = 0; /* whatever arrived is the first request's */
         pthread_mutex_lock(&http->guard_lock);
+        if ((size_t)c->fd < http->first_byte_cap && http->first_byte_ms[c->fd]) {
+            c->phase = CONN_RECEIVING; /* the deadline runs from the acceptor's first byte */
+            c->since_ms = http->first_byte_ms[c->fd];
+            http->first_byte_ms[c->fd] = 0;
+        }
         c->next = http->conns;
         if (c->next)
             c->next->prev = c;
@@ -409,6 +425,7 @@ static void guard_stop(struct em_http *http)
 
 static void guard_free(struct em_http *http)
 {
+    free(http->first_byte_ms);
     while (http->conns) { /* none once MHD has stopped; the loop is for safety */
         struct conn *next = http->conns->next;
         free(http->conns);
@@ -707,6 +724,82 @@ static unsigned connection_limit(bool thread_per_connection)
     return (unsigned)limit;
 }
 
+/* --- the front door: em_http_accept hands over connections whose first head is sound --- */
+
+/* MHD's connections, which count against the ceiling with those the acceptor holds. */
+static unsigned mhd_connections(void *ctx)
+{
+    struct em_http *http = ctx;
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(http->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return info ? info->num_connections : 0;
+}
+
+/* Records when the request's first byte came, for on_connection (the guard's deadline),
+ * then gives the socket to MHD, which reads the head the acceptor only looked at. */
+static void hand_over(void *ctx, int fd, const struct sockaddr *addr, socklen_t addr_len,
+                      int64_t first_byte_ms)
+{
+    struct em_http *http = ctx;
+    pthread_mutex_lock(&http->guard_lock);
+    if ((size_t)fd >= http->first_byte_cap) {
+        size_t cap = http->first_byte_cap ? http->first_byte_cap : 256;
+        while (cap <= (size_t)fd)
+            cap *= 2;
+        int64_t *grown = realloc(http->first_byte_ms, cap * sizeof(*grown));
+        if (grown) { /* without it, the deadline runs from the request line */
+            memset(grown + http->first_byte_cap, 0, (cap - http->first_byte_cap) * sizeof(*grown));
+            http->first_byte_ms = grown;
+            http->first_byte_cap = cap;
+        }
+    }
+    if ((size_t)fd < http->first_byte_cap)
+        http->first_byte_ms[fd] = first_byte_ms;
+    pthread_mutex_unlock(&http->guard_lock);
+    if (MHD_add_connection(http->daemon, fd, addr, addr_len) != MHD_YES) /* fd is closed */
+        em_debug("http: libmicrohttpd refused a connection: %s", strerror(errno));
+}
+
+/* The listening socket, as MHD would make it (SO_REUSEADDR, backlog SOMAXCONN): a port
+ * another process listens on is refused. */
+static int listen_on(const struct sockaddr_in *addr)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) != 0 || listen(fd, SOMAXCONN) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static enum em_code start_front_door(struct em_http *http, const struct em_http_options *opt,
+                                     const struct sockaddr_in *addr, unsigned max_connections,
+                                     struct em_status *st)
+{
+    int fd = listen_on(addr);
+    if (fd < 0)
+        return EM_FAIL(st, EM_UNAVAILABLE, "cannot listen on %s:%d (port in use?): %s", opt->host,
+                       opt->port, strerror(errno));
+    struct em_http_accept_options accept_opt = {
+        .listen_fd = fd,
+        .max_connections = max_connections,
+        .request_timeout_ms = http->request_timeout_ms,
+        .idle_timeout_ms = EM_HTTP_IDLE_TIMEOUT_S * 1000,
+        .connections_elsewhere = mhd_connections,
+        .hand_over = hand_over,
+        .ctx = http,
+    };
+    if (em_http_accept_start(&accept_opt, &http->acceptor, st)) {
+        close(fd);
+        return st->code;
+    }
+    return EM_OK;
+}
+
 enum em_code em_http_start(const struct em_http_options *opt, const struct em_router *router,
                            struct em_service *svc, struct em_http **out, struct em_status *st)
 {
@@ -725,7 +818,9 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
         goto out_free;
     if (guard_start(http, st))
         goto out_workers;
-    unsigned flags = MHD_USE_ERROR_LOG;
+    /* no listening socket: connections come from the acceptor (MHD_add_connection, which
+     * needs the inter-thread channel to wake MHD's threads) */
+    unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
     if (opt->threads > 0)
         flags |= MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
     else /* poll(2): MHD refuses descriptors above FD_SETSIZE (1024) with select(2) */
@@ -741,7 +836,6 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
     /* one option and its arguments a line */
     // clang-format off
     http->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, http,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_ARRAY, pool,
         MHD_OPTION_CONNECTION_LIMIT, max_connections,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
@@ -753,12 +847,16 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
         MHD_OPTION_END);
     // clang-format on
     if (!http->daemon) {
-        EM_FAIL(st, EM_UNAVAILABLE, "cannot listen on %s:%d (port in use?)", opt->host, opt->port);
+        EM_FAIL(st, EM_UNAVAILABLE, "cannot start the HTTP server on %s:%d", opt->host, opt->port);
         goto out_guard;
     }
+    if (start_front_door(http, opt, &addr, max_connections, st))
+        goto out_daemon;
     *out = http;
     return EM_OK;
 
+out_daemon:
+    MHD_stop_daemon(http->daemon);
 out_guard:
     guard_stop(http);
     guard_free(http);
@@ -789,6 +887,9 @@ void em_http_stop(struct em_http *http)
     if (!http)
         return;
     wait_for_calls_in_flight(http);
+    /* after the wait: connections opened meanwhile get their 503; none is handed to MHD
+     * once this returns */
+    em_http_accept_stop(http->acceptor);
     guard_stop(http);
     MHD_stop_daemon(http->daemon);
     guard_free(http);

@@ -16,8 +16,12 @@
  *   body over max_body (Content-Length or chunked)  413 INVALID_ARGUMENT, body not read
  *   HEAD                                            the GET route's headers, no body
  *
- * except what libmicrohttpd 0.9.75 rejects before any of our code sees the request
- * (see "What libmicrohttpd answers itself" in em_http.c).
+ * and, on the first request of every connection, whatever em_http_head refuses (a bad
+ * HTTP version: 505 UNIMPLEMENTED; a malformed request line or header line, HTTP/1.1
+ * without Host, a malformed or conflicting Content-Length: 400), with Connection: close.
+ * Later requests on a keep-alive connection that libmicrohttpd 0.9.75 finds malformed,
+ * and malformed chunked bodies, still get its own HTML page (see "The front door" in
+ * em_http.c).
  *
  * Slow clients: a request must arrive whole within request_timeout_ms of its first byte
  * (headers and body), or its connection is closed; a connection idle between requests

@@ -3,8 +3,9 @@
 
   http_client.py raw PORT REQUEST
       Sends REQUEST (Python escapes allowed: \\r\\n, \\x00) to 127.0.0.1:PORT, reads until
-      the server closes or 5 s pass, and prints one JSON line: status, content_type, body,
-      ms (time to the whole answer), closed (the server closed the connection).
+      the server closes, the answer is whole (without Connection: close), or 5 s pass, and
+      prints one JSON line: status, content_type, body, ms (time to the whole answer),
+      closed (the server closed the connection).
 
   http_client.py chunked PORT PATH CHUNK_BYTES CHUNKS
       POSTs a chunked body of up to CHUNKS chunks of CHUNK_BYTES, one every 50 ms, reading
@@ -56,7 +57,8 @@ def parse_answer(data):
 
 
 def read_answer(sock, deadline):
-    """Reads until the server closes, a whole Content-Length body arrived, or deadline."""
+    """Reads until the server closes, a whole Content-Length body arrived (and the answer
+    does not say Connection: close), or deadline."""
     data = b""
     closed = False
     while time.monotonic() < deadline:
@@ -73,10 +75,14 @@ def read_answer(sock, deadline):
         data += chunk
         head, sep, body = data.partition(b"\r\n\r\n")
         if sep:
+            fields = {}
             for line in head.decode("latin-1").split("\r\n")[1:]:
                 name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length" and len(body) >= int(value):
-                    return data, closed
+                fields[name.strip().lower()] = value.strip()
+            length = fields.get("content-length")
+            if (length is not None and len(body) >= int(length)
+                    and fields.get("connection", "").lower() != "close"):
+                return data, closed
     return data, closed
 
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_http_edges.sh: the HTTP layer of every process (em_http) against hostile and odd
 # requests, on a real stack: HEAD, too many query parameters, an over-long URL, huge
-# headers, oversized bodies (declared and chunked) are answered at once with Google's
-# JSON error; requests libmicrohttpd rejects by itself are still answered at once; and
+# headers, oversized bodies (declared and chunked), and a first request libmicrohttpd
+# would refuse with its own HTML page (bad version, request line, header line, Host,
+# Content-Length, 64 KB heads) are answered at once with Google's JSON error; and
 # 1,100 slow clients on a service and on the control plane leave /health and real
 # requests answering, until their requests' deadline (10 s from the first byte) closes
 # them. Raw requests go through tests/integ/http_client.py (python3).
@@ -126,17 +127,40 @@ if (( sent <= 8 )); then _pass "refused after $sent chunks"; else _fail "chunked
 api GET "$KMS_URL/health"
 expect_status 200
 
-section "what libmicrohttpd rejects by itself is still answered at once"
-# 0.9.75 answers these with its own HTML page before any of our code runs (em_http.c)
-raw "$KMS_PORT" 'GET /health HTTP/3.0\r\nHost: t\r\n\r\n'
-expect_status 505
-expect_quick 1000
-raw "$KMS_PORT" 'GET /health\r\nHost: t\r\n\r\n'
-expect_status 400
-expect_quick 1000
-raw "$KMS_PORT" 'GET /health HTTP/1.1\r\nHost: t\r\nNo colon here\r\n\r\n'
-expect_status 400
-expect_quick 1000
+section "a malformed first request: Google's JSON at once, then the connection closes"
+# libmicrohttpd 0.9.75 answers these with its own HTML page (or closes without an answer,
+# or serves them); em_http_accept checks the first request's head before it does (em_http.c)
+# refused PORT REQUEST HTTP STATUS WORDS: REQUEST is answered at once with Google's JSON
+# error HTTP/STATUS, a message containing WORDS, and Connection: close.
+refused() {
+    raw "$1" "$2"
+    expect_status "$3"
+    expect_raw content_type "application/json; charset=UTF-8"
+    expect_error_json "$3" "$4"
+    expect_contains "$(jq -r .error.message <<<"$BODY" 2>/dev/null)" "$5" "$LAST_REQUEST: the message names the problem"
+    expect_raw closed true
+    expect_quick 1000
+}
+for port in "$KMS_PORT" "$PORT_BASE"; do # a service (epoll pool) and the control plane (thread per connection)
+    refused "$port" 'GET /health HTTP/3.0\r\nHost: t\r\n\r\n' 505 UNIMPLEMENTED "HTTP/3.0 is not supported"
+    refused "$port" 'GET /health HTTP/1.1\r\nHost: t\r\nNo colon here\r\n\r\n' 400 INVALID_ARGUMENT "no colon"
+done
+refused "$KMS_PORT" 'GET /health HTTP/2.0\r\nHost: t\r\n\r\n' 505 UNIMPLEMENTED "HTTP/2.0 is not supported"
+refused "$KMS_PORT" 'GET /health\r\nHost: t\r\n\r\n' 400 INVALID_ARGUMENT "no HTTP version"
+refused "$KMS_PORT" '\x16\x03\x01 {garbage} ??\r\n\r\n' 400 INVALID_ARGUMENT "Malformed request line"
+refused "$KMS_PORT" 'GARBAGE\r\n\r\n' 400 INVALID_ARGUMENT "no spaces"
+refused "$KMS_PORT" 'GET /health HTTP/1.1\r\nX-A: 1\r\n\r\n' 400 INVALID_ARGUMENT "must have a Host header"
+refused "$KMS_PORT" "POST /v1/projects/edge-project/locations/global/keyRings?keyRingId=r HTTP/1.1\\r\\nHost: t\\r\\nContent-Length: 12abc\\r\\n\\r\\n" \
+    400 INVALID_ARGUMENT '"12abc" is not a number'
+refused "$KMS_PORT" "POST /v1/projects/edge-project/locations/global/keyRings?keyRingId=r HTTP/1.1\\r\\nHost: t\\r\\nContent-Length: 2\\r\\nContent-Length: 12\\r\\n\\r\\n{}" \
+    400 INVALID_ARGUMENT "different values (2 and 12)"
+# over libmicrohttpd's 64 KB of memory per connection, where it sent its 431 and 414 pages
+refused "$KMS_PORT" "GET /health HTTP/1.1\\r\\nHost: t\\r\\nX-Big: $(repeat x 70000 '')\\r\\n\\r\\n" \
+    431 INVALID_ARGUMENT "headers are too large"
+refused "$KMS_PORT" "GET /v1/projects/$(repeat p 70000 '') HTTP/1.1\\r\\nHost: t\\r\\n\\r\\n" \
+    414 INVALID_ARGUMENT "URL is too long"
+api GET "$KMS_URL/health"
+expect_status 200
 
 section "slow clients: $SLOW_CLIENTS on kms and on the control plane, probed every second"
 python3 "$CLIENT" slow "$KMS_PORT" "$SLOW_CLIENTS" "$SLOW_SECONDS" /health \

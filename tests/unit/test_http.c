@@ -13,9 +13,14 @@
  *   edge requests     too many query parameters, a long URL, large headers, an oversized
  *                     body (declared or chunked) get Google's JSON error at once; HEAD is
  *                     GET without a body
+ *   first request     what libmicrohttpd would answer with its HTML page (bad version,
+ *                     request line, header line, no Host, bad Content-Length, 70 KB heads)
+ *                     gets Google's JSON and a closed connection, in both server modes; a
+ *                     head in pieces is served whole
  *   slow clients      1,100 connections that never finish their request leave the server
  *                     answering; a request that does not arrive within its deadline (1 s
- *                     here) has its connection closed, an idle keep-alive connection not
+ *                     here, counted from the head's first byte even when the acceptor held
+ *                     the head) has its connection closed, an idle keep-alive connection not
  *
  * Every wait is bounded: handlers that wait for another request give up after WAIT_MS and
  * say so in their reply, clients time out, so a broken transport fails instead of hanging.
@@ -1231,6 +1236,121 @@ static void test_an_oversized_body_is_refused_before_it_is_read(void **state)
     reply_free(&r);
 }
 
+/* ---------------------------------------------------------------- the first request's head */
+
+/* text, whose length is len, followed by count copies of fill and then tail (malloc'd). */
+static char *request_with(const char *text, char fill, size_t count, const char *tail)
+{
+    size_t len = strlen(text);
+    char *request = malloc(len + count + strlen(tail) + 1);
+    assert_non_null(request);
+    memcpy(request, text, len);
+    memset(request + len, fill, count);
+    strcpy(request + len + count, tail);
+    return request;
+}
+
+/* Sends request on a new connection; asserts Google's JSON error with http and status, a
+ * message containing words, and that the server then closes the connection. */
+static void refused_at_once(struct fixture *f, const char *request, int http, const char *status,
+                            const char *words)
+{
+    int fd = raw_connect(f);
+    assert_true(fd >= 0);
+    int64_t start = now_ms();
+    assert_true(raw_send(fd, request, strlen(request)));
+    struct raw_answer a;
+    raw_read(fd, QUICK_MS, &a);
+    raw_error_is(&a, http, status);
+    const char *message =
+        em_json_string(cJSON_GetObjectItemCaseSensitive(a.json, "error"), "message");
+    if (!message || !strstr(message, words))
+        fail_msg("the message \"%s\" does not say \"%s\"", message ? message : "", words);
+    if (raw_wait_closed(fd, start, QUICK_MS) < 0)
+        fail_msg("the connection stayed open after the answer to \"%.40s\"", request);
+    raw_answer_free(&a);
+    close(fd);
+}
+
+/* What libmicrohttpd 0.9.75 answers with its own HTML page (or not at all) before any of
+ * em_http's code runs, answered in Google's JSON on a connection's first request. */
+static void test_a_malformed_first_request_gets_json(void **state)
+{
+    struct fixture *f = *state;
+    refused_at_once(f, "GET /v1/ping HTTP/3.0\r\nHost: t\r\n\r\n", 505, "UNIMPLEMENTED",
+                    "HTTP version HTTP/3.0 is not supported");
+    refused_at_once(f, "GET /v1/ping HTTP/2.0\r\nHost: t\r\n\r\n", 505, "UNIMPLEMENTED",
+                    "HTTP/2.0");
+    refused_at_once(f, "GET /v1/ping\r\nHost: t\r\n\r\n", 400, "INVALID_ARGUMENT",
+                    "no HTTP version");
+    refused_at_once(f, "\x16\x03\x01 {garbage} ??\r\n\r\n", 400, "INVALID_ARGUMENT",
+                    "Malformed request line");
+    refused_at_once(f, "GARBAGE\r\n\r\n", 400, "INVALID_ARGUMENT", "no spaces");
+    refused_at_once(f, "GET /v1/ping HTTP/1.1\r\nHost: t\r\nNo colon here\r\n\r\n", 400,
+                    "INVALID_ARGUMENT", "\"No colon here\": no colon");
+    refused_at_once(f, "GET /v1/ping HTTP/1.1\r\nX-A: 1\r\n\r\n", 400, "INVALID_ARGUMENT",
+                    "must have a Host header");
+    refused_at_once(f, "POST /v1/tests/h:echo HTTP/1.1\r\nHost: t\r\nContent-Length: 12abc\r\n\r\n",
+                    400, "INVALID_ARGUMENT", "Content-Length header \"12abc\" is not a number");
+    refused_at_once(f,
+                    "POST /v1/tests/h:echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
+                    "Content-Length: 12\r\n\r\n{}",
+                    400, "INVALID_ARGUMENT", "different values (2 and 12)");
+
+    /* over libmicrohttpd's memory for a connection (64 KB): its 431 and 414 pages */
+    char *request =
+        request_with("GET /v1/ping HTTP/1.1\r\nHost: t\r\nX-Big: ", 'x', 70 * 1024, "\r\n\r\n");
+    refused_at_once(f, request, 431, "INVALID_ARGUMENT", "headers are too large");
+    free(request);
+    request = request_with("GET /v1/tests/", 'a', 70 * 1024, " HTTP/1.1\r\nHost: t\r\n\r\n");
+    refused_at_once(f, request, 414, "INVALID_ARGUMENT", "URL is too long");
+    free(request);
+
+    /* the server is fine afterwards, and still serves what libmicrohttpd tolerates */
+    struct reply r;
+    http_call(f, NULL, "GET", "/v1/ping", NULL, QUICK_MS, &r);
+    ok_is(&r, "{\"pong\":true}");
+    reply_free(&r);
+    int fd = raw_connect(f);
+    assert_true(fd >= 0);
+    const char *bare_lf = "\r\nGET /v1/ping HTTP/1.1\nHost: t\nConnection: close\n\n";
+    assert_true(raw_send(fd, bare_lf, strlen(bare_lf)));
+    struct raw_answer a;
+    raw_read(fd, QUICK_MS, &a);
+    assert_int_equal(a.status, 200);
+    raw_answer_free(&a);
+    close(fd);
+}
+
+/* The head of a first request may come in pieces, or after a while: it is served whole. */
+static void test_a_first_request_in_pieces_is_served(void **state)
+{
+    struct fixture *f = *state;
+    const char *pieces[] = {"PO", "ST /v1/tests/p:echo HTTP/1.1\r\nHo",
+                            "st: t\r\nContent-Length: 1", "8\r\n\r", "\n{\"text\": \"pieces\"}"};
+    int fd = raw_connect(f);
+    assert_true(fd >= 0);
+    sleep_ms(300); /* connected, silent */
+    for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+        assert_true(raw_send(fd, pieces[i], strlen(pieces[i])));
+        sleep_ms(50);
+    }
+    struct raw_answer a;
+    raw_read(fd, CLIENT_MS, &a);
+    assert_int_equal(a.status, 200);
+    assert_non_null(a.body);
+    assert_string_equal(a.body, "{\"text\":\"pieces\"}");
+    assert_false(a.closed);
+    raw_answer_free(&a);
+    /* the connection goes on with libmicrohttpd */
+    const char *second = "GET /v1/ping HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_true(raw_send(fd, second, strlen(second)));
+    raw_read(fd, QUICK_MS, &a);
+    assert_int_equal(a.status, 200);
+    raw_answer_free(&a);
+    close(fd);
+}
+
 /* ---------------------------------------------------------------- slow clients */
 
 static void test_slow_clients_leave_the_server_answering(void **state)
@@ -1347,6 +1467,34 @@ static void test_a_request_must_arrive_within_its_deadline(void **state)
         fail_msg("slow body: closed after %lld ms, expected at most %d", (long long)closed, limit);
 }
 
+/* The deadline runs from the first byte of the head, not from where the server takes the
+ * connection over from the acceptor: a head that took most of it leaves the body the rest. */
+static void test_the_deadline_counts_the_time_the_head_took(void **state)
+{
+    struct fixture *f = *state;
+    int fd = raw_connect(f);
+    assert_true(fd >= 0);
+    const char *start = "POST /v1/tests/d:echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n";
+    assert_true(raw_send(fd, start, strlen(start)));
+    int64_t first_byte = now_ms();
+    for (int i = 0; i < 8; i++) { /* 800 ms of header lines */
+        char line[32];
+        int n = snprintf(line, sizeof(line), "X-Slow-%d: 1\r\n", i);
+        assert_true(raw_send(fd, line, (size_t)n));
+        sleep_ms(100);
+    }
+    assert_true(raw_send(fd, "\r\n", 2));
+    int64_t body_start = now_ms();
+    int64_t closed = dribble(fd, "{\"text\": \"", 100, DEADLINE_MS * 3);
+    close(fd);
+    if (closed < 0)
+        fail_msg("the slow body was never cut");
+    closed += body_start - first_byte; /* dribble counts from the body's first byte */
+    if (closed < DEADLINE_MS || closed > DEADLINE_MS + 600)
+        fail_msg("closed %lld ms after the first byte, expected %d to %d", (long long)closed,
+                 DEADLINE_MS, DEADLINE_MS + 600);
+}
+
 static void test_an_idle_connection_outlives_the_request_deadline(void **state)
 {
     struct fixture *f = *state;
@@ -1399,10 +1547,16 @@ int main(void)
         T(test_large_headers_are_refused_with_json),
         T(test_head_is_get_without_a_body),
         T(test_an_oversized_body_is_refused_before_it_is_read),
+        T(test_a_malformed_first_request_gets_json),
+        TC(test_a_malformed_first_request_gets_json),
+        T(test_a_first_request_in_pieces_is_served),
+        TC(test_a_first_request_in_pieces_is_served),
         T(test_slow_clients_leave_the_server_answering),
         TC(test_slow_clients_leave_the_server_answering),
         TD(test_a_request_must_arrive_within_its_deadline),
         TDC(test_a_request_must_arrive_within_its_deadline),
+        TD(test_the_deadline_counts_the_time_the_head_took),
+        TDC(test_the_deadline_counts_the_time_the_head_took),
         TD(test_an_idle_connection_outlives_the_request_deadline),
     };
 #undef T
