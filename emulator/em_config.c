@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum opt_type { OPT_STRING, OPT_INT, OPT_INT64, OPT_BOOL, OPT_IAM, OPT_LOG_LEVEL };
 
@@ -26,6 +27,9 @@ struct option_def {
 
 #define FIELD(f) offsetof(struct em_config, f), sizeof(((struct em_config *)0)->f)
 
+#define AUTO_THREADS_MAX      4
+#define AUTO_THREADS_MAX_TEXT "4"
+
 static const struct option_def options[] = {
     {"--port-base", "EMULATOR_PORT_BASE", OPT_INT, FIELD(port_base), "8790",
      "first port: control +0, kms +1, pubsub +2, bigtable +3, spanner +4, runner +5", 1, 65530},
@@ -38,8 +42,10 @@ static const struct option_def options[] = {
      "off: allow every caller; enforce: check IAM permissions", 0, 0},
     {"--log-level", "EMULATOR_LOG_LEVEL", OPT_LOG_LEVEL, FIELD(log_level), "info",
      "debug, info, warning or error", 0, 0},
-    {"--threads", "EMULATOR_THREADS", OPT_INT, FIELD(threads), "4",
-     "HTTP threads of each service (calls that may wait run on a growing pool of workers)", 1, 256},
+    {"--threads", "EMULATOR_THREADS", OPT_INT, FIELD(threads), "0",
+     "HTTP threads of each service; 0: one per CPU core, at most " AUTO_THREADS_MAX_TEXT
+     " (calls that may wait run on a growing pool of workers)",
+     0, 256},
     {"--max-body-bytes", "EMULATOR_MAX_BODY_BYTES", OPT_INT64, FIELD(max_body_bytes), "10485760",
      "largest request body accepted", 1024, 1LL << 30},
     {"--key-check-interval", "EMULATOR_KEY_CHECK_INTERVAL", OPT_INT64, FIELD(key_check_interval_s),
@@ -169,6 +175,15 @@ static int parse_flag(struct em_config *cfg, int argc, char **argv, int i, struc
     return apply(cfg, o, value, o->flag, st) == EM_OK ? used : -1;
 }
 
+/* --threads 0: one HTTP thread per core, at most AUTO_THREADS_MAX. More threads than cores
+ * spread the connections thinner and cost CPU per request (measured: about a quarter more
+ * with 4 threads on 2 cores), fewer leave a core idle. */
+static int auto_threads(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : cores > AUTO_THREADS_MAX ? AUTO_THREADS_MAX : (int)cores;
+}
+
 enum em_code em_config_load(struct em_config *cfg, int argc, char **argv, bool *help,
                             struct em_status *st)
 {
@@ -192,6 +207,8 @@ enum em_code em_config_load(struct em_config *cfg, int argc, char **argv, bool *
             return st->code;
         i += used;
     }
+    if (cfg->threads == 0)
+        cfg->threads = auto_threads();
     return EM_OK;
 }
 

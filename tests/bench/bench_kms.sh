@@ -3,7 +3,7 @@
 # against the empty-handler reference on the same machine and the same HTTP stack.
 # Target (README, "Performance"): encrypt >= 30 % of the empty libmicrohttpd handler's rate.
 source "$(dirname "$0")/bench_lib.sh"
-THREADS="${BENCH_THREADS:-4}"
+THREADS="${BENCH_THREADS:-$(( $(nproc) < 4 ? $(nproc) : 4 ))}" # as --threads 0: one per core, at most 4
 
 base=$(free_base 8) || { echo "no free ports" >&2; exit 1; }
 

@@ -16,7 +16,7 @@
 # Targets (README, "Performance"): CMEK publish >= 20x Google's emulator; CMEK costs < 20 %
 # against the topic without a key.
 source "$(dirname "$0")/bench_lib.sh"
-THREADS="${BENCH_THREADS:-4}"
+THREADS="${BENCH_THREADS:-$(( $(nproc) < 4 ? $(nproc) : 4 ))}" # as --threads 0: one per core, at most 4
 GOOGLE_EMULATOR="${PUBSUB_EMULATOR:-/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator}"
 
 base=$(free_base 8) || { echo "no free ports" >&2; exit 1; }

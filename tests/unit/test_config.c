@@ -102,7 +102,8 @@ static void test_defaults(void **state)
     assert_false(cfg.ephemeral);
     assert_false(cfg.iam_enforce);
     assert_int_equal(cfg.log_level, EM_LOG_INFO);
-    assert_int_equal(cfg.threads, 4);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN); /* --threads 0: one per core, at most 4 */
+    assert_int_equal(cfg.threads, cores < 1 ? 1 : cores > 4 ? 4 : cores);
     assert_true(cfg.max_body_bytes == 10485760);
     assert_true(cfg.key_check_interval_s == 300);
     assert_true(cfg.kms_grace_s == 3600);
@@ -211,8 +212,8 @@ static void test_bad_numbers_name_the_option(void **state)
             ARGS("--port-base", "65531"));
     refused("--kms-grace: expected a number from 0 to 1099511627776, got \"\"",
             ARGS("--kms-grace="));
-    refused("--threads: expected a number from 1 to 256, got \"0\"", ARGS("--threads=0"));
-    refused("--threads: expected a number from 1 to 256, got \"4x\"", ARGS("--threads=4x"));
+    refused("--threads: expected a number from 0 to 256, got \"-1\"", ARGS("--threads=-1"));
+    refused("--threads: expected a number from 0 to 256, got \"4x\"", ARGS("--threads=4x"));
     refused("--max-body-bytes: expected a number from 1024 to 1073741824, got \"1023\"",
             ARGS("--max-body-bytes=1023"));
     refused("--kms-grace: expected a number from 0 to 1099511627776, got \"-1\"",
@@ -221,7 +222,7 @@ static void test_bad_numbers_name_the_option(void **state)
             "\"99999999999999999999\"",
             ARGS("--audit-max-entries=99999999999999999999"));
     setenv("EMULATOR_THREADS", "lots", 1);
-    refused("EMULATOR_THREADS: expected a number from 1 to 256, got \"lots\"", no_args);
+    refused("EMULATOR_THREADS: expected a number from 0 to 256, got \"lots\"", no_args);
 }
 
 static void test_other_bad_values_name_the_option(void **state)
