@@ -252,6 +252,36 @@ static void test_survives_restart(void **state)
     assert_memory_equal(pt, secret, sizeof(secret));
 }
 
+/* A step error part-way through any of the three loads fails the open instead of
+ * returning a registry that silently lacks the rows after it. */
+static void test_load_fails_on_step_error(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    struct kms_key_ring *ring;
+    struct kms_key *key;
+    assert_int_equal(kms_key_ring_create(f->reg, RING "2", T0, &ring, &st), EM_OK);
+    assert_int_equal(kms_key_create(f->reg, KEY "2", &symmetric, false, T0, &key, &st), EM_OK);
+    assert_int_equal(kms_key_create(f->reg, KEY "3", &symmetric, false, T0, &key, &st), EM_OK);
+    kms_registry_close(f->reg);
+    f->reg = NULL;
+    static const char *const tables[] = {"FROM kms_key_rings", "FROM kms_crypto_keys",
+                                         "FROM kms_key_versions"};
+    for (size_t i = 0; i < sizeof(tables) / sizeof(*tables); i++) {
+        struct unit_step_fault fault = {.sql_part = tables[i], .rows = 1};
+        unit_step_fault_arm(f->dir.store, &fault);
+        assert_int_not_equal(kms_registry_open(f->dir.store, f->dir.path, 0, &f->reg, &st), EM_OK);
+        unit_step_fault_disarm(f->dir.store);
+        assert_int_equal(fault.seen, 1);
+        assert_int_equal(st.code, EM_INTERNAL);
+        f->reg = NULL;
+    }
+    assert_int_equal(open_registry(f, 0), 0);
+    assert_non_null(kms_key_find(f->reg, KEY "3"));
+    f->key = kms_key_find(f->reg, KEY);
+    assert_non_null(version(f, 1));
+}
+
 static void test_version_names(void **state)
 {
     struct fixture *f = *state;
@@ -304,6 +334,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_propagation_delay, setup_delayed, teardown),
         cmocka_unit_test_setup_teardown(test_set_primary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_fails_on_step_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root_key_must_be_private, setup, teardown),
     };
