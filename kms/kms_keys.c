@@ -531,8 +531,12 @@ enum em_code kms_key_create(struct kms_registry *reg, const char *name,
                             const struct kms_key_spec *spec, bool skip_initial_version, int64_t now,
                             struct kms_key **out, struct em_status *st)
 {
+    /* the name and parent first, as Google answers (and no key generated in vain) */
+    kms_read_lock(reg);
+    enum em_code taken = check_key_parent(reg, name, st);
+    kms_unlock(reg);
     struct kms_key *key = NULL;
-    if (prepare_key(name, spec, skip_initial_version, now, &key, st))
+    if (taken || prepare_key(name, spec, skip_initial_version, now, &key, st))
         return st->code;
     kms_write_lock(reg);
     enum em_code code = publish_key(reg, key, st);
