@@ -4,7 +4,9 @@
  * The registry lives in memory (sorted arrays, binary search) and is written through to
  * metadata.db on every change, in one transaction per change; memory is updated only
  * after the commit succeeds, so the two never disagree. A process-wide rwlock guards
- * it: lookups and cryptographic operations read, changes write.
+ * it: lookups and cryptographic operations read, changes write. Key generation (a
+ * create, a new version, a rotation) runs with no lock held; the result is checked
+ * and published under the write lock, so a slow RSA-4096 key never stalls other calls.
  *
  * Version state machine (google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionState):
  *
