@@ -257,7 +257,28 @@ static struct resource *read_row(sqlite3_stmt *stmt)
     return r;
 }
 
-/* Loads this service's rows; default-encryption KEKs are opened at once. */
+/* One stored row of this service; a default-encryption KEK is opened at once. */
+static enum em_code adopt_row(sqlite3_stmt *row, void *arg, struct em_status *st)
+{
+    struct em_cmek *c = arg;
+    struct resource *r = read_row(row);
+    if (!r)
+        return EM_FAIL(st, EM_DATA_LOSS, "unreadable row in cmek_resources");
+    unsigned char kek[KEY_BYTES];
+    const char *aad = bound_name(r);
+    if (!r->kms_key &&
+        (!em_open(c->default_key, aad, strlen(aad), r->wrapped_kek, r->wrapped_kek_len, kek) ||
+         !take_keys(r, kek, KEY_BYTES)))
+        em_error("cmek: %s does not open with the default key", r->name);
+    em_wipe(kek, sizeof(kek));
+    if (!em_index_insert(&c->resources, r)) {
+        resource_free(r);
+        return EM_FAIL_OOM(st);
+    }
+    return EM_OK;
+}
+
+/* Loads this service's rows. */
 static enum em_code load_rows(struct em_cmek *c, struct em_status *st)
 {
     sqlite3_stmt *stmt = em_store_stmt(
@@ -269,27 +290,7 @@ static enum em_code load_rows(struct em_cmek *c, struct em_status *st)
     if (!stmt)
         return st->code;
     em_bind_text(stmt, 1, c->service);
-    enum em_code code = EM_OK;
-    while (!code && sqlite3_step(stmt) == SQLITE_ROW) {
-        struct resource *r = read_row(stmt);
-        if (!r) {
-            code = EM_FAIL(st, EM_DATA_LOSS, "unreadable row in cmek_resources");
-            break;
-        }
-        unsigned char kek[KEY_BYTES];
-        const char *aad = bound_name(r);
-        if (!r->kms_key &&
-            (!em_open(c->default_key, aad, strlen(aad), r->wrapped_kek, r->wrapped_kek_len, kek) ||
-             !take_keys(r, kek, KEY_BYTES)))
-            em_error("cmek: %s does not open with the default key", r->name);
-        em_wipe(kek, sizeof(kek));
-        if (!em_index_insert(&c->resources, r)) {
-            resource_free(r);
-            code = EM_FAIL_OOM(st);
-        }
-    }
-    em_stmt_done(stmt);
-    return code;
+    return em_stmt_each_row(stmt, adopt_row, c, st);
 }
 
 /* --- check rounds --- */
@@ -1045,6 +1046,29 @@ bool em_cmek_info(struct em_cmek *cmek, const char *resource, struct em_cmek_inf
 
 /* --- every resource of every service (control plane) --- */
 
+struct list_visit {
+    em_cmek_visit_fn visit;
+    void *arg;
+};
+
+static enum em_code list_row(sqlite3_stmt *stmt, void *arg, struct em_status *st)
+{
+    (void)st;
+    const struct list_visit *lv = arg;
+    struct em_cmek_info info = {0};
+    snprintf(info.resource, sizeof(info.resource), "%s", em_column_text(stmt, 0));
+    snprintf(info.service, sizeof(info.service), "%s", em_column_text(stmt, 1));
+    snprintf(info.kms_key, sizeof(info.kms_key), "%s", em_column_text(stmt, 3));
+    snprintf(info.key_version, sizeof(info.key_version), "%s", em_column_text(stmt, 4));
+    info.state = state_parse(em_column_text(stmt, 7));
+    info.state_since_ns = sqlite3_column_int64(stmt, 8);
+    info.last_check_ns = sqlite3_column_int64(stmt, 9);
+    info.next_check_ns = sqlite3_column_int64(stmt, 10);
+    snprintf(info.reason, sizeof(info.reason), "%s", em_column_text(stmt, 11));
+    lv->visit(&info, lv->arg);
+    return EM_OK;
+}
+
 enum em_code em_cmek_list(struct em_store *store, em_cmek_visit_fn visit, void *arg,
                           struct em_status *st)
 {
@@ -1053,22 +1077,6 @@ enum em_code em_cmek_list(struct em_store *store, em_cmek_visit_fn visit, void *
     sqlite3_stmt *stmt = em_store_stmt(store, select_columns, st);
     if (!stmt)
         return st->code;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct em_cmek_info info = {0};
-        snprintf(info.resource, sizeof(info.resource), "%s", em_column_text(stmt, 0));
-        snprintf(info.service, sizeof(info.service), "%s", em_column_text(stmt, 1));
-        snprintf(info.kms_key, sizeof(info.kms_key), "%s", em_column_text(stmt, 3));
-        snprintf(info.key_version, sizeof(info.key_version), "%s", em_column_text(stmt, 4));
-        info.state = state_parse(em_column_text(stmt, 7));
-        info.state_since_ns = sqlite3_column_int64(stmt, 8);
-        info.last_check_ns = sqlite3_column_int64(stmt, 9);
-        info.next_check_ns = sqlite3_column_int64(stmt, 10);
-        snprintf(info.reason, sizeof(info.reason), "%s", em_column_text(stmt, 11));
-        visit(&info, arg);
-    }
-    em_stmt_done(stmt);
-    if (rc != SQLITE_DONE)
-        return em_store_error(em_store_db(store, NULL), rc, st);
-    return EM_OK;
+    struct list_visit lv = {visit, arg};
+    return em_stmt_each_row(stmt, list_row, &lv, st);
 }

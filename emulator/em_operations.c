@@ -421,8 +421,9 @@ static enum em_code generate_id(struct em_operations *ops, char *out, size_t len
 
 /* --- open, close, reset --- */
 
-static enum em_code load_row(struct em_operations *ops, sqlite3_stmt *stmt, struct em_status *st)
+static enum em_code load_row(sqlite3_stmt *stmt, void *arg, struct em_status *st)
 {
+    struct em_operations *ops = arg;
     struct em_op *op = calloc(1, sizeof(*op));
     if (!op || !(op->name = strdup(em_column_text(stmt, 0)))) {
         free(op);
@@ -458,15 +459,7 @@ static enum em_code load(struct em_operations *ops, struct em_status *st)
     if (!stmt)
         return st->code;
     em_bind_text(stmt, 1, ops->service);
-    int rc;
-    enum em_code code = EM_OK;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-        if ((code = load_row(ops, stmt, st)) != EM_OK)
-            break;
-    em_stmt_done(stmt);
-    if (code == EM_OK && rc != SQLITE_DONE)
-        code = em_store_error(em_store_db(ops->store, NULL), rc, st);
-    return code;
+    return em_stmt_each_row(stmt, load_row, ops, st);
 }
 
 /* Operations left RUNNING by the last process: resumed or aborted. */

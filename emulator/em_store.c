@@ -376,6 +376,19 @@ enum em_code em_stmt_run(sqlite3_stmt *stmt, struct em_status *st)
     return code;
 }
 
+enum em_code em_stmt_each_row(sqlite3_stmt *stmt, em_row_fn row, void *arg, struct em_status *st)
+{
+    enum em_code code = EM_OK;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        if ((code = row(stmt, arg, st)) != EM_OK)
+            break;
+    if (code == EM_OK && rc != SQLITE_DONE)
+        code = em_store_error(sqlite3_db_handle(stmt), rc, st);
+    em_stmt_done(stmt);
+    return code;
+}
+
 enum em_code em_store_exec(struct em_store *store, const char *sql, struct em_status *st)
 {
     sqlite3 *db = em_store_db(store, st);
@@ -417,8 +430,11 @@ static int current_version(sqlite3 *db, const char *module)
                            NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_text(stmt, 1, module, -1, SQLITE_STATIC);
-    if (sqlite3_step(stmt) == SQLITE_ROW)
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
         version = sqlite3_column_int(stmt, 0);
+    else if (rc != SQLITE_DONE)
+        version = -1; /* a step error is not "no migrations yet" */
     sqlite3_finalize(stmt);
     return version;
 }

@@ -79,6 +79,15 @@ void em_store_purge_later(struct em_store *store);
 /* Steps stmt expecting SQLITE_DONE; maps errors. */
 enum em_code em_stmt_run(sqlite3_stmt *stmt, struct em_status *st);
 
+/* One row handed to the caller of em_stmt_each_row; a failure stops the rows. */
+typedef enum em_code (*em_row_fn)(sqlite3_stmt *row, void *arg, struct em_status *st);
+
+/* Steps stmt through every row, calling row(stmt, arg, st) for each, then finishes stmt.
+ * Every loader reads its rows through this: a step that ends with anything but a row or
+ * the end of the rows (busy, I/O error, corruption, interrupt) is an error mapped by
+ * em_store_error, never the end of the rows, so a partial load never returns success. */
+enum em_code em_stmt_each_row(sqlite3_stmt *stmt, em_row_fn row, void *arg, struct em_status *st);
+
 /* Maps a SQLite result code (with the connection's message) to st. */
 enum em_code em_store_error(sqlite3 *db, int rc, struct em_status *st);
 

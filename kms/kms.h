@@ -227,18 +227,27 @@ typedef void (*kms_key_fn)(const struct kms_key *key, void *arg);
 void kms_each_key_ring(struct kms_registry *reg, const char *location, kms_ring_fn fn, void *arg);
 void kms_each_key(struct kms_registry *reg, const char *key_ring, kms_key_fn fn, void *arg);
 
-/* Changes (caller holds the write lock). Each is one transaction in the store. */
-enum em_code kms_key_ring_create(struct kms_registry *reg, const char *name, int64_t now,
-                                 struct kms_key_ring **out, struct em_status *st);
+/* Creations that generate key material take the locks themselves (the caller holds
+ * none): the spec is validated and the material generated (RSA-4096 takes seconds) with
+ * no lock held, then the name is checked and the result inserted under the write lock, so
+ * a name taken meanwhile fails with ALREADY_EXISTS and the prepared material is wiped.
+ * *out is valid only while the registry is not reset; read it under the lock. */
 enum em_code kms_key_create(struct kms_registry *reg, const char *name,
                             const struct kms_key_spec *spec, bool skip_initial_version, int64_t now,
                             struct kms_key **out, struct em_status *st);
+enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, int64_t now,
+                                uint32_t *id, struct em_status *st);
+/* Tests only: called with no registry lock held once a version's material is generated,
+ * before it is published. NULL in the service. */
+extern void (*kms_generation_hook)(const char *key_name);
+
+/* Changes (caller holds the write lock). Each is one transaction in the store. */
+enum em_code kms_key_ring_create(struct kms_registry *reg, const char *name, int64_t now,
+                                 struct kms_key_ring **out, struct em_status *st);
 enum em_code kms_key_update(struct kms_registry *reg, struct kms_key *key,
                             const struct kms_key_update *update, int64_t now, struct em_status *st);
 enum em_code kms_key_set_primary(struct kms_registry *reg, struct kms_key *key, uint32_t id,
                                  struct em_status *st);
-enum em_code kms_version_create(struct kms_registry *reg, struct kms_key *key, int64_t now,
-                                struct kms_version **out, struct em_status *st);
 enum em_code kms_version_set_state(struct kms_registry *reg, struct kms_key *key,
                                    struct kms_version *v, enum kms_state state, int64_t now,
                                    struct em_status *st);

@@ -281,13 +281,15 @@ enum em_code kms_create_crypto_key(struct em_call *call)
         return call->status.code;
     }
     struct kms_registry *reg = registry(call);
-    struct kms_key *key;
-    kms_write_lock(reg);
-    enum em_code code = kms_key_create(reg, name, &spec, skip, em_clock_now(), &key, &call->status);
-    cJSON *reply = code ? NULL : kms_json_key(key);
-    kms_unlock(reg);
+    enum em_code code = kms_key_create(reg, name, &spec, skip, em_clock_now(), NULL, &call->status);
     cJSON_free(labels);
-    return code ? code : em_call_reply(call, reply);
+    if (code)
+        return code;
+    kms_read_lock(reg);
+    struct kms_key *key = kms_key_find(reg, name);
+    cJSON *reply = key ? kms_json_key(key) : NULL;
+    kms_unlock(reg);
+    return key ? em_call_reply(call, reply) : key_not_found(call, name);
 }
 
 enum em_code kms_get_crypto_key(struct em_call *call)
@@ -535,16 +537,17 @@ enum em_code kms_create_version(struct em_call *call)
     if (check_location(call, parent))
         return call->status.code;
     struct kms_registry *reg = registry(call);
-    kms_write_lock(reg);
+    uint32_t id;
+    if (kms_version_create(reg, parent, em_clock_now(), &id, &call->status))
+        return call->status.code;
+    kms_read_lock(reg);
     struct kms_key *key = kms_key_find(reg, parent);
-    struct kms_version *v = NULL;
-    enum em_code code = key ? kms_version_create(reg, key, em_clock_now(), &v, &call->status)
-                            : key_not_found(call, parent);
-    if (!code)
+    struct kms_version *v = key ? kms_version_find(key, id) : NULL;
+    if (v)
         note_version(call, key, v);
-    cJSON *reply = code ? NULL : kms_json_version(key, v);
+    cJSON *reply = v ? kms_json_version(key, v) : NULL;
     kms_unlock(reg);
-    return code ? code : em_call_reply(call, reply);
+    return v ? em_call_reply(call, reply) : key_not_found(call, parent);
 }
 
 enum em_code kms_get_version(struct em_call *call)

@@ -4,7 +4,9 @@
  * The registry lives in memory (sorted arrays, binary search) and is written through to
  * metadata.db on every change, in one transaction per change; memory is updated only
  * after the commit succeeds, so the two never disagree. A process-wide rwlock guards
- * it: lookups and cryptographic operations read, changes write.
+ * it: lookups and cryptographic operations read, changes write. Key generation (a
+ * create, a new version, a rotation) runs with no lock held; the result is checked
+ * and published under the write lock, so a slow RSA-4096 key never stalls other calls.
  *
  * Version state machine (google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionState):
  *
@@ -428,23 +430,29 @@ static enum em_code resolve_spec(const struct kms_key_spec *spec, bool skip_init
     return key->labels_json ? EM_OK : EM_FAIL_OOM(st);
 }
 
-/* A new version with fresh material (not yet attached or saved). */
-static enum em_code new_version(const struct kms_key *key, uint32_t id, int64_t now,
-                                struct kms_version **out, struct em_status *st)
+void (*kms_generation_hook)(const char *key_name);
+
+/* A new version with fresh material, not yet numbered, attached or saved. Key generation
+ * (a second or more for RSA-4096) runs here, with no registry lock held: the version is
+ * published later under the write lock. */
+static enum em_code prepare_version(const char *key_name, const struct kms_algorithm *alg,
+                                    enum kms_protection protection, int64_t now,
+                                    struct kms_version **out, struct em_status *st)
 {
     struct kms_version *v = calloc(1, sizeof(*v));
     if (!v)
         return EM_FAIL_OOM(st);
-    v->id = id;
     v->state = v->prior_state = KMS_ENABLED;
     v->state_changed_ns = now;
-    v->alg = key->template_alg;
-    v->protection = key->template_protection;
+    v->alg = alg;
+    v->protection = protection;
     v->create_ns = v->generate_ns = now;
     if (kms_material_generate(v->alg, &v->material, st)) {
         free(v);
         return st->code;
     }
+    if (kms_generation_hook)
+        kms_generation_hook(key_name);
     *out = v;
     return EM_OK;
 }
@@ -477,12 +485,11 @@ static enum em_code save_new_key(struct kms_registry *reg, struct kms_key *key,
     return em_store_commit(reg->store, st);
 }
 
-enum em_code kms_key_create(struct kms_registry *reg, const char *name,
-                            const struct kms_key_spec *spec, bool skip_initial_version, int64_t now,
-                            struct kms_key **out, struct em_status *st)
+/* A validated key with its first version's material, owned by the caller: no lock. */
+static enum em_code prepare_key(const char *name, const struct kms_key_spec *spec,
+                                bool skip_initial_version, int64_t now, struct kms_key **out,
+                                struct em_status *st)
 {
-    if (check_key_parent(reg, name, st))
-        return st->code;
     struct kms_key *key = calloc(1, sizeof(*key));
     if (!key || !(key->name = strdup(name))) {
         free(key);
@@ -491,22 +498,54 @@ enum em_code kms_key_create(struct kms_registry *reg, const char *name,
     struct kms_version *first = NULL;
     enum em_code code = resolve_spec(spec, skip_initial_version, now, key, st);
     if (!code && !skip_initial_version) {
-        code = new_version(key, 1, now, &first, st);
-        if (!code && (code = kms_key_adopt_version(key, first, st)) != EM_OK)
-            version_free(first);
+        code = prepare_version(name, key->template_alg, key->template_protection, now, &first, st);
+        if (!code) {
+            first->id = 1;
+            if ((code = kms_key_adopt_version(key, first, st)) != EM_OK)
+                version_free(first);
+        }
         if (!code && key->purpose == KMS_ENCRYPT_DECRYPT)
             key->primary = 1;
     }
-    if (!code)
-        code = save_new_key(reg, key, st);
-    if (!code)
-        code = kms_registry_adopt_key(reg, key, st);
     if (code) {
         kms_key_free(key);
         return code;
     }
     *out = key;
     return EM_OK;
+}
+
+/* Check-then-insert, both under the write lock: a name taken while the material was
+ * generated fails with ALREADY_EXISTS, and the prepared key is wiped and freed. */
+static enum em_code publish_key(struct kms_registry *reg, struct kms_key *key, struct em_status *st)
+{
+    enum em_code code = check_key_parent(reg, key->name, st);
+    if (!code)
+        code = save_new_key(reg, key, st);
+    if (!code)
+        code = kms_registry_adopt_key(reg, key, st);
+    if (code)
+        kms_key_free(key);
+    return code;
+}
+
+enum em_code kms_key_create(struct kms_registry *reg, const char *name,
+                            const struct kms_key_spec *spec, bool skip_initial_version, int64_t now,
+                            struct kms_key **out, struct em_status *st)
+{
+    /* the name and parent first, as Google answers (and no key generated in vain) */
+    kms_read_lock(reg);
+    enum em_code taken = check_key_parent(reg, name, st);
+    kms_unlock(reg);
+    struct kms_key *key = NULL;
+    if (taken || prepare_key(name, spec, skip_initial_version, now, &key, st))
+        return st->code;
+    kms_write_lock(reg);
+    enum em_code code = publish_key(reg, key, st);
+    kms_unlock(reg);
+    if (!code && out)
+        *out = key;
+    return code;
 }
 
 /* --- key updates --- */
@@ -589,23 +628,47 @@ static enum em_code attach_version(struct kms_registry *reg, struct kms_key *key
     return EM_OK;
 }
 
-enum em_code kms_version_create(struct kms_registry *reg, struct kms_key *key, int64_t now,
-                                struct kms_version **out, struct em_status *st)
+static enum em_code check_versions_creatable(const struct kms_key *key, struct em_status *st)
 {
     if (key->import_only)
         return EM_FAIL(st, EM_FAILED_PRECONDITION,
                        "CryptoKey %s is import-only: its versions must be imported, and import "
                        "is not supported by this emulator.",
                        key->name);
+    return EM_OK;
+}
+
+/* The key's template is read under the read lock, the material generated with no lock,
+ * and the version numbered and published under the write lock (the key is found again:
+ * the registry may have been reset meanwhile). */
+enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, int64_t now,
+                                uint32_t *id, struct em_status *st)
+{
+    kms_read_lock(reg);
+    struct kms_key *key = kms_key_find(reg, key_name);
+    const struct kms_algorithm *alg = key ? key->template_alg : NULL;
+    enum kms_protection protection = key ? key->template_protection : 0;
+    enum em_code code =
+        key ? check_versions_creatable(key, st) : KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, key_name);
+    kms_unlock(reg);
     struct kms_version *v;
-    if (new_version(key, key->version_count + 1, now, &v, st))
+    if (code || prepare_version(key_name, alg, protection, now, &v, st))
         return st->code;
-    bool first_symmetric = key->purpose == KMS_ENCRYPT_DECRYPT && key->primary == 0;
-    if (attach_version(reg, key, v, first_symmetric, st)) {
-        version_free(v);
-        return st->code;
+    kms_write_lock(reg);
+    key = kms_key_find(reg, key_name);
+    code = key ? check_versions_creatable(key, st) : KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, key_name);
+    if (!code) {
+        v->id = key->version_count + 1;
+        bool first_symmetric = key->purpose == KMS_ENCRYPT_DECRYPT && key->primary == 0;
+        code = attach_version(reg, key, v, first_symmetric, st);
     }
-    *out = v;
+    kms_unlock(reg);
+    if (code) {
+        version_free(v);
+        return code;
+    }
+    if (id)
+        *id = v->id;
     return EM_OK;
 }
 
@@ -674,13 +737,77 @@ static enum em_code finish_destruction(struct kms_registry *reg, struct kms_key 
     return EM_OK;
 }
 
-static enum em_code rotate(struct kms_registry *reg, struct kms_key *key, int64_t now,
+static bool rotation_due(const struct kms_key *key, int64_t now)
+{
+    return key->purpose == KMS_ENCRYPT_DECRYPT && key->rotation_period_ns > 0 &&
+           key->next_rotation_ns > 0 && key->next_rotation_ns <= now;
+}
+
+/* A rotation whose version was generated with no lock held, for the key as it was then. */
+struct rotation {
+    char *key_name;
+    int64_t due_ns;        /* the key's next_rotation_ns when prepared */
+    struct kms_version *v; /* NULL once published */
+};
+
+static void rotations_free(struct rotation *r, size_t count)
+{
+    for (size_t i = 0; r && i < count; i++) {
+        version_free(r[i].v);
+        free(r[i].key_name);
+    }
+    free(r);
+}
+
+/* The keys due for rotation (read lock), then their new material (no lock). */
+static enum em_code prepare_rotations(struct kms_registry *reg, int64_t now, struct rotation **out,
+                                      size_t *count, struct em_status *st)
+{
+    struct rotation *r = NULL;
+    size_t n = 0;
+    enum em_code code = EM_OK;
+    const struct kms_algorithm **algs = NULL;
+    enum kms_protection *protections = NULL;
+    kms_read_lock(reg);
+    size_t due = 0;
+    for (size_t i = 0; i < reg->keys.count; i++)
+        due += rotation_due(reg->keys.items[i], now);
+    if (due && (!(r = calloc(due, sizeof(*r))) || !(algs = calloc(due, sizeof(*algs))) ||
+                !(protections = calloc(due, sizeof(*protections)))))
+        code = EM_FAIL_OOM(st);
+    for (size_t i = 0; !code && i < reg->keys.count; i++) {
+        const struct kms_key *key = reg->keys.items[i];
+        if (!rotation_due(key, now))
+            continue;
+        if (!(r[n].key_name = strdup(key->name)))
+            code = EM_FAIL_OOM(st);
+        r[n].due_ns = key->next_rotation_ns;
+        algs[n] = key->template_alg;
+        protections[n++] = key->template_protection;
+    }
+    kms_unlock(reg);
+    for (size_t i = 0; !code && i < n; i++)
+        code = prepare_version(r[i].key_name, algs[i], protections[i], r[i].due_ns, &r[i].v, st);
+    free(algs);
+    free(protections);
+    if (code) {
+        rotations_free(r, n);
+        return code;
+    }
+    *out = r;
+    *count = n;
+    return EM_OK;
+}
+
+/* Publishes a prepared rotation (write lock held) if the key still waits for it. */
+static enum em_code rotate(struct kms_registry *reg, struct rotation *r, int64_t now,
                            struct em_status *st)
 {
-    struct kms_version *v;
-    int64_t rotation_time = key->next_rotation_ns;
-    if (new_version(key, key->version_count + 1, rotation_time, &v, st))
-        return st->code;
+    struct kms_key *key = kms_key_find(reg, r->key_name);
+    if (!key || !rotation_due(key, now) || key->next_rotation_ns != r->due_ns)
+        return EM_OK; /* changed meanwhile: the prepared version is wiped unused */
+    struct kms_version *v = r->v;
+    v->id = key->version_count + 1;
     int64_t next = key->next_rotation_ns;
     while (next <= now)
         next += key->rotation_period_ns;
@@ -688,15 +815,15 @@ static enum em_code rotate(struct kms_registry *reg, struct kms_key *key, int64_
     key->next_rotation_ns = next;
     if (attach_version(reg, key, v, true, st)) {
         key->next_rotation_ns = saved_next;
-        version_free(v);
         return st->code;
     }
+    r->v = NULL;
     em_info("kms: %s rotated to version %u", key->name, v->id);
     return EM_OK;
 }
 
-static enum em_code tick_key(struct kms_registry *reg, struct kms_key *key, int64_t now,
-                             bool *destroyed, struct em_status *st)
+static enum em_code finish_destructions(struct kms_registry *reg, struct kms_key *key, int64_t now,
+                                        bool *destroyed, struct em_status *st)
 {
     for (uint32_t i = 0; i < key->version_count; i++) {
         struct kms_version *v = key->versions[i];
@@ -706,9 +833,6 @@ static enum em_code tick_key(struct kms_registry *reg, struct kms_key *key, int6
             return st->code;
         *destroyed = true;
     }
-    if (key->purpose == KMS_ENCRYPT_DECRYPT && key->rotation_period_ns > 0 &&
-        key->next_rotation_ns > 0 && key->next_rotation_ns <= now)
-        return rotate(reg, key, now, st);
     return EM_OK;
 }
 
@@ -717,8 +841,7 @@ static bool key_due(const struct kms_key *key, int64_t now)
     for (uint32_t i = 0; i < key->version_count; i++)
         if (key->versions[i]->state == KMS_DESTROY_SCHEDULED && key->versions[i]->destroy_ns <= now)
             return true;
-    return key->purpose == KMS_ENCRYPT_DECRYPT && key->rotation_period_ns > 0 &&
-           key->next_rotation_ns > 0 && key->next_rotation_ns <= now;
+    return rotation_due(key, now);
 }
 
 static bool anything_due(struct kms_registry *reg, int64_t now)
@@ -731,17 +854,25 @@ static bool anything_due(struct kms_registry *reg, int64_t now)
     return due;
 }
 
+/* Rotations generate their material before the write lock is taken; destructions and the
+ * publication of the rotations run under it. */
 enum em_code kms_registry_tick(struct kms_registry *reg, int64_t now, struct em_status *st)
 {
     if (!anything_due(reg, now))
         return EM_OK;
+    struct rotation *rotations = NULL;
+    size_t rotation_count = 0;
+    if (prepare_rotations(reg, now, &rotations, &rotation_count, st))
+        return st->code;
     kms_write_lock(reg);
     enum em_code code = EM_OK;
     bool destroyed = false;
     for (size_t i = 0; i < reg->keys.count && !code; i++)
-        if (key_due(reg->keys.items[i], now))
-            code = tick_key(reg, reg->keys.items[i], now, &destroyed, st);
+        code = finish_destructions(reg, reg->keys.items[i], now, &destroyed, st);
+    for (size_t i = 0; i < rotation_count && !code; i++)
+        code = rotate(reg, &rotations[i], now, st);
     kms_unlock(reg);
+    rotations_free(rotations, rotation_count);
     if (destroyed)
         kms_store_purge(reg->store);
     return code;

@@ -196,25 +196,22 @@ void kms_store_purge(struct em_store *store)
 
 /* --- loading --- */
 
+static enum em_code adopt_ring(sqlite3_stmt *row, void *arg, struct em_status *st)
+{
+    struct kms_key_ring *ring = calloc(1, sizeof(*ring));
+    if (!ring || !(ring->name = strdup(em_column_text(row, 0)))) {
+        free(ring);
+        return EM_FAIL_OOM(st);
+    }
+    ring->create_ns = sqlite3_column_int64(row, 1);
+    return kms_registry_adopt_ring(arg, ring, st);
+}
+
 static enum em_code load_rings(struct kms_registry *reg, struct em_status *st)
 {
     sqlite3_stmt *stmt =
         em_store_stmt(reg->store, "SELECT name, create_time_ns FROM kms_key_rings", st);
-    if (!stmt)
-        return st->code;
-    enum em_code code = EM_OK;
-    while (!code && sqlite3_step(stmt) == SQLITE_ROW) {
-        struct kms_key_ring *ring = calloc(1, sizeof(*ring));
-        if (!ring || !(ring->name = strdup(em_column_text(stmt, 0)))) {
-            free(ring);
-            code = EM_FAIL_OOM(st);
-            break;
-        }
-        ring->create_ns = sqlite3_column_int64(stmt, 1);
-        code = kms_registry_adopt_ring(reg, ring, st);
-    }
-    em_stmt_done(stmt);
-    return code;
+    return stmt ? em_stmt_each_row(stmt, adopt_ring, reg, st) : st->code;
 }
 
 static struct kms_key *read_key(sqlite3_stmt *stmt, struct em_status *st)
@@ -241,6 +238,17 @@ static struct kms_key *read_key(sqlite3_stmt *stmt, struct em_status *st)
     return key;
 }
 
+static enum em_code adopt_key(sqlite3_stmt *row, void *arg, struct em_status *st)
+{
+    struct kms_key *key = read_key(row, st);
+    if (!key)
+        return st->code ? st->code : EM_FAIL_OOM(st);
+    enum em_code code = kms_registry_adopt_key(arg, key, st);
+    if (code)
+        kms_key_free(key);
+    return code;
+}
+
 static enum em_code load_keys(struct kms_registry *reg, struct em_status *st)
 {
     sqlite3_stmt *stmt = em_store_stmt(
@@ -249,20 +257,7 @@ static enum em_code load_keys(struct kms_registry *reg, struct em_status *st)
         " template_protection, rotation_period_ns, next_rotation_ns, destroy_scheduled_ns,"
         " import_only, labels FROM kms_crypto_keys",
         st);
-    if (!stmt)
-        return st->code;
-    enum em_code code = EM_OK;
-    while (!code && sqlite3_step(stmt) == SQLITE_ROW) {
-        struct kms_key *key = read_key(stmt, st);
-        if (!key) {
-            code = st->code ? st->code : EM_FAIL_OOM(st);
-            break;
-        }
-        if ((code = kms_registry_adopt_key(reg, key, st)) != EM_OK)
-            kms_key_free(key);
-    }
-    em_stmt_done(stmt);
-    return code;
+    return stmt ? em_stmt_each_row(stmt, adopt_key, reg, st) : st->code;
 }
 
 static enum em_code unseal_material(const struct kms_registry *reg, const char *name,
@@ -318,6 +313,15 @@ static enum em_code read_version(struct kms_registry *reg, sqlite3_stmt *stmt, s
     return code;
 }
 
+static enum em_code adopt_version(sqlite3_stmt *row, void *arg, struct em_status *st)
+{
+    struct kms_registry *reg = arg;
+    struct kms_key *key = kms_key_find(reg, em_column_text(row, 0));
+    if (!key)
+        return EM_FAIL(st, EM_DATA_LOSS, "version of unknown key %s", em_column_text(row, 0));
+    return read_version(reg, row, key, st);
+}
+
 static enum em_code load_versions(struct kms_registry *reg, struct em_status *st)
 {
     sqlite3_stmt *stmt = em_store_stmt(
@@ -326,17 +330,7 @@ static enum em_code load_versions(struct kms_registry *reg, struct em_status *st
         " create_time_ns, generate_time_ns, destroy_time_ns, destroy_event_time_ns,"
         " sealed_material FROM kms_key_versions ORDER BY key_name, version",
         st);
-    if (!stmt)
-        return st->code;
-    enum em_code code = EM_OK;
-    while (!code && sqlite3_step(stmt) == SQLITE_ROW) {
-        struct kms_key *key = kms_key_find(reg, em_column_text(stmt, 0));
-        code =
-            key ? read_version(reg, stmt, key, st)
-                : EM_FAIL(st, EM_DATA_LOSS, "version of unknown key %s", em_column_text(stmt, 0));
-    }
-    em_stmt_done(stmt);
-    return code;
+    return stmt ? em_stmt_each_row(stmt, adopt_version, reg, st) : st->code;
 }
 
 enum em_code kms_store_load(struct kms_registry *reg, struct em_status *st)

@@ -141,30 +141,16 @@ static enum em_code step_error(sqlite3_stmt *stmt, int rc, struct em_status *st)
 
 /* --- metadata: load --- */
 
-/* One stored row handed to the registry. */
-typedef enum em_code (*adopt_row_fn)(struct ps_registry *reg, sqlite3_stmt *row,
-                                     struct em_status *st);
-
-/* Runs sql (a literal) and hands every row to adopt; stops at the first failure. */
-static enum em_code load_rows(struct ps_registry *reg, const char *sql, adopt_row_fn adopt,
+static enum em_code load_rows(struct ps_registry *reg, const char *sql, em_row_fn adopt,
                               struct em_status *st)
 {
     sqlite3_stmt *stmt = em_store_stmt(reg->meta, sql, st);
-    if (!stmt)
-        return st->code;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        enum em_code code = adopt(reg, stmt, st);
-        if (code) {
-            em_stmt_done(stmt);
-            return code;
-        }
-    }
-    return rc == SQLITE_DONE ? (em_stmt_done(stmt), EM_OK) : step_error(stmt, rc, st);
+    return stmt ? em_stmt_each_row(stmt, adopt, reg, st) : st->code;
 }
 
-static enum em_code adopt_topic(struct ps_registry *reg, sqlite3_stmt *row, struct em_status *st)
+static enum em_code adopt_topic(sqlite3_stmt *row, void *arg, struct em_status *st)
 {
+    struct ps_registry *reg = arg;
     struct ps_topic_config cfg = {
         .kms_key = column_dup(row, 1),
         .labels_json = column_dup(row, 2),
@@ -176,8 +162,9 @@ static enum em_code adopt_topic(struct ps_registry *reg, sqlite3_stmt *row, stru
                                    st);
 }
 
-static enum em_code adopt_retained(struct ps_registry *reg, sqlite3_stmt *row, struct em_status *st)
+static enum em_code adopt_retained(sqlite3_stmt *row, void *arg, struct em_status *st)
 {
+    struct ps_registry *reg = arg;
     struct ps_topic_config cfg = {
         .kms_key = column_dup(row, 1),
         .retention_ns = sqlite3_column_int64(row, 2),
@@ -186,8 +173,9 @@ static enum em_code adopt_retained(struct ps_registry *reg, sqlite3_stmt *row, s
                                       sqlite3_column_int64(row, 3), st);
 }
 
-static enum em_code adopt_sub(struct ps_registry *reg, sqlite3_stmt *row, struct em_status *st)
+static enum em_code adopt_sub(sqlite3_stmt *row, void *arg, struct em_status *st)
 {
+    struct ps_registry *reg = arg;
     struct ps_sub_config cfg = {
         .topic = column_dup(row, 2),
         .ack_deadline_s = sqlite3_column_int(row, 3),
@@ -217,8 +205,9 @@ static enum em_code adopt_sub(struct ps_registry *reg, sqlite3_stmt *row, struct
     return ps_registry_adopt_sub(reg, &sub, &cfg, st);
 }
 
-static enum em_code adopt_snapshot(struct ps_registry *reg, sqlite3_stmt *row, struct em_status *st)
+static enum em_code adopt_snapshot(sqlite3_stmt *row, void *arg, struct em_status *st)
 {
+    struct ps_registry *reg = arg;
     struct ps_snapshot *snap = calloc(1, sizeof(*snap));
     if (snap) {
         snap->name = strdup(em_column_text(row, 0));

@@ -686,6 +686,35 @@ static void test_listing_sees_every_resource(void **state)
     assert_int_equal(count, 1);
 }
 
+/* A step error part-way through the rows fails the listing and the reload of a restart,
+ * instead of a partial result that looks complete. */
+static void test_a_step_error_fails_the_load(void **state)
+{
+    struct fixture *f = *state;
+    protect(f, TOPIC, KEY);
+    protect(f, "projects/cmek-project/topics/plain", NULL);
+    struct em_status st = {0};
+    int count = 0;
+    struct unit_step_fault listing = {.sql_part = "FROM cmek_resources", .rows = 1};
+    unit_step_fault_arm(f->kms->store, &listing);
+    assert_int_equal(em_cmek_list(f->kms->store, count_listed, &count, &st), EM_INTERNAL);
+    unit_step_fault_disarm(f->kms->store);
+    assert_int_equal(listing.seen, 1);
+
+    em_service_close(f->svc);
+    f->cmek = NULL;
+    assert_int_equal(em_service_open(&test_service, &f->cfg, &f->svc, &st), EM_OK);
+    struct unit_step_fault reload = {.sql_part = "FROM cmek_resources", .rows = 1};
+    struct em_cmek_hooks hooks = {.state_changed = count_change, .arg = f};
+    unit_step_fault_arm(f->svc->store, &reload);
+    assert_int_equal(em_cmek_open(f->svc, "gcp-sa-test", &hooks, &f->cmek, &st), EM_INTERNAL);
+    unit_step_fault_disarm(f->svc->store);
+    assert_int_equal(reload.seen, 1);
+    em_service_close(f->svc);
+    assert_int_equal(open_engine(f), 0);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE);
+}
+
 int main(void)
 {
     em_log_init("test", EM_LOG_ERROR + 1);
@@ -702,6 +731,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_service_agent_needs_the_role, setup_enforced,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_listing_sees_every_resource, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_step_error_fails_the_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rekey_moves_to_the_new_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renamed_resource_keeps_its_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_before_kms_retries_with_backoff, setup,

@@ -1,7 +1,8 @@
 /*
  * Unit tests of kms_keys: the version state machine, scheduled destruction and
- * crypto-shredding, rotation, the propagation delay, validation of key specs, and
- * persistence across a restart of the registry.
+ * crypto-shredding, rotation, the propagation delay, validation of key specs,
+ * persistence across a restart of the registry (a step error fails the load), and key
+ * generation outside the registry lock.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,8 +14,10 @@
 #include "kms/kms.h"
 #include "unit_util.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define RING "projects/test-project/locations/global/keyRings/ring"
 #define KEY  RING "/cryptoKeys/key"
@@ -220,8 +223,9 @@ static void test_set_primary(void **state)
 {
     struct fixture *f = *state;
     struct em_status st = {0};
-    struct kms_version *v2;
-    assert_int_equal(kms_version_create(f->reg, f->key, T0, &v2, &st), EM_OK);
+    uint32_t v2;
+    assert_int_equal(kms_version_create(f->reg, KEY, T0, &v2, &st), EM_OK);
+    assert_int_equal(v2, 2);
     assert_int_equal(f->key->primary, 1); /* a new version does not become primary */
     assert_int_equal(kms_key_set_primary(f->reg, f->key, 2, &st), EM_OK);
     assert_int_equal(f->key->primary, 2);
@@ -250,6 +254,123 @@ static void test_survives_restart(void **state)
     assert_true(kms_decrypt(&version(f, 1)->material, NULL, 0, ct,
                             kms_ciphertext_size(sizeof(secret)), pt, &pt_len));
     assert_memory_equal(pt, secret, sizeof(secret));
+}
+
+/* A step error part-way through any of the three loads fails the open instead of
+ * returning a registry that silently lacks the rows after it. */
+static void test_load_fails_on_step_error(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    struct kms_key_ring *ring;
+    struct kms_key *key;
+    assert_int_equal(kms_key_ring_create(f->reg, RING "2", T0, &ring, &st), EM_OK);
+    assert_int_equal(kms_key_create(f->reg, KEY "2", &symmetric, false, T0, &key, &st), EM_OK);
+    assert_int_equal(kms_key_create(f->reg, KEY "3", &symmetric, false, T0, &key, &st), EM_OK);
+    kms_registry_close(f->reg);
+    f->reg = NULL;
+    static const char *const tables[] = {"FROM kms_key_rings", "FROM kms_crypto_keys",
+                                         "FROM kms_key_versions"};
+    for (size_t i = 0; i < sizeof(tables) / sizeof(*tables); i++) {
+        struct unit_step_fault fault = {.sql_part = tables[i], .rows = 1};
+        unit_step_fault_arm(f->dir.store, &fault);
+        assert_int_not_equal(kms_registry_open(f->dir.store, f->dir.path, 0, &f->reg, &st), EM_OK);
+        unit_step_fault_disarm(f->dir.store);
+        assert_int_equal(fault.seen, 1);
+        assert_int_equal(st.code, EM_INTERNAL);
+        f->reg = NULL;
+    }
+    assert_int_equal(open_registry(f, 0), 0);
+    assert_non_null(kms_key_find(f->reg, KEY "3"));
+    f->key = kms_key_find(f->reg, KEY);
+    assert_non_null(version(f, 1));
+}
+
+/* Key generation runs with no registry lock held. A thread creates an RSA-4096 key and is
+ * held inside generation (the hook, bounded at 30 s); meanwhile the main thread reads
+ * another key and creates the same name, both completing before the creator does. The
+ * creator then finds its name taken: ALREADY_EXISTS, its material wiped and freed (ASan
+ * reports a leak otherwise). Were generation under the write lock, the main thread would
+ * wait for the creator and its create would be the one refused. */
+#define RSA_KEY RING "/cryptoKeys/rsa"
+
+static struct generation_race {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t creator;
+    bool generating, others_done, creator_finished;
+    struct kms_registry *reg;
+    enum em_code code;
+} race = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void wait_for(bool *flag)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    while (!*flag && pthread_cond_timedwait(&race.cv, &race.mu, &until) == 0)
+        ;
+}
+
+static void hold_generation(const char *key_name)
+{
+    if (strcmp(key_name, RSA_KEY) != 0 || !pthread_equal(pthread_self(), race.creator))
+        return;
+    pthread_mutex_lock(&race.mu);
+    race.generating = true;
+    pthread_cond_broadcast(&race.cv);
+    wait_for(&race.others_done);
+    pthread_mutex_unlock(&race.mu);
+}
+
+static void *create_rsa_key(void *arg)
+{
+    (void)arg;
+    static const struct kms_key_spec rsa = {.purpose = "ASYMMETRIC_SIGN",
+                                            .algorithm = "RSA_SIGN_PKCS1_4096_SHA256"};
+    struct em_status st = {0};
+    enum em_code code = kms_key_create(race.reg, RSA_KEY, &rsa, false, T0, NULL, &st);
+    pthread_mutex_lock(&race.mu);
+    race.code = code;
+    race.creator_finished = true;
+    pthread_mutex_unlock(&race.mu);
+    return NULL;
+}
+
+static void test_generation_runs_outside_the_lock(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    race.reg = f->reg;
+    kms_generation_hook = hold_generation;
+    pthread_mutex_lock(&race.mu);
+    assert_int_equal(pthread_create(&race.creator, NULL, create_rsa_key, NULL), 0);
+    wait_for(&race.generating);
+    pthread_mutex_unlock(&race.mu);
+    assert_true(race.generating);
+
+    kms_read_lock(f->reg);
+    assert_non_null(kms_key_find(f->reg, KEY));
+    kms_unlock(f->reg);
+    struct kms_key *taken;
+    assert_int_equal(kms_key_create(f->reg, RSA_KEY, &symmetric, false, T0, &taken, &st), EM_OK);
+
+    pthread_mutex_lock(&race.mu);
+    bool creator_finished_first = race.creator_finished;
+    race.others_done = true;
+    pthread_cond_broadcast(&race.cv);
+    pthread_mutex_unlock(&race.mu);
+    pthread_join(race.creator, NULL);
+    kms_generation_hook = NULL;
+
+    assert_false(creator_finished_first);
+    assert_int_equal(race.code, EM_ALREADY_EXISTS);
+    kms_read_lock(f->reg);
+    struct kms_key *key = kms_key_find(f->reg, RSA_KEY);
+    assert_non_null(key);
+    assert_int_equal(key->purpose, KMS_ENCRYPT_DECRYPT);
+    assert_int_equal(key->version_count, 1);
+    kms_unlock(f->reg);
 }
 
 static void test_version_names(void **state)
@@ -304,6 +425,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_propagation_delay, setup_delayed, teardown),
         cmocka_unit_test_setup_teardown(test_set_primary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_fails_on_step_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_generation_runs_outside_the_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root_key_must_be_private, setup, teardown),
     };

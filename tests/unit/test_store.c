@@ -1,7 +1,8 @@
 /*
  * test_store: em_store: migrations (applied once, idempotent, versions recorded per module,
  * later steps added, a failing step rolled back, a newer database refused), the mapping of
- * SQLite errors (a constraint violation is ALREADY_EXISTS), the statement cache beyond its
+ * SQLite errors (a constraint violation is ALREADY_EXISTS), reading rows (a step error is
+ * an error, not the end of the rows), the statement cache beyond its
  * 64 slots, transactions, one connection per thread with concurrent IMMEDIATE writers, and
  * purges: erased data (in a table page or on overflow pages) leaves every file, even while
  * another connection reads the snapshot that held it.
@@ -196,6 +197,52 @@ static void test_bad_sql_and_bad_paths(void **state)
     assert_int_not_equal(st.code, EM_OK);
     assert_ptr_equal(store, (struct em_store *)&st);
     em_store_close(NULL);
+}
+
+static enum em_code count_row(sqlite3_stmt *row, void *arg, struct em_status *st)
+{
+    int *count = arg;
+    if (sqlite3_column_int(row, 0) < 0)
+        return EM_FAIL(st, EM_DATA_LOSS, "negative row");
+    (*count)++;
+    return EM_OK;
+}
+
+static int each_row(struct em_store *store, int *count, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(store, "SELECT n FROM rows ORDER BY id", st);
+    *count = 0;
+    return stmt ? em_stmt_each_row(stmt, count_row, count, st) : st->code;
+}
+
+/* Every row, or an error: a step that fails part-way is not the end of the rows, and a
+ * row the caller rejects stops the rows with its error. The statement is finished either
+ * way (it is reused cleanly afterwards). */
+static void test_each_row_fails_on_a_step_error(void **state)
+{
+    struct unit_dir *d = *state;
+    struct em_status st = {0};
+    assert_int_equal(em_store_exec(d->store,
+                                   "CREATE TABLE rows(id INTEGER PRIMARY KEY, n INTEGER);"
+                                   "INSERT INTO rows(n) VALUES (1), (2), (3), (4);",
+                                   &st),
+                     EM_OK);
+    int count;
+    assert_int_equal(each_row(d->store, &count, &st), EM_OK);
+    assert_int_equal(count, 4);
+
+    struct unit_step_fault fault = {.sql_part = "FROM rows", .rows = 2};
+    unit_step_fault_arm(d->store, &fault);
+    assert_int_equal(each_row(d->store, &count, &st), EM_INTERNAL);
+    unit_step_fault_disarm(d->store);
+    assert_int_equal(count, 2);
+
+    assert_int_equal(em_store_exec(d->store, "UPDATE rows SET n = -1 WHERE id = 3", &st), EM_OK);
+    assert_int_equal(each_row(d->store, &count, &st), EM_DATA_LOSS);
+    assert_int_equal(count, 2);
+    assert_int_equal(em_store_exec(d->store, "DELETE FROM rows WHERE id = 3", &st), EM_OK);
+    assert_int_equal(each_row(d->store, &count, &st), EM_OK);
+    assert_int_equal(count, 3);
 }
 
 static void test_null_text(void **state)
@@ -534,6 +581,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test(test_error_mapping),
         cmocka_unit_test_setup_teardown(test_bad_sql_and_bad_paths, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_each_row_fails_on_a_step_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_null_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement_cache_beyond_its_slots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cached_statements_come_back_reset, setup, teardown),

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct unit_dir {
     char path[PATH_MAX];
@@ -33,6 +34,34 @@ static inline void unit_dir_close(struct unit_dir *d)
     em_store_close(d->store);
     d->store = NULL;
     em_remove_tree(d->path);
+}
+
+/* A step error in the middle of a load, as a busy, failing or corrupt database gives:
+ * once a statement whose SQL contains sql_part has returned `rows` rows on this thread's
+ * connection of a store, its next step fails with SQLITE_INTERRUPT (SQLite checks the
+ * interrupt when it moves to the next row, so at least rows + 1 rows must exist). */
+struct unit_step_fault {
+    const char *sql_part;
+    int rows, seen;
+};
+
+static inline int unit_step_fault_trace(unsigned type, void *ctx, void *p, void *x)
+{
+    struct unit_step_fault *f = ctx;
+    (void)x;
+    if (type == SQLITE_TRACE_ROW && strstr(sqlite3_sql(p), f->sql_part) && ++f->seen == f->rows)
+        sqlite3_interrupt(sqlite3_db_handle(p));
+    return 0;
+}
+
+static inline void unit_step_fault_arm(struct em_store *store, struct unit_step_fault *f)
+{
+    sqlite3_trace_v2(em_store_db(store, NULL), SQLITE_TRACE_ROW, unit_step_fault_trace, f);
+}
+
+static inline void unit_step_fault_disarm(struct em_store *store)
+{
+    sqlite3_trace_v2(em_store_db(store, NULL), 0, NULL, NULL);
 }
 
 #endif
