@@ -394,17 +394,17 @@ static enum em_code guard_start(struct em_http *http, struct em_status *st)
 {
     pthread_condattr_t attr;
     if (pthread_condattr_init(&attr) != 0)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "cannot create the connection guard");
+        return EM_FAIL(st, EM_INTERNAL, "cannot create the connection guard");
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     int rc = pthread_cond_init(&http->guard_wake, &attr);
     pthread_condattr_destroy(&attr);
     if (rc != 0)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "cannot create the connection guard");
+        return EM_FAIL(st, EM_INTERNAL, "cannot create the connection guard");
     pthread_mutex_init(&http->guard_lock, NULL);
     if (pthread_create(&http->sweeper, NULL, sweeper_main, http) != 0) {
         pthread_cond_destroy(&http->guard_wake);
         pthread_mutex_destroy(&http->guard_lock);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "cannot start the connection guard's thread");
+        return EM_FAIL(st, EM_INTERNAL, "cannot start the connection guard's thread");
     }
     http->sweeper_started = true;
     return EM_OK;
@@ -808,7 +808,7 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "--host %s is not an IPv4 address", opt->host);
     struct em_http *http = calloc(1, sizeof(*http));
     if (!http)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     http->router = router;
     http->svc = svc;
     http->max_body = opt->max_body;

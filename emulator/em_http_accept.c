@@ -293,7 +293,7 @@ enum em_code em_http_accept_start(const struct em_http_accept_options *opt,
 {
     struct em_http_accept *a = calloc(1, sizeof(*a));
     if (!a)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     a->opt = *opt;
     a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     a->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -302,13 +302,12 @@ enum em_code em_http_accept_start(const struct em_http_accept_options *opt,
     if (a->epoll_fd < 0 || a->stop_fd < 0 ||
         epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, a->stop_fd, &on_stop) != 0 ||
         epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, opt->listen_fd, &on_listen) != 0) {
-        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "cannot watch the listening socket: %s",
-                strerror(errno));
+        EM_FAIL(st, EM_INTERNAL, "cannot watch the listening socket: %s", strerror(errno));
         goto out_close;
     }
     a->listening = true;
     if (pthread_create(&a->thread, NULL, accept_main, a) != 0) {
-        EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "cannot start the acceptor thread");
+        EM_FAIL(st, EM_INTERNAL, "cannot start the acceptor thread");
         goto out_close;
     }
     *out = a;

@@ -427,7 +427,7 @@ static enum em_code load_row(sqlite3_stmt *stmt, void *arg, struct em_status *st
     struct em_op *op = calloc(1, sizeof(*op));
     if (!op || !(op->name = strdup(em_column_text(stmt, 0)))) {
         free(op);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     op->ops = ops;
     op->type = find_type(ops, em_column_text(stmt, 1));
@@ -443,7 +443,7 @@ static enum em_code load_row(sqlite3_stmt *stmt, void *arg, struct em_status *st
     if (!op->metadata || !op->request || (op->done && !op->error_code && !op->response) ||
         !em_index_insert(&ops->index, op)) {
         op_free(op);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     if (op->seq >= ops->next_seq)
         ops->next_seq = op->seq + 1;
@@ -507,7 +507,7 @@ enum em_code em_operations_open(struct em_store *store, const struct em_operatio
 {
     struct em_operations *ops = calloc(1, sizeof(*ops));
     if (!ops)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     ops->store = store;
     snprintf(ops->service, sizeof(ops->service), "%s", opt->service);
     snprintf(ops->id_prefix, sizeof(ops->id_prefix), "%s",
@@ -578,8 +578,8 @@ static enum em_code store_new(struct em_operations *ops, struct em_op *op, struc
 {
     char *metadata = cJSON_PrintUnformatted(op->metadata);
     char *request = cJSON_PrintUnformatted(op->request);
-    enum em_code code = metadata && request ? row_insert(ops, op, metadata, request, st)
-                                            : EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+    enum em_code code =
+        metadata && request ? row_insert(ops, op, metadata, request, st) : EM_FAIL_OOM(st);
     free(metadata);
     free(request);
     return code;
@@ -608,7 +608,7 @@ enum em_code em_op_start(struct em_operations *ops, const char *parent, const ch
     }
     struct em_op *op = op_new(ops, name, type, metadata, request);
     if (!op)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     stamp_time(op->metadata, type->start_time_field, now, true);
     pthread_mutex_lock(&ops->lock);
     op->seq = ops->next_seq++;
@@ -630,7 +630,7 @@ enum em_code em_op_start(struct em_operations *ops, const char *parent, const ch
         struct em_status ignored = {0};
         row_delete(ops, name, &ignored);
         op_free(op);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     queue_job(ops, op);
     return EM_OK;
@@ -652,7 +652,7 @@ enum em_code em_op_get(struct em_operations *ops, const char *name, cJSON **out,
         return not_found(name, st);
     if (!json_complete(json)) {
         cJSON_Delete(json);
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     }
     *out = json;
     return EM_OK;
@@ -708,7 +708,7 @@ enum em_code em_op_list(struct em_operations *ops, const char *parent, bool subt
         cJSON_Delete(found[i].json);
     free(found);
     if (!array)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     *out = array;
     return EM_OK;
 }
@@ -815,7 +815,7 @@ static enum em_code handle_list(struct em_call *call, bool subtree)
     else if (em_op_list(ops, em_call_resource(call), subtree, &items, &call->status))
         return call->status.code;
     if (!items)
-        return EM_CALL_FAIL(call, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(&call->status);
     return em_list_reply(call, items, &options);
 }
 

@@ -333,7 +333,7 @@ static bool exchange_setup(struct exchange *ex, CURL *easy)
     ex->easy = easy;
     ex->error[0] = '\0';
     if (!easy)
-        return refuse(ex, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return refuse(ex, EM_INTERNAL, "The emulator ran out of memory.");
     if (!req->url || !req->url[0])
         return refuse(ex, EM_INVALID_ARGUMENT, "no URL (too long?)");
     if ((req->principal && !header_value_ok(req->principal)) ||
@@ -344,7 +344,7 @@ static bool exchange_setup(struct exchange *ex, CURL *easy)
     if (req->json && !ex->printed) {
         ex->printed = cJSON_PrintUnformatted(req->json);
         if (!ex->printed)
-            return refuse(ex, EM_RESOURCE_EXHAUSTED, "out of memory");
+            return refuse(ex, EM_INTERNAL, "The emulator ran out of memory.");
     }
     if (ex->printed) {
         body = ex->printed;
@@ -570,7 +570,7 @@ static void batch_refuse(const struct em_rest_batch *batch, size_t count)
         struct em_rest_request req = {0};
         struct em_rest_reply reply;
         reply_start(&reply);
-        not_sent(&reply, EM_RESOURCE_EXHAUSTED, "out of memory");
+        not_sent(&reply, EM_INTERNAL, "The emulator ran out of memory.");
         batch->done(i, &req, &reply, batch->arg);
         em_rest_reply_clear(&reply);
     }

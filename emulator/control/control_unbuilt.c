@@ -77,7 +77,7 @@ static enum em_code port_start(struct unbuilt_port *port, const struct control_s
     port->svc.ctx = port;
     port->router = em_router_new();
     if (!port->router)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     em_router_set_fallback(port->router, &unimplemented_route);
     struct em_http_options opt = {
         .host = cfg->host,
@@ -98,7 +98,7 @@ enum em_code control_unbuilt_start(const struct em_config *cfg, const char *bin_
 {
     struct control_unbuilt *unbuilt = calloc(1, sizeof(*unbuilt));
     if (!unbuilt)
-        return EM_FAIL(st, EM_RESOURCE_EXHAUSTED, "out of memory");
+        return EM_FAIL_OOM(st);
     const struct control_service_info *infos[CONTROL_SERVICE_MAX];
     size_t n = control_services_unbuilt(bin_dir, infos, CONTROL_SERVICE_MAX);
     for (size_t i = 0; i < n; i++) {
