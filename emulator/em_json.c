@@ -390,7 +390,7 @@ bool em_utf8_valid(const char *text, size_t len, size_t *bad)
     return true;
 }
 
-static int hex_value(char c)
+int em_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -408,9 +408,9 @@ bool em_json_has_nul_escape(const char *text, size_t len, size_t *at)
         if (text[i] == '"') {
             in_string = !in_string;
         } else if (in_string && text[i] == '\\' && i + 1 < len) {
-            if (text[i + 1] == 'u' && i + 5 < len && hex_value(text[i + 2]) == 0 &&
-                hex_value(text[i + 3]) == 0 && hex_value(text[i + 4]) == 0 &&
-                hex_value(text[i + 5]) == 0) {
+            if (text[i + 1] == 'u' && i + 5 < len && em_hex_digit(text[i + 2]) == 0 &&
+                em_hex_digit(text[i + 3]) == 0 && em_hex_digit(text[i + 4]) == 0 &&
+                em_hex_digit(text[i + 5]) == 0) {
                 if (at)
                     *at = i;
                 return true;

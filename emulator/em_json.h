@@ -54,4 +54,7 @@ bool em_json_has_nul_escape(const char *text, size_t len, size_t *at);
 /* Serialises and frees root; returns a malloc'd string. */
 char *em_json_print_free(cJSON *root);
 
+/* The value of one hexadecimal digit, or -1. */
+int em_hex_digit(char c);
+
 #endif

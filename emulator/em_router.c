@@ -5,6 +5,8 @@
  */
 #include "em_router.h"
 
+#include "em_json.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,23 +306,12 @@ enum em_match_result em_router_match(const struct em_router *router, const char 
     return EM_MATCHED;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 size_t em_url_unescape(char *s)
 {
     char *out = s;
     for (const char *p = s; *p; p++) {
         int hi, lo;
-        if (*p == '%' && (hi = hex_digit(p[1])) >= 0 && (lo = hex_digit(p[2])) >= 0) {
+        if (*p == '%' && (hi = em_hex_digit(p[1])) >= 0 && (lo = em_hex_digit(p[2])) >= 0) {
             unsigned char c = (unsigned char)(hi * 16 + lo);
             *out++ = (char)(c ? c : 0xFF);
             p += 2;
