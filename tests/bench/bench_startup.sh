@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench_startup: how long scripts/start-all takes to bring the (already built) stack to
 # healthy, and the idle memory of its processes, 2 s after start. Targets (README,
-# "Performance"): every process healthy within 1 s; together under 50 MB resident when idle.
+# "Performance"): every process healthy within 1 s; together under 30 MB PSS when idle.
 # Memory is reported as the sum of RSS (shared libraries counted once per process) and of
 # PSS (shared pages split between the processes that map them: what the stack costs).
 source "$(dirname "$0")/bench_lib.sh"
