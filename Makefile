@@ -17,6 +17,11 @@ DEB_sqlite3       := libsqlite3-dev
 DEB_openssl       := libssl-dev
 DEB_libcurl       := libcurl4-openssl-dev
 
+# One line per step ("  CC emulator/em_http.c"); V=1 shows the whole commands (start-all
+# passes it and reads them for its progress count).
+V ?= 0
+run = $(if $(filter 1,$(V)),$(2),@echo "  $(1)"; $(2))
+
 # A missing library stops the build here, naming it, instead of as a compiler error later.
 ifneq ($(filter-out clean lint,$(or $(MAKECMDGOALS),all)),)
 MISSING_PKGS := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done)
@@ -55,35 +60,35 @@ all: $(BINARIES)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(call run,CC $<,$(CC) $(CFLAGS) -c $< -o $@)
 
 $(CORE_LIB): $(call obj,$(CORE_SRC))
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	$(call run,AR $@,$(AR) rcs $@ $^)
 
 $(KMS_LIB): $(call obj,$(filter-out kms/kms_main.c,$(KMS_SRC)))
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	$(call run,AR $@,$(AR) rcs $@ $^)
 
 $(PUBSUB_LIB): $(call obj,$(filter-out pubsub/pubsub_main.c,$(PUBSUB_SRC)))
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	$(call run,AR $@,$(AR) rcs $@ $^)
 
 $(CONTROL_LIB): $(call obj,$(filter-out emulator/control/control_main.c,$(CONTROL_SRC)))
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	$(call run,AR $@,$(AR) rcs $@ $^)
 
 $(BIN)/emulator: $(call obj,emulator/control/control_main.c) $(CONTROL_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(call run,LD $@,$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS))
 
 $(BIN)/kms: $(call obj,kms/kms_main.c) $(KMS_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(call run,LD $@,$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS))
 
 $(BIN)/pubsub: $(call obj,pubsub/pubsub_main.c) $(PUBSUB_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(call run,LD $@,$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS))
 
 # --- unit tests (cmocka): tests/unit/test_<name>.c, one binary each ---
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -92,7 +97,7 @@ UNIT_LIBS := $(KMS_LIB) $(PUBSUB_LIB) $(CONTROL_LIB) $(CORE_LIB)
 
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(UNIT_LIBS) $(LDLIBS) -lcmocka
+	$(call run,LD $@,$(CC) $(CFLAGS) -o $@ $< $(UNIT_LIBS) $(LDLIBS) -lcmocka)
 
 unit: $(UNIT_BIN)
 	@status=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || status=1; done; exit $$status
@@ -104,7 +109,7 @@ FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/replay_%,$(FUZZ_SRC))
 
 $(BUILD)/tests/replay_%: $(call obj,tests/fuzz/%.c) $(call obj,tests/fuzz/replay_main.c) $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(call run,LD $@,$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS))
 
 fuzz-replay: $(FUZZ_REPLAY)
 	@status=0; for t in $(FUZZ_REPLAY); do \
@@ -138,14 +143,14 @@ BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/
 
 $(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(call run,LD $@,$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS))
 
 bench: all $(BENCH_BIN)
 	BIN_DIR=$(abspath $(BIN)) BENCH_DIR=$(abspath $(BUILD)/bench) tests/bench/run-all
 
 lint:
-	clang-format --dry-run --Werror $(shell git ls-files '*.c' '*.h')
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
+	$(call run,LINT clang-format,clang-format --dry-run --Werror $(shell git ls-files '*.c' '*.h'))
+	$(if $(filter 1,$(V)),,@echo "  LINT cppcheck";) cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
 	  -I emulator --suppress=missingIncludeSystem $(shell git ls-files '*.c')
 
 clean:
