@@ -29,6 +29,11 @@ int64_t em_clock_monotonic(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+int64_t em_clock_monotonic_ms(void)
+{
+    return em_clock_monotonic() / 1000000;
+}
+
 int64_t em_clock_now(void)
 {
     return em_clock_real_now() + atomic_load(&clock_offset_ns);

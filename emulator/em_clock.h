@@ -44,4 +44,7 @@ int64_t em_clock_real_now(void);
  * never for emulated behaviour. */
 int64_t em_clock_monotonic(void);
 
+/* The same in milliseconds: for deadlines and timeouts of real time. */
+int64_t em_clock_monotonic_ms(void);
+
 #endif

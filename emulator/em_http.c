@@ -43,6 +43,7 @@
 #include "em_http.h"
 
 #include "em_call.h"
+#include "em_clock.h"
 #include "em_http_accept.h"
 #include "em_log.h"
 #include "em_trust.h"
@@ -218,11 +219,6 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-static int64_t monotonic_ms(void)
-{
-    return em_http_accept_now_ms();
-}
-
 /* --- slow clients: the connection guard ---
  *
  * MHD's connection timeout only ends a connection that sends nothing at all: a client
@@ -286,7 +282,7 @@ static void guard_enter(struct em_http *http, struct MHD_Connection *mhd, enum c
     case CONN_RECEIVING: /* if the sweeper saw the first byte, the deadline runs from then */
         if (c->phase == CONN_IDLE) {
             c->phase = CONN_RECEIVING;
-            c->since_ms = monotonic_ms();
+            c->since_ms = em_clock_monotonic_ms();
         }
         break;
     default:
@@ -381,7 +377,7 @@ static void *sweeper_main(void *arg)
         pthread_cond_timedwait(&http->guard_wake, &http->guard_lock, &until);
         if (http->sweeper_stop)
             break;
-        int closed = sweep_once(http, monotonic_ms(), sweep % IDLE_CHECK_EVERY == 0);
+        int closed = sweep_once(http, em_clock_monotonic_ms(), sweep % IDLE_CHECK_EVERY == 0);
         if (closed > 0)
             em_info("http: closed %d connections: their request did not arrive in %d ms", closed,
                     http->request_timeout_ms);

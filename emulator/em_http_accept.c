@@ -10,6 +10,7 @@
  */
 #include "em_http_accept.h"
 
+#include "em_clock.h"
 #include "em_http.h"
 #include "em_http_head.h"
 #include "em_log.h"
@@ -64,13 +65,6 @@ struct em_http_accept {
 
 /* epoll's data for the two descriptors that are not held connections */
 static char listen_mark, stop_mark;
-
-int64_t em_http_accept_now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static void list_remove(struct list *l, struct held *h)
 {
@@ -268,7 +262,7 @@ static void *accept_main(void *arg)
     struct epoll_event events[MAX_EVENTS];
     for (;;) {
         int n = epoll_wait(a->epoll_fd, events, MAX_EVENTS, TICK_MS);
-        int64_t now = em_http_accept_now_ms();
+        int64_t now = em_clock_monotonic_ms();
         for (int i = 0; i < n; i++) {
             void *what = events[i].data.ptr;
             if (what == &stop_mark)

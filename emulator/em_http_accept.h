@@ -52,7 +52,4 @@ enum em_code em_http_accept_start(const struct em_http_accept_options *opt,
 /* Stops accepting, closes the connections not handed over and the listening socket. */
 void em_http_accept_stop(struct em_http_accept *a);
 
-/* CLOCK_MONOTONIC in milliseconds: the clock of first_byte_ms. */
-int64_t em_http_accept_now_ms(void);
-
 #endif

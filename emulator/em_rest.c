@@ -15,6 +15,7 @@
  */
 #include "em_rest.h"
 
+#include "em_clock.h"
 #include "em_crypto.h"
 #include "em_trust.h"
 
@@ -105,13 +106,6 @@ void em_rest_thread_release(void)
         return;
     thread_free(pthread_getspecific(thread_key));
     pthread_setspecific(thread_key, NULL);
-}
-
-static long monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void pause_ms(long ms)
@@ -392,7 +386,7 @@ static bool exchange_finish(struct exchange *ex, CURLcode rc)
 {
     struct em_rest_reply *reply = ex->reply;
     if (rc != CURLE_OK) {
-        bool retry = rc == CURLE_COULDNT_CONNECT && monotonic_ms() < ex->retry_until;
+        bool retry = rc == CURLE_COULDNT_CONNECT && em_clock_monotonic_ms() < ex->retry_until;
         reply->result = EM_REST_UNREACHABLE;
         reply->http_status = 0;
         reply->cause = curl_easy_strerror(rc);
@@ -421,7 +415,8 @@ static void exchange_begin(struct exchange *ex, const struct em_rest_request *re
     memset(ex, 0, sizeof(*ex));
     ex->req = req;
     ex->reply = reply;
-    ex->retry_until = req->connect_retry_ms > 0 ? monotonic_ms() + req->connect_retry_ms : 0;
+    ex->retry_until =
+        req->connect_retry_ms > 0 ? em_clock_monotonic_ms() + req->connect_retry_ms : 0;
     reply_start(reply);
 }
 
@@ -507,7 +502,7 @@ static void slot_finish(struct batch_run *run, struct slot *slot, CURLcode rc)
     if (exchange_finish(&slot->ex, rc)) {
         exchange_rewind(&slot->ex);
         slot->state = SLOT_WAITING;
-        slot->wake_at = monotonic_ms() + EM_REST_RETRY_PAUSE_MS;
+        slot->wake_at = em_clock_monotonic_ms() + EM_REST_RETRY_PAUSE_MS;
         return;
     }
     slot_done(run, slot);
@@ -534,7 +529,7 @@ static void batch_collect(struct batch_run *run)
 /* Relaunches waiting slots whose pause is over; returns ms until the next wake-up. */
 static long batch_wake(struct batch_run *run, size_t slot_count)
 {
-    long now = monotonic_ms(), wait = POLL_MS;
+    long now = em_clock_monotonic_ms(), wait = POLL_MS;
     for (size_t i = 0; i < slot_count; i++) {
         struct slot *slot = &run->slots[i];
         if (slot->state != SLOT_WAITING)

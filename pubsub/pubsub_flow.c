@@ -633,13 +633,6 @@ static enum em_code detached(const struct ps_sub *sub, struct em_status *st)
                    sub->name);
 }
 
-static int64_t real_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint64_t topic_generation(struct ps_topic *topic)
 {
     pthread_mutex_lock(&topic->wait_lock);
@@ -653,7 +646,7 @@ static void wait_topic(struct ps_topic *topic, uint64_t g, int64_t deadline_ms)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    int64_t left = deadline_ms - real_ms();
+    int64_t left = deadline_ms - em_clock_monotonic_ms();
     if (left <= 0)
         return;
     until.tv_sec += left / 1000;
@@ -679,7 +672,7 @@ static enum em_code take(struct ps_registry *reg, struct ps_sub *sub, int max, b
     struct taken t = {calloc((size_t)max, sizeof(struct ps_received)), 0, (size_t)max};
     if (!t.items)
         return EM_FAIL_OOM(st);
-    int64_t deadline = real_ms() + (wait ? reg->pull_wait_ms : 0);
+    int64_t deadline = em_clock_monotonic_ms() + (wait ? reg->pull_wait_ms : 0);
     enum em_code code = EM_OK;
     struct ps_topic *dlt = dead_letter_topic(reg, sub);
     for (;;) {
@@ -695,7 +688,7 @@ static enum em_code take(struct ps_registry *reg, struct ps_sub *sub, int max, b
         else if (topic)
             code = take_locked(sub, dlt, log, &t, st);
         unlock_sub_data(sub, topic, log);
-        bool again = !code && t.count == 0 && topic && real_ms() < deadline;
+        bool again = !code && t.count == 0 && topic && em_clock_monotonic_ms() < deadline;
         if (again)
             wait_topic(topic, g, deadline); /* a commit, an ack or a timer wakes it */
         if (!again)

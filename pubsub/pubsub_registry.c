@@ -708,13 +708,6 @@ static void on_commit(void *arg)
         ps_push_wake(topic->reg->push);
 }
 
-static int64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * EM_NS_PER_SEC + ts.tv_nsec;
-}
-
 static void topic_path(const struct ps_topic *t, char *out, size_t len)
 {
     snprintf(out, len, "%s/%s", t->reg->dir, t->file);
@@ -791,7 +784,7 @@ static enum em_code open_log(struct ps_topic *topic, bool publishing, struct ps_
         code = start_log(topic, publishing, dek, log, st);
     em_wipe(dek, sizeof(dek));
     if (!code)
-        atomic_store(&topic->log_used_real_ns, real_ns());
+        atomic_store(&topic->log_used_real_ns, em_clock_monotonic());
     return code;
 }
 
@@ -1709,7 +1702,7 @@ struct ps_topic **ps_registry_data_topics(struct ps_registry *reg, size_t *count
 
 void ps_registry_idle_logs(struct ps_registry *reg)
 {
-    int64_t now = real_ns();
+    int64_t now = em_clock_monotonic();
     size_t n;
     struct ps_topic **topics = ps_registry_data_topics(reg, &n);
     for (size_t i = 0; i < n; i++) {

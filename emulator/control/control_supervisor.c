@@ -13,6 +13,7 @@
  */
 #include "control_supervisor.h"
 
+#include "em_clock.h"
 #include "em_log.h"
 #include "em_service.h"
 
@@ -70,13 +71,6 @@ struct control_supervisor {
     char kms_host[64];          /* where the KMS child listens, for the start-up order */
     int kms_port;
 };
-
-static long monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *control_child_state_name(enum control_child_state state)
 {
@@ -324,7 +318,7 @@ static void start_due_children(struct control_supervisor *sup, long now)
 
 static bool monitor_done(struct control_supervisor *sup)
 {
-    return sup->stopping && (all_exited(sup, NULL) || monotonic_ms() >= sup->give_up_ms);
+    return sup->stopping && (all_exited(sup, NULL) || em_clock_monotonic_ms() >= sup->give_up_ms);
 }
 
 static void *monitor_main(void *arg)
@@ -332,7 +326,7 @@ static void *monitor_main(void *arg)
     struct control_supervisor *sup = arg;
     pthread_mutex_lock(&sup->lock);
     while (!monitor_done(sup)) {
-        long now = monotonic_ms();
+        long now = em_clock_monotonic_ms();
         reap_children(sup, now);
         if (!sup->stopping)
             start_due_children(sup, now);
@@ -376,7 +370,7 @@ static enum em_code child_init(struct child *c, const struct control_service_inf
     c->wanted = true;
     c->state = CONTROL_CHILD_STOPPED;
     c->backoff_ms = BACKOFF_FIRST_MS;
-    c->due_ms = monotonic_ms();
+    c->due_ms = em_clock_monotonic_ms();
     return EM_OK;
 }
 
@@ -441,7 +435,7 @@ void control_supervisor_stop(struct control_supervisor *sup)
         return;
     pthread_mutex_lock(&sup->lock);
     sup->stopping = true;
-    sup->give_up_ms = monotonic_ms() + STOP_GRACE_MS + KILL_WAIT_MS;
+    sup->give_up_ms = em_clock_monotonic_ms() + STOP_GRACE_MS + KILL_WAIT_MS;
     for (size_t i = 0; i < sup->count; i++)
         sup->children[i].wanted = false;
     signal_children(sup, SIGTERM);
@@ -540,7 +534,7 @@ enum em_code control_supervisor_start_child(struct control_supervisor *sup, cons
     if (c && c->pid == 0) {
         c->wanted = true;
         /* started on request: no waiting for KMS (its CMEK engine retries until KMS is up) */
-        c->due_ms = monotonic_ms() - KMS_FIRST_WAIT_MS;
+        c->due_ms = em_clock_monotonic_ms() - KMS_FIRST_WAIT_MS;
         c->backoff_ms = BACKOFF_FIRST_MS;
         pthread_cond_broadcast(&sup->changed);
         if (!wait_until(sup, child_spawned, c, SPAWN_WAIT_MS) || c->pid == 0)
