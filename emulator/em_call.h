@@ -19,6 +19,35 @@
  *   finish(call): runs on the call's own thread: fills the reply or the status
  *
  * Over HTTP the connection is parked meanwhile; without a transport em_dispatch() waits.
+ *
+ * Streaming replies. Google's server-streaming methods (Spanner executeStreamingSql and
+ * streamingRead, Bigtable readRows, mutateRows and sampleRowKeys) answer over REST with one
+ * JSON array whose elements are written as they are produced. A route marked `streaming`
+ * has a handler that produces the elements one at a time and returns when the stream
+ * ends:
+ *
+ *   handler:  for each element: if (em_call_stream_element(call, element))
+ *                                   return call->status.code;   (client gone, or no memory)
+ *             return EM_OK, or fail the call (EM_CALL_FAIL) to end the stream with an error
+ *
+ *   what the client reads                                      HTTP status
+ *   no element, success           []                           200
+ *   no element, failure           Google's error JSON          the error's
+ *   elements, success             [e1,e2,...]                  200
+ *   elements, then failure        [e1,e2,...,{"error":{...}}]  200 (sent with e1)
+ *
+ * A failure after elements were sent is the array's last element, as Google's front end
+ * writes it (its clients, google-gax's parseHttpError for one, look for the element that
+ * has "error"). Authentication, the schema, IAM and the audit entry are as for any call:
+ * the entry is written once, when the handler returns, with its final code.
+ *
+ * Over HTTP (em_http) a streaming handler always runs on a worker thread, and each element
+ * goes out as it comes (chunked transfer encoding). The transport buffers a bounded amount:
+ * em_call_stream_element waits while the client reads slower than the handler produces,
+ * and returns CANCELLED once the client has gone, so the handler stops. Without a
+ * transport (tests, fuzz targets) the elements are collected and em_dispatch() renders
+ * the whole array into call->response, with the same bytes and status. A streaming
+ * handler must not defer (em_call_defer) nor set a reply (em_call_reply).
  */
 #ifndef EM_CALL_H
 #define EM_CALL_H
@@ -50,6 +79,11 @@ struct em_call_transport {
     void (*wake)(struct em_call *call);
     /* parks the call, runs fn(call) on a thread that may block, then wakes it */
     void (*run_blocking)(struct em_call *call, em_call_fn fn);
+    /* streaming routes: sends len bytes of the array (run_blocking's thread; may wait for
+     * the client to read). Once this has been called, the wake at the end of run_blocking
+     * sends call->response as the array's end. Returns EM_CANCELLED once the client has
+     * gone, EM_INTERNAL when memory ran out. */
+    enum em_code (*stream_write)(struct em_call *call, const char *text, size_t len);
 };
 
 struct em_query_arg {
@@ -92,6 +126,12 @@ struct em_call {
     void *deferred_arg;
     bool deferred, waiting_here, rendered;
     sem_t ready;
+
+    /* a streaming reply (em_call_stream_element), private to em_dispatch.c: elements sent,
+     * and without a transport the array's text so far */
+    size_t stream_elements;
+    char *stream_text;
+    size_t stream_len, stream_cap;
 
     /* the rendered response, filled by em_dispatch */
     int http_status;
@@ -139,6 +179,12 @@ enum em_code em_call_query_bool(struct em_call *call, const char *key, bool *out
 
 /* Sets the reply object (taking ownership) and returns EM_OK. */
 enum em_code em_call_reply(struct em_call *call, cJSON *reply);
+
+/* Sends one element of a streaming route's reply (see the top of this file), taking
+ * ownership of element. Returns EM_OK, or fails the call: CANCELLED when the client has
+ * gone (the handler should return at once), INTERNAL when memory ran out or the route is
+ * not a streaming one. */
+enum em_code em_call_stream_element(struct em_call *call, cJSON *element);
 
 /* Fails the call (shorthand for EM_FAIL on call->status). */
 #define EM_CALL_FAIL(call, code, ...) EM_FAIL(&(call)->status, (code), __VA_ARGS__)

@@ -25,6 +25,11 @@
  *                                             handler and completes the call, as above
  *   any other route                           here; a deferred call is parked and the
  *                                             transport calls em_dispatch_resume later
+ *   streaming route (em_call.h) over HTTP      transport->run_blocking, whatever the service;
+ *                                             elements go out through transport->stream_write
+ *
+ * A streaming reply's text is built here, whoever carries it: "[" before the first element,
+ * "," before the others, and at the end "]" or ",{"error":...}]" (render_stream_end).
  */
 #include "em_audit.h"
 #include "em_call.h"
@@ -121,6 +126,9 @@ void em_call_reset(struct em_call *call)
     cJSON_Delete(call->reply);
     free(call->reply_raw);
     free(call->response);
+    free(call->stream_text);
+    call->stream_text = NULL;
+    call->stream_elements = call->stream_len = call->stream_cap = 0;
     call->body = call->reply = NULL;
     call->reply_raw = call->response = NULL;
     call->reply_raw_len = call->response_len = 0;
@@ -304,8 +312,122 @@ static void run_handler(struct em_call *call)
 
 static bool runs_on_worker(const struct em_call *call)
 {
-    return call->transport && call->svc && call->svc->def->blocking_handlers &&
-           !call->match.route->never_blocks;
+    if (!call->transport)
+        return false;
+    if (call->match.route->streaming)
+        return true;
+    return call->svc && call->svc->def->blocking_handlers && !call->match.route->never_blocks;
+}
+
+/* --- streaming replies --- */
+
+/* `$alt=json;enum-encoding=int` (system parameter; `alt` is accepted too). */
+static bool wants_int_enums(const struct em_call *call)
+{
+    const char *alt = em_call_query(call, "$alt");
+    if (!alt)
+        alt = em_call_query(call, "alt");
+    for (const char *p = alt; p && *p;) {
+        size_t n = strcspn(p, ";");
+        if (n == strlen("enum-encoding=int") && strncmp(p, "enum-encoding=int", n) == 0)
+            return true;
+        p += n;
+        if (*p == ';')
+            p++;
+    }
+    return false;
+}
+
+/* Appends len bytes to the array's text kept in the call (no transport). */
+static bool stream_text_append(struct em_call *call, const char *text, size_t len)
+{
+    if (call->stream_len + len + 1 > call->stream_cap) {
+        size_t cap = call->stream_cap ? call->stream_cap : 1024;
+        while (cap < call->stream_len + len + 1)
+            cap *= 2;
+        char *grown = realloc(call->stream_text, cap);
+        if (!grown)
+            return false;
+        call->stream_text = grown;
+        call->stream_cap = cap;
+    }
+    memcpy(call->stream_text + call->stream_len, text, len);
+    call->stream_len += len;
+    call->stream_text[call->stream_len] = '\0';
+    return true;
+}
+
+/* The element as the array carries it: "[" or "," then its JSON. */
+static char *render_element(struct em_call *call, cJSON *element, size_t *len)
+{
+    const struct em_route *route = call->match.route;
+    if (route->reply && wants_int_enums(call))
+        em_schema_enums_to_numbers(route->reply, element);
+    char *json = cJSON_PrintUnformatted(element);
+    if (!json)
+        return NULL;
+    size_t json_len = strlen(json);
+    char *text = malloc(json_len + 2);
+    if (text) {
+        text[0] = call->stream_elements == 0 ? '[' : ',';
+        memcpy(text + 1, json, json_len + 1);
+        *len = json_len + 1;
+    }
+    cJSON_free(json);
+    return text;
+}
+
+enum em_code em_call_stream_element(struct em_call *call, cJSON *element)
+{
+    if (call->status.code != EM_OK) { /* the stream already ended: the client went away */
+        cJSON_Delete(element);
+        return call->status.code;
+    }
+    if (!call->match.route || !call->match.route->streaming) {
+        cJSON_Delete(element);
+        return EM_CALL_FAIL(call, EM_INTERNAL, "%s is not a streaming method.",
+                            call->match.route ? call->match.route->method_name : call->path);
+    }
+    size_t len = 0;
+    char *text = element ? render_element(call, element, &len) : NULL;
+    cJSON_Delete(element);
+    if (!text)
+        return EM_FAIL_OOM(&call->status);
+    enum em_code code = EM_OK;
+    if (call->transport)
+        code = call->transport->stream_write(call, text, len);
+    else if (!stream_text_append(call, text, len))
+        code = EM_INTERNAL;
+    free(text);
+    if (code == EM_CANCELLED)
+        return EM_CALL_FAIL(call, EM_CANCELLED, "The client closed the connection.");
+    if (code != EM_OK)
+        return EM_FAIL_OOM(&call->status);
+    call->stream_elements++;
+    return EM_OK;
+}
+
+/* The end of a streaming reply that sent elements: "]", or the error as the last element.
+ * Without a transport the whole array. The status stays 200: it went out with the first
+ * element. */
+static void render_stream_end(struct em_call *call)
+{
+    char *error = call->status.code ? em_status_to_json(&call->status) : NULL;
+    const char *tail_error = error ? error : "";
+    size_t tail_len = strlen(tail_error) + 2;
+    size_t head_len = call->transport ? 0 : call->stream_len;
+    call->http_status = 200;
+    call->content_type = "application/json; charset=UTF-8";
+    call->response = malloc(head_len + tail_len + 1);
+    if (call->response) {
+        if (head_len)
+            memcpy(call->response, call->stream_text, head_len);
+        snprintf(call->response + head_len, tail_len + 1, "%s%s]", error ? "," : "", tail_error);
+        call->response_len = strlen(call->response);
+    } else {
+        call->response_len = 0;
+    }
+    free(error);
 }
 
 /* --- deferred calls --- */
@@ -363,25 +485,12 @@ static void record_audit(struct em_call *call)
     em_audit_record(call->svc->audit, &e);
 }
 
-/* `$alt=json;enum-encoding=int` (system parameter; `alt` is accepted too). */
-static bool wants_int_enums(const struct em_call *call)
-{
-    const char *alt = em_call_query(call, "$alt");
-    if (!alt)
-        alt = em_call_query(call, "alt");
-    for (const char *p = alt; p && *p;) {
-        size_t n = strcspn(p, ";");
-        if (n == strlen("enum-encoding=int") && strncmp(p, "enum-encoding=int", n) == 0)
-            return true;
-        p += n;
-        if (*p == ';')
-            p++;
-    }
-    return false;
-}
-
 static void render(struct em_call *call)
 {
+    if (call->stream_elements > 0) {
+        render_stream_end(call);
+        return;
+    }
     if (call->status.code != EM_OK) {
         call->http_status = call->status.http_override ? call->status.http_override
                                                        : em_code_http(call->status.code);
@@ -397,6 +506,10 @@ static void render(struct em_call *call)
         call->response_len = call->reply_raw_len;
         call->content_type = call->reply_content_type ? call->reply_content_type : "text/plain";
         return;
+    } else if (call->match.route && call->match.route->streaming) {
+        call->http_status = 200; /* a stream without elements */
+        call->response = strdup("[]");
+        call->content_type = "application/json; charset=UTF-8";
     } else {
         call->http_status = 200;
         if (call->reply && call->match.route && call->match.route->reply && wants_int_enums(call))
@@ -429,6 +542,15 @@ static void run_blocking_call(struct em_call *call)
     call->transport = transport;
 }
 
+/* On a worker thread: a streaming handler, whose elements go out through the transport;
+ * once it returns, call->response is the array's end (or the whole error, when no element
+ * went out). */
+static void run_streaming_call(struct em_call *call)
+{
+    run_handler(call);
+    complete(call);
+}
+
 bool em_dispatch(const struct em_router *router, struct em_call *call)
 {
     snprintf(call->principal, sizeof(call->principal), "%s", EM_IAM_ANONYMOUS);
@@ -438,7 +560,8 @@ bool em_dispatch(const struct em_router *router, struct em_call *call)
     call->deferred = call->rendered = false;
     if (prepare(router, call) == EM_OK) {
         if (runs_on_worker(call)) {
-            call->transport->run_blocking(call, run_blocking_call);
+            call->transport->run_blocking(call, call->match.route->streaming ? run_streaming_call
+                                                                             : run_blocking_call);
             return false;
         }
         run_handler(call);

@@ -12,6 +12,10 @@
  *     -> body chunks -> dispatch --(done)-------------------------------------> send
  *                          \--(parked) ... wake -> on_request: resume -----------/
  *
+ * Streaming replies (em_call.h) are parked while a worker runs their handler; the first
+ * element wakes the connection and on_request queues a response read by stream_read
+ * (chunked: its length is unknown). See "Streaming replies" below.
+ *
  * The front door. MHD 0.9.75 parses the request line and the headers before any callback
  * of ours can answer, and rejects some requests there with a fixed HTML page built from
  * compile-time strings (connection.c: transmit_error_response_len, no hook for the body or
@@ -84,6 +88,11 @@
 #define MAX_THREADED_CONNECTIONS 4096
 #define MIN_CONNECTIONS          64
 
+/* A streaming reply keeps at most this many bytes waiting for a slow client (beyond it
+ * the handler waits), or one element when an element is larger. */
+#define STREAM_BUFFER (64 * 1024)
+#define STREAM_BLOCK  (32 * 1024) /* bytes MHD asks stream_read for at once */
+
 #define SWEEP_MS         200 /* how often request deadlines are checked */
 #define IDLE_CHECK_EVERY 5   /* sweeps between looks at idle connections' byte counts */
 #define BYTES_UNKNOWN    UINT64_MAX
@@ -113,7 +122,8 @@ struct em_http {
     struct em_workers *workers; /* pool mode only */
     struct em_http_accept *acceptor;
     atomic_bool stopping;
-    atomic_int in_flight; /* calls from dispatch until their response is queued (parked too) */
+    atomic_int in_flight; /* calls from dispatch until their response is queued (parked too),
+                           * a streaming reply until its connection and handler are done */
 
     /* the connection guard: conns, and the sweeper's state, under guard_lock */
     pthread_mutex_t guard_lock;
@@ -125,6 +135,8 @@ struct em_http {
     pthread_t sweeper;
 };
 
+struct stream;
+
 /* Per-request state: the body while it arrives, then the call. */
 struct pending {
     struct em_http *http;
@@ -135,14 +147,18 @@ struct pending {
     size_t len, cap;
     bool dispatched;
     em_call_fn blocking_fn;
+    struct stream *stream; /* a streaming reply whose first element was sent, or NULL */
     struct em_call call;
 };
+
+static void stream_free(struct stream *s);
 
 static void pending_free(struct pending *p)
 {
     if (!p)
         return;
     em_call_reset(&p->call);
+    stream_free(p->stream);
     free(p->body);
     free(p);
 }
@@ -439,9 +455,15 @@ static void park(struct em_call *call)
     MHD_suspend_connection(p->conn);
 }
 
+static void stream_finish(struct pending *p);
+
 static void wake(struct em_call *call)
 {
     struct pending *p = call->transport_ctx;
+    if (p->stream) { /* the end of a streaming reply that began */
+        stream_finish(p);
+        return;
+    }
     MHD_resume_connection(p->conn); /* p may be gone once this returns */
 }
 
@@ -462,7 +484,188 @@ static void run_blocking(struct em_call *call, em_call_fn fn)
         run_parked(p); /* out of memory: block this thread rather than fail the call */
 }
 
-static const struct em_call_transport mhd_transport = {park, wake, run_blocking};
+/* --- streaming replies ---
+ *
+ * The handler (a worker thread) writes the array's text into a bounded buffer
+ * (stream_write); MHD's thread reads it out (stream_read) as the socket takes it. Both
+ * sides share struct stream under its lock, and the connection is suspended whenever
+ * there is nothing to send:
+ *
+ *   parked (run_blocking) --first element: resume--> on_request queues the response
+ *   stream_read: bytes waiting -> sends them, signals room
+ *                nothing waiting, not ended -> suspends the connection, returns 0
+ *                ended and empty -> end of the response
+ *   stream_write: waits while STREAM_BUFFER bytes wait (the client reads slowly); appends;
+ *                 resumes the connection if stream_read suspended it
+ *   the handler returns (wake -> stream_finish): appends the array's end, resumes
+ *   the connection ends (on_completed): gone; a waiting stream_write returns CANCELLED
+ *
+ * Suspending and resuming happen under the lock, so a resume is never lost between the
+ * reader finding the buffer empty and suspending. The pending request, stream included,
+ * is freed by whichever side finishes last (the handler's end or the connection's), and
+ * counts as in flight until then (em_http_stop waits for it). A client that goes away
+ * while the connection is suspended is noticed at the next element. */
+
+struct stream {
+    pthread_mutex_t lock;
+    pthread_cond_t room;
+    char *buf; /* bytes waiting for the client: buf[head, head + len) */
+    size_t head, len, cap;
+    bool suspended;     /* the connection is suspended: parked, or nothing to send */
+    bool ended;         /* the array's end is in buf: nothing more will come */
+    bool gone;          /* the connection is over */
+    bool producer_done; /* the handler returned */
+};
+
+static struct stream *stream_new(void)
+{
+    struct stream *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->room, NULL);
+    s->suspended = true; /* parked by run_blocking */
+    return s;
+}
+
+static void stream_free(struct stream *s)
+{
+    if (!s)
+        return;
+    pthread_cond_destroy(&s->room);
+    pthread_mutex_destroy(&s->lock);
+    free(s->buf);
+    free(s);
+}
+
+static bool stream_append(struct stream *s, const char *text, size_t len)
+{
+    if (s->head + s->len + len > s->cap && s->head > 0) { /* what was read makes room */
+        memmove(s->buf, s->buf + s->head, s->len);
+        s->head = 0;
+    }
+    if (s->len + len > s->cap) {
+        size_t cap = s->cap ? s->cap : 4096;
+        while (cap < s->len + len)
+            cap *= 2;
+        char *grown = realloc(s->buf, cap);
+        if (!grown)
+            return false;
+        s->buf = grown;
+        s->cap = cap;
+    }
+    memcpy(s->buf + s->head + s->len, text, len);
+    s->len += len;
+    return true;
+}
+
+/* Under s->lock. */
+static void stream_resume(struct pending *p)
+{
+    if (p->stream->suspended) {
+        p->stream->suspended = false;
+        MHD_resume_connection(p->conn);
+    }
+}
+
+/* The pending request's last user is done with it. */
+static void stream_release(struct pending *p)
+{
+    struct em_http *http = p->http;
+    pending_free(p);
+    atomic_fetch_sub(&http->in_flight, 1);
+}
+
+static enum em_code stream_write(struct em_call *call, const char *text, size_t len)
+{
+    struct pending *p = call->transport_ctx;
+    if (!p->stream && !(p->stream = stream_new()))
+        return EM_INTERNAL;
+    struct stream *s = p->stream;
+    enum em_code code = EM_OK;
+    pthread_mutex_lock(&s->lock);
+    while (!s->gone && s->len > 0 && s->len + len > STREAM_BUFFER)
+        pthread_cond_wait(&s->room, &s->lock);
+    if (s->gone)
+        code = EM_CANCELLED;
+    else if (!stream_append(s, text, len))
+        code = EM_INTERNAL;
+    else
+        stream_resume(p);
+    pthread_mutex_unlock(&s->lock);
+    return code;
+}
+
+/* The handler returned: call->response is the array's end. */
+static void stream_finish(struct pending *p)
+{
+    struct stream *s = p->stream;
+    pthread_mutex_lock(&s->lock);
+    s->producer_done = true;
+    bool release = s->gone;
+    if (!s->gone) {
+        if (!stream_append(s, p->call.response, p->call.response_len))
+            em_error("http: out of memory: a streaming reply ends without its last bytes");
+        s->ended = true;
+        stream_resume(p);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (release)
+        stream_release(p); /* otherwise p may be gone once the lock is released */
+}
+
+/* MHD's content reader (MHD's thread). */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct pending *p = cls;
+    struct stream *s = p->stream;
+    ssize_t n = 0;
+    pthread_mutex_lock(&s->lock);
+    if (s->len > 0) {
+        size_t take = s->len < max ? s->len : max;
+        memcpy(buf, s->buf + s->head, take);
+        s->len -= take;
+        s->head = s->len ? s->head + take : 0;
+        n = (ssize_t)take;
+        pthread_cond_broadcast(&s->room);
+    } else if (s->ended) {
+        n = MHD_CONTENT_READER_END_OF_STREAM;
+    } else { /* nothing yet: stream_write or stream_finish resumes */
+        s->suspended = true;
+        MHD_suspend_connection(p->conn);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+/* on_request, woken by the first element: the 200 and the bytes so far go out. */
+static enum MHD_Result stream_start(struct pending *p)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, p, NULL);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=UTF-8");
+    enum MHD_Result ret = MHD_queue_response(p->conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* on_completed of a streaming reply: true when the handler is done too (free p now). */
+static bool stream_connection_over(struct pending *p)
+{
+    struct stream *s = p->stream;
+    pthread_mutex_lock(&s->lock);
+    s->gone = true;
+    s->suspended = false;
+    pthread_cond_broadcast(&s->room);
+    bool producer_done = s->producer_done;
+    pthread_mutex_unlock(&s->lock);
+    return producer_done;
+}
+
+static const struct em_call_transport mhd_transport = {park, wake, run_blocking, stream_write};
 
 /* --- requests --- */
 
@@ -646,6 +849,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct pending *p = *state;
     if (!p || !p->conn)
         return on_headers(http, conn, state);
+    if (p->dispatched && p->stream) /* a streaming reply's first element */
+        return stream_start(p);
     if (p->dispatched) { /* a parked call, woken */
         em_dispatch_resume(&p->call);
         return send_call(p);
@@ -668,8 +873,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 {
     struct em_http *http = cls;
     (void)code;
-    pending_free(*state);
+    struct pending *p = *state;
     *state = NULL;
+    if (p && p->stream) {
+        if (stream_connection_over(p))
+            stream_release(p); /* else the handler's end (stream_finish) frees it */
+    } else {
+        pending_free(p);
+    }
     guard_enter(http, conn, CONN_IDLE);
 }
 

@@ -47,8 +47,12 @@ struct em_route {
     /* Only for the emulator's own processes: refused without the internal credential
      * (em_trust.h), as Google refuses a caller it does not know. */
     bool internal;
-    /* Schema of the 200 reply, read to answer its enums as numbers when the request says
-     * `$alt=json;enum-encoding=int`; NULL when the reply has no enum field. */
+    /* The reply is a stream of elements sent as one JSON array as they are produced
+     * (em_call_stream_element, em_call.h); over HTTP the handler runs on a worker. */
+    bool streaming;
+    /* Schema of the 200 reply (of each element, for a streaming route), read to answer its
+     * enums as numbers when the request says `$alt=json;enum-encoding=int`; NULL when the
+     * reply has no enum field. */
     const struct em_message *reply;
 };
 
