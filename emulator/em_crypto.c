@@ -96,6 +96,25 @@ enum em_code em_random_bytes(void *out, size_t len, struct em_status *st)
     return EM_OK;
 }
 
+#define NONCE_POOL_BYTES (EM_GCM_NONCE_BYTES * 341) /* ~4 KiB: one RAND_bytes per 341 nonces */
+
+static __thread unsigned char nonce_pool[NONCE_POOL_BYTES];
+static __thread size_t nonce_pool_left; /* unused bytes at the pool's end */
+
+enum em_code em_random_nonce(unsigned char nonce[EM_GCM_NONCE_BYTES], struct em_status *st)
+{
+    if (nonce_pool_left < EM_GCM_NONCE_BYTES) {
+        if (em_random_bytes(nonce_pool, sizeof(nonce_pool), st))
+            return st->code;
+        nonce_pool_left = sizeof(nonce_pool);
+    }
+    unsigned char *next = nonce_pool + sizeof(nonce_pool) - nonce_pool_left;
+    memcpy(nonce, next, EM_GCM_NONCE_BYTES);
+    memset(next, 0, EM_GCM_NONCE_BYTES); /* each nonce is handed out once */
+    nonce_pool_left -= EM_GCM_NONCE_BYTES;
+    return EM_OK;
+}
+
 void em_wipe(void *secret, size_t len)
 {
     if (secret)
@@ -167,7 +186,7 @@ enum em_code em_seal(const unsigned char key[EM_AES_KEY_BYTES], const void *aad,
 {
     unsigned char *nonce = out;
     unsigned char *body = out + EM_GCM_NONCE_BYTES;
-    if (em_random_bytes(nonce, EM_GCM_NONCE_BYTES, st))
+    if (em_random_nonce(nonce, st))
         return st->code;
     return em_gcm_encrypt(key, nonce, aad, aad_len, plaintext, plaintext_len, body,
                           body + plaintext_len, st);

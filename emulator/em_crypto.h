@@ -29,6 +29,13 @@ uint32_t em_crc32c(const void *data, size_t len);
 /* Cryptographically secure random bytes. */
 enum em_code em_random_bytes(void *out, size_t len, struct em_status *st);
 
+/* A fresh random AES-GCM nonce (EM_GCM_NONCE_BYTES): the same random bytes as
+ * em_random_bytes, drawn from OpenSSL a few kilobytes at a time into a buffer of the
+ * calling thread, since one RAND_bytes call costs more than encrypting a database page.
+ * Nonces are public (stored next to their ciphertext), so a buffer of them is no secret;
+ * the processes never fork without exec, so no two processes share one. */
+enum em_code em_random_nonce(unsigned char nonce[EM_GCM_NONCE_BYTES], struct em_status *st);
+
 /* Seals plaintext into out (plaintext_len + EM_SEAL_OVERHEAD bytes). */
 enum em_code em_seal(const unsigned char key[EM_AES_KEY_BYTES], const void *aad, size_t aad_len,
                      const void *plaintext, size_t plaintext_len, unsigned char *out,

@@ -49,23 +49,30 @@ static void b64_table_init(void)
     b64_table['_'] = 63;
 }
 
-/* Length without trailing '=' padding, or (size_t)-1 when the text cannot be base64. */
+/* Length without trailing '=' padding, or (size_t)-1 when that length cannot be base64.
+ * The characters are checked by the caller. */
 static size_t b64_payload_length(const char *in, size_t inlen)
 {
     pthread_once(&b64_once, b64_table_init);
     while (inlen > 0 && in[inlen - 1] == '=')
         inlen--;
-    if (inlen % 4 == 1)
-        return (size_t)-1;
-    for (size_t i = 0; i < inlen; i++)
-        if (b64_table[(unsigned char)in[i]] == 64)
-            return (size_t)-1;
-    return inlen;
+    return inlen % 4 == 1 ? (size_t)-1 : inlen;
+}
+
+/* Whether every character of in[0, n) is in an alphabet: the table's values OR-ed
+ * together have bit 64 only when one is not (no branch per character). */
+static bool b64_chars_valid(const unsigned char *in, size_t n)
+{
+    unsigned char seen = 0;
+    for (size_t i = 0; i < n; i++)
+        seen |= b64_table[in[i]];
+    return (seen & 64) == 0;
 }
 
 bool em_b64_valid(const char *in, size_t inlen)
 {
-    return b64_payload_length(in, inlen) != (size_t)-1;
+    size_t n = b64_payload_length(in, inlen);
+    return n != (size_t)-1 && b64_chars_valid((const unsigned char *)in, n);
 }
 
 bool em_b64_decode(const char *in, size_t inlen, unsigned char **out, size_t *outlen)
@@ -78,12 +85,19 @@ bool em_b64_decode(const char *in, size_t inlen, unsigned char **out, size_t *ou
         return false;
     const unsigned char *p = (const unsigned char *)in;
     size_t o = 0, i = 0;
+    unsigned char seen = 0; /* checked at the end: see b64_chars_valid */
     for (; i + 4 <= n; i += 4) {
-        uint32_t v = (uint32_t)b64_table[p[i]] << 18 | (uint32_t)b64_table[p[i + 1]] << 12 |
-                     (uint32_t)b64_table[p[i + 2]] << 6 | b64_table[p[i + 3]];
+        unsigned char a = b64_table[p[i]], b = b64_table[p[i + 1]], c = b64_table[p[i + 2]],
+                      d = b64_table[p[i + 3]];
+        seen |= a | b | c | d;
+        uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | d;
         buf[o++] = (unsigned char)(v >> 16);
         buf[o++] = (unsigned char)(v >> 8);
         buf[o++] = (unsigned char)v;
+    }
+    if (!b64_chars_valid(p + i, n - i) || (seen & 64)) {
+        free(buf);
+        return false;
     }
     if (n - i >= 2) {
         uint32_t v = (uint32_t)b64_table[p[i]] << 18 | (uint32_t)b64_table[p[i + 1]] << 12;
@@ -375,10 +389,23 @@ static size_t utf8_sequence(const unsigned char *s, size_t len)
     return n;
 }
 
+/* Whether the 8 bytes at s are all ASCII without NUL (0x01..0x7F): a byte of 0 borrows in
+ * the subtraction and sets its top bit, a byte >= 0x80 has it set already. */
+static bool ascii_word(const unsigned char *s)
+{
+    uint64_t w;
+    memcpy(&w, s, sizeof(w));
+    return ((w | (w - 0x0101010101010101ULL)) & 0x8080808080808080ULL) == 0;
+}
+
 bool em_utf8_valid(const char *text, size_t len, size_t *bad)
 {
     const unsigned char *s = (const unsigned char *)text;
     for (size_t i = 0; i < len;) {
+        if (len - i >= 8 && ascii_word(s + i)) { /* the common case, 8 bytes at a time */
+            i += 8;
+            continue;
+        }
         size_t n = utf8_sequence(s + i, len - i);
         if (!n) {
             if (bad)
@@ -403,6 +430,8 @@ int em_hex_digit(char c)
 
 bool em_json_has_nul_escape(const char *text, size_t len, size_t *at)
 {
+    if (!memchr(text, '\\', len)) /* no escape at all: the usual body */
+        return false;
     bool in_string = false;
     for (size_t i = 0; i < len; i++) {
         if (text[i] == '"') {

@@ -119,7 +119,7 @@ static int encrypt_page(const struct crypt_file *cf, unsigned char *page, int n,
 {
     struct em_status st = {0};
     unsigned char *nonce = NONCE_AT(page, n);
-    if (em_random_bytes(nonce, EM_GCM_NONCE_BYTES, &st) ||
+    if (em_random_nonce(nonce, &st) ||
         em_gcm_encrypt(cf->dek, nonce, NULL, 0, page + skip, (size_t)(n - EM_VFS_RESERVED - skip),
                        page + skip, TAG_AT(page, n), &st))
         return SQLITE_IOERR_WRITE;
