@@ -472,7 +472,7 @@ static int http_setup(void **state)
     f->router = em_router_new();
     /* the IAM route is left out: this service has no store */
     if (!f->router || em_router_add(f->router, routes + 1, 3, &st))
-        return -1;
+        goto out_free;
     for (int attempt = 0; attempt < 40; attempt++) {
         f->port = 20000 + (int)((getpid() * 37 + attempt * 7919) % 12000);
         if (!port_is_free(f->port))
@@ -484,6 +484,7 @@ static int http_setup(void **state)
         }
     }
     fprintf(stderr, "no free port: %s\n", st.message);
+out_free:
     em_router_free(f->router);
     free(f);
     return -1;
