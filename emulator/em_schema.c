@@ -16,22 +16,62 @@
 
 #define PATH_MAX_LEN 256
 
-/* The field path of an error message ("subscription.push_config.attributes[x]"): a path
- * longer than PATH_MAX_LEN would only come from a schema nested deeper than any Google
- * request (a bug in the schema, hence INTERNAL), and is refused rather than shown cut. */
-static enum em_code sub_path(char out[PATH_MAX_LEN], struct em_status *st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Where a value sits in the body, for error messages ("subscription.push_config.
+ * attributes[x]", "messages[0].data"): a chain of steps up to the root, built on the
+ * stack as the check descends and written out only when a message needs it. */
+struct field_path {
+    const struct field_path *parent; /* NULL: the root, named by text (the body field) */
+    const char *text;                /* root: its name ("" for the whole body) */
+    const char *field;               /* a field, by its JSON name ... */
+    const char *key;                 /* ... or a map key ... */
+    int index;                       /* ... or a list index */
+};
 
-static enum em_code sub_path(char out[PATH_MAX_LEN], struct em_status *st, const char *fmt, ...)
+/* Writes the path into out. A path longer than PATH_MAX_LEN would only come from a schema
+ * nested deeper than any Google request (a bug in the schema, hence INTERNAL), and is
+ * refused rather than shown cut. */
+static enum em_code path_text(const struct field_path *p, char out[PATH_MAX_LEN],
+                              struct em_status *st)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out, PATH_MAX_LEN, fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= PATH_MAX_LEN)
+    if (!p->parent) {
+        snprintf(out, PATH_MAX_LEN, "%s", p->text);
+        return EM_OK;
+    }
+    if (path_text(p->parent, out, st))
+        return st->code;
+    size_t len = strlen(out);
+    int n;
+    if (p->field) {
+        char snake[128];
+        em_snake_case(p->field, snake, sizeof(snake));
+        n = snprintf(out + len, PATH_MAX_LEN - len, "%s%s", len ? "." : "", snake);
+    } else if (p->key) {
+        n = snprintf(out + len, PATH_MAX_LEN - len, "[%.60s]", p->key);
+    } else {
+        n = snprintf(out + len, PATH_MAX_LEN - len, "[%d]", p->index);
+    }
+    if (n < 0 || (size_t)n >= PATH_MAX_LEN - len)
         return EM_FAIL(st, EM_INTERNAL, "request schema nested too deep: field path '%.200s...'",
                        out);
     return EM_OK;
+}
+
+/* Fails with an INVALID_ARGUMENT message whose first %s is the path (INTERNAL when the
+ * path is too long, see path_text). */
+static enum em_code fail_at(const struct field_path *p, struct em_status *st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum em_code fail_at(const struct field_path *p, struct em_status *st, const char *fmt, ...)
+{
+    char path[PATH_MAX_LEN];
+    if (path_text(p, path, st))
+        return st->code;
+    char message[EM_STATUS_MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid value at '%s'%s", path, message);
 }
 
 void em_snake_case(const char *camel, char *out, size_t len)
@@ -104,25 +144,20 @@ static void describe_value(const cJSON *value, char *out, size_t len)
     cJSON_free(text);
 }
 
-static enum em_code invalid_value(const char *path, const struct em_field *f, const cJSON *value,
-                                  struct em_status *st)
+static enum em_code invalid_value(const struct field_path *path, const struct em_field *f,
+                                  const cJSON *value, struct em_status *st)
 {
     char shown[100];
     describe_value(value, shown, sizeof(shown));
     if (f->type == EM_F_ENUM)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Invalid value at '%s' (type.googleapis.com/%s), %s", path,
-                       f->enumeration->type_name, shown);
-    if (f->type == EM_F_MESSAGE || f->type == EM_F_MAP)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Invalid value at '%s' (type.googleapis.com/%s), %s: expected an object",
-                       path, f->message ? f->message->type_name : "google.protobuf.Map", shown);
-    if (f->type == EM_F_BYTES && cJSON_IsString(value))
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Invalid value at '%s' (TYPE_BYTES), Base64 decoding failed for %s", path,
+        return fail_at(path, st, " (type.googleapis.com/%s), %s", f->enumeration->type_name,
                        shown);
-    return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid value at '%s' (%s), %s", path,
-                   scalar_type_name(f->type), shown);
+    if (f->type == EM_F_MESSAGE || f->type == EM_F_MAP)
+        return fail_at(path, st, " (type.googleapis.com/%s), %s: expected an object",
+                       f->message ? f->message->type_name : "google.protobuf.Map", shown);
+    if (f->type == EM_F_BYTES && cJSON_IsString(value))
+        return fail_at(path, st, " (TYPE_BYTES), Base64 decoding failed for %s", shown);
+    return fail_at(path, st, " (%s), %s", scalar_type_name(f->type), shown);
 }
 
 static bool bytes_valid(const cJSON *value)
@@ -177,31 +212,28 @@ static bool enum_normalise(cJSON *value, const struct em_field *f)
     return true;
 }
 
-static enum em_code check_message(const struct em_message *msg, cJSON *json, const char *path,
-                                  struct em_status *st);
+static enum em_code check_message(const struct em_message *msg, cJSON *json,
+                                  const struct field_path *path, struct em_status *st);
 
-static enum em_code check_map(const struct em_field *f, cJSON *value, const char *path,
-                              struct em_status *st)
+static enum em_code check_map(const struct em_field *f, cJSON *value,
+                              const struct field_path *path, struct em_status *st)
 {
     if (!cJSON_IsObject(value))
         return invalid_value(path, f, value, st);
     cJSON *entry;
     cJSON_ArrayForEach(entry, value)
     {
-        char sub[PATH_MAX_LEN];
-        if (sub_path(sub, st, "%s[%.60s]", path, entry->string))
-            return st->code;
+        struct field_path sub = {.parent = path, .key = entry->string};
         if (f->message) {
             if (!cJSON_IsObject(entry))
-                return invalid_value(sub, f, entry, st);
-            enum em_code code = check_message(f->message, entry, sub, st);
+                return invalid_value(&sub, f, entry, st);
+            enum em_code code = check_message(f->message, entry, &sub, st);
             if (code)
                 return code;
         } else if (!cJSON_IsString(entry)) {
             char shown[100];
             describe_value(entry, shown, sizeof(shown));
-            return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid value at '%s' (TYPE_STRING), %s", sub,
-                           shown);
+            return fail_at(&sub, st, " (TYPE_STRING), %s", shown);
         }
     }
     return EM_OK;
@@ -209,8 +241,8 @@ static enum em_code check_map(const struct em_field *f, cJSON *value, const char
 
 /* One value (never null: check_message removes null members, and null list items are
  * refused before they get here). */
-static enum em_code check_single(const struct em_field *f, cJSON *value, const char *path,
-                                 struct em_status *st)
+static enum em_code check_single(const struct em_field *f, cJSON *value,
+                                 const struct field_path *path, struct em_status *st)
 {
     bool ok;
     switch (f->type) {
@@ -256,26 +288,22 @@ static enum em_code check_single(const struct em_field *f, cJSON *value, const c
     return ok ? EM_OK : invalid_value(path, f, value, st);
 }
 
-static enum em_code check_field(const struct em_field *f, cJSON *value, const char *path,
-                                struct em_status *st)
+static enum em_code check_field(const struct em_field *f, cJSON *value,
+                                const struct field_path *path, struct em_status *st)
 {
     if (!f->repeated)
         return check_single(f, value, path, st);
     if (!cJSON_IsArray(value))
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Invalid value at '%s', expected a list of values for a repeated field",
-                       path);
+        return fail_at(path, st, ", expected a list of values for a repeated field");
     int i = 0;
     cJSON *item;
     cJSON_ArrayForEach(item, value)
     {
-        char sub[PATH_MAX_LEN];
-        if (sub_path(sub, st, "%s[%d]", path, i++))
-            return st->code;
+        struct field_path sub = {.parent = path, .index = i++};
         /* Google: "null cannot occur inside of repeated fields"; handlers rely on it */
         if (cJSON_IsNull(item))
-            return invalid_value(sub, f, item, st);
-        enum em_code code = check_single(f, item, sub, st);
+            return invalid_value(&sub, f, item, st);
+        enum em_code code = check_single(f, item, &sub, st);
         if (code)
             return code;
     }
@@ -297,8 +325,12 @@ static const struct em_field *find_field(const struct em_message *msg, const cha
     return NULL;
 }
 
-static enum em_code unknown_field(const char *name, const char *path, struct em_status *st)
+static enum em_code unknown_field(const char *name, const struct field_path *at,
+                                  struct em_status *st)
 {
+    char path[PATH_MAX_LEN];
+    if (path_text(at, path, st))
+        return st->code;
     if (path[0])
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid JSON payload received. Unknown name \"%.100s\" at '%s': Cannot "
@@ -322,8 +354,8 @@ static bool rename_member(cJSON *member, const char *json_name)
     return true;
 }
 
-static enum em_code check_message(const struct em_message *msg, cJSON *json, const char *path,
-                                  struct em_status *st)
+static enum em_code check_message(const struct em_message *msg, cJSON *json,
+                                  const struct field_path *path, struct em_status *st)
 {
     if (!msg)
         return EM_OK;
@@ -339,11 +371,8 @@ static enum em_code check_message(const struct em_message *msg, cJSON *json, con
         }
         if (strcmp(member->string, f->name) != 0 && !rename_member(member, f->name))
             return EM_FAIL_OOM(st);
-        char snake[128], sub[PATH_MAX_LEN];
-        em_snake_case(f->name, snake, sizeof(snake));
-        if (sub_path(sub, st, "%s%s%s", path, path[0] ? "." : "", snake))
-            return st->code;
-        enum em_code code = check_field(f, member, sub, st);
+        struct field_path sub = {.parent = path, .field = f->name};
+        enum em_code code = check_field(f, member, &sub, st);
         if (code)
             return code;
     }
@@ -366,7 +395,8 @@ enum em_code em_schema_check(const struct em_message *msg, cJSON *json, const ch
     if (!cJSON_IsObject(json))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid JSON payload received. Root element must be a message.");
-    return check_message(msg, json, body_field ? body_field : "", st);
+    struct field_path root = {.text = body_field ? body_field : ""};
+    return check_message(msg, json, &root, st);
 }
 
 /* --- replies: enum names to numbers --- */

@@ -174,6 +174,17 @@ static void conn_thread_exit(void *arg)
     conn_close(c);
 }
 
+/* Process-wide SQLite settings, before its first use. Memory statistics off: with them
+ * every allocation SQLite makes takes one global mutex, which the threads writing data
+ * contend for. */
+static void sqlite_configure(void)
+{
+    if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+        em_debug("store: SQLite was initialised before its memory statistics could be turned off");
+}
+
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
 static enum em_code open_with(char *path, uint64_t key_id, struct em_store **out,
                               struct em_status *st)
 {
@@ -200,6 +211,7 @@ static enum em_code open_with(char *path, uint64_t key_id, struct em_store **out
 
 enum em_code em_store_open(const char *path, struct em_store **out, struct em_status *st)
 {
+    pthread_once(&sqlite_once, sqlite_configure);
     return open_with(strdup(path), 0, out, st);
 }
 
@@ -221,6 +233,7 @@ static char *encrypted_uri(const char *path, uint64_t key_id)
 enum em_code em_store_open_encrypted(const char *path, const unsigned char dek[32],
                                      struct em_store **out, struct em_status *st)
 {
+    pthread_once(&sqlite_once, sqlite_configure);
     if (em_vfs_init(st))
         return st->code;
     uint64_t key_id = em_vfs_add_key(dek);
