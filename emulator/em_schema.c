@@ -150,8 +150,7 @@ static enum em_code invalid_value(const struct field_path *path, const struct em
     char shown[100];
     describe_value(value, shown, sizeof(shown));
     if (f->type == EM_F_ENUM)
-        return fail_at(path, st, " (type.googleapis.com/%s), %s", f->enumeration->type_name,
-                       shown);
+        return fail_at(path, st, " (type.googleapis.com/%s), %s", f->enumeration->type_name, shown);
     if (f->type == EM_F_MESSAGE || f->type == EM_F_MAP)
         return fail_at(path, st, " (type.googleapis.com/%s), %s: expected an object",
                        f->message ? f->message->type_name : "google.protobuf.Map", shown);
@@ -215,8 +214,8 @@ static bool enum_normalise(cJSON *value, const struct em_field *f)
 static enum em_code check_message(const struct em_message *msg, cJSON *json,
                                   const struct field_path *path, struct em_status *st);
 
-static enum em_code check_map(const struct em_field *f, cJSON *value,
-                              const struct field_path *path, struct em_status *st)
+static enum em_code check_map(const struct em_field *f, cJSON *value, const struct field_path *path,
+                              struct em_status *st)
 {
     if (!cJSON_IsObject(value))
         return invalid_value(path, f, value, st);
