@@ -9,12 +9,12 @@
 # Our two topics are measured twice each, interleaved, and the better run of each is
 # kept (the machine is shared; the spread is about 10 %). Google's emulator is a JVM that
 # keeps getting faster for tens of seconds, so it is reported twice: its first run after
-# start-up (how the targets were first measured: its ~1,240 requests/s), and a second run
-# right after it (warmed up: here about 1.5x the first). The 20x target is checked against the
-# first run, and the ratio to the warmed run is printed next to it.
+# start-up, and a second run right after it (warmed up: here about 1.5x to 3x the first).
+# Both ratios are printed; the 20x target is checked against the warmed run (issue 8: "at
+# least 20x against the warmed emulator").
 #
-# Targets (README, "Performance"): CMEK publish >= 20x Google's emulator; CMEK costs < 20 %
-# against the topic without a key.
+# Targets (README, "Performance"): CMEK publish >= 20x Google's warmed emulator; CMEK costs
+# < 20 % against the topic without a key.
 source "$(dirname "$0")/bench_lib.sh"
 THREADS="${BENCH_THREADS:-$(( $(nproc) < 4 ? $(nproc) : 4 ))}" # as --threads 0: one per core, at most 4
 GOOGLE_EMULATOR="${PUBSUB_EMULATOR:-/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator}"
@@ -87,7 +87,7 @@ printf 'CMEK costs %s %% against the topic without a key (target < 20 %%): %s\n'
 if (( google > 0 )); then
     times=$(awk -v c="$cmek" -v g="$google" 'BEGIN { printf "%.1f", c / g }')
     warm_times=$(awk -v c="$cmek" -v g="$warm" 'BEGIN { printf "%.1f", (g > 0 ? c / g : 0) }')
-    printf 'CMEK publish = %sx Google'"'"'s emulator, first run (target >= 20x): %s\n' "$times" \
-        "$(awk -v x="$times" 'BEGIN { print (x >= 20 ? "MET" : "NOT MET") }')"
-    printf 'CMEK publish = %sx Google'"'"'s emulator, warmed up (for information)\n' "$warm_times"
+    printf 'CMEK publish = %sx Google'"'"'s emulator, first run after start-up\n' "$times"
+    printf 'CMEK publish = %sx Google'"'"'s emulator, warmed up (target >= 20x): %s\n' \
+        "$warm_times" "$(awk -v x="$warm_times" 'BEGIN { print (x >= 20 ? "MET" : "NOT MET") }')"
 fi
