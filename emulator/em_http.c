@@ -147,6 +147,7 @@ struct pending {
     size_t len, cap;
     bool dispatched;
     em_call_fn blocking_fn;
+    bool blocking_here;    /* no worker could take the call: it runs on the HTTP thread */
     struct stream *stream; /* a streaming reply whose first element was sent, or NULL */
     struct em_call call;
 };
@@ -480,8 +481,10 @@ static void run_blocking(struct em_call *call, em_call_fn fn)
     struct em_status st = {0};
     park(call);
     p->blocking_fn = fn;
-    if (em_workers_submit(p->http->workers, run_parked, p, &st))
-        run_parked(p); /* out of memory: block this thread rather than fail the call */
+    if (em_workers_submit(p->http->workers, run_parked, p, &st)) {
+        p->blocking_here = true; /* a streaming reply must not wait for room: see stream_write */
+        run_parked(p);           /* out of memory: block this thread rather than fail the call */
+    }
 }
 
 /* --- streaming replies ---
@@ -584,7 +587,8 @@ static enum em_code stream_write(struct em_call *call, const char *text, size_t 
     struct stream *s = p->stream;
     enum em_code code = EM_OK;
     pthread_mutex_lock(&s->lock);
-    while (!s->gone && s->len > 0 && s->len + len > STREAM_BUFFER)
+    /* on the HTTP thread (no worker took the call), the room would never come */
+    while (!p->blocking_here && !s->gone && s->len > 0 && s->len + len > STREAM_BUFFER)
         pthread_cond_wait(&s->room, &s->lock);
     if (s->gone)
         code = EM_CANCELLED;
