@@ -3,10 +3,17 @@
  *
  * The registry lives in memory (sorted arrays, binary search) and is written through to
  * metadata.db on every change, in one transaction per change; memory is updated only
- * after the commit succeeds, so the two never disagree. A process-wide rwlock guards
- * it: lookups and cryptographic operations read, changes write. Key generation (a
- * create, a new version, a rotation) runs with no lock held; the result is checked
- * and published under the write lock, so a slow RSA-4096 key never stalls other calls.
+ * after the commit succeeds, so the two never disagree. The store speaks rows
+ * (kms_store.h); this file builds its objects from them.
+ *
+ * Locking: one process-wide rwlock, taken here and nowhere else: lookups read, changes
+ * write. Callers never see the registry's objects: they get copies (kms_key_copy, lists,
+ * views for replies) or, for cryptographic calls, a version held by reference
+ * (kms_version_get/_put): a copy of its state and a reference to its key material, so
+ * the cryptography runs with no lock held and a version destroyed meanwhile is erased
+ * when the last call using it ends. Key generation (a create, a new version, a
+ * rotation) also runs with no lock held; the result is checked and published under the
+ * write lock, so a slow RSA-4096 key never stalls other calls.
  *
  * Version state machine (google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionState):
  *
@@ -26,6 +33,7 @@
  */
 #include "kms.h"
 #include "kms_errors.h"
+#include "kms_store.h"
 
 #include "em_crypto.h"
 #include "em_index.h"
@@ -34,34 +42,75 @@
 #include "em_names.h"
 #include "em_store.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NS_PER_DAY (86400LL * EM_NS_PER_SEC)
 
-/* --- registry lifecycle --- */
+struct kms_registry {
+    pthread_rwlock_t lock; /* readers: lookups, copies, refs; writers: every change */
+    struct em_store *store;
+    unsigned char root_key[KMS_ROOT_KEY_BYTES];
+    int64_t propagation_ns; /* set at open, read without the lock */
+    struct em_index rings;  /* struct kms_key_ring, by name */
+    struct em_index keys;   /* struct kms_key, by name */
+};
 
-void kms_read_lock(struct kms_registry *reg)
+static void read_lock(struct kms_registry *reg)
 {
     pthread_rwlock_rdlock(&reg->lock);
 }
 
-void kms_write_lock(struct kms_registry *reg)
+static void write_lock(struct kms_registry *reg)
 {
     pthread_rwlock_wrlock(&reg->lock);
 }
 
-void kms_unlock(struct kms_registry *reg)
+static void unlock(struct kms_registry *reg)
 {
     pthread_rwlock_unlock(&reg->lock);
 }
+
+/* --- key material, shared by reference --- */
+
+/* Moves *m into a new shared material with one reference; NULL (m erased) when out of
+ * memory. */
+static struct kms_shared_material *material_share(struct kms_material *m)
+{
+    struct kms_shared_material *shared = malloc(sizeof(*shared));
+    if (!shared) {
+        kms_material_erase(m);
+        return NULL;
+    }
+    atomic_init(&shared->refs, 1);
+    shared->m = *m;
+    memset(m, 0, sizeof(*m));
+    return shared;
+}
+
+static void material_ref(struct kms_shared_material *shared)
+{
+    if (shared)
+        atomic_fetch_add_explicit(&shared->refs, 1, memory_order_relaxed);
+}
+
+static void material_put(struct kms_shared_material *shared)
+{
+    if (shared && atomic_fetch_sub_explicit(&shared->refs, 1, memory_order_acq_rel) == 1) {
+        kms_material_erase(&shared->m);
+        free(shared);
+    }
+}
+
+/* --- objects and their copies --- */
 
 static void version_free(struct kms_version *v)
 {
     if (!v)
         return;
-    kms_material_erase(&v->material);
+    material_put(v->material);
     free(v);
 }
 
@@ -77,7 +126,7 @@ void kms_key_free(struct kms_key *key)
     free(key);
 }
 
-static void ring_free(struct kms_key_ring *ring)
+void kms_key_ring_free(struct kms_key_ring *ring)
 {
     if (!ring)
         return;
@@ -85,94 +134,81 @@ static void ring_free(struct kms_key_ring *ring)
     free(ring);
 }
 
-static void registry_clear(struct kms_registry *reg)
+static struct kms_key_ring *ring_copy(const struct kms_key_ring *ring)
 {
-    for (size_t i = 0; i < reg->keys.count; i++)
-        kms_key_free(reg->keys.items[i]);
-    for (size_t i = 0; i < reg->rings.count; i++)
-        ring_free(reg->rings.items[i]);
-    reg->keys.count = reg->rings.count = 0;
-}
-
-enum em_code kms_registry_open(struct em_store *store, const char *data_dir, int64_t propagation_ns,
-                               struct kms_registry **out, struct em_status *st)
-{
-    struct kms_registry *reg = calloc(1, sizeof(*reg));
-    if (!reg)
-        return EM_FAIL_OOM(st);
-    pthread_rwlock_init(&reg->lock, NULL);
-    reg->store = store;
-    reg->propagation_ns = propagation_ns;
-    if (kms_store_root_key(data_dir, reg->root_key, st) || kms_store_migrate(store, st) ||
-        kms_store_load(reg, st)) {
-        kms_registry_close(reg);
-        return st->code;
+    struct kms_key_ring *copy = calloc(1, sizeof(*copy));
+    if (!copy || !(copy->name = strdup(ring->name))) {
+        free(copy);
+        return NULL;
     }
-    em_info("kms: loaded %zu key rings and %zu crypto keys", reg->rings.count, reg->keys.count);
-    *out = reg;
-    return EM_OK;
+    copy->create_ns = ring->create_ns;
+    return copy;
 }
 
-void kms_registry_close(struct kms_registry *reg)
+/* A deep copy of key and its versions, without key material (lock held); NULL when out
+ * of memory. */
+static struct kms_key *key_copy(const struct kms_key *key)
 {
-    if (!reg)
-        return;
-    registry_clear(reg);
-    em_index_release(&reg->keys);
-    em_index_release(&reg->rings);
-    em_wipe(reg->root_key, sizeof(reg->root_key));
-    pthread_rwlock_destroy(&reg->lock);
-    free(reg);
+    struct kms_key *copy = calloc(1, sizeof(*copy));
+    if (!copy)
+        return NULL;
+    *copy = *key;
+    copy->version_count = 0;
+    copy->labels_json = strdup(key->labels_json);
+    copy->name = strdup(key->name);
+    copy->versions = calloc(key->version_count ? key->version_count : 1, sizeof(*copy->versions));
+    if (!copy->labels_json || !copy->name || !copy->versions) {
+        kms_key_free(copy);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < key->version_count; i++) {
+        struct kms_version *v = malloc(sizeof(*v));
+        if (!v) {
+            kms_key_free(copy);
+            return NULL;
+        }
+        *v = *key->versions[i];
+        v->material = NULL;
+        copy->versions[copy->version_count++] = v;
+    }
+    return copy;
 }
 
-enum em_code kms_registry_reset(struct kms_registry *reg, struct em_status *st)
+/* Sets *out to a copy of key (lock held), unless out is NULL. */
+static enum em_code give_copy(const struct kms_key *key, struct kms_key **out, struct em_status *st)
 {
-    kms_write_lock(reg);
-    enum em_code code = kms_store_clear(reg->store, st);
-    if (!code)
-        registry_clear(reg);
-    kms_unlock(reg);
-    if (!code)
-        kms_store_purge(reg->store);
-    return code;
-}
-
-enum em_code kms_registry_adopt_ring(struct kms_registry *reg, struct kms_key_ring *ring,
-                                     struct em_status *st)
-{
-    if (!em_index_insert(&reg->rings, ring))
+    if (out && !(*out = key_copy(key)))
         return EM_FAIL_OOM(st);
     return EM_OK;
 }
 
-enum em_code kms_registry_adopt_key(struct kms_registry *reg, struct kms_key *key,
-                                    struct em_status *st)
+void kms_version_view_free(struct kms_version_view *view)
 {
-    if (!em_index_insert(&reg->keys, key))
+    kms_key_free(view->key);
+    view->key = NULL;
+    view->version = NULL;
+}
+
+/* A view of version id of key (lock held), unless out is NULL. */
+static enum em_code give_view(const struct kms_key *key, uint32_t id, struct kms_version_view *out,
+                              struct em_status *st)
+{
+    if (!out)
+        return EM_OK;
+    if (!(out->key = key_copy(key)))
         return EM_FAIL_OOM(st);
+    out->version = kms_version_find(out->key, id);
     return EM_OK;
 }
 
-enum em_code kms_key_adopt_version(struct kms_key *key, struct kms_version *v, struct em_status *st)
-{
-    if (v->id != key->version_count + 1)
-        return EM_FAIL(st, EM_DATA_LOSS, "version %u of %s is out of sequence", v->id, key->name);
-    struct kms_version **grown = realloc(key->versions, (key->version_count + 1) * sizeof(*grown));
-    if (!grown)
-        return EM_FAIL_OOM(st);
-    key->versions = grown;
-    key->versions[key->version_count++] = v;
-    return EM_OK;
-}
+/* --- lookups (lock held) --- */
 
-/* --- lookups --- */
-
-struct kms_key_ring *kms_key_ring_find(struct kms_registry *reg, const char *name)
+static struct kms_key_ring *find_ring(struct kms_registry *reg, const char *name)
 {
     return em_index_find(&reg->rings, name);
 }
 
-struct kms_key *kms_key_find(struct kms_registry *reg, const char *name)
+static struct kms_key *find_key(struct kms_registry *reg, const char *name)
 {
     return em_index_find(&reg->keys, name);
 }
@@ -199,16 +235,17 @@ bool kms_version_id_parse(const char *text, uint32_t *id)
     return true;
 }
 
-enum em_code kms_version_lookup(struct kms_registry *reg, const char *version_name,
-                                struct kms_key **key, struct kms_version **version,
-                                struct em_status *st)
+/* Parses "<key>/cryptoKeyVersions/<n>" and finds the key and version. */
+static enum em_code find_version(struct kms_registry *reg, const char *version_name,
+                                 struct kms_key **key, struct kms_version **version,
+                                 struct em_status *st)
 {
     char key_name[512], id_text[32];
     if (!em_name_prefix(version_name, "cryptoKeys", key_name, sizeof(key_name)) ||
         !em_name_id(version_name, "cryptoKeyVersions", id_text, sizeof(id_text)))
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid CryptoKeyVersion name \"%.200s\".",
                        version_name);
-    *key = kms_key_find(reg, key_name);
+    *key = find_key(reg, key_name);
     if (!*key)
         return KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, key_name);
     uint32_t id;
@@ -230,22 +267,390 @@ static bool has_child_prefix(const char *name, const char *parent, const char *c
            !strchr(name + plen + clen + 2, '/');
 }
 
-void kms_each_key_ring(struct kms_registry *reg, const char *location, kms_ring_fn fn, void *arg)
+/* --- rows <-> objects --- */
+
+static struct kms_key_row key_row(const struct kms_key *key)
 {
-    for (size_t i = 0; i < reg->rings.count; i++) {
-        const struct kms_key_ring *ring = reg->rings.items[i];
-        if (has_child_prefix(ring->name, location, "keyRings"))
-            fn(ring, arg);
-    }
+    return (struct kms_key_row){
+        .name = key->name,
+        .purpose = key->purpose,
+        .create_ns = key->create_ns,
+        .primary = key->primary,
+        .template_alg = key->template_alg,
+        .template_protection = key->template_protection,
+        .rotation_period_ns = key->rotation_period_ns,
+        .next_rotation_ns = key->next_rotation_ns,
+        .destroy_scheduled_ns = key->destroy_scheduled_ns,
+        .import_only = key->import_only,
+        .labels_json = key->labels_json,
+    };
 }
 
-void kms_each_key(struct kms_registry *reg, const char *key_ring, kms_key_fn fn, void *arg)
+static struct kms_version_row version_row(const char *key_name, const struct kms_version *v)
 {
-    for (size_t i = 0; i < reg->keys.count; i++) {
-        const struct kms_key *key = reg->keys.items[i];
-        if (has_child_prefix(key->name, key_ring, "cryptoKeys"))
-            fn(key, arg);
+    return (struct kms_version_row){
+        .key_name = key_name,
+        .id = v->id,
+        .state = v->state,
+        .prior_state = v->prior_state,
+        .state_changed_ns = v->state_changed_ns,
+        .alg = v->alg,
+        .protection = v->protection,
+        .create_ns = v->create_ns,
+        .generate_ns = v->generate_ns,
+        .destroy_ns = v->destroy_ns,
+        .destroy_event_ns = v->destroy_event_ns,
+        .material = v->material ? v->material->m.raw : NULL,
+        .material_len = v->material ? v->material->m.raw_len : 0,
+    };
+}
+
+static enum em_code add_ring(struct kms_registry *reg, struct kms_key_ring *ring,
+                             struct em_status *st)
+{
+    if (!em_index_insert(&reg->rings, ring))
+        return EM_FAIL_OOM(st);
+    return EM_OK;
+}
+
+static enum em_code add_key(struct kms_registry *reg, struct kms_key *key, struct em_status *st)
+{
+    if (!em_index_insert(&reg->keys, key))
+        return EM_FAIL_OOM(st);
+    return EM_OK;
+}
+
+/* Appends v, whose id must be the next one, to key's versions. */
+static enum em_code add_version(struct kms_key *key, struct kms_version *v, struct em_status *st)
+{
+    if (v->id != key->version_count + 1)
+        return EM_FAIL(st, EM_DATA_LOSS, "version %u of %s is out of sequence", v->id, key->name);
+    struct kms_version **grown = realloc(key->versions, (key->version_count + 1) * sizeof(*grown));
+    if (!grown)
+        return EM_FAIL_OOM(st);
+    key->versions = grown;
+    key->versions[key->version_count++] = v;
+    return EM_OK;
+}
+
+static enum em_code ring_from_row(const struct kms_key_ring_row *row, void *arg,
+                                  struct em_status *st)
+{
+    struct kms_key_ring ring = {(char *)row->name, row->create_ns};
+    struct kms_key_ring *copy = ring_copy(&ring);
+    if (!copy)
+        return EM_FAIL_OOM(st);
+    enum em_code code = add_ring(arg, copy, st);
+    if (code)
+        kms_key_ring_free(copy);
+    return code;
+}
+
+static enum em_code key_from_row(const struct kms_key_row *row, void *arg, struct em_status *st)
+{
+    struct kms_key *key = calloc(1, sizeof(*key));
+    if (!key)
+        return EM_FAIL_OOM(st);
+    *key = (struct kms_key){
+        .name = strdup(row->name),
+        .purpose = row->purpose,
+        .create_ns = row->create_ns,
+        .primary = row->primary,
+        .template_alg = row->template_alg,
+        .template_protection = row->template_protection,
+        .rotation_period_ns = row->rotation_period_ns,
+        .next_rotation_ns = row->next_rotation_ns,
+        .destroy_scheduled_ns = row->destroy_scheduled_ns,
+        .import_only = row->import_only,
+        .labels_json = strdup(row->labels_json),
+    };
+    enum em_code code = key->name && key->labels_json ? add_key(arg, key, st) : EM_FAIL_OOM(st);
+    if (code)
+        kms_key_free(key);
+    return code;
+}
+
+/* Takes the row's material (parsed for its algorithm) into a new version of its key. */
+static enum em_code version_from_row(struct kms_version_row *row, void *arg, struct em_status *st)
+{
+    struct kms_key *key = find_key(arg, row->key_name);
+    if (!key)
+        return EM_FAIL(st, EM_DATA_LOSS, "version of unknown key %s", row->key_name);
+    struct kms_version *v = calloc(1, sizeof(*v));
+    if (!v)
+        return EM_FAIL_OOM(st);
+    *v = (struct kms_version){
+        .id = row->id,
+        .state = row->state,
+        .prior_state = row->prior_state,
+        .state_changed_ns = row->state_changed_ns,
+        .alg = row->alg,
+        .protection = row->protection,
+        .create_ns = row->create_ns,
+        .generate_ns = row->generate_ns,
+        .destroy_ns = row->destroy_ns,
+        .destroy_event_ns = row->destroy_event_ns,
+    };
+    enum em_code code = EM_OK;
+    if (row->material) {
+        struct kms_material m;
+        unsigned char *raw = row->material;
+        row->material = NULL; /* kms_material_load takes it, even when it fails */
+        code = kms_material_load(v->alg, raw, row->material_len, &m, st);
+        if (!code && !(v->material = material_share(&m)))
+            code = EM_FAIL_OOM(st);
     }
+    if (!code)
+        code = add_version(key, v, st);
+    if (code)
+        version_free(v);
+    return code;
+}
+
+/* --- registry lifecycle --- */
+
+static void registry_clear(struct kms_registry *reg)
+{
+    for (size_t i = 0; i < reg->keys.count; i++)
+        kms_key_free(reg->keys.items[i]);
+    for (size_t i = 0; i < reg->rings.count; i++)
+        kms_key_ring_free(reg->rings.items[i]);
+    reg->keys.count = reg->rings.count = 0;
+}
+
+enum em_code kms_registry_open(struct em_store *store, const char *data_dir, int64_t propagation_ns,
+                               struct kms_registry **out, struct em_status *st)
+{
+    struct kms_registry *reg = calloc(1, sizeof(*reg));
+    if (!reg)
+        return EM_FAIL_OOM(st);
+    pthread_rwlock_init(&reg->lock, NULL);
+    reg->store = store;
+    reg->propagation_ns = propagation_ns;
+    struct kms_store_visitor build = {ring_from_row, key_from_row, version_from_row, reg};
+    if (kms_store_root_key(data_dir, reg->root_key, st) || kms_store_migrate(store, st) ||
+        kms_store_load(store, reg->root_key, &build, st)) {
+        kms_registry_close(reg);
+        return st->code;
+    }
+    em_info("kms: loaded %zu key rings and %zu crypto keys", reg->rings.count, reg->keys.count);
+    *out = reg;
+    return EM_OK;
+}
+
+void kms_registry_close(struct kms_registry *reg)
+{
+    if (!reg)
+        return;
+    registry_clear(reg);
+    em_index_release(&reg->keys);
+    em_index_release(&reg->rings);
+    em_wipe(reg->root_key, sizeof(reg->root_key));
+    pthread_rwlock_destroy(&reg->lock);
+    free(reg);
+}
+
+enum em_code kms_registry_reset(struct kms_registry *reg, struct em_status *st)
+{
+    write_lock(reg);
+    enum em_code code = kms_store_clear(reg->store, st);
+    if (!code)
+        registry_clear(reg);
+    unlock(reg);
+    if (!code)
+        kms_store_purge(reg->store);
+    return code;
+}
+
+void kms_registry_count(struct kms_registry *reg, size_t *rings, size_t *keys)
+{
+    read_lock(reg);
+    *rings = reg->rings.count;
+    *keys = reg->keys.count;
+    unlock(reg);
+}
+
+/* --- copies --- */
+
+enum em_code kms_key_ring_copy(struct kms_registry *reg, const char *name,
+                               struct kms_key_ring **out, struct em_status *st)
+{
+    read_lock(reg);
+    const struct kms_key_ring *ring = find_ring(reg, name);
+    *out = ring ? ring_copy(ring) : NULL;
+    unlock(reg);
+    if (!ring)
+        return KMS_ERR_KEY_RING_NOT_FOUND(st, name);
+    return *out ? EM_OK : EM_FAIL_OOM(st);
+}
+
+enum em_code kms_key_copy(struct kms_registry *reg, const char *name, struct kms_key **out,
+                          struct em_status *st)
+{
+    read_lock(reg);
+    const struct kms_key *key = find_key(reg, name);
+    *out = key ? key_copy(key) : NULL;
+    unlock(reg);
+    if (!key)
+        return KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, name);
+    return *out ? EM_OK : EM_FAIL_OOM(st);
+}
+
+bool kms_key_ring_exists(struct kms_registry *reg, const char *name)
+{
+    read_lock(reg);
+    bool exists = find_ring(reg, name) != NULL;
+    unlock(reg);
+    return exists;
+}
+
+bool kms_key_exists(struct kms_registry *reg, const char *name)
+{
+    read_lock(reg);
+    bool exists = find_key(reg, name) != NULL;
+    unlock(reg);
+    return exists;
+}
+
+enum em_code kms_version_copy(struct kms_registry *reg, const char *version_name,
+                              struct kms_version_view *out, struct em_status *st)
+{
+    struct kms_key *key;
+    struct kms_version *v;
+    *out = (struct kms_version_view){0};
+    read_lock(reg);
+    enum em_code code = find_version(reg, version_name, &key, &v, st);
+    if (!code)
+        code = give_view(key, v->id, out, st);
+    unlock(reg);
+    return code;
+}
+
+enum em_code kms_key_ring_list(struct kms_registry *reg, const char *location,
+                               struct kms_key_ring_list *out, struct em_status *st)
+{
+    *out = (struct kms_key_ring_list){0};
+    enum em_code code = EM_OK;
+    read_lock(reg);
+    size_t cap = reg->rings.count;
+    if (cap && !(out->items = calloc(cap, sizeof(*out->items))))
+        code = EM_FAIL_OOM(st);
+    for (size_t i = 0; out->items && i < cap && !code; i++) {
+        const struct kms_key_ring *ring = reg->rings.items[i];
+        if (has_child_prefix(ring->name, location, "keyRings") &&
+            !(out->items[out->count++] = ring_copy(ring)))
+            code = EM_FAIL_OOM(st);
+    }
+    unlock(reg);
+    if (code)
+        kms_key_ring_list_free(out);
+    return code;
+}
+
+enum em_code kms_key_list(struct kms_registry *reg, const char *key_ring, struct kms_key_list *out,
+                          struct em_status *st)
+{
+    *out = (struct kms_key_list){0};
+    enum em_code code = EM_OK;
+    read_lock(reg);
+    size_t cap = reg->keys.count;
+    if (!find_ring(reg, key_ring))
+        code = KMS_ERR_KEY_RING_NOT_FOUND(st, key_ring);
+    else if (cap && !(out->items = calloc(cap, sizeof(*out->items))))
+        code = EM_FAIL_OOM(st);
+    for (size_t i = 0; out->items && i < cap && !code; i++) {
+        const struct kms_key *key = reg->keys.items[i];
+        if (has_child_prefix(key->name, key_ring, "cryptoKeys") &&
+            !(out->items[out->count++] = key_copy(key)))
+            code = EM_FAIL_OOM(st);
+    }
+    unlock(reg);
+    if (code)
+        kms_key_list_free(out);
+    return code;
+}
+
+void kms_key_ring_list_free(struct kms_key_ring_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        kms_key_ring_free(list->items[i]);
+    free(list->items);
+    *list = (struct kms_key_ring_list){0};
+}
+
+void kms_key_list_free(struct kms_key_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        kms_key_free(list->items[i]);
+    free(list->items);
+    *list = (struct kms_key_list){0};
+}
+
+/* --- versions held by cryptographic calls --- */
+
+/* Fills ref from key and v (lock held; v may be NULL), taking a material reference. */
+static void hold(const struct kms_key *key, const struct kms_version *v,
+                 struct kms_version_ref *ref)
+{
+    snprintf(ref->key_name, sizeof(ref->key_name), "%s", key->name);
+    ref->purpose = key->purpose;
+    ref->found = v != NULL;
+    if (!v)
+        return;
+    kms_version_name(key, v, ref->name, sizeof(ref->name));
+    ref->primary = v->id == key->primary;
+    ref->version = *v;
+    material_ref(v->material);
+}
+
+enum em_code kms_version_get(struct kms_registry *reg, const char *version_name,
+                             struct kms_version_ref *out, struct em_status *st)
+{
+    struct kms_key *key;
+    struct kms_version *v;
+    memset(out, 0, sizeof(*out));
+    read_lock(reg);
+    enum em_code code = find_version(reg, version_name, &key, &v, st);
+    if (!code)
+        hold(key, v, out);
+    unlock(reg);
+    return code;
+}
+
+/* id 0 with use_primary: the key's primary version. */
+static enum em_code hold_by_key(struct kms_registry *reg, const char *key_name, uint32_t id,
+                                bool use_primary, struct kms_version_ref *out, struct em_status *st)
+{
+    memset(out, 0, sizeof(*out));
+    read_lock(reg);
+    const struct kms_key *key = find_key(reg, key_name);
+    if (key)
+        hold(key, kms_version_find(key, use_primary ? key->primary : id), out);
+    unlock(reg);
+    return key ? EM_OK : KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, key_name);
+}
+
+enum em_code kms_key_version_get(struct kms_registry *reg, const char *key_name, uint32_t id,
+                                 struct kms_version_ref *out, struct em_status *st)
+{
+    return hold_by_key(reg, key_name, id, false, out, st);
+}
+
+enum em_code kms_primary_version_get(struct kms_registry *reg, const char *key_name,
+                                     struct kms_version_ref *out, struct em_status *st)
+{
+    return hold_by_key(reg, key_name, 0, true, out, st);
+}
+
+void kms_version_put(struct kms_version_ref *ref)
+{
+    material_put(ref->version.material);
+    ref->version.material = NULL;
+}
+
+const struct kms_material *kms_version_material(const struct kms_version_ref *ref)
+{
+    return ref->version.material ? &ref->version.material->m : NULL;
 }
 
 /* --- state --- */
@@ -253,24 +658,23 @@ void kms_each_key(struct kms_registry *reg, const char *key_ring, kms_key_fn fn,
 enum kms_state kms_version_effective_state(const struct kms_registry *reg,
                                            const struct kms_version *v, int64_t now)
 {
-    if (!v->material.raw)
+    if (!v->material)
         return v->state == KMS_DESTROYED ? KMS_DESTROYED : v->state;
     if (reg->propagation_ns > 0 && now < v->state_changed_ns + reg->propagation_ns)
         return v->prior_state;
     return v->state;
 }
 
-enum em_code kms_version_check_usable(const struct kms_registry *reg, const struct kms_key *key,
-                                      const struct kms_version *v, int64_t now,
+enum em_code kms_version_check_usable(const struct kms_registry *reg,
+                                      const struct kms_version_ref *ref, int64_t now,
                                       struct em_status *st)
 {
+    const struct kms_version *v = &ref->version;
     enum kms_state state = kms_version_effective_state(reg, v, now);
-    if (state == KMS_ENABLED && v->material.raw)
+    if (state == KMS_ENABLED && v->material)
         return EM_OK;
-    char name[600];
-    kms_version_name(key, v, name, sizeof(name));
-    return EM_FAIL(st, EM_FAILED_PRECONDITION, "%s is not enabled, current state is: %s.", name,
-                   kms_state_name(v->material.raw ? state : KMS_DESTROYED));
+    return EM_FAIL(st, EM_FAILED_PRECONDITION, "%s is not enabled, current state is: %s.",
+                   ref->name, kms_state_name(v->material ? state : KMS_DESTROYED));
 }
 
 /* Records a state change, remembering what cryptographic calls saw until now. */
@@ -282,7 +686,7 @@ static void change_state(const struct kms_registry *reg, struct kms_version *v,
     v->state = state;
 }
 
-/* --- persistence helpers: one transaction per change --- */
+/* --- persistence helpers: one transaction per change (write lock held) --- */
 
 /* Saves the key (when save_key) and/or a version of it, in one transaction. */
 static enum em_code save_in_transaction(struct kms_registry *reg, const struct kms_key *key,
@@ -291,8 +695,10 @@ static enum em_code save_in_transaction(struct kms_registry *reg, const struct k
 {
     if (em_store_begin(reg->store, st))
         return st->code;
-    if ((save_key && kms_store_save_key(reg->store, key, st)) ||
-        (v && kms_store_save_version(reg, key, v, st))) {
+    struct kms_key_row krow = key_row(key);
+    struct kms_version_row vrow = v ? version_row(key->name, v) : (struct kms_version_row){0};
+    if ((save_key && kms_store_save_key(reg->store, &krow, st)) ||
+        (v && kms_store_save_version(reg->store, reg->root_key, &vrow, st))) {
         em_store_rollback(reg->store);
         return st->code;
     }
@@ -306,7 +712,7 @@ static enum em_code commit_version(struct kms_registry *reg, const struct kms_ke
 {
     if (save_in_transaction(reg, key, false, changed, st) != EM_OK)
         return st->code;
-    struct kms_material material = v->material;
+    struct kms_shared_material *material = v->material;
     *v = *changed;
     v->material = material;
     return EM_OK;
@@ -314,23 +720,34 @@ static enum em_code commit_version(struct kms_registry *reg, const struct kms_ke
 
 /* --- key rings --- */
 
+static enum em_code insert_ring(struct kms_registry *reg, const char *name, int64_t now,
+                                struct kms_key_ring **out, struct em_status *st)
+{
+    if (find_ring(reg, name))
+        return EM_FAIL(st, EM_ALREADY_EXISTS, "KeyRing %s already exists.", name);
+    struct kms_key_ring draft = {(char *)name, now};
+    struct kms_key_ring *ring = ring_copy(&draft);
+    if (!ring)
+        return EM_FAIL_OOM(st);
+    struct kms_key_ring_row row = {ring->name, ring->create_ns};
+    if (kms_store_insert_key_ring(reg->store, &row, st) || add_ring(reg, ring, st)) {
+        kms_key_ring_free(ring);
+        return st->code;
+    }
+    if (out && !(*out = ring_copy(ring)))
+        return EM_FAIL_OOM(st);
+    return EM_OK;
+}
+
 enum em_code kms_key_ring_create(struct kms_registry *reg, const char *name, int64_t now,
                                  struct kms_key_ring **out, struct em_status *st)
 {
-    if (kms_key_ring_find(reg, name))
-        return EM_FAIL(st, EM_ALREADY_EXISTS, "KeyRing %s already exists.", name);
-    struct kms_key_ring *ring = calloc(1, sizeof(*ring));
-    if (!ring || !(ring->name = strdup(name))) {
-        free(ring);
-        return EM_FAIL_OOM(st);
-    }
-    ring->create_ns = now;
-    if (kms_store_insert_key_ring(reg->store, ring, st) || kms_registry_adopt_ring(reg, ring, st)) {
-        ring_free(ring);
-        return st->code;
-    }
-    *out = ring;
-    return EM_OK;
+    if (out)
+        *out = NULL;
+    write_lock(reg);
+    enum em_code code = insert_ring(reg, name, now, out, st);
+    unlock(reg);
+    return code;
 }
 
 /* --- key creation: validation of what was asked --- */
@@ -447,9 +864,14 @@ static enum em_code prepare_version(const char *key_name, const struct kms_algor
     v->alg = alg;
     v->protection = protection;
     v->create_ns = v->generate_ns = now;
-    if (kms_material_generate(v->alg, &v->material, st)) {
+    struct kms_material m;
+    if (kms_material_generate(v->alg, &m, st)) {
         free(v);
         return st->code;
+    }
+    if (!(v->material = material_share(&m))) {
+        free(v);
+        return EM_FAIL_OOM(st);
     }
     if (kms_generation_hook)
         kms_generation_hook(key_name);
@@ -460,12 +882,12 @@ static enum em_code prepare_version(const char *key_name, const struct kms_algor
 static enum em_code check_key_parent(struct kms_registry *reg, const char *name,
                                      struct em_status *st)
 {
-    if (kms_key_find(reg, name))
+    if (find_key(reg, name))
         return EM_FAIL(st, EM_ALREADY_EXISTS, "CryptoKey %s already exists.", name);
     char ring[512];
     if (!em_name_prefix(name, "keyRings", ring, sizeof(ring)))
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid CryptoKey name %.200s.", name);
-    if (!kms_key_ring_find(reg, ring))
+    if (!find_ring(reg, ring))
         return KMS_ERR_KEY_RING_NOT_FOUND(st, ring);
     return EM_OK;
 }
@@ -475,9 +897,12 @@ static enum em_code save_new_key(struct kms_registry *reg, struct kms_key *key,
 {
     if (em_store_begin(reg->store, st))
         return st->code;
-    enum em_code code = kms_store_save_key(reg->store, key, st);
-    for (uint32_t i = 0; !code && i < key->version_count; i++)
-        code = kms_store_save_version(reg, key, key->versions[i], st);
+    struct kms_key_row krow = key_row(key);
+    enum em_code code = kms_store_save_key(reg->store, &krow, st);
+    for (uint32_t i = 0; !code && i < key->version_count; i++) {
+        struct kms_version_row vrow = version_row(key->name, key->versions[i]);
+        code = kms_store_save_version(reg->store, reg->root_key, &vrow, st);
+    }
     if (code) {
         em_store_rollback(reg->store);
         return code;
@@ -501,7 +926,7 @@ static enum em_code prepare_key(const char *name, const struct kms_key_spec *spe
         code = prepare_version(name, key->template_alg, key->template_protection, now, &first, st);
         if (!code) {
             first->id = 1;
-            if ((code = kms_key_adopt_version(key, first, st)) != EM_OK)
+            if ((code = add_version(key, first, st)) != EM_OK)
                 version_free(first);
         }
         if (!code && key->purpose == KMS_ENCRYPT_DECRYPT)
@@ -517,34 +942,33 @@ static enum em_code prepare_key(const char *name, const struct kms_key_spec *spe
 
 /* Check-then-insert, both under the write lock: a name taken while the material was
  * generated fails with ALREADY_EXISTS, and the prepared key is wiped and freed. */
-static enum em_code publish_key(struct kms_registry *reg, struct kms_key *key, struct em_status *st)
+static enum em_code publish_key(struct kms_registry *reg, struct kms_key *key, struct kms_key **out,
+                                struct em_status *st)
 {
-    enum em_code code = check_key_parent(reg, key->name, st);
-    if (!code)
-        code = save_new_key(reg, key, st);
-    if (!code)
-        code = kms_registry_adopt_key(reg, key, st);
-    if (code)
+    if (check_key_parent(reg, key->name, st) || save_new_key(reg, key, st) ||
+        add_key(reg, key, st)) {
         kms_key_free(key);
-    return code;
+        return st->code;
+    }
+    return give_copy(key, out, st);
 }
 
 enum em_code kms_key_create(struct kms_registry *reg, const char *name,
                             const struct kms_key_spec *spec, bool skip_initial_version, int64_t now,
                             struct kms_key **out, struct em_status *st)
 {
+    if (out)
+        *out = NULL;
     /* the name and parent first, as Google answers (and no key generated in vain) */
-    kms_read_lock(reg);
+    read_lock(reg);
     enum em_code taken = check_key_parent(reg, name, st);
-    kms_unlock(reg);
+    unlock(reg);
     struct kms_key *key = NULL;
     if (taken || prepare_key(name, spec, skip_initial_version, now, &key, st))
         return st->code;
-    kms_write_lock(reg);
-    enum em_code code = publish_key(reg, key, st);
-    kms_unlock(reg);
-    if (!code && out)
-        *out = key;
+    write_lock(reg);
+    enum em_code code = publish_key(reg, key, out, st);
+    unlock(reg);
     return code;
 }
 
@@ -573,8 +997,9 @@ static enum em_code apply_update(struct kms_key *draft, const struct kms_key_upd
     return EM_OK;
 }
 
-enum em_code kms_key_update(struct kms_registry *reg, struct kms_key *key,
-                            const struct kms_key_update *update, int64_t now, struct em_status *st)
+static enum em_code update_key(struct kms_registry *reg, struct kms_key *key,
+                               const struct kms_key_update *update, int64_t now,
+                               struct em_status *st)
 {
     struct kms_key draft = *key;
     if (apply_update(&draft, update, now, st) || save_in_transaction(reg, &draft, true, NULL, st))
@@ -590,8 +1015,24 @@ enum em_code kms_key_update(struct kms_registry *reg, struct kms_key *key,
     return EM_OK;
 }
 
-enum em_code kms_key_set_primary(struct kms_registry *reg, struct kms_key *key, uint32_t id,
-                                 struct em_status *st)
+enum em_code kms_key_update(struct kms_registry *reg, const char *name,
+                            const struct kms_key_update *update, int64_t now, struct kms_key **out,
+                            struct em_status *st)
+{
+    if (out)
+        *out = NULL;
+    write_lock(reg);
+    struct kms_key *key = find_key(reg, name);
+    enum em_code code =
+        key ? update_key(reg, key, update, now, st) : KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, name);
+    if (!code)
+        code = give_copy(key, out, st);
+    unlock(reg);
+    return code;
+}
+
+static enum em_code set_primary(struct kms_registry *reg, struct kms_key *key, uint32_t id,
+                                struct em_status *st)
 {
     if (key->purpose != KMS_ENCRYPT_DECRYPT)
         return EM_FAIL(st, EM_FAILED_PRECONDITION,
@@ -613,6 +1054,21 @@ enum em_code kms_key_set_primary(struct kms_registry *reg, struct kms_key *key, 
     return EM_OK;
 }
 
+enum em_code kms_key_set_primary(struct kms_registry *reg, const char *name, uint32_t id,
+                                 struct kms_key **out, struct em_status *st)
+{
+    if (out)
+        *out = NULL;
+    write_lock(reg);
+    struct kms_key *key = find_key(reg, name);
+    enum em_code code =
+        key ? set_primary(reg, key, id, st) : KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, name);
+    if (!code)
+        code = give_copy(key, out, st);
+    unlock(reg);
+    return code;
+}
+
 /* --- versions --- */
 
 static enum em_code attach_version(struct kms_registry *reg, struct kms_key *key,
@@ -621,7 +1077,7 @@ static enum em_code attach_version(struct kms_registry *reg, struct kms_key *key
     struct kms_key draft = *key;
     if (make_primary)
         draft.primary = v->id;
-    if (save_in_transaction(reg, &draft, true, v, st) || kms_key_adopt_version(key, v, st))
+    if (save_in_transaction(reg, &draft, true, v, st) || add_version(key, v, st))
         return st->code;
     key->primary = draft.primary;
     key->next_rotation_ns = draft.next_rotation_ns;
@@ -638,38 +1094,46 @@ static enum em_code check_versions_creatable(const struct kms_key *key, struct e
     return EM_OK;
 }
 
-/* The key's template is read under the read lock, the material generated with no lock,
- * and the version numbered and published under the write lock (the key is found again:
- * the registry may have been reset meanwhile). */
-enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, int64_t now,
-                                uint32_t *id, struct em_status *st)
+/* Numbers and publishes a prepared version (write lock held). The key is found again:
+ * the registry may have been reset while the material was generated. */
+static enum em_code publish_version(struct kms_registry *reg, const char *key_name,
+                                    struct kms_version *v, struct em_status *st)
 {
-    kms_read_lock(reg);
-    struct kms_key *key = kms_key_find(reg, key_name);
+    struct kms_key *key = find_key(reg, key_name);
+    if (!key)
+        return KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, key_name);
+    if (check_versions_creatable(key, st))
+        return st->code;
+    v->id = key->version_count + 1;
+    bool first_symmetric = key->purpose == KMS_ENCRYPT_DECRYPT && key->primary == 0;
+    return attach_version(reg, key, v, first_symmetric, st);
+}
+
+/* The key's template is read under the read lock, the material generated with no lock,
+ * and the version numbered and published under the write lock. */
+enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, int64_t now,
+                                struct kms_version_view *out, struct em_status *st)
+{
+    if (out)
+        *out = (struct kms_version_view){0};
+    read_lock(reg);
+    const struct kms_key *key = find_key(reg, key_name);
     const struct kms_algorithm *alg = key ? key->template_alg : NULL;
     enum kms_protection protection = key ? key->template_protection : 0;
     enum em_code code =
         key ? check_versions_creatable(key, st) : KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, key_name);
-    kms_unlock(reg);
+    unlock(reg);
     struct kms_version *v;
     if (code || prepare_version(key_name, alg, protection, now, &v, st))
         return st->code;
-    kms_write_lock(reg);
-    key = kms_key_find(reg, key_name);
-    code = key ? check_versions_creatable(key, st) : KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, key_name);
-    if (!code) {
-        v->id = key->version_count + 1;
-        bool first_symmetric = key->purpose == KMS_ENCRYPT_DECRYPT && key->primary == 0;
-        code = attach_version(reg, key, v, first_symmetric, st);
-    }
-    kms_unlock(reg);
-    if (code) {
+    write_lock(reg);
+    code = publish_version(reg, key_name, v, st);
+    if (!code)
+        code = give_view(find_key(reg, key_name), v->id, out, st);
+    else
         version_free(v);
-        return code;
-    }
-    if (id)
-        *id = v->id;
-    return EM_OK;
+    unlock(reg);
+    return code;
 }
 
 static enum em_code wrong_state(const struct kms_key *key, const struct kms_version *v,
@@ -680,9 +1144,8 @@ static enum em_code wrong_state(const struct kms_key *key, const struct kms_vers
                    key->name, v->id, kms_state_name(v->state), action, allowed);
 }
 
-enum em_code kms_version_set_state(struct kms_registry *reg, struct kms_key *key,
-                                   struct kms_version *v, enum kms_state state, int64_t now,
-                                   struct em_status *st)
+static enum em_code set_state(struct kms_registry *reg, struct kms_key *key, struct kms_version *v,
+                              enum kms_state state, int64_t now, struct em_status *st)
 {
     if (state != KMS_ENABLED && state != KMS_DISABLED)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -697,9 +1160,11 @@ enum em_code kms_version_set_state(struct kms_registry *reg, struct kms_key *key
     return commit_version(reg, key, v, &changed, st);
 }
 
-enum em_code kms_version_destroy(struct kms_registry *reg, struct kms_key *key,
-                                 struct kms_version *v, int64_t now, struct em_status *st)
+static enum em_code schedule_destruction(struct kms_registry *reg, struct kms_key *key,
+                                         struct kms_version *v, enum kms_state unused, int64_t now,
+                                         struct em_status *st)
 {
+    (void)unused;
     if (v->state != KMS_ENABLED && v->state != KMS_DISABLED)
         return wrong_state(key, v, "DestroyCryptoKeyVersion", "ENABLED or DISABLED", st);
     struct kms_version changed = *v;
@@ -708,15 +1173,59 @@ enum em_code kms_version_destroy(struct kms_registry *reg, struct kms_key *key,
     return commit_version(reg, key, v, &changed, st);
 }
 
-enum em_code kms_version_restore(struct kms_registry *reg, struct kms_key *key,
-                                 struct kms_version *v, int64_t now, struct em_status *st)
+static enum em_code restore(struct kms_registry *reg, struct kms_key *key, struct kms_version *v,
+                            enum kms_state unused, int64_t now, struct em_status *st)
 {
+    (void)unused;
     if (v->state != KMS_DESTROY_SCHEDULED)
         return wrong_state(key, v, "RestoreCryptoKeyVersion", "DESTROY_SCHEDULED", st);
     struct kms_version changed = *v;
     change_state(reg, &changed, KMS_DISABLED, now);
     changed.destroy_ns = 0;
     return commit_version(reg, key, v, &changed, st);
+}
+
+/* A change of one version's state, applied under the write lock. */
+typedef enum em_code (*version_change)(struct kms_registry *reg, struct kms_key *key,
+                                       struct kms_version *v, enum kms_state state, int64_t now,
+                                       struct em_status *st);
+
+static enum em_code change_version(struct kms_registry *reg, const char *version_name,
+                                   version_change change, enum kms_state state, int64_t now,
+                                   struct kms_version_view *out, struct em_status *st)
+{
+    struct kms_key *key;
+    struct kms_version *v;
+    if (out)
+        *out = (struct kms_version_view){0};
+    write_lock(reg);
+    enum em_code code = find_version(reg, version_name, &key, &v, st);
+    if (!code)
+        code = change(reg, key, v, state, now, st);
+    if (!code)
+        code = give_view(key, v->id, out, st);
+    unlock(reg);
+    return code;
+}
+
+enum em_code kms_version_set_state(struct kms_registry *reg, const char *version_name,
+                                   enum kms_state state, int64_t now, struct kms_version_view *out,
+                                   struct em_status *st)
+{
+    return change_version(reg, version_name, set_state, state, now, out, st);
+}
+
+enum em_code kms_version_destroy(struct kms_registry *reg, const char *version_name, int64_t now,
+                                 struct kms_version_view *out, struct em_status *st)
+{
+    return change_version(reg, version_name, schedule_destruction, KMS_DESTROY_SCHEDULED, now, out,
+                          st);
+}
+
+enum em_code kms_version_restore(struct kms_registry *reg, const char *version_name, int64_t now,
+                                 struct kms_version_view *out, struct em_status *st)
+{
+    return change_version(reg, version_name, restore, KMS_DISABLED, now, out, st);
 }
 
 /* --- timers --- */
@@ -728,10 +1237,10 @@ static enum em_code finish_destruction(struct kms_registry *reg, struct kms_key 
     struct kms_version changed = *v;
     change_state(reg, &changed, KMS_DESTROYED, v->destroy_ns);
     changed.destroy_event_ns = v->destroy_ns;
-    memset(&changed.material, 0, sizeof(changed.material));
+    changed.material = NULL;
     if (save_in_transaction(reg, key, false, &changed, st))
         return st->code;
-    kms_material_erase(&v->material);
+    material_put(v->material); /* erased now, or when the last call holding it ends */
     *v = changed;
     em_info("kms: %s/cryptoKeyVersions/%u destroyed; its key material is erased", key->name, v->id);
     return EM_OK;
@@ -768,7 +1277,7 @@ static enum em_code prepare_rotations(struct kms_registry *reg, int64_t now, str
     enum em_code code = EM_OK;
     const struct kms_algorithm **algs = NULL;
     enum kms_protection *protections = NULL;
-    kms_read_lock(reg);
+    read_lock(reg);
     size_t due = 0;
     for (size_t i = 0; i < reg->keys.count; i++)
         due += rotation_due(reg->keys.items[i], now);
@@ -785,7 +1294,7 @@ static enum em_code prepare_rotations(struct kms_registry *reg, int64_t now, str
         algs[n] = key->template_alg;
         protections[n++] = key->template_protection;
     }
-    kms_unlock(reg);
+    unlock(reg);
     for (size_t i = 0; !code && i < n; i++)
         code = prepare_version(r[i].key_name, algs[i], protections[i], r[i].due_ns, &r[i].v, st);
     free(algs);
@@ -803,7 +1312,7 @@ static enum em_code prepare_rotations(struct kms_registry *reg, int64_t now, str
 static enum em_code rotate(struct kms_registry *reg, struct rotation *r, int64_t now,
                            struct em_status *st)
 {
-    struct kms_key *key = kms_key_find(reg, r->key_name);
+    struct kms_key *key = find_key(reg, r->key_name);
     if (!key || !rotation_due(key, now) || key->next_rotation_ns != r->due_ns)
         return EM_OK; /* changed meanwhile: the prepared version is wiped unused */
     struct kms_version *v = r->v;
@@ -847,10 +1356,10 @@ static bool key_due(const struct kms_key *key, int64_t now)
 static bool anything_due(struct kms_registry *reg, int64_t now)
 {
     bool due = false;
-    kms_read_lock(reg);
+    read_lock(reg);
     for (size_t i = 0; i < reg->keys.count && !due; i++)
         due = key_due(reg->keys.items[i], now);
-    kms_unlock(reg);
+    unlock(reg);
     return due;
 }
 
@@ -864,14 +1373,14 @@ enum em_code kms_registry_tick(struct kms_registry *reg, int64_t now, struct em_
     size_t rotation_count = 0;
     if (prepare_rotations(reg, now, &rotations, &rotation_count, st))
         return st->code;
-    kms_write_lock(reg);
+    write_lock(reg);
     enum em_code code = EM_OK;
     bool destroyed = false;
     for (size_t i = 0; i < reg->keys.count && !code; i++)
         code = finish_destructions(reg, reg->keys.items[i], now, &destroyed, st);
     for (size_t i = 0; i < rotation_count && !code; i++)
         code = rotate(reg, &rotations[i], now, st);
-    kms_unlock(reg);
+    unlock(reg);
     rotations_free(rotations, rotation_count);
     if (destroyed)
         kms_store_purge(reg->store);
