@@ -2,8 +2,11 @@
  * kms.h: the Cloud KMS emulator's internal model, shared by the files of kms/.
  *
  *   kms_crypto.c   algorithms: key generation, encrypt/decrypt, sign, MAC (OpenSSL)
- *   kms_keys.c     the registry of key rings, keys and versions; version state machine,
- *                  rotation and scheduled destruction; its locks (no JSON, no HTTP)
+ *   kms_registry.c the registry of key rings, keys and versions: its lock, loading,
+ *                  copies and versions held by cryptographic calls (kms_registry.h)
+ *   kms_keys.c     key rings and crypto keys: creation, updates, the primary version
+ *   kms_versions.c versions: creation, the state machine, rotation and scheduled
+ *                  destruction (the domain files use no JSON and no HTTP)
  *   kms_store.c    the only SQL of KMS, and sealing of key material under the root key
  *                  (kms_store.h: rows in and out, no registry)
  *   kms_json.c     JSON <-> the model, and the request schemas
@@ -125,7 +128,7 @@ enum em_code kms_mac(const struct kms_algorithm *alg, const struct kms_material 
                      const unsigned char *data, size_t len, unsigned char mac[KMS_MAC_MAX],
                      size_t *mac_len, struct em_status *st);
 
-/* --- kms_keys.c: the registry --- */
+/* --- the registry: kms_registry.c, kms_keys.c, kms_versions.c --- */
 
 /* Key material shared by a version and the cryptographic calls using it: erased (and
  * freed) with its last reference, so a version destroyed while a call uses it is erased
@@ -209,8 +212,6 @@ enum em_code kms_registry_open(struct em_store *store, const char *data_dir, int
                                struct kms_registry **out, struct em_status *st);
 void kms_registry_close(struct kms_registry *reg);
 enum em_code kms_registry_reset(struct kms_registry *reg, struct em_status *st);
-/* How many key rings and crypto keys the registry holds. */
-void kms_registry_count(struct kms_registry *reg, size_t *rings, size_t *keys);
 
 /* --- copies: consistent snapshots taken under the registry lock, owned by the caller.
  * Key copies hold every version (without key material): kms_key_free. --- */
