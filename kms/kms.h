@@ -171,7 +171,7 @@ struct kms_key_ring {
     int64_t create_ns;
 };
 
-/* The registry (kms_keys.c): key rings, keys and versions in memory, written through to
+/* The registry (kms_registry.c): key rings, keys and versions in memory, written through to
  * the store. It locks internally; callers get copies or references, never its objects. */
 struct kms_registry;
 

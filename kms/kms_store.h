@@ -1,6 +1,6 @@
 /*
  * kms_store.h: KMS persistence in rows. The store speaks plain row structs, in and out;
- * the registry (kms_keys.c) builds its objects from them and owns every lock. The store
+ * the registry (kms_registry.c) builds its objects from them and owns every lock. The store
  * never calls the registry: a load hands each row to the visitor the registry gives it.
  *
  * Strings of a row handed to a visitor point into the database's row and live only
