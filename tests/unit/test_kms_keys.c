@@ -537,8 +537,12 @@ static void test_generation_runs_outside_the_lock(void **state)
 
 struct race_state {
     struct kms_registry *reg;
-    atomic_int unexpected, encrypted, refused;
+    atomic_bool writers_done;
+    atomic_int unexpected, attempts, encrypted, refused;
+    atomic_int settled_encrypted; /* after the writers ended: the primary is enabled */
 };
+
+#define SETTLED_ROUNDS 10
 
 static void note_unexpected(struct race_state *r, const char *what, const struct em_status *st)
 {
@@ -546,29 +550,42 @@ static void note_unexpected(struct race_state *r, const char *what, const struct
     atomic_fetch_add(&r->unexpected, 1);
 }
 
-static void *encryptor(void *arg)
+/* One encryption on the primary, checked by decrypting; true when it succeeded. */
+static bool encrypt_once(struct race_state *r)
 {
-    struct race_state *r = arg;
     const unsigned char secret[] = "raced";
     unsigned char ct[128], pt[64];
     size_t pt_len;
-    for (int i = 0; i < RACE_ROUNDS * 2; i++) {
-        struct em_status st = {0};
-        struct kms_version_ref ref;
-        if (kms_primary_version_get(r->reg, KEY, &ref, &st) || !ref.found) {
-            note_unexpected(r, "primary", &st);
-        } else if (kms_version_check_usable(r->reg, &ref, T0, &st)) {
-            atomic_fetch_add(&r->refused, 1);
-        } else if (kms_encrypt(kms_version_material(&ref), ref.version.id, NULL, 0, secret,
-                               sizeof(secret), ct, &st) ||
-                   !kms_decrypt(kms_version_material(&ref), NULL, 0, ct,
-                                kms_ciphertext_size(sizeof(secret)), pt, &pt_len)) {
-            note_unexpected(r, "encrypt", &st);
-        } else {
-            atomic_fetch_add(&r->encrypted, 1);
-        }
-        kms_version_put(&ref);
+    struct em_status st = {0};
+    struct kms_version_ref ref;
+    bool encrypted = false;
+    atomic_fetch_add(&r->attempts, 1);
+    if (kms_primary_version_get(r->reg, KEY, &ref, &st) || !ref.found) {
+        note_unexpected(r, "primary", &st);
+    } else if (kms_version_check_usable(r->reg, &ref, T0, &st)) {
+        atomic_fetch_add(&r->refused, 1);
+    } else if (kms_encrypt(kms_version_material(&ref), ref.version.id, NULL, 0, secret,
+                           sizeof(secret), ct, &st) ||
+               !kms_decrypt(kms_version_material(&ref), NULL, 0, ct,
+                            kms_ciphertext_size(sizeof(secret)), pt, &pt_len)) {
+        note_unexpected(r, "encrypt", &st);
+    } else {
+        atomic_fetch_add(&r->encrypted, 1);
+        encrypted = true;
     }
+    kms_version_put(&ref);
+    return encrypted;
+}
+
+/* Encrypts for as long as the writers run, then SETTLED_ROUNDS more times. */
+static void *encryptor(void *arg)
+{
+    struct race_state *r = arg;
+    while (!atomic_load(&r->writers_done))
+        encrypt_once(r);
+    for (int i = 0; i < SETTLED_ROUNDS; i++)
+        if (encrypt_once(r))
+            atomic_fetch_add(&r->settled_encrypted, 1);
     return NULL;
 }
 
@@ -640,16 +657,23 @@ static void test_concurrent_crypto_and_changes(void **state)
 {
     struct fixture *f = *state;
     struct race_state race_state = {.reg = f->reg};
-    void *(*roles[])(void *) = {encryptor, encryptor, rotator, disabler, reader};
-    pthread_t threads[sizeof(roles) / sizeof(roles[0])];
-    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
-        assert_int_equal(pthread_create(&threads[i], NULL, roles[i], &race_state), 0);
-    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
-        pthread_join(threads[i], NULL);
+    void *(*writers[])(void *) = {rotator, disabler};
+    void *(*others[])(void *) = {encryptor, encryptor, reader};
+    pthread_t writer_threads[2], other_threads[3];
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&other_threads[i], NULL, others[i], &race_state), 0);
+    for (size_t i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&writer_threads[i], NULL, writers[i], &race_state), 0);
+    for (size_t i = 0; i < 2; i++)
+        pthread_join(writer_threads[i], NULL);
+    atomic_store(&race_state.writers_done, true);
+    for (size_t i = 0; i < 3; i++)
+        pthread_join(other_threads[i], NULL);
     assert_int_equal(atomic_load(&race_state.unexpected), 0);
     assert_int_equal(atomic_load(&race_state.encrypted) + atomic_load(&race_state.refused),
-                     RACE_ROUNDS * 4);
-    assert_true(atomic_load(&race_state.encrypted) > 0);
+                     atomic_load(&race_state.attempts));
+    /* the disabler's last change enabled the primary, and any later one is new and enabled */
+    assert_int_equal(atomic_load(&race_state.settled_encrypted), 2 * SETTLED_ROUNDS);
     struct kms_key *key = key_now(f, KEY);
     assert_int_equal(key->version_count, 1 + RACE_ROUNDS / 10);
     kms_key_free(key);
