@@ -350,22 +350,6 @@ enum em_code kms_update_primary_version(struct em_call *call)
 
 /* --- encrypt / decrypt --- */
 
-/* The version an encrypt names: a CryptoKey's primary, or a version. */
-static enum em_code encrypt_target(struct em_call *call, struct kms_registry *reg, const char *name,
-                                   struct kms_version_ref *ref)
-{
-    if (strstr(name, "/cryptoKeyVersions/"))
-        return kms_version_get(reg, name, ref, &call->status);
-    if (kms_primary_version_get(reg, name, ref, &call->status))
-        return call->status.code;
-    if (ref->purpose != KMS_ENCRYPT_DECRYPT)
-        return wrong_purpose(call, ref, "Encrypt", "ENCRYPT_DECRYPT");
-    if (!ref->found)
-        return EM_CALL_FAIL(call, EM_FAILED_PRECONDITION, "CryptoKey %s has no primary version.",
-                            name);
-    return EM_OK;
-}
-
 struct crypto_io {
     unsigned char *input, *aad, *output;
     size_t input_len, aad_len, output_len;
@@ -396,13 +380,28 @@ static enum em_code read_crypto_input(struct em_call *call, const char *data_fie
     return EM_OK;
 }
 
-static enum em_code encrypt_with(struct em_call *call, struct kms_registry *reg,
-                                 struct kms_version_ref *ref, struct crypto_io *io)
+/* Holds the version an encrypt names: a CryptoKeyVersion, or a CryptoKey's primary. */
+static enum em_code encrypt_target(struct em_call *call, struct kms_registry *reg,
+                                   struct kms_version_ref *ref)
 {
-    if (encrypt_target(call, reg, em_call_var(call, "name"), ref))
+    const char *name = em_call_var(call, "name");
+    if (strstr(name, "/cryptoKeyVersions/")
+            ? kms_version_get(reg, name, ref, &call->status)
+            : kms_primary_version_get(reg, name, ref, &call->status))
         return call->status.code;
     if (ref->purpose != KMS_ENCRYPT_DECRYPT)
         return wrong_purpose(call, ref, "Encrypt", "ENCRYPT_DECRYPT");
+    if (!ref->found)
+        return EM_CALL_FAIL(call, EM_FAILED_PRECONDITION, "CryptoKey %s has no primary version.",
+                            name);
+    return EM_OK;
+}
+
+static enum em_code encrypt_with(struct em_call *call, struct kms_registry *reg,
+                                 struct kms_version_ref *ref, struct crypto_io *io)
+{
+    if (encrypt_target(call, reg, ref))
+        return call->status.code;
     note_version(call, ref);
     if (kms_version_check_usable(reg, ref, em_clock_now(), &call->status))
         return call->status.code;
