@@ -2,9 +2,13 @@
  * kms.h: the Cloud KMS emulator's internal model, shared by the files of kms/.
  *
  *   kms_crypto.c   algorithms: key generation, encrypt/decrypt, sign, MAC (OpenSSL)
- *   kms_keys.c     the registry of key rings, keys and versions; version state machine,
- *                  rotation and scheduled destruction (no JSON, no HTTP)
+ *   kms_registry.c the registry of key rings, keys and versions: its lock, loading,
+ *                  copies and versions held by cryptographic calls (kms_registry.h)
+ *   kms_keys.c     key rings and crypto keys: creation, updates, the primary version
+ *   kms_versions.c versions: creation, the state machine, rotation and scheduled
+ *                  destruction (the domain files use no JSON and no HTTP)
  *   kms_store.c    the only SQL of KMS, and sealing of key material under the root key
+ *                  (kms_store.h: rows in and out, no registry)
  *   kms_json.c     JSON <-> the model, and the request schemas
  *   kms_handlers.c one function per REST method
  *   kms_errors.h   the catalogue of error messages sent from more than one place
@@ -19,7 +23,7 @@
 #include "em_status.h"
 
 #include <openssl/evp.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -124,7 +128,15 @@ enum em_code kms_mac(const struct kms_algorithm *alg, const struct kms_material 
                      const unsigned char *data, size_t len, unsigned char mac[KMS_MAC_MAX],
                      size_t *mac_len, struct em_status *st);
 
-/* --- kms_keys.c: the registry --- */
+/* --- the registry: kms_registry.c, kms_keys.c, kms_versions.c --- */
+
+/* Key material shared by a version and the cryptographic calls using it: erased (and
+ * freed) with its last reference, so a version destroyed while a call uses it is erased
+ * when that call ends, and never under a call's feet. */
+struct kms_shared_material {
+    atomic_int refs;
+    struct kms_material m;
+};
 
 struct kms_version {
     uint32_t id;
@@ -134,7 +146,8 @@ struct kms_version {
     const struct kms_algorithm *alg;
     enum kms_protection protection;
     int64_t create_ns, generate_ns, destroy_ns, destroy_event_ns;
-    struct kms_material material; /* erased once DESTROYED */
+    /* NULL once DESTROYED, and in the copies of kms_key_copy and the other copies */
+    struct kms_shared_material *material;
 };
 
 struct kms_key {
@@ -158,14 +171,9 @@ struct kms_key_ring {
     int64_t create_ns;
 };
 
-struct kms_registry {
-    pthread_rwlock_t lock; /* readers: lookups and crypto; writers: every change */
-    struct em_store *store;
-    unsigned char root_key[32];
-    int64_t propagation_ns;
-    struct em_index rings; /* struct kms_key_ring, by name */
-    struct em_index keys;  /* struct kms_key, by name */
-};
+/* The registry (kms_registry.c): key rings, keys and versions in memory, written through to
+ * the store. It locks internally; callers get copies or references, never its objects. */
+struct kms_registry;
 
 /* What a create request asks for, before validation. Strings may be NULL (absent). */
 struct kms_key_spec {
@@ -198,99 +206,132 @@ struct kms_key_update {
 };
 
 #define KMS_DEFAULT_DESTROY_SCHEDULED_NS (30LL * 86400 * 1000000000LL)
+#define KMS_VERSION_NAME_MAX             600 /* "<key>/cryptoKeyVersions/<n>" */
 
 enum em_code kms_registry_open(struct em_store *store, const char *data_dir, int64_t propagation_ns,
                                struct kms_registry **out, struct em_status *st);
 void kms_registry_close(struct kms_registry *reg);
 enum em_code kms_registry_reset(struct kms_registry *reg, struct em_status *st);
 
-void kms_read_lock(struct kms_registry *reg);
-void kms_write_lock(struct kms_registry *reg);
-void kms_unlock(struct kms_registry *reg);
+/* --- copies: consistent snapshots taken under the registry lock, owned by the caller.
+ * Key copies hold every version (without key material): kms_key_free. --- */
 
-/* Lookups (caller holds the lock). */
-struct kms_key_ring *kms_key_ring_find(struct kms_registry *reg, const char *name);
-struct kms_key *kms_key_find(struct kms_registry *reg, const char *name);
-struct kms_version *kms_version_find(const struct kms_key *key, uint32_t id);
-/* A version number ("1", "42": decimal, from 1); false for anything else. */
-bool kms_version_id_parse(const char *text, uint32_t *id);
-/* Parses "<key>/cryptoKeyVersions/<n>" into the key and version (either may be NULL). */
-enum em_code kms_version_lookup(struct kms_registry *reg, const char *version_name,
-                                struct kms_key **key, struct kms_version **version,
-                                struct em_status *st);
-void kms_version_name(const struct kms_key *key, const struct kms_version *v, char *out,
-                      size_t len);
+void kms_key_ring_free(struct kms_key_ring *ring);
+void kms_key_free(struct kms_key *key);
+/* NOT_FOUND in Google's words when the ring or key does not exist. */
+enum em_code kms_key_ring_copy(struct kms_registry *reg, const char *name,
+                               struct kms_key_ring **out, struct em_status *st);
+enum em_code kms_key_copy(struct kms_registry *reg, const char *name, struct kms_key **out,
+                          struct em_status *st);
+bool kms_key_ring_exists(struct kms_registry *reg, const char *name);
+bool kms_key_exists(struct kms_registry *reg, const char *name);
 
-/* Iteration in name order over the children of a parent (caller holds the lock). */
-typedef void (*kms_ring_fn)(const struct kms_key_ring *ring, void *arg);
-typedef void (*kms_key_fn)(const struct kms_key *key, void *arg);
-void kms_each_key_ring(struct kms_registry *reg, const char *location, kms_ring_fn fn, void *arg);
-void kms_each_key(struct kms_registry *reg, const char *key_ring, kms_key_fn fn, void *arg);
+/* One version and its key, copied together for a reply: kms_version_view_free. */
+struct kms_version_view {
+    struct kms_key *key;
+    const struct kms_version *version; /* in key->versions */
+};
+void kms_version_view_free(struct kms_version_view *view);
+/* Parses "<key>/cryptoKeyVersions/<n>": INVALID_ARGUMENT for a bad name, NOT_FOUND. */
+enum em_code kms_version_copy(struct kms_registry *reg, const char *version_name,
+                              struct kms_version_view *out, struct em_status *st);
 
-/* Creations that generate key material take the locks themselves (the caller holds
- * none): the spec is validated and the material generated (RSA-4096 takes seconds) with
- * no lock held, then the name is checked and the result inserted under the write lock, so
- * a name taken meanwhile fails with ALREADY_EXISTS and the prepared material is wiped.
- * *out is valid only while the registry is not reset; read it under the lock. */
-enum em_code kms_key_create(struct kms_registry *reg, const char *name,
-                            const struct kms_key_spec *spec, bool skip_initial_version, int64_t now,
-                            struct kms_key **out, struct em_status *st);
-enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, int64_t now,
-                                uint32_t *id, struct em_status *st);
-/* Tests only: called with no registry lock held once a version's material is generated,
- * before it is published. NULL in the service. */
-extern void (*kms_generation_hook)(const char *key_name);
+/* The children of a parent, in name order. */
+struct kms_key_ring_list {
+    struct kms_key_ring **items;
+    size_t count;
+};
+struct kms_key_list {
+    struct kms_key **items;
+    size_t count;
+};
+enum em_code kms_key_ring_list(struct kms_registry *reg, const char *location,
+                               struct kms_key_ring_list *out, struct em_status *st);
+/* NOT_FOUND when the key ring does not exist. */
+enum em_code kms_key_list(struct kms_registry *reg, const char *key_ring, struct kms_key_list *out,
+                          struct em_status *st);
+void kms_key_ring_list_free(struct kms_key_ring_list *list);
+void kms_key_list_free(struct kms_key_list *list);
 
-/* Changes (caller holds the write lock). Each is one transaction in the store. */
-enum em_code kms_key_ring_create(struct kms_registry *reg, const char *name, int64_t now,
-                                 struct kms_key_ring **out, struct em_status *st);
-enum em_code kms_key_update(struct kms_registry *reg, struct kms_key *key,
-                            const struct kms_key_update *update, int64_t now, struct em_status *st);
-enum em_code kms_key_set_primary(struct kms_registry *reg, struct kms_key *key, uint32_t id,
-                                 struct em_status *st);
-enum em_code kms_version_set_state(struct kms_registry *reg, struct kms_key *key,
-                                   struct kms_version *v, enum kms_state state, int64_t now,
-                                   struct em_status *st);
-enum em_code kms_version_destroy(struct kms_registry *reg, struct kms_key *key,
-                                 struct kms_version *v, int64_t now, struct em_status *st);
-enum em_code kms_version_restore(struct kms_registry *reg, struct kms_key *key,
-                                 struct kms_version *v, int64_t now, struct em_status *st);
+/* --- versions held by cryptographic calls --- */
 
-/* Runs what is due by now: scheduled destructions, automatic rotations. */
-enum em_code kms_registry_tick(struct kms_registry *reg, int64_t now, struct em_status *st);
+/* A version held for a cryptographic call: a copy of the version and of what the call
+ * checks of its key, taken together under the registry lock, and a reference to the
+ * version's key material, which stays usable until kms_version_put even when the version
+ * is disabled or destroyed meanwhile (the call is ordered before that change). The
+ * cryptography itself runs with no lock held. */
+struct kms_version_ref {
+    char key_name[KMS_VERSION_NAME_MAX];
+    char name[KMS_VERSION_NAME_MAX]; /* the version's; "" when !found */
+    enum kms_purpose purpose;
+    bool found;                 /* false: the key has no such version (only by key) */
+    bool primary;               /* the version is the key's primary */
+    struct kms_version version; /* a copy; version.material is the reference */
+};
+
+/* By version name: as kms_version_copy (found is true on success). */
+enum em_code kms_version_get(struct kms_registry *reg, const char *version_name,
+                             struct kms_version_ref *out, struct em_status *st);
+/* By key name: NOT_FOUND without the key; otherwise OK, with `found` telling whether the
+ * key has version id (kms_key_version_get; 0 finds none) or a primary version. */
+enum em_code kms_key_version_get(struct kms_registry *reg, const char *key_name, uint32_t id,
+                                 struct kms_version_ref *out, struct em_status *st);
+enum em_code kms_primary_version_get(struct kms_registry *reg, const char *key_name,
+                                     struct kms_version_ref *out, struct em_status *st);
+/* Drops the reference to the material (safe on a zeroed or failed ref, and twice). */
+void kms_version_put(struct kms_version_ref *ref);
+/* The held material: NULL when the version is DESTROYED (or nothing is held). */
+const struct kms_material *kms_version_material(const struct kms_version_ref *ref);
 
 /* The state cryptographic operations see (the previous one during the propagation delay). */
 enum kms_state kms_version_effective_state(const struct kms_registry *reg,
                                            const struct kms_version *v, int64_t now);
-/* OK when v may be used now; FAILED_PRECONDITION naming the version and its state. */
-enum em_code kms_version_check_usable(const struct kms_registry *reg, const struct kms_key *key,
-                                      const struct kms_version *v, int64_t now,
+/* OK when the held version may be used now; FAILED_PRECONDITION naming the version and
+ * its state. */
+enum em_code kms_version_check_usable(const struct kms_registry *reg,
+                                      const struct kms_version_ref *ref, int64_t now,
                                       struct em_status *st);
 
-/* --- kms_store.c: persistence --- */
+/* --- names --- */
 
-enum em_code kms_store_migrate(struct em_store *store, struct em_status *st);
-enum em_code kms_store_root_key(const char *data_dir, unsigned char key[32], struct em_status *st);
-enum em_code kms_store_load(struct kms_registry *reg, struct em_status *st);
-enum em_code kms_store_clear(struct em_store *store, struct em_status *st);
-/* After erasing key material (destruction, reset): no copy stays in any file of the data
- * directory, WAL included (em_store_purge). Not under the registry lock: it may wait for
- * other processes' readers. A purge held up is retried on the next tick. */
-void kms_store_purge(struct em_store *store);
-enum em_code kms_store_insert_key_ring(struct em_store *store, const struct kms_key_ring *ring,
-                                       struct em_status *st);
-enum em_code kms_store_save_key(struct em_store *store, const struct kms_key *key,
-                                struct em_status *st);
-enum em_code kms_store_save_version(struct kms_registry *reg, const struct kms_key *key,
-                                    const struct kms_version *v, struct em_status *st);
+struct kms_version *kms_version_find(const struct kms_key *key, uint32_t id);
+/* A version number ("1", "42": decimal, from 1); false for anything else. */
+bool kms_version_id_parse(const char *text, uint32_t *id);
+void kms_version_name(const struct kms_key *key, const struct kms_version *v, char *out,
+                      size_t len);
 
-/* Registry internals used by the loader. */
-enum em_code kms_registry_adopt_ring(struct kms_registry *reg, struct kms_key_ring *ring,
-                                     struct em_status *st);
-enum em_code kms_registry_adopt_key(struct kms_registry *reg, struct kms_key *key,
-                                    struct em_status *st);
-enum em_code kms_key_adopt_version(struct kms_key *key, struct kms_version *v,
+/* --- changes: each takes the registry's locks itself and is one transaction in the
+ * store; `out` (may be NULL) receives a copy of the result for the reply. --- */
+
+/* Creations that generate key material validate the spec and generate the material
+ * (RSA-4096 takes seconds) with no lock held, then check the name and insert the result
+ * under the write lock, so a name taken meanwhile fails with ALREADY_EXISTS and the
+ * prepared material is wiped. */
+enum em_code kms_key_create(struct kms_registry *reg, const char *name,
+                            const struct kms_key_spec *spec, bool skip_initial_version, int64_t now,
+                            struct kms_key **out, struct em_status *st);
+enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, int64_t now,
+                                struct kms_version_view *out, struct em_status *st);
+/* Tests only: called with no registry lock held once a version's material is generated,
+ * before it is published. NULL in the service. */
+extern void (*kms_generation_hook)(const char *key_name);
+
+enum em_code kms_key_ring_create(struct kms_registry *reg, const char *name, int64_t now,
+                                 struct kms_key_ring **out, struct em_status *st);
+enum em_code kms_key_update(struct kms_registry *reg, const char *name,
+                            const struct kms_key_update *update, int64_t now, struct kms_key **out,
+                            struct em_status *st);
+enum em_code kms_key_set_primary(struct kms_registry *reg, const char *name, uint32_t id,
+                                 struct kms_key **out, struct em_status *st);
+enum em_code kms_version_set_state(struct kms_registry *reg, const char *version_name,
+                                   enum kms_state state, int64_t now, struct kms_version_view *out,
                                    struct em_status *st);
-void kms_key_free(struct kms_key *key);
+enum em_code kms_version_destroy(struct kms_registry *reg, const char *version_name, int64_t now,
+                                 struct kms_version_view *out, struct em_status *st);
+enum em_code kms_version_restore(struct kms_registry *reg, const char *version_name, int64_t now,
+                                 struct kms_version_view *out, struct em_status *st);
+
+/* Runs what is due by now: scheduled destructions, automatic rotations. */
+enum em_code kms_registry_tick(struct kms_registry *reg, int64_t now, struct em_status *st);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * kms_handlers: thin glue between REST calls and the KMS model. Each handler reads the
  * call (path variables, query, the schema-checked body), validates IDs, calls kms_keys /
- * kms_crypto under the registry lock, and replies with JSON from kms_json.
+ * kms_crypto, and replies with JSON from kms_json. Handlers hold no lock: the registry
+ * gives them copies (of keys, for replies) or versions held by reference (for
+ * cryptography, which runs with no lock held).
  *
  * Google reference: https://cloud.google.com/kms/docs/reference/rest/v1/projects.locations
  * Integrity fields follow https://cloud.google.com/kms/docs/data-integrity-guidelines:
@@ -133,23 +135,35 @@ static void add_crc(cJSON *reply, const char *field, const void *data, size_t le
     em_json_add_int64(reply, field, em_crc32c(data, len));
 }
 
-static void note_version(struct em_call *call, const struct kms_key *key,
-                         const struct kms_version *v)
+/* The audit entry records the version a cryptographic call used. */
+static void note_version(struct em_call *call, const struct kms_version_ref *ref)
 {
-    kms_version_name(key, v, call->audit_key_version, sizeof(call->audit_key_version));
+    int room = (int)sizeof(call->audit_key_version) - 1;
+    snprintf(call->audit_key_version, sizeof(call->audit_key_version), "%.*s", room, ref->name);
 }
 
-static enum em_code key_not_found(struct em_call *call, const char *name)
-{
-    return KMS_ERR_CRYPTO_KEY_NOT_FOUND(&call->status, name);
-}
-
-static enum em_code wrong_purpose(struct em_call *call, const struct kms_key *key,
+static enum em_code wrong_purpose(struct em_call *call, const struct kms_version_ref *ref,
                                   const char *method, const char *needed)
 {
     return EM_CALL_FAIL(call, EM_FAILED_PRECONDITION,
                         "%s needs a CryptoKey with purpose %s; %s has purpose %s.", method, needed,
-                        key->name, kms_purpose_name(key->purpose));
+                        ref->key_name, kms_purpose_name(ref->purpose));
+}
+
+/* Replies with a key copy, which it frees. */
+static enum em_code reply_key(struct em_call *call, struct kms_key *key)
+{
+    cJSON *reply = kms_json_key(key);
+    kms_key_free(key);
+    return em_call_reply(call, reply);
+}
+
+/* Replies with the version of a view, which it frees. */
+static enum em_code reply_version(struct em_call *call, struct kms_version_view *view)
+{
+    cJSON *reply = kms_json_version(view->key, view->version);
+    kms_version_view_free(view);
+    return em_call_reply(call, reply);
 }
 
 /* --- locations, random bytes, operations --- */
@@ -220,45 +234,36 @@ enum em_code kms_create_key_ring(struct em_call *call)
     if (check_location(call, parent) || check_id(call, "key_ring_id", id) ||
         child_name(call, parent, "keyRings", id, name))
         return call->status.code;
-    struct kms_registry *reg = registry(call);
     struct kms_key_ring *ring;
-    kms_write_lock(reg);
-    enum em_code code = kms_key_ring_create(reg, name, em_clock_now(), &ring, &call->status);
-    cJSON *reply = code ? NULL : kms_json_key_ring(ring);
-    kms_unlock(reg);
-    return code ? code : em_call_reply(call, reply);
+    if (kms_key_ring_create(registry(call), name, em_clock_now(), &ring, &call->status))
+        return call->status.code;
+    cJSON *reply = kms_json_key_ring(ring);
+    kms_key_ring_free(ring);
+    return em_call_reply(call, reply);
 }
 
 enum em_code kms_get_key_ring(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
-    if (check_location(call, name))
+    struct kms_key_ring *ring;
+    if (check_location(call, name) || kms_key_ring_copy(registry(call), name, &ring, &call->status))
         return call->status.code;
-    struct kms_registry *reg = registry(call);
-    kms_read_lock(reg);
-    struct kms_key_ring *ring = kms_key_ring_find(reg, name);
-    cJSON *reply = ring ? kms_json_key_ring(ring) : NULL;
-    kms_unlock(reg);
-    if (!reply)
-        return KMS_ERR_KEY_RING_NOT_FOUND(&call->status, name);
+    cJSON *reply = kms_json_key_ring(ring);
+    kms_key_ring_free(ring);
     return em_call_reply(call, reply);
-}
-
-static void add_ring_json(const struct kms_key_ring *ring, void *arg)
-{
-    cJSON_AddItemToArray(arg, kms_json_key_ring(ring));
 }
 
 enum em_code kms_list_key_rings(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
-    if (check_location(call, parent))
+    struct kms_key_ring_list rings;
+    if (check_location(call, parent) ||
+        kms_key_ring_list(registry(call), parent, &rings, &call->status))
         return call->status.code;
-    struct kms_registry *reg = registry(call);
     cJSON *items = cJSON_CreateArray();
-    kms_read_lock(reg);
-    kms_each_key_ring(reg, parent, add_ring_json, items);
-    kms_unlock(reg);
+    for (size_t i = 0; i < rings.count; i++)
+        cJSON_AddItemToArray(items, kms_json_key_ring(rings.items[i]));
+    kms_key_ring_list_free(&rings);
     struct em_list_options opt = {"keyRings", 1000, 1000, true};
     return em_list_reply(call, items, &opt);
 }
@@ -280,51 +285,32 @@ enum em_code kms_create_crypto_key(struct em_call *call)
         cJSON_free(labels);
         return call->status.code;
     }
-    struct kms_registry *reg = registry(call);
-    enum em_code code = kms_key_create(reg, name, &spec, skip, em_clock_now(), NULL, &call->status);
+    struct kms_key *key;
+    enum em_code code =
+        kms_key_create(registry(call), name, &spec, skip, em_clock_now(), &key, &call->status);
     cJSON_free(labels);
-    if (code)
-        return code;
-    kms_read_lock(reg);
-    struct kms_key *key = kms_key_find(reg, name);
-    cJSON *reply = key ? kms_json_key(key) : NULL;
-    kms_unlock(reg);
-    return key ? em_call_reply(call, reply) : key_not_found(call, name);
+    return code ? code : reply_key(call, key);
 }
 
 enum em_code kms_get_crypto_key(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
-    if (check_location(call, name))
+    struct kms_key *key;
+    if (check_location(call, name) || kms_key_copy(registry(call), name, &key, &call->status))
         return call->status.code;
-    struct kms_registry *reg = registry(call);
-    kms_read_lock(reg);
-    struct kms_key *key = kms_key_find(reg, name);
-    cJSON *reply = key ? kms_json_key(key) : NULL;
-    kms_unlock(reg);
-    return reply ? em_call_reply(call, reply) : key_not_found(call, name);
-}
-
-static void add_key_json(const struct kms_key *key, void *arg)
-{
-    cJSON_AddItemToArray(arg, kms_json_key(key));
+    return reply_key(call, key);
 }
 
 enum em_code kms_list_crypto_keys(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
-    if (check_location(call, parent))
+    struct kms_key_list keys;
+    if (check_location(call, parent) || kms_key_list(registry(call), parent, &keys, &call->status))
         return call->status.code;
-    struct kms_registry *reg = registry(call);
     cJSON *items = cJSON_CreateArray();
-    kms_read_lock(reg);
-    bool ring_exists = kms_key_ring_find(reg, parent) != NULL;
-    kms_each_key(reg, parent, add_key_json, items);
-    kms_unlock(reg);
-    if (!ring_exists) {
-        cJSON_Delete(items);
-        return KMS_ERR_KEY_RING_NOT_FOUND(&call->status, parent);
-    }
+    for (size_t i = 0; i < keys.count; i++)
+        cJSON_AddItemToArray(items, kms_json_key(keys.items[i]));
+    kms_key_list_free(&keys);
     struct em_list_options opt = {"cryptoKeys", 1000, 1000, true};
     return em_list_reply(call, items, &opt);
 }
@@ -340,15 +326,11 @@ enum em_code kms_update_crypto_key(struct em_call *call)
         cJSON_free(labels);
         return call->status.code;
     }
-    struct kms_registry *reg = registry(call);
-    kms_write_lock(reg);
-    struct kms_key *key = kms_key_find(reg, name);
-    enum em_code code = key ? kms_key_update(reg, key, &update, em_clock_now(), &call->status)
-                            : key_not_found(call, name);
-    cJSON *reply = code ? NULL : kms_json_key(key);
-    kms_unlock(reg);
+    struct kms_key *key;
+    enum em_code code =
+        kms_key_update(registry(call), name, &update, em_clock_now(), &key, &call->status);
     cJSON_free(labels);
-    return code ? code : em_call_reply(call, reply);
+    return code ? code : reply_key(call, key);
 }
 
 enum em_code kms_update_primary_version(struct em_call *call)
@@ -360,35 +342,13 @@ enum em_code kms_update_primary_version(struct em_call *call)
     if (!kms_version_id_parse(em_json_string(call->body, "cryptoKeyVersionId"), &id))
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                             "crypto_key_version_id must be a version number such as \"2\".");
-    struct kms_registry *reg = registry(call);
-    kms_write_lock(reg);
-    struct kms_key *key = kms_key_find(reg, name);
-    enum em_code code =
-        key ? kms_key_set_primary(reg, key, id, &call->status) : key_not_found(call, name);
-    cJSON *reply = code ? NULL : kms_json_key(key);
-    kms_unlock(reg);
-    return code ? code : em_call_reply(call, reply);
+    struct kms_key *key;
+    if (kms_key_set_primary(registry(call), name, id, &key, &call->status))
+        return call->status.code;
+    return reply_key(call, key);
 }
 
 /* --- encrypt / decrypt --- */
-
-/* The key and version an encrypt names: a CryptoKey (its primary) or a version. */
-static enum em_code encrypt_target(struct em_call *call, struct kms_registry *reg, const char *name,
-                                   struct kms_key **key, struct kms_version **v)
-{
-    if (strstr(name, "/cryptoKeyVersions/"))
-        return kms_version_lookup(reg, name, key, v, &call->status);
-    *key = kms_key_find(reg, name);
-    if (!*key)
-        return key_not_found(call, name);
-    if ((*key)->purpose != KMS_ENCRYPT_DECRYPT)
-        return wrong_purpose(call, *key, "Encrypt", "ENCRYPT_DECRYPT");
-    *v = kms_version_find(*key, (*key)->primary);
-    if (!*v)
-        return EM_CALL_FAIL(call, EM_FAILED_PRECONDITION, "CryptoKey %s has no primary version.",
-                            name);
-    return EM_OK;
-}
 
 struct crypto_io {
     unsigned char *input, *aad, *output;
@@ -420,49 +380,56 @@ static enum em_code read_crypto_input(struct em_call *call, const char *data_fie
     return EM_OK;
 }
 
-static enum em_code encrypt_locked(struct em_call *call, struct kms_registry *reg,
-                                   struct crypto_io *io, char *version_name, size_t name_len,
-                                   enum kms_protection *level)
+/* Holds the version an encrypt names: a CryptoKeyVersion, or a CryptoKey's primary. */
+static enum em_code encrypt_target(struct em_call *call, struct kms_registry *reg,
+                                   struct kms_version_ref *ref)
 {
-    struct kms_key *key;
-    struct kms_version *v;
-    if (encrypt_target(call, reg, em_call_var(call, "name"), &key, &v))
+    const char *name = em_call_var(call, "name");
+    if (strstr(name, "/cryptoKeyVersions/")
+            ? kms_version_get(reg, name, ref, &call->status)
+            : kms_primary_version_get(reg, name, ref, &call->status))
         return call->status.code;
-    if (key->purpose != KMS_ENCRYPT_DECRYPT)
-        return wrong_purpose(call, key, "Encrypt", "ENCRYPT_DECRYPT");
-    note_version(call, key, v);
-    if (kms_version_check_usable(reg, key, v, em_clock_now(), &call->status))
+    if (ref->purpose != KMS_ENCRYPT_DECRYPT)
+        return wrong_purpose(call, ref, "Encrypt", "ENCRYPT_DECRYPT");
+    if (!ref->found)
+        return EM_CALL_FAIL(call, EM_FAILED_PRECONDITION, "CryptoKey %s has no primary version.",
+                            name);
+    return EM_OK;
+}
+
+static enum em_code encrypt_with(struct em_call *call, struct kms_registry *reg,
+                                 struct kms_version_ref *ref, struct crypto_io *io)
+{
+    if (encrypt_target(call, reg, ref))
+        return call->status.code;
+    note_version(call, ref);
+    if (kms_version_check_usable(reg, ref, em_clock_now(), &call->status))
         return call->status.code;
     io->output_len = kms_ciphertext_size(io->input_len);
     io->output = malloc(io->output_len);
     if (!io->output)
         return EM_FAIL_OOM(&call->status);
-    kms_version_name(key, v, version_name, name_len);
-    *level = v->protection;
-    return kms_encrypt(&v->material, v->id, io->aad, io->aad_len, io->input, io->input_len,
-                       io->output, &call->status);
+    return kms_encrypt(kms_version_material(ref), ref->version.id, io->aad, io->aad_len, io->input,
+                       io->input_len, io->output, &call->status);
 }
 
 enum em_code kms_encrypt_call(struct em_call *call)
 {
     struct crypto_io io = {0};
-    struct kms_registry *reg = registry(call);
-    char version_name[600];
-    enum kms_protection level = KMS_SOFTWARE;
+    struct kms_version_ref ref = {0};
     enum em_code code = read_crypto_input(call, "plaintext", KMS_MAX_PLAINTEXT, &io);
-    if (!code) {
-        kms_read_lock(reg);
-        code = encrypt_locked(call, reg, &io, version_name, sizeof(version_name), &level);
-        kms_unlock(reg);
-    }
+    if (!code)
+        code = encrypt_with(call, registry(call), &ref, &io);
+    kms_version_put(&ref);
     if (!code) {
         cJSON *reply = cJSON_CreateObject();
-        cJSON_AddStringToObject(reply, "name", version_name);
+        cJSON_AddStringToObject(reply, "name", ref.name);
         em_json_add_bytes(reply, "ciphertext", io.output, io.output_len);
         add_crc(reply, "ciphertextCrc32c", io.output, io.output_len);
         cJSON_AddBoolToObject(reply, "verifiedPlaintextCrc32c", io.input_verified);
         cJSON_AddBoolToObject(reply, "verifiedAdditionalAuthenticatedDataCrc32c", io.aad_verified);
-        cJSON_AddStringToObject(reply, "protectionLevel", kms_protection_name(level));
+        cJSON_AddStringToObject(reply, "protectionLevel",
+                                kms_protection_name(ref.version.protection));
         em_call_reply(call, reply);
     }
     crypto_io_free(&io);
@@ -475,54 +442,47 @@ static enum em_code decrypt_failed(struct em_call *call)
                         "Decryption failed: verify that 'name' refers to the correct CryptoKey.");
 }
 
-static enum em_code decrypt_locked(struct em_call *call, struct kms_registry *reg,
-                                   struct crypto_io *io, bool *used_primary,
-                                   enum kms_protection *level)
+static enum em_code decrypt_with(struct em_call *call, struct kms_registry *reg,
+                                 struct kms_version_ref *ref, struct crypto_io *io)
 {
-    const char *name = em_call_var(call, "name");
-    struct kms_key *key = kms_key_find(reg, name);
-    uint32_t id;
-    if (!key)
-        return key_not_found(call, name);
-    if (key->purpose != KMS_ENCRYPT_DECRYPT)
-        return wrong_purpose(call, key, "Decrypt", "ENCRYPT_DECRYPT");
-    struct kms_version *v = NULL;
-    if (!kms_ciphertext_version(io->input, io->input_len, &id) || !(v = kms_version_find(key, id)))
+    uint32_t id; /* 0 finds no version: a ciphertext without one fails like a wrong one */
+    if (!kms_ciphertext_version(io->input, io->input_len, &id))
+        id = 0;
+    if (kms_key_version_get(reg, em_call_var(call, "name"), id, ref, &call->status))
+        return call->status.code;
+    if (ref->purpose != KMS_ENCRYPT_DECRYPT)
+        return wrong_purpose(call, ref, "Decrypt", "ENCRYPT_DECRYPT");
+    if (!ref->found)
         return decrypt_failed(call);
-    note_version(call, key, v);
-    if (kms_version_check_usable(reg, key, v, em_clock_now(), &call->status))
+    note_version(call, ref);
+    if (kms_version_check_usable(reg, ref, em_clock_now(), &call->status))
         return call->status.code;
     io->output = malloc(io->input_len);
     if (!io->output)
         return EM_FAIL_OOM(&call->status);
-    if (!kms_decrypt(&v->material, io->aad, io->aad_len, io->input, io->input_len, io->output,
-                     &io->output_len))
+    if (!kms_decrypt(kms_version_material(ref), io->aad, io->aad_len, io->input, io->input_len,
+                     io->output, &io->output_len))
         return decrypt_failed(call);
-    *used_primary = v->id == key->primary;
-    *level = v->protection;
     return EM_OK;
 }
 
 enum em_code kms_decrypt_call(struct em_call *call)
 {
     struct crypto_io io = {0};
-    struct kms_registry *reg = registry(call);
-    bool used_primary = false;
-    enum kms_protection level = KMS_SOFTWARE;
+    struct kms_version_ref ref = {0};
     enum em_code code = read_crypto_input(call, "ciphertext", KMS_MAX_CIPHERTEXT, &io);
     if (!code && !io.input)
         code = EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "ciphertext is required.");
-    if (!code) {
-        kms_read_lock(reg);
-        code = decrypt_locked(call, reg, &io, &used_primary, &level);
-        kms_unlock(reg);
-    }
+    if (!code)
+        code = decrypt_with(call, registry(call), &ref, &io);
+    kms_version_put(&ref);
     if (!code) {
         cJSON *reply = cJSON_CreateObject();
         em_json_add_bytes(reply, "plaintext", io.output, io.output_len);
         add_crc(reply, "plaintextCrc32c", io.output, io.output_len);
-        cJSON_AddBoolToObject(reply, "usedPrimary", used_primary);
-        cJSON_AddStringToObject(reply, "protectionLevel", kms_protection_name(level));
+        cJSON_AddBoolToObject(reply, "usedPrimary", ref.primary);
+        cJSON_AddStringToObject(reply, "protectionLevel",
+                                kms_protection_name(ref.version.protection));
         em_call_reply(call, reply);
     }
     crypto_io_free(&io);
@@ -534,53 +494,34 @@ enum em_code kms_decrypt_call(struct em_call *call)
 enum em_code kms_create_version(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
-    if (check_location(call, parent))
+    struct kms_version_view view;
+    if (check_location(call, parent) ||
+        kms_version_create(registry(call), parent, em_clock_now(), &view, &call->status))
         return call->status.code;
-    struct kms_registry *reg = registry(call);
-    uint32_t id;
-    if (kms_version_create(reg, parent, em_clock_now(), &id, &call->status))
-        return call->status.code;
-    kms_read_lock(reg);
-    struct kms_key *key = kms_key_find(reg, parent);
-    struct kms_version *v = key ? kms_version_find(key, id) : NULL;
-    if (v)
-        note_version(call, key, v);
-    cJSON *reply = v ? kms_json_version(key, v) : NULL;
-    kms_unlock(reg);
-    return v ? em_call_reply(call, reply) : key_not_found(call, parent);
+    kms_version_name(view.key, view.version, call->audit_key_version,
+                     sizeof(call->audit_key_version));
+    return reply_version(call, &view);
 }
 
 enum em_code kms_get_version(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
-    if (check_location(call, name))
+    struct kms_version_view view;
+    if (check_location(call, name) || kms_version_copy(registry(call), name, &view, &call->status))
         return call->status.code;
-    struct kms_registry *reg = registry(call);
-    struct kms_key *key;
-    struct kms_version *v;
-    kms_read_lock(reg);
-    enum em_code code = kms_version_lookup(reg, name, &key, &v, &call->status);
-    cJSON *reply = code ? NULL : kms_json_version(key, v);
-    kms_unlock(reg);
-    return code ? code : em_call_reply(call, reply);
+    return reply_version(call, &view);
 }
 
 enum em_code kms_list_versions(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
-    if (check_location(call, parent))
+    struct kms_key *key;
+    if (check_location(call, parent) || kms_key_copy(registry(call), parent, &key, &call->status))
         return call->status.code;
-    struct kms_registry *reg = registry(call);
     cJSON *items = cJSON_CreateArray();
-    kms_read_lock(reg);
-    struct kms_key *key = kms_key_find(reg, parent);
-    for (uint32_t i = 0; key && i < key->version_count; i++)
+    for (uint32_t i = 0; i < key->version_count; i++)
         cJSON_AddItemToArray(items, kms_json_version(key, key->versions[i]));
-    kms_unlock(reg);
-    if (!key) {
-        cJSON_Delete(items);
-        return key_not_found(call, parent);
-    }
+    kms_key_free(key);
     struct em_list_options opt = {"cryptoKeyVersions", 1000, 1000, true};
     return em_list_reply(call, items, &opt);
 }
@@ -602,111 +543,81 @@ static enum em_code read_version_patch(struct em_call *call, enum kms_state *sta
     return EM_OK;
 }
 
-/* Runs a state-changing action on the version named by the route's "name". */
-typedef enum em_code (*version_action)(struct kms_registry *reg, struct kms_key *key,
-                                       struct kms_version *v, enum kms_state state, int64_t now,
-                                       struct em_status *st);
-
-static enum em_code change_version(struct em_call *call, version_action action,
-                                   enum kms_state state)
-{
-    const char *name = em_call_var(call, "name");
-    if (check_location(call, name))
-        return call->status.code;
-    struct kms_registry *reg = registry(call);
-    struct kms_key *key;
-    struct kms_version *v;
-    kms_write_lock(reg);
-    enum em_code code = kms_version_lookup(reg, name, &key, &v, &call->status);
-    if (!code)
-        code = action(reg, key, v, state, em_clock_now(), &call->status);
-    cJSON *reply = code ? NULL : kms_json_version(key, v);
-    kms_unlock(reg);
-    return code ? code : em_call_reply(call, reply);
-}
-
-static enum em_code set_state_action(struct kms_registry *reg, struct kms_key *key,
-                                     struct kms_version *v, enum kms_state state, int64_t now,
-                                     struct em_status *st)
-{
-    return kms_version_set_state(reg, key, v, state, now, st);
-}
-
-static enum em_code destroy_action(struct kms_registry *reg, struct kms_key *key,
-                                   struct kms_version *v, enum kms_state state, int64_t now,
-                                   struct em_status *st)
-{
-    (void)state;
-    return kms_version_destroy(reg, key, v, now, st);
-}
-
-static enum em_code restore_action(struct kms_registry *reg, struct kms_key *key,
-                                   struct kms_version *v, enum kms_state state, int64_t now,
-                                   struct em_status *st)
-{
-    (void)state;
-    return kms_version_restore(reg, key, v, now, st);
-}
-
 enum em_code kms_update_version(struct em_call *call)
 {
+    const char *name = em_call_var(call, "name");
     enum kms_state state = KMS_STATE_UNSPECIFIED;
-    if (read_version_patch(call, &state))
+    struct kms_version_view view;
+    if (read_version_patch(call, &state) || check_location(call, name) ||
+        kms_version_set_state(registry(call), name, state, em_clock_now(), &view, &call->status))
         return call->status.code;
-    return change_version(call, set_state_action, state);
+    return reply_version(call, &view);
 }
 
 enum em_code kms_destroy_version(struct em_call *call)
 {
-    return change_version(call, destroy_action, KMS_STATE_UNSPECIFIED);
+    const char *name = em_call_var(call, "name");
+    struct kms_version_view view;
+    if (check_location(call, name) ||
+        kms_version_destroy(registry(call), name, em_clock_now(), &view, &call->status))
+        return call->status.code;
+    return reply_version(call, &view);
 }
 
 enum em_code kms_restore_version(struct em_call *call)
 {
-    return change_version(call, restore_action, KMS_STATE_UNSPECIFIED);
+    const char *name = em_call_var(call, "name");
+    struct kms_version_view view;
+    if (check_location(call, name) ||
+        kms_version_restore(registry(call), name, em_clock_now(), &view, &call->status))
+        return call->status.code;
+    return reply_version(call, &view);
 }
 
-/* Finds the version for a cryptographic call and checks purpose and state. */
+/* Holds the version a cryptographic call names and checks its purpose and state. */
 static enum em_code usable_version(struct em_call *call, struct kms_registry *reg,
                                    enum kms_purpose purpose, const char *method,
-                                   struct kms_key **key, struct kms_version **v)
+                                   struct kms_version_ref *ref)
 {
-    if (kms_version_lookup(reg, em_call_var(call, "name"), key, v, &call->status))
+    if (kms_version_get(reg, em_call_var(call, "name"), ref, &call->status))
         return call->status.code;
-    if ((*key)->purpose != purpose)
-        return wrong_purpose(call, *key, method, kms_purpose_name(purpose));
-    note_version(call, *key, *v);
-    return kms_version_check_usable(reg, *key, *v, em_clock_now(), &call->status);
+    if (ref->purpose != purpose)
+        return wrong_purpose(call, ref, method, kms_purpose_name(purpose));
+    note_version(call, ref);
+    return kms_version_check_usable(reg, ref, em_clock_now(), &call->status);
+}
+
+static enum em_code public_key_of(struct em_call *call, struct kms_version_ref *ref, char **pem)
+{
+    struct kms_registry *reg = registry(call);
+    if (check_location(call, em_call_var(call, "name")) ||
+        kms_version_get(reg, em_call_var(call, "name"), ref, &call->status))
+        return call->status.code;
+    if (ref->purpose != KMS_ASYMMETRIC_SIGN && ref->purpose != KMS_ASYMMETRIC_DECRYPT)
+        return wrong_purpose(call, ref, "GetPublicKey", "ASYMMETRIC_SIGN or ASYMMETRIC_DECRYPT");
+    if (kms_version_check_usable(reg, ref, em_clock_now(), &call->status))
+        return call->status.code;
+    return kms_public_key_pem(kms_version_material(ref), pem, &call->status);
 }
 
 enum em_code kms_get_public_key(struct em_call *call)
 {
-    struct kms_registry *reg = registry(call);
-    struct kms_key *key;
-    struct kms_version *v;
+    struct kms_version_ref ref = {0};
     char *pem = NULL;
-    if (check_location(call, em_call_var(call, "name")))
-        return call->status.code;
-    kms_read_lock(reg);
-    enum em_code code = kms_version_lookup(reg, em_call_var(call, "name"), &key, &v, &call->status);
-    if (!code && key->purpose != KMS_ASYMMETRIC_SIGN && key->purpose != KMS_ASYMMETRIC_DECRYPT)
-        code = wrong_purpose(call, key, "GetPublicKey", "ASYMMETRIC_SIGN or ASYMMETRIC_DECRYPT");
-    if (!code)
-        code = kms_version_check_usable(reg, key, v, em_clock_now(), &call->status);
-    if (!code)
-        code = kms_public_key_pem(&v->material, &pem, &call->status);
-    cJSON *reply = NULL;
+    enum em_code code = public_key_of(call, &ref, &pem);
+    kms_version_put(&ref);
     if (!code) {
-        reply = cJSON_CreateObject();
+        cJSON *reply = cJSON_CreateObject();
         cJSON_AddStringToObject(reply, "pem", pem);
-        cJSON_AddStringToObject(reply, "algorithm", v->alg->name);
+        cJSON_AddStringToObject(reply, "algorithm", ref.version.alg->name);
         add_crc(reply, "pemCrc32c", pem, strlen(pem));
         cJSON_AddStringToObject(reply, "name", em_call_var(call, "name"));
-        cJSON_AddStringToObject(reply, "protectionLevel", kms_protection_name(v->protection));
+        cJSON_AddStringToObject(reply, "protectionLevel",
+                                kms_protection_name(ref.version.protection));
+        em_call_reply(call, reply);
     }
-    kms_unlock(reg);
     free(pem);
-    return code ? code : em_call_reply(call, reply);
+    return code;
 }
 
 /* The digest field an algorithm expects ("sha256"...), or NULL when it signs data. */
@@ -744,24 +655,23 @@ static enum em_code read_sign_input(struct em_call *call, const struct kms_algor
     return check_crc(call, "digestCrc32c", "digest", io->input, io->input_len, digest_verified);
 }
 
+static enum em_code sign_with(struct em_call *call, struct kms_version_ref *ref,
+                              struct crypto_io *io, bool *digest_verified)
+{
+    if (usable_version(call, registry(call), KMS_ASYMMETRIC_SIGN, "AsymmetricSign", ref) ||
+        read_sign_input(call, ref->version.alg, io, digest_verified))
+        return call->status.code;
+    return kms_sign(ref->version.alg, kms_version_material(ref), io->input, io->input_len,
+                    &io->output, &io->output_len, &call->status);
+}
+
 enum em_code kms_asymmetric_sign_call(struct em_call *call)
 {
-    struct kms_registry *reg = registry(call);
-    struct kms_key *key;
-    struct kms_version *v;
+    struct kms_version_ref ref = {0};
     struct crypto_io io = {0};
     bool digest_verified = false;
-    enum kms_protection level = KMS_SOFTWARE;
-    kms_read_lock(reg);
-    enum em_code code = usable_version(call, reg, KMS_ASYMMETRIC_SIGN, "AsymmetricSign", &key, &v);
-    if (!code)
-        code = read_sign_input(call, v->alg, &io, &digest_verified);
-    if (!code) {
-        code = kms_sign(v->alg, &v->material, io.input, io.input_len, &io.output, &io.output_len,
-                        &call->status);
-        level = v->protection;
-    }
-    kms_unlock(reg);
+    enum em_code code = sign_with(call, &ref, &io, &digest_verified);
+    kms_version_put(&ref);
     if (!code) {
         cJSON *reply = cJSON_CreateObject();
         em_json_add_bytes(reply, "signature", io.output, io.output_len);
@@ -769,40 +679,43 @@ enum em_code kms_asymmetric_sign_call(struct em_call *call)
         cJSON_AddBoolToObject(reply, "verifiedDigestCrc32c", digest_verified);
         cJSON_AddBoolToObject(reply, "verifiedDataCrc32c", io.input_verified);
         cJSON_AddStringToObject(reply, "name", em_call_var(call, "name"));
-        cJSON_AddStringToObject(reply, "protectionLevel", kms_protection_name(level));
+        cJSON_AddStringToObject(reply, "protectionLevel",
+                                kms_protection_name(ref.version.protection));
         em_call_reply(call, reply);
     }
     crypto_io_free(&io);
     return code;
 }
 
+static enum em_code asymmetric_decrypt_with(struct em_call *call, struct kms_version_ref *ref,
+                                            struct crypto_io *io)
+{
+    if (body_bytes(call, "ciphertext", 4096, &io->input, &io->input_len) ||
+        check_crc(call, "ciphertextCrc32c", "ciphertext", io->input, io->input_len,
+                  &io->input_verified) ||
+        usable_version(call, registry(call), KMS_ASYMMETRIC_DECRYPT, "AsymmetricDecrypt", ref))
+        return call->status.code;
+    if (!kms_asymmetric_decrypt(ref->version.alg, kms_version_material(ref), io->input,
+                                io->input_len, &io->output, &io->output_len))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Decryption failed: the ciphertext is invalid for %s.",
+                            ref->version.alg->name);
+    return EM_OK;
+}
+
 enum em_code kms_asymmetric_decrypt_call(struct em_call *call)
 {
-    struct kms_registry *reg = registry(call);
-    struct kms_key *key;
-    struct kms_version *v;
+    struct kms_version_ref ref = {0};
     struct crypto_io io = {0};
-    enum kms_protection level = KMS_SOFTWARE;
-    if (body_bytes(call, "ciphertext", 4096, &io.input, &io.input_len) ||
-        check_crc(call, "ciphertextCrc32c", "ciphertext", io.input, io.input_len,
-                  &io.input_verified))
-        return call->status.code;
-    kms_read_lock(reg);
-    enum em_code code =
-        usable_version(call, reg, KMS_ASYMMETRIC_DECRYPT, "AsymmetricDecrypt", &key, &v);
-    if (!code && !kms_asymmetric_decrypt(v->alg, &v->material, io.input, io.input_len, &io.output,
-                                         &io.output_len))
-        code = EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
-                            "Decryption failed: the ciphertext is invalid for %s.", v->alg->name);
-    if (!code)
-        level = v->protection;
-    kms_unlock(reg);
+    enum em_code code = asymmetric_decrypt_with(call, &ref, &io);
+    kms_version_put(&ref);
     if (!code) {
         cJSON *reply = cJSON_CreateObject();
         em_json_add_bytes(reply, "plaintext", io.output, io.output_len);
         add_crc(reply, "plaintextCrc32c", io.output, io.output_len);
         cJSON_AddBoolToObject(reply, "verifiedCiphertextCrc32c", io.input_verified);
-        cJSON_AddStringToObject(reply, "protectionLevel", kms_protection_name(level));
+        cJSON_AddStringToObject(reply, "protectionLevel",
+                                kms_protection_name(ref.version.protection));
         em_call_reply(call, reply);
     }
     crypto_io_free(&io);
@@ -814,19 +727,17 @@ static enum em_code compute_mac(struct em_call *call, const char *method, struct
                                 unsigned char mac[KMS_MAC_MAX], size_t *mac_len,
                                 enum kms_protection *level)
 {
-    struct kms_registry *reg = registry(call);
-    struct kms_key *key;
-    struct kms_version *v;
+    struct kms_version_ref ref = {0};
     if (body_bytes(call, "data", KMS_MAX_PLAINTEXT, &io->input, &io->input_len) ||
         check_crc(call, "dataCrc32c", "data", io->input, io->input_len, &io->input_verified))
         return call->status.code;
-    kms_read_lock(reg);
-    enum em_code code = usable_version(call, reg, KMS_MAC, method, &key, &v);
+    enum em_code code = usable_version(call, registry(call), KMS_MAC, method, &ref);
     if (!code)
-        code = kms_mac(v->alg, &v->material, io->input, io->input_len, mac, mac_len, &call->status);
+        code = kms_mac(ref.version.alg, kms_version_material(&ref), io->input, io->input_len, mac,
+                       mac_len, &call->status);
     if (!code)
-        *level = v->protection;
-    kms_unlock(reg);
+        *level = ref.version.protection;
+    kms_version_put(&ref);
     return code;
 }
 
@@ -885,10 +796,8 @@ enum em_code kms_iam_resource_check(struct em_call *call)
     if (check_location(call, name))
         return call->status.code;
     struct kms_registry *reg = registry(call);
-    kms_read_lock(reg);
-    bool exists = strstr(name, "/cryptoKeys/") ? kms_key_find(reg, name) != NULL
-                                               : kms_key_ring_find(reg, name) != NULL;
-    kms_unlock(reg);
+    bool exists =
+        strstr(name, "/cryptoKeys/") ? kms_key_exists(reg, name) : kms_key_ring_exists(reg, name);
     if (!exists)
         return strstr(name, "/cryptoKeys/") ? KMS_ERR_CRYPTO_KEY_NOT_FOUND(&call->status, name)
                                             : KMS_ERR_KEY_RING_NOT_FOUND(&call->status, name);

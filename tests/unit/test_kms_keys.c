@@ -1,8 +1,9 @@
 /*
  * Unit tests of kms_keys: the version state machine, scheduled destruction and
  * crypto-shredding, rotation, the propagation delay, validation of key specs,
- * persistence across a restart of the registry (a step error fails the load), and key
- * generation outside the registry lock.
+ * persistence across a restart of the registry (a step error fails the load), key
+ * generation outside the registry lock, copies and lists, and versions held by
+ * cryptographic calls across their destruction.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include "unit_util.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -27,7 +29,6 @@
 struct fixture {
     struct unit_dir dir;
     struct kms_registry *reg;
-    struct kms_key *key;
 };
 
 static struct kms_key_spec symmetric = {.purpose = "ENCRYPT_DECRYPT"};
@@ -42,10 +43,9 @@ static int setup_with_delay(void **state, int64_t propagation_ns)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct em_status st = {0};
-    struct kms_key_ring *ring;
     if (!f || unit_dir_open(&f->dir) || open_registry(f, propagation_ns) ||
-        kms_key_ring_create(f->reg, RING, T0, &ring, &st) ||
-        kms_key_create(f->reg, KEY, &symmetric, false, T0, &f->key, &st))
+        kms_key_ring_create(f->reg, RING, T0, NULL, &st) ||
+        kms_key_create(f->reg, KEY, &symmetric, false, T0, NULL, &st))
         return -1;
     *state = f;
     return 0;
@@ -70,21 +70,75 @@ static int teardown(void **state)
     return 0;
 }
 
-static struct kms_version *version(struct fixture *f, uint32_t id)
+/* A copy of the test key as the registry holds it now (kms_key_free). */
+static struct kms_key *key_now(struct fixture *f, const char *name)
 {
-    return kms_version_find(f->key, id);
+    struct em_status st = {0};
+    struct kms_key *key = NULL;
+    assert_int_equal(kms_key_copy(f->reg, name, &key, &st), EM_OK);
+    return key;
+}
+
+static enum kms_state state_of(struct fixture *f, uint32_t id)
+{
+    struct kms_key *key = key_now(f, KEY);
+    const struct kms_version *v = kms_version_find(key, id);
+    assert_non_null(v);
+    enum kms_state state = v->state;
+    kms_key_free(key);
+    return state;
+}
+
+static const char *version_name(uint32_t id)
+{
+    static char name[256];
+    snprintf(name, sizeof(name), KEY "/cryptoKeyVersions/%u", id);
+    return name;
+}
+
+static const char *version_name_of(uint32_t id, char out[KMS_VERSION_NAME_MAX])
+{
+    snprintf(out, KMS_VERSION_NAME_MAX, KEY "/cryptoKeyVersions/%u", id);
+    return out;
+}
+
+/* Holds version id of the test key, checks whether it may be used at now, lets it go. */
+static enum em_code usable_at(struct fixture *f, uint32_t id, int64_t now, struct em_status *st)
+{
+    struct kms_version_ref ref;
+    assert_int_equal(kms_key_version_get(f->reg, KEY, id, &ref, st), EM_OK);
+    assert_true(ref.found);
+    enum em_code code = kms_version_check_usable(f->reg, &ref, now, st);
+    kms_version_put(&ref);
+    return code;
+}
+
+static enum em_code set_state(struct fixture *f, uint32_t id, enum kms_state state, int64_t now,
+                              struct em_status *st)
+{
+    return kms_version_set_state(f->reg, version_name(id), state, now, NULL, st);
 }
 
 static void test_create_gives_enabled_primary(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(f->key->version_count, 1);
-    assert_int_equal(f->key->primary, 1);
-    assert_int_equal(version(f, 1)->state, KMS_ENABLED);
-    assert_string_equal(f->key->template_alg->name, "GOOGLE_SYMMETRIC_ENCRYPTION");
-    assert_true(f->key->destroy_scheduled_ns == 30 * DAY);
+    struct kms_key *key = key_now(f, KEY);
+    assert_int_equal(key->version_count, 1);
+    assert_int_equal(key->primary, 1);
+    assert_int_equal(key->versions[0]->state, KMS_ENABLED);
+    assert_null(key->versions[0]->material); /* copies carry no key material */
+    assert_string_equal(key->template_alg->name, "GOOGLE_SYMMETRIC_ENCRYPTION");
+    assert_true(key->destroy_scheduled_ns == 30 * DAY);
+    kms_key_free(key);
     struct em_status st = {0};
-    assert_int_equal(kms_version_check_usable(f->reg, f->key, version(f, 1), T0, &st), EM_OK);
+    assert_int_equal(usable_at(f, 1, T0, &st), EM_OK);
+    struct kms_version_ref ref;
+    assert_int_equal(kms_primary_version_get(f->reg, KEY, &ref, &st), EM_OK);
+    assert_true(ref.found && ref.primary);
+    assert_string_equal(ref.name, KEY "/cryptoKeyVersions/1");
+    assert_non_null(kms_version_material(&ref));
+    kms_version_put(&ref);
+    assert_null(kms_version_material(&ref));
 }
 
 static void test_duplicates_and_missing_parents(void **state)
@@ -94,8 +148,10 @@ static void test_duplicates_and_missing_parents(void **state)
     struct kms_key_ring *ring;
     struct kms_key *key;
     assert_int_equal(kms_key_ring_create(f->reg, RING, T0, &ring, &st), EM_ALREADY_EXISTS);
+    assert_null(ring);
     assert_int_equal(kms_key_create(f->reg, KEY, &symmetric, false, T0, &key, &st),
                      EM_ALREADY_EXISTS);
+    assert_null(key);
     assert_int_equal(kms_key_create(f->reg,
                                     "projects/test-project/locations/global/keyRings/"
                                     "nope/cryptoKeys/k",
@@ -125,7 +181,7 @@ static void test_spec_validation(void **state)
         assert_int_equal(
             kms_key_create(f->reg, RING "/cryptoKeys/bad", bad[i], false, T0, &key, &st),
             EM_INVALID_ARGUMENT);
-        assert_null(kms_key_find(f->reg, RING "/cryptoKeys/bad"));
+        assert_false(kms_key_exists(f->reg, RING "/cryptoKeys/bad"));
     }
     struct kms_key_spec external = {.purpose = "ENCRYPT_DECRYPT", .protection = "EXTERNAL"};
     assert_int_equal(
@@ -137,42 +193,54 @@ static void test_disable_enable(void **state)
 {
     struct fixture *f = *state;
     struct em_status st = {0};
-    struct kms_version *v = version(f, 1);
-    assert_int_equal(kms_version_set_state(f->reg, f->key, v, KMS_DISABLED, T0 + 1, &st), EM_OK);
-    assert_int_equal(kms_version_check_usable(f->reg, f->key, v, T0 + 2, &st),
-                     EM_FAILED_PRECONDITION);
+    struct kms_version_view view;
+    assert_int_equal(
+        kms_version_set_state(f->reg, version_name(1), KMS_DISABLED, T0 + 1, &view, &st), EM_OK);
+    assert_int_equal(view.version->state, KMS_DISABLED); /* the reply's copy */
+    kms_version_view_free(&view);
+    assert_int_equal(usable_at(f, 1, T0 + 2, &st), EM_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "cryptoKeyVersions/1 is not enabled"));
     assert_non_null(strstr(st.message, "DISABLED"));
-    assert_int_equal(kms_version_set_state(f->reg, f->key, v, KMS_ENABLED, T0 + 3, &st), EM_OK);
-    assert_int_equal(kms_version_check_usable(f->reg, f->key, v, T0 + 4, &st), EM_OK);
-    assert_int_equal(kms_version_set_state(f->reg, f->key, v, KMS_DESTROYED, T0 + 5, &st),
-                     EM_INVALID_ARGUMENT);
+    assert_int_equal(set_state(f, 1, KMS_ENABLED, T0 + 3, &st), EM_OK);
+    assert_int_equal(usable_at(f, 1, T0 + 4, &st), EM_OK);
+    assert_int_equal(set_state(f, 1, KMS_DESTROYED, T0 + 5, &st), EM_INVALID_ARGUMENT);
 }
 
 static void test_destroy_restore_and_shred(void **state)
 {
     struct fixture *f = *state;
     struct em_status st = {0};
-    struct kms_version *v = version(f, 1);
-    assert_int_equal(kms_version_destroy(f->reg, f->key, v, T0, &st), EM_OK);
-    assert_int_equal(v->state, KMS_DESTROY_SCHEDULED);
-    assert_true(v->destroy_ns == T0 + 30 * DAY);
-    assert_int_equal(kms_version_set_state(f->reg, f->key, v, KMS_ENABLED, T0, &st),
-                     EM_FAILED_PRECONDITION);
-    assert_int_equal(kms_version_destroy(f->reg, f->key, v, T0, &st), EM_FAILED_PRECONDITION);
-    assert_int_equal(kms_version_restore(f->reg, f->key, v, T0 + DAY, &st), EM_OK);
-    assert_int_equal(v->state, KMS_DISABLED);
-    assert_int_equal(kms_version_restore(f->reg, f->key, v, T0 + DAY, &st), EM_FAILED_PRECONDITION);
+    const char *v1 = version_name(1);
+    struct kms_version_view view;
+    assert_int_equal(kms_version_destroy(f->reg, v1, T0, &view, &st), EM_OK);
+    assert_int_equal(view.version->state, KMS_DESTROY_SCHEDULED);
+    assert_true(view.version->destroy_ns == T0 + 30 * DAY);
+    kms_version_view_free(&view);
+    assert_int_equal(set_state(f, 1, KMS_ENABLED, T0, &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(kms_version_destroy(f->reg, v1, T0, NULL, &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(kms_version_restore(f->reg, v1, T0 + DAY, NULL, &st), EM_OK);
+    assert_int_equal(state_of(f, 1), KMS_DISABLED);
+    assert_int_equal(kms_version_restore(f->reg, v1, T0 + DAY, NULL, &st), EM_FAILED_PRECONDITION);
 
-    assert_int_equal(kms_version_destroy(f->reg, f->key, v, T0 + DAY, &st), EM_OK);
+    assert_int_equal(kms_version_destroy(f->reg, v1, T0 + DAY, NULL, &st), EM_OK);
     assert_int_equal(kms_registry_tick(f->reg, T0 + 31 * DAY - 1, &st), EM_OK);
-    assert_int_equal(v->state, KMS_DESTROY_SCHEDULED);
-    assert_non_null(v->material.raw);
+    assert_int_equal(state_of(f, 1), KMS_DESTROY_SCHEDULED);
+    struct kms_version_ref ref;
+    assert_int_equal(kms_version_get(f->reg, v1, &ref, &st), EM_OK);
+    assert_non_null(kms_version_material(&ref));
+    kms_version_put(&ref);
     assert_int_equal(kms_registry_tick(f->reg, T0 + 31 * DAY, &st), EM_OK);
-    assert_int_equal(v->state, KMS_DESTROYED);
-    assert_null(v->material.raw);
-    assert_true(v->destroy_event_ns == T0 + 31 * DAY);
-    assert_int_equal(kms_version_restore(f->reg, f->key, v, T0 + 32 * DAY, &st),
+    assert_int_equal(kms_version_copy(f->reg, v1, &view, &st), EM_OK);
+    assert_int_equal(view.version->state, KMS_DESTROYED);
+    assert_true(view.version->destroy_event_ns == T0 + 31 * DAY);
+    kms_version_view_free(&view);
+    assert_int_equal(kms_version_get(f->reg, v1, &ref, &st), EM_OK);
+    assert_null(kms_version_material(&ref));
+    assert_int_equal(kms_version_check_usable(f->reg, &ref, T0 + 31 * DAY, &st),
+                     EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "DESTROYED"));
+    kms_version_put(&ref);
+    assert_int_equal(kms_version_restore(f->reg, v1, T0 + 32 * DAY, NULL, &st),
                      EM_FAILED_PRECONDITION);
 
     /* crypto-shredding is on disk too: the sealed material is gone */
@@ -184,6 +252,39 @@ static void test_destroy_restore_and_shred(void **state)
     em_stmt_done(stmt);
 }
 
+/* A call holding a version keeps its material through the version's destruction: the
+ * call finishes with the key it started with, and the material is erased when it lets
+ * go (ASan reports a use after free or a leak otherwise). Calls after the destruction
+ * see DESTROYED. */
+static void test_held_version_outlives_its_destruction(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    struct kms_version_ref held;
+    assert_int_equal(kms_primary_version_get(f->reg, KEY, &held, &st), EM_OK);
+    assert_int_equal(kms_version_check_usable(f->reg, &held, T0, &st), EM_OK);
+    assert_int_equal(kms_version_destroy(f->reg, version_name(1), T0, NULL, &st), EM_OK);
+    assert_int_equal(kms_registry_tick(f->reg, T0 + 30 * DAY, &st), EM_OK);
+    assert_int_equal(state_of(f, 1), KMS_DESTROYED);
+
+    unsigned char ct[256], pt[64];
+    size_t pt_len;
+    const unsigned char secret[] = "in flight";
+    assert_int_equal(
+        kms_encrypt(kms_version_material(&held), 1, NULL, 0, secret, sizeof(secret), ct, &st),
+        EM_OK);
+    assert_true(kms_decrypt(kms_version_material(&held), NULL, 0, ct,
+                            kms_ciphertext_size(sizeof(secret)), pt, &pt_len));
+    kms_version_put(&held);
+
+    struct kms_version_ref later;
+    assert_int_equal(kms_primary_version_get(f->reg, KEY, &later, &st), EM_OK);
+    assert_null(kms_version_material(&later));
+    assert_int_equal(kms_version_check_usable(f->reg, &later, T0 + 30 * DAY, &st),
+                     EM_FAILED_PRECONDITION);
+    kms_version_put(&later);
+}
+
 static void test_rotation(void **state)
 {
     struct fixture *f = *state;
@@ -191,48 +292,103 @@ static void test_rotation(void **state)
     struct kms_key_update update = {.mask = KMS_FIELD_ROTATION_PERIOD | KMS_FIELD_NEXT_ROTATION,
                                     .rotation_period_ns = 7 * DAY,
                                     .next_rotation_ns = T0 + DAY};
-    assert_int_equal(kms_key_update(f->reg, f->key, &update, T0, &st), EM_OK);
+    assert_int_equal(kms_key_update(f->reg, KEY, &update, T0, NULL, &st), EM_OK);
     assert_int_equal(kms_registry_tick(f->reg, T0 + DAY - 1, &st), EM_OK);
-    assert_int_equal(f->key->version_count, 1);
+    struct kms_key *key = key_now(f, KEY);
+    assert_int_equal(key->version_count, 1);
+    kms_key_free(key);
     assert_int_equal(kms_registry_tick(f->reg, T0 + DAY, &st), EM_OK);
-    assert_int_equal(f->key->version_count, 2);
-    assert_int_equal(f->key->primary, 2);
-    assert_true(f->key->next_rotation_ns == T0 + 8 * DAY);
+    key = key_now(f, KEY);
+    assert_int_equal(key->version_count, 2);
+    assert_int_equal(key->primary, 2);
+    assert_true(key->next_rotation_ns == T0 + 8 * DAY);
+    kms_key_free(key);
     /* a long jump rotates once and schedules the next rotation in the future */
     assert_int_equal(kms_registry_tick(f->reg, T0 + 100 * DAY, &st), EM_OK);
-    assert_int_equal(f->key->version_count, 3);
-    assert_true(f->key->next_rotation_ns > T0 + 100 * DAY);
+    key = key_now(f, KEY);
+    assert_int_equal(key->version_count, 3);
+    assert_true(key->next_rotation_ns > T0 + 100 * DAY);
+    kms_key_free(key);
 }
 
 static void test_propagation_delay(void **state)
 {
     struct fixture *f = *state;
     struct em_status st = {0};
-    struct kms_version *v = version(f, 1);
     int64_t sec = EM_NS_PER_SEC;
-    assert_int_equal(kms_version_set_state(f->reg, f->key, v, KMS_DISABLED, T0, &st), EM_OK);
-    assert_int_equal(v->state, KMS_DISABLED);
-    assert_int_equal(kms_version_effective_state(f->reg, v, T0 + 59 * sec), KMS_ENABLED);
-    assert_int_equal(kms_version_check_usable(f->reg, f->key, v, T0 + 59 * sec, &st), EM_OK);
-    assert_int_equal(kms_version_effective_state(f->reg, v, T0 + 60 * sec), KMS_DISABLED);
-    assert_int_equal(kms_version_check_usable(f->reg, f->key, v, T0 + 60 * sec, &st),
-                     EM_FAILED_PRECONDITION);
+    assert_int_equal(set_state(f, 1, KMS_DISABLED, T0, &st), EM_OK);
+    assert_int_equal(state_of(f, 1), KMS_DISABLED);
+    struct kms_version_ref ref;
+    assert_int_equal(kms_key_version_get(f->reg, KEY, 1, &ref, &st), EM_OK);
+    assert_int_equal(kms_version_effective_state(f->reg, &ref.version, T0 + 59 * sec), KMS_ENABLED);
+    assert_int_equal(kms_version_effective_state(f->reg, &ref.version, T0 + 60 * sec),
+                     KMS_DISABLED);
+    kms_version_put(&ref);
+    assert_int_equal(usable_at(f, 1, T0 + 59 * sec, &st), EM_OK);
+    assert_int_equal(usable_at(f, 1, T0 + 60 * sec, &st), EM_FAILED_PRECONDITION);
 }
 
 static void test_set_primary(void **state)
 {
     struct fixture *f = *state;
     struct em_status st = {0};
-    uint32_t v2;
-    assert_int_equal(kms_version_create(f->reg, KEY, T0, &v2, &st), EM_OK);
-    assert_int_equal(v2, 2);
-    assert_int_equal(f->key->primary, 1); /* a new version does not become primary */
-    assert_int_equal(kms_key_set_primary(f->reg, f->key, 2, &st), EM_OK);
-    assert_int_equal(f->key->primary, 2);
-    assert_int_equal(kms_key_set_primary(f->reg, f->key, 9, &st), EM_NOT_FOUND);
-    assert_int_equal(kms_version_set_state(f->reg, f->key, version(f, 1), KMS_DISABLED, T0, &st),
-                     EM_OK);
-    assert_int_equal(kms_key_set_primary(f->reg, f->key, 1, &st), EM_FAILED_PRECONDITION);
+    struct kms_version_view view;
+    assert_int_equal(kms_version_create(f->reg, KEY, T0, &view, &st), EM_OK);
+    assert_int_equal(view.version->id, 2);
+    assert_int_equal(view.key->primary, 1); /* a new version does not become primary */
+    kms_version_view_free(&view);
+    struct kms_key *key;
+    assert_int_equal(kms_key_set_primary(f->reg, KEY, 2, &key, &st), EM_OK);
+    assert_int_equal(key->primary, 2);
+    kms_key_free(key);
+    assert_int_equal(kms_key_set_primary(f->reg, KEY, 9, &key, &st), EM_NOT_FOUND);
+    assert_null(key);
+    assert_int_equal(set_state(f, 1, KMS_DISABLED, T0, &st), EM_OK);
+    assert_int_equal(kms_key_set_primary(f->reg, KEY, 1, NULL, &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(kms_key_set_primary(f->reg, KEY "x", 1, NULL, &st), EM_NOT_FOUND);
+}
+
+static void test_copies_and_lists(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    assert_int_equal(kms_key_ring_create(f->reg, RING "2", T0, NULL, &st), EM_OK);
+    assert_int_equal(kms_key_create(f->reg, KEY "2", &symmetric, true, T0, NULL, &st), EM_OK);
+    assert_int_equal(
+        kms_key_create(f->reg, RING "2/cryptoKeys/other", &symmetric, false, T0, NULL, &st), EM_OK);
+    struct kms_key_ring_list rings;
+    assert_int_equal(
+        kms_key_ring_list(f->reg, "projects/test-project/locations/global", &rings, &st), EM_OK);
+    assert_int_equal(rings.count, 2);
+    assert_string_equal(rings.items[0]->name, RING);
+    assert_string_equal(rings.items[1]->name, RING "2");
+    kms_key_ring_list_free(&rings);
+    struct kms_key_list keys;
+    assert_int_equal(kms_key_list(f->reg, RING, &keys, &st), EM_OK);
+    assert_int_equal(keys.count, 2); /* not the other ring's key */
+    assert_string_equal(keys.items[0]->name, KEY);
+    assert_string_equal(keys.items[1]->name, KEY "2");
+    assert_int_equal(keys.items[1]->version_count, 0);
+    kms_key_list_free(&keys);
+    assert_int_equal(kms_key_list(f->reg, RING "3", &keys, &st), EM_NOT_FOUND);
+    assert_non_null(strstr(st.message, "KeyRing " RING "3 not found."));
+
+    struct kms_key_ring *ring;
+    assert_int_equal(kms_key_ring_copy(f->reg, RING, &ring, &st), EM_OK);
+    assert_true(ring->create_ns == T0);
+    kms_key_ring_free(ring);
+    assert_int_equal(kms_key_ring_copy(f->reg, RING "3", &ring, &st), EM_NOT_FOUND);
+    struct kms_key *key;
+    assert_int_equal(kms_key_copy(f->reg, KEY "3", &key, &st), EM_NOT_FOUND);
+    assert_string_equal(st.message, "CryptoKey " KEY "3 not found.");
+    assert_true(kms_key_ring_exists(f->reg, RING "2"));
+    assert_false(kms_key_exists(f->reg, KEY "3"));
+
+    /* a copy is the caller's: later changes do not reach it */
+    key = key_now(f, KEY);
+    assert_int_equal(set_state(f, 1, KMS_DISABLED, T0, &st), EM_OK);
+    assert_int_equal(key->versions[0]->state, KMS_ENABLED);
+    kms_key_free(key);
 }
 
 static void test_survives_restart(void **state)
@@ -242,17 +398,20 @@ static void test_survives_restart(void **state)
     unsigned char ct[256], pt[64];
     size_t pt_len;
     const unsigned char secret[] = "persisted secret";
+    struct kms_version_ref ref;
+    assert_int_equal(kms_key_version_get(f->reg, KEY, 1, &ref, &st), EM_OK);
     assert_int_equal(
-        kms_encrypt(&version(f, 1)->material, 1, NULL, 0, secret, sizeof(secret), ct, &st), EM_OK);
-    assert_int_equal(kms_version_set_state(f->reg, f->key, version(f, 1), KMS_DISABLED, T0, &st),
-                     EM_OK);
+        kms_encrypt(kms_version_material(&ref), 1, NULL, 0, secret, sizeof(secret), ct, &st),
+        EM_OK);
+    kms_version_put(&ref);
+    assert_int_equal(set_state(f, 1, KMS_DISABLED, T0, &st), EM_OK);
     kms_registry_close(f->reg);
     assert_int_equal(open_registry(f, 0), 0);
-    f->key = kms_key_find(f->reg, KEY);
-    assert_non_null(f->key);
-    assert_int_equal(version(f, 1)->state, KMS_DISABLED);
-    assert_true(kms_decrypt(&version(f, 1)->material, NULL, 0, ct,
+    assert_int_equal(state_of(f, 1), KMS_DISABLED);
+    assert_int_equal(kms_key_version_get(f->reg, KEY, 1, &ref, &st), EM_OK);
+    assert_true(kms_decrypt(kms_version_material(&ref), NULL, 0, ct,
                             kms_ciphertext_size(sizeof(secret)), pt, &pt_len));
+    kms_version_put(&ref);
     assert_memory_equal(pt, secret, sizeof(secret));
 }
 
@@ -262,11 +421,9 @@ static void test_load_fails_on_step_error(void **state)
 {
     struct fixture *f = *state;
     struct em_status st = {0};
-    struct kms_key_ring *ring;
-    struct kms_key *key;
-    assert_int_equal(kms_key_ring_create(f->reg, RING "2", T0, &ring, &st), EM_OK);
-    assert_int_equal(kms_key_create(f->reg, KEY "2", &symmetric, false, T0, &key, &st), EM_OK);
-    assert_int_equal(kms_key_create(f->reg, KEY "3", &symmetric, false, T0, &key, &st), EM_OK);
+    assert_int_equal(kms_key_ring_create(f->reg, RING "2", T0, NULL, &st), EM_OK);
+    assert_int_equal(kms_key_create(f->reg, KEY "2", &symmetric, false, T0, NULL, &st), EM_OK);
+    assert_int_equal(kms_key_create(f->reg, KEY "3", &symmetric, false, T0, NULL, &st), EM_OK);
     kms_registry_close(f->reg);
     f->reg = NULL;
     static const char *const tables[] = {"FROM kms_key_rings", "FROM kms_crypto_keys",
@@ -281,9 +438,8 @@ static void test_load_fails_on_step_error(void **state)
         f->reg = NULL;
     }
     assert_int_equal(open_registry(f, 0), 0);
-    assert_non_null(kms_key_find(f->reg, KEY "3"));
-    f->key = kms_key_find(f->reg, KEY);
-    assert_non_null(version(f, 1));
+    assert_true(kms_key_exists(f->reg, KEY "3"));
+    assert_int_equal(state_of(f, 1), KMS_ENABLED);
 }
 
 /* Key generation runs with no registry lock held. A thread creates an RSA-4096 key and is
@@ -349,11 +505,8 @@ static void test_generation_runs_outside_the_lock(void **state)
     pthread_mutex_unlock(&race.mu);
     assert_true(race.generating);
 
-    kms_read_lock(f->reg);
-    assert_non_null(kms_key_find(f->reg, KEY));
-    kms_unlock(f->reg);
-    struct kms_key *taken;
-    assert_int_equal(kms_key_create(f->reg, RSA_KEY, &symmetric, false, T0, &taken, &st), EM_OK);
+    assert_true(kms_key_exists(f->reg, KEY));
+    assert_int_equal(kms_key_create(f->reg, RSA_KEY, &symmetric, false, T0, NULL, &st), EM_OK);
 
     pthread_mutex_lock(&race.mu);
     bool creator_finished_first = race.creator_finished;
@@ -365,34 +518,190 @@ static void test_generation_runs_outside_the_lock(void **state)
 
     assert_false(creator_finished_first);
     assert_int_equal(race.code, EM_ALREADY_EXISTS);
-    kms_read_lock(f->reg);
-    struct kms_key *key = kms_key_find(f->reg, RSA_KEY);
-    assert_non_null(key);
+    struct kms_key *key = key_now(f, RSA_KEY);
     assert_int_equal(key->purpose, KMS_ENCRYPT_DECRYPT);
     assert_int_equal(key->version_count, 1);
-    kms_unlock(f->reg);
+    kms_key_free(key);
+}
+
+/* Several threads at once, in bounded loops: encryptions on the primary (each checked by
+ * decrypting with the same held version), rotations to a new primary, disabling and
+ * enabling versions, destructions run to their end by the tick, and readers copying and
+ * listing. Every call must end in success or in the answer its race allows
+ * (FAILED_PRECONDITION for a version not usable or not enabled any more). A use after
+ * free or a leak shows under `make asan`; a data race under ThreadSanitizer, with
+ *   make BUILD=build/tsan CFLAGS="-O2 -g -fsanitize=thread" LDLIBS=-fsanitize=thread
+ *   build/tsan/tests/test_kms_keys
+ * and running that binary. Failures are counted in the threads and asserted here. */
+#define RACE_ROUNDS 200
+
+struct race_state {
+    struct kms_registry *reg;
+    atomic_bool writers_done;
+    atomic_int unexpected, attempts, encrypted, refused;
+    atomic_int settled_encrypted; /* after the writers ended: the primary is enabled */
+};
+
+#define SETTLED_ROUNDS 10
+
+static void note_unexpected(struct race_state *r, const char *what, const struct em_status *st)
+{
+    fprintf(stderr, "%s: %s\n", what, st->message);
+    atomic_fetch_add(&r->unexpected, 1);
+}
+
+/* One encryption on the primary, checked by decrypting; true when it succeeded. */
+static bool encrypt_once(struct race_state *r)
+{
+    const unsigned char secret[] = "raced";
+    unsigned char ct[128], pt[64];
+    size_t pt_len;
+    struct em_status st = {0};
+    struct kms_version_ref ref;
+    bool encrypted = false;
+    atomic_fetch_add(&r->attempts, 1);
+    if (kms_primary_version_get(r->reg, KEY, &ref, &st) || !ref.found) {
+        note_unexpected(r, "primary", &st);
+    } else if (kms_version_check_usable(r->reg, &ref, T0, &st)) {
+        atomic_fetch_add(&r->refused, 1);
+    } else if (kms_encrypt(kms_version_material(&ref), ref.version.id, NULL, 0, secret,
+                           sizeof(secret), ct, &st) ||
+               !kms_decrypt(kms_version_material(&ref), NULL, 0, ct,
+                            kms_ciphertext_size(sizeof(secret)), pt, &pt_len)) {
+        note_unexpected(r, "encrypt", &st);
+    } else {
+        atomic_fetch_add(&r->encrypted, 1);
+        encrypted = true;
+    }
+    kms_version_put(&ref);
+    return encrypted;
+}
+
+/* Encrypts for as long as the writers run, then SETTLED_ROUNDS more times. */
+static void *encryptor(void *arg)
+{
+    struct race_state *r = arg;
+    while (!atomic_load(&r->writers_done))
+        encrypt_once(r);
+    for (int i = 0; i < SETTLED_ROUNDS; i++)
+        if (encrypt_once(r))
+            atomic_fetch_add(&r->settled_encrypted, 1);
+    return NULL;
+}
+
+static void *rotator(void *arg)
+{
+    struct race_state *r = arg;
+    for (int i = 0; i < RACE_ROUNDS / 10; i++) {
+        struct em_status st = {0};
+        struct kms_version_view view;
+        if (kms_version_create(r->reg, KEY, T0, &view, &st)) {
+            note_unexpected(r, "create version", &st);
+            continue;
+        }
+        uint32_t id = view.version->id;
+        kms_version_view_free(&view);
+        if (kms_key_set_primary(r->reg, KEY, id, NULL, &st) && st.code != EM_FAILED_PRECONDITION)
+            note_unexpected(r, "set primary", &st);
+    }
+    return NULL;
+}
+
+/* Disables and enables the primary, and destroys older versions to the end. */
+static void *disabler(void *arg)
+{
+    struct race_state *r = arg;
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        struct em_status st = {0};
+        struct kms_version_ref ref;
+        if (kms_primary_version_get(r->reg, KEY, &ref, &st))
+            note_unexpected(r, "primary", &st);
+        char name[KMS_VERSION_NAME_MAX];
+        snprintf(name, sizeof(name), "%s", ref.name);
+        uint32_t id = ref.version.id;
+        kms_version_put(&ref);
+        enum kms_state state = i % 2 ? KMS_ENABLED : KMS_DISABLED;
+        if (kms_version_set_state(r->reg, name, state, T0, NULL, &st) &&
+            st.code != EM_FAILED_PRECONDITION)
+            note_unexpected(r, "set state", &st);
+        if (i % 20 == 0 && id > 1 &&
+            kms_version_destroy(r->reg, version_name_of(id - 1, name), T0, NULL, &st) &&
+            st.code != EM_FAILED_PRECONDITION)
+            note_unexpected(r, "destroy", &st);
+        if (i % 20 == 10 && kms_registry_tick(r->reg, T0 + 31 * DAY, &st))
+            note_unexpected(r, "tick", &st);
+    }
+    return NULL;
+}
+
+static void *reader(void *arg)
+{
+    struct race_state *r = arg;
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        struct em_status st = {0};
+        struct kms_key_list keys;
+        struct kms_version_view view;
+        if (kms_key_list(r->reg, RING, &keys, &st))
+            note_unexpected(r, "list", &st);
+        else if (keys.count != 1 || keys.items[0]->version_count == 0)
+            atomic_fetch_add(&r->unexpected, 1);
+        kms_key_list_free(&keys);
+        if (kms_version_copy(r->reg, KEY "/cryptoKeyVersions/1", &view, &st))
+            note_unexpected(r, "copy", &st);
+        kms_version_view_free(&view);
+    }
+    return NULL;
+}
+
+static void test_concurrent_crypto_and_changes(void **state)
+{
+    struct fixture *f = *state;
+    struct race_state race_state = {.reg = f->reg};
+    void *(*writers[])(void *) = {rotator, disabler};
+    void *(*others[])(void *) = {encryptor, encryptor, reader};
+    pthread_t writer_threads[2], other_threads[3];
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&other_threads[i], NULL, others[i], &race_state), 0);
+    for (size_t i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&writer_threads[i], NULL, writers[i], &race_state), 0);
+    for (size_t i = 0; i < 2; i++)
+        pthread_join(writer_threads[i], NULL);
+    atomic_store(&race_state.writers_done, true);
+    for (size_t i = 0; i < 3; i++)
+        pthread_join(other_threads[i], NULL);
+    assert_int_equal(atomic_load(&race_state.unexpected), 0);
+    assert_int_equal(atomic_load(&race_state.encrypted) + atomic_load(&race_state.refused),
+                     atomic_load(&race_state.attempts));
+    /* the disabler's last change enabled the primary, and any later one is new and enabled */
+    assert_int_equal(atomic_load(&race_state.settled_encrypted), 2 * SETTLED_ROUNDS);
+    struct kms_key *key = key_now(f, KEY);
+    assert_int_equal(key->version_count, 1 + RACE_ROUNDS / 10);
+    kms_key_free(key);
 }
 
 static void test_version_names(void **state)
 {
     struct fixture *f = *state;
     struct em_status st = {0};
-    struct kms_key *key;
-    struct kms_version *v;
-    assert_int_equal(kms_version_lookup(f->reg, KEY "/cryptoKeyVersions/1", &key, &v, &st), EM_OK);
-    assert_int_equal(v->id, 1);
-    assert_int_equal(kms_version_lookup(f->reg, KEY "/cryptoKeyVersions/9", &key, &v, &st),
+    struct kms_version_view view;
+    assert_int_equal(kms_version_copy(f->reg, KEY "/cryptoKeyVersions/1", &view, &st), EM_OK);
+    assert_int_equal(view.version->id, 1);
+    kms_version_view_free(&view);
+    assert_int_equal(kms_version_copy(f->reg, KEY "/cryptoKeyVersions/9", &view, &st),
                      EM_NOT_FOUND);
     const char *bad[] = {"01", "+1", " 1", "-1", "1x", "0", "", "99999999999"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char name[256];
         snprintf(name, sizeof(name), "%s/cryptoKeyVersions/%s", KEY, bad[i]);
-        assert_int_equal(kms_version_lookup(f->reg, name, &key, &v, &st), EM_INVALID_ARGUMENT);
+        assert_int_equal(kms_version_copy(f->reg, name, &view, &st), EM_INVALID_ARGUMENT);
+        struct kms_version_ref ref;
+        assert_int_equal(kms_version_get(f->reg, name, &ref, &st), EM_INVALID_ARGUMENT);
+        kms_version_put(&ref);
     }
     assert_int_equal(
-        kms_version_lookup(f->reg, RING "/cryptoKeys/nope/cryptoKeyVersions/1", &key, &v, &st),
+        kms_version_copy(f->reg, RING "/cryptoKeys/nope/cryptoKeyVersions/1", &view, &st),
         EM_NOT_FOUND);
-    assert_int_equal(kms_version_lookup(f->reg, KEY, &key, &v, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(kms_version_copy(f->reg, KEY, &view, &st), EM_INVALID_ARGUMENT);
 }
 
 static void test_root_key_must_be_private(void **state)
@@ -421,12 +730,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spec_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disable_enable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_restore_and_shred, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_held_version_outlives_its_destruction, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_propagation_delay, setup_delayed, teardown),
         cmocka_unit_test_setup_teardown(test_set_primary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copies_and_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_fails_on_step_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generation_runs_outside_the_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_crypto_and_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root_key_must_be_private, setup, teardown),
     };

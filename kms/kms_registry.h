@@ -1,0 +1,82 @@
+/*
+ * kms_registry.h: what the registry's three files share and nothing else includes:
+ * kms_registry.c (the registry itself), kms_keys.c and kms_versions.c. Handlers, json
+ * and the store see only kms.h: they never hold the lock nor touch the registry's
+ * objects. Functions marked "lock held" expect the caller to hold the registry lock
+ * (read or write as said).
+ */
+#ifndef KMS_REGISTRY_H
+#define KMS_REGISTRY_H
+
+#include "em_index.h"
+#include "kms.h"
+#include "kms_store.h"
+
+#include <pthread.h>
+
+struct kms_registry {
+    pthread_rwlock_t lock; /* readers: lookups, copies, refs; writers: every change */
+    struct em_store *store;
+    unsigned char root_key[KMS_ROOT_KEY_BYTES];
+    int64_t propagation_ns; /* set at open, read without the lock */
+    struct em_index rings;  /* struct kms_key_ring, by name */
+    struct em_index keys;   /* struct kms_key, by name */
+};
+
+void kms_registry_read_lock(struct kms_registry *reg);
+void kms_registry_write_lock(struct kms_registry *reg);
+void kms_registry_unlock(struct kms_registry *reg);
+
+/* Lookups (lock held). */
+struct kms_key_ring *kms_registry_find_ring(struct kms_registry *reg, const char *name);
+struct kms_key *kms_registry_find_key(struct kms_registry *reg, const char *name);
+/* Parses "<key>/cryptoKeyVersions/<n>": INVALID_ARGUMENT for a bad name, NOT_FOUND. */
+enum em_code kms_registry_find_version(struct kms_registry *reg, const char *version_name,
+                                       struct kms_key **key, struct kms_version **version,
+                                       struct em_status *st);
+
+/* Insertions (write lock held; at open, the registry is not shared yet). */
+enum em_code kms_registry_add_ring(struct kms_registry *reg, struct kms_key_ring *ring,
+                                   struct em_status *st);
+enum em_code kms_registry_add_key(struct kms_registry *reg, struct kms_key *key,
+                                  struct em_status *st);
+/* Appends v, whose id must be the next one, to key's versions. */
+enum em_code kms_key_add_version(struct kms_key *key, struct kms_version *v, struct em_status *st);
+
+/* Shared key material: moves *m into a new one with one reference (NULL, m erased, when
+ * out of memory); the last put erases and frees it. */
+struct kms_shared_material *kms_material_share(struct kms_material *m);
+void kms_material_put(struct kms_shared_material *shared);
+void kms_version_free(struct kms_version *v);
+
+/* Copies for callers (lock held): of a ring (NULL when out of memory), of a key into *out
+ * unless out is NULL, of a key and one of its versions into *out unless out is NULL. */
+struct kms_key_ring *kms_key_ring_dup(const struct kms_key_ring *ring);
+enum em_code kms_key_give_copy(const struct kms_key *key, struct kms_key **out,
+                               struct em_status *st);
+enum em_code kms_version_give_view(const struct kms_key *key, uint32_t id,
+                                   struct kms_version_view *out, struct em_status *st);
+
+/* Rows for the store; strings and material point into the objects. */
+struct kms_key_row kms_key_row_of(const struct kms_key *key);
+struct kms_version_row kms_version_row_of(const char *key_name, const struct kms_version *v);
+
+/* Writes (write lock held): the key (when save_key) and/or one version of it in one
+ * transaction; a changed copy of v saved, whose fields then replace v's. */
+enum em_code kms_registry_save(struct kms_registry *reg, const struct kms_key *key, bool save_key,
+                               const struct kms_version *v, struct em_status *st);
+enum em_code kms_registry_commit_version(struct kms_registry *reg, const struct kms_key *key,
+                                         struct kms_version *v, const struct kms_version *changed,
+                                         struct em_status *st);
+/* Records a state change, remembering what cryptographic calls saw until now. */
+void kms_version_change_state(const struct kms_registry *reg, struct kms_version *v,
+                              enum kms_state state, int64_t now);
+
+/* A new version with fresh material (kms_versions.c), not yet numbered, attached or
+ * saved. Key generation runs here with no lock held; the version is published later
+ * under the write lock. */
+enum em_code kms_version_prepare(const char *key_name, const struct kms_algorithm *alg,
+                                 enum kms_protection protection, int64_t now,
+                                 struct kms_version **out, struct em_status *st);
+
+#endif

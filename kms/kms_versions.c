@@ -1,0 +1,380 @@
+/*
+ * kms_versions: crypto key versions: creation (material generated with no lock held,
+ * numbered and published under the write lock), their state machine, and the timers
+ * that run on the emulator clock: scheduled destruction and automatic rotation.
+ *
+ * Version state machine (google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionState):
+ *
+ *        create ──> ENABLED <──── patch state ────> DISABLED
+ *                      │                              │
+ *                      └──── destroy ──┐  ┌── destroy ┘
+ *                                      v  v
+ *        restore (-> DISABLED) <── DESTROY_SCHEDULED
+ *                                      │  destroyTime reached on the emulator clock
+ *                                      v
+ *                                  DESTROYED  (key material erased, in memory and on disk)
+ *
+ * Propagation: for EMULATOR_KMS_PROPAGATION_DELAY seconds after a change, cryptographic
+ * operations still see the previous state (kms_version_effective_state), as Google's
+ * key state changes take time to propagate. Rotation: a symmetric key with a
+ * rotationPeriod gets a new primary version when nextRotationTime passes.
+ */
+#include "kms_registry.h"
+
+#include "em_log.h"
+#include "kms_errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- new versions --- */
+
+void (*kms_generation_hook)(const char *key_name);
+
+/* A new version with fresh material, not yet numbered, attached or saved. Key generation
+ * (a second or more for RSA-4096) runs here, with no registry lock held: the version is
+ * published later under the write lock. */
+enum em_code kms_version_prepare(const char *key_name, const struct kms_algorithm *alg,
+                                 enum kms_protection protection, int64_t now,
+                                 struct kms_version **out, struct em_status *st)
+{
+    struct kms_version *v = calloc(1, sizeof(*v));
+    if (!v)
+        return EM_FAIL_OOM(st);
+    v->state = v->prior_state = KMS_ENABLED;
+    v->state_changed_ns = now;
+    v->alg = alg;
+    v->protection = protection;
+    v->create_ns = v->generate_ns = now;
+    struct kms_material m;
+    if (kms_material_generate(v->alg, &m, st)) {
+        free(v);
+        return st->code;
+    }
+    if (!(v->material = kms_material_share(&m))) {
+        free(v);
+        return EM_FAIL_OOM(st);
+    }
+    if (kms_generation_hook)
+        kms_generation_hook(key_name);
+    *out = v;
+    return EM_OK;
+}
+
+static enum em_code attach_version(struct kms_registry *reg, struct kms_key *key,
+                                   struct kms_version *v, bool make_primary, struct em_status *st)
+{
+    struct kms_key draft = *key;
+    if (make_primary)
+        draft.primary = v->id;
+    if (kms_registry_save(reg, &draft, true, v, st) || kms_key_add_version(key, v, st))
+        return st->code;
+    key->primary = draft.primary;
+    key->next_rotation_ns = draft.next_rotation_ns;
+    return EM_OK;
+}
+
+static enum em_code check_versions_creatable(const struct kms_key *key, struct em_status *st)
+{
+    if (key->import_only)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "CryptoKey %s is import-only: its versions must be imported, and import "
+                       "is not supported by this emulator.",
+                       key->name);
+    return EM_OK;
+}
+
+/* Numbers and publishes a prepared version (write lock held). The key is found again:
+ * the registry may have been reset while the material was generated. */
+static enum em_code publish_version(struct kms_registry *reg, const char *key_name,
+                                    struct kms_version *v, struct em_status *st)
+{
+    struct kms_key *key = kms_registry_find_key(reg, key_name);
+    if (!key)
+        return KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, key_name);
+    if (check_versions_creatable(key, st))
+        return st->code;
+    v->id = key->version_count + 1;
+    bool first_symmetric = key->purpose == KMS_ENCRYPT_DECRYPT && key->primary == 0;
+    return attach_version(reg, key, v, first_symmetric, st);
+}
+
+/* The key's template is read under the read lock, the material generated with no lock,
+ * and the version numbered and published under the write lock. */
+enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, int64_t now,
+                                struct kms_version_view *out, struct em_status *st)
+{
+    if (out)
+        *out = (struct kms_version_view){0};
+    kms_registry_read_lock(reg);
+    const struct kms_key *key = kms_registry_find_key(reg, key_name);
+    const struct kms_algorithm *alg = key ? key->template_alg : NULL;
+    enum kms_protection protection = key ? key->template_protection : 0;
+    enum em_code code =
+        key ? check_versions_creatable(key, st) : KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, key_name);
+    kms_registry_unlock(reg);
+    struct kms_version *v;
+    if (code || kms_version_prepare(key_name, alg, protection, now, &v, st))
+        return st->code;
+    kms_registry_write_lock(reg);
+    code = publish_version(reg, key_name, v, st);
+    if (!code)
+        code = kms_version_give_view(kms_registry_find_key(reg, key_name), v->id, out, st);
+    else
+        kms_version_free(v);
+    kms_registry_unlock(reg);
+    return code;
+}
+
+static enum em_code wrong_state(const struct kms_key *key, const struct kms_version *v,
+                                const char *action, const char *allowed, struct em_status *st)
+{
+    return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                   "%s/cryptoKeyVersions/%u is in state %s; %s needs a version in state %s.",
+                   key->name, v->id, kms_state_name(v->state), action, allowed);
+}
+
+static enum em_code set_state(struct kms_registry *reg, struct kms_key *key, struct kms_version *v,
+                              enum kms_state state, int64_t now, struct em_status *st)
+{
+    if (state != KMS_ENABLED && state != KMS_DISABLED)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "crypto_key_version.state can only be set to ENABLED or DISABLED, not %s.",
+                       kms_state_name(state));
+    if (v->state != KMS_ENABLED && v->state != KMS_DISABLED)
+        return wrong_state(key, v, "changing the state", "ENABLED or DISABLED", st);
+    if (v->state == state)
+        return EM_OK;
+    struct kms_version changed = *v;
+    kms_version_change_state(reg, &changed, state, now);
+    return kms_registry_commit_version(reg, key, v, &changed, st);
+}
+
+static enum em_code schedule_destruction(struct kms_registry *reg, struct kms_key *key,
+                                         struct kms_version *v, enum kms_state unused, int64_t now,
+                                         struct em_status *st)
+{
+    (void)unused;
+    if (v->state != KMS_ENABLED && v->state != KMS_DISABLED)
+        return wrong_state(key, v, "DestroyCryptoKeyVersion", "ENABLED or DISABLED", st);
+    struct kms_version changed = *v;
+    kms_version_change_state(reg, &changed, KMS_DESTROY_SCHEDULED, now);
+    changed.destroy_ns = now + key->destroy_scheduled_ns;
+    return kms_registry_commit_version(reg, key, v, &changed, st);
+}
+
+static enum em_code restore(struct kms_registry *reg, struct kms_key *key, struct kms_version *v,
+                            enum kms_state unused, int64_t now, struct em_status *st)
+{
+    (void)unused;
+    if (v->state != KMS_DESTROY_SCHEDULED)
+        return wrong_state(key, v, "RestoreCryptoKeyVersion", "DESTROY_SCHEDULED", st);
+    struct kms_version changed = *v;
+    kms_version_change_state(reg, &changed, KMS_DISABLED, now);
+    changed.destroy_ns = 0;
+    return kms_registry_commit_version(reg, key, v, &changed, st);
+}
+
+/* A change of one version's state, applied under the write lock. */
+typedef enum em_code (*version_change)(struct kms_registry *reg, struct kms_key *key,
+                                       struct kms_version *v, enum kms_state state, int64_t now,
+                                       struct em_status *st);
+
+static enum em_code change_version(struct kms_registry *reg, const char *version_name,
+                                   version_change change, enum kms_state state, int64_t now,
+                                   struct kms_version_view *out, struct em_status *st)
+{
+    struct kms_key *key;
+    struct kms_version *v;
+    if (out)
+        *out = (struct kms_version_view){0};
+    kms_registry_write_lock(reg);
+    enum em_code code = kms_registry_find_version(reg, version_name, &key, &v, st);
+    if (!code)
+        code = change(reg, key, v, state, now, st);
+    if (!code)
+        code = kms_version_give_view(key, v->id, out, st);
+    kms_registry_unlock(reg);
+    return code;
+}
+
+enum em_code kms_version_set_state(struct kms_registry *reg, const char *version_name,
+                                   enum kms_state state, int64_t now, struct kms_version_view *out,
+                                   struct em_status *st)
+{
+    return change_version(reg, version_name, set_state, state, now, out, st);
+}
+
+enum em_code kms_version_destroy(struct kms_registry *reg, const char *version_name, int64_t now,
+                                 struct kms_version_view *out, struct em_status *st)
+{
+    return change_version(reg, version_name, schedule_destruction, KMS_DESTROY_SCHEDULED, now, out,
+                          st);
+}
+
+enum em_code kms_version_restore(struct kms_registry *reg, const char *version_name, int64_t now,
+                                 struct kms_version_view *out, struct em_status *st)
+{
+    return change_version(reg, version_name, restore, KMS_DISABLED, now, out, st);
+}
+
+/* --- timers --- */
+
+/* DESTROY_SCHEDULED -> DESTROYED: the material is erased on disk first, then in memory. */
+static enum em_code finish_destruction(struct kms_registry *reg, struct kms_key *key,
+                                       struct kms_version *v, struct em_status *st)
+{
+    struct kms_version changed = *v;
+    kms_version_change_state(reg, &changed, KMS_DESTROYED, v->destroy_ns);
+    changed.destroy_event_ns = v->destroy_ns;
+    changed.material = NULL;
+    if (kms_registry_save(reg, key, false, &changed, st))
+        return st->code;
+    kms_material_put(v->material); /* erased now, or when the last call holding it ends */
+    *v = changed;
+    em_info("kms: %s/cryptoKeyVersions/%u destroyed; its key material is erased", key->name, v->id);
+    return EM_OK;
+}
+
+static bool rotation_due(const struct kms_key *key, int64_t now)
+{
+    return key->purpose == KMS_ENCRYPT_DECRYPT && key->rotation_period_ns > 0 &&
+           key->next_rotation_ns > 0 && key->next_rotation_ns <= now;
+}
+
+/* A rotation whose version was generated with no lock held, for the key as it was then. */
+struct rotation {
+    char *key_name;
+    int64_t due_ns;        /* the key's next_rotation_ns when prepared */
+    struct kms_version *v; /* NULL once published */
+};
+
+static void rotations_free(struct rotation *r, size_t count)
+{
+    for (size_t i = 0; r && i < count; i++) {
+        kms_version_free(r[i].v);
+        free(r[i].key_name);
+    }
+    free(r);
+}
+
+/* The keys due for rotation (read lock), then their new material (no lock). */
+static enum em_code prepare_rotations(struct kms_registry *reg, int64_t now, struct rotation **out,
+                                      size_t *count, struct em_status *st)
+{
+    struct rotation *r = NULL;
+    size_t n = 0;
+    enum em_code code = EM_OK;
+    const struct kms_algorithm **algs = NULL;
+    enum kms_protection *protections = NULL;
+    kms_registry_read_lock(reg);
+    size_t due = 0;
+    for (size_t i = 0; i < reg->keys.count; i++)
+        due += rotation_due(reg->keys.items[i], now);
+    if (due && (!(r = calloc(due, sizeof(*r))) || !(algs = calloc(due, sizeof(*algs))) ||
+                !(protections = calloc(due, sizeof(*protections)))))
+        code = EM_FAIL_OOM(st);
+    for (size_t i = 0; !code && i < reg->keys.count; i++) {
+        const struct kms_key *key = reg->keys.items[i];
+        if (!rotation_due(key, now))
+            continue;
+        if (!(r[n].key_name = strdup(key->name)))
+            code = EM_FAIL_OOM(st);
+        r[n].due_ns = key->next_rotation_ns;
+        algs[n] = key->template_alg;
+        protections[n++] = key->template_protection;
+    }
+    kms_registry_unlock(reg);
+    for (size_t i = 0; !code && i < n; i++)
+        code =
+            kms_version_prepare(r[i].key_name, algs[i], protections[i], r[i].due_ns, &r[i].v, st);
+    free(algs);
+    free(protections);
+    if (code) {
+        rotations_free(r, n);
+        return code;
+    }
+    *out = r;
+    *count = n;
+    return EM_OK;
+}
+
+/* Publishes a prepared rotation (write lock held) if the key still waits for it. */
+static enum em_code rotate(struct kms_registry *reg, struct rotation *r, int64_t now,
+                           struct em_status *st)
+{
+    struct kms_key *key = kms_registry_find_key(reg, r->key_name);
+    if (!key || !rotation_due(key, now) || key->next_rotation_ns != r->due_ns)
+        return EM_OK; /* changed meanwhile: the prepared version is wiped unused */
+    struct kms_version *v = r->v;
+    v->id = key->version_count + 1;
+    int64_t next = key->next_rotation_ns;
+    while (next <= now)
+        next += key->rotation_period_ns;
+    int64_t saved_next = key->next_rotation_ns;
+    key->next_rotation_ns = next;
+    if (attach_version(reg, key, v, true, st)) {
+        key->next_rotation_ns = saved_next;
+        return st->code;
+    }
+    r->v = NULL;
+    em_info("kms: %s rotated to version %u", key->name, v->id);
+    return EM_OK;
+}
+
+static enum em_code finish_destructions(struct kms_registry *reg, struct kms_key *key, int64_t now,
+                                        bool *destroyed, struct em_status *st)
+{
+    for (uint32_t i = 0; i < key->version_count; i++) {
+        struct kms_version *v = key->versions[i];
+        if (v->state != KMS_DESTROY_SCHEDULED || v->destroy_ns > now)
+            continue;
+        if (finish_destruction(reg, key, v, st))
+            return st->code;
+        *destroyed = true;
+    }
+    return EM_OK;
+}
+
+static bool key_due(const struct kms_key *key, int64_t now)
+{
+    for (uint32_t i = 0; i < key->version_count; i++)
+        if (key->versions[i]->state == KMS_DESTROY_SCHEDULED && key->versions[i]->destroy_ns <= now)
+            return true;
+    return rotation_due(key, now);
+}
+
+static bool anything_due(struct kms_registry *reg, int64_t now)
+{
+    bool due = false;
+    kms_registry_read_lock(reg);
+    for (size_t i = 0; i < reg->keys.count && !due; i++)
+        due = key_due(reg->keys.items[i], now);
+    kms_registry_unlock(reg);
+    return due;
+}
+
+/* Rotations generate their material before the write lock is taken; destructions and the
+ * publication of the rotations run under it. */
+enum em_code kms_registry_tick(struct kms_registry *reg, int64_t now, struct em_status *st)
+{
+    if (!anything_due(reg, now))
+        return EM_OK;
+    struct rotation *rotations = NULL;
+    size_t rotation_count = 0;
+    if (prepare_rotations(reg, now, &rotations, &rotation_count, st))
+        return st->code;
+    kms_registry_write_lock(reg);
+    enum em_code code = EM_OK;
+    bool destroyed = false;
+    for (size_t i = 0; i < reg->keys.count && !code; i++)
+        code = finish_destructions(reg, reg->keys.items[i], now, &destroyed, st);
+    for (size_t i = 0; i < rotation_count && !code; i++)
+        code = rotate(reg, &rotations[i], now, st);
+    kms_registry_unlock(reg);
+    rotations_free(rotations, rotation_count);
+    if (destroyed)
+        kms_store_purge(reg->store);
+    return code;
+}
