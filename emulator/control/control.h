@@ -48,12 +48,12 @@ bool control_service_is_child(const struct em_service_desc *desc);
 
 /* Resolves the --services list against the binaries in bin_dir: "all" is every child
  * service whose binary exists there, "none" or "" is no service, otherwise a
- * comma-separated list of names, each known and built. Fills out[] in table order. */
+ * comma-separated list of names, each known and built. Fills out[] in em_services[] order. */
 enum em_code control_services_resolve(const char *list, const char *bin_dir,
                                       const struct em_service_desc **out, size_t max, size_t *count,
                                       struct em_status *st);
 
-/* The child services that have no binary in bin_dir (not built yet), in table order. */
+/* The child services that have no binary in bin_dir (not built yet), in em_services[] order. */
 size_t control_services_unbuilt(const char *bin_dir, const struct em_service_desc **out,
                                 size_t max);
 
