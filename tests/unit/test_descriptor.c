@@ -83,6 +83,9 @@ static void test_every_descriptor_is_complete_and_unique(void **state)
         assert_true(a->google_service && ends_with(a->google_service, ".googleapis.com"));
         assert_non_null(a->roles);
         assert_true(a->port >= 0 && a->port < 100);
+        if (i > 0 && a->port <= em_services[i - 1]->port)
+            fail_msg("services.def is in port order: %s comes after %s", a->name,
+                     em_services[i - 1]->name);
         for (size_t j = i + 1; em_services[j]; j++) {
             const struct em_service_desc *b = em_services[j];
             if (strcmp(a->name, b->name) == 0 || a->port == b->port ||
