@@ -36,23 +36,30 @@ override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wvl
 override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -pthread -lm
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-SERVICES := kms pubsub
-
-CORE_SRC    := $(wildcard emulator/em_*.c)
-CONTROL_SRC := $(wildcard emulator/control/*.c)
-KMS_SRC     := $(wildcard kms/*.c)
-PUBSUB_SRC  := $(wildcard pubsub/*.c)
+# --- the services: one line each in services.def, EM_SERVICE(<name>) ---
+# Every service's descriptor (<name>/<name>_descriptor.c, data only) goes into the core
+# library, so that every process knows every service (IAM roles, ports). A service's other
+# files make lib<name>.a; bin/<name> is linked once <name>/<name>_main.c exists.
+SERVICES := $(shell sed -n 's/^EM_SERVICE(\([a-z0-9_]*\))$$/\1/p' services.def)
+BUILT    := $(foreach s,$(SERVICES),$(if $(wildcard $(s)/$(s)_main.c),$(s)))
+$(foreach s,$(SERVICES),$(if $(wildcard $(s)/$(s)_descriptor.c),,\
+  $(error services.def lists $(s), but $(s)/$(s)_descriptor.c does not exist)))
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+lib_src = $(filter-out $(1)/$(1)_main.c $(1)/$(1)_descriptor.c,$(wildcard $(1)/*.c))
 
-CORE_LIB := $(BUILD)/libemulator.a
-KMS_LIB  := $(BUILD)/libkms.a
-PUBSUB_LIB := $(BUILD)/libpubsub.a
-CONTROL_LIB := $(BUILD)/libcontrol.a
+DESCRIPTOR_SRC := emulator/control/control_descriptor.c \
+                  $(foreach s,$(SERVICES),$(s)/$(s)_descriptor.c)
+CORE_SRC    := $(wildcard emulator/em_*.c) $(DESCRIPTOR_SRC)
+CONTROL_SRC := $(filter-out $(DESCRIPTOR_SRC),$(wildcard emulator/control/*.c))
 
-BINARIES := $(BIN)/emulator $(addprefix $(BIN)/,$(SERVICES))
+CORE_LIB     := $(BUILD)/libemulator.a
+CONTROL_LIB  := $(BUILD)/libcontrol.a
+SERVICE_LIBS := $(foreach s,$(SERVICES),$(if $(call lib_src,$(s)),$(BUILD)/lib$(s).a))
 
-.PHONY: all test unit integ fuzz-replay asan fuzz bench lint clean
+BINARIES := $(BIN)/emulator $(addprefix $(BIN)/,$(BUILT))
+
+.PHONY: all libs test unit integ fuzz-replay asan fuzz bench lint clean
 # keep every object: test, replay and bench objects are intermediate files that make would
 # otherwise delete after each run and rebuild on the next
 .SECONDARY:
@@ -66,14 +73,6 @@ $(CORE_LIB): $(call obj,$(CORE_SRC))
 	@mkdir -p $(dir $@)
 	$(call run,AR $@,$(AR) rcs $@ $^)
 
-$(KMS_LIB): $(call obj,$(filter-out kms/kms_main.c,$(KMS_SRC)))
-	@mkdir -p $(dir $@)
-	$(call run,AR $@,$(AR) rcs $@ $^)
-
-$(PUBSUB_LIB): $(call obj,$(filter-out pubsub/pubsub_main.c,$(PUBSUB_SRC)))
-	@mkdir -p $(dir $@)
-	$(call run,AR $@,$(AR) rcs $@ $^)
-
 $(CONTROL_LIB): $(call obj,$(filter-out emulator/control/control_main.c,$(CONTROL_SRC)))
 	@mkdir -p $(dir $@)
 	$(call run,AR $@,$(AR) rcs $@ $^)
@@ -82,18 +81,25 @@ $(BIN)/emulator: $(call obj,emulator/control/control_main.c) $(CONTROL_LIB) $(CO
 	@mkdir -p $(dir $@)
 	$(call run,LD $@,$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS))
 
-$(BIN)/kms: $(call obj,kms/kms_main.c) $(KMS_LIB) $(CORE_LIB)
-	@mkdir -p $(dir $@)
-	$(call run,LD $@,$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS))
+# service_rules <name>: lib<name>.a and bin/<name>
+define service_rules
+$(BUILD)/lib$(1).a: $$(call obj,$$(call lib_src,$(1)))
+	@mkdir -p $$(dir $$@)
+	$$(call run,AR $$@,$$(AR) rcs $$@ $$^)
 
-$(BIN)/pubsub: $(call obj,pubsub/pubsub_main.c) $(PUBSUB_LIB) $(CORE_LIB)
-	@mkdir -p $(dir $@)
-	$(call run,LD $@,$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS))
+$(BIN)/$(1): $$(call obj,$(1)/$(1)_main.c) $(BUILD)/lib$(1).a $$(CORE_LIB)
+	@mkdir -p $$(dir $$@)
+	$$(call run,LD $$@,$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS))
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
+
+# every library, for tests, fuzz targets and benchmarks
+libs: $(SERVICE_LIBS) $(CONTROL_LIB) $(CORE_LIB)
 
 # --- unit tests (cmocka): tests/unit/test_<name>.c, one binary each ---
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-UNIT_LIBS := $(KMS_LIB) $(PUBSUB_LIB) $(CONTROL_LIB) $(CORE_LIB)
+UNIT_LIBS := $(SERVICE_LIBS) $(CONTROL_LIB) $(CORE_LIB)
 
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
@@ -116,14 +122,14 @@ fuzz-replay: $(FUZZ_REPLAY)
 	  name=$${t##*/replay_}; echo "== replay $$name"; $$t tests/fuzz/corpus/$$name || status=1; \
 	  done; exit $$status
 
+FUZZ_LIBS := $(patsubst $(BUILD)/%,build/fuzz/%,$(UNIT_LIBS))
+
 fuzz:
-	$(MAKE) BUILD=build/fuzz CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
-	  build/fuzz/libemulator.a build/fuzz/libkms.a build/fuzz/libpubsub.a build/fuzz/libcontrol.a
+	$(MAKE) BUILD=build/fuzz CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" libs
 	@set -e; for src in $(FUZZ_SRC); do name=$$(basename $$src .c); \
 	  echo "== build/fuzz/$$name"; \
 	  clang -O1 -g -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -I. -Iemulator \
-	    $$(pkg-config --cflags $(PKGS)) -o build/fuzz/$$name $$src \
-	    build/fuzz/libkms.a build/fuzz/libpubsub.a build/fuzz/libcontrol.a build/fuzz/libemulator.a \
+	    $$(pkg-config --cflags $(PKGS)) -o build/fuzz/$$name $$src $(FUZZ_LIBS) \
 	    $$(pkg-config --libs $(PKGS)) -pthread -lm; done
 
 # --- integration tests: real processes on loopback, driven by curl and gcloud ---
@@ -151,7 +157,7 @@ bench: all $(BENCH_BIN)
 lint:
 	$(call run,LINT clang-format,clang-format --dry-run --Werror $(shell git ls-files '*.c' '*.h'))
 	$(if $(filter 1,$(V)),,@echo "  LINT cppcheck";) cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
-	  -I emulator --suppress=missingIncludeSystem $(shell git ls-files '*.c')
+	  -I . -I emulator --suppress=missingIncludeSystem $(shell git ls-files '*.c')
 
 clean:
 	rm -rf build bin

@@ -669,7 +669,7 @@ enum em_code em_cmek_open(struct em_service *svc, const char *agent_domain,
     if (!c)
         return EM_FAIL_OOM(st);
     c->store = svc->store;
-    snprintf(c->service, sizeof(c->service), "%s", svc->def->name);
+    snprintf(c->service, sizeof(c->service), "%s", svc->def->desc->name);
     snprintf(c->agent_domain, sizeof(c->agent_domain), "%s", agent_domain);
     if (hooks)
         c->hooks = *hooks;

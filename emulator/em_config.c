@@ -276,7 +276,7 @@ enum em_code em_config_child_args(const struct em_config *cfg, const char *progr
     return EM_OK;
 }
 
-void em_config_url(const struct em_config *cfg, enum em_port port, char *out, size_t len)
+void em_config_url(const struct em_config *cfg, int port, char *out, size_t len)
 {
-    snprintf(out, len, "http://%s:%d", cfg->host, cfg->port_base + (int)port);
+    snprintf(out, len, "http://%s:%d", cfg->host, cfg->port_base + port);
 }

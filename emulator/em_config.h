@@ -7,6 +7,7 @@
 #ifndef EM_CONFIG_H
 #define EM_CONFIG_H
 
+#include "em_descriptor.h"
 #include "em_status.h"
 
 #include <limits.h>
@@ -14,15 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Port offsets from the port base (README, "Configuration": --port-base). */
-enum em_port {
-    EM_PORT_CONTROL = 0,
-    EM_PORT_KMS = 1,
-    EM_PORT_PUBSUB = 2,
-    EM_PORT_BIGTABLE = 3,
-    EM_PORT_SPANNER = 4,
-    EM_PORT_RUNNER = 5,
-};
+/* The port offsets the core itself needs: the control plane's, and KMS's (every CMEK
+ * engine calls it). Every service's offset, these two included, is in its descriptor. */
+#define EM_PORT_CONTROL (control_descriptor.port)
+#define EM_PORT_KMS     (kms_descriptor.port)
 
 struct em_config {
     char host[64];
@@ -66,7 +62,7 @@ enum em_code em_config_child_args(const struct em_config *cfg, const char *progr
 /* Writes the option table (flags, variables, defaults, help) to stdout. */
 void em_config_usage(const char *program);
 
-/* "http://127.0.0.1:8791" for a port offset. */
-void em_config_url(const struct em_config *cfg, enum em_port port, char *out, size_t len);
+/* "http://127.0.0.1:8791" for a port offset (a descriptor's port). */
+void em_config_url(const struct em_config *cfg, int port, char *out, size_t len);
 
 #endif

@@ -472,7 +472,7 @@ static void record_audit(struct em_call *call)
         return;
     struct em_audit_entry e = {
         .time_ns = em_clock_now(),
-        .service = call->svc->def->name,
+        .service = call->svc->def->desc->name,
         .kind = route->audit,
         .principal = call->principal,
         .method = route->method_name,

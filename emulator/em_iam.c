@@ -7,6 +7,7 @@
 #include "em_call.h"
 #include "em_config.h"
 #include "em_crypto.h"
+#include "em_descriptor.h"
 #include "em_json.h"
 #include "em_schema.h"
 #include "em_service.h"
@@ -19,74 +20,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* --- predefined roles: permission patterns (fnmatch) granted, and exceptions --- */
+/* --- predefined roles: the basic roles here, every service's in its descriptor --- */
 
-struct role {
-    const char *name;
-    const char *const *grants;
-    const char *const *except;
+/* Owner, editor and viewer span every service. */
+static const struct em_role basic_roles[] = {
+    {"roles/owner", EM_WORDS("*"), NULL},
+    {"roles/editor", EM_WORDS("*"), EM_WORDS("*.setIamPolicy", "resourcemanager.projects.delete")},
+    {"roles/viewer", EM_WORDS("*.get", "*.list", "*.getIamPolicy", "logging.logEntries.list"),
+     NULL},
+    {NULL},
 };
 
-#define LIST(...) ((const char *const[]){__VA_ARGS__, NULL})
+static const struct em_role *role_in(const struct em_role *roles, const char *name)
+{
+    for (; roles && roles->name; roles++)
+        if (strcmp(roles->name, name) == 0)
+            return roles;
+    return NULL;
+}
 
-static const struct role roles[] = {
-    {"roles/owner", LIST("*"), NULL},
-    {"roles/editor", LIST("*"), LIST("*.setIamPolicy", "resourcemanager.projects.delete")},
-    {"roles/viewer", LIST("*.get", "*.list", "*.getIamPolicy", "logging.logEntries.list"), NULL},
-    {"roles/resourcemanager.projectIamAdmin",
-     LIST("resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"), NULL},
-    {"roles/logging.viewer", LIST("logging.logEntries.list"), NULL},
-    {"roles/logging.privateLogViewer", LIST("logging.logEntries.list"), NULL},
-    {"roles/cloudkms.admin",
-     LIST("cloudkms.keyRings.*", "cloudkms.cryptoKeys.*", "cloudkms.importJobs.*",
-          "cloudkms.locations.get", "cloudkms.locations.list", "cloudkms.operations.get",
-          "cloudkms.cryptoKeyVersions.create", "cloudkms.cryptoKeyVersions.get",
-          "cloudkms.cryptoKeyVersions.list", "cloudkms.cryptoKeyVersions.update",
-          "cloudkms.cryptoKeyVersions.destroy", "cloudkms.cryptoKeyVersions.restore",
-          "resourcemanager.projects.get"),
-     NULL},
-    {"roles/cloudkms.viewer",
-     LIST("cloudkms.*.get", "cloudkms.*.list", "resourcemanager.projects.get"), NULL},
-    {"roles/cloudkms.cryptoKeyEncrypterDecrypter",
-     LIST("cloudkms.cryptoKeyVersions.useToEncrypt", "cloudkms.cryptoKeyVersions.useToDecrypt",
-          "cloudkms.locations.get", "cloudkms.locations.list", "resourcemanager.projects.get"),
-     NULL},
-    {"roles/cloudkms.cryptoKeyEncrypter",
-     LIST("cloudkms.cryptoKeyVersions.useToEncrypt", "cloudkms.locations.get",
-          "cloudkms.locations.list", "resourcemanager.projects.get"),
-     NULL},
-    {"roles/cloudkms.cryptoKeyDecrypter",
-     LIST("cloudkms.cryptoKeyVersions.useToDecrypt", "cloudkms.locations.get",
-          "cloudkms.locations.list", "resourcemanager.projects.get"),
-     NULL},
-    {"roles/cloudkms.signer",
-     LIST("cloudkms.cryptoKeyVersions.useToSign", "cloudkms.locations.get",
-          "cloudkms.locations.list", "resourcemanager.projects.get"),
-     NULL},
-    {"roles/cloudkms.signerVerifier",
-     LIST("cloudkms.cryptoKeyVersions.useToSign", "cloudkms.cryptoKeyVersions.useToVerify",
-          "cloudkms.cryptoKeyVersions.viewPublicKey", "cloudkms.locations.get",
-          "cloudkms.locations.list", "resourcemanager.projects.get"),
-     NULL},
-    {"roles/cloudkms.publicKeyViewer",
-     LIST("cloudkms.cryptoKeyVersions.viewPublicKey", "cloudkms.locations.get",
-          "cloudkms.locations.list", "resourcemanager.projects.get"),
-     NULL},
-    {"roles/cloudkms.cryptoOperator",
-     LIST("cloudkms.cryptoKeyVersions.useTo*", "cloudkms.cryptoKeyVersions.viewPublicKey",
-          "cloudkms.locations.*", "resourcemanager.projects.get"),
-     NULL},
-    {"roles/pubsub.admin", LIST("pubsub.*", "resourcemanager.projects.get"), NULL},
-    {"roles/pubsub.editor", LIST("pubsub.*", "resourcemanager.projects.get"),
-     LIST("*.setIamPolicy", "*.getIamPolicy")},
-    {"roles/pubsub.publisher", LIST("pubsub.topics.publish"), NULL},
-    {"roles/pubsub.subscriber",
-     LIST("pubsub.subscriptions.consume", "pubsub.topics.attachSubscription",
-          "pubsub.snapshots.seek"),
-     NULL},
-    {"roles/pubsub.viewer", LIST("pubsub.*.get", "pubsub.*.list", "resourcemanager.projects.get"),
-     NULL},
-};
+static const struct em_role *find_role(const char *name)
+{
+    const struct em_role *role = role_in(basic_roles, name);
+    for (size_t i = 0; !role && em_services[i]; i++)
+        role = role_in(em_services[i]->roles, name);
+    return role;
+}
 
 static bool any_match(const char *const *patterns, const char *permission)
 {
@@ -98,11 +57,8 @@ static bool any_match(const char *const *patterns, const char *permission)
 
 bool em_iam_role_grants(const char *role, const char *permission)
 {
-    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
-        if (strcmp(roles[i].name, role) == 0)
-            return any_match(roles[i].grants, permission) &&
-                   !any_match(roles[i].except, permission);
-    return false;
+    const struct em_role *r = find_role(role);
+    return r && any_match(r->grants, permission) && !any_match(r->except, permission);
 }
 
 /* --- principals --- */
@@ -163,10 +119,19 @@ static bool ends_with(const char *text, const char *suffix)
     return n >= m && strcmp(text + n - m, suffix) == 0;
 }
 
+/* Whether domain is "<agent_domain>.iam.gserviceaccount.com". */
+static bool is_agent_domain(const char *domain, const char *agent_domain)
+{
+    size_t n = agent_domain ? strlen(agent_domain) : 0;
+    return n > 0 && strncmp(domain, agent_domain, n) == 0 &&
+           strcmp(domain + n, ".iam.gserviceaccount.com") == 0;
+}
+
 bool em_iam_is_service_agent(const char *principal)
 {
+    /* Google's agents of services the emulator does not have; its own services' agents
+     * are their descriptors' agent domains */
     static const char *const agent_domains[] = {
-        "@dataflow-service-producer-prod.iam.gserviceaccount.com",
         "@compute-system.iam.gserviceaccount.com",
         "@container-engine-robot.iam.gserviceaccount.com",
         "@cloudservices.gserviceaccount.com",
@@ -181,6 +146,9 @@ bool em_iam_is_service_agent(const char *principal)
         return true;
     for (int i = 0; agent_domains[i]; i++)
         if (strcmp(at, agent_domains[i]) == 0)
+            return true;
+    for (size_t i = 0; em_services[i]; i++)
+        if (is_agent_domain(at + 1, em_services[i]->agent_domain))
             return true;
     return false;
 }

@@ -9,7 +9,8 @@
  *
  * and succeeds when any policy on the way binds the principal (or allUsers,
  * allAuthenticatedUsers, domain:) to a role that grants the permission. Roles are the
- * predefined ones in the table in em_iam.c; unknown roles grant nothing. Conditional
+ * predefined ones: the basic roles (owner, editor, viewer) in em_iam.c and each service's
+ * in its descriptor (em_descriptor.h); unknown roles grant nothing. Conditional
  * bindings are stored and returned but never grant (conditions are not evaluated).
  *
  * With EMULATOR_IAM=off every check passes (principals are still recorded in audit
@@ -55,8 +56,9 @@ enum em_code em_iam_authenticate(const char *authorization, bool internal,
                                  struct em_status *st);
 
 /* Whether principal ("serviceAccount:...") is a Google-managed service agent, for which
- * no user can get a token: service-N@gcp-sa-*.iam.gserviceaccount.com,
- * service-N@dataflow-service-producer-prod..., N@cloudservices.gserviceaccount.com, ...
+ * no user can get a token: service-N@gcp-sa-*.iam.gserviceaccount.com, every
+ * descriptor's agent (service-N@dataflow-service-producer-prod...),
+ * N@cloudservices.gserviceaccount.com, ...
  * (The compute default service account, N-compute@developer.gserviceaccount.com, is not
  * one: users may act as it.) */
 bool em_iam_is_service_agent(const char *principal);
@@ -79,7 +81,7 @@ enum em_code em_iam_check(struct em_store *store, const struct em_config *cfg,
                           const char *principal, const char *resource, const char *permission,
                           struct em_status *st);
 
-/* Whether role (predefined) grants permission. */
+/* Whether role (a basic role or one of a service descriptor's) grants permission. */
 bool em_iam_role_grants(const char *role, const char *permission);
 
 /* Deletes every policy on prefix or under it (a resource and its children). */

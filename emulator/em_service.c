@@ -33,7 +33,7 @@ static enum em_code handle_health(struct em_call *call)
 {
     cJSON *reply = cJSON_CreateObject();
     cJSON_AddStringToObject(reply, "status", "SERVING");
-    cJSON_AddStringToObject(reply, "service", call->svc->def->name);
+    cJSON_AddStringToObject(reply, "service", call->svc->def->desc->name);
     return em_call_reply(call, reply);
 }
 
@@ -263,13 +263,13 @@ static enum em_code serve(struct em_service *svc, struct em_status *st)
 {
     struct em_http_options opt = {
         .host = svc->config.host,
-        .port = svc->config.port_base + (int)svc->def->port,
-        .threads = svc->def->port == EM_PORT_CONTROL ? 0 : svc->config.threads,
+        .port = svc->config.port_base + svc->def->desc->port,
+        .threads = svc->def->desc->port == EM_PORT_CONTROL ? 0 : svc->config.threads,
         .max_body = svc->config.max_body_bytes,
     };
     if (em_http_start(&opt, svc->router, svc, &svc->http, st))
         return st->code;
-    em_info("%s listening on http://%s:%d (data %s)", svc->def->name, opt.host, opt.port,
+    em_info("%s listening on http://%s:%d (data %s)", svc->def->desc->name, opt.host, opt.port,
             svc->config.data_dir);
     return EM_OK;
 }
@@ -280,14 +280,14 @@ int em_service_main(const struct em_service_def *def, int argc, char **argv)
     struct em_status st = {0};
     bool help;
     if (em_config_load(&cfg, argc, argv, &help, &st)) {
-        fprintf(stderr, "%s: %s\n", def->name, st.message);
+        fprintf(stderr, "%s: %s\n", def->desc->name, st.message);
         return 2;
     }
     if (help) {
         em_config_usage(argv[0]);
         return 0;
     }
-    em_log_init(def->name, (enum em_log_level)cfg.log_level);
+    em_log_init(def->desc->name, (enum em_log_level)cfg.log_level);
     umask(077); /* data files, keys and logs are readable by this user only */
     block_signals();
     if (prepare_data_dir(&cfg, &st)) {
@@ -297,13 +297,13 @@ int em_service_main(const struct em_service_def *def, int argc, char **argv)
     struct em_service *svc = NULL;
     int status = 1;
     if (em_service_open(def, &cfg, &svc, &st) != EM_OK) {
-        em_error("%s cannot start: %s", def->name, st.message);
+        em_error("%s cannot start: %s", def->desc->name, st.message);
     } else if (serve(svc, &st) != EM_OK) {
-        em_error("%s cannot start: %s", def->name, st.message);
+        em_error("%s cannot start: %s", def->desc->name, st.message);
         status = EM_EXIT_CANNOT_LISTEN;
     } else {
         int sig = wait_for_stop(svc);
-        em_info("%s stopping (signal %d)", def->name, sig);
+        em_info("%s stopping (signal %d)", def->desc->name, sig);
         status = 0;
     }
     em_service_close(svc);

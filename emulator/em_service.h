@@ -1,6 +1,6 @@
 /*
  * em_service: the runtime every service binary shares. A service is declared as data
- * (struct em_service_def: name, port offset, route table, lifecycle hooks) and started
+ * (struct em_service_def: its descriptor, route table, lifecycle hooks) and started
  * with em_service_main(), which:
  *
  *   1. loads the configuration (em_config) and sets up logging;
@@ -42,11 +42,9 @@ struct em_http;
 struct em_call;
 
 struct em_service_def {
-    const char *name;              /* "kms": logs, data, control plane */
-    enum em_port port;             /* offset from the port base */
-    const char *google_service;    /* "cloudkms.googleapis.com": audit log serviceName */
-    const struct em_route *routes; /* ends with an entry whose method is NULL ... */
-    size_t route_count;            /* ... or has this many entries (0: use the end mark) */
+    const struct em_service_desc *desc; /* name, port offset, ... (em_descriptor.h) */
+    const struct em_route *routes;      /* ends with an entry whose method is NULL ... */
+    size_t route_count;                 /* ... or has this many entries (0: use the end mark) */
     /* Hooks; any may be NULL. open sets svc->ctx. */
     enum em_code (*open)(struct em_service *svc, struct em_status *st);
     void (*close)(struct em_service *svc);

@@ -1,5 +1,5 @@
 /*
- * kms_service: the KMS service definition (struct em_service_def): port, routes and the
+ * kms_service: the KMS service definition (struct em_service_def): descriptor, routes and the
  * lifecycle hooks that open the key registry, run its timers and reset it. Separate from
  * kms_main.c so tests and fuzz targets can open the same service without a process.
  */
@@ -38,9 +38,7 @@ static enum em_code kms_reset(struct em_service *svc, struct em_status *st)
 }
 
 const struct em_service_def kms_service = {
-    .name = "kms",
-    .port = EM_PORT_KMS,
-    .google_service = "cloudkms.googleapis.com",
+    .desc = &kms_descriptor,
     .routes = kms_routes,
     .iam_resource_check = kms_iam_resource_check,
     .open = kms_open,

@@ -1,5 +1,5 @@
 /*
- * pubsub_service: the Pub/Sub service definition (struct em_service_def): port, routes and
+ * pubsub_service: the Pub/Sub service definition (struct em_service_def): descriptor, routes and
  * the lifecycle hooks. open makes the registry, opens the CMEK engine with the registry's
  * hooks (every topic is a protected resource of agent gcp-sa-pubsub), then loads what is
  * stored and starts push delivery; tick runs the timers (pubsub_flow.c) after the engine's
@@ -28,7 +28,8 @@ static enum em_code pubsub_open(struct em_service *svc, struct em_status *st)
         .arg = reg,
     };
     struct em_cmek *cmek;
-    if (em_cmek_open(svc, "gcp-sa-pubsub", &hooks, &cmek, st) || ps_registry_load(reg, cmek, st))
+    if (em_cmek_open(svc, svc->def->desc->agent_domain, &hooks, &cmek, st) ||
+        ps_registry_load(reg, cmek, st))
         return st->code;
     return EM_OK;
 }
@@ -50,9 +51,7 @@ static enum em_code pubsub_reset(struct em_service *svc, struct em_status *st)
 }
 
 const struct em_service_def pubsub_service = {
-    .name = "pubsub",
-    .port = EM_PORT_PUBSUB,
-    .google_service = "pubsub.googleapis.com",
+    .desc = &pubsub_descriptor,
     .routes = pubsub_routes,
     .iam_resource_check = ps_iam_resource_check,
     .open = pubsub_open,

@@ -4,7 +4,8 @@
  * The control plane is a service like the others (control_main.c declares it, the core
  * runs it) whose domain is the emulator itself:
  *
- *   control_services.c    the table of known services and calls to every running one
+ *   control_descriptor.c  the control plane's descriptor: port, roles (em_descriptor.h)
+ *   control_services.c    the services to start (--services), calls to every running one
  *   control_supervisor.c  the child processes, one per service, restarted on crashes
  *   control_unbuilt.c     the ports of services not built yet: UNIMPLEMENTED to every call
  *   control_http.c        the client those calls go through (on em_rest)
@@ -38,28 +39,22 @@ struct control_supervisor;
 
 /* --- services the emulator knows (control_services.c) --- */
 
-#define CONTROL_SERVICE_MAX 8
+/* The services are the descriptors in em_services[] (em_descriptor.h): the control plane
+ * first, then every child service, each started from bin/<name>. */
+#define CONTROL_SERVICE_MAX 8 /* at least every child service (test_descriptor checks it) */
 
-struct control_service_info {
-    const char *name;           /* "kms": binary name, log name, audit rows */
-    const char *product;        /* "Cloud KMS": what messages and the status page call it */
-    enum em_port port;          /* offset from the port base */
-    const char *google_service; /* "cloudkms.googleapis.com": audit serviceName */
-    bool child;                 /* started by the supervisor (false: the control plane) */
-};
-
-/* The known service with this name (children and the control plane), or NULL. */
-const struct control_service_info *control_service_find(const char *name);
+/* Whether the supervisor runs the service as a child process (all but the control plane). */
+bool control_service_is_child(const struct em_service_desc *desc);
 
 /* Resolves the --services list against the binaries in bin_dir: "all" is every child
  * service whose binary exists there, "none" or "" is no service, otherwise a
- * comma-separated list of names, each known and built. Fills out[] in table order. */
+ * comma-separated list of names, each known and built. Fills out[] in em_services[] order. */
 enum em_code control_services_resolve(const char *list, const char *bin_dir,
-                                      const struct control_service_info **out, size_t max,
-                                      size_t *count, struct em_status *st);
+                                      const struct em_service_desc **out, size_t max, size_t *count,
+                                      struct em_status *st);
 
-/* The child services that have no binary in bin_dir (not built yet), in table order. */
-size_t control_services_unbuilt(const char *bin_dir, const struct control_service_info **out,
+/* The child services that have no binary in bin_dir (not built yet), in em_services[] order. */
+size_t control_services_unbuilt(const char *bin_dir, const struct em_service_desc **out,
                                 size_t max);
 
 /* POSTs `path` ("emulator/v1/internal:tick") to every running service and waits for
@@ -79,7 +74,7 @@ void control_unbuilt_stop(struct control_unbuilt *unbuilt); /* NULL is fine */
 
 /* The services whose ports it serves (at most max); returns the count. */
 size_t control_unbuilt_list(const struct control_unbuilt *unbuilt,
-                            const struct control_service_info **out, size_t max);
+                            const struct em_service_desc **out, size_t max);
 
 /* --- the control plane's state (svc->ctx) --- */
 

@@ -83,7 +83,7 @@ void control_probe_health(const struct control_child_view *views, size_t n, long
 static void add_unbuilt(cJSON *reply, const struct control_unbuilt *unbuilt,
                         const struct em_config *cfg)
 {
-    const struct control_service_info *infos[CONTROL_SERVICE_MAX];
+    const struct em_service_desc *infos[CONTROL_SERVICE_MAX];
     size_t n = control_unbuilt_list(unbuilt, infos, CONTROL_SERVICE_MAX);
     cJSON *list = cJSON_AddArrayToObject(reply, "unimplementedServices");
     for (size_t i = 0; i < n; i++) {

@@ -4,6 +4,7 @@
 #include "control_logging.h"
 
 #include "control.h"
+#include "em_descriptor.h"
 #include "em_filter.h"
 #include "em_json.h"
 #include "em_names.h"
@@ -19,31 +20,6 @@
 #define NAME_SEGMENTS   16
 
 /* --- monitored resources --- */
-
-#define WORDS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-/* A resource name made of exactly these collections, and the label of each ID. */
-struct resource_kind {
-    const char *type;
-    const char *const *collections;
-    const char *const *labels;
-};
-
-static const struct resource_kind resource_kinds[] = {
-    {"cloudkms_keyring", WORDS("projects", "locations", "keyRings"),
-     WORDS("project_id", "location", "key_ring_id")},
-    {"cloudkms_cryptokey", WORDS("projects", "locations", "keyRings", "cryptoKeys"),
-     WORDS("project_id", "location", "key_ring_id", "crypto_key_id")},
-    {"cloudkms_cryptokeyversion",
-     WORDS("projects", "locations", "keyRings", "cryptoKeys", "cryptoKeyVersions"),
-     WORDS("project_id", "location", "key_ring_id", "crypto_key_id", "crypto_key_version_id")},
-    {"pubsub_topic", WORDS("projects", "topics"), WORDS("project_id", "topic_id")},
-    {"pubsub_subscription", WORDS("projects", "subscriptions"),
-     WORDS("project_id", "subscription_id")},
-    {"pubsub_snapshot", WORDS("projects", "snapshots"), WORDS("project_id", "snapshot_id")},
-};
-
-#define KIND_COUNT (sizeof(resource_kinds) / sizeof(resource_kinds[0]))
 
 /* Splits a copy of name at '/' into segs; returns the count, or -1 if there are too many
  * or one is empty. */
@@ -62,17 +38,27 @@ static int split_name(char *copy, char **segs)
     return n;
 }
 
-static bool kind_matches(const struct resource_kind *kind, char **segs, int n)
+static bool type_matches(const struct em_resource_type *type, char **segs, int n)
 {
     int pairs = 0;
-    while (kind->collections[pairs])
+    while (type->collections[pairs])
         pairs++;
     if (n != 2 * pairs)
         return false;
     for (int i = 0; i < pairs; i++)
-        if (strcmp(segs[2 * i], kind->collections[i]) != 0)
+        if (strcmp(segs[2 * i], type->collections[i]) != 0)
             return false;
     return true;
+}
+
+/* The resource type (of any service's descriptor) whose collections make up the name. */
+static const struct em_resource_type *resource_type_of(char **segs, int n)
+{
+    for (size_t i = 0; em_services[i]; i++)
+        for (const struct em_resource_type *t = em_services[i]->resource_types; t && t->type; t++)
+            if (type_matches(t, segs, n))
+                return t;
+    return NULL;
 }
 
 static cJSON *resource_json(const char *type, cJSON *labels)
@@ -103,13 +89,12 @@ cJSON *control_log_resource(const char *resource, const char *google_service, co
     char *segs[NAME_SEGMENTS];
     snprintf(copy, sizeof(copy), "%s", resource);
     int n = split_name(copy, segs);
-    for (size_t k = 0; n > 0 && k < KIND_COUNT; k++) {
-        if (!kind_matches(&resource_kinds[k], segs, n))
-            continue;
+    const struct em_resource_type *type = n > 0 ? resource_type_of(segs, n) : NULL;
+    if (type) {
         cJSON *labels = cJSON_CreateObject();
-        for (int i = 0; resource_kinds[k].labels[i]; i++)
-            cJSON_AddStringToObject(labels, resource_kinds[k].labels[i], segs[2 * i + 1]);
-        return resource_json(resource_kinds[k].type, labels);
+        for (int i = 0; type->labels[i]; i++)
+            cJSON_AddStringToObject(labels, type->labels[i], segs[2 * i + 1]);
+        return resource_json(type->type, labels);
     }
     char project[64];
     cJSON *labels = cJSON_CreateObject();
@@ -124,9 +109,9 @@ cJSON *control_log_resource(const char *resource, const char *google_service, co
 
 static void google_service_of(const char *service, char *out, size_t len)
 {
-    const struct control_service_info *info = control_service_find(service);
-    if (info)
-        snprintf(out, len, "%s", info->google_service);
+    const struct em_service_desc *desc = em_service_desc_find(service);
+    if (desc)
+        snprintf(out, len, "%s", desc->google_service);
     else
         snprintf(out, len, "%s.googleapis.com", service);
 }

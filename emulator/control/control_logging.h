@@ -7,9 +7,9 @@
  * (https://cloud.google.com/logging/docs/reference/audit/auditlog/rest/Shared.Types/AuditLog):
  * admin activity goes to logs/cloudaudit.googleapis.com%2Factivity (severity NOTICE),
  * data access to logs/cloudaudit.googleapis.com%2Fdata_access (INFO), failures are ERROR.
- * The monitored resource is derived from the resource name by a table (KMS key rings,
- * keys and versions, Pub/Sub topics, subscriptions and snapshots), anything else is an
- * audited_resource.
+ * The monitored resource is derived from the resource name by the resource types of the
+ * service descriptors (em_descriptor.h: KMS key rings, keys and versions, Pub/Sub topics,
+ * subscriptions and snapshots, ...); anything else is an audited_resource.
  *
  * Order is the audit row id, which follows emulator time (the clock only moves forward
  * and a reset empties the log). Page tokens carry the last row id and the direction.

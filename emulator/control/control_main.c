@@ -8,9 +8,7 @@
 #include "em_service.h"
 
 static const struct em_service_def control_def = {
-    .name = "emulator",
-    .port = EM_PORT_CONTROL,
-    .google_service = "cloudresourcemanager.googleapis.com",
+    .desc = &control_descriptor,
     .routes = control_routes,
     .iam_resource_check = control_project_iam_check,
     .open = control_open,

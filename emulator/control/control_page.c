@@ -261,7 +261,7 @@ static void put_services(struct page *p, struct em_service *svc)
             healthy[i] ? "ok" : (running ? "bad" : "off"), healthy[i] ? "healthy" : "not answering",
             v->pid, v->restarts, v->last_exit, v->log_path);
     }
-    const struct control_service_info *unbuilt[CONTROL_SERVICE_MAX];
+    const struct em_service_desc *unbuilt[CONTROL_SERVICE_MAX];
     size_t u = control_unbuilt_list(ctl->unbuilt, unbuilt, CONTROL_SERVICE_MAX);
     for (size_t i = 0; i < u; i++) {
         em_config_url(&svc->config, unbuilt[i]->port, url, sizeof(url));

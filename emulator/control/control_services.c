@@ -1,7 +1,7 @@
 /*
- * control_services: the services the emulator knows (names, products, port offsets,
- * Google service names), which of them to start (--services), and the internal
- * calls the control plane makes to every running one (tick, reset, flush).
+ * control_services: which of the known services (em_services[], em_descriptor.h) to
+ * start (--services), which are not built yet, and the internal calls the control plane
+ * makes to every running one (tick, reset, flush).
  */
 #include "control.h"
 
@@ -15,24 +15,9 @@
 #define CALL_TIMEOUT_MS       60000 /* a tick may run many key checks */
 #define CALL_CONNECT_RETRY_MS 5000  /* a service just (re)started is not listening yet */
 
-static const struct control_service_info services[] = {
-    {"emulator", "Control plane", EM_PORT_CONTROL, "cloudresourcemanager.googleapis.com", false},
-    {"kms", "Cloud KMS", EM_PORT_KMS, "cloudkms.googleapis.com", true},
-    {"pubsub", "Pub/Sub", EM_PORT_PUBSUB, "pubsub.googleapis.com", true},
-    /* not built yet: until bin/<name> exists, control_unbuilt.c answers their ports */
-    {"bigtable", "Bigtable", EM_PORT_BIGTABLE, "bigtableadmin.googleapis.com", true},
-    {"spanner", "Spanner", EM_PORT_SPANNER, "spanner.googleapis.com", true},
-    {"runner", "Dataflow", EM_PORT_RUNNER, "dataflow.googleapis.com", true},
-};
-
-#define SERVICE_COUNT (sizeof(services) / sizeof(services[0]))
-
-const struct control_service_info *control_service_find(const char *name)
+bool control_service_is_child(const struct em_service_desc *desc)
 {
-    for (size_t i = 0; i < SERVICE_COUNT; i++)
-        if (strcmp(services[i].name, name) == 0)
-            return &services[i];
-    return NULL;
+    return desc != &control_descriptor;
 }
 
 /* --- --services --- */
@@ -59,6 +44,17 @@ static bool list_names(const char *list, const char *name)
     return false;
 }
 
+/* "kms, pubsub, ...": the names of the child services, for messages. */
+static void child_names(char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; em_services[i] && used < len; i++)
+        if (control_service_is_child(em_services[i]))
+            used += (size_t)snprintf(out + used, len - used, "%s%s", used ? ", " : "",
+                                     em_services[i]->name);
+}
+
 /* Every name in the list must be a child service. */
 static enum em_code check_names(const char *list, struct em_status *st)
 {
@@ -66,14 +62,15 @@ static enum em_code check_names(const char *list, struct em_status *st)
         while (*p == ' ' || *p == ',')
             p++;
         size_t n = strcspn(p, ", ");
-        char name[32];
+        char name[32], known[200];
         snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), p);
-        const struct control_service_info *info = control_service_find(name);
-        if (n > 0 && (!info || !info->child))
+        const struct em_service_desc *desc = em_service_desc_find(name);
+        if (n > 0 && (!desc || !control_service_is_child(desc))) {
+            child_names(known, sizeof(known));
             return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "--services: unknown service \"%s\" (known: kms, pubsub, bigtable, "
-                           "spanner, runner, or all, or none)",
-                           name);
+                           "--services: unknown service \"%s\" (known: %s, or all, or none)", name,
+                           known);
+        }
         p += n;
     }
     return EM_OK;
@@ -92,8 +89,8 @@ static bool list_is(const char *list, const char *word)
 }
 
 enum em_code control_services_resolve(const char *list, const char *bin_dir,
-                                      const struct control_service_info **out, size_t max,
-                                      size_t *count, struct em_status *st)
+                                      const struct em_service_desc **out, size_t max, size_t *count,
+                                      struct em_status *st)
 {
     *count = 0;
     bool all = list_is(list, "all");
@@ -101,9 +98,9 @@ enum em_code control_services_resolve(const char *list, const char *bin_dir,
         return EM_OK;
     if (!all && check_names(list, st))
         return st->code;
-    for (size_t i = 0; i < SERVICE_COUNT && *count < max; i++) {
-        const struct control_service_info *info = &services[i];
-        if (!info->child || !(all || list_names(list, info->name)))
+    for (size_t i = 0; em_services[i] && *count < max; i++) {
+        const struct em_service_desc *info = em_services[i];
+        if (!control_service_is_child(info) || !(all || list_names(list, info->name)))
             continue;
         bool built = binary_exists(bin_dir, info->name);
         if (!built && !all)
@@ -116,13 +113,13 @@ enum em_code control_services_resolve(const char *list, const char *bin_dir,
     return EM_OK;
 }
 
-size_t control_services_unbuilt(const char *bin_dir, const struct control_service_info **out,
-                                size_t max)
+size_t control_services_unbuilt(const char *bin_dir, const struct em_service_desc **out, size_t max)
 {
     size_t n = 0;
-    for (size_t i = 0; i < SERVICE_COUNT && n < max; i++)
-        if (services[i].child && !binary_exists(bin_dir, services[i].name))
-            out[n++] = &services[i];
+    for (size_t i = 0; em_services[i] && n < max; i++)
+        if (control_service_is_child(em_services[i]) &&
+            !binary_exists(bin_dir, em_services[i]->name))
+            out[n++] = em_services[i];
     return n;
 }
 

@@ -44,7 +44,7 @@
 #define START_UP_MS       2000  /* an exit this soon after the start is a failure to start */
 
 struct child {
-    const struct control_service_info *info;
+    const struct em_service_desc *info;
     char binary[PATH_MAX];
     char log_path[PATH_MAX];
     char url[64];
@@ -355,7 +355,7 @@ static enum em_code make_log_dir(const char *data_dir, char *out, size_t len, st
     return EM_OK;
 }
 
-static enum em_code child_init(struct child *c, const struct control_service_info *info,
+static enum em_code child_init(struct child *c, const struct em_service_desc *info,
                                const struct em_config *cfg, const char *bin_dir,
                                const char *log_dir, struct em_status *st)
 {
@@ -378,7 +378,7 @@ static enum em_code prepare(struct control_supervisor *sup, const struct em_conf
                             struct em_status *st)
 {
     char bin_dir[PATH_MAX], log_dir[PATH_MAX];
-    const struct control_service_info *services[CONTROL_SERVICE_MAX];
+    const struct em_service_desc *services[CONTROL_SERVICE_MAX];
     if (control_bin_dir(bin_dir, sizeof(bin_dir), st) ||
         control_services_resolve(cfg->services, bin_dir, services, CONTROL_SERVICE_MAX, &sup->count,
                                  st) ||

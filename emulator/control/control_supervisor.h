@@ -44,7 +44,7 @@ enum control_child_state {
 
 /* A copy of one child's state, safe to use without the supervisor's lock. */
 struct control_child_view {
-    const struct control_service_info *info;
+    const struct em_service_desc *info;
     char url[64];
     enum control_child_state state;
     int pid; /* 0 when not running */

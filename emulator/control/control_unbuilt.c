@@ -13,8 +13,8 @@
  * minute. /health answers the same error: nothing on the port serves, and a health check
  * must not say otherwise.
  *
- * Released when the service is built: control_unbuilt_start serves only the known child
- * services (control_services.c) that have no binary in bin/; once `make` builds
+ * Released when the service is built: control_unbuilt_start serves only the child
+ * services (em_services[], em_descriptor.h) that have no binary in bin/; once `make` builds
  * bin/bigtable, the supervisor starts it on that port and this file leaves the port
  * alone, with no change here. When the last of them is built, delete this file, its
  * calls in control_lifecycle.c and the unimplementedServices field of the status.
@@ -40,7 +40,7 @@
 #define UNBUILT_HTTP_STATUS 400
 
 struct unbuilt_port {
-    const struct control_service_info *info;
+    const struct em_service_desc *info;
     struct em_service_def def;
     struct em_service svc; /* the stand-in: def, config and ctx only */
     struct em_router *router;
@@ -66,12 +66,11 @@ static enum em_code answer_unimplemented(struct em_call *call)
 static const struct em_route unimplemented_route = {"GET", "**", answer_unimplemented,
                                                     "Unimplemented", .never_blocks = true};
 
-static enum em_code port_start(struct unbuilt_port *port, const struct control_service_info *info,
+static enum em_code port_start(struct unbuilt_port *port, const struct em_service_desc *info,
                                const struct em_config *cfg, struct em_status *st)
 {
     port->info = info;
-    port->def = (struct em_service_def){
-        .name = info->name, .port = info->port, .google_service = info->google_service};
+    port->def = (struct em_service_def){.desc = info};
     port->svc.def = &port->def;
     port->svc.config = *cfg;
     port->svc.ctx = port;
@@ -81,7 +80,7 @@ static enum em_code port_start(struct unbuilt_port *port, const struct control_s
     em_router_set_fallback(port->router, &unimplemented_route);
     struct em_http_options opt = {
         .host = cfg->host,
-        .port = cfg->port_base + (int)info->port,
+        .port = cfg->port_base + info->port,
         .threads = 0,
         .max_body = cfg->max_body_bytes,
     };
@@ -99,7 +98,7 @@ enum em_code control_unbuilt_start(const struct em_config *cfg, const char *bin_
     struct control_unbuilt *unbuilt = calloc(1, sizeof(*unbuilt));
     if (!unbuilt)
         return EM_FAIL_OOM(st);
-    const struct control_service_info *infos[CONTROL_SERVICE_MAX];
+    const struct em_service_desc *infos[CONTROL_SERVICE_MAX];
     size_t n = control_services_unbuilt(bin_dir, infos, CONTROL_SERVICE_MAX);
     for (size_t i = 0; i < n; i++) {
         unbuilt->count++;
@@ -124,7 +123,7 @@ void control_unbuilt_stop(struct control_unbuilt *unbuilt)
 }
 
 size_t control_unbuilt_list(const struct control_unbuilt *unbuilt,
-                            const struct control_service_info **out, size_t max)
+                            const struct em_service_desc **out, size_t max)
 {
     size_t n = 0;
     for (size_t i = 0; unbuilt && i < unbuilt->count && n < max; i++)

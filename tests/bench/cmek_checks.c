@@ -25,8 +25,9 @@
 
 #define RING "projects/bench-project/locations/global/keyRings/ring"
 
-static const struct em_service_def bench_service = {
-    .name = "benchsvc", .port = EM_PORT_PUBSUB, .google_service = "bench.googleapis.com"};
+static const struct em_service_desc bench_desc = {
+    .name = "benchsvc", .port = 2, .google_service = "bench.googleapis.com"};
+static const struct em_service_def bench_service = {.desc = &bench_desc};
 
 static void kms_post(struct em_service *kms, const char *path, const char *key, const char *value,
                      const char *body)

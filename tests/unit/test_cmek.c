@@ -36,11 +36,12 @@
 #define TOPIC    "projects/cmek-project/topics/orders"
 #define MINUTES5 300
 
-static const struct em_service_def test_service = {
+static const struct em_service_desc test_desc = {
     .name = "testsvc",
-    .port = EM_PORT_PUBSUB,
+    .port = 2,
     .google_service = "test.googleapis.com",
 };
+static const struct em_service_def test_service = {.desc = &test_desc};
 
 struct fixture {
     char dir[PATH_MAX];

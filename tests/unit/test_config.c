@@ -324,7 +324,7 @@ static void test_service_urls(void **state)
     assert_string_equal(url, "http://127.0.0.1:9001");
     em_config_url(&cfg, EM_PORT_CONTROL, url, sizeof(url));
     assert_string_equal(url, "http://127.0.0.1:9000");
-    em_config_url(&cfg, EM_PORT_RUNNER, url, sizeof(url));
+    em_config_url(&cfg, runner_descriptor.port, url, sizeof(url));
     assert_string_equal(url, "http://127.0.0.1:9005");
 }
 

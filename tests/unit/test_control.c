@@ -506,7 +506,7 @@ static int bin_teardown(void **state)
 
 static enum em_code resolve(const char *dir, const char *list, char *names, size_t len)
 {
-    const struct control_service_info *out[CONTROL_SERVICE_MAX];
+    const struct em_service_desc *out[CONTROL_SERVICE_MAX];
     size_t count = 99;
     struct em_status st = {0};
     enum em_code code = control_services_resolve(list, dir, out, CONTROL_SERVICE_MAX, &count, &st);

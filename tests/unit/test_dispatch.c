@@ -219,7 +219,8 @@ static const struct em_route routes[] = {
     {"POST", "emulator/v1/internal:widgets", handle_empty, "InternalWidgets", .internal = true},
 };
 
-static const struct em_service_def def = {.name = "test"};
+static const struct em_service_desc desc = {.name = "test"};
+static const struct em_service_def def = {.desc = &desc};
 
 struct fixture {
     struct unit_dir dir;

@@ -330,7 +330,9 @@ static const struct em_route routes[] = {
     {"POST", "v1/{name=tests/*}:deferOnWorker", handle_defer_on_worker, "DeferOnWorker"},
 };
 
-static const struct em_service_def blocking_def = {.name = "httptest", .blocking_handlers = true};
+static const struct em_service_desc blocking_desc = {.name = "httptest"};
+static const struct em_service_def blocking_def = {.desc = &blocking_desc,
+                                                   .blocking_handlers = true};
 
 /* ---------------------------------------------------------------- the server */
 

@@ -693,7 +693,7 @@ static const struct em_route routes[] = {
     {"GET", "v2/{name=operations/**}", em_op_handle_get, "GetOperation"},
 };
 
-static const struct em_service_def def = {.name = "spanner"};
+static const struct em_service_def def = {.desc = &spanner_descriptor};
 
 struct web {
     struct fixture *f;

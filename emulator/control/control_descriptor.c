@@ -1,0 +1,23 @@
+/*
+ * control_descriptor: the control plane as a service (see em_descriptor.h): bin/emulator
+ * on port base + 0, answering Resource Manager and Logging, with their predefined roles.
+ * The basic roles (owner, editor, viewer) span every service and live in em_iam.c.
+ */
+#include "em_descriptor.h"
+
+static const struct em_role control_roles[] = {
+    {"roles/resourcemanager.projectIamAdmin",
+     EM_WORDS("resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"),
+     NULL},
+    {"roles/logging.viewer", EM_WORDS("logging.logEntries.list"), NULL},
+    {"roles/logging.privateLogViewer", EM_WORDS("logging.logEntries.list"), NULL},
+    {NULL},
+};
+
+const struct em_service_desc control_descriptor = {
+    .name = "emulator",
+    .product = "Control plane",
+    .port = 0,
+    .google_service = "cloudresourcemanager.googleapis.com",
+    .roles = control_roles,
+};
