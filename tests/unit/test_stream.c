@@ -193,7 +193,8 @@ static const struct em_route routes[] = {
     {"GET", "v1/ping", handle_ping, "Ping"},
 };
 
-static const struct em_service_def def = {.name = "streamtest"};
+static const struct em_service_desc desc = {.name = "streamtest"};
+static const struct em_service_def def = {.desc = &desc};
 
 static void rows_reset(void)
 {
