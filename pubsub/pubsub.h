@@ -4,8 +4,9 @@
  *   pubsub_ids.c       resource IDs, message IDs, ack IDs, retry and push backoff (pure)
  *   pubsub_filter.c    subscription filters: Google's syntax restricted to attributes
  *   pubsub_delivery.c  a subscription's backlog: the delivery state machine (pure)
- *   pubsub_log.c       a topic's message log: its encrypted store and the writer thread
- *                      that group-commits every write (publish, ack, seek)
+ *   pubsub_log.c       a topic's message log: sequence numbers and publish times kept
+ *                      while its data store (em_datastore.h: the encrypted file, the CMEK
+ *                      gate, the writer thread that group-commits every write) is open
  *   pubsub_registry.c  topics, subscriptions and snapshots in memory, their validation,
  *                      persistence in metadata.db and CMEK protection; deleted topics
  *                      retained for their subscriptions, and crypto-shredding
@@ -46,10 +47,11 @@
  * have never been read for it. See pubsub_delivery.c.
  *
  * Locks, outermost first: the registry rwlock (lookups and changes of the maps, never
- * held across a data call), a subscription's lock (its backlog), a topic's log_lock (the
- * log pointer and the topic's deleted/retained/shred flags; held across the CMEK gate
- * and the engine's renames, so the engine's locks nest inside it); leaves: a log's queue
- * lock and a topic's wait_lock (new-message notification). Admin changes (create,
+ * held across a data call), a subscription's lock (its backlog), a topic's data store
+ * lock (em_datastore.h: its open file; held across the CMEK gate and the engine's
+ * renames, so the engine's locks nest inside it); leaves: a data file's queue lock and a
+ * topic's wait_lock (new-message notification). A topic's deleted and retained flags
+ * are atomics, checked before its data store is opened. Admin changes (create,
  * update, delete, detach) are serialised by the registry's admin lock, outside all
  * these. Code holding a subscription lock never takes the registry lock (what it
  * needs from the registry, such as the dead-letter topic, is looked up before). The log
@@ -63,6 +65,7 @@
 
 #include "em_call.h"
 #include "em_cmek.h"
+#include "em_datastore.h"
 #include "em_index.h"
 #include "em_json.h"
 #include "em_status.h"
@@ -273,55 +276,23 @@ int64_t ps_backlog_oldest_unacked(const struct ps_backlog *b);
 enum em_code ps_backlog_acked(const struct ps_backlog *b, int64_t from, int64_t **out,
                               size_t *count, struct em_status *st);
 
-/* --- pubsub_log.c: a topic's message log --- */
+/* --- pubsub_log.c: a topic's message log over its data store (em_datastore.h) --- */
 
-struct ps_log;
-
-/* A job runs on the log thread inside a write transaction shared with the other jobs
- * queued meanwhile (group commit). It reports its result through st; a job that fails
- * makes the log retry every job of the batch in its own transaction. Jobs may be run
- * twice, so they set their outputs rather than add to them. */
-typedef enum em_code (*ps_job_fn)(struct ps_log *log, void *arg, struct em_status *st);
-
-/* Opens (creating) the store at path with dek and starts the log thread. on_commit runs
- * on the log thread after a commit that published messages. */
-enum em_code ps_log_open(const char *path, const unsigned char dek[EM_DEK_BYTES],
-                         void (*on_commit)(void *arg), void *arg, struct ps_log **out,
-                         struct em_status *st);
-/* Stops the thread after the queued jobs and closes the store. */
-void ps_log_close(struct ps_log *log);
-/* References: the opener holds one; the last unref closes the log (and removes its
- * files when asked to: a deleted topic). */
-void ps_log_ref(struct ps_log *log);
-void ps_log_unref(struct ps_log *log);
-void ps_log_remove_files_on_close(struct ps_log *log);
-/* How many calls hold a reference besides the opener. */
-int ps_log_users(struct ps_log *log);
-
-/* Runs fn on the log thread and waits for its batch to commit. */
-enum em_code ps_log_run(struct ps_log *log, ps_job_fn fn, void *arg, struct em_status *st);
-
-/* What a job came to. */
-struct ps_job_result {
-    enum em_code code;
-    struct em_status st;
+/* Told on the writer thread after a batch that published messages. */
+struct ps_log_events {
+    void (*published)(void *arg);
+    void *arg;
 };
+/* The hooks of a topic's data store; its arg is a struct ps_log_events. */
+extern const struct em_datastore_hooks ps_log_hooks;
 
-/* Queues fn on the log thread without waiting: once its batch committed (or failed)
- * *result is set and done(done_arg) runs on the log thread (it must not block). Fails
- * only when the job could not be queued; then done never runs. */
-enum em_code ps_log_submit(struct ps_log *log, ps_job_fn fn, void *arg,
-                           struct ps_job_result *result, void (*done)(void *done_arg),
-                           void *done_arg, struct em_status *st);
-
-/* For jobs: the store, and the next sequence number to hand out (publish). */
-struct em_store *ps_log_store(struct ps_log *log);
-int64_t ps_log_take_seq(struct ps_log *log, int64_t *publish_ns, int64_t now);
-/* The sequence number the next publish gets (jobs only). */
-int64_t ps_log_next_seq(struct ps_log *log);
-int64_t ps_log_last_publish(struct ps_log *log);
+/* For jobs (writer thread): the next sequence number to hand out (publish), and what the
+ * next publish would get. */
+int64_t ps_log_take_seq(struct em_datafile *file, int64_t *publish_ns, int64_t now);
+int64_t ps_log_next_seq(struct em_datafile *file);
+int64_t ps_log_last_publish(struct em_datafile *file);
 /* The highest committed sequence number (any thread). */
-int64_t ps_log_committed(struct ps_log *log);
+int64_t ps_log_committed(struct em_datafile *file);
 
 /* --- the registry: topics, subscriptions, snapshots --- */
 
@@ -370,12 +341,9 @@ struct ps_topic {
     atomic_int refs;
     atomic_bool deleted;  /* no longer a topic: not found by name, no publishing */
     atomic_bool retained; /* deleted, its data kept for the subscriptions still reading it */
-    atomic_bool renamed;  /* the CMEK engine knows its data as retained_name */
-    atomic_bool shred;    /* its data is destroyed: its files go with its log */
 
-    pthread_rwlock_t log_lock; /* readers: calls taking a log reference; writer: open/close */
-    struct ps_log *log;        /* open log (the topic holds a reference), or NULL */
-    _Atomic int64_t log_used_real_ns; /* real time of the last use: idle logs close */
+    struct em_datastore *data;   /* its messages: CMEK gate, encrypted file, writer thread */
+    struct ps_log_events events; /* what its log tells it (new messages) */
 
     pthread_mutex_t wait_lock; /* new messages (and acks): waiting pulls and push */
     pthread_cond_t wait_cond;
@@ -541,14 +509,15 @@ enum em_code ps_sub_config_copy(struct ps_sub_config *dst, const struct ps_sub_c
  * A data call opens the topic's log through the CMEK gate (em_cmek_use) and releases
  * it when done: ps_topic_open_data for publishing (NOT_FOUND once the topic is deleted),
  * ps_topic_open_backlog for subscriptions (a retained deleted topic opens too). */
-enum em_code ps_topic_open_data(struct ps_topic *topic, struct ps_log **log, struct em_status *st);
-enum em_code ps_topic_open_backlog(struct ps_topic *topic, struct ps_log **log,
+enum em_code ps_topic_open_data(struct ps_topic *topic, struct em_datafile **log,
+                                struct em_status *st);
+enum em_code ps_topic_open_backlog(struct ps_topic *topic, struct em_datafile **log,
                                    struct em_status *st);
-void ps_topic_close_data(struct ps_topic *topic, struct ps_log *log);
+void ps_topic_close_data(struct ps_topic *topic, struct em_datafile *log);
 /* The CMEK gate alone: OK while the key protecting the topic's data is usable. */
 enum em_code ps_topic_gate(struct ps_topic *topic, struct em_status *st);
 /* The topic's log with a reference if it is open now (no gate: timers), else NULL. */
-struct ps_log *ps_topic_peek_log(struct ps_topic *topic);
+struct em_datafile *ps_topic_peek_log(struct ps_topic *topic);
 /* Closes the log (CMEK state change, deletion, idleness); users finish first. */
 void ps_topic_log_shutdown(struct ps_topic *topic);
 /* The topic a subscription reads (its topic, or the retained deleted topic it still
@@ -646,9 +615,9 @@ enum em_code ps_snapshot_create(struct ps_registry *reg, const char *name, const
                                 struct em_status *st);
 
 /* Loads a subscription's backlog from its topic's store (sub->lock held). */
-enum em_code ps_sub_load(struct ps_sub *sub, struct ps_log *log, struct em_status *st);
+enum em_code ps_sub_load(struct ps_sub *sub, struct em_datafile *log, struct em_status *st);
 /* Forgets the store rows of a subscription or snapshot (log open). */
-enum em_code ps_forget_rows(struct ps_log *log, uint32_t sub_id, uint32_t snapshot_id,
+enum em_code ps_forget_rows(struct em_datafile *log, uint32_t sub_id, uint32_t snapshot_id,
                             struct em_status *st);
 
 /* Whether the Pub/Sub service agent of the subscription's project

@@ -53,10 +53,10 @@ struct publish_job {
     size_t count;
 };
 
-static enum em_code job_publish(struct ps_log *log, void *arg, struct em_status *st)
+static enum em_code job_publish(struct em_datafile *log, void *arg, struct em_status *st)
 {
     struct publish_job *j = arg;
-    struct em_store *store = ps_log_store(log);
+    struct em_store *store = em_datafile_store(log);
     int64_t now = em_clock_now();
     for (size_t i = 0; i < j->count; i++) {
         struct ps_message *m = &j->msgs[i];
@@ -71,9 +71,9 @@ static enum em_code job_publish(struct ps_log *log, void *arg, struct em_status 
 struct ps_publish {
     struct ps_topic *topic;
     struct ps_topic *held; /* the reference ps_publish_start took (put at the end) */
-    struct ps_log *log;
+    struct em_datafile *log;
     struct publish_job job;
-    struct ps_job_result result;
+    struct em_datafile_result result;
 };
 
 /* Queues msgs on the log of topic, which the caller keeps referenced until the end. */
@@ -88,7 +88,7 @@ static enum em_code start_on(struct ps_topic *topic, struct ps_message *msgs, si
     op->job = (struct publish_job){msgs, count};
     enum em_code code = ps_topic_open_data(topic, &op->log, st);
     if (!code)
-        code = ps_log_submit(op->log, job_publish, &op->job, &op->result, done, done_arg, st);
+        code = em_datafile_submit(op->log, job_publish, &op->job, &op->result, done, done_arg, st);
     if (code) {
         if (op->log)
             ps_topic_close_data(topic, op->log);
@@ -129,11 +129,11 @@ enum em_code ps_publish_end(struct ps_publish *op, struct em_status *st)
 static enum em_code publish_to(struct ps_topic *topic, struct ps_message *msgs, size_t count,
                                struct em_status *st)
 {
-    struct ps_log *log;
+    struct em_datafile *log;
     if (ps_topic_open_data(topic, &log, st))
         return st->code;
     struct publish_job job = {msgs, count};
-    enum em_code code = ps_log_run(log, job_publish, &job, st);
+    enum em_code code = em_datafile_run(log, job_publish, &job, st);
     ps_topic_close_data(topic, log);
     return code;
 }
@@ -159,10 +159,10 @@ struct state_job {
     size_t count;
 };
 
-static enum em_code job_load(struct ps_log *log, void *arg, struct em_status *st)
+static enum em_code job_load(struct em_datafile *log, void *arg, struct em_status *st)
 {
     struct state_job *j = arg;
-    struct em_store *store = ps_log_store(log);
+    struct em_store *store = em_datafile_store(log);
     free(j->marks);
     j->marks = NULL;
     if (ps_store_read_state(store, j->owner, &j->floor, &j->marks, &j->count, st))
@@ -176,12 +176,12 @@ static enum em_code job_load(struct ps_log *log, void *arg, struct em_status *st
     return ps_store_set_floor(store, j->owner, j->floor, st);
 }
 
-enum em_code ps_sub_load(struct ps_sub *sub, struct ps_log *log, struct em_status *st)
+enum em_code ps_sub_load(struct ps_sub *sub, struct em_datafile *log, struct em_status *st)
 {
     if (sub->loaded)
         return EM_OK;
     struct state_job job = {.owner = sub->id, .create_ns = sub->create_ns};
-    enum em_code code = ps_log_run(log, job_load, &job, st);
+    enum em_code code = em_datafile_run(log, job_load, &job, st);
     if (!code) {
         ps_backlog_free(&sub->backlog);
         ps_backlog_init(&sub->backlog, job.floor);
@@ -197,20 +197,20 @@ struct forget_job {
     uint32_t owners[2];
 };
 
-static enum em_code job_forget(struct ps_log *log, void *arg, struct em_status *st)
+static enum em_code job_forget(struct em_datafile *log, void *arg, struct em_status *st)
 {
     struct forget_job *j = arg;
     for (int i = 0; i < 2; i++)
-        if (j->owners[i] && ps_store_forget_owner(ps_log_store(log), j->owners[i], st))
+        if (j->owners[i] && ps_store_forget_owner(em_datafile_store(log), j->owners[i], st))
             return st->code;
     return EM_OK;
 }
 
-enum em_code ps_forget_rows(struct ps_log *log, uint32_t sub_id, uint32_t snapshot_id,
+enum em_code ps_forget_rows(struct em_datafile *log, uint32_t sub_id, uint32_t snapshot_id,
                             struct em_status *st)
 {
     struct forget_job job = {{sub_id, snapshot_id}};
-    return ps_log_run(log, job_forget, &job, st);
+    return em_datafile_run(log, job_forget, &job, st);
 }
 
 /* Reads messages by sequence number; missing ones (deleted) are left zeroed (seq 0). */
@@ -220,13 +220,14 @@ struct read_job {
     struct ps_message *out;
 };
 
-static enum em_code job_read(struct ps_log *log, void *arg, struct em_status *st)
+static enum em_code job_read(struct em_datafile *log, void *arg, struct em_status *st)
 {
     struct read_job *j = arg;
     for (size_t i = 0; i < j->count; i++) {
         ps_message_clear(&j->out[i]);
         struct em_status missing = {0};
-        enum em_code code = ps_store_read_one(ps_log_store(log), j->seqs[i], &j->out[i], &missing);
+        enum em_code code =
+            ps_store_read_one(em_datafile_store(log), j->seqs[i], &j->out[i], &missing);
         if (code && code != EM_NOT_FOUND) {
             *st = missing;
             return code;
@@ -242,13 +243,13 @@ struct scan_job {
     size_t count;
 };
 
-static enum em_code job_scan(struct ps_log *log, void *arg, struct em_status *st)
+static enum em_code job_scan(struct em_datafile *log, void *arg, struct em_status *st)
 {
     struct scan_job *j = arg;
     ps_messages_free(j->msgs, j->count);
     j->msgs = NULL;
     j->count = 0;
-    return ps_store_read_from(ps_log_store(log), j->from, j->limit, &j->msgs, &j->count, st);
+    return ps_store_read_from(em_datafile_store(log), j->from, j->limit, &j->msgs, &j->count, st);
 }
 
 /* Stores marks and, when it moved, the floor of a subscription. */
@@ -260,10 +261,10 @@ struct save_job {
     int64_t floor;
 };
 
-static enum em_code job_save(struct ps_log *log, void *arg, struct em_status *st)
+static enum em_code job_save(struct em_datafile *log, void *arg, struct em_status *st)
 {
     struct save_job *j = arg;
-    struct em_store *store = ps_log_store(log);
+    struct em_store *store = em_datafile_store(log);
     for (size_t i = 0; i < j->count; i++)
         if (j->marks[i].seq >= j->floor && ps_store_set_mark(store, j->owner, &j->marks[i], st))
             return st->code;
@@ -273,14 +274,14 @@ static enum em_code job_save(struct ps_log *log, void *arg, struct em_status *st
 }
 
 /* Stores the subscription's floor (and marks) if it moved (sub->lock held). */
-static enum em_code save_backlog(struct ps_sub *sub, struct ps_log *log,
+static enum em_code save_backlog(struct ps_sub *sub, struct em_datafile *log,
                                  const struct ps_mark *marks, size_t count, struct em_status *st)
 {
     struct ps_backlog *b = &sub->backlog;
     if (!count && !b->floor_dirty)
         return EM_OK;
     struct save_job job = {sub->id, marks, count, b->floor_dirty, b->floor};
-    if (ps_log_run(log, job_save, &job, st))
+    if (em_datafile_run(log, job_save, &job, st))
         return st->code;
     b->floor_dirty = false;
     return EM_OK;
@@ -362,7 +363,7 @@ void ps_sub_check_dead_letter(struct ps_registry *reg, struct ps_sub *sub)
 
 /* Forwards the subscription's dead messages to its dead-letter topic dlt and acknowledges
  * them (sub->lock held). Failures leave them dead: the next round retries. */
-static void forward_dead(struct ps_sub *sub, struct ps_topic *dlt, struct ps_log *log,
+static void forward_dead(struct ps_sub *sub, struct ps_topic *dlt, struct em_datafile *log,
                          const struct ps_delivery_policy *p)
 {
     if (!p->max_attempts)
@@ -384,7 +385,7 @@ static void forward_dead(struct ps_sub *sub, struct ps_topic *dlt, struct ps_log
     struct ps_message *msgs = calloc(n, sizeof(*msgs));
     struct ps_mark *marks = calloc(n, sizeof(*marks));
     struct read_job read = {seqs, n, msgs};
-    if (!dlt || !msgs || !marks || ps_log_run(log, job_read, &read, &st))
+    if (!dlt || !msgs || !marks || em_datafile_run(log, job_read, &read, &st))
         goto out;
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
@@ -463,7 +464,7 @@ static void fill_from(struct taken *out, struct ps_message *fresh, size_t count)
 }
 
 /* Reads new messages from the cursor until out is full or the log is exhausted. */
-static enum em_code scan_new(struct ps_sub *sub, struct ps_log *log,
+static enum em_code scan_new(struct ps_sub *sub, struct em_datafile *log,
                              const struct ps_delivery_policy *p, int64_t now, struct taken *out,
                              size_t *idx, struct em_status *st)
 {
@@ -476,7 +477,7 @@ static enum em_code scan_new(struct ps_sub *sub, struct ps_log *log,
         /* what is still wanted, and some more for filters and blocked ordering keys */
         size_t want = out->cap - out->count + 16;
         job.limit = want < SCAN_BATCH ? want : SCAN_BATCH;
-        if ((code = ps_log_run(log, job_scan, &job, st)) != EM_OK)
+        if ((code = em_datafile_run(log, job_scan, &job, st)) != EM_OK)
             break;
         if (job.count == 0) {
             b->cursor = ps_log_committed(log) + 1; /* deleted meanwhile: nothing left */
@@ -504,7 +505,7 @@ static enum em_code scan_new(struct ps_sub *sub, struct ps_log *log,
 
 /* Reads the content of taken items still without it (redeliveries). Items whose message
  * is gone are acknowledged and dropped. */
-static enum em_code read_missing(struct ps_sub *sub, struct ps_log *log, struct taken *out,
+static enum em_code read_missing(struct ps_sub *sub, struct em_datafile *log, struct taken *out,
                                  struct em_status *st)
 {
     size_t n = 0;
@@ -520,7 +521,7 @@ static enum em_code read_missing(struct ps_sub *sub, struct ps_log *log, struct 
         code = EM_FAIL_OOM(st);
     struct read_job job = {seqs, n, msgs};
     if (!code && n)
-        code = ps_log_run(log, job_read, &job, st);
+        code = em_datafile_run(log, job_read, &job, st);
     if (!code) {
         struct taken view = *out;
         fill_from(&view, msgs, n);
@@ -542,7 +543,7 @@ static enum em_code read_missing(struct ps_sub *sub, struct ps_log *log, struct 
 }
 
 /* Pull's core (sub->lock held, backlog loaded, log open): fills out up to its cap. */
-static enum em_code take_locked(struct ps_sub *sub, struct ps_topic *dlt, struct ps_log *log,
+static enum em_code take_locked(struct ps_sub *sub, struct ps_topic *dlt, struct em_datafile *log,
                                 struct taken *out, struct em_status *st)
 {
     struct ps_delivery_policy p;
@@ -591,8 +592,8 @@ void ps_received_free(struct ps_received *r, size_t count)
 /* Opens the subscription's topic data and loads its backlog, with sub->lock held on
  * success. The topic may be a retained deleted topic; *topic is NULL (and OK) for a
  * subscription that reads nothing (its deleted topic's data is gone). */
-static enum em_code lock_sub_data(struct ps_sub *sub, struct ps_topic **topic, struct ps_log **log,
-                                  struct em_status *st)
+static enum em_code lock_sub_data(struct ps_sub *sub, struct ps_topic **topic,
+                                  struct em_datafile **log, struct em_status *st)
 {
     *log = NULL;
     *topic = ps_sub_topic(sub);
@@ -616,7 +617,7 @@ static enum em_code lock_sub_data(struct ps_sub *sub, struct ps_topic **topic, s
     return EM_OK;
 }
 
-static void unlock_sub_data(struct ps_sub *sub, struct ps_topic *topic, struct ps_log *log)
+static void unlock_sub_data(struct ps_sub *sub, struct ps_topic *topic, struct em_datafile *log)
 {
     pthread_mutex_unlock(&sub->lock);
     if (topic) {
@@ -677,7 +678,7 @@ static enum em_code take(struct ps_registry *reg, struct ps_sub *sub, int max, b
     struct ps_topic *dlt = dead_letter_topic(reg, sub);
     for (;;) {
         struct ps_topic *topic;
-        struct ps_log *log;
+        struct em_datafile *log;
         if ((code = lock_sub_data(sub, &topic, &log, st)) != EM_OK)
             break;
         uint64_t g = topic ? topic_generation(topic) : 0;
@@ -747,7 +748,7 @@ enum em_code ps_acknowledge(struct ps_registry *reg, const char *name, const cha
     struct ps_ack_ref *refs = calloc(count ? count : 1, sizeof(*refs));
     struct ps_mark *marks = calloc(count ? count : 1, sizeof(*marks));
     struct ps_topic *topic = NULL;
-    struct ps_log *log = NULL;
+    struct em_datafile *log = NULL;
     enum em_code code =
         !refs || !marks ? EM_FAIL_OOM(st) : decode_ack_ids(sub, ack_ids, count, refs, st);
     if (code || (code = lock_sub_data(sub, &topic, &log, st)) != EM_OK)
@@ -786,7 +787,7 @@ enum em_code ps_modify_ack_deadline(struct ps_registry *reg, const char *name,
         return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     struct ps_ack_ref *refs = calloc(count ? count : 1, sizeof(*refs));
     struct ps_topic *topic = NULL;
-    struct ps_log *log = NULL;
+    struct em_datafile *log = NULL;
     enum em_code code = !refs ? EM_FAIL_OOM(st) : decode_ack_ids(sub, ack_ids, count, refs, st);
     if (code || (code = lock_sub_data(sub, &topic, &log, st)) != EM_OK)
         goto out;
@@ -826,7 +827,7 @@ struct seek_job {
     size_t count;
 };
 
-static enum em_code job_seek_read(struct ps_log *log, void *arg, struct em_status *st)
+static enum em_code job_seek_read(struct em_datafile *log, void *arg, struct em_status *st)
 {
     struct seek_job *j = arg;
     free(j->marks);
@@ -834,16 +835,18 @@ static enum em_code job_seek_read(struct ps_log *log, void *arg, struct em_statu
     j->count = 0;
     if (j->snapshot) {
         int64_t floor;
-        return ps_store_read_state(ps_log_store(log), j->snapshot, &floor, &j->marks, &j->count,
-                                   st);
+        return ps_store_read_state(em_datafile_store(log), j->snapshot, &floor, &j->marks,
+                                   &j->count, st);
     }
-    return ps_store_first_at(ps_log_store(log), j->time_ns, ps_log_next_seq(log), &j->floor, st);
+    return ps_store_first_at(em_datafile_store(log), j->time_ns, ps_log_next_seq(log), &j->floor,
+                             st);
 }
 
-static enum em_code job_replace(struct ps_log *log, void *arg, struct em_status *st)
+static enum em_code job_replace(struct em_datafile *log, void *arg, struct em_status *st)
 {
     struct seek_job *j = arg;
-    return ps_store_replace_state(ps_log_store(log), j->owner, j->floor, j->marks, j->count, st);
+    return ps_store_replace_state(em_datafile_store(log), j->owner, j->floor, j->marks, j->count,
+                                  st);
 }
 
 /* The acknowledged marks of a backlog from `from` on. */
@@ -866,12 +869,12 @@ static enum em_code acked_marks(const struct ps_backlog *b, int64_t from, struct
     return EM_OK;
 }
 
-static enum em_code seek_locked(struct ps_sub *sub, struct ps_topic *topic, struct ps_log *log,
+static enum em_code seek_locked(struct ps_sub *sub, struct ps_topic *topic, struct em_datafile *log,
                                 const struct ps_snapshot *snap, int64_t time_ns,
                                 struct em_status *st)
 {
     struct seek_job job = {.owner = sub->id, .time_ns = time_ns, .snapshot = snap ? snap->id : 0};
-    if (ps_log_run(log, job_seek_read, &job, st))
+    if (em_datafile_run(log, job_seek_read, &job, st))
         return st->code;
     struct ps_backlog *b = &sub->backlog;
     enum em_code code = EM_OK;
@@ -884,7 +887,7 @@ static enum em_code seek_locked(struct ps_sub *sub, struct ps_topic *topic, stru
         code = acked_marks(b, job.floor, &job.marks, &job.count, st);
     }
     if (!code)
-        code = ps_log_run(log, job_replace, &job, st);
+        code = em_datafile_run(log, job_replace, &job, st);
     if (!code)
         code = ps_backlog_reset(b, job.floor, job.marks, job.count, st);
     if (!code)
@@ -920,7 +923,7 @@ enum em_code ps_seek(struct ps_registry *reg, const char *name, const char *snap
         return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     struct ps_snapshot *snap = snapshot ? ps_snapshot_get(reg, snapshot) : NULL;
     struct ps_topic *topic = NULL;
-    struct ps_log *log = NULL;
+    struct em_datafile *log = NULL;
     enum em_code code = EM_OK;
     if (snapshot && (!snap || snap->expire_ns <= em_clock_now())) {
         code = PS_ERR_SNAPSHOT_NOT_FOUND(st);
@@ -957,12 +960,12 @@ struct first_job {
     int64_t publish_ns; /* 0: none */
 };
 
-static enum em_code job_first_publish(struct ps_log *log, void *arg, struct em_status *st)
+static enum em_code job_first_publish(struct em_datafile *log, void *arg, struct em_status *st)
 {
     struct first_job *j = arg;
     struct ps_message *m;
     size_t n;
-    if (ps_store_read_from(ps_log_store(log), j->from, 1, &m, &n, st))
+    if (ps_store_read_from(em_datafile_store(log), j->from, 1, &m, &n, st))
         return st->code;
     j->publish_ns = n ? m[0].publish_ns : 0;
     ps_messages_free(m, n);
@@ -982,7 +985,7 @@ enum em_code ps_snapshot_create(struct ps_registry *reg, const char *name, const
     if (!sub)
         return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     struct ps_topic *topic = NULL;
-    struct ps_log *log = NULL;
+    struct em_datafile *log = NULL;
     struct ps_snapshot *snap = NULL;
     struct seek_job job = {0};
     enum em_code code = lock_sub_data(sub, &topic, &log, st);
@@ -1001,7 +1004,7 @@ enum em_code ps_snapshot_create(struct ps_registry *reg, const char *name, const
     int64_t oldest = ps_backlog_oldest_unacked(b);
     if (!oldest) {
         struct first_job first = {b->cursor, 0};
-        if ((code = ps_log_run(log, job_first_publish, &first, st)) != EM_OK)
+        if ((code = em_datafile_run(log, job_first_publish, &first, st)) != EM_OK)
             goto unlock;
         oldest = first.publish_ns;
     }
@@ -1027,7 +1030,7 @@ enum em_code ps_snapshot_create(struct ps_registry *reg, const char *name, const
     job.owner = snap->id;
     job.floor = b->floor;
     if ((code = acked_marks(b, b->floor, &job.marks, &job.count, st)) == EM_OK)
-        code = ps_log_run(log, job_replace, &job, st);
+        code = em_datafile_run(log, job_replace, &job, st);
 unlock:
     sub->last_active_ns = em_clock_now();
     unlock_sub_data(sub, topic, log);
@@ -1106,7 +1109,7 @@ static void tick_sub(struct ps_registry *reg, struct ps_sub *sub, int64_t now)
     if (!dead)
         return;
     struct ps_topic *topic, *dlt = dead_letter_topic(reg, sub);
-    struct ps_log *log;
+    struct em_datafile *log;
     struct em_status st = {0};
     if (!lock_sub_data(sub, &topic, &log, &st)) {
         if (topic && !sub->detached)
@@ -1120,17 +1123,17 @@ struct gc_job {
     int64_t below_seq, before_ns;
 };
 
-static enum em_code job_gc(struct ps_log *log, void *arg, struct em_status *st)
+static enum em_code job_gc(struct em_datafile *log, void *arg, struct em_status *st)
 {
     struct gc_job *j = arg;
     bool any;
-    if (ps_store_any_message(ps_log_store(log), j->below_seq, j->before_ns, &any, st) || !any)
+    if (ps_store_any_message(em_datafile_store(log), j->below_seq, j->before_ns, &any, st) || !any)
         return st->code;
     /* the newest message may go: keep its number and time for the ids to come */
-    if (ps_store_log_set_next_seq(ps_log_store(log), ps_log_next_seq(log), ps_log_last_publish(log),
-                                  st))
+    if (ps_store_log_set_next_seq(em_datafile_store(log), ps_log_next_seq(log),
+                                  ps_log_last_publish(log), st))
         return st->code;
-    return ps_store_delete_messages(ps_log_store(log), j->below_seq, j->before_ns, st);
+    return ps_store_delete_messages(em_datafile_store(log), j->below_seq, j->before_ns, st);
 }
 
 struct snap_floor {
@@ -1152,7 +1155,7 @@ static void min_snapshot_floor(const struct ps_snapshot *snap, void *arg)
 static void tick_topic(struct ps_registry *reg, struct ps_topic *topic, struct refs *all,
                        int64_t now)
 {
-    struct ps_log *log = ps_topic_peek_log(topic);
+    struct em_datafile *log = ps_topic_peek_log(topic);
     if (!log)
         return;
     struct em_status st = {0};
@@ -1185,7 +1188,7 @@ static void tick_topic(struct ps_registry *reg, struct ps_topic *topic, struct r
     }
     if (all_loaded) {
         struct gc_job job = {floor, keep ? now - keep : INT64_MAX};
-        if (ps_log_run(log, job_gc, &job, &st))
+        if (em_datafile_run(log, job_gc, &job, &st))
             em_warn("pubsub: cleaning up %s: %s", topic->name, st.message);
     }
     ps_topic_close_data(topic, log);

@@ -5,16 +5,17 @@
  *
  * Every topic is a protected resource of the CMEK engine: created with em_cmek_protect
  * (its kmsKeyName, or Google default encryption), re-keyed with em_cmek_rekey when a patch
- * changes kmsKeyName. A topic's data (its log, pubsub_log.c) opens only through the
- * engine's gate, em_cmek_use, which hands out the DEK; when the engine reports the key
- * OFFLINE or INACCESSIBLE the log closes and the DEK leaves memory; the next data call
- * after the key is back reopens it.
+ * changes kmsKeyName. A topic's data is its data store (em_datastore.h, with Pub/Sub's
+ * log state from pubsub_log.c): it opens only through the engine's gate, em_cmek_use,
+ * which hands out the DEK; when the engine reports the key OFFLINE or INACCESSIBLE the
+ * store closes and the DEK leaves memory; the next data call after the key is back
+ * reopens it.
  *
  * Deletion (see pubsub.h, "Deleted topics"): a topic its subscriptions still read is
- * retained (reg->retained) and its protection renamed with em_cmek_rename to
+ * retained (reg->retained) and its data store renamed (em_datastore_rename) to
  * <topic>/deleted/<creation time>, under which the engine checks its key and the gate
  * opens its data; a topic nobody reads, or a retained one whose last reader goes, is
- * crypto-shredded: em_cmek_forget wipes its keys, its files are removed. Order on disk,
+ * crypto-shredded (em_datastore_shred): its keys are forgotten, its files removed. Order on disk,
  * so that a crash leaves nothing start-up cannot finish: retention writes metadata.db in
  * one transaction, then renames; shredding forgets the keys, removes the files, then the
  * row. Incarnations of one name have distinct creation times (store files and retained
@@ -29,8 +30,8 @@
  * References are counted: lookups return a reference, so a call may keep using a topic or
  * subscription that is deleted meanwhile (it sees `deleted`). Admin changes are
  * serialised by admin_lock, taken before the registry lock; neither is held while KMS is
- * called except admin_lock. A topic's flags (deleted, retained, shred) change under its
- * log_lock, which data calls hold while they pass the CMEK gate.
+ * called except admin_lock. A topic's flags (deleted, retained) are atomics set before
+ * its data store is renamed or shredded; data calls check them before the gate.
  */
 #include "pubsub.h"
 #include "pubsub_errors.h"
@@ -138,12 +139,11 @@ static void topic_free(struct ps_topic *t)
 {
     if (!t)
         return;
-    ps_log_unref(t->log);
+    em_datastore_free(t->data);
     free(t->name);
     free(t->retained_name);
     ps_topic_config_free(&t->cfg);
     em_index_release(&t->subs);
-    pthread_rwlock_destroy(&t->log_lock);
     pthread_mutex_destroy(&t->wait_lock);
     pthread_cond_destroy(&t->wait_cond);
     free(t);
@@ -201,6 +201,23 @@ void ps_snapshot_put(struct ps_snapshot *snap)
         ps_snapshot_free(snap);
 }
 
+void ps_topic_notify(struct ps_topic *topic)
+{
+    pthread_mutex_lock(&topic->wait_lock);
+    topic->generation++;
+    pthread_cond_broadcast(&topic->wait_cond);
+    pthread_mutex_unlock(&topic->wait_lock);
+}
+
+/* The topic's log published messages (writer thread). */
+static void on_commit(void *arg)
+{
+    struct ps_topic *topic = arg;
+    ps_topic_notify(topic);
+    if (topic->reg->push)
+        ps_push_wake(topic->reg->push);
+}
+
 static struct ps_topic *topic_new(struct ps_registry *reg, const char *name, int64_t create_ns,
                                   struct em_status *st)
 {
@@ -225,9 +242,15 @@ static struct ps_topic *topic_new(struct ps_registry *reg, const char *name, int
     t->create_ns = create_ns;
     t->reg = reg;
     atomic_init(&t->refs, 1); /* the registry's */
-    pthread_rwlock_init(&t->log_lock, NULL);
     pthread_mutex_init(&t->wait_lock, NULL);
     pthread_cond_init(&t->wait_cond, NULL);
+    t->events = (struct ps_log_events){on_commit, t};
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", reg->dir, t->file);
+    if (em_datastore_new(reg->cmek, name, path, &ps_log_hooks, &t->events, &t->data, st)) {
+        topic_free(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -692,45 +715,13 @@ out:
     return EM_OK;
 }
 
-void ps_topic_notify(struct ps_topic *topic)
+struct em_datafile *ps_topic_peek_log(struct ps_topic *topic)
 {
-    pthread_mutex_lock(&topic->wait_lock);
-    topic->generation++;
-    pthread_cond_broadcast(&topic->wait_cond);
-    pthread_mutex_unlock(&topic->wait_lock);
-}
-
-static void on_commit(void *arg)
-{
-    struct ps_topic *topic = arg;
-    ps_topic_notify(topic);
-    if (topic->reg->push)
-        ps_push_wake(topic->reg->push);
-}
-
-static void topic_path(const struct ps_topic *t, char *out, size_t len)
-{
-    snprintf(out, len, "%s/%s", t->reg->dir, t->file);
-}
-
-struct ps_log *ps_topic_peek_log(struct ps_topic *topic)
-{
-    pthread_rwlock_rdlock(&topic->log_lock);
-    struct ps_log *log = topic->log;
-    if (log)
-        ps_log_ref(log);
-    pthread_rwlock_unlock(&topic->log_lock);
-    return log;
-}
-
-/* The name the CMEK engine knows the topic's data by (log_lock held, or admin lock). */
-static const char *cmek_name(const struct ps_topic *t)
-{
-    return atomic_load(&t->renamed) ? t->retained_name : t->name;
+    return em_datastore_peek(topic->data);
 }
 
 /* Whether a data call may use the topic's store: publishing needs the topic, the calls of
- * subscriptions also take a retained deleted topic (log_lock held). */
+ * subscriptions also take a retained deleted topic. */
 static enum em_code check_usable(const struct ps_topic *t, bool publishing, struct em_status *st)
 {
     if (!t->deleted)
@@ -742,106 +733,39 @@ static enum em_code check_usable(const struct ps_topic *t, bool publishing, stru
     return EM_OK;
 }
 
-/* The slow path of open_log: opens the log under the write lock unless open meanwhile. */
-static enum em_code start_log(struct ps_topic *topic, bool publishing,
-                              const unsigned char dek[EM_DEK_BYTES], struct ps_log **log,
-                              struct em_status *st)
+enum em_code ps_topic_open_data(struct ps_topic *topic, struct em_datafile **log,
+                                struct em_status *st)
 {
-    pthread_rwlock_wrlock(&topic->log_lock);
-    enum em_code code = check_usable(topic, publishing, st);
-    if (!code && !topic->log) {
-        char path[PATH_MAX];
-        topic_path(topic, path, sizeof(path));
-        code = ps_log_open(path, dek, on_commit, topic, &topic->log, st);
-        if (code)
-            em_error("pubsub: cannot open the message store of %s: %s", cmek_name(topic),
-                     st->message);
-    }
-    if (!code) {
-        *log = topic->log;
-        ps_log_ref(*log);
-    }
-    pthread_rwlock_unlock(&topic->log_lock);
-    return code;
-}
-
-/* Passes the CMEK gate and takes a reference on the log, opening it if needed. */
-static enum em_code open_log(struct ps_topic *topic, bool publishing, struct ps_log **log,
-                             struct em_status *st)
-{
-    unsigned char dek[EM_DEK_BYTES];
     *log = NULL;
-    pthread_rwlock_rdlock(&topic->log_lock);
-    enum em_code code = check_usable(topic, publishing, st);
-    if (!code)
-        code = em_cmek_use(topic->reg->cmek, cmek_name(topic), dek, st);
-    if (!code && topic->log) { /* the fast path */
-        *log = topic->log;
-        ps_log_ref(*log);
-    }
-    pthread_rwlock_unlock(&topic->log_lock);
-    if (!code && !*log)
-        code = start_log(topic, publishing, dek, log, st);
-    em_wipe(dek, sizeof(dek));
-    if (!code)
-        atomic_store(&topic->log_used_real_ns, em_clock_monotonic());
-    return code;
+    if (check_usable(topic, true, st))
+        return st->code;
+    return em_datastore_open(topic->data, log, st);
 }
 
-enum em_code ps_topic_open_data(struct ps_topic *topic, struct ps_log **log, struct em_status *st)
-{
-    return open_log(topic, true, log, st);
-}
-
-enum em_code ps_topic_open_backlog(struct ps_topic *topic, struct ps_log **log,
+enum em_code ps_topic_open_backlog(struct ps_topic *topic, struct em_datafile **log,
                                    struct em_status *st)
 {
-    return open_log(topic, false, log, st);
+    *log = NULL;
+    if (check_usable(topic, false, st))
+        return st->code;
+    return em_datastore_open(topic->data, log, st);
 }
 
 enum em_code ps_topic_gate(struct ps_topic *topic, struct em_status *st)
 {
-    unsigned char dek[EM_DEK_BYTES];
-    pthread_rwlock_rdlock(&topic->log_lock);
-    enum em_code code = em_cmek_use(topic->reg->cmek, cmek_name(topic), dek, st);
-    pthread_rwlock_unlock(&topic->log_lock);
-    em_wipe(dek, sizeof(dek));
-    return code;
+    return em_datastore_gate(topic->data, st);
 }
 
-void ps_topic_close_data(struct ps_topic *topic, struct ps_log *log)
+void ps_topic_close_data(struct ps_topic *topic, struct em_datafile *log)
 {
     (void)topic;
-    ps_log_unref(log); /* the last reference of a log shut down meanwhile closes it */
+    em_datafile_put(log); /* the last reference of a log shut down meanwhile closes it */
 }
 
 void ps_topic_log_shutdown(struct ps_topic *topic)
 {
-    pthread_rwlock_wrlock(&topic->log_lock);
-    struct ps_log *log = topic->log;
-    topic->log = NULL;
-    pthread_rwlock_unlock(&topic->log_lock);
-    if (log) {
-        if (topic->shred)
-            ps_log_remove_files_on_close(log);
-        ps_log_unref(log); /* the topic's reference: closes now, or with its last user */
-    } else if (topic->shred) {
-        char path[PATH_MAX];
-        topic_path(topic, path, sizeof(path));
-        em_store_remove_files(path);
-    }
+    em_datastore_close(topic->data);
     ps_topic_notify(topic); /* waiting pulls re-check the gate */
-}
-
-/* Closes logs nobody used for a minute (threads and store handles are per open log). */
-static void close_idle_log(struct ps_topic *topic, int64_t real_now)
-{
-    pthread_rwlock_rdlock(&topic->log_lock);
-    bool idle = topic->log && ps_log_users(topic->log) == 0 &&
-                real_now - atomic_load(&topic->log_used_real_ns) > 60 * EM_NS_PER_SEC;
-    pthread_rwlock_unlock(&topic->log_lock);
-    if (idle)
-        ps_topic_log_shutdown(topic);
 }
 
 /* --- deleted topics: retention and crypto-shredding --- */
@@ -936,11 +860,8 @@ static enum em_code retire_topic(struct ps_registry *reg, struct ps_topic *t, st
     em_index_remove(&reg->topics, t->name);
     orphan_subs(t, entry != NULL);
     orphan_snapshots(reg, t->name);
-    pthread_rwlock_wrlock(&t->log_lock);
-    t->deleted = true;
     t->retained = entry != NULL;
-    t->shred = entry == NULL;
-    pthread_rwlock_unlock(&t->log_lock);
+    t->deleted = true;
     return EM_OK;
 }
 
@@ -948,12 +869,9 @@ static enum em_code retire_topic(struct ps_registry *reg, struct ps_topic *t, st
  * frees the topic's name for a new topic (admin lock held). */
 static void rename_retained_data(struct ps_registry *reg, struct ps_topic *t)
 {
+    (void)reg;
     struct em_status st = {0};
-    pthread_rwlock_wrlock(&t->log_lock);
-    if (em_cmek_rename(reg->cmek, t->name, t->retained_name, &st) == EM_OK)
-        t->renamed = true;
-    pthread_rwlock_unlock(&t->log_lock);
-    if (!t->renamed)
+    if (em_datastore_rename(t->data, t->retained_name, &st))
         em_error("pubsub: the data of deleted topic %s stays protected under the topic's name "
                  "until the next start: %s",
                  t->name, st.message);
@@ -964,14 +882,12 @@ static void rename_retained_data(struct ps_registry *reg, struct ps_topic *t)
  * ends (admin lock held). */
 static void shred_data(struct ps_registry *reg, struct ps_topic *t, bool forget_keys)
 {
+    (void)reg;
     struct em_status st = {0};
-    pthread_rwlock_wrlock(&t->log_lock);
     t->retained = false;
-    t->shred = true;
-    if (forget_keys && em_cmek_forget(reg->cmek, cmek_name(t), &st))
-        em_warn("pubsub: forgetting the keys of %s: %s", cmek_name(t), st.message);
-    pthread_rwlock_unlock(&t->log_lock);
-    ps_topic_log_shutdown(t);
+    if (em_datastore_shred(t->data, forget_keys, &st))
+        em_warn("pubsub: forgetting the keys of the data of %s: %s", t->name, st.message);
+    ps_topic_notify(t); /* waiting pulls find it gone */
 }
 
 /* Shreds a retained topic taken out of reg->retained, then forgets its row. Its readers,
@@ -1052,7 +968,7 @@ static bool locate_retained_keys(struct ps_registry *reg, struct ps_topic *t)
 {
     struct em_cmek_info info;
     if (em_cmek_info(reg->cmek, t->retained_name, &info)) {
-        t->renamed = true;
+        em_datastore_known_as(t->data, t->retained_name);
         return true;
     }
     if (em_index_find(&reg->topics, t->name) || !em_cmek_info(reg->cmek, t->name, &info))
@@ -1317,12 +1233,12 @@ static void unlink_sub(struct ps_registry *reg, struct ps_sub *s)
  * are dropped when the log next opens: see ps_tick's clean-up). */
 static void forget_rows_if_open(struct ps_topic *topic, uint32_t owner)
 {
-    struct ps_log *log = topic ? ps_topic_peek_log(topic) : NULL;
+    struct em_datafile *log = topic ? ps_topic_peek_log(topic) : NULL;
     if (!log)
         return;
     struct em_status ignored = {0};
     ps_forget_rows(log, owner, 0, &ignored);
-    ps_log_unref(log);
+    em_datafile_put(log);
 }
 
 static enum em_code remove_sub(struct ps_registry *reg, const char *name, struct ps_sub *only,
@@ -1548,8 +1464,8 @@ void ps_state_changed(void *arg, const char *resource, enum em_cmek_state from,
     struct ps_topic *t = topic_by_data_name(reg, resource);
     if (!t)
         return;
-    if (to == EM_CMEK_OFFLINE || to == EM_CMEK_INACCESSIBLE)
-        ps_topic_log_shutdown(t); /* the DEK leaves memory with the store */
+    if (em_datastore_state_changed(t->data, to))
+        ps_topic_notify(t); /* the DEK left memory with the store; waiting pulls re-check */
     else if (reg->push)
         ps_push_kick(reg->push); /* push resumes */
     ps_topic_put(t);
@@ -1616,10 +1532,8 @@ enum em_code ps_registry_load(struct ps_registry *reg, struct em_cmek *cmek, str
  * for the next start (close). */
 static void drop_topic(struct ps_registry *reg, struct ps_topic *t, bool shred)
 {
-    pthread_rwlock_wrlock(&t->log_lock);
     t->deleted = true;
     t->retained = false;
-    pthread_rwlock_unlock(&t->log_lock);
     if (shred)
         shred_data(reg, t, true);
     else
@@ -1706,7 +1620,8 @@ void ps_registry_idle_logs(struct ps_registry *reg)
     size_t n;
     struct ps_topic **topics = ps_registry_data_topics(reg, &n);
     for (size_t i = 0; i < n; i++) {
-        close_idle_log(topics[i], now);
+        if (em_datastore_close_idle(topics[i]->data, now, 60 * EM_NS_PER_SEC))
+            ps_topic_notify(topics[i]);
         ps_topic_put(topics[i]);
     }
     free(topics);
