@@ -10,11 +10,13 @@
  * (ps_log_committed), and when the batch published messages the topic is told
  * (events->published: pulls and push wake up).
  */
-#include "pubsub.h"
+#include "pubsub_log.h"
+#include "pubsub_store.h"
 
 #include "em_datastore.h"
 #include "em_store.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 struct ps_log_state {
