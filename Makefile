@@ -72,6 +72,7 @@ $(KMS_LIB): $(call obj,$(filter-out kms/kms_main.c,$(KMS_SRC)))
 
 $(PUBSUB_LIB): $(call obj,$(filter-out pubsub/pubsub_main.c,$(PUBSUB_SRC)))
 	@mkdir -p $(dir $@)
+	@rm -f $@ # made afresh: objects of removed sources must not linger in it
 	$(call run,AR $@,$(AR) rcs $@ $^)
 
 $(CONTROL_LIB): $(call obj,$(filter-out emulator/control/control_main.c,$(CONTROL_SRC)))

@@ -26,10 +26,9 @@
  * are atomics, checked before its data store is opened. Admin changes (create,
  * update, delete, detach) are serialised by the registry's admin lock, outside all
  * these. Code holding a subscription lock never takes the registry lock (what it
- * needs from the registry, such as the dead-letter topic, is looked up before). The log
- * thread takes only leaves, so a thread holding a subscription lock may wait for a log
- * job.
- *
+ * needs from the registry, such as the dead-letter topic, is looked up before). A data
+ * store's writer thread takes only leaves, so a thread holding a subscription lock may
+ * wait for one of its jobs.
  */
 #ifndef PUBSUB_REGISTRY_H
 #define PUBSUB_REGISTRY_H
