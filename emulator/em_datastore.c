@@ -6,7 +6,8 @@
  * file holds another. Closing drops the datastore's reference; the last reference stops
  * the thread (after the jobs queued), closes the store and removes the files of a
  * shredded datastore. A datastore never opens a second file while an earlier one of the
- * same path is still open for its last users: the open waits for it to close.
+ * same path is still open: an open takes back a file closed while calls still used it
+ * (its users keep it alive), and waits for one whose last user is closing it right now.
  */
 #include "em_datastore.h"
 
@@ -361,13 +362,36 @@ enum em_code em_datastore_new(struct em_cmek *cmek, const char *resource, const 
     return EM_OK;
 }
 
-/* Waits until every file closed while in use has gone (one writer per file). */
-static void wait_closed(struct em_datastore *ds)
+/* Takes a reference unless the last one is gone (the file is closing then). */
+static bool ref_if_alive(struct em_datafile *f)
+{
+    int n = atomic_load(&f->refs);
+    while (n > 0 && !atomic_compare_exchange_weak(&f->refs, &n, n + 1))
+        ;
+    return n > 0;
+}
+
+/* A file closed while calls still use it, taken back with a reference (the datastore's),
+ * or NULL once every closed file has gone: one writer per file, and no wait for a file
+ * the calling thread itself may hold (write lock held). */
+static struct em_datafile *take_back_closed(struct em_datastore *ds)
 {
     pthread_mutex_lock(&closing_lock);
-    while (ds->closing)
-        pthread_cond_wait(&ds->closed_cond, &closing_lock);
+    struct em_datafile *found = NULL;
+    while (ds->closing && !found) {
+        struct em_datafile **p = &ds->closing;
+        while (*p && !ref_if_alive(*p))
+            p = &(*p)->next_closing;
+        if ((found = *p) != NULL) {
+            *p = found->next_closing;
+            found->closing_for = NULL;
+            found->next_closing = NULL;
+        } else { /* only files whose last user is closing them: they go promptly */
+            pthread_cond_wait(&ds->closed_cond, &closing_lock);
+        }
+    }
     pthread_mutex_unlock(&closing_lock);
+    return found;
 }
 
 /* Takes the open file out of the datastore (write lock held); the caller puts it. */
@@ -417,10 +441,9 @@ static enum em_code shredded_error(struct em_datastore *ds, struct em_status *st
 static enum em_code start_file(struct em_datastore *ds, const unsigned char dek[EM_DEK_BYTES],
                                struct em_datafile **out, struct em_status *st)
 {
-    wait_closed(ds);
     pthread_rwlock_wrlock(&ds->lock);
     enum em_code code = ds->shredded ? shredded_error(ds, st) : EM_OK;
-    if (!code && !ds->file) {
+    if (!code && !ds->file && !(ds->file = take_back_closed(ds))) {
         code = file_start(ds, dek, &ds->file, st);
         if (code)
             em_error("cannot open the data of %s: %s", ds->resource, st->message);
@@ -527,9 +550,14 @@ enum em_code em_datastore_shred(struct em_datastore *ds, bool forget_keys, struc
     ds->shredded = true;
     enum em_code code = forget_keys ? em_cmek_forget(ds->cmek, ds->resource, st) : EM_OK;
     struct em_datafile *f = detach_file(ds);
-    if (f)
-        atomic_store(&f->remove_files, true);
-    else
+    bool open = false;
+    pthread_mutex_lock(&closing_lock); /* the open file and any still in use: the files go */
+    for (struct em_datafile *c = ds->closing; c; c = c->next_closing) { /* with the last */
+        atomic_store(&c->remove_files, true);
+        open = true;
+    }
+    pthread_mutex_unlock(&closing_lock);
+    if (!open)
         em_store_remove_files(ds->path);
     pthread_rwlock_unlock(&ds->lock);
     em_datafile_put(f);

@@ -17,8 +17,8 @@
  *
  * Every data call passes the gate (em_cmek_use), even when the file is open, so a key
  * disabled a moment ago refuses the next call in the service's own words. A file closed
- * while calls use it stays open for them and closes with the last of them; only then can
- * it open again (one writer per file, ever).
+ * while calls use it stays open for them and closes with the last of them, unless an
+ * open takes it back first (one writer per file, ever).
  *
  * Writer thread (group commit): a caller queues a job and either sleeps until its batch
  * committed (em_datafile_run) or goes on and is called back (em_datafile_submit: the

@@ -135,6 +135,7 @@ struct hold {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int queued, want;
+    bool running; /* the writer took the hold job (alone: nothing else was queued yet) */
 };
 
 static enum em_code job_hold(struct em_datafile *file, void *arg, struct em_status *st)
@@ -142,10 +143,21 @@ static enum em_code job_hold(struct em_datafile *file, void *arg, struct em_stat
     struct hold *h = arg;
     (void)file, (void)st;
     pthread_mutex_lock(&h->lock);
+    h->running = true;
+    pthread_cond_broadcast(&h->cond);
     while (h->queued < h->want)
         pthread_cond_wait(&h->cond, &h->lock);
     pthread_mutex_unlock(&h->lock);
     return EM_OK;
+}
+
+/* Waits until the writer runs the hold job. */
+static void wait_running(struct hold *h)
+{
+    pthread_mutex_lock(&h->lock);
+    while (!h->running)
+        pthread_cond_wait(&h->cond, &h->lock);
+    pthread_mutex_unlock(&h->lock);
 }
 
 static void queued(struct hold *h)
@@ -344,13 +356,14 @@ static void test_jobs_queued_meanwhile_share_one_commit(void **state)
 {
     struct fixture *f = *state;
     struct em_datafile *file = open_file(f);
-    struct hold hold = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, WRITERS};
+    struct hold hold = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, WRITERS, false};
     struct em_datafile_result hold_result, results[WRITERS];
     sem_t done;
     sem_init(&done, 0, 0);
     struct em_status st = {0};
     int batches = atomic_load(&f->counts.batches);
     assert_int_equal(em_datafile_submit(file, job_hold, &hold, &hold_result, post, &done, &st), 0);
+    wait_running(&hold);
     for (int i = 0; i < WRITERS; i++) {
         assert_int_equal(
             em_datafile_submit(file, job_insert, MARKER, &results[i], post, &done, &st), EM_OK);
@@ -373,12 +386,13 @@ static void test_a_failing_job_fails_alone(void **state)
 {
     struct fixture *f = *state;
     struct em_datafile *file = open_file(f);
-    struct hold hold = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 3};
+    struct hold hold = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 3, false};
     struct em_datafile_result hold_result, good1, bad, good2;
     sem_t done;
     sem_init(&done, 0, 0);
     struct em_status st = {0};
     assert_int_equal(em_datafile_submit(file, job_hold, &hold, &hold_result, post, &done, &st), 0);
+    wait_running(&hold); /* the three that follow share the next batch */
     assert_int_equal(em_datafile_submit(file, job_insert, "one", &good1, post, &done, &st), 0);
     queued(&hold);
     assert_int_equal(em_datafile_submit(file, job_fail, NULL, &bad, post, &done, &st), 0);
@@ -435,20 +449,7 @@ static void test_reopen_after_close_and_idle(void **state)
     assert_null(em_datastore_peek(f->ds));
 }
 
-/* A file closed while a call uses it stays open for that call; the next open waits until
- * it is gone (one writer per file), then opens it again. */
-struct reopen {
-    struct fixture *f;
-    atomic_int rows;
-};
-
-static void *count_in_thread(void *arg)
-{
-    struct reopen *r = arg;
-    atomic_store(&r->rows, count_rows(r->f));
-    return NULL;
-}
-
+/* A file closed while a call uses it stays open for that call and closes with it. */
 static void test_a_file_in_use_closes_with_its_last_user(void **state)
 {
     struct fixture *f = *state;
@@ -457,17 +458,30 @@ static void test_a_file_in_use_closes_with_its_last_user(void **state)
     struct em_status st = {0};
     assert_int_equal(em_datafile_run(in_use, job_insert, "late", &st), EM_OK);
     assert_int_equal(atomic_load(&f->counts.closed), 0);
-    struct reopen r = {f, -1};
-    pthread_t thread;
-    assert_int_equal(pthread_create(&thread, NULL, count_in_thread, &r), 0);
-    usleep(100 * 1000);
-    assert_int_equal(atomic_load(&r.rows), -1); /* waiting for the old file to go */
-    assert_int_equal(atomic_load(&f->counts.opened), 1);
     em_datafile_put(in_use);
-    pthread_join(thread, NULL);
     assert_int_equal(atomic_load(&f->counts.closed), 1);
+    assert_int_equal(count_rows(f), 1);
     assert_int_equal(atomic_load(&f->counts.opened), 2);
-    assert_int_equal(atomic_load(&r.rows), 1);
+}
+
+/* An open while a closed file is still in use takes that file back instead of starting a
+ * second writer on the same file; this holds when the caller itself uses the old file
+ * (a call on a topic dead-lettering to the same topic). */
+static void test_an_open_takes_back_a_file_still_in_use(void **state)
+{
+    struct fixture *f = *state;
+    struct em_datafile *in_use = open_file(f);
+    em_datastore_close(f->ds);
+    assert_null(em_datastore_peek(f->ds));
+    struct em_datafile *again = open_file(f); /* same thread, old file still held */
+    assert_ptr_equal(again, in_use);
+    assert_int_equal(atomic_load(&f->counts.opened), 1);
+    struct em_status st = {0};
+    assert_int_equal(em_datafile_run(again, job_insert, "one writer", &st), EM_OK);
+    em_datafile_put(in_use);
+    em_datafile_put(again);
+    assert_int_equal(atomic_load(&f->counts.closed), 0); /* the datastore holds it again */
+    assert_int_equal(count_rows(f), 1);
 }
 
 /* --- rename and shred --- */
@@ -579,6 +593,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reopen_after_close_and_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_file_in_use_closes_with_its_last_user, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_an_open_takes_back_a_file_still_in_use, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rename_keeps_the_data_and_the_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shred_leaves_no_file_no_keys_no_plaintext, setup,
