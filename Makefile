@@ -71,10 +71,12 @@ $(BUILD)/%.o: %.c
 
 $(CORE_LIB): $(call obj,$(CORE_SRC))
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	$(call run,AR $@,$(AR) rcs $@ $^)
 
 $(CONTROL_LIB): $(call obj,$(filter-out emulator/control/control_main.c,$(CONTROL_SRC)))
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	$(call run,AR $@,$(AR) rcs $@ $^)
 
 $(BIN)/emulator: $(call obj,emulator/control/control_main.c) $(CONTROL_LIB) $(CORE_LIB)
@@ -82,9 +84,11 @@ $(BIN)/emulator: $(call obj,emulator/control/control_main.c) $(CONTROL_LIB) $(CO
 	$(call run,LD $@,$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS))
 
 # service_rules <name>: lib<name>.a and bin/<name>
+# (every library is archived afresh, so objects of removed sources do not linger in it)
 define service_rules
 $(BUILD)/lib$(1).a: $$(call obj,$$(call lib_src,$(1)))
 	@mkdir -p $$(dir $$@)
+	@rm -f $$@
 	$$(call run,AR $$@,$$(AR) rcs $$@ $$^)
 
 $(BIN)/$(1): $$(call obj,$(1)/$(1)_main.c) $(BUILD)/lib$(1).a $$(CORE_LIB)

@@ -34,7 +34,7 @@
  * is OUTSTANDING, waiting out a backoff, or dead; the messages of a key are selected in
  * sequence order, so each key has at most one outstanding batch.
  */
-#include "pubsub.h"
+#include "pubsub_model.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -12,7 +12,7 @@
  * and so is a filter longer than 256 bytes. A message passes when the filter matches
  * {"attributes": {...its attributes...}}; filters never see message data.
  */
-#include "pubsub.h"
+#include "pubsub_model.h"
 
 #include "em_filter.h"
 

@@ -13,7 +13,7 @@
 #include "em_list.h"
 #include "em_names.h"
 #include "em_service.h"
-#include "pubsub.h"
+#include "pubsub_flow.h"
 #include "pubsub_errors.h"
 #include "pubsub_json.h"
 
@@ -80,7 +80,8 @@ enum em_code ps_create_topic(struct em_call *call)
     }
     note_created(call, name);
     struct ps_topic *topic;
-    enum em_code code = ps_topic_create(registry(call), name, &cfg, &topic, &call->status);
+    enum em_code code =
+        ps_topic_create(registry(call), name, &cfg, em_clock_now(), &topic, &call->status);
     ps_topic_config_free(&cfg);
     if (code)
         return code;
@@ -122,7 +123,8 @@ enum em_code ps_update_topic(struct em_call *call)
 enum em_code ps_delete_topic(struct em_call *call)
 {
     const char *name = em_call_var(call, "topic");
-    if (check_name(call, name, "topics") || ps_topic_delete(registry(call), name, &call->status))
+    if (check_name(call, name, "topics") ||
+        ps_topic_delete(registry(call), name, em_clock_now(), &call->status))
         return call->status.code;
     struct em_status ignored = {0};
     em_iam_delete_under(call->svc->store, name, &ignored);
@@ -190,8 +192,8 @@ enum em_code ps_publish_call(struct em_call *call)
     }
     /* deferred before the log thread can report: the connection is parked first */
     em_call_defer(call, publish_finish, pc);
-    if (ps_publish_start(registry(call), name, pc->msgs, pc->count, publish_stored, call, &pc->op,
-                         &pc->not_begun))
+    if (ps_publish_start(registry(call), name, pc->msgs, pc->count, em_clock_now(), publish_stored,
+                         call, &pc->op, &pc->not_begun))
         em_call_ready(call);
     return EM_OK;
 }
@@ -252,7 +254,7 @@ enum em_code ps_create_subscription(struct em_call *call)
                             : EM_OK;
     struct ps_sub *sub = NULL;
     if (!code)
-        code = ps_sub_create(registry(call), name, &cfg, &sub, &call->status);
+        code = ps_sub_create(registry(call), name, &cfg, em_clock_now(), &sub, &call->status);
     ps_sub_config_free(&cfg);
     if (code)
         return code;
@@ -278,7 +280,8 @@ static enum em_code apply_sub_update(struct em_call *call, const char *name,
                                      struct ps_sub_update *update)
 {
     struct ps_sub *sub;
-    enum em_code code = ps_sub_update(registry(call), name, update, &sub, &call->status);
+    enum em_code code =
+        ps_sub_update(registry(call), name, update, em_clock_now(), &sub, &call->status);
     ps_sub_config_free(&update->cfg);
     if (code)
         return code;
@@ -355,8 +358,8 @@ enum em_code ps_pull_call(struct em_call *call)
     struct ps_received *items;
     size_t count;
     if (ps_pull(registry(call), name,
-                (int)(max > PS_MAX_PULL_MESSAGES ? PS_MAX_PULL_MESSAGES : max), immediately, &items,
-                &count, &call->status))
+                (int)(max > PS_MAX_PULL_MESSAGES ? PS_MAX_PULL_MESSAGES : max), immediately,
+                em_clock_now(), &items, &count, &call->status))
         return call->status.code;
     cJSON *reply = ps_json_pull_reply(items, count);
     ps_received_free(items, count);
@@ -388,7 +391,8 @@ enum em_code ps_acknowledge_call(struct em_call *call)
     size_t count;
     if (check_name(call, name, "subscriptions") || ack_ids(call, &ids, &count))
         return call->status.code;
-    enum em_code code = ps_acknowledge(registry(call), name, ids, count, &call->status);
+    enum em_code code =
+        ps_acknowledge(registry(call), name, ids, count, em_clock_now(), &call->status);
     free(ids);
     return code ? code : em_call_reply(call, cJSON_CreateObject());
 }
@@ -402,8 +406,8 @@ enum em_code ps_modify_ack_deadline_call(struct em_call *call)
     if (check_name(call, name, "subscriptions") || ack_ids(call, &ids, &count))
         return call->status.code;
     em_json_int64(call->body, "ackDeadlineSeconds", &seconds);
-    enum em_code code =
-        ps_modify_ack_deadline(registry(call), name, ids, count, (int)seconds, &call->status);
+    enum em_code code = ps_modify_ack_deadline(registry(call), name, ids, count, (int)seconds,
+                                               em_clock_now(), &call->status);
     free(ids);
     return code ? code : em_call_reply(call, cJSON_CreateObject());
 }
@@ -424,7 +428,8 @@ enum em_code ps_seek_call(struct em_call *call)
     else if (check_name(call, snapshot, "snapshots") ||
              check_also(call, snapshot, "pubsub.snapshots.seek"))
         return call->status.code;
-    if (ps_seek(registry(call), name, time_text ? NULL : snapshot, time_ns, &call->status))
+    if (ps_seek(registry(call), name, time_text ? NULL : snapshot, time_ns, em_clock_now(),
+                &call->status))
         return call->status.code;
     return em_call_reply(call, cJSON_CreateObject());
 }
@@ -466,7 +471,8 @@ enum em_code ps_create_snapshot(struct em_call *call)
         return call->status.code;
     note_created(call, name);
     struct ps_snapshot *snap;
-    enum em_code code = ps_snapshot_create(registry(call), name, sub, labels, &snap, &call->status);
+    enum em_code code =
+        ps_snapshot_create(registry(call), name, sub, labels, em_clock_now(), &snap, &call->status);
     cJSON_free(labels);
     if (code)
         return code;

@@ -14,7 +14,7 @@
  *   backoff       retry policy: min * 2^(attempts - 1) capped at max; push without a
  *                 policy: 100 ms doubling up to 60 s
  */
-#include "pubsub.h"
+#include "pubsub_model.h"
 
 #include "em_crypto.h"
 #include "em_names.h"

@@ -5,7 +5,7 @@
 #define PUBSUB_JSON_H
 
 #include "em_schema.h"
-#include "pubsub.h"
+#include "pubsub_registry.h"
 
 #include <cjson/cJSON.h>
 
@@ -54,5 +54,18 @@ enum em_code ps_json_read_messages(const cJSON *body, struct ps_message **msgs, 
 cJSON *ps_json_pull_reply(const struct ps_received *items, size_t count);
 /* The PubsubMessage JSON of a message. */
 cJSON *ps_json_message(const struct ps_message *m, bool push_aliases);
+
+/* JSON the data calls and push need. */
+
+/* A dead-lettered message's attributes: its own plus Google's
+ * CloudPubSubDeadLetterSource* ones. malloc'd JSON text, NULL when out of memory. */
+char *ps_dead_letter_attributes(const struct ps_message *m, const struct ps_sub *sub,
+                                uint32_t attempts);
+/* The body of a push request ({"message": ..., "subscription": ...}); malloc'd. */
+char *ps_push_body(const struct ps_received *r, const char *subscription);
+/* The OIDC-style ID token a push request carries for pushConfig.oidcToken: a JWT with
+ * Google's claims (iss https://accounts.google.com, aud, email, email_verified, iat, exp
+ * an hour later), unsigned ("alg":"none": no Google key exists here). malloc'd. */
+char *ps_push_oidc_token(const char *service_account, const char *audience, int64_t now_ns);
 
 #endif

@@ -1,329 +1,120 @@
 /*
- * pubsub_log: a topic's message log: its encrypted store and the one thread that uses it.
+ * pubsub_log: a topic's message log: what Pub/Sub keeps in memory while a topic's data
+ * store (em_datastore.h: the encrypted file, its CMEK gate and its writer thread with
+ * group commit) is open: the sequence numbers and publish times it hands out.
  *
- * Every read and write of a topic store runs on the log's thread as a job: the caller
- * queues the job and either sleeps (ps_log_run) or goes on and is called back
- * (ps_log_submit: publish, whose HTTP connection is parked meanwhile); the thread takes
- * every job queued so far, runs them in one write transaction, commits once, and reports
- * to each job's caller. Under load many publishes, acks and pulls share each commit
- * (group commit), and one SQLite connection keeps its page cache warm because no other
- * connection ever writes the file.
- *
- *   caller:  queue job -> wait until done, or be called back
- *   thread:  take batch -> BEGIN -> job 1 .. job n -> COMMIT -> done (each job)
- *                               \-- a job fails: ROLLBACK, then each job of the batch
- *                                   alone in its own transaction
- *
- * A reply is sent only after its job's batch committed: with WAL and synchronous=NORMAL
- * an acknowledged publish survives kill -9 of the process.
- *
- * Sequence numbers are handed out on the thread (ps_log_take_seq) in commit order, and
- * publish times never go backwards, so seq order is publish-time order.
+ * Sequence numbers are handed out on the writer thread (ps_log_take_seq) in commit order,
+ * and publish times never go backwards, so seq order is publish-time order. A transaction
+ * rolled back gives its numbers back (the next one hands them out again). After every
+ * batch the highest committed number is published for the readers of other threads
+ * (ps_log_committed), and when the batch published messages the topic is told
+ * (events->published: pulls and push wake up).
  */
-#include "pubsub.h"
+#include "pubsub_log.h"
+#include "pubsub_store.h"
 
-#include "em_clock.h"
-#include "em_crypto.h"
-#include "em_log.h"
+#include "em_datastore.h"
 #include "em_store.h"
 
-#include <semaphore.h>
-#include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
-#include <string.h>
 
-struct ps_job {
-    ps_job_fn fn;
-    void *arg;
-    enum em_code code;
-    struct em_status st;
-    struct ps_job_result *result; /* the caller's, set when the batch is over ... */
-    void (*done)(void *arg);      /* ... then this tells the caller */
-    void *done_arg;
-    struct ps_job *next;
-};
-
-struct ps_log {
-    char path[PATH_MAX];
-    unsigned char dek[EM_DEK_BYTES]; /* until the thread opened the store */
-    struct em_store *store;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t work, ready_cond;
-    struct ps_job *head, *tail;
-    bool stop, ready, idle;
-    enum em_code open_code;
-    struct em_status open_st;
-
-    /* log thread only */
+struct ps_log_state {
+    const struct ps_log_events *events;
+    /* writer thread only */
     int64_t next_seq, last_publish_ns;
     bool published;
-
+    int64_t saved_next_seq, saved_last_publish_ns; /* at the transaction's start */
+    bool saved_published;
+    /* any thread */
     _Atomic int64_t committed;
-    void (*on_commit)(void *arg);
-    void *on_commit_arg;
-
-    atomic_int refs;          /* the opener's + one per call using the log */
-    atomic_bool remove_files; /* delete the files once closed (topic deleted) */
 };
 
-struct em_store *ps_log_store(struct ps_log *log)
+static struct ps_log_state *state_of(struct em_datafile *file)
 {
-    return log->store;
+    return em_datafile_state(file);
 }
 
-int64_t ps_log_committed(struct ps_log *log)
+int64_t ps_log_take_seq(struct em_datafile *file, int64_t *publish_ns, int64_t now)
 {
-    return atomic_load(&log->committed);
-}
-
-int64_t ps_log_take_seq(struct ps_log *log, int64_t *publish_ns, int64_t now)
-{
+    struct ps_log_state *s = state_of(file);
     now -= now % 1000000; /* Google's publish times carry milliseconds */
-    if (now < log->last_publish_ns)
-        now = log->last_publish_ns;
-    log->last_publish_ns = now;
+    if (now < s->last_publish_ns)
+        now = s->last_publish_ns;
+    s->last_publish_ns = now;
     *publish_ns = now;
-    log->published = true;
-    return log->next_seq++;
+    s->published = true;
+    return s->next_seq++;
 }
 
-int64_t ps_log_next_seq(struct ps_log *log)
+int64_t ps_log_next_seq(struct em_datafile *file)
 {
-    return log->next_seq;
+    return state_of(file)->next_seq;
 }
 
-int64_t ps_log_last_publish(struct ps_log *log)
+int64_t ps_log_last_publish(struct em_datafile *file)
 {
-    return log->last_publish_ns;
+    return state_of(file)->last_publish_ns;
 }
 
-/* --- the thread --- */
-
-static enum em_code open_store(struct ps_log *log, struct em_status *st)
+int64_t ps_log_committed(struct em_datafile *file)
 {
-    enum em_code code = em_store_open_encrypted(log->path, log->dek, &log->store, st);
-    em_wipe(log->dek, sizeof(log->dek));
-    if (code)
-        return code;
-    /* only this thread ever opens the file: hold its locks for good instead of taking
-     * and releasing them around every transaction */
-    if (em_store_exec(log->store, "PRAGMA locking_mode=EXCLUSIVE", st) ||
-        ps_store_log_migrate(log->store, st) ||
-        ps_store_log_next_seq(log->store, &log->next_seq, &log->last_publish_ns, st))
-        return st->code;
-    atomic_store(&log->committed, log->next_seq - 1);
-    return EM_OK;
+    return atomic_load(&state_of(file)->committed);
 }
 
-/* Runs jobs[0..n) in one transaction; false when it had to roll back. */
-static bool run_together(struct ps_log *log, struct ps_job *first, struct ps_job *end,
-                         struct em_status *st)
-{
-    int64_t next_seq = log->next_seq, last = log->last_publish_ns;
-    if (em_store_begin(log->store, st))
-        return false;
-    bool ok = true;
-    for (struct ps_job *j = first; j != end && ok; j = j->next) {
-        em_status_clear(&j->st);
-        j->code = j->fn(log, j->arg, &j->st);
-        ok = j->code == EM_OK;
-    }
-    if (ok && em_store_commit(log->store, st) == EM_OK)
-        return true;
-    em_store_rollback(log->store);
-    log->next_seq = next_seq; /* nothing of the batch happened */
-    log->last_publish_ns = last;
-    return false;
-}
+/* --- the data store's hooks --- */
 
-static void run_batch(struct ps_log *log, struct ps_job *batch)
+static enum em_code log_opened(struct em_store *store, void *arg, void **state,
+                               struct em_status *st)
 {
-    struct em_status st = {0};
-    log->published = false;
-    if (!run_together(log, batch, NULL, &st)) {
-        log->published = false;
-        bool single = batch->next == NULL;
-        for (struct ps_job *j = batch; j; j = j->next) {
-            if (single || !run_together(log, j, j->next, &st)) {
-                if (j->code == EM_OK) { /* the commit itself failed */
-                    j->code = st.code ? st.code : EM_INTERNAL;
-                    j->st = st;
-                }
-            }
-        }
-    }
-    atomic_store(&log->committed, log->next_seq - 1);
-    if (log->published && log->on_commit)
-        log->on_commit(log->on_commit_arg);
-}
-
-/* Hands a finished job's outcome to its caller and frees the job. */
-static void report(struct ps_job *j)
-{
-    j->result->code = j->code;
-    j->result->st = j->st;
-    if (j->code && !j->result->st.code)
-        EM_FAIL(&j->result->st, j->code, "The topic's message store failed.");
-    void (*done)(void *) = j->done;
-    void *done_arg = j->done_arg;
-    free(j);
-    done(done_arg); /* the caller may free its result from here on */
-}
-
-static void *log_thread(void *arg)
-{
-    struct ps_log *log = arg;
-    pthread_setname_np(pthread_self(), "pubsub-log");
-    enum em_code code = open_store(log, &log->open_st);
-    pthread_mutex_lock(&log->lock);
-    log->open_code = code;
-    log->ready = true;
-    pthread_cond_broadcast(&log->ready_cond);
-    pthread_mutex_unlock(&log->lock);
-    if (code)
-        return NULL;
-    for (;;) {
-        pthread_mutex_lock(&log->lock);
-        while (!log->head && !log->stop) {
-            log->idle = true; /* callers signal `work` only while the thread sleeps */
-            pthread_cond_wait(&log->work, &log->lock);
-        }
-        log->idle = false;
-        struct ps_job *batch = log->head;
-        log->head = log->tail = NULL;
-        pthread_mutex_unlock(&log->lock);
-        if (!batch)
-            break; /* stopping, nothing left */
-        run_batch(log, batch);
-        for (struct ps_job *j = batch, *next; j; j = next) {
-            next = j->next;
-            report(j);
-        }
-    }
-    return NULL;
-}
-
-/* --- open / close / run --- */
-
-enum em_code ps_log_open(const char *path, const unsigned char dek[EM_DEK_BYTES],
-                         void (*on_commit)(void *arg), void *arg, struct ps_log **out,
-                         struct em_status *st)
-{
-    struct ps_log *log = calloc(1, sizeof(*log));
-    if (!log)
+    struct ps_log_state *s = calloc(1, sizeof(*s));
+    if (!s)
         return EM_FAIL_OOM(st);
-    snprintf(log->path, sizeof(log->path), "%s", path);
-    memcpy(log->dek, dek, EM_DEK_BYTES);
-    log->on_commit = on_commit;
-    log->on_commit_arg = arg;
-    atomic_init(&log->refs, 1);
-    pthread_mutex_init(&log->lock, NULL);
-    pthread_cond_init(&log->work, NULL);
-    pthread_cond_init(&log->ready_cond, NULL);
-    if (pthread_create(&log->thread, NULL, log_thread, log) != 0) {
-        em_wipe(log->dek, sizeof(log->dek));
-        free(log);
-        return EM_FAIL(st, EM_INTERNAL, "cannot start a log thread");
-    }
-    pthread_mutex_lock(&log->lock);
-    while (!log->ready)
-        pthread_cond_wait(&log->ready_cond, &log->lock);
-    pthread_mutex_unlock(&log->lock);
-    if (log->open_code) {
-        *st = log->open_st;
-        pthread_join(log->thread, NULL);
-        em_store_close(log->store);
-        free(log);
+    s->events = arg;
+    if (ps_store_log_migrate(store, st) ||
+        ps_store_log_next_seq(store, &s->next_seq, &s->last_publish_ns, st)) {
+        free(s);
         return st->code;
     }
-    *out = log;
+    atomic_init(&s->committed, s->next_seq - 1);
+    *state = s;
     return EM_OK;
 }
 
-void ps_log_close(struct ps_log *log)
+static void log_closed(void *state)
 {
-    if (!log)
-        return;
-    pthread_mutex_lock(&log->lock);
-    log->stop = true;
-    pthread_cond_signal(&log->work);
-    pthread_mutex_unlock(&log->lock);
-    pthread_join(log->thread, NULL);
-    em_store_close(log->store);
-    if (atomic_load(&log->remove_files))
-        em_store_remove_files(log->path);
-    pthread_mutex_destroy(&log->lock);
-    pthread_cond_destroy(&log->work);
-    pthread_cond_destroy(&log->ready_cond);
-    free(log);
+    free(state);
 }
 
-void ps_log_ref(struct ps_log *log)
+static void log_begin(void *state)
 {
-    atomic_fetch_add(&log->refs, 1);
+    struct ps_log_state *s = state;
+    s->saved_next_seq = s->next_seq;
+    s->saved_last_publish_ns = s->last_publish_ns;
+    s->saved_published = s->published;
 }
 
-void ps_log_unref(struct ps_log *log)
+static void log_rolled_back(void *state)
 {
-    if (log && atomic_fetch_sub(&log->refs, 1) == 1)
-        ps_log_close(log);
+    struct ps_log_state *s = state;
+    s->next_seq = s->saved_next_seq;
+    s->last_publish_ns = s->saved_last_publish_ns;
+    s->published = s->saved_published;
 }
 
-int ps_log_users(struct ps_log *log)
+static void log_batch_done(void *state)
 {
-    return atomic_load(&log->refs) - 1;
+    struct ps_log_state *s = state;
+    atomic_store(&s->committed, s->next_seq - 1);
+    if (s->published && s->events->published)
+        s->events->published(s->events->arg);
+    s->published = false;
 }
 
-void ps_log_remove_files_on_close(struct ps_log *log)
-{
-    atomic_store(&log->remove_files, true);
-}
-
-enum em_code ps_log_submit(struct ps_log *log, ps_job_fn fn, void *arg,
-                           struct ps_job_result *result, void (*done)(void *done_arg),
-                           void *done_arg, struct em_status *st)
-{
-    struct ps_job *job = calloc(1, sizeof(*job));
-    if (!job)
-        return EM_FAIL_OOM(st);
-    *job =
-        (struct ps_job){.fn = fn, .arg = arg, .result = result, .done = done, .done_arg = done_arg};
-    pthread_mutex_lock(&log->lock);
-    if (log->stop) {
-        pthread_mutex_unlock(&log->lock);
-        free(job);
-        return EM_FAIL(st, EM_UNAVAILABLE, "The topic's message store is closing; retry.");
-    }
-    if (log->tail)
-        log->tail->next = job;
-    else
-        log->head = job;
-    log->tail = job;
-    if (log->idle)
-        pthread_cond_signal(&log->work);
-    pthread_mutex_unlock(&log->lock);
-    return EM_OK;
-}
-
-static void post_semaphore(void *arg)
-{
-    sem_post(arg);
-}
-
-enum em_code ps_log_run(struct ps_log *log, ps_job_fn fn, void *arg, struct em_status *st)
-{
-    struct ps_job_result result = {0};
-    sem_t done;
-    sem_init(&done, 0, 0);
-    if (ps_log_submit(log, fn, arg, &result, post_semaphore, &done, st)) {
-        sem_destroy(&done);
-        return st->code;
-    }
-    while (sem_wait(&done) != 0)
-        ; /* EINTR */
-    sem_destroy(&done);
-    if (result.code)
-        *st = result.st;
-    return result.code;
-}
+const struct em_datastore_hooks ps_log_hooks = {
+    .opened = log_opened,
+    .closed = log_closed,
+    .begin = log_begin,
+    .rolled_back = log_rolled_back,
+    .batch_done = log_batch_done,
+};

@@ -35,7 +35,9 @@
  * 60 s of emulator time (Google's push backoff). The request timeout is real time: the
  * endpoint is a real server.
  */
-#include "pubsub.h"
+#include "pubsub_flow.h"
+#include "pubsub_json.h"
+#include "pubsub_push.h"
 
 #include "em_clock.h"
 #include "em_log.h"
@@ -57,6 +59,7 @@ struct ps_push {
     bool stop, wake;
     atomic_bool idle; /* the last round found no push subscription: commits do not wake it */
     CURL *curl;
+    struct ps_deliverer deliverer; /* how the registry reaches it */
 };
 
 struct target {
@@ -223,28 +226,30 @@ static void deliver(struct ps_push *push, struct target *t)
 {
     struct ps_registry *reg = push->reg;
     for (int i = 0; i < PUSH_PER_ROUND; i++) {
+        int64_t now = em_clock_now(); /* push is this delivery's front door */
         pthread_mutex_lock(&t->sub->lock);
-        bool paused = em_clock_now() < t->sub->push_retry_ns;
+        bool paused = now < t->sub->push_retry_ns;
         pthread_mutex_unlock(&t->sub->lock);
         if (paused || push->stop)
             return;
         struct ps_received *r;
         size_t n;
         struct em_status st = {0};
-        if (ps_take(reg, t->sub, 1, &r, &n, &st) || n == 0)
+        if (ps_take(reg, t->sub, 1, now, &r, &n, &st) || n == 0)
             return; /* nothing due, or the key is not usable (the gate said so) */
         const char *ack_id = r[0].ack_id;
         bool ok = post(push, t, &r[0]);
+        now = em_clock_now(); /* the answer: another operation, later */
         if (ok)
-            ps_acknowledge(reg, t->sub->name, &ack_id, 1, &st);
+            ps_acknowledge(reg, t->sub->name, &ack_id, 1, now, &st);
         else
-            ps_modify_ack_deadline(reg, t->sub->name, &ack_id, 1, 0, &st);
+            ps_modify_ack_deadline(reg, t->sub->name, &ack_id, 1, 0, now, &st);
         pthread_mutex_lock(&t->sub->lock);
         if (ok) {
             t->sub->push_failures = 0;
         } else if (!t->sub->cfg.retry.set) {
             t->sub->push_failures++;
-            t->sub->push_retry_ns = em_clock_now() + ps_push_backoff(t->sub->push_failures);
+            t->sub->push_retry_ns = now + ps_push_backoff(t->sub->push_failures);
         }
         pthread_mutex_unlock(&t->sub->lock);
         ps_received_free(r, n);
@@ -332,7 +337,11 @@ static void *push_thread(void *arg)
     return NULL;
 }
 
-enum em_code ps_push_start(struct ps_registry *reg, struct ps_push **out, struct em_status *st)
+static void push_wake(void *arg);
+static void push_kick(void *arg);
+static void push_stop(void *arg);
+
+enum em_code ps_push_start(struct ps_registry *reg, struct em_status *st)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT); /* reference counted; the KMS client does it too */
     struct ps_push *push = calloc(1, sizeof(*push));
@@ -348,19 +357,22 @@ enum em_code ps_push_start(struct ps_registry *reg, struct ps_push **out, struct
         free(push);
         return EM_FAIL(st, EM_INTERNAL, "cannot start the push thread");
     }
-    *out = push;
+    push->deliverer = (struct ps_deliverer){push_wake, push_kick, push_stop, push};
+    ps_registry_attach_deliverer(reg, &push->deliverer);
     return EM_OK;
 }
 
-void ps_push_wake(struct ps_push *push)
+static void push_wake(void *arg)
 {
+    struct ps_push *push = arg;
     if (atomic_load(&push->idle))
         return; /* nothing to push: publishes do not need the thread */
-    ps_push_kick(push);
+    push_kick(push);
 }
 
-void ps_push_kick(struct ps_push *push)
+static void push_kick(void *arg)
 {
+    struct ps_push *push = arg;
     atomic_store(&push->idle, false);
     pthread_mutex_lock(&push->lock);
     push->wake = true;
@@ -368,10 +380,9 @@ void ps_push_kick(struct ps_push *push)
     pthread_mutex_unlock(&push->lock);
 }
 
-void ps_push_stop(struct ps_push *push)
+static void push_stop(void *arg)
 {
-    if (!push)
-        return;
+    struct ps_push *push = arg;
     pthread_mutex_lock(&push->lock);
     push->stop = true;
     pthread_cond_signal(&push->cond);

@@ -2,16 +2,19 @@
  * pubsub_service: the Pub/Sub service definition (struct em_service_def): descriptor, routes and
  * the lifecycle hooks. open makes the registry, opens the CMEK engine with the registry's
  * hooks (every topic is a protected resource of agent gcp-sa-pubsub), then loads what is
- * stored and starts push delivery; tick runs the timers (pubsub_flow.c) after the engine's
+ * stored and starts push delivery; tick runs the timers (pubsub_timers.c) after the engine's
  * key checks; reset drops every topic, subscription and snapshot with their files.
  * Separate from pubsub_main.c so tests and fuzz targets can open the same service without
  * a process.
  */
 #include "pubsub_service.h"
 
+#include "em_clock.h"
 #include "em_cmek.h"
 #include "em_service.h"
-#include "pubsub.h"
+#include "pubsub_flow.h"
+#include "pubsub_push.h"
+#include "pubsub_registry.h"
 #include "pubsub_handlers.h"
 #include "pubsub_routes.h"
 
@@ -29,7 +32,7 @@ static enum em_code pubsub_open(struct em_service *svc, struct em_status *st)
     };
     struct em_cmek *cmek;
     if (em_cmek_open(svc, svc->def->desc->agent_domain, &hooks, &cmek, st) ||
-        ps_registry_load(reg, cmek, st))
+        ps_registry_load(reg, cmek, em_clock_now(), st) || ps_push_start(reg, st))
         return st->code;
     return EM_OK;
 }

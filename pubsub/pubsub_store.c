@@ -5,7 +5,7 @@
  * content.
  *   pubsub_topics          name, kmsKeyName, labels, message storage policy, retention
  *   pubsub_retained_topics deleted topics whose data subscriptions still read (see
- *                          pubsub.h): retained name (also their CMEK resource), topic
+ *                          pubsub_registry.h): retained name (also their CMEK resource), topic
  *                          name and creation time (naming their store), retention
  *   pubsub_subscriptions   name, id, topic and every setting of the Subscription message;
  *                          retained_topic: the retained topic it reads once its topic is
@@ -22,9 +22,8 @@
  *
  * Only the topic's log thread runs the topic-store functions (see pubsub_log.c).
  */
-#include "pubsub.h"
+#include "pubsub_store.h"
 
-#include "em_clock.h"
 #include "em_store.h"
 
 #include <stdlib.h>
@@ -141,115 +140,132 @@ static enum em_code step_error(sqlite3_stmt *stmt, int rc, struct em_status *st)
 
 /* --- metadata: load --- */
 
-static enum em_code load_rows(struct ps_registry *reg, const char *sql, em_row_fn adopt,
-                              struct em_status *st)
+static enum em_code load_rows(struct em_store *meta, const char *sql, em_row_fn read,
+                              const struct ps_store_visitor *v, struct em_status *st)
 {
-    sqlite3_stmt *stmt = em_store_stmt(reg->meta, sql, st);
-    return stmt ? em_stmt_each_row(stmt, adopt, reg, st) : st->code;
+    sqlite3_stmt *stmt = em_store_stmt(meta, sql, st);
+    return stmt ? em_stmt_each_row(stmt, read, (void *)v, st) : st->code;
 }
 
-static enum em_code adopt_topic(sqlite3_stmt *row, void *arg, struct em_status *st)
+/* Hands a topic row to the visitor, then frees what it did not take. */
+static enum em_code visit_topic(enum em_code (*visit)(void *, struct ps_topic_row *,
+                                                      struct em_status *),
+                                void *arg, struct ps_topic_row *row, struct em_status *st)
 {
-    struct ps_registry *reg = arg;
-    struct ps_topic_config cfg = {
-        .kms_key = column_dup(row, 1),
-        .labels_json = column_dup(row, 2),
-        .regions = column_dup(row, 3),
-        .enforce_in_transit = column_bool(row, 4),
-        .retention_ns = sqlite3_column_int64(row, 5),
-    };
-    return ps_registry_adopt_topic(reg, em_column_text(row, 0), &cfg, sqlite3_column_int64(row, 6),
-                                   st);
+    enum em_code code = visit(arg, row, st);
+    ps_topic_config_free(&row->cfg);
+    return code;
 }
 
-static enum em_code adopt_retained(sqlite3_stmt *row, void *arg, struct em_status *st)
+static enum em_code read_topic(sqlite3_stmt *row, void *arg, struct em_status *st)
 {
-    struct ps_registry *reg = arg;
-    struct ps_topic_config cfg = {
-        .kms_key = column_dup(row, 1),
-        .retention_ns = sqlite3_column_int64(row, 2),
+    const struct ps_store_visitor *v = arg;
+    struct ps_topic_row r = {
+        .name = em_column_text(row, 0),
+        .cfg =
+            {
+                .kms_key = column_dup(row, 1),
+                .labels_json = column_dup(row, 2),
+                .regions = column_dup(row, 3),
+                .enforce_in_transit = column_bool(row, 4),
+                .retention_ns = sqlite3_column_int64(row, 5),
+            },
+        .create_ns = sqlite3_column_int64(row, 6),
     };
-    return ps_registry_adopt_retained(reg, em_column_text(row, 0), &cfg,
-                                      sqlite3_column_int64(row, 3), st);
+    return visit_topic(v->topic, v->arg, &r, st);
 }
 
-static enum em_code adopt_sub(sqlite3_stmt *row, void *arg, struct em_status *st)
+static enum em_code read_retained(sqlite3_stmt *row, void *arg, struct em_status *st)
 {
-    struct ps_registry *reg = arg;
-    struct ps_sub_config cfg = {
-        .topic = column_dup(row, 2),
-        .ack_deadline_s = sqlite3_column_int(row, 3),
-        .retention_ns = sqlite3_column_int64(row, 4),
-        .retain_acked = column_bool(row, 5),
-        .filter = column_dup(row, 6),
-        .dead_letter_topic = column_dup(row, 7),
-        .max_delivery_attempts = sqlite3_column_int(row, 8),
-        .retry = {sqlite3_column_type(row, 9) != SQLITE_NULL, sqlite3_column_int64(row, 9),
-                  sqlite3_column_int64(row, 10)},
-        .ordering = column_bool(row, 11),
-        .exactly_once = column_bool(row, 12),
-        .push = {column_dup(row, 13), column_dup(row, 14), column_bool(row, 15),
-                 column_bool(row, 16), column_dup(row, 17), column_dup(row, 18)},
-        .ttl_ns = sqlite3_column_int64(row, 19),
-        .labels_json = column_dup(row, 20),
+    const struct ps_store_visitor *v = arg;
+    struct ps_topic_row r = {
+        .name = em_column_text(row, 0),
+        .cfg = {.kms_key = column_dup(row, 1), .retention_ns = sqlite3_column_int64(row, 2)},
+        .create_ns = sqlite3_column_int64(row, 3),
     };
-    struct ps_sub_row sub = {
+    return visit_topic(v->retained, v->arg, &r, st);
+}
+
+static enum em_code read_sub(sqlite3_stmt *row, void *arg, struct em_status *st)
+{
+    const struct ps_store_visitor *v = arg;
+    struct ps_sub_row r = {
         .name = em_column_text(row, 0),
         .id = (uint32_t)sqlite3_column_int64(row, 1),
+        .cfg =
+            {
+                .topic = column_dup(row, 2),
+                .ack_deadline_s = sqlite3_column_int(row, 3),
+                .retention_ns = sqlite3_column_int64(row, 4),
+                .retain_acked = column_bool(row, 5),
+                .filter = column_dup(row, 6),
+                .dead_letter_topic = column_dup(row, 7),
+                .max_delivery_attempts = sqlite3_column_int(row, 8),
+                .retry = {sqlite3_column_type(row, 9) != SQLITE_NULL, sqlite3_column_int64(row, 9),
+                          sqlite3_column_int64(row, 10)},
+                .ordering = column_bool(row, 11),
+                .exactly_once = column_bool(row, 12),
+                .push = {column_dup(row, 13), column_dup(row, 14), column_bool(row, 15),
+                         column_bool(row, 16), column_dup(row, 17), column_dup(row, 18)},
+                .ttl_ns = sqlite3_column_int64(row, 19),
+                .labels_json = column_dup(row, 20),
+            },
         .detached = column_bool(row, 21),
         .create_ns = sqlite3_column_int64(row, 22),
         .last_active_ns = sqlite3_column_int64(row, 23),
         .retained_topic =
             sqlite3_column_type(row, 24) == SQLITE_NULL ? NULL : em_column_text(row, 24),
     };
-    return ps_registry_adopt_sub(reg, &sub, &cfg, st);
+    enum em_code code = v->sub(v->arg, &r, st);
+    ps_sub_config_free(&r.cfg);
+    return code;
 }
 
-static enum em_code adopt_snapshot(sqlite3_stmt *row, void *arg, struct em_status *st)
+static enum em_code read_snapshot(sqlite3_stmt *row, void *arg, struct em_status *st)
 {
-    struct ps_registry *reg = arg;
-    struct ps_snapshot *snap = calloc(1, sizeof(*snap));
-    if (snap) {
-        snap->name = strdup(em_column_text(row, 0));
-        snap->id = (uint32_t)sqlite3_column_int64(row, 1);
-        snap->topic = strdup(em_column_text(row, 2));
-        snap->floor = sqlite3_column_int64(row, 3);
-        snap->expire_ns = sqlite3_column_int64(row, 4);
-        snap->labels_json = strdup(em_column_text(row, 5));
-        snap->create_ns = sqlite3_column_int64(row, 6);
-    }
-    return ps_snapshot_insert(reg, snap, st);
+    const struct ps_store_visitor *v = arg;
+    struct ps_snapshot_row r = {
+        .name = em_column_text(row, 0),
+        .id = (uint32_t)sqlite3_column_int64(row, 1),
+        .topic = em_column_text(row, 2),
+        .floor = sqlite3_column_int64(row, 3),
+        .expire_ns = sqlite3_column_int64(row, 4),
+        .labels_json = em_column_text(row, 5),
+        .create_ns = sqlite3_column_int64(row, 6),
+    };
+    return v->snapshot(v->arg, &r, st);
 }
 
-enum em_code ps_store_load(struct ps_registry *reg, struct em_status *st)
+enum em_code ps_store_load(struct em_store *meta, const struct ps_store_visitor *v,
+                           struct em_status *st)
 {
-    if (load_rows(reg,
+    if (load_rows(meta,
                   "SELECT name, kms_key_name, labels, storage_regions, enforce_in_transit,"
                   " retention_ns, create_time_ns FROM pubsub_topics ORDER BY name",
-                  adopt_topic, st) ||
-        load_rows(reg,
+                  read_topic, v, st) ||
+        load_rows(meta,
                   "SELECT topic, kms_key_name, retention_ns, create_time_ns"
                   " FROM pubsub_retained_topics ORDER BY name",
-                  adopt_retained, st) ||
-        load_rows(reg,
+                  read_retained, v, st) ||
+        load_rows(meta,
                   "SELECT name, id, topic, ack_deadline_s, retention_ns, retain_acked, filter,"
                   " dead_letter_topic, max_delivery_attempts, min_backoff_ns, max_backoff_ns,"
                   " ordering, exactly_once, push_endpoint, push_attributes, push_no_wrapper,"
                   " push_write_metadata, push_oidc_service_account, push_oidc_audience, ttl_ns,"
                   " labels, detached, create_time_ns, last_active_ns, retained_topic"
                   " FROM pubsub_subscriptions ORDER BY name",
-                  adopt_sub, st) ||
-        load_rows(reg,
+                  read_sub, v, st) ||
+        load_rows(meta,
                   "SELECT name, id, topic, floor_seq, expire_time_ns, labels, create_time_ns"
                   " FROM pubsub_snapshots ORDER BY name",
-                  adopt_snapshot, st))
+                  read_snapshot, v, st))
         return st->code;
     return EM_OK;
 }
 
 /* --- metadata: writes --- */
 
-enum em_code ps_store_save_topic(struct em_store *meta, const struct ps_topic *topic,
+enum em_code ps_store_save_topic(struct em_store *meta, const struct ps_topic_row *topic,
                                  struct em_status *st)
 {
     sqlite3_stmt *stmt = em_store_stmt(
@@ -286,8 +302,8 @@ enum em_code ps_store_delete_topic(struct em_store *meta, const char *name, stru
     return run_by_name(meta, "DELETE FROM pubsub_topics WHERE name = ?", name, st);
 }
 
-static enum em_code save_retained(struct em_store *meta, const struct ps_topic *topic,
-                                  const char *retained_name, struct em_status *st)
+static enum em_code save_retained(struct em_store *meta, const struct ps_topic_row *topic,
+                                  const char *retained_name, int64_t now, struct em_status *st)
 {
     sqlite3_stmt *stmt =
         em_store_stmt(meta,
@@ -301,7 +317,7 @@ static enum em_code save_retained(struct em_store *meta, const struct ps_topic *
     em_bind_text(stmt, 3, topic->cfg.kms_key);
     sqlite3_bind_int64(stmt, 4, topic->cfg.retention_ns);
     sqlite3_bind_int64(stmt, 5, topic->create_ns);
-    sqlite3_bind_int64(stmt, 6, em_clock_now());
+    sqlite3_bind_int64(stmt, 6, now);
     return em_stmt_run(stmt, st);
 }
 
@@ -328,13 +344,13 @@ static enum em_code orphan_subs(struct em_store *meta, const char *topic, const 
                        topic, st);
 }
 
-enum em_code ps_store_retire_topic(struct em_store *meta, const struct ps_topic *topic,
-                                   const char *retained_name, struct em_status *st)
+enum em_code ps_store_retire_topic(struct em_store *meta, const struct ps_topic_row *topic,
+                                   const char *retained_name, int64_t now, struct em_status *st)
 {
     if (em_store_begin(meta, st))
         return st->code;
     if (ps_store_delete_topic(meta, topic->name, st) ||
-        (retained_name && save_retained(meta, topic, retained_name, st)) ||
+        (retained_name && save_retained(meta, topic, retained_name, now, st)) ||
         orphan_subs(meta, topic->name, retained_name, st)) {
         em_store_rollback(meta);
         return st->code;
@@ -349,7 +365,7 @@ enum em_code ps_store_delete_retained(struct em_store *meta, const char *retaine
                        st);
 }
 
-enum em_code ps_store_save_sub(struct em_store *meta, const struct ps_sub *sub,
+enum em_code ps_store_save_sub(struct em_store *meta, const struct ps_sub_row *sub,
                                struct em_status *st)
 {
     sqlite3_stmt *stmt = em_store_stmt(
@@ -390,7 +406,7 @@ enum em_code ps_store_save_sub(struct em_store *meta, const struct ps_sub *sub,
     sqlite3_bind_int(stmt, 22, sub->detached);
     sqlite3_bind_int64(stmt, 23, sub->create_ns);
     sqlite3_bind_int64(stmt, 24, sub->last_active_ns);
-    em_bind_text(stmt, 25, ps_sub_retained_topic(sub));
+    em_bind_text(stmt, 25, sub->retained_topic);
     return em_stmt_run(stmt, st);
 }
 
@@ -399,7 +415,7 @@ enum em_code ps_store_delete_sub(struct em_store *meta, const char *name, struct
     return run_by_name(meta, "DELETE FROM pubsub_subscriptions WHERE name = ?", name, st);
 }
 
-enum em_code ps_store_save_snapshot(struct em_store *meta, const struct ps_snapshot *snap,
+enum em_code ps_store_save_snapshot(struct em_store *meta, const struct ps_snapshot_row *snap,
                                     struct em_status *st)
 {
     sqlite3_stmt *stmt = em_store_stmt(

@@ -8,7 +8,7 @@
  * data calls. State is reset every 500 inputs so memory stays bounded.
  */
 #include "fuzz_service.h"
-#include "pubsub/pubsub.h"
+#include "pubsub/pubsub_registry.h"
 #include "pubsub/pubsub_service.h"
 
 #define PROJECT "/v1/projects/fuzz-project"

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "em_log.h"
-#include "pubsub/pubsub.h"
+#include "pubsub/pubsub_model.h"
 
 #include <stdlib.h>
 #include <string.h>

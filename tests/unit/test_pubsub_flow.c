@@ -19,7 +19,7 @@
 #include "em_iam.h"
 #include "em_log.h"
 #include "em_service.h"
-#include "pubsub/pubsub.h"
+#include "pubsub/pubsub_flow.h"
 #include "pubsub/pubsub_service.h"
 
 #include <dirent.h>
@@ -94,7 +94,7 @@ static void create_topic(struct fixture *f, const char *name)
     struct ps_topic_config cfg = {0};
     struct ps_topic *t;
     struct em_status st = {0};
-    assert_int_equal(ps_topic_create(reg(f), name, &cfg, &t, &st), EM_OK);
+    assert_int_equal(ps_topic_create(reg(f), name, &cfg, em_clock_now(), &t, &st), EM_OK);
     ps_topic_put(t);
 }
 
@@ -102,7 +102,7 @@ static void create_sub(struct fixture *f, const char *name, struct ps_sub_config
 {
     struct ps_sub *s;
     struct em_status st = {0};
-    enum em_code code = ps_sub_create(reg(f), name, &cfg, &s, &st);
+    enum em_code code = ps_sub_create(reg(f), name, &cfg, em_clock_now(), &s, &st);
     if (code)
         fprintf(stderr, "create_sub: %s\n", st.message);
     assert_int_equal(code, EM_OK);
@@ -117,7 +117,7 @@ static int64_t publish(struct fixture *f, const char *topic, const char *text)
                            .attributes = strdup(""),
                            .ordering_key = strdup("")};
     struct em_status st = {0};
-    assert_int_equal(ps_publish(reg(f), topic, &m, 1, &st), EM_OK);
+    assert_int_equal(ps_publish(reg(f), topic, &m, 1, em_clock_now(), &st), EM_OK);
     int64_t seq = m.seq;
     ps_message_clear(&m);
     return seq;
@@ -130,7 +130,7 @@ static size_t pull(struct fixture *f, const char *sub, int max, int64_t *seqs,
     struct ps_received *r;
     size_t n;
     struct em_status st = {0};
-    assert_int_equal(ps_pull(reg(f), sub, max, true, &r, &n, &st), EM_OK);
+    assert_int_equal(ps_pull(reg(f), sub, max, true, em_clock_now(), &r, &n, &st), EM_OK);
     for (size_t i = 0; i < n; i++) {
         if (seqs)
             seqs[i] = r[i].msg.seq;
@@ -144,7 +144,7 @@ static size_t pull(struct fixture *f, const char *sub, int max, int64_t *seqs,
 static void ack(struct fixture *f, const char *sub, const char *ack_id)
 {
     struct em_status st = {0};
-    assert_int_equal(ps_acknowledge(reg(f), sub, &ack_id, 1, &st), EM_OK);
+    assert_int_equal(ps_acknowledge(reg(f), sub, &ack_id, 1, em_clock_now(), &st), EM_OK);
 }
 
 static void test_key_location_rule(void **state)
@@ -155,24 +155,29 @@ static void test_key_location_rule(void **state)
     struct ps_topic_config cfg = {
         .kms_key = "projects/unit-project/locations/us-east1/keyRings/r/cryptoKeys/k"};
     /* a regional key on a topic that may store messages anywhere */
-    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, &t, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
+                     EM_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "\"us-east1\""));
     assert_non_null(strstr(st.message, "\"global\""));
     /* a region the key does not cover */
     cfg.regions = "us-east1,europe-west1";
-    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, &t, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
+                     EM_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "europe-west1"));
     /* a multi-region key covers its regions (and only then KMS is asked: here, none runs) */
     cfg.kms_key = "projects/unit-project/locations/us/keyRings/r/cryptoKeys/k";
     cfg.regions = "us-east1,us-central1";
-    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, &t, &st), EM_UNAVAILABLE);
+    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, em_clock_now(), &t, &st), EM_UNAVAILABLE);
     cfg.kms_key = "projects/unit-project/keyRings/r/cryptoKeys/k";
-    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, &t, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
+                     EM_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "kms_key_name"));
     cfg = (struct ps_topic_config){.regions = "mars-north1"};
-    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, &t, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
+                     EM_INVALID_ARGUMENT);
     cfg = (struct ps_topic_config){.retention_ns = 5 * SEC};
-    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, &t, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
+                     EM_INVALID_ARGUMENT);
     assert_null(ps_topic_get(reg(f), TOPIC)); /* nothing was created */
 }
 
@@ -212,12 +217,14 @@ static void test_stale_and_foreign_ack_ids(void **state)
     assert_int_equal(pull(f, SUB "-2", 1, NULL, other), 1);
     struct em_status st = {0};
     const char *id = other[0];
-    assert_int_equal(ps_acknowledge(reg(f), SUB, &id, 1, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(ps_acknowledge(reg(f), SUB, &id, 1, em_clock_now(), &st), EM_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "invalid ack ID"));
     id = "not-an-ack-id";
-    assert_int_equal(ps_modify_ack_deadline(reg(f), SUB, &id, 1, 60, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(ps_modify_ack_deadline(reg(f), SUB, &id, 1, 60, em_clock_now(), &st),
+                     EM_INVALID_ARGUMENT);
     id = acks[0];
-    assert_int_equal(ps_modify_ack_deadline(reg(f), SUB, &id, 1, 601, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(ps_modify_ack_deadline(reg(f), SUB, &id, 1, 601, em_clock_now(), &st),
+                     EM_INVALID_ARGUMENT);
     /* redelivered after the deadline; the old ack ID still acknowledges it */
     advance(f, 11);
     assert_int_equal(pull(f, SUB, 1, NULL, NULL), 1);
@@ -245,7 +252,7 @@ static void test_dead_letter_on_timer(void **state)
     struct ps_received *r;
     size_t n;
     struct em_status st = {0};
-    assert_int_equal(ps_pull(reg(f), SUB "-dead", 10, true, &r, &n, &st), EM_OK);
+    assert_int_equal(ps_pull(reg(f), SUB "-dead", 10, true, em_clock_now(), &r, &n, &st), EM_OK);
     assert_int_equal(n, 1);
     assert_memory_equal(r[0].msg.data, "poison", 6);
     assert_non_null(
@@ -315,7 +322,7 @@ static void test_seek_to_time(void **state)
         assert_int_equal(pull(f, sub, 10, NULL, acks), 2);
         ack(f, sub, acks[0]);
         ack(f, sub, acks[1]);
-        assert_int_equal(ps_seek(reg(f), sub, NULL, middle, &st), EM_OK);
+        assert_int_equal(ps_seek(reg(f), sub, NULL, middle, em_clock_now(), &st), EM_OK);
     }
     /* retained acked messages after the time come back ... */
     int64_t seqs[4];
@@ -324,7 +331,7 @@ static void test_seek_to_time(void **state)
     /* ... but not when acked messages were not retained */
     assert_int_equal(pull(f, SUB "-plain", 10, NULL, NULL), 0);
     /* seeking to the start replays everything retained */
-    assert_int_equal(ps_seek(reg(f), SUB, NULL, 0, &st), EM_OK);
+    assert_int_equal(ps_seek(reg(f), SUB, NULL, 0, em_clock_now(), &st), EM_OK);
     assert_int_equal(pull(f, SUB, 10, NULL, NULL), 2);
 }
 
@@ -340,16 +347,18 @@ static void test_snapshot_restores_ack_state(void **state)
     ack(f, SUB, acks[0]); /* a is acked before the snapshot */
     struct ps_snapshot *snap;
     struct em_status st = {0};
-    assert_int_equal(
-        ps_snapshot_create(reg(f), "projects/unit-project/snapshots/snap", SUB, NULL, &snap, &st),
-        EM_OK);
+    assert_int_equal(ps_snapshot_create(reg(f), "projects/unit-project/snapshots/snap", SUB, NULL,
+                                        em_clock_now(), &snap, &st),
+                     EM_OK);
     assert_true(snap->expire_ns > em_clock_now() + 6 * PS_DAY_NS);
     ps_snapshot_put(snap);
     publish(f, TOPIC, "c");
     assert_int_equal(pull(f, SUB, 10, NULL, acks), 2);
     ack(f, SUB, acks[0]);
     ack(f, SUB, acks[1]);
-    assert_int_equal(ps_seek(reg(f), SUB, "projects/unit-project/snapshots/snap", 0, &st), EM_OK);
+    assert_int_equal(
+        ps_seek(reg(f), SUB, "projects/unit-project/snapshots/snap", 0, em_clock_now(), &st),
+        EM_OK);
     int64_t seqs[4];
     assert_int_equal(pull(f, SUB, 10, seqs, NULL), 2); /* b and c, not a */
     assert_int_equal(seqs[0], 2);
@@ -419,7 +428,7 @@ static char *delete_topic(struct fixture *f, const char *name)
     char *retained = strdup(t->retained_name);
     ps_topic_put(t);
     struct em_status st = {0};
-    assert_int_equal(ps_topic_delete(reg(f), name, &st), EM_OK);
+    assert_int_equal(ps_topic_delete(reg(f), name, em_clock_now(), &st), EM_OK);
     return retained;
 }
 
@@ -453,13 +462,14 @@ static void test_deleted_topic_keeps_its_backlog(void **state)
     assert_int_equal(seqs[0], 1);
     const char *id = acks[0];
     struct em_status st = {0};
-    assert_int_equal(ps_modify_ack_deadline(reg(f), SUB, &id, 1, 0, &st), EM_OK); /* nack */
+    assert_int_equal(ps_modify_ack_deadline(reg(f), SUB, &id, 1, 0, em_clock_now(), &st),
+                     EM_OK); /* nack */
     assert_int_equal(pull(f, SUB, 10, seqs, acks), 1);
     ack(f, SUB, acks[0]);
     assert_int_equal(pull(f, SUB, 10, NULL, NULL), 0);
     /* no more publishing; the name is free: a new topic, its own messages and key */
     struct ps_message m = {.data = (unsigned char *)"x", .data_len = 1};
-    assert_int_equal(ps_publish(reg(f), TOPIC, &m, 1, &st), EM_NOT_FOUND);
+    assert_int_equal(ps_publish(reg(f), TOPIC, &m, 1, em_clock_now(), &st), EM_NOT_FOUND);
     assert_true(protected(f, retained));
     assert_false(protected(f, TOPIC));
     create_topic(f, TOPIC);
@@ -493,7 +503,7 @@ static void test_deleted_topic_without_readers_is_shredded(void **state)
     assert_false(protected(f, retained));
     assert_false(protected(f, TOPIC));
     assert_int_equal(store_files(f), 0);
-    assert_int_equal(ps_topic_delete(reg(f), TOPIC, &st), EM_NOT_FOUND);
+    assert_int_equal(ps_topic_delete(reg(f), TOPIC, em_clock_now(), &st), EM_NOT_FOUND);
     free(retained);
 }
 
@@ -535,28 +545,29 @@ static void test_deleted_topic_seek_and_snapshots(void **state)
     publish(f, TOPIC, "a");
     struct em_status st = {0};
     struct ps_snapshot *snap;
-    assert_int_equal(
-        ps_snapshot_create(reg(f), "projects/unit-project/snapshots/before", SUB, NULL, &snap, &st),
-        EM_OK);
+    assert_int_equal(ps_snapshot_create(reg(f), "projects/unit-project/snapshots/before", SUB, NULL,
+                                        em_clock_now(), &snap, &st),
+                     EM_OK);
     ps_snapshot_put(snap);
     char acks[4][PS_ACK_ID_MAX];
     assert_int_equal(pull(f, SUB, 10, NULL, acks), 1);
     ack(f, SUB, acks[0]);
     free(delete_topic(f, TOPIC));
     /* seeking to a time replays the retained messages */
-    assert_int_equal(ps_seek(reg(f), SUB, NULL, 0, &st), EM_OK);
+    assert_int_equal(ps_seek(reg(f), SUB, NULL, 0, em_clock_now(), &st), EM_OK);
     assert_int_equal(pull(f, SUB, 10, NULL, acks), 1);
     /* the deleted topic's snapshot is listed but serves no seek; no new snapshot of it */
     snap = ps_snapshot_get(reg(f), "projects/unit-project/snapshots/before");
     assert_non_null(snap);
     assert_string_equal(snap->topic, PS_DELETED_TOPIC);
     ps_snapshot_put(snap);
-    assert_int_equal(ps_seek(reg(f), SUB, "projects/unit-project/snapshots/before", 0, &st),
-                     EM_FAILED_PRECONDITION);
-    assert_non_null(strstr(st.message, "distinct topic"));
     assert_int_equal(
-        ps_snapshot_create(reg(f), "projects/unit-project/snapshots/after", SUB, NULL, &snap, &st),
+        ps_seek(reg(f), SUB, "projects/unit-project/snapshots/before", 0, em_clock_now(), &st),
         EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "distinct topic"));
+    assert_int_equal(ps_snapshot_create(reg(f), "projects/unit-project/snapshots/after", SUB, NULL,
+                                        em_clock_now(), &snap, &st),
+                     EM_FAILED_PRECONDITION);
 }
 
 static void test_deleted_topic_timers(void **state)

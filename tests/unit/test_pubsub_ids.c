@@ -10,7 +10,7 @@
 
 #include "em_filter.h"
 #include "em_log.h"
-#include "pubsub/pubsub.h"
+#include "pubsub/pubsub_model.h"
 
 #include <string.h>
 

@@ -1,0 +1,565 @@
+/*
+ * em_datastore: a CMEK-protected resource's encrypted data file, its gate and its
+ * writer thread with group commit (the model is drawn in em_datastore.h).
+ *
+ * Ownership: the datastore holds one reference on its open file; every call using the
+ * file holds another. Closing drops the datastore's reference; the last reference stops
+ * the thread (after the jobs queued), closes the store and removes the files of a
+ * shredded datastore. A datastore never opens a second file while an earlier one of the
+ * same path is still open: an open takes back a file closed while calls still used it
+ * (its users keep it alive), and waits for one whose last user is closing it right now.
+ */
+#include "em_datastore.h"
+
+#include "em_clock.h"
+#include "em_crypto.h"
+#include "em_log.h"
+#include "em_store.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct job {
+    em_datafile_job_fn fn;
+    void *arg;
+    enum em_code code;
+    struct em_status st;
+    struct em_datafile_result *result; /* the caller's, set when the batch is over ... */
+    void (*done)(void *arg);           /* ... then this tells the caller */
+    void *done_arg;
+    struct job *next;
+};
+
+struct em_datafile {
+    char path[PATH_MAX];
+    unsigned char dek[EM_DEK_BYTES]; /* until the thread opened the store */
+    const struct em_datastore_hooks *hooks;
+    void *hooks_arg;
+    struct em_store *store;
+    void *state; /* the service's, built by hooks->opened */
+    pthread_t thread;
+    pthread_mutex_t lock; /* the queue and the flags below */
+    pthread_cond_t work, ready_cond;
+    struct job *head, *tail;
+    bool stop, ready, idle;
+    enum em_code open_code;
+    struct em_status open_st;
+
+    atomic_int refs;          /* the datastore's + one per call using the file */
+    atomic_bool remove_files; /* shredded: the files go once closed */
+
+    /* closing_lock: a file closed while in use, its datastore waiting for it to go */
+    struct em_datastore *closing_for;
+    struct em_datafile *next_closing;
+};
+
+struct em_datastore {
+    struct em_cmek *cmek;
+    char resource[EM_RESOURCE_MAX]; /* the name the engine knows the data by */
+    char path[PATH_MAX];
+    const struct em_datastore_hooks *hooks;
+    void *hooks_arg;
+    pthread_rwlock_t lock;    /* readers: calls passing the gate; writer: open/close/rename */
+    struct em_datafile *file; /* open file (a reference), or NULL */
+    bool shredded;
+    _Atomic int64_t used_real_ns; /* monotonic time of the last open: idle files close */
+
+    /* Files closed while calls still used them (closing_lock): the next open waits for
+     * them to go. */
+    struct em_datafile *closing;
+    pthread_cond_t closed_cond;
+};
+
+static const struct em_datastore_hooks no_hooks = {0};
+
+/* Guards closing_for and the closing lists. A leaf; taken only when a file is closed
+ * while in use, and by opens that must wait for such a file. */
+static pthread_mutex_t closing_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* --- the writer thread --- */
+
+static enum em_code open_store(struct em_datafile *f, struct em_status *st)
+{
+    enum em_code code = em_store_open_encrypted(f->path, f->dek, &f->store, st);
+    em_wipe(f->dek, sizeof(f->dek));
+    if (code)
+        return code;
+    /* only this thread ever opens the file: hold its locks for good instead of taking
+     * and releasing them around every transaction */
+    if (em_store_exec(f->store, "PRAGMA locking_mode=EXCLUSIVE", st))
+        return st->code;
+    if (f->hooks->opened)
+        return f->hooks->opened(f->store, f->hooks_arg, &f->state, st);
+    return EM_OK;
+}
+
+static void hook(void (*fn)(void *state), struct em_datafile *f)
+{
+    if (fn)
+        fn(f->state);
+}
+
+/* Runs the jobs from first up to end in one transaction; false when it rolled back. */
+static bool run_together(struct em_datafile *f, struct job *first, struct job *end,
+                         struct em_status *st)
+{
+    if (em_store_begin(f->store, st))
+        return false;
+    hook(f->hooks->begin, f);
+    bool ok = true;
+    for (struct job *j = first; j != end && ok; j = j->next) {
+        em_status_clear(&j->st);
+        j->code = j->fn(f, j->arg, &j->st);
+        ok = j->code == EM_OK;
+    }
+    if (ok && em_store_commit(f->store, st) == EM_OK)
+        return true;
+    em_store_rollback(f->store);
+    hook(f->hooks->rolled_back, f); /* nothing of the transaction happened */
+    return false;
+}
+
+static void run_batch(struct em_datafile *f, struct job *batch)
+{
+    struct em_status st = {0};
+    if (!run_together(f, batch, NULL, &st)) {
+        bool single = batch->next == NULL;
+        for (struct job *j = batch; j; j = j->next) {
+            if (single || !run_together(f, j, j->next, &st)) {
+                if (j->code == EM_OK) { /* the commit itself failed */
+                    j->code = st.code ? st.code : EM_INTERNAL;
+                    j->st = st;
+                }
+            }
+        }
+    }
+    hook(f->hooks->batch_done, f);
+}
+
+/* Hands a finished job's outcome to its caller and frees the job. */
+static void report(struct job *j)
+{
+    j->result->code = j->code;
+    j->result->st = j->st;
+    if (j->code && !j->result->st.code)
+        EM_FAIL(&j->result->st, j->code, "The data store failed.");
+    void (*done)(void *) = j->done;
+    void *done_arg = j->done_arg;
+    free(j);
+    done(done_arg); /* the caller may free its result from here on */
+}
+
+/* Waits for work; returns the jobs queued so far, or NULL when stopping with none. */
+static struct job *take_batch(struct em_datafile *f)
+{
+    pthread_mutex_lock(&f->lock);
+    while (!f->head && !f->stop) {
+        f->idle = true; /* callers signal `work` only while the thread sleeps */
+        pthread_cond_wait(&f->work, &f->lock);
+    }
+    f->idle = false;
+    struct job *batch = f->head;
+    f->head = f->tail = NULL;
+    pthread_mutex_unlock(&f->lock);
+    return batch;
+}
+
+static void *writer_thread(void *arg)
+{
+    struct em_datafile *f = arg;
+    pthread_setname_np(pthread_self(), "em-datastore");
+    enum em_code code = open_store(f, &f->open_st);
+    pthread_mutex_lock(&f->lock);
+    f->open_code = code;
+    f->ready = true;
+    pthread_cond_broadcast(&f->ready_cond);
+    pthread_mutex_unlock(&f->lock);
+    if (code)
+        return NULL;
+    struct job *batch;
+    while ((batch = take_batch(f)) != NULL) {
+        run_batch(f, batch);
+        for (struct job *j = batch, *next; j; j = next) {
+            next = j->next;
+            report(j);
+        }
+    }
+    return NULL;
+}
+
+/* --- a file: start, stop, references --- */
+
+static void file_destroy(struct em_datafile *f)
+{
+    if (f->state && f->hooks->closed)
+        f->hooks->closed(f->state);
+    em_store_close(f->store);
+    if (atomic_load(&f->remove_files))
+        em_store_remove_files(f->path);
+    pthread_mutex_destroy(&f->lock);
+    pthread_cond_destroy(&f->work);
+    pthread_cond_destroy(&f->ready_cond);
+    free(f);
+}
+
+static enum em_code file_start(struct em_datastore *ds, const unsigned char dek[EM_DEK_BYTES],
+                               struct em_datafile **out, struct em_status *st)
+{
+    struct em_datafile *f = calloc(1, sizeof(*f));
+    if (!f)
+        return EM_FAIL_OOM(st);
+    snprintf(f->path, sizeof(f->path), "%s", ds->path);
+    memcpy(f->dek, dek, EM_DEK_BYTES);
+    f->hooks = ds->hooks;
+    f->hooks_arg = ds->hooks_arg;
+    atomic_init(&f->refs, 1);
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->work, NULL);
+    pthread_cond_init(&f->ready_cond, NULL);
+    if (pthread_create(&f->thread, NULL, writer_thread, f) != 0) {
+        em_wipe(f->dek, sizeof(f->dek));
+        file_destroy(f);
+        return EM_FAIL(st, EM_INTERNAL, "cannot start a data store thread");
+    }
+    pthread_mutex_lock(&f->lock);
+    while (!f->ready)
+        pthread_cond_wait(&f->ready_cond, &f->lock);
+    pthread_mutex_unlock(&f->lock);
+    if (f->open_code) {
+        *st = f->open_st;
+        pthread_join(f->thread, NULL);
+        file_destroy(f);
+        return st->code;
+    }
+    *out = f;
+    return EM_OK;
+}
+
+/* Stops the thread after the queued jobs, closes the store, frees the file. */
+static void file_close(struct em_datafile *f)
+{
+    pthread_mutex_lock(&f->lock);
+    f->stop = true;
+    pthread_cond_signal(&f->work);
+    pthread_mutex_unlock(&f->lock);
+    pthread_join(f->thread, NULL);
+    pthread_mutex_lock(&closing_lock);
+    struct em_datastore *ds = f->closing_for;
+    if (ds) {
+        struct em_datafile **p = &ds->closing;
+        while (*p != f)
+            p = &(*p)->next_closing;
+        *p = f->next_closing;
+    }
+    file_destroy(f); /* before the datastore opens the file again */
+    if (ds)
+        pthread_cond_broadcast(&ds->closed_cond);
+    pthread_mutex_unlock(&closing_lock);
+}
+
+static void file_ref(struct em_datafile *f)
+{
+    atomic_fetch_add(&f->refs, 1);
+}
+
+void em_datafile_put(struct em_datafile *file)
+{
+    if (file && atomic_fetch_sub(&file->refs, 1) == 1)
+        file_close(file);
+}
+
+int em_datafile_users(struct em_datafile *file)
+{
+    return atomic_load(&file->refs) - 1;
+}
+
+struct em_store *em_datafile_store(struct em_datafile *file)
+{
+    return file->store;
+}
+
+void *em_datafile_state(struct em_datafile *file)
+{
+    return file->state;
+}
+
+/* --- jobs --- */
+
+enum em_code em_datafile_submit(struct em_datafile *file, em_datafile_job_fn fn, void *arg,
+                                struct em_datafile_result *result, void (*done)(void *done_arg),
+                                void *done_arg, struct em_status *st)
+{
+    struct job *job = malloc(sizeof(*job));
+    if (!job)
+        return EM_FAIL_OOM(st);
+    *job = (struct job){.fn = fn, .arg = arg, .result = result, .done = done, .done_arg = done_arg};
+    pthread_mutex_lock(&file->lock);
+    if (file->stop) {
+        pthread_mutex_unlock(&file->lock);
+        free(job);
+        return EM_FAIL(st, EM_UNAVAILABLE, "The data store is closing; retry.");
+    }
+    if (file->tail)
+        file->tail->next = job;
+    else
+        file->head = job;
+    file->tail = job;
+    bool wake = file->idle;
+    file->idle = false; /* one signal per sleep is enough */
+    if (wake)
+        pthread_cond_signal(&file->work);
+    pthread_mutex_unlock(&file->lock);
+    return EM_OK;
+}
+
+static void post_semaphore(void *arg)
+{
+    sem_post(arg);
+}
+
+enum em_code em_datafile_run(struct em_datafile *file, em_datafile_job_fn fn, void *arg,
+                             struct em_status *st)
+{
+    struct em_datafile_result result = {0};
+    sem_t done;
+    sem_init(&done, 0, 0);
+    if (em_datafile_submit(file, fn, arg, &result, post_semaphore, &done, st)) {
+        sem_destroy(&done);
+        return st->code;
+    }
+    while (sem_wait(&done) != 0)
+        ; /* EINTR */
+    sem_destroy(&done);
+    if (result.code)
+        *st = result.st;
+    return result.code;
+}
+
+/* --- the datastore --- */
+
+enum em_code em_datastore_new(struct em_cmek *cmek, const char *resource, const char *path,
+                              const struct em_datastore_hooks *hooks, void *arg,
+                              struct em_datastore **out, struct em_status *st)
+{
+    if (strlen(resource) >= EM_RESOURCE_MAX || strlen(path) >= PATH_MAX)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "data store name or path too long");
+    struct em_datastore *ds = calloc(1, sizeof(*ds));
+    if (!ds)
+        return EM_FAIL_OOM(st);
+    ds->cmek = cmek;
+    snprintf(ds->resource, sizeof(ds->resource), "%s", resource);
+    snprintf(ds->path, sizeof(ds->path), "%s", path);
+    ds->hooks = hooks ? hooks : &no_hooks;
+    ds->hooks_arg = arg;
+    pthread_rwlock_init(&ds->lock, NULL);
+    pthread_cond_init(&ds->closed_cond, NULL);
+    *out = ds;
+    return EM_OK;
+}
+
+/* Takes a reference unless the last one is gone (the file is closing then). */
+static bool ref_if_alive(struct em_datafile *f)
+{
+    int n = atomic_load(&f->refs);
+    while (n > 0 && !atomic_compare_exchange_weak(&f->refs, &n, n + 1))
+        ;
+    return n > 0;
+}
+
+/* A file closed while calls still use it, taken back with a reference (the datastore's),
+ * or NULL once every closed file has gone: one writer per file, and no wait for a file
+ * the calling thread itself may hold (write lock held). */
+static struct em_datafile *take_back_closed(struct em_datastore *ds)
+{
+    pthread_mutex_lock(&closing_lock);
+    struct em_datafile *found = NULL;
+    while (ds->closing && !found) {
+        struct em_datafile **p = &ds->closing;
+        while (*p && !ref_if_alive(*p))
+            p = &(*p)->next_closing;
+        if ((found = *p) != NULL) {
+            *p = found->next_closing;
+            found->closing_for = NULL;
+            found->next_closing = NULL;
+        } else { /* only files whose last user is closing them: they go promptly */
+            pthread_cond_wait(&ds->closed_cond, &closing_lock);
+        }
+    }
+    pthread_mutex_unlock(&closing_lock);
+    return found;
+}
+
+/* Takes the open file out of the datastore (write lock held); the caller puts it. */
+static struct em_datafile *detach_file(struct em_datastore *ds)
+{
+    struct em_datafile *f = ds->file;
+    ds->file = NULL;
+    if (f) {
+        pthread_mutex_lock(&closing_lock);
+        f->closing_for = ds;
+        f->next_closing = ds->closing;
+        ds->closing = f;
+        pthread_mutex_unlock(&closing_lock);
+    }
+    return f;
+}
+
+void em_datastore_free(struct em_datastore *ds)
+{
+    if (!ds)
+        return;
+    em_datastore_close(ds);
+    pthread_mutex_lock(&closing_lock); /* files still in use close without telling us */
+    for (struct em_datafile *f = ds->closing; f; f = f->next_closing)
+        f->closing_for = NULL;
+    ds->closing = NULL;
+    pthread_mutex_unlock(&closing_lock);
+    pthread_rwlock_destroy(&ds->lock);
+    pthread_cond_destroy(&ds->closed_cond);
+    free(ds);
+}
+
+void em_datastore_name(struct em_datastore *ds, char *out, size_t len)
+{
+    pthread_rwlock_rdlock(&ds->lock);
+    snprintf(out, len, "%s", ds->resource);
+    pthread_rwlock_unlock(&ds->lock);
+}
+
+static enum em_code shredded_error(struct em_datastore *ds, struct em_status *st)
+{
+    return EM_FAIL(st, EM_NOT_FOUND, "The data of %s is gone.", ds->resource);
+}
+
+/* The slow path of em_datastore_open: opens the file under the write lock unless another
+ * call did meanwhile. */
+static enum em_code start_file(struct em_datastore *ds, const unsigned char dek[EM_DEK_BYTES],
+                               struct em_datafile **out, struct em_status *st)
+{
+    pthread_rwlock_wrlock(&ds->lock);
+    enum em_code code = ds->shredded ? shredded_error(ds, st) : EM_OK;
+    if (!code && !ds->file && !(ds->file = take_back_closed(ds))) {
+        code = file_start(ds, dek, &ds->file, st);
+        if (code)
+            em_error("cannot open the data of %s: %s", ds->resource, st->message);
+    }
+    if (!code) {
+        *out = ds->file;
+        file_ref(*out);
+    }
+    pthread_rwlock_unlock(&ds->lock);
+    return code;
+}
+
+enum em_code em_datastore_open(struct em_datastore *ds, struct em_datafile **out,
+                               struct em_status *st)
+{
+    unsigned char dek[EM_DEK_BYTES];
+    *out = NULL;
+    pthread_rwlock_rdlock(&ds->lock);
+    enum em_code code =
+        ds->shredded ? shredded_error(ds, st) : em_cmek_use(ds->cmek, ds->resource, dek, st);
+    if (!code && ds->file) { /* the fast path */
+        *out = ds->file;
+        file_ref(*out);
+    }
+    pthread_rwlock_unlock(&ds->lock);
+    if (!code && !*out)
+        code = start_file(ds, dek, out, st);
+    em_wipe(dek, sizeof(dek));
+    if (!code)
+        atomic_store(&ds->used_real_ns, em_clock_monotonic());
+    return code;
+}
+
+enum em_code em_datastore_gate(struct em_datastore *ds, struct em_status *st)
+{
+    unsigned char dek[EM_DEK_BYTES];
+    pthread_rwlock_rdlock(&ds->lock);
+    enum em_code code =
+        ds->shredded ? shredded_error(ds, st) : em_cmek_use(ds->cmek, ds->resource, dek, st);
+    pthread_rwlock_unlock(&ds->lock);
+    em_wipe(dek, sizeof(dek));
+    return code;
+}
+
+struct em_datafile *em_datastore_peek(struct em_datastore *ds)
+{
+    pthread_rwlock_rdlock(&ds->lock);
+    struct em_datafile *f = ds->file;
+    if (f)
+        file_ref(f);
+    pthread_rwlock_unlock(&ds->lock);
+    return f;
+}
+
+void em_datastore_close(struct em_datastore *ds)
+{
+    pthread_rwlock_wrlock(&ds->lock);
+    struct em_datafile *f = detach_file(ds);
+    pthread_rwlock_unlock(&ds->lock);
+    em_datafile_put(f); /* the datastore's reference: closes now, or with its last user */
+}
+
+bool em_datastore_state_changed(struct em_datastore *ds, enum em_cmek_state to)
+{
+    if (to != EM_CMEK_OFFLINE && to != EM_CMEK_INACCESSIBLE)
+        return false;
+    em_datastore_close(ds);
+    return true;
+}
+
+bool em_datastore_close_idle(struct em_datastore *ds, int64_t real_now, int64_t idle_ns)
+{
+    pthread_rwlock_rdlock(&ds->lock);
+    bool idle = ds->file && em_datafile_users(ds->file) == 0 &&
+                real_now - atomic_load(&ds->used_real_ns) > idle_ns;
+    pthread_rwlock_unlock(&ds->lock);
+    if (idle)
+        em_datastore_close(ds);
+    return idle;
+}
+
+enum em_code em_datastore_rename(struct em_datastore *ds, const char *to, struct em_status *st)
+{
+    if (strlen(to) >= sizeof(ds->resource))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "data store name too long");
+    pthread_rwlock_wrlock(&ds->lock);
+    enum em_code code = em_cmek_rename(ds->cmek, ds->resource, to, st);
+    if (!code)
+        snprintf(ds->resource, sizeof(ds->resource), "%s", to);
+    pthread_rwlock_unlock(&ds->lock);
+    return code;
+}
+
+void em_datastore_known_as(struct em_datastore *ds, const char *resource)
+{
+    pthread_rwlock_wrlock(&ds->lock);
+    snprintf(ds->resource, sizeof(ds->resource), "%s", resource);
+    pthread_rwlock_unlock(&ds->lock);
+}
+
+enum em_code em_datastore_shred(struct em_datastore *ds, bool forget_keys, struct em_status *st)
+{
+    pthread_rwlock_wrlock(&ds->lock);
+    ds->shredded = true;
+    enum em_code code = forget_keys ? em_cmek_forget(ds->cmek, ds->resource, st) : EM_OK;
+    struct em_datafile *f = detach_file(ds);
+    bool open = false;
+    pthread_mutex_lock(&closing_lock); /* the open file and any still in use: the files go */
+    for (struct em_datafile *c = ds->closing; c; c = c->next_closing) { /* with the last */
+        atomic_store(&c->remove_files, true);
+        open = true;
+    }
+    pthread_mutex_unlock(&closing_lock);
+    if (!open)
+        em_store_remove_files(ds->path);
+    pthread_rwlock_unlock(&ds->lock);
+    em_datafile_put(f);
+    return code;
+}
