@@ -48,6 +48,9 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 CORE_LIB := $(BUILD)/libemulator.a
 KMS_LIB  := $(BUILD)/libkms.a
 PUBSUB_LIB := $(BUILD)/libpubsub.a
+# Spanner's GoogleSQL layer (spanner/*.c): a library for the unit tests and fuzz replay, no
+# service binary yet
+SPANNER_LIB := $(BUILD)/libspanner.a
 CONTROL_LIB := $(BUILD)/libcontrol.a
 
 BINARIES := $(BIN)/emulator $(addprefix $(BIN)/,$(SERVICES))
@@ -74,6 +77,10 @@ $(PUBSUB_LIB): $(call obj,$(filter-out pubsub/pubsub_main.c,$(PUBSUB_SRC)))
 	@mkdir -p $(dir $@)
 	$(call run,AR $@,$(AR) rcs $@ $^)
 
+$(SPANNER_LIB): $(call obj,$(wildcard spanner/*.c))
+	@mkdir -p $(dir $@)
+	$(call run,AR $@,$(AR) rcs $@ $^)
+
 $(CONTROL_LIB): $(call obj,$(filter-out emulator/control/control_main.c,$(CONTROL_SRC)))
 	@mkdir -p $(dir $@)
 	$(call run,AR $@,$(AR) rcs $@ $^)
@@ -93,7 +100,7 @@ $(BIN)/pubsub: $(call obj,pubsub/pubsub_main.c) $(PUBSUB_LIB) $(CORE_LIB)
 # --- unit tests (cmocka): tests/unit/test_<name>.c, one binary each ---
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-UNIT_LIBS := $(KMS_LIB) $(PUBSUB_LIB) $(CONTROL_LIB) $(CORE_LIB)
+UNIT_LIBS := $(KMS_LIB) $(PUBSUB_LIB) $(SPANNER_LIB) $(CONTROL_LIB) $(CORE_LIB)
 
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
@@ -118,12 +125,14 @@ fuzz-replay: $(FUZZ_REPLAY)
 
 fuzz:
 	$(MAKE) BUILD=build/fuzz CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
-	  build/fuzz/libemulator.a build/fuzz/libkms.a build/fuzz/libpubsub.a build/fuzz/libcontrol.a
+	  build/fuzz/libemulator.a build/fuzz/libkms.a build/fuzz/libpubsub.a build/fuzz/libcontrol.a \
+	  build/fuzz/libspanner.a
 	@set -e; for src in $(FUZZ_SRC); do name=$$(basename $$src .c); \
 	  echo "== build/fuzz/$$name"; \
 	  clang -O1 -g -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -I. -Iemulator \
 	    $$(pkg-config --cflags $(PKGS)) -o build/fuzz/$$name $$src \
-	    build/fuzz/libkms.a build/fuzz/libpubsub.a build/fuzz/libcontrol.a build/fuzz/libemulator.a \
+	    build/fuzz/libkms.a build/fuzz/libpubsub.a build/fuzz/libspanner.a build/fuzz/libcontrol.a \
+	    build/fuzz/libemulator.a \
 	    $$(pkg-config --libs $(PKGS)) -pthread -lm; done
 
 # --- integration tests: real processes on loopback, driven by curl and gcloud ---

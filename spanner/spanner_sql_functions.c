@@ -1,0 +1,1050 @@
+/*
+ * spanner_sql_functions: GoogleSQL semantics SQLite lacks, as SQLite user functions over
+ * the storage forms of spanner_value.h: checked INT64 arithmetic, exact NUMERIC
+ * arithmetic (value * 10^9 in 128 bits, 256-bit intermediates for * and /), CAST with
+ * Spanner's errors (SAFE_CAST returns NULL instead), case-sensitive LIKE, SUBSTR and the
+ * string helpers, and sp_raise() for the schema's triggers. Errors are "CODE: message".
+ */
+#include "spanner_sql_functions.h"
+
+#include "em_json.h"
+#include "em_log.h"
+#include "spanner_value.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define FN_ERROR(ctx, ...)                                                                         \
+    do {                                                                                           \
+        char message_[400];                                                                        \
+        snprintf(message_, sizeof(message_), __VA_ARGS__);                                         \
+        sqlite3_result_error((ctx), message_, -1);                                                 \
+    } while (0)
+
+static bool any_null(int argc, sqlite3_value **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (sqlite3_value_type(argv[i]) == SQLITE_NULL)
+            return true;
+    return false;
+}
+
+static void fn_raise(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *message = (const char *)sqlite3_value_text(argv[0]);
+    sqlite3_result_error(ctx, message ? message : "INTERNAL: constraint", -1);
+}
+
+/* ---- INT64 ---- */
+
+static void int64_binary(sqlite3_context *ctx, sqlite3_value **argv, char op)
+{
+    long long a = sqlite3_value_int64(argv[0]), b = sqlite3_value_int64(argv[1]), r = 0;
+    bool overflow = op == '+'   ? __builtin_add_overflow(a, b, &r)
+                    : op == '-' ? __builtin_sub_overflow(a, b, &r)
+                                : __builtin_mul_overflow(a, b, &r);
+    if (overflow) {
+        FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: %lld %c %lld", a, op, b);
+        return;
+    }
+    sqlite3_result_int64(ctx, r);
+}
+
+static void fn_int64_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        int64_binary(ctx, argv, '+');
+}
+
+static void fn_int64_sub(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        int64_binary(ctx, argv, '-');
+}
+
+static void fn_int64_mul(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        int64_binary(ctx, argv, '*');
+}
+
+static void fn_int64_neg(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    long long a = sqlite3_value_int64(argv[0]);
+    if (a == (-9223372036854775807LL - 1)) {
+        FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: -(%lld)", a);
+        return;
+    }
+    sqlite3_result_int64(ctx, -a);
+}
+
+/* DIV and MOD: zero divisors and INT64_MIN / -1 are errors. */
+static void int64_division(sqlite3_context *ctx, sqlite3_value **argv, bool mod)
+{
+    long long a = sqlite3_value_int64(argv[0]), b = sqlite3_value_int64(argv[1]);
+    if (b == 0) {
+        FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %s(%lld, %lld)", mod ? "MOD" : "DIV", a, b);
+        return;
+    }
+    if (b == -1 && a == (-9223372036854775807LL - 1)) {
+        if (mod)
+            sqlite3_result_int64(ctx, 0);
+        else
+            FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: DIV(%lld, %lld)", a, b);
+        return;
+    }
+    sqlite3_result_int64(ctx, mod ? a % b : a / b);
+}
+
+static void fn_int64_intdiv(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        int64_division(ctx, argv, false);
+}
+
+static void fn_int64_mod(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        int64_division(ctx, argv, true);
+}
+
+static void fn_int64_shift(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    long long a = sqlite3_value_int64(argv[0]), b = sqlite3_value_int64(argv[1]);
+    bool left = sqlite3_value_int(argv[2]) != 0;
+    if (b < 0) {
+        FN_ERROR(ctx, "OUT_OF_RANGE: Bit shift by a negative offset: %lld", b);
+        return;
+    }
+    unsigned long long u = (unsigned long long)a;
+    if (b >= 64)
+        sqlite3_result_int64(ctx, 0);
+    else
+        sqlite3_result_int64(ctx, (long long)(left ? u << b : u >> b));
+}
+
+static void fn_float64_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    double a = sqlite3_value_double(argv[0]), b = sqlite3_value_double(argv[1]);
+    if (b == 0) {
+        FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %g / %g", a, b);
+        return;
+    }
+    sqlite3_result_double(ctx, a / b);
+}
+
+/* ---- NUMERIC ---- */
+
+static bool numeric_arg(sqlite3_context *ctx, sqlite3_value *v, sp_numeric *out)
+{
+    const char *key = (const char *)sqlite3_value_text(v);
+    if (key && sp_numeric_decode(key, (size_t)sqlite3_value_bytes(v), out))
+        return true;
+    sqlite3_result_error(ctx, "INTERNAL: a NUMERIC value is not in its storage form", -1);
+    return false;
+}
+
+static void numeric_result(sqlite3_context *ctx, sp_numeric value, const char *op)
+{
+    if (!sp_numeric_in_range(value)) {
+        FN_ERROR(ctx, "OUT_OF_RANGE: numeric overflow in %s", op);
+        return;
+    }
+    char key[SP_NUMERIC_KEY_LEN + 1];
+    sp_numeric_encode(value, key);
+    sqlite3_result_text(ctx, key, SP_NUMERIC_KEY_LEN, SQLITE_TRANSIENT);
+}
+
+typedef unsigned __int128 u128;
+
+struct u256 {
+    u128 hi, lo;
+};
+
+static struct u256 mul_u128(u128 a, u128 b)
+{
+    u128 mask = ((u128)1 << 64) - 1;
+    u128 a0 = a & mask, a1 = a >> 64, b0 = b & mask, b1 = b >> 64;
+    u128 p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+    u128 mid = (p00 >> 64) + (p01 & mask) + (p10 & mask);
+    struct u256 r;
+    r.lo = (p00 & mask) | (mid << 64);
+    r.hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    return r;
+}
+
+/* n / d rounded half away from zero; false when the quotient does not fit 127 bits. */
+static bool div_u256_round(struct u256 n, u128 d, u128 *q)
+{
+    u128 quotient = 0, rem = 0;
+    for (int i = 255; i >= 0; i--) {
+        u128 bit = i >= 128 ? (n.hi >> (i - 128)) & 1 : (n.lo >> i) & 1;
+        rem = (rem << 1) | bit;
+        if (rem >= d) {
+            rem -= d;
+            if (i >= 127)
+                return false;
+            quotient |= (u128)1 << i;
+        }
+    }
+    if (rem >= d - rem)
+        quotient++;
+    *q = quotient;
+    return true;
+}
+
+#define NUMERIC_SCALE 1000000000
+
+static bool numeric_mul(sp_numeric a, sp_numeric b, sp_numeric *out)
+{
+    bool negative = (a < 0) != (b < 0);
+    u128 q;
+    if (!div_u256_round(mul_u128((u128)(a < 0 ? -a : a), (u128)(b < 0 ? -b : b)), NUMERIC_SCALE,
+                        &q))
+        return false;
+    *out = negative ? -(sp_numeric)q : (sp_numeric)q;
+    return sp_numeric_in_range(*out);
+}
+
+static bool numeric_div(sp_numeric a, sp_numeric b, sp_numeric *out)
+{
+    bool negative = (a < 0) != (b < 0);
+    u128 q;
+    if (!div_u256_round(mul_u128((u128)(a < 0 ? -a : a), NUMERIC_SCALE), (u128)(b < 0 ? -b : b),
+                        &q))
+        return false;
+    *out = negative ? -(sp_numeric)q : (sp_numeric)q;
+    return sp_numeric_in_range(*out);
+}
+
+static void numeric_binary(sqlite3_context *ctx, int argc, sqlite3_value **argv, char op)
+{
+    sp_numeric a, b, r = 0;
+    if (any_null(argc, argv) || !numeric_arg(ctx, argv[0], &a) || !numeric_arg(ctx, argv[1], &b))
+        return;
+    char text_a[SP_NUMERIC_TEXT_MAX], text_b[SP_NUMERIC_TEXT_MAX];
+    bool ok = true;
+    if ((op == '/' || op == 'd' || op == '%') && b == 0) {
+        sp_numeric_format(a, text_a);
+        sp_numeric_format(b, text_b);
+        FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %s / %s", text_a, text_b);
+        return;
+    }
+    switch (op) {
+    case '+':
+        r = a + b;
+        break;
+    case '-':
+        r = a - b;
+        break;
+    case '*':
+        ok = numeric_mul(a, b, &r);
+        break;
+    case '/':
+        ok = numeric_div(a, b, &r);
+        break;
+    case 'd': /* DIV: the integer part of a / b */
+        r = a / b * NUMERIC_SCALE;
+        break;
+    default: /* MOD */
+        r = a % b;
+        break;
+    }
+    if (!ok) {
+        sp_numeric_format(a, text_a);
+        sp_numeric_format(b, text_b);
+        FN_ERROR(ctx, "OUT_OF_RANGE: numeric overflow: %s %c %s", text_a, op, text_b);
+        return;
+    }
+    char what[2] = {op, '\0'};
+    numeric_result(ctx, r, what);
+}
+
+static void fn_numeric_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    numeric_binary(ctx, argc, argv, '+');
+}
+
+static void fn_numeric_sub(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    numeric_binary(ctx, argc, argv, '-');
+}
+
+static void fn_numeric_mul(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    numeric_binary(ctx, argc, argv, '*');
+}
+
+static void fn_numeric_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    numeric_binary(ctx, argc, argv, '/');
+}
+
+static void fn_numeric_intdiv(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    numeric_binary(ctx, argc, argv, 'd');
+}
+
+static void fn_numeric_mod(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    numeric_binary(ctx, argc, argv, '%');
+}
+
+static void fn_numeric_neg(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    sp_numeric a;
+    if (!any_null(argc, argv) && numeric_arg(ctx, argv[0], &a))
+        numeric_result(ctx, -a, "-");
+}
+
+struct numeric_acc {
+    sp_numeric sum;
+    long long count;
+    bool overflow;
+};
+
+static void numeric_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct numeric_acc *acc = sqlite3_aggregate_context(ctx, sizeof(*acc));
+    sp_numeric v;
+    if (!acc || sqlite3_value_type(argv[0]) == SQLITE_NULL || !numeric_arg(ctx, argv[0], &v))
+        return;
+    acc->sum += v;
+    acc->count++;
+    if (!sp_numeric_in_range(acc->sum))
+        acc->overflow = true;
+}
+
+static void numeric_sum_final(sqlite3_context *ctx)
+{
+    struct numeric_acc *acc = sqlite3_aggregate_context(ctx, 0);
+    if (!acc || acc->count == 0)
+        return;
+    if (acc->overflow)
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: numeric overflow in SUM", -1);
+    else
+        numeric_result(ctx, acc->sum, "SUM");
+}
+
+static void numeric_avg_final(sqlite3_context *ctx)
+{
+    struct numeric_acc *acc = sqlite3_aggregate_context(ctx, 0);
+    sp_numeric avg;
+    if (!acc || acc->count == 0)
+        return;
+    if (acc->overflow || !numeric_div(acc->sum, (sp_numeric)acc->count * NUMERIC_SCALE, &avg))
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: numeric overflow in AVG", -1);
+    else
+        numeric_result(ctx, avg, "AVG");
+}
+
+/* ---- CAST ---- */
+
+struct cast_error {
+    char message[300];
+};
+
+static bool cast_fail(struct cast_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static bool cast_fail(struct cast_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+static bool round_double_to_int64(double d, long long *out, struct cast_error *err)
+{
+    char text[64];
+    snprintf(text, sizeof(text), "%g", d);
+    if (!isfinite(d))
+        return cast_fail(err,
+                         "OUT_OF_RANGE: Illegal conversion of non-finite floating point "
+                         "number to an integer: %s",
+                         text);
+    double r = round(d); /* half away from zero */
+    if (r < -9223372036854775808.0 || r >= 9223372036854775808.0)
+        return cast_fail(err, "OUT_OF_RANGE: int64 out of range: %s", text);
+    *out = (long long)r;
+    return true;
+}
+
+static void format_double(double d, char *out, size_t size)
+{
+    if (isnan(d)) {
+        snprintf(out, size, "nan");
+    } else if (isinf(d)) {
+        snprintf(out, size, d > 0 ? "inf" : "-inf");
+    } else {
+        for (int precision = 15; precision <= 17; precision++) {
+            snprintf(out, size, "%.*g", precision, d);
+            if (strtod(out, NULL) == d)
+                break;
+        }
+    }
+}
+
+static bool parse_int64_text(const char *text, long long *out)
+{
+    while (isspace((unsigned char)*text))
+        text++;
+    const char *p = text;
+    bool negative = false;
+    if (*p == '+' || *p == '-')
+        negative = *p++ == '-';
+    int base = 10;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        base = 16, p += 2;
+    if (!isxdigit((unsigned char)*p))
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long magnitude = strtoull(p, &end, base);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (*end || errno || magnitude > (negative ? 9223372036854775808ULL : 9223372036854775807ULL))
+        return false;
+    *out = negative ? (long long)(0 - magnitude) : (long long)magnitude;
+    return true;
+}
+
+/* The GoogleSQL text of a stored value of type from, into out (for CAST AS STRING). */
+static bool value_text(sqlite3_value *v, int from, char *out, size_t size)
+{
+    sp_numeric n;
+    switch (from) {
+    case SP_TYPE_BOOL:
+        snprintf(out, size, "%s", sqlite3_value_int64(v) ? "true" : "false");
+        return true;
+    case SP_TYPE_INT64:
+        snprintf(out, size, "%lld", (long long)sqlite3_value_int64(v));
+        return true;
+    case SP_TYPE_FLOAT64:
+    case SP_TYPE_FLOAT32:
+        format_double(sqlite3_value_double(v), out, size);
+        return true;
+    case SP_TYPE_NUMERIC:
+        if (!sp_numeric_decode((const char *)sqlite3_value_text(v), (size_t)sqlite3_value_bytes(v),
+                               &n))
+            return false;
+        sp_numeric_format(n, out);
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool cast_to_string(sqlite3_context *ctx, sqlite3_value *v, int from, struct cast_error *err)
+{
+    char text[SP_NUMERIC_TEXT_MAX + 32];
+    if (from == SP_TYPE_BYTES) {
+        const char *data = sqlite3_value_blob(v);
+        size_t len = (size_t)sqlite3_value_bytes(v);
+        if (len && !em_utf8_valid(data, len, NULL))
+            return cast_fail(err, "OUT_OF_RANGE: Invalid UTF-8 in BYTES cast to STRING%s", "");
+        sqlite3_result_text(ctx, data ? data : "", (int)len, SQLITE_TRANSIENT);
+        return true;
+    }
+    if (from == SP_TYPE_DATE) {
+        sqlite3_result_value(ctx, v);
+        return true;
+    }
+    if (!value_text(v, from, text, sizeof(text)))
+        return cast_fail(err, "INTERNAL: unexpected stored value%s", "");
+    sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+    return true;
+}
+
+static bool cast_from_string(sqlite3_context *ctx, const char *s, int to, struct cast_error *err)
+{
+    long long i;
+    sp_numeric n;
+    char key[SP_TIMESTAMP_KEY_LEN + SP_NUMERIC_KEY_LEN];
+    switch (to) {
+    case SP_TYPE_BOOL:
+        if (strcasecmp(s, "true") != 0 && strcasecmp(s, "false") != 0)
+            return cast_fail(err, "OUT_OF_RANGE: Bad bool value: %s", s);
+        sqlite3_result_int(ctx, strcasecmp(s, "true") == 0);
+        return true;
+    case SP_TYPE_INT64:
+        if (!parse_int64_text(s, &i))
+            return cast_fail(err, "OUT_OF_RANGE: Bad int64 value: %s", s);
+        sqlite3_result_int64(ctx, i);
+        return true;
+    case SP_TYPE_FLOAT64:
+    case SP_TYPE_FLOAT32: {
+        char *end;
+        while (isspace((unsigned char)*s))
+            s++;
+        double d = strtod(s, &end);
+        while (isspace((unsigned char)*end))
+            end++;
+        if (end == s || *end || isnan(d))
+            return isnan(d) ? cast_fail(err,
+                                        "OUT_OF_RANGE: NaN cannot be stored by this "
+                                        "emulator: %s",
+                                        s)
+                            : cast_fail(err, "OUT_OF_RANGE: Bad double value: %s", s);
+        sqlite3_result_double(ctx, to == SP_TYPE_FLOAT32 ? (double)(float)d : d);
+        return true;
+    }
+    case SP_TYPE_NUMERIC:
+        if (!sp_numeric_parse(s, &n))
+            return cast_fail(err, "OUT_OF_RANGE: Invalid NUMERIC value: %s", s);
+        sp_numeric_encode(n, key);
+        sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT);
+        return true;
+    case SP_TYPE_BYTES:
+        sqlite3_result_blob(ctx, s, (int)strlen(s), SQLITE_TRANSIENT);
+        return true;
+    case SP_TYPE_DATE: {
+        int64_t days;
+        if (!sp_date_parse(s, &days))
+            return cast_fail(err, "OUT_OF_RANGE: Invalid date: '%s'", s);
+        sp_date_format(days, key);
+        sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT);
+        return true;
+    }
+    case SP_TYPE_TIMESTAMP: {
+        struct sp_timestamp ts;
+        bool missing_zone;
+        if (!sp_timestamp_parse(s, &ts, &missing_zone))
+            return missing_zone ? cast_fail(err,
+                                            "UNIMPLEMENTED: A timestamp without a time zone "
+                                            "(Spanner reads it in America/Los_Angeles) is not "
+                                            "supported by this emulator: %s",
+                                            s)
+                                : cast_fail(err, "OUT_OF_RANGE: Invalid timestamp: '%s'", s);
+        sp_timestamp_encode(&ts, key);
+        sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT);
+        return true;
+    }
+    default:
+        return cast_fail(err, "INTERNAL: unsupported cast%s", "");
+    }
+}
+
+static bool cast_numeric_value(sqlite3_context *ctx, sqlite3_value *v, int from, int to,
+                               struct cast_error *err)
+{
+    char text[SP_NUMERIC_TEXT_MAX + 32], key[SP_NUMERIC_KEY_LEN + 1];
+    long long i = 0;
+    sp_numeric n;
+    if (to == SP_TYPE_STRING)
+        return cast_to_string(ctx, v, from, err);
+    if (from == SP_TYPE_BOOL || from == SP_TYPE_INT64) {
+        i = sqlite3_value_int64(v);
+        if (to == SP_TYPE_BOOL || to == SP_TYPE_INT64)
+            sqlite3_result_int64(ctx, to == SP_TYPE_BOOL ? i != 0 : i);
+        else if (to == SP_TYPE_NUMERIC)
+            return (sp_numeric_encode((sp_numeric)i * NUMERIC_SCALE, key),
+                    sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT), true);
+        else
+            sqlite3_result_double(ctx, to == SP_TYPE_FLOAT32 ? (double)(float)i : (double)i);
+        return true;
+    }
+    if (!value_text(v, from, text, sizeof(text)))
+        return cast_fail(err, "INTERNAL: unexpected stored value%s", "");
+    if (from == SP_TYPE_NUMERIC && to == SP_TYPE_INT64) {
+        sp_numeric_decode((const char *)sqlite3_value_text(v), SP_NUMERIC_KEY_LEN, &n);
+        sp_numeric q = n / NUMERIC_SCALE, r = n % NUMERIC_SCALE;
+        if (r >= NUMERIC_SCALE / 2)
+            q++;
+        else if (r <= -NUMERIC_SCALE / 2)
+            q--;
+        if (q > 9223372036854775807LL || q < (-9223372036854775807LL - 1))
+            return cast_fail(err, "OUT_OF_RANGE: int64 out of range: %s", text);
+        sqlite3_result_int64(ctx, (long long)q);
+        return true;
+    }
+    if (to == SP_TYPE_INT64) {
+        if (!round_double_to_int64(sqlite3_value_double(v), &i, err))
+            return false;
+        sqlite3_result_int64(ctx, i);
+        return true;
+    }
+    if (to == SP_TYPE_NUMERIC && !isfinite(sqlite3_value_double(v)))
+        return cast_fail(err,
+                         "OUT_OF_RANGE: Illegal conversion of non-finite floating point "
+                         "number to numeric: %s",
+                         text);
+    if (to == SP_TYPE_NUMERIC) {
+        char fixed[400];
+        snprintf(fixed, sizeof(fixed), "%.9f", sqlite3_value_double(v));
+        if (!sp_numeric_parse(fixed, &n))
+            return cast_fail(err, "OUT_OF_RANGE: numeric out of range: %s", text);
+        sp_numeric_encode(n, key);
+        sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT);
+        return true;
+    }
+    double d = strtod(text, NULL);
+    sqlite3_result_double(ctx, to == SP_TYPE_FLOAT32 ? (double)(float)d : d);
+    return true;
+}
+
+/* sp_cast(value, from type code, to type code, safe) */
+static void fn_cast(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    sqlite3_value *v = argv[0];
+    int from = sqlite3_value_int(argv[1]), to = sqlite3_value_int(argv[2]);
+    bool safe = sqlite3_value_int(argv[3]) != 0;
+    struct cast_error err = {{0}};
+    bool ok;
+    if (sqlite3_value_type(v) == SQLITE_NULL)
+        return;
+    if (from == SP_TYPE_STRING)
+        ok = cast_from_string(ctx, (const char *)sqlite3_value_text(v), to, &err);
+    else if (from == SP_TYPE_BYTES || from == SP_TYPE_DATE)
+        ok = cast_to_string(ctx, v, from, &err);
+    else
+        ok = cast_numeric_value(ctx, v, from, to, &err);
+    if (ok)
+        return;
+    if (safe && strncmp(err.message, "OUT_OF_RANGE", 12) == 0)
+        sqlite3_result_null(ctx);
+    else
+        sqlite3_result_error(ctx, err.message, -1);
+}
+
+/* ---- strings ---- */
+
+static size_t utf8_len(const unsigned char *s)
+{
+    return *s < 0x80 ? 1 : *s < 0xE0 ? 2 : *s < 0xF0 ? 3 : 4;
+}
+
+/* LIKE with % and _ (one character of a STRING, one byte of BYTES) and \ escapes. */
+static bool like_match(const unsigned char *s, const unsigned char *s_end, const unsigned char *p,
+                       const unsigned char *p_end, bool bytes)
+{
+    const unsigned char *star_p = NULL, *star_s = NULL;
+    while (s < s_end) {
+        if (p < p_end && *p == '%') {
+            star_p = ++p;
+            star_s = s;
+            continue;
+        }
+        if (p < p_end && *p == '_') {
+            p++;
+            s += bytes ? 1 : utf8_len(s);
+            continue;
+        }
+        const unsigned char *lit = p;
+        if (p < p_end && *p == '\\' && p + 1 < p_end)
+            lit = ++p;
+        size_t n = bytes ? 1 : utf8_len(lit);
+        if (p < p_end && (size_t)(s_end - s) >= n && (size_t)(p_end - lit) >= n &&
+            memcmp(s, lit, n) == 0) {
+            p = lit + n;
+            s += n;
+            continue;
+        }
+        if (!star_p)
+            return false;
+        p = star_p;
+        star_s += bytes ? 1 : utf8_len(star_s);
+        s = star_s;
+    }
+    while (p < p_end && *p == '%')
+        p++;
+    return p == p_end;
+}
+
+static void fn_like(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    bool bytes = sqlite3_value_type(argv[0]) == SQLITE_BLOB;
+    const unsigned char *s = bytes ? sqlite3_value_blob(argv[0]) : sqlite3_value_text(argv[0]);
+    size_t slen = (size_t)sqlite3_value_bytes(argv[0]);
+    const unsigned char *p = bytes ? sqlite3_value_blob(argv[1]) : sqlite3_value_text(argv[1]);
+    size_t plen = (size_t)sqlite3_value_bytes(argv[1]);
+    if (!s)
+        s = (const unsigned char *)"";
+    if (!p)
+        p = (const unsigned char *)"";
+    if (plen && p[plen - 1] == '\\' && (plen < 2 || p[plen - 2] != '\\')) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: LIKE pattern ends with a backslash", -1);
+        return;
+    }
+    sqlite3_result_int(ctx, like_match(s, s + slen, p, p + plen, bytes));
+}
+
+static void fn_bytes_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    size_t total = 0;
+    for (int i = 0; i < argc; i++)
+        total += (size_t)sqlite3_value_bytes(argv[i]);
+    unsigned char *out = sqlite3_malloc64(total ? total : 1);
+    if (!out) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    size_t at = 0;
+    for (int i = 0; i < argc; i++) {
+        size_t n = (size_t)sqlite3_value_bytes(argv[i]);
+        if (n)
+            memcpy(out + at, sqlite3_value_blob(argv[i]), n);
+        at += n;
+    }
+    sqlite3_result_blob64(ctx, out, total, sqlite3_free);
+}
+
+static void case_map(sqlite3_context *ctx, sqlite3_value *v, bool upper)
+{
+    bool bytes = sqlite3_value_type(v) == SQLITE_BLOB;
+    const unsigned char *in = bytes ? sqlite3_value_blob(v) : sqlite3_value_text(v);
+    int n = sqlite3_value_bytes(v);
+    char *out = sqlite3_malloc(n + 1);
+    if (!out) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        out[i] = (char)(upper ? toupper(in[i]) : tolower(in[i])); /* ASCII only */
+    out[n] = '\0';
+    if (bytes)
+        sqlite3_result_blob(ctx, out, n, sqlite3_free);
+    else
+        sqlite3_result_text(ctx, out, n, sqlite3_free);
+}
+
+static void fn_lower(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        case_map(ctx, argv[0], false);
+}
+
+static void fn_upper(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        case_map(ctx, argv[0], true);
+}
+
+/* SUBSTR(value, position[, length]) with GoogleSQL's rules: position 0 is 1, a negative
+ * position counts from the end, a negative length is an error. */
+static void fn_substr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    bool bytes = sqlite3_value_type(argv[0]) == SQLITE_BLOB;
+    const unsigned char *s = bytes ? sqlite3_value_blob(argv[0]) : sqlite3_value_text(argv[0]);
+    size_t n = (size_t)sqlite3_value_bytes(argv[0]);
+    long long pos = sqlite3_value_int64(argv[1]);
+    long long len = argc == 3 ? sqlite3_value_int64(argv[2]) : (long long)n;
+    if (len < 0) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: Third argument in SUBSTR() cannot be negative",
+                             -1);
+        return;
+    }
+    if (!s)
+        s = (const unsigned char *)"";
+    /* unit boundaries: bytes, or UTF-8 characters */
+    long long units = 0;
+    for (size_t i = 0; i < n; i += bytes ? 1 : utf8_len(s + i))
+        units++;
+    long long start = pos > 0 ? pos - 1 : pos == 0 ? 0 : units + pos;
+    if (start < 0)
+        start = 0;
+    long long end = start + len > units || start + len < start ? units : start + len;
+    size_t from = n, to = n, i = 0;
+    for (long long u = 0; u <= units; u++) {
+        if (u == start)
+            from = i;
+        if (u == end)
+            to = i;
+        if (i < n)
+            i += bytes ? 1 : utf8_len(s + i);
+    }
+    if (start >= units)
+        from = to = n;
+    if (bytes)
+        sqlite3_result_blob(ctx, s + from, (int)(to - from), SQLITE_TRANSIENT);
+    else
+        sqlite3_result_text(ctx, (const char *)s + from, (int)(to - from), SQLITE_TRANSIENT);
+}
+
+static void affix(sqlite3_context *ctx, sqlite3_value **argv, bool prefix)
+{
+    const void *s = sqlite3_value_blob(argv[0]), *a = sqlite3_value_blob(argv[1]);
+    size_t n = (size_t)sqlite3_value_bytes(argv[0]), m = (size_t)sqlite3_value_bytes(argv[1]);
+    bool hit = m <= n && (m == 0 || memcmp((const char *)s + (prefix ? 0 : n - m), a, m) == 0);
+    sqlite3_result_int(ctx, hit);
+}
+
+static void fn_starts_with(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        affix(ctx, argv, true);
+}
+
+static void fn_ends_with(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        affix(ctx, argv, false);
+}
+
+/* ---- math ---- */
+
+static void fn_abs(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    int code = sqlite3_value_int(argv[1]);
+    sp_numeric n;
+    if (code == SP_TYPE_INT64) {
+        long long a = sqlite3_value_int64(argv[0]);
+        if (a == (-9223372036854775807LL - 1))
+            FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: ABS(%lld)", a);
+        else
+            sqlite3_result_int64(ctx, a < 0 ? -a : a);
+    } else if (code == SP_TYPE_NUMERIC) {
+        if (numeric_arg(ctx, argv[0], &n))
+            numeric_result(ctx, n < 0 ? -n : n, "ABS");
+    } else {
+        sqlite3_result_double(ctx, fabs(sqlite3_value_double(argv[0])));
+    }
+}
+
+static void fn_sign(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    int code = sqlite3_value_int(argv[1]);
+    sp_numeric n;
+    if (code == SP_TYPE_INT64) {
+        long long a = sqlite3_value_int64(argv[0]);
+        sqlite3_result_int64(ctx, (a > 0) - (a < 0));
+    } else if (code == SP_TYPE_NUMERIC) {
+        if (numeric_arg(ctx, argv[0], &n))
+            numeric_result(ctx, (sp_numeric)((n > 0) - (n < 0)) * NUMERIC_SCALE, "SIGN");
+    } else {
+        double d = sqlite3_value_double(argv[0]);
+        sqlite3_result_double(ctx, (d > 0) - (d < 0));
+    }
+}
+
+static void double_result(sqlite3_context *ctx, double r, const char *what, double x)
+{
+    if (isnan(r))
+        FN_ERROR(ctx, "OUT_OF_RANGE: Floating point error in function: %s(%g)", what, x);
+    else
+        sqlite3_result_double(ctx, r);
+}
+
+static void fn_math(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    const char *name = (const char *)sqlite3_value_text(argv[0]);
+    double x = sqlite3_value_double(argv[1]), r;
+    if (strcmp(name, "sqrt") == 0)
+        r = x < 0 ? NAN : sqrt(x);
+    else if (strcmp(name, "exp") == 0)
+        r = exp(x);
+    else if (strcmp(name, "ln") == 0)
+        r = x <= 0 ? NAN : log(x);
+    else if (strcmp(name, "log10") == 0)
+        r = x <= 0 ? NAN : log10(x);
+    else if (strcmp(name, "floor") == 0)
+        r = floor(x);
+    else
+        r = ceil(x);
+    double_result(ctx, r, name, x);
+}
+
+static void fn_round(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    double x = sqlite3_value_double(argv[0]);
+    long long digits = sqlite3_value_int64(argv[1]);
+    bool trunc_only = sqlite3_value_int(argv[2]) != 0;
+    if (digits > 30 || digits < -30) {
+        sqlite3_result_double(ctx, digits > 0 ? x : 0.0);
+        return;
+    }
+    double scale = pow(10.0, (double)digits);
+    double y = x * scale;
+    y = trunc_only ? trunc(y) : round(y);
+    sqlite3_result_double(ctx, y / scale);
+}
+
+static void fn_pow(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    double x = sqlite3_value_double(argv[0]), y = sqlite3_value_double(argv[1]);
+    double r = pow(x, y);
+    if (isnan(r) || (isinf(r) && isfinite(x) && isfinite(y)))
+        FN_ERROR(ctx, "OUT_OF_RANGE: Floating point error in function: POW(%g, %g)", x, y);
+    else
+        sqlite3_result_double(ctx, r);
+}
+
+static void fn_generate_uuid(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    (void)argv;
+    unsigned char b[16];
+    char out[37];
+    sqlite3_randomness(sizeof(b), b);
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
+    snprintf(out, sizeof(out),
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+    sqlite3_result_text(ctx, out, 36, SQLITE_TRANSIENT);
+}
+
+/* ---- write checks ---- */
+
+/* sp_check_length(value, limit, 'Table.Column'): STRING counts characters, BYTES bytes. */
+static void fn_check_length(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    sqlite3_value *v = argv[0];
+    if (sqlite3_value_type(v) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    long long limit = sqlite3_value_int64(argv[1]), size = 0;
+    if (sqlite3_value_type(v) == SQLITE_BLOB) {
+        size = sqlite3_value_bytes(v);
+    } else {
+        const unsigned char *s = sqlite3_value_text(v);
+        for (; s && *s; s++)
+            size += (*s & 0xC0) != 0x80;
+    }
+    if (size > limit) {
+        FN_ERROR(ctx,
+                 "FAILED_PRECONDITION: New value exceeds the maximum size limit for this column: "
+                 "%s, size: %lld, limit: %lld.",
+                 (const char *)sqlite3_value_text(argv[2]), size, limit);
+        return;
+    }
+    sqlite3_result_value(ctx, v);
+}
+
+static void fn_check_nonnegative(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        FN_ERROR(ctx, "INVALID_ARGUMENT: %s expects a non-null value",
+                 (const char *)sqlite3_value_text(argv[1]));
+        return;
+    }
+    long long v = sqlite3_value_int64(argv[0]);
+    if (v < 0) {
+        FN_ERROR(ctx, "INVALID_ARGUMENT: %s expects a non-negative value, got %lld",
+                 (const char *)sqlite3_value_text(argv[1]), v);
+        return;
+    }
+    sqlite3_result_int64(ctx, v);
+}
+
+/* ---- registration and errors ---- */
+
+struct fn_entry {
+    const char *name;
+    int nargs;
+    bool deterministic;
+    void (*fn)(sqlite3_context *, int, sqlite3_value **);
+};
+
+static const struct fn_entry scalar_functions[] = {
+    {"sp_raise", 1, true, fn_raise},
+    {"sp_int64_add", 2, true, fn_int64_add},
+    {"sp_int64_sub", 2, true, fn_int64_sub},
+    {"sp_int64_mul", 2, true, fn_int64_mul},
+    {"sp_int64_neg", 1, true, fn_int64_neg},
+    {"sp_int64_intdiv", 2, true, fn_int64_intdiv},
+    {"sp_int64_mod", 2, true, fn_int64_mod},
+    {"sp_int64_shift", 3, true, fn_int64_shift},
+    {"sp_float64_div", 2, true, fn_float64_div},
+    {"sp_numeric_add", 2, true, fn_numeric_add},
+    {"sp_numeric_sub", 2, true, fn_numeric_sub},
+    {"sp_numeric_mul", 2, true, fn_numeric_mul},
+    {"sp_numeric_div", 2, true, fn_numeric_div},
+    {"sp_numeric_intdiv", 2, true, fn_numeric_intdiv},
+    {"sp_numeric_mod", 2, true, fn_numeric_mod},
+    {"sp_numeric_neg", 1, true, fn_numeric_neg},
+    {"sp_cast", 4, true, fn_cast},
+    {"sp_like", 2, true, fn_like},
+    {"sp_bytes_concat", -1, true, fn_bytes_concat},
+    {"sp_lower", 1, true, fn_lower},
+    {"sp_upper", 1, true, fn_upper},
+    {"sp_substr", 2, true, fn_substr},
+    {"sp_substr", 3, true, fn_substr},
+    {"sp_starts_with", 2, true, fn_starts_with},
+    {"sp_ends_with", 2, true, fn_ends_with},
+    {"sp_abs", 2, true, fn_abs},
+    {"sp_sign", 2, true, fn_sign},
+    {"sp_math", 2, true, fn_math},
+    {"sp_round", 3, true, fn_round},
+    {"sp_pow", 2, true, fn_pow},
+    {"sp_generate_uuid", 0, false, fn_generate_uuid},
+    {"sp_check_length", 3, true, fn_check_length},
+    {"sp_check_nonnegative", 2, true, fn_check_nonnegative},
+};
+
+int sp_sql_functions_register(sqlite3 *db)
+{
+    for (size_t i = 0; i < sizeof(scalar_functions) / sizeof(scalar_functions[0]); i++) {
+        const struct fn_entry *f = &scalar_functions[i];
+        int flags = SQLITE_UTF8 | (f->deterministic ? SQLITE_DETERMINISTIC : 0);
+        int rc = sqlite3_create_function(db, f->name, f->nargs, flags, NULL, f->fn, NULL, NULL);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    int rc = sqlite3_create_function(db, "sp_numeric_sum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                     NULL, NULL, numeric_step, numeric_sum_final);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "sp_numeric_avg", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                     NULL, NULL, numeric_step, numeric_avg_final);
+    return rc;
+}
+
+enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st)
+{
+    const char *message = db ? sqlite3_errmsg(db) : "";
+    const char *colon = strstr(message, ": ");
+    if (colon && colon - message < 24) {
+        char name[24];
+        memcpy(name, message, (size_t)(colon - message));
+        name[colon - message] = '\0';
+        int code = em_code_from_name(name);
+        if (code > 0)
+            return EM_FAIL(st, (enum em_code)code, "%s", colon + 2);
+    }
+    if (strcmp(message, "integer overflow") == 0)
+        return EM_FAIL(st, EM_OUT_OF_RANGE, "int64 overflow in SUM");
+    if ((rc & 0xFF) == SQLITE_CONSTRAINT && strstr(message, "UNIQUE constraint failed"))
+        return EM_FAIL(st, EM_ALREADY_EXISTS, "Row already exists: %s",
+                       message + strlen("UNIQUE constraint failed: "));
+    if ((rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED)
+        return EM_FAIL(st, EM_ABORTED, "Transaction was aborted because of a concurrent write.");
+    em_log(EM_LOG_ERROR, "spanner: SQLite error %d: %s", rc, message);
+    return EM_FAIL(st, EM_INTERNAL, "Internal error while executing the statement.");
+}
