@@ -695,6 +695,7 @@ static enum em_code create_view(struct ddl *d, bool or_replace)
     if (sp_peek(&d->p)->kind == SP_TOK_EOF)
         return sp_syntax_error(&d->p);
     const char *text = text_between(d, start, d->p.tokens.count - 1);
+    d->p.pos = d->p.tokens.count - 1; /* the query is read by the translator */
     if (!text || sp_translate_check_query(d->schema, text, d->st))
         return d->st->code;
     struct sp_view *existing = sp_schema_view(d->schema, name);

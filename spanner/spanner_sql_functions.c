@@ -766,7 +766,7 @@ static void fn_substr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     long long start = pos > 0 ? pos - 1 : pos == 0 ? 0 : units + pos;
     if (start < 0)
         start = 0;
-    long long end = start + len > units || start + len < start ? units : start + len;
+    long long end = len > units - start ? units : start + len;
     size_t from = n, to = n, i = 0;
     for (long long u = 0; u <= units; u++) {
         if (u == start)
