@@ -310,11 +310,20 @@ static void fn_numeric_neg(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         numeric_result(ctx, -a, "-");
 }
 
+/* SUM and AVG of NUMERIC. SQLite's aggregate context is only 8-byte aligned, so the
+ * 128-bit sum is kept as bytes and copied in and out. */
 struct numeric_acc {
-    sp_numeric sum;
+    unsigned char sum[sizeof(sp_numeric)];
     long long count;
     bool overflow;
 };
+
+static sp_numeric acc_sum(const struct numeric_acc *acc)
+{
+    sp_numeric sum;
+    memcpy(&sum, acc->sum, sizeof(sum));
+    return sum;
+}
 
 static void numeric_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -323,9 +332,10 @@ static void numeric_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sp_numeric v;
     if (!acc || sqlite3_value_type(argv[0]) == SQLITE_NULL || !numeric_arg(ctx, argv[0], &v))
         return;
-    acc->sum += v;
+    sp_numeric sum = acc->overflow ? 0 : acc_sum(acc) + v;
+    memcpy(acc->sum, &sum, sizeof(sum));
     acc->count++;
-    if (!sp_numeric_in_range(acc->sum))
+    if (!sp_numeric_in_range(sum))
         acc->overflow = true;
 }
 
@@ -337,7 +347,7 @@ static void numeric_sum_final(sqlite3_context *ctx)
     if (acc->overflow)
         sqlite3_result_error(ctx, "OUT_OF_RANGE: numeric overflow in SUM", -1);
     else
-        numeric_result(ctx, acc->sum, "SUM");
+        numeric_result(ctx, acc_sum(acc), "SUM");
 }
 
 static void numeric_avg_final(sqlite3_context *ctx)
@@ -346,7 +356,8 @@ static void numeric_avg_final(sqlite3_context *ctx)
     sp_numeric avg;
     if (!acc || acc->count == 0)
         return;
-    if (acc->overflow || !numeric_div(acc->sum, (sp_numeric)acc->count * NUMERIC_SCALE, &avg))
+    if (acc->overflow ||
+        !numeric_div(acc_sum(acc), (sp_numeric)acc->count * NUMERIC_SCALE, &avg))
         sqlite3_result_error(ctx, "OUT_OF_RANGE: numeric overflow in AVG", -1);
     else
         numeric_result(ctx, avg, "AVG");
