@@ -117,6 +117,10 @@ struct sp_query {
     int norder;
     struct sp_expr *limit, *offset;
     int line, column;
+    /* WITH name AS (query), ...: visible to the query and to the later ones */
+    const char **cte_names;
+    struct sp_query **ctes;
+    int nctes;
 };
 
 enum sp_statement_kind { SP_STMT_QUERY, SP_STMT_INSERT, SP_STMT_UPDATE, SP_STMT_DELETE };

@@ -356,8 +356,7 @@ static void numeric_avg_final(sqlite3_context *ctx)
     sp_numeric avg;
     if (!acc || acc->count == 0)
         return;
-    if (acc->overflow ||
-        !numeric_div(acc_sum(acc), (sp_numeric)acc->count * NUMERIC_SCALE, &avg))
+    if (acc->overflow || !numeric_div(acc_sum(acc), (sp_numeric)acc->count * NUMERIC_SCALE, &avg))
         sqlite3_result_error(ctx, "OUT_OF_RANGE: numeric overflow in AVG", -1);
     else
         numeric_result(ctx, avg, "AVG");

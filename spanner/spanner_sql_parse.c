@@ -1398,9 +1398,19 @@ enum em_code sp_parse_query(struct sp_parser *p, struct sp_query **out)
 {
     if (enter(p))
         return p->st->code;
-    const struct sp_token *start = sp_peek(p);
-    if (sp_token_is_keyword(start, "WITH"))
-        return sp_unsupported(p, start, "WITH");
+    struct ptr_list names = {0}, ctes = {0};
+    if (sp_accept_keyword(p, "WITH")) {
+        if (sp_token_is_keyword(sp_peek(p), "RECURSIVE"))
+            return sp_unsupported(p, sp_peek(p), "WITH RECURSIVE");
+        do {
+            const char *name;
+            struct sp_query *cte;
+            if (sp_expect_identifier(p, "WITH query name", &name) || sp_expect_keyword(p, "AS") ||
+                sp_expect_op(p, "(") || sp_parse_query(p, &cte) || sp_expect_op(p, ")") ||
+                list_push(p, &names, (void *)name) || list_push(p, &ctes, cte))
+                return p->st->code;
+        } while (sp_accept_op(p, ","));
+    }
     if (parse_query_term(p, out))
         return p->st->code;
     enum sp_set_op op;
@@ -1432,6 +1442,15 @@ enum em_code sp_parse_query(struct sp_parser *p, struct sp_query **out)
             return p->st->code;
         if (sp_accept_keyword(p, "OFFSET") && parse_count(p, &q->offset))
             return p->st->code;
+    }
+    if (names.count) {
+        if (q->nctes) {
+            /* WITH a AS (...) (WITH b AS (...) SELECT ...): keep it one level */
+            return sp_unsupported(p, sp_peek(p), "A WITH clause around another WITH clause");
+        }
+        q->cte_names = (const char **)names.items;
+        q->ctes = (struct sp_query **)ctes.items;
+        q->nctes = names.count;
     }
     p->depth--;
     return EM_OK;

@@ -51,6 +51,14 @@ struct translator {
     struct sp_param *params;
     int nparams, params_cap;
     int next_alias;
+    /* WITH queries in scope, innermost last */
+    struct cte {
+        const char *name;     /* as the query names it */
+        const char *sql_name; /* "$wN" in the SQLite text */
+        struct sp_result_column *cols;
+        int ncols;
+    } ctes[16];
+    int nctes;
     /* aggregation state of the SELECT being translated */
     bool aggregates_allowed; /* false in WHERE, ON, GROUP BY, DDL expressions */
     bool in_aggregate;       /* inside an aggregate call's arguments */
@@ -1635,6 +1643,40 @@ static enum em_code from_subquery(struct translator *t, const struct scope *oute
     return scope_add(t, scope, src);
 }
 
+/* A source whose columns are "$c1".. of a named query (a WITH query). */
+static enum em_code named_source(struct translator *t, const char *alias, const char *sql_alias,
+                                 const struct sp_result_column *cols, int ncols,
+                                 struct scope *scope)
+{
+    struct scope_source *src = sp_arena_alloc(t->arena, sizeof(*src));
+    struct scope_column *columns =
+        sp_arena_alloc(t->arena, (size_t)(ncols ? ncols : 1) * sizeof(*columns));
+    if (!src || !columns || !sql_alias)
+        return EM_FAIL_OOM(t->st);
+    src->alias = alias;
+    src->columns = columns;
+    src->ncolumns = ncols;
+    for (int i = 0; i < ncols; i++) {
+        columns[i].name = cols[i].name;
+        columns[i].type = cols[i].type;
+        columns[i].sql = sqlf(t, "%s.\"$c%d\"", sql_alias, i + 1);
+        columns[i].unqualified_sql = columns[i].sql;
+        if (!columns[i].sql)
+            return t->st->code;
+    }
+    return scope_add(t, scope, src);
+}
+
+static enum em_code from_cte(struct translator *t, const struct cte *cte, const char *alias,
+                             struct scope *scope, struct sp_buf *out)
+{
+    const char *sql_alias = quote_ident(t, alias);
+    if (!sql_alias)
+        return t->st->code;
+    sp_buf_printf(out, "\"%s\" AS %s", cte->sql_name, sql_alias);
+    return named_source(t, alias, sql_alias, cte->cols, cte->ncols, scope);
+}
+
 static enum em_code from_table(struct translator *t, const struct scope *outer,
                                const struct sp_from *f, struct scope *scope, struct sp_buf *out)
 {
@@ -1643,6 +1685,9 @@ static enum em_code from_table(struct translator *t, const struct scope *outer,
         if (scope->sources[i]->alias && strcasecmp(scope->sources[i]->alias, alias) == 0)
             return fail_at(t, f->line, f->column, EM_INVALID_ARGUMENT,
                            "Duplicate table alias %s in the same FROM clause", alias);
+    for (int i = t->nctes - 1; i >= 0; i--)
+        if (strcasecmp(t->ctes[i].name, f->table) == 0)
+            return from_cte(t, &t->ctes[i], alias, scope, out);
     const struct sp_table *table = sp_schema_table(t->schema, f->table);
     if (!table) {
         const struct sp_view *view = sp_schema_view(t->schema, f->table);
@@ -2180,15 +2225,54 @@ static enum em_code translate_set_op(struct translator *t, const struct scope *o
     return *sql ? EM_OK : t->st->code;
 }
 
+/* WITH a AS (...), b AS (...): each translated and made visible, in order. */
+static enum em_code with_clause(struct translator *t, const struct scope *outer,
+                                const struct sp_query *q, struct sp_buf *out)
+{
+    for (int i = 0; i < q->nctes; i++) {
+        const struct sp_query *cte = q->ctes[i];
+        if (t->nctes == (int)(sizeof(t->ctes) / sizeof(t->ctes[0])))
+            return fail_at(t, cte->line, cte->column, EM_UNIMPLEMENTED,
+                           "More than %d WITH queries are not supported by this emulator",
+                           t->nctes);
+        for (int k = 0; k < i; k++)
+            if (strcasecmp(q->cte_names[k], q->cte_names[i]) == 0)
+                return fail_at(t, cte->line, cte->column, EM_INVALID_ARGUMENT,
+                               "Duplicate alias %s for WITH subquery", q->cte_names[i]);
+        struct cte *c = &t->ctes[t->nctes];
+        const char *sql;
+        if (translate_query(t, outer, cte, &sql, &c->cols, &c->ncols))
+            return t->st->code;
+        c->name = q->cte_names[i];
+        c->sql_name = sqlf(t, "$w%d", ++t->next_alias);
+        if (!c->sql_name)
+            return t->st->code;
+        sp_buf_printf(out, "%s\"%s\" AS (%s)", i ? ", " : "WITH ", c->sql_name, sql);
+        t->nctes++;
+    }
+    sp_buf_puts(out, " ");
+    return EM_OK;
+}
+
 static enum em_code translate_query(struct translator *t, const struct scope *outer,
                                     const struct sp_query *q, const char **sql,
                                     struct sp_result_column **cols, int *ncols)
 {
     struct agg_state saved;
+    struct sp_buf with = {0};
+    int nctes = t->nctes;
     save_agg(t, &saved);
-    enum em_code code = q->op == SP_SET_NONE
-                            ? translate_select(t, outer, q->select, q, sql, cols, ncols)
-                            : translate_set_op(t, outer, q, sql, cols, ncols);
+    enum em_code code = q->nctes ? with_clause(t, outer, q, &with) : EM_OK;
+    if (!code)
+        code = q->op == SP_SET_NONE ? translate_select(t, outer, q->select, q, sql, cols, ncols)
+                                    : translate_set_op(t, outer, q, sql, cols, ncols);
+    if (!code && q->nctes) {
+        sp_buf_puts(&with, *sql);
+        *sql = finish_sql(t, &with);
+        code = *sql ? EM_OK : t->st->code;
+    }
+    sp_buf_free(&with);
+    t->nctes = nctes;
     restore_agg(t, &saved);
     return code;
 }
