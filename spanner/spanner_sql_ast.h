@@ -37,6 +37,8 @@ enum sp_expr_kind {
     SP_EXPR_EXISTS,        /* EXISTS (SELECT ...) */
     SP_EXPR_INTERVAL,      /* INTERVAL args[0] name (a date part), inside TIMESTAMP_ADD & co */
     SP_EXPR_DATE_PART,     /* a bare date part (DAY, MONTH ...) as an argument */
+    SP_EXPR_ARRAY,         /* [a, b] or ARRAY<T>[a, b] (type.element set when written) */
+    SP_EXPR_ARRAY_QUERY,   /* ARRAY(SELECT ...) */
 };
 
 struct sp_query;
@@ -55,6 +57,7 @@ struct sp_expr {
     int nargs;
     struct sp_type type; /* CAST target, typed literal type */
     bool negated, distinct, star, safe, has_operand, has_else;
+    bool unnest; /* IN UNNEST(args[1]) */
     struct sp_query *subquery;
 };
 
@@ -76,10 +79,13 @@ enum sp_join_kind {
 
 struct sp_from {
     bool is_join;
-    /* a table or a subquery */
+    /* a table, a subquery, or UNNEST(array) [WITH OFFSET [AS] offset_alias] */
     const char *table;
     const char *alias;
     struct sp_query *subquery;
+    struct sp_expr *unnest;
+    bool with_offset;
+    const char *offset_alias;
     int line, column;
     /* a join */
     enum sp_join_kind join;

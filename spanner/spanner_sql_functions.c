@@ -974,6 +974,112 @@ static void fn_check_nonnegative(sqlite3_context *ctx, int argc, sqlite3_value *
     sqlite3_result_int64(ctx, v);
 }
 
+/* ---- arrays (stored as their Spanner JSON encoding, see spanner_value.h) ---- */
+
+/* sp_array_element(json_each.value, element type code): one element in storage form. */
+static void fn_array_element(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    sqlite3_value *v = argv[0];
+    int code = sqlite3_value_int(argv[1]);
+    if (sqlite3_value_type(v) == SQLITE_NULL)
+        return;
+    if (sqlite3_value_type(v) != SQLITE_TEXT || code == SP_TYPE_STRING || code == SP_TYPE_DATE ||
+        code == SP_TYPE_JSON) {
+        sqlite3_result_value(ctx, v); /* numbers, booleans, and text stored as is */
+        return;
+    }
+    /* an element in its JSON string form: convert as a parameter value would be */
+    cJSON *json = cJSON_CreateString((const char *)sqlite3_value_text(v));
+    struct sp_type type = {code, SP_TYPE_UNKNOWN, SP_LEN_MAX};
+    struct sp_stored stored;
+    struct em_status st = {0};
+    if (!json || sp_value_from_json(&type, json, "array element", &stored, &st)) {
+        cJSON_Delete(json);
+        FN_ERROR(ctx, "INTERNAL: a stored array element does not match its type: %.200s",
+                 st.message);
+        return;
+    }
+    cJSON_Delete(json);
+    if (stored.kind == SQLITE_INTEGER)
+        sqlite3_result_int64(ctx, stored.i);
+    else if (stored.kind == SQLITE_FLOAT)
+        sqlite3_result_double(ctx, stored.d);
+    else if (stored.kind == SQLITE_BLOB)
+        sqlite3_result_blob(ctx, stored.data ? stored.data : "", (int)stored.len, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_text(ctx, stored.data, (int)stored.len, SQLITE_TRANSIENT);
+    sp_stored_clear(&stored);
+}
+
+static bool append_element(sqlite3_context *ctx, cJSON *array, int code, sqlite3_value *v)
+{
+    struct sp_type type = {code, SP_TYPE_UNKNOWN, 0};
+    cJSON *item = sp_value_to_json(&type, v);
+    if (!item) {
+        sqlite3_result_error(ctx, "INTERNAL: an array element is not in its storage form", -1);
+        return false;
+    }
+    cJSON_AddItemToArray(array, item);
+    return true;
+}
+
+static void result_json(sqlite3_context *ctx, cJSON *array)
+{
+    char *text = cJSON_PrintUnformatted(array);
+    if (!text)
+        sqlite3_result_error_nomem(ctx);
+    else
+        sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+    free(text);
+}
+
+/* sp_array(element type code, v1, v2, ...): an array literal. */
+static void fn_array(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    int code = sqlite3_value_int(argv[0]);
+    cJSON *array = cJSON_CreateArray();
+    if (!array) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    for (int i = 1; i < argc; i++)
+        if (!append_element(ctx, array, code, argv[i])) {
+            cJSON_Delete(array);
+            return;
+        }
+    result_json(ctx, array);
+    cJSON_Delete(array);
+}
+
+/* sp_array_agg(value, element type code, nulls allowed): ARRAY_AGG and ARRAY(subquery). */
+static void array_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    cJSON **array = sqlite3_aggregate_context(ctx, sizeof(*array));
+    if (!array)
+        return;
+    if (!*array && !(*array = cJSON_CreateArray())) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL && !sqlite3_value_int(argv[2])) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: ARRAY_AGG: input value must be not null", -1);
+        return;
+    }
+    append_element(ctx, *array, sqlite3_value_int(argv[1]), argv[0]);
+}
+
+static void array_agg_final(sqlite3_context *ctx)
+{
+    cJSON **array = sqlite3_aggregate_context(ctx, 0);
+    if (!array || !*array)
+        return; /* no rows: NULL */
+    result_json(ctx, *array);
+    cJSON_Delete(*array);
+    *array = NULL;
+}
+
 /* ---- registration and errors ---- */
 
 struct fn_entry {
@@ -1017,6 +1123,8 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_generate_uuid", 0, false, fn_generate_uuid},
     {"sp_check_length", 3, true, fn_check_length},
     {"sp_check_nonnegative", 2, true, fn_check_nonnegative},
+    {"sp_array_element", 2, true, fn_array_element},
+    {"sp_array", -1, true, fn_array},
 };
 
 int sp_sql_functions_register(sqlite3 *db)
@@ -1030,6 +1138,9 @@ int sp_sql_functions_register(sqlite3 *db)
     }
     int rc = sqlite3_create_function(db, "sp_numeric_sum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                      NULL, NULL, numeric_step, numeric_sum_final);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "sp_array_agg", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                     NULL, NULL, array_agg_step, array_agg_final);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_numeric_avg", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                      NULL, NULL, numeric_step, numeric_avg_final);

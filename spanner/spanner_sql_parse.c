@@ -503,12 +503,16 @@ static enum em_code parse_in(struct sp_parser *p, const struct sp_token *at, str
     if (!e)
         return p->st->code;
     e->negated = negated;
-    if (sp_token_is_keyword(sp_peek(p), "UNNEST"))
-        return sp_unsupported(p, sp_peek(p), "IN UNNEST");
     struct ptr_list args = {0};
     if (list_push(p, &args, left))
         return p->st->code;
-    if (at_subquery(p)) {
+    if (sp_accept_keyword(p, "UNNEST")) {
+        struct sp_expr *array;
+        e->unnest = true;
+        if (sp_expect_op(p, "(") || sp_parse_expr(p, &array) || sp_expect_op(p, ")") ||
+            list_push(p, &args, array))
+            return p->st->code;
+    } else if (at_subquery(p)) {
         p->pos++;
         if (sp_parse_query(p, &e->subquery) || sp_expect_op(p, ")"))
             return p->st->code;
@@ -955,6 +959,45 @@ static bool is_typed_literal(const struct sp_parser *p, const struct sp_token *t
     return false;
 }
 
+/* [a, b, c] after an optional ARRAY<T> (element_type). */
+static enum em_code parse_array_elements(struct sp_parser *p, const struct sp_token *at,
+                                         const struct sp_type *array_type, struct sp_expr **out)
+{
+    struct sp_expr *e = new_expr(p, SP_EXPR_ARRAY, at);
+    struct ptr_list items = {0};
+    if (!e || sp_expect_op(p, "["))
+        return p->st->code ? p->st->code : EM_FAIL_OOM(p->st);
+    if (array_type)
+        e->type = *array_type;
+    if (!sp_token_is_op(sp_peek(p), "]") && parse_expr_list(p, &items))
+        return p->st->code;
+    if (sp_expect_op(p, "]"))
+        return p->st->code;
+    e->args = (struct sp_expr **)items.items;
+    e->nargs = items.count;
+    finish(p, e);
+    *out = e;
+    return EM_OK;
+}
+
+/* ARRAY(SELECT ...), ARRAY[...], ARRAY<T>[...] */
+static enum em_code parse_array(struct sp_parser *p, const struct sp_token *at,
+                                struct sp_expr **out)
+{
+    if (sp_token_is_op(sp_peek_at(p, 1), "(")) {
+        p->pos++;
+        return parse_subquery_expr(p, at, SP_EXPR_ARRAY_QUERY, out);
+    }
+    if (sp_token_is_op(sp_peek_at(p, 1), "[")) {
+        p->pos++;
+        return parse_array_elements(p, at, NULL, out);
+    }
+    struct sp_type type;
+    if (sp_parse_type(p, false, &type))
+        return p->st->code;
+    return parse_array_elements(p, at, &type, out);
+}
+
 static enum em_code parse_keyword_primary(struct sp_parser *p, const struct sp_token *tok,
                                           struct sp_expr **out)
 {
@@ -992,8 +1035,10 @@ static enum em_code parse_keyword_primary(struct sp_parser *p, const struct sp_t
         p->pos++;
         return parse_call(p, tok, "IF", false, out);
     }
-    if (sp_token_is_keyword(tok, "ARRAY") || sp_token_is_keyword(tok, "STRUCT") ||
-        sp_token_is_keyword(tok, "UNNEST") || sp_token_is_keyword(tok, "INTERVAL"))
+    if (sp_token_is_keyword(tok, "ARRAY"))
+        return parse_array(p, tok, out);
+    if (sp_token_is_keyword(tok, "STRUCT") || sp_token_is_keyword(tok, "UNNEST") ||
+        sp_token_is_keyword(tok, "INTERVAL"))
         return sp_unsupported(p, tok, tok->value);
     return sp_syntax_error(p);
 }
@@ -1038,7 +1083,7 @@ static enum em_code parse_primary(struct sp_parser *p, struct sp_expr **out)
             return EM_OK;
         }
         if (sp_token_is_op(tok, "["))
-            return sp_unsupported(p, tok, "Array literal");
+            return parse_array_elements(p, tok, NULL, out);
         return sp_syntax_error(p);
     case SP_TOK_QUOTED_IDENT:
         return parse_column(p, tok, out);
@@ -1165,8 +1210,19 @@ static enum em_code parse_table_ref(struct sp_parser *p, struct sp_from **out)
         p->pos++;
         if (sp_parse_query(p, &f->subquery) || sp_expect_op(p, ")"))
             return p->st->code;
-    } else if (sp_token_is_keyword(tok, "UNNEST")) {
-        return sp_unsupported(p, tok, "UNNEST");
+    } else if (sp_accept_keyword(p, "UNNEST")) {
+        if (sp_expect_op(p, "(") || sp_parse_expr(p, &f->unnest) || sp_expect_op(p, ")") ||
+            parse_alias(p, &f->alias))
+            return p->st->code;
+        if (sp_token_is_keyword(sp_peek(p), "WITH") &&
+            sp_token_is_keyword(sp_peek_at(p, 1), "OFFSET")) {
+            p->pos += 2;
+            f->with_offset = true;
+            if (parse_alias(p, &f->offset_alias))
+                return p->st->code;
+        }
+        *out = f;
+        return EM_OK;
     } else {
         if (sp_expect_identifier(p, "table name", &f->table))
             return p->st->code;

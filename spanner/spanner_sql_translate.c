@@ -820,10 +820,110 @@ static enum em_code subquery_single(struct translator *t, const struct scope *sc
                                     const struct sp_expr *e, const char **sql,
                                     struct sp_type *type);
 
+/* The element type of an ARRAY fragment; an open one (untyped parameter, NULL) becomes
+ * ARRAY<fallback>. */
+static enum em_code array_element(struct translator *t, const struct sp_expr *at, struct frag *a,
+                                  enum sp_type_code fallback, enum sp_type_code *element)
+{
+    if (is_open(a)) {
+        struct sp_type type = {SP_TYPE_ARRAY, fallback ? fallback : SP_TYPE_INT64,
+                               fallback == SP_TYPE_STRING || fallback == SP_TYPE_BYTES ? SP_LEN_MAX
+                                                                                       : 0};
+        enum em_code code;
+        coerce_quiet(t, a, &type, at->line, at->column, &code);
+    }
+    if (a->type.code != SP_TYPE_ARRAY) {
+        char have[48];
+        return FAIL_AT(t, at, EM_INVALID_ARGUMENT,
+                       "Values referenced in UNNEST must be arrays. "
+                       "UNNEST contains expression of type %s",
+                       type_name(&a->type, have, sizeof(have)));
+    }
+    *element = a->type.element;
+    return EM_OK;
+}
+
+static enum em_code in_unnest(struct translator *t, const struct scope *scope,
+                              const struct sp_expr *e, struct frag *out)
+{
+    struct frag a[2];
+    enum sp_type_code element;
+    if (args_of(t, scope, e, a))
+        return t->st->code;
+    if (array_element(t, e->args[1], &a[1], a[0].type.code, &element))
+        return t->st->code;
+    struct frag elem = typed("", element);
+    struct sp_type common;
+    struct frag pair[2] = {a[0], elem};
+    if (unify(t, e, "operator IN UNNEST", pair, 2, &common))
+        return t->st->code;
+    if (!sp_type_equal(&common, &elem.type))
+        return no_signature(t, e, "operator IN UNNEST", pair, 2);
+    *out = typed(sqlf(t, "(%s %sIN (SELECT sp_array_element(value, %d) FROM json_each(%s)))",
+                      pair[0].sql, e->negated ? "NOT " : "", element, a[1].sql),
+                 SP_TYPE_BOOL);
+    return out->sql ? EM_OK : t->st->code;
+}
+
+static enum em_code array_literal(struct translator *t, const struct scope *scope,
+                                  const struct sp_expr *e, struct frag *out)
+{
+    struct frag *a = sp_arena_alloc(t->arena, (size_t)(e->nargs + 1) * sizeof(*a));
+    struct sp_type element = {e->type.code ? e->type.element : SP_TYPE_UNKNOWN, 0, e->type.length};
+    if (!a || args_of(t, scope, e, a))
+        return a ? t->st->code : EM_FAIL_OOM(t->st);
+    if (e->nargs && !element.code && unify(t, e, "array literal", a, e->nargs, &element))
+        return t->st->code;
+    if (!element.code)
+        element.code = SP_TYPE_INT64;
+    struct sp_buf buf = {0};
+    sp_buf_printf(&buf, "sp_array(%d", element.code);
+    for (int i = 0; i < e->nargs; i++) {
+        if (a[i].type.code == SP_TYPE_ARRAY)
+            return FAIL_AT(t, e->args[i], EM_INVALID_ARGUMENT,
+                           "Cannot construct array with element type ARRAY");
+        if (coerce(t, &a[i], &element, e->args[i]->line, e->args[i]->column, "Array element"))
+            return t->st->code;
+        sp_buf_printf(&buf, ", %s", a[i].sql);
+    }
+    sp_buf_puts(&buf, ")");
+    *out = typed(finish_sql(t, &buf), SP_TYPE_ARRAY);
+    out->type.element = element.code;
+    out->type.length =
+        element.code == SP_TYPE_STRING || element.code == SP_TYPE_BYTES ? SP_LEN_MAX : 0;
+    return out->sql ? EM_OK : t->st->code;
+}
+
+static enum em_code array_query(struct translator *t, const struct scope *scope,
+                                const struct sp_expr *e, struct frag *out)
+{
+    const char *inner;
+    struct sp_result_column *cols;
+    int ncols;
+    if (translate_query(t, scope, e->subquery, &inner, &cols, &ncols))
+        return t->st->code;
+    if (ncols != 1)
+        return FAIL_AT(t, e, EM_UNIMPLEMENTED,
+                       "ARRAY subquery with more than one column (an array of STRUCT) is not "
+                       "supported by this emulator");
+    if (cols[0].type.code == SP_TYPE_ARRAY)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "Cannot use array subquery with column of type ARRAY because nested "
+                       "arrays are not supported");
+    *out = typed(sqlf(t, "coalesce((SELECT sp_array_agg(\"$c1\", %d, 1) FROM (%s)), '[]')",
+                      cols[0].type.code, inner),
+                 SP_TYPE_ARRAY);
+    out->type.element = cols[0].type.code;
+    out->type.length = cols[0].type.length;
+    return out->sql ? EM_OK : t->st->code;
+}
+
 static enum em_code in_list(struct translator *t, const struct scope *scope,
                             const struct sp_expr *e, struct frag *out)
 {
     const char *not = e->negated ? "NOT " : "";
+    if (e->unnest)
+        return in_unnest(t, scope, e, out);
     if (e->subquery) {
         struct frag left;
         const char *sql;
@@ -1062,6 +1162,10 @@ static enum em_code expr_node(struct translator *t, const struct scope *scope,
         *out = typed(sqlf(t, "EXISTS (%s)", inner), SP_TYPE_BOOL);
         return out->sql ? EM_OK : t->st->code;
     }
+    case SP_EXPR_ARRAY:
+        return array_literal(t, scope, e, out);
+    case SP_EXPR_ARRAY_QUERY:
+        return array_query(t, scope, e, out);
     case SP_EXPR_INTERVAL:
     case SP_EXPR_DATE_PART:
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Unexpected %s",
@@ -1445,6 +1549,32 @@ static enum em_code fn_string_agg(struct translator *t, const struct sp_expr *e,
                   SP_TYPE_STRING);
 }
 
+static enum em_code fn_array_length(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                    struct frag *out)
+{
+    enum sp_type_code element;
+    if (array_element(t, e->args[0], &a[0], SP_TYPE_INT64, &element))
+        return t->st->code;
+    return result(t, out, sqlf(t, "json_array_length(%s)", a[0].sql), SP_TYPE_INT64);
+}
+
+static enum em_code fn_array_agg(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                 struct frag *out)
+{
+    settle(t, &a[0], SP_TYPE_INT64);
+    if (a[0].type.code == SP_TYPE_ARRAY)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "ARRAY_AGG cannot aggregate values of type ARRAY (nested arrays)");
+    if (e->distinct && !comparable(a[0].type.code))
+        return no_signature(t, e, "function ARRAY_AGG(DISTINCT)", a, 1);
+    *out = typed(sqlf(t, "sp_array_agg(%s%s, %d, 0)", e->distinct ? "DISTINCT " : "", a[0].sql,
+                      a[0].type.code),
+                 SP_TYPE_ARRAY);
+    out->type.element = a[0].type.code;
+    out->type.length = a[0].type.length;
+    return out->sql ? EM_OK : t->st->code;
+}
+
 struct fn_def {
     const char *name;
     int min_args, max_args; /* max -1: any number */
@@ -1491,6 +1621,8 @@ static const struct fn_def functions[] = {
     {"GREATEST", 1, -1, false, fn_greatest},
     {"LEAST", 1, -1, false, fn_greatest},
     {"GENERATE_UUID", 0, 0, false, fn_generate_uuid},
+    {"ARRAY_LENGTH", 1, 1, false, fn_array_length},
+    {"ARRAY_AGG", 1, 1, true, fn_array_agg},
     {"COUNT", 1, 1, true, fn_count},
     {"COUNTIF", 1, 1, true, fn_countif},
     {"SUM", 1, 1, true, fn_sum_avg},
@@ -1716,6 +1848,38 @@ static enum em_code translate_from(struct translator *t, const struct scope *out
                                    const struct sp_from *f, struct scope *scope,
                                    struct sp_buf *out);
 
+/* UNNEST(array) [AS x] [WITH OFFSET [AS o]]: SQLite's json_each over the stored array, which
+ * may read columns of the FROM items before it (a correlated UNNEST). */
+static enum em_code from_unnest(struct translator *t, const struct sp_from *f, struct scope *scope,
+                                struct sp_buf *out)
+{
+    struct frag a;
+    enum sp_type_code element;
+    bool saved = t->aggregates_allowed;
+    t->aggregates_allowed = false;
+    enum em_code code = expr(t, scope, f->unnest, &a);
+    t->aggregates_allowed = saved;
+    if (code || array_element(t, f->unnest, &a, SP_TYPE_INT64, &element))
+        return t->st->code;
+    const char *sql_alias = quote_ident(t, new_alias(t));
+    struct scope_source *src = sp_arena_alloc(t->arena, sizeof(*src));
+    struct scope_column *cols = sp_arena_alloc(t->arena, 2 * sizeof(*cols));
+    if (!sql_alias || !src || !cols)
+        return EM_FAIL_OOM(t->st);
+    cols[0].name = f->alias ? f->alias : "";
+    cols[0].type = (struct sp_type){element, SP_TYPE_UNKNOWN, a.type.length};
+    cols[0].sql = sqlf(t, "sp_array_element(%s.value, %d)", sql_alias, element);
+    cols[0].unqualified_sql = cols[0].sql;
+    cols[1].name = f->offset_alias ? f->offset_alias : "offset";
+    cols[1].type = type_int64;
+    cols[1].sql = sqlf(t, "%s.key", sql_alias);
+    cols[1].unqualified_sql = cols[1].sql;
+    src->columns = cols;
+    src->ncolumns = f->with_offset ? 2 : 1;
+    sp_buf_printf(out, "json_each(%s) AS %s", a.sql, sql_alias);
+    return scope_add(t, scope, src);
+}
+
 /* USING (a, b): equality on each name, and the names then read as one column. */
 static enum em_code join_using(struct translator *t, const struct sp_from *f, struct scope *scope,
                                int left_end, struct sp_buf *out)
@@ -1793,6 +1957,8 @@ static enum em_code translate_from(struct translator *t, const struct scope *out
         return translate_join(t, outer, f, scope, out);
     if (f->subquery)
         return from_subquery(t, outer, f->subquery, f->alias, scope, out);
+    if (f->unnest)
+        return from_unnest(t, f, scope, out);
     return from_table(t, outer, f, scope, out);
 }
 

@@ -234,6 +234,22 @@ static void test_aggregates_and_joins(void **state)
         {"SELECT SingerId FROM Albums@{FORCE_INDEX=AlbumsByTitle} WHERE Title = 'Green'",
          "[[\"2\"]]"},
         {"SELECT 1 UNION ALL SELECT 1", "[[\"1\"],[\"1\"]]"},
+        {"SELECT [1, 2, NULL], ARRAY<NUMERIC>[NUMERIC '1.5', 2], ARRAY<STRING>[], "
+         "ARRAY_LENGTH(['a', 'b'])",
+         "[[[\"1\",\"2\",null],[\"1.5\",\"2\"],[],\"2\"]]"},
+        {"SELECT x, o FROM UNNEST([10, 20, 30]) AS x WITH OFFSET AS o WHERE x > 10 ORDER BY o",
+         "[[\"20\",\"1\"],[\"30\",\"2\"]]"},
+        {"SELECT SingerId FROM Singers WHERE SingerId IN UNNEST([2, 4]) ORDER BY 1",
+         "[[\"2\"],[\"4\"]]"},
+        {"SELECT ARRAY(SELECT Title FROM Albums WHERE SingerId = 1 ORDER BY AlbumId DESC)",
+         "[[[\"Go, Go, Go\",\"Total Junk\"]]]"},
+        {"SELECT ARRAY(SELECT 1 FROM Albums WHERE false)", "[[[]]]"},
+        {"SELECT SingerId, ARRAY_AGG(AlbumId) FROM Albums GROUP BY SingerId ORDER BY 1",
+         "[[\"1\",[\"1\",\"2\"]],[\"2\",[\"1\",\"2\",\"3\"]]]"},
+        {"SELECT s.SingerId, t FROM Singers s, UNNEST(['x', s.LastName]) AS t "
+         "WHERE s.SingerId = 1",
+         "[[\"1\",\"x\"],[\"1\",\"Richards\"]]"},
+        {"SELECT d FROM UNNEST([DATE '2020-01-02', NULL]) AS d", "[[\"2020-01-02\"],[null]]"},
         {"WITH big AS (SELECT SingerId, Sales FROM Albums WHERE Sales >= 100), "
          "names AS (SELECT s.LastName, b.Sales FROM big b JOIN Singers s USING (SingerId)) "
          "SELECT LastName, SUM(Sales) FROM names GROUP BY LastName",
@@ -294,8 +310,15 @@ static void test_errors(void **state)
         {"SELECT NOPE(1)", "INVALID_ARGUMENT: Function not found: NOPE [at 1:8]"},
         {"SELECT REGEXP_CONTAINS('a', 'a')",
          "UNIMPLEMENTED: Function REGEXP_CONTAINS is not supported by this emulator [at 1:8]"},
-        {"SELECT * FROM UNNEST([1, 2])",
-         "UNIMPLEMENTED: UNNEST is not supported by this emulator [at 1:15]"},
+        {"SELECT * FROM UNNEST(5)",
+         "INVALID_ARGUMENT: Values referenced in UNNEST must be arrays. UNNEST contains "
+         "expression of type INT64 [at 1:22]"},
+        {"SELECT [1, 'a']", "INVALID_ARGUMENT: No matching signature for array literal for "
+                            "argument types: INT64, STRING [at 1:8]"},
+        {"SELECT ARRAY_AGG(x) FROM (SELECT NULL AS x)",
+         "OUT_OF_RANGE: ARRAY_AGG: input value must be not null"},
+        {"SELECT 'a' IN UNNEST([1])", "INVALID_ARGUMENT: No matching signature for operator IN "
+                                      "UNNEST for argument types: STRING, INT64 [at 1:8]"},
         {"WITH RECURSIVE t AS (SELECT 1) SELECT * FROM t",
          "UNIMPLEMENTED: WITH RECURSIVE is not supported by this emulator [at 1:6]"},
         {"WITH t AS (SELECT 1 AS x), t AS (SELECT 2) SELECT * FROM t",
@@ -363,6 +386,17 @@ static void test_parameters(void **state)
     out =
         sp_test_run_typed(&db, "SELECT SingerId FROM Singers LIMIT @n", "{\"n\": \"-1\"}", NULL, 0);
     assert_string_equal(out, "INVALID_ARGUMENT: LIMIT expects a non-negative value, got -1");
+    free(out);
+    struct sp_param_decl ids[] = {{"ids", {SP_TYPE_ARRAY, SP_TYPE_INT64, 0}}};
+    out = sp_test_run_typed(&db,
+                            "SELECT LastName FROM Singers WHERE SingerId IN UNNEST(@ids) "
+                            "ORDER BY 1",
+                            "{\"ids\": [\"1\", \"3\", null]}", ids, 1);
+    assert_string_equal(out, "[[\"Richards\"],[\"Trentor\"]]");
+    free(out);
+    out = sp_test_run_typed(&db, "SELECT SingerId FROM Singers WHERE SingerId IN UNNEST(@ids)",
+                            "{\"ids\": [\"4\"]}", NULL, 0); /* untyped: ARRAY<INT64> */
+    assert_string_equal(out, "[[\"4\"]]");
     free(out);
     out = sp_test_run_typed(&db, "SELECT @id + 1", "{\"id\": \"x\"}", decls, 1);
     assert_string_equal(out, "INVALID_ARGUMENT: Invalid value for id: expected INT64");
