@@ -1080,6 +1080,194 @@ static void array_agg_final(sqlite3_context *ctx)
     *array = NULL;
 }
 
+/* ---- dates and timestamps (UTC; nothing here needs a time zone) ---- */
+
+#define NANOS_PER_SECOND 1000000000LL
+
+static bool timestamp_arg(sqlite3_context *ctx, sqlite3_value *v, struct sp_timestamp *ts)
+{
+    bool missing_zone;
+    const char *key = (const char *)sqlite3_value_text(v);
+    if (key && sp_timestamp_parse(key, ts, &missing_zone))
+        return true;
+    sqlite3_result_error(ctx, "INTERNAL: a TIMESTAMP value is not in its storage form", -1);
+    return false;
+}
+
+static __int128 timestamp_nanos(const struct sp_timestamp *ts)
+{
+    return (__int128)ts->seconds * NANOS_PER_SECOND + ts->nanos;
+}
+
+static void fn_current_timestamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    (void)argv;
+    const struct sp_sql_clock *clock = sqlite3_user_data(ctx);
+    char key[SP_TIMESTAMP_KEY_LEN + 1];
+    sp_timestamp_encode(&clock->now, key);
+    sqlite3_result_text(ctx, key, SP_TIMESTAMP_KEY_LEN, SQLITE_TRANSIENT);
+}
+
+/* sp_timestamp_add(ts, amount, nanoseconds per unit) */
+static void fn_timestamp_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct sp_timestamp ts;
+    if (any_null(argc, argv) || !timestamp_arg(ctx, argv[0], &ts))
+        return;
+    __int128 ns = timestamp_nanos(&ts) +
+                  (__int128)sqlite3_value_int64(argv[1]) * sqlite3_value_int64(argv[2]);
+    __int128 seconds =
+        ns >= 0 ? ns / NANOS_PER_SECOND : -((-ns + NANOS_PER_SECOND - 1) / NANOS_PER_SECOND);
+    struct sp_timestamp out = {(int64_t)seconds, (int32_t)(ns - seconds * NANOS_PER_SECOND)};
+    char key[SP_TIMESTAMP_KEY_LEN + 1], text[SP_TIMESTAMP_TEXT_MAX];
+    bool missing_zone;
+    if (seconds < -62135596800LL || seconds > 253402300799LL) {
+        sp_timestamp_format(&ts, text);
+        FN_ERROR(ctx, "OUT_OF_RANGE: Timestamp overflow: %s + %lld", text,
+                 (long long)sqlite3_value_int64(argv[1]));
+        return;
+    }
+    sp_timestamp_encode(&out, key);
+    (void)missing_zone;
+    sqlite3_result_text(ctx, key, SP_TIMESTAMP_KEY_LEN, SQLITE_TRANSIENT);
+}
+
+/* sp_timestamp_diff(a, b, nanoseconds per unit): whole units, truncated toward zero. */
+static void fn_timestamp_diff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct sp_timestamp a, b;
+    if (any_null(argc, argv) || !timestamp_arg(ctx, argv[0], &a) ||
+        !timestamp_arg(ctx, argv[1], &b))
+        return;
+    __int128 diff = (timestamp_nanos(&a) - timestamp_nanos(&b)) / sqlite3_value_int64(argv[2]);
+    if (diff > 9223372036854775807LL || diff < (-9223372036854775807LL - 1)) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: int64 overflow in TIMESTAMP_DIFF", -1);
+        return;
+    }
+    sqlite3_result_int64(ctx, (long long)diff);
+}
+
+static bool date_arg(sqlite3_context *ctx, sqlite3_value *v, int64_t *days)
+{
+    const char *text = (const char *)sqlite3_value_text(v);
+    if (text && sp_date_parse(text, days))
+        return true;
+    sqlite3_result_error(ctx, "INTERNAL: a DATE value is not in its storage form", -1);
+    return false;
+}
+
+static void date_result(sqlite3_context *ctx, int64_t days)
+{
+    int64_t min = sp_days_from_civil(1, 1, 1), max = sp_days_from_civil(9999, 12, 31);
+    char text[SP_DATE_TEXT_LEN + 1];
+    if (days < min || days > max) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: Date overflow", -1);
+        return;
+    }
+    sp_date_format(days, text);
+    sqlite3_result_text(ctx, text, SP_DATE_TEXT_LEN, SQLITE_TRANSIENT);
+}
+
+static unsigned month_days(int64_t year, unsigned month)
+{
+    static const unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* sp_date_add(date, amount, part): DAY, WEEK, MONTH, QUARTER, YEAR; a day past the end of
+ * the new month becomes its last day, as in GoogleSQL. */
+static void fn_date_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    int64_t days, year;
+    unsigned month, day;
+    if (any_null(argc, argv) || !date_arg(ctx, argv[0], &days))
+        return;
+    long long n = sqlite3_value_int64(argv[1]);
+    const char *part = (const char *)sqlite3_value_text(argv[2]);
+    if (n > 4000000 || n < -4000000) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: Date overflow", -1);
+        return;
+    }
+    if (strcmp(part, "DAY") == 0 || strcmp(part, "WEEK") == 0) {
+        date_result(ctx, days + n * (strcmp(part, "WEEK") == 0 ? 7 : 1));
+        return;
+    }
+    long long months = strcmp(part, "MONTH") == 0     ? n
+                       : strcmp(part, "QUARTER") == 0 ? 3 * n
+                                                      : 12 * n;
+    sp_civil_from_days(days, &year, &month, &day);
+    long long index = year * 12 + (month - 1) + months;
+    int64_t new_year = index >= 0 ? index / 12 : -((-index + 11) / 12);
+    unsigned new_month = (unsigned)(index - new_year * 12) + 1;
+    if (new_year < 1 || new_year > 9999) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: Date overflow", -1);
+        return;
+    }
+    unsigned last = month_days(new_year, new_month);
+    date_result(ctx, sp_days_from_civil(new_year, new_month, day > last ? last : day));
+}
+
+/* Weeks that start on Sunday: 1970-01-04 (day 3) starts week 1. */
+static int64_t sunday_week(int64_t days)
+{
+    int64_t shifted = days + 4;
+    return shifted >= 0 ? shifted / 7 : -((-shifted + 6) / 7);
+}
+
+/* sp_date_diff(a, b, part): boundaries crossed from b to a. */
+static void fn_date_diff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    int64_t a, b, ya, yb;
+    unsigned ma, mb, da, db;
+    if (any_null(argc, argv) || !date_arg(ctx, argv[0], &a) || !date_arg(ctx, argv[1], &b))
+        return;
+    const char *part = (const char *)sqlite3_value_text(argv[2]);
+    sp_civil_from_days(a, &ya, &ma, &da);
+    sp_civil_from_days(b, &yb, &mb, &db);
+    long long diff;
+    if (strcmp(part, "DAY") == 0)
+        diff = a - b;
+    else if (strcmp(part, "WEEK") == 0)
+        diff = sunday_week(a) - sunday_week(b);
+    else if (strcmp(part, "MONTH") == 0)
+        diff = (ya * 12 + ma) - (yb * 12 + mb);
+    else if (strcmp(part, "QUARTER") == 0)
+        diff = (ya * 4 + (ma - 1) / 3) - (yb * 4 + (mb - 1) / 3);
+    else
+        diff = ya - yb;
+    sqlite3_result_int64(ctx, diff);
+}
+
+/* sp_extract_date(part, date) */
+static void fn_extract_date(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    int64_t days, year;
+    unsigned month, day;
+    if (any_null(argc, argv) || !date_arg(ctx, argv[1], &days))
+        return;
+    const char *part = (const char *)sqlite3_value_text(argv[0]);
+    sp_civil_from_days(days, &year, &month, &day);
+    int64_t jan1 = sp_days_from_civil(year, 1, 1);
+    long long value;
+    if (strcmp(part, "YEAR") == 0)
+        value = year;
+    else if (strcmp(part, "MONTH") == 0)
+        value = month;
+    else if (strcmp(part, "DAY") == 0)
+        value = day;
+    else if (strcmp(part, "QUARTER") == 0)
+        value = (month - 1) / 3 + 1;
+    else if (strcmp(part, "DAYOFYEAR") == 0)
+        value = days - jan1 + 1;
+    else if (strcmp(part, "DAYOFWEEK") == 0)
+        value = ((days + 4) % 7 + 7) % 7 + 1; /* 1 = Sunday */
+    else /* WEEK: Sunday weeks; days before the year's first Sunday are week 0 */
+        value = sunday_week(days) - sunday_week(jan1) + (((jan1 + 4) % 7 + 7) % 7 == 0 ? 1 : 0);
+    sqlite3_result_int64(ctx, value);
+}
+
 /* ---- registration and errors ---- */
 
 struct fn_entry {
@@ -1125,9 +1313,14 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_check_nonnegative", 2, true, fn_check_nonnegative},
     {"sp_array_element", 2, true, fn_array_element},
     {"sp_array", -1, true, fn_array},
+    {"sp_timestamp_add", 3, true, fn_timestamp_add},
+    {"sp_timestamp_diff", 3, true, fn_timestamp_diff},
+    {"sp_date_add", 3, true, fn_date_add},
+    {"sp_date_diff", 3, true, fn_date_diff},
+    {"sp_extract_date", 2, true, fn_extract_date},
 };
 
-int sp_sql_functions_register(sqlite3 *db)
+int sp_sql_functions_register(sqlite3 *db, const struct sp_sql_clock *clock)
 {
     for (size_t i = 0; i < sizeof(scalar_functions) / sizeof(scalar_functions[0]); i++) {
         const struct fn_entry *f = &scalar_functions[i];
@@ -1136,7 +1329,10 @@ int sp_sql_functions_register(sqlite3 *db)
         if (rc != SQLITE_OK)
             return rc;
     }
-    int rc = sqlite3_create_function(db, "sp_numeric_sum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+    int rc = sqlite3_create_function(db, "sp_current_timestamp", 0, SQLITE_UTF8, (void *)clock,
+                                     fn_current_timestamp, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "sp_numeric_sum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                      NULL, NULL, numeric_step, numeric_sum_final);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_array_agg", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC,

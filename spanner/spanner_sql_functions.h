@@ -12,11 +12,19 @@
 #define SPANNER_SQL_FUNCTIONS_H
 
 #include "em_status.h"
+#include "spanner_value.h"
 
 #include <sqlite3.h>
 
-/* Registers every sp_* function on db. */
-int sp_sql_functions_register(sqlite3 *db);
+/* The statement time CURRENT_TIMESTAMP() returns: the caller sets it once per request
+ * (from the emulator clock) before running the statement, so every row, and every
+ * statement of a request, sees the same time. */
+struct sp_sql_clock {
+    struct sp_timestamp now;
+};
+
+/* Registers every sp_* function on db; clock must outlive db. */
+int sp_sql_functions_register(sqlite3 *db, const struct sp_sql_clock *clock);
 
 /* The status for a failed sqlite3_step/prepare/exec (rc) on db. */
 enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st);

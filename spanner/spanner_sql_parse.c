@@ -821,6 +821,7 @@ static enum em_code parse_argument(struct sp_parser *p, struct sp_expr **out)
         if (!e)
             return p->st->code;
         e->name = date_part(tok);
+        e->text = tok->value; /* as written: a column of that name where no part is expected */
         p->pos++;
         *out = e;
         return EM_OK;

@@ -18,6 +18,7 @@ struct frag {
     bool null_literal;          /* NULL, whose type is open */
     const char *string_literal; /* a string literal's value (coercible to DATE/TIMESTAMP) */
     size_t string_len;
+    const char *part; /* an INTERVAL's or a bare argument's date part (DAY, MONTH ...) */
 };
 
 /* A column visible in a scope. sql reads it qualified; unqualified_sql unqualified
@@ -63,6 +64,7 @@ struct translator {
     bool aggregates_allowed; /* false in WHERE, ON, GROUP BY, DDL expressions */
     bool in_aggregate;       /* inside an aggregate call's arguments */
     bool check_grouping;     /* columns must be grouped (aggregating query) */
+    bool parts_allowed;      /* date parts and INTERVALs: arguments of date functions */
     const char *clause;      /* "SELECT list", "HAVING clause", "ORDER BY clause" */
     const char **group_sql;  /* translated GROUP BY expressions */
     int ngroup;
@@ -139,7 +141,7 @@ static const char *quote_ident(struct translator *t, const char *name)
 
 static struct frag typed(const char *sql, enum sp_type_code code)
 {
-    struct frag f = {sql, {code, SP_TYPE_UNKNOWN, 0}, -1, false, NULL, 0};
+    struct frag f = {sql, {code, SP_TYPE_UNKNOWN, 0}, -1, false, NULL, 0, NULL};
     return f;
 }
 
@@ -546,9 +548,26 @@ static enum em_code column(struct translator *t, const struct scope *scope, cons
 static enum em_code args_of(struct translator *t, const struct scope *scope,
                             const struct sp_expr *e, struct frag *frags)
 {
-    for (int i = 0; i < e->nargs; i++)
-        if (expr(t, scope, e->args[i], &frags[i]))
+    bool parts = t->parts_allowed;
+    t->parts_allowed = false;
+    for (int i = 0; i < e->nargs; i++) {
+        const struct sp_expr *arg = e->args[i];
+        if (parts && arg->kind == SP_EXPR_DATE_PART) {
+            frags[i] = typed("", SP_TYPE_UNKNOWN);
+            frags[i].part = arg->name;
+            continue;
+        }
+        if (parts && arg->kind == SP_EXPR_INTERVAL) {
+            static const struct sp_type int64 = {SP_TYPE_INT64, SP_TYPE_UNKNOWN, 0};
+            if (expr(t, scope, arg->args[0], &frags[i]) ||
+                coerce(t, &frags[i], &int64, arg->line, arg->column, "INTERVAL"))
+                return t->st->code;
+            frags[i].part = arg->name;
+            continue;
+        }
+        if (expr(t, scope, arg, &frags[i]))
             return t->st->code;
+    }
     return EM_OK;
 }
 
@@ -1166,8 +1185,15 @@ static enum em_code expr_node(struct translator *t, const struct scope *scope,
         return array_literal(t, scope, e, out);
     case SP_EXPR_ARRAY_QUERY:
         return array_query(t, scope, e, out);
-    case SP_EXPR_INTERVAL:
     case SP_EXPR_DATE_PART:
+        if (e->text) {
+            struct sp_expr as_column = *e;
+            as_column.kind = SP_EXPR_COLUMN;
+            as_column.name = e->text;
+            return column(t, scope, &as_column, out);
+        }
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Unexpected date part");
+    case SP_EXPR_INTERVAL:
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Unexpected %s",
                        e->kind == SP_EXPR_INTERVAL ? "INTERVAL" : "date part");
     }
@@ -1575,6 +1601,125 @@ static enum em_code fn_array_agg(struct translator *t, const struct sp_expr *e, 
     return out->sql ? EM_OK : t->st->code;
 }
 
+/* ---- dates and timestamps ---- */
+
+static const struct sp_type type_date = {SP_TYPE_DATE, SP_TYPE_UNKNOWN, 0};
+static const struct sp_type type_timestamp = {SP_TYPE_TIMESTAMP, SP_TYPE_UNKNOWN, 0};
+
+/* Nanoseconds in a TIMESTAMP_ADD/DIFF unit; 0 for a part those functions refuse. */
+static long long part_nanos(const char *part)
+{
+    static const struct {
+        const char *part;
+        long long nanos;
+    } units[] = {{"NANOSECOND", 1LL},      {"MICROSECOND", 1000LL},   {"MILLISECOND", 1000000LL},
+                 {"SECOND", 1000000000LL}, {"MINUTE", 60000000000LL}, {"HOUR", 3600000000000LL},
+                 {"DAY", 86400000000000LL}};
+    for (size_t i = 0; part && i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcmp(units[i].part, part) == 0)
+            return units[i].nanos;
+    return 0;
+}
+
+static bool date_part_ok(const char *part)
+{
+    return part &&
+           (strcmp(part, "DAY") == 0 || strcmp(part, "WEEK") == 0 || strcmp(part, "MONTH") == 0 ||
+            strcmp(part, "QUARTER") == 0 || strcmp(part, "YEAR") == 0);
+}
+
+static enum em_code want_part(struct translator *t, const struct sp_expr *e, const struct frag *a,
+                              bool interval, bool ok)
+{
+    if (interval ? !a->part || a->sql[0] == '\0' : !a->part || a->sql[0] != '\0')
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "%s expects %s", e->name,
+                       interval ? "an INTERVAL argument" : "a date part argument");
+    if (!ok)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Unsupported date part %s in function %s",
+                       a->part, e->name);
+    return EM_OK;
+}
+
+static enum em_code fn_current_timestamp(struct translator *t, const struct sp_expr *e,
+                                         struct frag *a, struct frag *out)
+{
+    (void)e;
+    (void)a;
+    return result(t, out, "sp_current_timestamp()", SP_TYPE_TIMESTAMP);
+}
+
+static enum em_code fn_timestamp_add(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                     struct frag *out)
+{
+    if (a[0].part || want_arg(t, e, a, 0, &type_timestamp) ||
+        want_part(t, e, &a[1], true, part_nanos(a[1].part) != 0))
+        return t->st->code ? t->st->code : want_part(t, e, &a[0], true, false);
+    bool sub = strcmp(e->name, "TIMESTAMP_SUB") == 0;
+    return result(t, out,
+                  sqlf(t, "sp_timestamp_add(%s, %s%s%s, %lld)", a[0].sql,
+                       sub ? "sp_int64_neg(" : "", a[1].sql, sub ? ")" : "", part_nanos(a[1].part)),
+                  SP_TYPE_TIMESTAMP);
+}
+
+static enum em_code fn_timestamp_diff(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                      struct frag *out)
+{
+    if (a[0].part || a[1].part || want_arg(t, e, a, 0, &type_timestamp) ||
+        want_arg(t, e, a, 1, &type_timestamp) ||
+        want_part(t, e, &a[2], false, part_nanos(a[2].part) != 0))
+        return t->st->code ? t->st->code : want_part(t, e, &a[0], false, false);
+    return result(
+        t, out,
+        sqlf(t, "sp_timestamp_diff(%s, %s, %lld)", a[0].sql, a[1].sql, part_nanos(a[2].part)),
+        SP_TYPE_INT64);
+}
+
+static enum em_code fn_date_add(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                struct frag *out)
+{
+    if (a[0].part || want_arg(t, e, a, 0, &type_date) ||
+        want_part(t, e, &a[1], true, date_part_ok(a[1].part)))
+        return t->st->code ? t->st->code : want_part(t, e, &a[0], true, false);
+    bool sub = strcmp(e->name, "DATE_SUB") == 0;
+    return result(t, out,
+                  sqlf(t, "sp_date_add(%s, %s%s%s, '%s')", a[0].sql, sub ? "sp_int64_neg(" : "",
+                       a[1].sql, sub ? ")" : "", a[1].part),
+                  SP_TYPE_DATE);
+}
+
+static enum em_code fn_date_diff(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                 struct frag *out)
+{
+    if (a[0].part || a[1].part || want_arg(t, e, a, 0, &type_date) ||
+        want_arg(t, e, a, 1, &type_date) || want_part(t, e, &a[2], false, date_part_ok(a[2].part)))
+        return t->st->code ? t->st->code : want_part(t, e, &a[0], false, false);
+    return result(t, out, sqlf(t, "sp_date_diff(%s, %s, '%s')", a[0].sql, a[1].sql, a[2].part),
+                  SP_TYPE_INT64);
+}
+
+static enum em_code fn_extract(struct translator *t, const struct sp_expr *e, struct frag *a,
+                               struct frag *out)
+{
+    static const char *const date_parts[] = {"YEAR",      "MONTH",     "DAY",  "QUARTER",
+                                             "DAYOFYEAR", "DAYOFWEEK", "WEEK", NULL};
+    settle(t, &a[1], SP_TYPE_DATE);
+    if (a[1].type.code == SP_TYPE_TIMESTAMP)
+        return FAIL_AT(t, e, EM_UNIMPLEMENTED,
+                       "EXTRACT from a TIMESTAMP needs Spanner's default time zone "
+                       "(America/Los_Angeles), which this emulator does not support");
+    if (a[1].type.code != SP_TYPE_DATE)
+        return no_signature(t, e, "function EXTRACT", a + 1, 1);
+    bool ok = false;
+    for (int i = 0; date_parts[i]; i++)
+        ok |= strcmp(date_parts[i], a[0].part) == 0;
+    if (!ok)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "Unsupported date part %s in function EXTRACT "
+                       "on a DATE",
+                       a[0].part);
+    return result(t, out, sqlf(t, "sp_extract_date('%s', %s)", a[0].part, a[1].sql), SP_TYPE_INT64);
+}
+
 struct fn_def {
     const char *name;
     int min_args, max_args; /* max -1: any number */
@@ -1622,6 +1767,14 @@ static const struct fn_def functions[] = {
     {"LEAST", 1, -1, false, fn_greatest},
     {"GENERATE_UUID", 0, 0, false, fn_generate_uuid},
     {"ARRAY_LENGTH", 1, 1, false, fn_array_length},
+    {"CURRENT_TIMESTAMP", 0, 0, false, fn_current_timestamp},
+    {"TIMESTAMP_ADD", 2, 2, false, fn_timestamp_add},
+    {"TIMESTAMP_SUB", 2, 2, false, fn_timestamp_add},
+    {"TIMESTAMP_DIFF", 3, 3, false, fn_timestamp_diff},
+    {"DATE_ADD", 2, 2, false, fn_date_add},
+    {"DATE_SUB", 2, 2, false, fn_date_add},
+    {"DATE_DIFF", 3, 3, false, fn_date_diff},
+    {"EXTRACT", 2, 2, false, fn_extract},
     {"ARRAY_AGG", 1, 1, true, fn_array_agg},
     {"COUNT", 1, 1, true, fn_count},
     {"COUNTIF", 1, 1, true, fn_countif},
@@ -1648,28 +1801,18 @@ static const struct fn_def *find_function(const char *name)
 static bool known_unimplemented(const char *name)
 {
     static const char *const names[] = {
-        "ARRAY_AGG",
-        "ARRAY_LENGTH",
         "SPLIT",
         "REGEXP_CONTAINS",
         "REGEXP_EXTRACT",
         "REGEXP_REPLACE",
         "FORMAT",
-        "CURRENT_TIMESTAMP",
         "CURRENT_DATE",
         "TIMESTAMP",
         "DATE",
-        "EXTRACT",
-        "TIMESTAMP_ADD",
-        "TIMESTAMP_SUB",
-        "TIMESTAMP_DIFF",
         "TIMESTAMP_TRUNC",
+        "DATE_TRUNC",
         "FORMAT_TIMESTAMP",
         "PARSE_TIMESTAMP",
-        "DATE_ADD",
-        "DATE_SUB",
-        "DATE_DIFF",
-        "DATE_TRUNC",
         "JSON_VALUE",
         "JSON_QUERY",
         "PENDING_COMMIT_TIMESTAMP",
@@ -1717,6 +1860,9 @@ static enum em_code function(struct translator *t, const struct scope *scope,
         return EM_FAIL_OOM(t->st);
     bool saved = t->in_aggregate;
     t->in_aggregate = saved || def->aggregate;
+    t->parts_allowed = def->handler == fn_timestamp_add || def->handler == fn_timestamp_diff ||
+                       def->handler == fn_date_add || def->handler == fn_date_diff ||
+                       def->handler == fn_extract;
     enum em_code code = args_of(t, scope, e, a);
     t->in_aggregate = saved;
     if (code)

@@ -38,6 +38,7 @@ static struct sp_schema *build_schema(struct sp_buf *script)
 }
 
 static sqlite3 *db;
+static struct sp_sql_clock fuzz_clock;
 static struct sp_schema *schema;
 
 static void check_failure(enum em_code code, const struct em_status *st)
@@ -52,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct sp_buf script = {0};
         schema = build_schema(&script);
         if (!schema || sqlite3_open(":memory:", &db) != SQLITE_OK ||
-            sp_sql_functions_register(db) != SQLITE_OK ||
+            sp_sql_functions_register(db, &fuzz_clock) != SQLITE_OK ||
             sqlite3_exec(db, script.data, NULL, NULL, NULL) != SQLITE_OK)
             abort();
         sp_buf_free(&script);

@@ -25,6 +25,7 @@
 struct sp_test_db {
     sqlite3 *db;
     struct sp_schema *schema;
+    struct sp_sql_clock clock; /* 2026-01-02T03:04:05.5Z unless a test changes it */
 };
 
 static inline char *sp_test_error(const struct em_status *st)
@@ -59,9 +60,10 @@ static inline char *sp_test_ddl(struct sp_test_db *t, const char *statement)
 static inline int sp_test_open(struct sp_test_db *t, const char *const *ddl)
 {
     memset(t, 0, sizeof(*t));
+    t->clock.now = (struct sp_timestamp){1767323045, 500000000};
     t->schema = sp_schema_new();
     if (!t->schema || sqlite3_open(":memory:", &t->db) != SQLITE_OK ||
-        sp_sql_functions_register(t->db) != SQLITE_OK)
+        sp_sql_functions_register(t->db, &t->clock) != SQLITE_OK)
         return -1;
     for (int i = 0; ddl && ddl[i]; i++) {
         char *error = sp_test_ddl(t, ddl[i]);

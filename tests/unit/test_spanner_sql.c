@@ -190,6 +190,23 @@ static void test_expressions(void **state)
         {"SELECT r'a\\n', '''x\ny''', \"dq\", b\"\\x41\"",
          "[[\"a\\\\n\",\"x\\ny\",\"dq\",\"QQ==\"]]"},
         {"SELECT LENGTH(GENERATE_UUID())", "[[\"36\"]]"},
+        {"SELECT CURRENT_TIMESTAMP(), TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 90 MINUTE), "
+         "TIMESTAMP_SUB(TIMESTAMP '2020-03-01T00:00:00Z', INTERVAL 1 NANOSECOND)",
+         "[[\"2026-01-02T03:04:05.5Z\",\"2026-01-02T04:34:05.5Z\","
+         "\"2020-02-29T23:59:59.999999999Z\"]]"},
+        {"SELECT TIMESTAMP_DIFF(TIMESTAMP '2020-01-02T00:00:00Z', '2020-01-01T00:00:01Z', HOUR), "
+         "TIMESTAMP_DIFF(TIMESTAMP '2020-01-01T00:00:00Z', '2020-01-01T00:00:01.5Z', "
+         "MILLISECOND)",
+         "[[\"23\",\"-1500\"]]"},
+        {"SELECT DATE_ADD(DATE '2020-01-31', INTERVAL 1 MONTH), DATE_SUB('2020-03-01', "
+         "INTERVAL 1 DAY), DATE_ADD(DATE '2020-02-29', INTERVAL 1 YEAR), "
+         "DATE_DIFF(DATE '2020-03-01', DATE '2019-12-31', MONTH), "
+         "DATE_DIFF('2024-01-07', '2024-01-06', WEEK)",
+         "[[\"2020-02-29\",\"2020-02-29\",\"2021-02-28\",\"3\",\"1\"]]"},
+        {"SELECT EXTRACT(YEAR FROM Birth), EXTRACT(MONTH FROM Birth), EXTRACT(DAY FROM Birth), "
+         "EXTRACT(DAYOFWEEK FROM Birth), EXTRACT(DAYOFYEAR FROM Birth), EXTRACT(QUARTER FROM "
+         "Birth), EXTRACT(WEEK FROM Birth) FROM Singers WHERE SingerId = 1",
+         "[[\"1970\",\"9\",\"3\",\"5\",\"246\",\"3\",\"35\"]]"},
         {"SELECT JSON '{\"b\": 1, \"a\": [true]}'", "[[\"{\\\"b\\\":1,\\\"a\\\":[true]}\"]]"},
     };
     RUN(cases);
@@ -344,6 +361,14 @@ static void test_errors(void **state)
         {"SELECT TIMESTAMP '2020-01-01 00:00:00'", "UNIMPLEMENTED: TIMESTAMP literal without a "
                                                    "time zone"},
         {"SELECT JSON '{' ", "INVALID_ARGUMENT: Invalid JSON literal: \"{\" [at 1:8]"},
+        {"SELECT TIMESTAMP_ADD(TIMESTAMP '2020-01-01T00:00:00Z', INTERVAL 1 MONTH)",
+         "INVALID_ARGUMENT: Unsupported date part MONTH in function TIMESTAMP_ADD [at 1:8]"},
+        {"SELECT TIMESTAMP_ADD(TIMESTAMP '9999-12-31T23:59:59Z', INTERVAL 1 SECOND)",
+         "OUT_OF_RANGE: Timestamp overflow: 9999-12-31T23:59:59Z + 1"},
+        {"SELECT EXTRACT(HOUR FROM CURRENT_TIMESTAMP())",
+         "UNIMPLEMENTED: EXTRACT from a TIMESTAMP needs Spanner's default time zone"},
+        {"SELECT DATE_ADD(DATE '9999-12-31', INTERVAL 1 DAY)", "OUT_OF_RANGE: Date overflow"},
+        {"SELECT ABS(DAY)", "INVALID_ARGUMENT: Unrecognized name: DAY [at 1:12]"},
         {"SELECT SUBSTR('abc', 1, -1)",
          "OUT_OF_RANGE: Third argument in SUBSTR() cannot be negative"},
         {"SELECT 1 FROM Singers ORDER BY 3",
