@@ -700,7 +700,15 @@ static enum em_code create_view(struct ddl *d, bool or_replace)
         return d->st->code;
     struct sp_view *existing = sp_schema_view(d->schema, name);
     if (existing && or_replace) {
-        existing->text = text;
+        /* views may be shared with the schema this one was cloned from: replace, not edit */
+        struct sp_view *v = sp_arena_alloc(&d->schema->arena, sizeof(*v));
+        if (!v)
+            return EM_FAIL_OOM(d->st);
+        *v = *existing;
+        v->text = text;
+        for (int i = 0; i < d->schema->nviews; i++)
+            if (d->schema->views[i] == existing)
+                d->schema->views[i] = v;
         return EM_OK;
     }
     if (name_taken(d->schema, name))

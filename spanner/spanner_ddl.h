@@ -8,7 +8,9 @@
  * along (spanner_schema.h describes that storage): the schema's triggers are dropped first
  * and recreated last, the structural change in between, and checks of existing rows (a
  * new NOT NULL, CHECK or foreign key) run as SELECTs that raise through sp_raise(), so the
- * script fails, as Spanner's statement does, when existing data violates the change.
+ * script fails, as Spanner's statement does, when existing data violates the change. To
+ * keep the schema and the rows in step, apply to a clone (sp_schema_clone) and run the
+ * script in a savepoint; keep the clone only when the script succeeded.
  *
  * Accepted: CREATE TABLE (columns with NOT NULL, DEFAULT, AS (...) STORED, OPTIONS
  * (allow_commit_timestamp = true); CONSTRAINT ... FOREIGN KEY / CHECK; PRIMARY KEY with

@@ -14,15 +14,51 @@
 
 struct sp_schema *sp_schema_new(void)
 {
-    return calloc(1, sizeof(struct sp_schema));
+    struct sp_schema *schema = calloc(1, sizeof(struct sp_schema));
+    if (schema)
+        schema->refs = 1;
+    return schema;
+}
+
+static void *copy_array(struct sp_arena *arena, const void *items, int count, size_t size)
+{
+    void *copy = sp_arena_alloc(arena, (size_t)(count ? count : 1) * size);
+    if (copy && count)
+        memcpy(copy, items, (size_t)count * size);
+    return copy;
+}
+
+struct sp_schema *sp_schema_clone(struct sp_schema *schema)
+{
+    struct sp_schema *clone = sp_schema_new();
+    if (!clone)
+        return NULL;
+    clone->tables =
+        copy_array(&clone->arena, schema->tables, schema->ntables, sizeof(*schema->tables));
+    clone->indexes =
+        copy_array(&clone->arena, schema->indexes, schema->nindexes, sizeof(*schema->indexes));
+    clone->views = copy_array(&clone->arena, schema->views, schema->nviews, sizeof(*schema->views));
+    if (clone->arena.failed) {
+        sp_schema_free(clone);
+        return NULL;
+    }
+    clone->ntables = schema->ntables;
+    clone->nindexes = schema->nindexes;
+    clone->nviews = schema->nviews;
+    clone->next_seq = schema->next_seq;
+    clone->base = schema;
+    schema->refs++;
+    return clone;
 }
 
 void sp_schema_free(struct sp_schema *schema)
 {
-    if (!schema)
-        return;
-    sp_arena_free(&schema->arena);
-    free(schema);
+    while (schema && --schema->refs == 0) {
+        struct sp_schema *base = schema->base;
+        sp_arena_free(&schema->arena);
+        free(schema);
+        schema = base;
+    }
 }
 
 struct sp_table *sp_schema_table(const struct sp_schema *schema, const char *name)

@@ -91,6 +91,8 @@ struct sp_view {
 
 struct sp_schema {
     struct sp_arena arena;
+    struct sp_schema *base; /* the schema this one was cloned from: its memory is shared */
+    int refs;
     struct sp_table **tables;
     int ntables;
     struct sp_index **indexes;
@@ -101,6 +103,12 @@ struct sp_schema {
 };
 
 struct sp_schema *sp_schema_new(void);
+/* A copy to apply DDL to, sharing the unchanged tables, indexes and views with schema
+ * (which stays alive, reference-counted, as long as the copy does). Applying a statement
+ * with its SQLite script atomically: clone, sp_ddl_apply() to the clone, run the script in
+ * a savepoint, then keep the clone (free the old schema) or, if the script failed, free the
+ * clone and roll back. NULL on out of memory. */
+struct sp_schema *sp_schema_clone(struct sp_schema *schema);
 void sp_schema_free(struct sp_schema *schema);
 
 /* Lookups: names compare case-insensitively, as in Spanner. NULL when absent. */

@@ -37,21 +37,34 @@ static inline char *sp_test_error(const struct em_status *st)
     return out;
 }
 
-/* Applies one DDL statement and runs its SQLite script; NULL on success, else the error
- * as "CODE: message" (malloc'd). */
+/* Applies one DDL statement the way the service must: to a clone of the schema, with its
+ * SQLite script in a savepoint; the clone replaces the schema only when both succeed.
+ * NULL on success, else the error as "CODE: message" (malloc'd). */
 static inline char *sp_test_ddl(struct sp_test_db *t, const char *statement)
 {
     struct em_status st = {0};
     struct sp_buf script = {0};
+    struct sp_schema *next = sp_schema_clone(t->schema);
     char *error = NULL;
-    if (sp_ddl_apply(t->schema, statement, &script, &st) == EM_OK) {
+    if (!next)
+        return strdup("clone failed");
+    if (sp_ddl_apply(next, statement, &script, &st) == EM_OK) {
+        sqlite3_exec(t->db, "SAVEPOINT ddl", NULL, NULL, NULL);
         int rc = sqlite3_exec(t->db, script.data ? script.data : "", NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
             sp_sql_error(t->db, rc, &st);
             error = sp_test_error(&st);
+            sqlite3_exec(t->db, "ROLLBACK TO ddl", NULL, NULL, NULL);
         }
+        sqlite3_exec(t->db, "RELEASE ddl", NULL, NULL, NULL);
     } else {
         error = sp_test_error(&st);
+    }
+    if (error) {
+        sp_schema_free(next);
+    } else {
+        sp_schema_free(t->schema);
+        t->schema = next;
     }
     sp_buf_free(&script);
     return error;

@@ -289,6 +289,13 @@ static void test_constraints_on_rows(void **state)
     ddl_fails("ALTER TABLE Concerts ADD CONSTRAINT Cheap CHECK (Price < 5)",
               "FAILED_PRECONDITION: Check constraint `Concerts`.`Cheap` is violated by an existing "
               "row");
+    /* the failed statements left neither the schema nor the stored rows changed */
+    char *text = ddl_text();
+    assert_non_null(strstr(text, "  Name STRING(5),\n"));
+    assert_null(strstr(text, "Cheap"));
+    free(text);
+    sql_is("INSERT INTO Concerts (Id, SingerId, Price) VALUES (7, 1, 6)", "modified 1");
+    sql_is("DELETE FROM Concerts WHERE Id = 7", "modified 1");
     ddl_ok("ALTER TABLE Singers ADD COLUMN Country STRING(MAX) NOT NULL DEFAULT ('NZ')");
     sql_is("SELECT SingerId, Country FROM Singers ORDER BY 1", "[[\"1\",\"NZ\"],[\"2\",\"NZ\"]]");
     sql_is("INSERT INTO Singers (SingerId) VALUES (3) THEN RETURN Country",
