@@ -66,6 +66,11 @@ struct sp_select_item {
     const char *alias;
     bool star;
     const char *star_qualifier; /* t.* */
+    const char **except;        /* * EXCEPT (a, b) */
+    int nexcept;
+    const char **replace_names; /* * REPLACE (expr AS name, ...) */
+    struct sp_expr **replace_exprs;
+    int nreplace;
     int line, column;
 };
 

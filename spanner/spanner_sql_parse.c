@@ -1151,6 +1151,42 @@ static enum em_code parse_alias(struct sp_parser *p, const char **alias)
     return EM_OK;
 }
 
+/* * EXCEPT (a, b) and * REPLACE (expr AS a, ...) after a star. */
+static enum em_code star_modifiers(struct sp_parser *p, struct sp_select_item *item)
+{
+    if (sp_token_is_keyword(sp_peek(p), "EXCEPT") && sp_token_is_op(sp_peek_at(p, 1), "(")) {
+        struct ptr_list names = {0};
+        p->pos += 2;
+        do {
+            const char *name;
+            if (sp_expect_identifier(p, "column name", &name) || list_push(p, &names, (void *)name))
+                return p->st->code;
+        } while (sp_accept_op(p, ","));
+        if (sp_expect_op(p, ")"))
+            return p->st->code;
+        item->except = (const char **)names.items;
+        item->nexcept = names.count;
+    }
+    if (sp_token_is_keyword(sp_peek(p), "REPLACE") && sp_token_is_op(sp_peek_at(p, 1), "(")) {
+        struct ptr_list names = {0}, exprs = {0};
+        p->pos += 2;
+        do {
+            struct sp_expr *e;
+            const char *name;
+            if (sp_parse_expr(p, &e) || sp_expect_keyword(p, "AS") ||
+                sp_expect_identifier(p, "column name", &name) ||
+                list_push(p, &names, (void *)name) || list_push(p, &exprs, e))
+                return p->st->code;
+        } while (sp_accept_op(p, ","));
+        if (sp_expect_op(p, ")"))
+            return p->st->code;
+        item->replace_names = (const char **)names.items;
+        item->replace_exprs = (struct sp_expr **)exprs.items;
+        item->nreplace = names.count;
+    }
+    return EM_OK;
+}
+
 static enum em_code parse_select_items(struct sp_parser *p, struct sp_select_item **items,
                                        int *count)
 {
@@ -1172,11 +1208,8 @@ static enum em_code parse_select_items(struct sp_parser *p, struct sp_select_ite
         } else if (sp_parse_expr(p, &item->expr) || parse_alias(p, &item->alias)) {
             return p->st->code;
         }
-        if (item->star &&
-            (sp_token_is_keyword(sp_peek(p), "EXCEPT") ||
-             sp_token_is_keyword(sp_peek(p), "REPLACE")) &&
-            sp_token_is_op(sp_peek_at(p, 1), "("))
-            return sp_unsupported(p, sp_peek(p), "SELECT * EXCEPT/REPLACE");
+        if (item->star && star_modifiers(p, item))
+            return p->st->code;
         if (list_push(p, &list, item))
             return p->st->code;
     } while (sp_accept_op(p, ","));

@@ -283,6 +283,8 @@ static void settle(struct translator *t, struct frag *f, enum sp_type_code fallb
 {
     if (!is_open(f))
         return;
+    if (f->param >= 0)
+        fallback = SP_TYPE_STRING; /* an untyped parameter nothing constrains: its JSON string */
     struct sp_type type = {fallback, SP_TYPE_UNKNOWN, fallback == SP_TYPE_STRING ? SP_LEN_MAX : 0};
     if (f->param >= 0)
         t->params[f->param].type = type;
@@ -2147,10 +2149,45 @@ static enum em_code add_output(struct translator *t, struct select_output *o, co
     return EM_OK;
 }
 
+static int name_index(const char *const *names, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* Every EXCEPT and REPLACE name must be a column the star expands to. */
+static enum em_code check_star_names(struct translator *t, const struct scope *scope,
+                                     const struct sp_select_item *item)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        const char *const *names = pass ? item->replace_names : item->except;
+        int n = pass ? item->nreplace : item->nexcept;
+        for (int i = 0; i < n; i++) {
+            bool found = false;
+            for (int s = 0; s < scope->nsources; s++) {
+                const struct scope_source *src = scope->sources[s];
+                if (item->star_qualifier &&
+                    (!src->alias || strcasecmp(src->alias, item->star_qualifier) != 0))
+                    continue;
+                found |= find_in_source(src, names[i], item->star_qualifier != NULL) != NULL;
+            }
+            if (!found)
+                return fail_at(t, item->line, item->column, EM_INVALID_ARGUMENT,
+                               "Column %s in SELECT * %s list does not exist", names[i],
+                               pass ? "REPLACE" : "EXCEPT");
+        }
+    }
+    return EM_OK;
+}
+
 static enum em_code star(struct translator *t, const struct scope *scope,
                          const struct sp_select_item *item, struct select_output *o)
 {
     bool any = false;
+    if (check_star_names(t, scope, item))
+        return t->st->code;
     for (int i = 0; i < scope->nsources; i++) {
         const struct scope_source *src = scope->sources[i];
         if (item->star_qualifier &&
@@ -2159,8 +2196,20 @@ static enum em_code star(struct translator *t, const struct scope *scope,
         any = true;
         for (int c = 0; c < src->ncolumns; c++) {
             const struct scope_column *col = &src->columns[c];
-            if (!col->name[0] || (col->hidden && !item->star_qualifier))
+            if (!col->name[0] || (col->hidden && !item->star_qualifier) ||
+                name_index(item->except, item->nexcept, col->name) >= 0)
                 continue;
+            int replaced = name_index(item->replace_names, item->nreplace, col->name);
+            if (replaced >= 0) {
+                struct frag f;
+                if (expr(t, scope, item->replace_exprs[replaced], &f))
+                    return t->st->code;
+                settle(t, &f, SP_TYPE_INT64);
+                if (add_output(t, o, f.sql, col->name, &f.type, item->replace_exprs[replaced],
+                               NULL))
+                    return t->st->code;
+                continue;
+            }
             if (t->check_grouping && !grouped(t, col->sql))
                 return fail_at(t, item->line, item->column, EM_INVALID_ARGUMENT,
                                "SELECT list expression references column %s which is neither "

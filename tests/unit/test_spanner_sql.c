@@ -141,6 +141,15 @@ static void test_select_basics(void **state)
          "ORDER BY 1",
          "[[\"1\"],[\"2\"]]"},
         {"SELECT x FROM (SELECT SingerId AS x FROM Singers) WHERE x > 3", "[[\"4\"]]"},
+        {"SELECT * EXCEPT (Title) FROM Albums WHERE SingerId = 2 AND AlbumId = 1",
+         "[[\"2\",\"1\",\"50\"]]"},
+        {"SELECT * REPLACE (Sales * 2 AS Sales, 'x' AS Title) FROM Albums "
+         "WHERE SingerId = 2 AND AlbumId = 1",
+         "[[\"2\",\"1\",\"x\",\"100\"]]"},
+        {"SELECT a.* EXCEPT (SingerId, Sales) FROM Albums a WHERE a.SingerId = 1 ORDER BY 1",
+         "[[\"1\",\"Total Junk\"],[\"2\",\"Go, Go, Go\"]]"},
+        {"SELECT * EXCEPT (Nope) FROM Albums",
+         "INVALID_ARGUMENT: Column Nope in SELECT * EXCEPT list does not exist [at 1:8]"},
         {"SELECT NULL, @@@", "INVALID_ARGUMENT: Syntax error: Unexpected \"@\" [at 1:14]"},
     };
     RUN(cases);
@@ -400,6 +409,10 @@ static void test_parameters(void **state)
     out = sp_test_run_typed(&db, "SELECT LastName FROM Singers WHERE SingerId = @id",
                             "{\"id\": \"3\"}", NULL, 0);
     assert_string_equal(out, "[[\"Trentor\"]]");
+    free(out);
+    out = sp_test_run_typed(&db, "SELECT @free IS NULL, @free", "{\"free\": \"abc\"}", NULL,
+                            0); /* nothing constrains it: a STRING */
+    assert_string_equal(out, "[[false,\"abc\"]]");
     free(out);
     out = sp_test_run_typed(&db, "SELECT @name || '!'", "{\"name\": \"hi\"}", decls, 2);
     assert_string_equal(out, "[[\"hi!\"]]");
