@@ -1,0 +1,1270 @@
+/*
+ * spanner_ddl: parsing, validation and application of Spanner DDL statements (the
+ * contract is in spanner_ddl.h). Tokens live in a scratch arena; whatever the schema
+ * keeps is copied into the schema's own arena. A table is changed by building a copy and
+ * swapping it in after every check passed.
+ */
+#include "spanner_ddl.h"
+
+#include "spanner_sql_ast.h"
+#include "spanner_sql_translate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_KEY_PARTS 16
+#define MAX_COLUMNS   1024
+
+struct ddl {
+    struct sp_schema *schema;
+    struct sp_parser p;
+    struct sp_buf *out;
+    struct em_status *st;
+};
+
+static const char *keep(struct ddl *d, const char *text)
+{
+    const char *copy = sp_arena_strdup(&d->schema->arena, text);
+    if (!copy)
+        EM_FAIL_OOM(d->st);
+    return copy;
+}
+
+static enum em_code fail(struct ddl *d, enum em_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum em_code fail(struct ddl *d, enum em_code code, const char *fmt, ...)
+{
+    char message[EM_STATUS_MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    return EM_FAIL(d->st, code, "%s", message);
+}
+
+static bool name_taken(const struct sp_schema *s, const char *name)
+{
+    return sp_schema_table(s, name) || sp_schema_index(s, name) || sp_schema_view(s, name);
+}
+
+static enum em_code identifier(struct ddl *d, const char *what, const char **name)
+{
+    const char *raw;
+    if (sp_expect_identifier(&d->p, what, &raw))
+        return d->st->code;
+    *name = keep(d, raw);
+    return *name ? EM_OK : d->st->code;
+}
+
+/* The source text between the tokens at [from, to) (an expression as written). */
+static const char *text_between(struct ddl *d, size_t from, size_t to)
+{
+    const struct sp_token *a = &d->p.tokens.items[from], *b = &d->p.tokens.items[to - 1];
+    const char *copy =
+        sp_arena_strndup(&d->schema->arena, d->p.sql + a->offset, b->end - a->offset);
+    if (!copy)
+        EM_FAIL_OOM(d->st);
+    return copy;
+}
+
+/* "(" expression ")": the expression's text, checked for syntax. */
+static enum em_code paren_expr(struct ddl *d, const char **text)
+{
+    struct sp_expr *e;
+    if (sp_expect_op(&d->p, "("))
+        return d->st->code;
+    size_t start = d->p.pos;
+    if (sp_parse_expr(&d->p, &e))
+        return d->st->code;
+    size_t end = d->p.pos;
+    if (sp_expect_op(&d->p, ")"))
+        return d->st->code;
+    *text = text_between(d, start, end);
+    return *text ? EM_OK : d->st->code;
+}
+
+static enum em_code name_list(struct ddl *d, const char ***names, int *count)
+{
+    const char *list[MAX_COLUMNS];
+    int n = 0;
+    if (sp_expect_op(&d->p, "("))
+        return d->st->code;
+    do {
+        if (n == MAX_COLUMNS)
+            return fail(d, EM_INVALID_ARGUMENT, "Too many columns in a list");
+        if (identifier(d, "column name", &list[n++]))
+            return d->st->code;
+    } while (sp_accept_op(&d->p, ","));
+    if (sp_expect_op(&d->p, ")"))
+        return d->st->code;
+    *names = sp_arena_alloc(&d->schema->arena, (size_t)n * sizeof(**names));
+    if (!*names)
+        return EM_FAIL_OOM(d->st);
+    memcpy(*names, list, (size_t)n * sizeof(**names));
+    *count = n;
+    return EM_OK;
+}
+
+static enum em_code key_list(struct ddl *d, struct sp_key_part **key, int *count)
+{
+    struct sp_key_part parts[MAX_KEY_PARTS + 1];
+    int n = 0;
+    if (sp_expect_op(&d->p, "("))
+        return d->st->code;
+    if (!sp_token_is_op(sp_peek(&d->p), ")")) {
+        do {
+            if (n > MAX_KEY_PARTS)
+                return fail(d, EM_INVALID_ARGUMENT, "A key has more than %d columns",
+                            MAX_KEY_PARTS);
+            if (identifier(d, "column name", &parts[n].column))
+                return d->st->code;
+            parts[n].desc = sp_accept_keyword(&d->p, "DESC");
+            if (!parts[n].desc)
+                sp_accept_keyword(&d->p, "ASC");
+            n++;
+        } while (sp_accept_op(&d->p, ","));
+    }
+    if (sp_expect_op(&d->p, ")"))
+        return d->st->code;
+    *key = sp_arena_alloc(&d->schema->arena, (size_t)(n ? n : 1) * sizeof(**key));
+    if (!*key)
+        return EM_FAIL_OOM(d->st);
+    memcpy(*key, parts, (size_t)n * sizeof(**key));
+    *count = n;
+    return EM_OK;
+}
+
+/* OPTIONS (allow_commit_timestamp = true|false|null) */
+static enum em_code column_options(struct ddl *d, struct sp_column *c)
+{
+    if (sp_expect_op(&d->p, "("))
+        return d->st->code;
+    do {
+        const char *name;
+        if (sp_expect_identifier(&d->p, "option name", &name) || sp_expect_op(&d->p, "="))
+            return d->st->code;
+        if (strcasecmp(name, "allow_commit_timestamp") != 0)
+            return fail(d, EM_INVALID_ARGUMENT, "Option: %s is unknown.", name);
+        if (sp_accept_keyword(&d->p, "TRUE"))
+            c->allow_commit_timestamp = true;
+        else if (sp_accept_keyword(&d->p, "FALSE") || sp_accept_keyword(&d->p, "NULL"))
+            c->allow_commit_timestamp = false;
+        else
+            return sp_syntax_error(&d->p);
+    } while (sp_accept_op(&d->p, ","));
+    if (sp_expect_op(&d->p, ")"))
+        return d->st->code;
+    if (c->allow_commit_timestamp && c->type.code != SP_TYPE_TIMESTAMP)
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "Column %s has invalid type %s: allow_commit_timestamp is only allowed on "
+                    "TIMESTAMP columns.",
+                    c->name, sp_type_code_name(c->type.code));
+    return EM_OK;
+}
+
+static enum em_code column_def(struct ddl *d, struct sp_column *c)
+{
+    memset(c, 0, sizeof(*c));
+    if (identifier(d, "column name", &c->name) || sp_parse_type(&d->p, true, &c->type))
+        return d->st->code;
+    for (;;) {
+        if (sp_accept_keyword(&d->p, "NOT")) {
+            if (sp_expect_keyword(&d->p, "NULL"))
+                return d->st->code;
+            c->not_null = true;
+        } else if (sp_accept_keyword(&d->p, "DEFAULT")) {
+            if (c->generated_text)
+                return fail(d, EM_INVALID_ARGUMENT,
+                            "Column %s cannot have both a DEFAULT and a generated value", c->name);
+            if (paren_expr(d, &c->default_text))
+                return d->st->code;
+        } else if (sp_accept_keyword(&d->p, "AS")) {
+            if (c->default_text)
+                return fail(d, EM_INVALID_ARGUMENT,
+                            "Column %s cannot have both a DEFAULT and a generated value", c->name);
+            if (paren_expr(d, &c->generated_text))
+                return d->st->code;
+            if (!sp_accept_keyword(&d->p, "STORED"))
+                return sp_unsupported(&d->p, sp_peek(&d->p),
+                                      "A generated column that is not STORED");
+        } else if (sp_accept_keyword(&d->p, "OPTIONS")) {
+            if (column_options(d, c))
+                return d->st->code;
+        } else if (sp_token_is_keyword(sp_peek(&d->p), "HIDDEN")) {
+            return sp_unsupported(&d->p, sp_peek(&d->p), "HIDDEN");
+        } else {
+            return EM_OK;
+        }
+    }
+}
+
+static enum em_code foreign_key(struct ddl *d, const char *name, struct sp_foreign_key *fk)
+{
+    memset(fk, 0, sizeof(*fk));
+    fk->name = name;
+    int nref;
+    if (sp_expect_keyword(&d->p, "KEY") || name_list(d, &fk->columns, &fk->ncolumns) ||
+        sp_expect_keyword(&d->p, "REFERENCES") || identifier(d, "table name", &fk->ref_table) ||
+        name_list(d, &fk->ref_columns, &nref))
+        return d->st->code;
+    if (nref != fk->ncolumns)
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "Foreign key %s has %d referencing columns but %d referenced columns.",
+                    name ? name : "", fk->ncolumns, nref);
+    if (sp_accept_keyword(&d->p, "ON")) {
+        if (sp_expect_keyword(&d->p, "DELETE"))
+            return d->st->code;
+        if (sp_accept_keyword(&d->p, "CASCADE"))
+            fk->cascade = true;
+        else if (!sp_accept_keyword(&d->p, "NO") || sp_expect_keyword(&d->p, "ACTION"))
+            return d->st->code ? d->st->code : sp_syntax_error(&d->p);
+    }
+    return EM_OK;
+}
+
+/* ---- checks shared by CREATE and ALTER ---- */
+
+static bool keyable(const struct sp_type *type)
+{
+    return type->code != SP_TYPE_ARRAY && type->code != SP_TYPE_JSON;
+}
+
+/* The type an expression must have to be a column's DEFAULT or generated value. */
+static bool assignable(const struct sp_type *from, const struct sp_type *to)
+{
+    if (from->code == SP_TYPE_UNKNOWN || sp_type_equal(from, to))
+        return true;
+    return (from->code == SP_TYPE_INT64 &&
+            (to->code == SP_TYPE_FLOAT64 || to->code == SP_TYPE_NUMERIC ||
+             to->code == SP_TYPE_FLOAT32)) ||
+           (from->code == SP_TYPE_FLOAT32 && to->code == SP_TYPE_FLOAT64);
+}
+
+static enum em_code check_column_exprs(struct ddl *d, const struct sp_table *t,
+                                       const struct sp_column *c)
+{
+    struct sp_arena scratch = {0};
+    const char *sql;
+    struct sp_type type;
+    enum em_code code = EM_OK;
+    char have[48], want[48];
+    const char *text = c->default_text ? c->default_text : c->generated_text;
+    if (text) {
+        code = sp_translate_table_expr(&scratch, d->schema, c->default_text ? NULL : t, text, NULL,
+                                       &sql, &type, d->st);
+        if (!code && !assignable(&type, &c->type)) {
+            sp_type_format(&type, false, have, sizeof(have));
+            sp_type_format(&c->type, false, want, sizeof(want));
+            code = fail(d, EM_INVALID_ARGUMENT,
+                        "Expression of type %s cannot be the %s of column %s of type %s.", have,
+                        c->default_text ? "default value" : "generated value", c->name, want);
+        }
+    }
+    sp_arena_free(&scratch);
+    return code;
+}
+
+static enum em_code check_columns(struct ddl *d, const struct sp_table *t)
+{
+    for (int i = 0; i < t->ncolumns; i++) {
+        for (int k = 0; k < i; k++)
+            if (strcasecmp(t->columns[i].name, t->columns[k].name) == 0)
+                return fail(d, EM_INVALID_ARGUMENT, "Duplicate column name %s.%s.", t->name,
+                            t->columns[i].name);
+        if (check_column_exprs(d, t, &t->columns[i]))
+            return d->st->code;
+    }
+    return EM_OK;
+}
+
+static enum em_code check_key(struct ddl *d, const struct sp_table *t)
+{
+    for (int i = 0; i < t->nkey; i++) {
+        const struct sp_column *c = sp_table_column(t, t->key[i].column);
+        if (!c)
+            return fail(d, EM_INVALID_ARGUMENT, "Table %s references nonexistent key column %s.",
+                        t->name, t->key[i].column);
+        if (!keyable(&c->type))
+            return fail(d, EM_INVALID_ARGUMENT,
+                        "Column %s.%s has type %s, which cannot be part of a key.", t->name,
+                        c->name, sp_type_code_name(c->type.code));
+        for (int k = 0; k < i; k++)
+            if (strcasecmp(t->key[k].column, t->key[i].column) == 0)
+                return fail(d, EM_INVALID_ARGUMENT, "Table %s has duplicate key column %s.",
+                            t->name, c->name);
+    }
+    return EM_OK;
+}
+
+/* INTERLEAVE IN PARENT: the parent's key is a prefix of the child's, same types. */
+static enum em_code check_interleave(struct ddl *d, const struct sp_table *t)
+{
+    if (!t->parent)
+        return EM_OK;
+    const struct sp_table *parent = sp_schema_table(d->schema, t->parent);
+    if (!parent)
+        return fail(d, EM_NOT_FOUND, "Table not found: %s", t->parent);
+    if (strcasecmp(parent->name, t->name) == 0)
+        return fail(d, EM_INVALID_ARGUMENT, "Table %s cannot be interleaved in itself.", t->name);
+    for (int i = 0; i < parent->nkey; i++) {
+        const struct sp_column *pc = sp_table_column(parent, parent->key[i].column);
+        const struct sp_column *cc = i < t->nkey ? sp_table_column(t, t->key[i].column) : NULL;
+        if (!cc || strcasecmp(cc->name, pc->name) != 0)
+            return fail(d, EM_INVALID_ARGUMENT, "Table %s does not reference parent key column %s.",
+                        t->name, pc->name);
+        if (!sp_type_equal(&cc->type, &pc->type) || cc->type.length != pc->type.length ||
+            t->key[i].desc != parent->key[i].desc)
+            return fail(d, EM_INVALID_ARGUMENT,
+                        "Key column %s.%s does not match parent key column %s.%s in type or "
+                        "order.",
+                        t->name, cc->name, parent->name, pc->name);
+    }
+    return EM_OK;
+}
+
+static enum em_code check_foreign_key(struct ddl *d, const struct sp_table *t,
+                                      const struct sp_foreign_key *fk)
+{
+    const struct sp_table *ref =
+        strcasecmp(fk->ref_table, t->name) == 0 ? t : sp_schema_table(d->schema, fk->ref_table);
+    if (!ref)
+        return fail(d, EM_NOT_FOUND, "Table not found: %s", fk->ref_table);
+    for (int i = 0; i < fk->ncolumns; i++) {
+        const struct sp_column *c = sp_table_column(t, fk->columns[i]);
+        const struct sp_column *r = sp_table_column(ref, fk->ref_columns[i]);
+        if (!c)
+            return fail(d, EM_INVALID_ARGUMENT,
+                        "Foreign key references nonexistent column %s in table %s.", fk->columns[i],
+                        t->name);
+        if (!r)
+            return fail(d, EM_INVALID_ARGUMENT,
+                        "Foreign key references nonexistent column %s in table %s.",
+                        fk->ref_columns[i], ref->name);
+        if (!sp_type_equal(&c->type, &r->type) || !keyable(&c->type))
+            return fail(d, EM_INVALID_ARGUMENT,
+                        "Foreign key %s: column %s.%s and referenced column %s.%s have "
+                        "different types.",
+                        fk->name ? fk->name : "", t->name, c->name, ref->name, r->name);
+    }
+    return EM_OK;
+}
+
+static enum em_code check_check(struct ddl *d, const struct sp_table *t, const struct sp_check *ck)
+{
+    struct sp_arena scratch = {0};
+    const char *sql;
+    struct sp_type type;
+    enum em_code code =
+        sp_translate_table_expr(&scratch, d->schema, t, ck->text, NULL, &sql, &type, d->st);
+    if (!code && type.code != SP_TYPE_BOOL)
+        code = fail(d, EM_INVALID_ARGUMENT, "Check constraint %s must be a BOOL expression.",
+                    ck->name ? ck->name : ck->text);
+    sp_arena_free(&scratch);
+    return code;
+}
+
+/* Names of constraints share the schema's name space with tables and indexes. */
+static bool constraint_taken(const struct sp_schema *s, const char *name)
+{
+    if (!name)
+        return false;
+    if (name_taken(s, name))
+        return true;
+    for (int i = 0; i < s->ntables; i++) {
+        const struct sp_table *t = s->tables[i];
+        for (int k = 0; k < t->nfks; k++)
+            if (t->fks[k].name && strcasecmp(t->fks[k].name, name) == 0)
+                return true;
+        for (int k = 0; k < t->nchecks; k++)
+            if (t->checks[k].name && strcasecmp(t->checks[k].name, name) == 0)
+                return true;
+    }
+    return false;
+}
+
+static enum em_code check_table(struct ddl *d, const struct sp_table *t)
+{
+    if (check_columns(d, t) || check_key(d, t) || check_interleave(d, t))
+        return d->st->code;
+    for (int i = 0; i < t->nfks; i++)
+        if (check_foreign_key(d, t, &t->fks[i]))
+            return d->st->code;
+    for (int i = 0; i < t->nchecks; i++)
+        if (check_check(d, t, &t->checks[i]))
+            return d->st->code;
+    return EM_OK;
+}
+
+/* ---- schema changes ---- */
+
+static void *grow(struct ddl *d, void *array, int count, size_t size)
+{
+    void *copy = sp_arena_alloc(&d->schema->arena, (size_t)(count + 1) * size);
+    if (!copy) {
+        EM_FAIL_OOM(d->st);
+        return NULL;
+    }
+    if (count)
+        memcpy(copy, array, (size_t)count * size);
+    return copy;
+}
+
+static struct sp_table *clone_table(struct ddl *d, const struct sp_table *t)
+{
+    struct sp_table *copy = sp_arena_alloc(&d->schema->arena, sizeof(*copy));
+    if (!copy) {
+        EM_FAIL_OOM(d->st);
+        return NULL;
+    }
+    *copy = *t;
+    copy->columns = grow(d, t->columns, t->ncolumns, sizeof(*t->columns));
+    copy->fks = grow(d, t->fks, t->nfks, sizeof(*t->fks));
+    copy->checks = grow(d, t->checks, t->nchecks, sizeof(*t->checks));
+    return copy->columns && copy->fks && copy->checks ? copy : NULL;
+}
+
+static void replace_table(struct sp_schema *s, const struct sp_table *old, struct sp_table *t)
+{
+    for (int i = 0; i < s->ntables; i++)
+        if (s->tables[i] == old)
+            s->tables[i] = t;
+}
+
+static enum em_code add_table(struct ddl *d, struct sp_table *t)
+{
+    struct sp_table **tables = grow(d, d->schema->tables, d->schema->ntables, sizeof(t));
+    if (!tables)
+        return d->st->code;
+    t->seq = d->schema->next_seq++;
+    tables[d->schema->ntables++] = t;
+    d->schema->tables = tables;
+    return EM_OK;
+}
+
+/* ---- CREATE TABLE ---- */
+
+static enum em_code table_element(struct ddl *d, struct sp_table *t)
+{
+    const char *name = NULL;
+    if (sp_accept_keyword(&d->p, "CONSTRAINT") && identifier(d, "constraint name", &name))
+        return d->st->code;
+    if (sp_accept_keyword(&d->p, "FOREIGN")) {
+        if (!(t->fks = grow(d, t->fks, t->nfks, sizeof(*t->fks))))
+            return d->st->code;
+        return foreign_key(d, name, &t->fks[t->nfks++]);
+    }
+    if (sp_accept_keyword(&d->p, "CHECK")) {
+        if (!(t->checks = grow(d, t->checks, t->nchecks, sizeof(*t->checks))))
+            return d->st->code;
+        t->checks[t->nchecks].name = name;
+        return paren_expr(d, &t->checks[t->nchecks++].text);
+    }
+    if (name)
+        return sp_syntax_error(&d->p);
+    if (t->ncolumns == MAX_COLUMNS)
+        return fail(d, EM_INVALID_ARGUMENT, "Table %s has too many columns.", t->name);
+    if (!(t->columns = grow(d, t->columns, t->ncolumns, sizeof(*t->columns))))
+        return d->st->code;
+    return column_def(d, &t->columns[t->ncolumns++]);
+}
+
+/* OLDER_THAN(col, INTERVAL n DAY), kept as written in canonical spacing. */
+static enum em_code row_deletion_policy(struct ddl *d, struct sp_table *t)
+{
+    const char *column;
+    const struct sp_token *days;
+    if (sp_expect_op(&d->p, "(") || sp_expect_keyword(&d->p, "OLDER_THAN") ||
+        sp_expect_op(&d->p, "(") || identifier(d, "column name", &column) ||
+        sp_expect_op(&d->p, ",") || sp_expect_keyword(&d->p, "INTERVAL"))
+        return d->st->code;
+    days = sp_peek(&d->p);
+    if (days->kind != SP_TOK_INT)
+        return sp_syntax_error(&d->p);
+    d->p.pos++;
+    if (sp_expect_keyword(&d->p, "DAY") || sp_expect_op(&d->p, ")") || sp_expect_op(&d->p, ")"))
+        return d->st->code;
+    const struct sp_column *c = sp_table_column(t, column);
+    if (!c)
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "Cannot create a row deletion policy on table %s: column %s does not exist.",
+                    t->name, column);
+    if (c->type.code != SP_TYPE_TIMESTAMP)
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "Row deletion policy column %s.%s must be of type TIMESTAMP.", t->name,
+                    c->name);
+    char text[256];
+    snprintf(text, sizeof(text), "OLDER_THAN(%s, INTERVAL %s DAY)", c->name, days->value);
+    t->row_deletion_policy = keep(d, text);
+    return t->row_deletion_policy ? EM_OK : d->st->code;
+}
+
+static enum em_code table_suffix(struct ddl *d, struct sp_table *t)
+{
+    while (sp_accept_op(&d->p, ",")) {
+        if (sp_accept_keyword(&d->p, "INTERLEAVE")) {
+            if (sp_expect_keyword(&d->p, "IN"))
+                return d->st->code;
+            if (!sp_accept_keyword(&d->p, "PARENT"))
+                return sp_unsupported(&d->p, sp_peek(&d->p), "INTERLEAVE IN without PARENT");
+            if (identifier(d, "table name", &t->parent))
+                return d->st->code;
+            if (sp_accept_keyword(&d->p, "ON")) {
+                if (sp_expect_keyword(&d->p, "DELETE"))
+                    return d->st->code;
+                if (sp_accept_keyword(&d->p, "CASCADE"))
+                    t->cascade = true;
+                else if (!sp_accept_keyword(&d->p, "NO") || sp_expect_keyword(&d->p, "ACTION"))
+                    return d->st->code ? d->st->code : sp_syntax_error(&d->p);
+            }
+        } else if (sp_accept_keyword(&d->p, "ROW")) {
+            if (sp_expect_keyword(&d->p, "DELETION") || sp_expect_keyword(&d->p, "POLICY") ||
+                row_deletion_policy(d, t))
+                return d->st->code;
+        } else {
+            return sp_syntax_error(&d->p);
+        }
+    }
+    return EM_OK;
+}
+
+static void regenerate_start(struct ddl *d)
+{
+    for (int i = 0; i < d->schema->ntables; i++)
+        sp_schema_sqlite_drop_triggers(d->schema->tables[i]->name, d->out);
+}
+
+static enum em_code create_table(struct ddl *d)
+{
+    struct sp_table *t = sp_arena_alloc(&d->schema->arena, sizeof(*t));
+    bool if_not_exists = false;
+    if (!t)
+        return EM_FAIL_OOM(d->st);
+    if (sp_accept_keyword(&d->p, "IF")) {
+        if (sp_expect_keyword(&d->p, "NOT") || sp_expect_keyword(&d->p, "EXISTS"))
+            return d->st->code;
+        if_not_exists = true;
+    }
+    if (identifier(d, "table name", &t->name) || sp_expect_op(&d->p, "("))
+        return d->st->code;
+    while (!sp_token_is_op(sp_peek(&d->p), ")")) {
+        if (table_element(d, t))
+            return d->st->code;
+        if (!sp_accept_op(&d->p, ","))
+            break;
+    }
+    if (sp_expect_op(&d->p, ")") || sp_expect_keyword(&d->p, "PRIMARY") ||
+        sp_expect_keyword(&d->p, "KEY") || key_list(d, &t->key, &t->nkey) || table_suffix(d, t))
+        return d->st->code;
+    if (sp_peek(&d->p)->kind != SP_TOK_EOF)
+        return sp_syntax_error(&d->p);
+    if (name_taken(d->schema, t->name))
+        return if_not_exists && sp_schema_table(d->schema, t->name)
+                   ? EM_OK
+                   : fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.", t->name);
+    for (int i = 0; i < t->nfks; i++)
+        if (constraint_taken(d->schema, t->fks[i].name))
+            return fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.", t->fks[i].name);
+    for (int i = 0; i < t->nchecks; i++)
+        if (constraint_taken(d->schema, t->checks[i].name))
+            return fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.",
+                        t->checks[i].name);
+    if (check_table(d, t))
+        return d->st->code;
+    regenerate_start(d);
+    sp_schema_sqlite_table(t, d->out);
+    return add_table(d, t);
+}
+
+/* ---- indexes ---- */
+
+static bool is_ancestor(const struct sp_schema *s, const struct sp_table *t, const char *name)
+{
+    for (int depth = 0; t && depth < 16; depth++) {
+        if (strcasecmp(t->name, name) == 0)
+            return true;
+        t = t->parent ? sp_schema_table(s, t->parent) : NULL;
+    }
+    return false;
+}
+
+static enum em_code check_index(struct ddl *d, const struct sp_index *ix, const struct sp_table *t)
+{
+    for (int i = 0; i < ix->nkey; i++) {
+        const struct sp_column *c = sp_table_column(t, ix->key[i].column);
+        if (!c)
+            return fail(d, EM_INVALID_ARGUMENT,
+                        "Index %s specifies key column %s which does "
+                        "not exist in the index's base table.",
+                        ix->name, ix->key[i].column);
+        if (!keyable(&c->type))
+            return fail(d, EM_INVALID_ARGUMENT,
+                        "Index %s contains a key column %s of type %s which is not supported.",
+                        ix->name, c->name, sp_type_code_name(c->type.code));
+        for (int k = 0; k < i; k++)
+            if (strcasecmp(ix->key[k].column, c->name) == 0)
+                return fail(d, EM_INVALID_ARGUMENT, "Index %s specifies key column %s twice.",
+                            ix->name, c->name);
+    }
+    for (int i = 0; i < ix->nstoring; i++) {
+        if (!sp_table_column(t, ix->storing[i]))
+            return fail(d, EM_INVALID_ARGUMENT,
+                        "Index %s specifies stored column %s which does not exist in the "
+                        "index's base table.",
+                        ix->name, ix->storing[i]);
+        if (sp_table_is_key(t, ix->storing[i]))
+            return fail(d, EM_INVALID_ARGUMENT,
+                        "Index %s specifies stored column %s which is a key of the base table.",
+                        ix->name, ix->storing[i]);
+    }
+    if (ix->interleave_in && !sp_schema_table(d->schema, ix->interleave_in))
+        return fail(d, EM_NOT_FOUND, "Table not found: %s", ix->interleave_in);
+    if (ix->interleave_in && !is_ancestor(d->schema, t, ix->interleave_in))
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "Cannot interleave index %s of table %s within table %s because %s is not "
+                    "an ancestor of %s.",
+                    ix->name, t->name, ix->interleave_in, ix->interleave_in, t->name);
+    return EM_OK;
+}
+
+static enum em_code create_index(struct ddl *d, bool unique, bool null_filtered)
+{
+    struct sp_index *ix = sp_arena_alloc(&d->schema->arena, sizeof(*ix));
+    bool if_not_exists = false;
+    if (!ix)
+        return EM_FAIL_OOM(d->st);
+    ix->unique = unique;
+    ix->null_filtered = null_filtered;
+    if (sp_accept_keyword(&d->p, "IF")) {
+        if (sp_expect_keyword(&d->p, "NOT") || sp_expect_keyword(&d->p, "EXISTS"))
+            return d->st->code;
+        if_not_exists = true;
+    }
+    if (identifier(d, "index name", &ix->name) || sp_expect_keyword(&d->p, "ON") ||
+        identifier(d, "table name", &ix->table) || key_list(d, &ix->key, &ix->nkey))
+        return d->st->code;
+    if (sp_accept_keyword(&d->p, "STORING") && name_list(d, &ix->storing, &ix->nstoring))
+        return d->st->code;
+    if (sp_accept_op(&d->p, ",")) {
+        if (sp_expect_keyword(&d->p, "INTERLEAVE") || sp_expect_keyword(&d->p, "IN") ||
+            identifier(d, "table name", &ix->interleave_in))
+            return d->st->code;
+    }
+    if (sp_peek(&d->p)->kind != SP_TOK_EOF)
+        return sp_syntax_error(&d->p);
+    if (ix->nkey == 0)
+        return fail(d, EM_INVALID_ARGUMENT, "Index %s must have at least one key column.",
+                    ix->name);
+    const struct sp_table *t = sp_schema_table(d->schema, ix->table);
+    if (name_taken(d->schema, ix->name))
+        return if_not_exists && sp_schema_index(d->schema, ix->name)
+                   ? EM_OK
+                   : fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.", ix->name);
+    if (!t)
+        return fail(d, EM_NOT_FOUND, "Table not found: %s", ix->table);
+    ix->table = t->name;
+    if (check_index(d, ix, t))
+        return d->st->code;
+    struct sp_index **indexes = grow(d, d->schema->indexes, d->schema->nindexes, sizeof(ix));
+    if (!indexes)
+        return d->st->code;
+    regenerate_start(d);
+    sp_schema_sqlite_index(ix, d->out);
+    ix->seq = d->schema->next_seq++;
+    indexes[d->schema->nindexes++] = ix;
+    d->schema->indexes = indexes;
+    return EM_OK;
+}
+
+/* ---- views ---- */
+
+static enum em_code create_view(struct ddl *d, bool or_replace)
+{
+    const char *name;
+    if (identifier(d, "view name", &name))
+        return d->st->code;
+    if (!sp_accept_keyword(&d->p, "SQL") || !sp_accept_keyword(&d->p, "SECURITY") ||
+        !sp_accept_keyword(&d->p, "INVOKER"))
+        return fail(d, EM_INVALID_ARGUMENT, "View %s is missing the SQL SECURITY INVOKER clause.",
+                    name);
+    if (sp_expect_keyword(&d->p, "AS"))
+        return d->st->code;
+    size_t start = d->p.pos;
+    if (sp_peek(&d->p)->kind == SP_TOK_EOF)
+        return sp_syntax_error(&d->p);
+    const char *text = text_between(d, start, d->p.tokens.count - 1);
+    d->p.pos = d->p.tokens.count - 1; /* the query is read by the translator */
+    if (!text || sp_translate_check_query(d->schema, text, d->st))
+        return d->st->code;
+    struct sp_view *existing = sp_schema_view(d->schema, name);
+    if (existing && or_replace) {
+        /* views may be shared with the schema this one was cloned from: replace, not edit */
+        struct sp_view *v = sp_arena_alloc(&d->schema->arena, sizeof(*v));
+        if (!v)
+            return EM_FAIL_OOM(d->st);
+        *v = *existing;
+        v->text = text;
+        for (int i = 0; i < d->schema->nviews; i++)
+            if (d->schema->views[i] == existing)
+                d->schema->views[i] = v;
+        return EM_OK;
+    }
+    if (name_taken(d->schema, name))
+        return fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.", name);
+    struct sp_view *v = sp_arena_alloc(&d->schema->arena, sizeof(*v));
+    struct sp_view **views = grow(d, d->schema->views, d->schema->nviews, sizeof(v));
+    if (!v || !views)
+        return d->st->code ? d->st->code : EM_FAIL_OOM(d->st);
+    v->name = name;
+    v->text = text;
+    v->seq = d->schema->next_seq++;
+    views[d->schema->nviews++] = v;
+    d->schema->views = views;
+    return EM_OK;
+}
+
+/* ---- DROP ---- */
+
+static enum em_code drop_table(struct ddl *d, const char *name, bool if_exists)
+{
+    struct sp_schema *s = d->schema;
+    struct sp_table *t = sp_schema_table(s, name);
+    if (!t)
+        return if_exists ? EM_OK : fail(d, EM_NOT_FOUND, "Table not found: %s", name);
+    for (int i = 0; i < s->nindexes; i++)
+        if (strcasecmp(s->indexes[i]->table, t->name) == 0)
+            return fail(d, EM_FAILED_PRECONDITION, "Cannot drop table %s with indices: %s.",
+                        t->name, s->indexes[i]->name);
+    for (int i = 0; i < s->ntables; i++) {
+        const struct sp_table *other = s->tables[i];
+        if (other->parent && strcasecmp(other->parent, t->name) == 0)
+            return fail(d, EM_FAILED_PRECONDITION,
+                        "Cannot drop table %s with interleaved tables: %s.", t->name, other->name);
+        for (int k = 0; other != t && k < other->nfks; k++)
+            if (strcasecmp(other->fks[k].ref_table, t->name) == 0)
+                return fail(d, EM_FAILED_PRECONDITION,
+                            "Cannot drop table %s: it is referenced by foreign key %s of table "
+                            "%s.",
+                            t->name, other->fks[k].name ? other->fks[k].name : "", other->name);
+    }
+    regenerate_start(d);
+    sp_buf_puts(d->out, "DROP TABLE ");
+    sp_buf_ident(d->out, t->name);
+    sp_buf_puts(d->out, ";\n");
+    for (int i = 0; i < s->ntables; i++)
+        if (s->tables[i] == t) {
+            memmove(&s->tables[i], &s->tables[i + 1],
+                    (size_t)(s->ntables - i - 1) * sizeof(*s->tables));
+            s->ntables--;
+            break;
+        }
+    return EM_OK;
+}
+
+static enum em_code drop_index(struct ddl *d, const char *name, bool if_exists)
+{
+    struct sp_schema *s = d->schema;
+    for (int i = 0; i < s->nindexes; i++) {
+        if (strcasecmp(s->indexes[i]->name, name) != 0)
+            continue;
+        regenerate_start(d);
+        sp_buf_puts(d->out, "DROP INDEX ");
+        sp_buf_ident(d->out, s->indexes[i]->name);
+        sp_buf_puts(d->out, ";\n");
+        memmove(&s->indexes[i], &s->indexes[i + 1],
+                (size_t)(s->nindexes - i - 1) * sizeof(*s->indexes));
+        s->nindexes--;
+        return EM_OK;
+    }
+    return if_exists ? EM_OK : fail(d, EM_NOT_FOUND, "Index not found: %s", name);
+}
+
+static enum em_code drop_view(struct ddl *d, const char *name)
+{
+    struct sp_schema *s = d->schema;
+    for (int i = 0; i < s->nviews; i++) {
+        if (strcasecmp(s->views[i]->name, name) != 0)
+            continue;
+        memmove(&s->views[i], &s->views[i + 1], (size_t)(s->nviews - i - 1) * sizeof(*s->views));
+        s->nviews--;
+        return EM_OK;
+    }
+    return fail(d, EM_NOT_FOUND, "View not found: %s", name);
+}
+
+static enum em_code drop(struct ddl *d)
+{
+    const struct sp_token *what = sp_next(&d->p);
+    bool if_exists = false;
+    const char *name;
+    if (sp_accept_keyword(&d->p, "IF")) {
+        if (sp_expect_keyword(&d->p, "EXISTS"))
+            return d->st->code;
+        if_exists = true;
+    }
+    if (!sp_token_is_keyword(what, "TABLE") && !sp_token_is_keyword(what, "INDEX") &&
+        !sp_token_is_keyword(what, "VIEW"))
+        return sp_unsupported(&d->p, what, "DROP of this kind of object");
+    if (sp_expect_identifier(&d->p, "name", &name))
+        return d->st->code;
+    if (sp_peek(&d->p)->kind != SP_TOK_EOF)
+        return sp_syntax_error(&d->p);
+    if (sp_token_is_keyword(what, "TABLE"))
+        return drop_table(d, name, if_exists);
+    if (sp_token_is_keyword(what, "INDEX"))
+        return drop_index(d, name, if_exists);
+    return drop_view(d, name);
+}
+
+/* ---- ALTER TABLE ---- */
+
+static void sqlite_column_type(const struct sp_type *type, struct sp_buf *out)
+{
+    struct sp_table one = {.name = "", .ncolumns = 0};
+    (void)one;
+    sp_buf_puts(out, type->code == SP_TYPE_BOOL || type->code == SP_TYPE_INT64        ? "INTEGER"
+                     : type->code == SP_TYPE_FLOAT64 || type->code == SP_TYPE_FLOAT32 ? "REAL"
+                     : type->code == SP_TYPE_BYTES                                    ? "BLOB"
+                                                                                      : "TEXT");
+}
+
+/* SELECT sp_raise('CODE: message') FROM "T" WHERE <cond> LIMIT 1; */
+static void validate_rows(struct ddl *d, const char *table, const char *condition, const char *code,
+                          const char *message)
+{
+    char text[512];
+    snprintf(text, sizeof(text), "%s: %s", code, message);
+    sp_buf_puts(d->out, "SELECT sp_raise(");
+    sp_buf_string(d->out, text, strlen(text));
+    sp_buf_puts(d->out, ") FROM ");
+    sp_buf_ident(d->out, table);
+    sp_buf_printf(d->out, " WHERE %s LIMIT 1;\n", condition);
+}
+
+static bool column_indexed(const struct sp_schema *s, const struct sp_table *t, const char *column,
+                           const char **index)
+{
+    for (int i = 0; i < s->nindexes; i++) {
+        const struct sp_index *ix = s->indexes[i];
+        if (strcasecmp(ix->table, t->name) != 0)
+            continue;
+        for (int k = 0; k < ix->nkey; k++)
+            if (strcasecmp(ix->key[k].column, column) == 0)
+                return (*index = ix->name), true;
+        for (int k = 0; k < ix->nstoring; k++)
+            if (strcasecmp(ix->storing[k], column) == 0)
+                return (*index = ix->name), true;
+    }
+    return false;
+}
+
+static enum em_code add_column(struct ddl *d, struct sp_table *t)
+{
+    struct sp_column c;
+    if (sp_accept_keyword(&d->p, "IF")) {
+        if (sp_expect_keyword(&d->p, "NOT") || sp_expect_keyword(&d->p, "EXISTS"))
+            return d->st->code;
+    }
+    if (column_def(d, &c))
+        return d->st->code;
+    if (sp_table_column(t, c.name))
+        return fail(d, EM_FAILED_PRECONDITION, "Duplicate column name %s.%s.", t->name, c.name);
+    if (c.not_null && !c.default_text)
+        return fail(d, EM_FAILED_PRECONDITION,
+                    "Cannot add NOT NULL column %s.%s to existing table %s.", t->name, c.name,
+                    t->name);
+    if (c.generated_text)
+        return sp_unsupported(&d->p, sp_peek(&d->p), "ALTER TABLE ADD COLUMN ... AS (...) STORED");
+    if (!(t->columns = grow(d, t->columns, t->ncolumns, sizeof(c))))
+        return d->st->code;
+    t->columns[t->ncolumns++] = c;
+    if (check_column_exprs(d, t, &c))
+        return d->st->code;
+    regenerate_start(d);
+    sp_buf_puts(d->out, "ALTER TABLE ");
+    sp_buf_ident(d->out, t->name);
+    sp_buf_puts(d->out, " ADD COLUMN ");
+    sp_buf_ident(d->out, c.name);
+    sp_buf_puts(d->out, " ");
+    sqlite_column_type(&c.type, d->out);
+    sp_buf_puts(d->out, ";\n");
+    if (c.default_text) {
+        struct sp_arena scratch = {0};
+        const char *sql;
+        struct sp_type type;
+        if (sp_translate_table_expr(&scratch, d->schema, NULL, c.default_text, NULL, &sql, &type,
+                                    d->st)) {
+            sp_arena_free(&scratch);
+            return d->st->code;
+        }
+        sp_buf_puts(d->out, "UPDATE ");
+        sp_buf_ident(d->out, t->name);
+        sp_buf_puts(d->out, " SET ");
+        sp_buf_ident(d->out, c.name);
+        sp_buf_printf(d->out, " = %s WHERE true;\n", sql);
+        sp_arena_free(&scratch);
+    }
+    return EM_OK;
+}
+
+static enum em_code drop_column(struct ddl *d, struct sp_table *t)
+{
+    const char *name, *index;
+    if (sp_expect_identifier(&d->p, "column name", &name))
+        return d->st->code;
+    int i = sp_table_column_index(t, name);
+    if (i < 0)
+        return fail(d, EM_NOT_FOUND, "Column not found in table %s: %s", t->name, name);
+    const char *col = t->columns[i].name;
+    if (sp_table_is_key(t, col))
+        return fail(d, EM_FAILED_PRECONDITION, "Cannot drop key column %s.", col);
+    if (column_indexed(d->schema, t, col, &index))
+        return fail(d, EM_FAILED_PRECONDITION,
+                    "Cannot drop column %s from table %s because it is used by index %s.", col,
+                    t->name, index);
+    for (int k = 0; k < t->nfks; k++)
+        for (int c = 0; c < t->fks[k].ncolumns; c++)
+            if (strcasecmp(t->fks[k].columns[c], col) == 0)
+                return fail(d, EM_FAILED_PRECONDITION,
+                            "Cannot drop column %s: it is used by foreign key %s.", col,
+                            t->fks[k].name ? t->fks[k].name : "");
+    memmove(&t->columns[i], &t->columns[i + 1],
+            (size_t)(t->ncolumns - i - 1) * sizeof(*t->columns));
+    t->ncolumns--;
+    /* a CHECK or generated column over the dropped column no longer translates */
+    for (int k = 0; k < t->nchecks; k++)
+        if (check_check(d, t, &t->checks[k]))
+            return fail(d, EM_FAILED_PRECONDITION,
+                        "Cannot drop column %s: it is used by check constraint %s.", col,
+                        t->checks[k].name ? t->checks[k].name : t->checks[k].text);
+    for (int k = 0; k < t->ncolumns; k++)
+        if (t->columns[k].generated_text && check_column_exprs(d, t, &t->columns[k]))
+            return fail(d, EM_FAILED_PRECONDITION,
+                        "Cannot drop column %s: it is used by generated column %s.", col,
+                        t->columns[k].name);
+    regenerate_start(d);
+    sp_buf_puts(d->out, "ALTER TABLE ");
+    sp_buf_ident(d->out, t->name);
+    sp_buf_puts(d->out, " DROP COLUMN ");
+    sp_buf_ident(d->out, col);
+    sp_buf_puts(d->out, ";\n");
+    return EM_OK;
+}
+
+/* ALTER COLUMN c <type> [NOT NULL] [DEFAULT (...)]: Spanner allows STRING <-> BYTES,
+ * length changes and nullability changes on non-key columns. */
+static enum em_code alter_column_type(struct ddl *d, struct sp_table *t, struct sp_column *c)
+{
+    struct sp_column next;
+    size_t name_pos = d->p.pos - 1;
+    d->p.pos = name_pos; /* column_def reads the name again */
+    if (column_def(d, &next))
+        return d->st->code;
+    next.name = c->name;
+    bool text_swap = (c->type.code == SP_TYPE_STRING && next.type.code == SP_TYPE_BYTES) ||
+                     (c->type.code == SP_TYPE_BYTES && next.type.code == SP_TYPE_STRING);
+    bool same = sp_type_equal(&c->type, &next.type);
+    if (!same && !text_swap)
+        return fail(d, EM_FAILED_PRECONDITION, "Cannot change the type of column %s from %s to %s.",
+                    c->name, sp_type_code_name(c->type.code), sp_type_code_name(next.type.code));
+    if (sp_table_is_key(t, c->name) &&
+        (!same || c->type.length != next.type.length || c->not_null != next.not_null))
+        return fail(d, EM_FAILED_PRECONDITION, "Cannot alter key column %s.", c->name);
+    if (next.generated_text || (c->generated_text && !next.generated_text))
+        return sp_unsupported(&d->p, sp_peek(&d->p), "ALTER COLUMN of a generated column");
+    next.allow_commit_timestamp = next.allow_commit_timestamp || c->allow_commit_timestamp;
+    if (check_column_exprs(d, t, &next))
+        return d->st->code;
+    regenerate_start(d);
+    char message[300];
+    struct sp_buf cond = {0};
+    if (next.not_null && !c->not_null) {
+        sp_buf_ident(&cond, c->name);
+        sp_buf_puts(&cond, " IS NULL");
+        snprintf(message, sizeof(message),
+                 "Adding a NOT NULL constraint on a column %s.%s that contains NULL values.",
+                 t->name, c->name);
+        validate_rows(d, t->name, cond.data ? cond.data : "0", "FAILED_PRECONDITION", message);
+        sp_buf_free(&cond);
+    }
+    if (next.type.length > 0 && (c->type.length <= 0 || next.type.length < c->type.length)) {
+        sp_buf_puts(&cond, "length(");
+        sp_buf_ident(&cond, c->name);
+        sp_buf_printf(&cond, ") > %ld", next.type.length);
+        snprintf(message, sizeof(message),
+                 "Reducing the length of column %s.%s below the size of existing values.", t->name,
+                 c->name);
+        validate_rows(d, t->name, cond.data ? cond.data : "0", "FAILED_PRECONDITION", message);
+        sp_buf_free(&cond);
+    }
+    if (text_swap) {
+        sp_buf_puts(d->out, "UPDATE ");
+        sp_buf_ident(d->out, t->name);
+        sp_buf_puts(d->out, " SET ");
+        sp_buf_ident(d->out, c->name);
+        sp_buf_puts(d->out, " = CAST(");
+        sp_buf_ident(d->out, c->name);
+        sp_buf_printf(d->out, " AS %s) WHERE true;\n",
+                      next.type.code == SP_TYPE_BYTES ? "BLOB" : "TEXT");
+    }
+    *c = next;
+    return EM_OK;
+}
+
+static enum em_code alter_column(struct ddl *d, struct sp_table *t)
+{
+    const char *name;
+    if (sp_expect_identifier(&d->p, "column name", &name))
+        return d->st->code;
+    int i = sp_table_column_index(t, name);
+    if (i < 0)
+        return fail(d, EM_NOT_FOUND, "Column not found in table %s: %s", t->name, name);
+    struct sp_column *c = &t->columns[i];
+    if (sp_accept_keyword(&d->p, "SET")) {
+        if (sp_accept_keyword(&d->p, "OPTIONS"))
+            return column_options(d, c);
+        if (sp_accept_keyword(&d->p, "DEFAULT")) {
+            if (paren_expr(d, &c->default_text))
+                return d->st->code;
+            return check_column_exprs(d, t, c);
+        }
+        if (sp_token_is_keyword(sp_peek(&d->p), "NOT"))
+            return sp_unsupported(&d->p, sp_peek(&d->p), "ALTER COLUMN SET NOT NULL");
+        return sp_syntax_error(&d->p);
+    }
+    if (sp_accept_keyword(&d->p, "DROP")) {
+        if (sp_expect_keyword(&d->p, "DEFAULT"))
+            return d->st->code;
+        c->default_text = NULL;
+        return EM_OK;
+    }
+    return alter_column_type(d, t, c);
+}
+
+static enum em_code add_constraint(struct ddl *d, struct sp_table *t)
+{
+    const char *name = NULL;
+    if (sp_accept_keyword(&d->p, "CONSTRAINT") && identifier(d, "constraint name", &name))
+        return d->st->code;
+    if (constraint_taken(d->schema, name))
+        return fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.", name);
+    char message[400];
+    if (sp_accept_keyword(&d->p, "FOREIGN")) {
+        if (!(t->fks = grow(d, t->fks, t->nfks, sizeof(*t->fks))))
+            return d->st->code;
+        struct sp_foreign_key *fk = &t->fks[t->nfks];
+        if (foreign_key(d, name, fk) || check_foreign_key(d, t, fk))
+            return d->st->code;
+        t->nfks++;
+        regenerate_start(d);
+        struct sp_buf cond = {0};
+        for (int k = 0; k < fk->ncolumns; k++) {
+            sp_buf_ident(&cond, fk->columns[k]);
+            sp_buf_puts(&cond, " IS NOT NULL AND ");
+        }
+        sp_buf_puts(&cond, "NOT EXISTS (SELECT 1 FROM ");
+        sp_buf_ident(&cond, fk->ref_table);
+        sp_buf_puts(&cond, " AS \"$ref\" WHERE ");
+        for (int k = 0; k < fk->ncolumns; k++) {
+            sp_buf_printf(&cond, "%s", k ? " AND " : "");
+            sp_buf_ident(&cond, t->name);
+            sp_buf_puts(&cond, ".");
+            sp_buf_ident(&cond, fk->columns[k]);
+            sp_buf_puts(&cond, " = \"$ref\".");
+            sp_buf_ident(&cond, fk->ref_columns[k]);
+        }
+        sp_buf_puts(&cond, ")");
+        snprintf(message, sizeof(message),
+                 "Foreign key %s constraint violation when creating the constraint on table %s: "
+                 "a row references values missing in %s.",
+                 name ? name : "", t->name, fk->ref_table);
+        validate_rows(d, t->name, cond.data ? cond.data : "0", "FAILED_PRECONDITION", message);
+        sp_buf_free(&cond);
+        return EM_OK;
+    }
+    if (sp_accept_keyword(&d->p, "CHECK")) {
+        if (!(t->checks = grow(d, t->checks, t->nchecks, sizeof(*t->checks))))
+            return d->st->code;
+        struct sp_check *ck = &t->checks[t->nchecks];
+        ck->name = name;
+        if (paren_expr(d, &ck->text) || check_check(d, t, ck))
+            return d->st->code;
+        t->nchecks++;
+        struct sp_arena scratch = {0};
+        const char *sql;
+        struct sp_type type;
+        if (sp_translate_table_expr(&scratch, d->schema, t, ck->text, NULL, &sql, &type, d->st)) {
+            sp_arena_free(&scratch);
+            return d->st->code;
+        }
+        regenerate_start(d);
+        char cond[4096];
+        snprintf(cond, sizeof(cond), "(%s) IS 0", sql);
+        snprintf(message, sizeof(message),
+                 "Check constraint `%s`.`%s` is violated by an existing row", t->name,
+                 name ? name : "CHECK");
+        validate_rows(d, t->name, cond, "FAILED_PRECONDITION", message);
+        sp_arena_free(&scratch);
+        return EM_OK;
+    }
+    return sp_syntax_error(&d->p);
+}
+
+static enum em_code drop_constraint(struct ddl *d, struct sp_table *t)
+{
+    const char *name;
+    if (sp_expect_identifier(&d->p, "constraint name", &name))
+        return d->st->code;
+    for (int i = 0; i < t->nfks; i++)
+        if (t->fks[i].name && strcasecmp(t->fks[i].name, name) == 0) {
+            memmove(&t->fks[i], &t->fks[i + 1], (size_t)(t->nfks - i - 1) * sizeof(*t->fks));
+            t->nfks--;
+            return EM_OK;
+        }
+    for (int i = 0; i < t->nchecks; i++)
+        if (t->checks[i].name && strcasecmp(t->checks[i].name, name) == 0) {
+            memmove(&t->checks[i], &t->checks[i + 1],
+                    (size_t)(t->nchecks - i - 1) * sizeof(*t->checks));
+            t->nchecks--;
+            return EM_OK;
+        }
+    return fail(d, EM_NOT_FOUND, "%s is not a constraint in %s", name, t->name);
+}
+
+static enum em_code alter_table(struct ddl *d)
+{
+    const char *name;
+    if (sp_expect_keyword(&d->p, "TABLE") || sp_expect_identifier(&d->p, "table name", &name))
+        return d->st->code;
+    struct sp_table *old = sp_schema_table(d->schema, name);
+    if (!old)
+        return fail(d, EM_NOT_FOUND, "Table not found: %s", name);
+    struct sp_table *t = clone_table(d, old);
+    if (!t)
+        return d->st->code;
+    const struct sp_token *verb = sp_peek(&d->p);
+    enum em_code code;
+    if (sp_accept_keyword(&d->p, "ADD")) {
+        if (sp_accept_keyword(&d->p, "COLUMN"))
+            code = add_column(d, t);
+        else if (sp_accept_keyword(&d->p, "ROW")) {
+            code = sp_expect_keyword(&d->p, "DELETION") || sp_expect_keyword(&d->p, "POLICY")
+                       ? d->st->code
+                   : t->row_deletion_policy
+                       ? fail(d, EM_FAILED_PRECONDITION,
+                              "Table %s already has a row deletion policy.", t->name)
+                       : row_deletion_policy(d, t);
+        } else
+            code = add_constraint(d, t);
+    } else if (sp_accept_keyword(&d->p, "DROP")) {
+        if (sp_accept_keyword(&d->p, "COLUMN"))
+            code = drop_column(d, t);
+        else if (sp_accept_keyword(&d->p, "CONSTRAINT"))
+            code = drop_constraint(d, t);
+        else if (sp_accept_keyword(&d->p, "ROW")) {
+            code = sp_expect_keyword(&d->p, "DELETION") || sp_expect_keyword(&d->p, "POLICY")
+                       ? d->st->code
+                   : !t->row_deletion_policy
+                       ? fail(d, EM_FAILED_PRECONDITION,
+                              "Table %s does not have a row deletion policy.", t->name)
+                       : (t->row_deletion_policy = NULL, EM_OK);
+        } else
+            code = sp_syntax_error(&d->p);
+    } else if (sp_accept_keyword(&d->p, "ALTER")) {
+        code = sp_expect_keyword(&d->p, "COLUMN") ? d->st->code : alter_column(d, t);
+    } else if (sp_accept_keyword(&d->p, "REPLACE")) {
+        code = sp_expect_keyword(&d->p, "ROW") || sp_expect_keyword(&d->p, "DELETION") ||
+                       sp_expect_keyword(&d->p, "POLICY")
+                   ? d->st->code
+                   : row_deletion_policy(d, t);
+    } else if (sp_accept_keyword(&d->p, "SET")) {
+        if (!t->parent)
+            return fail(d, EM_FAILED_PRECONDITION,
+                        "Table %s is not interleaved: it has no ON DELETE action.", t->name);
+        code = sp_expect_keyword(&d->p, "ON") || sp_expect_keyword(&d->p, "DELETE") ? d->st->code
+               : sp_accept_keyword(&d->p, "CASCADE") ? (t->cascade = true, EM_OK)
+               : sp_accept_keyword(&d->p, "NO") && !sp_expect_keyword(&d->p, "ACTION")
+                   ? (t->cascade = false, EM_OK)
+                   : (d->st->code ? d->st->code : sp_syntax_error(&d->p));
+    } else {
+        code = verb->kind == SP_TOK_EOF ? sp_syntax_error(&d->p)
+                                        : sp_unsupported(&d->p, verb, "This ALTER TABLE action");
+    }
+    if (code)
+        return code;
+    if (sp_peek(&d->p)->kind != SP_TOK_EOF)
+        return sp_syntax_error(&d->p);
+    regenerate_start(d);
+    replace_table(d->schema, old, t);
+    return EM_OK;
+}
+
+/* ---- dispatch ---- */
+
+static enum em_code create(struct ddl *d)
+{
+    bool unique = false, null_filtered = false, or_replace = false;
+    if (sp_accept_keyword(&d->p, "OR")) {
+        if (sp_expect_keyword(&d->p, "REPLACE"))
+            return d->st->code;
+        or_replace = true;
+    }
+    if (!or_replace && sp_accept_keyword(&d->p, "TABLE"))
+        return create_table(d);
+    unique = !or_replace && sp_accept_keyword(&d->p, "UNIQUE");
+    null_filtered = !or_replace && sp_accept_keyword(&d->p, "NULL_FILTERED");
+    if (!or_replace && sp_accept_keyword(&d->p, "INDEX"))
+        return create_index(d, unique, null_filtered);
+    if (!unique && !null_filtered && sp_accept_keyword(&d->p, "VIEW"))
+        return create_view(d, or_replace);
+    const struct sp_token *tok = sp_peek(&d->p);
+    if (tok->kind == SP_TOK_IDENT && !unique && !null_filtered) {
+        char what[96];
+        snprintf(what, sizeof(what), "CREATE %s", tok->value);
+        return sp_unsupported(&d->p, tok, what);
+    }
+    return sp_syntax_error(&d->p);
+}
+
+enum em_code sp_ddl_apply(struct sp_schema *schema, const char *statement,
+                          struct sp_buf *sqlite_out, struct em_status *st)
+{
+    struct sp_arena scratch = {0};
+    struct ddl d = {schema, {0}, sqlite_out, st};
+    size_t out_len = sqlite_out->len;
+    enum em_code code = sp_parser_init(&d.p, &scratch, statement, st);
+    if (!code) {
+        /* a trailing ';' is harmless */
+        if (d.p.tokens.count >= 2 && sp_token_is_op(&d.p.tokens.items[d.p.tokens.count - 2], ";")) {
+            d.p.tokens.items[d.p.tokens.count - 2] = d.p.tokens.items[d.p.tokens.count - 1];
+            d.p.tokens.count--;
+        }
+        const struct sp_token *verb = sp_peek(&d.p);
+        if (sp_accept_keyword(&d.p, "CREATE"))
+            code = create(&d);
+        else if (sp_accept_keyword(&d.p, "DROP"))
+            code = drop(&d);
+        else if (sp_accept_keyword(&d.p, "ALTER"))
+            code = sp_token_is_keyword(sp_peek(&d.p), "TABLE")
+                       ? alter_table(&d)
+                       : sp_unsupported(&d.p, sp_peek(&d.p), "This ALTER statement");
+        else if (verb->kind == SP_TOK_IDENT && !sp_is_reserved(verb->value))
+            code = sp_unsupported(&d.p, verb, verb->value);
+        else
+            code = sp_syntax_error(&d.p);
+    }
+    if (!code && d.p.tokens.count && sp_peek(&d.p)->kind != SP_TOK_EOF)
+        code = sp_syntax_error(&d.p);
+    if (!code)
+        code = sp_schema_sqlite_triggers(schema, sqlite_out, st);
+    if (!code && (sqlite_out->failed || schema->arena.failed))
+        code = EM_FAIL_OOM(st);
+    if (code && !sqlite_out->failed && sqlite_out->data) {
+        sqlite_out->len = out_len; /* nothing of a failed statement is run */
+        sqlite_out->data[out_len] = '\0';
+    }
+    sp_arena_free(&scratch);
+    return code;
+}

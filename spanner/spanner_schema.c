@@ -1,0 +1,525 @@
+/*
+ * spanner_schema: the schema model's lookups, Spanner's canonical getDdl printing, and the
+ * SQLite tables, indexes and constraint triggers that store a schema's rows (the design is
+ * in spanner_schema.h).
+ */
+#include "spanner_schema.h"
+
+#include "spanner_sql_translate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct sp_schema *sp_schema_new(void)
+{
+    struct sp_schema *schema = calloc(1, sizeof(struct sp_schema));
+    if (schema)
+        schema->refs = 1;
+    return schema;
+}
+
+static void *copy_array(struct sp_arena *arena, const void *items, int count, size_t size)
+{
+    void *copy = sp_arena_alloc(arena, (size_t)(count ? count : 1) * size);
+    if (copy && count)
+        memcpy(copy, items, (size_t)count * size);
+    return copy;
+}
+
+struct sp_schema *sp_schema_clone(struct sp_schema *schema)
+{
+    struct sp_schema *clone = sp_schema_new();
+    if (!clone)
+        return NULL;
+    clone->tables =
+        copy_array(&clone->arena, schema->tables, schema->ntables, sizeof(*schema->tables));
+    clone->indexes =
+        copy_array(&clone->arena, schema->indexes, schema->nindexes, sizeof(*schema->indexes));
+    clone->views = copy_array(&clone->arena, schema->views, schema->nviews, sizeof(*schema->views));
+    if (clone->arena.failed) {
+        sp_schema_free(clone);
+        return NULL;
+    }
+    clone->ntables = schema->ntables;
+    clone->nindexes = schema->nindexes;
+    clone->nviews = schema->nviews;
+    clone->next_seq = schema->next_seq;
+    clone->base = schema;
+    schema->refs++;
+    return clone;
+}
+
+void sp_schema_free(struct sp_schema *schema)
+{
+    while (schema && --schema->refs == 0) {
+        struct sp_schema *base = schema->base;
+        sp_arena_free(&schema->arena);
+        free(schema);
+        schema = base;
+    }
+}
+
+struct sp_table *sp_schema_table(const struct sp_schema *schema, const char *name)
+{
+    for (int i = 0; i < schema->ntables; i++)
+        if (strcasecmp(schema->tables[i]->name, name) == 0)
+            return schema->tables[i];
+    return NULL;
+}
+
+struct sp_index *sp_schema_index(const struct sp_schema *schema, const char *name)
+{
+    for (int i = 0; i < schema->nindexes; i++)
+        if (strcasecmp(schema->indexes[i]->name, name) == 0)
+            return schema->indexes[i];
+    return NULL;
+}
+
+struct sp_view *sp_schema_view(const struct sp_schema *schema, const char *name)
+{
+    for (int i = 0; i < schema->nviews; i++)
+        if (strcasecmp(schema->views[i]->name, name) == 0)
+            return schema->views[i];
+    return NULL;
+}
+
+int sp_table_column_index(const struct sp_table *table, const char *name)
+{
+    for (int i = 0; i < table->ncolumns; i++)
+        if (strcasecmp(table->columns[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const struct sp_column *sp_table_column(const struct sp_table *table, const char *name)
+{
+    int i = sp_table_column_index(table, name);
+    return i < 0 ? NULL : &table->columns[i];
+}
+
+bool sp_table_is_key(const struct sp_table *table, const char *column)
+{
+    for (int i = 0; i < table->nkey; i++)
+        if (strcasecmp(table->key[i].column, column) == 0)
+            return true;
+    return false;
+}
+
+void sp_strings_free(char **strings, int count)
+{
+    if (!strings)
+        return;
+    for (int i = 0; i < count; i++)
+        free(strings[i]);
+    free(strings);
+}
+
+/* ---- getDdl ---- */
+
+static void print_key(const struct sp_key_part *key, int nkey, struct sp_buf *out)
+{
+    sp_buf_puts(out, "(");
+    for (int i = 0; i < nkey; i++)
+        sp_buf_printf(out, "%s%s%s", i ? ", " : "", key[i].column, key[i].desc ? " DESC" : "");
+    sp_buf_puts(out, ")");
+}
+
+static void print_names(const char **names, int n, struct sp_buf *out)
+{
+    sp_buf_puts(out, "(");
+    for (int i = 0; i < n; i++)
+        sp_buf_printf(out, "%s%s", i ? ", " : "", names[i]);
+    sp_buf_puts(out, ")");
+}
+
+static void print_column(const struct sp_column *c, struct sp_buf *out)
+{
+    char type[64];
+    sp_type_format(&c->type, true, type, sizeof(type));
+    sp_buf_printf(out, "  %s %s", c->name, type);
+    if (c->not_null)
+        sp_buf_puts(out, " NOT NULL");
+    if (c->default_text)
+        sp_buf_printf(out, " DEFAULT (%s)", c->default_text);
+    if (c->generated_text)
+        sp_buf_printf(out, " AS (%s) STORED", c->generated_text);
+    if (c->allow_commit_timestamp)
+        sp_buf_puts(out, " OPTIONS (\n    allow_commit_timestamp = true\n  )");
+    sp_buf_puts(out, ",\n");
+}
+
+static void print_foreign_key(const struct sp_foreign_key *fk, struct sp_buf *out)
+{
+    if (fk->name)
+        sp_buf_printf(out, "CONSTRAINT %s ", fk->name);
+    sp_buf_puts(out, "FOREIGN KEY");
+    print_names(fk->columns, fk->ncolumns, out);
+    sp_buf_printf(out, " REFERENCES %s", fk->ref_table);
+    print_names(fk->ref_columns, fk->ncolumns, out);
+    if (fk->cascade)
+        sp_buf_puts(out, " ON DELETE CASCADE");
+}
+
+static void print_table(const struct sp_table *t, struct sp_buf *out)
+{
+    sp_buf_printf(out, "CREATE TABLE %s (\n", t->name);
+    for (int i = 0; i < t->ncolumns; i++)
+        print_column(&t->columns[i], out);
+    for (int i = 0; i < t->nfks; i++) {
+        sp_buf_puts(out, "  ");
+        print_foreign_key(&t->fks[i], out);
+        sp_buf_puts(out, ",\n");
+    }
+    for (int i = 0; i < t->nchecks; i++) {
+        sp_buf_puts(out, "  ");
+        if (t->checks[i].name)
+            sp_buf_printf(out, "CONSTRAINT %s ", t->checks[i].name);
+        sp_buf_printf(out, "CHECK(%s),\n", t->checks[i].text);
+    }
+    sp_buf_puts(out, ") PRIMARY KEY");
+    print_key(t->key, t->nkey, out);
+    if (t->parent)
+        sp_buf_printf(out, ",\n  INTERLEAVE IN PARENT %s ON DELETE %s", t->parent,
+                      t->cascade ? "CASCADE" : "NO ACTION");
+    if (t->row_deletion_policy)
+        sp_buf_printf(out, ",\n  ROW DELETION POLICY (%s)", t->row_deletion_policy);
+}
+
+static void print_index(const struct sp_index *ix, struct sp_buf *out)
+{
+    sp_buf_printf(out, "CREATE %s%sINDEX %s ON %s", ix->unique ? "UNIQUE " : "",
+                  ix->null_filtered ? "NULL_FILTERED " : "", ix->name, ix->table);
+    print_key(ix->key, ix->nkey, out);
+    if (ix->nstoring) {
+        sp_buf_puts(out, " STORING ");
+        print_names(ix->storing, ix->nstoring, out);
+    }
+    if (ix->interleave_in)
+        sp_buf_printf(out, ", INTERLEAVE IN %s", ix->interleave_in);
+}
+
+/* The next object in creation order after seq (tables, indexes and views interleaved). */
+static long next_object(const struct sp_schema *s, long after, int *kind, int *index)
+{
+    long best = -1;
+    for (int i = 0; i < s->ntables; i++)
+        if (s->tables[i]->seq > after && (best < 0 || s->tables[i]->seq < best))
+            best = s->tables[i]->seq, *kind = 0, *index = i;
+    for (int i = 0; i < s->nindexes; i++)
+        if (s->indexes[i]->seq > after && (best < 0 || s->indexes[i]->seq < best))
+            best = s->indexes[i]->seq, *kind = 1, *index = i;
+    for (int i = 0; i < s->nviews; i++)
+        if (s->views[i]->seq > after && (best < 0 || s->views[i]->seq < best))
+            best = s->views[i]->seq, *kind = 2, *index = i;
+    return best;
+}
+
+char **sp_schema_statements(const struct sp_schema *schema, int *count)
+{
+    int total = schema->ntables + schema->nindexes + schema->nviews;
+    char **out = calloc((size_t)(total ? total : 1), sizeof(*out));
+    if (!out)
+        return NULL;
+    long seq = -1;
+    int kind = 0, index = 0;
+    for (int n = 0; n < total; n++) {
+        seq = next_object(schema, seq, &kind, &index);
+        struct sp_buf buf = {0};
+        if (kind == 0)
+            print_table(schema->tables[index], &buf);
+        else if (kind == 1)
+            print_index(schema->indexes[index], &buf);
+        else
+            sp_buf_printf(&buf, "CREATE VIEW %s SQL SECURITY INVOKER AS %s",
+                          schema->views[index]->name, schema->views[index]->text);
+        out[n] = sp_buf_take(&buf);
+        if (!out[n]) {
+            sp_strings_free(out, n);
+            return NULL;
+        }
+    }
+    *count = total;
+    return out;
+}
+
+/* ---- SQLite storage ---- */
+
+static const char *sqlite_type(const struct sp_type *type)
+{
+    switch (type->code) {
+    case SP_TYPE_BOOL:
+    case SP_TYPE_INT64:
+        return "INTEGER";
+    case SP_TYPE_FLOAT64:
+    case SP_TYPE_FLOAT32:
+        return "REAL";
+    case SP_TYPE_BYTES:
+        return "BLOB";
+    default:
+        return "TEXT";
+    }
+}
+
+static void sqlite_key(const struct sp_key_part *key, int nkey, struct sp_buf *out)
+{
+    sp_buf_puts(out, "(");
+    for (int i = 0; i < nkey; i++) {
+        sp_buf_puts(out, i ? ", " : "");
+        sp_buf_ident(out, key[i].column);
+        if (key[i].desc)
+            sp_buf_puts(out, " DESC");
+    }
+    sp_buf_puts(out, ")");
+}
+
+void sp_schema_sqlite_table(const struct sp_table *table, struct sp_buf *out)
+{
+    bool keys_not_null = true;
+    sp_buf_puts(out, "CREATE TABLE ");
+    sp_buf_ident(out, table->name);
+    sp_buf_puts(out, " (");
+    for (int i = 0; i < table->ncolumns; i++) {
+        const struct sp_column *c = &table->columns[i];
+        sp_buf_puts(out, i ? ", " : "");
+        sp_buf_ident(out, c->name);
+        sp_buf_printf(out, " %s", sqlite_type(&c->type));
+        if (sp_table_is_key(table, c->name) && !c->not_null)
+            keys_not_null = false;
+    }
+    if (table->nkey) {
+        sp_buf_puts(out, ", PRIMARY KEY ");
+        sqlite_key(table->key, table->nkey, out);
+    } else {
+        /* PRIMARY KEY (): a table of at most one row */
+        sp_buf_puts(out, ", \"$singleton\" INTEGER NOT NULL DEFAULT 0 UNIQUE");
+        keys_not_null = false;
+    }
+    sp_buf_printf(out, ")%s;\n", keys_not_null ? " WITHOUT ROWID" : "");
+}
+
+void sp_schema_sqlite_index(const struct sp_index *index, struct sp_buf *out)
+{
+    sp_buf_printf(out, "CREATE %sINDEX ", index->unique ? "UNIQUE " : "");
+    sp_buf_ident(out, index->name);
+    sp_buf_puts(out, " ON ");
+    sp_buf_ident(out, index->table);
+    sp_buf_puts(out, " ");
+    sqlite_key(index->key, index->nkey, out);
+    for (int i = 0; index->null_filtered && i < index->nkey; i++) {
+        sp_buf_puts(out, i ? " AND " : " WHERE ");
+        sp_buf_ident(out, index->key[i].column);
+        sp_buf_puts(out, " IS NOT NULL");
+    }
+    sp_buf_puts(out, ";\n");
+}
+
+static const char *const trigger_kinds[] = {"insert", "update", "delete", "cascade"};
+
+void sp_schema_sqlite_drop_triggers(const char *table, struct sp_buf *out)
+{
+    for (size_t i = 0; i < sizeof(trigger_kinds) / sizeof(trigger_kinds[0]); i++) {
+        char name[300];
+        snprintf(name, sizeof(name), "%s$%s", table, trigger_kinds[i]);
+        sp_buf_puts(out, "DROP TRIGGER IF EXISTS ");
+        sp_buf_ident(out, name);
+        sp_buf_puts(out, ";\n");
+    }
+}
+
+/* SELECT sp_raise('CODE: message') WHERE <condition>; as one trigger step. */
+static void raise_when(struct sp_buf *out, const char *condition, const char *code,
+                       const char *message)
+{
+    char text[512];
+    snprintf(text, sizeof(text), "%s: %s", code, message);
+    sp_buf_puts(out, "  SELECT sp_raise(");
+    sp_buf_string(out, text, strlen(text));
+    sp_buf_printf(out, ") WHERE %s;\n", condition);
+}
+
+/* "NEW"."a" = "P"."b" AND ... for a column list pair. */
+static void match_columns(const char *row, const char **mine, const char *table,
+                          const char **theirs, int n, struct sp_buf *out)
+{
+    for (int i = 0; i < n; i++) {
+        sp_buf_printf(out, "%s%s.", i ? " AND " : "", row);
+        sp_buf_ident(out, mine[i]);
+        sp_buf_puts(out, " = ");
+        sp_buf_ident(out, table);
+        sp_buf_puts(out, ".");
+        sp_buf_ident(out, theirs[i]);
+    }
+}
+
+/* The write checks of one table: NOT NULL, CHECK, parent row, foreign keys. */
+static enum em_code write_checks(const struct sp_schema *schema, const struct sp_table *t,
+                                 struct sp_arena *arena, struct sp_buf *body, struct em_status *st)
+{
+    char message[400];
+    for (int i = 0; i < t->ncolumns; i++) {
+        const struct sp_column *c = &t->columns[i];
+        if (!c->not_null)
+            continue;
+        struct sp_buf cond = {0};
+        sp_buf_puts(&cond, "NEW.");
+        sp_buf_ident(&cond, c->name);
+        sp_buf_puts(&cond, " IS NULL");
+        snprintf(message, sizeof(message), "%s.%s must not be NULL in table %s.", t->name, c->name,
+                 t->name);
+        raise_when(body, cond.data ? cond.data : "0", "FAILED_PRECONDITION", message);
+        sp_buf_free(&cond);
+    }
+    for (int i = 0; i < t->nchecks; i++) {
+        const char *sql;
+        struct sp_type type;
+        if (sp_translate_table_expr(arena, schema, t, t->checks[i].text, "NEW", &sql, &type, st))
+            return st->code;
+        char cond[4096];
+        snprintf(cond, sizeof(cond), "(%s) IS 0", sql);
+        snprintf(message, sizeof(message), "Check constraint `%s`.`%s` is violated", t->name,
+                 t->checks[i].name ? t->checks[i].name : "CHECK");
+        raise_when(body, cond, "OUT_OF_RANGE", message);
+    }
+    const struct sp_table *parent = t->parent ? sp_schema_table(schema, t->parent) : NULL;
+    if (parent) {
+        const char *cols[64];
+        int n = parent->nkey < 64 ? parent->nkey : 64;
+        for (int i = 0; i < n; i++)
+            cols[i] = parent->key[i].column;
+        struct sp_buf cond = {0};
+        sp_buf_puts(&cond, "NOT EXISTS (SELECT 1 FROM ");
+        sp_buf_ident(&cond, parent->name);
+        sp_buf_puts(&cond, " WHERE ");
+        match_columns("NEW", cols, parent->name, cols, n, &cond);
+        sp_buf_puts(&cond, ")");
+        snprintf(message, sizeof(message),
+                 "Parent row for a row in table %s is missing. Row "
+                 "cannot be written.",
+                 t->name);
+        raise_when(body, cond.data ? cond.data : "0", "NOT_FOUND", message);
+        sp_buf_free(&cond);
+    }
+    for (int i = 0; i < t->nfks; i++) {
+        const struct sp_foreign_key *fk = &t->fks[i];
+        struct sp_buf cond = {0};
+        for (int k = 0; k < fk->ncolumns; k++) {
+            sp_buf_puts(&cond, "NEW.");
+            sp_buf_ident(&cond, fk->columns[k]);
+            sp_buf_puts(&cond, " IS NOT NULL AND ");
+        }
+        sp_buf_puts(&cond, "NOT EXISTS (SELECT 1 FROM ");
+        sp_buf_ident(&cond, fk->ref_table);
+        sp_buf_puts(&cond, " WHERE ");
+        match_columns("NEW", fk->columns, fk->ref_table, fk->ref_columns, fk->ncolumns, &cond);
+        sp_buf_puts(&cond, ")");
+        snprintf(message, sizeof(message),
+                 "Foreign key constraint `%s` is violated on table `%s`. Cannot find referenced "
+                 "values in %s.",
+                 fk->name ? fk->name : "FK", t->name, fk->ref_table);
+        raise_when(body, cond.data ? cond.data : "0", "FAILED_PRECONDITION", message);
+        sp_buf_free(&cond);
+    }
+    return EM_OK;
+}
+
+/* What deleting a row of t does to the rows that depend on it: interleaved children and
+ * referencing foreign keys. NO ACTION refuses (in body_before), CASCADE deletes (in
+ * body_after). */
+static void delete_rules(const struct sp_schema *schema, const struct sp_table *t,
+                         struct sp_buf *before, struct sp_buf *after)
+{
+    char message[400];
+    const char *key[64];
+    int nkey = t->nkey < 64 ? t->nkey : 64;
+    for (int i = 0; i < nkey; i++)
+        key[i] = t->key[i].column;
+    for (int i = 0; i < schema->ntables; i++) {
+        const struct sp_table *child = schema->tables[i];
+        if (child->parent && strcasecmp(child->parent, t->name) == 0) {
+            struct sp_buf match = {0};
+            match_columns("OLD", key, child->name, key, nkey, &match);
+            if (child->cascade) {
+                sp_buf_puts(after, "  DELETE FROM ");
+                sp_buf_ident(after, child->name);
+                sp_buf_printf(after, " WHERE %s;\n", match.data ? match.data : "0");
+            } else {
+                struct sp_buf cond = {0};
+                sp_buf_puts(&cond, "EXISTS (SELECT 1 FROM ");
+                sp_buf_ident(&cond, child->name);
+                sp_buf_printf(&cond, " WHERE %s)", match.data ? match.data : "0");
+                snprintf(message, sizeof(message),
+                         "Delete failed: a row of table %s still has child rows in table %s "
+                         "(INTERLEAVE ... ON DELETE NO ACTION).",
+                         t->name, child->name);
+                raise_when(before, cond.data ? cond.data : "0", "FAILED_PRECONDITION", message);
+                sp_buf_free(&cond);
+            }
+            sp_buf_free(&match);
+        }
+        for (int k = 0; k < child->nfks; k++) {
+            const struct sp_foreign_key *fk = &child->fks[k];
+            if (strcasecmp(fk->ref_table, t->name) != 0)
+                continue;
+            struct sp_buf match = {0};
+            match_columns("OLD", fk->ref_columns, child->name, fk->columns, fk->ncolumns, &match);
+            if (fk->cascade) {
+                sp_buf_puts(after, "  DELETE FROM ");
+                sp_buf_ident(after, child->name);
+                sp_buf_printf(after, " WHERE %s;\n", match.data ? match.data : "0");
+            } else {
+                struct sp_buf cond = {0};
+                sp_buf_puts(&cond, "EXISTS (SELECT 1 FROM ");
+                sp_buf_ident(&cond, child->name);
+                sp_buf_printf(&cond, " WHERE %s)", match.data ? match.data : "0");
+                snprintf(message, sizeof(message),
+                         "Foreign key constraint `%s` is violated on table `%s`. Cannot delete "
+                         "a row of %s that rows of %s reference.",
+                         fk->name ? fk->name : "FK", child->name, t->name, child->name);
+                raise_when(before, cond.data ? cond.data : "0", "FAILED_PRECONDITION", message);
+                sp_buf_free(&cond);
+            }
+            sp_buf_free(&match);
+        }
+    }
+}
+
+static void create_trigger(const char *table, const char *kind, const char *when, const char *body,
+                           struct sp_buf *out)
+{
+    if (!body || !body[0])
+        return;
+    char name[300];
+    snprintf(name, sizeof(name), "%s$%s", table, kind);
+    sp_buf_puts(out, "CREATE TRIGGER ");
+    sp_buf_ident(out, name);
+    sp_buf_printf(out, " %s ON ", when);
+    sp_buf_ident(out, table);
+    sp_buf_printf(out, " BEGIN\n%sEND;\n", body);
+}
+
+enum em_code sp_schema_sqlite_triggers(const struct sp_schema *schema, struct sp_buf *out,
+                                       struct em_status *st)
+{
+    struct sp_arena arena = {0};
+    enum em_code code = EM_OK;
+    for (int i = 0; !code && i < schema->ntables; i++) {
+        const struct sp_table *t = schema->tables[i];
+        struct sp_buf checks = {0}, before = {0}, after = {0};
+        sp_schema_sqlite_drop_triggers(t->name, out);
+        code = write_checks(schema, t, &arena, &checks, st);
+        delete_rules(schema, t, &before, &after);
+        if (!code) {
+            create_trigger(t->name, "insert", "BEFORE INSERT", checks.data, out);
+            create_trigger(t->name, "update", "BEFORE UPDATE", checks.data, out);
+            create_trigger(t->name, "delete", "BEFORE DELETE", before.data, out);
+            create_trigger(t->name, "cascade", "AFTER DELETE", after.data, out);
+        }
+        sp_buf_free(&checks);
+        sp_buf_free(&before);
+        sp_buf_free(&after);
+    }
+    sp_arena_free(&arena);
+    return code;
+}

@@ -1,0 +1,138 @@
+/*
+ * spanner_schema: a database's schema (tables, indexes, views) as Spanner's DDL defines
+ * it, printed back in Spanner's canonical getDdl form and turned into the SQLite schema
+ * that stores its rows.
+ *
+ * The model. A schema owns every string and array through its arena. Tables and indexes
+ * are never edited in place: a DDL statement builds a changed copy and swaps the pointer
+ * once every check passed (spanner_ddl.c), so a failed statement leaves the schema as it
+ * was. Objects print in the order they were created (seq), as Spanner's getDdl does.
+ *
+ * The SQLite side (sp_schema_sqlite_*). A table becomes one SQLite table with the same
+ * (case-insensitive) name and columns, PRIMARY KEY in the declared order with DESC parts
+ * (WITHOUT ROWID when every key column is NOT NULL; a nullable key column needs a rowid
+ * table, since WITHOUT ROWID forbids NULL keys). Everything else Spanner checks on write is
+ * a trigger per table, regenerated after every DDL statement, raising through the
+ * sp_raise() user function with Spanner's code and message: NOT NULL of non-key columns,
+ * CHECK constraints, interleaving (a child needs its parent row; deleting a parent cascades
+ * or, with NO ACTION, fails while children exist) and foreign keys. Triggers rather than
+ * SQLite constraints because SQLite cannot ALTER a constraint, and Spanner can. DEFAULT
+ * values are not in SQLite either: the writer fills them (see spanner_sql_translate.h).
+ * An index becomes a SQLite index (UNIQUE, DESC parts, NULL_FILTERED as a partial index).
+ */
+#ifndef SPANNER_SCHEMA_H
+#define SPANNER_SCHEMA_H
+
+#include "em_status.h"
+#include "spanner_sql_mem.h"
+#include "spanner_value.h"
+
+struct sp_column {
+    const char *name;
+    struct sp_type type;
+    bool not_null;
+    const char *default_text;   /* the DEFAULT expression as written, or NULL */
+    const char *generated_text; /* AS (expr) STORED: the expression, or NULL */
+    bool allow_commit_timestamp;
+};
+
+struct sp_key_part {
+    const char *column;
+    bool desc;
+};
+
+struct sp_foreign_key {
+    const char *name; /* NULL when unnamed */
+    const char **columns;
+    const char *ref_table;
+    const char **ref_columns;
+    int ncolumns;
+    bool cascade; /* ON DELETE CASCADE (else NO ACTION) */
+};
+
+struct sp_check {
+    const char *name; /* NULL when unnamed */
+    const char *text; /* the expression as written */
+};
+
+struct sp_table {
+    const char *name;
+    struct sp_column *columns;
+    int ncolumns;
+    struct sp_key_part *key;
+    int nkey;
+    const char *parent;              /* INTERLEAVE IN PARENT, or NULL */
+    bool cascade;                    /* ON DELETE CASCADE (else NO ACTION) */
+    const char *row_deletion_policy; /* "OLDER_THAN(col, INTERVAL n DAY)", or NULL */
+    struct sp_foreign_key *fks;
+    int nfks;
+    struct sp_check *checks;
+    int nchecks;
+    long seq;
+};
+
+struct sp_index {
+    const char *name;
+    const char *table;
+    bool unique, null_filtered;
+    struct sp_key_part *key;
+    int nkey;
+    const char **storing;
+    int nstoring;
+    const char *interleave_in; /* or NULL */
+    long seq;
+};
+
+struct sp_view {
+    const char *name;
+    const char *text; /* the query as written */
+    long seq;
+};
+
+struct sp_schema {
+    struct sp_arena arena;
+    struct sp_schema *base; /* the schema this one was cloned from: its memory is shared */
+    int refs;
+    struct sp_table **tables;
+    int ntables;
+    struct sp_index **indexes;
+    int nindexes;
+    struct sp_view **views;
+    int nviews;
+    long next_seq;
+};
+
+struct sp_schema *sp_schema_new(void);
+/* A copy to apply DDL to, sharing the unchanged tables, indexes and views with schema
+ * (which stays alive, reference-counted, as long as the copy does). Applying a statement
+ * with its SQLite script atomically: clone, sp_ddl_apply() to the clone, run the script in
+ * a savepoint, then keep the clone (free the old schema) or, if the script failed, free the
+ * clone and roll back. NULL on out of memory. */
+struct sp_schema *sp_schema_clone(struct sp_schema *schema);
+void sp_schema_free(struct sp_schema *schema);
+
+/* Lookups: names compare case-insensitively, as in Spanner. NULL when absent. */
+struct sp_table *sp_schema_table(const struct sp_schema *schema, const char *name);
+struct sp_index *sp_schema_index(const struct sp_schema *schema, const char *name);
+struct sp_view *sp_schema_view(const struct sp_schema *schema, const char *name);
+const struct sp_column *sp_table_column(const struct sp_table *table, const char *name);
+int sp_table_column_index(const struct sp_table *table, const char *name);
+bool sp_table_is_key(const struct sp_table *table, const char *column);
+
+/* getDdl: the schema's statements in Spanner's canonical formatting, in creation order.
+ * Returns a malloc'd array of *count malloc'd strings (free with sp_strings_free), NULL on
+ * out of memory. */
+char **sp_schema_statements(const struct sp_schema *schema, int *count);
+void sp_strings_free(char **strings, int count);
+
+/* The SQLite statements that create the storage for one table or index. */
+void sp_schema_sqlite_table(const struct sp_table *table, struct sp_buf *out);
+void sp_schema_sqlite_index(const struct sp_index *index, struct sp_buf *out);
+/* Drops and recreates every constraint trigger of the schema (see the top comment);
+ * CHECK expressions are translated here, so this can fail with the translator's errors. */
+enum em_code sp_schema_sqlite_triggers(const struct sp_schema *schema, struct sp_buf *out,
+                                       struct em_status *st);
+/* The names of every trigger a table may have, to drop them when it goes away. */
+void sp_schema_sqlite_drop_triggers(const char *table, struct sp_buf *out);
+
+#endif

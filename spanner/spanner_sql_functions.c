@@ -1,0 +1,1367 @@
+/*
+ * spanner_sql_functions: GoogleSQL semantics SQLite lacks, as SQLite user functions over
+ * the storage forms of spanner_value.h: checked INT64 arithmetic, exact NUMERIC
+ * arithmetic (value * 10^9 in 128 bits, 256-bit intermediates for * and /), CAST with
+ * Spanner's errors (SAFE_CAST returns NULL instead), case-sensitive LIKE, SUBSTR and the
+ * string helpers, and sp_raise() for the schema's triggers. Errors are "CODE: message".
+ */
+#include "spanner_sql_functions.h"
+
+#include "em_json.h"
+#include "em_log.h"
+#include "spanner_value.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define FN_ERROR(ctx, ...)                                                                         \
+    do {                                                                                           \
+        char message_[400];                                                                        \
+        snprintf(message_, sizeof(message_), __VA_ARGS__);                                         \
+        sqlite3_result_error((ctx), message_, -1);                                                 \
+    } while (0)
+
+static bool any_null(int argc, sqlite3_value **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (sqlite3_value_type(argv[i]) == SQLITE_NULL)
+            return true;
+    return false;
+}
+
+static void fn_raise(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *message = (const char *)sqlite3_value_text(argv[0]);
+    sqlite3_result_error(ctx, message ? message : "INTERNAL: constraint", -1);
+}
+
+/* ---- INT64 ---- */
+
+static void int64_binary(sqlite3_context *ctx, sqlite3_value **argv, char op)
+{
+    long long a = sqlite3_value_int64(argv[0]), b = sqlite3_value_int64(argv[1]), r = 0;
+    bool overflow = op == '+'   ? __builtin_add_overflow(a, b, &r)
+                    : op == '-' ? __builtin_sub_overflow(a, b, &r)
+                                : __builtin_mul_overflow(a, b, &r);
+    if (overflow) {
+        FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: %lld %c %lld", a, op, b);
+        return;
+    }
+    sqlite3_result_int64(ctx, r);
+}
+
+static void fn_int64_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        int64_binary(ctx, argv, '+');
+}
+
+static void fn_int64_sub(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        int64_binary(ctx, argv, '-');
+}
+
+static void fn_int64_mul(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        int64_binary(ctx, argv, '*');
+}
+
+static void fn_int64_neg(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    long long a = sqlite3_value_int64(argv[0]);
+    if (a == (-9223372036854775807LL - 1)) {
+        FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: -(%lld)", a);
+        return;
+    }
+    sqlite3_result_int64(ctx, -a);
+}
+
+/* DIV and MOD: zero divisors and INT64_MIN / -1 are errors. */
+static void int64_division(sqlite3_context *ctx, sqlite3_value **argv, bool mod)
+{
+    long long a = sqlite3_value_int64(argv[0]), b = sqlite3_value_int64(argv[1]);
+    if (b == 0) {
+        FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %s(%lld, %lld)", mod ? "MOD" : "DIV", a, b);
+        return;
+    }
+    if (b == -1 && a == (-9223372036854775807LL - 1)) {
+        if (mod)
+            sqlite3_result_int64(ctx, 0);
+        else
+            FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: DIV(%lld, %lld)", a, b);
+        return;
+    }
+    sqlite3_result_int64(ctx, mod ? a % b : a / b);
+}
+
+static void fn_int64_intdiv(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        int64_division(ctx, argv, false);
+}
+
+static void fn_int64_mod(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        int64_division(ctx, argv, true);
+}
+
+static void fn_int64_shift(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    long long a = sqlite3_value_int64(argv[0]), b = sqlite3_value_int64(argv[1]);
+    bool left = sqlite3_value_int(argv[2]) != 0;
+    if (b < 0) {
+        FN_ERROR(ctx, "OUT_OF_RANGE: Bit shift by a negative offset: %lld", b);
+        return;
+    }
+    unsigned long long u = (unsigned long long)a;
+    if (b >= 64)
+        sqlite3_result_int64(ctx, 0);
+    else
+        sqlite3_result_int64(ctx, (long long)(left ? u << b : u >> b));
+}
+
+static void fn_float64_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    double a = sqlite3_value_double(argv[0]), b = sqlite3_value_double(argv[1]);
+    if (b == 0) {
+        FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %g / %g", a, b);
+        return;
+    }
+    sqlite3_result_double(ctx, a / b);
+}
+
+/* ---- NUMERIC ---- */
+
+static bool numeric_arg(sqlite3_context *ctx, sqlite3_value *v, sp_numeric *out)
+{
+    const char *key = (const char *)sqlite3_value_text(v);
+    if (key && sp_numeric_decode(key, (size_t)sqlite3_value_bytes(v), out))
+        return true;
+    sqlite3_result_error(ctx, "INTERNAL: a NUMERIC value is not in its storage form", -1);
+    return false;
+}
+
+static void numeric_result(sqlite3_context *ctx, sp_numeric value, const char *op)
+{
+    if (!sp_numeric_in_range(value)) {
+        FN_ERROR(ctx, "OUT_OF_RANGE: numeric overflow in %s", op);
+        return;
+    }
+    char key[SP_NUMERIC_KEY_LEN + 1];
+    sp_numeric_encode(value, key);
+    sqlite3_result_text(ctx, key, SP_NUMERIC_KEY_LEN, SQLITE_TRANSIENT);
+}
+
+typedef unsigned __int128 u128;
+
+struct u256 {
+    u128 hi, lo;
+};
+
+static struct u256 mul_u128(u128 a, u128 b)
+{
+    u128 mask = ((u128)1 << 64) - 1;
+    u128 a0 = a & mask, a1 = a >> 64, b0 = b & mask, b1 = b >> 64;
+    u128 p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+    u128 mid = (p00 >> 64) + (p01 & mask) + (p10 & mask);
+    struct u256 r;
+    r.lo = (p00 & mask) | (mid << 64);
+    r.hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    return r;
+}
+
+/* n / d rounded half away from zero; false when the quotient does not fit 127 bits. */
+static bool div_u256_round(struct u256 n, u128 d, u128 *q)
+{
+    u128 quotient = 0, rem = 0;
+    for (int i = 255; i >= 0; i--) {
+        u128 bit = i >= 128 ? (n.hi >> (i - 128)) & 1 : (n.lo >> i) & 1;
+        rem = (rem << 1) | bit;
+        if (rem >= d) {
+            rem -= d;
+            if (i >= 127)
+                return false;
+            quotient |= (u128)1 << i;
+        }
+    }
+    if (rem >= d - rem)
+        quotient++;
+    *q = quotient;
+    return true;
+}
+
+#define NUMERIC_SCALE 1000000000
+
+static bool numeric_mul(sp_numeric a, sp_numeric b, sp_numeric *out)
+{
+    bool negative = (a < 0) != (b < 0);
+    u128 q;
+    if (!div_u256_round(mul_u128((u128)(a < 0 ? -a : a), (u128)(b < 0 ? -b : b)), NUMERIC_SCALE,
+                        &q))
+        return false;
+    *out = negative ? -(sp_numeric)q : (sp_numeric)q;
+    return sp_numeric_in_range(*out);
+}
+
+static bool numeric_div(sp_numeric a, sp_numeric b, sp_numeric *out)
+{
+    bool negative = (a < 0) != (b < 0);
+    u128 q;
+    if (!div_u256_round(mul_u128((u128)(a < 0 ? -a : a), NUMERIC_SCALE), (u128)(b < 0 ? -b : b),
+                        &q))
+        return false;
+    *out = negative ? -(sp_numeric)q : (sp_numeric)q;
+    return sp_numeric_in_range(*out);
+}
+
+static void numeric_binary(sqlite3_context *ctx, int argc, sqlite3_value **argv, char op)
+{
+    sp_numeric a, b, r = 0;
+    if (any_null(argc, argv) || !numeric_arg(ctx, argv[0], &a) || !numeric_arg(ctx, argv[1], &b))
+        return;
+    char text_a[SP_NUMERIC_TEXT_MAX], text_b[SP_NUMERIC_TEXT_MAX];
+    bool ok = true;
+    if ((op == '/' || op == 'd' || op == '%') && b == 0) {
+        sp_numeric_format(a, text_a);
+        sp_numeric_format(b, text_b);
+        FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %s / %s", text_a, text_b);
+        return;
+    }
+    switch (op) {
+    case '+':
+        r = a + b;
+        break;
+    case '-':
+        r = a - b;
+        break;
+    case '*':
+        ok = numeric_mul(a, b, &r);
+        break;
+    case '/':
+        ok = numeric_div(a, b, &r);
+        break;
+    case 'd': /* DIV: the integer part of a / b */
+        r = a / b * NUMERIC_SCALE;
+        break;
+    default: /* MOD */
+        r = a % b;
+        break;
+    }
+    if (!ok) {
+        sp_numeric_format(a, text_a);
+        sp_numeric_format(b, text_b);
+        FN_ERROR(ctx, "OUT_OF_RANGE: numeric overflow: %s %c %s", text_a, op, text_b);
+        return;
+    }
+    char what[2] = {op, '\0'};
+    numeric_result(ctx, r, what);
+}
+
+static void fn_numeric_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    numeric_binary(ctx, argc, argv, '+');
+}
+
+static void fn_numeric_sub(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    numeric_binary(ctx, argc, argv, '-');
+}
+
+static void fn_numeric_mul(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    numeric_binary(ctx, argc, argv, '*');
+}
+
+static void fn_numeric_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    numeric_binary(ctx, argc, argv, '/');
+}
+
+static void fn_numeric_intdiv(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    numeric_binary(ctx, argc, argv, 'd');
+}
+
+static void fn_numeric_mod(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    numeric_binary(ctx, argc, argv, '%');
+}
+
+static void fn_numeric_neg(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    sp_numeric a;
+    if (!any_null(argc, argv) && numeric_arg(ctx, argv[0], &a))
+        numeric_result(ctx, -a, "-");
+}
+
+/* SUM and AVG of NUMERIC. SQLite's aggregate context is only 8-byte aligned, so the
+ * 128-bit sum is kept as bytes and copied in and out. */
+struct numeric_acc {
+    unsigned char sum[sizeof(sp_numeric)];
+    long long count;
+    bool overflow;
+};
+
+static sp_numeric acc_sum(const struct numeric_acc *acc)
+{
+    sp_numeric sum;
+    memcpy(&sum, acc->sum, sizeof(sum));
+    return sum;
+}
+
+static void numeric_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct numeric_acc *acc = sqlite3_aggregate_context(ctx, sizeof(*acc));
+    sp_numeric v;
+    if (!acc || sqlite3_value_type(argv[0]) == SQLITE_NULL || !numeric_arg(ctx, argv[0], &v))
+        return;
+    sp_numeric sum = acc->overflow ? 0 : acc_sum(acc) + v;
+    memcpy(acc->sum, &sum, sizeof(sum));
+    acc->count++;
+    if (!sp_numeric_in_range(sum))
+        acc->overflow = true;
+}
+
+static void numeric_sum_final(sqlite3_context *ctx)
+{
+    struct numeric_acc *acc = sqlite3_aggregate_context(ctx, 0);
+    if (!acc || acc->count == 0)
+        return;
+    if (acc->overflow)
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: numeric overflow in SUM", -1);
+    else
+        numeric_result(ctx, acc_sum(acc), "SUM");
+}
+
+static void numeric_avg_final(sqlite3_context *ctx)
+{
+    struct numeric_acc *acc = sqlite3_aggregate_context(ctx, 0);
+    sp_numeric avg;
+    if (!acc || acc->count == 0)
+        return;
+    if (acc->overflow || !numeric_div(acc_sum(acc), (sp_numeric)acc->count * NUMERIC_SCALE, &avg))
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: numeric overflow in AVG", -1);
+    else
+        numeric_result(ctx, avg, "AVG");
+}
+
+/* ---- CAST ---- */
+
+struct cast_error {
+    char message[300];
+};
+
+static bool cast_fail(struct cast_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static bool cast_fail(struct cast_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+static bool round_double_to_int64(double d, long long *out, struct cast_error *err)
+{
+    char text[64];
+    snprintf(text, sizeof(text), "%g", d);
+    if (!isfinite(d))
+        return cast_fail(err,
+                         "OUT_OF_RANGE: Illegal conversion of non-finite floating point "
+                         "number to an integer: %s",
+                         text);
+    double r = round(d); /* half away from zero */
+    if (r < -9223372036854775808.0 || r >= 9223372036854775808.0)
+        return cast_fail(err, "OUT_OF_RANGE: int64 out of range: %s", text);
+    *out = (long long)r;
+    return true;
+}
+
+static void format_double(double d, char *out, size_t size)
+{
+    if (isnan(d)) {
+        snprintf(out, size, "nan");
+    } else if (isinf(d)) {
+        snprintf(out, size, d > 0 ? "inf" : "-inf");
+    } else {
+        for (int precision = 15; precision <= 17; precision++) {
+            snprintf(out, size, "%.*g", precision, d);
+            if (strtod(out, NULL) == d)
+                break;
+        }
+    }
+}
+
+static bool parse_int64_text(const char *text, long long *out)
+{
+    while (isspace((unsigned char)*text))
+        text++;
+    const char *p = text;
+    bool negative = false;
+    if (*p == '+' || *p == '-')
+        negative = *p++ == '-';
+    int base = 10;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        base = 16, p += 2;
+    if (!isxdigit((unsigned char)*p))
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long magnitude = strtoull(p, &end, base);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (*end || errno || magnitude > (negative ? 9223372036854775808ULL : 9223372036854775807ULL))
+        return false;
+    *out = negative ? (long long)(0 - magnitude) : (long long)magnitude;
+    return true;
+}
+
+/* The GoogleSQL text of a stored value of type from, into out (for CAST AS STRING). */
+static bool value_text(sqlite3_value *v, int from, char *out, size_t size)
+{
+    sp_numeric n;
+    switch (from) {
+    case SP_TYPE_BOOL:
+        snprintf(out, size, "%s", sqlite3_value_int64(v) ? "true" : "false");
+        return true;
+    case SP_TYPE_INT64:
+        snprintf(out, size, "%lld", (long long)sqlite3_value_int64(v));
+        return true;
+    case SP_TYPE_FLOAT64:
+    case SP_TYPE_FLOAT32:
+        format_double(sqlite3_value_double(v), out, size);
+        return true;
+    case SP_TYPE_NUMERIC:
+        if (!sp_numeric_decode((const char *)sqlite3_value_text(v), (size_t)sqlite3_value_bytes(v),
+                               &n))
+            return false;
+        sp_numeric_format(n, out);
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool cast_to_string(sqlite3_context *ctx, sqlite3_value *v, int from, struct cast_error *err)
+{
+    char text[SP_NUMERIC_TEXT_MAX + 32];
+    if (from == SP_TYPE_BYTES) {
+        const char *data = sqlite3_value_blob(v);
+        size_t len = (size_t)sqlite3_value_bytes(v);
+        if (len && !em_utf8_valid(data, len, NULL))
+            return cast_fail(err, "OUT_OF_RANGE: Invalid UTF-8 in BYTES cast to STRING%s", "");
+        sqlite3_result_text(ctx, data ? data : "", (int)len, SQLITE_TRANSIENT);
+        return true;
+    }
+    if (from == SP_TYPE_DATE) {
+        sqlite3_result_value(ctx, v);
+        return true;
+    }
+    if (!value_text(v, from, text, sizeof(text)))
+        return cast_fail(err, "INTERNAL: unexpected stored value%s", "");
+    sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+    return true;
+}
+
+static bool cast_from_string(sqlite3_context *ctx, const char *s, int to, struct cast_error *err)
+{
+    long long i;
+    sp_numeric n;
+    char key[SP_TIMESTAMP_KEY_LEN + SP_NUMERIC_KEY_LEN];
+    switch (to) {
+    case SP_TYPE_BOOL:
+        if (strcasecmp(s, "true") != 0 && strcasecmp(s, "false") != 0)
+            return cast_fail(err, "OUT_OF_RANGE: Bad bool value: %s", s);
+        sqlite3_result_int(ctx, strcasecmp(s, "true") == 0);
+        return true;
+    case SP_TYPE_INT64:
+        if (!parse_int64_text(s, &i))
+            return cast_fail(err, "OUT_OF_RANGE: Bad int64 value: %s", s);
+        sqlite3_result_int64(ctx, i);
+        return true;
+    case SP_TYPE_FLOAT64:
+    case SP_TYPE_FLOAT32: {
+        char *end;
+        while (isspace((unsigned char)*s))
+            s++;
+        double d = strtod(s, &end);
+        while (isspace((unsigned char)*end))
+            end++;
+        if (end == s || *end || isnan(d))
+            return isnan(d) ? cast_fail(err,
+                                        "OUT_OF_RANGE: NaN cannot be stored by this "
+                                        "emulator: %s",
+                                        s)
+                            : cast_fail(err, "OUT_OF_RANGE: Bad double value: %s", s);
+        sqlite3_result_double(ctx, to == SP_TYPE_FLOAT32 ? (double)(float)d : d);
+        return true;
+    }
+    case SP_TYPE_NUMERIC:
+        if (!sp_numeric_parse(s, &n))
+            return cast_fail(err, "OUT_OF_RANGE: Invalid NUMERIC value: %s", s);
+        sp_numeric_encode(n, key);
+        sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT);
+        return true;
+    case SP_TYPE_BYTES:
+        sqlite3_result_blob(ctx, s, (int)strlen(s), SQLITE_TRANSIENT);
+        return true;
+    case SP_TYPE_DATE: {
+        int64_t days;
+        if (!sp_date_parse(s, &days))
+            return cast_fail(err, "OUT_OF_RANGE: Invalid date: '%s'", s);
+        sp_date_format(days, key);
+        sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT);
+        return true;
+    }
+    case SP_TYPE_TIMESTAMP: {
+        struct sp_timestamp ts;
+        bool missing_zone;
+        if (!sp_timestamp_parse(s, &ts, &missing_zone))
+            return missing_zone ? cast_fail(err,
+                                            "UNIMPLEMENTED: A timestamp without a time zone "
+                                            "(Spanner reads it in America/Los_Angeles) is not "
+                                            "supported by this emulator: %s",
+                                            s)
+                                : cast_fail(err, "OUT_OF_RANGE: Invalid timestamp: '%s'", s);
+        sp_timestamp_encode(&ts, key);
+        sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT);
+        return true;
+    }
+    default:
+        return cast_fail(err, "INTERNAL: unsupported cast%s", "");
+    }
+}
+
+static bool cast_numeric_value(sqlite3_context *ctx, sqlite3_value *v, int from, int to,
+                               struct cast_error *err)
+{
+    char text[SP_NUMERIC_TEXT_MAX + 32], key[SP_NUMERIC_KEY_LEN + 1];
+    long long i = 0;
+    sp_numeric n;
+    if (to == SP_TYPE_STRING)
+        return cast_to_string(ctx, v, from, err);
+    if (from == SP_TYPE_BOOL || from == SP_TYPE_INT64) {
+        i = sqlite3_value_int64(v);
+        if (to == SP_TYPE_BOOL || to == SP_TYPE_INT64)
+            sqlite3_result_int64(ctx, to == SP_TYPE_BOOL ? i != 0 : i);
+        else if (to == SP_TYPE_NUMERIC)
+            return (sp_numeric_encode((sp_numeric)i * NUMERIC_SCALE, key),
+                    sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT), true);
+        else
+            sqlite3_result_double(ctx, to == SP_TYPE_FLOAT32 ? (double)(float)i : (double)i);
+        return true;
+    }
+    if (!value_text(v, from, text, sizeof(text)))
+        return cast_fail(err, "INTERNAL: unexpected stored value%s", "");
+    if (from == SP_TYPE_NUMERIC && to == SP_TYPE_INT64) {
+        sp_numeric_decode((const char *)sqlite3_value_text(v), SP_NUMERIC_KEY_LEN, &n);
+        sp_numeric q = n / NUMERIC_SCALE, r = n % NUMERIC_SCALE;
+        if (r >= NUMERIC_SCALE / 2)
+            q++;
+        else if (r <= -NUMERIC_SCALE / 2)
+            q--;
+        if (q > 9223372036854775807LL || q < (-9223372036854775807LL - 1))
+            return cast_fail(err, "OUT_OF_RANGE: int64 out of range: %s", text);
+        sqlite3_result_int64(ctx, (long long)q);
+        return true;
+    }
+    if (to == SP_TYPE_INT64) {
+        if (!round_double_to_int64(sqlite3_value_double(v), &i, err))
+            return false;
+        sqlite3_result_int64(ctx, i);
+        return true;
+    }
+    if (to == SP_TYPE_NUMERIC && !isfinite(sqlite3_value_double(v)))
+        return cast_fail(err,
+                         "OUT_OF_RANGE: Illegal conversion of non-finite floating point "
+                         "number to numeric: %s",
+                         text);
+    if (to == SP_TYPE_NUMERIC) {
+        char fixed[400];
+        snprintf(fixed, sizeof(fixed), "%.9f", sqlite3_value_double(v));
+        if (!sp_numeric_parse(fixed, &n))
+            return cast_fail(err, "OUT_OF_RANGE: numeric out of range: %s", text);
+        sp_numeric_encode(n, key);
+        sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT);
+        return true;
+    }
+    double d = strtod(text, NULL);
+    sqlite3_result_double(ctx, to == SP_TYPE_FLOAT32 ? (double)(float)d : d);
+    return true;
+}
+
+/* sp_cast(value, from type code, to type code, safe) */
+static void fn_cast(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    sqlite3_value *v = argv[0];
+    int from = sqlite3_value_int(argv[1]), to = sqlite3_value_int(argv[2]);
+    bool safe = sqlite3_value_int(argv[3]) != 0;
+    struct cast_error err = {{0}};
+    bool ok;
+    if (sqlite3_value_type(v) == SQLITE_NULL)
+        return;
+    if (from == SP_TYPE_STRING)
+        ok = cast_from_string(ctx, (const char *)sqlite3_value_text(v), to, &err);
+    else if (from == SP_TYPE_BYTES || from == SP_TYPE_DATE)
+        ok = cast_to_string(ctx, v, from, &err);
+    else
+        ok = cast_numeric_value(ctx, v, from, to, &err);
+    if (ok)
+        return;
+    if (safe && strncmp(err.message, "OUT_OF_RANGE", 12) == 0)
+        sqlite3_result_null(ctx);
+    else
+        sqlite3_result_error(ctx, err.message, -1);
+}
+
+/* ---- strings ---- */
+
+static size_t utf8_len(const unsigned char *s)
+{
+    return *s < 0x80 ? 1 : *s < 0xE0 ? 2 : *s < 0xF0 ? 3 : 4;
+}
+
+/* LIKE with % and _ (one character of a STRING, one byte of BYTES) and \ escapes. */
+static bool like_match(const unsigned char *s, const unsigned char *s_end, const unsigned char *p,
+                       const unsigned char *p_end, bool bytes)
+{
+    const unsigned char *star_p = NULL, *star_s = NULL;
+    while (s < s_end) {
+        if (p < p_end && *p == '%') {
+            star_p = ++p;
+            star_s = s;
+            continue;
+        }
+        if (p < p_end && *p == '_') {
+            p++;
+            s += bytes ? 1 : utf8_len(s);
+            continue;
+        }
+        const unsigned char *lit = p;
+        if (p < p_end && *p == '\\' && p + 1 < p_end)
+            lit = ++p;
+        size_t n = bytes ? 1 : utf8_len(lit);
+        if (p < p_end && (size_t)(s_end - s) >= n && (size_t)(p_end - lit) >= n &&
+            memcmp(s, lit, n) == 0) {
+            p = lit + n;
+            s += n;
+            continue;
+        }
+        if (!star_p)
+            return false;
+        p = star_p;
+        star_s += bytes ? 1 : utf8_len(star_s);
+        s = star_s;
+    }
+    while (p < p_end && *p == '%')
+        p++;
+    return p == p_end;
+}
+
+static void fn_like(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    bool bytes = sqlite3_value_type(argv[0]) == SQLITE_BLOB;
+    const unsigned char *s = bytes ? sqlite3_value_blob(argv[0]) : sqlite3_value_text(argv[0]);
+    size_t slen = (size_t)sqlite3_value_bytes(argv[0]);
+    const unsigned char *p = bytes ? sqlite3_value_blob(argv[1]) : sqlite3_value_text(argv[1]);
+    size_t plen = (size_t)sqlite3_value_bytes(argv[1]);
+    if (!s)
+        s = (const unsigned char *)"";
+    if (!p)
+        p = (const unsigned char *)"";
+    if (plen && p[plen - 1] == '\\' && (plen < 2 || p[plen - 2] != '\\')) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: LIKE pattern ends with a backslash", -1);
+        return;
+    }
+    sqlite3_result_int(ctx, like_match(s, s + slen, p, p + plen, bytes));
+}
+
+static void fn_bytes_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    size_t total = 0;
+    for (int i = 0; i < argc; i++)
+        total += (size_t)sqlite3_value_bytes(argv[i]);
+    unsigned char *out = sqlite3_malloc64(total ? total : 1);
+    if (!out) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    size_t at = 0;
+    for (int i = 0; i < argc; i++) {
+        size_t n = (size_t)sqlite3_value_bytes(argv[i]);
+        if (n)
+            memcpy(out + at, sqlite3_value_blob(argv[i]), n);
+        at += n;
+    }
+    sqlite3_result_blob64(ctx, out, total, sqlite3_free);
+}
+
+static void case_map(sqlite3_context *ctx, sqlite3_value *v, bool upper)
+{
+    bool bytes = sqlite3_value_type(v) == SQLITE_BLOB;
+    const unsigned char *in = bytes ? sqlite3_value_blob(v) : sqlite3_value_text(v);
+    int n = sqlite3_value_bytes(v);
+    char *out = sqlite3_malloc(n + 1);
+    if (!out) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        out[i] = (char)(upper ? toupper(in[i]) : tolower(in[i])); /* ASCII only */
+    out[n] = '\0';
+    if (bytes)
+        sqlite3_result_blob(ctx, out, n, sqlite3_free);
+    else
+        sqlite3_result_text(ctx, out, n, sqlite3_free);
+}
+
+static void fn_lower(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        case_map(ctx, argv[0], false);
+}
+
+static void fn_upper(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        case_map(ctx, argv[0], true);
+}
+
+/* SUBSTR(value, position[, length]) with GoogleSQL's rules: position 0 is 1, a negative
+ * position counts from the end, a negative length is an error. */
+static void fn_substr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    bool bytes = sqlite3_value_type(argv[0]) == SQLITE_BLOB;
+    const unsigned char *s = bytes ? sqlite3_value_blob(argv[0]) : sqlite3_value_text(argv[0]);
+    size_t n = (size_t)sqlite3_value_bytes(argv[0]);
+    long long pos = sqlite3_value_int64(argv[1]);
+    long long len = argc == 3 ? sqlite3_value_int64(argv[2]) : (long long)n;
+    if (len < 0) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: Third argument in SUBSTR() cannot be negative",
+                             -1);
+        return;
+    }
+    if (!s)
+        s = (const unsigned char *)"";
+    /* unit boundaries: bytes, or UTF-8 characters */
+    long long units = 0;
+    for (size_t i = 0; i < n; i += bytes ? 1 : utf8_len(s + i))
+        units++;
+    long long start = pos > 0 ? pos - 1 : pos == 0 ? 0 : units + pos;
+    if (start < 0)
+        start = 0;
+    long long end = len > units - start ? units : start + len;
+    size_t from = n, to = n, i = 0;
+    for (long long u = 0; u <= units; u++) {
+        if (u == start)
+            from = i;
+        if (u == end)
+            to = i;
+        if (i < n)
+            i += bytes ? 1 : utf8_len(s + i);
+    }
+    if (start >= units)
+        from = to = n;
+    if (bytes)
+        sqlite3_result_blob(ctx, s + from, (int)(to - from), SQLITE_TRANSIENT);
+    else
+        sqlite3_result_text(ctx, (const char *)s + from, (int)(to - from), SQLITE_TRANSIENT);
+}
+
+static void affix(sqlite3_context *ctx, sqlite3_value **argv, bool prefix)
+{
+    const void *s = sqlite3_value_blob(argv[0]), *a = sqlite3_value_blob(argv[1]);
+    size_t n = (size_t)sqlite3_value_bytes(argv[0]), m = (size_t)sqlite3_value_bytes(argv[1]);
+    bool hit = m <= n && (m == 0 || memcmp((const char *)s + (prefix ? 0 : n - m), a, m) == 0);
+    sqlite3_result_int(ctx, hit);
+}
+
+static void fn_starts_with(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        affix(ctx, argv, true);
+}
+
+static void fn_ends_with(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        affix(ctx, argv, false);
+}
+
+/* ---- math ---- */
+
+static void fn_abs(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    int code = sqlite3_value_int(argv[1]);
+    sp_numeric n;
+    if (code == SP_TYPE_INT64) {
+        long long a = sqlite3_value_int64(argv[0]);
+        if (a == (-9223372036854775807LL - 1))
+            FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: ABS(%lld)", a);
+        else
+            sqlite3_result_int64(ctx, a < 0 ? -a : a);
+    } else if (code == SP_TYPE_NUMERIC) {
+        if (numeric_arg(ctx, argv[0], &n))
+            numeric_result(ctx, n < 0 ? -n : n, "ABS");
+    } else {
+        sqlite3_result_double(ctx, fabs(sqlite3_value_double(argv[0])));
+    }
+}
+
+static void fn_sign(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    int code = sqlite3_value_int(argv[1]);
+    sp_numeric n;
+    if (code == SP_TYPE_INT64) {
+        long long a = sqlite3_value_int64(argv[0]);
+        sqlite3_result_int64(ctx, (a > 0) - (a < 0));
+    } else if (code == SP_TYPE_NUMERIC) {
+        if (numeric_arg(ctx, argv[0], &n))
+            numeric_result(ctx, (sp_numeric)((n > 0) - (n < 0)) * NUMERIC_SCALE, "SIGN");
+    } else {
+        double d = sqlite3_value_double(argv[0]);
+        sqlite3_result_double(ctx, (d > 0) - (d < 0));
+    }
+}
+
+static void double_result(sqlite3_context *ctx, double r, const char *what, double x)
+{
+    if (isnan(r))
+        FN_ERROR(ctx, "OUT_OF_RANGE: Floating point error in function: %s(%g)", what, x);
+    else
+        sqlite3_result_double(ctx, r);
+}
+
+static void fn_math(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    const char *name = (const char *)sqlite3_value_text(argv[0]);
+    double x = sqlite3_value_double(argv[1]), r;
+    if (strcmp(name, "sqrt") == 0)
+        r = x < 0 ? NAN : sqrt(x);
+    else if (strcmp(name, "exp") == 0)
+        r = exp(x);
+    else if (strcmp(name, "ln") == 0)
+        r = x <= 0 ? NAN : log(x);
+    else if (strcmp(name, "log10") == 0)
+        r = x <= 0 ? NAN : log10(x);
+    else if (strcmp(name, "floor") == 0)
+        r = floor(x);
+    else
+        r = ceil(x);
+    double_result(ctx, r, name, x);
+}
+
+static void fn_round(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    double x = sqlite3_value_double(argv[0]);
+    long long digits = sqlite3_value_int64(argv[1]);
+    bool trunc_only = sqlite3_value_int(argv[2]) != 0;
+    if (digits > 30 || digits < -30) {
+        sqlite3_result_double(ctx, digits > 0 ? x : 0.0);
+        return;
+    }
+    double scale = pow(10.0, (double)digits);
+    double y = x * scale;
+    y = trunc_only ? trunc(y) : round(y);
+    sqlite3_result_double(ctx, y / scale);
+}
+
+static void fn_pow(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    double x = sqlite3_value_double(argv[0]), y = sqlite3_value_double(argv[1]);
+    double r = pow(x, y);
+    if (isnan(r) || (isinf(r) && isfinite(x) && isfinite(y)))
+        FN_ERROR(ctx, "OUT_OF_RANGE: Floating point error in function: POW(%g, %g)", x, y);
+    else
+        sqlite3_result_double(ctx, r);
+}
+
+static void fn_generate_uuid(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    (void)argv;
+    unsigned char b[16];
+    char out[37];
+    sqlite3_randomness(sizeof(b), b);
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
+    snprintf(out, sizeof(out),
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+    sqlite3_result_text(ctx, out, 36, SQLITE_TRANSIENT);
+}
+
+/* ---- write checks ---- */
+
+/* sp_check_length(value, limit, 'Table.Column'): STRING counts characters, BYTES bytes. */
+static void fn_check_length(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    sqlite3_value *v = argv[0];
+    if (sqlite3_value_type(v) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    long long limit = sqlite3_value_int64(argv[1]), size = 0;
+    if (sqlite3_value_type(v) == SQLITE_BLOB) {
+        size = sqlite3_value_bytes(v);
+    } else {
+        const unsigned char *s = sqlite3_value_text(v);
+        for (; s && *s; s++)
+            size += (*s & 0xC0) != 0x80;
+    }
+    if (size > limit) {
+        FN_ERROR(ctx,
+                 "FAILED_PRECONDITION: New value exceeds the maximum size limit for this column: "
+                 "%s, size: %lld, limit: %lld.",
+                 (const char *)sqlite3_value_text(argv[2]), size, limit);
+        return;
+    }
+    sqlite3_result_value(ctx, v);
+}
+
+static void fn_check_nonnegative(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        FN_ERROR(ctx, "INVALID_ARGUMENT: %s expects a non-null value",
+                 (const char *)sqlite3_value_text(argv[1]));
+        return;
+    }
+    long long v = sqlite3_value_int64(argv[0]);
+    if (v < 0) {
+        FN_ERROR(ctx, "INVALID_ARGUMENT: %s expects a non-negative value, got %lld",
+                 (const char *)sqlite3_value_text(argv[1]), v);
+        return;
+    }
+    sqlite3_result_int64(ctx, v);
+}
+
+/* ---- arrays (stored as their Spanner JSON encoding, see spanner_value.h) ---- */
+
+/* sp_array_element(json_each.value, element type code): one element in storage form. */
+static void fn_array_element(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    sqlite3_value *v = argv[0];
+    int code = sqlite3_value_int(argv[1]);
+    if (sqlite3_value_type(v) == SQLITE_NULL)
+        return;
+    if (sqlite3_value_type(v) != SQLITE_TEXT || code == SP_TYPE_STRING || code == SP_TYPE_DATE ||
+        code == SP_TYPE_JSON) {
+        sqlite3_result_value(ctx, v); /* numbers, booleans, and text stored as is */
+        return;
+    }
+    /* an element in its JSON string form: convert as a parameter value would be */
+    cJSON *json = cJSON_CreateString((const char *)sqlite3_value_text(v));
+    struct sp_type type = {code, SP_TYPE_UNKNOWN, SP_LEN_MAX};
+    struct sp_stored stored;
+    struct em_status st = {0};
+    if (!json || sp_value_from_json(&type, json, "array element", &stored, &st)) {
+        cJSON_Delete(json);
+        FN_ERROR(ctx, "INTERNAL: a stored array element does not match its type: %.200s",
+                 st.message);
+        return;
+    }
+    cJSON_Delete(json);
+    if (stored.kind == SQLITE_INTEGER)
+        sqlite3_result_int64(ctx, stored.i);
+    else if (stored.kind == SQLITE_FLOAT)
+        sqlite3_result_double(ctx, stored.d);
+    else if (stored.kind == SQLITE_BLOB)
+        sqlite3_result_blob(ctx, stored.data ? stored.data : "", (int)stored.len, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_text(ctx, stored.data, (int)stored.len, SQLITE_TRANSIENT);
+    sp_stored_clear(&stored);
+}
+
+static bool append_element(sqlite3_context *ctx, cJSON *array, int code, sqlite3_value *v)
+{
+    struct sp_type type = {code, SP_TYPE_UNKNOWN, 0};
+    cJSON *item = sp_value_to_json(&type, v);
+    if (!item) {
+        sqlite3_result_error(ctx, "INTERNAL: an array element is not in its storage form", -1);
+        return false;
+    }
+    cJSON_AddItemToArray(array, item);
+    return true;
+}
+
+static void result_json(sqlite3_context *ctx, cJSON *array)
+{
+    char *text = cJSON_PrintUnformatted(array);
+    if (!text)
+        sqlite3_result_error_nomem(ctx);
+    else
+        sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+    free(text);
+}
+
+/* sp_array(element type code, v1, v2, ...): an array literal. */
+static void fn_array(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    int code = sqlite3_value_int(argv[0]);
+    cJSON *array = cJSON_CreateArray();
+    if (!array) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    for (int i = 1; i < argc; i++)
+        if (!append_element(ctx, array, code, argv[i])) {
+            cJSON_Delete(array);
+            return;
+        }
+    result_json(ctx, array);
+    cJSON_Delete(array);
+}
+
+/* sp_array_agg(value, element type code, nulls allowed): ARRAY_AGG and ARRAY(subquery). */
+static void array_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    cJSON **array = sqlite3_aggregate_context(ctx, sizeof(*array));
+    if (!array)
+        return;
+    if (!*array && !(*array = cJSON_CreateArray())) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL && !sqlite3_value_int(argv[2])) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: ARRAY_AGG: input value must be not null", -1);
+        return;
+    }
+    append_element(ctx, *array, sqlite3_value_int(argv[1]), argv[0]);
+}
+
+static void array_agg_final(sqlite3_context *ctx)
+{
+    cJSON **array = sqlite3_aggregate_context(ctx, 0);
+    if (!array || !*array)
+        return; /* no rows: NULL */
+    result_json(ctx, *array);
+    cJSON_Delete(*array);
+    *array = NULL;
+}
+
+/* ---- dates and timestamps (UTC; nothing here needs a time zone) ---- */
+
+#define NANOS_PER_SECOND 1000000000LL
+
+static bool timestamp_arg(sqlite3_context *ctx, sqlite3_value *v, struct sp_timestamp *ts)
+{
+    bool missing_zone;
+    const char *key = (const char *)sqlite3_value_text(v);
+    if (key && sp_timestamp_parse(key, ts, &missing_zone))
+        return true;
+    sqlite3_result_error(ctx, "INTERNAL: a TIMESTAMP value is not in its storage form", -1);
+    return false;
+}
+
+static __int128 timestamp_nanos(const struct sp_timestamp *ts)
+{
+    return (__int128)ts->seconds * NANOS_PER_SECOND + ts->nanos;
+}
+
+static void fn_current_timestamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    (void)argv;
+    const struct sp_sql_clock *clock = sqlite3_user_data(ctx);
+    char key[SP_TIMESTAMP_KEY_LEN + 1];
+    sp_timestamp_encode(&clock->now, key);
+    sqlite3_result_text(ctx, key, SP_TIMESTAMP_KEY_LEN, SQLITE_TRANSIENT);
+}
+
+/* sp_timestamp_add(ts, amount, nanoseconds per unit) */
+static void fn_timestamp_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct sp_timestamp ts;
+    if (any_null(argc, argv) || !timestamp_arg(ctx, argv[0], &ts))
+        return;
+    __int128 ns = timestamp_nanos(&ts) +
+                  (__int128)sqlite3_value_int64(argv[1]) * sqlite3_value_int64(argv[2]);
+    __int128 seconds =
+        ns >= 0 ? ns / NANOS_PER_SECOND : -((-ns + NANOS_PER_SECOND - 1) / NANOS_PER_SECOND);
+    struct sp_timestamp out = {(int64_t)seconds, (int32_t)(ns - seconds * NANOS_PER_SECOND)};
+    char key[SP_TIMESTAMP_KEY_LEN + 1], text[SP_TIMESTAMP_TEXT_MAX];
+    bool missing_zone;
+    if (seconds < -62135596800LL || seconds > 253402300799LL) {
+        sp_timestamp_format(&ts, text);
+        FN_ERROR(ctx, "OUT_OF_RANGE: Timestamp overflow: %s + %lld", text,
+                 (long long)sqlite3_value_int64(argv[1]));
+        return;
+    }
+    sp_timestamp_encode(&out, key);
+    (void)missing_zone;
+    sqlite3_result_text(ctx, key, SP_TIMESTAMP_KEY_LEN, SQLITE_TRANSIENT);
+}
+
+/* sp_timestamp_diff(a, b, nanoseconds per unit): whole units, truncated toward zero. */
+static void fn_timestamp_diff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct sp_timestamp a, b;
+    if (any_null(argc, argv) || !timestamp_arg(ctx, argv[0], &a) ||
+        !timestamp_arg(ctx, argv[1], &b))
+        return;
+    __int128 diff = (timestamp_nanos(&a) - timestamp_nanos(&b)) / sqlite3_value_int64(argv[2]);
+    if (diff > 9223372036854775807LL || diff < (-9223372036854775807LL - 1)) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: int64 overflow in TIMESTAMP_DIFF", -1);
+        return;
+    }
+    sqlite3_result_int64(ctx, (long long)diff);
+}
+
+static bool date_arg(sqlite3_context *ctx, sqlite3_value *v, int64_t *days)
+{
+    const char *text = (const char *)sqlite3_value_text(v);
+    if (text && sp_date_parse(text, days))
+        return true;
+    sqlite3_result_error(ctx, "INTERNAL: a DATE value is not in its storage form", -1);
+    return false;
+}
+
+static void date_result(sqlite3_context *ctx, int64_t days)
+{
+    int64_t min = sp_days_from_civil(1, 1, 1), max = sp_days_from_civil(9999, 12, 31);
+    char text[SP_DATE_TEXT_LEN + 1];
+    if (days < min || days > max) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: Date overflow", -1);
+        return;
+    }
+    sp_date_format(days, text);
+    sqlite3_result_text(ctx, text, SP_DATE_TEXT_LEN, SQLITE_TRANSIENT);
+}
+
+static unsigned month_days(int64_t year, unsigned month)
+{
+    static const unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* sp_date_add(date, amount, part): DAY, WEEK, MONTH, QUARTER, YEAR; a day past the end of
+ * the new month becomes its last day, as in GoogleSQL. */
+static void fn_date_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    int64_t days, year;
+    unsigned month, day;
+    if (any_null(argc, argv) || !date_arg(ctx, argv[0], &days))
+        return;
+    long long n = sqlite3_value_int64(argv[1]);
+    const char *part = (const char *)sqlite3_value_text(argv[2]);
+    if (n > 4000000 || n < -4000000) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: Date overflow", -1);
+        return;
+    }
+    if (strcmp(part, "DAY") == 0 || strcmp(part, "WEEK") == 0) {
+        date_result(ctx, days + n * (strcmp(part, "WEEK") == 0 ? 7 : 1));
+        return;
+    }
+    long long months = strcmp(part, "MONTH") == 0     ? n
+                       : strcmp(part, "QUARTER") == 0 ? 3 * n
+                                                      : 12 * n;
+    sp_civil_from_days(days, &year, &month, &day);
+    long long index = year * 12 + (month - 1) + months;
+    int64_t new_year = index >= 0 ? index / 12 : -((-index + 11) / 12);
+    unsigned new_month = (unsigned)(index - new_year * 12) + 1;
+    if (new_year < 1 || new_year > 9999) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: Date overflow", -1);
+        return;
+    }
+    unsigned last = month_days(new_year, new_month);
+    date_result(ctx, sp_days_from_civil(new_year, new_month, day > last ? last : day));
+}
+
+/* Weeks that start on Sunday: 1970-01-04 (day 3) starts week 1. */
+static int64_t sunday_week(int64_t days)
+{
+    int64_t shifted = days + 4;
+    return shifted >= 0 ? shifted / 7 : -((-shifted + 6) / 7);
+}
+
+/* sp_date_diff(a, b, part): boundaries crossed from b to a. */
+static void fn_date_diff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    int64_t a, b, ya, yb;
+    unsigned ma, mb, da, db;
+    if (any_null(argc, argv) || !date_arg(ctx, argv[0], &a) || !date_arg(ctx, argv[1], &b))
+        return;
+    const char *part = (const char *)sqlite3_value_text(argv[2]);
+    sp_civil_from_days(a, &ya, &ma, &da);
+    sp_civil_from_days(b, &yb, &mb, &db);
+    long long diff;
+    if (strcmp(part, "DAY") == 0)
+        diff = a - b;
+    else if (strcmp(part, "WEEK") == 0)
+        diff = sunday_week(a) - sunday_week(b);
+    else if (strcmp(part, "MONTH") == 0)
+        diff = (ya * 12 + ma) - (yb * 12 + mb);
+    else if (strcmp(part, "QUARTER") == 0)
+        diff = (ya * 4 + (ma - 1) / 3) - (yb * 4 + (mb - 1) / 3);
+    else
+        diff = ya - yb;
+    sqlite3_result_int64(ctx, diff);
+}
+
+/* sp_extract_date(part, date) */
+static void fn_extract_date(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    int64_t days, year;
+    unsigned month, day;
+    if (any_null(argc, argv) || !date_arg(ctx, argv[1], &days))
+        return;
+    const char *part = (const char *)sqlite3_value_text(argv[0]);
+    sp_civil_from_days(days, &year, &month, &day);
+    int64_t jan1 = sp_days_from_civil(year, 1, 1);
+    long long value;
+    if (strcmp(part, "YEAR") == 0)
+        value = year;
+    else if (strcmp(part, "MONTH") == 0)
+        value = month;
+    else if (strcmp(part, "DAY") == 0)
+        value = day;
+    else if (strcmp(part, "QUARTER") == 0)
+        value = (month - 1) / 3 + 1;
+    else if (strcmp(part, "DAYOFYEAR") == 0)
+        value = days - jan1 + 1;
+    else if (strcmp(part, "DAYOFWEEK") == 0)
+        value = ((days + 4) % 7 + 7) % 7 + 1; /* 1 = Sunday */
+    else /* WEEK: Sunday weeks; days before the year's first Sunday are week 0 */
+        value = sunday_week(days) - sunday_week(jan1) + (((jan1 + 4) % 7 + 7) % 7 == 0 ? 1 : 0);
+    sqlite3_result_int64(ctx, value);
+}
+
+/* ---- registration and errors ---- */
+
+struct fn_entry {
+    const char *name;
+    int nargs;
+    bool deterministic;
+    void (*fn)(sqlite3_context *, int, sqlite3_value **);
+};
+
+static const struct fn_entry scalar_functions[] = {
+    {"sp_raise", 1, true, fn_raise},
+    {"sp_int64_add", 2, true, fn_int64_add},
+    {"sp_int64_sub", 2, true, fn_int64_sub},
+    {"sp_int64_mul", 2, true, fn_int64_mul},
+    {"sp_int64_neg", 1, true, fn_int64_neg},
+    {"sp_int64_intdiv", 2, true, fn_int64_intdiv},
+    {"sp_int64_mod", 2, true, fn_int64_mod},
+    {"sp_int64_shift", 3, true, fn_int64_shift},
+    {"sp_float64_div", 2, true, fn_float64_div},
+    {"sp_numeric_add", 2, true, fn_numeric_add},
+    {"sp_numeric_sub", 2, true, fn_numeric_sub},
+    {"sp_numeric_mul", 2, true, fn_numeric_mul},
+    {"sp_numeric_div", 2, true, fn_numeric_div},
+    {"sp_numeric_intdiv", 2, true, fn_numeric_intdiv},
+    {"sp_numeric_mod", 2, true, fn_numeric_mod},
+    {"sp_numeric_neg", 1, true, fn_numeric_neg},
+    {"sp_cast", 4, true, fn_cast},
+    {"sp_like", 2, true, fn_like},
+    {"sp_bytes_concat", -1, true, fn_bytes_concat},
+    {"sp_lower", 1, true, fn_lower},
+    {"sp_upper", 1, true, fn_upper},
+    {"sp_substr", 2, true, fn_substr},
+    {"sp_substr", 3, true, fn_substr},
+    {"sp_starts_with", 2, true, fn_starts_with},
+    {"sp_ends_with", 2, true, fn_ends_with},
+    {"sp_abs", 2, true, fn_abs},
+    {"sp_sign", 2, true, fn_sign},
+    {"sp_math", 2, true, fn_math},
+    {"sp_round", 3, true, fn_round},
+    {"sp_pow", 2, true, fn_pow},
+    {"sp_generate_uuid", 0, false, fn_generate_uuid},
+    {"sp_check_length", 3, true, fn_check_length},
+    {"sp_check_nonnegative", 2, true, fn_check_nonnegative},
+    {"sp_array_element", 2, true, fn_array_element},
+    {"sp_array", -1, true, fn_array},
+    {"sp_timestamp_add", 3, true, fn_timestamp_add},
+    {"sp_timestamp_diff", 3, true, fn_timestamp_diff},
+    {"sp_date_add", 3, true, fn_date_add},
+    {"sp_date_diff", 3, true, fn_date_diff},
+    {"sp_extract_date", 2, true, fn_extract_date},
+};
+
+int sp_sql_functions_register(sqlite3 *db, const struct sp_sql_clock *clock)
+{
+    for (size_t i = 0; i < sizeof(scalar_functions) / sizeof(scalar_functions[0]); i++) {
+        const struct fn_entry *f = &scalar_functions[i];
+        int flags = SQLITE_UTF8 | (f->deterministic ? SQLITE_DETERMINISTIC : 0);
+        int rc = sqlite3_create_function(db, f->name, f->nargs, flags, NULL, f->fn, NULL, NULL);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    int rc = sqlite3_create_function(db, "sp_current_timestamp", 0, SQLITE_UTF8, (void *)clock,
+                                     fn_current_timestamp, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "sp_numeric_sum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                     NULL, NULL, numeric_step, numeric_sum_final);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "sp_array_agg", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                     NULL, NULL, array_agg_step, array_agg_final);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "sp_numeric_avg", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                     NULL, NULL, numeric_step, numeric_avg_final);
+    return rc;
+}
+
+enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st)
+{
+    const char *message = db ? sqlite3_errmsg(db) : "";
+    const char *colon = strstr(message, ": ");
+    if (colon && colon - message < 24) {
+        char name[24];
+        memcpy(name, message, (size_t)(colon - message));
+        name[colon - message] = '\0';
+        int code = em_code_from_name(name);
+        if (code > 0)
+            return EM_FAIL(st, (enum em_code)code, "%s", colon + 2);
+    }
+    if (strcmp(message, "integer overflow") == 0)
+        return EM_FAIL(st, EM_OUT_OF_RANGE, "int64 overflow in SUM");
+    if ((rc & 0xFF) == SQLITE_CONSTRAINT && strstr(message, "UNIQUE constraint failed"))
+        return EM_FAIL(st, EM_ALREADY_EXISTS, "Row already exists: %s",
+                       message + strlen("UNIQUE constraint failed: "));
+    if ((rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED)
+        return EM_FAIL(st, EM_ABORTED, "Transaction was aborted because of a concurrent write.");
+    em_log(EM_LOG_ERROR, "spanner: SQLite error %d: %s", rc, message);
+    return EM_FAIL(st, EM_INTERNAL, "Internal error while executing the statement.");
+}

@@ -1,0 +1,32 @@
+/*
+ * spanner_sql_functions: the SQLite user functions the translated SQL calls, and the one
+ * place that turns a SQLite error into a Spanner status.
+ *
+ * Every function is named sp_* and reports a GoogleSQL error as "CODE: message" (for
+ * example "OUT_OF_RANGE: int64 overflow: 9223372036854775807 + 1"); sp_sql_error() reads
+ * that prefix back. The constraint triggers of spanner_schema use the same format through
+ * sp_raise(). A SQLite error without the prefix is an emulator defect: logged, and answered
+ * INTERNAL without SQLite's text.
+ */
+#ifndef SPANNER_SQL_FUNCTIONS_H
+#define SPANNER_SQL_FUNCTIONS_H
+
+#include "em_status.h"
+#include "spanner_value.h"
+
+#include <sqlite3.h>
+
+/* The statement time CURRENT_TIMESTAMP() returns: the caller sets it once per request
+ * (from the emulator clock) before running the statement, so every row, and every
+ * statement of a request, sees the same time. */
+struct sp_sql_clock {
+    struct sp_timestamp now;
+};
+
+/* Registers every sp_* function on db; clock must outlive db. */
+int sp_sql_functions_register(sqlite3 *db, const struct sp_sql_clock *clock);
+
+/* The status for a failed sqlite3_step/prepare/exec (rc) on db. */
+enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * spanner_sql_translate: a GoogleSQL query or DML statement -> SQLite SQL, with types.
+ *
+ * The translator resolves every name against the schema (spanner_schema.h), gives every
+ * expression its GoogleSQL type, applies GoogleSQL's coercions (INT64 -> NUMERIC ->
+ * FLOAT64, string literals -> DATE/TIMESTAMP, untyped parameters and NULL take the type
+ * their context needs) and writes SQLite SQL over the storage forms of spanner_value.h.
+ * Where SQLite's semantics differ, the SQL calls the user functions of
+ * spanner_sql_functions.c (checked INT64 arithmetic, CAST with Spanner's errors,
+ * case-sensitive LIKE, ...), so a SQLite message never reaches a client.
+ *
+ * Output: the SQL text, the result columns (name, or "" when the column has none, and
+ * GoogleSQL type; every SQLite result column is named "$cN" so names never clash), and the
+ * parameters in the order of their SQLite numbers (?1, ?2, ...), each with its type: the
+ * declared one, or the one inferred from context for an untyped parameter (STRING when the
+ * context says nothing). Errors: INVALID_ARGUMENT for a statement that is wrong, and
+ * UNIMPLEMENTED for GoogleSQL this translator does not cover, both naming the construct
+ * and ending with "[at line:column]".
+ */
+#ifndef SPANNER_SQL_TRANSLATE_H
+#define SPANNER_SQL_TRANSLATE_H
+
+#include "spanner_schema.h"
+#include "spanner_sql_ast.h"
+
+struct sp_param_decl {
+    const char *name;
+    struct sp_type type;
+};
+
+struct sp_result_column {
+    const char *name; /* "" for an unnamed column (SELECT 1) */
+    struct sp_type type;
+};
+
+struct sp_param {
+    const char *name;
+    struct sp_type type;
+    bool declared; /* false: inferred, untyped in the request */
+};
+
+struct sp_translation {
+    struct sp_arena arena;
+    enum sp_statement_kind kind;
+    const char *sql;
+    const char *table; /* the DML target */
+    struct sp_result_column *columns;
+    int ncolumns;
+    struct sp_param *params; /* params[i] is ?(i+1) */
+    int nparams;
+};
+
+/* Translates one statement. decls are the request's paramTypes (a parameter used in sql
+ * but absent from decls is untyped). *out is freed with sp_translation_free. */
+enum em_code sp_translate(const struct sp_schema *schema, const char *sql,
+                          const struct sp_param_decl *decls, int ndecls,
+                          struct sp_translation **out, struct em_status *st);
+void sp_translation_free(struct sp_translation *translation);
+
+/* Translates an expression written in a table's DDL (CHECK, DEFAULT, generated column)
+ * against that table's columns, each column read as <row_prefix>."name" (e.g. NEW in a
+ * trigger) or plain "name" when row_prefix is NULL; table may be NULL for an expression
+ * that references no column (DEFAULT). The SQL lives in arena. */
+enum em_code sp_translate_table_expr(struct sp_arena *arena, const struct sp_schema *schema,
+                                     const struct sp_table *table, const char *text,
+                                     const char *row_prefix, const char **sql, struct sp_type *type,
+                                     struct em_status *st);
+
+/* Checks a query for a view (CREATE VIEW): it must translate. */
+enum em_code sp_translate_check_query(const struct sp_schema *schema, const char *text,
+                                      struct em_status *st);
+
+#endif

@@ -1,0 +1,753 @@
+/*
+ * spanner_value: GoogleSQL types and the conversions of values between Spanner's JSON
+ * encoding and their SQLite storage form (the table is in spanner_value.h).
+ */
+#include "spanner_value.h"
+
+#include "em_json.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const type_names[] = {
+    [SP_TYPE_UNKNOWN] = "TYPE_CODE_UNSPECIFIED",
+    [SP_TYPE_BOOL] = "BOOL",
+    [SP_TYPE_INT64] = "INT64",
+    [SP_TYPE_FLOAT64] = "FLOAT64",
+    [SP_TYPE_FLOAT32] = "FLOAT32",
+    [SP_TYPE_NUMERIC] = "NUMERIC",
+    [SP_TYPE_STRING] = "STRING",
+    [SP_TYPE_BYTES] = "BYTES",
+    [SP_TYPE_DATE] = "DATE",
+    [SP_TYPE_TIMESTAMP] = "TIMESTAMP",
+    [SP_TYPE_JSON] = "JSON",
+    [SP_TYPE_ARRAY] = "ARRAY",
+};
+
+const char *sp_type_code_name(enum sp_type_code code)
+{
+    if ((unsigned)code >= sizeof(type_names) / sizeof(type_names[0]))
+        return "TYPE_CODE_UNSPECIFIED";
+    return type_names[code];
+}
+
+enum sp_type_code sp_type_code_parse(const char *name)
+{
+    for (int c = SP_TYPE_BOOL; c <= SP_TYPE_ARRAY; c++)
+        if (strcmp(type_names[c], name) == 0)
+            return (enum sp_type_code)c;
+    return SP_TYPE_UNKNOWN;
+}
+
+static void format_scalar(enum sp_type_code code, long length, bool with_length, char *out,
+                          size_t size)
+{
+    if (with_length && (code == SP_TYPE_STRING || code == SP_TYPE_BYTES)) {
+        if (length == SP_LEN_MAX || length == 0)
+            snprintf(out, size, "%s(MAX)", sp_type_code_name(code));
+        else
+            snprintf(out, size, "%s(%ld)", sp_type_code_name(code), length);
+        return;
+    }
+    snprintf(out, size, "%s", sp_type_code_name(code));
+}
+
+void sp_type_format(const struct sp_type *type, bool with_length, char *out, size_t size)
+{
+    if (type->code != SP_TYPE_ARRAY) {
+        format_scalar(type->code, type->length, with_length, out, size);
+        return;
+    }
+    char element[32];
+    format_scalar(type->element, type->length, with_length, element, sizeof(element));
+    snprintf(out, size, "ARRAY<%s>", element);
+}
+
+bool sp_type_equal(const struct sp_type *a, const struct sp_type *b)
+{
+    return a->code == b->code && (a->code != SP_TYPE_ARRAY || a->element == b->element);
+}
+
+bool sp_type_is_numeric(enum sp_type_code code)
+{
+    return code == SP_TYPE_INT64 || code == SP_TYPE_FLOAT64 || code == SP_TYPE_FLOAT32 ||
+           code == SP_TYPE_NUMERIC;
+}
+
+cJSON *sp_type_to_json(const struct sp_type *type)
+{
+    cJSON *json = cJSON_CreateObject();
+    if (!json)
+        return NULL;
+    cJSON_AddStringToObject(json, "code", sp_type_code_name(type->code));
+    if (type->code == SP_TYPE_ARRAY) {
+        cJSON *element = cJSON_AddObjectToObject(json, "arrayElementType");
+        if (element)
+            cJSON_AddStringToObject(element, "code", sp_type_code_name(type->element));
+    }
+    return json;
+}
+
+enum em_code sp_type_from_json(const cJSON *json, const char *what, struct sp_type *out,
+                               struct em_status *st)
+{
+    memset(out, 0, sizeof(*out));
+    const char *code = cJSON_IsObject(json) ? em_json_string(json, "code") : NULL;
+    enum sp_type_code parsed = code ? sp_type_code_parse(code) : SP_TYPE_UNKNOWN;
+    if (parsed == SP_TYPE_UNKNOWN)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid type for %s: expected a Type with a code",
+                       what);
+    out->code = parsed;
+    out->length = (parsed == SP_TYPE_STRING || parsed == SP_TYPE_BYTES) ? SP_LEN_MAX : 0;
+    if (parsed != SP_TYPE_ARRAY)
+        return EM_OK;
+    const cJSON *element = cJSON_GetObjectItemCaseSensitive(json, "arrayElementType");
+    const char *element_code = cJSON_IsObject(element) ? em_json_string(element, "code") : NULL;
+    out->element = element_code ? sp_type_code_parse(element_code) : SP_TYPE_UNKNOWN;
+    if (out->element == SP_TYPE_UNKNOWN || out->element == SP_TYPE_ARRAY)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid type for %s: an ARRAY needs a scalar arrayElementType", what);
+    if (out->element == SP_TYPE_STRING || out->element == SP_TYPE_BYTES)
+        out->length = SP_LEN_MAX;
+    return EM_OK;
+}
+
+/* ---- NUMERIC ---- */
+
+#define NUMERIC_DIGITS 38
+
+static sp_numeric numeric_limit(void)
+{
+    sp_numeric limit = 1;
+    for (int i = 0; i < NUMERIC_DIGITS; i++)
+        limit *= 10;
+    return limit; /* 10^38: |value * 10^9| must stay below it */
+}
+
+bool sp_numeric_in_range(sp_numeric value)
+{
+    sp_numeric limit = numeric_limit();
+    return value < limit && value > -limit;
+}
+
+/* Appends one decimal digit to *acc; false past 10^38 (out of range). */
+static bool push_digit(sp_numeric *acc, int digit)
+{
+    if (*acc > (numeric_limit() - 1 - digit) / 10)
+        return false;
+    *acc = *acc * 10 + digit;
+    return true;
+}
+
+bool sp_numeric_parse(const char *text, sp_numeric *out)
+{
+    const char *p = text;
+    bool negative = false;
+    if (*p == '+' || *p == '-')
+        negative = *p++ == '-';
+    char digits[128];
+    size_t ndigits = 0, point = (size_t)-1;
+    bool any = false;
+    for (; isdigit((unsigned char)*p) || *p == '.'; p++) {
+        if (*p == '.') {
+            if (point != (size_t)-1)
+                return false;
+            point = ndigits;
+            continue;
+        }
+        any = true;
+        if (ndigits == 0 && *p == '0' && point == (size_t)-1)
+            continue; /* leading zeros of the integer part */
+        if (ndigits >= sizeof(digits))
+            return false;
+        digits[ndigits++] = *p;
+    }
+    if (!any)
+        return false;
+    long exponent = 0;
+    if (*p == 'e' || *p == 'E') {
+        char *end;
+        exponent = strtol(p + 1, &end, 10);
+        if (end == p + 1 || exponent > 100 || exponent < -100)
+            return false;
+        p = end;
+    }
+    if (*p != '\0')
+        return false;
+    /* value = digits * 10^(exponent - fraction digits); we want value * 10^9 */
+    long fraction = point == (size_t)-1 ? 0 : (long)(ndigits - point);
+    long shift = 9 + exponent - fraction; /* digits * 10^shift */
+    sp_numeric acc = 0;
+    long keep = (long)ndigits + (shift < 0 ? shift : 0);
+    for (long i = 0; i < keep; i++)
+        if (!push_digit(&acc, digits[i] - '0'))
+            return false;
+    for (long i = 0; i < shift; i++)
+        if (!push_digit(&acc, 0))
+            return false;
+    if (keep >= 0 && keep < (long)ndigits && digits[keep] >= '5')
+        acc += 1; /* half away from zero: the sign is applied below */
+    if (!sp_numeric_in_range(acc))
+        return false;
+    *out = negative ? -acc : acc;
+    return true;
+}
+
+static void digits_of(sp_numeric magnitude, char out[NUMERIC_DIGITS + 1])
+{
+    for (int i = NUMERIC_DIGITS - 1; i >= 0; i--) {
+        out[i] = (char)('0' + (int)(magnitude % 10));
+        magnitude /= 10;
+    }
+    out[NUMERIC_DIGITS] = '\0';
+}
+
+void sp_numeric_format(sp_numeric value, char out[SP_NUMERIC_TEXT_MAX])
+{
+    char digits[NUMERIC_DIGITS + 1];
+    digits_of(value < 0 ? -value : value, digits);
+    const char *integer = digits;
+    while (integer < digits + NUMERIC_DIGITS - 10 && *integer == '0')
+        integer++;
+    int int_len = (int)(digits + NUMERIC_DIGITS - 9 - integer);
+    char fraction[10];
+    memcpy(fraction, digits + NUMERIC_DIGITS - 9, 9);
+    int frac_len = 9;
+    while (frac_len > 0 && fraction[frac_len - 1] == '0')
+        frac_len--;
+    snprintf(out, SP_NUMERIC_TEXT_MAX, "%s%.*s%s%.*s", value < 0 ? "-" : "", int_len, integer,
+             frac_len ? "." : "", frac_len, fraction);
+}
+
+void sp_numeric_encode(sp_numeric value, char out[SP_NUMERIC_KEY_LEN + 1])
+{
+    out[0] = value < 0 ? 'N' : 'P';
+    digits_of(value < 0 ? -value : value, out + 1);
+    if (value < 0)
+        for (int i = 1; i <= NUMERIC_DIGITS; i++)
+            out[i] = (char)('9' - (out[i] - '0'));
+}
+
+bool sp_numeric_decode(const char *key, size_t len, sp_numeric *out)
+{
+    if (len != SP_NUMERIC_KEY_LEN || (key[0] != 'P' && key[0] != 'N'))
+        return false;
+    sp_numeric acc = 0;
+    for (size_t i = 1; i < len; i++) {
+        if (!isdigit((unsigned char)key[i]))
+            return false;
+        int digit = key[i] - '0';
+        acc = acc * 10 + (key[0] == 'N' ? 9 - digit : digit);
+    }
+    *out = key[0] == 'N' ? -acc : acc;
+    return true;
+}
+
+/* ---- DATE and TIMESTAMP (civil calendar conversions after Howard Hinnant) ---- */
+
+int64_t sp_days_from_civil(int64_t year, unsigned month, unsigned day)
+{
+    year -= month <= 2;
+    int64_t era = (year >= 0 ? year : year - 399) / 400;
+    int64_t yoe = year - era * 400;
+    int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void sp_civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *day)
+{
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *day = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+    *month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+    *year = yoe + era * 400 + (*month <= 2);
+}
+
+static bool is_leap(int64_t y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static unsigned days_in_month(int64_t year, unsigned month)
+{
+    static const unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return month == 2 && is_leap(year) ? 29 : days[month - 1];
+}
+
+/* Reads exactly n digits. */
+static bool read_digits(const char **p, int n, int *out)
+{
+    int value = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return false;
+        value = value * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = value;
+    return true;
+}
+
+/* YYYY-M[M]-D[D] at *p, advancing past it. */
+static bool read_date(const char **p, int64_t *days)
+{
+    int year, month, day;
+    if (!read_digits(p, 4, &year) || *(*p)++ != '-')
+        return false;
+    if (!read_digits(p, 2, &month) && !read_digits(p, 1, &month))
+        return false;
+    if (*(*p)++ != '-')
+        return false;
+    if (!read_digits(p, 2, &day) && !read_digits(p, 1, &day))
+        return false;
+    if (year < 1 || month < 1 || month > 12 || day < 1 ||
+        (unsigned)day > days_in_month(year, (unsigned)month))
+        return false;
+    *days = sp_days_from_civil(year, (unsigned)month, (unsigned)day);
+    return true;
+}
+
+bool sp_date_parse(const char *text, int64_t *days)
+{
+    const char *p = text;
+    return read_date(&p, days) && *p == '\0';
+}
+
+void sp_date_format(int64_t days, char out[SP_DATE_TEXT_LEN + 1])
+{
+    int64_t year;
+    unsigned month, day;
+    char text[48];
+    sp_civil_from_days(days, &year, &month, &day);
+    snprintf(text, sizeof(text), "%04d-%02u-%02u", (int)year, month % 100, day % 100);
+    memcpy(out, text, SP_DATE_TEXT_LEN);
+    out[SP_DATE_TEXT_LEN] = '\0';
+}
+
+#define MIN_TIMESTAMP_SECONDS (-62135596800LL) /* 0001-01-01T00:00:00Z */
+#define MAX_TIMESTAMP_SECONDS 253402300799LL   /* 9999-12-31T23:59:59Z */
+
+static bool read_zone(const char **p, int64_t *offset_seconds)
+{
+    if (**p == 'Z' || **p == 'z') {
+        (*p)++;
+        *offset_seconds = 0;
+        return true;
+    }
+    if (**p != '+' && **p != '-')
+        return false;
+    int sign = *(*p)++ == '-' ? -1 : 1, hours, minutes = 0;
+    if (!read_digits(p, 2, &hours) && !read_digits(p, 1, &hours))
+        return false;
+    if (**p == ':') {
+        (*p)++;
+        if (!read_digits(p, 2, &minutes))
+            return false;
+    }
+    if (hours > 14 || minutes > 59)
+        return false;
+    *offset_seconds = sign * (hours * 3600 + minutes * 60);
+    return true;
+}
+
+bool sp_timestamp_parse(const char *text, struct sp_timestamp *out, bool *missing_zone)
+{
+    const char *p = text;
+    int64_t days, offset = 0;
+    int hour = 0, minute = 0, second = 0, nanos = 0;
+    *missing_zone = false;
+    if (!read_date(&p, &days))
+        return false;
+    if (*p == 'T' || *p == 't' || *p == ' ') {
+        p++;
+        if (!read_digits(&p, 2, &hour) && !read_digits(&p, 1, &hour))
+            return false;
+        if (*p++ != ':' || !read_digits(&p, 2, &minute) || *p++ != ':' ||
+            !read_digits(&p, 2, &second))
+            return false;
+        if (*p == '.') {
+            p++;
+            int n = 0;
+            for (; isdigit((unsigned char)*p); p++, n++) {
+                if (n >= 9)
+                    return false;
+                nanos = nanos * 10 + (*p - '0');
+            }
+            if (n == 0)
+                return false;
+            for (; n < 9; n++)
+                nanos *= 10;
+        }
+        if (hour > 23 || minute > 59 || second > 59)
+            return false;
+    }
+    if (*p == ' ')
+        p++;
+    if (*p == '\0') {
+        *missing_zone = true;
+        return false;
+    }
+    if (!read_zone(&p, &offset) || *p != '\0')
+        return false;
+    int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset;
+    if (seconds < MIN_TIMESTAMP_SECONDS || seconds > MAX_TIMESTAMP_SECONDS)
+        return false;
+    out->seconds = seconds;
+    out->nanos = nanos;
+    return true;
+}
+
+static void split_seconds(int64_t seconds, int64_t *days, int *hour, int *minute, int *second)
+{
+    int64_t d = seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
+    int64_t rest = seconds - d * 86400;
+    *days = d;
+    *hour = (int)(rest / 3600);
+    *minute = (int)(rest / 60 % 60);
+    *second = (int)(rest % 60);
+}
+
+void sp_timestamp_encode(const struct sp_timestamp *ts, char out[SP_TIMESTAMP_KEY_LEN + 1])
+{
+    int64_t days;
+    int hour, minute, second;
+    char date[SP_DATE_TEXT_LEN + 1], text[80];
+    split_seconds(ts->seconds, &days, &hour, &minute, &second);
+    sp_date_format(days, date);
+    snprintf(text, sizeof(text), "%sT%02d:%02d:%02d.%09dZ", date, hour, minute, second,
+             (int)ts->nanos);
+    memcpy(out, text, SP_TIMESTAMP_KEY_LEN);
+    out[SP_TIMESTAMP_KEY_LEN] = '\0';
+}
+
+void sp_timestamp_format(const struct sp_timestamp *ts, char out[SP_TIMESTAMP_TEXT_MAX])
+{
+    char key[SP_TIMESTAMP_KEY_LEN + 1];
+    sp_timestamp_encode(ts, key);
+    size_t len = SP_TIMESTAMP_KEY_LEN - 1; /* without the Z */
+    while (key[len - 1] == '0')
+        len--;
+    if (key[len - 1] == '.')
+        len--;
+    snprintf(out, SP_TIMESTAMP_TEXT_MAX, "%.*sZ", (int)len, key);
+}
+
+/* ---- JSON -> storage ---- */
+
+void sp_stored_clear(struct sp_stored *stored)
+{
+    free(stored->data);
+    memset(stored, 0, sizeof(*stored));
+    stored->kind = SQLITE_NULL;
+}
+
+int sp_stored_bind(sqlite3_stmt *stmt, int index, const struct sp_stored *stored)
+{
+    switch (stored->kind) {
+    case SQLITE_INTEGER:
+        return sqlite3_bind_int64(stmt, index, stored->i);
+    case SQLITE_FLOAT:
+        return sqlite3_bind_double(stmt, index, stored->d);
+    case SQLITE_TEXT:
+        return sqlite3_bind_text(stmt, index, stored->data, (int)stored->len, SQLITE_TRANSIENT);
+    case SQLITE_BLOB:
+        return sqlite3_bind_blob(stmt, index, stored->data ? stored->data : "", (int)stored->len,
+                                 SQLITE_TRANSIENT);
+    default:
+        return sqlite3_bind_null(stmt, index);
+    }
+}
+
+static enum em_code stored_text(struct sp_stored *stored, const char *text, size_t len,
+                                struct em_status *st)
+{
+    stored->data = malloc(len + 1);
+    if (!stored->data)
+        return EM_FAIL_OOM(st);
+    memcpy(stored->data, text, len);
+    stored->data[len] = '\0';
+    stored->len = len;
+    stored->kind = SQLITE_TEXT;
+    return EM_OK;
+}
+
+static enum em_code bad_value(const struct sp_type *type, const char *what, struct em_status *st)
+{
+    char name[48];
+    sp_type_format(type, false, name, sizeof(name));
+    return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid value for %s: expected %s", what, name);
+}
+
+static size_t utf8_chars(const char *text, size_t len)
+{
+    size_t chars = 0;
+    for (size_t i = 0; i < len; i++)
+        chars += ((unsigned char)text[i] & 0xC0) != 0x80;
+    return chars;
+}
+
+static enum em_code check_length(const struct sp_type *type, size_t units, const char *what,
+                                 struct em_status *st)
+{
+    long limit = type->length;
+    if (limit == SP_LEN_MAX || limit == 0)
+        limit = type->code == SP_TYPE_BYTES || type->element == SP_TYPE_BYTES ? SP_BYTES_MAX
+                                                                              : SP_STRING_MAX_CHARS;
+    if ((long)units > limit)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "New value exceeds the maximum size limit for this column: %s, size: %zu, "
+                       "limit: %ld.",
+                       what, units, limit);
+    return EM_OK;
+}
+
+static enum em_code float_from_json(const struct sp_type *type, const cJSON *json, const char *what,
+                                    struct sp_stored *stored, struct em_status *st)
+{
+    double d;
+    if (cJSON_IsNumber(json)) {
+        d = json->valuedouble;
+    } else if (cJSON_IsString(json) && strcmp(json->valuestring, "Infinity") == 0) {
+        d = INFINITY;
+    } else if (cJSON_IsString(json) && strcmp(json->valuestring, "-Infinity") == 0) {
+        d = -INFINITY;
+    } else if (cJSON_IsString(json) && strcmp(json->valuestring, "NaN") == 0) {
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid value for %s: NaN cannot be stored by this emulator", what);
+    } else {
+        return bad_value(type, what, st);
+    }
+    stored->kind = SQLITE_FLOAT;
+    stored->d = type->code == SP_TYPE_FLOAT32 ? (double)(float)d : d;
+    return EM_OK;
+}
+
+static enum em_code scalar_from_json(const struct sp_type *type, const cJSON *json,
+                                     const char *what, struct sp_stored *stored,
+                                     struct em_status *st)
+{
+    const char *s = cJSON_IsString(json) ? json->valuestring : NULL;
+    switch (type->code) {
+    case SP_TYPE_BOOL:
+        if (!cJSON_IsBool(json))
+            return bad_value(type, what, st);
+        stored->kind = SQLITE_INTEGER;
+        stored->i = cJSON_IsTrue(json);
+        return EM_OK;
+    case SP_TYPE_INT64: {
+        int64_t v;
+        if (!em_json_value_int64(json, &v))
+            return bad_value(type, what, st);
+        stored->kind = SQLITE_INTEGER;
+        stored->i = v;
+        return EM_OK;
+    }
+    case SP_TYPE_FLOAT64:
+    case SP_TYPE_FLOAT32:
+        return float_from_json(type, json, what, stored, st);
+    case SP_TYPE_NUMERIC: {
+        sp_numeric n;
+        char key[SP_NUMERIC_KEY_LEN + 1];
+        if (!s || !sp_numeric_parse(s, &n))
+            return bad_value(type, what, st);
+        sp_numeric_encode(n, key);
+        return stored_text(stored, key, SP_NUMERIC_KEY_LEN, st);
+    }
+    case SP_TYPE_STRING:
+        if (!s)
+            return bad_value(type, what, st);
+        if (check_length(type, utf8_chars(s, strlen(s)), what, st))
+            return st->code;
+        return stored_text(stored, s, strlen(s), st);
+    case SP_TYPE_BYTES: {
+        unsigned char *bytes;
+        size_t len;
+        if (!s || !em_b64_decode(s, strlen(s), &bytes, &len))
+            return bad_value(type, what, st);
+        stored->kind = SQLITE_BLOB;
+        stored->data = (char *)bytes;
+        stored->len = len;
+        return check_length(type, len, what, st);
+    }
+    case SP_TYPE_DATE: {
+        int64_t days;
+        char text[SP_DATE_TEXT_LEN + 1];
+        if (!s || !sp_date_parse(s, &days))
+            return bad_value(type, what, st);
+        sp_date_format(days, text);
+        return stored_text(stored, text, SP_DATE_TEXT_LEN, st);
+    }
+    case SP_TYPE_TIMESTAMP: {
+        struct sp_timestamp ts;
+        bool missing_zone;
+        char key[SP_TIMESTAMP_KEY_LEN + 1];
+        if (!s || !sp_timestamp_parse(s, &ts, &missing_zone))
+            return bad_value(type, what, st);
+        sp_timestamp_encode(&ts, key);
+        return stored_text(stored, key, SP_TIMESTAMP_KEY_LEN, st);
+    }
+    case SP_TYPE_JSON: {
+        cJSON *doc = s ? cJSON_Parse(s) : NULL;
+        if (!doc)
+            return bad_value(type, what, st);
+        char *text = cJSON_PrintUnformatted(doc);
+        cJSON_Delete(doc);
+        if (!text)
+            return EM_FAIL_OOM(st);
+        stored->kind = SQLITE_TEXT;
+        stored->data = text;
+        stored->len = strlen(text);
+        return EM_OK;
+    }
+    default:
+        return bad_value(type, what, st);
+    }
+}
+
+/* The JSON form of a stored scalar (a checked array element's canonical encoding). */
+static cJSON *scalar_to_json(enum sp_type_code code, int kind, int64_t i, double d,
+                             const char *data, size_t len);
+
+static enum em_code array_from_json(const struct sp_type *type, const cJSON *json, const char *what,
+                                    struct sp_stored *stored, struct em_status *st)
+{
+    if (!cJSON_IsArray(json))
+        return bad_value(type, what, st);
+    struct sp_type element = {type->element, SP_TYPE_UNKNOWN, type->length};
+    cJSON *normalized = cJSON_CreateArray();
+    if (!normalized)
+        return EM_FAIL_OOM(st);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, json)
+    {
+        struct sp_stored one = {SQLITE_NULL};
+        cJSON *out = NULL;
+        if (!cJSON_IsNull(item) && scalar_from_json(&element, item, what, &one, st)) {
+            cJSON_Delete(normalized);
+            return st->code;
+        }
+        out = cJSON_IsNull(item)
+                  ? cJSON_CreateNull()
+                  : scalar_to_json(element.code, one.kind, one.i, one.d, one.data, one.len);
+        sp_stored_clear(&one);
+        if (!out) {
+            cJSON_Delete(normalized);
+            return EM_FAIL_OOM(st);
+        }
+        cJSON_AddItemToArray(normalized, out);
+    }
+    char *text = em_json_print_free(normalized);
+    if (!text)
+        return EM_FAIL_OOM(st);
+    stored->kind = SQLITE_TEXT;
+    stored->data = text;
+    stored->len = strlen(text);
+    return EM_OK;
+}
+
+enum em_code sp_value_from_json(const struct sp_type *type, const cJSON *json, const char *what,
+                                struct sp_stored *stored, struct em_status *st)
+{
+    memset(stored, 0, sizeof(*stored));
+    stored->kind = SQLITE_NULL;
+    if (!json)
+        return bad_value(type, what, st);
+    if (cJSON_IsNull(json))
+        return EM_OK;
+    enum em_code code = type->code == SP_TYPE_ARRAY
+                            ? array_from_json(type, json, what, stored, st)
+                            : scalar_from_json(type, json, what, stored, st);
+    if (code)
+        sp_stored_clear(stored);
+    return code;
+}
+
+/* ---- storage -> JSON ---- */
+
+static cJSON *float_to_json(double d)
+{
+    if (isnan(d))
+        return cJSON_CreateString("NaN");
+    if (isinf(d))
+        return cJSON_CreateString(d > 0 ? "Infinity" : "-Infinity");
+    return cJSON_CreateNumber(d);
+}
+
+static cJSON *scalar_to_json(enum sp_type_code code, int kind, int64_t i, double d,
+                             const char *data, size_t len)
+{
+    char text[64];
+    switch (code) {
+    case SP_TYPE_BOOL:
+        return kind == SQLITE_INTEGER ? cJSON_CreateBool(i != 0) : NULL;
+    case SP_TYPE_INT64:
+        if (kind != SQLITE_INTEGER)
+            return NULL;
+        snprintf(text, sizeof(text), "%lld", (long long)i);
+        return cJSON_CreateString(text);
+    case SP_TYPE_FLOAT64:
+    case SP_TYPE_FLOAT32:
+        if (kind == SQLITE_INTEGER)
+            return float_to_json((double)i);
+        return kind == SQLITE_FLOAT ? float_to_json(d) : NULL;
+    case SP_TYPE_NUMERIC: {
+        sp_numeric n;
+        if (kind != SQLITE_TEXT || !sp_numeric_decode(data, len, &n))
+            return NULL;
+        sp_numeric_format(n, text);
+        return cJSON_CreateString(text);
+    }
+    case SP_TYPE_BYTES: {
+        if (kind != SQLITE_BLOB && kind != SQLITE_TEXT)
+            return NULL;
+        char *b64 = em_b64_encode((const unsigned char *)data, len);
+        cJSON *out = b64 ? cJSON_CreateString(b64) : NULL;
+        free(b64);
+        return out;
+    }
+    case SP_TYPE_TIMESTAMP: {
+        struct sp_timestamp ts;
+        bool missing_zone;
+        if (kind != SQLITE_TEXT || !sp_timestamp_parse(data, &ts, &missing_zone))
+            return NULL;
+        sp_timestamp_format(&ts, text);
+        return cJSON_CreateString(text);
+    }
+    case SP_TYPE_STRING:
+    case SP_TYPE_DATE:
+    case SP_TYPE_JSON:
+        return kind == SQLITE_TEXT ? cJSON_CreateString(data) : NULL;
+    default:
+        return NULL;
+    }
+}
+
+cJSON *sp_value_to_json(const struct sp_type *type, sqlite3_value *value)
+{
+    int kind = sqlite3_value_type(value);
+    if (kind == SQLITE_NULL)
+        return cJSON_CreateNull();
+    if (type->code == SP_TYPE_ARRAY) {
+        /* stored in the JSON encoding already (checked on write) */
+        return kind == SQLITE_TEXT ? cJSON_Parse((const char *)sqlite3_value_text(value)) : NULL;
+    }
+    const char *data = NULL;
+    size_t len = 0;
+    if (kind == SQLITE_TEXT || kind == SQLITE_BLOB) {
+        data = kind == SQLITE_TEXT ? (const char *)sqlite3_value_text(value)
+                                   : (const char *)sqlite3_value_blob(value);
+        len = (size_t)sqlite3_value_bytes(value);
+        if (!data)
+            data = "";
+    }
+    return scalar_to_json(type->code, kind, sqlite3_value_int64(value), sqlite3_value_double(value),
+                          data, len);
+}

@@ -1,0 +1,353 @@
+/*
+ * test_spanner_ddl: Spanner DDL applied to a schema: the canonical getDdl text gcloud
+ * parses, Spanner's validation errors (and that a failed statement changes nothing), and
+ * the SQLite storage behaving as Spanner does: interleaving with CASCADE and NO ACTION,
+ * foreign keys, CHECK constraints, NOT NULL, and ALTER TABLE on a table holding rows.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "spanner_test_db.h"
+
+static struct sp_test_db db;
+
+static int setup(void **state)
+{
+    (void)state;
+    return sp_test_open(&db, NULL);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sp_test_close(&db);
+    return 0;
+}
+
+static void ddl_ok(const char *statement)
+{
+    char *error = sp_test_ddl(&db, statement);
+    if (error)
+        fprintf(stderr, "unexpected error for %s\n  %s\n", statement, error);
+    assert_null(error);
+}
+
+static void ddl_fails(const char *statement, const char *expected)
+{
+    char *error = sp_test_ddl(&db, statement);
+    assert_non_null(error);
+    if (strcmp(error, expected) != 0)
+        fprintf(stderr, "for %s\n  expected: %s\n  got:      %s\n", statement, expected, error);
+    assert_string_equal(error, expected);
+    free(error);
+}
+
+static void sql_is(const char *sql, const char *expected)
+{
+    char *out = sp_test_run(&db, sql);
+    if (!out || strcmp(out, expected) != 0)
+        fprintf(stderr, "for %s\n  expected: %s\n  got:      %s\n", sql, expected,
+                out ? out : "(null)");
+    assert_non_null(out);
+    assert_string_equal(out, expected);
+    free(out);
+}
+
+/* The getDdl statements joined with "\n;\n". */
+static char *ddl_text(void)
+{
+    int count;
+    char **statements = sp_schema_statements(db.schema, &count);
+    struct sp_buf buf = {0};
+    for (int i = 0; i < count; i++)
+        sp_buf_printf(&buf, "%s%s", i ? "\n;\n" : "", statements[i]);
+    sp_strings_free(statements, count);
+    return sp_buf_take(&buf);
+}
+
+static void test_canonical_print(void **state)
+{
+    (void)state;
+    ddl_ok("create table Singers (SingerId int64 not null, Name string(max), "
+           "Ts timestamp options (allow_commit_timestamp=true)) primary key (SingerId)");
+    ddl_ok("CREATE TABLE Albums (\n  SingerId INT64 NOT NULL,\n  AlbumId INT64 NOT NULL,\n"
+           "  Title STRING(1024) DEFAULT ('untitled'),\n  Tags ARRAY<STRING(10)>,\n"
+           "  Price NUMERIC,\n  Upper STRING(MAX) AS (UPPER(Title)) STORED,\n"
+           "  Created TIMESTAMP,\n  CONSTRAINT PositivePrice CHECK (Price > 0),\n"
+           ") PRIMARY KEY (SingerId, AlbumId DESC),\n"
+           "  INTERLEAVE IN PARENT Singers ON DELETE CASCADE,\n"
+           "  ROW DELETION POLICY (OLDER_THAN(Created, INTERVAL 30 DAY));");
+    ddl_ok("CREATE UNIQUE NULL_FILTERED INDEX AlbumsByTitle ON Albums(Title DESC) "
+           "STORING (Price), INTERLEAVE IN Singers");
+    ddl_ok("CREATE TABLE Venues (VenueId INT64 NOT NULL, SingerId INT64, "
+           "CONSTRAINT FK_Singer FOREIGN KEY (SingerId) REFERENCES Singers (SingerId)) "
+           "PRIMARY KEY (VenueId)");
+    ddl_ok("CREATE VIEW Names SQL SECURITY INVOKER AS SELECT Name FROM Singers");
+    char *text = ddl_text();
+    assert_string_equal(text, "CREATE TABLE Singers (\n"
+                              "  SingerId INT64 NOT NULL,\n"
+                              "  Name STRING(MAX),\n"
+                              "  Ts TIMESTAMP OPTIONS (\n"
+                              "    allow_commit_timestamp = true\n"
+                              "  ),\n"
+                              ") PRIMARY KEY(SingerId)\n;\n"
+                              "CREATE TABLE Albums (\n"
+                              "  SingerId INT64 NOT NULL,\n"
+                              "  AlbumId INT64 NOT NULL,\n"
+                              "  Title STRING(1024) DEFAULT ('untitled'),\n"
+                              "  Tags ARRAY<STRING(10)>,\n"
+                              "  Price NUMERIC,\n"
+                              "  Upper STRING(MAX) AS (UPPER(Title)) STORED,\n"
+                              "  Created TIMESTAMP,\n"
+                              "  CONSTRAINT PositivePrice CHECK(Price > 0),\n"
+                              ") PRIMARY KEY(SingerId, AlbumId DESC),\n"
+                              "  INTERLEAVE IN PARENT Singers ON DELETE CASCADE,\n"
+                              "  ROW DELETION POLICY (OLDER_THAN(Created, INTERVAL 30 DAY))\n;\n"
+                              "CREATE UNIQUE NULL_FILTERED INDEX AlbumsByTitle ON Albums(Title "
+                              "DESC) STORING (Price), INTERLEAVE IN Singers\n;\n"
+                              "CREATE TABLE Venues (\n"
+                              "  VenueId INT64 NOT NULL,\n"
+                              "  SingerId INT64,\n"
+                              "  CONSTRAINT FK_Singer FOREIGN KEY(SingerId) REFERENCES "
+                              "Singers(SingerId),\n"
+                              ") PRIMARY KEY(VenueId)\n;\n"
+                              "CREATE VIEW Names SQL SECURITY INVOKER AS SELECT Name FROM Singers");
+    free(text);
+    /* gcloud's regex: CREATE\s+TABLE\s+([\w.]+)\s+\(\s+ */
+    sql_is("SELECT Name FROM Names", "[]");
+}
+
+static void test_validation(void **state)
+{
+    (void)state;
+    ddl_ok("CREATE TABLE Singers (SingerId INT64 NOT NULL, Name STRING(MAX), Info JSON) "
+           "PRIMARY KEY (SingerId)");
+    static const struct {
+        const char *statement, *error;
+    } cases[] = {
+        {"CREATE TABLE Singers (a INT64) PRIMARY KEY (a)",
+         "FAILED_PRECONDITION: Duplicate name in schema: Singers."},
+        {"CREATE TABLE singers (a INT64) PRIMARY KEY (a)",
+         "FAILED_PRECONDITION: Duplicate name in schema: singers."},
+        {"CREATE TABLE T (a INT64, A STRING(MAX)) PRIMARY KEY (a)",
+         "INVALID_ARGUMENT: Duplicate column name T.A."},
+        {"CREATE TABLE T (a INT64) PRIMARY KEY (b)",
+         "INVALID_ARGUMENT: Table T references nonexistent key column b."},
+        {"CREATE TABLE T (a JSON) PRIMARY KEY (a)",
+         "INVALID_ARGUMENT: Column T.a has type JSON, which cannot be part of a key."},
+        {"CREATE TABLE T (a STRING) PRIMARY KEY (a)",
+         "INVALID_ARGUMENT: Syntax error: Expected \"(\" but got \")\" [at 1:25]"},
+        {"CREATE TABLE T (a INT64) PRIMARY KEY (a), INTERLEAVE IN PARENT Nope",
+         "NOT_FOUND: Table not found: Nope"},
+        {"CREATE TABLE T (a INT64) PRIMARY KEY (a), INTERLEAVE IN PARENT Singers",
+         "INVALID_ARGUMENT: Table T does not reference parent key column SingerId."},
+        {"CREATE TABLE T (SingerId STRING(MAX)) PRIMARY KEY (SingerId), INTERLEAVE IN PARENT "
+         "Singers",
+         "INVALID_ARGUMENT: Key column T.SingerId does not match parent key column "
+         "Singers.SingerId in type or order."},
+        {"CREATE TABLE T (a INT64, b STRING(MAX) DEFAULT (1)) PRIMARY KEY (a)",
+         "INVALID_ARGUMENT: Expression of type INT64 cannot be the default value of column b of "
+         "type STRING."},
+        {"CREATE TABLE T (a INT64, b INT64 AS (nope + 1) STORED) PRIMARY KEY (a)",
+         "INVALID_ARGUMENT: Unrecognized name: nope [at 1:1]"},
+        {"CREATE TABLE T (a INT64, CHECK (a)) PRIMARY KEY (a)",
+         "INVALID_ARGUMENT: Check constraint a must be a BOOL expression."},
+        {"CREATE TABLE T (a INT64, CHECK (a > @p)) PRIMARY KEY (a)",
+         "INVALID_ARGUMENT: Query parameters cannot be used in DDL [at 1:5]"},
+        {"CREATE TABLE T (a INT64 OPTIONS (allow_commit_timestamp = true)) PRIMARY KEY (a)",
+         "INVALID_ARGUMENT: Column a has invalid type INT64: allow_commit_timestamp is only "
+         "allowed on TIMESTAMP columns."},
+        {"CREATE TABLE T (a INT64, t INT64) PRIMARY KEY (a), ROW DELETION POLICY "
+         "(OLDER_THAN(t, INTERVAL 1 DAY))",
+         "INVALID_ARGUMENT: Row deletion policy column T.t must be of type TIMESTAMP."},
+        {"CREATE TABLE T (a INT64, CONSTRAINT fk FOREIGN KEY (a) REFERENCES Singers (Name)) "
+         "PRIMARY KEY (a)",
+         "INVALID_ARGUMENT: Foreign key fk: column T.a and referenced column Singers.Name have "
+         "different types."},
+        {"CREATE INDEX I ON Nope(a)", "NOT_FOUND: Table not found: Nope"},
+        {"CREATE INDEX I ON Singers(Nope)",
+         "INVALID_ARGUMENT: Index I specifies key column Nope which does not exist in the "
+         "index's base table."},
+        {"CREATE INDEX I ON Singers(Info)",
+         "INVALID_ARGUMENT: Index I contains a key column Info of type JSON which is not "
+         "supported."},
+        {"CREATE INDEX I ON Singers(Name) STORING (SingerId)",
+         "INVALID_ARGUMENT: Index I specifies stored column SingerId which is a key of the base "
+         "table."},
+        {"DROP TABLE Nope", "NOT_FOUND: Table not found: Nope"},
+        {"DROP INDEX Nope", "NOT_FOUND: Index not found: Nope"},
+        {"ALTER TABLE Singers DROP COLUMN SingerId",
+         "FAILED_PRECONDITION: Cannot drop key column SingerId."},
+        {"ALTER TABLE Singers ADD COLUMN Name INT64",
+         "FAILED_PRECONDITION: Duplicate column name Singers.Name."},
+        {"ALTER TABLE Singers ADD COLUMN Age INT64 NOT NULL",
+         "FAILED_PRECONDITION: Cannot add NOT NULL column Singers.Age to existing table "
+         "Singers."},
+        {"ALTER TABLE Singers ALTER COLUMN Name INT64",
+         "FAILED_PRECONDITION: Cannot change the type of column Name from STRING to INT64."},
+        {"ALTER TABLE Singers ALTER COLUMN SingerId STRING(MAX)",
+         "FAILED_PRECONDITION: Cannot change the type of column SingerId from INT64 to STRING."},
+        {"CREATE SEQUENCE s OPTIONS (sequence_kind = 'bit_reversed_positive')",
+         "UNIMPLEMENTED: CREATE SEQUENCE is not supported by this emulator [at 1:8]"},
+        {"ALTER DATABASE d SET OPTIONS (x = 1)",
+         "UNIMPLEMENTED: This ALTER statement is not supported by this emulator [at 1:7]"},
+        {"CREATE TABLE T (a INT64) PRIMARY KEY (a) garbage",
+         "INVALID_ARGUMENT: Syntax error: Unexpected identifier garbage [at 1:42]"},
+        {"CREATE VIEW V AS SELECT 1",
+         "INVALID_ARGUMENT: View V is missing the SQL SECURITY INVOKER clause."},
+        {"CREATE VIEW V SQL SECURITY INVOKER AS SELECT Nope FROM Singers",
+         "INVALID_ARGUMENT: Unrecognized name: Nope [at 1:8]"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        ddl_fails(cases[i].statement, cases[i].error);
+    /* nothing of the failed statements stayed */
+    char *text = ddl_text();
+    assert_string_equal(text, "CREATE TABLE Singers (\n  SingerId INT64 NOT NULL,\n"
+                              "  Name STRING(MAX),\n  Info JSON,\n) PRIMARY KEY(SingerId)");
+    free(text);
+    ddl_ok("CREATE INDEX SingersByName ON Singers(Name)");
+    ddl_fails("DROP TABLE Singers",
+              "FAILED_PRECONDITION: Cannot drop table Singers with indices: SingersByName.");
+    ddl_fails("ALTER TABLE Singers DROP COLUMN Name",
+              "FAILED_PRECONDITION: Cannot drop column Name from table Singers because it is used "
+              "by index SingersByName.");
+    ddl_ok("CREATE TABLE Albums (SingerId INT64 NOT NULL, AlbumId INT64 NOT NULL) "
+           "PRIMARY KEY (SingerId, AlbumId), INTERLEAVE IN PARENT Singers ON DELETE NO ACTION");
+    ddl_ok("DROP INDEX SingersByName");
+    ddl_fails("DROP TABLE Singers",
+              "FAILED_PRECONDITION: Cannot drop table Singers with interleaved tables: Albums.");
+    ddl_ok("DROP TABLE Albums");
+    ddl_ok("DROP TABLE Singers");
+    ddl_ok("DROP TABLE IF EXISTS Singers");
+    text = ddl_text();
+    assert_string_equal(text, "");
+    free(text);
+}
+
+static void test_interleave_rules(void **state)
+{
+    (void)state;
+    ddl_ok("CREATE TABLE P (Id INT64 NOT NULL) PRIMARY KEY (Id)");
+    ddl_ok("CREATE TABLE Kept (Id INT64 NOT NULL, K INT64 NOT NULL) PRIMARY KEY (Id, K), "
+           "INTERLEAVE IN PARENT P ON DELETE NO ACTION");
+    ddl_ok("CREATE TABLE Gone (Id INT64 NOT NULL, G INT64 NOT NULL) PRIMARY KEY (Id, G), "
+           "INTERLEAVE IN PARENT P ON DELETE CASCADE");
+    ddl_ok("CREATE TABLE GrandChild (Id INT64 NOT NULL, G INT64 NOT NULL, X INT64 NOT NULL) "
+           "PRIMARY KEY (Id, G, X), INTERLEAVE IN PARENT Gone ON DELETE CASCADE");
+    sql_is("INSERT INTO P (Id) VALUES (1), (2)", "modified 2");
+    sql_is("INSERT INTO Kept (Id, K) VALUES (1, 1)", "modified 1");
+    sql_is("INSERT INTO Gone (Id, G) VALUES (2, 1)", "modified 1");
+    sql_is("INSERT INTO GrandChild (Id, G, X) VALUES (2, 1, 1)", "modified 1");
+    sql_is("INSERT INTO GrandChild (Id, G, X) VALUES (2, 5, 1)",
+           "NOT_FOUND: Parent row for a row in table GrandChild is missing. Row cannot be "
+           "written.");
+    sql_is("DELETE FROM P WHERE Id = 1",
+           "FAILED_PRECONDITION: Delete failed: a row of table P still has child rows in table "
+           "Kept (INTERLEAVE ... ON DELETE NO ACTION).");
+    sql_is("DELETE FROM P WHERE Id = 2", "modified 1");
+    sql_is("SELECT (SELECT COUNT(*) FROM Gone), (SELECT COUNT(*) FROM GrandChild)",
+           "[[\"0\",\"0\"]]");
+    ddl_ok("ALTER TABLE Kept SET ON DELETE CASCADE");
+    sql_is("DELETE FROM P WHERE Id = 1", "modified 1");
+    sql_is("SELECT COUNT(*) FROM Kept", "[[\"0\"]]");
+}
+
+static void test_constraints_on_rows(void **state)
+{
+    (void)state;
+    ddl_ok("CREATE TABLE Singers (SingerId INT64 NOT NULL, Name STRING(5)) PRIMARY KEY "
+           "(SingerId)");
+    ddl_ok("CREATE TABLE Concerts (Id INT64 NOT NULL, SingerId INT64, Price INT64, "
+           "CONSTRAINT Positive CHECK (Price > 0), "
+           "CONSTRAINT FK_Singer FOREIGN KEY (SingerId) REFERENCES Singers (SingerId)) "
+           "PRIMARY KEY (Id)");
+    sql_is("INSERT INTO Singers (SingerId, Name) VALUES (1, 'Ann'), (2, NULL)", "modified 2");
+    sql_is("INSERT INTO Concerts (Id, SingerId, Price) VALUES (1, 1, 10), (2, NULL, NULL)",
+           "modified 2");
+    sql_is("INSERT INTO Concerts (Id, SingerId, Price) VALUES (3, 1, -1)",
+           "OUT_OF_RANGE: Check constraint `Concerts`.`Positive` is violated");
+    sql_is("INSERT INTO Concerts (Id, SingerId) VALUES (3, 9)",
+           "FAILED_PRECONDITION: Foreign key constraint `FK_Singer` is violated on table "
+           "`Concerts`. Cannot find referenced values in Singers.");
+    sql_is("DELETE FROM Singers WHERE SingerId = 1",
+           "FAILED_PRECONDITION: Foreign key constraint `FK_Singer` is violated on table "
+           "`Concerts`. Cannot delete a row of Singers that rows of Concerts reference.");
+    sql_is("UPDATE Concerts SET Price = 0 WHERE Id = 1",
+           "OUT_OF_RANGE: Check constraint `Concerts`.`Positive` is violated");
+
+    /* ALTER on a table with rows: existing data is checked, defaults fill old rows */
+    ddl_fails("ALTER TABLE Singers ALTER COLUMN Name STRING(5) NOT NULL",
+              "FAILED_PRECONDITION: Adding a NOT NULL constraint on a column Singers.Name that "
+              "contains NULL values.");
+    ddl_fails("ALTER TABLE Singers ALTER COLUMN Name STRING(2)",
+              "FAILED_PRECONDITION: Reducing the length of column Singers.Name below the size of "
+              "existing values.");
+    ddl_fails("ALTER TABLE Concerts ADD CONSTRAINT Cheap CHECK (Price < 5)",
+              "FAILED_PRECONDITION: Check constraint `Concerts`.`Cheap` is violated by an existing "
+              "row");
+    /* the failed statements left neither the schema nor the stored rows changed */
+    char *text = ddl_text();
+    assert_non_null(strstr(text, "  Name STRING(5),\n"));
+    assert_null(strstr(text, "Cheap"));
+    free(text);
+    sql_is("INSERT INTO Concerts (Id, SingerId, Price) VALUES (7, 1, 6)", "modified 1");
+    sql_is("DELETE FROM Concerts WHERE Id = 7", "modified 1");
+    ddl_ok("ALTER TABLE Singers ADD COLUMN Country STRING(MAX) NOT NULL DEFAULT ('NZ')");
+    sql_is("SELECT SingerId, Country FROM Singers ORDER BY 1", "[[\"1\",\"NZ\"],[\"2\",\"NZ\"]]");
+    sql_is("INSERT INTO Singers (SingerId) VALUES (3) THEN RETURN Country",
+           "modified 1 [[\"NZ\"]]");
+    ddl_ok("ALTER TABLE Singers ALTER COLUMN Name BYTES(MAX)");
+    sql_is("SELECT Name FROM Singers WHERE SingerId = 1", "[[\"QW5u\"]]");
+    ddl_ok("ALTER TABLE Concerts DROP CONSTRAINT FK_Singer");
+    sql_is("DELETE FROM Singers WHERE SingerId = 1", "modified 1");
+    ddl_ok("ALTER TABLE Concerts DROP COLUMN SingerId");
+    sql_is("SELECT * FROM Concerts ORDER BY Id", "[[\"1\",\"10\"],[\"2\",null]]");
+    ddl_fails("ALTER TABLE Concerts DROP COLUMN Price",
+              "FAILED_PRECONDITION: Cannot drop column Price: it is used by check constraint "
+              "Positive.");
+}
+
+static void test_sqlite_schema(void **state)
+{
+    (void)state;
+    struct sp_buf script = {0};
+    struct em_status st = {0};
+    assert_int_equal(sp_ddl_apply(db.schema,
+                                  "CREATE TABLE T (A INT64 NOT NULL, B STRING(MAX), C BYTES(10), "
+                                  "D FLOAT64, E BOOL) PRIMARY KEY (A DESC)",
+                                  &script, &st),
+                     EM_OK);
+    assert_non_null(strstr(script.data, "CREATE TABLE \"T\" (\"A\" INTEGER, \"B\" TEXT, \"C\" "
+                                        "BLOB, \"D\" REAL, \"E\" INTEGER, PRIMARY KEY (\"A\" "
+                                        "DESC)) WITHOUT ROWID;"));
+    sp_buf_free(&script);
+    /* a nullable key column needs a rowid table */
+    assert_int_equal(
+        sp_ddl_apply(db.schema, "CREATE TABLE U (K STRING(MAX)) PRIMARY KEY (K)", &script, &st),
+        EM_OK);
+    assert_non_null(strstr(script.data, "PRIMARY KEY (\"K\"));"));
+    sp_buf_free(&script);
+    assert_int_equal(sp_ddl_apply(db.schema,
+                                  "CREATE NULL_FILTERED INDEX I ON T(B, D DESC) STORING (E)",
+                                  &script, &st),
+                     EM_OK);
+    assert_non_null(strstr(script.data, "CREATE INDEX \"I\" ON \"T\" (\"B\", \"D\" DESC) WHERE "
+                                        "\"B\" IS NOT NULL AND \"D\" IS NOT NULL;"));
+    sp_buf_free(&script);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_canonical_print, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interleave_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_constraints_on_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sqlite_schema, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

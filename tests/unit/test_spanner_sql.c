@@ -1,0 +1,609 @@
+/*
+ * test_spanner_sql: GoogleSQL queries and DML translated by spanner_sql_translate and run
+ * on SQLite, as tables of statement -> rows (in Spanner's JSON encoding) or statement ->
+ * error (code, message and position), over a small schema of singers and their albums.
+ * Also the lexer's tokens and positions.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "spanner_test_db.h"
+
+static const char *const schema_ddl[] = {
+    "CREATE TABLE Singers (\n"
+    "  SingerId INT64 NOT NULL,\n"
+    "  FirstName STRING(10),\n"
+    "  LastName STRING(MAX),\n"
+    "  Score FLOAT64,\n"
+    "  Balance NUMERIC,\n"
+    "  Birth DATE,\n"
+    "  Active BOOL,\n"
+    "  Photo BYTES(MAX),\n"
+    "  Updated TIMESTAMP,\n"
+    ") PRIMARY KEY (SingerId)",
+    "CREATE TABLE Albums (SingerId INT64 NOT NULL, AlbumId INT64 NOT NULL, "
+    "Title STRING(MAX) NOT NULL, Sales INT64 DEFAULT (0)) PRIMARY KEY (SingerId, AlbumId), "
+    "INTERLEAVE IN PARENT Singers ON DELETE CASCADE",
+    "CREATE INDEX AlbumsByTitle ON Albums(Title DESC)",
+    NULL,
+};
+
+static const char *const rows_dml[] = {
+    "INSERT INTO Singers (SingerId, FirstName, LastName, Score, Balance, Birth, Active, Photo, "
+    "Updated) VALUES "
+    "(1, 'Marc', 'Richards', 1.5, NUMERIC '10.25', DATE '1970-09-03', true, b'\\x00\\xff', "
+    "TIMESTAMP '2020-01-02T03:04:05.123456789Z'), "
+    "(2, 'Catalina', 'Smith', 2.5, NUMERIC '-0.5', DATE '1990-01-31', false, NULL, NULL), "
+    "(3, 'alice', 'Trentor', NULL, NULL, NULL, NULL, NULL, NULL), "
+    "(4, NULL, 'Martin', -1, NUMERIC '99999999999999999999999999999.999999999', NULL, true, "
+    "b'', NULL)",
+    "INSERT INTO Albums (SingerId, AlbumId, Title, Sales) VALUES (1, 1, 'Total Junk', 100), "
+    "(1, 2, 'Go, Go, Go', 200), (2, 1, 'Green', 50), (2, 2, 'Forever Hold Your Peace', NULL), "
+    "(2, 3, 'Terrified', 50)",
+    NULL,
+};
+
+struct sp_test_db db;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (sp_test_open(&db, schema_ddl))
+        return -1;
+    for (int i = 0; rows_dml[i]; i++) {
+        char *out = sp_test_run(&db, rows_dml[i]);
+        bool ok = out && strncmp(out, "modified", 8) == 0;
+        if (!ok)
+            fprintf(stderr, "setup DML failed: %s\n", out ? out : "(null)");
+        free(out);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sp_test_close(&db);
+    return 0;
+}
+
+struct sql_case {
+    const char *sql;
+    const char *expect; /* rows, "modified N ...", or "CODE: message" (a prefix) */
+};
+
+static void run_cases(const struct sql_case *cases, size_t n)
+{
+    int failures = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *out = sp_test_run(&db, cases[i].sql);
+        bool is_error = strchr(cases[i].expect, ':') && cases[i].expect[0] >= 'A' &&
+                        cases[i].expect[0] <= 'Z' && cases[i].expect[1] != '"';
+        bool ok = out && (is_error ? strncmp(out, cases[i].expect, strlen(cases[i].expect)) == 0
+                                   : strcmp(out, cases[i].expect) == 0);
+        if (!ok) {
+            fprintf(stderr, "case %zu: %s\n  expected: %s\n  got:      %s\n", i, cases[i].sql,
+                    cases[i].expect, out ? out : "(null)");
+            failures++;
+        }
+        free(out);
+    }
+    assert_int_equal(failures, 0);
+}
+
+#define RUN(cases) run_cases((cases), sizeof(cases) / sizeof((cases)[0]))
+
+static void test_select_basics(void **state)
+{
+    (void)state;
+    static const struct sql_case cases[] = {
+        {"SELECT 1", "[[\"1\"]]"},
+        {"SELECT SingerId, FirstName FROM Singers WHERE SingerId = 1", "[[\"1\",\"Marc\"]]"},
+        {"select singerid from singers where SINGERID <= 2 order by 1 desc", "[[\"2\"],[\"1\"]]"},
+        {"SELECT `SingerId` FROM `Singers` AS s WHERE s.SingerId IN (2, 3) ORDER BY SingerId",
+         "[[\"2\"],[\"3\"]]"},
+        {"SELECT * FROM Albums WHERE SingerId = 2 AND AlbumId = 1",
+         "[[\"2\",\"1\",\"Green\",\"50\"]]"},
+        {"SELECT Score, Balance, Birth, Active, Photo, Updated FROM Singers WHERE SingerId = 1",
+         "[[1.5,\"10.25\",\"1970-09-03\",true,\"AP8=\",\"2020-01-02T03:04:05.123456789Z\"]]"},
+        {"SELECT Balance FROM Singers WHERE SingerId = 4",
+         "[[\"99999999999999999999999999999.999999999\"]]"},
+        {"SELECT LastName FROM Singers ORDER BY Score NULLS LAST, SingerId",
+         "[[\"Martin\"],[\"Richards\"],[\"Smith\"],[\"Trentor\"]]"},
+        {"SELECT LastName FROM Singers ORDER BY Score DESC NULLS FIRST",
+         "[[\"Trentor\"],[\"Smith\"],[\"Richards\"],[\"Martin\"]]"},
+        {"SELECT SingerId FROM Singers ORDER BY Balance", /* NULL first, then numeric order */
+         "[[\"3\"],[\"2\"],[\"1\"],[\"4\"]]"},
+        {"SELECT SingerId FROM Singers ORDER BY SingerId LIMIT 2 OFFSET 1", "[[\"2\"],[\"3\"]]"},
+        {"SELECT DISTINCT Sales FROM Albums WHERE Sales IS NOT NULL ORDER BY Sales",
+         "[[\"50\"],[\"100\"],[\"200\"]]"},
+        {"SELECT SingerId FROM Singers WHERE Birth > '1980-01-01'", "[[\"2\"]]"},
+        {"SELECT SingerId FROM Singers WHERE Updated < TIMESTAMP '2020-01-02 03:04:06+00:00'",
+         "[[\"1\"]]"},
+        {"SELECT SingerId FROM Singers WHERE Balance > 10 ORDER BY 1", "[[\"1\"],[\"4\"]]"},
+        {"SELECT SingerId FROM Singers WHERE Score BETWEEN 1 AND 2", "[[\"1\"]]"},
+        {"SELECT SingerId FROM Singers WHERE NOT Active", "[[\"2\"]]"},
+        {"SELECT SingerId FROM Singers WHERE Active IS NULL", "[[\"3\"]]"},
+        {"SELECT SingerId FROM Singers WHERE Active IS NOT TRUE ORDER BY 1", "[[\"2\"],[\"3\"]]"},
+        {"SELECT (SELECT COUNT(*) FROM Albums a WHERE a.SingerId = s.SingerId) AS n "
+         "FROM Singers s ORDER BY SingerId",
+         "[[\"2\"],[\"3\"],[\"0\"],[\"0\"]]"},
+        {"SELECT SingerId FROM Singers s WHERE EXISTS (SELECT 1 FROM Albums a "
+         "WHERE a.SingerId = s.SingerId AND a.Sales > 60)",
+         "[[\"1\"]]"},
+        {"SELECT SingerId FROM Singers WHERE SingerId IN (SELECT SingerId FROM Albums) "
+         "ORDER BY 1",
+         "[[\"1\"],[\"2\"]]"},
+        {"SELECT x FROM (SELECT SingerId AS x FROM Singers) WHERE x > 3", "[[\"4\"]]"},
+        {"SELECT * EXCEPT (Title) FROM Albums WHERE SingerId = 2 AND AlbumId = 1",
+         "[[\"2\",\"1\",\"50\"]]"},
+        {"SELECT * REPLACE (Sales * 2 AS Sales, 'x' AS Title) FROM Albums "
+         "WHERE SingerId = 2 AND AlbumId = 1",
+         "[[\"2\",\"1\",\"x\",\"100\"]]"},
+        {"SELECT a.* EXCEPT (SingerId, Sales) FROM Albums a WHERE a.SingerId = 1 ORDER BY 1",
+         "[[\"1\",\"Total Junk\"],[\"2\",\"Go, Go, Go\"]]"},
+        {"SELECT * EXCEPT (Nope) FROM Albums",
+         "INVALID_ARGUMENT: Column Nope in SELECT * EXCEPT list does not exist [at 1:8]"},
+        {"SELECT NULL, @@@", "INVALID_ARGUMENT: Syntax error: Unexpected \"@\" [at 1:14]"},
+    };
+    RUN(cases);
+}
+
+static void test_expressions(void **state)
+{
+    (void)state;
+    static const struct sql_case cases[] = {
+        {"SELECT 7 / 2, DIV(7, 2), MOD(-7, 2), 7 - 10, 2 * 3 + 1",
+         "[[3.5,\"3\",\"-1\",\"-3\",\"7\"]]"},
+        {"SELECT 1 + 1.5, NUMERIC '1.1' + 1, NUMERIC '1.5' * NUMERIC '-2.25'",
+         "[[2.5,\"2.1\",\"-3.375\"]]"},
+        {"SELECT NUMERIC '1' / NUMERIC '3'", "[[\"0.333333333\"]]"},
+        {"SELECT NUMERIC '2' / NUMERIC '3'", "[[\"0.666666667\"]]"},
+        {"SELECT -9223372036854775808, 0x10, -0x10", "[[\"-9223372036854775808\",\"16\",\"-16\"]]"},
+        {"SELECT 'a' || 'b', CONCAT('x', 'y', 'z'), CONCAT(b'\\x01', b'\\x02')",
+         "[[\"ab\",\"xyz\",\"AQI=\"]]"},
+        {"SELECT 'abc' LIKE 'a%', 'abc' LIKE 'A%', 'a_c' LIKE 'a\\\\_c', 'abc' NOT LIKE '_b_'",
+         "[[true,false,true,false]]"},
+        {"SELECT FirstName FROM Singers WHERE FirstName LIKE 'a%'", "[[\"alice\"]]"},
+        {"SELECT CASE WHEN 1 > 2 THEN 'a' WHEN 2 > 1 THEN 'b' END, CASE 3 WHEN 1 THEN 'x' "
+         "ELSE 'y' END",
+         "[[\"b\",\"y\"]]"},
+        {"SELECT IF(true, 1, 2.5), IFNULL(NULL, 'z'), NULLIF(1, 1), COALESCE(NULL, NULL, 3)",
+         "[[1,\"z\",null,\"3\"]]"},
+        {"SELECT CAST('42' AS INT64), CAST(42 AS STRING), CAST('1.25' AS NUMERIC), "
+         "CAST(2.5 AS INT64), CAST(-2.5 AS INT64), CAST('true' AS BOOL)",
+         "[[\"42\",\"42\",\"1.25\",\"3\",\"-3\",true]]"},
+        {"SELECT SAFE_CAST('x' AS INT64), SAFE_CAST('2020-13-01' AS DATE)", "[[null,null]]"},
+        {"SELECT CAST('2020-02-29' AS DATE), CAST(b'hi' AS STRING), CAST('hi' AS BYTES)",
+         "[[\"2020-02-29\",\"hi\",\"aGk=\"]]"},
+        {"SELECT LENGTH('héllo'), BYTE_LENGTH('héllo'), LOWER('AbC'), UPPER('AbC')",
+         "[[\"5\",\"6\",\"abc\",\"ABC\"]]"},
+        {"SELECT SUBSTR('hello', 2, 3), SUBSTR('hello', -3), SUBSTR('hello', 0, 2), "
+         "SUBSTR('héllo', 2, 1)",
+         "[[\"ell\",\"llo\",\"he\",\"é\"]]"},
+        {"SELECT STARTS_WITH('hello', 'he'), ENDS_WITH('hello', 'lo'), STRPOS('hello', 'l'), "
+         "REPLACE('aXbX', 'X', '-'), TRIM('  x  '), LTRIM('xxy', 'x'), RTRIM('yxx', 'x')",
+         "[[true,true,\"3\",\"a-b-\",\"x\",\"y\",\"y\"]]"},
+        {"SELECT ABS(-3), SIGN(-2.5), ROUND(2.5), ROUND(1.234, 2), TRUNC(-1.7), FLOOR(1.5), "
+         "CEIL(1.2), SQRT(16), POW(2, 10)",
+         "[[\"3\",-1,3,1.23,-1,1,2,4,1024]]"},
+        {"SELECT GREATEST(1, 5, 3), LEAST('b', 'a'), GREATEST(1, NULL)", "[[\"5\",\"a\",null]]"},
+        {"SELECT 5 & 3, 5 | 3, 5 ^ 3, ~0, 1 << 4, 256 >> 4",
+         "[[\"1\",\"7\",\"6\",\"-1\",\"16\",\"16\"]]"},
+        {"SELECT r'a\\n', '''x\ny''', \"dq\", b\"\\x41\"",
+         "[[\"a\\\\n\",\"x\\ny\",\"dq\",\"QQ==\"]]"},
+        {"SELECT LENGTH(GENERATE_UUID())", "[[\"36\"]]"},
+        {"SELECT CURRENT_TIMESTAMP(), TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 90 MINUTE), "
+         "TIMESTAMP_SUB(TIMESTAMP '2020-03-01T00:00:00Z', INTERVAL 1 NANOSECOND)",
+         "[[\"2026-01-02T03:04:05.5Z\",\"2026-01-02T04:34:05.5Z\","
+         "\"2020-02-29T23:59:59.999999999Z\"]]"},
+        {"SELECT TIMESTAMP_DIFF(TIMESTAMP '2020-01-02T00:00:00Z', '2020-01-01T00:00:01Z', HOUR), "
+         "TIMESTAMP_DIFF(TIMESTAMP '2020-01-01T00:00:00Z', '2020-01-01T00:00:01.5Z', "
+         "MILLISECOND)",
+         "[[\"23\",\"-1500\"]]"},
+        {"SELECT DATE_ADD(DATE '2020-01-31', INTERVAL 1 MONTH), DATE_SUB('2020-03-01', "
+         "INTERVAL 1 DAY), DATE_ADD(DATE '2020-02-29', INTERVAL 1 YEAR), "
+         "DATE_DIFF(DATE '2020-03-01', DATE '2019-12-31', MONTH), "
+         "DATE_DIFF('2024-01-07', '2024-01-06', WEEK)",
+         "[[\"2020-02-29\",\"2020-02-29\",\"2021-02-28\",\"3\",\"1\"]]"},
+        {"SELECT EXTRACT(YEAR FROM Birth), EXTRACT(MONTH FROM Birth), EXTRACT(DAY FROM Birth), "
+         "EXTRACT(DAYOFWEEK FROM Birth), EXTRACT(DAYOFYEAR FROM Birth), EXTRACT(QUARTER FROM "
+         "Birth), EXTRACT(WEEK FROM Birth) FROM Singers WHERE SingerId = 1",
+         "[[\"1970\",\"9\",\"3\",\"5\",\"246\",\"3\",\"35\"]]"},
+        {"SELECT JSON '{\"b\": 1, \"a\": [true]}'", "[[\"{\\\"b\\\":1,\\\"a\\\":[true]}\"]]"},
+    };
+    RUN(cases);
+}
+
+static void test_aggregates_and_joins(void **state)
+{
+    (void)state;
+    static const struct sql_case cases[] = {
+        {"SELECT COUNT(*), COUNT(Sales), SUM(Sales), MIN(Title), MAX(Sales), AVG(Sales) "
+         "FROM Albums",
+         "[[\"5\",\"4\",\"400\",\"Forever Hold Your Peace\",\"200\",100]]"},
+        {"SELECT SingerId, COUNT(*) AS n, SUM(Sales) FROM Albums GROUP BY SingerId "
+         "ORDER BY n DESC",
+         "[[\"2\",\"3\",\"100\"],[\"1\",\"2\",\"300\"]]"},
+        {"SELECT SingerId, COUNTIF(Sales >= 100) FROM Albums GROUP BY 1 HAVING COUNT(*) > 2",
+         "[[\"2\",\"0\"]]"},
+        {"SELECT COUNT(DISTINCT Sales), STRING_AGG(Title, '|') FROM Albums WHERE SingerId = 1",
+         "[[\"2\",\"Total Junk|Go, Go, Go\"]]"},
+        {"SELECT SUM(Balance), AVG(Balance) FROM Singers WHERE SingerId < 3",
+         "[[\"9.75\",\"4.875\"]]"},
+        {"SELECT SUM(x) FROM (SELECT 1 AS x) WHERE false", "[[null]]"},
+        {"SELECT COUNT(*) FROM Singers WHERE false", "[[\"0\"]]"},
+        {"SELECT SingerId + 1 AS k, COUNT(*) FROM Albums GROUP BY SingerId + 1 ORDER BY k",
+         "[[\"2\",\"2\"],[\"3\",\"3\"]]"},
+        {"SELECT s.LastName, a.Title FROM Singers s JOIN Albums a ON s.SingerId = a.SingerId "
+         "WHERE a.AlbumId = 1 ORDER BY s.SingerId",
+         "[[\"Richards\",\"Total Junk\"],[\"Smith\",\"Green\"]]"},
+        {"SELECT s.SingerId, a.AlbumId FROM Singers s LEFT JOIN Albums a "
+         "ON s.SingerId = a.SingerId AND a.AlbumId = 3 ORDER BY 1",
+         "[[\"1\",null],[\"2\",\"3\"],[\"3\",null],[\"4\",null]]"},
+        {"SELECT COUNT(*) FROM Singers CROSS JOIN Albums", "[[\"20\"]]"},
+        {"SELECT COUNT(*) FROM Singers, Albums", "[[\"20\"]]"},
+        {"SELECT SingerId, Title FROM Albums JOIN Singers USING (SingerId) "
+         "WHERE AlbumId = 2 ORDER BY 1",
+         "[[\"1\",\"Go, Go, Go\"],[\"2\",\"Forever Hold Your Peace\"]]"},
+        {"SELECT COUNT(*) FROM Albums a FULL OUTER JOIN Singers s ON a.SingerId = s.SingerId",
+         "[[\"7\"]]"},
+        {"SELECT a.AlbumId FROM Singers s RIGHT JOIN Albums a ON s.SingerId = a.SingerId "
+         "AND s.SingerId = 1 WHERE s.SingerId IS NULL ORDER BY 1",
+         "[[\"1\"],[\"2\"],[\"3\"]]"},
+        {"SELECT SingerId FROM Albums@{FORCE_INDEX=AlbumsByTitle} WHERE Title = 'Green'",
+         "[[\"2\"]]"},
+        {"SELECT 1 UNION ALL SELECT 1", "[[\"1\"],[\"1\"]]"},
+        {"SELECT [1, 2, NULL], ARRAY<NUMERIC>[NUMERIC '1.5', 2], ARRAY<STRING>[], "
+         "ARRAY_LENGTH(['a', 'b'])",
+         "[[[\"1\",\"2\",null],[\"1.5\",\"2\"],[],\"2\"]]"},
+        {"SELECT x, o FROM UNNEST([10, 20, 30]) AS x WITH OFFSET AS o WHERE x > 10 ORDER BY o",
+         "[[\"20\",\"1\"],[\"30\",\"2\"]]"},
+        {"SELECT SingerId FROM Singers WHERE SingerId IN UNNEST([2, 4]) ORDER BY 1",
+         "[[\"2\"],[\"4\"]]"},
+        {"SELECT ARRAY(SELECT Title FROM Albums WHERE SingerId = 1 ORDER BY AlbumId DESC)",
+         "[[[\"Go, Go, Go\",\"Total Junk\"]]]"},
+        {"SELECT ARRAY(SELECT 1 FROM Albums WHERE false)", "[[[]]]"},
+        {"SELECT SingerId, ARRAY_AGG(AlbumId) FROM Albums GROUP BY SingerId ORDER BY 1",
+         "[[\"1\",[\"1\",\"2\"]],[\"2\",[\"1\",\"2\",\"3\"]]]"},
+        {"SELECT s.SingerId, t FROM Singers s, UNNEST(['x', s.LastName]) AS t "
+         "WHERE s.SingerId = 1",
+         "[[\"1\",\"x\"],[\"1\",\"Richards\"]]"},
+        {"SELECT d FROM UNNEST([DATE '2020-01-02', NULL]) AS d", "[[\"2020-01-02\"],[null]]"},
+        {"WITH big AS (SELECT SingerId, Sales FROM Albums WHERE Sales >= 100), "
+         "names AS (SELECT s.LastName, b.Sales FROM big b JOIN Singers s USING (SingerId)) "
+         "SELECT LastName, SUM(Sales) FROM names GROUP BY LastName",
+         "[[\"Richards\",\"300\"]]"},
+        {"WITH t AS (SELECT 1 AS x) SELECT x FROM t UNION ALL SELECT x + 1 FROM t ORDER BY 1 DESC",
+         "[[\"2\"],[\"1\"]]"},
+        {"SELECT (WITH t AS (SELECT 5 AS v) SELECT v FROM t)", "[[\"5\"]]"},
+        {"SELECT 1 UNION DISTINCT SELECT 1", "[[\"1\"]]"},
+        {"SELECT 1 AS x UNION ALL SELECT 2.5 ORDER BY x DESC", "[[2.5],[1]]"},
+        {"SELECT SingerId FROM Singers EXCEPT DISTINCT SELECT SingerId FROM Albums ORDER BY 1",
+         "[[\"3\"],[\"4\"]]"},
+        {"SELECT SingerId FROM Singers INTERSECT DISTINCT SELECT SingerId FROM Albums "
+         "ORDER BY 1",
+         "[[\"1\"],[\"2\"]]"},
+    };
+    RUN(cases);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    static const struct sql_case cases[] = {
+        {"SELECT Nope FROM Singers", "INVALID_ARGUMENT: Unrecognized name: Nope [at 1:8]"},
+        {"SELECT x.SingerId FROM Singers", "INVALID_ARGUMENT: Unrecognized name: x [at 1:8]"},
+        {"SELECT * FROM Nope", "INVALID_ARGUMENT: Table not found: Nope [at 1:15]"},
+        {"SELECT SingerId FROM Singers, Albums",
+         "INVALID_ARGUMENT: Column name SingerId is ambiguous [at 1:8]"},
+        {"SELECT 1 FROM Singers WHERE SingerId = 'x'",
+         "INVALID_ARGUMENT: No matching signature for operator = for argument types: INT64, "
+         "STRING [at 1:29]"},
+        {"SELECT 1 + 'a'", "INVALID_ARGUMENT: No matching signature for operator + for argument "
+                           "types: INT64, STRING [at 1:8]"},
+        {"SELECT 9223372036854775807 + 1", "OUT_OF_RANGE: int64 overflow: 9223372036854775807 + 1"},
+        {"SELECT -9223372036854775807 - 2", "OUT_OF_RANGE: int64 overflow"},
+        {"SELECT 4611686018427387904 * 2", "OUT_OF_RANGE: int64 overflow"},
+        {"SELECT 9223372036854775808", "INVALID_ARGUMENT: Invalid integer literal: "
+                                       "9223372036854775808 [at 1:8]"},
+        {"SELECT 1 / 0", "OUT_OF_RANGE: division by zero: 1 / 0"},
+        {"SELECT DIV(1, 0)", "OUT_OF_RANGE: division by zero: DIV(1, 0)"},
+        {"SELECT CAST('x' AS INT64)", "OUT_OF_RANGE: Bad int64 value: x"},
+        {"SELECT CAST(1e30 AS INT64)", "OUT_OF_RANGE: int64 out of range"},
+        {"SELECT NUMERIC '99999999999999999999999999999' + 1", "OUT_OF_RANGE: numeric overflow"},
+        {"SELECT NUMERIC '1e40'", "INVALID_ARGUMENT: Invalid NUMERIC literal: \"1e40\" [at 1:8]"},
+        {"SELECT DATE '2020-02-30'", "INVALID_ARGUMENT: Invalid DATE literal: \"2020-02-30\" [at "
+                                     "1:8]"},
+        {"SELECT CAST(DATE '2020-01-01' AS INT64)",
+         "INVALID_ARGUMENT: Invalid cast from DATE to INT64 [at 1:8]"},
+        {"SELECT FirstName, COUNT(*) FROM Singers",
+         "INVALID_ARGUMENT: SELECT list expression references column FirstName which is neither "
+         "grouped nor aggregated [at 1:8]"},
+        {"SELECT SingerId FROM Albums GROUP BY AlbumId",
+         "INVALID_ARGUMENT: SELECT list expression references column SingerId which is neither "
+         "grouped nor aggregated [at 1:8]"},
+        {"SELECT 1 FROM Albums WHERE COUNT(*) > 1",
+         "INVALID_ARGUMENT: Aggregate function COUNT not allowed in WHERE clause [at 1:28]"},
+        {"SELECT SUM(COUNT(*)) FROM Albums",
+         "INVALID_ARGUMENT: Aggregations of aggregations are not allowed [at 1:12]"},
+        {"SELECT NOPE(1)", "INVALID_ARGUMENT: Function not found: NOPE [at 1:8]"},
+        {"SELECT REGEXP_CONTAINS('a', 'a')",
+         "UNIMPLEMENTED: Function REGEXP_CONTAINS is not supported by this emulator [at 1:8]"},
+        {"SELECT * FROM UNNEST(5)",
+         "INVALID_ARGUMENT: Values referenced in UNNEST must be arrays. UNNEST contains "
+         "expression of type INT64 [at 1:22]"},
+        {"SELECT [1, 'a']", "INVALID_ARGUMENT: No matching signature for array literal for "
+                            "argument types: INT64, STRING [at 1:8]"},
+        {"SELECT ARRAY_AGG(x) FROM (SELECT NULL AS x)",
+         "OUT_OF_RANGE: ARRAY_AGG: input value must be not null"},
+        {"SELECT 'a' IN UNNEST([1])", "INVALID_ARGUMENT: No matching signature for operator IN "
+                                      "UNNEST for argument types: STRING, INT64 [at 1:8]"},
+        {"WITH RECURSIVE t AS (SELECT 1) SELECT * FROM t",
+         "UNIMPLEMENTED: WITH RECURSIVE is not supported by this emulator [at 1:6]"},
+        {"WITH t AS (SELECT 1 AS x), t AS (SELECT 2) SELECT * FROM t",
+         "INVALID_ARGUMENT: Duplicate alias t for WITH subquery [at 1:34]"},
+        {"WITH t AS (SELECT 1 AS x) SELECT y FROM t",
+         "INVALID_ARGUMENT: Unrecognized name: y [at 1:34]"},
+        {"SELECT 1 INTERSECT ALL SELECT 1",
+         "UNIMPLEMENTED: INTERSECT ALL is not supported by this emulator [at 1:10]"},
+        {"SELECT 1 UNION SELECT 1",
+         "INVALID_ARGUMENT: Syntax error: Expected keyword ALL or keyword DISTINCT after UNION "
+         "[at 1:10]"},
+        {"SELECT 1, 2 UNION ALL SELECT 1",
+         "INVALID_ARGUMENT: Queries in UNION ALL have mismatched column count; query 1 has 2 "
+         "columns, query 2 has 1 column [at 1:13]"},
+        {"SELECT 'unclosed", "INVALID_ARGUMENT: Syntax error: Unclosed string literal [at 1:8]"},
+        {"SELECT\n  'a\\q'", "INVALID_ARGUMENT: Syntax error: Illegal escape sequence [at 2:5]"},
+        {"SELECT 1 FROM", "INVALID_ARGUMENT: Syntax error: Expected table name but got end of "
+                          "statement [at 1:14]"},
+        {"SELECT 1 LIMIT -1", "INVALID_ARGUMENT: Syntax error: LIMIT and OFFSET expect an "
+                              "integer literal or parameter [at 1:16]"},
+        {"SELECT (SELECT 1, 2)", "INVALID_ARGUMENT: Scalar subquery must have exactly one "
+                                 "column; it has 2 [at 1:8]"},
+        {"SELECT TIMESTAMP '2020-01-01 00:00:00'", "UNIMPLEMENTED: TIMESTAMP literal without a "
+                                                   "time zone"},
+        {"SELECT JSON '{' ", "INVALID_ARGUMENT: Invalid JSON literal: \"{\" [at 1:8]"},
+        {"SELECT TIMESTAMP_ADD(TIMESTAMP '2020-01-01T00:00:00Z', INTERVAL 1 MONTH)",
+         "INVALID_ARGUMENT: Unsupported date part MONTH in function TIMESTAMP_ADD [at 1:8]"},
+        {"SELECT TIMESTAMP_ADD(TIMESTAMP '9999-12-31T23:59:59Z', INTERVAL 1 SECOND)",
+         "OUT_OF_RANGE: Timestamp overflow: 9999-12-31T23:59:59Z + 1"},
+        {"SELECT EXTRACT(HOUR FROM CURRENT_TIMESTAMP())",
+         "UNIMPLEMENTED: EXTRACT from a TIMESTAMP needs Spanner's default time zone"},
+        {"SELECT DATE_ADD(DATE '9999-12-31', INTERVAL 1 DAY)", "OUT_OF_RANGE: Date overflow"},
+        {"SELECT ABS(DAY)", "INVALID_ARGUMENT: Unrecognized name: DAY [at 1:12]"},
+        {"SELECT SUBSTR('abc', 1, -1)",
+         "OUT_OF_RANGE: Third argument in SUBSTR() cannot be negative"},
+        {"SELECT 1 FROM Singers ORDER BY 3",
+         "INVALID_ARGUMENT: ORDER BY is out of SELECT column number range: 3 [at 1:32]"},
+        {"CREATE TABLE T (a INT64) PRIMARY KEY (a)",
+         "INVALID_ARGUMENT: DDL statements are not accepted here; use UpdateDatabaseDdl [at "
+         "1:1]"},
+        {"EXPLAIN SELECT 1", "UNIMPLEMENTED: EXPLAIN is not supported by this emulator [at 1:1]"},
+        {"SELECT 1 garbage garbage", "INVALID_ARGUMENT: Syntax error: Unexpected identifier "
+                                     "garbage [at 1:18]"},
+    };
+    RUN(cases);
+}
+
+static void test_parameters(void **state)
+{
+    (void)state;
+    struct sp_param_decl decls[] = {
+        {"id", {SP_TYPE_INT64, SP_TYPE_UNKNOWN, 0}},
+        {"name", {SP_TYPE_STRING, SP_TYPE_UNKNOWN, SP_LEN_MAX}},
+    };
+    char *out = sp_test_run_typed(&db, "SELECT LastName FROM Singers WHERE SingerId = @id",
+                                  "{\"id\": \"2\"}", decls, 1);
+    assert_string_equal(out, "[[\"Smith\"]]");
+    free(out);
+    /* untyped: the type comes from the comparison (INT64), the value is the JSON string */
+    out = sp_test_run(&db, "SELECT 1");
+    free(out);
+    out = sp_test_run_typed(&db, "SELECT LastName FROM Singers WHERE SingerId = @id",
+                            "{\"id\": \"3\"}", NULL, 0);
+    assert_string_equal(out, "[[\"Trentor\"]]");
+    free(out);
+    out = sp_test_run_typed(&db, "SELECT @free IS NULL, @free", "{\"free\": \"abc\"}", NULL,
+                            0); /* nothing constrains it: a STRING */
+    assert_string_equal(out, "[[false,\"abc\"]]");
+    free(out);
+    out = sp_test_run_typed(&db, "SELECT @name || '!'", "{\"name\": \"hi\"}", decls, 2);
+    assert_string_equal(out, "[[\"hi!\"]]");
+    free(out);
+    out = sp_test_run_typed(&db, "SELECT SingerId FROM Singers ORDER BY 1 LIMIT @n",
+                            "{\"n\": \"1\"}", NULL, 0);
+    assert_string_equal(out, "[[\"1\"]]");
+    free(out);
+    out =
+        sp_test_run_typed(&db, "SELECT SingerId FROM Singers LIMIT @n", "{\"n\": \"-1\"}", NULL, 0);
+    assert_string_equal(out, "INVALID_ARGUMENT: LIMIT expects a non-negative value, got -1");
+    free(out);
+    struct sp_param_decl ids[] = {{"ids", {SP_TYPE_ARRAY, SP_TYPE_INT64, 0}}};
+    out = sp_test_run_typed(&db,
+                            "SELECT LastName FROM Singers WHERE SingerId IN UNNEST(@ids) "
+                            "ORDER BY 1",
+                            "{\"ids\": [\"1\", \"3\", null]}", ids, 1);
+    assert_string_equal(out, "[[\"Richards\"],[\"Trentor\"]]");
+    free(out);
+    out = sp_test_run_typed(&db, "SELECT SingerId FROM Singers WHERE SingerId IN UNNEST(@ids)",
+                            "{\"ids\": [\"4\"]}", NULL, 0); /* untyped: ARRAY<INT64> */
+    assert_string_equal(out, "[[\"4\"]]");
+    free(out);
+    out = sp_test_run_typed(&db, "SELECT @id + 1", "{\"id\": \"x\"}", decls, 1);
+    assert_string_equal(out, "INVALID_ARGUMENT: Invalid value for id: expected INT64");
+    free(out);
+
+    /* the translation reports each parameter's number and type */
+    struct em_status st = {0};
+    struct sp_translation *tr;
+    assert_int_equal(sp_translate(db.schema,
+                                  "SELECT @b FROM Singers WHERE Birth = @a AND "
+                                  "SingerId = @b",
+                                  NULL, 0, &tr, &st),
+                     EM_OK);
+    assert_int_equal(tr->nparams, 2); /* numbered as met: FROM and WHERE before SELECT */
+    assert_string_equal(tr->params[0].name, "a");
+    assert_int_equal(tr->params[0].type.code, SP_TYPE_DATE);
+    assert_string_equal(tr->params[1].name, "b");
+    assert_int_equal(tr->params[1].type.code, SP_TYPE_INT64);
+    assert_int_equal(tr->columns[0].type.code, SP_TYPE_INT64);
+    sp_translation_free(tr);
+}
+
+static void test_result_metadata(void **state)
+{
+    (void)state;
+    struct em_status st = {0};
+    struct sp_translation *tr;
+    assert_int_equal(sp_translate(db.schema,
+                                  "SELECT SingerId, LastName AS n, 1, 7 / 2, Balance * 2, "
+                                  "COUNT(*) OVER () FROM Singers",
+                                  NULL, 0, &tr, &st),
+                     EM_UNIMPLEMENTED);
+    assert_string_equal(st.message, "Analytic function (OVER) is not supported by this emulator "
+                                    "[at 1:65]");
+    assert_int_equal(sp_translate(db.schema,
+                                  "SELECT SingerId, LastName AS n, 1, 7 / 2, Balance * 2, "
+                                  "Photo FROM Singers",
+                                  NULL, 0, &tr, &st),
+                     EM_OK);
+    assert_int_equal(tr->ncolumns, 6);
+    assert_string_equal(tr->columns[0].name, "SingerId");
+    assert_string_equal(tr->columns[1].name, "n");
+    assert_string_equal(tr->columns[2].name, "");
+    assert_int_equal(tr->columns[2].type.code, SP_TYPE_INT64);
+    assert_int_equal(tr->columns[3].type.code, SP_TYPE_FLOAT64);
+    assert_int_equal(tr->columns[4].type.code, SP_TYPE_NUMERIC);
+    assert_int_equal(tr->columns[5].type.code, SP_TYPE_BYTES);
+    sp_translation_free(tr);
+}
+
+static void test_dml(void **state)
+{
+    (void)state;
+    static const struct sql_case cases[] = {
+        {"INSERT INTO Singers (SingerId, FirstName) VALUES (10, 'Ten'), (11, 'Eleven')",
+         "modified 2"},
+        {"INSERT INTO Albums (SingerId, AlbumId, Title) VALUES (10, 1, 'A') "
+         "THEN RETURN AlbumId, Sales",
+         "modified 1 [[\"1\",\"0\"]]"},
+        {"UPDATE Singers SET Score = Score + 1, LastName = 'X' WHERE SingerId >= 10", "modified 2"},
+        {"UPDATE Singers s SET s.Score = 5 WHERE s.SingerId = 10 THEN RETURN SingerId, Score",
+         "modified 1 [[\"10\",5]]"},
+        {"INSERT INTO Albums (SingerId, AlbumId, Title) SELECT SingerId, 7, 'copy' "
+         "FROM Singers WHERE SingerId = 11",
+         "modified 1"},
+        {"DELETE FROM Singers WHERE SingerId = 10", "modified 1"},
+        /* ON DELETE CASCADE removed the album of singer 10 */
+        {"SELECT COUNT(*) FROM Albums WHERE SingerId = 10", "[[\"0\"]]"},
+        {"DELETE Albums WHERE SingerId = 11 THEN RETURN Title", "modified 1 [[\"copy\"]]"},
+        {"DELETE FROM Singers WHERE true", "modified 5"},
+    };
+    static const struct sql_case errors[] = {
+        {"INSERT INTO Singers (SingerId) VALUES (1)", "ALREADY_EXISTS: Row already exists"},
+        {"INSERT INTO Albums (SingerId, AlbumId, Title) VALUES (99, 1, 'orphan')",
+         "NOT_FOUND: Parent row for a row in table Albums is missing. Row cannot be written."},
+        {"INSERT INTO Albums (SingerId, AlbumId) VALUES (1, 9)",
+         "FAILED_PRECONDITION: A new row in table Albums does not specify a non-null value for "
+         "these NOT NULL columns: Title"},
+        {"INSERT INTO Albums (SingerId, AlbumId, Title) VALUES (1, 9, NULL)",
+         "FAILED_PRECONDITION: Albums.Title must not be NULL in table Albums."},
+        {"INSERT INTO Singers (SingerId, FirstName) VALUES (20, 'Elevenchars')",
+         "FAILED_PRECONDITION: New value exceeds the maximum size limit for this column: "
+         "Singers.FirstName, size: 11, limit: 10."},
+        {"INSERT INTO Singers (SingerId, FirstName) VALUES ('x', 'a')",
+         "INVALID_ARGUMENT: Value has type STRING which cannot be assigned to column SingerId, "
+         "which has type INT64 [at 1:51]"},
+        {"INSERT INTO Singers VALUES (1)", "INVALID_ARGUMENT: INSERT must specify a column list"},
+        {"INSERT INTO Singers (SingerId, Nope) VALUES (1, 2)",
+         "INVALID_ARGUMENT: Column Nope is not present in table Singers [at 1:32]"},
+        {"INSERT INTO Singers (SingerId, SingerId) VALUES (1, 2)",
+         "INVALID_ARGUMENT: INSERT has columns with duplicate name: SingerId [at 1:32]"},
+        {"INSERT INTO Singers (SingerId) VALUES (1, 2)",
+         "INVALID_ARGUMENT: Inserted row has wrong column count; Has 2, expected 1 [at 1:39]"},
+        {"UPDATE Singers SET Score = 1", "INVALID_ARGUMENT: UPDATE must have a WHERE clause"},
+        {"DELETE FROM Singers", "INVALID_ARGUMENT: DELETE must have a WHERE clause"},
+        {"UPDATE Singers SET SingerId = 5 WHERE true",
+         "INVALID_ARGUMENT: Cannot UPDATE value on non-writable column: SingerId [at 1:20]"},
+        {"UPDATE Nope SET a = 1 WHERE true", "INVALID_ARGUMENT: Table not found: Nope [at 1:8]"},
+        {"UPDATE Singers SET Score = 'a' WHERE true",
+         "INVALID_ARGUMENT: Value has type STRING which cannot be assigned to column Score"},
+        {"UPDATE Singers SET Score = 1 WHERE SingerId = 1 + 9223372036854775807",
+         "OUT_OF_RANGE: int64 overflow"},
+    };
+    RUN(errors);
+    RUN(cases);
+    char *out = sp_test_run(&db, "SELECT COUNT(*) FROM Albums");
+    assert_string_equal(out, "[[\"0\"]]"); /* every singer and, by cascade, album is gone */
+    free(out);
+}
+
+static void test_lexer_positions(void **state)
+{
+    (void)state;
+    struct sp_arena arena = {0};
+    struct sp_tokens tokens;
+    struct em_status st = {0};
+    assert_int_equal(sp_lex(&arena,
+                            "SELECT -- comment\n  `a b`, @p, 0x1F, 1.5e3, rb'\\d', '''x'''\n"
+                            "/* block\n */ # hash\n  \"\\u00e9\\n\"",
+                            &tokens, &st),
+                     EM_OK);
+    assert_int_equal(tokens.count, 14); /* with the final EOF */
+    assert_int_equal(tokens.items[1].kind, SP_TOK_QUOTED_IDENT);
+    assert_string_equal(tokens.items[1].value, "a b");
+    assert_int_equal(tokens.items[1].line, 2);
+    assert_int_equal(tokens.items[1].column, 3);
+    assert_int_equal(tokens.items[3].kind, SP_TOK_PARAM);
+    assert_string_equal(tokens.items[3].value, "p");
+    assert_int_equal(tokens.items[5].kind, SP_TOK_INT);
+    assert_int_equal(tokens.items[7].kind, SP_TOK_FLOAT);
+    assert_int_equal(tokens.items[9].kind, SP_TOK_BYTES);
+    assert_string_equal(tokens.items[9].value, "\\d");
+    assert_int_equal(tokens.items[11].kind, SP_TOK_STRING);
+    assert_string_equal(tokens.items[11].value, "x");
+    assert_int_equal(tokens.items[12].kind, SP_TOK_STRING);
+    assert_string_equal(tokens.items[12].value, "\xc3\xa9\n");
+    assert_int_equal(tokens.items[12].line, 5);
+    assert_int_equal(tokens.items[12].column, 3);
+    sp_arena_free(&arena);
+
+    static const struct {
+        const char *sql, *error;
+    } bad[] = {
+        {"SELECT /* open", "Syntax error: Unclosed comment [at 1:8]"},
+        {"SELECT `x", "Syntax error: Unclosed identifier literal [at 1:8]"},
+        {"SELECT b'\\u0041'", "Syntax error: Illegal escape sequence [at 1:10]"},
+        {"SELECT 1 $", "Syntax error: Illegal input character \"$\" [at 1:10]"},
+        {"SELECT 12abc", "Syntax error: Missing whitespace between literal and alias [at 1:10]"},
+        {"SELECT '\\xff'", "Syntax error: String literal is not valid UTF-8 or holds NUL [at 1:8]"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sp_arena a = {0};
+        assert_int_equal(sp_lex(&a, bad[i].sql, &tokens, &st), EM_INVALID_ARGUMENT);
+        assert_string_equal(st.message, bad[i].error);
+        sp_arena_free(&a);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lexer_positions),
+        cmocka_unit_test_setup_teardown(test_select_basics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expressions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aggregates_and_joins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parameters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_result_metadata, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dml, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
