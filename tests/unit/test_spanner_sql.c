@@ -549,7 +549,7 @@ static void test_lexer_positions(void **state)
 {
     (void)state;
     struct sp_arena arena = {0};
-    struct sp_tokens tokens;
+    struct sp_tokens tokens = {0};
     struct em_status st = {0};
     assert_int_equal(sp_lex(&arena,
                             "SELECT -- comment\n  `a b`, @p, 0x1F, 1.5e3, rb'\\d', '''x'''\n"
