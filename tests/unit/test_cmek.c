@@ -24,6 +24,7 @@
 #include "em_log.h"
 #include "em_service.h"
 #include "kms/kms_service.h"
+#include "unit_kms.h"
 #include "unit_util.h"
 
 #include <pthread.h>
@@ -58,33 +59,12 @@ static void count_change(void *arg, const char *resource, enum em_cmek_state fro
     ((struct fixture *)arg)->changes++;
 }
 
-/* A KMS REST call, dispatched in process; returns the HTTP status. */
-static int kms_call(struct fixture *f, const char *method, const char *path, const char *query_key,
-                    const char *query_value, const char *body)
-{
-    struct em_call call = {0};
-    call.method = method;
-    call.path = path;
-    call.body_text = body;
-    call.body_len = body ? strlen(body) : 0;
-    call.svc = f->kms;
-    call.authorization = "Bearer user:developer@example.com"; /* owns every project */
-    if (query_key) {
-        call.query[0] = (struct em_query_arg){query_key, query_value};
-        call.query_count = 1;
-    }
-    em_dispatch(f->kms->router, &call);
-    int status = call.http_status;
-    em_call_reset(&call);
-    return status;
-}
-
 static int set_version_state(struct fixture *f, int version, const char *state)
 {
     char path[256], body[64];
     snprintf(path, sizeof(path), "/v1/" KEY "/cryptoKeyVersions/%d", version);
     snprintf(body, sizeof(body), "{\"state\":\"%s\"}", state);
-    return kms_call(f, "PATCH", path, "updateMask", "state", body);
+    return unit_kms_call(f->kms, "PATCH", path, "updateMask", "state", body);
 }
 
 /* Moves the emulator clock and runs both services' timers, KMS first (as the control
@@ -117,43 +97,14 @@ static int open_engine(struct fixture *f)
     return 0;
 }
 
-/* KMS on a free port below the ephemeral range (tries a few port bases). */
-static int start_kms(struct fixture *f)
-{
-    struct em_status st = {0};
-    if (em_service_open(&kms_service, &f->cfg, &f->kms, &st)) {
-        fprintf(stderr, "kms: %s\n", st.message);
-        return -1;
-    }
-    for (int attempt = 0; attempt < 20; attempt++) {
-        f->cfg.port_base = 10240 + (int)((getpid() + attempt * 7919) % 2000) * 10;
-        struct em_http_options opt = {"127.0.0.1", f->cfg.port_base + EM_PORT_KMS, 2, 1 << 20};
-        if (em_http_start(&opt, f->kms->router, f->kms, &f->kms->http, &st) == EM_OK) {
-            em_kms_client_init(&f->cfg);
-            return 0;
-        }
-    }
-    fprintf(stderr, "kms: no free port: %s\n", st.message);
-    return -1;
-}
-
 static int setup_with_iam(void **state, bool enforce)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct em_status st = {0};
-    bool help;
-    char *args[] = {"test", NULL};
-    if (!f || em_config_load(&f->cfg, 1, args, &help, &st) ||
-        em_make_temp_dir(f->dir, sizeof(f->dir), &st))
+    if (!f || unit_config_init(&f->cfg, f->dir, sizeof(f->dir)))
         return -1;
-    snprintf(f->cfg.data_dir, sizeof(f->cfg.data_dir), "%s", f->dir);
     f->cfg.iam_enforce = enforce;
-    if (start_kms(f) || open_engine(f))
-        return -1;
-    if (kms_call(f, "POST", "/v1/projects/cmek-project/locations/global/keyRings", "keyRingId",
-                 "ring", "{}") != 200 ||
-        kms_call(f, "POST", "/v1/" RING "/cryptoKeys", "cryptoKeyId", "key",
-                 "{\"purpose\":\"ENCRYPT_DECRYPT\"}") != 200)
+    if (unit_kms_start(&f->cfg, 10240, &f->kms) || open_engine(f) ||
+        unit_kms_create_key(f->kms, RING, "key"))
         return -1;
     *state = f;
     return 0;
@@ -242,9 +193,9 @@ static void test_rotation_rewraps(void **state)
     struct fixture *f = *state;
     protect(f, TOPIC, KEY);
     char path[] = "/v1/" KEY "/cryptoKeyVersions";
-    assert_int_equal(kms_call(f, "POST", path, NULL, NULL, "{}"), 200);
-    assert_int_equal(kms_call(f, "POST", "/v1/" KEY ":updatePrimaryVersion", NULL, NULL,
-                              "{\"cryptoKeyVersionId\":\"2\"}"),
+    assert_int_equal(unit_kms_call(f->kms, "POST", path, NULL, NULL, "{}"), 200);
+    assert_int_equal(unit_kms_call(f->kms, "POST", "/v1/" KEY ":updatePrimaryVersion", NULL, NULL,
+                                   "{\"cryptoKeyVersionId\":\"2\"}"),
                      200);
     advance(f, MINUTES5);
     struct em_cmek_info info;
@@ -260,7 +211,8 @@ static void test_destroy_makes_data_unrecoverable(void **state)
     struct fixture *f = *state;
     protect(f, TOPIC, KEY);
     assert_int_equal(
-        kms_call(f, "POST", "/v1/" KEY "/cryptoKeyVersions/1:destroy", NULL, NULL, "{}"), 200);
+        unit_kms_call(f->kms, "POST", "/v1/" KEY "/cryptoKeyVersions/1:destroy", NULL, NULL, "{}"),
+        200);
     advance(f, MINUTES5);
     assert_int_equal(state_of(f, TOPIC), EM_CMEK_INACCESSIBLE);
     advance(f, 30 * 86400);
@@ -363,8 +315,8 @@ static void test_rekey_moves_to_the_new_key(void **state)
 {
     struct fixture *f = *state;
     protect(f, TOPIC, KEY);
-    assert_int_equal(kms_call(f, "POST", "/v1/" RING "/cryptoKeys", "cryptoKeyId", "other",
-                              "{\"purpose\":\"ENCRYPT_DECRYPT\"}"),
+    assert_int_equal(unit_kms_call(f->kms, "POST", "/v1/" RING "/cryptoKeys", "cryptoKeyId",
+                                   "other", "{\"purpose\":\"ENCRYPT_DECRYPT\"}"),
                      200);
     struct em_status st = {0};
     unsigned char before[EM_DEK_BYTES], after[EM_DEK_BYTES];
@@ -380,8 +332,9 @@ static void test_rekey_moves_to_the_new_key(void **state)
     assert_int_equal(set_version_state(f, 1, "DISABLED"), 200);
     advance(f, MINUTES5);
     assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE);
-    assert_int_equal(kms_call(f, "PATCH", "/v1/" RING "/cryptoKeys/other/cryptoKeyVersions/1",
-                              "updateMask", "state", "{\"state\":\"DISABLED\"}"),
+    assert_int_equal(unit_kms_call(f->kms, "PATCH",
+                                   "/v1/" RING "/cryptoKeys/other/cryptoKeyVersions/1",
+                                   "updateMask", "state", "{\"state\":\"DISABLED\"}"),
                      200);
     advance(f, MINUTES5);
     assert_int_equal(state_of(f, TOPIC), EM_CMEK_INACCESSIBLE);
@@ -411,9 +364,10 @@ static void test_renamed_resource_keeps_its_keys(void **state)
     assert_int_equal(em_cmek_use(f->cmek, TOPIC, fresh, &st), EM_OK);
     assert_memory_not_equal(before, fresh, sizeof(before));
     /* rotation re-wraps the renamed resource's key too; it is checked under its new name */
-    assert_int_equal(kms_call(f, "POST", "/v1/" KEY "/cryptoKeyVersions", NULL, NULL, "{}"), 200);
-    assert_int_equal(kms_call(f, "POST", "/v1/" KEY ":updatePrimaryVersion", NULL, NULL,
-                              "{\"cryptoKeyVersionId\":\"2\"}"),
+    assert_int_equal(
+        unit_kms_call(f->kms, "POST", "/v1/" KEY "/cryptoKeyVersions", NULL, NULL, "{}"), 200);
+    assert_int_equal(unit_kms_call(f->kms, "POST", "/v1/" KEY ":updatePrimaryVersion", NULL, NULL,
+                                   "{\"cryptoKeyVersionId\":\"2\"}"),
                      200);
     advance(f, MINUTES5);
     struct em_cmek_info info;

@@ -22,6 +22,7 @@
 #include "em_kms_client.h"
 #include "em_service.h"
 #include "kms/kms_service.h"
+#include "unit_kms.h"
 #include "unit_util.h"
 
 #include <pthread.h>
@@ -174,33 +175,12 @@ static void post(void *arg)
     sem_post(arg);
 }
 
-/* --- the fixture: KMS, the engine, one protected resource --- */
-
-static int kms_call(struct fixture *f, const char *method, const char *path, const char *query_key,
-                    const char *query_value, const char *body)
-{
-    struct em_call call = {0};
-    call.method = method;
-    call.path = path;
-    call.body_text = body;
-    call.body_len = body ? strlen(body) : 0;
-    call.svc = f->kms;
-    call.authorization = "Bearer user:developer@example.com";
-    if (query_key) {
-        call.query[0] = (struct em_query_arg){query_key, query_value};
-        call.query_count = 1;
-    }
-    em_dispatch(f->kms->router, &call);
-    int status = call.http_status;
-    em_call_reset(&call);
-    return status;
-}
-
 static int set_key_state(struct fixture *f, const char *state)
 {
     char body[64];
     snprintf(body, sizeof(body), "{\"state\":\"%s\"}", state);
-    return kms_call(f, "PATCH", "/v1/" KEY "/cryptoKeyVersions/1", "updateMask", "state", body);
+    return unit_kms_call(f->kms, "PATCH", "/v1/" KEY "/cryptoKeyVersions/1", "updateMask", "state",
+                         body);
 }
 
 /* Moves the emulator clock past a key check and runs both services' timers. */
@@ -213,42 +193,18 @@ static void next_key_check(struct fixture *f)
     assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
 }
 
-static int start_kms(struct fixture *f)
-{
-    struct em_status st = {0};
-    if (em_service_open(&kms_service, &f->cfg, &f->kms, &st))
-        return -1;
-    for (int attempt = 0; attempt < 20; attempt++) {
-        f->cfg.port_base = 14240 + (int)((getpid() + attempt * 7919) % 1500) * 10;
-        struct em_http_options opt = {"127.0.0.1", f->cfg.port_base + EM_PORT_KMS, 2, 1 << 20};
-        if (em_http_start(&opt, f->kms->router, f->kms, &f->kms->http, &st) == EM_OK) {
-            em_kms_client_init(&f->cfg);
-            return 0;
-        }
-    }
-    fprintf(stderr, "kms: no free port: %s\n", st.message);
-    return -1;
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct em_status st = {0};
-    bool help;
-    char *args[] = {"test", NULL};
-    if (!f || em_config_load(&f->cfg, 1, args, &help, &st) ||
-        em_make_temp_dir(f->dir, sizeof(f->dir), &st))
+    if (!f || unit_config_init(&f->cfg, f->dir, sizeof(f->dir)))
         return -1;
-    snprintf(f->cfg.data_dir, sizeof(f->cfg.data_dir), "%s", f->dir);
     snprintf(f->path, sizeof(f->path), "%s/orders.db", f->dir);
     struct em_cmek_hooks cmek_hooks = {.state_changed = state_changed, .arg = f};
-    if (start_kms(f) || em_service_open(&test_service, &f->cfg, &f->svc, &st) ||
-        em_cmek_open(f->svc, "gcp-sa-test", &cmek_hooks, &f->cmek, &st))
-        return -1;
-    if (kms_call(f, "POST", "/v1/projects/ds-project/locations/global/keyRings", "keyRingId",
-                 "ring", "{}") != 200 ||
-        kms_call(f, "POST", "/v1/" RING "/cryptoKeys", "cryptoKeyId", "key",
-                 "{\"purpose\":\"ENCRYPT_DECRYPT\"}") != 200 ||
+    if (unit_kms_start(&f->cfg, 14240, &f->kms) ||
+        em_service_open(&test_service, &f->cfg, &f->svc, &st) ||
+        em_cmek_open(f->svc, "gcp-sa-test", &cmek_hooks, &f->cmek, &st) ||
+        unit_kms_create_key(f->kms, RING, "key") ||
         em_cmek_protect(f->cmek, RESOURCE, "ds-project", KEY, &st) ||
         em_datastore_new(f->cmek, RESOURCE, f->path, &hooks, &f->counts, &f->ds, &st)) {
         fprintf(stderr, "setup: %s\n", st.message);

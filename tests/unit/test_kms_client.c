@@ -29,6 +29,7 @@
 #include "em_rest.h"
 #include "em_service.h"
 #include "kms/kms_service.h"
+#include "unit_kms.h"
 #include "unit_util.h"
 
 #include <curl/curl.h>
@@ -47,75 +48,13 @@ struct fixture {
     struct em_service *kms;
 };
 
-/* A KMS REST call as the project's owner, dispatched in process; the HTTP status. */
-static int kms_call(struct fixture *f, const char *method, const char *path, const char *query_key,
-                    const char *query_value, const char *body)
-{
-    struct em_call call = {0};
-    call.method = method;
-    call.path = path;
-    call.body_text = body;
-    call.body_len = body ? strlen(body) : 0;
-    call.svc = f->kms;
-    call.authorization = "Bearer user:developer@example.com";
-    if (query_key) {
-        call.query[0] = (struct em_query_arg){query_key, query_value};
-        call.query_count = 1;
-    }
-    em_dispatch(f->kms->router, &call);
-    int status = call.http_status;
-    em_call_reset(&call);
-    return status;
-}
-
-static int start_server(struct fixture *f)
-{
-    struct em_status st = {0};
-    struct em_http_options opt = {"127.0.0.1", f->cfg.port_base + EM_PORT_KMS, 2, 1 << 20};
-    return em_http_start(&opt, f->kms->router, f->kms, &f->kms->http, &st) == EM_OK ? 0 : -1;
-}
-
-static void stop_server(struct fixture *f)
-{
-    em_http_stop(f->kms->http);
-    f->kms->http = NULL;
-}
-
-/* KMS on a free port below the ephemeral range (tries a few port bases). */
-static int start_kms(struct fixture *f)
-{
-    struct em_status st = {0};
-    if (em_service_open(&kms_service, &f->cfg, &f->kms, &st)) {
-        fprintf(stderr, "kms: %s\n", st.message);
-        return -1;
-    }
-    for (int attempt = 0; attempt < 20; attempt++) {
-        f->cfg.port_base = 12240 + (int)((getpid() + attempt * 7919) % 2000) * 10;
-        if (start_server(f) == 0) {
-            em_kms_client_init(&f->cfg);
-            return 0;
-        }
-    }
-    fprintf(stderr, "kms: no free port\n");
-    return -1;
-}
-
 static int setup_with_iam(void **state, bool enforce)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct em_status st = {0};
-    bool help;
-    char *args[] = {"test", NULL};
-    if (!f || em_config_load(&f->cfg, 1, args, &help, &st) ||
-        em_make_temp_dir(f->dir, sizeof(f->dir), &st))
+    if (!f || unit_config_init(&f->cfg, f->dir, sizeof(f->dir)))
         return -1;
-    snprintf(f->cfg.data_dir, sizeof(f->cfg.data_dir), "%s", f->dir);
     f->cfg.iam_enforce = enforce;
-    if (start_kms(f) ||
-        kms_call(f, "POST", "/v1/projects/" PROJECT "/locations/global/keyRings", "keyRingId",
-                 "ring", "{}") != 200 ||
-        kms_call(f, "POST", "/v1/" RING "/cryptoKeys", "cryptoKeyId", "key",
-                 "{\"purpose\":\"ENCRYPT_DECRYPT\"}") != 200)
+    if (unit_kms_start(&f->cfg, 12240, &f->kms) || unit_kms_create_key(f->kms, RING, "key"))
         return -1;
     em_rest_thread_release(); /* no connection kept from an earlier test's server */
     *state = f;
@@ -210,9 +149,10 @@ static void test_decrypt_many_answers_each_job(void **state)
     struct fixture *f = *state;
     struct em_kms_reply v1;
     assert_int_equal(encrypt(KEY, NULL, &v1), EM_KMS_OK);
-    assert_int_equal(kms_call(f, "POST", "/v1/" KEY "/cryptoKeyVersions", NULL, NULL, "{}"), 200);
-    assert_int_equal(kms_call(f, "POST", "/v1/" KEY ":updatePrimaryVersion", NULL, NULL,
-                              "{\"cryptoKeyVersionId\":\"2\"}"),
+    assert_int_equal(
+        unit_kms_call(f->kms, "POST", "/v1/" KEY "/cryptoKeyVersions", NULL, NULL, "{}"), 200);
+    assert_int_equal(unit_kms_call(f->kms, "POST", "/v1/" KEY ":updatePrimaryVersion", NULL, NULL,
+                                   "{\"cryptoKeyVersionId\":\"2\"}"),
                      200);
     struct em_kms_reply v2;
     assert_int_equal(encrypt(KEY, NULL, &v2), EM_KMS_OK);
@@ -254,8 +194,8 @@ static void test_missing_key_is_not_found(void **state)
 static void test_disabled_version_is_failed_precondition(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(kms_call(f, "PATCH", "/v1/" KEY "/cryptoKeyVersions/1", "updateMask", "state",
-                              "{\"state\":\"DISABLED\"}"),
+    assert_int_equal(unit_kms_call(f->kms, "PATCH", "/v1/" KEY "/cryptoKeyVersions/1", "updateMask",
+                                   "state", "{\"state\":\"DISABLED\"}"),
                      200);
     struct em_kms_reply reply;
     assert_int_equal(encrypt(KEY, NULL, &reply), EM_KMS_DENIED);
@@ -297,7 +237,7 @@ static void test_stopped_kms_is_unreachable_until_it_is_back(void **state)
     struct em_kms_reply reply;
     assert_int_equal(encrypt(KEY, NULL, &reply), EM_KMS_OK); /* a connection is kept */
     em_kms_reply_clear(&reply);
-    stop_server(f);
+    unit_kms_stop_listening(f->kms);
     assert_int_equal(encrypt(KEY, NULL, &reply), EM_KMS_UNREACHABLE);
     expect_unreachable(&reply, "Cloud KMS is unreachable");
     em_kms_reply_clear(&reply);
@@ -305,7 +245,7 @@ static void test_stopped_kms_is_unreachable_until_it_is_back(void **state)
     decrypt(&job, KEY, "ciphertext", 10, NULL);
     expect_unreachable(&job.reply, "Cloud KMS is unreachable");
     em_kms_reply_clear(&job.reply);
-    assert_int_equal(start_server(f), 0);
+    assert_int_equal(unit_kms_listen(&f->cfg, f->kms), 0);
     assert_int_equal(encrypt(KEY, NULL, &reply), EM_KMS_OK);
     em_kms_reply_clear(&reply);
 }
