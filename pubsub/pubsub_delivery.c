@@ -36,6 +36,7 @@
  */
 #include "pubsub_model.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,10 +173,15 @@ enum em_code ps_backlog_admit(struct ps_backlog *b, const struct ps_delivery_pol
         free(key_copy);
         return EM_FAIL_OOM(st);
     }
+    /* A message never delivered is due at once, for every later call: calls take their
+     * `now` before they wait for the subscription's lock, so a call that reads ahead
+     * (admits more than it hands out) may carry a later time than the next one. Due at
+     * its own `now`, the message would be skipped by that next call, whose cursor is
+     * already past it: a pull missing committed messages. */
     struct ps_entry *e = &b->entries[b->head + b->len++];
     *e = (struct ps_entry){.seq = seq,
                            .publish_ns = publish_ns,
-                           .due_ns = now,
+                           .due_ns = INT64_MIN,
                            .attempts = attempts,
                            .state = PS_PENDING,
                            .key = key_copy};

@@ -168,7 +168,7 @@ void ps_received_free(struct ps_received *r, size_t count);
 /* --- pubsub_delivery.c: a subscription's backlog --- */
 
 enum ps_entry_state {
-    PS_PENDING,     /* waiting to be delivered, from due_ns on */
+    PS_PENDING,     /* waiting to be delivered, from due_ns on (never delivered: INT64_MIN) */
     PS_OUTSTANDING, /* delivered; its lease ends at due_ns */
     PS_ACKED,
 };

@@ -230,7 +230,8 @@ static void wait_topic(struct ps_topic *topic, uint64_t g, int64_t deadline_ms)
 }
 
 /* now: the request's emulator time; a pull that waited for messages adds the real time
- * it waited (the emulator clock runs with real time). */
+ * it waited (the emulator clock runs with real time), in nanoseconds: whole milliseconds
+ * would put a call up to 1 ms ahead of the clock, and of the calls that follow it. */
 static enum em_code take(struct ps_registry *reg, struct ps_sub *sub, int max, bool wait,
                          int64_t now, struct ps_received **out, size_t *count, struct em_status *st)
 {
@@ -241,8 +242,8 @@ static enum em_code take(struct ps_registry *reg, struct ps_sub *sub, int max, b
     struct taken t = {calloc((size_t)max, sizeof(struct ps_received)), 0, (size_t)max};
     if (!t.items)
         return EM_FAIL_OOM(st);
-    int64_t start_ms = em_clock_monotonic_ms();
-    int64_t deadline = start_ms + (wait ? reg->pull_wait_ms : 0);
+    int64_t start_ns = em_clock_monotonic();
+    int64_t deadline = start_ns / 1000000 + (wait ? reg->pull_wait_ms : 0);
     enum em_code code = EM_OK;
     struct ps_topic *dlt = ps_dead_letter_topic(reg, sub);
     for (;;) {
@@ -256,8 +257,7 @@ static enum em_code take(struct ps_registry *reg, struct ps_sub *sub, int max, b
         else if (sub->detached)
             code = ps_sub_detached_error(sub, st);
         else if (topic)
-            code = take_locked(sub, dlt, log, now + (em_clock_monotonic_ms() - start_ms) * 1000000,
-                               &t, st);
+            code = take_locked(sub, dlt, log, now + (em_clock_monotonic() - start_ns), &t, st);
         ps_sub_unlock_data(sub, topic, log);
         bool again = !code && t.count == 0 && topic && em_clock_monotonic_ms() < deadline;
         if (again)

@@ -1,8 +1,8 @@
 /*
  * Unit tests of pubsub_delivery: a subscription's backlog on explicit emulator times.
- * Ack deadlines and redelivery, nacks, the retry backoff, ordering keys (one outstanding
- * batch per key), dead-letter counting, retention, the floor, and what a restart or a
- * seek carries over (marks).
+ * Messages read ahead are due for every later call; ack deadlines and redelivery, nacks,
+ * the retry backoff, ordering keys (one outstanding batch per key), dead-letter counting,
+ * retention, the floor, and what a restart or a seek carries over (marks).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,6 +66,25 @@ static void test_lease_expiry_redelivers(void **state)
     struct ps_entry *e = ps_backlog_find(&b, 1);
     assert_int_equal(e->attempts, 2);
     assert_int_equal(e->gen, 2);
+    ps_backlog_free(&b);
+}
+
+/* Calls take their time before the subscription's lock: the next call may carry an
+ * earlier time than the one that read messages ahead. Those are due for it all the same. */
+static void test_read_ahead_due_for_earlier_calls(void **state)
+{
+    (void)state;
+    struct ps_backlog b;
+    ps_backlog_init(&b, 1);
+    struct em_status st = {0};
+    struct ps_entry *e;
+    for (int64_t s = 1; s <= 3; s++) /* read at T0 + 1 s, published at T0 */
+        assert_int_equal(ps_backlog_admit(&b, &plain, s, T0, NULL, true, T0 + SEC, &e, &st), EM_OK);
+    int64_t got[4];
+    assert_int_equal(take(&b, &plain, T0 + SEC, 1, got), 1);
+    assert_int_equal(take(&b, &plain, T0 + SEC - 1000, 4, got), 2);
+    assert_int_equal(got[0], 2);
+    assert_int_equal(got[1], 3);
     ps_backlog_free(&b);
 }
 
@@ -291,6 +310,7 @@ int main(void)
     em_log_init("test", EM_LOG_WARNING);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lease_expiry_redelivers),
+        cmocka_unit_test(test_read_ahead_due_for_earlier_calls),
         cmocka_unit_test(test_modack_extends_and_nacks),
         cmocka_unit_test(test_retry_backoff),
         cmocka_unit_test(test_ordering_one_batch_per_key),

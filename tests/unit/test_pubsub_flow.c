@@ -1,13 +1,14 @@
 /*
  * Unit tests of the Pub/Sub service below HTTP: a real service (registry, CMEK engine with
  * Google default encryption, topic logs) on a temporary data directory, driven through
- * the registry and flow functions with the emulator clock moved by hand. Covers the
- * kmsKeyName location rule, durability across a restart (acked messages stay acked,
- * message IDs are never reused), retention clean-up, dead-lettering on the timer (under
- * --iam enforce only once the Pub/Sub service agent holds its roles),
- * seeking, expiration policies and snapshots' expiry, and deleted topics: their
- * subscriptions keep reading the backlog (across restarts too) until the last one goes,
- * then the data is shredded; a crash in the middle is finished at the next start.
+ * the registry and flow functions with the emulator clock moved by hand. Covers pulls
+ * whose times reach the subscription out of order, the kmsKeyName location rule,
+ * durability across a restart (acked messages stay acked, message IDs are never reused),
+ * retention clean-up, dead-lettering on the timer (under --iam enforce only once the
+ * Pub/Sub service agent holds its roles), seeking, expiration policies and snapshots'
+ * expiry, and deleted topics: their subscriptions keep reading the backlog (across
+ * restarts too) until the last one goes, then the data is shredded; a crash in the middle
+ * is finished at the next start.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -123,14 +124,15 @@ static int64_t publish(struct fixture *f, const char *topic, const char *text)
     return seq;
 }
 
-/* Pulls up to max messages; their seqs in seqs[], ack IDs in acks[][]. */
-static size_t pull(struct fixture *f, const char *sub, int max, int64_t *seqs,
-                   char acks[][PS_ACK_ID_MAX])
+/* Pulls up to max messages at emulator time now; their seqs in seqs[], ack IDs in
+ * acks[][]. */
+static size_t pull_at(struct fixture *f, const char *sub, int max, int64_t now, int64_t *seqs,
+                      char acks[][PS_ACK_ID_MAX])
 {
     struct ps_received *r;
     size_t n;
     struct em_status st = {0};
-    assert_int_equal(ps_pull(reg(f), sub, max, true, em_clock_now(), &r, &n, &st), EM_OK);
+    assert_int_equal(ps_pull(reg(f), sub, max, true, now, &r, &n, &st), EM_OK);
     for (size_t i = 0; i < n; i++) {
         if (seqs)
             seqs[i] = r[i].msg.seq;
@@ -141,10 +143,34 @@ static size_t pull(struct fixture *f, const char *sub, int max, int64_t *seqs,
     return n;
 }
 
+static size_t pull(struct fixture *f, const char *sub, int max, int64_t *seqs,
+                   char acks[][PS_ACK_ID_MAX])
+{
+    return pull_at(f, sub, max, em_clock_now(), seqs, acks);
+}
+
 static void ack(struct fixture *f, const char *sub, const char *ack_id)
 {
     struct em_status st = {0};
     assert_int_equal(ps_acknowledge(reg(f), sub, &ack_id, 1, em_clock_now(), &st), EM_OK);
+}
+
+/* Handlers take the time before the subscription's lock: concurrent pulls may reach it
+ * in the other order. A pull that read messages ahead must not hide them from a pull
+ * carrying an earlier time. */
+static void test_pulls_with_times_out_of_order(void **state)
+{
+    struct fixture *f = *state;
+    create_topic(f, TOPIC);
+    create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
+    for (int i = 1; i <= 3; i++)
+        publish(f, TOPIC, "m");
+    int64_t later = em_clock_now(), seqs[4];
+    assert_int_equal(pull_at(f, SUB, 1, later, seqs, NULL), 1);
+    assert_int_equal(seqs[0], 1);
+    assert_int_equal(pull_at(f, SUB, 10, later - SEC / 1000, seqs, NULL), 2);
+    assert_int_equal(seqs[0], 2);
+    assert_int_equal(seqs[1], 3);
 }
 
 static void test_key_location_rule(void **state)
@@ -632,6 +658,7 @@ int main(void)
 {
     em_log_init("test", EM_LOG_ERROR);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pulls_with_times_out_of_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_location_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durable_across_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_and_foreign_ack_ids, setup, teardown),
