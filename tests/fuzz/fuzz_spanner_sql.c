@@ -83,8 +83,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     em_status_clear(&st);
     code = sp_ddl_apply(copy, text, &script, &st);
     check_failure(code, &st);
-    int count;
-    sp_strings_free(sp_schema_statements(copy, &count), count);
+    int count = 0;
+    char **statements = sp_schema_statements(copy, &count); /* sets count: call it first */
+    sp_strings_free(statements, count);
     sp_buf_free(&script);
     sp_schema_free(copy);
     free(text);
