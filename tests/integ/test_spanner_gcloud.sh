@@ -87,6 +87,18 @@ if (( HAVE_GCLOUD )); then
     expect_eq "orders" \
         "$(gcloud spanner databases list --instance=test-inst --format='value(name.basename())' | paste -sd,)" \
         "databases delete"
+    KEY="$P/locations/us-central1/keyRings/r/cryptoKeys/gcloud-key"
+    gcloud spanner databases create keyed --instance=test-inst --kms-key="$KEY" >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "databases create --kms-key $(cat "$TEST_TMP/err")"
+    expect_eq "$KEY" \
+        "$(gcloud spanner databases describe keyed --instance=test-inst --format='value(encryptionConfig.kmsKeyName)')" \
+        "describe echoes the key"
+    out=$(gcloud spanner databases create misplaced --instance=test-inst \
+        --kms-key="$P/locations/europe-west1/keyRings/r/cryptoKeys/k" 2>&1)
+    expect_contains "$out" "INVALID_ARGUMENT" "a key outside the config's region is refused"
+    gcloud spanner databases delete keyed --instance=test-inst --quiet >/dev/null 2>&1
+    ops=$(gcloud spanner operations list --instance=test-inst --database=orders --format='value(name.basename(),done)' 2>&1)
+    expect_eq 2 "$(grep -c True <<<"$ops")" "operations list: the create and the ddl update, done ($ops)"
     out=$(gcloud spanner databases create pg --instance=test-inst --database-dialect=POSTGRESQL 2>&1)
     expect_contains "$out" "UNIMPLEMENTED" "a PostgreSQL database is refused clearly"
 else
