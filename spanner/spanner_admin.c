@@ -5,6 +5,7 @@
  */
 #include "spanner_admin.h"
 
+#include "em_cmek.h"
 #include "em_json.h"
 #include "em_names.h"
 #include "spanner_ddl.h"
@@ -20,10 +21,12 @@
 
 struct sp_admin {
     struct em_store *store;
+    struct em_cmek *cmek; /* NULL: no engine (unit tests) */
     pthread_mutex_t lock;
 };
 
-enum em_code sp_admin_open(struct em_store *store, struct sp_admin **out, struct em_status *st)
+enum em_code sp_admin_open(struct em_store *store, struct em_cmek *cmek, struct sp_admin **out,
+                           struct em_status *st)
 {
     *out = NULL;
     if (sp_store_migrate(store, st))
@@ -32,6 +35,7 @@ enum em_code sp_admin_open(struct em_store *store, struct sp_admin **out, struct
     if (!admin)
         return EM_FAIL_OOM(st);
     admin->store = store;
+    admin->cmek = cmek;
     pthread_mutex_init(&admin->lock, NULL);
     *out = admin;
     return EM_OK;
@@ -45,11 +49,32 @@ void sp_admin_close(struct sp_admin *admin)
     free(admin);
 }
 
+/* Forgets the protected resource of every database of instance (NULL: of every instance). */
+static enum em_code forget_databases(struct sp_admin *admin, const char *instance,
+                                     struct em_status *st)
+{
+    if (!admin->cmek)
+        return EM_OK;
+    cJSON *list = NULL;
+    enum em_code rc = instance ? sp_store_list_databases(admin->store, instance, &list, st)
+                               : sp_store_list_all_databases(admin->store, &list, st);
+    const cJSON *db;
+    cJSON_ArrayForEach(db, list)
+    {
+        struct em_status ignored = {0}; /* a database never protected (failed creation) */
+        em_cmek_forget(admin->cmek, em_json_string(db, "name"), &ignored);
+    }
+    cJSON_Delete(list);
+    return rc;
+}
+
 enum em_code sp_admin_reset(struct sp_admin *admin, struct em_status *st)
 {
     *st = (struct em_status){0}; /* the flow below reads st->code */
     pthread_mutex_lock(&admin->lock);
-    enum em_code rc = sp_store_clear(admin->store, st);
+    enum em_code rc = forget_databases(admin, NULL, st);
+    if (!rc)
+        rc = sp_store_clear(admin->store, st);
     pthread_mutex_unlock(&admin->lock);
     return rc;
 }
@@ -444,7 +469,7 @@ enum em_code sp_instance_delete(struct sp_admin *admin, const char *name, struct
         return st->code;
     pthread_mutex_lock(&admin->lock);
     cJSON *inst = NULL;
-    if (!load_instance(admin, name, &inst, st))
+    if (!load_instance(admin, name, &inst, st) && !forget_databases(admin, name, st))
         sp_store_delete_instance(admin->store, name, st);
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(inst);
@@ -636,7 +661,51 @@ static enum em_code check_dialect(const cJSON *request, struct em_status *st)
     return EM_OK;
 }
 
-/* Under the lock: the instance exists, the database does not; records the database. */
+/* The key that wraps the database's KEK: kmsKeyName, or of kmsKeyNames the one in the
+ * config's default leader region (the others are checked by grammar and location only). */
+static const char *wrapping_key(const char *project, const cJSON *instance, const cJSON *encryption)
+{
+    const char *key = em_json_string(encryption, "kmsKeyName");
+    const cJSON *keys = cJSON_GetObjectItem(encryption, "kmsKeyNames");
+    if (key || cJSON_GetArraySize(keys) == 0)
+        return key;
+    const char *config = strrchr(em_json_string(instance, "config"), '/') + 1;
+    cJSON *cfg = sp_config_get(project, config);
+    const cJSON *replica, *k;
+    const char *chosen = cJSON_GetArrayItem(keys, 0)->valuestring;
+    cJSON_ArrayForEach(replica, cJSON_GetObjectItem(cfg, "replicas"))
+    {
+        if (!cJSON_IsTrue(cJSON_GetObjectItem(replica, "defaultLeaderLocation")))
+            continue;
+        cJSON_ArrayForEach(k, keys)
+        {
+            struct em_crypto_key_name parsed;
+            struct em_status ignored = {0};
+            if (!em_crypto_key_name_parse(k->valuestring, "", &parsed, &ignored) &&
+                strcmp(parsed.location, em_json_string(replica, "location")) == 0)
+                chosen = k->valuestring;
+        }
+    }
+    cJSON_Delete(cfg);
+    return chosen;
+}
+
+/* Makes the database a protected resource of the CMEK engine: KMS must accept its key
+ * (wrapping the KEK is a call to KMS as the project's Spanner service agent). */
+static enum em_code protect_database(struct sp_admin *admin, const char *project,
+                                     const cJSON *instance, const cJSON *request, const char *name,
+                                     struct em_status *st)
+{
+    if (!admin->cmek)
+        return EM_OK;
+    const char *key =
+        wrapping_key(project, instance, cJSON_GetObjectItem(request, "encryptionConfig"));
+    return em_cmek_protect(admin->cmek, name, project, key, st);
+}
+
+/* Under the lock (the KMS call of protect_database included: creations are rare and
+ * serialising them keeps "exists" and "protected" in step): the instance exists, the
+ * database does not; protects and records the database. */
 static enum em_code insert_database(struct sp_admin *admin, const char *project,
                                     const char *instance, cJSON *db, const cJSON *ddl,
                                     const cJSON *request, struct em_status *st)
@@ -649,8 +718,11 @@ static enum em_code insert_database(struct sp_admin *admin, const char *project,
         !sp_store_get_database(admin->store, name, &existing, NULL, st)) {
         if (existing)
             SP_ERR_DATABASE_EXISTS(st, name);
-        else
-            save_database(admin, db, ddl, false, st);
+        else if (!protect_database(admin, project, inst, request, name, st) &&
+                 save_database(admin, db, ddl, false, st) && admin->cmek) {
+            struct em_status ignored = {0};
+            em_cmek_forget(admin->cmek, name, &ignored);
+        }
     }
     free(existing);
     cJSON_Delete(inst);
@@ -706,15 +778,30 @@ enum em_code sp_database_ready(struct sp_admin *admin, const char *name, cJSON *
     return st->code;
 }
 
+/* Database.encryptionInfo: the key version that protects a CMEK database now. */
+static void add_encryption_info(struct sp_admin *admin, cJSON *db)
+{
+    struct em_cmek_info info;
+    if (!admin->cmek || !em_cmek_info(admin->cmek, em_json_string(db, "name"), &info) ||
+        !info.kms_key[0])
+        return;
+    cJSON *entry = cJSON_CreateObject();
+    cJSON_AddStringToObject(entry, "encryptionType", "CUSTOMER_MANAGED_ENCRYPTION");
+    if (info.key_version[0])
+        cJSON_AddStringToObject(entry, "kmsKeyVersion", info.key_version);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(db, "encryptionInfo"), entry);
+}
+
 enum em_code sp_database_get(struct sp_admin *admin, const char *name, cJSON **out,
                              struct em_status *st)
 {
     *st = (struct em_status){0}; /* the flow below reads st->code */
     char project[64];
     *out = NULL;
-    if (project_of(name, project, st))
+    if (project_of(name, project, st) || load_database(admin, name, out, NULL, st))
         return st->code;
-    return load_database(admin, name, out, NULL, st);
+    add_encryption_info(admin, *out);
+    return EM_OK;
 }
 
 enum em_code sp_database_list(struct sp_admin *admin, const char *instance, cJSON **out,
@@ -726,7 +813,11 @@ enum em_code sp_database_list(struct sp_admin *admin, const char *instance, cJSO
     if (sp_instance_get(admin, instance, &inst, st))
         return st->code;
     cJSON_Delete(inst);
-    return sp_store_list_databases(admin->store, instance, out, st);
+    if (sp_store_list_databases(admin->store, instance, out, st))
+        return st->code;
+    for (cJSON *db = (*out)->child; db; db = db->next)
+        add_encryption_info(admin, db);
+    return EM_OK;
 }
 
 enum em_code sp_database_ddl(struct sp_admin *admin, const char *name, cJSON **out,
@@ -772,8 +863,9 @@ enum em_code sp_database_drop(struct sp_admin *admin, const char *name, struct e
         return st->code;
     cJSON *db = NULL;
     pthread_mutex_lock(&admin->lock);
-    if (!load_database(admin, name, &db, NULL, st))
-        sp_store_delete_database(admin->store, name, st);
+    if (!load_database(admin, name, &db, NULL, st) &&
+        !sp_store_delete_database(admin->store, name, st) && admin->cmek)
+        em_cmek_forget(admin->cmek, name, st);
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(db);
     return st->code;

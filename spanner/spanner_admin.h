@@ -24,9 +24,16 @@
 #define SP_EMULATOR_CONFIG "emulator-config"
 
 struct em_store;
+struct em_cmek;
 struct sp_admin;
 
-enum em_code sp_admin_open(struct em_store *store, struct sp_admin **out, struct em_status *st);
+/* cmek: the service's CMEK engine. Every database is one of its protected resources
+ * (em_cmek_protect at creation, with the database's key or Google default encryption;
+ * em_cmek_forget when it is dropped), so a key KMS refuses fails the creation and get
+ * answers encryptionInfo with the key version in use. NULL (unit tests): keys are checked
+ * by grammar and location only. */
+enum em_code sp_admin_open(struct em_store *store, struct em_cmek *cmek, struct sp_admin **out,
+                           struct em_status *st);
 void sp_admin_close(struct sp_admin *admin);
 enum em_code sp_admin_reset(struct sp_admin *admin, struct em_status *st);
 

@@ -167,6 +167,12 @@ enum em_code sp_store_list_databases(struct em_store *store, const char *instanc
                      instance, out, st);
 }
 
+enum em_code sp_store_list_all_databases(struct em_store *store, cJSON **out, struct em_status *st)
+{
+    return list_rows(store, "SELECT json FROM spanner_databases WHERE ?1 IS NULL ORDER BY name",
+                     NULL, out, st);
+}
+
 enum em_code sp_store_delete_database(struct em_store *store, const char *name,
                                       struct em_status *st)
 {

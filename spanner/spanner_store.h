@@ -42,6 +42,7 @@ enum em_code sp_store_get_database(struct em_store *store, const char *name, cha
                                    char **ddl, struct em_status *st);
 enum em_code sp_store_list_databases(struct em_store *store, const char *instance, cJSON **out,
                                      struct em_status *st);
+enum em_code sp_store_list_all_databases(struct em_store *store, cJSON **out, struct em_status *st);
 enum em_code sp_store_delete_database(struct em_store *store, const char *name,
                                       struct em_status *st);
 /* Forgets every instance and database (internal:reset). */

@@ -23,6 +23,14 @@ setup_gcloud spanner-project
 INST="$P/instances/test-inst"
 DB="$INST/databases/orders"
 
+section "KMS keys for the CMEK databases (key ring r in us-central1)"
+api POST "$KMS_URL/v1/$P/locations/us-central1/keyRings?keyRingId=r" '{}'
+expect_status 200
+for key in k gcloud-key; do
+    api POST "$KMS_URL/v1/$P/locations/us-central1/keyRings/r/cryptoKeys?cryptoKeyId=$key" '{"purpose":"ENCRYPT_DECRYPT"}'
+    expect_status 200
+done
+
 section "instance configs over REST"
 api GET "$SPANNER_URL/v1/$P/instanceConfigs"
 expect_status 200
@@ -122,6 +130,16 @@ expect_json '.response["@type"]' "type.googleapis.com/google.spanner.admin.datab
 expect_json .response.state READY
 api GET "$SPANNER_URL/v1/$INST/databases/secure"
 expect_json .encryptionConfig.kmsKeyName "$P/locations/us-central1/keyRings/r/cryptoKeys/k"
+expect_json '.encryptionInfo[0].encryptionType' CUSTOMER_MANAGED_ENCRYPTION
+expect_json '.encryptionInfo[0].kmsKeyVersion' "$P/locations/us-central1/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1"
+api GET "$CONTROL_URL/emulator/v1/protectedResources"
+expect_contains "$BODY" "$INST/databases/secure" "the database is a protected resource of the CMEK engine"
+api POST "$SPANNER_URL/v1/$INST/databases" \
+    "{\"createStatement\":\"CREATE DATABASE \`nokey\`\",\"encryptionConfig\":{\"kmsKeyName\":\"$P/locations/us-central1/keyRings/r/cryptoKeys/missing\"}}"
+expect_error_json 404 NOT_FOUND
+expect_contains "$BODY" "cryptoKeys/missing" "a key KMS does not know fails the creation, naming it"
+api GET "$SPANNER_URL/v1/$INST/databases/nokey"
+expect_error_json 404 NOT_FOUND # and nothing was created
 api POST "$SPANNER_URL/v1/$INST/databases" \
     "{\"createStatement\":\"CREATE DATABASE \`wrongplace\`\",\"encryptionConfig\":{\"kmsKeyName\":\"$P/locations/europe-west1/keyRings/r/cryptoKeys/k\"}}"
 expect_error_json 400 INVALID_ARGUMENT
@@ -199,6 +217,8 @@ api GET "$SPANNER_URL/v1/$INST"
 expect_error_json 404 NOT_FOUND
 api GET "$SPANNER_URL/v1/$DB"
 expect_error_json 404 NOT_FOUND # an instance's databases go with it
+api GET "$CONTROL_URL/emulator/v1/protectedResources"
+expect_eq "" "$(grep -o "$INST/databases/secure" <<<"$BODY")" "and their keys are forgotten by the CMEK engine"
 
 stop_stack
 finish

@@ -29,7 +29,7 @@ static int setup(void **state)
 {
     static struct fixture f;
     struct em_status st = {0};
-    if (unit_dir_open(&f.dir) || sp_admin_open(f.dir.store, &f.admin, &st))
+    if (unit_dir_open(&f.dir) || sp_admin_open(f.dir.store, NULL, &f.admin, &st))
         return -1;
     *state = &f;
     return 0;
@@ -83,7 +83,8 @@ static char *ddl_text(struct fixture *f, const char *db)
     assert_int_equal(sp_database_ddl(f->admin, db, &statements, &st), EM_OK);
     size_t len = 1;
     const cJSON *s;
-    cJSON_ArrayForEach(s, statements) len += strlen(s->valuestring) + 3;
+    for (s = statements->child; s; s = s->next)
+        len += strlen(s->valuestring) + 3;
     char *text = calloc(1, len);
     cJSON_ArrayForEach(s, statements)
     {
@@ -352,7 +353,7 @@ static void test_delete_and_reopen(void **state)
     assert_int_equal(sp_database_drop(f->admin, INST "/databases/gone", &st), EM_NOT_FOUND);
     char *before = ddl_text(f, INST "/databases/keep");
     sp_admin_close(f->admin);
-    assert_int_equal(sp_admin_open(f->dir.store, &f->admin, &st), EM_OK);
+    assert_int_equal(sp_admin_open(f->dir.store, NULL, &f->admin, &st), EM_OK);
     char *after = ddl_text(f, INST "/databases/keep");
     assert_string_equal(before, after);
     free(before);
