@@ -263,7 +263,7 @@ static enum em_code set_capacity(cJSON *target, const cJSON *request, bool use_n
                            (long long)units);
         nodes = units / 1000;
     } else {
-        if (nodes < 0 || nodes > 10000)
+        if (nodes < 1 || nodes > 10000)
             return EM_FAIL(st, EM_INVALID_ARGUMENT,
                            "Invalid node_count %lld: it must be between 1 and 10000.",
                            (long long)nodes);

@@ -235,8 +235,9 @@ enum em_code sp_get_database_ddl(struct em_call *call)
     return em_call_reply(call, reply);
 }
 
-/* ALREADY_EXISTS when the caller's operation id is taken: checked before the statements
- * are applied, so a refused call changes nothing. */
+/* ALREADY_EXISTS when the caller's operation id is taken, INVALID_ARGUMENT when it is not
+ * an operation id: checked before the statements are applied, so a refused call changes
+ * nothing. */
 static enum em_code operation_id_taken(struct em_call *call, const char *parent, const char *id)
 {
     char name[EM_OP_NAME_MAX];
@@ -244,6 +245,8 @@ static enum em_code operation_id_taken(struct em_call *call, const char *parent,
     if (!id)
         return EM_OK;
     snprintf(name, sizeof(name), "%s/operations/%s", parent, id);
+    if (em_op_name_parse(name, NULL, 0, NULL, 0, &call->status))
+        return call->status.code; /* an id em_op_start would refuse */
     struct em_status ignored = {0};
     if (em_op_get(call->svc->operations, name, &existing, &ignored) == EM_OK) {
         cJSON_Delete(existing);

@@ -156,8 +156,10 @@ api GET "$SPANNER_URL/v1/$INST/databases/secure/operations"
 expect_json '[.operations[].name] | map(select(endswith("/my_ddl"))) | length' 1
 api PATCH "$SPANNER_URL/v1/$INST/databases/secure/ddl" '{"statements":["CREATE TABLE U (K INT64) PRIMARY KEY (K)"],"operationId":"my_ddl"}'
 expect_error_json 409 ALREADY_EXISTS
+api PATCH "$SPANNER_URL/v1/$INST/databases/secure/ddl" '{"statements":["CREATE TABLE U (K INT64) PRIMARY KEY (K)"],"operationId":"bad id!"}'
+expect_error_json 400 INVALID_ARGUMENT
 api GET "$SPANNER_URL/v1/$INST/databases/secure/ddl"
-expect_json '.statements | length' 1 # the refused call changed nothing
+expect_json '.statements | length' 1 # the refused calls changed nothing
 api PATCH "$SPANNER_URL/v1/$INST/databases/secure/ddl" '{"statements":["CREATE TABLE T2 ("]}'
 expect_error_json 400 INVALID_ARGUMENT
 api GET "$SPANNER_URL/v1/$P/instances/missing"

@@ -183,6 +183,7 @@ static void test_instance_update(void **state)
     assert_int_equal(update(f, "{\"displayName\":\"New name\",\"nodeCount\":4}", ""),
                      EM_INVALID_ARGUMENT);
     assert_int_equal(update(f, "{\"config\":\"x\"}", "config"), EM_INVALID_ARGUMENT);
+    assert_int_equal(update(f, "{\"nodeCount\":0}", "nodeCount"), EM_INVALID_ARGUMENT);
     assert_int_equal(update(f, "{\"autoscalingConfig\":{}}", "autoscalingConfig"),
                      EM_UNIMPLEMENTED);
     /* a failed mask changes nothing, even the fields before the bad one */
