@@ -66,9 +66,12 @@ done
 api GET "$KMS_URL/v1/$RING"
 expect_status 200 # the refused resets dropped nothing
 section "the control plane's own calls carry the credential"
+api GET "$CONTROL_URL/emulator/v1/status"
+RUNNING=$(jq -r '[.services[].name] | join(",")' <<<"$BODY") # the built services
 api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 1}'
 expect_status 200
-expect_json '.services | join(",")' kms,pubsub
+expect_json '.services | join(",")' "$RUNNING"
+expect_contains "$RUNNING" "kms,pubsub" "the services reached include KMS and Pub/Sub"
 api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'
 expect_status 200
 TOKEN_FILE="$DATA_DIR/internal.token"

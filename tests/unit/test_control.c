@@ -530,7 +530,7 @@ static void test_services_resolve(void **state)
     assert_string_equal(names, "");
     assert_int_equal(resolve(f->dir, "", names, sizeof(names)), EM_OK);
     assert_string_equal(names, "");
-    assert_int_equal(resolve(f->dir, "kms,spanner", names, sizeof(names)), EM_FAILED_PRECONDITION);
+    assert_int_equal(resolve(f->dir, "kms,bigtable", names, sizeof(names)), EM_FAILED_PRECONDITION);
     assert_int_equal(resolve(f->dir, "kms,bogus", names, sizeof(names)), EM_INVALID_ARGUMENT);
     assert_int_equal(resolve(f->dir, "emulator", names, sizeof(names)), EM_INVALID_ARGUMENT);
     assert_int_equal(resolve(f->dir, "all,kms", names, sizeof(names)), EM_INVALID_ARGUMENT);

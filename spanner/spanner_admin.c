@@ -1,0 +1,872 @@
+/*
+ * spanner_admin: instances and databases with Google's rules (see spanner_admin.h).
+ * Reference: https://cloud.google.com/spanner/docs/reference/rest/v1/projects.instances
+ * and .../projects.instances.databases.
+ */
+#include "spanner_admin.h"
+
+#include "em_cmek.h"
+#include "em_json.h"
+#include "em_names.h"
+#include "spanner_ddl.h"
+#include "spanner_errors.h"
+#include "spanner_store.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct sp_admin {
+    struct em_store *store;
+    struct em_cmek *cmek; /* NULL: no engine (unit tests) */
+    pthread_mutex_t lock;
+};
+
+enum em_code sp_admin_open(struct em_store *store, struct em_cmek *cmek, struct sp_admin **out,
+                           struct em_status *st)
+{
+    *out = NULL;
+    if (sp_store_migrate(store, st))
+        return st->code;
+    struct sp_admin *admin = calloc(1, sizeof(*admin));
+    if (!admin)
+        return EM_FAIL_OOM(st);
+    admin->store = store;
+    admin->cmek = cmek;
+    pthread_mutex_init(&admin->lock, NULL);
+    *out = admin;
+    return EM_OK;
+}
+
+void sp_admin_close(struct sp_admin *admin)
+{
+    if (!admin)
+        return;
+    pthread_mutex_destroy(&admin->lock);
+    free(admin);
+}
+
+/* Forgets the protected resource of every database of instance (NULL: of every instance). */
+static enum em_code forget_databases(struct sp_admin *admin, const char *instance,
+                                     struct em_status *st)
+{
+    if (!admin->cmek)
+        return EM_OK;
+    cJSON *list = NULL;
+    enum em_code rc = instance ? sp_store_list_databases(admin->store, instance, &list, st)
+                               : sp_store_list_all_databases(admin->store, &list, st);
+    const cJSON *db;
+    cJSON_ArrayForEach(db, list)
+    {
+        struct em_status ignored = {0}; /* a database never protected (failed creation) */
+        em_cmek_forget(admin->cmek, em_json_string(db, "name"), &ignored);
+    }
+    cJSON_Delete(list);
+    return rc;
+}
+
+enum em_code sp_admin_reset(struct sp_admin *admin, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    pthread_mutex_lock(&admin->lock);
+    enum em_code rc = forget_databases(admin, NULL, st);
+    if (!rc)
+        rc = sp_store_clear(admin->store, st);
+    pthread_mutex_unlock(&admin->lock);
+    return rc;
+}
+
+/* --- names and IDs --- */
+
+static const struct em_id_rule sp_instance_id_rule = {
+    "instance ID",
+    2,
+    64,
+    "-",
+    true,
+    true,
+    "an instance ID is 2 to 64 lowercase letters, digits or hyphens, starts with a letter and "
+    "does not end with a hyphen."};
+
+static const struct em_id_rule sp_database_id_rule = {
+    "database ID",
+    2,
+    30,
+    "_-",
+    true,
+    true,
+    "a database ID is 2 to 30 lowercase letters, digits, underscores or hyphens, starts with "
+    "a letter and does not end with an underscore or a hyphen."};
+
+static enum em_code check_id(const char *id, const struct em_id_rule *rule, struct em_status *st)
+{
+    if (em_id_check(id, rule, st))
+        return st->code;
+    char last = id[strlen(id) - 1];
+    if (last == '-' || last == '_')
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid %s \"%.100s\": %s", rule->what, id,
+                       rule->description);
+    return EM_OK;
+}
+
+/* The project ID of a name that starts "projects/<id>", checked. */
+static enum em_code project_of(const char *name, char project[64], struct em_status *st)
+{
+    if (!em_name_id(name, "projects", project, 64))
+        return SP_ERR_INVALID_NAME(st, "resource", name);
+    return em_project_check(project, st);
+}
+
+/* --- stored resources as JSON --- */
+
+static enum em_code parse_stored(char *text, cJSON **out, struct em_status *st)
+{
+    *out = cJSON_Parse(text);
+    free(text);
+    return *out ? EM_OK : EM_FAIL(st, EM_INTERNAL, "A stored Spanner resource is not JSON.");
+}
+
+static enum em_code load_instance(struct sp_admin *admin, const char *name, cJSON **out,
+                                  struct em_status *st)
+{
+    char *text;
+    *out = NULL;
+    if (sp_store_get_instance(admin->store, name, &text, st))
+        return st->code;
+    if (!text)
+        return SP_ERR_INSTANCE_NOT_FOUND(st, name);
+    return parse_stored(text, out, st);
+}
+
+static enum em_code save_instance(struct sp_admin *admin, const cJSON *instance, bool replace,
+                                  struct em_status *st)
+{
+    char *text = cJSON_PrintUnformatted(instance);
+    if (!text)
+        return EM_FAIL_OOM(st);
+    enum em_code rc =
+        sp_store_put_instance(admin->store, em_json_string(instance, "name"), text, replace, st);
+    free(text);
+    return rc;
+}
+
+/* A database's JSON and, when ddl is not NULL, its canonical statements. */
+static enum em_code load_database(struct sp_admin *admin, const char *name, cJSON **out,
+                                  cJSON **ddl, struct em_status *st)
+{
+    char *text, *ddl_text;
+    *out = NULL;
+    if (ddl)
+        *ddl = NULL;
+    if (sp_store_get_database(admin->store, name, &text, &ddl_text, st))
+        return st->code;
+    if (!text)
+        return SP_ERR_DATABASE_NOT_FOUND(st, name);
+    if (parse_stored(text, out, st)) {
+        free(ddl_text);
+        return st->code;
+    }
+    if (!ddl) {
+        free(ddl_text);
+        return EM_OK;
+    }
+    if (parse_stored(ddl_text, ddl, st)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return st->code;
+}
+
+static enum em_code save_database(struct sp_admin *admin, const cJSON *database, const cJSON *ddl,
+                                  bool replace, struct em_status *st)
+{
+    const char *name = em_json_string(database, "name");
+    char instance[SP_NAME_MAX];
+    snprintf(instance, sizeof(instance), "%.*s", (int)(strstr(name, "/databases/") - name), name);
+    char *text = cJSON_PrintUnformatted(database);
+    char *ddl_text = cJSON_PrintUnformatted(ddl);
+    enum em_code rc = text && ddl_text ? sp_store_put_database(admin->store, name, instance, text,
+                                                               ddl_text, replace, st)
+                                       : EM_FAIL_OOM(st);
+    free(text);
+    free(ddl_text);
+    return rc;
+}
+
+static void set_string(cJSON *obj, const char *key, const char *value)
+{
+    cJSON_DeleteItemFromObject(obj, key);
+    cJSON_AddStringToObject(obj, key, value);
+}
+
+static void set_time(cJSON *obj, const char *key, int64_t now)
+{
+    cJSON_DeleteItemFromObject(obj, key);
+    em_json_add_time(obj, key, now);
+}
+
+/* --- instances --- */
+
+/* The config's name must be one of the project's instance configurations. */
+static enum em_code check_config(const char *project, const char *config, struct em_status *st)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof(prefix), "projects/%s/instanceConfigs/", project);
+    if (!config || !*config)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Instance config must be specified.");
+    if (strncmp(config, prefix, strlen(prefix)) != 0 || strchr(config + strlen(prefix), '/'))
+        return SP_ERR_INVALID_NAME(st, "instance config", config);
+    cJSON *found = sp_config_get(project, config + strlen(prefix));
+    cJSON_Delete(found);
+    return found ? EM_OK : SP_ERR_CONFIG_NOT_FOUND(st, config);
+}
+
+static enum em_code check_display_name(const char *display_name, struct em_status *st)
+{
+    size_t len = display_name ? strlen(display_name) : 0;
+    if (len < 4 || len > 30)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid display name \"%.100s\": it must be 4 to 30 characters long.",
+                       display_name ? display_name : "");
+    return EM_OK;
+}
+
+/* Autoscaling is not provided: a request that asks for it is refused, not ignored. */
+static enum em_code check_no_autoscaling(const cJSON *request, struct em_status *st)
+{
+    if (cJSON_GetObjectItem(request, "autoscalingConfig"))
+        return EM_FAIL(st, EM_UNIMPLEMENTED,
+                       "autoscaling_config is not supported by this emulator: give node_count "
+                       "or processing_units.");
+    return EM_OK;
+}
+
+/* Sets nodeCount and processingUnits from whichever of them the request gives. */
+static enum em_code set_capacity(cJSON *target, const cJSON *request, bool use_nodes,
+                                 bool use_units, struct em_status *st)
+{
+    int64_t nodes = 1, units = 0;
+    bool has_nodes = use_nodes && em_json_int64(request, "nodeCount", &nodes);
+    bool has_units = use_units && em_json_int64(request, "processingUnits", &units);
+    if (has_nodes && has_units && units != nodes * 1000)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Only one of node_count and processing_units may be specified.");
+    if (has_units && !has_nodes) {
+        bool valid = units > 0 && (units < 1000 ? units % 100 == 0 : units % 1000 == 0);
+        if (!valid)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Invalid processing_units %lld: it must be a multiple of 100 below "
+                           "1000, and a multiple of 1000 from 1000 on.",
+                           (long long)units);
+        nodes = units / 1000;
+    } else {
+        if (nodes < 1 || nodes > 10000)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Invalid node_count %lld: it must be between 1 and 10000.",
+                           (long long)nodes);
+        units = nodes * 1000;
+    }
+    cJSON_DeleteItemFromObject(target, "nodeCount");
+    cJSON_DeleteItemFromObject(target, "processingUnits");
+    cJSON_AddNumberToObject(target, "nodeCount", (double)nodes);
+    cJSON_AddNumberToObject(target, "processingUnits", (double)units);
+    return EM_OK;
+}
+
+static enum em_code set_labels(cJSON *target, const cJSON *request, struct em_status *st)
+{
+    const cJSON *labels = cJSON_GetObjectItem(request, "labels");
+    cJSON_DeleteItemFromObject(target, "labels");
+    if (!labels)
+        return EM_OK;
+    if (em_labels_check(labels, st))
+        return st->code;
+    if (cJSON_GetArraySize(labels) > 0)
+        cJSON_AddItemToObject(target, "labels", cJSON_Duplicate(labels, true));
+    return EM_OK;
+}
+
+/* The Instance a create request describes, checked. */
+static enum em_code new_instance(const char *project, const char *name, const cJSON *request,
+                                 int64_t now, cJSON **out, struct em_status *st)
+{
+    const char *config = em_json_string(request, "config");
+    const char *display_name = em_json_string(request, "displayName");
+    if (check_config(project, config, st) || check_display_name(display_name, st) ||
+        check_no_autoscaling(request, st))
+        return st->code;
+    cJSON *inst = cJSON_CreateObject();
+    cJSON_AddStringToObject(inst, "name", name);
+    cJSON_AddStringToObject(inst, "config", config);
+    cJSON_AddStringToObject(inst, "displayName", display_name);
+    if (set_capacity(inst, request, true, true, st) || set_labels(inst, request, st)) {
+        cJSON_Delete(inst);
+        return st->code;
+    }
+    cJSON_AddStringToObject(inst, "state", "CREATING");
+    cJSON_AddStringToObject(inst, "instanceType", "PROVISIONED");
+    cJSON_AddStringToObject(inst, "edition", "STANDARD");
+    em_json_add_time(inst, "createTime", now);
+    em_json_add_time(inst, "updateTime", now);
+    *out = inst;
+    return EM_OK;
+}
+
+enum em_code sp_instance_create(struct sp_admin *admin, const char *parent, const char *id,
+                                const cJSON *instance, int64_t now, cJSON **out,
+                                struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char project[64], name[SP_NAME_MAX];
+    *out = NULL;
+    if (project_of(parent, project, st))
+        return st->code;
+    if (!id || !*id)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "instance_id must be specified.");
+    if (check_id(id, &sp_instance_id_rule, st))
+        return st->code;
+    snprintf(name, sizeof(name), "projects/%s/instances/%s", project, id);
+    cJSON *inst = NULL;
+    if (new_instance(project, name, instance, now, &inst, st))
+        return st->code;
+    pthread_mutex_lock(&admin->lock);
+    char *existing = NULL;
+    if (!sp_store_get_instance(admin->store, name, &existing, st)) {
+        if (existing)
+            SP_ERR_INSTANCE_EXISTS(st, name);
+        else
+            save_instance(admin, inst, false, st);
+    }
+    pthread_mutex_unlock(&admin->lock);
+    free(existing);
+    if (st->code) {
+        cJSON_Delete(inst);
+        return st->code;
+    }
+    *out = inst;
+    return EM_OK;
+}
+
+enum em_code sp_instance_ready(struct sp_admin *admin, const char *name, int64_t now, cJSON **out,
+                               struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    (void)now;
+    pthread_mutex_lock(&admin->lock);
+    if (!load_instance(admin, name, out, st) &&
+        strcmp(em_json_string(*out, "state") ? em_json_string(*out, "state") : "", "READY") != 0) {
+        set_string(*out, "state", "READY");
+        save_instance(admin, *out, true, st);
+    }
+    pthread_mutex_unlock(&admin->lock);
+    if (st->code) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return st->code;
+}
+
+enum em_code sp_instance_get(struct sp_admin *admin, const char *name, cJSON **out,
+                             struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char project[64];
+    *out = NULL;
+    if (project_of(name, project, st))
+        return st->code;
+    return load_instance(admin, name, out, st);
+}
+
+enum em_code sp_instance_list(struct sp_admin *admin, const char *parent, cJSON **out,
+                              struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char project[64];
+    *out = NULL;
+    if (project_of(parent, project, st))
+        return st->code;
+    return sp_store_list_instances(admin->store, parent, out, st);
+}
+
+/* Applies one field of the mask to inst. */
+static enum em_code update_field(cJSON *inst, const cJSON *request, const char *field,
+                                 struct em_status *st)
+{
+    if (strcmp(field, "displayName") == 0 || strcmp(field, "display_name") == 0) {
+        const char *display_name = em_json_string(request, "displayName");
+        if (check_display_name(display_name, st))
+            return st->code;
+        set_string(inst, "displayName", display_name);
+        return EM_OK;
+    }
+    if (strcmp(field, "nodeCount") == 0 || strcmp(field, "node_count") == 0)
+        return set_capacity(inst, request, true, false, st);
+    if (strcmp(field, "processingUnits") == 0 || strcmp(field, "processing_units") == 0)
+        return set_capacity(inst, request, false, true, st);
+    if (strcmp(field, "labels") == 0)
+        return set_labels(inst, request, st);
+    /* gcloud names it to clear autoscaling when --nodes is given: nothing to clear */
+    if (strcmp(field, "autoscalingConfig") == 0 || strcmp(field, "autoscaling_config") == 0)
+        return check_no_autoscaling(request, st);
+    return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                   "Invalid field_mask: field \"%.100s\" cannot be updated (this emulator updates "
+                   "display_name, node_count, processing_units and labels).",
+                   field);
+}
+
+static enum em_code apply_mask(cJSON *inst, const cJSON *request, const char *mask,
+                               struct em_status *st)
+{
+    if (!mask || !*mask)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "field_mask must be specified.");
+    const char *p = mask;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        char field[64];
+        snprintf(field, sizeof(field), "%.*s", (int)(len < 63 ? len : 63), p);
+        if (update_field(inst, request, field, st))
+            return st->code;
+        p += len + (p[len] == ',');
+    }
+    return EM_OK;
+}
+
+enum em_code sp_instance_update(struct sp_admin *admin, const char *name, const cJSON *instance,
+                                const char *field_mask, int64_t now, cJSON **out,
+                                struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    *out = NULL;
+    const char *given = em_json_string(instance, "name");
+    if (given && strcmp(given, name) != 0)
+        return SP_ERR_INVALID_NAME(st, "instance", given);
+    char project[64];
+    if (project_of(name, project, st))
+        return st->code;
+    pthread_mutex_lock(&admin->lock);
+    cJSON *inst = NULL;
+    if (!load_instance(admin, name, &inst, st) && !apply_mask(inst, instance, field_mask, st)) {
+        set_time(inst, "updateTime", now);
+        save_instance(admin, inst, true, st);
+    }
+    pthread_mutex_unlock(&admin->lock);
+    if (st->code) {
+        cJSON_Delete(inst);
+        return st->code;
+    }
+    *out = inst;
+    return EM_OK;
+}
+
+enum em_code sp_instance_delete(struct sp_admin *admin, const char *name, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char project[64];
+    if (project_of(name, project, st))
+        return st->code;
+    pthread_mutex_lock(&admin->lock);
+    cJSON *inst = NULL;
+    if (!load_instance(admin, name, &inst, st) && !forget_databases(admin, name, st))
+        sp_store_delete_instance(admin->store, name, st);
+    pthread_mutex_unlock(&admin->lock);
+    cJSON_Delete(inst);
+    return st->code;
+}
+
+/* --- DDL --- */
+
+/* The schema the canonical statements describe, with statements (may be NULL) applied
+ * after them; *canonical receives its getDdl statements as a JSON array. All or nothing:
+ * the first statement that fails fails the whole. */
+static enum em_code apply_ddl(const cJSON *stored, const cJSON *statements, cJSON **canonical,
+                              struct em_status *st)
+{
+    *canonical = NULL;
+    struct sp_schema *schema = sp_schema_new();
+    if (!schema)
+        return EM_FAIL_OOM(st);
+    struct sp_buf script = {0};
+    const cJSON *lists[2] = {stored, statements};
+    for (int l = 0; l < 2 && !st->code; l++) {
+        const cJSON *item;
+        cJSON_ArrayForEach(item, lists[l])
+        {
+            if (!cJSON_IsString(item) ||
+                sp_ddl_apply(schema, item->valuestring, &script, st) != EM_OK) {
+                if (!st->code)
+                    EM_FAIL(st, EM_INVALID_ARGUMENT, "A DDL statement must be a string.");
+                break;
+            }
+        }
+    }
+    sp_buf_free(&script);
+    if (!st->code) {
+        int count = 0;
+        char **text = sp_schema_statements(schema, &count);
+        *canonical = cJSON_CreateArray();
+        for (int i = 0; i < count; i++)
+            cJSON_AddItemToArray(*canonical, cJSON_CreateString(text[i]));
+        sp_strings_free(text, count);
+    }
+    sp_schema_free(schema);
+    return st->code;
+}
+
+/* --- databases --- */
+
+/* The database ID of "CREATE DATABASE `id`" (backquotes optional). */
+static enum em_code parse_create_statement(const char *statement, char id[64], struct em_status *st)
+{
+    const char *p = statement ? statement : "";
+    while (isspace((unsigned char)*p))
+        p++;
+    bool ok = strncasecmp(p, "CREATE", 6) == 0 && isspace((unsigned char)p[6]);
+    if (ok) {
+        p += 6;
+        while (isspace((unsigned char)*p))
+            p++;
+        ok = strncasecmp(p, "DATABASE", 8) == 0 && isspace((unsigned char)p[8]);
+    }
+    if (ok) {
+        p += 8;
+        while (isspace((unsigned char)*p))
+            p++;
+        bool quoted = *p == '`';
+        p += quoted;
+        size_t len = quoted ? strcspn(p, "`") : strcspn(p, " \t\r\n;");
+        ok = len > 0 && len < 64 && (!quoted || p[len] == '`');
+        if (ok) {
+            snprintf(id, 64, "%.*s", (int)len, p);
+            p += len + quoted;
+            while (isspace((unsigned char)*p) || *p == ';')
+                p++;
+            ok = *p == '\0';
+        }
+    }
+    if (!ok)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid create statement \"%.200s\": expected CREATE DATABASE `<database "
+                       "id>`.",
+                       statement ? statement : "");
+    return check_id(id, &sp_database_id_rule, st);
+}
+
+/* The region (or multi-region config id) keys of an instance's config must be in. */
+static void config_location(const char *config, char out[96])
+{
+    const char *id = strrchr(config, '/');
+    id = id ? id + 1 : config;
+    snprintf(out, 96, "%s", strncmp(id, "regional-", 9) == 0 ? id + 9 : id);
+}
+
+static enum em_code check_key_location(const char *config, const char *key, const char *field,
+                                       struct em_status *st)
+{
+    struct em_crypto_key_name parsed;
+    if (em_crypto_key_name_parse(key, field, &parsed, st))
+        return st->code;
+    char location[96];
+    config_location(config, location);
+    if (strstr(config, "/instanceConfigs/" SP_EMULATOR_CONFIG))
+        return EM_OK;
+    if (strcmp(parsed.location, location) != 0)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "The KMS key %.300s is in location %s, but the instance config %.200s "
+                       "needs a key in %s.",
+                       key, parsed.location, config, location);
+    return EM_OK;
+}
+
+/* A multi-region config's kmsKeyNames must hold one key in each replica region. */
+static enum em_code check_key_names(const char *project, const char *config, const cJSON *keys,
+                                    struct em_status *st)
+{
+    const cJSON *key;
+    cJSON_ArrayForEach(key, keys)
+    {
+        if (!cJSON_IsString(key))
+            return EM_FAIL(st, EM_INVALID_ARGUMENT, "kms_key_names must hold strings.");
+        if (em_crypto_key_name_parse(key->valuestring, "encryption_config.kms_key_names", NULL, st))
+            return st->code;
+    }
+    const char *id = strrchr(config, '/') + 1;
+    cJSON *cfg = sp_config_get(project, id);
+    const cJSON *replica;
+    cJSON_ArrayForEach(replica, cJSON_GetObjectItem(cfg, "replicas"))
+    {
+        const char *region = em_json_string(replica, "location");
+        bool covered = strcmp(region, "emulator") == 0;
+        cJSON_ArrayForEach(key, keys)
+        {
+            struct em_crypto_key_name parsed;
+            em_crypto_key_name_parse(key->valuestring, "", &parsed, st);
+            covered |= strcmp(parsed.location, region) == 0;
+        }
+        if (!covered) {
+            EM_FAIL(st, EM_INVALID_ARGUMENT,
+                    "kms_key_names has no key in location %s, a replica region of the "
+                    "instance config %.200s.",
+                    region, config);
+            break;
+        }
+    }
+    cJSON_Delete(cfg);
+    return st->code;
+}
+
+/* The encryptionConfig of a create request, checked against the instance's config. */
+static enum em_code check_encryption(const char *project, const cJSON *instance,
+                                     const cJSON *encryption, struct em_status *st)
+{
+    if (!encryption)
+        return EM_OK;
+    const char *config = em_json_string(instance, "config");
+    const char *key = em_json_string(encryption, "kmsKeyName");
+    const cJSON *keys = cJSON_GetObjectItem(encryption, "kmsKeyNames");
+    if (key && cJSON_GetArraySize(keys) > 0)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Only one of kms_key_name and kms_key_names may be specified.");
+    if (key)
+        return check_key_location(config, key, "encryption_config.kms_key_name", st);
+    if (keys)
+        return check_key_names(project, config, keys, st);
+    return EM_OK;
+}
+
+static cJSON *new_database(const char *name, const cJSON *request, int64_t now)
+{
+    cJSON *db = cJSON_CreateObject();
+    cJSON_AddStringToObject(db, "name", name);
+    cJSON_AddStringToObject(db, "state", "CREATING");
+    em_json_add_time(db, "createTime", now);
+    em_json_add_time(db, "earliestVersionTime", now);
+    cJSON_AddStringToObject(db, "versionRetentionPeriod", "1h");
+    cJSON_AddStringToObject(db, "databaseDialect", "GOOGLE_STANDARD_SQL");
+    const cJSON *encryption = cJSON_GetObjectItem(request, "encryptionConfig");
+    if (encryption && cJSON_GetArraySize(encryption) > 0)
+        cJSON_AddItemToObject(db, "encryptionConfig", cJSON_Duplicate(encryption, true));
+    return db;
+}
+
+static enum em_code check_dialect(const cJSON *request, struct em_status *st)
+{
+    const char *dialect = em_json_string(request, "databaseDialect");
+    if (dialect && strcmp(dialect, "POSTGRESQL") == 0)
+        return EM_FAIL(st, EM_UNIMPLEMENTED,
+                       "The PostgreSQL dialect is not supported by this emulator: create the "
+                       "database with databaseDialect GOOGLE_STANDARD_SQL (the default).");
+    return EM_OK;
+}
+
+/* The key that wraps the database's KEK: kmsKeyName, or of kmsKeyNames the one in the
+ * config's default leader region (the others are checked by grammar and location only). */
+static const char *wrapping_key(const char *project, const cJSON *instance, const cJSON *encryption)
+{
+    const char *key = em_json_string(encryption, "kmsKeyName");
+    const cJSON *keys = cJSON_GetObjectItem(encryption, "kmsKeyNames");
+    if (key || cJSON_GetArraySize(keys) == 0)
+        return key;
+    const char *config = strrchr(em_json_string(instance, "config"), '/') + 1;
+    cJSON *cfg = sp_config_get(project, config);
+    const cJSON *replica, *k;
+    const char *chosen = cJSON_GetArrayItem(keys, 0)->valuestring;
+    cJSON_ArrayForEach(replica, cJSON_GetObjectItem(cfg, "replicas"))
+    {
+        if (!cJSON_IsTrue(cJSON_GetObjectItem(replica, "defaultLeaderLocation")))
+            continue;
+        cJSON_ArrayForEach(k, keys)
+        {
+            struct em_crypto_key_name parsed;
+            struct em_status ignored = {0};
+            if (!em_crypto_key_name_parse(k->valuestring, "", &parsed, &ignored) &&
+                strcmp(parsed.location, em_json_string(replica, "location")) == 0)
+                chosen = k->valuestring;
+        }
+    }
+    cJSON_Delete(cfg);
+    return chosen;
+}
+
+/* Makes the database a protected resource of the CMEK engine: KMS must accept its key
+ * (wrapping the KEK is a call to KMS as the project's Spanner service agent). */
+static enum em_code protect_database(struct sp_admin *admin, const char *project,
+                                     const cJSON *instance, const cJSON *request, const char *name,
+                                     struct em_status *st)
+{
+    if (!admin->cmek)
+        return EM_OK;
+    const char *key =
+        wrapping_key(project, instance, cJSON_GetObjectItem(request, "encryptionConfig"));
+    return em_cmek_protect(admin->cmek, name, project, key, st);
+}
+
+/* Under the lock (the KMS call of protect_database included: creations are rare and
+ * serialising them keeps "exists" and "protected" in step): the instance exists, the
+ * database does not; protects and records the database. */
+static enum em_code insert_database(struct sp_admin *admin, const char *project,
+                                    const char *instance, cJSON *db, const cJSON *ddl,
+                                    const cJSON *request, struct em_status *st)
+{
+    cJSON *inst = NULL;
+    char *existing = NULL;
+    const char *name = em_json_string(db, "name");
+    if (!load_instance(admin, instance, &inst, st) &&
+        !check_encryption(project, inst, cJSON_GetObjectItem(request, "encryptionConfig"), st) &&
+        !sp_store_get_database(admin->store, name, &existing, NULL, st)) {
+        if (existing)
+            SP_ERR_DATABASE_EXISTS(st, name);
+        else if (!protect_database(admin, project, inst, request, name, st) &&
+                 save_database(admin, db, ddl, false, st) && admin->cmek) {
+            struct em_status ignored = {0};
+            em_cmek_forget(admin->cmek, name, &ignored);
+        }
+    }
+    free(existing);
+    cJSON_Delete(inst);
+    return st->code;
+}
+
+enum em_code sp_database_create(struct sp_admin *admin, const char *instance, const cJSON *request,
+                                int64_t now, char name[SP_NAME_MAX], cJSON **out,
+                                struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char project[64], id[64];
+    *out = NULL;
+    if (project_of(instance, project, st) || check_dialect(request, st) ||
+        parse_create_statement(em_json_string(request, "createStatement"), id, st))
+        return st->code;
+    snprintf(name, SP_NAME_MAX, "%s/databases/%s", instance, id);
+    cJSON *ddl;
+    if (apply_ddl(NULL, cJSON_GetObjectItem(request, "extraStatements"), &ddl, st))
+        return st->code;
+    cJSON *db = new_database(name, request, now);
+    pthread_mutex_lock(&admin->lock);
+    insert_database(admin, project, instance, db, ddl, request, st);
+    pthread_mutex_unlock(&admin->lock);
+    cJSON_Delete(ddl);
+    if (st->code) {
+        cJSON_Delete(db);
+        return st->code;
+    }
+    *out = db;
+    return EM_OK;
+}
+
+enum em_code sp_database_ready(struct sp_admin *admin, const char *name, cJSON **out,
+                               struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    cJSON *ddl = NULL;
+    pthread_mutex_lock(&admin->lock);
+    if (!load_database(admin, name, out, &ddl, st)) {
+        const char *state = em_json_string(*out, "state");
+        if (!state || strcmp(state, "READY") != 0) {
+            set_string(*out, "state", "READY");
+            save_database(admin, *out, ddl, true, st);
+        }
+    }
+    pthread_mutex_unlock(&admin->lock);
+    cJSON_Delete(ddl);
+    if (st->code) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return st->code;
+}
+
+/* Database.encryptionInfo: the key version that protects a CMEK database now. */
+static void add_encryption_info(struct sp_admin *admin, cJSON *db)
+{
+    struct em_cmek_info info;
+    if (!admin->cmek || !em_cmek_info(admin->cmek, em_json_string(db, "name"), &info) ||
+        !info.kms_key[0])
+        return;
+    cJSON *entry = cJSON_CreateObject();
+    cJSON_AddStringToObject(entry, "encryptionType", "CUSTOMER_MANAGED_ENCRYPTION");
+    if (info.key_version[0])
+        cJSON_AddStringToObject(entry, "kmsKeyVersion", info.key_version);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(db, "encryptionInfo"), entry);
+}
+
+enum em_code sp_database_get(struct sp_admin *admin, const char *name, cJSON **out,
+                             struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char project[64];
+    *out = NULL;
+    if (project_of(name, project, st) || load_database(admin, name, out, NULL, st))
+        return st->code;
+    add_encryption_info(admin, *out);
+    return EM_OK;
+}
+
+enum em_code sp_database_list(struct sp_admin *admin, const char *instance, cJSON **out,
+                              struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    cJSON *inst = NULL;
+    *out = NULL;
+    if (sp_instance_get(admin, instance, &inst, st))
+        return st->code;
+    cJSON_Delete(inst);
+    if (sp_store_list_databases(admin->store, instance, out, st))
+        return st->code;
+    for (cJSON *db = (*out)->child; db; db = db->next)
+        add_encryption_info(admin, db);
+    return EM_OK;
+}
+
+enum em_code sp_database_ddl(struct sp_admin *admin, const char *name, cJSON **out,
+                             struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    cJSON *db;
+    char project[64];
+    *out = NULL;
+    if (project_of(name, project, st))
+        return st->code;
+    if (load_database(admin, name, &db, out, st))
+        return st->code;
+    cJSON_Delete(db);
+    return EM_OK;
+}
+
+enum em_code sp_database_update_ddl(struct sp_admin *admin, const char *name,
+                                    const cJSON *statements, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char project[64];
+    if (project_of(name, project, st))
+        return st->code;
+    if (cJSON_GetArraySize(statements) == 0)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "No statements in the UpdateDatabaseDdl request.");
+    cJSON *db = NULL, *ddl = NULL, *canonical = NULL;
+    pthread_mutex_lock(&admin->lock);
+    if (!load_database(admin, name, &db, &ddl, st) && !apply_ddl(ddl, statements, &canonical, st))
+        save_database(admin, db, canonical, true, st);
+    pthread_mutex_unlock(&admin->lock);
+    cJSON_Delete(db);
+    cJSON_Delete(ddl);
+    cJSON_Delete(canonical);
+    return st->code;
+}
+
+enum em_code sp_database_drop(struct sp_admin *admin, const char *name, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char project[64];
+    if (project_of(name, project, st))
+        return st->code;
+    cJSON *db = NULL;
+    pthread_mutex_lock(&admin->lock);
+    if (!load_database(admin, name, &db, NULL, st) &&
+        !sp_store_delete_database(admin->store, name, st) && admin->cmek)
+        em_cmek_forget(admin->cmek, name, st);
+    pthread_mutex_unlock(&admin->lock);
+    cJSON_Delete(db);
+    return st->code;
+}

@@ -1,0 +1,81 @@
+/*
+ * spanner_admin: the domain of Spanner's admin plane: instance configurations (data,
+ * spanner_configs.c), instances and databases with Google's rules, persisted through
+ * spanner_store. Resources travel as their API JSON (google.spanner.admin.*.v1 proto3
+ * JSON), which is also what is stored. A database's schema is the list of getDdl's
+ * canonical statements; DDL is applied through spanner_ddl to the schema rebuilt from it.
+ *
+ * Long-running methods are split in two: the first half (create, update) checks the
+ * request and records the resource (state CREATING) at once, so a second create of the
+ * same name is ALREADY_EXISTS and gcloud's polling finds the resource; the operation's
+ * work then finishes it (*_ready: state READY) and answers the resource.
+ *
+ * Each function starts from a clean status (it overwrites *st). One mutex serialises the
+ * read-modify-write of each call; every function is thread-safe.
+ */
+#ifndef SPANNER_ADMIN_H
+#define SPANNER_ADMIN_H
+
+#include "em_status.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#define SP_EMULATOR_CONFIG "emulator-config"
+
+struct em_store;
+struct em_cmek;
+struct sp_admin;
+
+/* cmek: the service's CMEK engine. Every database is one of its protected resources
+ * (em_cmek_protect at creation, with the database's key or Google default encryption;
+ * em_cmek_forget when it is dropped), so a key KMS refuses fails the creation and get
+ * answers encryptionInfo with the key version in use. NULL (unit tests): keys are checked
+ * by grammar and location only. */
+enum em_code sp_admin_open(struct em_store *store, struct em_cmek *cmek, struct sp_admin **out,
+                           struct em_status *st);
+void sp_admin_close(struct sp_admin *admin);
+enum em_code sp_admin_reset(struct sp_admin *admin, struct em_status *st);
+
+/* Instance configurations of a project (spanner_configs.c): every one, or the one with
+ * this id (NULL when unknown). */
+cJSON *sp_configs_list(const char *project);
+cJSON *sp_config_get(const char *project, const char *id);
+
+/* Instances. parent is "projects/p"; instance is the request's Instance JSON. */
+enum em_code sp_instance_create(struct sp_admin *admin, const char *parent, const char *id,
+                                const cJSON *instance, int64_t now, cJSON **out,
+                                struct em_status *st);
+enum em_code sp_instance_ready(struct sp_admin *admin, const char *name, int64_t now, cJSON **out,
+                               struct em_status *st);
+enum em_code sp_instance_get(struct sp_admin *admin, const char *name, cJSON **out,
+                             struct em_status *st);
+enum em_code sp_instance_list(struct sp_admin *admin, const char *parent, cJSON **out,
+                              struct em_status *st);
+/* field_mask: comma-separated JSON field names of instance to change. */
+enum em_code sp_instance_update(struct sp_admin *admin, const char *name, const cJSON *instance,
+                                const char *field_mask, int64_t now, cJSON **out,
+                                struct em_status *st);
+enum em_code sp_instance_delete(struct sp_admin *admin, const char *name, struct em_status *st);
+
+/* Databases. request is the CreateDatabaseRequest JSON; *name receives the new
+ * database's name (EM_NAME_MAX). */
+#define SP_NAME_MAX 512
+enum em_code sp_database_create(struct sp_admin *admin, const char *instance, const cJSON *request,
+                                int64_t now, char name[SP_NAME_MAX], cJSON **out,
+                                struct em_status *st);
+enum em_code sp_database_ready(struct sp_admin *admin, const char *name, cJSON **out,
+                               struct em_status *st);
+enum em_code sp_database_get(struct sp_admin *admin, const char *name, cJSON **out,
+                             struct em_status *st);
+enum em_code sp_database_list(struct sp_admin *admin, const char *instance, cJSON **out,
+                              struct em_status *st);
+/* The canonical DDL statements, a JSON array of strings. */
+enum em_code sp_database_ddl(struct sp_admin *admin, const char *name, cJSON **out,
+                             struct em_status *st);
+/* Applies statements (a JSON array of strings) all or nothing. */
+enum em_code sp_database_update_ddl(struct sp_admin *admin, const char *name,
+                                    const cJSON *statements, struct em_status *st);
+enum em_code sp_database_drop(struct sp_admin *admin, const char *name, struct em_status *st);
+
+#endif

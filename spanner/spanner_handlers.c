@@ -1,0 +1,292 @@
+/*
+ * spanner_handlers: thin glue between REST calls and spanner_admin. Each handler reads
+ * the call (path variables, query, the schema-checked body), calls the domain and replies;
+ * the long-running methods start an operation (em_operations.h) named under the resource,
+ * whose work (below) finishes the resource and answers it.
+ * Reference: https://cloud.google.com/spanner/docs/reference/rest
+ */
+#include "spanner_handlers.h"
+
+#include "em_clock.h"
+#include "em_json.h"
+#include "em_list.h"
+#include "em_names.h"
+#include "em_service.h"
+#include "spanner_admin.h"
+#include "spanner_errors.h"
+#include "spanner_json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define SP_INSTANCE_TYPE EM_TYPE_URL "google.spanner.admin.instance.v1."
+#define SP_DATABASE_TYPE EM_TYPE_URL "google.spanner.admin.database.v1."
+
+static struct sp_admin *admin(struct em_call *call)
+{
+    return call->svc->ctx;
+}
+
+/* Replies with resource (taken), or fails with the status the domain set. */
+static enum em_code reply_or_fail(struct em_call *call, enum em_code rc, cJSON *resource)
+{
+    if (rc)
+        return rc;
+    return em_call_reply(call, resource);
+}
+
+static enum em_code reply_list(struct em_call *call, enum em_code rc, cJSON *items,
+                               const char *field)
+{
+    if (rc)
+        return rc;
+    struct em_list_options opt = {field, 0, 1000, false};
+    return em_list_reply(call, items, &opt);
+}
+
+/* Starts an operation of kind under parent and replies with it. */
+static enum em_code start_operation(struct em_call *call, const char *parent, const char *id,
+                                    const char *kind, cJSON *metadata, cJSON *request)
+{
+    cJSON *op = NULL;
+    if (em_op_start(call->svc->operations, parent, id, kind, metadata, request, em_clock_now(), &op,
+                    &call->status))
+        return call->status.code;
+    return em_call_reply(call, op);
+}
+
+/* The request the work of an operation on one resource reads: {"name": name}. */
+static cJSON *work_request(const char *name)
+{
+    cJSON *request = cJSON_CreateObject();
+    cJSON_AddStringToObject(request, "name", name);
+    return request;
+}
+
+/* --- operation work --- */
+
+static enum em_code instance_ready_work(struct em_op *op, void *ctx, const cJSON *request,
+                                        int64_t now, cJSON **response, struct em_status *st)
+{
+    (void)op;
+    return sp_instance_ready(ctx, em_json_string(request, "name"), now, response, st);
+}
+
+static enum em_code database_ready_work(struct em_op *op, void *ctx, const cJSON *request,
+                                        int64_t now, cJSON **response, struct em_status *st)
+{
+    (void)op;
+    (void)now;
+    return sp_database_ready(ctx, em_json_string(request, "name"), response, st);
+}
+
+/* The statements were applied when the call was accepted (all or nothing, before the
+ * reply): the operation only reports them. */
+static enum em_code ddl_done_work(struct em_op *op, void *ctx, const cJSON *request, int64_t now,
+                                  cJSON **response, struct em_status *st)
+{
+    (void)op;
+    (void)ctx;
+    (void)request;
+    (void)now;
+    (void)st;
+    *response = NULL;
+    return EM_OK;
+}
+
+const struct em_op_type sp_op_types[] = {
+    {"CreateInstance", SP_INSTANCE_TYPE "CreateInstanceMetadata", SP_INSTANCE_TYPE "Instance",
+     instance_ready_work, true, "startTime", "endTime"},
+    {"UpdateInstance", SP_INSTANCE_TYPE "UpdateInstanceMetadata", SP_INSTANCE_TYPE "Instance",
+     instance_ready_work, true, "startTime", "endTime"},
+    {"CreateDatabase", SP_DATABASE_TYPE "CreateDatabaseMetadata", SP_DATABASE_TYPE "Database",
+     database_ready_work, true, NULL, NULL},
+    {"UpdateDatabaseDdl", SP_DATABASE_TYPE "UpdateDatabaseDdlMetadata", NULL, ddl_done_work, true,
+     NULL, NULL},
+};
+const size_t sp_op_type_count = sizeof(sp_op_types) / sizeof(sp_op_types[0]);
+
+/* --- instance configs --- */
+
+/* The project ID of the route's first variable ("projects/p..."). */
+static enum em_code route_project(struct em_call *call, const char *var, char project[64])
+{
+    const char *name = em_call_var(call, var);
+    if (!em_name_id(name, "projects", project, 64))
+        return SP_ERR_INVALID_NAME(&call->status, "project", name);
+    return em_project_check(project, &call->status);
+}
+
+enum em_code sp_list_instance_configs(struct em_call *call)
+{
+    char project[64];
+    if (route_project(call, "parent", project))
+        return call->status.code;
+    return reply_list(call, EM_OK, sp_configs_list(project), "instanceConfigs");
+}
+
+enum em_code sp_get_instance_config(struct em_call *call)
+{
+    char project[64], id[128];
+    const char *name = em_call_var(call, "name");
+    if (route_project(call, "name", project))
+        return call->status.code;
+    em_name_id(name, "instanceConfigs", id, sizeof(id));
+    cJSON *config = sp_config_get(project, id);
+    if (!config)
+        return SP_ERR_CONFIG_NOT_FOUND(&call->status, name);
+    return em_call_reply(call, config);
+}
+
+/* --- instances --- */
+
+enum em_code sp_create_instance(struct em_call *call)
+{
+    const char *parent = em_call_var(call, "parent");
+    const cJSON *body = call->body;
+    cJSON *instance = NULL;
+    if (sp_instance_create(admin(call), parent, em_json_string(body, "instanceId"),
+                           cJSON_GetObjectItem(body, "instance"), em_clock_now(), &instance,
+                           &call->status))
+        return call->status.code;
+    const char *name = em_json_string(instance, "name");
+    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", name);
+    cJSON *request = work_request(name);
+    return start_operation(call, name, NULL, "CreateInstance", sp_json_instance_metadata(instance),
+                           request);
+}
+
+enum em_code sp_list_instances(struct em_call *call)
+{
+    cJSON *items = NULL;
+    enum em_code rc =
+        sp_instance_list(admin(call), em_call_var(call, "parent"), &items, &call->status);
+    return reply_list(call, rc, items, "instances");
+}
+
+enum em_code sp_get_instance(struct em_call *call)
+{
+    cJSON *instance = NULL;
+    enum em_code rc =
+        sp_instance_get(admin(call), em_call_var(call, "name"), &instance, &call->status);
+    return reply_or_fail(call, rc, instance);
+}
+
+enum em_code sp_update_instance(struct em_call *call)
+{
+    const char *name = em_call_var(call, "name");
+    cJSON *instance = NULL;
+    if (sp_instance_update(admin(call), name, cJSON_GetObjectItem(call->body, "instance"),
+                           em_json_string(call->body, "fieldMask"), em_clock_now(), &instance,
+                           &call->status))
+        return call->status.code;
+    return start_operation(call, name, NULL, "UpdateInstance", sp_json_instance_metadata(instance),
+                           work_request(name));
+}
+
+enum em_code sp_delete_instance(struct em_call *call)
+{
+    if (sp_instance_delete(admin(call), em_call_var(call, "name"), &call->status))
+        return call->status.code;
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
+/* --- databases --- */
+
+enum em_code sp_create_database(struct em_call *call)
+{
+    char name[SP_NAME_MAX];
+    cJSON *database = NULL;
+    if (cJSON_GetObjectItem(call->body, "protoDescriptors"))
+        return EM_CALL_FAIL(call, EM_UNIMPLEMENTED,
+                            "protoDescriptors (PROTO columns) are not supported by this emulator.");
+    if (sp_database_create(admin(call), em_call_var(call, "parent"), call->body, em_clock_now(),
+                           name, &database, &call->status))
+        return call->status.code;
+    cJSON_Delete(database);
+    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", name);
+    return start_operation(call, name, NULL, "CreateDatabase",
+                           sp_json_create_database_metadata(name), work_request(name));
+}
+
+enum em_code sp_list_databases(struct em_call *call)
+{
+    cJSON *items = NULL;
+    enum em_code rc =
+        sp_database_list(admin(call), em_call_var(call, "parent"), &items, &call->status);
+    return reply_list(call, rc, items, "databases");
+}
+
+enum em_code sp_get_database(struct em_call *call)
+{
+    cJSON *database = NULL;
+    enum em_code rc =
+        sp_database_get(admin(call), em_call_var(call, "name"), &database, &call->status);
+    return reply_or_fail(call, rc, database);
+}
+
+enum em_code sp_get_database_ddl(struct em_call *call)
+{
+    cJSON *statements = NULL;
+    if (sp_database_ddl(admin(call), em_call_var(call, "database"), &statements, &call->status))
+        return call->status.code;
+    cJSON *reply = cJSON_CreateObject();
+    cJSON_AddItemToObject(reply, "statements", statements);
+    return em_call_reply(call, reply);
+}
+
+/* ALREADY_EXISTS when the caller's operation id is taken, INVALID_ARGUMENT when it is not
+ * an operation id: checked before the statements are applied, so a refused call changes
+ * nothing. */
+static enum em_code operation_id_taken(struct em_call *call, const char *parent, const char *id)
+{
+    char name[EM_OP_NAME_MAX];
+    cJSON *existing = NULL;
+    if (!id)
+        return EM_OK;
+    snprintf(name, sizeof(name), "%s/operations/%s", parent, id);
+    if (em_op_name_parse(name, NULL, 0, NULL, 0, &call->status))
+        return call->status.code; /* an id em_op_start would refuse */
+    struct em_status ignored = {0};
+    if (em_op_get(call->svc->operations, name, &existing, &ignored) == EM_OK) {
+        cJSON_Delete(existing);
+        return EM_CALL_FAIL(call, EM_ALREADY_EXISTS, "Operation already exists: %.400s", name);
+    }
+    return EM_OK;
+}
+
+enum em_code sp_update_database_ddl(struct em_call *call)
+{
+    const char *name = em_call_var(call, "database");
+    const cJSON *statements = cJSON_GetObjectItem(call->body, "statements");
+    if (cJSON_GetObjectItem(call->body, "protoDescriptors"))
+        return EM_CALL_FAIL(call, EM_UNIMPLEMENTED,
+                            "protoDescriptors (PROTO columns) are not supported by this emulator.");
+    if (operation_id_taken(call, name, em_json_string(call->body, "operationId")) ||
+        sp_database_update_ddl(admin(call), name, statements, &call->status))
+        return call->status.code;
+    cJSON *metadata = sp_json_update_ddl_metadata(name, statements, em_clock_now());
+    return start_operation(call, name, em_json_string(call->body, "operationId"),
+                           "UpdateDatabaseDdl", metadata, NULL);
+}
+
+enum em_code sp_drop_database(struct em_call *call)
+{
+    if (sp_database_drop(admin(call), em_call_var(call, "database"), &call->status))
+        return call->status.code;
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
+/* --- IAM --- */
+
+enum em_code sp_iam_resource_check(struct em_call *call)
+{
+    const char *name = em_call_var(call, "resource");
+    cJSON *resource = NULL;
+    if (strstr(name, "/databases/"))
+        sp_database_get(admin(call), name, &resource, &call->status);
+    else
+        sp_instance_get(admin(call), name, &resource, &call->status);
+    cJSON_Delete(resource);
+    return call->status.code;
+}

@@ -1,0 +1,36 @@
+/*
+ * spanner_handlers: the REST handlers of Spanner's admin plane and the work of its
+ * long-running operations.
+ */
+#ifndef SPANNER_HANDLERS_H
+#define SPANNER_HANDLERS_H
+
+#include "em_call.h"
+#include "em_operations.h"
+
+#include <stddef.h>
+
+/* The kinds of operation (em_operations.h) the service opens its module with. */
+extern const struct em_op_type sp_op_types[];
+extern const size_t sp_op_type_count;
+
+enum em_code sp_list_instance_configs(struct em_call *call);
+enum em_code sp_get_instance_config(struct em_call *call);
+
+enum em_code sp_create_instance(struct em_call *call);
+enum em_code sp_list_instances(struct em_call *call);
+enum em_code sp_get_instance(struct em_call *call);
+enum em_code sp_update_instance(struct em_call *call);
+enum em_code sp_delete_instance(struct em_call *call);
+
+enum em_code sp_create_database(struct em_call *call);
+enum em_code sp_list_databases(struct em_call *call);
+enum em_code sp_get_database(struct em_call *call);
+enum em_code sp_get_database_ddl(struct em_call *call);
+enum em_code sp_update_database_ddl(struct em_call *call);
+enum em_code sp_drop_database(struct em_call *call);
+
+/* IAM on an instance or a database: NOT_FOUND unless it exists. */
+enum em_code sp_iam_resource_check(struct em_call *call);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * spanner_json: request schemas and operation metadata of Spanner's admin API (see
+ * spanner_json.h). Enum numbers are those of google/spanner/admin/{instance,database}/v1 protos.
+ */
+#include "spanner_json.h"
+
+#include "em_json.h"
+
+static const struct em_enum_value state_values[] = {
+    {"STATE_UNSPECIFIED", 0}, {"CREATING", 1}, {"READY", 2}, {NULL}};
+static const struct em_enum instance_state_enum = {
+    "google.spanner.admin.instance.v1.Instance.State", state_values};
+
+static const struct em_enum_value instance_type_values[] = {
+    {"INSTANCE_TYPE_UNSPECIFIED", 0}, {"PROVISIONED", 1}, {"FREE_INSTANCE", 2}, {NULL}};
+static const struct em_enum instance_type_enum = {
+    "google.spanner.admin.instance.v1.Instance.InstanceType", instance_type_values};
+
+static const struct em_enum_value edition_values[] = {
+    {"EDITION_UNSPECIFIED", 0}, {"STANDARD", 1}, {"ENTERPRISE", 2}, {"ENTERPRISE_PLUS", 3}, {NULL}};
+static const struct em_enum edition_enum = {"google.spanner.admin.instance.v1.Instance.Edition",
+                                            edition_values};
+
+static const struct em_enum_value backup_schedule_values[] = {
+    {"DEFAULT_BACKUP_SCHEDULE_TYPE_UNSPECIFIED", 0}, {"NONE", 1}, {"AUTOMATIC", 2}, {NULL}};
+static const struct em_enum backup_schedule_enum = {
+    "google.spanner.admin.instance.v1.Instance.DefaultBackupScheduleType", backup_schedule_values};
+
+static const struct em_enum_value dialect_values[] = {
+    {"DATABASE_DIALECT_UNSPECIFIED", 0}, {"GOOGLE_STANDARD_SQL", 1}, {"POSTGRESQL", 2}, {NULL}};
+static const struct em_enum dialect_enum = {"google.spanner.admin.database.v1.DatabaseDialect",
+                                            dialect_values};
+
+static const struct em_enum_value db_state_values[] = {
+    {"STATE_UNSPECIFIED", 0}, {"CREATING", 1}, {"READY", 2}, {"READY_OPTIMIZING", 3}, {NULL}};
+static const struct em_enum db_state_enum = {"google.spanner.admin.database.v1.Database.State",
+                                             db_state_values};
+
+static const struct em_field instance_fields[] = {
+    {"name", EM_F_STRING},
+    {"config", EM_F_STRING},
+    {"displayName", EM_F_STRING},
+    {"nodeCount", EM_F_INT32},
+    {"processingUnits", EM_F_INT32},
+    {"replicaComputeCapacity", EM_F_ANY, true},
+    {"autoscalingConfig", EM_F_ANY},
+    {"state", EM_F_ENUM, false, NULL, &instance_state_enum},
+    {"labels", EM_F_MAP},
+    {"instanceType", EM_F_ENUM, false, NULL, &instance_type_enum},
+    {"endpointUris", EM_F_STRING, true},
+    {"createTime", EM_F_TIMESTAMP},
+    {"updateTime", EM_F_TIMESTAMP},
+    {"freeInstanceMetadata", EM_F_ANY},
+    {"edition", EM_F_ENUM, false, NULL, &edition_enum},
+    {"defaultBackupScheduleType", EM_F_ENUM, false, NULL, &backup_schedule_enum},
+    {"defaultStorageType", EM_F_STRING},
+    {"ssdCache", EM_F_STRING},
+    {"tags", EM_F_MAP},
+    {NULL}};
+const struct em_message sp_instance_schema = {"google.spanner.admin.instance.v1.Instance",
+                                              instance_fields};
+
+static const struct em_field create_instance_fields[] = {
+    {"instanceId", EM_F_STRING},
+    {"instance", EM_F_MESSAGE, false, &sp_instance_schema},
+    {"tags", EM_F_MAP},
+    {NULL}};
+const struct em_message sp_create_instance_schema = {
+    "google.spanner.admin.instance.v1.CreateInstanceRequest", create_instance_fields};
+
+static const struct em_field update_instance_fields[] = {
+    {"instance", EM_F_MESSAGE, false, &sp_instance_schema}, {"fieldMask", EM_F_STRING}, {NULL}};
+const struct em_message sp_update_instance_schema = {
+    "google.spanner.admin.instance.v1.UpdateInstanceRequest", update_instance_fields};
+
+static const struct em_field encryption_fields[] = {
+    {"kmsKeyName", EM_F_STRING}, {"kmsKeyNames", EM_F_STRING, true}, {NULL}};
+static const struct em_message encryption_schema = {
+    "google.spanner.admin.database.v1.EncryptionConfig", encryption_fields};
+
+static const struct em_field create_database_fields[] = {
+    {"createStatement", EM_F_STRING},
+    {"extraStatements", EM_F_STRING, true},
+    {"encryptionConfig", EM_F_MESSAGE, false, &encryption_schema},
+    {"databaseDialect", EM_F_ENUM, false, NULL, &dialect_enum},
+    {"protoDescriptors", EM_F_BYTES},
+    {NULL}};
+const struct em_message sp_create_database_schema = {
+    "google.spanner.admin.database.v1.CreateDatabaseRequest", create_database_fields};
+
+static const struct em_field update_ddl_fields[] = {{"statements", EM_F_STRING, true},
+                                                    {"operationId", EM_F_STRING},
+                                                    {"protoDescriptors", EM_F_BYTES},
+                                                    {"throughputMode", EM_F_BOOL},
+                                                    {NULL}};
+const struct em_message sp_update_ddl_schema = {
+    "google.spanner.admin.database.v1.UpdateDatabaseDdlRequest", update_ddl_fields};
+
+static const struct em_field database_fields[] = {
+    {"name", EM_F_STRING},
+    {"state", EM_F_ENUM, false, NULL, &db_state_enum},
+    {"databaseDialect", EM_F_ENUM, false, NULL, &dialect_enum},
+    {NULL}};
+const struct em_message sp_database_schema = {"google.spanner.admin.database.v1.Database",
+                                              database_fields};
+
+static const struct em_field list_instances_fields[] = {
+    {"instances", EM_F_MESSAGE, true, &sp_instance_schema}, {NULL}};
+const struct em_message sp_list_instances_reply = {
+    "google.spanner.admin.instance.v1.ListInstancesResponse", list_instances_fields};
+
+static const struct em_field list_databases_fields[] = {
+    {"databases", EM_F_MESSAGE, true, &sp_database_schema}, {NULL}};
+const struct em_message sp_list_databases_reply = {
+    "google.spanner.admin.database.v1.ListDatabasesResponse", list_databases_fields};
+
+cJSON *sp_json_instance_metadata(cJSON *instance)
+{
+    cJSON *md = cJSON_CreateObject();
+    cJSON_AddItemToObject(md, "instance", instance);
+    return md;
+}
+
+cJSON *sp_json_create_database_metadata(const char *database)
+{
+    cJSON *md = cJSON_CreateObject();
+    cJSON_AddStringToObject(md, "database", database);
+    return md;
+}
+
+cJSON *sp_json_update_ddl_metadata(const char *database, const cJSON *statements, int64_t now)
+{
+    cJSON *md = cJSON_CreateObject();
+    cJSON_AddStringToObject(md, "database", database);
+    cJSON_AddItemToObject(md, "statements", cJSON_Duplicate(statements, true));
+    cJSON *stamps = cJSON_AddArrayToObject(md, "commitTimestamps");
+    char text[EM_TIME_TEXT_MAX];
+    em_time_format(now, text);
+    for (int i = 0; i < cJSON_GetArraySize(statements); i++)
+        cJSON_AddItemToArray(stamps, cJSON_CreateString(text));
+    return md;
+}

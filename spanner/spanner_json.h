@@ -1,0 +1,30 @@
+/*
+ * spanner_json: the request-body schemas of Spanner's admin API (google.spanner.admin.
+ * instance.v1 and database.v1, as gcloud's generated client declares them) and the JSON of
+ * the long-running operations' metadata.
+ */
+#ifndef SPANNER_JSON_H
+#define SPANNER_JSON_H
+
+#include "em_schema.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+extern const struct em_message sp_create_instance_schema;
+extern const struct em_message sp_update_instance_schema;
+extern const struct em_message sp_create_database_schema;
+extern const struct em_message sp_update_ddl_schema;
+
+/* Replies with enums (answered as numbers on `$alt=json;enum-encoding=int`). */
+extern const struct em_message sp_instance_schema;
+extern const struct em_message sp_database_schema;
+extern const struct em_message sp_list_instances_reply;
+extern const struct em_message sp_list_databases_reply;
+
+/* Operation metadata. Each takes ownership of resource. */
+cJSON *sp_json_instance_metadata(cJSON *instance);
+cJSON *sp_json_create_database_metadata(const char *database);
+cJSON *sp_json_update_ddl_metadata(const char *database, const cJSON *statements, int64_t now);
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * spanner_routes: the Cloud Spanner v1 route table, the only place a request's path is
+ * tied to a handler. Paths and methods are those of the real API (spanner v1 discovery
+ * document, as in gcloud's generated client). A route without a handler answers
+ * UNIMPLEMENTED naming the method: the parts of Spanner not built yet (the data plane:
+ * sessions, SQL, reads, commits; backups; restore; instance partitions).
+ */
+#include "spanner_routes.h"
+
+#include "em_iam.h"
+#include "em_operations.h"
+#include "spanner_handlers.h"
+#include "spanner_json.h"
+
+#define PROJECT "projects/*"
+#define CONFIG  PROJECT "/instanceConfigs/*"
+#define INST    PROJECT "/instances/*"
+#define DB      INST "/databases/*"
+#define BACKUP  INST "/backups/*"
+#define SESSION DB "/sessions/*"
+#define DATA    EM_AUDIT_DATA_ACCESS
+#define ADMIN   EM_AUDIT_ADMIN
+#define P(perm) "spanner." perm
+
+/* The four operation methods under one collection of operations. */
+#define OPERATIONS(parent, perm)                                                                   \
+    {"GET",                                                                                        \
+     "v1/{name=" parent "/operations/*}",                                                          \
+     em_op_handle_get,                                                                             \
+     "GetOperation",                                                                               \
+     NULL,                                                                                         \
+     NULL,                                                                                         \
+     P(perm ".get"),                                                                               \
+     DATA},                                                                                        \
+        {"GET",                                                                                    \
+         "v1/{name=" parent "}/operations",                                                        \
+         em_op_handle_list,                                                                        \
+         "ListOperations",                                                                         \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         P(perm ".list"),                                                                          \
+         DATA},                                                                                    \
+        {"POST",                                                                                   \
+         "v1/{name=" parent "/operations/*}:cancel",                                               \
+         em_op_handle_cancel,                                                                      \
+         "CancelOperation",                                                                        \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         P(perm ".cancel"),                                                                        \
+         ADMIN},                                                                                   \
+    {                                                                                              \
+        "DELETE", "v1/{name=" parent "/operations/*}", em_op_handle_delete, "DeleteOperation",     \
+            NULL, NULL, P(perm ".delete"), ADMIN                                                   \
+    }
+
+#define IAM(resource, perm)                                                                        \
+    {"POST",                                                                                       \
+     "v1/{resource=" resource "}:getIamPolicy",                                                    \
+     em_iam_handle_get,                                                                            \
+     "GetIamPolicy",                                                                               \
+     NULL,                                                                                         \
+     NULL,                                                                                         \
+     P(perm ".getIamPolicy"),                                                                      \
+     DATA,                                                                                         \
+     .reply = &em_iam_policy},                                                                     \
+        {"POST",                                                                                   \
+         "v1/{resource=" resource "}:setIamPolicy",                                                \
+         em_iam_handle_set,                                                                        \
+         "SetIamPolicy",                                                                           \
+         &em_iam_set_request,                                                                      \
+         NULL,                                                                                     \
+         P(perm ".setIamPolicy"),                                                                  \
+         ADMIN,                                                                                    \
+         .reply = &em_iam_policy},                                                                 \
+    {                                                                                              \
+        "POST", "v1/{resource=" resource "}:testIamPermissions", em_iam_handle_test,               \
+            "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA                           \
+    }
+
+const struct em_route spanner_routes[] = {
+    /* instance configs */
+    {"GET", "v1/{parent=" PROJECT "}/instanceConfigs", sp_list_instance_configs,
+     "ListInstanceConfigs", NULL, NULL, P("instanceConfigs.list"), DATA},
+    {"GET", "v1/{name=" CONFIG "}", sp_get_instance_config, "GetInstanceConfig", NULL, NULL,
+     P("instanceConfigs.get"), DATA},
+
+    /* instances */
+    {"POST", "v1/{parent=" PROJECT "}/instances", sp_create_instance, "CreateInstance",
+     &sp_create_instance_schema, NULL, P("instances.create"), ADMIN},
+    {"GET", "v1/{parent=" PROJECT "}/instances", sp_list_instances, "ListInstances", NULL, NULL,
+     P("instances.list"), DATA, .reply = &sp_list_instances_reply},
+    {"GET", "v1/{name=" INST "}", sp_get_instance, "GetInstance", NULL, NULL, P("instances.get"),
+     DATA, .reply = &sp_instance_schema},
+    {"PATCH", "v1/{name=" INST "}", sp_update_instance, "UpdateInstance",
+     &sp_update_instance_schema, NULL, P("instances.update"), ADMIN},
+    {"DELETE", "v1/{name=" INST "}", sp_delete_instance, "DeleteInstance", NULL, NULL,
+     P("instances.delete"), ADMIN},
+    IAM(INST, "instances"),
+    OPERATIONS(INST, "instanceOperations"),
+
+    /* databases */
+    {"POST", "v1/{parent=" INST "}/databases", sp_create_database, "CreateDatabase",
+     &sp_create_database_schema, NULL, P("databases.create"), ADMIN},
+    {"GET", "v1/{parent=" INST "}/databases", sp_list_databases, "ListDatabases", NULL, NULL,
+     P("databases.list"), DATA, .reply = &sp_list_databases_reply},
+    {"GET", "v1/{name=" DB "}", sp_get_database, "GetDatabase", NULL, NULL, P("databases.get"),
+     DATA, .reply = &sp_database_schema},
+    {"GET", "v1/{database=" DB "}/ddl", sp_get_database_ddl, "GetDatabaseDdl", NULL, NULL,
+     P("databases.getDdl"), DATA},
+    {"PATCH", "v1/{database=" DB "}/ddl", sp_update_database_ddl, "UpdateDatabaseDdl",
+     &sp_update_ddl_schema, NULL, P("databases.updateDdl"), ADMIN},
+    {"DELETE", "v1/{database=" DB "}", sp_drop_database, "DropDatabase", NULL, NULL,
+     P("databases.drop"), ADMIN},
+    IAM(DB, "databases"),
+    OPERATIONS(DB, "databaseOperations"),
+
+    /* not built yet: answered UNIMPLEMENTED */
+    {"PATCH", "v1/{name=" DB "}", NULL, "UpdateDatabase"},
+    {"POST", "v1/{parent=" INST "}/databases:restore", NULL, "RestoreDatabase"},
+    {"POST", "v1/{parent=" INST "}/backups", NULL, "CreateBackup"},
+    {"POST", "v1/{parent=" INST "}/backups:copy", NULL, "CopyBackup"},
+    {"GET", "v1/{parent=" INST "}/backups", NULL, "ListBackups"},
+    {"GET", "v1/{name=" BACKUP "}", NULL, "GetBackup"},
+    {"PATCH", "v1/{name=" BACKUP "}", NULL, "UpdateBackup"},
+    {"DELETE", "v1/{name=" BACKUP "}", NULL, "DeleteBackup"},
+    {"GET", "v1/{parent=" INST "}/backupOperations", NULL, "ListBackupOperations"},
+    {"GET", "v1/{parent=" INST "}/databaseOperations", NULL, "ListDatabaseOperations"},
+    {"POST", "v1/{database=" DB "}/sessions", NULL, "CreateSession"},
+    {"POST", "v1/{database=" DB "}/sessions:batchCreate", NULL, "BatchCreateSessions"},
+    {"GET", "v1/{database=" DB "}/sessions", NULL, "ListSessions"},
+    {"GET", "v1/{name=" SESSION "}", NULL, "GetSession"},
+    {"DELETE", "v1/{name=" SESSION "}", NULL, "DeleteSession"},
+    {"POST", "v1/{session=" SESSION "}:executeSql", NULL, "ExecuteSql"},
+    {"POST", "v1/{session=" SESSION "}:executeStreamingSql", NULL, "ExecuteStreamingSql"},
+    {"POST", "v1/{session=" SESSION "}:executeBatchDml", NULL, "ExecuteBatchDml"},
+    {"POST", "v1/{session=" SESSION "}:read", NULL, "Read"},
+    {"POST", "v1/{session=" SESSION "}:streamingRead", NULL, "StreamingRead"},
+    {"POST", "v1/{session=" SESSION "}:beginTransaction", NULL, "BeginTransaction"},
+    {"POST", "v1/{session=" SESSION "}:commit", NULL, "Commit"},
+    {"POST", "v1/{session=" SESSION "}:rollback", NULL, "Rollback"},
+    {"POST", "v1/{session=" SESSION "}:partitionQuery", NULL, "PartitionQuery"},
+    {"POST", "v1/{session=" SESSION "}:partitionRead", NULL, "PartitionRead"},
+    {"POST", "v1/{session=" SESSION "}:batchWrite", NULL, "BatchWrite"},
+    {NULL},
+};

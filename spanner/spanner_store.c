@@ -1,0 +1,186 @@
+/*
+ * spanner_store: the SQL of the Spanner admin plane (see spanner_store.h for the tables).
+ */
+#include "spanner_store.h"
+
+#include "em_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const sp_migrations[] = {
+    "CREATE TABLE spanner_instances ("
+    " name TEXT PRIMARY KEY,"
+    " json TEXT NOT NULL);"
+    "CREATE TABLE spanner_databases ("
+    " name TEXT PRIMARY KEY,"
+    " instance TEXT NOT NULL,"
+    " json TEXT NOT NULL,"
+    " ddl TEXT NOT NULL DEFAULT '[]');"
+    "CREATE INDEX spanner_databases_by_instance ON spanner_databases(instance);",
+};
+
+enum em_code sp_store_migrate(struct em_store *store, struct em_status *st)
+{
+    return em_store_migrate(store, "spanner", sp_migrations,
+                            (int)(sizeof(sp_migrations) / sizeof(sp_migrations[0])), st);
+}
+
+/* Runs one statement with up to three text parameters (NULL ends them). */
+static enum em_code run(struct em_store *store, const char *sql, const char *a, const char *b,
+                        const char *c, const char *d, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(store, sql, st);
+    if (!stmt)
+        return st->code;
+    const char *args[] = {a, b, c, d};
+    for (int i = 0; i < 4 && args[i]; i++)
+        em_bind_text(stmt, i + 1, args[i]);
+    enum em_code rc = em_stmt_run(stmt, st);
+    em_stmt_done(stmt);
+    return rc;
+}
+
+static char *dup_or_fail(const char *text, struct em_status *st)
+{
+    char *copy = strdup(text);
+    if (!copy)
+        EM_FAIL_OOM(st);
+    return copy;
+}
+
+/* Reads the text columns of the one row a name selects; each *out NULL when absent. */
+static enum em_code get_row(struct em_store *store, const char *sql, const char *name, char **a,
+                            char **b, struct em_status *st)
+{
+    *a = NULL;
+    if (b)
+        *b = NULL;
+    sqlite3_stmt *stmt = em_store_stmt(store, sql, st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, name);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *a = dup_or_fail(em_column_text(stmt, 0), st);
+        if (*a && b && !(*b = dup_or_fail(em_column_text(stmt, 1), st))) {
+            free(*a);
+            *a = NULL;
+        }
+    } else if (rc != SQLITE_DONE) {
+        em_store_error(sqlite3_db_handle(stmt), rc, st);
+    }
+    em_stmt_done(stmt);
+    return st->code;
+}
+
+static enum em_code add_json_row(sqlite3_stmt *row, void *arg, struct em_status *st)
+{
+    cJSON *item = cJSON_Parse(em_column_text(row, 0));
+    if (!item)
+        return EM_FAIL(st, EM_INTERNAL, "A stored Spanner resource is not JSON.");
+    cJSON_AddItemToArray(arg, item);
+    return EM_OK;
+}
+
+/* The JSON column of every row whose key column starts with prefix, as an array. */
+static enum em_code list_rows(struct em_store *store, const char *sql, const char *key, cJSON **out,
+                              struct em_status *st)
+{
+    *out = cJSON_CreateArray();
+    sqlite3_stmt *stmt = em_store_stmt(store, sql, st);
+    if (!*out || !stmt) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        return stmt ? EM_FAIL_OOM(st) : st->code;
+    }
+    em_bind_text(stmt, 1, key);
+    enum em_code rc = em_stmt_each_row(stmt, add_json_row, *out, st);
+    em_stmt_done(stmt);
+    if (rc) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+enum em_code sp_store_put_instance(struct em_store *store, const char *name, const char *json,
+                                   bool replace, struct em_status *st)
+{
+    const char *sql = replace ? "INSERT OR REPLACE INTO spanner_instances(name, json) VALUES(?, ?)"
+                              : "INSERT INTO spanner_instances(name, json) VALUES(?, ?)";
+    return run(store, sql, name, json, NULL, NULL, st);
+}
+
+enum em_code sp_store_get_instance(struct em_store *store, const char *name, char **json,
+                                   struct em_status *st)
+{
+    return get_row(store, "SELECT json FROM spanner_instances WHERE name = ?", name, json, NULL,
+                   st);
+}
+
+enum em_code sp_store_list_instances(struct em_store *store, const char *project_name, cJSON **out,
+                                     struct em_status *st)
+{
+    return list_rows(store,
+                     "SELECT json FROM spanner_instances WHERE substr(name, 1, length(?1) + 11) = "
+                     "?1 || '/instances/' ORDER BY name",
+                     project_name, out, st);
+}
+
+enum em_code sp_store_delete_instance(struct em_store *store, const char *name,
+                                      struct em_status *st)
+{
+    if (em_store_begin(store, st))
+        return st->code;
+    if (run(store, "DELETE FROM spanner_databases WHERE instance = ?", name, NULL, NULL, NULL,
+            st) ||
+        run(store, "DELETE FROM spanner_instances WHERE name = ?", name, NULL, NULL, NULL, st)) {
+        em_store_rollback(store);
+        return st->code;
+    }
+    return em_store_commit(store, st);
+}
+
+enum em_code sp_store_put_database(struct em_store *store, const char *name, const char *instance,
+                                   const char *json, const char *ddl, bool replace,
+                                   struct em_status *st)
+{
+    const char *sql =
+        replace ? "INSERT OR REPLACE INTO spanner_databases(name, instance, json, ddl) "
+                  "VALUES(?, ?, ?, ?)"
+                : "INSERT INTO spanner_databases(name, instance, json, ddl) VALUES(?, ?, ?, ?)";
+    return run(store, sql, name, instance, json, ddl, st);
+}
+
+enum em_code sp_store_get_database(struct em_store *store, const char *name, char **json,
+                                   char **ddl, struct em_status *st)
+{
+    return get_row(store, "SELECT json, ddl FROM spanner_databases WHERE name = ?", name, json, ddl,
+                   st);
+}
+
+enum em_code sp_store_list_databases(struct em_store *store, const char *instance, cJSON **out,
+                                     struct em_status *st)
+{
+    return list_rows(store, "SELECT json FROM spanner_databases WHERE instance = ? ORDER BY name",
+                     instance, out, st);
+}
+
+enum em_code sp_store_list_all_databases(struct em_store *store, cJSON **out, struct em_status *st)
+{
+    return list_rows(store, "SELECT json FROM spanner_databases WHERE ?1 IS NULL ORDER BY name",
+                     NULL, out, st);
+}
+
+enum em_code sp_store_delete_database(struct em_store *store, const char *name,
+                                      struct em_status *st)
+{
+    return run(store, "DELETE FROM spanner_databases WHERE name = ?", name, NULL, NULL, NULL, st);
+}
+
+enum em_code sp_store_clear(struct em_store *store, struct em_status *st)
+{
+    return em_store_exec(store, "DELETE FROM spanner_databases; DELETE FROM spanner_instances;",
+                         st);
+}

@@ -1,0 +1,51 @@
+/*
+ * spanner_store: the only SQL of the Spanner service's admin plane, in metadata.db.
+ *
+ * Tables (module "spanner" in schema_migrations):
+ *   spanner_instances   name, the Instance resource as its JSON (what get answers)
+ *   spanner_databases   name, instance, the Database resource as its JSON, and its schema
+ *                       as the JSON array of getDdl's canonical statements (re-applied
+ *                       through spanner_ddl to rebuild the schema model)
+ *
+ * Rows go in and come out as text; this file knows nothing of the API's rules.
+ */
+#ifndef SPANNER_STORE_H
+#define SPANNER_STORE_H
+
+#include "em_status.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+struct em_store;
+
+enum em_code sp_store_migrate(struct em_store *store, struct em_status *st);
+
+/* Instances. put inserts (ALREADY_EXISTS when taken) or, with replace, overwrites. */
+enum em_code sp_store_put_instance(struct em_store *store, const char *name, const char *json,
+                                   bool replace, struct em_status *st);
+/* *json (malloc'd) is NULL when there is no such instance. */
+enum em_code sp_store_get_instance(struct em_store *store, const char *name, char **json,
+                                   struct em_status *st);
+/* Every instance of the project, by name, as a JSON array of the stored resources. */
+enum em_code sp_store_list_instances(struct em_store *store, const char *project_name, cJSON **out,
+                                     struct em_status *st);
+/* Deletes the instance and its databases. */
+enum em_code sp_store_delete_instance(struct em_store *store, const char *name,
+                                      struct em_status *st);
+
+/* Databases: the same, plus the canonical DDL (a JSON array of strings). */
+enum em_code sp_store_put_database(struct em_store *store, const char *name, const char *instance,
+                                   const char *json, const char *ddl, bool replace,
+                                   struct em_status *st);
+enum em_code sp_store_get_database(struct em_store *store, const char *name, char **json,
+                                   char **ddl, struct em_status *st);
+enum em_code sp_store_list_databases(struct em_store *store, const char *instance, cJSON **out,
+                                     struct em_status *st);
+enum em_code sp_store_list_all_databases(struct em_store *store, cJSON **out, struct em_status *st);
+enum em_code sp_store_delete_database(struct em_store *store, const char *name,
+                                      struct em_status *st);
+/* Forgets every instance and database (internal:reset). */
+enum em_code sp_store_clear(struct em_store *store, struct em_status *st);
+
+#endif
