@@ -43,12 +43,18 @@ struct em_datafile {
     struct em_store *store;
     void *state; /* the service's, built by hooks->opened */
     pthread_t thread;
-    pthread_mutex_t lock; /* the queue and the flags below */
-    pthread_cond_t work, ready_cond;
-    struct job *head, *tail;
-    bool stop, ready, idle;
+    pthread_mutex_t lock; /* ready, open_code, open_st: the thread's start */
+    pthread_cond_t ready_cond;
+    bool ready;
     enum em_code open_code;
     struct em_status open_st;
+
+    /* The queue, without a lock (see "The queue" below): callers push jobs on `pushed`,
+     * newest first; the thread takes them all at once. */
+    _Atomic(struct job *) pushed;
+    atomic_bool sleeping; /* the thread waits on `work`, or is about to */
+    atomic_bool stop;
+    sem_t work;
 
     atomic_int refs;          /* the datastore's + one per call using the file */
     atomic_bool remove_files; /* shredded: the files go once closed */
@@ -154,19 +160,55 @@ static void report(struct job *j)
     done(done_arg); /* the caller may free its result from here on */
 }
 
+/* --- the queue ---
+ *
+ * Callers push jobs with a compare-and-swap on `pushed` and never wait for the thread or
+ * for each other; the thread swaps the whole stack out and reverses it (submission
+ * order). Wake-ups: before sleeping the thread sets `sleeping`, then looks at `pushed`
+ * again; a caller pushes, then clears `sleeping` and posts `work` if it was set. With
+ * sequentially consistent atomics one of the two always sees the other, so no job is
+ * left waiting, and the thread is woken once per sleep rather than once per job. A post
+ * that comes after the thread found work anyway only makes its next wait return at once
+ * (it then finds the stack empty and sleeps again). */
+
+static void push_job(struct em_datafile *f, struct job *job)
+{
+    job->next = atomic_load(&f->pushed);
+    while (!atomic_compare_exchange_weak(&f->pushed, &job->next, job))
+        ; /* job->next now holds the newer head: try again */
+    if (atomic_exchange(&f->sleeping, false))
+        sem_post(&f->work);
+}
+
+/* The jobs pushed so far, oldest first, or NULL. */
+static struct job *take_pushed(struct em_datafile *f)
+{
+    struct job *newest_first = atomic_exchange(&f->pushed, NULL);
+    struct job *oldest_first = NULL;
+    while (newest_first) {
+        struct job *next = newest_first->next;
+        newest_first->next = oldest_first;
+        oldest_first = newest_first;
+        newest_first = next;
+    }
+    return oldest_first;
+}
+
 /* Waits for work; returns the jobs queued so far, or NULL when stopping with none. */
 static struct job *take_batch(struct em_datafile *f)
 {
-    pthread_mutex_lock(&f->lock);
-    while (!f->head && !f->stop) {
-        f->idle = true; /* callers signal `work` only while the thread sleeps */
-        pthread_cond_wait(&f->work, &f->lock);
+    for (;;) {
+        struct job *batch = take_pushed(f);
+        if (batch || atomic_load(&f->stop))
+            return batch;
+        atomic_store(&f->sleeping, true);
+        if (atomic_load(&f->pushed) || atomic_load(&f->stop)) {
+            atomic_store(&f->sleeping, false); /* work came meanwhile: no sleep */
+            continue;
+        }
+        while (sem_wait(&f->work) != 0)
+            ; /* EINTR */
     }
-    f->idle = false;
-    struct job *batch = f->head;
-    f->head = f->tail = NULL;
-    pthread_mutex_unlock(&f->lock);
-    return batch;
 }
 
 static void *writer_thread(void *arg)
@@ -202,8 +244,8 @@ static void file_destroy(struct em_datafile *f)
     if (atomic_load(&f->remove_files))
         em_store_remove_files(f->path);
     pthread_mutex_destroy(&f->lock);
-    pthread_cond_destroy(&f->work);
     pthread_cond_destroy(&f->ready_cond);
+    sem_destroy(&f->work);
     free(f);
 }
 
@@ -219,8 +261,8 @@ static enum em_code file_start(struct em_datastore *ds, const unsigned char dek[
     f->hooks_arg = ds->hooks_arg;
     atomic_init(&f->refs, 1);
     pthread_mutex_init(&f->lock, NULL);
-    pthread_cond_init(&f->work, NULL);
     pthread_cond_init(&f->ready_cond, NULL);
+    sem_init(&f->work, 0, 0);
     if (pthread_create(&f->thread, NULL, writer_thread, f) != 0) {
         em_wipe(f->dek, sizeof(f->dek));
         file_destroy(f);
@@ -243,10 +285,9 @@ static enum em_code file_start(struct em_datastore *ds, const unsigned char dek[
 /* Stops the thread after the queued jobs, closes the store, frees the file. */
 static void file_close(struct em_datafile *f)
 {
-    pthread_mutex_lock(&f->lock);
-    f->stop = true;
-    pthread_cond_signal(&f->work);
-    pthread_mutex_unlock(&f->lock);
+    atomic_store(&f->stop, true);
+    if (atomic_exchange(&f->sleeping, false))
+        sem_post(&f->work);
     pthread_join(f->thread, NULL);
     pthread_mutex_lock(&closing_lock);
     struct em_datastore *ds = f->closing_for;
@@ -298,22 +339,11 @@ enum em_code em_datafile_submit(struct em_datafile *file, em_datafile_job_fn fn,
     if (!job)
         return EM_FAIL_OOM(st);
     *job = (struct job){.fn = fn, .arg = arg, .result = result, .done = done, .done_arg = done_arg};
-    pthread_mutex_lock(&file->lock);
-    if (file->stop) {
-        pthread_mutex_unlock(&file->lock);
+    if (atomic_load(&file->stop)) { /* cannot happen to a caller holding its reference */
         free(job);
         return EM_FAIL(st, EM_UNAVAILABLE, "The data store is closing; retry.");
     }
-    if (file->tail)
-        file->tail->next = job;
-    else
-        file->head = job;
-    file->tail = job;
-    bool wake = file->idle;
-    file->idle = false; /* one signal per sleep is enough */
-    if (wake)
-        pthread_cond_signal(&file->work);
-    pthread_mutex_unlock(&file->lock);
+    push_job(file, job);
     return EM_OK;
 }
 

@@ -39,7 +39,8 @@
  * sequence number) in a state its hooks create when the file opens; jobs reach it with
  * em_datafile_state. Locks: the datastore's rwlock (readers: calls passing the gate;
  * writer: open, close, rename, shred), outside the CMEK engine's locks; the datafile's
- * queue lock is a leaf, and the writer thread takes no other lock of its own.
+ * queue takes no lock (callers push with compare-and-swap), and the writer thread takes
+ * no lock of its own.
  */
 #ifndef EM_DATASTORE_H
 #define EM_DATASTORE_H
