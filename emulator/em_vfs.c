@@ -103,10 +103,12 @@ struct crypt_file {
     unsigned char dek[EM_AES_KEY_BYTES];
     int wal_page_size;  /* WAL: from its header; 0 until known */
     sqlite3_file *real; /* the underlying file, allocated right after this struct */
-    /* WAL: a frame header held back to go out with its page in one write */
-    unsigned char held_header[FRAME_HEADER];
+    /* WAL: the frames of a transaction, held back (pages encrypted) until its commit
+     * frame, to go out in one write: [held_off, held_off + held_len) of the file */
+    unsigned char *held;
+    size_t held_len, held_cap;
     sqlite3_int64 held_off;
-    bool holding;
+    bool held_commit; /* the last frame header held is a commit frame's */
 };
 
 static bool page_size_valid(int n)
@@ -222,20 +224,79 @@ static int wal_transform(struct crypt_file *cf, unsigned char *buf, int amt, sql
     return SQLITE_OK;
 }
 
-/* SQLite writes each WAL frame as two writes, its 24-byte header then its page; the
- * header is held back and written with the page (one system call instead of two). Any
- * other use of the file writes a held header first, so nothing can see it missing. */
-static int flush_held_header(struct crypt_file *cf)
+/* Held frames. SQLite writes a WAL frame as two writes, its 24-byte header then its
+ * page, and a transaction as its frames one after the other, the last one marked as the
+ * commit frame (a database size in its header). They are held back, pages encrypted, and
+ * go out in one write when the commit frame's page arrives, or earlier when the next one
+ * would make the write longer than HOLD_MAX (SQLite's unix VFS writes at most 128 KiB - 1
+ * bytes in one call; a frame is at most 64 KiB + 24). Any other use of the file (a read,
+ * a write elsewhere, sync, truncate, size, close) writes what is held first, so nothing
+ * ever sees it missing; and a commit returns only once its frames are written, as
+ * without holding (kill -9 safe). */
+#define HOLD_MAX (128 * 1024 - 1)
+
+static int flush_held(struct crypt_file *cf)
 {
-    if (!cf->holding)
+    if (cf->held_len == 0)
         return SQLITE_OK;
-    cf->holding = false;
-    return cf->real->pMethods->xWrite(cf->real, cf->held_header, FRAME_HEADER, cf->held_off);
+    size_t len = cf->held_len;
+    cf->held_len = 0;
+    cf->held_commit = false;
+    return cf->real->pMethods->xWrite(cf->real, cf->held, (int)len, cf->held_off);
+}
+
+static bool is_frame_header(int amt, sqlite3_int64 off)
+{
+    return amt == FRAME_HEADER && off >= WAL_HEADER;
+}
+
+/* Appends a write that continues the held bytes (or starts them with a frame header),
+ * its pages encrypted. */
+static int hold(struct crypt_file *cf, const unsigned char *buf, int amt, sqlite3_int64 off)
+{
+    if (cf->held_len + (size_t)amt > cf->held_cap) {
+        size_t cap = cf->held_cap ? cf->held_cap : 2 * (FRAME_HEADER + 4096);
+        while (cap < cf->held_len + (size_t)amt)
+            cap *= 2;
+        unsigned char *grown = realloc(cf->held, cap);
+        if (!grown)
+            return SQLITE_IOERR_NOMEM;
+        cf->held = grown;
+        cf->held_cap = cap;
+    }
+    if (cf->held_len == 0)
+        cf->held_off = off;
+    unsigned char *at = cf->held + cf->held_len;
+    memcpy(at, buf, (size_t)amt);
+    int rc = wal_transform(cf, at, amt, off, true);
+    if (rc != SQLITE_OK)
+        return rc; /* nothing counted as held: the clear page is overwritten next time */
+    cf->held_len += (size_t)amt;
+    if (is_frame_header(amt, off))
+        cf->held_commit = be32(buf + 4) != 0;
+    else if (cf->held_commit)
+        return flush_held(cf);
+    return SQLITE_OK;
+}
+
+/* A write that does not continue a frame: encrypted in a copy and written at once. */
+static int write_through(struct crypt_file *cf, const unsigned char *buf, int amt,
+                         sqlite3_int64 off)
+{
+    unsigned char *copy = malloc((size_t)amt);
+    if (!copy)
+        return SQLITE_IOERR_NOMEM;
+    memcpy(copy, buf, (size_t)amt);
+    int rc = wal_transform(cf, copy, amt, off, true);
+    if (rc == SQLITE_OK)
+        rc = cf->real->pMethods->xWrite(cf->real, copy, amt, off);
+    free(copy);
+    return rc;
 }
 
 static int wal_read(struct crypt_file *cf, unsigned char *buf, int amt, sqlite3_int64 off)
 {
-    int rc = flush_held_header(cf);
+    int rc = flush_held(cf);
     if (rc == SQLITE_OK)
         rc = cf->real->pMethods->xRead(cf->real, buf, amt, off);
     if (rc != SQLITE_OK)
@@ -247,30 +308,16 @@ static int wal_write(struct crypt_file *cf, const unsigned char *buf, int amt, s
 {
     if (off == 0 && amt >= 12 && page_size_valid(be32(buf + 8)))
         cf->wal_page_size = be32(buf + 8);
-    int rc;
-    if (amt == FRAME_HEADER && off >= WAL_HEADER) {
-        if ((rc = flush_held_header(cf)) != SQLITE_OK)
+    bool continues = cf->held_len > 0 && off == cf->held_off + (sqlite3_int64)cf->held_len &&
+                     cf->held_len + (size_t)amt <= HOLD_MAX;
+    if (!continues) {
+        int rc = flush_held(cf);
+        if (rc != SQLITE_OK)
             return rc;
-        memcpy(cf->held_header, buf, FRAME_HEADER);
-        cf->held_off = off;
-        cf->holding = true;
-        return SQLITE_OK;
     }
-    bool joins = cf->holding && off == cf->held_off + FRAME_HEADER;
-    if (!joins && (rc = flush_held_header(cf)) != SQLITE_OK)
-        return rc;
-    size_t lead = joins ? FRAME_HEADER : 0;
-    unsigned char *copy = malloc(lead + (size_t)amt);
-    if (!copy)
-        return SQLITE_IOERR_NOMEM;
-    memcpy(copy, cf->held_header, lead);
-    memcpy(copy + lead, buf, (size_t)amt);
-    cf->holding = false;
-    rc = wal_transform(cf, copy + lead, amt, off, true);
-    if (rc == SQLITE_OK)
-        rc = cf->real->pMethods->xWrite(cf->real, copy, (int)lead + amt, off - (sqlite3_int64)lead);
-    free(copy);
-    return rc;
+    if (continues || is_frame_header(amt, off))
+        return hold(cf, buf, amt, off);
+    return write_through(cf, buf, amt, off);
 }
 
 /* --- sqlite3_io_methods: reads and writes transformed, the rest passed through --- */
@@ -280,7 +327,8 @@ static int wal_write(struct crypt_file *cf, const unsigned char *buf, int amt, s
 
 static int io_close(sqlite3_file *f)
 {
-    flush_held_header(CF(f));
+    flush_held(CF(f));
+    free(CF(f)->held);
     int rc = REAL(f)->pMethods->xClose(REAL(f));
     em_wipe(CF(f)->dek, sizeof(CF(f)->dek));
     return rc;
@@ -299,7 +347,7 @@ static int io_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 off
 
 static int io_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
-    int rc = flush_held_header(CF(f));
+    int rc = flush_held(CF(f));
     if (rc != SQLITE_OK)
         return rc;
     return REAL(f)->pMethods->xTruncate(REAL(f), size);
@@ -307,7 +355,7 @@ static int io_truncate(sqlite3_file *f, sqlite3_int64 size)
 
 static int io_sync(sqlite3_file *f, int flags)
 {
-    int rc = flush_held_header(CF(f));
+    int rc = flush_held(CF(f));
     if (rc != SQLITE_OK)
         return rc;
     return REAL(f)->pMethods->xSync(REAL(f), flags);
@@ -315,7 +363,7 @@ static int io_sync(sqlite3_file *f, int flags)
 
 static int io_file_size(sqlite3_file *f, sqlite3_int64 *size)
 {
-    int rc = flush_held_header(CF(f));
+    int rc = flush_held(CF(f));
     if (rc != SQLITE_OK)
         return rc;
     return REAL(f)->pMethods->xFileSize(REAL(f), size);
