@@ -4,14 +4,12 @@
  * KMS service on a temporary data directory (no sockets; see fuzz_service.h).
  *
  * A key ring and keys of each purpose exist so that inputs reach the cryptographic
- * handlers. State is reset every 500 inputs so memory stays bounded.
+ * handlers.
  */
 #include "fuzz_service.h"
 #include "kms/kms_service.h"
 
 #define RING "/v1/projects/fuzz-project/locations/global/keyRings/ring"
-
-static unsigned runs;
 
 static void create_fixtures(void)
 {
@@ -27,22 +25,4 @@ static void create_fixtures(void)
         fuzz_service_call("POST", RING "/cryptoKeys", "cryptoKeyId", keys[i][0], keys[i][1]);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_service_open(&kms_service);
-    create_fixtures();
-    return 0;
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_service_request(data, size);
-    if (++runs % 500 == 0) {
-        struct em_status st = {0};
-        fuzz_svc->def->reset(fuzz_svc, &st);
-        create_fixtures();
-    }
-    return 0;
-}
+FUZZ_SERVICE_TARGET(kms_service, NULL, create_fixtures)

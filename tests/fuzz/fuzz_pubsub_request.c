@@ -5,15 +5,13 @@
  * temporary data directory (no sockets, see fuzz_service.h; pulls never wait).
  *
  * A topic with a subscription and a published message exist so that inputs reach the
- * data calls. State is reset every 500 inputs so memory stays bounded.
+ * data calls.
  */
 #include "fuzz_service.h"
 #include "pubsub/pubsub_registry.h"
 #include "pubsub/pubsub_service.h"
 
 #define PROJECT "/v1/projects/fuzz-project"
-
-static unsigned runs;
 
 static void create_fixtures(void)
 {
@@ -30,23 +28,9 @@ static void create_fixtures(void)
                       "\"orderingKey\":\"o\"}]}");
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static void pulls_never_wait(struct em_service *svc)
 {
-    (void)argc;
-    (void)argv;
-    struct em_service *svc = fuzz_service_open(&pubsub_service);
     ((struct ps_registry *)svc->ctx)->pull_wait_ms = 0;
-    create_fixtures();
-    return 0;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_service_request(data, size);
-    if (++runs % 500 == 0) {
-        struct em_status st = {0};
-        fuzz_svc->def->reset(fuzz_svc, &st);
-        create_fixtures();
-    }
-    return 0;
-}
+FUZZ_SERVICE_TARGET(pubsub_service, pulls_never_wait, create_fixtures)

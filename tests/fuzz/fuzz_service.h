@@ -7,6 +7,15 @@
  *
  * and runs it through em_dispatch() exactly as the HTTP layer would, without sockets.
  * Header-only (static functions) so `make fuzz` can build each target from one file.
+ *
+ * A target's libFuzzer entry points come from one line,
+ *
+ *   FUZZ_SERVICE_TARGET(kms_service, NULL, create_fixtures)
+ *
+ * which opens the service, lets an optional function adjust it, creates the target's
+ * fixtures (what inputs should find: a key ring, a topic ...), runs every input, and
+ * resets the service and creates the fixtures again every FUZZ_RESET_EVERY inputs so
+ * memory stays bounded.
  */
 #ifndef FUZZ_SERVICE_H
 #define FUZZ_SERVICE_H
@@ -20,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define FUZZ_RESET_EVERY 500
 
 static struct em_service *fuzz_svc;
 static char fuzz_data_dir[PATH_MAX];
@@ -110,5 +121,42 @@ static void fuzz_service_request(const uint8_t *data, size_t size)
     }
     free(text);
 }
+
+/* LLVMFuzzerInitialize: opens def, adjusts it (configure may be NULL), creates fixtures. */
+static void fuzz_service_start(const struct em_service_def *def,
+                               void (*configure)(struct em_service *svc), void (*fixtures)(void))
+{
+    struct em_service *svc = fuzz_service_open(def);
+    if (configure)
+        configure(svc);
+    fixtures();
+}
+
+/* LLVMFuzzerTestOneInput: runs the input; every FUZZ_RESET_EVERY inputs, a fresh state. */
+static void fuzz_service_input(const uint8_t *data, size_t size, void (*fixtures)(void))
+{
+    static unsigned runs;
+    fuzz_service_request(data, size);
+    if (++runs % FUZZ_RESET_EVERY == 0) {
+        struct em_status st = {0};
+        fuzz_svc->def->reset(fuzz_svc, &st);
+        fixtures();
+    }
+}
+
+/* The two libFuzzer entry points of a request target (see the top of this file). */
+#define FUZZ_SERVICE_TARGET(def, configure, fixtures)                                              \
+    int LLVMFuzzerInitialize(int *argc, char ***argv)                                              \
+    {                                                                                              \
+        (void)argc;                                                                                \
+        (void)argv;                                                                                \
+        fuzz_service_start(&(def), (configure), (fixtures));                                       \
+        return 0;                                                                                  \
+    }                                                                                              \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)                                   \
+    {                                                                                              \
+        fuzz_service_input(data, size, (fixtures));                                                \
+        return 0;                                                                                  \
+    }
 
 #endif

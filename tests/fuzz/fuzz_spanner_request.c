@@ -5,14 +5,12 @@
  * data directory (no sockets; see fuzz_service.h).
  *
  * An instance and a database with a table exist so that inputs reach the database and
- * DDL handlers. State is reset every 500 inputs so memory stays bounded.
+ * DDL handlers.
  */
 #include "fuzz_service.h"
 #include "spanner/spanner_service.h"
 
 #define PROJECT "/v1/projects/fuzz-project"
-
-static unsigned runs;
 
 static void create_fixtures(void)
 {
@@ -24,22 +22,4 @@ static void create_fixtures(void)
                       "\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX)) PRIMARY KEY (K)\"]}");
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_service_open(&spanner_service);
-    create_fixtures();
-    return 0;
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_service_request(data, size);
-    if (++runs % 500 == 0) {
-        struct em_status st = {0};
-        fuzz_svc->def->reset(fuzz_svc, &st);
-        create_fixtures();
-    }
-    return 0;
-}
+FUZZ_SERVICE_TARGET(spanner_service, NULL, create_fixtures)
