@@ -15,13 +15,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "em_clock.h"
-#include "em_config.h"
 #include "em_iam.h"
 #include "em_log.h"
-#include "em_service.h"
-#include "pubsub/pubsub_flow.h"
-#include "pubsub/pubsub_service.h"
+#include "unit_pubsub.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -32,57 +28,22 @@
 #define SUB   "projects/unit-project/subscriptions/orders-sub"
 #define SEC   EM_NS_PER_SEC
 
-struct fixture {
-    struct em_config cfg;
-    struct em_service *svc;
-};
-
-static struct ps_registry *reg(struct fixture *f)
-{
-    return f->svc->ctx;
-}
-
-static int open_service(struct fixture *f)
-{
-    struct em_status st = {0};
-    if (em_service_open(&pubsub_service, &f->cfg, &f->svc, &st)) {
-        fprintf(stderr, "open: %s\n", st.message);
-        return -1;
-    }
-    reg(f)->pull_wait_ms = 0;
-    return 0;
-}
-
+/* unit_pubsub's service, with pulls that never wait. */
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    struct em_status st = {0};
-    bool help;
-    char *args[] = {"test", NULL};
-    if (!f || em_config_load(&f->cfg, 1, args, &help, &st) ||
-        em_make_temp_dir(f->cfg.data_dir, sizeof(f->cfg.data_dir), &st) || open_service(f))
+    if (unit_pubsub_setup(state))
         return -1;
-    *state = f;
+    unit_pubsub_reg(*state)->pull_wait_ms = 0;
     return 0;
 }
 
-static int teardown(void **state)
+static void restart(struct unit_pubsub *f)
 {
-    struct fixture *f = *state;
-    em_service_close(f->svc);
-    em_remove_tree(f->cfg.data_dir);
-    free(f);
-    return 0;
+    assert_int_equal(unit_pubsub_restart(f), 0);
+    unit_pubsub_reg(f)->pull_wait_ms = 0;
 }
 
-static void restart(struct fixture *f)
-{
-    em_service_close(f->svc);
-    f->svc = NULL;
-    assert_int_equal(open_service(f), 0);
-}
-
-static void advance(struct fixture *f, int64_t seconds)
+static void advance(struct unit_pubsub *f, int64_t seconds)
 {
     struct em_status st = {0};
     int64_t offset;
@@ -90,49 +51,39 @@ static void advance(struct fixture *f, int64_t seconds)
     assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
 }
 
-static void create_topic(struct fixture *f, const char *name)
+static void create_topic(struct unit_pubsub *f, const char *name)
 {
-    struct ps_topic_config cfg = {0};
-    struct ps_topic *t;
     struct em_status st = {0};
-    assert_int_equal(ps_topic_create(reg(f), name, &cfg, em_clock_now(), &t, &st), EM_OK);
-    ps_topic_put(t);
+    assert_int_equal(unit_pubsub_create_topic(f, name, NULL, &st), EM_OK);
 }
 
-static void create_sub(struct fixture *f, const char *name, struct ps_sub_config cfg)
+static void create_sub(struct unit_pubsub *f, const char *name, struct ps_sub_config cfg)
 {
-    struct ps_sub *s;
     struct em_status st = {0};
-    enum em_code code = ps_sub_create(reg(f), name, &cfg, em_clock_now(), &s, &st);
+    enum em_code code = unit_pubsub_create_sub(f, name, cfg, &st);
     if (code)
         fprintf(stderr, "create_sub: %s\n", st.message);
     assert_int_equal(code, EM_OK);
-    ps_sub_put(s);
 }
 
 /* Publishes one message with data text; returns its sequence number. */
-static int64_t publish(struct fixture *f, const char *topic, const char *text)
+static int64_t publish(struct unit_pubsub *f, const char *topic, const char *text)
 {
-    struct ps_message m = {.data = (unsigned char *)strdup(text),
-                           .data_len = strlen(text),
-                           .attributes = strdup(""),
-                           .ordering_key = strdup("")};
     struct em_status st = {0};
-    assert_int_equal(ps_publish(reg(f), topic, &m, 1, em_clock_now(), &st), EM_OK);
-    int64_t seq = m.seq;
-    ps_message_clear(&m);
+    int64_t seq = 0;
+    assert_int_equal(unit_pubsub_publish(f, topic, text, "", &seq, &st), EM_OK);
     return seq;
 }
 
 /* Pulls up to max messages at emulator time now; their seqs in seqs[], ack IDs in
  * acks[][]. */
-static size_t pull_at(struct fixture *f, const char *sub, int max, int64_t now, int64_t *seqs,
+static size_t pull_at(struct unit_pubsub *f, const char *sub, int max, int64_t now, int64_t *seqs,
                       char acks[][PS_ACK_ID_MAX])
 {
     struct ps_received *r;
     size_t n;
     struct em_status st = {0};
-    assert_int_equal(ps_pull(reg(f), sub, max, true, now, &r, &n, &st), EM_OK);
+    assert_int_equal(ps_pull(unit_pubsub_reg(f), sub, max, true, now, &r, &n, &st), EM_OK);
     for (size_t i = 0; i < n; i++) {
         if (seqs)
             seqs[i] = r[i].msg.seq;
@@ -143,16 +94,17 @@ static size_t pull_at(struct fixture *f, const char *sub, int max, int64_t now, 
     return n;
 }
 
-static size_t pull(struct fixture *f, const char *sub, int max, int64_t *seqs,
+static size_t pull(struct unit_pubsub *f, const char *sub, int max, int64_t *seqs,
                    char acks[][PS_ACK_ID_MAX])
 {
     return pull_at(f, sub, max, em_clock_now(), seqs, acks);
 }
 
-static void ack(struct fixture *f, const char *sub, const char *ack_id)
+static void ack(struct unit_pubsub *f, const char *sub, const char *ack_id)
 {
     struct em_status st = {0};
-    assert_int_equal(ps_acknowledge(reg(f), sub, &ack_id, 1, em_clock_now(), &st), EM_OK);
+    assert_int_equal(ps_acknowledge(unit_pubsub_reg(f), sub, &ack_id, 1, em_clock_now(), &st),
+                     EM_OK);
 }
 
 /* Handlers take the time before the subscription's lock: concurrent pulls may reach it
@@ -160,7 +112,7 @@ static void ack(struct fixture *f, const char *sub, const char *ack_id)
  * carrying an earlier time. */
 static void test_pulls_with_times_out_of_order(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     create_topic(f, TOPIC);
     create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
     for (int i = 1; i <= 3; i++)
@@ -175,41 +127,42 @@ static void test_pulls_with_times_out_of_order(void **state)
 
 static void test_key_location_rule(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     struct ps_topic *t;
     struct em_status st = {0};
     struct ps_topic_config cfg = {
         .kms_key = "projects/unit-project/locations/us-east1/keyRings/r/cryptoKeys/k"};
     /* a regional key on a topic that may store messages anywhere */
-    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
+    assert_int_equal(ps_topic_create(unit_pubsub_reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
                      EM_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "\"us-east1\""));
     assert_non_null(strstr(st.message, "\"global\""));
     /* a region the key does not cover */
     cfg.regions = "us-east1,europe-west1";
-    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
+    assert_int_equal(ps_topic_create(unit_pubsub_reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
                      EM_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "europe-west1"));
     /* a multi-region key covers its regions (and only then KMS is asked: here, none runs) */
     cfg.kms_key = "projects/unit-project/locations/us/keyRings/r/cryptoKeys/k";
     cfg.regions = "us-east1,us-central1";
-    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, em_clock_now(), &t, &st), EM_UNAVAILABLE);
+    assert_int_equal(ps_topic_create(unit_pubsub_reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
+                     EM_UNAVAILABLE);
     cfg.kms_key = "projects/unit-project/keyRings/r/cryptoKeys/k";
-    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
+    assert_int_equal(ps_topic_create(unit_pubsub_reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
                      EM_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "kms_key_name"));
     cfg = (struct ps_topic_config){.regions = "mars-north1"};
-    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
+    assert_int_equal(ps_topic_create(unit_pubsub_reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
                      EM_INVALID_ARGUMENT);
     cfg = (struct ps_topic_config){.retention_ns = 5 * SEC};
-    assert_int_equal(ps_topic_create(reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
+    assert_int_equal(ps_topic_create(unit_pubsub_reg(f), TOPIC, &cfg, em_clock_now(), &t, &st),
                      EM_INVALID_ARGUMENT);
-    assert_null(ps_topic_get(reg(f), TOPIC)); /* nothing was created */
+    assert_null(ps_topic_get(unit_pubsub_reg(f), TOPIC)); /* nothing was created */
 }
 
 static void test_durable_across_restart(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     create_topic(f, TOPIC);
     create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
     for (int i = 1; i <= 3; i++)
@@ -233,7 +186,7 @@ static void test_durable_across_restart(void **state)
 
 static void test_stale_and_foreign_ack_ids(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     create_topic(f, TOPIC);
     create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
     create_sub(f, SUB "-2", (struct ps_sub_config){.topic = TOPIC});
@@ -243,14 +196,17 @@ static void test_stale_and_foreign_ack_ids(void **state)
     assert_int_equal(pull(f, SUB "-2", 1, NULL, other), 1);
     struct em_status st = {0};
     const char *id = other[0];
-    assert_int_equal(ps_acknowledge(reg(f), SUB, &id, 1, em_clock_now(), &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(ps_acknowledge(unit_pubsub_reg(f), SUB, &id, 1, em_clock_now(), &st),
+                     EM_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "invalid ack ID"));
     id = "not-an-ack-id";
-    assert_int_equal(ps_modify_ack_deadline(reg(f), SUB, &id, 1, 60, em_clock_now(), &st),
-                     EM_INVALID_ARGUMENT);
+    assert_int_equal(
+        ps_modify_ack_deadline(unit_pubsub_reg(f), SUB, &id, 1, 60, em_clock_now(), &st),
+        EM_INVALID_ARGUMENT);
     id = acks[0];
-    assert_int_equal(ps_modify_ack_deadline(reg(f), SUB, &id, 1, 601, em_clock_now(), &st),
-                     EM_INVALID_ARGUMENT);
+    assert_int_equal(
+        ps_modify_ack_deadline(unit_pubsub_reg(f), SUB, &id, 1, 601, em_clock_now(), &st),
+        EM_INVALID_ARGUMENT);
     /* redelivered after the deadline; the old ack ID still acknowledges it */
     advance(f, 11);
     assert_int_equal(pull(f, SUB, 1, NULL, NULL), 1);
@@ -261,7 +217,7 @@ static void test_stale_and_foreign_ack_ids(void **state)
 
 static void test_dead_letter_on_timer(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     create_topic(f, TOPIC);
     create_topic(f, TOPIC "-dead");
     create_sub(f, SUB "-dead", (struct ps_sub_config){.topic = TOPIC "-dead"});
@@ -278,7 +234,8 @@ static void test_dead_letter_on_timer(void **state)
     struct ps_received *r;
     size_t n;
     struct em_status st = {0};
-    assert_int_equal(ps_pull(reg(f), SUB "-dead", 10, true, em_clock_now(), &r, &n, &st), EM_OK);
+    assert_int_equal(
+        ps_pull(unit_pubsub_reg(f), SUB "-dead", 10, true, em_clock_now(), &r, &n, &st), EM_OK);
     assert_int_equal(n, 1);
     assert_memory_equal(r[0].msg.data, "poison", 6);
     assert_non_null(
@@ -287,7 +244,7 @@ static void test_dead_letter_on_timer(void **state)
     ps_received_free(r, n);
 }
 
-static void grant(struct fixture *f, const char *resource, const char *role, const char *member)
+static void grant(struct unit_pubsub *f, const char *resource, const char *role, const char *member)
 {
     char text[512];
     snprintf(text, sizeof(text), "{\"bindings\":[{\"role\":\"%s\",\"members\":[\"%s\"]}]}", role,
@@ -301,7 +258,7 @@ static void grant(struct fixture *f, const char *resource, const char *role, con
 
 static void test_dead_letter_needs_the_service_agent_under_enforce(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     f->cfg.iam_enforce = true;
     restart(f);
     const char *dead_topic = "projects/other-project/topics/dead";
@@ -332,7 +289,7 @@ static void test_dead_letter_needs_the_service_agent_under_enforce(void **state)
 
 static void test_seek_to_time(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     create_topic(f, TOPIC);
     create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC, .retain_acked = true});
     create_sub(f, SUB "-plain", (struct ps_sub_config){.topic = TOPIC});
@@ -348,7 +305,8 @@ static void test_seek_to_time(void **state)
         assert_int_equal(pull(f, sub, 10, NULL, acks), 2);
         ack(f, sub, acks[0]);
         ack(f, sub, acks[1]);
-        assert_int_equal(ps_seek(reg(f), sub, NULL, middle, em_clock_now(), &st), EM_OK);
+        assert_int_equal(ps_seek(unit_pubsub_reg(f), sub, NULL, middle, em_clock_now(), &st),
+                         EM_OK);
     }
     /* retained acked messages after the time come back ... */
     int64_t seqs[4];
@@ -357,13 +315,13 @@ static void test_seek_to_time(void **state)
     /* ... but not when acked messages were not retained */
     assert_int_equal(pull(f, SUB "-plain", 10, NULL, NULL), 0);
     /* seeking to the start replays everything retained */
-    assert_int_equal(ps_seek(reg(f), SUB, NULL, 0, em_clock_now(), &st), EM_OK);
+    assert_int_equal(ps_seek(unit_pubsub_reg(f), SUB, NULL, 0, em_clock_now(), &st), EM_OK);
     assert_int_equal(pull(f, SUB, 10, NULL, NULL), 2);
 }
 
 static void test_snapshot_restores_ack_state(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     create_topic(f, TOPIC);
     create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
     publish(f, TOPIC, "a");
@@ -373,8 +331,8 @@ static void test_snapshot_restores_ack_state(void **state)
     ack(f, SUB, acks[0]); /* a is acked before the snapshot */
     struct ps_snapshot *snap;
     struct em_status st = {0};
-    assert_int_equal(ps_snapshot_create(reg(f), "projects/unit-project/snapshots/snap", SUB, NULL,
-                                        em_clock_now(), &snap, &st),
+    assert_int_equal(ps_snapshot_create(unit_pubsub_reg(f), "projects/unit-project/snapshots/snap",
+                                        SUB, NULL, em_clock_now(), &snap, &st),
                      EM_OK);
     assert_true(snap->expire_ns > em_clock_now() + 6 * PS_DAY_NS);
     ps_snapshot_put(snap);
@@ -382,21 +340,21 @@ static void test_snapshot_restores_ack_state(void **state)
     assert_int_equal(pull(f, SUB, 10, NULL, acks), 2);
     ack(f, SUB, acks[0]);
     ack(f, SUB, acks[1]);
-    assert_int_equal(
-        ps_seek(reg(f), SUB, "projects/unit-project/snapshots/snap", 0, em_clock_now(), &st),
-        EM_OK);
+    assert_int_equal(ps_seek(unit_pubsub_reg(f), SUB, "projects/unit-project/snapshots/snap", 0,
+                             em_clock_now(), &st),
+                     EM_OK);
     int64_t seqs[4];
     assert_int_equal(pull(f, SUB, 10, seqs, NULL), 2); /* b and c, not a */
     assert_int_equal(seqs[0], 2);
     assert_int_equal(seqs[1], 3);
     /* snapshots expire 7 days after the oldest unacked message */
     advance(f, 7 * 86400);
-    assert_null(ps_snapshot_get(reg(f), "projects/unit-project/snapshots/snap"));
+    assert_null(ps_snapshot_get(unit_pubsub_reg(f), "projects/unit-project/snapshots/snap"));
 }
 
 static void test_expiration_policy(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     create_topic(f, TOPIC);
     create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC, .ttl_ns = PS_DAY_NS});
     create_sub(f, SUB "-forever", (struct ps_sub_config){.topic = TOPIC, .ttl_ns = 0});
@@ -404,28 +362,28 @@ static void test_expiration_policy(void **state)
     advance(f, 86400 - 10);
     assert_int_equal(pull(f, SUB, 1, NULL, NULL), 0); /* activity resets the clock */
     advance(f, 86400 - 10);
-    struct ps_sub *s = ps_sub_get(reg(f), SUB);
+    struct ps_sub *s = ps_sub_get(unit_pubsub_reg(f), SUB);
     assert_non_null(s);
     ps_sub_put(s);
     advance(f, 20);
-    assert_null(ps_sub_get(reg(f), SUB));
+    assert_null(ps_sub_get(unit_pubsub_reg(f), SUB));
     /* created with expirationPolicy {} (ttl 0): never expires; a missing policy: 31 days */
     advance(f, 27 * 86400); /* 29 days in all */
-    s = ps_sub_get(reg(f), SUB "-default");
+    s = ps_sub_get(unit_pubsub_reg(f), SUB "-default");
     assert_non_null(s);
     assert_int_equal(s->cfg.ttl_ns, 31 * PS_DAY_NS);
     ps_sub_put(s);
     advance(f, 2 * 86400);
-    assert_null(ps_sub_get(reg(f), SUB "-default"));
+    assert_null(ps_sub_get(unit_pubsub_reg(f), SUB "-default"));
     advance(f, 40 * 86400);
-    s = ps_sub_get(reg(f), SUB "-forever");
+    s = ps_sub_get(unit_pubsub_reg(f), SUB "-forever");
     assert_non_null(s);
     assert_int_equal(s->cfg.ttl_ns, 0);
     ps_sub_put(s);
 }
 
 /* How many topic stores lie in the data directory. */
-static int store_files(struct fixture *f)
+static int store_files(struct unit_pubsub *f)
 {
     char dir[PATH_MAX + 16];
     snprintf(dir, sizeof(dir), "%s/pubsub", f->cfg.data_dir);
@@ -440,33 +398,33 @@ static int store_files(struct fixture *f)
     return n;
 }
 
-static bool protected(struct fixture *f, const char *resource)
+static bool protected(struct unit_pubsub *f, const char *resource)
 {
     struct em_cmek_info info;
-    return em_cmek_info(reg(f)->cmek, resource, &info);
+    return em_cmek_info(unit_pubsub_reg(f)->cmek, resource, &info);
 }
 
 /* Deletes the topic; returns the name its retained data goes by (malloc'd). */
-static char *delete_topic(struct fixture *f, const char *name)
+static char *delete_topic(struct unit_pubsub *f, const char *name)
 {
-    struct ps_topic *t = ps_topic_get(reg(f), name);
+    struct ps_topic *t = ps_topic_get(unit_pubsub_reg(f), name);
     assert_non_null(t);
     char *retained = strdup(t->retained_name);
     ps_topic_put(t);
     struct em_status st = {0};
-    assert_int_equal(ps_topic_delete(reg(f), name, em_clock_now(), &st), EM_OK);
+    assert_int_equal(ps_topic_delete(unit_pubsub_reg(f), name, em_clock_now(), &st), EM_OK);
     return retained;
 }
 
-static void delete_sub(struct fixture *f, const char *name)
+static void delete_sub(struct unit_pubsub *f, const char *name)
 {
     struct em_status st = {0};
-    assert_int_equal(ps_sub_delete(reg(f), name, &st), EM_OK);
+    assert_int_equal(ps_sub_delete(unit_pubsub_reg(f), name, &st), EM_OK);
 }
 
 static void test_deleted_topic_keeps_its_backlog(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     create_topic(f, TOPIC);
     create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
     create_sub(f, SUB "-2", (struct ps_sub_config){.topic = TOPIC});
@@ -476,7 +434,7 @@ static void test_deleted_topic_keeps_its_backlog(void **state)
     char acks[4][PS_ACK_ID_MAX];
     assert_int_equal(pull(f, SUB, 1, seqs, acks), 1); /* a is outstanding */
     char *retained = delete_topic(f, TOPIC);
-    struct ps_sub *s = ps_sub_get(reg(f), SUB);
+    struct ps_sub *s = ps_sub_get(unit_pubsub_reg(f), SUB);
     assert_string_equal(s->cfg.topic, PS_DELETED_TOPIC);
     ps_sub_put(s);
     /* the backlog stays: b now, a again once its ack deadline expired */
@@ -488,14 +446,16 @@ static void test_deleted_topic_keeps_its_backlog(void **state)
     assert_int_equal(seqs[0], 1);
     const char *id = acks[0];
     struct em_status st = {0};
-    assert_int_equal(ps_modify_ack_deadline(reg(f), SUB, &id, 1, 0, em_clock_now(), &st),
-                     EM_OK); /* nack */
+    assert_int_equal(
+        ps_modify_ack_deadline(unit_pubsub_reg(f), SUB, &id, 1, 0, em_clock_now(), &st),
+        EM_OK); /* nack */
     assert_int_equal(pull(f, SUB, 10, seqs, acks), 1);
     ack(f, SUB, acks[0]);
     assert_int_equal(pull(f, SUB, 10, NULL, NULL), 0);
     /* no more publishing; the name is free: a new topic, its own messages and key */
     struct ps_message m = {.data = (unsigned char *)"x", .data_len = 1};
-    assert_int_equal(ps_publish(reg(f), TOPIC, &m, 1, em_clock_now(), &st), EM_NOT_FOUND);
+    assert_int_equal(ps_publish(unit_pubsub_reg(f), TOPIC, &m, 1, em_clock_now(), &st),
+                     EM_NOT_FOUND);
     assert_true(protected(f, retained));
     assert_false(protected(f, TOPIC));
     create_topic(f, TOPIC);
@@ -519,23 +479,23 @@ static void test_deleted_topic_keeps_its_backlog(void **state)
 
 static void test_deleted_topic_without_readers_is_shredded(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     create_topic(f, TOPIC);
     create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
     publish(f, TOPIC, "gone");
     struct em_status st = {0};
-    assert_int_equal(ps_sub_detach(reg(f), SUB, &st), EM_OK);
+    assert_int_equal(ps_sub_detach(unit_pubsub_reg(f), SUB, &st), EM_OK);
     char *retained = delete_topic(f, TOPIC);
     assert_false(protected(f, retained));
     assert_false(protected(f, TOPIC));
     assert_int_equal(store_files(f), 0);
-    assert_int_equal(ps_topic_delete(reg(f), TOPIC, em_clock_now(), &st), EM_NOT_FOUND);
+    assert_int_equal(ps_topic_delete(unit_pubsub_reg(f), TOPIC, em_clock_now(), &st), EM_NOT_FOUND);
     free(retained);
 }
 
 static void test_deleted_topic_survives_restart(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     create_topic(f, TOPIC);
     create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
     publish(f, TOPIC, "a");
@@ -551,7 +511,7 @@ static void test_deleted_topic_survives_restart(void **state)
     restart(f);
     assert_int_equal(pull(f, SUB, 10, seqs, acks), 1); /* acked stays acked */
     assert_int_equal(seqs[0], 2);
-    struct ps_sub *s = ps_sub_get(reg(f), SUB);
+    struct ps_sub *s = ps_sub_get(unit_pubsub_reg(f), SUB);
     assert_string_equal(s->cfg.topic, PS_DELETED_TOPIC);
     ps_sub_put(s);
     delete_sub(f, SUB);
@@ -565,13 +525,14 @@ static void test_deleted_topic_survives_restart(void **state)
 
 static void test_deleted_topic_seek_and_snapshots(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     create_topic(f, TOPIC);
     create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC, .retain_acked = true});
     publish(f, TOPIC, "a");
     struct em_status st = {0};
     struct ps_snapshot *snap;
-    assert_int_equal(ps_snapshot_create(reg(f), "projects/unit-project/snapshots/before", SUB, NULL,
+    assert_int_equal(ps_snapshot_create(unit_pubsub_reg(f),
+                                        "projects/unit-project/snapshots/before", SUB, NULL,
                                         em_clock_now(), &snap, &st),
                      EM_OK);
     ps_snapshot_put(snap);
@@ -580,25 +541,25 @@ static void test_deleted_topic_seek_and_snapshots(void **state)
     ack(f, SUB, acks[0]);
     free(delete_topic(f, TOPIC));
     /* seeking to a time replays the retained messages */
-    assert_int_equal(ps_seek(reg(f), SUB, NULL, 0, em_clock_now(), &st), EM_OK);
+    assert_int_equal(ps_seek(unit_pubsub_reg(f), SUB, NULL, 0, em_clock_now(), &st), EM_OK);
     assert_int_equal(pull(f, SUB, 10, NULL, acks), 1);
     /* the deleted topic's snapshot is listed but serves no seek; no new snapshot of it */
-    snap = ps_snapshot_get(reg(f), "projects/unit-project/snapshots/before");
+    snap = ps_snapshot_get(unit_pubsub_reg(f), "projects/unit-project/snapshots/before");
     assert_non_null(snap);
     assert_string_equal(snap->topic, PS_DELETED_TOPIC);
     ps_snapshot_put(snap);
-    assert_int_equal(
-        ps_seek(reg(f), SUB, "projects/unit-project/snapshots/before", 0, em_clock_now(), &st),
-        EM_FAILED_PRECONDITION);
+    assert_int_equal(ps_seek(unit_pubsub_reg(f), SUB, "projects/unit-project/snapshots/before", 0,
+                             em_clock_now(), &st),
+                     EM_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "distinct topic"));
-    assert_int_equal(ps_snapshot_create(reg(f), "projects/unit-project/snapshots/after", SUB, NULL,
-                                        em_clock_now(), &snap, &st),
+    assert_int_equal(ps_snapshot_create(unit_pubsub_reg(f), "projects/unit-project/snapshots/after",
+                                        SUB, NULL, em_clock_now(), &snap, &st),
                      EM_FAILED_PRECONDITION);
 }
 
 static void test_deleted_topic_timers(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     create_topic(f, TOPIC);
     create_topic(f, TOPIC "-dead");
     create_sub(f, SUB "-dead", (struct ps_sub_config){.topic = TOPIC "-dead"});
@@ -624,14 +585,14 @@ static void test_deleted_topic_timers(void **state)
     delete_sub(f, SUB);
     assert_true(protected(f, retained));
     advance(f, 86400);
-    assert_null(ps_sub_get(reg(f), SUB "-short"));
+    assert_null(ps_sub_get(unit_pubsub_reg(f), SUB "-short"));
     assert_false(protected(f, retained));
     free(retained);
 }
 
 static void test_interrupted_deletion_is_finished_at_start(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     create_topic(f, TOPIC);
     create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
     create_topic(f, TOPIC "-b");
@@ -641,9 +602,9 @@ static void test_interrupted_deletion_is_finished_at_start(void **state)
     char *retained = delete_topic(f, TOPIC), *retained_b = delete_topic(f, TOPIC "-b");
     struct em_status st = {0};
     /* a crash between metadata.db and the rename: the engine still has the old name */
-    assert_int_equal(em_cmek_rename(reg(f)->cmek, retained, TOPIC, &st), EM_OK);
+    assert_int_equal(em_cmek_rename(unit_pubsub_reg(f)->cmek, retained, TOPIC, &st), EM_OK);
     /* a crash while shredding: the keys are gone, the row and the file are not */
-    assert_int_equal(em_cmek_forget(reg(f)->cmek, retained_b, &st), EM_OK);
+    assert_int_equal(em_cmek_forget(unit_pubsub_reg(f)->cmek, retained_b, &st), EM_OK);
     restart(f);
     assert_true(protected(f, retained));
     assert_false(protected(f, TOPIC));
@@ -658,24 +619,30 @@ int main(void)
 {
     em_log_init("test", EM_LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pulls_with_times_out_of_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_key_location_rule, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_durable_across_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stale_and_foreign_ack_ids, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dead_letter_on_timer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pulls_with_times_out_of_order, setup,
+                                        unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_key_location_rule, setup, unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_durable_across_restart, setup, unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_stale_and_foreign_ack_ids, setup,
+                                        unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_dead_letter_on_timer, setup, unit_pubsub_teardown),
         cmocka_unit_test_setup_teardown(test_dead_letter_needs_the_service_agent_under_enforce,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_seek_to_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_snapshot_restores_ack_state, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_expiration_policy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_topic_keeps_its_backlog, setup, teardown),
+                                        setup, unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_seek_to_time, setup, unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_restores_ack_state, setup,
+                                        unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_expiration_policy, setup, unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_topic_keeps_its_backlog, setup,
+                                        unit_pubsub_teardown),
         cmocka_unit_test_setup_teardown(test_deleted_topic_without_readers_is_shredded, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_topic_survives_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_topic_seek_and_snapshots, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_topic_timers, setup, teardown),
+                                        unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_topic_survives_restart, setup,
+                                        unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_topic_seek_and_snapshots, setup,
+                                        unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_topic_timers, setup, unit_pubsub_teardown),
         cmocka_unit_test_setup_teardown(test_interrupted_deletion_is_finished_at_start, setup,
-                                        teardown),
+                                        unit_pubsub_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,11 +11,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "em_clock.h"
-#include "em_config.h"
-#include "em_service.h"
-#include "pubsub/pubsub_flow.h"
-#include "pubsub/pubsub_service.h"
+#include "unit_pubsub.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -31,26 +27,21 @@
 #define SUB   "projects/push-project/subscriptions/orders-push"
 
 struct fixture {
-    struct em_config cfg;
-    struct em_service *svc;
+    struct unit_pubsub ps;
     int listener;
     int port;
 };
 
 static struct ps_registry *reg(struct fixture *f)
 {
-    return f->svc->ctx;
+    return unit_pubsub_reg(&f->ps);
 }
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct em_status st = {0};
-    bool help;
-    char *args[] = {"test", NULL};
-    if (!f || em_config_load(&f->cfg, 1, args, &help, &st) ||
-        em_make_temp_dir(f->cfg.data_dir, sizeof(f->cfg.data_dir), &st) ||
-        em_service_open(&pubsub_service, &f->cfg, &f->svc, &st))
+    if (!f || unit_pubsub_start(&f->ps))
         return -1;
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(addr);
@@ -59,11 +50,8 @@ static int setup(void **state)
         listen(f->listener, 4) != 0 || getsockname(f->listener, (struct sockaddr *)&addr, &len))
         return -1;
     f->port = ntohs(addr.sin_port);
-    struct ps_topic *t;
-    struct ps_topic_config cfg = {0};
-    if (ps_topic_create(reg(f), TOPIC, &cfg, em_clock_now(), &t, &st))
+    if (unit_pubsub_create_topic(&f->ps, TOPIC, NULL, &st))
         return -1;
-    ps_topic_put(t);
     *state = f;
     return 0;
 }
@@ -71,9 +59,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    em_service_close(f->svc);
+    unit_pubsub_stop(&f->ps);
     close(f->listener);
-    em_remove_tree(f->cfg.data_dir);
     free(f);
     return 0;
 }
@@ -84,21 +71,14 @@ static void create_push_sub(struct fixture *f, struct ps_push_config push)
     snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d/push", f->port);
     push.endpoint = endpoint;
     struct ps_sub_config cfg = {.topic = TOPIC, .push = push};
-    struct ps_sub *s;
     struct em_status st = {0};
-    assert_int_equal(ps_sub_create(reg(f), SUB, &cfg, em_clock_now(), &s, &st), EM_OK);
-    ps_sub_put(s);
+    assert_int_equal(unit_pubsub_create_sub(&f->ps, SUB, cfg, &st), EM_OK);
 }
 
 static void publish(struct fixture *f, const char *data, const char *attributes)
 {
-    struct ps_message m = {.data = (unsigned char *)strdup(data),
-                           .data_len = strlen(data),
-                           .attributes = strdup(attributes),
-                           .ordering_key = strdup("")};
     struct em_status st = {0};
-    assert_int_equal(ps_publish(reg(f), TOPIC, &m, 1, em_clock_now(), &st), EM_OK);
-    ps_message_clear(&m);
+    assert_int_equal(unit_pubsub_publish(&f->ps, TOPIC, data, attributes, NULL, &st), EM_OK);
 }
 
 /* Accepts one request (waiting up to 10 s), answers it with status, returns its text

@@ -11,11 +11,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "em_clock.h"
-#include "em_config.h"
-#include "em_service.h"
-#include "pubsub/pubsub_registry.h"
-#include "pubsub/pubsub_service.h"
+#include "unit_pubsub.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,122 +22,63 @@
 #define SUB     PROJECT "/subscriptions/orders-sub"
 #define SNAP    PROJECT "/snapshots/orders-snap"
 
-struct fixture {
-    struct em_config cfg;
-    struct em_service *svc;
-};
-
-static struct ps_registry *reg(struct fixture *f)
-{
-    return f->svc->ctx;
-}
-
-static int open_service(struct fixture *f)
-{
-    struct em_status st = {0};
-    if (em_service_open(&pubsub_service, &f->cfg, &f->svc, &st)) {
-        fprintf(stderr, "open: %s\n", st.message);
-        return -1;
-    }
-    return 0;
-}
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    struct em_status st = {0};
-    bool help;
-    char *args[] = {"test", NULL};
-    if (!f || em_config_load(&f->cfg, 1, args, &help, &st) ||
-        em_make_temp_dir(f->cfg.data_dir, sizeof(f->cfg.data_dir), &st) || open_service(f))
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    em_service_close(f->svc);
-    em_remove_tree(f->cfg.data_dir);
-    free(f);
-    return 0;
-}
-
-static enum em_code create_topic(struct fixture *f, const char *name,
-                                 const struct ps_topic_config *cfg, struct em_status *st)
-{
-    struct ps_topic_config none = {0};
-    struct ps_topic *t = NULL;
-    enum em_code code = ps_topic_create(reg(f), name, cfg ? cfg : &none, em_clock_now(), &t, st);
-    ps_topic_put(t);
-    return code;
-}
-
-static enum em_code create_sub(struct fixture *f, const char *name, struct ps_sub_config cfg,
-                               struct em_status *st)
-{
-    struct ps_sub *s = NULL;
-    enum em_code code = ps_sub_create(reg(f), name, &cfg, em_clock_now(), &s, st);
-    ps_sub_put(s);
-    return code;
-}
-
 /* --- topics --- */
 
 static void test_topic_lifecycle(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     struct em_status st = {0};
     struct ps_topic_config cfg = {.labels_json = "{\"a\":\"1\"}"};
-    assert_int_equal(create_topic(f, TOPIC, &cfg, &st), EM_OK);
-    assert_int_equal(create_topic(f, TOPIC, NULL, &st), EM_ALREADY_EXISTS);
+    assert_int_equal(unit_pubsub_create_topic(f, TOPIC, &cfg, &st), EM_OK);
+    assert_int_equal(unit_pubsub_create_topic(f, TOPIC, NULL, &st), EM_ALREADY_EXISTS);
 
     struct ps_topic_update update = {.mask = PS_TOPIC_LABELS,
                                      .cfg = {.labels_json = "{\"b\":\"2\"}"}};
     struct ps_topic *t = NULL;
-    assert_int_equal(ps_topic_update(reg(f), TOPIC, &update, &t, &st), EM_OK);
+    assert_int_equal(ps_topic_update(unit_pubsub_reg(f), TOPIC, &update, &t, &st), EM_OK);
     assert_string_equal(t->cfg.labels_json, "{\"b\":\"2\"}");
     ps_topic_put(t);
 
     /* a patch that breaks a rule changes nothing */
     update = (struct ps_topic_update){.mask = PS_TOPIC_RETENTION,
                                       .cfg = {.retention_ns = 60 * EM_NS_PER_SEC}};
-    assert_int_equal(ps_topic_update(reg(f), TOPIC, &update, &t, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(ps_topic_update(unit_pubsub_reg(f), TOPIC, &update, &t, &st),
+                     EM_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "between 10 minutes"));
-    t = ps_topic_get(reg(f), TOPIC);
+    t = ps_topic_get(unit_pubsub_reg(f), TOPIC);
     assert_non_null(t);
     assert_int_equal(t->cfg.retention_ns, 0);
     assert_string_equal(t->cfg.labels_json, "{\"b\":\"2\"}");
     ps_topic_put(t);
 
-    assert_int_equal(ps_topic_delete(reg(f), TOPIC, em_clock_now(), &st), EM_OK);
-    assert_null(ps_topic_get(reg(f), TOPIC));
-    assert_int_equal(ps_topic_delete(reg(f), TOPIC, em_clock_now(), &st), EM_NOT_FOUND);
-    assert_int_equal(ps_topic_update(reg(f), TOPIC, &update, &t, &st), EM_NOT_FOUND);
+    assert_int_equal(ps_topic_delete(unit_pubsub_reg(f), TOPIC, em_clock_now(), &st), EM_OK);
+    assert_null(ps_topic_get(unit_pubsub_reg(f), TOPIC));
+    assert_int_equal(ps_topic_delete(unit_pubsub_reg(f), TOPIC, em_clock_now(), &st), EM_NOT_FOUND);
+    assert_int_equal(ps_topic_update(unit_pubsub_reg(f), TOPIC, &update, &t, &st), EM_NOT_FOUND);
 }
 
 static void test_topic_rules(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     struct em_status st = {0};
     struct ps_topic_config cfg = {.retention_ns = 32 * PS_DAY_NS};
-    assert_int_equal(create_topic(f, TOPIC, &cfg, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(unit_pubsub_create_topic(f, TOPIC, &cfg, &st), EM_INVALID_ARGUMENT);
     cfg = (struct ps_topic_config){.regions = "not a region!"};
-    assert_int_equal(create_topic(f, TOPIC, &cfg, &st), EM_INVALID_ARGUMENT);
-    assert_null(ps_topic_get(reg(f), TOPIC)); /* nothing left behind */
+    assert_int_equal(unit_pubsub_create_topic(f, TOPIC, &cfg, &st), EM_INVALID_ARGUMENT);
+    assert_null(ps_topic_get(unit_pubsub_reg(f), TOPIC)); /* nothing left behind */
     cfg = (struct ps_topic_config){.retention_ns = PS_MIN_RETENTION_NS};
-    assert_int_equal(create_topic(f, TOPIC, &cfg, &st), EM_OK);
+    assert_int_equal(unit_pubsub_create_topic(f, TOPIC, &cfg, &st), EM_OK);
 }
 
 /* --- subscriptions --- */
 
 static void test_subscription_rules_and_defaults(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     struct em_status st = {0};
-    assert_int_equal(create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC}, &st), EM_NOT_FOUND);
-    assert_int_equal(create_topic(f, TOPIC, NULL, &st), EM_OK);
+    assert_int_equal(unit_pubsub_create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC}, &st),
+                     EM_NOT_FOUND);
+    assert_int_equal(unit_pubsub_create_topic(f, TOPIC, NULL, &st), EM_OK);
     struct {
         struct ps_sub_config cfg;
         enum em_code code;
@@ -158,44 +95,47 @@ static void test_subscription_rules_and_defaults(void **state)
         {{.topic = "topics/no-project"}, EM_INVALID_ARGUMENT},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(create_sub(f, SUB, bad[i].cfg, &st), bad[i].code);
-        assert_null(ps_sub_get(reg(f), SUB));
+        assert_int_equal(unit_pubsub_create_sub(f, SUB, bad[i].cfg, &st), bad[i].code);
+        assert_null(ps_sub_get(unit_pubsub_reg(f), SUB));
     }
-    assert_int_equal(create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC}, &st), EM_OK);
-    struct ps_sub *s = ps_sub_get(reg(f), SUB);
+    assert_int_equal(unit_pubsub_create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC}, &st),
+                     EM_OK);
+    struct ps_sub *s = ps_sub_get(unit_pubsub_reg(f), SUB);
     assert_non_null(s);
     assert_int_equal(s->cfg.ack_deadline_s, PS_DEFAULT_ACK_DEADLINE_S);
     assert_int_equal(s->cfg.retention_ns, PS_DEFAULT_RETENTION_NS);
     assert_string_equal(s->cfg.filter, "");
     ps_sub_put(s);
-    assert_int_equal(create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC}, &st),
+    assert_int_equal(unit_pubsub_create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC}, &st),
                      EM_ALREADY_EXISTS);
 }
 
 static void test_subscription_update_detach_delete(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     struct em_status st = {0};
-    assert_int_equal(create_topic(f, TOPIC, NULL, &st), EM_OK);
-    assert_int_equal(create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC}, &st), EM_OK);
+    assert_int_equal(unit_pubsub_create_topic(f, TOPIC, NULL, &st), EM_OK);
+    assert_int_equal(unit_pubsub_create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC}, &st),
+                     EM_OK);
     struct ps_sub_update update = {.mask = PS_SUB_ACK_DEADLINE, .cfg = {.ack_deadline_s = 60}};
     struct ps_sub *s = NULL;
-    assert_int_equal(ps_sub_update(reg(f), SUB, &update, em_clock_now(), &s, &st), EM_OK);
+    assert_int_equal(ps_sub_update(unit_pubsub_reg(f), SUB, &update, em_clock_now(), &s, &st),
+                     EM_OK);
     assert_int_equal(s->cfg.ack_deadline_s, 60);
     ps_sub_put(s);
     update.cfg.ack_deadline_s = 9;
-    assert_int_equal(ps_sub_update(reg(f), SUB, &update, em_clock_now(), &s, &st),
+    assert_int_equal(ps_sub_update(unit_pubsub_reg(f), SUB, &update, em_clock_now(), &s, &st),
                      EM_INVALID_ARGUMENT);
 
-    assert_int_equal(ps_sub_detach(reg(f), SUB, &st), EM_OK);
-    s = ps_sub_get(reg(f), SUB);
+    assert_int_equal(ps_sub_detach(unit_pubsub_reg(f), SUB, &st), EM_OK);
+    s = ps_sub_get(unit_pubsub_reg(f), SUB);
     assert_true(s->detached);
     ps_sub_put(s);
 
-    assert_int_equal(ps_sub_delete(reg(f), SUB, &st), EM_OK);
-    assert_null(ps_sub_get(reg(f), SUB));
-    assert_int_equal(ps_sub_delete(reg(f), SUB, &st), EM_NOT_FOUND);
-    assert_int_equal(ps_sub_detach(reg(f), SUB, &st), EM_NOT_FOUND);
+    assert_int_equal(ps_sub_delete(unit_pubsub_reg(f), SUB, &st), EM_OK);
+    assert_null(ps_sub_get(unit_pubsub_reg(f), SUB));
+    assert_int_equal(ps_sub_delete(unit_pubsub_reg(f), SUB, &st), EM_NOT_FOUND);
+    assert_int_equal(ps_sub_detach(unit_pubsub_reg(f), SUB, &st), EM_NOT_FOUND);
 }
 
 /* --- snapshots and listing --- */
@@ -225,118 +165,125 @@ static struct ps_snapshot *new_snapshot(const char *name, const char *topic, uin
 
 static void test_snapshots_and_listing(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     struct em_status st = {0};
-    assert_int_equal(create_topic(f, TOPIC, NULL, &st), EM_OK);
-    assert_int_equal(create_topic(f, "projects/other/topics/t", NULL, &st), EM_OK);
+    assert_int_equal(unit_pubsub_create_topic(f, TOPIC, NULL, &st), EM_OK);
+    assert_int_equal(unit_pubsub_create_topic(f, "projects/other/topics/t", NULL, &st), EM_OK);
     int n = 0;
-    ps_each_topic(reg(f), PROJECT "/", count_topic, &n);
+    ps_each_topic(unit_pubsub_reg(f), PROJECT "/", count_topic, &n);
     assert_int_equal(n, 1);
     n = 0;
-    ps_each_topic(reg(f), NULL, count_topic, &n);
+    ps_each_topic(unit_pubsub_reg(f), NULL, count_topic, &n);
     assert_int_equal(n, 2);
 
-    uint32_t id = ps_registry_new_id(reg(f));
-    assert_int_equal(ps_snapshot_insert(reg(f), new_snapshot(SNAP, TOPIC, id), &st), EM_OK);
-    assert_int_equal(ps_snapshot_insert(reg(f), new_snapshot(SNAP, TOPIC, id + 1), &st),
+    uint32_t id = ps_registry_new_id(unit_pubsub_reg(f));
+    assert_int_equal(ps_snapshot_insert(unit_pubsub_reg(f), new_snapshot(SNAP, TOPIC, id), &st),
+                     EM_OK);
+    assert_int_equal(ps_snapshot_insert(unit_pubsub_reg(f), new_snapshot(SNAP, TOPIC, id + 1), &st),
                      EM_ALREADY_EXISTS);
     struct ps_snapshot *snap = NULL;
-    assert_int_equal(ps_snapshot_update_labels(reg(f), SNAP, "{\"k\":\"v\"}", 0, &snap, &st),
-                     EM_OK);
+    assert_int_equal(
+        ps_snapshot_update_labels(unit_pubsub_reg(f), SNAP, "{\"k\":\"v\"}", 0, &snap, &st), EM_OK);
     assert_string_equal(snap->labels_json, "{\"k\":\"v\"}");
     ps_snapshot_put(snap);
     n = 0;
-    ps_each_snapshot(reg(f), NULL, TOPIC, count_snapshot, &n);
+    ps_each_snapshot(unit_pubsub_reg(f), NULL, TOPIC, count_snapshot, &n);
     assert_int_equal(n, 1);
-    assert_int_equal(ps_snapshot_delete(reg(f), SNAP, &st), EM_OK);
-    assert_null(ps_snapshot_get(reg(f), SNAP));
-    assert_int_equal(ps_snapshot_delete(reg(f), SNAP, &st), EM_NOT_FOUND);
+    assert_int_equal(ps_snapshot_delete(unit_pubsub_reg(f), SNAP, &st), EM_OK);
+    assert_null(ps_snapshot_get(unit_pubsub_reg(f), SNAP));
+    assert_int_equal(ps_snapshot_delete(unit_pubsub_reg(f), SNAP, &st), EM_NOT_FOUND);
 }
 
 /* --- deleted topics --- */
 
 static void test_deleted_topic_is_retained_for_its_reader(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     struct em_status st = {0};
-    assert_int_equal(create_topic(f, TOPIC, NULL, &st), EM_OK);
-    assert_int_equal(create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC}, &st), EM_OK);
-    struct ps_topic *t = ps_topic_get(reg(f), TOPIC);
+    assert_int_equal(unit_pubsub_create_topic(f, TOPIC, NULL, &st), EM_OK);
+    assert_int_equal(unit_pubsub_create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC}, &st),
+                     EM_OK);
+    struct ps_topic *t = ps_topic_get(unit_pubsub_reg(f), TOPIC);
     char retained[PS_NAME_MAX];
     snprintf(retained, sizeof(retained), "%s", t->retained_name);
     ps_topic_put(t);
 
-    assert_int_equal(ps_topic_delete(reg(f), TOPIC, em_clock_now(), &st), EM_OK);
-    assert_int_equal(reg(f)->retained.count, 1);
-    struct ps_sub *s = ps_sub_get(reg(f), SUB);
+    assert_int_equal(ps_topic_delete(unit_pubsub_reg(f), TOPIC, em_clock_now(), &st), EM_OK);
+    assert_int_equal(unit_pubsub_reg(f)->retained.count, 1);
+    struct ps_sub *s = ps_sub_get(unit_pubsub_reg(f), SUB);
     assert_string_equal(s->cfg.topic, PS_DELETED_TOPIC);
     assert_string_equal(ps_sub_retained_topic(s), retained);
     ps_sub_put(s);
     struct em_cmek_info info;
-    assert_true(em_cmek_info(reg(f)->cmek, retained, &info)); /* protected under its new name */
-    assert_false(em_cmek_info(reg(f)->cmek, TOPIC, &info));
-    assert_int_equal(create_topic(f, TOPIC, NULL, &st), EM_OK); /* the name is free */
+    assert_true(
+        em_cmek_info(unit_pubsub_reg(f)->cmek, retained, &info)); /* protected under its new name */
+    assert_false(em_cmek_info(unit_pubsub_reg(f)->cmek, TOPIC, &info));
+    assert_int_equal(unit_pubsub_create_topic(f, TOPIC, NULL, &st), EM_OK); /* the name is free */
 
-    assert_int_equal(ps_sub_delete(reg(f), SUB, &st), EM_OK); /* the last reader goes */
-    assert_int_equal(reg(f)->retained.count, 0);
-    assert_false(em_cmek_info(reg(f)->cmek, retained, &info)); /* shredded */
+    assert_int_equal(ps_sub_delete(unit_pubsub_reg(f), SUB, &st), EM_OK); /* the last reader goes */
+    assert_int_equal(unit_pubsub_reg(f)->retained.count, 0);
+    assert_false(em_cmek_info(unit_pubsub_reg(f)->cmek, retained, &info)); /* shredded */
 }
 
 /* --- restart --- */
 
 static void test_restart_rebuilds_from_rows(void **state)
 {
-    struct fixture *f = *state;
+    struct unit_pubsub *f = *state;
     struct em_status st = {0};
     struct ps_topic_config cfg = {.labels_json = "{\"a\":\"1\"}", .retention_ns = PS_DAY_NS};
-    assert_int_equal(create_topic(f, TOPIC, &cfg, &st), EM_OK);
-    assert_int_equal(create_topic(f, TOPIC "-dead", NULL, &st), EM_OK);
-    assert_int_equal(create_sub(f, SUB,
-                                (struct ps_sub_config){.topic = TOPIC,
-                                                       .ack_deadline_s = 42,
-                                                       .dead_letter_topic = TOPIC "-dead",
-                                                       .filter = "attributes:k"},
-                                &st),
-                     EM_OK);
-    uint32_t id = ps_registry_new_id(reg(f));
+    assert_int_equal(unit_pubsub_create_topic(f, TOPIC, &cfg, &st), EM_OK);
+    assert_int_equal(unit_pubsub_create_topic(f, TOPIC "-dead", NULL, &st), EM_OK);
+    assert_int_equal(
+        unit_pubsub_create_sub(f, SUB,
+                               (struct ps_sub_config){.topic = TOPIC,
+                                                      .ack_deadline_s = 42,
+                                                      .dead_letter_topic = TOPIC "-dead",
+                                                      .filter = "attributes:k"},
+                               &st),
+        EM_OK);
+    uint32_t id = ps_registry_new_id(unit_pubsub_reg(f));
     struct ps_snapshot *snap = new_snapshot(SNAP, TOPIC, id);
-    assert_int_equal(ps_snapshot_save(reg(f), snap, &st), EM_OK);
-    assert_int_equal(ps_snapshot_insert(reg(f), snap, &st), EM_OK);
+    assert_int_equal(ps_snapshot_save(unit_pubsub_reg(f), snap, &st), EM_OK);
+    assert_int_equal(ps_snapshot_insert(unit_pubsub_reg(f), snap, &st), EM_OK);
 
-    em_service_close(f->svc);
-    f->svc = NULL;
-    assert_int_equal(open_service(f), 0);
+    assert_int_equal(unit_pubsub_restart(f), 0);
 
-    struct ps_topic *t = ps_topic_get(reg(f), TOPIC);
+    struct ps_topic *t = ps_topic_get(unit_pubsub_reg(f), TOPIC);
     assert_non_null(t);
     assert_string_equal(t->cfg.labels_json, "{\"a\":\"1\"}");
     assert_int_equal(t->cfg.retention_ns, PS_DAY_NS);
     ps_topic_put(t);
-    struct ps_sub *s = ps_sub_get(reg(f), SUB);
+    struct ps_sub *s = ps_sub_get(unit_pubsub_reg(f), SUB);
     assert_non_null(s);
     assert_int_equal(s->cfg.ack_deadline_s, 42);
     assert_string_equal(s->cfg.dead_letter_topic, TOPIC "-dead");
     assert_int_equal(s->cfg.max_delivery_attempts, PS_MIN_DELIVERY_ATTEMPTS);
     assert_non_null(s->filter); /* compiled again */
     ps_sub_put(s);
-    struct ps_snapshot *again = ps_snapshot_get(reg(f), SNAP);
+    struct ps_snapshot *again = ps_snapshot_get(unit_pubsub_reg(f), SNAP);
     assert_non_null(again);
     assert_int_equal(again->id, id);
     ps_snapshot_put(again);
-    assert_true(ps_registry_new_id(reg(f)) > id); /* ids are never reused */
+    assert_true(ps_registry_new_id(unit_pubsub_reg(f)) > id); /* ids are never reused */
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_topic_lifecycle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_topic_rules, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_subscription_rules_and_defaults, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_subscription_update_detach_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_snapshots_and_listing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_topic_is_retained_for_its_reader, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_restart_rebuilds_from_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topic_lifecycle, unit_pubsub_setup,
+                                        unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_topic_rules, unit_pubsub_setup, unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_subscription_rules_and_defaults, unit_pubsub_setup,
+                                        unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_subscription_update_detach_delete, unit_pubsub_setup,
+                                        unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshots_and_listing, unit_pubsub_setup,
+                                        unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_topic_is_retained_for_its_reader,
+                                        unit_pubsub_setup, unit_pubsub_teardown),
+        cmocka_unit_test_setup_teardown(test_restart_rebuilds_from_rows, unit_pubsub_setup,
+                                        unit_pubsub_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
