@@ -39,6 +39,7 @@
 #include "em_router.h"
 #include "em_schema.h"
 #include "em_service.h"
+#include "unit_net.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -71,39 +72,13 @@
 
 /* ---------------------------------------------------------------- small helpers */
 
-static void sleep_ms(int ms)
-{
-    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) != 0 && errno == EINTR)
-        ;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* Waits until *flag is set, at most ms; true when it was. */
-static bool wait_flag(atomic_bool *flag, int ms)
-{
-    int64_t until = now_ms() + ms;
-    while (!atomic_load(flag)) {
-        if (now_ms() >= until)
-            return false;
-        sleep_ms(1);
-    }
-    return true;
-}
-
 static bool wait_count(atomic_int *count, int target, int ms)
 {
-    int64_t until = now_ms() + ms;
+    int64_t until = unit_now_ms() + ms;
     while (atomic_load(count) < target) {
-        if (now_ms() >= until)
+        if (unit_now_ms() >= until)
             return false;
-        sleep_ms(1);
+        unit_sleep_ms(1);
     }
     return true;
 }
@@ -172,7 +147,7 @@ static enum em_code handle_wait(struct em_call *call)
 {
     note_worker_thread();
     atomic_store(&seen.wait_started, true);
-    bool released = wait_flag(&seen.answered, WAIT_MS) && atomic_load(&seen.released);
+    bool released = unit_wait_flag(&seen.answered, WAIT_MS) && atomic_load(&seen.released);
     cJSON *reply = cJSON_CreateObject();
     cJSON_AddStringToObject(reply, "name", em_call_var(call, "name"));
     cJSON_AddBoolToObject(reply, "released", released);
@@ -201,8 +176,8 @@ static enum em_code handle_echo(struct em_call *call)
 static enum em_code handle_slow(struct em_call *call)
 {
     atomic_store(&seen.slow_started, true);
-    bool refused = wait_flag(&seen.refused, WAIT_MS);
-    sleep_ms(100);
+    bool refused = unit_wait_flag(&seen.refused, WAIT_MS);
+    unit_sleep_ms(100);
     char *text = malloc(BIG_REPLY + 1);
     if (!text)
         return EM_FAIL_OOM(&call->status);
@@ -223,7 +198,7 @@ static enum em_code handle_sleep(struct em_call *call)
     if (em_call_query_int(call, "ms", 0, 0, 5000, &ms))
         return call->status.code;
     atomic_store(&seen.slow_started, true);
-    sleep_ms((int)ms);
+    unit_sleep_ms((int)ms);
     atomic_store(&seen.slow_finished, true);
     return em_call_reply(call, cJSON_CreateObject());
 }
@@ -243,10 +218,10 @@ static void *readier(void *arg)
     struct em_call *call = d->call;
     bool wait_for_ping = d->wait_for_ping;
     seen.readier_thread = pthread_self();
-    sleep_ms(100);
+    unit_sleep_ms(100);
     if (wait_for_ping)
         atomic_store(&seen.readier_saw_ping,
-                     wait_flag(&seen.answered, WAIT_MS) && atomic_load(&seen.pinged));
+                     unit_wait_flag(&seen.answered, WAIT_MS) && atomic_load(&seen.pinged));
     em_call_ready(call); /* d and call belong to the call's thread from here on */
     return NULL;
 }
@@ -381,50 +356,24 @@ struct fixture {
     struct stopper stopper;
 };
 
-/* em_http listens with SO_REUSEPORT, so it starts even on a port another server holds:
- * a port is only taken when a plain bind succeeds. */
-static bool port_is_free(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return false;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool free_port = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
-    close(fd);
-    return free_port;
-}
-
 static int start_server(void **state, int threads, int request_timeout_ms)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct em_status st = {0};
     if (!f)
         return -1;
     seen_reset();
     f->svc.def = &blocking_def;
     snprintf(f->svc.config.default_principal, sizeof(f->svc.config.default_principal),
              "user:test@example.com");
-    f->router = em_router_new();
-    if (!f->router || em_router_add(f->router, routes, sizeof(routes) / sizeof(routes[0]), &st)) {
-        fprintf(stderr, "routes: %s\n", st.message);
-        goto out_free;
+    struct em_http_options opt = {"127.0.0.1", 0, threads, MAX_BODY, request_timeout_ms};
+    f->port = unit_http_serve(&f->svc, routes, sizeof(routes) / sizeof(routes[0]), &opt, 31,
+                              &f->router, &f->http);
+    if (f->port < 0) {
+        free(f);
+        return -1;
     }
-    for (int attempt = 0; attempt < 40; attempt++) {
-        f->port = 20000 + (int)((getpid() * 31 + attempt * 7919) % 12000);
-        if (!port_is_free(f->port))
-            continue;
-        struct em_http_options opt = {"127.0.0.1", f->port, threads, MAX_BODY, request_timeout_ms};
-        if (em_http_start(&opt, f->router, &f->svc, &f->http, &st) == EM_OK) {
-            *state = f;
-            return 0;
-        }
-    }
-    fprintf(stderr, "no free port: %s\n", st.message);
-out_free:
-    em_router_free(f->router);
-    free(f);
-    return -1;
+    *state = f;
+    return 0;
 }
 
 static int setup_pool(void **state)
@@ -609,7 +558,7 @@ static void test_a_blocking_call_is_parked_while_others_are_answered(void **stat
 {
     struct fixture *f = *state;
     struct async *waiting = async_start(f, "POST", "/v1/tests/a:wait", NULL);
-    assert_true(wait_flag(&seen.wait_started, WAIT_MS));
+    assert_true(unit_wait_flag(&seen.wait_started, WAIT_MS));
 
     /* the one HTTP thread is free: this is answered while :wait is still in its handler */
     struct reply release;
@@ -670,7 +619,7 @@ static void test_a_deferred_call_frees_the_http_thread(void **state)
 {
     struct fixture *f = *state;
     struct async *deferred = async_start(f, "POST", "/v1/tests/d:defer?ping", NULL);
-    assert_true(wait_flag(&seen.defer_started, WAIT_MS));
+    assert_true(unit_wait_flag(&seen.defer_started, WAIT_MS));
 
     struct reply ping;
     http_call(f, NULL, "GET", "/v1/ping", NULL, QUICK_MS, &ping);
@@ -811,19 +760,19 @@ static void test_stop_refuses_new_calls_and_waits_for_those_in_flight(void **sta
     atomic_store(&seen.slow_finished, false);
 
     struct async *slow = async_start(f, "POST", "/v1/tests/s:slow", NULL);
-    assert_true(wait_flag(&seen.slow_started, WAIT_MS));
+    assert_true(unit_wait_flag(&seen.slow_started, WAIT_MS));
 
     struct stopper *stopper = start_stopper(f);
 
     /* new calls are refused while :slow is still running */
     struct reply probe = {0};
     bool refused = false;
-    for (int64_t until = now_ms() + WAIT_MS; !refused && now_ms() < until;) {
+    for (int64_t until = unit_now_ms() + WAIT_MS; !refused && unit_now_ms() < until;) {
         reply_free(&probe);
         http_call(f, NULL, "GET", "/v1/ping", NULL, QUICK_MS, &probe);
         refused = probe.rc == CURLE_OK && probe.status == 503;
         if (!refused)
-            sleep_ms(5);
+            unit_sleep_ms(5);
     }
     assert_true(refused);
     error_is(&probe, 503, "UNAVAILABLE", "The service is shutting down; retry.");
@@ -854,10 +803,10 @@ static void test_stop_with_nothing_in_flight_is_quick(void **state)
     http_call(f, NULL, "POST", "/v1/tests/q:sleep?ms=10", NULL, CLIENT_MS, &r);
     ok_is(&r, "{}");
     reply_free(&r);
-    int64_t start = now_ms();
+    int64_t start = unit_now_ms();
     em_http_stop(f->http);
     f->http = NULL;
-    assert_true(now_ms() - start < 1000);
+    assert_true(unit_now_ms() - start < 1000);
 }
 
 static void test_stop_after_a_client_gave_up_on_a_parked_call(void **state)
@@ -869,19 +818,19 @@ static void test_stop_after_a_client_gave_up_on_a_parked_call(void **state)
     http_call(f, NULL, "POST", "/v1/tests/g:sleep?ms=400", NULL, 100, &r);
     assert_int_equal(r.rc, CURLE_OPERATION_TIMEDOUT);
     reply_free(&r);
-    assert_true(wait_flag(&seen.slow_finished, WAIT_MS));
-    sleep_ms(200);
+    assert_true(unit_wait_flag(&seen.slow_finished, WAIT_MS));
+    unit_sleep_ms(200);
     /* the server still answers */
     http_call(f, NULL, "GET", "/v1/ping", NULL, QUICK_MS, &r);
     ok_is(&r, "{\"pong\":true}");
     reply_free(&r);
 
-    int64_t start = now_ms();
+    int64_t start = unit_now_ms();
     struct stopper *stopper = start_stopper(f);
     if (!join_stopper(stopper))
         fail_msg("em_http_stop still waits after %d s for a call whose client hung up",
                  STOP_JOIN_SECS);
-    assert_true(now_ms() - start < 2000);
+    assert_true(unit_now_ms() - start < 2000);
 }
 
 /* ---------------------------------------------------------------- keep-alive */
@@ -952,21 +901,6 @@ static void raw_answer_free(struct raw_answer *a)
     memset(a, 0, sizeof(*a));
 }
 
-/* A blocking TCP connection to the server, or -1. */
-static int raw_connect(struct fixture *f)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static bool raw_send(int fd, const char *data, size_t len)
 {
     while (len > 0) {
@@ -992,9 +926,9 @@ static void raw_read(int fd, int ms, struct raw_answer *a)
     memset(a, 0, sizeof(*a));
     char *data = NULL;
     size_t len = 0;
-    int64_t until = now_ms() + ms;
+    int64_t until = unit_now_ms() + ms;
     for (;;) {
-        int64_t left = until - now_ms();
+        int64_t left = until - unit_now_ms();
         if (left <= 0 || !raw_readable(fd, (int)left))
             break;
         char chunk[4096];
@@ -1049,13 +983,13 @@ static int64_t raw_wait_closed(int fd, int64_t start, int ms)
 {
     int64_t until = start + ms;
     for (;;) {
-        int64_t left = until - now_ms();
+        int64_t left = until - unit_now_ms();
         if (left <= 0 || !raw_readable(fd, (int)left))
             return -1;
         char chunk[512];
         ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
         if (n <= 0)
-            return now_ms() - start;
+            return unit_now_ms() - start;
     }
 }
 
@@ -1091,7 +1025,7 @@ static void test_too_many_query_parameters_are_refused_at_once(void **state)
     free(path);
 
     /* 463 used to exhaust MHD's memory pool and hang the connection for its timeout */
-    int64_t start = now_ms();
+    int64_t start = unit_now_ms();
     path = path_with_params(463);
     http_call(f, NULL, "GET", path, NULL, QUICK_MS, &r);
     error_is(&r, 400, "INVALID_ARGUMENT",
@@ -1103,7 +1037,7 @@ static void test_too_many_query_parameters_are_refused_at_once(void **state)
     error_is(&r, 400, "INVALID_ARGUMENT", NULL);
     reply_free(&r);
     free(path);
-    assert_true(now_ms() - start < QUICK_MS);
+    assert_true(unit_now_ms() - start < QUICK_MS);
 
     /* the server is fine afterwards */
     http_call(f, NULL, "GET", "/v1/ping?a=1&b&c=", NULL, QUICK_MS, &r);
@@ -1142,7 +1076,7 @@ static void test_large_headers_are_refused_with_json(void **state)
     int n = snprintf(request, cap, "GET /v1/ping HTTP/1.1\r\nHost: test\r\nX-Big: ");
     memset(request + n, 'x', value_len);
     snprintf(request + n + value_len, cap - (size_t)n - value_len, "\r\n\r\n");
-    int fd = raw_connect(f);
+    int fd = unit_connect(f->port);
     assert_true(fd >= 0);
     assert_true(raw_send(fd, request, strlen(request)));
     struct raw_answer a;
@@ -1172,7 +1106,7 @@ static void test_head_is_get_without_a_body(void **state)
     assert_int_equal(r.len, 0);
     reply_free(&r);
     /* a raw HEAD gets no body bytes: the next answer on the connection starts clean */
-    int fd = raw_connect(f);
+    int fd = unit_connect(f->port);
     assert_true(fd >= 0);
     const char *two = "HEAD /v1/ping HTTP/1.1\r\nHost: t\r\n\r\n"
                       "GET /v1/ping HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
@@ -1192,7 +1126,7 @@ static void test_an_oversized_body_is_refused_before_it_is_read(void **state)
 {
     struct fixture *f = *state;
     /* declared: answered from the headers, the body never sent */
-    int fd = raw_connect(f);
+    int fd = unit_connect(f->port);
     assert_true(fd >= 0);
     char head[256];
     snprintf(head, sizeof(head),
@@ -1207,7 +1141,7 @@ static void test_an_oversized_body_is_refused_before_it_is_read(void **state)
     close(fd);
 
     /* chunked: answered once the limit is passed, not at the end of the body */
-    fd = raw_connect(f);
+    fd = unit_connect(f->port);
     assert_true(fd >= 0);
     const char *chunked_head =
         "POST /v1/tests/b:echo HTTP/1.1\r\nHost: t\r\n"
@@ -1257,9 +1191,9 @@ static char *request_with(const char *text, char fill, size_t count, const char 
 static void refused_at_once(struct fixture *f, const char *request, int http, const char *status,
                             const char *words)
 {
-    int fd = raw_connect(f);
+    int fd = unit_connect(f->port);
     assert_true(fd >= 0);
-    int64_t start = now_ms();
+    int64_t start = unit_now_ms();
     assert_true(raw_send(fd, request, strlen(request)));
     struct raw_answer a;
     raw_read(fd, QUICK_MS, &a);
@@ -1313,7 +1247,7 @@ static void test_a_malformed_first_request_gets_json(void **state)
     http_call(f, NULL, "GET", "/v1/ping", NULL, QUICK_MS, &r);
     ok_is(&r, "{\"pong\":true}");
     reply_free(&r);
-    int fd = raw_connect(f);
+    int fd = unit_connect(f->port);
     assert_true(fd >= 0);
     const char *bare_lf = "\r\nGET /v1/ping HTTP/1.1\nHost: t\nConnection: close\n\n";
     assert_true(raw_send(fd, bare_lf, strlen(bare_lf)));
@@ -1330,12 +1264,12 @@ static void test_a_first_request_in_pieces_is_served(void **state)
     struct fixture *f = *state;
     const char *pieces[] = {"PO", "ST /v1/tests/p:echo HTTP/1.1\r\nHo",
                             "st: t\r\nContent-Length: 1", "8\r\n\r", "\n{\"text\": \"pieces\"}"};
-    int fd = raw_connect(f);
+    int fd = unit_connect(f->port);
     assert_true(fd >= 0);
-    sleep_ms(300); /* connected, silent */
+    unit_sleep_ms(300); /* connected, silent */
     for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
         assert_true(raw_send(fd, pieces[i], strlen(pieces[i])));
-        sleep_ms(50);
+        unit_sleep_ms(50);
     }
     struct raw_answer a;
     raw_read(fd, CLIENT_MS, &a);
@@ -1362,7 +1296,7 @@ static void test_slow_clients_leave_the_server_answering(void **state)
     int opened = 0;
     const char *start = "POST /v1/tests/s:echo HTTP/1.1\r\nHost: t\r\nX-Slow: 1\r\n";
     for (; opened < SLOW_CLIENTS; opened++) {
-        fds[opened] = raw_connect(f);
+        fds[opened] = unit_connect(f->port);
         if (fds[opened] < 0 || !raw_send(fds[opened], start, strlen(start)))
             break;
     }
@@ -1371,17 +1305,17 @@ static void test_slow_clients_leave_the_server_answering(void **state)
     /* the server accepts them all (a thread per connection takes a while to start that
      * many threads, longer under ASan), then answers beside them at once */
     struct reply r = {0};
-    int64_t begin = now_ms();
+    int64_t begin = unit_now_ms();
     do {
         reply_free(&r);
         http_call(f, NULL, "GET", "/v1/ping", NULL, QUICK_MS, &r);
-    } while (r.rc != CURLE_OK && now_ms() - begin < SETTLE_MS);
-    int64_t settle_ms = now_ms() - begin;
+    } while (r.rc != CURLE_OK && unit_now_ms() - begin < SETTLE_MS);
+    int64_t settle_ms = unit_now_ms() - begin;
     ok_is(&r, "{\"pong\":true}");
     reply_free(&r);
-    begin = now_ms();
+    begin = unit_now_ms();
     http_call(f, NULL, "GET", "/v1/ping", NULL, QUICK_MS, &r);
-    int64_t ping_ms = now_ms() - begin;
+    int64_t ping_ms = unit_now_ms() - begin;
     ok_is(&r, "{\"pong\":true}");
     reply_free(&r);
     http_call(f, NULL, "POST", "/v1/tests/s:echo", "{\"text\": \"meanwhile\"}", QUICK_MS, &r);
@@ -1397,10 +1331,10 @@ static void test_slow_clients_leave_the_server_answering(void **state)
  * ms pass; returns when it closed (ms since the first byte), or -1. */
 static int64_t dribble(int fd, const char *text, int gap_ms, int ms)
 {
-    int64_t start = now_ms();
-    for (size_t i = 0; now_ms() - start < ms; i = (i + 1) % strlen(text)) {
+    int64_t start = unit_now_ms();
+    for (size_t i = 0; unit_now_ms() - start < ms; i = (i + 1) % strlen(text)) {
         if (!raw_send(fd, text + i, 1))
-            return now_ms() - start;
+            return unit_now_ms() - start;
         if (raw_readable(fd, gap_ms))
             return raw_wait_closed(fd, start, ms);
     }
@@ -1413,12 +1347,12 @@ static void test_a_request_must_arrive_within_its_deadline(void **state)
     int limit = DEADLINE_MS + 1200; /* the deadline, a sweep, and a loaded machine */
 
     /* header lines, one every 200 ms */
-    int fd = raw_connect(f);
+    int fd = unit_connect(f->port);
     assert_true(fd >= 0);
     assert_true(raw_send(fd, "GET /v1/ping HTTP/1.1\r\nHost: t\r\n", 32));
-    int64_t start = now_ms();
+    int64_t start = unit_now_ms();
     int64_t closed = -1;
-    for (int i = 0; closed < 0 && now_ms() - start < limit + 500; i++) {
+    for (int i = 0; closed < 0 && unit_now_ms() - start < limit + 500; i++) {
         char line[32];
         int n = snprintf(line, sizeof(line), "X-Slow-%d: 1\r\n", i);
         if (!raw_send(fd, line, (size_t)n) || raw_readable(fd, 200))
@@ -1431,7 +1365,7 @@ static void test_a_request_must_arrive_within_its_deadline(void **state)
 
     /* the request line itself, a byte at a time: the deadline runs from its first byte,
      * which the server notices within a second */
-    fd = raw_connect(f);
+    fd = unit_connect(f->port);
     assert_true(fd >= 0);
     closed = dribble(fd, "GET /v1/ping?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 100,
                      limit + 1500);
@@ -1441,7 +1375,7 @@ static void test_a_request_must_arrive_within_its_deadline(void **state)
                  DEADLINE_MS, limit + 1000);
 
     /* the same on a connection that has served a request already */
-    fd = raw_connect(f);
+    fd = unit_connect(f->port);
     assert_true(fd >= 0);
     const char *first = "GET /v1/ping HTTP/1.1\r\nHost: t\r\n\r\n";
     assert_true(raw_send(fd, first, strlen(first)));
@@ -1450,7 +1384,7 @@ static void test_a_request_must_arrive_within_its_deadline(void **state)
     assert_int_equal(a.status, 200);
     assert_false(a.closed);
     raw_answer_free(&a);
-    sleep_ms(300); /* idle a little: the sweeper reads the count it became idle with */
+    unit_sleep_ms(300); /* idle a little: the sweeper reads the count it became idle with */
     closed = dribble(fd, "GET /v1/ping?bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 100,
                      limit + 2500);
     close(fd);
@@ -1459,7 +1393,7 @@ static void test_a_request_must_arrive_within_its_deadline(void **state)
                  DEADLINE_MS, limit + 2000);
 
     /* a body, a byte every 100 ms */
-    fd = raw_connect(f);
+    fd = unit_connect(f->port);
     assert_true(fd >= 0);
     const char *head = "POST /v1/tests/d:echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n";
     assert_true(raw_send(fd, head, strlen(head)));
@@ -1474,19 +1408,19 @@ static void test_a_request_must_arrive_within_its_deadline(void **state)
 static void test_the_deadline_counts_the_time_the_head_took(void **state)
 {
     struct fixture *f = *state;
-    int fd = raw_connect(f);
+    int fd = unit_connect(f->port);
     assert_true(fd >= 0);
     const char *start = "POST /v1/tests/d:echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n";
     assert_true(raw_send(fd, start, strlen(start)));
-    int64_t first_byte = now_ms();
+    int64_t first_byte = unit_now_ms();
     for (int i = 0; i < 8; i++) { /* 800 ms of header lines */
         char line[32];
         int n = snprintf(line, sizeof(line), "X-Slow-%d: 1\r\n", i);
         assert_true(raw_send(fd, line, (size_t)n));
-        sleep_ms(100);
+        unit_sleep_ms(100);
     }
     assert_true(raw_send(fd, "\r\n", 2));
-    int64_t body_start = now_ms();
+    int64_t body_start = unit_now_ms();
     int64_t closed = dribble(fd, "{\"text\": \"", 100, DEADLINE_MS * 3);
     close(fd);
     if (closed < 0)
@@ -1507,7 +1441,7 @@ static void test_an_idle_connection_outlives_the_request_deadline(void **state)
     ok_is(&r, "{\"pong\":true}");
     long connects = r.connects;
     reply_free(&r);
-    sleep_ms(DEADLINE_MS * 2);
+    unit_sleep_ms(DEADLINE_MS * 2);
     http_call(f, h, "GET", "/v1/ping", NULL, QUICK_MS, &r);
     ok_is(&r, "{\"pong\":true}");
     connects += r.connects;

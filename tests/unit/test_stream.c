@@ -33,6 +33,7 @@
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_schema.h"
+#include "unit_net.h"
 #include "unit_util.h"
 
 #include <arpa/inet.h>
@@ -55,43 +56,18 @@
 
 /* ---------------------------------------------------------------- small helpers */
 
-static void sleep_ms(int ms)
-{
-    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) != 0 && errno == EINTR)
-        ;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static bool wait_flag(atomic_bool *flag, int ms)
-{
-    int64_t until = now_ms() + ms;
-    while (!atomic_load(flag)) {
-        if (now_ms() >= until)
-            return false;
-        sleep_ms(1);
-    }
-    return true;
-}
-
 /* Waits until *count stops growing for quiet_ms (at most ms); returns its value. */
 static int wait_settled(atomic_int *count, int quiet_ms, int ms)
 {
-    int64_t until = now_ms() + ms;
+    int64_t until = unit_now_ms() + ms;
     int last = atomic_load(count);
-    int64_t since = now_ms();
-    while (now_ms() < until && now_ms() - since < quiet_ms) {
-        sleep_ms(10);
+    int64_t since = unit_now_ms();
+    while (unit_now_ms() < until && unit_now_ms() - since < quiet_ms) {
+        unit_sleep_ms(10);
         int now = atomic_load(count);
         if (now != last) {
             last = now;
-            since = now_ms();
+            since = unit_now_ms();
         }
     }
     return last;
@@ -144,7 +120,7 @@ static enum em_code handle_rows(struct em_call *call)
         if (i == count)
             break;
         if (delay > 0)
-            sleep_ms(delay);
+            unit_sleep_ms(delay);
         code = em_call_stream_element(call, row_new(i, size));
         if (code == EM_OK)
             atomic_fetch_add(&rows.produced, 1);
@@ -449,46 +425,23 @@ struct http_fixture {
     int port;
 };
 
-static bool port_is_free(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return false;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool free_port = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
-    close(fd);
-    return free_port;
-}
-
 static int http_setup(void **state)
 {
     struct http_fixture *f = calloc(1, sizeof(*f));
-    struct em_status st = {0};
     if (!f)
         return -1;
     rows_reset();
     f->svc.def = &def; /* no blocking handlers: streaming routes run on a worker all the same */
     snprintf(f->svc.config.default_principal, sizeof(f->svc.config.default_principal), DEFAULT);
-    f->router = em_router_new();
+    struct em_http_options opt = {"127.0.0.1", 0, 1, 1 << 20, 0};
     /* the IAM route is left out: this service has no store */
-    if (!f->router || em_router_add(f->router, routes + 1, 3, &st))
-        goto out_free;
-    for (int attempt = 0; attempt < 40; attempt++) {
-        f->port = 20000 + (int)((getpid() * 37 + attempt * 7919) % 12000);
-        if (!port_is_free(f->port))
-            continue;
-        struct em_http_options opt = {"127.0.0.1", f->port, 1, 1 << 20, 0};
-        if (em_http_start(&opt, f->router, &f->svc, &f->http, &st) == EM_OK) {
-            *state = f;
-            return 0;
-        }
+    f->port = unit_http_serve(&f->svc, routes + 1, 3, &opt, 37, &f->router, &f->http);
+    if (f->port < 0) {
+        free(f);
+        return -1;
     }
-    fprintf(stderr, "no free port: %s\n", st.message);
-out_free:
-    em_router_free(f->router);
-    free(f);
-    return -1;
+    *state = f;
+    return 0;
 }
 
 static int http_teardown(void **state)
@@ -509,7 +462,7 @@ static size_t collect(char *data, size_t size, size_t n, void *arg)
     struct reply *r = arg;
     size_t bytes = size * n;
     if (!r->first_byte_ms)
-        r->first_byte_ms = now_ms();
+        r->first_byte_ms = unit_now_ms();
     if (r->len + bytes + 1 > r->cap) { /* doubling: the bodies here are tens of MB */
         size_t cap = r->cap ? r->cap : 65536;
         while (cap < r->len + bytes + 1)
@@ -525,7 +478,7 @@ static size_t collect(char *data, size_t size, size_t n, void *arg)
     r->body[r->len] = '\0';
     if (r->stall_ms && !r->stalled) {
         r->stalled = true;
-        sleep_ms(r->stall_ms);
+        unit_sleep_ms(r->stall_ms);
     }
     return bytes;
 }
@@ -562,9 +515,9 @@ static void http_post(struct http_fixture *f, CURL *handle, const char *path, co
         curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 4096L);
         curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, small_receive_buffer);
     }
-    r->started_ms = now_ms();
+    r->started_ms = unit_now_ms();
     r->rc = curl_easy_perform(h);
-    r->done_ms = now_ms();
+    r->done_ms = unit_now_ms();
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
     curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &r->connects);
     curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &r->declared_len);
@@ -642,7 +595,7 @@ static void test_a_slow_producer_streams_while_others_are_answered(void **state)
     struct http_fixture *f = *state;
     struct async_post *slow =
         async_post_start(f, "/v1/" TABLE ":streamRows", "{\"count\": 6, \"delay\": 200}", 0);
-    sleep_ms(300);
+    unit_sleep_ms(300);
     struct reply ping = {0}; /* the one HTTP thread is free meanwhile */
     http_post(f, NULL, "/v1/ping", NULL, &ping);
     assert_int_equal(ping.status, 200);
@@ -673,11 +626,8 @@ static void test_a_client_that_does_not_read_holds_the_producer_back(void **stat
 /* A raw connection that sends a streaming request and reads `bytes` of the answer. */
 static int start_raw_stream(struct http_fixture *f, const char *body, size_t bytes)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = unit_connect(f->port);
     assert_true(fd >= 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
     char request[512];
     int n = snprintf(request, sizeof(request),
                      "POST /v1/" TABLE ":streamRows HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -686,8 +636,8 @@ static int start_raw_stream(struct http_fixture *f, const char *body, size_t byt
     assert_int_equal(send(fd, request, (size_t)n, MSG_NOSIGNAL), n);
     char buf[4096];
     size_t got = 0;
-    int64_t until = now_ms() + WAIT_MS;
-    while (got < bytes && now_ms() < until) {
+    int64_t until = unit_now_ms() + WAIT_MS;
+    while (got < bytes && unit_now_ms() < until) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         if (poll(&pfd, 1, 100) <= 0)
             continue;
@@ -706,7 +656,7 @@ static void test_a_client_gone_while_the_producer_waits_stops_it(void **state)
     wait_settled(&rows.produced, 300, 2000); /* waiting for room */
     assert_false(atomic_load(&rows.returned));
     close(fd);
-    assert_true(wait_flag(&rows.returned, WAIT_MS));
+    assert_true(unit_wait_flag(&rows.returned, WAIT_MS));
     assert_true(atomic_load(&rows.cancelled));
     assert_int_equal(rows.last_code, EM_CANCELLED);
     struct reply ping = {0};
@@ -720,7 +670,7 @@ static void test_a_client_gone_while_the_producer_is_slow_stops_it(void **state)
     struct http_fixture *f = *state;
     int fd = start_raw_stream(f, "{\"count\": 1000000000, \"delay\": 50}", 150);
     close(fd); /* the connection is suspended, waiting for the next element */
-    assert_true(wait_flag(&rows.returned, WAIT_MS));
+    assert_true(unit_wait_flag(&rows.returned, WAIT_MS));
     assert_true(atomic_load(&rows.cancelled));
 }
 
