@@ -46,11 +46,17 @@ best() { (( $1 > $2 )) && echo "$1" || echo "$2"; }
 # CPU time of our pubsub process (user + system, clock ticks), to count CPU per publish
 pubsub_pid=$(pgrep -f "bin/pubsub --port-base=$base " | head -1)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pubsub_pid/stat"; }
+# context switches of all its threads (voluntary and not): less sensitive to other load
+switches() { cat "/proc/$pubsub_pid"/task/*/status | awk '/ctxt_switches/ { n += $2 } END { print n }'; }
 ticks_before=$(cpu_ticks)
+switches_before=$(switches)
 cmek1=$(wrk_rate "$PUBSUB/topics/cmek:publish" "$BENCH_TMP/publish.lua") || exit 1
 ticks_after=$(cpu_ticks)
+switches_after=$(switches)
 cpu_us=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" -v r="$cmek1" \
     -v s="$BENCH_SECONDS" 'BEGIN { printf "%.1f", (r > 0 ? t / hz * 1e6 / (r * s) : 0) }')
+cs_per=$(awk -v c=$((switches_after - switches_before)) -v r="$cmek1" -v s="$BENCH_SECONDS" \
+    'BEGIN { printf "%.2f", (r > 0 ? c / (r * s) : 0) }')
 plain1=$(wrk_rate "$PUBSUB/topics/plain:publish" "$BENCH_TMP/publish.lua") || exit 1
 cmek2=$(wrk_rate "$PUBSUB/topics/cmek:publish" "$BENCH_TMP/publish.lua") || exit 1
 plain2=$(wrk_rate "$PUBSUB/topics/plain:publish" "$BENCH_TMP/publish.lua") || exit 1
@@ -80,7 +86,7 @@ printf '%-56s %12s\n' "our Pub/Sub, CMEK topic (runs: $cmek1, $cmek2)" "$cmek"
 printf '%-56s %12s\n' "our Pub/Sub, topic without a key (runs: $plain1, $plain2)" "$plain"
 printf '%-56s %12s\n' "Google's Pub/Sub emulator, first run after start-up" "$google"
 printf '%-56s %12s\n' "Google's Pub/Sub emulator, second run (JVM warmed up)" "$warm"
-printf 'server CPU per CMEK publish (first run): %s us\n' "$cpu_us"
+printf 'server CPU per CMEK publish (first run): %s us, %s context switches\n' "$cpu_us" "$cs_per"
 cost=$(awk -v c="$cmek" -v p="$plain" 'BEGIN { printf "%.1f", (p > 0 ? 100 * (p - c) / p : 0) }')
 printf 'CMEK costs %s %% against the topic without a key (target < 20 %%): %s\n' "$cost" \
     "$(awk -v x="$cost" 'BEGIN { print (x < 20 ? "MET" : "NOT MET") }')"
