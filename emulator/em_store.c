@@ -411,14 +411,22 @@ enum em_code em_store_exec(struct em_store *store, const char *sql, struct em_st
     return rc == SQLITE_OK ? EM_OK : em_store_error(db, rc, st);
 }
 
+/* Runs one of the fixed statements that frame transactions, prepared once per connection
+ * (the writers begin and commit many times a second). */
+static enum em_code run_cached(struct em_store *store, const char *sql, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(store, sql, st);
+    return stmt ? em_stmt_run(stmt, st) : st->code;
+}
+
 enum em_code em_store_begin(struct em_store *store, struct em_status *st)
 {
-    return em_store_exec(store, "BEGIN IMMEDIATE", st);
+    return run_cached(store, "BEGIN IMMEDIATE", st);
 }
 
 enum em_code em_store_commit(struct em_store *store, struct em_status *st)
 {
-    enum em_code code = em_store_exec(store, "COMMIT", st);
+    enum em_code code = run_cached(store, "COMMIT", st);
     if (code != EM_OK)
         em_store_rollback(store);
     return code;
