@@ -28,21 +28,6 @@
 #define SUB   "projects/unit-project/subscriptions/orders-sub"
 #define SEC   EM_NS_PER_SEC
 
-/* unit_pubsub's service, with pulls that never wait. */
-static int setup(void **state)
-{
-    if (unit_pubsub_setup(state))
-        return -1;
-    unit_pubsub_reg(*state)->pull_wait_ms = 0;
-    return 0;
-}
-
-static void restart(struct unit_pubsub *f)
-{
-    assert_int_equal(unit_pubsub_restart(f), 0);
-    unit_pubsub_reg(f)->pull_wait_ms = 0;
-}
-
 static void advance(struct unit_pubsub *f, int64_t seconds)
 {
     struct em_status st = {0};
@@ -171,7 +156,7 @@ static void test_durable_across_restart(void **state)
     char acks[8][PS_ACK_ID_MAX];
     assert_int_equal(pull(f, SUB, 10, seqs, acks), 3);
     ack(f, SUB, acks[1]); /* message 2 */
-    restart(f);
+    assert_int_equal(unit_pubsub_restart(f), 0);
     /* unacked messages come back at once (leases do not survive), the acked one never */
     assert_int_equal(pull(f, SUB, 10, seqs, acks), 2);
     assert_int_equal(seqs[0], 1);
@@ -179,7 +164,7 @@ static void test_durable_across_restart(void **state)
     ack(f, SUB, acks[0]);
     ack(f, SUB, acks[1]);
     advance(f, 1); /* the timer stores the floor and drops messages nobody needs */
-    restart(f);
+    assert_int_equal(unit_pubsub_restart(f), 0);
     assert_int_equal(pull(f, SUB, 10, NULL, NULL), 0);
     assert_int_equal(publish(f, TOPIC, "m"), 4); /* ids are never reused */
 }
@@ -260,7 +245,7 @@ static void test_dead_letter_needs_the_service_agent_under_enforce(void **state)
 {
     struct unit_pubsub *f = *state;
     f->cfg.iam_enforce = true;
-    restart(f);
+    assert_int_equal(unit_pubsub_restart(f), 0);
     const char *dead_topic = "projects/other-project/topics/dead";
     create_topic(f, TOPIC);
     create_topic(f, dead_topic);
@@ -503,12 +488,12 @@ static void test_deleted_topic_survives_restart(void **state)
     char *retained = delete_topic(f, TOPIC);
     create_topic(f, TOPIC);
     assert_int_equal(publish(f, TOPIC, "new"), 1);
-    restart(f);
+    assert_int_equal(unit_pubsub_restart(f), 0);
     int64_t seqs[4];
     char acks[4][PS_ACK_ID_MAX];
     assert_int_equal(pull(f, SUB, 10, seqs, acks), 2);
     ack(f, SUB, acks[0]);
-    restart(f);
+    assert_int_equal(unit_pubsub_restart(f), 0);
     assert_int_equal(pull(f, SUB, 10, seqs, acks), 1); /* acked stays acked */
     assert_int_equal(seqs[0], 2);
     struct ps_sub *s = ps_sub_get(unit_pubsub_reg(f), SUB);
@@ -517,7 +502,7 @@ static void test_deleted_topic_survives_restart(void **state)
     delete_sub(f, SUB);
     assert_false(protected(f, retained));
     assert_int_equal(store_files(f), 1);
-    restart(f); /* and it stays gone */
+    assert_int_equal(unit_pubsub_restart(f), 0); /* and it stays gone */
     assert_false(protected(f, retained));
     assert_true(protected(f, TOPIC));
     free(retained);
@@ -605,7 +590,7 @@ static void test_interrupted_deletion_is_finished_at_start(void **state)
     assert_int_equal(em_cmek_rename(unit_pubsub_reg(f)->cmek, retained, TOPIC, &st), EM_OK);
     /* a crash while shredding: the keys are gone, the row and the file are not */
     assert_int_equal(em_cmek_forget(unit_pubsub_reg(f)->cmek, retained_b, &st), EM_OK);
-    restart(f);
+    assert_int_equal(unit_pubsub_restart(f), 0);
     assert_true(protected(f, retained));
     assert_false(protected(f, TOPIC));
     assert_int_equal(pull(f, SUB, 10, NULL, NULL), 1);
@@ -619,30 +604,21 @@ int main(void)
 {
     em_log_init("test", EM_LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pulls_with_times_out_of_order, setup,
-                                        unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_key_location_rule, setup, unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_durable_across_restart, setup, unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_stale_and_foreign_ack_ids, setup,
-                                        unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_dead_letter_on_timer, setup, unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_dead_letter_needs_the_service_agent_under_enforce,
-                                        setup, unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_seek_to_time, setup, unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_snapshot_restores_ack_state, setup,
-                                        unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_expiration_policy, setup, unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_topic_keeps_its_backlog, setup,
-                                        unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_topic_without_readers_is_shredded, setup,
-                                        unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_topic_survives_restart, setup,
-                                        unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_topic_seek_and_snapshots, setup,
-                                        unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_topic_timers, setup, unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_interrupted_deletion_is_finished_at_start, setup,
-                                        unit_pubsub_teardown),
+        UNIT_PUBSUB_TEST(test_pulls_with_times_out_of_order),
+        UNIT_PUBSUB_TEST(test_key_location_rule),
+        UNIT_PUBSUB_TEST(test_durable_across_restart),
+        UNIT_PUBSUB_TEST(test_stale_and_foreign_ack_ids),
+        UNIT_PUBSUB_TEST(test_dead_letter_on_timer),
+        UNIT_PUBSUB_TEST(test_dead_letter_needs_the_service_agent_under_enforce),
+        UNIT_PUBSUB_TEST(test_seek_to_time),
+        UNIT_PUBSUB_TEST(test_snapshot_restores_ack_state),
+        UNIT_PUBSUB_TEST(test_expiration_policy),
+        UNIT_PUBSUB_TEST(test_deleted_topic_keeps_its_backlog),
+        UNIT_PUBSUB_TEST(test_deleted_topic_without_readers_is_shredded),
+        UNIT_PUBSUB_TEST(test_deleted_topic_survives_restart),
+        UNIT_PUBSUB_TEST(test_deleted_topic_seek_and_snapshots),
+        UNIT_PUBSUB_TEST(test_deleted_topic_timers),
+        UNIT_PUBSUB_TEST(test_interrupted_deletion_is_finished_at_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -271,19 +271,13 @@ static void test_restart_rebuilds_from_rows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_topic_lifecycle, unit_pubsub_setup,
-                                        unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_topic_rules, unit_pubsub_setup, unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_subscription_rules_and_defaults, unit_pubsub_setup,
-                                        unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_subscription_update_detach_delete, unit_pubsub_setup,
-                                        unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_snapshots_and_listing, unit_pubsub_setup,
-                                        unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_topic_is_retained_for_its_reader,
-                                        unit_pubsub_setup, unit_pubsub_teardown),
-        cmocka_unit_test_setup_teardown(test_restart_rebuilds_from_rows, unit_pubsub_setup,
-                                        unit_pubsub_teardown),
+        UNIT_PUBSUB_TEST(test_topic_lifecycle),
+        UNIT_PUBSUB_TEST(test_topic_rules),
+        UNIT_PUBSUB_TEST(test_subscription_rules_and_defaults),
+        UNIT_PUBSUB_TEST(test_subscription_update_detach_delete),
+        UNIT_PUBSUB_TEST(test_snapshots_and_listing),
+        UNIT_PUBSUB_TEST(test_deleted_topic_is_retained_for_its_reader),
+        UNIT_PUBSUB_TEST(test_restart_rebuilds_from_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

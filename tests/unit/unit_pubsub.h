@@ -2,9 +2,10 @@
  * unit_pubsub: a real Pub/Sub service for the unit tests below HTTP (registry, flow, push):
  * default options (as a process with no arguments), a fresh temporary data directory,
  * the service opened on it (CMEK engine with Google default encryption), and the calls
- * those tests make again and again.
+ * those tests make again and again. Pulls never wait (a pull with no message returns at
+ * once).
  *
- *   cmocka_unit_test_setup_teardown(test_x, unit_pubsub_setup, unit_pubsub_teardown)
+ *   UNIT_PUBSUB_TEST(test_x)                       in the cmocka table: setup and teardown
  *   struct unit_pubsub *ps = *state;
  *   unit_pubsub_create_topic(ps, "projects/p/topics/t", NULL, &st);
  *   ps_topic_get(unit_pubsub_reg(ps), ...);
@@ -35,7 +36,7 @@ static inline struct ps_registry *unit_pubsub_reg(const struct unit_pubsub *ps)
     return ps->svc->ctx;
 }
 
-/* Opens the service on ps->cfg's data directory; 0 on success. */
+/* Opens the service on ps->cfg's data directory, pulls that never wait; 0 on success. */
 static inline int unit_pubsub_open(struct unit_pubsub *ps)
 {
     struct em_status st = {0};
@@ -43,6 +44,7 @@ static inline int unit_pubsub_open(struct unit_pubsub *ps)
         fprintf(stderr, "open: %s\n", st.message);
         return -1;
     }
+    unit_pubsub_reg(ps)->pull_wait_ms = 0;
     return 0;
 }
 
@@ -88,6 +90,10 @@ static inline int unit_pubsub_teardown(void **state)
     free(*state);
     return 0;
 }
+
+/* A cmocka test run on a fresh service (include cmocka.h first). */
+#define UNIT_PUBSUB_TEST(test)                                                                     \
+    cmocka_unit_test_setup_teardown(test, unit_pubsub_setup, unit_pubsub_teardown)
 
 /* Creates a topic (cfg NULL: no settings) at the current emulator time. */
 static inline enum em_code unit_pubsub_create_topic(struct unit_pubsub *ps, const char *name,
