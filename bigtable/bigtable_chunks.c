@@ -228,6 +228,8 @@ static enum em_code bad_chunk(struct bt_chunk_reader *r, struct em_status *st, c
 static enum em_code read_chunk_bytes(struct bt_chunk_reader *r, const cJSON *item, uint8_t **out,
                                      size_t *len, struct em_status *st)
 {
+    free(*out); /* a repeated key: the last one counts */
+    *out = NULL;
     if (!cJSON_IsString(item) ||
         !em_b64_decode(item->valuestring, strlen(item->valuestring), out, len))
         return bad_chunk(r, st, "a bytes field is not base64");
@@ -254,7 +256,9 @@ static enum em_code parse_chunk_field(struct bt_chunk_reader *r, const cJSON *it
     if (strcmp(k, "timestampMicros") == 0 && em_json_value_int64(item, &c->timestamp))
         return EM_OK;
     if (strcmp(k, "valueSize") == 0 && em_json_value_int64(item, &c->value_size))
-        return EM_OK;
+        return c->value_size < 0 || c->value_size > INT32_MAX
+                   ? bad_chunk(r, st, "valueSize is not a non-negative int32")
+                   : EM_OK;
     if (strcmp(k, "labels") == 0 && cJSON_IsArray(item)) {
         c->has_labels = cJSON_GetArraySize(item) > 0;
         const cJSON *first = cJSON_GetArrayItem(item, 0);
@@ -360,9 +364,7 @@ static enum em_code start_cell(struct bt_chunk_reader *r, const struct chunk *c,
 static bool append_value(struct bt_chunk_reader *r, const struct chunk *c)
 {
     if (r->value_len + c->value_len > r->value_cap) {
-        size_t cap = r->value_len + c->value_len;
-        if (c->value_size > 0 && (size_t)c->value_size > cap)
-            cap = (size_t)c->value_size;
+        size_t cap = 2 * (r->value_len + c->value_len); /* not valueSize: a peer's claim */
         uint8_t *value = realloc(r->value, cap);
         if (!value)
             return false;

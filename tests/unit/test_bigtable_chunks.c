@@ -240,6 +240,11 @@ static const struct {
     {"[{\"chunks\":[" HEAD("cm93MQ==") ",\"value\":\"eA==\",\"valueSize\":2}]}]",
      "stream ended inside a row"},
     {"[{\"chunks\":{}}]", "not a ReadRowsResponse"},
+    {"[{\"chunks\":[" HEAD("cm93MQ==") ",\"value\":\"eA==\",\"valueSize\":-2}]}]",
+     "valueSize is not a non-negative int32"},
+    {"[{\"chunks\":[" HEAD("cm93MQ==") ",\"qualifier\":\"Yg==\",\"value\":\"eA==\","
+                                       "\"valueSize\":\"9999999999\"}]}]",
+     "valueSize is not a non-negative int32"},
 };
 
 static void test_reader_errors(void **state)
