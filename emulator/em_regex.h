@@ -12,8 +12,8 @@
  * becomes (?s:.), RE2's octal escapes (\012) become \x{..}, and a literal '{' is escaped.
  * The result is compiled in PCRE2's 8-bit, non-UTF mode (RE2's Latin-1 mode: one byte is
  * one character, `.` does not match \n, `$` only at the end) and matched with PCRE2's DFA
- * matcher, which like RE2 does not backtrack, so matching time
- * stays linear in the text whatever the pattern.
+ * matcher, which like RE2 does not backtrack, so matching time stays linear in the text
+ * whatever the pattern.
  *
  * Patterns and texts are byte strings: NUL and bytes >= 0x80 are ordinary characters.
  */
