@@ -686,7 +686,9 @@ static void shred_instance_replicas(struct bt_admin *admin, const char *instance
         return;
     const cJSON *c;
     cJSON_ArrayForEach(c, clusters)
+    {
         shred_cluster_replicas(admin, instance, bt_last_id(em_json_string(c, "name")));
+    }
     cJSON_Delete(clusters);
 }
 
@@ -918,7 +920,9 @@ static enum em_code check_routing(struct bt_admin *admin, const char *instance,
                                                          : ""));
     const cJSON *id;
     cJSON_ArrayForEach(id, cJSON_GetObjectItem(multi, "clusterIds"))
+    {
         cJSON_AddItemToArray(ids, cJSON_Duplicate(id, true));
+    }
     cJSON_ArrayForEach(id, ids)
     {
         char name[BT_NAME_MAX];
@@ -1099,7 +1103,9 @@ enum em_code bt_admin_reset(struct bt_admin *admin, struct em_status *st)
     if (!bt_store_list(admin->store, BT_KIND_INSTANCE, "projects/", true, &instances, st)) {
         const cJSON *inst;
         cJSON_ArrayForEach(inst, instances)
+        {
             shred_instance_replicas(admin, em_json_string(inst, "name"));
+        }
         bt_store_clear(admin->store, st);
     }
     pthread_mutex_unlock(&admin->lock);

@@ -332,7 +332,10 @@ enum em_code bt_table_list(struct bt_admin *admin, const char *instance, enum bt
         return st->code;
     *out = cJSON_CreateArray();
     const cJSON *t;
-    cJSON_ArrayForEach(t, stored) cJSON_AddItemToArray(*out, render(admin, t, view));
+    cJSON_ArrayForEach(t, stored)
+    {
+        cJSON_AddItemToArray(*out, render(admin, t, view));
+    }
     cJSON_Delete(stored);
     return EM_OK;
 }
