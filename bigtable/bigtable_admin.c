@@ -337,13 +337,16 @@ static enum em_code protect_cluster_replicas(struct bt_admin *admin, const char 
     if (bt_project_of(instance, project, st) ||
         bt_store_list(admin->store, BT_KIND_TABLE, instance, false, &tables, st))
         return st->code;
-    const cJSON *table;
+    cJSON *table;
     const char *id = bt_last_id(em_json_string(cluster, "name"));
     cJSON_ArrayForEach(table, tables)
     {
         char replica[BT_NAME_MAX];
         bt_replica_name(em_json_string(table, "name"), id, replica);
         if (bt_replicas_protect(admin->replicas, replica, project, bt_cluster_key(cluster), st))
+            break;
+        bt_stamp_protection(admin, table, id, replica);
+        if (bt_save(admin, table, BT_KIND_TABLE, instance, true, st))
             break;
     }
     if (st->code) {

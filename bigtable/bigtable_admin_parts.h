@@ -35,4 +35,9 @@ const char *bt_last_id(const char *name);
 /* The cluster's key (encryptionConfig.kmsKeyName), or NULL. */
 const char *bt_cluster_key(const cJSON *cluster);
 
+/* Records in a table's stored JSON when its replica in a cluster was protected (its
+ * encryption status reads UNKNOWN until a key check after that). */
+void bt_stamp_protection(struct bt_admin *admin, cJSON *table, const char *cluster_id,
+                         const char *replica);
+
 #endif

@@ -4,9 +4,10 @@
  * replica per cluster under the cluster's key, deletion protection, and the routing of a
  * data call (bt_route_for).
  *
- * Stored beside the Table's JSON: "_createdNs" (when the replicas were protected: a
- * replica's key version and status read UNKNOWN until a key check after it, as Google
- * reports them for up to 5 minutes) and "_splits" (initialSplits, base64 keys).
+ * Stored beside the Table's JSON: "_protectedNs" ({cluster id: the engine's check time
+ * when that replica was protected}: a replica's key version and status read UNKNOWN until
+ * a key check after it, as Google reports them for up to 5 minutes after a table's
+ * creation) and "_splits" (initialSplits, base64 keys).
  * Reference:
  * https://cloud.google.com/bigtable/docs/reference/admin/rest/v2/projects.instances.tables
  */
@@ -85,7 +86,7 @@ enum em_code bt_table_view_parse(const char *text, enum bt_table_view fallback,
 
 /* One encryptionInfo entry of a replica: the key version in use and its status, UNKNOWN
  * until a key check after the table's creation. */
-static cJSON *encryption_info(struct bt_admin *admin, const char *replica, int64_t created_ns)
+static cJSON *encryption_info(struct bt_admin *admin, const char *replica, int64_t protected_ns)
 {
     cJSON *entry = cJSON_CreateObject();
     struct em_cmek_info info;
@@ -97,7 +98,7 @@ static cJSON *encryption_info(struct bt_admin *admin, const char *replica, int64
     }
     cJSON_AddStringToObject(entry, "encryptionType", "CUSTOMER_MANAGED_ENCRYPTION");
     cJSON *status = cJSON_AddObjectToObject(entry, "encryptionStatus");
-    if (info.last_check_ns <= created_ns) {
+    if (info.last_check_ns <= protected_ns) {
         cJSON_AddNumberToObject(status, "code", EM_UNKNOWN);
         cJSON_AddStringToObject(status, "message",
                                 "The key version and its status are not known yet: the first "
@@ -127,8 +128,7 @@ static void add_cluster_states(struct bt_admin *admin, cJSON *out, const cJSON *
     if (!bt_instance_of(name, instance) ||
         bt_store_list(admin->store, BT_KIND_CLUSTER, instance, false, &clusters, &st))
         return;
-    int64_t created_ns = 0;
-    em_json_int64(stored, "_createdNs", &created_ns);
+    const cJSON *stamps = cJSON_GetObjectItem(stored, "_protectedNs");
     cJSON *states = cJSON_AddObjectToObject(out, "clusterStates");
     const cJSON *c;
     cJSON_ArrayForEach(c, clusters)
@@ -139,9 +139,11 @@ static void add_cluster_states(struct bt_admin *admin, cJSON *out, const cJSON *
             cJSON_AddStringToObject(state, "replicationState", "READY");
         if (encryption) {
             char replica[BT_NAME_MAX];
+            int64_t protected_ns = 0;
+            em_json_int64(stamps, id, &protected_ns);
             bt_replica_name(name, id, replica);
             cJSON_AddItemToArray(cJSON_AddArrayToObject(state, "encryptionInfo"),
-                                 encryption_info(admin, replica, created_ns));
+                                 encryption_info(admin, replica, protected_ns));
         }
     }
     cJSON_Delete(clusters);
@@ -169,6 +171,18 @@ static cJSON *render(struct bt_admin *admin, const cJSON *stored, enum bt_table_
 }
 
 /* --- create --- */
+
+void bt_stamp_protection(struct bt_admin *admin, cJSON *table, const char *cluster_id,
+                         const char *replica)
+{
+    struct em_cmek_info info;
+    cJSON *stamps = cJSON_GetObjectItem(table, "_protectedNs");
+    if (!stamps)
+        stamps = cJSON_AddObjectToObject(table, "_protectedNs");
+    cJSON_DeleteItemFromObject(stamps, cluster_id);
+    if (bt_replicas_info(admin->replicas, replica, &info))
+        em_json_add_int64(stamps, cluster_id, info.last_check_ns);
+}
 
 /* The columnFamilies of a request, checked: ids and a gcRule object (or none) each. */
 static enum em_code check_families(const cJSON *families, struct em_status *st)
@@ -199,7 +213,8 @@ static cJSON *new_table(const char *name, const cJSON *request, int64_t now)
     cJSON_AddStringToObject(stored, "granularity", "MILLIS");
     if (cJSON_IsTrue(cJSON_GetObjectItem(table, "deletionProtection")))
         cJSON_AddTrueToObject(stored, "deletionProtection");
-    em_json_add_int64(stored, "_createdNs", now);
+    (void)now;
+    cJSON_AddObjectToObject(stored, "_protectedNs");
     cJSON *splits = cJSON_AddArrayToObject(stored, "_splits");
     const cJSON *split;
     cJSON_ArrayForEach(split, cJSON_GetObjectItem(request, "initialSplits"))
@@ -214,9 +229,10 @@ static cJSON *new_table(const char *name, const cJSON *request, int64_t now)
 /* A replica of the table in every cluster of the instance, each under its cluster's key
  * (under the lock); on failure none is left. */
 static enum em_code protect_table_replicas(struct bt_admin *admin, const char *project,
-                                           const char *table, const cJSON *clusters,
+                                           cJSON *stored, const cJSON *clusters,
                                            struct em_status *st)
 {
+    const char *table = em_json_string(stored, "name");
     if (!admin->replicas)
         return EM_OK;
     const cJSON *c;
@@ -226,6 +242,7 @@ static enum em_code protect_table_replicas(struct bt_admin *admin, const char *p
         bt_replica_name(table, bt_last_id(em_json_string(c, "name")), replica);
         if (bt_replicas_protect(admin->replicas, replica, project, bt_cluster_key(c), st))
             break;
+        bt_stamp_protection(admin, stored, bt_last_id(em_json_string(c, "name")), replica);
     }
     if (st->code) {
         struct em_status ignored = {0};
@@ -256,7 +273,7 @@ static void shred_table_replicas(struct bt_admin *admin, const char *table, cons
 
 /* Under the lock: the instance exists, the table does not; protects and records it. */
 static enum em_code insert_table(struct bt_admin *admin, const char *project, const char *instance,
-                                 const cJSON *table, struct em_status *st)
+                                 cJSON *table, struct em_status *st)
 {
     cJSON *inst = NULL, *clusters = NULL;
     char *existing = NULL;
@@ -266,7 +283,7 @@ static enum em_code insert_table(struct bt_admin *admin, const char *project, co
         !bt_store_list(admin->store, BT_KIND_CLUSTER, instance, false, &clusters, st)) {
         if (existing)
             BT_ERR_EXISTS(st, "Table", name);
-        else if (!protect_table_replicas(admin, project, name, clusters, st) &&
+        else if (!protect_table_replicas(admin, project, table, clusters, st) &&
                  bt_save(admin, table, BT_KIND_TABLE, instance, false, st))
             shred_table_replicas(admin, name, instance);
     }
