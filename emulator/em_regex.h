@@ -1,0 +1,46 @@
+/*
+ * em_regex: RE2 regular expressions from C, as Google's services evaluate them (Bigtable's
+ * RowFilter regexes, Spanner's REGEXP_* functions), on top of PCRE2.
+ *
+ * RE2 syntax (https://github.com/google/re2/wiki/Syntax) is mostly a subset of PCRE's, so a
+ * pattern is first checked and translated by a small scanner that refuses what RE2 refuses
+ * and PCRE2 would accept: backreferences (\1, \k<n>, (?P=n)), lookaround ((?=, (?!, (?<=,
+ * (?<!), atomic groups and possessive quantifiers ((?>, *+), recursion and conditionals,
+ * (*VERBS), inline flags other than i m s U, escapes RE2 lacks (\Z \G \R \X \K \h \e ...)
+ * and counted repetitions above 1000. It rewrites the two places where the syntaxes mean
+ * different things: RE2's \C (any byte) and RE2's octal escapes (\012) become \x{..}, and a
+ * literal '{' is escaped. The result is compiled in PCRE2's 8-bit, non-UTF mode (RE2's
+ * Latin-1 mode: one byte is one character, `.` does not match \n, `$` only at the end) and
+ * matched with PCRE2's DFA matcher, which like RE2 does not backtrack, so matching time
+ * stays linear in the text whatever the pattern.
+ *
+ * Patterns and texts are byte strings: NUL and bytes >= 0x80 are ordinary characters.
+ */
+#ifndef EM_REGEX_H
+#define EM_REGEX_H
+
+#include "em_status.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EM_REGEX_MAX_REPEAT 1000 /* RE2's limit on {n,m} */
+
+struct em_regex;
+
+/* Compiles an RE2 pattern in Latin-1 (byte) mode. On a pattern RE2 would refuse, returns
+ * INVALID_ARGUMENT with RE2's kind of reason ("missing ): (ab", "invalid escape sequence:
+ * \1"), which callers wrap in their own service's wording. */
+enum em_code em_regex_compile(const uint8_t *pattern, size_t len, struct em_regex **out,
+                              struct em_status *st);
+
+/* Whether the whole of text matches (RE2::FullMatch). */
+bool em_regex_full_match(const struct em_regex *re, const uint8_t *text, size_t len);
+
+/* Whether some part of text matches (RE2::PartialMatch). */
+bool em_regex_partial_match(const struct em_regex *re, const uint8_t *text, size_t len);
+
+void em_regex_free(struct em_regex *re);
+
+#endif

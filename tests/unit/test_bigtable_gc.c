@@ -1,0 +1,199 @@
+/*
+ * test_bigtable_gc: GC rules as gcloud sends them (`--column-families=cf1:maxversions=1,
+ * cf2:maxversions=5||maxage=5d,cf3:maxage=10d&&maxversions=2`), written back unchanged,
+ * applied to columns at the boundaries (the Nth version, a cell exactly max_age old), and
+ * the errors for bad rules.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "bigtable/bigtable_gc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define B(s)                                                                                       \
+    {                                                                                              \
+        (const uint8_t *)(s), sizeof(s) - 1                                                        \
+    }
+#define DAY_US (86400LL * 1000000)
+#define NOW_US (100 * DAY_US)
+
+static struct bt_gc_rule *parse_ok(const char *json)
+{
+    cJSON *doc = cJSON_Parse(json);
+    struct em_status st = {0};
+    struct bt_gc_rule *r = NULL;
+    if (bt_gc_rule_parse(doc, "gc_rule", &r, &st) != EM_OK)
+        fail_msg("%s: %s", json, st.message);
+    cJSON_Delete(doc);
+    return r;
+}
+
+/* A rule written back is what the client sent (in its canonical form). */
+static void test_round_trip(void **state)
+{
+    (void)state;
+    static const char *rules[] = {
+        "{}",
+        "{\"maxNumVersions\":1}",
+        "{\"maxAge\":\"432000s\"}",
+        "{\"maxAge\":\"0.001s\"}",
+        "{\"union\":{\"rules\":[{\"maxNumVersions\":5},{\"maxAge\":\"432000s\"}]}}",
+        "{\"intersection\":{\"rules\":[{\"maxAge\":\"864000s\"},{\"maxNumVersions\":2}]}}",
+        "{\"union\":{\"rules\":[{\"intersection\":{\"rules\":[{\"maxAge\":\"1s\"},"
+        "{\"maxNumVersions\":3}]}},{\"maxNumVersions\":10}]}}",
+    };
+    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+        struct bt_gc_rule *r = parse_ok(rules[i]);
+        cJSON *json = bt_gc_rule_to_json(r);
+        char *text = cJSON_PrintUnformatted(json);
+        assert_string_equal(text, rules[i]);
+        free(text);
+        cJSON_Delete(json);
+        bt_gc_rule_free(r);
+    }
+    /* proto names are accepted too, and maxAge is truncated to microseconds */
+    struct bt_gc_rule *r = parse_ok("{\"max_age\": \"1.0000019s\"}");
+    cJSON *json = bt_gc_rule_to_json(r);
+    assert_string_equal(cJSON_GetObjectItem(json, "maxAge")->valuestring, "1.000001s");
+    cJSON_Delete(json);
+    bt_gc_rule_free(r);
+}
+
+/* Column a has versions at 99, 98, 94 and 90 days; column b one at 50 days. */
+static const struct bt_cell family[] = {
+    {B("cf"), B("a"), 99 * DAY_US, B("1"), NULL}, {B("cf"), B("a"), 98 * DAY_US, B("2"), NULL},
+    {B("cf"), B("a"), 95 * DAY_US, B("3"), NULL}, {B("cf"), B("a"), 90 * DAY_US, B("4"), NULL},
+    {B("cf"), B("b"), 50 * DAY_US, B("5"), NULL},
+};
+
+/* "x" for garbage, "." for kept, per cell of `family`. */
+static void check_collect(const char *rule_json, const char *expected)
+{
+    struct bt_gc_rule *r = rule_json ? parse_ok(rule_json) : NULL;
+    bool garbage[5];
+    size_t n = bt_gc_collect(r, family, 5, NOW_US, garbage);
+    char got[6] = {0};
+    size_t marked = 0;
+    for (size_t i = 0; i < 5; i++) {
+        got[i] = garbage[i] ? 'x' : '.';
+        marked += garbage[i];
+    }
+    if (strcmp(got, expected) != 0)
+        fail_msg("%s: expected %s, got %s", rule_json ? rule_json : "(none)", expected, got);
+    assert_int_equal(n, marked);
+    bt_gc_rule_free(r);
+}
+
+static void test_collect(void **state)
+{
+    (void)state;
+    check_collect(NULL, ".....");
+    check_collect("{}", ".....");
+    check_collect("{\"maxNumVersions\": 1}", ".xxx.");
+    check_collect("{\"maxNumVersions\": 3}", "...x.");
+    /* 5 days: the cell at 95 days is exactly 5 days old and stays; older ones go */
+    check_collect("{\"maxAge\": \"432000s\"}", "...xx");
+    check_collect("{\"maxAge\": \"432000.000001s\"}", "...xx");
+    check_collect("{\"maxAge\": \"431999.999999s\"}", "..xxx");
+    check_collect("{\"union\": {\"rules\": [{\"maxNumVersions\": 2},"
+                  "{\"maxAge\": \"432000s\"}]}}",
+                  "..xxx");
+    check_collect("{\"intersection\": {\"rules\": [{\"maxNumVersions\": 1},"
+                  "{\"maxAge\": \"172800s\"}]}}",
+                  "..xx.");
+    check_collect("{\"intersection\": {\"rules\": [{\"maxAge\": \"864000s\"},"
+                  "{\"maxNumVersions\": 2}]}}",
+                  "....."); /* nothing is more than 10 days old */
+    check_collect("{\"intersection\": {\"rules\": [{\"maxAge\": \"432000s\"},"
+                  "{\"maxNumVersions\": 2}]}}",
+                  "...x.");
+    check_collect("{\"union\": {\"rules\": [{\"intersection\": {\"rules\": ["
+                  "{\"maxNumVersions\": 1}, {\"maxAge\": \"86400s\"}]}},"
+                  "{\"maxNumVersions\": 3}]}}",
+                  ".xxx.");
+}
+
+static void check_error(const char *json, const char *message)
+{
+    cJSON *doc = cJSON_Parse(json);
+    if (!doc)
+        fail_msg("bad test JSON: %s", json);
+    struct em_status st = {0};
+    struct bt_gc_rule *r = NULL;
+    if (bt_gc_rule_parse(doc, "modifications[0].create.gc_rule", &r, &st) != EM_INVALID_ARGUMENT)
+        fail_msg("%s should be refused", json);
+    assert_null(r);
+    if (!strstr(st.message, message))
+        fail_msg("%s\n  expected: %s\n  got:      %s", json, message, st.message);
+    cJSON_Delete(doc);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    check_error("[]", "Invalid value at 'modifications[0].create.gc_rule' (TYPE_MESSAGE)");
+    check_error("{\"maxNumVersions\": 0}",
+                "Error in field 'modifications[0].create.gc_rule.max_num_versions' : "
+                "max_num_versions must be at least 1");
+    check_error("{\"maxNumVersions\": -3}", "max_num_versions must be at least 1");
+    check_error("{\"maxNumVersions\": \"many\"}",
+                "Invalid value at 'modifications[0].create.gc_rule.max_num_versions' "
+                "(TYPE_INT32), \"many\"");
+    check_error("{\"maxAge\": 5}", "(google.protobuf.Duration), 5");
+    check_error("{\"maxAge\": \"5d\"}", "(google.protobuf.Duration), \"5d\"");
+    check_error("{\"maxAge\": \"0.0009s\"}", "max_age must be at least one millisecond");
+    check_error("{\"maxAge\": \"-1s\"}", "max_age must be at least one millisecond");
+    check_error("{\"maxAge\": \"1s\", \"maxNumVersions\": 1}",
+                "Oneof field 'rule' is already set. Cannot set 'maxNumVersions'");
+    check_error("{\"maxVersions\": 1}", "Unknown name \"maxVersions\" at "
+                                        "'modifications[0].create.gc_rule'");
+    check_error("{\"union\": {\"rules\": []}}",
+                "Error in field 'modifications[0].create.gc_rule.union' : a union or "
+                "intersection must hold at least one rule");
+    check_error("{\"intersection\": {}}", "must hold at least one rule");
+    check_error("{\"union\": {\"rule\": []}}", "Unknown name \"rule\"");
+    check_error("{\"union\": {\"rules\": [{\"maxNumVersions\": 1}, {\"maxAge\": \"0s\"}]}}",
+                "Error in field 'modifications[0].create.gc_rule.union.rules[1].max_age'");
+    check_error("{\"union\": {\"rules\": {}}}", "Invalid value at");
+}
+
+/* depth unions nested around one maxNumVersions rule. */
+static char *nested(int depth)
+{
+    char *json = malloc((size_t)depth * 32 + 64);
+    json[0] = '\0';
+    for (int i = 0; i < depth; i++)
+        strcat(json, "{\"union\":{\"rules\":[");
+    strcat(json, "{\"maxNumVersions\":1}");
+    for (int i = 0; i < depth; i++)
+        strcat(json, "]}}");
+    return json;
+}
+
+static void test_depth_limit(void **state)
+{
+    (void)state;
+    char *ok = nested(BT_GC_MAX_DEPTH);
+    bt_gc_rule_free(parse_ok(ok));
+    free(ok);
+    char *deep = nested(BT_GC_MAX_DEPTH + 1);
+    check_error(deep, "GC rules may not be nested more than 20 deep");
+    free(deep);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_collect),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_depth_limit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
