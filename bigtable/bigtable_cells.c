@@ -42,27 +42,29 @@ static enum em_code apply_one(struct em_store *store, struct bt_bytes key,
                               const struct bt_mutation *m, struct em_status *st)
 {
     static const char *const sql[] = {
-        [BT_SET_CELL] = "INSERT OR REPLACE INTO cells(row, family, qualifier, ts, value) "
-                        "VALUES(?1, ?2, ?3, ?4, ?5)",
-        [BT_DELETE_FROM_COLUMN] = "DELETE FROM cells WHERE row = ?1 AND family = ?2 AND "
-                                  "qualifier = ?3 AND ts >= ?4 AND ts < ?6",
-        [BT_DELETE_FROM_FAMILY] = "DELETE FROM cells WHERE row = ?1 AND family = ?2",
-        [BT_DELETE_FROM_ROW] = "DELETE FROM cells WHERE row = ?1",
+        [BT_MUT_SET_CELL] = "INSERT OR REPLACE INTO cells(row, family, qualifier, ts, value) "
+                            "VALUES(?1, ?2, ?3, ?4, ?5)",
+        [BT_MUT_DELETE_FROM_COLUMN] = "DELETE FROM cells WHERE row = ?1 AND family = ?2 AND "
+                                      "qualifier = ?3 AND ts >= ?4 AND ts < ?6",
+        [BT_MUT_DELETE_FROM_FAMILY] = "DELETE FROM cells WHERE row = ?1 AND family = ?2",
+        [BT_MUT_DELETE_FROM_ROW] = "DELETE FROM cells WHERE row = ?1",
     };
     sqlite3_stmt *stmt = em_store_stmt(store, sql[m->kind], st);
     if (!stmt)
         return st->code;
     bind_bytes(stmt, 1, key);
-    if (m->kind != BT_DELETE_FROM_ROW)
+    if (m->kind != BT_MUT_DELETE_FROM_ROW)
         em_bind_text(stmt, 2, m->family);
-    if (m->kind == BT_SET_CELL || m->kind == BT_DELETE_FROM_COLUMN) {
+    if (m->kind == BT_MUT_SET_CELL || m->kind == BT_MUT_DELETE_FROM_COLUMN)
         bind_bytes(stmt, 3, m->qualifier);
+    if (m->kind == BT_MUT_SET_CELL) {
         sqlite3_bind_int64(stmt, 4, m->timestamp_micros);
-    }
-    if (m->kind == BT_SET_CELL)
         bind_bytes(stmt, 5, m->value);
-    if (m->kind == BT_DELETE_FROM_COLUMN)
+    }
+    if (m->kind == BT_MUT_DELETE_FROM_COLUMN) {
+        sqlite3_bind_int64(stmt, 4, m->start_micros);
         sqlite3_bind_int64(stmt, 6, m->end_micros > 0 ? m->end_micros : INT64_MAX);
+    }
     enum em_code rc = em_stmt_run(stmt, st);
     em_stmt_done(stmt);
     return rc;
@@ -78,8 +80,8 @@ static enum em_code job_mutate(struct em_datafile *file, void *arg, struct em_st
     struct mutate_job *job = arg;
     struct em_store *store = em_datafile_store(file);
     for (size_t r = 0; r < job->count; r++)
-        for (size_t i = 0; i < job->rows[r].count; i++)
-            if (apply_one(store, job->rows[r].key, &job->rows[r].mutations[i], st))
+        for (size_t i = 0; i < job->rows[r].mutations->n; i++)
+            if (apply_one(store, job->rows[r].key, &job->rows[r].mutations->items[i], st))
                 return st->code;
     return EM_OK;
 }
@@ -338,37 +340,6 @@ static enum em_code newest_cell(struct em_store *store, struct bt_bytes key, con
     return st->code;
 }
 
-/* The new value of a rule from the old one (NULL: none). */
-static enum em_code apply_rule(const struct bt_rmw_rule *rule, const uint8_t *old, size_t old_len,
-                               uint8_t **out, size_t *out_len, struct em_status *st)
-{
-    if (rule->increment) {
-        uint64_t n = 0;
-        if (old && old_len != 8)
-            return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "Value to increment in column family %.64s is not a 64-bit "
-                           "big-endian integer (%zu bytes).",
-                           rule->family, old_len);
-        for (size_t i = 0; old && i < 8; i++)
-            n = n << 8 | old[i];
-        n += (uint64_t)rule->amount;
-        if (!(*out = malloc(8)))
-            return EM_FAIL_OOM(st);
-        for (int i = 7; i >= 0; i--, n >>= 8)
-            (*out)[i] = (uint8_t)(n & 0xff);
-        *out_len = 8;
-        return EM_OK;
-    }
-    *out_len = old_len + rule->append.len;
-    if (!(*out = malloc(*out_len ? *out_len : 1)))
-        return EM_FAIL_OOM(st);
-    if (old_len)
-        memcpy(*out, old, old_len);
-    if (rule->append.len)
-        memcpy(*out + old_len, rule->append.data, rule->append.len);
-    return EM_OK;
-}
-
 void bt_rmw_results_clear(struct bt_rmw_result *results, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
@@ -379,8 +350,7 @@ void bt_rmw_results_clear(struct bt_rmw_result *results, size_t count)
 
 struct rmw_job {
     struct bt_bytes key;
-    const struct bt_rmw_rule *rules;
-    size_t count;
+    const struct bt_rmw_rules *rules;
     int64_t now;
     struct bt_rmw_result *results;
 };
@@ -389,28 +359,28 @@ static enum em_code job_rmw(struct em_datafile *file, void *arg, struct em_statu
 {
     struct rmw_job *job = arg;
     struct em_store *store = em_datafile_store(file);
-    bt_rmw_results_clear(job->results, job->count);
-    for (size_t i = 0; i < job->count; i++) {
-        const struct bt_rmw_rule *rule = &job->rules[i];
+    bt_rmw_results_clear(job->results, job->rules->n);
+    for (size_t i = 0; i < job->rules->n; i++) {
+        const struct bt_rmw_rule *rule = &job->rules->items[i];
         bool found;
         int64_t ts = 0;
         uint8_t *old = NULL;
         size_t old_len = 0;
         struct bt_rmw_result *r = &job->results[i];
         if (newest_cell(store, job->key, rule->family, rule->qualifier, &found, &ts, &old, &old_len,
-                        st) ||
-            apply_rule(rule, old, old_len, &r->value, &r->value_len, st)) {
-            free(old);
+                        st))
             return st->code;
-        }
+        struct bt_cell latest = {{0}, rule->qualifier, ts, {old, old_len}, NULL};
+        enum em_code rc = bt_rmw_apply(rule, found ? &latest : NULL, job->now, &r->value,
+                                       &r->value_len, &r->timestamp_micros, st);
         free(old);
-        r->timestamp_micros = found && ts > job->now ? ts : job->now;
-        struct bt_mutation m = {BT_SET_CELL,
-                                rule->family,
-                                rule->qualifier,
-                                r->timestamp_micros,
-                                0,
-                                {r->value, r->value_len}};
+        if (rc)
+            return rc;
+        struct bt_mutation m = {.kind = BT_MUT_SET_CELL,
+                                .family = rule->family,
+                                .qualifier = rule->qualifier,
+                                .timestamp_micros = r->timestamp_micros,
+                                .value = {r->value, r->value_len}};
         if (apply_one(store, job->key, &m, st))
             return st->code;
     }
@@ -418,14 +388,13 @@ static enum em_code job_rmw(struct em_datafile *file, void *arg, struct em_statu
 }
 
 enum em_code bt_cells_read_modify_write(struct em_datafile *file, struct bt_bytes key,
-                                        const struct bt_rmw_rule *rules, size_t count,
-                                        int64_t now_micros, struct bt_rmw_result *results,
-                                        struct em_status *st)
+                                        const struct bt_rmw_rules *rules, int64_t now_micros,
+                                        struct bt_rmw_result *results, struct em_status *st)
 {
-    struct rmw_job job = {key, rules, count, now_micros, results};
-    memset(results, 0, count * sizeof(*results));
+    struct rmw_job job = {key, rules, now_micros, results};
+    memset(results, 0, rules->n * sizeof(*results));
     if (em_datafile_run(file, job_rmw, &job, st))
-        bt_rmw_results_clear(results, count);
+        bt_rmw_results_clear(results, rules->n);
     return st->code;
 }
 
@@ -463,7 +432,7 @@ static enum em_code job_check_and_mutate(struct em_datafile *file, void *arg, st
         *job->matched = job->predicate(job->arg, &empty);
     }
     const struct bt_row_mutations *side = *job->matched ? job->if_true : job->if_false;
-    struct mutate_job mutate = {side, side ? 1 : 0};
+    struct mutate_job mutate = {side, side && side->mutations ? 1 : 0};
     return job_mutate(file, &mutate, st);
 }
 

@@ -15,6 +15,7 @@
 #define BIGTABLE_CELLS_H
 
 #include "bigtable_cell.h"
+#include "bigtable_mutation.h"
 #include "em_datastore.h"
 #include "em_status.h"
 
@@ -24,28 +25,10 @@
 /* The datastore hooks of a replica file (migrations when it opens). */
 extern const struct em_datastore_hooks bt_cells_hooks;
 
-enum bt_mutation_kind {
-    BT_SET_CELL,
-    BT_DELETE_FROM_COLUMN,
-    BT_DELETE_FROM_FAMILY,
-    BT_DELETE_FROM_ROW
-};
-
-/* One google.bigtable.v2.Mutation, decoded; bytes owned by whoever built it. */
-struct bt_mutation {
-    enum bt_mutation_kind kind;
-    const char *family;        /* all but DELETE_FROM_ROW */
-    struct bt_bytes qualifier; /* SET_CELL, DELETE_FROM_COLUMN */
-    int64_t timestamp_micros;  /* SET_CELL (resolved: never -1); DELETE_FROM_COLUMN: start */
-    int64_t end_micros;        /* DELETE_FROM_COLUMN: end, exclusive; 0: no end */
-    struct bt_bytes value;     /* SET_CELL */
-};
-
-/* The mutations of one row. */
+/* The mutations of one row (bigtable_mutation.h: parsed, checked, times resolved). */
 struct bt_row_mutations {
     struct bt_bytes key;
-    const struct bt_mutation *mutations;
-    size_t count;
+    const struct bt_mutations *mutations;
 };
 
 /* Applies the rows' mutations, each row atomically and all in the file's transaction. */
@@ -81,16 +64,6 @@ typedef bool (*bt_row_fn)(void *arg, const struct bt_row *row);
 enum em_code bt_cells_read(struct em_datafile *file, const struct bt_row_set *set, bool reversed,
                            bt_row_fn fn, void *arg, struct em_status *st);
 
-/* One ReadModifyWriteRule, decoded: append or increment (8-byte big-endian) the newest
- * cell of a column. */
-struct bt_rmw_rule {
-    const char *family;
-    struct bt_bytes qualifier;
-    bool increment;
-    struct bt_bytes append; /* !increment */
-    int64_t amount;         /* increment */
-};
-
 /* The cell a rule wrote (value malloc'd). */
 struct bt_rmw_result {
     int64_t timestamp_micros;
@@ -98,13 +71,12 @@ struct bt_rmw_result {
     size_t value_len;
 };
 
-/* Applies the rules in order to row key at max(now_micros, the old cell's timestamp),
+/* Applies the rules in order to row key (bt_rmw_apply on each column's newest cell),
  * atomically; results[i] is the cell rule i wrote (free the values with
- * bt_rmw_results_clear). INVALID_ARGUMENT when a value to increment is not 8 bytes. */
+ * bt_rmw_results_clear). */
 enum em_code bt_cells_read_modify_write(struct em_datafile *file, struct bt_bytes key,
-                                        const struct bt_rmw_rule *rules, size_t count,
-                                        int64_t now_micros, struct bt_rmw_result *results,
-                                        struct em_status *st);
+                                        const struct bt_rmw_rules *rules, int64_t now_micros,
+                                        struct bt_rmw_result *results, struct em_status *st);
 void bt_rmw_results_clear(struct bt_rmw_result *results, size_t count);
 
 /* Reads row key (its cells, possibly none), asks predicate whether it matches, and

@@ -7,7 +7,11 @@
 
 #include "bigtable_admin.h"
 #include "bigtable_cells.h"
+#include "bigtable_chunks.h"
 #include "bigtable_errors.h"
+#include "bigtable_filter.h"
+#include "bigtable_gc.h"
+#include "bigtable_mutation.h"
 #include "bigtable_replicas.h"
 #include "em_json.h"
 
@@ -15,8 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BT_MAX_ROW_KEY   4096
-#define BT_MAX_MUTATIONS 100000
+#define BT_GRANULARITY_MICROS 1000 /* tables keep MILLIS granularity */
 
 /* --- decoded bytes: every buffer of one call, freed together --- */
 
@@ -72,13 +75,7 @@ static enum em_code decode_row_key(struct arena *a, const cJSON *request, struct
 {
     if (decode_bytes(a, request, "rowKey", key, st))
         return st->code;
-    if (key->len == 0)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Row keys must be non-empty.");
-    if (key->len > BT_MAX_ROW_KEY)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Row keys must be at most %d bytes (this one: %zu).", BT_MAX_ROW_KEY,
-                       key->len);
-    return EM_OK;
+    return bt_row_key_check(*key, st);
 }
 
 /* --- mutations --- */
@@ -93,118 +90,21 @@ static enum em_code check_family(const cJSON *table, const char *family, struct 
     return EM_OK;
 }
 
-/* A timestamp of a MILLIS table: -1 (when allowed) is now; others are multiples of 1000. */
-static enum em_code resolve_timestamp(int64_t ts, bool allow_now, int64_t now_ns, int64_t *out,
-                                      struct em_status *st)
+/* A list of Mutation JSON at field, parsed and checked (bigtable_mutation.h), each
+ * family one of the table's, server times resolved to now. Free with bt_mutations_free. */
+static enum em_code parse_mutations(const cJSON *table, const cJSON *list, const char *field,
+                                    bool allow_empty, int64_t now, struct bt_mutations *out,
+                                    struct em_status *st)
 {
-    if (ts == -1 && allow_now) {
-        *out = now_ns / 1000000 * 1000;
-        return EM_OK;
-    }
-    if (ts < 0)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Invalid timestamp %lld: timestamps are not "
-                       "negative (-1: the server's time).",
-                       (long long)ts);
-    if (ts % 1000 != 0)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Timestamp granularity mismatch: the table's granularity is MILLIS, so "
-                       "timestamps are multiples of 1000 microseconds (got %lld).",
-                       (long long)ts);
-    *out = ts;
-    return EM_OK;
-}
-
-static enum em_code decode_set_cell(struct arena *a, const cJSON *table, const cJSON *m,
-                                    int64_t now, struct bt_mutation *out, struct em_status *st)
-{
-    int64_t ts = 0;
-    out->kind = BT_SET_CELL;
-    out->family = em_json_string(m, "familyName");
-    em_json_int64(m, "timestampMicros", &ts);
-    if (check_family(table, out->family, st) ||
-        decode_bytes(a, m, "columnQualifier", &out->qualifier, st) ||
-        decode_bytes(a, m, "value", &out->value, st) ||
-        resolve_timestamp(ts, true, now, &out->timestamp_micros, st))
+    if (bt_mutations_parse(list, field, allow_empty, out, st))
         return st->code;
-    return EM_OK;
-}
-
-static enum em_code decode_delete_column(struct arena *a, const cJSON *table, const cJSON *m,
-                                         int64_t now, struct bt_mutation *out, struct em_status *st)
-{
-    const cJSON *range = cJSON_GetObjectItem(m, "timeRange");
-    int64_t start = 0, end = 0;
-    out->kind = BT_DELETE_FROM_COLUMN;
-    out->family = em_json_string(m, "familyName");
-    em_json_int64(range, "startTimestampMicros", &start);
-    em_json_int64(range, "endTimestampMicros", &end);
-    if (check_family(table, out->family, st) ||
-        decode_bytes(a, m, "columnQualifier", &out->qualifier, st) ||
-        resolve_timestamp(start, false, now, &out->timestamp_micros, st) ||
-        resolve_timestamp(end, false, now, &out->end_micros, st))
-        return st->code;
-    if (end != 0 && end < start)
-        return EM_FAIL(
-            st, EM_INVALID_ARGUMENT,
-            "Invalid time range: end_timestamp_micros is before start_timestamp_micros.");
-    return EM_OK;
-}
-
-/* One Mutation JSON into out. */
-static enum em_code decode_mutation(struct arena *a, const cJSON *table, const cJSON *m,
-                                    int64_t now, struct bt_mutation *out, struct em_status *st)
-{
-    const cJSON *part;
-    *out = (struct bt_mutation){0};
-    if (cJSON_GetArraySize(m) != 1)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "A mutation has exactly one of set_cell, delete_from_column, "
-                       "delete_from_family or delete_from_row.");
-    if ((part = cJSON_GetObjectItem(m, "setCell")))
-        return decode_set_cell(a, table, part, now, out, st);
-    if ((part = cJSON_GetObjectItem(m, "deleteFromColumn")))
-        return decode_delete_column(a, table, part, now, out, st);
-    if ((part = cJSON_GetObjectItem(m, "deleteFromFamily"))) {
-        out->kind = BT_DELETE_FROM_FAMILY;
-        out->family = em_json_string(part, "familyName");
-        return check_family(table, out->family, st);
-    }
-    if (cJSON_GetObjectItem(m, "deleteFromRow")) {
-        out->kind = BT_DELETE_FROM_ROW;
-        return EM_OK;
-    }
-    return EM_FAIL(st, EM_UNIMPLEMENTED,
-                   "add_to_cell and merge_to_cell (aggregate column families) are not supported "
-                   "by this emulator.");
-}
-
-/* A list of Mutation JSON into a new array (in the arena). Empty lists are allowed only
- * when allow_empty (CheckAndMutateRow's sides). */
-static enum em_code decode_mutations(struct arena *a, const cJSON *table, const cJSON *list,
-                                     int64_t now, bool allow_empty, struct bt_row_mutations *out,
-                                     struct em_status *st)
-{
-    size_t n = (size_t)cJSON_GetArraySize(list);
-    if (n == 0 && !allow_empty)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "No mutations provided.");
-    if (n > BT_MAX_MUTATIONS)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Too many mutations: %zu (at most %d).", n,
-                       BT_MAX_MUTATIONS);
-    struct bt_mutation *muts = calloc(n ? n : 1, sizeof(*muts));
-    if (!muts || !arena_keep(a, muts)) {
-        free(muts);
-        return EM_FAIL_OOM(st);
-    }
-    size_t i = 0;
-    const cJSON *m;
-    cJSON_ArrayForEach(m, list)
-    {
-        if (decode_mutation(a, table, m, now, &muts[i++], st))
+    for (size_t i = 0; i < out->n; i++)
+        if (out->items[i].kind != BT_MUT_DELETE_FROM_ROW &&
+            check_family(table, out->items[i].family, st))
             return st->code;
-    }
-    out->mutations = muts;
-    out->count = n;
+    if (bt_mutations_check_granularity(out, BT_GRANULARITY_MICROS, st))
+        return st->code;
+    bt_mutations_resolve_time(out, now / 1000, BT_GRANULARITY_MICROS);
     return EM_OK;
 }
 
@@ -302,13 +202,15 @@ enum em_code bt_data_mutate_row(struct bt_context *bt, const char *table, const 
     *st = (struct em_status){0}; /* the flow below reads st->code */
     struct bt_route route;
     struct arena a = {0};
-    struct bt_row_mutations row = {0};
+    struct bt_mutations muts = {0};
+    struct bt_row_mutations row = {{0}, &muts};
     if (route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
         return st->code;
     if (!decode_row_key(&a, request, &row.key, st) &&
-        !decode_mutations(&a, route.table, cJSON_GetObjectItem(request, "mutations"), now, false,
-                          &row, st))
+        !parse_mutations(route.table, cJSON_GetObjectItem(request, "mutations"), "mutations", false,
+                         now, &muts, st))
         write_rows(bt, &route, &row, 1, st);
+    bt_mutations_free(&muts);
     arena_free(&a);
     bt_route_clear(&route);
     return st->code;
@@ -347,12 +249,14 @@ enum em_code bt_data_mutate_rows(struct bt_context *bt, const char *table, const
     cJSON_ArrayForEach(entry, list)
     {
         struct arena a = {0};
-        struct bt_row_mutations row = {0};
+        struct bt_mutations muts = {0};
+        struct bt_row_mutations row = {{0}, &muts};
         struct em_status entry_st = {0};
         if (!decode_row_key(&a, entry, &row.key, &entry_st) &&
-            !decode_mutations(&a, route.table, cJSON_GetObjectItem(entry, "mutations"), now, false,
-                              &row, &entry_st))
+            !parse_mutations(route.table, cJSON_GetObjectItem(entry, "mutations"), "mutations",
+                             false, now, &muts, &entry_st))
             write_rows(bt, &route, &row, 1, &entry_st);
+        bt_mutations_free(&muts);
         arena_free(&a);
         cJSON_AddItemToArray(*entries, entry_status(index++, &entry_st));
     }
@@ -432,65 +336,154 @@ static enum em_code decode_row_set(struct arena *a, const cJSON *rows, struct bt
     return EM_OK;
 }
 
-/* The chunks of a row (google.bigtable.v2.ReadRowsResponse.CellChunk): the row key on the
- * first, the family when it changes, the qualifier when it or the family changes, the
- * last one commits the row. */
-static cJSON *row_response(const struct bt_row *row)
+/* --- what a read sees: GC rules, then the filter --- */
+
+/* The table's GC rules, one per family, parsed once per call. */
+struct gc_rules {
+    size_t n;
+    const char **families;
+    struct bt_gc_rule **rules;
+};
+
+static void gc_rules_free(struct gc_rules *g)
 {
-    cJSON *response = cJSON_CreateObject();
-    cJSON *chunks = cJSON_AddArrayToObject(response, "chunks");
-    for (size_t i = 0; i < row->n_cells; i++) {
-        const struct bt_cell *c = &row->cells[i], *prev = i ? &row->cells[i - 1] : NULL;
-        bool new_family = !prev || prev->family.len != c->family.len ||
-                          memcmp(prev->family.data, c->family.data, c->family.len) != 0;
-        bool new_qualifier =
-            new_family || prev->qualifier.len != c->qualifier.len ||
-            (c->qualifier.len && memcmp(prev->qualifier.data, c->qualifier.data, c->qualifier.len));
-        cJSON *chunk = cJSON_CreateObject();
-        if (!prev)
-            em_json_add_bytes(chunk, "rowKey", row->key.data, row->key.len);
-        if (new_family) {
-            char family[256];
-            snprintf(family, sizeof(family), "%.*s", (int)c->family.len,
-                     (const char *)c->family.data);
-            cJSON_AddStringToObject(chunk, "familyName", family);
-        }
-        if (new_qualifier)
-            em_json_add_bytes(chunk, "qualifier", c->qualifier.data, c->qualifier.len);
-        em_json_add_int64(chunk, "timestampMicros", c->timestamp_micros);
-        if (c->label)
-            cJSON_AddItemToArray(cJSON_AddArrayToObject(chunk, "labels"),
-                                 cJSON_CreateString(c->label));
-        em_json_add_bytes(chunk, "value", c->value.data, c->value.len);
-        if (i + 1 == row->n_cells)
-            cJSON_AddTrueToObject(chunk, "commitRow");
-        cJSON_AddItemToArray(chunks, chunk);
-    }
-    return response;
+    for (size_t i = 0; i < g->n; i++)
+        bt_gc_rule_free(g->rules[i]);
+    free(g->families);
+    free(g->rules);
+    *g = (struct gc_rules){0};
 }
 
+static enum em_code gc_rules_load(const cJSON *table, struct gc_rules *out, struct em_status *st)
+{
+    const cJSON *families = cJSON_GetObjectItem(table, "columnFamilies"), *f;
+    size_t n = (size_t)cJSON_GetArraySize(families);
+    *out = (struct gc_rules){0};
+    out->families = calloc(n ? n : 1, sizeof(*out->families));
+    out->rules = calloc(n ? n : 1, sizeof(*out->rules));
+    if (!out->families || !out->rules) {
+        gc_rules_free(out);
+        return EM_FAIL_OOM(st);
+    }
+    cJSON_ArrayForEach(f, families)
+    {
+        const cJSON *rule = cJSON_GetObjectItem(f, "gcRule");
+        out->families[out->n] = f->string;
+        if (rule && bt_gc_rule_parse(rule, "gc_rule", &out->rules[out->n], st)) {
+            gc_rules_free(out);
+            return st->code;
+        }
+        out->n++;
+    }
+    return EM_OK;
+}
+
+static const struct bt_gc_rule *gc_rule_of(const struct gc_rules *g, struct bt_bytes family)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (strlen(g->families[i]) == family.len &&
+            memcmp(g->families[i], family.data, family.len) == 0)
+            return g->rules[i];
+    return NULL;
+}
+
+/* A call's view of rows: GC rules at now, then the filter (NULL: every cell). */
+struct row_view {
+    struct gc_rules gc;
+    struct bt_filter *filter;
+    int64_t now_micros;
+    struct bt_cell *kept; /* scratch: the cells GC keeps */
+    bool *garbage;
+    size_t scratch;
+    struct bt_cell_list out; /* the cells the view shows */
+};
+
+static enum em_code row_view_open(struct row_view *v, const cJSON *table, const cJSON *filter,
+                                  const char *field, int64_t now, struct em_status *st)
+{
+    *v = (struct row_view){.now_micros = now / 1000};
+    if (gc_rules_load(table, &v->gc, st))
+        return st->code;
+    if (filter && bt_filter_parse_field(filter, field, &v->filter, st)) {
+        gc_rules_free(&v->gc);
+        return st->code;
+    }
+    return EM_OK;
+}
+
+static void row_view_close(struct row_view *v)
+{
+    gc_rules_free(&v->gc);
+    bt_filter_free(v->filter);
+    free(v->kept);
+    free(v->garbage);
+    bt_cell_list_free(&v->out);
+}
+
+/* Applies the view to row: v->out holds the cells shown. false when memory ran out. */
+static bool row_view_apply(struct row_view *v, const struct bt_row *row)
+{
+    if (row->n_cells > v->scratch) {
+        free(v->kept);
+        free(v->garbage);
+        v->kept = malloc(row->n_cells * sizeof(*v->kept));
+        v->garbage = malloc(row->n_cells * sizeof(*v->garbage));
+        v->scratch = v->kept && v->garbage ? row->n_cells : 0;
+        if (!v->scratch)
+            return false;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < row->n_cells;) {
+        size_t j = i;
+        while (j < row->n_cells &&
+               bt_bytes_compare(row->cells[j].family, row->cells[i].family) == 0)
+            j++;
+        const struct bt_gc_rule *rule = gc_rule_of(&v->gc, row->cells[i].family);
+        memset(v->garbage + i, 0, (j - i) * sizeof(*v->garbage));
+        bt_gc_collect(rule, row->cells + i, j - i, v->now_micros, v->garbage + i);
+        for (size_t k = i; k < j; k++)
+            if (!v->garbage[k])
+                v->kept[kept++] = row->cells[k];
+        i = j;
+    }
+    struct bt_row gc_row = {row->key, v->kept, kept};
+    struct em_status st = {0};
+    return bt_filter_apply(v->filter, &gc_row, &v->out, &st) == EM_OK;
+}
+
+/* --- readRows --- */
+
 struct read_state {
+    struct row_view *view;
+    struct bt_chunk_writer *writer;
     int64_t limit; /* 0: none */
     int64_t rows;
-    cJSON *responses;
+    bool out_of_memory;
 };
 
 static bool collect_row(void *arg, const struct bt_row *row)
 {
     struct read_state *s = arg;
-    if (!row) {
-        cJSON_Delete(s->responses);
-        s->responses = cJSON_CreateArray();
+    struct em_status st = {0};
+    if (!row) { /* a new run of the job: forget the earlier one's rows */
+        cJSON_Delete(bt_chunk_writer_take(s->writer));
         s->rows = 0;
+        s->out_of_memory = false;
         return false;
     }
-    if (row->n_cells == 0)
+    if (!row_view_apply(s->view, row)) {
+        s->out_of_memory = true;
+        return true;
+    }
+    if (s->view->out.n == 0)
         return false;
-    cJSON_AddItemToArray(s->responses, row_response(row));
+    struct bt_row shown = {row->key, s->view->out.cells, s->view->out.n};
+    if (bt_chunk_writer_add_row(s->writer, &shown, &st)) {
+        s->out_of_memory = true;
+        return true;
+    }
     return s->limit > 0 && ++s->rows >= s->limit;
 }
-
-static enum em_code read_file(struct em_datafile *file, void *arg, struct em_status *st);
 
 struct read_arg {
     const struct bt_row_set *set;
@@ -501,60 +494,59 @@ struct read_arg {
 static enum em_code read_file(struct em_datafile *file, void *arg, struct em_status *st)
 {
     struct read_arg *r = arg;
-    return bt_cells_read(file, r->set, r->reversed, collect_row, r->state, st);
-}
-
-/* A filter is refused until the RowFilter language is wired in. */
-static enum em_code check_no_filter(const cJSON *filter, const char *field, struct em_status *st)
-{
-    if (!filter || (cJSON_IsObject(filter) && !filter->child))
-        return EM_OK;
-    return EM_FAIL(st, EM_UNIMPLEMENTED,
-                   "The %s (RowFilter) is not supported by this emulator "
-                   "yet.",
-                   field);
+    if (bt_cells_read(file, r->set, r->reversed, collect_row, r->state, st))
+        return st->code;
+    return r->state->out_of_memory ? EM_FAIL_OOM(st) : EM_OK;
 }
 
 enum em_code bt_data_read_rows(struct bt_context *bt, const char *table, const cJSON *request,
-                               cJSON **responses, struct em_status *st)
+                               int64_t now, cJSON **responses, struct em_status *st)
 {
     *st = (struct em_status){0}; /* the flow below reads st->code */
     struct bt_route route;
     struct arena a = {0};
     struct bt_row_set set;
-    struct read_state state = {0};
+    struct row_view view;
+    struct read_state state = {&view, NULL, 0, 0, false};
     int index;
     *responses = NULL;
     if (em_json_int64(request, "rowsLimit", &state.limit) && state.limit < 0)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "rows_limit must not be negative.");
-    if (check_no_filter(cJSON_GetObjectItem(request, "filter"), "filter", st) ||
-        route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
+    if (route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
         return st->code;
-    struct read_arg arg = {&set, cJSON_IsTrue(cJSON_GetObjectItem(request, "reversed")), &state};
-    if (!decode_row_set(&a, cJSON_GetObjectItem(request, "rows"), &set, st) &&
-        !serving(bt, &route, &index, st))
-        on_replica(bt, route.replicas[index], read_file, &arg, st);
-    arena_free(&a);
-    bt_route_clear(&route);
-    if (st->code) {
-        cJSON_Delete(state.responses);
+    if (row_view_open(&view, route.table, cJSON_GetObjectItem(request, "filter"), "filter", now,
+                      st)) {
+        bt_route_clear(&route);
         return st->code;
     }
-    *responses = state.responses ? state.responses : cJSON_CreateArray();
-    return EM_OK;
+    if (!(state.writer = bt_chunk_writer_new(0, 0)))
+        EM_FAIL_OOM(st);
+    struct read_arg arg = {&set, cJSON_IsTrue(cJSON_GetObjectItem(request, "reversed")), &state};
+    if (!st->code && !decode_row_set(&a, cJSON_GetObjectItem(request, "rows"), &set, st) &&
+        !serving(bt, &route, &index, st) &&
+        !on_replica(bt, route.replicas[index], read_file, &arg, st) &&
+        !(*responses = bt_chunk_writer_take(state.writer)))
+        EM_FAIL_OOM(st);
+    bt_chunk_writer_free(state.writer);
+    row_view_close(&view);
+    arena_free(&a);
+    bt_route_clear(&route);
+    return st->code;
 }
 
 /* --- checkAndMutateRow --- */
 
-/* Without a predicate filter, the predicate matches a row that has a cell. */
-static bool row_has_cells(void *arg, const struct bt_row *row)
+/* The predicate matches when the view (GC rules, the predicate filter; none: every cell)
+ * shows a cell of the row. */
+static bool predicate_matches(void *arg, const struct bt_row *row)
 {
-    (void)arg;
-    return row->n_cells > 0;
+    struct row_view *view = arg;
+    return row_view_apply(view, row) && view->out.n > 0;
 }
 
 struct check_arg {
     struct bt_bytes key;
+    struct row_view *view;
     const struct bt_row_mutations *if_true, *if_false;
     bool *matched;
 };
@@ -562,8 +554,8 @@ struct check_arg {
 static enum em_code check_file(struct em_datafile *file, void *arg, struct em_status *st)
 {
     struct check_arg *c = arg;
-    return bt_cells_check_and_mutate(file, c->key, row_has_cells, NULL, c->if_true, c->if_false,
-                                     c->matched, st);
+    return bt_cells_check_and_mutate(file, c->key, predicate_matches, c->view, c->if_true,
+                                     c->if_false, c->matched, st);
 }
 
 enum em_code bt_data_check_and_mutate(struct bt_context *bt, const char *table,
@@ -573,26 +565,34 @@ enum em_code bt_data_check_and_mutate(struct bt_context *bt, const char *table,
     *st = (struct em_status){0}; /* the flow below reads st->code */
     struct bt_route route;
     struct arena a = {0};
-    struct bt_row_mutations yes = {0}, no = {0};
+    struct bt_mutations yes_m = {0}, no_m = {0};
+    struct bt_row_mutations yes = {{0}, &yes_m}, no = {{0}, &no_m};
+    struct row_view view;
     int index;
     *matched = false;
-    if (check_no_filter(cJSON_GetObjectItem(request, "predicateFilter"), "predicate_filter", st) ||
-        route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
+    if (route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
         return st->code;
-    struct check_arg arg = {{0}, &yes, &no, matched};
+    if (row_view_open(&view, route.table, cJSON_GetObjectItem(request, "predicateFilter"),
+                      "predicate_filter", now, st)) {
+        bt_route_clear(&route);
+        return st->code;
+    }
+    struct check_arg arg = {{0}, &view, &yes, &no, matched};
     if (!decode_row_key(&a, request, &yes.key, st) &&
-        !decode_mutations(&a, route.table, cJSON_GetObjectItem(request, "trueMutations"), now, true,
-                          &yes, st) &&
-        !decode_mutations(&a, route.table, cJSON_GetObjectItem(request, "falseMutations"), now,
-                          true, &no, st) &&
+        !parse_mutations(route.table, cJSON_GetObjectItem(request, "trueMutations"),
+                         "true_mutations", true, now, &yes_m, st) &&
+        !parse_mutations(route.table, cJSON_GetObjectItem(request, "falseMutations"),
+                         "false_mutations", true, now, &no_m, st) &&
         !serving(bt, &route, &index, st)) {
         no.key = arg.key = yes.key;
         if (!on_replica(bt, route.replicas[index], check_file, &arg, st)) {
-            const struct bt_row_mutations *side = *matched ? &yes : &no;
-            struct mutate_arg replay = {side, 1};
+            struct mutate_arg replay = {*matched ? &yes : &no, 1};
             replicate(bt, &route, route.replicas[index], mutate_file, &replay);
         }
     }
+    bt_mutations_free(&yes_m);
+    bt_mutations_free(&no_m);
+    row_view_close(&view);
     arena_free(&a);
     bt_route_clear(&route);
     return st->code;
@@ -600,42 +600,9 @@ enum em_code bt_data_check_and_mutate(struct bt_context *bt, const char *table,
 
 /* --- readModifyWriteRow --- */
 
-static enum em_code decode_rules(struct arena *a, const cJSON *table, const cJSON *list,
-                                 struct bt_rmw_rule **out, size_t *count, struct em_status *st)
-{
-    size_t n = (size_t)cJSON_GetArraySize(list);
-    if (n == 0)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "No rules provided.");
-    struct bt_rmw_rule *rules = calloc(n, sizeof(*rules));
-    if (!rules || !arena_keep(a, rules)) {
-        free(rules);
-        return EM_FAIL_OOM(st);
-    }
-    size_t i = 0;
-    const cJSON *r;
-    cJSON_ArrayForEach(r, list)
-    {
-        struct bt_rmw_rule *rule = &rules[i++];
-        bool has_append = cJSON_GetObjectItem(r, "appendValue") != NULL;
-        rule->increment = em_json_int64(r, "incrementAmount", &rule->amount);
-        rule->family = em_json_string(r, "familyName");
-        if (has_append == rule->increment)
-            return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "A rule has exactly one of append_value or increment_amount.");
-        if (check_family(table, rule->family, st) ||
-            decode_bytes(a, r, "columnQualifier", &rule->qualifier, st) ||
-            decode_bytes(a, r, "appendValue", &rule->append, st))
-            return st->code;
-    }
-    *out = rules;
-    *count = n;
-    return EM_OK;
-}
-
 struct rmw_arg {
     struct bt_bytes key;
-    const struct bt_rmw_rule *rules;
-    size_t count;
+    const struct bt_rmw_rules *rules;
     int64_t now_micros;
     struct bt_rmw_result *results;
 };
@@ -643,60 +610,68 @@ struct rmw_arg {
 static enum em_code rmw_file(struct em_datafile *file, void *arg, struct em_status *st)
 {
     struct rmw_arg *r = arg;
-    return bt_cells_read_modify_write(file, r->key, r->rules, r->count, r->now_micros, r->results,
-                                      st);
+    return bt_cells_read_modify_write(file, r->key, r->rules, r->now_micros, r->results, st);
 }
 
 /* The Row of the cells the rules wrote: {key, families: [{name, columns: [{qualifier,
- * cells: [{timestampMicros, value}]}]}]}, one column per rule (the last write wins). */
-static cJSON *rmw_row(struct bt_bytes key, const struct bt_rmw_rule *rules,
-                      const struct bt_rmw_result *results, size_t count)
+ * cells: [{timestampMicros, value}]}]}]}, a column per rule. */
+static cJSON *rmw_row(const struct rmw_arg *r)
 {
     cJSON *row = cJSON_CreateObject();
-    em_json_add_bytes(row, "key", key.data, key.len);
+    em_json_add_bytes(row, "key", r->key.data, r->key.len);
     cJSON *families = cJSON_AddArrayToObject(row, "families");
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < r->rules->n; i++) {
+        const struct bt_rmw_rule *rule = &r->rules->items[i];
         cJSON *family = NULL, *f;
         cJSON_ArrayForEach(f, families)
         {
-            if (strcmp(em_json_string(f, "name"), rules[i].family) == 0)
+            if (strcmp(em_json_string(f, "name"), rule->family) == 0)
                 family = f;
         }
         if (!family) {
             family = cJSON_CreateObject();
-            cJSON_AddStringToObject(family, "name", rules[i].family);
+            cJSON_AddStringToObject(family, "name", rule->family);
             cJSON_AddArrayToObject(family, "columns");
             cJSON_AddItemToArray(families, family);
         }
         cJSON *column = cJSON_CreateObject();
-        em_json_add_bytes(column, "qualifier", rules[i].qualifier.data, rules[i].qualifier.len);
+        em_json_add_bytes(column, "qualifier", rule->qualifier.data, rule->qualifier.len);
         cJSON *cell = cJSON_CreateObject();
-        em_json_add_int64(cell, "timestampMicros", results[i].timestamp_micros);
-        em_json_add_bytes(cell, "value", results[i].value, results[i].value_len);
+        em_json_add_int64(cell, "timestampMicros", r->results[i].timestamp_micros);
+        em_json_add_bytes(cell, "value", r->results[i].value, r->results[i].value_len);
         cJSON_AddItemToArray(cJSON_AddArrayToObject(column, "cells"), cell);
         cJSON_AddItemToArray(cJSON_GetObjectItem(family, "columns"), column);
     }
     return row;
 }
 
-/* Replicates what the rules wrote, as setCell mutations. */
+/* Replicates what the rules wrote, as setCell mutations (views of the results). */
 static void replicate_rmw(struct bt_context *bt, const struct bt_route *route, const char *served,
                           const struct rmw_arg *r)
 {
-    struct bt_mutation *muts = calloc(r->count, sizeof(*muts));
-    if (!muts)
+    struct bt_mutation *items = calloc(r->rules->n, sizeof(*items));
+    if (!items)
         return;
-    for (size_t i = 0; i < r->count; i++)
-        muts[i] = (struct bt_mutation){BT_SET_CELL,
-                                       r->rules[i].family,
-                                       r->rules[i].qualifier,
-                                       r->results[i].timestamp_micros,
-                                       0,
-                                       {r->results[i].value, r->results[i].value_len}};
-    struct bt_row_mutations row = {r->key, muts, r->count};
+    for (size_t i = 0; i < r->rules->n; i++)
+        items[i] = (struct bt_mutation){.kind = BT_MUT_SET_CELL,
+                                        .family = r->rules->items[i].family,
+                                        .qualifier = r->rules->items[i].qualifier,
+                                        .timestamp_micros = r->results[i].timestamp_micros,
+                                        .value = {r->results[i].value, r->results[i].value_len}};
+    struct bt_mutations muts = {items, r->rules->n};
+    struct bt_row_mutations row = {r->key, &muts};
     struct mutate_arg arg = {&row, 1};
     replicate(bt, route, served, mutate_file, &arg);
-    free(muts);
+    free(items);
+}
+
+static enum em_code check_rule_families(const cJSON *table, const struct bt_rmw_rules *rules,
+                                        struct em_status *st)
+{
+    for (size_t i = 0; i < rules->n; i++)
+        if (check_family(table, rules->items[i].family, st))
+            return st->code;
+    return EM_OK;
 }
 
 enum em_code bt_data_read_modify_write(struct bt_context *bt, const char *table,
@@ -706,28 +681,26 @@ enum em_code bt_data_read_modify_write(struct bt_context *bt, const char *table,
     *st = (struct em_status){0}; /* the flow below reads st->code */
     struct bt_route route;
     struct arena a = {0};
-    struct rmw_arg arg = {{0}, NULL, 0, now / 1000000 * 1000, NULL};
+    struct bt_rmw_rules rules = {0};
+    struct rmw_arg arg = {{0}, &rules, now / 1000000 * 1000, NULL};
     int index;
     *row = NULL;
     if (route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
         return st->code;
-    struct bt_rmw_rule *rules = NULL;
     if (!decode_row_key(&a, request, &arg.key, st) &&
-        !decode_rules(&a, route.table, cJSON_GetObjectItem(request, "rules"), &rules, &arg.count,
-                      st) &&
-        !serving(bt, &route, &index, st)) {
-        arg.rules = rules;
-        arg.results = calloc(arg.count, sizeof(*arg.results));
-        if (!arg.results)
+        !bt_rmw_rules_parse(cJSON_GetObjectItem(request, "rules"), &rules, st) &&
+        !check_rule_families(route.table, &rules, st) && !serving(bt, &route, &index, st)) {
+        if (!(arg.results = calloc(rules.n, sizeof(*arg.results))))
             EM_FAIL_OOM(st);
         else if (!on_replica(bt, route.replicas[index], rmw_file, &arg, st)) {
             replicate_rmw(bt, &route, route.replicas[index], &arg);
-            *row = rmw_row(arg.key, rules, arg.results, arg.count);
+            *row = rmw_row(&arg);
         }
         if (arg.results)
-            bt_rmw_results_clear(arg.results, arg.count);
+            bt_rmw_results_clear(arg.results, rules.n);
         free(arg.results);
     }
+    bt_rmw_rules_free(&rules);
     arena_free(&a);
     bt_route_clear(&route);
     return st->code;

@@ -41,9 +41,11 @@ enum em_code bt_data_mutate_row(struct bt_context *bt, const char *table, const 
  * fails as a whole only when no entry could be tried (unknown table, no cluster). */
 enum em_code bt_data_mutate_rows(struct bt_context *bt, const char *table, const cJSON *request,
                                  int64_t now, cJSON **entries, struct em_status *st);
-/* *responses: the ReadRowsResponse objects, one per row, in order. */
+/* *responses: the ReadRowsResponse objects (bigtable_chunks), rows in order, each row's
+ * cells as the column families' GC rules at now and the request's filter leave them;
+ * rowsLimit counts the rows sent. */
 enum em_code bt_data_read_rows(struct bt_context *bt, const char *table, const cJSON *request,
-                               cJSON **responses, struct em_status *st);
+                               int64_t now, cJSON **responses, struct em_status *st);
 enum em_code bt_data_check_and_mutate(struct bt_context *bt, const char *table,
                                       const cJSON *request, int64_t now, bool *matched,
                                       struct em_status *st);

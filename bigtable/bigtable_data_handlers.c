@@ -34,8 +34,8 @@ static enum em_code stream_all(struct em_call *call, cJSON *items)
 enum em_code bt_read_rows(struct em_call *call)
 {
     cJSON *responses = NULL;
-    if (bt_data_read_rows(context(call), em_call_var(call, "tableName"), call->body, &responses,
-                          &call->status))
+    if (bt_data_read_rows(context(call), em_call_var(call, "tableName"), call->body, em_clock_now(),
+                          &responses, &call->status))
         return call->status.code;
     return stream_all(call, responses);
 }

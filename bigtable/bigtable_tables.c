@@ -1,6 +1,6 @@
 /*
  * bigtable_tables: tables with Google's rules (see bigtable_admin.h): column families and
- * their GC rules (kept as given: bigtable_json's schema checks their shape), views, one
+ * their GC rules (checked by bigtable_gc and stored as it writes them back), views, one
  * replica per cluster under the cluster's key, deletion protection, and the routing of a
  * data call (bt_route_for).
  *
@@ -14,6 +14,7 @@
 #include "bigtable_admin_parts.h"
 
 #include "bigtable_errors.h"
+#include "bigtable_gc.h"
 #include "bigtable_store.h"
 #include "em_json.h"
 #include "em_names.h"
@@ -184,32 +185,49 @@ void bt_stamp_protection(struct bt_admin *admin, cJSON *table, const char *clust
         em_json_add_int64(stamps, cluster_id, info.last_check_ns);
 }
 
-/* The columnFamilies of a request, checked: ids and a gcRule object (or none) each. */
-static enum em_code check_families(const cJSON *families, struct em_status *st)
+/* A family's GC rule as bigtable_gc parses and writes it back ({} keeps everything). */
+static enum em_code canonical_gc_rule(const cJSON *family, const char *field, cJSON **out,
+                                      struct em_status *st)
+{
+    const cJSON *rule = cJSON_GetObjectItem(family, "gcRule");
+    struct bt_gc_rule *parsed = NULL;
+    *out = NULL;
+    if (!rule)
+        return (*out = cJSON_CreateObject()) ? EM_OK : EM_FAIL_OOM(st);
+    if (bt_gc_rule_parse(rule, field, &parsed, st))
+        return st->code;
+    *out = bt_gc_rule_to_json(parsed);
+    bt_gc_rule_free(parsed);
+    return *out ? EM_OK : EM_FAIL_OOM(st);
+}
+
+/* The columnFamilies of a request, checked (ids, GC rules), as stored: {id: {gcRule}}. */
+static enum em_code new_families(const cJSON *families, cJSON **out, struct em_status *st)
 {
     const cJSON *family;
+    *out = cJSON_CreateObject();
     cJSON_ArrayForEach(family, families)
     {
-        if (check_id(family->string, &bt_family_id_rule, st))
+        cJSON *rule = NULL;
+        char field[128];
+        snprintf(field, sizeof(field), "table.column_families[%.64s].gc_rule", family->string);
+        if (check_id(family->string, &bt_family_id_rule, st) ||
+            canonical_gc_rule(family, field, &rule, st)) {
+            cJSON_Delete(*out);
+            *out = NULL;
             return st->code;
+        }
+        cJSON_AddItemToObject(cJSON_AddObjectToObject(*out, family->string), "gcRule", rule);
     }
     return EM_OK;
 }
 
-static cJSON *new_table(const char *name, const cJSON *request, int64_t now)
+static cJSON *new_table(const char *name, const cJSON *request, cJSON *families, int64_t now)
 {
     const cJSON *table = cJSON_GetObjectItem(request, "table");
     cJSON *stored = cJSON_CreateObject();
     cJSON_AddStringToObject(stored, "name", name);
-    const cJSON *families = cJSON_GetObjectItem(table, "columnFamilies");
-    cJSON *copy = families ? cJSON_Duplicate(families, true) : cJSON_CreateObject();
-    const cJSON *family;
-    cJSON_ArrayForEach(family, copy)
-    {
-        if (!cJSON_GetObjectItem(family, "gcRule"))
-            cJSON_AddObjectToObject((cJSON *)family, "gcRule");
-    }
-    cJSON_AddItemToObject(stored, "columnFamilies", copy);
+    cJSON_AddItemToObject(stored, "columnFamilies", families);
     cJSON_AddStringToObject(stored, "granularity", "MILLIS");
     if (cJSON_IsTrue(cJSON_GetObjectItem(table, "deletionProtection")))
         cJSON_AddTrueToObject(stored, "deletionProtection");
@@ -300,13 +318,14 @@ enum em_code bt_table_create(struct bt_admin *admin, const char *instance, const
     char project[64], name[BT_NAME_MAX];
     *out = NULL;
     const char *id = em_json_string(request, "tableId");
+    cJSON *families = NULL;
     if (bt_check_name(instance, NULL, "instance", st) || bt_project_of(instance, project, st) ||
         check_id(id, &bt_table_id_rule, st) ||
-        check_families(cJSON_GetObjectItem(cJSON_GetObjectItem(request, "table"), "columnFamilies"),
-                       st))
+        new_families(cJSON_GetObjectItem(cJSON_GetObjectItem(request, "table"), "columnFamilies"),
+                     &families, st))
         return st->code;
     snprintf(name, sizeof(name), "%.380s/tables/%.100s", instance, id);
-    cJSON *table = new_table(name, request, now);
+    cJSON *table = new_table(name, request, families, now);
     pthread_mutex_lock(&admin->lock);
     insert_table(admin, project, instance, table, st);
     pthread_mutex_unlock(&admin->lock);

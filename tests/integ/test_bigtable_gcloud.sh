@@ -28,6 +28,9 @@ TABLE="$INST/tables/orders"
 EAST_KEY="$P/locations/us-east1/keyRings/r/cryptoKeys/k"
 WEST_KEY="$P/locations/us-west1/keyRings/r/cryptoKeys/k"
 b64() { printf %s "$1" | base64 -w0; }
+# the row keys of a ReadRows stream (the chunks that start a row), comma-separated
+ROWS='[.[].chunks[] | .rowKey // empty] | join(",")'
+CHUNKS='[.[].chunks[]]'
 key_checks() { api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'; expect_status 200; }
 
 section "KMS keys: one per region (us-east1, us-west1)"
@@ -186,28 +189,34 @@ section "data plane over REST: mutateRow, readRows"
 K1=$(b64 row-1) K2=$(b64 row-2) K3=$(b64 row-3) Q=$(b64 qual)
 for k in row-1 row-2 row-3; do
     api POST "$BIGTABLE_URL/v2/$TABLE:mutateRow" \
-        "{\"rowKey\":\"$(b64 $k)\",\"mutations\":[{\"setCell\":{\"familyName\":\"cf1\",\"columnQualifier\":\"$Q\",\"timestampMicros\":\"-1\",\"value\":\"$(b64 "value of $k BTMARKER_7c1d")\"}},{\"setCell\":{\"familyName\":\"cf2\",\"columnQualifier\":\"$Q\",\"timestampMicros\":\"2000\",\"value\":\"$(b64 v2)\"}}]}"
+        "{\"rowKey\":\"$(b64 $k)\",\"mutations\":[{\"setCell\":{\"familyName\":\"cf1\",\"columnQualifier\":\"$Q\",\"timestampMicros\":\"-1\",\"value\":\"$(b64 "value of $k BTMARKER_7c1d")\"}},{\"setCell\":{\"familyName\":\"cf2\",\"columnQualifier\":\"$Q\",\"timestampMicros\":\"-1\",\"value\":\"$(b64 v2)\"}},{\"setCell\":{\"familyName\":\"cf2\",\"columnQualifier\":\"$Q\",\"timestampMicros\":\"2000\",\"value\":\"$(b64 expired)\"}}]}"
     expect_status 200
 done
 api POST "$BIGTABLE_URL/v2/$TABLE:readRows" '{}'
 expect_status 200
-expect_json 'length' 3
-expect_json '[.[].chunks[0].rowKey] | join(",")' "$K1,$K2,$K3"
-expect_json '.[0].chunks | length' 2
-expect_json '.[0].chunks[0].familyName' cf1
-expect_json '.[0].chunks[0].value' "$(b64 "value of row-1 BTMARKER_7c1d")"
-expect_json '.[0].chunks[1] | [.familyName, .timestampMicros, .commitRow] | join(",")' "cf2,2000,true"
-expect_json '.[0].chunks[1].rowKey' null # the row key is on the row's first chunk only
+expect_json "$ROWS" "$K1,$K2,$K3"
+expect_json "$CHUNKS | length" 6 # cf2's cell of 1970 is past its maxAge (5 days): GC hides it
+expect_json "$CHUNKS | .[0].familyName" cf1
+expect_json "$CHUNKS | .[0].value" "$(b64 "value of row-1 BTMARKER_7c1d")"
+expect_json "$CHUNKS | .[1] | [.familyName, .value, .commitRow] | join(\",\")" "cf2,$(b64 v2),true"
+expect_json "$CHUNKS | .[1].rowKey" null # the row key is on the row's first chunk only
 api POST "$BIGTABLE_URL/v2/$TABLE:readRows" "{\"rows\":{\"rowKeys\":[\"$K3\",\"$K1\"]}}"
-expect_json '[.[].chunks[0].rowKey] | join(",")' "$K1,$K3"
+expect_json "$ROWS" "$K1,$K3"
 api POST "$BIGTABLE_URL/v2/$TABLE:readRows" "{\"rows\":{\"rowRanges\":[{\"startKeyOpen\":\"$K1\",\"endKeyClosed\":\"$K3\"}]}}"
-expect_json '[.[].chunks[0].rowKey] | join(",")' "$K2,$K3"
+expect_json "$ROWS" "$K2,$K3"
 api POST "$BIGTABLE_URL/v2/$TABLE:readRows" "{\"rows\":{\"rowRanges\":[{\"startKeyClosed\":\"$K1\",\"endKeyOpen\":\"$K3\"}]}}"
-expect_json '[.[].chunks[0].rowKey] | join(",")' "$K1,$K2"
+expect_json "$ROWS" "$K1,$K2"
 api POST "$BIGTABLE_URL/v2/$TABLE:readRows" '{"rowsLimit":"2","reversed":true}'
-expect_json '[.[].chunks[0].rowKey] | join(",")' "$K3,$K2"
-api POST "$BIGTABLE_URL/v2/$TABLE:readRows" '{"filter":{"passAllFilter":true}}'
-expect_error_json 501 UNIMPLEMENTED
+expect_json "$ROWS" "$K3,$K2"
+api POST "$BIGTABLE_URL/v2/$TABLE:readRows" '{"filter":{"familyNameRegexFilter":"cf2"}}'
+expect_json "$CHUNKS | map(.familyName // empty) | unique | join(\",\")" cf2
+api POST "$BIGTABLE_URL/v2/$TABLE:readRows" \
+    "{\"rowsLimit\":\"1\",\"filter\":{\"chain\":{\"filters\":[{\"rowKeyRegexFilter\":\"$(b64 'row-[23]')\"},{\"cellsPerRowLimitFilter\":1},{\"stripValueTransformer\":true}]}}}"
+expect_json "$ROWS" "$K2"
+expect_json "$CHUNKS | length" 1
+expect_json "$CHUNKS | .[0].value" null # stripped
+api POST "$BIGTABLE_URL/v2/$TABLE:readRows" '{"filter":{"rowKeyRegexFilter":"KA=="}}'
+expect_error_json 400 INVALID_ARGUMENT # "(": not a regular expression
 api POST "$BIGTABLE_URL/v2/$TABLE:mutateRow" "{\"rowKey\":\"$K1\",\"mutations\":[{\"setCell\":{\"familyName\":\"nope\",\"value\":\"$Q\"}}]}"
 expect_error_json 404 NOT_FOUND
 api POST "$BIGTABLE_URL/v2/$TABLE:mutateRow" "{\"rowKey\":\"$K1\",\"mutations\":[{\"setCell\":{\"familyName\":\"cf1\",\"timestampMicros\":\"1500\",\"value\":\"$Q\"}}]}"
@@ -222,10 +231,13 @@ api POST "$BIGTABLE_URL/v2/$TABLE:mutateRows" \
 expect_status 200
 expect_json '.[0].entries | map(.status.code // 0) | join(",")' "0,5"
 api POST "$BIGTABLE_URL/v2/$TABLE:readRows" "{\"rows\":{\"rowKeys\":[\"$K2\"]}}"
-expect_json '.[0].chunks | length' 1
+expect_json "$CHUNKS | length" 1
 api POST "$BIGTABLE_URL/v2/$TABLE:checkAndMutateRow" \
     "{\"rowKey\":\"$(b64 absent)\",\"trueMutations\":[{\"deleteFromRow\":{}}],\"falseMutations\":[{\"setCell\":{\"familyName\":\"cf3\",\"columnQualifier\":\"$Q\",\"timestampMicros\":\"-1\",\"value\":\"$(b64 created)\"}}]}"
 expect_json .predicateMatched false
+api POST "$BIGTABLE_URL/v2/$TABLE:checkAndMutateRow" \
+    "{\"rowKey\":\"$(b64 absent)\",\"predicateFilter\":{\"familyNameRegexFilter\":\"cf1\"},\"trueMutations\":[{\"deleteFromRow\":{}}]}"
+expect_json .predicateMatched false # the row has a cf3 cell only
 api POST "$BIGTABLE_URL/v2/$TABLE:checkAndMutateRow" \
     "{\"rowKey\":\"$(b64 absent)\",\"trueMutations\":[{\"deleteFromRow\":{}}]}"
 expect_json .predicateMatched true
@@ -311,7 +323,7 @@ section "dropRowRange, modifyColumnFamilies, delete (the replicas are shredded)"
 api POST "$BIGTABLE_URL/v2/$TABLE:dropRowRange" "{\"rowKeyPrefix\":\"$(b64 row-)\"}"
 expect_status 200
 api POST "$BIGTABLE_URL/v2/$TABLE:readRows" '{}'
-expect_json '[.[].chunks[0].rowKey] | join(",")' "$(b64 counter),$(b64 replicated)"
+expect_json "$ROWS" "$(b64 counter),$(b64 replicated)"
 api POST "$BIGTABLE_URL/v2/$TABLE:modifyColumnFamilies" '{"modifications":[{"id":"cf3","drop":true},{"id":"cf4","create":{"gcRule":{"maxNumVersions":2}}}]}'
 expect_status 200
 expect_json '.columnFamilies | keys | join(",")' "cf1,cf2,cf4"
