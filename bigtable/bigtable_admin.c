@@ -8,6 +8,7 @@
 
 #include "bigtable_errors.h"
 #include "bigtable_store.h"
+#include "em_iam.h"
 #include "em_json.h"
 #include "em_names.h"
 #include "em_store.h"
@@ -408,6 +409,26 @@ static void derive_cluster_state(struct bt_admin *admin, cJSON *cluster)
     cJSON_Delete(tables);
 }
 
+enum em_code bt_check_no_disabled_cluster(struct bt_admin *admin, const char *instance,
+                                          const char *action, struct em_status *st)
+{
+    cJSON *clusters = NULL;
+    if (!admin->replicas ||
+        bt_store_list(admin->store, BT_KIND_CLUSTER, instance, false, &clusters, st))
+        return st->code;
+    cJSON *c;
+    cJSON_ArrayForEach(c, clusters)
+    {
+        derive_cluster_state(admin, c);
+        if (strcmp(em_json_string(c, "state"), "DISABLED") == 0) {
+            BT_ERR_CLUSTER_DISABLED(st, action, em_json_string(c, "name"));
+            break;
+        }
+    }
+    cJSON_Delete(clusters);
+    return st->code;
+}
+
 /* --- instances --- */
 
 static enum em_code check_display_name(const char *display_name, struct em_status *st)
@@ -704,7 +725,8 @@ enum em_code bt_instance_delete(struct bt_admin *admin, const char *name, struct
     pthread_mutex_lock(&admin->lock);
     if (!bt_load(admin, name, BT_KIND_INSTANCE, "Instance", &inst, st)) {
         shred_instance_replicas(admin, name);
-        bt_store_delete_instance(admin->store, name, st);
+        if (!bt_store_delete_instance(admin->store, name, st))
+            em_iam_delete_under(admin->store, name, st); /* its and its tables' policies */
     }
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(inst);
@@ -747,7 +769,8 @@ enum em_code bt_cluster_create(struct bt_admin *admin, const char *instance, con
         else if (cJSON_GetArraySize(clusters) >= BT_MAX_CLUSTERS)
             EM_FAIL(st, EM_FAILED_PRECONDITION, "An instance has at most %d clusters.",
                     BT_MAX_CLUSTERS);
-        else if (!protect_cluster_replicas(admin, instance, created, st) &&
+        else if (!bt_check_no_disabled_cluster(admin, instance, "create a cluster", st) &&
+                 !protect_cluster_replicas(admin, instance, created, st) &&
                  bt_save(admin, created, BT_KIND_CLUSTER, instance, false, st))
             shred_cluster_replicas(admin, instance, id);
     }
@@ -894,7 +917,8 @@ enum em_code bt_cluster_delete(struct bt_admin *admin, const char *name, struct 
                     "The cluster %.300s is the last cluster of its instance: delete the "
                     "instance instead.",
                     name);
-        else if (!bt_store_delete(admin->store, name, st))
+        else if (!bt_check_no_disabled_cluster(admin, instance, "delete a cluster", st) &&
+                 !bt_store_delete(admin->store, name, st))
             shred_cluster_replicas(admin, instance, bt_last_id(name));
     }
     pthread_mutex_unlock(&admin->lock);

@@ -13,7 +13,10 @@
  * Cluster state, as Google reports it:
  *   CREATING --operation done--> READY <--key usable again-- DISABLED
  *                                  \--a replica's key found INACCESSIBLE--/
- * DISABLED is derived on every read from the CMEK states of the cluster's replicas.
+ * DISABLED is derived on every read from the CMEK states of the cluster's replicas. While
+ * a cluster of the instance is DISABLED, creating or deleting a cluster, creating a table
+ * and modifying column families are refused (FAILED_PRECONDITION), as Google does;
+ * deleting an instance or a table is allowed.
  *
  * Long-running methods are split in two, as in spanner_admin: the first half checks the
  * request and records the resource at once (state CREATING); the operation's work then

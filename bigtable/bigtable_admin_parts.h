@@ -35,6 +35,11 @@ const char *bt_last_id(const char *name);
 /* The cluster's key (encryptionConfig.kmsKeyName), or NULL. */
 const char *bt_cluster_key(const cJSON *cluster);
 
+/* FAILED_PRECONDITION naming action when a cluster of the instance is DISABLED (a
+ * replica's key refused), as Google refuses some admin calls then; under the lock. */
+enum em_code bt_check_no_disabled_cluster(struct bt_admin *admin, const char *instance,
+                                          const char *action, struct em_status *st);
+
 /* Records in a table's stored JSON when its replica in a cluster was protected (its
  * encryption status reads UNKNOWN until a key check after that). */
 void bt_stamp_protection(struct bt_admin *admin, cJSON *table, const char *cluster_id,

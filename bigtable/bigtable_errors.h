@@ -26,4 +26,12 @@
             "not usable by the Bigtable service agent.",                                           \
             (cluster))
 
+/* An admin call Google refuses while a cluster of the instance is disabled by its key
+ * (seed 003: create or delete a cluster, create a table, modify column families). */
+#define BT_ERR_CLUSTER_DISABLED(st, action, cluster)                                               \
+    EM_FAIL((st), EM_FAILED_PRECONDITION,                                                          \
+            "Cannot %s while the cluster %.300s is disabled: its Cloud KMS key is not usable. "    \
+            "Restore access to the key, or delete the instance, table or backup instead.",         \
+            (action), (cluster))
+
 #endif

@@ -301,7 +301,8 @@ static enum em_code insert_table(struct bt_admin *admin, const char *project, co
         !bt_store_list(admin->store, BT_KIND_CLUSTER, instance, false, &clusters, st)) {
         if (existing)
             BT_ERR_EXISTS(st, "Table", name);
-        else if (!protect_table_replicas(admin, project, table, clusters, st) &&
+        else if (!bt_check_no_disabled_cluster(admin, instance, "create a table", st) &&
+                 !protect_table_replicas(admin, project, table, clusters, st) &&
                  bt_save(admin, table, BT_KIND_TABLE, instance, false, st))
             shred_table_replicas(admin, name, instance);
     }
@@ -431,7 +432,8 @@ enum em_code bt_table_modify_families(struct bt_admin *admin, const char *name,
     bt_instance_of(name, instance);
     *dropped = cJSON_CreateArray();
     pthread_mutex_lock(&admin->lock);
-    if (!bt_load(admin, name, BT_KIND_TABLE, "Table", &stored, st)) {
+    if (!bt_load(admin, name, BT_KIND_TABLE, "Table", &stored, st) &&
+        !bt_check_no_disabled_cluster(admin, instance, "modify column families", st)) {
         cJSON *families = cJSON_GetObjectItem(stored, "columnFamilies");
         if (!families)
             families = cJSON_AddObjectToObject(stored, "columnFamilies");

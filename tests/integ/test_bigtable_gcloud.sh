@@ -7,7 +7,8 @@
 # column families and views (ENCRYPTION_VIEW: UNKNOWN until the first key check), app
 # profiles with single- and multi-cluster routing, cells written and read over REST and
 # replicated to both clusters, no plaintext on disk, a disabled key making its cluster
-# DISABLED (multi-cluster routing fails over, single-cluster routing fails), re-enabling,
+# DISABLED (multi-cluster routing fails over, single-cluster routing fails, creating a
+# table or a cluster and modifying column families are refused), re-enabling,
 # and everything surviving a restart.
 source "$(dirname "$0")/lib.sh"
 
@@ -290,6 +291,14 @@ expect_error_json 400 FAILED_PRECONDITION
 expect_contains "$BODY" "clusters/east-c1" "the error names the disabled cluster"
 api POST "$BIGTABLE_URL/v2/$TABLE:mutateRow" \
     "{\"appProfileId\":\"east-only\",\"rowKey\":\"$K1\",\"mutations\":[{\"deleteFromRow\":{}}]}"
+expect_error_json 400 FAILED_PRECONDITION
+api POST "$BIGTABLE_URL/v2/$INST/tables" '{"tableId":"while-disabled"}'
+expect_error_json 400 FAILED_PRECONDITION
+expect_contains "$BODY" "Cannot create a table while the cluster $INST/clusters/east-c1 is disabled" \
+    "creating a table is refused while a cluster is disabled"
+api POST "$BIGTABLE_URL/v2/$TABLE:modifyColumnFamilies" '{"modifications":[{"id":"cf9","create":{}}]}'
+expect_error_json 400 FAILED_PRECONDITION
+api POST "$BIGTABLE_URL/v2/$INST/clusters?clusterId=third-c3" "{\"location\":\"$P/locations/us-central1-b\",\"serveNodes\":1}"
 expect_error_json 400 FAILED_PRECONDITION
 api GET "$BIGTABLE_URL/v2/$TABLE?view=ENCRYPTION_VIEW"
 expect_json '.clusterStates["east-c1"].encryptionInfo[0].encryptionStatus.code' 9
