@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "bigtable/bigtable_admin.h"
+#include "em_iam.h"
 #include "em_json.h"
 #include "unit_util.h"
 
@@ -33,7 +34,10 @@ static int setup(void **state)
 {
     static struct fixture f;
     struct em_status st = {0};
-    if (unit_dir_open(&f.dir) || bt_admin_open(f.dir.store, NULL, &f.admin, &st))
+    /* IAM's tables, as the service runtime opens them: deleting an instance deletes its
+     * policies */
+    if (unit_dir_open(&f.dir) || em_iam_open(f.dir.store, &st) ||
+        bt_admin_open(f.dir.store, NULL, &f.admin, &st))
         return -1;
     *state = &f;
     return 0;
