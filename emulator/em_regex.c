@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_GROUP_DEPTH 250 /* PCRE2's own limit on nested parentheses */
+
 struct em_regex {
     pcre2_code *code;
 };
@@ -22,6 +24,13 @@ struct scan {
     char *out;
     size_t out_len;
     struct em_status *st;
+    /* RE2's limit on nested counted repetitions: the product of the counts of {n,m}
+     * nested inside each other may not pass 1000. repeat[d] is the largest product inside
+     * the group open at depth d (0: the whole pattern); closed is the product inside the
+     * group that the last token closed, 0 when the last token was not a ')'. */
+    long repeat[MAX_GROUP_DEPTH + 1];
+    int depth;
+    long closed;
 };
 
 static void put(struct scan *s, const char *text, size_t n)
@@ -160,6 +169,26 @@ static enum em_code scan_class(struct scan *s)
     return EM_OK;
 }
 
+static enum em_code group_open(struct scan *s, size_t at)
+{
+    if (s->depth == MAX_GROUP_DEPTH)
+        return refuse(s, "parentheses are nested too deeply", at, 1);
+    s->repeat[++s->depth] = 1;
+    return EM_OK;
+}
+
+/* A ')': the group's largest repetition product also counts in its parent; returned for a
+ * counted repetition that may follow. An unmatched ')' is left for PCRE2 to report. */
+static long group_close(struct scan *s)
+{
+    if (s->depth == 0)
+        return 0;
+    long inner = s->repeat[s->depth--];
+    if (inner > s->repeat[s->depth])
+        s->repeat[s->depth] = inner;
+    return inner;
+}
+
 /* "(?" at s->pos: RE2 has (?:, (?flags), (?flags:, (?P<name> and (?<name>. */
 static enum em_code scan_group_open(struct scan *s)
 {
@@ -176,9 +205,14 @@ static enum em_code scan_group_open(struct scan *s)
         if (i >= s->len || (s->in[i] != ':' && s->in[i] != ')'))
             return refuse(s, "invalid or unsupported Perl syntax", start, i + 1 - start);
     }
+    if (s->in[i] == ')') { /* (?i): flags for the rest of the group, no group opened */
+        put(s, (const char *)s->in + start, i + 1 - start);
+        s->pos = i + 1;
+        return EM_OK;
+    }
     put(s, (const char *)s->in + start, i - start);
     s->pos = i;
-    return EM_OK;
+    return group_open(s, start);
 }
 
 /* Reads a decimal number of at most 9 digits at *i; -1 if there is none. */
@@ -218,6 +252,11 @@ static enum em_code scan_brace(struct scan *s, bool *quantified)
     }
     if (lo < 0 || hi < 0 || lo > EM_REGEX_MAX_REPEAT || hi > EM_REGEX_MAX_REPEAT || hi < lo)
         return refuse(s, "bad repetition operator", s->pos, i + 1 - s->pos);
+    long inner = s->closed ? s->closed : 1, product = hi > 0 ? hi * inner : inner;
+    if (product > EM_REGEX_MAX_REPEAT)
+        return refuse(s, "bad repetition operator", s->pos, i + 1 - s->pos);
+    if (product > s->repeat[s->depth])
+        s->repeat[s->depth] = product;
     put(s, (const char *)s->in + s->pos, i + 1 - s->pos);
     s->pos = i + 1;
     *quantified = true;
@@ -240,6 +279,7 @@ static enum em_code scan_one(struct scan *s)
     size_t at = s->pos;
     bool quantified = false;
     enum em_code rc = EM_OK;
+    long closed = 0; /* the next token's s->closed (scan_brace reads this one's) */
     if (c == '\\')
         rc = scan_escape(s, false);
     else if (c == '[')
@@ -250,13 +290,22 @@ static enum em_code scan_one(struct scan *s)
         rc = refuse(s, "missing argument to repetition operator", at, 2);
     else if (c == '{')
         rc = scan_brace(s, &quantified);
-    else {
+    else if (c == '(') {
+        put_byte(s, c);
+        s->pos++;
+        rc = group_open(s, at);
+    } else if (c == ')') {
+        put_byte(s, c);
+        s->pos++;
+        closed = group_close(s);
+    } else {
         put_byte(s, c);
         s->pos++;
         quantified = c == '*' || c == '+' || c == '?';
     }
     if (rc == EM_OK && quantified)
         rc = scan_after_quantifier(s, at);
+    s->closed = closed;
     return rc;
 }
 

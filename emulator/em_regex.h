@@ -7,12 +7,13 @@
  * and PCRE2 would accept: backreferences (\1, \k<n>, (?P=n)), lookaround ((?=, (?!, (?<=,
  * (?<!), atomic groups and possessive quantifiers ((?>, *+), recursion and conditionals,
  * (*VERBS), inline flags other than i m s U, escapes RE2 lacks (\Z \G \R \X \K \h \e ...)
- * and counted repetitions above 1000. It rewrites the two places where the syntaxes mean
- * different things: RE2's \C (any byte) and RE2's octal escapes (\012) become \x{..}, and a
- * literal '{' is escaped. The result is compiled in PCRE2's 8-bit, non-UTF mode (RE2's
- * Latin-1 mode: one byte is one character, `.` does not match \n, `$` only at the end) and
- * matched with PCRE2's DFA matcher, which like RE2 does not backtrack, so matching time
- * stays linear in the text whatever the pattern.
+ * and counted repetitions above 1000, nested ones included (their counts multiply, as RE2
+ * checks). It rewrites where the syntaxes mean different things: RE2's \C (any byte)
+ * becomes (?s:.), RE2's octal escapes (\012) become \x{..}, and a literal '{' is escaped.
+ * The result is compiled in PCRE2's 8-bit, non-UTF mode (RE2's Latin-1 mode: one byte is
+ * one character, `.` does not match \n, `$` only at the end) and matched with PCRE2's DFA
+ * matcher, which like RE2 does not backtrack, so matching time stays linear in the text
+ * whatever the pattern.
  *
  * Patterns and texts are byte strings: NUL and bytes >= 0x80 are ordinary characters.
  */

@@ -45,7 +45,10 @@ static const struct match_case match_cases[] = {
     {"[[:digit:]]{3}", 0, "123", 0, true},
     {"[]a]+", 0, "]a]", 0, true},
     {"a{2,3}", 0, "aaaa", 0, false},
-    {"a{,2}", 0, "a{,2}", 0, true}, /* not a repetition in RE2: literal */
+    {"a{,2}", 0, "a{,2}", 0, true},           /* not a repetition in RE2: literal */
+    {"((a{10}){10}b){10}", 0, "a", 0, false}, /* a product of exactly 1000 is allowed */
+    {"(a{1000})*(b{1000})", 0, "", 0, false},
+    {"(?i)(a){2}", 0, "AA", 0, true},
     {"x{", 0, "x{", 0, true},
     {"\\Q.*\\E", 0, ".*", 0, true},
     {"\\Q.*\\E", 0, "ab", 0, false},
@@ -131,6 +134,9 @@ static const struct {
     {"[\\C]", "invalid escape sequence: \\C"},
     {"a{1001}", "bad repetition operator: {1001}"},
     {"a{2,1}", "bad repetition operator: {2,1}"},
+    {"(a{1000}){2}", "bad repetition operator: {2}"}, /* nested counts multiply past 1000 */
+    {"((a{10}){10}b){11}", "bad repetition operator: {11}"},
+    {"(?:(?i)(a{100})){11}", "bad repetition operator: {11}"},
     {"a\\", "trailing \\"},
     {"[abc", "missing closing ]"},
     {"(ab", NULL}, /* PCRE2's own wording: only the code is checked */
