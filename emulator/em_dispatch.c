@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *em_call_var(const struct em_call *call, const char *name)
 {
@@ -101,11 +102,12 @@ enum em_code em_call_query_bool(struct em_call *call, const char *key, bool *out
     *out = false;
     if (!text)
         return EM_OK;
-    if (!*text || !strcmp(text, "true") || !strcmp(text, "1")) {
+    /* any case: gcloud writes Python's True and False (ignoreWarnings=False) */
+    if (!*text || !strcasecmp(text, "true") || !strcmp(text, "1")) {
         *out = true;
         return EM_OK;
     }
-    if (!strcmp(text, "false") || !strcmp(text, "0"))
+    if (!strcasecmp(text, "false") || !strcmp(text, "0"))
         return EM_OK;
     char field[64];
     query_field_name(key, field, sizeof(field));

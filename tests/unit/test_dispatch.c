@@ -786,14 +786,15 @@ static void test_query_bool(void **state)
     with_query(f, "allowMissing", NULL); /* "?allowMissing" alone */
     assert_int_equal(em_call_query_bool(call, "allowMissing", &b), EM_OK);
     assert_true(b);
-    const char *yes[] = {"", "true", "1"}, *no[] = {"false", "0"};
-    for (int i = 0; i < 3; i++) {
+    /* gcloud writes Python's True and False */
+    const char *yes[] = {"", "true", "1", "True", "TRUE"}, *no[] = {"false", "0", "False"};
+    for (int i = 0; i < 5; i++) {
         call->query[0].value = yes[i];
         b = false;
         assert_int_equal(em_call_query_bool(call, "allowMissing", &b), EM_OK);
         assert_true(b);
     }
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         call->query[0].value = no[i];
         b = true;
         assert_int_equal(em_call_query_bool(call, "allowMissing", &b), EM_OK);
@@ -803,7 +804,7 @@ static void test_query_bool(void **state)
     assert_int_equal(em_call_query_bool(call, "allowMissing", &b), EM_INVALID_ARGUMENT);
     assert_string_equal(call->status.message,
                         "Invalid value at 'allow_missing' (TYPE_BOOL), \"yes\"");
-    call->query[0].value = "TRUE";
+    call->query[0].value = "truex";
     assert_int_equal(em_call_query_bool(call, "allowMissing", &b), EM_INVALID_ARGUMENT);
 }
 

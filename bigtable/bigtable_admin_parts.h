@@ -1,0 +1,48 @@
+/*
+ * bigtable_admin_parts.h: what bigtable_admin.c (instances, clusters, app profiles) and
+ * bigtable_tables.c (tables) share inside the admin domain. Not for other files.
+ */
+#ifndef BIGTABLE_ADMIN_PARTS_H
+#define BIGTABLE_ADMIN_PARTS_H
+
+#include "bigtable_admin.h"
+
+#include <pthread.h>
+
+struct bt_admin {
+    struct em_store *store;
+    struct bt_replicas *replicas; /* NULL: no replicas (unit tests) */
+    pthread_mutex_t lock;
+};
+
+/* The stored resource of a kind (BT_KIND_*), NOT_FOUND naming what ("Table") otherwise. */
+enum em_code bt_load(struct bt_admin *admin, const char *name, const char *kind, const char *what,
+                     cJSON **out, struct em_status *st);
+/* Stores a resource (its "name" member) of the instance. */
+enum em_code bt_save(struct bt_admin *admin, const cJSON *resource, const char *kind,
+                     const char *instance, bool replace, struct em_status *st);
+/* The instance part ("projects/p/instances/i") of a resource name; false when absent. */
+bool bt_instance_of(const char *name, char out[BT_NAME_MAX]);
+/* The project ID of a name, checked (INVALID_ARGUMENT otherwise). */
+enum em_code bt_project_of(const char *name, char project[64], struct em_status *st);
+/* Checks "projects/p/instances/i[/<collection>/<id>]": INVALID_ARGUMENT naming what. */
+enum em_code bt_check_name(const char *name, const char *collection, const char *what,
+                           struct em_status *st);
+/* Removes the private members (names starting with '_') of a resource, in place. */
+void bt_strip_private(cJSON *resource);
+/* The id after the last '/'. */
+const char *bt_last_id(const char *name);
+/* The cluster's key (encryptionConfig.kmsKeyName), or NULL. */
+const char *bt_cluster_key(const cJSON *cluster);
+
+/* FAILED_PRECONDITION naming action when a cluster of the instance is DISABLED (a
+ * replica's key refused), as Google refuses some admin calls then; under the lock. */
+enum em_code bt_check_no_disabled_cluster(struct bt_admin *admin, const char *instance,
+                                          const char *action, struct em_status *st);
+
+/* Records in a table's stored JSON when its replica in a cluster was protected (its
+ * encryption status reads UNKNOWN until a key check after that). */
+void bt_stamp_protection(struct bt_admin *admin, cJSON *table, const char *cluster_id,
+                         const char *replica);
+
+#endif

@@ -1,0 +1,448 @@
+/*
+ * bigtable_cells: the SQL of a replica's data file (see bigtable_cells.h).
+ */
+#include "bigtable_cells.h"
+
+#include "em_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const bt_cells_migrations[] = {
+    "CREATE TABLE cells ("
+    " row BLOB NOT NULL,"
+    " family TEXT NOT NULL,"
+    " qualifier BLOB NOT NULL,"
+    " ts INTEGER NOT NULL,"
+    " value BLOB NOT NULL,"
+    " PRIMARY KEY (row, family, qualifier, ts)) WITHOUT ROWID;",
+};
+
+static enum em_code cells_opened(struct em_store *store, void *arg, void **state,
+                                 struct em_status *st)
+{
+    (void)arg;
+    *state = NULL;
+    return em_store_migrate(store, "bigtable_cells", bt_cells_migrations,
+                            (int)(sizeof(bt_cells_migrations) / sizeof(bt_cells_migrations[0])),
+                            st);
+}
+
+const struct em_datastore_hooks bt_cells_hooks = {.opened = cells_opened};
+
+static void bind_bytes(sqlite3_stmt *stmt, int index, struct bt_bytes b)
+{
+    /* a zero-length blob, not NULL: an empty qualifier is a qualifier */
+    sqlite3_bind_blob(stmt, index, b.len ? (const void *)b.data : "", (int)b.len, SQLITE_STATIC);
+}
+
+/* --- mutations --- */
+
+static enum em_code apply_one(struct em_store *store, struct bt_bytes key,
+                              const struct bt_mutation *m, struct em_status *st)
+{
+    static const char *const sql[] = {
+        [BT_MUT_SET_CELL] = "INSERT OR REPLACE INTO cells(row, family, qualifier, ts, value) "
+                            "VALUES(?1, ?2, ?3, ?4, ?5)",
+        [BT_MUT_DELETE_FROM_COLUMN] = "DELETE FROM cells WHERE row = ?1 AND family = ?2 AND "
+                                      "qualifier = ?3 AND ts >= ?4 AND ts < ?6",
+        [BT_MUT_DELETE_FROM_FAMILY] = "DELETE FROM cells WHERE row = ?1 AND family = ?2",
+        [BT_MUT_DELETE_FROM_ROW] = "DELETE FROM cells WHERE row = ?1",
+    };
+    sqlite3_stmt *stmt = em_store_stmt(store, sql[m->kind], st);
+    if (!stmt)
+        return st->code;
+    bind_bytes(stmt, 1, key);
+    if (m->kind != BT_MUT_DELETE_FROM_ROW)
+        em_bind_text(stmt, 2, m->family);
+    if (m->kind == BT_MUT_SET_CELL || m->kind == BT_MUT_DELETE_FROM_COLUMN)
+        bind_bytes(stmt, 3, m->qualifier);
+    if (m->kind == BT_MUT_SET_CELL) {
+        sqlite3_bind_int64(stmt, 4, m->timestamp_micros);
+        bind_bytes(stmt, 5, m->value);
+    }
+    if (m->kind == BT_MUT_DELETE_FROM_COLUMN) {
+        sqlite3_bind_int64(stmt, 4, m->start_micros);
+        sqlite3_bind_int64(stmt, 6, m->end_micros > 0 ? m->end_micros : INT64_MAX);
+    }
+    enum em_code rc = em_stmt_run(stmt, st);
+    em_stmt_done(stmt);
+    return rc;
+}
+
+struct mutate_job {
+    const struct bt_row_mutations *rows;
+    size_t count;
+};
+
+static enum em_code job_mutate(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct mutate_job *job = arg;
+    struct em_store *store = em_datafile_store(file);
+    for (size_t r = 0; r < job->count; r++)
+        for (size_t i = 0; i < job->rows[r].mutations->n; i++)
+            if (apply_one(store, job->rows[r].key, &job->rows[r].mutations->items[i], st))
+                return st->code;
+    return EM_OK;
+}
+
+enum em_code bt_cells_mutate(struct em_datafile *file, const struct bt_row_mutations *rows,
+                             size_t count, struct em_status *st)
+{
+    struct mutate_job job = {rows, count};
+    return em_datafile_run(file, job_mutate, &job, st);
+}
+
+/* --- row sets --- */
+
+static int compare(struct bt_bytes a, struct bt_bytes b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.data, b.data, n) : 0;
+    if (c)
+        return c;
+    return a.len < b.len ? -1 : a.len > b.len ? 1 : 0;
+}
+
+static bool range_covers(const struct bt_row_range *r, struct bt_bytes key)
+{
+    if (r->has_start) {
+        int c = compare(key, r->start);
+        if (c < 0 || (c == 0 && r->start_open))
+            return false;
+    }
+    if (r->has_end) {
+        int c = compare(key, r->end);
+        if (c > 0 || (c == 0 && !r->end_closed))
+            return false;
+    }
+    return true;
+}
+
+bool bt_row_set_covers(const struct bt_row_set *set, struct bt_bytes key)
+{
+    if (set->key_count == 0 && set->range_count == 0)
+        return true;
+    for (size_t i = 0; i < set->key_count; i++)
+        if (compare(set->keys[i], key) == 0)
+            return true;
+    for (size_t i = 0; i < set->range_count; i++)
+        if (range_covers(&set->ranges[i], key))
+            return true;
+    return false;
+}
+
+/* --- reads --- */
+
+/* A row being collected: copies of its cells' bytes. */
+struct row_buf {
+    uint8_t *key;
+    size_t key_len;
+    struct bt_cell *cells;
+    size_t count, cap;
+};
+
+static void row_buf_clear(struct row_buf *b)
+{
+    for (size_t i = 0; i < b->count; i++) {
+        free((void *)b->cells[i].family.data);
+        free((void *)b->cells[i].qualifier.data);
+        free((void *)b->cells[i].value.data);
+    }
+    free(b->key);
+    b->key = NULL;
+    b->key_len = 0;
+    b->count = 0;
+}
+
+static uint8_t *copy_bytes(const void *data, size_t len)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    if (copy && len)
+        memcpy(copy, data, len);
+    return copy;
+}
+
+static bool row_buf_add(struct row_buf *b, sqlite3_stmt *row)
+{
+    if (b->count == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 16;
+        struct bt_cell *cells = realloc(b->cells, cap * sizeof(*cells));
+        if (!cells)
+            return false;
+        b->cells = cells;
+        b->cap = cap;
+    }
+    struct bt_cell *c = &b->cells[b->count];
+    size_t family_len = (size_t)sqlite3_column_bytes(row, 1);
+    size_t qualifier_len = (size_t)sqlite3_column_bytes(row, 2);
+    size_t value_len = (size_t)sqlite3_column_bytes(row, 4);
+    *c = (struct bt_cell){{copy_bytes(sqlite3_column_text(row, 1), family_len), family_len},
+                          {copy_bytes(sqlite3_column_blob(row, 2), qualifier_len), qualifier_len},
+                          sqlite3_column_int64(row, 3),
+                          {copy_bytes(sqlite3_column_blob(row, 4), value_len), value_len},
+                          NULL};
+    b->count++;
+    if (!c->family.data || !c->qualifier.data || !c->value.data)
+        return false;
+    return true;
+}
+
+struct read_job {
+    const struct bt_row_set *set;
+    bool reversed;
+    bt_row_fn fn;
+    void *arg;
+};
+
+/* Hands the collected row to the caller; true when the caller stops the scan. */
+static bool flush_row(struct read_job *job, struct row_buf *b)
+{
+    if (!b->key)
+        return false;
+    struct bt_row row = {{b->key, b->key_len}, b->cells, b->count};
+    bool stop = job->fn(job->arg, &row);
+    row_buf_clear(b);
+    return stop;
+}
+
+static enum em_code job_read(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct read_job *job = arg;
+    const char *sql = job->reversed ? "SELECT row, family, qualifier, ts, value FROM cells "
+                                      "ORDER BY row DESC, family, qualifier, ts DESC"
+                                    : "SELECT row, family, qualifier, ts, value FROM cells "
+                                      "ORDER BY row, family, qualifier, ts DESC";
+    sqlite3_stmt *stmt = em_store_stmt(em_datafile_store(file), sql, st);
+    if (!stmt)
+        return st->code;
+    struct row_buf b = {0};
+    bool stop = false, skipping = false;
+    job->fn(job->arg, NULL); /* a batch that failed runs its jobs again: start afresh */
+    int rc;
+    while (!stop && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct bt_bytes key = {sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0)};
+        bool same = b.key ? compare(key, (struct bt_bytes){b.key, b.key_len}) == 0 : false;
+        if (!same) {
+            stop = flush_row(job, &b);
+            if (stop)
+                break;
+            skipping = !bt_row_set_covers(job->set, key);
+            if (skipping)
+                continue;
+            if (!(b.key = copy_bytes(key.data, key.len))) {
+                EM_FAIL_OOM(st);
+                break;
+            }
+            b.key_len = key.len;
+        } else if (skipping) {
+            continue;
+        }
+        if (!row_buf_add(&b, stmt)) {
+            EM_FAIL_OOM(st);
+            break;
+        }
+    }
+    if (!st->code && !stop && rc != SQLITE_DONE)
+        em_store_error(sqlite3_db_handle(stmt), rc, st);
+    if (!st->code && !stop)
+        flush_row(job, &b);
+    row_buf_clear(&b);
+    free(b.cells);
+    em_stmt_done(stmt);
+    return st->code;
+}
+
+enum em_code bt_cells_read(struct em_datafile *file, const struct bt_row_set *set, bool reversed,
+                           bt_row_fn fn, void *arg, struct em_status *st)
+{
+    struct read_job job = {set, reversed, fn, arg};
+    return em_datafile_run(file, job_read, &job, st);
+}
+
+/* --- whole-table deletions --- */
+
+static enum em_code job_drop_family(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    sqlite3_stmt *stmt =
+        em_store_stmt(em_datafile_store(file), "DELETE FROM cells WHERE family = ?", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, arg);
+    enum em_code rc = em_stmt_run(stmt, st);
+    em_stmt_done(stmt);
+    return rc;
+}
+
+enum em_code bt_cells_drop_family(struct em_datafile *file, const char *family,
+                                  struct em_status *st)
+{
+    return em_datafile_run(file, job_drop_family, (void *)family, st);
+}
+
+struct drop_rows_job {
+    struct bt_bytes prefix;
+    bool all;
+};
+
+static enum em_code job_drop_rows(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct drop_rows_job *job = arg;
+    sqlite3_stmt *stmt =
+        em_store_stmt(em_datafile_store(file),
+                      "DELETE FROM cells WHERE ?2 OR (length(row) >= length(?1) AND "
+                      "substr(row, 1, length(?1)) = ?1)",
+                      st);
+    if (!stmt)
+        return st->code;
+    bind_bytes(stmt, 1, job->prefix);
+    sqlite3_bind_int(stmt, 2, job->all);
+    enum em_code rc = em_stmt_run(stmt, st);
+    em_stmt_done(stmt);
+    return rc;
+}
+
+enum em_code bt_cells_drop_rows(struct em_datafile *file, struct bt_bytes prefix, bool all,
+                                struct em_status *st)
+{
+    struct drop_rows_job job = {prefix, all};
+    return em_datafile_run(file, job_drop_rows, &job, st);
+}
+
+/* --- read-modify-write and check-and-mutate (one job each: atomic) --- */
+
+/* The newest cell of a column: *found false when there is none; the value copied. */
+static enum em_code newest_cell(struct em_store *store, struct bt_bytes key, const char *family,
+                                struct bt_bytes qualifier, bool *found, int64_t *ts,
+                                uint8_t **value, size_t *value_len, struct em_status *st)
+{
+    *found = false;
+    sqlite3_stmt *stmt = em_store_stmt(store,
+                                       "SELECT ts, value FROM cells WHERE row = ? AND family = ? "
+                                       "AND qualifier = ? ORDER BY ts DESC LIMIT 1",
+                                       st);
+    if (!stmt)
+        return st->code;
+    bind_bytes(stmt, 1, key);
+    em_bind_text(stmt, 2, family);
+    bind_bytes(stmt, 3, qualifier);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *found = true;
+        *ts = sqlite3_column_int64(stmt, 0);
+        *value_len = (size_t)sqlite3_column_bytes(stmt, 1);
+        if (!(*value = copy_bytes(sqlite3_column_blob(stmt, 1), *value_len)))
+            EM_FAIL_OOM(st);
+    } else if (rc != SQLITE_DONE) {
+        em_store_error(sqlite3_db_handle(stmt), rc, st);
+    }
+    em_stmt_done(stmt);
+    return st->code;
+}
+
+void bt_rmw_results_clear(struct bt_rmw_result *results, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(results[i].value);
+        results[i] = (struct bt_rmw_result){0};
+    }
+}
+
+struct rmw_job {
+    struct bt_bytes key;
+    const struct bt_rmw_rules *rules;
+    int64_t now;
+    struct bt_rmw_result *results;
+};
+
+static enum em_code job_rmw(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct rmw_job *job = arg;
+    struct em_store *store = em_datafile_store(file);
+    bt_rmw_results_clear(job->results, job->rules->n);
+    for (size_t i = 0; i < job->rules->n; i++) {
+        const struct bt_rmw_rule *rule = &job->rules->items[i];
+        bool found;
+        int64_t ts = 0;
+        uint8_t *old = NULL;
+        size_t old_len = 0;
+        struct bt_rmw_result *r = &job->results[i];
+        if (newest_cell(store, job->key, rule->family, rule->qualifier, &found, &ts, &old, &old_len,
+                        st))
+            return st->code;
+        struct bt_cell latest = {{0}, rule->qualifier, ts, {old, old_len}, NULL};
+        enum em_code rc = bt_rmw_apply(rule, found ? &latest : NULL, job->now, &r->value,
+                                       &r->value_len, &r->timestamp_micros, st);
+        free(old);
+        if (rc)
+            return rc;
+        struct bt_mutation m = {.kind = BT_MUT_SET_CELL,
+                                .family = rule->family,
+                                .qualifier = rule->qualifier,
+                                .timestamp_micros = r->timestamp_micros,
+                                .value = {r->value, r->value_len}};
+        if (apply_one(store, job->key, &m, st))
+            return st->code;
+    }
+    return EM_OK;
+}
+
+enum em_code bt_cells_read_modify_write(struct em_datafile *file, struct bt_bytes key,
+                                        const struct bt_rmw_rules *rules, int64_t now_micros,
+                                        struct bt_rmw_result *results, struct em_status *st)
+{
+    struct rmw_job job = {key, rules, now_micros, results};
+    memset(results, 0, rules->n * sizeof(*results));
+    if (em_datafile_run(file, job_rmw, &job, st))
+        bt_rmw_results_clear(results, rules->n);
+    return st->code;
+}
+
+struct check_job {
+    struct bt_bytes key;
+    bt_predicate_fn predicate;
+    void *arg;
+    const struct bt_row_mutations *if_true, *if_false;
+    bool *matched;
+    bool decided;
+};
+
+/* The row callback of check-and-mutate's read: decides the predicate. */
+static bool decide(void *arg, const struct bt_row *row)
+{
+    struct check_job *job = arg;
+    if (!row) {
+        job->decided = false;
+        return false;
+    }
+    *job->matched = job->predicate(job->arg, row);
+    job->decided = true;
+    return true;
+}
+
+static enum em_code job_check_and_mutate(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct check_job *job = arg;
+    struct bt_row_set set = {&job->key, 1, NULL, 0};
+    struct read_job read = {&set, false, decide, job};
+    if (job_read(file, &read, st))
+        return st->code;
+    if (!job->decided) { /* no cell: the predicate sees an empty row */
+        struct bt_row empty = {job->key, NULL, 0};
+        *job->matched = job->predicate(job->arg, &empty);
+    }
+    const struct bt_row_mutations *side = *job->matched ? job->if_true : job->if_false;
+    struct mutate_job mutate = {side, side && side->mutations ? 1 : 0};
+    return job_mutate(file, &mutate, st);
+}
+
+enum em_code bt_cells_check_and_mutate(struct em_datafile *file, struct bt_bytes key,
+                                       bt_predicate_fn predicate, void *arg,
+                                       const struct bt_row_mutations *if_true,
+                                       const struct bt_row_mutations *if_false, bool *matched,
+                                       struct em_status *st)
+{
+    struct check_job job = {key, predicate, arg, if_true, if_false, matched, false};
+    *matched = false;
+    return em_datafile_run(file, job_check_and_mutate, &job, st);
+}

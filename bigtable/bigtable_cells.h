@@ -1,0 +1,98 @@
+/*
+ * bigtable_cells: the cells of one replica of a table, in its encrypted data file (an
+ * em_datastore, bigtable_replicas.h): the only SQL of the data plane. Every function here
+ * runs as a job on the file's writer thread (em_datafile_run), so a call's reads and
+ * writes on one replica are atomic and an acknowledged write has committed.
+ *
+ * Table (module "bigtable_cells" of the file's own schema_migrations):
+ *   cells   row BLOB, family TEXT, qualifier BLOB, ts INTEGER (microseconds), value BLOB;
+ *           primary key (row, family, qualifier, ts); WITHOUT ROWID
+ * Rows come out in key order (bytes, memcmp), each row's cells by family, qualifier
+ * ascending, timestamp descending: the order of google.bigtable.v2.ReadRowsResponse.
+ * Everything in the file, row keys included, is encrypted page by page (em_vfs).
+ */
+#ifndef BIGTABLE_CELLS_H
+#define BIGTABLE_CELLS_H
+
+#include "bigtable_cell.h"
+#include "bigtable_mutation.h"
+#include "em_datastore.h"
+#include "em_status.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The datastore hooks of a replica file (migrations when it opens). */
+extern const struct em_datastore_hooks bt_cells_hooks;
+
+/* The mutations of one row (bigtable_mutation.h: parsed, checked, times resolved). */
+struct bt_row_mutations {
+    struct bt_bytes key;
+    const struct bt_mutations *mutations;
+};
+
+/* Applies the rows' mutations, each row atomically and all in the file's transaction. */
+enum em_code bt_cells_mutate(struct em_datafile *file, const struct bt_row_mutations *rows,
+                             size_t count, struct em_status *st);
+
+/* A row range; an absent bound is unbounded. */
+struct bt_row_range {
+    bool has_start, start_open;
+    struct bt_bytes start;
+    bool has_end, end_closed;
+    struct bt_bytes end;
+};
+
+/* Which rows a read covers: the keys and the ranges (both empty: every row). */
+struct bt_row_set {
+    const struct bt_bytes *keys;
+    size_t key_count;
+    const struct bt_row_range *ranges;
+    size_t range_count;
+};
+
+/* Whether the set covers key. */
+bool bt_row_set_covers(const struct bt_row_set *set, struct bt_bytes key);
+
+/* Called with each row in order (its bytes live until the call returns); returns true to
+ * stop the scan. Called first with row NULL: forget what an earlier run of the same job
+ * produced (the writer runs a job again when another job of its batch failed). */
+typedef bool (*bt_row_fn)(void *arg, const struct bt_row *row);
+
+/* Reads the rows of set (reversed: descending keys), calling fn for each, on the writer
+ * thread. */
+enum em_code bt_cells_read(struct em_datafile *file, const struct bt_row_set *set, bool reversed,
+                           bt_row_fn fn, void *arg, struct em_status *st);
+
+/* The cell a rule wrote (value malloc'd). */
+struct bt_rmw_result {
+    int64_t timestamp_micros;
+    uint8_t *value;
+    size_t value_len;
+};
+
+/* Applies the rules in order to row key (bt_rmw_apply on each column's newest cell),
+ * atomically; results[i] is the cell rule i wrote (free the values with
+ * bt_rmw_results_clear). */
+enum em_code bt_cells_read_modify_write(struct em_datafile *file, struct bt_bytes key,
+                                        const struct bt_rmw_rules *rules, int64_t now_micros,
+                                        struct bt_rmw_result *results, struct em_status *st);
+void bt_rmw_results_clear(struct bt_rmw_result *results, size_t count);
+
+/* Reads row key (its cells, possibly none), asks predicate whether it matches, and
+ * applies the mutations of that side, atomically. */
+typedef bool (*bt_predicate_fn)(void *arg, const struct bt_row *row);
+enum em_code bt_cells_check_and_mutate(struct em_datafile *file, struct bt_bytes key,
+                                       bt_predicate_fn predicate, void *arg,
+                                       const struct bt_row_mutations *if_true,
+                                       const struct bt_row_mutations *if_false, bool *matched,
+                                       struct em_status *st);
+
+/* Deletes every cell of the families (names), or of the rows starting with prefix (NULL
+ * prefix: every row). */
+enum em_code bt_cells_drop_family(struct em_datafile *file, const char *family,
+                                  struct em_status *st);
+enum em_code bt_cells_drop_rows(struct em_datafile *file, struct bt_bytes prefix, bool all,
+                                struct em_status *st);
+
+#endif

@@ -1,0 +1,850 @@
+/*
+ * bigtable_data: routing, decoding and the data calls (see bigtable_data.h).
+ * Reference:
+ * https://cloud.google.com/bigtable/docs/reference/data/rest/v2/projects.instances.tables
+ */
+#include "bigtable_data.h"
+
+#include "bigtable_admin.h"
+#include "bigtable_cells.h"
+#include "bigtable_chunks.h"
+#include "bigtable_errors.h"
+#include "bigtable_filter.h"
+#include "bigtable_gc.h"
+#include "bigtable_mutation.h"
+#include "bigtable_replicas.h"
+#include "em_json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BT_GRANULARITY_MICROS 1000 /* tables keep MILLIS granularity */
+
+/* --- decoded bytes: every buffer of one call, freed together --- */
+
+struct arena {
+    void **ptrs;
+    size_t count, cap;
+};
+
+static void arena_free(struct arena *a)
+{
+    for (size_t i = 0; i < a->count; i++)
+        free(a->ptrs[i]);
+    free(a->ptrs);
+    *a = (struct arena){0};
+}
+
+static bool arena_keep(struct arena *a, void *p)
+{
+    if (a->count == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 16;
+        void **ptrs = realloc(a->ptrs, cap * sizeof(*ptrs));
+        if (!ptrs)
+            return false;
+        a->ptrs = ptrs;
+        a->cap = cap;
+    }
+    a->ptrs[a->count++] = p;
+    return true;
+}
+
+/* A base64 member of obj (absent: empty), decoded into the arena. */
+static enum em_code decode_bytes(struct arena *a, const cJSON *obj, const char *key,
+                                 struct bt_bytes *out, struct em_status *st)
+{
+    const char *text = em_json_string(obj, key);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    *out = (struct bt_bytes){(const uint8_t *)"", 0};
+    if (!text || !*text)
+        return EM_OK;
+    if (!em_b64_decode(text, strlen(text), &data, &len))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid base64 in %s.", key);
+    if (!arena_keep(a, data)) {
+        free(data);
+        return EM_FAIL_OOM(st);
+    }
+    *out = (struct bt_bytes){data, len};
+    return EM_OK;
+}
+
+static enum em_code decode_row_key(struct arena *a, const cJSON *request, struct bt_bytes *key,
+                                   struct em_status *st)
+{
+    if (decode_bytes(a, request, "rowKey", key, st))
+        return st->code;
+    return bt_row_key_check(*key, st);
+}
+
+/* --- mutations --- */
+
+/* The family of a mutation: named and one of the table's. */
+static enum em_code check_family(const cJSON *table, const char *family, struct em_status *st)
+{
+    if (!family || !*family)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "A mutation needs a family_name.");
+    if (!cJSON_GetObjectItem(cJSON_GetObjectItem(table, "columnFamilies"), family))
+        return BT_ERR_NO_FAMILY(st, family);
+    return EM_OK;
+}
+
+/* A list of Mutation JSON at field, parsed and checked (bigtable_mutation.h), each
+ * family one of the table's, server times resolved to now. Free with bt_mutations_free. */
+static enum em_code parse_mutations(const cJSON *table, const cJSON *list, const char *field,
+                                    bool allow_empty, int64_t now, struct bt_mutations *out,
+                                    struct em_status *st)
+{
+    if (bt_mutations_parse(list, field, allow_empty, out, st))
+        return st->code;
+    for (size_t i = 0; i < out->n; i++)
+        if (out->items[i].kind != BT_MUT_DELETE_FROM_ROW &&
+            check_family(table, out->items[i].family, st))
+            return st->code;
+    if (bt_mutations_check_granularity(out, BT_GRANULARITY_MICROS, st))
+        return st->code;
+    bt_mutations_resolve_time(out, now / 1000, BT_GRANULARITY_MICROS);
+    return EM_OK;
+}
+
+/* --- routing --- */
+
+static enum em_code no_engine(struct bt_context *bt, struct em_status *st)
+{
+    if (bt->replicas)
+        return EM_OK;
+    return EM_FAIL(st, EM_FAILED_PRECONDITION, "The Bigtable data plane needs the CMEK engine.");
+}
+
+/* The route of a call (its table and profile). */
+static enum em_code route_of(struct bt_context *bt, const char *table, const char *profile,
+                             struct bt_route *route, struct em_status *st)
+{
+    if (no_engine(bt, st))
+        return st->code;
+    return bt_route_for(bt->admin, table, profile, route, st);
+}
+
+/* The index in route of the replica that serves the call: the first whose key is usable. */
+static enum em_code serving(struct bt_context *bt, const struct bt_route *route, int *index,
+                            struct em_status *st)
+{
+    if (route->cluster_count == 0)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION, "The app profile routes to no cluster.");
+    for (int i = 0; i < route->cluster_count; i++) {
+        *st = (struct em_status){0};
+        if (bt_replicas_gate(bt->replicas, route->replicas[i], st) == EM_OK) {
+            *index = i;
+            return EM_OK;
+        }
+    }
+    return st->code; /* the last cluster's refusal */
+}
+
+/* Runs fn on the open file of a replica. */
+typedef enum em_code (*file_fn)(struct em_datafile *file, void *arg, struct em_status *st);
+
+static enum em_code on_replica(struct bt_context *bt, const char *replica, file_fn fn, void *arg,
+                               struct em_status *st)
+{
+    struct em_datafile *file = NULL;
+    if (bt_replicas_open_file(bt->replicas, replica, &file, st))
+        return st->code;
+    enum em_code rc = fn(file, arg, st);
+    em_datafile_put(file);
+    return rc;
+}
+
+/* Replicates to every replica of the table but the serving one; those whose key is not
+ * usable now miss the write. */
+static void replicate(struct bt_context *bt, const struct bt_route *route, const char *served,
+                      file_fn fn, void *arg)
+{
+    for (int i = 0; i < route->all_count; i++) {
+        if (strcmp(route->all_replicas[i], served) == 0)
+            continue;
+        struct em_status st = {0};
+        on_replica(bt, route->all_replicas[i], fn, arg, &st);
+    }
+}
+
+struct mutate_arg {
+    const struct bt_row_mutations *rows;
+    size_t count;
+};
+
+static enum em_code mutate_file(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct mutate_arg *m = arg;
+    return bt_cells_mutate(file, m->rows, m->count, st);
+}
+
+/* Writes rows on the serving replica, then replicates them. */
+static enum em_code write_rows(struct bt_context *bt, const struct bt_route *route,
+                               const struct bt_row_mutations *rows, size_t count,
+                               struct em_status *st)
+{
+    int index;
+    struct mutate_arg arg = {rows, count};
+    if (serving(bt, route, &index, st) ||
+        on_replica(bt, route->replicas[index], mutate_file, &arg, st))
+        return st->code;
+    replicate(bt, route, route->replicas[index], mutate_file, &arg);
+    return EM_OK;
+}
+
+/* --- mutateRow, mutateRows --- */
+
+enum em_code bt_data_mutate_row(struct bt_context *bt, const char *table, const cJSON *request,
+                                int64_t now, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    struct bt_route route;
+    struct arena a = {0};
+    struct bt_mutations muts = {0};
+    struct bt_row_mutations row = {{0}, &muts};
+    if (route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
+        return st->code;
+    if (!decode_row_key(&a, request, &row.key, st) &&
+        !parse_mutations(route.table, cJSON_GetObjectItem(request, "mutations"), "mutations", false,
+                         now, &muts, st))
+        write_rows(bt, &route, &row, 1, st);
+    bt_mutations_free(&muts);
+    arena_free(&a);
+    bt_route_clear(&route);
+    return st->code;
+}
+
+static cJSON *entry_status(int index, const struct em_status *st)
+{
+    cJSON *entry = cJSON_CreateObject();
+    char text[24];
+    snprintf(text, sizeof(text), "%d", index);
+    cJSON_AddStringToObject(entry, "index", text);
+    cJSON *status = cJSON_AddObjectToObject(entry, "status");
+    if (st->code) {
+        cJSON_AddNumberToObject(status, "code", st->code);
+        cJSON_AddStringToObject(status, "message", st->message);
+    }
+    return entry;
+}
+
+enum em_code bt_data_mutate_rows(struct bt_context *bt, const char *table, const cJSON *request,
+                                 int64_t now, cJSON **entries, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    struct bt_route route;
+    *entries = NULL;
+    const cJSON *list = cJSON_GetObjectItem(request, "entries");
+    if (route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
+        return st->code;
+    if (cJSON_GetArraySize(list) == 0) {
+        bt_route_clear(&route);
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "No entries provided.");
+    }
+    *entries = cJSON_CreateArray();
+    int index = 0;
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, list)
+    {
+        struct arena a = {0};
+        struct bt_mutations muts = {0};
+        struct bt_row_mutations row = {{0}, &muts};
+        struct em_status entry_st = {0};
+        if (!decode_row_key(&a, entry, &row.key, &entry_st) &&
+            !parse_mutations(route.table, cJSON_GetObjectItem(entry, "mutations"), "mutations",
+                             false, now, &muts, &entry_st))
+            write_rows(bt, &route, &row, 1, &entry_st);
+        bt_mutations_free(&muts);
+        arena_free(&a);
+        cJSON_AddItemToArray(*entries, entry_status(index++, &entry_st));
+    }
+    bt_route_clear(&route);
+    return EM_OK;
+}
+
+/* --- readRows --- */
+
+static enum em_code decode_range(struct arena *a, const cJSON *json, struct bt_row_range *out,
+                                 struct em_status *st)
+{
+    *out = (struct bt_row_range){0};
+    const char *start_closed = em_json_string(json, "startKeyClosed");
+    const char *start_open = em_json_string(json, "startKeyOpen");
+    const char *end_open = em_json_string(json, "endKeyOpen");
+    const char *end_closed = em_json_string(json, "endKeyClosed");
+    if ((start_closed && start_open) || (end_open && end_closed))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "A row range has at most one start key and one end key.");
+    out->start_open = start_open != NULL;
+    out->end_closed = end_closed != NULL;
+    if (decode_bytes(a, json, start_open ? "startKeyOpen" : "startKeyClosed", &out->start, st) ||
+        decode_bytes(a, json, end_closed ? "endKeyClosed" : "endKeyOpen", &out->end, st))
+        return st->code;
+    /* an empty key is no bound */
+    out->has_start = out->start.len > 0;
+    out->has_end = out->end.len > 0;
+    if (out->has_start && out->has_end) {
+        size_t n = out->start.len < out->end.len ? out->start.len : out->end.len;
+        int c = memcmp(out->start.data, out->end.data, n);
+        if (c > 0 || (c == 0 && out->start.len > out->end.len))
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Invalid row range: its start key is after its end key.");
+    }
+    return EM_OK;
+}
+
+/* The request's RowSet, decoded into the arena. */
+static enum em_code decode_row_set(struct arena *a, const cJSON *rows, struct bt_row_set *out,
+                                   struct em_status *st)
+{
+    *out = (struct bt_row_set){0};
+    const cJSON *keys = cJSON_GetObjectItem(rows, "rowKeys");
+    const cJSON *ranges = cJSON_GetObjectItem(rows, "rowRanges");
+    size_t nk = (size_t)cJSON_GetArraySize(keys), nr = (size_t)cJSON_GetArraySize(ranges);
+    struct bt_bytes *k = calloc(nk ? nk : 1, sizeof(*k));
+    struct bt_row_range *r = calloc(nr ? nr : 1, sizeof(*r));
+    if (!k || !r || !arena_keep(a, k) || !arena_keep(a, r)) {
+        if (!k || !arena_keep(a, k))
+            free(k);
+        free(r);
+        return EM_FAIL_OOM(st);
+    }
+    size_t i = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, keys)
+    {
+        unsigned char *data = NULL;
+        size_t len = 0;
+        if (!cJSON_IsString(item) ||
+            !em_b64_decode(item->valuestring, strlen(item->valuestring), &data, &len))
+            return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid base64 in rows.row_keys.");
+        if (!arena_keep(a, data)) {
+            free(data);
+            return EM_FAIL_OOM(st);
+        }
+        k[i++] = (struct bt_bytes){data, len};
+    }
+    i = 0;
+    cJSON_ArrayForEach(item, ranges)
+    {
+        if (decode_range(a, item, &r[i++], st))
+            return st->code;
+    }
+    *out = (struct bt_row_set){k, nk, r, nr};
+    return EM_OK;
+}
+
+/* --- what a read sees: GC rules, then the filter --- */
+
+/* The table's GC rules, one per family, parsed once per call. */
+struct gc_rules {
+    size_t n;
+    const char **families;
+    struct bt_gc_rule **rules;
+};
+
+static void gc_rules_free(struct gc_rules *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        bt_gc_rule_free(g->rules[i]);
+    free(g->families);
+    free(g->rules);
+    *g = (struct gc_rules){0};
+}
+
+static enum em_code gc_rules_load(const cJSON *table, struct gc_rules *out, struct em_status *st)
+{
+    const cJSON *families = cJSON_GetObjectItem(table, "columnFamilies"), *f;
+    size_t n = (size_t)cJSON_GetArraySize(families);
+    *out = (struct gc_rules){0};
+    out->families = calloc(n ? n : 1, sizeof(*out->families));
+    out->rules = calloc(n ? n : 1, sizeof(*out->rules));
+    if (!out->families || !out->rules) {
+        gc_rules_free(out);
+        return EM_FAIL_OOM(st);
+    }
+    cJSON_ArrayForEach(f, families)
+    {
+        const cJSON *rule = cJSON_GetObjectItem(f, "gcRule");
+        out->families[out->n] = f->string;
+        if (rule && bt_gc_rule_parse(rule, "gc_rule", &out->rules[out->n], st)) {
+            gc_rules_free(out);
+            return st->code;
+        }
+        out->n++;
+    }
+    return EM_OK;
+}
+
+static const struct bt_gc_rule *gc_rule_of(const struct gc_rules *g, struct bt_bytes family)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (strlen(g->families[i]) == family.len &&
+            memcmp(g->families[i], family.data, family.len) == 0)
+            return g->rules[i];
+    return NULL;
+}
+
+/* A call's view of rows: GC rules at now, then the filter (NULL: every cell). */
+struct row_view {
+    struct gc_rules gc;
+    struct bt_filter *filter;
+    int64_t now_micros;
+    struct bt_cell *kept; /* scratch: the cells GC keeps */
+    bool *garbage;
+    size_t scratch;
+    struct bt_cell_list out; /* the cells the view shows */
+};
+
+static enum em_code row_view_open(struct row_view *v, const cJSON *table, const cJSON *filter,
+                                  const char *field, int64_t now, struct em_status *st)
+{
+    *v = (struct row_view){.now_micros = now / 1000};
+    if (gc_rules_load(table, &v->gc, st))
+        return st->code;
+    if (filter && bt_filter_parse_field(filter, field, &v->filter, st)) {
+        gc_rules_free(&v->gc);
+        return st->code;
+    }
+    return EM_OK;
+}
+
+static void row_view_close(struct row_view *v)
+{
+    gc_rules_free(&v->gc);
+    bt_filter_free(v->filter);
+    free(v->kept);
+    free(v->garbage);
+    bt_cell_list_free(&v->out);
+}
+
+/* Applies the view to row: v->out holds the cells shown. false when memory ran out. */
+static bool row_view_apply(struct row_view *v, const struct bt_row *row)
+{
+    if (row->n_cells > v->scratch) {
+        free(v->kept);
+        free(v->garbage);
+        v->kept = malloc(row->n_cells * sizeof(*v->kept));
+        v->garbage = malloc(row->n_cells * sizeof(*v->garbage));
+        v->scratch = v->kept && v->garbage ? row->n_cells : 0;
+        if (!v->scratch)
+            return false;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < row->n_cells;) {
+        size_t j = i;
+        while (j < row->n_cells &&
+               bt_bytes_compare(row->cells[j].family, row->cells[i].family) == 0)
+            j++;
+        const struct bt_gc_rule *rule = gc_rule_of(&v->gc, row->cells[i].family);
+        memset(v->garbage + i, 0, (j - i) * sizeof(*v->garbage));
+        bt_gc_collect(rule, row->cells + i, j - i, v->now_micros, v->garbage + i);
+        for (size_t k = i; k < j; k++)
+            if (!v->garbage[k])
+                v->kept[kept++] = row->cells[k];
+        i = j;
+    }
+    struct bt_row gc_row = {row->key, v->kept, kept};
+    struct em_status st = {0};
+    return bt_filter_apply(v->filter, &gc_row, &v->out, &st) == EM_OK;
+}
+
+/* --- readRows --- */
+
+struct read_state {
+    struct row_view *view;
+    struct bt_chunk_writer *writer;
+    int64_t limit; /* 0: none */
+    int64_t rows;
+    bool out_of_memory;
+};
+
+static bool collect_row(void *arg, const struct bt_row *row)
+{
+    struct read_state *s = arg;
+    struct em_status st = {0};
+    if (!row) { /* a new run of the job: forget the earlier one's rows */
+        cJSON_Delete(bt_chunk_writer_take(s->writer));
+        s->rows = 0;
+        s->out_of_memory = false;
+        return false;
+    }
+    if (!row_view_apply(s->view, row)) {
+        s->out_of_memory = true;
+        return true;
+    }
+    if (s->view->out.n == 0)
+        return false;
+    struct bt_row shown = {row->key, s->view->out.cells, s->view->out.n};
+    if (bt_chunk_writer_add_row(s->writer, &shown, &st)) {
+        s->out_of_memory = true;
+        return true;
+    }
+    return s->limit > 0 && ++s->rows >= s->limit;
+}
+
+struct read_arg {
+    const struct bt_row_set *set;
+    bool reversed;
+    struct read_state *state;
+};
+
+static enum em_code read_file(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct read_arg *r = arg;
+    if (bt_cells_read(file, r->set, r->reversed, collect_row, r->state, st))
+        return st->code;
+    return r->state->out_of_memory ? EM_FAIL_OOM(st) : EM_OK;
+}
+
+enum em_code bt_data_read_rows(struct bt_context *bt, const char *table, const cJSON *request,
+                               int64_t now, cJSON **responses, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    struct bt_route route;
+    struct arena a = {0};
+    struct bt_row_set set;
+    struct row_view view;
+    struct read_state state = {&view, NULL, 0, 0, false};
+    int index;
+    *responses = NULL;
+    if (em_json_int64(request, "rowsLimit", &state.limit) && state.limit < 0)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "rows_limit must not be negative.");
+    if (route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
+        return st->code;
+    if (row_view_open(&view, route.table, cJSON_GetObjectItem(request, "filter"), "filter", now,
+                      st)) {
+        bt_route_clear(&route);
+        return st->code;
+    }
+    if (!(state.writer = bt_chunk_writer_new(0, 0)))
+        EM_FAIL_OOM(st);
+    struct read_arg arg = {&set, cJSON_IsTrue(cJSON_GetObjectItem(request, "reversed")), &state};
+    if (!st->code && !decode_row_set(&a, cJSON_GetObjectItem(request, "rows"), &set, st) &&
+        !serving(bt, &route, &index, st) &&
+        !on_replica(bt, route.replicas[index], read_file, &arg, st) &&
+        !(*responses = bt_chunk_writer_take(state.writer)))
+        EM_FAIL_OOM(st);
+    bt_chunk_writer_free(state.writer);
+    row_view_close(&view);
+    arena_free(&a);
+    bt_route_clear(&route);
+    return st->code;
+}
+
+/* --- checkAndMutateRow --- */
+
+/* The predicate matches when the view (GC rules, the predicate filter; none: every cell)
+ * shows a cell of the row. */
+static bool predicate_matches(void *arg, const struct bt_row *row)
+{
+    struct row_view *view = arg;
+    return row_view_apply(view, row) && view->out.n > 0;
+}
+
+struct check_arg {
+    struct bt_bytes key;
+    struct row_view *view;
+    const struct bt_row_mutations *if_true, *if_false;
+    bool *matched;
+};
+
+static enum em_code check_file(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct check_arg *c = arg;
+    return bt_cells_check_and_mutate(file, c->key, predicate_matches, c->view, c->if_true,
+                                     c->if_false, c->matched, st);
+}
+
+enum em_code bt_data_check_and_mutate(struct bt_context *bt, const char *table,
+                                      const cJSON *request, int64_t now, bool *matched,
+                                      struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    struct bt_route route;
+    struct arena a = {0};
+    struct bt_mutations yes_m = {0}, no_m = {0};
+    struct bt_row_mutations yes = {{0}, &yes_m}, no = {{0}, &no_m};
+    struct row_view view;
+    int index;
+    *matched = false;
+    if (route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
+        return st->code;
+    if (row_view_open(&view, route.table, cJSON_GetObjectItem(request, "predicateFilter"),
+                      "predicate_filter", now, st)) {
+        bt_route_clear(&route);
+        return st->code;
+    }
+    struct check_arg arg = {{0}, &view, &yes, &no, matched};
+    if (!decode_row_key(&a, request, &yes.key, st) &&
+        !parse_mutations(route.table, cJSON_GetObjectItem(request, "trueMutations"),
+                         "true_mutations", true, now, &yes_m, st) &&
+        !parse_mutations(route.table, cJSON_GetObjectItem(request, "falseMutations"),
+                         "false_mutations", true, now, &no_m, st) &&
+        !serving(bt, &route, &index, st)) {
+        no.key = arg.key = yes.key;
+        if (!on_replica(bt, route.replicas[index], check_file, &arg, st)) {
+            struct mutate_arg replay = {*matched ? &yes : &no, 1};
+            replicate(bt, &route, route.replicas[index], mutate_file, &replay);
+        }
+    }
+    bt_mutations_free(&yes_m);
+    bt_mutations_free(&no_m);
+    row_view_close(&view);
+    arena_free(&a);
+    bt_route_clear(&route);
+    return st->code;
+}
+
+/* --- readModifyWriteRow --- */
+
+struct rmw_arg {
+    struct bt_bytes key;
+    const struct bt_rmw_rules *rules;
+    int64_t now_micros;
+    struct bt_rmw_result *results;
+};
+
+static enum em_code rmw_file(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct rmw_arg *r = arg;
+    return bt_cells_read_modify_write(file, r->key, r->rules, r->now_micros, r->results, st);
+}
+
+/* The Row of the cells the rules wrote: {key, families: [{name, columns: [{qualifier,
+ * cells: [{timestampMicros, value}]}]}]}, a column per rule. */
+static cJSON *rmw_row(const struct rmw_arg *r)
+{
+    cJSON *row = cJSON_CreateObject();
+    em_json_add_bytes(row, "key", r->key.data, r->key.len);
+    cJSON *families = cJSON_AddArrayToObject(row, "families");
+    for (size_t i = 0; i < r->rules->n; i++) {
+        const struct bt_rmw_rule *rule = &r->rules->items[i];
+        cJSON *family = NULL, *f;
+        cJSON_ArrayForEach(f, families)
+        {
+            if (strcmp(em_json_string(f, "name"), rule->family) == 0)
+                family = f;
+        }
+        if (!family) {
+            family = cJSON_CreateObject();
+            cJSON_AddStringToObject(family, "name", rule->family);
+            cJSON_AddArrayToObject(family, "columns");
+            cJSON_AddItemToArray(families, family);
+        }
+        cJSON *column = cJSON_CreateObject();
+        em_json_add_bytes(column, "qualifier", rule->qualifier.data, rule->qualifier.len);
+        cJSON *cell = cJSON_CreateObject();
+        em_json_add_int64(cell, "timestampMicros", r->results[i].timestamp_micros);
+        em_json_add_bytes(cell, "value", r->results[i].value, r->results[i].value_len);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(column, "cells"), cell);
+        cJSON_AddItemToArray(cJSON_GetObjectItem(family, "columns"), column);
+    }
+    return row;
+}
+
+/* Replicates what the rules wrote, as setCell mutations (views of the results). */
+static void replicate_rmw(struct bt_context *bt, const struct bt_route *route, const char *served,
+                          const struct rmw_arg *r)
+{
+    struct bt_mutation *items = calloc(r->rules->n, sizeof(*items));
+    if (!items)
+        return;
+    for (size_t i = 0; i < r->rules->n; i++)
+        items[i] = (struct bt_mutation){.kind = BT_MUT_SET_CELL,
+                                        .family = r->rules->items[i].family,
+                                        .qualifier = r->rules->items[i].qualifier,
+                                        .timestamp_micros = r->results[i].timestamp_micros,
+                                        .value = {r->results[i].value, r->results[i].value_len}};
+    struct bt_mutations muts = {items, r->rules->n};
+    struct bt_row_mutations row = {r->key, &muts};
+    struct mutate_arg arg = {&row, 1};
+    replicate(bt, route, served, mutate_file, &arg);
+    free(items);
+}
+
+static enum em_code check_rule_families(const cJSON *table, const struct bt_rmw_rules *rules,
+                                        struct em_status *st)
+{
+    for (size_t i = 0; i < rules->n; i++)
+        if (check_family(table, rules->items[i].family, st))
+            return st->code;
+    return EM_OK;
+}
+
+enum em_code bt_data_read_modify_write(struct bt_context *bt, const char *table,
+                                       const cJSON *request, int64_t now, cJSON **row,
+                                       struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    struct bt_route route;
+    struct arena a = {0};
+    struct bt_rmw_rules rules = {0};
+    struct rmw_arg arg = {{0}, &rules, now / 1000000 * 1000, NULL};
+    int index;
+    *row = NULL;
+    if (route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
+        return st->code;
+    if (!decode_row_key(&a, request, &arg.key, st) &&
+        !bt_rmw_rules_parse(cJSON_GetObjectItem(request, "rules"), &rules, st) &&
+        !check_rule_families(route.table, &rules, st) && !serving(bt, &route, &index, st)) {
+        if (!(arg.results = calloc(rules.n, sizeof(*arg.results))))
+            EM_FAIL_OOM(st);
+        else if (!on_replica(bt, route.replicas[index], rmw_file, &arg, st)) {
+            replicate_rmw(bt, &route, route.replicas[index], &arg);
+            *row = rmw_row(&arg);
+        }
+        if (arg.results)
+            bt_rmw_results_clear(arg.results, rules.n);
+        free(arg.results);
+    }
+    bt_rmw_rules_free(&rules);
+    arena_free(&a);
+    bt_route_clear(&route);
+    return st->code;
+}
+
+/* --- sampleRowKeys --- */
+
+#define BT_SAMPLE_BYTES (1 << 20) /* a sample every MiB of row data */
+
+struct sample_state {
+    int64_t offset, next;
+    cJSON *samples;
+};
+
+static bool sample_row(void *arg, const struct bt_row *row)
+{
+    struct sample_state *s = arg;
+    if (!row) {
+        cJSON_Delete(s->samples);
+        s->samples = cJSON_CreateArray();
+        s->offset = 0;
+        s->next = BT_SAMPLE_BYTES;
+        return false;
+    }
+    for (size_t i = 0; i < row->n_cells; i++)
+        s->offset += (int64_t)(row->key.len + row->cells[i].family.len +
+                               row->cells[i].qualifier.len + row->cells[i].value.len + 8);
+    if (s->offset >= s->next) {
+        cJSON *sample = cJSON_CreateObject();
+        em_json_add_bytes(sample, "rowKey", row->key.data, row->key.len);
+        em_json_add_int64(sample, "offsetBytes", s->offset);
+        cJSON_AddItemToArray(s->samples, sample);
+        s->next = s->offset + BT_SAMPLE_BYTES;
+    }
+    return false;
+}
+
+static enum em_code sample_file(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct bt_row_set all = {0};
+    return bt_cells_read(file, &all, false, sample_row, arg, st);
+}
+
+enum em_code bt_data_sample_row_keys(struct bt_context *bt, const char *table,
+                                     const char *app_profile, cJSON **samples, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    struct bt_route route;
+    struct sample_state state = {0};
+    int index;
+    *samples = NULL;
+    if (route_of(bt, table, app_profile, &route, st))
+        return st->code;
+    if (!serving(bt, &route, &index, st) &&
+        !on_replica(bt, route.replicas[index], sample_file, &state, st)) {
+        cJSON *last = cJSON_CreateObject();
+        cJSON_AddStringToObject(last, "rowKey", "");
+        em_json_add_int64(last, "offsetBytes", state.offset);
+        cJSON_AddItemToArray(state.samples, last);
+        *samples = state.samples;
+        state.samples = NULL;
+    }
+    cJSON_Delete(state.samples);
+    bt_route_clear(&route);
+    return st->code;
+}
+
+/* --- pingAndWarm --- */
+
+enum em_code bt_data_ping(struct bt_context *bt, const char *instance, const char *app_profile,
+                          struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    cJSON *inst = NULL, *profile = NULL;
+    char name[BT_NAME_MAX];
+    if (bt_instance_get(bt->admin, instance, &inst, st))
+        return st->code;
+    cJSON_Delete(inst);
+    snprintf(name, sizeof(name), "%.380s/appProfiles/%.100s", instance,
+             app_profile && *app_profile ? app_profile : "default");
+    if (bt_app_profile_get(bt->admin, name, &profile, st))
+        return st->code;
+    cJSON_Delete(profile);
+    return EM_OK;
+}
+
+/* --- admin deletions of cells --- */
+
+/* Runs fn on every replica of the table (every cluster), failing on the first refusal. */
+static enum em_code on_every_replica(struct bt_context *bt, const char *table, file_fn fn,
+                                     void *arg, struct em_status *st)
+{
+    struct bt_route route;
+    if (route_of(bt, table, NULL, &route, st))
+        return st->code;
+    for (int i = 0; i < route.all_count && !st->code; i++)
+        on_replica(bt, route.all_replicas[i], fn, arg, st);
+    bt_route_clear(&route);
+    return st->code;
+}
+
+static enum em_code drop_families_file(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    const cJSON *name;
+    cJSON_ArrayForEach(name, (const cJSON *)arg)
+    {
+        if (bt_cells_drop_family(file, name->valuestring, st))
+            return st->code;
+    }
+    return EM_OK;
+}
+
+enum em_code bt_data_drop_families(struct bt_context *bt, const char *table, const cJSON *families,
+                                   struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    if (!bt->replicas || cJSON_GetArraySize(families) == 0)
+        return EM_OK;
+    return on_every_replica(bt, table, drop_families_file, (void *)families, st);
+}
+
+struct drop_rows_arg {
+    struct bt_bytes prefix;
+    bool all;
+};
+
+static enum em_code drop_rows_file(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct drop_rows_arg *d = arg;
+    return bt_cells_drop_rows(file, d->prefix, d->all, st);
+}
+
+enum em_code bt_data_drop_rows(struct bt_context *bt, const char *table, const char *prefix,
+                               struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    struct arena a = {0};
+    struct drop_rows_arg arg = {{0}, prefix == NULL};
+    cJSON *request = cJSON_CreateObject();
+    if (prefix)
+        cJSON_AddStringToObject(request, "rowKeyPrefix", prefix);
+    if (!decode_bytes(&a, request, "rowKeyPrefix", &arg.prefix, st))
+        on_every_replica(bt, table, drop_rows_file, &arg, st);
+    cJSON_Delete(request);
+    arena_free(&a);
+    return st->code;
+}

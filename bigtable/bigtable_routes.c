@@ -1,0 +1,147 @@
+/*
+ * bigtable_routes: the Cloud Bigtable route table, the only place a request's path is
+ * tied to a handler. Paths and methods are those of the real APIs: bigtableadmin v2 (as in
+ * gcloud's generated client) and bigtable v2 (the googleapis protos' HTTP bindings). A
+ * route without a handler answers UNIMPLEMENTED naming the method: backups, restore,
+ * undelete, authorized views, consistency tokens, the hot-tablets and logical views.
+ */
+#include "bigtable_routes.h"
+
+#include "bigtable_handlers.h"
+#include "bigtable_json.h"
+#include "em_iam.h"
+#include "em_operations.h"
+
+#define PROJECT "projects/*"
+#define INST    PROJECT "/instances/*"
+#define CLUSTER INST "/clusters/*"
+#define TABLE   INST "/tables/*"
+#define PROFILE INST "/appProfiles/*"
+#define BACKUP  CLUSTER "/backups/*"
+#define DATA    EM_AUDIT_DATA_ACCESS
+#define ADMIN   EM_AUDIT_ADMIN
+#define P(perm) "bigtable." perm
+
+#define IAM(resource, perm)                                                                        \
+    {"POST",                                                                                       \
+     "v2/{resource=" resource "}:getIamPolicy",                                                    \
+     em_iam_handle_get,                                                                            \
+     "GetIamPolicy",                                                                               \
+     &em_iam_get_request,                                                                          \
+     NULL,                                                                                         \
+     P(perm ".getIamPolicy"),                                                                      \
+     DATA,                                                                                         \
+     .reply = &em_iam_policy},                                                                     \
+        {"POST",                                                                                   \
+         "v2/{resource=" resource "}:setIamPolicy",                                                \
+         em_iam_handle_set,                                                                        \
+         "SetIamPolicy",                                                                           \
+         &em_iam_set_request,                                                                      \
+         NULL,                                                                                     \
+         P(perm ".setIamPolicy"),                                                                  \
+         ADMIN,                                                                                    \
+         .reply = &em_iam_policy},                                                                 \
+    {                                                                                              \
+        "POST", "v2/{resource=" resource "}:testIamPermissions", em_iam_handle_test,               \
+            "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA                           \
+    }
+
+const struct em_route bigtable_routes[] = {
+    /* operations (named operations/projects/p/instances/i/locations/z/operations/id) */
+    {"GET", "v2/{name=operations/projects/*}/operations", em_op_handle_list_subtree,
+     "ListOperations", NULL, NULL, NULL, DATA},
+    {"POST", "v2/{name=operations/**}:cancel", em_op_handle_cancel, "CancelOperation", NULL, NULL,
+     NULL, ADMIN},
+    {"GET", "v2/{name=operations/**}", em_op_handle_get, "GetOperation", NULL, NULL, NULL, DATA},
+    {"DELETE", "v2/{name=operations/**}", em_op_handle_delete, "DeleteOperation", NULL, NULL, NULL,
+     ADMIN},
+
+    /* instances */
+    {"POST", "v2/{parent=" PROJECT "}/instances", bt_create_instance, "CreateInstance",
+     &bt_create_instance_schema, NULL, P("instances.create"), ADMIN},
+    {"GET", "v2/{parent=" PROJECT "}/instances", bt_list_instances, "ListInstances", NULL, NULL,
+     P("instances.list"), DATA},
+    {"GET", "v2/{name=" INST "}", bt_get_instance, "GetInstance", NULL, NULL, P("instances.get"),
+     DATA},
+    {"PUT", "v2/{name=" INST "}", bt_update_instance, "UpdateInstance", &bt_instance_schema, NULL,
+     P("instances.update"), ADMIN},
+    {"PATCH", "v2/{name=" INST "}", bt_partial_update_instance, "PartialUpdateInstance",
+     &bt_instance_schema, "instance", P("instances.update"), ADMIN},
+    {"DELETE", "v2/{name=" INST "}", bt_delete_instance, "DeleteInstance", NULL, NULL,
+     P("instances.delete"), ADMIN},
+    IAM(INST, "instances"),
+
+    /* clusters */
+    {"POST", "v2/{parent=" INST "}/clusters", bt_create_cluster, "CreateCluster",
+     &bt_cluster_schema, "cluster", P("clusters.create"), ADMIN},
+    {"GET", "v2/{parent=" INST "}/clusters", bt_list_clusters, "ListClusters", NULL, NULL,
+     P("clusters.list"), DATA},
+    {"GET", "v2/{name=" CLUSTER "}", bt_get_cluster, "GetCluster", NULL, NULL, P("clusters.get"),
+     DATA},
+    {"PUT", "v2/{name=" CLUSTER "}", bt_update_cluster, "UpdateCluster", &bt_cluster_schema, NULL,
+     P("clusters.update"), ADMIN},
+    {"PATCH", "v2/{name=" CLUSTER "}", bt_partial_update_cluster, "PartialUpdateCluster",
+     &bt_cluster_schema, "cluster", P("clusters.update"), ADMIN},
+    {"DELETE", "v2/{name=" CLUSTER "}", bt_delete_cluster, "DeleteCluster", NULL, NULL,
+     P("clusters.delete"), ADMIN},
+
+    /* app profiles */
+    {"POST", "v2/{parent=" INST "}/appProfiles", bt_create_app_profile, "CreateAppProfile",
+     &bt_app_profile_schema, "app_profile", P("appProfiles.create"), ADMIN},
+    {"GET", "v2/{parent=" INST "}/appProfiles", bt_list_app_profiles, "ListAppProfiles", NULL, NULL,
+     P("appProfiles.list"), DATA},
+    {"GET", "v2/{name=" PROFILE "}", bt_get_app_profile, "GetAppProfile", NULL, NULL,
+     P("appProfiles.get"), DATA},
+    {"PATCH", "v2/{name=" PROFILE "}", bt_update_app_profile, "UpdateAppProfile",
+     &bt_app_profile_schema, "app_profile", P("appProfiles.update"), ADMIN},
+    {"DELETE", "v2/{name=" PROFILE "}", bt_delete_app_profile, "DeleteAppProfile", NULL, NULL,
+     P("appProfiles.delete"), ADMIN},
+
+    /* tables */
+    {"POST", "v2/{parent=" INST "}/tables", bt_create_table, "CreateTable", &bt_create_table_schema,
+     NULL, P("tables.create"), ADMIN},
+    {"GET", "v2/{parent=" INST "}/tables", bt_list_tables, "ListTables", NULL, NULL,
+     P("tables.list"), DATA},
+    {"GET", "v2/{name=" TABLE "}", bt_get_table, "GetTable", NULL, NULL, P("tables.get"), DATA},
+    {"PATCH", "v2/{name=" TABLE "}", bt_update_table, "UpdateTable", &bt_table_schema, "table",
+     P("tables.update"), ADMIN},
+    {"DELETE", "v2/{name=" TABLE "}", bt_delete_table, "DeleteTable", NULL, NULL,
+     P("tables.delete"), ADMIN},
+    {"POST", "v2/{name=" TABLE "}:modifyColumnFamilies", bt_modify_column_families,
+     "ModifyColumnFamilies", &bt_modify_families_schema, NULL, P("tables.update"), ADMIN},
+    {"POST", "v2/{name=" TABLE "}:dropRowRange", bt_drop_row_range, "DropRowRange",
+     &bt_drop_row_range_schema, NULL, P("tables.mutateRows"), ADMIN},
+    IAM(TABLE, "tables"),
+
+    /* data plane (bigtable v2) */
+    {"POST", "v2/{tableName=" TABLE "}:readRows", bt_read_rows, "ReadRows", &bt_read_rows_schema,
+     NULL, P("tables.readRows"), DATA, .streaming = true},
+    {"GET", "v2/{tableName=" TABLE "}:sampleRowKeys", bt_sample_row_keys, "SampleRowKeys", NULL,
+     NULL, P("tables.sampleRowKeys"), DATA, .streaming = true},
+    {"POST", "v2/{tableName=" TABLE "}:mutateRow", bt_mutate_row, "MutateRow",
+     &bt_mutate_row_schema, NULL, P("tables.mutateRows"), DATA},
+    {"POST", "v2/{tableName=" TABLE "}:mutateRows", bt_mutate_rows, "MutateRows",
+     &bt_mutate_rows_schema, NULL, P("tables.mutateRows"), DATA, .streaming = true},
+    {"POST", "v2/{tableName=" TABLE "}:checkAndMutateRow", bt_check_and_mutate_row,
+     "CheckAndMutateRow", &bt_check_and_mutate_schema, NULL, P("tables.mutateRows"), DATA},
+    {"POST", "v2/{tableName=" TABLE "}:readModifyWriteRow", bt_read_modify_write_row,
+     "ReadModifyWriteRow", &bt_read_modify_write_schema, NULL, P("tables.mutateRows"), DATA},
+    {"POST", "v2/{name=" INST "}:ping", bt_ping_and_warm, "PingAndWarm", &bt_ping_schema, NULL,
+     P("tables.readRows"), DATA},
+
+    /* not built yet: answered UNIMPLEMENTED */
+    {"POST", "v2/{name=" TABLE "}:undelete", NULL, "UndeleteTable"},
+    {"POST", "v2/{parent=" INST "}/tables:restore", NULL, "RestoreTable"},
+    {"POST", "v2/{name=" TABLE "}:generateConsistencyToken", NULL, "GenerateConsistencyToken"},
+    {"POST", "v2/{name=" TABLE "}:checkConsistency", NULL, "CheckConsistency"},
+    {"POST", "v2/{parent=" CLUSTER "}/backups", NULL, "CreateBackup"},
+    {"GET", "v2/{parent=" CLUSTER "}/backups", NULL, "ListBackups"},
+    {"GET", "v2/{name=" BACKUP "}", NULL, "GetBackup"},
+    {"PATCH", "v2/{name=" BACKUP "}", NULL, "UpdateBackup"},
+    {"DELETE", "v2/{name=" BACKUP "}", NULL, "DeleteBackup"},
+    {"POST", "v2/{parent=" CLUSTER "}/backups:copy", NULL, "CopyBackup"},
+    {"GET", "v2/{parent=" CLUSTER "}/hotTablets", NULL, "ListHotTablets"},
+    {"POST", "v2/{parent=" TABLE "}/authorizedViews", NULL, "CreateAuthorizedView"},
+    {"GET", "v2/{parent=" TABLE "}/authorizedViews", NULL, "ListAuthorizedViews"},
+    {NULL},
+};

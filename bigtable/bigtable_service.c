@@ -1,0 +1,96 @@
+/*
+ * bigtable_service: the Bigtable service definition (struct em_service_def): descriptor,
+ * routes and the lifecycle hooks that open the CMEK engine (one protected resource per
+ * replica of a table), the replicas' registry, the admin domain and its long-running
+ * operations. Separate from bigtable_main.c so tests and fuzz targets can open the same
+ * service without a process.
+ */
+#include "bigtable_service.h"
+
+#include "bigtable_admin.h"
+#include "bigtable_errors.h"
+#include "bigtable_handlers.h"
+#include "bigtable_replicas.h"
+#include "bigtable_routes.h"
+#include "em_clock.h"
+#include "em_cmek.h"
+#include "em_descriptor.h"
+#include "em_operations.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bigtable's words for a data call routed to a cluster whose replica's key KMS refuses:
+ * the replica "projects/p/instances/i/clusters/c/tables/t" names the cluster. */
+static void bt_inaccessible_error(void *arg, const struct em_cmek_info *info, struct em_status *st)
+{
+    (void)arg;
+    const char *tables = strstr(info->resource, "/tables/");
+    char cluster[EM_RESOURCE_MAX];
+    snprintf(cluster, sizeof(cluster), "%.*s",
+             tables ? (int)(tables - info->resource) : (int)strlen(info->resource), info->resource);
+    BT_ERR_CLUSTER_KEY_INACCESSIBLE(st, cluster);
+}
+
+static void bigtable_close(struct em_service *svc)
+{
+    struct bt_context *bt = svc->ctx;
+    em_operations_close(svc->operations);
+    svc->operations = NULL;
+    if (!bt)
+        return;
+    bt_admin_close(bt->admin);
+    bt_replicas_close(bt->replicas);
+    free(bt);
+    svc->ctx = NULL;
+}
+
+static enum em_code bigtable_open(struct em_service *svc, struct em_status *st)
+{
+    struct bt_context *bt = calloc(1, sizeof(*bt));
+    if (!bt)
+        return EM_FAIL_OOM(st);
+    svc->ctx = bt;
+    struct em_cmek *cmek;
+    /* the registry exists before the engine, whose state hook it is; it learns the
+     * engine once that is open */
+    if (bt_replicas_open(NULL, svc->config.data_dir, &bt->replicas, st))
+        goto out_fail;
+    struct em_cmek_hooks hooks = {.state_changed = bt_replicas_state_changed,
+                                  .inaccessible_error = bt_inaccessible_error,
+                                  .arg = bt->replicas};
+    if (em_cmek_open(svc, svc->def->desc->agent_domain, &hooks, &cmek, st))
+        goto out_fail;
+    bt_replicas_set_engine(bt->replicas, cmek);
+    if (bt_admin_open(svc->store, bt->replicas, &bt->admin, st))
+        goto out_fail;
+    struct em_operations_options opt = {
+        .service = "bigtable", .types = bt_op_types, .type_count = bt_op_type_count, .ctx = bt};
+    if (em_operations_open(svc->store, &opt, em_clock_now(), &svc->operations, st))
+        goto out_fail;
+    return EM_OK;
+out_fail:
+    bigtable_close(svc);
+    return st->code;
+}
+
+static enum em_code bigtable_reset(struct em_service *svc, struct em_status *st)
+{
+    struct bt_context *bt = svc->ctx;
+    if (em_operations_reset(svc->operations, st))
+        return st->code;
+    return bt_admin_reset(bt->admin, st);
+}
+
+const struct em_service_def bigtable_service = {
+    .desc = &bigtable_descriptor,
+    .routes = bigtable_routes,
+    .iam_resource_check = bt_iam_resource_check,
+    .open = bigtable_open,
+    .close = bigtable_close,
+    .reset = bigtable_reset,
+    /* tables and clusters call KMS (em_cmek_protect); data calls wait for their replica's
+     * writer thread */
+    .blocking_handlers = true,
+};

@@ -1,0 +1,590 @@
+/*
+ * bigtable_tables: tables with Google's rules (see bigtable_admin.h): column families and
+ * their GC rules (checked by bigtable_gc and stored as it writes them back), views, one
+ * replica per cluster under the cluster's key, deletion protection, and the routing of a
+ * data call (bt_route_for).
+ *
+ * Stored beside the Table's JSON: "_protectedNs" ({cluster id: the engine's check time
+ * when that replica was protected}: a replica's key version and status read UNKNOWN until
+ * a key check after it, as Google reports them for up to 5 minutes after a table's
+ * creation) and "_splits" (initialSplits, base64 keys).
+ * Reference:
+ * https://cloud.google.com/bigtable/docs/reference/admin/rest/v2/projects.instances.tables
+ */
+#include "bigtable_admin_parts.h"
+
+#include "bigtable_errors.h"
+#include "bigtable_gc.h"
+#include "bigtable_store.h"
+#include "em_json.h"
+#include "em_names.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct em_id_rule bt_table_id_rule = {
+    "table ID",
+    1,
+    50,
+    "-_.",
+    false,
+    false,
+    "a table ID is 1 to 50 letters, digits, underscores, hyphens or periods, and starts with a "
+    "letter, a digit or an underscore."};
+
+static const struct em_id_rule bt_family_id_rule = {
+    "column family ID",
+    1,
+    64,
+    "-_.",
+    false,
+    false,
+    "a column family ID is 1 to 64 letters, digits, underscores, hyphens or periods, and "
+    "starts with a letter, a digit or an underscore."};
+
+static enum em_code check_id(const char *id, const struct em_id_rule *rule, struct em_status *st)
+{
+    if (!id || !*id)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "The %s must be specified.", rule->what);
+    if (em_id_check(id, rule, st))
+        return st->code;
+    if (id[0] == '-' || id[0] == '.')
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid %s \"%.100s\": %s", rule->what, id,
+                       rule->description);
+    return EM_OK;
+}
+
+enum em_code bt_table_view_parse(const char *text, enum bt_table_view fallback,
+                                 enum bt_table_view *out, struct em_status *st)
+{
+    static const struct {
+        const char *name;
+        enum bt_table_view view;
+    } views[] = {
+        {"NAME_ONLY", BT_VIEW_NAME_ONLY},
+        {"SCHEMA_VIEW", BT_VIEW_SCHEMA},
+        {"REPLICATION_VIEW", BT_VIEW_REPLICATION},
+        {"ENCRYPTION_VIEW", BT_VIEW_ENCRYPTION},
+        {"FULL", BT_VIEW_FULL},
+    };
+    *out = fallback;
+    if (!text || !*text || strcmp(text, "VIEW_UNSPECIFIED") == 0)
+        return EM_OK;
+    for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
+        if (strcmp(text, views[i].name) == 0) {
+            *out = views[i].view;
+            return EM_OK;
+        }
+    if (strcmp(text, "STATS_VIEW") == 0)
+        return EM_FAIL(st, EM_UNIMPLEMENTED,
+                       "The table view STATS_VIEW is not supported by this "
+                       "emulator.");
+    return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid table view %.64s.", text);
+}
+
+/* --- views --- */
+
+/* One encryptionInfo entry of a replica: the key version in use and its status, UNKNOWN
+ * until a key check after the table's creation. */
+static cJSON *encryption_info(struct bt_admin *admin, const char *replica, int64_t protected_ns)
+{
+    cJSON *entry = cJSON_CreateObject();
+    struct em_cmek_info info;
+    bool known = bt_replicas_info(admin->replicas, replica, &info);
+    if (!known || !info.kms_key[0]) {
+        cJSON_AddStringToObject(entry, "encryptionType", "GOOGLE_DEFAULT_ENCRYPTION");
+        cJSON_AddObjectToObject(entry, "encryptionStatus");
+        return entry;
+    }
+    cJSON_AddStringToObject(entry, "encryptionType", "CUSTOMER_MANAGED_ENCRYPTION");
+    cJSON *status = cJSON_AddObjectToObject(entry, "encryptionStatus");
+    if (info.last_check_ns <= protected_ns) {
+        cJSON_AddNumberToObject(status, "code", EM_UNKNOWN);
+        cJSON_AddStringToObject(status, "message",
+                                "The key version and its status are not known yet: the first "
+                                "key check after the table's creation has not run.");
+        return entry;
+    }
+    if (info.state == EM_CMEK_INACCESSIBLE) {
+        cJSON_AddNumberToObject(status, "code", EM_FAILED_PRECONDITION);
+        cJSON_AddStringToObject(status, "message", info.reason);
+    } else if (info.state == EM_CMEK_OFFLINE) {
+        cJSON_AddNumberToObject(status, "code", EM_UNAVAILABLE);
+        cJSON_AddStringToObject(status, "message", "Cloud KMS cannot be reached.");
+    }
+    if (info.key_version[0])
+        cJSON_AddStringToObject(entry, "kmsKeyVersion", info.key_version);
+    return entry;
+}
+
+/* clusterStates: each cluster of the instance, with what the view asks for. */
+static void add_cluster_states(struct bt_admin *admin, cJSON *out, const cJSON *stored,
+                               bool replication, bool encryption)
+{
+    char instance[BT_NAME_MAX];
+    cJSON *clusters = NULL;
+    struct em_status st = {0};
+    const char *name = em_json_string(stored, "name");
+    if (!bt_instance_of(name, instance) ||
+        bt_store_list(admin->store, BT_KIND_CLUSTER, instance, false, &clusters, &st))
+        return;
+    const cJSON *stamps = cJSON_GetObjectItem(stored, "_protectedNs");
+    cJSON *states = cJSON_AddObjectToObject(out, "clusterStates");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, clusters)
+    {
+        const char *id = bt_last_id(em_json_string(c, "name"));
+        cJSON *state = cJSON_AddObjectToObject(states, id);
+        if (replication)
+            cJSON_AddStringToObject(state, "replicationState", "READY");
+        if (encryption) {
+            char replica[BT_NAME_MAX];
+            int64_t protected_ns = 0;
+            em_json_int64(stamps, id, &protected_ns);
+            bt_replica_name(name, id, replica);
+            cJSON_AddItemToArray(cJSON_AddArrayToObject(state, "encryptionInfo"),
+                                 encryption_info(admin, replica, protected_ns));
+        }
+    }
+    cJSON_Delete(clusters);
+}
+
+/* The Table as a view shows it (a new object; stored is untouched). */
+static cJSON *render(struct bt_admin *admin, const cJSON *stored, enum bt_table_view view)
+{
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "name", em_json_string(stored, "name"));
+    bool schema = view == BT_VIEW_SCHEMA || view == BT_VIEW_FULL;
+    bool replication = view == BT_VIEW_REPLICATION || view == BT_VIEW_FULL;
+    bool encryption = view == BT_VIEW_ENCRYPTION || view == BT_VIEW_FULL;
+    if (replication || encryption)
+        add_cluster_states(admin, out, stored, replication, encryption);
+    if (schema) {
+        const char *keys[] = {"columnFamilies", "granularity", "deletionProtection"};
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+            const cJSON *v = cJSON_GetObjectItem(stored, keys[i]);
+            if (v)
+                cJSON_AddItemToObject(out, keys[i], cJSON_Duplicate(v, true));
+        }
+    }
+    return out;
+}
+
+/* --- create --- */
+
+void bt_stamp_protection(struct bt_admin *admin, cJSON *table, const char *cluster_id,
+                         const char *replica)
+{
+    struct em_cmek_info info;
+    cJSON *stamps = cJSON_GetObjectItem(table, "_protectedNs");
+    if (!stamps)
+        stamps = cJSON_AddObjectToObject(table, "_protectedNs");
+    cJSON_DeleteItemFromObject(stamps, cluster_id);
+    if (bt_replicas_info(admin->replicas, replica, &info))
+        em_json_add_int64(stamps, cluster_id, info.last_check_ns);
+}
+
+/* A family's GC rule as bigtable_gc parses and writes it back ({} keeps everything). */
+static enum em_code canonical_gc_rule(const cJSON *family, const char *field, cJSON **out,
+                                      struct em_status *st)
+{
+    const cJSON *rule = cJSON_GetObjectItem(family, "gcRule");
+    struct bt_gc_rule *parsed = NULL;
+    *out = NULL;
+    if (!rule)
+        return (*out = cJSON_CreateObject()) ? EM_OK : EM_FAIL_OOM(st);
+    if (bt_gc_rule_parse(rule, field, &parsed, st))
+        return st->code;
+    *out = bt_gc_rule_to_json(parsed);
+    bt_gc_rule_free(parsed);
+    return *out ? EM_OK : EM_FAIL_OOM(st);
+}
+
+/* The columnFamilies of a request, checked (ids, GC rules), as stored: {id: {gcRule}}. */
+static enum em_code new_families(const cJSON *families, cJSON **out, struct em_status *st)
+{
+    const cJSON *family;
+    *out = cJSON_CreateObject();
+    cJSON_ArrayForEach(family, families)
+    {
+        cJSON *rule = NULL;
+        char field[128];
+        snprintf(field, sizeof(field), "table.column_families[%.64s].gc_rule", family->string);
+        if (check_id(family->string, &bt_family_id_rule, st) ||
+            canonical_gc_rule(family, field, &rule, st)) {
+            cJSON_Delete(*out);
+            *out = NULL;
+            return st->code;
+        }
+        cJSON_AddItemToObject(cJSON_AddObjectToObject(*out, family->string), "gcRule", rule);
+    }
+    return EM_OK;
+}
+
+static cJSON *new_table(const char *name, const cJSON *request, cJSON *families, int64_t now)
+{
+    const cJSON *table = cJSON_GetObjectItem(request, "table");
+    cJSON *stored = cJSON_CreateObject();
+    cJSON_AddStringToObject(stored, "name", name);
+    cJSON_AddItemToObject(stored, "columnFamilies", families);
+    cJSON_AddStringToObject(stored, "granularity", "MILLIS");
+    if (cJSON_IsTrue(cJSON_GetObjectItem(table, "deletionProtection")))
+        cJSON_AddTrueToObject(stored, "deletionProtection");
+    (void)now;
+    cJSON_AddObjectToObject(stored, "_protectedNs");
+    cJSON *splits = cJSON_AddArrayToObject(stored, "_splits");
+    const cJSON *split;
+    cJSON_ArrayForEach(split, cJSON_GetObjectItem(request, "initialSplits"))
+    {
+        const char *key = em_json_string(split, "key");
+        if (key && *key)
+            cJSON_AddItemToArray(splits, cJSON_CreateString(key));
+    }
+    return stored;
+}
+
+/* A replica of the table in every cluster of the instance, each under its cluster's key
+ * (under the lock); on failure none is left. */
+static enum em_code protect_table_replicas(struct bt_admin *admin, const char *project,
+                                           cJSON *stored, const cJSON *clusters,
+                                           struct em_status *st)
+{
+    const char *table = em_json_string(stored, "name");
+    if (!admin->replicas)
+        return EM_OK;
+    const cJSON *c;
+    char replica[BT_NAME_MAX];
+    cJSON_ArrayForEach(c, clusters)
+    {
+        bt_replica_name(table, bt_last_id(em_json_string(c, "name")), replica);
+        if (bt_replicas_protect(admin->replicas, replica, project, bt_cluster_key(c), st))
+            break;
+        bt_stamp_protection(admin, stored, bt_last_id(em_json_string(c, "name")), replica);
+    }
+    if (st->code) {
+        struct em_status ignored = {0};
+        for (const cJSON *done = clusters->child; done != c; done = done->next) {
+            bt_replica_name(table, bt_last_id(em_json_string(done, "name")), replica);
+            bt_replicas_shred(admin->replicas, replica, &ignored);
+        }
+    }
+    return st->code;
+}
+
+static void shred_table_replicas(struct bt_admin *admin, const char *table, const char *instance)
+{
+    cJSON *clusters = NULL;
+    struct em_status st = {0};
+    if (!admin->replicas ||
+        bt_store_list(admin->store, BT_KIND_CLUSTER, instance, false, &clusters, &st))
+        return;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, clusters)
+    {
+        char replica[BT_NAME_MAX];
+        bt_replica_name(table, bt_last_id(em_json_string(c, "name")), replica);
+        bt_replicas_shred(admin->replicas, replica, &st);
+    }
+    cJSON_Delete(clusters);
+}
+
+/* Under the lock: the instance exists, the table does not; protects and records it. */
+static enum em_code insert_table(struct bt_admin *admin, const char *project, const char *instance,
+                                 cJSON *table, struct em_status *st)
+{
+    cJSON *inst = NULL, *clusters = NULL;
+    char *existing = NULL;
+    const char *name = em_json_string(table, "name");
+    if (!bt_load(admin, instance, BT_KIND_INSTANCE, "Instance", &inst, st) &&
+        !bt_store_get(admin->store, name, BT_KIND_TABLE, &existing, st) &&
+        !bt_store_list(admin->store, BT_KIND_CLUSTER, instance, false, &clusters, st)) {
+        if (existing)
+            BT_ERR_EXISTS(st, "Table", name);
+        else if (!bt_check_no_disabled_cluster(admin, instance, "create a table", st) &&
+                 !protect_table_replicas(admin, project, table, clusters, st) &&
+                 bt_save(admin, table, BT_KIND_TABLE, instance, false, st))
+            shred_table_replicas(admin, name, instance);
+    }
+    free(existing);
+    cJSON_Delete(inst);
+    cJSON_Delete(clusters);
+    return st->code;
+}
+
+enum em_code bt_table_create(struct bt_admin *admin, const char *instance, const cJSON *request,
+                             int64_t now, cJSON **out, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char project[64], name[BT_NAME_MAX];
+    *out = NULL;
+    const char *id = em_json_string(request, "tableId");
+    cJSON *families = NULL;
+    if (bt_check_name(instance, NULL, "instance", st) || bt_project_of(instance, project, st) ||
+        check_id(id, &bt_table_id_rule, st) ||
+        new_families(cJSON_GetObjectItem(cJSON_GetObjectItem(request, "table"), "columnFamilies"),
+                     &families, st))
+        return st->code;
+    snprintf(name, sizeof(name), "%.380s/tables/%.100s", instance, id);
+    cJSON *table = new_table(name, request, families, now);
+    pthread_mutex_lock(&admin->lock);
+    insert_table(admin, project, instance, table, st);
+    pthread_mutex_unlock(&admin->lock);
+    if (!st->code)
+        *out = render(admin, table, BT_VIEW_SCHEMA);
+    cJSON_Delete(table);
+    return st->code;
+}
+
+/* --- read --- */
+
+enum em_code bt_table_get(struct bt_admin *admin, const char *name, enum bt_table_view view,
+                          cJSON **out, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    cJSON *stored = NULL;
+    *out = NULL;
+    if (bt_check_name(name, "tables", "table", st) ||
+        bt_load(admin, name, BT_KIND_TABLE, "Table", &stored, st))
+        return st->code;
+    *out = render(admin, stored, view);
+    cJSON_Delete(stored);
+    return EM_OK;
+}
+
+enum em_code bt_table_list(struct bt_admin *admin, const char *instance, enum bt_table_view view,
+                           cJSON **out, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    cJSON *inst = NULL, *stored = NULL;
+    *out = NULL;
+    if (view != BT_VIEW_NAME_ONLY && view != BT_VIEW_SCHEMA && view != BT_VIEW_REPLICATION &&
+        view != BT_VIEW_ENCRYPTION && view != BT_VIEW_FULL)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid table view.");
+    if (bt_check_name(instance, NULL, "instance", st) ||
+        bt_load(admin, instance, BT_KIND_INSTANCE, "Instance", &inst, st))
+        return st->code;
+    cJSON_Delete(inst);
+    if (bt_store_list(admin->store, BT_KIND_TABLE, instance, false, &stored, st))
+        return st->code;
+    *out = cJSON_CreateArray();
+    const cJSON *t;
+    cJSON_ArrayForEach(t, stored)
+    {
+        cJSON_AddItemToArray(*out, render(admin, t, view));
+    }
+    cJSON_Delete(stored);
+    return EM_OK;
+}
+
+/* --- change --- */
+
+/* Applies one modification of ModifyColumnFamilies to families; a dropped family's name
+ * goes to dropped. */
+static enum em_code modify_family(cJSON *families, const cJSON *mod, cJSON *dropped,
+                                  struct em_status *st)
+{
+    const char *id = em_json_string(mod, "id");
+    const cJSON *create = cJSON_GetObjectItem(mod, "create");
+    const cJSON *update = cJSON_GetObjectItem(mod, "update");
+    bool drop = cJSON_IsTrue(cJSON_GetObjectItem(mod, "drop"));
+    if (check_id(id, &bt_family_id_rule, st))
+        return st->code;
+    if ((create ? 1 : 0) + (update ? 1 : 0) + (drop ? 1 : 0) != 1)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "A modification of the column family %.64s needs exactly one of create, "
+                       "update or drop.",
+                       id);
+    cJSON *existing = cJSON_GetObjectItem(families, id);
+    if (create && existing)
+        return EM_FAIL(st, EM_ALREADY_EXISTS, "Column family already exists: %.64s", id);
+    if (!create && !existing)
+        return EM_FAIL(st, EM_NOT_FOUND, "Column family not found: %.64s", id);
+    if (drop) {
+        cJSON_DeleteItemFromObject(families, id);
+        cJSON_AddItemToArray(dropped, cJSON_CreateString(id));
+        return EM_OK;
+    }
+    const cJSON *family = create ? create : update;
+    cJSON *copy = cJSON_CreateObject();
+    const cJSON *rule = cJSON_GetObjectItem(family, "gcRule");
+    cJSON_AddItemToObject(copy, "gcRule",
+                          rule ? cJSON_Duplicate(rule, true) : cJSON_CreateObject());
+    if (existing)
+        cJSON_ReplaceItemInObject(families, id, copy);
+    else
+        cJSON_AddItemToObject(families, id, copy);
+    return EM_OK;
+}
+
+enum em_code bt_table_modify_families(struct bt_admin *admin, const char *name,
+                                      const cJSON *modifications, cJSON **out, cJSON **dropped,
+                                      struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char instance[BT_NAME_MAX];
+    cJSON *stored = NULL;
+    *out = *dropped = NULL;
+    if (bt_check_name(name, "tables", "table", st))
+        return st->code;
+    if (cJSON_GetArraySize(modifications) == 0)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "No modifications in the request.");
+    bt_instance_of(name, instance);
+    *dropped = cJSON_CreateArray();
+    pthread_mutex_lock(&admin->lock);
+    if (!bt_load(admin, name, BT_KIND_TABLE, "Table", &stored, st) &&
+        !bt_check_no_disabled_cluster(admin, instance, "modify column families", st)) {
+        cJSON *families = cJSON_GetObjectItem(stored, "columnFamilies");
+        if (!families)
+            families = cJSON_AddObjectToObject(stored, "columnFamilies");
+        const cJSON *mod;
+        cJSON_ArrayForEach(mod, modifications)
+        {
+            if (modify_family(families, mod, *dropped, st))
+                break;
+        }
+        if (!st->code)
+            bt_save(admin, stored, BT_KIND_TABLE, instance, true, st);
+    }
+    pthread_mutex_unlock(&admin->lock);
+    if (!st->code)
+        *out = render(admin, stored, BT_VIEW_SCHEMA);
+    else {
+        cJSON_Delete(*dropped);
+        *dropped = NULL;
+    }
+    cJSON_Delete(stored);
+    return st->code;
+}
+
+enum em_code bt_table_update(struct bt_admin *admin, const char *name, const cJSON *table,
+                             const char *mask, cJSON **out, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char instance[BT_NAME_MAX], fields[256];
+    cJSON *stored = NULL;
+    *out = NULL;
+    if (bt_check_name(name, "tables", "table", st))
+        return st->code;
+    if (!mask || !*mask)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "The update_mask must be specified.");
+    bt_instance_of(name, instance);
+    snprintf(fields, sizeof(fields), "%s", mask);
+    pthread_mutex_lock(&admin->lock);
+    if (!bt_load(admin, name, BT_KIND_TABLE, "Table", &stored, st)) {
+        char *save = NULL;
+        for (char *f = strtok_r(fields, ",", &save); f && !st->code;
+             f = strtok_r(NULL, ",", &save)) {
+            if (strcmp(f, "deletionProtection") == 0 || strcmp(f, "deletion_protection") == 0) {
+                cJSON_DeleteItemFromObject(stored, "deletionProtection");
+                if (cJSON_IsTrue(cJSON_GetObjectItem(table, "deletionProtection")))
+                    cJSON_AddTrueToObject(stored, "deletionProtection");
+            } else {
+                EM_FAIL(st, EM_INVALID_ARGUMENT,
+                        "Invalid update_mask: the field %.100s of a table cannot be updated by "
+                        "this emulator (deletion_protection can).",
+                        f);
+            }
+        }
+        if (!st->code)
+            bt_save(admin, stored, BT_KIND_TABLE, instance, true, st);
+    }
+    pthread_mutex_unlock(&admin->lock);
+    if (!st->code)
+        *out = render(admin, stored, BT_VIEW_SCHEMA);
+    cJSON_Delete(stored);
+    return st->code;
+}
+
+enum em_code bt_table_delete(struct bt_admin *admin, const char *name, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char instance[BT_NAME_MAX];
+    cJSON *stored = NULL;
+    if (bt_check_name(name, "tables", "table", st))
+        return st->code;
+    bt_instance_of(name, instance);
+    pthread_mutex_lock(&admin->lock);
+    if (!bt_load(admin, name, BT_KIND_TABLE, "Table", &stored, st)) {
+        if (cJSON_IsTrue(cJSON_GetObjectItem(stored, "deletionProtection")))
+            EM_FAIL(st, EM_FAILED_PRECONDITION,
+                    "The table %.300s is protected against deletion: update it with "
+                    "deletion_protection false first.",
+                    name);
+        else if (!bt_store_delete(admin->store, name, st))
+            shred_table_replicas(admin, name, instance);
+    }
+    pthread_mutex_unlock(&admin->lock);
+    cJSON_Delete(stored);
+    return st->code;
+}
+
+/* --- routing of data calls --- */
+
+void bt_route_clear(struct bt_route *route)
+{
+    cJSON_Delete(route->table);
+    route->table = NULL;
+}
+
+/* Whether the multi-cluster policy's clusterIds (none: every cluster) include id. */
+static bool routes_to(const cJSON *multi, const char *id)
+{
+    const cJSON *ids = cJSON_GetObjectItem(multi, "clusterIds");
+    if (cJSON_GetArraySize(ids) == 0)
+        return true;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, ids)
+    {
+        if (cJSON_IsString(c) && strcmp(c->valuestring, id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Fills the route's clusters from the profile (clusters: the instance's). */
+static void fill_route(struct bt_route *out, const char *table, const cJSON *profile,
+                       const cJSON *clusters)
+{
+    const cJSON *single = cJSON_GetObjectItem(profile, "singleClusterRouting");
+    const cJSON *multi = cJSON_GetObjectItem(profile, "multiClusterRoutingUseAny");
+    const char *single_id = em_json_string(single, "clusterId");
+    out->single_cluster = single != NULL;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, clusters)
+    {
+        if (out->all_count >= BT_MAX_CLUSTERS)
+            break;
+        const char *name = em_json_string(c, "name");
+        const char *id = bt_last_id(name);
+        bt_replica_name(table, id, out->all_replicas[out->all_count++]);
+        bool chosen = single ? single_id && strcmp(single_id, id) == 0 : routes_to(multi, id);
+        if (!chosen)
+            continue;
+        snprintf(out->clusters[out->cluster_count], BT_NAME_MAX, "%s", name);
+        bt_replica_name(table, id, out->replicas[out->cluster_count++]);
+    }
+}
+
+enum em_code bt_route_for(struct bt_admin *admin, const char *table, const char *app_profile,
+                          struct bt_route *out, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    *out = (struct bt_route){0};
+    char instance[BT_NAME_MAX], profile_name[BT_NAME_MAX];
+    if (bt_check_name(table, "tables", "table", st))
+        return st->code;
+    bt_instance_of(table, instance);
+    snprintf(profile_name, sizeof(profile_name), "%.380s/appProfiles/%.100s", instance,
+             app_profile && *app_profile ? app_profile : "default");
+    cJSON *profile = NULL, *clusters = NULL;
+    if (!bt_load(admin, table, BT_KIND_TABLE, "Table", &out->table, st) &&
+        !bt_load(admin, profile_name, BT_KIND_APP_PROFILE, "AppProfile", &profile, st) &&
+        !bt_store_list(admin->store, BT_KIND_CLUSTER, instance, false, &clusters, st))
+        fill_route(out, table, profile, clusters);
+    cJSON_Delete(profile);
+    cJSON_Delete(clusters);
+    if (st->code)
+        bt_route_clear(out);
+    return st->code;
+}

@@ -1,0 +1,425 @@
+/*
+ * test_bigtable_admin: Bigtable's admin domain (bigtable_admin, bigtable_tables) on a real
+ * metadata store, without a CMEK engine: instances with their clusters (IDs, zones, the
+ * key-in-the-cluster's-region rule, autoscaling), cluster updates (serve_nodes,
+ * autoscaling, the immutable encryption config), app profiles (routing checked against the
+ * clusters), tables (families with GC rules as bigtable_gc writes them, views, column
+ * family modifications, deletion protection), the routing of data calls, and state
+ * surviving a reopen.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "bigtable/bigtable_admin.h"
+#include "em_iam.h"
+#include "em_json.h"
+#include "unit_util.h"
+
+#define PARENT      "projects/bt-unit"
+#define INST        PARENT "/instances/my-inst"
+#define TABLE       INST "/tables/t1"
+#define NOW         1700000000000000000LL
+#define KEY(region) PARENT "/locations/" region "/keyRings/r/cryptoKeys/k"
+
+struct fixture {
+    struct unit_dir dir;
+    struct bt_admin *admin;
+};
+
+static int setup(void **state)
+{
+    static struct fixture f;
+    struct em_status st = {0};
+    /* IAM's tables, as the service runtime opens them: deleting an instance deletes its
+     * policies */
+    if (unit_dir_open(&f.dir) || em_iam_open(f.dir.store, &st) ||
+        bt_admin_open(f.dir.store, NULL, &f.admin, &st))
+        return -1;
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    bt_admin_close(f->admin);
+    unit_dir_close(&f->dir);
+    return 0;
+}
+
+static enum em_code create_instance(struct fixture *f, const char *json, struct em_status *st)
+{
+    cJSON *request = cJSON_Parse(json), *out = NULL;
+    char zone[64];
+    assert_non_null(request);
+    enum em_code rc = bt_instance_create(f->admin, PARENT, request, NOW, &out, zone, st);
+    if (rc == EM_OK) {
+        struct em_status ready_st = {0};
+        cJSON *ready = NULL;
+        assert_int_equal(
+            bt_instance_ready(f->admin, em_json_string(out, "name"), &ready, &ready_st), EM_OK);
+        cJSON_Delete(ready);
+    }
+    cJSON_Delete(request);
+    cJSON_Delete(out);
+    return rc;
+}
+
+/* my-inst: east-c1 in us-east1-b (a key in us-east1), west-c2 in us-west1-a (no key). */
+static void make_instance(struct fixture *f)
+{
+    struct em_status st = {0};
+    assert_int_equal(
+        create_instance(
+            f,
+            "{\"instanceId\":\"my-inst\",\"instance\":{\"displayName\":\"My inst\"},"
+            "\"clusters\":{\"east-c1\":{\"location\":\"" PARENT
+            "/locations/us-east1-b\",\"serveNodes\":1,\"encryptionConfig\":{"
+            "\"kmsKeyName\":\"" KEY("us-east1") "\"}},\"west-c2\":{\"location\":\"" PARENT
+                                                "/locations/us-west1-a\",\"serveNodes\":2}}}",
+            &st),
+        EM_OK);
+}
+
+static enum em_code create_table(struct fixture *f, const char *json, struct em_status *st)
+{
+    cJSON *request = cJSON_Parse(json), *out = NULL;
+    assert_non_null(request);
+    enum em_code rc = bt_table_create(f->admin, INST, request, NOW, &out, st);
+    cJSON_Delete(request);
+    cJSON_Delete(out);
+    return rc;
+}
+
+static cJSON *get(struct fixture *f, const char *kind, const char *name)
+{
+    struct em_status st = {0};
+    cJSON *out = NULL;
+    enum em_code rc = strcmp(kind, "cluster") == 0    ? bt_cluster_get(f->admin, name, &out, &st)
+                      : strcmp(kind, "instance") == 0 ? bt_instance_get(f->admin, name, &out, &st)
+                      : strcmp(kind, "profile") == 0
+                          ? bt_app_profile_get(f->admin, name, &out, &st)
+                          : bt_table_get(f->admin, name, BT_VIEW_FULL, &out, &st);
+    assert_int_equal(rc, EM_OK);
+    return out;
+}
+
+/* --- instances and clusters --- */
+
+static void test_instance_with_clusters(void **state)
+{
+    struct fixture *f = *state;
+    make_instance(f);
+    cJSON *inst = get(f, "instance", INST);
+    assert_string_equal(em_json_string(inst, "state"), "READY");
+    assert_string_equal(em_json_string(inst, "type"), "PRODUCTION");
+    cJSON_Delete(inst);
+    cJSON *east = get(f, "cluster", INST "/clusters/east-c1");
+    assert_string_equal(em_json_string(east, "state"), "READY");
+    assert_string_equal(em_json_string(east, "defaultStorageType"), "SSD");
+    assert_string_equal(em_json_string(cJSON_GetObjectItem(east, "encryptionConfig"), "kmsKeyName"),
+                        KEY("us-east1"));
+    cJSON_Delete(east);
+    /* the default app profile routes to any cluster */
+    cJSON *profile = get(f, "profile", INST "/appProfiles/default");
+    assert_non_null(cJSON_GetObjectItem(profile, "multiClusterRoutingUseAny"));
+    cJSON_Delete(profile);
+    /* a second create of the same id */
+    struct em_status st = {0};
+    assert_int_equal(create_instance(f,
+                                     "{\"instanceId\":\"my-inst\",\"instance\":{\"displayName\":"
+                                     "\"Again\"},\"clusters\":{\"other-c1\":{\"location\":\"" PARENT
+                                     "/locations/us-east1-c\",\"serveNodes\":1}}}",
+                                     &st),
+                     EM_ALREADY_EXISTS);
+    char zone[64];
+    assert_int_equal(bt_instance_zone(f->admin, INST, zone, &st), EM_OK);
+    assert_string_equal(zone, "us-east1-b");
+}
+
+static void test_instance_refusals(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    /* no cluster */
+    assert_int_equal(create_instance(f,
+                                     "{\"instanceId\":\"no-clusters\",\"instance\":{"
+                                     "\"displayName\":\"None\"},\"clusters\":{}}",
+                                     &st),
+                     EM_INVALID_ARGUMENT);
+    /* an id that is too short, a display name that is too short */
+    assert_int_equal(
+        create_instance(f,
+                        "{\"instanceId\":\"abc\",\"instance\":{\"displayName\":"
+                        "\"Short id\"},\"clusters\":{\"c1-abc\":{\"location\":\"" PARENT
+                        "/locations/us-east1-b\",\"serveNodes\":1}}}",
+                        &st),
+        EM_INVALID_ARGUMENT);
+    assert_int_equal(create_instance(f,
+                                     "{\"instanceId\":\"good-id\",\"instance\":{\"displayName\":"
+                                     "\"Abc\"},\"clusters\":{\"c1-abc\":{\"location\":\"" PARENT
+                                     "/locations/us-east1-b\",\"serveNodes\":1}}}",
+                                     &st),
+                     EM_INVALID_ARGUMENT);
+    /* a region is not a zone */
+    assert_int_equal(create_instance(f,
+                                     "{\"instanceId\":\"good-id\",\"instance\":{\"displayName\":"
+                                     "\"Region\"},\"clusters\":{\"c1-abc\":{\"location\":\"" PARENT
+                                     "/locations/us-east1\",\"serveNodes\":1}}}",
+                                     &st),
+                     EM_INVALID_ARGUMENT);
+    /* the key must be in the cluster's region, and the message names both */
+    assert_int_equal(
+        create_instance(f,
+                        "{\"instanceId\":\"good-id\",\"instance\":{\"displayName\":"
+                        "\"Keyed\"},\"clusters\":{\"c1-abc\":{\"location\":\"" PARENT
+                        "/locations/us-east1-b\",\"serveNodes\":1,"
+                        "\"encryptionConfig\":{\"kmsKeyName\":\"" KEY("europe-west1") "\"}}}}",
+                        &st),
+        EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "europe-west1"));
+    assert_non_null(strstr(st.message, "us-east1"));
+    /* autoscaling limits */
+    assert_int_equal(
+        create_instance(f,
+                        "{\"instanceId\":\"good-id\",\"instance\":{\"displayName\":\"Auto\"},"
+                        "\"clusters\":{\"c1-abc\":{\"location\":\"" PARENT
+                        "/locations/us-east1-b\",\"clusterConfig\":{\"clusterAutoscalingConfig\":"
+                        "{\"autoscalingLimits\":{\"minServeNodes\":3,\"maxServeNodes\":2},"
+                        "\"autoscalingTargets\":{\"cpuUtilizationPercent\":50}}}}}}",
+                        &st),
+        EM_INVALID_ARGUMENT);
+    /* nothing was recorded */
+    cJSON *list = NULL;
+    assert_int_equal(bt_instance_list(f->admin, PARENT, &list, &st), EM_OK);
+    assert_int_equal(cJSON_GetArraySize(list), 0);
+    cJSON_Delete(list);
+}
+
+static void test_cluster_updates(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    cJSON *out = NULL;
+    make_instance(f);
+    cJSON *body = cJSON_Parse("{\"serveNodes\":4}");
+    assert_int_equal(
+        bt_cluster_update(f->admin, INST "/clusters/east-c1", body, "serve_nodes", &out, &st),
+        EM_OK);
+    cJSON_Delete(out);
+    cJSON_Delete(body);
+    cJSON *east = get(f, "cluster", INST "/clusters/east-c1");
+    int64_t nodes = 0;
+    assert_true(em_json_int64(east, "serveNodes", &nodes));
+    assert_int_equal(nodes, 4);
+    cJSON_Delete(east);
+    /* autoscaling, by the snake_case mask gcloud sends */
+    body = cJSON_Parse("{\"clusterConfig\":{\"clusterAutoscalingConfig\":{\"autoscalingLimits\":"
+                       "{\"minServeNodes\":2,\"maxServeNodes\":5},\"autoscalingTargets\":{"
+                       "\"cpuUtilizationPercent\":70}}}}");
+    assert_int_equal(
+        bt_cluster_update(f->admin, INST "/clusters/west-c2", body,
+                          "cluster_config.cluster_autoscaling_config.autoscaling_limits.min_serve_"
+                          "nodes,cluster_config.cluster_autoscaling_config.autoscaling_limits.max_"
+                          "serve_nodes",
+                          &out, &st),
+        EM_OK);
+    assert_true(em_json_int64(out, "serveNodes", &nodes));
+    assert_int_equal(nodes, 2);
+    cJSON_Delete(out);
+    cJSON_Delete(body);
+    /* the encryption config is immutable */
+    body = cJSON_Parse("{\"encryptionConfig\":{\"kmsKeyName\":\"" KEY("us-east1") "\"}}");
+    assert_int_equal(bt_cluster_update(f->admin, INST "/clusters/west-c2", body,
+                                       "encryption_config.kms_key_name", &out, &st),
+                     EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "immutable"));
+    /* a PUT with a changed key is refused too */
+    assert_int_equal(bt_cluster_update(f->admin, INST "/clusters/west-c2", body, NULL, &out, &st),
+                     EM_INVALID_ARGUMENT);
+    cJSON_Delete(body);
+    /* clusters of every instance of the project */
+    cJSON *list = NULL;
+    assert_int_equal(bt_cluster_list(f->admin, PARENT "/instances/-", &list, &st), EM_OK);
+    assert_int_equal(cJSON_GetArraySize(list), 2);
+    cJSON_Delete(list);
+    /* the last cluster stays */
+    assert_int_equal(bt_cluster_delete(f->admin, INST "/clusters/west-c2", &st), EM_OK);
+    assert_int_equal(bt_cluster_delete(f->admin, INST "/clusters/east-c1", &st),
+                     EM_FAILED_PRECONDITION);
+}
+
+/* --- app profiles and routing --- */
+
+static enum em_code create_profile(struct fixture *f, const char *id, const char *json,
+                                   struct em_status *st)
+{
+    cJSON *request = cJSON_Parse(json), *out = NULL;
+    enum em_code rc = bt_app_profile_create(f->admin, INST, id, request, &out, st);
+    cJSON_Delete(request);
+    cJSON_Delete(out);
+    return rc;
+}
+
+static void test_app_profiles_and_routing(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    make_instance(f);
+    assert_int_equal(create_table(f, "{\"tableId\":\"t1\"}", &st), EM_OK);
+    assert_int_equal(
+        create_profile(f, "west", "{\"singleClusterRouting\":{\"clusterId\":\"west-c2\"}}", &st),
+        EM_OK);
+    assert_int_equal(
+        create_profile(f, "bad", "{\"singleClusterRouting\":{\"clusterId\":\"nope-c9\"}}", &st),
+        EM_INVALID_ARGUMENT);
+    assert_int_equal(create_profile(f, "none", "{}", &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(create_profile(f, "west", "{\"multiClusterRoutingUseAny\":{}}", &st),
+                     EM_ALREADY_EXISTS);
+
+    struct bt_route route;
+    assert_int_equal(bt_route_for(f->admin, TABLE, NULL, &route, &st), EM_OK);
+    assert_int_equal(route.cluster_count, 2); /* default: every cluster, in name order */
+    assert_false(route.single_cluster);
+    assert_string_equal(route.replicas[0], INST "/clusters/east-c1/tables/t1");
+    assert_string_equal(route.replicas[1], INST "/clusters/west-c2/tables/t1");
+    bt_route_clear(&route);
+    assert_int_equal(bt_route_for(f->admin, TABLE, "west", &route, &st), EM_OK);
+    assert_int_equal(route.cluster_count, 1);
+    assert_true(route.single_cluster);
+    assert_string_equal(route.clusters[0], INST "/clusters/west-c2");
+    assert_int_equal(route.all_count, 2); /* writes still replicate to both */
+    bt_route_clear(&route);
+    assert_int_equal(bt_route_for(f->admin, TABLE, "missing", &route, &st), EM_NOT_FOUND);
+
+    /* a multi-cluster profile limited to one cluster, then changed by update */
+    cJSON *body = cJSON_Parse("{\"multiClusterRoutingUseAny\":{\"clusterIds\":[\"west-c2\"]}}");
+    cJSON *out = NULL;
+    assert_int_equal(bt_app_profile_update(f->admin, INST "/appProfiles/west", body,
+                                           "multi_cluster_routing_use_any", &out, &st),
+                     EM_OK);
+    assert_string_equal(em_json_string(out, "etag"), "2");
+    assert_null(cJSON_GetObjectItem(out, "singleClusterRouting"));
+    cJSON_Delete(out);
+    cJSON_Delete(body);
+    assert_int_equal(bt_app_profile_delete(f->admin, INST "/appProfiles/west", &st), EM_OK);
+    assert_int_equal(bt_app_profile_delete(f->admin, INST "/appProfiles/west", &st), EM_NOT_FOUND);
+}
+
+/* --- tables --- */
+
+static void test_tables(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    make_instance(f);
+    assert_int_equal(create_table(f,
+                                  "{\"tableId\":\"t1\",\"table\":{\"columnFamilies\":{\"cf1\":{"
+                                  "\"gcRule\":{\"maxNumVersions\":1}},\"cf2\":{\"gcRule\":{"
+                                  "\"union\":{\"rules\":[{\"maxNumVersions\":5},{\"maxAge\":"
+                                  "\"432000s\"}]}}},\"cf3\":{}}},\"initialSplits\":[{\"key\":"
+                                  "\"Y2Fy\"}]}",
+                                  &st),
+                     EM_OK);
+    assert_int_equal(create_table(f, "{\"tableId\":\"t1\"}", &st), EM_ALREADY_EXISTS);
+    assert_int_equal(create_table(f,
+                                  "{\"tableId\":\"t2\",\"table\":{\"columnFamilies\":{\"cf\":{"
+                                  "\"gcRule\":{\"maxNumVersions\":0}}}}}",
+                                  &st),
+                     EM_INVALID_ARGUMENT); /* bigtable_gc: at least one version */
+    assert_int_equal(create_table(f, "{\"tableId\":\"-bad\"}", &st), EM_INVALID_ARGUMENT);
+
+    /* views */
+    cJSON *t = NULL;
+    assert_int_equal(bt_table_get(f->admin, TABLE, BT_VIEW_NAME_ONLY, &t, &st), EM_OK);
+    assert_int_equal(cJSON_GetArraySize(t), 1);
+    cJSON_Delete(t);
+    assert_int_equal(bt_table_get(f->admin, TABLE, BT_VIEW_SCHEMA, &t, &st), EM_OK);
+    cJSON *families = cJSON_GetObjectItem(t, "columnFamilies");
+    assert_int_equal(cJSON_GetArraySize(families), 3);
+    assert_non_null(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(families, "cf2"), "gcRule"), "union"));
+    assert_null(cJSON_GetObjectItem(t, "clusterStates"));
+    assert_null(cJSON_GetObjectItem(t, "_splits")); /* private members never leave */
+    assert_string_equal(em_json_string(t, "granularity"), "MILLIS");
+    cJSON_Delete(t);
+    assert_int_equal(bt_table_get(f->admin, TABLE, BT_VIEW_ENCRYPTION, &t, &st), EM_OK);
+    cJSON *states = cJSON_GetObjectItem(t, "clusterStates");
+    assert_int_equal(cJSON_GetArraySize(states), 2);
+    assert_null(cJSON_GetObjectItem(t, "columnFamilies"));
+    cJSON_Delete(t);
+    enum bt_table_view view;
+    assert_int_equal(bt_table_view_parse("REPLICATION_VIEW", BT_VIEW_SCHEMA, &view, &st), EM_OK);
+    assert_int_equal(view, BT_VIEW_REPLICATION);
+    assert_int_equal(bt_table_view_parse("SOMETHING", BT_VIEW_SCHEMA, &view, &st),
+                     EM_INVALID_ARGUMENT);
+
+    /* modifications apply all or nothing */
+    cJSON *mods = cJSON_Parse("[{\"id\":\"cf3\",\"drop\":true},{\"id\":\"cf4\",\"create\":{}}]");
+    cJSON *dropped = NULL;
+    assert_int_equal(bt_table_modify_families(f->admin, TABLE, mods, &t, &dropped, &st), EM_OK);
+    assert_int_equal(cJSON_GetArraySize(dropped), 1);
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "columnFamilies"), "cf4"));
+    cJSON_Delete(t);
+    cJSON_Delete(dropped);
+    cJSON_Delete(mods);
+    mods = cJSON_Parse("[{\"id\":\"cf5\",\"create\":{}},{\"id\":\"cf3\",\"drop\":true}]");
+    assert_int_equal(bt_table_modify_families(f->admin, TABLE, mods, &t, &dropped, &st),
+                     EM_NOT_FOUND);
+    cJSON_Delete(mods);
+    t = get(f, "table", TABLE);
+    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "columnFamilies"), "cf5"));
+    cJSON_Delete(t);
+
+    /* deletion protection */
+    cJSON *body = cJSON_Parse("{\"deletionProtection\":true}");
+    assert_int_equal(bt_table_update(f->admin, TABLE, body, "deletionProtection", &t, &st), EM_OK);
+    cJSON_Delete(t);
+    assert_int_equal(bt_table_delete(f->admin, TABLE, &st), EM_FAILED_PRECONDITION);
+    cJSON_Delete(body);
+    body = cJSON_Parse("{}");
+    assert_int_equal(bt_table_update(f->admin, TABLE, body, "deletion_protection", &t, &st), EM_OK);
+    cJSON_Delete(t);
+    assert_int_equal(bt_table_update(f->admin, TABLE, body, "changeStreamConfig", &t, &st),
+                     EM_INVALID_ARGUMENT);
+    cJSON_Delete(body);
+    assert_int_equal(bt_table_delete(f->admin, TABLE, &st), EM_OK);
+    assert_int_equal(bt_table_get(f->admin, TABLE, BT_VIEW_SCHEMA, &t, &st), EM_NOT_FOUND);
+}
+
+static void test_state_survives_reopen(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    make_instance(f);
+    assert_int_equal(create_table(f, "{\"tableId\":\"t1\"}", &st), EM_OK);
+    bt_admin_close(f->admin);
+    assert_int_equal(bt_admin_open(f->dir.store, NULL, &f->admin, &st), EM_OK);
+    cJSON *t = get(f, "table", TABLE);
+    cJSON_Delete(t);
+    assert_int_equal(bt_instance_delete(f->admin, INST, &st), EM_OK);
+    cJSON *list = NULL;
+    assert_int_equal(bt_table_list(f->admin, INST, BT_VIEW_NAME_ONLY, &list, &st), EM_NOT_FOUND);
+    assert_int_equal(bt_cluster_list(f->admin, PARENT "/instances/-", &list, &st), EM_OK);
+    assert_int_equal(cJSON_GetArraySize(list), 0); /* the clusters went with the instance */
+    cJSON_Delete(list);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_instance_with_clusters),
+        T(test_instance_refusals),
+        T(test_cluster_updates),
+        T(test_app_profiles_and_routing),
+        T(test_tables),
+        T(test_state_survives_reopen),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

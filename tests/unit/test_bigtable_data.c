@@ -1,0 +1,363 @@
+/*
+ * test_bigtable_data: Bigtable's data plane (bigtable_data, bigtable_cells,
+ * bigtable_replicas) in a real service opened on a temporary directory (no sockets, no
+ * KMS: the clusters use Google default encryption, each replica still in its own
+ * encrypted file): writes replicated to every cluster and read back through
+ * single-cluster profiles, row sets (keys, open and closed ranges), rowsLimit, reversed
+ * reads, GC rules at read time, filters, per-entry statuses of mutateRows,
+ * checkAndMutateRow, readModifyWriteRow, sampleRowKeys, dropRowRange, dropped families,
+ * and the replicas' files removed with their table.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "bigtable/bigtable_admin.h"
+#include "bigtable/bigtable_data.h"
+#include "bigtable/bigtable_service.h"
+#include "em_json.h"
+#include "em_log.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PARENT "projects/bt-data"
+#define INST   PARENT "/instances/data-inst"
+#define TABLE  INST "/tables/t1"
+#define NOW    1700000000000000000LL /* ns */
+
+struct fixture {
+    struct em_service *svc;
+    struct bt_context *bt;
+    char dir[4096];
+};
+
+static int setup(void **state)
+{
+    static struct fixture f;
+    struct em_config cfg;
+    struct em_status st = {0};
+    bool help;
+    char *args[] = {"test", NULL};
+    em_log_init("test", EM_LOG_ERROR);
+    if (em_config_load(&cfg, 1, args, &help, &st) ||
+        em_make_temp_dir(cfg.data_dir, sizeof(cfg.data_dir), &st) ||
+        em_service_open(&bigtable_service, &cfg, &f.svc, &st))
+        return -1;
+    snprintf(f.dir, sizeof(f.dir), "%s", cfg.data_dir);
+    f.bt = f.svc->ctx;
+    cJSON *request = cJSON_Parse(
+        "{\"instanceId\":\"data-inst\",\"instance\":{\"displayName\":\"Data\"},\"clusters\":{"
+        "\"east-c1\":{\"location\":\"" PARENT "/locations/us-east1-b\",\"serveNodes\":1},"
+        "\"west-c2\":{\"location\":\"" PARENT "/locations/us-west1-a\",\"serveNodes\":1}}}");
+    cJSON *out = NULL;
+    char zone[64];
+    if (bt_instance_create(f.bt->admin, PARENT, request, NOW, &out, zone, &st))
+        return -1;
+    cJSON_Delete(out);
+    cJSON_Delete(request);
+    request = cJSON_Parse("{\"tableId\":\"t1\",\"table\":{\"columnFamilies\":{\"cf1\":{\"gcRule\":"
+                          "{\"maxNumVersions\":1}},\"cf2\":{}}}}");
+    if (bt_table_create(f.bt->admin, INST, request, NOW, &out, &st))
+        return -1;
+    cJSON_Delete(out);
+    cJSON_Delete(request);
+    request = cJSON_Parse("{\"singleClusterRouting\":{\"clusterId\":\"west-c2\"}}");
+    if (bt_app_profile_create(f.bt->admin, INST, "west", request, &out, &st))
+        return -1;
+    cJSON_Delete(out);
+    cJSON_Delete(request);
+    request = cJSON_Parse("{\"singleClusterRouting\":{\"clusterId\":\"east-c1\"}}");
+    if (bt_app_profile_create(f.bt->admin, INST, "east", request, &out, &st))
+        return -1;
+    cJSON_Delete(out);
+    cJSON_Delete(request);
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    em_service_close(f->svc);
+    em_remove_tree(f->dir);
+    return 0;
+}
+
+static char *b64(const char *text)
+{
+    return em_b64_encode((const unsigned char *)text, strlen(text));
+}
+
+/* mutateRow of one setCell (ts: microseconds, or -1) through a profile (NULL: default). */
+static enum em_code set_cell(struct fixture *f, const char *profile, const char *key,
+                             const char *family, const char *qualifier, long long ts,
+                             const char *value)
+{
+    char *k = b64(key), *q = b64(qualifier), *v = b64(value), json[1024];
+    snprintf(json, sizeof(json),
+             "{%s%s%s\"rowKey\":\"%s\",\"mutations\":[{\"setCell\":{\"familyName\":\"%s\","
+             "\"columnQualifier\":\"%s\",\"timestampMicros\":\"%lld\",\"value\":\"%s\"}}]}",
+             profile ? "\"appProfileId\":\"" : "", profile ? profile : "", profile ? "\"," : "", k,
+             family, q, ts, v);
+    free(k);
+    free(q);
+    free(v);
+    cJSON *request = cJSON_Parse(json);
+    struct em_status st = {0};
+    enum em_code rc = bt_data_mutate_row(f->bt, TABLE, request, NOW, &st);
+    cJSON_Delete(request);
+    return rc;
+}
+
+/* readRows with the request's JSON; the row keys read, decoded, comma-separated, and the
+ * number of cells into *cells. */
+static enum em_code read_keys(struct fixture *f, const char *json, char *keys, size_t len,
+                              int *cells)
+{
+    cJSON *request = cJSON_Parse(json), *responses = NULL;
+    struct em_status st = {0};
+    assert_non_null(request);
+    enum em_code rc = bt_data_read_rows(f->bt, TABLE, request, NOW, &responses, &st);
+    cJSON_Delete(request);
+    keys[0] = '\0';
+    *cells = 0;
+    const cJSON *response, *chunk;
+    cJSON_ArrayForEach(response, responses)
+    {
+        cJSON_ArrayForEach(chunk, cJSON_GetObjectItem(response, "chunks"))
+        {
+            const char *key = em_json_string(chunk, "rowKey");
+            (*cells)++;
+            if (!key)
+                continue;
+            unsigned char *raw = NULL;
+            size_t raw_len = 0;
+            assert_true(em_b64_decode(key, strlen(key), &raw, &raw_len));
+            snprintf(keys + strlen(keys), len - strlen(keys), "%s%.*s", keys[0] ? "," : "",
+                     (int)raw_len, (const char *)raw);
+            free(raw);
+        }
+    }
+    cJSON_Delete(responses);
+    return rc;
+}
+
+static void test_writes_replicate_to_every_cluster(void **state)
+{
+    struct fixture *f = *state;
+    char keys[256];
+    int cells;
+    assert_int_equal(set_cell(f, "east", "r1", "cf2", "q", 1000, "written through east"), EM_OK);
+    assert_int_equal(read_keys(f, "{\"appProfileId\":\"west\"}", keys, sizeof(keys), &cells),
+                     EM_OK);
+    assert_string_equal(keys, "r1");
+    assert_int_equal(read_keys(f, "{\"appProfileId\":\"east\"}", keys, sizeof(keys), &cells),
+                     EM_OK);
+    assert_string_equal(keys, "r1");
+    /* each replica has its own file under <data dir>/bigtable */
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/bigtable", f->dir);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    int files = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        files +=
+            strstr(e->d_name, ".db") && !strstr(e->d_name, "-wal") && !strstr(e->d_name, "-shm");
+    closedir(d);
+    assert_int_equal(files, 2);
+}
+
+static void test_row_sets_limits_and_order(void **state)
+{
+    struct fixture *f = *state;
+    char keys[256], json[512];
+    int cells;
+    const char *names[] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(set_cell(f, NULL, names[i], "cf2", "q", 1000, "v"), EM_OK);
+    char *a = b64("a"), *b = b64("b"), *d = b64("d");
+    snprintf(json, sizeof(json), "{\"rows\":{\"rowKeys\":[\"%s\",\"%s\"]}}", d, a);
+    assert_int_equal(read_keys(f, json, keys, sizeof(keys), &cells), EM_OK);
+    assert_string_equal(keys, "a,d");
+    snprintf(json, sizeof(json),
+             "{\"rows\":{\"rowRanges\":[{\"startKeyOpen\":\"%s\",\"endKeyClosed\":\"%s\"}]}}", a,
+             d);
+    assert_int_equal(read_keys(f, json, keys, sizeof(keys), &cells), EM_OK);
+    assert_string_equal(keys, "b,c,d");
+    snprintf(json, sizeof(json),
+             "{\"rows\":{\"rowRanges\":[{\"startKeyClosed\":\"%s\",\"endKeyOpen\":\"%s\"}]}}", b,
+             d);
+    assert_int_equal(read_keys(f, json, keys, sizeof(keys), &cells), EM_OK);
+    assert_string_equal(keys, "b,c");
+    snprintf(json, sizeof(json),
+             "{\"rows\":{\"rowRanges\":[{\"startKeyClosed\":\"%s\",\"endKeyOpen\":\"%s\"}]}}", d,
+             b);
+    assert_int_equal(read_keys(f, json, keys, sizeof(keys), &cells), EM_INVALID_ARGUMENT);
+    assert_int_equal(
+        read_keys(f, "{\"rowsLimit\":\"2\",\"reversed\":true}", keys, sizeof(keys), &cells), EM_OK);
+    assert_string_equal(keys, "d,c");
+    assert_int_equal(read_keys(f, "{\"rowsLimit\":\"-1\"}", keys, sizeof(keys), &cells),
+                     EM_INVALID_ARGUMENT);
+    free(a);
+    free(b);
+    free(d);
+}
+
+static void test_gc_rules_and_filters_at_read(void **state)
+{
+    struct fixture *f = *state;
+    char keys[256];
+    int cells;
+    /* cf1 keeps one version */
+    assert_int_equal(set_cell(f, NULL, "r", "cf1", "q", 1000, "old"), EM_OK);
+    assert_int_equal(set_cell(f, NULL, "r", "cf1", "q", 2000, "new"), EM_OK);
+    assert_int_equal(set_cell(f, NULL, "r", "cf2", "q", 1000, "old"), EM_OK);
+    assert_int_equal(set_cell(f, NULL, "r", "cf2", "q", 2000, "new"), EM_OK);
+    assert_int_equal(read_keys(f, "{}", keys, sizeof(keys), &cells), EM_OK);
+    assert_int_equal(cells, 3); /* cf1: 1 (GC), cf2: 2 */
+    assert_int_equal(read_keys(f, "{\"filter\":{\"familyNameRegexFilter\":\"cf2\"}}", keys,
+                               sizeof(keys), &cells),
+                     EM_OK);
+    assert_int_equal(cells, 2);
+    assert_int_equal(
+        read_keys(f, "{\"filter\":{\"blockAllFilter\":true}}", keys, sizeof(keys), &cells), EM_OK);
+    assert_string_equal(keys, ""); /* a row without cells is not sent */
+    assert_int_equal(read_keys(f, "{\"filter\":{\"bogusFilter\":1}}", keys, sizeof(keys), &cells),
+                     EM_INVALID_ARGUMENT);
+    /* timestamps must be whole milliseconds; families must exist */
+    assert_int_equal(set_cell(f, NULL, "r", "cf2", "q", 1500, "v"), EM_INVALID_ARGUMENT);
+    assert_int_equal(set_cell(f, NULL, "r", "nope", "q", 1000, "v"), EM_NOT_FOUND);
+}
+
+static void test_mutate_rows_check_and_rmw(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    char *r = b64("r"), *q = b64("q"), json[1024];
+    snprintf(json, sizeof(json),
+             "{\"entries\":[{\"rowKey\":\"%s\",\"mutations\":[{\"setCell\":{\"familyName\":"
+             "\"cf2\",\"columnQualifier\":\"%s\",\"value\":\"%s\"}}]},{\"rowKey\":\"%s\","
+             "\"mutations\":[{\"deleteFromFamily\":{\"familyName\":\"zz\"}}]}]}",
+             r, q, q, r);
+    cJSON *request = cJSON_Parse(json), *entries = NULL;
+    assert_int_equal(bt_data_mutate_rows(f->bt, TABLE, request, NOW, &entries, &st), EM_OK);
+    assert_int_equal(cJSON_GetArraySize(entries), 2);
+    int64_t code = 0;
+    assert_false(em_json_int64(cJSON_GetObjectItem(cJSON_GetArrayItem(entries, 0), "status"),
+                               "code", &code));
+    assert_true(em_json_int64(cJSON_GetObjectItem(cJSON_GetArrayItem(entries, 1), "status"), "code",
+                              &code));
+    assert_int_equal(code, EM_NOT_FOUND);
+    cJSON_Delete(entries);
+    cJSON_Delete(request);
+
+    /* checkAndMutate: the predicate filter decides the side */
+    bool matched = true;
+    snprintf(json, sizeof(json),
+             "{\"rowKey\":\"%s\",\"predicateFilter\":{\"familyNameRegexFilter\":\"cf1\"},"
+             "\"falseMutations\":[{\"setCell\":{\"familyName\":\"cf1\",\"columnQualifier\":\"%s\","
+             "\"timestampMicros\":\"-1\",\"value\":\"%s\"}}]}",
+             r, q, q);
+    request = cJSON_Parse(json);
+    assert_int_equal(bt_data_check_and_mutate(f->bt, TABLE, request, NOW, &matched, &st), EM_OK);
+    assert_false(matched);
+    assert_int_equal(bt_data_check_and_mutate(f->bt, TABLE, request, NOW, &matched, &st), EM_OK);
+    assert_true(matched); /* the false side wrote a cf1 cell */
+    cJSON_Delete(request);
+
+    /* readModifyWrite: increments are 8-byte big-endian */
+    char *counter = b64("counter");
+    snprintf(json, sizeof(json),
+             "{\"rowKey\":\"%s\",\"rules\":[{\"familyName\":\"cf2\",\"columnQualifier\":\"%s\","
+             "\"incrementAmount\":\"7\"}]}",
+             r, counter);
+    free(counter);
+    request = cJSON_Parse(json);
+    cJSON *row = NULL;
+    assert_int_equal(bt_data_read_modify_write(f->bt, TABLE, request, NOW, &row, &st), EM_OK);
+    cJSON_Delete(row);
+    assert_int_equal(bt_data_read_modify_write(f->bt, TABLE, request, NOW, &row, &st), EM_OK);
+    const cJSON *cell = cJSON_GetArrayItem(
+        cJSON_GetObjectItem(
+            cJSON_GetArrayItem(
+                cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(row, "families"), 0),
+                                    "columns"),
+                0),
+            "cells"),
+        0);
+    assert_string_equal(em_json_string(cell, "value"), "AAAAAAAAAA4="); /* 14 */
+    cJSON_Delete(row);
+    cJSON_Delete(request);
+    /* the cf2 "q" cell holds 1 byte: not a counter */
+    snprintf(json, sizeof(json),
+             "{\"rowKey\":\"%s\",\"rules\":[{\"familyName\":\"cf2\",\"columnQualifier\":\"%s\","
+             "\"incrementAmount\":\"1\"}]}",
+             r, q);
+    request = cJSON_Parse(json);
+    assert_int_equal(bt_data_read_modify_write(f->bt, TABLE, request, NOW, &row, &st),
+                     EM_INVALID_ARGUMENT);
+    cJSON_Delete(request);
+    free(r);
+    free(q);
+}
+
+static void test_sample_drop_and_delete(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    char keys[256];
+    int cells;
+    assert_int_equal(set_cell(f, NULL, "user#1", "cf2", "q", 1000, "v"), EM_OK);
+    assert_int_equal(set_cell(f, NULL, "user#2", "cf2", "q", 1000, "v"), EM_OK);
+    assert_int_equal(set_cell(f, NULL, "zeta", "cf1", "q", 1000, "v"), EM_OK);
+    cJSON *samples = NULL;
+    assert_int_equal(bt_data_sample_row_keys(f->bt, TABLE, NULL, &samples, &st), EM_OK);
+    const cJSON *last = cJSON_GetArrayItem(samples, cJSON_GetArraySize(samples) - 1);
+    assert_string_equal(em_json_string(last, "rowKey"), "");
+    cJSON_Delete(samples);
+
+    char *prefix = b64("user#");
+    assert_int_equal(bt_data_drop_rows(f->bt, TABLE, prefix, &st), EM_OK);
+    free(prefix);
+    assert_int_equal(read_keys(f, "{\"appProfileId\":\"west\"}", keys, sizeof(keys), &cells),
+                     EM_OK);
+    assert_string_equal(keys, "zeta"); /* dropped in every replica */
+
+    cJSON *dropped = cJSON_Parse("[\"cf1\"]");
+    assert_int_equal(bt_data_drop_families(f->bt, TABLE, dropped, &st), EM_OK);
+    cJSON_Delete(dropped);
+    assert_int_equal(read_keys(f, "{}", keys, sizeof(keys), &cells), EM_OK);
+    assert_string_equal(keys, "");
+
+    assert_int_equal(bt_table_delete(f->bt->admin, TABLE, &st), EM_OK);
+    assert_int_equal(read_keys(f, "{}", keys, sizeof(keys), &cells), EM_NOT_FOUND);
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/bigtable", f->dir);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    int files = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        files += e->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(files, 0); /* the replicas' files are shredded with the table */
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_writes_replicate_to_every_cluster),
+        T(test_row_sets_limits_and_order),
+        T(test_gc_rules_and_filters_at_read),
+        T(test_mutate_rows_check_and_rmw),
+        T(test_sample_drop_and_delete),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
