@@ -24,7 +24,7 @@
 
 static struct sp_admin *admin(struct em_call *call)
 {
-    return call->svc->ctx;
+    return ((struct sp_ctx *)call->svc->ctx)->admin;
 }
 
 /* Replies with resource (taken), or fails with the status the domain set. */
