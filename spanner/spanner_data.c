@@ -476,6 +476,16 @@ static enum em_code job_apply_ddl(struct sp_job_ctx *ctx, void *arg, struct em_s
             break;
     }
     sp_buf_free(&script);
+    if (st->code == EM_ALREADY_EXISTS) { /* CREATE UNIQUE INDEX over duplicates */
+        char detail[EM_STATUS_MESSAGE_MAX];
+        const char *colon = strstr(st->message, ": ");
+        snprintf(detail, sizeof(detail), "%s", colon ? colon + 2 : st->message);
+        em_status_clear(st);
+        EM_FAIL(st, EM_FAILED_PRECONDITION,
+                "Found uniqueness violation on a unique index over %.300s: existing rows have "
+                "duplicate keys.",
+                detail);
+    }
     if (st->code) {
         sp_schema_free(next);
         return st->code;

@@ -77,7 +77,7 @@ enum em_code sp_txn_begin(struct sp_txns *txns, struct sp_db *db, const char *se
     t->mode = mode;
     t->start_seq = db ? sp_db_commit_seq(db) : 0;
     t->begin_ns = t->last_use_ns = now;
-    t->refs = 1;
+    t->refs = 2; /* the list's and the caller's */
     pthread_mutex_init(&t->lock, NULL);
     pthread_mutex_lock(&t->lock);
     pthread_mutex_lock(&txns->lock);

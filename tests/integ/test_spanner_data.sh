@@ -156,4 +156,175 @@ api POST "$S/$DB/sessions/doesnotexist:executeSql" '{"sql":"SELECT 1"}'
 expect_error_json 404 NOT_FOUND
 expect_contains "$(jq -r .error.message <<<"$BODY")" "Session not found" "session not found"
 
+section "read-write transactions: inline begin, DML sees its own writes, commit, rollback"
+api POST "$S/$SESSION:executeSql" '{"transaction":{"begin":{"readWrite":{}}},"sql":"INSERT INTO Singers (SingerId, FirstName) VALUES (10, \"Ten\")","seqno":"1"}'
+expect_status 200
+expect_json '.stats.rowCountExact' 1
+TX=$(jq -r '.metadata.transaction.id' <<<"$BODY")
+expect_eq 1 "$([[ -n "$TX" && "$TX" != null ]] && echo 1)" "inline begin returns the transaction id in the metadata"
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"UPDATE Singers SET LastName = 'Tenner' WHERE SingerId = 10\",\"seqno\":\"2\"}"
+expect_json '.stats.rowCountExact' 1
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"SELECT FirstName, LastName FROM Singers WHERE SingerId = 10\"}"
+expect_json '.rows[0] | join(" ")' "Ten Tenner"
+api POST "$S/$OTHER:executeSql" '{"sql":"SELECT COUNT(*) FROM Singers WHERE SingerId = 10"}'
+expect_json '.rows[0][0]' 0
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TX\",\"mutations\":[{\"insert\":{\"table\":\"Singers\",\"columns\":[\"SingerId\"],\"values\":[[\"11\"]]}}]}"
+expect_status 200
+api POST "$S/$OTHER:executeSql" '{"sql":"SELECT SingerId, LastName FROM Singers WHERE SingerId IN (10, 11) ORDER BY SingerId"}'
+expect_json '[.rows[] | map(. // "null") | join("/")] | join(",")' "10/Tenner,11/null"
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TX\"}"
+expect_error_json 404 NOT_FOUND
+api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}}}'
+expect_status 200
+TX=$(jq -r .id <<<"$BODY")
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"DELETE FROM Singers WHERE SingerId = 11\"}"
+expect_json '.stats.rowCountExact' 1
+api POST "$S/$SESSION:rollback" "{\"transactionId\":\"$TX\"}"
+expect_status 200
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Singers WHERE SingerId = 11"}'
+expect_json '.rows[0][0]' 1
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"SELECT 1\"}"
+expect_error_json 404 NOT_FOUND
+api POST "$S/$OTHER:rollback" '{"transactionId":"AAAAAAAAAAAAAAAAAAAAAA=="}'
+expect_error_json 404 NOT_FOUND
+
+section "two concurrent read-write transactions: the second to commit is ABORTED"
+api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}}}'
+T1=$(jq -r .id <<<"$BODY")
+api POST "$S/$OTHER:beginTransaction" '{"options":{"readWrite":{}}}'
+T2=$(jq -r .id <<<"$BODY")
+api POST "$S/$SESSION:read" "{\"transaction\":{\"id\":\"$T1\"},\"table\":\"Singers\",\"columns\":[\"FirstName\"],\"keySet\":{\"keys\":[[\"1\"]]}}"
+expect_json '.rows[0][0]' Marcus
+api POST "$S/$OTHER:executeSql" "{\"transaction\":{\"id\":\"$T2\"},\"sql\":\"SELECT FirstName FROM Singers WHERE SingerId = 1\"}"
+expect_json '.rows[0][0]' Marcus
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$T1\",\"mutations\":[{\"update\":{\"table\":\"Singers\",\"columns\":[\"SingerId\",\"FirstName\"],\"values\":[[\"1\",\"T1\"]]}}]}"
+expect_status 200
+api POST "$S/$OTHER:commit" "{\"transactionId\":\"$T2\",\"mutations\":[{\"update\":{\"table\":\"Singers\",\"columns\":[\"SingerId\",\"FirstName\"],\"values\":[[\"1\",\"T2\"]]}}]}"
+expect_error_json 409 ABORTED
+expect_json .error.message "Transaction was aborted."
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT FirstName FROM Singers WHERE SingerId = 1"}'
+expect_json '.rows[0][0]' T1
+section "blind writes of concurrent transactions both commit; a read of another table does not conflict"
+api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}}}'
+T1=$(jq -r .id <<<"$BODY")
+api POST "$S/$OTHER:beginTransaction" '{"options":{"readWrite":{}}}'
+T2=$(jq -r .id <<<"$BODY")
+api POST "$S/$OTHER:read" "{\"transaction\":{\"id\":\"$T2\"},\"table\":\"Albums\",\"columns\":[\"Title\"],\"keySet\":{\"all\":true}}"
+expect_status 200
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$T1\",\"mutations\":[{\"insertOrUpdate\":{\"table\":\"Singers\",\"columns\":[\"SingerId\",\"FirstName\"],\"values\":[[\"20\",\"A\"]]}}]}"
+expect_status 200
+api POST "$S/$OTHER:commit" "{\"transactionId\":\"$T2\",\"mutations\":[{\"insertOrUpdate\":{\"table\":\"Singers\",\"columns\":[\"SingerId\",\"FirstName\"],\"values\":[[\"21\",\"B\"]]}}]}"
+expect_status 200
+api POST "$S/$SESSION:beginTransaction" '{"options":{"readOnly":{"strong":true,"returnReadTimestamp":true}}}'
+expect_status 200
+RO=$(jq -r .id <<<"$BODY")
+expect_eq 1 "$(jq -r 'has("readTimestamp")' <<<"$BODY" | grep -c true)" "a read-only transaction has a read timestamp"
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$RO\"},\"sql\":\"SELECT COUNT(*) FROM Singers WHERE SingerId IN (20, 21)\"}"
+expect_json '.rows[0][0]' 2
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$RO\"},\"sql\":\"DELETE FROM Singers WHERE SingerId = 20\"}"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$SESSION:executeSql" '{"transaction":{"singleUse":{"readOnly":{"maxStaleness":"10s"}}},"sql":"SELECT COUNT(*) FROM Singers WHERE SingerId = 20"}'
+expect_json '.rows[0][0]' 1
+api POST "$S/$SESSION:executeSql" '{"transaction":{"singleUse":{"readOnly":{"exactStaleness":"10s"}}},"sql":"SELECT 1"}'
+expect_error_json 501 UNIMPLEMENTED
+expect_contains "$(jq -r .error.message <<<"$BODY")" "exactStaleness" "the refused option is named"
+
+section "executeBatchDml"
+api POST "$S/$SESSION:executeBatchDml" '{"transaction":{"begin":{"readWrite":{}}},"seqno":"1","statements":[
+  {"sql":"INSERT INTO Singers (SingerId, FirstName) VALUES (@id, @name)","params":{"id":"30","name":"Thirty"},"paramTypes":{"id":{"code":"INT64"},"name":{"code":"STRING"}}},
+  {"sql":"UPDATE Singers SET LastName = \"B\" WHERE SingerId >= 20 AND SingerId <= 30"},
+  {"sql":"INSERT INTO Singers (SingerId) VALUES (30)"},
+  {"sql":"DELETE FROM Singers WHERE TRUE"}]}'
+expect_status 200
+expect_json '[.resultSets[].stats.rowCountExact] | join(",")' "1,3"
+expect_json '.status.code' 6
+TX=$(jq -r '.resultSets[0].metadata.transaction.id' <<<"$BODY")
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TX\"}"
+expect_status 200
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Singers WHERE LastName = \"B\""}'
+expect_json '.rows[0][0]' 3
+api POST "$S/$SESSION:executeBatchDml" '{"transaction":{"begin":{"readWrite":{}}},"seqno":"1","statements":[{"sql":"UPDATE Nope SET x = 1 WHERE TRUE"}]}'
+expect_error_json 400 INVALID_ARGUMENT
+
+section "updateDdl is validated against the rows, all or nothing"
+api PATCH "$S/$DB/ddl" '{"statements":["ALTER TABLE Singers ALTER COLUMN FirstName STRING(100) NOT NULL"]}'
+expect_error_json 400 FAILED_PRECONDITION
+api PATCH "$S/$DB/ddl" '{"statements":["CREATE TABLE Extra (Id INT64 NOT NULL) PRIMARY KEY (Id)","CREATE UNIQUE INDEX SingersByLast ON Singers(LastName)"]}'
+expect_error_json 400 FAILED_PRECONDITION
+api GET "$S/$DB/ddl"
+expect_eq 0 "$(jq '[.statements[] | select(contains("Extra"))] | length' <<<"$BODY")" "a failed updateDdl left no table behind"
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Extra"}'
+expect_error_json 400 INVALID_ARGUMENT
+api PATCH "$S/$DB/ddl" '{"statements":["CREATE TABLE Extra (Id INT64 NOT NULL, Note STRING(MAX)) PRIMARY KEY (Id)"]}'
+expect_status 200
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Extra","columns":["Id","Note"],"values":[["1","SECRET-MARKER-ROW"]]}}]}'
+expect_status 200
+
+section "no plaintext row data on disk"
+found=$(grep -rl -a -e "SECRET-MARKER-ROW" "$DATA" 2>/dev/null)
+expect_eq "" "$found" "no file of the data directory holds a row in clear"
+found=$(grep -rl -a -e "Catalina" "$DATA" 2>/dev/null)
+expect_eq "" "$found" "nor an older one"
+
+section "the CMEK gate: a disabled key refuses every data call, sessions.create included"
+api PATCH "$KMS_URL/v1/$KEY/cryptoKeyVersions/1?updateMask=state" '{"state":"DISABLED"}'
+expect_status 200
+api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'
+expect_status 200
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT 1"}'
+expect_error_json 400 FAILED_PRECONDITION
+expect_json .error.message "KMS key required by the Spanner resource is not accessible."
+api POST "$S/$DB/sessions" '{}'
+expect_error_json 400 FAILED_PRECONDITION
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[]}'
+expect_error_json 400 FAILED_PRECONDITION
+api POST "$S/$SESSION:read" '{"table":"Singers","columns":["SingerId"],"keySet":{"all":true}}'
+expect_error_json 400 FAILED_PRECONDITION
+api GET "$S/$DB"
+expect_status 200
+api GET "$S/$DB/ddl"
+expect_status 200
+api PATCH "$KMS_URL/v1/$KEY/cryptoKeyVersions/1?updateMask=state" '{"state":"ENABLED"}'
+api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT Note FROM Extra"}'
+expect_status 200
+expect_json '.rows[0][0]' SECRET-MARKER-ROW
+
+section "acknowledged commits and sessions survive kill -9 of the spanner process"
+spanner_pid() { curl -s "$CONTROL_URL/emulator/v1/status" | jq -r '.services[] | select(.name=="spanner") | .pid'; }
+spanner_back() {
+    curl -s "$CONTROL_URL/emulator/v1/status" |
+        jq -e --arg old "$1" '.services[] | select(.name=="spanner") |
+            .healthy and .state == "RUNNING" and (.pid | tostring) != $old' >/dev/null
+}
+for i in $(seq 1000 1019); do
+    api POST "$S/$SESSION:commit" "{\"singleUseTransaction\":{\"readWrite\":{}},\"mutations\":[{\"insert\":{\"table\":\"Extra\",\"columns\":[\"Id\"],\"values\":[[\"$i\"]]}}]}"
+    [[ "$HTTP_STATUS" == 200 ]] || _fail "commit $i: $BODY"
+done
+OLD_PID=$(spanner_pid)
+kill -9 "$OLD_PID"
+expect_eq 0 $? "killed spanner (pid $OLD_PID)"
+wait_for 60 "the control plane to restart spanner" spanner_back "$OLD_PID"
+api GET "$S/$SESSION"
+expect_status 200
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Extra WHERE Id >= 1000"}'
+expect_status 200
+expect_json '.rows[0][0]' 20
+
+section "sessions: delete; drop database shreds its rows"
+api DELETE "$S/$OTHER"
+expect_status 200
+api GET "$S/$OTHER"
+expect_error_json 404 NOT_FOUND
+api POST "$S/$OTHER:executeSql" '{"sql":"SELECT 1"}'
+expect_error_json 404 NOT_FOUND
+ls "$DATA"/spanner/*shop* >/dev/null 2>&1
+expect_eq 0 $? "the database has a data file"
+api DELETE "$S/$DB"
+expect_status 200
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT 1"}'
+expect_error_json 404 NOT_FOUND
+wait_for 10 "the data file to be removed" bash -c "! ls '$DATA'/spanner/*shop* >/dev/null 2>&1"
+
+stop_stack
 finish
