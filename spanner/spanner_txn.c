@@ -88,13 +88,27 @@ enum em_code sp_txn_begin(struct sp_txns *txns, struct sp_db *db, const char *se
     return EM_OK;
 }
 
+/* An id in standard base64 with padding, whichever alphabet the client wrote it in (gcloud
+ * sends bytes URL-safe). */
+static void normalize_id(const char *id, char out[SP_TXN_ID_MAX])
+{
+    size_t n = 0;
+    for (; id[n] && n + 4 < SP_TXN_ID_MAX; n++)
+        out[n] = id[n] == '-' ? '+' : id[n] == '_' ? '/' : id[n];
+    while (n % 4 && n + 1 < SP_TXN_ID_MAX)
+        out[n++] = '=';
+    out[n] = '\0';
+}
+
 enum em_code sp_txn_find(struct sp_txns *txns, const char *id, const char *session, int64_t now,
                          struct sp_txn **out, struct em_status *st)
 {
     *out = NULL;
+    char standard[SP_TXN_ID_MAX];
+    normalize_id(id, standard);
     pthread_mutex_lock(&txns->lock);
     struct sp_txn *t = txns->list;
-    while (t && strcmp(t->id, id) != 0)
+    while (t && strcmp(t->id, standard) != 0)
         t = t->next;
     if (t && strcmp(t->session, session) == 0)
         t->refs++;

@@ -18,6 +18,7 @@ start_persistent() {
         { _fail "the stack did not start"; finish; }
 }
 start_persistent
+setup_gcloud data-project
 INST="$P/instances/data-inst"
 DB="$INST/databases/shop"
 KEY="$P/locations/us-central1/keyRings/r/cryptoKeys/k"
@@ -311,9 +312,52 @@ api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Extra WHERE Id >
 expect_status 200
 expect_json '.rows[0][0]' 20
 
+if (( HAVE_GCLOUD )); then
+    section "gcloud: execute-sql (query and DML), rows insert/update/delete, sessions"
+    G=(--instance=data-inst)
+    out=$(gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT SingerId, FirstName FROM Singers WHERE SingerId = 1" --format=json 2>"$TEST_TMP/err")
+    expect_eq 0 $? "execute-sql query $(cat "$TEST_TMP/err")"
+    expect_eq "1/T1" "$(jq -r '.rows[0] | join("/")' <<<"$out")" "execute-sql returns the row"
+    gcloud spanner databases execute-sql shop "${G[@]}" --sql="UPDATE Singers SET FirstName = 'Gcloud' WHERE SingerId = 2" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+    expect_eq 0 $? "execute-sql DML (inline begin, then commit) $(cat "$TEST_TMP/err")"
+    gcloud spanner rows insert --database=shop "${G[@]}" --table=Singers --data=SingerId=40,FirstName=Forty >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "rows insert $(cat "$TEST_TMP/err")"
+    gcloud spanner rows update --database=shop "${G[@]}" --table=Singers --data=SingerId=40,LastName=Update >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "rows update $(cat "$TEST_TMP/err")"
+    out=$(gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT SingerId, FirstName, LastName FROM Singers WHERE SingerId IN (2, 40) ORDER BY SingerId" --format=json 2>&1)
+    expect_eq "2/Gcloud/Jones,40/Forty/Update" "$(jq -r '[.rows[] | join("/")] | join(",")' <<<"$out")" "DML and rows insert/update are visible"
+    gcloud spanner rows insert --database=shop "${G[@]}" --table=Singers --data=SingerId=40,FirstName=Again >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 1 $? "rows insert of an existing key fails"
+    expect_contains "$(cat "$TEST_TMP/err")" "ALREADY_EXISTS" "gcloud prints Google's error"
+    gcloud spanner rows delete --database=shop "${G[@]}" --table=Singers --keys=40 >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "rows delete $(cat "$TEST_TMP/err")"
+    out=$(gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT COUNT(*) FROM Singers WHERE SingerId = 40" --format=json 2>&1)
+    expect_eq 0 "$(jq -r '.rows[0][0]' <<<"$out")" "rows delete removed the row"
+    sessions=$(gcloud spanner databases sessions list --database=shop "${G[@]}" --format='value(name)' 2>"$TEST_TMP/err")
+    expect_contains "$sessions" "${SESSION##*/}" "sessions list $(cat "$TEST_TMP/err")"
+    gcloud spanner databases sessions delete "${OTHER##*/}" --database=shop "${G[@]}" --quiet >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "sessions delete $(cat "$TEST_TMP/err")"
+    api GET "$S/$OTHER"
+    expect_error_json 404 NOT_FOUND
+
+    section "gcloud: a disabled key gives FAILED_PRECONDITION, re-enabled works again"
+    api PATCH "$KMS_URL/v1/$KEY/cryptoKeyVersions/1?updateMask=state" '{"state":"DISABLED"}'
+    api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'
+    gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT 1" >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 1 $? "execute-sql fails while the key is disabled"
+    expect_contains "$(cat "$TEST_TMP/err")" "KMS key required by the Spanner resource is not accessible." "gcloud prints Spanner's words"
+    expect_contains "$(cat "$TEST_TMP/err")" "FAILED_PRECONDITION" "with the status"
+    api PATCH "$KMS_URL/v1/$KEY/cryptoKeyVersions/1?updateMask=state" '{"state":"ENABLED"}'
+    api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'
+    out=$(gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT 1" --format=json 2>&1)
+    expect_eq 1 "$(jq -r '.rows[0][0]' <<<"$out")" "execute-sql works again once re-enabled"
+else
+    api DELETE "$S/$OTHER"
+fi
+
 section "sessions: delete; drop database shreds its rows"
 api DELETE "$S/$OTHER"
-expect_status 200
+expect_error_json 404 NOT_FOUND
 api GET "$S/$OTHER"
 expect_error_json 404 NOT_FOUND
 api POST "$S/$OTHER:executeSql" '{"sql":"SELECT 1"}'
