@@ -9,6 +9,7 @@
 
 #include "em_clock.h"
 #include "em_cmek.h"
+#include "em_datastore.h"
 #include "em_descriptor.h"
 #include "em_operations.h"
 #include "spanner_admin.h"
@@ -29,6 +30,19 @@ static void sp_inaccessible_error(void *arg, const struct em_cmek_info *info, st
             "KMS key required by the Spanner resource is not accessible.");
 }
 
+/* A database whose key became unusable (OFFLINE, INACCESSIBLE): its file closes and its
+ * DEK leaves memory; the next data call after a successful check opens it again. */
+static void sp_state_changed(void *arg, const char *resource, enum em_cmek_state from,
+                             enum em_cmek_state to)
+{
+    (void)from;
+    struct sp_ctx *ctx = arg;
+    struct em_status ignored = {0};
+    struct sp_db *db = ctx->data ? sp_data_find(ctx->data, resource, &ignored) : NULL;
+    if (db)
+        em_datastore_state_changed(sp_db_datastore(db), to);
+}
+
 static void spanner_close(struct em_service *svc)
 {
     struct sp_ctx *ctx = svc->ctx;
@@ -46,11 +60,12 @@ static void spanner_close(struct em_service *svc)
 
 static enum em_code spanner_open(struct em_service *svc, struct em_status *st)
 {
-    struct em_cmek_hooks hooks = {.inaccessible_error = sp_inaccessible_error};
     struct em_cmek *cmek;
     struct sp_ctx *ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return EM_FAIL_OOM(st);
+    struct em_cmek_hooks hooks = {
+        .state_changed = sp_state_changed, .inaccessible_error = sp_inaccessible_error, .arg = ctx};
     svc->ctx = ctx;
     if (em_cmek_open(svc, svc->def->desc->agent_domain, &hooks, &cmek, st) ||
         sp_admin_open(svc->store, cmek, &ctx->admin, st) ||
