@@ -318,6 +318,93 @@ static enum em_code stream_result(struct em_call *call, struct data_call *dc, st
     return EM_OK;
 }
 
+/* --- partitions --- */
+
+/* A partition token: base64 of "spanner-emulator-partition:<hash>" where hash is FNV-1a of
+ * what the partitioned request reads (the SQL, or table, index and columns). The emulator
+ * serves a request in one partition, so partitionQuery/partitionRead answer one token,
+ * which executeSql/read accept only for the same request. */
+static uint64_t partition_hash(const cJSON *body, bool query)
+{
+    uint64_t h = 1469598103934665603ULL;
+    const char *parts[3] = {em_json_string(body, query ? "sql" : "table"),
+                            query ? NULL : em_json_string(body, "index"), NULL};
+    char *columns = query ? NULL : cJSON_PrintUnformatted(cJSON_GetObjectItem(body, "columns"));
+    parts[2] = columns;
+    for (int i = 0; i < 3; i++) {
+        for (const char *p = parts[i] ? parts[i] : ""; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        h = (h ^ 0x1f) * 1099511628211ULL;
+    }
+    free(columns);
+    return h;
+}
+
+static void partition_token(const cJSON *body, bool query, char *out, size_t size)
+{
+    snprintf(out, size, "spanner-emulator-partition:%016llx",
+             (unsigned long long)partition_hash(body, query));
+}
+
+/* A request's partitionToken, if any, must be one partitionQuery/partitionRead gave for it. */
+static enum em_code check_partition(struct em_call *call, bool query)
+{
+    const char *token = em_json_string(call->body, "partitionToken");
+    if (!token)
+        return EM_OK;
+    char expected[64], got[64] = "";
+    partition_token(call->body, query, expected, sizeof(expected));
+    unsigned char *raw = NULL;
+    size_t len = 0;
+    if (em_b64_decode(token, strlen(token), &raw, &len) && len < sizeof(got))
+        memcpy(got, raw, len);
+    free(raw);
+    if (strcmp(got, expected) != 0)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Invalid partitionToken: it was not made by a partition call for "
+                            "this %s.",
+                            query ? "query" : "read");
+    return EM_OK;
+}
+
+static enum em_code partition(struct em_call *call, bool query)
+{
+    struct data_call dc = {0};
+    if (query ? !em_json_string(call->body, "sql") : !em_json_string(call->body, "table"))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "%s is required.", query ? "sql" : "table");
+    if (open_data_call(call, &dc) ||
+        select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction"))) {
+        close_data_call(call, &dc);
+        return call->status.code;
+    }
+    if (dc.txn && dc.txn->mode != SP_TXN_READ_ONLY) {
+        EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                     "Partitioned reads and queries need a read-only transaction.");
+        close_data_call(call, &dc);
+        return call->status.code;
+    }
+    char token[64];
+    partition_token(call->body, query, token, sizeof(token));
+    cJSON *reply = cJSON_CreateObject();
+    cJSON *one = cJSON_CreateObject();
+    em_json_add_bytes(one, "partitionToken", (const unsigned char *)token, strlen(token));
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(reply, "partitions"), one);
+    if (dc.began && dc.txn)
+        cJSON_AddItemToObject(reply, "transaction", transaction_json(dc.txn));
+    close_data_call(call, &dc);
+    return em_call_reply(call, reply);
+}
+
+enum em_code sp_partition_query(struct em_call *call)
+{
+    return partition(call, true);
+}
+
+enum em_code sp_partition_read(struct em_call *call)
+{
+    return partition(call, false);
+}
+
 /* --- executeSql, executeStreamingSql --- */
 
 static enum em_code execute(struct em_call *call, bool streaming)
@@ -328,7 +415,7 @@ static enum em_code execute(struct em_call *call, bool streaming)
     const char *sql = em_json_string(call->body, "sql");
     if (!sql)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "sql is required.");
-    if (parse_resume(call, &skip) || open_data_call(call, &dc) ||
+    if (parse_resume(call, &skip) || check_partition(call, true) || open_data_call(call, &dc) ||
         select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction"))) {
         close_data_call(call, &dc);
         return call->status.code;
@@ -442,7 +529,7 @@ static enum em_code do_read(struct em_call *call, bool streaming)
     const cJSON *limit_json = cJSON_GetObjectItem(call->body, "limit");
     if (limit_json && (!em_json_value_int64(limit_json, &limit) || limit < 0))
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "limit must be a non-negative integer.");
-    if (parse_resume(call, &skip) || open_data_call(call, &dc) ||
+    if (parse_resume(call, &skip) || check_partition(call, false) || open_data_call(call, &dc) ||
         select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction"))) {
         close_data_call(call, &dc);
         return call->status.code;
@@ -619,3 +706,19 @@ const struct em_message sp_commit_schema = {"google.spanner.v1.CommitRequest", c
 
 static const struct em_field rollback_fields[] = {{"transactionId", EM_F_BYTES}, {NULL}};
 const struct em_message sp_rollback_schema = {"google.spanner.v1.RollbackRequest", rollback_fields};
+
+static const struct em_field partition_query_fields[] = {
+    {"transaction", EM_F_ANY}, {"sql", EM_F_STRING},           {"params", EM_F_ANY},
+    {"paramTypes", EM_F_ANY},  {"partitionOptions", EM_F_ANY}, {NULL}};
+const struct em_message sp_partition_query_schema = {"google.spanner.v1.PartitionQueryRequest",
+                                                     partition_query_fields};
+
+static const struct em_field partition_read_fields[] = {{"transaction", EM_F_ANY},
+                                                        {"table", EM_F_STRING},
+                                                        {"index", EM_F_STRING},
+                                                        {"columns", EM_F_STRING, true},
+                                                        {"keySet", EM_F_ANY},
+                                                        {"partitionOptions", EM_F_ANY},
+                                                        {NULL}};
+const struct em_message sp_partition_read_schema = {"google.spanner.v1.PartitionReadRequest",
+                                                    partition_read_fields};

@@ -1,7 +1,7 @@
 /*
  * spanner_data_handlers: the REST handlers of Spanner's data plane (sessions, executeSql,
  * executeStreamingSql, executeBatchDml, read, streamingRead, beginTransaction, commit,
- * rollback) and their request schemas.
+ * rollback, partitionQuery, partitionRead) and their request schemas.
  */
 #ifndef SPANNER_DATA_HANDLERS_H
 #define SPANNER_DATA_HANDLERS_H
@@ -22,6 +22,8 @@ enum em_code sp_streaming_read(struct em_call *call);
 enum em_code sp_begin_transaction(struct em_call *call);
 enum em_code sp_commit(struct em_call *call);
 enum em_code sp_rollback(struct em_call *call);
+enum em_code sp_partition_query(struct em_call *call);
+enum em_code sp_partition_read(struct em_call *call);
 
 /* Request bodies (google.spanner.v1 messages; nested messages are read by the handlers). */
 extern const struct em_message sp_create_session_schema;
@@ -32,5 +34,7 @@ extern const struct em_message sp_read_schema;
 extern const struct em_message sp_begin_transaction_schema;
 extern const struct em_message sp_commit_schema;
 extern const struct em_message sp_rollback_schema;
+extern const struct em_message sp_partition_query_schema;
+extern const struct em_message sp_partition_read_schema;
 
 #endif

@@ -2,8 +2,8 @@
  * spanner_routes: the Cloud Spanner v1 route table, the only place a request's path is
  * tied to a handler. Paths and methods are those of the real API (spanner v1 discovery
  * document, as in gcloud's generated client). A route without a handler answers
- * UNIMPLEMENTED naming the method: the parts of Spanner not built yet (partitions,
- * batchWrite; backups; restore; instance partitions).
+ * UNIMPLEMENTED naming the method: the parts of Spanner not built yet (batchWrite; backups;
+ * restore; instance partitions).
  */
 #include "spanner_routes.h"
 
@@ -153,8 +153,10 @@ const struct em_route spanner_routes[] = {
      P("databases.write"), DATA},
     {"POST", "v1/{session=" SESSION "}:rollback", sp_rollback, "Rollback", &sp_rollback_schema,
      NULL, P("databases.beginOrRollbackReadWriteTransaction"), DATA},
-    {"POST", "v1/{session=" SESSION "}:partitionQuery", NULL, "PartitionQuery"},
-    {"POST", "v1/{session=" SESSION "}:partitionRead", NULL, "PartitionRead"},
+    {"POST", "v1/{session=" SESSION "}:partitionQuery", sp_partition_query, "PartitionQuery",
+     &sp_partition_query_schema, NULL, P("databases.partitionQuery"), DATA},
+    {"POST", "v1/{session=" SESSION "}:partitionRead", sp_partition_read, "PartitionRead",
+     &sp_partition_read_schema, NULL, P("databases.partitionRead"), DATA},
     {"POST", "v1/{session=" SESSION "}:batchWrite", NULL, "BatchWrite"},
     {NULL},
 };

@@ -247,6 +247,25 @@ expect_json '.rows[0][0]' 3
 api POST "$S/$SESSION:executeBatchDml" '{"transaction":{"begin":{"readWrite":{}}},"seqno":"1","statements":[{"sql":"UPDATE Nope SET x = 1 WHERE TRUE"}]}'
 expect_error_json 400 INVALID_ARGUMENT
 
+section "partitionQuery and partitionRead: tokens that executeSql and read accept"
+Q='SELECT SingerId FROM Singers WHERE SingerId < 4 ORDER BY SingerId'
+api POST "$S/$SESSION:partitionQuery" "{\"transaction\":{\"begin\":{\"readOnly\":{\"strong\":true}}},\"sql\":\"$Q\",\"partitionOptions\":{\"maxPartitions\":\"4\"}}"
+expect_status 200
+expect_json '.partitions | length' 1
+PTOKEN=$(jq -r '.partitions[0].partitionToken' <<<"$BODY")
+PTX=$(jq -r '.transaction.id' <<<"$BODY")
+api POST "$S/$SESSION:executeStreamingSql" "{\"transaction\":{\"id\":\"$PTX\"},\"sql\":\"$Q\",\"partitionToken\":\"$PTOKEN\"}"
+expect_json '[.[].values[]] | join(",")' "1,2,3"
+api POST "$S/$SESSION:executeSql" "{\"sql\":\"SELECT 1\",\"partitionToken\":\"$PTOKEN\"}"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$SESSION:partitionRead" '{"table":"Singers","columns":["SingerId"],"keySet":{"all":true}}'
+expect_status 200
+PTOKEN=$(jq -r '.partitions[0].partitionToken' <<<"$BODY")
+api POST "$S/$SESSION:read" "{\"table\":\"Singers\",\"columns\":[\"SingerId\"],\"keySet\":{\"keys\":[[\"2\"]]},\"partitionToken\":\"$PTOKEN\"}"
+expect_json '[.rows[][0]] | join(",")' "2"
+api POST "$S/$SESSION:partitionQuery" '{"transaction":{"begin":{"readWrite":{}}},"sql":"SELECT 1"}'
+expect_error_json 400 INVALID_ARGUMENT
+
 section "updateDdl is validated against the rows, all or nothing"
 api PATCH "$S/$DB/ddl" '{"statements":["ALTER TABLE Singers ALTER COLUMN FirstName STRING(100) NOT NULL"]}'
 expect_error_json 400 FAILED_PRECONDITION
