@@ -128,13 +128,17 @@ struct data_call {
     bool began;         /* txn was begun by this call (inline begin) */
 };
 
-static enum em_code open_data_call(struct em_call *call, struct data_call *dc)
+/* The call's session and database. The CMEK gate: here for the calls that run no job on
+ * the database (beginTransaction, rollback, partitions); the others pass it when their
+ * job opens the file (sp_db_run), so a hot path asks the engine once. */
+static enum em_code open_data_call(struct em_call *call, struct data_call *dc, bool gate)
 {
     *dc = (struct data_call){.session = em_call_var(call, "session")};
     if (sp_session_use(ctx_of(call)->sessions, dc->session, em_clock_now(), dc->database,
                        &call->status))
         return call->status.code;
-    dc->db = gated_database(call, dc->database);
+    dc->db = gate ? gated_database(call, dc->database)
+                  : sp_data_find(ctx_of(call)->data, dc->database, &call->status);
     return dc->db ? EM_OK : call->status.code;
 }
 
@@ -372,7 +376,7 @@ static enum em_code partition(struct em_call *call, bool query)
     struct data_call dc = {0};
     if (query ? !em_json_string(call->body, "sql") : !em_json_string(call->body, "table"))
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "%s is required.", query ? "sql" : "table");
-    if (open_data_call(call, &dc) ||
+    if (open_data_call(call, &dc, true) ||
         select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction"))) {
         close_data_call(call, &dc);
         return call->status.code;
@@ -415,7 +419,8 @@ static enum em_code execute(struct em_call *call, bool streaming)
     const char *sql = em_json_string(call->body, "sql");
     if (!sql)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "sql is required.");
-    if (parse_resume(call, &skip) || check_partition(call, true) || open_data_call(call, &dc) ||
+    if (parse_resume(call, &skip) || check_partition(call, true) ||
+        open_data_call(call, &dc, false) ||
         select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction"))) {
         close_data_call(call, &dc);
         return call->status.code;
@@ -473,7 +478,7 @@ enum em_code sp_execute_batch_dml(struct em_call *call)
     struct data_call dc = {0};
     struct sp_sql_request *stmts = NULL;
     int n = 0, ran = 0;
-    if (batch_statements(call, &stmts, &n) || open_data_call(call, &dc) ||
+    if (batch_statements(call, &stmts, &n) || open_data_call(call, &dc, false) ||
         select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction"))) {
         free(stmts);
         close_data_call(call, &dc);
@@ -529,7 +534,8 @@ static enum em_code do_read(struct em_call *call, bool streaming)
     const cJSON *limit_json = cJSON_GetObjectItem(call->body, "limit");
     if (limit_json && (!em_json_value_int64(limit_json, &limit) || limit < 0))
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "limit must be a non-negative integer.");
-    if (parse_resume(call, &skip) || check_partition(call, false) || open_data_call(call, &dc) ||
+    if (parse_resume(call, &skip) || check_partition(call, false) ||
+        open_data_call(call, &dc, false) ||
         select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction"))) {
         close_data_call(call, &dc);
         return call->status.code;
@@ -566,7 +572,7 @@ enum em_code sp_begin_transaction(struct em_call *call)
 {
     struct data_call dc = {0};
     enum sp_txn_mode mode;
-    if (open_data_call(call, &dc) ||
+    if (open_data_call(call, &dc, true) ||
         parse_options(call, cJSON_GetObjectItem(call->body, "options"), &mode) ||
         sp_txn_begin(ctx_of(call)->txns, dc.db, dc.session, mode, em_clock_now(), &dc.txn,
                      &call->status)) {
@@ -617,7 +623,7 @@ enum em_code sp_commit(struct em_call *call)
     struct sp_commit result;
     bool stats = false;
     em_json_bool(call->body, "returnCommitStats", &stats);
-    if (!open_data_call(call, &dc) && !commit_transaction(call, &dc) &&
+    if (!open_data_call(call, &dc, false) && !commit_transaction(call, &dc) &&
         !sp_exec_commit(dc.db, dc.txn, cJSON_GetObjectItem(call->body, "mutations"), &result,
                         &call->status))
         em_call_reply(call, commit_json(&result, stats));
@@ -633,7 +639,7 @@ enum em_code sp_rollback(struct em_call *call)
     const char *id = em_json_string(call->body, "transactionId");
     if (!id)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "transactionId is required.");
-    if (!open_data_call(call, &dc) &&
+    if (!open_data_call(call, &dc, true) &&
         !sp_txn_find(ctx_of(call)->txns, id, dc.session, em_clock_now(), &dc.txn, &call->status)) {
         sp_txn_finish(ctx_of(call)->txns, dc.txn);
         em_call_reply(call, cJSON_CreateObject());
