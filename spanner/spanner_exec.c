@@ -279,8 +279,13 @@ static enum em_code job_sql(struct sp_job_ctx *ctx, void *arg, struct em_status 
     struct sql_job *j = arg;
     bool rw = j->txn && j->txn->mode == SP_TXN_READ_WRITE;
     bool pdml = j->txn && j->txn->mode == SP_TXN_PARTITIONED_DML;
-    if (rw && (exec(ctx, "SAVEPOINT sp_txn", st) || replay(ctx, j->txn, &j->touched, st)))
+    if (rw && exec(ctx, "SAVEPOINT sp_txn", st))
         return st->code;
+    if (rw && replay(ctx, j->txn, &j->touched, st)) {
+        /* its earlier DML no longer applies: others changed what it read */
+        em_status_clear(st);
+        return EM_FAIL(st, EM_ABORTED, "Transaction was aborted.");
+    }
     j->ran = 0;
     for (int i = 0; i < j->count; i++) {
         if (run_statement(ctx, &j->stmts[i], rw || pdml, &j->out[i], &j->touched, st))

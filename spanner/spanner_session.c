@@ -334,9 +334,14 @@ static bool idle_by(const struct session *s, const void *arg)
     return expired(s, *(const int64_t *)arg);
 }
 
+/* The session's database is arg, or under it (arg an instance); every one for NULL. */
 static bool of_database(const struct session *s, const void *arg)
 {
-    return !arg || strcmp(s->database, arg) == 0;
+    if (!arg)
+        return true;
+    size_t len = strlen(arg);
+    return strncmp(s->database, arg, len) == 0 &&
+           (s->database[len] == '\0' || s->database[len] == '/');
 }
 
 void sp_sessions_expire(struct sp_sessions *ss, int64_t now)
@@ -350,7 +355,9 @@ void sp_sessions_expire(struct sp_sessions *ss, int64_t now)
 void sp_sessions_forget(struct sp_sessions *ss, const char *database)
 {
     if (database)
-        remove_where(ss, of_database, database, "DELETE FROM spanner_sessions WHERE database = ?1",
+        remove_where(ss, of_database, database,
+                     "DELETE FROM spanner_sessions WHERE database = ?1 OR "
+                     "substr(database, 1, length(?1) + 1) = ?1 || '/'",
                      database);
     else
         remove_where(ss, of_database, NULL, "DELETE FROM spanner_sessions WHERE ?1 IS NULL OR 1",

@@ -44,7 +44,8 @@ enum em_code sp_session_use(struct sp_sessions *ss, const char *name, int64_t no
                             char database[SP_NAME_MAX], struct em_status *st);
 /* Deletes the sessions idle for an hour by now (the service's tick). */
 void sp_sessions_expire(struct sp_sessions *ss, int64_t now);
-/* Deletes every session of a database (dropped), or of every database (database NULL). */
+/* Deletes every session of a database (dropped), of every database of an instance (its
+ * name), or of every database (NULL). */
 void sp_sessions_forget(struct sp_sessions *ss, const char *database);
 
 #endif

@@ -387,6 +387,7 @@ api DELETE "$S/$DB"
 expect_status 200
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT 1"}'
 expect_error_json 404 NOT_FOUND
+expect_contains "$(jq -r .error.message <<<"$BODY")" "Session not found" "a dropped database's sessions go with it"
 wait_for 10 "the data file to be removed" bash -c "! ls '$DATA'/spanner/*shop* >/dev/null 2>&1"
 
 stop_stack
