@@ -68,14 +68,16 @@ enum em_code sp_data_attach(struct sp_data *data, const char *database, const cJ
 enum em_code sp_data_update_ddl(struct sp_data *data, const char *database, const cJSON *statements,
                                 struct em_status *st);
 /* Crypto-shreds the database's data: keys forgotten (forget_keys false when the caller
- * already did), file removed, sessions and transactions gone. Unknown: OK. */
+ * already did), file removed (its sessions are the session registry's to forget). From
+ * then on its data calls answer NOT_FOUND. Unknown: OK. */
 enum em_code sp_data_drop(struct sp_data *data, const char *database, bool forget_keys,
                           struct em_status *st);
 /* Forgets every database (internal:reset): each is dropped as above. */
 void sp_data_drop_all(struct sp_data *data);
 
-/* The database's data, or NULL (NOT_FOUND "Database not found" in st). Lives until the
- * database is dropped; callers hold no reference (a drop waits for running jobs). */
+/* The database's data, or NULL (NOT_FOUND "Database not found" in st). Callers hold no
+ * reference: an sp_db stays allocated until sp_data_close, even once dropped (then its
+ * calls answer NOT_FOUND). */
 struct sp_db *sp_data_find(struct sp_data *data, const char *database, struct em_status *st);
 const char *sp_db_name(const struct sp_db *db);
 /* Its datastore (for backups: em_datastore_open, em_datastore_name). */
