@@ -231,6 +231,11 @@ static void *writer_thread(void *arg)
             report(j);
         }
     }
+    /* here, before the thread's exit closes its connection: statements the state keeps
+     * must be finalized first, or the connection (and the file's lock) would stay open */
+    if (f->state && f->hooks->closed)
+        f->hooks->closed(f->state);
+    f->state = NULL;
     return NULL;
 }
 

@@ -66,7 +66,8 @@ struct em_datastore_hooks {
     /* The file was just opened: migrations, then *state (what jobs reach through
      * em_datafile_state) built from what it holds. arg: em_datastore_new's. */
     enum em_code (*opened)(struct em_store *store, void *arg, void **state, struct em_status *st);
-    /* The file is closing: frees the state. */
+    /* The file is closing (on the writer thread, before its connection closes): frees the
+     * state, finalizing any statement it prepared. */
     void (*closed)(void *state);
     /* Around every transaction: begin before its first job; rolled_back after a
      * rollback, to undo what its jobs changed in the state. */

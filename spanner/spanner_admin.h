@@ -35,6 +35,11 @@ struct sp_admin;
 enum em_code sp_admin_open(struct em_store *store, struct em_cmek *cmek, struct sp_admin **out,
                            struct em_status *st);
 void sp_admin_close(struct sp_admin *admin);
+/* The databases' rows (spanner_data.h): created, changed by DDL and dropped with them. */
+struct sp_data;
+void sp_admin_set_data(struct sp_admin *admin, struct sp_data *data);
+/* After a restart: every stored database's data registered with its schema. */
+enum em_code sp_admin_attach_databases(struct sp_admin *admin, struct em_status *st);
 enum em_code sp_admin_reset(struct sp_admin *admin, struct em_status *st);
 
 /* Instance configurations of a project (spanner_configs.c): every one, or the one with

@@ -15,6 +15,7 @@
 #include "spanner_admin.h"
 #include "spanner_errors.h"
 #include "spanner_json.h"
+#include "spanner_session.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,7 +25,7 @@
 
 static struct sp_admin *admin(struct em_call *call)
 {
-    return call->svc->ctx;
+    return ((struct sp_ctx *)call->svc->ctx)->admin;
 }
 
 /* Replies with resource (taken), or fails with the status the domain set. */
@@ -186,8 +187,10 @@ enum em_code sp_update_instance(struct em_call *call)
 
 enum em_code sp_delete_instance(struct em_call *call)
 {
-    if (sp_instance_delete(admin(call), em_call_var(call, "name"), &call->status))
+    const char *name = em_call_var(call, "name");
+    if (sp_instance_delete(admin(call), name, &call->status))
         return call->status.code;
+    sp_sessions_forget(((struct sp_ctx *)call->svc->ctx)->sessions, name);
     return em_call_reply(call, cJSON_CreateObject());
 }
 
@@ -272,8 +275,10 @@ enum em_code sp_update_database_ddl(struct em_call *call)
 
 enum em_code sp_drop_database(struct em_call *call)
 {
-    if (sp_database_drop(admin(call), em_call_var(call, "database"), &call->status))
+    const char *name = em_call_var(call, "database");
+    if (sp_database_drop(admin(call), name, &call->status))
         return call->status.code;
+    sp_sessions_forget(((struct sp_ctx *)call->svc->ctx)->sessions, name);
     return em_call_reply(call, cJSON_CreateObject());
 }
 

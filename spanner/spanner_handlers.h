@@ -10,6 +10,14 @@
 
 #include <stddef.h>
 
+/* What the service's handlers share (svc->ctx). */
+struct sp_ctx {
+    struct sp_admin *admin;       /* instances, databases (spanner_admin.h) */
+    struct sp_data *data;         /* the databases' rows (spanner_data.h) */
+    struct sp_sessions *sessions; /* spanner_session.h */
+    struct sp_txns *txns;         /* spanner_txn.h */
+};
+
 /* The kinds of operation (em_operations.h) the service opens its module with. */
 extern const struct em_op_type sp_op_types[];
 extern const size_t sp_op_type_count;

@@ -1,18 +1,25 @@
 /*
  * spanner_service: the Spanner service definition (struct em_service_def): descriptor,
- * routes and the lifecycle hooks that open the CMEK engine, the admin domain and its
- * long-running operations. Separate from spanner_main.c so tests and fuzz targets can open the same
+ * routes and the lifecycle hooks that open the CMEK engine, the admin domain, the
+ * databases' data (spanner_data), sessions and transactions, and the long-running
+ * operations. Separate from spanner_main.c so tests and fuzz targets can open the same
  * service without a process.
  */
 #include "spanner_service.h"
 
 #include "em_clock.h"
 #include "em_cmek.h"
+#include "em_datastore.h"
 #include "em_descriptor.h"
 #include "em_operations.h"
 #include "spanner_admin.h"
+#include "spanner_data.h"
 #include "spanner_handlers.h"
 #include "spanner_routes.h"
+#include "spanner_session.h"
+#include "spanner_txn.h"
+
+#include <stdlib.h>
 
 /* Spanner's words for a data call on a database whose key KMS refuses (seed 004). */
 static void sp_inaccessible_error(void *arg, const struct em_cmek_info *info, struct em_status *st)
@@ -23,37 +30,83 @@ static void sp_inaccessible_error(void *arg, const struct em_cmek_info *info, st
             "KMS key required by the Spanner resource is not accessible.");
 }
 
-static enum em_code spanner_open(struct em_service *svc, struct em_status *st)
+/* A database whose key became unusable (OFFLINE, INACCESSIBLE): its file closes and its
+ * DEK leaves memory; the next data call after a successful check opens it again. */
+static void sp_state_changed(void *arg, const char *resource, enum em_cmek_state from,
+                             enum em_cmek_state to)
 {
-    struct em_cmek_hooks hooks = {.inaccessible_error = sp_inaccessible_error};
-    struct em_cmek *cmek;
-    struct sp_admin *admin;
-    if (em_cmek_open(svc, svc->def->desc->agent_domain, &hooks, &cmek, st) ||
-        sp_admin_open(svc->store, cmek, &admin, st))
-        return st->code;
-    struct em_operations_options opt = {
-        .service = "spanner", .types = sp_op_types, .type_count = sp_op_type_count, .ctx = admin};
-    if (em_operations_open(svc->store, &opt, em_clock_now(), &svc->operations, st)) {
-        sp_admin_close(admin);
-        return st->code;
-    }
-    svc->ctx = admin;
-    return EM_OK;
+    (void)from;
+    struct sp_ctx *ctx = arg;
+    struct em_status ignored = {0};
+    struct sp_db *db = ctx->data ? sp_data_find(ctx->data, resource, &ignored) : NULL;
+    if (db)
+        em_datastore_state_changed(sp_db_datastore(db), to);
 }
 
 static void spanner_close(struct em_service *svc)
 {
+    struct sp_ctx *ctx = svc->ctx;
     em_operations_close(svc->operations);
     svc->operations = NULL;
-    sp_admin_close(svc->ctx);
+    if (!ctx)
+        return;
+    sp_admin_close(ctx->admin);
+    sp_txns_close(ctx->txns);
+    sp_sessions_close(ctx->sessions);
+    sp_data_close(ctx->data);
+    free(ctx);
     svc->ctx = NULL;
+}
+
+static enum em_code spanner_open(struct em_service *svc, struct em_status *st)
+{
+    struct em_cmek *cmek;
+    struct sp_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx)
+        return EM_FAIL_OOM(st);
+    struct em_cmek_hooks hooks = {
+        .state_changed = sp_state_changed, .inaccessible_error = sp_inaccessible_error, .arg = ctx};
+    svc->ctx = ctx;
+    if (em_cmek_open(svc, svc->def->desc->agent_domain, &hooks, &cmek, st) ||
+        sp_admin_open(svc->store, cmek, &ctx->admin, st) ||
+        sp_data_open(cmek, svc->config.data_dir, &ctx->data, st) ||
+        sp_sessions_open(svc->store, &ctx->sessions, st) || sp_txns_open(&ctx->txns, st)) {
+        spanner_close(svc);
+        return st->code;
+    }
+    sp_admin_set_data(ctx->admin, ctx->data);
+    if (sp_admin_attach_databases(ctx->admin, st)) {
+        spanner_close(svc);
+        return st->code;
+    }
+    struct em_operations_options opt = {.service = "spanner",
+                                        .types = sp_op_types,
+                                        .type_count = sp_op_type_count,
+                                        .ctx = ctx->admin};
+    if (em_operations_open(svc->store, &opt, em_clock_now(), &svc->operations, st)) {
+        spanner_close(svc);
+        return st->code;
+    }
+    return EM_OK;
+}
+
+static enum em_code spanner_tick(struct em_service *svc, int64_t now, struct em_status *st)
+{
+    (void)st;
+    struct sp_ctx *ctx = svc->ctx;
+    sp_sessions_expire(ctx->sessions, now);
+    sp_txns_expire(ctx->txns, now);
+    return EM_OK;
 }
 
 static enum em_code spanner_reset(struct em_service *svc, struct em_status *st)
 {
+    struct sp_ctx *ctx = svc->ctx;
     if (em_operations_reset(svc->operations, st))
         return st->code;
-    return sp_admin_reset(svc->ctx, st);
+    sp_sessions_forget(ctx->sessions, NULL);
+    sp_txns_forget(ctx->txns, NULL);
+    return sp_admin_reset(ctx->admin, st);
 }
 
 const struct em_service_def spanner_service = {
@@ -62,7 +115,8 @@ const struct em_service_def spanner_service = {
     .iam_resource_check = sp_iam_resource_check,
     .open = spanner_open,
     .close = spanner_close,
+    .tick = spanner_tick,
     .reset = spanner_reset,
-    /* creating a database calls KMS (em_cmek_protect) */
+    /* creating a database calls KMS (em_cmek_protect); data calls wait for the writer */
     .blocking_handlers = true,
 };

@@ -132,11 +132,13 @@ static void fuzz_service_start(const struct em_service_def *def,
     fixtures();
 }
 
-/* LLVMFuzzerTestOneInput: runs the input; every FUZZ_RESET_EVERY inputs, a fresh state. */
-static void fuzz_service_input(const uint8_t *data, size_t size, void (*fixtures)(void))
+/* LLVMFuzzerTestOneInput: runs the input through request (fuzz_service_request or a target's
+ * own rewriting of it); every FUZZ_RESET_EVERY inputs, a fresh state. */
+static void fuzz_service_input(const uint8_t *data, size_t size, void (*fixtures)(void),
+                               void (*request)(const uint8_t *data, size_t size))
 {
     static unsigned runs;
-    fuzz_service_request(data, size);
+    request(data, size);
     if (++runs % FUZZ_RESET_EVERY == 0) {
         struct em_status st = {0};
         fuzz_svc->def->reset(fuzz_svc, &st);
@@ -146,6 +148,10 @@ static void fuzz_service_input(const uint8_t *data, size_t size, void (*fixtures
 
 /* The two libFuzzer entry points of a request target (see the top of this file). */
 #define FUZZ_SERVICE_TARGET(def, configure, fixtures)                                              \
+    FUZZ_SERVICE_TARGET_REQUEST(def, configure, fixtures, fuzz_service_request)
+
+/* The same, with the target's own request function (which ends in fuzz_service_request). */
+#define FUZZ_SERVICE_TARGET_REQUEST(def, configure, fixtures, request)                             \
     int LLVMFuzzerInitialize(int *argc, char ***argv)                                              \
     {                                                                                              \
         (void)argc;                                                                                \
@@ -155,7 +161,7 @@ static void fuzz_service_input(const uint8_t *data, size_t size, void (*fixtures
     }                                                                                              \
     int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)                                   \
     {                                                                                              \
-        fuzz_service_input(data, size, (fixtures));                                                \
+        fuzz_service_input(data, size, (fixtures), (request));                                     \
         return 0;                                                                                  \
     }
 

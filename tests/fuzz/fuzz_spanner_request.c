@@ -1,16 +1,39 @@
 /*
- * fuzz_spanner_request: libFuzzer target for Spanner's admin request path: routing, query
- * and body parsing, schema checks, handlers (instances, databases, DDL, operations, IAM)
- * and error rendering, through em_dispatch() with a real Spanner service on a temporary
- * data directory (no sockets; see fuzz_service.h).
+ * fuzz_spanner_request: libFuzzer target for Spanner's request path: routing, query and body
+ * parsing, schema checks, handlers (instances, databases, DDL, operations, IAM; the data
+ * plane: sessions, executeSql and its streaming form, executeBatchDml, read, transactions,
+ * commit with mutations, partitions) and error rendering, through em_dispatch() with a real
+ * Spanner service on a temporary data directory (no sockets; see fuzz_service.h).
  *
- * An instance and a database with a table exist so that inputs reach the database and
- * DDL handlers.
+ * An instance, a database with a table and a session exist so that inputs reach every
+ * handler; an input's "sessions/fuzz-session" names that session (whose real ID is random).
  */
 #include "fuzz_service.h"
 #include "spanner/spanner_service.h"
 
 #define PROJECT "/v1/projects/fuzz-project"
+
+static char session_id[128];
+
+#define SESSION_PLACEHOLDER "sessions/fuzz-session"
+
+/* Creates the fixture session and keeps its ID. */
+static void create_session(void)
+{
+    struct em_call c = {0};
+    c.method = "POST";
+    c.path = PROJECT "/instances/inst/databases/db/sessions";
+    c.body_text = "{}";
+    c.body_len = 2;
+    c.svc = fuzz_svc;
+    em_dispatch(fuzz_svc->router, &c);
+    cJSON *reply = c.response ? cJSON_Parse(c.response) : NULL;
+    const cJSON *name = cJSON_GetObjectItem(reply, "name");
+    const char *slash = cJSON_IsString(name) ? strrchr(name->valuestring, '/') : NULL;
+    snprintf(session_id, sizeof(session_id), "%s", slash ? slash + 1 : "none");
+    cJSON_Delete(reply);
+    em_call_reset(&c);
+}
 
 static void create_fixtures(void)
 {
@@ -20,6 +43,27 @@ static void create_fixtures(void)
     fuzz_service_call("POST", PROJECT "/instances/inst/databases", NULL, NULL,
                       "{\"createStatement\":\"CREATE DATABASE `db`\",\"extraStatements\":["
                       "\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX)) PRIMARY KEY (K)\"]}");
+    create_session();
 }
 
-FUZZ_SERVICE_TARGET(spanner_service, NULL, create_fixtures)
+/* The input with its first "sessions/fuzz-session" naming the fixture session. */
+static void request(const uint8_t *data, size_t size)
+{
+    const char *at = memmem(data, size, SESSION_PLACEHOLDER, strlen(SESSION_PLACEHOLDER));
+    if (!at) {
+        fuzz_service_request(data, size);
+        return;
+    }
+    size_t before = (size_t)(at - (const char *)data), placeholder = strlen(SESSION_PLACEHOLDER);
+    size_t id_len = strlen(session_id);
+    uint8_t *copy = malloc(size + id_len + 16);
+    if (!copy)
+        return;
+    memcpy(copy, data, before);
+    size_t n = before + (size_t)sprintf((char *)copy + before, "sessions/%s", session_id);
+    memcpy(copy + n, at + placeholder, size - before - placeholder);
+    fuzz_service_request(copy, n + size - before - placeholder);
+    free(copy);
+}
+
+FUZZ_SERVICE_TARGET_REQUEST(spanner_service, NULL, create_fixtures, request)

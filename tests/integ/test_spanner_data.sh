@@ -1,0 +1,394 @@
+#!/usr/bin/env bash
+# test_spanner_data: Spanner's data plane over REST (curl) and gcloud: sessions, queries
+# and DML (executeSql, executeStreamingSql with resume tokens, executeBatchDml), reads by
+# key set, range and index (read, streamingRead), transactions (begin, inline begin,
+# commit with mutations and commit stats, rollback, ABORTED between two concurrent
+# read-write transactions), Google's errors, updateDdl validated against the rows, the
+# CMEK gate on every data call, durability across kill -9, and no plaintext on disk.
+source "$(dirname "$0")/lib.sh"
+
+P=projects/data-project
+DATA="$TEST_TMP/data"
+mkdir -p "$DATA"
+start_persistent() {
+    [[ -n "${PORT_BASE:-}" ]] || _export_urls "$(free_port_base)"
+    "$BIN_DIR/emulator" --data-dir "$DATA" --port-base "$PORT_BASE" >>"$TEST_TMP/stack.log" 2>&1 &
+    STACK_PID=$!
+    wait_stack_healthy "$STACK_PID" "$CONTROL_URL" "$TEST_TMP/stack.log" ||
+        { _fail "the stack did not start"; finish; }
+}
+start_persistent
+setup_gcloud data-project
+INST="$P/instances/data-inst"
+DB="$INST/databases/shop"
+KEY="$P/locations/us-central1/keyRings/r/cryptoKeys/k"
+S="$SPANNER_URL/v1"
+
+section "a CMEK database with a schema"
+api POST "$KMS_URL/v1/$P/locations/us-central1/keyRings?keyRingId=r" '{}'
+api POST "$KMS_URL/v1/$P/locations/us-central1/keyRings/r/cryptoKeys?cryptoKeyId=k" '{"purpose":"ENCRYPT_DECRYPT"}'
+expect_status 200
+api POST "$S/$P/instances" "{\"instanceId\":\"data-inst\",\"instance\":{\"config\":\"$P/instanceConfigs/regional-us-central1\",\"displayName\":\"Data test\",\"nodeCount\":1}}"
+expect_status 200
+DDL='["CREATE TABLE Singers (SingerId INT64 NOT NULL, FirstName STRING(100), LastName STRING(100), Updated TIMESTAMP OPTIONS (allow_commit_timestamp = true)) PRIMARY KEY (SingerId)",
+      "CREATE TABLE Albums (SingerId INT64 NOT NULL, AlbumId INT64 NOT NULL, Title STRING(MAX)) PRIMARY KEY (SingerId, AlbumId), INTERLEAVE IN PARENT Singers ON DELETE CASCADE",
+      "CREATE INDEX AlbumsByTitle ON Albums(Title)"]'
+api POST "$S/$INST/databases" "{\"createStatement\":\"CREATE DATABASE shop\",\"extraStatements\":$DDL,\"encryptionConfig\":{\"kmsKeyName\":\"$KEY\"}}"
+expect_status 200
+
+section "sessions"
+api POST "$S/$DB/sessions" '{"session":{"labels":{"env":"test"}}}'
+expect_status 200
+expect_json '.labels.env' test
+SESSION=$(jq -r .name <<<"$BODY")
+expect_contains "$SESSION" "$DB/sessions/" "a session is named under its database"
+api POST "$S/$DB/sessions:batchCreate" '{"sessionCount":3}'
+expect_status 200
+expect_json '.session | length' 3
+OTHER=$(jq -r '.session[0].name' <<<"$BODY")
+api GET "$S/$DB/sessions"
+expect_status 200
+expect_json '.sessions | length' 4
+api GET "$S/$SESSION"
+expect_status 200
+expect_json '.name' "$SESSION"
+api POST "$S/$INST/databases/nope/sessions" '{}'
+expect_error_json 404 NOT_FOUND
+
+section "commit with mutations (single-use), commit stats, commit timestamp"
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"returnCommitStats":true,"mutations":[
+  {"insert":{"table":"Singers","columns":["SingerId","FirstName","LastName","Updated"],"values":[["1","Marc","Richards","spanner.commit_timestamp()"],["2","Catalina","Smith","spanner.commit_timestamp()"]]}},
+  {"insert":{"table":"Albums","columns":["SingerId","AlbumId","Title"],"values":[["1","1","Total Junk"],["1","2","Go, Go, Go"],["2","1","Green"]]}}]}'
+expect_status 200
+expect_json '.commitStats.mutationCount' 17
+COMMIT_TS=$(jq -r .commitTimestamp <<<"$BODY")
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT SingerId, FirstName, Updated FROM Singers ORDER BY SingerId"}'
+expect_status 200
+expect_json '[.metadata.rowType.fields[] | .name + ":" + .type.code] | join(",")' "SingerId:INT64,FirstName:STRING,Updated:TIMESTAMP"
+expect_json '[.rows[] | .[0] + "/" + .[1]] | join(",")' "1/Marc,2/Catalina"
+expect_json '.rows[0][2]' "$COMMIT_TS"
+
+section "mutation errors"
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Singers","columns":["SingerId","FirstName"],"values":[["1","Again"]]}}]}'
+expect_error_json 409 ALREADY_EXISTS
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"update":{"table":"Singers","columns":["SingerId","FirstName"],"values":[["99","Nobody"]]}}]}'
+expect_error_json 404 NOT_FOUND
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Nope","columns":["A"],"values":[["1"]]}}]}'
+expect_error_json 404 NOT_FOUND
+expect_json .error.message "Table not found: Nope"
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Singers","columns":["SingerId","Nope"],"values":[["5","x"]]}}]}'
+expect_error_json 404 NOT_FOUND
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Singers","columns":["SingerId","FirstName"],"values":[["abc","x"]]}}]}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Albums","columns":["SingerId","AlbumId"],"values":[["77","1"]]}}]}'
+expect_error_json 404 NOT_FOUND
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Singers"}'
+expect_json '.rows[0][0]' 2
+
+section "insertOrUpdate, replace, update, delete by key and range"
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[
+  {"insertOrUpdate":{"table":"Singers","columns":["SingerId","FirstName"],"values":[["1","Marcus"],["3","Alice"]]}},
+  {"replace":{"table":"Singers","columns":["SingerId","LastName"],"values":[["2","Jones"]]}},
+  {"update":{"table":"Singers","columns":["SingerId","LastName"],"values":[["3","Trentor"]]}},
+  {"insert":{"table":"Singers","columns":["SingerId"],"values":[["4"],["5"],["6"]]}}]}'
+expect_status 200
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT SingerId, FirstName, LastName FROM Singers ORDER BY SingerId"}'
+expect_json '[.rows[] | map(. // "null") | join("/")] | join(",")' "1/Marcus/Richards,2/null/Jones,3/Alice/Trentor,4/null/null,5/null/null,6/null/null"
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Albums WHERE SingerId = 2"}'
+expect_json '.rows[0][0]' 0
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"delete":{"table":"Singers","keySet":{"keys":[["4"]],"ranges":[{"startOpen":["4"],"endClosed":["5"]}]}}}]}'
+expect_status 200
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT SingerId FROM Singers ORDER BY SingerId"}'
+expect_json '[.rows[][0]] | join(",")' "1,2,3,6"
+
+section "read and streamingRead: keys, ranges, all, index, limit"
+api POST "$S/$SESSION:read" '{"table":"Singers","columns":["SingerId","FirstName"],"keySet":{"keys":[["3"],["1"]]}}'
+expect_status 200
+expect_json '[.rows[] | .[0]] | join(",")' "1,3"
+api POST "$S/$SESSION:read" '{"table":"Singers","columns":["SingerId"],"keySet":{"ranges":[{"startClosed":["2"],"endOpen":["6"]}]}}'
+expect_json '[.rows[] | .[0]] | join(",")' "2,3"
+api POST "$S/$SESSION:read" '{"table":"Singers","columns":["SingerId"],"keySet":{"all":true},"limit":"2"}'
+expect_json '[.rows[] | .[0]] | join(",")' "1,2"
+api POST "$S/$SESSION:read" '{"table":"Albums","index":"AlbumsByTitle","columns":["SingerId","AlbumId","Title"],"keySet":{"keys":[["Total Junk"]]}}'
+expect_json '[.rows[] | join("/")] | join(",")' "1/1/Total Junk"
+api POST "$S/$SESSION:read" '{"table":"Albums","columns":["SingerId","AlbumId"],"keySet":{"keys":[["1"]]}}'
+expect_json '[.rows[] | join("/")] | join(",")' "1/1,1/2"
+api POST "$S/$SESSION:streamingRead" '{"table":"Singers","columns":["SingerId","FirstName"],"keySet":{"all":true}}'
+expect_status 200
+expect_json '.[0].metadata.rowType.fields[1].name' FirstName
+expect_json '[.[].values[]] | map(. // "null") | join(",")' "1,Marcus,2,null,3,Alice,6,null"
+api POST "$S/$SESSION:read" '{"table":"Singers","columns":["Nope"],"keySet":{"all":true}}'
+expect_error_json 404 NOT_FOUND
+api POST "$S/$SESSION:read" '{"table":"Singers","columns":["SingerId"],"keySet":{"keys":[["1","2"]]}}'
+expect_error_json 400 INVALID_ARGUMENT
+
+section "executeStreamingSql: chunks of 100 rows, resume tokens"
+rows=$(seq 100 349 | jq -R '[., "n\(.)"]' | jq -s -c .)
+api POST "$S/$SESSION:commit" "{\"singleUseTransaction\":{\"readWrite\":{}},\"mutations\":[{\"insert\":{\"table\":\"Singers\",\"columns\":[\"SingerId\",\"FirstName\"],\"values\":$rows}}]}"
+expect_status 200
+api POST "$S/$SESSION:executeStreamingSql" '{"sql":"SELECT SingerId, FirstName FROM Singers WHERE SingerId >= 100 ORDER BY SingerId"}'
+expect_status 200
+expect_json 'length' 3
+expect_json '[.[] | .values | length] | join(",")' "200,200,100"
+expect_json '.[0].metadata.rowType.fields | length' 2
+expect_json '[.[1:][] | has("metadata")] | any' false
+TOKEN=$(jq -r '.[1].resumeToken' <<<"$BODY")
+api POST "$S/$SESSION:executeStreamingSql" "{\"sql\":\"SELECT SingerId, FirstName FROM Singers WHERE SingerId >= 100 ORDER BY SingerId\",\"resumeToken\":\"$TOKEN\"}"
+expect_json '[.[] | .values | length] | join(",")' "100"
+expect_json '.[0].values[0]' 300
+api POST "$S/$SESSION:executeStreamingSql" '{"sql":"SELECT SingerId FROM Singers WHERE SingerId > 100000"}'
+expect_json 'length' 1
+expect_json '.[0].values | length' 0
+api POST "$S/$SESSION:executeStreamingSql" '{"sql":"SELECT Nope FROM Singers"}'
+expect_error_json 400 INVALID_ARGUMENT
+
+section "queries: parameters, errors in Google's shape"
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT FirstName FROM Singers WHERE SingerId = @id","params":{"id":"3"},"paramTypes":{"id":{"code":"INT64"}}}'
+expect_json '.rows[0][0]' Alice
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT FirstName FROM Singers WHERE SingerId = @id","params":{"id":"1"}}'
+expect_json '.rows[0][0]' Marcus
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT * FROM Nope"}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT @x"}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$SESSION:executeSql" '{"sql":"UPDATE Singers SET FirstName = \"x\" WHERE TRUE"}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$DB/sessions/doesnotexist:executeSql" '{"sql":"SELECT 1"}'
+expect_error_json 404 NOT_FOUND
+expect_contains "$(jq -r .error.message <<<"$BODY")" "Session not found" "session not found"
+
+section "read-write transactions: inline begin, DML sees its own writes, commit, rollback"
+api POST "$S/$SESSION:executeSql" '{"transaction":{"begin":{"readWrite":{}}},"sql":"INSERT INTO Singers (SingerId, FirstName) VALUES (10, \"Ten\")","seqno":"1"}'
+expect_status 200
+expect_json '.stats.rowCountExact' 1
+TX=$(jq -r '.metadata.transaction.id' <<<"$BODY")
+expect_eq 1 "$([[ -n "$TX" && "$TX" != null ]] && echo 1)" "inline begin returns the transaction id in the metadata"
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"UPDATE Singers SET LastName = 'Tenner' WHERE SingerId = 10\",\"seqno\":\"2\"}"
+expect_json '.stats.rowCountExact' 1
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"SELECT FirstName, LastName FROM Singers WHERE SingerId = 10\"}"
+expect_json '.rows[0] | join(" ")' "Ten Tenner"
+api POST "$S/$OTHER:executeSql" '{"sql":"SELECT COUNT(*) FROM Singers WHERE SingerId = 10"}'
+expect_json '.rows[0][0]' 0
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TX\",\"mutations\":[{\"insert\":{\"table\":\"Singers\",\"columns\":[\"SingerId\"],\"values\":[[\"11\"]]}}]}"
+expect_status 200
+api POST "$S/$OTHER:executeSql" '{"sql":"SELECT SingerId, LastName FROM Singers WHERE SingerId IN (10, 11) ORDER BY SingerId"}'
+expect_json '[.rows[] | map(. // "null") | join("/")] | join(",")' "10/Tenner,11/null"
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TX\"}"
+expect_error_json 404 NOT_FOUND
+api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}}}'
+expect_status 200
+TX=$(jq -r .id <<<"$BODY")
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"DELETE FROM Singers WHERE SingerId = 11\"}"
+expect_json '.stats.rowCountExact' 1
+api POST "$S/$SESSION:rollback" "{\"transactionId\":\"$TX\"}"
+expect_status 200
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Singers WHERE SingerId = 11"}'
+expect_json '.rows[0][0]' 1
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"SELECT 1\"}"
+expect_error_json 404 NOT_FOUND
+api POST "$S/$OTHER:rollback" '{"transactionId":"AAAAAAAAAAAAAAAAAAAAAA=="}'
+expect_error_json 404 NOT_FOUND
+
+section "two concurrent read-write transactions: the second to commit is ABORTED"
+api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}}}'
+T1=$(jq -r .id <<<"$BODY")
+api POST "$S/$OTHER:beginTransaction" '{"options":{"readWrite":{}}}'
+T2=$(jq -r .id <<<"$BODY")
+api POST "$S/$SESSION:read" "{\"transaction\":{\"id\":\"$T1\"},\"table\":\"Singers\",\"columns\":[\"FirstName\"],\"keySet\":{\"keys\":[[\"1\"]]}}"
+expect_json '.rows[0][0]' Marcus
+api POST "$S/$OTHER:executeSql" "{\"transaction\":{\"id\":\"$T2\"},\"sql\":\"SELECT FirstName FROM Singers WHERE SingerId = 1\"}"
+expect_json '.rows[0][0]' Marcus
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$T1\",\"mutations\":[{\"update\":{\"table\":\"Singers\",\"columns\":[\"SingerId\",\"FirstName\"],\"values\":[[\"1\",\"T1\"]]}}]}"
+expect_status 200
+api POST "$S/$OTHER:commit" "{\"transactionId\":\"$T2\",\"mutations\":[{\"update\":{\"table\":\"Singers\",\"columns\":[\"SingerId\",\"FirstName\"],\"values\":[[\"1\",\"T2\"]]}}]}"
+expect_error_json 409 ABORTED
+expect_json .error.message "Transaction was aborted."
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT FirstName FROM Singers WHERE SingerId = 1"}'
+expect_json '.rows[0][0]' T1
+section "blind writes of concurrent transactions both commit; a read of another table does not conflict"
+api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}}}'
+T1=$(jq -r .id <<<"$BODY")
+api POST "$S/$OTHER:beginTransaction" '{"options":{"readWrite":{}}}'
+T2=$(jq -r .id <<<"$BODY")
+api POST "$S/$OTHER:read" "{\"transaction\":{\"id\":\"$T2\"},\"table\":\"Albums\",\"columns\":[\"Title\"],\"keySet\":{\"all\":true}}"
+expect_status 200
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$T1\",\"mutations\":[{\"insertOrUpdate\":{\"table\":\"Singers\",\"columns\":[\"SingerId\",\"FirstName\"],\"values\":[[\"20\",\"A\"]]}}]}"
+expect_status 200
+api POST "$S/$OTHER:commit" "{\"transactionId\":\"$T2\",\"mutations\":[{\"insertOrUpdate\":{\"table\":\"Singers\",\"columns\":[\"SingerId\",\"FirstName\"],\"values\":[[\"21\",\"B\"]]}}]}"
+expect_status 200
+api POST "$S/$SESSION:beginTransaction" '{"options":{"readOnly":{"strong":true,"returnReadTimestamp":true}}}'
+expect_status 200
+RO=$(jq -r .id <<<"$BODY")
+expect_eq 1 "$(jq -r 'has("readTimestamp")' <<<"$BODY" | grep -c true)" "a read-only transaction has a read timestamp"
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$RO\"},\"sql\":\"SELECT COUNT(*) FROM Singers WHERE SingerId IN (20, 21)\"}"
+expect_json '.rows[0][0]' 2
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$RO\"},\"sql\":\"DELETE FROM Singers WHERE SingerId = 20\"}"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$SESSION:executeSql" '{"transaction":{"singleUse":{"readOnly":{"maxStaleness":"10s"}}},"sql":"SELECT COUNT(*) FROM Singers WHERE SingerId = 20"}'
+expect_json '.rows[0][0]' 1
+api POST "$S/$SESSION:executeSql" '{"transaction":{"singleUse":{"readOnly":{"exactStaleness":"10s"}}},"sql":"SELECT 1"}'
+expect_error_json 501 UNIMPLEMENTED
+expect_contains "$(jq -r .error.message <<<"$BODY")" "exactStaleness" "the refused option is named"
+
+section "executeBatchDml"
+api POST "$S/$SESSION:executeBatchDml" '{"transaction":{"begin":{"readWrite":{}}},"seqno":"1","statements":[
+  {"sql":"INSERT INTO Singers (SingerId, FirstName) VALUES (@id, @name)","params":{"id":"30","name":"Thirty"},"paramTypes":{"id":{"code":"INT64"},"name":{"code":"STRING"}}},
+  {"sql":"UPDATE Singers SET LastName = \"B\" WHERE SingerId >= 20 AND SingerId <= 30"},
+  {"sql":"INSERT INTO Singers (SingerId) VALUES (30)"},
+  {"sql":"DELETE FROM Singers WHERE TRUE"}]}'
+expect_status 200
+expect_json '[.resultSets[].stats.rowCountExact] | join(",")' "1,3"
+expect_json '.status.code' 6
+TX=$(jq -r '.resultSets[0].metadata.transaction.id' <<<"$BODY")
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TX\"}"
+expect_status 200
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Singers WHERE LastName = \"B\""}'
+expect_json '.rows[0][0]' 3
+api POST "$S/$SESSION:executeBatchDml" '{"transaction":{"begin":{"readWrite":{}}},"seqno":"1","statements":[{"sql":"UPDATE Nope SET x = 1 WHERE TRUE"}]}'
+expect_error_json 400 INVALID_ARGUMENT
+
+section "partitionQuery and partitionRead: tokens that executeSql and read accept"
+Q='SELECT SingerId FROM Singers WHERE SingerId < 4 ORDER BY SingerId'
+api POST "$S/$SESSION:partitionQuery" "{\"transaction\":{\"begin\":{\"readOnly\":{\"strong\":true}}},\"sql\":\"$Q\",\"partitionOptions\":{\"maxPartitions\":\"4\"}}"
+expect_status 200
+expect_json '.partitions | length' 1
+PTOKEN=$(jq -r '.partitions[0].partitionToken' <<<"$BODY")
+PTX=$(jq -r '.transaction.id' <<<"$BODY")
+api POST "$S/$SESSION:executeStreamingSql" "{\"transaction\":{\"id\":\"$PTX\"},\"sql\":\"$Q\",\"partitionToken\":\"$PTOKEN\"}"
+expect_json '[.[].values[]] | join(",")' "1,2,3"
+api POST "$S/$SESSION:executeSql" "{\"sql\":\"SELECT 1\",\"partitionToken\":\"$PTOKEN\"}"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$SESSION:partitionRead" '{"table":"Singers","columns":["SingerId"],"keySet":{"all":true}}'
+expect_status 200
+PTOKEN=$(jq -r '.partitions[0].partitionToken' <<<"$BODY")
+api POST "$S/$SESSION:read" "{\"table\":\"Singers\",\"columns\":[\"SingerId\"],\"keySet\":{\"keys\":[[\"2\"]]},\"partitionToken\":\"$PTOKEN\"}"
+expect_json '[.rows[][0]] | join(",")' "2"
+api POST "$S/$SESSION:partitionQuery" '{"transaction":{"begin":{"readWrite":{}}},"sql":"SELECT 1"}'
+expect_error_json 400 INVALID_ARGUMENT
+
+section "updateDdl is validated against the rows, all or nothing"
+api PATCH "$S/$DB/ddl" '{"statements":["ALTER TABLE Singers ALTER COLUMN FirstName STRING(100) NOT NULL"]}'
+expect_error_json 400 FAILED_PRECONDITION
+api PATCH "$S/$DB/ddl" '{"statements":["CREATE TABLE Extra (Id INT64 NOT NULL) PRIMARY KEY (Id)","CREATE UNIQUE INDEX SingersByLast ON Singers(LastName)"]}'
+expect_error_json 400 FAILED_PRECONDITION
+api GET "$S/$DB/ddl"
+expect_eq 0 "$(jq '[.statements[] | select(contains("Extra"))] | length' <<<"$BODY")" "a failed updateDdl left no table behind"
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Extra"}'
+expect_error_json 400 INVALID_ARGUMENT
+api PATCH "$S/$DB/ddl" '{"statements":["CREATE TABLE Extra (Id INT64 NOT NULL, Note STRING(MAX)) PRIMARY KEY (Id)"]}'
+expect_status 200
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Extra","columns":["Id","Note"],"values":[["1","SECRET-MARKER-ROW"]]}}]}'
+expect_status 200
+
+section "no plaintext row data on disk"
+found=$(grep -rl -a -e "SECRET-MARKER-ROW" "$DATA" 2>/dev/null)
+expect_eq "" "$found" "no file of the data directory holds a row in clear"
+found=$(grep -rl -a -e "Catalina" "$DATA" 2>/dev/null)
+expect_eq "" "$found" "nor an older one"
+
+section "the CMEK gate: a disabled key refuses every data call, sessions.create included"
+api PATCH "$KMS_URL/v1/$KEY/cryptoKeyVersions/1?updateMask=state" '{"state":"DISABLED"}'
+expect_status 200
+api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'
+expect_status 200
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT 1"}'
+expect_error_json 400 FAILED_PRECONDITION
+expect_json .error.message "KMS key required by the Spanner resource is not accessible."
+api POST "$S/$DB/sessions" '{}'
+expect_error_json 400 FAILED_PRECONDITION
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[]}'
+expect_error_json 400 FAILED_PRECONDITION
+api POST "$S/$SESSION:read" '{"table":"Singers","columns":["SingerId"],"keySet":{"all":true}}'
+expect_error_json 400 FAILED_PRECONDITION
+api GET "$S/$DB"
+expect_status 200
+api GET "$S/$DB/ddl"
+expect_status 200
+api PATCH "$KMS_URL/v1/$KEY/cryptoKeyVersions/1?updateMask=state" '{"state":"ENABLED"}'
+api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT Note FROM Extra"}'
+expect_status 200
+expect_json '.rows[0][0]' SECRET-MARKER-ROW
+
+section "acknowledged commits and sessions survive kill -9 of the spanner process"
+spanner_pid() { curl -s "$CONTROL_URL/emulator/v1/status" | jq -r '.services[] | select(.name=="spanner") | .pid'; }
+spanner_back() {
+    curl -s "$CONTROL_URL/emulator/v1/status" |
+        jq -e --arg old "$1" '.services[] | select(.name=="spanner") |
+            .healthy and .state == "RUNNING" and (.pid | tostring) != $old' >/dev/null
+}
+for i in $(seq 1000 1019); do
+    api POST "$S/$SESSION:commit" "{\"singleUseTransaction\":{\"readWrite\":{}},\"mutations\":[{\"insert\":{\"table\":\"Extra\",\"columns\":[\"Id\"],\"values\":[[\"$i\"]]}}]}"
+    [[ "$HTTP_STATUS" == 200 ]] || _fail "commit $i: $BODY"
+done
+OLD_PID=$(spanner_pid)
+kill -9 "$OLD_PID"
+expect_eq 0 $? "killed spanner (pid $OLD_PID)"
+wait_for 60 "the control plane to restart spanner" spanner_back "$OLD_PID"
+api GET "$S/$SESSION"
+expect_status 200
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Extra WHERE Id >= 1000"}'
+expect_status 200
+expect_json '.rows[0][0]' 20
+
+if (( HAVE_GCLOUD )); then
+    section "gcloud: execute-sql (query and DML), rows insert/update/delete, sessions"
+    G=(--instance=data-inst)
+    out=$(gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT SingerId, FirstName FROM Singers WHERE SingerId = 1" --format=json 2>"$TEST_TMP/err")
+    expect_eq 0 $? "execute-sql query $(cat "$TEST_TMP/err")"
+    expect_eq "1/T1" "$(jq -r '.rows[0] | join("/")' <<<"$out")" "execute-sql returns the row"
+    gcloud spanner databases execute-sql shop "${G[@]}" --sql="UPDATE Singers SET FirstName = 'Gcloud' WHERE SingerId = 2" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+    expect_eq 0 $? "execute-sql DML (inline begin, then commit) $(cat "$TEST_TMP/err")"
+    gcloud spanner rows insert --database=shop "${G[@]}" --table=Singers --data=SingerId=40,FirstName=Forty >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "rows insert $(cat "$TEST_TMP/err")"
+    gcloud spanner rows update --database=shop "${G[@]}" --table=Singers --data=SingerId=40,LastName=Update >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "rows update $(cat "$TEST_TMP/err")"
+    out=$(gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT SingerId, FirstName, LastName FROM Singers WHERE SingerId IN (2, 40) ORDER BY SingerId" --format=json 2>&1)
+    expect_eq "2/Gcloud/Jones,40/Forty/Update" "$(jq -r '[.rows[] | join("/")] | join(",")' <<<"$out")" "DML and rows insert/update are visible"
+    gcloud spanner rows insert --database=shop "${G[@]}" --table=Singers --data=SingerId=40,FirstName=Again >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 1 $? "rows insert of an existing key fails"
+    expect_contains "$(cat "$TEST_TMP/err")" "ALREADY_EXISTS" "gcloud prints Google's error"
+    gcloud spanner rows delete --database=shop "${G[@]}" --table=Singers --keys=40 >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "rows delete $(cat "$TEST_TMP/err")"
+    out=$(gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT COUNT(*) FROM Singers WHERE SingerId = 40" --format=json 2>&1)
+    expect_eq 0 "$(jq -r '.rows[0][0]' <<<"$out")" "rows delete removed the row"
+    sessions=$(gcloud spanner databases sessions list --database=shop "${G[@]}" --format='value(name)' 2>"$TEST_TMP/err")
+    expect_contains "$sessions" "${SESSION##*/}" "sessions list $(cat "$TEST_TMP/err")"
+    gcloud spanner databases sessions delete "${OTHER##*/}" --database=shop "${G[@]}" --quiet >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "sessions delete $(cat "$TEST_TMP/err")"
+    api GET "$S/$OTHER"
+    expect_error_json 404 NOT_FOUND
+
+    section "gcloud: a disabled key gives FAILED_PRECONDITION, re-enabled works again"
+    api PATCH "$KMS_URL/v1/$KEY/cryptoKeyVersions/1?updateMask=state" '{"state":"DISABLED"}'
+    api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'
+    gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT 1" >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 1 $? "execute-sql fails while the key is disabled"
+    expect_contains "$(cat "$TEST_TMP/err")" "KMS key required by the Spanner resource is not accessible." "gcloud prints Spanner's words"
+    expect_contains "$(cat "$TEST_TMP/err")" "FAILED_PRECONDITION" "with the status"
+    api PATCH "$KMS_URL/v1/$KEY/cryptoKeyVersions/1?updateMask=state" '{"state":"ENABLED"}'
+    api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'
+    out=$(gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT 1" --format=json 2>&1)
+    expect_eq 1 "$(jq -r '.rows[0][0]' <<<"$out")" "execute-sql works again once re-enabled"
+else
+    api DELETE "$S/$OTHER"
+fi
+
+section "sessions: delete; drop database shreds its rows"
+api DELETE "$S/$OTHER"
+expect_error_json 404 NOT_FOUND
+api GET "$S/$OTHER"
+expect_error_json 404 NOT_FOUND
+api POST "$S/$OTHER:executeSql" '{"sql":"SELECT 1"}'
+expect_error_json 404 NOT_FOUND
+ls "$DATA"/spanner/*shop* >/dev/null 2>&1
+expect_eq 0 $? "the database has a data file"
+api DELETE "$S/$DB"
+expect_status 200
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT 1"}'
+expect_error_json 404 NOT_FOUND
+expect_contains "$(jq -r .error.message <<<"$BODY")" "Session not found" "a dropped database's sessions go with it"
+wait_for 10 "the data file to be removed" bash -c "! ls '$DATA'/spanner/*shop* >/dev/null 2>&1"
+
+stop_stack
+finish

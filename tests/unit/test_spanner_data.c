@@ -1,0 +1,487 @@
+/*
+ * test_spanner_data: Spanner's data plane below REST and through it.
+ *
+ * - spanner_txn: the commit's validation (a table read and written by a later commit is a
+ *   conflict; an older write or another table is not), the life of a transaction id
+ *   (another session's, finished, URL-safe spelling).
+ * - spanner_keyset: KeySets over a two-part key with a DESC part, run on SQLite: keys and
+ *   prefixes, closed and open bounds, all, and the errors.
+ * - the service in process (em_dispatch, no sockets): mutations of every kind, delete by
+ *   range, a read by index, DML seeing its own transaction's writes, ABORTED for the
+ *   second of two conflicting read-write transactions, and a restart keeping the rows.
+ */
+#include "em_call.h"
+#include "em_clock.h"
+#include "em_config.h"
+#include "em_log.h"
+#include "em_service.h"
+#include "spanner/spanner_keyset.h"
+#include "spanner/spanner_service.h"
+#include "spanner/spanner_txn.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- transactions --- */
+
+struct fake_seqs {
+    const char *table;
+    uint64_t seq;
+};
+
+static uint64_t fake_table_seq(void *arg, const char *table)
+{
+    for (const struct fake_seqs *s = arg; s->table; s++)
+        if (strcmp(s->table, table) == 0)
+            return s->seq;
+    return 0;
+}
+
+static void test_conflicts_only_for_tables_read_and_written_since_begin(void **state)
+{
+    (void)state;
+    struct sp_txns *txns;
+    struct sp_txn *t;
+    struct em_status st = {0};
+    assert_int_equal(sp_txns_open(&txns, &st), EM_OK);
+    assert_int_equal(sp_txn_begin(txns, NULL, "s1", SP_TXN_READ_WRITE, 0, &t, &st), EM_OK);
+    t->start_seq = 5;
+    char *read[] = {"Singers"};
+    assert_int_equal(sp_txn_add_reads(t, read, 1, &st), EM_OK);
+    assert_int_equal(sp_txn_add_reads(t, read, 1, &st), EM_OK); /* once */
+    assert_int_equal(t->nreads, 1);
+    assert_string_equal(t->reads[0], "singers");
+
+    struct fake_seqs older[] = {{"singers", 5}, {"albums", 9}, {NULL, 0}};
+    assert_false(sp_txn_conflicts(t, fake_table_seq, older)); /* before it began / not read */
+    struct fake_seqs later[] = {{"singers", 6}, {NULL, 0}};
+    assert_true(sp_txn_conflicts(t, fake_table_seq, later));
+
+    struct sp_txn *blind;
+    assert_int_equal(sp_txn_begin(txns, NULL, "s1", SP_TXN_READ_WRITE, 0, &blind, &st), EM_OK);
+    assert_false(sp_txn_conflicts(blind, fake_table_seq, later)); /* read nothing */
+    sp_txn_release(txns, blind);
+    sp_txn_release(txns, t);
+    sp_txns_close(txns);
+}
+
+static void test_transaction_ids(void **state)
+{
+    (void)state;
+    struct sp_txns *txns;
+    struct sp_txn *t, *found;
+    struct em_status st = {0};
+    assert_int_equal(sp_txns_open(&txns, &st), EM_OK);
+    assert_int_equal(sp_txn_begin(txns, NULL, "s1", SP_TXN_READ_WRITE, 0, &t, &st), EM_OK);
+    char id[SP_TXN_ID_MAX], urlsafe[SP_TXN_ID_MAX];
+    snprintf(id, sizeof(id), "%s", t->id);
+    sp_txn_release(txns, t);
+
+    /* gcloud writes bytes URL-safe and without padding */
+    snprintf(urlsafe, sizeof(urlsafe), "%s", id);
+    for (char *p = urlsafe; *p; p++)
+        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p == '=' ? '\0' : *p;
+    assert_int_equal(sp_txn_find(txns, urlsafe, "s1", 1, &found, &st), EM_OK);
+    assert_string_equal(found->id, id);
+    sp_txn_release(txns, found);
+
+    assert_int_equal(sp_txn_find(txns, id, "s2", 1, &found, &st), EM_NOT_FOUND);
+    assert_null(found);
+    em_status_clear(&st);
+    assert_int_equal(sp_txn_find(txns, id, "s1", 1, &found, &st), EM_OK);
+    sp_txn_finish(txns, found);
+    sp_txn_release(txns, found);
+    assert_int_equal(sp_txn_find(txns, id, "s1", 1, &found, &st), EM_NOT_FOUND);
+    assert_non_null(strstr(st.message, "Transaction not found"));
+
+    /* a session's transactions go with it; idle ones expire */
+    em_status_clear(&st);
+    assert_int_equal(sp_txn_begin(txns, NULL, "s3", SP_TXN_READ_ONLY, 0, &t, &st), EM_OK);
+    snprintf(id, sizeof(id), "%s", t->id);
+    sp_txn_release(txns, t);
+    sp_txns_forget(txns, "s3");
+    assert_int_equal(sp_txn_find(txns, id, "s3", 1, &found, &st), EM_NOT_FOUND);
+    em_status_clear(&st);
+    assert_int_equal(sp_txn_begin(txns, NULL, "s4", SP_TXN_READ_ONLY, 0, &t, &st), EM_OK);
+    snprintf(id, sizeof(id), "%s", t->id);
+    sp_txn_release(txns, t);
+    sp_txns_expire(txns, SP_TXN_IDLE_NS - 1);
+    assert_int_equal(sp_txn_find(txns, id, "s4", 1, &found, &st), EM_OK);
+    sp_txn_release(txns, found);
+    sp_txns_expire(txns, 1 + SP_TXN_IDLE_NS);
+    assert_int_equal(sp_txn_find(txns, id, "s4", 1, &found, &st), EM_NOT_FOUND);
+    sp_txns_close(txns);
+}
+
+/* --- key sets --- */
+
+static const struct sp_key_column two_part_key[] = {
+    {"A", {SP_TYPE_INT64, SP_TYPE_UNKNOWN, 0}, false},
+    {"B", {SP_TYPE_STRING, SP_TYPE_UNKNOWN, SP_LEN_MAX}, true},
+};
+
+/* The rows (A,B) of a fixed table the KeySet selects, in key order, as "1a,1b,..."; or
+ * the error's code as "error N". */
+static void keyset_rows(const char *key_set_json, char *out, size_t size)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE t (A INTEGER, B TEXT, PRIMARY KEY (A, B DESC));"
+                                  "INSERT INTO t VALUES (1,'a'),(1,'b'),(1,'c'),(2,'a'),(2,'b'),"
+                                  "(3,'z')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    cJSON *ks = cJSON_Parse(key_set_json);
+    struct sp_buf sql = {0};
+    struct sp_binds binds = {0};
+    struct em_status st = {0};
+    sp_buf_puts(&sql, "SELECT A, B FROM t WHERE ");
+    out[0] = '\0';
+    if (sp_keyset_where(ks, two_part_key, 2, &sql, &binds, &st)) {
+        snprintf(out, size, "error %d", st.code);
+    } else {
+        sp_buf_puts(&sql, " ORDER BY ");
+        sp_keyset_order(two_part_key, 2, &sql);
+        sqlite3_stmt *stmt;
+        assert_int_equal(sqlite3_prepare_v2(db, sql.data, -1, &stmt, NULL), SQLITE_OK);
+        assert_int_equal(sp_binds_apply(&binds, stmt), SQLITE_OK);
+        size_t n = 0;
+        while (sqlite3_step(stmt) == SQLITE_ROW)
+            n += (size_t)snprintf(out + n, size - n, "%s%lld%s", n ? "," : "",
+                                  (long long)sqlite3_column_int64(stmt, 0),
+                                  (const char *)sqlite3_column_text(stmt, 1));
+        sqlite3_finalize(stmt);
+    }
+    sp_buf_free(&sql);
+    sp_binds_clear(&binds);
+    cJSON_Delete(ks);
+    sqlite3_close(db);
+}
+
+static void test_keysets(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key_set, *rows;
+    } cases[] = {
+        {"{\"all\":true}", "1c,1b,1a,2b,2a,3z"}, /* B descending within A */
+        {"{}", ""},
+        {"{\"keys\":[[\"2\",\"a\"],[\"1\",\"b\"],[\"9\",\"x\"]]}", "1b,2a"},
+        {"{\"keys\":[[\"1\"]]}", "1c,1b,1a"}, /* a prefix */
+        {"{\"ranges\":[{\"startClosed\":[\"1\",\"b\"],\"endClosed\":[\"2\",\"b\"]}]}", "1b,1a,2b"},
+        {"{\"ranges\":[{\"startOpen\":[\"1\",\"b\"],\"endOpen\":[\"2\",\"b\"]}]}", "1a"},
+        {"{\"ranges\":[{\"startOpen\":[\"1\"],\"endClosed\":[\"3\"]}]}", "2b,2a,3z"},
+        {"{\"ranges\":[{\"startClosed\":[],\"endOpen\":[\"2\"]}]}", "1c,1b,1a"},
+        {"{\"keys\":[[\"3\",\"z\"]],\"ranges\":[{\"startClosed\":[\"1\",\"a\"],"
+         "\"endClosed\":[\"1\",\"a\"]}]}",
+         "1a,3z"},
+        {"{\"keys\":[[\"1\",\"a\",\"extra\"]]}", "error 3"},
+        {"{\"keys\":[[\"one\"]]}", "error 3"},
+        {"{\"keys\":[\"1\"]}", "error 3"},
+        {"{\"ranges\":[{\"startClosed\":[\"1\"]}]}", "error 3"},
+        {"{\"ranges\":[{\"startClosed\":[\"1\"],\"startOpen\":[\"1\"],\"endOpen\":[\"2\"]}]}",
+         "error 3"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char rows[256];
+        keyset_rows(cases[i].key_set, rows, sizeof(rows));
+        if (strcmp(rows, cases[i].rows) != 0)
+            fail_msg("%s: expected '%s', got '%s'", cases[i].key_set, cases[i].rows, rows);
+    }
+}
+
+/* --- the service in process --- */
+
+#define DB_PATH "/v1/projects/unit-project/instances/inst/databases/db"
+
+struct fixture {
+    struct em_config cfg;
+    struct em_service *svc;
+    char session[512], other[512];
+};
+
+/* Runs a call; returns its HTTP status and the reply in *reply (caller frees). */
+static int call(struct fixture *f, const char *method, const char *path, const char *body,
+                cJSON **reply)
+{
+    struct em_call c = {0};
+    c.method = method;
+    c.path = path;
+    c.body_text = body;
+    c.body_len = body ? strlen(body) : 0;
+    c.svc = f->svc;
+    em_dispatch(f->svc->router, &c);
+    int status = c.http_status;
+    if (getenv("TEST_VERBOSE"))
+        fprintf(stderr, "%s %s -> %d %s\n", method, path, status, c.response ? c.response : "");
+    if (reply)
+        *reply = c.response ? cJSON_Parse(c.response) : NULL;
+    em_call_reset(&c);
+    return status;
+}
+
+/* A session call: POST /v1/<session>:<method>. */
+static int data_call(struct fixture *f, const char *session, const char *method, const char *body,
+                     cJSON **reply)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "/v1/%s:%s", session, method);
+    return call(f, "POST", path, body, reply);
+}
+
+static void new_session(struct fixture *f, char out[512])
+{
+    cJSON *reply;
+    assert_int_equal(call(f, "POST", DB_PATH "/sessions", "{}", &reply), 200);
+    snprintf(out, 512, "%s", cJSON_GetObjectItem(reply, "name")->valuestring);
+    cJSON_Delete(reply);
+}
+
+static void open_service(struct fixture *f)
+{
+    struct em_status st = {0};
+    assert_int_equal(em_service_open(&spanner_service, &f->cfg, &f->svc, &st), EM_OK);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct em_status st = {0};
+    bool help;
+    char *args[] = {"test", NULL};
+    em_log_init("test", EM_LOG_ERROR);
+    if (em_config_load(&f->cfg, 1, args, &help, &st) ||
+        em_make_temp_dir(f->cfg.data_dir, sizeof(f->cfg.data_dir), &st))
+        return -1;
+    open_service(f);
+    assert_int_equal(
+        call(f, "POST", "/v1/projects/unit-project/instances",
+             "{\"instanceId\":\"inst\",\"instance\":{\"config\":\"projects/unit-project/"
+             "instanceConfigs/emulator-config\",\"displayName\":\"Unit test\"}}",
+             NULL),
+        200);
+    assert_int_equal(
+        call(f, "POST", "/v1/projects/unit-project/instances/inst/databases",
+             "{\"createStatement\":\"CREATE DATABASE db\",\"extraStatements\":["
+             "\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX), N INT64) PRIMARY KEY (K)\","
+             "\"CREATE INDEX TByV ON T(V)\"]}",
+             NULL),
+        200);
+    new_session(f, f->session);
+    new_session(f, f->other);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    em_service_close(f->svc);
+    em_remove_tree(f->cfg.data_dir);
+    free(f);
+    return 0;
+}
+
+/* The rows of "SELECT K, V, N FROM T ORDER BY K" as "1:a:null,2:b:5". */
+static void table_rows(struct fixture *f, char *out, size_t size)
+{
+    cJSON *reply;
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               "{\"sql\":\"SELECT K, V, N FROM T ORDER BY K\"}", &reply),
+                     200);
+    size_t n = 0;
+    out[0] = '\0';
+    const cJSON *row;
+    cJSON_ArrayForEach(row, cJSON_GetObjectItem(reply, "rows"))
+    {
+        for (int i = 0; i < 3; i++) {
+            const cJSON *v = cJSON_GetArrayItem(row, i);
+            n += (size_t)snprintf(out + n, size - n, "%s%s", i ? ":" : (n ? "," : ""),
+                                  cJSON_IsString(v) ? v->valuestring : "null");
+        }
+    }
+    cJSON_Delete(reply);
+}
+
+static const char *error_status(cJSON *reply)
+{
+    const cJSON *error = cJSON_GetObjectItem(reply, "error");
+    const cJSON *status = cJSON_GetObjectItem(error, "status");
+    return cJSON_IsString(status) ? status->valuestring : "";
+}
+
+static int commit(struct fixture *f, const char *mutations, cJSON **reply)
+{
+    char body[2048];
+    snprintf(body, sizeof(body), "{\"singleUseTransaction\":{\"readWrite\":{}},\"mutations\":[%s]}",
+             mutations);
+    return data_call(f, f->session, "commit", body, reply);
+}
+
+static void test_mutations(void **state)
+{
+    struct fixture *f = *state;
+    char rows[512];
+    cJSON *reply;
+    assert_int_equal(
+        commit(f,
+               "{\"insert\":{\"table\":\"T\",\"columns\":[\"K\",\"V\"],\"values\":[[\"1\",\"a\"],"
+               "[\"2\",\"b\"],[\"3\",\"c\"],[\"4\",\"d\"]]}}",
+               NULL),
+        200);
+    assert_int_equal(commit(f,
+                            "{\"update\":{\"table\":\"T\",\"columns\":[\"K\",\"N\"],\"values\":[["
+                            "\"1\",\"10\"]]}},"
+                            "{\"insertOrUpdate\":{\"table\":\"T\",\"columns\":[\"K\",\"N\"],"
+                            "\"values\":[[\"2\",\"20\"],[\"5\",\"50\"]]}},"
+                            "{\"replace\":{\"table\":\"T\",\"columns\":[\"K\",\"N\"],\"values\":[["
+                            "\"3\",\"30\"]]}}",
+                            NULL),
+                     200);
+    table_rows(f, rows, sizeof(rows));
+    assert_string_equal(rows, "1:a:10,2:b:20,3:null:30,4:d:null,5:null:50");
+
+    /* all or nothing: the second mutation fails, the first is not applied */
+    assert_int_equal(commit(f,
+                            "{\"delete\":{\"table\":\"T\",\"keySet\":{\"all\":true}}},"
+                            "{\"update\":{\"table\":\"T\",\"columns\":[\"K\",\"N\"],\"values\":[["
+                            "\"99\",\"1\"]]}}",
+                            &reply),
+                     404);
+    cJSON_Delete(reply);
+    assert_int_equal(
+        commit(f, "{\"insert\":{\"table\":\"T\",\"columns\":[\"K\"],\"values\":[[\"1\"]]}}",
+               &reply),
+        409);
+    assert_string_equal(error_status(reply), "ALREADY_EXISTS");
+    cJSON_Delete(reply);
+    table_rows(f, rows, sizeof(rows));
+    assert_string_equal(rows, "1:a:10,2:b:20,3:null:30,4:d:null,5:null:50");
+
+    assert_int_equal(commit(f,
+                            "{\"delete\":{\"table\":\"T\",\"keySet\":{\"keys\":[[\"1\"]],"
+                            "\"ranges\":[{\"startOpen\":[\"2\"],\"endClosed\":[\"4\"]}]}}}",
+                            NULL),
+                     200);
+    table_rows(f, rows, sizeof(rows));
+    assert_string_equal(rows, "2:b:20,5:null:50");
+
+    assert_int_equal(data_call(f, f->session, "read",
+                               "{\"table\":\"T\",\"index\":\"TByV\",\"columns\":[\"K\",\"V\"],"
+                               "\"keySet\":{\"keys\":[[\"b\"]]}}",
+                               &reply),
+                     200);
+    const cJSON *row = cJSON_GetArrayItem(cJSON_GetObjectItem(reply, "rows"), 0);
+    assert_string_equal(cJSON_GetArrayItem(row, 0)->valuestring, "2");
+    cJSON_Delete(reply);
+}
+
+static char *begin(struct fixture *f, const char *session)
+{
+    cJSON *reply;
+    assert_int_equal(
+        data_call(f, session, "beginTransaction", "{\"options\":{\"readWrite\":{}}}", &reply), 200);
+    char *id = strdup(cJSON_GetObjectItem(reply, "id")->valuestring);
+    cJSON_Delete(reply);
+    return id;
+}
+
+static void test_transactions(void **state)
+{
+    struct fixture *f = *state;
+    char body[1024], rows[512];
+    cJSON *reply;
+    assert_int_equal(
+        commit(
+            f,
+            "{\"insert\":{\"table\":\"T\",\"columns\":[\"K\",\"N\"],\"values\":[[\"1\",\"0\"]]}}",
+            NULL),
+        200);
+
+    /* DML sees its transaction's own writes; nobody else does until the commit */
+    char *t1 = begin(f, f->session);
+    snprintf(body, sizeof(body),
+             "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"UPDATE T SET N = N + 1 WHERE K = 1\"}",
+             t1);
+    assert_int_equal(data_call(f, f->session, "executeSql", body, NULL), 200);
+    assert_int_equal(data_call(f, f->session, "executeSql", body, NULL), 200);
+    snprintf(body, sizeof(body), "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"SELECT N FROM T\"}",
+             t1);
+    assert_int_equal(data_call(f, f->session, "executeSql", body, &reply), 200);
+    assert_string_equal(
+        cJSON_GetArrayItem(cJSON_GetArrayItem(cJSON_GetObjectItem(reply, "rows"), 0), 0)
+            ->valuestring,
+        "2");
+    cJSON_Delete(reply);
+    table_rows(f, rows, sizeof(rows));
+    assert_string_equal(rows, "1:null:0");
+
+    /* a second transaction read the row too, and commits first: the first is ABORTED */
+    char *t2 = begin(f, f->other);
+    snprintf(body, sizeof(body),
+             "{\"transaction\":{\"id\":\"%s\"},\"table\":\"T\",\"columns\":[\"N\"],"
+             "\"keySet\":{\"keys\":[[\"1\"]]}}",
+             t2);
+    assert_int_equal(data_call(f, f->other, "read", body, NULL), 200);
+    snprintf(body, sizeof(body),
+             "{\"transactionId\":\"%s\",\"mutations\":[{\"update\":{\"table\":\"T\",\"columns\":"
+             "[\"K\",\"V\"],\"values\":[[\"1\",\"t2\"]]}}]}",
+             t2);
+    assert_int_equal(data_call(f, f->other, "commit", body, NULL), 200);
+    snprintf(body, sizeof(body), "{\"transactionId\":\"%s\"}", t1);
+    assert_int_equal(data_call(f, f->session, "commit", body, &reply), 409);
+    assert_string_equal(error_status(reply), "ABORTED");
+    cJSON_Delete(reply);
+    table_rows(f, rows, sizeof(rows));
+    assert_string_equal(rows, "1:t2:0");
+
+    /* retried, it commits */
+    free(t1);
+    t1 = begin(f, f->session);
+    snprintf(body, sizeof(body),
+             "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"UPDATE T SET N = N + 1 WHERE K = 1\"}",
+             t1);
+    assert_int_equal(data_call(f, f->session, "executeSql", body, NULL), 200);
+    snprintf(body, sizeof(body), "{\"transactionId\":\"%s\"}", t1);
+    assert_int_equal(data_call(f, f->session, "commit", body, NULL), 200);
+    table_rows(f, rows, sizeof(rows));
+    assert_string_equal(rows, "1:t2:1");
+    free(t1);
+    free(t2);
+}
+
+static void test_restart_keeps_rows_and_sessions(void **state)
+{
+    struct fixture *f = *state;
+    char rows[512];
+    assert_int_equal(
+        commit(
+            f,
+            "{\"insert\":{\"table\":\"T\",\"columns\":[\"K\",\"V\"],\"values\":[[\"7\",\"x\"]]}}",
+            NULL),
+        200);
+    em_service_close(f->svc);
+    open_service(f);
+    table_rows(f, rows, sizeof(rows));
+    assert_string_equal(rows, "7:x:null");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conflicts_only_for_tables_read_and_written_since_begin),
+        cmocka_unit_test(test_transaction_ids),
+        cmocka_unit_test(test_keysets),
+        cmocka_unit_test_setup_teardown(test_mutations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_keeps_rows_and_sessions, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
