@@ -32,6 +32,7 @@ struct job {
     struct em_datafile_result *result; /* the caller's, set when the batch is over ... */
     void (*done)(void *arg);           /* ... then this tells the caller */
     void *done_arg;
+    bool alone; /* runs by itself, outside any transaction (em_datastore_copy) */
     struct job *next;
 };
 
@@ -127,6 +128,10 @@ static bool run_together(struct em_datafile *f, struct job *first, struct job *e
 static void run_batch(struct em_datafile *f, struct job *batch)
 {
     struct em_status st = {0};
+    if (batch->alone) {
+        batch->code = batch->fn(f, batch->arg, &batch->st);
+        return;
+    }
     if (!run_together(f, batch, NULL, &st)) {
         bool single = batch->next == NULL;
         for (struct job *j = batch; j; j = j->next) {
@@ -154,7 +159,8 @@ static void report(struct job *j)
     done(done_arg); /* the caller may free its result from here on */
 }
 
-/* Waits for work; returns the jobs queued so far, or NULL when stopping with none. */
+/* Waits for work; returns the jobs queued so far up to the first that runs alone (or
+ * that one by itself), or NULL when stopping with none. */
 static struct job *take_batch(struct em_datafile *f)
 {
     pthread_mutex_lock(&f->lock);
@@ -163,8 +169,15 @@ static struct job *take_batch(struct em_datafile *f)
         pthread_cond_wait(&f->work, &f->lock);
     }
     f->idle = false;
-    struct job *batch = f->head;
-    f->head = f->tail = NULL;
+    struct job *batch = f->head, *last = batch;
+    while (last && !last->alone && last->next && !last->next->alone)
+        last = last->next;
+    if (last) {
+        f->head = last->next;
+        if (!f->head)
+            f->tail = NULL;
+        last->next = NULL;
+    }
     pthread_mutex_unlock(&f->lock);
     return batch;
 }
@@ -290,14 +303,19 @@ void *em_datafile_state(struct em_datafile *file)
 
 /* --- jobs --- */
 
-enum em_code em_datafile_submit(struct em_datafile *file, em_datafile_job_fn fn, void *arg,
-                                struct em_datafile_result *result, void (*done)(void *done_arg),
-                                void *done_arg, struct em_status *st)
+static enum em_code submit(struct em_datafile *file, em_datafile_job_fn fn, void *arg, bool alone,
+                           struct em_datafile_result *result, void (*done)(void *done_arg),
+                           void *done_arg, struct em_status *st)
 {
     struct job *job = malloc(sizeof(*job));
     if (!job)
         return EM_FAIL_OOM(st);
-    *job = (struct job){.fn = fn, .arg = arg, .result = result, .done = done, .done_arg = done_arg};
+    *job = (struct job){.fn = fn,
+                        .arg = arg,
+                        .result = result,
+                        .done = done,
+                        .done_arg = done_arg,
+                        .alone = alone};
     pthread_mutex_lock(&file->lock);
     if (file->stop) {
         pthread_mutex_unlock(&file->lock);
@@ -317,18 +335,26 @@ enum em_code em_datafile_submit(struct em_datafile *file, em_datafile_job_fn fn,
     return EM_OK;
 }
 
+enum em_code em_datafile_submit(struct em_datafile *file, em_datafile_job_fn fn, void *arg,
+                                struct em_datafile_result *result, void (*done)(void *done_arg),
+                                void *done_arg, struct em_status *st)
+{
+    return submit(file, fn, arg, false, result, done, done_arg, st);
+}
+
 static void post_semaphore(void *arg)
 {
     sem_post(arg);
 }
 
-enum em_code em_datafile_run(struct em_datafile *file, em_datafile_job_fn fn, void *arg,
-                             struct em_status *st)
+/* Runs fn on the writer thread (in a batch's transaction, or alone outside any) and waits. */
+static enum em_code run_job(struct em_datafile *file, em_datafile_job_fn fn, void *arg, bool alone,
+                            struct em_status *st)
 {
     struct em_datafile_result result = {0};
     sem_t done;
     sem_init(&done, 0, 0);
-    if (em_datafile_submit(file, fn, arg, &result, post_semaphore, &done, st)) {
+    if (submit(file, fn, arg, alone, &result, post_semaphore, &done, st)) {
         sem_destroy(&done);
         return st->code;
     }
@@ -338,6 +364,12 @@ enum em_code em_datafile_run(struct em_datafile *file, em_datafile_job_fn fn, vo
     if (result.code)
         *st = result.st;
     return result.code;
+}
+
+enum em_code em_datafile_run(struct em_datafile *file, em_datafile_job_fn fn, void *arg,
+                             struct em_status *st)
+{
+    return run_job(file, fn, arg, false, st);
 }
 
 /* --- the datastore --- */
@@ -561,5 +593,76 @@ enum em_code em_datastore_shred(struct em_datastore *ds, bool forget_keys, struc
         em_store_remove_files(ds->path);
     pthread_rwlock_unlock(&ds->lock);
     em_datafile_put(f);
+    return code;
+}
+
+/* --- copying one datastore's data into another's file --- */
+
+struct copy {
+    const char *to_path;
+    unsigned char to_dek[EM_DEK_BYTES];
+};
+
+/* On the source's writer thread, between transactions: SQLite's online backup from the
+ * source's connection into a new connection to the destination file (emcrypt under the
+ * destination's DEK), so each page is decrypted in memory and encrypted again on its way
+ * to the destination's file or WAL; the whole file in one step. */
+static enum em_code copy_job(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct copy *c = arg;
+    struct em_store *to = NULL;
+    if (em_store_open_encrypted(c->to_path, c->to_dek, &to, st))
+        return st->code;
+    sqlite3 *to_db = em_store_db(to, st);
+    sqlite3 *from_db = to_db ? em_store_db(em_datafile_store(file), st) : NULL;
+    sqlite3_backup *backup = from_db ? sqlite3_backup_init(to_db, "main", from_db, "main") : NULL;
+    if (from_db && !backup)
+        EM_FAIL(st, EM_INTERNAL, "cannot start copying the data: %s", sqlite3_errmsg(to_db));
+    if (backup) {
+        int rc = sqlite3_backup_step(backup, -1);
+        sqlite3_backup_finish(backup);
+        if (rc != SQLITE_DONE)
+            EM_FAIL(st, rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? EM_UNAVAILABLE : EM_INTERNAL,
+                    "copying the data failed: %s", sqlite3_errstr(rc));
+    }
+    em_store_close(to);
+    return st->code;
+}
+
+/* The destination's DEK, under its write lock: it must not be open or shredded. */
+static enum em_code copy_target(struct em_datastore *to, unsigned char dek[EM_DEK_BYTES],
+                                struct em_status *st)
+{
+    if (to->shredded)
+        return shredded_error(to, st);
+    pthread_mutex_lock(&closing_lock);
+    bool in_use = to->file || to->closing;
+    pthread_mutex_unlock(&closing_lock);
+    if (in_use)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "The data of %s is open: it cannot be replaced by a copy.", to->resource);
+    return em_cmek_use(to->cmek, to->resource, dek, st);
+}
+
+enum em_code em_datastore_copy(struct em_datastore *from, struct em_datastore *to,
+                               struct em_status *st)
+{
+    struct copy c = {.to_path = to->path};
+    struct em_datafile *file = NULL;
+    if (from == to)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "A data store cannot be copied into itself.");
+    pthread_rwlock_wrlock(&to->lock);
+    enum em_code code = copy_target(to, c.to_dek, st);
+    if (!code)
+        code = em_datastore_open(from, &file, st);
+    if (!code) {
+        em_store_remove_files(to->path); /* a copy replaces what was there */
+        code = run_job(file, copy_job, &c, true, st);
+        if (code)
+            em_store_remove_files(to->path); /* no half copy is left behind */
+    }
+    em_datafile_put(file);
+    pthread_rwlock_unlock(&to->lock);
+    em_wipe(c.to_dek, sizeof(c.to_dek));
     return code;
 }
