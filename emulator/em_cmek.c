@@ -830,8 +830,8 @@ enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const c
     return protect(cmek, resource, project, kms_key, false, st);
 }
 
-enum em_code em_cmek_protect_pinned(struct em_cmek *cmek, const char *resource,
-                                    const char *project, const char *kms_key, struct em_status *st)
+enum em_code em_cmek_protect_pinned(struct em_cmek *cmek, const char *resource, const char *project,
+                                    const char *kms_key, struct em_status *st)
 {
     return protect(cmek, resource, project, kms_key, true, st);
 }

@@ -124,8 +124,8 @@ enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const c
                              const char *kms_key, struct em_status *st);
 
 /* The same, pinned to the key's primary version of now (see above). */
-enum em_code em_cmek_protect_pinned(struct em_cmek *cmek, const char *resource,
-                                    const char *project, const char *kms_key, struct em_status *st);
+enum em_code em_cmek_protect_pinned(struct em_cmek *cmek, const char *resource, const char *project,
+                                    const char *kms_key, struct em_status *st);
 
 /* Changes the key protecting a resource (NULL: Google default encryption): its KEK is
  * wrapped again with the new key; the DEK and the data stay as they are. The resource

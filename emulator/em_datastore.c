@@ -310,12 +310,8 @@ static enum em_code submit(struct em_datafile *file, em_datafile_job_fn fn, void
     struct job *job = malloc(sizeof(*job));
     if (!job)
         return EM_FAIL_OOM(st);
-    *job = (struct job){.fn = fn,
-                        .arg = arg,
-                        .result = result,
-                        .done = done,
-                        .done_arg = done_arg,
-                        .alone = alone};
+    *job = (struct job){
+        .fn = fn, .arg = arg, .result = result, .done = done, .done_arg = done_arg, .alone = alone};
     pthread_mutex_lock(&file->lock);
     if (file->stop) {
         pthread_mutex_unlock(&file->lock);

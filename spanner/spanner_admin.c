@@ -461,6 +461,23 @@ enum em_code sp_instance_update(struct sp_admin *admin, const char *name, const 
     return EM_OK;
 }
 
+/* Spanner keeps an instance's backups from going with it: they are deleted first. */
+static enum em_code refuse_with_backups(struct sp_admin *admin, const char *name,
+                                        struct em_status *st)
+{
+    cJSON *backups = NULL;
+    if (sp_store_list_backups(admin->store, name, &backups, st))
+        return st->code;
+    int count = cJSON_GetArraySize(backups);
+    cJSON_Delete(backups);
+    if (count > 0)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "Cannot delete instance %.300s because it contains %d backup%s: delete "
+                       "the backups first.",
+                       name, count, count == 1 ? "" : "s");
+    return EM_OK;
+}
+
 enum em_code sp_instance_delete(struct sp_admin *admin, const char *name, struct em_status *st)
 {
     *st = (struct em_status){0}; /* the flow below reads st->code */
@@ -469,7 +486,8 @@ enum em_code sp_instance_delete(struct sp_admin *admin, const char *name, struct
         return st->code;
     pthread_mutex_lock(&admin->lock);
     cJSON *inst = NULL;
-    if (!load_instance(admin, name, &inst, st) && !forget_databases(admin, name, st))
+    if (!load_instance(admin, name, &inst, st) && !refuse_with_backups(admin, name, st) &&
+        !forget_databases(admin, name, st))
         sp_store_delete_instance(admin->store, name, st);
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(inst);
@@ -867,6 +885,53 @@ enum em_code sp_database_drop(struct sp_admin *admin, const char *name, struct e
         !sp_store_delete_database(admin->store, name, st) && admin->cmek)
         em_cmek_forget(admin->cmek, name, st);
     pthread_mutex_unlock(&admin->lock);
+    cJSON_Delete(db);
+    return st->code;
+}
+
+/* --- what backups and restores need (spanner_backup.c) --- */
+
+enum em_code sp_admin_encryption_key(struct sp_admin *admin, const char *instance,
+                                     const cJSON *encryption, char key[SP_NAME_MAX],
+                                     struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char project[64];
+    cJSON *inst = NULL;
+    key[0] = '\0';
+    if (project_of(instance, project, st) || load_instance(admin, instance, &inst, st))
+        return st->code;
+    if (!check_encryption(project, inst, encryption, st)) {
+        const char *chosen = wrapping_key(project, inst, encryption);
+        snprintf(key, SP_NAME_MAX, "%s", chosen ? chosen : "");
+    }
+    cJSON_Delete(inst);
+    return st->code;
+}
+
+enum em_code sp_database_restore(struct sp_admin *admin, const char *instance, const char *id,
+                                 const cJSON *encryption, const cJSON *ddl,
+                                 const cJSON *restore_info, int64_t now, char name[SP_NAME_MAX],
+                                 struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char project[64];
+    if (project_of(instance, project, st))
+        return st->code;
+    if (!id || !*id)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "database_id must be specified.");
+    if (check_id(id, &sp_database_id_rule, st))
+        return st->code;
+    snprintf(name, SP_NAME_MAX, "%s/databases/%s", instance, id);
+    cJSON *request = cJSON_CreateObject();
+    if (encryption)
+        cJSON_AddItemToObject(request, "encryptionConfig", cJSON_Duplicate(encryption, true));
+    cJSON *db = new_database(name, request, now);
+    cJSON_AddItemToObject(db, "restoreInfo", cJSON_Duplicate(restore_info, true));
+    pthread_mutex_lock(&admin->lock);
+    insert_database(admin, project, instance, db, ddl, request, st);
+    pthread_mutex_unlock(&admin->lock);
+    cJSON_Delete(request);
     cJSON_Delete(db);
     return st->code;
 }

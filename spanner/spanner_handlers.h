@@ -10,6 +10,12 @@
 
 #include <stddef.h>
 
+/* The service's context (svc->ctx), also given to the operations' work. */
+struct sp_context {
+    struct sp_admin *admin;
+    struct sp_backups *backups;
+};
+
 /* The kinds of operation (em_operations.h) the service opens its module with. */
 extern const struct em_op_type sp_op_types[];
 extern const size_t sp_op_type_count;
@@ -30,7 +36,17 @@ enum em_code sp_get_database_ddl(struct em_call *call);
 enum em_code sp_update_database_ddl(struct em_call *call);
 enum em_code sp_drop_database(struct em_call *call);
 
-/* IAM on an instance or a database: NOT_FOUND unless it exists. */
+enum em_code sp_create_backup(struct em_call *call);
+enum em_code sp_copy_backup(struct em_call *call);
+enum em_code sp_list_backups(struct em_call *call);
+enum em_code sp_get_backup(struct em_call *call);
+enum em_code sp_update_backup(struct em_call *call);
+enum em_code sp_delete_backup(struct em_call *call);
+enum em_code sp_restore_database(struct em_call *call);
+enum em_code sp_list_backup_operations(struct em_call *call);
+enum em_code sp_list_database_operations(struct em_call *call);
+
+/* IAM on an instance, a database or a backup: NOT_FOUND unless it exists. */
 enum em_code sp_iam_resource_check(struct em_call *call);
 
 #endif

@@ -649,8 +649,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unwritable_path_fails_then_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_key_is_data_loss, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_copy_reencrypts_under_the_target_key, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_copy_reencrypts_under_the_target_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_needs_both_keys, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
