@@ -6,8 +6,12 @@
 #include "spanner_admin.h"
 
 #include "em_cmek.h"
+#include "em_datastore.h"
 #include "em_json.h"
+#include "em_log.h"
 #include "em_names.h"
+#include "em_store.h"
+#include "spanner_data.h"
 #include "spanner_ddl.h"
 #include "spanner_errors.h"
 #include "spanner_store.h"
@@ -22,6 +26,7 @@
 struct sp_admin {
     struct em_store *store;
     struct em_cmek *cmek; /* NULL: no engine (unit tests) */
+    struct sp_data *data; /* the databases' rows; NULL: none kept (unit tests) */
     pthread_mutex_t lock;
 };
 
@@ -39,6 +44,11 @@ enum em_code sp_admin_open(struct em_store *store, struct em_cmek *cmek, struct 
     pthread_mutex_init(&admin->lock, NULL);
     *out = admin;
     return EM_OK;
+}
+
+void sp_admin_set_data(struct sp_admin *admin, struct sp_data *data)
+{
+    admin->data = data;
 }
 
 void sp_admin_close(struct sp_admin *admin)
@@ -63,6 +73,8 @@ static enum em_code forget_databases(struct sp_admin *admin, const char *instanc
     {
         struct em_status ignored = {0}; /* a database never protected (failed creation) */
         em_cmek_forget(admin->cmek, em_json_string(db, "name"), &ignored);
+        if (admin->data)
+            sp_data_drop(admin->data, em_json_string(db, "name"), false, &ignored);
     }
     cJSON_Delete(list);
     return rc;
@@ -73,6 +85,8 @@ enum em_code sp_admin_reset(struct sp_admin *admin, struct em_status *st)
     *st = (struct em_status){0}; /* the flow below reads st->code */
     pthread_mutex_lock(&admin->lock);
     enum em_code rc = forget_databases(admin, NULL, st);
+    if (admin->data)
+        sp_data_drop_all(admin->data);
     if (!rc)
         rc = sp_store_clear(admin->store, st);
     pthread_mutex_unlock(&admin->lock);
@@ -178,6 +192,27 @@ static enum em_code load_database(struct sp_admin *admin, const char *name, cJSO
         *out = NULL;
     }
     return st->code;
+}
+
+enum em_code sp_admin_attach_databases(struct sp_admin *admin, struct em_status *st)
+{
+    cJSON *list = NULL;
+    if (!admin->data || sp_store_list_all_databases(admin->store, &list, st))
+        return st->code;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, list)
+    {
+        cJSON *db = NULL, *ddl = NULL;
+        const char *name = em_json_string(item, "name");
+        struct em_status one = {0};
+        if (load_database(admin, name, &db, &ddl, &one) ||
+            sp_data_attach(admin->data, name, ddl, &one))
+            em_warn("spanner: database %s cannot be served: %s", name, one.message);
+        cJSON_Delete(db);
+        cJSON_Delete(ddl);
+    }
+    cJSON_Delete(list);
+    return EM_OK;
 }
 
 static enum em_code save_database(struct sp_admin *admin, const cJSON *database, const cJSON *ddl,
@@ -721,12 +756,23 @@ static enum em_code protect_database(struct sp_admin *admin, const char *project
     return em_cmek_protect(admin->cmek, name, project, key, st);
 }
 
+/* The database's rows: a new data file with its schema; the record goes if that fails. */
+static enum em_code create_data(struct sp_admin *admin, const char *name, const cJSON *ddl,
+                                struct em_status *st)
+{
+    if (!admin->data || !sp_data_create(admin->data, name, ddl, st))
+        return EM_OK;
+    struct em_status ignored = {0};
+    sp_store_delete_database(admin->store, name, &ignored);
+    return st->code;
+}
+
 /* Under the lock (the KMS call of protect_database included: creations are rare and
  * serialising them keeps "exists" and "protected" in step): the instance exists, the
  * database does not; protects and records the database. */
 static enum em_code insert_database(struct sp_admin *admin, const char *project,
                                     const char *instance, cJSON *db, const cJSON *ddl,
-                                    const cJSON *request, struct em_status *st)
+                                    const cJSON *request, bool with_data, struct em_status *st)
 {
     cJSON *inst = NULL;
     char *existing = NULL;
@@ -737,7 +783,9 @@ static enum em_code insert_database(struct sp_admin *admin, const char *project,
         if (existing)
             SP_ERR_DATABASE_EXISTS(st, name);
         else if (!protect_database(admin, project, inst, request, name, st) &&
-                 save_database(admin, db, ddl, false, st) && admin->cmek) {
+                 (save_database(admin, db, ddl, false, st) ||
+                  (with_data && create_data(admin, name, ddl, st))) &&
+                 admin->cmek) {
             struct em_status ignored = {0};
             em_cmek_forget(admin->cmek, name, &ignored);
         }
@@ -763,7 +811,7 @@ enum em_code sp_database_create(struct sp_admin *admin, const char *instance, co
         return st->code;
     cJSON *db = new_database(name, request, now);
     pthread_mutex_lock(&admin->lock);
-    insert_database(admin, project, instance, db, ddl, request, st);
+    insert_database(admin, project, instance, db, ddl, request, true, st);
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(ddl);
     if (st->code) {
@@ -864,7 +912,8 @@ enum em_code sp_database_update_ddl(struct sp_admin *admin, const char *name,
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "No statements in the UpdateDatabaseDdl request.");
     cJSON *db = NULL, *ddl = NULL, *canonical = NULL;
     pthread_mutex_lock(&admin->lock);
-    if (!load_database(admin, name, &db, &ddl, st) && !apply_ddl(ddl, statements, &canonical, st))
+    if (!load_database(admin, name, &db, &ddl, st) && !apply_ddl(ddl, statements, &canonical, st) &&
+        (!admin->data || !sp_data_update_ddl(admin->data, name, statements, st)))
         save_database(admin, db, canonical, true, st);
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(db);
@@ -882,8 +931,9 @@ enum em_code sp_database_drop(struct sp_admin *admin, const char *name, struct e
     cJSON *db = NULL;
     pthread_mutex_lock(&admin->lock);
     if (!load_database(admin, name, &db, NULL, st) &&
-        !sp_store_delete_database(admin->store, name, st) && admin->cmek)
-        em_cmek_forget(admin->cmek, name, st);
+        !sp_store_delete_database(admin->store, name, st) && admin->cmek &&
+        !em_cmek_forget(admin->cmek, name, st) && admin->data)
+        sp_data_drop(admin->data, name, false, st);
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(db);
     return st->code;
@@ -909,10 +959,51 @@ enum em_code sp_admin_encryption_key(struct sp_admin *admin, const char *instanc
     return st->code;
 }
 
+enum em_code sp_database_copy_data(struct sp_admin *admin, const char *database,
+                                   struct em_datastore *to, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    if (!admin->data)
+        return EM_OK;
+    pthread_mutex_lock(&admin->lock); /* the database is not dropped meanwhile */
+    struct sp_db *db = sp_data_find(admin->data, database, st);
+    if (db)
+        em_datastore_copy(sp_db_datastore(db), to, st);
+    pthread_mutex_unlock(&admin->lock);
+    return st->code;
+}
+
+/* A restored database's rows (under the lock, the database protected and recorded): the
+ * backup's file copied into the database's, under the database's own key, then attached
+ * with its schema; the record and the protection go if that fails. */
+static enum em_code restore_data(struct sp_admin *admin, const char *name, const cJSON *ddl,
+                                 struct em_datastore *source, struct em_status *st)
+{
+    char path[SP_DATA_PATH_MAX];
+    struct em_datastore *target = NULL;
+    if (!admin->data)
+        return EM_OK;
+    sp_data_path(admin->data, name, path);
+    if (!source)
+        create_data(admin, name, ddl, st);
+    else if (!em_datastore_new(admin->cmek, name, path, NULL, NULL, &target, st) &&
+             !em_datastore_copy(source, target, st))
+        sp_data_attach(admin->data, name, ddl, st);
+    em_datastore_free(target);
+    if (st->code) {
+        struct em_status ignored = {0};
+        em_store_remove_files(path);
+        sp_store_delete_database(admin->store, name, &ignored);
+        if (admin->cmek)
+            em_cmek_forget(admin->cmek, name, &ignored);
+    }
+    return st->code;
+}
+
 enum em_code sp_database_restore(struct sp_admin *admin, const char *instance, const char *id,
                                  const cJSON *encryption, const cJSON *ddl,
-                                 const cJSON *restore_info, int64_t now, char name[SP_NAME_MAX],
-                                 struct em_status *st)
+                                 const cJSON *restore_info, struct em_datastore *source,
+                                 int64_t now, char name[SP_NAME_MAX], struct em_status *st)
 {
     *st = (struct em_status){0}; /* the flow below reads st->code */
     char project[64];
@@ -929,7 +1020,8 @@ enum em_code sp_database_restore(struct sp_admin *admin, const char *instance, c
     cJSON *db = new_database(name, request, now);
     cJSON_AddItemToObject(db, "restoreInfo", cJSON_Duplicate(restore_info, true));
     pthread_mutex_lock(&admin->lock);
-    insert_database(admin, project, instance, db, ddl, request, st);
+    if (!insert_database(admin, project, instance, db, ddl, request, false, st))
+        restore_data(admin, name, ddl, source, st);
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(request);
     cJSON_Delete(db);

@@ -35,6 +35,11 @@ struct sp_admin;
 enum em_code sp_admin_open(struct em_store *store, struct em_cmek *cmek, struct sp_admin **out,
                            struct em_status *st);
 void sp_admin_close(struct sp_admin *admin);
+/* The databases' rows (spanner_data.h): created, changed by DDL and dropped with them. */
+struct sp_data;
+void sp_admin_set_data(struct sp_admin *admin, struct sp_data *data);
+/* After a restart: every stored database's data registered with its schema. */
+enum em_code sp_admin_attach_databases(struct sp_admin *admin, struct em_status *st);
 enum em_code sp_admin_reset(struct sp_admin *admin, struct em_status *st);
 
 /* Instance configurations of a project (spanner_configs.c): every one, or the one with
@@ -86,13 +91,20 @@ enum em_code sp_database_drop(struct sp_admin *admin, const char *name, struct e
 enum em_code sp_admin_encryption_key(struct sp_admin *admin, const char *instance,
                                      const cJSON *encryption, char key[SP_NAME_MAX],
                                      struct em_status *st);
+/* Copies the database's rows into to (a backup's datastore, under the backup's key):
+ * em_datastore_copy from the database's datastore, the database kept from being dropped
+ * meanwhile. OK without data files (unit tests). */
+struct em_datastore;
+enum em_code sp_database_copy_data(struct sp_admin *admin, const char *database,
+                                   struct em_datastore *to, struct em_status *st);
 /* Records a database restored from a backup (state CREATING; sp_database_ready finishes
  * it) with the backup's canonical DDL, its restoreInfo, and encryption (an
  * encryptionConfig, or NULL for Google default encryption), protected as a created
- * database is. */
+ * database is; its rows are a copy of source (the backup's datastore) under the new
+ * database's own key (NULL: an empty database with the schema). */
 enum em_code sp_database_restore(struct sp_admin *admin, const char *instance, const char *id,
                                  const cJSON *encryption, const cJSON *ddl,
-                                 const cJSON *restore_info, int64_t now, char name[SP_NAME_MAX],
-                                 struct em_status *st);
+                                 const cJSON *restore_info, struct em_datastore *source,
+                                 int64_t now, char name[SP_NAME_MAX], struct em_status *st);
 
 #endif

@@ -7,28 +7,46 @@
 
 #include "em_cmek.h"
 #include "em_crypto.h"
+#include "em_datastore.h"
+#include "em_index.h"
 #include "em_json.h"
 #include "em_log.h"
 #include "em_names.h"
+#include "em_store.h"
+#include "spanner_data.h"
 #include "spanner_errors.h"
 #include "spanner_store.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define NS(seconds) ((int64_t)(seconds)*EM_NS_PER_SEC)
+
+/* A backup's data file: its datastore, under the backup's own (pinned) keys. Opened only
+ * while a copy reads or writes it. */
+struct backup_file {
+    char *name; /* first member: em_index */
+    struct em_datastore *ds;
+};
 
 struct sp_backups {
     struct em_store *store;
     struct em_cmek *cmek; /* NULL: no engine (unit tests) */
     struct sp_admin *admin;
+    struct sp_data *data;  /* the databases' rows; NULL: no data files (unit tests) */
+    char dir[PATH_MAX];    /* <data dir>/spanner/backups */
+    struct em_index files; /* struct backup_file, by backup name (lock) */
     pthread_mutex_t lock;
 };
 
 enum em_code sp_backups_open(struct em_store *store, struct em_cmek *cmek, struct sp_admin *admin,
-                             struct sp_backups **out, struct em_status *st)
+                             struct sp_data *data, const char *data_dir, struct sp_backups **out,
+                             struct em_status *st)
 {
     *out = NULL;
     if (sp_store_migrate(store, st))
@@ -39,24 +57,82 @@ enum em_code sp_backups_open(struct em_store *store, struct em_cmek *cmek, struc
     b->store = store;
     b->cmek = cmek;
     b->admin = admin;
+    b->data = data;
     pthread_mutex_init(&b->lock, NULL);
+    if (data && data_dir) {
+        snprintf(b->dir, sizeof(b->dir), "%s/spanner/backups", data_dir);
+        if (mkdir(b->dir, 0700) != 0 && errno != EEXIST) {
+            sp_backups_close(b);
+            return EM_FAIL(st, EM_INTERNAL, "cannot create the Spanner backup directory %.300s",
+                           b->dir);
+        }
+    }
     *out = b;
     return EM_OK;
+}
+
+static void file_free(struct backup_file *f)
+{
+    if (!f)
+        return;
+    em_datastore_free(f->ds);
+    free(f->name);
+    free(f);
 }
 
 void sp_backups_close(struct sp_backups *backups)
 {
     if (!backups)
         return;
+    for (size_t i = 0; i < backups->files.count; i++)
+        file_free(backups->files.items[i]);
+    em_index_release(&backups->files);
     pthread_mutex_destroy(&backups->lock);
     free(backups);
 }
 
+/* <dir>/<project>+<instance>+<backup>.db ('+' is in no ID). */
+static void backup_path(const struct sp_backups *b, const char *name, char out[PATH_MAX])
+{
+    char project[64] = "", instance[128] = "", id[128] = "";
+    em_name_id(name, "projects", project, sizeof(project));
+    em_name_id(name, "instances", instance, sizeof(instance));
+    em_name_id(name, "backups", id, sizeof(id));
+    snprintf(out, PATH_MAX, "%.1000s/%s+%s+%s.db", b->dir, project, instance, id);
+}
+
+/* The backup's data file (lock held); NULL without data files, or with st set. */
+static struct em_datastore *backup_datastore(struct sp_backups *b, const char *name,
+                                             struct em_status *st)
+{
+    struct backup_file *f = em_index_find(&b->files, name);
+    if (f || !b->data || !b->cmek)
+        return f ? f->ds : NULL;
+    char path[PATH_MAX];
+    backup_path(b, name, path);
+    f = calloc(1, sizeof(*f));
+    if (!f || !(f->name = strdup(name)) ||
+        em_datastore_new(b->cmek, name, path, NULL, NULL, &f->ds, st) ||
+        !em_index_insert(&b->files, f)) {
+        if (!st->code)
+            EM_FAIL_OOM(st);
+        file_free(f);
+        return NULL;
+    }
+    return f->ds;
+}
+
+/* Crypto-shredding of a deleted backup (lock held): its keys are forgotten and its data
+ * file removed. */
 static void forget_keys(struct sp_backups *b, const char *name)
 {
     struct em_status ignored = {0}; /* a backup whose protection failed has none */
     if (b->cmek)
         em_cmek_forget(b->cmek, name, &ignored);
+    struct em_datastore *ds = backup_datastore(b, name, &ignored);
+    if (ds)
+        em_datastore_shred(ds, false, &ignored);
+    file_free(em_index_remove(&b->files, name));
 }
 
 enum em_code sp_backups_reset(struct sp_backups *backups, struct em_status *st)
@@ -385,10 +461,31 @@ static cJSON *new_backup(const char *name, const char *database, int64_t version
     return backup;
 }
 
+/* The backup's rows (lock held): a copy of the database's data file (source is a
+ * database) or of another backup's (source is a backup) into the backup's file, under the
+ * backup's key. Nothing without data files. */
+static enum em_code copy_data(struct sp_backups *b, const char *name, const char *source,
+                              struct em_status *st)
+{
+    struct em_datastore *to = backup_datastore(b, name, st);
+    if (!to)
+        return st->code;
+    if (strstr(source, "/backups/")) {
+        struct em_datastore *from = backup_datastore(b, source, st);
+        if (from) {
+            em_datastore_copy(from, to, st);
+            em_datastore_close(from);
+        }
+        return st->code;
+    }
+    return sp_database_copy_data(b->admin, source, to, st);
+}
+
 /* Under the lock: the name is free; protects the backup, pinned to the primary version of
- * key ("" : Google default encryption), and records it with ddl. */
-static enum em_code insert_backup(struct sp_backups *b, cJSON *backup, const cJSON *ddl,
-                                  const char *key, struct em_status *st)
+ * key ("" : Google default encryption), copies the rows of source (a database or a
+ * backup) and records it with ddl. */
+static enum em_code insert_backup(struct sp_backups *b, cJSON *backup, const char *source,
+                                  const cJSON *ddl, const char *key, struct em_status *st)
 {
     const char *name = em_json_string(backup, "name");
     char *existing = NULL, project[SP_NAME_MAX];
@@ -402,7 +499,7 @@ static enum em_code insert_backup(struct sp_backups *b, cJSON *backup, const cJS
         em_cmek_protect_pinned(b->cmek, name, project + strlen("projects/"), *key ? key : NULL, st))
         return st->code;
     set_encryption_info(b, backup, key);
-    if (save_backup(b, backup, ddl, false, st))
+    if (copy_data(b, name, source, st) || save_backup(b, backup, ddl, false, st))
         forget_keys(b, name);
     return st->code;
 }
@@ -455,7 +552,7 @@ enum em_code sp_backup_create(struct sp_backups *backups, const char *instance, 
                          st)) {
             created = new_backup(name, database, version_time, expire_time, now);
             pthread_mutex_lock(&backups->lock);
-            insert_backup(backups, created, ddl, key, st);
+            insert_backup(backups, created, database, ddl, key, st);
             pthread_mutex_unlock(&backups->lock);
         }
     }
@@ -501,7 +598,7 @@ enum em_code sp_backup_copy(struct sp_backups *backups, const char *instance, co
         !check_backup_usable(backups, source, st)) {
         copy = new_backup(name, em_json_string(src, "database"), version_time, expire_time, now);
         pthread_mutex_lock(&backups->lock);
-        insert_backup(backups, copy, ddl, key, st);
+        insert_backup(backups, copy, source, ddl, key, st);
         pthread_mutex_unlock(&backups->lock);
     }
     cJSON_Delete(copy);
@@ -510,9 +607,14 @@ enum em_code sp_backup_copy(struct sp_backups *backups, const char *instance, co
     return st->code;
 }
 
-/* What the backup stores, in bytes: its schema (row data is not copied yet). */
-static int64_t stored_bytes(const cJSON *ddl)
+/* What the backup stores, in bytes: its data file, or without one its schema. */
+static int64_t stored_bytes(const struct sp_backups *b, const char *name, const cJSON *ddl)
 {
+    char path[PATH_MAX];
+    struct stat sb;
+    backup_path(b, name, path);
+    if (b->data && stat(path, &sb) == 0)
+        return (int64_t)sb.st_size;
     char *text = cJSON_PrintUnformatted(ddl);
     int64_t size = text ? (int64_t)strlen(text) : 0;
     free(text);
@@ -529,7 +631,7 @@ enum em_code sp_backup_ready(struct sp_backups *backups, const char *name, cJSON
         cJSON_DeleteItemFromObject(*out, "state");
         cJSON_AddStringToObject(*out, "state", "READY");
         cJSON_DeleteItemFromObject(*out, "sizeBytes");
-        em_json_add_int64(*out, "sizeBytes", stored_bytes(ddl));
+        em_json_add_int64(*out, "sizeBytes", stored_bytes(backups, name, ddl));
         save_backup(backups, *out, ddl, true, st);
     }
     pthread_mutex_unlock(&backups->lock);
@@ -776,12 +878,16 @@ enum em_code sp_backup_restore(struct sp_backups *backups, const char *instance,
     cJSON_AddItemToObject(restore_info, "backupInfo", cJSON_Duplicate(info, true));
     encryption = database_encryption(key);
     pthread_mutex_lock(&backups->lock); /* the reference and the database appear together */
-    if (!sp_database_restore(backups->admin, instance, em_json_string(request, "databaseId"),
-                             encryption, ddl, restore_info, now, name, st) &&
+    struct em_datastore *from = backup_datastore(backups, source, st);
+    if (!st->code &&
+        !sp_database_restore(backups->admin, instance, em_json_string(request, "databaseId"),
+                             encryption, ddl, restore_info, from, now, name, st) &&
         set_reference(backups, source, name, true, st)) {
         struct em_status ignored = {0};
         sp_database_drop(backups->admin, name, &ignored);
     }
+    if (from)
+        em_datastore_close(from);
     pthread_mutex_unlock(&backups->lock);
     cJSON_Delete(restore_info);
     if (!st->code)

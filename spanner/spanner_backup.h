@@ -10,10 +10,14 @@
  * good (crypto-shredding). Restore and copy ask KMS at once (em_cmek_check) rather than
  * trusting the last scheduled check.
  *
- * What a backup holds: the schema (canonical DDL) of its database at its version time, which
- * a restore gives the new database. Row data is not copied yet: Spanner databases have no
- * data files in this build (see README, "Spanner"); em_datastore_copy is the mechanism
- * that will copy them, each copy encrypted under its own resource's key.
+ * What a backup holds: the schema (canonical DDL) of its database at its version time, in
+ * spanner_backups, and its rows: a data file of its own (<data dir>/spanner/backups/
+ * <project>+<instance>+<backup>.db), a copy of the database's file made when the backup is
+ * created (em_datastore_copy: SQLite's online backup between the writer's transactions,
+ * every page encrypted again under the backup's DEK). A copy of a backup copies that file
+ * under the new backup's key; a restore copies it into the new database's file under the
+ * database's key (which may differ) and attaches it (sp_data_attach). Deleting or expiring
+ * a backup shreds its file and forgets its keys.
  *
  * Lifecycle of a backup (state in its JSON):
  *
@@ -46,9 +50,13 @@ struct em_cmek;
 struct sp_backups;
 
 /* cmek: the service's engine (NULL in unit tests: keys are checked by grammar and
- * location only, nothing is pinned). admin: the databases backups come from and go to. */
+ * location only, nothing is pinned). admin: the databases backups come from and go to;
+ * data (NULL: no rows are copied, unit tests) the databases' rows, and data_dir where the
+ * backups' files go. */
+struct sp_data;
 enum em_code sp_backups_open(struct em_store *store, struct em_cmek *cmek, struct sp_admin *admin,
-                             struct sp_backups **out, struct em_status *st);
+                             struct sp_data *data, const char *data_dir, struct sp_backups **out,
+                             struct em_status *st);
 void sp_backups_close(struct sp_backups *backups);
 /* Forgets every backup's keys (before sp_admin_reset clears the tables). */
 enum em_code sp_backups_reset(struct sp_backups *backups, struct em_status *st);

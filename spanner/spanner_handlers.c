@@ -25,12 +25,12 @@
 
 static struct sp_admin *admin(struct em_call *call)
 {
-    return ((struct sp_context *)call->svc->ctx)->admin;
+    return ((struct sp_ctx *)call->svc->ctx)->admin;
 }
 
 static struct sp_backups *backups(struct em_call *call)
 {
-    return ((struct sp_context *)call->svc->ctx)->backups;
+    return ((struct sp_ctx *)call->svc->ctx)->backups;
 }
 
 /* Replies with resource (taken), or fails with the status the domain set. */
@@ -75,7 +75,7 @@ static enum em_code instance_ready_work(struct em_op *op, void *ctx, const cJSON
                                         int64_t now, cJSON **response, struct em_status *st)
 {
     (void)op;
-    struct sp_context *sp = ctx;
+    struct sp_ctx *sp = ctx;
     return sp_instance_ready(sp->admin, em_json_string(request, "name"), now, response, st);
 }
 
@@ -84,7 +84,7 @@ static enum em_code database_ready_work(struct em_op *op, void *ctx, const cJSON
 {
     (void)op;
     (void)now;
-    struct sp_context *sp = ctx;
+    struct sp_ctx *sp = ctx;
     return sp_database_ready(sp->admin, em_json_string(request, "name"), response, st);
 }
 
@@ -93,7 +93,7 @@ static enum em_code backup_ready_work(struct em_op *op, void *ctx, const cJSON *
 {
     (void)op;
     (void)now;
-    struct sp_context *sp = ctx;
+    struct sp_ctx *sp = ctx;
     return sp_backup_ready(sp->backups, em_json_string(request, "name"), response, st);
 }
 
@@ -102,7 +102,7 @@ static enum em_code restore_ready_work(struct em_op *op, void *ctx, const cJSON 
 {
     (void)op;
     (void)now;
-    struct sp_context *sp = ctx;
+    struct sp_ctx *sp = ctx;
     return sp_backup_restore_ready(sp->backups, em_json_string(request, "name"), response, st);
 }
 

@@ -10,10 +10,13 @@
 
 #include <stddef.h>
 
-/* The service's context (svc->ctx), also given to the operations' work. */
-struct sp_context {
-    struct sp_admin *admin;
-    struct sp_backups *backups;
+/* What the service's handlers share (svc->ctx), also the operations' work's context. */
+struct sp_ctx {
+    struct sp_admin *admin;       /* instances, databases (spanner_admin.h) */
+    struct sp_backups *backups;   /* backups and restores (spanner_backup.h) */
+    struct sp_data *data;         /* the databases' rows (spanner_data.h) */
+    struct sp_sessions *sessions; /* spanner_session.h */
+    struct sp_txns *txns;         /* spanner_txn.h */
 };
 
 /* The kinds of operation (em_operations.h) the service opens its module with. */

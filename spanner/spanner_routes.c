@@ -2,13 +2,14 @@
  * spanner_routes: the Cloud Spanner v1 route table, the only place a request's path is
  * tied to a handler. Paths and methods are those of the real API (spanner v1 discovery
  * document, as in gcloud's generated client). A route without a handler answers
- * UNIMPLEMENTED naming the method: the parts of Spanner not built yet (the data plane:
- * sessions, SQL, reads, commits; UpdateDatabase; instance partitions).
+ * UNIMPLEMENTED naming the method: the parts of Spanner not built yet (partitions,
+ * batchWrite; UpdateDatabase; instance partitions).
  */
 #include "spanner_routes.h"
 
 #include "em_iam.h"
 #include "em_operations.h"
+#include "spanner_data_handlers.h"
 #include "spanner_handlers.h"
 #include "spanner_json.h"
 
@@ -138,19 +139,33 @@ const struct em_route spanner_routes[] = {
 
     /* not built yet: answered UNIMPLEMENTED */
     {"PATCH", "v1/{name=" DB "}", NULL, "UpdateDatabase"},
-    {"POST", "v1/{database=" DB "}/sessions", NULL, "CreateSession"},
-    {"POST", "v1/{database=" DB "}/sessions:batchCreate", NULL, "BatchCreateSessions"},
-    {"GET", "v1/{database=" DB "}/sessions", NULL, "ListSessions"},
-    {"GET", "v1/{name=" SESSION "}", NULL, "GetSession"},
-    {"DELETE", "v1/{name=" SESSION "}", NULL, "DeleteSession"},
-    {"POST", "v1/{session=" SESSION "}:executeSql", NULL, "ExecuteSql"},
-    {"POST", "v1/{session=" SESSION "}:executeStreamingSql", NULL, "ExecuteStreamingSql"},
-    {"POST", "v1/{session=" SESSION "}:executeBatchDml", NULL, "ExecuteBatchDml"},
-    {"POST", "v1/{session=" SESSION "}:read", NULL, "Read"},
-    {"POST", "v1/{session=" SESSION "}:streamingRead", NULL, "StreamingRead"},
-    {"POST", "v1/{session=" SESSION "}:beginTransaction", NULL, "BeginTransaction"},
-    {"POST", "v1/{session=" SESSION "}:commit", NULL, "Commit"},
-    {"POST", "v1/{session=" SESSION "}:rollback", NULL, "Rollback"},
+    {"POST", "v1/{database=" DB "}/sessions", sp_create_session, "CreateSession",
+     &sp_create_session_schema, NULL, P("sessions.create"), DATA},
+    {"POST", "v1/{database=" DB "}/sessions:batchCreate", sp_batch_create_sessions,
+     "BatchCreateSessions", &sp_batch_create_sessions_schema, NULL, P("sessions.create"), DATA},
+    {"GET", "v1/{database=" DB "}/sessions", sp_list_sessions, "ListSessions", NULL, NULL,
+     P("sessions.list"), DATA},
+    {"GET", "v1/{name=" SESSION "}", sp_get_session, "GetSession", NULL, NULL, P("sessions.get"),
+     DATA},
+    {"DELETE", "v1/{name=" SESSION "}", sp_delete_session, "DeleteSession", NULL, NULL,
+     P("sessions.delete"), DATA},
+    {"POST", "v1/{session=" SESSION "}:executeSql", sp_execute_sql, "ExecuteSql",
+     &sp_execute_sql_schema, NULL, P("databases.select"), DATA},
+    {"POST", "v1/{session=" SESSION "}:executeStreamingSql", sp_execute_streaming_sql,
+     "ExecuteStreamingSql", &sp_execute_sql_schema, NULL, P("databases.select"), DATA,
+     .streaming = true},
+    {"POST", "v1/{session=" SESSION "}:executeBatchDml", sp_execute_batch_dml, "ExecuteBatchDml",
+     &sp_execute_batch_dml_schema, NULL, P("databases.write"), DATA},
+    {"POST", "v1/{session=" SESSION "}:read", sp_read, "Read", &sp_read_schema, NULL,
+     P("databases.read"), DATA},
+    {"POST", "v1/{session=" SESSION "}:streamingRead", sp_streaming_read, "StreamingRead",
+     &sp_read_schema, NULL, P("databases.read"), DATA, .streaming = true},
+    {"POST", "v1/{session=" SESSION "}:beginTransaction", sp_begin_transaction, "BeginTransaction",
+     &sp_begin_transaction_schema, NULL, P("databases.beginOrRollbackReadWriteTransaction"), DATA},
+    {"POST", "v1/{session=" SESSION "}:commit", sp_commit, "Commit", &sp_commit_schema, NULL,
+     P("databases.write"), DATA},
+    {"POST", "v1/{session=" SESSION "}:rollback", sp_rollback, "Rollback", &sp_rollback_schema,
+     NULL, P("databases.beginOrRollbackReadWriteTransaction"), DATA},
     {"POST", "v1/{session=" SESSION "}:partitionQuery", NULL, "PartitionQuery"},
     {"POST", "v1/{session=" SESSION "}:partitionRead", NULL, "PartitionRead"},
     {"POST", "v1/{session=" SESSION "}:batchWrite", NULL, "BatchWrite"},

@@ -1,8 +1,9 @@
 /*
  * spanner_service: the Spanner service definition (struct em_service_def): descriptor,
- * routes and the lifecycle hooks that open the CMEK engine, the admin domain and its
- * long-running operations. Separate from spanner_main.c so tests and fuzz targets can open the same
- * service without a process.
+ * routes and the lifecycle hooks that open the CMEK engine, the admin domain, backups
+ * (spanner_backup), the databases' data (spanner_data), sessions and transactions, and
+ * the long-running operations. Separate from spanner_main.c so tests and fuzz targets can open the
+ * same service without a process.
  */
 #include "spanner_service.h"
 
@@ -12,8 +13,11 @@
 #include "em_operations.h"
 #include "spanner_admin.h"
 #include "spanner_backup.h"
+#include "spanner_data.h"
 #include "spanner_handlers.h"
 #include "spanner_routes.h"
+#include "spanner_session.h"
+#include "spanner_txn.h"
 
 #include <stdlib.h>
 
@@ -31,59 +35,69 @@ static void sp_inaccessible_error(void *arg, const struct em_cmek_info *info, st
                 "KMS key required by the Spanner resource is not accessible.");
 }
 
-static void context_free(struct sp_context *sp)
+static void spanner_close(struct em_service *svc)
 {
-    if (!sp)
+    struct sp_ctx *ctx = svc->ctx;
+    em_operations_close(svc->operations);
+    svc->operations = NULL;
+    if (!ctx)
         return;
-    sp_backups_close(sp->backups);
-    sp_admin_close(sp->admin);
-    free(sp);
+    sp_backups_close(ctx->backups);
+    sp_admin_close(ctx->admin);
+    sp_txns_close(ctx->txns);
+    sp_sessions_close(ctx->sessions);
+    sp_data_close(ctx->data);
+    free(ctx);
+    svc->ctx = NULL;
 }
 
 static enum em_code spanner_open(struct em_service *svc, struct em_status *st)
 {
     struct em_cmek_hooks hooks = {.inaccessible_error = sp_inaccessible_error};
     struct em_cmek *cmek;
-    struct sp_context *sp = calloc(1, sizeof(*sp));
-    if (!sp)
+    struct sp_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx)
         return EM_FAIL_OOM(st);
+    svc->ctx = ctx;
     if (em_cmek_open(svc, svc->def->desc->agent_domain, &hooks, &cmek, st) ||
-        sp_admin_open(svc->store, cmek, &sp->admin, st) ||
-        sp_backups_open(svc->store, cmek, sp->admin, &sp->backups, st)) {
-        context_free(sp);
+        sp_admin_open(svc->store, cmek, &ctx->admin, st) ||
+        sp_data_open(cmek, svc->config.data_dir, &ctx->data, st) ||
+        sp_sessions_open(svc->store, &ctx->sessions, st) || sp_txns_open(&ctx->txns, st) ||
+        sp_backups_open(svc->store, cmek, ctx->admin, ctx->data, svc->config.data_dir,
+                        &ctx->backups, st)) {
+        spanner_close(svc);
+        return st->code;
+    }
+    sp_admin_set_data(ctx->admin, ctx->data);
+    if (sp_admin_attach_databases(ctx->admin, st)) {
+        spanner_close(svc);
         return st->code;
     }
     struct em_operations_options opt = {
-        .service = "spanner", .types = sp_op_types, .type_count = sp_op_type_count, .ctx = sp};
+        .service = "spanner", .types = sp_op_types, .type_count = sp_op_type_count, .ctx = ctx};
     if (em_operations_open(svc->store, &opt, em_clock_now(), &svc->operations, st)) {
-        context_free(sp);
+        spanner_close(svc);
         return st->code;
     }
-    svc->ctx = sp;
     return EM_OK;
 }
 
-static void spanner_close(struct em_service *svc)
-{
-    em_operations_close(svc->operations);
-    svc->operations = NULL;
-    context_free(svc->ctx);
-    svc->ctx = NULL;
-}
-
-/* Backups expire on the emulator clock. */
 static enum em_code spanner_tick(struct em_service *svc, int64_t now, struct em_status *st)
 {
-    struct sp_context *sp = svc->ctx;
-    return sp_backups_expire(sp->backups, now, st);
+    struct sp_ctx *ctx = svc->ctx;
+    sp_sessions_expire(ctx->sessions, now);
+    sp_txns_expire(ctx->txns, now);
+    return sp_backups_expire(ctx->backups, now, st); /* on the emulator clock */
 }
 
 static enum em_code spanner_reset(struct em_service *svc, struct em_status *st)
 {
-    struct sp_context *sp = svc->ctx;
-    if (em_operations_reset(svc->operations, st) || sp_backups_reset(sp->backups, st))
+    struct sp_ctx *ctx = svc->ctx;
+    if (em_operations_reset(svc->operations, st) || sp_backups_reset(ctx->backups, st))
         return st->code;
-    return sp_admin_reset(sp->admin, st);
+    sp_sessions_forget(ctx->sessions, NULL);
+    sp_txns_forget(ctx->txns, NULL);
+    return sp_admin_reset(ctx->admin, st);
 }
 
 const struct em_service_def spanner_service = {
@@ -94,6 +108,7 @@ const struct em_service_def spanner_service = {
     .close = spanner_close,
     .tick = spanner_tick,
     .reset = spanner_reset,
-    /* creating a database or a backup and restoring call KMS (em_cmek_protect, _check) */
+    /* creating a database or a backup and restoring call KMS (em_cmek_protect, _check);
+     * data calls wait for the writer */
     .blocking_handlers = true,
 };

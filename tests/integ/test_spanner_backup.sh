@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # test_spanner_backup: Spanner backups and restore with CMEK, through curl and gcloud.
 #
-# A database under its own key; backups created with each encryption type (the config
-# in the query string, as gcloud sends it), described, listed with gcloud's filter,
-# given a new expiration, copied, deleted; restored into new databases whose schema is
-# the backup's and whose key may differ. Then the key-version pinning: rotation moves
+# A database under its own key, with rows; backups created with each encryption type (the
+# config in the query string, as gcloud sends it), described, listed with gcloud's filter,
+# given a new expiration, copied, deleted; restored into new databases whose schema and
+# rows are the backup's (as of the backup, not later writes) and whose key may differ; no
+# row in plaintext in any file. Then the key-version pinning: rotation moves
 # the database to the new primary while its backup keeps the version it was taken
 # under; that version disabled refuses the restore (FAILED_PRECONDITION naming it), enabled
 # again allows it, destroyed makes the backup unrestorable for good. Backups expire on
@@ -65,6 +66,25 @@ expect_status 200
 wait_op "$(jq -r .name <<<"$BODY")"
 expect_json .response.state READY
 DB_DDL=$(curl -s "$SPANNER_URL/v1/$DB/ddl" | jq -c .statements)
+MARKER="backup-marker-7c3e"
+
+# sql DATABASE QUERY: the rows of a query, one per line, fields joined by '/'.
+sql() {
+    local session
+    session=$(curl -s -X POST "$SPANNER_URL/v1/$1/sessions" -d '{}' | jq -r .name)
+    curl -s -X POST "$SPANNER_URL/v1/$session:executeSql" -d "{\"sql\":\"$2\"}" |
+        jq -r '.rows[]? | map(tostring) | join("/")'
+}
+# insert_singer DATABASE ID NAME
+insert_singer() {
+    local session
+    session=$(curl -s -X POST "$SPANNER_URL/v1/$1/sessions" -d '{}' | jq -r .name)
+    api POST "$SPANNER_URL/v1/$session:commit" \
+        "{\"singleUseTransaction\":{\"readWrite\":{}},\"mutations\":[{\"insert\":{\"table\":\"Singers\",\"columns\":[\"SingerId\",\"Name\"],\"values\":[[\"$2\",\"$3\"]]}}]}"
+    expect_status 200
+}
+insert_singer "$DB" 1 "Marc $MARKER"
+insert_singer "$DB" 2 "Catalina $MARKER"
 
 section "REST: create with the encryption config in the query string"
 EXPIRE=$(emulator_time '+2 days')
@@ -91,6 +111,7 @@ expect_json '.versionTime == .createTime' true # versionTime defaults to the cre
 expect_json '.maxExpireTime > .expireTime' true
 api GET "$CONTROL_URL/emulator/v1/protectedResources"
 expect_contains "$BODY" "$INST/backups/b1" "the backup is a protected resource of the CMEK engine"
+insert_singer "$DB" 3 "Written after the backup"
 
 create_backup b-db "encryptionConfig.encryptionType=USE_DATABASE_ENCRYPTION" \
     "{\"database\":\"$DB\",\"expireTime\":\"$(emulator_time '+60 days')\"}"
@@ -209,6 +230,12 @@ expect_json .restoreInfo.backupInfo.backup "$INST/backups/b1"
 expect_json '.encryptionInfo[0].kmsKeyVersion' "$OTHER_KEY/cryptoKeyVersions/1"
 expect_eq "$DB_DDL" "$(curl -s "$SPANNER_URL/v1/$INST/databases/restored/ddl" | jq -c .statements)" \
     "the restored database has the backup's schema"
+expect_eq "1/Marc $MARKER,2/Catalina $MARKER" \
+    "$(sql "$INST/databases/restored" "SELECT SingerId, Name FROM Singers ORDER BY SingerId" | paste -sd,)" \
+    "and its rows as of the backup (not the row written after it)"
+insert_singer "$INST/databases/restored" 9 "Only in the restored database"
+expect_eq "1,2,3" "$(sql "$DB" "SELECT SingerId FROM Singers ORDER BY SingerId" | paste -sd,)" \
+    "the two databases go their own ways"
 api GET "$SPANNER_URL/v1/$INST/backups/b1"
 expect_json '.referencingDatabases // [] | length' 0 # the reference ends when the restore is done
 api GET "$SPANNER_URL/v1/$INST/databaseOperations"
@@ -228,6 +255,20 @@ expect_status 200
 wait_op "$(jq -r .name <<<"$BODY")"
 api GET "$SPANNER_URL/v1/$INST/databases/from-default"
 expect_json '.encryptionInfo // [] | length' 0 # Google default encryption, as its backup
+expect_eq "1,2,3" "$(sql "$INST/databases/from-default" "SELECT SingerId FROM Singers ORDER BY SingerId" | paste -sd,)" \
+    "a Google-default backup restores its rows too"
+api POST "$SPANNER_URL/v1/$INST/databases:restore" \
+    "{\"databaseId\":\"from-copy\",\"backup\":\"$INST/backups/b1-copy\"}"
+expect_status 200
+wait_op "$(jq -r .name <<<"$BODY")"
+expect_eq "1,2" "$(sql "$INST/databases/from-copy" "SELECT SingerId FROM Singers ORDER BY SingerId" | paste -sd,)" \
+    "a copied backup holds the rows of its source"
+
+section "no row in plaintext in any file of the data directory"
+DATA_DIR=$(curl -s "$CONTROL_URL/emulator/v1/status" | jq -r .dataDir)
+expect_eq 1 "$(ls "$DATA_DIR"/spanner/backups/*.db | wc -l | awk '{print ($1 >= 4)}')" \
+    "each backup has its data file"
+expect_eq "" "$(grep -rl "$MARKER" "$DATA_DIR" 2>/dev/null)" "the marker is in no file"
 
 if (( HAVE_GCLOUD )); then
     section "gcloud: backups create, describe, list, update-metadata, copy, delete"
@@ -269,6 +310,9 @@ if (( HAVE_GCLOUD )); then
     expect_eq "$(gcloud spanner databases ddl describe orders --instance=inst)" \
         "$(gcloud spanner databases ddl describe gcloud-restored --instance=inst)" \
         "ddl describe: the restored schema is the source's"
+    expect_eq "1,2,3" \
+        "$(sql "$INST/databases/gcloud-restored" "SELECT SingerId FROM Singers ORDER BY SingerId" | paste -sd,)" \
+        "the database gcloud restored has the rows of the backup"
 fi
 
 section "rotation: the database moves to the new primary, its backup keeps its version"
@@ -321,12 +365,15 @@ expect_json '.encryptionInfo[0].kmsKeyVersion' "$DB_KEY/cryptoKeyVersions/2" # t
 
 section "expiry on the emulator clock"
 create_backup b-short "" "{\"database\":\"$DB\",\"expireTime\":\"$(emulator_time '+7 hours')\"}"
+SHORT_FILE="$DATA_DIR/spanner/backups/spanner-project+inst+b-short.db"
+expect_eq yes "$([[ -s "$SHORT_FILE" ]] && echo yes)" "the backup's data file is there"
 advance $((6 * 3600))
 api GET "$SPANNER_URL/v1/$INST/backups/b-short"
 expect_status 200
 advance $((2 * 3600))
 api GET "$SPANNER_URL/v1/$INST/backups/b-short"
 expect_error_json 404 NOT_FOUND
+expect_eq no "$([[ -e "$SHORT_FILE" ]] && echo yes || echo no)" "its data file is gone"
 api GET "$CONTROL_URL/emulator/v1/protectedResources"
 expect_eq 0 "$(grep -c "backups/b-short" <<<"$BODY")" "its keys are forgotten"
 

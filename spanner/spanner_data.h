@@ -1,0 +1,134 @@
+/*
+ * spanner_data: where each Spanner database's rows live, and the one door to them.
+ *
+ * Every database has its own em_datastore (em_datastore.h): one SQLite file,
+ * page-encrypted under the database's DEK (the CMEK engine's three layers: DEK -> KEK ->
+ * the customer's key), at <data dir>/spanner/<project>+<instance>+<database>.db, whose
+ * writer thread runs every statement on it. The rows are stored as spanner_schema.h
+ * describes (one SQLite table per Spanner table, triggers for Spanner's constraints).
+ *
+ *   sp_data_create   a new database: a new file with its schema (the canonical DDL)
+ *   sp_data_attach   a database known from before a restart (or whose file was put in
+ *                    place by a restore): the schema from its DDL, the file as it is
+ *   sp_data_update_ddl  DDL statements applied to the schema and the rows, all or nothing
+ *   sp_data_drop     crypto-shredding: keys forgotten, file removed
+ *   sp_data_find     the database's data (sp_db), to run jobs on it
+ *
+ * The schema (struct sp_schema) and the per-file statement cache are touched only by jobs
+ * on the writer thread (sp_db_run), so they need no lock. Jobs handed to sp_db_run get the
+ * database, its schema and the open file's cache; they never fail their batch: a job
+ * that fails undoes its own work (a savepoint) and reports its error through sp_db_run,
+ * so the other jobs of a group commit are not run again.
+ *
+ * Statement cache: the SQLite statements prepared for a file, keyed by their SQLite text,
+ * each with the tables it reads and writes (collected by SQLite's authorizer while it is
+ * prepared: what the transactions of spanner_txn.h validate and mark). Cleared when the
+ * schema changes.
+ */
+#ifndef SPANNER_DATA_H
+#define SPANNER_DATA_H
+
+#include "em_status.h"
+#include "spanner_admin.h"
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct em_cmek;
+struct em_datastore;
+struct em_datafile;
+struct sp_schema;
+struct sp_data;
+struct sp_db;
+
+#define SP_DATA_PATH_MAX 1024
+
+/* Opens the registry; data_dir/spanner is created if missing. cmek: the service's engine. */
+enum em_code sp_data_open(struct em_cmek *cmek, const char *data_dir, struct sp_data **out,
+                          struct em_status *st);
+/* Closes every database's file (the data stays) and frees the registry. */
+void sp_data_close(struct sp_data *data);
+
+/* The file a database's rows live in. */
+void sp_data_path(const struct sp_data *data, const char *database, char out[SP_DATA_PATH_MAX]);
+
+/* A new database (already protected by the CMEK engine): an empty file with the schema of
+ * ddl (a JSON array of DDL statements). ALREADY_EXISTS if it is known. */
+enum em_code sp_data_create(struct sp_data *data, const char *database, const cJSON *ddl,
+                            struct em_status *st);
+/* A database whose file exists already (after a restart, or put in place by a restore):
+ * known from now on with the schema of ddl. The file opens on first use. */
+enum em_code sp_data_attach(struct sp_data *data, const char *database, const cJSON *ddl,
+                            struct em_status *st);
+/* Applies statements (a JSON array of DDL strings) to the schema and the stored rows at
+ * once, all or nothing: a statement the existing rows violate (NOT NULL, UNIQUE, CHECK,
+ * foreign key) fails the whole with Spanner's error and changes nothing. */
+enum em_code sp_data_update_ddl(struct sp_data *data, const char *database, const cJSON *statements,
+                                struct em_status *st);
+/* Crypto-shreds the database's data: keys forgotten (forget_keys false when the caller
+ * already did), file removed, sessions and transactions gone. Unknown: OK. */
+enum em_code sp_data_drop(struct sp_data *data, const char *database, bool forget_keys,
+                          struct em_status *st);
+/* Forgets every database (internal:reset): each is dropped as above. */
+void sp_data_drop_all(struct sp_data *data);
+
+/* The database's data, or NULL (NOT_FOUND "Database not found" in st). Lives until the
+ * database is dropped; callers hold no reference (a drop waits for running jobs). */
+struct sp_db *sp_data_find(struct sp_data *data, const char *database, struct em_status *st);
+const char *sp_db_name(const struct sp_db *db);
+/* Its datastore (for backups: em_datastore_open, em_datastore_name). */
+struct em_datastore *sp_db_datastore(struct sp_db *db);
+
+/* --- jobs on the writer thread --- */
+
+/* A prepared statement of the cache, with what it touches. */
+struct sp_stmt {
+    char *sql;
+    sqlite3_stmt *stmt;
+    char **reads, **writes; /* table names (SQLite's spelling of the schema's) */
+    int nreads, nwrites;
+    void *extra; /* owned by whoever cached it (freed with extra_free) */
+    void (*extra_free)(void *extra);
+};
+
+/* What a job gets. */
+struct sp_job_ctx {
+    struct sp_db *db;
+    struct em_datafile *file;
+    sqlite3 *sqlite;
+    struct sp_schema *schema;
+    int64_t now; /* emulator time when the job started (CURRENT_TIMESTAMP) */
+};
+
+typedef enum em_code (*sp_job_fn)(struct sp_job_ctx *ctx, void *arg, struct em_status *st);
+
+/* Passes the CMEK gate, runs fn on the database's writer thread inside a savepoint (rolled
+ * back when fn fails) and waits until its batch committed. fn's status is returned. */
+enum em_code sp_db_run(struct sp_db *db, sp_job_fn fn, void *arg, struct em_status *st);
+/* The gate alone (sessions.create). */
+enum em_code sp_db_gate(struct sp_db *db, struct em_status *st);
+
+/* The cached statement for sql (prepared now if new), or NULL with st set (the
+ * translator's or SQLite's error as Spanner's). For jobs only. */
+struct sp_stmt *sp_job_stmt(struct sp_job_ctx *ctx, const char *sql, struct em_status *st);
+/* A cached statement by key, NULL when absent; and caching a statement under a key other
+ * than its SQL (the translation of a GoogleSQL text). */
+struct sp_stmt *sp_job_cached(struct sp_job_ctx *ctx, const char *key);
+enum em_code sp_job_cache(struct sp_job_ctx *ctx, const char *key, struct sp_stmt *stmt,
+                          struct em_status *st);
+/* Prepares sql with its read/write tables (not cached): free with sp_stmt_free. */
+struct sp_stmt *sp_job_prepare(struct sp_job_ctx *ctx, const char *sql, struct em_status *st);
+void sp_stmt_free(struct sp_stmt *stmt);
+
+/* Commit sequence numbers (spanner_txn.h): bumped by every commit that wrote; per table,
+ * the last commit that wrote it. Jobs only, except sp_db_commit_seq (any thread). */
+uint64_t sp_db_commit_seq(struct sp_db *db);
+uint64_t sp_job_table_seq(struct sp_job_ctx *ctx, const char *table);
+/* Marks the tables written by a commit with a new sequence number and returns it. */
+uint64_t sp_job_mark_written(struct sp_job_ctx *ctx, char *const *tables, int ntables);
+/* The next commit timestamp (ns since the epoch, microsecond-distinct and increasing). */
+int64_t sp_job_commit_time(struct sp_job_ctx *ctx);
+
+#endif

@@ -1,0 +1,621 @@
+/*
+ * spanner_data_handlers: the REST handlers of Spanner's data plane: sessions, queries,
+ * reads, transactions and commits. Each reads the request, resolves the session (NOT_FOUND
+ * once deleted or expired), passes the database's CMEK gate (FAILED_PRECONDITION while its
+ * key is not usable, sessions.create included), and calls spanner_exec / spanner_txn.
+ *
+ * Transaction selectors (google.spanner.v1.TransactionSelector): none or singleUse
+ * read-only (a strong read), id (a transaction begun before), begin (a new one, whose id
+ * the reply carries in metadata.transaction). Read-only options: strong; maxStaleness and
+ * minReadTimestamp are served as strong reads (they allow it); readTimestamp and
+ * exactStaleness are refused UNIMPLEMENTED, by name (no row versions are kept).
+ * Reference:
+ * https://cloud.google.com/spanner/docs/reference/rest/v1/projects.instances.databases.sessions
+ */
+#include "spanner_data_handlers.h"
+
+#include "em_clock.h"
+#include "em_json.h"
+#include "em_list.h"
+#include "em_service.h"
+#include "spanner_data.h"
+#include "spanner_exec.h"
+#include "spanner_handlers.h"
+#include "spanner_session.h"
+#include "spanner_txn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STREAM_ROWS_PER_CHUNK 100
+#define BATCH_SESSIONS_MAX    100
+
+static struct sp_ctx *ctx_of(struct em_call *call)
+{
+    return call->svc->ctx;
+}
+
+/* --- sessions --- */
+
+/* The database of a sessions collection, known and usable (the CMEK gate). */
+static struct sp_db *gated_database(struct em_call *call, const char *database)
+{
+    struct sp_db *db = sp_data_find(ctx_of(call)->data, database, &call->status);
+    if (db && sp_db_gate(db, &call->status))
+        return NULL;
+    return db;
+}
+
+enum em_code sp_create_session(struct em_call *call)
+{
+    const char *database = em_call_var(call, "database");
+    if (!gated_database(call, database))
+        return call->status.code;
+    cJSON *session = NULL;
+    if (sp_session_create(ctx_of(call)->sessions, database,
+                          cJSON_GetObjectItem(call->body, "session"), em_clock_now(), &session,
+                          &call->status))
+        return call->status.code;
+    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s",
+             em_json_string(session, "name"));
+    return em_call_reply(call, session);
+}
+
+enum em_code sp_batch_create_sessions(struct em_call *call)
+{
+    const char *database = em_call_var(call, "database");
+    int64_t count = 0;
+    if (!em_json_int64(call->body, "sessionCount", &count) || count < 1)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "sessionCount must be positive.");
+    if (count > BATCH_SESSIONS_MAX)
+        count = BATCH_SESSIONS_MAX; /* Spanner may answer fewer than asked */
+    if (!gated_database(call, database))
+        return call->status.code;
+    cJSON *list = cJSON_CreateArray();
+    const cJSON *template = cJSON_GetObjectItem(call->body, "sessionTemplate");
+    for (int64_t i = 0; i < count; i++) {
+        cJSON *session;
+        if (sp_session_create(ctx_of(call)->sessions, database, template, em_clock_now(), &session,
+                              &call->status)) {
+            cJSON_Delete(list);
+            return call->status.code;
+        }
+        cJSON_AddItemToArray(list, session);
+    }
+    cJSON *reply = cJSON_CreateObject();
+    cJSON_AddItemToObject(reply, "session", list);
+    return em_call_reply(call, reply);
+}
+
+enum em_code sp_get_session(struct em_call *call)
+{
+    cJSON *session;
+    if (sp_session_get(ctx_of(call)->sessions, em_call_var(call, "name"), em_clock_now(), &session,
+                       &call->status))
+        return call->status.code;
+    return em_call_reply(call, session);
+}
+
+enum em_code sp_list_sessions(struct em_call *call)
+{
+    const char *database = em_call_var(call, "database");
+    if (!sp_data_find(ctx_of(call)->data, database, &call->status))
+        return call->status.code;
+    cJSON *items;
+    if (sp_session_list(ctx_of(call)->sessions, database, em_clock_now(), &items, &call->status))
+        return call->status.code;
+    struct em_list_options opt = {"sessions", 0, 1000, false};
+    return em_list_reply(call, items, &opt);
+}
+
+enum em_code sp_delete_session(struct em_call *call)
+{
+    const char *name = em_call_var(call, "name");
+    if (sp_session_delete(ctx_of(call)->sessions, name, &call->status))
+        return call->status.code;
+    sp_txns_forget(ctx_of(call)->txns, name);
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
+/* --- the session of a data call --- */
+
+struct data_call {
+    const char *session;
+    char database[SP_NAME_MAX];
+    struct sp_db *db;
+    struct sp_txn *txn; /* locked; released by finish() */
+    bool began;         /* txn was begun by this call (inline begin) */
+};
+
+static enum em_code open_data_call(struct em_call *call, struct data_call *dc)
+{
+    *dc = (struct data_call){.session = em_call_var(call, "session")};
+    if (sp_session_use(ctx_of(call)->sessions, dc->session, em_clock_now(), dc->database,
+                       &call->status))
+        return call->status.code;
+    dc->db = gated_database(call, dc->database);
+    return dc->db ? EM_OK : call->status.code;
+}
+
+static void close_data_call(struct em_call *call, struct data_call *dc)
+{
+    if (dc->txn && dc->began && call->status.code)
+        sp_txn_finish(ctx_of(call)->txns, dc->txn); /* an inline begin that failed */
+    sp_txn_release(ctx_of(call)->txns, dc->txn);
+    dc->txn = NULL;
+}
+
+/* TransactionOptions -> a mode; read-only bounds checked. */
+static enum em_code parse_options(struct em_call *call, const cJSON *options,
+                                  enum sp_txn_mode *mode)
+{
+    const cJSON *rw = cJSON_GetObjectItem(options, "readWrite");
+    const cJSON *ro = cJSON_GetObjectItem(options, "readOnly");
+    const cJSON *pdml = cJSON_GetObjectItem(options, "partitionedDml");
+    if (!cJSON_IsObject(options) || (rw != NULL) + (ro != NULL) + (pdml != NULL) != 1)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "TransactionOptions needs exactly one of readWrite, readOnly and "
+                            "partitionedDml.");
+    *mode = rw ? SP_TXN_READ_WRITE : ro ? SP_TXN_READ_ONLY : SP_TXN_PARTITIONED_DML;
+    static const char *const exact[] = {"readTimestamp", "exactStaleness"};
+    for (size_t i = 0; ro && i < sizeof(exact) / sizeof(exact[0]); i++)
+        if (cJSON_GetObjectItem(ro, exact[i]))
+            return EM_CALL_FAIL(call, EM_UNIMPLEMENTED,
+                                "Read-only transactions with %s are not supported by this "
+                                "emulator (no row versions are kept); use strong, maxStaleness "
+                                "or minReadTimestamp.",
+                                exact[i]);
+    return EM_OK;
+}
+
+static cJSON *transaction_json(const struct sp_txn *txn)
+{
+    cJSON *json = cJSON_CreateObject();
+    cJSON_AddStringToObject(json, "id", txn->id);
+    if (txn->mode == SP_TXN_READ_ONLY)
+        em_json_add_time(json, "readTimestamp", txn->begin_ns);
+    return json;
+}
+
+/* Resolves the request's TransactionSelector into dc->txn (NULL: single-use read). */
+static enum em_code select_transaction(struct em_call *call, struct data_call *dc,
+                                       const cJSON *selector)
+{
+    if (!selector)
+        return EM_OK;
+    const char *id = em_json_string(selector, "id");
+    const cJSON *begin = cJSON_GetObjectItem(selector, "begin");
+    const cJSON *single = cJSON_GetObjectItem(selector, "singleUse");
+    enum sp_txn_mode mode;
+    if ((id != NULL) + (begin != NULL) + (single != NULL) > 1)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "A TransactionSelector has at most one of singleUse, id and begin.");
+    if (id)
+        return sp_txn_find(ctx_of(call)->txns, id, dc->session, em_clock_now(), &dc->txn,
+                           &call->status);
+    if (single) {
+        if (parse_options(call, single, &mode))
+            return call->status.code;
+        if (mode != SP_TXN_READ_ONLY)
+            return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                                "Single-use transactions must be read-only here; DML needs a "
+                                "read-write transaction begun first or inline.");
+        return EM_OK;
+    }
+    if (!begin || parse_options(call, begin, &mode))
+        return call->status.code;
+    dc->began = true;
+    return sp_txn_begin(ctx_of(call)->txns, dc->db, dc->session, mode, em_clock_now(), &dc->txn,
+                        &call->status);
+}
+
+/* --- ResultSet JSON --- */
+
+static cJSON *metadata_json(struct data_call *dc, struct sp_result *r)
+{
+    cJSON *metadata = cJSON_CreateObject();
+    cJSON *row_type = cJSON_AddObjectToObject(metadata, "rowType");
+    if (cJSON_GetArraySize(r->fields) > 0) {
+        cJSON_AddItemToObject(row_type, "fields", r->fields);
+        r->fields = NULL;
+    }
+    if (dc->began && dc->txn)
+        cJSON_AddItemToObject(metadata, "transaction", transaction_json(dc->txn));
+    return metadata;
+}
+
+static cJSON *stats_json(const struct sp_result *r)
+{
+    cJSON *stats = cJSON_CreateObject();
+    em_json_add_int64(stats, "rowCountExact", r->row_count);
+    return stats;
+}
+
+static cJSON *result_set_json(struct data_call *dc, struct sp_result *r)
+{
+    cJSON *set = cJSON_CreateObject();
+    cJSON_AddItemToObject(set, "metadata", metadata_json(dc, r));
+    cJSON_AddItemToObject(set, "rows", r->rows);
+    r->rows = NULL;
+    if (r->dml)
+        cJSON_AddItemToObject(set, "stats", stats_json(r));
+    return set;
+}
+
+/* --- streaming: PartialResultSet --- */
+
+/* The resume token of a stream after `rows` rows: base64 of the decimal count. */
+static cJSON *resume_token(int64_t rows)
+{
+    char text[32];
+    int n = snprintf(text, sizeof(text), "%lld", (long long)rows);
+    cJSON *dummy = cJSON_CreateObject();
+    em_json_add_bytes(dummy, "t", (const unsigned char *)text, (size_t)n);
+    cJSON *token = cJSON_DetachItemFromObject(dummy, "t");
+    cJSON_Delete(dummy);
+    return token;
+}
+
+static enum em_code parse_resume(struct em_call *call, int64_t *skip)
+{
+    *skip = 0;
+    const char *token = em_json_string(call->body, "resumeToken");
+    if (!token || !token[0])
+        return EM_OK;
+    unsigned char *raw = NULL;
+    size_t len = 0;
+    char text[32] = "";
+    if (em_b64_decode(token, strlen(token), &raw, &len) && len < sizeof(text))
+        memcpy(text, raw, len);
+    free(raw);
+    char *end = NULL;
+    long long n = strtoll(text, &end, 10);
+    if (!text[0] || *end || n < 0)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid resumeToken.");
+    *skip = n;
+    return EM_OK;
+}
+
+/* Sends the result as PartialResultSets of up to STREAM_ROWS_PER_CHUNK rows, the values of
+ * their rows flattened, from row `skip` on. */
+static enum em_code stream_result(struct em_call *call, struct data_call *dc, struct sp_result *r,
+                                  int64_t skip)
+{
+    cJSON *metadata = metadata_json(dc, r);
+    int64_t index = 0, sent = 0;
+    cJSON *values = cJSON_CreateArray();
+    cJSON *row = r->rows ? r->rows->child : NULL;
+    for (; row || metadata || cJSON_GetArraySize(values); index++) {
+        if (row && index >= skip) {
+            cJSON *value;
+            while ((value = cJSON_DetachItemFromArray(row, 0)) != NULL)
+                cJSON_AddItemToArray(values, value);
+            sent++;
+        }
+        if (row)
+            row = row->next;
+        bool last = row == NULL;
+        if (!last && (sent == 0 || sent % STREAM_ROWS_PER_CHUNK != 0 || index < skip))
+            continue;
+        cJSON *part = cJSON_CreateObject();
+        if (metadata)
+            cJSON_AddItemToObject(part, "metadata", metadata);
+        metadata = NULL;
+        cJSON_AddItemToObject(part, "values", values);
+        values = cJSON_CreateArray();
+        cJSON_AddItemToObject(part, "resumeToken", resume_token(index + 1));
+        if (last && r->dml)
+            cJSON_AddItemToObject(part, "stats", stats_json(r));
+        if (em_call_stream_element(call, part)) {
+            cJSON_Delete(values);
+            return call->status.code;
+        }
+        if (last)
+            break;
+    }
+    cJSON_Delete(values);
+    return EM_OK;
+}
+
+/* --- executeSql, executeStreamingSql --- */
+
+static enum em_code execute(struct em_call *call, bool streaming)
+{
+    struct data_call dc = {0};
+    struct sp_result result = {0};
+    int64_t skip = 0;
+    const char *sql = em_json_string(call->body, "sql");
+    if (!sql)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "sql is required.");
+    if (parse_resume(call, &skip) || open_data_call(call, &dc) ||
+        select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction"))) {
+        close_data_call(call, &dc);
+        return call->status.code;
+    }
+    struct sp_sql_request req = {sql, cJSON_GetObjectItem(call->body, "params"),
+                                 cJSON_GetObjectItem(call->body, "paramTypes")};
+    if (!sp_exec_sql(dc.db, dc.txn, &req, &result, &call->status)) {
+        if (streaming)
+            stream_result(call, &dc, &result, skip);
+        else
+            em_call_reply(call, result_set_json(&dc, &result));
+    }
+    sp_result_clear(&result);
+    close_data_call(call, &dc);
+    return call->status.code;
+}
+
+enum em_code sp_execute_sql(struct em_call *call)
+{
+    return execute(call, false);
+}
+
+enum em_code sp_execute_streaming_sql(struct em_call *call)
+{
+    return execute(call, true);
+}
+
+/* --- executeBatchDml --- */
+
+static enum em_code batch_statements(struct em_call *call, struct sp_sql_request **out, int *n)
+{
+    const cJSON *list = cJSON_GetObjectItem(call->body, "statements");
+    *n = cJSON_GetArraySize(list);
+    *out = NULL;
+    if (*n == 0)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "No statements in the batch.");
+    *out = calloc((size_t)*n, sizeof(**out));
+    if (!*out)
+        return EM_FAIL_OOM(&call->status);
+    int i = 0;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, list)
+    {
+        const char *sql = em_json_string(s, "sql");
+        if (!sql)
+            return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Statement %d has no sql.", i);
+        (*out)[i++] = (struct sp_sql_request){sql, cJSON_GetObjectItem(s, "params"),
+                                              cJSON_GetObjectItem(s, "paramTypes")};
+    }
+    return EM_OK;
+}
+
+enum em_code sp_execute_batch_dml(struct em_call *call)
+{
+    struct data_call dc = {0};
+    struct sp_sql_request *stmts = NULL;
+    int n = 0, ran = 0;
+    if (batch_statements(call, &stmts, &n) || open_data_call(call, &dc) ||
+        select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction"))) {
+        free(stmts);
+        close_data_call(call, &dc);
+        return call->status.code;
+    }
+    if (!dc.txn || dc.txn->mode != SP_TXN_READ_WRITE) {
+        free(stmts);
+        close_data_call(call, &dc);
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "executeBatchDml needs a read-write transaction.");
+    }
+    struct sp_result *results = calloc((size_t)n, sizeof(*results));
+    struct em_status failure = {0};
+    if (results)
+        sp_exec_batch_dml(dc.db, dc.txn, stmts, n, results, &ran, &failure);
+    else
+        EM_FAIL_OOM(&failure);
+    cJSON *reply = cJSON_CreateObject();
+    cJSON *sets = cJSON_AddArrayToObject(reply, "resultSets");
+    for (int i = 0; i < ran; i++) {
+        if (i > 0)
+            dc.began = false; /* the transaction rides on the first result only */
+        cJSON *set = result_set_json(&dc, &results[i]);
+        cJSON_DeleteItemFromObject(set, "rows");
+        cJSON_AddItemToArray(sets, set);
+    }
+    cJSON *status = cJSON_AddObjectToObject(reply, "status");
+    cJSON_AddNumberToObject(status, "code", failure.code);
+    if (failure.code)
+        cJSON_AddStringToObject(status, "message", failure.message);
+    for (int i = 0; i < n && results; i++)
+        sp_result_clear(&results[i]);
+    free(results);
+    free(stmts);
+    if (ran == 0 && failure.code) { /* nothing ran: the call fails as a whole */
+        cJSON_Delete(reply);
+        dc.began = dc.txn && dc.began;
+        call->status = failure;
+        close_data_call(call, &dc);
+        return call->status.code;
+    }
+    close_data_call(call, &dc);
+    return em_call_reply(call, reply);
+}
+
+/* --- read, streamingRead --- */
+
+static enum em_code do_read(struct em_call *call, bool streaming)
+{
+    struct data_call dc = {0};
+    struct sp_result result = {0};
+    int64_t skip = 0, limit = 0;
+    const cJSON *limit_json = cJSON_GetObjectItem(call->body, "limit");
+    if (limit_json && (!em_json_value_int64(limit_json, &limit) || limit < 0))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "limit must be a non-negative integer.");
+    if (parse_resume(call, &skip) || open_data_call(call, &dc) ||
+        select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction"))) {
+        close_data_call(call, &dc);
+        return call->status.code;
+    }
+    struct sp_read read = {em_json_string(call->body, "table"), em_json_string(call->body, "index"),
+                           cJSON_GetObjectItem(call->body, "columns"),
+                           cJSON_GetObjectItem(call->body, "keySet"), limit};
+    if (!read.key_set)
+        EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "keySet is required.");
+    else if (!sp_exec_read(dc.db, dc.txn, &read, &result, &call->status)) {
+        if (streaming)
+            stream_result(call, &dc, &result, skip);
+        else
+            em_call_reply(call, result_set_json(&dc, &result));
+    }
+    sp_result_clear(&result);
+    close_data_call(call, &dc);
+    return call->status.code;
+}
+
+enum em_code sp_read(struct em_call *call)
+{
+    return do_read(call, false);
+}
+
+enum em_code sp_streaming_read(struct em_call *call)
+{
+    return do_read(call, true);
+}
+
+/* --- beginTransaction, commit, rollback --- */
+
+enum em_code sp_begin_transaction(struct em_call *call)
+{
+    struct data_call dc = {0};
+    enum sp_txn_mode mode;
+    if (open_data_call(call, &dc) ||
+        parse_options(call, cJSON_GetObjectItem(call->body, "options"), &mode) ||
+        sp_txn_begin(ctx_of(call)->txns, dc.db, dc.session, mode, em_clock_now(), &dc.txn,
+                     &call->status)) {
+        close_data_call(call, &dc);
+        return call->status.code;
+    }
+    em_call_reply(call, transaction_json(dc.txn));
+    close_data_call(call, &dc);
+    return EM_OK;
+}
+
+static cJSON *commit_json(const struct sp_commit *c, bool stats)
+{
+    cJSON *reply = cJSON_CreateObject();
+    em_json_add_time(reply, "commitTimestamp", c->commit_ns);
+    if (stats)
+        em_json_add_int64(cJSON_AddObjectToObject(reply, "commitStats"), "mutationCount",
+                          c->mutation_count);
+    return reply;
+}
+
+/* The commit's transaction: transactionId, or singleUseTransaction (read-write). */
+static enum em_code commit_transaction(struct em_call *call, struct data_call *dc)
+{
+    const char *id = em_json_string(call->body, "transactionId");
+    const cJSON *single = cJSON_GetObjectItem(call->body, "singleUseTransaction");
+    enum sp_txn_mode mode;
+    if ((id != NULL) == (single != NULL))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "A commit needs exactly one of transactionId and "
+                            "singleUseTransaction.");
+    if (single)
+        return parse_options(call, single, &mode) || mode == SP_TXN_READ_WRITE
+                   ? call->status.code
+                   : EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                                  "singleUseTransaction of a commit must be readWrite.");
+    if (sp_txn_find(ctx_of(call)->txns, id, dc->session, em_clock_now(), &dc->txn, &call->status))
+        return call->status.code;
+    if (dc->txn->mode != SP_TXN_READ_WRITE)
+        return EM_CALL_FAIL(call, EM_FAILED_PRECONDITION,
+                            "Cannot commit a transaction that is not read-write.");
+    return EM_OK;
+}
+
+enum em_code sp_commit(struct em_call *call)
+{
+    struct data_call dc = {0};
+    struct sp_commit result;
+    bool stats = false;
+    em_json_bool(call->body, "returnCommitStats", &stats);
+    if (!open_data_call(call, &dc) && !commit_transaction(call, &dc) &&
+        !sp_exec_commit(dc.db, dc.txn, cJSON_GetObjectItem(call->body, "mutations"), &result,
+                        &call->status))
+        em_call_reply(call, commit_json(&result, stats));
+    if (dc.txn)
+        sp_txn_finish(ctx_of(call)->txns, dc.txn); /* committed, aborted or failed: over */
+    close_data_call(call, &dc);
+    return call->status.code;
+}
+
+enum em_code sp_rollback(struct em_call *call)
+{
+    struct data_call dc = {0};
+    const char *id = em_json_string(call->body, "transactionId");
+    if (!id)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "transactionId is required.");
+    if (!open_data_call(call, &dc) &&
+        !sp_txn_find(ctx_of(call)->txns, id, dc.session, em_clock_now(), &dc.txn, &call->status)) {
+        sp_txn_finish(ctx_of(call)->txns, dc.txn);
+        em_call_reply(call, cJSON_CreateObject());
+    }
+    close_data_call(call, &dc);
+    return call->status.code;
+}
+
+/* --- request schemas --- */
+
+static const struct em_field create_session_fields[] = {{"session", EM_F_ANY}, {NULL}};
+const struct em_message sp_create_session_schema = {"google.spanner.v1.CreateSessionRequest",
+                                                    create_session_fields};
+
+static const struct em_field batch_create_fields[] = {
+    {"sessionTemplate", EM_F_ANY}, {"sessionCount", EM_F_INT32}, {NULL}};
+const struct em_message sp_batch_create_sessions_schema = {
+    "google.spanner.v1.BatchCreateSessionsRequest", batch_create_fields};
+
+static const struct em_field execute_sql_fields[] = {{"transaction", EM_F_ANY},
+                                                     {"sql", EM_F_STRING},
+                                                     {"params", EM_F_ANY},
+                                                     {"paramTypes", EM_F_ANY},
+                                                     {"resumeToken", EM_F_BYTES},
+                                                     {"queryMode", EM_F_ANY},
+                                                     {"partitionToken", EM_F_BYTES},
+                                                     {"seqno", EM_F_INT64},
+                                                     {"queryOptions", EM_F_ANY},
+                                                     {"requestOptions", EM_F_ANY},
+                                                     {"directedReadOptions", EM_F_ANY},
+                                                     {"dataBoostEnabled", EM_F_BOOL},
+                                                     {"lastStatement", EM_F_BOOL},
+                                                     {NULL}};
+const struct em_message sp_execute_sql_schema = {"google.spanner.v1.ExecuteSqlRequest",
+                                                 execute_sql_fields};
+
+static const struct em_field batch_dml_fields[] = {
+    {"transaction", EM_F_ANY},    {"statements", EM_F_ANY, true}, {"seqno", EM_F_INT64},
+    {"requestOptions", EM_F_ANY}, {"lastStatements", EM_F_BOOL},  {NULL}};
+const struct em_message sp_execute_batch_dml_schema = {"google.spanner.v1.ExecuteBatchDmlRequest",
+                                                       batch_dml_fields};
+
+static const struct em_field read_fields[] = {{"transaction", EM_F_ANY},
+                                              {"table", EM_F_STRING},
+                                              {"index", EM_F_STRING},
+                                              {"columns", EM_F_STRING, true},
+                                              {"keySet", EM_F_ANY},
+                                              {"limit", EM_F_INT64},
+                                              {"resumeToken", EM_F_BYTES},
+                                              {"partitionToken", EM_F_BYTES},
+                                              {"requestOptions", EM_F_ANY},
+                                              {"directedReadOptions", EM_F_ANY},
+                                              {"dataBoostEnabled", EM_F_BOOL},
+                                              {"orderBy", EM_F_ANY},
+                                              {"lockHint", EM_F_ANY},
+                                              {NULL}};
+const struct em_message sp_read_schema = {"google.spanner.v1.ReadRequest", read_fields};
+
+static const struct em_field begin_fields[] = {
+    {"options", EM_F_ANY}, {"requestOptions", EM_F_ANY}, {"mutationKey", EM_F_ANY}, {NULL}};
+const struct em_message sp_begin_transaction_schema = {"google.spanner.v1.BeginTransactionRequest",
+                                                       begin_fields};
+
+static const struct em_field commit_fields[] = {
+    {"transactionId", EM_F_BYTES},     {"singleUseTransaction", EM_F_ANY},
+    {"mutations", EM_F_ANY, true},     {"returnCommitStats", EM_F_BOOL},
+    {"maxCommitDelay", EM_F_DURATION}, {"requestOptions", EM_F_ANY},
+    {"precommitToken", EM_F_ANY},      {NULL}};
+const struct em_message sp_commit_schema = {"google.spanner.v1.CommitRequest", commit_fields};
+
+static const struct em_field rollback_fields[] = {{"transactionId", EM_F_BYTES}, {NULL}};
+const struct em_message sp_rollback_schema = {"google.spanner.v1.RollbackRequest", rollback_fields};

@@ -1,0 +1,800 @@
+/*
+ * spanner_exec: queries, DML, reads and commits as writer-thread jobs (see
+ * spanner_exec.h).
+ * Reference:
+ * https://cloud.google.com/spanner/docs/reference/rest/v1/projects.instances.databases.sessions
+ */
+#include "spanner_exec.h"
+
+#include "em_json.h"
+#include "spanner_data.h"
+#include "spanner_keyset.h"
+#include "spanner_schema.h"
+#include "spanner_sql_functions.h"
+#include "spanner_sql_translate.h"
+#include "spanner_txn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SP_KEY_MAX             64
+#define COMMIT_TIMESTAMP_VALUE "spanner.commit_timestamp()"
+
+void sp_result_clear(struct sp_result *r)
+{
+    cJSON_Delete(r->fields);
+    cJSON_Delete(r->rows);
+    *r = (struct sp_result){0};
+}
+
+/* --- the tables a job touched --- */
+
+struct tables {
+    char **names;
+    int count;
+};
+
+static void tables_add(struct tables *t, char *const *names, int n)
+{
+    for (int i = 0; i < n; i++) {
+        bool known = false;
+        for (int k = 0; k < t->count && !known; k++)
+            known = strcmp(t->names[k], names[i]) == 0;
+        char **grown = known ? NULL : realloc(t->names, (size_t)(t->count + 1) * sizeof(*grown));
+        char *copy = grown ? strdup(names[i]) : NULL;
+        if (grown)
+            t->names = grown;
+        if (copy)
+            t->names[t->count++] = copy;
+    }
+}
+
+static void tables_free(struct tables *t)
+{
+    for (int i = 0; i < t->count; i++)
+        free(t->names[i]);
+    free(t->names);
+    *t = (struct tables){0};
+}
+
+/* What a statement touched: reads (DML targets included: DML reads before it writes)
+ * and writes. */
+struct touched {
+    struct tables reads, writes;
+};
+
+static void touched_add(struct touched *t, const struct sp_stmt *s)
+{
+    tables_add(&t->reads, s->reads, s->nreads);
+    tables_add(&t->reads, s->writes, s->nwrites);
+    tables_add(&t->writes, s->writes, s->nwrites);
+}
+
+static void touched_free(struct touched *t)
+{
+    tables_free(&t->reads);
+    tables_free(&t->writes);
+}
+
+/* --- translated statements --- */
+
+static void translation_free(void *extra)
+{
+    sp_translation_free(extra);
+}
+
+static enum em_code param_decls(const cJSON *types, struct sp_param_decl **out, int *n,
+                                struct em_status *st)
+{
+    *out = NULL;
+    *n = 0;
+    if (!types)
+        return EM_OK;
+    if (!cJSON_IsObject(types))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "paramTypes must be a map of parameter types.");
+    int count = cJSON_GetArraySize(types);
+    struct sp_param_decl *decls = calloc((size_t)count + 1, sizeof(*decls));
+    if (!decls)
+        return EM_FAIL_OOM(st);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, types)
+    {
+        decls[*n].name = item->string;
+        if (sp_type_from_json(item, item->string, &decls[*n].type, st)) {
+            free(decls);
+            *n = 0;
+            return st->code;
+        }
+        (*n)++;
+    }
+    *out = decls;
+    return EM_OK;
+}
+
+/* The cached statement of a GoogleSQL text with its parameter types. */
+static struct sp_stmt *translated(struct sp_job_ctx *ctx, const char *sql, const cJSON *types,
+                                  struct em_status *st)
+{
+    char *types_text = types ? cJSON_PrintUnformatted(types) : NULL;
+    size_t len = strlen(sql) + (types_text ? strlen(types_text) : 0) + 16;
+    char *key = malloc(len);
+    if (!key) {
+        free(types_text);
+        EM_FAIL_OOM(st);
+        return NULL;
+    }
+    snprintf(key, len, "G\x1f%s\x1f%s", sql, types_text ? types_text : "");
+    free(types_text);
+    struct sp_stmt *s = sp_job_cached(ctx, key);
+    struct sp_param_decl *decls = NULL;
+    int n = 0;
+    struct sp_translation *tr = NULL;
+    if (!s && !param_decls(types, &decls, &n, st) &&
+        !sp_translate(ctx->schema, sql, decls, n, &tr, st)) {
+        s = sp_job_prepare(ctx, tr->sql, st);
+        if (s) {
+            s->extra = tr;
+            s->extra_free = translation_free;
+            tr = NULL;
+            if (sp_job_cache(ctx, key, s, st))
+                s = NULL;
+        }
+    }
+    sp_translation_free(tr);
+    free(decls);
+    free(key);
+    return s;
+}
+
+static enum em_code bind_params(sqlite3_stmt *stmt, const struct sp_translation *tr,
+                                const cJSON *params, struct em_status *st)
+{
+    if (params && !cJSON_IsObject(params))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "params must be a map of parameter values.");
+    for (int i = 0; i < tr->nparams; i++) {
+        const struct sp_param *p = &tr->params[i];
+        const cJSON *value = cJSON_GetObjectItem(params, p->name);
+        if (!value)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT, "No parameter found for binding: %s", p->name);
+        struct sp_stored stored = {0};
+        if (sp_value_from_json(&p->type, value, p->name, &stored, st))
+            return st->code;
+        int rc = sp_stored_bind(stmt, i + 1, &stored);
+        sp_stored_clear(&stored);
+        if (rc != SQLITE_OK)
+            return EM_FAIL_OOM(st);
+    }
+    return EM_OK;
+}
+
+static cJSON *field_json(const char *name, const struct sp_type *type)
+{
+    cJSON *field = cJSON_CreateObject();
+    if (name && name[0])
+        cJSON_AddStringToObject(field, "name", name);
+    cJSON_AddItemToObject(field, "type", sp_type_to_json(type));
+    return field;
+}
+
+/* Steps stmt to its end, appending each row to out->rows (when out) with the types. */
+static enum em_code collect_rows(struct sp_job_ctx *ctx, sqlite3_stmt *stmt,
+                                 const struct sp_type *const *types, int ncols,
+                                 struct sp_result *out, struct em_status *st)
+{
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (!out)
+            continue;
+        cJSON *row = cJSON_CreateArray();
+        for (int i = 0; i < ncols; i++) {
+            cJSON *value = sp_value_to_json(types[i], sqlite3_column_value(stmt, i));
+            if (!value) {
+                cJSON_Delete(row);
+                sqlite3_reset(stmt);
+                return EM_FAIL(st, EM_INTERNAL, "A stored value cannot be read back.");
+            }
+            cJSON_AddItemToArray(row, value);
+        }
+        cJSON_AddItemToArray(out->rows, row);
+    }
+    if (rc != SQLITE_DONE) {
+        sp_sql_error(ctx->sqlite, rc, st);
+        sqlite3_reset(stmt);
+        return st->code;
+    }
+    return EM_OK;
+}
+
+/* Runs one GoogleSQL statement; its result in out (NULL: only its effects). */
+static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_request *s,
+                                  bool allow_dml, struct sp_result *out, struct touched *touched,
+                                  struct em_status *st)
+{
+    struct sp_stmt *prepared = translated(ctx, s->sql, s->param_types, st);
+    if (!prepared)
+        return st->code;
+    const struct sp_translation *tr = prepared->extra;
+    bool dml = tr->kind != SP_STMT_QUERY;
+    if (dml && !allow_dml)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "DML statements can only be performed in a read-write or "
+                       "partitioned-dml transaction.");
+    if (bind_params(prepared->stmt, tr, s->params, st))
+        return st->code;
+    const struct sp_type **types = calloc((size_t)tr->ncolumns + 1, sizeof(*types));
+    if (!types)
+        return EM_FAIL_OOM(st);
+    if (out) {
+        *out = (struct sp_result){cJSON_CreateArray(), cJSON_CreateArray(), dml, 0};
+        for (int i = 0; i < tr->ncolumns; i++)
+            cJSON_AddItemToArray(out->fields,
+                                 field_json(tr->columns[i].name, &tr->columns[i].type));
+    }
+    for (int i = 0; i < tr->ncolumns; i++)
+        types[i] = &tr->columns[i].type;
+    enum em_code code = collect_rows(ctx, prepared->stmt, types, tr->ncolumns, out, st);
+    free(types);
+    if (code)
+        return code;
+    if (out && dml)
+        out->row_count = sqlite3_changes(ctx->sqlite);
+    sqlite3_reset(prepared->stmt);
+    touched_add(touched, prepared);
+    return EM_OK;
+}
+
+static enum em_code exec(struct sp_job_ctx *ctx, const char *sql, struct em_status *st)
+{
+    int rc = sqlite3_exec(ctx->sqlite, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? EM_OK : sp_sql_error(ctx->sqlite, rc, st);
+}
+
+/* A read-write transaction's statements so far, inside the savepoint the caller opened. */
+static enum em_code replay(struct sp_job_ctx *ctx, const struct sp_txn *txn,
+                           struct touched *touched, struct em_status *st)
+{
+    for (int i = 0; i < txn->ndmls; i++) {
+        struct sp_sql_request s = {txn->dmls[i].sql, txn->dmls[i].params, txn->dmls[i].param_types};
+        if (run_statement(ctx, &s, true, NULL, touched, st))
+            return st->code;
+    }
+    return EM_OK;
+}
+
+/* --- executeSql, executeBatchDml --- */
+
+struct sql_job {
+    struct sp_txn *txn;
+    const struct sp_sql_request *stmts;
+    int count;
+    struct sp_result *out;
+    int ran;
+    struct touched touched;
+};
+
+static enum em_code job_sql(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
+{
+    struct sql_job *j = arg;
+    bool rw = j->txn && j->txn->mode == SP_TXN_READ_WRITE;
+    bool pdml = j->txn && j->txn->mode == SP_TXN_PARTITIONED_DML;
+    if (rw && (exec(ctx, "SAVEPOINT sp_txn", st) || replay(ctx, j->txn, &j->touched, st)))
+        return st->code;
+    j->ran = 0;
+    for (int i = 0; i < j->count; i++) {
+        if (run_statement(ctx, &j->stmts[i], rw || pdml, &j->out[i], &j->touched, st))
+            break;
+        j->ran++;
+    }
+    if (rw) {
+        struct em_status ignored = {0};
+        exec(ctx, "ROLLBACK TO sp_txn", &ignored);
+        exec(ctx, "RELEASE sp_txn", &ignored);
+    }
+    if (pdml && !st->code && j->touched.writes.count)
+        sp_job_mark_written(ctx, j->touched.writes.names, j->touched.writes.count);
+    return st->code;
+}
+
+/* After a read-write transaction's statements ran: what they read, and the DML to replay. */
+static enum em_code record(struct sp_txn *txn, const struct sql_job *j, struct em_status *st)
+{
+    if (!txn || txn->mode != SP_TXN_READ_WRITE)
+        return EM_OK;
+    struct em_status rst = {0};
+    if (sp_txn_add_reads(txn, j->touched.reads.names, j->touched.reads.count, &rst))
+        return st->code ? st->code : (*st = rst).code;
+    for (int i = 0; i < j->ran; i++)
+        if (j->out[i].dml &&
+            sp_txn_add_dml(txn, j->stmts[i].sql, j->stmts[i].params, j->stmts[i].param_types, &rst))
+            return st->code ? st->code : (*st = rst).code;
+    return st->code;
+}
+
+enum em_code sp_exec_sql(struct sp_db *db, struct sp_txn *txn, const struct sp_sql_request *stmt,
+                         struct sp_result *out, struct em_status *st)
+{
+    int ran;
+    return sp_exec_batch_dml(db, txn, stmt, 1, out, &ran, st);
+}
+
+enum em_code sp_exec_batch_dml(struct sp_db *db, struct sp_txn *txn,
+                               const struct sp_sql_request *stmts, int count, struct sp_result *out,
+                               int *ran, struct em_status *st)
+{
+    struct sql_job j = {.txn = txn, .stmts = stmts, .count = count, .out = out};
+    for (int i = 0; i < count; i++)
+        out[i] = (struct sp_result){0};
+    sp_db_run(db, job_sql, &j, st);
+    *ran = j.ran;
+    if (st->code != EM_OK || j.ran)
+        record(txn, &j, st);
+    if (st->code)
+        for (int i = j.ran; i < count; i++)
+            sp_result_clear(&out[i]);
+    touched_free(&j.touched);
+    return st->code;
+}
+
+/* --- read --- */
+
+/* The key a read addresses: the table's primary key, or the index's key followed by the
+ * primary key parts it lacks. */
+static int read_key(const struct sp_table *table, const struct sp_index *index,
+                    struct sp_key_column *key)
+{
+    int n = 0;
+    if (index)
+        for (int i = 0; i < index->nkey; i++) {
+            const struct sp_column *c = sp_table_column(table, index->key[i].column);
+            key[n++] = (struct sp_key_column){c->name, c->type, index->key[i].desc};
+        }
+    for (int i = 0; i < table->nkey; i++) {
+        const struct sp_column *c = sp_table_column(table, table->key[i].column);
+        bool present = false;
+        for (int k = 0; k < n && !present; k++)
+            present = strcasecmp(key[k].name, c->name) == 0;
+        if (!present)
+            key[n++] = (struct sp_key_column){c->name, c->type, table->key[i].desc};
+    }
+    return n;
+}
+
+struct read_job {
+    const struct sp_read *read;
+    struct sp_result *out;
+    struct touched touched;
+};
+
+static enum em_code read_columns(const struct sp_table *table, const cJSON *columns,
+                                 const struct sp_column **cols, struct sp_buf *sql,
+                                 struct em_status *st)
+{
+    int n = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, columns)
+    {
+        const struct sp_column *c =
+            cJSON_IsString(item) ? sp_table_column(table, item->valuestring) : NULL;
+        if (!c)
+            return EM_FAIL(st, EM_NOT_FOUND, "Column not found in table %s: %.200s", table->name,
+                           cJSON_IsString(item) ? item->valuestring : "(not a string)");
+        sp_buf_puts(sql, n ? ", " : "SELECT ");
+        sp_buf_ident(sql, c->name);
+        cols[n++] = c;
+    }
+    if (!n)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "A read needs at least one column.");
+    return EM_OK;
+}
+
+static enum em_code read_rows(struct sp_job_ctx *ctx, struct read_job *j, struct sp_stmt *s,
+                              const struct sp_column **cols, const struct sp_type **types,
+                              int ncols, struct em_status *st);
+
+static enum em_code job_read(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
+{
+    struct read_job *j = arg;
+    const struct sp_read *r = j->read;
+    const struct sp_table *table = sp_schema_table(ctx->schema, r->table ? r->table : "");
+    if (!table)
+        return EM_FAIL(st, EM_NOT_FOUND, "Table not found: %.200s", r->table ? r->table : "");
+    const struct sp_index *index = NULL;
+    if (r->index && r->index[0]) {
+        index = sp_schema_index(ctx->schema, r->index);
+        if (!index || strcasecmp(index->table, table->name) != 0)
+            return EM_FAIL(st, EM_NOT_FOUND, "Index not found on table %s: %.200s", table->name,
+                           r->index);
+    }
+    int ncols = cJSON_GetArraySize(r->columns);
+    if ((index ? index->nkey : 0) + table->nkey > SP_KEY_MAX)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "The key of %s has too many parts.", table->name);
+    struct sp_key_column key[SP_KEY_MAX];
+    int nkey = read_key(table, index, key);
+    const struct sp_column **cols = calloc((size_t)ncols + 1, sizeof(*cols));
+    const struct sp_type **types = calloc((size_t)ncols + 1, sizeof(*types));
+    if (!cols || !types) {
+        free(cols);
+        free(types);
+        return EM_FAIL_OOM(st);
+    }
+    struct sp_buf sql = {0};
+    struct sp_binds binds = {0};
+    if (!read_columns(table, r->columns, cols, &sql, st)) {
+        sp_buf_puts(&sql, " FROM ");
+        sp_buf_ident(&sql, table->name);
+        sp_buf_puts(&sql, " WHERE ");
+        if (!sp_keyset_where(r->key_set, key, nkey, &sql, &binds, st)) {
+            sp_buf_puts(&sql, " ORDER BY ");
+            sp_keyset_order(key, nkey, &sql);
+            if (r->limit > 0)
+                sp_buf_printf(&sql, " LIMIT %lld", (long long)r->limit);
+        }
+    }
+    struct sp_stmt *s = NULL;
+    if (!st->code && sql.failed)
+        EM_FAIL_OOM(st);
+    if (!st->code && (s = sp_job_stmt(ctx, sql.data, st)) != NULL &&
+        sp_binds_apply(&binds, s->stmt) != SQLITE_OK)
+        EM_FAIL_OOM(st);
+    sp_buf_free(&sql);
+    sp_binds_clear(&binds);
+    if (!st->code)
+        read_rows(ctx, j, s, cols, types, ncols, st);
+    free(cols);
+    free(types);
+    return st->code;
+}
+
+static enum em_code read_rows(struct sp_job_ctx *ctx, struct read_job *j, struct sp_stmt *s,
+                              const struct sp_column **cols, const struct sp_type **types,
+                              int ncols, struct em_status *st)
+{
+    *j->out = (struct sp_result){cJSON_CreateArray(), cJSON_CreateArray(), false, 0};
+    for (int i = 0; i < ncols; i++) {
+        types[i] = &cols[i]->type;
+        cJSON_AddItemToArray(j->out->fields, field_json(cols[i]->name, types[i]));
+    }
+    if (collect_rows(ctx, s->stmt, types, ncols, j->out, st))
+        return st->code;
+    sqlite3_reset(s->stmt);
+    touched_add(&j->touched, s);
+    return EM_OK;
+}
+
+enum em_code sp_exec_read(struct sp_db *db, struct sp_txn *txn, const struct sp_read *read,
+                          struct sp_result *out, struct em_status *st)
+{
+    struct read_job j = {.read = read, .out = out};
+    *out = (struct sp_result){0};
+    if (!sp_db_run(db, job_read, &j, st) && txn && txn->mode == SP_TXN_READ_WRITE)
+        sp_txn_add_reads(txn, j.touched.reads.names, j.touched.reads.count, st);
+    if (st->code)
+        sp_result_clear(out);
+    touched_free(&j.touched);
+    return st->code;
+}
+
+/* --- commit: mutations --- */
+
+struct mutation {
+    const char *op; /* insert, update, insertOrUpdate, replace */
+    const struct sp_table *table;
+    const struct sp_column **cols;
+    int ncols;
+    cJSON *types; /* v0.. -> the columns' Type JSON */
+};
+
+/* A GoogleSQL statement over the mutation's columns, named @v0, @v1, ... */
+static void gsql_insert(const struct mutation *m, struct sp_buf *out)
+{
+    sp_buf_puts(out, "INSERT INTO `");
+    sp_buf_puts(out, m->table->name);
+    sp_buf_puts(out, "` (");
+    for (int i = 0; i < m->ncols; i++)
+        sp_buf_printf(out, "%s`%s`", i ? ", " : "", m->cols[i]->name);
+    sp_buf_puts(out, ") VALUES (");
+    for (int i = 0; i < m->ncols; i++)
+        sp_buf_printf(out, "%s@v%d", i ? ", " : "", i);
+    sp_buf_puts(out, ")");
+}
+
+static void key_condition(const struct mutation *m, struct sp_buf *out)
+{
+    int n = 0;
+    for (int i = 0; i < m->ncols; i++)
+        if (sp_table_is_key(m->table, m->cols[i]->name))
+            sp_buf_printf(out, "%s`%s` = @v%d", n++ ? " AND " : " WHERE ", m->cols[i]->name, i);
+}
+
+/* UPDATE ... SET the non-key columns; false when there are none. */
+static bool gsql_update(const struct mutation *m, struct sp_buf *out)
+{
+    int n = 0;
+    sp_buf_printf(out, "UPDATE `%s`", m->table->name);
+    for (int i = 0; i < m->ncols; i++)
+        if (!sp_table_is_key(m->table, m->cols[i]->name))
+            sp_buf_printf(out, "%s`%s` = @v%d", n++ ? ", " : " SET ", m->cols[i]->name, i);
+    key_condition(m, out);
+    return n > 0;
+}
+
+static void gsql_exists(const struct mutation *m, struct sp_buf *out)
+{
+    sp_buf_printf(out, "SELECT 1 FROM `%s`", m->table->name);
+    key_condition(m, out);
+}
+
+static void gsql_delete(const struct mutation *m, struct sp_buf *out)
+{
+    sp_buf_printf(out, "DELETE FROM `%s`", m->table->name);
+    key_condition(m, out);
+}
+
+/* The row's values as @v0.. parameters; the commit timestamp where the row asks for it. */
+static enum em_code row_params(const struct mutation *m, const cJSON *row, int64_t commit_ns,
+                               cJSON **out, struct em_status *st)
+{
+    *out = NULL;
+    if (!cJSON_IsArray(row) || cJSON_GetArraySize(row) != m->ncols)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Mutation of table %s has %d columns but a row of %d values.",
+                       m->table->name, m->ncols, cJSON_IsArray(row) ? cJSON_GetArraySize(row) : 0);
+    cJSON *params = cJSON_CreateObject();
+    int i = 0;
+    const cJSON *value;
+    cJSON_ArrayForEach(value, row)
+    {
+        char name[16];
+        snprintf(name, sizeof(name), "v%d", i);
+        const struct sp_column *c = m->cols[i++];
+        if (cJSON_IsString(value) && strcmp(value->valuestring, COMMIT_TIMESTAMP_VALUE) == 0 &&
+            c->type.code == SP_TYPE_TIMESTAMP) {
+            if (!c->allow_commit_timestamp) {
+                cJSON_Delete(params);
+                return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                               "Cannot write commit timestamp because the allow_commit_timestamp "
+                               "column option is not set to true for column %s.%s",
+                               m->table->name, c->name);
+            }
+            struct sp_timestamp ts = {commit_ns / 1000000000, (int32_t)(commit_ns % 1000000000)};
+            char text[SP_TIMESTAMP_TEXT_MAX];
+            sp_timestamp_format(&ts, text);
+            cJSON_AddStringToObject(params, name, text);
+        } else {
+            cJSON_AddItemToObject(params, name, cJSON_Duplicate(value, true));
+        }
+    }
+    *out = params;
+    return EM_OK;
+}
+
+/* "[1,a]": a row's key for messages. */
+static void key_text(const struct mutation *m, const cJSON *row, char *out, size_t size)
+{
+    size_t n = (size_t)snprintf(out, size, "[");
+    for (int i = 0; i < m->ncols && n < size; i++) {
+        if (!sp_table_is_key(m->table, m->cols[i]->name))
+            continue;
+        const cJSON *v = cJSON_GetArrayItem(row, i);
+        char *text = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
+        n += (size_t)snprintf(out + n, size - n, "%s%s", n > 1 ? "," : "",
+                              text ? text : (v ? v->valuestring : ""));
+        free(text);
+    }
+    if (n < size)
+        snprintf(out + n, size - n, "]");
+}
+
+struct commit_job {
+    struct sp_txn *txn;
+    const cJSON *mutations;
+    struct sp_commit *out;
+    struct touched touched;
+};
+
+/* Runs a statement of a mutation; *changed receives its row count (or rows, for a query). */
+static enum em_code run_write(struct sp_job_ctx *ctx, struct commit_job *j, struct sp_buf *gsql,
+                              const struct mutation *m, const cJSON *params, int64_t *changed,
+                              struct em_status *st)
+{
+    if (gsql->failed)
+        return EM_FAIL_OOM(st);
+    struct sp_sql_request s = {gsql->data, params, m->types};
+    struct sp_result r = {0};
+    if (run_statement(ctx, &s, true, &r, &j->touched, st))
+        return st->code;
+    *changed = r.dml ? r.row_count : cJSON_GetArraySize(r.rows);
+    sp_result_clear(&r);
+    return EM_OK;
+}
+
+static enum em_code write_row(struct sp_job_ctx *ctx, struct commit_job *j,
+                              const struct mutation *m, const cJSON *row, struct em_status *st)
+{
+    cJSON *params;
+    if (row_params(m, row, j->out->commit_ns, &params, st))
+        return st->code;
+    struct sp_buf update = {0}, other = {0};
+    int64_t changed = 0;
+    bool has_values = gsql_update(m, &update);
+    bool is_insert = strcmp(m->op, "insert") == 0, is_update = strcmp(m->op, "update") == 0;
+    if (is_insert) {
+        gsql_insert(m, &other);
+        run_write(ctx, j, &other, m, params, &changed, st);
+    } else if (is_update || strcmp(m->op, "insertOrUpdate") == 0) {
+        if (!has_values)
+            gsql_exists(m, &other);
+        if (!run_write(ctx, j, has_values ? &update : &other, m, params, &changed, st) &&
+            changed == 0) {
+            char key[256];
+            key_text(m, row, key, sizeof(key));
+            if (is_update)
+                EM_FAIL(st, EM_NOT_FOUND, "Row %s in table %s is missing. Row cannot be updated.",
+                        key, m->table->name);
+            sp_buf_free(&other);
+            gsql_insert(m, &other);
+            if (!st->code)
+                run_write(ctx, j, &other, m, params, &changed, st);
+        }
+    } else { /* replace */
+        gsql_delete(m, &other);
+        if (!run_write(ctx, j, &other, m, params, &changed, st)) {
+            sp_buf_free(&other);
+            gsql_insert(m, &other);
+            run_write(ctx, j, &other, m, params, &changed, st);
+        }
+    }
+    sp_buf_free(&update);
+    sp_buf_free(&other);
+    cJSON_Delete(params);
+    return st->code;
+}
+
+/* The table and columns of a write mutation, checked. */
+static enum em_code resolve_write(struct sp_job_ctx *ctx, const char *op, const cJSON *write,
+                                  struct mutation *m, struct em_status *st)
+{
+    const char *table = em_json_string(write, "table");
+    m->op = op;
+    m->table = sp_schema_table(ctx->schema, table ? table : "");
+    if (!m->table)
+        return EM_FAIL(st, EM_NOT_FOUND, "Table not found: %.200s", table ? table : "");
+    const cJSON *columns = cJSON_GetObjectItem(write, "columns");
+    m->ncols = cJSON_GetArraySize(columns);
+    m->cols = calloc((size_t)m->ncols + 1, sizeof(*m->cols));
+    m->types = cJSON_CreateObject();
+    if (!m->cols || !m->types)
+        return EM_FAIL_OOM(st);
+    int i = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, columns)
+    {
+        const struct sp_column *c =
+            cJSON_IsString(item) ? sp_table_column(m->table, item->valuestring) : NULL;
+        if (!c)
+            return EM_FAIL(st, EM_NOT_FOUND, "Column not found in table %s: %.200s", m->table->name,
+                           cJSON_IsString(item) ? item->valuestring : "");
+        char name[16];
+        snprintf(name, sizeof(name), "v%d", i);
+        cJSON_AddItemToObject(m->types, name, sp_type_to_json(&c->type));
+        m->cols[i++] = c;
+    }
+    if (strcmp(op, "insert") != 0)
+        for (int k = 0; k < m->table->nkey; k++) {
+            bool present = false;
+            for (int c = 0; c < m->ncols && !present; c++)
+                present = strcasecmp(m->cols[c]->name, m->table->key[k].column) == 0;
+            if (!present)
+                return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                               "Key column %s of table %s is missing from the %s mutation.",
+                               m->table->key[k].column, m->table->name, op);
+        }
+    return EM_OK;
+}
+
+static enum em_code apply_write(struct sp_job_ctx *ctx, struct commit_job *j, const char *op,
+                                const cJSON *write, struct em_status *st)
+{
+    struct mutation m = {0};
+    if (!resolve_write(ctx, op, write, &m, st)) {
+        const cJSON *row;
+        cJSON_ArrayForEach(row, cJSON_GetObjectItem(write, "values"))
+        {
+            if (write_row(ctx, j, &m, row, st))
+                break;
+            j->out->mutation_count += m.ncols;
+        }
+    }
+    free(m.cols);
+    cJSON_Delete(m.types);
+    return st->code;
+}
+
+static enum em_code apply_delete(struct sp_job_ctx *ctx, struct commit_job *j, const cJSON *del,
+                                 struct em_status *st)
+{
+    const char *name = em_json_string(del, "table");
+    const struct sp_table *table = sp_schema_table(ctx->schema, name ? name : "");
+    if (!table)
+        return EM_FAIL(st, EM_NOT_FOUND, "Table not found: %.200s", name ? name : "");
+    if (table->nkey > SP_KEY_MAX)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "The key of %s has too many parts.", table->name);
+    struct sp_key_column key[SP_KEY_MAX];
+    int nkey = read_key(table, NULL, key);
+    struct sp_buf sql = {0};
+    struct sp_binds binds = {0};
+    sp_buf_puts(&sql, "DELETE FROM ");
+    sp_buf_ident(&sql, table->name);
+    sp_buf_puts(&sql, " WHERE ");
+    struct sp_stmt *s = NULL;
+    if (!sp_keyset_where(cJSON_GetObjectItem(del, "keySet"), key, nkey, &sql, &binds, st) &&
+        (s = sp_job_stmt(ctx, sql.data, st)) != NULL) {
+        int rc = sp_binds_apply(&binds, s->stmt);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(s->stmt);
+        if (rc != SQLITE_DONE)
+            sp_sql_error(ctx->sqlite, rc, st);
+        sqlite3_reset(s->stmt);
+        touched_add(&j->touched, s);
+        j->out->mutation_count++;
+    }
+    sp_buf_free(&sql);
+    sp_binds_clear(&binds);
+    return st->code;
+}
+
+static enum em_code apply_mutation(struct sp_job_ctx *ctx, struct commit_job *j,
+                                   const cJSON *mutation, struct em_status *st)
+{
+    static const char *const writes[] = {"insert", "update", "insertOrUpdate", "replace"};
+    const cJSON *op = cJSON_IsObject(mutation) ? mutation->child : NULL;
+    if (!op || op->next)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "A mutation must have exactly one of insert, update, insertOrUpdate, "
+                       "replace and delete.");
+    if (strcmp(op->string, "delete") == 0)
+        return apply_delete(ctx, j, op, st);
+    for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+        if (strcmp(op->string, writes[i]) == 0)
+            return apply_write(ctx, j, writes[i], op, st);
+    return EM_FAIL(st, EM_INVALID_ARGUMENT, "Unknown mutation: %.100s", op->string);
+}
+
+static uint64_t table_seq(void *arg, const char *table)
+{
+    return sp_job_table_seq(arg, table);
+}
+
+static enum em_code job_commit(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
+{
+    struct commit_job *j = arg;
+    if (j->txn && sp_txn_conflicts(j->txn, table_seq, ctx))
+        return EM_FAIL(st, EM_ABORTED, "Transaction was aborted.");
+    j->out->commit_ns = sp_job_commit_time(ctx);
+    j->out->mutation_count = 0;
+    if (j->txn && replay(ctx, j->txn, &j->touched, st))
+        return st->code;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, j->mutations)
+    {
+        if (apply_mutation(ctx, j, m, st))
+            return st->code;
+    }
+    if (j->touched.writes.count)
+        sp_job_mark_written(ctx, j->touched.writes.names, j->touched.writes.count);
+    return EM_OK;
+}
+
+enum em_code sp_exec_commit(struct sp_db *db, struct sp_txn *txn, const cJSON *mutations,
+                            struct sp_commit *out, struct em_status *st)
+{
+    if (mutations && !cJSON_IsArray(mutations))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "mutations must be a list of Mutation.");
+    struct commit_job j = {.txn = txn, .mutations = mutations, .out = out};
+    *out = (struct sp_commit){0};
+    sp_db_run(db, job_commit, &j, st);
+    touched_free(&j.touched);
+    return st->code;
+}

@@ -1,0 +1,76 @@
+/*
+ * spanner_exec: the statements of the data plane, run as jobs on a database's writer
+ * thread (spanner_data.h): GoogleSQL queries and DML (translated by spanner_sql_translate,
+ * cached with their prepared statement per file, keyed by the SQL text and the declared
+ * parameter types), reads by key set, and commits of a transaction's DML and mutations.
+ *
+ * Within a read-write transaction (spanner_txn.h) a statement first replays the
+ * transaction's earlier DML inside a savepoint, so it sees the transaction's own writes,
+ * and everything is rolled back after it: writes are applied only by the commit, which
+ * validates the transaction and replays its DML, then applies its mutations, in one job.
+ * A partitioned-DML transaction applies its statement at once. Without a transaction
+ * (single-use) or in a read-only one, DML is refused.
+ *
+ * Results are google.spanner.v1.ResultSet parts: the row type's fields (name and Type
+ * JSON), the rows in Spanner's JSON value encoding, and for DML the exact row count.
+ */
+#ifndef SPANNER_EXEC_H
+#define SPANNER_EXEC_H
+
+#include "em_status.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sp_db;
+struct sp_txn;
+
+struct sp_result {
+    cJSON *fields;     /* rowType.fields */
+    cJSON *rows;       /* a list of rows, each a list of values */
+    bool dml;          /* rowCountExact applies */
+    int64_t row_count; /* DML: rows changed */
+};
+void sp_result_clear(struct sp_result *result);
+
+/* A statement of executeSql or executeBatchDml. */
+struct sp_sql_request {
+    const char *sql;
+    const cJSON *params;      /* Struct: name -> value, or NULL */
+    const cJSON *param_types; /* name -> Type, or NULL */
+};
+
+/* Runs one statement in txn (NULL: a single-use strong read). A DML statement of a
+ * read-write transaction is recorded in it (to replay at commit) and its tables read. */
+enum em_code sp_exec_sql(struct sp_db *db, struct sp_txn *txn, const struct sp_sql_request *stmt,
+                         struct sp_result *out, struct em_status *st);
+
+/* executeBatchDml: the statements in order in txn (read-write), stopping at the first that
+ * fails; *ran receives how many succeeded (their results in out[0..ran)) and st the
+ * failure, if any; the successful ones are recorded in txn. */
+enum em_code sp_exec_batch_dml(struct sp_db *db, struct sp_txn *txn,
+                               const struct sp_sql_request *stmts, int count, struct sp_result *out,
+                               int *ran, struct em_status *st);
+
+/* read / streamingRead. */
+struct sp_read {
+    const char *table;
+    const char *index; /* or NULL: by primary key */
+    const cJSON *columns;
+    const cJSON *key_set;
+    int64_t limit; /* 0: none */
+};
+enum em_code sp_exec_read(struct sp_db *db, struct sp_txn *txn, const struct sp_read *read,
+                          struct sp_result *out, struct em_status *st);
+
+/* commit: txn (read-write, validated: ABORTED on conflict) or NULL (single-use: only the
+ * mutations). mutations: the list of Mutation objects. */
+struct sp_commit {
+    int64_t commit_ns;
+    int64_t mutation_count;
+};
+enum em_code sp_exec_commit(struct sp_db *db, struct sp_txn *txn, const cJSON *mutations,
+                            struct sp_commit *out, struct em_status *st);
+
+#endif

@@ -1,0 +1,238 @@
+/*
+ * spanner_txn: the table of live transactions and the commit's validation (see
+ * spanner_txn.h).
+ */
+#include "spanner_txn.h"
+
+#include "em_crypto.h"
+#include "em_json.h"
+#include "spanner_data.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct sp_txns {
+    pthread_mutex_t lock; /* the list; each transaction's own lock is taken after it */
+    struct sp_txn *list;
+};
+
+enum em_code sp_txns_open(struct sp_txns **out, struct em_status *st)
+{
+    *out = calloc(1, sizeof(**out));
+    if (!*out)
+        return EM_FAIL_OOM(st);
+    pthread_mutex_init(&(*out)->lock, NULL);
+    return EM_OK;
+}
+
+static void txn_free(struct sp_txn *t)
+{
+    for (int i = 0; i < t->nreads; i++)
+        free(t->reads[i]);
+    free(t->reads);
+    for (int i = 0; i < t->ndmls; i++) {
+        free(t->dmls[i].sql);
+        cJSON_Delete(t->dmls[i].params);
+        cJSON_Delete(t->dmls[i].param_types);
+    }
+    free(t->dmls);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}
+
+void sp_txns_close(struct sp_txns *txns)
+{
+    if (!txns)
+        return;
+    for (struct sp_txn *t = txns->list, *next; t; t = next) {
+        next = t->next;
+        txn_free(t);
+    }
+    pthread_mutex_destroy(&txns->lock);
+    free(txns);
+}
+
+enum em_code sp_txn_begin(struct sp_txns *txns, struct sp_db *db, const char *session,
+                          enum sp_txn_mode mode, int64_t now, struct sp_txn **out,
+                          struct em_status *st)
+{
+    *out = NULL;
+    unsigned char raw[16];
+    if (em_random_bytes(raw, sizeof(raw), st))
+        return st->code;
+    char *id = em_b64_encode(raw, sizeof(raw));
+    struct sp_txn *t = calloc(1, sizeof(*t));
+    if (!t || !id) {
+        free(t);
+        free(id);
+        return EM_FAIL_OOM(st);
+    }
+    snprintf(t->id, sizeof(t->id), "%s", id);
+    free(id);
+    snprintf(t->session, sizeof(t->session), "%s", session);
+    t->db = db;
+    t->mode = mode;
+    t->start_seq = db ? sp_db_commit_seq(db) : 0;
+    t->begin_ns = t->last_use_ns = now;
+    t->refs = 1;
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_mutex_lock(&t->lock);
+    pthread_mutex_lock(&txns->lock);
+    t->next = txns->list;
+    txns->list = t;
+    pthread_mutex_unlock(&txns->lock);
+    *out = t;
+    return EM_OK;
+}
+
+enum em_code sp_txn_find(struct sp_txns *txns, const char *id, const char *session, int64_t now,
+                         struct sp_txn **out, struct em_status *st)
+{
+    *out = NULL;
+    pthread_mutex_lock(&txns->lock);
+    struct sp_txn *t = txns->list;
+    while (t && strcmp(t->id, id) != 0)
+        t = t->next;
+    if (t && strcmp(t->session, session) == 0)
+        t->refs++;
+    else
+        t = NULL;
+    pthread_mutex_unlock(&txns->lock);
+    if (!t)
+        return EM_FAIL(st, EM_NOT_FOUND, "Transaction not found: %.100s", id);
+    pthread_mutex_lock(&t->lock);
+    if (t->finished) {
+        sp_txn_release(txns, t);
+        return EM_FAIL(st, EM_NOT_FOUND, "Transaction not found: %.100s", id);
+    }
+    t->last_use_ns = now;
+    *out = t;
+    return EM_OK;
+}
+
+void sp_txn_release(struct sp_txns *txns, struct sp_txn *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_unlock(&t->lock);
+    pthread_mutex_lock(&txns->lock);
+    bool last = --t->refs == 0;
+    pthread_mutex_unlock(&txns->lock);
+    if (last)
+        txn_free(t);
+}
+
+/* Takes t out of the list (under txns->lock) and drops the list's reference. */
+static bool unlink_locked(struct sp_txns *txns, struct sp_txn *t)
+{
+    for (struct sp_txn **slot = &txns->list; *slot; slot = &(*slot)->next)
+        if (*slot == t) {
+            *slot = t->next;
+            return --t->refs == 0;
+        }
+    return false;
+}
+
+void sp_txn_finish(struct sp_txns *txns, struct sp_txn *t)
+{
+    t->finished = true;
+    pthread_mutex_lock(&txns->lock);
+    unlink_locked(txns, t); /* the caller still holds its reference */
+    pthread_mutex_unlock(&txns->lock);
+}
+
+enum em_code sp_txn_add_reads(struct sp_txn *t, char *const *tables, int ntables,
+                              struct em_status *st)
+{
+    for (int i = 0; i < ntables; i++) {
+        bool known = false;
+        for (int k = 0; k < t->nreads && !known; k++)
+            known = strcasecmp(t->reads[k], tables[i]) == 0;
+        if (known)
+            continue;
+        char **grown = realloc(t->reads, (size_t)(t->nreads + 1) * sizeof(*grown));
+        char *copy = strdup(tables[i]);
+        if (!grown || !copy) {
+            free(copy);
+            if (grown)
+                t->reads = grown;
+            return EM_FAIL_OOM(st);
+        }
+        for (char *p = copy; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        t->reads = grown;
+        t->reads[t->nreads++] = copy;
+    }
+    return EM_OK;
+}
+
+enum em_code sp_txn_add_dml(struct sp_txn *t, const char *sql, const cJSON *params,
+                            const cJSON *param_types, struct em_status *st)
+{
+    struct sp_dml *grown = realloc(t->dmls, (size_t)(t->ndmls + 1) * sizeof(*grown));
+    if (!grown)
+        return EM_FAIL_OOM(st);
+    t->dmls = grown;
+    struct sp_dml d = {strdup(sql), params ? cJSON_Duplicate(params, true) : NULL,
+                       param_types ? cJSON_Duplicate(param_types, true) : NULL};
+    if (!d.sql || (params && !d.params) || (param_types && !d.param_types)) {
+        free(d.sql);
+        cJSON_Delete(d.params);
+        cJSON_Delete(d.param_types);
+        return EM_FAIL_OOM(st);
+    }
+    t->dmls[t->ndmls++] = d;
+    return EM_OK;
+}
+
+bool sp_txn_conflicts(const struct sp_txn *t, uint64_t (*table_seq)(void *arg, const char *table),
+                      void *arg)
+{
+    for (int i = 0; i < t->nreads; i++)
+        if (table_seq(arg, t->reads[i]) > t->start_seq)
+            return true;
+    return false;
+}
+
+/* Drops the transactions doomed() picks that no call is using. */
+static void drop_where(struct sp_txns *txns, bool (*doomed)(const struct sp_txn *, const void *),
+                       const void *arg)
+{
+    pthread_mutex_lock(&txns->lock);
+    struct sp_txn **slot = &txns->list;
+    while (*slot) {
+        struct sp_txn *t = *slot;
+        if (doomed(t, arg)) {
+            *slot = t->next;
+            t->finished = true;
+            if (--t->refs == 0)
+                txn_free(t);
+        } else {
+            slot = &t->next;
+        }
+    }
+    pthread_mutex_unlock(&txns->lock);
+}
+
+static bool idle(const struct sp_txn *t, const void *arg)
+{
+    return t->refs == 1 && *(const int64_t *)arg - t->last_use_ns >= SP_TXN_IDLE_NS;
+}
+
+static bool of_session(const struct sp_txn *t, const void *arg)
+{
+    return t->refs == 1 && (!arg || strcmp(t->session, arg) == 0);
+}
+
+void sp_txns_expire(struct sp_txns *txns, int64_t now)
+{
+    drop_where(txns, idle, &now);
+}
+
+void sp_txns_forget(struct sp_txns *txns, const char *session)
+{
+    drop_where(txns, of_session, session);
+}
