@@ -9,10 +9,20 @@
 # the database to the new primary while its backup keeps the version it was taken
 # under; that version disabled refuses the restore (FAILED_PRECONDITION naming it), enabled
 # again allows it, destroyed makes the backup unrestorable for good. Backups expire on
-# the emulator clock; an instance with backups cannot be deleted.
+# the emulator clock; backups survive a restart; an instance with backups cannot be
+# deleted.
 source "$(dirname "$0")/lib.sh"
 
-start_stack
+DATA="$TEST_TMP/data"
+mkdir -p "$DATA"
+start_persistent() {
+    [[ -n "${PORT_BASE:-}" ]] || _export_urls "$(free_port_base)"
+    "$BIN_DIR/emulator" --data-dir "$DATA" --port-base "$PORT_BASE" >>"$TEST_TMP/stack.log" 2>&1 &
+    STACK_PID=$!
+    wait_stack_healthy "$STACK_PID" "$CONTROL_URL" "$TEST_TMP/stack.log" ||
+        { _fail "the stack did not start"; finish; }
+}
+start_persistent
 setup_gcloud spanner-project
 P=projects/spanner-project
 INST="$P/instances/inst"
@@ -395,6 +405,23 @@ api POST "$SPANNER_URL/v1/$INST/databases:restore" \
 expect_error_json 400 FAILED_PRECONDITION
 api GET "$SPANNER_URL/v1/$DB"
 expect_status 200 # the database lives on version 2
+
+section "backups survive a stop and start"
+stop_stack
+start_persistent
+api GET "$SPANNER_URL/v1/$INST/backups/b-db2"
+expect_json .state READY
+expect_json .encryptionInfo.kmsKeyVersion "$DB_KEY/cryptoKeyVersions/2"
+api POST "$SPANNER_URL/v1/$INST/databases:restore" \
+    "{\"databaseId\":\"after-restart\",\"backup\":\"$INST/backups/b-db2\"}"
+expect_status 200
+wait_op "$(jq -r .name <<<"$BODY")"
+expect_json .response.state READY
+expect_eq "1,2,3" "$(sql "$INST/databases/after-restart" "SELECT SingerId FROM Singers ORDER BY SingerId" | paste -sd,)" \
+    "a backup restored after a restart has its rows"
+api POST "$SPANNER_URL/v1/$INST/databases:restore" \
+    "{\"databaseId\":\"from-destroyed\",\"backup\":\"$INST/backups/b-db\"}"
+expect_error_json 400 FAILED_PRECONDITION # still shredded
 
 section "an instance with backups cannot be deleted; without them it can"
 api DELETE "$SPANNER_URL/v1/$INST"
