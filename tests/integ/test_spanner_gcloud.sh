@@ -187,8 +187,8 @@ api POST "$SPANNER_URL/v1/$INST:getIamPolicy" '{}'
 expect_status 200
 api POST "$SPANNER_URL/v1/$P/instances/missing:getIamPolicy" '{}'
 expect_error_json 404 NOT_FOUND
-api POST "$SPANNER_URL/v1/$DB/sessions" '{}'
-expect_error_json 501 UNIMPLEMENTED # the data plane is not built yet
+api PATCH "$SPANNER_URL/v1/$DB?updateMask=enableDropProtection" '{"enableDropProtection":true}'
+expect_error_json 501 UNIMPLEMENTED # UpdateDatabase is not built yet
 api POST "$SPANNER_URL/v1/$P/instances" '{"instanceId":"auto","instance":{"config":"'"$P"'/instanceConfigs/nam3","displayName":"Autoscaled","autoscalingConfig":{}}}'
 expect_error_json 501 UNIMPLEMENTED
 
