@@ -8,6 +8,7 @@
 #include "spanner_handlers.h"
 
 #include "em_clock.h"
+#include "em_iam.h"
 #include "em_json.h"
 #include "em_list.h"
 #include "em_names.h"
@@ -311,6 +312,18 @@ enum em_code sp_drop_database(struct em_call *call)
 
 /* --- backups --- */
 
+/* The second permission of a method on two resources (the route checks the first, on
+ * its parent): spanner.databases.createBackup on the database a backup is taken of,
+ * spanner.backups.copy on a copy's source, spanner.backups.restoreDatabase on the backup
+ * a database is restored from. Nothing to check when the request names none. */
+static enum em_code check_source(struct em_call *call, const char *resource, const char *permission)
+{
+    if (!resource || !*resource)
+        return EM_OK;
+    return em_iam_check(call->svc->store, &call->svc->config, call->principal, resource, permission,
+                        &call->status);
+}
+
 /* Adds one query argument of CreateBackup's encryption config to config. */
 static void add_query_encryption(cJSON *config, const char *key, const char *value)
 {
@@ -354,7 +367,9 @@ enum em_code sp_create_backup(struct em_call *call)
     char name[SP_NAME_MAX];
     cJSON *encryption = NULL;
     int64_t now = em_clock_now();
-    if (query_encryption(call, &encryption))
+    if (check_source(call, em_json_string(call->body, "database"),
+                     "spanner.databases.createBackup") ||
+        query_encryption(call, &encryption))
         return call->status.code;
     enum em_code rc = sp_backup_create(backups(call), em_call_var(call, "parent"),
                                        em_call_query(call, "backupId"), call->body, encryption, now,
@@ -372,6 +387,8 @@ enum em_code sp_copy_backup(struct em_call *call)
 {
     char name[SP_NAME_MAX];
     int64_t now = em_clock_now();
+    if (check_source(call, em_json_string(call->body, "sourceBackup"), "spanner.backups.copy"))
+        return call->status.code;
     if (sp_backup_copy(backups(call), em_call_var(call, "parent"), call->body, now, name,
                        &call->status))
         return call->status.code;
@@ -417,6 +434,8 @@ enum em_code sp_restore_database(struct em_call *call)
 {
     char name[SP_NAME_MAX];
     cJSON *metadata = NULL;
+    if (check_source(call, em_json_string(call->body, "backup"), "spanner.backups.restoreDatabase"))
+        return call->status.code;
     if (sp_backup_restore(backups(call), em_call_var(call, "parent"), call->body, em_clock_now(),
                           name, &metadata, &call->status))
         return call->status.code;

@@ -123,7 +123,7 @@ const struct em_route spanner_routes[] = {
     {"POST", "v1/{parent=" INST "}/backups", sp_create_backup, "CreateBackup", &sp_backup_schema,
      "backup", P("backups.create"), ADMIN},
     {"POST", "v1/{parent=" INST "}/backups:copy", sp_copy_backup, "CopyBackup",
-     &sp_copy_backup_schema, NULL, P("backups.copy"), ADMIN},
+     &sp_copy_backup_schema, NULL, P("backups.create"), ADMIN},
     {"GET", "v1/{parent=" INST "}/backups", sp_list_backups, "ListBackups", NULL, NULL,
      P("backups.list"), DATA, .reply = &sp_list_backups_reply},
     {"GET", "v1/{name=" BACKUP "}", sp_get_backup, "GetBackup", NULL, NULL, P("backups.get"), DATA,

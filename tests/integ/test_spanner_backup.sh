@@ -17,7 +17,7 @@ DATA="$TEST_TMP/data"
 mkdir -p "$DATA"
 start_persistent() {
     [[ -n "${PORT_BASE:-}" ]] || _export_urls "$(free_port_base)"
-    "$BIN_DIR/emulator" --data-dir "$DATA" --port-base "$PORT_BASE" >>"$TEST_TMP/stack.log" 2>&1 &
+    "$BIN_DIR/emulator" --data-dir "$DATA" --port-base "$PORT_BASE" "$@" >>"$TEST_TMP/stack.log" 2>&1 &
     STACK_PID=$!
     wait_stack_healthy "$STACK_PID" "$CONTROL_URL" "$TEST_TMP/stack.log" ||
         { _fail "the stack did not start"; finish; }
@@ -35,7 +35,10 @@ DDL='CREATE TABLE Singers (SingerId INT64 NOT NULL, Name STRING(MAX)) PRIMARY KE
 
 # wait_op NAME: waits for the operation to be done; BODY holds it then.
 wait_op() {
-    wait_for 30 "operation $1" bash -c "curl -s '$SPANNER_URL/v1/$1' | jq -e .done >/dev/null"
+    local auth=()
+    [[ -n "${API_PRINCIPAL:-}" ]] && auth=(-H "Authorization: Bearer $API_PRINCIPAL")
+    wait_for 30 "operation $1" bash -c 'curl -s "${@:2}" "$1" | jq -e .done >/dev/null' _ \
+        "$SPANNER_URL/v1/$1" "${auth[@]}"
     api GET "$SPANNER_URL/v1/$1"
 }
 
@@ -423,11 +426,54 @@ api POST "$SPANNER_URL/v1/$INST/databases:restore" \
     "{\"databaseId\":\"from-destroyed\",\"backup\":\"$INST/backups/b-db\"}"
 expect_error_json 400 FAILED_PRECONDITION # still shredded
 
+section "IAM: create, copy and restore need a permission on their source too"
+stop_stack
+start_persistent --iam enforce
+export API_PRINCIPAL=user:developer@example.com # the default principal owns every project
+api GET "$CONTROL_URL/v1/projects/spanner-project"
+AGENT="serviceAccount:service-$(jq -r .projectNumber <<<"$BODY")@gcp-sa-spanner.iam.gserviceaccount.com"
+api POST "$KMS_URL/v1/$RING:setIamPolicy" \
+    "{\"policy\":{\"bindings\":[{\"role\":\"roles/cloudkms.cryptoKeyEncrypterDecrypter\",\"members\":[\"$AGENT\"]}]}}"
+expect_status 200
+api POST "$SPANNER_URL/v1/$P/instances" \
+    '{"instanceId":"inst2","instance":{"config":"'"$P"'/instanceConfigs/regional-us-central1","displayName":"Restores","nodeCount":1}}'
+expect_status 200
+wait_op "$(jq -r .name <<<"$BODY")"
+api POST "$SPANNER_URL/v1/$P/instances/inst2:setIamPolicy" \
+    '{"policy":{"bindings":[{"role":"roles/spanner.restoreAdmin","members":["user:alice@example.com"]},{"role":"roles/spanner.backupWriter","members":["user:alice@example.com"]}]}}'
+expect_status 200
+API_PRINCIPAL=user:alice@example.com
+api POST "$SPANNER_URL/v1/$P/instances/inst2/databases:restore" \
+    "{\"databaseId\":\"by-alice\",\"backup\":\"$INST/backups/b-db2\"}"
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "spanner.backups.restoreDatabase" "restoring needs restoreDatabase on the backup"
+api POST "$SPANNER_URL/v1/$P/instances/inst2/backups:copy" \
+    "{\"backupId\":\"alice-copy\",\"sourceBackup\":\"$INST/backups/b-db2\",\"expireTime\":\"$(emulator_time '+2 days')\"}"
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "spanner.backups.copy" "copying needs backups.copy on the source"
+api POST "$SPANNER_URL/v1/$P/instances/inst2/backups?backupId=alice-b" \
+    "{\"database\":\"$DB\",\"expireTime\":\"$(emulator_time '+2 days')\"}"
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "spanner.databases.createBackup" "a backup needs createBackup on the database"
+API_PRINCIPAL=user:developer@example.com
+api POST "$SPANNER_URL/v1/$INST/backups/b-db2:setIamPolicy" \
+    '{"policy":{"bindings":[{"role":"roles/spanner.restoreAdmin","members":["user:alice@example.com"]}]}}'
+expect_status 200
+API_PRINCIPAL=user:alice@example.com
+api POST "$SPANNER_URL/v1/$P/instances/inst2/databases:restore" \
+    "{\"databaseId\":\"by-alice\",\"backup\":\"$INST/backups/b-db2\"}"
+expect_status 200 # granted on the backup: restored into her instance
+wait_op "$(jq -r .name <<<"$BODY")"
+expect_json .response.state READY
+API_PRINCIPAL=user:developer@example.com
+
 section "an instance with backups cannot be deleted; without them it can"
 api DELETE "$SPANNER_URL/v1/$INST"
 expect_error_json 400 FAILED_PRECONDITION
 expect_contains "$BODY" "backup" "the refusal says why"
-for b in $(curl -s "$SPANNER_URL/v1/$INST/backups" | jq -r '.backups[].name'); do
+api GET "$SPANNER_URL/v1/$INST/backups"
+expect_json '.backups | length > 0' true
+for b in $(jq -r '.backups[].name' <<<"$BODY"); do
     api DELETE "$SPANNER_URL/v1/$b"
     expect_status 200
 done
