@@ -56,6 +56,7 @@ struct resource {
     char *project;
     char *kms_key; /* NULL: Google default encryption */
     char key_version[EM_RESOURCE_MAX];
+    bool pinned; /* the KEK stays wrapped by key_version: never re-wrapped, never re-keyed */
     unsigned char *wrapped_kek;
     size_t wrapped_kek_len;
     unsigned char wrapped_dek[WRAPPED_DEK_SIZE];
@@ -179,6 +180,8 @@ static const char *const cmek_migrations[] = {
     " reason TEXT NOT NULL DEFAULT '')",
     /* renamed resources (em_cmek_rename) keep the name their keys are bound to */
     "ALTER TABLE cmek_resources ADD COLUMN sealed_as TEXT",
+    /* resources pinned to one key version (em_cmek_protect_pinned) */
+    "ALTER TABLE cmek_resources ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(cmek_migrations) / sizeof(cmek_migrations[0])))
@@ -189,7 +192,7 @@ static enum em_code save_row(struct em_cmek *c, const struct resource *r, struct
         c->store,
         "INSERT OR REPLACE INTO cmek_resources(resource, service, project, kms_key, key_version,"
         " wrapped_kek, wrapped_dek, state, state_since_ns, last_check_ns, next_check_ns, reason,"
-        " sealed_as) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " sealed_as, pinned) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         st);
     if (!stmt)
         return st->code;
@@ -206,6 +209,7 @@ static enum em_code save_row(struct em_cmek *c, const struct resource *r, struct
     sqlite3_bind_int64(stmt, 11, r->next_check);
     em_bind_text(stmt, 12, r->reason);
     em_bind_text(stmt, 13, r->sealed_as);
+    sqlite3_bind_int(stmt, 14, r->pinned);
     return em_stmt_run(stmt, st);
 }
 
@@ -249,6 +253,7 @@ static struct resource *read_row(sqlite3_stmt *stmt)
     r->last_check = sqlite3_column_int64(stmt, 9);
     r->next_check = sqlite3_column_int64(stmt, 10);
     snprintf(r->reason, sizeof(r->reason), "%s", em_column_text(stmt, 11));
+    r->pinned = sqlite3_column_int(stmt, 13) != 0;
     if (!r->name || !r->project || !r->wrapped_kek ||
         (sqlite3_column_type(stmt, 12) != SQLITE_NULL && !r->sealed_as)) {
         resource_free(r);
@@ -284,7 +289,7 @@ static enum em_code load_rows(struct em_cmek *c, struct em_status *st)
     sqlite3_stmt *stmt = em_store_stmt(
         c->store,
         "SELECT resource, service, project, kms_key, key_version, wrapped_kek, wrapped_dek,"
-        " state, state_since_ns, last_check_ns, next_check_ns, reason, sealed_as"
+        " state, state_since_ns, last_check_ns, next_check_ns, reason, sealed_as, pinned"
         " FROM cmek_resources WHERE service = ?",
         st);
     if (!stmt)
@@ -315,19 +320,23 @@ struct round {
     size_t change_count;
     char **rewrap; /* names whose KEK must be re-wrapped with the primary version */
     size_t rewrap_count;
+    const char *only; /* ROUND_ONE: the resource checked */
 };
 
 /* What a check round checks: the resources due by the emulator clock (tick), every one
- * (keyChecks:run, start-up), or those waiting for KMS to come up whose retry is due by
- * real time. */
-enum round_kind { ROUND_DUE, ROUND_ALL, ROUND_STARTUP, ROUND_RETRY };
+ * (keyChecks:run, start-up), those waiting for KMS to come up whose retry is due by
+ * real time, or one resource now (em_cmek_check: round->only). */
+enum round_kind { ROUND_DUE, ROUND_ALL, ROUND_STARTUP, ROUND_RETRY, ROUND_ONE };
 
-static bool is_due(const struct resource *r, int64_t now, enum round_kind kind, int64_t real_now)
+static bool is_due(const struct resource *r, int64_t now, enum round_kind kind, int64_t real_now,
+                   const char *only)
 {
     if (!r->kms_key)
         return false;
     if (kind == ROUND_RETRY)
         return r->retrying && r->retry_at <= real_now;
+    if (kind == ROUND_ONE)
+        return strcmp(r->name, only) == 0;
     return kind != ROUND_DUE || r->next_check <= now;
 }
 
@@ -338,13 +347,13 @@ static bool collect_checks(struct em_cmek *c, int64_t now, enum round_kind kind,
     int64_t real_now = c->monotonic();
     size_t n = 0;
     for (size_t i = 0; i < c->resources.count; i++)
-        n += is_due(c->resources.items[i], now, kind, real_now);
+        n += is_due(c->resources.items[i], now, kind, real_now, round->only);
     round->checks = calloc(n ? n : 1, sizeof(*round->checks));
     if (!round->checks)
         return false;
     for (size_t i = 0; i < c->resources.count; i++) {
         const struct resource *r = c->resources.items[i];
-        if (!is_due(r, now, kind, real_now))
+        if (!is_due(r, now, kind, real_now, round->only))
             continue;
         struct check *k = &round->checks[round->count++];
         k->name = strdup(r->name);
@@ -408,7 +417,7 @@ static void apply_ok(struct resource *r, const struct em_kms_reply *reply, int64
     }
     r->reason[0] = '\0';
     set_state(r, EM_CMEK_ACCESSIBLE, at);
-    if (!reply->used_primary)
+    if (!reply->used_primary && !r->pinned) /* a pinned KEK stays with its version */
         note_rewrap(round, r->name);
 }
 
@@ -583,10 +592,10 @@ static void round_settled(struct em_cmek *c)
 }
 
 static enum em_code check_round(struct em_cmek *c, int64_t now, enum round_kind kind,
-                                struct em_status *st)
+                                const char *only, struct em_status *st)
 {
     bool all = kind == ROUND_ALL || kind == ROUND_STARTUP, startup = kind == ROUND_STARTUP;
-    struct round round = {0};
+    struct round round = {.only = only};
     pthread_mutex_lock(&c->check_lock);
     pthread_rwlock_rdlock(&c->lock);
     bool collected = collect_checks(c, now, kind, &round);
@@ -622,12 +631,20 @@ static enum em_code check_round(struct em_cmek *c, int64_t now, enum round_kind 
 
 enum em_code em_cmek_tick(struct em_cmek *cmek, int64_t now, struct em_status *st)
 {
-    return check_round(cmek, now, ROUND_DUE, st);
+    return check_round(cmek, now, ROUND_DUE, NULL, st);
 }
 
 enum em_code em_cmek_check_all(struct em_cmek *cmek, int64_t now, struct em_status *st)
 {
-    return check_round(cmek, now, ROUND_ALL, st);
+    return check_round(cmek, now, ROUND_ALL, NULL, st);
+}
+
+enum em_code em_cmek_check(struct em_cmek *cmek, const char *resource, struct em_status *st)
+{
+    struct em_cmek_info info;
+    if (!em_cmek_info(cmek, resource, &info))
+        return NOT_PROTECTED(st, resource);
+    return check_round(cmek, em_clock_now(), ROUND_ONE, resource, st);
 }
 
 int64_t em_cmek_retry_due(struct em_cmek *cmek)
@@ -647,7 +664,7 @@ enum em_code em_cmek_retry(struct em_cmek *cmek, struct em_status *st)
 {
     if (em_cmek_retry_due(cmek) > cmek->monotonic())
         return EM_OK;
-    return check_round(cmek, em_clock_now(), ROUND_RETRY, st);
+    return check_round(cmek, em_clock_now(), ROUND_RETRY, NULL, st);
 }
 
 void em_cmek_set_monotonic(struct em_cmek *cmek, int64_t (*monotonic)(void))
@@ -687,7 +704,7 @@ enum em_code em_cmek_open(struct em_service *svc, const char *agent_domain,
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/default-encryption.key", svc->config.data_dir);
     if (em_key_file(path, c->default_key, st) || load_rows(c, st) ||
-        check_round(c, em_clock_now(), ROUND_STARTUP, st)) {
+        check_round(c, em_clock_now(), ROUND_STARTUP, NULL, st)) {
         em_cmek_close(c);
         return st->code;
     }
@@ -781,8 +798,8 @@ static struct resource *new_resource(const char *name, const char *project, cons
     return r;
 }
 
-enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const char *project,
-                             const char *kms_key, struct em_status *st)
+static enum em_code protect(struct em_cmek *cmek, const char *resource, const char *project,
+                            const char *kms_key, bool pinned, struct em_status *st)
 {
     if (kms_key && em_crypto_key_name_parse(kms_key, "kms_key_name", NULL, st))
         return st->code;
@@ -791,6 +808,7 @@ enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const c
         resource_free(r);
         return st->code;
     }
+    r->pinned = pinned && kms_key;
     int64_t now = em_clock_now();
     r->state = EM_CMEK_ACCESSIBLE;
     r->state_since = r->last_check = now;
@@ -806,15 +824,31 @@ enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const c
     return code;
 }
 
+enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const char *project,
+                             const char *kms_key, struct em_status *st)
+{
+    return protect(cmek, resource, project, kms_key, false, st);
+}
+
+enum em_code em_cmek_protect_pinned(struct em_cmek *cmek, const char *resource, const char *project,
+                                    const char *kms_key, struct em_status *st)
+{
+    return protect(cmek, resource, project, kms_key, true, st);
+}
+
 /* A copy of what re-keying needs, taken under the lock; false when not usable now. */
 static bool rekey_source(struct em_cmek *c, const char *resource, const char *kms_key,
                          struct resource *tmp, struct em_status *st)
 {
     pthread_rwlock_rdlock(&c->lock);
     const struct resource *r = em_index_find(&c->resources, resource);
-    bool usable =
-        r && r->have_keys && (r->state == EM_CMEK_ACCESSIBLE || r->state == EM_CMEK_GRACE);
-    if (usable) {
+    bool usable = r && !r->pinned && r->have_keys &&
+                  (r->state == EM_CMEK_ACCESSIBLE || r->state == EM_CMEK_GRACE);
+    if (r && r->pinned) {
+        EM_FAIL(st, EM_FAILED_PRECONDITION,
+                "%s is pinned to the key version %s: its key cannot be changed.", resource,
+                r->key_version);
+    } else if (usable) {
         tmp->name = strdup(r->name);
         tmp->sealed_as = strdup(bound_name(r));
         tmp->project = strdup(r->project);
@@ -942,6 +976,7 @@ static void fill_info(const struct em_cmek *c, const struct resource *r, struct 
     snprintf(out->service, sizeof(out->service), "%s", c->service);
     snprintf(out->kms_key, sizeof(out->kms_key), "%s", r->kms_key ? r->kms_key : "");
     snprintf(out->key_version, sizeof(out->key_version), "%s", r->key_version);
+    out->pinned = r->pinned;
     out->state = r->state;
     out->state_since_ns = r->state_since;
     out->last_check_ns = r->last_check;

@@ -34,6 +34,12 @@
  * any amount gives the same states as advancing it in 300 s steps. A check whose KMS
  * answer says the primary version changed re-wraps the KEK with the new primary
  * (rotation): from then on disabling older versions does not affect the resource.
+ *
+ * Pinned resources (em_cmek_protect_pinned: a Spanner backup) keep their KEK wrapped by
+ * the version that was primary when they were protected, for good: rotation does not
+ * re-wrap them and they cannot be re-keyed, so their state follows that one version
+ * (disabled: INACCESSIBLE; enabled again: ACCESSIBLE; destroyed: INACCESSIBLE forever,
+ * since KMS erased the only key that unwraps their KEK: crypto-shredding).
  * After a restart the KEK is unwrapped again; if KMS cannot be reached then, the
  * resource is OFFLINE (no KEK is cached yet).
  *
@@ -81,6 +87,7 @@ struct em_cmek_info {
     char service[32];
     char kms_key[EM_RESOURCE_MAX];     /* "" for Google default encryption */
     char key_version[EM_RESOURCE_MAX]; /* version that wraps the KEK now */
+    bool pinned;                       /* key_version never changes */
     enum em_cmek_state state;
     int64_t state_since_ns; /* when the current state began */
     int64_t last_check_ns, next_check_ns;
@@ -116,9 +123,14 @@ void em_cmek_agent(const struct em_cmek *cmek, const char *project, char *out, s
 enum em_code em_cmek_protect(struct em_cmek *cmek, const char *resource, const char *project,
                              const char *kms_key, struct em_status *st);
 
+/* The same, pinned to the key's primary version of now (see above). */
+enum em_code em_cmek_protect_pinned(struct em_cmek *cmek, const char *resource, const char *project,
+                                    const char *kms_key, struct em_status *st);
+
 /* Changes the key protecting a resource (NULL: Google default encryption): its KEK is
  * wrapped again with the new key; the DEK and the data stay as they are. The resource
- * must be usable (ACCESSIBLE or GRACE). KMS refusals come back as for em_cmek_protect. */
+ * must be usable (ACCESSIBLE or GRACE) and not pinned (FAILED_PRECONDITION). KMS refusals
+ * come back as for em_cmek_protect. */
 enum em_code em_cmek_rekey(struct em_cmek *cmek, const char *resource, const char *kms_key,
                            struct em_status *st);
 
@@ -144,6 +156,11 @@ enum em_code em_cmek_use(struct em_cmek *cmek, const char *resource,
 
 /* A snapshot of one resource; false when unknown. */
 bool em_cmek_info(struct em_cmek *cmek, const char *resource, struct em_cmek_info *out);
+
+/* Checks one resource now, as a scheduled check would (its schedule is unchanged): for a
+ * call that must know KMS's answer of this moment, such as a restore from a backup.
+ * NOT_FOUND if unknown; the outcome is the resource's state (em_cmek_info, em_cmek_use). */
+enum em_code em_cmek_check(struct em_cmek *cmek, const char *resource, struct em_status *st);
 
 /* Runs the checks due by now and expires grace periods (called on every tick). */
 enum em_code em_cmek_tick(struct em_cmek *cmek, int64_t now, struct em_status *st);

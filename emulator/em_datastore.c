@@ -32,6 +32,7 @@ struct job {
     struct em_datafile_result *result; /* the caller's, set when the batch is over ... */
     void (*done)(void *arg);           /* ... then this tells the caller */
     void *done_arg;
+    bool alone; /* runs by itself, outside any transaction (em_datastore_copy) */
     struct job *next;
 };
 
@@ -55,6 +56,7 @@ struct em_datafile {
     atomic_bool sleeping; /* the thread waits on `work`, or is about to */
     atomic_bool stop;
     sem_t work;
+    struct job *taken; /* the thread's own: taken from `pushed`, not run yet (after a cut) */
 
     atomic_int refs;          /* the datastore's + one per call using the file */
     atomic_bool remove_files; /* shredded: the files go once closed */
@@ -133,6 +135,10 @@ static bool run_together(struct em_datafile *f, struct job *first, struct job *e
 static void run_batch(struct em_datafile *f, struct job *batch)
 {
     struct em_status st = {0};
+    if (batch->alone) {
+        batch->code = batch->fn(f, batch->arg, &batch->st);
+        return;
+    }
     if (!run_together(f, batch, NULL, &st)) {
         bool single = batch->next == NULL;
         for (struct job *j = batch; j; j = j->next) {
@@ -194,8 +200,8 @@ static struct job *take_pushed(struct em_datafile *f)
     return oldest_first;
 }
 
-/* Waits for work; returns the jobs queued so far, or NULL when stopping with none. */
-static struct job *take_batch(struct em_datafile *f)
+/* Waits for work; returns the jobs pushed so far, or NULL when stopping with none. */
+static struct job *wait_for_jobs(struct em_datafile *f)
 {
     for (;;) {
         struct job *batch = take_pushed(f);
@@ -209,6 +215,22 @@ static struct job *take_batch(struct em_datafile *f)
         while (sem_wait(&f->work) != 0)
             ; /* EINTR */
     }
+}
+
+/* The next batch: the jobs waiting up to the first that runs alone (or that one by
+ * itself), or NULL when stopping with none. Jobs after the cut wait in `taken`. */
+static struct job *take_batch(struct em_datafile *f)
+{
+    if (!f->taken)
+        f->taken = wait_for_jobs(f);
+    struct job *batch = f->taken, *last = batch;
+    while (last && !last->alone && last->next && !last->next->alone)
+        last = last->next;
+    if (last) {
+        f->taken = last->next;
+        last->next = NULL;
+    }
+    return batch;
 }
 
 static void *writer_thread(void *arg)
@@ -336,14 +358,15 @@ void *em_datafile_state(struct em_datafile *file)
 
 /* --- jobs --- */
 
-enum em_code em_datafile_submit(struct em_datafile *file, em_datafile_job_fn fn, void *arg,
-                                struct em_datafile_result *result, void (*done)(void *done_arg),
-                                void *done_arg, struct em_status *st)
+static enum em_code submit(struct em_datafile *file, em_datafile_job_fn fn, void *arg, bool alone,
+                           struct em_datafile_result *result, void (*done)(void *done_arg),
+                           void *done_arg, struct em_status *st)
 {
     struct job *job = malloc(sizeof(*job));
     if (!job)
         return EM_FAIL_OOM(st);
-    *job = (struct job){.fn = fn, .arg = arg, .result = result, .done = done, .done_arg = done_arg};
+    *job = (struct job){
+        .fn = fn, .arg = arg, .result = result, .done = done, .done_arg = done_arg, .alone = alone};
     if (atomic_load(&file->stop)) { /* cannot happen to a caller holding its reference */
         free(job);
         return EM_FAIL(st, EM_UNAVAILABLE, "The data store is closing; retry.");
@@ -352,18 +375,26 @@ enum em_code em_datafile_submit(struct em_datafile *file, em_datafile_job_fn fn,
     return EM_OK;
 }
 
+enum em_code em_datafile_submit(struct em_datafile *file, em_datafile_job_fn fn, void *arg,
+                                struct em_datafile_result *result, void (*done)(void *done_arg),
+                                void *done_arg, struct em_status *st)
+{
+    return submit(file, fn, arg, false, result, done, done_arg, st);
+}
+
 static void post_semaphore(void *arg)
 {
     sem_post(arg);
 }
 
-enum em_code em_datafile_run(struct em_datafile *file, em_datafile_job_fn fn, void *arg,
-                             struct em_status *st)
+/* Runs fn on the writer thread (in a batch's transaction, or alone outside any) and waits. */
+static enum em_code run_job(struct em_datafile *file, em_datafile_job_fn fn, void *arg, bool alone,
+                            struct em_status *st)
 {
     struct em_datafile_result result = {0};
     sem_t done;
     sem_init(&done, 0, 0);
-    if (em_datafile_submit(file, fn, arg, &result, post_semaphore, &done, st)) {
+    if (submit(file, fn, arg, alone, &result, post_semaphore, &done, st)) {
         sem_destroy(&done);
         return st->code;
     }
@@ -373,6 +404,12 @@ enum em_code em_datafile_run(struct em_datafile *file, em_datafile_job_fn fn, vo
     if (result.code)
         *st = result.st;
     return result.code;
+}
+
+enum em_code em_datafile_run(struct em_datafile *file, em_datafile_job_fn fn, void *arg,
+                             struct em_status *st)
+{
+    return run_job(file, fn, arg, false, st);
 }
 
 /* --- the datastore --- */
@@ -596,5 +633,76 @@ enum em_code em_datastore_shred(struct em_datastore *ds, bool forget_keys, struc
         em_store_remove_files(ds->path);
     pthread_rwlock_unlock(&ds->lock);
     em_datafile_put(f);
+    return code;
+}
+
+/* --- copying one datastore's data into another's file --- */
+
+struct copy {
+    const char *to_path;
+    unsigned char to_dek[EM_DEK_BYTES];
+};
+
+/* On the source's writer thread, between transactions: SQLite's online backup from the
+ * source's connection into a new connection to the destination file (emcrypt under the
+ * destination's DEK), so each page is decrypted in memory and encrypted again on its way
+ * to the destination's file or WAL; the whole file in one step. */
+static enum em_code copy_job(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct copy *c = arg;
+    struct em_store *to = NULL;
+    if (em_store_open_encrypted(c->to_path, c->to_dek, &to, st))
+        return st->code;
+    sqlite3 *to_db = em_store_db(to, st);
+    sqlite3 *from_db = to_db ? em_store_db(em_datafile_store(file), st) : NULL;
+    sqlite3_backup *backup = from_db ? sqlite3_backup_init(to_db, "main", from_db, "main") : NULL;
+    if (from_db && !backup)
+        EM_FAIL(st, EM_INTERNAL, "cannot start copying the data: %s", sqlite3_errmsg(to_db));
+    if (backup) {
+        int rc = sqlite3_backup_step(backup, -1);
+        sqlite3_backup_finish(backup);
+        if (rc != SQLITE_DONE)
+            EM_FAIL(st, rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? EM_UNAVAILABLE : EM_INTERNAL,
+                    "copying the data failed: %s", sqlite3_errstr(rc));
+    }
+    em_store_close(to);
+    return st->code;
+}
+
+/* The destination's DEK, under its write lock: it must not be open or shredded. */
+static enum em_code copy_target(struct em_datastore *to, unsigned char dek[EM_DEK_BYTES],
+                                struct em_status *st)
+{
+    if (to->shredded)
+        return shredded_error(to, st);
+    pthread_mutex_lock(&closing_lock);
+    bool in_use = to->file || to->closing;
+    pthread_mutex_unlock(&closing_lock);
+    if (in_use)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "The data of %s is open: it cannot be replaced by a copy.", to->resource);
+    return em_cmek_use(to->cmek, to->resource, dek, st);
+}
+
+enum em_code em_datastore_copy(struct em_datastore *from, struct em_datastore *to,
+                               struct em_status *st)
+{
+    struct copy c = {.to_path = to->path};
+    struct em_datafile *file = NULL;
+    if (from == to)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "A data store cannot be copied into itself.");
+    pthread_rwlock_wrlock(&to->lock);
+    enum em_code code = copy_target(to, c.to_dek, st);
+    if (!code)
+        code = em_datastore_open(from, &file, st);
+    if (!code) {
+        em_store_remove_files(to->path); /* a copy replaces what was there */
+        code = run_job(file, copy_job, &c, true, st);
+        if (code)
+            em_store_remove_files(to->path); /* no half copy is left behind */
+    }
+    em_datafile_put(file);
+    pthread_rwlock_unlock(&to->lock);
+    em_wipe(c.to_dek, sizeof(c.to_dek));
     return code;
 }

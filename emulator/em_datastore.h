@@ -119,6 +119,17 @@ void em_datastore_known_as(struct em_datastore *ds, const char *resource);
  * the datastore never opens again. */
 enum em_code em_datastore_shred(struct em_datastore *ds, bool forget_keys, struct em_status *st);
 
+/* Copies from's data into to's file, encrypted under to's own DEK (to is another
+ * protected resource, possibly under another key): SQLite's online backup API runs on
+ * from's writer thread between its transactions, from from's open file into a new
+ * connection to to's file through the emcrypt VFS, so every page is re-encrypted in
+ * memory and no plaintext page ever reaches a disk. Both gates must pass (the engine's
+ * error otherwise); to must not be open (FAILED_PRECONDITION); what to's file held is
+ * replaced, and removed again if the copy fails. This is how a Spanner backup is taken
+ * (database -> backup) and restored (backup -> new database). */
+enum em_code em_datastore_copy(struct em_datastore *from, struct em_datastore *to,
+                               struct em_status *st);
+
 /* --- an open file --- */
 
 void em_datafile_put(struct em_datafile *file);

@@ -6,9 +6,11 @@
 #include "spanner_admin.h"
 
 #include "em_cmek.h"
+#include "em_datastore.h"
 #include "em_json.h"
 #include "em_log.h"
 #include "em_names.h"
+#include "em_store.h"
 #include "spanner_data.h"
 #include "spanner_ddl.h"
 #include "spanner_errors.h"
@@ -494,6 +496,23 @@ enum em_code sp_instance_update(struct sp_admin *admin, const char *name, const 
     return EM_OK;
 }
 
+/* Spanner keeps an instance's backups from going with it: they are deleted first. */
+static enum em_code refuse_with_backups(struct sp_admin *admin, const char *name,
+                                        struct em_status *st)
+{
+    cJSON *backups = NULL;
+    if (sp_store_list_backups(admin->store, name, &backups, st))
+        return st->code;
+    int count = cJSON_GetArraySize(backups);
+    cJSON_Delete(backups);
+    if (count > 0)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "Cannot delete instance %.300s because it contains %d backup%s: delete "
+                       "the backups first.",
+                       name, count, count == 1 ? "" : "s");
+    return EM_OK;
+}
+
 enum em_code sp_instance_delete(struct sp_admin *admin, const char *name, struct em_status *st)
 {
     *st = (struct em_status){0}; /* the flow below reads st->code */
@@ -502,7 +521,8 @@ enum em_code sp_instance_delete(struct sp_admin *admin, const char *name, struct
         return st->code;
     pthread_mutex_lock(&admin->lock);
     cJSON *inst = NULL;
-    if (!load_instance(admin, name, &inst, st) && !forget_databases(admin, name, st))
+    if (!load_instance(admin, name, &inst, st) && !refuse_with_backups(admin, name, st) &&
+        !forget_databases(admin, name, st))
         sp_store_delete_instance(admin->store, name, st);
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(inst);
@@ -752,7 +772,7 @@ static enum em_code create_data(struct sp_admin *admin, const char *name, const 
  * database does not; protects and records the database. */
 static enum em_code insert_database(struct sp_admin *admin, const char *project,
                                     const char *instance, cJSON *db, const cJSON *ddl,
-                                    const cJSON *request, struct em_status *st)
+                                    const cJSON *request, bool with_data, struct em_status *st)
 {
     cJSON *inst = NULL;
     char *existing = NULL;
@@ -763,7 +783,8 @@ static enum em_code insert_database(struct sp_admin *admin, const char *project,
         if (existing)
             SP_ERR_DATABASE_EXISTS(st, name);
         else if (!protect_database(admin, project, inst, request, name, st) &&
-                 (save_database(admin, db, ddl, false, st) || create_data(admin, name, ddl, st)) &&
+                 (save_database(admin, db, ddl, false, st) ||
+                  (with_data && create_data(admin, name, ddl, st))) &&
                  admin->cmek) {
             struct em_status ignored = {0};
             em_cmek_forget(admin->cmek, name, &ignored);
@@ -790,7 +811,7 @@ enum em_code sp_database_create(struct sp_admin *admin, const char *instance, co
         return st->code;
     cJSON *db = new_database(name, request, now);
     pthread_mutex_lock(&admin->lock);
-    insert_database(admin, project, instance, db, ddl, request, st);
+    insert_database(admin, project, instance, db, ddl, request, true, st);
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(ddl);
     if (st->code) {
@@ -914,6 +935,95 @@ enum em_code sp_database_drop(struct sp_admin *admin, const char *name, struct e
         !em_cmek_forget(admin->cmek, name, st) && admin->data)
         sp_data_drop(admin->data, name, false, st);
     pthread_mutex_unlock(&admin->lock);
+    cJSON_Delete(db);
+    return st->code;
+}
+
+/* --- what backups and restores need (spanner_backup.c) --- */
+
+enum em_code sp_admin_encryption_key(struct sp_admin *admin, const char *instance,
+                                     const cJSON *encryption, char key[SP_NAME_MAX],
+                                     struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char project[64];
+    cJSON *inst = NULL;
+    key[0] = '\0';
+    if (project_of(instance, project, st) || load_instance(admin, instance, &inst, st))
+        return st->code;
+    if (!check_encryption(project, inst, encryption, st)) {
+        const char *chosen = wrapping_key(project, inst, encryption);
+        snprintf(key, SP_NAME_MAX, "%s", chosen ? chosen : "");
+    }
+    cJSON_Delete(inst);
+    return st->code;
+}
+
+enum em_code sp_database_copy_data(struct sp_admin *admin, const char *database,
+                                   struct em_datastore *to, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    if (!admin->data)
+        return EM_OK;
+    pthread_mutex_lock(&admin->lock); /* the database is not dropped meanwhile */
+    struct sp_db *db = sp_data_find(admin->data, database, st);
+    if (db)
+        em_datastore_copy(sp_db_datastore(db), to, st);
+    pthread_mutex_unlock(&admin->lock);
+    return st->code;
+}
+
+/* A restored database's rows (under the lock, the database protected and recorded): the
+ * backup's file copied into the database's, under the database's own key, then attached
+ * with its schema; the record and the protection go if that fails. */
+static enum em_code restore_data(struct sp_admin *admin, const char *name, const cJSON *ddl,
+                                 struct em_datastore *source, struct em_status *st)
+{
+    char path[SP_DATA_PATH_MAX];
+    struct em_datastore *target = NULL;
+    if (!admin->data)
+        return EM_OK;
+    sp_data_path(admin->data, name, path);
+    if (!source)
+        create_data(admin, name, ddl, st);
+    else if (!em_datastore_new(admin->cmek, name, path, NULL, NULL, &target, st) &&
+             !em_datastore_copy(source, target, st))
+        sp_data_attach(admin->data, name, ddl, st);
+    em_datastore_free(target);
+    if (st->code) {
+        struct em_status ignored = {0};
+        em_store_remove_files(path);
+        sp_store_delete_database(admin->store, name, &ignored);
+        if (admin->cmek)
+            em_cmek_forget(admin->cmek, name, &ignored);
+    }
+    return st->code;
+}
+
+enum em_code sp_database_restore(struct sp_admin *admin, const char *instance, const char *id,
+                                 const cJSON *encryption, const cJSON *ddl,
+                                 const cJSON *restore_info, struct em_datastore *source,
+                                 int64_t now, char name[SP_NAME_MAX], struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char project[64];
+    if (project_of(instance, project, st))
+        return st->code;
+    if (!id || !*id)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "database_id must be specified.");
+    if (check_id(id, &sp_database_id_rule, st))
+        return st->code;
+    snprintf(name, SP_NAME_MAX, "%s/databases/%s", instance, id);
+    cJSON *request = cJSON_CreateObject();
+    if (encryption)
+        cJSON_AddItemToObject(request, "encryptionConfig", cJSON_Duplicate(encryption, true));
+    cJSON *db = new_database(name, request, now);
+    cJSON_AddItemToObject(db, "restoreInfo", cJSON_Duplicate(restore_info, true));
+    pthread_mutex_lock(&admin->lock);
+    if (!insert_database(admin, project, instance, db, ddl, request, false, st))
+        restore_data(admin, name, ddl, source, st);
+    pthread_mutex_unlock(&admin->lock);
+    cJSON_Delete(request);
     cJSON_Delete(db);
     return st->code;
 }

@@ -83,4 +83,28 @@ enum em_code sp_database_update_ddl(struct sp_admin *admin, const char *name,
                                     const cJSON *statements, struct em_status *st);
 enum em_code sp_database_drop(struct sp_admin *admin, const char *name, struct em_status *st);
 
+/* For backups and restores (spanner_backup.c). */
+
+/* The key an encryptionConfig ({"kmsKeyName"} or {"kmsKeyNames"}) asks the instance's
+ * resources to be wrapped with, checked against the instance's config (location rule);
+ * "" when it names none. */
+enum em_code sp_admin_encryption_key(struct sp_admin *admin, const char *instance,
+                                     const cJSON *encryption, char key[SP_NAME_MAX],
+                                     struct em_status *st);
+/* Copies the database's rows into to (a backup's datastore, under the backup's key):
+ * em_datastore_copy from the database's datastore, the database kept from being dropped
+ * meanwhile. OK without data files (unit tests). */
+struct em_datastore;
+enum em_code sp_database_copy_data(struct sp_admin *admin, const char *database,
+                                   struct em_datastore *to, struct em_status *st);
+/* Records a database restored from a backup (state CREATING; sp_database_ready finishes
+ * it) with the backup's canonical DDL, its restoreInfo, and encryption (an
+ * encryptionConfig, or NULL for Google default encryption), protected as a created
+ * database is; its rows are a copy of source (the backup's datastore) under the new
+ * database's own key (NULL: an empty database with the schema). */
+enum em_code sp_database_restore(struct sp_admin *admin, const char *instance, const char *id,
+                                 const cJSON *encryption, const cJSON *ddl,
+                                 const cJSON *restore_info, struct em_datastore *source,
+                                 int64_t now, char name[SP_NAME_MAX], struct em_status *st);
+
 #endif

@@ -8,11 +8,13 @@
 #include "spanner_handlers.h"
 
 #include "em_clock.h"
+#include "em_iam.h"
 #include "em_json.h"
 #include "em_list.h"
 #include "em_names.h"
 #include "em_service.h"
 #include "spanner_admin.h"
+#include "spanner_backup.h"
 #include "spanner_errors.h"
 #include "spanner_json.h"
 #include "spanner_session.h"
@@ -26,6 +28,11 @@
 static struct sp_admin *admin(struct em_call *call)
 {
     return ((struct sp_ctx *)call->svc->ctx)->admin;
+}
+
+static struct sp_backups *backups(struct em_call *call)
+{
+    return ((struct sp_ctx *)call->svc->ctx)->backups;
 }
 
 /* Replies with resource (taken), or fails with the status the domain set. */
@@ -70,7 +77,8 @@ static enum em_code instance_ready_work(struct em_op *op, void *ctx, const cJSON
                                         int64_t now, cJSON **response, struct em_status *st)
 {
     (void)op;
-    return sp_instance_ready(ctx, em_json_string(request, "name"), now, response, st);
+    struct sp_ctx *sp = ctx;
+    return sp_instance_ready(sp->admin, em_json_string(request, "name"), now, response, st);
 }
 
 static enum em_code database_ready_work(struct em_op *op, void *ctx, const cJSON *request,
@@ -78,7 +86,26 @@ static enum em_code database_ready_work(struct em_op *op, void *ctx, const cJSON
 {
     (void)op;
     (void)now;
-    return sp_database_ready(ctx, em_json_string(request, "name"), response, st);
+    struct sp_ctx *sp = ctx;
+    return sp_database_ready(sp->admin, em_json_string(request, "name"), response, st);
+}
+
+static enum em_code backup_ready_work(struct em_op *op, void *ctx, const cJSON *request,
+                                      int64_t now, cJSON **response, struct em_status *st)
+{
+    (void)op;
+    (void)now;
+    struct sp_ctx *sp = ctx;
+    return sp_backup_ready(sp->backups, em_json_string(request, "name"), response, st);
+}
+
+static enum em_code restore_ready_work(struct em_op *op, void *ctx, const cJSON *request,
+                                       int64_t now, cJSON **response, struct em_status *st)
+{
+    (void)op;
+    (void)now;
+    struct sp_ctx *sp = ctx;
+    return sp_backup_restore_ready(sp->backups, em_json_string(request, "name"), response, st);
 }
 
 /* The statements were applied when the call was accepted (all or nothing, before the
@@ -104,6 +131,12 @@ const struct em_op_type sp_op_types[] = {
      database_ready_work, true, NULL, NULL},
     {"UpdateDatabaseDdl", SP_DATABASE_TYPE "UpdateDatabaseDdlMetadata", NULL, ddl_done_work, true,
      NULL, NULL},
+    {"CreateBackup", SP_DATABASE_TYPE "CreateBackupMetadata", SP_DATABASE_TYPE "Backup",
+     backup_ready_work, true, NULL, NULL},
+    {"CopyBackup", SP_DATABASE_TYPE "CopyBackupMetadata", SP_DATABASE_TYPE "Backup",
+     backup_ready_work, true, NULL, NULL},
+    {"RestoreDatabase", SP_DATABASE_TYPE "RestoreDatabaseMetadata", SP_DATABASE_TYPE "Database",
+     restore_ready_work, true, NULL, NULL},
 };
 const size_t sp_op_type_count = sizeof(sp_op_types) / sizeof(sp_op_types[0]);
 
@@ -282,13 +315,173 @@ enum em_code sp_drop_database(struct em_call *call)
     return em_call_reply(call, cJSON_CreateObject());
 }
 
+/* --- backups --- */
+
+/* The second permission of a method on two resources (the route checks the first, on
+ * its parent): spanner.databases.createBackup on the database a backup is taken of,
+ * spanner.backups.copy on a copy's source, spanner.backups.restoreDatabase on the backup
+ * a database is restored from. Nothing to check when the request names none. */
+static enum em_code check_source(struct em_call *call, const char *resource, const char *permission)
+{
+    if (!resource || !*resource)
+        return EM_OK;
+    return em_iam_check(call->svc->store, &call->svc->config, call->principal, resource, permission,
+                        &call->status);
+}
+
+/* Adds one query argument of CreateBackup's encryption config to config. */
+static void add_query_encryption(cJSON *config, const char *key, const char *value)
+{
+    static const char prefix[] = "encryptionConfig.";
+    if (strncmp(key, prefix, sizeof(prefix) - 1) != 0)
+        return;
+    const char *field = key + sizeof(prefix) - 1;
+    if (strcmp(field, "kmsKeyNames") == 0) {
+        cJSON *keys = cJSON_GetObjectItem(config, field);
+        if (!keys)
+            keys = cJSON_AddArrayToObject(config, field);
+        cJSON_AddItemToArray(keys, cJSON_CreateString(value));
+    } else {
+        cJSON_DeleteItemFromObject(config, field);
+        cJSON_AddStringToObject(config, field, value);
+    }
+}
+
+/* CreateBackup's encryptionConfig, which gcloud sends in the query string
+ * (encryptionConfig.encryptionType=...&encryptionConfig.kmsKeyName=...), checked as the
+ * message it is; NULL when the query has none. */
+static enum em_code query_encryption(struct em_call *call, cJSON **out)
+{
+    cJSON *config = cJSON_CreateObject();
+    *out = NULL;
+    for (int i = 0; i < call->query_count; i++)
+        add_query_encryption(config, call->query[i].key,
+                             call->query[i].value ? call->query[i].value : "");
+    if (cJSON_GetArraySize(config) == 0 ||
+        em_schema_check(&sp_create_backup_encryption_schema, config, "encryption_config",
+                        &call->status)) {
+        cJSON_Delete(config);
+        return call->status.code;
+    }
+    *out = config;
+    return EM_OK;
+}
+
+enum em_code sp_create_backup(struct em_call *call)
+{
+    char name[SP_NAME_MAX];
+    cJSON *encryption = NULL;
+    int64_t now = em_clock_now();
+    if (check_source(call, em_json_string(call->body, "database"),
+                     "spanner.databases.createBackup") ||
+        query_encryption(call, &encryption))
+        return call->status.code;
+    enum em_code rc = sp_backup_create(backups(call), em_call_var(call, "parent"),
+                                       em_call_query(call, "backupId"), call->body, encryption, now,
+                                       name, &call->status);
+    cJSON_Delete(encryption);
+    if (rc)
+        return rc;
+    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", name);
+    cJSON *metadata =
+        sp_json_backup_metadata(name, "database", em_json_string(call->body, "database"), now);
+    return start_operation(call, name, NULL, "CreateBackup", metadata, work_request(name));
+}
+
+enum em_code sp_copy_backup(struct em_call *call)
+{
+    char name[SP_NAME_MAX];
+    int64_t now = em_clock_now();
+    if (check_source(call, em_json_string(call->body, "sourceBackup"), "spanner.backups.copy"))
+        return call->status.code;
+    if (sp_backup_copy(backups(call), em_call_var(call, "parent"), call->body, now, name,
+                       &call->status))
+        return call->status.code;
+    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", name);
+    cJSON *metadata = sp_json_backup_metadata(name, "sourceBackup",
+                                              em_json_string(call->body, "sourceBackup"), now);
+    return start_operation(call, name, NULL, "CopyBackup", metadata, work_request(name));
+}
+
+enum em_code sp_list_backups(struct em_call *call)
+{
+    cJSON *items = NULL;
+    enum em_code rc =
+        sp_backup_list(backups(call), em_call_var(call, "parent"), &items, &call->status);
+    return reply_list(call, rc, items, "backups");
+}
+
+enum em_code sp_get_backup(struct em_call *call)
+{
+    cJSON *backup = NULL;
+    enum em_code rc =
+        sp_backup_get(backups(call), em_call_var(call, "name"), &backup, &call->status);
+    return reply_or_fail(call, rc, backup);
+}
+
+enum em_code sp_update_backup(struct em_call *call)
+{
+    cJSON *backup = NULL;
+    enum em_code rc =
+        sp_backup_update(backups(call), em_call_var(call, "name"), call->body,
+                         em_call_query(call, "updateMask"), em_clock_now(), &backup, &call->status);
+    return reply_or_fail(call, rc, backup);
+}
+
+enum em_code sp_delete_backup(struct em_call *call)
+{
+    if (sp_backup_delete(backups(call), em_call_var(call, "name"), &call->status))
+        return call->status.code;
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
+enum em_code sp_restore_database(struct em_call *call)
+{
+    char name[SP_NAME_MAX];
+    cJSON *metadata = NULL;
+    if (check_source(call, em_json_string(call->body, "backup"), "spanner.backups.restoreDatabase"))
+        return call->status.code;
+    if (sp_backup_restore(backups(call), em_call_var(call, "parent"), call->body, em_clock_now(),
+                          name, &metadata, &call->status))
+        return call->status.code;
+    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", name);
+    return start_operation(call, name, NULL, "RestoreDatabase", metadata, work_request(name));
+}
+
+/* The operations of every backup (or database) of an instance: instances/<i>/
+ * backupOperations and databaseOperations, with the caller's filter. */
+static enum em_code list_instance_operations(struct em_call *call, const char *collection)
+{
+    const char *instance = em_call_var(call, "parent");
+    char parent[SP_NAME_MAX + 16];
+    cJSON *inst = NULL, *items = NULL;
+    if (sp_instance_get(admin(call), instance, &inst, &call->status))
+        return call->status.code;
+    cJSON_Delete(inst);
+    snprintf(parent, sizeof(parent), "%s/%s", instance, collection);
+    enum em_code rc = em_op_list(call->svc->operations, parent, true, &items, &call->status);
+    return reply_list(call, rc, items, "operations");
+}
+
+enum em_code sp_list_backup_operations(struct em_call *call)
+{
+    return list_instance_operations(call, "backups");
+}
+
+enum em_code sp_list_database_operations(struct em_call *call)
+{
+    return list_instance_operations(call, "databases");
+}
+
 /* --- IAM --- */
 
 enum em_code sp_iam_resource_check(struct em_call *call)
 {
     const char *name = em_call_var(call, "resource");
     cJSON *resource = NULL;
-    if (strstr(name, "/databases/"))
+    if (strstr(name, "/backups/"))
+        sp_backup_get(backups(call), name, &resource, &call->status);
+    else if (strstr(name, "/databases/"))
         sp_database_get(admin(call), name, &resource, &call->status);
     else
         sp_instance_get(admin(call), name, &resource, &call->status);

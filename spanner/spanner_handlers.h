@@ -10,9 +10,10 @@
 
 #include <stddef.h>
 
-/* What the service's handlers share (svc->ctx). */
+/* What the service's handlers share (svc->ctx), also the operations' work's context. */
 struct sp_ctx {
     struct sp_admin *admin;       /* instances, databases (spanner_admin.h) */
+    struct sp_backups *backups;   /* backups and restores (spanner_backup.h) */
     struct sp_data *data;         /* the databases' rows (spanner_data.h) */
     struct sp_sessions *sessions; /* spanner_session.h */
     struct sp_txns *txns;         /* spanner_txn.h */
@@ -38,7 +39,17 @@ enum em_code sp_get_database_ddl(struct em_call *call);
 enum em_code sp_update_database_ddl(struct em_call *call);
 enum em_code sp_drop_database(struct em_call *call);
 
-/* IAM on an instance or a database: NOT_FOUND unless it exists. */
+enum em_code sp_create_backup(struct em_call *call);
+enum em_code sp_copy_backup(struct em_call *call);
+enum em_code sp_list_backups(struct em_call *call);
+enum em_code sp_get_backup(struct em_call *call);
+enum em_code sp_update_backup(struct em_call *call);
+enum em_code sp_delete_backup(struct em_call *call);
+enum em_code sp_restore_database(struct em_call *call);
+enum em_code sp_list_backup_operations(struct em_call *call);
+enum em_code sp_list_database_operations(struct em_call *call);
+
+/* IAM on an instance, a database or a backup: NOT_FOUND unless it exists. */
 enum em_code sp_iam_resource_check(struct em_call *call);
 
 #endif

@@ -114,6 +114,117 @@ static const struct em_field list_databases_fields[] = {
 const struct em_message sp_list_databases_reply = {
     "google.spanner.admin.database.v1.ListDatabasesResponse", list_databases_fields};
 
+/* --- backups and restore --- */
+
+static const struct em_enum_value backup_state_values[] = {
+    {"STATE_UNSPECIFIED", 0}, {"CREATING", 1}, {"READY", 2}, {NULL}};
+static const struct em_enum backup_state_enum = {"google.spanner.admin.database.v1.Backup.State",
+                                                 backup_state_values};
+
+static const struct em_field backup_fields[] = {
+    {"name", EM_F_STRING},
+    {"database", EM_F_STRING},
+    {"versionTime", EM_F_TIMESTAMP},
+    {"expireTime", EM_F_TIMESTAMP},
+    {"createTime", EM_F_TIMESTAMP},
+    {"sizeBytes", EM_F_INT64},
+    {"freeableSizeBytes", EM_F_INT64},
+    {"exclusiveSizeBytes", EM_F_INT64},
+    {"state", EM_F_ENUM, false, NULL, &backup_state_enum},
+    {"referencingDatabases", EM_F_STRING, true},
+    {"encryptionInfo", EM_F_ANY},
+    {"encryptionInformation", EM_F_ANY, true},
+    {"databaseDialect", EM_F_ENUM, false, NULL, &dialect_enum},
+    {"referencingBackups", EM_F_STRING, true},
+    {"maxExpireTime", EM_F_TIMESTAMP},
+    {"backupSchedules", EM_F_STRING, true},
+    {"incrementalBackupChainId", EM_F_STRING},
+    {"oldestVersionTime", EM_F_TIMESTAMP},
+    {"instancePartitions", EM_F_ANY, true},
+    {NULL}};
+const struct em_message sp_backup_schema = {"google.spanner.admin.database.v1.Backup",
+                                            backup_fields};
+
+static const struct em_field list_backups_fields[] = {
+    {"backups", EM_F_MESSAGE, true, &sp_backup_schema}, {NULL}};
+const struct em_message sp_list_backups_reply = {
+    "google.spanner.admin.database.v1.ListBackupsResponse", list_backups_fields};
+
+/* CopyBackupEncryptionConfig and RestoreDatabaseEncryptionConfig share their numbers. */
+static const struct em_enum_value inherit_encryption_values[] = {
+    {"ENCRYPTION_TYPE_UNSPECIFIED", 0},
+    {"USE_CONFIG_DEFAULT_OR_BACKUP_ENCRYPTION", 1},
+    {"GOOGLE_DEFAULT_ENCRYPTION", 2},
+    {"CUSTOMER_MANAGED_ENCRYPTION", 3},
+    {NULL}};
+static const struct em_enum copy_encryption_enum = {
+    "google.spanner.admin.database.v1.CopyBackupEncryptionConfig.EncryptionType",
+    inherit_encryption_values};
+static const struct em_enum restore_encryption_enum = {
+    "google.spanner.admin.database.v1.RestoreDatabaseEncryptionConfig.EncryptionType",
+    inherit_encryption_values};
+
+static const struct em_field copy_encryption_fields[] = {
+    {"encryptionType", EM_F_ENUM, false, NULL, &copy_encryption_enum},
+    {"kmsKeyName", EM_F_STRING},
+    {"kmsKeyNames", EM_F_STRING, true},
+    {NULL}};
+static const struct em_message copy_encryption_schema = {
+    "google.spanner.admin.database.v1.CopyBackupEncryptionConfig", copy_encryption_fields};
+
+static const struct em_field restore_encryption_fields[] = {
+    {"encryptionType", EM_F_ENUM, false, NULL, &restore_encryption_enum},
+    {"kmsKeyName", EM_F_STRING},
+    {"kmsKeyNames", EM_F_STRING, true},
+    {NULL}};
+static const struct em_message restore_encryption_schema = {
+    "google.spanner.admin.database.v1.RestoreDatabaseEncryptionConfig", restore_encryption_fields};
+
+static const struct em_field copy_backup_fields[] = {
+    {"backupId", EM_F_STRING},
+    {"sourceBackup", EM_F_STRING},
+    {"expireTime", EM_F_TIMESTAMP},
+    {"encryptionConfig", EM_F_MESSAGE, false, &copy_encryption_schema},
+    {NULL}};
+const struct em_message sp_copy_backup_schema = {
+    "google.spanner.admin.database.v1.CopyBackupRequest", copy_backup_fields};
+
+static const struct em_field restore_database_fields[] = {
+    {"databaseId", EM_F_STRING},
+    {"backup", EM_F_STRING},
+    {"encryptionConfig", EM_F_MESSAGE, false, &restore_encryption_schema},
+    {NULL}};
+const struct em_message sp_restore_database_schema = {
+    "google.spanner.admin.database.v1.RestoreDatabaseRequest", restore_database_fields};
+
+/* The query string's CreateBackupEncryptionConfig, checked as a message of its own. */
+static const struct em_enum_value create_encryption_values[] = {{"ENCRYPTION_TYPE_UNSPECIFIED", 0},
+                                                                {"USE_DATABASE_ENCRYPTION", 1},
+                                                                {"GOOGLE_DEFAULT_ENCRYPTION", 2},
+                                                                {"CUSTOMER_MANAGED_ENCRYPTION", 3},
+                                                                {NULL}};
+static const struct em_enum create_encryption_enum = {
+    "google.spanner.admin.database.v1.CreateBackupEncryptionConfig.EncryptionType",
+    create_encryption_values};
+static const struct em_field create_encryption_fields[] = {
+    {"encryptionType", EM_F_ENUM, false, NULL, &create_encryption_enum},
+    {"kmsKeyName", EM_F_STRING},
+    {"kmsKeyNames", EM_F_STRING, true},
+    {NULL}};
+const struct em_message sp_create_backup_encryption_schema = {
+    "google.spanner.admin.database.v1.CreateBackupEncryptionConfig", create_encryption_fields};
+
+cJSON *sp_json_backup_metadata(const char *backup, const char *source_field, const char *source,
+                               int64_t now)
+{
+    cJSON *md = cJSON_CreateObject();
+    cJSON_AddStringToObject(md, "name", backup);
+    cJSON_AddStringToObject(md, source_field, source);
+    cJSON *progress = cJSON_AddObjectToObject(md, "progress");
+    em_json_add_time(progress, "startTime", now);
+    return md;
+}
+
 cJSON *sp_json_instance_metadata(cJSON *instance)
 {
     cJSON *md = cJSON_CreateObject();

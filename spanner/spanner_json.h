@@ -15,16 +15,25 @@ extern const struct em_message sp_create_instance_schema;
 extern const struct em_message sp_update_instance_schema;
 extern const struct em_message sp_create_database_schema;
 extern const struct em_message sp_update_ddl_schema;
+extern const struct em_message sp_backup_schema; /* also CreateBackup's and UpdateBackup's body */
+extern const struct em_message sp_copy_backup_schema;
+extern const struct em_message sp_restore_database_schema;
+/* CreateBackup's encryptionConfig, which arrives in the query string */
+extern const struct em_message sp_create_backup_encryption_schema;
 
 /* Replies with enums (answered as numbers on `$alt=json;enum-encoding=int`). */
 extern const struct em_message sp_instance_schema;
 extern const struct em_message sp_database_schema;
 extern const struct em_message sp_list_instances_reply;
 extern const struct em_message sp_list_databases_reply;
+extern const struct em_message sp_list_backups_reply;
 
 /* Operation metadata. Each takes ownership of resource. */
 cJSON *sp_json_instance_metadata(cJSON *instance);
 cJSON *sp_json_create_database_metadata(const char *database);
+/* CreateBackupMetadata (source_field "database") and CopyBackupMetadata ("sourceBackup"). */
+cJSON *sp_json_backup_metadata(const char *backup, const char *source_field, const char *source,
+                               int64_t now);
 cJSON *sp_json_update_ddl_metadata(const char *database, const cJSON *statements, int64_t now);
 
 #endif

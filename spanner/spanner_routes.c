@@ -2,8 +2,8 @@
  * spanner_routes: the Cloud Spanner v1 route table, the only place a request's path is
  * tied to a handler. Paths and methods are those of the real API (spanner v1 discovery
  * document, as in gcloud's generated client). A route without a handler answers
- * UNIMPLEMENTED naming the method: the parts of Spanner not built yet (batchWrite; backups;
- * restore; instance partitions).
+ * UNIMPLEMENTED naming the method: the parts of Spanner not built yet (batchWrite;
+ * UpdateDatabase; instance partitions).
  */
 #include "spanner_routes.h"
 
@@ -114,18 +114,31 @@ const struct em_route spanner_routes[] = {
      P("databases.drop"), ADMIN},
     IAM(DB, "databases"),
     OPERATIONS(DB, "databaseOperations"),
+    {"POST", "v1/{parent=" INST "}/databases:restore", sp_restore_database, "RestoreDatabase",
+     &sp_restore_database_schema, NULL, P("databases.create"), ADMIN},
+    {"GET", "v1/{parent=" INST "}/databaseOperations", sp_list_database_operations,
+     "ListDatabaseOperations", NULL, NULL, P("databaseOperations.list"), DATA},
+
+    /* backups (CreateBackup's encryptionConfig arrives in the query string) */
+    {"POST", "v1/{parent=" INST "}/backups", sp_create_backup, "CreateBackup", &sp_backup_schema,
+     "backup", P("backups.create"), ADMIN},
+    {"POST", "v1/{parent=" INST "}/backups:copy", sp_copy_backup, "CopyBackup",
+     &sp_copy_backup_schema, NULL, P("backups.create"), ADMIN},
+    {"GET", "v1/{parent=" INST "}/backups", sp_list_backups, "ListBackups", NULL, NULL,
+     P("backups.list"), DATA, .reply = &sp_list_backups_reply},
+    {"GET", "v1/{name=" BACKUP "}", sp_get_backup, "GetBackup", NULL, NULL, P("backups.get"), DATA,
+     .reply = &sp_backup_schema},
+    {"PATCH", "v1/{name=" BACKUP "}", sp_update_backup, "UpdateBackup", &sp_backup_schema, "backup",
+     P("backups.update"), ADMIN, .reply = &sp_backup_schema},
+    {"DELETE", "v1/{name=" BACKUP "}", sp_delete_backup, "DeleteBackup", NULL, NULL,
+     P("backups.delete"), ADMIN},
+    IAM(BACKUP, "backups"),
+    OPERATIONS(BACKUP, "backupOperations"),
+    {"GET", "v1/{parent=" INST "}/backupOperations", sp_list_backup_operations,
+     "ListBackupOperations", NULL, NULL, P("backupOperations.list"), DATA},
 
     /* not built yet: answered UNIMPLEMENTED */
     {"PATCH", "v1/{name=" DB "}", NULL, "UpdateDatabase"},
-    {"POST", "v1/{parent=" INST "}/databases:restore", NULL, "RestoreDatabase"},
-    {"POST", "v1/{parent=" INST "}/backups", NULL, "CreateBackup"},
-    {"POST", "v1/{parent=" INST "}/backups:copy", NULL, "CopyBackup"},
-    {"GET", "v1/{parent=" INST "}/backups", NULL, "ListBackups"},
-    {"GET", "v1/{name=" BACKUP "}", NULL, "GetBackup"},
-    {"PATCH", "v1/{name=" BACKUP "}", NULL, "UpdateBackup"},
-    {"DELETE", "v1/{name=" BACKUP "}", NULL, "DeleteBackup"},
-    {"GET", "v1/{parent=" INST "}/backupOperations", NULL, "ListBackupOperations"},
-    {"GET", "v1/{parent=" INST "}/databaseOperations", NULL, "ListDatabaseOperations"},
     {"POST", "v1/{database=" DB "}/sessions", sp_create_session, "CreateSession",
      &sp_create_session_schema, NULL, P("sessions.create"), DATA},
     {"POST", "v1/{database=" DB "}/sessions:batchCreate", sp_batch_create_sessions,

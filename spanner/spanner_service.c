@@ -1,9 +1,9 @@
 /*
  * spanner_service: the Spanner service definition (struct em_service_def): descriptor,
- * routes and the lifecycle hooks that open the CMEK engine, the admin domain, the
- * databases' data (spanner_data), sessions and transactions, and the long-running
- * operations. Separate from spanner_main.c so tests and fuzz targets can open the same
- * service without a process.
+ * routes and the lifecycle hooks that open the CMEK engine, the admin domain, backups
+ * (spanner_backup), the databases' data (spanner_data), sessions and transactions, and
+ * the long-running operations. Separate from spanner_main.c so tests and fuzz targets can open the
+ * same service without a process.
  */
 #include "spanner_service.h"
 
@@ -13,6 +13,7 @@
 #include "em_descriptor.h"
 #include "em_operations.h"
 #include "spanner_admin.h"
+#include "spanner_backup.h"
 #include "spanner_data.h"
 #include "spanner_handlers.h"
 #include "spanner_routes.h"
@@ -21,13 +22,18 @@
 
 #include <stdlib.h>
 
-/* Spanner's words for a data call on a database whose key KMS refuses (seed 004). */
+/* Spanner's words for a data call on a database whose key KMS refuses (seed 004); a
+ * backup, pinned to one key version, names it. */
 static void sp_inaccessible_error(void *arg, const struct em_cmek_info *info, struct em_status *st)
 {
     (void)arg;
-    (void)info;
-    EM_FAIL(st, EM_FAILED_PRECONDITION,
-            "KMS key required by the Spanner resource is not accessible.");
+    if (info->pinned)
+        EM_FAIL(st, EM_FAILED_PRECONDITION,
+                "KMS key version %s required by the Spanner resource %s is not accessible.",
+                info->key_version, info->resource);
+    else
+        EM_FAIL(st, EM_FAILED_PRECONDITION,
+                "KMS key required by the Spanner resource is not accessible.");
 }
 
 /* A database whose key became unusable (OFFLINE, INACCESSIBLE): its file closes and its
@@ -50,6 +56,7 @@ static void spanner_close(struct em_service *svc)
     svc->operations = NULL;
     if (!ctx)
         return;
+    sp_backups_close(ctx->backups);
     sp_admin_close(ctx->admin);
     sp_txns_close(ctx->txns);
     sp_sessions_close(ctx->sessions);
@@ -70,7 +77,9 @@ static enum em_code spanner_open(struct em_service *svc, struct em_status *st)
     if (em_cmek_open(svc, svc->def->desc->agent_domain, &hooks, &cmek, st) ||
         sp_admin_open(svc->store, cmek, &ctx->admin, st) ||
         sp_data_open(cmek, svc->config.data_dir, &ctx->data, st) ||
-        sp_sessions_open(svc->store, &ctx->sessions, st) || sp_txns_open(&ctx->txns, st)) {
+        sp_sessions_open(svc->store, &ctx->sessions, st) || sp_txns_open(&ctx->txns, st) ||
+        sp_backups_open(svc->store, cmek, ctx->admin, ctx->data, svc->config.data_dir,
+                        &ctx->backups, st)) {
         spanner_close(svc);
         return st->code;
     }
@@ -79,10 +88,8 @@ static enum em_code spanner_open(struct em_service *svc, struct em_status *st)
         spanner_close(svc);
         return st->code;
     }
-    struct em_operations_options opt = {.service = "spanner",
-                                        .types = sp_op_types,
-                                        .type_count = sp_op_type_count,
-                                        .ctx = ctx->admin};
+    struct em_operations_options opt = {
+        .service = "spanner", .types = sp_op_types, .type_count = sp_op_type_count, .ctx = ctx};
     if (em_operations_open(svc->store, &opt, em_clock_now(), &svc->operations, st)) {
         spanner_close(svc);
         return st->code;
@@ -92,17 +99,16 @@ static enum em_code spanner_open(struct em_service *svc, struct em_status *st)
 
 static enum em_code spanner_tick(struct em_service *svc, int64_t now, struct em_status *st)
 {
-    (void)st;
     struct sp_ctx *ctx = svc->ctx;
     sp_sessions_expire(ctx->sessions, now);
     sp_txns_expire(ctx->txns, now);
-    return EM_OK;
+    return sp_backups_expire(ctx->backups, now, st); /* on the emulator clock */
 }
 
 static enum em_code spanner_reset(struct em_service *svc, struct em_status *st)
 {
     struct sp_ctx *ctx = svc->ctx;
-    if (em_operations_reset(svc->operations, st))
+    if (em_operations_reset(svc->operations, st) || sp_backups_reset(ctx->backups, st))
         return st->code;
     sp_sessions_forget(ctx->sessions, NULL);
     sp_txns_forget(ctx->txns, NULL);
@@ -117,6 +123,7 @@ const struct em_service_def spanner_service = {
     .close = spanner_close,
     .tick = spanner_tick,
     .reset = spanner_reset,
-    /* creating a database calls KMS (em_cmek_protect); data calls wait for the writer */
+    /* creating a database or a backup and restoring call KMS (em_cmek_protect, _check);
+     * data calls wait for the writer */
     .blocking_handlers = true,
 };

@@ -18,6 +18,12 @@ static const char *const sp_migrations[] = {
     " json TEXT NOT NULL,"
     " ddl TEXT NOT NULL DEFAULT '[]');"
     "CREATE INDEX spanner_databases_by_instance ON spanner_databases(instance);",
+    "CREATE TABLE spanner_backups ("
+    " name TEXT PRIMARY KEY,"
+    " instance TEXT NOT NULL,"
+    " json TEXT NOT NULL,"
+    " ddl TEXT NOT NULL DEFAULT '[]');"
+    "CREATE INDEX spanner_backups_by_instance ON spanner_backups(instance);",
 };
 
 enum em_code sp_store_migrate(struct em_store *store, struct em_status *st)
@@ -181,6 +187,44 @@ enum em_code sp_store_delete_database(struct em_store *store, const char *name,
 
 enum em_code sp_store_clear(struct em_store *store, struct em_status *st)
 {
-    return em_store_exec(store, "DELETE FROM spanner_databases; DELETE FROM spanner_instances;",
+    return em_store_exec(store,
+                         "DELETE FROM spanner_backups; DELETE FROM spanner_databases;"
+                         " DELETE FROM spanner_instances;",
                          st);
+}
+
+enum em_code sp_store_put_backup(struct em_store *store, const char *name, const char *instance,
+                                 const char *json, const char *ddl, bool replace,
+                                 struct em_status *st)
+{
+    const char *sql =
+        replace ? "INSERT OR REPLACE INTO spanner_backups(name, instance, json, ddl) "
+                  "VALUES(?, ?, ?, ?)"
+                : "INSERT INTO spanner_backups(name, instance, json, ddl) VALUES(?, ?, ?, ?)";
+    return run(store, sql, name, instance, json, ddl, st);
+}
+
+enum em_code sp_store_get_backup(struct em_store *store, const char *name, char **json, char **ddl,
+                                 struct em_status *st)
+{
+    return get_row(store, "SELECT json, ddl FROM spanner_backups WHERE name = ?", name, json, ddl,
+                   st);
+}
+
+enum em_code sp_store_list_backups(struct em_store *store, const char *instance, cJSON **out,
+                                   struct em_status *st)
+{
+    return list_rows(store, "SELECT json FROM spanner_backups WHERE instance = ? ORDER BY name",
+                     instance, out, st);
+}
+
+enum em_code sp_store_list_all_backups(struct em_store *store, cJSON **out, struct em_status *st)
+{
+    return list_rows(store, "SELECT json FROM spanner_backups WHERE ?1 IS NULL ORDER BY name", NULL,
+                     out, st);
+}
+
+enum em_code sp_store_delete_backup(struct em_store *store, const char *name, struct em_status *st)
+{
+    return run(store, "DELETE FROM spanner_backups WHERE name = ?", name, NULL, NULL, NULL, st);
 }

@@ -6,6 +6,9 @@
  *   spanner_databases   name, instance, the Database resource as its JSON, and its schema
  *                       as the JSON array of getDdl's canonical statements (re-applied
  *                       through spanner_ddl to rebuild the schema model)
+ *   spanner_backups     name, instance, the Backup resource as its JSON, and the schema of
+ *                       its database at its version time (the same JSON array), which a
+ *                       restore gives the new database
  *
  * Rows go in and come out as text; this file knows nothing of the API's rules.
  */
@@ -45,7 +48,18 @@ enum em_code sp_store_list_databases(struct em_store *store, const char *instanc
 enum em_code sp_store_list_all_databases(struct em_store *store, cJSON **out, struct em_status *st);
 enum em_code sp_store_delete_database(struct em_store *store, const char *name,
                                       struct em_status *st);
-/* Forgets every instance and database (internal:reset). */
+/* Backups: the same as databases. */
+enum em_code sp_store_put_backup(struct em_store *store, const char *name, const char *instance,
+                                 const char *json, const char *ddl, bool replace,
+                                 struct em_status *st);
+enum em_code sp_store_get_backup(struct em_store *store, const char *name, char **json, char **ddl,
+                                 struct em_status *st);
+enum em_code sp_store_list_backups(struct em_store *store, const char *instance, cJSON **out,
+                                   struct em_status *st);
+enum em_code sp_store_list_all_backups(struct em_store *store, cJSON **out, struct em_status *st);
+enum em_code sp_store_delete_backup(struct em_store *store, const char *name, struct em_status *st);
+
+/* Forgets every instance, database and backup (internal:reset). */
 enum em_code sp_store_clear(struct em_store *store, struct em_status *st);
 
 #endif

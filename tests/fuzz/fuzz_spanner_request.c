@@ -1,13 +1,17 @@
 /*
  * fuzz_spanner_request: libFuzzer target for Spanner's request path: routing, query and body
- * parsing, schema checks, handlers (instances, databases, DDL, operations, IAM; the data
- * plane: sessions, executeSql and its streaming form, executeBatchDml, read, transactions,
- * commit with mutations, partitions) and error rendering, through em_dispatch() with a real
- * Spanner service on a temporary data directory (no sockets; see fuzz_service.h).
+ * parsing, schema checks, handlers (instances, databases, DDL, backups with their
+ * query-string encryption config, copy, restore, operations, IAM; the data plane:
+ * sessions, executeSql and its streaming form, executeBatchDml, read, transactions,
+ * commit with mutations, partitions) and error rendering, through em_dispatch() with a
+ * real Spanner service on a temporary data directory (no sockets; see fuzz_service.h).
  *
- * An instance, a database with a table and a session exist so that inputs reach every
- * handler; an input's "sessions/fuzz-session" names that session (whose real ID is random).
+ * An instance, a database with a table, a backup of it (expiring a day from now) and a
+ * session exist so that inputs reach every handler; an input's "sessions/fuzz-session"
+ * names that session (whose real ID is random).
  */
+#include "em_clock.h"
+#include "em_json.h"
 #include "fuzz_service.h"
 #include "spanner/spanner_service.h"
 
@@ -43,6 +47,13 @@ static void create_fixtures(void)
     fuzz_service_call("POST", PROJECT "/instances/inst/databases", NULL, NULL,
                       "{\"createStatement\":\"CREATE DATABASE `db`\",\"extraStatements\":["
                       "\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX)) PRIMARY KEY (K)\"]}");
+    char expire[EM_TIME_TEXT_MAX], body[256];
+    em_time_format(em_clock_now() + 86400 * EM_NS_PER_SEC, expire);
+    snprintf(body, sizeof(body),
+             "{\"database\":\"projects/fuzz-project/instances/inst/databases/db\","
+             "\"expireTime\":\"%s\"}",
+             expire);
+    fuzz_service_call("POST", PROJECT "/instances/inst/backups", "backupId", "bk", body);
     create_session();
 }
 

@@ -399,6 +399,109 @@ static void test_renamed_resource_keeps_its_keys(void **state)
     assert_false(em_cmek_info(f->cmek, retained, &info));
 }
 
+/* --- pinned resources (Spanner backups) --- */
+
+#define BACKUP "projects/cmek-project/instances/i/backups/b"
+
+static void rotate_to_version_2(struct fixture *f)
+{
+    assert_int_equal(
+        unit_kms_call(f->kms, "POST", "/v1/" KEY "/cryptoKeyVersions", NULL, NULL, "{}"), 200);
+    assert_int_equal(unit_kms_call(f->kms, "POST", "/v1/" KEY ":updatePrimaryVersion", NULL, NULL,
+                                   "{\"cryptoKeyVersionId\":\"2\"}"),
+                     200);
+}
+
+static void pin(struct fixture *f, const char *resource)
+{
+    struct em_status st = {0};
+    assert_int_equal(em_cmek_protect_pinned(f->cmek, resource, "cmek-project", KEY, &st), EM_OK);
+}
+
+static void assert_version(struct fixture *f, const char *resource, int version, bool pinned)
+{
+    struct em_cmek_info info;
+    char expected[256];
+    snprintf(expected, sizeof(expected), KEY "/cryptoKeyVersions/%d", version);
+    assert_true(em_cmek_info(f->cmek, resource, &info));
+    assert_string_equal(info.key_version, expected);
+    assert_int_equal(info.pinned, pinned);
+}
+
+static void test_pinned_version_survives_rotation(void **state)
+{
+    struct fixture *f = *state;
+    protect(f, TOPIC, KEY);
+    pin(f, BACKUP);
+    rotate_to_version_2(f);
+    advance(f, MINUTES5);
+    assert_version(f, TOPIC, 2, false); /* the unpinned resource moved on */
+    assert_version(f, BACKUP, 1, true); /* the pinned one did not */
+    /* so disabling version 1 now shuts the pinned resource only */
+    assert_int_equal(set_version_state(f, 1, "DISABLED"), 200);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE);
+    assert_int_equal(state_of(f, BACKUP), EM_CMEK_INACCESSIBLE);
+    unsigned char dek[EM_DEK_BYTES];
+    struct em_status st = {0};
+    assert_int_equal(em_cmek_use(f->cmek, BACKUP, dek, &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(set_version_state(f, 1, "ENABLED"), 200);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, BACKUP), EM_CMEK_ACCESSIBLE);
+    assert_version(f, BACKUP, 1, true); /* a successful check does not re-wrap it either */
+    /* a pinned resource cannot change keys, and the pin survives a restart */
+    assert_int_equal(em_cmek_rekey(f->cmek, BACKUP, KEY, &st), EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, KEY "/cryptoKeyVersions/1"));
+    em_service_close(f->svc);
+    assert_int_equal(open_engine(f), 0);
+    assert_version(f, BACKUP, 1, true);
+    assert_int_equal(em_cmek_use(f->cmek, BACKUP, dek, &st), EM_OK);
+}
+
+static void test_check_now_sees_a_disabled_version_at_once(void **state)
+{
+    struct fixture *f = *state;
+    pin(f, BACKUP);
+    protect(f, TOPIC, KEY);
+    struct em_cmek_info before, info;
+    assert_true(em_cmek_info(f->cmek, BACKUP, &before));
+    assert_int_equal(set_version_state(f, 1, "DISABLED"), 200);
+    struct em_status st = {0};
+    assert_int_equal(em_cmek_check(f->cmek, BACKUP, &st), EM_OK);
+    assert_int_equal(state_of(f, BACKUP), EM_CMEK_INACCESSIBLE);
+    assert_int_equal(state_of(f, TOPIC), EM_CMEK_ACCESSIBLE); /* not checked: its turn is later */
+    assert_true(em_cmek_info(f->cmek, BACKUP, &info));
+    assert_int_equal(info.next_check_ns, before.next_check_ns); /* the schedule is kept */
+    assert_int_equal(set_version_state(f, 1, "ENABLED"), 200);
+    assert_int_equal(em_cmek_check(f->cmek, BACKUP, &st), EM_OK);
+    assert_int_equal(state_of(f, BACKUP), EM_CMEK_ACCESSIBLE);
+    assert_int_equal(em_cmek_check(f->cmek, "projects/x/topics/none", &st), EM_NOT_FOUND);
+}
+
+static void test_destroyed_pinned_version_shreds_for_good(void **state)
+{
+    struct fixture *f = *state;
+    pin(f, BACKUP);
+    rotate_to_version_2(f); /* the key lives on; only the pinned version goes */
+    assert_int_equal(
+        unit_kms_call(f->kms, "POST", "/v1/" KEY "/cryptoKeyVersions/1:destroy", NULL, NULL, "{}"),
+        200);
+    advance(f, 30 * 86400 + MINUTES5);
+    struct em_status st = {0};
+    assert_int_equal(em_cmek_check(f->cmek, BACKUP, &st), EM_OK);
+    struct em_cmek_info info;
+    assert_true(em_cmek_info(f->cmek, BACKUP, &info));
+    assert_int_equal(info.state, EM_CMEK_INACCESSIBLE);
+    assert_non_null(strstr(info.reason, "DESTROYED"));
+    /* the erased version cannot be restored, so nothing brings the resource back */
+    assert_int_not_equal(
+        unit_kms_call(f->kms, "POST", "/v1/" KEY "/cryptoKeyVersions/1:restore", NULL, NULL, "{}"),
+        200);
+    advance(f, MINUTES5);
+    assert_int_equal(state_of(f, BACKUP), EM_CMEK_INACCESSIBLE);
+    assert_version(f, BACKUP, 1, true);
+}
+
 /* --- prompt retries while KMS comes up (real time, injected here) --- */
 
 static int64_t fake_monotonic_ns;
@@ -689,6 +792,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_step_error_fails_the_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rekey_moves_to_the_new_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renamed_resource_keeps_its_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pinned_version_survives_rotation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_now_sees_a_disabled_version_at_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_destroyed_pinned_version_shreds_for_good, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_restart_before_kms_retries_with_backoff, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(

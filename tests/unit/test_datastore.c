@@ -499,6 +499,95 @@ static void test_shred_while_in_use_removes_the_file_after(void **state)
     assert_false(file_exists(f->path, "-wal"));
 }
 
+/* --- copies (Spanner backup and restore) --- */
+
+#define COPY "projects/ds-project/tables/orders-copy"
+
+static int count_rows_of(struct em_datastore *ds)
+{
+    struct em_datafile *file = NULL;
+    struct em_status st = {0};
+    int n = -1;
+    assert_int_equal(em_datastore_open(ds, &file, &st), EM_OK);
+    assert_int_equal(em_datafile_run(file, job_count, &n, &st), EM_OK);
+    em_datafile_put(file);
+    return n;
+}
+
+/* A second resource under its own key ("other"), with its datastore at path. */
+static struct em_datastore *new_copy_target(struct fixture *f, char *path, size_t len)
+{
+    struct em_status st = {0};
+    struct em_datastore *ds = NULL;
+    snprintf(path, len, "%s/orders-copy.db", f->dir);
+    assert_int_equal(unit_kms_call(f->kms, "POST", "/v1/" RING "/cryptoKeys", "cryptoKeyId",
+                                   "other", "{\"purpose\":\"ENCRYPT_DECRYPT\"}"),
+                     200);
+    assert_int_equal(em_cmek_protect(f->cmek, COPY, "ds-project", RING "/cryptoKeys/other", &st),
+                     EM_OK);
+    assert_int_equal(em_datastore_new(f->cmek, COPY, path, &hooks, &f->counts, &ds, &st), EM_OK);
+    return ds;
+}
+
+static void test_copy_reencrypts_under_the_target_key(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < 20; i++)
+        insert(f, MARKER);
+    char path[PATH_MAX + 32], wal[PATH_MAX + 48];
+    struct em_datastore *copy = new_copy_target(f, path, sizeof(path));
+    struct em_status st = {0};
+    assert_int_equal(em_datastore_copy(f->ds, copy, &st), EM_OK);
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    assert_true(file_exists(path, ""));
+    assert_false(file_contains(path, MARKER)); /* no plaintext page on disk */
+    assert_false(file_contains(wal, MARKER));
+    assert_int_equal(count_rows_of(copy), 20);
+    /* the two go their own ways */
+    insert(f, "after the copy");
+    assert_int_equal(count_rows(f), 21);
+    assert_int_equal(count_rows_of(copy), 20);
+    /* an open target is not overwritten */
+    assert_int_equal(em_datastore_copy(f->ds, copy, &st), EM_FAILED_PRECONDITION);
+    em_datastore_free(copy);
+    /* the copy is under the target's key: the source's key does not open it */
+    struct em_datastore *wrong = NULL;
+    struct em_datafile *file = NULL;
+    assert_int_equal(em_datastore_new(f->cmek, RESOURCE, path, &hooks, &f->counts, &wrong, &st), 0);
+    assert_int_equal(em_datastore_open(wrong, &file, &st), EM_DATA_LOSS);
+    em_datastore_free(wrong);
+}
+
+static void test_copy_needs_both_keys(void **state)
+{
+    struct fixture *f = *state;
+    insert(f, MARKER);
+    char path[PATH_MAX + 32];
+    struct em_datastore *copy = new_copy_target(f, path, sizeof(path));
+    struct em_status st = {0};
+    /* the source's key disabled: nothing is copied, no file is made */
+    assert_int_equal(unit_kms_call(f->kms, "PATCH", "/v1/" KEY "/cryptoKeyVersions/1", "updateMask",
+                                   "state", "{\"state\":\"DISABLED\"}"),
+                     200);
+    assert_int_equal(em_cmek_check(f->cmek, RESOURCE, &st), EM_OK);
+    assert_int_equal(em_datastore_copy(f->ds, copy, &st), EM_FAILED_PRECONDITION);
+    assert_false(file_exists(path, ""));
+    assert_int_equal(unit_kms_call(f->kms, "PATCH", "/v1/" KEY "/cryptoKeyVersions/1", "updateMask",
+                                   "state", "{\"state\":\"ENABLED\"}"),
+                     200);
+    assert_int_equal(em_cmek_check(f->cmek, RESOURCE, &st), EM_OK);
+    /* the target's key disabled: the same */
+    assert_int_equal(unit_kms_call(f->kms, "PATCH",
+                                   "/v1/" RING "/cryptoKeys/other/cryptoKeyVersions/1",
+                                   "updateMask", "state", "{\"state\":\"DISABLED\"}"),
+                     200);
+    assert_int_equal(em_cmek_check(f->cmek, COPY, &st), EM_OK);
+    assert_int_equal(em_datastore_copy(f->ds, copy, &st), EM_FAILED_PRECONDITION);
+    assert_false(file_exists(path, ""));
+    assert_int_equal(em_datastore_copy(f->ds, f->ds, &st), EM_INVALID_ARGUMENT);
+    em_datastore_free(copy);
+}
+
 /* --- errors --- */
 
 /* A file that cannot be created is an error, not a crash, and the next call tries again. */
@@ -560,6 +649,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unwritable_path_fails_then_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_key_is_data_loss, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_reencrypts_under_the_target_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_needs_both_keys, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
