@@ -9,13 +9,14 @@
 CC      ?= cc
 BUILD   ?= build/release
 BIN     ?= bin
-PKGS    := libmicrohttpd libcjson sqlite3 openssl libcurl
+PKGS    := libmicrohttpd libcjson sqlite3 openssl libcurl libpcre2-8
 # the Debian package that provides each pkg-config package (scripts/install-deps installs them)
 DEB_libmicrohttpd := libmicrohttpd-dev
 DEB_libcjson      := libcjson-dev
 DEB_sqlite3       := libsqlite3-dev
 DEB_openssl       := libssl-dev
 DEB_libcurl       := libcurl4-openssl-dev
+DEB_libpcre2-8    := libpcre2-dev
 
 # One line per step ("  CC emulator/em_http.c"); V=1 shows the whole commands (start-all
 # passes it and reads them for its progress count).

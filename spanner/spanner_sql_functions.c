@@ -1340,6 +1340,10 @@ int sp_sql_functions_register(sqlite3 *db, const struct sp_sql_clock *clock)
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_numeric_avg", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                      NULL, NULL, numeric_step, numeric_avg_final);
+    if (rc == SQLITE_OK)
+        rc = sp_sql_text_functions_register(db);
+    if (rc == SQLITE_OK)
+        rc = sp_sql_time_functions_register(db);
     return rc;
 }
 

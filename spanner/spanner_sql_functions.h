@@ -26,6 +26,13 @@ struct sp_sql_clock {
 /* Registers every sp_* function on db; clock must outlive db. */
 int sp_sql_functions_register(sqlite3 *db, const struct sp_sql_clock *clock);
 
+/* The registration of the function groups that live in their own files (called by
+ * sp_sql_functions_register): spanner_sql_text.c (regular expressions, SPLIT, FORMAT,
+ * JSON_VALUE/JSON_QUERY) and spanner_sql_time.c (truncation, formatting and parsing of
+ * dates and timestamps). */
+int sp_sql_text_functions_register(sqlite3 *db);
+int sp_sql_time_functions_register(sqlite3 *db);
+
 /* The status for a failed sqlite3_step/prepare/exec (rc) on db. */
 enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st);
 

@@ -5,6 +5,7 @@
  */
 #include "spanner_sql_translate.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1603,6 +1604,73 @@ static enum em_code fn_array_agg(struct translator *t, const struct sp_expr *e, 
     return out->sql ? EM_OK : t->st->code;
 }
 
+/* ---- regular expressions, SPLIT, FORMAT, JSON (spanner_sql_text.c) ---- */
+
+static enum em_code fn_regexp(struct translator *t, const struct sp_expr *e, struct frag *a,
+                              struct frag *out)
+{
+    enum sp_type_code code;
+    if (want_text(t, e, a, e->nargs, &code))
+        return t->st->code;
+    const char *args = join_args(t, a, 0, e->nargs);
+    if (strcmp(e->name, "REGEXP_CONTAINS") == 0)
+        return result(t, out, sqlf(t, "sp_regexp_contains(%s)", args), SP_TYPE_BOOL);
+    if (strcmp(e->name, "REGEXP_REPLACE") == 0)
+        return result(t, out, sqlf(t, "sp_regexp_replace(%s)", args), code);
+    if (strcmp(e->name, "REGEXP_EXTRACT") == 0)
+        return result(t, out, sqlf(t, "sp_regexp_extract(%s)", args), code);
+    enum em_code rc = result(t, out, sqlf(t, "sp_regexp_extract_all(%s)", args), SP_TYPE_ARRAY);
+    out->type.element = code;
+    return rc;
+}
+
+static enum em_code fn_split(struct translator *t, const struct sp_expr *e, struct frag *a,
+                             struct frag *out)
+{
+    enum sp_type_code code;
+    if (want_text(t, e, a, e->nargs, &code))
+        return t->st->code;
+    if (e->nargs == 1 && code == SP_TYPE_BYTES)
+        return no_signature(t, e, "function SPLIT", a, 1);
+    enum em_code rc =
+        result(t, out, sqlf(t, "sp_split(%s, %s)", a[0].sql, e->nargs == 2 ? a[1].sql : "','"),
+               SP_TYPE_ARRAY);
+    out->type.element = code;
+    return rc;
+}
+
+/* FORMAT(format, args...): each argument goes to sp_format with its type code. */
+static enum em_code fn_format(struct translator *t, const struct sp_expr *e, struct frag *a,
+                              struct frag *out)
+{
+    if (want_arg(t, e, a, 0, &type_string))
+        return t->st->code;
+    struct sp_buf buf = {0};
+    sp_buf_printf(&buf, "sp_format(%s", a[0].sql);
+    for (int i = 1; i < e->nargs; i++) {
+        settle(t, &a[i], SP_TYPE_STRING);
+        sp_buf_printf(&buf, ", %d, %s", (int)a[i].type.code, a[i].sql);
+    }
+    sp_buf_puts(&buf, ")");
+    return result(t, out, finish_sql(t, &buf), SP_TYPE_STRING);
+}
+
+/* JSON_VALUE / JSON_QUERY on a JSON or a STRING holding JSON, with a JSONPath. */
+static enum em_code fn_json_extract(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                    struct frag *out)
+{
+    settle(t, &a[0], SP_TYPE_STRING);
+    enum sp_type_code code = a[0].type.code;
+    if ((code != SP_TYPE_JSON && code != SP_TYPE_STRING) ||
+        (e->nargs == 2 && want_arg(t, e, a, 1, &type_string)))
+        return t->st->code ? t->st->code : no_signature(t, e, "function", a, e->nargs);
+    bool query = strcmp(e->name, "JSON_QUERY") == 0;
+    return result(
+        t, out,
+        sqlf(t, "sp_json_extract(%s, %s, %d)", a[0].sql, e->nargs == 2 ? a[1].sql : "'$'", query),
+        query ? code : SP_TYPE_STRING);
+}
+
 /* ---- dates and timestamps ---- */
 
 static const struct sp_type type_date = {SP_TYPE_DATE, SP_TYPE_UNKNOWN, 0};
@@ -1722,6 +1790,59 @@ static enum em_code fn_extract(struct translator *t, const struct sp_expr *e, st
     return result(t, out, sqlf(t, "sp_extract_date('%s', %s)", a[0].part, a[1].sql), SP_TYPE_INT64);
 }
 
+static bool trunc_part_ok(const char *part, bool timestamp)
+{
+    static const char *const parts[] = {"DAY",     "WEEK",        "ISOWEEK",     "MONTH",
+                                        "QUARTER", "YEAR",        "HOUR",        "MINUTE",
+                                        "SECOND",  "MILLISECOND", "MICROSECOND", NULL};
+    for (int i = 0; part && parts[i]; i++)
+        if (strcmp(parts[i], part) == 0)
+            return timestamp || i < 6;
+    return false;
+}
+
+/* TIMESTAMP_TRUNC(ts, part [, zone]) and DATE_TRUNC(date, part). */
+static enum em_code fn_trunc(struct translator *t, const struct sp_expr *e, struct frag *a,
+                             struct frag *out)
+{
+    bool timestamp = strcmp(e->name, "TIMESTAMP_TRUNC") == 0;
+    if (a[0].part || want_arg(t, e, a, 0, timestamp ? &type_timestamp : &type_date) ||
+        want_part(t, e, &a[1], false, trunc_part_ok(a[1].part, timestamp)) ||
+        (e->nargs == 3 && want_arg(t, e, a, 2, &type_string)))
+        return t->st->code ? t->st->code : want_part(t, e, &a[0], false, false);
+    if (!timestamp)
+        return result(t, out, sqlf(t, "sp_date_trunc(%s, '%s')", a[0].sql, a[1].part),
+                      SP_TYPE_DATE);
+    return result(t, out,
+                  sqlf(t, "sp_timestamp_trunc(%s, '%s', %s)", a[0].sql, a[1].part,
+                       e->nargs == 3 ? a[2].sql : "NULL"),
+                  SP_TYPE_TIMESTAMP);
+}
+
+/* FORMAT_TIMESTAMP/FORMAT_DATE(format, value [, zone]) and PARSE_TIMESTAMP/PARSE_DATE(format,
+ * text [, zone]). */
+static enum em_code fn_format_time(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                   struct frag *out)
+{
+    bool timestamp = strstr(e->name, "TIMESTAMP") != NULL;
+    bool parse = strncmp(e->name, "PARSE", 5) == 0;
+    const struct sp_type *value = parse ? &type_string : timestamp ? &type_timestamp : &type_date;
+    if (want_arg(t, e, a, 0, &type_string) || want_arg(t, e, a, 1, value) ||
+        (e->nargs == 3 && want_arg(t, e, a, 2, &type_string)))
+        return t->st->code;
+    if (e->nargs == 3 && !timestamp)
+        return no_signature(t, e, "function", a, e->nargs);
+    char name[32];
+    snprintf(name, sizeof(name), "sp_%s", e->name);
+    for (char *c = name; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    const char *zone = !timestamp ? "" : e->nargs == 3 ? sqlf(t, ", %s", a[2].sql) : ", NULL";
+    return result(t, out, sqlf(t, "%s(%s, %s%s)", name, a[0].sql, a[1].sql, zone),
+                  !parse      ? SP_TYPE_STRING
+                  : timestamp ? SP_TYPE_TIMESTAMP
+                              : SP_TYPE_DATE);
+}
+
 struct fn_def {
     const char *name;
     int min_args, max_args; /* max -1: any number */
@@ -1788,6 +1909,20 @@ static const struct fn_def functions[] = {
     {"LOGICAL_AND", 1, 1, true, fn_min_max},
     {"LOGICAL_OR", 1, 1, true, fn_min_max},
     {"STRING_AGG", 1, 2, true, fn_string_agg},
+    {"REGEXP_CONTAINS", 2, 2, false, fn_regexp},
+    {"REGEXP_EXTRACT", 2, 2, false, fn_regexp},
+    {"REGEXP_EXTRACT_ALL", 2, 2, false, fn_regexp},
+    {"REGEXP_REPLACE", 3, 3, false, fn_regexp},
+    {"SPLIT", 1, 2, false, fn_split},
+    {"FORMAT", 1, -1, false, fn_format},
+    {"JSON_VALUE", 1, 2, false, fn_json_extract},
+    {"JSON_QUERY", 1, 2, false, fn_json_extract},
+    {"TIMESTAMP_TRUNC", 2, 3, false, fn_trunc},
+    {"DATE_TRUNC", 2, 2, false, fn_trunc},
+    {"FORMAT_TIMESTAMP", 2, 3, false, fn_format_time},
+    {"FORMAT_DATE", 2, 2, false, fn_format_time},
+    {"PARSE_TIMESTAMP", 2, 3, false, fn_format_time},
+    {"PARSE_DATE", 2, 2, false, fn_format_time},
 };
 
 static const struct fn_def *find_function(const char *name)
@@ -1803,27 +1938,9 @@ static const struct fn_def *find_function(const char *name)
 static bool known_unimplemented(const char *name)
 {
     static const char *const names[] = {
-        "SPLIT",
-        "REGEXP_CONTAINS",
-        "REGEXP_EXTRACT",
-        "REGEXP_REPLACE",
-        "FORMAT",
-        "CURRENT_DATE",
-        "TIMESTAMP",
-        "DATE",
-        "TIMESTAMP_TRUNC",
-        "DATE_TRUNC",
-        "FORMAT_TIMESTAMP",
-        "PARSE_TIMESTAMP",
-        "JSON_VALUE",
-        "JSON_QUERY",
-        "PENDING_COMMIT_TIMESTAMP",
-        "FARM_FINGERPRINT",
-        "SHA256",
-        "TO_BASE64",
-        "FROM_BASE64",
-        "TO_HEX",
-        "FROM_HEX",
+        "CURRENT_DATE",     "TIMESTAMP", "DATE",      "PENDING_COMMIT_TIMESTAMP",
+        "FARM_FINGERPRINT", "SHA256",    "TO_BASE64", "FROM_BASE64",
+        "TO_HEX",           "FROM_HEX",
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(names[i], name) == 0)
@@ -1864,7 +1981,7 @@ static enum em_code function(struct translator *t, const struct scope *scope,
     t->in_aggregate = saved || def->aggregate;
     t->parts_allowed = def->handler == fn_timestamp_add || def->handler == fn_timestamp_diff ||
                        def->handler == fn_date_add || def->handler == fn_date_diff ||
-                       def->handler == fn_extract;
+                       def->handler == fn_extract || def->handler == fn_trunc;
     enum em_code code = args_of(t, scope, e, a);
     t->in_aggregate = saved;
     if (code)

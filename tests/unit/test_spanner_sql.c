@@ -294,6 +294,138 @@ static void test_aggregates_and_joins(void **state)
     RUN(cases);
 }
 
+static void test_text_functions(void **state)
+{
+    (void)state;
+    static const struct sql_case cases[] = {
+        {"SELECT REGEXP_CONTAINS('foo@example.com', r'@[a-z]+\\.com$'), "
+         "REGEXP_CONTAINS('abc', 'x'), REGEXP_CONTAINS(b'\\x01a', b'a'), "
+         "REGEXP_CONTAINS('ABC', '(?i)abc'), REGEXP_CONTAINS(NULL, 'a')",
+         "[[true,false,true,true,null]]"},
+        {"SELECT REGEXP_EXTRACT('foo@example.com', r'^[a-z]+'), "
+         "REGEXP_EXTRACT('foo@example.com', r'@([a-z]+)'), REGEXP_EXTRACT('abc', 'x'), "
+         "REGEXP_EXTRACT('ab', 'a(x)?')",
+         "[[\"foo\",\"example\",null,null]]"},
+        {"SELECT REGEXP_EXTRACT_ALL('a1b22c333', r'\\d+'), REGEXP_EXTRACT_ALL('k=v, x=y', "
+         "r'(\\w)='), REGEXP_EXTRACT_ALL('abc', 'x'), REGEXP_EXTRACT_ALL(b'aXbX', b'X')",
+         "[[[\"1\",\"22\",\"333\"],[\"k\",\"x\"],[],[\"WA==\",\"WA==\"]]]"},
+        {"SELECT REGEXP_REPLACE('a1b22', r'\\d', 'N'), REGEXP_REPLACE('abc', 'x*', '-'), "
+         "REGEXP_REPLACE('john smith', r'(\\w+) (\\w+)', r'\\2, \\1'), "
+         "REGEXP_REPLACE('héllo', '', '.'), REGEXP_REPLACE('a.b', r'\\.', r'\\\\')",
+         "[[\"aNbNN\",\"-a-b-c-\",\"smith, john\",\".h.é.l.l.o.\",\"a\\\\b\"]]"},
+        {"SELECT SPLIT('a,b,,c'), SPLIT('a b', ' '), SPLIT(''), SPLIT('héj', ''), "
+         "SPLIT(b'a-b', b'-'), ARRAY_LENGTH(SPLIT('x|y|z', '|'))",
+         "[[[\"a\",\"b\",\"\",\"c\"],[\"a\",\"b\"],[\"\"],[\"h\",\"é\",\"j\"],[\"YQ==\",\"Yg==\"],"
+         "\"3\"]]"},
+        {"SELECT FORMAT('%d|%5d|%-4d|%05d|%x|%X|%o|%i', 42, 42, 42, 42, 255, 255, 8, -7)",
+         "[[\"42|   42|42  |00042|ff|FF|10|-7\"]]"},
+        {"SELECT FORMAT('%s and %s', 'a', 'b'), FORMAT('%.2f %e %g', 3.14159, 1234.5, 0.5), "
+         "FORMAT('%%|%t|%T|%T', 1.5, 'x', DATE '2020-01-02'), FORMAT('%s', NULL)",
+         "[[\"a and b\",\"3.14 1.234500e+03 0.5\",\"%|1.5|\\\"x\\\"|DATE \\\"2020-01-02\\\"\","
+         "\"NULL\"]]"},
+        {"SELECT FORMAT('%t|%t|%T', true, NUMERIC '1.50', [1, 2])",
+         "[[\"true|1.5|[\\\"1\\\",\\\"2\\\"]\"]]"},
+        {"SELECT JSON_VALUE(JSON '{\"a\": {\"b\": [10, \"x\", true]}}', '$.a.b[0]'), "
+         "JSON_VALUE('{\"a\": {\"b\": [10, \"x\"]}}', '$.a.b[1]'), "
+         "JSON_VALUE(JSON '{\"a\": {\"b\": 1}}', '$.a'), JSON_VALUE(JSON '{\"a\": 1}', '$.z'), "
+         "JSON_VALUE(JSON '{\"a b\": true}', \"$['a b']\")",
+         "[[\"10\",\"x\",null,null,\"true\"]]"},
+        {"SELECT JSON_QUERY(JSON '{\"a\": {\"b\": [1, 2]}}', '$.a'), "
+         "JSON_QUERY('{\"a\": \"s\"}', '$.a'), JSON_QUERY(JSON '[1]', '$')",
+         "[[\"{\\\"b\\\":[1,2]}\",\"\\\"s\\\"\",\"[1]\"]]"},
+    };
+    static const struct sql_case errors[] = {
+        {"SELECT REGEXP_CONTAINS('a', '(')",
+         "OUT_OF_RANGE: Cannot parse regular expression: missing closing parenthesis"},
+        {"SELECT REGEXP_CONTAINS('aa', r'(a)\\1')",
+         "OUT_OF_RANGE: Cannot parse regular expression: invalid escape sequence: \\1"},
+        {"SELECT REGEXP_CONTAINS('ab', 'a(?=b)')",
+         "OUT_OF_RANGE: Cannot parse regular expression: invalid perl operator: (?="},
+        {"SELECT REGEXP_CONTAINS('ab', '(?<!a)b')",
+         "OUT_OF_RANGE: Cannot parse regular expression: invalid perl operator: (?<!"},
+        {"SELECT REGEXP_CONTAINS('aa', 'a++')",
+         "OUT_OF_RANGE: Cannot parse regular expression: bad repetition operator: ++"},
+        {"SELECT REGEXP_EXTRACT('ab', '(a)(b)')",
+         "OUT_OF_RANGE: Regular expressions passed into extraction functions must not have more "
+         "than 1 capturing group"},
+        {"SELECT REGEXP_REPLACE('ab', 'a', r'\\1')",
+         "OUT_OF_RANGE: Rewrite schema requests more capturing groups"},
+        {"SELECT REGEXP_CONTAINS('a', b'a')",
+         "INVALID_ARGUMENT: No matching signature for function REGEXP_CONTAINS for argument "
+         "types: STRING, BYTES [at 1:8]"},
+        {"SELECT SPLIT(b'a')", "INVALID_ARGUMENT: No matching signature for function SPLIT"},
+        {"SELECT FORMAT('%d', 'x')", "OUT_OF_RANGE: Invalid type for argument 2 to FORMAT; "
+                                     "Expected INT64; Got STRING"},
+        {"SELECT FORMAT('%d %d', 1)", "OUT_OF_RANGE: Too few arguments to FORMAT"},
+        {"SELECT FORMAT('%d', 1, 2)", "OUT_OF_RANGE: Too many arguments to FORMAT"},
+        {"SELECT FORMAT('%q', 1)", "OUT_OF_RANGE: Invalid format specifier in FORMAT: %q"},
+        {"SELECT JSON_VALUE(JSON '{}', 'a.b')", "OUT_OF_RANGE: Invalid JSONPath input: a.b"},
+        {"SELECT JSON_VALUE(1, '$')", "INVALID_ARGUMENT: No matching signature for function"},
+    };
+    RUN(cases);
+    RUN(errors);
+}
+
+static void test_time_functions(void **state)
+{
+    (void)state;
+    static const struct sql_case cases[] = {
+        {"SELECT DATE_TRUNC(DATE '2020-05-20', MONTH), DATE_TRUNC(DATE '2020-05-20', YEAR), "
+         "DATE_TRUNC(DATE '2020-05-20', QUARTER), DATE_TRUNC(DATE '2020-05-20', WEEK), "
+         "DATE_TRUNC(DATE '2020-05-20', ISOWEEK), DATE_TRUNC(DATE '2020-05-20', DAY)",
+         "[[\"2020-05-01\",\"2020-01-01\",\"2020-04-01\",\"2020-05-17\",\"2020-05-18\","
+         "\"2020-05-20\"]]"},
+        {"SELECT TIMESTAMP_TRUNC(TIMESTAMP '2020-05-20T13:14:15.123456789Z', SECOND), "
+         "TIMESTAMP_TRUNC(TIMESTAMP '2020-05-20T13:14:15.123456789Z', MILLISECOND), "
+         "TIMESTAMP_TRUNC(TIMESTAMP '2020-05-20T13:14:15Z', HOUR), "
+         "TIMESTAMP_TRUNC(TIMESTAMP '2020-05-20T13:14:15Z', DAY, 'UTC'), "
+         "TIMESTAMP_TRUNC(TIMESTAMP '2020-05-20T03:14:15Z', DAY, '+05:30'), "
+         "TIMESTAMP_TRUNC(TIMESTAMP '2020-05-20T13:14:15Z', MONTH, 'UTC')",
+         "[[\"2020-05-20T13:14:15Z\",\"2020-05-20T13:14:15.123Z\",\"2020-05-20T13:00:00Z\","
+         "\"2020-05-20T00:00:00Z\",\"2020-05-19T18:30:00Z\",\"2020-05-01T00:00:00Z\"]]"},
+        {"SELECT FORMAT_DATE('%Y/%m/%d %A %b %j Q%Q', DATE '2020-02-29'), "
+         "FORMAT_TIMESTAMP('%Y-%m-%d %H:%M:%E3S %Ez', TIMESTAMP '2020-05-20T13:14:15.5Z', 'UTC'), "
+         "FORMAT_TIMESTAMP('%F %T %z %Z', TIMESTAMP '2020-05-20T23:00:00Z', '+02:00'), "
+         "FORMAT_TIMESTAMP('%E*S|%s', TIMESTAMP '1970-01-01T00:01:05.25Z', 'UTC')",
+         "[[\"2020/02/29 Saturday Feb 060 Q1\",\"2020-05-20 13:14:15.500 +00:00\","
+         "\"2020-05-21 01:00:00 +0200 +02:00\",\"05.25|65\"]]"},
+        {"SELECT PARSE_DATE('%Y-%m-%d', '2020-02-29'), PARSE_DATE('%d/%m/%Y', '31/12/1999'), "
+         "PARSE_DATE('%b %d %Y', 'Mar 5 2021'), PARSE_DATE('%F', '0001-01-01')",
+         "[[\"2020-02-29\",\"1999-12-31\",\"2021-03-05\",\"0001-01-01\"]]"},
+        {"SELECT PARSE_TIMESTAMP('%Y-%m-%d %H:%M:%E*S%Ez', '2020-05-20 13:14:15.25+02:00'), "
+         "PARSE_TIMESTAMP('%F %T', '2020-05-20 13:14:15', 'UTC'), "
+         "PARSE_TIMESTAMP('%s', '86400'), PARSE_TIMESTAMP('%Y%m%d %H%M%S %z', "
+         "'20200520 131415 -0130')",
+         "[[\"2020-05-20T11:14:15.25Z\",\"2020-05-20T13:14:15Z\",\"1970-01-02T00:00:00Z\","
+         "\"2020-05-20T14:44:15Z\"]]"},
+    };
+    static const struct sql_case errors[] = {
+        {"SELECT TIMESTAMP_TRUNC(CURRENT_TIMESTAMP(), DAY)",
+         "UNIMPLEMENTED: TIMESTAMP_TRUNC in time zone America/Los_Angeles (Spanner's default) is "
+         "not supported by this emulator"},
+        {"SELECT FORMAT_TIMESTAMP('%F', CURRENT_TIMESTAMP(), 'Europe/Paris')",
+         "UNIMPLEMENTED: FORMAT_TIMESTAMP in time zone Europe/Paris is not supported"},
+        {"SELECT FORMAT_TIMESTAMP('%F', CURRENT_TIMESTAMP(), '+99:00')",
+         "OUT_OF_RANGE: Invalid time zone: +99:00"},
+        {"SELECT DATE_TRUNC(DATE '2020-01-01', HOUR)",
+         "INVALID_ARGUMENT: Unsupported date part HOUR in function DATE_TRUNC [at 1:8]"},
+        {"SELECT DATE_TRUNC(DATE '2020-01-01', 'MONTH')",
+         "INVALID_ARGUMENT: DATE_TRUNC expects a date part argument [at 1:8]"},
+        {"SELECT PARSE_DATE('%Y-%m-%d', '2020-02-30')",
+         "OUT_OF_RANGE: Failed to parse input string \"2020-02-30\""},
+        {"SELECT PARSE_DATE('%Y-%m-%d', '2020-02-03 x')",
+         "OUT_OF_RANGE: Failed to parse input string \"2020-02-03 x\""},
+        {"SELECT PARSE_TIMESTAMP('%F %T', '2020-05-20 13:14:15')",
+         "UNIMPLEMENTED: PARSE_TIMESTAMP in time zone America/Los_Angeles"},
+        {"SELECT FORMAT_DATE('%K', DATE '2020-01-01')",
+         "UNIMPLEMENTED: Format element %K in FORMAT_DATE is not supported by this emulator"},
+        {"SELECT FORMAT_DATE('%F', CURRENT_TIMESTAMP())",
+         "INVALID_ARGUMENT: No matching signature for function FORMAT_DATE"},
+    };
+    RUN(cases);
+    RUN(errors);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -334,8 +466,8 @@ static void test_errors(void **state)
         {"SELECT SUM(COUNT(*)) FROM Albums",
          "INVALID_ARGUMENT: Aggregations of aggregations are not allowed [at 1:12]"},
         {"SELECT NOPE(1)", "INVALID_ARGUMENT: Function not found: NOPE [at 1:8]"},
-        {"SELECT REGEXP_CONTAINS('a', 'a')",
-         "UNIMPLEMENTED: Function REGEXP_CONTAINS is not supported by this emulator [at 1:8]"},
+        {"SELECT FARM_FINGERPRINT('a')",
+         "UNIMPLEMENTED: Function FARM_FINGERPRINT is not supported by this emulator [at 1:8]"},
         {"SELECT * FROM UNNEST(5)",
          "INVALID_ARGUMENT: Values referenced in UNNEST must be arrays. UNNEST contains "
          "expression of type INT64 [at 1:22]"},
@@ -600,6 +732,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_select_basics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expressions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aggregates_and_joins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_text_functions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_functions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_result_metadata, setup, teardown),
