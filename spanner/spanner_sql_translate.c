@@ -2645,15 +2645,31 @@ static const char *set_operand(struct translator *t, const char *sql,
     return finish_sql(t, &buf);
 }
 
+/* INTERSECT ALL / EXCEPT ALL, which SQLite lacks: each row is numbered within its group of
+ * equal rows ("$k" = 1, 2, ...), which makes every occurrence distinct, so SQLite's
+ * INTERSECT keeps min(m, n) copies of a row and EXCEPT keeps m - n, as GoogleSQL's bag
+ * semantics want; the numbers are then dropped. */
+static void bag_set_op(struct translator *t, struct sp_buf *buf, const char *name,
+                       const char *lsql, const char *rsql, int ncols)
+{
+    struct sp_buf cols = {0};
+    for (int i = 0; i < ncols; i++)
+        sp_buf_printf(&cols, "%s\"$c%d\"", i ? ", " : "", i + 1);
+    const char *list = finish_sql(t, &cols);
+    list = list ? list : "";
+    sp_buf_printf(buf,
+                  "SELECT %s FROM (SELECT %s, row_number() OVER (PARTITION BY %s) AS \"$k\" "
+                  "FROM (%s) %s SELECT %s, row_number() OVER (PARTITION BY %s) AS \"$k\" "
+                  "FROM (%s))",
+                  list, list, list, lsql ? lsql : "", name, list, list, rsql ? rsql : "");
+}
+
 static enum em_code translate_set_op(struct translator *t, const struct scope *outer,
                                      const struct sp_query *q, const char **sql,
                                      struct sp_result_column **cols, int *ncols)
 {
     static const char *const names[] = {"", "UNION", "INTERSECT", "EXCEPT"};
     const char *name = names[q->op];
-    if (q->all && q->op != SP_SET_UNION)
-        return fail_at(t, q->line, q->column, EM_UNIMPLEMENTED,
-                       "%s ALL is not supported by this emulator", name);
     const char *lsql, *rsql;
     struct sp_result_column *lcols, *rcols;
     int nl, nr;
@@ -2674,7 +2690,8 @@ static enum em_code translate_set_op(struct translator *t, const struct scope *o
         a.type = lcols[i].type;
         b.type = rcols[i].type;
         out[i].name = lcols[i].name;
-        if (!supertype(&a, &b, &out[i].type) || (!q->all && !comparable(out[i].type.code))) {
+        bool grouped = !q->all || q->op != SP_SET_UNION;
+        if (!supertype(&a, &b, &out[i].type) || (grouped && !comparable(out[i].type.code))) {
             char l[48], r[48];
             return fail_at(t, q->line, q->column, EM_INVALID_ARGUMENT,
                            "Column %d in %s has incompatible types: %s, %s", i + 1, name,
@@ -2684,8 +2701,11 @@ static enum em_code translate_set_op(struct translator *t, const struct scope *o
     lsql = set_operand(t, lsql, lcols, out, nl);
     rsql = set_operand(t, rsql, rcols, out, nl);
     struct sp_buf buf = {0};
-    sp_buf_printf(&buf, "SELECT * FROM (%s) %s%s SELECT * FROM (%s)", lsql ? lsql : "", name,
-                  q->all ? " ALL" : "", rsql ? rsql : "");
+    if (q->all && q->op != SP_SET_UNION)
+        bag_set_op(t, &buf, name, lsql, rsql, nl);
+    else
+        sp_buf_printf(&buf, "SELECT * FROM (%s) %s%s SELECT * FROM (%s)", lsql ? lsql : "", name,
+                      q->all ? " ALL" : "", rsql ? rsql : "");
     struct select_output o = {.cols = out, .ncols = nl};
     const char **aliases = sp_arena_alloc(t->arena, (size_t)(nl ? nl : 1) * sizeof(*aliases));
     if (!aliases)

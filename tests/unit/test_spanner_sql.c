@@ -290,6 +290,24 @@ static void test_aggregates_and_joins(void **state)
         {"SELECT SingerId FROM Singers INTERSECT DISTINCT SELECT SingerId FROM Albums "
          "ORDER BY 1",
          "[[\"1\"],[\"2\"]]"},
+        /* every set operation, on bags: x = {1, 1, 1, 2, NULL, NULL}, y = {1, 1, 3, NULL} */
+        {"WITH x AS (SELECT v FROM UNNEST([1, 1, 1, 2, NULL, NULL]) AS v), "
+         "y AS (SELECT v FROM UNNEST([1, 1, 3, NULL]) AS v) "
+         "SELECT 'ua', COUNT(*) FROM (SELECT v FROM x UNION ALL SELECT v FROM y) "
+         "UNION ALL SELECT 'ud', COUNT(*) FROM (SELECT v FROM x UNION DISTINCT SELECT v FROM y) "
+         "UNION ALL SELECT 'ia', COUNT(*) FROM (SELECT v FROM x INTERSECT ALL SELECT v FROM y) "
+         "UNION ALL SELECT 'id', COUNT(*) FROM (SELECT v FROM x INTERSECT DISTINCT "
+         "SELECT v FROM y) "
+         "UNION ALL SELECT 'ea', COUNT(*) FROM (SELECT v FROM x EXCEPT ALL SELECT v FROM y) "
+         "UNION ALL SELECT 'ed', COUNT(*) FROM (SELECT v FROM x EXCEPT DISTINCT SELECT v FROM y)",
+         "[[\"ua\",\"10\"],[\"ud\",\"4\"],[\"ia\",\"3\"],[\"id\",\"2\"],[\"ea\",\"3\"],"
+         "[\"ed\",\"1\"]]"},
+        {"SELECT v FROM UNNEST([1, 1, 1, 2, NULL, NULL]) AS v EXCEPT ALL "
+         "SELECT v FROM UNNEST([1, NULL]) AS v ORDER BY v",
+         "[[null],[\"1\"],[\"1\"],[\"2\"]]"},
+        {"SELECT v, 'a' AS w FROM UNNEST([2, 2, 3]) AS v INTERSECT ALL "
+         "SELECT v, 'a' FROM UNNEST([2, 2, 2]) AS v",
+         "[[\"2\",\"a\"],[\"2\",\"a\"]]"},
     };
     RUN(cases);
 }
@@ -483,8 +501,12 @@ static void test_errors(void **state)
          "INVALID_ARGUMENT: Duplicate alias t for WITH subquery [at 1:34]"},
         {"WITH t AS (SELECT 1 AS x) SELECT y FROM t",
          "INVALID_ARGUMENT: Unrecognized name: y [at 1:34]"},
-        {"SELECT 1 INTERSECT ALL SELECT 1",
-         "UNIMPLEMENTED: INTERSECT ALL is not supported by this emulator [at 1:10]"},
+        {"SELECT [1] INTERSECT ALL SELECT [1]",
+         "INVALID_ARGUMENT: Column 1 in INTERSECT has incompatible types: ARRAY<INT64>, "
+         "ARRAY<INT64> [at 1:12]"},
+        {"SELECT 1 EXCEPT SELECT 1",
+         "INVALID_ARGUMENT: Syntax error: Expected keyword ALL or keyword DISTINCT after EXCEPT "
+         "[at 1:10]"},
         {"SELECT 1 UNION SELECT 1",
          "INVALID_ARGUMENT: Syntax error: Expected keyword ALL or keyword DISTINCT after UNION "
          "[at 1:10]"},
