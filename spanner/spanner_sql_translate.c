@@ -70,6 +70,9 @@ struct translator {
     const char **group_sql;  /* translated GROUP BY expressions */
     int ngroup;
     const struct scope *grouping_scope;
+    /* DML columns written with PENDING_COMMIT_TIMESTAMP() */
+    const char *pending[64];
+    int npending;
 };
 
 /* ---- helpers ---- */
@@ -89,6 +92,11 @@ static enum em_code fail_at(struct translator *t, int line, int column, enum em_
 }
 
 #define FAIL_AT(t, e, code, ...) fail_at((t), (e)->line, (e)->column, (code), __VA_ARGS__)
+
+static bool is_pending_commit_timestamp(const struct sp_expr *e)
+{
+    return e->kind == SP_EXPR_FUNCTION && strcmp(e->name, "PENDING_COMMIT_TIMESTAMP") == 0;
+}
 
 static const char *type_name(const struct sp_type *type, char *buf, size_t size)
 {
@@ -1951,6 +1959,11 @@ static bool known_unimplemented(const char *name)
 static enum em_code function(struct translator *t, const struct scope *scope,
                              const struct sp_expr *e, struct frag *out)
 {
+    if (is_pending_commit_timestamp(e))
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "The PENDING_COMMIT_TIMESTAMP() function may only be used as a value for "
+                       "INSERT or UPDATE of an appropriately typed column. It cannot be used in "
+                       "SELECT, or as the input to any other scalar expression.");
     const struct fn_def *def = find_function(e->name);
     if (!def) {
         if (known_unimplemented(e->name))
@@ -2649,8 +2662,8 @@ static const char *set_operand(struct translator *t, const char *sql,
  * equal rows ("$k" = 1, 2, ...), which makes every occurrence distinct, so SQLite's
  * INTERSECT keeps min(m, n) copies of a row and EXCEPT keeps m - n, as GoogleSQL's bag
  * semantics want; the numbers are then dropped. */
-static void bag_set_op(struct translator *t, struct sp_buf *buf, const char *name,
-                       const char *lsql, const char *rsql, int ncols)
+static void bag_set_op(struct translator *t, struct sp_buf *buf, const char *name, const char *lsql,
+                       const char *rsql, int ncols)
 {
     struct sp_buf cols = {0};
     for (int i = 0; i < ncols; i++)
@@ -2787,10 +2800,39 @@ static const char *checked_write(struct translator *t, const struct sp_table *ta
     return sqlf(t, "sp_check_length(%s, %ld, '%s.%s')", sql, limit, table->name, c->name);
 }
 
+/* PENDING_COMMIT_TIMESTAMP() as the whole value of column c: the placeholder the commit
+ * fills (SP_PENDING_COMMIT_TIMESTAMP), allowed for allow_commit_timestamp columns only. */
+static enum em_code pending_value(struct translator *t, const struct sp_column *c,
+                                  const struct sp_expr *e, const char **sql)
+{
+    if (e->nargs)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "No matching signature for function PENDING_COMMIT_TIMESTAMP with %d "
+                       "argument%s",
+                       e->nargs, e->nargs == 1 ? "" : "s");
+    if (c->type.code != SP_TYPE_TIMESTAMP || !c->allow_commit_timestamp)
+        return FAIL_AT(t, e, EM_FAILED_PRECONDITION,
+                       "Cannot write pending commit timestamp to column %s: it is not a "
+                       "TIMESTAMP column with allow_commit_timestamp=true",
+                       c->name);
+    bool known = false;
+    for (int i = 0; i < t->npending; i++)
+        known |= strcmp(t->pending[i], c->name) == 0;
+    if (!known && t->npending == (int)(sizeof(t->pending) / sizeof(t->pending[0])))
+        return FAIL_AT(t, e, EM_UNIMPLEMENTED,
+                       "More than %d commit timestamp columns in one statement", t->npending);
+    if (!known)
+        t->pending[t->npending++] = c->name;
+    *sql = "'" SP_PENDING_COMMIT_TIMESTAMP "'";
+    return EM_OK;
+}
+
 static enum em_code value_for(struct translator *t, const struct sp_table *table,
                               const struct sp_column *c, const struct scope *scope,
                               const struct sp_expr *e, const char **sql)
 {
+    if (is_pending_commit_timestamp(e))
+        return pending_value(t, c, e, sql);
     struct frag f;
     if (expr(t, scope, e, &f))
         return t->st->code;
@@ -3114,6 +3156,15 @@ enum em_code sp_translate(const struct sp_schema *schema, const char *sql,
     }
     tr->params = t.params;
     tr->nparams = t.nparams;
+    if (t.npending) {
+        tr->pending_columns = sp_arena_alloc(&arena, (size_t)t.npending * sizeof(char *));
+        if (!tr->pending_columns) {
+            sp_arena_free(&arena);
+            return EM_FAIL_OOM(st);
+        }
+        memcpy(tr->pending_columns, t.pending, (size_t)t.npending * sizeof(char *));
+        tr->npending_columns = t.npending;
+    }
     tr->arena = arena;
     *out = tr;
     return EM_OK;

@@ -29,6 +29,8 @@ static const char *const schema_ddl[] = {
     "Title STRING(MAX) NOT NULL, Sales INT64 DEFAULT (0)) PRIMARY KEY (SingerId, AlbumId), "
     "INTERLEAVE IN PARENT Singers ON DELETE CASCADE",
     "CREATE INDEX AlbumsByTitle ON Albums(Title DESC)",
+    "CREATE TABLE Events (Id INT64 NOT NULL, Stamp TIMESTAMP OPTIONS (allow_commit_timestamp = "
+    "true), Plain TIMESTAMP) PRIMARY KEY (Id)",
     NULL,
 };
 
@@ -699,6 +701,67 @@ static void test_dml(void **state)
     free(out);
 }
 
+/* The translation of a DML statement: PENDING_COMMIT_TIMESTAMP() columns, or the error. */
+static char *pending_of(const char *sql)
+{
+    struct em_status st = {0};
+    struct sp_translation *tr;
+    if (sp_translate(db.schema, sql, NULL, 0, &tr, &st))
+        return sp_test_error(&st);
+    char text[256] = "pending:";
+    for (int i = 0; i < tr->npending_columns; i++)
+        snprintf(text + strlen(text), sizeof(text) - strlen(text), " %s.%s", tr->table,
+                 tr->pending_columns[i]);
+    sp_translation_free(tr);
+    return strdup(text);
+}
+
+static void test_pending_commit_timestamp(void **state)
+{
+    (void)state;
+    static const struct sql_case cases[] = {
+        {"INSERT INTO Events (Id, Stamp) VALUES (1, PENDING_COMMIT_TIMESTAMP()), "
+         "(2, PENDING_COMMIT_TIMESTAMP())",
+         "pending: Events.Stamp"},
+        {"UPDATE Events SET Stamp = PENDING_COMMIT_TIMESTAMP(), Plain = NULL WHERE Id = 1",
+         "pending: Events.Stamp"},
+        {"UPDATE Events SET Plain = CURRENT_TIMESTAMP() WHERE Id = 1", "pending:"},
+        {"INSERT INTO Events (Id, Plain) VALUES (3, PENDING_COMMIT_TIMESTAMP())",
+         "FAILED_PRECONDITION: Cannot write pending commit timestamp to column Plain: it is not "
+         "a TIMESTAMP column with allow_commit_timestamp=true [at 1:43]"},
+        {"SELECT PENDING_COMMIT_TIMESTAMP()",
+         "INVALID_ARGUMENT: The PENDING_COMMIT_TIMESTAMP() function may only be used as a value "
+         "for INSERT or UPDATE of an appropriately typed column. It cannot be used in SELECT, or "
+         "as the input to any other scalar expression. [at 1:8]"},
+        {"UPDATE Events SET Stamp = TIMESTAMP_ADD(PENDING_COMMIT_TIMESTAMP(), INTERVAL 1 SECOND) "
+         "WHERE true",
+         "INVALID_ARGUMENT: The PENDING_COMMIT_TIMESTAMP() function may only be used"},
+    };
+    int failures = 0;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *out = pending_of(cases[i].sql);
+        if (strncmp(out, cases[i].expect, strlen(cases[i].expect)) != 0) {
+            fprintf(stderr, "case %zu: %s\n  expected: %s\n  got:      %s\n", i, cases[i].sql,
+                    cases[i].expect, out);
+            failures++;
+        }
+        free(out);
+    }
+    assert_int_equal(failures, 0);
+    /* the statement runs and leaves the placeholder for the commit to fill */
+    char *out = sp_test_run(&db, "INSERT INTO Events (Id, Stamp) VALUES (7, "
+                                 "PENDING_COMMIT_TIMESTAMP())");
+    assert_string_equal(out, "modified 1");
+    free(out);
+    sqlite3_stmt *stmt;
+    assert_int_equal(
+        sqlite3_prepare_v2(db.db, "SELECT Stamp FROM Events WHERE Id = 7", -1, &stmt, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(stmt, 0), SP_PENDING_COMMIT_TIMESTAMP);
+    sqlite3_finalize(stmt);
+}
+
 static void test_lexer_positions(void **state)
 {
     (void)state;
@@ -760,6 +823,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_result_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dml, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_commit_timestamp, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
