@@ -3127,9 +3127,47 @@ static enum em_code translate_statement(struct translator *t, const struct sp_st
     return tr->sql ? EM_OK : t->st->code;
 }
 
-enum em_code sp_translate(const struct sp_schema *schema, const char *sql,
-                          const struct sp_param_decl *decls, int ndecls,
-                          struct sp_translation **out, struct em_status *st)
+/* The first subquery in e (a partitioned statement may not read other rows). */
+static const struct sp_expr *find_subquery(const struct sp_expr *e)
+{
+    if (!e)
+        return NULL;
+    if (e->subquery || e->kind == SP_EXPR_SUBQUERY || e->kind == SP_EXPR_EXISTS ||
+        e->kind == SP_EXPR_ARRAY_QUERY)
+        return e;
+    for (int i = 0; i < e->nargs; i++) {
+        const struct sp_expr *found = find_subquery(e->args[i]);
+        if (found)
+            return found;
+    }
+    return NULL;
+}
+
+/* Partitioned DML's rules (see sp_translate_partitioned). */
+static enum em_code check_partitioned(struct translator *t, const struct sp_statement *s)
+{
+    if (s->kind == SP_STMT_QUERY)
+        return fail_at(t, s->query->line, s->query->column, EM_INVALID_ARGUMENT,
+                       "Partitioned DML runs UPDATE and DELETE statements, not queries");
+    if (s->kind == SP_STMT_INSERT)
+        return fail_at(t, s->table_line, s->table_column, EM_INVALID_ARGUMENT,
+                       "INSERT is not supported in Partitioned DML; only UPDATE and DELETE are");
+    if (s->nreturning)
+        return fail_at(t, s->returning[0].line, s->returning[0].column, EM_INVALID_ARGUMENT,
+                       "THEN RETURN is not supported in Partitioned DML");
+    const struct sp_expr *sub = find_subquery(s->where);
+    for (int i = 0; !sub && s->kind == SP_STMT_UPDATE && i < s->ncolumns; i++)
+        sub = find_subquery(s->values[i]);
+    if (sub)
+        return FAIL_AT(t, sub, EM_INVALID_ARGUMENT,
+                       "Partitioned DML statements must be fully partitionable: each row is "
+                       "changed reading that row only, and a subquery reads others");
+    return EM_OK;
+}
+
+static enum em_code translate(const struct sp_schema *schema, const char *sql,
+                              const struct sp_param_decl *decls, int ndecls, bool partitioned,
+                              struct sp_translation **out, struct em_status *st)
 {
     struct sp_arena arena = {0};
     struct sp_translation *tr = sp_arena_alloc(&arena, sizeof(*tr));
@@ -3143,6 +3181,8 @@ enum em_code sp_translate(const struct sp_schema *schema, const char *sql,
     enum em_code code = sp_parser_init(&p, &arena, sql, st);
     if (!code)
         code = sp_parse_statement(&p, &s);
+    if (!code && partitioned)
+        code = check_partitioned(&t, s);
     if (!code)
         code = translate_statement(&t, s, tr);
     for (int i = 0; !code && i < t.nparams; i++)
@@ -3168,6 +3208,20 @@ enum em_code sp_translate(const struct sp_schema *schema, const char *sql,
     tr->arena = arena;
     *out = tr;
     return EM_OK;
+}
+
+enum em_code sp_translate(const struct sp_schema *schema, const char *sql,
+                          const struct sp_param_decl *decls, int ndecls,
+                          struct sp_translation **out, struct em_status *st)
+{
+    return translate(schema, sql, decls, ndecls, false, out, st);
+}
+
+enum em_code sp_translate_partitioned(const struct sp_schema *schema, const char *sql,
+                                      const struct sp_param_decl *decls, int ndecls,
+                                      struct sp_translation **out, struct em_status *st)
+{
+    return translate(schema, sql, decls, ndecls, true, out, st);
 }
 
 /* DDL expressions may not hold parameters or subqueries (Spanner's rule). */

@@ -68,6 +68,13 @@ enum em_code sp_translate(const struct sp_schema *schema, const char *sql,
                           struct sp_translation **out, struct em_status *st);
 void sp_translation_free(struct sp_translation *translation);
 
+/* sp_translate for a statement run as Partitioned DML (a partitionedDml transaction): it
+ * must also be an UPDATE or DELETE, without THEN RETURN, and fully partitionable (it reads
+ * no row but the one it changes: no subquery). INVALID_ARGUMENT naming what is refused. */
+enum em_code sp_translate_partitioned(const struct sp_schema *schema, const char *sql,
+                                      const struct sp_param_decl *decls, int ndecls,
+                                      struct sp_translation **out, struct em_status *st);
+
 /* Translates an expression written in a table's DDL (CHECK, DEFAULT, generated column)
  * against that table's columns, each column read as <row_prefix>."name" (e.g. NEW in a
  * trigger) or plain "name" when row_prefix is NULL; table may be NULL for an expression

@@ -762,6 +762,46 @@ static void test_pending_commit_timestamp(void **state)
     sqlite3_finalize(stmt);
 }
 
+static void test_partitioned_dml(void **state)
+{
+    (void)state;
+    static const struct sql_case cases[] = {
+        {"UPDATE Singers SET Score = 0 WHERE Score IS NULL", "ok"},
+        {"DELETE FROM Albums WHERE Sales > 10000", "ok"},
+        {"UPDATE Events SET Stamp = PENDING_COMMIT_TIMESTAMP() WHERE true", "ok"},
+        {"INSERT INTO Singers (SingerId) VALUES (99)",
+         "INVALID_ARGUMENT: INSERT is not supported in Partitioned DML; only UPDATE and DELETE "
+         "are [at 1:13]"},
+        {"SELECT 1",
+         "INVALID_ARGUMENT: Partitioned DML runs UPDATE and DELETE statements, not queries [at "
+         "1:1]"},
+        {"DELETE FROM Singers WHERE SingerId NOT IN (SELECT SingerId FROM Albums)",
+         "INVALID_ARGUMENT: Partitioned DML statements must be fully partitionable: each row is "
+         "changed reading that row only, and a subquery reads others [at 1:27]"},
+        {"UPDATE Singers SET Score = (SELECT MAX(Sales) FROM Albums) WHERE true",
+         "INVALID_ARGUMENT: Partitioned DML statements must be fully partitionable"},
+        {"DELETE FROM Singers WHERE EXISTS (SELECT 1 FROM Albums) THEN RETURN SingerId",
+         "INVALID_ARGUMENT: THEN RETURN is not supported in Partitioned DML [at 1:69]"},
+        {"UPDATE Singers SET Score = 1", "INVALID_ARGUMENT: UPDATE must have a WHERE clause"},
+    };
+    int failures = 0;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct em_status st = {0};
+        struct sp_translation *tr = NULL;
+        char *out = sp_translate_partitioned(db.schema, cases[i].sql, NULL, 0, &tr, &st)
+                        ? sp_test_error(&st)
+                        : strdup("ok");
+        sp_translation_free(tr);
+        if (strncmp(out, cases[i].expect, strlen(cases[i].expect)) != 0) {
+            fprintf(stderr, "case %zu: %s\n  expected: %s\n  got:      %s\n", i, cases[i].sql,
+                    cases[i].expect, out);
+            failures++;
+        }
+        free(out);
+    }
+    assert_int_equal(failures, 0);
+}
+
 static void test_lexer_positions(void **state)
 {
     (void)state;
@@ -824,6 +864,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_result_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dml, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_commit_timestamp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partitioned_dml, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
