@@ -1261,8 +1261,21 @@ static enum em_code parse_table_ref(struct sp_parser *p, struct sp_from **out)
         if (sp_expect_identifier(p, "table name", &f->table))
             return p->st->code;
         if (sp_token_is_op(sp_peek(p), ".")) {
-            /* INFORMATION_SCHEMA.TABLES and the like */
-            return sp_unsupported(p, tok, "A qualified table name");
+            /* INFORMATION_SCHEMA.TABLES: the one schema a name may be qualified with */
+            const char *view;
+            if (strcasecmp(f->table, "INFORMATION_SCHEMA") != 0)
+                return sp_unsupported(p, tok,
+                                      "A table name qualified with a schema other than "
+                                      "INFORMATION_SCHEMA");
+            p->pos++;
+            if (sp_expect_identifier(p, "table name", &view))
+                return p->st->code;
+            size_t len = strlen("INFORMATION_SCHEMA.") + strlen(view) + 1;
+            char *name = sp_arena_alloc(p->arena, len);
+            if (!name)
+                return EM_FAIL_OOM(p->st);
+            snprintf(name, len, "INFORMATION_SCHEMA.%s", view);
+            f->table = name;
         }
         if (skip_hint(p))
             return p->st->code;

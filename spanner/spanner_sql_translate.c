@@ -5,12 +5,16 @@
  */
 #include "spanner_sql_translate.h"
 
+#include "spanner_sql_info_schema.h"
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#define INFO_SCHEMA_PREFIX "INFORMATION_SCHEMA."
 
 struct frag {
     const char *sql;
@@ -2087,10 +2091,30 @@ static enum em_code from_cte(struct translator *t, const struct cte *cte, const 
     return named_source(t, alias, sql_alias, cte->cols, cte->ncols, scope);
 }
 
+/* FROM INFORMATION_SCHEMA.<view> (spanner_sql_info_schema.h), a derived table. */
+static enum em_code from_info_schema(struct translator *t, const struct sp_from *f,
+                                     const char *alias, struct scope *scope, struct sp_buf *out)
+{
+    const char *view = f->table + strlen(INFO_SCHEMA_PREFIX), *sql;
+    struct sp_result_column *cols;
+    int ncols;
+    enum em_code code = sp_info_schema_view(t->schema, view, t->arena, &sql, &cols, &ncols, t->st);
+    if (code == EM_NOT_FOUND)
+        return fail_at(t, f->line, f->column, EM_INVALID_ARGUMENT, "Table not found: %s", f->table);
+    const char *sql_alias = code ? NULL : quote_ident(t, alias);
+    if (!sql_alias)
+        return t->st->code;
+    sp_buf_printf(out, "(%s) AS %s", sql, sql_alias);
+    return named_source(t, alias, sql_alias, cols, ncols, scope);
+}
+
 static enum em_code from_table(struct translator *t, const struct scope *outer,
                                const struct sp_from *f, struct scope *scope, struct sp_buf *out)
 {
-    const char *alias = f->alias ? f->alias : f->table;
+    bool info_schema = strncasecmp(f->table, INFO_SCHEMA_PREFIX, strlen(INFO_SCHEMA_PREFIX)) == 0;
+    const char *alias = f->alias      ? f->alias
+                        : info_schema ? f->table + strlen(INFO_SCHEMA_PREFIX)
+                                      : f->table;
     for (int i = 0; i < scope->nsources; i++)
         if (scope->sources[i]->alias && strcasecmp(scope->sources[i]->alias, alias) == 0)
             return fail_at(t, f->line, f->column, EM_INVALID_ARGUMENT,
@@ -2098,6 +2122,8 @@ static enum em_code from_table(struct translator *t, const struct scope *outer,
     for (int i = t->nctes - 1; i >= 0; i--)
         if (strcasecmp(t->ctes[i].name, f->table) == 0)
             return from_cte(t, &t->ctes[i], alias, scope, out);
+    if (info_schema)
+        return from_info_schema(t, f, alias, scope, out);
     const struct sp_table *table = sp_schema_table(t->schema, f->table);
     if (!table) {
         const struct sp_view *view = sp_schema_view(t->schema, f->table);

@@ -446,6 +446,67 @@ static void test_time_functions(void **state)
     RUN(errors);
 }
 
+static void test_information_schema(void **state)
+{
+    (void)state;
+    static const struct sql_case cases[] = {
+        {"SELECT TABLE_NAME, PARENT_TABLE_NAME, ON_DELETE_ACTION, TABLE_TYPE, INTERLEAVE_TYPE "
+         "FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = '' ORDER BY TABLE_NAME",
+         "[[\"Albums\",\"Singers\",\"CASCADE\",\"BASE TABLE\",\"IN PARENT\"],"
+         "[\"Events\",null,null,\"BASE TABLE\",null],"
+         "[\"Singers\",null,null,\"BASE TABLE\",null]]"},
+        {"SELECT c.COLUMN_NAME, c.ORDINAL_POSITION, c.IS_NULLABLE, c.SPANNER_TYPE, "
+         "c.COLUMN_DEFAULT FROM information_schema.columns AS c WHERE c.TABLE_NAME = 'Albums' "
+         "ORDER BY c.ORDINAL_POSITION",
+         "[[\"SingerId\",\"1\",\"NO\",\"INT64\",null],[\"AlbumId\",\"2\",\"NO\",\"INT64\",null],"
+         "[\"Title\",\"3\",\"NO\",\"STRING(MAX)\",null],[\"Sales\",\"4\",\"YES\",\"INT64\","
+         "\"0\"]]"},
+        {"SELECT TABLE_NAME, COUNT(*) FROM INFORMATION_SCHEMA.COLUMNS GROUP BY TABLE_NAME "
+         "ORDER BY 2 DESC, 1",
+         "[[\"Singers\",\"9\"],[\"Albums\",\"4\"],[\"Events\",\"3\"]]"},
+        {"SELECT TABLE_NAME, INDEX_NAME, INDEX_TYPE, IS_UNIQUE, IS_NULL_FILTERED, INDEX_STATE "
+         "FROM INFORMATION_SCHEMA.INDEXES ORDER BY TABLE_NAME, INDEX_NAME",
+         "[[\"Albums\",\"AlbumsByTitle\",\"INDEX\",false,false,\"READ_WRITE\"],"
+         "[\"Albums\",\"PRIMARY_KEY\",\"PRIMARY_KEY\",true,false,null],"
+         "[\"Events\",\"PRIMARY_KEY\",\"PRIMARY_KEY\",true,false,null],"
+         "[\"Singers\",\"PRIMARY_KEY\",\"PRIMARY_KEY\",true,false,null]]"},
+        {"SELECT INDEX_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_ORDERING FROM "
+         "INFORMATION_SCHEMA.INDEX_COLUMNS WHERE TABLE_NAME = 'Albums' ORDER BY INDEX_NAME, "
+         "ORDINAL_POSITION",
+         "[[\"AlbumsByTitle\",\"Title\",\"1\",\"DESC\"],[\"PRIMARY_KEY\",\"SingerId\",\"1\","
+         "\"ASC\"],[\"PRIMARY_KEY\",\"AlbumId\",\"2\",\"ASC\"]]"},
+        {"SELECT CONSTRAINT_NAME, CONSTRAINT_TYPE FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS "
+         "WHERE TABLE_NAME = 'Albums' ORDER BY 1",
+         "[[\"CK_IS_NOT_NULL_Albums_AlbumId\",\"CHECK\"],[\"CK_IS_NOT_NULL_Albums_SingerId\","
+         "\"CHECK\"],[\"CK_IS_NOT_NULL_Albums_Title\",\"CHECK\"],[\"PK_Albums\",\"PRIMARY KEY\"]]"},
+        {"SELECT SCHEMA_NAME FROM INFORMATION_SCHEMA.SCHEMATA ORDER BY 1",
+         "[[\"\"],[\"INFORMATION_SCHEMA\"],[\"SPANNER_SYS\"]]"},
+        {"SELECT t.TABLE_NAME, COUNT(c.COLUMN_NAME) FROM INFORMATION_SCHEMA.TABLES t "
+         "JOIN INFORMATION_SCHEMA.COLUMNS c ON c.TABLE_NAME = t.TABLE_NAME "
+         "WHERE t.PARENT_TABLE_NAME IS NOT NULL GROUP BY 1",
+         "[[\"Albums\",\"4\"]]"},
+        {"SELECT * FROM INFORMATION_SCHEMA.NOPE",
+         "INVALID_ARGUMENT: Table not found: INFORMATION_SCHEMA.NOPE [at 1:15]"},
+        {"SELECT * FROM Other.Singers", "UNIMPLEMENTED: A table name qualified with a schema "
+                                        "other than INFORMATION_SCHEMA is not supported by this "
+                                        "emulator [at 1:15]"},
+    };
+    RUN(cases);
+    /* views are described too, their columns typed by translating them */
+    char *error = sp_test_ddl(&db, "CREATE VIEW Names SQL SECURITY INVOKER AS SELECT "
+                                   "Singers.SingerId, Singers.LastName FROM Singers");
+    assert_null(error);
+    static const struct sql_case views[] = {
+        {"SELECT TABLE_TYPE, SPANNER_STATE FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = "
+         "'Names'",
+         "[[\"VIEW\",null]]"},
+        {"SELECT COLUMN_NAME, SPANNER_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = "
+         "'Names' ORDER BY ORDINAL_POSITION",
+         "[[\"SingerId\",\"INT64\"],[\"LastName\",\"STRING(MAX)\"]]"},
+    };
+    RUN(views);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -859,6 +920,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_aggregates_and_joins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_functions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_functions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_information_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_result_metadata, setup, teardown),
