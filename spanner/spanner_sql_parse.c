@@ -858,8 +858,14 @@ static enum em_code parse_call(struct sp_parser *p, const struct sp_token *at, c
         } while (sp_accept_op(p, ","));
     }
     const struct sp_token *tok = sp_peek(p);
-    if (sp_token_is_keyword(tok, "ORDER") || sp_token_is_keyword(tok, "LIMIT") ||
-        sp_token_is_keyword(tok, "IGNORE") || sp_token_is_keyword(tok, "RESPECT") ||
+    /* Spanner refuses ORDER BY and LIMIT in an aggregate call; the NULLS and HAVING MAX|MIN
+     * modifiers it has, this emulator does not */
+    if (sp_token_is_keyword(tok, "ORDER") || sp_token_is_keyword(tok, "LIMIT"))
+        return EM_FAIL(
+            p->st, EM_INVALID_ARGUMENT, "%s in aggregate function%s is not supported [at %d:%d]",
+            sp_token_is_keyword(tok, "ORDER") ? "ORDER BY" : "LIMIT",
+            sp_token_is_keyword(tok, "ORDER") ? "" : " arguments", tok->line, tok->column);
+    if (sp_token_is_keyword(tok, "IGNORE") || sp_token_is_keyword(tok, "RESPECT") ||
         sp_token_is_keyword(tok, "HAVING"))
         return sp_unsupported(p, tok, "A modifier inside an aggregate call");
     if (sp_expect_op(p, ")"))

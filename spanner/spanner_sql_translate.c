@@ -24,6 +24,7 @@ struct frag {
     const char *string_literal; /* a string literal's value (coercible to DATE/TIMESTAMP) */
     size_t string_len;
     const char *part; /* an INTERVAL's or a bare argument's date part (DAY, MONTH ...) */
+    bool empty_array; /* [] without an element type: becomes any ARRAY type it meets */
 };
 
 /* A column visible in a scope. sql reads it qualified; unqualified_sql unqualified
@@ -255,6 +256,11 @@ static bool coerce_quiet(struct translator *t, struct frag *f, const struct sp_t
     }
     if (sp_type_equal(&f->type, to))
         return true;
+    if (f->empty_array && to->code == SP_TYPE_ARRAY) { /* '[]' stores any empty array */
+        f->type = *to;
+        f->empty_array = false;
+        return true;
+    }
     enum sp_type_code from = f->type.code;
     if (from == SP_TYPE_INT64 && is_float(to->code)) {
         f->sql = sqlf(t, "CAST(%s AS REAL)", f->sql);
@@ -509,9 +515,7 @@ static enum em_code typed_literal(struct translator *t, const struct sp_expr *e,
         sp_numeric_encode(n, key);
         sp_buf_string(&buf, key, strlen(key));
     } else {
-        cJSON *doc = cJSON_ParseWithLength(e->text, e->text_len);
-        char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
-        cJSON_Delete(doc);
+        char *text = sp_json_normalize(e->text, e->text_len);
         if (!text)
             return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Invalid %s literal: \"%s\"", name, e->text);
         sp_buf_string(&buf, text, strlen(text));
@@ -908,6 +912,7 @@ static enum em_code array_literal(struct translator *t, const struct scope *scop
         return a ? t->st->code : EM_FAIL_OOM(t->st);
     if (e->nargs && !element.code && unify(t, e, "array literal", a, e->nargs, &element))
         return t->st->code;
+    bool untyped_empty = !element.code;
     if (!element.code)
         element.code = SP_TYPE_INT64;
     struct sp_buf buf = {0};
@@ -925,6 +930,7 @@ static enum em_code array_literal(struct translator *t, const struct scope *scop
     out->type.element = element.code;
     out->type.length =
         element.code == SP_TYPE_STRING || element.code == SP_TYPE_BYTES ? SP_LEN_MAX : 0;
+    out->empty_array = untyped_empty;
     return out->sql ? EM_OK : t->st->code;
 }
 

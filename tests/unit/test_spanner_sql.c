@@ -218,7 +218,10 @@ static void test_expressions(void **state)
          "EXTRACT(DAYOFWEEK FROM Birth), EXTRACT(DAYOFYEAR FROM Birth), EXTRACT(QUARTER FROM "
          "Birth), EXTRACT(WEEK FROM Birth) FROM Singers WHERE SingerId = 1",
          "[[\"1970\",\"9\",\"3\",\"5\",\"246\",\"3\",\"35\"]]"},
-        {"SELECT JSON '{\"b\": 1, \"a\": [true]}'", "[[\"{\\\"b\\\":1,\\\"a\\\":[true]}\"]]"},
+        {"SELECT JSON '{\"b\": 1, \"a\": [true], \"b\": 2, \"c\": {\"z\": 0, \"y\": []}}'",
+         "[[\"{\\\"a\\\":[true],\\\"b\\\":1,\\\"c\\\":{\\\"y\\\":[],\\\"z\\\":0}}\"]]"},
+        {"SELECT STRING_AGG(Title, ',' ORDER BY Title) FROM Albums",
+         "INVALID_ARGUMENT: ORDER BY in aggregate function is not supported [at 1:30]"},
     };
     RUN(cases);
 }
