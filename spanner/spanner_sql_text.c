@@ -255,7 +255,9 @@ static void fn_regexp_extract_all(sqlite3_context *ctx, int argc, sqlite3_value 
     cJSON *array = cJSON_CreateArray();
     size_t at = 0;
     int rc = extraction_group(ctx, &run, &group) ? 1 : -1;
-    while (array && rc > 0 && at <= run.len && (rc = re_match(ctx, &run, at)) > 0) {
+    /* no match is tried at the very end of a non-empty value (ZetaSQL's rule) */
+    while (array && rc > 0 && (at < run.len || (at == 0 && run.len == 0)) &&
+           (rc = re_match(ctx, &run, at)) > 0) {
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(run.match);
         size_t from = ov[2 * group], to = ov[2 * group + 1];
         cJSON *item =
@@ -386,7 +388,8 @@ struct spec {
     char conversion;
 };
 
-/* Reads "%[flags][width][.precision]c" at *p (past the '%'). */
+/* Reads "%[flags][width][.precision]c" at *p (past the '%'); false (with *p at the
+ * conversion character) when it is not a known conversion. */
 static bool read_spec(const char **p, struct spec *spec)
 {
     size_t nflags = 0;
@@ -401,10 +404,50 @@ static bool read_spec(const char **p, struct spec *spec)
         spec->precision = (int)strtol(*p, (char **)p, 10);
     }
     spec->conversion = **p;
-    if (!spec->conversion || !strchr("disStTfFeEgGxXo", spec->conversion))
+    if (!spec->conversion || !strchr("distTfFeEgGxXo", spec->conversion))
         return false;
     (*p)++;
     return spec->width <= 1000 && spec->precision <= 1000;
+}
+
+/* The type a conversion wants: SP_TYPE_INT64, SP_TYPE_FLOAT64, SP_TYPE_STRING, or
+ * SP_TYPE_UNKNOWN for any (%t %T). */
+static enum sp_type_code conversion_type(char conversion)
+{
+    return strchr("dixXo", conversion)    ? SP_TYPE_INT64
+           : strchr("fFeEgG", conversion) ? SP_TYPE_FLOAT64
+           : conversion == 's'            ? SP_TYPE_STRING
+                                          : SP_TYPE_UNKNOWN;
+}
+
+int sp_format_pattern(const char *pattern, enum sp_type_code *types, int max, char *bad)
+{
+    int n = 0;
+    *bad = '\0';
+    for (const char *p = strchr(pattern, '%'); p; p = strchr(p, '%')) {
+        p++;
+        struct spec spec;
+        if (*p == '%') {
+            p++;
+            continue;
+        }
+        if (!read_spec(&p, &spec)) {
+            *bad = *p ? *p : '%';
+            return -1;
+        }
+        if (n < max)
+            types[n] = conversion_type(spec.conversion);
+        n++;
+    }
+    return n;
+}
+
+/* "integer", "FLOAT64", "STRING": a conversion's type as FORMAT's errors name it. */
+const char *sp_format_type_name(enum sp_type_code code, bool expected)
+{
+    return code == SP_TYPE_INT64 && expected ? "integer"
+           : code == SP_TYPE_FLOAT32         ? "FLOAT"
+                                             : sp_type_code_name(code);
 }
 
 /* A C format for one value: "%<flags><width>.<precision><length><conversion>". */
@@ -492,13 +535,14 @@ static bool format_one(sqlite3_context *ctx, struct sp_buf *out, const struct sp
 {
     char fmt[48];
     char conversion = spec->conversion;
-    bool integer = strchr("dixXo", conversion) != NULL;
-    bool floating = strchr("fFeEgG", conversion) != NULL;
-    if ((integer && code != SP_TYPE_INT64) ||
-        (floating && code != SP_TYPE_FLOAT64 && code != SP_TYPE_FLOAT32 && code != SP_TYPE_INT64 &&
-         code != SP_TYPE_NUMERIC)) {
+    enum sp_type_code want = conversion_type(conversion);
+    bool integer = want == SP_TYPE_INT64, floating = want == SP_TYPE_FLOAT64;
+    bool fits = want == SP_TYPE_UNKNOWN || (enum sp_type_code)code == want ||
+                (floating && code == SP_TYPE_FLOAT32);
+    if (!fits) {
         TEXT_ERROR(ctx, "OUT_OF_RANGE: Invalid type for argument %d to FORMAT; Expected %s; Got %s",
-                   position, integer ? "INT64" : "FLOAT64", sp_type_code_name(code));
+                   position, sp_format_type_name(want, true),
+                   sp_format_type_name((enum sp_type_code)code, false));
         return false;
     }
     if (sqlite3_value_type(v) == SQLITE_NULL && conversion != 't' && conversion != 'T') {
@@ -511,18 +555,8 @@ static bool format_one(sqlite3_context *ctx, struct sp_buf *out, const struct sp
         return true;
     }
     if (floating) {
-        double d = sqlite3_value_double(v);
-        if (code == SP_TYPE_NUMERIC) {
-            char *text = value_text(code, v, false);
-            d = text ? strtod(text, NULL) : 0;
-            free(text);
-        }
-        if (isnan(d) || isinf(d)) {
-            sp_buf_puts(out, isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
-            return true;
-        }
         c_format(spec, "", conversion, fmt, sizeof(fmt));
-        sp_buf_printf(out, fmt, d);
+        sp_buf_printf(out, fmt, sqlite3_value_double(v));
         return true;
     }
     char *text = value_text(code, v, conversion == 'T');
@@ -561,10 +595,18 @@ static void fn_format(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             sp_buf_append(&out, "%", 1);
             p++;
         } else if (!read_spec(&p, &spec)) {
-            TEXT_ERROR(ctx, "OUT_OF_RANGE: Invalid format specifier in FORMAT: %.40s", percent);
+            if (*p)
+                TEXT_ERROR(ctx,
+                           "OUT_OF_RANGE: Invalid format specifier character \"%c\" in FORMAT "
+                           "string: \"%.100s\"",
+                           *p, (const char *)sqlite3_value_text(argv[0]));
+            else
+                TEXT_ERROR(ctx, "OUT_OF_RANGE: Invalid FORMAT string: \"%.100s\"",
+                           (const char *)sqlite3_value_text(argv[0]));
             ok = false;
         } else if (next + 1 >= argc) {
-            sqlite3_result_error(ctx, "OUT_OF_RANGE: Too few arguments to FORMAT", -1);
+            TEXT_ERROR(ctx, "OUT_OF_RANGE: Too few arguments to FORMAT for pattern \"%.100s\"",
+                       (const char *)sqlite3_value_text(argv[0]));
             ok = false;
         } else {
             ok = format_one(ctx, &out, &spec, sqlite3_value_int(argv[next]), argv[next + 1],
@@ -573,7 +615,8 @@ static void fn_format(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         }
     }
     if (ok && next + 1 < argc) {
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: Too many arguments to FORMAT", -1);
+        TEXT_ERROR(ctx, "OUT_OF_RANGE: Too many arguments to FORMAT for pattern \"%.100s\"",
+                   (const char *)sqlite3_value_text(argv[0]));
         ok = false;
     }
     if (ok && out.failed)
@@ -606,14 +649,6 @@ static const cJSON *json_path(const cJSON *root, const char *path, bool *bad)
                 *bad = n == 0;
             }
             name[n] = '\0';
-            node = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, name) : NULL;
-        } else if (*p == '[' && (p[1] == '\'' || p[1] == '"')) {
-            char quote = p[1];
-            for (p += 2; *p && *p != quote && n + 1 < sizeof(name); p++)
-                name[n++] = *p;
-            name[n] = '\0';
-            *bad = *p != quote || p[1] != ']';
-            p += 2;
             node = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, name) : NULL;
         } else if (*p == '[' && isdigit((unsigned char)p[1])) {
             char *end;

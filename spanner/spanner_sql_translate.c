@@ -5,6 +5,7 @@
  */
 #include "spanner_sql_translate.h"
 
+#include "spanner_sql_functions.h"
 #include "spanner_sql_info_schema.h"
 
 #include <ctype.h>
@@ -71,6 +72,7 @@ struct translator {
     bool in_aggregate;       /* inside an aggregate call's arguments */
     bool check_grouping;     /* columns must be grouped (aggregating query) */
     bool parts_allowed;      /* date parts and INTERVALs: arguments of date functions */
+    int part_index;          /* the argument that is a date part (a name elsewhere), or -1 */
     const char *clause;      /* "SELECT list", "HAVING clause", "ORDER BY clause" */
     const char **group_sql;  /* translated GROUP BY expressions */
     int ngroup;
@@ -568,10 +570,11 @@ static enum em_code args_of(struct translator *t, const struct scope *scope,
                             const struct sp_expr *e, struct frag *frags)
 {
     bool parts = t->parts_allowed;
+    int part_index = t->part_index;
     t->parts_allowed = false;
     for (int i = 0; i < e->nargs; i++) {
         const struct sp_expr *arg = e->args[i];
-        if (parts && arg->kind == SP_EXPR_DATE_PART) {
+        if (parts && arg->kind == SP_EXPR_DATE_PART && (part_index < 0 || i == part_index)) {
             frags[i] = typed("", SP_TYPE_UNKNOWN);
             frags[i].part = arg->name;
             continue;
@@ -1657,11 +1660,48 @@ static enum em_code fn_split(struct translator *t, const struct sp_expr *e, stru
     return rc;
 }
 
-/* FORMAT(format, args...): each argument goes to sp_format with its type code. */
+/* A literal FORMAT pattern is checked here, as Spanner does: the argument count, and each
+ * argument's type against its conversion (an untyped NULL is an INT64). */
+static enum em_code check_format(struct translator *t, const struct sp_expr *e, struct frag *a)
+{
+    enum sp_type_code want[64];
+    char bad;
+    int n = sp_format_pattern(a[0].string_literal, want, 64, &bad);
+    if (n < 0 && bad != '%')
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "Invalid format specifier character \"%c\" in FORMAT string: \"%s\"", bad,
+                       a[0].string_literal);
+    if (n < 0)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Invalid FORMAT string: \"%s\"",
+                       a[0].string_literal);
+    if (n != e->nargs - 1)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "Too %s arguments to FORMAT for pattern \"%s\"; Expected %d; Got %d",
+                       n < e->nargs - 1 ? "many" : "few", a[0].string_literal, n + 1, e->nargs);
+    for (int i = 1; i < e->nargs && i <= 64; i++) {
+        enum sp_type_code code = want[i - 1];
+        if (a[i].param >= 0 && code != SP_TYPE_UNKNOWN) {
+            struct sp_type type = {code, SP_TYPE_UNKNOWN, code == SP_TYPE_STRING ? SP_LEN_MAX : 0};
+            enum em_code ignored;
+            coerce_quiet(t, &a[i], &type, e->line, e->column, &ignored);
+        }
+        settle(t, &a[i], a[i].null_literal ? SP_TYPE_INT64 : SP_TYPE_STRING);
+        enum sp_type_code got = a[i].type.code;
+        if (code != SP_TYPE_UNKNOWN && got != code &&
+            !(code == SP_TYPE_FLOAT64 && got == SP_TYPE_FLOAT32))
+            return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                           "Invalid type for argument %d to FORMAT; Expected %s; Got %s", i + 1,
+                           sp_format_type_name(code, true), sp_format_type_name(got, false));
+    }
+    return EM_OK;
+}
+
+/* FORMAT(format, args...): each argument goes to sp_format with its type code (checked
+ * there again when the pattern is not a literal). */
 static enum em_code fn_format(struct translator *t, const struct sp_expr *e, struct frag *a,
                               struct frag *out)
 {
-    if (want_arg(t, e, a, 0, &type_string))
+    if (want_arg(t, e, a, 0, &type_string) || (a[0].string_literal && check_format(t, e, a)))
         return t->st->code;
     struct sp_buf buf = {0};
     sp_buf_printf(&buf, "sp_format(%s", a[0].sql);
@@ -2005,6 +2045,11 @@ static enum em_code function(struct translator *t, const struct scope *scope,
     t->parts_allowed = def->handler == fn_timestamp_add || def->handler == fn_timestamp_diff ||
                        def->handler == fn_date_add || def->handler == fn_date_diff ||
                        def->handler == fn_extract || def->handler == fn_trunc;
+    /* DATE_TRUNC(Day, MONTH): a column named like a date part, where no part goes */
+    t->part_index = def->handler == fn_extract                                          ? 0
+                    : def->handler == fn_trunc                                          ? 1
+                    : def->handler == fn_timestamp_diff || def->handler == fn_date_diff ? 2
+                                                                                        : -1;
     enum em_code code = args_of(t, scope, e, a);
     t->in_aggregate = saved;
     if (code)
