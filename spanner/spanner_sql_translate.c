@@ -2879,19 +2879,27 @@ static const char *checked_write(struct translator *t, const struct sp_table *ta
 
 /* PENDING_COMMIT_TIMESTAMP() as the whole value of column c: the placeholder the commit
  * fills (SP_PENDING_COMMIT_TIMESTAMP), allowed for allow_commit_timestamp columns only. */
-static enum em_code pending_value(struct translator *t, const struct sp_column *c,
-                                  const struct sp_expr *e, const char **sql)
+static enum em_code pending_value(struct translator *t, const struct sp_table *table,
+                                  const struct sp_column *c, const struct sp_expr *e,
+                                  const char **sql)
 {
     if (e->nargs)
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
                        "No matching signature for function PENDING_COMMIT_TIMESTAMP with %d "
                        "argument%s",
                        e->nargs, e->nargs == 1 ? "" : "s");
-    if (c->type.code != SP_TYPE_TIMESTAMP || !c->allow_commit_timestamp)
+    if (c->type.code != SP_TYPE_TIMESTAMP) {
+        char type[48];
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "Value has type TIMESTAMP which cannot be assigned to column %s, which "
+                       "has type %s",
+                       c->name, type_name(&c->type, type, sizeof(type)));
+    }
+    if (!c->allow_commit_timestamp)
         return FAIL_AT(t, e, EM_FAILED_PRECONDITION,
-                       "Cannot write pending commit timestamp to column %s: it is not a "
-                       "TIMESTAMP column with allow_commit_timestamp=true",
-                       c->name);
+                       "Cannot write commit timestamp because the allow_commit_timestamp column "
+                       "option is not set to true for column %s.%s",
+                       table->name, c->name);
     bool known = false;
     for (int i = 0; i < t->npending; i++)
         known |= strcmp(t->pending[i], c->name) == 0;
@@ -2909,7 +2917,7 @@ static enum em_code value_for(struct translator *t, const struct sp_table *table
                               const struct sp_expr *e, const char **sql)
 {
     if (is_pending_commit_timestamp(e))
-        return pending_value(t, c, e, sql);
+        return pending_value(t, table, c, e, sql);
     struct frag f;
     if (expr(t, scope, e, &f))
         return t->st->code;

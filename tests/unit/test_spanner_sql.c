@@ -810,8 +810,11 @@ static void test_pending_commit_timestamp(void **state)
          "pending: Events.Stamp"},
         {"UPDATE Events SET Plain = CURRENT_TIMESTAMP() WHERE Id = 1", "pending:"},
         {"INSERT INTO Events (Id, Plain) VALUES (3, PENDING_COMMIT_TIMESTAMP())",
-         "FAILED_PRECONDITION: Cannot write pending commit timestamp to column Plain: it is not "
-         "a TIMESTAMP column with allow_commit_timestamp=true [at 1:43]"},
+         "FAILED_PRECONDITION: Cannot write commit timestamp because the allow_commit_timestamp "
+         "column option is not set to true for column Events.Plain [at 1:43]"},
+        {"INSERT INTO Events (Id) VALUES (PENDING_COMMIT_TIMESTAMP())",
+         "INVALID_ARGUMENT: Value has type TIMESTAMP which cannot be assigned to column Id, "
+         "which has type INT64 [at 1:33]"},
         {"SELECT PENDING_COMMIT_TIMESTAMP()",
          "INVALID_ARGUMENT: The PENDING_COMMIT_TIMESTAMP() function may only be used as a value "
          "for INSERT or UPDATE of an appropriately typed column. It cannot be used in SELECT, or "
