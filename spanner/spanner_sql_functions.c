@@ -1069,6 +1069,52 @@ static void fn_array_element(sqlite3_context *ctx, int argc, sqlite3_value **arg
     sp_stored_clear(&stored);
 }
 
+/* sp_array_at(array, position, element type code, mode): a[OFFSET(i)] (mode 0),
+ * a[ORDINAL(i)] (1), and their SAFE_ forms (2, 3: NULL out of bounds). */
+static void fn_array_at(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL)
+        return;
+    long long position = sqlite3_value_int64(argv[1]);
+    int code = sqlite3_value_int(argv[2]), mode = sqlite3_value_int(argv[3]);
+    long long index = mode % 2 ? position - 1 : position;
+    cJSON *array = cJSON_Parse((const char *)sqlite3_value_text(argv[0]));
+    if (!cJSON_IsArray(array)) {
+        cJSON_Delete(array);
+        sqlite3_result_error(ctx, "INTERNAL: a stored array is not in its storage form", -1);
+        return;
+    }
+    if (index < 0 || index >= cJSON_GetArraySize(array)) {
+        if (mode < 2)
+            FN_ERROR(ctx, "OUT_OF_RANGE: Array index %lld is out of bounds", position);
+        cJSON_Delete(array);
+        return;
+    }
+    const cJSON *item = cJSON_GetArrayItem(array, (int)index);
+    struct sp_type type = {code, SP_TYPE_UNKNOWN, SP_LEN_MAX};
+    struct sp_stored stored;
+    struct em_status st = {0};
+    if (cJSON_IsNull(item)) {
+        sqlite3_result_null(ctx);
+    } else if (sp_value_from_json(&type, item, "array element", &stored, &st)) {
+        FN_ERROR(ctx, "INTERNAL: a stored array element does not match its type: %.200s",
+                 st.message);
+    } else {
+        if (stored.kind == SQLITE_INTEGER)
+            sqlite3_result_int64(ctx, stored.i);
+        else if (stored.kind == SQLITE_FLOAT)
+            sqlite3_result_double(ctx, stored.d);
+        else if (stored.kind == SQLITE_BLOB)
+            sqlite3_result_blob(ctx, stored.data ? stored.data : "", (int)stored.len,
+                                SQLITE_TRANSIENT);
+        else
+            sqlite3_result_text(ctx, stored.data, (int)stored.len, SQLITE_TRANSIENT);
+        sp_stored_clear(&stored);
+    }
+    cJSON_Delete(array);
+}
+
 static bool append_element(sqlite3_context *ctx, cJSON *array, int code, sqlite3_value *v)
 {
     struct sp_type type = {code, SP_TYPE_UNKNOWN, 0};
@@ -1370,6 +1416,7 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_check_nonnegative", 2, true, fn_check_nonnegative},
     {"sp_array_element", 2, true, fn_array_element},
     {"sp_array", -1, true, fn_array},
+    {"sp_array_at", 4, true, fn_array_at},
     {"sp_timestamp_add", 3, true, fn_timestamp_add},
     {"sp_timestamp_diff", 3, true, fn_timestamp_diff},
     {"sp_date_add", 3, true, fn_date_add},

@@ -937,6 +937,36 @@ static enum em_code array_literal(struct translator *t, const struct scope *scop
     return out->sql ? EM_OK : t->st->code;
 }
 
+/* a[OFFSET(i)] and its kin: sp_array_at(array, index, element type, mode), mode 0 OFFSET,
+ * 1 ORDINAL, 2 SAFE_OFFSET, 3 SAFE_ORDINAL. */
+static enum em_code subscript(struct translator *t, const struct scope *scope,
+                              const struct sp_expr *e, struct frag *out)
+{
+    static const char *const modes[] = {"OFFSET", "ORDINAL", "SAFE_OFFSET", "SAFE_ORDINAL"};
+    struct frag a[2];
+    if (expr(t, scope, e->args[0], &a[0]) || expr(t, scope, e->args[1], &a[1]))
+        return t->st->code;
+    if (a[0].type.code != SP_TYPE_ARRAY) {
+        char type[48];
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "Element access using [] is not supported on values of type %s",
+                       type_name(&a[0].type, type, sizeof(type)));
+    }
+    static const struct sp_type int64 = {SP_TYPE_INT64, SP_TYPE_UNKNOWN, 0};
+    if (coerce(t, &a[1], &int64, e->args[1]->line, e->args[1]->column, "Array position"))
+        return t->st->code;
+    int mode = 0;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(modes[i], e->name) == 0)
+            mode = i;
+    *out =
+        typed(sqlf(t, "sp_array_at(%s, %s, %d, %d)", a[0].sql, a[1].sql, a[0].type.element, mode),
+              a[0].type.element);
+    if (a[0].type.element == SP_TYPE_STRING || a[0].type.element == SP_TYPE_BYTES)
+        out->type.length = SP_LEN_MAX;
+    return out->sql ? EM_OK : t->st->code;
+}
+
 static enum em_code array_query(struct translator *t, const struct scope *scope,
                                 const struct sp_expr *e, struct frag *out)
 {
@@ -1209,6 +1239,8 @@ static enum em_code expr_node(struct translator *t, const struct scope *scope,
         return array_literal(t, scope, e, out);
     case SP_EXPR_ARRAY_QUERY:
         return array_query(t, scope, e, out);
+    case SP_EXPR_SUBSCRIPT:
+        return subscript(t, scope, e, out);
     case SP_EXPR_DATE_PART:
         if (e->text) {
             struct sp_expr as_column = *e;

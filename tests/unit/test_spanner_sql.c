@@ -277,6 +277,16 @@ static void test_aggregates_and_joins(void **state)
         {"SELECT ARRAY(SELECT Title FROM Albums WHERE SingerId = 1 ORDER BY AlbumId DESC)",
          "[[[\"Go, Go, Go\",\"Total Junk\"]]]"},
         {"SELECT ARRAY(SELECT 1 FROM Albums WHERE false)", "[[[]]]"},
+        {"SELECT [10, 20, 30][OFFSET(1)], [10, 20][ORDINAL(1)], ['a', NULL][SAFE_OFFSET(1)], "
+         "['a'][SAFE_OFFSET(5)], ['a'][SAFE_ORDINAL(0)], [DATE '2020-01-02'][0], "
+         "SPLIT('x,y')[OFFSET(1)], ARRAY(SELECT Title FROM Albums WHERE SingerId = 1 "
+         "ORDER BY AlbumId)[ORDINAL(2)]",
+         "[[\"20\",\"10\",null,null,null,\"2020-01-02\",\"y\",\"Go, Go, Go\"]]"},
+        {"SELECT [1][OFFSET(1)]", "OUT_OF_RANGE: Array index 1 is out of bounds"},
+        {"SELECT [1][ORDINAL(0)]", "OUT_OF_RANGE: Array index 0 is out of bounds"},
+        {"SELECT 5[OFFSET(0)]", "INVALID_ARGUMENT: Element access using [] is not supported on "
+                                "values of type INT64 [at 1:8]"},
+        {"SELECT [1][OFFSET('a')]", "INVALID_ARGUMENT: Array position"},
         {"SELECT SingerId, ARRAY_AGG(AlbumId) FROM Albums GROUP BY SingerId ORDER BY 1",
          "[[\"1\",[\"1\",\"2\"]],[\"2\",[\"1\",\"2\",\"3\"]]]"},
         {"SELECT s.SingerId, t FROM Singers s, UNNEST(['x', s.LastName]) AS t "
@@ -579,7 +589,7 @@ static void test_unsupported_constructs(void **state)
         {"SELECT * FROM ML.PREDICT(MODEL m, TABLE t)",
          "UNIMPLEMENTED: A table name qualified with a schema other than INFORMATION_SCHEMA is "
          "not supported by this emulator [at 1:15]"},
-        {"SELECT [1, 2][OFFSET(0)]", "INVALID_ARGUMENT: Syntax error: Unexpected \"[\" [at 1:14]"},
+        {"SELECT [1, 2][NOPE(0)]", "INVALID_ARGUMENT: Function not found: NOPE [at 1:15]"},
         {"SELECT * FROM Singers PIVOT (COUNT(*) FOR LastName IN ('a'))",
          "INVALID_ARGUMENT: Syntax error: Unexpected \"(\" [at 1:29]"},
         {"SELECT 1 IS DISTINCT FROM 2",
