@@ -137,6 +137,42 @@ static void fn_int64_shift(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sqlite3_result_int64(ctx, (long long)(left ? u << b : u >> b));
 }
 
+/* The result of a op b: an overflow of finite operands is OUT_OF_RANGE as in GoogleSQL,
+ * and a NaN (inf - inf) is refused, since SQLite would turn it into NULL. */
+static void float64_result(sqlite3_context *ctx, double a, char op, double b, double r)
+{
+    if (isinf(r) && isfinite(a) && isfinite(b))
+        FN_ERROR(ctx, "OUT_OF_RANGE: double overflow: %g %c %g", a, op, b);
+    else if (isnan(r))
+        FN_ERROR(ctx, "OUT_OF_RANGE: NaN cannot be stored by this emulator: %g %c %g", a, op, b);
+    else
+        sqlite3_result_double(ctx, r);
+}
+
+static void fn_float64_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    double a = sqlite3_value_double(argv[0]), b = sqlite3_value_double(argv[1]);
+    float64_result(ctx, a, '+', b, a + b);
+}
+
+static void fn_float64_sub(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    double a = sqlite3_value_double(argv[0]), b = sqlite3_value_double(argv[1]);
+    float64_result(ctx, a, '-', b, a - b);
+}
+
+static void fn_float64_mul(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    double a = sqlite3_value_double(argv[0]), b = sqlite3_value_double(argv[1]);
+    float64_result(ctx, a, '*', b, a * b);
+}
+
 static void fn_float64_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     if (any_null(argc, argv))
@@ -146,7 +182,7 @@ static void fn_float64_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %g / %g", a, b);
         return;
     }
-    sqlite3_result_double(ctx, a / b);
+    float64_result(ctx, a, '/', b, a / b);
 }
 
 /* ---- NUMERIC ---- */
@@ -1389,6 +1425,9 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_int64_intdiv", 2, true, fn_int64_intdiv},
     {"sp_int64_mod", 2, true, fn_int64_mod},
     {"sp_int64_shift", 3, true, fn_int64_shift},
+    {"sp_float64_add", 2, true, fn_float64_add},
+    {"sp_float64_sub", 2, true, fn_float64_sub},
+    {"sp_float64_mul", 2, true, fn_float64_mul},
     {"sp_float64_div", 2, true, fn_float64_div},
     {"sp_numeric_add", 2, true, fn_numeric_add},
     {"sp_numeric_sub", 2, true, fn_numeric_sub},

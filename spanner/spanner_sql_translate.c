@@ -701,10 +701,8 @@ static enum em_code arithmetic(struct translator *t, const struct sp_expr *e, st
         *out = typed(sqlf(t, "sp_int64_%s(%s, %s)", name, a[0].sql, a[1].sql), SP_TYPE_INT64);
     else if (common.code == SP_TYPE_NUMERIC)
         *out = typed(sqlf(t, "sp_numeric_%s(%s, %s)", name, a[0].sql, a[1].sql), SP_TYPE_NUMERIC);
-    else if (strcmp(op, "/") == 0)
-        *out = typed(sqlf(t, "sp_float64_div(%s, %s)", a[0].sql, a[1].sql), common.code);
     else
-        *out = typed(sqlf(t, "(%s %s %s)", a[0].sql, op, a[1].sql), common.code);
+        *out = typed(sqlf(t, "sp_float64_%s(%s, %s)", name, a[0].sql, a[1].sql), common.code);
     return out->sql ? EM_OK : t->st->code;
 }
 

@@ -648,6 +648,10 @@ static void test_errors(void **state)
         {"SELECT 9223372036854775808", "INVALID_ARGUMENT: Invalid integer literal: "
                                        "9223372036854775808 [at 1:8]"},
         {"SELECT 1 / 0", "OUT_OF_RANGE: division by zero: 1 / 0"},
+        {"SELECT 1e308 * 10", "OUT_OF_RANGE: double overflow: 1e+308 * 10"},
+        {"SELECT -1e308 - 1e308", "OUT_OF_RANGE: double overflow: -1e+308 - 1e+308"},
+        {"SELECT CAST('inf' AS FLOAT64) - CAST('inf' AS FLOAT64)",
+         "OUT_OF_RANGE: NaN cannot be stored by this emulator: inf - inf"},
         {"SELECT DIV(1, 0)", "OUT_OF_RANGE: division by zero: DIV(1, 0)"},
         {"SELECT CAST('x' AS INT64)", "OUT_OF_RANGE: Bad int64 value: x"},
         {"SELECT CAST(1e30 AS INT64)", "OUT_OF_RANGE: int64 out of range"},
