@@ -60,7 +60,7 @@ SERVICE_LIBS := $(foreach s,$(SERVICES),$(if $(call lib_src,$(s)),$(BUILD)/lib$(
 
 BINARIES := $(BIN)/emulator $(addprefix $(BIN)/,$(BUILT))
 
-.PHONY: all libs test unit integ fuzz-replay asan fuzz bench lint clean
+.PHONY: all libs test unit integ sql-diff fuzz-replay asan fuzz bench lint clean
 # keep every object: test, replay and bench objects are intermediate files that make would
 # otherwise delete after each run and rebuild on the next
 .SECONDARY:
@@ -137,11 +137,23 @@ fuzz:
 	    $$(pkg-config --cflags $(PKGS)) -o build/fuzz/$$name $$src $(FUZZ_LIBS) \
 	    $$(pkg-config --libs $(PKGS)) -pthread -lm; done
 
+# --- the differential SQL test: tests/spanner/sql_corpus/*.sql run through our SQL layer
+# (the tool tests/tools/spanner_sql_run.c) and through Google's Spanner emulator, results
+# compared row by row (skipped, loudly, when Google's emulator is not installed) ---
+SQL_RUN := $(BUILD)/tools/spanner_sql_run
+
+$(SQL_RUN): $(call obj,tests/tools/spanner_sql_run.c) $(UNIT_LIBS)
+	@mkdir -p $(dir $@)
+	$(call run,LD $@,$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS))
+
+sql-diff: $(SQL_RUN)
+	SQL_RUN=$(abspath $(SQL_RUN)) tests/spanner/sql_diff.sh
+
 # --- integration tests: real processes on loopback, driven by curl and gcloud ---
 integ: all
 	BIN_DIR=$(abspath $(BIN)) tests/integ/run-all
 
-test: all unit fuzz-replay integ
+test: all unit fuzz-replay integ sql-diff
 
 # the integration tests run even when a unit test failed, so one run shows every failure
 asan:

@@ -39,6 +39,7 @@ enum sp_expr_kind {
     SP_EXPR_DATE_PART,     /* a bare date part (DAY, MONTH ...) as an argument */
     SP_EXPR_ARRAY,         /* [a, b] or ARRAY<T>[a, b] (type.element set when written) */
     SP_EXPR_ARRAY_QUERY,   /* ARRAY(SELECT ...) */
+    SP_EXPR_SUBSCRIPT,     /* args[0][name(args[1])]: name OFFSET, ORDINAL, SAFE_OFFSET ... */
 };
 
 struct sp_query;

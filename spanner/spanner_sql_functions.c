@@ -13,12 +13,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <wctype.h>
 
 #define FN_ERROR(ctx, ...)                                                                         \
     do {                                                                                           \
@@ -134,6 +137,42 @@ static void fn_int64_shift(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sqlite3_result_int64(ctx, (long long)(left ? u << b : u >> b));
 }
 
+/* The result of a op b: an overflow of finite operands is OUT_OF_RANGE as in GoogleSQL,
+ * and a NaN (inf - inf) is refused, since SQLite would turn it into NULL. */
+static void float64_result(sqlite3_context *ctx, double a, char op, double b, double r)
+{
+    if (isinf(r) && isfinite(a) && isfinite(b))
+        FN_ERROR(ctx, "OUT_OF_RANGE: double overflow: %g %c %g", a, op, b);
+    else if (isnan(r))
+        FN_ERROR(ctx, "OUT_OF_RANGE: NaN cannot be stored by this emulator: %g %c %g", a, op, b);
+    else
+        sqlite3_result_double(ctx, r);
+}
+
+static void fn_float64_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    double a = sqlite3_value_double(argv[0]), b = sqlite3_value_double(argv[1]);
+    float64_result(ctx, a, '+', b, a + b);
+}
+
+static void fn_float64_sub(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    double a = sqlite3_value_double(argv[0]), b = sqlite3_value_double(argv[1]);
+    float64_result(ctx, a, '-', b, a - b);
+}
+
+static void fn_float64_mul(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    double a = sqlite3_value_double(argv[0]), b = sqlite3_value_double(argv[1]);
+    float64_result(ctx, a, '*', b, a * b);
+}
+
 static void fn_float64_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     if (any_null(argc, argv))
@@ -143,7 +182,7 @@ static void fn_float64_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %g / %g", a, b);
         return;
     }
-    sqlite3_result_double(ctx, a / b);
+    float64_result(ctx, a, '/', b, a / b);
 }
 
 /* ---- NUMERIC ---- */
@@ -720,23 +759,77 @@ static void fn_bytes_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv
     sqlite3_result_blob64(ctx, out, total, sqlite3_free);
 }
 
+/* The C.UTF-8 locale, for Unicode's simple case mappings (towupper_l/towlower_l). */
+static locale_t utf8_locale;
+static pthread_once_t utf8_locale_once = PTHREAD_ONCE_INIT;
+
+static void open_utf8_locale(void)
+{
+    utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* Decodes the UTF-8 character at s (valid UTF-8: SQLite text checked on the way in). */
+static uint32_t utf8_decode(const unsigned char *s, int *len)
+{
+    if (s[0] < 0x80 || !s[1])
+        return *len = 1, s[0];
+    if ((s[0] & 0xE0) == 0xC0)
+        return *len = 2, ((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F);
+    if ((s[0] & 0xF0) == 0xE0 && s[2])
+        return *len = 3,
+               ((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+    if (s[2] && s[3])
+        return *len = 4, ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
+                             ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+    return *len = 1, s[0];
+}
+
+static int utf8_encode(uint32_t c, char *out)
+{
+    if (c < 0x80)
+        return out[0] = (char)c, 1;
+    if (c < 0x800)
+        return out[0] = (char)(0xC0 | c >> 6), out[1] = (char)(0x80 | (c & 0x3F)), 2;
+    if (c < 0x10000)
+        return out[0] = (char)(0xE0 | c >> 12), out[1] = (char)(0x80 | ((c >> 6) & 0x3F)),
+               out[2] = (char)(0x80 | (c & 0x3F)), 3;
+    out[0] = (char)(0xF0 | c >> 18);
+    out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+/* UPPER/LOWER: BYTES map ASCII only (as GoogleSQL does); STRING maps every character by
+ * Unicode's simple case mapping (one character to one: the special cases such as
+ * U+00DF -> "SS" are not applied). */
 static void case_map(sqlite3_context *ctx, sqlite3_value *v, bool upper)
 {
     bool bytes = sqlite3_value_type(v) == SQLITE_BLOB;
     const unsigned char *in = bytes ? sqlite3_value_blob(v) : sqlite3_value_text(v);
     int n = sqlite3_value_bytes(v);
-    char *out = sqlite3_malloc(n + 1);
+    char *out = sqlite3_malloc(2 * n + 4); /* a mapping grows a character by half at most */
     if (!out) {
         sqlite3_result_error_nomem(ctx);
         return;
     }
-    for (int i = 0; i < n; i++)
-        out[i] = (char)(upper ? toupper(in[i]) : tolower(in[i])); /* ASCII only */
-    out[n] = '\0';
+    pthread_once(&utf8_locale_once, open_utf8_locale);
+    int len = 0;
+    for (int i = 0, step = 1; i < n; i += step) {
+        if (bytes || in[i] < 0x80 || !utf8_locale) {
+            step = 1;
+            out[len++] = (char)(upper ? toupper(in[i]) : tolower(in[i]));
+            continue;
+        }
+        wint_t c = (wint_t)utf8_decode(in + i, &step);
+        c = upper ? towupper_l(c, utf8_locale) : towlower_l(c, utf8_locale);
+        len += utf8_encode((uint32_t)c, out + len);
+    }
+    out[len] = '\0';
     if (bytes)
-        sqlite3_result_blob(ctx, out, n, sqlite3_free);
+        sqlite3_result_blob(ctx, out, len, sqlite3_free);
     else
-        sqlite3_result_text(ctx, out, n, sqlite3_free);
+        sqlite3_result_text(ctx, out, len, sqlite3_free);
 }
 
 static void fn_lower(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -1010,6 +1103,52 @@ static void fn_array_element(sqlite3_context *ctx, int argc, sqlite3_value **arg
     else
         sqlite3_result_text(ctx, stored.data, (int)stored.len, SQLITE_TRANSIENT);
     sp_stored_clear(&stored);
+}
+
+/* sp_array_at(array, position, element type code, mode): a[OFFSET(i)] (mode 0),
+ * a[ORDINAL(i)] (1), and their SAFE_ forms (2, 3: NULL out of bounds). */
+static void fn_array_at(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL)
+        return;
+    long long position = sqlite3_value_int64(argv[1]);
+    int code = sqlite3_value_int(argv[2]), mode = sqlite3_value_int(argv[3]);
+    long long index = mode % 2 ? position - 1 : position;
+    cJSON *array = cJSON_Parse((const char *)sqlite3_value_text(argv[0]));
+    if (!cJSON_IsArray(array)) {
+        cJSON_Delete(array);
+        sqlite3_result_error(ctx, "INTERNAL: a stored array is not in its storage form", -1);
+        return;
+    }
+    if (index < 0 || index >= cJSON_GetArraySize(array)) {
+        if (mode < 2)
+            FN_ERROR(ctx, "OUT_OF_RANGE: Array index %lld is out of bounds", position);
+        cJSON_Delete(array);
+        return;
+    }
+    const cJSON *item = cJSON_GetArrayItem(array, (int)index);
+    struct sp_type type = {code, SP_TYPE_UNKNOWN, SP_LEN_MAX};
+    struct sp_stored stored;
+    struct em_status st = {0};
+    if (cJSON_IsNull(item)) {
+        sqlite3_result_null(ctx);
+    } else if (sp_value_from_json(&type, item, "array element", &stored, &st)) {
+        FN_ERROR(ctx, "INTERNAL: a stored array element does not match its type: %.200s",
+                 st.message);
+    } else {
+        if (stored.kind == SQLITE_INTEGER)
+            sqlite3_result_int64(ctx, stored.i);
+        else if (stored.kind == SQLITE_FLOAT)
+            sqlite3_result_double(ctx, stored.d);
+        else if (stored.kind == SQLITE_BLOB)
+            sqlite3_result_blob(ctx, stored.data ? stored.data : "", (int)stored.len,
+                                SQLITE_TRANSIENT);
+        else
+            sqlite3_result_text(ctx, stored.data, (int)stored.len, SQLITE_TRANSIENT);
+        sp_stored_clear(&stored);
+    }
+    cJSON_Delete(array);
 }
 
 static bool append_element(sqlite3_context *ctx, cJSON *array, int code, sqlite3_value *v)
@@ -1286,6 +1425,9 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_int64_intdiv", 2, true, fn_int64_intdiv},
     {"sp_int64_mod", 2, true, fn_int64_mod},
     {"sp_int64_shift", 3, true, fn_int64_shift},
+    {"sp_float64_add", 2, true, fn_float64_add},
+    {"sp_float64_sub", 2, true, fn_float64_sub},
+    {"sp_float64_mul", 2, true, fn_float64_mul},
     {"sp_float64_div", 2, true, fn_float64_div},
     {"sp_numeric_add", 2, true, fn_numeric_add},
     {"sp_numeric_sub", 2, true, fn_numeric_sub},
@@ -1313,6 +1455,7 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_check_nonnegative", 2, true, fn_check_nonnegative},
     {"sp_array_element", 2, true, fn_array_element},
     {"sp_array", -1, true, fn_array},
+    {"sp_array_at", 4, true, fn_array_at},
     {"sp_timestamp_add", 3, true, fn_timestamp_add},
     {"sp_timestamp_diff", 3, true, fn_timestamp_diff},
     {"sp_date_add", 3, true, fn_date_add},
@@ -1340,6 +1483,10 @@ int sp_sql_functions_register(sqlite3 *db, const struct sp_sql_clock *clock)
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_numeric_avg", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                      NULL, NULL, numeric_step, numeric_avg_final);
+    if (rc == SQLITE_OK)
+        rc = sp_sql_text_functions_register(db);
+    if (rc == SQLITE_OK)
+        rc = sp_sql_time_functions_register(db);
     return rc;
 }
 

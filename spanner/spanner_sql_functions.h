@@ -26,6 +26,22 @@ struct sp_sql_clock {
 /* Registers every sp_* function on db; clock must outlive db. */
 int sp_sql_functions_register(sqlite3 *db, const struct sp_sql_clock *clock);
 
+/* The registration of the function groups that live in their own files (called by
+ * sp_sql_functions_register): spanner_sql_text.c (regular expressions, SPLIT, FORMAT,
+ * JSON_VALUE/JSON_QUERY) and spanner_sql_time.c (truncation, formatting and parsing of
+ * dates and timestamps). */
+int sp_sql_text_functions_register(sqlite3 *db);
+
+/* FORMAT's pattern, read as the translator checks it: the number of values it formats,
+ * with the type each wants in types[0..max) (SP_TYPE_INT64, SP_TYPE_FLOAT64, SP_TYPE_STRING,
+ * or SP_TYPE_UNKNOWN for %t/%T: any), or -1 for an invalid pattern with *bad the offending
+ * conversion character ('%' for a lone one). */
+int sp_format_pattern(const char *pattern, enum sp_type_code *types, int max, char *bad);
+/* A type as FORMAT's errors name it: "FLOAT" for FLOAT32, and "integer" for an expected
+ * INT64. */
+const char *sp_format_type_name(enum sp_type_code code, bool expected);
+int sp_sql_time_functions_register(sqlite3 *db);
+
 /* The status for a failed sqlite3_step/prepare/exec (rc) on db. */
 enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st);
 

@@ -650,11 +650,50 @@ static enum em_code parse_or(struct sp_parser *p, struct sp_expr **out)
 
 static enum em_code parse_primary(struct sp_parser *p, struct sp_expr **out);
 
+/* A primary expression with array subscripts: a[OFFSET(i)], a[ORDINAL(i)], their SAFE_
+ * forms, and a[i] (an OFFSET). */
+static enum em_code parse_subscripts(struct sp_parser *p, struct sp_expr **out)
+{
+    if (parse_primary(p, out))
+        return p->st->code;
+    while (sp_token_is_op(sp_peek(p), "[")) {
+        const struct sp_token *open = sp_next(p);
+        struct sp_expr *e = new_expr(p, SP_EXPR_SUBSCRIPT, open);
+        struct sp_expr **args = sp_arena_alloc(p->arena, 2 * sizeof(*args));
+        if (!e || !args)
+            return EM_FAIL_OOM(p->st);
+        static const char *const kinds[] = {"OFFSET", "ORDINAL", "SAFE_OFFSET", "SAFE_ORDINAL",
+                                            NULL};
+        e->name = "OFFSET";
+        bool wrapped = false;
+        for (int i = 0; kinds[i]; i++)
+            if (sp_token_is_keyword(sp_peek(p), kinds[i]) &&
+                sp_token_is_op(sp_peek_at(p, 1), "(")) {
+                e->name = kinds[i];
+                p->pos += 2;
+                wrapped = true;
+            }
+        if (enter(p) || sp_parse_expr(p, &args[1]) || (wrapped && sp_expect_op(p, ")")) ||
+            sp_expect_op(p, "]"))
+            return p->st->code;
+        p->depth--;
+        e->line = (*out)->line;
+        e->column = (*out)->column;
+        e->start = (*out)->start;
+        args[0] = *out;
+        e->args = args;
+        e->nargs = 2;
+        finish(p, e);
+        *out = e;
+    }
+    return EM_OK;
+}
+
 static enum em_code parse_unary(struct sp_parser *p, struct sp_expr **out)
 {
     const struct sp_token *tok = sp_peek(p);
     if (!sp_token_is_op(tok, "-") && !sp_token_is_op(tok, "+") && !sp_token_is_op(tok, "~"))
-        return parse_primary(p, out);
+        return parse_subscripts(p, out);
     p->pos++;
     const struct sp_token *operand = sp_peek(p);
     /* -<integer literal> is one literal, so -9223372036854775808 is in range */
@@ -858,8 +897,14 @@ static enum em_code parse_call(struct sp_parser *p, const struct sp_token *at, c
         } while (sp_accept_op(p, ","));
     }
     const struct sp_token *tok = sp_peek(p);
-    if (sp_token_is_keyword(tok, "ORDER") || sp_token_is_keyword(tok, "LIMIT") ||
-        sp_token_is_keyword(tok, "IGNORE") || sp_token_is_keyword(tok, "RESPECT") ||
+    /* Spanner refuses ORDER BY and LIMIT in an aggregate call; the NULLS and HAVING MAX|MIN
+     * modifiers it has, this emulator does not */
+    if (sp_token_is_keyword(tok, "ORDER") || sp_token_is_keyword(tok, "LIMIT"))
+        return EM_FAIL(
+            p->st, EM_INVALID_ARGUMENT, "%s in aggregate function%s is not supported [at %d:%d]",
+            sp_token_is_keyword(tok, "ORDER") ? "ORDER BY" : "LIMIT",
+            sp_token_is_keyword(tok, "ORDER") ? "" : " arguments", tok->line, tok->column);
+    if (sp_token_is_keyword(tok, "IGNORE") || sp_token_is_keyword(tok, "RESPECT") ||
         sp_token_is_keyword(tok, "HAVING"))
         return sp_unsupported(p, tok, "A modifier inside an aggregate call");
     if (sp_expect_op(p, ")"))
@@ -1261,8 +1306,21 @@ static enum em_code parse_table_ref(struct sp_parser *p, struct sp_from **out)
         if (sp_expect_identifier(p, "table name", &f->table))
             return p->st->code;
         if (sp_token_is_op(sp_peek(p), ".")) {
-            /* INFORMATION_SCHEMA.TABLES and the like */
-            return sp_unsupported(p, tok, "A qualified table name");
+            /* INFORMATION_SCHEMA.TABLES: the one schema a name may be qualified with */
+            const char *view;
+            if (strcasecmp(f->table, "INFORMATION_SCHEMA") != 0)
+                return sp_unsupported(p, tok,
+                                      "A table name qualified with a schema other than "
+                                      "INFORMATION_SCHEMA");
+            p->pos++;
+            if (sp_expect_identifier(p, "table name", &view))
+                return p->st->code;
+            size_t len = strlen("INFORMATION_SCHEMA.") + strlen(view) + 1;
+            char *name = sp_arena_alloc(p->arena, len);
+            if (!name)
+                return EM_FAIL_OOM(p->st);
+            snprintf(name, len, "INFORMATION_SCHEMA.%s", view);
+            f->table = name;
         }
         if (skip_hint(p))
             return p->st->code;

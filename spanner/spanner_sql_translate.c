@@ -5,11 +5,17 @@
  */
 #include "spanner_sql_translate.h"
 
+#include "spanner_sql_functions.h"
+#include "spanner_sql_info_schema.h"
+
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#define INFO_SCHEMA_PREFIX "INFORMATION_SCHEMA."
 
 struct frag {
     const char *sql;
@@ -19,6 +25,7 @@ struct frag {
     const char *string_literal; /* a string literal's value (coercible to DATE/TIMESTAMP) */
     size_t string_len;
     const char *part; /* an INTERVAL's or a bare argument's date part (DAY, MONTH ...) */
+    bool empty_array; /* [] without an element type: becomes any ARRAY type it meets */
 };
 
 /* A column visible in a scope. sql reads it qualified; unqualified_sql unqualified
@@ -65,10 +72,14 @@ struct translator {
     bool in_aggregate;       /* inside an aggregate call's arguments */
     bool check_grouping;     /* columns must be grouped (aggregating query) */
     bool parts_allowed;      /* date parts and INTERVALs: arguments of date functions */
+    int part_index;          /* the argument that is a date part (a name elsewhere), or -1 */
     const char *clause;      /* "SELECT list", "HAVING clause", "ORDER BY clause" */
     const char **group_sql;  /* translated GROUP BY expressions */
     int ngroup;
     const struct scope *grouping_scope;
+    /* DML columns written with PENDING_COMMIT_TIMESTAMP() */
+    const char *pending[64];
+    int npending;
 };
 
 /* ---- helpers ---- */
@@ -88,6 +99,11 @@ static enum em_code fail_at(struct translator *t, int line, int column, enum em_
 }
 
 #define FAIL_AT(t, e, code, ...) fail_at((t), (e)->line, (e)->column, (code), __VA_ARGS__)
+
+static bool is_pending_commit_timestamp(const struct sp_expr *e)
+{
+    return e->kind == SP_EXPR_FUNCTION && strcmp(e->name, "PENDING_COMMIT_TIMESTAMP") == 0;
+}
 
 static const char *type_name(const struct sp_type *type, char *buf, size_t size)
 {
@@ -242,6 +258,11 @@ static bool coerce_quiet(struct translator *t, struct frag *f, const struct sp_t
     }
     if (sp_type_equal(&f->type, to))
         return true;
+    if (f->empty_array && to->code == SP_TYPE_ARRAY) { /* '[]' stores any empty array */
+        f->type = *to;
+        f->empty_array = false;
+        return true;
+    }
     enum sp_type_code from = f->type.code;
     if (from == SP_TYPE_INT64 && is_float(to->code)) {
         f->sql = sqlf(t, "CAST(%s AS REAL)", f->sql);
@@ -496,9 +517,7 @@ static enum em_code typed_literal(struct translator *t, const struct sp_expr *e,
         sp_numeric_encode(n, key);
         sp_buf_string(&buf, key, strlen(key));
     } else {
-        cJSON *doc = cJSON_ParseWithLength(e->text, e->text_len);
-        char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
-        cJSON_Delete(doc);
+        char *text = sp_json_normalize(e->text, e->text_len);
         if (!text)
             return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Invalid %s literal: \"%s\"", name, e->text);
         sp_buf_string(&buf, text, strlen(text));
@@ -551,10 +570,11 @@ static enum em_code args_of(struct translator *t, const struct scope *scope,
                             const struct sp_expr *e, struct frag *frags)
 {
     bool parts = t->parts_allowed;
+    int part_index = t->part_index;
     t->parts_allowed = false;
     for (int i = 0; i < e->nargs; i++) {
         const struct sp_expr *arg = e->args[i];
-        if (parts && arg->kind == SP_EXPR_DATE_PART) {
+        if (parts && arg->kind == SP_EXPR_DATE_PART && (part_index < 0 || i == part_index)) {
             frags[i] = typed("", SP_TYPE_UNKNOWN);
             frags[i].part = arg->name;
             continue;
@@ -681,10 +701,8 @@ static enum em_code arithmetic(struct translator *t, const struct sp_expr *e, st
         *out = typed(sqlf(t, "sp_int64_%s(%s, %s)", name, a[0].sql, a[1].sql), SP_TYPE_INT64);
     else if (common.code == SP_TYPE_NUMERIC)
         *out = typed(sqlf(t, "sp_numeric_%s(%s, %s)", name, a[0].sql, a[1].sql), SP_TYPE_NUMERIC);
-    else if (strcmp(op, "/") == 0)
-        *out = typed(sqlf(t, "sp_float64_div(%s, %s)", a[0].sql, a[1].sql), common.code);
     else
-        *out = typed(sqlf(t, "(%s %s %s)", a[0].sql, op, a[1].sql), common.code);
+        *out = typed(sqlf(t, "sp_float64_%s(%s, %s)", name, a[0].sql, a[1].sql), common.code);
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -895,6 +913,7 @@ static enum em_code array_literal(struct translator *t, const struct scope *scop
         return a ? t->st->code : EM_FAIL_OOM(t->st);
     if (e->nargs && !element.code && unify(t, e, "array literal", a, e->nargs, &element))
         return t->st->code;
+    bool untyped_empty = !element.code;
     if (!element.code)
         element.code = SP_TYPE_INT64;
     struct sp_buf buf = {0};
@@ -912,6 +931,37 @@ static enum em_code array_literal(struct translator *t, const struct scope *scop
     out->type.element = element.code;
     out->type.length =
         element.code == SP_TYPE_STRING || element.code == SP_TYPE_BYTES ? SP_LEN_MAX : 0;
+    out->empty_array = untyped_empty;
+    return out->sql ? EM_OK : t->st->code;
+}
+
+/* a[OFFSET(i)] and its kin: sp_array_at(array, index, element type, mode), mode 0 OFFSET,
+ * 1 ORDINAL, 2 SAFE_OFFSET, 3 SAFE_ORDINAL. */
+static enum em_code subscript(struct translator *t, const struct scope *scope,
+                              const struct sp_expr *e, struct frag *out)
+{
+    static const char *const modes[] = {"OFFSET", "ORDINAL", "SAFE_OFFSET", "SAFE_ORDINAL"};
+    struct frag a[2];
+    if (expr(t, scope, e->args[0], &a[0]) || expr(t, scope, e->args[1], &a[1]))
+        return t->st->code;
+    if (a[0].type.code != SP_TYPE_ARRAY) {
+        char type[48];
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "Element access using [] is not supported on values of type %s",
+                       type_name(&a[0].type, type, sizeof(type)));
+    }
+    static const struct sp_type int64 = {SP_TYPE_INT64, SP_TYPE_UNKNOWN, 0};
+    if (coerce(t, &a[1], &int64, e->args[1]->line, e->args[1]->column, "Array position"))
+        return t->st->code;
+    int mode = 0;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(modes[i], e->name) == 0)
+            mode = i;
+    *out =
+        typed(sqlf(t, "sp_array_at(%s, %s, %d, %d)", a[0].sql, a[1].sql, a[0].type.element, mode),
+              a[0].type.element);
+    if (a[0].type.element == SP_TYPE_STRING || a[0].type.element == SP_TYPE_BYTES)
+        out->type.length = SP_LEN_MAX;
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -1187,6 +1237,8 @@ static enum em_code expr_node(struct translator *t, const struct scope *scope,
         return array_literal(t, scope, e, out);
     case SP_EXPR_ARRAY_QUERY:
         return array_query(t, scope, e, out);
+    case SP_EXPR_SUBSCRIPT:
+        return subscript(t, scope, e, out);
     case SP_EXPR_DATE_PART:
         if (e->text) {
             struct sp_expr as_column = *e;
@@ -1603,6 +1655,110 @@ static enum em_code fn_array_agg(struct translator *t, const struct sp_expr *e, 
     return out->sql ? EM_OK : t->st->code;
 }
 
+/* ---- regular expressions, SPLIT, FORMAT, JSON (spanner_sql_text.c) ---- */
+
+static enum em_code fn_regexp(struct translator *t, const struct sp_expr *e, struct frag *a,
+                              struct frag *out)
+{
+    enum sp_type_code code;
+    if (want_text(t, e, a, e->nargs, &code))
+        return t->st->code;
+    const char *args = join_args(t, a, 0, e->nargs);
+    if (strcmp(e->name, "REGEXP_CONTAINS") == 0)
+        return result(t, out, sqlf(t, "sp_regexp_contains(%s)", args), SP_TYPE_BOOL);
+    if (strcmp(e->name, "REGEXP_REPLACE") == 0)
+        return result(t, out, sqlf(t, "sp_regexp_replace(%s)", args), code);
+    if (strcmp(e->name, "REGEXP_EXTRACT") == 0)
+        return result(t, out, sqlf(t, "sp_regexp_extract(%s)", args), code);
+    enum em_code rc = result(t, out, sqlf(t, "sp_regexp_extract_all(%s)", args), SP_TYPE_ARRAY);
+    out->type.element = code;
+    return rc;
+}
+
+static enum em_code fn_split(struct translator *t, const struct sp_expr *e, struct frag *a,
+                             struct frag *out)
+{
+    enum sp_type_code code;
+    if (want_text(t, e, a, e->nargs, &code))
+        return t->st->code;
+    if (e->nargs == 1 && code == SP_TYPE_BYTES)
+        return no_signature(t, e, "function SPLIT", a, 1);
+    enum em_code rc =
+        result(t, out, sqlf(t, "sp_split(%s, %s)", a[0].sql, e->nargs == 2 ? a[1].sql : "','"),
+               SP_TYPE_ARRAY);
+    out->type.element = code;
+    return rc;
+}
+
+/* A literal FORMAT pattern is checked here, as Spanner does: the argument count, and each
+ * argument's type against its conversion (an untyped NULL is an INT64). */
+static enum em_code check_format(struct translator *t, const struct sp_expr *e, struct frag *a)
+{
+    enum sp_type_code want[64];
+    char bad;
+    int n = sp_format_pattern(a[0].string_literal, want, 64, &bad);
+    if (n < 0 && bad != '%')
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "Invalid format specifier character \"%c\" in FORMAT string: \"%s\"", bad,
+                       a[0].string_literal);
+    if (n < 0)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Invalid FORMAT string: \"%s\"",
+                       a[0].string_literal);
+    if (n != e->nargs - 1)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "Too %s arguments to FORMAT for pattern \"%s\"; Expected %d; Got %d",
+                       n < e->nargs - 1 ? "many" : "few", a[0].string_literal, n + 1, e->nargs);
+    for (int i = 1; i < e->nargs && i <= 64; i++) {
+        enum sp_type_code code = want[i - 1];
+        if (a[i].param >= 0 && code != SP_TYPE_UNKNOWN) {
+            struct sp_type type = {code, SP_TYPE_UNKNOWN, code == SP_TYPE_STRING ? SP_LEN_MAX : 0};
+            enum em_code ignored;
+            coerce_quiet(t, &a[i], &type, e->line, e->column, &ignored);
+        }
+        settle(t, &a[i], a[i].null_literal ? SP_TYPE_INT64 : SP_TYPE_STRING);
+        enum sp_type_code got = a[i].type.code;
+        if (code != SP_TYPE_UNKNOWN && got != code &&
+            !(code == SP_TYPE_FLOAT64 && got == SP_TYPE_FLOAT32))
+            return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                           "Invalid type for argument %d to FORMAT; Expected %s; Got %s", i + 1,
+                           sp_format_type_name(code, true), sp_format_type_name(got, false));
+    }
+    return EM_OK;
+}
+
+/* FORMAT(format, args...): each argument goes to sp_format with its type code (checked
+ * there again when the pattern is not a literal). */
+static enum em_code fn_format(struct translator *t, const struct sp_expr *e, struct frag *a,
+                              struct frag *out)
+{
+    if (want_arg(t, e, a, 0, &type_string) || (a[0].string_literal && check_format(t, e, a)))
+        return t->st->code;
+    struct sp_buf buf = {0};
+    sp_buf_printf(&buf, "sp_format(%s", a[0].sql);
+    for (int i = 1; i < e->nargs; i++) {
+        settle(t, &a[i], SP_TYPE_STRING);
+        sp_buf_printf(&buf, ", %d, %s", (int)a[i].type.code, a[i].sql);
+    }
+    sp_buf_puts(&buf, ")");
+    return result(t, out, finish_sql(t, &buf), SP_TYPE_STRING);
+}
+
+/* JSON_VALUE / JSON_QUERY on a JSON or a STRING holding JSON, with a JSONPath. */
+static enum em_code fn_json_extract(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                    struct frag *out)
+{
+    settle(t, &a[0], SP_TYPE_STRING);
+    enum sp_type_code code = a[0].type.code;
+    if ((code != SP_TYPE_JSON && code != SP_TYPE_STRING) ||
+        (e->nargs == 2 && want_arg(t, e, a, 1, &type_string)))
+        return t->st->code ? t->st->code : no_signature(t, e, "function", a, e->nargs);
+    bool query = strcmp(e->name, "JSON_QUERY") == 0;
+    return result(
+        t, out,
+        sqlf(t, "sp_json_extract(%s, %s, %d)", a[0].sql, e->nargs == 2 ? a[1].sql : "'$'", query),
+        query ? code : SP_TYPE_STRING);
+}
+
 /* ---- dates and timestamps ---- */
 
 static const struct sp_type type_date = {SP_TYPE_DATE, SP_TYPE_UNKNOWN, 0};
@@ -1722,6 +1878,59 @@ static enum em_code fn_extract(struct translator *t, const struct sp_expr *e, st
     return result(t, out, sqlf(t, "sp_extract_date('%s', %s)", a[0].part, a[1].sql), SP_TYPE_INT64);
 }
 
+static bool trunc_part_ok(const char *part, bool timestamp)
+{
+    static const char *const parts[] = {"DAY",     "WEEK",        "ISOWEEK",     "MONTH",
+                                        "QUARTER", "YEAR",        "HOUR",        "MINUTE",
+                                        "SECOND",  "MILLISECOND", "MICROSECOND", NULL};
+    for (int i = 0; part && parts[i]; i++)
+        if (strcmp(parts[i], part) == 0)
+            return timestamp || i < 6;
+    return false;
+}
+
+/* TIMESTAMP_TRUNC(ts, part [, zone]) and DATE_TRUNC(date, part). */
+static enum em_code fn_trunc(struct translator *t, const struct sp_expr *e, struct frag *a,
+                             struct frag *out)
+{
+    bool timestamp = strcmp(e->name, "TIMESTAMP_TRUNC") == 0;
+    if (a[0].part || want_arg(t, e, a, 0, timestamp ? &type_timestamp : &type_date) ||
+        want_part(t, e, &a[1], false, trunc_part_ok(a[1].part, timestamp)) ||
+        (e->nargs == 3 && want_arg(t, e, a, 2, &type_string)))
+        return t->st->code ? t->st->code : want_part(t, e, &a[0], false, false);
+    if (!timestamp)
+        return result(t, out, sqlf(t, "sp_date_trunc(%s, '%s')", a[0].sql, a[1].part),
+                      SP_TYPE_DATE);
+    return result(t, out,
+                  sqlf(t, "sp_timestamp_trunc(%s, '%s', %s)", a[0].sql, a[1].part,
+                       e->nargs == 3 ? a[2].sql : "NULL"),
+                  SP_TYPE_TIMESTAMP);
+}
+
+/* FORMAT_TIMESTAMP/FORMAT_DATE(format, value [, zone]) and PARSE_TIMESTAMP/PARSE_DATE(format,
+ * text [, zone]). */
+static enum em_code fn_format_time(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                   struct frag *out)
+{
+    bool timestamp = strstr(e->name, "TIMESTAMP") != NULL;
+    bool parse = strncmp(e->name, "PARSE", 5) == 0;
+    const struct sp_type *value = parse ? &type_string : timestamp ? &type_timestamp : &type_date;
+    if (want_arg(t, e, a, 0, &type_string) || want_arg(t, e, a, 1, value) ||
+        (e->nargs == 3 && want_arg(t, e, a, 2, &type_string)))
+        return t->st->code;
+    if (e->nargs == 3 && !timestamp)
+        return no_signature(t, e, "function", a, e->nargs);
+    char name[32];
+    snprintf(name, sizeof(name), "sp_%s", e->name);
+    for (char *c = name; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    const char *zone = !timestamp ? "" : e->nargs == 3 ? sqlf(t, ", %s", a[2].sql) : ", NULL";
+    return result(t, out, sqlf(t, "%s(%s, %s%s)", name, a[0].sql, a[1].sql, zone),
+                  !parse      ? SP_TYPE_STRING
+                  : timestamp ? SP_TYPE_TIMESTAMP
+                              : SP_TYPE_DATE);
+}
+
 struct fn_def {
     const char *name;
     int min_args, max_args; /* max -1: any number */
@@ -1788,6 +1997,20 @@ static const struct fn_def functions[] = {
     {"LOGICAL_AND", 1, 1, true, fn_min_max},
     {"LOGICAL_OR", 1, 1, true, fn_min_max},
     {"STRING_AGG", 1, 2, true, fn_string_agg},
+    {"REGEXP_CONTAINS", 2, 2, false, fn_regexp},
+    {"REGEXP_EXTRACT", 2, 2, false, fn_regexp},
+    {"REGEXP_EXTRACT_ALL", 2, 2, false, fn_regexp},
+    {"REGEXP_REPLACE", 3, 3, false, fn_regexp},
+    {"SPLIT", 1, 2, false, fn_split},
+    {"FORMAT", 1, -1, false, fn_format},
+    {"JSON_VALUE", 1, 2, false, fn_json_extract},
+    {"JSON_QUERY", 1, 2, false, fn_json_extract},
+    {"TIMESTAMP_TRUNC", 2, 3, false, fn_trunc},
+    {"DATE_TRUNC", 2, 2, false, fn_trunc},
+    {"FORMAT_TIMESTAMP", 2, 3, false, fn_format_time},
+    {"FORMAT_DATE", 2, 2, false, fn_format_time},
+    {"PARSE_TIMESTAMP", 2, 3, false, fn_format_time},
+    {"PARSE_DATE", 2, 2, false, fn_format_time},
 };
 
 static const struct fn_def *find_function(const char *name)
@@ -1798,42 +2021,142 @@ static const struct fn_def *find_function(const char *name)
     return NULL;
 }
 
-/* Functions of the issue's list that this translator does not implement yet: named in
- * an UNIMPLEMENTED error instead of "Function not found". */
+/* Spanner's GoogleSQL functions this translator does not implement: named in an
+ * UNIMPLEMENTED error instead of "Function not found" (sorted by strcmp, for bsearch). */
+static const char *const unimplemented_functions[] = {
+    "ACOS",
+    "ACOSH",
+    "ARRAY_CONCAT",
+    "ARRAY_FILTER",
+    "ARRAY_FIRST",
+    "ARRAY_INCLUDES",
+    "ARRAY_INCLUDES_ALL",
+    "ARRAY_INCLUDES_ANY",
+    "ARRAY_IS_DISTINCT",
+    "ARRAY_LAST",
+    "ARRAY_MAX",
+    "ARRAY_MIN",
+    "ARRAY_REVERSE",
+    "ARRAY_SLICE",
+    "ARRAY_TO_STRING",
+    "ARRAY_TRANSFORM",
+    "ASIN",
+    "ASINH",
+    "ATAN",
+    "ATAN2",
+    "ATANH",
+    "BIT_AND",
+    "BIT_COUNT",
+    "BIT_OR",
+    "BIT_REVERSE",
+    "BIT_XOR",
+    "BOOL",
+    "CHR",
+    "CODE_POINTS_TO_BYTES",
+    "CODE_POINTS_TO_STRING",
+    "COS",
+    "COSH",
+    "CURRENT_DATE",
+    "DATE",
+    "DATE_FROM_UNIX_DATE",
+    "FARM_FINGERPRINT",
+    "FLOAT32",
+    "FLOAT64",
+    "FROM_BASE32",
+    "FROM_BASE64",
+    "FROM_HEX",
+    "GENERATE_ARRAY",
+    "GENERATE_DATE_ARRAY",
+    "GET_INTERNAL_SEQUENCE_STATE",
+    "GET_NEXT_SEQUENCE_VALUE",
+    "IEEE_DIVIDE",
+    "INT64",
+    "IS_INF",
+    "IS_NAN",
+    "JSON_ARRAY",
+    "JSON_EXTRACT",
+    "JSON_EXTRACT_ARRAY",
+    "JSON_EXTRACT_SCALAR",
+    "JSON_EXTRACT_STRING_ARRAY",
+    "JSON_OBJECT",
+    "JSON_QUERY_ARRAY",
+    "JSON_TYPE",
+    "JSON_VALUE_ARRAY",
+    "LAST_DAY",
+    "LEFT",
+    "LOG",
+    "LOG10",
+    "LPAD",
+    "MD5",
+    "NORMALIZE",
+    "NORMALIZE_AND_CASEFOLD",
+    "PARSE_JSON",
+    "REPEAT",
+    "REVERSE",
+    "RIGHT",
+    "RPAD",
+    "SAFE_ADD",
+    "SAFE_CONVERT_BYTES_TO_STRING",
+    "SAFE_DIVIDE",
+    "SAFE_MULTIPLY",
+    "SAFE_NEGATE",
+    "SAFE_SUBTRACT",
+    "SCORE",
+    "SEARCH",
+    "SHA1",
+    "SHA256",
+    "SHA512",
+    "SIN",
+    "SINH",
+    "SNIPPET",
+    "SOUNDEX",
+    "SPLIT_SUBSTR",
+    "STDDEV",
+    "STDDEV_SAMP",
+    "STRING",
+    "TAN",
+    "TANH",
+    "TIMESTAMP",
+    "TIMESTAMP_MICROS",
+    "TIMESTAMP_MILLIS",
+    "TIMESTAMP_SECONDS",
+    "TOKENIZE_FULLTEXT",
+    "TOKENIZE_NUMBER",
+    "TOKENIZE_SUBSTRING",
+    "TO_BASE32",
+    "TO_BASE64",
+    "TO_CODE_POINTS",
+    "TO_HEX",
+    "TO_JSON",
+    "TO_JSON_STRING",
+    "UNIX_DATE",
+    "UNIX_MICROS",
+    "UNIX_MILLIS",
+    "UNIX_SECONDS",
+    "VARIANCE",
+    "VAR_SAMP",
+};
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static bool known_unimplemented(const char *name)
 {
-    static const char *const names[] = {
-        "SPLIT",
-        "REGEXP_CONTAINS",
-        "REGEXP_EXTRACT",
-        "REGEXP_REPLACE",
-        "FORMAT",
-        "CURRENT_DATE",
-        "TIMESTAMP",
-        "DATE",
-        "TIMESTAMP_TRUNC",
-        "DATE_TRUNC",
-        "FORMAT_TIMESTAMP",
-        "PARSE_TIMESTAMP",
-        "JSON_VALUE",
-        "JSON_QUERY",
-        "PENDING_COMMIT_TIMESTAMP",
-        "FARM_FINGERPRINT",
-        "SHA256",
-        "TO_BASE64",
-        "FROM_BASE64",
-        "TO_HEX",
-        "FROM_HEX",
-    };
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(names[i], name) == 0)
-            return true;
-    return false;
+    return bsearch(&name, unimplemented_functions,
+                   sizeof(unimplemented_functions) / sizeof(unimplemented_functions[0]),
+                   sizeof(unimplemented_functions[0]), compare_names) != NULL;
 }
 
 static enum em_code function(struct translator *t, const struct scope *scope,
                              const struct sp_expr *e, struct frag *out)
 {
+    if (is_pending_commit_timestamp(e))
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "The PENDING_COMMIT_TIMESTAMP() function may only be used as a value for "
+                       "INSERT or UPDATE of an appropriately typed column. It cannot be used in "
+                       "SELECT, or as the input to any other scalar expression.");
     const struct fn_def *def = find_function(e->name);
     if (!def) {
         if (known_unimplemented(e->name))
@@ -1864,7 +2187,12 @@ static enum em_code function(struct translator *t, const struct scope *scope,
     t->in_aggregate = saved || def->aggregate;
     t->parts_allowed = def->handler == fn_timestamp_add || def->handler == fn_timestamp_diff ||
                        def->handler == fn_date_add || def->handler == fn_date_diff ||
-                       def->handler == fn_extract;
+                       def->handler == fn_extract || def->handler == fn_trunc;
+    /* DATE_TRUNC(Day, MONTH): a column named like a date part, where no part goes */
+    t->part_index = def->handler == fn_extract                                          ? 0
+                    : def->handler == fn_trunc                                          ? 1
+                    : def->handler == fn_timestamp_diff || def->handler == fn_date_diff ? 2
+                                                                                        : -1;
     enum em_code code = args_of(t, scope, e, a);
     t->in_aggregate = saved;
     if (code)
@@ -1957,10 +2285,30 @@ static enum em_code from_cte(struct translator *t, const struct cte *cte, const 
     return named_source(t, alias, sql_alias, cte->cols, cte->ncols, scope);
 }
 
+/* FROM INFORMATION_SCHEMA.<view> (spanner_sql_info_schema.h), a derived table. */
+static enum em_code from_info_schema(struct translator *t, const struct sp_from *f,
+                                     const char *alias, struct scope *scope, struct sp_buf *out)
+{
+    const char *view = f->table + strlen(INFO_SCHEMA_PREFIX), *sql;
+    struct sp_result_column *cols;
+    int ncols;
+    enum em_code code = sp_info_schema_view(t->schema, view, t->arena, &sql, &cols, &ncols, t->st);
+    if (code == EM_NOT_FOUND)
+        return fail_at(t, f->line, f->column, EM_INVALID_ARGUMENT, "Table not found: %s", f->table);
+    const char *sql_alias = code ? NULL : quote_ident(t, alias);
+    if (!sql_alias)
+        return t->st->code;
+    sp_buf_printf(out, "(%s) AS %s", sql, sql_alias);
+    return named_source(t, alias, sql_alias, cols, ncols, scope);
+}
+
 static enum em_code from_table(struct translator *t, const struct scope *outer,
                                const struct sp_from *f, struct scope *scope, struct sp_buf *out)
 {
-    const char *alias = f->alias ? f->alias : f->table;
+    bool info_schema = strncasecmp(f->table, INFO_SCHEMA_PREFIX, strlen(INFO_SCHEMA_PREFIX)) == 0;
+    const char *alias = f->alias      ? f->alias
+                        : info_schema ? f->table + strlen(INFO_SCHEMA_PREFIX)
+                                      : f->table;
     for (int i = 0; i < scope->nsources; i++)
         if (scope->sources[i]->alias && strcasecmp(scope->sources[i]->alias, alias) == 0)
             return fail_at(t, f->line, f->column, EM_INVALID_ARGUMENT,
@@ -1968,6 +2316,8 @@ static enum em_code from_table(struct translator *t, const struct scope *outer,
     for (int i = t->nctes - 1; i >= 0; i--)
         if (strcasecmp(t->ctes[i].name, f->table) == 0)
             return from_cte(t, &t->ctes[i], alias, scope, out);
+    if (info_schema)
+        return from_info_schema(t, f, alias, scope, out);
     const struct sp_table *table = sp_schema_table(t->schema, f->table);
     if (!table) {
         const struct sp_view *view = sp_schema_view(t->schema, f->table);
@@ -2528,15 +2878,31 @@ static const char *set_operand(struct translator *t, const char *sql,
     return finish_sql(t, &buf);
 }
 
+/* INTERSECT ALL / EXCEPT ALL, which SQLite lacks: each row is numbered within its group of
+ * equal rows ("$k" = 1, 2, ...), which makes every occurrence distinct, so SQLite's
+ * INTERSECT keeps min(m, n) copies of a row and EXCEPT keeps m - n, as GoogleSQL's bag
+ * semantics want; the numbers are then dropped. */
+static void bag_set_op(struct translator *t, struct sp_buf *buf, const char *name, const char *lsql,
+                       const char *rsql, int ncols)
+{
+    struct sp_buf cols = {0};
+    for (int i = 0; i < ncols; i++)
+        sp_buf_printf(&cols, "%s\"$c%d\"", i ? ", " : "", i + 1);
+    const char *list = finish_sql(t, &cols);
+    list = list ? list : "";
+    sp_buf_printf(buf,
+                  "SELECT %s FROM (SELECT %s, row_number() OVER (PARTITION BY %s) AS \"$k\" "
+                  "FROM (%s) %s SELECT %s, row_number() OVER (PARTITION BY %s) AS \"$k\" "
+                  "FROM (%s))",
+                  list, list, list, lsql ? lsql : "", name, list, list, rsql ? rsql : "");
+}
+
 static enum em_code translate_set_op(struct translator *t, const struct scope *outer,
                                      const struct sp_query *q, const char **sql,
                                      struct sp_result_column **cols, int *ncols)
 {
     static const char *const names[] = {"", "UNION", "INTERSECT", "EXCEPT"};
     const char *name = names[q->op];
-    if (q->all && q->op != SP_SET_UNION)
-        return fail_at(t, q->line, q->column, EM_UNIMPLEMENTED,
-                       "%s ALL is not supported by this emulator", name);
     const char *lsql, *rsql;
     struct sp_result_column *lcols, *rcols;
     int nl, nr;
@@ -2557,7 +2923,8 @@ static enum em_code translate_set_op(struct translator *t, const struct scope *o
         a.type = lcols[i].type;
         b.type = rcols[i].type;
         out[i].name = lcols[i].name;
-        if (!supertype(&a, &b, &out[i].type) || (!q->all && !comparable(out[i].type.code))) {
+        bool grouped = !q->all || q->op != SP_SET_UNION;
+        if (!supertype(&a, &b, &out[i].type) || (grouped && !comparable(out[i].type.code))) {
             char l[48], r[48];
             return fail_at(t, q->line, q->column, EM_INVALID_ARGUMENT,
                            "Column %d in %s has incompatible types: %s, %s", i + 1, name,
@@ -2567,8 +2934,11 @@ static enum em_code translate_set_op(struct translator *t, const struct scope *o
     lsql = set_operand(t, lsql, lcols, out, nl);
     rsql = set_operand(t, rsql, rcols, out, nl);
     struct sp_buf buf = {0};
-    sp_buf_printf(&buf, "SELECT * FROM (%s) %s%s SELECT * FROM (%s)", lsql ? lsql : "", name,
-                  q->all ? " ALL" : "", rsql ? rsql : "");
+    if (q->all && q->op != SP_SET_UNION)
+        bag_set_op(t, &buf, name, lsql, rsql, nl);
+    else
+        sp_buf_printf(&buf, "SELECT * FROM (%s) %s%s SELECT * FROM (%s)", lsql ? lsql : "", name,
+                      q->all ? " ALL" : "", rsql ? rsql : "");
     struct select_output o = {.cols = out, .ncols = nl};
     const char **aliases = sp_arena_alloc(t->arena, (size_t)(nl ? nl : 1) * sizeof(*aliases));
     if (!aliases)
@@ -2650,10 +3020,47 @@ static const char *checked_write(struct translator *t, const struct sp_table *ta
     return sqlf(t, "sp_check_length(%s, %ld, '%s.%s')", sql, limit, table->name, c->name);
 }
 
+/* PENDING_COMMIT_TIMESTAMP() as the whole value of column c: the placeholder the commit
+ * fills (SP_PENDING_COMMIT_TIMESTAMP), allowed for allow_commit_timestamp columns only. */
+static enum em_code pending_value(struct translator *t, const struct sp_table *table,
+                                  const struct sp_column *c, const struct sp_expr *e,
+                                  const char **sql)
+{
+    if (e->nargs)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "No matching signature for function PENDING_COMMIT_TIMESTAMP with %d "
+                       "argument%s",
+                       e->nargs, e->nargs == 1 ? "" : "s");
+    if (c->type.code != SP_TYPE_TIMESTAMP) {
+        char type[48];
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "Value has type TIMESTAMP which cannot be assigned to column %s, which "
+                       "has type %s",
+                       c->name, type_name(&c->type, type, sizeof(type)));
+    }
+    if (!c->allow_commit_timestamp)
+        return FAIL_AT(t, e, EM_FAILED_PRECONDITION,
+                       "Cannot write commit timestamp because the allow_commit_timestamp column "
+                       "option is not set to true for column %s.%s",
+                       table->name, c->name);
+    bool known = false;
+    for (int i = 0; i < t->npending; i++)
+        known |= strcmp(t->pending[i], c->name) == 0;
+    if (!known && t->npending == (int)(sizeof(t->pending) / sizeof(t->pending[0])))
+        return FAIL_AT(t, e, EM_UNIMPLEMENTED,
+                       "More than %d commit timestamp columns in one statement", t->npending);
+    if (!known)
+        t->pending[t->npending++] = c->name;
+    *sql = "'" SP_PENDING_COMMIT_TIMESTAMP "'";
+    return EM_OK;
+}
+
 static enum em_code value_for(struct translator *t, const struct sp_table *table,
                               const struct sp_column *c, const struct scope *scope,
                               const struct sp_expr *e, const char **sql)
 {
+    if (is_pending_commit_timestamp(e))
+        return pending_value(t, table, c, e, sql);
     struct frag f;
     if (expr(t, scope, e, &f))
         return t->st->code;
@@ -2948,9 +3355,47 @@ static enum em_code translate_statement(struct translator *t, const struct sp_st
     return tr->sql ? EM_OK : t->st->code;
 }
 
-enum em_code sp_translate(const struct sp_schema *schema, const char *sql,
-                          const struct sp_param_decl *decls, int ndecls,
-                          struct sp_translation **out, struct em_status *st)
+/* The first subquery in e (a partitioned statement may not read other rows). */
+static const struct sp_expr *find_subquery(const struct sp_expr *e)
+{
+    if (!e)
+        return NULL;
+    if (e->subquery || e->kind == SP_EXPR_SUBQUERY || e->kind == SP_EXPR_EXISTS ||
+        e->kind == SP_EXPR_ARRAY_QUERY)
+        return e;
+    for (int i = 0; i < e->nargs; i++) {
+        const struct sp_expr *found = find_subquery(e->args[i]);
+        if (found)
+            return found;
+    }
+    return NULL;
+}
+
+/* Partitioned DML's rules (see sp_translate_partitioned). */
+static enum em_code check_partitioned(struct translator *t, const struct sp_statement *s)
+{
+    if (s->kind == SP_STMT_QUERY)
+        return fail_at(t, s->query->line, s->query->column, EM_INVALID_ARGUMENT,
+                       "Partitioned DML runs UPDATE and DELETE statements, not queries");
+    if (s->kind == SP_STMT_INSERT)
+        return fail_at(t, s->table_line, s->table_column, EM_INVALID_ARGUMENT,
+                       "INSERT is not supported in Partitioned DML; only UPDATE and DELETE are");
+    if (s->nreturning)
+        return fail_at(t, s->returning[0].line, s->returning[0].column, EM_INVALID_ARGUMENT,
+                       "THEN RETURN is not supported in Partitioned DML");
+    const struct sp_expr *sub = find_subquery(s->where);
+    for (int i = 0; !sub && s->kind == SP_STMT_UPDATE && i < s->ncolumns; i++)
+        sub = find_subquery(s->values[i]);
+    if (sub)
+        return FAIL_AT(t, sub, EM_INVALID_ARGUMENT,
+                       "Partitioned DML statements must be fully partitionable: each row is "
+                       "changed reading that row only, and a subquery reads others");
+    return EM_OK;
+}
+
+static enum em_code translate(const struct sp_schema *schema, const char *sql,
+                              const struct sp_param_decl *decls, int ndecls, bool partitioned,
+                              struct sp_translation **out, struct em_status *st)
 {
     struct sp_arena arena = {0};
     struct sp_translation *tr = sp_arena_alloc(&arena, sizeof(*tr));
@@ -2964,6 +3409,8 @@ enum em_code sp_translate(const struct sp_schema *schema, const char *sql,
     enum em_code code = sp_parser_init(&p, &arena, sql, st);
     if (!code)
         code = sp_parse_statement(&p, &s);
+    if (!code && partitioned)
+        code = check_partitioned(&t, s);
     if (!code)
         code = translate_statement(&t, s, tr);
     for (int i = 0; !code && i < t.nparams; i++)
@@ -2977,9 +3424,32 @@ enum em_code sp_translate(const struct sp_schema *schema, const char *sql,
     }
     tr->params = t.params;
     tr->nparams = t.nparams;
+    if (t.npending) {
+        tr->pending_columns = sp_arena_alloc(&arena, (size_t)t.npending * sizeof(char *));
+        if (!tr->pending_columns) {
+            sp_arena_free(&arena);
+            return EM_FAIL_OOM(st);
+        }
+        memcpy(tr->pending_columns, t.pending, (size_t)t.npending * sizeof(char *));
+        tr->npending_columns = t.npending;
+    }
     tr->arena = arena;
     *out = tr;
     return EM_OK;
+}
+
+enum em_code sp_translate(const struct sp_schema *schema, const char *sql,
+                          const struct sp_param_decl *decls, int ndecls,
+                          struct sp_translation **out, struct em_status *st)
+{
+    return translate(schema, sql, decls, ndecls, false, out, st);
+}
+
+enum em_code sp_translate_partitioned(const struct sp_schema *schema, const char *sql,
+                                      const struct sp_param_decl *decls, int ndecls,
+                                      struct sp_translation **out, struct em_status *st)
+{
+    return translate(schema, sql, decls, ndecls, true, out, st);
 }
 
 /* DDL expressions may not hold parameters or subqueries (Spanner's rule). */

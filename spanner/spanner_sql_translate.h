@@ -39,6 +39,14 @@ struct sp_param {
     bool declared; /* false: inferred, untyped in the request */
 };
 
+/* PENDING_COMMIT_TIMESTAMP() in DML: the statement writes this text (the same string
+ * Spanner's mutations use for the commit timestamp) into each of the translation's
+ * pending_columns of its table. The commit replaces it with the commit timestamp in its
+ * storage form, e.g. UPDATE "T" SET "c" = ?ts WHERE "c" = 'spanner.commit_timestamp()'.
+ * The placeholder is not a valid TIMESTAMP storage form: it must not be read before then
+ * (Spanner also refuses to read a value written with a pending commit timestamp). */
+#define SP_PENDING_COMMIT_TIMESTAMP "spanner.commit_timestamp()"
+
 struct sp_translation {
     struct sp_arena arena;
     enum sp_statement_kind kind;
@@ -48,6 +56,9 @@ struct sp_translation {
     int ncolumns;
     struct sp_param *params; /* params[i] is ?(i+1) */
     int nparams;
+    /* the columns of `table` the DML writes PENDING_COMMIT_TIMESTAMP() to (see above) */
+    const char **pending_columns;
+    int npending_columns;
 };
 
 /* Translates one statement. decls are the request's paramTypes (a parameter used in sql
@@ -56,6 +67,13 @@ enum em_code sp_translate(const struct sp_schema *schema, const char *sql,
                           const struct sp_param_decl *decls, int ndecls,
                           struct sp_translation **out, struct em_status *st);
 void sp_translation_free(struct sp_translation *translation);
+
+/* sp_translate for a statement run as Partitioned DML (a partitionedDml transaction): it
+ * must also be an UPDATE or DELETE, without THEN RETURN, and fully partitionable (it reads
+ * no row but the one it changes: no subquery). INVALID_ARGUMENT naming what is refused. */
+enum em_code sp_translate_partitioned(const struct sp_schema *schema, const char *sql,
+                                      const struct sp_param_decl *decls, int ndecls,
+                                      struct sp_translation **out, struct em_status *st);
 
 /* Translates an expression written in a table's DDL (CHECK, DEFAULT, generated column)
  * against that table's columns, each column read as <row_prefix>."name" (e.g. NEW in a

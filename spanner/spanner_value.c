@@ -595,13 +595,9 @@ static enum em_code scalar_from_json(const struct sp_type *type, const cJSON *js
         return stored_text(stored, key, SP_TIMESTAMP_KEY_LEN, st);
     }
     case SP_TYPE_JSON: {
-        cJSON *doc = s ? cJSON_Parse(s) : NULL;
-        if (!doc)
-            return bad_value(type, what, st);
-        char *text = cJSON_PrintUnformatted(doc);
-        cJSON_Delete(doc);
+        char *text = s ? sp_json_normalize(s, strlen(s)) : NULL;
         if (!text)
-            return EM_FAIL_OOM(st);
+            return bad_value(type, what, st);
         stored->kind = SQLITE_TEXT;
         stored->data = text;
         stored->len = strlen(text);
@@ -610,6 +606,58 @@ static enum em_code scalar_from_json(const struct sp_type *type, const cJSON *js
     default:
         return bad_value(type, what, st);
     }
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+    return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
+}
+
+/* Sorts every object's members by key (stable for equal keys), dropping repeated keys
+ * after the first; false on out of memory. */
+static bool sort_members(cJSON *node)
+{
+    int n = 0;
+    for (cJSON *c = node->child; c; c = c->next)
+        n++;
+    cJSON **members = n ? malloc((size_t)n * sizeof(*members)) : NULL;
+    if (n && !members)
+        return false;
+    n = 0;
+    for (cJSON *c = node->child; c; c = c->next) {
+        if (!sort_members(c)) {
+            free(members);
+            return false;
+        }
+        members[n++] = c;
+    }
+    if (cJSON_IsObject(node) && n > 1) {
+        for (int i = 0; i < n; i++) /* insertion order breaks ties: the first value wins */
+            cJSON_DetachItemViaPointer(node, members[i]);
+        for (int i = 1; i < n; i++) { /* a stable insertion sort */
+            cJSON *m = members[i];
+            int k = i;
+            for (; k > 0 && compare_keys(&members[k - 1], &m) > 0; k--)
+                members[k] = members[k - 1];
+            members[k] = m;
+        }
+        for (int i = 0; i < n; i++) {
+            if (i > 0 && strcmp(members[i - 1]->string, members[i]->string) == 0)
+                cJSON_Delete(members[i]);
+            else
+                cJSON_AddItemToArray(node, members[i]);
+        }
+    }
+    free(members);
+    return true;
+}
+
+char *sp_json_normalize(const char *text, size_t len)
+{
+    cJSON *doc = cJSON_ParseWithLength(text, len);
+    char *out = doc && sort_members(doc) ? cJSON_PrintUnformatted(doc) : NULL;
+    cJSON_Delete(doc);
+    return out;
 }
 
 /* The JSON form of a stored scalar (a checked array element's canonical encoding). */

@@ -1,0 +1,368 @@
+/*
+ * spanner_sql_info_schema: INFORMATION_SCHEMA's views as SQLite VALUES lists built from
+ * the schema model (see spanner_sql_info_schema.h). Each view is a list of columns (name
+ * and type, in Spanner's order) and a function that writes its rows, one value at a time,
+ * through struct rows.
+ */
+#include "spanner_sql_info_schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The VALUES list being written: values go in row by row, ncols per row. */
+struct rows {
+    struct sp_buf sql;
+    int ncols, col, nrows;
+};
+
+static void next_value(struct rows *r)
+{
+    if (r->col == r->ncols)
+        r->col = 0;
+    sp_buf_puts(&r->sql, r->col ? ", " : r->nrows ? "), (" : "VALUES (");
+    if (r->col == 0)
+        r->nrows++;
+    r->col++;
+}
+
+static void put_text(struct rows *r, const char *text)
+{
+    next_value(r);
+    if (text)
+        sp_buf_string(&r->sql, text, strlen(text));
+    else
+        sp_buf_puts(&r->sql, "NULL");
+}
+
+static void put_int(struct rows *r, long long value)
+{
+    next_value(r);
+    sp_buf_printf(&r->sql, "%lld", value);
+}
+
+static void put_null(struct rows *r)
+{
+    next_value(r);
+    sp_buf_puts(&r->sql, "NULL");
+}
+
+static void put_bool(struct rows *r, bool value)
+{
+    next_value(r);
+    sp_buf_puts(&r->sql, value ? "1" : "0");
+}
+
+static void put_type(struct rows *r, const struct sp_type *type)
+{
+    char text[64];
+    sp_type_format(type, true, text, sizeof(text));
+    put_text(r, text);
+}
+
+/* TABLE_CATALOG and TABLE_SCHEMA (the default schema: ''), then TABLE_NAME. */
+static void put_table(struct rows *r, const char *table)
+{
+    put_text(r, "");
+    put_text(r, "");
+    put_text(r, table);
+}
+
+/* ---- the views' rows ---- */
+
+static void schemata_rows(const struct sp_schema *schema, struct rows *r)
+{
+    (void)schema;
+    static const char *const names[] = {"", "INFORMATION_SCHEMA", "SPANNER_SYS"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        put_text(r, "");
+        put_text(r, names[i]);
+        put_int(r, 0);
+        put_text(r, "");
+    }
+}
+
+static void tables_rows(const struct sp_schema *schema, struct rows *r)
+{
+    for (int i = 0; i < schema->ntables; i++) {
+        const struct sp_table *t = schema->tables[i];
+        put_table(r, t->name);
+        put_text(r, t->parent);
+        put_text(r, t->parent ? (t->cascade ? "CASCADE" : "NO ACTION") : NULL);
+        put_text(r, "BASE TABLE");
+        put_text(r, "COMMITTED");
+        put_text(r, t->parent ? "IN PARENT" : NULL);
+        put_text(r, t->row_deletion_policy);
+    }
+    for (int i = 0; i < schema->nviews; i++) {
+        put_table(r, schema->views[i]->name);
+        put_null(r);
+        put_null(r);
+        put_text(r, "VIEW");
+        put_null(r);
+        put_null(r);
+        put_null(r);
+    }
+}
+
+/* One COLUMNS row; the fields that do not apply to a view column are NULL there. */
+static void column_row(struct rows *r, const char *table, const char *name, int position,
+                       const struct sp_column *c, const struct sp_type *type)
+{
+    put_table(r, table);
+    put_text(r, name);
+    put_int(r, position);
+    put_text(r, c ? c->default_text : NULL);
+    put_null(r); /* DATA_TYPE: PostgreSQL databases only */
+    put_text(r, c && c->not_null ? "NO" : "YES");
+    put_type(r, type);
+    put_text(r, c && c->generated_text ? "ALWAYS" : "NEVER");
+    put_text(r, c ? c->generated_text : NULL);
+    put_text(r, c && c->generated_text ? "YES" : NULL);
+    put_text(r, "COMMITTED");
+    put_text(r, "NO"); /* IS_IDENTITY, then the identity columns' details */
+    for (int k = 0; k < 5; k++)
+        put_null(r);
+}
+
+static void columns_rows(const struct sp_schema *schema, struct rows *r)
+{
+    for (int i = 0; i < schema->ntables; i++) {
+        const struct sp_table *t = schema->tables[i];
+        for (int k = 0; k < t->ncolumns; k++)
+            column_row(r, t->name, t->columns[k].name, k + 1, &t->columns[k], &t->columns[k].type);
+    }
+    for (int i = 0; i < schema->nviews; i++) {
+        char query[300];
+        struct em_status st = {0};
+        struct sp_translation *tr;
+        snprintf(query, sizeof(query), "SELECT * FROM `%s`", schema->views[i]->name);
+        if (sp_translate(schema, query, NULL, 0, &tr, &st))
+            continue; /* a view that no longer translates describes no column */
+        for (int k = 0; k < tr->ncolumns; k++)
+            column_row(r, schema->views[i]->name, tr->columns[k].name, k + 1, NULL,
+                       &tr->columns[k].type);
+        sp_translation_free(tr);
+    }
+}
+
+static void index_row(struct rows *r, const char *table, const char *name, bool primary,
+                      bool unique, bool null_filtered, const char *parent)
+{
+    put_table(r, table);
+    put_text(r, name);
+    put_text(r, primary ? "PRIMARY_KEY" : "INDEX");
+    put_text(r, parent ? parent : "");
+    put_bool(r, unique);
+    put_bool(r, null_filtered);
+    put_text(r, primary ? NULL : "READ_WRITE");
+    put_bool(r, false); /* SPANNER_IS_MANAGED */
+}
+
+static void indexes_rows(const struct sp_schema *schema, struct rows *r)
+{
+    for (int i = 0; i < schema->ntables; i++)
+        index_row(r, schema->tables[i]->name, "PRIMARY_KEY", true, true, false, NULL);
+    for (int i = 0; i < schema->nindexes; i++) {
+        const struct sp_index *x = schema->indexes[i];
+        index_row(r, x->table, x->name, false, x->unique, x->null_filtered, x->interleave_in);
+    }
+}
+
+/* One INDEX_COLUMNS row: a key part (position > 0, ASC/DESC) or a STORING column (0). */
+static void index_column_row(struct rows *r, const struct sp_table *table, const char *index,
+                             bool primary, const char *column, int position, bool desc,
+                             bool null_filtered)
+{
+    const struct sp_column *c = sp_table_column(table, column);
+    put_table(r, table->name);
+    put_text(r, index);
+    put_text(r, primary ? "PRIMARY_KEY" : "INDEX");
+    put_text(r, c ? c->name : column);
+    if (position)
+        put_int(r, position);
+    else
+        put_null(r);
+    put_text(r, position ? (desc ? "DESC" : "ASC") : NULL);
+    put_text(r, (c && c->not_null) || (position && null_filtered) ? "NO" : "YES");
+    if (c)
+        put_type(r, &c->type);
+    else
+        put_null(r);
+}
+
+static void index_columns_rows(const struct sp_schema *schema, struct rows *r)
+{
+    for (int i = 0; i < schema->ntables; i++) {
+        const struct sp_table *t = schema->tables[i];
+        for (int k = 0; k < t->nkey; k++)
+            index_column_row(r, t, "PRIMARY_KEY", true, t->key[k].column, k + 1, t->key[k].desc,
+                             false);
+    }
+    for (int i = 0; i < schema->nindexes; i++) {
+        const struct sp_index *x = schema->indexes[i];
+        const struct sp_table *t = sp_schema_table(schema, x->table);
+        if (!t)
+            continue;
+        for (int k = 0; k < x->nkey; k++)
+            index_column_row(r, t, x->name, false, x->key[k].column, k + 1, x->key[k].desc,
+                             x->null_filtered);
+        for (int k = 0; k < x->nstoring; k++)
+            index_column_row(r, t, x->name, false, x->storing[k], 0, false, false);
+    }
+}
+
+static void constraint_row(struct rows *r, const char *name, const char *table, const char *type)
+{
+    put_text(r, "");
+    put_text(r, "");
+    put_text(r, name);
+    put_table(r, table);
+    put_text(r, type);
+    put_text(r, "NO");
+    put_text(r, "NO");
+    put_text(r, "YES");
+}
+
+static void table_constraints_rows(const struct sp_schema *schema, struct rows *r)
+{
+    char name[300];
+    for (int i = 0; i < schema->ntables; i++) {
+        const struct sp_table *t = schema->tables[i];
+        snprintf(name, sizeof(name), "PK_%s", t->name);
+        constraint_row(r, name, t->name, "PRIMARY KEY");
+        for (int k = 0; k < t->ncolumns; k++) {
+            if (!t->columns[k].not_null)
+                continue;
+            snprintf(name, sizeof(name), "CK_IS_NOT_NULL_%s_%s", t->name, t->columns[k].name);
+            constraint_row(r, name, t->name, "CHECK");
+        }
+        for (int k = 0; k < t->nchecks; k++)
+            if (t->checks[k].name)
+                constraint_row(r, t->checks[k].name, t->name, "CHECK");
+        for (int k = 0; k < t->nfks; k++)
+            if (t->fks[k].name)
+                constraint_row(r, t->fks[k].name, t->name, "FOREIGN KEY");
+    }
+}
+
+/* ---- the views ---- */
+
+struct view_column {
+    const char *name;
+    enum sp_type_code code;
+};
+
+#define S SP_TYPE_STRING
+#define I SP_TYPE_INT64
+#define B SP_TYPE_BOOL
+
+static const struct view_column schemata_cols[] = {
+    {"CATALOG_NAME", S}, {"SCHEMA_NAME", S}, {"EFFECTIVE_TIMESTAMP", I}, {"SCHEMA_OWNER", S}};
+
+static const struct view_column tables_cols[] = {
+    {"TABLE_CATALOG", S},     {"TABLE_SCHEMA", S},     {"TABLE_NAME", S},
+    {"PARENT_TABLE_NAME", S}, {"ON_DELETE_ACTION", S}, {"TABLE_TYPE", S},
+    {"SPANNER_STATE", S},     {"INTERLEAVE_TYPE", S},  {"ROW_DELETION_POLICY_EXPRESSION", S}};
+
+static const struct view_column columns_cols[] = {{"TABLE_CATALOG", S},
+                                                  {"TABLE_SCHEMA", S},
+                                                  {"TABLE_NAME", S},
+                                                  {"COLUMN_NAME", S},
+                                                  {"ORDINAL_POSITION", I},
+                                                  {"COLUMN_DEFAULT", S},
+                                                  {"DATA_TYPE", S},
+                                                  {"IS_NULLABLE", S},
+                                                  {"SPANNER_TYPE", S},
+                                                  {"IS_GENERATED", S},
+                                                  {"GENERATION_EXPRESSION", S},
+                                                  {"IS_STORED", S},
+                                                  {"SPANNER_STATE", S},
+                                                  {"IS_IDENTITY", S},
+                                                  {"IDENTITY_GENERATION", S},
+                                                  {"IDENTITY_KIND", S},
+                                                  {"IDENTITY_START_WITH_COUNTER", S},
+                                                  {"IDENTITY_SKIP_RANGE_MIN", S},
+                                                  {"IDENTITY_SKIP_RANGE_MAX", S}};
+
+static const struct view_column indexes_cols[] = {
+    {"TABLE_CATALOG", S}, {"TABLE_SCHEMA", S},      {"TABLE_NAME", S}, {"INDEX_NAME", S},
+    {"INDEX_TYPE", S},    {"PARENT_TABLE_NAME", S}, {"IS_UNIQUE", B},  {"IS_NULL_FILTERED", B},
+    {"INDEX_STATE", S},   {"SPANNER_IS_MANAGED", B}};
+
+static const struct view_column index_columns_cols[] = {
+    {"TABLE_CATALOG", S}, {"TABLE_SCHEMA", S}, {"TABLE_NAME", S},       {"INDEX_NAME", S},
+    {"INDEX_TYPE", S},    {"COLUMN_NAME", S},  {"ORDINAL_POSITION", I}, {"COLUMN_ORDERING", S},
+    {"IS_NULLABLE", S},   {"SPANNER_TYPE", S}};
+
+static const struct view_column table_constraints_cols[] = {
+    {"CONSTRAINT_CATALOG", S}, {"CONSTRAINT_SCHEMA", S},
+    {"CONSTRAINT_NAME", S},    {"TABLE_CATALOG", S},
+    {"TABLE_SCHEMA", S},       {"TABLE_NAME", S},
+    {"CONSTRAINT_TYPE", S},    {"IS_DEFERRABLE", S},
+    {"INITIALLY_DEFERRED", S}, {"ENFORCED", S}};
+
+#undef S
+#undef I
+#undef B
+
+#define VIEW(name, cols, rows)                                                                     \
+    {                                                                                              \
+        name, cols, sizeof(cols) / sizeof(cols[0]), rows                                           \
+    }
+
+static const struct info_view {
+    const char *name;
+    const struct view_column *cols;
+    size_t ncols;
+    void (*rows)(const struct sp_schema *schema, struct rows *r);
+} views[] = {
+    VIEW("SCHEMATA", schemata_cols, schemata_rows),
+    VIEW("TABLES", tables_cols, tables_rows),
+    VIEW("COLUMNS", columns_cols, columns_rows),
+    VIEW("INDEXES", indexes_cols, indexes_rows),
+    VIEW("INDEX_COLUMNS", index_columns_cols, index_columns_rows),
+    VIEW("TABLE_CONSTRAINTS", table_constraints_cols, table_constraints_rows),
+};
+
+enum em_code sp_info_schema_view(const struct sp_schema *schema, const char *view,
+                                 struct sp_arena *arena, const char **sql,
+                                 struct sp_result_column **cols, int *ncols, struct em_status *st)
+{
+    const struct info_view *v = NULL;
+    for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
+        if (strcasecmp(views[i].name, view) == 0)
+            v = &views[i];
+    if (!v)
+        return EM_NOT_FOUND;
+    struct rows r = {.ncols = (int)v->ncols, .col = (int)v->ncols};
+    v->rows(schema, &r);
+    struct sp_buf out = {0};
+    sp_buf_puts(&out, "SELECT ");
+    for (size_t i = 0; i < v->ncols; i++) {
+        sp_buf_puts(&out, i ? ", " : "");
+        if (r.nrows)
+            sp_buf_printf(&out, "column%zu AS \"$c%zu\"", i + 1, i + 1);
+        else
+            sp_buf_printf(&out, "NULL AS \"$c%zu\"", i + 1);
+    }
+    if (r.nrows)
+        sp_buf_printf(&out, " FROM (%s))", r.sql.data);
+    else
+        sp_buf_puts(&out, " WHERE false");
+    bool failed = r.sql.failed || out.failed;
+    sp_buf_free(&r.sql);
+    *cols = sp_arena_alloc(arena, v->ncols * sizeof(**cols));
+    *sql = failed ? NULL : sp_arena_strdup(arena, out.data);
+    sp_buf_free(&out);
+    if (!*cols || !*sql)
+        return EM_FAIL_OOM(st);
+    for (size_t i = 0; i < v->ncols; i++) {
+        (*cols)[i].name = v->cols[i].name;
+        (*cols)[i].type = (struct sp_type){v->cols[i].code, SP_TYPE_UNKNOWN,
+                                           v->cols[i].code == SP_TYPE_STRING ? SP_LEN_MAX : 0};
+    }
+    *ncols = (int)v->ncols;
+    return EM_OK;
+}
