@@ -77,6 +77,13 @@ static void count_elements(struct rn_run *run, int step_index, int64_t n)
     pthread_mutex_unlock(&run->metrics->lock);
 }
 
+/* What a source read: its element count and its "output" counters. */
+static void count_source(struct rn_run *run, int step_index, int64_t n)
+{
+    count_elements(run, step_index, n);
+    count(run, &run->pipeline->steps[step_index], RN_COUNT_OUTPUT, n);
+}
+
 /* Cancelled, or the process stops: no more work, no final windows. */
 static bool halted(struct rn_run *run)
 {
@@ -96,7 +103,8 @@ static int64_t empty_inputs(const struct rn_batch *in)
     return n;
 }
 
-/* A message for Pub/Sub: the element's text as data, its attributes kept. */
+/* A message for Pub/Sub: the element's text as data, its attributes kept (a dead-letter
+ * element's reason in "error"). */
 static cJSON *to_message(const struct rn_elem *e)
 {
     char *text = rn_value_text(e->value);
@@ -108,14 +116,8 @@ static cJSON *to_message(const struct rn_elem *e)
     }
     em_json_add_bytes(msg, "data", (const unsigned char *)text, strlen(text));
     free(text);
-    if (e->attrs && cJSON_GetArraySize(e->attrs) > 0) {
-        cJSON *attrs = cJSON_Duplicate(e->attrs, true);
-        cJSON_DeleteItemFromObjectCaseSensitive(attrs, "error");
-        if (cJSON_GetArraySize(attrs) > 0)
-            cJSON_AddItemToObject(msg, "attributes", attrs);
-        else
-            cJSON_Delete(attrs);
-    }
+    if (e->attrs && cJSON_GetArraySize(e->attrs) > 0)
+        cJSON_AddItemToObject(msg, "attributes", cJSON_Duplicate(e->attrs, true));
     return msg;
 }
 
@@ -370,7 +372,7 @@ static enum em_code text_bundle(cJSON *lines, void *arg, struct em_status *st)
             b.oom = true;
     }
     cJSON_Delete(lines);
-    count_elements(src->run, src->step, (int64_t)in.count);
+    count_source(src->run, src->step, (int64_t)in.count);
     process(&b, src->step, 0, &in);
     rn_batch_clear(&in);
     if (b.oom)
@@ -486,7 +488,7 @@ static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, con
     }
     int n = cJSON_GetArraySize(received);
     cJSON_Delete(received);
-    count_elements(run, step, (int64_t)in.count);
+    count_source(run, step, (int64_t)in.count);
     process(&b, step, 0, &in);
     rn_batch_clear(&in);
     if (b.oom)
