@@ -275,9 +275,12 @@ static enum em_code publish_outbox(struct bundle *b, struct em_status *st)
                 cJSON_AddItemToArray(part, cJSON_Duplicate(cJSON_GetArrayItem(msgs, k), true));
             rn_pubsub_publish(&b->run->pubsub, p->steps[i].topic, part, st);
             cJSON_Delete(part);
-            if (st->code)
-                return EM_FAIL(st, st->code, "Publishing to %s failed: %s", p->steps[i].topic,
-                               st->message);
+            if (st->code) {
+                char why[EM_STATUS_MESSAGE_MAX];
+                snprintf(why, sizeof(why), "%s", st->message);
+                return EM_FAIL(st, st->code, "Step '%s': publishing to %s failed: %s",
+                               p->steps[i].name, p->steps[i].topic, why);
+            }
         }
         cJSON_Delete(msgs);
         b->outbox[i] = NULL;
@@ -470,8 +473,13 @@ static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, con
                        struct em_status *st)
 {
     cJSON *received;
-    if (rn_pubsub_pull(&run->pubsub, sub, PUBSUB_BUNDLE, &received, st))
+    if (rn_pubsub_pull(&run->pubsub, sub, PUBSUB_BUNDLE, &received, st)) {
+        char why[EM_STATUS_MESSAGE_MAX];
+        snprintf(why, sizeof(why), "%s", st->message);
+        EM_FAIL(st, st->code, "Step '%s': reading %s failed: %s", run->pipeline->steps[step].name,
+                sub, why);
         return -1;
+    }
     struct bundle b;
     bundle_init(&b, run, state, em_clock_now());
     struct rn_batch in = {0};

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define DEFAULT_LOCATION "us-central1" /* for the methods without a location in the path */
 
@@ -116,12 +117,28 @@ enum em_code rn_create_job_from_template(struct em_call *call)
     return reply_or_fail(call, job);
 }
 
+/* A boolean query argument as gcloud writes it, the Python way ("False", "True"), or as
+ * other clients do ("false", "1"). */
+static enum em_code query_bool(struct em_call *call, const char *key, bool *out)
+{
+    const char *text = em_call_query(call, key);
+    *out = false;
+    if (!text || strcasecmp(text, "false") == 0 || strcmp(text, "0") == 0)
+        return EM_OK;
+    if (strcasecmp(text, "true") == 0 || strcmp(text, "1") == 0) {
+        *out = true;
+        return EM_OK;
+    }
+    return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid value at '%s' (TYPE_BOOL), \"%s\"",
+                        key, text);
+}
+
 /* POST .../templates:launch?gcsPath=...&validateOnly=... */
 enum em_code rn_launch_template(struct em_call *call)
 {
     bool validate_only = false;
     cJSON *job;
-    if (em_call_query_bool(call, "validateOnly", &validate_only))
+    if (query_bool(call, "validateOnly", &validate_only))
         return call->status.code;
     launch(call, em_call_query(call, "gcsPath"), "gcsPath", call->body,
            em_json_string(call->body, "jobName"), validate_only, &job);
