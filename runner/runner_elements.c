@@ -34,8 +34,8 @@ void rn_batch_clear(struct rn_batch *b)
 
 struct rn_elem rn_elem_make(cJSON *value, int64_t ts_ns)
 {
-    struct rn_elem e = {.value = value, .ts_ns = ts_ns, .win_start = INT64_MIN,
-                        .win_end = INT64_MAX};
+    struct rn_elem e = {
+        .value = value, .ts_ns = ts_ns, .win_start = INT64_MIN, .win_end = INT64_MAX};
     return e;
 }
 
@@ -88,8 +88,7 @@ static bool emit_failed(const struct rn_elem *in, const char *reason, struct rn_
     return rn_batch_push(failed, &e);
 }
 
-static bool emit_text(const struct rn_elem *in, const char *text, size_t len,
-                      struct rn_batch *out)
+static bool emit_text(const struct rn_elem *in, const char *text, size_t len, struct rn_batch *out)
 {
     char *copy = strndup(text, len);
     if (!copy)
@@ -209,8 +208,7 @@ static bool split_regex(const struct rn_step *step, const struct rn_elem *in, st
     bool ok = true;
     const char *p = text;
     regmatch_t m;
-    while (ok && regexec(&step->regex, p, 1, &m, p == text ? 0 : REG_NOTBOL) == 0 &&
-           m.rm_eo > 0) {
+    while (ok && regexec(&step->regex, p, 1, &m, p == text ? 0 : REG_NOTBOL) == 0 && m.rm_eo > 0) {
         if (m.rm_so > 0)
             ok = emit_text(in, p, (size_t)m.rm_so, out);
         p += m.rm_eo;
@@ -274,8 +272,8 @@ static bool rename_fields(const struct rn_step *step, const struct rn_elem *in,
     const cJSON *rename;
     cJSON_ArrayForEach(rename, cJSON_GetObjectItemCaseSensitive(step->spec, "fields"))
     {
-        cJSON *moved = value ? cJSON_DetachItemFromObjectCaseSensitive(value, rename->string)
-                             : NULL;
+        cJSON *moved =
+            value ? cJSON_DetachItemFromObjectCaseSensitive(value, rename->string) : NULL;
         if (moved && cJSON_IsString(rename)) {
             cJSON_DeleteItemFromObjectCaseSensitive(value, rename->valuestring);
             cJSON_AddItemToObject(value, rename->valuestring, moved);
@@ -289,8 +287,8 @@ static bool rename_fields(const struct rn_step *step, const struct rn_elem *in,
 static bool key_by(const struct rn_step *step, const struct rn_elem *in, struct rn_batch *out,
                    struct rn_batch *failed)
 {
-    const cJSON *key = step->field ? cJSON_GetObjectItemCaseSensitive(in->value, step->field)
-                                   : in->value;
+    const cJSON *key =
+        step->field ? cJSON_GetObjectItemCaseSensitive(in->value, step->field) : in->value;
     if (!key)
         return emit_failed(in, "key field missing", failed);
     struct rn_elem e = rn_elem_copy(in);

@@ -212,8 +212,8 @@ static void window_label(int64_t start, int64_t end, char *out, size_t len)
     snprintf(out, len, "%s-%s", s, e);
 }
 
-static enum em_code write_window(struct flush_walk *w, int64_t start, int64_t end,
-                                 const char *acc, struct em_status *st)
+static enum em_code write_window(struct flush_walk *w, int64_t start, int64_t end, const char *acc,
+                                 struct em_status *st)
 {
     const struct rn_step *step = &w->b->run->pipeline->steps[w->step];
     char prefix[PATH_MAX], label[2 * EM_TIME_TEXT_MAX + 2];
@@ -457,8 +457,8 @@ static bool message_elem(const struct rn_step *s, const cJSON *received, struct 
     if (publish)
         em_time_parse(publish, &ts);
     const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(msg, "attributes");
-    const char *event = s->timestamp_attribute ? em_json_string(attrs, s->timestamp_attribute)
-                                               : NULL;
+    const char *event =
+        s->timestamp_attribute ? em_json_string(attrs, s->timestamp_attribute) : NULL;
     if (event)
         em_time_parse(event, &ts);
     *e = rn_elem_make(cJSON_CreateString(text), ts);

@@ -57,12 +57,12 @@ struct rn_metrics {
 struct rn_run {
     /* set by the caller */
     const struct rn_pipeline *pipeline;
-    struct em_datastore *state;  /* the job's encrypted state */
-    const char *data_dir;        /* for gs:// paths */
-    const char *job_id;          /* names the job's own subscriptions */
-    const char *project;         /* of the job: subscriptions it creates */
+    struct em_datastore *state; /* the job's encrypted state */
+    const char *data_dir;       /* for gs:// paths */
+    const char *job_id;         /* names the job's own subscriptions */
+    const char *project;        /* of the job: subscriptions it creates */
     struct rn_pubsub pubsub;
-    atomic_int stop;             /* enum rn_stop, set by cancel or drain */
+    atomic_int stop; /* enum rn_stop, set by cancel or drain */
     struct rn_metrics *metrics;
     /* a note for the job's log (JobMessage), importance 1..5 */
     void (*message)(void *arg, int importance, const char *text);

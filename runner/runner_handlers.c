@@ -50,8 +50,7 @@ static enum em_code job_name(struct em_call *call, char *out, size_t len)
     if (!ok)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "The job id '%s' is not valid.",
                             id ? id : "");
-    snprintf(out, len, "projects/%s/locations/%s/jobs/%s", project_id(call), location_of(call),
-             id);
+    snprintf(out, len, "projects/%s/locations/%s/jobs/%s", project_id(call), location_of(call), id);
     return EM_OK;
 }
 
@@ -75,8 +74,7 @@ static cJSON *wrap_job(cJSON *job)
 
 /* Expands a template path and launches it. */
 static enum em_code launch(struct em_call *call, const char *gcs_path, const char *field,
-                           const cJSON *body, const char *job_name, bool validate_only,
-                           cJSON **job)
+                           const cJSON *body, const char *job_name, bool validate_only, cJSON **job)
 {
     char *text;
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(body, "parameters");
@@ -110,8 +108,8 @@ enum em_code rn_create_job_from_template(struct em_call *call)
     const char *location = em_json_string(call->body, "location");
     if (location && *location && strcmp(location, location_of(call)) != 0)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
-                            "The request's location '%s' differs from the path's '%s'.",
-                            location, location_of(call));
+                            "The request's location '%s' differs from the path's '%s'.", location,
+                            location_of(call));
     launch(call, em_json_string(call->body, "gcsPath"), "gcsPath", call->body,
            em_json_string(call->body, "jobName"), false, &job);
     return reply_or_fail(call, job);
@@ -129,8 +127,8 @@ static enum em_code query_bool(struct em_call *call, const char *key, bool *out)
         *out = true;
         return EM_OK;
     }
-    return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid value at '%s' (TYPE_BOOL), \"%s\"",
-                        key, text);
+    return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid value at '%s' (TYPE_BOOL), \"%s\"", key,
+                        text);
 }
 
 /* POST .../templates:launch?gcsPath=...&validateOnly=... */
@@ -188,10 +186,11 @@ enum em_code rn_create_job(struct em_call *call)
         return reply_or_fail(call, job);
     }
     if (!location)
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
-                            "job.environment.sdk_pipeline_options must carry the JSON pipeline to "
-                            "run: \"pipeline\" or \"options\": {\"pipelineLocation\": \"gs://...\"} "
-                            "(this emulator runs JSON pipelines, not Beam job graphs).");
+        return EM_CALL_FAIL(
+            call, EM_INVALID_ARGUMENT,
+            "job.environment.sdk_pipeline_options must carry the JSON pipeline to "
+            "run: \"pipeline\" or \"options\": {\"pipelineLocation\": \"gs://...\"} "
+            "(this emulator runs JSON pipelines, not Beam job graphs).");
     launch(call, location, "job.environment.sdk_pipeline_options.options.pipelineLocation",
            call->body, em_json_string(call->body, "name"), false, &job);
     return reply_or_fail(call, job);
@@ -237,8 +236,7 @@ static enum em_code list(struct em_call *call, const char *location)
     enum rn_filter filter;
     int64_t page_size;
     cJSON *reply = NULL;
-    if (filter_of(call, &filter) ||
-        em_call_query_int(call, "pageSize", 0, 0, 1000000, &page_size))
+    if (filter_of(call, &filter) || em_call_query_int(call, "pageSize", 0, 0, 1000000, &page_size))
         return call->status.code;
     rn_jobs_list(jobs_of(call), project_id(call), location, filter, (int)page_size,
                  em_call_query(call, "pageToken"), &reply, &call->status);
@@ -266,9 +264,12 @@ enum em_code rn_update_job(struct em_call *call)
     return reply_or_fail(call, job);
 }
 
-static const char *const importances[] = {"JOB_MESSAGE_IMPORTANCE_UNKNOWN", "JOB_MESSAGE_DEBUG",
-                                          "JOB_MESSAGE_DETAILED", "JOB_MESSAGE_BASIC",
-                                          "JOB_MESSAGE_WARNING", "JOB_MESSAGE_ERROR"};
+static const char *const importances[] = {"JOB_MESSAGE_IMPORTANCE_UNKNOWN",
+                                          "JOB_MESSAGE_DEBUG",
+                                          "JOB_MESSAGE_DETAILED",
+                                          "JOB_MESSAGE_BASIC",
+                                          "JOB_MESSAGE_WARNING",
+                                          "JOB_MESSAGE_ERROR"};
 
 static enum em_code importance_of(struct em_call *call, int *out)
 {

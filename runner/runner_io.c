@@ -47,8 +47,8 @@ static bool valid_object(const char *object, bool glob)
 enum em_code rn_gcs_path(const char *data_dir, const char *gs_path, const char *field, bool glob,
                          char *out, size_t len, struct em_status *st)
 {
-    const char *slash = gs_path && strncmp(gs_path, "gs://", 5) == 0 ? strchr(gs_path + 5, '/')
-                                                                     : NULL;
+    const char *slash =
+        gs_path && strncmp(gs_path, "gs://", 5) == 0 ? strchr(gs_path + 5, '/') : NULL;
     if (!slash || !valid_bucket(gs_path + 5, (size_t)(slash - gs_path - 5)) ||
         !valid_object(slash + 1, glob))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -179,8 +179,7 @@ enum em_code rn_text_write(const char *prefix, const char *window, const char *s
 /* --- Pub/Sub --- */
 
 static enum em_code call(const struct rn_pubsub *ps, const char *method, const char *name,
-                         const char *verb, const cJSON *body, cJSON **reply,
-                         struct em_status *st)
+                         const char *verb, const cJSON *body, cJSON **reply, struct em_status *st)
 {
     struct em_rest_url url;
     em_rest_url_init(&url, ps->base);
@@ -236,8 +235,8 @@ enum em_code rn_pubsub_ack(const struct rn_pubsub *ps, const char *subscription,
     return st->code;
 }
 
-enum em_code rn_pubsub_publish(const struct rn_pubsub *ps, const char *topic,
-                               const cJSON *messages, struct em_status *st)
+enum em_code rn_pubsub_publish(const struct rn_pubsub *ps, const char *topic, const cJSON *messages,
+                               struct em_status *st)
 {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddItemToObject(body, "messages", cJSON_Duplicate(messages, true));

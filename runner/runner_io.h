@@ -3,9 +3,9 @@
  *
  * Text in `gs://bucket/object`: until a storage service exists, an object is the file
  * <data dir>/gcs/<bucket>/<object> (DESIGN section 5). ReadText takes a glob
- * (`gs://b/logs/x-*.txt`, wildcards of glob(3)) and reads lines in bundles; WriteText writes a window's lines as
- * shards <prefix>[-<window>]-SSSSS-of-NNNNN<suffix>, each written to a temporary file
- * and renamed, so a reader never sees a partial shard.
+ * (`gs://b/logs/x-*.txt`, wildcards of glob(3)) and reads lines in bundles; WriteText writes a
+ * window's lines as shards <prefix>[-<window>]-SSSSS-of-NNNNN<suffix>, each written to a temporary
+ * file and renamed, so a reader never sees a partial shard.
  *
  * Pub/Sub through the emulator's own Pub/Sub REST API (em_rest), acting as the job's
  * worker service account, with the job as the calling resource: pull, acknowledge,
@@ -51,8 +51,8 @@ enum em_code rn_pubsub_pull(const struct rn_pubsub *ps, const char *subscription
 enum em_code rn_pubsub_ack(const struct rn_pubsub *ps, const char *subscription,
                            const cJSON *ack_ids, struct em_status *st);
 /* messages: an array of PubsubMessage objects (data base64). */
-enum em_code rn_pubsub_publish(const struct rn_pubsub *ps, const char *topic,
-                               const cJSON *messages, struct em_status *st);
+enum em_code rn_pubsub_publish(const struct rn_pubsub *ps, const char *topic, const cJSON *messages,
+                               struct em_status *st);
 /* Creates subscription on topic unless it exists. */
 enum em_code rn_pubsub_subscribe(const struct rn_pubsub *ps, const char *topic,
                                  const char *subscription, struct em_status *st);

@@ -53,9 +53,9 @@ struct rn_jobs {
     char pubsub_url[256];
 };
 
-static const char *const terminal_states[] = {"JOB_STATE_DONE", "JOB_STATE_FAILED",
+static const char *const terminal_states[] = {"JOB_STATE_DONE",      "JOB_STATE_FAILED",
                                               "JOB_STATE_CANCELLED", "JOB_STATE_DRAINED",
-                                              "JOB_STATE_UPDATED", NULL};
+                                              "JOB_STATE_UPDATED",   NULL};
 
 static bool is_terminal(const char *state)
 {
@@ -87,8 +87,7 @@ enum em_code rn_job_id_make(int64_t now_ns, char *out, size_t len, struct em_sta
 static enum em_code check_job_name(const char *name, struct em_status *st)
 {
     size_t len = name ? strlen(name) : 0;
-    bool ok = len > 0 && len <= 1024 && islower((unsigned char)name[0]) &&
-              name[len - 1] != '-';
+    bool ok = len > 0 && len <= 1024 && islower((unsigned char)name[0]) && name[len - 1] != '-';
     for (size_t i = 0; ok && i < len; i++)
         ok = islower((unsigned char)name[i]) || isdigit((unsigned char)name[i]) || name[i] == '-';
     if (!ok)
@@ -125,8 +124,8 @@ static enum em_code check_key(const char *key, const char *location, struct em_s
 
 /* --- the job row --- */
 
-static enum em_code load_job(struct rn_jobs *jobs, const char *name, cJSON **job,
-                             char **pipeline, struct em_status *st)
+static enum em_code load_job(struct rn_jobs *jobs, const char *name, cJSON **job, char **pipeline,
+                             struct em_status *st)
 {
     char *text;
     *job = NULL;
@@ -179,9 +178,12 @@ static void set_state(cJSON *job, const char *state, int64_t now)
 }
 
 /* Appends a JobMessage (importance 1 DEBUG, 2 DETAILED, 3 BASIC, 4 WARNING, 5 ERROR). */
-static const char *const importance_names[] = {
-    "JOB_MESSAGE_IMPORTANCE_UNKNOWN", "JOB_MESSAGE_DEBUG",   "JOB_MESSAGE_DETAILED",
-    "JOB_MESSAGE_BASIC",              "JOB_MESSAGE_WARNING", "JOB_MESSAGE_ERROR"};
+static const char *const importance_names[] = {"JOB_MESSAGE_IMPORTANCE_UNKNOWN",
+                                               "JOB_MESSAGE_DEBUG",
+                                               "JOB_MESSAGE_DETAILED",
+                                               "JOB_MESSAGE_BASIC",
+                                               "JOB_MESSAGE_WARNING",
+                                               "JOB_MESSAGE_ERROR"};
 
 static void add_message(struct rn_jobs *jobs, const char *name, int importance, const char *text)
 {
@@ -300,8 +302,8 @@ static void active_free(struct active_job *a)
 /* The worker identity a job's Pub/Sub calls act as. */
 static void worker_principal(const cJSON *job, const char *project, char *out, size_t len)
 {
-    const char *sa = em_json_string(cJSON_GetObjectItemCaseSensitive(job, "environment"),
-                                    "serviceAccountEmail");
+    const char *sa =
+        em_json_string(cJSON_GetObjectItemCaseSensitive(job, "environment"), "serviceAccountEmail");
     if (sa)
         snprintf(out, len, "serviceAccount:%s", sa);
     else
@@ -491,8 +493,8 @@ static enum em_code check_launch(const struct rn_launch *l, struct rn_pipeline *
 static enum em_code create_job(struct rn_jobs *jobs, const struct rn_launch *l, const char *name,
                                cJSON *job, struct em_status *st)
 {
-    const char *key = em_json_string(cJSON_GetObjectItemCaseSensitive(job, "environment"),
-                                     "serviceKmsKeyName");
+    const char *key =
+        em_json_string(cJSON_GetObjectItemCaseSensitive(job, "environment"), "serviceKmsKeyName");
     if (em_cmek_protect(jobs->svc->cmek, name, l->project, key, st))
         return st->code;
     char *pipeline = stored_pipeline(l);
@@ -500,8 +502,7 @@ static enum em_code create_job(struct rn_jobs *jobs, const struct rn_launch *l, 
     if (!pipeline)
         return EM_FAIL_OOM(st);
     pthread_mutex_lock(&jobs->lock);
-    if (!save_job(jobs, name, job, pipeline, st) &&
-        !activate(jobs, name, job, pipeline, &a, st)) {
+    if (!save_job(jobs, name, job, pipeline, st) && !activate(jobs, name, job, pipeline, &a, st)) {
         a->next = jobs->active;
         jobs->active = a;
     }
@@ -812,7 +813,10 @@ enum em_code rn_jobs_open(struct em_service *svc, struct rn_jobs **out, struct e
         return st->code;
     }
     const cJSON *n;
-    cJSON_ArrayForEach(n, names) resume(jobs, n->valuestring);
+    cJSON_ArrayForEach(n, names)
+    {
+        resume(jobs, n->valuestring);
+    }
     cJSON_Delete(names);
     *out = jobs;
     return EM_OK;

@@ -4,44 +4,42 @@
  */
 #include "runner_json.h"
 
-static const struct em_enum_value job_state_values[] = {
-    {"JOB_STATE_UNKNOWN", 0},   {"JOB_STATE_STOPPED", 1},    {"JOB_STATE_RUNNING", 2},
-    {"JOB_STATE_DONE", 3},      {"JOB_STATE_FAILED", 4},     {"JOB_STATE_CANCELLED", 5},
-    {"JOB_STATE_UPDATED", 6},   {"JOB_STATE_DRAINING", 7},   {"JOB_STATE_DRAINED", 8},
-    {"JOB_STATE_PENDING", 9},   {"JOB_STATE_CANCELLING", 10}, {"JOB_STATE_QUEUED", 11},
-    {"JOB_STATE_RESOURCE_CLEANING_UP", 12}, {NULL}};
-static const struct em_enum job_state_enum = {"google.dataflow.v1beta3.JobState",
-                                              job_state_values};
+static const struct em_enum_value job_state_values[] = {{"JOB_STATE_UNKNOWN", 0},
+                                                        {"JOB_STATE_STOPPED", 1},
+                                                        {"JOB_STATE_RUNNING", 2},
+                                                        {"JOB_STATE_DONE", 3},
+                                                        {"JOB_STATE_FAILED", 4},
+                                                        {"JOB_STATE_CANCELLED", 5},
+                                                        {"JOB_STATE_UPDATED", 6},
+                                                        {"JOB_STATE_DRAINING", 7},
+                                                        {"JOB_STATE_DRAINED", 8},
+                                                        {"JOB_STATE_PENDING", 9},
+                                                        {"JOB_STATE_CANCELLING", 10},
+                                                        {"JOB_STATE_QUEUED", 11},
+                                                        {"JOB_STATE_RESOURCE_CLEANING_UP", 12},
+                                                        {NULL}};
+static const struct em_enum job_state_enum = {"google.dataflow.v1beta3.JobState", job_state_values};
 
 static const struct em_enum_value job_type_values[] = {
     {"JOB_TYPE_UNKNOWN", 0}, {"JOB_TYPE_BATCH", 1}, {"JOB_TYPE_STREAMING", 2}, {NULL}};
 static const struct em_enum job_type_enum = {"google.dataflow.v1beta3.JobType", job_type_values};
 
 static const struct em_field create_from_template_fields[] = {
-    {"jobName", EM_F_STRING}, {"gcsPath", EM_F_STRING},   {"parameters", EM_F_MAP},
+    {"jobName", EM_F_STRING},  {"gcsPath", EM_F_STRING},  {"parameters", EM_F_MAP},
     {"environment", EM_F_ANY}, {"location", EM_F_STRING}, {NULL}};
 const struct em_message rn_create_from_template_schema = {
     "google.dataflow.v1beta3.CreateJobFromTemplateRequest", create_from_template_fields};
 
-static const struct em_field launch_template_fields[] = {{"jobName", EM_F_STRING},
-                                                         {"parameters", EM_F_MAP},
-                                                         {"environment", EM_F_ANY},
-                                                         {"update", EM_F_BOOL},
-                                                         {"transformNameMapping", EM_F_MAP},
-                                                         {NULL}};
+static const struct em_field launch_template_fields[] = {
+    {"jobName", EM_F_STRING}, {"parameters", EM_F_MAP},           {"environment", EM_F_ANY},
+    {"update", EM_F_BOOL},    {"transformNameMapping", EM_F_MAP}, {NULL}};
 const struct em_message rn_launch_template_schema = {
     "google.dataflow.v1beta3.LaunchTemplateParameters", launch_template_fields};
 
 static const struct em_field flex_parameter_fields[] = {
-    {"jobName", EM_F_STRING},
-    {"containerSpecGcsPath", EM_F_STRING},
-    {"containerSpec", EM_F_ANY},
-    {"parameters", EM_F_MAP},
-    {"launchOptions", EM_F_MAP},
-    {"environment", EM_F_ANY},
-    {"update", EM_F_BOOL},
-    {"transformNameMappings", EM_F_MAP},
-    {NULL}};
+    {"jobName", EM_F_STRING}, {"containerSpecGcsPath", EM_F_STRING}, {"containerSpec", EM_F_ANY},
+    {"parameters", EM_F_MAP}, {"launchOptions", EM_F_MAP},           {"environment", EM_F_ANY},
+    {"update", EM_F_BOOL},    {"transformNameMappings", EM_F_MAP},   {NULL}};
 static const struct em_message flex_parameter_schema = {
     "google.dataflow.v1beta3.LaunchFlexTemplateParameter", flex_parameter_fields};
 
@@ -49,8 +47,8 @@ static const struct em_field launch_flex_fields[] = {
     {"launchParameter", EM_F_MESSAGE, false, &flex_parameter_schema},
     {"validateOnly", EM_F_BOOL},
     {NULL}};
-const struct em_message rn_launch_flex_schema = {"google.dataflow.v1beta3.LaunchFlexTemplateRequest",
-                                                 launch_flex_fields};
+const struct em_message rn_launch_flex_schema = {
+    "google.dataflow.v1beta3.LaunchFlexTemplateRequest", launch_flex_fields};
 
 static const struct em_field job_fields[] = {
     {"id", EM_F_STRING},

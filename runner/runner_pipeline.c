@@ -186,20 +186,20 @@ static enum em_code check_params(const cJSON *declared, const cJSON *params, str
 
 /* --- steps --- */
 
-#define STEP_FAIL(st, step, ...)                                                                   \
-    step_fail((st), (step), __FILE__, __LINE__, __VA_ARGS__)
+#define STEP_FAIL(st, step, ...) step_fail((st), (step), __FILE__, __LINE__, __VA_ARGS__)
 
-__attribute__((format(printf, 5, 6))) static enum em_code
-step_fail(struct em_status *st, const struct rn_step *step, const char *file, int line,
-          const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static enum em_code step_fail(struct em_status *st,
+                                                                    const struct rn_step *step,
+                                                                    const char *file, int line,
+                                                                    const char *fmt, ...)
 {
     char detail[EM_STATUS_MESSAGE_MAX / 2];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
-    return em_status_set(st, file, line, EM_INVALID_ARGUMENT,
-                         "Invalid pipeline: step '%s': %s", step->name, detail);
+    return em_status_set(st, file, line, EM_INVALID_ARGUMENT, "Invalid pipeline: step '%s': %s",
+                         step->name, detail);
 }
 
 bool rn_duration_parse(const char *text, int64_t *ns)
@@ -317,8 +317,7 @@ static enum em_code parse_window(struct rn_step *step, struct em_status *st)
     if (step->window == RN_WINDOW_SLIDING &&
         (!rn_duration_parse(field_text(step, "period"), &step->period_ns) ||
          step->period_ns > step->size_ns || step->size_ns % step->period_ns != 0))
-        return STEP_FAIL(st, step,
-                         "field 'period' must be a duration that divides 'size' evenly.");
+        return STEP_FAIL(st, step, "field 'period' must be a duration that divides 'size' evenly.");
     const char *lateness = field_text(step, "allowedLateness");
     if (lateness && !rn_duration_parse(lateness, &step->lateness_ns))
         return STEP_FAIL(st, step, "field 'allowedLateness' must be a duration such as \"60s\".");

@@ -82,8 +82,8 @@ struct rn_counter {
 struct rn_step {
     char name[RN_STEP_NAME_MAX];
     enum rn_kind kind;
-    int input;      /* index of the step read, -1 for a source */
-    int input_port; /* 0: its main output, 1: its dead-letter output ("<step>.failed") */
+    int input;         /* index of the step read, -1 for a source */
+    int input_port;    /* 0: its main output, 1: its dead-letter output ("<step>.failed") */
     const cJSON *spec; /* the step's object in the pipeline */
     enum rn_fn fn;
     bool has_regex;
@@ -91,7 +91,7 @@ struct rn_step {
     const char *path, *suffix, *topic, *subscription, *field, *attribute, *format;
     const char *timestamp_attribute;
     int shards, top;
-    enum rn_window_kind window;       /* Window: its kind; other steps: the window in force */
+    enum rn_window_kind window; /* Window: its kind; other steps: the window in force */
     int64_t size_ns, period_ns, lateness_ns;
     struct rn_counter counters[RN_COUNTERS_MAX];
     int counter_count;

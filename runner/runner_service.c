@@ -16,8 +16,7 @@
 
 /* A job's data call (its next bundle) while KMS refuses the key: the job fails with this
  * message, which names the key. */
-static void rn_inaccessible_error(void *arg, const struct em_cmek_info *info,
-                                  struct em_status *st)
+static void rn_inaccessible_error(void *arg, const struct em_cmek_info *info, struct em_status *st)
 {
     (void)arg;
     EM_FAIL(st, EM_FAILED_PRECONDITION,

@@ -134,8 +134,14 @@ static cJSON *merge_top(const struct rn_step *step, const cJSON *a, const cJSON 
     if (!all)
         return NULL;
     const cJSON *v;
-    cJSON_ArrayForEach(v, a) all[n++] = v->valuedouble;
-    cJSON_ArrayForEach(v, b) all[n++] = v->valuedouble;
+    cJSON_ArrayForEach(v, a)
+    {
+        all[n++] = v->valuedouble;
+    }
+    cJSON_ArrayForEach(v, b)
+    {
+        all[n++] = v->valuedouble;
+    }
     qsort(all, (size_t)n, sizeof(double), compare_desc);
     cJSON *out = cJSON_CreateDoubleArray(all, n < step->top ? n : step->top);
     free(all);
@@ -148,16 +154,18 @@ static cJSON *acc_merge(const struct rn_step *step, const cJSON *a, const cJSON 
     if (step->kind == RN_GROUP_BY_KEY || step->kind == RN_WRITE_TEXT) {
         cJSON *list = cJSON_Duplicate(a, true);
         const cJSON *v;
-        cJSON_ArrayForEach(v, b) cJSON_AddItemToArray(list, cJSON_Duplicate(v, true));
+        cJSON_ArrayForEach(v, b)
+        {
+            cJSON_AddItemToArray(list, cJSON_Duplicate(v, true));
+        }
         return list;
     }
     if (step->kind == RN_COMBINE && step->fn == RN_FN_TOP)
         return merge_top(step, a, b);
     if (step->kind == RN_COMBINE && step->fn == RN_FN_MEAN) {
-        double pair[2] = {cJSON_GetArrayItem(a, 0)->valuedouble +
-                              cJSON_GetArrayItem(b, 0)->valuedouble,
-                          cJSON_GetArrayItem(a, 1)->valuedouble +
-                              cJSON_GetArrayItem(b, 1)->valuedouble};
+        double pair[2] = {
+            cJSON_GetArrayItem(a, 0)->valuedouble + cJSON_GetArrayItem(b, 0)->valuedouble,
+            cJSON_GetArrayItem(a, 1)->valuedouble + cJSON_GetArrayItem(b, 1)->valuedouble};
         return cJSON_CreateDoubleArray(pair, 2);
     }
     double x = a->valuedouble, y = b->valuedouble;
@@ -219,8 +227,7 @@ bool rn_state_add(struct rn_state *state, const struct rn_step *step, int step_i
         *oom = true;
         return false;
     }
-    snprintf(slot, len, "%d|%" PRId64 "|%" PRId64 "|%s", step_index, e->win_start, e->win_end,
-             key);
+    snprintf(slot, len, "%d|%" PRId64 "|%" PRId64 "|%s", step_index, e->win_start, e->win_end, key);
     struct pending *p = find_or_add(state, slot, step_index, e, key);
     free(slot);
     if (!p) {

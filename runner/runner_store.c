@@ -137,8 +137,8 @@ static enum em_code collect(sqlite3_stmt *stmt, em_row_fn row, cJSON **out, stru
     return rc;
 }
 
-enum em_code rn_store_list_jobs(struct em_store *store, const char *project,
-                                const char *location, cJSON **out, struct em_status *st)
+enum em_code rn_store_list_jobs(struct em_store *store, const char *project, const char *location,
+                                cJSON **out, struct em_status *st)
 {
     sqlite3_stmt *stmt = em_store_stmt(store,
                                        "SELECT json FROM runner_jobs WHERE project = ?1 AND "
@@ -154,7 +154,8 @@ enum em_code rn_store_list_jobs(struct em_store *store, const char *project,
 
 enum em_code rn_store_job_names(struct em_store *store, cJSON **out, struct em_status *st)
 {
-    sqlite3_stmt *stmt = em_store_stmt(store, "SELECT name FROM runner_jobs ORDER BY create_ns", st);
+    sqlite3_stmt *stmt =
+        em_store_stmt(store, "SELECT name FROM runner_jobs ORDER BY create_ns", st);
     return stmt ? collect(stmt, add_text_row, out, st) : st->code;
 }
 

@@ -32,8 +32,8 @@ enum em_code rn_store_put_job(struct em_store *store, const char *name, const ch
 enum em_code rn_store_get_job(struct em_store *store, const char *name, char **json,
                               char **pipeline, struct em_status *st);
 /* The Jobs of a project (location NULL: every location), newest first, as an array. */
-enum em_code rn_store_list_jobs(struct em_store *store, const char *project,
-                                const char *location, cJSON **out, struct em_status *st);
+enum em_code rn_store_list_jobs(struct em_store *store, const char *project, const char *location,
+                                cJSON **out, struct em_status *st);
 /* The names of every job, as an array of strings. */
 enum em_code rn_store_job_names(struct em_store *store, cJSON **out, struct em_status *st);
 enum em_code rn_store_clear(struct em_store *store, struct em_status *st);

@@ -193,10 +193,10 @@ static enum em_code check_template_params(const struct google_template *t, const
     for (const struct template_param *d = t->params; d->name; d++)
         if (d->required && !param(params, d->name, NULL))
             return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "The template parameters are invalid: %s needs parameter '%s'.",
-                           t->name, d->name);
-    if (t->build == pubsub_to_gcs_text && !param(params, "inputTopic", NULL) ==
-                                              !param(params, "inputSubscription", NULL))
+                           "The template parameters are invalid: %s needs parameter '%s'.", t->name,
+                           d->name);
+    if (t->build == pubsub_to_gcs_text &&
+        !param(params, "inputTopic", NULL) == !param(params, "inputSubscription", NULL))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "The template parameters are invalid: %s needs exactly one of "
                        "'inputTopic' and 'inputSubscription'.",
@@ -205,7 +205,7 @@ static enum em_code check_template_params(const struct google_template *t, const
 }
 
 static enum em_code google_pipeline(const char *name, const char *path, const cJSON *params,
-                                     char **text, struct em_status *st)
+                                    char **text, struct em_status *st)
 {
     for (size_t i = 0; i < sizeof(google_templates) / sizeof(google_templates[0]); i++) {
         const struct google_template *t = &google_templates[i];

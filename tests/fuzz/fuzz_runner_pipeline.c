@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const inputs[] = {"the quick brown fox", "", "{\"user\":\"ann\",\"n\":3}",
-                                     "42", "[1,2]"};
+static const char *const inputs[] = {"the quick brown fox", "", "{\"user\":\"ann\",\"n\":3}", "42",
+                                     "[1,2]"};
 
 static void run_element(const struct rn_pipeline *p, struct rn_state *state, int i,
                         const char *text)

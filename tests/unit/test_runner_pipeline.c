@@ -53,8 +53,7 @@ static void test_valid_pipeline(void **state)
     (void)state;
     struct rn_pipeline *p;
     char msg[EM_STATUS_MESSAGE_MAX];
-    assert_int_equal(parse(wordcount, "{\"in\":\"gs://bkt/a*.txt\"}", &p, msg, sizeof(msg)),
-                     EM_OK);
+    assert_int_equal(parse(wordcount, "{\"in\":\"gs://bkt/a*.txt\"}", &p, msg, sizeof(msg)), EM_OK);
     assert_false(p->streaming);
     assert_int_equal(p->count, 5);
     assert_string_equal(p->steps[0].path, "gs://bkt/a*.txt");
@@ -99,54 +98,65 @@ static void test_step_errors_name_the_step(void **state)
                    "step 1: field 'name'");
     expect_invalid("{\"steps\":[{\"name\":\"a\",\"transform\":\"Nope\"}]}", NULL,
                    "step 'a': unknown transform 'Nope'");
-    expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://b/x\"}]}",
-                   NULL, "step 'r': path must be a Cloud Storage path");
+    expect_invalid(
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://b/x\"}]}", NULL,
+        "step 'r': path must be a Cloud Storage path");
     expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":"
                    "\"gs://bkt/../etc\"}]}",
                    NULL, "step 'r'");
-    expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
-                   "{\"name\":\"m\",\"transform\":\"Map\",\"input\":\"later\",\"fn\":\"trim\"},"
-                   "{\"name\":\"later\",\"transform\":\"Map\",\"input\":\"r\",\"fn\":\"trim\"}]}",
-                   NULL, "step 'm': input 'later' is not the name of an earlier step");
-    expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
-                   "{\"name\":\"r\",\"transform\":\"Map\",\"input\":\"r\",\"fn\":\"trim\"}]}",
-                   NULL, "step 'r': another step has this name");
-    expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
-                   "{\"name\":\"m\",\"transform\":\"Map\",\"input\":\"r\",\"fn\":\"split_words\"}]}",
-                   NULL, "step 'm': unknown fn 'split_words' for Map");
-    expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
-                   "{\"name\":\"f\",\"transform\":\"Filter\",\"input\":\"r\",\"fn\":\"matches\","
-                   "\"pattern\":\"(\"}]}",
-                   NULL, "step 'f': field 'pattern' is not a valid regular expression");
-    expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
-                   "{\"name\":\"w\",\"transform\":\"Window\",\"input\":\"r\",\"type\":\"fixed\","
-                   "\"size\":\"soon\"}]}",
-                   NULL, "step 'w': field 'size' must be a duration");
-    expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
-                   "{\"name\":\"w\",\"transform\":\"Window\",\"input\":\"r\",\"type\":\"sliding\","
-                   "\"size\":\"60s\",\"period\":\"25s\"}]}",
-                   NULL, "step 'w': field 'period' must be a duration that divides 'size'");
+    expect_invalid(
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
+        "{\"name\":\"m\",\"transform\":\"Map\",\"input\":\"later\",\"fn\":\"trim\"},"
+        "{\"name\":\"later\",\"transform\":\"Map\",\"input\":\"r\",\"fn\":\"trim\"}]}",
+        NULL, "step 'm': input 'later' is not the name of an earlier step");
+    expect_invalid(
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
+        "{\"name\":\"r\",\"transform\":\"Map\",\"input\":\"r\",\"fn\":\"trim\"}]}",
+        NULL, "step 'r': another step has this name");
+    expect_invalid(
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
+        "{\"name\":\"m\",\"transform\":\"Map\",\"input\":\"r\",\"fn\":\"split_words\"}]}",
+        NULL, "step 'm': unknown fn 'split_words' for Map");
+    expect_invalid(
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
+        "{\"name\":\"f\",\"transform\":\"Filter\",\"input\":\"r\",\"fn\":\"matches\","
+        "\"pattern\":\"(\"}]}",
+        NULL, "step 'f': field 'pattern' is not a valid regular expression");
+    expect_invalid(
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
+        "{\"name\":\"w\",\"transform\":\"Window\",\"input\":\"r\",\"type\":\"fixed\","
+        "\"size\":\"soon\"}]}",
+        NULL, "step 'w': field 'size' must be a duration");
+    expect_invalid(
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
+        "{\"name\":\"w\",\"transform\":\"Window\",\"input\":\"r\",\"type\":\"sliding\","
+        "\"size\":\"60s\",\"period\":\"25s\"}]}",
+        NULL, "step 'w': field 'period' must be a duration that divides 'size'");
     expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\","
                    "\"input\":\"r\"}]}",
                    NULL, "step 'r': a source (ReadText) takes no 'input'");
     expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadPubSub\"}]}", NULL,
                    "step 'r': exactly one of 'subscription' and 'topic'");
-    expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
-                   "{\"name\":\"c\",\"transform\":\"Combine\",\"input\":\"r\",\"fn\":\"top\"}]}",
-                   NULL, "step 'c': field 'n' must be a number");
+    expect_invalid(
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
+        "{\"name\":\"c\",\"transform\":\"Combine\",\"input\":\"r\",\"fn\":\"top\"}]}",
+        NULL, "step 'c': field 'n' must be a number");
 }
 
 static void test_streaming_needs_windows(void **state)
 {
     (void)state;
-    const char *unwindowed =
-        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadPubSub\",\"topic\":\"projects/p/topics/t\"},"
-        "{\"name\":\"c\",\"transform\":\"CountPerElement\",\"input\":\"r\"}]}";
-    expect_invalid(unwindowed, NULL, "step 'c': CountPerElement in a streaming pipeline needs a "
-                                     "Window step before it");
+    const char *unwindowed = "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadPubSub\",\"topic\":"
+                             "\"projects/p/topics/t\"},"
+                             "{\"name\":\"c\",\"transform\":\"CountPerElement\",\"input\":\"r\"}]}";
+    expect_invalid(unwindowed, NULL,
+                   "step 'c': CountPerElement in a streaming pipeline needs a "
+                   "Window step before it");
     const char *windowed =
-        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadPubSub\",\"topic\":\"projects/p/topics/t\"},"
-        "{\"name\":\"w\",\"transform\":\"Window\",\"input\":\"r\",\"type\":\"fixed\",\"size\":\"5m\","
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadPubSub\",\"topic\":\"projects/p/topics/"
+        "t\"},"
+        "{\"name\":\"w\",\"transform\":\"Window\",\"input\":\"r\",\"type\":\"fixed\",\"size\":"
+        "\"5m\","
         "\"allowedLateness\":\"30s\"},"
         "{\"name\":\"m\",\"transform\":\"Map\",\"input\":\"w\",\"fn\":\"lowercase\"},"
         "{\"name\":\"c\",\"transform\":\"CountPerElement\",\"input\":\"m\"}]}";
@@ -167,7 +177,8 @@ static void test_dead_letter_input(void **state)
     const char *text =
         "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
         "{\"name\":\"p\",\"transform\":\"ParseJson\",\"input\":\"r\"},"
-        "{\"name\":\"bad\",\"transform\":\"WriteText\",\"input\":\"p.failed\",\"path\":\"gs://bkt/d\"}]}";
+        "{\"name\":\"bad\",\"transform\":\"WriteText\",\"input\":\"p.failed\",\"path\":\"gs://bkt/"
+        "d\"}]}";
     struct rn_pipeline *p;
     char msg[EM_STATUS_MESSAGE_MAX];
     assert_int_equal(parse(text, NULL, &p, msg, sizeof(msg)), EM_OK);
@@ -200,9 +211,8 @@ static void expect_template(const char *path, const char *params_json, enum em_c
     char *text = NULL;
     const cJSON *used = (const cJSON *)1;
     cJSON *params = params_of(params_json);
-    assert_int_equal(rn_template_pipeline("/nonexistent", path, "gcsPath", params, &text, &used,
-                                          &st),
-                     code);
+    assert_int_equal(
+        rn_template_pipeline("/nonexistent", path, "gcsPath", params, &text, &used, &st), code);
     if (code == EM_OK) {
         assert_null(used);
         assert_non_null(strstr(text, fragment));
@@ -239,13 +249,15 @@ static void test_google_templates(void **state)
     expect_template("gs://dataflow-templates/latest/Cloud_PubSub_to_GCS_Text",
                     "{\"outputDirectory\":\"gs://bkt/d/\"}", EM_INVALID_ARGUMENT,
                     "exactly one of 'inputTopic' and 'inputSubscription'");
-    expect_template("gs://dataflow-templates/latest/GCS_Text_to_Cloud_PubSub",
-                    "{\"inputFilePattern\":\"gs://bkt/*.txt\",\"outputTopic\":\"projects/p/topics/t\"}",
-                    EM_OK, "WritePubSub");
+    expect_template(
+        "gs://dataflow-templates/latest/GCS_Text_to_Cloud_PubSub",
+        "{\"inputFilePattern\":\"gs://bkt/*.txt\",\"outputTopic\":\"projects/p/topics/t\"}", EM_OK,
+        "WritePubSub");
     expect_template("gs://dataflow-templates/latest/No_Such_Template", "{}", EM_NOT_FOUND,
                     "is not one this emulator provides");
     expect_template("gs://bkt/missing.json", "{}", EM_NOT_FOUND, "Unable to open template file");
-    expect_template("s3://bkt/x.json", "{}", EM_INVALID_ARGUMENT, "gcsPath must be a Cloud Storage");
+    expect_template("s3://bkt/x.json", "{}", EM_INVALID_ARGUMENT,
+                    "gcsPath must be a Cloud Storage");
 }
 
 int main(void)

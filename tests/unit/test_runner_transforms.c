@@ -131,7 +131,8 @@ static void test_json_functions(void **state)
 static void test_dead_letter_reason(void **state)
 {
     (void)state;
-    struct rn_pipeline *p = pipeline_with("{\"name\":\"p\",\"transform\":\"ParseJson\",\"input\":\"r\"}");
+    struct rn_pipeline *p =
+        pipeline_with("{\"name\":\"p\",\"transform\":\"ParseJson\",\"input\":\"r\"}");
     struct rn_elem in = rn_elem_make(cJSON_CreateString("nope"), 0);
     struct rn_batch out = {0}, failed = {0};
     assert_true(rn_apply_stateless(&p->steps[1], &in, &out, &failed));
@@ -263,8 +264,8 @@ static void test_grouping(void **state)
     group("{\"name\":\"c\",\"transform\":\"Combine\",\"input\":\"r\",\"fn\":\"count\"}", nums, 6,
           out, sizeof(out));
     assert_string_equal(out, "a=4 b=2");
-    group("{\"name\":\"c\",\"transform\":\"Combine\",\"input\":\"r\",\"fn\":\"mean\"}", nums, 6, out,
-          sizeof(out));
+    group("{\"name\":\"c\",\"transform\":\"Combine\",\"input\":\"r\",\"fn\":\"mean\"}", nums, 6,
+          out, sizeof(out));
     assert_string_equal(out, "a=3.75 b=6.25");
     group("{\"name\":\"c\",\"transform\":\"Combine\",\"input\":\"r\",\"fn\":\"min\"}", nums, 6, out,
           sizeof(out));
@@ -288,8 +289,8 @@ static void test_grouping(void **state)
 static void test_combine_refuses_text(void **state)
 {
     (void)state;
-    struct rn_pipeline *p = pipeline_with(
-        "{\"name\":\"c\",\"transform\":\"Combine\",\"input\":\"r\",\"fn\":\"sum\"}");
+    struct rn_pipeline *p =
+        pipeline_with("{\"name\":\"c\",\"transform\":\"Combine\",\"input\":\"r\",\"fn\":\"sum\"}");
     struct rn_state *s = rn_state_new();
     struct rn_elem e = rn_elem_make(cJSON_CreateString("twelve"), 0);
     bool oom;
@@ -308,7 +309,10 @@ static enum em_code gather(cJSON *lines, void *arg, struct em_status *st)
     (void)st;
     cJSON *all = arg;
     cJSON *line;
-    cJSON_ArrayForEach(line, lines) cJSON_AddItemToArray(all, cJSON_Duplicate(line, true));
+    cJSON_ArrayForEach(line, lines)
+    {
+        cJSON_AddItemToArray(all, cJSON_Duplicate(line, true));
+    }
     cJSON_Delete(lines);
     return EM_OK;
 }
@@ -320,9 +324,9 @@ static void test_text_shards(void **state)
     struct em_status st = {0};
     char prefix[PATH_MAX], pattern[PATH_MAX];
     assert_int_equal(unit_dir_open(&dir), 0);
-    assert_int_equal(rn_gcs_path(dir.path, "gs://bkt/out/part", "output", false, prefix,
-                                 sizeof(prefix), &st),
-                     EM_OK);
+    assert_int_equal(
+        rn_gcs_path(dir.path, "gs://bkt/out/part", "output", false, prefix, sizeof(prefix), &st),
+        EM_OK);
     cJSON *lines = cJSON_CreateArray();
     for (int i = 0; i < 5; i++) {
         char line[16];
@@ -340,15 +344,15 @@ static void test_text_shards(void **state)
     assert_string_equal(buf, "line 1\nline 3\n");
     snprintf(shard, sizeof(shard), "%s-00000-of-00002.txt.tmp", prefix);
     assert_null(fopen(shard, "r")); /* renamed into place */
-    assert_int_equal(rn_gcs_path(dir.path, "gs://bkt/out/part-*", "input", true, pattern,
-                                 sizeof(pattern), &st),
-                     EM_OK);
+    assert_int_equal(
+        rn_gcs_path(dir.path, "gs://bkt/out/part-*", "input", true, pattern, sizeof(pattern), &st),
+        EM_OK);
     cJSON *all = cJSON_CreateArray();
     assert_int_equal(rn_text_read(pattern, 2, gather, all, &st), EM_OK);
     assert_int_equal(cJSON_GetArraySize(all), 5);
-    assert_int_equal(rn_gcs_path(dir.path, "gs://bkt/none-*", "input", true, pattern,
-                                 sizeof(pattern), &st),
-                     EM_OK);
+    assert_int_equal(
+        rn_gcs_path(dir.path, "gs://bkt/none-*", "input", true, pattern, sizeof(pattern), &st),
+        EM_OK);
     assert_int_equal(rn_text_read(pattern, 2, gather, all, &st), EM_NOT_FOUND);
     em_status_clear(&st);
     assert_int_equal(rn_gcs_path(dir.path, "gs://bkt/a/../../etc", "input", false, pattern,
@@ -362,10 +366,14 @@ static void test_text_shards(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_text_functions),   cmocka_unit_test(test_json_functions),
-        cmocka_unit_test(test_dead_letter_reason), cmocka_unit_test(test_attribute_filter),
-        cmocka_unit_test(test_windows),          cmocka_unit_test(test_grouping),
-        cmocka_unit_test(test_combine_refuses_text), cmocka_unit_test(test_text_shards),
+        cmocka_unit_test(test_text_functions),
+        cmocka_unit_test(test_json_functions),
+        cmocka_unit_test(test_dead_letter_reason),
+        cmocka_unit_test(test_attribute_filter),
+        cmocka_unit_test(test_windows),
+        cmocka_unit_test(test_grouping),
+        cmocka_unit_test(test_combine_refuses_text),
+        cmocka_unit_test(test_text_shards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
