@@ -12,12 +12,13 @@
 #include "em_datastore.h"
 #include "em_json.h"
 
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define TEXT_BUNDLE   1000
+#define TEXT_BUNDLE   10000
 #define PUBSUB_BUNDLE 500
 #define IDLE_PAUSE_MS 100
 
@@ -28,6 +29,9 @@ struct bundle {
     cJSON *outbox[RN_STEPS_MAX]; /* WritePubSub steps: messages to publish */
     int64_t watermark;
     bool oom;
+    /* a watched ReadText: the file just read whole, recorded as read in the commit */
+    int seen_step;
+    const char *seen_file;
 };
 
 void rn_metrics_init(struct rn_metrics *m)
@@ -299,7 +303,8 @@ static enum em_code commit_job(struct em_datafile *file, void *arg, struct em_st
         if (rn_state_commit(b->state, p, store, st) || flush_step(b, store, i, st))
             return st->code;
     }
-    if (rn_state_commit(b->state, p, store, st))
+    if (rn_state_commit(b->state, p, store, st) ||
+        (b->seen_file && rn_state_set(store, b->seen_step, 0, 0, b->seen_file, "true", st)))
         return st->code;
     return publish_outbox(b, st);
 }
@@ -358,13 +363,14 @@ struct text_source {
     struct rn_run *run;
     struct rn_state *state;
     int step;
+    int64_t watermark; /* -infinity in a batch job, the emulator clock when streaming */
 };
 
 static enum em_code text_bundle(cJSON *lines, void *arg, struct em_status *st)
 {
     struct text_source *src = arg;
     struct bundle b;
-    bundle_init(&b, src->run, src->state, INT64_MIN);
+    bundle_init(&b, src->run, src->state, src->watermark);
     struct rn_batch in = {0};
     int64_t now = em_clock_now();
     cJSON *line;
@@ -395,7 +401,7 @@ static enum em_code read_text(struct rn_run *run, struct rn_state *state, int st
     const struct rn_step *s = &run->pipeline->steps[step];
     if (rn_gcs_path(run->data_dir, s->path, "ReadText path", true, pattern, sizeof(pattern), st))
         return st->code;
-    struct text_source src = {run, state, step};
+    struct text_source src = {run, state, step, INT64_MIN};
     if (rn_text_read(pattern, TEXT_BUNDLE, text_bundle, &src, st) == EM_NOT_FOUND)
         EM_FAIL(st, EM_NOT_FOUND, "Step '%s': no file matches %s.", s->name, s->path);
     return st->code;
@@ -508,25 +514,119 @@ static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, con
     return st->code ? -1 : n;
 }
 
+/* --- watched text files (Stream_GCS_Text_to_Cloud_PubSub) --- */
+
+struct seen_walk {
+    cJSON *set; /* object: path -> true */
+};
+
+static enum em_code seen_row(int64_t start, int64_t end, const char *key, const char *acc,
+                             void *arg, struct em_status *st)
+{
+    (void)start;
+    (void)end;
+    (void)acc;
+    (void)st;
+    struct seen_walk *w = arg;
+    cJSON_AddTrueToObject(w->set, key);
+    return EM_OK;
+}
+
+struct seen_job {
+    int step;
+    cJSON *set;
+};
+
+static enum em_code load_seen_job(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct seen_job *job = arg;
+    struct seen_walk w = {job->set};
+    return rn_state_each_ready(em_datafile_store(file), job->step, INT64_MAX, seen_row, &w, st);
+}
+
+/* The files a watched ReadText already read whole (kept in the job's state). */
+static enum em_code load_seen(struct rn_run *run, int step, cJSON *set, struct em_status *st)
+{
+    struct em_datafile *file;
+    struct seen_job job = {step, set};
+    if (em_datastore_open(run->state, &file, st))
+        return st->code;
+    em_datafile_run(file, load_seen_job, &job, st);
+    em_datafile_put(file);
+    return st->code;
+}
+
+static int compare_paths(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads the files matching a watched step's pattern that it has not read yet, each whole
+ * and then recorded as read. Returns how many lines came. */
+static int64_t poll_files(struct rn_run *run, struct rn_state *state, int step, cJSON *seen,
+                          struct em_status *st)
+{
+    char pattern[PATH_MAX];
+    const struct rn_step *s = &run->pipeline->steps[step];
+    int64_t before = run->metrics->elements[step];
+    glob_t g;
+    if (rn_gcs_path(run->data_dir, s->path, "ReadText path", true, pattern, sizeof(pattern), st))
+        return -1;
+    if (glob(pattern, 0, NULL, &g) != 0) {
+        globfree(&g);
+        return 0;
+    }
+    qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), compare_paths);
+    for (size_t i = 0; i < g.gl_pathc && !st->code && !halted(run); i++) {
+        const char *path = g.gl_pathv[i];
+        if (cJSON_HasObjectItem(seen, path))
+            continue;
+        struct text_source src = {run, state, step, em_clock_now()};
+        rn_text_read_file(path, TEXT_BUNDLE, text_bundle, &src, st);
+        struct bundle b;
+        bundle_init(&b, run, state, em_clock_now());
+        b.seen_step = step;
+        b.seen_file = path;
+        if (!st->code && !commit(&b, st))
+            cJSON_AddTrueToObject(seen, path);
+        bundle_clear(&b);
+    }
+    globfree(&g);
+    return st->code ? -1 : run->metrics->elements[step] - before;
+}
+
 static enum rn_outcome run_streaming(struct rn_run *run, struct rn_state *state)
 {
     struct em_status *st = &run->failure;
+    const struct rn_pipeline *p = run->pipeline;
     char subs[RN_STEPS_MAX][512] = {{0}};
-    for (int i = 0; i < run->pipeline->count && !st->code; i++)
-        if (run->pipeline->steps[i].kind == RN_READ_PUBSUB)
-            source_subscription(run, &run->pipeline->steps[i], subs[i], sizeof(subs[i]), st);
+    cJSON *seen[RN_STEPS_MAX] = {0};
+    int64_t next_poll[RN_STEPS_MAX] = {0};
+    for (int i = 0; i < p->count && !st->code; i++) {
+        if (p->steps[i].kind == RN_READ_PUBSUB)
+            source_subscription(run, &p->steps[i], subs[i], sizeof(subs[i]), st);
+        if (p->steps[i].kind == RN_READ_TEXT && (seen[i] = cJSON_CreateObject()))
+            load_seen(run, i, seen[i], st);
+    }
     while (!st->code && atomic_load(&run->stop) == RN_STOP_NONE) {
-        int got = 0;
-        for (int i = 0; i < run->pipeline->count && !st->code; i++)
+        int64_t got = 0;
+        for (int i = 0; i < p->count && !st->code; i++) {
             if (subs[i][0]) {
                 int n = pull_bundle(run, state, i, subs[i], st);
                 got += n > 0 ? n : 0;
+            } else if (seen[i] && em_clock_now() >= next_poll[i]) {
+                int64_t n = poll_files(run, state, i, seen[i], st);
+                got += n > 0 ? n : 0;
+                next_poll[i] = em_clock_now() + p->steps[i].watch_ns;
             }
+        }
         if (!got && !st->code) {
             struct timespec pause = {0, IDLE_PAUSE_MS * 1000000L};
             nanosleep(&pause, NULL);
         }
     }
+    for (int i = 0; i < p->count; i++)
+        cJSON_Delete(seen[i]);
     if (halted(run))
         return RN_OUTCOME_CANCELLED;
     if (st->code)

@@ -1,8 +1,10 @@
 /*
  * runner_engine: executes one job's pipeline, on the job's own thread.
  *
- * Bundles: a batch source (ReadText) reads its files 1000 lines at a time; a streaming
- * source (ReadPubSub) pulls up to 500 messages at a time. Each bundle runs through the
+ * Bundles: a text source (ReadText) reads its files 10,000 lines at a time; a Pub/Sub
+ * source pulls up to 500 messages at a time; a watched ReadText polls its pattern every
+ * `watch` of emulator time and reads each new file once, then records it as read in the
+ * job's state (so a restart does not read it again). Each bundle runs through the
  * stateless steps at once, folds into the grouping steps' accumulators (runner_state),
  * and is then committed in one transaction of the job's encrypted state file (the CMEK
  * gate is passed for every bundle): pending accumulators merged, windows the watermark

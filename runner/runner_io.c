@@ -98,6 +98,18 @@ static enum em_code read_file(const char *path, size_t bundle_size, cJSON **line
     return st->code;
 }
 
+enum em_code rn_text_read_file(const char *path, size_t bundle_size, rn_lines_fn bundle, void *arg,
+                               struct em_status *st)
+{
+    cJSON *lines = cJSON_CreateArray();
+    if (!lines)
+        return EM_FAIL_OOM(st);
+    if (!read_file(path, bundle_size, &lines, bundle, arg, st) && cJSON_GetArraySize(lines) > 0)
+        return bundle(lines, arg, st);
+    cJSON_Delete(lines);
+    return st->code;
+}
+
 enum em_code rn_text_read(const char *pattern, size_t bundle_size, rn_lines_fn bundle, void *arg,
                           struct em_status *st)
 {

@@ -34,6 +34,10 @@ typedef enum em_code (*rn_lines_fn)(cJSON *lines, void *arg, struct em_status *s
 enum em_code rn_text_read(const char *pattern, size_t bundle_size, rn_lines_fn bundle, void *arg,
                           struct em_status *st);
 
+/* The same for one file (path taken as it is, no wildcards). */
+enum em_code rn_text_read_file(const char *path, size_t bundle_size, rn_lines_fn bundle, void *arg,
+                               struct em_status *st);
+
 /* Writes lines (an array of strings) as shards files; window: "" or a label put between
  * prefix and shard numbers. prefix is a local path. */
 enum em_code rn_text_write(const char *prefix, const char *window, const char *suffix, int shards,

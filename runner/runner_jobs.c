@@ -778,6 +778,13 @@ static void resume(struct rn_jobs *jobs, const char *name)
     if (load_job(jobs, name, &job, &pipeline, &st))
         return;
     const char *state = em_json_string(job, "currentState");
+    if (state && strcmp(state, "JOB_STATE_CANCELLING") == 0) {
+        /* cancelled while the runner stopped: nothing is left to do */
+        cJSON_Delete(job);
+        free(pipeline);
+        move_job(jobs, name, "JOB_STATE_CANCELLED", NULL);
+        return;
+    }
     if (!is_terminal(state) && !activate(jobs, name, job, pipeline, &a, &st)) {
         if (state && strcmp(state, "JOB_STATE_DRAINING") == 0)
             atomic_store(&a->run.stop, RN_STOP_DRAIN); /* closes its windows, then DRAINED */

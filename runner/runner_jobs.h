@@ -15,7 +15,7 @@
  * DONE, FAILED, CANCELLED and DRAINED are terminal. A runner restart resumes the jobs
  * that were RUNNING or DRAINING (a streaming job continues from its state file and its
  * subscriptions' unacknowledged messages; a batch job starts its input again and rewrites
- * its output shards whole) and starts the PENDING ones.
+ * its output shards whole) and starts the PENDING ones; a CANCELLING one ends CANCELLED.
  *
  * CMEK: a job launched with a key (environment.kmsKeyName, shown as
  * environment.serviceKmsKeyName) has its state file protected under it through the

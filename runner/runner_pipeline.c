@@ -353,6 +353,9 @@ static enum em_code parse_kind_fields(struct rn_step *step, struct em_status *st
 {
     switch (step->kind) {
     case RN_READ_TEXT:
+        if (cJSON_HasObjectItem(step->spec, "watch") &&
+            !rn_duration_parse(field_text(step, "watch"), &step->watch_ns))
+            return STEP_FAIL(st, step, "field 'watch' must be a duration such as \"10s\".");
         return need_gcs_path(step, true, st);
     case RN_READ_PUBSUB:
         step->subscription = field_text(step, "subscription");
@@ -510,13 +513,15 @@ static enum em_code parse_step(struct rn_pipeline *p, const cJSON *spec, struct 
     return EM_OK;
 }
 
-static bool has_pubsub_source(const cJSON *steps)
+/* An unbounded source: Pub/Sub, or text files watched for new ones. */
+static bool has_unbounded_source(const cJSON *steps)
 {
     const cJSON *s;
     cJSON_ArrayForEach(s, steps)
     {
         const char *t = em_json_string(s, "transform");
-        if (t && strcmp(t, "ReadPubSub") == 0)
+        if (t && (strcmp(t, "ReadPubSub") == 0 ||
+                  (strcmp(t, "ReadText") == 0 && cJSON_HasObjectItem(s, "watch"))))
             return true;
     }
     return false;
@@ -538,7 +543,7 @@ static enum em_code parse_root(struct rn_pipeline *p, const cJSON *params, struc
                        RN_STEPS_MAX);
     if (substitute_tree(steps, declared, params, st))
         return st->code;
-    p->streaming = has_pubsub_source(steps);
+    p->streaming = has_unbounded_source(steps);
     const cJSON *s;
     cJSON_ArrayForEach(s, steps)
     {

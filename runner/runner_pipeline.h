@@ -11,9 +11,10 @@
  * default) before validation. Each step reads the main output of an earlier step
  * ("input": "read") or its dead-letter output ("input": "parse.failed"), so the order of
  * the list is a topological order and the graph can have no cycle. A pipeline with a
- * ReadPubSub source is a streaming one; it needs a Window step before every step that
- * groups (GroupByKey, CountPerElement, Combine, WriteText), as Beam refuses to group an
- * unbounded input in the global window. Every error names the step and the field.
+ * ReadPubSub source, or a ReadText that watches for new files, is a streaming one; it
+ * needs a Window step before every step that groups (GroupByKey, CountPerElement,
+ * Combine, WriteText), as Beam refuses to group an unbounded input in the global window. Every
+ * error names the step and the field.
  */
 #ifndef RUNNER_PIPELINE_H
 #define RUNNER_PIPELINE_H
@@ -93,6 +94,7 @@ struct rn_step {
     int shards, top;
     enum rn_window_kind window; /* Window: its kind; other steps: the window in force */
     int64_t size_ns, period_ns, lateness_ns;
+    int64_t watch_ns; /* ReadText: poll for new files this often (0: read once, batch) */
     struct rn_counter counters[RN_COUNTERS_MAX];
     int counter_count;
 };

@@ -107,6 +107,16 @@ static cJSON *gcs_text_to_pubsub(const cJSON *params)
     return p;
 }
 
+/* The streaming variant: the files matching the pattern, and every new one that appears
+ * (polled every 10 s of emulator time), each read once. */
+static cJSON *stream_gcs_text_to_pubsub(const cJSON *params)
+{
+    cJSON *p = gcs_text_to_pubsub(params);
+    cJSON *read = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(p, "steps"), 0);
+    cJSON_AddStringToObject(read, "watch", "10s");
+    return p;
+}
+
 /* Messages of a topic (or subscription) in fixed windows, each window's text in shards
  * <outputDirectory><prefix>-<window>-SSSSS-of-NNNNN<suffix>. */
 static cJSON *pubsub_to_gcs_text(const cJSON *params)
@@ -158,6 +168,7 @@ static const struct google_template google_templates[] = {
     {"Word_Count", word_count_params, word_count},
     {"Cloud_PubSub_to_Cloud_PubSub", pubsub_to_pubsub_params, pubsub_to_pubsub},
     {"GCS_Text_to_Cloud_PubSub", gcs_text_to_pubsub_params, gcs_text_to_pubsub},
+    {"Stream_GCS_Text_to_Cloud_PubSub", gcs_text_to_pubsub_params, stream_gcs_text_to_pubsub},
     {"Cloud_PubSub_to_GCS_Text", pubsub_to_gcs_params, pubsub_to_gcs_text},
 };
 
@@ -220,7 +231,7 @@ static enum em_code google_pipeline(const char *name, const char *path, const cJ
     return EM_FAIL(st, EM_NOT_FOUND,
                    "The template %s is not one this emulator provides (Word_Count, "
                    "Cloud_PubSub_to_Cloud_PubSub, GCS_Text_to_Cloud_PubSub, "
-                   "Cloud_PubSub_to_GCS_Text).",
+                   "Stream_GCS_Text_to_Cloud_PubSub, Cloud_PubSub_to_GCS_Text).",
                    path);
 }
 

@@ -6,6 +6,8 @@
  *   Word_Count                      inputFile, output
  *   Cloud_PubSub_to_Cloud_PubSub    inputSubscription, outputTopic, [filterKey, filterValue]
  *   GCS_Text_to_Cloud_PubSub        inputFilePattern, outputTopic
+ *   Stream_GCS_Text_to_Cloud_PubSub inputFilePattern, outputTopic (new files polled every
+ *                                   10 s of emulator time, each read once)
  *   Cloud_PubSub_to_GCS_Text        inputTopic | inputSubscription, outputDirectory,
  *                                   [outputFilenamePrefix, outputFilenameSuffix,
  *                                    windowDuration, numShards, userTempLocation]

@@ -260,6 +260,29 @@ static void test_google_templates(void **state)
                     "gcsPath must be a Cloud Storage");
 }
 
+static void test_watched_text_is_streaming(void **state)
+{
+    (void)state;
+    const char *watched =
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/in/*.txt\","
+        "\"watch\":\"10s\"},"
+        "{\"name\":\"w\",\"transform\":\"WritePubSub\",\"input\":\"r\",\"topic\":\"projects/p/"
+        "topics/t\"}]}";
+    struct rn_pipeline *p;
+    char msg[EM_STATUS_MESSAGE_MAX];
+    assert_int_equal(parse(watched, NULL, &p, msg, sizeof(msg)), EM_OK);
+    assert_true(p->streaming);
+    assert_int_equal(p->steps[0].watch_ns, 10 * EM_NS_PER_SEC);
+    rn_pipeline_free(p);
+    expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\","
+                   "\"watch\":\"often\"}]}",
+                   NULL, "step 'r': field 'watch' must be a duration");
+    expect_template(
+        "gs://dataflow-templates/latest/Stream_GCS_Text_to_Cloud_PubSub",
+        "{\"inputFilePattern\":\"gs://bkt/*.txt\",\"outputTopic\":\"projects/p/topics/t\"}", EM_OK,
+        "\"watch\":\"10s\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_dead_letter_input),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_google_templates),
+        cmocka_unit_test(test_watched_text_is_streaming),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
