@@ -1,0 +1,652 @@
+/*
+ * runner_engine: the execution of a pipeline (see runner_engine.h for bundles,
+ * watermarks and how a job ends).
+ */
+#include "runner_engine.h"
+
+#include "runner_elements.h"
+#include "runner_state.h"
+#include "runner_store.h"
+
+#include "em_clock.h"
+#include "em_datastore.h"
+#include "em_json.h"
+
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TEXT_BUNDLE   10000
+#define PUBSUB_BUNDLE 500
+#define IDLE_PAUSE_MS 100
+
+/* What one bundle or flush collects before its commit. */
+struct bundle {
+    struct rn_run *run;
+    struct rn_state *state;
+    cJSON *outbox[RN_STEPS_MAX]; /* WritePubSub steps: messages to publish */
+    int64_t watermark;
+    bool oom;
+    /* a watched ReadText: the file just read whole, recorded as read in the commit */
+    int seen_step;
+    const char *seen_file;
+};
+
+void rn_metrics_init(struct rn_metrics *m)
+{
+    memset(m, 0, sizeof(*m));
+    pthread_mutex_init(&m->lock, NULL);
+}
+
+void rn_metrics_destroy(struct rn_metrics *m)
+{
+    pthread_mutex_destroy(&m->lock);
+}
+
+static void count_user(struct rn_metrics *m, const struct rn_step *step, const char *name,
+                       int64_t n)
+{
+    int i = 0;
+    while (i < m->user_count &&
+           (strcmp(m->user[i].name, name) != 0 || strcmp(m->user[i].step, step->name) != 0))
+        i++;
+    if (i == m->user_count) {
+        if (i == RN_USER_COUNTERS_MAX)
+            return;
+        snprintf(m->user[i].name, sizeof(m->user[i].name), "%s", name);
+        snprintf(m->user[i].step, sizeof(m->user[i].step), "%s", step->name);
+        m->user_count++;
+    }
+    m->user[i].value += n;
+}
+
+/* The step's counters of this kind, by n. */
+static void count(struct rn_run *run, const struct rn_step *step, enum rn_counter_on on, int64_t n)
+{
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&run->metrics->lock);
+    for (int i = 0; i < step->counter_count; i++)
+        if (step->counters[i].on == on)
+            count_user(run->metrics, step, step->counters[i].name, n);
+    pthread_mutex_unlock(&run->metrics->lock);
+}
+
+static void count_elements(struct rn_run *run, int step_index, int64_t n)
+{
+    pthread_mutex_lock(&run->metrics->lock);
+    run->metrics->elements[step_index] += n;
+    pthread_mutex_unlock(&run->metrics->lock);
+}
+
+/* What a source read: its element count and its "output" counters. */
+static void count_source(struct rn_run *run, int step_index, int64_t n)
+{
+    count_elements(run, step_index, n);
+    count(run, &run->pipeline->steps[step_index], RN_COUNT_OUTPUT, n);
+}
+
+/* Cancelled, or the process stops: no more work, no final windows. */
+static bool halted(struct rn_run *run)
+{
+    int stop = atomic_load(&run->stop);
+    return stop == RN_STOP_CANCEL || stop == RN_STOP_SHUTDOWN;
+}
+
+/* --- elements through the graph --- */
+
+static void process(struct bundle *b, int from, int port, struct rn_batch *in);
+
+static int64_t empty_inputs(const struct rn_batch *in)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < in->count; i++)
+        n += cJSON_IsString(in->items[i].value) && !*in->items[i].value->valuestring;
+    return n;
+}
+
+/* A message for Pub/Sub: the element's text as data, its attributes kept (a dead-letter
+ * element's reason in "error"). */
+static cJSON *to_message(const struct rn_elem *e)
+{
+    char *text = rn_value_text(e->value);
+    cJSON *msg = cJSON_CreateObject();
+    if (!text || !msg) {
+        free(text);
+        cJSON_Delete(msg);
+        return NULL;
+    }
+    em_json_add_bytes(msg, "data", (const unsigned char *)text, strlen(text));
+    free(text);
+    if (e->attrs && cJSON_GetArraySize(e->attrs) > 0)
+        cJSON_AddItemToObject(msg, "attributes", cJSON_Duplicate(e->attrs, true));
+    return msg;
+}
+
+static void to_outbox(struct bundle *b, int step_index, const struct rn_batch *in)
+{
+    if (!b->outbox[step_index] && !(b->outbox[step_index] = cJSON_CreateArray())) {
+        b->oom = true;
+        return;
+    }
+    for (size_t i = 0; i < in->count; i++) {
+        cJSON *msg = to_message(&in->items[i]);
+        if (!msg) {
+            b->oom = true;
+            return;
+        }
+        cJSON_AddItemToArray(b->outbox[step_index], msg);
+    }
+    count_elements(b->run, step_index, (int64_t)in->count);
+}
+
+/* Folds elements into a grouping step; late ones are dropped. */
+static void to_state(struct bundle *b, int step_index, const struct rn_batch *in)
+{
+    const struct rn_step *step = &b->run->pipeline->steps[step_index];
+    int64_t dropped = 0;
+    for (size_t i = 0; i < in->count && !b->oom; i++) {
+        const struct rn_elem *e = &in->items[i];
+        bool late = e->win_end != INT64_MAX && b->watermark != INT64_MIN &&
+                    e->win_end + step->lateness_ns <= b->watermark;
+        if (late || !rn_state_add(b->state, step, step_index, e, &b->oom))
+            dropped++;
+    }
+    count(b->run, step, RN_COUNT_DROPPED, dropped);
+}
+
+static void run_stateless(struct bundle *b, int step_index, const struct rn_batch *in)
+{
+    const struct rn_step *step = &b->run->pipeline->steps[step_index];
+    struct rn_batch out = {0}, failed = {0};
+    for (size_t i = 0; i < in->count && !b->oom; i++)
+        if (!rn_apply_stateless(step, &in->items[i], &out, &failed))
+            b->oom = true;
+    count(b->run, step, RN_COUNT_OUTPUT, (int64_t)out.count);
+    if (step->kind == RN_FILTER)
+        count(b->run, step, RN_COUNT_DROPPED, (int64_t)(in->count - out.count));
+    count_elements(b->run, step_index, (int64_t)out.count);
+    process(b, step_index, 0, &out);
+    process(b, step_index, 1, &failed);
+    rn_batch_clear(&out);
+    rn_batch_clear(&failed);
+}
+
+/* Sends the output `port` of step `from` to every step that reads it. */
+static void process(struct bundle *b, int from, int port, struct rn_batch *in)
+{
+    const struct rn_pipeline *p = b->run->pipeline;
+    if (in->count == 0)
+        return;
+    for (int j = from + 1; j < p->count && !b->oom; j++) {
+        const struct rn_step *step = &p->steps[j];
+        if (step->input != from || step->input_port != port)
+            continue;
+        count(b->run, step, RN_COUNT_INPUT, (int64_t)in->count);
+        count(b->run, step, RN_COUNT_EMPTY_INPUT, empty_inputs(in));
+        if (rn_step_is_stateful(step))
+            to_state(b, j, in);
+        else if (step->kind == RN_WRITE_PUBSUB)
+            to_outbox(b, j, in);
+        else
+            run_stateless(b, j, in);
+    }
+}
+
+/* --- the commit of a bundle (a job on the state file's writer thread) --- */
+
+struct flush_walk {
+    struct bundle *b;
+    struct em_store *store;
+    int step;
+    struct rn_batch out;
+};
+
+static void window_label(int64_t start, int64_t end, char *out, size_t len)
+{
+    if (end == INT64_MAX) {
+        out[0] = '\0';
+        return;
+    }
+    char s[EM_TIME_TEXT_MAX], e[EM_TIME_TEXT_MAX];
+    em_time_format(start, s);
+    em_time_format(end, e);
+    snprintf(out, len, "%s-%s", s, e);
+}
+
+static enum em_code write_window(struct flush_walk *w, int64_t start, int64_t end, const char *acc,
+                                 struct em_status *st)
+{
+    const struct rn_step *step = &w->b->run->pipeline->steps[w->step];
+    char prefix[PATH_MAX], label[2 * EM_TIME_TEXT_MAX + 2];
+    cJSON *lines = cJSON_Parse(acc);
+    if (!lines)
+        return EM_FAIL(st, EM_INTERNAL, "A stored window of step '%s' is not readable.",
+                       step->name);
+    window_label(start, end, label, sizeof(label));
+    if (!rn_gcs_path(w->b->run->data_dir, step->path, "WriteText path", false, prefix,
+                     sizeof(prefix), st))
+        rn_text_write(prefix, label, step->suffix, step->shards, lines, st);
+    if (!st->code)
+        count_elements(w->b->run, w->step, cJSON_GetArraySize(lines));
+    cJSON_Delete(lines);
+    return st->code;
+}
+
+static enum em_code flush_row(int64_t start, int64_t end, const char *key, const char *acc,
+                              void *arg, struct em_status *st)
+{
+    struct flush_walk *w = arg;
+    const struct rn_step *step = &w->b->run->pipeline->steps[w->step];
+    if (step->kind == RN_WRITE_TEXT)
+        return write_window(w, start, end, acc, st);
+    struct rn_elem e;
+    if (!rn_state_output(step, start, end, key, acc, &e))
+        return EM_FAIL(st, EM_INTERNAL, "A stored accumulator of step '%s' is not readable.",
+                       step->name);
+    if (!rn_batch_push(&w->out, &e))
+        return EM_FAIL_OOM(st);
+    return EM_OK;
+}
+
+/* Emits every window of step the watermark passed, then forgets them. */
+static enum em_code flush_step(struct bundle *b, struct em_store *store, int step,
+                               struct em_status *st)
+{
+    struct flush_walk w = {.b = b, .store = store, .step = step};
+    if (!rn_state_each_ready(store, step, b->watermark, flush_row, &w, st)) {
+        count_elements(b->run, step,
+                       b->run->pipeline->steps[step].kind == RN_WRITE_TEXT ? 0
+                                                                           : (int64_t)w.out.count);
+        process(b, step, 0, &w.out);
+        if (b->oom)
+            EM_FAIL_OOM(st);
+    }
+    rn_batch_clear(&w.out);
+    return st->code ? st->code : rn_state_delete_ready(store, step, b->watermark, st);
+}
+
+static enum em_code publish_outbox(struct bundle *b, struct em_status *st)
+{
+    const struct rn_pipeline *p = b->run->pipeline;
+    for (int i = 0; i < p->count; i++) {
+        cJSON *msgs = b->outbox[i];
+        for (int start = 0; msgs && start < cJSON_GetArraySize(msgs); start += 1000) {
+            cJSON *part = cJSON_CreateArray();
+            for (int k = start; k < start + 1000 && k < cJSON_GetArraySize(msgs); k++)
+                cJSON_AddItemToArray(part, cJSON_Duplicate(cJSON_GetArrayItem(msgs, k), true));
+            rn_pubsub_publish(&b->run->pubsub, p->steps[i].topic, part, st);
+            cJSON_Delete(part);
+            if (st->code) {
+                char why[EM_STATUS_MESSAGE_MAX];
+                snprintf(why, sizeof(why), "%s", st->message);
+                return EM_FAIL(st, st->code, "Step '%s': publishing to %s failed: %s",
+                               p->steps[i].name, p->steps[i].topic, why);
+            }
+        }
+        cJSON_Delete(msgs);
+        b->outbox[i] = NULL;
+    }
+    return EM_OK;
+}
+
+static enum em_code commit_job(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct bundle *b = arg;
+    struct em_store *store = em_datafile_store(file);
+    const struct rn_pipeline *p = b->run->pipeline;
+    for (int i = 0; i < p->count; i++) {
+        if (!rn_step_is_stateful(&p->steps[i]))
+            continue;
+        if (rn_state_commit(b->state, p, store, st) || flush_step(b, store, i, st))
+            return st->code;
+    }
+    if (rn_state_commit(b->state, p, store, st) ||
+        (b->seen_file && rn_state_set(store, b->seen_step, 0, 0, b->seen_file, "true", st)))
+        return st->code;
+    return publish_outbox(b, st);
+}
+
+static enum em_code state_opened(struct em_store *store, void *arg, void **state,
+                                 struct em_status *st)
+{
+    (void)arg;
+    *state = NULL;
+    return rn_state_migrate(store, st);
+}
+
+/* Commits a bundle through the CMEK gate. UNAVAILABLE (KMS unreachable past the grace
+ * period) is waited out, unless the job is cancelled meanwhile. */
+static enum em_code commit(struct bundle *b, struct em_status *st)
+{
+    bool warned = false;
+    for (;;) {
+        struct em_datafile *file;
+        em_status_clear(st);
+        if (em_datastore_open(b->run->state, &file, st) == EM_OK) {
+            em_datafile_run(file, commit_job, b, st);
+            em_datafile_put(file);
+            return st->code;
+        }
+        if (st->code != EM_UNAVAILABLE || halted(b->run))
+            return st->code;
+        if (!warned && b->run->message)
+            b->run->message(b->run->message_arg, 4,
+                            "The job's state is unavailable (Cloud KMS cannot be reached past the "
+                            "grace period); processing waits.");
+        warned = true;
+        struct timespec pause = {1, 0};
+        nanosleep(&pause, NULL);
+    }
+}
+
+static void bundle_init(struct bundle *b, struct rn_run *run, struct rn_state *state,
+                        int64_t watermark)
+{
+    memset(b, 0, sizeof(*b));
+    b->run = run;
+    b->state = state;
+    b->watermark = watermark;
+}
+
+static void bundle_clear(struct bundle *b)
+{
+    for (int i = 0; i < RN_STEPS_MAX; i++)
+        cJSON_Delete(b->outbox[i]);
+}
+
+/* --- batch --- */
+
+struct text_source {
+    struct rn_run *run;
+    struct rn_state *state;
+    int step;
+    int64_t watermark; /* -infinity in a batch job, the emulator clock when streaming */
+};
+
+static enum em_code text_bundle(cJSON *lines, void *arg, struct em_status *st)
+{
+    struct text_source *src = arg;
+    struct bundle b;
+    bundle_init(&b, src->run, src->state, src->watermark);
+    struct rn_batch in = {0};
+    int64_t now = em_clock_now();
+    cJSON *line;
+    cJSON_ArrayForEach(line, lines)
+    {
+        struct rn_elem e = rn_elem_make(cJSON_CreateString(line->valuestring), now);
+        if (!e.value || !rn_batch_push(&in, &e))
+            b.oom = true;
+    }
+    cJSON_Delete(lines);
+    count_source(src->run, src->step, (int64_t)in.count);
+    process(&b, src->step, 0, &in);
+    rn_batch_clear(&in);
+    if (b.oom)
+        EM_FAIL_OOM(st);
+    else if (halted(src->run))
+        EM_FAIL(st, EM_CANCELLED, "Cancelled.");
+    else
+        commit(&b, st);
+    bundle_clear(&b);
+    return st->code;
+}
+
+static enum em_code read_text(struct rn_run *run, struct rn_state *state, int step,
+                              struct em_status *st)
+{
+    char pattern[PATH_MAX];
+    const struct rn_step *s = &run->pipeline->steps[step];
+    if (rn_gcs_path(run->data_dir, s->path, "ReadText path", true, pattern, sizeof(pattern), st))
+        return st->code;
+    struct text_source src = {run, state, step, INT64_MIN};
+    if (rn_text_read(pattern, TEXT_BUNDLE, text_bundle, &src, st) == EM_NOT_FOUND)
+        EM_FAIL(st, EM_NOT_FOUND, "Step '%s': no file matches %s.", s->name, s->path);
+    return st->code;
+}
+
+/* Closes every window (watermark +infinity). */
+static enum em_code close_all(struct rn_run *run, struct rn_state *state, struct em_status *st)
+{
+    struct bundle b;
+    bundle_init(&b, run, state, INT64_MAX);
+    commit(&b, st);
+    bundle_clear(&b);
+    return st->code;
+}
+
+static enum rn_outcome run_batch(struct rn_run *run, struct rn_state *state)
+{
+    struct em_status *st = &run->failure;
+    for (int i = 0; i < run->pipeline->count && !st->code; i++)
+        if (run->pipeline->steps[i].kind == RN_READ_TEXT)
+            read_text(run, state, i, st);
+    if (!st->code)
+        close_all(run, state, st);
+    if (halted(run))
+        return RN_OUTCOME_CANCELLED;
+    return st->code ? RN_OUTCOME_FAILED : RN_OUTCOME_DONE;
+}
+
+/* --- streaming --- */
+
+/* The subscription a ReadPubSub step reads: its own, or the job's on its topic. */
+static enum em_code source_subscription(struct rn_run *run, const struct rn_step *s, char *out,
+                                        size_t len, struct em_status *st)
+{
+    if (s->subscription) {
+        snprintf(out, len, "%s", s->subscription);
+        return EM_OK;
+    }
+    snprintf(out, len, "projects/%s/subscriptions/dataflow-%s-%s", run->project, run->job_id,
+             s->name);
+    return rn_pubsub_subscribe(&run->pubsub, s->topic, out, st);
+}
+
+/* The element of a received message: data as text, attributes, event time. */
+static bool message_elem(const struct rn_step *s, const cJSON *received, struct rn_elem *e)
+{
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(received, "message");
+    const char *data = em_json_string(msg, "data");
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    if (data && !em_b64_decode(data, strlen(data), &bytes, &len))
+        return false;
+    char *text = strndup(bytes ? (const char *)bytes : "", len);
+    free(bytes);
+    if (!text)
+        return false;
+    int64_t ts = em_clock_now();
+    const char *publish = em_json_string(msg, "publishTime");
+    if (publish)
+        em_time_parse(publish, &ts);
+    const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(msg, "attributes");
+    const char *event =
+        s->timestamp_attribute ? em_json_string(attrs, s->timestamp_attribute) : NULL;
+    if (event)
+        em_time_parse(event, &ts);
+    *e = rn_elem_make(cJSON_CreateString(text), ts);
+    free(text);
+    e->attrs = attrs ? cJSON_Duplicate(attrs, true) : NULL;
+    return e->value != NULL;
+}
+
+/* One pull, its bundle and its commit, then the acknowledgement. Returns how many
+ * messages came, -1 on failure (st set). */
+static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, const char *sub,
+                       struct em_status *st)
+{
+    cJSON *received;
+    if (rn_pubsub_pull(&run->pubsub, sub, PUBSUB_BUNDLE, &received, st)) {
+        char why[EM_STATUS_MESSAGE_MAX];
+        snprintf(why, sizeof(why), "%s", st->message);
+        EM_FAIL(st, st->code, "Step '%s': reading %s failed: %s", run->pipeline->steps[step].name,
+                sub, why);
+        return -1;
+    }
+    struct bundle b;
+    bundle_init(&b, run, state, em_clock_now());
+    struct rn_batch in = {0};
+    cJSON *ack_ids = cJSON_CreateArray();
+    const cJSON *r;
+    cJSON_ArrayForEach(r, received)
+    {
+        struct rn_elem e;
+        const char *ack_id = em_json_string(r, "ackId");
+        if (ack_id)
+            cJSON_AddItemToArray(ack_ids, cJSON_CreateString(ack_id));
+        if (message_elem(&run->pipeline->steps[step], r, &e) && !rn_batch_push(&in, &e))
+            b.oom = true;
+    }
+    int n = cJSON_GetArraySize(received);
+    cJSON_Delete(received);
+    count_source(run, step, (int64_t)in.count);
+    process(&b, step, 0, &in);
+    rn_batch_clear(&in);
+    if (b.oom)
+        EM_FAIL_OOM(st);
+    else if (!commit(&b, st) && n > 0)
+        rn_pubsub_ack(&run->pubsub, sub, ack_ids, st);
+    bundle_clear(&b);
+    cJSON_Delete(ack_ids);
+    return st->code ? -1 : n;
+}
+
+/* --- watched text files (Stream_GCS_Text_to_Cloud_PubSub) --- */
+
+struct seen_walk {
+    cJSON *set; /* object: path -> true */
+};
+
+static enum em_code seen_row(int64_t start, int64_t end, const char *key, const char *acc,
+                             void *arg, struct em_status *st)
+{
+    (void)start;
+    (void)end;
+    (void)acc;
+    (void)st;
+    struct seen_walk *w = arg;
+    cJSON_AddTrueToObject(w->set, key);
+    return EM_OK;
+}
+
+struct seen_job {
+    int step;
+    cJSON *set;
+};
+
+static enum em_code load_seen_job(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct seen_job *job = arg;
+    struct seen_walk w = {job->set};
+    return rn_state_each_ready(em_datafile_store(file), job->step, INT64_MAX, seen_row, &w, st);
+}
+
+/* The files a watched ReadText already read whole (kept in the job's state). */
+static enum em_code load_seen(struct rn_run *run, int step, cJSON *set, struct em_status *st)
+{
+    struct em_datafile *file;
+    struct seen_job job = {step, set};
+    if (em_datastore_open(run->state, &file, st))
+        return st->code;
+    em_datafile_run(file, load_seen_job, &job, st);
+    em_datafile_put(file);
+    return st->code;
+}
+
+static int compare_paths(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads the files matching a watched step's pattern that it has not read yet, each whole
+ * and then recorded as read. Returns how many lines came. */
+static int64_t poll_files(struct rn_run *run, struct rn_state *state, int step, cJSON *seen,
+                          struct em_status *st)
+{
+    char pattern[PATH_MAX];
+    const struct rn_step *s = &run->pipeline->steps[step];
+    int64_t before = run->metrics->elements[step];
+    glob_t g;
+    if (rn_gcs_path(run->data_dir, s->path, "ReadText path", true, pattern, sizeof(pattern), st))
+        return -1;
+    if (glob(pattern, 0, NULL, &g) != 0) {
+        globfree(&g);
+        return 0;
+    }
+    qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), compare_paths);
+    for (size_t i = 0; i < g.gl_pathc && !st->code && !halted(run); i++) {
+        const char *path = g.gl_pathv[i];
+        if (cJSON_HasObjectItem(seen, path))
+            continue;
+        struct text_source src = {run, state, step, em_clock_now()};
+        rn_text_read_file(path, TEXT_BUNDLE, text_bundle, &src, st);
+        struct bundle b;
+        bundle_init(&b, run, state, em_clock_now());
+        b.seen_step = step;
+        b.seen_file = path;
+        if (!st->code && !commit(&b, st))
+            cJSON_AddTrueToObject(seen, path);
+        bundle_clear(&b);
+    }
+    globfree(&g);
+    return st->code ? -1 : run->metrics->elements[step] - before;
+}
+
+static enum rn_outcome run_streaming(struct rn_run *run, struct rn_state *state)
+{
+    struct em_status *st = &run->failure;
+    const struct rn_pipeline *p = run->pipeline;
+    char subs[RN_STEPS_MAX][512] = {{0}};
+    cJSON *seen[RN_STEPS_MAX] = {0};
+    int64_t next_poll[RN_STEPS_MAX] = {0};
+    for (int i = 0; i < p->count && !st->code; i++) {
+        if (p->steps[i].kind == RN_READ_PUBSUB)
+            source_subscription(run, &p->steps[i], subs[i], sizeof(subs[i]), st);
+        if (p->steps[i].kind == RN_READ_TEXT && (seen[i] = cJSON_CreateObject()))
+            load_seen(run, i, seen[i], st);
+    }
+    while (!st->code && atomic_load(&run->stop) == RN_STOP_NONE) {
+        int64_t got = 0;
+        for (int i = 0; i < p->count && !st->code; i++) {
+            if (subs[i][0]) {
+                int n = pull_bundle(run, state, i, subs[i], st);
+                got += n > 0 ? n : 0;
+            } else if (seen[i] && em_clock_now() >= next_poll[i]) {
+                int64_t n = poll_files(run, state, i, seen[i], st);
+                got += n > 0 ? n : 0;
+                next_poll[i] = em_clock_now() + p->steps[i].watch_ns;
+            }
+        }
+        if (!got && !st->code) {
+            struct timespec pause = {0, IDLE_PAUSE_MS * 1000000L};
+            nanosleep(&pause, NULL);
+        }
+    }
+    for (int i = 0; i < p->count; i++)
+        cJSON_Delete(seen[i]);
+    if (halted(run))
+        return RN_OUTCOME_CANCELLED;
+    if (st->code)
+        return RN_OUTCOME_FAILED;
+    return close_all(run, state, st) ? RN_OUTCOME_FAILED : RN_OUTCOME_DRAINED;
+}
+
+enum rn_outcome rn_engine_run(struct rn_run *run)
+{
+    em_status_clear(&run->failure);
+    struct rn_state *state = rn_state_new();
+    if (!state) {
+        EM_FAIL_OOM(&run->failure);
+        return RN_OUTCOME_FAILED;
+    }
+    enum rn_outcome outcome =
+        run->pipeline->streaming ? run_streaming(run, state) : run_batch(run, state);
+    rn_state_free(state);
+    return outcome;
+}
+
+/* The hooks of a job's state file (runner_jobs.c creates the datastore with them). */
+const struct em_datastore_hooks rn_state_hooks = {.opened = state_opened};

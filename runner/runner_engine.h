@@ -1,0 +1,84 @@
+/*
+ * runner_engine: executes one job's pipeline, on the job's own thread.
+ *
+ * Bundles: a text source (ReadText) reads its files 10,000 lines at a time; a Pub/Sub
+ * source pulls up to 500 messages at a time; a watched ReadText polls its pattern every
+ * `watch` of emulator time and reads each new file once, then records it as read in the
+ * job's state (so a restart does not read it again). Each bundle runs through the
+ * stateless steps at once, folds into the grouping steps' accumulators (runner_state),
+ * and is then committed in one transaction of the job's encrypted state file (the CMEK
+ * gate is passed for every bundle): pending accumulators merged, windows the watermark
+ * passed emitted downstream and removed, WritePubSub outputs published, WriteText
+ * windows written. Only after that commit are the bundle's Pub/Sub messages acknowledged:
+ * at least once, never lost.
+ *
+ * Watermark: a batch job's is -infinity until its input is read, then +infinity (every
+ * window closes once). A streaming job's is the emulator clock: a fixed window
+ * [s, e) closes at the first bundle or idle poll after emulator time e, so a test
+ * advances the clock to close windows. Elements whose window ended more than
+ * allowedLateness before the watermark are dropped (the step's "dropped" counter).
+ *
+ * Ends: a batch job ends DONE when its input is read and every window closed; a streaming
+ * one runs until cancelled (stops at once) or drained (stops pulling, closes every
+ * window, then DRAINED). A key KMS refuses (the gate's FAILED_PRECONDITION) or a
+ * failure of a source or sink ends the job FAILED with the reason. While KMS is
+ * unreachable past the grace period (the gate's UNAVAILABLE) the job waits.
+ */
+#ifndef RUNNER_ENGINE_H
+#define RUNNER_ENGINE_H
+
+#include "runner_io.h"
+#include "runner_pipeline.h"
+
+#include "em_status.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct em_datastore;
+struct em_datastore_hooks;
+
+/* SHUTDOWN: the runner process stops; the job stays RUNNING and resumes at the next start. */
+enum rn_stop { RN_STOP_NONE, RN_STOP_CANCEL, RN_STOP_DRAIN, RN_STOP_SHUTDOWN };
+enum rn_outcome { RN_OUTCOME_DONE, RN_OUTCOME_CANCELLED, RN_OUTCOME_DRAINED, RN_OUTCOME_FAILED };
+
+#define RN_USER_COUNTERS_MAX 32
+
+struct rn_metrics {
+    pthread_mutex_t lock;
+    int64_t elements[RN_STEPS_MAX]; /* output elements of each step */
+    struct {
+        char name[64];
+        char step[RN_STEP_NAME_MAX];
+        int64_t value;
+    } user[RN_USER_COUNTERS_MAX];
+    int user_count;
+};
+
+struct rn_run {
+    /* set by the caller */
+    const struct rn_pipeline *pipeline;
+    struct em_datastore *state; /* the job's encrypted state */
+    const char *data_dir;       /* for gs:// paths */
+    const char *job_id;         /* names the job's own subscriptions */
+    const char *project;        /* of the job: subscriptions it creates */
+    struct rn_pubsub pubsub;
+    atomic_int stop; /* enum rn_stop, set by cancel or drain */
+    struct rn_metrics *metrics;
+    /* a note for the job's log (JobMessage), importance 1..5 */
+    void (*message)(void *arg, int importance, const char *text);
+    void *message_arg;
+    /* the outcome */
+    struct em_status failure; /* why, for RN_OUTCOME_FAILED */
+};
+
+void rn_metrics_init(struct rn_metrics *m);
+void rn_metrics_destroy(struct rn_metrics *m);
+
+enum rn_outcome rn_engine_run(struct rn_run *run);
+
+/* The hooks to create a job's state datastore with (em_datastore_new). */
+extern const struct em_datastore_hooks rn_state_hooks;
+
+#endif

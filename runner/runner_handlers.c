@@ -1,0 +1,311 @@
+/*
+ * runner_handlers: thin glue between Dataflow v1b3 REST calls and runner_jobs. Each
+ * handler reads the call (path variables, query, the schema-checked body), turns a
+ * template or pipeline reference into pipeline text (runner_templates), calls the domain
+ * and replies. Dataflow has no long-running operations: launches answer the Job at once.
+ * Reference: https://cloud.google.com/dataflow/docs/reference/rest
+ */
+#include "runner_handlers.h"
+
+#include "runner_jobs.h"
+#include "runner_templates.h"
+
+#include "em_json.h"
+#include "em_service.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEFAULT_LOCATION "us-central1" /* for the methods without a location in the path */
+
+static struct rn_jobs *jobs_of(struct em_call *call)
+{
+    return call->svc->ctx;
+}
+
+/* "projects/p" -> "p" */
+static const char *project_id(struct em_call *call)
+{
+    const char *project = em_call_var(call, "project");
+    return project ? project + strlen("projects/") : "";
+}
+
+static const char *location_of(struct em_call *call)
+{
+    const char *location = em_call_var(call, "location");
+    return location ? location : DEFAULT_LOCATION;
+}
+
+/* The job's resource name from the path; INVALID_ARGUMENT for an id that cannot be one. */
+static enum em_code job_name(struct em_call *call, char *out, size_t len)
+{
+    const char *id = em_call_var(call, "job");
+    size_t n = id ? strlen(id) : 0;
+    bool ok = n > 0 && n < 64;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)id[i]) || id[i] == '-' || id[i] == '_';
+    if (!ok)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "The job id '%s' is not valid.",
+                            id ? id : "");
+    snprintf(out, len, "projects/%s/locations/%s/jobs/%s", project_id(call), location_of(call), id);
+    return EM_OK;
+}
+
+static enum em_code reply_or_fail(struct em_call *call, cJSON *reply)
+{
+    if (call->status.code) {
+        cJSON_Delete(reply);
+        return call->status.code;
+    }
+    return em_call_reply(call, reply ? reply : cJSON_CreateObject());
+}
+
+/* {"job": job} as LaunchTemplateResponse and LaunchFlexTemplateResponse answer. */
+static cJSON *wrap_job(cJSON *job)
+{
+    cJSON *reply = cJSON_CreateObject();
+    if (job)
+        cJSON_AddItemToObject(reply, "job", job);
+    return reply;
+}
+
+/* Expands a template path and launches it. */
+static enum em_code launch(struct em_call *call, const char *gcs_path, const char *field,
+                           const cJSON *body, const char *job_name, bool validate_only, cJSON **job)
+{
+    char *text;
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(body, "parameters");
+    const cJSON *params_used;
+    *job = NULL;
+    if (rn_template_pipeline(call->svc->config.data_dir, gcs_path, field, params, &text,
+                             &params_used, &call->status))
+        return call->status.code;
+    struct rn_launch l = {
+        .project = project_id(call),
+        .location = location_of(call),
+        .job_name = job_name,
+        .pipeline_text = text,
+        .parameters = params_used,
+        .environment = cJSON_GetObjectItemCaseSensitive(body, "environment"),
+        .validate_only = validate_only,
+    };
+    rn_jobs_launch(jobs_of(call), &l, job, &call->status);
+    free(text);
+    if (*job)
+        snprintf(call->audit_resource, sizeof(call->audit_resource),
+                 "projects/%s/locations/%s/jobs/%s", l.project, l.location,
+                 em_json_string(*job, "id"));
+    return call->status.code;
+}
+
+/* POST .../templates: what `gcloud dataflow jobs run` calls. */
+enum em_code rn_create_job_from_template(struct em_call *call)
+{
+    cJSON *job;
+    const char *location = em_json_string(call->body, "location");
+    if (location && *location && strcmp(location, location_of(call)) != 0)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "The request's location '%s' differs from the path's '%s'.", location,
+                            location_of(call));
+    launch(call, em_json_string(call->body, "gcsPath"), "gcsPath", call->body,
+           em_json_string(call->body, "jobName"), false, &job);
+    return reply_or_fail(call, job);
+}
+
+/* A boolean query argument as gcloud writes it, the Python way ("False", "True"), or as
+ * other clients do ("false", "1"). */
+static enum em_code query_bool(struct em_call *call, const char *key, bool *out)
+{
+    const char *text = em_call_query(call, key);
+    *out = false;
+    if (!text || strcasecmp(text, "false") == 0 || strcmp(text, "0") == 0)
+        return EM_OK;
+    if (strcasecmp(text, "true") == 0 || strcmp(text, "1") == 0) {
+        *out = true;
+        return EM_OK;
+    }
+    return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid value at '%s' (TYPE_BOOL), \"%s\"", key,
+                        text);
+}
+
+/* POST .../templates:launch?gcsPath=...&validateOnly=... */
+enum em_code rn_launch_template(struct em_call *call)
+{
+    bool validate_only = false;
+    cJSON *job;
+    if (query_bool(call, "validateOnly", &validate_only))
+        return call->status.code;
+    launch(call, em_call_query(call, "gcsPath"), "gcsPath", call->body,
+           em_json_string(call->body, "jobName"), validate_only, &job);
+    return reply_or_fail(call, call->status.code ? job : wrap_job(job));
+}
+
+/* POST .../flexTemplates:launch: what `gcloud dataflow flex-template run` calls. */
+enum em_code rn_launch_flex_template(struct em_call *call)
+{
+    bool validate_only = false;
+    cJSON *job;
+    const cJSON *param = cJSON_GetObjectItemCaseSensitive(call->body, "launchParameter");
+    em_json_bool(call->body, "validateOnly", &validate_only);
+    if (!param)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "launch_parameter is required.");
+    if (cJSON_HasObjectItem(param, "containerSpec"))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "launch_parameter.container_spec: inline container specs are not "
+                            "supported; give container_spec_gcs_path.");
+    launch(call, em_json_string(param, "containerSpecGcsPath"),
+           "launch_parameter.container_spec_gcs_path", param, em_json_string(param, "jobName"),
+           validate_only, &job);
+    return reply_or_fail(call, call->status.code ? job : wrap_job(job));
+}
+
+/* POST .../jobs (the Beam SDK's jobs.create): the runner executes JSON pipelines, so the
+ * Job names one in environment.sdkPipelineOptions: "pipeline" (a pipeline object) or
+ * "options": {"pipelineLocation": "gs://..."}. */
+enum em_code rn_create_job(struct em_call *call)
+{
+    const cJSON *env = cJSON_GetObjectItemCaseSensitive(call->body, "environment");
+    const cJSON *sdk = cJSON_GetObjectItemCaseSensitive(env, "sdkPipelineOptions");
+    const cJSON *inline_pipeline = cJSON_GetObjectItemCaseSensitive(sdk, "pipeline");
+    const char *location =
+        em_json_string(cJSON_GetObjectItemCaseSensitive(sdk, "options"), "pipelineLocation");
+    cJSON *job = NULL;
+    if (cJSON_IsObject(inline_pipeline)) {
+        char *text = cJSON_PrintUnformatted(inline_pipeline);
+        struct rn_launch l = {.project = project_id(call),
+                              .location = location_of(call),
+                              .job_name = em_json_string(call->body, "name"),
+                              .pipeline_text = text ? text : "",
+                              .environment = env,
+                              .labels = cJSON_GetObjectItemCaseSensitive(call->body, "labels")};
+        rn_jobs_launch(jobs_of(call), &l, &job, &call->status);
+        free(text);
+        return reply_or_fail(call, job);
+    }
+    if (!location)
+        return EM_CALL_FAIL(
+            call, EM_INVALID_ARGUMENT,
+            "job.environment.sdk_pipeline_options must carry the JSON pipeline to "
+            "run: \"pipeline\" or \"options\": {\"pipelineLocation\": \"gs://...\"} "
+            "(this emulator runs JSON pipelines, not Beam job graphs).");
+    launch(call, location, "job.environment.sdk_pipeline_options.options.pipelineLocation",
+           call->body, em_json_string(call->body, "name"), false, &job);
+    return reply_or_fail(call, job);
+}
+
+static enum rn_view view_of(struct em_call *call)
+{
+    const char *view = em_call_query(call, "view");
+    if (view && (strcmp(view, "JOB_VIEW_ALL") == 0 || strcmp(view, "JOB_VIEW_DESCRIPTION") == 0 ||
+                 strcmp(view, "2") == 0 || strcmp(view, "3") == 0))
+        return RN_VIEW_ALL;
+    return RN_VIEW_SUMMARY;
+}
+
+enum em_code rn_get_job(struct em_call *call)
+{
+    char name[512];
+    cJSON *job = NULL;
+    if (job_name(call, name, sizeof(name)))
+        return call->status.code;
+    rn_jobs_get(jobs_of(call), name, view_of(call), &job, &call->status);
+    return reply_or_fail(call, job);
+}
+
+static enum em_code filter_of(struct em_call *call, enum rn_filter *out)
+{
+    const char *filter = em_call_query(call, "filter");
+    *out = RN_FILTER_ALL;
+    if (!filter || strcmp(filter, "ALL") == 0 || strcmp(filter, "UNKNOWN") == 0)
+        return EM_OK;
+    if (strcmp(filter, "ACTIVE") == 0)
+        *out = RN_FILTER_ACTIVE;
+    else if (strcmp(filter, "TERMINATED") == 0)
+        *out = RN_FILTER_TERMINATED;
+    else
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Invalid value for filter: '%s' (ALL, ACTIVE or TERMINATED).", filter);
+    return EM_OK;
+}
+
+static enum em_code list(struct em_call *call, const char *location)
+{
+    enum rn_filter filter;
+    int64_t page_size;
+    cJSON *reply = NULL;
+    if (filter_of(call, &filter) || em_call_query_int(call, "pageSize", 0, 0, 1000000, &page_size))
+        return call->status.code;
+    rn_jobs_list(jobs_of(call), project_id(call), location, filter, (int)page_size,
+                 em_call_query(call, "pageToken"), &reply, &call->status);
+    return reply_or_fail(call, reply);
+}
+
+enum em_code rn_list_jobs(struct em_call *call)
+{
+    return list(call, location_of(call));
+}
+
+enum em_code rn_aggregated_jobs(struct em_call *call)
+{
+    return list(call, NULL);
+}
+
+enum em_code rn_update_job(struct em_call *call)
+{
+    char name[512];
+    cJSON *job = NULL;
+    if (job_name(call, name, sizeof(name)))
+        return call->status.code;
+    rn_jobs_update(jobs_of(call), name, em_json_string(call->body, "requestedState"), &job,
+                   &call->status);
+    return reply_or_fail(call, job);
+}
+
+static const char *const importances[] = {"JOB_MESSAGE_IMPORTANCE_UNKNOWN",
+                                          "JOB_MESSAGE_DEBUG",
+                                          "JOB_MESSAGE_DETAILED",
+                                          "JOB_MESSAGE_BASIC",
+                                          "JOB_MESSAGE_WARNING",
+                                          "JOB_MESSAGE_ERROR"};
+
+static enum em_code importance_of(struct em_call *call, int *out)
+{
+    const char *text = em_call_query(call, "minimumImportance");
+    *out = 1;
+    if (!text)
+        return EM_OK;
+    for (int i = 0; i < 6; i++) {
+        char number[4];
+        snprintf(number, sizeof(number), "%d", i);
+        if (strcmp(text, importances[i]) == 0 || strcmp(text, number) == 0) {
+            *out = i > 0 ? i : 1;
+            return EM_OK;
+        }
+    }
+    return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid value for minimumImportance: '%s'.",
+                        text);
+}
+
+enum em_code rn_list_job_messages(struct em_call *call)
+{
+    char name[512];
+    int importance;
+    cJSON *reply = NULL;
+    if (job_name(call, name, sizeof(name)) || importance_of(call, &importance))
+        return call->status.code;
+    rn_jobs_messages(jobs_of(call), name, importance, &reply, &call->status);
+    return reply_or_fail(call, reply);
+}
+
+enum em_code rn_get_job_metrics(struct em_call *call)
+{
+    char name[512];
+    cJSON *reply = NULL;
+    if (job_name(call, name, sizeof(name)))
+        return call->status.code;
+    rn_jobs_metrics(jobs_of(call), name, &reply, &call->status);
+    return reply_or_fail(call, reply);
+}

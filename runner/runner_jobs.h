@@ -1,0 +1,95 @@
+/*
+ * runner_jobs: Dataflow jobs, the runner's domain. A job is a validated pipeline (a JSON
+ * pipeline, or one of Google's templates expanded into one), a Job resource persisted in
+ * metadata.db, a CMEK-protected state file and, while it runs, a thread executing the
+ * pipeline (runner_engine).
+ *
+ * States (Job.currentState), moved on ticks of the emulator clock and by the job's thread:
+ *
+ *   PENDING --tick--> RUNNING --input read, windows closed (batch)--> DONE
+ *      |                 |----source/sink failure, key refused by KMS--> FAILED
+ *      |                 |----cancel--> CANCELLING --thread stopped--> CANCELLED
+ *      |                 +----drain (streaming)--> DRAINING --windows closed--> DRAINED
+ *      +----cancel--> CANCELLED
+ *
+ * DONE, FAILED, CANCELLED and DRAINED are terminal. A runner restart resumes the jobs
+ * that were RUNNING or DRAINING (a streaming job continues from its state file and its
+ * subscriptions' unacknowledged messages; a batch job starts its input again and rewrites
+ * its output shards whole) and starts the PENDING ones; a CANCELLING one ends CANCELLED.
+ *
+ * CMEK: a job launched with a key (environment.kmsKeyName, shown as
+ * environment.serviceKmsKeyName) has its state file protected under it through the
+ * shared engine (em_cmek): the key must be `global` or in the job's region; KMS must
+ * accept it at launch; every 5 minutes of emulator time a key check runs, and a key KMS
+ * refuses (disabled, destroyed, permission revoked) fails the running job with a
+ * JOB_MESSAGE_ERROR naming the key. While KMS is unreachable the job runs on for the
+ * 1-hour grace period, then waits until KMS answers.
+ */
+#ifndef RUNNER_JOBS_H
+#define RUNNER_JOBS_H
+
+#include "em_status.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct em_service;
+struct rn_jobs;
+
+enum em_code rn_jobs_open(struct em_service *svc, struct rn_jobs **out, struct em_status *st);
+/* Stops every job thread (jobs stay RUNNING in the store: they resume at the next start). */
+void rn_jobs_close(struct rn_jobs *jobs);
+/* Starts PENDING jobs and fails those whose key KMS refuses. */
+enum em_code rn_jobs_tick(struct rn_jobs *jobs, struct em_status *st);
+/* Stops and forgets every job. */
+enum em_code rn_jobs_reset(struct rn_jobs *jobs, struct em_status *st);
+
+/* What a launch asks for, whichever method it came through. */
+struct rn_launch {
+    const char *project, *location;
+    const char *job_name;
+    const char *pipeline_text; /* the JSON pipeline (a template already expanded) */
+    const cJSON *parameters;   /* object of strings, or NULL */
+    const cJSON *environment;  /* RuntimeEnvironment / FlexTemplateRuntimeEnvironment /
+                                  Environment, or NULL */
+    const cJSON *labels;       /* or NULL */
+    bool validate_only;
+};
+
+/* Validates and creates a job; *job is the Job resource (the caller's). */
+enum em_code rn_jobs_launch(struct rn_jobs *jobs, const struct rn_launch *launch, cJSON **job,
+                            struct em_status *st);
+
+/* Job views (JobView): SUMMARY leaves out steps; ALL and DESCRIPTION include them. */
+enum rn_view { RN_VIEW_SUMMARY, RN_VIEW_ALL };
+
+enum em_code rn_jobs_get(struct rn_jobs *jobs, const char *name, enum rn_view view, cJSON **job,
+                         struct em_status *st);
+
+/* ListJobs filters. */
+enum rn_filter { RN_FILTER_ALL, RN_FILTER_ACTIVE, RN_FILTER_TERMINATED };
+
+/* The jobs of a project (location NULL: aggregated over locations), newest first, one
+ * page: {"jobs": [...], "nextPageToken"}. */
+enum em_code rn_jobs_list(struct rn_jobs *jobs, const char *project, const char *location,
+                          enum rn_filter filter, int page_size, const char *page_token,
+                          cJSON **reply, struct em_status *st);
+
+/* UpdateJob: requested_state JOB_STATE_CANCELLED or JOB_STATE_DRAINED (NULL: only
+ * labels may change). */
+enum em_code rn_jobs_update(struct rn_jobs *jobs, const char *name, const char *requested_state,
+                            cJSON **job, struct em_status *st);
+
+/* ListJobMessages: {"jobMessages": [...]} of at least this importance (1 DEBUG .. 5 ERROR). */
+enum em_code rn_jobs_messages(struct rn_jobs *jobs, const char *name, int min_importance,
+                              cJSON **reply, struct em_status *st);
+
+/* GetJobMetrics: {"metricTime", "metrics": [...]}: ElementCount per step and user counters. */
+enum em_code rn_jobs_metrics(struct rn_jobs *jobs, const char *name, cJSON **reply,
+                             struct em_status *st);
+
+/* Google's job id shape, "2026-12-02_20_44_05-1234567890123456789", for emulator time now. */
+enum em_code rn_job_id_make(int64_t now_ns, char *out, size_t len, struct em_status *st);
+
+#endif

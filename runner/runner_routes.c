@@ -1,0 +1,70 @@
+/*
+ * runner_routes: the Dataflow v1b3 route table, the only place a request's path is tied
+ * to a handler. Paths and methods are those of the real API (gcloud's generated client
+ * dataflow_v1b3_client.py). Permissions are Dataflow's, checked on the project. The
+ * methods without a location in the path act in us-central1, as Google's do. A route
+ * without a handler answers UNIMPLEMENTED naming the method: snapshots, debug, work items
+ * and SQL are not provided by this emulator.
+ */
+#include "runner_routes.h"
+
+#include "runner_handlers.h"
+#include "runner_json.h"
+
+#define PROJ    "{project=projects/*}"
+#define LOC     PROJ "/locations/{location}"
+#define JOB     LOC "/jobs/{job}"
+#define DATA    EM_AUDIT_DATA_ACCESS
+#define ADMIN   EM_AUDIT_ADMIN
+#define P(perm) "dataflow." perm
+
+const struct em_route runner_routes[] = {
+    /* templates */
+    {"POST", "v1b3/" LOC "/templates", rn_create_job_from_template, "CreateJobFromTemplate",
+     &rn_create_from_template_schema, NULL, P("jobs.create"), ADMIN},
+    {"POST", "v1b3/" LOC "/templates:launch", rn_launch_template, "LaunchTemplate",
+     &rn_launch_template_schema, "launch_parameters", P("jobs.create"), ADMIN},
+    {"POST", "v1b3/" LOC "/flexTemplates:launch", rn_launch_flex_template, "LaunchFlexTemplate",
+     &rn_launch_flex_schema, NULL, P("jobs.create"), ADMIN},
+    {"POST", "v1b3/" PROJ "/templates", rn_create_job_from_template, "CreateJobFromTemplate",
+     &rn_create_from_template_schema, NULL, P("jobs.create"), ADMIN},
+    {"POST", "v1b3/" PROJ "/templates:launch", rn_launch_template, "LaunchTemplate",
+     &rn_launch_template_schema, "launch_parameters", P("jobs.create"), ADMIN},
+    {"GET", "v1b3/" LOC "/templates:get", NULL, "GetTemplate"},
+
+    /* jobs */
+    {"POST", "v1b3/" LOC "/jobs", rn_create_job, "CreateJob", &rn_job_schema, "job",
+     P("jobs.create"), ADMIN},
+    {"GET", "v1b3/" LOC "/jobs", rn_list_jobs, "ListJobs", NULL, NULL, P("jobs.list"), DATA},
+    {"GET", "v1b3/" JOB, rn_get_job, "GetJob", NULL, NULL, P("jobs.get"), DATA},
+    {"PUT", "v1b3/" JOB, rn_update_job, "UpdateJob", &rn_job_schema, "job", P("jobs.update"),
+     ADMIN},
+    {"GET", "v1b3/" JOB "/messages", rn_list_job_messages, "ListJobMessages", NULL, NULL,
+     P("messages.list"), DATA},
+    {"GET", "v1b3/" JOB "/metrics", rn_get_job_metrics, "GetJobMetrics", NULL, NULL,
+     P("metrics.get"), DATA},
+    {"GET", "v1b3/" PROJ "/jobs:aggregated", rn_aggregated_jobs, "AggregatedListJobs", NULL, NULL,
+     P("jobs.list"), DATA},
+    {"POST", "v1b3/" PROJ "/jobs", rn_create_job, "CreateJob", &rn_job_schema, "job",
+     P("jobs.create"), ADMIN},
+    {"GET", "v1b3/" PROJ "/jobs", rn_list_jobs, "ListJobs", NULL, NULL, P("jobs.list"), DATA},
+    {"GET", "v1b3/" PROJ "/jobs/{job}", rn_get_job, "GetJob", NULL, NULL, P("jobs.get"), DATA},
+    {"PUT", "v1b3/" PROJ "/jobs/{job}", rn_update_job, "UpdateJob", &rn_job_schema, "job",
+     P("jobs.update"), ADMIN},
+    {"GET", "v1b3/" PROJ "/jobs/{job}/messages", rn_list_job_messages, "ListJobMessages", NULL,
+     NULL, P("messages.list"), DATA},
+    {"GET", "v1b3/" PROJ "/jobs/{job}/metrics", rn_get_job_metrics, "GetJobMetrics", NULL, NULL,
+     P("metrics.get"), DATA},
+
+    /* not provided: answered UNIMPLEMENTED */
+    {"POST", "v1b3/" JOB ":snapshot", NULL, "SnapshotJob"},
+    {"GET", "v1b3/" JOB "/executionDetails", NULL, "GetJobExecutionDetails"},
+    {"GET", "v1b3/" LOC "/snapshots", NULL, "ListSnapshots"},
+    {"GET", "v1b3/" LOC "/snapshots/{snapshot}", NULL, "GetSnapshot"},
+    {"DELETE", "v1b3/" LOC "/snapshots/{snapshot}", NULL, "DeleteSnapshot"},
+    {"POST", "v1b3/" JOB "/workItems:lease", NULL, "LeaseWorkItem"},
+    {"POST", "v1b3/" JOB "/workItems:reportStatus", NULL, "ReportWorkItemStatus"},
+    {"POST", "v1b3/" JOB "/debug/getConfig", NULL, "GetDebugConfig"},
+    {"POST", "v1b3/" JOB "/debug/sendCapture", NULL, "SendDebugCapture"},
+    {NULL},
+};

@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# test_runner_gcloud: the Dataflow runner driven by the real gcloud CLI and curl.
+#
+# Google's Error JSON for bad launches (region, key location, template, parameters, a
+# pipeline naming its bad step); seed 000: `gcloud dataflow jobs run` Word_Count with
+# --dataflow-kms-key over a text in gs://, describe showing the key, the `word: count`
+# output equal to coreutils' count, messages, metrics and audit entries carrying the job
+# id; `jobs list` filters; Cloud_PubSub_to_Cloud_PubSub moving real messages through the
+# emulator's Pub/Sub with an attribute filter, then cancelled; `flex-template run` of a
+# custom JSON pipeline (fixed windows on the emulator clock, a combine, a dead-letter
+# topic, state values never in plaintext on disk), resumed across a restart of the stack,
+# then drained; and a job whose key is disabled failing with a JOB_MESSAGE_ERROR naming
+# the key.
+source "$(dirname "$0")/lib.sh"
+
+PROJECT=runner-project
+P=projects/$PROJECT
+R=us-central1
+DATA="$TEST_TMP/data"
+mkdir -p "$DATA/gcs/runner-bkt/pipelines"
+start_persistent() {
+    [[ -n "${PORT_BASE:-}" ]] || _export_urls "$(free_port_base)"
+    "$BIN_DIR/emulator" --data-dir "$DATA" --port-base "$PORT_BASE" >>"$TEST_TMP/stack.log" 2>&1 &
+    STACK_PID=$!
+    wait_stack_healthy "$STACK_PID" "$CONTROL_URL" "$TEST_TMP/stack.log" ||
+        { _fail "the stack did not start"; finish; }
+}
+start_persistent
+setup_gcloud "$PROJECT"
+LOC="$RUNNER_URL/v1b3/$P/locations/$R"
+GLOBAL_KEY="$P/locations/global/keyRings/r/cryptoKeys/job-key"
+FAIL_KEY="$P/locations/global/keyRings/r/cryptoKeys/fail-key"
+
+job_state() { api GET "$LOC/jobs/$1"; jq -r .currentState <<<"$BODY"; }
+# wait_state JOB STATE [SECONDS]
+wait_state() {
+    local job=$1 want=$2 seconds=${3:-60}
+    wait_for "$seconds" "job $job in $want" bash -c "[[ \$(curl -s '$LOC/jobs/$job' | jq -r .currentState) == '$want' ]]"
+}
+advance() { api POST "$CONTROL_URL/emulator/v1/clock:advance" "{\"seconds\": $1}"; expect_status 200; }
+pull_texts() {
+    api POST "$PUBSUB_URL/v1/$P/subscriptions/$1:pull" '{"maxMessages": 100, "returnImmediately": true}'
+    jq -r '[.receivedMessages[]?.message.data | @base64d] | sort | join(",")' <<<"$BODY"
+    local ids
+    ids=$(jq -c '{ackIds: [.receivedMessages[]?.ackId]}' <<<"$BODY")
+    api POST "$PUBSUB_URL/v1/$P/subscriptions/$1:acknowledge" "$ids"
+}
+
+section "KMS keys (global key ring r; one in us-east1 for the location rule)"
+for loc in global us-east1; do
+    api POST "$KMS_URL/v1/$P/locations/$loc/keyRings?keyRingId=r" '{}'
+    expect_status 200
+done
+for key in job-key fail-key; do
+    api POST "$KMS_URL/v1/$P/locations/global/keyRings/r/cryptoKeys?cryptoKeyId=$key" '{"purpose":"ENCRYPT_DECRYPT"}'
+    expect_status 200
+done
+api POST "$KMS_URL/v1/$P/locations/us-east1/keyRings/r/cryptoKeys?cryptoKeyId=east" '{"purpose":"ENCRYPT_DECRYPT"}'
+expect_status 200
+
+section "launch errors in Google's JSON"
+WC='"gcsPath":"gs://dataflow-templates/latest/Word_Count"'
+WC_PARAMS='"parameters":{"inputFile":"gs://runner-bkt/in.txt","output":"gs://runner-bkt/out/wc"}'
+api POST "$LOC/templates" "{\"jobName\":\"wc\",$WC,$WC_PARAMS,\"environment\":{\"kmsKeyName\":\"$P/locations/us-east1/keyRings/r/cryptoKeys/east\"}}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "in location 'us-east1'" "the key location error names the key's location"
+expect_contains "$BODY" "job's region 'us-central1'" "and the job's region"
+api POST "$RUNNER_URL/v1b3/$P/locations/nowhere1/templates" "{\"jobName\":\"wc\",$WC,$WC_PARAMS}"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$LOC/templates" "{\"jobName\":\"Bad_Name\",$WC,$WC_PARAMS}"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$LOC/templates" '{"jobName":"wc","gcsPath":"gs://dataflow-templates/latest/Word_Count","parameters":{"inputFile":"gs://runner-bkt/in.txt"}}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "needs parameter 'output'" "a missing template parameter is named"
+api POST "$LOC/templates" '{"jobName":"wc","gcsPath":"gs://dataflow-templates/latest/Nope","parameters":{}}'
+expect_error_json 404 NOT_FOUND
+cat >"$DATA/gcs/runner-bkt/pipelines/broken.json" <<'EOF'
+{"steps": [{"name": "read", "transform": "ReadText", "path": "gs://runner-bkt/in.txt"},
+           {"name": "shout", "transform": "Map", "input": "read", "fn": "yell"}]}
+EOF
+api POST "$LOC/flexTemplates:launch" '{"launchParameter":{"jobName":"broken","containerSpecGcsPath":"gs://runner-bkt/pipelines/broken.json"}}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Invalid pipeline: step 'shout': unknown fn 'yell' for Map."
+api POST "$LOC/templates:launch?gcsPath=gs://dataflow-templates/latest/Word_Count&validateOnly=True" "{\"jobName\":\"check\",$WC_PARAMS}"
+expect_status 200
+expect_json '.job == null' true
+api GET "$LOC/jobs/2026-01-01_00_00_00-1234567890123456789"
+expect_error_json 404 NOT_FOUND
+api POST "$LOC/jobs/x:snapshot" '{}'
+expect_error_json 501 UNIMPLEMENTED
+api GET "$LOC/jobs"
+expect_status 200
+expect_json '.jobs | length' 0
+
+section "seed 000: Word_Count with --dataflow-kms-key, by gcloud"
+{
+    for i in $(seq 1 200); do echo "The king's daughters, the fool and the king $i"; done
+    echo ""
+    echo "Blow, winds, and crack your cheeks! rage! blow!"
+} >"$DATA/gcs/runner-bkt/in.txt"
+if (( HAVE_GCLOUD )); then
+    WC_ID=$(gcloud dataflow jobs run wordcount --gcs-location gs://dataflow-templates-us-central1/latest/Word_Count \
+        --region $R --staging-location gs://runner-bkt/tmp --dataflow-kms-key "$GLOBAL_KEY" \
+        --parameters inputFile=gs://runner-bkt/in.txt,output=gs://runner-bkt/out/wc --format='value(id)' 2>"$TEST_TMP/err")
+    expect_eq 0 $? "jobs run $(cat "$TEST_TMP/err")"
+else
+    api POST "$LOC/templates" "{\"jobName\":\"wordcount\",$WC,$WC_PARAMS,\"environment\":{\"kmsKeyName\":\"$GLOBAL_KEY\"}}"
+    WC_ID=$(jq -r .id <<<"$BODY")
+fi
+[[ "$WC_ID" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}-[1-9][0-9]{18}$ ]]
+expect_eq 0 $? "the job id '$WC_ID' has Google's shape"
+wait_state "$WC_ID" JOB_STATE_DONE 60
+expect_eq JOB_STATE_DONE "$(job_state "$WC_ID")" "Word_Count ends DONE"
+expected=$(tr -cs "A-Za-z'" '\n' <"$DATA/gcs/runner-bkt/in.txt" | grep -v '^$' | sort | uniq -c | awk '{print $2": "$1}' | sort)
+actual=$(cat "$DATA"/gcs/runner-bkt/out/wc-00000-of-00001 2>/dev/null | sort)
+expect_eq "$expected" "$actual" "the output is coreutils' word count as 'word: count'"
+if (( HAVE_GCLOUD )); then
+    expect_eq "$GLOBAL_KEY JOB_STATE_DONE Batch" \
+        "$(gcloud dataflow jobs describe "$WC_ID" --region $R --format='value(environment.serviceKmsKeyName,currentState,type.basename())' | tr '\t' ' ' | sed 's/JOB_TYPE_BATCH/Batch/')" \
+        "describe shows the key"
+    expect_contains "$(gcloud dataflow jobs list --region $R --status=terminated --format='value(id,name,state)')" \
+        "$WC_ID" "jobs list --status=terminated shows it"
+    expect_eq "" "$(gcloud dataflow jobs list --region $R --status=active --format='value(id)')" "and --status=active does not"
+    expect_contains "$(gcloud dataflow jobs list --format='value(id)' 2>/dev/null)" "$WC_ID" "jobs:aggregated (no --region) shows it"
+    logs=$(gcloud beta dataflow logs list "$WC_ID" --region $R --importance=detailed 2>&1)
+    expect_contains "$logs" "Workers have started successfully." "logs list shows the job's messages"
+    metrics=$(gcloud beta dataflow metrics list "$WC_ID" --region $R --source=user --format='value(name.name,scalar)' 2>&1)
+    expect_eq "emptyLines	1" "$metrics" "the user counter emptyLines counted the one empty line"
+fi
+api GET "$LOC/jobs/$WC_ID?view=JOB_VIEW_ALL"
+expect_json '[.steps[].properties.user_name] | join(",")' "ReadLines,ExtractWords,CountWords,FormatAsText,WriteCounts"
+api GET "$LOC/jobs/$WC_ID/metrics"
+expect_json '.metrics[] | select(.name.context.output_user_name == "ReadLines.out0") | .scalar' 202
+api GET "$LOC/jobs/$WC_ID/messages?minimumImportance=JOB_MESSAGE_ERROR"
+expect_json '.jobMessages | length' 0
+api POST "$CONTROL_URL/emulator/v1/internal:flush" '{}'
+api POST "$CONTROL_URL/v2/entries:list" "{\"resourceNames\":[\"$P\"],\"filter\":\"protoPayload.methodName=\\\"Encrypt\\\"\",\"pageSize\":100}"
+expect_contains "$(jq -r '[.entries[].protoPayload.metadata.callerResource] | join(" ")' <<<"$BODY")" "jobs/$WC_ID" \
+    "the KMS audit entry of the job's key carries the job id"
+
+section "Cloud_PubSub_to_Cloud_PubSub moves real messages, filtered on an attribute"
+for t in ps-in ps-out; do api PUT "$PUBSUB_URL/v1/$P/topics/$t" '{}'; expect_status 200; done
+api PUT "$PUBSUB_URL/v1/$P/subscriptions/ps-in-sub" "{\"topic\":\"$P/topics/ps-in\"}"
+api PUT "$PUBSUB_URL/v1/$P/subscriptions/ps-out-sub" "{\"topic\":\"$P/topics/ps-out\"}"
+expect_status 200
+if (( HAVE_GCLOUD )); then
+    PS_ID=$(gcloud dataflow jobs run relay --gcs-location gs://dataflow-templates/latest/Cloud_PubSub_to_Cloud_PubSub \
+        --region $R --parameters "inputSubscription=$P/subscriptions/ps-in-sub,outputTopic=$P/topics/ps-out,filterKey=lang,filterValue=e[ns]" \
+        --format='value(id)' 2>"$TEST_TMP/err")
+    expect_eq 0 $? "jobs run relay $(cat "$TEST_TMP/err")"
+else
+    api POST "$LOC/templates" "{\"jobName\":\"relay\",\"gcsPath\":\"gs://dataflow-templates/latest/Cloud_PubSub_to_Cloud_PubSub\",\"parameters\":{\"inputSubscription\":\"$P/subscriptions/ps-in-sub\",\"outputTopic\":\"$P/topics/ps-out\",\"filterKey\":\"lang\",\"filterValue\":\"e[ns]\"}}"
+    PS_ID=$(jq -r .id <<<"$BODY")
+fi
+wait_state "$PS_ID" JOB_STATE_RUNNING 30
+api GET "$LOC/jobs/$PS_ID"
+expect_json .type JOB_TYPE_STREAMING
+api POST "$PUBSUB_URL/v1/$P/topics/ps-in:publish" \
+    '{"messages":[{"data":"aGVsbG8=","attributes":{"lang":"en"}},{"data":"aGFsbG8=","attributes":{"lang":"de"}},{"data":"aG9sYQ==","attributes":{"lang":"es"}}]}'
+expect_status 200
+got=""
+for _ in $(seq 1 100); do
+    got="$got,$(pull_texts ps-out-sub)"
+    [[ "$got" == *hello* && "$got" == *hola* ]] && break
+    sleep 0.2
+done
+# texts: one line each, sorted
+texts() { tr ',' '\n' <<<"$1" | grep -v '^$' | sort | paste -sd, -; }
+expect_eq "hello,hola" "$(texts "$got")" "the en and es messages reach the output topic, the de one is filtered out"
+api GET "$LOC/jobs/$PS_ID/metrics"
+expect_json '.metrics[] | select(.name.name == "inbound-messages") | .scalar' 3
+expect_json '.metrics[] | select(.name.name == "filtered-outbound-messages") | .scalar' 2
+if (( HAVE_GCLOUD )); then
+    out=$(gcloud dataflow jobs cancel "$PS_ID" --region $R 2>&1)
+    expect_contains "$out" "Cancelled job [$PS_ID]" "jobs cancel"
+else
+    api PUT "$LOC/jobs/$PS_ID" '{"requestedState":"JOB_STATE_CANCELLED"}'
+fi
+wait_state "$PS_ID" JOB_STATE_CANCELLED 30
+expect_eq JOB_STATE_CANCELLED "$(job_state "$PS_ID")" "the relay ends CANCELLED"
+api PUT "$LOC/jobs/$PS_ID" '{"requestedState":"JOB_STATE_CANCELLED"}'
+expect_error_json 400 FAILED_PRECONDITION
+
+section "flex-template run: a custom JSON pipeline with fixed windows and a dead letter"
+for t in events-in ev-sums ev-dead; do api PUT "$PUBSUB_URL/v1/$P/topics/$t" '{}'; done
+api PUT "$PUBSUB_URL/v1/$P/subscriptions/ev-sub" "{\"topic\":\"$P/topics/events-in\"}"
+api PUT "$PUBSUB_URL/v1/$P/subscriptions/ev-sums-sub" "{\"topic\":\"$P/topics/ev-sums\"}"
+api PUT "$PUBSUB_URL/v1/$P/subscriptions/ev-dead-sub" "{\"topic\":\"$P/topics/ev-dead\"}"
+expect_status 200
+cat >"$DATA/gcs/runner-bkt/pipelines/events.json" <<'EOF'
+{
+  "parameters": {"input": {"required": true}, "output": {"required": true}, "dead": {"required": true}},
+  "steps": [
+    {"name": "read", "transform": "ReadPubSub", "subscription": "${input}"},
+    {"name": "parse", "transform": "ParseJson", "input": "read"},
+    {"name": "by-user", "transform": "KeyBy", "input": "parse", "field": "user"},
+    {"name": "minute", "transform": "Window", "input": "by-user", "type": "fixed", "size": "60s"},
+    {"name": "events", "transform": "GroupByKey", "input": "minute"},
+    {"name": "amount", "transform": "ExtractField", "input": "minute", "field": "amount"},
+    {"name": "total", "transform": "Combine", "input": "amount", "fn": "sum"},
+    {"name": "line", "transform": "Map", "input": "total", "fn": "format", "template": "{key}={value}"},
+    {"name": "publish", "transform": "WritePubSub", "input": "line", "topic": "${output}"},
+    {"name": "dead-letter", "transform": "WritePubSub", "input": "parse.failed", "topic": "${dead}"}
+  ]
+}
+EOF
+advance 120 # a fresh minute
+if (( HAVE_GCLOUD )); then
+    EV_ID=$(gcloud dataflow flex-template run events --template-file-gcs-location gs://runner-bkt/pipelines/events.json \
+        --region $R --dataflow-kms-key "$GLOBAL_KEY" \
+        --parameters "input=$P/subscriptions/ev-sub,output=$P/topics/ev-sums,dead=$P/topics/ev-dead" \
+        --format='value(job.id)' 2>"$TEST_TMP/err")
+    expect_eq 0 $? "flex-template run $(cat "$TEST_TMP/err")"
+else
+    api POST "$LOC/flexTemplates:launch" "{\"launchParameter\":{\"jobName\":\"events\",\"containerSpecGcsPath\":\"gs://runner-bkt/pipelines/events.json\",\"environment\":{\"kmsKeyName\":\"$GLOBAL_KEY\"},\"parameters\":{\"input\":\"$P/subscriptions/ev-sub\",\"output\":\"$P/topics/ev-sums\",\"dead\":\"$P/topics/ev-dead\"}}}"
+    EV_ID=$(jq -r .job.id <<<"$BODY")
+fi
+wait_state "$EV_ID" JOB_STATE_RUNNING 30
+MARKER="state-marker-$RANDOM$RANDOM"
+b64() { printf %s "$1" | base64 -w0; }
+api POST "$PUBSUB_URL/v1/$P/topics/events-in:publish" "{\"messages\":[
+  {\"data\":\"$(b64 "{\"user\":\"ann\",\"amount\":3,\"note\":\"$MARKER\"}")\"},
+  {\"data\":\"$(b64 '{"user":"bob","amount":4}')\"},
+  {\"data\":\"$(b64 '{"user":"ann","amount":5}')\"},
+  {\"data\":\"$(b64 'not json at all')\"}]}"
+expect_status 200
+wait_for 30 "the messages are consumed" bash -c "[[ \$(curl -s '$LOC/jobs/$EV_ID/metrics' | jq '.metrics[] | select(.name.context.output_user_name == \"read.out0\") | .scalar') == 4 ]]"
+got=""
+for _ in $(seq 1 20); do got="$got$(pull_texts ev-dead-sub)"; [[ -n "$got" ]] && break; sleep 0.2; done
+expect_eq "not json at all" "$got" "the unparsable message goes to the dead-letter topic"
+expect_eq "" "$(pull_texts ev-sums-sub)" "nothing is emitted before the window closes"
+found=$(grep -rl "$MARKER" "$DATA" --exclude-dir=gcs 2>/dev/null || true)
+expect_eq "" "$found" "the window's state values are not in plaintext in any file of the data directory"
+ls "$DATA/runner/$EV_ID.state.db" >/dev/null 2>&1
+expect_eq 0 $? "the job's state lives in its own (encrypted) file"
+
+section "the streaming job survives a restart of the stack"
+stop_stack
+start_persistent
+wait_state "$EV_ID" JOB_STATE_RUNNING 30
+expect_eq JOB_STATE_RUNNING "$(job_state "$EV_ID")" "the streaming job runs again"
+expect_eq JOB_STATE_DONE "$(job_state "$WC_ID")" "the batch job is still DONE"
+advance 61
+got=""
+for _ in $(seq 1 100); do got="$got,$(pull_texts ev-sums-sub)"; [[ "$got" == *bob* ]] && break; sleep 0.2; done
+expect_eq "ann=8,bob=4" "$(texts "$got")" "the window closes on the emulator clock with the sums kept across the restart"
+api GET "$LOC/jobs/$EV_ID/messages?minimumImportance=JOB_MESSAGE_WARNING"
+expect_contains "$BODY" "The runner restarted; the job resumes." "the restart is in the job's log"
+if (( HAVE_GCLOUD )); then
+    out=$(gcloud dataflow jobs drain "$EV_ID" --region $R 2>&1)
+    expect_contains "$out" "Started draining job [$EV_ID]" "jobs drain"
+else
+    api PUT "$LOC/jobs/$EV_ID" '{"requestedState":"JOB_STATE_DRAINED"}'
+fi
+wait_state "$EV_ID" JOB_STATE_DRAINED 30
+expect_eq JOB_STATE_DRAINED "$(job_state "$EV_ID")" "the drained job ends DRAINED"
+api PUT "$LOC/jobs/$WC_ID" '{"requestedState":"JOB_STATE_DRAINED"}'
+expect_error_json 400 FAILED_PRECONDITION
+
+section "a disabled key fails the job with a JOB_MESSAGE_ERROR naming the key"
+api PUT "$PUBSUB_URL/v1/$P/topics/kf-in" '{}'
+api PUT "$PUBSUB_URL/v1/$P/subscriptions/kf-sub" "{\"topic\":\"$P/topics/kf-in\"}"
+api POST "$LOC/templates" "{\"jobName\":\"keyfail\",\"gcsPath\":\"gs://dataflow-templates/latest/Cloud_PubSub_to_Cloud_PubSub\",\"parameters\":{\"inputSubscription\":\"$P/subscriptions/kf-sub\",\"outputTopic\":\"$P/topics/ps-out\"},\"environment\":{\"kmsKeyName\":\"$FAIL_KEY\"}}"
+expect_status 200
+KF_ID=$(jq -r .id <<<"$BODY")
+expect_json .environment.serviceKmsKeyName "$FAIL_KEY"
+wait_state "$KF_ID" JOB_STATE_RUNNING 30
+api PATCH "$KMS_URL/v1/$FAIL_KEY/cryptoKeyVersions/1?updateMask=state" '{"state":"DISABLED"}'
+expect_status 200
+advance 290
+expect_eq JOB_STATE_RUNNING "$(job_state "$KF_ID")" "before the next key check the job runs on"
+advance 20
+wait_state "$KF_ID" JOB_STATE_FAILED 30
+expect_eq JOB_STATE_FAILED "$(job_state "$KF_ID")" "after the key check the job is FAILED"
+if (( HAVE_GCLOUD )); then
+    logs=$(gcloud beta dataflow logs list "$KF_ID" --region $R --importance=error 2>&1)
+    expect_contains "$logs" "Cloud KMS key $FAIL_KEY is not accessible" "the error message names the key"
+else
+    api GET "$LOC/jobs/$KF_ID/messages?minimumImportance=JOB_MESSAGE_ERROR"
+    expect_contains "$BODY" "Cloud KMS key $FAIL_KEY is not accessible" "the error message names the key"
+fi
+expect_eq JOB_STATE_DRAINED "$(job_state "$EV_ID")" "a job under another key is unaffected"
+
+stop_stack
+finish
