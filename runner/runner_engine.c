@@ -5,6 +5,7 @@
 #include "runner_engine.h"
 
 #include "runner_elements.h"
+#include "runner_sinks.h"
 #include "runner_state.h"
 #include "runner_store.h"
 
@@ -142,6 +143,31 @@ static void to_outbox(struct bundle *b, int step_index, const struct rn_batch *i
     count_elements(b->run, step_index, (int64_t)in->count);
 }
 
+/* Maps elements to a sink's rows (written in the commit, kept in the step's outbox);
+ * those that cannot be mapped go to its dead-letter output. */
+static void to_sink(struct bundle *b, int step_index, const struct rn_batch *in)
+{
+    struct rn_batch failed = {0};
+    char reason[RN_SINK_REASON_MAX];
+    if (!b->outbox[step_index] && !(b->outbox[step_index] = cJSON_CreateArray())) {
+        b->oom = true;
+        return;
+    }
+    for (size_t i = 0; i < in->count && !b->oom; i++) {
+        if (rn_sinks_map(b->run->sinks, step_index, &in->items[i], b->outbox[step_index], reason))
+            continue;
+        struct rn_elem e = rn_elem_copy(&in->items[i]);
+        if (!e.attrs)
+            e.attrs = cJSON_CreateObject();
+        b->oom = !reason[0] || !e.attrs || !cJSON_AddStringToObject(e.attrs, "error", reason) ||
+                 !rn_batch_push(&failed, &e);
+    }
+    count_elements(b->run, step_index, (int64_t)(in->count - failed.count));
+    count(b->run, &b->run->pipeline->steps[step_index], RN_COUNT_DROPPED, (int64_t)failed.count);
+    process(b, step_index, 1, &failed);
+    rn_batch_clear(&failed);
+}
+
 /* Folds elements into a grouping step; late ones are dropped. */
 static void to_state(struct bundle *b, int step_index, const struct rn_batch *in)
 {
@@ -190,6 +216,8 @@ static void process(struct bundle *b, int from, int port, struct rn_batch *in)
             to_state(b, j, in);
         else if (step->kind == RN_WRITE_PUBSUB)
             to_outbox(b, j, in);
+        else if (rn_step_is_sink(step))
+            to_sink(b, j, in);
         else
             run_stateless(b, j, in);
     }
@@ -272,6 +300,8 @@ static enum em_code publish_outbox(struct bundle *b, struct em_status *st)
 {
     const struct rn_pipeline *p = b->run->pipeline;
     for (int i = 0; i < p->count; i++) {
+        if (rn_step_is_sink(&p->steps[i]))
+            continue;
         cJSON *msgs = b->outbox[i];
         for (int start = 0; msgs && start < cJSON_GetArraySize(msgs); start += 1000) {
             cJSON *part = cJSON_CreateArray();
@@ -306,7 +336,13 @@ static enum em_code commit_job(struct em_datafile *file, void *arg, struct em_st
     if (rn_state_commit(b->state, p, store, st) ||
         (b->seen_file && rn_state_set(store, b->seen_step, 0, 0, b->seen_file, "true", st)))
         return st->code;
-    return publish_outbox(b, st);
+    if (publish_outbox(b, st))
+        return st->code;
+    for (int i = 0; i < p->count; i++)
+        if (rn_step_is_sink(&p->steps[i]) && b->outbox[i] &&
+            rn_sinks_write(b->run->sinks, i, b->outbox[i], st))
+            return st->code;
+    return EM_OK;
 }
 
 static enum em_code state_opened(struct em_store *store, void *arg, void **state,
@@ -642,8 +678,15 @@ enum rn_outcome rn_engine_run(struct rn_run *run)
         EM_FAIL_OOM(&run->failure);
         return RN_OUTCOME_FAILED;
     }
-    enum rn_outcome outcome =
-        run->pipeline->streaming ? run_streaming(run, state) : run_batch(run, state);
+    struct rn_peer bigtable = {.principal = run->pubsub.principal, .caller = run->pubsub.caller};
+    struct rn_peer spanner = bigtable;
+    snprintf(bigtable.base, sizeof(bigtable.base), "%s", run->bigtable_url);
+    snprintf(spanner.base, sizeof(spanner.base), "%s", run->spanner_url);
+    enum rn_outcome outcome = RN_OUTCOME_FAILED;
+    if (!rn_sinks_open(run->pipeline, &bigtable, &spanner, &run->sinks, &run->failure))
+        outcome = run->pipeline->streaming ? run_streaming(run, state) : run_batch(run, state);
+    rn_sinks_free(run->sinks);
+    run->sinks = NULL;
     rn_state_free(state);
     return outcome;
 }

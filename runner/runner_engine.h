@@ -23,6 +23,10 @@
  * window, then DRAINED). A key KMS refuses (the gate's FAILED_PRECONDITION) or a
  * failure of a source or sink ends the job FAILED with the reason. While KMS is
  * unreachable past the grace period (the gate's UNAVAILABLE) the job waits.
+ *
+ * Sinks (WriteBigtable, WriteSpanner, runner_sinks.h): each element is mapped to its row
+ * when the bundle runs (one that cannot be goes to the step's dead-letter output); the
+ * rows are written in the commit, with the WritePubSub outputs, before the acknowledgement.
  */
 #ifndef RUNNER_ENGINE_H
 #define RUNNER_ENGINE_H
@@ -64,11 +68,13 @@ struct rn_run {
     const char *job_id;         /* names the job's own subscriptions */
     const char *project;        /* of the job: subscriptions it creates */
     struct rn_pubsub pubsub;
+    char bigtable_url[256], spanner_url[256]; /* the sinks' services (runner_sinks.h) */
     atomic_int stop; /* enum rn_stop, set by cancel or drain */
     struct rn_metrics *metrics;
     /* a note for the job's log (JobMessage), importance 1..5 */
     void (*message)(void *arg, int importance, const char *text);
     void *message_arg;
+    struct rn_sinks *sinks; /* the engine's, while it runs */
     /* the outcome */
     struct em_status failure; /* why, for RN_OUTCOME_FAILED */
 };

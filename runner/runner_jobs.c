@@ -50,7 +50,7 @@ struct rn_jobs {
     struct em_service *svc;
     pthread_mutex_t lock; /* the job rows' read-modify-writes, the active list */
     struct active_job *active;
-    char pubsub_url[256];
+    char pubsub_url[256], bigtable_url[256], spanner_url[256];
 };
 
 static const char *const terminal_states[] = {"JOB_STATE_DONE",      "JOB_STATE_FAILED",
@@ -360,6 +360,8 @@ static enum em_code activate(struct rn_jobs *jobs, const char *name, const cJSON
     run->message = engine_message;
     run->message_arg = a;
     snprintf(run->pubsub.base, sizeof(run->pubsub.base), "%s", jobs->pubsub_url);
+    snprintf(run->bigtable_url, sizeof(run->bigtable_url), "%s", jobs->bigtable_url);
+    snprintf(run->spanner_url, sizeof(run->spanner_url), "%s", jobs->spanner_url);
     snprintf(run->pubsub.caller, sizeof(run->pubsub.caller), "%s", name);
     worker_principal(job, a->project, run->pubsub.principal, sizeof(run->pubsub.principal));
     *out = a;
@@ -798,6 +800,14 @@ static void resume(struct rn_jobs *jobs, const char *name)
     free(pipeline);
 }
 
+/* The base URL of another service of the stack (for the job's sources and sinks). */
+static void service_url(const struct em_service *svc, const char *name, char *out, size_t len)
+{
+    const struct em_service_desc *desc = em_service_desc_find(name);
+    if (desc)
+        em_config_url(&svc->config, desc->port, out, len);
+}
+
 enum em_code rn_jobs_open(struct em_service *svc, struct rn_jobs **out, struct em_status *st)
 {
     char dir[PATH_MAX + 16];
@@ -811,9 +821,9 @@ enum em_code rn_jobs_open(struct em_service *svc, struct rn_jobs **out, struct e
         return EM_FAIL_OOM(st);
     jobs->svc = svc;
     pthread_mutex_init(&jobs->lock, NULL);
-    const struct em_service_desc *pubsub = em_service_desc_find("pubsub");
-    if (pubsub)
-        em_config_url(&svc->config, pubsub->port, jobs->pubsub_url, sizeof(jobs->pubsub_url));
+    service_url(svc, "pubsub", jobs->pubsub_url, sizeof(jobs->pubsub_url));
+    service_url(svc, "bigtable", jobs->bigtable_url, sizeof(jobs->bigtable_url));
+    service_url(svc, "spanner", jobs->spanner_url, sizeof(jobs->spanner_url));
     cJSON *names;
     if (rn_store_job_names(svc->store, &names, st)) {
         rn_jobs_close(jobs);

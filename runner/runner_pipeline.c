@@ -8,6 +8,7 @@
 #include "runner_pipeline.h"
 
 #include "runner_io.h"
+#include "runner_sinks.h"
 
 #include "em_json.h"
 
@@ -40,6 +41,8 @@ static const struct kind_name kinds[] = {
     {"GroupByKey", RN_GROUP_BY_KEY},
     {"CountPerElement", RN_COUNT_PER_ELEMENT},
     {"Combine", RN_COMBINE},
+    {"WriteBigtable", RN_WRITE_BIGTABLE},
+    {"WriteSpanner", RN_WRITE_SPANNER},
 };
 
 struct fn_name {
@@ -385,6 +388,9 @@ static enum em_code parse_kind_fields(struct rn_step *step, struct em_status *st
         return parse_fn(step, st) ? st->code : parse_fn_args(step, st);
     case RN_WINDOW:
         return parse_window(step, st);
+    case RN_WRITE_BIGTABLE:
+    case RN_WRITE_SPANNER:
+        return rn_sink_parse(step, st);
     default:
         return EM_OK;
     }

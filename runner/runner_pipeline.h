@@ -45,6 +45,8 @@ enum rn_kind {
     RN_GROUP_BY_KEY,
     RN_COUNT_PER_ELEMENT,
     RN_COMBINE,
+    RN_WRITE_BIGTABLE, /* runner_sinks.h */
+    RN_WRITE_SPANNER,
 };
 
 /* The built-in functions of Map, FlatMap, Filter and Combine. */
