@@ -91,14 +91,15 @@ static bool row_key(const struct rn_step *step, const struct rn_elem *e, struct 
 }
 
 /* The cells' timestamp in microseconds, rounded down to the millisecond (Bigtable's
- * granularity): the timestampField (microseconds, or RFC 3339 text), else the event time. */
+ * granularity): the timestampField (microseconds, or RFC 3339 text), else (no such field,
+ * or null) the event time. */
 static bool cell_time(const struct rn_step *step, const struct rn_elem *e, int64_t *micros,
                       char reason[RN_SINK_REASON_MAX])
 {
     const char *field = em_json_string(step->spec, "timestampField");
     int64_t us = e->ts_ns > 0 ? e->ts_ns / 1000 : 0;
-    if (field) {
-        const cJSON *value = cJSON_GetObjectItemCaseSensitive(e->value, field);
+    const cJSON *value = field ? cJSON_GetObjectItemCaseSensitive(e->value, field) : NULL;
+    if (value && !cJSON_IsNull(value)) {
         int64_t ns;
         if (cJSON_IsString(value) && em_time_parse(value->valuestring, &ns)) {
             us = ns / 1000;
@@ -126,14 +127,9 @@ struct cells {
 static bool add_cell(const char *qualifier, const char *field, const cJSON *value, void *arg)
 {
     struct cells *c = arg;
-    if (!value) {
-        snprintf(c->reason, RN_SINK_REASON_MAX,
-                 "Step '%s': field '%s' (column %s:%s) is missing.", c->step->name, field,
-                 c->family, qualifier);
-        return false;
-    }
-    if (cJSON_IsNull(value))
-        return true; /* a null writes no cell */
+    (void)field;
+    if (!value || cJSON_IsNull(value))
+        return true; /* a missing or null field writes no cell */
     char *bytes = rn_value_text(value);
     cJSON *mutation = cJSON_CreateObject();
     cJSON *set = cJSON_AddObjectToObject(mutation, "setCell");

@@ -224,18 +224,24 @@ static bool add_value(const char *column, const char *field, const cJSON *value,
     struct row *r = arg;
     const char *table = em_json_string(r->step->spec, "table");
     const cJSON *col = find_column(r->columns, column);
+    const char *type = em_json_string(col, "type");
+    bool key = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(col, "key"));
+    bool nullable = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(col, "nullable"));
     char why[256];
-    if (!col) {
+    if (!type) {
         snprintf(r->reason, RN_SINK_REASON_MAX, "Step '%s': table %s has no column '%s'.",
                  r->step->name, table, column);
         return false;
     }
-    if (!value) {
-        snprintf(r->reason, RN_SINK_REASON_MAX, "Step '%s': field '%s' (column %s.%s) is missing.",
-                 r->step->name, field, table, col->string);
+    if (!value && !key)
+        return true; /* the column keeps its value (NULL in a new row) */
+    if (!value || (cJSON_IsNull(value) && !nullable)) {
+        snprintf(r->reason, RN_SINK_REASON_MAX, "Step '%s': field '%s' (%s column %s.%s) is %s.",
+                 r->step->name, field, key ? "key" : "NOT NULL", table, col->string,
+                 value ? "null" : "missing");
         return false;
     }
-    cJSON *converted = rn_spanner_value(col->valuestring, value, why, sizeof(why));
+    cJSON *converted = rn_spanner_value(type, value, why, sizeof(why));
     if (!converted) {
         snprintf(r->reason, RN_SINK_REASON_MAX, "Step '%s': field '%s' (column %s.%s): %s.",
                  r->step->name, field, table, col->string, why);
@@ -243,6 +249,29 @@ static bool add_value(const char *column, const char *field, const cJSON *value,
     }
     cJSON_AddItemToArray(r->names, cJSON_CreateString(col->string));
     cJSON_AddItemToArray(r->values, converted);
+    return true;
+}
+
+/* Every key column must be written. */
+static bool has_keys(const struct row *r)
+{
+    const cJSON *col, *name;
+    cJSON_ArrayForEach(col, r->columns)
+    {
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(col, "key")))
+            continue;
+        bool found = false;
+        cJSON_ArrayForEach(name, r->names)
+        {
+            found = found || strcmp(name->valuestring, col->string) == 0;
+        }
+        if (!found) {
+            snprintf(r->reason, RN_SINK_REASON_MAX,
+                     "Step '%s': the element has no value for key column %s.%s.", r->step->name,
+                     em_json_string(r->step->spec, "table"), col->string);
+            return false;
+        }
+    }
     return true;
 }
 
@@ -257,12 +286,8 @@ bool rn_spanner_mutation(const struct rn_step *step, const cJSON *columns, const
         return false;
     }
     struct row r = {step, columns, cJSON_CreateArray(), cJSON_CreateArray(), reason};
-    bool ok = r.names && r.values && rn_sink_each_field(step, e->value, add_value, &r);
-    if (ok && cJSON_GetArraySize(r.names) == 0) {
-        snprintf(reason, RN_SINK_REASON_MAX, "Step '%s': the element has no field to write.",
-                 step->name);
-        ok = false;
-    }
+    bool ok = r.names && r.values && rn_sink_each_field(step, e->value, add_value, &r) &&
+              has_keys(&r);
     cJSON *write = ok ? cJSON_CreateObject() : NULL;
     cJSON *rows = ok ? cJSON_CreateArray() : NULL;
     if (write && rows && (*mutation = cJSON_CreateObject())) {
@@ -305,27 +330,60 @@ static void close_session(const struct rn_peer *peer, const char *session)
     rn_peer_call(peer, "v1", "DELETE", session, NULL, NULL, NULL, &ignored);
 }
 
-/* The columns of the step's table (name -> SPANNER_TYPE) from a query on a session. */
-static enum em_code query_columns(const struct rn_peer *peer, const struct rn_step *step,
-                                  const char *session, cJSON *columns, struct em_status *st)
+/* The rows of a query on a session (owned by the caller). */
+static enum em_code query(const struct rn_peer *peer, const char *session, const char *sql,
+                          cJSON **rows, struct em_status *st)
 {
-    char sql[512];
-    snprintf(sql, sizeof(sql),
-             "SELECT COLUMN_NAME, SPANNER_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE "
-             "TABLE_SCHEMA = '' AND LOWER(TABLE_NAME) = LOWER('%s')",
-             em_json_string(step->spec, "table")); /* a checked identifier: no quote */
     cJSON *body = cJSON_CreateObject(), *reply = NULL;
     cJSON_AddStringToObject(body, "sql", sql);
     rn_peer_call(peer, "v1", "POST", session, "executeSql", body, &reply, st);
     cJSON_Delete(body);
-    const cJSON *row;
-    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(reply, "rows"))
-    {
-        const cJSON *name = cJSON_GetArrayItem(row, 0), *type = cJSON_GetArrayItem(row, 1);
-        if (cJSON_IsString(name) && cJSON_IsString(type))
-            cJSON_AddStringToObject(columns, name->valuestring, type->valuestring);
-    }
+    *rows = cJSON_DetachItemFromObjectCaseSensitive(reply, "rows");
     cJSON_Delete(reply);
+    return st->code;
+}
+
+/* The columns of the step's table: name -> {"type": SPANNER_TYPE, "nullable": bool,
+ * "key": bool}, from INFORMATION_SCHEMA. */
+static enum em_code query_columns(const struct rn_peer *peer, const struct rn_step *step,
+                                  const char *session, cJSON *columns, struct em_status *st)
+{
+    char where[256], sql[512];
+    cJSON *rows = NULL, *keys = NULL;
+    const cJSON *row;
+    snprintf(where, sizeof(where), "TABLE_SCHEMA = '' AND LOWER(TABLE_NAME) = LOWER('%s')",
+             em_json_string(step->spec, "table")); /* a checked identifier: no quote */
+    snprintf(sql, sizeof(sql),
+             "SELECT COLUMN_NAME, SPANNER_TYPE, IS_NULLABLE FROM INFORMATION_SCHEMA.COLUMNS "
+             "WHERE %s",
+             where);
+    if (query(peer, session, sql, &rows, st))
+        return st->code;
+    cJSON_ArrayForEach(row, rows)
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(row, 0));
+        const char *type = cJSON_GetStringValue(cJSON_GetArrayItem(row, 1));
+        const char *nullable = cJSON_GetStringValue(cJSON_GetArrayItem(row, 2));
+        cJSON *col = name && type ? cJSON_AddObjectToObject(columns, name) : NULL;
+        cJSON_AddStringToObject(col, "type", type);
+        cJSON_AddBoolToObject(col, "nullable", !nullable || strcmp(nullable, "NO") != 0);
+        cJSON_AddBoolToObject(col, "key", false);
+    }
+    cJSON_Delete(rows);
+    snprintf(sql, sizeof(sql),
+             "SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.INDEX_COLUMNS WHERE %s AND "
+             "INDEX_TYPE = 'PRIMARY_KEY'",
+             where);
+    if (query(peer, session, sql, &keys, st))
+        return st->code;
+    cJSON_ArrayForEach(row, keys)
+    {
+        cJSON *col = cJSON_GetObjectItemCaseSensitive(
+            columns, cJSON_GetStringValue(cJSON_GetArrayItem(row, 0)));
+        if (col)
+            cJSON_ReplaceItemInObjectCaseSensitive(col, "key", cJSON_CreateTrue());
+    }
+    cJSON_Delete(keys);
     return st->code;
 }
 

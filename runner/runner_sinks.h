@@ -66,8 +66,10 @@ bool rn_bigtable_entry(const struct rn_step *step, const struct rn_elem *e, cJSO
                        char reason[RN_SINK_REASON_MAX]);
 
 /* The insertOrUpdate mutation of an element; columns: the table's columns, an object of
- * column name -> Spanner type as INFORMATION_SCHEMA writes it ("INT64", "STRING(MAX)",
- * "ARRAY<FLOAT64>"). Same contract as rn_bigtable_entry. */
+ * column name -> {"type": the Spanner type as INFORMATION_SCHEMA writes it ("INT64",
+ * "STRING(MAX)", "ARRAY<FLOAT64>"), "nullable": bool, "key": bool (in the primary key)}.
+ * A field the element lacks leaves its column out (insertOrUpdate keeps its value), unless
+ * it is a key column. Same contract as rn_bigtable_entry. */
 bool rn_spanner_mutation(const struct rn_step *step, const cJSON *columns, const struct rn_elem *e,
                          cJSON **mutation, char reason[RN_SINK_REASON_MAX]);
 
