@@ -69,10 +69,10 @@ static bool row_key(const struct rn_step *step, const struct rn_elem *e, struct 
         const char *close = strchr(open, '}');
         char name[256];
         snprintf(name, sizeof(name), "%.*s", (int)(close - open - 1), open + 1);
-        const cJSON *part = strcmp(name, "key") == 0     ? e->key
-                            : strcmp(name, "value") == 0 ? e->value
-                                                         : cJSON_GetObjectItemCaseSensitive(
-                                                               e->value, name);
+        const cJSON *part = strcmp(name, "key") == 0 ? e->key
+                            : strcmp(name, "value") == 0
+                                ? e->value
+                                : cJSON_GetObjectItemCaseSensitive(e->value, name);
         if (!part || cJSON_IsNull(part)) {
             snprintf(reason, RN_SINK_REASON_MAX,
                      "Step '%s': the row key needs {%s}, which the element does not have.",

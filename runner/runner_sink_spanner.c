@@ -71,8 +71,7 @@ static cJSON *to_float(const cJSON *value)
 static cJSON *to_numeric(const cJSON *value)
 {
     if (cJSON_IsString(value))
-        return is_decimal_text(value->valuestring) ? cJSON_CreateString(value->valuestring)
-                                                   : NULL;
+        return is_decimal_text(value->valuestring) ? cJSON_CreateString(value->valuestring) : NULL;
     if (!cJSON_IsNumber(value))
         return NULL;
     char *text = cJSON_PrintUnformatted(value);
@@ -127,8 +126,8 @@ static cJSON *to_bytes(const cJSON *value)
 {
     if (!cJSON_IsString(value))
         return NULL;
-    char *b64 = em_b64_encode((const unsigned char *)value->valuestring,
-                              strlen(value->valuestring));
+    char *b64 =
+        em_b64_encode((const unsigned char *)value->valuestring, strlen(value->valuestring));
     cJSON *out = b64 ? cJSON_CreateString(b64) : NULL;
     free(b64);
     return out;
@@ -176,8 +175,8 @@ static cJSON *convert(const char *type, const cJSON *value)
         const char *name;
         cJSON *(*to)(const cJSON *);
     } conversions[] = {
-        {"STRING", to_string},   {"INT64", to_int64},         {"FLOAT64", to_float},
-        {"FLOAT32", to_float},   {"NUMERIC", to_numeric},     {"BOOL", to_bool},
+        {"STRING", to_string},       {"INT64", to_int64},     {"FLOAT64", to_float},
+        {"FLOAT32", to_float},       {"NUMERIC", to_numeric}, {"BOOL", to_bool},
         {"TIMESTAMP", to_timestamp}, {"DATE", to_date},       {"BYTES", to_bytes},
         {"JSON", to_json},
     };
@@ -286,8 +285,8 @@ bool rn_spanner_mutation(const struct rn_step *step, const cJSON *columns, const
         return false;
     }
     struct row r = {step, columns, cJSON_CreateArray(), cJSON_CreateArray(), reason};
-    bool ok = r.names && r.values && rn_sink_each_field(step, e->value, add_value, &r) &&
-              has_keys(&r);
+    bool ok =
+        r.names && r.values && rn_sink_each_field(step, e->value, add_value, &r) && has_keys(&r);
     cJSON *write = ok ? cJSON_CreateObject() : NULL;
     cJSON *rows = ok ? cJSON_CreateArray() : NULL;
     if (write && rows && (*mutation = cJSON_CreateObject())) {

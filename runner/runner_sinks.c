@@ -291,8 +291,8 @@ enum em_code rn_sinks_write(const struct rn_sinks *sinks, int step_index, const 
         snprintf(why, sizeof(why), "%s", st->message);
         const char *target = step->kind == RN_WRITE_BIGTABLE ? text_field(step, "table")
                                                              : text_field(step, "database");
-        return EM_FAIL(st, st->code, "Step '%s': writing to %s failed: %s: %s", step->name,
-                       target, em_code_name(st->code), why);
+        return EM_FAIL(st, st->code, "Step '%s': writing to %s failed: %s: %s", step->name, target,
+                       em_code_name(st->code), why);
     }
     return EM_OK;
 }

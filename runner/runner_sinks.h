@@ -55,8 +55,7 @@ bool rn_step_is_sink(const struct rn_step *step);
 /* Calls each(target, field, value) for every mapped field of an object: the pairs of the
  * step's "columns" (target: field), or every field of the object (target = field).
  * value is NULL for a field the object lacks. Stops at the first false, returned. */
-typedef bool (*rn_field_fn)(const char *target, const char *field, const cJSON *value,
-                            void *arg);
+typedef bool (*rn_field_fn)(const char *target, const char *field, const cJSON *value, void *arg);
 bool rn_sink_each_field(const struct rn_step *step, const cJSON *object, rn_field_fn each,
                         void *arg);
 
