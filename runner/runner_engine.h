@@ -68,8 +68,9 @@ struct rn_run {
     const char *job_id;         /* names the job's own subscriptions */
     const char *project;        /* of the job: subscriptions it creates */
     struct rn_pubsub pubsub;
-    char bigtable_url[256], spanner_url[256]; /* the sinks' services (runner_sinks.h) */
-    atomic_int stop;                          /* enum rn_stop, set by cancel or drain */
+    /* the sinks' services (runner_sinks.h) */
+    char bigtable_url[256], spanner_url[256];
+    atomic_int stop; /* enum rn_stop, set by cancel or drain */
     struct rn_metrics *metrics;
     /* a note for the job's log (JobMessage), importance 1..5 */
     void (*message)(void *arg, int importance, const char *text);
