@@ -239,6 +239,14 @@ bool rn_state_add(struct rn_state *state, const struct rn_step *step, int step_i
         p->acc = acc;
         return true;
     }
+    if (step->kind == RN_GROUP_BY_KEY || step->kind == RN_WRITE_TEXT) {
+        /* a list: append in place (acc_merge would copy the whole list per element) */
+        cJSON *item;
+        while ((item = cJSON_DetachItemFromArray(acc, 0)))
+            cJSON_AddItemToArray(p->acc, item);
+        cJSON_Delete(acc);
+        return true;
+    }
     cJSON *merged = acc_merge(step, p->acc, acc);
     cJSON_Delete(acc);
     if (!merged) {
