@@ -79,7 +79,7 @@ static enum em_code read_file(const char *path, size_t bundle_size, cJSON **line
     if (!f)
         return EM_FAIL(st, EM_NOT_FOUND, "Cannot read input file: %s", strerror(errno));
     char *line = NULL;
-    size_t cap = 0;
+    size_t cap = 0, count = (size_t)cJSON_GetArraySize(*lines); /* (counting is O(n)) */
     ssize_t n;
     while (!st->code && (n = getline(&line, &cap, f)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -90,8 +90,10 @@ static enum em_code read_file(const char *path, size_t bundle_size, cJSON **line
             break;
         }
         cJSON_AddItemToArray(*lines, item);
-        if ((size_t)cJSON_GetArraySize(*lines) >= bundle_size)
+        if (++count >= bundle_size) {
             flush_lines(lines, bundle, arg, st);
+            count = 0;
+        }
     }
     free(line);
     fclose(f);
