@@ -232,7 +232,7 @@ static cJSON *metadata_json(struct data_call *dc, struct sp_result *r)
 static cJSON *stats_json(const struct sp_result *r)
 {
     cJSON *stats = cJSON_CreateObject();
-    em_json_add_int64(stats, "rowCountExact", r->row_count);
+    em_json_add_int64(stats, r->lower_bound ? "rowCountLowerBound" : "rowCountExact", r->row_count);
     return stats;
 }
 

@@ -8,8 +8,16 @@
  * transaction's earlier DML inside a savepoint, so it sees the transaction's own writes,
  * and everything is rolled back after it: writes are applied only by the commit, which
  * validates the transaction and replays its DML, then applies its mutations, in one job.
- * A partitioned-DML transaction applies its statement at once. Without a transaction
- * (single-use) or in a read-only one, DML is refused.
+ * A partitioned-DML transaction applies its statement at once (translated with
+ * sp_translate_partitioned's rules). Without a transaction (single-use) or in a read-only
+ * one, DML is refused.
+ *
+ * PENDING_COMMIT_TIMESTAMP() in DML writes a placeholder (SP_PENDING_COMMIT_TIMESTAMP of
+ * spanner_sql_translate.h) that the commit replaces with its timestamp, in the same job
+ * (Partitioned DML: at once). Until then the transaction cannot read a table it wrote one
+ * to (a query of it, UPDATE/DELETE of it, THEN RETURN, a read): INVALID_ARGUMENT "Table T
+ * cannot be accessed because it, or its associated index, has a pending CommitTimestamp",
+ * as Spanner answers.
  *
  * Results are google.spanner.v1.ResultSet parts: the row type's fields (name and Type
  * JSON), the rows in Spanner's JSON value encoding, and for DML the exact row count.
@@ -30,6 +38,7 @@ struct sp_result {
     cJSON *fields;     /* rowType.fields */
     cJSON *rows;       /* a list of rows, each a list of values */
     bool dml;          /* rowCountExact applies */
+    bool lower_bound;  /* Partitioned DML: rowCountLowerBound instead */
     int64_t row_count; /* DML: rows changed */
 };
 void sp_result_clear(struct sp_result *result);

@@ -8,7 +8,9 @@
  *   prefixes, closed and open bounds, all, and the errors.
  * - the service in process (em_dispatch, no sockets): mutations of every kind, delete by
  *   range, a read by index, DML seeing its own transaction's writes, ABORTED for the
- *   second of two conflicting read-write transactions, and a restart keeping the rows.
+ *   second of two conflicting read-write transactions, PENDING_COMMIT_TIMESTAMP() in DML
+ *   (unreadable until the commit, then the commit's timestamp; Partitioned DML), and a
+ *   restart keeping the rows.
  */
 #include "em_call.h"
 #include "em_clock.h"
@@ -271,7 +273,9 @@ static int setup(void **state)
         call(f, "POST", "/v1/projects/unit-project/instances/inst/databases",
              "{\"createStatement\":\"CREATE DATABASE db\",\"extraStatements\":["
              "\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX), N INT64) PRIMARY KEY (K)\","
-             "\"CREATE INDEX TByV ON T(V)\"]}",
+             "\"CREATE INDEX TByV ON T(V)\","
+             "\"CREATE TABLE E (K INT64 NOT NULL, Stamp TIMESTAMP OPTIONS "
+             "(allow_commit_timestamp = true)) PRIMARY KEY (K)\"]}",
              NULL),
         200);
     new_session(f, f->session);
@@ -457,6 +461,108 @@ static void test_transactions(void **state)
     free(t2);
 }
 
+/* The rows of "SELECT K, Stamp FROM E ORDER BY K" as "1=<Stamp>,2=<Stamp>". */
+static void e_rows(struct fixture *f, char *out, size_t size)
+{
+    cJSON *reply;
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               "{\"sql\":\"SELECT K, Stamp FROM E ORDER BY K\"}", &reply),
+                     200);
+    size_t n = 0;
+    out[0] = '\0';
+    const cJSON *row;
+    cJSON_ArrayForEach(row, cJSON_GetObjectItem(reply, "rows"))
+    {
+        const cJSON *at = cJSON_GetArrayItem(row, 1);
+        n += (size_t)snprintf(out + n, size - n, "%s%s=%s", n ? "," : "",
+                              cJSON_GetArrayItem(row, 0)->valuestring,
+                              cJSON_IsString(at) ? at->valuestring : "null");
+    }
+    cJSON_Delete(reply);
+}
+
+/* A call in transaction tx: 400 INVALID_ARGUMENT naming the pending commit timestamp. */
+static void expect_pending_refused(struct fixture *f, const char *method, const char *body)
+{
+    cJSON *reply;
+    assert_int_equal(data_call(f, f->session, method, body, &reply), 400);
+    const cJSON *message = cJSON_GetObjectItem(cJSON_GetObjectItem(reply, "error"), "message");
+    assert_string_equal(message->valuestring, "Table E cannot be accessed because it, or its "
+                                              "associated index, has a pending CommitTimestamp");
+    cJSON_Delete(reply);
+}
+
+static void test_pending_commit_timestamp(void **state)
+{
+    struct fixture *f = *state;
+    char body[1024], rows[512], expected[512];
+    cJSON *reply;
+    char *tx = begin(f, f->session);
+#define IN_TX(json)                                                                                \
+    (snprintf(body, sizeof(body), "{\"transaction\":{\"id\":\"%s\"}," json "}", tx), body)
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               IN_TX("\"sql\":\"INSERT INTO E (K, Stamp) VALUES (1, "
+                                     "PENDING_COMMIT_TIMESTAMP())\""),
+                               NULL),
+                     200);
+    /* the table cannot be read until the commit: query, UPDATE, THEN RETURN, read */
+    expect_pending_refused(f, "executeSql", IN_TX("\"sql\":\"SELECT Stamp FROM E\""));
+    expect_pending_refused(f, "executeSql",
+                           IN_TX("\"sql\":\"UPDATE E SET Stamp = NULL WHERE K = 1\""));
+    expect_pending_refused(f, "executeSql",
+                           IN_TX("\"sql\":\"INSERT INTO E (K) VALUES (3) THEN RETURN K\""));
+    expect_pending_refused(
+        f, "read", IN_TX("\"table\":\"E\",\"columns\":[\"Stamp\"],\"keySet\":{\"all\":true}"));
+    /* another INSERT with it, and other tables, are fine */
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               IN_TX("\"sql\":\"INSERT INTO E (K, Stamp) VALUES (2, "
+                                     "PENDING_COMMIT_TIMESTAMP())\""),
+                               NULL),
+                     200);
+    assert_int_equal(
+        data_call(f, f->session, "executeSql", IN_TX("\"sql\":\"SELECT COUNT(*) FROM T\""), NULL),
+        200);
+    e_rows(f, rows, sizeof(rows));
+    assert_string_equal(rows, ""); /* nothing committed yet */
+
+    /* the commit writes its own timestamp into both rows */
+    snprintf(body, sizeof(body), "{\"transactionId\":\"%s\"}", tx);
+    assert_int_equal(data_call(f, f->session, "commit", body, &reply), 200);
+    const char *at = cJSON_GetObjectItem(reply, "commitTimestamp")->valuestring;
+    snprintf(expected, sizeof(expected), "1=%s,2=%s", at, at);
+    cJSON_Delete(reply);
+    e_rows(f, rows, sizeof(rows));
+    assert_string_equal(rows, expected);
+    free(tx);
+
+    /* Partitioned DML: applied at once, the timestamp filled, rowCountLowerBound */
+    assert_int_equal(data_call(f, f->session, "beginTransaction",
+                               "{\"options\":{\"partitionedDml\":{}}}", &reply),
+                     200);
+    tx = strdup(cJSON_GetObjectItem(reply, "id")->valuestring);
+    cJSON_Delete(reply);
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               IN_TX("\"sql\":\"UPDATE E SET Stamp = PENDING_COMMIT_TIMESTAMP() "
+                                     "WHERE K = 2\""),
+                               &reply),
+                     200);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(reply, "stats"), "rowCountLowerBound")->valuestring,
+        "1");
+    cJSON_Delete(reply);
+    e_rows(f, rows, sizeof(rows));
+    assert_memory_equal(rows, expected, strlen("1=") + strlen(at)); /* row 1 unchanged */
+    assert_true(strcmp(rows, expected) > 0);                        /* row 2: a later timestamp */
+    assert_null(strstr(rows, "spanner.commit_timestamp()"));
+    /* Partitioned DML's rules: no INSERT */
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               IN_TX("\"sql\":\"INSERT INTO E (K) VALUES (9)\""), &reply),
+                     400);
+    cJSON_Delete(reply);
+#undef IN_TX
+    free(tx);
+}
+
 static void test_restart_keeps_rows_and_sessions(void **state)
 {
     struct fixture *f = *state;
@@ -481,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_keysets),
         cmocka_unit_test_setup_teardown(test_mutations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_commit_timestamp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_keeps_rows_and_sessions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
