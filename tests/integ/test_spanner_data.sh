@@ -3,7 +3,8 @@
 # and DML (executeSql, executeStreamingSql with resume tokens, executeBatchDml), reads by
 # key set, range and index (read, streamingRead), transactions (begin, inline begin,
 # commit with mutations and commit stats, rollback, ABORTED between two concurrent
-# read-write transactions), Google's errors, updateDdl validated against the rows, the
+# read-write transactions, 16 concurrent single-use commits), PENDING_COMMIT_TIMESTAMP() and
+# Partitioned DML (curl and gcloud), Google's errors, updateDdl validated against the rows, the
 # CMEK gate on every data call, durability across kill -9, and no plaintext on disk.
 source "$(dirname "$0")/lib.sh"
 
@@ -254,6 +255,31 @@ expect_json '.rows[0][0]' 3
 api POST "$S/$SESSION:executeBatchDml" '{"transaction":{"begin":{"readWrite":{}}},"seqno":"1","statements":[{"sql":"UPDATE Nope SET x = 1 WHERE TRUE"}]}'
 expect_error_json 400 INVALID_ARGUMENT
 
+section "PENDING_COMMIT_TIMESTAMP() in DML: unreadable in its transaction, then the commit's timestamp; Partitioned DML"
+api POST "$S/$SESSION:executeSql" '{"transaction":{"begin":{"readWrite":{}}},"sql":"INSERT INTO Singers (SingerId, FirstName, Updated) VALUES (70, \"Pending\", PENDING_COMMIT_TIMESTAMP())"}'
+expect_status 200
+TX=$(jq -r '.metadata.transaction.id' <<<"$BODY")
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"SELECT Updated FROM Singers WHERE SingerId = 70\"}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Table Singers cannot be accessed because it, or its associated index, has a pending CommitTimestamp"
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TX\"}"
+expect_status 200
+COMMITTED=$(jq -r .commitTimestamp <<<"$BODY")
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT Updated FROM Singers WHERE SingerId = 70"}'
+expect_json '.rows[0][0]' "$COMMITTED"
+api POST "$S/$SESSION:beginTransaction" '{"options":{"partitionedDml":{}}}'
+expect_status 200
+PDML=$(jq -r .id <<<"$BODY")
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$PDML\"},\"sql\":\"UPDATE Singers SET Updated = PENDING_COMMIT_TIMESTAMP() WHERE SingerId = 70\"}"
+expect_status 200
+expect_json '.stats.rowCountLowerBound' 1
+api POST "$S/$SESSION:executeSql" "{\"sql\":\"SELECT Updated > @t FROM Singers WHERE SingerId = 70\",\"params\":{\"t\":\"$COMMITTED\"},\"paramTypes\":{\"t\":{\"code\":\"TIMESTAMP\"}}}"
+expect_json '.rows[0][0]' true
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$PDML\"},\"sql\":\"DELETE FROM Singers WHERE SingerId IN (SELECT SingerId FROM Albums)\"}"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$PDML\"},\"sql\":\"DELETE FROM Singers WHERE SingerId = 70\"}"
+expect_json '.stats.rowCountLowerBound' 1
+
 section "partitionQuery and partitionRead: tokens that executeSql and read accept"
 Q='SELECT SingerId FROM Singers WHERE SingerId < 4 ORDER BY SingerId'
 api POST "$S/$SESSION:partitionQuery" "{\"transaction\":{\"begin\":{\"readOnly\":{\"strong\":true}}},\"sql\":\"$Q\",\"partitionOptions\":{\"maxPartitions\":\"4\"}}"
@@ -346,6 +372,12 @@ if (( HAVE_GCLOUD )); then
     expect_eq "1/T1" "$(jq -r '.rows[0] | join("/")' <<<"$out")" "execute-sql returns the row"
     gcloud spanner databases execute-sql shop "${G[@]}" --sql="UPDATE Singers SET FirstName = 'Gcloud' WHERE SingerId = 2" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
     expect_eq 0 $? "execute-sql DML (inline begin, then commit) $(cat "$TEST_TMP/err")"
+    gcloud spanner databases execute-sql shop "${G[@]}" --sql="INSERT INTO Singers (SingerId, FirstName, Updated) VALUES (71, 'Stamped', PENDING_COMMIT_TIMESTAMP())" >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "execute-sql INSERT with PENDING_COMMIT_TIMESTAMP() $(cat "$TEST_TMP/err")"
+    out=$(gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT Updated <= CURRENT_TIMESTAMP() FROM Singers WHERE SingerId = 71" --format=json 2>&1)
+    expect_eq true "$(jq -r '.rows[0][0]' <<<"$out")" "the row holds its commit timestamp: $out"
+    gcloud spanner databases execute-sql shop "${G[@]}" --enable-partitioned-dml --sql="DELETE FROM Singers WHERE SingerId = 71" >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "execute-sql --enable-partitioned-dml $(cat "$TEST_TMP/err")"
     gcloud spanner rows insert --database=shop "${G[@]}" --table=Singers --data=SingerId=40,FirstName=Forty >/dev/null 2>"$TEST_TMP/err"
     expect_eq 0 $? "rows insert $(cat "$TEST_TMP/err")"
     gcloud spanner rows update --database=shop "${G[@]}" --table=Singers --data=SingerId=40,LastName=Update >/dev/null 2>"$TEST_TMP/err"
