@@ -633,6 +633,68 @@ enum em_code sp_commit(struct em_call *call)
     return call->status.code;
 }
 
+/* --- batchWrite --- */
+
+/* Every group of the request must be an object with a non-empty list of mutations. */
+static enum em_code check_mutation_groups(struct em_call *call, const cJSON *groups)
+{
+    if (!cJSON_IsArray(groups) || cJSON_GetArraySize(groups) == 0)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "No mutation groups in the batch.");
+    int index = 0;
+    const cJSON *group;
+    cJSON_ArrayForEach(group, groups)
+    {
+        const cJSON *mutations = cJSON_GetObjectItem(group, "mutations");
+        if (!cJSON_IsArray(mutations) || cJSON_GetArraySize(mutations) == 0)
+            return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Mutation group %d has no mutations.",
+                                index);
+        index++;
+    }
+    return EM_OK;
+}
+
+/* google.spanner.v1.BatchWriteResponse of the group at index: its status and, when it
+ * applied, its commit timestamp. */
+static cJSON *batch_write_response(int index, const struct em_status *outcome,
+                                   const struct sp_commit *commit)
+{
+    cJSON *reply = cJSON_CreateObject();
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(reply, "indexes"), cJSON_CreateNumber(index));
+    cJSON *status = cJSON_AddObjectToObject(reply, "status"); /* OK: {} as proto3 JSON */
+    if (outcome->code) {
+        cJSON_AddNumberToObject(status, "code", outcome->code);
+        cJSON_AddStringToObject(status, "message", outcome->message);
+    } else {
+        em_json_add_time(reply, "commitTimestamp", commit->commit_ns);
+    }
+    return reply;
+}
+
+/* batchWrite: each mutation group is committed on its own, atomically, as a single-use
+ * read-write transaction would be; a group that fails does not stop the others. The
+ * answer streams one BatchWriteResponse per group, in the request's order. */
+enum em_code sp_batch_write(struct em_call *call)
+{
+    struct data_call dc = {0};
+    const cJSON *groups = cJSON_GetObjectItem(call->body, "mutationGroups");
+    if (check_mutation_groups(call, groups) || open_data_call(call, &dc, true)) {
+        close_data_call(call, &dc);
+        return call->status.code;
+    }
+    int index = 0;
+    const cJSON *group;
+    cJSON_ArrayForEach(group, groups)
+    {
+        struct em_status outcome = {0};
+        struct sp_commit commit;
+        sp_exec_commit(dc.db, NULL, cJSON_GetObjectItem(group, "mutations"), &commit, &outcome);
+        if (em_call_stream_element(call, batch_write_response(index++, &outcome, &commit)))
+            break;
+    }
+    close_data_call(call, &dc);
+    return call->status.code;
+}
+
 enum em_code sp_rollback(struct em_call *call)
 {
     struct data_call dc = {0};
@@ -709,6 +771,13 @@ static const struct em_field commit_fields[] = {
     {"maxCommitDelay", EM_F_DURATION}, {"requestOptions", EM_F_ANY},
     {"precommitToken", EM_F_ANY},      {NULL}};
 const struct em_message sp_commit_schema = {"google.spanner.v1.CommitRequest", commit_fields};
+
+static const struct em_field batch_write_fields[] = {{"mutationGroups", EM_F_ANY, true},
+                                                     {"requestOptions", EM_F_ANY},
+                                                     {"excludeTxnFromChangeStreams", EM_F_BOOL},
+                                                     {NULL}};
+const struct em_message sp_batch_write_schema = {"google.spanner.v1.BatchWriteRequest",
+                                                 batch_write_fields};
 
 static const struct em_field rollback_fields[] = {{"transactionId", EM_F_BYTES}, {NULL}};
 const struct em_message sp_rollback_schema = {"google.spanner.v1.RollbackRequest", rollback_fields};

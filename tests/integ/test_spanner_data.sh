@@ -4,7 +4,7 @@
 # key set, range and index (read, streamingRead), transactions (begin, inline begin,
 # commit with mutations and commit stats, rollback, ABORTED between two concurrent
 # read-write transactions, 16 concurrent single-use commits), PENDING_COMMIT_TIMESTAMP() and
-# Partitioned DML (curl and gcloud), Google's errors, updateDdl validated against the rows, the
+# Partitioned DML (curl and gcloud), batchWrite, Google's errors, updateDdl validated against the rows, the
 # CMEK gate on every data call, durability across kill -9, and no plaintext on disk.
 source "$(dirname "$0")/lib.sh"
 
@@ -265,8 +265,8 @@ expect_json .error.message "Table Singers cannot be accessed because it, or its 
 api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TX\"}"
 expect_status 200
 COMMITTED=$(jq -r .commitTimestamp <<<"$BODY")
-api POST "$S/$SESSION:executeSql" '{"sql":"SELECT Updated FROM Singers WHERE SingerId = 70"}'
-expect_json '.rows[0][0]' "$COMMITTED"
+api POST "$S/$SESSION:executeSql" "{\"sql\":\"SELECT Updated = @t FROM Singers WHERE SingerId = 70\",\"params\":{\"t\":\"$COMMITTED\"},\"paramTypes\":{\"t\":{\"code\":\"TIMESTAMP\"}}}"
+expect_json '.rows[0][0]' true
 api POST "$S/$SESSION:beginTransaction" '{"options":{"partitionedDml":{}}}'
 expect_status 200
 PDML=$(jq -r .id <<<"$BODY")
@@ -279,6 +279,26 @@ api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$PDML\"},\"sql\":\
 expect_error_json 400 INVALID_ARGUMENT
 api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$PDML\"},\"sql\":\"DELETE FROM Singers WHERE SingerId = 70\"}"
 expect_json '.stats.rowCountLowerBound' 1
+
+section "batchWrite: each mutation group atomic on its own, one streamed answer per group"
+api POST "$S/$SESSION:batchWrite" '{"mutationGroups":[
+  {"mutations":[{"insert":{"table":"Singers","columns":["SingerId","FirstName"],"values":[["80","Batch"]]}},
+                {"insert":{"table":"Albums","columns":["SingerId","AlbumId","Title"],"values":[["80","1","First"]]}}]},
+  {"mutations":[{"insert":{"table":"Nope","columns":["K"],"values":[["1"]]}}]},
+  {"mutations":[{"insert":{"table":"Singers","columns":["SingerId"],"values":[["81"]]}},
+                {"insert":{"table":"Singers","columns":["SingerId"],"values":[["80"]]}}]}]}'
+expect_status 200
+expect_json '[.[] | "\(.indexes | join(","))=\(.status.code // 0)"] | join(" ")' "0=0 1=5 2=6"
+expect_json '.[0].commitTimestamp | test("^[0-9-]+T[0-9:.]+Z$")' true
+expect_json '[.[1], .[2]] | map(has("commitTimestamp")) | any' false
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT s.SingerId, a.Title FROM Singers s LEFT JOIN Albums a ON a.SingerId = s.SingerId WHERE s.SingerId >= 80 AND s.SingerId < 90"}'
+expect_json '[.rows[] | join("/")] | join(",")' "80/First"
+api POST "$S/$SESSION:batchWrite" '{"mutationGroups":[{"mutations":[]}]}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$SESSION:batchWrite" '{}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"delete":{"table":"Singers","keySet":{"keys":[["80"]]}}}]}'
+expect_status 200
 
 section "partitionQuery and partitionRead: tokens that executeSql and read accept"
 Q='SELECT SingerId FROM Singers WHERE SingerId < 4 ORDER BY SingerId'
