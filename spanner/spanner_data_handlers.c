@@ -229,10 +229,23 @@ static cJSON *metadata_json(struct data_call *dc, struct sp_result *r)
     return metadata;
 }
 
-static cJSON *stats_json(const struct sp_result *r)
+/* ResultSetStats: the row count of DML that ran, the plan and statistics of queryMode. */
+static bool has_stats(const struct sp_result *r)
+{
+    return (r->dml && !r->planned) || r->query_plan || r->query_stats;
+}
+
+static cJSON *stats_json(struct sp_result *r)
 {
     cJSON *stats = cJSON_CreateObject();
-    em_json_add_int64(stats, r->lower_bound ? "rowCountLowerBound" : "rowCountExact", r->row_count);
+    if (r->dml && !r->planned)
+        em_json_add_int64(stats, r->lower_bound ? "rowCountLowerBound" : "rowCountExact",
+                          r->row_count);
+    if (r->query_plan)
+        cJSON_AddItemToObject(stats, "queryPlan", r->query_plan);
+    if (r->query_stats)
+        cJSON_AddItemToObject(stats, "queryStats", r->query_stats);
+    r->query_plan = r->query_stats = NULL;
     return stats;
 }
 
@@ -242,7 +255,7 @@ static cJSON *result_set_json(struct data_call *dc, struct sp_result *r)
     cJSON_AddItemToObject(set, "metadata", metadata_json(dc, r));
     cJSON_AddItemToObject(set, "rows", r->rows);
     r->rows = NULL;
-    if (r->dml)
+    if (has_stats(r))
         cJSON_AddItemToObject(set, "stats", stats_json(r));
     return set;
 }
@@ -309,7 +322,7 @@ static enum em_code stream_result(struct em_call *call, struct data_call *dc, st
         cJSON_AddItemToObject(part, "values", values);
         values = cJSON_CreateArray();
         cJSON_AddItemToObject(part, "resumeToken", resume_token(index + 1));
-        if (last && r->dml)
+        if (last && has_stats(r))
             cJSON_AddItemToObject(part, "stats", stats_json(r));
         if (em_call_stream_element(call, part)) {
             cJSON_Delete(values);
@@ -411,6 +424,25 @@ enum em_code sp_partition_read(struct em_call *call)
 
 /* --- executeSql, executeStreamingSql --- */
 
+/* The request's queryMode (NORMAL when absent). */
+static enum em_code parse_query_mode(struct em_call *call, enum sp_query_mode *mode)
+{
+    static const char *const names[] = {"NORMAL", "PLAN", "PROFILE", "WITH_STATS",
+                                        "WITH_PLAN_AND_STATS"};
+    const cJSON *value = cJSON_GetObjectItem(call->body, "queryMode");
+    *mode = SP_QUERY_NORMAL;
+    if (!value)
+        return EM_OK;
+    for (size_t i = 0; cJSON_IsString(value) && i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(value->valuestring, names[i]) == 0) {
+            *mode = (enum sp_query_mode)i;
+            return EM_OK;
+        }
+    return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                        "Invalid queryMode: expected NORMAL, PLAN, PROFILE, WITH_STATS or "
+                        "WITH_PLAN_AND_STATS.");
+}
+
 static enum em_code execute(struct em_call *call, bool streaming)
 {
     struct data_call dc = {0};
@@ -419,14 +451,15 @@ static enum em_code execute(struct em_call *call, bool streaming)
     const char *sql = em_json_string(call->body, "sql");
     if (!sql)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "sql is required.");
-    if (parse_resume(call, &skip) || check_partition(call, true) ||
+    enum sp_query_mode mode;
+    if (parse_query_mode(call, &mode) || parse_resume(call, &skip) || check_partition(call, true) ||
         open_data_call(call, &dc, false) ||
         select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction"))) {
         close_data_call(call, &dc);
         return call->status.code;
     }
     struct sp_sql_request req = {sql, cJSON_GetObjectItem(call->body, "params"),
-                                 cJSON_GetObjectItem(call->body, "paramTypes")};
+                                 cJSON_GetObjectItem(call->body, "paramTypes"), mode};
     if (!sp_exec_sql(dc.db, dc.txn, &req, &result, &call->status)) {
         if (streaming)
             stream_result(call, &dc, &result, skip);
@@ -726,7 +759,7 @@ static const struct em_field execute_sql_fields[] = {{"transaction", EM_F_ANY},
                                                      {"params", EM_F_ANY},
                                                      {"paramTypes", EM_F_ANY},
                                                      {"resumeToken", EM_F_BYTES},
-                                                     {"queryMode", EM_F_ANY},
+                                                     {"queryMode", EM_F_STRING},
                                                      {"partitionToken", EM_F_BYTES},
                                                      {"seqno", EM_F_INT64},
                                                      {"queryOptions", EM_F_ANY},

@@ -9,6 +9,7 @@
 #include "em_json.h"
 #include "spanner_data.h"
 #include "spanner_keyset.h"
+#include "spanner_plan.h"
 #include "spanner_schema.h"
 #include "spanner_sql_functions.h"
 #include "spanner_sql_translate.h"
@@ -26,6 +27,8 @@ void sp_result_clear(struct sp_result *r)
 {
     cJSON_Delete(r->fields);
     cJSON_Delete(r->rows);
+    cJSON_Delete(r->query_plan);
+    cJSON_Delete(r->query_stats);
     *r = (struct sp_result){0};
 }
 
@@ -314,6 +317,18 @@ static enum em_code fill_pending(struct sp_job_ctx *ctx, const struct tables *pe
 
 /* --- running statements --- */
 
+static bool wants_plan(enum sp_query_mode mode)
+{
+    return mode == SP_QUERY_PLAN || mode == SP_QUERY_PROFILE ||
+           mode == SP_QUERY_WITH_PLAN_AND_STATS;
+}
+
+static bool wants_stats(enum sp_query_mode mode)
+{
+    return mode == SP_QUERY_PROFILE || mode == SP_QUERY_WITH_STATS ||
+           mode == SP_QUERY_WITH_PLAN_AND_STATS;
+}
+
 /* Runs one GoogleSQL statement; its result in out (NULL: only its effects). */
 static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_request *s,
                                   enum run_mode mode, struct sp_result *out,
@@ -331,21 +346,30 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
     if (check_pending_reads(ctx, touched, prepared, tr, st) ||
         bind_params(prepared->stmt, tr, s->params, st))
         return st->code;
-    const struct sp_type **types = calloc((size_t)tr->ncolumns + 1, sizeof(*types));
-    if (!types)
-        return EM_FAIL_OOM(st);
     if (out) {
-        *out = (struct sp_result){cJSON_CreateArray(), cJSON_CreateArray(), dml, 0};
+        *out = (struct sp_result){cJSON_CreateArray(), cJSON_CreateArray(), dml};
         for (int i = 0; i < tr->ncolumns; i++)
             cJSON_AddItemToArray(out->fields,
                                  field_json(tr->columns[i].name, &tr->columns[i].type));
+        if (wants_plan(s->mode) &&
+            !(out->query_plan = sp_plan_build(ctx->sqlite, tr->sql, dml, st)))
+            return st->code;
+        if ((out->planned = s->mode == SP_QUERY_PLAN))
+            return EM_OK; /* PLAN: the statement does not run */
     }
+    struct sp_plan_clock clock;
+    sp_plan_clock_start(&clock);
+    const struct sp_type **types = calloc((size_t)tr->ncolumns + 1, sizeof(*types));
+    if (!types)
+        return EM_FAIL_OOM(st);
     for (int i = 0; i < tr->ncolumns; i++)
         types[i] = &tr->columns[i].type;
     enum em_code code = collect_rows(ctx, prepared->stmt, types, tr->ncolumns, out, st);
     free(types);
     if (code)
         return code;
+    if (out && wants_stats(s->mode))
+        out->query_stats = sp_plan_stats(&clock, s->sql, cJSON_GetArraySize(out->rows));
     if (out && dml) {
         out->row_count = sqlite3_changes(ctx->sqlite);
         out->lower_bound = mode == RUN_PARTITIONED;
@@ -434,7 +458,7 @@ static enum em_code record(struct sp_txn *txn, const struct sql_job *j, struct e
             return st->code ? st->code : (*st = rst).code;
     }
     for (int i = 0; i < j->ran; i++)
-        if (j->out[i].dml &&
+        if (j->out[i].dml && !j->out[i].planned &&
             sp_txn_add_dml(txn, j->stmts[i].sql, j->stmts[i].params, j->stmts[i].param_types, &rst))
             return st->code ? st->code : (*st = rst).code;
     return st->code;

@@ -35,19 +35,32 @@ struct sp_db;
 struct sp_txn;
 
 struct sp_result {
-    cJSON *fields;     /* rowType.fields */
-    cJSON *rows;       /* a list of rows, each a list of values */
-    bool dml;          /* rowCountExact applies */
-    bool lower_bound;  /* Partitioned DML: rowCountLowerBound instead */
-    int64_t row_count; /* DML: rows changed */
+    cJSON *fields;      /* rowType.fields */
+    cJSON *rows;        /* a list of rows, each a list of values */
+    bool dml;           /* rowCountExact applies */
+    bool lower_bound;   /* Partitioned DML: rowCountLowerBound instead */
+    int64_t row_count;  /* DML: rows changed */
+    bool planned;       /* queryMode PLAN: nothing ran (no rows, no row count) */
+    cJSON *query_plan;  /* PLAN, PROFILE, WITH_PLAN_AND_STATS: QueryPlan (spanner_plan.h) */
+    cJSON *query_stats; /* PROFILE, WITH_STATS, WITH_PLAN_AND_STATS: queryStats */
 };
 void sp_result_clear(struct sp_result *result);
+
+/* executeSql's queryMode. */
+enum sp_query_mode {
+    SP_QUERY_NORMAL,
+    SP_QUERY_PLAN,    /* the plan only: the statement does not run */
+    SP_QUERY_PROFILE, /* runs; the plan and the statistics of its execution */
+    SP_QUERY_WITH_STATS,
+    SP_QUERY_WITH_PLAN_AND_STATS,
+};
 
 /* A statement of executeSql or executeBatchDml. */
 struct sp_sql_request {
     const char *sql;
     const cJSON *params;      /* Struct: name -> value, or NULL */
     const cJSON *param_types; /* name -> Type, or NULL */
+    enum sp_query_mode mode;
 };
 
 /* Runs one statement in txn (NULL: a single-use strong read). A DML statement of a

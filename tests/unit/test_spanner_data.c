@@ -9,8 +9,9 @@
  * - the service in process (em_dispatch, no sockets): mutations of every kind, delete by
  *   range, a read by index, DML seeing its own transaction's writes, ABORTED for the
  *   second of two conflicting read-write transactions, PENDING_COMMIT_TIMESTAMP() in DML
- *   (unreadable until the commit, then the commit's timestamp; Partitioned DML), and a
- *   restart keeping the rows.
+ *   (unreadable until the commit, then the commit's timestamp; Partitioned DML),
+ *   queryMode PLAN and PROFILE (plan nodes, query statistics), and a restart keeping the
+ *   rows.
  */
 #include "em_call.h"
 #include "em_clock.h"
@@ -560,6 +561,80 @@ static void test_pending_commit_timestamp(void **state)
     free(tx);
 }
 
+/* The display names of a QueryPlan's nodes, with scan targets: "Serialize Result,Scan:T". */
+static void plan_names(const cJSON *stats, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    const cJSON *node;
+    cJSON_ArrayForEach(node,
+                       cJSON_GetObjectItem(cJSON_GetObjectItem(stats, "queryPlan"), "planNodes"))
+    {
+        const cJSON *target =
+            cJSON_GetObjectItem(cJSON_GetObjectItem(node, "metadata"), "scan_target");
+        n += (size_t)snprintf(out + n, size - n, "%s%s%s%s", n ? "," : "",
+                              cJSON_GetObjectItem(node, "displayName")->valuestring,
+                              target ? ":" : "", target ? target->valuestring : "");
+    }
+}
+
+static void test_query_modes(void **state)
+{
+    struct fixture *f = *state;
+    char names[512], rows[512], body[512];
+    cJSON *reply;
+    assert_int_equal(commit(f,
+                            "{\"insert\":{\"table\":\"T\",\"columns\":[\"K\",\"V\"],"
+                            "\"values\":[[\"1\",\"a\"],[\"2\",\"b\"]]}}",
+                            NULL),
+                     200);
+    /* PLAN: the plan of the point read, no rows */
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               "{\"sql\":\"SELECT V FROM T WHERE K = 1\",\"queryMode\":\"PLAN\"}",
+                               &reply),
+                     200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(reply, "rows")), 0);
+    const cJSON *stats = cJSON_GetObjectItem(reply, "stats");
+    plan_names(stats, names, sizeof(names));
+    assert_string_equal(names, "Serialize Result,Scan:T");
+    assert_null(cJSON_GetObjectItem(stats, "queryStats"));
+    cJSON_Delete(reply);
+    /* PROFILE: rows, the plan (by the index), and the statistics */
+    assert_int_equal(
+        data_call(f, f->session, "executeSql",
+                  "{\"sql\":\"SELECT K FROM T WHERE V = 'b'\",\"queryMode\":\"PROFILE\"}", &reply),
+        200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(reply, "rows")), 1);
+    stats = cJSON_GetObjectItem(reply, "stats");
+    plan_names(stats, names, sizeof(names));
+    assert_string_equal(names, "Serialize Result,Scan:TByV");
+    const cJSON *query_stats = cJSON_GetObjectItem(stats, "queryStats");
+    assert_string_equal(cJSON_GetObjectItem(query_stats, "rows_returned")->valuestring, "1");
+    assert_non_null(
+        strstr(cJSON_GetObjectItem(query_stats, "elapsed_time")->valuestring, " msecs"));
+    cJSON_Delete(reply);
+    /* DML in PLAN mode does not run, nor join its transaction */
+    char *tx = begin(f, f->session);
+    snprintf(body, sizeof(body),
+             "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"UPDATE T SET N = 5 WHERE K = 2\","
+             "\"queryMode\":\"PLAN\"}",
+             tx);
+    assert_int_equal(data_call(f, f->session, "executeSql", body, &reply), 200);
+    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(reply, "stats"), "rowCountExact"));
+    plan_names(cJSON_GetObjectItem(reply, "stats"), names, sizeof(names));
+    assert_string_equal(names, "Apply Mutations,Scan:T");
+    cJSON_Delete(reply);
+    snprintf(body, sizeof(body), "{\"transactionId\":\"%s\"}", tx);
+    assert_int_equal(data_call(f, f->session, "commit", body, NULL), 200);
+    table_rows(f, rows, sizeof(rows));
+    assert_string_equal(rows, "1:a:null,2:b:null");
+    free(tx);
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               "{\"sql\":\"SELECT 1\",\"queryMode\":\"FAST\"}", &reply),
+                     400);
+    cJSON_Delete(reply);
+}
+
 static void test_restart_keeps_rows_and_sessions(void **state)
 {
     struct fixture *f = *state;
@@ -585,6 +660,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mutations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_commit_timestamp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_keeps_rows_and_sessions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
