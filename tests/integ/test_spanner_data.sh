@@ -4,7 +4,7 @@
 # key set, range and index (read, streamingRead), transactions (begin, inline begin,
 # commit with mutations and commit stats, rollback, ABORTED between two concurrent
 # read-write transactions, 16 concurrent single-use commits), PENDING_COMMIT_TIMESTAMP() and
-# Partitioned DML (curl and gcloud), batchWrite, Google's errors, updateDdl validated against the rows, the
+# Partitioned DML (curl and gcloud), batchWrite, queryMode PLAN/PROFILE, Google's errors, updateDdl validated against the rows, the
 # CMEK gate on every data call, durability across kill -9, and no plaintext on disk.
 source "$(dirname "$0")/lib.sh"
 
@@ -300,6 +300,17 @@ expect_error_json 400 INVALID_ARGUMENT
 api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"delete":{"table":"Singers","keySet":{"keys":[["80"]]}}}]}'
 expect_status 200
 
+section "queryMode PLAN and PROFILE: the plan's nodes, and the execution's statistics"
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT FirstName FROM Singers WHERE SingerId = 1","queryMode":"PLAN"}'
+expect_status 200
+expect_json '.rows | length' 0
+expect_json '[.stats.queryPlan.planNodes[] | .displayName + ":" + (.metadata.scan_target // "")] | join(",")' "Serialize Result:,Scan:Singers"
+api POST "$S/$SESSION:executeStreamingSql" '{"sql":"SELECT SingerId FROM Singers WHERE SingerId <= 2 ORDER BY SingerId","queryMode":"PROFILE"}'
+expect_status 200
+expect_json '[.[].values[]] | join(",")' "1,2"
+expect_json '.[-1].stats.queryStats.rows_returned' 2
+expect_json '.[-1].stats.queryPlan.planNodes[0].childLinks[0].childIndex' 1
+
 section "partitionQuery and partitionRead: tokens that executeSql and read accept"
 Q='SELECT SingerId FROM Singers WHERE SingerId < 4 ORDER BY SingerId'
 api POST "$S/$SESSION:partitionQuery" "{\"transaction\":{\"begin\":{\"readOnly\":{\"strong\":true}}},\"sql\":\"$Q\",\"partitionOptions\":{\"maxPartitions\":\"4\"}}"
@@ -398,6 +409,9 @@ if (( HAVE_GCLOUD )); then
     expect_eq true "$(jq -r '.rows[0][0]' <<<"$out")" "the row holds its commit timestamp: $out"
     gcloud spanner databases execute-sql shop "${G[@]}" --enable-partitioned-dml --sql="DELETE FROM Singers WHERE SingerId = 71" >/dev/null 2>"$TEST_TMP/err"
     expect_eq 0 $? "execute-sql --enable-partitioned-dml $(cat "$TEST_TMP/err")"
+    gcloud spanner databases execute-sql shop "${G[@]}" --query-mode=PROFILE --sql="SELECT FirstName FROM Singers WHERE SingerId = 1" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+    expect_eq 0 $? "execute-sql --query-mode=PROFILE $(cat "$TEST_TMP/err")"
+    expect_contains "$(cat "$TEST_TMP/out")" "Scan" "gcloud prints the plan: $(cat "$TEST_TMP/out")"
     gcloud spanner rows insert --database=shop "${G[@]}" --table=Singers --data=SingerId=40,FirstName=Forty >/dev/null 2>"$TEST_TMP/err"
     expect_eq 0 $? "rows insert $(cat "$TEST_TMP/err")"
     gcloud spanner rows update --database=shop "${G[@]}" --table=Singers --data=SingerId=40,LastName=Update >/dev/null 2>"$TEST_TMP/err"
