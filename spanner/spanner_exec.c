@@ -329,6 +329,21 @@ static bool wants_stats(enum sp_query_mode mode)
            mode == SP_QUERY_WITH_PLAN_AND_STATS;
 }
 
+/* The result's row type, and the plan when queryMode asks for it. */
+static enum em_code start_result(struct sp_job_ctx *ctx, const struct sp_translation *tr,
+                                 enum sp_query_mode mode, struct sp_result *out,
+                                 struct em_status *st)
+{
+    bool dml = tr->kind != SP_STMT_QUERY;
+    *out = (struct sp_result){cJSON_CreateArray(), cJSON_CreateArray(), dml};
+    for (int i = 0; i < tr->ncolumns; i++)
+        cJSON_AddItemToArray(out->fields, field_json(tr->columns[i].name, &tr->columns[i].type));
+    if (wants_plan(mode) && !(out->query_plan = sp_plan_build(ctx->sqlite, tr->sql, dml, st)))
+        return st->code;
+    out->planned = mode == SP_QUERY_PLAN;
+    return EM_OK;
+}
+
 /* Runs one GoogleSQL statement; its result in out (NULL: only its effects). */
 static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_request *s,
                                   enum run_mode mode, struct sp_result *out,
@@ -346,17 +361,8 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
     if (check_pending_reads(ctx, touched, prepared, tr, st) ||
         bind_params(prepared->stmt, tr, s->params, st))
         return st->code;
-    if (out) {
-        *out = (struct sp_result){cJSON_CreateArray(), cJSON_CreateArray(), dml};
-        for (int i = 0; i < tr->ncolumns; i++)
-            cJSON_AddItemToArray(out->fields,
-                                 field_json(tr->columns[i].name, &tr->columns[i].type));
-        if (wants_plan(s->mode) &&
-            !(out->query_plan = sp_plan_build(ctx->sqlite, tr->sql, dml, st)))
-            return st->code;
-        if ((out->planned = s->mode == SP_QUERY_PLAN))
-            return EM_OK; /* PLAN: the statement does not run */
-    }
+    if (out && (start_result(ctx, tr, s->mode, out, st) || out->planned))
+        return st->code; /* PLAN: the statement does not run */
     struct sp_plan_clock clock;
     sp_plan_clock_start(&clock);
     const struct sp_type **types = calloc((size_t)tr->ncolumns + 1, sizeof(*types));

@@ -146,14 +146,13 @@ cJSON *sp_plan_build(sqlite3 *db, const char *sqlite_sql, bool dml, struct em_st
     cJSON *lines = cJSON_CreateArray();
     int *ids = NULL, *parents = NULL, n = 0;
     while (sqlite3_step(stmt) == SQLITE_ROW) {
-        int *grown_ids = realloc(ids, (size_t)(n + 1) * sizeof(*ids));
-        if (grown_ids)
-            ids = grown_ids;
-        int *grown_parents =
-            grown_ids ? realloc(parents, (size_t)(n + 1) * sizeof(*parents)) : NULL;
-        if (!grown_parents)
+        int *grown = realloc(ids, (size_t)(n + 1) * sizeof(*ids));
+        if (!grown)
             break;
-        parents = grown_parents;
+        ids = grown;
+        if (!(grown = realloc(parents, (size_t)(n + 1) * sizeof(*parents))))
+            break;
+        parents = grown;
         ids[n] = sqlite3_column_int(stmt, 0);
         parents[n] = sqlite3_column_int(stmt, 1);
         const char *detail = (const char *)sqlite3_column_text(stmt, 3);
