@@ -4,7 +4,8 @@
 // few checks the tests repeat.
 //
 // The stack is found through the variables tests/integ/lib.sh's start_stack exports:
-// KMS_URL, PUBSUB_URL, SPANNER_URL, RUNNER_URL and CONTROL_URL (http://127.0.0.1:PORT).
+// KMS_URL, PUBSUB_URL, BIGTABLE_URL, SPANNER_URL, RUNNER_URL and CONTROL_URL
+// (http://127.0.0.1:PORT).
 
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
