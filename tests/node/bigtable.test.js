@@ -184,11 +184,12 @@ describe('Cloud Bigtable through @google-cloud/bigtable v2 clients (REST)', () =
   it('data: mutateRow, mutateRows with a status per entry, readRows by ranges and filters', async () => {
     await data.mutateRow({tableName: table, rowKey: text('order#1'),
                           mutations: [setCell('cf1', 'item', 'apple'), setCell('cf3', 'qty', '3')]});
-    const [results] = await collect(data.mutateRows({tableName: table, entries: [
+    const responses = await collect(data.mutateRows({tableName: table, entries: [
       {rowKey: text('order#2'), mutations: [setCell('cf1', 'item', 'pear')]},
       {rowKey: text('order#3'), mutations: [setCell('no-such-family', 'item', 'fig')]},
       {rowKey: text('other#1'), mutations: [setCell('cf1', 'item', 'plum')]},
-    ]})).then(responses => [responses.flatMap(r => r.entries)]);
+    ]}));
+    const results = responses.flatMap(response => response.entries);
     assert.deepEqual(results.map(e => [Number(e.index), e.status.code]).sort(), [[0, 0], [1, Code.NOT_FOUND], [2, 0]]);
 
     assert.deepEqual(await readRows(), ['order#1/cf1:item=apple', 'order#1/cf3:qty=3', 'order#2/cf1:item=pear',
@@ -214,7 +215,7 @@ describe('Cloud Bigtable through @google-cloud/bigtable v2 clients (REST)', () =
     assert.equal(cells['cf1:note'].toString(), 'gift');
     assert.deepEqual(await readRows({rows: {rowRanges: [{startKeyClosed: text('order#2'), endKeyClosed: text('order#2')}]}}),
                      ['order#2/cf1:item=ripe pear', 'order#2/cf1:note=gift', `order#2/cf3:qty=${Buffer.from([0, 0, 0, 0, 0, 0, 0, 5])}`]);
-    const samples = (await collect(data.sampleRowKeys({tableName: table})));
+    const samples = await collect(data.sampleRowKeys({tableName: table}));
     assert.ok(samples.length >= 1 && Number(samples.at(-1).offsetBytes) > 0, JSON.stringify(samples));
   });
 
