@@ -58,21 +58,24 @@ static enum em_code check_id(const char *id, const struct em_id_rule *rule, stru
 enum em_code bt_table_view_parse(const char *text, enum bt_table_view fallback,
                                  enum bt_table_view *out, struct em_status *st)
 {
+    /* by name, or by the proto number Google's client libraries send (ENCRYPTION_VIEW is 5,
+     * FULL 4) */
     static const struct {
         const char *name;
+        const char *number;
         enum bt_table_view view;
     } views[] = {
-        {"NAME_ONLY", BT_VIEW_NAME_ONLY},
-        {"SCHEMA_VIEW", BT_VIEW_SCHEMA},
-        {"REPLICATION_VIEW", BT_VIEW_REPLICATION},
-        {"ENCRYPTION_VIEW", BT_VIEW_ENCRYPTION},
-        {"FULL", BT_VIEW_FULL},
+        {"NAME_ONLY", "1", BT_VIEW_NAME_ONLY},
+        {"SCHEMA_VIEW", "2", BT_VIEW_SCHEMA},
+        {"REPLICATION_VIEW", "3", BT_VIEW_REPLICATION},
+        {"ENCRYPTION_VIEW", "5", BT_VIEW_ENCRYPTION},
+        {"FULL", "4", BT_VIEW_FULL},
     };
     *out = fallback;
-    if (!text || !*text || strcmp(text, "VIEW_UNSPECIFIED") == 0)
+    if (!text || !*text || strcmp(text, "VIEW_UNSPECIFIED") == 0 || strcmp(text, "0") == 0)
         return EM_OK;
     for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
-        if (strcmp(text, views[i].name) == 0) {
+        if (strcmp(text, views[i].name) == 0 || strcmp(text, views[i].number) == 0) {
             *out = views[i].view;
             return EM_OK;
         }
