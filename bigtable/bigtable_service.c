@@ -8,6 +8,7 @@
 #include "bigtable_service.h"
 
 #include "bigtable_admin.h"
+#include "bigtable_backup.h"
 #include "bigtable_errors.h"
 #include "bigtable_handlers.h"
 #include "bigtable_replicas.h"
@@ -75,6 +76,13 @@ out_fail:
     return st->code;
 }
 
+/* Deletes the backups whose expireTime passed on the emulator clock. */
+static enum em_code bigtable_tick(struct em_service *svc, int64_t now, struct em_status *st)
+{
+    struct bt_context *bt = svc->ctx;
+    return bt_backups_expire(bt->admin, now, st);
+}
+
 static enum em_code bigtable_reset(struct em_service *svc, struct em_status *st)
 {
     struct bt_context *bt = svc->ctx;
@@ -90,6 +98,7 @@ const struct em_service_def bigtable_service = {
     .open = bigtable_open,
     .close = bigtable_close,
     .reset = bigtable_reset,
+    .tick = bigtable_tick,
     /* tables and clusters call KMS (em_cmek_protect); data calls wait for their replica's
      * writer thread */
     .blocking_handlers = true,
