@@ -23,11 +23,14 @@
 #include <string.h>
 
 /* Bigtable's words for a data call routed to a cluster whose replica's key KMS refuses:
- * the replica "projects/p/instances/i/clusters/c/tables/t" names the cluster. */
+ * the replica "projects/p/instances/i/clusters/c/tables/t" (or a backup of the cluster,
+ * ".../clusters/c/backups/b") names the cluster. */
 static void bt_inaccessible_error(void *arg, const struct em_cmek_info *info, struct em_status *st)
 {
     (void)arg;
     const char *tables = strstr(info->resource, "/tables/");
+    if (!tables)
+        tables = strstr(info->resource, "/backups/");
     char cluster[EM_RESOURCE_MAX];
     snprintf(cluster, sizeof(cluster), "%.*s",
              tables ? (int)(tables - info->resource) : (int)strlen(info->resource), info->resource);
