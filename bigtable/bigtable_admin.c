@@ -725,6 +725,7 @@ enum em_code bt_instance_delete(struct bt_admin *admin, const char *name, struct
     pthread_mutex_lock(&admin->lock);
     if (!bt_load(admin, name, BT_KIND_INSTANCE, "Instance", &inst, st)) {
         shred_instance_replicas(admin, name);
+        bt_backups_remove_under(admin, name);
         if (!bt_store_delete_instance(admin->store, name, st))
             em_iam_delete_under(admin->store, name, st); /* its and its tables' policies */
     }
@@ -918,8 +919,10 @@ enum em_code bt_cluster_delete(struct bt_admin *admin, const char *name, struct 
                     "instance instead.",
                     name);
         else if (!bt_check_no_disabled_cluster(admin, instance, "delete a cluster", st) &&
-                 !bt_store_delete(admin->store, name, st))
+                 !bt_store_delete(admin->store, name, st)) {
             shred_cluster_replicas(admin, instance, bt_last_id(name));
+            bt_backups_remove_under(admin, name); /* a cluster's backups go with it */
+        }
     }
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(cluster);
@@ -1132,6 +1135,7 @@ enum em_code bt_admin_reset(struct bt_admin *admin, struct em_status *st)
         cJSON_ArrayForEach(inst, instances)
         {
             shred_instance_replicas(admin, em_json_string(inst, "name"));
+            bt_backups_remove_under(admin, em_json_string(inst, "name"));
         }
         bt_store_clear(admin->store, st);
     }

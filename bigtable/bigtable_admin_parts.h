@@ -45,4 +45,8 @@ enum em_code bt_check_no_disabled_cluster(struct bt_admin *admin, const char *in
 void bt_stamp_protection(struct bt_admin *admin, cJSON *table, const char *cluster_id,
                          const char *replica);
 
+/* Deletes every backup under prefix (an instance or a cluster): keys forgotten, files
+ * removed, records deleted (bigtable_backup.c; under the lock). */
+void bt_backups_remove_under(struct bt_admin *admin, const char *prefix);
+
 #endif

@@ -8,6 +8,7 @@
 #include "bigtable_service.h"
 
 #include "bigtable_admin.h"
+#include "bigtable_backup.h"
 #include "bigtable_errors.h"
 #include "bigtable_handlers.h"
 #include "bigtable_replicas.h"
@@ -22,11 +23,14 @@
 #include <string.h>
 
 /* Bigtable's words for a data call routed to a cluster whose replica's key KMS refuses:
- * the replica "projects/p/instances/i/clusters/c/tables/t" names the cluster. */
+ * the replica "projects/p/instances/i/clusters/c/tables/t" (or a backup of the cluster,
+ * ".../clusters/c/backups/b") names the cluster. */
 static void bt_inaccessible_error(void *arg, const struct em_cmek_info *info, struct em_status *st)
 {
     (void)arg;
     const char *tables = strstr(info->resource, "/tables/");
+    if (!tables)
+        tables = strstr(info->resource, "/backups/");
     char cluster[EM_RESOURCE_MAX];
     snprintf(cluster, sizeof(cluster), "%.*s",
              tables ? (int)(tables - info->resource) : (int)strlen(info->resource), info->resource);
@@ -75,6 +79,13 @@ out_fail:
     return st->code;
 }
 
+/* Deletes the backups whose expireTime passed on the emulator clock. */
+static enum em_code bigtable_tick(struct em_service *svc, int64_t now, struct em_status *st)
+{
+    struct bt_context *bt = svc->ctx;
+    return bt_backups_expire(bt->admin, now, st);
+}
+
 static enum em_code bigtable_reset(struct em_service *svc, struct em_status *st)
 {
     struct bt_context *bt = svc->ctx;
@@ -90,6 +101,7 @@ const struct em_service_def bigtable_service = {
     .open = bigtable_open,
     .close = bigtable_close,
     .reset = bigtable_reset,
+    .tick = bigtable_tick,
     /* tables and clusters call KMS (em_cmek_protect); data calls wait for their replica's
      * writer thread */
     .blocking_handlers = true,

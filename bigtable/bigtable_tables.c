@@ -164,7 +164,7 @@ static cJSON *render(struct bt_admin *admin, const cJSON *stored, enum bt_table_
     if (replication || encryption)
         add_cluster_states(admin, out, stored, replication, encryption);
     if (schema) {
-        const char *keys[] = {"columnFamilies", "granularity", "deletionProtection"};
+        const char *keys[] = {"columnFamilies", "granularity", "deletionProtection", "restoreInfo"};
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
             const cJSON *v = cJSON_GetObjectItem(stored, keys[i]);
             if (v)
