@@ -126,7 +126,19 @@ static enum em_code route_of(struct bt_context *bt, const char *table, const cha
     return bt_route_for(bt->admin, table, profile, route, st);
 }
 
-/* The index in route of the replica that serves the call: the first whose key is usable. */
+/* The gate of one cluster of the route: the cascade's mark, then its replica's key. */
+static enum em_code cluster_gate(struct bt_context *bt, const struct bt_route *route, int i,
+                                 struct em_status *st)
+{
+    if (route->marks[i] == BT_CASCADE_DATA_DELETED)
+        return BT_ERR_CLUSTER_DATA_DELETED(st, route->clusters[i]);
+    if (route->marks[i] == BT_CASCADE_DISABLED)
+        return BT_ERR_CLUSTER_DISABLED_BY_CASCADE(st, route->clusters[i]);
+    return bt_replicas_gate(bt->replicas, route->replicas[i], st);
+}
+
+/* The index in route of the replica that serves the call: the first cluster neither
+ * disabled nor with its key refused. */
 static enum em_code serving(struct bt_context *bt, const struct bt_route *route, int *index,
                             struct em_status *st)
 {
@@ -134,7 +146,7 @@ static enum em_code serving(struct bt_context *bt, const struct bt_route *route,
         return EM_FAIL(st, EM_FAILED_PRECONDITION, "The app profile routes to no cluster.");
     for (int i = 0; i < route->cluster_count; i++) {
         *st = (struct em_status){0};
-        if (bt_replicas_gate(bt->replicas, route->replicas[i], st) == EM_OK) {
+        if (cluster_gate(bt, route, i, st) == EM_OK) {
             *index = i;
             return EM_OK;
         }
