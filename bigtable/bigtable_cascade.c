@@ -216,7 +216,8 @@ static enum em_code save_run(struct bt_admin *admin, const char *instance, const
         i++;
     }
     cJSON *record = new_record(old, clusters, seen, cascade, now);
-    char *text = cJSON_PrintUnformatted(record), *old_text = old ? cJSON_PrintUnformatted(old) : NULL;
+    char *text = cJSON_PrintUnformatted(record),
+         *old_text = old ? cJSON_PrintUnformatted(old) : NULL;
     char name[BT_NAME_MAX];
     record_name(instance, name);
     if (!text)

@@ -5,9 +5,10 @@
  *
  * Routing. The app profile (appProfileId; "default" when absent: multi-cluster routing
  * over every cluster) lists the clusters that may serve, in name order. A call is served
- * by the first of them whose replica of the table passes the CMEK gate: multi-cluster
- * routing fails over from a cluster whose key is disabled to the next; single-cluster
- * routing to a disabled cluster fails with its error (FAILED_PRECONDITION).
+ * by the first of them neither DISABLED by the cascade (bigtable_cascade.h) nor refused by
+ * its replica's CMEK gate: multi-cluster routing fails over from a disabled cluster to
+ * the next; single-cluster routing to a disabled cluster fails with its error
+ * (FAILED_PRECONDITION; NOT_FOUND once the cascade deleted the cluster's data).
  *
  * Replication. A write lands on the serving cluster's replica, then on every other
  * cluster's replica at once (no delay). A replica whose key is not usable at that moment
