@@ -132,6 +132,9 @@ enum em_code bt_table_modify_families(struct bt_admin *admin, const char *name,
 enum em_code bt_table_update(struct bt_admin *admin, const char *name, const cJSON *table,
                              const char *mask, cJSON **out, struct em_status *st);
 enum em_code bt_table_delete(struct bt_admin *admin, const char *name, struct em_status *st);
+/* The names of every table of every instance, a JSON array of strings (the replication
+ * drain, bigtable_replication.h). */
+enum em_code bt_table_names(struct bt_admin *admin, cJSON **out, struct em_status *st);
 
 /* --- what the data plane needs --- */
 

@@ -16,6 +16,12 @@ static const char *const bt_cells_migrations[] = {
     " ts INTEGER NOT NULL,"
     " value BLOB NOT NULL,"
     " PRIMARY KEY (row, family, qualifier, ts)) WITHOUT ROWID;",
+    "CREATE TABLE replication_log ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " target TEXT NOT NULL,"
+    " due INTEGER NOT NULL,"
+    " entry BLOB NOT NULL);"
+    "CREATE INDEX replication_log_by_target ON replication_log(target, seq);",
 };
 
 static enum em_code cells_opened(struct em_store *store, void *arg, void **state,
@@ -445,4 +451,94 @@ enum em_code bt_cells_check_and_mutate(struct em_datafile *file, struct bt_bytes
     struct check_job job = {key, predicate, arg, if_true, if_false, matched, false};
     *matched = false;
     return em_datafile_run(file, job_check_and_mutate, &job, st);
+}
+
+/* --- the replication log (bigtable_replication.h) --- */
+
+struct log_append_job {
+    const char *target;
+    int64_t due_ns;
+    const uint8_t *entry;
+    size_t len;
+};
+
+static enum em_code job_log_append(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct log_append_job *job = arg;
+    sqlite3_stmt *stmt =
+        em_store_stmt(em_datafile_store(file),
+                      "INSERT INTO replication_log(target, due, entry) VALUES(?1, ?2, ?3)", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, job->target);
+    sqlite3_bind_int64(stmt, 2, job->due_ns);
+    bind_bytes(stmt, 3, (struct bt_bytes){job->entry, job->len});
+    enum em_code rc = em_stmt_run(stmt, st);
+    em_stmt_done(stmt);
+    return rc;
+}
+
+enum em_code bt_cells_log_append(struct em_datafile *file, const char *target, int64_t due_ns,
+                                 const uint8_t *entry, size_t len, struct em_status *st)
+{
+    struct log_append_job job = {target, due_ns, entry, len};
+    return em_datafile_run(file, job_log_append, &job, st);
+}
+
+struct log_first_job {
+    const char *target;
+    struct bt_log_entry *out;
+};
+
+static enum em_code job_log_first(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct log_first_job *job = arg;
+    struct bt_log_entry *out = job->out;
+    free(out->entry);
+    *out = (struct bt_log_entry){0};
+    sqlite3_stmt *stmt = em_store_stmt(em_datafile_store(file),
+                                       "SELECT seq, due, entry FROM replication_log "
+                                       "WHERE target = ?1 ORDER BY seq LIMIT 1",
+                                       st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, job->target);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        out->found = true;
+        out->seq = sqlite3_column_int64(stmt, 0);
+        out->due_ns = sqlite3_column_int64(stmt, 1);
+        out->len = (size_t)sqlite3_column_bytes(stmt, 2);
+        if (!(out->entry = copy_bytes(sqlite3_column_blob(stmt, 2), out->len)))
+            EM_FAIL_OOM(st);
+    } else if (rc != SQLITE_DONE) {
+        em_store_error(sqlite3_db_handle(stmt), rc, st);
+    }
+    em_stmt_done(stmt);
+    return st->code;
+}
+
+enum em_code bt_cells_log_first(struct em_datafile *file, const char *target,
+                                struct bt_log_entry *out, struct em_status *st)
+{
+    struct log_first_job job = {target, out};
+    *out = (struct bt_log_entry){0};
+    return em_datafile_run(file, job_log_first, &job, st);
+}
+
+static enum em_code job_log_remove(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    sqlite3_stmt *stmt =
+        em_store_stmt(em_datafile_store(file), "DELETE FROM replication_log WHERE seq = ?1", st);
+    if (!stmt)
+        return st->code;
+    sqlite3_bind_int64(stmt, 1, *(const int64_t *)arg);
+    enum em_code rc = em_stmt_run(stmt, st);
+    em_stmt_done(stmt);
+    return rc;
+}
+
+enum em_code bt_cells_log_remove(struct em_datafile *file, int64_t seq, struct em_status *st)
+{
+    return em_datafile_run(file, job_log_remove, &seq, st);
 }

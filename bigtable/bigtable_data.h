@@ -10,9 +10,9 @@
  * the next; single-cluster routing to a disabled cluster fails with its error
  * (FAILED_PRECONDITION; NOT_FOUND once the cascade deleted the cluster's data).
  *
- * Replication. A write lands on the serving cluster's replica, then on every other
- * cluster's replica at once (no delay). A replica whose key is not usable at that moment
- * misses the write: it is not caught up later (see the README's limits).
+ * Replication. A write lands on the serving cluster's replica, then reaches every other
+ * cluster's replica after the configured delay, a replica that cannot take it then
+ * catching up later (bigtable_replication.h).
  *
  * Requests arrive as their decoded JSON (schema-checked by the dispatcher); replies are
  * built as JSON. Thread-safe.
@@ -20,6 +20,7 @@
 #ifndef BIGTABLE_DATA_H
 #define BIGTABLE_DATA_H
 
+#include "bigtable_replication.h"
 #include "em_status.h"
 
 #include <cjson/cJSON.h>
@@ -33,6 +34,7 @@ struct bt_replicas;
 struct bt_context {
     struct bt_admin *admin;
     struct bt_replicas *replicas; /* NULL without a CMEK engine: data calls fail */
+    struct bt_replication replication;
 };
 
 /* now: emulator time in ns (a setCell timestamp of -1 is now, in milliseconds). */

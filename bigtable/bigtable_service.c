@@ -52,9 +52,21 @@ static void bt_round_done(void *arg, int64_t now)
     struct em_service *svc = arg;
     struct bt_context *bt = svc->ctx;
     struct em_status st = {0};
-    if (bt && bt->admin &&
-        bt_cascade_run(bt->admin, now, svc->config.key_check_interval_s * EM_NS_PER_SEC, &st))
+    if (!bt || !bt->admin)
+        return;
+    if (bt_cascade_run(bt->admin, now, svc->config.key_check_interval_s * EM_NS_PER_SEC, &st))
         em_warn("bigtable: the CMEK cascade did not run: %s", st.message);
+    bt_replication_drain(&bt->replication, now); /* a replica may be back */
+}
+
+/* Every second and on clock:advance: the replicated writes that are due. */
+static enum em_code bigtable_tick(struct em_service *svc, int64_t now, struct em_status *st)
+{
+    (void)st;
+    struct bt_context *bt = svc->ctx;
+    if (bt && bt->admin)
+        bt_replication_drain(&bt->replication, now);
+    return EM_OK;
 }
 
 static void bigtable_close(struct em_service *svc)
@@ -91,6 +103,8 @@ static enum em_code bigtable_open(struct em_service *svc, struct em_status *st)
     if (bt_admin_open(svc->store, bt->replicas, &bt->admin, st))
         goto out_fail;
     bt_admin_set_kms_grace(bt->admin, svc->config.kms_grace_s * EM_NS_PER_SEC);
+    bt_replication_init(&bt->replication, bt->admin, bt->replicas,
+                        svc->config.bigtable_replication_delay_s * EM_NS_PER_SEC);
     struct em_operations_options opt = {
         .service = "bigtable", .types = bt_op_types, .type_count = bt_op_type_count, .ctx = bt};
     if (em_operations_open(svc->store, &opt, em_clock_now(), &svc->operations, st))
@@ -115,6 +129,7 @@ const struct em_service_def bigtable_service = {
     .iam_resource_check = bt_iam_resource_check,
     .open = bigtable_open,
     .close = bigtable_close,
+    .tick = bigtable_tick,
     .reset = bigtable_reset,
     /* tables and clusters call KMS (em_cmek_protect); data calls wait for their replica's
      * writer thread */

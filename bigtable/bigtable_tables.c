@@ -619,3 +619,19 @@ enum em_code bt_route_for(struct bt_admin *admin, const char *table, const char 
         bt_route_clear(out);
     return st->code;
 }
+
+enum em_code bt_table_names(struct bt_admin *admin, cJSON **out, struct em_status *st)
+{
+    cJSON *tables = NULL;
+    *out = NULL;
+    if (bt_store_list(admin->store, BT_KIND_TABLE, "projects/", true, &tables, st))
+        return st->code;
+    *out = cJSON_CreateArray();
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tables)
+    {
+        cJSON_AddItemToArray(*out, cJSON_CreateString(em_json_string(t, "name")));
+    }
+    cJSON_Delete(tables);
+    return EM_OK;
+}
