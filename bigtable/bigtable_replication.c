@@ -79,8 +79,8 @@ static void put_mutation(struct writer *w, const struct bt_mutation *m)
     put_u64(w, (uint64_t)m->end_micros, 8);
 }
 
-enum em_code bt_replication_encode(const struct bt_row_mutations *rows, size_t count,
-                                   uint8_t **out, size_t *len, struct em_status *st)
+enum em_code bt_replication_encode(const struct bt_row_mutations *rows, size_t count, uint8_t **out,
+                                   size_t *len, struct em_status *st)
 {
     struct writer w = {0};
     put_u64(&w, count, 4);
@@ -173,7 +173,8 @@ enum em_code bt_replication_decode(const uint8_t *entry, size_t len,
         out->rows[i].key = get_bytes(&r);
         out->rows[i].mutations = &out->mutations[i];
         uint64_t n = get_u64(&r, 4);
-        if (r.bad || n > len || !(out->mutations[i].items = calloc(n ? n : 1, sizeof(struct bt_mutation)))) {
+        if (r.bad || n > len ||
+            !(out->mutations[i].items = calloc(n ? n : 1, sizeof(struct bt_mutation)))) {
             r.bad = true;
             break;
         }
@@ -275,8 +276,8 @@ static bool apply_entry(struct bt_replication *repl, const struct bt_log_entry *
 
 /* Applies S's due entries for R in order; true when some are left (not due yet, or R
  * cannot take them now). */
-static bool drain_pair(struct bt_replication *repl, struct em_datafile *source,
-                       const char *target, int64_t now)
+static bool drain_pair(struct bt_replication *repl, struct em_datafile *source, const char *target,
+                       int64_t now)
 {
     for (;;) {
         struct bt_log_entry e = {0};

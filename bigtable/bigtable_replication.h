@@ -65,8 +65,8 @@ void bt_replication_drain(struct bt_replication *repl, int64_t now);
 /* --- the entry format (exposed for tests) --- */
 
 /* Encodes rows into *out (malloc'd). */
-enum em_code bt_replication_encode(const struct bt_row_mutations *rows, size_t count,
-                                   uint8_t **out, size_t *len, struct em_status *st);
+enum em_code bt_replication_encode(const struct bt_row_mutations *rows, size_t count, uint8_t **out,
+                                   size_t *len, struct em_status *st);
 
 /* Decoded rows: views into the entry, which must outlive them. */
 struct bt_replication_rows {
