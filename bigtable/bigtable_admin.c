@@ -947,8 +947,10 @@ enum em_code bt_cluster_delete(struct bt_admin *admin, const char *name, struct 
                     "instance instead.",
                     name);
         else if (!bt_check_no_disabled_cluster(admin, instance, "delete a cluster", st) &&
-                 !bt_store_delete(admin->store, name, st))
+                 !bt_store_delete(admin->store, name, st)) {
             shred_cluster_replicas(admin, instance, bt_last_id(name));
+            bt_cascade_forget_cluster(admin, name);
+        }
     }
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(cluster);

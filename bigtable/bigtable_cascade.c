@@ -283,3 +283,24 @@ enum em_code bt_cascade_run(struct bt_admin *admin, int64_t now, int64_t interva
     cJSON_Delete(instances);
     return st->code;
 }
+
+void bt_cascade_forget_cluster(struct bt_admin *admin, const char *cluster)
+{
+    char instance[BT_NAME_MAX];
+    if (!bt_instance_of(cluster, instance))
+        return;
+    pthread_mutex_lock(&admin->cascade_lock);
+    cJSON *record = bt_cascade_load(admin, instance);
+    if (record) {
+        cJSON_DeleteItemFromObject(cJSON_GetObjectItem(record, "disabled"), bt_last_id(cluster));
+        cJSON_DeleteItemFromObject(cJSON_GetObjectItem(record, "dataDeleted"), bt_last_id(cluster));
+        char name[BT_NAME_MAX], *text = cJSON_PrintUnformatted(record);
+        struct em_status st = {0};
+        record_name(instance, name);
+        if (text)
+            bt_store_put(admin->store, name, BT_KIND_CASCADE, instance, text, true, &st);
+        free(text);
+    }
+    pthread_mutex_unlock(&admin->cascade_lock);
+    cJSON_Delete(record);
+}

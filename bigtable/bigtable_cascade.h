@@ -74,6 +74,9 @@ bool bt_cascade_advance(struct bt_cascade *cascade, struct bt_cascade_cluster *c
 enum em_code bt_cascade_run(struct bt_admin *admin, int64_t now, int64_t interval_ns,
                             struct em_status *st);
 
+/* Drops a deleted cluster's marks (a new cluster of the same id starts afresh). */
+void bt_cascade_forget_cluster(struct bt_admin *admin, const char *cluster);
+
 /* The stored record of an instance's cascade (NULL when it has none), and how it marks a
  * cluster. */
 enum bt_cascade_mark { BT_CASCADE_NONE, BT_CASCADE_DISABLED, BT_CASCADE_DATA_DELETED };
