@@ -212,14 +212,73 @@ static bool flush_row(struct read_job *job, struct row_buf *b)
     return stop;
 }
 
+/* The smallest and largest row key a set can cover (has_low/has_high false: unbounded),
+ * so a read of a few keys or a range looks up only those rows (the cells' primary key
+ * starts with the row); the set itself still decides row by row. */
+struct key_bounds {
+    bool has_low, has_high;
+    struct bt_bytes low, high;
+};
+
+static void widen(struct key_bounds *b, bool *first, bool has_low, struct bt_bytes low,
+                  bool has_high, struct bt_bytes high)
+{
+    if (*first) {
+        *b = (struct key_bounds){has_low, has_high, low, high};
+        *first = false;
+        return;
+    }
+    if (!has_low || (b->has_low && compare(low, b->low) < 0))
+        b->low = low;
+    b->has_low = b->has_low && has_low;
+    if (!has_high || (b->has_high && compare(high, b->high) > 0))
+        b->high = high;
+    b->has_high = b->has_high && has_high;
+}
+
+static struct key_bounds set_bounds(const struct bt_row_set *set)
+{
+    struct key_bounds b = {0};
+    bool first = true;
+    for (size_t i = 0; i < set->key_count; i++)
+        widen(&b, &first, true, set->keys[i], true, set->keys[i]);
+    for (size_t i = 0; i < set->range_count; i++) {
+        const struct bt_row_range *r = &set->ranges[i];
+        widen(&b, &first, r->has_start, r->start, r->has_end, r->end);
+    }
+    return b; /* an empty set: every row, unbounded */
+}
+
+/* The read's SQL: literals (em_store_stmt caches by pointer), by [reversed][low][high]. */
+#define READ_SELECT "SELECT row, family, qualifier, ts, value FROM cells "
+#define READ_ORDER  " family, qualifier, ts DESC"
+static const char *const read_sql[2][2][2] = {
+    {{READ_SELECT "ORDER BY row," READ_ORDER,
+      READ_SELECT "WHERE row <= ?2 ORDER BY row," READ_ORDER},
+     {READ_SELECT "WHERE row >= ?1 ORDER BY row," READ_ORDER,
+      READ_SELECT "WHERE row >= ?1 AND row <= ?2 ORDER BY row," READ_ORDER}},
+    {{READ_SELECT "ORDER BY row DESC," READ_ORDER,
+      READ_SELECT "WHERE row <= ?2 ORDER BY row DESC," READ_ORDER},
+     {READ_SELECT "WHERE row >= ?1 ORDER BY row DESC," READ_ORDER,
+      READ_SELECT "WHERE row >= ?1 AND row <= ?2 ORDER BY row DESC," READ_ORDER}},
+};
+
+static sqlite3_stmt *read_stmt(struct em_store *store, const struct key_bounds *b, bool reversed,
+                               struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(store, read_sql[reversed][b->has_low][b->has_high], st);
+    if (stmt && b->has_low)
+        bind_bytes(stmt, 1, b->low);
+    if (stmt && b->has_high)
+        bind_bytes(stmt, 2, b->high);
+    return stmt;
+}
+
 static enum em_code job_read(struct em_datafile *file, void *arg, struct em_status *st)
 {
     struct read_job *job = arg;
-    const char *sql = job->reversed ? "SELECT row, family, qualifier, ts, value FROM cells "
-                                      "ORDER BY row DESC, family, qualifier, ts DESC"
-                                    : "SELECT row, family, qualifier, ts, value FROM cells "
-                                      "ORDER BY row, family, qualifier, ts DESC";
-    sqlite3_stmt *stmt = em_store_stmt(em_datafile_store(file), sql, st);
+    struct key_bounds bounds = set_bounds(job->set);
+    sqlite3_stmt *stmt = read_stmt(em_datafile_store(file), &bounds, job->reversed, st);
     if (!stmt)
         return st->code;
     struct row_buf b = {0};

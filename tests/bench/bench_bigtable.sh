@@ -33,28 +33,35 @@ json POST "$KMS/keyRings?keyRingId=bench" '{}' >/dev/null &&
     json POST "$KMS/keyRings/bench/cryptoKeys?cryptoKeyId=bt" '{"purpose":"ENCRYPT_DECRYPT"}' >/dev/null ||
     { echo "cannot create the benchmark key" >&2; exit 1; }
 
-# setup INSTANCE [KEY]: an instance with one cluster in us-east1-b (under KEY when given)
+# the mutations pile up versions of one row; reads read another, written once; the scan
+# reads the rows "row-..." only
+HOT_ROW=$(printf 'hot-row' | base64 -w0)
+READ_ROW=$(printf 'read-row' | base64 -w0)
+VALUE=$(head -c 100 /dev/urandom | base64 -w0)
+SCAN_RANGE="{\"rows\":{\"rowRanges\":[{\"startKeyClosed\":\"$(printf 'row-' | base64 -w0)\",\"endKeyOpen\":\"$(printf 'row.' | base64 -w0)\"}]}}"
+
+# setup INSTANCE [KEY]: an instance with one cluster in us-east1-b (bench-c1, under KEY when given)
 # and table t with family cf
 setup() {
     local id=$1 key=${2:-} enc=""
     [[ -n $key ]] && enc=",\"encryptionConfig\":{\"kmsKeyName\":\"$key\"}"
     json POST "$BT" "{\"instanceId\":\"$id\",\"instance\":{\"displayName\":\"Benchmark $id\"},
-        \"clusters\":{\"c1\":{\"location\":\"$P/locations/us-east1-b\",\"serveNodes\":1$enc}}}" >/dev/null ||
+        \"clusters\":{\"bench-c1\":{\"location\":\"$P/locations/us-east1-b\",\"serveNodes\":1$enc}}}" >/dev/null ||
         return 1
     for _ in $(seq 100); do
         [[ $(curl -s "$BT/$id" | jq -r .state) == READY ]] && break
         sleep 0.1
     done
-    json POST "$BT/$id/tables" '{"tableId":"t","table":{"columnFamilies":{"cf":{}}}}' >/dev/null
+    json POST "$BT/$id/tables" '{"tableId":"t","table":{"columnFamilies":{"cf":{}}}}' >/dev/null &&
+        json POST "$BT/$id/tables/t:mutateRow" "{\"rowKey\":\"$READ_ROW\",\"mutations\":[{\"setCell\":
+            {\"familyName\":\"cf\",\"columnQualifier\":\"cQ==\",\"timestampMicros\":\"-1\",\"value\":\"$VALUE\"}}]}" >/dev/null
 }
-setup cmek "$P/locations/us-east1/keyRings/bench/cryptoKeys/bt" || { echo "cannot create the CMEK instance" >&2; exit 1; }
-setup plain || { echo "cannot create the instance without a key" >&2; exit 1; }
+setup bench-cmek "$P/locations/us-east1/keyRings/bench/cryptoKeys/bt" || { echo "cannot create the CMEK instance" >&2; exit 1; }
+setup bench-plain || { echo "cannot create the instance without a key" >&2; exit 1; }
 
-ROW=$(printf 'row-1' | base64 -w0)
-VALUE=$(head -c 100 /dev/urandom | base64 -w0)
 post_script "$BENCH_TMP/mutate.lua" \
-    "{\"rowKey\":\"$ROW\",\"mutations\":[{\"setCell\":{\"familyName\":\"cf\",\"columnQualifier\":\"cQ==\",\"timestampMicros\":\"-1\",\"value\":\"$VALUE\"}}]}"
-post_script "$BENCH_TMP/read.lua" "{\"rows\":{\"rowKeys\":[\"$ROW\"]}}"
+    "{\"rowKey\":\"$HOT_ROW\",\"mutations\":[{\"setCell\":{\"familyName\":\"cf\",\"columnQualifier\":\"cQ==\",\"timestampMicros\":\"-1\",\"value\":\"$VALUE\"}}]}"
+post_script "$BENCH_TMP/read.lua" "{\"rows\":{\"rowKeys\":[\"$READ_ROW\"]}}"
 best() { (( $1 > $2 )) && echo "$1" || echo "$2"; }
 # measure TABLE_URL: "mutate read" (better of two runs each)
 measure() {
@@ -65,8 +72,8 @@ measure() {
     r2=$(wrk_rate "$1:readRows" "$BENCH_TMP/read.lua") || return 1
     echo "$(best "$m1" "$m2") $(best "$r1" "$r2")"
 }
-read -r cmek_mutate cmek_read < <(measure "$BT/cmek/tables/t") || exit 1
-read -r plain_mutate plain_read < <(measure "$BT/plain/tables/t") || exit 1
+read -r cmek_mutate cmek_read < <(measure "$BT/bench-cmek/tables/t") || exit 1
+read -r plain_mutate plain_read < <(measure "$BT/bench-plain/tables/t") || exit 1
 
 # the scan: ROWS rows of 100 bytes written with mutateRows, 1,000 a request, then read
 batch="$BENCH_TMP/batch.json"
@@ -80,12 +87,12 @@ for (( start = 0; start < ROWS; start += 1000 )); do
                 . qq("columnQualifier":"cQ==","timestampMicros":"-1","value":"$v"}}]});
         }
         print "{\"entries\":[" . join(",", @entries) . "]}";' "$start" "$ROWS" "$VALUE" >"$batch"
-    curl -sf -X POST -H 'Content-Type: application/json' "$BT/cmek/tables/t:mutateRows" \
+    curl -sf -X POST -H 'Content-Type: application/json' "$BT/bench-cmek/tables/t:mutateRows" \
         --data-binary "@$batch" -o /dev/null || { echo "cannot load the scan's rows" >&2; exit 1; }
 done
 scan_start=$(date +%s.%N)
-bytes=$(curl -sf -X POST -H 'Content-Type: application/json' "$BT/cmek/tables/t:readRows" \
-    -d '{}' -o "$BENCH_TMP/scan.json" -w '%{size_download}') || { echo "the scan failed" >&2; exit 1; }
+bytes=$(curl -sf -X POST -H 'Content-Type: application/json' "$BT/bench-cmek/tables/t:readRows" \
+    -d "$SCAN_RANGE" -o "$BENCH_TMP/scan.json" -w '%{size_download}') || { echo "the scan failed" >&2; exit 1; }
 scan_end=$(date +%s.%N)
 scanned=$(jq '[.[].chunks[] | select(.commitRow)] | length' "$BENCH_TMP/scan.json")
 stop_last

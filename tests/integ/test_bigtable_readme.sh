@@ -7,7 +7,7 @@
 # FAILED_PRECONDITION), re-enabling restoring both, and 30 days of a refused key deleting
 # east-c1's data (NOT_FOUND) while west-c2 serves again. Then a kill -9 of bigtable while
 # a writer writes: every acknowledged mutation is read back after the restart, and the
-# cascade's state is as before.
+# cascade's state is as before; east-c1, its data gone, can then be deleted.
 source "$(dirname "$0")/lib.sh"
 
 start_stack
@@ -120,4 +120,11 @@ expect_eq "" "$(comm -23 acked.sorted read | paste -sd,)" \
 expect_eq "east-c1 DISABLED;west-c2 READY" \
     "$(gcloud bigtable clusters list --instances=orders-inst --format='value(name.basename(),state)' | tr '\t' ' ' | paste -sd';')" \
     "the cascade's state survives the kill"
+
+section "a cluster whose data is gone no longer holds the instance down: it can be deleted"
+gcloud bigtable clusters delete east-c1 --instance=orders-inst --quiet >/dev/null 2>err.txt
+expect_eq 0 $? "clusters delete east-c1 $(cat err.txt)"
+expect_eq "west-c2 READY" \
+    "$(gcloud bigtable clusters list --instances=orders-inst --format='value(name.basename(),state)' | tr '\t' ' ' | paste -sd';')" \
+    "west-c2 alone, READY"
 finish
