@@ -5,6 +5,7 @@
 #include "runner_engine.h"
 
 #include "runner_elements.h"
+#include "runner_envelope.h"
 #include "runner_state.h"
 #include "runner_store.h"
 
@@ -161,8 +162,11 @@ static void run_stateless(struct bundle *b, int step_index, const struct rn_batc
 {
     const struct rn_step *step = &b->run->pipeline->steps[step_index];
     struct rn_batch out = {0}, failed = {0};
+    bool envelope = step->kind == RN_DECRYPT_ENVELOPE || step->kind == RN_VERIFY_SIGNATURE;
     for (size_t i = 0; i < in->count && !b->oom; i++)
-        if (!rn_apply_stateless(step, &in->items[i], &out, &failed))
+        if (!(envelope ? rn_envelope_apply(b->run->envelope, step, &in->items[i], em_clock_now(),
+                                           &out, &failed)
+                       : rn_apply_stateless(step, &in->items[i], &out, &failed)))
             b->oom = true;
     count(b->run, step, RN_COUNT_OUTPUT, (int64_t)out.count);
     if (step->kind == RN_FILTER)
@@ -452,9 +456,10 @@ static bool message_elem(const struct rn_step *s, const cJSON *received, struct 
     const char *data = em_json_string(msg, "data");
     unsigned char *bytes = NULL;
     size_t len = 0;
-    if (data && !em_b64_decode(data, strlen(data), &bytes, &len))
+    if (data && !s->binary && !em_b64_decode(data, strlen(data), &bytes, &len))
         return false;
-    char *text = strndup(bytes ? (const char *)bytes : "", len);
+    char *text = s->binary ? strdup(data ? data : "")
+                           : strndup(bytes ? (const char *)bytes : "", len);
     free(bytes);
     if (!text)
         return false;
@@ -634,17 +639,34 @@ static enum rn_outcome run_streaming(struct rn_run *run, struct rn_state *state)
     return close_all(run, state, st) ? RN_OUTCOME_FAILED : RN_OUTCOME_DRAINED;
 }
 
+static bool has_envelope_step(const struct rn_pipeline *p)
+{
+    for (int i = 0; i < p->count; i++)
+        if (p->steps[i].kind == RN_DECRYPT_ENVELOPE || p->steps[i].kind == RN_VERIFY_SIGNATURE)
+            return true;
+    return false;
+}
+
 enum rn_outcome rn_engine_run(struct rn_run *run)
 {
     em_status_clear(&run->failure);
     struct rn_state *state = rn_state_new();
-    if (!state) {
+    struct rn_envelope *own_envelope = NULL;
+    if (!run->envelope && has_envelope_step(run->pipeline))
+        run->envelope = own_envelope =
+            rn_envelope_new(run->pubsub.principal, run->pubsub.caller);
+    if (!state || (has_envelope_step(run->pipeline) && !run->envelope)) {
+        rn_state_free(state);
         EM_FAIL_OOM(&run->failure);
         return RN_OUTCOME_FAILED;
     }
     enum rn_outcome outcome =
         run->pipeline->streaming ? run_streaming(run, state) : run_batch(run, state);
     rn_state_free(state);
+    if (own_envelope) {
+        rn_envelope_free(own_envelope);
+        run->envelope = NULL;
+    }
     return outcome;
 }
 
