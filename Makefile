@@ -58,7 +58,9 @@ CORE_LIB     := $(BUILD)/libemulator.a
 CONTROL_LIB  := $(BUILD)/libcontrol.a
 SERVICE_LIBS := $(foreach s,$(SERVICES),$(if $(call lib_src,$(s)),$(BUILD)/lib$(s).a))
 
-BINARIES := $(BIN)/emulator $(addprefix $(BIN)/,$(BUILT))
+# tools: small clients of the stack built on the libraries (tools/<name>.c, '_' -> '-')
+TOOLS    := $(BIN)/emulator-produce
+BINARIES := $(BIN)/emulator $(addprefix $(BIN)/,$(BUILT)) $(TOOLS)
 
 .PHONY: all libs test unit integ sql-diff fuzz-replay asan fuzz bench lint clean
 # keep every object: test, replay and bench objects are intermediate files that make would
@@ -97,6 +99,10 @@ $(BIN)/$(1): $$(call obj,$(1)/$(1)_main.c) $(BUILD)/lib$(1).a $$(CORE_LIB)
 	$$(call run,LD $$@,$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS))
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
+
+$(BIN)/emulator-produce: $(call obj,tools/emulator_produce.c) $(BUILD)/librunner.a $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(call run,LD $@,$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS))
 
 # every library, for tests, fuzz targets and benchmarks
 libs: $(SERVICE_LIBS) $(CONTROL_LIB) $(CORE_LIB)
