@@ -458,8 +458,8 @@ static bool message_elem(const struct rn_step *s, const cJSON *received, struct 
     size_t len = 0;
     if (data && !s->binary && !em_b64_decode(data, strlen(data), &bytes, &len))
         return false;
-    char *text = s->binary ? strdup(data ? data : "")
-                           : strndup(bytes ? (const char *)bytes : "", len);
+    char *text =
+        s->binary ? strdup(data ? data : "") : strndup(bytes ? (const char *)bytes : "", len);
     free(bytes);
     if (!text)
         return false;
@@ -653,8 +653,7 @@ enum rn_outcome rn_engine_run(struct rn_run *run)
     struct rn_state *state = rn_state_new();
     struct rn_envelope *own_envelope = NULL;
     if (!run->envelope && has_envelope_step(run->pipeline))
-        run->envelope = own_envelope =
-            rn_envelope_new(run->pubsub.principal, run->pubsub.caller);
+        run->envelope = own_envelope = rn_envelope_new(run->pubsub.principal, run->pubsub.caller);
     if (!state || (has_envelope_step(run->pipeline) && !run->envelope)) {
         rn_state_free(state);
         EM_FAIL_OOM(&run->failure);

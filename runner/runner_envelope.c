@@ -102,8 +102,7 @@ char *rn_envelope_open(const unsigned char dek[EM_AES_KEY_BYTES], const unsigned
     char *text = malloc(text_len + 1);
     if (!text)
         return NULL;
-    if (!em_open(dek, NULL, 0, data, len, (unsigned char *)text) ||
-        memchr(text, '\0', text_len)) {
+    if (!em_open(dek, NULL, 0, data, len, (unsigned char *)text) || memchr(text, '\0', text_len)) {
         em_wipe(text, text_len);
         free(text);
         return NULL;
@@ -248,8 +247,8 @@ static bool kms_unwrap(void *arg, const char *key_name, const unsigned char *wra
     } else {
         *reason_code = job.reply.result == EM_KMS_UNREACHABLE ? "KMS_UNAVAILABLE"
                                                               : reason_of_kms(job.reply.code);
-        snprintf(message, message_len, "Cloud KMS could not unwrap the key with %s: %s",
-                 key_name, job.reply.message);
+        snprintf(message, message_len, "Cloud KMS could not unwrap the key with %s: %s", key_name,
+                 job.reply.message);
     }
     em_kms_reply_clear(&job.reply);
     return ok;

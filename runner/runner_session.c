@@ -18,8 +18,8 @@ struct overlap_list {
     size_t count, cap;
 };
 
-static enum em_code collect(int64_t start, int64_t end, const char *key, const char *acc,
-                            void *arg, struct em_status *st)
+static enum em_code collect(int64_t start, int64_t end, const char *key, const char *acc, void *arg,
+                            struct em_status *st)
 {
     (void)key;
     struct overlap_list *list = arg;
@@ -34,7 +34,10 @@ static enum em_code collect(int64_t start, int64_t end, const char *key, const c
     char *copy = strdup(acc ? acc : "null");
     if (!copy)
         return EM_FAIL_OOM(st);
-    list->items[list->count++] = (struct overlap){start, end, copy};
+    struct overlap *o = &list->items[list->count++];
+    o->start = start;
+    o->end = end;
+    o->acc = copy;
     return EM_OK;
 }
 
@@ -47,9 +50,8 @@ static void list_free(struct overlap_list *list)
 
 /* Folds one stored session into (merged, start, end) and deletes its row. */
 static enum em_code absorb(struct em_store *store, const struct rn_step *step, int step_index,
-                           const char *key, const struct overlap *o, cJSON **merged,
-                           int64_t *start, int64_t *end, rn_acc_merge_fn merge,
-                           struct em_status *st)
+                           const char *key, const struct overlap *o, cJSON **merged, int64_t *start,
+                           int64_t *end, rn_acc_merge_fn merge, struct em_status *st)
 {
     cJSON *stored = cJSON_Parse(o->acc);
     if (!stored)
@@ -74,8 +76,7 @@ enum em_code rn_session_commit(struct em_store *store, const struct rn_step *ste
     cJSON *merged = cJSON_Duplicate(acc, true);
     if (!merged)
         return EM_FAIL_OOM(st);
-    if (!rn_state_each_overlapping(store, step_index, key, win_start, win_end, collect, &list,
-                                   st))
+    if (!rn_state_each_overlapping(store, step_index, key, win_start, win_end, collect, &list, st))
         for (size_t i = 0; i < list.count && !st->code; i++)
             absorb(store, step, step_index, key, &list.items[i], &merged, &win_start, &win_end,
                    merge, st);

@@ -58,15 +58,14 @@ struct producer {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: emulator-produce --topic projects/P/topics/T "
-            "--key projects/P/locations/L/keyRings/R/cryptoKeys/K\n"
-            "         [--sign] [--rotate-messages N (1000)] [--rotate-seconds S (300)]\n"
-            "         [--attribute NAME=VALUE]... [--message TEXT]... [--batch N (100)]\n"
-            "         [--port-base N ($EMULATOR_PORT_BASE, 8790)] [--host H (127.0.0.1)]\n"
-            "         [--principal user:alice@example.com] [--print]\n"
-            "Publishes each --message, or each line of standard input, envelope-encrypted\n"
-            "(or HMAC-signed with --sign) under a data key wrapped by the KMS key.\n");
+    fprintf(out, "usage: emulator-produce --topic projects/P/topics/T "
+                 "--key projects/P/locations/L/keyRings/R/cryptoKeys/K\n"
+                 "         [--sign] [--rotate-messages N (1000)] [--rotate-seconds S (300)]\n"
+                 "         [--attribute NAME=VALUE]... [--message TEXT]... [--batch N (100)]\n"
+                 "         [--port-base N ($EMULATOR_PORT_BASE, 8790)] [--host H (127.0.0.1)]\n"
+                 "         [--principal user:alice@example.com] [--print]\n"
+                 "Publishes each --message, or each line of standard input, envelope-encrypted\n"
+                 "(or HMAC-signed with --sign) under a data key wrapped by the KMS key.\n");
 }
 
 static bool parse_long(const char *text, long min, long max, long *out)
@@ -82,31 +81,53 @@ static bool parse_long(const char *text, long min, long max, long *out)
 static bool parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longs[] = {
-        {"topic", 1, 0, 't'},           {"key", 1, 0, 'k'},          {"sign", 0, 0, 's'},
-        {"rotate-messages", 1, 0, 'n'}, {"rotate-seconds", 1, 0, 'r'}, {"attribute", 1, 0, 'a'},
-        {"message", 1, 0, 'm'},         {"batch", 1, 0, 'b'},        {"port-base", 1, 0, 'p'},
-        {"host", 1, 0, 'H'},            {"principal", 1, 0, 'P'},    {"print", 0, 0, 'x'},
-        {"help", 0, 0, 'h'},            {0, 0, 0, 0}};
+        {"topic", 1, 0, 't'},          {"key", 1, 0, 'k'},
+        {"sign", 0, 0, 's'},           {"rotate-messages", 1, 0, 'n'},
+        {"rotate-seconds", 1, 0, 'r'}, {"attribute", 1, 0, 'a'},
+        {"message", 1, 0, 'm'},        {"batch", 1, 0, 'b'},
+        {"port-base", 1, 0, 'p'},      {"host", 1, 0, 'H'},
+        {"principal", 1, 0, 'P'},      {"print", 0, 0, 'x'},
+        {"help", 0, 0, 'h'},           {0, 0, 0, 0}};
     const char *env_base = getenv("EMULATOR_PORT_BASE");
     long base = 8790;
-    *o = (struct options){.host = "127.0.0.1", .rotate_messages = 1000, .rotate_seconds = 300,
-                          .batch = 100};
+    *o = (struct options){
+        .host = "127.0.0.1", .rotate_messages = 1000, .rotate_seconds = 300, .batch = 100};
     if (env_base && !parse_long(env_base, 1, 65000, &base))
         return false;
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         bool ok = true;
         switch (c) {
-        case 't': o->topic = optarg; break;
-        case 'k': o->key = optarg; break;
-        case 's': o->sign = true; break;
-        case 'x': o->print = true; break;
-        case 'H': o->host = optarg; break;
-        case 'P': o->principal = optarg; break;
-        case 'n': ok = parse_long(optarg, 1, 1000000000, &o->rotate_messages); break;
-        case 'r': ok = parse_long(optarg, 1, 86400 * 366, &o->rotate_seconds); break;
-        case 'b': ok = parse_long(optarg, 1, 1000, &o->batch); break;
-        case 'p': ok = parse_long(optarg, 1, 65000, &base); break;
+        case 't':
+            o->topic = optarg;
+            break;
+        case 'k':
+            o->key = optarg;
+            break;
+        case 's':
+            o->sign = true;
+            break;
+        case 'x':
+            o->print = true;
+            break;
+        case 'H':
+            o->host = optarg;
+            break;
+        case 'P':
+            o->principal = optarg;
+            break;
+        case 'n':
+            ok = parse_long(optarg, 1, 1000000000, &o->rotate_messages);
+            break;
+        case 'r':
+            ok = parse_long(optarg, 1, 86400 * 366, &o->rotate_seconds);
+            break;
+        case 'b':
+            ok = parse_long(optarg, 1, 1000, &o->batch);
+            break;
+        case 'p':
+            ok = parse_long(optarg, 1, 65000, &base);
+            break;
         case 'a':
             ok = o->attribute_count < ATTRIBUTES_MAX && strchr(optarg, '=') > optarg;
             if (ok)
@@ -117,7 +138,8 @@ static bool parse_options(int argc, char **argv, struct options *o)
             if (ok)
                 o->messages[o->message_count++] = optarg;
             break;
-        default: return false;
+        default:
+            return false;
         }
         if (!ok)
             return false;
