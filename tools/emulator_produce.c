@@ -313,6 +313,7 @@ int main(int argc, char **argv)
     em_wipe(p.key, sizeof(p.key));
     free(p.wrapped_b64);
     cJSON_Delete(p.batch);
+    em_rest_thread_release();
     fprintf(stderr, "emulator-produce: %s %ld messages to %s with %d key%s\n",
             opt.print ? "printed" : "published", p.published, opt.topic, p.keys_made,
             p.keys_made == 1 ? "" : "s");
