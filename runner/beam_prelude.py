@@ -246,6 +246,8 @@ class Envelope(beam.DoFn):
         try:
             key = self.unwrap(e.attrs[key_attr], e.attrs[wrapped_attr])
         except Exception as error:  # google.api_core.exceptions.*
+            if type(error).__name__ in ("ServiceUnavailable", "DeadlineExceeded"):
+                raise  # KMS unreachable: Beam retries the bundle
             code = {"NotFound": "KEY_NOT_FOUND", "FailedPrecondition": "KEY_DISABLED",
                     "PermissionDenied": "PERMISSION_DENIED"}.get(type(error).__name__,
                                                                  "BAD_WRAPPED_KEY")

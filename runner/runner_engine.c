@@ -30,6 +30,7 @@ struct bundle {
     cJSON *outbox[RN_STEPS_MAX]; /* WritePubSub steps: messages to publish */
     int64_t watermark;
     bool oom;
+    bool retry; /* an envelope step could not reach KMS: run the bundle again */
     /* a watched ReadText: the file just read whole, recorded as read in the commit */
     int seen_step;
     const char *seen_file;
@@ -163,11 +164,21 @@ static void run_stateless(struct bundle *b, int step_index, const struct rn_batc
     const struct rn_step *step = &b->run->pipeline->steps[step_index];
     struct rn_batch out = {0}, failed = {0};
     bool envelope = step->kind == RN_DECRYPT_ENVELOPE || step->kind == RN_VERIFY_SIGNATURE;
-    for (size_t i = 0; i < in->count && !b->oom; i++)
-        if (!(envelope ? rn_envelope_apply(b->run->envelope, step, &in->items[i], em_clock_now(),
-                                           &out, &failed)
-                       : rn_apply_stateless(step, &in->items[i], &out, &failed)))
-            b->oom = true;
+    for (size_t i = 0; i < in->count && !b->oom && !b->retry; i++) {
+        if (!envelope) {
+            b->oom = !rn_apply_stateless(step, &in->items[i], &out, &failed);
+            continue;
+        }
+        enum rn_envelope_result r =
+            rn_envelope_apply(b->run->envelope, step, &in->items[i], em_clock_now(), &out, &failed);
+        b->oom = r == RN_ENVELOPE_OOM;
+        b->retry = r == RN_ENVELOPE_RETRY;
+    }
+    if (b->retry) {
+        rn_batch_clear(&out);
+        rn_batch_clear(&failed);
+        return;
+    }
     count(b->run, step, RN_COUNT_OUTPUT, (int64_t)out.count);
     if (step->kind == RN_FILTER)
         count(b->run, step, RN_COUNT_DROPPED, (int64_t)(in->count - out.count));
@@ -184,7 +195,7 @@ static void process(struct bundle *b, int from, int port, struct rn_batch *in)
     const struct rn_pipeline *p = b->run->pipeline;
     if (in->count == 0)
         return;
-    for (int j = from + 1; j < p->count && !b->oom; j++) {
+    for (int j = from + 1; j < p->count && !b->oom && !b->retry; j++) {
         const struct rn_step *step = &p->steps[j];
         if (step->input != from || step->input_port != port)
             continue;
@@ -361,6 +372,32 @@ static void bundle_clear(struct bundle *b)
         cJSON_Delete(b->outbox[i]);
 }
 
+/* Runs a source's bundle through the graph. While an envelope step cannot reach KMS, the
+ * bundle's partial results are thrown away and it runs again a second later (as Beam
+ * retries a failed bundle); b->retry stays set only when the job was halted meanwhile. */
+static void process_source(struct bundle *b, int step, struct rn_batch *in)
+{
+    bool warned = false;
+    for (;;) {
+        process(b, step, 0, in);
+        if (!b->retry || b->oom || halted(b->run))
+            return;
+        rn_state_discard(b->state);
+        for (int i = 0; i < RN_STEPS_MAX; i++) {
+            cJSON_Delete(b->outbox[i]);
+            b->outbox[i] = NULL;
+        }
+        b->retry = false;
+        if (!warned && b->run->message)
+            b->run->message(b->run->message_arg, 4,
+                            "Cloud KMS cannot be reached to unwrap a message's key; the bundle "
+                            "is retried until it can.");
+        warned = true;
+        struct timespec pause = {1, 0};
+        nanosleep(&pause, NULL);
+    }
+}
+
 /* --- batch --- */
 
 struct text_source {
@@ -386,11 +423,11 @@ static enum em_code text_bundle(cJSON *lines, void *arg, struct em_status *st)
     }
     cJSON_Delete(lines);
     count_source(src->run, src->step, (int64_t)in.count);
-    process(&b, src->step, 0, &in);
+    process_source(&b, src->step, &in);
     rn_batch_clear(&in);
     if (b.oom)
         EM_FAIL_OOM(st);
-    else if (halted(src->run))
+    else if (halted(src->run) || b.retry)
         EM_FAIL(st, EM_CANCELLED, "Cancelled.");
     else
         commit(&b, st);
@@ -508,11 +545,11 @@ static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, con
     int n = cJSON_GetArraySize(received);
     cJSON_Delete(received);
     count_source(run, step, (int64_t)in.count);
-    process(&b, step, 0, &in);
+    process_source(&b, step, &in);
     rn_batch_clear(&in);
     if (b.oom)
         EM_FAIL_OOM(st);
-    else if (!commit(&b, st) && n > 0)
+    else if (!b.retry && !commit(&b, st) && n > 0)
         rn_pubsub_ack(&run->pubsub, sub, ack_ids, st);
     bundle_clear(&b);
     cJSON_Delete(ack_ids);

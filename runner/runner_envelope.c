@@ -297,6 +297,11 @@ static bool key_of(struct rn_envelope *env, const struct rn_envelope_attrs *a, i
     return true;
 }
 
+static enum rn_envelope_result done(bool ok)
+{
+    return ok ? RN_ENVELOPE_DONE : RN_ENVELOPE_OOM;
+}
+
 /* A copy of in with "error" and "error_reason" set, to the dead-letter output. */
 static bool dead_letter(const struct rn_elem *in, const char *reason_code, const char *message,
                         struct rn_batch *failed)
@@ -330,73 +335,84 @@ static bool emit_plaintext(const struct rn_elem *in, const char *text, struct rn
     return rn_batch_push(out, &e);
 }
 
-static bool decrypt(struct rn_envelope *env, const struct rn_elem *in,
-                    const struct rn_envelope_attrs *a, int64_t now, struct rn_batch *out,
-                    struct rn_batch *failed)
+/* The unwrap failed: a dead letter, or a retry when KMS could not be reached. */
+static enum rn_envelope_result key_failed(const struct rn_elem *in, const char *reason_code,
+                                          const char *message, struct rn_batch *failed)
+{
+    if (strcmp(reason_code, "KMS_UNAVAILABLE") == 0)
+        return RN_ENVELOPE_RETRY;
+    return done(dead_letter(in, reason_code, message, failed));
+}
+
+static enum rn_envelope_result decrypt(struct rn_envelope *env, const struct rn_elem *in,
+                                       const struct rn_envelope_attrs *a, int64_t now,
+                                       struct rn_batch *out, struct rn_batch *failed)
 {
     unsigned char dek[EM_AES_KEY_BYTES];
     const char *reason_code = "BAD_ENVELOPE";
     char message[EM_STATUS_MESSAGE_MAX];
     if (!key_of(env, a, now, dek, &reason_code, message, sizeof(message)))
-        return dead_letter(in, reason_code, message, failed);
+        return key_failed(in, reason_code, message, failed);
     unsigned char *data = NULL;
     size_t len = 0;
     const char *b64 = cJSON_IsString(in->value) ? in->value->valuestring : "";
     if (!em_b64_decode(b64, strlen(b64), &data, &len)) {
         em_wipe(dek, sizeof(dek));
-        return dead_letter(in, "BAD_ENVELOPE",
-                           "the data is not base64 (read it with ReadPubSub \"binary\": true)",
-                           failed);
+        return done(dead_letter(in, "BAD_ENVELOPE",
+                                "the data is not base64 (read it with ReadPubSub \"binary\": true)",
+                                failed));
     }
     char *text = rn_envelope_open(dek, data, len);
     em_wipe(dek, sizeof(dek));
     free(data);
     if (!text)
-        return dead_letter(in, "BAD_TAG",
-                           "the data does not decrypt with its key (authentication tag "
-                           "mismatch, truncated data, or not text)",
-                           failed);
+        return done(dead_letter(in, "BAD_TAG",
+                                "the data does not decrypt with its key (authentication tag "
+                                "mismatch, truncated data, or not text)",
+                                failed));
     bool ok = emit_plaintext(in, text, out);
     em_wipe(text, strlen(text));
     free(text);
-    return ok;
+    return done(ok);
 }
 
-static bool verify(struct rn_envelope *env, const struct rn_elem *in,
-                   const struct rn_envelope_attrs *a, int64_t now, struct rn_batch *out,
-                   struct rn_batch *failed)
+static enum rn_envelope_result verify(struct rn_envelope *env, const struct rn_elem *in,
+                                      const struct rn_envelope_attrs *a, int64_t now,
+                                      struct rn_batch *out, struct rn_batch *failed)
 {
     unsigned char key[EM_AES_KEY_BYTES];
     const char *reason_code = "BAD_ENVELOPE";
     char message[EM_STATUS_MESSAGE_MAX];
     if (!key_of(env, a, now, key, &reason_code, message, sizeof(message)))
-        return dead_letter(in, reason_code, message, failed);
+        return key_failed(in, reason_code, message, failed);
     char *text = rn_value_text(in->value);
     if (!text) {
         em_wipe(key, sizeof(key));
-        return false;
+        return RN_ENVELOPE_OOM;
     }
     bool valid = rn_signature_valid(key, text, strlen(text), a->signature);
     em_wipe(key, sizeof(key));
     free(text);
     if (!valid)
-        return dead_letter(in, "BAD_SIGNATURE", "the signature does not match the data", failed);
+        return done(
+            dead_letter(in, "BAD_SIGNATURE", "the signature does not match the data", failed));
     struct rn_elem e = rn_elem_copy(in);
-    return rn_batch_push(out, &e);
+    return done(rn_batch_push(out, &e));
 }
 
-bool rn_envelope_apply(struct rn_envelope *env, const struct rn_step *step,
-                       const struct rn_elem *in, int64_t now, struct rn_batch *out,
-                       struct rn_batch *failed)
+enum rn_envelope_result rn_envelope_apply(struct rn_envelope *env, const struct rn_step *step,
+                                          const struct rn_elem *in, int64_t now,
+                                          struct rn_batch *out, struct rn_batch *failed)
 {
     enum rn_envelope_kind kind =
         step->kind == RN_VERIFY_SIGNATURE ? RN_ENVELOPE_SIGNED : RN_ENVELOPE_ENCRYPTED;
     struct rn_envelope_attrs a;
     const char *reason = NULL;
     if (!rn_envelope_attrs_parse(kind, in->attrs, &a, &reason))
-        return dead_letter(in, "BAD_ENVELOPE", reason, failed);
-    bool ok = kind == RN_ENVELOPE_SIGNED ? verify(env, in, &a, now, out, failed)
+        return done(dead_letter(in, "BAD_ENVELOPE", reason, failed));
+    enum rn_envelope_result result = kind == RN_ENVELOPE_SIGNED
+                                         ? verify(env, in, &a, now, out, failed)
                                          : decrypt(env, in, &a, now, out, failed);
     rn_envelope_attrs_clear(&a);
-    return ok;
+    return result;
 }

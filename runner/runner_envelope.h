@@ -22,8 +22,9 @@
  * was unwrapped, so a disabled key stops decrypting within that time. A message that
  * cannot be decrypted or verified goes to the step's dead-letter output with two
  * attributes: "error" (a sentence) and "error_reason" (KEY_NOT_FOUND, KEY_DISABLED,
- * PERMISSION_DENIED, KMS_UNAVAILABLE, BAD_ENVELOPE, BAD_WRAPPED_KEY, BAD_TAG,
- * BAD_SIGNATURE).
+ * PERMISSION_DENIED, BAD_ENVELOPE, BAD_WRAPPED_KEY, BAD_TAG, BAD_SIGNATURE). When KMS
+ * cannot be reached, nothing is decided: the engine retries the whole bundle later, as
+ * Beam retries a bundle whose DoFn raised.
  */
 #ifndef RUNNER_ENVELOPE_H
 #define RUNNER_ENVELOPE_H
@@ -121,11 +122,17 @@ struct rn_envelope {
 struct rn_envelope *rn_envelope_new(const char *principal, const char *caller);
 void rn_envelope_free(struct rn_envelope *env);
 
+enum rn_envelope_result {
+    RN_ENVELOPE_DONE,  /* the element went to out or failed */
+    RN_ENVELOPE_OOM,   /* memory ran out */
+    RN_ENVELOPE_RETRY, /* KMS unreachable: nothing output, retry the bundle later */
+};
+
 /* Applies a DecryptEnvelope or VerifySignature step to one element at emulator time now:
  * the decrypted text (envelope attributes removed) or the verified element to out, a
- * copy with the reason to failed. False only when memory ran out. */
-bool rn_envelope_apply(struct rn_envelope *env, const struct rn_step *step,
-                       const struct rn_elem *in, int64_t now, struct rn_batch *out,
-                       struct rn_batch *failed);
+ * copy with the reason to failed. */
+enum rn_envelope_result rn_envelope_apply(struct rn_envelope *env, const struct rn_step *step,
+                                          const struct rn_elem *in, int64_t now,
+                                          struct rn_batch *out, struct rn_batch *failed);
 
 #endif

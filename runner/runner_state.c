@@ -58,6 +58,11 @@ void rn_state_free(struct rn_state *state)
     free(state);
 }
 
+void rn_state_discard(struct rn_state *state)
+{
+    drop_pending(state);
+}
+
 bool rn_state_empty(const struct rn_state *state)
 {
     return state->count == 0;

@@ -44,7 +44,7 @@ static void run_step(struct rn_envelope *env, const struct rn_step *step, const 
     struct rn_elem e = rn_elem_make(cJSON_CreateString(value), 0);
     e.attrs = attrs ? cJSON_Duplicate(attrs, true) : NULL;
     struct rn_batch out = {0}, failed = {0};
-    if (rn_envelope_apply(env, step, &e, 0, &out, &failed)) {
+    if (rn_envelope_apply(env, step, &e, 0, &out, &failed) == RN_ENVELOPE_DONE) {
         if (out.count + failed.count != 1)
             abort();
         if (failed.count && !em_json_string(failed.items[0].attrs, "error_reason"))

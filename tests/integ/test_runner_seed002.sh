@@ -160,6 +160,23 @@ out=""
 for _ in $(seq 1 100); do out="$(counts word-counts-sub)"; [[ -n "$out" ]] && break; sleep 0.2; done
 expect_eq "elder: 1,fig: 2" "$out" "A's second batch counted once its key is enabled"
 
+section "KMS unreachable: the bundle waits and is retried, nothing is a dead letter"
+decrypted=$(metric "$JOB" decrypt)
+api POST "$CONTROL_URL/emulator/v1/faults" '{"kmsUnreachable": true}'
+expect_status 200
+produce --topic "$P/topics/words" --key "$KEY_B" --message "grape" 2>/dev/null # a new DEK
+wait_read "$JOB" 18
+wait_for 30 "the job's warning" bash -c "curl -s '$LOC/jobs/$JOB/messages?minimumImportance=JOB_MESSAGE_WARNING' | grep -q 'Cloud KMS cannot be reached to unwrap'"
+expect_eq 0 $? "a JOB_MESSAGE_WARNING says the bundle waits for KMS"
+expect_eq "$decrypted" "$(metric "$JOB" decrypt)" "nothing decrypted while KMS is unreachable"
+expect_eq "" "$(pull_all words-dead-sub)" "and nothing dead-lettered"
+api POST "$CONTROL_URL/emulator/v1/faults" '{"kmsUnreachable": false}'
+wait_for 30 "the retried bundle" bash -c "[[ \$(curl -s '$LOC/jobs/$JOB/metrics' | jq '.metrics[] | select(.name.context.output_user_name == \"decrypt.out0\") | .scalar') == $((decrypted + 1)) ]]"
+advance 61
+out=""
+for _ in $(seq 1 100); do out="$(counts word-counts-sub)"; [[ -n "$out" ]] && break; sleep 0.2; done
+expect_eq "grape: 1" "$out" "the message is counted once KMS answers"
+
 section "VerifySignature: signed messages pass, a tampered one is a dead letter"
 cat >"$DATA/gcs/seed-bkt/pipelines/verify.json" <<EOF
 {"steps": [

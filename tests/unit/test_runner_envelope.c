@@ -41,6 +41,11 @@ static bool fake_unwrap(void *arg, const char *key_name, const unsigned char *wr
 {
     struct fake_kms *kms = arg;
     kms->calls++;
+    if (strstr(key_name, "/cryptoKeys/unreachable")) {
+        *reason_code = "KMS_UNAVAILABLE";
+        snprintf(message, message_len, "connection refused");
+        return false;
+    }
     if (strstr(key_name, "/cryptoKeys/off")) {
         *reason_code = "KEY_DISABLED";
         snprintf(message, message_len, "%s is disabled", key_name);
@@ -261,7 +266,7 @@ static void apply(struct rn_envelope *env, const struct rn_pipeline *p, struct r
                   int64_t now, char *result, size_t len)
 {
     struct rn_batch out = {0}, failed = {0};
-    assert_true(rn_envelope_apply(env, &p->steps[1], e, now, &out, &failed));
+    assert_int_equal(rn_envelope_apply(env, &p->steps[1], e, now, &out, &failed), RN_ENVELOPE_DONE);
     assert_int_equal(out.count + failed.count, 1);
     if (out.count) {
         assert_null(cJSON_GetObjectItem(out.items[0].attrs, "kms_keyname"));
@@ -287,7 +292,7 @@ static void test_decrypt_envelope(void **state)
     char result[256];
     struct rn_elem e = encrypted_elem(KEY_A, 1, "the cat");
     struct rn_batch out = {0}, failed = {0};
-    assert_true(rn_envelope_apply(env, &p->steps[1], &e, 0, &out, &failed));
+    assert_int_equal(rn_envelope_apply(env, &p->steps[1], &e, 0, &out, &failed), RN_ENVELOPE_DONE);
     assert_string_equal(em_json_string(out.items[0].attrs, "producer"), "a"); /* kept */
     rn_batch_clear(&out);
     rn_elem_free(&e);
@@ -317,6 +322,11 @@ static void test_decrypt_envelope(void **state)
     e = rn_elem_make(cJSON_CreateString("plain"), 0);
     apply(env, p, &e, 0, result, sizeof(result));
     assert_string_equal(result, "dead:BAD_ENVELOPE");
+    /* KMS unreachable: no decision, no output; the engine retries the bundle */
+    e = encrypted_elem("projects/p/locations/global/keyRings/r/cryptoKeys/unreachable", 1, "x");
+    assert_int_equal(rn_envelope_apply(env, &p->steps[1], &e, 0, &out, &failed), RN_ENVELOPE_RETRY);
+    assert_int_equal(out.count + failed.count, 0);
+    rn_elem_free(&e);
     rn_pipeline_free(p);
     rn_envelope_free(env);
 }
