@@ -65,13 +65,15 @@ static cJSON *parse_parameters(const char *list)
 
 static int write_program(const char *program, const char *path)
 {
-    FILE *f = path ? fopen(path, "w") : stdout;
+    if (!path)
+        return fputs(program, stdout) >= 0 && fflush(stdout) == 0 ? 0 : 1;
+    FILE *f = fopen(path, "w");
     if (!f) {
         perror(path);
         return 1;
     }
     bool ok = fputs(program, f) >= 0;
-    ok = (path ? fclose(f) : fflush(f)) == 0 && ok;
+    ok = fclose(f) == 0 && ok;
     return ok ? 0 : 1;
 }
 
