@@ -278,7 +278,7 @@ static enum em_code importance_of(struct em_call *call, int *out)
     if (!text)
         return EM_OK;
     for (int i = 0; i < 6; i++) {
-        char number[4];
+        char number[12]; /* room for any int: -O1 cannot see that i < 6 */
         snprintf(number, sizeof(number), "%d", i);
         if (strcmp(text, importances[i]) == 0 || strcmp(text, number) == 0) {
             *out = i > 0 ? i : 1;

@@ -236,8 +236,11 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
         types[i] = &tr->columns[i].type;
     enum em_code code = collect_rows(ctx, prepared->stmt, types, tr->ncolumns, out, st);
     free(types);
-    if (code)
+    if (code) {
+        if (out) /* rows begun before the failure */
+            sp_result_clear(out);
         return code;
+    }
     if (out && dml)
         out->row_count = sqlite3_changes(ctx->sqlite);
     sqlite3_reset(prepared->stmt);
@@ -608,11 +611,11 @@ static enum em_code run_write(struct sp_job_ctx *ctx, struct commit_job *j, stru
         return EM_FAIL_OOM(st);
     struct sp_sql_request s = {gsql->data, params, m->types};
     struct sp_result r = {0};
-    if (run_statement(ctx, &s, true, &r, &j->touched, st))
-        return st->code;
-    *changed = r.dml ? r.row_count : cJSON_GetArraySize(r.rows);
+    enum em_code code = run_statement(ctx, &s, true, &r, &j->touched, st);
+    if (!code)
+        *changed = r.dml ? r.row_count : cJSON_GetArraySize(r.rows);
     sp_result_clear(&r);
-    return EM_OK;
+    return code;
 }
 
 static enum em_code write_row(struct sp_job_ctx *ctx, struct commit_job *j,

@@ -641,11 +641,14 @@ static bool sort_members(cJSON *node)
                 members[k] = members[k - 1];
             members[k] = m;
         }
+        const cJSON *kept = NULL; /* the last member added: a later one with its key goes */
         for (int i = 0; i < n; i++) {
-            if (i > 0 && strcmp(members[i - 1]->string, members[i]->string) == 0)
+            if (kept && strcmp(kept->string, members[i]->string) == 0) {
                 cJSON_Delete(members[i]);
-            else
+            } else {
                 cJSON_AddItemToArray(node, members[i]);
+                kept = members[i];
+            }
         }
     }
     free(members);

@@ -16,8 +16,6 @@
 
 #define INST "/v2/projects/fuzz-project/instances/inst-fuzz"
 
-static unsigned runs;
-
 static void create_fixtures(void)
 {
     fuzz_service_call("POST", "/v2/projects/fuzz-project/instances", NULL, NULL,
@@ -36,22 +34,4 @@ static void create_fixtures(void)
                       "\"dg==\"}}]}");
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_service_open(&bigtable_service);
-    create_fixtures();
-    return 0;
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_service_request(data, size);
-    if (++runs % 500 == 0) {
-        struct em_status st = {0};
-        fuzz_svc->def->reset(fuzz_svc, &st);
-        create_fixtures();
-    }
-    return 0;
-}
+FUZZ_SERVICE_TARGET(bigtable_service, NULL, create_fixtures)

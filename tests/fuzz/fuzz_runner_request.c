@@ -16,8 +16,6 @@
 
 #define LOC "/v1b3/projects/fuzz-project/locations/us-central1"
 
-static unsigned runs;
-
 static void write_pipeline_file(void)
 {
     char path[PATH_MAX + 64];
@@ -47,23 +45,11 @@ static void create_fixtures(void)
                       "\"output\":\"gs://fuzz-bucket/out\"}}");
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+/* The pipeline file the fixtures' jobs run, written once in the data directory. */
+static void write_pipeline(struct em_service *svc)
 {
-    (void)argc;
-    (void)argv;
-    fuzz_service_open(&runner_service);
+    (void)svc;
     write_pipeline_file();
-    create_fixtures();
-    return 0;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_service_request(data, size);
-    if (++runs % 500 == 0) {
-        struct em_status st = {0};
-        fuzz_svc->def->reset(fuzz_svc, &st);
-        create_fixtures();
-    }
-    return 0;
-}
+FUZZ_SERVICE_TARGET(runner_service, write_pipeline, create_fixtures)

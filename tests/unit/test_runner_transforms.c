@@ -329,7 +329,7 @@ static void test_text_shards(void **state)
         EM_OK);
     cJSON *lines = cJSON_CreateArray();
     for (int i = 0; i < 5; i++) {
-        char line[16];
+        char line[24];
         snprintf(line, sizeof(line), "line %d", i);
         cJSON_AddItemToArray(lines, cJSON_CreateString(line));
     }
