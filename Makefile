@@ -58,7 +58,10 @@ CORE_LIB     := $(BUILD)/libemulator.a
 CONTROL_LIB  := $(BUILD)/libcontrol.a
 SERVICE_LIBS := $(foreach s,$(SERVICES),$(if $(call lib_src,$(s)),$(BUILD)/lib$(s).a))
 
-BINARIES := $(BIN)/emulator $(addprefix $(BIN)/,$(BUILT))
+# tools: small clients of the stack built on the libraries (tools/<name>.c, '_' -> '-')
+TOOL_SRC := $(wildcard tools/*.c)
+TOOLS    := $(foreach t,$(TOOL_SRC),$(BIN)/$(subst _,-,$(notdir $(basename $(t)))))
+BINARIES := $(BIN)/emulator $(addprefix $(BIN)/,$(BUILT)) $(TOOLS)
 
 .PHONY: all libs test unit integ sql-diff fuzz-replay asan fuzz bench lint clean
 # keep every object: test, replay and bench objects are intermediate files that make would
@@ -97,6 +100,21 @@ $(BIN)/$(1): $$(call obj,$(1)/$(1)_main.c) $(BUILD)/lib$(1).a $$(CORE_LIB)
 	$$(call run,LD $$@,$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS))
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
+
+# tool_rules <tools/x_y.c>: bin/x-y, linked with the runner's library and the core
+define tool_rules
+$(BIN)/$(subst _,-,$(notdir $(basename $(1)))): $$(call obj,$(1)) $(BUILD)/librunner.a $$(CORE_LIB)
+	@mkdir -p $$(dir $$@)
+	$$(call run,LD $$@,$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS))
+endef
+$(foreach t,$(TOOL_SRC),$(eval $(call tool_rules,$(t))))
+
+# runner/beam_prelude.py as C string literals, included by runner_beam.c
+$(BUILD)/gen/runner_beam_prelude.inc: runner/beam_prelude.py
+	@mkdir -p $(dir $@)
+	$(call run,GEN $@,sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@)
+$(BUILD)/runner/runner_beam.o: $(BUILD)/gen/runner_beam_prelude.inc
+$(BUILD)/runner/runner_beam.o: override CFLAGS += -I$(BUILD)/gen
 
 # every library, for tests, fuzz targets and benchmarks
 libs: $(SERVICE_LIBS) $(CONTROL_LIB) $(CORE_LIB)

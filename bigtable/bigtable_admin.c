@@ -6,6 +6,7 @@
  */
 #include "bigtable_admin_parts.h"
 
+#include "bigtable_cascade.h"
 #include "bigtable_errors.h"
 #include "bigtable_store.h"
 #include "em_iam.h"
@@ -29,6 +30,8 @@ enum em_code bt_admin_open(struct em_store *store, struct bt_replicas *replicas,
     admin->store = store;
     admin->replicas = replicas;
     pthread_mutex_init(&admin->lock, NULL);
+    pthread_mutex_init(&admin->cascade_lock, NULL);
+    admin->grace_ns = 3600 * EM_NS_PER_SEC;
     *out = admin;
     return EM_OK;
 }
@@ -38,7 +41,13 @@ void bt_admin_close(struct bt_admin *admin)
     if (!admin)
         return;
     pthread_mutex_destroy(&admin->lock);
+    pthread_mutex_destroy(&admin->cascade_lock);
     free(admin);
+}
+
+void bt_admin_set_kms_grace(struct bt_admin *admin, int64_t grace_ns)
+{
+    admin->grace_ns = grace_ns;
 }
 
 /* --- shared helpers (bigtable_admin_parts.h) --- */
@@ -381,17 +390,35 @@ static void shred_cluster_replicas(struct bt_admin *admin, const char *instance,
     cJSON_Delete(tables);
 }
 
-/* DISABLED when a replica of the cluster is INACCESSIBLE (its key refused), as Google
- * reports a cluster whose key is disabled or destroyed. */
+/* How the instance's cascade marks a cluster (bigtable_cascade.h). */
+static enum bt_cascade_mark cascade_mark(struct bt_admin *admin, const char *cluster)
+{
+    char instance[BT_NAME_MAX];
+    if (!bt_instance_of(cluster, instance))
+        return BT_CASCADE_NONE;
+    cJSON *record = bt_cascade_load(admin, instance);
+    enum bt_cascade_mark m = bt_cascade_mark_of(record, bt_last_id(cluster));
+    cJSON_Delete(record);
+    return m;
+}
+
+/* DISABLED when the cascade disabled the cluster or deleted its data (bigtable_cascade.h),
+ * or a replica of it is INACCESSIBLE (its key refused: the cascade disables it at the end
+ * of the check round that found it), as Google reports a cluster whose key, or a key of
+ * its instance, is disabled or destroyed. */
 static void derive_cluster_state(struct bt_admin *admin, cJSON *cluster)
 {
     const char *state = em_json_string(cluster, "state");
     if (!admin->replicas || !state || strcmp(state, "READY") != 0)
         return;
+    const char *name = em_json_string(cluster, "name");
+    if (cascade_mark(admin, name) != BT_CASCADE_NONE) {
+        set_string(cluster, "state", "DISABLED");
+        return;
+    }
     char instance[BT_NAME_MAX];
     cJSON *tables = NULL;
     struct em_status st = {0};
-    const char *name = em_json_string(cluster, "name");
     if (!bt_instance_of(name, instance) ||
         bt_store_list(admin->store, BT_KIND_TABLE, instance, false, &tables, &st))
         return;
@@ -420,7 +447,9 @@ enum em_code bt_check_no_disabled_cluster(struct bt_admin *admin, const char *in
     cJSON_ArrayForEach(c, clusters)
     {
         derive_cluster_state(admin, c);
-        if (strcmp(em_json_string(c, "state"), "DISABLED") == 0) {
+        /* a cluster whose data is gone no longer holds its instance down */
+        if (strcmp(em_json_string(c, "state"), "DISABLED") == 0 &&
+            cascade_mark(admin, em_json_string(c, "name")) != BT_CASCADE_DATA_DELETED) {
             BT_ERR_CLUSTER_DISABLED(st, action, em_json_string(c, "name"));
             break;
         }
@@ -725,6 +754,7 @@ enum em_code bt_instance_delete(struct bt_admin *admin, const char *name, struct
     pthread_mutex_lock(&admin->lock);
     if (!bt_load(admin, name, BT_KIND_INSTANCE, "Instance", &inst, st)) {
         shred_instance_replicas(admin, name);
+        bt_backups_remove_under(admin, name);
         if (!bt_store_delete_instance(admin->store, name, st))
             em_iam_delete_under(admin->store, name, st); /* its and its tables' policies */
     }
@@ -918,8 +948,11 @@ enum em_code bt_cluster_delete(struct bt_admin *admin, const char *name, struct 
                     "instance instead.",
                     name);
         else if (!bt_check_no_disabled_cluster(admin, instance, "delete a cluster", st) &&
-                 !bt_store_delete(admin->store, name, st))
+                 !bt_store_delete(admin->store, name, st)) {
             shred_cluster_replicas(admin, instance, bt_last_id(name));
+            bt_backups_remove_under(admin, name); /* a cluster's backups go with it */
+            bt_cascade_forget_cluster(admin, name);
+        }
     }
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(cluster);
@@ -1132,6 +1165,7 @@ enum em_code bt_admin_reset(struct bt_admin *admin, struct em_status *st)
         cJSON_ArrayForEach(inst, instances)
         {
             shred_instance_replicas(admin, em_json_string(inst, "name"));
+            bt_backups_remove_under(admin, em_json_string(inst, "name"));
         }
         bt_store_clear(admin->store, st);
     }

@@ -12,8 +12,9 @@
  *
  * Cluster state, as Google reports it:
  *   CREATING --operation done--> READY <--key usable again-- DISABLED
- *                                  \--a replica's key found INACCESSIBLE--/
- * DISABLED is derived on every read from the CMEK states of the cluster's replicas. While
+ *                                  \--the cascade (bigtable_cascade.h)--/
+ * DISABLED is derived on every read from the cascade's record of the instance and the
+ * CMEK states of the cluster's replicas. While
  * a cluster of the instance is DISABLED, creating or deleting a cluster, creating a table
  * and modifying column families are refused (FAILED_PRECONDITION), as Google does;
  * deleting an instance or a table is allowed.
@@ -28,6 +29,7 @@
 #ifndef BIGTABLE_ADMIN_H
 #define BIGTABLE_ADMIN_H
 
+#include "bigtable_cascade.h"
 #include "bigtable_replicas.h"
 #include "em_status.h"
 
@@ -43,6 +45,9 @@ struct bt_admin;
 enum em_code bt_admin_open(struct em_store *store, struct bt_replicas *replicas,
                            struct bt_admin **out, struct em_status *st);
 void bt_admin_close(struct bt_admin *admin);
+/* The CMEK engine's grace (config kms_grace_s), for the end of a cluster's grace in a
+ * table's ENCRYPTION_VIEW (default: 1 hour). */
+void bt_admin_set_kms_grace(struct bt_admin *admin, int64_t grace_ns);
 enum em_code bt_admin_reset(struct bt_admin *admin, struct em_status *st);
 
 /* --- instances (parent "projects/p") --- */
@@ -127,6 +132,9 @@ enum em_code bt_table_modify_families(struct bt_admin *admin, const char *name,
 enum em_code bt_table_update(struct bt_admin *admin, const char *name, const cJSON *table,
                              const char *mask, cJSON **out, struct em_status *st);
 enum em_code bt_table_delete(struct bt_admin *admin, const char *name, struct em_status *st);
+/* The names of every table of every instance, a JSON array of strings (the replication
+ * drain, bigtable_replication.h). */
+enum em_code bt_table_names(struct bt_admin *admin, cJSON **out, struct em_status *st);
 
 /* --- what the data plane needs --- */
 
@@ -139,6 +147,7 @@ struct bt_route {
     int cluster_count;
     char clusters[BT_MAX_CLUSTERS][BT_NAME_MAX];     /* cluster names, routing order */
     char replicas[BT_MAX_CLUSTERS][BT_NAME_MAX];     /* the table's replica in each */
+    enum bt_cascade_mark marks[BT_MAX_CLUSTERS];     /* each one's mark by the cascade */
     bool single_cluster;                             /* the profile names one cluster */
     int all_count;                                   /* every cluster of the instance... */
     char all_replicas[BT_MAX_CLUSTERS][BT_NAME_MAX]; /* ...and their replicas (writes) */

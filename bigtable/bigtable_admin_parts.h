@@ -1,6 +1,7 @@
 /*
  * bigtable_admin_parts.h: what bigtable_admin.c (instances, clusters, app profiles) and
- * bigtable_tables.c (tables) share inside the admin domain. Not for other files.
+ * bigtable_tables.c (tables) and bigtable_cascade.c share inside the admin domain. Not for
+ * other files.
  */
 #ifndef BIGTABLE_ADMIN_PARTS_H
 #define BIGTABLE_ADMIN_PARTS_H
@@ -12,7 +13,9 @@
 struct bt_admin {
     struct em_store *store;
     struct bt_replicas *replicas; /* NULL: no replicas (unit tests) */
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;         /* every call's read-modify-write */
+    pthread_mutex_t cascade_lock; /* the cascade's runs (bigtable_cascade.c) */
+    int64_t grace_ns;             /* the engine's grace when KMS cannot be reached */
 };
 
 /* The stored resource of a kind (BT_KIND_*), NOT_FOUND naming what ("Table") otherwise. */
@@ -44,5 +47,9 @@ enum em_code bt_check_no_disabled_cluster(struct bt_admin *admin, const char *in
  * encryption status reads UNKNOWN until a key check after that). */
 void bt_stamp_protection(struct bt_admin *admin, cJSON *table, const char *cluster_id,
                          const char *replica);
+
+/* Deletes every backup under prefix (an instance or a cluster): keys forgotten, files
+ * removed, records deleted (bigtable_backup.c; under the lock). */
+void bt_backups_remove_under(struct bt_admin *admin, const char *prefix);
 
 #endif

@@ -16,6 +16,12 @@ static const char *const bt_cells_migrations[] = {
     " ts INTEGER NOT NULL,"
     " value BLOB NOT NULL,"
     " PRIMARY KEY (row, family, qualifier, ts)) WITHOUT ROWID;",
+    "CREATE TABLE replication_log ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " target TEXT NOT NULL,"
+    " due INTEGER NOT NULL,"
+    " entry BLOB NOT NULL);"
+    "CREATE INDEX replication_log_by_target ON replication_log(target, seq);",
 };
 
 static enum em_code cells_opened(struct em_store *store, void *arg, void **state,
@@ -206,14 +212,73 @@ static bool flush_row(struct read_job *job, struct row_buf *b)
     return stop;
 }
 
+/* The smallest and largest row key a set can cover (has_low/has_high false: unbounded),
+ * so a read of a few keys or a range looks up only those rows (the cells' primary key
+ * starts with the row); the set itself still decides row by row. */
+struct key_bounds {
+    bool has_low, has_high;
+    struct bt_bytes low, high;
+};
+
+static void widen(struct key_bounds *b, bool *first, bool has_low, struct bt_bytes low,
+                  bool has_high, struct bt_bytes high)
+{
+    if (*first) {
+        *b = (struct key_bounds){has_low, has_high, low, high};
+        *first = false;
+        return;
+    }
+    if (!has_low || (b->has_low && compare(low, b->low) < 0))
+        b->low = low;
+    b->has_low = b->has_low && has_low;
+    if (!has_high || (b->has_high && compare(high, b->high) > 0))
+        b->high = high;
+    b->has_high = b->has_high && has_high;
+}
+
+static struct key_bounds set_bounds(const struct bt_row_set *set)
+{
+    struct key_bounds b = {0};
+    bool first = true;
+    for (size_t i = 0; i < set->key_count; i++)
+        widen(&b, &first, true, set->keys[i], true, set->keys[i]);
+    for (size_t i = 0; i < set->range_count; i++) {
+        const struct bt_row_range *r = &set->ranges[i];
+        widen(&b, &first, r->has_start, r->start, r->has_end, r->end);
+    }
+    return b; /* an empty set: every row, unbounded */
+}
+
+/* The read's SQL: literals (em_store_stmt caches by pointer), by [reversed][low][high]. */
+#define READ_SELECT "SELECT row, family, qualifier, ts, value FROM cells "
+#define READ_ORDER  " family, qualifier, ts DESC"
+static const char *const read_sql[2][2][2] = {
+    {{READ_SELECT "ORDER BY row," READ_ORDER,
+      READ_SELECT "WHERE row <= ?2 ORDER BY row," READ_ORDER},
+     {READ_SELECT "WHERE row >= ?1 ORDER BY row," READ_ORDER,
+      READ_SELECT "WHERE row >= ?1 AND row <= ?2 ORDER BY row," READ_ORDER}},
+    {{READ_SELECT "ORDER BY row DESC," READ_ORDER,
+      READ_SELECT "WHERE row <= ?2 ORDER BY row DESC," READ_ORDER},
+     {READ_SELECT "WHERE row >= ?1 ORDER BY row DESC," READ_ORDER,
+      READ_SELECT "WHERE row >= ?1 AND row <= ?2 ORDER BY row DESC," READ_ORDER}},
+};
+
+static sqlite3_stmt *read_stmt(struct em_store *store, const struct key_bounds *b, bool reversed,
+                               struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(store, read_sql[reversed][b->has_low][b->has_high], st);
+    if (stmt && b->has_low)
+        bind_bytes(stmt, 1, b->low);
+    if (stmt && b->has_high)
+        bind_bytes(stmt, 2, b->high);
+    return stmt;
+}
+
 static enum em_code job_read(struct em_datafile *file, void *arg, struct em_status *st)
 {
     struct read_job *job = arg;
-    const char *sql = job->reversed ? "SELECT row, family, qualifier, ts, value FROM cells "
-                                      "ORDER BY row DESC, family, qualifier, ts DESC"
-                                    : "SELECT row, family, qualifier, ts, value FROM cells "
-                                      "ORDER BY row, family, qualifier, ts DESC";
-    sqlite3_stmt *stmt = em_store_stmt(em_datafile_store(file), sql, st);
+    struct key_bounds bounds = set_bounds(job->set);
+    sqlite3_stmt *stmt = read_stmt(em_datafile_store(file), &bounds, job->reversed, st);
     if (!stmt)
         return st->code;
     struct row_buf b = {0};
@@ -445,4 +510,94 @@ enum em_code bt_cells_check_and_mutate(struct em_datafile *file, struct bt_bytes
     struct check_job job = {key, predicate, arg, if_true, if_false, matched, false};
     *matched = false;
     return em_datafile_run(file, job_check_and_mutate, &job, st);
+}
+
+/* --- the replication log (bigtable_replication.h) --- */
+
+struct log_append_job {
+    const char *target;
+    int64_t due_ns;
+    const uint8_t *entry;
+    size_t len;
+};
+
+static enum em_code job_log_append(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct log_append_job *job = arg;
+    sqlite3_stmt *stmt =
+        em_store_stmt(em_datafile_store(file),
+                      "INSERT INTO replication_log(target, due, entry) VALUES(?1, ?2, ?3)", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, job->target);
+    sqlite3_bind_int64(stmt, 2, job->due_ns);
+    bind_bytes(stmt, 3, (struct bt_bytes){job->entry, job->len});
+    enum em_code rc = em_stmt_run(stmt, st);
+    em_stmt_done(stmt);
+    return rc;
+}
+
+enum em_code bt_cells_log_append(struct em_datafile *file, const char *target, int64_t due_ns,
+                                 const uint8_t *entry, size_t len, struct em_status *st)
+{
+    struct log_append_job job = {target, due_ns, entry, len};
+    return em_datafile_run(file, job_log_append, &job, st);
+}
+
+struct log_first_job {
+    const char *target;
+    struct bt_log_entry *out;
+};
+
+static enum em_code job_log_first(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct log_first_job *job = arg;
+    struct bt_log_entry *out = job->out;
+    free(out->entry);
+    *out = (struct bt_log_entry){0};
+    sqlite3_stmt *stmt = em_store_stmt(em_datafile_store(file),
+                                       "SELECT seq, due, entry FROM replication_log "
+                                       "WHERE target = ?1 ORDER BY seq LIMIT 1",
+                                       st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, job->target);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        out->found = true;
+        out->seq = sqlite3_column_int64(stmt, 0);
+        out->due_ns = sqlite3_column_int64(stmt, 1);
+        out->len = (size_t)sqlite3_column_bytes(stmt, 2);
+        if (!(out->entry = copy_bytes(sqlite3_column_blob(stmt, 2), out->len)))
+            EM_FAIL_OOM(st);
+    } else if (rc != SQLITE_DONE) {
+        em_store_error(sqlite3_db_handle(stmt), rc, st);
+    }
+    em_stmt_done(stmt);
+    return st->code;
+}
+
+enum em_code bt_cells_log_first(struct em_datafile *file, const char *target,
+                                struct bt_log_entry *out, struct em_status *st)
+{
+    struct log_first_job job = {target, out};
+    *out = (struct bt_log_entry){0};
+    return em_datafile_run(file, job_log_first, &job, st);
+}
+
+static enum em_code job_log_remove(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    sqlite3_stmt *stmt =
+        em_store_stmt(em_datafile_store(file), "DELETE FROM replication_log WHERE seq = ?1", st);
+    if (!stmt)
+        return st->code;
+    sqlite3_bind_int64(stmt, 1, *(const int64_t *)arg);
+    enum em_code rc = em_stmt_run(stmt, st);
+    em_stmt_done(stmt);
+    return rc;
+}
+
+enum em_code bt_cells_log_remove(struct em_datafile *file, int64_t seq, struct em_status *st)
+{
+    return em_datafile_run(file, job_log_remove, &seq, st);
 }

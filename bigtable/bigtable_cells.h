@@ -7,6 +7,9 @@
  * Table (module "bigtable_cells" of the file's own schema_migrations):
  *   cells   row BLOB, family TEXT, qualifier BLOB, ts INTEGER (microseconds), value BLOB;
  *           primary key (row, family, qualifier, ts); WITHOUT ROWID
+ *   replication_log   seq (order), target (a replica of another cluster), due (emulator
+ *           ns), entry (encoded row mutations): the writes this replica served that
+ *           another replica has not received yet (bigtable_replication.h)
  * Rows come out in key order (bytes, memcmp), each row's cells by family, qualifier
  * ascending, timestamp descending: the order of google.bigtable.v2.ReadRowsResponse.
  * Everything in the file, row keys included, is encrypted page by page (em_vfs).
@@ -94,5 +97,22 @@ enum em_code bt_cells_drop_family(struct em_datafile *file, const char *family,
                                   struct em_status *st);
 enum em_code bt_cells_drop_rows(struct em_datafile *file, struct bt_bytes prefix, bool all,
                                 struct em_status *st);
+
+/* --- the replication log of this replica (bigtable_replication.h) --- */
+
+/* One queued write: found false when target has none. entry is malloc'd (free it). */
+struct bt_log_entry {
+    bool found;
+    int64_t seq, due_ns;
+    uint8_t *entry;
+    size_t len;
+};
+
+enum em_code bt_cells_log_append(struct em_datafile *file, const char *target, int64_t due_ns,
+                                 const uint8_t *entry, size_t len, struct em_status *st);
+/* The oldest entry queued for target (due or not). */
+enum em_code bt_cells_log_first(struct em_datafile *file, const char *target,
+                                struct bt_log_entry *out, struct em_status *st);
+enum em_code bt_cells_log_remove(struct em_datafile *file, int64_t seq, struct em_status *st);
 
 #endif

@@ -126,7 +126,19 @@ static enum em_code route_of(struct bt_context *bt, const char *table, const cha
     return bt_route_for(bt->admin, table, profile, route, st);
 }
 
-/* The index in route of the replica that serves the call: the first whose key is usable. */
+/* The gate of one cluster of the route: the cascade's mark, then its replica's key. */
+static enum em_code cluster_gate(struct bt_context *bt, const struct bt_route *route, int i,
+                                 struct em_status *st)
+{
+    if (route->marks[i] == BT_CASCADE_DATA_DELETED)
+        return BT_ERR_CLUSTER_DATA_DELETED(st, route->clusters[i]);
+    if (route->marks[i] == BT_CASCADE_DISABLED)
+        return BT_ERR_CLUSTER_DISABLED_BY_CASCADE(st, route->clusters[i]);
+    return bt_replicas_gate(bt->replicas, route->replicas[i], st);
+}
+
+/* The index in route of the replica that serves the call: the first cluster neither
+ * disabled nor with its key refused. */
 static enum em_code serving(struct bt_context *bt, const struct bt_route *route, int *index,
                             struct em_status *st)
 {
@@ -134,7 +146,7 @@ static enum em_code serving(struct bt_context *bt, const struct bt_route *route,
         return EM_FAIL(st, EM_FAILED_PRECONDITION, "The app profile routes to no cluster.");
     for (int i = 0; i < route->cluster_count; i++) {
         *st = (struct em_status){0};
-        if (bt_replicas_gate(bt->replicas, route->replicas[i], st) == EM_OK) {
+        if (cluster_gate(bt, route, i, st) == EM_OK) {
             *index = i;
             return EM_OK;
         }
@@ -156,17 +168,12 @@ static enum em_code on_replica(struct bt_context *bt, const char *replica, file_
     return rc;
 }
 
-/* Replicates to every replica of the table but the serving one; those whose key is not
- * usable now miss the write. */
+/* Sends a write to every replica of the table but the serving one (at once, or later
+ * through the serving replica's replication log: bigtable_replication.h). */
 static void replicate(struct bt_context *bt, const struct bt_route *route, const char *served,
-                      file_fn fn, void *arg)
+                      const struct bt_row_mutations *rows, size_t count, int64_t now)
 {
-    for (int i = 0; i < route->all_count; i++) {
-        if (strcmp(route->all_replicas[i], served) == 0)
-            continue;
-        struct em_status st = {0};
-        on_replica(bt, route->all_replicas[i], fn, arg, &st);
-    }
+    bt_replication_send(&bt->replication, route, served, rows, count, now);
 }
 
 struct mutate_arg {
@@ -182,7 +189,7 @@ static enum em_code mutate_file(struct em_datafile *file, void *arg, struct em_s
 
 /* Writes rows on the serving replica, then replicates them. */
 static enum em_code write_rows(struct bt_context *bt, const struct bt_route *route,
-                               const struct bt_row_mutations *rows, size_t count,
+                               const struct bt_row_mutations *rows, size_t count, int64_t now,
                                struct em_status *st)
 {
     int index;
@@ -190,7 +197,7 @@ static enum em_code write_rows(struct bt_context *bt, const struct bt_route *rou
     if (serving(bt, route, &index, st) ||
         on_replica(bt, route->replicas[index], mutate_file, &arg, st))
         return st->code;
-    replicate(bt, route, route->replicas[index], mutate_file, &arg);
+    replicate(bt, route, route->replicas[index], rows, count, now);
     return EM_OK;
 }
 
@@ -209,7 +216,7 @@ enum em_code bt_data_mutate_row(struct bt_context *bt, const char *table, const 
     if (!decode_row_key(&a, request, &row.key, st) &&
         !parse_mutations(route.table, cJSON_GetObjectItem(request, "mutations"), "mutations", false,
                          now, &muts, st))
-        write_rows(bt, &route, &row, 1, st);
+        write_rows(bt, &route, &row, 1, now, st);
     bt_mutations_free(&muts);
     arena_free(&a);
     bt_route_clear(&route);
@@ -255,7 +262,7 @@ enum em_code bt_data_mutate_rows(struct bt_context *bt, const char *table, const
         if (!decode_row_key(&a, entry, &row.key, &entry_st) &&
             !parse_mutations(route.table, cJSON_GetObjectItem(entry, "mutations"), "mutations",
                              false, now, &muts, &entry_st))
-            write_rows(bt, &route, &row, 1, &entry_st);
+            write_rows(bt, &route, &row, 1, now, &entry_st);
         bt_mutations_free(&muts);
         arena_free(&a);
         cJSON_AddItemToArray(*entries, entry_status(index++, &entry_st));
@@ -585,10 +592,8 @@ enum em_code bt_data_check_and_mutate(struct bt_context *bt, const char *table,
                          "false_mutations", true, now, &no_m, st) &&
         !serving(bt, &route, &index, st)) {
         no.key = arg.key = yes.key;
-        if (!on_replica(bt, route.replicas[index], check_file, &arg, st)) {
-            struct mutate_arg replay = {*matched ? &yes : &no, 1};
-            replicate(bt, &route, route.replicas[index], mutate_file, &replay);
-        }
+        if (!on_replica(bt, route.replicas[index], check_file, &arg, st))
+            replicate(bt, &route, route.replicas[index], *matched ? &yes : &no, 1, now);
     }
     bt_mutations_free(&yes_m);
     bt_mutations_free(&no_m);
@@ -647,7 +652,7 @@ static cJSON *rmw_row(const struct rmw_arg *r)
 
 /* Replicates what the rules wrote, as setCell mutations (views of the results). */
 static void replicate_rmw(struct bt_context *bt, const struct bt_route *route, const char *served,
-                          const struct rmw_arg *r)
+                          const struct rmw_arg *r, int64_t now)
 {
     struct bt_mutation *items = calloc(r->rules->n, sizeof(*items));
     if (!items)
@@ -660,8 +665,7 @@ static void replicate_rmw(struct bt_context *bt, const struct bt_route *route, c
                                         .value = {r->results[i].value, r->results[i].value_len}};
     struct bt_mutations muts = {items, r->rules->n};
     struct bt_row_mutations row = {r->key, &muts};
-    struct mutate_arg arg = {&row, 1};
-    replicate(bt, route, served, mutate_file, &arg);
+    replicate(bt, route, served, &row, 1, now);
     free(items);
 }
 
@@ -693,7 +697,7 @@ enum em_code bt_data_read_modify_write(struct bt_context *bt, const char *table,
         if (!(arg.results = calloc(rules.n, sizeof(*arg.results))))
             EM_FAIL_OOM(st);
         else if (!on_replica(bt, route.replicas[index], rmw_file, &arg, st)) {
-            replicate_rmw(bt, &route, route.replicas[index], &arg);
+            replicate_rmw(bt, &route, route.replicas[index], &arg, now);
             *row = rmw_row(&arg);
         }
         if (arg.results)

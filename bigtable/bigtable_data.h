@@ -5,13 +5,14 @@
  *
  * Routing. The app profile (appProfileId; "default" when absent: multi-cluster routing
  * over every cluster) lists the clusters that may serve, in name order. A call is served
- * by the first of them whose replica of the table passes the CMEK gate: multi-cluster
- * routing fails over from a cluster whose key is disabled to the next; single-cluster
- * routing to a disabled cluster fails with its error (FAILED_PRECONDITION).
+ * by the first of them neither DISABLED by the cascade (bigtable_cascade.h) nor refused by
+ * its replica's CMEK gate: multi-cluster routing fails over from a disabled cluster to
+ * the next; single-cluster routing to a disabled cluster fails with its error
+ * (FAILED_PRECONDITION; NOT_FOUND once the cascade deleted the cluster's data).
  *
- * Replication. A write lands on the serving cluster's replica, then on every other
- * cluster's replica at once (no delay). A replica whose key is not usable at that moment
- * misses the write: it is not caught up later (see the README's limits).
+ * Replication. A write lands on the serving cluster's replica, then reaches every other
+ * cluster's replica after the configured delay, a replica that cannot take it then
+ * catching up later (bigtable_replication.h).
  *
  * Requests arrive as their decoded JSON (schema-checked by the dispatcher); replies are
  * built as JSON. Thread-safe.
@@ -19,6 +20,7 @@
 #ifndef BIGTABLE_DATA_H
 #define BIGTABLE_DATA_H
 
+#include "bigtable_replication.h"
 #include "em_status.h"
 
 #include <cjson/cJSON.h>
@@ -32,6 +34,7 @@ struct bt_replicas;
 struct bt_context {
     struct bt_admin *admin;
     struct bt_replicas *replicas; /* NULL without a CMEK engine: data calls fail */
+    struct bt_replication replication;
 };
 
 /* now: emulator time in ns (a setCell timestamp of -1 is now, in milliseconds). */

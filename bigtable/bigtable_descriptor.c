@@ -5,6 +5,9 @@
  * the port with UNIMPLEMENTED (control_unbuilt.c); Logging resource types come with the
  * service (until then an entry about Bigtable is an audited_resource).
  * Roles: https://cloud.google.com/iam/docs/roles-permissions/bigtable
+ * Backups: bigtable.backups.{create,delete,get,getIamPolicy,list,read,restore,
+ * setIamPolicy,update} come with bigtable.* (admin); get and list with bigtable.*.get and
+ * bigtable.*.list (user, reader), as Google's roles list them.
  */
 #include "em_descriptor.h"
 

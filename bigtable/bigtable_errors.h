@@ -26,6 +26,19 @@
             "not usable by the Bigtable service agent.",                                           \
             (cluster))
 
+/* A data call routed to a cluster the cascade disabled (a key of its instance refused). */
+#define BT_ERR_CLUSTER_DISABLED_BY_CASCADE(st, cluster)                                            \
+    EM_FAIL((st), EM_FAILED_PRECONDITION,                                                          \
+            "The cluster %.300s is disabled: a Cloud KMS key of its instance is disabled, "        \
+            "destroyed or not usable by the Bigtable service agent.",                              \
+            (cluster))
+/* A data call routed to a cluster whose data was deleted (its key refused for 30 days). */
+#define BT_ERR_CLUSTER_DATA_DELETED(st, cluster)                                                   \
+    EM_FAIL((st), EM_NOT_FOUND,                                                                    \
+            "The data of the cluster %.300s was deleted: its Cloud KMS key was not usable for "    \
+            "30 days.",                                                                            \
+            (cluster))
+
 /* An admin call Google refuses while a cluster of the instance is disabled by its key
  * (seed 003: create or delete a cluster, create a table, modify column families). */
 #define BT_ERR_CLUSTER_DISABLED(st, action, cluster)                                               \

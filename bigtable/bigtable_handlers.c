@@ -10,6 +10,7 @@
 #include "bigtable_handlers.h"
 
 #include "bigtable_admin.h"
+#include "bigtable_backup.h"
 #include "bigtable_data.h"
 #include "bigtable_json.h"
 #include "em_clock.h"
@@ -162,6 +163,12 @@ const struct em_op_type bt_op_types[] = {
      true, "startTime", "endTime"},
     {"UpdateAppProfile", BT_ADMIN_TYPE "UpdateAppProfileMetadata", BT_ADMIN_TYPE "AppProfile",
      app_profile_get_work, true, NULL, NULL},
+    {"CreateBackup", BT_ADMIN_TYPE "CreateBackupMetadata", BT_ADMIN_TYPE "Backup",
+     bt_backup_ready_work, true, "startTime", "endTime"},
+    {"CopyBackup", BT_ADMIN_TYPE "CopyBackupMetadata", BT_ADMIN_TYPE "Backup", bt_backup_ready_work,
+     true, NULL, NULL},
+    {"RestoreTable", BT_ADMIN_TYPE "RestoreTableMetadata", BT_ADMIN_TYPE "Table", bt_restore_work,
+     true, NULL, NULL},
 };
 const size_t bt_op_type_count = sizeof(bt_op_types) / sizeof(bt_op_types[0]);
 
@@ -469,10 +476,20 @@ enum em_code bt_iam_resource_check(struct em_call *call)
 {
     const char *name = em_call_var(call, "resource");
     cJSON *resource = NULL;
-    if (strstr(name, "/tables/"))
+    if (strstr(name, "/backups/"))
+        bt_backup_get(admin(call), name, &resource, &call->status);
+    else if (strstr(name, "/tables/"))
         bt_table_get(admin(call), name, BT_VIEW_NAME_ONLY, &resource, &call->status);
     else
         bt_instance_get(admin(call), name, &resource, &call->status);
     cJSON_Delete(resource);
     return call->status.code;
+}
+
+/* --- for bigtable_backup_handlers.c --- */
+
+enum em_code bt_handlers_start_operation(struct em_call *call, const char *resource,
+                                         const char *zone, const char *kind, cJSON *metadata)
+{
+    return start_operation(call, resource, zone, kind, metadata);
 }

@@ -58,7 +58,28 @@ enum em_code bt_check_and_mutate_row(struct em_call *call);
 enum em_code bt_read_modify_write_row(struct em_call *call);
 enum em_code bt_ping_and_warm(struct em_call *call);
 
-/* IAM on an instance or a table: NOT_FOUND unless it exists. */
+/* backups and restores (bigtable_backup_handlers.c) */
+enum em_code bt_create_backup(struct em_call *call);
+enum em_code bt_get_backup(struct em_call *call);
+enum em_code bt_list_backups(struct em_call *call);
+enum em_code bt_update_backup(struct em_call *call);
+enum em_code bt_delete_backup(struct em_call *call);
+enum em_code bt_copy_backup(struct em_call *call);
+enum em_code bt_restore_table(struct em_call *call);
+extern const struct em_message bt_backup_schema;
+extern const struct em_message bt_copy_backup_schema;
+extern const struct em_message bt_restore_table_schema;
+/* The operations' work: the backup READY (CreateBackup, CopyBackup), the restored table. */
+enum em_code bt_backup_ready_work(struct em_op *op, void *ctx, const cJSON *request, int64_t now,
+                                  cJSON **response, struct em_status *st);
+enum em_code bt_restore_work(struct em_op *op, void *ctx, const cJSON *request, int64_t now,
+                             cJSON **response, struct em_status *st);
+/* Starts an operation of kind on resource, named under zone, and replies with it
+ * (bigtable_handlers.c). */
+enum em_code bt_handlers_start_operation(struct em_call *call, const char *resource,
+                                         const char *zone, const char *kind, cJSON *metadata);
+
+/* IAM on an instance, a table or a backup: NOT_FOUND unless it exists. */
 enum em_code bt_iam_resource_check(struct em_call *call);
 
 #endif

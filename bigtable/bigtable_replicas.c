@@ -217,3 +217,45 @@ bool bt_replicas_info(struct bt_replicas *reps, const char *replica, struct em_c
 {
     return reps && reps->cmek && em_cmek_info(reps->cmek, replica, out);
 }
+
+/* --- backups --- */
+
+enum em_code bt_replicas_protect_pinned(struct bt_replicas *reps, const char *name,
+                                        const char *project, const char *kms_key,
+                                        struct em_status *st)
+{
+    if (em_cmek_protect_pinned(reps->cmek, name, project, kms_key, st))
+        return st->code;
+    pthread_mutex_lock(&reps->lock);
+    find_or_add(reps, name, st);
+    pthread_mutex_unlock(&reps->lock);
+    return st->code;
+}
+
+enum em_code bt_replicas_copy(struct bt_replicas *reps, const char *from, const char *to,
+                              struct em_status *st)
+{
+    struct em_datastore *source = datastore(reps, from, st);
+    struct em_datastore *target = source ? datastore(reps, to, st) : NULL;
+    if (!target)
+        return st->code;
+    em_datastore_copy(source, target, st);
+    if (strstr(from, "/backups/")) /* a backup's file is open only while it is copied */
+        em_datastore_close(source);
+    return st->code;
+}
+
+enum em_code bt_replicas_check_now(struct bt_replicas *reps, const char *name, struct em_status *st)
+{
+    if (em_cmek_check(reps->cmek, name, st))
+        return st->code;
+    return bt_replicas_gate(reps, name, st);
+}
+
+int64_t bt_replicas_file_size(struct bt_replicas *reps, const char *name)
+{
+    char path[PATH_MAX];
+    struct stat sb;
+    file_path(reps, name, path);
+    return path[0] && stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+}

@@ -21,6 +21,8 @@
 #include "em_cmek.h"
 #include "em_status.h"
 
+#include <stdint.h>
+
 #define BT_NAME_MAX 512
 
 struct em_datafile;
@@ -52,6 +54,25 @@ enum em_code bt_replicas_gate(struct bt_replicas *reps, const char *replica, str
 
 /* The CMEK engine's snapshot of a replica; false when unknown (or no engine). */
 bool bt_replicas_info(struct bt_replicas *reps, const char *replica, struct em_cmek_info *out);
+
+/* --- backups (bigtable_backup.c): a backup's cells are a datastore of this registry too,
+ * named after the backup ("projects/p/instances/i/clusters/c/backups/b") --- */
+
+/* A new backup's protection, pinned to the primary version of kms_key now (NULL: Google
+ * default encryption). */
+enum em_code bt_replicas_protect_pinned(struct bt_replicas *reps, const char *name,
+                                        const char *project, const char *kms_key,
+                                        struct em_status *st);
+/* Copies from's cells into to's file, re-encrypted under to's own keys (em_datastore_copy):
+ * a table's replica into a backup, a backup into another or into a restored replica. */
+enum em_code bt_replicas_copy(struct bt_replicas *reps, const char *from, const char *to,
+                              struct em_status *st);
+/* Asks KMS now (em_cmek_check) whether name's key version is usable, then passes its gate:
+ * the engine's error otherwise. */
+enum em_code bt_replicas_check_now(struct bt_replicas *reps, const char *name,
+                                   struct em_status *st);
+/* The size of name's file on disk, in bytes (0 when there is none). */
+int64_t bt_replicas_file_size(struct bt_replicas *reps, const char *name);
 
 /* The CMEK engine's state_changed hook (arg: the registry). */
 void bt_replicas_state_changed(void *arg, const char *resource, enum em_cmek_state from,

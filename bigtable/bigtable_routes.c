@@ -2,8 +2,8 @@
  * bigtable_routes: the Cloud Bigtable route table, the only place a request's path is
  * tied to a handler. Paths and methods are those of the real APIs: bigtableadmin v2 (as in
  * gcloud's generated client) and bigtable v2 (the googleapis protos' HTTP bindings). A
- * route without a handler answers UNIMPLEMENTED naming the method: backups, restore,
- * undelete, authorized views, consistency tokens, the hot-tablets and logical views.
+ * route without a handler answers UNIMPLEMENTED naming the method: undelete, authorized
+ * views, consistency tokens, the hot-tablets and logical views.
  */
 #include "bigtable_routes.h"
 
@@ -113,6 +113,22 @@ const struct em_route bigtable_routes[] = {
      &bt_drop_row_range_schema, NULL, P("tables.mutateRows"), ADMIN},
     IAM(TABLE, "tables"),
 
+    /* backups and restores (bigtable_backup_handlers.c) */
+    {"POST", "v2/{parent=" CLUSTER "}/backups:copy", bt_copy_backup, "CopyBackup",
+     &bt_copy_backup_schema, NULL, P("backups.create"), ADMIN},
+    {"POST", "v2/{parent=" CLUSTER "}/backups", bt_create_backup, "CreateBackup", &bt_backup_schema,
+     "backup", P("backups.create"), ADMIN},
+    {"GET", "v2/{parent=" CLUSTER "}/backups", bt_list_backups, "ListBackups", NULL, NULL,
+     P("backups.list"), DATA},
+    {"GET", "v2/{name=" BACKUP "}", bt_get_backup, "GetBackup", NULL, NULL, P("backups.get"), DATA},
+    {"PATCH", "v2/{name=" BACKUP "}", bt_update_backup, "UpdateBackup", &bt_backup_schema, "backup",
+     P("backups.update"), ADMIN},
+    {"DELETE", "v2/{name=" BACKUP "}", bt_delete_backup, "DeleteBackup", NULL, NULL,
+     P("backups.delete"), ADMIN},
+    IAM(BACKUP, "backups"),
+    {"POST", "v2/{parent=" INST "}/tables:restore", bt_restore_table, "RestoreTable",
+     &bt_restore_table_schema, NULL, P("tables.create"), ADMIN},
+
     /* data plane (bigtable v2) */
     {"POST", "v2/{tableName=" TABLE "}:readRows", bt_read_rows, "ReadRows", &bt_read_rows_schema,
      NULL, P("tables.readRows"), DATA, .streaming = true},
@@ -131,15 +147,8 @@ const struct em_route bigtable_routes[] = {
 
     /* not built yet: answered UNIMPLEMENTED */
     {"POST", "v2/{name=" TABLE "}:undelete", NULL, "UndeleteTable"},
-    {"POST", "v2/{parent=" INST "}/tables:restore", NULL, "RestoreTable"},
     {"POST", "v2/{name=" TABLE "}:generateConsistencyToken", NULL, "GenerateConsistencyToken"},
     {"POST", "v2/{name=" TABLE "}:checkConsistency", NULL, "CheckConsistency"},
-    {"POST", "v2/{parent=" CLUSTER "}/backups", NULL, "CreateBackup"},
-    {"GET", "v2/{parent=" CLUSTER "}/backups", NULL, "ListBackups"},
-    {"GET", "v2/{name=" BACKUP "}", NULL, "GetBackup"},
-    {"PATCH", "v2/{name=" BACKUP "}", NULL, "UpdateBackup"},
-    {"DELETE", "v2/{name=" BACKUP "}", NULL, "DeleteBackup"},
-    {"POST", "v2/{parent=" CLUSTER "}/backups:copy", NULL, "CopyBackup"},
     {"GET", "v2/{parent=" CLUSTER "}/hotTablets", NULL, "ListHotTablets"},
     {"POST", "v2/{parent=" TABLE "}/authorizedViews", NULL, "CreateAuthorizedView"},
     {"GET", "v2/{parent=" TABLE "}/authorizedViews", NULL, "ListAuthorizedViews"},

@@ -8,6 +8,8 @@
 #include "bigtable_service.h"
 
 #include "bigtable_admin.h"
+#include "bigtable_backup.h"
+#include "bigtable_cascade.h"
 #include "bigtable_errors.h"
 #include "bigtable_handlers.h"
 #include "bigtable_replicas.h"
@@ -15,6 +17,8 @@
 #include "em_clock.h"
 #include "em_cmek.h"
 #include "em_descriptor.h"
+#include "em_json.h"
+#include "em_log.h"
 #include "em_operations.h"
 
 #include <stdio.h>
@@ -22,15 +26,52 @@
 #include <string.h>
 
 /* Bigtable's words for a data call routed to a cluster whose replica's key KMS refuses:
- * the replica "projects/p/instances/i/clusters/c/tables/t" names the cluster. */
+ * the replica "projects/p/instances/i/clusters/c/tables/t" (or a backup of the cluster,
+ * ".../clusters/c/backups/b") names the cluster. */
 static void bt_inaccessible_error(void *arg, const struct em_cmek_info *info, struct em_status *st)
 {
     (void)arg;
     const char *tables = strstr(info->resource, "/tables/");
+    if (!tables)
+        tables = strstr(info->resource, "/backups/");
     char cluster[EM_RESOURCE_MAX];
     snprintf(cluster, sizeof(cluster), "%.*s",
              tables ? (int)(tables - info->resource) : (int)strlen(info->resource), info->resource);
     BT_ERR_CLUSTER_KEY_INACCESSIBLE(st, cluster);
+}
+
+/* The engine's hooks get the service (arg): the replicas' files follow their states, and
+ * the cascade advances after every check round. */
+static void bt_state_changed(void *arg, const char *resource, enum em_cmek_state from,
+                             enum em_cmek_state to)
+{
+    struct em_service *svc = arg;
+    struct bt_context *bt = svc->ctx;
+    if (bt)
+        bt_replicas_state_changed(bt->replicas, resource, from, to);
+}
+
+static void bt_round_done(void *arg, int64_t now)
+{
+    struct em_service *svc = arg;
+    struct bt_context *bt = svc->ctx;
+    struct em_status st = {0};
+    if (!bt || !bt->admin)
+        return;
+    if (bt_cascade_run(bt->admin, now, svc->config.key_check_interval_s * EM_NS_PER_SEC, &st))
+        em_warn("bigtable: the CMEK cascade did not run: %s", st.message);
+    bt_replication_drain(&bt->replication, now); /* a replica may be back */
+}
+
+/* Every second and on clock:advance: the replicated writes that are due, and the backups
+ * whose expireTime passed on the emulator clock. */
+static enum em_code bigtable_tick(struct em_service *svc, int64_t now, struct em_status *st)
+{
+    struct bt_context *bt = svc->ctx;
+    if (!bt || !bt->admin)
+        return EM_OK;
+    bt_replication_drain(&bt->replication, now);
+    return bt_backups_expire(bt->admin, now, st);
 }
 
 static void bigtable_close(struct em_service *svc)
@@ -57,14 +98,18 @@ static enum em_code bigtable_open(struct em_service *svc, struct em_status *st)
      * engine once that is open */
     if (bt_replicas_open(NULL, svc->config.data_dir, &bt->replicas, st))
         goto out_fail;
-    struct em_cmek_hooks hooks = {.state_changed = bt_replicas_state_changed,
+    struct em_cmek_hooks hooks = {.state_changed = bt_state_changed,
                                   .inaccessible_error = bt_inaccessible_error,
-                                  .arg = bt->replicas};
+                                  .round_done = bt_round_done,
+                                  .arg = svc};
     if (em_cmek_open(svc, svc->def->desc->agent_domain, &hooks, &cmek, st))
         goto out_fail;
     bt_replicas_set_engine(bt->replicas, cmek);
     if (bt_admin_open(svc->store, bt->replicas, &bt->admin, st))
         goto out_fail;
+    bt_admin_set_kms_grace(bt->admin, svc->config.kms_grace_s * EM_NS_PER_SEC);
+    bt_replication_init(&bt->replication, bt->admin, bt->replicas,
+                        svc->config.bigtable_replication_delay_s * EM_NS_PER_SEC);
     struct em_operations_options opt = {
         .service = "bigtable", .types = bt_op_types, .type_count = bt_op_type_count, .ctx = bt};
     if (em_operations_open(svc->store, &opt, em_clock_now(), &svc->operations, st))
@@ -89,6 +134,7 @@ const struct em_service_def bigtable_service = {
     .iam_resource_check = bt_iam_resource_check,
     .open = bigtable_open,
     .close = bigtable_close,
+    .tick = bigtable_tick,
     .reset = bigtable_reset,
     /* tables and clusters call KMS (em_cmek_protect); data calls wait for their replica's
      * writer thread */

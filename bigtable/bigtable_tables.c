@@ -58,21 +58,24 @@ static enum em_code check_id(const char *id, const struct em_id_rule *rule, stru
 enum em_code bt_table_view_parse(const char *text, enum bt_table_view fallback,
                                  enum bt_table_view *out, struct em_status *st)
 {
+    /* by name, or by the proto number Google's client libraries send (ENCRYPTION_VIEW is 5,
+     * FULL 4) */
     static const struct {
         const char *name;
+        const char *number;
         enum bt_table_view view;
     } views[] = {
-        {"NAME_ONLY", BT_VIEW_NAME_ONLY},
-        {"SCHEMA_VIEW", BT_VIEW_SCHEMA},
-        {"REPLICATION_VIEW", BT_VIEW_REPLICATION},
-        {"ENCRYPTION_VIEW", BT_VIEW_ENCRYPTION},
-        {"FULL", BT_VIEW_FULL},
+        {"NAME_ONLY", "1", BT_VIEW_NAME_ONLY},
+        {"SCHEMA_VIEW", "2", BT_VIEW_SCHEMA},
+        {"REPLICATION_VIEW", "3", BT_VIEW_REPLICATION},
+        {"ENCRYPTION_VIEW", "5", BT_VIEW_ENCRYPTION},
+        {"FULL", "4", BT_VIEW_FULL},
     };
     *out = fallback;
-    if (!text || !*text || strcmp(text, "VIEW_UNSPECIFIED") == 0)
+    if (!text || !*text || strcmp(text, "VIEW_UNSPECIFIED") == 0 || strcmp(text, "0") == 0)
         return EM_OK;
     for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
-        if (strcmp(text, views[i].name) == 0) {
+        if (strcmp(text, views[i].name) == 0 || strcmp(text, views[i].number) == 0) {
             *out = views[i].view;
             return EM_OK;
         }
@@ -109,12 +112,34 @@ static cJSON *encryption_info(struct bt_admin *admin, const char *replica, int64
     if (info.state == EM_CMEK_INACCESSIBLE) {
         cJSON_AddNumberToObject(status, "code", EM_FAILED_PRECONDITION);
         cJSON_AddStringToObject(status, "message", info.reason);
+    } else if (info.state == EM_CMEK_GRACE) { /* served from the cached key meanwhile */
+        char until[EM_TIME_TEXT_MAX], message[EM_STATUS_MESSAGE_MAX];
+        em_time_format(info.state_since_ns + admin->grace_ns, until);
+        snprintf(message, sizeof(message),
+                 "Cloud KMS cannot be reached; this cluster serves from its cached key until %s "
+                 "(grace).",
+                 until);
+        cJSON_AddNumberToObject(status, "code", EM_UNAVAILABLE);
+        cJSON_AddStringToObject(status, "message", message);
     } else if (info.state == EM_CMEK_OFFLINE) {
         cJSON_AddNumberToObject(status, "code", EM_UNAVAILABLE);
         cJSON_AddStringToObject(status, "message", "Cloud KMS cannot be reached.");
     }
     if (info.key_version[0])
         cJSON_AddStringToObject(entry, "kmsKeyVersion", info.key_version);
+    return entry;
+}
+
+/* The encryption info of a replica whose data the cascade deleted (30 days). */
+static cJSON *deleted_encryption_info(void)
+{
+    cJSON *entry = cJSON_CreateObject();
+    cJSON_AddStringToObject(entry, "encryptionType", "CUSTOMER_MANAGED_ENCRYPTION");
+    cJSON *status = cJSON_AddObjectToObject(entry, "encryptionStatus");
+    cJSON_AddNumberToObject(status, "code", EM_NOT_FOUND);
+    cJSON_AddStringToObject(status, "message",
+                            "The data of this cluster was deleted: its Cloud KMS key was not "
+                            "usable for 30 days.");
     return entry;
 }
 
@@ -130,6 +155,7 @@ static void add_cluster_states(struct bt_admin *admin, cJSON *out, const cJSON *
         bt_store_list(admin->store, BT_KIND_CLUSTER, instance, false, &clusters, &st))
         return;
     const cJSON *stamps = cJSON_GetObjectItem(stored, "_protectedNs");
+    cJSON *cascade = bt_cascade_load(admin, instance);
     cJSON *states = cJSON_AddObjectToObject(out, "clusterStates");
     const cJSON *c;
     cJSON_ArrayForEach(c, clusters)
@@ -138,7 +164,10 @@ static void add_cluster_states(struct bt_admin *admin, cJSON *out, const cJSON *
         cJSON *state = cJSON_AddObjectToObject(states, id);
         if (replication)
             cJSON_AddStringToObject(state, "replicationState", "READY");
-        if (encryption) {
+        if (encryption && bt_cascade_mark_of(cascade, id) == BT_CASCADE_DATA_DELETED) {
+            cJSON_AddItemToArray(cJSON_AddArrayToObject(state, "encryptionInfo"),
+                                 deleted_encryption_info());
+        } else if (encryption) {
             char replica[BT_NAME_MAX];
             int64_t protected_ns = 0;
             em_json_int64(stamps, id, &protected_ns);
@@ -147,6 +176,7 @@ static void add_cluster_states(struct bt_admin *admin, cJSON *out, const cJSON *
                                  encryption_info(admin, replica, protected_ns));
         }
     }
+    cJSON_Delete(cascade);
     cJSON_Delete(clusters);
 }
 
@@ -161,7 +191,7 @@ static cJSON *render(struct bt_admin *admin, const cJSON *stored, enum bt_table_
     if (replication || encryption)
         add_cluster_states(admin, out, stored, replication, encryption);
     if (schema) {
-        const char *keys[] = {"columnFamilies", "granularity", "deletionProtection"};
+        const char *keys[] = {"columnFamilies", "granularity", "deletionProtection", "restoreInfo"};
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
             const cJSON *v = cJSON_GetObjectItem(stored, keys[i]);
             if (v)
@@ -544,7 +574,7 @@ static bool routes_to(const cJSON *multi, const char *id)
 
 /* Fills the route's clusters from the profile (clusters: the instance's). */
 static void fill_route(struct bt_route *out, const char *table, const cJSON *profile,
-                       const cJSON *clusters)
+                       const cJSON *clusters, const cJSON *cascade)
 {
     const cJSON *single = cJSON_GetObjectItem(profile, "singleClusterRouting");
     const cJSON *multi = cJSON_GetObjectItem(profile, "multiClusterRoutingUseAny");
@@ -562,6 +592,7 @@ static void fill_route(struct bt_route *out, const char *table, const cJSON *pro
         if (!chosen)
             continue;
         snprintf(out->clusters[out->cluster_count], BT_NAME_MAX, "%s", name);
+        out->marks[out->cluster_count] = bt_cascade_mark_of(cascade, id);
         bt_replica_name(table, id, out->replicas[out->cluster_count++]);
     }
 }
@@ -577,14 +608,33 @@ enum em_code bt_route_for(struct bt_admin *admin, const char *table, const char 
     bt_instance_of(table, instance);
     snprintf(profile_name, sizeof(profile_name), "%.380s/appProfiles/%.100s", instance,
              app_profile && *app_profile ? app_profile : "default");
-    cJSON *profile = NULL, *clusters = NULL;
+    cJSON *profile = NULL, *clusters = NULL, *cascade = NULL;
     if (!bt_load(admin, table, BT_KIND_TABLE, "Table", &out->table, st) &&
         !bt_load(admin, profile_name, BT_KIND_APP_PROFILE, "AppProfile", &profile, st) &&
-        !bt_store_list(admin->store, BT_KIND_CLUSTER, instance, false, &clusters, st))
-        fill_route(out, table, profile, clusters);
+        !bt_store_list(admin->store, BT_KIND_CLUSTER, instance, false, &clusters, st)) {
+        cascade = bt_cascade_load(admin, instance);
+        fill_route(out, table, profile, clusters, cascade);
+    }
+    cJSON_Delete(cascade);
     cJSON_Delete(profile);
     cJSON_Delete(clusters);
     if (st->code)
         bt_route_clear(out);
     return st->code;
+}
+
+enum em_code bt_table_names(struct bt_admin *admin, cJSON **out, struct em_status *st)
+{
+    cJSON *tables = NULL;
+    *out = NULL;
+    if (bt_store_list(admin->store, BT_KIND_TABLE, "projects/", true, &tables, st))
+        return st->code;
+    *out = cJSON_CreateArray();
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tables)
+    {
+        cJSON_AddItemToArray(*out, cJSON_CreateString(em_json_string(t, "name")));
+    }
+    cJSON_Delete(tables);
+    return EM_OK;
 }

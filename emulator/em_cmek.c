@@ -623,9 +623,12 @@ static enum em_code check_round(struct em_cmek *c, int64_t now, enum round_kind 
     for (size_t i = 0; i < round.change_count; i++)
         em_info("cmek: %s is %s (was %s)", round.changes[i].name,
                 em_cmek_state_name(round.changes[i].to), em_cmek_state_name(round.changes[i].from));
+    bool checked = round.count > 0;
     round_release(&round);
     pthread_mutex_unlock(&c->check_lock);
     round_settled(c);
+    if (checked && !startup && c->hooks.round_done)
+        c->hooks.round_done(c->hooks.arg, now);
     return code;
 }
 

@@ -102,6 +102,11 @@ struct em_cmek_hooks {
     /* The FAILED_PRECONDITION a data call gets while INACCESSIBLE, in the service's
      * words (info->reason holds KMS's last answer). NULL: a generic message. */
     void (*inaccessible_error)(void *arg, const struct em_cmek_info *info, struct em_status *st);
+    /* After every check round that checked at least one resource (tick, keyChecks:run,
+     * em_cmek_check, prompt retries; not the start-up round), with the round's emulator
+     * time, once its state changes were reported; not under engine locks. For services
+     * whose own rules advance per key check (Bigtable's cascade). May be NULL. */
+    void (*round_done)(void *arg, int64_t now);
     void *arg;
 };
 

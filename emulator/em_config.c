@@ -55,6 +55,9 @@ static const struct option_def options[] = {
     {"--kms-propagation-delay", "EMULATOR_KMS_PROPAGATION_DELAY", OPT_INT64,
      FIELD(kms_propagation_delay_s), "0",
      "seconds KMS keeps honouring a key version's previous state after a change", 0, 1LL << 40},
+    {"--bigtable-replication-delay", "EMULATOR_BIGTABLE_REPLICATION_DELAY", OPT_INT64,
+     FIELD(bigtable_replication_delay_s), "0",
+     "seconds of emulator time before a Bigtable write reaches the other clusters", 0, 1LL << 40},
     {"--default-principal", "EMULATOR_DEFAULT_PRINCIPAL", OPT_STRING, FIELD(default_principal),
      "user:developer@example.com",
      "principal of requests without an Authorization header (IAM off); under enforce, the "

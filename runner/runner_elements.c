@@ -297,9 +297,16 @@ static bool key_by(const struct rn_step *step, const struct rn_elem *in, struct 
     return rn_batch_push(out, &e);
 }
 
-/* Assigns the element to its fixed window, or to each sliding window that holds it. */
+/* Assigns the element to its fixed window, to each sliding window that holds it, or to
+ * its own session [t, t + gap) (merged with its key's other sessions in runner_state). */
 static bool window_into(const struct rn_step *step, const struct rn_elem *in, struct rn_batch *out)
 {
+    if (step->window == RN_WINDOW_SESSION) {
+        struct rn_elem e = rn_elem_copy(in);
+        e.win_start = in->ts_ns;
+        e.win_end = in->ts_ns + step->size_ns;
+        return rn_batch_push(out, &e);
+    }
     int64_t period = step->window == RN_WINDOW_SLIDING ? step->period_ns : step->size_ns;
     int64_t rem = in->ts_ns % period;
     int64_t last_start = in->ts_ns - (rem < 0 ? rem + period : rem);

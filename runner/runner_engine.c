@@ -5,6 +5,7 @@
 #include "runner_engine.h"
 
 #include "runner_elements.h"
+#include "runner_envelope.h"
 #include "runner_sinks.h"
 #include "runner_state.h"
 #include "runner_store.h"
@@ -30,6 +31,7 @@ struct bundle {
     cJSON *outbox[RN_STEPS_MAX]; /* WritePubSub steps: messages to publish */
     int64_t watermark;
     bool oom;
+    bool retry; /* an envelope step could not reach KMS: run the bundle again */
     /* a watched ReadText: the file just read whole, recorded as read in the commit */
     int seen_step;
     const char *seen_file;
@@ -187,9 +189,22 @@ static void run_stateless(struct bundle *b, int step_index, const struct rn_batc
 {
     const struct rn_step *step = &b->run->pipeline->steps[step_index];
     struct rn_batch out = {0}, failed = {0};
-    for (size_t i = 0; i < in->count && !b->oom; i++)
-        if (!rn_apply_stateless(step, &in->items[i], &out, &failed))
-            b->oom = true;
+    bool envelope = step->kind == RN_DECRYPT_ENVELOPE || step->kind == RN_VERIFY_SIGNATURE;
+    for (size_t i = 0; i < in->count && !b->oom && !b->retry; i++) {
+        if (!envelope) {
+            b->oom = !rn_apply_stateless(step, &in->items[i], &out, &failed);
+            continue;
+        }
+        enum rn_envelope_result r =
+            rn_envelope_apply(b->run->envelope, step, &in->items[i], em_clock_now(), &out, &failed);
+        b->oom = r == RN_ENVELOPE_OOM;
+        b->retry = r == RN_ENVELOPE_RETRY;
+    }
+    if (b->retry) {
+        rn_batch_clear(&out);
+        rn_batch_clear(&failed);
+        return;
+    }
     count(b->run, step, RN_COUNT_OUTPUT, (int64_t)out.count);
     if (step->kind == RN_FILTER)
         count(b->run, step, RN_COUNT_DROPPED, (int64_t)(in->count - out.count));
@@ -206,7 +221,7 @@ static void process(struct bundle *b, int from, int port, struct rn_batch *in)
     const struct rn_pipeline *p = b->run->pipeline;
     if (in->count == 0)
         return;
-    for (int j = from + 1; j < p->count && !b->oom; j++) {
+    for (int j = from + 1; j < p->count && !b->oom && !b->retry; j++) {
         const struct rn_step *step = &p->steps[j];
         if (step->input != from || step->input_port != port)
             continue;
@@ -393,6 +408,32 @@ static void bundle_clear(struct bundle *b)
         cJSON_Delete(b->outbox[i]);
 }
 
+/* Runs a source's bundle through the graph. While an envelope step cannot reach KMS, the
+ * bundle's partial results are thrown away and it runs again a second later (as Beam
+ * retries a failed bundle); b->retry stays set only when the job was halted meanwhile. */
+static void process_source(struct bundle *b, int step, struct rn_batch *in)
+{
+    bool warned = false;
+    for (;;) {
+        process(b, step, 0, in);
+        if (!b->retry || b->oom || halted(b->run))
+            return;
+        rn_state_discard(b->state);
+        for (int i = 0; i < RN_STEPS_MAX; i++) {
+            cJSON_Delete(b->outbox[i]);
+            b->outbox[i] = NULL;
+        }
+        b->retry = false;
+        if (!warned && b->run->message)
+            b->run->message(b->run->message_arg, 4,
+                            "Cloud KMS cannot be reached to unwrap a message's key; the bundle "
+                            "is retried until it can.");
+        warned = true;
+        struct timespec pause = {1, 0};
+        nanosleep(&pause, NULL);
+    }
+}
+
 /* --- batch --- */
 
 struct text_source {
@@ -418,11 +459,11 @@ static enum em_code text_bundle(cJSON *lines, void *arg, struct em_status *st)
     }
     cJSON_Delete(lines);
     count_source(src->run, src->step, (int64_t)in.count);
-    process(&b, src->step, 0, &in);
+    process_source(&b, src->step, &in);
     rn_batch_clear(&in);
     if (b.oom)
         EM_FAIL_OOM(st);
-    else if (halted(src->run))
+    else if (halted(src->run) || b.retry)
         EM_FAIL(st, EM_CANCELLED, "Cancelled.");
     else
         commit(&b, st);
@@ -488,9 +529,10 @@ static bool message_elem(const struct rn_step *s, const cJSON *received, struct 
     const char *data = em_json_string(msg, "data");
     unsigned char *bytes = NULL;
     size_t len = 0;
-    if (data && !em_b64_decode(data, strlen(data), &bytes, &len))
+    if (data && !s->binary && !em_b64_decode(data, strlen(data), &bytes, &len))
         return false;
-    char *text = strndup(bytes ? (const char *)bytes : "", len);
+    char *text =
+        s->binary ? strdup(data ? data : "") : strndup(bytes ? (const char *)bytes : "", len);
     free(bytes);
     if (!text)
         return false;
@@ -539,11 +581,11 @@ static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, con
     int n = cJSON_GetArraySize(received);
     cJSON_Delete(received);
     count_source(run, step, (int64_t)in.count);
-    process(&b, step, 0, &in);
+    process_source(&b, step, &in);
     rn_batch_clear(&in);
     if (b.oom)
         EM_FAIL_OOM(st);
-    else if (!commit(&b, st) && n > 0)
+    else if (!b.retry && !commit(&b, st) && n > 0)
         rn_pubsub_ack(&run->pubsub, sub, ack_ids, st);
     bundle_clear(&b);
     cJSON_Delete(ack_ids);
@@ -670,11 +712,23 @@ static enum rn_outcome run_streaming(struct rn_run *run, struct rn_state *state)
     return close_all(run, state, st) ? RN_OUTCOME_FAILED : RN_OUTCOME_DRAINED;
 }
 
+static bool has_envelope_step(const struct rn_pipeline *p)
+{
+    for (int i = 0; i < p->count; i++)
+        if (p->steps[i].kind == RN_DECRYPT_ENVELOPE || p->steps[i].kind == RN_VERIFY_SIGNATURE)
+            return true;
+    return false;
+}
+
 enum rn_outcome rn_engine_run(struct rn_run *run)
 {
     em_status_clear(&run->failure);
     struct rn_state *state = rn_state_new();
-    if (!state) {
+    struct rn_envelope *own_envelope = NULL;
+    if (!run->envelope && has_envelope_step(run->pipeline))
+        run->envelope = own_envelope = rn_envelope_new(run->pubsub.principal, run->pubsub.caller);
+    if (!state || (has_envelope_step(run->pipeline) && !run->envelope)) {
+        rn_state_free(state);
         EM_FAIL_OOM(&run->failure);
         return RN_OUTCOME_FAILED;
     }
@@ -688,6 +742,10 @@ enum rn_outcome rn_engine_run(struct rn_run *run)
     rn_sinks_free(run->sinks);
     run->sinks = NULL;
     rn_state_free(state);
+    if (own_envelope) {
+        rn_envelope_free(own_envelope);
+        run->envelope = NULL;
+    }
     return outcome;
 }
 

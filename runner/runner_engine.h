@@ -42,6 +42,7 @@
 
 struct em_datastore;
 struct em_datastore_hooks;
+struct rn_envelope;
 
 /* SHUTDOWN: the runner process stops; the job stays RUNNING and resumes at the next start. */
 enum rn_stop { RN_STOP_NONE, RN_STOP_CANCEL, RN_STOP_DRAIN, RN_STOP_SHUTDOWN };
@@ -72,6 +73,9 @@ struct rn_run {
     char bigtable_url[256], spanner_url[256];
     atomic_int stop; /* enum rn_stop, set by cancel or drain */
     struct rn_metrics *metrics;
+    /* DecryptEnvelope/VerifySignature's KMS context and key cache (rn_engine_run makes it
+     * when the pipeline has such a step; a test may set its own) */
+    struct rn_envelope *envelope;
     /* a note for the job's log (JobMessage), importance 1..5 */
     void (*message)(void *arg, int importance, const char *text);
     void *message_arg;

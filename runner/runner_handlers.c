@@ -215,15 +215,18 @@ enum em_code rn_get_job(struct em_call *call)
     return reply_or_fail(call, job);
 }
 
+/* ListJobsRequest.Filter by name or by its proto number (UNKNOWN 0, ALL 1, TERMINATED 2,
+ * ACTIVE 3), which Google's client libraries send. */
 static enum em_code filter_of(struct em_call *call, enum rn_filter *out)
 {
     const char *filter = em_call_query(call, "filter");
     *out = RN_FILTER_ALL;
-    if (!filter || strcmp(filter, "ALL") == 0 || strcmp(filter, "UNKNOWN") == 0)
+    if (!filter || strcmp(filter, "ALL") == 0 || strcmp(filter, "UNKNOWN") == 0 ||
+        strcmp(filter, "0") == 0 || strcmp(filter, "1") == 0)
         return EM_OK;
-    if (strcmp(filter, "ACTIVE") == 0)
+    if (strcmp(filter, "ACTIVE") == 0 || strcmp(filter, "3") == 0)
         *out = RN_FILTER_ACTIVE;
-    else if (strcmp(filter, "TERMINATED") == 0)
+    else if (strcmp(filter, "TERMINATED") == 0 || strcmp(filter, "2") == 0)
         *out = RN_FILTER_TERMINATED;
     else
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
@@ -271,6 +274,9 @@ static const char *const importances[] = {"JOB_MESSAGE_IMPORTANCE_UNKNOWN",
                                           "JOB_MESSAGE_WARNING",
                                           "JOB_MESSAGE_ERROR"};
 
+/* The proto numbers of importances[] (JobMessageImportance: BASIC, added last, is 5). */
+static const int importance_numbers[] = {0, 1, 2, 5, 3, 4};
+
 static enum em_code importance_of(struct em_call *call, int *out)
 {
     const char *text = em_call_query(call, "minimumImportance");
@@ -278,8 +284,8 @@ static enum em_code importance_of(struct em_call *call, int *out)
     if (!text)
         return EM_OK;
     for (int i = 0; i < 6; i++) {
-        char number[12]; /* room for any int: -O1 cannot see that i < 6 */
-        snprintf(number, sizeof(number), "%d", i);
+        char number[12]; /* room for any int: -O1 cannot see the table's values */
+        snprintf(number, sizeof(number), "%d", importance_numbers[i]);
         if (strcmp(text, importances[i]) == 0 || strcmp(text, number) == 0) {
             *out = i > 0 ? i : 1;
             return EM_OK;

@@ -43,6 +43,8 @@ static const struct kind_name kinds[] = {
     {"Combine", RN_COMBINE},
     {"WriteBigtable", RN_WRITE_BIGTABLE},
     {"WriteSpanner", RN_WRITE_SPANNER},
+    {"DecryptEnvelope", RN_DECRYPT_ENVELOPE},
+    {"VerifySignature", RN_VERIFY_SIGNATURE},
 };
 
 struct fn_name {
@@ -313,10 +315,17 @@ static enum em_code parse_window(struct rn_step *step, struct em_status *st)
         step->window = RN_WINDOW_FIXED;
     else if (strcmp(type, "sliding") == 0)
         step->window = RN_WINDOW_SLIDING;
+    else if (strcmp(type, "session") == 0)
+        step->window = RN_WINDOW_SESSION;
     else
-        return STEP_FAIL(st, step, "field 'type' must be fixed or sliding, not '%s'.", type);
-    if (!rn_duration_parse(size, &step->size_ns))
+        return STEP_FAIL(st, step, "field 'type' must be fixed, sliding or session, not '%s'.",
+                         type);
+    if (step->window == RN_WINDOW_SESSION) {
+        if (!rn_duration_parse(field_text(step, "gap"), &step->size_ns))
+            return STEP_FAIL(st, step, "field 'gap' must be a duration such as \"30s\".");
+    } else if (!rn_duration_parse(size, &step->size_ns)) {
         return STEP_FAIL(st, step, "field 'size' must be a duration such as \"60s\" or \"5m\".");
+    }
     if (step->window == RN_WINDOW_SLIDING &&
         (!rn_duration_parse(field_text(step, "period"), &step->period_ns) ||
          step->period_ns > step->size_ns || step->size_ns % step->period_ns != 0))
@@ -364,6 +373,7 @@ static enum em_code parse_kind_fields(struct rn_step *step, struct em_status *st
         step->subscription = field_text(step, "subscription");
         step->topic = field_text(step, "topic");
         step->timestamp_attribute = field_text(step, "timestampAttribute");
+        em_json_bool(step->spec, "binary", &step->binary);
         if (!step->subscription == !step->topic)
             return STEP_FAIL(st, step, "exactly one of 'subscription' and 'topic' is required.");
         return EM_OK;

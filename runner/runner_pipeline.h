@@ -47,6 +47,8 @@ enum rn_kind {
     RN_COMBINE,
     RN_WRITE_BIGTABLE, /* runner_sinks.h */
     RN_WRITE_SPANNER,
+    RN_DECRYPT_ENVELOPE, /* runner_envelope.h */
+    RN_VERIFY_SIGNATURE,
 };
 
 /* The built-in functions of Map, FlatMap, Filter and Combine. */
@@ -70,7 +72,9 @@ enum rn_fn {
     RN_FN_TOP,
 };
 
-enum rn_window_kind { RN_WINDOW_GLOBAL, RN_WINDOW_FIXED, RN_WINDOW_SLIDING };
+/* Session windows: size_ns is the gap; an element opens [t, t + gap) and windows of a key
+ * that overlap merge (runner_session.h). */
+enum rn_window_kind { RN_WINDOW_GLOBAL, RN_WINDOW_FIXED, RN_WINDOW_SLIDING, RN_WINDOW_SESSION };
 
 /* Which elements a user counter of a step counts (docs/pipelines.md, "counters"). */
 enum rn_counter_on { RN_COUNT_INPUT, RN_COUNT_OUTPUT, RN_COUNT_EMPTY_INPUT, RN_COUNT_DROPPED };
@@ -93,6 +97,7 @@ struct rn_step {
     regex_t regex;
     const char *path, *suffix, *topic, *subscription, *field, *attribute, *format;
     const char *timestamp_attribute;
+    bool binary; /* ReadPubSub: the element is the message's data as base64 text */
     int shards, top;
     enum rn_window_kind window; /* Window: its kind; other steps: the window in force */
     int64_t size_ns, period_ns, lateness_ns;

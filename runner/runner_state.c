@@ -4,6 +4,7 @@
  */
 #include "runner_state.h"
 
+#include "runner_session.h"
 #include "runner_store.h"
 
 #include <inttypes.h>
@@ -55,6 +56,11 @@ void rn_state_free(struct rn_state *state)
         return;
     drop_pending(state);
     free(state);
+}
+
+void rn_state_discard(struct rn_state *state)
+{
+    drop_pending(state);
 }
 
 bool rn_state_empty(const struct rn_state *state)
@@ -262,6 +268,9 @@ static enum em_code commit_one(struct pending *p, const struct rn_pipeline *pipe
                                struct em_store *store, struct em_status *st)
 {
     const struct rn_step *step = &pipeline->steps[p->step];
+    if (step->window == RN_WINDOW_SESSION)
+        return rn_session_commit(store, step, p->step, p->win_start, p->win_end, p->key, p->acc,
+                                 acc_merge, st);
     char *stored_text;
     if (rn_state_get(store, p->step, p->win_start, p->win_end, p->key, &stored_text, st))
         return st->code;

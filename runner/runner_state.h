@@ -37,6 +37,9 @@ bool rn_state_add(struct rn_state *state, const struct rn_step *step, int step_i
 enum em_code rn_state_commit(struct rn_state *state, const struct rn_pipeline *p,
                              struct em_store *store, struct em_status *st);
 
+/* Forgets every pending accumulator (a bundle that will run again). */
+void rn_state_discard(struct rn_state *state);
+
 /* Whether nothing is pending. */
 bool rn_state_empty(const struct rn_state *state);
 

@@ -285,6 +285,42 @@ enum em_code rn_state_delete_ready(struct em_store *store, int step, int64_t wat
     return rc;
 }
 
+enum em_code rn_state_each_overlapping(struct em_store *store, int step, const char *key,
+                                       int64_t win_start, int64_t win_end, rn_state_row_fn row,
+                                       void *arg, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(store,
+                                       "SELECT win_start, win_end, key, acc FROM state WHERE "
+                                       "step = ? AND key = ? AND win_start < ? AND win_end > ? "
+                                       "ORDER BY win_start",
+                                       st);
+    if (!stmt)
+        return st->code;
+    sqlite3_bind_int(stmt, 1, step);
+    em_bind_text(stmt, 2, key);
+    sqlite3_bind_int64(stmt, 3, win_end);
+    sqlite3_bind_int64(stmt, 4, win_start);
+    struct ready_walk walk = {row, arg};
+    enum em_code rc = em_stmt_each_row(stmt, ready_row, &walk, st);
+    em_stmt_done(stmt);
+    return rc;
+}
+
+enum em_code rn_state_delete(struct em_store *store, int step, int64_t win_start, int64_t win_end,
+                             const char *key, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(store,
+                                       "DELETE FROM state WHERE step = ? AND win_start = ? AND "
+                                       "win_end = ? AND key = ?",
+                                       st);
+    if (!stmt)
+        return st->code;
+    bind_slot(stmt, step, win_start, win_end, key);
+    enum em_code rc = em_stmt_run(stmt, st);
+    em_stmt_done(stmt);
+    return rc;
+}
+
 enum em_code rn_state_count(struct em_store *store, int64_t *count, struct em_status *st)
 {
     *count = 0;

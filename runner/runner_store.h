@@ -58,6 +58,12 @@ enum em_code rn_state_each_ready(struct em_store *store, int step, int64_t water
                                  rn_state_row_fn row, void *arg, struct em_status *st);
 enum em_code rn_state_delete_ready(struct em_store *store, int step, int64_t watermark,
                                    struct em_status *st);
+/* Every row of (step, key) whose window overlaps [win_start, win_end) (session windows). */
+enum em_code rn_state_each_overlapping(struct em_store *store, int step, const char *key,
+                                       int64_t win_start, int64_t win_end, rn_state_row_fn row,
+                                       void *arg, struct em_status *st);
+enum em_code rn_state_delete(struct em_store *store, int step, int64_t win_start, int64_t win_end,
+                             const char *key, struct em_status *st);
 /* How many rows the state holds (tests, metrics). */
 enum em_code rn_state_count(struct em_store *store, int64_t *count, struct em_status *st);
 

@@ -229,10 +229,23 @@ static cJSON *metadata_json(struct data_call *dc, struct sp_result *r)
     return metadata;
 }
 
-static cJSON *stats_json(const struct sp_result *r)
+/* ResultSetStats: the row count of DML that ran, the plan and statistics of queryMode. */
+static bool has_stats(const struct sp_result *r)
+{
+    return (r->dml && !r->planned) || r->query_plan || r->query_stats;
+}
+
+static cJSON *stats_json(struct sp_result *r)
 {
     cJSON *stats = cJSON_CreateObject();
-    em_json_add_int64(stats, "rowCountExact", r->row_count);
+    if (r->dml && !r->planned)
+        em_json_add_int64(stats, r->lower_bound ? "rowCountLowerBound" : "rowCountExact",
+                          r->row_count);
+    if (r->query_plan)
+        cJSON_AddItemToObject(stats, "queryPlan", r->query_plan);
+    if (r->query_stats)
+        cJSON_AddItemToObject(stats, "queryStats", r->query_stats);
+    r->query_plan = r->query_stats = NULL;
     return stats;
 }
 
@@ -242,7 +255,7 @@ static cJSON *result_set_json(struct data_call *dc, struct sp_result *r)
     cJSON_AddItemToObject(set, "metadata", metadata_json(dc, r));
     cJSON_AddItemToObject(set, "rows", r->rows);
     r->rows = NULL;
-    if (r->dml)
+    if (has_stats(r))
         cJSON_AddItemToObject(set, "stats", stats_json(r));
     return set;
 }
@@ -309,7 +322,7 @@ static enum em_code stream_result(struct em_call *call, struct data_call *dc, st
         cJSON_AddItemToObject(part, "values", values);
         values = cJSON_CreateArray();
         cJSON_AddItemToObject(part, "resumeToken", resume_token(index + 1));
-        if (last && r->dml)
+        if (last && has_stats(r))
             cJSON_AddItemToObject(part, "stats", stats_json(r));
         if (em_call_stream_element(call, part)) {
             cJSON_Delete(values);
@@ -411,6 +424,25 @@ enum em_code sp_partition_read(struct em_call *call)
 
 /* --- executeSql, executeStreamingSql --- */
 
+/* The request's queryMode (NORMAL when absent). */
+static enum em_code parse_query_mode(struct em_call *call, enum sp_query_mode *mode)
+{
+    static const char *const names[] = {"NORMAL", "PLAN", "PROFILE", "WITH_STATS",
+                                        "WITH_PLAN_AND_STATS"};
+    const cJSON *value = cJSON_GetObjectItem(call->body, "queryMode");
+    *mode = SP_QUERY_NORMAL;
+    if (!value)
+        return EM_OK;
+    for (size_t i = 0; cJSON_IsString(value) && i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(value->valuestring, names[i]) == 0) {
+            *mode = (enum sp_query_mode)i;
+            return EM_OK;
+        }
+    return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                        "Invalid queryMode: expected NORMAL, PLAN, PROFILE, WITH_STATS or "
+                        "WITH_PLAN_AND_STATS.");
+}
+
 static enum em_code execute(struct em_call *call, bool streaming)
 {
     struct data_call dc = {0};
@@ -419,14 +451,15 @@ static enum em_code execute(struct em_call *call, bool streaming)
     const char *sql = em_json_string(call->body, "sql");
     if (!sql)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "sql is required.");
-    if (parse_resume(call, &skip) || check_partition(call, true) ||
+    enum sp_query_mode mode;
+    if (parse_query_mode(call, &mode) || parse_resume(call, &skip) || check_partition(call, true) ||
         open_data_call(call, &dc, false) ||
         select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction"))) {
         close_data_call(call, &dc);
         return call->status.code;
     }
     struct sp_sql_request req = {sql, cJSON_GetObjectItem(call->body, "params"),
-                                 cJSON_GetObjectItem(call->body, "paramTypes")};
+                                 cJSON_GetObjectItem(call->body, "paramTypes"), mode};
     if (!sp_exec_sql(dc.db, dc.txn, &req, &result, &call->status)) {
         if (streaming)
             stream_result(call, &dc, &result, skip);
@@ -633,6 +666,68 @@ enum em_code sp_commit(struct em_call *call)
     return call->status.code;
 }
 
+/* --- batchWrite --- */
+
+/* Every group of the request must be an object with a non-empty list of mutations. */
+static enum em_code check_mutation_groups(struct em_call *call, const cJSON *groups)
+{
+    if (!cJSON_IsArray(groups) || cJSON_GetArraySize(groups) == 0)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "No mutation groups in the batch.");
+    int index = 0;
+    const cJSON *group;
+    cJSON_ArrayForEach(group, groups)
+    {
+        const cJSON *mutations = cJSON_GetObjectItem(group, "mutations");
+        if (!cJSON_IsArray(mutations) || cJSON_GetArraySize(mutations) == 0)
+            return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Mutation group %d has no mutations.",
+                                index);
+        index++;
+    }
+    return EM_OK;
+}
+
+/* google.spanner.v1.BatchWriteResponse of the group at index: its status and, when it
+ * applied, its commit timestamp. */
+static cJSON *batch_write_response(int index, const struct em_status *outcome,
+                                   const struct sp_commit *commit)
+{
+    cJSON *reply = cJSON_CreateObject();
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(reply, "indexes"), cJSON_CreateNumber(index));
+    cJSON *status = cJSON_AddObjectToObject(reply, "status"); /* OK: {} as proto3 JSON */
+    if (outcome->code) {
+        cJSON_AddNumberToObject(status, "code", outcome->code);
+        cJSON_AddStringToObject(status, "message", outcome->message);
+    } else {
+        em_json_add_time(reply, "commitTimestamp", commit->commit_ns);
+    }
+    return reply;
+}
+
+/* batchWrite: each mutation group is committed on its own, atomically, as a single-use
+ * read-write transaction would be; a group that fails does not stop the others. The
+ * answer streams one BatchWriteResponse per group, in the request's order. */
+enum em_code sp_batch_write(struct em_call *call)
+{
+    struct data_call dc = {0};
+    const cJSON *groups = cJSON_GetObjectItem(call->body, "mutationGroups");
+    if (check_mutation_groups(call, groups) || open_data_call(call, &dc, true)) {
+        close_data_call(call, &dc);
+        return call->status.code;
+    }
+    int index = 0;
+    const cJSON *group;
+    cJSON_ArrayForEach(group, groups)
+    {
+        struct em_status outcome = {0};
+        struct sp_commit commit;
+        sp_exec_commit(dc.db, NULL, cJSON_GetObjectItem(group, "mutations"), &commit, &outcome);
+        if (em_call_stream_element(call, batch_write_response(index++, &outcome, &commit)))
+            break;
+    }
+    close_data_call(call, &dc);
+    return call->status.code;
+}
+
 enum em_code sp_rollback(struct em_call *call)
 {
     struct data_call dc = {0};
@@ -664,7 +759,7 @@ static const struct em_field execute_sql_fields[] = {{"transaction", EM_F_ANY},
                                                      {"params", EM_F_ANY},
                                                      {"paramTypes", EM_F_ANY},
                                                      {"resumeToken", EM_F_BYTES},
-                                                     {"queryMode", EM_F_ANY},
+                                                     {"queryMode", EM_F_STRING},
                                                      {"partitionToken", EM_F_BYTES},
                                                      {"seqno", EM_F_INT64},
                                                      {"queryOptions", EM_F_ANY},
@@ -709,6 +804,13 @@ static const struct em_field commit_fields[] = {
     {"maxCommitDelay", EM_F_DURATION}, {"requestOptions", EM_F_ANY},
     {"precommitToken", EM_F_ANY},      {NULL}};
 const struct em_message sp_commit_schema = {"google.spanner.v1.CommitRequest", commit_fields};
+
+static const struct em_field batch_write_fields[] = {{"mutationGroups", EM_F_ANY, true},
+                                                     {"requestOptions", EM_F_ANY},
+                                                     {"excludeTxnFromChangeStreams", EM_F_BOOL},
+                                                     {NULL}};
+const struct em_message sp_batch_write_schema = {"google.spanner.v1.BatchWriteRequest",
+                                                 batch_write_fields};
 
 static const struct em_field rollback_fields[] = {{"transactionId", EM_F_BYTES}, {NULL}};
 const struct em_message sp_rollback_schema = {"google.spanner.v1.RollbackRequest", rollback_fields};

@@ -1,7 +1,7 @@
 /*
  * spanner_data_handlers: the REST handlers of Spanner's data plane (sessions, executeSql,
  * executeStreamingSql, executeBatchDml, read, streamingRead, beginTransaction, commit,
- * rollback, partitionQuery, partitionRead) and their request schemas.
+ * batchWrite, rollback, partitionQuery, partitionRead) and their request schemas.
  */
 #ifndef SPANNER_DATA_HANDLERS_H
 #define SPANNER_DATA_HANDLERS_H
@@ -21,6 +21,7 @@ enum em_code sp_read(struct em_call *call);
 enum em_code sp_streaming_read(struct em_call *call);
 enum em_code sp_begin_transaction(struct em_call *call);
 enum em_code sp_commit(struct em_call *call);
+enum em_code sp_batch_write(struct em_call *call);
 enum em_code sp_rollback(struct em_call *call);
 enum em_code sp_partition_query(struct em_call *call);
 enum em_code sp_partition_read(struct em_call *call);
@@ -33,6 +34,7 @@ extern const struct em_message sp_execute_batch_dml_schema;
 extern const struct em_message sp_read_schema;
 extern const struct em_message sp_begin_transaction_schema;
 extern const struct em_message sp_commit_schema;
+extern const struct em_message sp_batch_write_schema;
 extern const struct em_message sp_rollback_schema;
 extern const struct em_message sp_partition_query_schema;
 extern const struct em_message sp_partition_read_schema;

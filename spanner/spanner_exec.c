@@ -9,6 +9,7 @@
 #include "em_json.h"
 #include "spanner_data.h"
 #include "spanner_keyset.h"
+#include "spanner_plan.h"
 #include "spanner_schema.h"
 #include "spanner_sql_functions.h"
 #include "spanner_sql_translate.h"
@@ -26,6 +27,8 @@ void sp_result_clear(struct sp_result *r)
 {
     cJSON_Delete(r->fields);
     cJSON_Delete(r->rows);
+    cJSON_Delete(r->query_plan);
+    cJSON_Delete(r->query_stats);
     *r = (struct sp_result){0};
 }
 
@@ -60,9 +63,10 @@ static void tables_free(struct tables *t)
 }
 
 /* What a statement touched: reads (DML targets included: DML reads before it writes)
- * and writes. */
+ * and writes; and the columns its DML wrote PENDING_COMMIT_TIMESTAMP() to, each as
+ * "Table.Column" (Spanner's identifiers have no dot). */
 struct touched {
-    struct tables reads, writes;
+    struct tables reads, writes, pending;
 };
 
 static void touched_add(struct touched *t, const struct sp_stmt *s)
@@ -76,6 +80,7 @@ static void touched_free(struct touched *t)
 {
     tables_free(&t->reads);
     tables_free(&t->writes);
+    tables_free(&t->pending);
 }
 
 /* --- translated statements --- */
@@ -113,9 +118,14 @@ static enum em_code param_decls(const cJSON *types, struct sp_param_decl **out, 
     return EM_OK;
 }
 
-/* The cached statement of a GoogleSQL text with its parameter types. */
+/* How a statement may run: a query only (single-use, read-only), DML too (read-write), or
+ * as Partitioned DML (sp_translate_partitioned's rules). */
+enum run_mode { RUN_QUERY, RUN_DML, RUN_PARTITIONED };
+
+/* The cached statement of a GoogleSQL text with its parameter types, translated for mode
+ * (a partitioned translation is cached apart). */
 static struct sp_stmt *translated(struct sp_job_ctx *ctx, const char *sql, const cJSON *types,
-                                  struct em_status *st)
+                                  enum run_mode mode, struct em_status *st)
 {
     char *types_text = types ? cJSON_PrintUnformatted(types) : NULL;
     size_t len = strlen(sql) + (types_text ? strlen(types_text) : 0) + 16;
@@ -125,14 +135,16 @@ static struct sp_stmt *translated(struct sp_job_ctx *ctx, const char *sql, const
         EM_FAIL_OOM(st);
         return NULL;
     }
-    snprintf(key, len, "G\x1f%s\x1f%s", sql, types_text ? types_text : "");
+    snprintf(key, len, "%c\x1f%s\x1f%s", mode == RUN_PARTITIONED ? 'P' : 'G', sql,
+             types_text ? types_text : "");
     free(types_text);
     struct sp_stmt *s = sp_job_cached(ctx, key);
     struct sp_param_decl *decls = NULL;
     int n = 0;
     struct sp_translation *tr = NULL;
     if (!s && !param_decls(types, &decls, &n, st) &&
-        !sp_translate(ctx->schema, sql, decls, n, &tr, st)) {
+        !(mode == RUN_PARTITIONED ? sp_translate_partitioned(ctx->schema, sql, decls, n, &tr, st)
+                                  : sp_translate(ctx->schema, sql, decls, n, &tr, st))) {
         s = sp_job_prepare(ctx, tr->sql, st);
         if (s) {
             s->extra = tr;
@@ -207,31 +219,155 @@ static enum em_code collect_rows(struct sp_job_ctx *ctx, sqlite3_stmt *stmt,
     return EM_OK;
 }
 
+/* --- PENDING_COMMIT_TIMESTAMP() --- */
+
+/* Whether a column of table holds a pending commit timestamp. */
+static bool is_pending(const struct tables *pending, const char *table)
+{
+    size_t n = strlen(table);
+    for (int i = 0; i < pending->count; i++)
+        if (strncasecmp(pending->names[i], table, n) == 0 && pending->names[i][n] == '.')
+            return true;
+    return false;
+}
+
+static enum em_code pending_error(struct sp_job_ctx *ctx, const char *table, struct em_status *st)
+{
+    const struct sp_table *known = sp_schema_table(ctx->schema, table);
+    return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                   "Table %s cannot be accessed because it, or its associated index, has a "
+                   "pending CommitTimestamp",
+                   known ? known->name : table);
+}
+
+/* Spanner refuses to read a table after the transaction wrote PENDING_COMMIT_TIMESTAMP()
+ * to it, until the commit: a query reading it, an UPDATE or DELETE of it (they read the
+ * rows they change), THEN RETURN. An INSERT without THEN RETURN reads nothing. */
+static enum em_code check_pending_reads(struct sp_job_ctx *ctx, const struct touched *touched,
+                                        const struct sp_stmt *prepared,
+                                        const struct sp_translation *tr, struct em_status *st)
+{
+    if (!touched->pending.count)
+        return EM_OK;
+    if (tr->kind == SP_STMT_QUERY) {
+        for (int i = 0; i < prepared->nreads; i++)
+            if (is_pending(&touched->pending, prepared->reads[i]))
+                return pending_error(ctx, prepared->reads[i], st);
+    } else if ((tr->kind != SP_STMT_INSERT || tr->ncolumns > 0) &&
+               is_pending(&touched->pending, tr->table)) {
+        return pending_error(ctx, tr->table, st);
+    }
+    return EM_OK;
+}
+
+static void pending_add(struct touched *touched, const struct sp_translation *tr)
+{
+    for (int i = 0; i < tr->npending_columns; i++) {
+        char name[2 * SP_NAME_MAX];
+        snprintf(name, sizeof(name), "%s.%s", tr->table, tr->pending_columns[i]);
+        char *one = name;
+        tables_add(&touched->pending, &one, 1);
+    }
+}
+
+/* The commit: every pending column written gets the commit timestamp, in place of the
+ * placeholder the DML wrote (SP_PENDING_COMMIT_TIMESTAMP). */
+static enum em_code fill_pending(struct sp_job_ctx *ctx, const struct tables *pending,
+                                 int64_t commit_ns, struct em_status *st)
+{
+    const struct sp_type timestamp = {.code = SP_TYPE_TIMESTAMP};
+    struct sp_timestamp ts = {commit_ns / 1000000000, (int32_t)(commit_ns % 1000000000)};
+    char text[SP_TIMESTAMP_TEXT_MAX];
+    sp_timestamp_format(&ts, text);
+    cJSON *json = cJSON_CreateString(text);
+    struct sp_stored stored = {0};
+    if (!json || sp_value_from_json(&timestamp, json, "commit timestamp", &stored, st)) {
+        cJSON_Delete(json);
+        return st->code ? st->code : EM_FAIL_OOM(st);
+    }
+    cJSON_Delete(json);
+    for (int i = 0; i < pending->count && !st->code; i++) {
+        char table[SP_NAME_MAX];
+        const char *dot = strchr(pending->names[i], '.');
+        snprintf(table, sizeof(table), "%.*s", (int)(dot - pending->names[i]), pending->names[i]);
+        struct sp_buf sql = {0};
+        sp_buf_puts(&sql, "UPDATE ");
+        sp_buf_ident(&sql, table);
+        sp_buf_puts(&sql, " SET ");
+        sp_buf_ident(&sql, dot + 1);
+        sp_buf_puts(&sql, " = ?1 WHERE ");
+        sp_buf_ident(&sql, dot + 1);
+        sp_buf_puts(&sql, " = '" SP_PENDING_COMMIT_TIMESTAMP "'");
+        struct sp_stmt *s = sql.failed ? NULL : sp_job_stmt(ctx, sql.data, st);
+        if (sql.failed)
+            EM_FAIL_OOM(st);
+        if (s) {
+            int rc = sp_stored_bind(s->stmt, 1, &stored);
+            if (rc == SQLITE_OK)
+                rc = sqlite3_step(s->stmt);
+            if (rc != SQLITE_DONE)
+                sp_sql_error(ctx->sqlite, rc, st);
+            sqlite3_reset(s->stmt);
+        }
+        sp_buf_free(&sql);
+    }
+    sp_stored_clear(&stored);
+    return st->code;
+}
+
+/* --- running statements --- */
+
+static bool wants_plan(enum sp_query_mode mode)
+{
+    return mode == SP_QUERY_PLAN || mode == SP_QUERY_PROFILE ||
+           mode == SP_QUERY_WITH_PLAN_AND_STATS;
+}
+
+static bool wants_stats(enum sp_query_mode mode)
+{
+    return mode == SP_QUERY_PROFILE || mode == SP_QUERY_WITH_STATS ||
+           mode == SP_QUERY_WITH_PLAN_AND_STATS;
+}
+
+/* The result's row type, and the plan when queryMode asks for it. */
+static enum em_code start_result(struct sp_job_ctx *ctx, const struct sp_translation *tr,
+                                 enum sp_query_mode mode, struct sp_result *out,
+                                 struct em_status *st)
+{
+    bool dml = tr->kind != SP_STMT_QUERY;
+    *out = (struct sp_result){cJSON_CreateArray(), cJSON_CreateArray(), dml};
+    for (int i = 0; i < tr->ncolumns; i++)
+        cJSON_AddItemToArray(out->fields, field_json(tr->columns[i].name, &tr->columns[i].type));
+    if (wants_plan(mode) && !(out->query_plan = sp_plan_build(ctx->sqlite, tr->sql, dml, st)))
+        return st->code;
+    out->planned = mode == SP_QUERY_PLAN;
+    return EM_OK;
+}
+
 /* Runs one GoogleSQL statement; its result in out (NULL: only its effects). */
 static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_request *s,
-                                  bool allow_dml, struct sp_result *out, struct touched *touched,
-                                  struct em_status *st)
+                                  enum run_mode mode, struct sp_result *out,
+                                  struct touched *touched, struct em_status *st)
 {
-    struct sp_stmt *prepared = translated(ctx, s->sql, s->param_types, st);
+    struct sp_stmt *prepared = translated(ctx, s->sql, s->param_types, mode, st);
     if (!prepared)
         return st->code;
     const struct sp_translation *tr = prepared->extra;
     bool dml = tr->kind != SP_STMT_QUERY;
-    if (dml && !allow_dml)
+    if (dml && mode == RUN_QUERY)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "DML statements can only be performed in a read-write or "
                        "partitioned-dml transaction.");
-    if (bind_params(prepared->stmt, tr, s->params, st))
+    if (check_pending_reads(ctx, touched, prepared, tr, st) ||
+        bind_params(prepared->stmt, tr, s->params, st))
         return st->code;
+    if (out && (start_result(ctx, tr, s->mode, out, st) || out->planned))
+        return st->code; /* PLAN: the statement does not run */
+    struct sp_plan_clock clock;
+    sp_plan_clock_start(&clock);
     const struct sp_type **types = calloc((size_t)tr->ncolumns + 1, sizeof(*types));
     if (!types)
         return EM_FAIL_OOM(st);
-    if (out) {
-        *out = (struct sp_result){cJSON_CreateArray(), cJSON_CreateArray(), dml, 0};
-        for (int i = 0; i < tr->ncolumns; i++)
-            cJSON_AddItemToArray(out->fields,
-                                 field_json(tr->columns[i].name, &tr->columns[i].type));
-    }
     for (int i = 0; i < tr->ncolumns; i++)
         types[i] = &tr->columns[i].type;
     enum em_code code = collect_rows(ctx, prepared->stmt, types, tr->ncolumns, out, st);
@@ -241,10 +377,16 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
             sp_result_clear(out);
         return code;
     }
-    if (out && dml)
+    if (out && wants_stats(s->mode))
+        out->query_stats = sp_plan_stats(&clock, s->sql, cJSON_GetArraySize(out->rows));
+    if (out && dml) {
         out->row_count = sqlite3_changes(ctx->sqlite);
+        out->lower_bound = mode == RUN_PARTITIONED;
+    }
     sqlite3_reset(prepared->stmt);
     touched_add(touched, prepared);
+    if (dml)
+        pending_add(touched, tr);
     return EM_OK;
 }
 
@@ -260,7 +402,7 @@ static enum em_code replay(struct sp_job_ctx *ctx, const struct sp_txn *txn,
 {
     for (int i = 0; i < txn->ndmls; i++) {
         struct sp_sql_request s = {txn->dmls[i].sql, txn->dmls[i].params, txn->dmls[i].param_types};
-        if (run_statement(ctx, &s, true, NULL, touched, st))
+        if (run_statement(ctx, &s, RUN_DML, NULL, touched, st))
             return st->code;
     }
     return EM_OK;
@@ -291,7 +433,8 @@ static enum em_code job_sql(struct sp_job_ctx *ctx, void *arg, struct em_status 
     }
     j->ran = 0;
     for (int i = 0; i < j->count; i++) {
-        if (run_statement(ctx, &j->stmts[i], rw || pdml, &j->out[i], &j->touched, st))
+        enum run_mode mode = rw ? RUN_DML : pdml ? RUN_PARTITIONED : RUN_QUERY;
+        if (run_statement(ctx, &j->stmts[i], mode, &j->out[i], &j->touched, st))
             break;
         j->ran++;
     }
@@ -300,6 +443,9 @@ static enum em_code job_sql(struct sp_job_ctx *ctx, void *arg, struct em_status 
         exec(ctx, "ROLLBACK TO sp_txn", &ignored);
         exec(ctx, "RELEASE sp_txn", &ignored);
     }
+    /* Partitioned DML commits at once */
+    if (pdml && !st->code)
+        fill_pending(ctx, &j->touched.pending, sp_job_commit_time(ctx), st);
     if (pdml && !st->code && j->touched.writes.count)
         sp_job_mark_written(ctx, j->touched.writes.names, j->touched.writes.count);
     return st->code;
@@ -313,8 +459,15 @@ static enum em_code record(struct sp_txn *txn, const struct sql_job *j, struct e
     struct em_status rst = {0};
     if (sp_txn_add_reads(txn, j->touched.reads.names, j->touched.reads.count, &rst))
         return st->code ? st->code : (*st = rst).code;
+    for (int i = 0; i < j->touched.pending.count; i++) {
+        char table[SP_NAME_MAX], *name = table;
+        const char *column = j->touched.pending.names[i];
+        snprintf(table, sizeof(table), "%.*s", (int)strcspn(column, "."), column);
+        if (sp_txn_add_pending(txn, &name, 1, &rst))
+            return st->code ? st->code : (*st = rst).code;
+    }
     for (int i = 0; i < j->ran; i++)
-        if (j->out[i].dml &&
+        if (j->out[i].dml && !j->out[i].planned &&
             sp_txn_add_dml(txn, j->stmts[i].sql, j->stmts[i].params, j->stmts[i].param_types, &rst))
             return st->code ? st->code : (*st = rst).code;
     return st->code;
@@ -476,6 +629,11 @@ enum em_code sp_exec_read(struct sp_db *db, struct sp_txn *txn, const struct sp_
 {
     struct read_job j = {.read = read, .out = out};
     *out = (struct sp_result){0};
+    if (txn && read->table && sp_txn_is_pending(txn, read->table))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Table %.200s cannot be accessed because it, or its associated index, "
+                       "has a pending CommitTimestamp",
+                       read->table);
     if (!sp_db_run(db, job_read, &j, st) && txn && txn->mode == SP_TXN_READ_WRITE)
         sp_txn_add_reads(txn, j.touched.reads.names, j.touched.reads.count, st);
     if (st->code)
@@ -611,7 +769,7 @@ static enum em_code run_write(struct sp_job_ctx *ctx, struct commit_job *j, stru
         return EM_FAIL_OOM(st);
     struct sp_sql_request s = {gsql->data, params, m->types};
     struct sp_result r = {0};
-    enum em_code code = run_statement(ctx, &s, true, &r, &j->touched, st);
+    enum em_code code = run_statement(ctx, &s, RUN_DML, &r, &j->touched, st);
     if (!code)
         *changed = r.dml ? r.row_count : cJSON_GetArraySize(r.rows);
     sp_result_clear(&r);
@@ -790,6 +948,8 @@ static enum em_code job_commit(struct sp_job_ctx *ctx, void *arg, struct em_stat
         if (apply_mutation(ctx, j, m, st))
             return st->code;
     }
+    if (fill_pending(ctx, &j->touched.pending, j->out->commit_ns, st))
+        return st->code;
     if (j->touched.writes.count)
         sp_job_mark_written(ctx, j->touched.writes.names, j->touched.writes.count);
     return EM_OK;

@@ -8,8 +8,16 @@
  * transaction's earlier DML inside a savepoint, so it sees the transaction's own writes,
  * and everything is rolled back after it: writes are applied only by the commit, which
  * validates the transaction and replays its DML, then applies its mutations, in one job.
- * A partitioned-DML transaction applies its statement at once. Without a transaction
- * (single-use) or in a read-only one, DML is refused.
+ * A partitioned-DML transaction applies its statement at once (translated with
+ * sp_translate_partitioned's rules). Without a transaction (single-use) or in a read-only
+ * one, DML is refused.
+ *
+ * PENDING_COMMIT_TIMESTAMP() in DML writes a placeholder (SP_PENDING_COMMIT_TIMESTAMP of
+ * spanner_sql_translate.h) that the commit replaces with its timestamp, in the same job
+ * (Partitioned DML: at once). Until then the transaction cannot read a table it wrote one
+ * to (a query of it, UPDATE/DELETE of it, THEN RETURN, a read): INVALID_ARGUMENT "Table T
+ * cannot be accessed because it, or its associated index, has a pending CommitTimestamp",
+ * as Spanner answers.
  *
  * Results are google.spanner.v1.ResultSet parts: the row type's fields (name and Type
  * JSON), the rows in Spanner's JSON value encoding, and for DML the exact row count.
@@ -27,18 +35,32 @@ struct sp_db;
 struct sp_txn;
 
 struct sp_result {
-    cJSON *fields;     /* rowType.fields */
-    cJSON *rows;       /* a list of rows, each a list of values */
-    bool dml;          /* rowCountExact applies */
-    int64_t row_count; /* DML: rows changed */
+    cJSON *fields;      /* rowType.fields */
+    cJSON *rows;        /* a list of rows, each a list of values */
+    bool dml;           /* rowCountExact applies */
+    bool lower_bound;   /* Partitioned DML: rowCountLowerBound instead */
+    int64_t row_count;  /* DML: rows changed */
+    bool planned;       /* queryMode PLAN: nothing ran (no rows, no row count) */
+    cJSON *query_plan;  /* PLAN, PROFILE, WITH_PLAN_AND_STATS: QueryPlan (spanner_plan.h) */
+    cJSON *query_stats; /* PROFILE, WITH_STATS, WITH_PLAN_AND_STATS: queryStats */
 };
 void sp_result_clear(struct sp_result *result);
+
+/* executeSql's queryMode. */
+enum sp_query_mode {
+    SP_QUERY_NORMAL,
+    SP_QUERY_PLAN,    /* the plan only: the statement does not run */
+    SP_QUERY_PROFILE, /* runs; the plan and the statistics of its execution */
+    SP_QUERY_WITH_STATS,
+    SP_QUERY_WITH_PLAN_AND_STATS,
+};
 
 /* A statement of executeSql or executeBatchDml. */
 struct sp_sql_request {
     const char *sql;
     const cJSON *params;      /* Struct: name -> value, or NULL */
     const cJSON *param_types; /* name -> Type, or NULL */
+    enum sp_query_mode mode;
 };
 
 /* Runs one statement in txn (NULL: a single-use strong read). A DML statement of a

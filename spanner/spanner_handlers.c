@@ -20,6 +20,7 @@
 #include "spanner_session.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SP_INSTANCE_TYPE EM_TYPE_URL "google.spanner.admin.instance.v1."
@@ -343,7 +344,13 @@ static void add_query_encryption(cJSON *config, const char *key, const char *val
         cJSON_AddItemToArray(keys, cJSON_CreateString(value));
     } else {
         cJSON_DeleteItemFromObject(config, field);
-        cJSON_AddStringToObject(config, field, value);
+        /* an enum may come as its proto number (Google's client libraries send "3") */
+        size_t digits = strspn(value, "0123456789");
+        if (strcmp(field, "encryptionType") == 0 && digits > 0 && digits <= 9 &&
+            value[digits] == '\0')
+            cJSON_AddNumberToObject(config, field, atoi(value));
+        else
+            cJSON_AddStringToObject(config, field, value);
     }
 }
 

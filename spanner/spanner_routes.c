@@ -2,8 +2,8 @@
  * spanner_routes: the Cloud Spanner v1 route table, the only place a request's path is
  * tied to a handler. Paths and methods are those of the real API (spanner v1 discovery
  * document, as in gcloud's generated client). A route without a handler answers
- * UNIMPLEMENTED naming the method: the parts of Spanner not built yet (batchWrite;
- * UpdateDatabase; instance partitions).
+ * UNIMPLEMENTED naming the method: the parts of Spanner not built yet (UpdateDatabase;
+ * instance partitions).
  */
 #include "spanner_routes.h"
 
@@ -170,6 +170,7 @@ const struct em_route spanner_routes[] = {
      &sp_partition_query_schema, NULL, P("databases.partitionQuery"), DATA},
     {"POST", "v1/{session=" SESSION "}:partitionRead", sp_partition_read, "PartitionRead",
      &sp_partition_read_schema, NULL, P("databases.partitionRead"), DATA},
-    {"POST", "v1/{session=" SESSION "}:batchWrite", NULL, "BatchWrite"},
+    {"POST", "v1/{session=" SESSION "}:batchWrite", sp_batch_write, "BatchWrite",
+     &sp_batch_write_schema, NULL, P("databases.write"), DATA, .streaming = true},
     {NULL},
 };

@@ -33,6 +33,9 @@ static void txn_free(struct sp_txn *t)
     for (int i = 0; i < t->nreads; i++)
         free(t->reads[i]);
     free(t->reads);
+    for (int i = 0; i < t->npending; i++)
+        free(t->pending[i]);
+    free(t->pending);
     for (int i = 0; i < t->ndmls; i++) {
         free(t->dmls[i].sql);
         cJSON_Delete(t->dmls[i].params);
@@ -158,29 +161,52 @@ void sp_txn_finish(struct sp_txns *txns, struct sp_txn *t)
     pthread_mutex_unlock(&txns->lock);
 }
 
-enum em_code sp_txn_add_reads(struct sp_txn *t, char *const *tables, int ntables,
+static bool has_name(char *const *names, int n, const char *name)
+{
+    for (int k = 0; k < n; k++)
+        if (strcasecmp(names[k], name) == 0)
+            return true;
+    return false;
+}
+
+/* Adds the lower-case copies of tables not in *names yet. */
+static enum em_code add_names(char ***names, int *n, char *const *tables, int ntables,
                               struct em_status *st)
 {
     for (int i = 0; i < ntables; i++) {
-        bool known = false;
-        for (int k = 0; k < t->nreads && !known; k++)
-            known = strcasecmp(t->reads[k], tables[i]) == 0;
-        if (known)
+        if (has_name(*names, *n, tables[i]))
             continue;
-        char **grown = realloc(t->reads, (size_t)(t->nreads + 1) * sizeof(*grown));
+        char **grown = realloc(*names, (size_t)(*n + 1) * sizeof(*grown));
         char *copy = strdup(tables[i]);
         if (!grown || !copy) {
             free(copy);
             if (grown)
-                t->reads = grown;
+                *names = grown;
             return EM_FAIL_OOM(st);
         }
         for (char *p = copy; *p; p++)
             *p = (char)tolower((unsigned char)*p);
-        t->reads = grown;
-        t->reads[t->nreads++] = copy;
+        *names = grown;
+        (*names)[(*n)++] = copy;
     }
     return EM_OK;
+}
+
+enum em_code sp_txn_add_reads(struct sp_txn *t, char *const *tables, int ntables,
+                              struct em_status *st)
+{
+    return add_names(&t->reads, &t->nreads, tables, ntables, st);
+}
+
+enum em_code sp_txn_add_pending(struct sp_txn *t, char *const *tables, int ntables,
+                                struct em_status *st)
+{
+    return add_names(&t->pending, &t->npending, tables, ntables, st);
+}
+
+bool sp_txn_is_pending(const struct sp_txn *t, const char *table)
+{
+    return has_name(t->pending, t->npending, table);
 }
 
 enum em_code sp_txn_add_dml(struct sp_txn *t, const char *sql, const cJSON *params,

@@ -60,6 +60,10 @@ struct sp_txn {
     int64_t begin_ns, last_use_ns;
     char **reads; /* lower-case table names */
     int nreads;
+    /* lower-case names of the tables its DML wrote PENDING_COMMIT_TIMESTAMP() to: they
+     * cannot be read until the commit (Spanner's rule; spanner_exec.h) */
+    char **pending;
+    int npending;
     struct sp_dml *dmls;
     int ndmls;
     /* private */
@@ -86,9 +90,14 @@ void sp_txn_release(struct sp_txns *txns, struct sp_txn *txn);
 /* Committed, aborted or rolled back: the id answers NOT_FOUND from now on. */
 void sp_txn_finish(struct sp_txns *txns, struct sp_txn *txn);
 
-/* Records tables read (any case), and a DML statement to replay (copied). */
+/* Records tables read (any case), tables holding a pending commit timestamp (any case),
+ * and a DML statement to replay (copied). */
 enum em_code sp_txn_add_reads(struct sp_txn *txn, char *const *tables, int ntables,
                               struct em_status *st);
+enum em_code sp_txn_add_pending(struct sp_txn *txn, char *const *tables, int ntables,
+                                struct em_status *st);
+/* Whether table (any case) holds a pending commit timestamp of the transaction. */
+bool sp_txn_is_pending(const struct sp_txn *txn, const char *table);
 enum em_code sp_txn_add_dml(struct sp_txn *txn, const char *sql, const cJSON *params,
                             const cJSON *param_types, struct em_status *st);
 

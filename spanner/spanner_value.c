@@ -91,12 +91,41 @@ cJSON *sp_type_to_json(const struct sp_type *type)
     return json;
 }
 
+/* The TypeCode numbers of google/spanner/v1/type.proto, which Google's client libraries
+ * send instead of names (`$alt=json;enum-encoding=int`); UNKNOWN for any other. */
+static enum sp_type_code type_code_from_number(int number)
+{
+    static const struct {
+        int number;
+        enum sp_type_code code;
+    } numbers[] = {
+        {1, SP_TYPE_BOOL},     {2, SP_TYPE_INT64},  {3, SP_TYPE_FLOAT64},  {4, SP_TYPE_TIMESTAMP},
+        {5, SP_TYPE_DATE},     {6, SP_TYPE_STRING}, {7, SP_TYPE_BYTES},    {8, SP_TYPE_ARRAY},
+        {10, SP_TYPE_NUMERIC}, {11, SP_TYPE_JSON},  {15, SP_TYPE_FLOAT32},
+    };
+    for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
+        if (numbers[i].number == number)
+            return numbers[i].code;
+    return SP_TYPE_UNKNOWN;
+}
+
+/* A Type's `code`, given by name ("INT64") or by its proto number (2). */
+static enum sp_type_code type_code_of(const cJSON *type)
+{
+    const cJSON *code =
+        cJSON_IsObject(type) ? cJSON_GetObjectItemCaseSensitive(type, "code") : NULL;
+    if (cJSON_IsString(code))
+        return sp_type_code_parse(code->valuestring);
+    if (cJSON_IsNumber(code) && code->valuedouble == (double)code->valueint)
+        return type_code_from_number(code->valueint);
+    return SP_TYPE_UNKNOWN;
+}
+
 enum em_code sp_type_from_json(const cJSON *json, const char *what, struct sp_type *out,
                                struct em_status *st)
 {
     memset(out, 0, sizeof(*out));
-    const char *code = cJSON_IsObject(json) ? em_json_string(json, "code") : NULL;
-    enum sp_type_code parsed = code ? sp_type_code_parse(code) : SP_TYPE_UNKNOWN;
+    enum sp_type_code parsed = type_code_of(json);
     if (parsed == SP_TYPE_UNKNOWN)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid type for %s: expected a Type with a code",
                        what);
@@ -104,9 +133,7 @@ enum em_code sp_type_from_json(const cJSON *json, const char *what, struct sp_ty
     out->length = (parsed == SP_TYPE_STRING || parsed == SP_TYPE_BYTES) ? SP_LEN_MAX : 0;
     if (parsed != SP_TYPE_ARRAY)
         return EM_OK;
-    const cJSON *element = cJSON_GetObjectItemCaseSensitive(json, "arrayElementType");
-    const char *element_code = cJSON_IsObject(element) ? em_json_string(element, "code") : NULL;
-    out->element = element_code ? sp_type_code_parse(element_code) : SP_TYPE_UNKNOWN;
+    out->element = type_code_of(cJSON_GetObjectItemCaseSensitive(json, "arrayElementType"));
     if (out->element == SP_TYPE_UNKNOWN || out->element == SP_TYPE_ARRAY)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid type for %s: an ARRAY needs a scalar arrayElementType", what);

@@ -8,11 +8,17 @@
  * fuzz_service.h). The parsers alone are fuzzed by fuzz_bigtable_request and
  * fuzz_bigtable_filter.
  *
- * An instance with two clusters, a table and a single-cluster app profile exist so that
- * inputs reach every handler. State is reset every 500 inputs so memory stays bounded.
+ * An instance with two clusters, a table, a single-cluster app profile and a backup on
+ * the east cluster (expiring a day after the emulator clock's now) exist so that inputs
+ * reach every handler, backups, copies and restores included. State is reset every 500
+ * inputs so memory stays bounded.
  */
 #include "bigtable/bigtable_service.h"
+#include "em_clock.h"
+#include "em_json.h"
 #include "fuzz_service.h"
+
+#include <stdio.h>
 
 #define INST "/v2/projects/fuzz-project/instances/inst-fuzz"
 
@@ -32,6 +38,13 @@ static void create_fixtures(void)
                       "{\"rowKey\":\"cjE=\",\"mutations\":[{\"setCell\":{\"familyName\":\"cf\","
                       "\"columnQualifier\":\"cQ==\",\"timestampMicros\":\"-1\",\"value\":"
                       "\"dg==\"}}]}");
+    char expire[EM_TIME_TEXT_MAX], body[256];
+    em_time_format(em_clock_now() + 24 * 3600 * EM_NS_PER_SEC, expire);
+    snprintf(body, sizeof(body),
+             "{\"sourceTable\":\"projects/fuzz-project/instances/inst-fuzz/tables/t\","
+             "\"expireTime\":\"%s\"}",
+             expire);
+    fuzz_service_call("POST", INST "/clusters/east-c1/backups", "backupId", "bk", body);
 }
 
 FUZZ_SERVICE_TARGET(bigtable_service, NULL, create_fixtures)

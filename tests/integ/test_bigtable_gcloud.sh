@@ -184,7 +184,7 @@ expect_status 200
 api POST "$BIGTABLE_URL/v2/$P/instances/missing-inst:getIamPolicy" '{}'
 expect_error_json 404 NOT_FOUND
 api POST "$BIGTABLE_URL/v2/$INST/tables:restore" '{"tableId":"r","backup":"b"}'
-expect_error_json 501 UNIMPLEMENTED
+expect_error_json 400 INVALID_ARGUMENT # not a backup's name
 
 section "data plane over REST: mutateRow, readRows"
 K1=$(b64 row-1) K2=$(b64 row-2) K3=$(b64 row-3) Q=$(b64 qual)

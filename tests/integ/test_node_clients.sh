@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# test_node_clients: Google's Node.js client libraries, @google-cloud/kms and
-# @google-cloud/pubsub, over their REST transport against a fresh stack: every KMS and
-# Pub/Sub method the emulator implements, and a CMEK topic driven by both (the tests
-# are tests/node/*.test.js, run with node's built-in test runner).
+# test_node_clients: Google's Node.js client libraries, @google-cloud/kms,
+# @google-cloud/pubsub, the generated clients of @google-cloud/spanner (v1),
+# @google-cloud/bigtable (v2) and @google-cloud/dataflow (v1beta3), over their REST
+# transport against a fresh stack: every KMS and Pub/Sub method the emulator implements, a
+# CMEK topic driven by both, Spanner's admin and data planes with CMEK databases and
+# backups, a two-cluster Bigtable instance under two keys, and Dataflow templates
+# launched, listed and read back (the tests are tests/node/*.test.js, run with node's
+# built-in test runner).
 #
 # The libraries are installed from npm into tests/node/node_modules with `npm ci`
 # (exact versions from tests/node/package-lock.json) when that folder is missing or was
@@ -56,14 +60,14 @@ exec {lock_fd}>&-
 
 start_stack
 
-section "node --test tests/node (KMS_URL, PUBSUB_URL and CONTROL_URL from start_stack)"
+section "node --test tests/node (the *_URL variables from start_stack)"
 # Two reporters: spec for people, TAP for counting each test here.
 tap="$TEST_TMP/node.tap"
 status=0
 (cd "$NODE_DIR" && NODE_NO_WARNINGS=1 timeout 150 node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tap" \
-    kms.test.js pubsub.test.js cmek.test.js) || status=$?
+    kms.test.js pubsub.test.js cmek.test.js spanner.test.js bigtable.test.js dataflow.test.js) || status=$?
 
 # Every test (not the suites around them) counts as one check; a failing one is named.
 while IFS=$'\t' read -r result name; do
@@ -86,4 +90,7 @@ if (( status != 0 )); then
 fi
 expect_healthy "$KMS_URL"
 expect_healthy "$PUBSUB_URL"
+expect_healthy "$SPANNER_URL"
+expect_healthy "$BIGTABLE_URL"
+expect_healthy "$RUNNER_URL"
 finish

@@ -3,7 +3,8 @@
 # and DML (executeSql, executeStreamingSql with resume tokens, executeBatchDml), reads by
 # key set, range and index (read, streamingRead), transactions (begin, inline begin,
 # commit with mutations and commit stats, rollback, ABORTED between two concurrent
-# read-write transactions), Google's errors, updateDdl validated against the rows, the
+# read-write transactions, 16 concurrent single-use commits), PENDING_COMMIT_TIMESTAMP() and
+# Partitioned DML (curl and gcloud), batchWrite, queryMode PLAN/PROFILE, Google's errors, updateDdl validated against the rows, the
 # CMEK gate on every data call, durability across kill -9, and no plaintext on disk.
 source "$(dirname "$0")/lib.sh"
 
@@ -230,6 +231,13 @@ api POST "$S/$SESSION:executeSql" '{"transaction":{"singleUse":{"readOnly":{"exa
 expect_error_json 501 UNIMPLEMENTED
 expect_contains "$(jq -r .error.message <<<"$BODY")" "exactStaleness" "the refused option is named"
 
+section "16 concurrent single-use commits of one row (the benchmark's load) all succeed"
+ROW='{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insertOrUpdate":{"table":"Singers","columns":["SingerId","FirstName"],"values":[["60","Hot"]]}}]}'
+seq 320 | xargs -P16 -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 60 -X POST \
+    -H 'Content-Type: application/json' "$S/$SESSION:commit" -d "$ROW" >"$TEST_TMP/hot.codes"
+expect_eq "320 200" "$(sort "$TEST_TMP/hot.codes" | uniq -c | awk '{ printf "%s%s %s", sep, $1, $2; sep = "," }')" \
+    "every one of 320 concurrent blind commits answers 200"
+
 section "executeBatchDml"
 api POST "$S/$SESSION:executeBatchDml" '{"transaction":{"begin":{"readWrite":{}}},"seqno":"1","statements":[
   {"sql":"INSERT INTO Singers (SingerId, FirstName) VALUES (@id, @name)","params":{"id":"30","name":"Thirty"},"paramTypes":{"id":{"code":"INT64"},"name":{"code":"STRING"}}},
@@ -246,6 +254,62 @@ api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Singers WHERE La
 expect_json '.rows[0][0]' 3
 api POST "$S/$SESSION:executeBatchDml" '{"transaction":{"begin":{"readWrite":{}}},"seqno":"1","statements":[{"sql":"UPDATE Nope SET x = 1 WHERE TRUE"}]}'
 expect_error_json 400 INVALID_ARGUMENT
+
+section "PENDING_COMMIT_TIMESTAMP() in DML: unreadable in its transaction, then the commit's timestamp; Partitioned DML"
+api POST "$S/$SESSION:executeSql" '{"transaction":{"begin":{"readWrite":{}}},"sql":"INSERT INTO Singers (SingerId, FirstName, Updated) VALUES (70, \"Pending\", PENDING_COMMIT_TIMESTAMP())"}'
+expect_status 200
+TX=$(jq -r '.metadata.transaction.id' <<<"$BODY")
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"SELECT Updated FROM Singers WHERE SingerId = 70\"}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Table Singers cannot be accessed because it, or its associated index, has a pending CommitTimestamp"
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TX\"}"
+expect_status 200
+COMMITTED=$(jq -r .commitTimestamp <<<"$BODY")
+api POST "$S/$SESSION:executeSql" "{\"sql\":\"SELECT Updated = @t FROM Singers WHERE SingerId = 70\",\"params\":{\"t\":\"$COMMITTED\"},\"paramTypes\":{\"t\":{\"code\":\"TIMESTAMP\"}}}"
+expect_json '.rows[0][0]' true
+api POST "$S/$SESSION:beginTransaction" '{"options":{"partitionedDml":{}}}'
+expect_status 200
+PDML=$(jq -r .id <<<"$BODY")
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$PDML\"},\"sql\":\"UPDATE Singers SET Updated = PENDING_COMMIT_TIMESTAMP() WHERE SingerId = 70\"}"
+expect_status 200
+expect_json '.stats.rowCountLowerBound' 1
+api POST "$S/$SESSION:executeSql" "{\"sql\":\"SELECT Updated > @t FROM Singers WHERE SingerId = 70\",\"params\":{\"t\":\"$COMMITTED\"},\"paramTypes\":{\"t\":{\"code\":\"TIMESTAMP\"}}}"
+expect_json '.rows[0][0]' true
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$PDML\"},\"sql\":\"DELETE FROM Singers WHERE SingerId IN (SELECT SingerId FROM Albums)\"}"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$PDML\"},\"sql\":\"DELETE FROM Singers WHERE SingerId = 70\"}"
+expect_json '.stats.rowCountLowerBound' 1
+
+section "batchWrite: each mutation group atomic on its own, one streamed answer per group"
+api POST "$S/$SESSION:batchWrite" '{"mutationGroups":[
+  {"mutations":[{"insert":{"table":"Singers","columns":["SingerId","FirstName"],"values":[["80","Batch"]]}},
+                {"insert":{"table":"Albums","columns":["SingerId","AlbumId","Title"],"values":[["80","1","First"]]}}]},
+  {"mutations":[{"insert":{"table":"Nope","columns":["K"],"values":[["1"]]}}]},
+  {"mutations":[{"insert":{"table":"Singers","columns":["SingerId"],"values":[["81"]]}},
+                {"insert":{"table":"Singers","columns":["SingerId"],"values":[["80"]]}}]}]}'
+expect_status 200
+expect_json '[.[] | "\(.indexes | join(","))=\(.status.code // 0)"] | join(" ")' "0=0 1=5 2=6"
+expect_json '.[0].commitTimestamp | test("^[0-9-]+T[0-9:.]+Z$")' true
+expect_json '[.[1], .[2]] | map(has("commitTimestamp")) | any' false
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT s.SingerId, a.Title FROM Singers s LEFT JOIN Albums a ON a.SingerId = s.SingerId WHERE s.SingerId >= 80 AND s.SingerId < 90"}'
+expect_json '[.rows[] | join("/")] | join(",")' "80/First"
+api POST "$S/$SESSION:batchWrite" '{"mutationGroups":[{"mutations":[]}]}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$SESSION:batchWrite" '{}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"delete":{"table":"Singers","keySet":{"keys":[["80"]]}}}]}'
+expect_status 200
+
+section "queryMode PLAN and PROFILE: the plan's nodes, and the execution's statistics"
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT FirstName FROM Singers WHERE SingerId = 1","queryMode":"PLAN"}'
+expect_status 200
+expect_json '.rows | length' 0
+expect_json '[.stats.queryPlan.planNodes[] | .displayName + ":" + (.metadata.scan_target // "")] | join(",")' "Serialize Result:,Scan:Singers"
+api POST "$S/$SESSION:executeStreamingSql" '{"sql":"SELECT SingerId FROM Singers WHERE SingerId <= 2 ORDER BY SingerId","queryMode":"PROFILE"}'
+expect_status 200
+expect_json '[.[].values[]] | join(",")' "1,2"
+expect_json '.[-1].stats.queryStats.rows_returned' 2
+expect_json '.[-1].stats.queryPlan.planNodes[0].childLinks[0].childIndex' 1
 
 section "partitionQuery and partitionRead: tokens that executeSql and read accept"
 Q='SELECT SingerId FROM Singers WHERE SingerId < 4 ORDER BY SingerId'
@@ -339,6 +403,15 @@ if (( HAVE_GCLOUD )); then
     expect_eq "1/T1" "$(jq -r '.rows[0] | join("/")' <<<"$out")" "execute-sql returns the row"
     gcloud spanner databases execute-sql shop "${G[@]}" --sql="UPDATE Singers SET FirstName = 'Gcloud' WHERE SingerId = 2" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
     expect_eq 0 $? "execute-sql DML (inline begin, then commit) $(cat "$TEST_TMP/err")"
+    gcloud spanner databases execute-sql shop "${G[@]}" --sql="INSERT INTO Singers (SingerId, FirstName, Updated) VALUES (71, 'Stamped', PENDING_COMMIT_TIMESTAMP())" >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "execute-sql INSERT with PENDING_COMMIT_TIMESTAMP() $(cat "$TEST_TMP/err")"
+    out=$(gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT Updated <= CURRENT_TIMESTAMP() FROM Singers WHERE SingerId = 71" --format=json 2>&1)
+    expect_eq true "$(jq -r '.rows[0][0]' <<<"$out")" "the row holds its commit timestamp: $out"
+    gcloud spanner databases execute-sql shop "${G[@]}" --enable-partitioned-dml --sql="DELETE FROM Singers WHERE SingerId = 71" >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "execute-sql --enable-partitioned-dml $(cat "$TEST_TMP/err")"
+    gcloud spanner databases execute-sql shop "${G[@]}" --query-mode=PROFILE --sql="SELECT FirstName FROM Singers WHERE SingerId = 1" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+    expect_eq 0 $? "execute-sql --query-mode=PROFILE $(cat "$TEST_TMP/err")"
+    expect_contains "$(cat "$TEST_TMP/out")" "Scan" "gcloud prints the plan: $(cat "$TEST_TMP/out")"
     gcloud spanner rows insert --database=shop "${G[@]}" --table=Singers --data=SingerId=40,FirstName=Forty >/dev/null 2>"$TEST_TMP/err"
     expect_eq 0 $? "rows insert $(cat "$TEST_TMP/err")"
     gcloud spanner rows update --database=shop "${G[@]}" --table=Singers --data=SingerId=40,LastName=Update >/dev/null 2>"$TEST_TMP/err"

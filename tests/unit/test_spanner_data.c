@@ -8,7 +8,10 @@
  *   prefixes, closed and open bounds, all, and the errors.
  * - the service in process (em_dispatch, no sockets): mutations of every kind, delete by
  *   range, a read by index, DML seeing its own transaction's writes, ABORTED for the
- *   second of two conflicting read-write transactions, and a restart keeping the rows.
+ *   second of two conflicting read-write transactions, PENDING_COMMIT_TIMESTAMP() in DML
+ *   (unreadable until the commit, then the commit's timestamp; Partitioned DML),
+ *   queryMode PLAN and PROFILE (plan nodes, query statistics), and a restart keeping the
+ *   rows.
  */
 #include "em_call.h"
 #include "em_clock.h"
@@ -271,7 +274,9 @@ static int setup(void **state)
         call(f, "POST", "/v1/projects/unit-project/instances/inst/databases",
              "{\"createStatement\":\"CREATE DATABASE db\",\"extraStatements\":["
              "\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX), N INT64) PRIMARY KEY (K)\","
-             "\"CREATE INDEX TByV ON T(V)\"]}",
+             "\"CREATE INDEX TByV ON T(V)\","
+             "\"CREATE TABLE E (K INT64 NOT NULL, Stamp TIMESTAMP OPTIONS "
+             "(allow_commit_timestamp = true)) PRIMARY KEY (K)\"]}",
              NULL),
         200);
     new_session(f, f->session);
@@ -457,6 +462,179 @@ static void test_transactions(void **state)
     free(t2);
 }
 
+/* The keys of E's rows where condition holds (@t: the timestamp at), as "1,2". */
+static void e_keys(struct fixture *f, const char *condition, const char *at, char *out, size_t size)
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"sql\":\"SELECT K FROM E WHERE %s ORDER BY K\",\"params\":{\"t\":\"%s\"},"
+             "\"paramTypes\":{\"t\":{\"code\":\"TIMESTAMP\"}}}",
+             condition, at);
+    cJSON *reply;
+    assert_int_equal(data_call(f, f->session, "executeSql", body, &reply), 200);
+    size_t n = 0;
+    out[0] = '\0';
+    const cJSON *row;
+    cJSON_ArrayForEach(row, cJSON_GetObjectItem(reply, "rows")) n += (size_t)snprintf(
+        out + n, size - n, "%s%s", n ? "," : "", cJSON_GetArrayItem(row, 0)->valuestring);
+    cJSON_Delete(reply);
+}
+
+/* A call in transaction tx: 400 INVALID_ARGUMENT naming the pending commit timestamp. */
+static void expect_pending_refused(struct fixture *f, const char *method, const char *body)
+{
+    cJSON *reply;
+    assert_int_equal(data_call(f, f->session, method, body, &reply), 400);
+    const cJSON *message = cJSON_GetObjectItem(cJSON_GetObjectItem(reply, "error"), "message");
+    assert_string_equal(message->valuestring, "Table E cannot be accessed because it, or its "
+                                              "associated index, has a pending CommitTimestamp");
+    cJSON_Delete(reply);
+}
+
+static void test_pending_commit_timestamp(void **state)
+{
+    struct fixture *f = *state;
+    char body[1024], rows[512], at[64];
+    cJSON *reply;
+    char *tx = begin(f, f->session);
+#define IN_TX(json)                                                                                \
+    (snprintf(body, sizeof(body), "{\"transaction\":{\"id\":\"%s\"}," json "}", tx), body)
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               IN_TX("\"sql\":\"INSERT INTO E (K, Stamp) VALUES (1, "
+                                     "PENDING_COMMIT_TIMESTAMP())\""),
+                               NULL),
+                     200);
+    /* the table cannot be read until the commit: query, UPDATE, THEN RETURN, read */
+    expect_pending_refused(f, "executeSql", IN_TX("\"sql\":\"SELECT Stamp FROM E\""));
+    expect_pending_refused(f, "executeSql",
+                           IN_TX("\"sql\":\"UPDATE E SET Stamp = NULL WHERE K = 1\""));
+    expect_pending_refused(f, "executeSql",
+                           IN_TX("\"sql\":\"INSERT INTO E (K) VALUES (3) THEN RETURN K\""));
+    expect_pending_refused(
+        f, "read", IN_TX("\"table\":\"E\",\"columns\":[\"Stamp\"],\"keySet\":{\"all\":true}"));
+    /* another INSERT with it, and other tables, are fine */
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               IN_TX("\"sql\":\"INSERT INTO E (K, Stamp) VALUES (2, "
+                                     "PENDING_COMMIT_TIMESTAMP())\""),
+                               NULL),
+                     200);
+    assert_int_equal(
+        data_call(f, f->session, "executeSql", IN_TX("\"sql\":\"SELECT COUNT(*) FROM T\""), NULL),
+        200);
+    e_keys(f, "TRUE", "2026-01-01T00:00:00Z", rows, sizeof(rows));
+    assert_string_equal(rows, ""); /* nothing committed yet */
+
+    /* the commit writes its own timestamp into both rows */
+    snprintf(body, sizeof(body), "{\"transactionId\":\"%s\"}", tx);
+    assert_int_equal(data_call(f, f->session, "commit", body, &reply), 200);
+    snprintf(at, sizeof(at), "%s", cJSON_GetObjectItem(reply, "commitTimestamp")->valuestring);
+    cJSON_Delete(reply);
+    e_keys(f, "Stamp = @t", at, rows, sizeof(rows));
+    assert_string_equal(rows, "1,2");
+    free(tx);
+
+    /* Partitioned DML: applied at once, the timestamp filled, rowCountLowerBound */
+    assert_int_equal(data_call(f, f->session, "beginTransaction",
+                               "{\"options\":{\"partitionedDml\":{}}}", &reply),
+                     200);
+    tx = strdup(cJSON_GetObjectItem(reply, "id")->valuestring);
+    cJSON_Delete(reply);
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               IN_TX("\"sql\":\"UPDATE E SET Stamp = PENDING_COMMIT_TIMESTAMP() "
+                                     "WHERE K = 2\""),
+                               &reply),
+                     200);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(reply, "stats"), "rowCountLowerBound")->valuestring,
+        "1");
+    cJSON_Delete(reply);
+    e_keys(f, "Stamp = @t", at, rows, sizeof(rows));
+    assert_string_equal(rows, "1"); /* row 1 unchanged */
+    e_keys(f, "Stamp > @t", at, rows, sizeof(rows));
+    assert_string_equal(rows, "2"); /* row 2: a later commit's timestamp */
+    /* Partitioned DML's rules: no INSERT */
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               IN_TX("\"sql\":\"INSERT INTO E (K) VALUES (9)\""), &reply),
+                     400);
+    cJSON_Delete(reply);
+#undef IN_TX
+    free(tx);
+}
+
+/* The display names of a QueryPlan's nodes, with scan targets: "Serialize Result,Scan:T". */
+static void plan_names(const cJSON *stats, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    const cJSON *node;
+    cJSON_ArrayForEach(node,
+                       cJSON_GetObjectItem(cJSON_GetObjectItem(stats, "queryPlan"), "planNodes"))
+    {
+        const cJSON *target =
+            cJSON_GetObjectItem(cJSON_GetObjectItem(node, "metadata"), "scan_target");
+        n += (size_t)snprintf(out + n, size - n, "%s%s%s%s", n ? "," : "",
+                              cJSON_GetObjectItem(node, "displayName")->valuestring,
+                              target ? ":" : "", target ? target->valuestring : "");
+    }
+}
+
+static void test_query_modes(void **state)
+{
+    struct fixture *f = *state;
+    char names[512], rows[512], body[512];
+    cJSON *reply;
+    assert_int_equal(commit(f,
+                            "{\"insert\":{\"table\":\"T\",\"columns\":[\"K\",\"V\"],"
+                            "\"values\":[[\"1\",\"a\"],[\"2\",\"b\"]]}}",
+                            NULL),
+                     200);
+    /* PLAN: the plan of the point read, no rows */
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               "{\"sql\":\"SELECT V FROM T WHERE K = 1\",\"queryMode\":\"PLAN\"}",
+                               &reply),
+                     200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(reply, "rows")), 0);
+    const cJSON *stats = cJSON_GetObjectItem(reply, "stats");
+    plan_names(stats, names, sizeof(names));
+    assert_string_equal(names, "Serialize Result,Scan:T");
+    assert_null(cJSON_GetObjectItem(stats, "queryStats"));
+    cJSON_Delete(reply);
+    /* PROFILE: rows, the plan (by the index), and the statistics */
+    assert_int_equal(
+        data_call(f, f->session, "executeSql",
+                  "{\"sql\":\"SELECT K FROM T WHERE V = 'b'\",\"queryMode\":\"PROFILE\"}", &reply),
+        200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(reply, "rows")), 1);
+    stats = cJSON_GetObjectItem(reply, "stats");
+    plan_names(stats, names, sizeof(names));
+    assert_string_equal(names, "Serialize Result,Scan:TByV");
+    const cJSON *query_stats = cJSON_GetObjectItem(stats, "queryStats");
+    assert_string_equal(cJSON_GetObjectItem(query_stats, "rows_returned")->valuestring, "1");
+    assert_non_null(
+        strstr(cJSON_GetObjectItem(query_stats, "elapsed_time")->valuestring, " msecs"));
+    cJSON_Delete(reply);
+    /* DML in PLAN mode does not run, nor join its transaction */
+    char *tx = begin(f, f->session);
+    snprintf(body, sizeof(body),
+             "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"UPDATE T SET N = 5 WHERE K = 2\","
+             "\"queryMode\":\"PLAN\"}",
+             tx);
+    assert_int_equal(data_call(f, f->session, "executeSql", body, &reply), 200);
+    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(reply, "stats"), "rowCountExact"));
+    plan_names(cJSON_GetObjectItem(reply, "stats"), names, sizeof(names));
+    assert_string_equal(names, "Apply Mutations,Scan:T");
+    cJSON_Delete(reply);
+    snprintf(body, sizeof(body), "{\"transactionId\":\"%s\"}", tx);
+    assert_int_equal(data_call(f, f->session, "commit", body, NULL), 200);
+    table_rows(f, rows, sizeof(rows));
+    assert_string_equal(rows, "1:a:null,2:b:null");
+    free(tx);
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               "{\"sql\":\"SELECT 1\",\"queryMode\":\"FAST\"}", &reply),
+                     400);
+    cJSON_Delete(reply);
+}
+
 static void test_restart_keeps_rows_and_sessions(void **state)
 {
     struct fixture *f = *state;
@@ -481,6 +659,8 @@ int main(void)
         cmocka_unit_test(test_keysets),
         cmocka_unit_test_setup_teardown(test_mutations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_commit_timestamp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_keeps_rows_and_sessions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,12 +4,14 @@
 // few checks the tests repeat.
 //
 // The stack is found through the variables tests/integ/lib.sh's start_stack exports:
-// KMS_URL, PUBSUB_URL and CONTROL_URL (http://127.0.0.1:PORT).
+// KMS_URL, PUBSUB_URL, BIGTABLE_URL, SPANNER_URL, RUNNER_URL and CONTROL_URL
+// (http://127.0.0.1:PORT).
 
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const {KeyManagementServiceClient} = require('@google-cloud/kms');
 const {PubSub, v1: pubsubV1} = require('@google-cloud/pubsub');
+const {v1: spannerV1} = require('@google-cloud/spanner');
 const {PassThroughClient} = require('google-auth-library');
 
 function endpoint(variable) {
@@ -53,6 +55,16 @@ function subscriberClient() {
 
 function publisherClient() {
   return new pubsubV1.PublisherClient(restOptions('PUBSUB_URL'));
+}
+
+// The three generated Spanner clients (data plane, instance admin, database admin); their
+// long-running operations are polled through the same REST transport.
+function spannerClients() {
+  return {
+    spanner: new spannerV1.SpannerClient(restOptions('SPANNER_URL')),
+    instances: new spannerV1.InstanceAdminClient(restOptions('SPANNER_URL')),
+    databases: new spannerV1.DatabaseAdminClient(restOptions('SPANNER_URL')),
+  };
 }
 
 // control(path, body): a call to the emulator's control plane (not a Google API).
@@ -116,5 +128,5 @@ const Code = {
 
 module.exports = {
   RUN, Code, crc32c, int64, rejectsWith, control, endpoint, restOptions, kmsClient, pubsub,
-  subscriberClient, publisherClient,
+  subscriberClient, publisherClient, spannerClients,
 };
