@@ -23,21 +23,6 @@ enum em_code bt_store_migrate(struct em_store *store, struct em_status *st)
                             (int)(sizeof(bt_migrations) / sizeof(bt_migrations[0])), st);
 }
 
-/* Runs one statement with up to four text parameters (NULL ends them). */
-static enum em_code run(struct em_store *store, const char *sql, const char *a, const char *b,
-                        const char *c, const char *d, struct em_status *st)
-{
-    sqlite3_stmt *stmt = em_store_stmt(store, sql, st);
-    if (!stmt)
-        return st->code;
-    const char *args[] = {a, b, c, d};
-    for (int i = 0; i < 4 && args[i]; i++)
-        em_bind_text(stmt, i + 1, args[i]);
-    enum em_code rc = em_stmt_run(stmt, st);
-    em_stmt_done(stmt);
-    return rc;
-}
-
 enum em_code bt_store_put(struct em_store *store, const char *name, const char *kind,
                           const char *instance, const char *json, bool replace,
                           struct em_status *st)
@@ -46,7 +31,7 @@ enum em_code bt_store_put(struct em_store *store, const char *name, const char *
                                 "json) VALUES(?, ?, ?, ?)"
                               : "INSERT INTO bigtable_resources(name, kind, instance, json) "
                                 "VALUES(?, ?, ?, ?)";
-    return run(store, sql, name, kind, instance, json, st);
+    return em_store_run_text(store, sql, name, kind, instance, json, st);
 }
 
 enum em_code bt_store_get(struct em_store *store, const char *name, const char *kind, char **json,
@@ -107,14 +92,15 @@ enum em_code bt_store_list(struct em_store *store, const char *kind, const char 
 
 enum em_code bt_store_delete(struct em_store *store, const char *name, struct em_status *st)
 {
-    return run(store, "DELETE FROM bigtable_resources WHERE name = ?", name, NULL, NULL, NULL, st);
+    return em_store_run_text(store, "DELETE FROM bigtable_resources WHERE name = ?", name, NULL,
+                             NULL, NULL, st);
 }
 
 enum em_code bt_store_delete_instance(struct em_store *store, const char *instance,
                                       struct em_status *st)
 {
-    return run(store, "DELETE FROM bigtable_resources WHERE instance = ?", instance, NULL, NULL,
-               NULL, st);
+    return em_store_run_text(store, "DELETE FROM bigtable_resources WHERE instance = ?", instance,
+                             NULL, NULL, NULL, st);
 }
 
 enum em_code bt_store_clear(struct em_store *store, struct em_status *st)

@@ -389,6 +389,18 @@ enum em_code em_stmt_run(sqlite3_stmt *stmt, struct em_status *st)
     return code;
 }
 
+enum em_code em_store_run_text(struct em_store *store, const char *sql, const char *a,
+                               const char *b, const char *c, const char *d, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(store, sql, st);
+    if (!stmt)
+        return st->code;
+    const char *args[] = {a, b, c, d};
+    for (int i = 0; i < 4 && args[i]; i++)
+        em_bind_text(stmt, i + 1, args[i]);
+    return em_stmt_run(stmt, st); /* releases stmt */
+}
+
 enum em_code em_stmt_each_row(sqlite3_stmt *stmt, em_row_fn row, void *arg, struct em_status *st)
 {
     enum em_code code = EM_OK;

@@ -79,6 +79,11 @@ void em_store_purge_later(struct em_store *store);
 /* Steps stmt expecting SQLITE_DONE; maps errors. */
 enum em_code em_stmt_run(sqlite3_stmt *stmt, struct em_status *st);
 
+/* Runs one statement without result rows (sql a literal, as for em_store_stmt) with up
+ * to four text parameters, bound in order; the first NULL ends them. */
+enum em_code em_store_run_text(struct em_store *store, const char *sql, const char *a,
+                               const char *b, const char *c, const char *d, struct em_status *st);
+
 /* One row handed to the caller of em_stmt_each_row; a failure stops the rows. */
 typedef enum em_code (*em_row_fn)(sqlite3_stmt *row, void *arg, struct em_status *st);
 

@@ -32,21 +32,6 @@ enum em_code sp_store_migrate(struct em_store *store, struct em_status *st)
                             (int)(sizeof(sp_migrations) / sizeof(sp_migrations[0])), st);
 }
 
-/* Runs one statement with up to three text parameters (NULL ends them). */
-static enum em_code run(struct em_store *store, const char *sql, const char *a, const char *b,
-                        const char *c, const char *d, struct em_status *st)
-{
-    sqlite3_stmt *stmt = em_store_stmt(store, sql, st);
-    if (!stmt)
-        return st->code;
-    const char *args[] = {a, b, c, d};
-    for (int i = 0; i < 4 && args[i]; i++)
-        em_bind_text(stmt, i + 1, args[i]);
-    enum em_code rc = em_stmt_run(stmt, st);
-    em_stmt_done(stmt);
-    return rc;
-}
-
 static char *dup_or_fail(const char *text, struct em_status *st)
 {
     char *copy = strdup(text);
@@ -115,7 +100,7 @@ enum em_code sp_store_put_instance(struct em_store *store, const char *name, con
 {
     const char *sql = replace ? "INSERT OR REPLACE INTO spanner_instances(name, json) VALUES(?, ?)"
                               : "INSERT INTO spanner_instances(name, json) VALUES(?, ?)";
-    return run(store, sql, name, json, NULL, NULL, st);
+    return em_store_run_text(store, sql, name, json, NULL, NULL, st);
 }
 
 enum em_code sp_store_get_instance(struct em_store *store, const char *name, char **json,
@@ -139,9 +124,10 @@ enum em_code sp_store_delete_instance(struct em_store *store, const char *name,
 {
     if (em_store_begin(store, st))
         return st->code;
-    if (run(store, "DELETE FROM spanner_databases WHERE instance = ?", name, NULL, NULL, NULL,
-            st) ||
-        run(store, "DELETE FROM spanner_instances WHERE name = ?", name, NULL, NULL, NULL, st)) {
+    if (em_store_run_text(store, "DELETE FROM spanner_databases WHERE instance = ?", name, NULL,
+                          NULL, NULL, st) ||
+        em_store_run_text(store, "DELETE FROM spanner_instances WHERE name = ?", name, NULL, NULL,
+                          NULL, st)) {
         em_store_rollback(store);
         return st->code;
     }
@@ -156,7 +142,7 @@ enum em_code sp_store_put_database(struct em_store *store, const char *name, con
         replace ? "INSERT OR REPLACE INTO spanner_databases(name, instance, json, ddl) "
                   "VALUES(?, ?, ?, ?)"
                 : "INSERT INTO spanner_databases(name, instance, json, ddl) VALUES(?, ?, ?, ?)";
-    return run(store, sql, name, instance, json, ddl, st);
+    return em_store_run_text(store, sql, name, instance, json, ddl, st);
 }
 
 enum em_code sp_store_get_database(struct em_store *store, const char *name, char **json,
@@ -182,7 +168,8 @@ enum em_code sp_store_list_all_databases(struct em_store *store, cJSON **out, st
 enum em_code sp_store_delete_database(struct em_store *store, const char *name,
                                       struct em_status *st)
 {
-    return run(store, "DELETE FROM spanner_databases WHERE name = ?", name, NULL, NULL, NULL, st);
+    return em_store_run_text(store, "DELETE FROM spanner_databases WHERE name = ?", name, NULL,
+                             NULL, NULL, st);
 }
 
 enum em_code sp_store_clear(struct em_store *store, struct em_status *st)
@@ -201,7 +188,7 @@ enum em_code sp_store_put_backup(struct em_store *store, const char *name, const
         replace ? "INSERT OR REPLACE INTO spanner_backups(name, instance, json, ddl) "
                   "VALUES(?, ?, ?, ?)"
                 : "INSERT INTO spanner_backups(name, instance, json, ddl) VALUES(?, ?, ?, ?)";
-    return run(store, sql, name, instance, json, ddl, st);
+    return em_store_run_text(store, sql, name, instance, json, ddl, st);
 }
 
 enum em_code sp_store_get_backup(struct em_store *store, const char *name, char **json, char **ddl,
@@ -226,5 +213,6 @@ enum em_code sp_store_list_all_backups(struct em_store *store, cJSON **out, stru
 
 enum em_code sp_store_delete_backup(struct em_store *store, const char *name, struct em_status *st)
 {
-    return run(store, "DELETE FROM spanner_backups WHERE name = ?", name, NULL, NULL, NULL, st);
+    return em_store_run_text(store, "DELETE FROM spanner_backups WHERE name = ?", name, NULL, NULL,
+                             NULL, st);
 }
