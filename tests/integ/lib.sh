@@ -220,6 +220,17 @@ stop_stack() {
     fi
 }
 
+# start_persistent [emulator flags...]: a stack on the data directory $DATA (kept across
+# restarts, unlike start_stack's), on PORT_BASE (a free one the first time), healthy.
+# Ends the test when it cannot start.
+start_persistent() {
+    [[ -n "${PORT_BASE:-}" ]] || _export_urls "$(free_port_base)"
+    "$BIN_DIR/emulator" --data-dir "$DATA" --port-base "$PORT_BASE" "$@" >>"$TEST_TMP/stack.log" 2>&1 &
+    STACK_PID=$!
+    wait_stack_healthy "$STACK_PID" "$CONTROL_URL" "$TEST_TMP/stack.log" ||
+        { _fail "the stack did not start"; finish; }
+}
+
 # --- REST ---
 
 # api METHOD URL [JSON_BODY | @FILE]: sets HTTP_STATUS ("000" when nothing answered)

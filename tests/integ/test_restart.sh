@@ -22,14 +22,8 @@ mkdir -p "$DATA"
 PORT_BASE=$(free_port_base) || { echo "$TEST_NAME: no free port base" >&2; exit 1; }
 _export_urls "$PORT_BASE"
 
-# start_persistent: bin/emulator on the persistent data directory (as scripts/start-all
-# runs it), healthy; sets STACK_PID (lib.sh stops it at exit and checks its status).
-start_persistent() {
-    "$BIN_DIR/emulator" --data-dir "$DATA" --port-base "$PORT_BASE" >>"$TEST_TMP/stack.log" 2>&1 &
-    STACK_PID=$!
-    wait_stack_healthy "$STACK_PID" "$CONTROL_URL" "$TEST_TMP/stack.log" ||
-        { _fail "the stack did not start again"; finish; }
-}
+# start_persistent (lib.sh) runs bin/emulator on the persistent data directory, as
+# scripts/start-all does; lib.sh stops it at exit and checks its status.
 service_pid() {
     curl -s --max-time 5 "$CONTROL_URL/emulator/v1/status" |
         jq -r --arg s "$1" '.services[] | select(.name == $s) | .pid'

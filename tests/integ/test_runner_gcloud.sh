@@ -18,13 +18,6 @@ P=projects/$PROJECT
 R=us-central1
 DATA="$TEST_TMP/data"
 mkdir -p "$DATA/gcs/runner-bkt/pipelines"
-start_persistent() {
-    [[ -n "${PORT_BASE:-}" ]] || _export_urls "$(free_port_base)"
-    "$BIN_DIR/emulator" --data-dir "$DATA" --port-base "$PORT_BASE" >>"$TEST_TMP/stack.log" 2>&1 &
-    STACK_PID=$!
-    wait_stack_healthy "$STACK_PID" "$CONTROL_URL" "$TEST_TMP/stack.log" ||
-        { _fail "the stack did not start"; finish; }
-}
 start_persistent
 setup_gcloud "$PROJECT"
 LOC="$RUNNER_URL/v1b3/$P/locations/$R"

@@ -9,13 +9,6 @@ PROJECT=stream-project
 P=projects/$PROJECT
 DATA="$TEST_TMP/data"
 mkdir -p "$DATA"
-start_persistent() {
-    [[ -n "${PORT_BASE:-}" ]] || _export_urls "$(free_port_base)"
-    "$BIN_DIR/emulator" --data-dir "$DATA" --port-base "$PORT_BASE" >>"$TEST_TMP/stack.log" 2>&1 &
-    STACK_PID=$!
-    wait_stack_healthy "$STACK_PID" "$CONTROL_URL" "$TEST_TMP/stack.log" ||
-        { _fail "the stack did not start"; finish; }
-}
 start_persistent
 LOC="$RUNNER_URL/v1b3/$P/locations/us-central1"
 
