@@ -55,11 +55,6 @@ static struct bt_admin *admin(struct em_call *call)
     return ((struct bt_context *)call->svc->ctx)->admin;
 }
 
-static enum em_code reply_or_fail(struct em_call *call, enum em_code rc, cJSON *resource)
-{
-    return rc ? rc : em_call_reply(call, resource);
-}
-
 /* The zone of a cluster ("projects/p/locations/us-east1-b" -> "us-east1-b"). */
 static enum em_code cluster_zone(struct em_call *call, const char *cluster, char zone[64])
 {
@@ -126,7 +121,7 @@ enum em_code bt_get_backup(struct em_call *call)
 {
     cJSON *backup = NULL;
     enum em_code rc = bt_backup_get(admin(call), em_call_var(call, "name"), &backup, &call->status);
-    return reply_or_fail(call, rc, backup);
+    return em_call_reply_result(call, rc, backup);
 }
 
 enum em_code bt_list_backups(struct em_call *call)
@@ -144,7 +139,7 @@ enum em_code bt_update_backup(struct em_call *call)
     enum em_code rc =
         bt_backup_update(admin(call), em_call_var(call, "name"), call->body,
                          em_call_query(call, "updateMask"), em_clock_now(), &backup, &call->status);
-    return reply_or_fail(call, rc, backup);
+    return em_call_reply_result(call, rc, backup);
 }
 
 enum em_code bt_delete_backup(struct em_call *call)

@@ -28,22 +28,6 @@ static struct bt_admin *admin(struct em_call *call)
     return ((struct bt_context *)call->svc->ctx)->admin;
 }
 
-static enum em_code reply_or_fail(struct em_call *call, enum em_code rc, cJSON *resource)
-{
-    if (rc)
-        return rc;
-    return em_call_reply(call, resource);
-}
-
-static enum em_code reply_list(struct em_call *call, enum em_code rc, cJSON *items,
-                               const char *field)
-{
-    if (rc)
-        return rc;
-    struct em_list_options opt = {field, 0, 1000, false};
-    return em_list_reply(call, items, &opt);
-}
-
 /* "operations/projects/p/instances/i/locations/<zone>" of a resource of the instance. */
 static void operation_parent(const char *resource, const char *zone, char *out, size_t len)
 {
@@ -195,7 +179,7 @@ enum em_code bt_get_instance(struct em_call *call)
     cJSON *instance = NULL;
     enum em_code rc =
         bt_instance_get(admin(call), em_call_var(call, "name"), &instance, &call->status);
-    return reply_or_fail(call, rc, instance);
+    return em_call_reply_result(call, rc, instance);
 }
 
 enum em_code bt_list_instances(struct em_call *call)
@@ -203,7 +187,7 @@ enum em_code bt_list_instances(struct em_call *call)
     cJSON *items = NULL;
     enum em_code rc =
         bt_instance_list(admin(call), em_call_var(call, "parent"), &items, &call->status);
-    return reply_list(call, rc, items, "instances");
+    return em_list_reply_result(call, rc, items, "instances");
 }
 
 enum em_code bt_update_instance(struct em_call *call)
@@ -211,7 +195,7 @@ enum em_code bt_update_instance(struct em_call *call)
     cJSON *instance = NULL;
     enum em_code rc = bt_instance_update(admin(call), em_call_var(call, "name"), call->body, NULL,
                                          &instance, &call->status);
-    return reply_or_fail(call, rc, instance);
+    return em_call_reply_result(call, rc, instance);
 }
 
 enum em_code bt_partial_update_instance(struct em_call *call)
@@ -272,7 +256,7 @@ enum em_code bt_get_cluster(struct em_call *call)
     cJSON *cluster = NULL;
     enum em_code rc =
         bt_cluster_get(admin(call), em_call_var(call, "name"), &cluster, &call->status);
-    return reply_or_fail(call, rc, cluster);
+    return em_call_reply_result(call, rc, cluster);
 }
 
 enum em_code bt_list_clusters(struct em_call *call)
@@ -280,7 +264,7 @@ enum em_code bt_list_clusters(struct em_call *call)
     cJSON *items = NULL;
     enum em_code rc =
         bt_cluster_list(admin(call), em_call_var(call, "parent"), &items, &call->status);
-    return reply_list(call, rc, items, "clusters");
+    return em_list_reply_result(call, rc, items, "clusters");
 }
 
 static enum em_code update_cluster(struct em_call *call, const char *mask, const char *kind)
@@ -338,7 +322,7 @@ enum em_code bt_create_app_profile(struct em_call *call)
     if (!rc)
         snprintf(call->audit_resource, sizeof(call->audit_resource), "%s",
                  em_json_string(profile, "name"));
-    return reply_or_fail(call, rc, profile);
+    return em_call_reply_result(call, rc, profile);
 }
 
 enum em_code bt_get_app_profile(struct em_call *call)
@@ -346,7 +330,7 @@ enum em_code bt_get_app_profile(struct em_call *call)
     cJSON *profile = NULL;
     enum em_code rc =
         bt_app_profile_get(admin(call), em_call_var(call, "name"), &profile, &call->status);
-    return reply_or_fail(call, rc, profile);
+    return em_call_reply_result(call, rc, profile);
 }
 
 enum em_code bt_list_app_profiles(struct em_call *call)
@@ -354,7 +338,7 @@ enum em_code bt_list_app_profiles(struct em_call *call)
     cJSON *items = NULL;
     enum em_code rc =
         bt_app_profile_list(admin(call), em_call_var(call, "parent"), &items, &call->status);
-    return reply_list(call, rc, items, "appProfiles");
+    return em_list_reply_result(call, rc, items, "appProfiles");
 }
 
 enum em_code bt_update_app_profile(struct em_call *call)
@@ -392,7 +376,7 @@ enum em_code bt_create_table(struct em_call *call)
     if (!rc)
         snprintf(call->audit_resource, sizeof(call->audit_resource), "%s",
                  em_json_string(table, "name"));
-    return reply_or_fail(call, rc, table);
+    return em_call_reply_result(call, rc, table);
 }
 
 enum em_code bt_get_table(struct em_call *call)
@@ -403,7 +387,7 @@ enum em_code bt_get_table(struct em_call *call)
         return call->status.code;
     enum em_code rc =
         bt_table_get(admin(call), em_call_var(call, "name"), view, &table, &call->status);
-    return reply_or_fail(call, rc, table);
+    return em_call_reply_result(call, rc, table);
 }
 
 enum em_code bt_list_tables(struct em_call *call)
@@ -414,7 +398,7 @@ enum em_code bt_list_tables(struct em_call *call)
         return call->status.code;
     enum em_code rc =
         bt_table_list(admin(call), em_call_var(call, "parent"), view, &items, &call->status);
-    return reply_list(call, rc, items, "tables");
+    return em_list_reply_result(call, rc, items, "tables");
 }
 
 enum em_code bt_update_table(struct em_call *call)

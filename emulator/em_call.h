@@ -180,6 +180,10 @@ enum em_code em_call_query_bool(struct em_call *call, const char *key, bool *out
 /* Sets the reply object (taking ownership) and returns EM_OK. */
 enum em_code em_call_reply(struct em_call *call, cJSON *reply);
 
+/* A handler's last step after a domain call: rc when it failed (the domain set the
+ * call's status), else resource (taken) as the reply. */
+enum em_code em_call_reply_result(struct em_call *call, enum em_code rc, cJSON *resource);
+
 /* Sends one element of a streaming route's reply (see the top of this file), taking
  * ownership of element. Returns EM_OK, or fails the call: CANCELLED when the client has
  * gone (the handler should return at once), INTERNAL when memory ran out or the route is

@@ -122,6 +122,15 @@ enum em_code em_call_reply(struct em_call *call, cJSON *reply)
     return EM_OK;
 }
 
+enum em_code em_call_reply_result(struct em_call *call, enum em_code rc, cJSON *resource)
+{
+    if (rc) {
+        cJSON_Delete(resource); /* a domain call that failed should have left it NULL */
+        return rc;
+    }
+    return em_call_reply(call, resource);
+}
+
 void em_call_reset(struct em_call *call)
 {
     cJSON_Delete(call->body);

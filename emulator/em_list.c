@@ -273,3 +273,14 @@ enum em_code em_list_reply(struct em_call *call, cJSON *items, const struct em_l
         return call->status.code;
     return em_call_reply(call, reply);
 }
+
+enum em_code em_list_reply_result(struct em_call *call, enum em_code rc, cJSON *items,
+                                  const char *field)
+{
+    if (rc) {
+        cJSON_Delete(items);
+        return rc;
+    }
+    struct em_list_options opt = {field, 0, 1000, false};
+    return em_list_reply(call, items, &opt);
+}

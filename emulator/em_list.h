@@ -29,6 +29,11 @@ struct em_list_options {
  * pageToken from the call's query, replies through em_call_reply(). */
 enum em_code em_list_reply(struct em_call *call, cJSON *items, const struct em_list_options *opt);
 
+/* A list handler's last step after a domain call: rc when it failed, else items (taken)
+ * listed under field, in pages of at most 1,000 (everything when no pageSize is asked). */
+enum em_code em_list_reply_result(struct em_call *call, enum em_code rc, cJSON *items,
+                                  const char *field);
+
 /* The same on explicit arguments; *reply is the reply object. */
 enum em_code em_list_page(cJSON *items, const char *filter, const char *order_by, int page_size,
                           const char *page_token, const struct em_list_options *opt, cJSON **reply,

@@ -36,23 +36,6 @@ static struct sp_backups *backups(struct em_call *call)
     return ((struct sp_ctx *)call->svc->ctx)->backups;
 }
 
-/* Replies with resource (taken), or fails with the status the domain set. */
-static enum em_code reply_or_fail(struct em_call *call, enum em_code rc, cJSON *resource)
-{
-    if (rc)
-        return rc;
-    return em_call_reply(call, resource);
-}
-
-static enum em_code reply_list(struct em_call *call, enum em_code rc, cJSON *items,
-                               const char *field)
-{
-    if (rc)
-        return rc;
-    struct em_list_options opt = {field, 0, 1000, false};
-    return em_list_reply(call, items, &opt);
-}
-
 /* Starts an operation of kind under parent and replies with it. */
 static enum em_code start_operation(struct em_call *call, const char *parent, const char *id,
                                     const char *kind, cJSON *metadata, cJSON *request)
@@ -157,7 +140,7 @@ enum em_code sp_list_instance_configs(struct em_call *call)
     char project[64];
     if (route_project(call, "parent", project))
         return call->status.code;
-    return reply_list(call, EM_OK, sp_configs_list(project), "instanceConfigs");
+    return em_list_reply_result(call, EM_OK, sp_configs_list(project), "instanceConfigs");
 }
 
 enum em_code sp_get_instance_config(struct em_call *call)
@@ -196,7 +179,7 @@ enum em_code sp_list_instances(struct em_call *call)
     cJSON *items = NULL;
     enum em_code rc =
         sp_instance_list(admin(call), em_call_var(call, "parent"), &items, &call->status);
-    return reply_list(call, rc, items, "instances");
+    return em_list_reply_result(call, rc, items, "instances");
 }
 
 enum em_code sp_get_instance(struct em_call *call)
@@ -204,7 +187,7 @@ enum em_code sp_get_instance(struct em_call *call)
     cJSON *instance = NULL;
     enum em_code rc =
         sp_instance_get(admin(call), em_call_var(call, "name"), &instance, &call->status);
-    return reply_or_fail(call, rc, instance);
+    return em_call_reply_result(call, rc, instance);
 }
 
 enum em_code sp_update_instance(struct em_call *call)
@@ -251,7 +234,7 @@ enum em_code sp_list_databases(struct em_call *call)
     cJSON *items = NULL;
     enum em_code rc =
         sp_database_list(admin(call), em_call_var(call, "parent"), &items, &call->status);
-    return reply_list(call, rc, items, "databases");
+    return em_list_reply_result(call, rc, items, "databases");
 }
 
 enum em_code sp_get_database(struct em_call *call)
@@ -259,7 +242,7 @@ enum em_code sp_get_database(struct em_call *call)
     cJSON *database = NULL;
     enum em_code rc =
         sp_database_get(admin(call), em_call_var(call, "name"), &database, &call->status);
-    return reply_or_fail(call, rc, database);
+    return em_call_reply_result(call, rc, database);
 }
 
 enum em_code sp_get_database_ddl(struct em_call *call)
@@ -415,7 +398,7 @@ enum em_code sp_list_backups(struct em_call *call)
     cJSON *items = NULL;
     enum em_code rc =
         sp_backup_list(backups(call), em_call_var(call, "parent"), &items, &call->status);
-    return reply_list(call, rc, items, "backups");
+    return em_list_reply_result(call, rc, items, "backups");
 }
 
 enum em_code sp_get_backup(struct em_call *call)
@@ -423,7 +406,7 @@ enum em_code sp_get_backup(struct em_call *call)
     cJSON *backup = NULL;
     enum em_code rc =
         sp_backup_get(backups(call), em_call_var(call, "name"), &backup, &call->status);
-    return reply_or_fail(call, rc, backup);
+    return em_call_reply_result(call, rc, backup);
 }
 
 enum em_code sp_update_backup(struct em_call *call)
@@ -432,7 +415,7 @@ enum em_code sp_update_backup(struct em_call *call)
     enum em_code rc =
         sp_backup_update(backups(call), em_call_var(call, "name"), call->body,
                          em_call_query(call, "updateMask"), em_clock_now(), &backup, &call->status);
-    return reply_or_fail(call, rc, backup);
+    return em_call_reply_result(call, rc, backup);
 }
 
 enum em_code sp_delete_backup(struct em_call *call)
@@ -467,7 +450,7 @@ static enum em_code list_instance_operations(struct em_call *call, const char *c
     cJSON_Delete(inst);
     snprintf(parent, sizeof(parent), "%s/%s", instance, collection);
     enum em_code rc = em_op_list(call->svc->operations, parent, true, &items, &call->status);
-    return reply_list(call, rc, items, "operations");
+    return em_list_reply_result(call, rc, items, "operations");
 }
 
 enum em_code sp_list_backup_operations(struct em_call *call)
