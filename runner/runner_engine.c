@@ -23,13 +23,16 @@
 #define TEXT_BUNDLE   10000
 #define PUBSUB_BUNDLE 500
 #define IDLE_PAUSE_MS 100
+/* how long a published message may take to become visible to a pull */
+#define PUBLISH_VISIBLE_NS (500 * 1000000LL)
 
 /* What one bundle or flush collects before its commit. */
 struct bundle {
     struct rn_run *run;
     struct rn_state *state;
     cJSON *outbox[RN_STEPS_MAX]; /* WritePubSub steps: messages to publish */
-    int64_t watermark;
+    int64_t late_mark; /* the watermark before the bundle: windows it passed take no input */
+    int64_t watermark; /* the commit emits the windows it passed */
     bool oom;
     bool retry; /* an envelope step could not reach KMS: run the bundle again */
     /* a watched ReadText: the file just read whole, recorded as read in the commit */
@@ -177,8 +180,8 @@ static void to_state(struct bundle *b, int step_index, const struct rn_batch *in
     int64_t dropped = 0;
     for (size_t i = 0; i < in->count && !b->oom; i++) {
         const struct rn_elem *e = &in->items[i];
-        bool late = e->win_end != INT64_MAX && b->watermark != INT64_MIN &&
-                    e->win_end + step->lateness_ns <= b->watermark;
+        bool late = e->win_end != INT64_MAX && b->late_mark != INT64_MIN &&
+                    e->win_end + step->lateness_ns <= b->late_mark;
         if (late || !rn_state_add(b->state, step, step_index, e, &b->oom))
             dropped++;
     }
@@ -399,6 +402,7 @@ static void bundle_init(struct bundle *b, struct rn_run *run, struct rn_state *s
     memset(b, 0, sizeof(*b));
     b->run = run;
     b->state = state;
+    b->late_mark = watermark;
     b->watermark = watermark;
 }
 
@@ -440,7 +444,7 @@ struct text_source {
     struct rn_run *run;
     struct rn_state *state;
     int step;
-    int64_t watermark; /* -infinity in a batch job, the emulator clock when streaming */
+    int64_t watermark; /* -infinity in a batch job, the job's watermark when streaming */
 };
 
 static enum em_code text_bundle(cJSON *lines, void *arg, struct em_status *st)
@@ -551,11 +555,36 @@ static bool message_elem(const struct rn_step *s, const cJSON *received, struct 
     return e->value != NULL;
 }
 
-/* One pull, its bundle and its commit, then the acknowledgement. Returns how many
- * messages came, -1 on failure (st set). */
-static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, const char *sub,
-                       struct em_status *st)
+/* A Pub/Sub source's watermark after a pull (Dataflow's estimate): no later than the oldest
+ * event time among the messages just pulled (still unacknowledged), nor than the pull's
+ * time less PUBLISH_VISIBLE_NS (a message published just before may not have shown yet);
+ * it never moves back. So on-time messages are never late, even a backlog's. */
+static int64_t pubsub_mark(int64_t before, int64_t pulled_at, const struct rn_batch *in)
 {
+    int64_t mark = pulled_at - PUBLISH_VISIBLE_NS;
+    for (size_t i = 0; i < in->count; i++)
+        if (in->items[i].ts_ns < mark)
+            mark = in->items[i].ts_ns;
+    return mark > before ? mark : before;
+}
+
+/* A streaming job's watermark: the least of its Pub/Sub sources' (marks, by step; a
+ * watched file's lines are stamped when read, so the clock bounds it). */
+static int64_t streaming_mark(const struct rn_run *run, const int64_t *marks)
+{
+    int64_t mark = em_clock_now();
+    for (int i = 0; i < run->pipeline->count; i++)
+        if (run->pipeline->steps[i].kind == RN_READ_PUBSUB && marks[i] < mark)
+            mark = marks[i];
+    return mark;
+}
+
+/* One pull, its bundle and its commit, then the acknowledgement; marks[step] moves on.
+ * Returns how many messages came, -1 on failure (st set). */
+static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, const char *sub,
+                       int64_t *marks, struct em_status *st)
+{
+    int64_t pulled_at = em_clock_now();
     cJSON *received;
     if (rn_pubsub_pull(&run->pubsub, sub, PUBSUB_BUNDLE, &received, st)) {
         char why[EM_STATUS_MESSAGE_MAX];
@@ -565,7 +594,7 @@ static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, con
         return -1;
     }
     struct bundle b;
-    bundle_init(&b, run, state, em_clock_now());
+    bundle_init(&b, run, state, marks[step]);
     struct rn_batch in = {0};
     cJSON *ack_ids = cJSON_CreateArray();
     const cJSON *r;
@@ -580,6 +609,8 @@ static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, con
     }
     int n = cJSON_GetArraySize(received);
     cJSON_Delete(received);
+    marks[step] = pubsub_mark(marks[step], pulled_at, &in);
+    b.watermark = streaming_mark(run, marks);
     count_source(run, step, (int64_t)in.count);
     process_source(&b, step, &in);
     rn_batch_clear(&in);
@@ -642,7 +673,7 @@ static int compare_paths(const void *a, const void *b)
 /* Reads the files matching a watched step's pattern that it has not read yet, each whole
  * and then recorded as read. Returns how many lines came. */
 static int64_t poll_files(struct rn_run *run, struct rn_state *state, int step, cJSON *seen,
-                          struct em_status *st)
+                          const int64_t *marks, struct em_status *st)
 {
     char pattern[PATH_MAX];
     const struct rn_step *s = &run->pipeline->steps[step];
@@ -659,10 +690,10 @@ static int64_t poll_files(struct rn_run *run, struct rn_state *state, int step, 
         const char *path = g.gl_pathv[i];
         if (cJSON_HasObjectItem(seen, path))
             continue;
-        struct text_source src = {run, state, step, em_clock_now()};
+        struct text_source src = {run, state, step, streaming_mark(run, marks)};
         rn_text_read_file(path, TEXT_BUNDLE, text_bundle, &src, st);
         struct bundle b;
-        bundle_init(&b, run, state, em_clock_now());
+        bundle_init(&b, run, state, streaming_mark(run, marks));
         b.seen_step = step;
         b.seen_file = path;
         if (!st->code && !commit(&b, st))
@@ -680,6 +711,9 @@ static enum rn_outcome run_streaming(struct rn_run *run, struct rn_state *state)
     char subs[RN_STEPS_MAX][512] = {{0}};
     cJSON *seen[RN_STEPS_MAX] = {0};
     int64_t next_poll[RN_STEPS_MAX] = {0};
+    int64_t marks[RN_STEPS_MAX];
+    for (int i = 0; i < RN_STEPS_MAX; i++)
+        marks[i] = INT64_MIN;
     for (int i = 0; i < p->count && !st->code; i++) {
         if (p->steps[i].kind == RN_READ_PUBSUB)
             source_subscription(run, &p->steps[i], subs[i], sizeof(subs[i]), st);
@@ -690,10 +724,10 @@ static enum rn_outcome run_streaming(struct rn_run *run, struct rn_state *state)
         int64_t got = 0;
         for (int i = 0; i < p->count && !st->code; i++) {
             if (subs[i][0]) {
-                int n = pull_bundle(run, state, i, subs[i], st);
+                int n = pull_bundle(run, state, i, subs[i], marks, st);
                 got += n > 0 ? n : 0;
             } else if (seen[i] && em_clock_now() >= next_poll[i]) {
-                int64_t n = poll_files(run, state, i, seen[i], st);
+                int64_t n = poll_files(run, state, i, seen[i], marks, st);
                 got += n > 0 ? n : 0;
                 next_poll[i] = em_clock_now() + p->steps[i].watch_ns;
             }

@@ -13,10 +13,14 @@
  * at least once, never lost.
  *
  * Watermark: a batch job's is -infinity until its input is read, then +infinity (every
- * window closes once). A streaming job's is the emulator clock: a fixed window
- * [s, e) closes at the first bundle or idle poll after emulator time e, so a test
- * advances the clock to close windows. Elements whose window ended more than
- * allowedLateness before the watermark are dropped (the step's "dropped" counter).
+ * window closes once). A streaming job's follows the emulator clock, held back by its
+ * Pub/Sub sources (as Dataflow estimates it): each source's is the oldest event time among
+ * the messages it just pulled, or the pull's time less half a second, and never moves
+ * back; the job's is the least of them. A fixed window [s, e) closes at the first bundle
+ * or idle poll once that passed e, so a test advances the clock to close windows. An
+ * element whose window ended more than allowedLateness before the watermark as it stood
+ * before its bundle is late and dropped (the step's "dropped" counter): a message older
+ * than what earlier pulls already saw, never an on-time one or a backlog.
  *
  * Ends: a batch job ends DONE when its input is read and every window closed; a streaming
  * one runs until cancelled (stops at once) or drained (stops pulling, closes every

@@ -2,7 +2,9 @@
 # test_runner_stream: the runner's streaming text source, Google's
 # Stream_GCS_Text_to_Cloud_PubSub template: the files matching the pattern at launch become
 # messages, then each new file at the next poll (every 10 s of emulator time), each read
-# once; and a restart of the stack does not publish a file again.
+# once; and a restart of the stack does not publish a file again. Also the watermark of a
+# Pub/Sub source: a backlog older than its window is counted, not dropped as late, while an
+# event time older than what the job already saw is late.
 source "$(dirname "$0")/lib.sh"
 
 PROJECT=stream-project
@@ -57,11 +59,54 @@ got=""
 for _ in $(seq 1 100); do got="$got,$(pull_texts lines-sub)"; [[ "$got" == *fourth* ]] && break; sleep 0.2; done
 expect_eq "fourth line" "$(texts "$got")" "only the file added meanwhile is published"
 
-section "cancel"
-api PUT "$LOC/jobs/$ST_ID" '{"requestedState":"JOB_STATE_CANCELLED"}'
+section "a Pub/Sub backlog older than its window is counted in that window, not dropped"
+for t in events counts; do
+    api PUT "$PUBSUB_URL/v1/$P/topics/$t" '{}'
+    expect_status 200
+    api PUT "$PUBSUB_URL/v1/$P/subscriptions/$t-sub" "{\"topic\":\"$P/topics/$t\"}"
+    expect_status 200
+done
+mkdir -p "$DATA/gcs/runner-bkt/pipelines"
+cat >"$DATA/gcs/runner-bkt/pipelines/count.json" <<EOF
+{"steps": [
+  {"name": "read", "transform": "ReadPubSub", "subscription": "$P/subscriptions/events-sub", "timestampAttribute": "ts"},
+  {"name": "minute", "transform": "Window", "input": "read", "type": "fixed", "size": "60s"},
+  {"name": "count", "transform": "CountPerElement", "input": "minute", "counters": {"late": "dropped"}},
+  {"name": "line", "transform": "Map", "input": "count", "fn": "format", "template": "{key}: {value}"},
+  {"name": "publish", "transform": "WritePubSub", "input": "line", "topic": "$P/topics/counts"}
+]}
+EOF
+b64() { printf %s "$1" | base64 -w0; }
+api POST "$PUBSUB_URL/v1/$P/topics/events:publish" \
+    "{\"messages\":[{\"data\":\"$(b64 a)\"},{\"data\":\"$(b64 b)\"},{\"data\":\"$(b64 a)\"}]}"
 expect_status 200
-wait_state "$ST_ID" JOB_STATE_CANCELLED 30
-expect_eq JOB_STATE_CANCELLED "$(job_state "$ST_ID")" "the watcher is cancelled"
+advance 180 # three minutes pass before the job reads them
+api POST "$LOC/flexTemplates:launch" '{"launchParameter":{"jobName":"counter","containerSpecGcsPath":"gs://runner-bkt/pipelines/count.json"}}'
+expect_status 200
+CT_ID=$(jq -r .job.id <<<"$BODY")
+got=""
+for _ in $(seq 1 100); do got="$got,$(pull_texts counts-sub)"; [[ "$got" == *b:* ]] && break; sleep 0.2; done
+expect_eq "a: 2,b: 1" "$(texts "$got")" "the backlog's window is emitted with all three"
+late_count() { curl -s "$LOC/jobs/$CT_ID/metrics" | jq '[.metrics[] | select(.name.origin == "user" and .name.name == "late") | .scalar] | add // 0'; }
+expect_eq 0 "$(late_count)" "nothing was late"
+now=$(curl -s "$CONTROL_URL/emulator/v1/clock" | jq -r .now)
+old_ts=$(date -u -d "@$(( $(date -d "$now" +%s) - 600 ))" +%Y-%m-%dT%H:%M:%SZ)
+api POST "$PUBSUB_URL/v1/$P/topics/events:publish" \
+    "{\"messages\":[{\"data\":\"$(b64 old)\",\"attributes\":{\"ts\":\"$old_ts\"}}]}"
+expect_status 200
+wait_for 30 "the late element" bash -c "[[ \$(curl -s '$LOC/jobs/$CT_ID/metrics' | jq '[.metrics[] | select(.name.name == \"late\") | .scalar] | add // 0') == 1 ]]"
+expect_eq 1 "$(late_count)" "an event time ten minutes behind the watermark is late: dropped"
+advance 61
+sleep 1
+expect_eq "" "$(pull_texts counts-sub)" "and never counted"
+
+section "cancel"
+for job in "$ST_ID" "$CT_ID"; do
+    api PUT "$LOC/jobs/$job" '{"requestedState":"JOB_STATE_CANCELLED"}'
+    expect_status 200
+    wait_state "$job" JOB_STATE_CANCELLED 30
+    expect_eq JOB_STATE_CANCELLED "$(job_state "$job")" "job $job is cancelled"
+done
 
 stop_stack
 finish
