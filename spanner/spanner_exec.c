@@ -90,8 +90,10 @@ static void translation_free(void *extra)
     sp_translation_free(extra);
 }
 
-static enum em_code param_decls(const cJSON *types, struct sp_param_decl **out, int *n,
-                                struct em_status *st)
+/* The request's paramTypes; their STRUCT fields live in arena (the translation copies
+ * what it keeps). */
+static enum em_code param_decls(const cJSON *types, struct sp_arena *arena,
+                                struct sp_param_decl **out, int *n, struct em_status *st)
 {
     *out = NULL;
     *n = 0;
@@ -107,7 +109,7 @@ static enum em_code param_decls(const cJSON *types, struct sp_param_decl **out, 
     cJSON_ArrayForEach(item, types)
     {
         decls[*n].name = item->string;
-        if (sp_type_from_json(item, item->string, &decls[*n].type, st)) {
+        if (sp_type_from_json(item, item->string, arena, &decls[*n].type, st)) {
             free(decls);
             *n = 0;
             return st->code;
@@ -142,7 +144,8 @@ static struct sp_stmt *translated(struct sp_job_ctx *ctx, const char *sql, const
     struct sp_param_decl *decls = NULL;
     int n = 0;
     struct sp_translation *tr = NULL;
-    if (!s && !param_decls(types, &decls, &n, st) &&
+    struct sp_arena decl_arena = {0};
+    if (!s && !param_decls(types, &decl_arena, &decls, &n, st) &&
         !(mode == RUN_PARTITIONED ? sp_translate_partitioned(ctx->schema, sql, decls, n, &tr, st)
                                   : sp_translate(ctx->schema, sql, decls, n, &tr, st))) {
         s = sp_job_prepare(ctx, tr->sql, st);
@@ -156,6 +159,7 @@ static struct sp_stmt *translated(struct sp_job_ctx *ctx, const char *sql, const
     }
     sp_translation_free(tr);
     free(decls);
+    sp_arena_free(&decl_arena);
     free(key);
     return s;
 }

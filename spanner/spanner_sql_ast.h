@@ -40,6 +40,9 @@ enum sp_expr_kind {
     SP_EXPR_ARRAY,         /* [a, b] or ARRAY<T>[a, b] (type.element set when written) */
     SP_EXPR_ARRAY_QUERY,   /* ARRAY(SELECT ...) */
     SP_EXPR_SUBSCRIPT,     /* args[0][name(args[1])]: name OFFSET, ORDINAL, SAFE_OFFSET ... */
+    SP_EXPR_STRUCT,        /* STRUCT(a [AS x], ...), STRUCT<T, ...>(a, ...) (type set), or the
+                              tuple (a, b, ...): field_names[i] is the AS name or NULL */
+    SP_EXPR_FIELD,         /* args[0].name: a STRUCT's field (line/column: the name's) */
 };
 
 struct sp_query;
@@ -60,6 +63,8 @@ struct sp_expr {
     bool negated, distinct, star, safe, has_operand, has_else;
     bool unnest; /* IN UNNEST(args[1]) */
     struct sp_query *subquery;
+    const char **field_names; /* SP_EXPR_STRUCT */
+    bool tuple;               /* SP_EXPR_STRUCT written (a, b): no field names inferred */
 };
 
 struct sp_select_item {
@@ -109,6 +114,7 @@ struct sp_order_item {
 
 struct sp_select {
     bool distinct;
+    bool as_struct; /* SELECT AS STRUCT: one STRUCT column of the items */
     struct sp_select_item *items;
     int nitems;
     struct sp_from *from; /* NULL: SELECT without FROM */
@@ -170,7 +176,9 @@ enum em_code sp_parser_init(struct sp_parser *p, struct sp_arena *arena, const c
 /* Parses one whole DML or query statement (an optional trailing ';' allowed). */
 enum em_code sp_parse_statement(struct sp_parser *p, struct sp_statement **out);
 enum em_code sp_parse_expr(struct sp_parser *p, struct sp_expr **out);
-/* A type as CAST and DDL write it; STRING/BYTES need a length when require_length. */
+/* A type as CAST and DDL write it; STRING/BYTES need a length when require_length. STRUCT
+ * is refused there (UNIMPLEMENTED): it is read only in expressions (ARRAY<STRUCT<...>>[...],
+ * STRUCT<...>(...)). */
 enum em_code sp_parse_type(struct sp_parser *p, bool require_length, struct sp_type *out);
 enum em_code sp_parse_query(struct sp_parser *p, struct sp_query **out);
 

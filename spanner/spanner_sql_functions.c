@@ -1069,31 +1069,32 @@ static void fn_check_nonnegative(sqlite3_context *ctx, int argc, sqlite3_value *
 
 /* ---- arrays (stored as their Spanner JSON encoding, see spanner_value.h) ---- */
 
-/* sp_array_element(json_each.value, element type code): one element in storage form. */
-static void fn_array_element(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* The storage form of an element or field given in its JSON encoding (checked when the
+ * value was written): a composite one (ARRAY, STRUCT) stays JSON text; a scalar converts
+ * as a parameter value would. */
+static void result_from_json(sqlite3_context *ctx, int code, const cJSON *item)
 {
-    (void)argc;
-    sqlite3_value *v = argv[0];
-    int code = sqlite3_value_int(argv[1]);
-    if (sqlite3_value_type(v) == SQLITE_NULL)
-        return;
-    if (sqlite3_value_type(v) != SQLITE_TEXT || code == SP_TYPE_STRING || code == SP_TYPE_DATE ||
-        code == SP_TYPE_JSON) {
-        sqlite3_result_value(ctx, v); /* numbers, booleans, and text stored as is */
+    if (cJSON_IsNull(item)) {
+        sqlite3_result_null(ctx);
         return;
     }
-    /* an element in its JSON string form: convert as a parameter value would be */
-    cJSON *json = cJSON_CreateString((const char *)sqlite3_value_text(v));
-    struct sp_type type = {code, SP_TYPE_UNKNOWN, SP_LEN_MAX};
+    if (sp_type_is_composite((enum sp_type_code)code)) {
+        char *text = cJSON_PrintUnformatted(item);
+        if (!text)
+            sqlite3_result_error_nomem(ctx);
+        else
+            sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+        free(text);
+        return;
+    }
+    struct sp_type type = {code, SP_TYPE_UNKNOWN, SP_LEN_MAX, NULL};
     struct sp_stored stored;
     struct em_status st = {0};
-    if (!json || sp_value_from_json(&type, json, "array element", &stored, &st)) {
-        cJSON_Delete(json);
+    if (sp_value_from_json(&type, item, "array element", &stored, &st)) {
         FN_ERROR(ctx, "INTERNAL: a stored array element does not match its type: %.200s",
                  st.message);
         return;
     }
-    cJSON_Delete(json);
     if (stored.kind == SQLITE_INTEGER)
         sqlite3_result_int64(ctx, stored.i);
     else if (stored.kind == SQLITE_FLOAT)
@@ -1105,8 +1106,32 @@ static void fn_array_element(sqlite3_context *ctx, int argc, sqlite3_value **arg
     sp_stored_clear(&stored);
 }
 
+/* sp_array_element(json_each.value, element type code): one element in storage form. */
+static void fn_array_element(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    sqlite3_value *v = argv[0];
+    int code = sqlite3_value_int(argv[1]);
+    if (sqlite3_value_type(v) == SQLITE_NULL)
+        return;
+    if (sqlite3_value_type(v) != SQLITE_TEXT || code == SP_TYPE_STRING || code == SP_TYPE_DATE ||
+        code == SP_TYPE_JSON || sp_type_is_composite((enum sp_type_code)code)) {
+        sqlite3_result_value(ctx, v); /* numbers, booleans, text and JSON text stored as is */
+        return;
+    }
+    /* an element in its JSON string form: convert as a parameter value would be */
+    cJSON *json = cJSON_CreateString((const char *)sqlite3_value_text(v));
+    if (!json) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    result_from_json(ctx, code, json);
+    cJSON_Delete(json);
+}
+
 /* sp_array_at(array, position, element type code, mode): a[OFFSET(i)] (mode 0),
- * a[ORDINAL(i)] (1), and their SAFE_ forms (2, 3: NULL out of bounds). */
+ * a[ORDINAL(i)] (1), and their SAFE_ forms (2, 3: NULL out of bounds). A STRUCT's field
+ * i is sp_array_at(struct, i, field type code, 0). */
 static void fn_array_at(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
@@ -1127,27 +1152,7 @@ static void fn_array_at(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         cJSON_Delete(array);
         return;
     }
-    const cJSON *item = cJSON_GetArrayItem(array, (int)index);
-    struct sp_type type = {code, SP_TYPE_UNKNOWN, SP_LEN_MAX};
-    struct sp_stored stored;
-    struct em_status st = {0};
-    if (cJSON_IsNull(item)) {
-        sqlite3_result_null(ctx);
-    } else if (sp_value_from_json(&type, item, "array element", &stored, &st)) {
-        FN_ERROR(ctx, "INTERNAL: a stored array element does not match its type: %.200s",
-                 st.message);
-    } else {
-        if (stored.kind == SQLITE_INTEGER)
-            sqlite3_result_int64(ctx, stored.i);
-        else if (stored.kind == SQLITE_FLOAT)
-            sqlite3_result_double(ctx, stored.d);
-        else if (stored.kind == SQLITE_BLOB)
-            sqlite3_result_blob(ctx, stored.data ? stored.data : "", (int)stored.len,
-                                SQLITE_TRANSIENT);
-        else
-            sqlite3_result_text(ctx, stored.data, (int)stored.len, SQLITE_TRANSIENT);
-        sp_stored_clear(&stored);
-    }
+    result_from_json(ctx, code, cJSON_GetArrayItem(array, (int)index));
     cJSON_Delete(array);
 }
 
@@ -1189,6 +1194,69 @@ static void fn_array(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         }
     result_json(ctx, array);
     cJSON_Delete(array);
+}
+
+/* sp_struct(code1, v1, code2, v2, ...): a STRUCT (its fields' JSON list) from storage forms. */
+static void fn_struct(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    cJSON *fields = cJSON_CreateArray();
+    if (!fields) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    for (int i = 0; i + 1 < argc; i += 2)
+        if (!append_element(ctx, fields, sqlite3_value_int(argv[i]), argv[i + 1])) {
+            cJSON_Delete(fields);
+            return;
+        }
+    result_json(ctx, fields);
+    cJSON_Delete(fields);
+}
+
+enum { EQ_FALSE = 0, EQ_TRUE = 1, EQ_NULL = -1 };
+
+/* GoogleSQL's = on two values in their JSON encoding (both of one type): NULL when
+ * either is NULL; a STRUCT (a list) field by field, FALSE over NULL over TRUE. */
+static int json_values_equal(const cJSON *a, const cJSON *b)
+{
+    if (cJSON_IsNull(a) || cJSON_IsNull(b))
+        return EQ_NULL;
+    if (cJSON_IsArray(a) && cJSON_IsArray(b)) {
+        if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b))
+            return EQ_FALSE;
+        int result = EQ_TRUE;
+        for (const cJSON *x = a->child, *y = b->child; x && y; x = x->next, y = y->next) {
+            int one = json_values_equal(x, y);
+            if (one == EQ_FALSE)
+                return EQ_FALSE;
+            if (one == EQ_NULL)
+                result = EQ_NULL;
+        }
+        return result;
+    }
+    if (cJSON_IsNumber(a) && cJSON_IsNumber(b))
+        return a->valuedouble == b->valuedouble ? EQ_TRUE : EQ_FALSE;
+    if (cJSON_IsString(a) && cJSON_IsString(b))
+        return strcmp(a->valuestring, b->valuestring) == 0 ? EQ_TRUE : EQ_FALSE;
+    if (cJSON_IsBool(a) && cJSON_IsBool(b))
+        return cJSON_IsTrue(a) == cJSON_IsTrue(b) ? EQ_TRUE : EQ_FALSE;
+    return EQ_FALSE;
+}
+
+/* sp_struct_eq(a, b): a = b on two STRUCTs of one type (TRUE, FALSE or NULL). */
+static void fn_struct_eq(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL)
+        return;
+    cJSON *a = cJSON_Parse((const char *)sqlite3_value_text(argv[0]));
+    cJSON *b = cJSON_Parse((const char *)sqlite3_value_text(argv[1]));
+    if (!cJSON_IsArray(a) || !cJSON_IsArray(b))
+        sqlite3_result_error(ctx, "INTERNAL: a STRUCT is not in its storage form", -1);
+    else if (json_values_equal(a, b) != EQ_NULL)
+        sqlite3_result_int(ctx, json_values_equal(a, b));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
 }
 
 /* sp_array_agg(value, element type code, nulls allowed): ARRAY_AGG and ARRAY(subquery). */
@@ -1456,6 +1524,8 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_array_element", 2, true, fn_array_element},
     {"sp_array", -1, true, fn_array},
     {"sp_array_at", 4, true, fn_array_at},
+    {"sp_struct", -1, true, fn_struct},
+    {"sp_struct_eq", 2, true, fn_struct_eq},
     {"sp_timestamp_add", 3, true, fn_timestamp_add},
     {"sp_timestamp_diff", 3, true, fn_timestamp_diff},
     {"sp_date_add", 3, true, fn_date_add},

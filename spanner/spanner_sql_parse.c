@@ -364,9 +364,71 @@ static enum em_code parse_scalar_type(struct sp_parser *p, bool require_length,
     return sp_syntax_error(p);
 }
 
-enum em_code sp_parse_type(struct sp_parser *p, bool require_length, struct sp_type *out)
+static enum em_code parse_type(struct sp_parser *p, bool require_length, bool allow_struct,
+                               int depth, struct sp_type *out);
+
+/* The ">" closing ARRAY<...> or STRUCT<...>. Nested, the lexer's ">>" closes two: the first
+ * is taken and the token left as the second ">". */
+static enum em_code expect_close_angle(struct sp_parser *p, int depth)
+{
+    struct sp_token *tok = &p->tokens.items[p->pos];
+    if (depth > 0 && sp_token_is_op(tok, ">>")) {
+        tok->value = ">";
+        tok->len = 1;
+        tok->column++;
+        tok->offset++;
+        return EM_OK;
+    }
+    /* ARRAY<INT64>> lexes its closing brackets as ">>" */
+    if (sp_token_is_op(tok, ">>"))
+        return sp_syntax_error(p);
+    return sp_expect_op(p, ">");
+}
+
+/* STRUCT<[name] type, ...> after STRUCT: a field's name is there when two names follow. */
+static enum em_code parse_struct_type(struct sp_parser *p, int depth, struct sp_type *out)
+{
+    struct ptr_list fields = {0};
+    if (sp_expect_op(p, "<"))
+        return p->st->code;
+    while (!sp_token_is_op(sp_peek(p), ">")) {
+        struct sp_struct_field *field = sp_arena_alloc(p->arena, sizeof(*field));
+        if (!field)
+            return EM_FAIL_OOM(p->st);
+        field->name = "";
+        const struct sp_token *tok = sp_peek(p), *after = sp_peek_at(p, 1);
+        if ((tok->kind == SP_TOK_IDENT || tok->kind == SP_TOK_QUOTED_IDENT) &&
+            after->kind == SP_TOK_IDENT && sp_expect_identifier(p, "field name", &field->name))
+            return p->st->code;
+        if (parse_type(p, false, true, depth + 1, &field->type) || list_push(p, &fields, field))
+            return p->st->code;
+        if (!sp_accept_op(p, ","))
+            break;
+    }
+    struct sp_struct_type *type = sp_arena_alloc(p->arena, sizeof(*type));
+    struct sp_struct_field *list =
+        sp_arena_alloc(p->arena, (size_t)(fields.count ? fields.count : 1) * sizeof(*list));
+    if (!type || !list)
+        return EM_FAIL_OOM(p->st);
+    for (int i = 0; i < fields.count; i++)
+        list[i] = *(struct sp_struct_field *)fields.items[i];
+    type->count = fields.count;
+    type->fields = list;
+    out->code = SP_TYPE_STRUCT;
+    out->struct_type = type;
+    return expect_close_angle(p, depth);
+}
+
+static enum em_code parse_type(struct sp_parser *p, bool require_length, bool allow_struct,
+                               int depth, struct sp_type *out)
 {
     memset(out, 0, sizeof(*out));
+    if (depth > SP_TYPE_MAX_DEPTH)
+        return EM_FAIL(p->st, EM_INVALID_ARGUMENT,
+                       "Types nest more than %d levels deep [at %d:%d]", SP_TYPE_MAX_DEPTH,
+                       sp_peek(p)->line, sp_peek(p)->column);
+    if (allow_struct && sp_accept_keyword(p, "STRUCT"))
+        return parse_struct_type(p, depth, out);
     if (!sp_accept_keyword(p, "ARRAY"))
         return parse_scalar_type(p, require_length, &out->code, &out->length);
     out->code = SP_TYPE_ARRAY;
@@ -375,12 +437,21 @@ enum em_code sp_parse_type(struct sp_parser *p, bool require_length, struct sp_t
     if (sp_token_is_keyword(sp_peek(p), "ARRAY"))
         return EM_FAIL(p->st, EM_INVALID_ARGUMENT, "Arrays of arrays are not supported [at %d:%d]",
                        sp_peek(p)->line, sp_peek(p)->column);
-    if (parse_scalar_type(p, require_length, &out->element, &out->length))
+    if (allow_struct && sp_accept_keyword(p, "STRUCT")) {
+        struct sp_type element;
+        if (parse_struct_type(p, depth + 1, &element))
+            return p->st->code;
+        out->element = SP_TYPE_STRUCT;
+        out->struct_type = element.struct_type;
+    } else if (parse_scalar_type(p, require_length, &out->element, &out->length)) {
         return p->st->code;
-    /* ARRAY<INT64>> lexes its closing brackets as ">>" */
-    if (sp_token_is_op(sp_peek(p), ">>"))
-        return sp_syntax_error(p);
-    return sp_expect_op(p, ">");
+    }
+    return expect_close_angle(p, depth);
+}
+
+enum em_code sp_parse_type(struct sp_parser *p, bool require_length, struct sp_type *out)
+{
+    return parse_type(p, require_length, false, 0, out);
 }
 
 /* ---- expressions ---- */
@@ -650,50 +721,84 @@ static enum em_code parse_or(struct sp_parser *p, struct sp_expr **out)
 
 static enum em_code parse_primary(struct sp_parser *p, struct sp_expr **out);
 
-/* A primary expression with array subscripts: a[OFFSET(i)], a[ORDINAL(i)], their SAFE_
- * forms, and a[i] (an OFFSET). */
-static enum em_code parse_subscripts(struct sp_parser *p, struct sp_expr **out)
+/* .name after an expression: a STRUCT field (a keyword is fine after a dot). */
+static enum em_code parse_field_access(struct sp_parser *p, struct sp_expr **out)
+{
+    const struct sp_token *tok = sp_peek(p);
+    const char *name;
+    if (tok->kind == SP_TOK_IDENT)
+        name = sp_next(p)->value;
+    else if (sp_expect_identifier(p, "field name", &name))
+        return p->st->code;
+    struct sp_expr *e = new_expr(p, SP_EXPR_FIELD, tok);
+    struct sp_expr **args = sp_arena_alloc(p->arena, sizeof(*args));
+    if (!e || !args)
+        return EM_FAIL_OOM(p->st);
+    args[0] = *out;
+    e->args = args;
+    e->nargs = 1;
+    e->name = name;
+    e->start = (*out)->start;
+    finish(p, e);
+    *out = e;
+    return EM_OK;
+}
+
+/* a[OFFSET(i)], a[ORDINAL(i)], their SAFE_ forms, and a[i] (an OFFSET) after *out. */
+static enum em_code parse_subscript(struct sp_parser *p, struct sp_expr **out)
+{
+    const struct sp_token *open = sp_next(p);
+    struct sp_expr *e = new_expr(p, SP_EXPR_SUBSCRIPT, open);
+    struct sp_expr **args = sp_arena_alloc(p->arena, 2 * sizeof(*args));
+    if (!e || !args)
+        return EM_FAIL_OOM(p->st);
+    static const char *const kinds[] = {"OFFSET", "ORDINAL", "SAFE_OFFSET", "SAFE_ORDINAL", NULL};
+    e->name = "OFFSET";
+    bool wrapped = false;
+    for (int i = 0; kinds[i]; i++)
+        if (sp_token_is_keyword(sp_peek(p), kinds[i]) && sp_token_is_op(sp_peek_at(p, 1), "(")) {
+            e->name = kinds[i];
+            p->pos += 2;
+            wrapped = true;
+        }
+    if (enter(p) || sp_parse_expr(p, &args[1]) || (wrapped && sp_expect_op(p, ")")) ||
+        sp_expect_op(p, "]"))
+        return p->st->code;
+    p->depth--;
+    e->line = (*out)->line;
+    e->column = (*out)->column;
+    e->start = (*out)->start;
+    args[0] = *out;
+    e->args = args;
+    e->nargs = 2;
+    finish(p, e);
+    *out = e;
+    return EM_OK;
+}
+
+/* A primary expression with its postfix operators: array subscripts and field access. */
+static enum em_code parse_postfix(struct sp_parser *p, struct sp_expr **out)
 {
     if (parse_primary(p, out))
         return p->st->code;
-    while (sp_token_is_op(sp_peek(p), "[")) {
-        const struct sp_token *open = sp_next(p);
-        struct sp_expr *e = new_expr(p, SP_EXPR_SUBSCRIPT, open);
-        struct sp_expr **args = sp_arena_alloc(p->arena, 2 * sizeof(*args));
-        if (!e || !args)
-            return EM_FAIL_OOM(p->st);
-        static const char *const kinds[] = {"OFFSET", "ORDINAL", "SAFE_OFFSET", "SAFE_ORDINAL",
-                                            NULL};
-        e->name = "OFFSET";
-        bool wrapped = false;
-        for (int i = 0; kinds[i]; i++)
-            if (sp_token_is_keyword(sp_peek(p), kinds[i]) &&
-                sp_token_is_op(sp_peek_at(p, 1), "(")) {
-                e->name = kinds[i];
-                p->pos += 2;
-                wrapped = true;
-            }
-        if (enter(p) || sp_parse_expr(p, &args[1]) || (wrapped && sp_expect_op(p, ")")) ||
-            sp_expect_op(p, "]"))
-            return p->st->code;
-        p->depth--;
-        e->line = (*out)->line;
-        e->column = (*out)->column;
-        e->start = (*out)->start;
-        args[0] = *out;
-        e->args = args;
-        e->nargs = 2;
-        finish(p, e);
-        *out = e;
+    for (;;) {
+        if (sp_token_is_op(sp_peek(p), "[")) {
+            if (parse_subscript(p, out))
+                return p->st->code;
+        } else if (sp_accept_op(p, ".")) {
+            if (parse_field_access(p, out))
+                return p->st->code;
+        } else {
+            return EM_OK;
+        }
     }
-    return EM_OK;
 }
 
 static enum em_code parse_unary(struct sp_parser *p, struct sp_expr **out)
 {
     const struct sp_token *tok = sp_peek(p);
     if (!sp_token_is_op(tok, "-") && !sp_token_is_op(tok, "+") && !sp_token_is_op(tok, "~"))
-        return parse_subscripts(p, out);
+        return parse_postfix(p, out);
     p->pos++;
     const struct sp_token *operand = sp_peek(p);
     /* -<integer literal> is one literal, so -9223372036854775808 is in range */
@@ -966,8 +1071,6 @@ static enum em_code parse_column(struct sp_parser *p, const struct sp_token *tok
             return p->st->code;
         e->qualifier = e->name;
         e->name = field;
-        if (sp_token_is_op(sp_peek(p), "."))
-            return sp_unsupported(p, sp_peek(p), "A path of more than two names");
     }
     finish(p, e);
     *out = e;
@@ -1039,9 +1142,87 @@ static enum em_code parse_array(struct sp_parser *p, const struct sp_token *at,
         return parse_array_elements(p, at, NULL, out);
     }
     struct sp_type type;
-    if (sp_parse_type(p, false, &type))
+    if (parse_type(p, false, true, 0, &type))
         return p->st->code;
     return parse_array_elements(p, at, &type, out);
+}
+
+/* The fields of a STRUCT constructor up to its ")": expressions, with "AS name" when
+ * named is true. */
+static enum em_code parse_struct_fields(struct sp_parser *p, bool named, struct sp_expr *e)
+{
+    struct ptr_list args = {0}, names = {0};
+    if (!sp_token_is_op(sp_peek(p), ")")) {
+        do {
+            struct sp_expr *field;
+            const char *name = NULL;
+            if (sp_parse_expr(p, &field) ||
+                (named && sp_accept_keyword(p, "AS") &&
+                 sp_expect_identifier(p, "field name", &name)) ||
+                list_push(p, &args, field) || list_push(p, &names, (void *)name))
+                return p->st->code;
+        } while (sp_accept_op(p, ","));
+    }
+    if (sp_expect_op(p, ")"))
+        return p->st->code;
+    e->args = (struct sp_expr **)args.items;
+    e->nargs = args.count;
+    e->field_names = (const char **)names.items;
+    finish(p, e);
+    return EM_OK;
+}
+
+/* STRUCT(a [AS x], ...) or STRUCT<[x] T, ...>(a, ...), at the STRUCT keyword. */
+static enum em_code parse_struct(struct sp_parser *p, const struct sp_token *at,
+                                 struct sp_expr **out)
+{
+    struct sp_expr *e = new_expr(p, SP_EXPR_STRUCT, at);
+    if (!e)
+        return p->st->code;
+    bool typed = sp_token_is_op(sp_peek_at(p, 1), "<");
+    if (typed && parse_type(p, false, true, 0, &e->type))
+        return p->st->code;
+    if (!typed)
+        p->pos++;
+    if (sp_expect_op(p, "(") || parse_struct_fields(p, !typed, e))
+        return p->st->code;
+    *out = e;
+    return EM_OK;
+}
+
+/* "(" at tok: a parenthesized expression, or the tuple (a, b, ...) (a STRUCT). */
+static enum em_code parse_parenthesized(struct sp_parser *p, const struct sp_token *tok,
+                                        struct sp_expr **out)
+{
+    p->pos++;
+    struct sp_expr *first;
+    if (sp_parse_expr(p, &first))
+        return p->st->code;
+    if (!sp_token_is_op(sp_peek(p), ",")) {
+        if (sp_expect_op(p, ")"))
+            return p->st->code;
+        first->start = tok->offset;
+        finish(p, first);
+        *out = first;
+        return EM_OK;
+    }
+    struct sp_expr *e = new_expr(p, SP_EXPR_STRUCT, tok);
+    struct ptr_list args = {0};
+    if (!e || list_push(p, &args, first))
+        return p->st->code ? p->st->code : EM_FAIL_OOM(p->st);
+    while (sp_accept_op(p, ",")) {
+        struct sp_expr *next;
+        if (sp_parse_expr(p, &next) || list_push(p, &args, next))
+            return p->st->code;
+    }
+    if (sp_expect_op(p, ")"))
+        return p->st->code;
+    e->args = (struct sp_expr **)args.items;
+    e->nargs = args.count;
+    e->tuple = true;
+    finish(p, e);
+    *out = e;
+    return EM_OK;
 }
 
 static enum em_code parse_keyword_primary(struct sp_parser *p, const struct sp_token *tok,
@@ -1083,8 +1264,9 @@ static enum em_code parse_keyword_primary(struct sp_parser *p, const struct sp_t
     }
     if (sp_token_is_keyword(tok, "ARRAY"))
         return parse_array(p, tok, out);
-    if (sp_token_is_keyword(tok, "STRUCT") || sp_token_is_keyword(tok, "UNNEST") ||
-        sp_token_is_keyword(tok, "INTERVAL"))
+    if (sp_token_is_keyword(tok, "STRUCT"))
+        return parse_struct(p, tok, out);
+    if (sp_token_is_keyword(tok, "UNNEST") || sp_token_is_keyword(tok, "INTERVAL"))
         return sp_unsupported(p, tok, tok->value);
     return sp_syntax_error(p);
 }
@@ -1121,12 +1303,7 @@ static enum em_code parse_primary(struct sp_parser *p, struct sp_expr **out)
                 *out = e;
                 return EM_OK;
             }
-            p->pos++;
-            if (sp_parse_expr(p, out) || sp_expect_op(p, ")"))
-                return p->st->code;
-            (*out)->start = tok->offset;
-            finish(p, *out);
-            return EM_OK;
+            return parse_parenthesized(p, tok, out);
         }
         if (sp_token_is_op(tok, "["))
             return parse_array_elements(p, tok, NULL, out);
@@ -1429,8 +1606,12 @@ static enum em_code parse_select(struct sp_parser *p, struct sp_select **out)
     if (sp_expect_keyword(p, "SELECT"))
         return p->st->code;
     const struct sp_token *tok = sp_peek(p);
-    if (sp_token_is_keyword(tok, "AS"))
-        return sp_unsupported(p, tok, "SELECT AS STRUCT/VALUE");
+    if (sp_token_is_keyword(tok, "AS")) {
+        if (!sp_token_is_keyword(sp_peek_at(p, 1), "STRUCT"))
+            return sp_unsupported(p, tok, "SELECT AS VALUE");
+        p->pos += 2;
+        s->as_struct = true;
+    }
     if (sp_accept_keyword(p, "DISTINCT"))
         s->distinct = true;
     else

@@ -26,6 +26,10 @@ struct frag {
     size_t string_len;
     const char *part; /* an INTERVAL's or a bare argument's date part (DAY, MONTH ...) */
     bool empty_array; /* [] without an element type: becomes any ARRAY type it meets */
+    /* a STRUCT constructor's field fragments: it coerces field by field (a NULL field to
+     * any type), as GoogleSQL coerces a STRUCT literal */
+    struct frag *fields;
+    int nfields;
 };
 
 /* A column visible in a scope. sql reads it qualified; unqualified_sql unqualified
@@ -157,7 +161,7 @@ static const char *quote_ident(struct translator *t, const char *name)
 
 static struct frag typed(const char *sql, enum sp_type_code code)
 {
-    struct frag f = {sql, {code, SP_TYPE_UNKNOWN, 0}, -1, false, NULL, 0, NULL};
+    struct frag f = {sql, {code, SP_TYPE_UNKNOWN, 0, NULL}, -1, false, NULL, 0, NULL, false, NULL, 0};
     return f;
 }
 
@@ -187,8 +191,8 @@ static int param_index(struct translator *t, const char *name, const struct sp_t
     if (!p->name)
         return -1;
     p->declared = *declared != NULL;
-    if (*declared)
-        p->type = **declared;
+    if (*declared && !sp_type_copy(t->arena, *declared, &p->type))
+        return -1;
     return t->nparams++;
 }
 
@@ -241,6 +245,49 @@ static bool supertype(const struct frag *a, const struct frag *b, struct sp_type
 static enum em_code literal_as(struct translator *t, struct frag *f, enum sp_type_code code,
                                int line, int column);
 
+static bool coerce_quiet(struct translator *t, struct frag *f, const struct sp_type *to, int line,
+                         int column, enum em_code *code);
+
+/* sp_struct(code1, v1, code2, v2, ...): a STRUCT value from its fields' storage forms. */
+static const char *struct_sql(struct translator *t, const struct frag *fields, int n)
+{
+    struct sp_buf buf = {0};
+    sp_buf_puts(&buf, "sp_struct(");
+    for (int i = 0; i < n; i++)
+        sp_buf_printf(&buf, "%s%d, %s", i ? ", " : "", fields[i].type.code, fields[i].sql);
+    sp_buf_puts(&buf, ")");
+    return finish_sql(t, &buf);
+}
+
+/* A STRUCT constructor coerced to another STRUCT type field by field. */
+static bool coerce_struct_literal(struct translator *t, struct frag *f, const struct sp_type *to,
+                                  int line, int column, enum em_code *code)
+{
+    const struct sp_struct_type *want = to->struct_type;
+    if (f->type.code != SP_TYPE_STRUCT || !want || want->count != f->nfields)
+        return false;
+    struct frag *fields = sp_arena_alloc(t->arena, (size_t)(f->nfields + 1) * sizeof(*fields));
+    if (!fields) {
+        *code = EM_FAIL_OOM(t->st);
+        return false;
+    }
+    for (int i = 0; i < f->nfields; i++) {
+        fields[i] = f->fields[i];
+        if (fields[i].null_literal)
+            fields[i].type = want->fields[i].type;
+        else if (!coerce_quiet(t, &fields[i], &want->fields[i].type, line, column, code))
+            return false;
+    }
+    f->sql = struct_sql(t, fields, f->nfields);
+    if (!f->sql) {
+        *code = t->st->code;
+        return false;
+    }
+    f->fields = fields;
+    f->type = *to;
+    return true;
+}
+
 /* Converts f to type `to` if GoogleSQL coerces implicitly; false otherwise. */
 static bool coerce_quiet(struct translator *t, struct frag *f, const struct sp_type *to, int line,
                          int column, enum em_code *code)
@@ -258,6 +305,8 @@ static bool coerce_quiet(struct translator *t, struct frag *f, const struct sp_t
     }
     if (sp_type_equal(&f->type, to))
         return true;
+    if (f->fields && to->code == SP_TYPE_STRUCT)
+        return coerce_struct_literal(t, f, to, line, column, code);
     if (f->empty_array && to->code == SP_TYPE_ARRAY) { /* '[]' stores any empty array */
         f->type = *to;
         f->empty_array = false;
@@ -547,12 +596,18 @@ static bool grouped(const struct translator *t, const char *sql)
     return false;
 }
 
+static bool is_source_alias(const struct scope *scope, const char *name);
+static enum em_code struct_column_field(struct translator *t, const struct scope *scope,
+                                        const struct sp_expr *e, struct frag *out);
+
 static enum em_code column(struct translator *t, const struct scope *scope, const struct sp_expr *e,
                            struct frag *out)
 {
     const struct scope_column *c;
     const char *sql;
     bool local;
+    if (e->qualifier && !is_source_alias(scope, e->qualifier))
+        return struct_column_field(t, scope, e, out);
     if (resolve_column(t, scope, e, &c, &sql, &local))
         return t->st->code;
     if (t->check_grouping && !t->in_aggregate && scope == t->grouping_scope && local &&
@@ -607,6 +662,50 @@ static enum em_code no_signature(struct translator *t, const struct sp_expr *e, 
                    op, list);
 }
 
+/* The common supertype of two STRUCTs with as many fields: field by field, where a NULL
+ * field of a constructor takes the other's type (the names are a's). The merged fields
+ * replace a's, so a NULL field stays open for the next operand. */
+static bool struct_supertype(struct translator *t, struct frag *a, const struct frag *b,
+                             struct sp_type *out, enum em_code *code)
+{
+    const struct sp_struct_type *x = a->type.struct_type, *y = b->type.struct_type;
+    if (a->type.code != SP_TYPE_STRUCT || b->type.code != SP_TYPE_STRUCT || !x || !y ||
+        x->count != y->count)
+        return false;
+    struct sp_struct_field *fields = sp_arena_alloc(t->arena, (size_t)(x->count + 1) * sizeof(*fields));
+    struct frag *merged = sp_arena_alloc(t->arena, (size_t)(x->count + 1) * sizeof(*merged));
+    struct sp_struct_type *type = sp_arena_alloc(t->arena, sizeof(*type));
+    if (!fields || !merged || !type) {
+        *code = EM_FAIL_OOM(t->st);
+        return false;
+    }
+    for (int i = 0; i < x->count; i++) {
+        struct frag fa = a->fields ? a->fields[i] : typed("", x->fields[i].type.code);
+        struct frag fb = b->fields ? b->fields[i] : typed("", y->fields[i].type.code);
+        if (!a->fields)
+            fa.type = x->fields[i].type;
+        if (!b->fields)
+            fb.type = y->fields[i].type;
+        fields[i].name = x->fields[i].name;
+        if (fa.null_literal)
+            fields[i].type = fb.type;
+        else if (fb.null_literal || sp_type_equal(&fa.type, &fb.type))
+            fields[i].type = fa.type;
+        else if (!supertype(&fa, &fb, &fields[i].type) &&
+                 !struct_supertype(t, &fa, &fb, &fields[i].type, code))
+            return false;
+        merged[i] = fa;
+        merged[i].type = fields[i].type;
+        merged[i].null_literal = fa.null_literal && fb.null_literal;
+    }
+    type->count = x->count;
+    type->fields = fields;
+    *out = (struct sp_type){SP_TYPE_STRUCT, SP_TYPE_UNKNOWN, 0, type};
+    a->fields = merged;
+    a->nfields = x->count;
+    return true;
+}
+
 /* Brings every fragment to their common supertype; false (with the error) when none. */
 static enum em_code unify(struct translator *t, const struct sp_expr *e, const char *op,
                           struct frag *args, int nargs, struct sp_type *common)
@@ -614,8 +713,10 @@ static enum em_code unify(struct translator *t, const struct sp_expr *e, const c
     struct frag acc = args[0];
     for (int i = 1; i < nargs; i++) {
         struct sp_type next;
-        if (!supertype(&acc, &args[i], &next))
-            return no_signature(t, e, op, args, nargs);
+        enum em_code code = EM_OK;
+        if (!supertype(&acc, &args[i], &next) &&
+            !struct_supertype(t, &acc, &args[i], &next, &code))
+            return code ? code : no_signature(t, e, op, args, nargs);
         acc.type = next;
         acc.string_literal =
             acc.string_literal && args[i].string_literal ? acc.string_literal : NULL;
@@ -631,9 +732,262 @@ static enum em_code unify(struct translator *t, const struct sp_expr *e, const c
     return EM_OK;
 }
 
+/* ---- STRUCTs (stored as the JSON list of their fields, see spanner_value.h) ---- */
+
 static bool comparable(enum sp_type_code code)
 {
-    return code != SP_TYPE_JSON && code != SP_TYPE_ARRAY;
+    return code != SP_TYPE_JSON && code != SP_TYPE_ARRAY && code != SP_TYPE_STRUCT;
+}
+
+/* Whether values of the type support = and != (a STRUCT: when all its fields do). */
+static bool equality_comparable(const struct sp_type *type)
+{
+    if (type->code != SP_TYPE_STRUCT)
+        return comparable(type->code);
+    for (int i = 0; type->struct_type && i < type->struct_type->count; i++)
+        if (!equality_comparable(&type->struct_type->fields[i].type))
+            return false;
+    return true;
+}
+
+/* The name a STRUCT constructor gives field i: its AS name, else the name of a column or
+ * field it reads (STRUCT(K, t.S) has fields K and S); the tuple (a, b) names none. */
+static const char *constructor_field_name(const struct sp_expr *e, int i)
+{
+    if (e->field_names && e->field_names[i])
+        return e->field_names[i];
+    const struct sp_expr *arg = e->args[i];
+    if (!e->tuple && (arg->kind == SP_EXPR_COLUMN || arg->kind == SP_EXPR_FIELD))
+        return arg->name;
+    return "";
+}
+
+/* STRUCT(a [AS x], ...), STRUCT<x T, ...>(a, ...) and the tuple (a, b, ...). */
+static enum em_code struct_constructor(struct translator *t, const struct scope *scope,
+                                       const struct sp_expr *e, struct frag *out)
+{
+    struct frag *fields = sp_arena_alloc(t->arena, (size_t)(e->nargs + 1) * sizeof(*fields));
+    struct sp_struct_field *list = sp_arena_alloc(t->arena, (size_t)(e->nargs + 1) * sizeof(*list));
+    struct sp_struct_type *type = sp_arena_alloc(t->arena, sizeof(*type));
+    if (!fields || !list || !type)
+        return EM_FAIL_OOM(t->st);
+    if (args_of(t, scope, e, fields))
+        return t->st->code;
+    const struct sp_struct_type *declared =
+        e->type.code == SP_TYPE_STRUCT ? e->type.struct_type : NULL;
+    if (declared && declared->count != e->nargs)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "STRUCT type has %d fields but constructor call has %d fields",
+                       declared->count, e->nargs);
+    for (int i = 0; i < e->nargs; i++) {
+        const struct sp_expr *arg = e->args[i];
+        if (declared) {
+            char have[128], want[128];
+            enum em_code code;
+            list[i] = declared->fields[i];
+            if (!coerce_quiet(t, &fields[i], &list[i].type, arg->line, arg->column, &code))
+                return code ? code
+                            : FAIL_AT(t, arg, EM_INVALID_ARGUMENT,
+                                      "Struct field %d has type %s which does not coerce to %s",
+                                      i + 1, type_name(&fields[i].type, have, sizeof(have)),
+                                      type_name(&list[i].type, want, sizeof(want)));
+            continue;
+        }
+        settle(t, &fields[i], SP_TYPE_INT64);
+        list[i].name = constructor_field_name(e, i);
+        list[i].type = fields[i].type;
+    }
+    type->count = e->nargs;
+    type->fields = list;
+    *out = typed(struct_sql(t, fields, e->nargs), SP_TYPE_STRUCT);
+    out->type.struct_type = type;
+    out->fields = fields;
+    out->nfields = e->nargs;
+    return out->sql ? EM_OK : t->st->code;
+}
+
+/* The index of the field `name` of a STRUCT type (case-insensitive), or -1 with the error. */
+static int struct_field_index(struct translator *t, const struct sp_expr *at,
+                              const struct sp_type *type)
+{
+    int found = -1;
+    for (int i = 0; type->struct_type && i < type->struct_type->count; i++) {
+        if (strcasecmp(type->struct_type->fields[i].name, at->name) != 0)
+            continue;
+        if (found >= 0) {
+            FAIL_AT(t, at, EM_INVALID_ARGUMENT, "Struct field name %s is ambiguous", at->name);
+            return -1;
+        }
+        found = i;
+    }
+    if (found < 0) {
+        char name[256];
+        FAIL_AT(t, at, EM_INVALID_ARGUMENT, "Field name %s does not exist in %s", at->name,
+                type_name(type, name, sizeof(name)));
+    }
+    return found;
+}
+
+/* base.name, with base translated into *base. */
+static enum em_code field_of(struct translator *t, const struct sp_expr *at, const struct frag *base,
+                             struct frag *out)
+{
+    if (base->param >= 0)
+        return FAIL_AT(t, at, EM_INVALID_ARGUMENT,
+                       "Cannot access field %s on parameter %s whose type is unknown", at->name,
+                       t->params[base->param].name);
+    if (base->type.code != SP_TYPE_STRUCT) {
+        char have[128];
+        return FAIL_AT(t, at, EM_INVALID_ARGUMENT,
+                       "Cannot access field %s on a value with type %s", at->name,
+                       type_name(&base->type, have, sizeof(have)));
+    }
+    int i = struct_field_index(t, at, &base->type);
+    if (i < 0)
+        return t->st->code;
+    if (base->fields) { /* a constructor: the field's own expression */
+        *out = base->fields[i];
+        return EM_OK;
+    }
+    const struct sp_type *type = &base->type.struct_type->fields[i].type;
+    *out = typed(sqlf(t, "sp_array_at(%s, %d, %d, 0)", base->sql, i, type->code), type->code);
+    out->type = *type;
+    return out->sql ? EM_OK : t->st->code;
+}
+
+static enum em_code field_access(struct translator *t, const struct scope *scope,
+                                 const struct sp_expr *e, struct frag *out)
+{
+    struct frag base;
+    if (expr(t, scope, e->args[0], &base))
+        return t->st->code;
+    return field_of(t, e, &base, out);
+}
+
+/* Whether a FROM source in scope (or an outer one) has the alias name. */
+static bool is_source_alias(const struct scope *scope, const char *name)
+{
+    for (const struct scope *s = scope; s; s = s->outer)
+        for (int i = 0; i < s->nsources; i++)
+            if (s->sources[i]->alias && strcasecmp(s->sources[i]->alias, name) == 0)
+                return true;
+    return false;
+}
+
+/* s.a where s is no FROM alias but a STRUCT column: the field a of column s. */
+static enum em_code struct_column_field(struct translator *t, const struct scope *scope,
+                                        const struct sp_expr *e, struct frag *out)
+{
+    struct sp_expr base = *e;
+    base.qualifier = NULL;
+    base.name = e->qualifier;
+    struct frag f;
+    if (column(t, scope, &base, &f))
+        return t->st->code;
+    return field_of(t, e, &f, out);
+}
+
+/* a = b, a != b on STRUCTs: sp_struct_eq, field by field with SQL's three-valued logic. */
+static enum em_code struct_equality(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                    const char *op, struct frag *out)
+{
+    if (!equality_comparable(&a[0].type))
+        return no_signature(t, e, op, a, 2);
+    bool not_equal = strcmp(e->name, "=") != 0;
+    *out = typed(sqlf(t, "(%ssp_struct_eq(%s, %s))", not_equal ? "NOT " : "", a[0].sql, a[1].sql),
+                 SP_TYPE_BOOL);
+    return out->sql ? EM_OK : t->st->code;
+}
+
+/* x [NOT] IN (a, b, ...) on STRUCTs: an OR of equalities (NULL when none is TRUE and one
+ * is NULL, as IN). */
+static enum em_code struct_in_list(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                   struct frag *out)
+{
+    if (!equality_comparable(&a[0].type))
+        return no_signature(t, e, "operator IN", a, e->nargs);
+    struct sp_buf buf = {0};
+    sp_buf_printf(&buf, "(%s(", e->negated ? "NOT " : "");
+    for (int i = 1; i < e->nargs; i++)
+        sp_buf_printf(&buf, "%ssp_struct_eq(%s, %s)", i > 1 ? " OR " : "", a[0].sql, a[i].sql);
+    sp_buf_puts(&buf, "))");
+    *out = typed(finish_sql(t, &buf), SP_TYPE_BOOL);
+    return out->sql ? EM_OK : t->st->code;
+}
+
+/* x [NOT] IN UNNEST(array of STRUCT): TRUE when an element equals x, else NULL when a
+ * comparison was NULL, else FALSE (an empty array: FALSE). */
+static enum em_code struct_in_unnest(struct translator *t, const struct sp_expr *e,
+                                     const struct frag *left, const char *array_sql,
+                                     struct frag *out)
+{
+    *out = typed(sqlf(t,
+                      "(%s(SELECT CASE WHEN max(eq) THEN 1 WHEN count(*) > count(eq) THEN NULL "
+                      "ELSE 0 END FROM (SELECT sp_struct_eq(%s, value) AS eq FROM json_each(%s))))",
+                      e->negated ? "NOT " : "", left->sql, array_sql),
+                 SP_TYPE_BOOL);
+    return out->sql ? EM_OK : t->st->code;
+}
+
+/* The STRUCT a SELECT AS STRUCT makes of its columns: the query wrapped. */
+static enum em_code select_as_struct(struct translator *t, const char **sql,
+                                     struct sp_result_column **cols, int *ncols)
+{
+    struct sp_struct_field *list = sp_arena_alloc(t->arena, (size_t)(*ncols + 1) * sizeof(*list));
+    struct sp_struct_type *type = sp_arena_alloc(t->arena, sizeof(*type));
+    struct sp_result_column *one = sp_arena_alloc(t->arena, sizeof(*one));
+    if (!list || !type || !one)
+        return EM_FAIL_OOM(t->st);
+    struct sp_buf buf = {0};
+    sp_buf_puts(&buf, "SELECT sp_struct(");
+    for (int i = 0; i < *ncols; i++) {
+        list[i].name = (*cols)[i].name;
+        list[i].type = (*cols)[i].type;
+        sp_buf_printf(&buf, "%s%d, \"$c%d\"", i ? ", " : "", (*cols)[i].type.code, i + 1);
+    }
+    sp_buf_printf(&buf, ") AS \"$c1\" FROM (%s)", *sql);
+    type->count = *ncols;
+    type->fields = list;
+    one->name = "";
+    one->type = (struct sp_type){SP_TYPE_STRUCT, SP_TYPE_UNKNOWN, 0, type};
+    *sql = finish_sql(t, &buf);
+    *cols = one;
+    *ncols = 1;
+    return *sql ? EM_OK : t->st->code;
+}
+
+/* Spanner returns no STRUCT column (an ARRAY of STRUCT it does). */
+static enum em_code check_result_columns(struct translator *t, const struct sp_query *q,
+                                         const struct sp_result_column *cols, int ncols)
+{
+    for (int i = 0; i < ncols; i++)
+        if (cols[i].type.code == SP_TYPE_STRUCT)
+            return fail_at(t, q->line, q->column, EM_UNIMPLEMENTED,
+                           "Unsupported query shape: A struct value cannot be returned as a "
+                           "column value. Rewrite the query to flatten the struct fields in the "
+                           "result.");
+    return EM_OK;
+}
+
+
+/* A comparison of STRUCTs: = and != (<>) only, as GoogleSQL. */
+static enum em_code struct_comparison(struct translator *t, const struct sp_expr *e,
+                                      struct frag *a, const char *op_text, struct frag *out)
+{
+    static const struct {
+        const char *op, *name;
+    } orders[] = {{"<", "Less than"},
+                  {"<=", "Less than or equal"},
+                  {">", "Greater than"},
+                  {">=", "Greater than or equal"}};
+    for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++)
+        if (strcmp(e->name, orders[i].op) == 0) {
+            char type[256];
+            return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                           "%s is not defined for arguments of type %s", orders[i].name,
+                           type_name(&a[0].type, type, sizeof(type)));
+        }
+    return struct_equality(t, e, a, op_text, out);
 }
 
 static enum em_code comparison(struct translator *t, const struct sp_expr *e, struct frag *a,
@@ -646,6 +1000,8 @@ static enum em_code comparison(struct translator *t, const struct sp_expr *e, st
         return t->st->code;
     settle(t, &a[0], SP_TYPE_INT64);
     settle(t, &a[1], SP_TYPE_INT64);
+    if (a[0].type.code == SP_TYPE_STRUCT)
+        return struct_comparison(t, e, a, op_text, out);
     if (!comparable(a[0].type.code))
         return no_signature(t, e, op_text, a, 2);
     const char *op = strcmp(e->name, "!=") == 0 ? "<>" : e->name;
@@ -892,12 +1248,15 @@ static enum em_code in_unnest(struct translator *t, const struct scope *scope,
     if (array_element(t, e->args[1], &a[1], a[0].type.code, &element))
         return t->st->code;
     struct frag elem = typed("", element);
+    elem.type = sp_type_element(&a[1].type);
     struct sp_type common;
     struct frag pair[2] = {a[0], elem};
     if (unify(t, e, "operator IN UNNEST", pair, 2, &common))
         return t->st->code;
     if (!sp_type_equal(&common, &elem.type))
         return no_signature(t, e, "operator IN UNNEST", pair, 2);
+    if (element == SP_TYPE_STRUCT)
+        return struct_in_unnest(t, e, &pair[0], a[1].sql, out);
     *out = typed(sqlf(t, "(%s %sIN (SELECT sp_array_element(value, %d) FROM json_each(%s)))",
                       pair[0].sql, e->negated ? "NOT " : "", element, a[1].sql),
                  SP_TYPE_BOOL);
@@ -908,7 +1267,9 @@ static enum em_code array_literal(struct translator *t, const struct scope *scop
                                   const struct sp_expr *e, struct frag *out)
 {
     struct frag *a = sp_arena_alloc(t->arena, (size_t)(e->nargs + 1) * sizeof(*a));
-    struct sp_type element = {e->type.code ? e->type.element : SP_TYPE_UNKNOWN, 0, e->type.length};
+    struct sp_type element = {SP_TYPE_UNKNOWN, SP_TYPE_UNKNOWN, e->type.length, NULL};
+    if (e->type.code)
+        element = sp_type_element(&e->type);
     if (!a || args_of(t, scope, e, a))
         return a ? t->st->code : EM_FAIL_OOM(t->st);
     if (e->nargs && !element.code && unify(t, e, "array literal", a, e->nargs, &element))
@@ -929,6 +1290,7 @@ static enum em_code array_literal(struct translator *t, const struct scope *scop
     sp_buf_puts(&buf, ")");
     *out = typed(finish_sql(t, &buf), SP_TYPE_ARRAY);
     out->type.element = element.code;
+    out->type.struct_type = element.struct_type;
     out->type.length =
         element.code == SP_TYPE_STRING || element.code == SP_TYPE_BYTES ? SP_LEN_MAX : 0;
     out->empty_array = untyped_empty;
@@ -960,6 +1322,7 @@ static enum em_code subscript(struct translator *t, const struct scope *scope,
     *out =
         typed(sqlf(t, "sp_array_at(%s, %s, %d, %d)", a[0].sql, a[1].sql, a[0].type.element, mode),
               a[0].type.element);
+    out->type = sp_type_element(&a[0].type);
     if (a[0].type.element == SP_TYPE_STRING || a[0].type.element == SP_TYPE_BYTES)
         out->type.length = SP_LEN_MAX;
     return out->sql ? EM_OK : t->st->code;
@@ -974,9 +1337,9 @@ static enum em_code array_query(struct translator *t, const struct scope *scope,
     if (translate_query(t, scope, e->subquery, &inner, &cols, &ncols))
         return t->st->code;
     if (ncols != 1)
-        return FAIL_AT(t, e, EM_UNIMPLEMENTED,
-                       "ARRAY subquery with more than one column (an array of STRUCT) is not "
-                       "supported by this emulator");
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "ARRAY subquery cannot have more than one column unless using SELECT AS "
+                       "STRUCT to build STRUCT values");
     if (cols[0].type.code == SP_TYPE_ARRAY)
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
                        "Cannot use array subquery with column of type ARRAY because nested "
@@ -986,6 +1349,7 @@ static enum em_code array_query(struct translator *t, const struct scope *scope,
                  SP_TYPE_ARRAY);
     out->type.element = cols[0].type.code;
     out->type.length = cols[0].type.length;
+    out->type.struct_type = cols[0].type.struct_type;
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -1014,6 +1378,8 @@ static enum em_code in_list(struct translator *t, const struct scope *scope,
         return t->st->code;
     struct sp_buf buf = {0};
     settle(t, &a[0], SP_TYPE_INT64);
+    if (a[0].type.code == SP_TYPE_STRUCT)
+        return struct_in_list(t, e, a, out);
     if (!comparable(a[0].type.code))
         return no_signature(t, e, "operator IN", a, e->nargs);
     sp_buf_printf(&buf, "(%s %sIN (", a[0].sql, not );
@@ -1239,6 +1605,10 @@ static enum em_code expr_node(struct translator *t, const struct scope *scope,
         return array_query(t, scope, e, out);
     case SP_EXPR_SUBSCRIPT:
         return subscript(t, scope, e, out);
+    case SP_EXPR_STRUCT:
+        return struct_constructor(t, scope, e, out);
+    case SP_EXPR_FIELD:
+        return field_access(t, scope, e, out);
     case SP_EXPR_DATE_PART:
         if (e->text) {
             struct sp_expr as_column = *e;
@@ -1652,6 +2022,7 @@ static enum em_code fn_array_agg(struct translator *t, const struct sp_expr *e, 
                  SP_TYPE_ARRAY);
     out->type.element = a[0].type.code;
     out->type.length = a[0].type.length;
+    out->type.struct_type = a[0].type.struct_type;
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -2348,6 +2719,23 @@ static enum em_code translate_from(struct translator *t, const struct scope *out
 
 /* UNNEST(array) [AS x] [WITH OFFSET [AS o]]: SQLite's json_each over the stored array, which
  * may read columns of the FROM items before it (a correlated UNNEST). */
+/* The columns of UNNEST(array of STRUCT): one per field, read from json_each's value. */
+static enum em_code struct_unnest_columns(struct translator *t, const struct sp_type *array,
+                                          const char *sql_alias, struct scope_column *cols)
+{
+    const struct sp_struct_type *fields = array->struct_type;
+    for (int i = 0; i < fields->count; i++) {
+        const struct sp_type *type = &fields->fields[i].type;
+        cols[i].name = fields->fields[i].name;
+        cols[i].type = *type;
+        cols[i].sql = sqlf(t, "sp_array_at(%s.value, %d, %d, 0)", sql_alias, i, type->code);
+        cols[i].unqualified_sql = cols[i].sql;
+        if (!cols[i].sql)
+            return t->st->code;
+    }
+    return EM_OK;
+}
+
 static enum em_code from_unnest(struct translator *t, const struct sp_from *f, struct scope *scope,
                                 struct sp_buf *out)
 {
@@ -2359,21 +2747,30 @@ static enum em_code from_unnest(struct translator *t, const struct sp_from *f, s
     t->aggregates_allowed = saved;
     if (code || array_element(t, f->unnest, &a, SP_TYPE_INT64, &element))
         return t->st->code;
+    /* an array of STRUCT is a table of its fields; any other array, one column */
+    int nvalues = element == SP_TYPE_STRUCT ? a.type.struct_type->count : 1;
     const char *sql_alias = quote_ident(t, new_alias(t));
     struct scope_source *src = sp_arena_alloc(t->arena, sizeof(*src));
-    struct scope_column *cols = sp_arena_alloc(t->arena, 2 * sizeof(*cols));
+    struct scope_column *cols = sp_arena_alloc(t->arena, (size_t)(nvalues + 1) * sizeof(*cols));
     if (!sql_alias || !src || !cols)
         return EM_FAIL_OOM(t->st);
-    cols[0].name = f->alias ? f->alias : "";
-    cols[0].type = (struct sp_type){element, SP_TYPE_UNKNOWN, a.type.length};
-    cols[0].sql = sqlf(t, "sp_array_element(%s.value, %d)", sql_alias, element);
-    cols[0].unqualified_sql = cols[0].sql;
-    cols[1].name = f->offset_alias ? f->offset_alias : "offset";
-    cols[1].type = type_int64;
-    cols[1].sql = sqlf(t, "%s.key", sql_alias);
-    cols[1].unqualified_sql = cols[1].sql;
+    if (element == SP_TYPE_STRUCT) {
+        src->alias = f->alias;
+        if (struct_unnest_columns(t, &a.type, sql_alias, cols))
+            return t->st->code;
+    } else {
+        cols[0].name = f->alias ? f->alias : "";
+        cols[0].type = (struct sp_type){element, SP_TYPE_UNKNOWN, a.type.length, NULL};
+        cols[0].sql = sqlf(t, "sp_array_element(%s.value, %d)", sql_alias, element);
+        cols[0].unqualified_sql = cols[0].sql;
+    }
+    struct scope_column *offset = &cols[nvalues];
+    offset->name = f->offset_alias ? f->offset_alias : "offset";
+    offset->type = type_int64;
+    offset->sql = sqlf(t, "%s.key", sql_alias);
+    offset->unqualified_sql = offset->sql;
     src->columns = cols;
-    src->ncolumns = f->with_offset ? 2 : 1;
+    src->ncolumns = f->with_offset ? nvalues + 1 : nvalues;
     sp_buf_printf(out, "json_each(%s) AS %s", a.sql, sql_alias);
     return scope_add(t, scope, src);
 }
@@ -2593,9 +2990,8 @@ static enum em_code select_items(struct translator *t, const struct scope *scope
         if (expr(t, scope, item->expr, &f))
             return t->st->code;
         settle(t, &f, f.param >= 0 ? SP_TYPE_STRING : SP_TYPE_INT64);
-        const char *name = item->alias                          ? item->alias
-                           : item->expr->kind == SP_EXPR_COLUMN ? item->expr->name
-                                                                : "";
+        bool named = item->expr->kind == SP_EXPR_COLUMN || item->expr->kind == SP_EXPR_FIELD;
+        const char *name = item->alias ? item->alias : named ? item->expr->name : "";
         if (add_output(t, o, f.sql, name, &f.type, item->expr, item->alias))
             return t->st->code;
     }
@@ -2846,6 +3242,8 @@ static enum em_code translate_select(struct translator *t, const struct scope *o
         *sql = finish_sql(t, &all);
         code = *sql ? EM_OK : t->st->code;
     }
+    if (!code && s->as_struct)
+        code = select_as_struct(t, sql, &o.cols, &o.ncols);
     if (!code && s->distinct)
         for (int i = 0; i < o.ncols; i++)
             if (!comparable(o.cols[i].type.code))
@@ -3333,6 +3731,8 @@ static enum em_code translate_statement(struct translator *t, const struct sp_st
     case SP_STMT_QUERY: {
         const char *sql;
         code = translate_query(t, NULL, s->query, &sql, &tr->columns, &tr->ncolumns);
+        if (!code)
+            code = check_result_columns(t, s->query, tr->columns, tr->ncolumns);
         if (!code)
             sp_buf_puts(&out, sql);
         break;

@@ -25,6 +25,7 @@ static const char *const type_names[] = {
     [SP_TYPE_TIMESTAMP] = "TIMESTAMP",
     [SP_TYPE_JSON] = "JSON",
     [SP_TYPE_ARRAY] = "ARRAY",
+    [SP_TYPE_STRUCT] = "STRUCT",
 };
 
 const char *sp_type_code_name(enum sp_type_code code)
@@ -36,10 +37,45 @@ const char *sp_type_code_name(enum sp_type_code code)
 
 enum sp_type_code sp_type_code_parse(const char *name)
 {
-    for (int c = SP_TYPE_BOOL; c <= SP_TYPE_ARRAY; c++)
+    for (int c = SP_TYPE_BOOL; c <= SP_TYPE_STRUCT; c++)
         if (strcmp(type_names[c], name) == 0)
             return (enum sp_type_code)c;
     return SP_TYPE_UNKNOWN;
+}
+
+struct sp_type sp_type_element(const struct sp_type *array)
+{
+    struct sp_type element = {array->element, SP_TYPE_UNKNOWN, array->length, NULL};
+    if (array->element == SP_TYPE_STRUCT)
+        element.struct_type = array->struct_type;
+    return element;
+}
+
+bool sp_type_is_composite(enum sp_type_code code)
+{
+    return code == SP_TYPE_ARRAY || code == SP_TYPE_STRUCT;
+}
+
+bool sp_type_copy(struct sp_arena *arena, const struct sp_type *type, struct sp_type *out)
+{
+    *out = *type;
+    const struct sp_struct_type *from = type->struct_type;
+    if (!from)
+        return true;
+    struct sp_struct_type *copy = sp_arena_alloc(arena, sizeof(*copy));
+    struct sp_struct_field *fields =
+        sp_arena_alloc(arena, (size_t)(from->count ? from->count : 1) * sizeof(*fields));
+    if (!copy || !fields)
+        return false;
+    for (int i = 0; i < from->count; i++) {
+        fields[i].name = sp_arena_strdup(arena, from->fields[i].name);
+        if (!fields[i].name || !sp_type_copy(arena, &from->fields[i].type, &fields[i].type))
+            return false;
+    }
+    copy->count = from->count;
+    copy->fields = fields;
+    out->struct_type = copy;
+    return true;
 }
 
 static void format_scalar(enum sp_type_code code, long length, bool with_length, char *out,
@@ -55,26 +91,96 @@ static void format_scalar(enum sp_type_code code, long length, bool with_length,
     snprintf(out, size, "%s", sp_type_code_name(code));
 }
 
+/* Appends text to out (of size), truncating; *used counts what was written. */
+static void append_text(char *out, size_t size, size_t *used, const char *text)
+{
+    int n = snprintf(out + *used, size - *used, "%s", text);
+    if (n > 0)
+        *used += (size_t)n < size - *used ? (size_t)n : size - *used - 1;
+}
+
+static void format_struct(const struct sp_struct_type *s, bool with_length, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    append_text(out, size, &used, "STRUCT<");
+    for (int i = 0; s && i < s->count; i++) {
+        char field[256];
+        sp_type_format(&s->fields[i].type, with_length, field, sizeof(field));
+        append_text(out, size, &used, i ? ", " : "");
+        append_text(out, size, &used, s->fields[i].name);
+        append_text(out, size, &used, s->fields[i].name[0] ? " " : "");
+        append_text(out, size, &used, field);
+    }
+    append_text(out, size, &used, ">");
+}
+
 void sp_type_format(const struct sp_type *type, bool with_length, char *out, size_t size)
 {
+    if (size == 0)
+        return;
+    if (type->code == SP_TYPE_STRUCT) {
+        format_struct(type->struct_type, with_length, out, size);
+        return;
+    }
     if (type->code != SP_TYPE_ARRAY) {
         format_scalar(type->code, type->length, with_length, out, size);
         return;
     }
-    char element[32];
-    format_scalar(type->element, type->length, with_length, element, sizeof(element));
-    snprintf(out, size, "ARRAY<%s>", element);
+    char element[256];
+    struct sp_type of = sp_type_element(type);
+    sp_type_format(&of, with_length, element, sizeof(element));
+    size_t used = 0;
+    out[0] = '\0';
+    append_text(out, size, &used, "ARRAY<");
+    append_text(out, size, &used, element);
+    append_text(out, size, &used, ">");
+}
+
+static bool struct_types_equal(const struct sp_struct_type *a, const struct sp_struct_type *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (a->count != b->count)
+        return false;
+    for (int i = 0; i < a->count; i++)
+        if (!sp_type_equal(&a->fields[i].type, &b->fields[i].type))
+            return false;
+    return true;
 }
 
 bool sp_type_equal(const struct sp_type *a, const struct sp_type *b)
 {
-    return a->code == b->code && (a->code != SP_TYPE_ARRAY || a->element == b->element);
+    if (a->code != b->code)
+        return false;
+    if (a->code == SP_TYPE_STRUCT)
+        return struct_types_equal(a->struct_type, b->struct_type);
+    if (a->code != SP_TYPE_ARRAY)
+        return true;
+    return a->element == b->element &&
+           (a->element != SP_TYPE_STRUCT || struct_types_equal(a->struct_type, b->struct_type));
 }
 
 bool sp_type_is_numeric(enum sp_type_code code)
 {
     return code == SP_TYPE_INT64 || code == SP_TYPE_FLOAT64 || code == SP_TYPE_FLOAT32 ||
            code == SP_TYPE_NUMERIC;
+}
+
+static cJSON *struct_type_to_json(const struct sp_struct_type *s)
+{
+    cJSON *json = cJSON_CreateObject();
+    cJSON *fields = json ? cJSON_AddArrayToObject(json, "fields") : NULL;
+    for (int i = 0; fields && s && i < s->count; i++) {
+        cJSON *field = cJSON_CreateObject();
+        if (!field)
+            break;
+        if (s->fields[i].name[0])
+            cJSON_AddStringToObject(field, "name", s->fields[i].name);
+        cJSON_AddItemToObject(field, "type", sp_type_to_json(&s->fields[i].type));
+        cJSON_AddItemToArray(fields, field);
+    }
+    return json;
 }
 
 cJSON *sp_type_to_json(const struct sp_type *type)
@@ -84,9 +190,10 @@ cJSON *sp_type_to_json(const struct sp_type *type)
         return NULL;
     cJSON_AddStringToObject(json, "code", sp_type_code_name(type->code));
     if (type->code == SP_TYPE_ARRAY) {
-        cJSON *element = cJSON_AddObjectToObject(json, "arrayElementType");
-        if (element)
-            cJSON_AddStringToObject(element, "code", sp_type_code_name(type->element));
+        struct sp_type element = sp_type_element(type);
+        cJSON_AddItemToObject(json, "arrayElementType", sp_type_to_json(&element));
+    } else if (type->code == SP_TYPE_STRUCT) {
+        cJSON_AddItemToObject(json, "structType", struct_type_to_json(type->struct_type));
     }
     return json;
 }
@@ -99,9 +206,9 @@ static enum sp_type_code type_code_from_number(int number)
         int number;
         enum sp_type_code code;
     } numbers[] = {
-        {1, SP_TYPE_BOOL},     {2, SP_TYPE_INT64},  {3, SP_TYPE_FLOAT64},  {4, SP_TYPE_TIMESTAMP},
-        {5, SP_TYPE_DATE},     {6, SP_TYPE_STRING}, {7, SP_TYPE_BYTES},    {8, SP_TYPE_ARRAY},
-        {10, SP_TYPE_NUMERIC}, {11, SP_TYPE_JSON},  {15, SP_TYPE_FLOAT32},
+        {1, SP_TYPE_BOOL},    {2, SP_TYPE_INT64},    {3, SP_TYPE_FLOAT64}, {4, SP_TYPE_TIMESTAMP},
+        {5, SP_TYPE_DATE},    {6, SP_TYPE_STRING},   {7, SP_TYPE_BYTES},   {8, SP_TYPE_ARRAY},
+        {9, SP_TYPE_STRUCT},  {10, SP_TYPE_NUMERIC}, {11, SP_TYPE_JSON},   {15, SP_TYPE_FLOAT32},
     };
     for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
         if (numbers[i].number == number)
@@ -121,25 +228,83 @@ static enum sp_type_code type_code_of(const cJSON *type)
     return SP_TYPE_UNKNOWN;
 }
 
-enum em_code sp_type_from_json(const cJSON *json, const char *what, struct sp_type *out,
-                               struct em_status *st)
+static enum em_code type_from_json(const cJSON *json, const char *what, struct sp_arena *arena,
+                                   int depth, struct sp_type *out, struct em_status *st);
+
+/* structType {"fields":[{"name":..., "type":{...}}, ...]} into out->struct_type. */
+static enum em_code struct_from_json(const cJSON *json, const char *what, struct sp_arena *arena,
+                                     int depth, struct sp_type *out, struct em_status *st)
+{
+    const cJSON *fields = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(json, "structType"), "fields");
+    if (fields && !cJSON_IsArray(fields))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid type for %s: structType.fields must be a list", what);
+    int count = cJSON_GetArraySize(fields);
+    struct sp_struct_type *s = sp_arena_alloc(arena, sizeof(*s));
+    struct sp_struct_field *list =
+        sp_arena_alloc(arena, (size_t)(count ? count : 1) * sizeof(*list));
+    if (!s || !list)
+        return EM_FAIL_OOM(st);
+    for (int i = 0; i < count; i++) {
+        const cJSON *field = cJSON_GetArrayItem(fields, i);
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(field, "name");
+        if (!cJSON_IsObject(field) || (name && !cJSON_IsString(name)))
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Invalid type for %s: a STRUCT field needs a type and an optional "
+                           "string name",
+                           what);
+        list[i].name = sp_arena_strdup(arena, name ? name->valuestring : "");
+        if (!list[i].name)
+            return EM_FAIL_OOM(st);
+        if (type_from_json(cJSON_GetObjectItemCaseSensitive(field, "type"), what, arena,
+                           depth + 1, &list[i].type, st))
+            return st->code;
+    }
+    s->count = count;
+    s->fields = list;
+    out->struct_type = s;
+    return EM_OK;
+}
+
+static enum em_code type_from_json(const cJSON *json, const char *what, struct sp_arena *arena,
+                                   int depth, struct sp_type *out, struct em_status *st)
 {
     memset(out, 0, sizeof(*out));
+    if (depth > SP_TYPE_MAX_DEPTH)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid type for %s: types nest more than %d levels deep", what,
+                       SP_TYPE_MAX_DEPTH);
     enum sp_type_code parsed = type_code_of(json);
     if (parsed == SP_TYPE_UNKNOWN)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid type for %s: expected a Type with a code",
                        what);
     out->code = parsed;
     out->length = (parsed == SP_TYPE_STRING || parsed == SP_TYPE_BYTES) ? SP_LEN_MAX : 0;
+    if (parsed == SP_TYPE_STRUCT)
+        return struct_from_json(json, what, arena, depth, out, st);
     if (parsed != SP_TYPE_ARRAY)
         return EM_OK;
-    out->element = type_code_of(cJSON_GetObjectItemCaseSensitive(json, "arrayElementType"));
-    if (out->element == SP_TYPE_UNKNOWN || out->element == SP_TYPE_ARRAY)
+    struct sp_type element;
+    const cJSON *element_json = cJSON_GetObjectItemCaseSensitive(json, "arrayElementType");
+    if (type_code_of(element_json) == SP_TYPE_ARRAY)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Invalid type for %s: an ARRAY needs a scalar arrayElementType", what);
-    if (out->element == SP_TYPE_STRING || out->element == SP_TYPE_BYTES)
-        out->length = SP_LEN_MAX;
+                       "Invalid type for %s: an ARRAY cannot hold an ARRAY", what);
+    if (type_code_of(element_json) == SP_TYPE_UNKNOWN)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid type for %s: an ARRAY needs an arrayElementType", what);
+    if (type_from_json(element_json, what, arena, depth + 1, &element, st))
+        return st->code;
+    out->element = element.code;
+    out->length = element.length;
+    out->struct_type = element.struct_type;
     return EM_OK;
+}
+
+enum em_code sp_type_from_json(const cJSON *json, const char *what, struct sp_arena *arena,
+                               struct sp_type *out, struct em_status *st)
+{
+    return type_from_json(json, what, arena, 0, out, st);
 }
 
 /* ---- NUMERIC ---- */
@@ -508,7 +673,7 @@ static enum em_code stored_text(struct sp_stored *stored, const char *text, size
 
 static enum em_code bad_value(const struct sp_type *type, const char *what, struct em_status *st)
 {
-    char name[48];
+    char name[128];
     sp_type_format(type, false, name, sizeof(name));
     return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid value for %s: expected %s", what, name);
 }
@@ -694,34 +859,59 @@ char *sp_json_normalize(const char *text, size_t len)
 static cJSON *scalar_to_json(enum sp_type_code code, int kind, int64_t i, double d,
                              const char *data, size_t len);
 
-static enum em_code array_from_json(const struct sp_type *type, const cJSON *json, const char *what,
-                                    struct sp_stored *stored, struct em_status *st)
+/* The canonical JSON encoding of a value of a composite type (ARRAY, STRUCT) or, inside
+ * one, of any type: each scalar checked and re-encoded, a STRUCT as the list of its
+ * fields. NULL with st set when json does not hold such a value. */
+static cJSON *normalized_json(const struct sp_type *type, const cJSON *json, const char *what,
+                              struct em_status *st)
 {
-    if (!cJSON_IsArray(json))
-        return bad_value(type, what, st);
-    struct sp_type element = {type->element, SP_TYPE_UNKNOWN, type->length};
+    if (cJSON_IsNull(json))
+        return cJSON_CreateNull();
+    if (!sp_type_is_composite(type->code)) {
+        struct sp_stored one = {SQLITE_NULL};
+        if (scalar_from_json(type, json, what, &one, st))
+            return NULL;
+        cJSON *out = scalar_to_json(type->code, one.kind, one.i, one.d, one.data, one.len);
+        sp_stored_clear(&one);
+        if (!out)
+            EM_FAIL_OOM(st);
+        return out;
+    }
+    bool is_struct = type->code == SP_TYPE_STRUCT;
+    if (!cJSON_IsArray(json) || (is_struct && (!type->struct_type ||
+                                               cJSON_GetArraySize(json) != type->struct_type->count))) {
+        bad_value(type, what, st);
+        return NULL;
+    }
     cJSON *normalized = cJSON_CreateArray();
-    if (!normalized)
-        return EM_FAIL_OOM(st);
+    if (!normalized) {
+        EM_FAIL_OOM(st);
+        return NULL;
+    }
+    struct sp_type element = sp_type_element(type);
+    int i = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, json)
     {
-        struct sp_stored one = {SQLITE_NULL};
-        cJSON *out = NULL;
-        if (!cJSON_IsNull(item) && scalar_from_json(&element, item, what, &one, st)) {
-            cJSON_Delete(normalized);
-            return st->code;
-        }
-        out = cJSON_IsNull(item)
-                  ? cJSON_CreateNull()
-                  : scalar_to_json(element.code, one.kind, one.i, one.d, one.data, one.len);
-        sp_stored_clear(&one);
+        const struct sp_type *of = is_struct ? &type->struct_type->fields[i].type : &element;
+        cJSON *out = normalized_json(of, item, what, st);
         if (!out) {
             cJSON_Delete(normalized);
-            return EM_FAIL_OOM(st);
+            return NULL;
         }
         cJSON_AddItemToArray(normalized, out);
+        i++;
     }
+    return normalized;
+}
+
+static enum em_code composite_from_json(const struct sp_type *type, const cJSON *json,
+                                        const char *what, struct sp_stored *stored,
+                                        struct em_status *st)
+{
+    cJSON *normalized = normalized_json(type, json, what, st);
+    if (!normalized)
+        return st->code;
     char *text = em_json_print_free(normalized);
     if (!text)
         return EM_FAIL_OOM(st);
@@ -740,8 +930,8 @@ enum em_code sp_value_from_json(const struct sp_type *type, const cJSON *json, c
         return bad_value(type, what, st);
     if (cJSON_IsNull(json))
         return EM_OK;
-    enum em_code code = type->code == SP_TYPE_ARRAY
-                            ? array_from_json(type, json, what, stored, st)
+    enum em_code code = sp_type_is_composite(type->code)
+                            ? composite_from_json(type, json, what, stored, st)
                             : scalar_from_json(type, json, what, stored, st);
     if (code)
         sp_stored_clear(stored);
@@ -813,7 +1003,7 @@ cJSON *sp_value_to_json(const struct sp_type *type, sqlite3_value *value)
     int kind = sqlite3_value_type(value);
     if (kind == SQLITE_NULL)
         return cJSON_CreateNull();
-    if (type->code == SP_TYPE_ARRAY) {
+    if (sp_type_is_composite(type->code)) {
         /* stored in the JSON encoding already (checked on write) */
         return kind == SQLITE_TEXT ? cJSON_Parse((const char *)sqlite3_value_text(value)) : NULL;
     }

@@ -1,8 +1,11 @@
 /*
  * spanner_value: GoogleSQL types, and values in their three forms.
  *
- * A type (struct sp_type) is a scalar code, or ARRAY of a scalar code, with the length
- * limit of STRING(N)/BYTES(N) (SP_LEN_MAX for MAX, 0 where none applies).
+ * A type (struct sp_type) is a scalar code, ARRAY of a scalar code or of a STRUCT, or a
+ * STRUCT, with the length limit of STRING(N)/BYTES(N) (SP_LEN_MAX for MAX, 0 where none
+ * applies). A STRUCT's fields (names, "" when unnamed, and types, which may be STRUCTs or
+ * ARRAYs themselves) live in an arena (spanner_sql_mem.h) that owns the type: STRUCTs only
+ * exist in queries and their parameters, never in a table's column.
  *
  * Values travel as Spanner's JSON encoding on the wire (google.spanner.v1 Value: INT64
  * and NUMERIC as decimal strings, BYTES as base64, TIMESTAMP RFC 3339 in UTC with up to
@@ -28,11 +31,15 @@
  *   JSON       TEXT, normalized (cJSON's unformatted print)
  *   ARRAY<T>   TEXT holding the array in Spanner's JSON encoding above (elements checked
  *              and normalized on write)
+ *   STRUCT     TEXT holding the JSON encoding Spanner gives it: the list of its field
+ *              values, each in its own encoding (so ARRAY<STRUCT<a INT64, b STRING>> is
+ *              '[["1","x"],["2",null]]'). Only queries make STRUCTs: no table stores one
  */
 #ifndef SPANNER_VALUE_H
 #define SPANNER_VALUE_H
 
 #include "em_status.h"
+#include "spanner_sql_mem.h"
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
@@ -52,6 +59,7 @@ enum sp_type_code {
     SP_TYPE_TIMESTAMP,
     SP_TYPE_JSON,
     SP_TYPE_ARRAY,
+    SP_TYPE_STRUCT,
 };
 
 #define SP_LEN_MAX (-1L)
@@ -59,26 +67,56 @@ enum sp_type_code {
 #define SP_STRING_MAX_CHARS 2621440L
 #define SP_BYTES_MAX        10485760L
 
+struct sp_struct_type;
+
 struct sp_type {
     enum sp_type_code code;
     enum sp_type_code element; /* for ARRAY */
     long length;               /* STRING(N)/BYTES(N): N, or SP_LEN_MAX; 0 otherwise */
+    /* STRUCT, or ARRAY of STRUCT: the fields (NULL otherwise) */
+    const struct sp_struct_type *struct_type;
 };
+
+struct sp_struct_field {
+    const char *name; /* "" for an unnamed field */
+    struct sp_type type;
+};
+
+struct sp_struct_type {
+    int count;
+    const struct sp_struct_field *fields;
+};
+
+/* How deeply STRUCTs and ARRAYs may nest in a type (paramTypes are client input). */
+#define SP_TYPE_MAX_DEPTH 16
+
+/* The type of an ARRAY's elements (its element code, length and STRUCT fields). */
+struct sp_type sp_type_element(const struct sp_type *array);
+/* Whether a value of the type is stored as JSON text (ARRAY, STRUCT). */
+bool sp_type_is_composite(enum sp_type_code code);
+/* A copy of type whose STRUCT fields (names included) live in arena; false when out of
+ * memory. */
+bool sp_type_copy(struct sp_arena *arena, const struct sp_type *type, struct sp_type *out);
 
 /* "INT64", "ARRAY" ...: the TypeCode name of the REST API. */
 const char *sp_type_code_name(enum sp_type_code code);
 /* Parses a TypeCode name (case-sensitive, as the API sends it); SP_TYPE_UNKNOWN if none. */
 enum sp_type_code sp_type_code_parse(const char *name);
-/* The type as DDL and error messages write it: "STRING(MAX)", "ARRAY<INT64>", "INT64".
- * With with_length false, STRING and BYTES are written without their length. */
+/* The type as DDL and error messages write it: "STRING(MAX)", "ARRAY<INT64>", "INT64",
+ * "STRUCT<a INT64, STRING>". With with_length false, STRING and BYTES are written without
+ * their length. Truncated to size. */
 void sp_type_format(const struct sp_type *type, bool with_length, char *out, size_t size);
-bool sp_type_equal(const struct sp_type *a, const struct sp_type *b); /* lengths ignored */
+/* Lengths and STRUCT field names ignored (GoogleSQL compares and coerces STRUCTs by their
+ * field types, in order). */
+bool sp_type_equal(const struct sp_type *a, const struct sp_type *b);
 bool sp_type_is_numeric(enum sp_type_code code); /* INT64, FLOAT32, FLOAT64, NUMERIC */
-/* The REST Type JSON: {"code":"ARRAY","arrayElementType":{"code":"INT64"}}. */
+/* The REST Type JSON: {"code":"ARRAY","arrayElementType":{"code":"INT64"}}, a STRUCT with
+ * "structType":{"fields":[{"name":"a","type":{...}}, ...]} (no name when unnamed). */
 cJSON *sp_type_to_json(const struct sp_type *type);
-/* Reads a REST Type (paramTypes); INVALID_ARGUMENT naming what for anything else. */
-enum em_code sp_type_from_json(const cJSON *json, const char *what, struct sp_type *out,
-                               struct em_status *st);
+/* Reads a REST Type (paramTypes), its STRUCT fields into arena; INVALID_ARGUMENT naming
+ * what for anything else (ARRAY of ARRAY, nesting deeper than SP_TYPE_MAX_DEPTH). */
+enum em_code sp_type_from_json(const cJSON *json, const char *what, struct sp_arena *arena,
+                               struct sp_type *out, struct em_status *st);
 
 /* NUMERIC: value * 10^9 in a signed 128-bit integer; |value| < 10^38. */
 typedef __int128 sp_numeric;

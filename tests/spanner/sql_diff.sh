@@ -71,6 +71,9 @@ http() {
 to_lines() {
     jq -c '
         def tname: if .code == "ARRAY" then "ARRAY<" + (.arrayElementType | tname) + ">"
+                   elif .code == "STRUCT" then "STRUCT<" + ([.structType.fields[]
+                       | (if (.name // "") == "" then "" else .name + " " end) + (.type | tname)]
+                       | join(", ")) + ">"
                    else .code end;
         def codes: ["OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
                     "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",

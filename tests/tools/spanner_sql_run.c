@@ -20,14 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* "INT64", "ARRAY<STRING>": the type as sql_diff.sh writes Spanner's rowType. */
+/* "INT64", "ARRAY<STRING>", "ARRAY<STRUCT<a INT64, STRING>>": the type as sql_diff.sh
+ * writes Spanner's rowType. */
 static cJSON *type_name(const struct sp_type *type)
 {
-    char text[64];
-    if (type->code == SP_TYPE_ARRAY)
-        snprintf(text, sizeof(text), "ARRAY<%s>", sp_type_code_name(type->element));
-    else
-        snprintf(text, sizeof(text), "%s", sp_type_code_name(type->code));
+    char text[1024];
+    sp_type_format(type, false, text, sizeof(text));
     return cJSON_CreateString(text);
 }
 

@@ -542,20 +542,168 @@ static void test_information_schema(void **state)
 /* GoogleSQL outside this emulator's subset: each is INVALID_ARGUMENT (a syntax error or
  * a construct Spanner refuses too) or UNIMPLEMENTED, naming the construct and where it is;
  * never a SQLite message, never INTERNAL. */
+/* STRUCT: constructors, field access, ARRAY<STRUCT> results, UNNEST, equality, and the
+ * errors Spanner gives (checked against Google's emulator). */
+static void test_structs(void **state)
+{
+    (void)state;
+    static const struct sql_case cases[] = {
+        {"SELECT STRUCT(1 AS a, 'x' AS b).b", "[[\"x\"]]"},
+        {"SELECT STRUCT<a INT64, b STRING>(1, 'x').a", "[[\"1\"]]"},
+        {"SELECT ARRAY(SELECT STRUCT(1 AS a, 'x' AS b))", "[[[[\"1\",\"x\"]]]]"},
+        {"SELECT ARRAY(SELECT AS STRUCT SingerId, FirstName FROM Singers WHERE SingerId < 3 "
+         "ORDER BY SingerId)",
+         "[[[[\"1\",\"Marc\"],[\"2\",\"Catalina\"]]]]"},
+        {"SELECT ARRAY(SELECT STRUCT(Title, Sales) FROM Albums WHERE SingerId = 1 ORDER BY "
+         "AlbumId)",
+         "[[[[\"Total Junk\",\"100\"],[\"Go, Go, Go\",\"200\"]]]]"},
+        {"SELECT [STRUCT(1 AS a, NUMERIC '1.5' AS n, b'\\x01' AS y, DATE '2020-01-02' AS d)]",
+         "[[[[\"1\",\"1.5\",\"AQ==\",\"2020-01-02\"]]]]"},
+        {"SELECT ARRAY<STRUCT<a INT64, b STRING>>[(1, 'x'), (2, NULL)]",
+         "[[[[\"1\",\"x\"],[\"2\",null]]]]"},
+        {"SELECT ARRAY(SELECT STRUCT(ARRAY<INT64>[1, 2] AS x, STRUCT(1 AS y) AS z))",
+         "[[[[[\"1\",\"2\"],[\"1\"]]]]]"},
+        {"SELECT x.z.y, x.x[OFFSET(1)] FROM UNNEST(ARRAY(SELECT STRUCT(ARRAY<INT64>[1, 2] AS x, "
+         "STRUCT(1 AS y) AS z))) x",
+         "[[\"1\",\"2\"]]"},
+        {"SELECT s.a FROM (SELECT STRUCT(7 AS a) AS s)", "[[\"7\"]]"},
+        {"SELECT a, b FROM UNNEST([STRUCT(1 AS a, 'x' AS b), (2, 'y')]) WITH OFFSET ORDER BY a",
+         "[[\"1\",\"x\"],[\"2\",\"y\"]]"},
+        {"SELECT s.b, o FROM UNNEST([STRUCT(1 AS a, 'x' AS b)]) AS s WITH OFFSET o",
+         "[[\"x\",\"0\"]]"},
+        {"SELECT ARRAY_AGG(STRUCT(AlbumId AS id)) FROM Albums WHERE SingerId = 2",
+         "[[[[\"1\"],[\"2\"],[\"3\"]]]]"},
+        {"SELECT ARRAY_LENGTH(ARRAY(SELECT AS STRUCT 1 AS a, 2 AS b))", "[[\"1\"]]"},
+        {"SELECT [(1, 'a'), (2, 'b')][OFFSET(1)]._field_2",
+         "INVALID_ARGUMENT: Field name _field_2 does not exist in STRUCT<INT64, STRING> [at 1:40]"},
+        /* equality, IN: three-valued, field by field; a NULL field of a literal coerces */
+        {"SELECT (1, 'x') = (1, 'x'), (1, 'x') = (1, NULL), (1, 'x') = (2, NULL), "
+         "(1, 'x') != (1, 'y'), STRUCT(1 AS a) = STRUCT(1.0 AS a)",
+         "[[true,null,false,true,true]]"},
+        {"SELECT (1, 2) IN ((1, 2), (3, 4)), (5, 6) NOT IN ((1, 2)), STRUCT(1 AS a) IN "
+         "(STRUCT(2 AS a), NULL)",
+         "[[true,true,null]]"},
+        {"SELECT (1, 'x') IN UNNEST([STRUCT(1 AS a, 'x' AS b)]), (3, 'z') IN UNNEST(ARRAY<STRUCT<a "
+         "INT64, b STRING>>[])",
+         "[[true,false]]"},
+        {"SELECT SingerId FROM Singers WHERE (SingerId, FirstName) IN ((1, 'Marc'), (3, 'x'))",
+         "[[\"1\"]]"},
+        {"SELECT STRUCT(1 AS a, 'x' AS b) IS NULL", "[[false]]"},
+        /* errors */
+        {"SELECT STRUCT(1 AS a, 'x' AS b)",
+         "UNIMPLEMENTED: Unsupported query shape: A struct value cannot be returned as a column "
+         "value."},
+        {"SELECT AS STRUCT 1 AS a", "UNIMPLEMENTED: Unsupported query shape"},
+        {"SELECT STRUCT(1 AS a).c",
+         "INVALID_ARGUMENT: Field name c does not exist in STRUCT<a INT64> [at 1:23]"},
+        {"SELECT (1, 2).a",
+         "INVALID_ARGUMENT: Field name a does not exist in STRUCT<INT64, INT64> [at 1:15]"},
+        {"SELECT STRUCT(1 AS a, 2 AS a).a",
+         "INVALID_ARGUMENT: Struct field name a is ambiguous [at 1:31]"},
+        {"SELECT STRUCT<a INT64>(1, 2).a",
+         "INVALID_ARGUMENT: STRUCT type has 1 fields but constructor call has 2 fields [at 1:8]"},
+        {"SELECT STRUCT<a INT64>('x').a",
+         "INVALID_ARGUMENT: Struct field 1 has type STRING which does not coerce to INT64 [at "
+         "1:24]"},
+        {"SELECT (1, 'x') < (1, 'y')",
+         "INVALID_ARGUMENT: Less than is not defined for arguments of type STRUCT<INT64, STRING> "
+         "[at 1:8]"},
+        {"SELECT STRUCT(1 AS a) = STRUCT('x' AS a)",
+         "INVALID_ARGUMENT: No matching signature for operator = for argument types: STRUCT<a "
+         "INT64>, STRUCT<a STRING> [at 1:8]"},
+        {"SELECT STRUCT([1] AS a) = STRUCT([1] AS a)",
+         "INVALID_ARGUMENT: No matching signature for operator ="},
+        {"SELECT ARRAY(SELECT 1, 2)",
+         "INVALID_ARGUMENT: ARRAY subquery cannot have more than one column unless using SELECT "
+         "AS STRUCT to build STRUCT values [at 1:8]"},
+        {"SELECT SingerId.x FROM Singers",
+         "INVALID_ARGUMENT: Cannot access field x on a value with type INT64 [at 1:8]"},
+        {"SELECT 1 FROM Singers ORDER BY STRUCT(1 AS a)",
+         "INVALID_ARGUMENT: ORDER BY does not support expressions of type STRUCT"},
+        {"SELECT ARRAY<STRUCT<a INT64>>>[(1)]", "INVALID_ARGUMENT: Syntax error"},
+        {"SELECT STRUCT<a INT64", "INVALID_ARGUMENT: Syntax error"},
+        {"SELECT (1, ", "INVALID_ARGUMENT: Syntax error"},
+    };
+    RUN(cases);
+}
+
+/* STRUCT parameters and arrays of them (paramTypes code STRUCT, values as lists). */
+static void test_struct_parameters(void **state)
+{
+    (void)state;
+    struct sp_arena arena = {0};
+    struct em_status st = {0};
+    cJSON *types = cJSON_Parse(
+        "{\"p\":{\"code\":\"STRUCT\",\"structType\":{\"fields\":[{\"name\":\"a\",\"type\":{\"code\":"
+        "\"INT64\"}},{\"name\":\"b\",\"type\":{\"code\":\"STRING\"}}]}},"
+        "\"arr\":{\"code\":\"ARRAY\",\"arrayElementType\":{\"code\":\"STRUCT\",\"structType\":{"
+        "\"fields\":[{\"name\":\"id\",\"type\":{\"code\":\"INT64\"}},{\"name\":\"t\",\"type\":{"
+        "\"code\":\"STRING\"}}]}}}}");
+    struct sp_param_decl decls[2];
+    assert_int_equal(sp_type_from_json(cJSON_GetObjectItem(types, "p"), "p", &arena,
+                                       &decls[0].type, &st),
+                     EM_OK);
+    assert_int_equal(sp_type_from_json(cJSON_GetObjectItem(types, "arr"), "arr", &arena,
+                                       &decls[1].type, &st),
+                     EM_OK);
+    decls[0].name = "p";
+    decls[1].name = "arr";
+    static const struct {
+        const char *sql, *params, *expect;
+    } cases[] = {
+        {"SELECT @p.a, @p.b", "{\"p\":[\"5\",\"y\"]}", "[[\"5\",\"y\"]]"},
+        {"SELECT @p.a IS NULL", "{\"p\":null}", "[[true]]"},
+        {"SELECT @p = (5, 'y')", "{\"p\":[\"5\",\"y\"]}", "[[true]]"},
+        {"SELECT id, t FROM UNNEST(@arr) ORDER BY id", "{\"arr\":[[\"2\",\"b\"],[\"1\",null]]}",
+         "[[\"1\",null],[\"2\",\"b\"]]"},
+        {"SELECT LastName FROM Singers WHERE SingerId IN (SELECT id FROM UNNEST(@arr)) ORDER BY 1",
+         "{\"arr\":[[\"2\",\"b\"],[\"1\",null]]}", "[[\"Richards\"],[\"Smith\"]]"},
+        {"SELECT STRUCT(2 AS id, 'b' AS t) IN UNNEST(@arr), (3, 'c') IN UNNEST(@arr)",
+         "{\"arr\":[[\"2\",\"b\"],null]}", "[[true,null]]"},
+        {"SELECT @arr", "{\"arr\":[[\"2\",\"b\"],null]}", "[[[[\"2\",\"b\"],null]]]"},
+        {"SELECT @p.c", "{\"p\":[\"5\",\"y\"]}",
+         "INVALID_ARGUMENT: Field name c does not exist in STRUCT<a INT64, b STRING> [at 1:11]"},
+        {"SELECT @p.a", "{\"p\":[\"5\"]}",
+         "INVALID_ARGUMENT: Invalid value for p: expected STRUCT<a INT64, b STRING>"},
+        {"SELECT @p.a", "{\"p\":[\"x\",\"y\"]}",
+         "INVALID_ARGUMENT: Invalid value for p: expected INT64"},
+        {"SELECT @p.a", "{\"p\":{\"a\":\"5\",\"b\":\"y\"}}",
+         "INVALID_ARGUMENT: Invalid value for p: expected STRUCT<a INT64, b STRING>"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *out = sp_test_run_typed(&db, cases[i].sql, cases[i].params, decls, 2);
+        if (!out || strcmp(out, cases[i].expect) != 0)
+            fprintf(stderr, "case %zu: %s\n  expected: %s\n  got:      %s\n", i, cases[i].sql,
+                    cases[i].expect, out ? out : "(null)");
+        assert_non_null(out);
+        assert_string_equal(out, cases[i].expect);
+        free(out);
+    }
+    /* an untyped parameter has no fields to read */
+    char *out = sp_test_run_typed(&db, "SELECT @q.a", "{\"q\":[\"1\"]}", NULL, 0);
+    assert_string_equal(out, "INVALID_ARGUMENT: Cannot access field a on parameter q whose type "
+                             "is unknown [at 1:11]");
+    free(out);
+    /* the translation's result type: ARRAY<STRUCT<a INT64>> with its field names */
+    struct sp_translation *tr;
+    assert_int_equal(
+        sp_translate(db.schema, "SELECT ARRAY(SELECT AS STRUCT @p.a, 'z' AS z)", decls, 2, &tr, &st),
+        EM_OK);
+    char type[128];
+    sp_type_format(&tr->columns[0].type, false, type, sizeof(type));
+    assert_string_equal(type, "ARRAY<STRUCT<a INT64, z STRING>>");
+    assert_string_equal(tr->params[0].type.struct_type->fields[1].name, "b");
+    sp_translation_free(tr);
+    cJSON_Delete(types);
+    sp_arena_free(&arena); /* the translation keeps its own copy of the parameter types */
+}
+
 static void test_unsupported_constructs(void **state)
 {
     (void)state;
     static const struct sql_case cases[] = {
-        {"SELECT STRUCT(1 AS a)",
-         "UNIMPLEMENTED: STRUCT is not supported by this emulator [at 1:8]"},
-        {"SELECT STRUCT<a INT64>(1)",
-         "UNIMPLEMENTED: STRUCT is not supported by this emulator [at 1:8]"},
-        {"SELECT AS STRUCT 1 AS a",
-         "UNIMPLEMENTED: SELECT AS STRUCT/VALUE is not supported by this emulator [at 1:8]"},
-        {"SELECT ARRAY(SELECT AS STRUCT 1 AS a, 2 AS b)",
-         "UNIMPLEMENTED: SELECT AS STRUCT/VALUE is not supported by this emulator [at 1:21]"},
-        {"SELECT x FROM UNNEST([STRUCT(1 AS x)])",
-         "UNIMPLEMENTED: STRUCT is not supported by this emulator [at 1:23]"},
+        {"SELECT ARRAY(SELECT AS VALUE 1)",
+         "UNIMPLEMENTED: SELECT AS VALUE is not supported by this emulator [at 1:21]"},
         {"SELECT CAST(1 AS STRUCT<a INT64>)",
          "UNIMPLEMENTED: STRUCT is not supported by this emulator [at 1:18]"},
         {"SELECT COUNT(*) OVER () FROM Singers",
@@ -1049,6 +1197,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_text_functions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_functions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_information_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_structs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_struct_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsupported_constructs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parameters, setup, teardown),

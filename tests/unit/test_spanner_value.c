@@ -240,7 +240,8 @@ static void test_type_json(void **state)
     cJSON *json = cJSON_Parse("{\"code\":\"ARRAY\",\"arrayElementType\":{\"code\":\"STRING\"}}");
     struct sp_type type;
     struct em_status st = {0};
-    assert_int_equal(sp_type_from_json(json, "p", &type, &st), EM_OK);
+    struct sp_arena arena = {0};
+    assert_int_equal(sp_type_from_json(json, "p", &arena, &type, &st), EM_OK);
     assert_int_equal(type.code, SP_TYPE_ARRAY);
     assert_int_equal(type.element, SP_TYPE_STRING);
     char text[64];
@@ -253,15 +254,129 @@ static void test_type_json(void **state)
     cJSON_Delete(back);
     cJSON_Delete(json);
     json = cJSON_Parse("{\"code\":\"STRUCTX\"}");
-    assert_int_equal(sp_type_from_json(json, "paramTypes.p", &type, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(sp_type_from_json(json, "paramTypes.p", &arena, &type, &st),
+                     EM_INVALID_ARGUMENT);
     assert_string_equal(st.message, "Invalid type for paramTypes.p: expected a Type with a code");
     cJSON_Delete(json);
+    sp_arena_free(&arena);
+}
+
+/* STRUCT types: REST JSON both ways (nested, unnamed fields, proto numbers), the format
+ * of error messages, and the refusals of what Spanner has no type for. */
+static void test_struct_type_json(void **state)
+{
+    (void)state;
+    static const char *const text =
+        "{\"code\":\"ARRAY\",\"arrayElementType\":{\"code\":\"STRUCT\",\"structType\":{"
+        "\"fields\":[{\"name\":\"a\",\"type\":{\"code\":\"INT64\"}},{\"type\":{\"code\":"
+        "\"ARRAY\",\"arrayElementType\":{\"code\":\"STRING\"}}},{\"name\":\"s\",\"type\":{"
+        "\"code\":\"STRUCT\",\"structType\":{\"fields\":[]}}}]}}}";
+    cJSON *json = cJSON_Parse(text);
+    struct sp_type type;
+    struct em_status st = {0};
+    struct sp_arena arena = {0};
+    assert_int_equal(sp_type_from_json(json, "p", &arena, &type, &st), EM_OK);
+    char name[128];
+    sp_type_format(&type, false, name, sizeof(name));
+    assert_string_equal(name, "ARRAY<STRUCT<a INT64, ARRAY<STRING>, s STRUCT<>>>");
+    cJSON *back = sp_type_to_json(&type);
+    char *printed = cJSON_PrintUnformatted(back);
+    assert_string_equal(printed, text);
+    free(printed);
+    cJSON_Delete(back);
+    cJSON_Delete(json);
+    /* equal whatever the names; a copy outlives the arena it came from */
+    struct sp_arena other = {0};
+    struct sp_type copy;
+    assert_true(sp_type_copy(&other, &type, &copy));
+    sp_arena_free(&arena);
+    assert_true(sp_type_equal(&copy, &copy));
+    assert_string_equal(copy.struct_type->fields[2].name, "s");
+    json = cJSON_Parse("{\"code\":9,\"structType\":{\"fields\":[{\"name\":\"b\","
+                       "\"type\":{\"code\":2}}]}}");
+    assert_int_equal(sp_type_from_json(json, "p", &other, &type, &st), EM_OK);
+    assert_int_equal(type.code, SP_TYPE_STRUCT);
+    struct sp_type renamed = copy;
+    assert_false(sp_type_equal(&type, &renamed));
+    cJSON_Delete(json);
+    static const struct {
+        const char *json, *error;
+    } bad[] = {
+        {"{\"code\":\"ARRAY\",\"arrayElementType\":{\"code\":\"ARRAY\"}}",
+         "Invalid type for p: an ARRAY cannot hold an ARRAY"},
+        {"{\"code\":\"STRUCT\",\"structType\":{\"fields\":{}}}",
+         "Invalid type for p: structType.fields must be a list"},
+        {"{\"code\":\"STRUCT\",\"structType\":{\"fields\":[{\"name\":1,\"type\":{\"code\":"
+         "\"BOOL\"}}]}}",
+         "Invalid type for p: a STRUCT field needs a type and an optional string name"},
+        {"{\"code\":\"STRUCT\",\"structType\":{\"fields\":[{\"name\":\"x\"}]}}",
+         "Invalid type for p: expected a Type with a code"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json = cJSON_Parse(bad[i].json);
+        assert_int_equal(sp_type_from_json(json, "p", &other, &type, &st), EM_INVALID_ARGUMENT);
+        assert_string_equal(st.message, bad[i].error);
+        cJSON_Delete(json);
+    }
+    /* nesting is bounded: 40 STRUCT levels are refused, not recursed into */
+    char deep[2048] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "{\"code\":\"STRUCT\",\"structType\":{\"fields\":[{\"type\":");
+    strcat(deep, "{\"code\":\"INT64\"}");
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "}]}}");
+    json = cJSON_Parse(deep);
+    assert_non_null(json);
+    assert_int_equal(sp_type_from_json(json, "p", &other, &type, &st), EM_INVALID_ARGUMENT);
+    assert_string_equal(st.message, "Invalid type for p: types nest more than 16 levels deep");
+    cJSON_Delete(json);
+    sp_arena_free(&other);
+}
+
+/* STRUCT values: a list of the fields' encodings, checked and normalized (stored as that
+ * JSON text), and read back as is. */
+static void test_struct_values(void **state)
+{
+    (void)state;
+    struct sp_arena arena = {0};
+    struct em_status st = {0};
+    struct sp_type type;
+    cJSON *json = cJSON_Parse(
+        "{\"code\":\"ARRAY\",\"arrayElementType\":{\"code\":\"STRUCT\",\"structType\":{"
+        "\"fields\":[{\"name\":\"n\",\"type\":{\"code\":\"NUMERIC\"}},{\"name\":\"f\","
+        "\"type\":{\"code\":\"FLOAT64\"}}]}}}");
+    assert_int_equal(sp_type_from_json(json, "p", &arena, &type, &st), EM_OK);
+    cJSON_Delete(json);
+    struct sp_stored stored;
+    json = cJSON_Parse("[[\"1.50\", 2], null, [null, \"Infinity\"]]");
+    assert_int_equal(sp_value_from_json(&type, json, "p", &stored, &st), EM_OK);
+    assert_int_equal(stored.kind, SQLITE_TEXT);
+    assert_string_equal(stored.data, "[[\"1.5\",2],null,[null,\"Infinity\"]]");
+    sp_stored_clear(&stored);
+    cJSON_Delete(json);
+    static const struct {
+        const char *json, *error;
+    } bad[] = {
+        {"[[\"1\"]]", "Invalid value for p: expected STRUCT<n NUMERIC, f FLOAT64>"},
+        {"[{\"n\":\"1\",\"f\":1}]", "Invalid value for p: expected STRUCT<n NUMERIC, f FLOAT64>"},
+        {"[[\"x\", 1]]", "Invalid value for p: expected NUMERIC"},
+        {"[\"1\"]", "Invalid value for p: expected STRUCT<n NUMERIC, f FLOAT64>"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json = cJSON_Parse(bad[i].json);
+        assert_int_equal(sp_value_from_json(&type, json, "p", &stored, &st), EM_INVALID_ARGUMENT);
+        assert_string_equal(st.message, bad[i].error);
+        cJSON_Delete(json);
+    }
+    sp_arena_free(&arena);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numeric_text),
+        cmocka_unit_test(test_struct_type_json),
+        cmocka_unit_test(test_struct_values),
         cmocka_unit_test(test_numeric_key_order),
         cmocka_unit_test(test_timestamps_and_dates),
         cmocka_unit_test(test_json_round_trips),
