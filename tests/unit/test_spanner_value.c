@@ -319,7 +319,7 @@ static void test_struct_type_json(void **state)
         cJSON_Delete(json);
     }
     /* nesting is bounded: 40 STRUCT levels are refused, not recursed into */
-    char deep[2048] = "";
+    char deep[4096] = "";
     for (int i = 0; i < 40; i++)
         strcat(deep, "{\"code\":\"STRUCT\",\"structType\":{\"fields\":[{\"type\":");
     strcat(deep, "{\"code\":\"INT64\"}");
