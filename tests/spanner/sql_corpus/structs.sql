@@ -1,0 +1,54 @@
+-- structs: STRUCT constructors, tuples, field access, SELECT AS STRUCT, ARRAY<STRUCT>
+-- results, UNNEST of an array of structs, struct equality and IN, and the errors
+-- ddl
+CREATE TABLE Items (
+  Id INT64 NOT NULL,
+  Name STRING(MAX),
+  Price NUMERIC,
+  Tags ARRAY<STRING(MAX)>,
+) PRIMARY KEY (Id);
+
+-- dml
+INSERT INTO Items (Id, Name, Price, Tags) VALUES (1, 'apple', NUMERIC '1.25', ['red', 'fruit']), (2, 'bread', NUMERIC '3', []), (3, NULL, NULL, NULL);
+
+-- query
+SELECT STRUCT(1 AS a, 'x' AS b).a;
+SELECT STRUCT<a INT64, b STRING>(1, 'x').b;
+SELECT STRUCT(1 AS a, STRUCT(2 AS c) AS b).b.c;
+SELECT ARRAY(SELECT STRUCT(1 AS a, 'x' AS b));
+SELECT ARRAY(SELECT AS STRUCT Id, Name FROM Items ORDER BY Id);
+SELECT ARRAY(SELECT AS STRUCT Id, Price, Tags FROM Items WHERE Id < 3 ORDER BY Id DESC);
+SELECT ARRAY(SELECT STRUCT(Id, Name) FROM Items ORDER BY Id);
+SELECT ARRAY(SELECT (Id, Name) FROM Items ORDER BY Id);
+SELECT ARRAY(SELECT STRUCT(i.Id, Name || '!') FROM Items i ORDER BY Id);
+SELECT Id, ARRAY(SELECT AS STRUCT t AS tag, o AS pos FROM UNNEST(Tags) AS t WITH OFFSET o ORDER BY o) FROM Items ORDER BY Id;
+SELECT [STRUCT(1 AS a), STRUCT(2)];
+SELECT ARRAY<STRUCT<a INT64, b STRING>>[(1, 'x'), (2, NULL)];
+SELECT ARRAY(SELECT STRUCT(ARRAY<INT64>[1, 2] AS x, STRUCT(1 AS y) AS z));
+SELECT ARRAY_LENGTH(ARRAY(SELECT AS STRUCT 1 AS a, 2 AS b));
+SELECT ARRAY(SELECT AS STRUCT 1, 2);
+SELECT ARRAY_AGG(STRUCT(Id AS id, Price AS p)) FROM Items WHERE Id = 1;
+SELECT s.a FROM (SELECT STRUCT(7 AS a) AS s);
+SELECT a, b FROM UNNEST([STRUCT(1 AS a, 'x' AS b), (2, 'y')]) ORDER BY a;
+SELECT * FROM UNNEST([STRUCT(1 AS a, 'x' AS b)]) AS s;
+SELECT s.b FROM UNNEST([STRUCT(1 AS a, 'x' AS b)]) AS s;
+SELECT a, o FROM UNNEST([STRUCT(1 AS a), STRUCT(5)]) WITH OFFSET o ORDER BY o;
+SELECT x.z.y, x.x[OFFSET(1)] FROM UNNEST(ARRAY(SELECT STRUCT(ARRAY<INT64>[1, 2] AS x, STRUCT(1 AS y) AS z))) x;
+SELECT [(1, 'a'), (2, 'b')][OFFSET(1)] = (2, 'b');
+SELECT (1, 'x') = (1, 'x'), (1, 'x') = (1, NULL), (1, 'x') = (2, NULL), (1, 'x') != (1, 'y');
+SELECT STRUCT(1 AS a) = STRUCT(1 AS b), STRUCT(1 AS a) = STRUCT(1.0 AS a);
+SELECT (1, 2) IN ((1, 2), (3, 4)), (5, 6) NOT IN ((1, 2)), STRUCT(1 AS a) IN (STRUCT(2 AS a), NULL);
+SELECT STRUCT(5 AS a, 'y' AS b) IN UNNEST([STRUCT(5 AS a, 'y' AS b)]);
+SELECT Id FROM Items WHERE (Id, Name) IN ((1, 'apple'), (2, 'x')) ORDER BY Id;
+SELECT Id FROM Items WHERE STRUCT(Id, Name) = (2, 'bread');
+SELECT STRUCT(1 AS a, 'x' AS b) IS NULL;
+SELECT STRUCT(1 AS a, 'x' AS b);
+SELECT STRUCT(Id, Name) FROM Items;
+SELECT STRUCT(1 AS a).c;
+SELECT (1, 2).a;
+SELECT STRUCT(1 AS a, 2 AS a).a;
+SELECT STRUCT<a INT64>(1, 2).a;
+SELECT STRUCT<a INT64>('x').a;
+SELECT (1, 'x') < (1, 'y');
+SELECT STRUCT(1 AS a) = STRUCT('x' AS a);
+SELECT Id FROM Items ORDER BY STRUCT(Id AS a);
