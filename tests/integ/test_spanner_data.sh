@@ -136,6 +136,33 @@ expect_json '.[0].values | length' 0
 api POST "$S/$SESSION:executeStreamingSql" '{"sql":"SELECT Nope FROM Singers"}'
 expect_error_json 400 INVALID_ARGUMENT
 
+section "STRUCT: parameters (one, and an array for UNNEST), ARRAY<STRUCT> results"
+STRUCT_T='{"code":"STRUCT","structType":{"fields":[{"name":"id","type":{"code":"INT64"}},{"name":"name","type":{"code":"STRING"}}]}}'
+api POST "$S/$SESSION:executeSql" "{\"sql\":\"SELECT FirstName, @p.name FROM Singers WHERE SingerId = @p.id\",\"params\":{\"p\":[\"3\",\"x\"]},\"paramTypes\":{\"p\":$STRUCT_T}}"
+expect_status 200
+expect_json '[.metadata.rowType.fields[] | .name + ":" + .type.code] | join(",")' "FirstName:STRING,name:STRING"
+expect_json '.rows[0] | join("/")' "Alice/x"
+api POST "$S/$SESSION:executeSql" "{\"sql\":\"SELECT s.id, FirstName FROM UNNEST(@arr) AS s JOIN Singers ON SingerId = s.id ORDER BY s.id\",\"params\":{\"arr\":[[\"3\",\"c\"],[\"1\",null],null]},\"paramTypes\":{\"arr\":{\"code\":\"ARRAY\",\"arrayElementType\":$STRUCT_T}}}"
+expect_status 200
+expect_json '[.rows[] | join("/")] | join(",")' "1/Marcus,3/Alice"
+api POST "$S/$SESSION:executeSql" "{\"sql\":\"SELECT FirstName FROM Singers WHERE (SingerId, FirstName) IN UNNEST(@arr)\",\"params\":{\"arr\":[[\"3\",\"Alice\"],[\"1\",\"Nope\"]]},\"paramTypes\":{\"arr\":{\"code\":\"ARRAY\",\"arrayElementType\":$STRUCT_T}}}"
+expect_json '[.rows[][0]] | join(",")' "Alice"
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT ARRAY(SELECT AS STRUCT SingerId AS id, FirstName FROM Singers WHERE SingerId IN (1, 3) ORDER BY SingerId) AS singers"}'
+expect_status 200
+expect_json '.metadata.rowType.fields[0].type | tojson' '{"code":"ARRAY","arrayElementType":{"code":"STRUCT","structType":{"fields":[{"name":"id","type":{"code":"INT64"}},{"name":"FirstName","type":{"code":"STRING"}}]}}}'
+expect_json '.rows[0][0] | tojson' '[["1","Marcus"],["3","Alice"]]'
+api POST "$S/$SESSION:executeStreamingSql" '{"sql":"SELECT ARRAY(SELECT STRUCT(SingerId, [FirstName] AS names) FROM Singers WHERE SingerId = 1)"}'
+expect_status 200
+expect_json '.[0].metadata.rowType.fields[0].type.arrayElementType.structType.fields[1].type.code' ARRAY
+expect_json '.[0].values[0] | tojson' '[["1",["Marcus"]]]'
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT STRUCT(1 AS a)"}'
+expect_error_json 501 UNIMPLEMENTED
+expect_contains "$(jq -r .error.message <<<"$BODY")" "A struct value cannot be returned as a column value" "a top-level STRUCT column is refused as Spanner refuses it"
+api POST "$S/$SESSION:executeSql" "{\"sql\":\"SELECT @p.id\",\"params\":{\"p\":{\"id\":\"3\"}},\"paramTypes\":{\"p\":$STRUCT_T}}"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT @p.a","params":{"p":["1"]},"paramTypes":{"p":{"code":"STRUCT","structType":{"fields":[{"name":"a","type":{"code":"ARRAY","arrayElementType":{"code":"ARRAY"}}}]}}}}'
+expect_error_json 400 INVALID_ARGUMENT
+
 section "queries: parameters, errors in Google's shape"
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT FirstName FROM Singers WHERE SingerId = @id","params":{"id":"3"},"paramTypes":{"id":{"code":"INT64"}}}'
 expect_json '.rows[0][0]' Alice
