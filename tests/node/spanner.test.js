@@ -9,7 +9,8 @@
 // - google-gax's REST encoder turns an array nested in an array into an object keyed
 //   "0", "1", ...: a mutation's `values` (rows of values) and a KeySet's `keys` (keys of
 //   parts) arrive mangled, and Spanner refuses them. The tests check that refusal, write
-//   rows with DML through executeSql, and read by key ranges (one level of arrays).
+//   rows with DML through executeSql, and read by key ranges (one level of arrays). An
+//   ARRAY<STRUCT> parameter (a list of lists) is mangled the same way.
 // - enums go as proto numbers (`{"code": 2}` for INT64, `encryptionType=3` in the query
 //   string of createBackup); both must work as at Google.
 
@@ -311,6 +312,32 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
       assert.deepEqual(computed.metadata.rowType.fields.map(f => f.type.code), ['INT64', 'INT64', 'FLOAT64']);
       assert.deepEqual(rowsOf(computed), [['3', '6', 3.5]]);
       await rejectsWith(sql('SELECT NoSuchColumn FROM Singers'), Code.INVALID_ARGUMENT, 'NoSuchColumn');
+    });
+
+    it('STRUCT: a STRUCT parameter, an array of them in UNNEST, and an ARRAY<STRUCT> result', async () => {
+      const struct = {code: 'STRUCT', structType: {fields: [
+        {name: 'id', type: {code: 'INT64'}}, {name: 'label', type: {code: 'STRING'}}]}};
+      const list = (...values) => ({listValue: {values}});
+      const one = await sql('SELECT Name, @p.label AS label FROM Singers WHERE SingerId = @p.id', {
+        params: {fields: {p: list({stringValue: '2'}, {stringValue: 'two'})}},
+        paramTypes: {p: struct}});
+      assert.deepEqual(rowsOf(one), [['Bob', 'two']]);
+
+      // an ARRAY<STRUCT> value is a list of lists: the library's nested-array quirk turns
+      // each inner list into {"0": ..., "1": ...}, which is refused (curl covers UNNEST(@arr))
+      await rejectsWith(sql('SELECT s.label FROM UNNEST(@arr) AS s', {
+        params: {fields: {arr: list(list({stringValue: '3'}, {stringValue: 'c'}))}},
+        paramTypes: {arr: {code: 'ARRAY', arrayElementType: struct}}}),
+      Code.INVALID_ARGUMENT, 'Invalid value for arr: expected STRUCT<id INT64, label STRING>');
+
+      const nested = await sql('SELECT ARRAY(SELECT AS STRUCT SingerId, Tags FROM Singers WHERE SingerId IN (1, 3) ORDER BY SingerId) AS s');
+      const type = nested.metadata.rowType.fields[0].type;
+      assert.equal(type.code, 'ARRAY');
+      assert.equal(type.arrayElementType.code, 'STRUCT');
+      assert.deepEqual(type.arrayElementType.structType.fields.map(f => [f.name, f.type.code]),
+                       [['SingerId', 'INT64'], ['Tags', 'ARRAY']]);
+      assert.deepEqual(rowsOf(nested), [[[['1', ['rock', 'pop']], ['3', []]]]]);
+      await rejectsWith(sql('SELECT STRUCT(1 AS a)'), Code.UNIMPLEMENTED, 'A struct value cannot be returned');
     });
 
     it('executeStreamingSql: PartialResultSets with metadata first and resume tokens', async () => {
