@@ -915,18 +915,29 @@ static enum em_code struct_in_list(struct translator *t, const struct sp_expr *e
     return out->sql ? EM_OK : t->st->code;
 }
 
-/* x [NOT] IN UNNEST(array of STRUCT): TRUE when an element equals x, else NULL when a
- * comparison was NULL, else FALSE (an empty array: FALSE). */
+/* x [NOT] IN <rows>, rows a query of STRUCTs in a column named value: TRUE when one
+ * equals x, else NULL when a comparison was NULL, else FALSE (no rows: FALSE). */
+static enum em_code struct_in_rows(struct translator *t, const struct sp_expr *e,
+                                   const struct frag *left, const char *rows_sql, struct frag *out)
+{
+    if (!rows_sql)
+        return t->st->code;
+    if (!equality_comparable(&left->type))
+        return no_signature(t, e, "operator IN", left, 1);
+    *out = typed(sqlf(t,
+                      "(%s(SELECT CASE WHEN max(eq) THEN 1 WHEN count(*) > count(eq) THEN NULL "
+                      "ELSE 0 END FROM (SELECT sp_struct_eq(%s, value) AS eq FROM (%s))))",
+                      e->negated ? "NOT " : "", left->sql, rows_sql),
+                 SP_TYPE_BOOL);
+    return out->sql ? EM_OK : t->st->code;
+}
+
+/* x [NOT] IN UNNEST(array of STRUCT). */
 static enum em_code struct_in_unnest(struct translator *t, const struct sp_expr *e,
                                      const struct frag *left, const char *array_sql,
                                      struct frag *out)
 {
-    *out = typed(sqlf(t,
-                      "(%s(SELECT CASE WHEN max(eq) THEN 1 WHEN count(*) > count(eq) THEN NULL "
-                      "ELSE 0 END FROM (SELECT sp_struct_eq(%s, value) AS eq FROM json_each(%s))))",
-                      e->negated ? "NOT " : "", left->sql, array_sql),
-                 SP_TYPE_BOOL);
-    return out->sql ? EM_OK : t->st->code;
+    return struct_in_rows(t, e, left, sqlf(t, "SELECT value FROM json_each(%s)", array_sql), out);
 }
 
 /* The STRUCT a SELECT AS STRUCT makes of its columns: the query wrapped. */
@@ -1367,6 +1378,9 @@ static enum em_code in_list(struct translator *t, const struct scope *scope,
             return t->st->code;
         if (coerce(t, &left, &type, e->line, e->column, "IN subquery"))
             return t->st->code;
+        if (type.code == SP_TYPE_STRUCT)
+            return struct_in_rows(t, e, &left, sqlf(t, "SELECT \"$c1\" AS value FROM %s", sql),
+                                  out);
         *out = typed(sqlf(t, "(%s %sIN %s)", left.sql, not, sql), SP_TYPE_BOOL);
         return out->sql ? EM_OK : t->st->code;
     }
@@ -2108,6 +2122,11 @@ static enum em_code fn_format(struct translator *t, const struct sp_expr *e, str
     sp_buf_printf(&buf, "sp_format(%s", a[0].sql);
     for (int i = 1; i < e->nargs; i++) {
         settle(t, &a[i], SP_TYPE_STRING);
+        if (a[i].type.code == SP_TYPE_STRUCT) {
+            sp_buf_free(&buf);
+            return FAIL_AT(t, e->args[i], EM_UNIMPLEMENTED,
+                           "FORMAT of a STRUCT value is not supported by this emulator");
+        }
         sp_buf_printf(&buf, ", %d, %s", (int)a[i].type.code, a[i].sql);
     }
     sp_buf_puts(&buf, ")");

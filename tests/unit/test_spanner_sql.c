@@ -589,6 +589,16 @@ static void test_structs(void **state)
         {"SELECT SingerId FROM Singers WHERE (SingerId, FirstName) IN ((1, 'Marc'), (3, 'x'))",
          "[[\"1\"]]"},
         {"SELECT STRUCT(1 AS a, 'x' AS b) IS NULL", "[[false]]"},
+        {"SELECT (1, 2) IN (SELECT AS STRUCT 1, 2), (1, NULL) IN (SELECT AS STRUCT 1, 2), "
+         "(3, 4) NOT IN (SELECT AS STRUCT 1, 2)",
+         "[[true,null,true]]"},
+        {"SELECT CASE WHEN SingerId > 1 THEN (SingerId, 'x') ELSE (0, NULL) END = (0, NULL) "
+         "FROM Singers WHERE SingerId < 3 ORDER BY SingerId",
+         "[[null],[false]]"},
+        {"SELECT FORMAT('%t', STRUCT(1 AS a))",
+         "UNIMPLEMENTED: FORMAT of a STRUCT value is not supported by this emulator [at 1:21]"},
+        {"SELECT STRUCT([1] AS a) IN UNNEST([STRUCT([1] AS a)])",
+         "INVALID_ARGUMENT: No matching signature for operator IN"},
         /* errors */
         {"SELECT STRUCT(1 AS a, 'x' AS b)",
          "UNIMPLEMENTED: Unsupported query shape: A struct value cannot be returned as a column "
