@@ -3341,12 +3341,18 @@ static enum em_code translate_set_op(struct translator *t, const struct scope *o
         b.type = rcols[i].type;
         out[i].name = lcols[i].name;
         bool grouped = !q->all || q->op != SP_SET_UNION;
-        if (!supertype(&a, &b, &out[i].type) || (grouped && !comparable(out[i].type.code))) {
-            char l[48], r[48];
+        if (!supertype(&a, &b, &out[i].type)) {
+            char l[128], r[128];
             return fail_at(t, q->line, q->column, EM_INVALID_ARGUMENT,
                            "Column %d in %s has incompatible types: %s, %s", i + 1, name,
                            type_name(&a.type, l, sizeof(l)), type_name(&b.type, r, sizeof(r)));
         }
+        if (grouped && !comparable(out[i].type.code))
+            return fail_at(t, q->line, q->column, EM_INVALID_ARGUMENT,
+                           "Column %d in %s %s has type that does not support set operation "
+                           "comparisons: %s",
+                           i + 1, name, q->all ? "ALL" : "DISTINCT",
+                           sp_type_code_name(out[i].type.code));
     }
     lsql = set_operand(t, lsql, lcols, out, nl);
     rsql = set_operand(t, rsql, rcols, out, nl);

@@ -848,8 +848,8 @@ static void test_errors(void **state)
         {"WITH t AS (SELECT 1 AS x) SELECT y FROM t",
          "INVALID_ARGUMENT: Unrecognized name: y [at 1:34]"},
         {"SELECT [1] INTERSECT ALL SELECT [1]",
-         "INVALID_ARGUMENT: Column 1 in INTERSECT has incompatible types: ARRAY<INT64>, "
-         "ARRAY<INT64> [at 1:12]"},
+         "INVALID_ARGUMENT: Column 1 in INTERSECT ALL has type that does not support set "
+         "operation comparisons: ARRAY [at 1:12]"},
         {"SELECT 1 EXCEPT SELECT 1",
          "INVALID_ARGUMENT: Syntax error: Expected keyword ALL or keyword DISTINCT after EXCEPT "
          "[at 1:10]"},
