@@ -424,9 +424,8 @@ static enum em_code parse_type(struct sp_parser *p, bool require_length, bool al
 {
     memset(out, 0, sizeof(*out));
     if (depth > SP_TYPE_MAX_DEPTH)
-        return EM_FAIL(p->st, EM_INVALID_ARGUMENT,
-                       "Types nest more than %d levels deep [at %d:%d]", SP_TYPE_MAX_DEPTH,
-                       sp_peek(p)->line, sp_peek(p)->column);
+        return EM_FAIL(p->st, EM_INVALID_ARGUMENT, "Types nest more than %d levels deep [at %d:%d]",
+                       SP_TYPE_MAX_DEPTH, sp_peek(p)->line, sp_peek(p)->column);
     if (allow_struct && sp_accept_keyword(p, "STRUCT"))
         return parse_struct_type(p, depth, out);
     if (!sp_accept_keyword(p, "ARRAY"))

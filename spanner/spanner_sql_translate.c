@@ -161,7 +161,8 @@ static const char *quote_ident(struct translator *t, const char *name)
 
 static struct frag typed(const char *sql, enum sp_type_code code)
 {
-    struct frag f = {sql, {code, SP_TYPE_UNKNOWN, 0, NULL}, -1, false, NULL, 0, NULL, false, NULL, 0};
+    struct frag f = {sql, {code, SP_TYPE_UNKNOWN, 0, NULL}, -1, false, NULL, 0, NULL, false, NULL,
+                     0};
     return f;
 }
 
@@ -672,7 +673,8 @@ static bool struct_supertype(struct translator *t, struct frag *a, const struct 
     if (a->type.code != SP_TYPE_STRUCT || b->type.code != SP_TYPE_STRUCT || !x || !y ||
         x->count != y->count)
         return false;
-    struct sp_struct_field *fields = sp_arena_alloc(t->arena, (size_t)(x->count + 1) * sizeof(*fields));
+    struct sp_struct_field *fields =
+        sp_arena_alloc(t->arena, (size_t)(x->count + 1) * sizeof(*fields));
     struct frag *merged = sp_arena_alloc(t->arena, (size_t)(x->count + 1) * sizeof(*merged));
     struct sp_struct_type *type = sp_arena_alloc(t->arena, sizeof(*type));
     if (!fields || !merged || !type) {
@@ -714,8 +716,7 @@ static enum em_code unify(struct translator *t, const struct sp_expr *e, const c
     for (int i = 1; i < nargs; i++) {
         struct sp_type next;
         enum em_code code = EM_OK;
-        if (!supertype(&acc, &args[i], &next) &&
-            !struct_supertype(t, &acc, &args[i], &next, &code))
+        if (!supertype(&acc, &args[i], &next) && !struct_supertype(t, &acc, &args[i], &next, &code))
             return code ? code : no_signature(t, e, op, args, nargs);
         acc.type = next;
         acc.string_literal =
@@ -829,8 +830,8 @@ static int struct_field_index(struct translator *t, const struct sp_expr *at,
 }
 
 /* base.name, with base translated into *base. */
-static enum em_code field_of(struct translator *t, const struct sp_expr *at, const struct frag *base,
-                             struct frag *out)
+static enum em_code field_of(struct translator *t, const struct sp_expr *at,
+                             const struct frag *base, struct frag *out)
 {
     if (base->param >= 0)
         return FAIL_AT(t, at, EM_INVALID_ARGUMENT,
@@ -838,9 +839,8 @@ static enum em_code field_of(struct translator *t, const struct sp_expr *at, con
                        t->params[base->param].name);
     if (base->type.code != SP_TYPE_STRUCT) {
         char have[128];
-        return FAIL_AT(t, at, EM_INVALID_ARGUMENT,
-                       "Cannot access field %s on a value with type %s", at->name,
-                       type_name(&base->type, have, sizeof(have)));
+        return FAIL_AT(t, at, EM_INVALID_ARGUMENT, "Cannot access field %s on a value with type %s",
+                       at->name, type_name(&base->type, have, sizeof(have)));
     }
     int i = struct_field_index(t, at, &base->type);
     if (i < 0)
@@ -980,10 +980,9 @@ static enum em_code check_result_columns(struct translator *t, const struct sp_q
     return EM_OK;
 }
 
-
 /* A comparison of STRUCTs: = and != (<>) only, as GoogleSQL. */
-static enum em_code struct_comparison(struct translator *t, const struct sp_expr *e,
-                                      struct frag *a, const char *op_text, struct frag *out)
+static enum em_code struct_comparison(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                      const char *op_text, struct frag *out)
 {
     static const struct {
         const char *op, *name;
@@ -994,9 +993,8 @@ static enum em_code struct_comparison(struct translator *t, const struct sp_expr
     for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++)
         if (strcmp(e->name, orders[i].op) == 0) {
             char type[256];
-            return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
-                           "%s is not defined for arguments of type %s", orders[i].name,
-                           type_name(&a[0].type, type, sizeof(type)));
+            return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "%s is not defined for arguments of type %s",
+                           orders[i].name, type_name(&a[0].type, type, sizeof(type)));
         }
     return struct_equality(t, e, a, op_text, out);
 }

@@ -206,9 +206,9 @@ static enum sp_type_code type_code_from_number(int number)
         int number;
         enum sp_type_code code;
     } numbers[] = {
-        {1, SP_TYPE_BOOL},    {2, SP_TYPE_INT64},    {3, SP_TYPE_FLOAT64}, {4, SP_TYPE_TIMESTAMP},
-        {5, SP_TYPE_DATE},    {6, SP_TYPE_STRING},   {7, SP_TYPE_BYTES},   {8, SP_TYPE_ARRAY},
-        {9, SP_TYPE_STRUCT},  {10, SP_TYPE_NUMERIC}, {11, SP_TYPE_JSON},   {15, SP_TYPE_FLOAT32},
+        {1, SP_TYPE_BOOL},   {2, SP_TYPE_INT64},    {3, SP_TYPE_FLOAT64}, {4, SP_TYPE_TIMESTAMP},
+        {5, SP_TYPE_DATE},   {6, SP_TYPE_STRING},   {7, SP_TYPE_BYTES},   {8, SP_TYPE_ARRAY},
+        {9, SP_TYPE_STRUCT}, {10, SP_TYPE_NUMERIC}, {11, SP_TYPE_JSON},   {15, SP_TYPE_FLOAT32},
     };
     for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
         if (numbers[i].number == number)
@@ -257,8 +257,8 @@ static enum em_code struct_from_json(const cJSON *json, const char *what, struct
         list[i].name = sp_arena_strdup(arena, name ? name->valuestring : "");
         if (!list[i].name)
             return EM_FAIL_OOM(st);
-        if (type_from_json(cJSON_GetObjectItemCaseSensitive(field, "type"), what, arena,
-                           depth + 1, &list[i].type, st))
+        if (type_from_json(cJSON_GetObjectItemCaseSensitive(field, "type"), what, arena, depth + 1,
+                           &list[i].type, st))
             return st->code;
     }
     s->count = count;
@@ -878,8 +878,9 @@ static cJSON *normalized_json(const struct sp_type *type, const cJSON *json, con
         return out;
     }
     bool is_struct = type->code == SP_TYPE_STRUCT;
-    if (!cJSON_IsArray(json) || (is_struct && (!type->struct_type ||
-                                               cJSON_GetArraySize(json) != type->struct_type->count))) {
+    if (!cJSON_IsArray(json) ||
+        (is_struct &&
+         (!type->struct_type || cJSON_GetArraySize(json) != type->struct_type->count))) {
         bad_value(type, what, st);
         return NULL;
     }

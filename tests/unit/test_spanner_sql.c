@@ -644,18 +644,19 @@ static void test_struct_parameters(void **state)
     struct sp_arena arena = {0};
     struct em_status st = {0};
     cJSON *types = cJSON_Parse(
-        "{\"p\":{\"code\":\"STRUCT\",\"structType\":{\"fields\":[{\"name\":\"a\",\"type\":{\"code\":"
+        "{\"p\":{\"code\":\"STRUCT\",\"structType\":{\"fields\":[{\"name\":\"a\",\"type\":{"
+        "\"code\":"
         "\"INT64\"}},{\"name\":\"b\",\"type\":{\"code\":\"STRING\"}}]}},"
         "\"arr\":{\"code\":\"ARRAY\",\"arrayElementType\":{\"code\":\"STRUCT\",\"structType\":{"
         "\"fields\":[{\"name\":\"id\",\"type\":{\"code\":\"INT64\"}},{\"name\":\"t\",\"type\":{"
         "\"code\":\"STRING\"}}]}}}}");
     struct sp_param_decl decls[2];
-    assert_int_equal(sp_type_from_json(cJSON_GetObjectItem(types, "p"), "p", &arena,
-                                       &decls[0].type, &st),
-                     EM_OK);
-    assert_int_equal(sp_type_from_json(cJSON_GetObjectItem(types, "arr"), "arr", &arena,
-                                       &decls[1].type, &st),
-                     EM_OK);
+    assert_int_equal(
+        sp_type_from_json(cJSON_GetObjectItem(types, "p"), "p", &arena, &decls[0].type, &st),
+        EM_OK);
+    assert_int_equal(
+        sp_type_from_json(cJSON_GetObjectItem(types, "arr"), "arr", &arena, &decls[1].type, &st),
+        EM_OK);
     decls[0].name = "p";
     decls[1].name = "arr";
     static const struct {
@@ -696,9 +697,9 @@ static void test_struct_parameters(void **state)
     free(out);
     /* the translation's result type: ARRAY<STRUCT<a INT64>> with its field names */
     struct sp_translation *tr;
-    assert_int_equal(
-        sp_translate(db.schema, "SELECT ARRAY(SELECT AS STRUCT @p.a, 'z' AS z)", decls, 2, &tr, &st),
-        EM_OK);
+    assert_int_equal(sp_translate(db.schema, "SELECT ARRAY(SELECT AS STRUCT @p.a, 'z' AS z)", decls,
+                                  2, &tr, &st),
+                     EM_OK);
     char type[128];
     sp_type_format(&tr->columns[0].type, false, type, sizeof(type));
     assert_string_equal(type, "ARRAY<STRUCT<a INT64, z STRING>>");

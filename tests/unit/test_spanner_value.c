@@ -341,10 +341,10 @@ static void test_struct_values(void **state)
     struct sp_arena arena = {0};
     struct em_status st = {0};
     struct sp_type type;
-    cJSON *json = cJSON_Parse(
-        "{\"code\":\"ARRAY\",\"arrayElementType\":{\"code\":\"STRUCT\",\"structType\":{"
-        "\"fields\":[{\"name\":\"n\",\"type\":{\"code\":\"NUMERIC\"}},{\"name\":\"f\","
-        "\"type\":{\"code\":\"FLOAT64\"}}]}}}");
+    cJSON *json =
+        cJSON_Parse("{\"code\":\"ARRAY\",\"arrayElementType\":{\"code\":\"STRUCT\",\"structType\":{"
+                    "\"fields\":[{\"name\":\"n\",\"type\":{\"code\":\"NUMERIC\"}},{\"name\":\"f\","
+                    "\"type\":{\"code\":\"FLOAT64\"}}]}}}");
     assert_int_equal(sp_type_from_json(json, "p", &arena, &type, &st), EM_OK);
     cJSON_Delete(json);
     struct sp_stored stored;
