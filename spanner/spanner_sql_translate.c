@@ -1286,16 +1286,17 @@ static enum em_code array_literal(struct translator *t, const struct scope *scop
     bool untyped_empty = !element.code;
     if (!element.code)
         element.code = SP_TYPE_INT64;
-    struct sp_buf buf = {0};
-    sp_buf_printf(&buf, "sp_array(%d", element.code);
     for (int i = 0; i < e->nargs; i++) {
         if (a[i].type.code == SP_TYPE_ARRAY)
             return FAIL_AT(t, e->args[i], EM_INVALID_ARGUMENT,
                            "Cannot construct array with element type ARRAY");
         if (coerce(t, &a[i], &element, e->args[i]->line, e->args[i]->column, "Array element"))
             return t->st->code;
-        sp_buf_printf(&buf, ", %s", a[i].sql);
     }
+    struct sp_buf buf = {0};
+    sp_buf_printf(&buf, "sp_array(%d", element.code);
+    for (int i = 0; i < e->nargs; i++)
+        sp_buf_printf(&buf, ", %s", a[i].sql);
     sp_buf_puts(&buf, ")");
     *out = typed(finish_sql(t, &buf), SP_TYPE_ARRAY);
     out->type.element = element.code;
