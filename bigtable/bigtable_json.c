@@ -171,6 +171,11 @@ static const struct em_field drop_row_range_fields[] = {{"name", EM_F_STRING},
 const struct em_message bt_drop_row_range_schema = {ADMIN "DropRowRangeRequest",
                                                     drop_row_range_fields};
 
+/* UndeleteTableRequest: an empty body (the name is the path's). */
+static const struct em_field undelete_table_fields[] = {{"name", EM_F_STRING}, {NULL}};
+const struct em_message bt_undelete_table_schema = {ADMIN "UndeleteTableRequest",
+                                                    undelete_table_fields};
+
 /* --- admin: app profiles --- */
 
 static const struct em_field multi_fields[] = {
