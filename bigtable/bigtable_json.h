@@ -20,6 +20,8 @@ extern const struct em_message bt_table_schema;
 extern const struct em_message bt_modify_families_schema;
 extern const struct em_message bt_drop_row_range_schema;
 extern const struct em_message bt_undelete_table_schema;
+extern const struct em_message bt_generate_token_schema;
+extern const struct em_message bt_check_consistency_schema;
 extern const struct em_message bt_app_profile_schema;
 
 /* data */

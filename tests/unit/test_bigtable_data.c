@@ -7,7 +7,8 @@
  * reads, GC rules at read time, filters, per-entry statuses of mutateRows,
  * checkAndMutateRow, readModifyWriteRow, sampleRowKeys, dropRowRange, dropped families,
  * and a deleted table's replicas: kept 7 days (undelete brings its cells back, a cluster
- * made meanwhile gets a copy), then their files removed.
+ * made meanwhile gets a copy), then their files removed; consistency tokens over a
+ * delayed replication.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "bigtable/bigtable_admin.h"
+#include "bigtable/bigtable_consistency.h"
 #include "bigtable/bigtable_data.h"
 #include "bigtable/bigtable_service.h"
 #include "em_json.h"
@@ -386,6 +388,75 @@ static void test_undelete_keeps_cells(void **state)
     assert_int_equal(count_files(f), 3);
 }
 
+/* checkConsistency of token on TABLE, with mode (a JSON member) or none (NULL). */
+static bool consistent(struct fixture *f, const char *token, const char *mode)
+{
+    char json[1024];
+    bool result = false;
+    struct em_status st = {0};
+    snprintf(json, sizeof(json), "{\"consistencyToken\":\"%s\"%s%s}", token, mode ? "," : "",
+             mode ? mode : "");
+    cJSON *request = cJSON_Parse(json);
+    assert_int_equal(bt_consistency_check(f->bt, TABLE, request, &result, &st), EM_OK);
+    cJSON_Delete(request);
+    return result;
+}
+
+static char *generate(struct fixture *f)
+{
+    char *token = NULL;
+    struct em_status st = {0};
+    assert_int_equal(bt_consistency_generate(f->bt, TABLE, &token, &st), EM_OK);
+    return token;
+}
+
+/* A token covers the writes made before it: consistent once they reached every replica,
+ * whatever was written after it. */
+static void test_consistency_tokens(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    f->bt->replication.delay_ns = 60 * EM_NS_PER_SEC;
+    char *before = generate(f);
+    assert_int_equal(set_cell(f, "east", "r1", "cf1", "q", 1000, "one"), EM_OK);
+    char *after = generate(f);
+    assert_true(consistent(f, before, NULL)); /* r1 came after it */
+    assert_false(consistent(f, after, NULL)); /* r1 waits 60 s for west */
+    assert_true(consistent(f, after, "\"dataBoostReadLocalWrites\":{}"));
+    assert_false(consistent(f, after, "\"standardReadRemoteWrites\":{}"));
+    bt_replication_drain(&f->bt->replication, NOW + 59 * EM_NS_PER_SEC);
+    assert_false(consistent(f, after, NULL));
+    bt_replication_drain(&f->bt->replication, NOW + 60 * EM_NS_PER_SEC);
+    assert_true(consistent(f, after, NULL));
+
+    /* errors: an unknown table, a token of nothing, a token of another table */
+    char *token = NULL;
+    bool result;
+    cJSON *request = cJSON_Parse("{\"consistencyToken\":\"bm90IGEgdG9rZW4\"}");
+    assert_int_equal(bt_consistency_generate(f->bt, INST "/tables/none", &token, &st),
+                     EM_NOT_FOUND);
+    assert_int_equal(bt_consistency_check(f->bt, INST "/tables/none", request, &result, &st),
+                     EM_NOT_FOUND);
+    assert_int_equal(bt_consistency_check(f->bt, TABLE, request, &result, &st),
+                     EM_INVALID_ARGUMENT);
+    cJSON_Delete(request);
+    request = cJSON_Parse("{\"tableId\":\"t2\"}");
+    cJSON *out = NULL;
+    assert_int_equal(bt_table_create(f->bt->admin, INST, request, NOW, &out, &st), EM_OK);
+    cJSON_Delete(out);
+    cJSON_Delete(request);
+    assert_int_equal(bt_consistency_generate(f->bt, INST "/tables/t2", &token, &st), EM_OK);
+    char json[1024];
+    snprintf(json, sizeof(json), "{\"consistencyToken\":\"%s\"}", token);
+    request = cJSON_Parse(json);
+    assert_int_equal(bt_consistency_check(f->bt, TABLE, request, &result, &st),
+                     EM_INVALID_ARGUMENT);
+    cJSON_Delete(request);
+    free(token);
+    free(before);
+    free(after);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -397,6 +468,7 @@ int main(void)
         T(test_mutate_rows_check_and_rmw),
         T(test_sample_drop_and_delete),
         T(test_undelete_keeps_cells),
+        T(test_consistency_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
