@@ -7,6 +7,7 @@
  *                             +--7 days passed (bt_deleted_tables_expire, the tick)
  *                             +--a new table of the same id created
  *                             +--its cluster (that replica) or its instance deleted
+ *                             +--its cluster's data deleted by the cascade (that replica)
  *                             v
  *                          shredded: keys forgotten, files removed (as a delete did before)
  *
@@ -14,7 +15,8 @@
  * BT_KIND_TABLE (so get, list and every data call answer NOT_FOUND), plus "_deletedNs" and
  * "_purgeNs" (the end of its window). Its replicas stay as they were: their cells in their
  * encrypted files, their keys with the CMEK engine, which keeps checking them; a
- * recoverable table takes no part in the cascade (it serves nothing). Writes that were
+ * recoverable table takes no part in the cascade (it serves nothing), but its replica in a
+ * cluster whose data the cascade deletes (30 days) goes too. Writes that were
  * waiting to replicate stay queued and flow again once the table is back.
  *
  * Undelete asks KMS at once about every replica's key (as a restore does): a key that is

@@ -8,7 +8,8 @@
 # its families and rows are back in both clusters. The east key disabled: undelete is
 # FAILED_PRECONDITION naming the key; enabled again: it works. A new table with the same id
 # ends the old one's recovery; so do 7 days, a restart does not; deleting a cluster shreds
-# that cluster's replica, deleting the instance shreds them all. No cell in plaintext.
+# that cluster's replica, deleting the instance shreds them all, and so does a cluster's
+# 30-day data deletion (its key refused). No cell in plaintext.
 source "$(dirname "$0")/lib.sh"
 
 P=projects/bt-undelete
@@ -186,6 +187,31 @@ delete_table
 api DELETE "$BIGTABLE_URL/v2/$INST"
 expect_status 200
 expect_eq 0 "$(replicas)" "deleting the instance shreds the deleted table's replicas"
+
+section "30 days of a refused key: the deleted table's replica in that cluster goes with the cluster's data"
+I30="$P/instances/ud30-inst"
+api POST "$BIGTABLE_URL/v2/$P/instances" "{\"instanceId\":\"ud30-inst\",\"instance\":{\"displayName\":\"Thirty\"},\"clusters\":{\"east-c1\":{\"location\":\"$P/locations/us-east1-b\",\"serveNodes\":1,\"encryptionConfig\":{\"kmsKeyName\":\"$EAST_KEY\"}},\"west-c2\":{\"location\":\"$P/locations/us-west1-a\",\"serveNodes\":1,\"encryptionConfig\":{\"kmsKeyName\":\"$WEST_KEY\"}}}}"
+expect_status 200
+wait_op "$(jq -r .name <<<"$BODY")"
+for t in live gone; do
+    api POST "$BIGTABLE_URL/v2/$I30/tables" "{\"tableId\":\"$t\",\"table\":{\"columnFamilies\":{\"cf1\":{}}}}"
+    expect_status 200
+done
+gone_replicas() {
+    curl -s "$CONTROL_URL/emulator/v1/protectedResources" | grep -o "$I30/clusters/[a-z0-9-]*/tables/gone\"" | sort -u | wc -l
+}
+set_version "$EAST_KEY" 1 DISABLED
+api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'
+expect_status 200
+advance $((25 * 86400))
+api DELETE "$BIGTABLE_URL/v2/$I30/tables/gone" # deletes are allowed while a cluster is disabled
+expect_status 200
+expect_eq 2 "$(gone_replicas)" "deleted on day 25: both replicas kept"
+advance $((5 * 86400 + 600))
+expect_eq 1 "$(gone_replicas)" "day 30: the east replica of the deleted table is shredded with east-c1's data"
+set_version "$EAST_KEY" 1 ENABLED
+api DELETE "$BIGTABLE_URL/v2/$I30"
+expect_status 200
 
 section "no cell value in plaintext in any file of the data directory"
 if grep -rqa "$MARKER" "$DATA"; then
