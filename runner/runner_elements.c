@@ -90,11 +90,15 @@ static bool emit_failed(const struct rn_elem *in, const char *reason, struct rn_
 
 static bool emit_text(const struct rn_elem *in, const char *text, size_t len, struct rn_batch *out)
 {
-    char *copy = strndup(text, len);
+    char small[128];
+    char *copy = len < sizeof(small) ? small : malloc(len + 1);
     if (!copy)
         return false;
+    memcpy(copy, text, len);
+    copy[len] = '\0';
     cJSON *value = cJSON_CreateString(copy);
-    free(copy);
+    if (copy != small)
+        free(copy);
     return emit_value(in, value, out);
 }
 

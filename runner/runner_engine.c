@@ -24,7 +24,8 @@
 #define PUBSUB_BUNDLE 500
 #define IDLE_PAUSE_MS 100
 /* how long a published message may take to become visible to a pull */
-#define PUBLISH_VISIBLE_NS (500 * 1000000LL)
+#define PUBLISH_VISIBLE_NS  (500 * 1000000LL)
+#define BATCH_PENDING_BYTES (256u << 20)
 
 /* What one bundle or flush collects before its commit. */
 struct bundle {
@@ -35,6 +36,9 @@ struct bundle {
     int64_t watermark; /* the commit emits the windows it passed */
     bool oom;
     bool retry; /* an envelope step could not reach KMS: run the bundle again */
+    /* a batch bundle: the grouping steps' accumulators stay in memory across bundles (up
+     * to BATCH_PENDING_BYTES, then merged into the state file) until the input is read */
+    bool keep_pending;
     /* a watched ReadText: the file just read whole, recorded as read in the commit */
     int seen_step;
     const char *seen_file;
@@ -345,13 +349,14 @@ static enum em_code commit_job(struct em_datafile *file, void *arg, struct em_st
     struct bundle *b = arg;
     struct em_store *store = em_datafile_store(file);
     const struct rn_pipeline *p = b->run->pipeline;
-    for (int i = 0; i < p->count; i++) {
+    bool merge = !b->keep_pending || rn_state_bytes(b->state) >= BATCH_PENDING_BYTES;
+    for (int i = 0; i < p->count && merge; i++) {
         if (!rn_step_is_stateful(&p->steps[i]))
             continue;
         if (rn_state_commit(b->state, p, store, st) || flush_step(b, store, i, st))
             return st->code;
     }
-    if (rn_state_commit(b->state, p, store, st) ||
+    if ((merge && rn_state_commit(b->state, p, store, st)) ||
         (b->seen_file && rn_state_set(store, b->seen_step, 0, 0, b->seen_file, "true", st)))
         return st->code;
     if (publish_outbox(b, st))
@@ -438,6 +443,14 @@ static void process_source(struct bundle *b, int step, struct rn_batch *in)
     }
 }
 
+static bool has_envelope_step(const struct rn_pipeline *p)
+{
+    for (int i = 0; i < p->count; i++)
+        if (p->steps[i].kind == RN_DECRYPT_ENVELOPE || p->steps[i].kind == RN_VERIFY_SIGNATURE)
+            return true;
+    return false;
+}
+
 /* --- batch --- */
 
 struct text_source {
@@ -445,6 +458,7 @@ struct text_source {
     struct rn_state *state;
     int step;
     int64_t watermark; /* -infinity in a batch job, the job's watermark when streaming */
+    bool keep_pending; /* see struct bundle */
 };
 
 static enum em_code text_bundle(cJSON *lines, void *arg, struct em_status *st)
@@ -452,6 +466,7 @@ static enum em_code text_bundle(cJSON *lines, void *arg, struct em_status *st)
     struct text_source *src = arg;
     struct bundle b;
     bundle_init(&b, src->run, src->state, src->watermark);
+    b.keep_pending = src->keep_pending;
     struct rn_batch in = {0};
     int64_t now = em_clock_now();
     cJSON *line;
@@ -482,7 +497,8 @@ static enum em_code read_text(struct rn_run *run, struct rn_state *state, int st
     const struct rn_step *s = &run->pipeline->steps[step];
     if (rn_gcs_path(run->data_dir, s->path, "ReadText path", true, pattern, sizeof(pattern), st))
         return st->code;
-    struct text_source src = {run, state, step, INT64_MIN};
+    /* a bundle that may be retried (an envelope step) cannot keep earlier ones pending */
+    struct text_source src = {run, state, step, INT64_MIN, !has_envelope_step(run->pipeline)};
     if (rn_text_read(pattern, TEXT_BUNDLE, text_bundle, &src, st) == EM_NOT_FOUND)
         EM_FAIL(st, EM_NOT_FOUND, "Step '%s': no file matches %s.", s->name, s->path);
     return st->code;
@@ -498,9 +514,30 @@ static enum em_code close_all(struct rn_run *run, struct rn_state *state, struct
     return st->code;
 }
 
+static enum em_code clear_job(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    const struct rn_run *run = arg;
+    for (int i = 0; i < run->pipeline->count && !st->code; i++)
+        rn_state_delete_ready(em_datafile_store(file), i, INT64_MAX, st);
+    return st->code;
+}
+
+/* Forgets what an earlier, interrupted run of a batch job left in its state: a batch job
+ * that the runner's restart interrupted starts again from its input. */
+static enum em_code clear_state(struct rn_run *run, struct em_status *st)
+{
+    struct em_datafile *file;
+    if (em_datastore_open(run->state, &file, st))
+        return st->code;
+    em_datafile_run(file, clear_job, run, st);
+    em_datafile_put(file);
+    return st->code;
+}
+
 static enum rn_outcome run_batch(struct rn_run *run, struct rn_state *state)
 {
     struct em_status *st = &run->failure;
+    clear_state(run, st);
     for (int i = 0; i < run->pipeline->count && !st->code; i++)
         if (run->pipeline->steps[i].kind == RN_READ_TEXT)
             read_text(run, state, i, st);
@@ -690,7 +727,7 @@ static int64_t poll_files(struct rn_run *run, struct rn_state *state, int step, 
         const char *path = g.gl_pathv[i];
         if (cJSON_HasObjectItem(seen, path))
             continue;
-        struct text_source src = {run, state, step, streaming_mark(run, marks)};
+        struct text_source src = {run, state, step, streaming_mark(run, marks), false};
         rn_text_read_file(path, TEXT_BUNDLE, text_bundle, &src, st);
         struct bundle b;
         bundle_init(&b, run, state, streaming_mark(run, marks));
@@ -744,14 +781,6 @@ static enum rn_outcome run_streaming(struct rn_run *run, struct rn_state *state)
     if (st->code)
         return RN_OUTCOME_FAILED;
     return close_all(run, state, st) ? RN_OUTCOME_FAILED : RN_OUTCOME_DRAINED;
-}
-
-static bool has_envelope_step(const struct rn_pipeline *p)
-{
-    for (int i = 0; i < p->count; i++)
-        if (p->steps[i].kind == RN_DECRYPT_ENVELOPE || p->steps[i].kind == RN_VERIFY_SIGNATURE)
-            return true;
-    return false;
 }
 
 enum rn_outcome rn_engine_run(struct rn_run *run)

@@ -10,7 +10,11 @@
  * gate is passed for every bundle): pending accumulators merged, windows the watermark
  * passed emitted downstream and removed, WritePubSub outputs published, WriteText
  * windows written. Only after that commit are the bundle's Pub/Sub messages acknowledged:
- * at least once, never lost.
+ * at least once, never lost. A batch job (whose windows all close at the end) keeps its
+ * accumulators in memory across bundles, as Dataflow's combiner lifting does, and merges
+ * them into the state file once its input is read, or earlier when they pass 256 MiB;
+ * each bundle still passes the CMEK gate. A batch job the runner's restart interrupted
+ * starts again from its input, with its state file cleared.
  *
  * Watermark: a batch job's is -infinity until its input is read, then +infinity (every
  * window closes once). A streaming job's follows the emulator clock, held back by its
