@@ -15,17 +15,19 @@
 #include "em_json.h"
 
 #include <glob.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TEXT_BUNDLE   10000
 #define PUBSUB_BUNDLE 500
 #define IDLE_PAUSE_MS 100
 /* how long a published message may take to become visible to a pull */
 #define PUBLISH_VISIBLE_NS  (500 * 1000000LL)
-#define BATCH_PENDING_BYTES (256u << 20)
+#define BATCH_PENDING_BYTES (128u << 20) /* per batch worker */
 
 /* What one bundle or flush collects before its commit. */
 struct bundle {
@@ -37,7 +39,7 @@ struct bundle {
     bool oom;
     bool retry; /* an envelope step could not reach KMS: run the bundle again */
     /* a batch bundle: the grouping steps' accumulators stay in memory across bundles (up
-     * to BATCH_PENDING_BYTES, then merged into the state file) until the input is read */
+     * to BATCH_PENDING_BYTES a worker, then merged into the state file) until the input is read */
     bool keep_pending;
     /* a watched ReadText: the file just read whole, recorded as read in the commit */
     int seen_step;
@@ -461,19 +463,20 @@ struct text_source {
     bool keep_pending; /* see struct bundle */
 };
 
-static enum em_code text_bundle(cJSON *lines, void *arg, struct em_status *st)
+/* Runs a bundle of lines (taken: the array is freed) through the graph with the pending
+ * accumulators of `state`, and commits it. */
+static enum em_code run_lines(const struct text_source *src, struct rn_state *state, cJSON *lines,
+                              struct em_status *st)
 {
-    struct text_source *src = arg;
     struct bundle b;
-    bundle_init(&b, src->run, src->state, src->watermark);
+    bundle_init(&b, src->run, state, src->watermark);
     b.keep_pending = src->keep_pending;
     struct rn_batch in = {0};
     int64_t now = em_clock_now();
     cJSON *line;
-    cJSON_ArrayForEach(line, lines)
-    {
-        struct rn_elem e = rn_elem_make(cJSON_CreateString(line->valuestring), now);
-        if (!e.value || !rn_batch_push(&in, &e))
+    while ((line = lines->child)) {
+        struct rn_elem e = rn_elem_make(cJSON_DetachItemViaPointer(lines, line), now);
+        if (!rn_batch_push(&in, &e))
             b.oom = true;
     }
     cJSON_Delete(lines);
@@ -490,17 +493,165 @@ static enum em_code text_bundle(cJSON *lines, void *arg, struct em_status *st)
     return st->code;
 }
 
-static enum em_code read_text(struct rn_run *run, struct rn_state *state, int step,
-                              struct em_status *st)
+static enum em_code text_bundle(cJSON *lines, void *arg, struct em_status *st)
+{
+    const struct text_source *src = arg;
+    return run_lines(src, src->state, lines, st);
+}
+
+/* A batch text source's bundles, run by up to BATCH_WORKERS worker threads, each with its
+ * own pending accumulators: the job's thread reads the lines and queues them. */
+#define BATCH_WORKERS 4
+#define BATCH_QUEUE   8
+
+struct batch_pool {
+    struct text_source src;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    cJSON *queue[BATCH_QUEUE];
+    size_t head, queued;
+    bool closed;           /* no more bundles come */
+    struct em_status fail; /* the first failure; it stops the pool */
+    int worker_count;
+    pthread_t threads[BATCH_WORKERS];
+    struct rn_state *states[BATCH_WORKERS];
+};
+
+struct batch_worker {
+    struct batch_pool *pool;
+    int index;
+};
+
+/* The next bundle, or NULL once the pool is closed and empty or failed. */
+static cJSON *pool_take(struct batch_pool *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    while (!pool->queued && !pool->closed && !pool->fail.code)
+        pthread_cond_wait(&pool->changed, &pool->lock);
+    cJSON *lines = NULL;
+    if (pool->queued && !pool->fail.code) {
+        lines = pool->queue[pool->head];
+        pool->head = (pool->head + 1) % BATCH_QUEUE;
+        pool->queued--;
+        pthread_cond_broadcast(&pool->changed);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return lines;
+}
+
+static void pool_fail(struct batch_pool *pool, const struct em_status *st)
+{
+    pthread_mutex_lock(&pool->lock);
+    if (!pool->fail.code)
+        pool->fail = *st;
+    pthread_cond_broadcast(&pool->changed);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+static void *batch_worker_main(void *arg)
+{
+    struct batch_worker *w = arg;
+    struct batch_pool *pool = w->pool;
+    cJSON *lines;
+    while ((lines = pool_take(pool))) {
+        struct em_status st = {0};
+        if (run_lines(&pool->src, pool->states[w->index], lines, &st))
+            pool_fail(pool, &st);
+    }
+    free(w);
+    return NULL;
+}
+
+/* The reader's callback: queues a bundle, waiting while the queue is full. */
+static enum em_code pool_put(cJSON *lines, void *arg, struct em_status *st)
+{
+    struct batch_pool *pool = arg;
+    pthread_mutex_lock(&pool->lock);
+    while (pool->queued == BATCH_QUEUE && !pool->fail.code)
+        pthread_cond_wait(&pool->changed, &pool->lock);
+    if (pool->fail.code) {
+        *st = pool->fail;
+        cJSON_Delete(lines);
+    } else {
+        pool->queue[(pool->head + pool->queued) % BATCH_QUEUE] = lines;
+        pool->queued++;
+        pthread_cond_broadcast(&pool->changed);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return st->code;
+}
+
+static int batch_worker_count(const struct rn_run *run)
+{
+    if (has_envelope_step(run->pipeline))
+        return 1; /* its bundles may be retried, which the envelope's cache is built for */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : cores > BATCH_WORKERS ? BATCH_WORKERS : (int)cores;
+}
+
+static void pool_start(struct batch_pool *pool, int workers)
+{
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_cond_init(&pool->changed, NULL);
+    for (int i = 0; i < workers; i++) {
+        struct batch_worker *w = malloc(sizeof(*w));
+        if (!w || !(pool->states[i] = rn_state_new())) {
+            free(w);
+            break;
+        }
+        *w = (struct batch_worker){pool, i};
+        if (pthread_create(&pool->threads[i], NULL, batch_worker_main, w) != 0) {
+            free(w);
+            rn_state_free(pool->states[i]);
+            pool->states[i] = NULL;
+            break;
+        }
+        pool->worker_count++;
+    }
+}
+
+/* Waits for the workers, then merges what each kept pending into the state file. */
+static enum em_code pool_finish(struct batch_pool *pool, struct em_status *st)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool->closed = true;
+    pthread_cond_broadcast(&pool->changed);
+    pthread_mutex_unlock(&pool->lock);
+    for (int i = 0; i < pool->worker_count; i++)
+        pthread_join(pool->threads[i], NULL);
+    if (!st->code && pool->fail.code)
+        *st = pool->fail;
+    for (int i = 0; i < pool->worker_count; i++) {
+        if (!st->code && !rn_state_empty(pool->states[i])) {
+            struct bundle b;
+            bundle_init(&b, pool->src.run, pool->states[i], INT64_MIN);
+            commit(&b, st);
+            bundle_clear(&b);
+        }
+        rn_state_free(pool->states[i]);
+    }
+    for (size_t i = 0; i < pool->queued; i++)
+        cJSON_Delete(pool->queue[(pool->head + i) % BATCH_QUEUE]);
+    pthread_cond_destroy(&pool->changed);
+    pthread_mutex_destroy(&pool->lock);
+    return st->code;
+}
+
+static enum em_code read_text(struct rn_run *run, int step, struct em_status *st)
 {
     char pattern[PATH_MAX];
     const struct rn_step *s = &run->pipeline->steps[step];
     if (rn_gcs_path(run->data_dir, s->path, "ReadText path", true, pattern, sizeof(pattern), st))
         return st->code;
     /* a bundle that may be retried (an envelope step) cannot keep earlier ones pending */
-    struct text_source src = {run, state, step, INT64_MIN, !has_envelope_step(run->pipeline)};
-    if (rn_text_read(pattern, TEXT_BUNDLE, text_bundle, &src, st) == EM_NOT_FOUND)
+    struct batch_pool pool = {
+        .src = {run, NULL, step, INT64_MIN, !has_envelope_step(run->pipeline)}};
+    pool_start(&pool, batch_worker_count(run));
+    if (pool.worker_count == 0)
+        EM_FAIL_OOM(st);
+    else if (rn_text_read(pattern, TEXT_BUNDLE, pool_put, &pool, st) == EM_NOT_FOUND)
         EM_FAIL(st, EM_NOT_FOUND, "Step '%s': no file matches %s.", s->name, s->path);
+    pool_finish(&pool, st);
     return st->code;
 }
 
@@ -540,7 +691,7 @@ static enum rn_outcome run_batch(struct rn_run *run, struct rn_state *state)
     clear_state(run, st);
     for (int i = 0; i < run->pipeline->count && !st->code; i++)
         if (run->pipeline->steps[i].kind == RN_READ_TEXT)
-            read_text(run, state, i, st);
+            read_text(run, i, st);
     if (!st->code)
         close_all(run, state, st);
     if (halted(run))

@@ -1,7 +1,9 @@
 /*
- * runner_engine: executes one job's pipeline, on the job's own thread.
+ * runner_engine: executes one job's pipeline, on the job's own thread and its batch workers.
  *
- * Bundles: a text source (ReadText) reads its files 10,000 lines at a time; a Pub/Sub
+ * Bundles: a text source (ReadText) reads its files 10,000 lines at a time (in a batch
+ * job, the job's thread reads and up to one worker thread per core, at most 4, runs the
+ * bundles, each worker with its own pending accumulators); a Pub/Sub
  * source pulls up to 500 messages at a time; a watched ReadText polls its pattern every
  * `watch` of emulator time and reads each new file once, then records it as read in the
  * job's state (so a restart does not read it again). Each bundle runs through the
@@ -12,7 +14,7 @@
  * windows written. Only after that commit are the bundle's Pub/Sub messages acknowledged:
  * at least once, never lost. A batch job (whose windows all close at the end) keeps its
  * accumulators in memory across bundles, as Dataflow's combiner lifting does, and merges
- * them into the state file once its input is read, or earlier when they pass 256 MiB;
+ * them into the state file once its input is read, or earlier when a worker's pass 128 MiB;
  * each bundle still passes the CMEK gate. A batch job the runner's restart interrupted
  * starts again from its input, with its state file cleared.
  *
