@@ -227,14 +227,19 @@ class ToBigtableRow(beam.DoFn):
         yield row
 
 
+def write_rows(pcoll, spec, to_row, write):
+    """A sink: to_row maps each element to a row (or the "failed" output), write writes
+    them; returns the failed elements."""
+    rows = pcoll | spec["name"] + "/rows" >> beam.ParDo(to_row).with_outputs("failed", main="rows")
+    rows.rows | spec["name"] >> write
+    return rows.failed
+
+
 def WriteBigtable(pcoll, spec):
     from apache_beam.io.gcp.bigtableio import WriteToBigTable
     _, project, _, instance, _, table = spec["table"].split("/")
-    rows = pcoll | spec["name"] + "/rows" >> beam.ParDo(ToBigtableRow(spec)).with_outputs(
-        "failed", main="rows")
-    rows.rows | spec["name"] >> WriteToBigTable(project_id=project, instance_id=instance,
-                                                table_id=table)
-    return rows.failed
+    return write_rows(pcoll, spec, ToBigtableRow(spec), WriteToBigTable(
+        project_id=project, instance_id=instance, table_id=table))
 
 
 def is_decimal_text(text):
@@ -373,11 +378,8 @@ class ToSpannerMutation(beam.DoFn):
 def WriteSpanner(pcoll, spec):
     from apache_beam.io.gcp.experimental.spannerio import WriteToSpanner
     _, project, _, instance, _, database = spec["database"].split("/")
-    rows = pcoll | spec["name"] + "/rows" >> beam.ParDo(ToSpannerMutation(spec)).with_outputs(
-        "failed", main="rows")
-    rows.rows | spec["name"] >> WriteToSpanner(project_id=project, instance_id=instance,
-                                               database_id=database)
-    return rows.failed
+    return write_rows(pcoll, spec, ToSpannerMutation(spec), WriteToSpanner(
+        project_id=project, instance_id=instance, database_id=database))
 
 
 # --- stateless transforms (main and "failed" outputs) ---
