@@ -427,14 +427,9 @@ static enum em_code literal_as(struct translator *t, struct frag *f, enum sp_typ
         sp_date_format(days, key);
     } else {
         struct sp_timestamp ts;
-        bool missing_zone;
-        if (!sp_timestamp_parse(text, &ts, &missing_zone))
-            return fail_at(t, line, column, missing_zone ? EM_UNIMPLEMENTED : EM_INVALID_ARGUMENT,
-                           missing_zone ? "TIMESTAMP literal without a time zone (Spanner reads "
-                                          "it in America/Los_Angeles) is not supported by this "
-                                          "emulator; add Z or an offset: \"%s\""
-                                        : "Invalid TIMESTAMP literal: \"%s\"",
-                           text);
+        if (!sp_timestamp_parse_text(text, &ts))
+            return fail_at(t, line, column, EM_INVALID_ARGUMENT,
+                           "Invalid TIMESTAMP literal: \"%s\"", text);
         sp_timestamp_encode(&ts, key);
     }
     struct sp_buf buf = {0};
@@ -1136,14 +1131,16 @@ static enum em_code cast(struct translator *t, const struct scope *scope, const 
         [SP_TYPE_DATE] = {[SP_TYPE_STRING] = 1},
         [SP_TYPE_JSON] = {[SP_TYPE_STRING] = 0},
     };
-    bool zoned = (a.type.code == SP_TYPE_DATE && to.code == SP_TYPE_TIMESTAMP) ||
-                 (a.type.code == SP_TYPE_TIMESTAMP &&
-                  (to.code == SP_TYPE_DATE || to.code == SP_TYPE_STRING));
-    if (zoned)
-        return FAIL_AT(t, e, EM_UNIMPLEMENTED,
-                       "CAST from %s to %s needs Spanner's default time zone "
-                       "(America/Los_Angeles), which this emulator does not support",
-                       sp_type_code_name(a.type.code), sp_type_code_name(to.code));
+    /* the casts between DATE, TIMESTAMP and STRING that read Spanner's default zone */
+    const char *zoned =
+        a.type.code == SP_TYPE_DATE && to.code == SP_TYPE_TIMESTAMP     ? "sp_date_timestamp"
+        : a.type.code == SP_TYPE_TIMESTAMP && to.code == SP_TYPE_DATE   ? "sp_timestamp_date"
+        : a.type.code == SP_TYPE_TIMESTAMP && to.code == SP_TYPE_STRING ? "sp_timestamp_string"
+                                                                        : NULL;
+    if (zoned) {
+        *out = typed(sqlf(t, "%s(%s, NULL)", zoned, a.sql), to.code);
+        return out->sql ? EM_OK : t->st->code;
+    }
     if (!allowed[a.type.code][to.code]) {
         char from_name[48], to_name[48];
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Invalid cast from %s to %s",
@@ -1860,22 +1857,28 @@ static enum em_code fn_extract(struct translator *t, const struct sp_expr *e, st
 {
     static const char *const date_parts[] = {"YEAR",      "MONTH",     "DAY",  "QUARTER",
                                              "DAYOFYEAR", "DAYOFWEEK", "WEEK", NULL};
+    static const char *const time_parts[] = {"HOUR",        "MINUTE",     "SECOND", "MILLISECOND",
+                                             "MICROSECOND", "NANOSECOND", NULL};
     settle(t, &a[1], SP_TYPE_DATE);
-    if (a[1].type.code == SP_TYPE_TIMESTAMP)
-        return FAIL_AT(t, e, EM_UNIMPLEMENTED,
-                       "EXTRACT from a TIMESTAMP needs Spanner's default time zone "
-                       "(America/Los_Angeles), which this emulator does not support");
-    if (a[1].type.code != SP_TYPE_DATE)
+    bool timestamp = a[1].type.code == SP_TYPE_TIMESTAMP;
+    if (a[1].type.code != SP_TYPE_DATE && !timestamp)
         return no_signature(t, e, "function EXTRACT", a + 1, 1);
-    bool ok = false;
+    bool date_part = false, time_part = false;
     for (int i = 0; date_parts[i]; i++)
-        ok |= strcmp(date_parts[i], a[0].part) == 0;
-    if (!ok)
-        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
-                       "Unsupported date part %s in function EXTRACT "
-                       "on a DATE",
-                       a[0].part);
-    return result(t, out, sqlf(t, "sp_extract_date('%s', %s)", a[0].part, a[1].sql), SP_TYPE_INT64);
+        date_part |= strcmp(date_parts[i], a[0].part) == 0;
+    for (int i = 0; timestamp && time_parts[i]; i++)
+        time_part |= strcmp(time_parts[i], a[0].part) == 0;
+    /* a TIMESTAMP is read in Spanner's default zone, America/Los_Angeles */
+    if (timestamp && strcmp(a[0].part, "DATE") == 0)
+        return result(t, out, sqlf(t, "sp_timestamp_date(%s, NULL)", a[1].sql), SP_TYPE_DATE);
+    if (time_part)
+        return result(t, out, sqlf(t, "sp_timestamp_part('%s', %s, NULL)", a[0].part, a[1].sql),
+                      SP_TYPE_INT64);
+    if (!date_part)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Unsupported date part %s in function EXTRACT%s",
+                       a[0].part, timestamp ? "" : " on a DATE");
+    const char *date = timestamp ? sqlf(t, "sp_timestamp_date(%s, NULL)", a[1].sql) : a[1].sql;
+    return result(t, out, sqlf(t, "sp_extract_date('%s', %s)", a[0].part, date), SP_TYPE_INT64);
 }
 
 static bool trunc_part_ok(const char *part, bool timestamp)
