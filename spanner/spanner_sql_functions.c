@@ -573,7 +573,7 @@ static bool cast_from_string(sqlite3_context *ctx, const char *s, int to, struct
     }
     case SP_TYPE_TIMESTAMP: {
         struct sp_timestamp ts;
-        if (!sp_timestamp_parse_text(s, &ts))
+        if (!sp_timestamp_parse_text(s, NULL, &ts))
             return cast_fail(err, "OUT_OF_RANGE: Invalid timestamp: '%s'", s);
         sp_timestamp_encode(&ts, key);
         sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT);

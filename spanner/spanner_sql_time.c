@@ -8,6 +8,8 @@
  *   sp_format_date(fmt, date)            FORMAT_DATE
  *   sp_parse_timestamp(fmt, text, zone)  PARSE_TIMESTAMP
  *   sp_parse_date(fmt, text)             PARSE_DATE
+ *   and the conversions: DATE(), TIMESTAMP(), CASTs between DATE, TIMESTAMP and STRING,
+ *   EXTRACT from a TIMESTAMP, UNIX_*, TIMESTAMP_SECONDS/MILLIS/MICROS, DATE_FROM_UNIX_DATE
  *
  * Time zones (spanner_tz): UTC, fixed offsets ("+05:30", "UTC-8") and the tz database's
  * names, with Spanner's default zone (America/Los_Angeles) when the call names none. A NULL zone
@@ -440,6 +442,97 @@ static void fn_timestamp_part(sqlite3_context *ctx, int argc, sqlite3_value **ar
     sqlite3_result_int64(ctx, value);
 }
 
+/* ---- DATE(), TIMESTAMP() and the Unix epoch ---- */
+
+/* sp_date_ymd(year, month, day): DATE(year, month, day). */
+static void fn_date_ymd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (sqlite3_value_type(argv[i]) == SQLITE_NULL)
+            return;
+    sqlite3_int64 y = sqlite3_value_int64(argv[0]), m = sqlite3_value_int64(argv[1]),
+                  d = sqlite3_value_int64(argv[2]);
+    int64_t days = 0, year = 0;
+    unsigned month = 0, day = 0;
+    if (y >= 1 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= 31) {
+        days = sp_days_from_civil(y, (unsigned)m, (unsigned)d);
+        sp_civil_from_days(days, &year, &month, &day);
+    }
+    if (year != y || month != m || day != d) {
+        TIME_ERROR(ctx, "OUT_OF_RANGE: Input calculates to invalid date: %04lld-%02lld-%02lld",
+                   (long long)y, (long long)m, (long long)d);
+        return;
+    }
+    date_result(ctx, days);
+}
+
+/* sp_string_timestamp(text, zone): TIMESTAMP(text [, zone]); a text naming its own zone
+ * takes no zone argument. */
+static void fn_string_timestamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct sp_zone zone;
+    struct sp_timestamp ts;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || !zone_of(ctx, argv[1], &zone))
+        return;
+    const char *text = (const char *)sqlite3_value_text(argv[0]);
+    const char *name = sqlite3_value_type(argv[1]) == SQLITE_NULL
+                           ? NULL
+                           : (const char *)sqlite3_value_text(argv[1]);
+    bool named = false, missing_zone; /* with a zone argument, a text naming one is refused */
+    if (name)
+        named = sp_timestamp_parse(text, &ts, &missing_zone) || !missing_zone;
+    if (named || !sp_timestamp_parse_text(text, name, &ts)) {
+        TIME_ERROR(ctx, "OUT_OF_RANGE: Invalid timestamp: '%.200s'", text);
+        return;
+    }
+    timestamp_result(ctx, &ts);
+}
+
+/* sp_unix(ts, unit): UNIX_SECONDS, UNIX_MILLIS, UNIX_MICROS (unit in nanoseconds; whole
+ * units since the epoch, rounded down). */
+static void fn_unix(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct sp_timestamp ts;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || !timestamp_of(ctx, argv[0], &ts))
+        return;
+    __int128 nanos = (__int128)ts.seconds * 1000000000 + ts.nanos;
+    int64_t unit = sqlite3_value_int64(argv[1]);
+    sqlite3_result_int64(ctx, (sqlite3_int64)((nanos - ((nanos % unit) + unit) % unit) / unit));
+}
+
+/* sp_unix_date(date): days since 1970-01-01. */
+static void fn_unix_date(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    int64_t days;
+    if (sqlite3_value_type(argv[0]) != SQLITE_NULL && date_of(ctx, argv[0], &days))
+        sqlite3_result_int64(ctx, days);
+}
+
+/* sp_from_unix(n, unit): TIMESTAMP_SECONDS/MILLIS/MICROS (unit in nanoseconds), and with
+ * unit 0 DATE_FROM_UNIX_DATE. */
+static void fn_from_unix(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+        return;
+    sqlite3_int64 n = sqlite3_value_int64(argv[0]), unit = sqlite3_value_int64(argv[1]);
+    if (unit == 0) {
+        date_result(ctx, n);
+        return;
+    }
+    __int128 nanos = (__int128)n * unit;
+    __int128 seconds = nanos / 1000000000 - (nanos % 1000000000 < 0);
+    if (seconds < MIN_DAYS * SECONDS_PER_DAY || seconds >= (MAX_DAYS + 1) * SECONDS_PER_DAY) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: Timestamp is out of the supported range", -1);
+        return;
+    }
+    struct sp_timestamp ts = {(int64_t)seconds, (int32_t)(nanos - seconds * 1000000000)};
+    timestamp_result(ctx, &ts);
+}
+
 /* ---- parsing ---- */
 
 struct parsed {
@@ -652,6 +745,11 @@ int sp_sql_time_functions_register(sqlite3 *db)
         {"sp_date_timestamp", 2, fn_date_timestamp},
         {"sp_timestamp_string", 2, fn_timestamp_string},
         {"sp_timestamp_part", 3, fn_timestamp_part},
+        {"sp_date_ymd", 3, fn_date_ymd},
+        {"sp_string_timestamp", 2, fn_string_timestamp},
+        {"sp_unix", 2, fn_unix},
+        {"sp_unix_date", 1, fn_unix_date},
+        {"sp_from_unix", 2, fn_from_unix},
     };
     for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
         int rc = sqlite3_create_function(db, functions[i].name, functions[i].nargs,

@@ -427,7 +427,7 @@ static enum em_code literal_as(struct translator *t, struct frag *f, enum sp_typ
         sp_date_format(days, key);
     } else {
         struct sp_timestamp ts;
-        if (!sp_timestamp_parse_text(text, &ts))
+        if (!sp_timestamp_parse_text(text, NULL, &ts))
             return fail_at(t, line, column, EM_INVALID_ARGUMENT,
                            "Invalid TIMESTAMP literal: \"%s\"", text);
         sp_timestamp_encode(&ts, key);
@@ -1934,6 +1934,75 @@ static enum em_code fn_format_time(struct translator *t, const struct sp_expr *e
                               : SP_TYPE_DATE);
 }
 
+/* DATE(year, month, day), DATE(timestamp [, zone]). */
+static enum em_code fn_date(struct translator *t, const struct sp_expr *e, struct frag *a,
+                            struct frag *out)
+{
+    if (e->nargs == 3) {
+        for (int i = 0; i < 3; i++)
+            if (want_arg(t, e, a, i, &type_int64))
+                return t->st->code;
+        return result(t, out, sqlf(t, "sp_date_ymd(%s, %s, %s)", a[0].sql, a[1].sql, a[2].sql),
+                      SP_TYPE_DATE);
+    }
+    settle(t, &a[0], SP_TYPE_TIMESTAMP);
+    if (want_arg(t, e, a, 0, &type_timestamp) ||
+        (e->nargs == 2 && want_arg(t, e, a, 1, &type_string)))
+        return t->st->code;
+    return result(t, out,
+                  sqlf(t, "sp_timestamp_date(%s, %s)", a[0].sql, e->nargs == 2 ? a[1].sql : "NULL"),
+                  SP_TYPE_DATE);
+}
+
+/* TIMESTAMP(string [, zone]), TIMESTAMP(date [, zone]). */
+static enum em_code fn_timestamp(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                 struct frag *out)
+{
+    settle(t, &a[0], SP_TYPE_STRING);
+    bool date = a[0].type.code == SP_TYPE_DATE;
+    if (want_arg(t, e, a, 0, date ? &type_date : &type_string) ||
+        (e->nargs == 2 && want_arg(t, e, a, 1, &type_string)))
+        return t->st->code;
+    return result(t, out,
+                  sqlf(t, "%s(%s, %s)", date ? "sp_date_timestamp" : "sp_string_timestamp",
+                       a[0].sql, e->nargs == 2 ? a[1].sql : "NULL"),
+                  SP_TYPE_TIMESTAMP);
+}
+
+/* The unit in nanoseconds of UNIX_SECONDS/MILLIS/MICROS and TIMESTAMP_SECONDS/MILLIS/MICROS
+ * (0: UNIX_DATE and DATE_FROM_UNIX_DATE, in days). */
+static long long unix_unit(const char *name)
+{
+    return strstr(name, "MICROS")    ? 1000
+           : strstr(name, "MILLIS")  ? 1000000
+           : strstr(name, "SECONDS") ? 1000000000
+                                     : 0;
+}
+
+/* UNIX_SECONDS, UNIX_MILLIS, UNIX_MICROS (of a TIMESTAMP) and UNIX_DATE (of a DATE). */
+static enum em_code fn_unix(struct translator *t, const struct sp_expr *e, struct frag *a,
+                            struct frag *out)
+{
+    long long unit = unix_unit(e->name);
+    if (want_arg(t, e, a, 0, unit ? &type_timestamp : &type_date))
+        return t->st->code;
+    return result(t, out,
+                  unit ? sqlf(t, "sp_unix(%s, %lld)", a[0].sql, unit)
+                       : sqlf(t, "sp_unix_date(%s)", a[0].sql),
+                  SP_TYPE_INT64);
+}
+
+/* TIMESTAMP_SECONDS, TIMESTAMP_MILLIS, TIMESTAMP_MICROS and DATE_FROM_UNIX_DATE. */
+static enum em_code fn_from_unix(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                 struct frag *out)
+{
+    long long unit = unix_unit(e->name);
+    if (want_arg(t, e, a, 0, &type_int64))
+        return t->st->code;
+    return result(t, out, sqlf(t, "sp_from_unix(%s, %lld)", a[0].sql, unit),
+                  unit ? SP_TYPE_TIMESTAMP : SP_TYPE_DATE);
+}
+
 struct fn_def {
     const char *name;
     int min_args, max_args; /* max -1: any number */
@@ -2014,6 +2083,16 @@ static const struct fn_def functions[] = {
     {"FORMAT_DATE", 2, 2, false, fn_format_time},
     {"PARSE_TIMESTAMP", 2, 3, false, fn_format_time},
     {"PARSE_DATE", 2, 2, false, fn_format_time},
+    {"DATE", 1, 3, false, fn_date},
+    {"TIMESTAMP", 1, 2, false, fn_timestamp},
+    {"UNIX_SECONDS", 1, 1, false, fn_unix},
+    {"UNIX_MILLIS", 1, 1, false, fn_unix},
+    {"UNIX_MICROS", 1, 1, false, fn_unix},
+    {"UNIX_DATE", 1, 1, false, fn_unix},
+    {"TIMESTAMP_SECONDS", 1, 1, false, fn_from_unix},
+    {"TIMESTAMP_MILLIS", 1, 1, false, fn_from_unix},
+    {"TIMESTAMP_MICROS", 1, 1, false, fn_from_unix},
+    {"DATE_FROM_UNIX_DATE", 1, 1, false, fn_from_unix},
 };
 
 static const struct fn_def *find_function(const char *name)
@@ -2060,8 +2139,6 @@ static const char *const unimplemented_functions[] = {
     "COS",
     "COSH",
     "CURRENT_DATE",
-    "DATE",
-    "DATE_FROM_UNIX_DATE",
     "FARM_FINGERPRINT",
     "FLOAT32",
     "FLOAT64",
@@ -2119,10 +2196,6 @@ static const char *const unimplemented_functions[] = {
     "STRING",
     "TAN",
     "TANH",
-    "TIMESTAMP",
-    "TIMESTAMP_MICROS",
-    "TIMESTAMP_MILLIS",
-    "TIMESTAMP_SECONDS",
     "TOKENIZE_FULLTEXT",
     "TOKENIZE_NUMBER",
     "TOKENIZE_SUBSTRING",
@@ -2132,10 +2205,6 @@ static const char *const unimplemented_functions[] = {
     "TO_HEX",
     "TO_JSON",
     "TO_JSON_STRING",
-    "UNIX_DATE",
-    "UNIX_MICROS",
-    "UNIX_MILLIS",
-    "UNIX_SECONDS",
     "VARIANCE",
     "VAR_SAMP",
 };

@@ -434,13 +434,12 @@ bool sp_timestamp_parse(const char *text, struct sp_timestamp *out, bool *missin
     return true;
 }
 
-bool sp_timestamp_parse_text(const char *text, struct sp_timestamp *out)
+bool sp_timestamp_parse_text(const char *text, const char *zone_name, struct sp_timestamp *out)
 {
     bool missing_zone;
     if (sp_timestamp_parse(text, out, &missing_zone))
         return true;
     /* the civil time read as if in UTC, then moved to its zone's instant */
-    const char *zone_name = NULL;
     size_t len = strlen(text);
     if (!missing_zone) {
         const char *space = strrchr(text, ' ');
