@@ -28,6 +28,8 @@
 /* how long a published message may take to become visible to a pull */
 #define PUBLISH_VISIBLE_NS  (500 * 1000000LL)
 #define BATCH_PENDING_BYTES (128u << 20) /* per batch worker */
+#define STREAM_WORKERS      4            /* per Pub/Sub source */
+#define STREAM_SLOTS_MAX    16           /* workers of a job, all sources together */
 
 /* What one bundle or flush collects before its commit. */
 struct bundle {
@@ -756,22 +758,74 @@ static int64_t pubsub_mark(int64_t before, int64_t pulled_at, const struct rn_ba
     return mark > before ? mark : before;
 }
 
-/* A streaming job's watermark: the least of its Pub/Sub sources' (marks, by step; a
- * watched file's lines are stamped when read, so the clock bounds it). */
-static int64_t streaming_mark(const struct rn_run *run, const int64_t *marks)
+/* What a streaming job's threads share: for each worker (a slot), the watermark of what
+ * its pulls saw and the oldest event time of its bundle in flight, which together hold
+ * the job's watermark back, and the first failure of a worker (it ends the job). A pull
+ * that finds nothing says nothing of what a concurrent pull of another worker gets: so
+ * each worker keeps its own watermark, and the job's is the least of them. */
+struct stream {
+    struct rn_run *run;
+    pthread_mutex_t lock;
+    int64_t marks[STREAM_SLOTS_MAX];     /* INT64_MIN until its first pull, unused INT64_MAX */
+    int64_t in_flight[STREAM_SLOTS_MAX]; /* INT64_MAX: no bundle */
+    char subs[RN_STEPS_MAX][512];
+    struct em_status fail;
+};
+
+/* The job's watermark (lock held): the least of the clock, of its workers' and of the
+ * bundles in flight but the one in slot `except` (-1: all). A watched file's lines are
+ * stamped when read, so the clock bounds them. */
+static int64_t stream_mark(const struct stream *s, int except)
 {
     int64_t mark = em_clock_now();
-    for (int i = 0; i < run->pipeline->count; i++)
-        if (run->pipeline->steps[i].kind == RN_READ_PUBSUB && marks[i] < mark)
-            mark = marks[i];
+    for (int k = 0; k < STREAM_SLOTS_MAX; k++) {
+        if (s->marks[k] < mark)
+            mark = s->marks[k];
+        if (k != except && s->in_flight[k] < mark)
+            mark = s->in_flight[k];
+    }
     return mark;
 }
 
-/* One pull, its bundle and its commit, then the acknowledgement; marks[step] moves on.
- * Returns how many messages came, -1 on failure (st set). */
-static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, const char *sub,
-                       int64_t *marks, struct em_status *st)
+static int64_t stream_mark_now(struct stream *s, int except)
 {
+    pthread_mutex_lock(&s->lock);
+    int64_t mark = stream_mark(s, except);
+    pthread_mutex_unlock(&s->lock);
+    return mark;
+}
+
+/* Records a pulled bundle in slot: its worker's watermark moves on, and its oldest element
+ * that is not late holds the job's back until it is committed. Returns the watermark before
+ * it (its elements' lateness is judged against it). */
+static int64_t stream_enter(struct stream *s, int slot, int64_t pulled_at,
+                            const struct rn_batch *in)
+{
+    pthread_mutex_lock(&s->lock);
+    int64_t before = stream_mark(s, -1), oldest = INT64_MAX;
+    for (size_t i = 0; i < in->count; i++)
+        if (in->items[i].ts_ns < oldest)
+            oldest = in->items[i].ts_ns;
+    s->marks[slot] = pubsub_mark(s->marks[slot], pulled_at, in);
+    s->in_flight[slot] = oldest > before ? oldest : before;
+    pthread_mutex_unlock(&s->lock);
+    return before;
+}
+
+static void stream_leave(struct stream *s, int slot)
+{
+    pthread_mutex_lock(&s->lock);
+    s->in_flight[slot] = INT64_MAX;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* One pull, its bundle and its commit, then the acknowledgement. Returns how many messages
+ * came, -1 on failure (st set). */
+static int pull_bundle(struct stream *s, struct rn_state *state, int step, int slot,
+                       struct em_status *st)
+{
+    struct rn_run *run = s->run;
+    const char *sub = s->subs[step];
     int64_t pulled_at = em_clock_now();
     cJSON *received;
     if (rn_pubsub_pull(&run->pubsub, sub, PUBSUB_BUNDLE, &received, st)) {
@@ -782,7 +836,7 @@ static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, con
         return -1;
     }
     struct bundle b;
-    bundle_init(&b, run, state, marks[step]);
+    bundle_init(&b, run, state, INT64_MIN);
     struct rn_batch in = {0};
     cJSON *ack_ids = cJSON_CreateArray();
     const cJSON *r;
@@ -797,18 +851,59 @@ static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, con
     }
     int n = cJSON_GetArraySize(received);
     cJSON_Delete(received);
-    marks[step] = pubsub_mark(marks[step], pulled_at, &in);
-    b.watermark = streaming_mark(run, marks);
+    b.late_mark = stream_enter(s, slot, pulled_at, &in);
     count_source(run, step, (int64_t)in.count);
     process_source(&b, step, &in);
     rn_batch_clear(&in);
+    /* this bundle's elements are merged before the windows close: only the others count */
+    b.watermark = stream_mark_now(s, slot);
     if (b.oom)
         EM_FAIL_OOM(st);
     else if (!b.retry && !commit(&b, st) && n > 0)
         rn_pubsub_ack(&run->pubsub, sub, ack_ids, st);
+    stream_leave(s, slot);
     bundle_clear(&b);
     cJSON_Delete(ack_ids);
     return st->code ? -1 : n;
+}
+
+static bool stream_failed(struct stream *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool failed = s->fail.code != EM_OK;
+    pthread_mutex_unlock(&s->lock);
+    return failed;
+}
+
+struct stream_worker {
+    struct stream *s;
+    int step, slot;
+    pthread_t thread;
+};
+
+/* A worker of a Pub/Sub source: pulls and runs bundles until the job stops or fails. */
+static void *stream_worker_main(void *arg)
+{
+    struct stream_worker *w = arg;
+    struct stream *s = w->s;
+    struct em_status st = {0};
+    struct rn_state *state = rn_state_new();
+    if (!state)
+        EM_FAIL_OOM(&st);
+    while (!st.code && atomic_load(&s->run->stop) == RN_STOP_NONE && !stream_failed(s)) {
+        if (pull_bundle(s, state, w->step, w->slot, &st) == 0) {
+            struct timespec pause = {0, IDLE_PAUSE_MS * 1000000L};
+            nanosleep(&pause, NULL);
+        }
+    }
+    if (st.code) {
+        pthread_mutex_lock(&s->lock);
+        if (!s->fail.code)
+            s->fail = st;
+        pthread_mutex_unlock(&s->lock);
+    }
+    rn_state_free(state);
+    return NULL;
 }
 
 /* --- watched text files (Stream_GCS_Text_to_Cloud_PubSub) --- */
@@ -860,9 +955,10 @@ static int compare_paths(const void *a, const void *b)
 
 /* Reads the files matching a watched step's pattern that it has not read yet, each whole
  * and then recorded as read. Returns how many lines came. */
-static int64_t poll_files(struct rn_run *run, struct rn_state *state, int step, cJSON *seen,
-                          const int64_t *marks, struct em_status *st)
+static int64_t poll_files(struct stream *stream, struct rn_state *state, int step, cJSON *seen,
+                          struct em_status *st)
 {
+    struct rn_run *run = stream->run;
     char pattern[PATH_MAX];
     const struct rn_step *s = &run->pipeline->steps[step];
     int64_t before = run->metrics->elements[step];
@@ -878,10 +974,10 @@ static int64_t poll_files(struct rn_run *run, struct rn_state *state, int step, 
         const char *path = g.gl_pathv[i];
         if (cJSON_HasObjectItem(seen, path))
             continue;
-        struct text_source src = {run, state, step, streaming_mark(run, marks), false};
+        struct text_source src = {run, state, step, stream_mark_now(stream, -1), false};
         rn_text_read_file(path, TEXT_BUNDLE, text_bundle, &src, st);
         struct bundle b;
-        bundle_init(&b, run, state, streaming_mark(run, marks));
+        bundle_init(&b, run, state, stream_mark_now(stream, -1));
         b.seen_step = step;
         b.seen_file = path;
         if (!st->code && !commit(&b, st))
@@ -892,42 +988,78 @@ static int64_t poll_files(struct rn_run *run, struct rn_state *state, int step, 
     return st->code ? -1 : run->metrics->elements[step] - before;
 }
 
+/* How many workers pull each Pub/Sub source: one per core, at most STREAM_WORKERS. */
+static int stream_worker_count(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : cores > STREAM_WORKERS ? STREAM_WORKERS : (int)cores;
+}
+
+/* Starts the workers of every Pub/Sub source; returns how many run. */
+static int start_stream_workers(struct stream *s, struct stream_worker *workers)
+{
+    const struct rn_pipeline *p = s->run->pipeline;
+    int started = 0;
+    for (int i = 0; i < p->count; i++)
+        for (int k = 0; s->subs[i][0] && k < stream_worker_count(); k++) {
+            if (started == STREAM_SLOTS_MAX)
+                return started;
+            struct stream_worker *w = &workers[started];
+            *w = (struct stream_worker){.s = s, .step = i, .slot = started};
+            pthread_mutex_lock(&s->lock);
+            s->marks[started] = INT64_MIN; /* holds the job's watermark until its first pull */
+            pthread_mutex_unlock(&s->lock);
+            if (pthread_create(&w->thread, NULL, stream_worker_main, w) != 0) {
+                pthread_mutex_lock(&s->lock);
+                s->marks[started] = INT64_MAX;
+                pthread_mutex_unlock(&s->lock);
+                return started;
+            }
+            started++;
+        }
+    return started;
+}
+
+/* A streaming job: workers pull its Pub/Sub sources; the job's thread polls its watched
+ * files. When it stops: cancelled at once, drained after every window closed. */
 static enum rn_outcome run_streaming(struct rn_run *run, struct rn_state *state)
 {
     struct em_status *st = &run->failure;
     const struct rn_pipeline *p = run->pipeline;
-    char subs[RN_STEPS_MAX][512] = {{0}};
+    struct stream s = {.run = run};
+    struct stream_worker workers[STREAM_SLOTS_MAX];
     cJSON *seen[RN_STEPS_MAX] = {0};
     int64_t next_poll[RN_STEPS_MAX] = {0};
-    int64_t marks[RN_STEPS_MAX];
-    for (int i = 0; i < RN_STEPS_MAX; i++)
-        marks[i] = INT64_MIN;
+    pthread_mutex_init(&s.lock, NULL);
+    for (int k = 0; k < STREAM_SLOTS_MAX; k++)
+        s.marks[k] = s.in_flight[k] = INT64_MAX;
     for (int i = 0; i < p->count && !st->code; i++) {
         if (p->steps[i].kind == RN_READ_PUBSUB)
-            source_subscription(run, &p->steps[i], subs[i], sizeof(subs[i]), st);
+            source_subscription(run, &p->steps[i], s.subs[i], sizeof(s.subs[i]), st);
         if (p->steps[i].kind == RN_READ_TEXT && (seen[i] = cJSON_CreateObject()))
             load_seen(run, i, seen[i], st);
     }
-    while (!st->code && atomic_load(&run->stop) == RN_STOP_NONE) {
-        int64_t got = 0;
+    int started = st->code ? 0 : start_stream_workers(&s, workers);
+    while (!st->code && atomic_load(&run->stop) == RN_STOP_NONE && !stream_failed(&s)) {
         for (int i = 0; i < p->count && !st->code; i++) {
-            if (subs[i][0]) {
-                int n = pull_bundle(run, state, i, subs[i], marks, st);
-                got += n > 0 ? n : 0;
-            } else if (seen[i] && em_clock_now() >= next_poll[i]) {
-                int64_t n = poll_files(run, state, i, seen[i], marks, st);
-                got += n > 0 ? n : 0;
+            if (seen[i] && em_clock_now() >= next_poll[i]) {
+                poll_files(&s, state, i, seen[i], st);
                 next_poll[i] = em_clock_now() + p->steps[i].watch_ns;
             }
         }
-        if (!got && !st->code) {
-            struct timespec pause = {0, IDLE_PAUSE_MS * 1000000L};
-            nanosleep(&pause, NULL);
-        }
+        struct timespec pause = {0, IDLE_PAUSE_MS * 1000000L};
+        nanosleep(&pause, NULL);
     }
+    if (st->code && !halted(run)) /* the workers stop with the job */
+        atomic_store(&run->stop, RN_STOP_CANCEL);
+    for (int k = 0; k < started; k++)
+        pthread_join(workers[k].thread, NULL);
+    if (!st->code && s.fail.code)
+        *st = s.fail;
+    pthread_mutex_destroy(&s.lock);
     for (int i = 0; i < p->count; i++)
         cJSON_Delete(seen[i]);
-    if (halted(run))
+    if (halted(run) && !st->code)
         return RN_OUTCOME_CANCELLED;
     if (st->code)
         return RN_OUTCOME_FAILED;
