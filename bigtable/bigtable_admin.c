@@ -371,23 +371,26 @@ static enum em_code protect_cluster_replicas(struct bt_admin *admin, const char 
     return st->code;
 }
 
-/* Shreds the cluster's replica of every table of the instance. */
+/* Shreds the cluster's replica of every table of the instance, the deleted ones still
+ * recoverable included (bigtable_undelete.c: they go with their cluster). */
 static void shred_cluster_replicas(struct bt_admin *admin, const char *instance,
                                    const char *cluster_id)
 {
-    cJSON *tables = NULL;
-    struct em_status st = {0};
-    if (!admin->replicas ||
-        bt_store_list(admin->store, BT_KIND_TABLE, instance, false, &tables, &st))
-        return;
-    const cJSON *table;
-    cJSON_ArrayForEach(table, tables)
-    {
-        char replica[BT_NAME_MAX];
-        bt_replica_name(em_json_string(table, "name"), cluster_id, replica);
-        bt_replicas_shred(admin->replicas, replica, &st);
+    const char *kinds[] = {BT_KIND_TABLE, BT_KIND_DELETED};
+    for (size_t k = 0; admin->replicas && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        cJSON *tables = NULL;
+        struct em_status st = {0};
+        if (bt_store_list(admin->store, kinds[k], instance, false, &tables, &st))
+            continue;
+        const cJSON *table;
+        cJSON_ArrayForEach(table, tables)
+        {
+            char replica[BT_NAME_MAX];
+            bt_replica_name(em_json_string(table, "name"), cluster_id, replica);
+            bt_replicas_shred(admin->replicas, replica, &st);
+        }
+        cJSON_Delete(tables);
     }
-    cJSON_Delete(tables);
 }
 
 /* How the instance's cascade marks a cluster (bigtable_cascade.h). */

@@ -8,7 +8,11 @@
  *
  * Every table has one replica per cluster (bigtable_replicas.h), each a protected
  * resource of the CMEK engine under its cluster's key: made when the table is created
- * (for every cluster) or the cluster is (for every table), shredded when either goes.
+ * (for every cluster) or the cluster is (for every table), shredded when either goes. A
+ * deleted table keeps its replicas for 7 days, recoverable (bigtable_undelete.c):
+ *
+ *   live --delete--> recoverable --undelete--> live
+ *                        \--7 days / same id created / cluster or instance deleted--> shredded
  *
  * Cluster state, as Google reports it:
  *   CREATING --operation done--> READY <--key usable again-- DISABLED
@@ -131,10 +135,27 @@ enum em_code bt_table_modify_families(struct bt_admin *admin, const char *name,
 /* mask: deletionProtection / deletion_protection. */
 enum em_code bt_table_update(struct bt_admin *admin, const char *name, const cJSON *table,
                              const char *mask, cJSON **out, struct em_status *st);
-enum em_code bt_table_delete(struct bt_admin *admin, const char *name, struct em_status *st);
+/* The table leaves get and list and its data calls answer NOT_FOUND, but it stays
+ * recoverable (bt_table_undelete) for BT_UNDELETE_WINDOW_S of emulator time from now: its
+ * replicas keep their encrypted files and keys (bigtable_undelete.c). */
+enum em_code bt_table_delete(struct bt_admin *admin, const char *name, int64_t now,
+                             struct em_status *st);
 /* The names of every table of every instance, a JSON array of strings (the replication
  * drain, bigtable_replication.h). */
 enum em_code bt_table_names(struct bt_admin *admin, cJSON **out, struct em_status *st);
+
+/* --- deleted tables (bigtable_undelete.c) --- */
+
+#define BT_UNDELETE_WINDOW_S (7LL * 86400) /* how long a deleted table stays recoverable */
+
+/* UndeleteTable: the deleted table back, with its column families and its cells, *out its
+ * Table (schema view). NOT_FOUND when no table of that name is recoverable;
+ * FAILED_PRECONDITION naming the key when a replica's key is not usable now (KMS is asked
+ * at once), or while a cluster of the instance is disabled. */
+enum em_code bt_table_undelete(struct bt_admin *admin, const char *name, int64_t now, cJSON **out,
+                               struct em_status *st);
+/* Crypto-shreds the deleted tables whose window ended at or before now. */
+enum em_code bt_deleted_tables_expire(struct bt_admin *admin, int64_t now, struct em_status *st);
 
 /* --- what the data plane needs --- */
 

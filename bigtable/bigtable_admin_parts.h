@@ -48,6 +48,20 @@ enum em_code bt_check_no_disabled_cluster(struct bt_admin *admin, const char *in
 void bt_stamp_protection(struct bt_admin *admin, cJSON *table, const char *cluster_id,
                          const char *replica);
 
+/* Crypto-shreds the table's replica in every cluster of its instance (under the lock). */
+void bt_table_shred_replicas(struct bt_admin *admin, const char *table, const char *instance);
+/* A table gone for good at once, record and replicas (a failed restore's rollback). */
+enum em_code bt_table_remove(struct bt_admin *admin, const char *name, struct em_status *st);
+
+/* --- deleted tables (bigtable_undelete.c; under the lock) --- */
+
+/* Records stored (a table's JSON) as deleted at now, in place of the table. */
+enum em_code bt_deleted_table_keep(struct bt_admin *admin, const cJSON *stored, int64_t now,
+                                   struct em_status *st);
+/* Shreds the deleted table of that name, if any, and forgets it (a new table takes its
+ * name: the replicas' names are the table's). */
+enum em_code bt_deleted_table_purge(struct bt_admin *admin, const char *name, struct em_status *st);
+
 /* Deletes every backup under prefix (an instance or a cluster): keys forgotten, files
  * removed, records deleted (bigtable_backup.c; under the lock). */
 void bt_backups_remove_under(struct bt_admin *admin, const char *prefix);

@@ -682,7 +682,7 @@ enum em_code bt_table_restore(struct bt_admin *admin, const char *instance, cons
             set_restore_info(admin, name, restore_info, st)) {
             struct em_status ignored;
             pthread_mutex_unlock(&admin->lock);
-            bt_table_delete(admin, name, &ignored);
+            bt_table_remove(admin, name, &ignored); /* nothing to recover */
         } else {
             pthread_mutex_unlock(&admin->lock);
         }

@@ -126,8 +126,8 @@ static void observe_cluster(struct bt_admin *admin, const char *cluster_id, cons
     }
 }
 
-/* Crypto-shreds every replica of a cluster (30 days refused). */
-static void delete_cluster_data(struct bt_admin *admin, const char *cluster, const cJSON *tables)
+/* Crypto-shreds the cluster's replica of each of tables. */
+static void shred_in_cluster(struct bt_admin *admin, const char *cluster, const cJSON *tables)
 {
     const cJSON *table;
     cJSON_ArrayForEach(table, tables)
@@ -138,6 +138,20 @@ static void delete_cluster_data(struct bt_admin *admin, const char *cluster, con
         if (bt_replicas_shred(admin->replicas, replica, &st))
             em_warn("bigtable: cannot delete the data of %s: %s", replica, st.message);
     }
+}
+
+/* Crypto-shreds every replica of a cluster (30 days refused), those of the deleted tables
+ * still recoverable (bigtable_undelete.c) included. */
+static void delete_cluster_data(struct bt_admin *admin, const char *cluster, const cJSON *tables)
+{
+    char instance[BT_NAME_MAX];
+    cJSON *deleted = NULL;
+    struct em_status st = {0};
+    shred_in_cluster(admin, cluster, tables);
+    if (bt_instance_of(cluster, instance) &&
+        !bt_store_list(admin->store, BT_KIND_DELETED, instance, false, &deleted, &st))
+        shred_in_cluster(admin, cluster, deleted);
+    cJSON_Delete(deleted);
     em_info("bigtable: the data of cluster %s is deleted (its key refused for 30 days)", cluster);
 }
 

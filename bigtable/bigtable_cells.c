@@ -601,3 +601,51 @@ enum em_code bt_cells_log_remove(struct em_datafile *file, int64_t seq, struct e
 {
     return em_datafile_run(file, job_log_remove, &seq, st);
 }
+
+/* --- what consistency tokens read (bigtable_consistency.h) --- */
+
+struct log_query_job {
+    const char *sql;
+    int64_t arg;    /* bound as ?1 */
+    int64_t result; /* the first column of the one row */
+};
+
+static enum em_code job_log_query(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    struct log_query_job *job = arg;
+    sqlite3_stmt *stmt = em_store_stmt(em_datafile_store(file), job->sql, st);
+    if (!stmt)
+        return st->code;
+    sqlite3_bind_int64(stmt, 1, job->arg);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        job->result = sqlite3_column_int64(stmt, 0);
+    else if (rc == SQLITE_DONE) /* an aggregate always has its row */
+        EM_FAIL(st, EM_INTERNAL, "The replication log query returned no row.");
+    else
+        em_store_error(sqlite3_db_handle(stmt), rc, st);
+    em_stmt_done(stmt);
+    return st->code;
+}
+
+enum em_code bt_cells_log_last_seq(struct em_datafile *file, int64_t *seq, struct em_status *st)
+{
+    struct log_query_job job = {"SELECT coalesce(max(seq), 0) FROM replication_log", 0, 0};
+    *seq = 0;
+    if (em_datafile_run(file, job_log_query, &job, st))
+        return st->code;
+    *seq = job.result;
+    return EM_OK;
+}
+
+enum em_code bt_cells_log_holds_upto(struct em_datafile *file, int64_t upto, bool *holds,
+                                     struct em_status *st)
+{
+    struct log_query_job job = {
+        "SELECT EXISTS(SELECT 1 FROM replication_log WHERE ?1 < 0 OR seq <= ?1)", upto, 0};
+    *holds = true;
+    if (em_datafile_run(file, job_log_query, &job, st))
+        return st->code;
+    *holds = job.result != 0;
+    return EM_OK;
+}

@@ -114,5 +114,11 @@ enum em_code bt_cells_log_append(struct em_datafile *file, const char *target, i
 enum em_code bt_cells_log_first(struct em_datafile *file, const char *target,
                                 struct bt_log_entry *out, struct em_status *st);
 enum em_code bt_cells_log_remove(struct em_datafile *file, int64_t seq, struct em_status *st);
+/* The highest seq in the log now (0 when it is empty): entries queued later have higher
+ * ones (seq is AUTOINCREMENT, never reused). */
+enum em_code bt_cells_log_last_seq(struct em_datafile *file, int64_t *seq, struct em_status *st);
+/* Whether an entry with a seq at or below upto (any, for -1) is still queued. */
+enum em_code bt_cells_log_holds_upto(struct em_datafile *file, int64_t upto, bool *holds,
+                                     struct em_status *st);
 
 #endif

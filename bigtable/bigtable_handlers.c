@@ -11,6 +11,7 @@
 
 #include "bigtable_admin.h"
 #include "bigtable_backup.h"
+#include "bigtable_consistency.h"
 #include "bigtable_data.h"
 #include "bigtable_json.h"
 #include "em_clock.h"
@@ -19,6 +20,7 @@
 #include "em_service.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define BT_ADMIN_TYPE EM_TYPE_URL "google.bigtable.admin.v2."
@@ -153,6 +155,8 @@ const struct em_op_type bt_op_types[] = {
      true, NULL, NULL},
     {"RestoreTable", BT_ADMIN_TYPE "RestoreTableMetadata", BT_ADMIN_TYPE "Table", bt_restore_work,
      true, NULL, NULL},
+    {"UndeleteTable", BT_ADMIN_TYPE "UndeleteTableMetadata", BT_ADMIN_TYPE "Table", table_get_work,
+     true, "startTime", "endTime"},
 };
 const size_t bt_op_type_count = sizeof(bt_op_types) / sizeof(bt_op_types[0]);
 
@@ -417,9 +421,46 @@ enum em_code bt_update_table(struct em_call *call)
 
 enum em_code bt_delete_table(struct em_call *call)
 {
-    if (bt_table_delete(admin(call), em_call_var(call, "name"), &call->status))
+    if (bt_table_delete(admin(call), em_call_var(call, "name"), em_clock_now(), &call->status))
         return call->status.code;
     return em_call_reply(call, cJSON_CreateObject());
+}
+
+/* The table is back when the call returns; the operation answers it (as gcloud polls). */
+enum em_code bt_undelete_table(struct em_call *call)
+{
+    const char *name = em_call_var(call, "name");
+    cJSON *table = NULL;
+    char zone[64];
+    if (instance_zone(call, name, zone) ||
+        bt_table_undelete(admin(call), name, em_clock_now(), &table, &call->status))
+        return call->status.code;
+    cJSON_Delete(table);
+    struct bt_context *bt = call->svc->ctx;
+    bt_replication_wake(&bt->replication); /* its queued writes flow again */
+    return start_operation(call, name, zone, "UndeleteTable", bt_json_table_metadata(name));
+}
+
+enum em_code bt_generate_consistency_token(struct em_call *call)
+{
+    char *token = NULL;
+    if (bt_consistency_generate(call->svc->ctx, em_call_var(call, "name"), &token, &call->status))
+        return call->status.code;
+    cJSON *response = cJSON_CreateObject();
+    cJSON_AddStringToObject(response, "consistencyToken", token);
+    free(token);
+    return em_call_reply(call, response);
+}
+
+enum em_code bt_check_consistency(struct em_call *call)
+{
+    bool consistent = false;
+    if (bt_consistency_check(call->svc->ctx, em_call_var(call, "name"), call->body, &consistent,
+                             &call->status))
+        return call->status.code;
+    cJSON *response = cJSON_CreateObject();
+    cJSON_AddBoolToObject(response, "consistent", consistent);
+    return em_call_reply(call, response);
 }
 
 enum em_code bt_modify_column_families(struct em_call *call)

@@ -46,6 +46,9 @@ enum em_code bt_get_table(struct em_call *call);
 enum em_code bt_list_tables(struct em_call *call);
 enum em_code bt_update_table(struct em_call *call);
 enum em_code bt_delete_table(struct em_call *call);
+enum em_code bt_undelete_table(struct em_call *call);
+enum em_code bt_generate_consistency_token(struct em_call *call);
+enum em_code bt_check_consistency(struct em_call *call);
 enum em_code bt_modify_column_families(struct em_call *call);
 enum em_code bt_drop_row_range(struct em_call *call);
 

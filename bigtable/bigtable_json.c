@@ -171,6 +171,28 @@ static const struct em_field drop_row_range_fields[] = {{"name", EM_F_STRING},
 const struct em_message bt_drop_row_range_schema = {ADMIN "DropRowRangeRequest",
                                                     drop_row_range_fields};
 
+/* UndeleteTableRequest: an empty body (the name is the path's). */
+static const struct em_field undelete_table_fields[] = {{"name", EM_F_STRING}, {NULL}};
+const struct em_message bt_undelete_table_schema = {ADMIN "UndeleteTableRequest",
+                                                    undelete_table_fields};
+
+/* GenerateConsistencyTokenRequest and CheckConsistencyRequest (bigtable_consistency.h). */
+static const struct em_field generate_token_fields[] = {{"name", EM_F_STRING}, {NULL}};
+const struct em_message bt_generate_token_schema = {ADMIN "GenerateConsistencyTokenRequest",
+                                                    generate_token_fields};
+static const struct em_field no_fields[] = {{NULL}};
+static const struct em_message standard_read_schema = {ADMIN "StandardReadRemoteWrites", no_fields};
+static const struct em_message data_boost_read_schema = {ADMIN "DataBoostReadLocalWrites",
+                                                         no_fields};
+static const struct em_field check_consistency_fields[] = {
+    {"name", EM_F_STRING},
+    {"consistencyToken", EM_F_STRING},
+    {"standardReadRemoteWrites", EM_F_MESSAGE, false, &standard_read_schema},
+    {"dataBoostReadLocalWrites", EM_F_MESSAGE, false, &data_boost_read_schema},
+    {NULL}};
+const struct em_message bt_check_consistency_schema = {ADMIN "CheckConsistencyRequest",
+                                                       check_consistency_fields};
+
 /* --- admin: app profiles --- */
 
 static const struct em_field multi_fields[] = {

@@ -19,6 +19,9 @@ extern const struct em_message bt_create_table_schema;
 extern const struct em_message bt_table_schema;
 extern const struct em_message bt_modify_families_schema;
 extern const struct em_message bt_drop_row_range_schema;
+extern const struct em_message bt_undelete_table_schema;
+extern const struct em_message bt_generate_token_schema;
+extern const struct em_message bt_check_consistency_schema;
 extern const struct em_message bt_app_profile_schema;
 
 /* data */
@@ -32,7 +35,7 @@ extern const struct em_message bt_ping_schema;
 /* Operation metadata: {originalRequest (a copy of request), requestTime}; the module sets
  * finishTime when the operation ends. */
 cJSON *bt_json_request_metadata(const cJSON *request, int64_t now);
-/* UpdateTableMetadata: {name} (startTime, endTime set by the module). */
+/* UpdateTableMetadata and UndeleteTableMetadata: {name} (startTime, endTime set by the module). */
 cJSON *bt_json_table_metadata(const char *name);
 
 #endif

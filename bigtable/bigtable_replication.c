@@ -338,3 +338,8 @@ void bt_replication_drain(struct bt_replication *repl, int64_t now)
     if (left)
         atomic_store(&repl->backlog, true);
 }
+
+void bt_replication_wake(struct bt_replication *repl)
+{
+    atomic_store(&repl->backlog, true);
+}

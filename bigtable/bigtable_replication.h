@@ -61,6 +61,9 @@ void bt_replication_send(struct bt_replication *repl, const struct bt_route *rou
 
 /* Applies the queued writes due by now (see above). */
 void bt_replication_drain(struct bt_replication *repl, int64_t now);
+/* Logs may hold entries again (a table undeleted with writes still queued): the next
+ * drain looks, and no write goes straight past them meanwhile. */
+void bt_replication_wake(struct bt_replication *repl);
 
 /* --- the entry format (exposed for tests) --- */
 

@@ -2,8 +2,8 @@
  * bigtable_routes: the Cloud Bigtable route table, the only place a request's path is
  * tied to a handler. Paths and methods are those of the real APIs: bigtableadmin v2 (as in
  * gcloud's generated client) and bigtable v2 (the googleapis protos' HTTP bindings). A
- * route without a handler answers UNIMPLEMENTED naming the method: undelete, authorized
- * views, consistency tokens, the hot-tablets and logical views.
+ * route without a handler answers UNIMPLEMENTED naming the method: authorized views, the
+ * hot-tablets and logical views.
  */
 #include "bigtable_routes.h"
 
@@ -109,6 +109,13 @@ const struct em_route bigtable_routes[] = {
      P("tables.delete"), ADMIN},
     {"POST", "v2/{name=" TABLE "}:modifyColumnFamilies", bt_modify_column_families,
      "ModifyColumnFamilies", &bt_modify_families_schema, NULL, P("tables.update"), ADMIN},
+    {"POST", "v2/{name=" TABLE "}:undelete", bt_undelete_table, "UndeleteTable",
+     &bt_undelete_table_schema, NULL, P("tables.undelete"), ADMIN},
+    {"POST", "v2/{name=" TABLE "}:generateConsistencyToken", bt_generate_consistency_token,
+     "GenerateConsistencyToken", &bt_generate_token_schema, NULL,
+     P("tables.generateConsistencyToken"), DATA},
+    {"POST", "v2/{name=" TABLE "}:checkConsistency", bt_check_consistency, "CheckConsistency",
+     &bt_check_consistency_schema, NULL, P("tables.checkConsistency"), DATA},
     {"POST", "v2/{name=" TABLE "}:dropRowRange", bt_drop_row_range, "DropRowRange",
      &bt_drop_row_range_schema, NULL, P("tables.mutateRows"), ADMIN},
     IAM(TABLE, "tables"),
@@ -146,9 +153,6 @@ const struct em_route bigtable_routes[] = {
      P("tables.readRows"), DATA},
 
     /* not built yet: answered UNIMPLEMENTED */
-    {"POST", "v2/{name=" TABLE "}:undelete", NULL, "UndeleteTable"},
-    {"POST", "v2/{name=" TABLE "}:generateConsistencyToken", NULL, "GenerateConsistencyToken"},
-    {"POST", "v2/{name=" TABLE "}:checkConsistency", NULL, "CheckConsistency"},
     {"GET", "v2/{parent=" CLUSTER "}/hotTablets", NULL, "ListHotTablets"},
     {"POST", "v2/{parent=" TABLE "}/authorizedViews", NULL, "CreateAuthorizedView"},
     {"GET", "v2/{parent=" TABLE "}/authorizedViews", NULL, "ListAuthorizedViews"},

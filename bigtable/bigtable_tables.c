@@ -1,8 +1,8 @@
 /*
  * bigtable_tables: tables with Google's rules (see bigtable_admin.h): column families and
  * their GC rules (checked by bigtable_gc and stored as it writes them back), views, one
- * replica per cluster under the cluster's key, deletion protection, and the routing of a
- * data call (bt_route_for).
+ * replica per cluster under the cluster's key, deletion protection (a deleted table stays
+ * recoverable: bigtable_undelete.c), and the routing of a data call (bt_route_for).
  *
  * Stored beside the Table's JSON: "_protectedNs" ({cluster id: the engine's check time
  * when that replica was protected}: a replica's key version and status read UNKNOWN until
@@ -302,7 +302,7 @@ static enum em_code protect_table_replicas(struct bt_admin *admin, const char *p
     return st->code;
 }
 
-static void shred_table_replicas(struct bt_admin *admin, const char *table, const char *instance)
+void bt_table_shred_replicas(struct bt_admin *admin, const char *table, const char *instance)
 {
     cJSON *clusters = NULL;
     struct em_status st = {0};
@@ -319,7 +319,9 @@ static void shred_table_replicas(struct bt_admin *admin, const char *table, cons
     cJSON_Delete(clusters);
 }
 
-/* Under the lock: the instance exists, the table does not; protects and records it. */
+/* Under the lock: the instance exists, the table does not; protects and records it. A
+ * deleted table of the same name is shredded first: its replicas have the new one's
+ * names, so it cannot be recovered afterwards. */
 static enum em_code insert_table(struct bt_admin *admin, const char *project, const char *instance,
                                  cJSON *table, struct em_status *st)
 {
@@ -332,9 +334,10 @@ static enum em_code insert_table(struct bt_admin *admin, const char *project, co
         if (existing)
             BT_ERR_EXISTS(st, "Table", name);
         else if (!bt_check_no_disabled_cluster(admin, instance, "create a table", st) &&
+                 !bt_deleted_table_purge(admin, name, st) &&
                  !protect_table_replicas(admin, project, table, clusters, st) &&
                  bt_save(admin, table, BT_KIND_TABLE, instance, false, st))
-            shred_table_replicas(admin, name, instance);
+            bt_table_shred_replicas(admin, name, instance);
     }
     free(existing);
     cJSON_Delete(inst);
@@ -526,14 +529,13 @@ enum em_code bt_table_update(struct bt_admin *admin, const char *name, const cJS
     return st->code;
 }
 
-enum em_code bt_table_delete(struct bt_admin *admin, const char *name, struct em_status *st)
+enum em_code bt_table_delete(struct bt_admin *admin, const char *name, int64_t now,
+                             struct em_status *st)
 {
     *st = (struct em_status){0}; /* the flow below reads st->code */
-    char instance[BT_NAME_MAX];
     cJSON *stored = NULL;
     if (bt_check_name(name, "tables", "table", st))
         return st->code;
-    bt_instance_of(name, instance);
     pthread_mutex_lock(&admin->lock);
     if (!bt_load(admin, name, BT_KIND_TABLE, "Table", &stored, st)) {
         if (cJSON_IsTrue(cJSON_GetObjectItem(stored, "deletionProtection")))
@@ -541,11 +543,24 @@ enum em_code bt_table_delete(struct bt_admin *admin, const char *name, struct em
                     "The table %.300s is protected against deletion: update it with "
                     "deletion_protection false first.",
                     name);
-        else if (!bt_store_delete(admin->store, name, st))
-            shred_table_replicas(admin, name, instance);
+        else
+            bt_deleted_table_keep(admin, stored, now, st);
     }
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(stored);
+    return st->code;
+}
+
+enum em_code bt_table_remove(struct bt_admin *admin, const char *name, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char instance[BT_NAME_MAX];
+    if (!bt_instance_of(name, instance))
+        return BT_ERR_INVALID_NAME(st, "table", name);
+    pthread_mutex_lock(&admin->lock);
+    if (!bt_store_delete(admin->store, name, st))
+        bt_table_shred_replicas(admin, name, instance);
+    pthread_mutex_unlock(&admin->lock);
     return st->code;
 }
 

@@ -6,9 +6,13 @@
 # key, Pub/Sub attributes); grouping steps go through Beam's own (key, value) pairs.
 import argparse
 import base64
+import calendar
+import datetime
+import decimal
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 
@@ -102,6 +106,280 @@ def WritePubSub(pcoll, spec):
 
     return (pcoll | spec["name"] + "/message" >> beam.Map(to_message)
             | spec["name"] >> beam.io.WriteToPubSub(spec["topic"], with_attributes=True))
+
+
+# --- Bigtable and Spanner sinks: the rows are written, the elements that cannot be are the
+# step's "failed" output, with the emulator's reasons (runner_sink_bigtable.c and
+# runner_sink_spanner.c follow the same rules) ---
+
+
+class SinkError(ValueError):
+    """Why an element cannot be written: its dead-letter reason."""
+
+
+MISSING = object()
+
+
+def sink_fields(spec, value):
+    """(qualifier or column, field, the field's value or MISSING): the step's "columns", else
+    every field of the object."""
+    columns = spec.get("columns")
+    if columns:
+        return [(c, f, value.get(f, MISSING)) for c, f in columns.items()]
+    return [(f, f, v) for f, v in value.items()]
+
+
+def sink_object(spec, elem):
+    if not isinstance(elem.value, dict):
+        raise SinkError("Step '%s': the element is not a JSON object (ParseJson it first)."
+                        % spec["name"])
+    return elem.value
+
+
+RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(\.\d{1,9})?"
+                     r"([Zz]|[+-]\d\d:\d\d)$")
+
+
+def rfc3339_micros(text):
+    """RFC 3339 text as microseconds since the epoch, or None."""
+    m = RFC3339.match(text)
+    if not m:
+        return None
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    try:
+        seconds = calendar.timegm(datetime.datetime(y, mo, d, h, mi, s).timetuple())
+    except ValueError:
+        return None
+    zone = m.group(8)
+    if zone not in ("Z", "z"):
+        sign = 1 if zone[0] == "+" else -1
+        seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    fraction = (m.group(7) or ".")[1:]
+    return seconds * 1000000 + int((fraction + "000000")[:6])
+
+
+def bigtable_row_key(spec, elem):
+    """rowKey with {key}, {value} and {<field>} replaced; a missing part is an error."""
+    value = sink_object(spec, elem)
+    template, pos, parts = spec["rowKey"], 0, []
+    for m in re.finditer(r"\{([^}]*)\}", template):
+        name = m.group(1)
+        part = elem.key if name == "key" else value if name == "value" else value.get(name)
+        if part is None:
+            raise SinkError("Step '%s': the row key needs {%s}, which the element does not have."
+                            % (spec["name"], name))
+        parts += [template[pos:m.start()], text_of(part)]
+        pos = m.end()
+    key = ("".join(parts) + template[pos:]).encode("utf-8")
+    if not 1 <= len(key) <= 4096:
+        raise SinkError("Step '%s': the row key must be 1 to 4096 bytes, not %d."
+                        % (spec["name"], len(key)))
+    return key
+
+
+def bigtable_micros(spec, elem, event_micros):
+    """The cells' timestamp: timestampField (microseconds or RFC 3339), else the event time;
+    rounded down to the millisecond."""
+    field = spec.get("timestampField")
+    value = sink_object(spec, elem).get(field) if field else None
+    us = max(event_micros, 0)
+    if value is not None:
+        text_us = rfc3339_micros(value) if isinstance(value, str) else None
+        if text_us is not None:
+            us = text_us
+        elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            us = value
+        elif isinstance(value, str) and re.match(r"\d+$", value):
+            us = int(value)
+        else:
+            raise SinkError("Step '%s': field '%s' must be a timestamp (microseconds since the "
+                            "epoch, or RFC 3339 text)." % (spec["name"], field))
+    return us - us % 1000
+
+
+def bigtable_cells(spec, elem):
+    """(qualifier, value bytes) of each field to write; a missing or null field writes none."""
+    cells = [(q.encode("utf-8"), text_of(v).encode("utf-8"))
+             for q, _, v in sink_fields(spec, sink_object(spec, elem))
+             if v is not MISSING and v is not None]
+    if not cells:
+        raise SinkError("Step '%s': the element has no field to write." % spec["name"])
+    return cells
+
+
+class ToBigtableRow(beam.DoFn):
+    def __init__(self, spec):
+        self.spec = spec
+
+    def process(self, elem, timestamp=beam.DoFn.TimestampParam):
+        from google.cloud.bigtable.row import DirectRow
+        try:
+            key = bigtable_row_key(self.spec, elem)
+            micros = bigtable_micros(self.spec, elem, int(timestamp.micros))
+            cells = bigtable_cells(self.spec, elem)
+        except SinkError as e:
+            yield dead_letter(elem, str(e))
+            return
+        row = DirectRow(row_key=key)
+        when = datetime.datetime.fromtimestamp(micros / 1e6, datetime.timezone.utc)
+        for qualifier, value in cells:
+            row.set_cell(self.spec["columnFamily"], qualifier, value, timestamp=when)
+        yield row
+
+
+def write_rows(pcoll, spec, to_row, write):
+    """A sink: to_row maps each element to a row (or the "failed" output), write writes
+    them; returns the failed elements."""
+    rows = pcoll | spec["name"] + "/rows" >> beam.ParDo(to_row).with_outputs("failed", main="rows")
+    rows.rows | spec["name"] >> write
+    return rows.failed
+
+
+def WriteBigtable(pcoll, spec):
+    from apache_beam.io.gcp.bigtableio import WriteToBigTable
+    _, project, _, instance, _, table = spec["table"].split("/")
+    return write_rows(pcoll, spec, ToBigtableRow(spec), WriteToBigTable(
+        project_id=project, instance_id=instance, table_id=table))
+
+
+def is_decimal_text(text):
+    try:
+        return bool(text) and not text[0].isspace() and math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def spanner_scalar(base, value):
+    """value for a column of type base as the Spanner client takes it, or None if it does
+    not fit (rn_spanner_value)."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if base == "STRING":
+        return value if isinstance(value, str) else text_of(value) if (
+            is_number or isinstance(value, bool)) else None
+    if base == "INT64":
+        if isinstance(value, str) and re.match(r"-?\d+$", value):
+            value = int(value)
+        ok = isinstance(value, int) and not isinstance(value, bool) and -2**63 <= value < 2**63
+        return value if ok else None
+    if base in ("FLOAT64", "FLOAT32"):
+        if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
+            return float(value.replace("Infinity", "inf"))
+        if isinstance(value, str):
+            return float(value) if is_decimal_text(value) else None
+        return float(value) if is_number else None
+    if base == "NUMERIC":
+        if isinstance(value, str):
+            return decimal.Decimal(value) if is_decimal_text(value) else None
+        return decimal.Decimal(text_of(value)) if is_number else None
+    if base == "BOOL":
+        if isinstance(value, bool):
+            return value
+        return {"true": True, "false": False}.get(value) if isinstance(value, str) else None
+    if base == "TIMESTAMP":
+        us = rfc3339_micros(value) if isinstance(value, str) else None
+        return None if us is None else datetime.datetime.fromtimestamp(
+            us // 1000000, datetime.timezone.utc).replace(microsecond=us % 1000000)
+    if base == "DATE":
+        if not isinstance(value, str) or not re.match(r"\d{4}-\d\d-\d\d$", value):
+            return None
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            return None
+    if base == "BYTES":
+        return value.encode("utf-8") if isinstance(value, str) else None
+    if base == "JSON":
+        from google.cloud.spanner_v1 import JsonObject
+        return JsonObject(value)
+    return None
+
+
+def spanner_value(type_, value):
+    """A field's value for a column of Spanner type type_; SinkError's text says why not."""
+    if value is None:
+        return None
+    if type_.startswith("ARRAY<") and type_.endswith(">") and isinstance(value, list):
+        return [spanner_value(type_[6:-1], v) for v in value]
+    converted = None if type_.startswith("ARRAY<") else spanner_scalar(type_.split("(")[0], value)
+    if converted is None:
+        raise SinkError("%.80s is not a valid %s" % (json.dumps(value, separators=(",", ":")),
+                                                     type_))
+    return converted
+
+
+def spanner_row(spec, columns, elem):
+    """(column names, values) of the element's insertOrUpdate; columns: the table's, name ->
+    {"type", "nullable", "key"} as INFORMATION_SCHEMA gives them."""
+    table, names, values = spec["table"], [], []
+    by_lower = {name.lower(): name for name in columns}
+    for column, field, value in sink_fields(spec, sink_object(spec, elem)):
+        name = by_lower.get(column.lower())
+        if name is None:
+            raise SinkError("Step '%s': table %s has no column '%s'." % (spec["name"], table, column))
+        col = columns[name]
+        if value is MISSING and not col["key"]:
+            continue  # the column keeps its value (NULL in a new row)
+        if value is MISSING or (value is None and not col["nullable"]):
+            raise SinkError("Step '%s': field '%s' (%s column %s.%s) is %s." % (
+                spec["name"], field, "key" if col["key"] else "NOT NULL", table, name,
+                "missing" if value is MISSING else "null"))
+        try:
+            values.append(spanner_value(col["type"], value))
+        except SinkError as e:
+            raise SinkError("Step '%s': field '%s' (column %s.%s): %s." % (
+                spec["name"], field, table, name, e))
+        names.append(name)
+    for name, col in columns.items():
+        if col["key"] and name not in names:
+            raise SinkError("Step '%s': the element has no value for key column %s.%s."
+                            % (spec["name"], table, name))
+    return names, values
+
+
+class ToSpannerMutation(beam.DoFn):
+    def __init__(self, spec):
+        self.spec = spec
+        self.columns = None
+
+    def setup(self):
+        """The table's columns, from INFORMATION_SCHEMA (as the emulator reads them when the
+        job starts); a mapped column the table lacks fails the pipeline."""
+        from google.cloud import spanner
+        _, project, _, instance, _, database = self.spec["database"].split("/")
+        db = spanner.Client(project=project).instance(instance).database(database)
+        where = "TABLE_SCHEMA = '' AND LOWER(TABLE_NAME) = LOWER(@t)"
+        args = {"params": {"t": self.spec["table"]},
+                "param_types": {"t": spanner.param_types.STRING}}
+        with db.snapshot(multi_use=True) as snap:
+            rows = list(snap.execute_sql("SELECT COLUMN_NAME, SPANNER_TYPE, IS_NULLABLE FROM "
+                                         "INFORMATION_SCHEMA.COLUMNS WHERE " + where, **args))
+            keys = {r[0] for r in snap.execute_sql(
+                "SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.INDEX_COLUMNS WHERE " + where +
+                " AND INDEX_TYPE = 'PRIMARY_KEY'", **args)}
+        self.columns = {r[0]: {"type": r[1], "nullable": r[2] != "NO", "key": r[0] in keys}
+                        for r in rows}
+        lower = {name.lower() for name in self.columns}
+        for column in self.spec.get("columns") or {}:
+            if column.lower() not in lower:
+                raise ValueError("Step '%s': table %s has no column '%s'"
+                                 % (self.spec["name"], self.spec["table"], column))
+
+    def process(self, elem):
+        from apache_beam.io.gcp.experimental.spannerio import WriteMutation
+        try:
+            names, values = spanner_row(self.spec, self.columns, elem)
+        except SinkError as e:
+            yield dead_letter(elem, str(e))
+            return
+        yield WriteMutation.insert_or_update(table=self.spec["table"], columns=names,
+                                             values=[values])
+
+
+def WriteSpanner(pcoll, spec):
+    from apache_beam.io.gcp.experimental.spannerio import WriteToSpanner
+    _, project, _, instance, _, database = spec["database"].split("/")
+    return write_rows(pcoll, spec, ToSpannerMutation(spec), WriteToSpanner(
+        project_id=project, instance_id=instance, database_id=database))
 
 
 # --- stateless transforms (main and "failed" outputs) ---

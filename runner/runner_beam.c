@@ -91,6 +91,12 @@ static bool has_failed_output(enum rn_kind kind)
     }
 }
 
+/* A sink returns the elements it could not write: its dead-letter output. */
+static bool is_sink(enum rn_kind kind)
+{
+    return kind == RN_WRITE_BIGTABLE || kind == RN_WRITE_SPANNER;
+}
+
 static bool failed_output_read(const struct rn_pipeline *p, int step)
 {
     for (int i = step + 1; i < p->count; i++)
@@ -124,11 +130,13 @@ static void put_step(struct text *t, const struct rn_pipeline *p, int i)
             stateless_fn(step->kind), input);
     else if (step->kind == RN_WRITE_TEXT || step->kind == RN_WRITE_PUBSUB)
         put(t, "%s(%s, ", rn_kind_name(step->kind), input);
+    else if (is_sink(step->kind)) /* its output: the elements it could not write */
+        put(t, "out[\"%s.failed\"] = %s(%s, ", step->name, rn_kind_name(step->kind), input);
     else
         put(t, "out[\"%s\"] = %s(%s, ", step->name, rn_kind_name(step->kind), input);
     put_spec(t, step);
     put(t, step->kind == RN_WRITE_TEXT ? ", streaming)\n" : ")\n");
-    if (!has_failed_output(step->kind) && failed_output_read(p, i))
+    if (!has_failed_output(step->kind) && !is_sink(step->kind) && failed_output_read(p, i))
         put(t, "    out[\"%s.failed\"] = p | \"%s.failed\" >> beam.Create([])\n", step->name,
             step->name);
 }
@@ -138,17 +146,12 @@ enum em_code rn_beam_export(const struct rn_pipeline *p, const char *source, cha
 {
     struct text t = {0};
     *program = NULL;
-    for (int i = 0; i < p->count; i++) /* the prelude has no Beam form of the sinks yet */
-        if (p->steps[i].kind == RN_WRITE_BIGTABLE || p->steps[i].kind == RN_WRITE_SPANNER)
-            return EM_FAIL(st, EM_UNIMPLEMENTED,
-                           "Step '%s': %s cannot be exported as Beam yet (use Beam's own "
-                           "bigtableio/spannerio).",
-                           p->steps[i].name, rn_kind_name(p->steps[i].kind));
     put(&t, "# An Apache Beam (Python SDK) program written by bin/emulator-export-beam from\n");
     put(&t, "# %s: the same steps as the emulator's runner.\n", source);
     put(&t, "#   python3 this.py --runner DataflowRunner --project P --region R "
             "--temp_location gs://b/tmp\n");
-    put(&t, "# Needs apache-beam[gcp]; envelope steps also google-cloud-kms and cryptography.\n");
+    put(&t, "# Needs apache-beam[gcp] (its Bigtable and Spanner clients for the sinks); envelope\n"
+            "# steps also google-cloud-kms and cryptography.\n");
     put(&t, "%s", prelude);
     put(&t, "\n\nSTREAMING = %s\n\n\ndef build(p, streaming):\n    out = {}\n",
         p->streaming ? "True" : "False");

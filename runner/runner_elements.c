@@ -90,11 +90,15 @@ static bool emit_failed(const struct rn_elem *in, const char *reason, struct rn_
 
 static bool emit_text(const struct rn_elem *in, const char *text, size_t len, struct rn_batch *out)
 {
-    char *copy = strndup(text, len);
+    char small[128];
+    char *copy = len < sizeof(small) ? small : malloc(len + 1);
     if (!copy)
         return false;
+    memcpy(copy, text, len);
+    copy[len] = '\0';
     cJSON *value = cJSON_CreateString(copy);
-    free(copy);
+    if (copy != small)
+        free(copy);
     return emit_value(in, value, out);
 }
 
@@ -183,7 +187,8 @@ static bool is_word_char(char c)
 /* Word_Count's split: runs of [A-Za-z'] (Google splits on [^\p{L}']+). */
 static bool split_words(const struct rn_elem *in, struct rn_batch *out)
 {
-    char *text = rn_value_text(in->value);
+    char *copy = cJSON_IsString(in->value) ? NULL : rn_value_text(in->value);
+    const char *text = copy ? copy : cJSON_GetStringValue(in->value);
     if (!text)
         return false;
     bool ok = true;
@@ -196,7 +201,7 @@ static bool split_words(const struct rn_elem *in, struct rn_batch *out)
         if (p > start)
             ok = emit_text(in, start, (size_t)(p - start), out);
     }
-    free(text);
+    free(copy);
     return ok;
 }
 

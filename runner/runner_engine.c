@@ -15,16 +15,21 @@
 #include "em_json.h"
 
 #include <glob.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TEXT_BUNDLE   10000
 #define PUBSUB_BUNDLE 500
 #define IDLE_PAUSE_MS 100
 /* how long a published message may take to become visible to a pull */
-#define PUBLISH_VISIBLE_NS (500 * 1000000LL)
+#define PUBLISH_VISIBLE_NS  (500 * 1000000LL)
+#define BATCH_PENDING_BYTES (128u << 20) /* per batch worker */
+#define STREAM_WORKERS      4            /* per Pub/Sub source */
+#define STREAM_SLOTS_MAX    16           /* workers of a job, all sources together */
 
 /* What one bundle or flush collects before its commit. */
 struct bundle {
@@ -35,6 +40,9 @@ struct bundle {
     int64_t watermark; /* the commit emits the windows it passed */
     bool oom;
     bool retry; /* an envelope step could not reach KMS: run the bundle again */
+    /* a batch bundle: the grouping steps' accumulators stay in memory across bundles (up
+     * to BATCH_PENDING_BYTES a worker, then merged into the state file) until the input is read */
+    bool keep_pending;
     /* a watched ReadText: the file just read whole, recorded as read in the commit */
     int seen_step;
     const char *seen_file;
@@ -345,13 +353,14 @@ static enum em_code commit_job(struct em_datafile *file, void *arg, struct em_st
     struct bundle *b = arg;
     struct em_store *store = em_datafile_store(file);
     const struct rn_pipeline *p = b->run->pipeline;
-    for (int i = 0; i < p->count; i++) {
+    bool merge = !b->keep_pending || rn_state_bytes(b->state) >= BATCH_PENDING_BYTES;
+    for (int i = 0; i < p->count && merge; i++) {
         if (!rn_step_is_stateful(&p->steps[i]))
             continue;
         if (rn_state_commit(b->state, p, store, st) || flush_step(b, store, i, st))
             return st->code;
     }
-    if (rn_state_commit(b->state, p, store, st) ||
+    if ((merge && rn_state_commit(b->state, p, store, st)) ||
         (b->seen_file && rn_state_set(store, b->seen_step, 0, 0, b->seen_file, "true", st)))
         return st->code;
     if (publish_outbox(b, st))
@@ -438,6 +447,14 @@ static void process_source(struct bundle *b, int step, struct rn_batch *in)
     }
 }
 
+static bool has_envelope_step(const struct rn_pipeline *p)
+{
+    for (int i = 0; i < p->count; i++)
+        if (p->steps[i].kind == RN_DECRYPT_ENVELOPE || p->steps[i].kind == RN_VERIFY_SIGNATURE)
+            return true;
+    return false;
+}
+
 /* --- batch --- */
 
 struct text_source {
@@ -445,20 +462,23 @@ struct text_source {
     struct rn_state *state;
     int step;
     int64_t watermark; /* -infinity in a batch job, the job's watermark when streaming */
+    bool keep_pending; /* see struct bundle */
 };
 
-static enum em_code text_bundle(cJSON *lines, void *arg, struct em_status *st)
+/* Runs a bundle of lines (taken: the array is freed) through the graph with the pending
+ * accumulators of `state`, and commits it. */
+static enum em_code run_lines(const struct text_source *src, struct rn_state *state, cJSON *lines,
+                              struct em_status *st)
 {
-    struct text_source *src = arg;
     struct bundle b;
-    bundle_init(&b, src->run, src->state, src->watermark);
+    bundle_init(&b, src->run, state, src->watermark);
+    b.keep_pending = src->keep_pending;
     struct rn_batch in = {0};
     int64_t now = em_clock_now();
     cJSON *line;
-    cJSON_ArrayForEach(line, lines)
-    {
-        struct rn_elem e = rn_elem_make(cJSON_CreateString(line->valuestring), now);
-        if (!e.value || !rn_batch_push(&in, &e))
+    while ((line = lines->child)) {
+        struct rn_elem e = rn_elem_make(cJSON_DetachItemViaPointer(lines, line), now);
+        if (!rn_batch_push(&in, &e))
             b.oom = true;
     }
     cJSON_Delete(lines);
@@ -475,16 +495,165 @@ static enum em_code text_bundle(cJSON *lines, void *arg, struct em_status *st)
     return st->code;
 }
 
-static enum em_code read_text(struct rn_run *run, struct rn_state *state, int step,
-                              struct em_status *st)
+static enum em_code text_bundle(cJSON *lines, void *arg, struct em_status *st)
+{
+    const struct text_source *src = arg;
+    return run_lines(src, src->state, lines, st);
+}
+
+/* A batch text source's bundles, run by up to BATCH_WORKERS worker threads, each with its
+ * own pending accumulators: the job's thread reads the lines and queues them. */
+#define BATCH_WORKERS 4
+#define BATCH_QUEUE   8
+
+struct batch_pool {
+    struct text_source src;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    cJSON *queue[BATCH_QUEUE];
+    size_t head, queued;
+    bool closed;           /* no more bundles come */
+    struct em_status fail; /* the first failure; it stops the pool */
+    int worker_count;
+    pthread_t threads[BATCH_WORKERS];
+    struct rn_state *states[BATCH_WORKERS];
+};
+
+struct batch_worker {
+    struct batch_pool *pool;
+    int index;
+};
+
+/* The next bundle, or NULL once the pool is closed and empty or failed. */
+static cJSON *pool_take(struct batch_pool *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    while (!pool->queued && !pool->closed && !pool->fail.code)
+        pthread_cond_wait(&pool->changed, &pool->lock);
+    cJSON *lines = NULL;
+    if (pool->queued && !pool->fail.code) {
+        lines = pool->queue[pool->head];
+        pool->head = (pool->head + 1) % BATCH_QUEUE;
+        pool->queued--;
+        pthread_cond_broadcast(&pool->changed);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return lines;
+}
+
+static void pool_fail(struct batch_pool *pool, const struct em_status *st)
+{
+    pthread_mutex_lock(&pool->lock);
+    if (!pool->fail.code)
+        pool->fail = *st;
+    pthread_cond_broadcast(&pool->changed);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+static void *batch_worker_main(void *arg)
+{
+    struct batch_worker *w = arg;
+    struct batch_pool *pool = w->pool;
+    cJSON *lines;
+    while ((lines = pool_take(pool))) {
+        struct em_status st = {0};
+        if (run_lines(&pool->src, pool->states[w->index], lines, &st))
+            pool_fail(pool, &st);
+    }
+    free(w);
+    return NULL;
+}
+
+/* The reader's callback: queues a bundle, waiting while the queue is full. */
+static enum em_code pool_put(cJSON *lines, void *arg, struct em_status *st)
+{
+    struct batch_pool *pool = arg;
+    pthread_mutex_lock(&pool->lock);
+    while (pool->queued == BATCH_QUEUE && !pool->fail.code)
+        pthread_cond_wait(&pool->changed, &pool->lock);
+    if (pool->fail.code) {
+        *st = pool->fail;
+        cJSON_Delete(lines);
+    } else {
+        pool->queue[(pool->head + pool->queued) % BATCH_QUEUE] = lines;
+        pool->queued++;
+        pthread_cond_broadcast(&pool->changed);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return st->code;
+}
+
+static int batch_worker_count(const struct rn_run *run)
+{
+    if (has_envelope_step(run->pipeline))
+        return 1; /* its bundles may be retried, which the envelope's cache is built for */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : cores > BATCH_WORKERS ? BATCH_WORKERS : (int)cores;
+}
+
+static void pool_start(struct batch_pool *pool, int workers)
+{
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_cond_init(&pool->changed, NULL);
+    for (int i = 0; i < workers; i++) {
+        struct batch_worker *w = malloc(sizeof(*w));
+        if (!w || !(pool->states[i] = rn_state_new())) {
+            free(w);
+            break;
+        }
+        *w = (struct batch_worker){pool, i};
+        if (pthread_create(&pool->threads[i], NULL, batch_worker_main, w) != 0) {
+            free(w);
+            rn_state_free(pool->states[i]);
+            pool->states[i] = NULL;
+            break;
+        }
+        pool->worker_count++;
+    }
+}
+
+/* Waits for the workers, then merges what each kept pending into the state file. */
+static enum em_code pool_finish(struct batch_pool *pool, struct em_status *st)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool->closed = true;
+    pthread_cond_broadcast(&pool->changed);
+    pthread_mutex_unlock(&pool->lock);
+    for (int i = 0; i < pool->worker_count; i++)
+        pthread_join(pool->threads[i], NULL);
+    if (!st->code && pool->fail.code)
+        *st = pool->fail;
+    for (int i = 0; i < pool->worker_count; i++) {
+        if (!st->code && !rn_state_empty(pool->states[i])) {
+            struct bundle b;
+            bundle_init(&b, pool->src.run, pool->states[i], INT64_MIN);
+            commit(&b, st);
+            bundle_clear(&b);
+        }
+        rn_state_free(pool->states[i]);
+    }
+    for (size_t i = 0; i < pool->queued; i++)
+        cJSON_Delete(pool->queue[(pool->head + i) % BATCH_QUEUE]);
+    pthread_cond_destroy(&pool->changed);
+    pthread_mutex_destroy(&pool->lock);
+    return st->code;
+}
+
+static enum em_code read_text(struct rn_run *run, int step, struct em_status *st)
 {
     char pattern[PATH_MAX];
     const struct rn_step *s = &run->pipeline->steps[step];
     if (rn_gcs_path(run->data_dir, s->path, "ReadText path", true, pattern, sizeof(pattern), st))
         return st->code;
-    struct text_source src = {run, state, step, INT64_MIN};
-    if (rn_text_read(pattern, TEXT_BUNDLE, text_bundle, &src, st) == EM_NOT_FOUND)
+    /* a bundle that may be retried (an envelope step) cannot keep earlier ones pending */
+    struct batch_pool pool = {
+        .src = {run, NULL, step, INT64_MIN, !has_envelope_step(run->pipeline)}};
+    pool_start(&pool, batch_worker_count(run));
+    if (pool.worker_count == 0)
+        EM_FAIL_OOM(st);
+    else if (rn_text_read(pattern, TEXT_BUNDLE, pool_put, &pool, st) == EM_NOT_FOUND)
         EM_FAIL(st, EM_NOT_FOUND, "Step '%s': no file matches %s.", s->name, s->path);
+    pool_finish(&pool, st);
     return st->code;
 }
 
@@ -498,12 +667,33 @@ static enum em_code close_all(struct rn_run *run, struct rn_state *state, struct
     return st->code;
 }
 
+static enum em_code clear_job(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    const struct rn_run *run = arg;
+    for (int i = 0; i < run->pipeline->count && !st->code; i++)
+        rn_state_delete_ready(em_datafile_store(file), i, INT64_MAX, st);
+    return st->code;
+}
+
+/* Forgets what an earlier, interrupted run of a batch job left in its state: a batch job
+ * that the runner's restart interrupted starts again from its input. */
+static enum em_code clear_state(struct rn_run *run, struct em_status *st)
+{
+    struct em_datafile *file;
+    if (em_datastore_open(run->state, &file, st))
+        return st->code;
+    em_datafile_run(file, clear_job, run, st);
+    em_datafile_put(file);
+    return st->code;
+}
+
 static enum rn_outcome run_batch(struct rn_run *run, struct rn_state *state)
 {
     struct em_status *st = &run->failure;
+    clear_state(run, st);
     for (int i = 0; i < run->pipeline->count && !st->code; i++)
         if (run->pipeline->steps[i].kind == RN_READ_TEXT)
-            read_text(run, state, i, st);
+            read_text(run, i, st);
     if (!st->code)
         close_all(run, state, st);
     if (halted(run))
@@ -568,22 +758,74 @@ static int64_t pubsub_mark(int64_t before, int64_t pulled_at, const struct rn_ba
     return mark > before ? mark : before;
 }
 
-/* A streaming job's watermark: the least of its Pub/Sub sources' (marks, by step; a
- * watched file's lines are stamped when read, so the clock bounds it). */
-static int64_t streaming_mark(const struct rn_run *run, const int64_t *marks)
+/* What a streaming job's threads share: for each worker (a slot), the watermark of what
+ * its pulls saw and the oldest event time of its bundle in flight, which together hold
+ * the job's watermark back, and the first failure of a worker (it ends the job). A pull
+ * that finds nothing says nothing of what a concurrent pull of another worker gets: so
+ * each worker keeps its own watermark, and the job's is the least of them. */
+struct stream {
+    struct rn_run *run;
+    pthread_mutex_t lock;
+    int64_t marks[STREAM_SLOTS_MAX];     /* INT64_MIN until its first pull, unused INT64_MAX */
+    int64_t in_flight[STREAM_SLOTS_MAX]; /* INT64_MAX: no bundle */
+    char subs[RN_STEPS_MAX][512];
+    struct em_status fail;
+};
+
+/* The job's watermark (lock held): the least of the clock, of its workers' and of the
+ * bundles in flight but the one in slot `except` (-1: all). A watched file's lines are
+ * stamped when read, so the clock bounds them. */
+static int64_t stream_mark(const struct stream *s, int except)
 {
     int64_t mark = em_clock_now();
-    for (int i = 0; i < run->pipeline->count; i++)
-        if (run->pipeline->steps[i].kind == RN_READ_PUBSUB && marks[i] < mark)
-            mark = marks[i];
+    for (int k = 0; k < STREAM_SLOTS_MAX; k++) {
+        if (s->marks[k] < mark)
+            mark = s->marks[k];
+        if (k != except && s->in_flight[k] < mark)
+            mark = s->in_flight[k];
+    }
     return mark;
 }
 
-/* One pull, its bundle and its commit, then the acknowledgement; marks[step] moves on.
- * Returns how many messages came, -1 on failure (st set). */
-static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, const char *sub,
-                       int64_t *marks, struct em_status *st)
+static int64_t stream_mark_now(struct stream *s, int except)
 {
+    pthread_mutex_lock(&s->lock);
+    int64_t mark = stream_mark(s, except);
+    pthread_mutex_unlock(&s->lock);
+    return mark;
+}
+
+/* Records a pulled bundle in slot: its worker's watermark moves on, and its oldest element
+ * that is not late holds the job's back until it is committed. Returns the watermark before
+ * it (its elements' lateness is judged against it). */
+static int64_t stream_enter(struct stream *s, int slot, int64_t pulled_at,
+                            const struct rn_batch *in)
+{
+    pthread_mutex_lock(&s->lock);
+    int64_t before = stream_mark(s, -1), oldest = INT64_MAX;
+    for (size_t i = 0; i < in->count; i++)
+        if (in->items[i].ts_ns < oldest)
+            oldest = in->items[i].ts_ns;
+    s->marks[slot] = pubsub_mark(s->marks[slot], pulled_at, in);
+    s->in_flight[slot] = oldest > before ? oldest : before;
+    pthread_mutex_unlock(&s->lock);
+    return before;
+}
+
+static void stream_leave(struct stream *s, int slot)
+{
+    pthread_mutex_lock(&s->lock);
+    s->in_flight[slot] = INT64_MAX;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* One pull, its bundle and its commit, then the acknowledgement. Returns how many messages
+ * came, -1 on failure (st set). */
+static int pull_bundle(struct stream *s, struct rn_state *state, int step, int slot,
+                       struct em_status *st)
+{
+    struct rn_run *run = s->run;
+    const char *sub = s->subs[step];
     int64_t pulled_at = em_clock_now();
     cJSON *received;
     if (rn_pubsub_pull(&run->pubsub, sub, PUBSUB_BUNDLE, &received, st)) {
@@ -594,7 +836,7 @@ static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, con
         return -1;
     }
     struct bundle b;
-    bundle_init(&b, run, state, marks[step]);
+    bundle_init(&b, run, state, INT64_MIN);
     struct rn_batch in = {0};
     cJSON *ack_ids = cJSON_CreateArray();
     const cJSON *r;
@@ -609,18 +851,59 @@ static int pull_bundle(struct rn_run *run, struct rn_state *state, int step, con
     }
     int n = cJSON_GetArraySize(received);
     cJSON_Delete(received);
-    marks[step] = pubsub_mark(marks[step], pulled_at, &in);
-    b.watermark = streaming_mark(run, marks);
+    b.late_mark = stream_enter(s, slot, pulled_at, &in);
     count_source(run, step, (int64_t)in.count);
     process_source(&b, step, &in);
     rn_batch_clear(&in);
+    /* this bundle's elements are merged before the windows close: only the others count */
+    b.watermark = stream_mark_now(s, slot);
     if (b.oom)
         EM_FAIL_OOM(st);
     else if (!b.retry && !commit(&b, st) && n > 0)
         rn_pubsub_ack(&run->pubsub, sub, ack_ids, st);
+    stream_leave(s, slot);
     bundle_clear(&b);
     cJSON_Delete(ack_ids);
     return st->code ? -1 : n;
+}
+
+static bool stream_failed(struct stream *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool failed = s->fail.code != EM_OK;
+    pthread_mutex_unlock(&s->lock);
+    return failed;
+}
+
+struct stream_worker {
+    struct stream *s;
+    int step, slot;
+    pthread_t thread;
+};
+
+/* A worker of a Pub/Sub source: pulls and runs bundles until the job stops or fails. */
+static void *stream_worker_main(void *arg)
+{
+    struct stream_worker *w = arg;
+    struct stream *s = w->s;
+    struct em_status st = {0};
+    struct rn_state *state = rn_state_new();
+    if (!state)
+        EM_FAIL_OOM(&st);
+    while (!st.code && atomic_load(&s->run->stop) == RN_STOP_NONE && !stream_failed(s)) {
+        if (pull_bundle(s, state, w->step, w->slot, &st) == 0) {
+            struct timespec pause = {0, IDLE_PAUSE_MS * 1000000L};
+            nanosleep(&pause, NULL);
+        }
+    }
+    if (st.code) {
+        pthread_mutex_lock(&s->lock);
+        if (!s->fail.code)
+            s->fail = st;
+        pthread_mutex_unlock(&s->lock);
+    }
+    rn_state_free(state);
+    return NULL;
 }
 
 /* --- watched text files (Stream_GCS_Text_to_Cloud_PubSub) --- */
@@ -672,9 +955,10 @@ static int compare_paths(const void *a, const void *b)
 
 /* Reads the files matching a watched step's pattern that it has not read yet, each whole
  * and then recorded as read. Returns how many lines came. */
-static int64_t poll_files(struct rn_run *run, struct rn_state *state, int step, cJSON *seen,
-                          const int64_t *marks, struct em_status *st)
+static int64_t poll_files(struct stream *stream, struct rn_state *state, int step, cJSON *seen,
+                          struct em_status *st)
 {
+    struct rn_run *run = stream->run;
     char pattern[PATH_MAX];
     const struct rn_step *s = &run->pipeline->steps[step];
     int64_t before = run->metrics->elements[step];
@@ -690,10 +974,10 @@ static int64_t poll_files(struct rn_run *run, struct rn_state *state, int step, 
         const char *path = g.gl_pathv[i];
         if (cJSON_HasObjectItem(seen, path))
             continue;
-        struct text_source src = {run, state, step, streaming_mark(run, marks)};
+        struct text_source src = {run, state, step, stream_mark_now(stream, -1), false};
         rn_text_read_file(path, TEXT_BUNDLE, text_bundle, &src, st);
         struct bundle b;
-        bundle_init(&b, run, state, streaming_mark(run, marks));
+        bundle_init(&b, run, state, stream_mark_now(stream, -1));
         b.seen_step = step;
         b.seen_file = path;
         if (!st->code && !commit(&b, st))
@@ -704,54 +988,82 @@ static int64_t poll_files(struct rn_run *run, struct rn_state *state, int step, 
     return st->code ? -1 : run->metrics->elements[step] - before;
 }
 
+/* How many workers pull each Pub/Sub source: one per core, at most STREAM_WORKERS. */
+static int stream_worker_count(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : cores > STREAM_WORKERS ? STREAM_WORKERS : (int)cores;
+}
+
+/* Starts the workers of every Pub/Sub source; returns how many run. */
+static int start_stream_workers(struct stream *s, struct stream_worker *workers)
+{
+    const struct rn_pipeline *p = s->run->pipeline;
+    int started = 0;
+    for (int i = 0; i < p->count; i++)
+        for (int k = 0; s->subs[i][0] && k < stream_worker_count(); k++) {
+            if (started == STREAM_SLOTS_MAX)
+                return started;
+            struct stream_worker *w = &workers[started];
+            *w = (struct stream_worker){.s = s, .step = i, .slot = started};
+            pthread_mutex_lock(&s->lock);
+            s->marks[started] = INT64_MIN; /* holds the job's watermark until its first pull */
+            pthread_mutex_unlock(&s->lock);
+            if (pthread_create(&w->thread, NULL, stream_worker_main, w) != 0) {
+                pthread_mutex_lock(&s->lock);
+                s->marks[started] = INT64_MAX;
+                pthread_mutex_unlock(&s->lock);
+                return started;
+            }
+            started++;
+        }
+    return started;
+}
+
+/* A streaming job: workers pull its Pub/Sub sources; the job's thread polls its watched
+ * files. When it stops: cancelled at once, drained after every window closed. */
 static enum rn_outcome run_streaming(struct rn_run *run, struct rn_state *state)
 {
     struct em_status *st = &run->failure;
     const struct rn_pipeline *p = run->pipeline;
-    char subs[RN_STEPS_MAX][512] = {{0}};
+    struct stream s = {.run = run};
+    struct stream_worker workers[STREAM_SLOTS_MAX];
     cJSON *seen[RN_STEPS_MAX] = {0};
     int64_t next_poll[RN_STEPS_MAX] = {0};
-    int64_t marks[RN_STEPS_MAX];
-    for (int i = 0; i < RN_STEPS_MAX; i++)
-        marks[i] = INT64_MIN;
+    pthread_mutex_init(&s.lock, NULL);
+    for (int k = 0; k < STREAM_SLOTS_MAX; k++)
+        s.marks[k] = s.in_flight[k] = INT64_MAX;
     for (int i = 0; i < p->count && !st->code; i++) {
         if (p->steps[i].kind == RN_READ_PUBSUB)
-            source_subscription(run, &p->steps[i], subs[i], sizeof(subs[i]), st);
+            source_subscription(run, &p->steps[i], s.subs[i], sizeof(s.subs[i]), st);
         if (p->steps[i].kind == RN_READ_TEXT && (seen[i] = cJSON_CreateObject()))
             load_seen(run, i, seen[i], st);
     }
-    while (!st->code && atomic_load(&run->stop) == RN_STOP_NONE) {
-        int64_t got = 0;
+    int started = st->code ? 0 : start_stream_workers(&s, workers);
+    while (!st->code && atomic_load(&run->stop) == RN_STOP_NONE && !stream_failed(&s)) {
         for (int i = 0; i < p->count && !st->code; i++) {
-            if (subs[i][0]) {
-                int n = pull_bundle(run, state, i, subs[i], marks, st);
-                got += n > 0 ? n : 0;
-            } else if (seen[i] && em_clock_now() >= next_poll[i]) {
-                int64_t n = poll_files(run, state, i, seen[i], marks, st);
-                got += n > 0 ? n : 0;
+            if (seen[i] && em_clock_now() >= next_poll[i]) {
+                poll_files(&s, state, i, seen[i], st);
                 next_poll[i] = em_clock_now() + p->steps[i].watch_ns;
             }
         }
-        if (!got && !st->code) {
-            struct timespec pause = {0, IDLE_PAUSE_MS * 1000000L};
-            nanosleep(&pause, NULL);
-        }
+        struct timespec pause = {0, IDLE_PAUSE_MS * 1000000L};
+        nanosleep(&pause, NULL);
     }
+    if (st->code && !halted(run)) /* the workers stop with the job */
+        atomic_store(&run->stop, RN_STOP_CANCEL);
+    for (int k = 0; k < started; k++)
+        pthread_join(workers[k].thread, NULL);
+    if (!st->code && s.fail.code)
+        *st = s.fail;
+    pthread_mutex_destroy(&s.lock);
     for (int i = 0; i < p->count; i++)
         cJSON_Delete(seen[i]);
-    if (halted(run))
+    if (halted(run) && !st->code)
         return RN_OUTCOME_CANCELLED;
     if (st->code)
         return RN_OUTCOME_FAILED;
     return close_all(run, state, st) ? RN_OUTCOME_FAILED : RN_OUTCOME_DRAINED;
-}
-
-static bool has_envelope_step(const struct rn_pipeline *p)
-{
-    for (int i = 0; i < p->count; i++)
-        if (p->steps[i].kind == RN_DECRYPT_ENVELOPE || p->steps[i].kind == RN_VERIFY_SIGNATURE)
-            return true;
-    return false;
 }
 
 enum rn_outcome rn_engine_run(struct rn_run *run)

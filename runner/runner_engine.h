@@ -1,8 +1,11 @@
 /*
- * runner_engine: executes one job's pipeline, on the job's own thread.
+ * runner_engine: executes one job's pipeline, on the job's own thread and its workers.
  *
- * Bundles: a text source (ReadText) reads its files 10,000 lines at a time; a Pub/Sub
- * source pulls up to 500 messages at a time; a watched ReadText polls its pattern every
+ * Bundles: a text source (ReadText) reads its files 10,000 lines at a time (in a batch
+ * job, the job's thread reads and up to one worker thread per core, at most 4, runs the
+ * bundles, each worker with its own pending accumulators); a Pub/Sub source is pulled by
+ * one worker thread per core (at most 4), each pulling up to 500 messages at a time and
+ * running its bundle to its acknowledgement; a watched ReadText polls its pattern every
  * `watch` of emulator time and reads each new file once, then records it as read in the
  * job's state (so a restart does not read it again). Each bundle runs through the
  * stateless steps at once, folds into the grouping steps' accumulators (runner_state),
@@ -10,13 +13,18 @@
  * gate is passed for every bundle): pending accumulators merged, windows the watermark
  * passed emitted downstream and removed, WritePubSub outputs published, WriteText
  * windows written. Only after that commit are the bundle's Pub/Sub messages acknowledged:
- * at least once, never lost.
+ * at least once, never lost. A batch job (whose windows all close at the end) keeps its
+ * accumulators in memory across bundles, as Dataflow's combiner lifting does, and merges
+ * them into the state file once its input is read, or earlier when a worker's pass 128 MiB;
+ * each bundle still passes the CMEK gate. A batch job the runner's restart interrupted
+ * starts again from its input, with its state file cleared.
  *
  * Watermark: a batch job's is -infinity until its input is read, then +infinity (every
  * window closes once). A streaming job's follows the emulator clock, held back by its
- * Pub/Sub sources (as Dataflow estimates it): each source's is the oldest event time among
+ * Pub/Sub sources (as Dataflow estimates it): each worker's is the oldest event time among
  * the messages it just pulled, or the pull's time less half a second, and never moves
- * back; the job's is the least of them. A fixed window [s, e) closes at the first bundle
+ * back; the job's is the least of them and of the oldest element of each bundle still in
+ * flight. A fixed window [s, e) closes at the first bundle
  * or idle poll once that passed e, so a test advances the clock to close windows. An
  * element whose window ended more than allowedLateness before the watermark as it stood
  * before its bundle is late and dropped (the step's "dropped" counter): a message older

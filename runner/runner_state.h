@@ -43,6 +43,9 @@ void rn_state_discard(struct rn_state *state);
 /* Whether nothing is pending. */
 bool rn_state_empty(const struct rn_state *state);
 
+/* About how many bytes the pending accumulators hold. */
+size_t rn_state_bytes(const struct rn_state *state);
+
 /* The element a step emits for a stored accumulator (key: the stored key text). */
 bool rn_state_output(const struct rn_step *step, int64_t win_start, int64_t win_end,
                      const char *key, const char *acc, struct rn_elem *out);

@@ -573,14 +573,8 @@ static bool cast_from_string(sqlite3_context *ctx, const char *s, int to, struct
     }
     case SP_TYPE_TIMESTAMP: {
         struct sp_timestamp ts;
-        bool missing_zone;
-        if (!sp_timestamp_parse(s, &ts, &missing_zone))
-            return missing_zone ? cast_fail(err,
-                                            "UNIMPLEMENTED: A timestamp without a time zone "
-                                            "(Spanner reads it in America/Los_Angeles) is not "
-                                            "supported by this emulator: %s",
-                                            s)
-                                : cast_fail(err, "OUT_OF_RANGE: Invalid timestamp: '%s'", s);
+        if (!sp_timestamp_parse_text(s, NULL, &ts))
+            return cast_fail(err, "OUT_OF_RANGE: Invalid timestamp: '%s'", s);
         sp_timestamp_encode(&ts, key);
         sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT);
         return true;

@@ -8,18 +8,19 @@
  *   sp_format_date(fmt, date)            FORMAT_DATE
  *   sp_parse_timestamp(fmt, text, zone)  PARSE_TIMESTAMP
  *   sp_parse_date(fmt, text)             PARSE_DATE
+ *   and the conversions: DATE(), TIMESTAMP(), CASTs between DATE, TIMESTAMP and STRING,
+ *   EXTRACT from a TIMESTAMP, UNIX_*, TIMESTAMP_SECONDS/MILLIS/MICROS, DATE_FROM_UNIX_DATE
  *
- * Time zones: UTC and fixed offsets ("UTC", "Etc/UTC", "+05:30", "UTC-8"). Spanner's
- * default zone (America/Los_Angeles, used when the call names none) and every other
- * named zone need the tz database's rules, which this emulator does not apply: they are
- * refused with UNIMPLEMENTED naming the zone, never computed wrongly. A NULL zone argument
- * means "the call named none". Formats: the strftime directives, plus GoogleSQL's %Ez
+ * Time zones (spanner_tz): UTC, fixed offsets ("+05:30", "UTC-8") and the tz database's
+ * names, with Spanner's default zone (America/Los_Angeles) when the call names none. A NULL zone
+ * argument means "the call named none". Formats: the strftime directives, plus GoogleSQL's %Ez
  * (+hh:mm), %E<n>S and %E*S (seconds with n or all fraction digits), %Q (quarter), %s
  * (epoch seconds) and %Z (the zone).
  */
 #include "spanner_sql_functions.h"
 
 #include "spanner_sql_mem.h"
+#include "spanner_tz.h"
 #include "spanner_value.h"
 
 #include <ctype.h>
@@ -36,7 +37,6 @@
     } while (0)
 
 #define SECONDS_PER_DAY 86400LL
-#define DEFAULT_ZONE    "America/Los_Angeles"
 #define MIN_DAYS        (-719162LL) /* 0001-01-01 */
 #define MAX_DAYS        (2932896LL) /* 9999-12-31 */
 
@@ -55,41 +55,16 @@ static int64_t floor_div(int64_t a, int64_t b)
     return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
-/* The UTC offset of zone in seconds; false (and the error set) when it is not UTC or a
- * fixed offset. A NULL zone is Spanner's default zone. */
-static bool zone_offset(sqlite3_context *ctx, sqlite3_value *zone_value, const char *function,
-                        int *offset)
+/* The zone of a call's zone argument (NULL: Spanner's default zone); false (and the
+ * error set) when there is no such zone. */
+static bool zone_of(sqlite3_context *ctx, sqlite3_value *zone_value, struct sp_zone *zone)
 {
-    const char *zone = sqlite3_value_type(zone_value) == SQLITE_NULL
+    const char *name = sqlite3_value_type(zone_value) == SQLITE_NULL
                            ? NULL
                            : (const char *)sqlite3_value_text(zone_value);
-    *offset = 0;
-    if (zone &&
-        (strcmp(zone, "UTC") == 0 || strcmp(zone, "Etc/UTC") == 0 || strcmp(zone, "GMT") == 0 ||
-         strcmp(zone, "Etc/GMT") == 0 || strcmp(zone, "Z") == 0))
+    if (sp_zone_find(name, zone))
         return true;
-    const char *p = zone && strncmp(zone, "UTC", 3) == 0 ? zone + 3 : zone;
-    if (p && (*p == '+' || *p == '-') && isdigit((unsigned char)p[1])) {
-        int sign = *p == '-' ? -1 : 1;
-        char *end;
-        long hours = strtol(p + 1, &end, 10), minutes = 0;
-        if (end - (p + 1) == 4) { /* +hhmm */
-            minutes = hours % 100;
-            hours /= 100;
-        } else if (*end == ':' && isdigit((unsigned char)end[1])) {
-            minutes = strtol(end + 1, &end, 10);
-        }
-        if (*end == '\0' && hours <= 14 && minutes < 60) {
-            *offset = sign * (int)(hours * 3600 + minutes * 60);
-            return true;
-        }
-        TIME_ERROR(ctx, "OUT_OF_RANGE: Invalid time zone: %.100s", zone);
-        return false;
-    }
-    TIME_ERROR(ctx,
-               "UNIMPLEMENTED: %s in time zone %.100s%s is not supported by this emulator: it "
-               "needs the tz database; name UTC or a fixed offset such as '+05:30'",
-               function, zone ? zone : DEFAULT_ZONE, zone ? "" : " (Spanner's default)");
+    TIME_ERROR(ctx, "OUT_OF_RANGE: Invalid time zone: %.100s", name ? name : SP_TZ_DEFAULT);
     return false;
 }
 
@@ -106,6 +81,12 @@ static struct civil civil_of(const struct sp_timestamp *ts, int offset)
     c.nanos = ts->nanos;
     c.offset = offset;
     return c;
+}
+
+/* ts read in zone. */
+static struct civil civil_in(const struct sp_timestamp *ts, const struct sp_zone *zone)
+{
+    return civil_of(ts, sp_zone_offset_at(zone, ts->seconds));
 }
 
 static bool timestamp_of(sqlite3_context *ctx, sqlite3_value *v, struct sp_timestamp *ts)
@@ -209,33 +190,31 @@ static void fn_timestamp_trunc(sqlite3_context *ctx, int argc, sqlite3_value **a
 {
     (void)argc;
     struct sp_timestamp ts;
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || !timestamp_of(ctx, argv[0], &ts))
+    struct sp_zone zone;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || !timestamp_of(ctx, argv[0], &ts) ||
+        !zone_of(ctx, argv[2], &zone))
         return;
     const char *part = (const char *)sqlite3_value_text(argv[1]);
     int64_t unit = sub_day_nanos(part);
-    int offset = 0;
-    /* below HOUR every zone Spanner knows agrees (whole-hour offsets of the default zone) */
-    bool zone_free = unit && unit <= 3600000000000LL && sqlite3_value_type(argv[2]) == SQLITE_NULL;
-    if (!zone_free && !zone_offset(ctx, argv[2], "TIMESTAMP_TRUNC", &offset))
-        return;
+    struct civil c = civil_in(&ts, &zone);
+    int64_t local = c.days * SECONDS_PER_DAY + c.hour * 3600 + c.minute * 60 + c.second;
+    struct sp_timestamp out = {0, 0};
     if (unit) {
-        __int128 local = ((__int128)ts.seconds + offset) * 1000000000 + ts.nanos;
-        __int128 truncated = local - (local % unit + unit) % unit - (__int128)offset * 1000000000;
-        ts.seconds = (int64_t)(truncated / 1000000000);
-        ts.nanos = (int32_t)(truncated % 1000000000);
-        if (ts.nanos < 0)
-            ts.nanos += 1000000000, ts.seconds--;
-        timestamp_result(ctx, &ts);
+        __int128 nanos = (__int128)local * 1000000000 + ts.nanos;
+        nanos -= (nanos % unit + unit) % unit;
+        int64_t seconds = (int64_t)(nanos / 1000000000);
+        out.nanos = (int32_t)(nanos - (__int128)seconds * 1000000000);
+        out.seconds = seconds - c.offset; /* a repeated hour stays itself, as in Spanner */
+        timestamp_result(ctx, &out);
         return;
     }
-    struct civil c = civil_of(&ts, offset);
     int64_t first;
     if (!trunc_days(c.days, part, &first)) {
         TIME_ERROR(ctx, "INVALID_ARGUMENT: Unsupported date part %s in function TIMESTAMP_TRUNC",
                    part);
         return;
     }
-    struct sp_timestamp out = {first * SECONDS_PER_DAY - offset, 0};
+    out.seconds = sp_zone_to_utc(&zone, first * SECONDS_PER_DAY);
     timestamp_result(ctx, &out);
 }
 
@@ -304,11 +283,14 @@ static bool format_directive(struct sp_buf *out, const char **p, const struct ci
     } else if (d[0] == 'z') {
         append_offset(out, c->offset, false);
         *p += 1;
-    } else if (d[0] == 'Z') {
-        if (c->offset == 0)
-            sp_buf_puts(out, "UTC");
-        else
-            append_offset(out, c->offset, true);
+    } else if (d[0] == 'Z') { /* "UTC", "UTC-8", "UTC+0530" */
+        int magnitude = c->offset < 0 ? -c->offset : c->offset;
+        sp_buf_puts(out, "UTC");
+        if (magnitude % 3600 / 60)
+            sp_buf_printf(out, "%c%02d%02d", c->offset < 0 ? '-' : '+', magnitude / 3600,
+                          magnitude % 3600 / 60);
+        else if (magnitude)
+            sp_buf_printf(out, "%c%d", c->offset < 0 ? '-' : '+', magnitude / 3600);
         *p += 1;
     } else if (d[0] == 'Q') {
         sp_buf_printf(out, "%u", (c->month - 1) / 3 + 1);
@@ -361,11 +343,11 @@ static void fn_format_timestamp(sqlite3_context *ctx, int argc, sqlite3_value **
 {
     (void)argc;
     struct sp_timestamp ts;
-    int offset;
+    struct sp_zone zone;
     if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL ||
-        !timestamp_of(ctx, argv[1], &ts) || !zone_offset(ctx, argv[2], "FORMAT_TIMESTAMP", &offset))
+        !timestamp_of(ctx, argv[1], &ts) || !zone_of(ctx, argv[2], &zone))
         return;
-    struct civil c = civil_of(&ts, offset);
+    struct civil c = civil_in(&ts, &zone);
     format_civil(ctx, (const char *)sqlite3_value_text(argv[0]), &c, "FORMAT_TIMESTAMP");
 }
 
@@ -379,6 +361,176 @@ static void fn_format_date(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     struct sp_timestamp midnight = {days * SECONDS_PER_DAY, 0};
     struct civil c = civil_of(&midnight, 0);
     format_civil(ctx, (const char *)sqlite3_value_text(argv[0]), &c, "FORMAT_DATE");
+}
+
+/* ---- conversions in a zone ---- */
+
+/* sp_timestamp_date(ts, zone): DATE(ts [, zone]), CAST(ts AS DATE), EXTRACT(DATE FROM ts). */
+static void fn_timestamp_date(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct sp_timestamp ts;
+    struct sp_zone zone;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || !timestamp_of(ctx, argv[0], &ts) ||
+        !zone_of(ctx, argv[1], &zone))
+        return;
+    date_result(ctx, civil_in(&ts, &zone).days);
+}
+
+/* sp_date_timestamp(date, zone): the date's midnight in the zone (CAST(date AS TIMESTAMP)). */
+static void fn_date_timestamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    int64_t days;
+    struct sp_zone zone;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || !date_of(ctx, argv[0], &days) ||
+        !zone_of(ctx, argv[1], &zone))
+        return;
+    struct sp_timestamp ts = {sp_zone_to_utc(&zone, days * SECONDS_PER_DAY), 0};
+    timestamp_result(ctx, &ts);
+}
+
+/* sp_timestamp_string(ts, zone): CAST(ts AS STRING), "2020-01-01 02:00:00.250-08" (the
+ * fraction in 3, 6 or 9 digits, none for a whole second; the offset's minutes only when
+ * not zero). */
+static void fn_timestamp_string(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct sp_timestamp ts;
+    struct sp_zone zone;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || !timestamp_of(ctx, argv[0], &ts) ||
+        !zone_of(ctx, argv[1], &zone))
+        return;
+    struct civil c = civil_in(&ts, &zone);
+    struct sp_buf out = {0};
+    sp_buf_printf(&out, "%04lld-%02u-%02u %02d:%02d:", (long long)c.year, c.month, c.day, c.hour,
+                  c.minute);
+    append_seconds(&out, &c,
+                   c.nanos == 0             ? 0
+                   : c.nanos % 1000000 == 0 ? 3
+                   : c.nanos % 1000 == 0    ? 6
+                                            : 9);
+    int magnitude = c.offset < 0 ? -c.offset : c.offset;
+    sp_buf_printf(&out, "%c%02d", c.offset < 0 ? '-' : '+', magnitude / 3600);
+    if (magnitude / 60 % 60)
+        sp_buf_printf(&out, ":%02d", magnitude / 60 % 60);
+    if (out.failed)
+        sqlite3_result_error_nomem(ctx);
+    else
+        sqlite3_result_text(ctx, out.data, (int)out.len, SQLITE_TRANSIENT);
+    sp_buf_free(&out);
+}
+
+/* sp_timestamp_part(part, ts, zone): EXTRACT of HOUR, MINUTE, SECOND, MILLISECOND,
+ * MICROSECOND or NANOSECOND from ts read in the zone. */
+static void fn_timestamp_part(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct sp_timestamp ts;
+    struct sp_zone zone;
+    if (sqlite3_value_type(argv[1]) == SQLITE_NULL || !timestamp_of(ctx, argv[1], &ts) ||
+        !zone_of(ctx, argv[2], &zone))
+        return;
+    const char *part = (const char *)sqlite3_value_text(argv[0]);
+    struct civil c = civil_in(&ts, &zone);
+    long long value = strcmp(part, "HOUR") == 0          ? c.hour
+                      : strcmp(part, "MINUTE") == 0      ? c.minute
+                      : strcmp(part, "SECOND") == 0      ? c.second
+                      : strcmp(part, "MILLISECOND") == 0 ? c.nanos / 1000000
+                      : strcmp(part, "MICROSECOND") == 0 ? c.nanos / 1000
+                                                         : c.nanos;
+    sqlite3_result_int64(ctx, value);
+}
+
+/* ---- DATE(), TIMESTAMP() and the Unix epoch ---- */
+
+/* sp_date_ymd(year, month, day): DATE(year, month, day). */
+static void fn_date_ymd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (sqlite3_value_type(argv[i]) == SQLITE_NULL)
+            return;
+    sqlite3_int64 y = sqlite3_value_int64(argv[0]), m = sqlite3_value_int64(argv[1]),
+                  d = sqlite3_value_int64(argv[2]);
+    int64_t days = 0, year = 0;
+    unsigned month = 0, day = 0;
+    if (y >= 1 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= 31) {
+        days = sp_days_from_civil(y, (unsigned)m, (unsigned)d);
+        sp_civil_from_days(days, &year, &month, &day);
+    }
+    if (year != y || month != m || day != d) {
+        TIME_ERROR(ctx, "OUT_OF_RANGE: Input calculates to invalid date: %04lld-%02lld-%02lld",
+                   (long long)y, (long long)m, (long long)d);
+        return;
+    }
+    date_result(ctx, days);
+}
+
+/* sp_string_timestamp(text, zone): TIMESTAMP(text [, zone]); a text naming its own zone
+ * takes no zone argument. */
+static void fn_string_timestamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct sp_zone zone;
+    struct sp_timestamp ts;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || !zone_of(ctx, argv[1], &zone))
+        return;
+    const char *text = (const char *)sqlite3_value_text(argv[0]);
+    const char *name = sqlite3_value_type(argv[1]) == SQLITE_NULL
+                           ? NULL
+                           : (const char *)sqlite3_value_text(argv[1]);
+    bool named = false, missing_zone; /* with a zone argument, a text naming one is refused */
+    if (name)
+        named = sp_timestamp_parse(text, &ts, &missing_zone) || !missing_zone;
+    if (named || !sp_timestamp_parse_text(text, name, &ts)) {
+        TIME_ERROR(ctx, "OUT_OF_RANGE: Invalid timestamp: '%.200s'", text);
+        return;
+    }
+    timestamp_result(ctx, &ts);
+}
+
+/* sp_unix(ts, unit): UNIX_SECONDS, UNIX_MILLIS, UNIX_MICROS (unit in nanoseconds; whole
+ * units since the epoch, rounded down). */
+static void fn_unix(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct sp_timestamp ts;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || !timestamp_of(ctx, argv[0], &ts))
+        return;
+    __int128 nanos = (__int128)ts.seconds * 1000000000 + ts.nanos;
+    int64_t unit = sqlite3_value_int64(argv[1]);
+    sqlite3_result_int64(ctx, (sqlite3_int64)((nanos - ((nanos % unit) + unit) % unit) / unit));
+}
+
+/* sp_unix_date(date): days since 1970-01-01. */
+static void fn_unix_date(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    int64_t days;
+    if (sqlite3_value_type(argv[0]) != SQLITE_NULL && date_of(ctx, argv[0], &days))
+        sqlite3_result_int64(ctx, days);
+}
+
+/* sp_from_unix(n, unit): TIMESTAMP_SECONDS/MILLIS/MICROS (unit in nanoseconds), and with
+ * unit 0 DATE_FROM_UNIX_DATE. */
+static void fn_from_unix(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+        return;
+    sqlite3_int64 n = sqlite3_value_int64(argv[0]), unit = sqlite3_value_int64(argv[1]);
+    if (unit == 0) {
+        date_result(ctx, n);
+        return;
+    }
+    __int128 nanos = (__int128)n * unit;
+    __int128 seconds = nanos / 1000000000 - (nanos % 1000000000 < 0);
+    if (seconds < MIN_DAYS * SECONDS_PER_DAY || seconds >= (MAX_DAYS + 1) * SECONDS_PER_DAY) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: Timestamp is out of the supported range", -1);
+        return;
+    }
+    struct sp_timestamp ts = {(int64_t)seconds, (int32_t)(nanos - seconds * 1000000000)};
+    timestamp_result(ctx, &ts);
 }
 
 /* ---- parsing ---- */
@@ -549,12 +701,11 @@ static void fn_parse_timestamp(sqlite3_context *ctx, int argc, sqlite3_value **a
         parse_failed(ctx, fmt, text, unsupported, "PARSE_TIMESTAMP");
         return;
     }
-    int offset = p.offset;
-    if (!p.has_offset && !p.has_epoch && !zone_offset(ctx, argv[2], "PARSE_TIMESTAMP", &offset))
+    struct sp_zone zone = {p.offset, NULL};
+    if (!p.has_offset && !p.has_epoch && !zone_of(ctx, argv[2], &zone))
         return;
-    struct sp_timestamp ts = {days * SECONDS_PER_DAY + p.tm.tm_hour * 3600 + p.tm.tm_min * 60 +
-                                  p.tm.tm_sec - offset,
-                              p.nanos};
+    int64_t local = days * SECONDS_PER_DAY + p.tm.tm_hour * 3600 + p.tm.tm_min * 60 + p.tm.tm_sec;
+    struct sp_timestamp ts = {sp_zone_to_utc(&zone, local), p.nanos};
     if (p.has_epoch)
         ts = (struct sp_timestamp){p.epoch, 0};
     timestamp_result(ctx, &ts);
@@ -584,9 +735,21 @@ int sp_sql_time_functions_register(sqlite3 *db)
         int nargs;
         void (*fn)(sqlite3_context *, int, sqlite3_value **);
     } functions[] = {
-        {"sp_timestamp_trunc", 3, fn_timestamp_trunc},   {"sp_date_trunc", 2, fn_date_trunc},
-        {"sp_format_timestamp", 3, fn_format_timestamp}, {"sp_format_date", 2, fn_format_date},
-        {"sp_parse_timestamp", 3, fn_parse_timestamp},   {"sp_parse_date", 2, fn_parse_date},
+        {"sp_timestamp_trunc", 3, fn_timestamp_trunc},
+        {"sp_date_trunc", 2, fn_date_trunc},
+        {"sp_format_timestamp", 3, fn_format_timestamp},
+        {"sp_format_date", 2, fn_format_date},
+        {"sp_parse_timestamp", 3, fn_parse_timestamp},
+        {"sp_parse_date", 2, fn_parse_date},
+        {"sp_timestamp_date", 2, fn_timestamp_date},
+        {"sp_date_timestamp", 2, fn_date_timestamp},
+        {"sp_timestamp_string", 2, fn_timestamp_string},
+        {"sp_timestamp_part", 3, fn_timestamp_part},
+        {"sp_date_ymd", 3, fn_date_ymd},
+        {"sp_string_timestamp", 2, fn_string_timestamp},
+        {"sp_unix", 2, fn_unix},
+        {"sp_unix_date", 1, fn_unix_date},
+        {"sp_from_unix", 2, fn_from_unix},
     };
     for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
         int rc = sqlite3_create_function(db, functions[i].name, functions[i].nargs,

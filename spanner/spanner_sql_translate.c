@@ -477,14 +477,9 @@ static enum em_code literal_as(struct translator *t, struct frag *f, enum sp_typ
         sp_date_format(days, key);
     } else {
         struct sp_timestamp ts;
-        bool missing_zone;
-        if (!sp_timestamp_parse(text, &ts, &missing_zone))
-            return fail_at(t, line, column, missing_zone ? EM_UNIMPLEMENTED : EM_INVALID_ARGUMENT,
-                           missing_zone ? "TIMESTAMP literal without a time zone (Spanner reads "
-                                          "it in America/Los_Angeles) is not supported by this "
-                                          "emulator; add Z or an offset: \"%s\""
-                                        : "Invalid TIMESTAMP literal: \"%s\"",
-                           text);
+        if (!sp_timestamp_parse_text(text, NULL, &ts))
+            return fail_at(t, line, column, EM_INVALID_ARGUMENT,
+                           "Invalid TIMESTAMP literal: \"%s\"", text);
         sp_timestamp_encode(&ts, key);
     }
     struct sp_buf buf = {0};
@@ -1515,14 +1510,16 @@ static enum em_code cast(struct translator *t, const struct scope *scope, const 
         [SP_TYPE_DATE] = {[SP_TYPE_STRING] = 1},
         [SP_TYPE_JSON] = {[SP_TYPE_STRING] = 0},
     };
-    bool zoned = (a.type.code == SP_TYPE_DATE && to.code == SP_TYPE_TIMESTAMP) ||
-                 (a.type.code == SP_TYPE_TIMESTAMP &&
-                  (to.code == SP_TYPE_DATE || to.code == SP_TYPE_STRING));
-    if (zoned)
-        return FAIL_AT(t, e, EM_UNIMPLEMENTED,
-                       "CAST from %s to %s needs Spanner's default time zone "
-                       "(America/Los_Angeles), which this emulator does not support",
-                       sp_type_code_name(a.type.code), sp_type_code_name(to.code));
+    /* the casts between DATE, TIMESTAMP and STRING that read Spanner's default zone */
+    const char *zoned =
+        a.type.code == SP_TYPE_DATE && to.code == SP_TYPE_TIMESTAMP     ? "sp_date_timestamp"
+        : a.type.code == SP_TYPE_TIMESTAMP && to.code == SP_TYPE_DATE   ? "sp_timestamp_date"
+        : a.type.code == SP_TYPE_TIMESTAMP && to.code == SP_TYPE_STRING ? "sp_timestamp_string"
+                                                                        : NULL;
+    if (zoned) {
+        *out = typed(sqlf(t, "%s(%s, NULL)", zoned, a.sql), to.code);
+        return out->sql ? EM_OK : t->st->code;
+    }
     if (!allowed[a.type.code][to.code]) {
         char from_name[48], to_name[48];
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Invalid cast from %s to %s",
@@ -2249,22 +2246,28 @@ static enum em_code fn_extract(struct translator *t, const struct sp_expr *e, st
 {
     static const char *const date_parts[] = {"YEAR",      "MONTH",     "DAY",  "QUARTER",
                                              "DAYOFYEAR", "DAYOFWEEK", "WEEK", NULL};
+    static const char *const time_parts[] = {"HOUR",        "MINUTE",     "SECOND", "MILLISECOND",
+                                             "MICROSECOND", "NANOSECOND", NULL};
     settle(t, &a[1], SP_TYPE_DATE);
-    if (a[1].type.code == SP_TYPE_TIMESTAMP)
-        return FAIL_AT(t, e, EM_UNIMPLEMENTED,
-                       "EXTRACT from a TIMESTAMP needs Spanner's default time zone "
-                       "(America/Los_Angeles), which this emulator does not support");
-    if (a[1].type.code != SP_TYPE_DATE)
+    bool timestamp = a[1].type.code == SP_TYPE_TIMESTAMP;
+    if (a[1].type.code != SP_TYPE_DATE && !timestamp)
         return no_signature(t, e, "function EXTRACT", a + 1, 1);
-    bool ok = false;
+    bool date_part = false, time_part = false;
     for (int i = 0; date_parts[i]; i++)
-        ok |= strcmp(date_parts[i], a[0].part) == 0;
-    if (!ok)
-        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
-                       "Unsupported date part %s in function EXTRACT "
-                       "on a DATE",
-                       a[0].part);
-    return result(t, out, sqlf(t, "sp_extract_date('%s', %s)", a[0].part, a[1].sql), SP_TYPE_INT64);
+        date_part |= strcmp(date_parts[i], a[0].part) == 0;
+    for (int i = 0; timestamp && time_parts[i]; i++)
+        time_part |= strcmp(time_parts[i], a[0].part) == 0;
+    /* a TIMESTAMP is read in Spanner's default zone, America/Los_Angeles */
+    if (timestamp && strcmp(a[0].part, "DATE") == 0)
+        return result(t, out, sqlf(t, "sp_timestamp_date(%s, NULL)", a[1].sql), SP_TYPE_DATE);
+    if (time_part)
+        return result(t, out, sqlf(t, "sp_timestamp_part('%s', %s, NULL)", a[0].part, a[1].sql),
+                      SP_TYPE_INT64);
+    if (!date_part)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Unsupported date part %s in function EXTRACT%s",
+                       a[0].part, timestamp ? "" : " on a DATE");
+    const char *date = timestamp ? sqlf(t, "sp_timestamp_date(%s, NULL)", a[1].sql) : a[1].sql;
+    return result(t, out, sqlf(t, "sp_extract_date('%s', %s)", a[0].part, date), SP_TYPE_INT64);
 }
 
 static bool trunc_part_ok(const char *part, bool timestamp)
@@ -2318,6 +2321,75 @@ static enum em_code fn_format_time(struct translator *t, const struct sp_expr *e
                   !parse      ? SP_TYPE_STRING
                   : timestamp ? SP_TYPE_TIMESTAMP
                               : SP_TYPE_DATE);
+}
+
+/* DATE(year, month, day), DATE(timestamp [, zone]). */
+static enum em_code fn_date(struct translator *t, const struct sp_expr *e, struct frag *a,
+                            struct frag *out)
+{
+    if (e->nargs == 3) {
+        for (int i = 0; i < 3; i++)
+            if (want_arg(t, e, a, i, &type_int64))
+                return t->st->code;
+        return result(t, out, sqlf(t, "sp_date_ymd(%s, %s, %s)", a[0].sql, a[1].sql, a[2].sql),
+                      SP_TYPE_DATE);
+    }
+    settle(t, &a[0], SP_TYPE_TIMESTAMP);
+    if (want_arg(t, e, a, 0, &type_timestamp) ||
+        (e->nargs == 2 && want_arg(t, e, a, 1, &type_string)))
+        return t->st->code;
+    return result(t, out,
+                  sqlf(t, "sp_timestamp_date(%s, %s)", a[0].sql, e->nargs == 2 ? a[1].sql : "NULL"),
+                  SP_TYPE_DATE);
+}
+
+/* TIMESTAMP(string [, zone]), TIMESTAMP(date [, zone]). */
+static enum em_code fn_timestamp(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                 struct frag *out)
+{
+    settle(t, &a[0], SP_TYPE_STRING);
+    bool date = a[0].type.code == SP_TYPE_DATE;
+    if (want_arg(t, e, a, 0, date ? &type_date : &type_string) ||
+        (e->nargs == 2 && want_arg(t, e, a, 1, &type_string)))
+        return t->st->code;
+    return result(t, out,
+                  sqlf(t, "%s(%s, %s)", date ? "sp_date_timestamp" : "sp_string_timestamp",
+                       a[0].sql, e->nargs == 2 ? a[1].sql : "NULL"),
+                  SP_TYPE_TIMESTAMP);
+}
+
+/* The unit in nanoseconds of UNIX_SECONDS/MILLIS/MICROS and TIMESTAMP_SECONDS/MILLIS/MICROS
+ * (0: UNIX_DATE and DATE_FROM_UNIX_DATE, in days). */
+static long long unix_unit(const char *name)
+{
+    return strstr(name, "MICROS")    ? 1000
+           : strstr(name, "MILLIS")  ? 1000000
+           : strstr(name, "SECONDS") ? 1000000000
+                                     : 0;
+}
+
+/* UNIX_SECONDS, UNIX_MILLIS, UNIX_MICROS (of a TIMESTAMP) and UNIX_DATE (of a DATE). */
+static enum em_code fn_unix(struct translator *t, const struct sp_expr *e, struct frag *a,
+                            struct frag *out)
+{
+    long long unit = unix_unit(e->name);
+    if (want_arg(t, e, a, 0, unit ? &type_timestamp : &type_date))
+        return t->st->code;
+    return result(t, out,
+                  unit ? sqlf(t, "sp_unix(%s, %lld)", a[0].sql, unit)
+                       : sqlf(t, "sp_unix_date(%s)", a[0].sql),
+                  SP_TYPE_INT64);
+}
+
+/* TIMESTAMP_SECONDS, TIMESTAMP_MILLIS, TIMESTAMP_MICROS and DATE_FROM_UNIX_DATE. */
+static enum em_code fn_from_unix(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                 struct frag *out)
+{
+    long long unit = unix_unit(e->name);
+    if (want_arg(t, e, a, 0, &type_int64))
+        return t->st->code;
+    return result(t, out, sqlf(t, "sp_from_unix(%s, %lld)", a[0].sql, unit),
+                  unit ? SP_TYPE_TIMESTAMP : SP_TYPE_DATE);
 }
 
 struct fn_def {
@@ -2400,6 +2472,16 @@ static const struct fn_def functions[] = {
     {"FORMAT_DATE", 2, 2, false, fn_format_time},
     {"PARSE_TIMESTAMP", 2, 3, false, fn_format_time},
     {"PARSE_DATE", 2, 2, false, fn_format_time},
+    {"DATE", 1, 3, false, fn_date},
+    {"TIMESTAMP", 1, 2, false, fn_timestamp},
+    {"UNIX_SECONDS", 1, 1, false, fn_unix},
+    {"UNIX_MILLIS", 1, 1, false, fn_unix},
+    {"UNIX_MICROS", 1, 1, false, fn_unix},
+    {"UNIX_DATE", 1, 1, false, fn_unix},
+    {"TIMESTAMP_SECONDS", 1, 1, false, fn_from_unix},
+    {"TIMESTAMP_MILLIS", 1, 1, false, fn_from_unix},
+    {"TIMESTAMP_MICROS", 1, 1, false, fn_from_unix},
+    {"DATE_FROM_UNIX_DATE", 1, 1, false, fn_from_unix},
 };
 
 static const struct fn_def *find_function(const char *name)
@@ -2446,8 +2528,6 @@ static const char *const unimplemented_functions[] = {
     "COS",
     "COSH",
     "CURRENT_DATE",
-    "DATE",
-    "DATE_FROM_UNIX_DATE",
     "FARM_FINGERPRINT",
     "FLOAT32",
     "FLOAT64",
@@ -2505,10 +2585,6 @@ static const char *const unimplemented_functions[] = {
     "STRING",
     "TAN",
     "TANH",
-    "TIMESTAMP",
-    "TIMESTAMP_MICROS",
-    "TIMESTAMP_MILLIS",
-    "TIMESTAMP_SECONDS",
     "TOKENIZE_FULLTEXT",
     "TOKENIZE_NUMBER",
     "TOKENIZE_SUBSTRING",
@@ -2518,10 +2594,6 @@ static const char *const unimplemented_functions[] = {
     "TO_HEX",
     "TO_JSON",
     "TO_JSON_STRING",
-    "UNIX_DATE",
-    "UNIX_MICROS",
-    "UNIX_MILLIS",
-    "UNIX_SECONDS",
     "VARIANCE",
     "VAR_SAMP",
 };

@@ -4,6 +4,8 @@
  */
 #include "spanner_value.h"
 
+#include "spanner_tz.h"
+
 #include "em_json.h"
 
 #include <ctype.h>
@@ -595,6 +597,32 @@ bool sp_timestamp_parse(const char *text, struct sp_timestamp *out, bool *missin
     out->seconds = seconds;
     out->nanos = nanos;
     return true;
+}
+
+bool sp_timestamp_parse_text(const char *text, const char *zone_name, struct sp_timestamp *out)
+{
+    bool missing_zone;
+    if (sp_timestamp_parse(text, out, &missing_zone))
+        return true;
+    /* the civil time read as if in UTC, then moved to its zone's instant */
+    size_t len = strlen(text);
+    if (!missing_zone) {
+        const char *space = strrchr(text, ' ');
+        if (!space || !isalpha((unsigned char)space[1]))
+            return false;
+        zone_name = space + 1;
+        len = (size_t)(space - text);
+    }
+    char civil[SP_TIMESTAMP_TEXT_MAX + 2];
+    struct sp_zone zone;
+    if (len + 2 > sizeof(civil))
+        return false;
+    memcpy(civil, text, len);
+    memcpy(civil + len, "Z", 2);
+    if (!sp_timestamp_parse(civil, out, &missing_zone) || !sp_zone_find(zone_name, &zone))
+        return false;
+    out->seconds = sp_zone_to_utc(&zone, out->seconds);
+    return out->seconds >= MIN_TIMESTAMP_SECONDS && out->seconds <= MAX_TIMESTAMP_SECONDS;
 }
 
 static void split_seconds(int64_t seconds, int64_t *days, int *hour, int *minute, int *second)

@@ -141,6 +141,11 @@ struct sp_timestamp {
 /* RFC 3339 with a 'T' or a space, up to 9 fraction digits, 'Z' or an offset +hh:mm.
  * *missing_zone is set (and false returned) when the text has no zone at all. */
 bool sp_timestamp_parse(const char *text, struct sp_timestamp *out, bool *missing_zone);
+/* A TIMESTAMP's text as Spanner reads a literal, a cast or TIMESTAMP(text, zone): as
+ * sp_timestamp_parse, or with a tz database name after a space ("2020-01-01 10:00:00
+ * Europe/Paris"), or with no zone (read in the zone named zone, NULL for Spanner's default
+ * zone, America/Los_Angeles). */
+bool sp_timestamp_parse_text(const char *text, const char *zone, struct sp_timestamp *out);
 void sp_timestamp_encode(const struct sp_timestamp *ts, char out[SP_TIMESTAMP_KEY_LEN + 1]);
 /* RFC 3339 UTC with trailing fraction zeros dropped ("2020-01-02T03:04:05.5Z"). */
 void sp_timestamp_format(const struct sp_timestamp *ts, char out[SP_TIMESTAMP_TEXT_MAX]);

@@ -2,11 +2,15 @@
  * fuzz_bigtable_request: arbitrary JSON into every other Bigtable parser: as a mutation
  * list (applied to a fixed row), as ReadModifyWrite rules (applied to a fixed cell and to
  * none), as a GC rule (collected over a fixed family and written back) and as a ReadRows
- * stream (read, and whatever was read written again and read back to the same rows).
+ * stream (read, and whatever was read written again and read back to the same rows); a
+ * JSON string as the decoded text of a consistency token (refused, or formatted and parsed
+ * back to the same token).
  * Nothing may crash, leak or read out of bounds; applied mutations keep cells sorted.
  */
 #include "bigtable/bigtable_chunks.h"
+#include "bigtable/bigtable_consistency.h"
 #include "bigtable/bigtable_gc.h"
+#include "em_json.h"
 #include "bigtable/bigtable_mutation.h"
 
 #include <stddef.h>
@@ -119,6 +123,28 @@ static void try_chunks(const cJSON *json)
     bt_chunk_reader_free(r);
 }
 
+#define TOKEN_TABLE "projects/p/instances/i/tables/t"
+
+static void try_token(const cJSON *json)
+{
+    if (!cJSON_IsString(json))
+        return;
+    char *text = em_b64_encode((const unsigned char *)json->valuestring, strlen(json->valuestring));
+    struct bt_consistency_token token, again;
+    struct em_status st = {0};
+    if (!text)
+        return;
+    if (bt_consistency_token_parse(text, TOKEN_TABLE, &token, &st) == EM_OK) {
+        char *formatted = bt_consistency_token_format(&token);
+        if (!formatted ||
+            bt_consistency_token_parse(formatted, TOKEN_TABLE, &again, &st) != EM_OK ||
+            again.count != token.count || memcmp(again.seqs, token.seqs, sizeof(token.seqs)) != 0)
+            abort();
+        free(formatted);
+    }
+    free(text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cJSON *json = cJSON_ParseWithLength((const char *)data, size);
@@ -128,6 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     try_rules(json);
     try_gc(json);
     try_chunks(json);
+    try_token(json);
     cJSON_Delete(json);
     return 0;
 }

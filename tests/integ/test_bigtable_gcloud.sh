@@ -321,7 +321,7 @@ expect_json .singleClusterRouting.clusterId east-c1
 api POST "$BIGTABLE_URL/v2/$TABLE:readRows" "{\"appProfileId\":\"east-only\",\"rows\":{\"rowKeys\":[\"$K1\"]}}"
 expect_json '.[0].chunks[0].value' "$(b64 "value of row-1 BTMARKER_7c1d!")"
 
-section "dropRowRange, modifyColumnFamilies, delete (the replicas are shredded)"
+section "dropRowRange, modifyColumnFamilies, delete (recoverable 7 days, then the replicas are shredded)"
 api POST "$BIGTABLE_URL/v2/$TABLE:dropRowRange" "{\"rowKeyPrefix\":\"$(b64 row-)\"}"
 expect_status 200
 api POST "$BIGTABLE_URL/v2/$TABLE:readRows" '{}'
@@ -333,9 +333,12 @@ api POST "$BIGTABLE_URL/v2/$TABLE:readRows" "{\"rows\":{\"rowKeys\":[\"$(b64 cou
 expect_json length 0 # the dropped family's cells are gone
 api DELETE "$BIGTABLE_URL/v2/$TABLE"
 expect_status 200
-expect_eq 0 "$(find "$DATA/bigtable" -name '*.db' | wc -l)" "deleting the table removed its replicas' files"
+expect_eq 2 "$(find "$DATA/bigtable" -name '*.db' | wc -l)" "a deleted table keeps its replicas' files (recoverable)"
 api GET "$BIGTABLE_URL/v2/$TABLE"
 expect_error_json 404 NOT_FOUND
+api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 604800}'
+expect_status 200
+expect_eq 0 "$(find "$DATA/bigtable" -name '*.db' | wc -l)" "7 days later its replicas' files are removed"
 api DELETE "$BIGTABLE_URL/v2/$INST"
 expect_status 200
 api GET "$BIGTABLE_URL/v2/$INST/appProfiles"

@@ -7,7 +7,9 @@
 # west-c2's key is disabled the writes for it wait in east-c1's replication log (in order:
 # a set, a deleteFromRow of that row, another set), encrypted on disk like the cells, and
 # survive a kill -9 of bigtable; once the key is enabled again the next key check brings
-# west-c2 up to date.
+# west-c2 up to date. Consistency tokens: false while a write taken before the token has
+# not reached every cluster, true once it has; a bad token, or another table's, is
+# INVALID_ARGUMENT. A table deleted with writes queued, then undeleted, sends them on.
 source "$(dirname "$0")/lib.sh"
 
 P=projects/bt-repl
@@ -45,6 +47,17 @@ rows() {
     api POST "$T:readRows" "{\"appProfileId\":\"$1\"}"
     jq -r '.[].chunks[] | .rowKey // empty' <<<"$BODY" | while read -r k; do printf '%s\n' "$(base64 -d <<<"$k")"; done | paste -sd,
 }
+# token: a consistency token of the table now; consistent TOKEN: checkConsistency's answer
+token() {
+    api POST "$T:generateConsistencyToken" '{}'
+    expect_status 200
+    jq -r .consistencyToken <<<"$BODY"
+}
+consistent() {
+    api POST "$T:checkConsistency" "{\"consistencyToken\":\"$1\"}"
+    expect_status 200
+    jq -r .consistent <<<"$BODY"
+}
 bigtable_pid() { curl -s "$CONTROL_URL/emulator/v1/status" | jq -r '.services[] | select(.name=="bigtable") | .pid'; }
 bigtable_back() {
     curl -s "$CONTROL_URL/emulator/v1/status" |
@@ -78,15 +91,38 @@ for profile in east-only:east-c1 west-only:west-c2; do
     expect_status 200
 done
 
-section "a 60 s replication delay on the emulator clock"
+section "a 60 s replication delay on the emulator clock; consistency tokens follow it"
+BEFORE=$(token)
 set_cell east-only r1 one
+TOKEN=$(token)
 expect_eq "r1" "$(rows east-only)" "the serving cluster has the write at once"
 expect_eq "" "$(rows west-only)" "the other cluster does not yet"
+expect_eq false "$(consistent "$TOKEN")" "a token taken after the write: not consistent yet"
+expect_eq true "$(consistent "$BEFORE")" "a token taken before it: consistent"
 # (the emulator clock also runs in real time: a margin of 30 s for a loaded machine)
 advance 30
 expect_eq "" "$(rows west-only)" "nor 30 s later"
+expect_eq false "$(consistent "$TOKEN")" "nor the token"
 advance 30
 expect_eq "r1" "$(rows west-only)" "60 s later it has"
+expect_eq true "$(consistent "$TOKEN")" "and the token is consistent"
+api POST "$T:checkConsistency" "{\"consistencyToken\":\"$TOKEN\",\"dataBoostReadLocalWrites\":{}}"
+expect_json .consistent true
+
+section "consistency tokens: errors"
+api POST "$T:checkConsistency" '{"consistencyToken":"not-a-token"}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$T:checkConsistency" '{}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$T:checkConsistency" '{"consistencyToken":"x","bogus":1}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$BIGTABLE_URL/v2/$INST/tables" '{"tableId":"other","table":{"columnFamilies":{"cf":{}}}}'
+expect_status 200
+api POST "$BIGTABLE_URL/v2/$INST/tables/other:checkConsistency" "{\"consistencyToken\":\"$TOKEN\"}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "not generated for the table" "a token belongs to its table"
+api POST "$BIGTABLE_URL/v2/$INST/tables/none:generateConsistencyToken" '{}'
+expect_error_json 404 NOT_FOUND
 
 section "west-c2's key disabled: writes for it wait in east-c1's log"
 west_version DISABLED
@@ -97,7 +133,9 @@ set_cell east-only r2 two
 set_cell east-only r3 catchup-secret-value
 delete_row east-only r3
 set_cell east-only r4 four
+DISABLED_TOKEN=$(token)
 advance 120
+expect_eq false "$(consistent "$DISABLED_TOKEN")" "not consistent while west-c2 cannot take the writes"
 expect_eq "r1,r2,r4" "$(rows east-only)" "east-c1 serves every write"
 expect_eq 0 "$(grep -rac 'catchup-secret-value' "$DATA" | awk -F: '{s += $NF} END {print s + 0}')" \
     "the queued writes are not on disk in plaintext"
@@ -113,9 +151,20 @@ west_version ENABLED
 key_checks
 expect_eq "r1,r2,r4" "$(rows west-only)" \
     "west-c2 received the writes it missed (r3 set then deleted: absent)"
+expect_eq true "$(consistent "$DISABLED_TOKEN")" "the token taken meanwhile is consistent now"
 api POST "$T:readRows" "{\"appProfileId\":\"west-only\",\"rows\":{\"rowKeys\":[\"$(b64 r4)\"]}}"
 expect_eq "$(b64 four)" "$(jq -r '.[].chunks[0].value' <<<"$BODY")" "with the values written"
 set_cell east-only r5 five
 advance 60
 expect_eq "r1,r2,r4,r5" "$(rows west-only)" "and replication goes on with its delay"
+
+section "a table deleted with writes still queued: undeleted, they flow again"
+set_cell east-only r6 six
+api DELETE "$T"
+expect_status 200
+advance 60 # the drain no longer sees the table: r6 stays queued in east-c1's log
+api POST "$T:undelete" '{}'
+expect_status 200
+advance 1
+expect_eq "r1,r2,r4,r5,r6" "$(rows west-only)" "the queued write reached west-c2 after the undelete"
 finish

@@ -131,6 +131,24 @@ api POST "$CONTROL_URL/v2/entries:list" "{\"resourceNames\":[\"$P\"],\"filter\":
 expect_contains "$(jq -r '[.entries[].protoPayload.metadata.callerResource] | join(" ")' <<<"$BODY")" "jobs/$WC_ID" \
     "the KMS audit entry of the job's key carries the job id"
 
+section "Word_Count over seven bundles: run by worker threads, merged exactly"
+awk 'function word(n,  s) { s = ""; do { s = s sprintf("%c", 97 + n % 26); n = int(n / 26) } while (n > 0); return s }
+    BEGIN { srand(7); for (i = 0; i < 65000; i++) { line = ""
+        for (w = 0; w < 6; w++) line = line (w ? " " : "") word(int(3000 ^ rand()))
+        print (i % 1000 == 0 ? "" : line) } }' >"$DATA/gcs/runner-bkt/big.txt"
+api POST "$LOC/templates" "{\"jobName\":\"wordcount-big\",$WC,\"parameters\":{\"inputFile\":\"gs://runner-bkt/big.txt\",\"output\":\"gs://runner-bkt/out/big\"},\"environment\":{\"kmsKeyName\":\"$GLOBAL_KEY\"}}"
+expect_status 200
+BIG_ID=$(jq -r .id <<<"$BODY")
+wait_state "$BIG_ID" JOB_STATE_DONE 120
+expect_eq JOB_STATE_DONE "$(job_state "$BIG_ID")" "the big Word_Count ends DONE"
+expected=$(tr -cs "A-Za-z'" '\n' <"$DATA/gcs/runner-bkt/big.txt" | grep -v '^$' | sort | uniq -c | awk '{print $2": "$1}' | sort)
+actual=$(sort "$DATA"/gcs/runner-bkt/out/big-00000-of-00001 2>/dev/null)
+expect_eq "$(wc -l <<<"$expected") $(md5sum <<<"$expected")" "$(wc -l <<<"$actual") $(md5sum <<<"$actual")" \
+    "its counts (about 3,000 words) are coreutils'"
+api GET "$LOC/jobs/$BIG_ID/metrics"
+expect_json '.metrics[] | select(.name.context.output_user_name == "ReadLines.out0") | .scalar' 65000
+expect_json '.metrics[] | select(.name.origin == "user" and .name.name == "emptyLines") | .scalar' 65
+
 section "Cloud_PubSub_to_Cloud_PubSub moves real messages, filtered on an attribute"
 for t in ps-in ps-out; do api PUT "$PUBSUB_URL/v1/$P/topics/$t" '{}'; expect_status 200; done
 api PUT "$PUBSUB_URL/v1/$P/subscriptions/ps-in-sub" "{\"topic\":\"$P/topics/ps-in\"}"

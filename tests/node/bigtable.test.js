@@ -5,7 +5,8 @@
 // customer-managed key, its long-running operations polled by the library; clusters,
 // tables with GC rules and their encryption view, app profiles, IAM; rows written and
 // read back; one key disabled: its cluster DISABLED, multi-cluster routing served by
-// the other, single-cluster routing FAILED_PRECONDITION; enabled again.
+// the other, single-cluster routing FAILED_PRECONDITION; enabled again; consistency
+// tokens; a table deleted and undeleted.
 //
 // A quirk of the library, not of the emulator: readRows with `rows.rowKeys` fails inside
 // google-gax's REST streaming before any request is sent ("stream.on is not a function");
@@ -235,6 +236,28 @@ describe('Cloud Bigtable through @google-cloud/bigtable v2 clients (REST)', () =
     assert.deepEqual(await clusterStates(), {'east-c1': 'READY', 'west-c2': 'READY'});
     assert.deepEqual(await readRows({appProfileId: 'east-only', rowsLimit: 1}),
                      ['order#1/cf1:item=apple', 'order#1/cf3:qty=3']);
+  });
+
+  it('consistency tokens: generateConsistencyToken, checkConsistency (replicated at once here)', async () => {
+    const [generated] = await tables.generateConsistencyToken({name: table});
+    assert.match(generated.consistencyToken, /^[A-Za-z0-9_-]+$/);
+    const [checked] = await tables.checkConsistency({name: table, consistencyToken: generated.consistencyToken});
+    assert.equal(checked.consistent, true);
+    await rejectsWith(tables.checkConsistency({name: table, consistencyToken: 'no-such-token'}),
+                      Code.INVALID_ARGUMENT, 'consistency token');
+  });
+
+  it('deleteTable then undeleteTable (an operation polled by the library): the rows are back', async () => {
+    const before = await readRows();
+    await tables.deleteTable({name: table});
+    await rejectsWith(tables.getTable({name: table}), Code.NOT_FOUND);
+    const [operation] = await tables.undeleteTable({name: table});
+    assert.match(operation.name, new RegExp(`^operations/${instance}/locations/`));
+    const [undeleted] = await operation.promise();
+    assert.equal(undeleted.name, table);
+    assert.deepEqual(Object.keys(undeleted.columnFamilies).sort(), ['cf1', 'cf3']);
+    assert.deepEqual(await readRows(), before);
+    await rejectsWith(tables.undeleteTable({name: `${instance}/tables/never`}), Code.NOT_FOUND);
   });
 
   it('clean-up: dropRowRange, deleteTable, deleteInstance', async () => {

@@ -4,8 +4,9 @@
  * key-in-the-cluster's-region rule, autoscaling), cluster updates (serve_nodes,
  * autoscaling, the immutable encryption config), app profiles (routing checked against the
  * clusters), tables (families with GC rules as bigtable_gc writes them, views, column
- * family modifications, deletion protection), the routing of data calls, and state
- * surviving a reopen.
+ * family modifications, deletion protection), the routing of data calls, state
+ * surviving a reopen, and deleted tables (recoverable for 7 days, then gone; a new table of
+ * the same id or the instance's deletion ends that).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -379,7 +380,7 @@ static void test_tables(void **state)
     cJSON *body = cJSON_Parse("{\"deletionProtection\":true}");
     assert_int_equal(bt_table_update(f->admin, TABLE, body, "deletionProtection", &t, &st), EM_OK);
     cJSON_Delete(t);
-    assert_int_equal(bt_table_delete(f->admin, TABLE, &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(bt_table_delete(f->admin, TABLE, NOW, &st), EM_FAILED_PRECONDITION);
     cJSON_Delete(body);
     body = cJSON_Parse("{}");
     assert_int_equal(bt_table_update(f->admin, TABLE, body, "deletion_protection", &t, &st), EM_OK);
@@ -387,7 +388,7 @@ static void test_tables(void **state)
     assert_int_equal(bt_table_update(f->admin, TABLE, body, "changeStreamConfig", &t, &st),
                      EM_INVALID_ARGUMENT);
     cJSON_Delete(body);
-    assert_int_equal(bt_table_delete(f->admin, TABLE, &st), EM_OK);
+    assert_int_equal(bt_table_delete(f->admin, TABLE, NOW, &st), EM_OK);
     assert_int_equal(bt_table_get(f->admin, TABLE, BT_VIEW_SCHEMA, &t, &st), EM_NOT_FOUND);
 }
 
@@ -409,6 +410,106 @@ static void test_state_survives_reopen(void **state)
     cJSON_Delete(list);
 }
 
+/* --- deleted tables: recoverable for 7 days (bigtable_undelete.c) --- */
+
+#define WINDOW_NS (BT_UNDELETE_WINDOW_S * EM_NS_PER_SEC)
+
+static bool has_family(struct fixture *f, const char *family)
+{
+    cJSON *t = get(f, "table", TABLE);
+    bool found = cJSON_GetObjectItem(cJSON_GetObjectItem(t, "columnFamilies"), family) != NULL;
+    cJSON_Delete(t);
+    return found;
+}
+
+static enum em_code undelete(struct fixture *f, const char *name, int64_t now)
+{
+    struct em_status st = {0};
+    cJSON *out = NULL;
+    enum em_code rc = bt_table_undelete(f->admin, name, now, &out, &st);
+    if (rc == EM_OK)
+        assert_string_equal(em_json_string(out, "name"), name);
+    cJSON_Delete(out);
+    return rc;
+}
+
+static void test_undelete_within_the_window(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    cJSON *t = NULL, *list = NULL;
+    struct bt_route route;
+    make_instance(f);
+    assert_int_equal(create_table(f,
+                                  "{\"tableId\":\"t1\",\"table\":{\"columnFamilies\":{\"cf1\":"
+                                  "{\"gcRule\":{\"maxNumVersions\":1}}}}}",
+                                  &st),
+                     EM_OK);
+    assert_int_equal(undelete(f, TABLE, NOW), EM_NOT_FOUND); /* live: nothing to undelete */
+    assert_int_equal(bt_table_delete(f->admin, TABLE, NOW, &st), EM_OK);
+
+    /* gone from get, list and the data plane */
+    assert_int_equal(bt_table_get(f->admin, TABLE, BT_VIEW_SCHEMA, &t, &st), EM_NOT_FOUND);
+    assert_int_equal(bt_table_list(f->admin, INST, BT_VIEW_NAME_ONLY, &list, &st), EM_OK);
+    assert_int_equal(cJSON_GetArraySize(list), 0);
+    cJSON_Delete(list);
+    assert_int_equal(bt_route_for(f->admin, TABLE, NULL, &route, &st), EM_NOT_FOUND);
+    assert_int_equal(bt_table_delete(f->admin, TABLE, NOW, &st), EM_NOT_FOUND);
+    assert_int_equal(undelete(f, INST "/tables/never", NOW), EM_NOT_FOUND);
+    assert_int_equal(undelete(f, "projects/p/tables/x", NOW), EM_INVALID_ARGUMENT);
+
+    /* back, with its families, one second before the window ends */
+    assert_int_equal(undelete(f, TABLE, NOW + WINDOW_NS - EM_NS_PER_SEC), EM_OK);
+    assert_true(has_family(f, "cf1"));
+    assert_int_equal(bt_route_for(f->admin, TABLE, NULL, &route, &st), EM_OK);
+    bt_route_clear(&route);
+    assert_int_equal(undelete(f, TABLE, NOW), EM_NOT_FOUND); /* live again */
+}
+
+static void test_deleted_table_expires_and_survives_reopen(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    make_instance(f);
+    assert_int_equal(create_table(f, "{\"tableId\":\"t1\"}", &st), EM_OK);
+    assert_int_equal(bt_table_delete(f->admin, TABLE, NOW, &st), EM_OK);
+    bt_admin_close(f->admin); /* a restart keeps it recoverable */
+    assert_int_equal(bt_admin_open(f->dir.store, NULL, &f->admin, &st), EM_OK);
+    assert_int_equal(bt_deleted_tables_expire(f->admin, NOW + WINDOW_NS - 1, &st), EM_OK);
+    /* the window is over even before the tick removes it */
+    assert_int_equal(undelete(f, TABLE, NOW + WINDOW_NS), EM_NOT_FOUND);
+    assert_int_equal(undelete(f, TABLE, NOW + WINDOW_NS - 1), EM_OK);
+
+    assert_int_equal(bt_table_delete(f->admin, TABLE, NOW, &st), EM_OK);
+    assert_int_equal(bt_deleted_tables_expire(f->admin, NOW + WINDOW_NS, &st), EM_OK);
+    assert_int_equal(undelete(f, TABLE, NOW + 1), EM_NOT_FOUND); /* gone for good */
+}
+
+static void test_same_id_and_instance_end_recovery(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    make_instance(f);
+    assert_int_equal(
+        create_table(f, "{\"tableId\":\"t1\",\"table\":{\"columnFamilies\":{\"old\":{}}}}", &st),
+        EM_OK);
+    assert_int_equal(bt_table_delete(f->admin, TABLE, NOW, &st), EM_OK);
+    /* a new table takes the id: the deleted one cannot come back */
+    assert_int_equal(
+        create_table(f, "{\"tableId\":\"t1\",\"table\":{\"columnFamilies\":{\"new\":{}}}}", &st),
+        EM_OK);
+    assert_int_equal(bt_table_delete(f->admin, TABLE, NOW, &st), EM_OK);
+    assert_int_equal(undelete(f, TABLE, NOW), EM_OK);
+    assert_true(has_family(f, "new"));
+    assert_false(has_family(f, "old"));
+
+    /* a deleted table goes with its instance */
+    assert_int_equal(bt_table_delete(f->admin, TABLE, NOW, &st), EM_OK);
+    assert_int_equal(bt_instance_delete(f->admin, INST, &st), EM_OK);
+    make_instance(f);
+    assert_int_equal(undelete(f, TABLE, NOW), EM_NOT_FOUND);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -420,6 +521,9 @@ int main(void)
         T(test_app_profiles_and_routing),
         T(test_tables),
         T(test_state_survives_reopen),
+        T(test_undelete_within_the_window),
+        T(test_deleted_table_expires_and_survives_reopen),
+        T(test_same_id_and_instance_end_recovery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

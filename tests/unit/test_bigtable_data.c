@@ -6,7 +6,9 @@
  * single-cluster profiles, row sets (keys, open and closed ranges), rowsLimit, reversed
  * reads, GC rules at read time, filters, per-entry statuses of mutateRows,
  * checkAndMutateRow, readModifyWriteRow, sampleRowKeys, dropRowRange, dropped families,
- * and the replicas' files removed with their table.
+ * and a deleted table's replicas: kept 7 days (undelete brings its cells back, a cluster
+ * made meanwhile gets a copy), then their files removed; consistency tokens over a
+ * delayed replication.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 
 #include "bigtable/bigtable_admin.h"
+#include "bigtable/bigtable_consistency.h"
 #include "bigtable/bigtable_data.h"
 #include "bigtable/bigtable_service.h"
 #include "em_json.h"
@@ -26,10 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PARENT "projects/bt-data"
-#define INST   PARENT "/instances/data-inst"
-#define TABLE  INST "/tables/t1"
-#define NOW    1700000000000000000LL /* ns */
+#define PARENT    "projects/bt-data"
+#define INST      PARENT "/instances/data-inst"
+#define TABLE     INST "/tables/t1"
+#define NOW       1700000000000000000LL /* ns */
+#define WINDOW_NS (BT_UNDELETE_WINDOW_S * EM_NS_PER_SEC)
 
 struct fixture {
     struct em_service *svc;
@@ -148,6 +152,21 @@ static enum em_code read_keys(struct fixture *f, const char *json, char *keys, s
     return rc;
 }
 
+/* The replicas' files under <data dir>/bigtable (not their -wal and -shm companions). */
+static int count_files(struct fixture *f)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/bigtable", f->dir);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    int files = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        files +=
+            strstr(e->d_name, ".db") && !strstr(e->d_name, "-wal") && !strstr(e->d_name, "-shm");
+    closedir(d);
+    return files;
+}
+
 static void test_writes_replicate_to_every_cluster(void **state)
 {
     struct fixture *f = *state;
@@ -160,17 +179,7 @@ static void test_writes_replicate_to_every_cluster(void **state)
     assert_int_equal(read_keys(f, "{\"appProfileId\":\"east\"}", keys, sizeof(keys), &cells),
                      EM_OK);
     assert_string_equal(keys, "r1");
-    /* each replica has its own file under <data dir>/bigtable */
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/bigtable", f->dir);
-    DIR *d = opendir(path);
-    assert_non_null(d);
-    int files = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        files +=
-            strstr(e->d_name, ".db") && !strstr(e->d_name, "-wal") && !strstr(e->d_name, "-shm");
-    closedir(d);
-    assert_int_equal(files, 2);
+    assert_int_equal(count_files(f), 2); /* each replica has its own file */
 }
 
 static void test_row_sets_limits_and_order(void **state)
@@ -335,17 +344,117 @@ static void test_sample_drop_and_delete(void **state)
     assert_int_equal(read_keys(f, "{}", keys, sizeof(keys), &cells), EM_OK);
     assert_string_equal(keys, "");
 
-    assert_int_equal(bt_table_delete(f->bt->admin, TABLE, &st), EM_OK);
+    assert_int_equal(bt_table_delete(f->bt->admin, TABLE, NOW, &st), EM_OK);
     assert_int_equal(read_keys(f, "{}", keys, sizeof(keys), &cells), EM_NOT_FOUND);
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/bigtable", f->dir);
-    DIR *d = opendir(path);
-    assert_non_null(d);
-    int files = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        files += e->d_name[0] != '.';
-    closedir(d);
-    assert_int_equal(files, 0); /* the replicas' files are shredded with the table */
+    assert_int_equal(count_files(f), 2); /* recoverable: the replicas' files stay */
+    assert_int_equal(bt_deleted_tables_expire(f->bt->admin, NOW + WINDOW_NS, &st), EM_OK);
+    assert_int_equal(count_files(f), 0); /* shredded once the 7 days are over */
+}
+
+/* A deleted table comes back with its cells, in every replica; a cluster made meanwhile
+ * gets its replica then (a copy under its own keys). */
+static void test_undelete_keeps_cells(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    char keys[256];
+    int cells;
+    cJSON *out = NULL;
+    assert_int_equal(set_cell(f, "east", "kept", "cf1", "q", 1000, "still here"), EM_OK);
+    assert_int_equal(bt_table_delete(f->bt->admin, TABLE, NOW, &st), EM_OK);
+    assert_int_equal(set_cell(f, "east", "lost", "cf1", "q", 1000, "refused"), EM_NOT_FOUND);
+
+    cJSON *cluster = cJSON_Parse("{\"location\":\"" PARENT "/locations/europe-west1-b\","
+                                 "\"serveNodes\":1}");
+    assert_int_equal(bt_cluster_create(f->bt->admin, INST, "europe-c3", cluster, &out, &st), EM_OK);
+    cJSON_Delete(out);
+    assert_int_equal(bt_cluster_ready(f->bt->admin, INST "/clusters/europe-c3", &out, &st), EM_OK);
+    cJSON_Delete(out);
+    cJSON_Delete(cluster);
+    cJSON *profile = cJSON_Parse("{\"singleClusterRouting\":{\"clusterId\":\"europe-c3\"}}");
+    assert_int_equal(bt_app_profile_create(f->bt->admin, INST, "eu", profile, &out, &st), EM_OK);
+    cJSON_Delete(out);
+    cJSON_Delete(profile);
+
+    assert_int_equal(bt_table_undelete(f->bt->admin, TABLE, NOW, &out, &st), EM_OK);
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "columnFamilies"), "cf2"));
+    cJSON_Delete(out);
+    const char *profiles[] = {"{\"appProfileId\":\"west\"}", "{\"appProfileId\":\"east\"}",
+                              "{\"appProfileId\":\"eu\"}"};
+    for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++) {
+        assert_int_equal(read_keys(f, profiles[i], keys, sizeof(keys), &cells), EM_OK);
+        assert_string_equal(keys, "kept");
+    }
+    assert_int_equal(count_files(f), 3);
+}
+
+/* checkConsistency of token on TABLE, with mode (a JSON member) or none (NULL). */
+static bool consistent(struct fixture *f, const char *token, const char *mode)
+{
+    char json[1024];
+    bool result = false;
+    struct em_status st = {0};
+    snprintf(json, sizeof(json), "{\"consistencyToken\":\"%s\"%s%s}", token, mode ? "," : "",
+             mode ? mode : "");
+    cJSON *request = cJSON_Parse(json);
+    assert_int_equal(bt_consistency_check(f->bt, TABLE, request, &result, &st), EM_OK);
+    cJSON_Delete(request);
+    return result;
+}
+
+static char *generate(struct fixture *f)
+{
+    char *token = NULL;
+    struct em_status st = {0};
+    assert_int_equal(bt_consistency_generate(f->bt, TABLE, &token, &st), EM_OK);
+    return token;
+}
+
+/* A token covers the writes made before it: consistent once they reached every replica,
+ * whatever was written after it. */
+static void test_consistency_tokens(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    f->bt->replication.delay_ns = 60 * EM_NS_PER_SEC;
+    char *before = generate(f);
+    assert_int_equal(set_cell(f, "east", "r1", "cf1", "q", 1000, "one"), EM_OK);
+    char *after = generate(f);
+    assert_true(consistent(f, before, NULL)); /* r1 came after it */
+    assert_false(consistent(f, after, NULL)); /* r1 waits 60 s for west */
+    assert_true(consistent(f, after, "\"dataBoostReadLocalWrites\":{}"));
+    assert_false(consistent(f, after, "\"standardReadRemoteWrites\":{}"));
+    bt_replication_drain(&f->bt->replication, NOW + 59 * EM_NS_PER_SEC);
+    assert_false(consistent(f, after, NULL));
+    bt_replication_drain(&f->bt->replication, NOW + 60 * EM_NS_PER_SEC);
+    assert_true(consistent(f, after, NULL));
+
+    /* errors: an unknown table, a token of nothing, a token of another table */
+    char *token = NULL;
+    bool result;
+    cJSON *request = cJSON_Parse("{\"consistencyToken\":\"bm90IGEgdG9rZW4\"}");
+    assert_int_equal(bt_consistency_generate(f->bt, INST "/tables/none", &token, &st),
+                     EM_NOT_FOUND);
+    assert_int_equal(bt_consistency_check(f->bt, INST "/tables/none", request, &result, &st),
+                     EM_NOT_FOUND);
+    assert_int_equal(bt_consistency_check(f->bt, TABLE, request, &result, &st),
+                     EM_INVALID_ARGUMENT);
+    cJSON_Delete(request);
+    request = cJSON_Parse("{\"tableId\":\"t2\"}");
+    cJSON *out = NULL;
+    assert_int_equal(bt_table_create(f->bt->admin, INST, request, NOW, &out, &st), EM_OK);
+    cJSON_Delete(out);
+    cJSON_Delete(request);
+    assert_int_equal(bt_consistency_generate(f->bt, INST "/tables/t2", &token, &st), EM_OK);
+    char json[1024];
+    snprintf(json, sizeof(json), "{\"consistencyToken\":\"%s\"}", token);
+    request = cJSON_Parse(json);
+    assert_int_equal(bt_consistency_check(f->bt, TABLE, request, &result, &st),
+                     EM_INVALID_ARGUMENT);
+    cJSON_Delete(request);
+    free(token);
+    free(before);
+    free(after);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -358,6 +467,8 @@ int main(void)
         T(test_gc_rules_and_filters_at_read),
         T(test_mutate_rows_check_and_rmw),
         T(test_sample_drop_and_delete),
+        T(test_undelete_keeps_cells),
+        T(test_consistency_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

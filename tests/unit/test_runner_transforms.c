@@ -286,6 +286,72 @@ static void test_grouping(void **state)
     assert_string_equal(out, "cat=1 the=3");
 }
 
+struct key_counts {
+    int rows;
+    long total;
+    bool saw_quote, saw_long;
+};
+
+static enum em_code count_row(int64_t start, int64_t end, const char *key, const char *acc,
+                              void *arg, struct em_status *st)
+{
+    (void)start;
+    (void)end;
+    (void)st;
+    struct key_counts *k = arg;
+    k->rows++;
+    k->total += atol(acc);
+    cJSON *parsed = cJSON_Parse(key);
+    assert_non_null(parsed);
+    k->saw_quote |= strcmp(parsed->valuestring, "say \"hi\"\n") == 0 && atol(acc) == 2;
+    k->saw_long |= strlen(parsed->valuestring) == 300 && atol(acc) == 1;
+    cJSON_Delete(parsed);
+    return EM_OK;
+}
+
+/* More keys than the pending table's first buckets (it grows), keys that need escaping
+ * and one longer than the key buffer: every count lands on its own row. */
+static void test_counts_many_and_odd_keys(void **state)
+{
+    (void)state;
+    struct unit_dir dir;
+    struct em_status st = {0};
+    assert_int_equal(unit_dir_open(&dir), 0);
+    assert_int_equal(rn_state_migrate(dir.store, &st), EM_OK);
+    struct rn_pipeline *p =
+        pipeline_with("{\"name\":\"n\",\"transform\":\"CountPerElement\",\"input\":\"r\"}");
+    struct rn_state *pending = rn_state_new();
+    char word[301];
+    bool oom;
+    for (int i = 0; i < 20000; i++) {
+        snprintf(word, sizeof(word), "w%d", i % 10000);
+        struct rn_elem e = rn_elem_make(cJSON_CreateString(word), 0);
+        assert_true(rn_state_add(pending, &p->steps[1], 1, &e, &oom));
+        rn_elem_free(&e);
+    }
+    memset(word, 'x', 300);
+    word[300] = '\0';
+    const char *odd[] = {"say \"hi\"\n", "say \"hi\"\n", word};
+    for (int i = 0; i < 3; i++) {
+        struct rn_elem e = rn_elem_make(cJSON_CreateString(odd[i]), 0);
+        assert_true(rn_state_add(pending, &p->steps[1], 1, &e, &oom));
+        rn_elem_free(&e);
+    }
+    assert_true(rn_state_bytes(pending) > 10000 * 8);
+    assert_int_equal(rn_state_commit(pending, p, dir.store, &st), EM_OK);
+    assert_true(rn_state_empty(pending));
+    assert_int_equal(rn_state_bytes(pending), 0);
+    struct key_counts k = {0};
+    assert_int_equal(rn_state_each_ready(dir.store, 1, INT64_MAX, count_row, &k, &st), EM_OK);
+    assert_int_equal(k.rows, 10002);
+    assert_int_equal(k.total, 20003);
+    assert_true(k.saw_quote);
+    assert_true(k.saw_long);
+    rn_state_free(pending);
+    rn_pipeline_free(p);
+    unit_dir_close(&dir);
+}
+
 static void test_combine_refuses_text(void **state)
 {
     (void)state;
@@ -373,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_windows),
         cmocka_unit_test(test_grouping),
         cmocka_unit_test(test_combine_refuses_text),
+        cmocka_unit_test(test_counts_many_and_odd_keys),
         cmocka_unit_test(test_text_shards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
