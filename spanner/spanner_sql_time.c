@@ -99,6 +99,15 @@ static bool timestamp_of(sqlite3_context *ctx, sqlite3_value *v, struct sp_times
     return false;
 }
 
+/* A call's TIMESTAMP argument and zone argument; false when the timestamp is NULL (the
+ * result stays NULL) or either is wrong (the error set). */
+static bool zoned_timestamp(sqlite3_context *ctx, sqlite3_value *ts_arg, sqlite3_value *zone_arg,
+                            struct sp_timestamp *ts, struct sp_zone *zone)
+{
+    return sqlite3_value_type(ts_arg) != SQLITE_NULL && timestamp_of(ctx, ts_arg, ts) &&
+           zone_of(ctx, zone_arg, zone);
+}
+
 static bool date_of(sqlite3_context *ctx, sqlite3_value *v, int64_t *days)
 {
     const char *text = (const char *)sqlite3_value_text(v);
@@ -191,8 +200,7 @@ static void fn_timestamp_trunc(sqlite3_context *ctx, int argc, sqlite3_value **a
     (void)argc;
     struct sp_timestamp ts;
     struct sp_zone zone;
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || !timestamp_of(ctx, argv[0], &ts) ||
-        !zone_of(ctx, argv[2], &zone))
+    if (!zoned_timestamp(ctx, argv[0], argv[2], &ts, &zone))
         return;
     const char *part = (const char *)sqlite3_value_text(argv[1]);
     int64_t unit = sub_day_nanos(part);
@@ -344,8 +352,8 @@ static void fn_format_timestamp(sqlite3_context *ctx, int argc, sqlite3_value **
     (void)argc;
     struct sp_timestamp ts;
     struct sp_zone zone;
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL ||
-        !timestamp_of(ctx, argv[1], &ts) || !zone_of(ctx, argv[2], &zone))
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL ||
+        !zoned_timestamp(ctx, argv[1], argv[2], &ts, &zone))
         return;
     struct civil c = civil_in(&ts, &zone);
     format_civil(ctx, (const char *)sqlite3_value_text(argv[0]), &c, "FORMAT_TIMESTAMP");
@@ -371,8 +379,7 @@ static void fn_timestamp_date(sqlite3_context *ctx, int argc, sqlite3_value **ar
     (void)argc;
     struct sp_timestamp ts;
     struct sp_zone zone;
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || !timestamp_of(ctx, argv[0], &ts) ||
-        !zone_of(ctx, argv[1], &zone))
+    if (!zoned_timestamp(ctx, argv[0], argv[1], &ts, &zone))
         return;
     date_result(ctx, civil_in(&ts, &zone).days);
 }
@@ -398,8 +405,7 @@ static void fn_timestamp_string(sqlite3_context *ctx, int argc, sqlite3_value **
     (void)argc;
     struct sp_timestamp ts;
     struct sp_zone zone;
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || !timestamp_of(ctx, argv[0], &ts) ||
-        !zone_of(ctx, argv[1], &zone))
+    if (!zoned_timestamp(ctx, argv[0], argv[1], &ts, &zone))
         return;
     struct civil c = civil_in(&ts, &zone);
     struct sp_buf out = {0};
@@ -428,8 +434,7 @@ static void fn_timestamp_part(sqlite3_context *ctx, int argc, sqlite3_value **ar
     (void)argc;
     struct sp_timestamp ts;
     struct sp_zone zone;
-    if (sqlite3_value_type(argv[1]) == SQLITE_NULL || !timestamp_of(ctx, argv[1], &ts) ||
-        !zone_of(ctx, argv[2], &zone))
+    if (!zoned_timestamp(ctx, argv[1], argv[2], &ts, &zone))
         return;
     const char *part = (const char *)sqlite3_value_text(argv[0]);
     struct civil c = civil_in(&ts, &zone);

@@ -256,6 +256,20 @@ api() {
     BODY=$(cat "$TEST_TMP/api.body" 2>/dev/null || true)
 }
 
+# regional_keys PROJECT_PATH REGION...: key ring r and key k (ENCRYPT_DECRYPT) in each
+# region, each step a check: $PROJECT_PATH/locations/REGION/keyRings/r/cryptoKeys/k.
+regional_keys() {
+    local project=$1 region
+    shift
+    for region in "$@"; do
+        api POST "$KMS_URL/v1/$project/locations/$region/keyRings?keyRingId=r" '{}'
+        expect_status 200
+        api POST "$KMS_URL/v1/$project/locations/$region/keyRings/r/cryptoKeys?cryptoKeyId=k" \
+            '{"purpose":"ENCRYPT_DECRYPT"}'
+        expect_status 200
+    done
+}
+
 # --- gcloud ---
 
 # setup_gcloud [project] [principal]: an isolated gcloud configuration pointing at the

@@ -66,12 +66,7 @@ restore_rest() {
 }
 
 section "keys, an instance with two clusters (east, west), a table with rows"
-for region in us-east1 us-west1; do
-    api POST "$KMS_URL/v1/$P/locations/$region/keyRings?keyRingId=r" '{}'
-    expect_status 200
-    api POST "$KMS_URL/v1/$P/locations/$region/keyRings/r/cryptoKeys?cryptoKeyId=k" '{"purpose":"ENCRYPT_DECRYPT"}'
-    expect_status 200
-done
+regional_keys "$P" us-east1 us-west1
 api POST "$BIGTABLE_URL/v2/$P/instances" "{\"instanceId\":\"bk-inst\",\"instance\":{\"displayName\":\"Backups\"},\"clusters\":{\"east-c1\":{\"location\":\"$P/locations/us-east1-b\",\"serveNodes\":1,\"encryptionConfig\":{\"kmsKeyName\":\"$EAST_KEY\"}},\"west-c2\":{\"location\":\"$P/locations/us-west1-a\",\"serveNodes\":1,\"encryptionConfig\":{\"kmsKeyName\":\"$WEST_KEY\"}}}}"
 expect_status 200
 wait_op "$(jq -r .name <<<"$BODY")"

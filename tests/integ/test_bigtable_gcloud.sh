@@ -28,12 +28,7 @@ CHUNKS='[.[].chunks[]]'
 key_checks() { api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'; expect_status 200; }
 
 section "KMS keys: one per region (us-east1, us-west1)"
-for region in us-east1 us-west1; do
-    api POST "$KMS_URL/v1/$P/locations/$region/keyRings?keyRingId=r" '{}'
-    expect_status 200
-    api POST "$KMS_URL/v1/$P/locations/$region/keyRings/r/cryptoKeys?cryptoKeyId=k" '{"purpose":"ENCRYPT_DECRYPT"}'
-    expect_status 200
-done
+regional_keys "$P" us-east1 us-west1
 
 if (( HAVE_GCLOUD )); then
     section "gcloud: an instance with two clusters, each under its region's key"

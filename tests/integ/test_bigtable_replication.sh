@@ -70,12 +70,7 @@ instance_ready() {
 }
 
 section "fixtures: a key per region, an instance with two clusters, a table, two profiles"
-for region in us-east1 us-west1; do
-    api POST "$KMS_URL/v1/$P/locations/$region/keyRings?keyRingId=r" '{}'
-    expect_status 200
-    api POST "$KMS_URL/v1/$P/locations/$region/keyRings/r/cryptoKeys?cryptoKeyId=k" '{"purpose":"ENCRYPT_DECRYPT"}'
-    expect_status 200
-done
+regional_keys "$P" us-east1 us-west1
 api POST "$BIGTABLE_URL/v2/$P/instances" "{\"instanceId\":\"repl-inst\",\"instance\":{\"displayName\":\"Replication\"},
     \"clusters\":{\"east-c1\":{\"location\":\"$P/locations/us-east1-b\",\"serveNodes\":1,
     \"encryptionConfig\":{\"kmsKeyName\":\"$P/locations/us-east1/keyRings/r/cryptoKeys/k\"}},
