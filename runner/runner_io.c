@@ -192,21 +192,24 @@ enum em_code rn_text_write(const char *prefix, const char *window, const char *s
 
 /* --- Pub/Sub --- */
 
-static enum em_code call(const struct rn_pubsub *ps, const char *method, const char *name,
-                         const char *verb, const cJSON *body, cJSON **reply, struct em_status *st)
+/* --- the stack's services over REST --- */
+
+enum em_code rn_peer_call(const struct rn_peer *peer, const char *version, const char *method,
+                          const char *name, const char *verb, const cJSON *body, cJSON **reply,
+                          struct em_status *st)
 {
     struct em_rest_url url;
-    em_rest_url_init(&url, ps->base);
-    em_rest_url_segment(&url, "v1");
+    em_rest_url_init(&url, peer->base);
+    em_rest_url_segment(&url, version);
     em_rest_url_name(&url, name);
     if (verb)
         em_rest_url_verb(&url, verb);
     struct em_rest_request req = {.method = method,
                                   .url = em_rest_url_text(&url),
                                   .json = body,
-                                  .principal = ps->principal,
-                                  .caller = ps->caller,
-                                  .timeout_ms = 15000,
+                                  .principal = peer->principal,
+                                  .caller = peer->caller,
+                                  .timeout_ms = 30000,
                                   .connect_retry_ms = 2000};
     struct em_rest_reply r = {0};
     em_rest_call(&req, &r);
@@ -218,6 +221,15 @@ static enum em_code call(const struct rn_pubsub *ps, const char *method, const c
     }
     em_rest_reply_clear(&r);
     return st->code;
+}
+
+/* A call to Pub/Sub v1 as the job. */
+static enum em_code call(const struct rn_pubsub *ps, const char *method, const char *name,
+                         const char *verb, const cJSON *body, cJSON **reply, struct em_status *st)
+{
+    struct rn_peer peer = {.principal = ps->principal, .caller = ps->caller};
+    snprintf(peer.base, sizeof(peer.base), "%s", ps->base);
+    return rn_peer_call(&peer, "v1", method, name, verb, body, reply, st);
 }
 
 enum em_code rn_pubsub_pull(const struct rn_pubsub *ps, const char *subscription, int max,

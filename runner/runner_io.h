@@ -43,6 +43,20 @@ enum em_code rn_text_read_file(const char *path, size_t bundle_size, rn_lines_fn
 enum em_code rn_text_write(const char *prefix, const char *window, const char *suffix, int shards,
                            const cJSON *lines, struct em_status *st);
 
+/* Another service of the stack a job calls (Pub/Sub, Bigtable, Spanner): its base URL
+ * and who calls (the job's worker service account, the job as the calling resource). */
+struct rn_peer {
+    char base[256];
+    const char *principal;
+    const char *caller;
+};
+
+/* One REST call to a peer: name under version ("v1", "v2"), then ":verb" when given; the
+ * reply's JSON (owned by the caller) when reply is not NULL. */
+enum em_code rn_peer_call(const struct rn_peer *peer, const char *version, const char *method,
+                          const char *name, const char *verb, const cJSON *body, cJSON **reply,
+                          struct em_status *st);
+
 struct rn_pubsub {
     char base[256];      /* "http://127.0.0.1:<pubsub port>" */
     char principal[256]; /* the job's worker service account */

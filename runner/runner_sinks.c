@@ -5,7 +5,6 @@
 #include "runner_sinks.h"
 
 #include "em_json.h"
-#include "em_rest.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -184,37 +183,6 @@ bool rn_sink_each_field(const struct rn_step *step, const cJSON *object, rn_fiel
             return false;
     }
     return true;
-}
-
-/* --- REST --- */
-
-enum em_code rn_peer_call(const struct rn_peer *peer, const char *version, const char *method,
-                          const char *name, const char *verb, const cJSON *body, cJSON **reply,
-                          struct em_status *st)
-{
-    struct em_rest_url url;
-    em_rest_url_init(&url, peer->base);
-    em_rest_url_segment(&url, version);
-    em_rest_url_name(&url, name);
-    if (verb)
-        em_rest_url_verb(&url, verb);
-    struct em_rest_request req = {.method = method,
-                                  .url = em_rest_url_text(&url),
-                                  .json = body,
-                                  .principal = peer->principal,
-                                  .caller = peer->caller,
-                                  .timeout_ms = 30000,
-                                  .connect_retry_ms = 2000};
-    struct em_rest_reply r = {0};
-    em_rest_call(&req, &r);
-    if (r.status.code) {
-        *st = r.status;
-    } else if (reply) {
-        *reply = r.json;
-        r.json = NULL;
-    }
-    em_rest_reply_clear(&r);
-    return st->code;
 }
 
 /* --- a job's sinks --- */

@@ -26,6 +26,7 @@
 #define RUNNER_SINKS_H
 
 #include "runner_elements.h"
+#include "runner_io.h"
 #include "runner_pipeline.h"
 
 #include "em_status.h"
@@ -36,13 +37,6 @@
 
 #define RN_SINK_REASON_MAX 512
 #define RN_SINK_ROWS_MAX   1000 /* rows per mutateRows or commit call */
-
-/* A service the sinks call: its base URL and who calls (the rn_pubsub identity). */
-struct rn_peer {
-    char base[256];
-    const char *principal;
-    const char *caller;
-};
 
 /* Validates a WriteBigtable or WriteSpanner step when the pipeline is parsed:
  * INVALID_ARGUMENT "Invalid pipeline: step 'x': ..." naming the field. */
@@ -102,10 +96,5 @@ enum em_code rn_spanner_columns(const struct rn_peer *peer, const struct rn_step
                                 cJSON **columns, struct em_status *st);
 enum em_code rn_spanner_write(const struct rn_peer *peer, const struct rn_step *step,
                               const cJSON *mutations, struct em_status *st);
-
-/* One REST call to a peer (shared by the sinks): name under "v1"/"v2" (version), verb. */
-enum em_code rn_peer_call(const struct rn_peer *peer, const char *version, const char *method,
-                          const char *name, const char *verb, const cJSON *body, cJSON **reply,
-                          struct em_status *st);
 
 #endif
