@@ -18,6 +18,7 @@
 #include "bigtable/bigtable_admin.h"
 #include "em_iam.h"
 #include "em_json.h"
+#include "unit_bigtable.h"
 #include "unit_util.h"
 
 #define PARENT      "projects/bt-unit"
@@ -25,32 +26,6 @@
 #define TABLE       INST "/tables/t1"
 #define NOW         1700000000000000000LL
 #define KEY(region) PARENT "/locations/" region "/keyRings/r/cryptoKeys/k"
-
-struct fixture {
-    struct unit_dir dir;
-    struct bt_admin *admin;
-};
-
-static int setup(void **state)
-{
-    static struct fixture f;
-    struct em_status st = {0};
-    /* IAM's tables, as the service runtime opens them: deleting an instance deletes its
-     * policies */
-    if (unit_dir_open(&f.dir) || em_iam_open(f.dir.store, &st) ||
-        bt_admin_open(f.dir.store, NULL, &f.admin, &st))
-        return -1;
-    *state = &f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    bt_admin_close(f->admin);
-    unit_dir_close(&f->dir);
-    return 0;
-}
 
 static enum em_code create_instance(struct fixture *f, const char *json, struct em_status *st)
 {

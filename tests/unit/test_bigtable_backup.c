@@ -18,6 +18,7 @@
 #include "bigtable/bigtable_backup.h"
 #include "em_iam.h"
 #include "em_json.h"
+#include "unit_bigtable.h"
 #include "unit_util.h"
 
 #define PARENT  "projects/bt-unit"
@@ -28,30 +29,6 @@
 #define NOW     1700000000000000000LL
 #define HOUR_NS (3600LL * EM_NS_PER_SEC)
 #define DAY_NS  (24 * HOUR_NS)
-
-struct fixture {
-    struct unit_dir dir;
-    struct bt_admin *admin;
-};
-
-static int setup(void **state)
-{
-    static struct fixture f;
-    struct em_status st = {0};
-    if (unit_dir_open(&f.dir) || em_iam_open(f.dir.store, &st) ||
-        bt_admin_open(f.dir.store, NULL, &f.admin, &st))
-        return -1;
-    *state = &f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    bt_admin_close(f->admin);
-    unit_dir_close(&f->dir);
-    return 0;
-}
 
 /* my-inst with east-c1 and west-c2, table t1 with family cf1 (at most 2 versions). */
 static void make_instance_and_table(struct fixture *f)
