@@ -209,6 +209,52 @@ static bool is_float(enum sp_type_code code)
     return code == SP_TYPE_FLOAT64 || code == SP_TYPE_FLOAT32;
 }
 
+/* ---- FLOAT64 NaN (stored as the TEXT SP_NAN_TEXT, see spanner_value.h) ----
+ *
+ * SQLite sees NaN as a string, greater than every number and equal to itself; GoogleSQL
+ * makes every comparison with a NaN FALSE but != (TRUE), and sorts NaN first. The helpers
+ * below put that right where FLOAT64 values meet: comparisons, IN, CASE, NULLIF, ORDER BY,
+ * MIN/SUM/AVG and LEAST. GROUP BY, DISTINCT and the set operations keep SQLite's equality:
+ * there, all NaNs are one value, as in GoogleSQL. */
+#define NAN_SQL "'" SP_NAN_TEXT "'"
+
+/* x as the left operand of IN or CASE x WHEN: a NaN becomes X'', which equals nothing (so
+ * NaN IN (NaN) is FALSE, and NaN IN (1, NULL) NULL, as GoogleSQL has them). */
+static const char *nan_never_equal(struct translator *t, const char *sql)
+{
+    return sqlf(t, "(CASE WHEN %s IS " NAN_SQL " THEN X'' ELSE %s END)", sql, sql);
+}
+
+/* a op b for FLOAT64 operands. SQLite's answer is right but where a NaN (a string there)
+ * is on the side where it compares greater, or on both: guarded by "that side is not NaN
+ * (or the other is NULL, when the answer stays NULL)". The guard is a separate AND term, so
+ * an index on a column still serves the comparison. */
+static const char *float_comparison(struct translator *t, const char *op, const char *a,
+                                    const char *b)
+{
+    if (strcmp(op, "<>") == 0)
+        return sqlf(t, "((%s <> %s) OR (%s IS " NAN_SQL " AND %s IS NOT NULL))", a, b, a, b);
+    /* = , >, >=: a NaN on the left; <, <=: a NaN on the right */
+    bool left = op[0] == '=' || op[0] == '>';
+    const char *nan_side = left ? a : b, *other = left ? b : a;
+    return sqlf(t, "((%s %s %s) AND (%s IS NOT " NAN_SQL " OR %s IS NULL))", a, op, b, nan_side,
+                other);
+}
+
+/* An aggregate of FLOAT64 values that is NaN when any input is (SQLite would read the
+ * NaN string as 0, or skip it), or when the inputs hold both infinities (SUM, AVG). */
+static const char *float_aggregate(struct translator *t, const char *aggregate, const char *arg,
+                                   bool infinities_cancel)
+{
+    if (!infinities_cancel)
+        return sqlf(t, "(CASE WHEN max(%s = " NAN_SQL ") THEN " NAN_SQL " ELSE %s END)", arg,
+                    aggregate);
+    return sqlf(t,
+                "(CASE WHEN max(%s = " NAN_SQL ") OR (max(%s = 9e999) AND max(%s = -9e999)) "
+                "THEN " NAN_SQL " ELSE %s END)",
+                arg, arg, arg, aggregate);
+}
+
 /* The common supertype of two fragments, as GoogleSQL's coercion rules give it. */
 static bool supertype(const struct frag *a, const struct frag *b, struct sp_type *out)
 {
@@ -1009,7 +1055,10 @@ static enum em_code comparison(struct translator *t, const struct sp_expr *e, st
     if (!comparable(a[0].type.code))
         return no_signature(t, e, op_text, a, 2);
     const char *op = strcmp(e->name, "!=") == 0 ? "<>" : e->name;
-    *out = typed(sqlf(t, "(%s %s %s)", a[0].sql, op, a[1].sql), SP_TYPE_BOOL);
+    if (is_float(a[0].type.code) || is_float(a[1].type.code))
+        *out = typed(float_comparison(t, op, a[0].sql, a[1].sql), SP_TYPE_BOOL);
+    else
+        *out = typed(sqlf(t, "(%s %s %s)", a[0].sql, op, a[1].sql), SP_TYPE_BOOL);
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -1158,7 +1207,7 @@ static enum em_code unary(struct translator *t, const struct scope *scope, const
     else if (a.type.code == SP_TYPE_NUMERIC)
         *out = typed(sqlf(t, "sp_numeric_neg(%s)", a.sql), SP_TYPE_NUMERIC);
     else
-        *out = typed(sqlf(t, "(-%s)", a.sql), a.type.code);
+        *out = typed(sqlf(t, "sp_float64_neg(%s)", a.sql), a.type.code);
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -1209,6 +1258,13 @@ static enum em_code between(struct translator *t, const struct scope *scope,
         settle(t, &a[i], SP_TYPE_INT64);
     if (!comparable(a[0].type.code))
         return no_signature(t, e, "operator BETWEEN", a, 3);
+    if (is_float(a[0].type.code)) {
+        *out = typed(sqlf(t, "(%s(%s AND %s))", e->negated ? "NOT " : "",
+                          float_comparison(t, ">=", a[0].sql, a[1].sql),
+                          float_comparison(t, "<=", a[0].sql, a[2].sql)),
+                     SP_TYPE_BOOL);
+        return out->sql ? EM_OK : t->st->code;
+    }
     *out = typed(
         sqlf(t, "(%s %sBETWEEN %s AND %s)", a[0].sql, e->negated ? "NOT " : "", a[1].sql, a[2].sql),
         SP_TYPE_BOOL);
@@ -1261,6 +1317,8 @@ static enum em_code in_unnest(struct translator *t, const struct scope *scope,
         return no_signature(t, e, "operator IN UNNEST", pair, 2);
     if (element == SP_TYPE_STRUCT)
         return struct_in_unnest(t, e, &pair[0], a[1].sql, out);
+    if (is_float(element))
+        pair[0].sql = nan_never_equal(t, pair[0].sql);
     *out = typed(sqlf(t, "(%s %sIN (SELECT sp_array_element(value, %d) FROM json_each(%s)))",
                       pair[0].sql, e->negated ? "NOT " : "", element, a[1].sql),
                  SP_TYPE_BOOL);
@@ -1375,6 +1433,8 @@ static enum em_code in_list(struct translator *t, const struct scope *scope,
         if (type.code == SP_TYPE_STRUCT)
             return struct_in_rows(t, e, &left, sqlf(t, "SELECT \"$c1\" AS value FROM %s", sql),
                                   out);
+        if (is_float(type.code))
+            left.sql = nan_never_equal(t, left.sql);
         *out = typed(sqlf(t, "(%s %sIN %s)", left.sql, not, sql), SP_TYPE_BOOL);
         return out->sql ? EM_OK : t->st->code;
     }
@@ -1390,7 +1450,8 @@ static enum em_code in_list(struct translator *t, const struct scope *scope,
         return struct_in_list(t, e, a, out);
     if (!comparable(a[0].type.code))
         return no_signature(t, e, "operator IN", a, e->nargs);
-    sp_buf_printf(&buf, "(%s %sIN (", a[0].sql, not );
+    sp_buf_printf(&buf, "(%s %sIN (",
+                  is_float(a[0].type.code) ? nan_never_equal(t, a[0].sql) : a[0].sql, not );
     for (int i = 1; i < e->nargs; i++) {
         settle(t, &a[i], a[0].type.code);
         sp_buf_printf(&buf, "%s%s", i > 1 ? ", " : "", a[i].sql);
@@ -1444,7 +1505,8 @@ static enum em_code case_expr(struct translator *t, const struct scope *scope,
     struct sp_buf buf = {0};
     sp_buf_puts(&buf, "CASE");
     if (e->has_operand)
-        sp_buf_printf(&buf, " %s", a[0].sql);
+        sp_buf_printf(&buf, " %s",
+                      is_float(a[0].type.code) ? nan_never_equal(t, a[0].sql) : a[0].sql);
     for (int i = 0; i < pairs; i++)
         sp_buf_printf(&buf, " WHEN %s THEN %s", a[first + 2 * i].sql, res[i].sql);
     if (e->has_else)
@@ -1730,6 +1792,8 @@ static enum em_code fn_coalesce(struct translator *t, const struct sp_expr *e, s
     struct sp_type common;
     if (unify(t, e, what, a, e->nargs, &common))
         return t->st->code;
+    if (strcmp(e->name, "NULLIF") == 0 && is_float(common.code)) /* NULLIF(NaN, NaN) is NaN */
+        a[1].sql = nan_never_equal(t, a[1].sql);
     const char *args = join_args(t, a, 0, e->nargs);
     const char *sql = strcmp(e->name, "NULLIF") == 0 ? sqlf(t, "nullif(%s)", args)
                       : e->nargs == 1                ? a[0].sql
@@ -1884,6 +1948,50 @@ static enum em_code fn_pow(struct translator *t, const struct sp_expr *e, struct
     return result(t, out, sqlf(t, "sp_pow(%s, %s)", a[0].sql, a[1].sql), SP_TYPE_FLOAT64);
 }
 
+/* IEEE_DIVIDE(x, y): FLOAT64 division by IEEE 754 (x / 0 is +-inf, 0 / 0 NaN). */
+static enum em_code fn_ieee_divide(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                   struct frag *out)
+{
+    static const struct sp_type f64 = {SP_TYPE_FLOAT64, SP_TYPE_UNKNOWN, 0};
+    if (want_arg(t, e, a, 0, &f64) || want_arg(t, e, a, 1, &f64))
+        return t->st->code;
+    return result(t, out, sqlf(t, "sp_ieee_divide(%s, %s)", a[0].sql, a[1].sql), SP_TYPE_FLOAT64);
+}
+
+/* SAFE_DIVIDE(x, y): x / y, NULL where that is an error. NUMERIC when both arguments are
+ * INT64 or NUMERIC and one is NUMERIC, FLOAT64 otherwise (as x / y). */
+static enum em_code fn_safe_divide(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                   struct frag *out)
+{
+    struct sp_type common;
+    if (unify(t, e, "function SAFE_DIVIDE", a, 2, &common))
+        return t->st->code;
+    settle(t, &a[0], SP_TYPE_INT64);
+    settle(t, &a[1], SP_TYPE_INT64);
+    if (!sp_type_is_numeric(a[0].type.code))
+        return no_signature(t, e, "function SAFE_DIVIDE", a, 2);
+    if (a[0].type.code == SP_TYPE_NUMERIC)
+        return result(t, out, sqlf(t, "sp_numeric_safe_div(%s, %s)", a[0].sql, a[1].sql),
+                      SP_TYPE_NUMERIC);
+    static const struct sp_type f64 = {SP_TYPE_FLOAT64, SP_TYPE_UNKNOWN, 0};
+    if (want_arg(t, e, a, 0, &f64) || want_arg(t, e, a, 1, &f64))
+        return t->st->code;
+    return result(t, out, sqlf(t, "sp_float64_safe_div(%s, %s)", a[0].sql, a[1].sql),
+                  SP_TYPE_FLOAT64);
+}
+
+/* IS_NAN(x) and IS_INF(x) of a FLOAT64 (NULL for NULL). */
+static enum em_code fn_is_nan_inf(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                  struct frag *out)
+{
+    static const struct sp_type f64 = {SP_TYPE_FLOAT64, SP_TYPE_UNKNOWN, 0};
+    if (want_arg(t, e, a, 0, &f64))
+        return t->st->code;
+    if (strcmp(e->name, "IS_NAN") == 0)
+        return result(t, out, sqlf(t, "(%s = " NAN_SQL ")", a[0].sql), SP_TYPE_BOOL);
+    return result(t, out, sqlf(t, "(%s IN (9e999, -9e999))", a[0].sql), SP_TYPE_BOOL);
+}
+
 static enum em_code fn_int_div(struct translator *t, const struct sp_expr *e, struct frag *a,
                                struct frag *out)
 {
@@ -1918,6 +2026,10 @@ static enum em_code fn_greatest(struct translator *t, const struct sp_expr *e, s
     /* SQLite's multi-argument max/min are scalar and NULL when any argument is: as here */
     const char *sql =
         e->nargs == 1 ? a[0].sql : sqlf(t, "%s(%s)", fn, join_args(t, a, 0, e->nargs));
+    /* LEAST is NaN when an argument is: SQLite's max() finds the NaN string, if any */
+    if (e->nargs > 1 && is_float(common.code) && strcmp(fn, "min") == 0)
+        sql = sqlf(t, "(CASE WHEN max(%s) IS " NAN_SQL " THEN " NAN_SQL " ELSE %s END)",
+                   join_args(t, a, 0, e->nargs), sql);
     *out = a[0];
     out->type = common;
     out->param = -1;
@@ -1969,6 +2081,12 @@ static enum em_code fn_sum_avg(struct translator *t, const struct sp_expr *e, st
         return result(t, out,
                       sqlf(t, "sp_numeric_%s(%s%s)", sum ? "sum" : "avg", distinct, a[0].sql),
                       SP_TYPE_NUMERIC);
+    if (is_float(code))
+        return result(t, out,
+                      float_aggregate(t,
+                                      sqlf(t, "%s(%s%s)", sum ? "sum" : "avg", distinct, a[0].sql),
+                                      a[0].sql, true),
+                      SP_TYPE_FLOAT64);
     if (!sum)
         return result(t, out, sqlf(t, "avg(%s%s)", distinct, a[0].sql), SP_TYPE_FLOAT64);
     /* SQLite's sum() of integers fails on overflow ("integer overflow"), as Spanner does */
@@ -1991,6 +2109,9 @@ static enum em_code fn_min_max(struct translator *t, const struct sp_expr *e, st
     out->param = -1;
     out->string_literal = NULL;
     out->sql = sqlf(t, "%s(%s)", fn, a[0].sql);
+    /* MAX finds the NaN string (it sorts last in SQLite); MIN must be told */
+    if (is_float(a[0].type.code) && strcmp(e->name, "MIN") == 0)
+        out->sql = float_aggregate(t, out->sql, a[0].sql, false);
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -2434,6 +2555,10 @@ static const struct fn_def functions[] = {
     {"POW", 2, 2, false, fn_pow},
     {"POWER", 2, 2, false, fn_pow},
     {"DIV", 2, 2, false, fn_int_div},
+    {"IEEE_DIVIDE", 2, 2, false, fn_ieee_divide},
+    {"SAFE_DIVIDE", 2, 2, false, fn_safe_divide},
+    {"IS_NAN", 1, 1, false, fn_is_nan_inf},
+    {"IS_INF", 1, 1, false, fn_is_nan_inf},
     {"MOD", 2, 2, false, fn_int_div},
     {"GREATEST", 1, -1, false, fn_greatest},
     {"LEAST", 1, -1, false, fn_greatest},
@@ -2538,10 +2663,7 @@ static const char *const unimplemented_functions[] = {
     "GENERATE_DATE_ARRAY",
     "GET_INTERNAL_SEQUENCE_STATE",
     "GET_NEXT_SEQUENCE_VALUE",
-    "IEEE_DIVIDE",
     "INT64",
-    "IS_INF",
-    "IS_NAN",
     "JSON_ARRAY",
     "JSON_EXTRACT",
     "JSON_EXTRACT_ARRAY",
@@ -2566,7 +2688,6 @@ static const char *const unimplemented_functions[] = {
     "RPAD",
     "SAFE_ADD",
     "SAFE_CONVERT_BYTES_TO_STRING",
-    "SAFE_DIVIDE",
     "SAFE_MULTIPLY",
     "SAFE_NEGATE",
     "SAFE_SUBTRACT",
@@ -3146,7 +3267,7 @@ static bool select_aggregates(const struct sp_select *s, const struct sp_query *
  * anything else is an expression over the FROM clause. */
 static enum em_code order_item_sql(struct translator *t, const struct scope *scope,
                                    const struct select_output *o, const struct sp_order_item *item,
-                                   const char **sql)
+                                   const char **sql, bool *is_float_key)
 {
     const struct sp_expr *e = item->expr;
     if (e->kind == SP_EXPR_LITERAL && e->lit == SP_TOK_INT) {
@@ -3160,12 +3281,14 @@ static enum em_code order_item_sql(struct translator *t, const struct scope *sco
                            "type %s",
                            sp_type_code_name(o->cols[n - 1].type.code));
         *sql = sqlf(t, "\"$c%ld\"", n);
+        *is_float_key = is_float(o->cols[n - 1].type.code);
         return *sql ? EM_OK : t->st->code;
     }
     if (e->kind == SP_EXPR_COLUMN && !e->qualifier) {
         for (int i = 0; i < o->ncols; i++)
             if (o->aliases && o->aliases[i] && strcasecmp(o->aliases[i], e->name) == 0) {
                 *sql = sqlf(t, "\"$c%d\"", i + 1);
+                *is_float_key = is_float(o->cols[i].type.code);
                 return *sql ? EM_OK : t->st->code;
             }
     }
@@ -3182,18 +3305,26 @@ static enum em_code order_item_sql(struct translator *t, const struct scope *sco
                        "ORDER BY does not support expressions of type %s",
                        sp_type_code_name(f.type.code));
     *sql = f.sql;
+    *is_float_key = is_float(f.type.code);
     return EM_OK;
 }
 
+/* The ORDER BY clause; *float_keys tells whether a key is FLOAT64, ordered by
+ * sp_float_order() (NaN first) rather than by its storage. */
 static enum em_code order_by(struct translator *t, const struct scope *scope,
                              const struct select_output *o, const struct sp_query *q,
-                             struct sp_buf *out)
+                             struct sp_buf *out, bool *float_keys)
 {
+    *float_keys = false;
     for (int i = 0; i < q->norder; i++) {
         const struct sp_order_item *item = &q->order[i];
-        const char *sql;
-        if (order_item_sql(t, scope, o, item, &sql))
+        const char *sql = NULL;
+        bool is_float_key = false;
+        if (order_item_sql(t, scope, o, item, &sql, &is_float_key))
             return t->st->code;
+        if (is_float_key && !(sql = sqlf(t, "sp_float_order(%s)", sql)))
+            return t->st->code;
+        *float_keys = *float_keys || is_float_key;
         sp_buf_printf(out, "%s%s%s%s", i ? ", " : " ORDER BY ", sql, item->desc ? " DESC" : "",
                       item->nulls == 1   ? " NULLS FIRST"
                       : item->nulls == 2 ? " NULLS LAST"
@@ -3319,8 +3450,9 @@ static enum em_code translate_select(struct translator *t, const struct scope *o
             sp_buf_printf(&tail, " HAVING %s", h.sql);
     }
     t->clause = "ORDER BY clause";
+    bool float_keys;
     if (!code && q)
-        code = order_by(t, scope, &o, q, &tail);
+        code = order_by(t, scope, &o, q, &tail, &float_keys);
     t->check_grouping = false;
     if (!code && q)
         code = limit_offset(t, q, &tail);
@@ -3440,10 +3572,26 @@ static enum em_code translate_set_op(struct translator *t, const struct scope *o
     for (int i = 0; i < nl; i++)
         aliases[i] = out[i].name[0] ? out[i].name : NULL;
     o.aliases = aliases;
-    if (order_by(t, NULL, &o, q, &buf) || limit_offset(t, q, &buf)) {
+    /* a compound SELECT's ORDER BY may only name its columns: sp_float_order() needs the
+     * compound as a subquery */
+    struct sp_buf tail = {0};
+    bool float_keys;
+    if (order_by(t, NULL, &o, q, &tail, &float_keys) || limit_offset(t, q, &tail)) {
         sp_buf_free(&buf);
+        sp_buf_free(&tail);
         return t->st->code;
     }
+    if (float_keys) {
+        const char *compound = finish_sql(t, &buf);
+        if (!compound) {
+            sp_buf_free(&tail);
+            return t->st->code;
+        }
+        sp_buf_printf(&buf, "SELECT * FROM (%s)", compound);
+    }
+    sp_buf_puts(&buf, tail.data ? tail.data : "");
+    buf.failed = buf.failed || tail.failed;
+    sp_buf_free(&tail);
     *sql = finish_sql(t, &buf);
     *cols = out;
     *ncols = nl;

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "spanner/spanner_keyset.h"
 #include "spanner_test_db.h"
 
 static const char *const schema_ddl[] = {
@@ -714,6 +715,107 @@ static void test_struct_parameters(void **state)
     sp_arena_free(&arena); /* the translation keeps its own copy of the parameter types */
 }
 
+/* FLOAT64 NaN: stored as a string SQLite keeps (spanner_value.h), compared, ordered and
+ * aggregated as GoogleSQL does. */
+static void test_nan(void **state)
+{
+    (void)state;
+    static const struct sql_case cases[] = {
+        {"UPDATE Singers SET Score = IEEE_DIVIDE(0, 0) WHERE SingerId = 2", "modified 1"},
+        {"SELECT Score FROM Singers WHERE SingerId = 2", "[[\"NaN\"]]"},
+        {"SELECT SingerId FROM Singers ORDER BY Score", "[[\"3\"],[\"2\"],[\"4\"],[\"1\"]]"},
+        {"SELECT SingerId FROM Singers ORDER BY Score DESC", "[[\"1\"],[\"4\"],[\"2\"],[\"3\"]]"},
+        {"SELECT SingerId FROM Singers WHERE Score = Score ORDER BY 1", "[[\"1\"],[\"4\"]]"},
+        {"SELECT SingerId FROM Singers WHERE Score != Score", "[[\"2\"]]"},
+        {"SELECT SingerId FROM Singers WHERE Score > 0 ORDER BY 1", "[[\"1\"]]"},
+        {"SELECT SingerId FROM Singers WHERE Score < 100 ORDER BY 1", "[[\"1\"],[\"4\"]]"},
+        {"SELECT SingerId FROM Singers WHERE IS_NAN(Score)", "[[\"2\"]]"},
+        {"SELECT MIN(Score), MAX(Score), SUM(Score), AVG(Score), COUNT(DISTINCT Score) "
+         "FROM Singers",
+         "[[\"NaN\",\"NaN\",\"NaN\",\"NaN\",\"3\"]]"},
+        {"SELECT MIN(Score), MAX(Score) FROM Singers WHERE SingerId != 2", "[[-1,1.5]]"},
+        {"SELECT x FROM UNNEST([IEEE_DIVIDE(0, 0), 1, CAST('-inf' AS FLOAT64), NULL, "
+         "IEEE_DIVIDE(0, 0)]) AS x GROUP BY x ORDER BY x",
+         "[[null],[\"NaN\"],[\"-Infinity\"],[1]]"},
+        {"SELECT IEEE_DIVIDE(0, 0) = IEEE_DIVIDE(0, 0), IEEE_DIVIDE(0, 0) != IEEE_DIVIDE(0, 0), "
+         "IEEE_DIVIDE(0, 0) IN (IEEE_DIVIDE(0, 0)), IEEE_DIVIDE(0, 0) IN (1, NULL), "
+         "1 < IEEE_DIVIDE(0, 0), IEEE_DIVIDE(0, 0) BETWEEN -1 AND 1",
+         "[[false,true,false,null,false,false]]"},
+        {"SELECT CAST('nan' AS FLOAT64) + 1, -CAST('NaN' AS FLOAT64), SQRT(CAST('NaN' AS "
+         "FLOAT64)), "
+         "LEAST(1.0, CAST('NaN' AS FLOAT64)), CAST(CAST('NaN' AS FLOAT64) AS STRING), "
+         "CAST('inf' AS FLOAT64) - CAST('inf' AS FLOAT64)",
+         "[[\"NaN\",\"NaN\",\"NaN\",\"NaN\",\"nan\",\"NaN\"]]"},
+        {"SELECT SAFE_DIVIDE(1, 0), SAFE_DIVIDE(NUMERIC '1', NUMERIC '4'), IEEE_DIVIDE(-1, 0), "
+         "IS_INF(IEEE_DIVIDE(1, 0))",
+         "[[null,\"0.25\",\"-Infinity\",true]]"},
+        {"SELECT CAST(CAST('NaN' AS FLOAT64) AS INT64)",
+         "OUT_OF_RANGE: Illegal conversion of non-finite floating point number to an integer"},
+    };
+    run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* The Names of table FK's rows a KeySet selects, in key order, comma separated. */
+static void float_keyset_rows(const char *key_set_json, char *out, size_t size)
+{
+    static const struct sp_key_column key[] = {{"K", {SP_TYPE_FLOAT64}, false}};
+    cJSON *ks = cJSON_Parse(key_set_json);
+    struct sp_buf sql = {0};
+    struct sp_binds binds = {0};
+    struct em_status st = {0};
+    sp_buf_puts(&sql, "SELECT N FROM FK WHERE ");
+    assert_int_equal(sp_keyset_where(ks, key, 1, &sql, &binds, &st), EM_OK);
+    sp_buf_puts(&sql, " ORDER BY ");
+    sp_keyset_order(key, 1, &sql);
+    sqlite3_stmt *stmt;
+    assert_int_equal(sqlite3_prepare_v2(db.db, sql.data, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sp_binds_apply(&binds, stmt), SQLITE_OK);
+    size_t n = 0;
+    out[0] = '\0';
+    while (sqlite3_step(stmt) == SQLITE_ROW && n < size)
+        n += (size_t)snprintf(out + n, size - n, "%s%s", n ? "," : "",
+                              (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    sp_buf_free(&sql);
+    sp_binds_clear(&binds);
+    cJSON_Delete(ks);
+}
+
+/* A FLOAT64 primary key holds NaN (one row: NaNs are equal as keys), and reads order and
+ * range it first, below -inf. */
+static void test_nan_keys(void **state)
+{
+    (void)state;
+    char *out = sp_test_ddl(&db, "CREATE TABLE FK (K FLOAT64 NOT NULL, N STRING(MAX)) "
+                                 "PRIMARY KEY (K)");
+    assert_null(out);
+    static const struct sql_case cases[] = {
+        {"INSERT INTO FK (K, N) VALUES (CAST('NaN' AS FLOAT64), 'nan'), (0, 'zero'), "
+         "(CAST('-inf' AS FLOAT64), '-inf'), (-1.5, 'neg')",
+         "modified 4"},
+        {"INSERT INTO FK (K, N) VALUES (IEEE_DIVIDE(0, 0), 'again')",
+         "ALREADY_EXISTS: Row already exists"},
+        {"SELECT N FROM FK ORDER BY K", "[[\"nan\"],[\"-inf\"],[\"neg\"],[\"zero\"]]"},
+        {"SELECT N FROM FK WHERE K < 0 ORDER BY K", "[[\"-inf\"],[\"neg\"]]"},
+    };
+    run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+    static const struct {
+        const char *key_set, *rows;
+    } reads[] = {
+        {"{\"all\":true}", "nan,-inf,neg,zero"},
+        {"{\"keys\":[[\"NaN\"]]}", "nan"},
+        {"{\"ranges\":[{\"startClosed\":[\"NaN\"],\"endOpen\":[-1]}]}", "nan,-inf,neg"},
+        {"{\"ranges\":[{\"startOpen\":[\"NaN\"],\"endClosed\":[\"-Infinity\"]}]}", "-inf"},
+        {"{\"ranges\":[{\"startClosed\":[],\"endOpen\":[\"-Infinity\"]}]}", "nan"},
+    };
+    for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+        char rows[256];
+        float_keyset_rows(reads[i].key_set, rows, sizeof(rows));
+        if (strcmp(rows, reads[i].rows) != 0)
+            fail_msg("%s: expected '%s', got '%s'", reads[i].key_set, reads[i].rows, rows);
+    }
+}
+
 static void test_unsupported_constructs(void **state)
 {
     (void)state;
@@ -812,8 +914,7 @@ static void test_errors(void **state)
         {"SELECT 1 / 0", "OUT_OF_RANGE: division by zero: 1 / 0"},
         {"SELECT 1e308 * 10", "OUT_OF_RANGE: double overflow: 1e+308 * 10"},
         {"SELECT -1e308 - 1e308", "OUT_OF_RANGE: double overflow: -1e+308 - 1e+308"},
-        {"SELECT CAST('inf' AS FLOAT64) - CAST('inf' AS FLOAT64)",
-         "OUT_OF_RANGE: NaN cannot be stored by this emulator: inf - inf"},
+        {"SELECT SQRT(-1)", "OUT_OF_RANGE: Floating point error in function: sqrt(-1)"},
         {"SELECT DIV(1, 0)", "OUT_OF_RANGE: division by zero: DIV(1, 0)"},
         {"SELECT CAST('x' AS INT64)", "OUT_OF_RANGE: Bad int64 value: x"},
         {"SELECT CAST(1e30 AS INT64)", "OUT_OF_RANGE: int64 out of range"},
@@ -1220,6 +1321,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_struct_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsupported_constructs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nan_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_result_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dml, setup, teardown),
