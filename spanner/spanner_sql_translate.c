@@ -2373,22 +2373,40 @@ static enum em_code fn_extract(struct translator *t, const struct sp_expr *e, st
     bool timestamp = a[1].type.code == SP_TYPE_TIMESTAMP;
     if (a[1].type.code != SP_TYPE_DATE && !timestamp)
         return no_signature(t, e, "function EXTRACT", a + 1, 1);
+    /* AT TIME ZONE: the zone a TIMESTAMP is read in (Spanner's default zone,
+     * America/Los_Angeles, without it); a DATE has none */
+    const char *zone = "NULL";
+    if (e->nargs == 3) {
+        if (!timestamp)
+            return no_signature(t, e, "function EXTRACT", a + 1, 2);
+        if (want_arg(t, e, a, 2, &type_string))
+            return t->st->code;
+        zone = a[2].sql;
+    }
     bool date_part = false, time_part = false;
     for (int i = 0; date_parts[i]; i++)
         date_part |= strcmp(date_parts[i], a[0].part) == 0;
     for (int i = 0; timestamp && time_parts[i]; i++)
         time_part |= strcmp(time_parts[i], a[0].part) == 0;
-    /* a TIMESTAMP is read in Spanner's default zone, America/Los_Angeles */
-    if (timestamp && strcmp(a[0].part, "DATE") == 0)
-        return result(t, out, sqlf(t, "sp_timestamp_date(%s, NULL)", a[1].sql), SP_TYPE_DATE);
-    if (time_part)
-        return result(t, out, sqlf(t, "sp_timestamp_part('%s', %s, NULL)", a[0].part, a[1].sql),
-                      SP_TYPE_INT64);
-    if (!date_part)
+    const char *sql;
+    enum sp_type_code code = SP_TYPE_INT64;
+    if (timestamp && strcmp(a[0].part, "DATE") == 0) {
+        sql = sqlf(t, "sp_timestamp_date(%s, %s)", a[1].sql, zone);
+        code = SP_TYPE_DATE;
+    } else if (time_part) {
+        sql = sqlf(t, "sp_timestamp_part('%s', %s, %s)", a[0].part, a[1].sql, zone);
+    } else if (date_part) {
+        const char *date =
+            timestamp ? sqlf(t, "sp_timestamp_date(%s, %s)", a[1].sql, zone) : a[1].sql;
+        sql = sqlf(t, "sp_extract_date('%s', %s)", a[0].part, date);
+    } else {
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Unsupported date part %s in function EXTRACT%s",
                        a[0].part, timestamp ? "" : " on a DATE");
-    const char *date = timestamp ? sqlf(t, "sp_timestamp_date(%s, NULL)", a[1].sql) : a[1].sql;
-    return result(t, out, sqlf(t, "sp_extract_date('%s', %s)", a[0].part, date), SP_TYPE_INT64);
+    }
+    /* a NULL zone makes the result NULL (the functions read SQL NULL as the default zone) */
+    if (e->nargs == 3 && sql)
+        sql = sqlf(t, "CASE WHEN %s IS NOT NULL THEN %s END", zone, sql);
+    return result(t, out, sql, code);
 }
 
 static bool trunc_part_ok(const char *part, bool timestamp)
@@ -2571,7 +2589,7 @@ static const struct fn_def functions[] = {
     {"DATE_ADD", 2, 2, false, fn_date_add},
     {"DATE_SUB", 2, 2, false, fn_date_add},
     {"DATE_DIFF", 3, 3, false, fn_date_diff},
-    {"EXTRACT", 2, 2, false, fn_extract},
+    {"EXTRACT", 2, 3, false, fn_extract},
     {"ARRAY_AGG", 1, 1, true, fn_array_agg},
     {"COUNT", 1, 1, true, fn_count},
     {"COUNTIF", 1, 1, true, fn_countif},

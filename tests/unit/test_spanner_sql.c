@@ -421,6 +421,15 @@ static void test_time_functions(void **state)
 {
     (void)state;
     static const struct sql_case cases[] = {
+        {"SELECT EXTRACT(HOUR FROM TIMESTAMP '2026-03-08T10:00:00Z' AT TIME ZONE "
+         "'America/New_York'), EXTRACT(DATE FROM TIMESTAMP '2026-12-31T23:30:00Z' AT TIME ZONE "
+         "'Asia/Kolkata'), EXTRACT(MINUTE FROM TIMESTAMP '2026-01-01T00:00:00Z' AT TIME ZONE "
+         "'+05:45'), EXTRACT(HOUR FROM TIMESTAMP '2026-01-01T00:00:00Z' AT TIME ZONE NULL)",
+         "[[\"6\",\"2027-01-01\",\"45\",null]]"},
+        {"SELECT EXTRACT(YEAR FROM DATE '2020-01-01' AT TIME ZONE 'UTC')",
+         "INVALID_ARGUMENT: No matching signature for function EXTRACT"},
+        {"SELECT EXTRACT(HOUR FROM TIMESTAMP '2026-01-01T00:00:00Z' AT TIME ZONE 'Mars/Olympus')",
+         "OUT_OF_RANGE: Invalid time zone: Mars/Olympus"},
         {"SELECT DATE_TRUNC(DATE '2020-05-20', MONTH), DATE_TRUNC(DATE '2020-05-20', YEAR), "
          "DATE_TRUNC(DATE '2020-05-20', QUARTER), DATE_TRUNC(DATE '2020-05-20', WEEK), "
          "DATE_TRUNC(DATE '2020-05-20', ISOWEEK), DATE_TRUNC(DATE '2020-05-20', DAY)",
