@@ -1520,16 +1520,83 @@ static enum em_code case_expr(struct translator *t, const struct scope *scope,
     return out->sql ? EM_OK : t->st->code;
 }
 
+static enum em_code invalid_cast(struct translator *t, const struct sp_expr *e,
+                                 const struct sp_type *from, const struct sp_type *to)
+{
+    char from_name[256], to_name[256];
+    return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Invalid cast from %s to %s",
+                   type_name(from, from_name, sizeof(from_name)),
+                   type_name(to, to_name, sizeof(to_name)));
+}
+
+static enum em_code cast_value(struct translator *t, const struct sp_expr *e, struct frag a,
+                               const struct sp_type *to, bool safe, struct frag *out);
+
+/* A STRUCT cast to a STRUCT type with as many fields: field by field (SAFE_CAST makes a
+ * failing field NULL), the names the target's; a NULL STRUCT stays NULL. Any other cast
+ * from or to a STRUCT, or a field that does not cast, is "Invalid cast" of the STRUCTs. */
+static enum em_code cast_struct(struct translator *t, const struct sp_expr *e, const struct frag *a,
+                                const struct sp_type *to, bool safe, struct frag *out)
+{
+    const struct sp_struct_type *from_fields = a->type.struct_type, *to_fields = to->struct_type;
+    if (a->type.code != SP_TYPE_STRUCT || to->code != SP_TYPE_STRUCT || !from_fields ||
+        !to_fields || from_fields->count != to_fields->count)
+        return invalid_cast(t, e, &a->type, to);
+    int n = to_fields->count;
+    struct frag *fields = sp_arena_alloc(t->arena, (size_t)(n + 1) * sizeof(*fields));
+    if (!fields)
+        return EM_FAIL_OOM(t->st);
+    for (int i = 0; i < n; i++) {
+        const struct sp_type *from = &from_fields->fields[i].type,
+                             *want = &to_fields->fields[i].type;
+        struct frag field =
+            a->fields
+                ? a->fields[i]
+                : typed(sqlf(t, "sp_array_at(%s, %d, %d, 0)", a->sql, i, from->code), from->code);
+        if (!a->fields)
+            field.type = *from;
+        if (!field.sql)
+            return t->st->code;
+        struct em_status saved = *t->st;
+        if (cast_value(t, e, field, want, safe, &fields[i])) {
+            if (t->st->code != EM_INVALID_ARGUMENT)
+                return t->st->code;
+            *t->st = saved; /* the field's refusal is the STRUCTs' */
+            return invalid_cast(t, e, &a->type, to);
+        }
+    }
+    const char *sql = struct_sql(t, fields, n);
+    if (sql && !a->fields)
+        sql = sqlf(t, "CASE WHEN %s IS NOT NULL THEN %s END", a->sql, sql);
+    *out = typed(sql, SP_TYPE_STRUCT);
+    out->type = *to;
+    return sql ? EM_OK : t->st->code;
+}
+
 static enum em_code cast(struct translator *t, const struct scope *scope, const struct sp_expr *e,
                          struct frag *out)
 {
     struct frag a;
     if (expr(t, scope, e->args[0], &a))
         return t->st->code;
-    struct sp_type to = e->type;
-    if (to.code == SP_TYPE_ARRAY || a.type.code == SP_TYPE_ARRAY) {
-        if (!is_open(&a) && !sp_type_equal(&a.type, &to))
-            return FAIL_AT(t, e, EM_UNIMPLEMENTED, "CAST between ARRAY types is not supported");
+    return cast_value(t, e, a, &e->type, e->safe, out);
+}
+
+/* CAST/SAFE_CAST(a AS to), with Spanner's errors. */
+static enum em_code cast_value(struct translator *t, const struct sp_expr *e, struct frag a,
+                               const struct sp_type *to_type, bool safe, struct frag *out)
+{
+    struct sp_type to = *to_type;
+    if ((to.code == SP_TYPE_ARRAY || a.type.code == SP_TYPE_ARRAY) && !is_open(&a) &&
+        !sp_type_equal(&a.type, &to)) {
+        if (to.code != a.type.code)
+            return invalid_cast(t, e, &a.type, &to);
+        char from_name[256], to_name[256];
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "Casting between arrays with incompatible element types is not supported: "
+                       "Invalid cast from %s to %s",
+                       type_name(&a.type, from_name, sizeof(from_name)),
+                       type_name(&to, to_name, sizeof(to_name)));
     }
     if (is_open(&a) || sp_type_equal(&a.type, &to)) {
         coerce_quiet(t, &a, &to, e->line, e->column, &(enum em_code){0});
@@ -1538,7 +1605,9 @@ static enum em_code cast(struct translator *t, const struct scope *scope, const 
         out->string_literal = NULL;
         return EM_OK;
     }
-    if (a.string_literal && (to.code == SP_TYPE_DATE || to.code == SP_TYPE_TIMESTAMP) && !e->safe)
+    if (a.type.code == SP_TYPE_STRUCT || to.code == SP_TYPE_STRUCT)
+        return cast_struct(t, e, &a, &to, safe, out);
+    if (a.string_literal && (to.code == SP_TYPE_DATE || to.code == SP_TYPE_TIMESTAMP) && !safe)
         return literal_as(t, (*out = a, out), to.code, e->line, e->column);
     static const bool allowed[SP_TYPE_ARRAY + 1][SP_TYPE_ARRAY + 1] = {
         [SP_TYPE_BOOL] = {[SP_TYPE_INT64] = 1, [SP_TYPE_STRING] = 1},
@@ -1582,13 +1651,9 @@ static enum em_code cast(struct translator *t, const struct scope *scope, const 
         *out = typed(sqlf(t, "%s(%s, NULL)", zoned, a.sql), to.code);
         return out->sql ? EM_OK : t->st->code;
     }
-    if (!allowed[a.type.code][to.code]) {
-        char from_name[48], to_name[48];
-        return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Invalid cast from %s to %s",
-                       type_name(&a.type, from_name, sizeof(from_name)),
-                       type_name(&to, to_name, sizeof(to_name)));
-    }
-    *out = typed(sqlf(t, "sp_cast(%s, %d, %d, %d)", a.sql, a.type.code, to.code, e->safe ? 1 : 0),
+    if (!allowed[a.type.code][to.code])
+        return invalid_cast(t, e, &a.type, &to);
+    *out = typed(sqlf(t, "sp_cast(%s, %d, %d, %d)", a.sql, a.type.code, to.code, safe ? 1 : 0),
                  to.code);
     out->type = to;
     return out->sql ? EM_OK : t->st->code;
@@ -2822,6 +2887,41 @@ static const char *new_alias(struct translator *t)
     return sqlf(t, "$s%d", ++t->next_alias);
 }
 
+/* Whether a query is a value table (SELECT AS VALUE, or a set operation of them). */
+static bool is_value_table(const struct sp_query *query)
+{
+    if (query->op != SP_SET_NONE)
+        return is_value_table(query->left);
+    return query->select && query->select->as_value;
+}
+
+/* The columns of a value table in FROM: a STRUCT value's fields (each read from the value,
+ * as UNNEST reads an array of STRUCTs), or the one value, named after the alias. */
+static enum em_code value_table_columns(struct translator *t, const struct sp_result_column *value,
+                                        const char *alias, const char *sql_alias,
+                                        struct scope_source *src)
+{
+    const struct sp_struct_type *fields =
+        value->type.code == SP_TYPE_STRUCT ? value->type.struct_type : NULL;
+    int n = fields ? fields->count : 1;
+    struct scope_column *columns = sp_arena_alloc(t->arena, (size_t)(n ? n : 1) * sizeof(*columns));
+    if (!columns)
+        return EM_FAIL_OOM(t->st);
+    for (int i = 0; i < n; i++) {
+        columns[i].name = fields ? fields->fields[i].name : alias ? alias : "";
+        columns[i].type = fields ? fields->fields[i].type : value->type;
+        columns[i].sql = fields ? sqlf(t, "sp_array_at(%s.\"$c1\", %d, %d, 0)", sql_alias, i,
+                                       fields->fields[i].type.code)
+                                : sqlf(t, "%s.\"$c1\"", sql_alias);
+        columns[i].unqualified_sql = columns[i].sql;
+        if (!columns[i].sql)
+            return t->st->code;
+    }
+    src->columns = columns;
+    src->ncolumns = n;
+    return EM_OK;
+}
+
 static enum em_code from_subquery(struct translator *t, const struct scope *outer,
                                   const struct sp_query *query, const char *alias,
                                   struct scope *scope, struct sp_buf *out)
@@ -2839,6 +2939,10 @@ static enum em_code from_subquery(struct translator *t, const struct scope *oute
     src->alias = alias;
     src->columns = columns;
     src->ncolumns = ncols;
+    sp_buf_printf(out, "(%s) AS %s", sql, sql_alias);
+    if (is_value_table(query))
+        return value_table_columns(t, &cols[0], alias, sql_alias, src) ? t->st->code
+                                                                       : scope_add(t, scope, src);
     for (int i = 0; i < ncols; i++) {
         columns[i].name = cols[i].name;
         columns[i].type = cols[i].type;
@@ -2847,7 +2951,6 @@ static enum em_code from_subquery(struct translator *t, const struct scope *oute
         if (!columns[i].sql)
             return t->st->code;
     }
-    sp_buf_printf(out, "(%s) AS %s", sql, sql_alias);
     return scope_add(t, scope, src);
 }
 
@@ -3484,6 +3587,11 @@ static enum em_code translate_select(struct translator *t, const struct scope *o
     }
     if (!code && s->as_struct)
         code = select_as_struct(t, sql, &o.cols, &o.ncols);
+    if (!code && s->as_value && o.ncols != 1)
+        code = fail_at(t, s->as_line, s->as_column, EM_INVALID_ARGUMENT,
+                       "SELECT AS VALUE query must have exactly one column");
+    if (!code && s->as_value)
+        o.cols[0].name = ""; /* the value itself: no column name */
     if (!code && s->distinct)
         for (int i = 0; i < o.ncols; i++)
             if (!comparable(o.cols[i].type.code))

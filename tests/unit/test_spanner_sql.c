@@ -585,6 +585,37 @@ static void test_structs(void **state)
         {"SELECT ARRAY_AGG(STRUCT(AlbumId AS id)) FROM Albums WHERE SingerId = 2",
          "[[[[\"1\"],[\"2\"],[\"3\"]]]]"},
         {"SELECT ARRAY_LENGTH(ARRAY(SELECT AS STRUCT 1 AS a, 2 AS b))", "[[\"1\"]]"},
+        /* CAST between STRUCTs: field by field, the target's names */
+        {"SELECT ARRAY(SELECT CAST(STRUCT(1 AS a, 2.5 AS b) AS STRUCT<x STRING, y INT64>))",
+         "[[[[\"1\",\"3\"]]]]"},
+        {"SELECT CAST(STRUCT('1' AS a, STRUCT('2.5' AS c) AS b) AS STRUCT<a INT64, b "
+         "STRUCT<c FLOAT64>>).b.c",
+         "[[2.5]]"},
+        {"SELECT SingerId, SAFE_CAST(STRUCT(FirstName) AS STRUCT<n INT64>).n, "
+         "CAST(CAST(NULL AS STRUCT<a INT64>) AS STRUCT<b STRING>) IS NULL FROM Singers WHERE "
+         "SingerId = 1",
+         "[[\"1\",null,true]]"},
+        {"SELECT CAST(STRUCT('x' AS a) AS STRUCT<a INT64>).a", "OUT_OF_RANGE: Bad int64 value: x"},
+        {"SELECT CAST(STRUCT(1 AS a, 2 AS b) AS STRUCT<a INT64>)",
+         "INVALID_ARGUMENT: Invalid cast from STRUCT<a INT64, b INT64> to STRUCT<a INT64> [at "
+         "1:8]"},
+        {"SELECT CAST(STRUCT(DATE '2020-01-01' AS d) AS STRUCT<d INT64>)",
+         "INVALID_ARGUMENT: Invalid cast from STRUCT<d DATE> to STRUCT<d INT64> [at 1:8]"},
+        {"SELECT CAST(1 AS STRUCT<a INT64>)",
+         "INVALID_ARGUMENT: Invalid cast from INT64 to STRUCT<a INT64> [at 1:8]"},
+        {"SELECT CAST([1] AS ARRAY<STRING>)",
+         "INVALID_ARGUMENT: Casting between arrays with incompatible element types is not "
+         "supported: Invalid cast from ARRAY<INT64> to ARRAY<STRING> [at 1:8]"},
+        /* SELECT AS VALUE: one anonymous column; in FROM, a value table (a STRUCT's fields) */
+        {"SELECT AS VALUE SingerId FROM Singers WHERE SingerId < 3 ORDER BY SingerId",
+         "[[\"1\"],[\"2\"]]"},
+        {"SELECT ARRAY(SELECT AS VALUE STRUCT(1 AS a, 'x' AS b))", "[[[[\"1\",\"x\"]]]]"},
+        {"SELECT b, a FROM (SELECT AS VALUE STRUCT(SingerId AS a, FirstName AS b) FROM Singers) "
+         "WHERE a = 2",
+         "[[\"Catalina\",\"2\"]]"},
+        {"SELECT v FROM (SELECT AS VALUE SingerId FROM Singers) AS v WHERE v = 4", "[[\"4\"]]"},
+        {"SELECT AS VALUE SingerId, FirstName FROM Singers",
+         "INVALID_ARGUMENT: SELECT AS VALUE query must have exactly one column [at 1:8]"},
         {"SELECT [(1, 'a'), (2, 'b')][OFFSET(1)]._field_2",
          "INVALID_ARGUMENT: Field name _field_2 does not exist in STRUCT<INT64, STRING> [at 1:40]"},
         /* equality, IN: three-valued, field by field; a NULL field of a literal coerces */
@@ -829,10 +860,8 @@ static void test_unsupported_constructs(void **state)
 {
     (void)state;
     static const struct sql_case cases[] = {
-        {"SELECT ARRAY(SELECT AS VALUE 1)",
-         "UNIMPLEMENTED: SELECT AS VALUE is not supported by this emulator [at 1:21]"},
-        {"SELECT CAST(1 AS STRUCT<a INT64>)",
-         "UNIMPLEMENTED: STRUCT is not supported by this emulator [at 1:18]"},
+        {"SELECT AS FOO 1", "INVALID_ARGUMENT: Syntax error: Expected keyword STRUCT or keyword "
+                            "VALUE [at 1:11]"},
         {"SELECT COUNT(*) OVER () FROM Singers",
          "UNIMPLEMENTED: Analytic function (OVER) is not supported by this emulator [at 1:17]"},
         {"SELECT 1 FROM Singers TABLESAMPLE BERNOULLI (10 PERCENT)",
