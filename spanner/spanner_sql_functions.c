@@ -1259,18 +1259,34 @@ static void fn_struct(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 enum { EQ_FALSE = 0, EQ_TRUE = 1, EQ_NULL = -1 };
 
-/* GoogleSQL's = on two values in their JSON encoding (both of one type): NULL when
- * either is NULL; a STRUCT (a list) field by field, FALSE over NULL over TRUE. */
-static int json_values_equal(const cJSON *a, const cJSON *b)
+/* The end of the shape of one value (see fn_struct_eq) starting at shape. */
+static const char *skip_shape(const char *shape)
 {
+    if (*shape != '(')
+        return *shape ? shape + 1 : shape;
+    int depth = 0;
+    do
+        depth += *shape == '(' ? 1 : *shape == ')' ? -1 : 0;
+    while (*shape++ && depth > 0);
+    return shape;
+}
+
+/* GoogleSQL's = on two values in their JSON encoding (both of one type, whose shape
+ * *shape reads and advances past): NULL when either is NULL; a STRUCT (a list) field by
+ * field, FALSE over NULL over TRUE; a FLOAT64 NaN ("NaN", shape 'f') equal to nothing. */
+static int json_values_equal(const cJSON *a, const cJSON *b, const char **shape)
+{
+    const char *own = *shape;
+    *shape = skip_shape(own);
     if (cJSON_IsNull(a) || cJSON_IsNull(b))
         return EQ_NULL;
     if (cJSON_IsArray(a) && cJSON_IsArray(b)) {
         if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b))
             return EQ_FALSE;
+        const char *field = *own == '(' ? own + 1 : own;
         int result = EQ_TRUE;
         for (const cJSON *x = a->child, *y = b->child; x && y; x = x->next, y = y->next) {
-            int one = json_values_equal(x, y);
+            int one = json_values_equal(x, y, &field);
             if (one == EQ_FALSE)
                 return EQ_FALSE;
             if (one == EQ_NULL)
@@ -1278,6 +1294,8 @@ static int json_values_equal(const cJSON *a, const cJSON *b)
         }
         return result;
     }
+    if (*own == 'f' && cJSON_IsString(a) && strcmp(a->valuestring, SP_NAN_TEXT) == 0)
+        return EQ_FALSE;
     if (cJSON_IsNumber(a) && cJSON_IsNumber(b))
         return a->valuedouble == b->valuedouble ? EQ_TRUE : EQ_FALSE;
     if (cJSON_IsString(a) && cJSON_IsString(b))
@@ -1287,7 +1305,10 @@ static int json_values_equal(const cJSON *a, const cJSON *b)
     return EQ_FALSE;
 }
 
-/* sp_struct_eq(a, b): a = b on two STRUCTs of one type (TRUE, FALSE or NULL). */
+/* sp_struct_eq(a, b, shape): a = b on two STRUCTs of one type (TRUE, FALSE or NULL). The
+ * shape names the type's FLOAT64 fields, where a NaN is unequal to itself: '(' a field list
+ * ')', 'f' a FLOAT64 or FLOAT32 field, 's' any other, so STRUCT<a FLOAT64, b STRUCT<c
+ * STRING>> is "(f(s))". */
 static void fn_struct_eq(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
@@ -1295,10 +1316,14 @@ static void fn_struct_eq(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         return;
     cJSON *a = cJSON_Parse((const char *)sqlite3_value_text(argv[0]));
     cJSON *b = cJSON_Parse((const char *)sqlite3_value_text(argv[1]));
-    if (!cJSON_IsArray(a) || !cJSON_IsArray(b))
+    const char *shape = (const char *)sqlite3_value_text(argv[2]);
+    if (!cJSON_IsArray(a) || !cJSON_IsArray(b) || !shape) {
         sqlite3_result_error(ctx, "INTERNAL: a STRUCT is not in its storage form", -1);
-    else if (json_values_equal(a, b) != EQ_NULL)
-        sqlite3_result_int(ctx, json_values_equal(a, b));
+    } else {
+        int equal = json_values_equal(a, b, &shape);
+        if (equal != EQ_NULL)
+            sqlite3_result_int(ctx, equal);
+    }
     cJSON_Delete(a);
     cJSON_Delete(b);
 }
@@ -1574,7 +1599,7 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_array", -1, true, fn_array},
     {"sp_array_at", 4, true, fn_array_at},
     {"sp_struct", -1, true, fn_struct},
-    {"sp_struct_eq", 2, true, fn_struct_eq},
+    {"sp_struct_eq", 3, true, fn_struct_eq},
     {"sp_timestamp_add", 3, true, fn_timestamp_add},
     {"sp_timestamp_diff", 3, true, fn_timestamp_diff},
     {"sp_date_add", 3, true, fn_date_add},

@@ -928,6 +928,30 @@ static enum em_code struct_column_field(struct translator *t, const struct scope
     return field_of(t, e, &f, out);
 }
 
+/* The shape sp_struct_eq reads of a STRUCT type (spanner_sql_functions.c): '(' its fields
+ * ')', 'f' for a FLOAT64 or FLOAT32 field (where a NaN is unequal to itself), 's' any other. */
+static void append_shape(struct sp_buf *buf, const struct sp_type *type)
+{
+    if (type->code != SP_TYPE_STRUCT || !type->struct_type) {
+        sp_buf_puts(buf, is_float(type->code) ? "f" : "s");
+        return;
+    }
+    sp_buf_puts(buf, "(");
+    for (int i = 0; i < type->struct_type->count; i++)
+        append_shape(buf, &type->struct_type->fields[i].type);
+    sp_buf_puts(buf, ")");
+}
+
+/* sp_struct_eq(a, b, 'shape') on two STRUCTs of type. */
+static const char *struct_eq_sql(struct translator *t, const struct sp_type *type, const char *a,
+                                 const char *b)
+{
+    struct sp_buf shape = {0};
+    append_shape(&shape, type);
+    const char *shape_sql = finish_sql(t, &shape);
+    return shape_sql ? sqlf(t, "sp_struct_eq(%s, %s, '%s')", a, b, shape_sql) : NULL;
+}
+
 /* a = b, a != b on STRUCTs: sp_struct_eq, field by field with SQL's three-valued logic. */
 static enum em_code struct_equality(struct translator *t, const struct sp_expr *e, struct frag *a,
                                     const char *op, struct frag *out)
@@ -935,7 +959,8 @@ static enum em_code struct_equality(struct translator *t, const struct sp_expr *
     if (!equality_comparable(&a[0].type))
         return no_signature(t, e, op, a, 2);
     bool not_equal = strcmp(e->name, "=") != 0;
-    *out = typed(sqlf(t, "(%ssp_struct_eq(%s, %s))", not_equal ? "NOT " : "", a[0].sql, a[1].sql),
+    *out = typed(sqlf(t, "(%s%s)", not_equal ? "NOT " : "",
+                      struct_eq_sql(t, &a[0].type, a[0].sql, a[1].sql)),
                  SP_TYPE_BOOL);
     return out->sql ? EM_OK : t->st->code;
 }
@@ -950,7 +975,8 @@ static enum em_code struct_in_list(struct translator *t, const struct sp_expr *e
     struct sp_buf buf = {0};
     sp_buf_printf(&buf, "(%s(", e->negated ? "NOT " : "");
     for (int i = 1; i < e->nargs; i++)
-        sp_buf_printf(&buf, "%ssp_struct_eq(%s, %s)", i > 1 ? " OR " : "", a[0].sql, a[i].sql);
+        sp_buf_printf(&buf, "%s%s", i > 1 ? " OR " : "",
+                      struct_eq_sql(t, &a[0].type, a[0].sql, a[i].sql));
     sp_buf_puts(&buf, "))");
     *out = typed(finish_sql(t, &buf), SP_TYPE_BOOL);
     return out->sql ? EM_OK : t->st->code;
@@ -967,8 +993,9 @@ static enum em_code struct_in_rows(struct translator *t, const struct sp_expr *e
         return no_signature(t, e, "operator IN", left, 1);
     *out = typed(sqlf(t,
                       "(%s(SELECT CASE WHEN max(eq) THEN 1 WHEN count(*) > count(eq) THEN NULL "
-                      "ELSE 0 END FROM (SELECT sp_struct_eq(%s, value) AS eq FROM (%s))))",
-                      e->negated ? "NOT " : "", left->sql, rows_sql),
+                      "ELSE 0 END FROM (SELECT %s AS eq FROM (%s))))",
+                      e->negated ? "NOT " : "", struct_eq_sql(t, &left->type, left->sql, "value"),
+                      rows_sql),
                  SP_TYPE_BOOL);
     return out->sql ? EM_OK : t->st->code;
 }

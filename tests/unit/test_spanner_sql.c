@@ -789,6 +789,9 @@ static void test_nan(void **state)
         {"SELECT SAFE_DIVIDE(1, 0), SAFE_DIVIDE(NUMERIC '1', NUMERIC '4'), IEEE_DIVIDE(-1, 0), "
          "IS_INF(IEEE_DIVIDE(1, 0))",
          "[[null,\"0.25\",\"-Infinity\",true]]"},
+        {"SELECT STRUCT(IEEE_DIVIDE(0, 0) AS a) = STRUCT(IEEE_DIVIDE(0, 0) AS a), "
+         "(1, 'NaN') = (1, 'NaN'), (IEEE_DIVIDE(0, 0), 1) IN ((IEEE_DIVIDE(0, 0), 1))",
+         "[[false,true,false]]"},
         {"SELECT CAST(CAST('NaN' AS FLOAT64) AS INT64)",
          "OUT_OF_RANGE: Illegal conversion of non-finite floating point number to an integer"},
     };
@@ -1083,6 +1086,15 @@ static void test_parameters(void **state)
     out = sp_test_run_typed(&db, "SELECT SingerId FROM Singers WHERE SingerId IN UNNEST(@ids)",
                             "{\"ids\": [\"4\"]}", NULL, 0); /* untyped: ARRAY<INT64> */
     assert_string_equal(out, "[[\"4\"]]");
+    free(out);
+    /* FLOAT64 NaN and infinities as parameters: typed, and untyped (typed by the column) */
+    struct sp_param_decl f[] = {{"f", {SP_TYPE_FLOAT64, SP_TYPE_UNKNOWN, 0}}};
+    out = sp_test_run_typed(&db, "SELECT IS_NAN(@f), @f = @f, @f", "{\"f\": \"NaN\"}", f, 1);
+    assert_string_equal(out, "[[true,false,\"NaN\"]]");
+    free(out);
+    out = sp_test_run_typed(&db, "SELECT COUNT(*) FROM Singers WHERE Score < @f OR Score = @f",
+                            "{\"f\": \"NaN\"}", NULL, 0);
+    assert_string_equal(out, "[[\"0\"]]");
     free(out);
     out = sp_test_run_typed(&db, "SELECT @id + 1", "{\"id\": \"x\"}", decls, 1);
     assert_string_equal(out, "INVALID_ARGUMENT: Invalid value for id: expected INT64");
