@@ -41,9 +41,9 @@ SELECT DISTINCT V FROM F ORDER BY V;
 SELECT COUNT(DISTINCT V) FROM F;
 SELECT V, COUNT(*) FROM F GROUP BY V ORDER BY V;
 SELECT MIN(V), MAX(V), SUM(V), AVG(V), COUNT(V) FROM F;
--- google-emulator-wrong: its running mean makes AVG(1.5, -inf) NaN; GoogleSQL's AVG is -inf when the only infinity among the inputs is -inf (NaN only for both infinities, or a NaN)
--- expect: {"fields":[["","FLOAT64"],["","FLOAT64"],["","FLOAT64"],["","FLOAT64"]],"rows":[["-Infinity",1.5,"-Infinity","-Infinity"]]}
-SELECT MIN(V), MAX(V), SUM(V), AVG(V) FROM F WHERE Id > 1 AND Id < 5;
+-- (no AVG here: GoogleSQL documents AVG over an infinity as "+-Infinity or NaN", and
+-- Google's emulator's running mean gives NaN for AVG(1.5, -inf) where this emulator gives -inf)
+SELECT MIN(V), MAX(V), SUM(V) FROM F WHERE Id > 1 AND Id < 5;
 SELECT SUM(x), AVG(x) FROM UNNEST([CAST('inf' AS FLOAT64), CAST('-inf' AS FLOAT64), 1]) AS x;
 SELECT SUM(x), AVG(x), MIN(x), MAX(x) FROM UNNEST([CAST('inf' AS FLOAT64), 1]) AS x;
 SELECT MIN(V), MAX(V) FROM F WHERE Id = 2 OR Id = 6;
