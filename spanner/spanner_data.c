@@ -72,8 +72,8 @@ struct sp_db {
     /* the last commit that may have changed any row: a schema change, or a commit whose
      * tables could not be recorded */
     uint64_t all_changed_seq;
-    bool tracking;       /* the running job records the rows it writes (sp_job_track_writes) */
-    bool tracking_lost;  /* ... and could not record one (out of memory) */
+    bool tracking;      /* the running job records the rows it writes (sp_job_track_writes) */
+    bool tracking_lost; /* ... and could not record one (out of memory) */
     struct written *tracked;
     int ntracked;
     /* any thread */
@@ -528,7 +528,8 @@ static void track_row(struct sp_db *db, sqlite3 *sqlite, const char *name, bool 
         db->tracked = grown;
     char *copy = strdup(table ? table->name : name);
     int nkey = table ? table->nkey : 0;
-    bool whole = nkey == 0 || nkey > KEY_PARTS_MAX || sqlite3_preupdate_count(sqlite) != table->ncolumns;
+    bool whole =
+        nkey == 0 || nkey > KEY_PARTS_MAX || sqlite3_preupdate_count(sqlite) != table->ncolumns;
     struct sp_stored *key = whole ? NULL : calloc((size_t)nkey, sizeof(*key));
     if (!grown || !copy || (!whole && !key)) {
         free(copy);

@@ -144,8 +144,8 @@ uint64_t sp_job_mark_written(struct sp_job_ctx *ctx, char *const *tables, int nt
 /* Whether a commit after seq since wrote a row of table in span (NULL: any row), or may
  * have (the log does not reach back that far, a schema change since, an unknown table). */
 struct sp_key_span;
-bool sp_job_changed_since(struct sp_job_ctx *ctx, const char *table,
-                          const struct sp_key_span *span, uint64_t since);
+bool sp_job_changed_since(struct sp_job_ctx *ctx, const char *table, const struct sp_key_span *span,
+                          uint64_t since);
 /* Forgets the log's rows of commits up to seq up_to (any thread). */
 void sp_db_prune_writes(struct sp_db *db, uint64_t up_to);
 /* Prunes every database's log below oldest(arg, db), the start seq of its oldest live

@@ -530,8 +530,8 @@ static int read_key(const struct sp_table *table, const struct sp_index *index,
 
 struct read_job {
     const struct sp_read *read;
-    bool by_key;                /* a read-write transaction's read: keep its KeySet's spans */
-    struct sp_key_spans spans;  /* the read by primary key covered them */
+    bool by_key;               /* a read-write transaction's read: keep its KeySet's spans */
+    struct sp_key_spans spans; /* the read by primary key covered them */
     bool spans_known;
     struct sp_result *out;
     struct touched touched;

@@ -54,7 +54,7 @@ struct sp_txns;
 
 enum sp_txn_mode { SP_TXN_READ_WRITE, SP_TXN_READ_ONLY, SP_TXN_PARTITIONED_DML };
 
-#define SP_TXN_ID_MAX  32
+#define SP_TXN_ID_MAX     32
 #define SP_TXN_IDLE_NS    (3600LL * 1000000000LL)
 #define SP_TXN_RW_IDLE_NS (10LL * 1000000000LL)
 /* key spans a transaction records before it reads its tables whole */

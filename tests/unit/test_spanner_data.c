@@ -146,8 +146,9 @@ static void span_rows(sqlite3 *db, const cJSON *ks, char *out, size_t size)
         return;
     }
     sqlite3_stmt *stmt;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT A, B FROM t ORDER BY A, B DESC", -1, &stmt, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT A, B FROM t ORDER BY A, B DESC", -1, &stmt, NULL),
+        SQLITE_OK);
     size_t n = 0;
     while (sqlite3_step(stmt) == SQLITE_ROW) {
         const char *b = (const char *)sqlite3_column_text(stmt, 1);
@@ -157,8 +158,8 @@ static void span_rows(sqlite3 *db, const cJSON *ks, char *out, size_t size)
         for (int i = 0; i < spans.count && !covered; i++)
             covered = sp_key_span_covers(&spans.spans[i], desc, key, 2);
         if (covered)
-            n += (size_t)snprintf(out + n, size - n, "%s%lld%s", n ? "," : "",
-                                  (long long)key[0].i, b);
+            n += (size_t)snprintf(out + n, size - n, "%s%lld%s", n ? "," : "", (long long)key[0].i,
+                                  b);
     }
     sqlite3_finalize(stmt);
     sp_key_spans_clear(&spans);
