@@ -73,9 +73,9 @@ struct sp_db {
      * tables could not be recorded */
     uint64_t all_changed_seq;
     bool tracking;      /* the running job records the rows it writes (sp_job_track_writes) */
-    bool tracking_lost; /* ... and could not record one (out of memory) */
+    bool tracking_lost; /* ... and could not record one (too many, out of memory) */
     struct written *tracked;
-    int ntracked;
+    int ntracked, tracked_cap;
     /* any thread */
     _Atomic uint64_t commit_seq;
     struct write_log log;
@@ -133,7 +133,7 @@ static void tracked_clear(struct sp_db *db)
         written_clear(&db->tracked[i]);
     free(db->tracked);
     db->tracked = NULL;
-    db->ntracked = 0;
+    db->ntracked = db->tracked_cap = 0;
     db->tracking = db->tracking_lost = false;
 }
 
@@ -522,10 +522,20 @@ int64_t sp_job_commit_time(struct sp_job_ctx *ctx)
  * otherwise than the schema, is recorded whole. */
 static void track_row(struct sp_db *db, sqlite3 *sqlite, const char *name, bool new_values)
 {
+    if (db->ntracked >= WRITE_LOG_MAX) { /* more than the log keeps: its floor will rise */
+        db->tracking_lost = true;
+        return;
+    }
     const struct sp_table *table = db->schema ? sp_schema_table(db->schema, name) : NULL;
-    struct written *grown = realloc(db->tracked, (size_t)(db->ntracked + 1) * sizeof(*grown));
-    if (grown)
-        db->tracked = grown;
+    struct written *grown = db->tracked;
+    if (db->ntracked == db->tracked_cap) {
+        int cap = db->tracked_cap ? db->tracked_cap * 2 : 16;
+        grown = realloc(db->tracked, (size_t)cap * sizeof(*grown));
+        if (grown) {
+            db->tracked = grown;
+            db->tracked_cap = cap;
+        }
+    }
     char *copy = strdup(table ? table->name : name);
     int nkey = table ? table->nkey : 0;
     bool whole =

@@ -355,8 +355,7 @@ uint64_t sp_txns_oldest_start(struct sp_txns *txns, const struct sp_db *db)
     uint64_t oldest = UINT64_MAX;
     pthread_mutex_lock(&txns->lock);
     for (const struct sp_txn *t = txns->list; t; t = t->next)
-        if (t->db == db && t->mode == SP_TXN_READ_WRITE && !t->aborted_idle &&
-            t->start_seq < oldest)
+        if (t->db == db && t->mode == SP_TXN_READ_WRITE && t->start_seq < oldest)
             oldest = t->start_seq;
     pthread_mutex_unlock(&txns->lock);
     return oldest;

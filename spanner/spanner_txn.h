@@ -139,7 +139,8 @@ const char *sp_txn_conflict(const struct sp_txn *txn, sp_changed_fn changed, voi
 /* Aborts the read-write transactions idle for SP_TXN_RW_IDLE_NS and drops every
  * transaction idle for SP_TXN_IDLE_NS (the service's tick). */
 void sp_txns_expire(struct sp_txns *txns, int64_t now);
-/* The start seq of db's oldest live read-write transaction; UINT64_MAX when none. */
+/* The start seq of db's oldest read-write transaction (an idle-aborted one counts until it
+ * is forgotten: it only keeps the write log longer); UINT64_MAX when none. */
 uint64_t sp_txns_oldest_start(struct sp_txns *txns, const struct sp_db *db);
 /* Drops the transactions of a session, or every one (session NULL). */
 void sp_txns_forget(struct sp_txns *txns, const char *session);
