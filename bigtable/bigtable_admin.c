@@ -32,6 +32,10 @@ enum em_code bt_admin_open(struct em_store *store, struct bt_replicas *replicas,
     pthread_mutex_init(&admin->lock, NULL);
     pthread_mutex_init(&admin->cascade_lock, NULL);
     admin->grace_ns = 3600 * EM_NS_PER_SEC;
+    if (!(admin->routes = bt_route_cache_new())) {
+        bt_admin_close(admin);
+        return EM_FAIL_OOM(st);
+    }
     *out = admin;
     return EM_OK;
 }
@@ -42,6 +46,7 @@ void bt_admin_close(struct bt_admin *admin)
         return;
     pthread_mutex_destroy(&admin->lock);
     pthread_mutex_destroy(&admin->cascade_lock);
+    bt_route_cache_free(admin->routes);
     free(admin);
 }
 

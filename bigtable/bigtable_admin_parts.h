@@ -12,11 +12,16 @@
 
 struct bt_admin {
     struct em_store *store;
-    struct bt_replicas *replicas; /* NULL: no replicas (unit tests) */
-    pthread_mutex_t lock;         /* every call's read-modify-write */
-    pthread_mutex_t cascade_lock; /* the cascade's runs (bigtable_cascade.c) */
-    int64_t grace_ns;             /* the engine's grace when KMS cannot be reached */
+    struct bt_replicas *replicas;  /* NULL: no replicas (unit tests) */
+    pthread_mutex_t lock;          /* every call's read-modify-write */
+    pthread_mutex_t cascade_lock;  /* the cascade's runs (bigtable_cascade.c) */
+    int64_t grace_ns;              /* the engine's grace when KMS cannot be reached */
+    struct bt_route_cache *routes; /* bt_route_for's recent answers (bigtable_tables.c) */
 };
+
+/* The route cache's life, with the admin's. */
+struct bt_route_cache *bt_route_cache_new(void);
+void bt_route_cache_free(struct bt_route_cache *cache);
 
 /* The stored resource of a kind (BT_KIND_*), NOT_FOUND naming what ("Table") otherwise. */
 enum em_code bt_load(struct bt_admin *admin, const char *name, const char *kind, const char *what,

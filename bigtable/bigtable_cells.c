@@ -76,14 +76,9 @@ static enum em_code apply_one(struct em_store *store, struct bt_bytes key,
     return rc;
 }
 
-struct mutate_job {
-    const struct bt_row_mutations *rows;
-    size_t count;
-};
-
-static enum em_code job_mutate(struct em_datafile *file, void *arg, struct em_status *st)
+enum em_code bt_cells_mutate_job(struct em_datafile *file, void *arg, struct em_status *st)
 {
-    struct mutate_job *job = arg;
+    struct bt_cells_mutate_job *job = arg;
     struct em_store *store = em_datafile_store(file);
     for (size_t r = 0; r < job->count; r++)
         for (size_t i = 0; i < job->rows[r].mutations->n; i++)
@@ -95,8 +90,8 @@ static enum em_code job_mutate(struct em_datafile *file, void *arg, struct em_st
 enum em_code bt_cells_mutate(struct em_datafile *file, const struct bt_row_mutations *rows,
                              size_t count, struct em_status *st)
 {
-    struct mutate_job job = {rows, count};
-    return em_datafile_run(file, job_mutate, &job, st);
+    struct bt_cells_mutate_job job = {rows, count};
+    return em_datafile_run(file, bt_cells_mutate_job, &job, st);
 }
 
 /* --- row sets --- */
@@ -194,15 +189,8 @@ static bool row_buf_add(struct row_buf *b, sqlite3_stmt *row)
     return true;
 }
 
-struct read_job {
-    const struct bt_row_set *set;
-    bool reversed;
-    bt_row_fn fn;
-    void *arg;
-};
-
 /* Hands the collected row to the caller; true when the caller stops the scan. */
-static bool flush_row(struct read_job *job, struct row_buf *b)
+static bool flush_row(struct bt_cells_read_job *job, struct row_buf *b)
 {
     if (!b->key)
         return false;
@@ -274,9 +262,9 @@ static sqlite3_stmt *read_stmt(struct em_store *store, const struct key_bounds *
     return stmt;
 }
 
-static enum em_code job_read(struct em_datafile *file, void *arg, struct em_status *st)
+enum em_code bt_cells_read_job(struct em_datafile *file, void *arg, struct em_status *st)
 {
-    struct read_job *job = arg;
+    struct bt_cells_read_job *job = arg;
     struct key_bounds bounds = set_bounds(job->set);
     sqlite3_stmt *stmt = read_stmt(em_datafile_store(file), &bounds, job->reversed, st);
     if (!stmt)
@@ -321,8 +309,8 @@ static enum em_code job_read(struct em_datafile *file, void *arg, struct em_stat
 enum em_code bt_cells_read(struct em_datafile *file, const struct bt_row_set *set, bool reversed,
                            bt_row_fn fn, void *arg, struct em_status *st)
 {
-    struct read_job job = {set, reversed, fn, arg};
-    return em_datafile_run(file, job_read, &job, st);
+    struct bt_cells_read_job job = {set, reversed, fn, arg};
+    return em_datafile_run(file, bt_cells_read_job, &job, st);
 }
 
 /* --- whole-table deletions --- */
@@ -489,16 +477,16 @@ static enum em_code job_check_and_mutate(struct em_datafile *file, void *arg, st
 {
     struct check_job *job = arg;
     struct bt_row_set set = {&job->key, 1, NULL, 0};
-    struct read_job read = {&set, false, decide, job};
-    if (job_read(file, &read, st))
+    struct bt_cells_read_job read = {&set, false, decide, job};
+    if (bt_cells_read_job(file, &read, st))
         return st->code;
     if (!job->decided) { /* no cell: the predicate sees an empty row */
         struct bt_row empty = {job->key, NULL, 0};
         *job->matched = job->predicate(job->arg, &empty);
     }
     const struct bt_row_mutations *side = *job->matched ? job->if_true : job->if_false;
-    struct mutate_job mutate = {side, side && side->mutations ? 1 : 0};
-    return job_mutate(file, &mutate, st);
+    struct bt_cells_mutate_job mutate = {side, side && side->mutations ? 1 : 0};
+    return bt_cells_mutate_job(file, &mutate, st);
 }
 
 enum em_code bt_cells_check_and_mutate(struct em_datafile *file, struct bt_bytes key,

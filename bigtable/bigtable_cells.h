@@ -37,6 +37,13 @@ struct bt_row_mutations {
 /* Applies the rows' mutations, each row atomically and all in the file's transaction. */
 enum em_code bt_cells_mutate(struct em_datafile *file, const struct bt_row_mutations *rows,
                              size_t count, struct em_status *st);
+/* The same as a writer job, for a caller that queues it (em_datafile_submit) rather than
+ * waits: arg is a struct bt_cells_mutate_job that lives until the job is done. */
+struct bt_cells_mutate_job {
+    const struct bt_row_mutations *rows;
+    size_t count;
+};
+enum em_code bt_cells_mutate_job(struct em_datafile *file, void *arg, struct em_status *st);
 
 /* A row range; an absent bound is unbounded. */
 struct bt_row_range {
@@ -66,6 +73,14 @@ typedef bool (*bt_row_fn)(void *arg, const struct bt_row *row);
  * thread. */
 enum em_code bt_cells_read(struct em_datafile *file, const struct bt_row_set *set, bool reversed,
                            bt_row_fn fn, void *arg, struct em_status *st);
+/* The same as a writer job (see bt_cells_mutate_job): arg is a struct bt_cells_read_job. */
+struct bt_cells_read_job {
+    const struct bt_row_set *set;
+    bool reversed;
+    bt_row_fn fn;
+    void *arg;
+};
+enum em_code bt_cells_read_job(struct em_datafile *file, void *arg, struct em_status *st);
 
 /* The cell a rule wrote (value malloc'd). */
 struct bt_rmw_result {

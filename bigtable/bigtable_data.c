@@ -20,6 +20,7 @@
 #include <string.h>
 
 #define BT_GRANULARITY_MICROS 1000 /* tables keep MILLIS granularity */
+#define BT_SMALL_READ_ROWS    100  /* a readRows of at most this many rows is not streamed */
 
 /* --- decoded bytes: every buffer of one call, freed together --- */
 
@@ -201,27 +202,7 @@ static enum em_code write_rows(struct bt_context *bt, const struct bt_route *rou
     return EM_OK;
 }
 
-/* --- mutateRow, mutateRows --- */
-
-enum em_code bt_data_mutate_row(struct bt_context *bt, const char *table, const cJSON *request,
-                                int64_t now, struct em_status *st)
-{
-    *st = (struct em_status){0}; /* the flow below reads st->code */
-    struct bt_route route;
-    struct arena a = {0};
-    struct bt_mutations muts = {0};
-    struct bt_row_mutations row = {{0}, &muts};
-    if (route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
-        return st->code;
-    if (!decode_row_key(&a, request, &row.key, st) &&
-        !parse_mutations(route.table, cJSON_GetObjectItem(request, "mutations"), "mutations", false,
-                         now, &muts, st))
-        write_rows(bt, &route, &row, 1, now, st);
-    bt_mutations_free(&muts);
-    arena_free(&a);
-    bt_route_clear(&route);
-    return st->code;
-}
+/* --- mutateRows --- */
 
 static cJSON *entry_status(int index, const struct em_status *st)
 {
@@ -492,53 +473,215 @@ static bool collect_row(void *arg, const struct bt_row *row)
     return s->limit > 0 && ++s->rows >= s->limit;
 }
 
-struct read_arg {
-    const struct bt_row_set *set;
-    bool reversed;
-    struct read_state *state;
+/* --- calls whose job runs on the serving replica's writer thread (bt_data_op) --- */
+
+struct bt_data_op {
+    struct bt_context *bt;
+    int64_t now;
+    struct bt_route route;
+    bool routed;
+    struct arena a;
+    em_datafile_job_fn fn; /* the job, on the serving replica's writer thread */
+    void *fn_arg;
+    bool blocks;              /* the end (or the job's size) may keep the caller's thread waiting */
+    int index;                /* the serving replica in route */
+    struct em_datafile *file; /* its file while the job runs */
+    struct em_datafile_result result;
+    /* mutateRow */
+    struct bt_mutations muts;
+    struct bt_row_mutations row;
+    struct bt_cells_mutate_job mutate;
+    /* readRows */
+    struct bt_row_set set;
+    struct row_view view;
+    bool view_open;
+    struct read_state read;
+    struct bt_cells_read_job read_job;
 };
 
-static enum em_code read_file(struct em_datafile *file, void *arg, struct em_status *st)
+static struct bt_data_op *op_new(struct bt_context *bt, int64_t now, struct em_status *st)
 {
-    struct read_arg *r = arg;
-    if (bt_cells_read(file, r->set, r->reversed, collect_row, r->state, st))
+    struct bt_data_op *op = calloc(1, sizeof(*op));
+    if (!op) {
+        EM_FAIL_OOM(st);
+        return NULL;
+    }
+    op->bt = bt;
+    op->now = now;
+    op->row.mutations = &op->muts;
+    return op;
+}
+
+void bt_data_op_free(struct bt_data_op *op)
+{
+    if (!op)
+        return;
+    if (op->file)
+        em_datafile_put(op->file);
+    bt_mutations_free(&op->muts);
+    bt_chunk_writer_free(op->read.writer);
+    if (op->view_open)
+        row_view_close(&op->view);
+    arena_free(&op->a);
+    if (op->routed)
+        bt_route_clear(&op->route);
+    free(op);
+}
+
+/* Routes op through table's app profile. */
+static enum em_code op_route(struct bt_data_op *op, const char *table, const cJSON *request,
+                             struct em_status *st)
+{
+    if (route_of(op->bt, table, em_json_string(request, "appProfileId"), &op->route, st))
         return st->code;
-    return r->state->out_of_memory ? EM_FAIL_OOM(st) : EM_OK;
+    op->routed = true;
+    return EM_OK;
+}
+
+bool bt_data_op_blocks(const struct bt_data_op *op)
+{
+    return op->blocks;
+}
+
+/* The serving replica's file, or why there is none (in op->result). */
+static bool op_open(struct bt_data_op *op)
+{
+    struct em_status *st = &op->result.st;
+    if (serving(op->bt, &op->route, &op->index, st) ||
+        bt_replicas_open_file(op->bt->replicas, op->route.replicas[op->index], &op->file, st)) {
+        op->result.code = st->code;
+        return false;
+    }
+    return true;
+}
+
+void bt_data_op_run(struct bt_data_op *op)
+{
+    if (op_open(op))
+        op->result.code = em_datafile_run(op->file, op->fn, op->fn_arg, &op->result.st);
+}
+
+void bt_data_op_submit(struct bt_data_op *op, void (*done)(void *done_arg), void *done_arg)
+{
+    if (op_open(op) && em_datafile_submit(op->file, op->fn, op->fn_arg, &op->result, done, done_arg,
+                                          &op->result.st) == EM_OK)
+        return;
+    op->result.code = op->result.st.code;
+    done(done_arg);
+}
+
+/* The job's outcome into st. */
+static enum em_code op_outcome(const struct bt_data_op *op, struct em_status *st)
+{
+    *st = op->result.code ? op->result.st : (struct em_status){0};
+    return st->code;
+}
+
+/* --- mutateRow --- */
+
+enum em_code bt_data_mutate_row_prepare(struct bt_context *bt, const char *table,
+                                        const cJSON *request, int64_t now, struct bt_data_op **out,
+                                        struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    struct bt_data_op *op = *out = op_new(bt, now, st);
+    if (!op || op_route(op, table, request, st) ||
+        decode_row_key(&op->a, request, &op->row.key, st) ||
+        parse_mutations(op->route.table, cJSON_GetObjectItem(request, "mutations"), "mutations",
+                        false, now, &op->muts, st)) {
+        bt_data_op_free(op);
+        *out = NULL;
+        return st->code;
+    }
+    op->mutate = (struct bt_cells_mutate_job){&op->row, 1};
+    op->fn = bt_cells_mutate_job;
+    op->fn_arg = &op->mutate;
+    op->blocks = op->route.all_count > 1; /* the end writes the other clusters' replicas */
+    return EM_OK;
+}
+
+enum em_code bt_data_mutate_row_end(struct bt_data_op *op, struct em_status *st)
+{
+    if (!op_outcome(op, st))
+        replicate(op->bt, &op->route, op->route.replicas[op->index], &op->row, 1, op->now);
+    bt_data_op_free(op);
+    return st->code;
+}
+
+enum em_code bt_data_mutate_row(struct bt_context *bt, const char *table, const cJSON *request,
+                                int64_t now, struct em_status *st)
+{
+    struct bt_data_op *op;
+    if (bt_data_mutate_row_prepare(bt, table, request, now, &op, st))
+        return st->code;
+    bt_data_op_run(op);
+    return bt_data_mutate_row_end(op, st);
+}
+
+/* A read small enough to answer without streaming: a few row keys, or a few rows. */
+static bool small_read(const cJSON *request)
+{
+    const cJSON *rows = cJSON_GetObjectItem(request, "rows");
+    int64_t limit = 0;
+    if (em_json_int64(request, "rowsLimit", &limit) && limit > 0 && limit <= BT_SMALL_READ_ROWS)
+        return true;
+    return cJSON_GetArraySize(cJSON_GetObjectItem(rows, "rowRanges")) == 0 &&
+           cJSON_GetArraySize(cJSON_GetObjectItem(rows, "rowKeys")) > 0 &&
+           cJSON_GetArraySize(cJSON_GetObjectItem(rows, "rowKeys")) <= BT_SMALL_READ_ROWS;
+}
+
+enum em_code bt_data_read_rows_prepare(struct bt_context *bt, const char *table,
+                                       const cJSON *request, int64_t now, struct bt_data_op **out,
+                                       struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    struct bt_data_op *op = *out = op_new(bt, now, st);
+    if (!op)
+        return st->code;
+    op->read.view = &op->view;
+    if (em_json_int64(request, "rowsLimit", &op->read.limit) && op->read.limit < 0)
+        EM_FAIL(st, EM_INVALID_ARGUMENT, "rows_limit must not be negative.");
+    else if (!op_route(op, table, request, st) &&
+             !row_view_open(&op->view, op->route.table, cJSON_GetObjectItem(request, "filter"),
+                            "filter", now, st)) {
+        op->view_open = true;
+        if (!(op->read.writer = bt_chunk_writer_new(0, 0)))
+            EM_FAIL_OOM(st);
+        else
+            decode_row_set(&op->a, cJSON_GetObjectItem(request, "rows"), &op->set, st);
+    }
+    if (st->code) {
+        bt_data_op_free(op);
+        *out = NULL;
+        return st->code;
+    }
+    op->read_job = (struct bt_cells_read_job){
+        &op->set, cJSON_IsTrue(cJSON_GetObjectItem(request, "reversed")), collect_row, &op->read};
+    op->fn = bt_cells_read_job;
+    op->fn_arg = &op->read_job;
+    op->blocks = !small_read(request); /* its answer may be large: streamed from a worker */
+    return EM_OK;
+}
+
+enum em_code bt_data_read_rows_end(struct bt_data_op *op, cJSON **responses, struct em_status *st)
+{
+    *responses = NULL;
+    if (!op_outcome(op, st) &&
+        (op->read.out_of_memory || !(*responses = bt_chunk_writer_take(op->read.writer))))
+        EM_FAIL_OOM(st);
+    bt_data_op_free(op);
+    return st->code;
 }
 
 enum em_code bt_data_read_rows(struct bt_context *bt, const char *table, const cJSON *request,
                                int64_t now, cJSON **responses, struct em_status *st)
 {
-    *st = (struct em_status){0}; /* the flow below reads st->code */
-    struct bt_route route;
-    struct arena a = {0};
-    struct bt_row_set set;
-    struct row_view view;
-    struct read_state state = {&view, NULL, 0, 0, false};
-    int index;
+    struct bt_data_op *op;
     *responses = NULL;
-    if (em_json_int64(request, "rowsLimit", &state.limit) && state.limit < 0)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "rows_limit must not be negative.");
-    if (route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
+    if (bt_data_read_rows_prepare(bt, table, request, now, &op, st))
         return st->code;
-    if (row_view_open(&view, route.table, cJSON_GetObjectItem(request, "filter"), "filter", now,
-                      st)) {
-        bt_route_clear(&route);
-        return st->code;
-    }
-    if (!(state.writer = bt_chunk_writer_new(0, 0)))
-        EM_FAIL_OOM(st);
-    struct read_arg arg = {&set, cJSON_IsTrue(cJSON_GetObjectItem(request, "reversed")), &state};
-    if (!st->code && !decode_row_set(&a, cJSON_GetObjectItem(request, "rows"), &set, st) &&
-        !serving(bt, &route, &index, st) &&
-        !on_replica(bt, route.replicas[index], read_file, &arg, st) &&
-        !(*responses = bt_chunk_writer_take(state.writer)))
-        EM_FAIL_OOM(st);
-    bt_chunk_writer_free(state.writer);
-    row_view_close(&view);
-    arena_free(&a);
-    bt_route_clear(&route);
-    return st->code;
+    bt_data_op_run(op);
+    return bt_data_read_rows_end(op, responses, st);
 }
 
 /* --- checkAndMutateRow --- */

@@ -40,15 +40,43 @@ struct bt_context {
 /* now: emulator time in ns (a setCell timestamp of -1 is now, in milliseconds). */
 enum em_code bt_data_mutate_row(struct bt_context *bt, const char *table, const cJSON *request,
                                 int64_t now, struct em_status *st);
-/* *entries: [{"index": "i", "status": {...}}] for every entry (each atomic on its own);
- * fails as a whole only when no entry could be tried (unknown table, no cluster). */
-enum em_code bt_data_mutate_rows(struct bt_context *bt, const char *table, const cJSON *request,
-                                 int64_t now, cJSON **entries, struct em_status *st);
 /* *responses: the ReadRowsResponse objects (bigtable_chunks), rows in order, each row's
  * cells as the column families' GC rules at now and the request's filter leave them;
  * rowsLimit counts the rows sent. */
 enum em_code bt_data_read_rows(struct bt_context *bt, const char *table, const cJSON *request,
                                int64_t now, cJSON **responses, struct em_status *st);
+
+/* The same two calls in steps, so that a caller that must not wait (an HTTP thread) can
+ * go on while the job runs on the serving replica's writer thread:
+ *
+ *   prepare (route, decode, check: the call's errors) -> op
+ *   bt_data_op_run(op)                  runs the job now and waits for its commit, or
+ *   bt_data_op_submit(op, done, arg)    queues it; done(arg) runs once it committed (on
+ *                                       the writer thread, or at once when it could not
+ *                                       start), and must not block
+ *   end (the outcome; a write then reaches the other clusters' replicas) -> frees op
+ *
+ * bt_data_op_blocks(op): the end may wait (a write replicated to other clusters' replicas)
+ * or the answer may be large (a read of more than a few rows); such calls belong on a
+ * thread that may block. bt_data_op_free drops an op that was prepared but not run. */
+struct bt_data_op;
+enum em_code bt_data_mutate_row_prepare(struct bt_context *bt, const char *table,
+                                        const cJSON *request, int64_t now, struct bt_data_op **out,
+                                        struct em_status *st);
+enum em_code bt_data_mutate_row_end(struct bt_data_op *op, struct em_status *st);
+enum em_code bt_data_read_rows_prepare(struct bt_context *bt, const char *table,
+                                       const cJSON *request, int64_t now, struct bt_data_op **out,
+                                       struct em_status *st);
+enum em_code bt_data_read_rows_end(struct bt_data_op *op, cJSON **responses, struct em_status *st);
+bool bt_data_op_blocks(const struct bt_data_op *op);
+void bt_data_op_run(struct bt_data_op *op);
+void bt_data_op_submit(struct bt_data_op *op, void (*done)(void *done_arg), void *done_arg);
+void bt_data_op_free(struct bt_data_op *op);
+
+/* *entries: [{"index": "i", "status": {...}}] for every entry (each atomic on its own);
+ * fails as a whole only when no entry could be tried (unknown table, no cluster). */
+enum em_code bt_data_mutate_rows(struct bt_context *bt, const char *table, const cJSON *request,
+                                 int64_t now, cJSON **entries, struct em_status *st);
 enum em_code bt_data_check_and_mutate(struct bt_context *bt, const char *table,
                                       const cJSON *request, int64_t now, bool *matched,
                                       struct em_status *st);

@@ -3,6 +3,12 @@
  * bigtable_data. readRows, mutateRows and sampleRowKeys are server-streaming methods:
  * their routes are `streaming` and each response goes out as an element of one JSON array
  * (em_call.h).
+ *
+ * mutateRow and readRows, the calls of every request path, start on the HTTP thread
+ * (never_blocks): the job goes to the serving replica's writer thread while the
+ * connection is parked, and the answer is sent from the HTTP thread, one buffered response
+ * for a read; a call that may wait or answer at length (bt_data_op_blocks: a write to
+ * several clusters, a read of many rows) moves to a worker thread first.
  * Reference: https://cloud.google.com/bigtable/docs/reference/data/rest
  */
 #include "bigtable_handlers.h"
@@ -31,13 +37,38 @@ static enum em_code stream_all(struct em_call *call, cJSON *items)
     return EM_OK;
 }
 
-enum em_code bt_read_rows(struct em_call *call)
+static void op_done(void *call)
+{
+    em_call_ready(call);
+}
+
+/* Runs a prepared op for call: deferred to its replica's writer thread, or on a worker
+ * thread first when it may block (see the top of this file). finish ends the op. */
+static enum em_code run_op(struct em_call *call, struct bt_data_op *op, em_call_fn finish)
+{
+    if (!em_call_may_block(call) && bt_data_op_blocks(op)) {
+        bt_data_op_free(op);
+        return em_call_to_worker(call);
+    }
+    em_call_defer(call, finish, op);
+    bt_data_op_submit(op, op_done, call);
+    return EM_OK;
+}
+
+static void read_rows_finish(struct em_call *call)
 {
     cJSON *responses = NULL;
-    if (bt_data_read_rows(context(call), em_call_var(call, "tableName"), call->body, em_clock_now(),
-                          &responses, &call->status))
+    if (bt_data_read_rows_end(em_call_deferred_arg(call), &responses, &call->status) == EM_OK)
+        stream_all(call, responses);
+}
+
+enum em_code bt_read_rows(struct em_call *call)
+{
+    struct bt_data_op *op;
+    if (bt_data_read_rows_prepare(context(call), em_call_var(call, "tableName"), call->body,
+                                  em_clock_now(), &op, &call->status))
         return call->status.code;
-    return stream_all(call, responses);
+    return run_op(call, op, read_rows_finish);
 }
 
 enum em_code bt_sample_row_keys(struct em_call *call)
@@ -49,12 +80,19 @@ enum em_code bt_sample_row_keys(struct em_call *call)
     return stream_all(call, samples);
 }
 
+static void mutate_row_finish(struct em_call *call)
+{
+    if (bt_data_mutate_row_end(em_call_deferred_arg(call), &call->status) == EM_OK)
+        em_call_reply(call, cJSON_CreateObject());
+}
+
 enum em_code bt_mutate_row(struct em_call *call)
 {
-    if (bt_data_mutate_row(context(call), em_call_var(call, "tableName"), call->body,
-                           em_clock_now(), &call->status))
+    struct bt_data_op *op;
+    if (bt_data_mutate_row_prepare(context(call), em_call_var(call, "tableName"), call->body,
+                                   em_clock_now(), &op, &call->status))
         return call->status.code;
-    return em_call_reply(call, cJSON_CreateObject());
+    return run_op(call, op, mutate_row_finish);
 }
 
 enum em_code bt_mutate_rows(struct em_call *call)

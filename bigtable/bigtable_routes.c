@@ -138,11 +138,11 @@ const struct em_route bigtable_routes[] = {
 
     /* data plane (bigtable v2) */
     {"POST", "v2/{tableName=" TABLE "}:readRows", bt_read_rows, "ReadRows", &bt_read_rows_schema,
-     NULL, P("tables.readRows"), DATA, .streaming = true},
+     NULL, P("tables.readRows"), DATA, .streaming = true, .never_blocks = true},
     {"GET", "v2/{tableName=" TABLE "}:sampleRowKeys", bt_sample_row_keys, "SampleRowKeys", NULL,
      NULL, P("tables.sampleRowKeys"), DATA, .streaming = true},
     {"POST", "v2/{tableName=" TABLE "}:mutateRow", bt_mutate_row, "MutateRow",
-     &bt_mutate_row_schema, NULL, P("tables.mutateRows"), DATA},
+     &bt_mutate_row_schema, NULL, P("tables.mutateRows"), DATA, .never_blocks = true},
     {"POST", "v2/{tableName=" TABLE "}:mutateRows", bt_mutate_rows, "MutateRows",
      &bt_mutate_rows_schema, NULL, P("tables.mutateRows"), DATA, .streaming = true},
     {"POST", "v2/{tableName=" TABLE "}:checkAndMutateRow", bt_check_and_mutate_row,

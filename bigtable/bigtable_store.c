@@ -5,6 +5,7 @@
 
 #include "em_store.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,20 @@ static const char *const bt_migrations[] = {
     " json TEXT NOT NULL);"
     "CREATE INDEX bigtable_resources_by_instance ON bigtable_resources(instance, kind);",
 };
+
+static atomic_uint_fast64_t generation;
+
+/* After a write (done or failed: either way a cache may no longer hold). */
+static enum em_code changed(enum em_code rc)
+{
+    atomic_fetch_add(&generation, 1);
+    return rc;
+}
+
+uint64_t bt_store_generation(void)
+{
+    return atomic_load(&generation);
+}
 
 enum em_code bt_store_migrate(struct em_store *store, struct em_status *st)
 {
@@ -31,7 +46,7 @@ enum em_code bt_store_put(struct em_store *store, const char *name, const char *
                                 "json) VALUES(?, ?, ?, ?)"
                               : "INSERT INTO bigtable_resources(name, kind, instance, json) "
                                 "VALUES(?, ?, ?, ?)";
-    return em_store_run_text(store, sql, name, kind, instance, json, st);
+    return changed(em_store_run_text(store, sql, name, kind, instance, json, st));
 }
 
 enum em_code bt_store_get(struct em_store *store, const char *name, const char *kind, char **json,
@@ -92,18 +107,18 @@ enum em_code bt_store_list(struct em_store *store, const char *kind, const char 
 
 enum em_code bt_store_delete(struct em_store *store, const char *name, struct em_status *st)
 {
-    return em_store_run_text(store, "DELETE FROM bigtable_resources WHERE name = ?", name, NULL,
-                             NULL, NULL, st);
+    return changed(em_store_run_text(store, "DELETE FROM bigtable_resources WHERE name = ?", name,
+                                     NULL, NULL, NULL, st));
 }
 
 enum em_code bt_store_delete_instance(struct em_store *store, const char *instance,
                                       struct em_status *st)
 {
-    return em_store_run_text(store, "DELETE FROM bigtable_resources WHERE instance = ?", instance,
-                             NULL, NULL, NULL, st);
+    return changed(em_store_run_text(store, "DELETE FROM bigtable_resources WHERE instance = ?",
+                                     instance, NULL, NULL, NULL, st));
 }
 
 enum em_code bt_store_clear(struct em_store *store, struct em_status *st)
 {
-    return em_store_exec(store, "DELETE FROM bigtable_resources;", st);
+    return changed(em_store_exec(store, "DELETE FROM bigtable_resources;", st));
 }

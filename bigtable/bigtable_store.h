@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct em_store;
 
@@ -49,5 +50,9 @@ enum em_code bt_store_delete_instance(struct em_store *store, const char *instan
                                       struct em_status *st);
 /* Forgets every resource (internal:reset). */
 enum em_code bt_store_clear(struct em_store *store, struct em_status *st);
+
+/* A number that changes after every write above (to any store of the process): a cache
+ * of these rows read it before reading them, and holds only while it has not changed. */
+uint64_t bt_store_generation(void);
 
 #endif

@@ -19,6 +19,7 @@
 #include "em_json.h"
 #include "em_names.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -612,17 +613,108 @@ static void fill_route(struct bt_route *out, const char *table, const cJSON *pro
     }
 }
 
+/* The route cache: every readRows and mutateRow needs its call's route, which reads four
+ * rows of metadata.db (table, app profile, clusters, the cascade's record) and parses
+ * them. A route stays in the cache while no row of the admin plane has been written since
+ * it was read (bt_store_generation); a slot per (table, profile) hash, the last one in it
+ * kept. */
+#define ROUTE_SLOTS 32
+
+struct route_slot {
+    bool used;
+    uint64_t generation; /* bt_store_generation before the route was read */
+    char table[BT_NAME_MAX];
+    char profile[BT_NAME_MAX];
+    struct bt_route route; /* route.table owned */
+};
+
+struct bt_route_cache {
+    pthread_mutex_t lock;
+    struct route_slot slots[ROUTE_SLOTS];
+};
+
+struct bt_route_cache *bt_route_cache_new(void)
+{
+    struct bt_route_cache *cache = calloc(1, sizeof(*cache));
+    if (cache)
+        pthread_mutex_init(&cache->lock, NULL);
+    return cache;
+}
+
+void bt_route_cache_free(struct bt_route_cache *cache)
+{
+    if (!cache)
+        return;
+    for (int i = 0; i < ROUTE_SLOTS; i++)
+        bt_route_clear(&cache->slots[i].route);
+    pthread_mutex_destroy(&cache->lock);
+    free(cache);
+}
+
+static struct route_slot *route_slot(struct bt_route_cache *cache, const char *table,
+                                     const char *profile)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = table; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    for (const char *p = profile; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return &cache->slots[h % ROUTE_SLOTS];
+}
+
+/* A copy of the cached route into out; false when there is none that still holds. */
+static bool route_cached(struct bt_route_cache *cache, const char *table, const char *profile,
+                         struct bt_route *out)
+{
+    uint64_t now = bt_store_generation();
+    bool hit = false;
+    pthread_mutex_lock(&cache->lock);
+    struct route_slot *slot = route_slot(cache, table, profile);
+    if (slot->used && slot->generation == now && strcmp(slot->table, table) == 0 &&
+        strcmp(slot->profile, profile) == 0) {
+        *out = slot->route;
+        out->table = cJSON_Duplicate(slot->route.table, true);
+        hit = out->table != NULL;
+    }
+    pthread_mutex_unlock(&cache->lock);
+    return hit;
+}
+
+/* Keeps a copy of route, read at generation. */
+static void route_keep(struct bt_route_cache *cache, const char *table, const char *profile,
+                       uint64_t generation, const struct bt_route *route)
+{
+    cJSON *copy = cJSON_Duplicate(route->table, true);
+    if (!copy || strlen(table) >= BT_NAME_MAX || strlen(profile) >= BT_NAME_MAX) {
+        cJSON_Delete(copy);
+        return;
+    }
+    pthread_mutex_lock(&cache->lock);
+    struct route_slot *slot = route_slot(cache, table, profile);
+    bt_route_clear(&slot->route);
+    slot->used = true;
+    slot->generation = generation;
+    snprintf(slot->table, sizeof(slot->table), "%s", table);
+    snprintf(slot->profile, sizeof(slot->profile), "%s", profile);
+    slot->route = *route;
+    slot->route.table = copy;
+    pthread_mutex_unlock(&cache->lock);
+}
+
 enum em_code bt_route_for(struct bt_admin *admin, const char *table, const char *app_profile,
                           struct bt_route *out, struct em_status *st)
 {
     *st = (struct em_status){0}; /* the flow below reads st->code */
     *out = (struct bt_route){0};
     char instance[BT_NAME_MAX], profile_name[BT_NAME_MAX];
+    const char *profile_id = app_profile && *app_profile ? app_profile : "default";
+    uint64_t generation = bt_store_generation(); /* before reading: see route_keep */
+    if (route_cached(admin->routes, table, profile_id, out))
+        return EM_OK;
     if (bt_check_name(table, "tables", "table", st))
         return st->code;
     bt_instance_of(table, instance);
-    snprintf(profile_name, sizeof(profile_name), "%.380s/appProfiles/%.100s", instance,
-             app_profile && *app_profile ? app_profile : "default");
+    snprintf(profile_name, sizeof(profile_name), "%.380s/appProfiles/%.100s", instance, profile_id);
     cJSON *profile = NULL, *clusters = NULL, *cascade = NULL;
     if (!bt_load(admin, table, BT_KIND_TABLE, "Table", &out->table, st) &&
         !bt_load(admin, profile_name, BT_KIND_APP_PROFILE, "AppProfile", &profile, st) &&
@@ -635,6 +727,8 @@ enum em_code bt_route_for(struct bt_admin *admin, const char *table, const char 
     cJSON_Delete(clusters);
     if (st->code)
         bt_route_clear(out);
+    else
+        route_keep(admin->routes, table, profile_id, generation, out);
     return st->code;
 }
 

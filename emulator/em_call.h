@@ -41,13 +41,28 @@
  * has "error"). Authentication, the schema, IAM and the audit entry are as for any call:
  * the entry is written once, when the handler returns, with its final code.
  *
- * Over HTTP (em_http) a streaming handler always runs on a worker thread, and each element
- * goes out as it comes (chunked transfer encoding). The transport buffers a bounded amount:
+ * Over HTTP (em_http) a streaming handler runs on a worker thread, and each element goes
+ * out as it comes (chunked transfer encoding). The transport buffers a bounded amount:
  * em_call_stream_element waits while the client reads slower than the handler produces,
  * and returns CANCELLED once the client has gone, so the handler stops. Without a
  * transport (tests, fuzz targets) the elements are collected and em_dispatch() renders
  * the whole array into call->response, with the same bytes and status. A streaming
- * handler must not defer (em_call_defer) nor set a reply (em_call_reply).
+ * handler must not set a reply (em_call_reply).
+ *
+ * Small streams on the HTTP thread. A streaming route marked never_blocks starts on the
+ * HTTP thread, where a stream costs no thread hand-off: its elements are collected and
+ * sent as one response, as without a transport. Such a handler either answers there
+ * (deferring its work to a store's writer thread if it likes: finish then produces the
+ * elements), or, when the answer may be large or the work may block, moves the call to a
+ * worker and is run again there, streaming as above:
+ *
+ *   handler:  if (!em_call_may_block(call) && big(call->body))
+ *                 return em_call_to_worker(call);
+ *             ... produce the elements, or defer ...
+ *
+ * em_call_to_worker works for any never_blocks route: the handler runs again on a worker
+ * thread, where em_call_may_block() is true. A handler that defers where it may block
+ * (a worker, or no transport) is waited for there: the same handler code serves both.
  */
 #ifndef EM_CALL_H
 #define EM_CALL_H
@@ -127,8 +142,12 @@ struct em_call {
     bool deferred, waiting_here, rendered;
     sem_t ready;
 
+    /* where the handler runs (em_call_may_block), private to em_dispatch.c */
+    bool on_worker, to_worker;
+
     /* a streaming reply (em_call_stream_element), private to em_dispatch.c: elements sent,
-     * and without a transport the array's text so far */
+     * and when they are collected (not streamed through the transport) the array's text
+     * so far */
     size_t stream_elements;
     char *stream_text;
     size_t stream_len, stream_cap;
@@ -159,6 +178,14 @@ void em_call_ready(struct em_call *call);
 
 /* The arg given to em_call_defer. */
 void *em_call_deferred_arg(const struct em_call *call);
+
+/* True when the handler may wait here: on a worker thread, or with no transport. */
+bool em_call_may_block(const struct em_call *call);
+
+/* From a never_blocks handler on the HTTP thread that has not deferred: the call moves to
+ * a worker thread, where the handler runs again (see the top of this file). Returns
+ * EM_OK; INTERNAL when the handler may already block here. */
+enum em_code em_call_to_worker(struct em_call *call);
 
 /* Frees what dispatch and the handler allocated; the request fields are untouched. */
 void em_call_reset(struct em_call *call);

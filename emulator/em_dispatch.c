@@ -27,6 +27,9 @@
  *                                             transport calls em_dispatch_resume later
  *   streaming route (em_call.h) over HTTP      transport->run_blocking, whatever the service;
  *                                             elements go out through transport->stream_write
+ *   never_blocks streaming route over HTTP     here, elements collected into one response;
+ *                                             or on a worker, streamed, once the handler
+ *                                             asks for one (em_call_to_worker)
  *
  * A streaming reply's text is built here, whoever carries it: "[" before the first element,
  * "," before the others, and at the end "]" or ",{"error":...}]" (render_stream_end).
@@ -323,11 +326,31 @@ static void run_handler(struct em_call *call)
 
 static bool runs_on_worker(const struct em_call *call)
 {
-    if (!call->transport)
+    const struct em_route *route = call->match.route;
+    if (!call->transport || route->never_blocks)
         return false;
-    if (call->match.route->streaming)
-        return true;
-    return call->svc && call->svc->def->blocking_handlers && !call->match.route->never_blocks;
+    return route->streaming || (call->svc && call->svc->def->blocking_handlers);
+}
+
+bool em_call_may_block(const struct em_call *call)
+{
+    return !call->transport || call->on_worker;
+}
+
+enum em_code em_call_to_worker(struct em_call *call)
+{
+    if (em_call_may_block(call) || call->deferred)
+        return EM_CALL_FAIL(call, EM_INTERNAL, "%s cannot move to a worker thread.",
+                            call->match.route ? call->match.route->method_name : call->path);
+    call->to_worker = true;
+    return EM_OK;
+}
+
+/* Elements go out through the transport as they come (a streaming call on a worker),
+ * rather than being collected into one response. */
+static bool streams_through_transport(const struct em_call *call)
+{
+    return call->transport && call->on_worker;
 }
 
 /* --- streaming replies --- */
@@ -405,7 +428,7 @@ enum em_code em_call_stream_element(struct em_call *call, cJSON *element)
     if (!text)
         return EM_FAIL_OOM(&call->status);
     enum em_code code = EM_OK;
-    if (call->transport)
+    if (streams_through_transport(call))
         code = call->transport->stream_write(call, text, len);
     else if (!stream_text_append(call, text, len))
         code = EM_INTERNAL;
@@ -419,14 +442,14 @@ enum em_code em_call_stream_element(struct em_call *call, cJSON *element)
 }
 
 /* The end of a streaming reply that sent elements: "]", or the error as the last element.
- * Without a transport the whole array. The status stays 200: it went out with the first
- * element. */
+ * When the elements were collected, the whole array. The status stays 200: it went out
+ * with the first element. */
 static void render_stream_end(struct em_call *call)
 {
     char *error = call->status.code ? em_status_to_json(&call->status) : NULL;
     const char *tail_error = error ? error : "";
     size_t tail_len = strlen(tail_error) + 2;
-    size_t head_len = call->transport ? 0 : call->stream_len;
+    size_t head_len = streams_through_transport(call) ? 0 : call->stream_len;
     call->http_status = 200;
     call->content_type = "application/json; charset=UTF-8";
     call->response = malloc(head_len + tail_len + 1);
@@ -448,7 +471,7 @@ void em_call_defer(struct em_call *call, em_call_fn finish, void *arg)
     call->deferred = true;
     call->finish = finish;
     call->deferred_arg = arg;
-    call->waiting_here = call->transport == NULL;
+    call->waiting_here = em_call_may_block(call); /* a worker, or no transport: wait here */
     if (call->waiting_here)
         sem_init(&call->ready, 0, 0);
     else
@@ -545,7 +568,7 @@ static void complete(struct em_call *call)
 static void run_blocking_call(struct em_call *call)
 {
     const struct em_call_transport *transport = call->transport;
-    call->transport = NULL;
+    call->transport = NULL; /* em_call_may_block: true */
     run_handler(call);
     if (call->deferred)
         wait_ready(call);
@@ -558,8 +581,18 @@ static void run_blocking_call(struct em_call *call)
  * went out). */
 static void run_streaming_call(struct em_call *call)
 {
+    call->on_worker = true;
     run_handler(call);
+    if (call->deferred)
+        wait_ready(call);
     complete(call);
+}
+
+static void run_on_worker(struct em_call *call)
+{
+    call->to_worker = false;
+    call->transport->run_blocking(call, call->match.route->streaming ? run_streaming_call
+                                                                     : run_blocking_call);
 }
 
 bool em_dispatch(const struct em_router *router, struct em_call *call)
@@ -569,13 +602,17 @@ bool em_dispatch(const struct em_router *router, struct em_call *call)
     call->match.route = NULL;
     call->match.var_count = 0;
     call->deferred = call->rendered = false;
+    call->on_worker = call->to_worker = false;
     if (prepare(router, call) == EM_OK) {
         if (runs_on_worker(call)) {
-            call->transport->run_blocking(call, call->match.route->streaming ? run_streaming_call
-                                                                             : run_blocking_call);
+            run_on_worker(call);
             return false;
         }
         run_handler(call);
+        if (call->to_worker) {
+            run_on_worker(call);
+            return false;
+        }
         if (call->deferred && !call->waiting_here)
             return false; /* parked: em_dispatch_resume completes it */
         if (call->deferred)

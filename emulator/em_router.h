@@ -41,14 +41,16 @@ struct em_route {
     const char *body_field;        /* proto field the body fills; NULL for "*" */
     const char *permission;        /* IAM permission on the first variable, or NULL */
     enum em_audit_kind audit;
-    /* In a service with blocking handlers: this handler never waits (it may defer, see
-     * em_call_defer), so it runs on the HTTP thread instead of a worker thread. */
+    /* This handler never waits (it may defer, see em_call_defer, or move the call to a
+     * worker, em_call_to_worker), so it runs on the HTTP thread instead of a worker thread
+     * (in a service with blocking handlers, and for a streaming route). */
     bool never_blocks;
     /* Only for the emulator's own processes: refused without the internal credential
      * (em_trust.h), as Google refuses a caller it does not know. */
     bool internal;
     /* The reply is a stream of elements sent as one JSON array as they are produced
-     * (em_call_stream_element, em_call.h); over HTTP the handler runs on a worker. */
+     * (em_call_stream_element, em_call.h); over HTTP the handler runs on a worker, unless
+     * the route also says never_blocks. */
     bool streaming;
     /* Schema of the 200 reply (of each element, for a streaming route), read to answer its
      * enums as numbers when the request says `$alt=json;enum-encoding=int`; NULL when the

@@ -2,6 +2,8 @@
  * spanner_data: the registry of the databases' data files, their schema on the writer
  * thread and the statement cache (see spanner_data.h).
  */
+/* sqlite3.h declares sqlite3_preupdate_hook() only when asked (Debian's library has it) */
+#define SQLITE_ENABLE_PREUPDATE_HOOK 1
 #include "spanner_data.h"
 
 #include "em_clock.h"
@@ -12,6 +14,7 @@
 #include "em_store.h"
 #include "spanner_ddl.h"
 #include "spanner_errors.h"
+#include "spanner_keyset.h"
 #include "spanner_schema.h"
 #include "spanner_sql_functions.h"
 
@@ -26,11 +29,33 @@
 #include <sys/stat.h>
 
 #define CACHE_MAX 512
+/* rows kept in a database's write log; beyond, the oldest go (conflicts fall back to
+ * tables for the transactions that began before them) */
+#define WRITE_LOG_MAX 65536
+#define KEY_PARTS_MAX 64 /* the key parts a row's key in the log may have */
 
 /* The last commit that wrote one table (lower-case name). */
 struct table_seq {
     char *table;
     uint64_t seq;
+};
+
+/* A row a commit wrote (its key in storage form, in key order), or a whole table (key
+ * unknown: nkey < 0). */
+struct written {
+    char *table;
+    struct sp_stored *key;
+    int nkey;
+    uint64_t seq;
+};
+
+/* The rows written by recent commits, in commit order. Commits with seq <= floor may be
+ * missing (pruned): for transactions older than that, only the tables' seqs tell. */
+struct write_log {
+    pthread_mutex_t lock; /* jobs append and validate; the service's tick prunes */
+    struct written *rows;
+    int count, cap;
+    uint64_t floor;
 };
 
 struct sp_db {
@@ -44,8 +69,16 @@ struct sp_db {
     struct table_seq *seqs;
     int nseqs;
     int64_t last_commit_ns;
+    /* the last commit that may have changed any row: a schema change, or a commit whose
+     * tables could not be recorded */
+    uint64_t all_changed_seq;
+    bool tracking;      /* the running job records the rows it writes (sp_job_track_writes) */
+    bool tracking_lost; /* ... and could not record one (too many, out of memory) */
+    struct written *tracked;
+    int ntracked, tracked_cap;
     /* any thread */
     _Atomic uint64_t commit_seq;
+    struct write_log log;
 };
 
 struct sp_data {
@@ -86,8 +119,31 @@ enum em_code sp_data_open(struct em_cmek *cmek, const char *data_dir, struct sp_
     return EM_OK;
 }
 
+static void written_clear(struct written *w)
+{
+    free(w->table);
+    for (int i = 0; i < w->nkey; i++)
+        sp_stored_clear(&w->key[i]);
+    free(w->key);
+}
+
+static void tracked_clear(struct sp_db *db)
+{
+    for (int i = 0; i < db->ntracked; i++)
+        written_clear(&db->tracked[i]);
+    free(db->tracked);
+    db->tracked = NULL;
+    db->ntracked = db->tracked_cap = 0;
+    db->tracking = db->tracking_lost = false;
+}
+
 static void db_free(struct sp_db *db)
 {
+    tracked_clear(db);
+    for (int i = 0; i < db->log.count; i++)
+        written_clear(&db->log.rows[i]);
+    free(db->log.rows);
+    pthread_mutex_destroy(&db->log.lock);
     em_datastore_free(db->ds);
     sp_schema_free(db->schema);
     for (int i = 0; i < db->nseqs; i++)
@@ -307,10 +363,9 @@ uint64_t sp_job_table_seq(struct sp_job_ctx *ctx, const char *table)
     return 0;
 }
 
-uint64_t sp_job_mark_written(struct sp_job_ctx *ctx, char *const *tables, int ntables)
+/* The per-table seqs: the last commit that wrote each table. */
+static void mark_tables(struct sp_db *db, char *const *tables, int ntables, uint64_t seq)
 {
-    struct sp_db *db = ctx->db;
-    uint64_t seq = atomic_load(&db->commit_seq) + 1;
     for (int t = 0; t < ntables; t++) {
         int i = 0;
         while (i < db->nseqs && strcasecmp(db->seqs[i].table, tables[t]) != 0)
@@ -322,7 +377,7 @@ uint64_t sp_job_mark_written(struct sp_job_ctx *ctx, char *const *tables, int nt
                 free(copy);
                 if (grown)
                     db->seqs = grown;
-                db->schema_generation++;
+                db->all_changed_seq = seq;
                 continue;
             }
             db->seqs = grown;
@@ -330,8 +385,124 @@ uint64_t sp_job_mark_written(struct sp_job_ctx *ctx, char *const *tables, int nt
         }
         db->seqs[i].seq = seq;
     }
+}
+
+/* Drops the oldest rows of the log (its lock held) until at most keep remain. */
+static void log_drop_oldest(struct write_log *log, int keep)
+{
+    int drop = log->count - keep;
+    if (drop <= 0)
+        return;
+    if (log->rows[drop - 1].seq > log->floor)
+        log->floor = log->rows[drop - 1].seq;
+    for (int i = 0; i < drop; i++)
+        written_clear(&log->rows[i]);
+    memmove(log->rows, log->rows + drop, (size_t)keep * sizeof(*log->rows));
+    log->count = keep;
+}
+
+/* Moves the rows the job tracked into the log under seq; when they cannot all be kept
+ * (never tracked, lost, too many, out of memory) the log's floor rises to seq instead, so
+ * every transaction begun before is validated by tables. */
+static void log_append(struct sp_db *db, uint64_t seq)
+{
+    struct write_log *log = &db->log;
+    pthread_mutex_lock(&log->lock);
+    bool fits = db->tracking && !db->tracking_lost && db->ntracked <= WRITE_LOG_MAX;
+    if (fits && log->count + db->ntracked > log->cap) {
+        int cap = log->count + db->ntracked + 256;
+        struct written *grown = realloc(log->rows, (size_t)cap * sizeof(*grown));
+        fits = grown != NULL;
+        if (grown) {
+            log->rows = grown;
+            log->cap = cap;
+        }
+    }
+    if (fits) {
+        log_drop_oldest(log, WRITE_LOG_MAX - db->ntracked < log->count
+                                 ? WRITE_LOG_MAX - db->ntracked
+                                 : log->count);
+        for (int i = 0; i < db->ntracked; i++) {
+            db->tracked[i].seq = seq;
+            log->rows[log->count++] = db->tracked[i];
+        }
+        db->ntracked = 0; /* the log owns them now */
+    } else {
+        log->floor = seq;
+    }
+    pthread_mutex_unlock(&log->lock);
+}
+
+uint64_t sp_job_mark_written(struct sp_job_ctx *ctx, char *const *tables, int ntables)
+{
+    struct sp_db *db = ctx->db;
+    uint64_t seq = atomic_load(&db->commit_seq) + 1;
+    mark_tables(db, tables, ntables, seq);
+    log_append(db, seq);
+    tracked_clear(db);
     atomic_store(&db->commit_seq, seq);
     return seq;
+}
+
+void sp_job_track_writes(struct sp_job_ctx *ctx)
+{
+    tracked_clear(ctx->db);
+    ctx->db->tracking = true;
+}
+
+/* Whether the log holds a row of table written after since that span covers (span NULL:
+ * any row). Its lock held, and its floor at or below since. */
+static bool log_has_write(const struct write_log *log, const struct sp_table *table,
+                          const struct sp_key_span *span, uint64_t since)
+{
+    bool desc[KEY_PARTS_MAX] = {false};
+    for (int i = 0; i < table->nkey && i < KEY_PARTS_MAX; i++)
+        desc[i] = table->key[i].desc;
+    for (int i = log->count - 1; i >= 0 && log->rows[i].seq > since; i--) {
+        const struct written *w = &log->rows[i];
+        if (strcasecmp(w->table, table->name) != 0)
+            continue;
+        if (!span || w->nkey < 0 || w->nkey > KEY_PARTS_MAX ||
+            sp_key_span_covers(span, desc, w->key, w->nkey))
+            return true;
+    }
+    return false;
+}
+
+bool sp_job_changed_since(struct sp_job_ctx *ctx, const char *table_name,
+                          const struct sp_key_span *span, uint64_t since)
+{
+    struct sp_db *db = ctx->db;
+    const struct sp_table *table = sp_schema_table(ctx->schema, table_name);
+    if (db->all_changed_seq > since || !table)
+        return true;
+    pthread_mutex_lock(&db->log.lock);
+    bool changed = db->log.floor > since ? sp_job_table_seq(ctx, table_name) > since
+                                         : log_has_write(&db->log, table, span, since);
+    pthread_mutex_unlock(&db->log.lock);
+    return changed;
+}
+
+void sp_db_prune_writes(struct sp_db *db, uint64_t up_to)
+{
+    struct write_log *log = &db->log;
+    pthread_mutex_lock(&log->lock);
+    int keep = log->count;
+    while (keep > 0 && log->rows[log->count - keep].seq <= up_to)
+        keep--;
+    log_drop_oldest(log, keep);
+    pthread_mutex_unlock(&log->lock);
+}
+
+void sp_data_prune_writes(struct sp_data *data, uint64_t (*oldest)(void *arg, struct sp_db *db),
+                          void *arg)
+{
+    pthread_mutex_lock(&data->lock);
+    for (struct sp_db *db = data->dbs; db; db = db->next) {
+        uint64_t now = sp_db_commit_seq(db), first = oldest(arg, db);
+        sp_db_prune_writes(db, first < now ? first : now);
+    }
+    pthread_mutex_unlock(&data->lock);
 }
 
 int64_t sp_job_commit_time(struct sp_job_ctx *ctx)
@@ -342,6 +513,82 @@ int64_t sp_job_commit_time(struct sp_job_ctx *ctx)
         now = db->last_commit_ns + 1000;
     db->last_commit_ns = now;
     return now;
+}
+
+/* --- the rows a job writes (SQLite's pre-update hook) --- */
+
+/* Appends the key of the row being written (new: its new values, else its old ones) to
+ * the job's tracked rows. A table without a key, or whose columns SQLite numbers
+ * otherwise than the schema, is recorded whole. */
+static void track_row(struct sp_db *db, sqlite3 *sqlite, const char *name, bool new_values)
+{
+    if (db->ntracked >= WRITE_LOG_MAX) { /* more than the log keeps: its floor will rise */
+        db->tracking_lost = true;
+        return;
+    }
+    const struct sp_table *table = db->schema ? sp_schema_table(db->schema, name) : NULL;
+    struct written *grown = db->tracked;
+    if (db->ntracked == db->tracked_cap) {
+        int cap = db->tracked_cap ? db->tracked_cap * 2 : 16;
+        grown = realloc(db->tracked, (size_t)cap * sizeof(*grown));
+        if (grown) {
+            db->tracked = grown;
+            db->tracked_cap = cap;
+        }
+    }
+    char *copy = strdup(table ? table->name : name);
+    int nkey = table ? table->nkey : 0;
+    bool whole =
+        nkey == 0 || nkey > KEY_PARTS_MAX || sqlite3_preupdate_count(sqlite) != table->ncolumns;
+    struct sp_stored *key = whole ? NULL : calloc((size_t)nkey, sizeof(*key));
+    if (!grown || !copy || (!whole && !key)) {
+        free(copy);
+        free(key);
+        db->tracking_lost = true;
+        return;
+    }
+    struct written w = {copy, key, whole ? -1 : 0, 0};
+    for (int i = 0; i < nkey && !whole; i++) {
+        sqlite3_value *v = NULL;
+        int column = sp_table_column_index(table, table->key[i].column);
+        int rc = new_values ? sqlite3_preupdate_new(sqlite, column, &v)
+                            : sqlite3_preupdate_old(sqlite, column, &v);
+        struct sp_stored *part = &key[w.nkey++];
+        part->kind = rc == SQLITE_OK && v ? sqlite3_value_type(v) : SQLITE_NULL;
+        if (part->kind == SQLITE_INTEGER)
+            part->i = sqlite3_value_int64(v);
+        else if (part->kind == SQLITE_FLOAT)
+            part->d = sqlite3_value_double(v);
+        else if (part->kind == SQLITE_TEXT || part->kind == SQLITE_BLOB) {
+            const void *bytes = part->kind == SQLITE_TEXT ? (const void *)sqlite3_value_text(v)
+                                                          : sqlite3_value_blob(v);
+            part->len = (size_t)sqlite3_value_bytes(v);
+            part->data = malloc(part->len + 1);
+            if (!part->data) {
+                written_clear(&w);
+                db->tracking_lost = true;
+                return;
+            }
+            if (part->len)
+                memcpy(part->data, bytes, part->len);
+            part->data[part->len] = '\0';
+        }
+    }
+    db->tracked[db->ntracked++] = w;
+}
+
+static void on_preupdate(void *arg, sqlite3 *sqlite, int op, const char *schema_name,
+                         const char *table, sqlite3_int64 old_rowid, sqlite3_int64 new_rowid)
+{
+    (void)old_rowid;
+    (void)new_rowid;
+    struct sp_db *db = arg;
+    if (!db->tracking || strcmp(schema_name, "main") != 0 || strncmp(table, "sqlite_", 7) == 0)
+        return;
+    if (op != SQLITE_INSERT)
+        track_row(db, sqlite, table, false);
+    if (op != SQLITE_DELETE)
+        track_row(db, sqlite, table, true);
 }
 
 /* --- the writer thread's hooks --- */
@@ -359,6 +606,7 @@ static enum em_code file_opened(struct em_store *store, void *arg, void **state,
         free(fs);
         return st->code ? st->code : EM_FAIL(st, EM_INTERNAL, "cannot register SQL functions");
     }
+    sqlite3_preupdate_hook(sqlite, on_preupdate, fs->db);
     *state = fs;
     return EM_OK;
 }
@@ -412,10 +660,12 @@ static enum em_code run_job(struct em_datafile *file, void *arg, struct em_statu
     fs->clock.now = (struct sp_timestamp){ctx.now / 1000000000, (int32_t)(ctx.now % 1000000000)};
     if (exec_sql(ctx.sqlite, "SAVEPOINT sp_job", &j->st))
         return EM_OK;
+    tracked_clear(j->db);
     if (j->fn(&ctx, j->arg, &j->st) != EM_OK) {
         struct em_status ignored = {0};
         exec_sql(ctx.sqlite, "ROLLBACK TO sp_job", &ignored);
     }
+    tracked_clear(j->db); /* what a job that did not commit wrote is not a write */
     struct em_status release = {0};
     if (exec_sql(ctx.sqlite, "RELEASE sp_job", &release) && !j->st.code)
         j->st = release;
@@ -493,7 +743,8 @@ static enum em_code job_apply_ddl(struct sp_job_ctx *ctx, void *arg, struct em_s
     sp_schema_free(ctx->db->schema);
     ctx->db->schema = next;
     ctx->db->schema_generation++;
-    atomic_fetch_add(&ctx->db->commit_seq, 1); /* transactions begun before see a conflict */
+    /* transactions begun before that read anything see a conflict */
+    ctx->db->all_changed_seq = atomic_fetch_add(&ctx->db->commit_seq, 1) + 1;
     return EM_OK;
 }
 
@@ -505,9 +756,11 @@ static struct sp_db *db_new(struct sp_data *data, const char *database, struct e
         return NULL;
     }
     snprintf(db->name, sizeof(db->name), "%s", database);
+    pthread_mutex_init(&db->log.lock, NULL);
     char path[SP_DATA_PATH_MAX];
     sp_data_path(data, database, path);
     if (em_datastore_new(data->cmek, database, path, &file_hooks, db, &db->ds, st)) {
+        pthread_mutex_destroy(&db->log.lock);
         free(db);
         return NULL;
     }

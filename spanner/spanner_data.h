@@ -128,8 +128,30 @@ void sp_stmt_free(struct sp_stmt *stmt);
  * the last commit that wrote it. Jobs only, except sp_db_commit_seq (any thread). */
 uint64_t sp_db_commit_seq(struct sp_db *db);
 uint64_t sp_job_table_seq(struct sp_job_ctx *ctx, const char *table);
-/* Marks the tables written by a commit with a new sequence number and returns it. */
+
+/* The write log: the keys of the rows recent commits wrote, each with its commit's seq.
+ * A committing job calls sp_job_track_writes() first: from then on SQLite's pre-update
+ * hook records the key of every row the job inserts, updates or deletes (its triggers'
+ * cascades included); sp_job_mark_written() then gives the commit a new seq, marks the
+ * tables and moves the rows into the log. A job that fails records nothing. The log keeps
+ * at most WRITE_LOG_MAX rows and is pruned below the oldest live transaction
+ * (sp_data_prune_writes); a transaction older than what was pruned is validated by
+ * tables, as is one whose rows could not be recorded. */
+void sp_job_track_writes(struct sp_job_ctx *ctx);
+/* Marks the tables written by a commit with a new sequence number, logs its rows and
+ * returns the seq. */
 uint64_t sp_job_mark_written(struct sp_job_ctx *ctx, char *const *tables, int ntables);
+/* Whether a commit after seq since wrote a row of table in span (NULL: any row), or may
+ * have (the log does not reach back that far, a schema change since, an unknown table). */
+struct sp_key_span;
+bool sp_job_changed_since(struct sp_job_ctx *ctx, const char *table, const struct sp_key_span *span,
+                          uint64_t since);
+/* Forgets the log's rows of commits up to seq up_to (any thread). */
+void sp_db_prune_writes(struct sp_db *db, uint64_t up_to);
+/* Prunes every database's log below oldest(arg, db), the start seq of its oldest live
+ * read-write transaction (UINT64_MAX: none). Called with the registry's lock held. */
+void sp_data_prune_writes(struct sp_data *data, uint64_t (*oldest)(void *arg, struct sp_db *db),
+                          void *arg);
 /* The next commit timestamp (ns since the epoch, microsecond-distinct and increasing). */
 int64_t sp_job_commit_time(struct sp_job_ctx *ctx);
 

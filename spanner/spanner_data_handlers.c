@@ -734,10 +734,14 @@ enum em_code sp_rollback(struct em_call *call)
     const char *id = em_json_string(call->body, "transactionId");
     if (!id)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "transactionId is required.");
-    if (!open_data_call(call, &dc, true) &&
-        !sp_txn_find(ctx_of(call)->txns, id, dc.session, em_clock_now(), &dc.txn, &call->status)) {
-        sp_txn_finish(ctx_of(call)->txns, dc.txn);
-        em_call_reply(call, cJSON_CreateObject());
+    if (!open_data_call(call, &dc, true)) {
+        sp_txn_find(ctx_of(call)->txns, id, dc.session, em_clock_now(), &dc.txn, &call->status);
+        if (call->status.code == EM_ABORTED) /* aborted idle: rolled back already */
+            em_status_clear(&call->status);
+        if (!call->status.code) {
+            sp_txn_finish(ctx_of(call)->txns, dc.txn);
+            em_call_reply(call, cJSON_CreateObject());
+        }
     }
     close_data_call(call, &dc);
     return call->status.code;

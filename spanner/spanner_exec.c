@@ -430,6 +430,8 @@ static enum em_code job_sql(struct sp_job_ctx *ctx, void *arg, struct em_status 
     bool pdml = j->txn && j->txn->mode == SP_TXN_PARTITIONED_DML;
     if (rw && exec(ctx, "SAVEPOINT sp_txn", st))
         return st->code;
+    if (pdml)
+        sp_job_track_writes(ctx); /* it commits at once */
     if (rw && replay(ctx, j->txn, &j->touched, st)) {
         /* its earlier DML no longer applies: others changed what it read */
         em_status_clear(st);
@@ -528,6 +530,9 @@ static int read_key(const struct sp_table *table, const struct sp_index *index,
 
 struct read_job {
     const struct sp_read *read;
+    bool by_key;               /* a read-write transaction's read: keep its KeySet's spans */
+    struct sp_key_spans spans; /* the read by primary key covered them */
+    bool spans_known;
     struct sp_result *out;
     struct touched touched;
 };
@@ -607,6 +612,9 @@ static enum em_code job_read(struct sp_job_ctx *ctx, void *arg, struct em_status
     sp_binds_clear(&binds);
     if (!st->code)
         read_rows(ctx, j, s, cols, types, ncols, st);
+    /* by primary key, what it read is the KeySet's keys and ranges; by index, the table */
+    if (!st->code && j->by_key && !index)
+        j->spans_known = sp_keyset_spans(r->key_set, key, nkey, &j->spans, st) == EM_OK;
     free(cols);
     free(types);
     return st->code;
@@ -631,17 +639,23 @@ static enum em_code read_rows(struct sp_job_ctx *ctx, struct read_job *j, struct
 enum em_code sp_exec_read(struct sp_db *db, struct sp_txn *txn, const struct sp_read *read,
                           struct sp_result *out, struct em_status *st)
 {
-    struct read_job j = {.read = read, .out = out};
+    bool rw = txn && txn->mode == SP_TXN_READ_WRITE;
+    struct read_job j = {.read = read, .by_key = rw, .out = out};
     *out = (struct sp_result){0};
     if (txn && read->table && sp_txn_is_pending(txn, read->table))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Table %.200s cannot be accessed because it, or its associated index, "
                        "has a pending CommitTimestamp",
                        read->table);
-    if (!sp_db_run(db, job_read, &j, st) && txn && txn->mode == SP_TXN_READ_WRITE)
-        sp_txn_add_reads(txn, j.touched.reads.names, j.touched.reads.count, st);
+    if (!sp_db_run(db, job_read, &j, st) && rw) {
+        if (j.spans_known)
+            sp_txn_add_key_reads(txn, read->table, &j.spans, st);
+        else
+            sp_txn_add_reads(txn, j.touched.reads.names, j.touched.reads.count, st);
+    }
     if (st->code)
         sp_result_clear(out);
+    sp_key_spans_clear(&j.spans);
     touched_free(&j.touched);
     return st->code;
 }
@@ -932,16 +946,24 @@ static enum em_code apply_mutation(struct sp_job_ctx *ctx, struct commit_job *j,
     return EM_FAIL(st, EM_INVALID_ARGUMENT, "Unknown mutation: %.100s", op->string);
 }
 
-static uint64_t table_seq(void *arg, const char *table)
+static bool changed_since(void *arg, const char *table, const struct sp_key_span *span,
+                          uint64_t since)
 {
-    return sp_job_table_seq(arg, table);
+    return sp_job_changed_since(arg, table, span, since);
 }
 
 static enum em_code job_commit(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
 {
     struct commit_job *j = arg;
-    if (j->txn && sp_txn_conflicts(j->txn, table_seq, ctx))
-        return EM_FAIL(st, EM_ABORTED, "Transaction was aborted.");
+    const char *conflict = j->txn ? sp_txn_conflict(j->txn, changed_since, ctx) : NULL;
+    if (conflict) {
+        const struct sp_table *table = sp_schema_table(ctx->schema, conflict);
+        return EM_FAIL(st, EM_ABORTED,
+                       "Transaction was aborted. It read rows of table %.200s that a concurrent "
+                       "transaction changed.",
+                       table ? table->name : conflict);
+    }
+    sp_job_track_writes(ctx);
     j->out->commit_ns = sp_job_commit_time(ctx);
     j->out->mutation_count = 0;
     if (j->txn && replay(ctx, j->txn, &j->touched, st))

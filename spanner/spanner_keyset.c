@@ -180,3 +180,213 @@ void sp_keyset_order(const struct sp_key_column *key, int nkey, struct sp_buf *s
             sp_buf_puts(sql, " DESC");
     }
 }
+
+/* --- key spans --- */
+
+static void stored_free(struct sp_stored *values, int n)
+{
+    for (int i = 0; i < n; i++)
+        sp_stored_clear(&values[i]);
+    free(values);
+}
+
+void sp_key_span_clear(struct sp_key_span *span)
+{
+    stored_free(span->start, span->nstart);
+    stored_free(span->end, span->nend);
+    *span = (struct sp_key_span){0};
+}
+
+void sp_key_spans_clear(struct sp_key_spans *spans)
+{
+    for (int i = 0; i < spans->count; i++)
+        sp_key_span_clear(&spans->spans[i]);
+    free(spans->spans);
+    *spans = (struct sp_key_spans){0};
+}
+
+/* The values of a key prefix in storage form: *out (malloc'd) and *n. */
+static enum em_code prefix_values(const cJSON *values, const struct sp_key_column *key, int nkey,
+                                  struct sp_stored **out, int *n, struct em_status *st)
+{
+    struct sp_binds binds = {0};
+    int first, count;
+    if (bind_prefix(values, key, nkey, &binds, &first, &count, st)) {
+        sp_binds_clear(&binds);
+        return st->code;
+    }
+    *out = binds.values; /* the prefix's values, now the caller's */
+    *n = count;
+    return EM_OK;
+}
+
+static enum em_code add_span(struct sp_key_spans *out, struct em_status *st)
+{
+    struct sp_key_span *grown = realloc(out->spans, (size_t)(out->count + 1) * sizeof(*grown));
+    if (!grown)
+        return EM_FAIL_OOM(st);
+    out->spans = grown;
+    grown[out->count++] = (struct sp_key_span){0};
+    return EM_OK;
+}
+
+/* One bound of a range into the span's start (start true) or end. */
+static enum em_code span_bound(const cJSON *range, const char *closed_name, const char *open_name,
+                               bool start, const struct sp_key_column *key, int nkey,
+                               struct sp_key_span *span, struct em_status *st)
+{
+    const cJSON *closed = cJSON_GetObjectItem(range, closed_name);
+    const cJSON *open = cJSON_GetObjectItem(range, open_name);
+    if ((closed != NULL) == (open != NULL))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "A KeyRange needs exactly one of %s and %s.",
+                       closed_name, open_name);
+    if (start) {
+        span->start_open = closed == NULL;
+        return prefix_values(closed ? closed : open, key, nkey, &span->start, &span->nstart, st);
+    }
+    span->end_open = closed == NULL;
+    return prefix_values(closed ? closed : open, key, nkey, &span->end, &span->nend, st);
+}
+
+static enum em_code spans_of(const cJSON *key_set, const struct sp_key_column *key, int nkey,
+                             struct sp_key_spans *out, struct em_status *st)
+{
+    if (key_set && !cJSON_IsObject(key_set))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "keySet must be a KeySet object.");
+    if (cJSON_IsTrue(cJSON_GetObjectItem(key_set, "all"))) {
+        out->all = true;
+        return EM_OK;
+    }
+    const cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItem(key_set, "keys"))
+    {
+        if (add_span(out, st))
+            return st->code;
+        struct sp_key_span *span = &out->spans[out->count - 1];
+        if (prefix_values(item, key, nkey, &span->start, &span->nstart, st) ||
+            prefix_values(item, key, nkey, &span->end, &span->nend, st))
+            return st->code;
+    }
+    cJSON_ArrayForEach(item, cJSON_GetObjectItem(key_set, "ranges"))
+    {
+        if (!cJSON_IsObject(item))
+            return EM_FAIL(st, EM_INVALID_ARGUMENT, "A KeyRange must be an object.");
+        if (add_span(out, st) ||
+            span_bound(item, "startClosed", "startOpen", true, key, nkey,
+                       &out->spans[out->count - 1], st) ||
+            span_bound(item, "endClosed", "endOpen", false, key, nkey, &out->spans[out->count - 1],
+                       st))
+            return st->code;
+    }
+    return EM_OK;
+}
+
+enum em_code sp_keyset_spans(const cJSON *key_set, const struct sp_key_column *key, int nkey,
+                             struct sp_key_spans *out, struct em_status *st)
+{
+    *out = (struct sp_key_spans){0};
+    if (spans_of(key_set, key, nkey, out, st))
+        sp_key_spans_clear(out);
+    return st->code;
+}
+
+static bool stored_copy(const struct sp_stored *from, int n, struct sp_stored **out)
+{
+    *out = n ? calloc((size_t)n, sizeof(**out)) : NULL;
+    if (n && !*out)
+        return false;
+    for (int i = 0; i < n; i++) {
+        (*out)[i] = from[i];
+        (*out)[i].data = NULL;
+        if (from[i].data) {
+            (*out)[i].data = malloc(from[i].len + 1);
+            if (!(*out)[i].data) {
+                stored_free(*out, i);
+                *out = NULL;
+                return false;
+            }
+            memcpy((*out)[i].data, from[i].data, from[i].len);
+            (*out)[i].data[from[i].len] = '\0';
+        }
+    }
+    return true;
+}
+
+bool sp_key_span_copy(const struct sp_key_span *span, struct sp_key_span *out)
+{
+    *out = *span;
+    out->start = out->end = NULL;
+    if (!stored_copy(span->start, span->nstart, &out->start))
+        return false;
+    if (!stored_copy(span->end, span->nend, &out->end)) {
+        stored_free(out->start, out->nstart);
+        out->start = NULL;
+        return false;
+    }
+    return true;
+}
+
+/* SQLite's order of storage classes: NULL < numbers < TEXT < BLOB. */
+static int class_rank(int kind)
+{
+    return kind == SQLITE_INTEGER || kind == SQLITE_FLOAT ? 1
+           : kind == SQLITE_TEXT                          ? 2
+           : kind == SQLITE_BLOB                          ? 3
+                                                          : 0;
+}
+
+static int bytes_compare(const struct sp_stored *a, const struct sp_stored *b)
+{
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = n ? memcmp(a->data, b->data, n) : 0;
+    return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* a against b as SQLite compares them (BINARY collation); both non-NULL. */
+static int stored_compare(const struct sp_stored *a, const struct sp_stored *b)
+{
+    int ra = class_rank(a->kind), rb = class_rank(b->kind);
+    if (ra != rb)
+        return ra < rb ? -1 : 1;
+    if (ra == 1) {
+        if (a->kind == SQLITE_INTEGER && b->kind == SQLITE_INTEGER)
+            return (a->i > b->i) - (a->i < b->i);
+        double x = a->kind == SQLITE_INTEGER ? (double)a->i : a->d;
+        double y = b->kind == SQLITE_INTEGER ? (double)b->i : b->d;
+        return (x > y) - (x < y);
+    }
+    return bytes_compare(a, b);
+}
+
+enum prefix_order { BEFORE, EQUAL, AFTER, UNKNOWN };
+
+/* The row key's first n parts against the prefix p[0..n), in key order. */
+static enum prefix_order prefix_compare(const struct sp_stored *row, int nrow,
+                                        const struct sp_stored *p, int n, const bool *desc)
+{
+    for (int i = 0; i < n; i++) {
+        if (i >= nrow)
+            return UNKNOWN;
+        bool row_null = class_rank(row[i].kind) == 0, p_null = class_rank(p[i].kind) == 0;
+        if (row_null && p_null)
+            continue; /* k IS NULL */
+        if (row_null || p_null)
+            return UNKNOWN; /* SQL's comparison with NULL is neither true nor false */
+        int c = stored_compare(&row[i], &p[i]);
+        if (desc[i])
+            c = -c;
+        if (c)
+            return c < 0 ? BEFORE : AFTER;
+    }
+    return EQUAL;
+}
+
+bool sp_key_span_covers(const struct sp_key_span *span, const bool *desc,
+                        const struct sp_stored *row, int nrow)
+{
+    enum prefix_order from = prefix_compare(row, nrow, span->start, span->nstart, desc);
+    enum prefix_order to = prefix_compare(row, nrow, span->end, span->nend, desc);
+    bool after_start = from == AFTER || from == UNKNOWN || (from == EQUAL && !span->start_open);
+    bool before_end = to == BEFORE || to == UNKNOWN || (to == EQUAL && !span->end_open);
+    return after_start && before_end;
+}

@@ -97,11 +97,18 @@ static enum em_code spanner_open(struct em_service *svc, struct em_status *st)
     return EM_OK;
 }
 
+/* sp_data_prune_writes asks the transactions how far back each database's log must reach. */
+static uint64_t oldest_transaction(void *txns, struct sp_db *db)
+{
+    return sp_txns_oldest_start(txns, db);
+}
+
 static enum em_code spanner_tick(struct em_service *svc, int64_t now, struct em_status *st)
 {
     struct sp_ctx *ctx = svc->ctx;
     sp_sessions_expire(ctx->sessions, now);
     sp_txns_expire(ctx->txns, now);
+    sp_data_prune_writes(ctx->data, oldest_transaction, ctx->txns);
     return sp_backups_expire(ctx->backups, now, st); /* on the emulator clock */
 }
 

@@ -28,11 +28,17 @@ enum em_code sp_txns_open(struct sp_txns **out, struct em_status *st)
     return EM_OK;
 }
 
-static void txn_free(struct sp_txn *t)
+/* Frees what the transaction read and buffered (it stays, empty). */
+static void txn_clear(struct sp_txn *t)
 {
     for (int i = 0; i < t->nreads; i++)
         free(t->reads[i]);
     free(t->reads);
+    for (int i = 0; i < t->nspans; i++) {
+        free(t->spans[i].table);
+        sp_key_span_clear(&t->spans[i].span);
+    }
+    free(t->spans);
     for (int i = 0; i < t->npending; i++)
         free(t->pending[i]);
     free(t->pending);
@@ -42,8 +48,29 @@ static void txn_free(struct sp_txn *t)
         cJSON_Delete(t->dmls[i].param_types);
     }
     free(t->dmls);
+    t->reads = t->pending = NULL;
+    t->spans = NULL;
+    t->dmls = NULL;
+    t->nreads = t->nspans = t->npending = t->ndmls = 0;
+}
+
+static void txn_free(struct sp_txn *t)
+{
+    txn_clear(t);
     pthread_mutex_destroy(&t->lock);
     free(t);
+}
+
+/* A read-write transaction unused for SP_TXN_RW_IDLE_NS by now: aborted, as Spanner
+ * does, its reads and buffered writes freed. Only whoever holds it alone may call this
+ * (its lock, or the list's lock with no call using it). */
+static void abort_if_idle(struct sp_txn *t, int64_t now)
+{
+    if (t->mode == SP_TXN_READ_WRITE && !t->aborted_idle &&
+        now - t->last_use_ns >= SP_TXN_RW_IDLE_NS) {
+        t->aborted_idle = true;
+        txn_clear(t);
+    }
 }
 
 void sp_txns_close(struct sp_txns *txns)
@@ -125,6 +152,11 @@ enum em_code sp_txn_find(struct sp_txns *txns, const char *id, const char *sessi
         sp_txn_release(txns, t);
         return EM_FAIL(st, EM_NOT_FOUND, "Transaction not found: %.100s", id);
     }
+    abort_if_idle(t, now);
+    if (t->aborted_idle) {
+        *out = t; /* for rollback; anything else answers the abort */
+        return EM_FAIL(st, EM_ABORTED, "Transaction was aborted. Idle for over 10 seconds.");
+    }
     t->last_use_ns = now;
     *out = t;
     return EM_OK;
@@ -198,6 +230,38 @@ enum em_code sp_txn_add_reads(struct sp_txn *t, char *const *tables, int ntables
     return add_names(&t->reads, &t->nreads, tables, ntables, st);
 }
 
+/* Whether the transaction reads table (lower-case) whole. */
+static bool reads_whole(const struct sp_txn *t, const char *table)
+{
+    return has_name(t->reads, t->nreads, table);
+}
+
+enum em_code sp_txn_add_key_reads(struct sp_txn *t, const char *table,
+                                  const struct sp_key_spans *spans, struct em_status *st)
+{
+    char *name = (char *)table;
+    if (spans->all || t->nspans + spans->count > SP_TXN_SPANS_MAX)
+        return sp_txn_add_reads(t, &name, 1, st);
+    if (reads_whole(t, table) || spans->count == 0)
+        return EM_OK;
+    struct sp_txn_span *grown =
+        realloc(t->spans, (size_t)(t->nspans + spans->count) * sizeof(*grown));
+    if (!grown)
+        return EM_FAIL_OOM(st);
+    t->spans = grown;
+    for (int i = 0; i < spans->count; i++) {
+        struct sp_txn_span *s = &t->spans[t->nspans];
+        if (!(s->table = strdup(table)) || !sp_key_span_copy(&spans->spans[i], &s->span)) {
+            free(s->table);
+            return EM_FAIL_OOM(st);
+        }
+        for (char *p = s->table; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        t->nspans++;
+    }
+    return EM_OK;
+}
+
 enum em_code sp_txn_add_pending(struct sp_txn *t, char *const *tables, int ntables,
                                 struct em_status *st)
 {
@@ -228,13 +292,16 @@ enum em_code sp_txn_add_dml(struct sp_txn *t, const char *sql, const cJSON *para
     return EM_OK;
 }
 
-bool sp_txn_conflicts(const struct sp_txn *t, uint64_t (*table_seq)(void *arg, const char *table),
-                      void *arg)
+const char *sp_txn_conflict(const struct sp_txn *t, sp_changed_fn changed, void *arg)
 {
     for (int i = 0; i < t->nreads; i++)
-        if (table_seq(arg, t->reads[i]) > t->start_seq)
-            return true;
-    return false;
+        if (changed(arg, t->reads[i], NULL, t->start_seq))
+            return t->reads[i];
+    for (int i = 0; i < t->nspans; i++)
+        if (!reads_whole(t, t->spans[i].table) &&
+            changed(arg, t->spans[i].table, &t->spans[i].span, t->start_seq))
+            return t->spans[i].table;
+    return NULL;
 }
 
 /* Drops the transactions doomed() picks that no call is using. */
@@ -262,6 +329,16 @@ static bool idle(const struct sp_txn *t, const void *arg)
     return t->refs == 1 && *(const int64_t *)arg - t->last_use_ns >= SP_TXN_IDLE_NS;
 }
 
+/* Aborts the idle read-write transactions no call is using. */
+static void abort_idle(struct sp_txns *txns, int64_t now)
+{
+    pthread_mutex_lock(&txns->lock);
+    for (struct sp_txn *t = txns->list; t; t = t->next)
+        if (t->refs == 1)
+            abort_if_idle(t, now);
+    pthread_mutex_unlock(&txns->lock);
+}
+
 static bool of_session(const struct sp_txn *t, const void *arg)
 {
     return t->refs == 1 && (!arg || strcmp(t->session, arg) == 0);
@@ -269,7 +346,19 @@ static bool of_session(const struct sp_txn *t, const void *arg)
 
 void sp_txns_expire(struct sp_txns *txns, int64_t now)
 {
+    abort_idle(txns, now);
     drop_where(txns, idle, &now);
+}
+
+uint64_t sp_txns_oldest_start(struct sp_txns *txns, const struct sp_db *db)
+{
+    uint64_t oldest = UINT64_MAX;
+    pthread_mutex_lock(&txns->lock);
+    for (const struct sp_txn *t = txns->list; t; t = t->next)
+        if (t->db == db && t->mode == SP_TXN_READ_WRITE && t->start_seq < oldest)
+            oldest = t->start_seq;
+    pthread_mutex_unlock(&txns->lock);
+    return oldest;
 }
 
 void sp_txns_forget(struct sp_txns *txns, const char *session)

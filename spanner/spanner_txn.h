@@ -1,26 +1,37 @@
 /*
  * spanner_txn: Spanner transactions, optimistic and serializable, run concurrently.
  *
- * A read-write transaction never locks anything. It records what it read (the tables
- * each of its statements and reads touched, as SQLite's authorizer reports them when the
- * statement is prepared: spanner_data.h) and buffers its writes: the DML statements it ran
- * (each ran in a savepoint that was rolled back, after replaying the earlier ones, so it
- * saw its own transaction's writes and answered its row count) and the mutations it was
- * sent at commit. Its commit, a job on the database's writer thread (so commits are
- * totally ordered), first validates, then applies:
+ * A read-write transaction never locks anything. It records what it read and buffers its
+ * writes: the DML statements it ran (each ran in a savepoint that was rolled back, after
+ * replaying the earlier ones, so it saw its own transaction's writes and answered its row
+ * count) and the mutations it was sent at commit. Its commit, a job on the database's
+ * writer thread (so commits are totally ordered), first validates, then applies:
  *
  *   begin:   start_seq = the database's commit sequence number now
- *   commit:  for each table read: if its last writing commit's seq > start_seq -> ABORTED
- *            "Transaction was aborted." (someone committed a change it may have read
- *            after it began: serializability would break); else replay the DML, apply the
- *            mutations, give the commit a timestamp and mark every table written with a
- *            new seq.
+ *   commit:  for each read: if a commit after start_seq wrote a row the read covers ->
+ *            ABORTED "Transaction was aborted. ..." (serializability would break);
+ *            else replay the DML, apply the mutations, give the commit a timestamp and log
+ *            the keys of the rows it wrote under a new seq (spanner_data.h: write log)
  *
- * Conflicts are per table: two transactions that read and write different rows of one
- * table conflict (the second to commit is aborted, and the client retries, as with
- * Spanner's own aborts); blind writes (mutations without reads) never conflict. Schema
- * changes count as a write of everything. Read-only transactions (and single-use reads)
- * read the latest committed state and validate nothing.
+ * What a read covers. A read (read/streamingRead) by primary key covers the keys and key
+ * ranges of its KeySet (sp_key_spans: so a range read conflicts with a later insert into
+ * the range, a phantom); KeySet all, a read by index and every SQL statement (a query,
+ * or DML, which reads before it writes) cover their tables whole. So two transactions
+ * that read and write different rows of a table by key both commit; one that read a row
+ * (or a range holding a key) another committed after it began is aborted, and the client
+ * retries, as with Spanner's own aborts. Blind writes (mutations without reads) never
+ * conflict. A schema change counts as a write of everything. When the write log no
+ * longer reaches back to the transaction's start, the tables' last commits decide
+ * (conservative: extra aborts, never a missed conflict).
+ *
+ * Idle transactions. A read-write transaction that no call used for SP_TXN_RW_IDLE_NS
+ * (10 s of emulator time) is aborted, as Spanner aborts idle ones: its reads and buffered
+ * writes are freed and every later use of its id answers ABORTED "Transaction was aborted.
+ * Idle for over 10 seconds." (rollback succeeds), until it is forgotten like any idle
+ * transaction. Read-only and partitioned-DML transactions (and tombstones) are forgotten
+ * after SP_TXN_IDLE_NS, the session's own limit; then their ids answer NOT_FOUND.
+ * Read-only transactions (and single-use reads) read the latest committed state and
+ * validate nothing.
  *
  * Transactions live in memory only (a restart loses those in flight, as an abort would).
  * Their ids are 16 random bytes in base64. One call at a time uses a transaction: the
@@ -31,6 +42,7 @@
 
 #include "em_status.h"
 #include "spanner_admin.h"
+#include "spanner_keyset.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -42,8 +54,17 @@ struct sp_txns;
 
 enum sp_txn_mode { SP_TXN_READ_WRITE, SP_TXN_READ_ONLY, SP_TXN_PARTITIONED_DML };
 
-#define SP_TXN_ID_MAX  32
-#define SP_TXN_IDLE_NS (3600LL * 1000000000LL)
+#define SP_TXN_ID_MAX     32
+#define SP_TXN_IDLE_NS    (3600LL * 1000000000LL)
+#define SP_TXN_RW_IDLE_NS (10LL * 1000000000LL)
+/* key spans a transaction records before it reads its tables whole */
+#define SP_TXN_SPANS_MAX 4096
+
+/* What a read by key covered of one table. */
+struct sp_txn_span {
+    char *table; /* lower-case */
+    struct sp_key_span span;
+};
 
 /* One DML statement of a read-write transaction, replayed at commit. */
 struct sp_dml {
@@ -58,8 +79,10 @@ struct sp_txn {
     enum sp_txn_mode mode;
     uint64_t start_seq;
     int64_t begin_ns, last_use_ns;
-    char **reads; /* lower-case table names */
+    char **reads; /* lower-case names of the tables read whole */
     int nreads;
+    struct sp_txn_span *spans; /* the keys and ranges read of other tables */
+    int nspans;
     /* lower-case names of the tables its DML wrote PENDING_COMMIT_TIMESTAMP() to: they
      * cannot be read until the commit (Spanner's rule; spanner_exec.h) */
     char **pending;
@@ -70,6 +93,7 @@ struct sp_txn {
     pthread_mutex_t lock;
     int refs;
     bool finished;
+    bool aborted_idle; /* a tombstone: its reads and writes freed */
     struct sp_txn *next;
 };
 
@@ -82,7 +106,8 @@ enum em_code sp_txn_begin(struct sp_txns *txns, struct sp_db *db, const char *se
                           struct em_status *st);
 /* The transaction with this id (base64, as the API sends it) of session, locked and
  * referenced; NOT_FOUND "Transaction not found" when unknown, finished, or another
- * session's. */
+ * session's. ABORTED when it was aborted idle (found idle now, it is aborted first): then
+ * *out is set all the same (locked and referenced: release it, or finish it). */
 enum em_code sp_txn_find(struct sp_txns *txns, const char *id, const char *session, int64_t now,
                          struct sp_txn **out, struct em_status *st);
 /* Unlocks and drops the reference. */
@@ -90,10 +115,13 @@ void sp_txn_release(struct sp_txns *txns, struct sp_txn *txn);
 /* Committed, aborted or rolled back: the id answers NOT_FOUND from now on. */
 void sp_txn_finish(struct sp_txns *txns, struct sp_txn *txn);
 
-/* Records tables read (any case), tables holding a pending commit timestamp (any case),
- * and a DML statement to replay (copied). */
+/* Records tables read whole (any case), the key spans read of a table (copied; beyond
+ * SP_TXN_SPANS_MAX the table is read whole), tables holding a pending commit timestamp
+ * (any case), and a DML statement to replay (copied). */
 enum em_code sp_txn_add_reads(struct sp_txn *txn, char *const *tables, int ntables,
                               struct em_status *st);
+enum em_code sp_txn_add_key_reads(struct sp_txn *txn, const char *table,
+                                  const struct sp_key_spans *spans, struct em_status *st);
 enum em_code sp_txn_add_pending(struct sp_txn *txn, char *const *tables, int ntables,
                                 struct em_status *st);
 /* Whether table (any case) holds a pending commit timestamp of the transaction. */
@@ -101,13 +129,19 @@ bool sp_txn_is_pending(const struct sp_txn *txn, const char *table);
 enum em_code sp_txn_add_dml(struct sp_txn *txn, const char *sql, const cJSON *params,
                             const cJSON *param_types, struct em_status *st);
 
-/* The commit's validation: true when a table the transaction read was written by a
- * commit after it began. table_seq(arg, table) answers the last commit that wrote table. */
-bool sp_txn_conflicts(const struct sp_txn *txn, uint64_t (*table_seq)(void *arg, const char *table),
-                      void *arg);
+/* Whether a commit after seq since wrote a row of table in span (NULL: any row). */
+typedef bool (*sp_changed_fn)(void *arg, const char *table, const struct sp_key_span *span,
+                              uint64_t since);
+/* The commit's validation: the name of a table with a row the transaction read that a
+ * commit after it began wrote (changed() says), or NULL when there is none. */
+const char *sp_txn_conflict(const struct sp_txn *txn, sp_changed_fn changed, void *arg);
 
-/* Drops transactions idle for SP_TXN_IDLE_NS (the service's tick). */
+/* Aborts the read-write transactions idle for SP_TXN_RW_IDLE_NS and drops every
+ * transaction idle for SP_TXN_IDLE_NS (the service's tick). */
 void sp_txns_expire(struct sp_txns *txns, int64_t now);
+/* The start seq of db's oldest read-write transaction (an idle-aborted one counts until it
+ * is forgotten: it only keeps the write log longer); UINT64_MAX when none. */
+uint64_t sp_txns_oldest_start(struct sp_txns *txns, const struct sp_db *db);
 /* Drops the transactions of a session, or every one (session NULL). */
 void sp_txns_forget(struct sp_txns *txns, const char *session);
 

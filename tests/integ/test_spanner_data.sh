@@ -3,7 +3,9 @@
 # and DML (executeSql, executeStreamingSql with resume tokens, executeBatchDml), reads by
 # key set, range and index (read, streamingRead), transactions (begin, inline begin,
 # commit with mutations and commit stats, rollback, ABORTED between two concurrent
-# read-write transactions, 16 concurrent single-use commits), PENDING_COMMIT_TIMESTAMP() and
+# read-write transactions that read and wrote one row, two on different rows of a table
+# both committing, an idle one aborted after 10 s of emulator time, 16 concurrent
+# single-use commits), PENDING_COMMIT_TIMESTAMP() and
 # Partitioned DML (curl and gcloud), batchWrite, queryMode PLAN/PROFILE, Google's errors, updateDdl validated against the rows, the
 # CMEK gate on every data call, durability across kill -9, and no plaintext on disk.
 source "$(dirname "$0")/lib.sh"
@@ -227,9 +229,41 @@ api POST "$S/$SESSION:commit" "{\"transactionId\":\"$T1\",\"mutations\":[{\"upda
 expect_status 200
 api POST "$S/$OTHER:commit" "{\"transactionId\":\"$T2\",\"mutations\":[{\"update\":{\"table\":\"Singers\",\"columns\":[\"SingerId\",\"FirstName\"],\"values\":[[\"1\",\"T2\"]]}}]}"
 expect_error_json 409 ABORTED
-expect_json .error.message "Transaction was aborted."
+expect_json .error.message "Transaction was aborted. It read rows of table Singers that a concurrent transaction changed."
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT FirstName FROM Singers WHERE SingerId = 1"}'
 expect_json '.rows[0][0]' T1
+
+section "conflicts are per key: two read-write transactions on different rows of one table both commit"
+api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}}}'
+T1=$(jq -r .id <<<"$BODY")
+api POST "$S/$OTHER:beginTransaction" '{"options":{"readWrite":{}}}'
+T2=$(jq -r .id <<<"$BODY")
+api POST "$S/$SESSION:read" "{\"transaction\":{\"id\":\"$T1\"},\"table\":\"Singers\",\"columns\":[\"FirstName\"],\"keySet\":{\"keys\":[[\"6\"]]}}"
+expect_status 200
+api POST "$S/$OTHER:read" "{\"transaction\":{\"id\":\"$T2\"},\"table\":\"Singers\",\"columns\":[\"FirstName\"],\"keySet\":{\"keys\":[[\"2\"]]}}"
+expect_status 200
+api POST "$S/$OTHER:commit" "{\"transactionId\":\"$T2\",\"mutations\":[{\"update\":{\"table\":\"Singers\",\"columns\":[\"SingerId\",\"FirstName\"],\"values\":[[\"2\",\"Row2\"]]}}]}"
+expect_status 200
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$T1\",\"mutations\":[{\"update\":{\"table\":\"Singers\",\"columns\":[\"SingerId\",\"FirstName\"],\"values\":[[\"6\",\"Row6\"]]}}]}"
+expect_status 200
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT FirstName FROM Singers WHERE SingerId IN (2, 6) ORDER BY SingerId"}'
+expect_json '[.rows[][0]] | join(",")' "Row2,Row6"
+
+section "a read-write transaction idle for 10 s of emulator time is aborted; a read-only one is not"
+api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}}}'
+T1=$(jq -r .id <<<"$BODY")
+api POST "$S/$OTHER:beginTransaction" '{"options":{"readOnly":{"strong":true}}}'
+RO=$(jq -r .id <<<"$BODY")
+api POST "$S/$SESSION:read" "{\"transaction\":{\"id\":\"$T1\"},\"table\":\"Singers\",\"columns\":[\"FirstName\"],\"keySet\":{\"keys\":[[\"6\"]]}}"
+expect_status 200
+api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 11}'
+expect_status 200
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$T1\",\"mutations\":[{\"update\":{\"table\":\"Singers\",\"columns\":[\"SingerId\",\"FirstName\"],\"values\":[[\"6\",\"Late\"]]}}]}"
+expect_error_json 409 ABORTED
+expect_json .error.message "Transaction was aborted. Idle for over 10 seconds."
+api POST "$S/$OTHER:read" "{\"transaction\":{\"id\":\"$RO\"},\"table\":\"Singers\",\"columns\":[\"FirstName\"],\"keySet\":{\"keys\":[[\"6\"]]}}"
+expect_json '.rows[0][0]' Row6
+
 section "blind writes of concurrent transactions both commit; a read of another table does not conflict"
 api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}}}'
 T1=$(jq -r .id <<<"$BODY")

@@ -282,8 +282,15 @@ static void test_app_profiles_and_routing(void **state)
     assert_null(cJSON_GetObjectItem(out, "singleClusterRouting"));
     cJSON_Delete(out);
     cJSON_Delete(body);
+    /* routes are cached: a change of the profile is seen at once */
+    assert_int_equal(bt_route_for(f->admin, TABLE, "west", &route, &st), EM_OK);
+    assert_false(route.single_cluster);
+    assert_int_equal(route.cluster_count, 1);
+    assert_string_equal(route.clusters[0], INST "/clusters/west-c2");
+    bt_route_clear(&route);
     assert_int_equal(bt_app_profile_delete(f->admin, INST "/appProfiles/west", &st), EM_OK);
     assert_int_equal(bt_app_profile_delete(f->admin, INST "/appProfiles/west", &st), EM_NOT_FOUND);
+    assert_int_equal(bt_route_for(f->admin, TABLE, "west", &route, &st), EM_NOT_FOUND);
 }
 
 /* --- tables --- */

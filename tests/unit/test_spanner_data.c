@@ -1,11 +1,12 @@
 /*
  * test_spanner_data: Spanner's data plane below REST and through it.
  *
- * - spanner_txn: the commit's validation (a table read and written by a later commit is a
- *   conflict; an older write or another table is not), the life of a transaction id
- *   (another session's, finished, URL-safe spelling).
+ * - spanner_txn: the commit's validation (a read written by a later commit is a conflict;
+ *   an older write or another table is not), the life of a transaction id (another
+ *   session's, finished, URL-safe spelling). Conflicts per key: test_spanner_txn.c.
  * - spanner_keyset: KeySets over a two-part key with a DESC part, run on SQLite: keys and
- *   prefixes, closed and open bounds, all, and the errors.
+ *   prefixes, closed and open bounds, all, and the errors; their key spans cover exactly
+ *   the rows the condition selects.
  * - the service in process (em_dispatch, no sockets): mutations of every kind, delete by
  *   range, a read by index, DML seeing its own transaction's writes, ABORTED for the
  *   second of two conflicting read-write transactions, PENDING_COMMIT_TIMESTAMP() in DML
@@ -33,20 +34,23 @@
 
 /* --- transactions --- */
 
+/* A fake log of commits: which table each wrote (any row), and its seq. */
 struct fake_seqs {
     const char *table;
     uint64_t seq;
 };
 
-static uint64_t fake_table_seq(void *arg, const char *table)
+static bool fake_changed(void *arg, const char *table, const struct sp_key_span *span,
+                         uint64_t since)
 {
+    (void)span;
     for (const struct fake_seqs *s = arg; s->table; s++)
-        if (strcmp(s->table, table) == 0)
-            return s->seq;
-    return 0;
+        if (strcmp(s->table, table) == 0 && s->seq > since)
+            return true;
+    return false;
 }
 
-static void test_conflicts_only_for_tables_read_and_written_since_begin(void **state)
+static void test_conflicts_only_for_reads_written_since_begin(void **state)
 {
     (void)state;
     struct sp_txns *txns;
@@ -62,13 +66,13 @@ static void test_conflicts_only_for_tables_read_and_written_since_begin(void **s
     assert_string_equal(t->reads[0], "singers");
 
     struct fake_seqs older[] = {{"singers", 5}, {"albums", 9}, {NULL, 0}};
-    assert_false(sp_txn_conflicts(t, fake_table_seq, older)); /* before it began / not read */
+    assert_null(sp_txn_conflict(t, fake_changed, older)); /* before it began / not read */
     struct fake_seqs later[] = {{"singers", 6}, {NULL, 0}};
-    assert_true(sp_txn_conflicts(t, fake_table_seq, later));
+    assert_string_equal(sp_txn_conflict(t, fake_changed, later), "singers");
 
     struct sp_txn *blind;
     assert_int_equal(sp_txn_begin(txns, NULL, "s1", SP_TXN_READ_WRITE, 0, &blind, &st), EM_OK);
-    assert_false(sp_txn_conflicts(blind, fake_table_seq, later)); /* read nothing */
+    assert_null(sp_txn_conflict(blind, fake_changed, later)); /* read nothing */
     sp_txn_release(txns, blind);
     sp_txn_release(txns, t);
     sp_txns_close(txns);
@@ -129,8 +133,41 @@ static const struct sp_key_column two_part_key[] = {
     {"B", {SP_TYPE_STRING, SP_TYPE_UNKNOWN, SP_LEN_MAX}, true},
 };
 
+/* The rows of the fixed table below (in key order) whose key the KeySet's spans cover,
+ * as keyset_rows() prints them; "error N" when the spans cannot be made. */
+static void span_rows(sqlite3 *db, const cJSON *ks, char *out, size_t size)
+{
+    static const bool desc[] = {false, true};
+    struct sp_key_spans spans;
+    struct em_status st = {0};
+    out[0] = '\0';
+    if (sp_keyset_spans(ks, two_part_key, 2, &spans, &st)) {
+        snprintf(out, size, "error %d", st.code);
+        return;
+    }
+    sqlite3_stmt *stmt;
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT A, B FROM t ORDER BY A, B DESC", -1, &stmt, NULL),
+        SQLITE_OK);
+    size_t n = 0;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *b = (const char *)sqlite3_column_text(stmt, 1);
+        struct sp_stored key[2] = {{.kind = SQLITE_INTEGER, .i = sqlite3_column_int64(stmt, 0)},
+                                   {.kind = SQLITE_TEXT, .data = (char *)b, .len = strlen(b)}};
+        bool covered = spans.all;
+        for (int i = 0; i < spans.count && !covered; i++)
+            covered = sp_key_span_covers(&spans.spans[i], desc, key, 2);
+        if (covered)
+            n += (size_t)snprintf(out + n, size - n, "%s%lld%s", n ? "," : "", (long long)key[0].i,
+                                  b);
+    }
+    sqlite3_finalize(stmt);
+    sp_key_spans_clear(&spans);
+}
+
 /* The rows (A,B) of a fixed table the KeySet selects, in key order, as "1a,1b,..."; or
- * the error's code as "error N". */
+ * the error's code as "error N". The KeySet's spans (what a transaction records of a read)
+ * must cover the same rows. */
 static void keyset_rows(const char *key_set_json, char *out, size_t size)
 {
     sqlite3 *db;
@@ -162,6 +199,11 @@ static void keyset_rows(const char *key_set_json, char *out, size_t size)
                                   (const char *)sqlite3_column_text(stmt, 1));
         sqlite3_finalize(stmt);
     }
+    char by_spans[256];
+    span_rows(db, ks, by_spans, sizeof(by_spans));
+    if (strcmp(out, by_spans) != 0)
+        fail_msg("%s: the condition selects '%s', the spans cover '%s'", key_set_json, out,
+                 by_spans);
     sp_buf_free(&sql);
     sp_binds_clear(&binds);
     cJSON_Delete(ks);
@@ -654,7 +696,7 @@ static void test_restart_keeps_rows_and_sessions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conflicts_only_for_tables_read_and_written_since_begin),
+        cmocka_unit_test(test_conflicts_only_for_reads_written_since_begin),
         cmocka_unit_test(test_transaction_ids),
         cmocka_unit_test(test_keysets),
         cmocka_unit_test_setup_teardown(test_mutations, setup, teardown),

@@ -137,6 +137,52 @@ static enum em_code handle_misused(struct em_call *call)
     return em_call_stream_element(call, row_new(0, 0));
 }
 
+/* --- a never_blocks streaming route: small answers from the HTTP thread --- */
+
+#define SMALL_ROWS 10 /* quickRows moves a call of more rows to a worker */
+
+static atomic_int quick_inline, quick_on_worker;
+
+/* The deferred part of quickRows: the rows, produced by finish once a thread of ours
+ * said the work was done ("delay" ms later). */
+static void quick_finish(struct em_call *call)
+{
+    int count = body_int(call, "count", 0), fail = body_int(call, "fail", -1);
+    for (int i = 0; i < count && i != fail; i++)
+        if (em_call_stream_element(call, row_new(i, 0)))
+            return;
+    if (fail >= 0)
+        EM_CALL_FAIL(call, EM_FAILED_PRECONDITION, "Row %d is unreadable.", fail);
+}
+
+static void *quick_work(void *call)
+{
+    unit_sleep_ms(body_int(call, "delay", 0));
+    em_call_ready(call);
+    return NULL;
+}
+
+/* Body as for readRows; more than SMALL_ROWS rows go to a worker and are streamed by
+ * handle_rows. */
+static enum em_code handle_quick_rows(struct em_call *call)
+{
+    if (em_call_may_block(call)) {
+        atomic_fetch_add(&quick_on_worker, 1);
+        return handle_rows(call);
+    }
+    if (body_int(call, "count", 0) > SMALL_ROWS)
+        return em_call_to_worker(call);
+    atomic_fetch_add(&quick_inline, 1);
+    em_call_defer(call, quick_finish, NULL);
+    pthread_t worker;
+    if (pthread_create(&worker, NULL, quick_work, call) != 0) {
+        em_call_ready(call);
+        return EM_OK;
+    }
+    pthread_detach(worker);
+    return EM_OK;
+}
+
 static enum em_code handle_ping(struct em_call *call)
 {
     cJSON *reply = cJSON_CreateObject();
@@ -167,6 +213,8 @@ static const struct em_route routes[] = {
      .streaming = true},
     {"POST", "v1/{name=projects/*/tables/*}:misused", handle_misused, "Misused"},
     {"GET", "v1/ping", handle_ping, "Ping"},
+    {"POST", "v1/{name=projects/*/tables/*}:quickRows", handle_quick_rows, "QuickRows",
+     &request_msg, .streaming = true, .never_blocks = true},
 };
 
 static const struct em_service_desc desc = {.name = "streamtest"};
@@ -179,6 +227,8 @@ static void rows_reset(void)
     atomic_store(&rows.cancelled, false);
     atomic_store(&rows.returned, false);
     rows.last_code = EM_OK;
+    atomic_store(&quick_inline, 0);
+    atomic_store(&quick_on_worker, 0);
 }
 
 /* Asserts that text is a JSON array of `count` rows 0.. in order, plus, when error_status
@@ -435,7 +485,7 @@ static int http_setup(void **state)
     snprintf(f->svc.config.default_principal, sizeof(f->svc.config.default_principal), DEFAULT);
     struct em_http_options opt = {"127.0.0.1", 0, 1, 1 << 20, 0};
     /* the IAM route is left out: this service has no store */
-    f->port = unit_http_serve(&f->svc, routes + 1, 3, &opt, 37, &f->router, &f->http);
+    f->port = unit_http_serve(&f->svc, routes + 1, 4, &opt, 37, &f->router, &f->http);
     if (f->port < 0) {
         free(f);
         return -1;
@@ -715,6 +765,59 @@ static void test_keep_alive_after_a_stream(void **state)
     curl_easy_cleanup(h);
 }
 
+/* A small answer of a never_blocks streaming route: one response with its length, made
+ * on the HTTP thread, which answers others while the work is deferred. */
+static void test_a_small_stream_is_one_response_from_the_http_thread(void **state)
+{
+    struct http_fixture *f = *state;
+    struct async_post *quick =
+        async_post_start(f, "/v1/" TABLE ":quickRows", "{\"count\": 3, \"delay\": 600}", 0);
+    unit_sleep_ms(200);
+    struct reply ping = {0}; /* the one HTTP thread is free while the call is deferred */
+    http_post(f, NULL, "/v1/ping", NULL, &ping);
+    assert_int_equal(ping.status, 200);
+    reply_free(&ping);
+    async_post_join(quick);
+    assert_int_equal(quick->r.status, 200);
+    assert_true(quick->r.declared_len == (curl_off_t)quick->r.len); /* not chunked */
+    cJSON_Delete(array_is(quick->r.body, quick->r.len, 3, NULL));
+    assert_int_equal(atomic_load(&quick_inline), 1);
+    assert_int_equal(atomic_load(&quick_on_worker), 0);
+
+    struct reply r = {0};
+    http_post(f, NULL, "/v1/" TABLE ":quickRows", "{}", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "[]");
+    reply_free(&r);
+}
+
+static void test_a_small_stream_fails_as_a_streamed_one_does(void **state)
+{
+    struct http_fixture *f = *state;
+    struct reply r = {0};
+    http_post(f, NULL, "/v1/" TABLE ":quickRows", "{\"count\": 3, \"fail\": 0}", &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.body, "{\"error\":{\"code\":400,\"message\":\"Row 0 is unreadable.\","
+                                "\"status\":\"FAILED_PRECONDITION\"}}");
+    reply_free(&r);
+    http_post(f, NULL, "/v1/" TABLE ":quickRows", "{\"count\": 3, \"fail\": 2}", &r);
+    assert_int_equal(r.status, 200);
+    cJSON_Delete(array_is(r.body, r.len, 2, "FAILED_PRECONDITION"));
+    reply_free(&r);
+}
+
+/* A large answer moves to a worker (em_call_to_worker) and is streamed from there. */
+static void test_a_large_stream_moves_to_a_worker(void **state)
+{
+    struct http_fixture *f = *state;
+    struct reply r = {0};
+    http_post(f, NULL, "/v1/" TABLE ":quickRows", "{\"count\": 5000, \"size\": 100}", &r);
+    streamed_ok(&r, 5000);
+    assert_int_equal(atomic_load(&quick_inline), 0);
+    assert_int_equal(atomic_load(&quick_on_worker), 1);
+    reply_free(&r);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -738,6 +841,9 @@ int main(void)
         H(test_a_client_gone_while_the_producer_is_slow_stops_it),
         H(test_errors_before_and_after_the_first_element),
         H(test_keep_alive_after_a_stream),
+        H(test_a_small_stream_is_one_response_from_the_http_thread),
+        H(test_a_small_stream_fails_as_a_streamed_one_does),
+        H(test_a_large_stream_moves_to_a_worker),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -1,0 +1,415 @@
+/*
+ * test_spanner_txn: Spanner's read-write transactions through the service in process
+ * (em_dispatch, no sockets): conflicts per key and idle expiry (spanner_txn.h).
+ *
+ * - Two transactions that read and write different rows of one table both commit.
+ * - One that read a row another committed after it began is ABORTED; so is one whose
+ *   range read a later insert falls into (a phantom), and one whose SQL scanned the table
+ *   (no key to narrow it), while an insert outside a range read does not abort it.
+ * - Blind writes (mutations without reads) never conflict, even on one key.
+ * - Rows deleted by an interleaved parent's cascade count as written.
+ * - When the write log was pruned past a transaction's start, its table decides.
+ * - A read-write transaction idle for 10 s of emulator time is aborted (any later use
+ *   answers ABORTED, rollback succeeds); a read-only one is not.
+ */
+#include "em_call.h"
+#include "em_clock.h"
+#include "em_config.h"
+#include "em_log.h"
+#include "em_service.h"
+#include "spanner/spanner_data.h"
+#include "spanner/spanner_handlers.h"
+#include "spanner/spanner_service.h"
+#include "spanner/spanner_txn.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DB_NAME "projects/unit-project/instances/inst/databases/db"
+
+struct fixture {
+    struct em_config cfg;
+    struct em_service *svc;
+    char a[512], b[512]; /* two sessions */
+};
+
+/* Runs a call; returns its HTTP status and the reply in *reply (caller frees). */
+static int call(struct fixture *f, const char *method, const char *path, const char *body,
+                cJSON **reply)
+{
+    struct em_call c = {0};
+    c.method = method;
+    c.path = path;
+    c.body_text = body;
+    c.body_len = body ? strlen(body) : 0;
+    c.svc = f->svc;
+    em_dispatch(f->svc->router, &c);
+    int status = c.http_status;
+    if (getenv("TEST_VERBOSE"))
+        fprintf(stderr, "%s %s -> %d %s\n", method, path, status, c.response ? c.response : "");
+    if (reply)
+        *reply = c.response ? cJSON_Parse(c.response) : NULL;
+    em_call_reset(&c);
+    return status;
+}
+
+static int data_call(struct fixture *f, const char *session, const char *method, const char *body,
+                     cJSON **reply)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "/v1/%s:%s", session, method);
+    return call(f, "POST", path, body, reply);
+}
+
+static void new_session(struct fixture *f, char out[512])
+{
+    cJSON *reply;
+    assert_int_equal(call(f, "POST", "/v1/" DB_NAME "/sessions", "{}", &reply), 200);
+    snprintf(out, 512, "%s", cJSON_GetObjectItem(reply, "name")->valuestring);
+    cJSON_Delete(reply);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct em_status st = {0};
+    bool help;
+    char *args[] = {"test", NULL};
+    em_log_init("test", EM_LOG_ERROR);
+    if (!f || em_config_load(&f->cfg, 1, args, &help, &st) ||
+        em_make_temp_dir(f->cfg.data_dir, sizeof(f->cfg.data_dir), &st) ||
+        em_service_open(&spanner_service, &f->cfg, &f->svc, &st))
+        return -1;
+    assert_int_equal(
+        call(f, "POST", "/v1/projects/unit-project/instances",
+             "{\"instanceId\":\"inst\",\"instance\":{\"config\":\"projects/unit-project/"
+             "instanceConfigs/emulator-config\",\"displayName\":\"Unit test\"}}",
+             NULL),
+        200);
+    assert_int_equal(
+        call(f, "POST", "/v1/projects/unit-project/instances/inst/databases",
+             "{\"createStatement\":\"CREATE DATABASE db\",\"extraStatements\":["
+             "\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX)) PRIMARY KEY (K)\","
+             "\"CREATE TABLE C (K INT64 NOT NULL, C INT64 NOT NULL) PRIMARY KEY (K, C), "
+             "INTERLEAVE IN PARENT T ON DELETE CASCADE\"]}",
+             NULL),
+        200);
+    new_session(f, f->a);
+    new_session(f, f->b);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    em_service_close(f->svc);
+    em_remove_tree(f->cfg.data_dir);
+    free(f);
+    return 0;
+}
+
+/* A single-use commit of mutations (a JSON list's items) in session a. */
+static void commit_now(struct fixture *f, const char *mutations)
+{
+    char body[1024];
+    snprintf(body, sizeof(body), "{\"singleUseTransaction\":{\"readWrite\":{}},\"mutations\":[%s]}",
+             mutations);
+    assert_int_equal(data_call(f, f->a, "commit", body, NULL), 200);
+}
+
+/* A new read-write transaction of session; its id (caller frees). */
+static char *begin(struct fixture *f, const char *session, const char *mode)
+{
+    char body[128];
+    snprintf(body, sizeof(body), "{\"options\":{\"%s\":{}}}", mode);
+    cJSON *reply;
+    assert_int_equal(data_call(f, session, "beginTransaction", body, &reply), 200);
+    char *id = strdup(cJSON_GetObjectItem(reply, "id")->valuestring);
+    cJSON_Delete(reply);
+    return id;
+}
+
+/* read of T in transaction id with the KeySet key_set (JSON): its HTTP status. */
+static int read_t(struct fixture *f, const char *session, const char *id, const char *key_set)
+{
+    char body[1024];
+    snprintf(body, sizeof(body),
+             "{\"transaction\":{\"id\":\"%s\"},\"table\":\"T\",\"columns\":[\"K\",\"V\"],"
+             "\"keySet\":%s}",
+             id, key_set);
+    return data_call(f, session, "read", body, NULL);
+}
+
+/* Commits transaction id with mutations; its HTTP status, and the error's message (if
+ * any) in message. */
+static int commit_txn(struct fixture *f, const char *session, const char *id, const char *mutations,
+                      char *message, size_t size)
+{
+    char body[1024];
+    snprintf(body, sizeof(body), "{\"transactionId\":\"%s\",\"mutations\":[%s]}", id, mutations);
+    cJSON *reply;
+    int status = data_call(f, session, "commit", body, &reply);
+    const cJSON *m = cJSON_GetObjectItem(cJSON_GetObjectItem(reply, "error"), "message");
+    if (message)
+        snprintf(message, size, "%s", cJSON_IsString(m) ? m->valuestring : "");
+    cJSON_Delete(reply);
+    return status;
+}
+
+/* An update of T's row k to v, as a mutation. */
+static const char *set_v(char *out, size_t size, int k, const char *v)
+{
+    snprintf(out, size,
+             "{\"insertOrUpdate\":{\"table\":\"T\",\"columns\":[\"K\",\"V\"],\"values\":"
+             "[[\"%d\",\"%s\"]]}}",
+             k, v);
+    return out;
+}
+
+/* The V of T's row k, or "none". */
+static void value_of(struct fixture *f, int k, char *out, size_t size)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"sql\":\"SELECT V FROM T WHERE K = %d\"}", k);
+    cJSON *reply;
+    assert_int_equal(data_call(f, f->a, "executeSql", body, &reply), 200);
+    const cJSON *row = cJSON_GetArrayItem(cJSON_GetObjectItem(reply, "rows"), 0);
+    const cJSON *v = cJSON_GetArrayItem(row, 0);
+    snprintf(out, size, "%s", cJSON_IsString(v) ? v->valuestring : "none");
+    cJSON_Delete(reply);
+}
+
+static void seed_rows(struct fixture *f)
+{
+    commit_now(f, "{\"insert\":{\"table\":\"T\",\"columns\":[\"K\",\"V\"],\"values\":"
+                  "[[\"1\",\"a\"],[\"2\",\"b\"],[\"5\",\"e\"]]}}");
+}
+
+static void test_disjoint_keys_both_commit(void **state)
+{
+    struct fixture *f = *state;
+    char m[256], v[64], message[512];
+    seed_rows(f);
+    char *t1 = begin(f, f->a, "readWrite"), *t2 = begin(f, f->b, "readWrite");
+    assert_int_equal(read_t(f, f->a, t1, "{\"keys\":[[\"1\"]]}"), 200);
+    assert_int_equal(read_t(f, f->b, t2, "{\"keys\":[[\"2\"]]}"), 200);
+    assert_int_equal(commit_txn(f, f->b, t2, set_v(m, sizeof(m), 2, "t2"), message, 512), 200);
+    assert_int_equal(commit_txn(f, f->a, t1, set_v(m, sizeof(m), 1, "t1"), message, 512), 200);
+    value_of(f, 1, v, sizeof(v));
+    assert_string_equal(v, "t1");
+    value_of(f, 2, v, sizeof(v));
+    assert_string_equal(v, "t2");
+    free(t1);
+    free(t2);
+}
+
+static void test_same_key_read_then_written_aborts(void **state)
+{
+    struct fixture *f = *state;
+    char m[256], v[64], message[512];
+    seed_rows(f);
+    char *t1 = begin(f, f->a, "readWrite"), *t2 = begin(f, f->b, "readWrite");
+    assert_int_equal(read_t(f, f->a, t1, "{\"keys\":[[\"1\"]]}"), 200);
+    assert_int_equal(read_t(f, f->b, t2, "{\"keys\":[[\"1\"]]}"), 200);
+    assert_int_equal(commit_txn(f, f->b, t2, set_v(m, sizeof(m), 1, "t2"), message, 512), 200);
+    assert_int_equal(commit_txn(f, f->a, t1, set_v(m, sizeof(m), 1, "t1"), message, 512), 409);
+    assert_string_equal(message, "Transaction was aborted. It read rows of table T that a "
+                                 "concurrent transaction changed.");
+    value_of(f, 1, v, sizeof(v));
+    assert_string_equal(v, "t2");
+    /* the aborted transaction is over */
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 404);
+    free(t1);
+    free(t2);
+}
+
+static void test_range_read_and_a_later_insert(void **state)
+{
+    struct fixture *f = *state;
+    char m[256], message[512];
+    seed_rows(f);
+    /* an insert outside the range read [2, 5) does not conflict */
+    char *t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(
+        read_t(f, f->a, t1, "{\"ranges\":[{\"startClosed\":[\"2\"],\"endOpen\":[\"5\"]}]}"), 200);
+    commit_now(f, set_v(m, sizeof(m), 5, "outside"));
+    commit_now(f, set_v(m, sizeof(m), 7, "outside"));
+    assert_int_equal(commit_txn(f, f->a, t1, set_v(m, sizeof(m), 9, "t1"), message, 512), 200);
+    free(t1);
+    /* an insert into it is a phantom: the range read would now answer another row */
+    t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(
+        read_t(f, f->a, t1, "{\"ranges\":[{\"startClosed\":[\"2\"],\"endOpen\":[\"5\"]}]}"), 200);
+    commit_now(f, set_v(m, sizeof(m), 3, "phantom"));
+    assert_int_equal(commit_txn(f, f->a, t1, set_v(m, sizeof(m), 9, "t1"), message, 512), 409);
+    free(t1);
+}
+
+static void test_blind_writes_both_commit(void **state)
+{
+    struct fixture *f = *state;
+    char m[256], v[64], message[512];
+    seed_rows(f);
+    char *t1 = begin(f, f->a, "readWrite"), *t2 = begin(f, f->b, "readWrite");
+    assert_int_equal(commit_txn(f, f->b, t2, set_v(m, sizeof(m), 1, "t2"), message, 512), 200);
+    assert_int_equal(commit_txn(f, f->a, t1, set_v(m, sizeof(m), 1, "t1"), message, 512), 200);
+    value_of(f, 1, v, sizeof(v));
+    assert_string_equal(v, "t1"); /* the last commit wins */
+    free(t1);
+    free(t2);
+}
+
+/* A query of T in transaction id that scans it: its HTTP status. */
+static int count_a(struct fixture *f, const char *id)
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"SELECT COUNT(*) FROM T WHERE V = 'a'\"}",
+             id);
+    return data_call(f, f->a, "executeSql", body, NULL);
+}
+
+static void test_sql_scan_reads_the_whole_table(void **state)
+{
+    struct fixture *f = *state;
+    char m[256], message[512];
+    seed_rows(f);
+    char *t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(count_a(f, t1), 200);
+    commit_now(f, set_v(m, sizeof(m), 5, "a")); /* another row, which the scan counts now */
+    assert_int_equal(commit_txn(f, f->a, t1, set_v(m, sizeof(m), 9, "t1"), message, 512), 409);
+    free(t1);
+    /* a write to another table does not touch it */
+    t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(count_a(f, t1), 200);
+    commit_now(f, "{\"insert\":{\"table\":\"C\",\"columns\":[\"K\",\"C\"],\"values\":"
+                  "[[\"1\",\"1\"]]}}");
+    assert_int_equal(commit_txn(f, f->a, t1, set_v(m, sizeof(m), 9, "t1"), message, 512), 200);
+    free(t1);
+}
+
+/* A read of C's row (1, 1) in transaction id: its HTTP status. */
+static int read_child_1_1(struct fixture *f, const char *id)
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"transaction\":{\"id\":\"%s\"},\"table\":\"C\",\"columns\":[\"C\"],"
+             "\"keySet\":{\"keys\":[[\"1\",\"1\"]]}}",
+             id);
+    return data_call(f, f->a, "read", body, NULL);
+}
+
+static void test_cascaded_deletes_are_writes(void **state)
+{
+    struct fixture *f = *state;
+    char message[512];
+    seed_rows(f);
+    commit_now(f, "{\"insert\":{\"table\":\"C\",\"columns\":[\"K\",\"C\"],\"values\":"
+                  "[[\"1\",\"1\"],[\"2\",\"1\"]]}}");
+    char *t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(read_child_1_1(f, t1), 200);
+    /* deleting parent 2 removes child (2,1), which t1 did not read */
+    commit_now(f, "{\"delete\":{\"table\":\"T\",\"keySet\":{\"keys\":[[\"2\"]]}}}");
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 200);
+    free(t1);
+    /* deleting parent 1 removes child (1,1), which it did */
+    t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(read_child_1_1(f, t1), 200);
+    commit_now(f, "{\"delete\":{\"table\":\"T\",\"keySet\":{\"keys\":[[\"1\"]]}}}");
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 409);
+    free(t1);
+}
+
+static void test_pruned_log_falls_back_to_tables(void **state)
+{
+    struct fixture *f = *state;
+    struct sp_ctx *ctx = f->svc->ctx;
+    struct em_status st = {0};
+    char m[256], message[512];
+    seed_rows(f);
+    char *t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(read_t(f, f->a, t1, "{\"keys\":[[\"1\"]]}"), 200);
+    commit_now(f, set_v(m, sizeof(m), 2, "other row"));
+    struct sp_db *db = sp_data_find(ctx->data, DB_NAME, &st);
+    assert_non_null(db);
+    sp_db_prune_writes(db, sp_db_commit_seq(db)); /* the rows of that commit are forgotten */
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 409);
+    free(t1);
+
+    /* the tick prunes only below the oldest live transaction */
+    t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(read_t(f, f->a, t1, "{\"keys\":[[\"1\"]]}"), 200);
+    commit_now(f, set_v(m, sizeof(m), 2, "again"));
+    assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 200);
+    free(t1);
+}
+
+/* Moves the emulator's clock by seconds. */
+static void advance(struct fixture *f, int seconds)
+{
+    struct em_status st = {0};
+    int64_t offset;
+    assert_int_equal(em_clock_advance(f->svc->store, seconds * 1000000000LL, &offset, &st), EM_OK);
+}
+
+static void test_idle_read_write_transaction_aborts(void **state)
+{
+    struct fixture *f = *state;
+    char m[256], message[512];
+    seed_rows(f);
+    /* used every 9 s, it lives */
+    char *t1 = begin(f, f->a, "readWrite");
+    advance(f, 9);
+    assert_int_equal(read_t(f, f->a, t1, "{\"keys\":[[\"1\"]]}"), 200);
+    advance(f, 9);
+    assert_int_equal(commit_txn(f, f->a, t1, set_v(m, sizeof(m), 1, "t1"), message, 512), 200);
+    free(t1);
+
+    /* idle for 10 s: aborted, found by its next use */
+    t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(read_t(f, f->a, t1, "{\"keys\":[[\"1\"]]}"), 200);
+    advance(f, 10);
+    assert_int_equal(read_t(f, f->a, t1, "{\"keys\":[[\"1\"]]}"), 409);
+    assert_int_equal(commit_txn(f, f->a, t1, set_v(m, sizeof(m), 1, "late"), message, 512), 409);
+    assert_string_equal(message, "Transaction was aborted. Idle for over 10 seconds.");
+    free(t1);
+
+    /* or by the tick; a rollback of it succeeds; a read-only transaction is not aborted */
+    t1 = begin(f, f->a, "readWrite");
+    char *ro = begin(f, f->b, "readOnly");
+    advance(f, 11);
+    struct em_status st = {0};
+    assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
+    assert_int_equal(read_t(f, f->b, ro, "{\"keys\":[[\"1\"]]}"), 200);
+    char body[256];
+    snprintf(body, sizeof(body), "{\"transactionId\":\"%s\"}", t1);
+    assert_int_equal(data_call(f, f->a, "rollback", body, NULL), 200);
+    assert_int_equal(data_call(f, f->a, "rollback", body, NULL), 404); /* over */
+    free(t1);
+    free(ro);
+    value_of(f, 1, message, sizeof(message));
+    assert_string_equal(message, "t1");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_disjoint_keys_both_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_key_read_then_written_aborts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_range_read_and_a_later_insert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blind_writes_both_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sql_scan_reads_the_whole_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cascaded_deletes_are_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pruned_log_falls_back_to_tables, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_read_write_transaction_aborts, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
