@@ -188,6 +188,24 @@ static cJSON *new_backup(const char *name, const char *source_table, int64_t sta
     return backup;
 }
 
+/* hot_to_standard_time: at least 24 hours after the backup's creation (start). */
+static enum em_code check_hot_time(const char *text, int64_t start, int64_t *out,
+                                   struct em_status *st)
+{
+    if (!em_time_parse(text, out) || *out < start + NS(BT_BACKUP_HOT_MIN_S))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid hot_to_standard_time %.64s: it must be at least 24 hours after "
+                       "the backup's creation.",
+                       text);
+    return EM_OK;
+}
+
+static bool is_hot(const cJSON *backup)
+{
+    const char *type = em_json_string(backup, "backupType");
+    return type && strcmp(type, "HOT") == 0;
+}
+
 /* backupType STANDARD (the default) or HOT, with hotToStandardTime for HOT only. */
 static enum em_code set_backup_type(cJSON *backup, const cJSON *request, int64_t now,
                                     struct em_status *st)
@@ -202,15 +220,13 @@ static enum em_code set_backup_type(cJSON *backup, const cJSON *request, int64_t
     if (!hot || !*hot)
         return EM_OK;
     int64_t when;
-    if (strcmp(type, "HOT") != 0)
+    if (!is_hot(backup))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "The hot_to_standard_time applies to HOT backups only.");
-    if (!em_time_parse(hot, &when) || when < now + NS(24 * 3600))
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Invalid hot_to_standard_time %.64s: it must be at least 24 hours from "
-                       "now.",
-                       hot);
-    set_string(backup, "hotToStandardTime", hot);
+    if (check_hot_time(hot, now, &when, st))
+        return st->code;
+    cJSON_DeleteItemFromObject(backup, "hotToStandardTime");
+    em_json_add_time(backup, "hotToStandardTime", when);
     return EM_OK;
 }
 
@@ -469,35 +485,73 @@ enum em_code bt_backup_list(struct bt_admin *admin, const char *cluster, cJSON *
     return EM_OK;
 }
 
-static bool mask_is_expire_time(const char *field)
+static bool mask_is(const char *field, const char *snake, const char *camel)
 {
-    return strcmp(field, "expire_time") == 0 || strcmp(field, "expireTime") == 0;
+    return strcmp(field, snake) == 0 || strcmp(field, camel) == 0;
 }
 
-/* Applies the mask's fields (expire_time only) to stored. */
+/* The update's expireTime: within the retention window of the backup's start, in the
+ * future. */
+static enum em_code update_expire_time(cJSON *stored, const cJSON *backup, int64_t start,
+                                       int64_t now, struct em_status *st)
+{
+    int64_t expire;
+    if (read_expire_time(backup, &expire, st) ||
+        check_expire_window(expire, start, BT_BACKUP_MAX_RETENTION_S, "the backup's creation", st))
+        return st->code;
+    if (expire <= now)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid expire_time: it must be in the future.");
+    cJSON_DeleteItemFromObject(stored, "expireTime");
+    em_json_add_time(stored, "expireTime", expire);
+    return EM_OK;
+}
+
+/* The update's hotToStandardTime: absent or empty clears it; set, it must be 24 hours
+ * after the start, in the future, and the backup HOT. */
+static enum em_code update_hot_time(cJSON *stored, const cJSON *backup, int64_t start, int64_t now,
+                                    struct em_status *st)
+{
+    const char *text = em_json_string(backup, "hotToStandardTime");
+    int64_t when;
+    if (!text || !*text) {
+        cJSON_DeleteItemFromObject(stored, "hotToStandardTime");
+        return EM_OK;
+    }
+    if (!is_hot(stored))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "The hot_to_standard_time applies to HOT backups only.");
+    if (check_hot_time(text, start, &when, st))
+        return st->code;
+    if (when <= now)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid hot_to_standard_time: it must be in the future.");
+    cJSON_DeleteItemFromObject(stored, "hotToStandardTime");
+    em_json_add_time(stored, "hotToStandardTime", when);
+    return EM_OK;
+}
+
+/* Applies the mask's fields (expire_time, hot_to_standard_time) to stored. */
 static enum em_code apply_update(cJSON *stored, const cJSON *backup, const char *mask, int64_t now,
                                  struct em_status *st)
 {
     char fields[256];
+    int64_t start = now;
+    em_time_parse(em_json_string(stored, "startTime"), &start);
     snprintf(fields, sizeof(fields), "%s", mask);
     char *save = NULL;
     for (char *f = strtok_r(fields, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
-        int64_t expire, start = now;
-        if (!mask_is_expire_time(f))
+        if (mask_is(f, "expire_time", "expireTime")) {
+            if (update_expire_time(stored, backup, start, now, st))
+                return st->code;
+        } else if (mask_is(f, "hot_to_standard_time", "hotToStandardTime")) {
+            if (update_hot_time(stored, backup, start, now, st))
+                return st->code;
+        } else {
             return EM_FAIL(st, EM_INVALID_ARGUMENT,
                            "Invalid update_mask: the field %.100s of a backup cannot be "
-                           "updated; only expire_time can.",
+                           "updated; only expire_time and hot_to_standard_time can.",
                            f);
-        em_time_parse(em_json_string(stored, "startTime"), &start);
-        if (read_expire_time(backup, &expire, st) ||
-            check_expire_window(expire, start, BT_BACKUP_MAX_RETENTION_S, "the backup's creation",
-                                st))
-            return st->code;
-        if (expire <= now)
-            return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "Invalid expire_time: it must be in the future.");
-        cJSON_DeleteItemFromObject(stored, "expireTime");
-        em_json_add_time(stored, "expireTime", expire);
+        }
     }
     return EM_OK;
 }
@@ -552,6 +606,38 @@ enum em_code bt_backups_expire(struct bt_admin *admin, int64_t now, struct em_st
             if (em_time_parse(em_json_string(b, "expireTime"), &expire) && expire <= now &&
                 remove_backup(admin, name, st) == EM_OK)
                 em_info("bigtable: backup %s expired", name);
+        }
+    }
+    pthread_mutex_unlock(&admin->lock);
+    cJSON_Delete(list);
+    return st->code;
+}
+
+/* Under the lock: backup, stored, becomes STANDARD when its hotToStandardTime is at or
+ * before now; true when it did. */
+static bool convert_if_due(struct bt_admin *admin, cJSON *backup, int64_t now,
+                           struct em_status *st)
+{
+    const char *text = em_json_string(backup, "hotToStandardTime");
+    int64_t when;
+    if (!is_hot(backup) || !text || !em_time_parse(text, &when) || when > now)
+        return false;
+    set_string(backup, "backupType", "STANDARD");
+    cJSON_DeleteItemFromObject(backup, "hotToStandardTime");
+    return save_backup(admin, backup, true, st) == EM_OK;
+}
+
+enum em_code bt_backups_convert_hot(struct bt_admin *admin, int64_t now, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    cJSON *list = NULL;
+    pthread_mutex_lock(&admin->lock);
+    if (!bt_store_list(admin->store, BT_KIND_BACKUP, "projects/", true, &list, st)) {
+        cJSON *b;
+        cJSON_ArrayForEach(b, list)
+        {
+            if (convert_if_due(admin, b, now, st))
+                em_info("bigtable: hot backup %s is now standard", em_json_string(b, "name"));
         }
     }
     pthread_mutex_unlock(&admin->lock);

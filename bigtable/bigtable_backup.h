@@ -11,6 +11,7 @@
  * version, and never changes.
  *
  *   create --> CREATING --operation done--> READY --expireTime passed / delete--> gone
+ *   backupType HOT --hotToStandardTime passed--> STANDARD (bt_backups_convert_hot)
  *
  * Rules (https://cloud.google.com/bigtable/docs/reference/admin/rest/v2/
  * projects.instances.clusters.backups):
@@ -18,6 +19,9 @@
  *   creation), on the emulator clock; a copy's at least 6 hours and at most 30 days after
  *   the copy request. Expired backups are deleted by bt_backups_expire (the service's
  *   tick).
+ * - backupType STANDARD (default) or HOT; hotToStandardTime only for HOT, at least 24
+ *   hours after the creation; update can set or clear it (mask hot_to_standard_time).
+ *   Passed on the emulator clock, the backup becomes STANDARD on the service's tick.
  * - copy: the source READY and not itself a copy; the copy lands on any cluster (another
  *   instance or project too) under that cluster's key, pinned to its primary version.
  * - restore: into a new table of any instance of the project; the backup's pinned version
@@ -43,6 +47,7 @@ struct bt_admin;
 #define BT_BACKUP_MIN_RETENTION_S  (6LL * 3600)
 #define BT_BACKUP_MAX_RETENTION_S  (90LL * 86400)
 #define BT_BACKUP_COPY_RETENTION_S (30LL * 86400)
+#define BT_BACKUP_HOT_MIN_S        (24LL * 3600) /* hotToStandardTime after creation */
 
 /* backup: the Backup of the request (sourceTable, expireTime, backupType). *out is the
  * Backup, CREATING; its cells are already copied. */
@@ -57,7 +62,8 @@ enum em_code bt_backup_get(struct bt_admin *admin, const char *name, cJSON **out
  * too (the project). */
 enum em_code bt_backup_list(struct bt_admin *admin, const char *cluster, cJSON **out,
                             struct em_status *st);
-/* mask: expire_time / expireTime (the only field Google lets change here). */
+/* mask: expire_time / expireTime and hot_to_standard_time / hotToStandardTime (the
+ * fields Google lets change here; the latter cleared when the backup has none). */
 enum em_code bt_backup_update(struct bt_admin *admin, const char *name, const cJSON *backup,
                               const char *mask, int64_t now, cJSON **out, struct em_status *st);
 enum em_code bt_backup_delete(struct bt_admin *admin, const char *name, struct em_status *st);
@@ -66,6 +72,9 @@ enum em_code bt_backup_copy(struct bt_admin *admin, const char *cluster, const c
                             int64_t now, cJSON **out, struct em_status *st);
 /* Deletes the backups whose expireTime is at or before now. */
 enum em_code bt_backups_expire(struct bt_admin *admin, int64_t now, struct em_status *st);
+/* Makes the HOT backups whose hotToStandardTime is at or before now STANDARD (that time
+ * cleared, as Google shows a converted backup). */
+enum em_code bt_backups_convert_hot(struct bt_admin *admin, int64_t now, struct em_status *st);
 
 /* request: the RestoreTableRequest (tableId, backup). *table is the new Table (schema
  * view, with restoreInfo); *backup_info the RestoreInfo's backupInfo, for the

@@ -64,15 +64,15 @@ static void bt_round_done(void *arg, int64_t now)
 }
 
 /* Every second and on clock:advance: the replicated writes that are due, the backups
- * whose expireTime passed on the emulator clock, and the deleted tables whose 7 days
- * did. */
+ * whose expireTime passed on the emulator clock, the hot backups whose hotToStandardTime
+ * did, and the deleted tables whose 7 days did. */
 static enum em_code bigtable_tick(struct em_service *svc, int64_t now, struct em_status *st)
 {
     struct bt_context *bt = svc->ctx;
     if (!bt || !bt->admin)
         return EM_OK;
     bt_replication_drain(&bt->replication, now);
-    if (bt_backups_expire(bt->admin, now, st))
+    if (bt_backups_expire(bt->admin, now, st) || bt_backups_convert_hot(bt->admin, now, st))
         return st->code;
     return bt_deleted_tables_expire(bt->admin, now, st);
 }

@@ -10,7 +10,9 @@
 # key. The pinned version disabled: restore FAILED_PRECONDITION naming it; enabled again:
 # restored. A cluster disabled by its key refuses restores (Google's reason) while backups
 # can still be deleted. Expiry on the emulator clock, expire-time rules, no plaintext on
-# disk, and everything surviving a restart.
+# disk, and everything surviving a restart. Hot backups: hotToStandardTime checked (HOT
+# only, 24 hours after creation), set and cleared by patch, and the conversion to STANDARD
+# once the emulator clock passes it.
 source "$(dirname "$0")/lib.sh"
 
 P=projects/bt-backup
@@ -306,5 +308,46 @@ expect_error_json 404 NOT_FOUND
 api GET "$CONTROL_URL/emulator/v1/protectedResources"
 expect_eq "false" "$(jq -r --arg n "$EAST/backups/b1" '[.. | strings | select(. == $n)] | length > 0' <<<"$BODY")" \
     "an expired backup's keys are forgotten"
+
+section "hot backups become standard on the emulator clock"
+# hot_rest ID HOT_TIME: a HOT backup of the table, expiring in 20 days, converted at HOT_TIME.
+hot_rest() {
+    api POST "$BIGTABLE_URL/v2/$EAST/backups?backupId=$1" "{\"sourceTable\":\"$TABLE\",\"expireTime\":\"$(emulator_time '+20 days')\",\"backupType\":\"HOT\",\"hotToStandardTime\":\"$2\"}"
+}
+hot_rest b-hot-soon "$(emulator_time '+23 hours')"
+expect_error_json 400 INVALID_ARGUMENT # less than 24 hours after the creation
+api POST "$BIGTABLE_URL/v2/$EAST/backups?backupId=b-std-hot" "{\"sourceTable\":\"$TABLE\",\"expireTime\":\"$(emulator_time '+20 days')\",\"backupType\":\"STANDARD\",\"hotToStandardTime\":\"$(emulator_time '+2 days')\"}"
+expect_error_json 400 INVALID_ARGUMENT # a standard backup takes no hotToStandardTime
+if (( HAVE_GCLOUD )); then
+    gcloud bigtable backups create b-hot --instance=bk-inst --cluster=east-c1 --table=orders \
+        --retention-period=20d --backup-type=HOT --hot-to-standard-time="$(emulator_time '+2 days')" \
+        >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "backups create --backup-type=HOT $(cat "$TEST_TMP/err")"
+else
+    hot_rest b-hot "$(emulator_time '+2 days')"
+    expect_status 200
+    wait_op "$(jq -r .name <<<"$BODY")"
+fi
+hot_rest b-hot-kept "$(emulator_time '+2 days')"
+expect_status 200
+wait_op "$(jq -r .name <<<"$BODY")"
+api GET "$BIGTABLE_URL/v2/$EAST/backups/b-hot"
+expect_json .backupType HOT
+api PATCH "$BIGTABLE_URL/v2/$EAST/backups/b-hot?updateMask=hot_to_standard_time" "{\"hotToStandardTime\":\"$(emulator_time '+3 days')\"}"
+expect_status 200
+api PATCH "$BIGTABLE_URL/v2/$EAST/backups/b-hot-kept?updateMask=hot_to_standard_time" '{}'
+expect_status 200
+expect_eq "null" "$(jq -r .hotToStandardTime <<<"$BODY")" "patch with no hotToStandardTime clears it"
+advance $((2 * 86400 + 3600))
+api GET "$BIGTABLE_URL/v2/$EAST/backups/b-hot"
+expect_json .backupType HOT # moved to 3 days by the patch
+advance 86400
+api GET "$BIGTABLE_URL/v2/$EAST/backups/b-hot"
+expect_json .backupType STANDARD
+expect_eq "null" "$(jq -r .hotToStandardTime <<<"$BODY")" "a converted backup has no hotToStandardTime"
+api GET "$BIGTABLE_URL/v2/$EAST/backups/b-hot-kept"
+expect_json .backupType HOT # no time: stays hot
+api PATCH "$BIGTABLE_URL/v2/$EAST/backups/b-hot?updateMask=hot_to_standard_time" "{\"hotToStandardTime\":\"$(emulator_time '+3 days')\"}"
+expect_error_json 400 INVALID_ARGUMENT # standard now
 
 finish

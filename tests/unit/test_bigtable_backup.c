@@ -5,7 +5,8 @@
  * window (6 hours to 90 days; 30 days for a copy), CREATING -> READY, list by cluster and
  * over every cluster, updates of expire_time only, copies (READY source, no copy of a
  * copy), restores (the backup's schema, restoreInfo, no overwrite), expiry on a given
- * clock, backups going with their cluster and instance, and state surviving a reopen.
+ * clock, hot backups (hotToStandardTime checked, updated, cleared, and the conversion to
+ * standard on a given clock), backups going with their cluster and instance, and state surviving a reopen.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -338,6 +339,87 @@ static void test_expiry_and_lifetime(void **state)
     assert_string_equal(ids, "");
 }
 
+/* --- hot backups --- */
+
+/* Creates a backup of type with hotToStandardTime NOW + hot_in_ns (none when 0). */
+static enum em_code create_typed(struct fixture *f, const char *id, const char *type,
+                                 int64_t hot_in_ns, struct em_status *st)
+{
+    cJSON *request = backup_request(TABLE, 30 * DAY_NS), *out = NULL;
+    cJSON_AddStringToObject(request, "backupType", type);
+    if (hot_in_ns)
+        em_json_add_time(request, "hotToStandardTime", NOW + hot_in_ns);
+    enum em_code rc = bt_backup_create(f->admin, EAST, id, request, NOW, &out, st);
+    cJSON_Delete(request);
+    cJSON_Delete(out);
+    return rc;
+}
+
+/* The stored backup's backupType, and whether it has a hotToStandardTime. */
+static void assert_type(struct fixture *f, const char *id, const char *type, bool has_hot_time)
+{
+    struct em_status st = {0};
+    char name[256];
+    cJSON *out = NULL;
+    snprintf(name, sizeof(name), EAST "/backups/%s", id);
+    assert_int_equal(bt_backup_get(f->admin, name, &out, &st), EM_OK);
+    assert_string_equal(em_json_string(out, "backupType"), type);
+    assert_int_equal(cJSON_HasObjectItem(out, "hotToStandardTime"), has_hot_time);
+    cJSON_Delete(out);
+}
+
+static enum em_code update_hot_time(struct fixture *f, const char *id, int64_t hot_in_ns,
+                                    struct em_status *st)
+{
+    char name[256];
+    cJSON *body = cJSON_CreateObject(), *out = NULL;
+    snprintf(name, sizeof(name), EAST "/backups/%s", id);
+    if (hot_in_ns)
+        em_json_add_time(body, "hotToStandardTime", NOW + hot_in_ns);
+    enum em_code rc =
+        bt_backup_update(f->admin, name, body, "hot_to_standard_time", NOW + HOUR_NS, &out, st);
+    cJSON_Delete(body);
+    cJSON_Delete(out);
+    return rc;
+}
+
+static void test_hot_backups(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    make_instance_and_table(f);
+    /* hotToStandardTime: HOT only, at least 24 hours after the creation */
+    assert_int_equal(create_typed(f, "std", "STANDARD", 2 * DAY_NS, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(create_typed(f, "soon", "HOT", 23 * HOUR_NS, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(create_typed(f, "h1", "HOT", DAY_NS, &st), EM_OK);
+    assert_int_equal(create_typed(f, "h2", "HOT", 3 * DAY_NS, &st), EM_OK);
+    assert_int_equal(create_typed(f, "h3", "HOT", 0, &st), EM_OK);
+    assert_int_equal(create_typed(f, "s1", "STANDARD", 0, &st), EM_OK);
+    assert_type(f, "h1", "HOT", true);
+    assert_type(f, "h3", "HOT", false);
+
+    /* updates: set (24 hours after the creation, HOT only), clear */
+    assert_int_equal(update_hot_time(f, "s1", 2 * DAY_NS, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(update_hot_time(f, "h3", 20 * HOUR_NS, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(update_hot_time(f, "h3", 2 * DAY_NS, &st), EM_OK);
+    assert_type(f, "h3", "HOT", true);
+    assert_int_equal(update_hot_time(f, "h2", 0, &st), EM_OK);
+    assert_type(f, "h2", "HOT", false);
+
+    /* the conversion, on the clock given */
+    assert_int_equal(bt_backups_convert_hot(f->admin, NOW + DAY_NS - 1, &st), EM_OK);
+    assert_type(f, "h1", "HOT", true);
+    assert_int_equal(bt_backups_convert_hot(f->admin, NOW + DAY_NS, &st), EM_OK);
+    assert_type(f, "h1", "STANDARD", false);
+    assert_type(f, "h3", "HOT", true);
+    assert_int_equal(bt_backups_convert_hot(f->admin, NOW + 2 * DAY_NS, &st), EM_OK);
+    assert_type(f, "h3", "STANDARD", false);
+    assert_type(f, "h2", "HOT", false); /* no time: stays hot */
+    assert_type(f, "s1", "STANDARD", false);
+    /* a converted backup takes no hotToStandardTime any more */
+    assert_int_equal(update_hot_time(f, "h1", 3 * DAY_NS, &st), EM_INVALID_ARGUMENT);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -345,6 +427,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_create_checks), T(test_create_ready_get), T(test_list_update_delete),
         T(test_copy),          T(test_restore),          T(test_expiry_and_lifetime),
+        T(test_hot_backups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
