@@ -615,8 +615,7 @@ enum em_code bt_backups_expire(struct bt_admin *admin, int64_t now, struct em_st
 
 /* Under the lock: backup, stored, becomes STANDARD when its hotToStandardTime is at or
  * before now; true when it did. */
-static bool convert_if_due(struct bt_admin *admin, cJSON *backup, int64_t now,
-                           struct em_status *st)
+static bool convert_if_due(struct bt_admin *admin, cJSON *backup, int64_t now, struct em_status *st)
 {
     const char *text = em_json_string(backup, "hotToStandardTime");
     int64_t when;

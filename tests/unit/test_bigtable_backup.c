@@ -3,10 +3,11 @@
  * store, without a CMEK engine (no cells are copied: the key pinning and the copies are
  * covered by tests/integ/test_bigtable_backup.sh): backup names and IDs, the expire-time
  * window (6 hours to 90 days; 30 days for a copy), CREATING -> READY, list by cluster and
- * over every cluster, updates of expire_time only, copies (READY source, no copy of a
+ * over every cluster, updates of expire_time, copies (READY source, no copy of a
  * copy), restores (the backup's schema, restoreInfo, no overwrite), expiry on a given
  * clock, hot backups (hotToStandardTime checked, updated, cleared, and the conversion to
- * standard on a given clock), backups going with their cluster and instance, and state surviving a reopen.
+ * standard on a given clock), backups going with their cluster and instance, and state
+ * surviving a reopen.
  */
 #include <setjmp.h>
 #include <stdarg.h>
