@@ -9,6 +9,7 @@
 #include "bigtable_cascade.h"
 #include "bigtable_errors.h"
 #include "bigtable_store.h"
+#include "bigtable_views.h"
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_names.h"
@@ -760,7 +761,8 @@ enum em_code bt_instance_delete(struct bt_admin *admin, const char *name, struct
     if (bt_check_name(name, NULL, "instance", st))
         return st->code;
     pthread_mutex_lock(&admin->lock);
-    if (!bt_load(admin, name, BT_KIND_INSTANCE, "Instance", &inst, st)) {
+    if (!bt_load(admin, name, BT_KIND_INSTANCE, "Instance", &inst, st) &&
+        !bt_views_check_unprotected(admin, name, st)) {
         shred_instance_replicas(admin, name);
         bt_backups_remove_under(admin, name);
         if (!bt_store_delete_instance(admin->store, name, st))

@@ -13,6 +13,8 @@
 #include "bigtable_gc.h"
 #include "bigtable_mutation.h"
 #include "bigtable_replicas.h"
+#include "bigtable_subset.h"
+#include "bigtable_views.h"
 #include "em_json.h"
 
 #include <stdio.h>
@@ -107,6 +109,51 @@ static enum em_code parse_mutations(const cJSON *table, const cJSON *list, const
         return st->code;
     bt_mutations_resolve_time(out, now / 1000, BT_GRANULARITY_MICROS);
     return EM_OK;
+}
+
+/* --- the target of a call: a table, or an authorized view of one --- */
+
+struct target {
+    char table[BT_NAME_MAX];
+    const char *view; /* the view's name, or NULL (the table itself) */
+    struct bt_subset subset;
+};
+
+/* name: a table's or an authorized view's (then its table and subset are read). */
+static enum em_code target_open(struct bt_context *bt, const char *name, struct target *t,
+                                struct em_status *st)
+{
+    *t = (struct target){0};
+    if (!name || !strstr(name, "/authorizedViews/")) {
+        snprintf(t->table, sizeof(t->table), "%s", name ? name : "");
+        return EM_OK;
+    }
+    if (bt_view_resolve(bt->admin, name, t->table, &t->subset, st))
+        return st->code;
+    t->view = name;
+    return EM_OK;
+}
+
+static void target_close(struct target *t)
+{
+    bt_subset_free(&t->subset);
+}
+
+/* The subset a read through t sees (NULL: the whole table). */
+static const struct bt_subset *target_subset(const struct target *t)
+{
+    return t->view ? &t->subset : NULL;
+}
+
+/* A write of key through t: inside its view (PERMISSION_DENIED otherwise). */
+static enum em_code target_check_write(const struct target *t, const cJSON *table,
+                                       struct bt_bytes key, const struct bt_mutations *m,
+                                       struct em_status *st)
+{
+    if (!t->view)
+        return EM_OK;
+    return bt_subset_check_mutations(&t->subset, t->view, key, m,
+                                     cJSON_GetObjectItem(table, "columnFamilies"), st);
 }
 
 /* --- routing --- */
@@ -223,12 +270,17 @@ enum em_code bt_data_mutate_rows(struct bt_context *bt, const char *table, const
 {
     *st = (struct em_status){0}; /* the flow below reads st->code */
     struct bt_route route;
+    struct target t;
     *entries = NULL;
     const cJSON *list = cJSON_GetObjectItem(request, "entries");
-    if (route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
+    if (target_open(bt, table, &t, st) ||
+        route_of(bt, t.table, em_json_string(request, "appProfileId"), &route, st)) {
+        target_close(&t);
         return st->code;
+    }
     if (cJSON_GetArraySize(list) == 0) {
         bt_route_clear(&route);
+        target_close(&t);
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "No entries provided.");
     }
     *entries = cJSON_CreateArray();
@@ -242,13 +294,15 @@ enum em_code bt_data_mutate_rows(struct bt_context *bt, const char *table, const
         struct em_status entry_st = {0};
         if (!decode_row_key(&a, entry, &row.key, &entry_st) &&
             !parse_mutations(route.table, cJSON_GetObjectItem(entry, "mutations"), "mutations",
-                             false, now, &muts, &entry_st))
+                             false, now, &muts, &entry_st) &&
+            !target_check_write(&t, route.table, row.key, &muts, &entry_st))
             write_rows(bt, &route, &row, 1, now, &entry_st);
         bt_mutations_free(&muts);
         arena_free(&a);
         cJSON_AddItemToArray(*entries, entry_status(index++, &entry_st));
     }
     bt_route_clear(&route);
+    target_close(&t);
     return EM_OK;
 }
 
@@ -375,8 +429,10 @@ static const struct bt_gc_rule *gc_rule_of(const struct gc_rules *g, struct bt_b
     return NULL;
 }
 
-/* A call's view of rows: GC rules at now, then the filter (NULL: every cell). */
+/* A call's view of rows: an authorized view's subset (NULL: the whole table), GC rules
+ * at now, then the filter (NULL: every cell). */
 struct row_view {
+    const struct bt_subset *subset;
     struct gc_rules gc;
     struct bt_filter *filter;
     int64_t now_micros;
@@ -421,7 +477,8 @@ static bool row_view_apply(struct row_view *v, const struct bt_row *row)
             return false;
     }
     size_t kept = 0;
-    for (size_t i = 0; i < row->n_cells;) {
+    bool visible = !v->subset || bt_subset_has_row(v->subset, row->key);
+    for (size_t i = 0; visible && i < row->n_cells;) {
         size_t j = i;
         while (j < row->n_cells &&
                bt_bytes_compare(row->cells[j].family, row->cells[i].family) == 0)
@@ -430,7 +487,8 @@ static bool row_view_apply(struct row_view *v, const struct bt_row *row)
         memset(v->garbage + i, 0, (j - i) * sizeof(*v->garbage));
         bt_gc_collect(rule, row->cells + i, j - i, v->now_micros, v->garbage + i);
         for (size_t k = i; k < j; k++)
-            if (!v->garbage[k])
+            if (!v->garbage[k] && (!v->subset || bt_subset_has_cell(v->subset, row->cells[k].family,
+                                                                    row->cells[k].qualifier)))
                 v->kept[kept++] = row->cells[k];
         i = j;
     }
@@ -478,6 +536,7 @@ static bool collect_row(void *arg, const struct bt_row *row)
 struct bt_data_op {
     struct bt_context *bt;
     int64_t now;
+    struct target target;
     struct bt_route route;
     bool routed;
     struct arena a;
@@ -525,14 +584,16 @@ void bt_data_op_free(struct bt_data_op *op)
     arena_free(&op->a);
     if (op->routed)
         bt_route_clear(&op->route);
+    target_close(&op->target);
     free(op);
 }
 
-/* Routes op through table's app profile. */
-static enum em_code op_route(struct bt_data_op *op, const char *table, const cJSON *request,
+/* Routes op through its target's (a table or a view) table's app profile. */
+static enum em_code op_route(struct bt_data_op *op, const char *target, const cJSON *request,
                              struct em_status *st)
 {
-    if (route_of(op->bt, table, em_json_string(request, "appProfileId"), &op->route, st))
+    if (target_open(op->bt, target, &op->target, st) ||
+        route_of(op->bt, op->target.table, em_json_string(request, "appProfileId"), &op->route, st))
         return st->code;
     op->routed = true;
     return EM_OK;
@@ -588,7 +649,8 @@ enum em_code bt_data_mutate_row_prepare(struct bt_context *bt, const char *table
     if (!op || op_route(op, table, request, st) ||
         decode_row_key(&op->a, request, &op->row.key, st) ||
         parse_mutations(op->route.table, cJSON_GetObjectItem(request, "mutations"), "mutations",
-                        false, now, &op->muts, st)) {
+                        false, now, &op->muts, st) ||
+        target_check_write(&op->target, op->route.table, op->row.key, &op->muts, st)) {
         bt_data_op_free(op);
         *out = NULL;
         return st->code;
@@ -645,6 +707,7 @@ enum em_code bt_data_read_rows_prepare(struct bt_context *bt, const char *table,
              !row_view_open(&op->view, op->route.table, cJSON_GetObjectItem(request, "filter"),
                             "filter", now, st)) {
         op->view_open = true;
+        op->view.subset = target_subset(&op->target);
         if (!(op->read.writer = bt_chunk_writer_new(0, 0)))
             EM_FAIL_OOM(st);
         else
@@ -718,21 +781,29 @@ enum em_code bt_data_check_and_mutate(struct bt_context *bt, const char *table,
     struct bt_mutations yes_m = {0}, no_m = {0};
     struct bt_row_mutations yes = {{0}, &yes_m}, no = {{0}, &no_m};
     struct row_view view;
+    struct target t;
     int index;
     *matched = false;
-    if (route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
+    if (target_open(bt, table, &t, st) ||
+        route_of(bt, t.table, em_json_string(request, "appProfileId"), &route, st)) {
+        target_close(&t);
         return st->code;
+    }
     if (row_view_open(&view, route.table, cJSON_GetObjectItem(request, "predicateFilter"),
                       "predicate_filter", now, st)) {
         bt_route_clear(&route);
+        target_close(&t);
         return st->code;
     }
+    view.subset = target_subset(&t);
     struct check_arg arg = {{0}, &view, &yes, &no, matched};
     if (!decode_row_key(&a, request, &yes.key, st) &&
         !parse_mutations(route.table, cJSON_GetObjectItem(request, "trueMutations"),
                          "true_mutations", true, now, &yes_m, st) &&
         !parse_mutations(route.table, cJSON_GetObjectItem(request, "falseMutations"),
                          "false_mutations", true, now, &no_m, st) &&
+        !target_check_write(&t, route.table, yes.key, &yes_m, st) &&
+        !target_check_write(&t, route.table, yes.key, &no_m, st) &&
         !serving(bt, &route, &index, st)) {
         no.key = arg.key = yes.key;
         if (!on_replica(bt, route.replicas[index], check_file, &arg, st))
@@ -743,6 +814,7 @@ enum em_code bt_data_check_and_mutate(struct bt_context *bt, const char *table,
     row_view_close(&view);
     arena_free(&a);
     bt_route_clear(&route);
+    target_close(&t);
     return st->code;
 }
 
@@ -830,13 +902,19 @@ enum em_code bt_data_read_modify_write(struct bt_context *bt, const char *table,
     struct arena a = {0};
     struct bt_rmw_rules rules = {0};
     struct rmw_arg arg = {{0}, &rules, now / 1000000 * 1000, NULL};
+    struct target t;
     int index;
     *row = NULL;
-    if (route_of(bt, table, em_json_string(request, "appProfileId"), &route, st))
+    if (target_open(bt, table, &t, st) ||
+        route_of(bt, t.table, em_json_string(request, "appProfileId"), &route, st)) {
+        target_close(&t);
         return st->code;
+    }
     if (!decode_row_key(&a, request, &arg.key, st) &&
         !bt_rmw_rules_parse(cJSON_GetObjectItem(request, "rules"), &rules, st) &&
-        !check_rule_families(route.table, &rules, st) && !serving(bt, &route, &index, st)) {
+        !check_rule_families(route.table, &rules, st) &&
+        !(t.view && bt_subset_check_rules(&t.subset, t.view, arg.key, &rules, st)) &&
+        !serving(bt, &route, &index, st)) {
         if (!(arg.results = calloc(rules.n, sizeof(*arg.results))))
             EM_FAIL_OOM(st);
         else if (!on_replica(bt, route.replicas[index], rmw_file, &arg, st)) {
@@ -850,6 +928,7 @@ enum em_code bt_data_read_modify_write(struct bt_context *bt, const char *table,
     bt_rmw_rules_free(&rules);
     arena_free(&a);
     bt_route_clear(&route);
+    target_close(&t);
     return st->code;
 }
 
@@ -858,6 +937,7 @@ enum em_code bt_data_read_modify_write(struct bt_context *bt, const char *table,
 #define BT_SAMPLE_BYTES (1 << 20) /* a sample every MiB of row data */
 
 struct sample_state {
+    const struct bt_subset *subset; /* a view's rows only (NULL: every row) */
     int64_t offset, next;
     cJSON *samples;
 };
@@ -872,6 +952,8 @@ static bool sample_row(void *arg, const struct bt_row *row)
         s->next = BT_SAMPLE_BYTES;
         return false;
     }
+    if (s->subset && !bt_subset_has_row(s->subset, row->key))
+        return false;
     for (size_t i = 0; i < row->n_cells; i++)
         s->offset += (int64_t)(row->key.len + row->cells[i].family.len +
                                row->cells[i].qualifier.len + row->cells[i].value.len + 8);
@@ -897,10 +979,14 @@ enum em_code bt_data_sample_row_keys(struct bt_context *bt, const char *table,
     *st = (struct em_status){0}; /* the flow below reads st->code */
     struct bt_route route;
     struct sample_state state = {0};
+    struct target t;
     int index;
     *samples = NULL;
-    if (route_of(bt, table, app_profile, &route, st))
+    if (target_open(bt, table, &t, st) || route_of(bt, t.table, app_profile, &route, st)) {
+        target_close(&t);
         return st->code;
+    }
+    state.subset = target_subset(&t);
     if (!serving(bt, &route, &index, st) &&
         !on_replica(bt, route.replicas[index], sample_file, &state, st)) {
         cJSON *last = cJSON_CreateObject();
@@ -912,6 +998,7 @@ enum em_code bt_data_sample_row_keys(struct bt_context *bt, const char *table,
     }
     cJSON_Delete(state.samples);
     bt_route_clear(&route);
+    target_close(&t);
     return st->code;
 }
 

@@ -9,6 +9,8 @@
  * connection is parked, and the answer is sent from the HTTP thread, one buffered response
  * for a read; a call that may wait or answer at length (bt_data_op_blocks: a write to
  * several clusters, a read of many rows) moves to a worker thread first.
+ * Every call names a table, or an authorized view of one (bigtable_views.h: reads see the
+ * view's cells only, writes outside it are refused).
  * Reference: https://cloud.google.com/bigtable/docs/reference/data/rest
  */
 #include "bigtable_handlers.h"
@@ -21,6 +23,13 @@
 static struct bt_context *context(struct em_call *call)
 {
     return call->svc->ctx;
+}
+
+/* What the call names: a table, or an authorized view (the .../authorizedViews/v routes). */
+static const char *target(const struct em_call *call)
+{
+    const char *table = em_call_var(call, "tableName");
+    return table ? table : em_call_var(call, "authorizedViewName");
 }
 
 /* Streams every element of items (taken), one at a time. */
@@ -65,8 +74,8 @@ static void read_rows_finish(struct em_call *call)
 enum em_code bt_read_rows(struct em_call *call)
 {
     struct bt_data_op *op;
-    if (bt_data_read_rows_prepare(context(call), em_call_var(call, "tableName"), call->body,
-                                  em_clock_now(), &op, &call->status))
+    if (bt_data_read_rows_prepare(context(call), target(call), call->body, em_clock_now(), &op,
+                                  &call->status))
         return call->status.code;
     return run_op(call, op, read_rows_finish);
 }
@@ -74,8 +83,8 @@ enum em_code bt_read_rows(struct em_call *call)
 enum em_code bt_sample_row_keys(struct em_call *call)
 {
     cJSON *samples = NULL;
-    if (bt_data_sample_row_keys(context(call), em_call_var(call, "tableName"),
-                                em_call_query(call, "appProfileId"), &samples, &call->status))
+    if (bt_data_sample_row_keys(context(call), target(call), em_call_query(call, "appProfileId"),
+                                &samples, &call->status))
         return call->status.code;
     return stream_all(call, samples);
 }
@@ -89,8 +98,8 @@ static void mutate_row_finish(struct em_call *call)
 enum em_code bt_mutate_row(struct em_call *call)
 {
     struct bt_data_op *op;
-    if (bt_data_mutate_row_prepare(context(call), em_call_var(call, "tableName"), call->body,
-                                   em_clock_now(), &op, &call->status))
+    if (bt_data_mutate_row_prepare(context(call), target(call), call->body, em_clock_now(), &op,
+                                   &call->status))
         return call->status.code;
     return run_op(call, op, mutate_row_finish);
 }
@@ -98,8 +107,8 @@ enum em_code bt_mutate_row(struct em_call *call)
 enum em_code bt_mutate_rows(struct em_call *call)
 {
     cJSON *entries = NULL;
-    if (bt_data_mutate_rows(context(call), em_call_var(call, "tableName"), call->body,
-                            em_clock_now(), &entries, &call->status))
+    if (bt_data_mutate_rows(context(call), target(call), call->body, em_clock_now(), &entries,
+                            &call->status))
         return call->status.code;
     cJSON *response = cJSON_CreateObject();
     cJSON_AddItemToObject(response, "entries", entries);
@@ -109,8 +118,8 @@ enum em_code bt_mutate_rows(struct em_call *call)
 enum em_code bt_check_and_mutate_row(struct em_call *call)
 {
     bool matched = false;
-    if (bt_data_check_and_mutate(context(call), em_call_var(call, "tableName"), call->body,
-                                 em_clock_now(), &matched, &call->status))
+    if (bt_data_check_and_mutate(context(call), target(call), call->body, em_clock_now(), &matched,
+                                 &call->status))
         return call->status.code;
     cJSON *reply = cJSON_CreateObject();
     cJSON_AddBoolToObject(reply, "predicateMatched", matched);
@@ -120,8 +129,8 @@ enum em_code bt_check_and_mutate_row(struct em_call *call)
 enum em_code bt_read_modify_write_row(struct em_call *call)
 {
     cJSON *row = NULL;
-    if (bt_data_read_modify_write(context(call), em_call_var(call, "tableName"), call->body,
-                                  em_clock_now(), &row, &call->status))
+    if (bt_data_read_modify_write(context(call), target(call), call->body, em_clock_now(), &row,
+                                  &call->status))
         return call->status.code;
     cJSON *reply = cJSON_CreateObject();
     cJSON_AddItemToObject(reply, "row", row);

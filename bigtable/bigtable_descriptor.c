@@ -7,7 +7,8 @@
  * Roles: https://cloud.google.com/iam/docs/roles-permissions/bigtable
  * Backups: bigtable.backups.{create,delete,get,getIamPolicy,list,read,restore,
  * setIamPolicy,update} come with bigtable.* (admin); get and list with bigtable.*.get and
- * bigtable.*.list (user, reader), as Google's roles list them.
+ * bigtable.*.list (user, reader), as Google's roles list them. Authorized views:
+ * bigtable.authorizedViews.{readRows,sampleRowKeys} (reader, user), .mutateRows (user).
  */
 #include "em_descriptor.h"
 
@@ -19,11 +20,13 @@ static const struct em_role bigtable_roles[] = {
     {"roles/bigtable.user",
      EM_WORDS(BIGTABLE_METADATA, "bigtable.tables.readRows", "bigtable.tables.mutateRows",
               "bigtable.tables.sampleRowKeys", "bigtable.tables.checkConsistency",
-              "bigtable.tables.generateConsistencyToken"),
+              "bigtable.tables.generateConsistencyToken", "bigtable.authorizedViews.readRows",
+              "bigtable.authorizedViews.mutateRows", "bigtable.authorizedViews.sampleRowKeys"),
      NULL},
     {"roles/bigtable.reader",
      EM_WORDS(BIGTABLE_METADATA, "bigtable.tables.readRows", "bigtable.tables.sampleRowKeys",
-              "bigtable.tables.checkConsistency"),
+              "bigtable.tables.checkConsistency", "bigtable.authorizedViews.readRows",
+              "bigtable.authorizedViews.sampleRowKeys"),
      NULL},
     {"roles/bigtable.viewer",
      EM_WORDS("bigtable.instances.get", "bigtable.instances.list", "bigtable.clusters.get",

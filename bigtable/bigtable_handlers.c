@@ -14,6 +14,7 @@
 #include "bigtable_consistency.h"
 #include "bigtable_data.h"
 #include "bigtable_json.h"
+#include "bigtable_views.h"
 #include "em_clock.h"
 #include "em_json.h"
 #include "em_list.h"
@@ -157,6 +158,10 @@ const struct em_op_type bt_op_types[] = {
      true, NULL, NULL},
     {"UndeleteTable", BT_ADMIN_TYPE "UndeleteTableMetadata", BT_ADMIN_TYPE "Table", table_get_work,
      true, "startTime", "endTime"},
+    {"CreateAuthorizedView", BT_ADMIN_TYPE "CreateAuthorizedViewMetadata",
+     BT_ADMIN_TYPE "AuthorizedView", bt_view_get_work, true, "requestTime", "finishTime"},
+    {"UpdateAuthorizedView", BT_ADMIN_TYPE "UpdateAuthorizedViewMetadata",
+     BT_ADMIN_TYPE "AuthorizedView", bt_view_get_work, true, "requestTime", "finishTime"},
 };
 const size_t bt_op_type_count = sizeof(bt_op_types) / sizeof(bt_op_types[0]);
 
@@ -503,6 +508,8 @@ enum em_code bt_iam_resource_check(struct em_call *call)
     cJSON *resource = NULL;
     if (strstr(name, "/backups/"))
         bt_backup_get(admin(call), name, &resource, &call->status);
+    else if (strstr(name, "/authorizedViews/"))
+        bt_view_get(admin(call), name, BT_AV_NAME_ONLY, &resource, &call->status);
     else if (strstr(name, "/tables/"))
         bt_table_get(admin(call), name, BT_VIEW_NAME_ONLY, &resource, &call->status);
     else

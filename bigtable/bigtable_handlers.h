@@ -79,6 +79,16 @@ enum em_code bt_restore_work(struct em_op *op, void *ctx, const cJSON *request, 
                              cJSON **response, struct em_status *st);
 /* Starts an operation of kind on resource, named under zone, and replies with it
  * (bigtable_handlers.c). */
+/* authorized views (bigtable_view_handlers.c) */
+enum em_code bt_create_authorized_view(struct em_call *call);
+enum em_code bt_get_authorized_view(struct em_call *call);
+enum em_code bt_list_authorized_views(struct em_call *call);
+enum em_code bt_update_authorized_view(struct em_call *call);
+enum em_code bt_delete_authorized_view(struct em_call *call);
+extern const struct em_message bt_authorized_view_schema;
+enum em_code bt_view_get_work(struct em_op *op, void *ctx, const cJSON *request, int64_t now,
+                              cJSON **response, struct em_status *st);
+
 enum em_code bt_handlers_start_operation(struct em_call *call, const char *resource,
                                          const char *zone, const char *kind, cJSON *metadata);
 

@@ -1,9 +1,9 @@
 /*
  * bigtable_routes: the Cloud Bigtable route table, the only place a request's path is
  * tied to a handler. Paths and methods are those of the real APIs: bigtableadmin v2 (as in
- * gcloud's generated client) and bigtable v2 (the googleapis protos' HTTP bindings). A
- * route without a handler answers UNIMPLEMENTED naming the method: authorized views, the
- * hot-tablets and logical views.
+ * gcloud's generated client) and bigtable v2 (the googleapis protos' HTTP bindings; each
+ * data call also through an authorized view, checked with bigtable.authorizedViews.*). A
+ * route without a handler answers UNIMPLEMENTED naming the method: the hot tablets.
  */
 #include "bigtable_routes.h"
 
@@ -18,6 +18,7 @@
 #define TABLE   INST "/tables/*"
 #define PROFILE INST "/appProfiles/*"
 #define BACKUP  CLUSTER "/backups/*"
+#define VIEW    TABLE "/authorizedViews/*"
 #define DATA    EM_AUDIT_DATA_ACCESS
 #define ADMIN   EM_AUDIT_ADMIN
 #define P(perm) "bigtable." perm
@@ -120,6 +121,19 @@ const struct em_route bigtable_routes[] = {
      &bt_drop_row_range_schema, NULL, P("tables.mutateRows"), ADMIN},
     IAM(TABLE, "tables"),
 
+    /* authorized views (bigtable_view_handlers.c) */
+    {"POST", "v2/{parent=" TABLE "}/authorizedViews", bt_create_authorized_view,
+     "CreateAuthorizedView", &bt_authorized_view_schema, NULL, P("authorizedViews.create"), ADMIN},
+    {"GET", "v2/{parent=" TABLE "}/authorizedViews", bt_list_authorized_views,
+     "ListAuthorizedViews", NULL, NULL, P("authorizedViews.list"), DATA},
+    {"GET", "v2/{name=" VIEW "}", bt_get_authorized_view, "GetAuthorizedView", NULL, NULL,
+     P("authorizedViews.get"), DATA},
+    {"PATCH", "v2/{name=" VIEW "}", bt_update_authorized_view, "UpdateAuthorizedView",
+     &bt_authorized_view_schema, NULL, P("authorizedViews.update"), ADMIN},
+    {"DELETE", "v2/{name=" VIEW "}", bt_delete_authorized_view, "DeleteAuthorizedView", NULL, NULL,
+     P("authorizedViews.delete"), ADMIN},
+    IAM(VIEW, "authorizedViews"),
+
     /* backups and restores (bigtable_backup_handlers.c) */
     {"POST", "v2/{parent=" CLUSTER "}/backups:copy", bt_copy_backup, "CopyBackup",
      &bt_copy_backup_schema, NULL, P("backups.create"), ADMIN},
@@ -149,12 +163,24 @@ const struct em_route bigtable_routes[] = {
      "CheckAndMutateRow", &bt_check_and_mutate_schema, NULL, P("tables.mutateRows"), DATA},
     {"POST", "v2/{tableName=" TABLE "}:readModifyWriteRow", bt_read_modify_write_row,
      "ReadModifyWriteRow", &bt_read_modify_write_schema, NULL, P("tables.mutateRows"), DATA},
+    {"POST", "v2/{authorizedViewName=" VIEW "}:readRows", bt_read_rows, "ReadRows",
+     &bt_read_rows_schema, NULL, P("authorizedViews.readRows"), DATA, .streaming = true,
+     .never_blocks = true},
+    {"GET", "v2/{authorizedViewName=" VIEW "}:sampleRowKeys", bt_sample_row_keys, "SampleRowKeys",
+     NULL, NULL, P("authorizedViews.sampleRowKeys"), DATA, .streaming = true},
+    {"POST", "v2/{authorizedViewName=" VIEW "}:mutateRow", bt_mutate_row, "MutateRow",
+     &bt_mutate_row_schema, NULL, P("authorizedViews.mutateRows"), DATA, .never_blocks = true},
+    {"POST", "v2/{authorizedViewName=" VIEW "}:mutateRows", bt_mutate_rows, "MutateRows",
+     &bt_mutate_rows_schema, NULL, P("authorizedViews.mutateRows"), DATA, .streaming = true},
+    {"POST", "v2/{authorizedViewName=" VIEW "}:checkAndMutateRow", bt_check_and_mutate_row,
+     "CheckAndMutateRow", &bt_check_and_mutate_schema, NULL, P("authorizedViews.mutateRows"), DATA},
+    {"POST", "v2/{authorizedViewName=" VIEW "}:readModifyWriteRow", bt_read_modify_write_row,
+     "ReadModifyWriteRow", &bt_read_modify_write_schema, NULL, P("authorizedViews.mutateRows"),
+     DATA},
     {"POST", "v2/{name=" INST "}:ping", bt_ping_and_warm, "PingAndWarm", &bt_ping_schema, NULL,
      P("tables.readRows"), DATA},
 
     /* not built yet: answered UNIMPLEMENTED */
     {"GET", "v2/{parent=" CLUSTER "}/hotTablets", NULL, "ListHotTablets"},
-    {"POST", "v2/{parent=" TABLE "}/authorizedViews", NULL, "CreateAuthorizedView"},
-    {"GET", "v2/{parent=" TABLE "}/authorizedViews", NULL, "ListAuthorizedViews"},
     {NULL},
 };

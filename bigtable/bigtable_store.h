@@ -3,7 +3,7 @@
  *
  * Table (module "bigtable" in schema_migrations):
  *   bigtable_resources   name, kind ("instance", "cluster", "table", "deletedTable",
- *                        "appProfile", "backup"), the
+ *                        "appProfile", "backup", "authorizedView"), the
  *                        instance it belongs to (an instance: itself), and the resource as
  *                        its stored JSON (the API's JSON plus private members starting
  *                        with '_', which the domain strips before answering)
@@ -23,12 +23,13 @@
 
 struct em_store;
 
-#define BT_KIND_INSTANCE    "instance"
-#define BT_KIND_CLUSTER     "cluster"
-#define BT_KIND_TABLE       "table"
-#define BT_KIND_APP_PROFILE "appProfile"
-#define BT_KIND_BACKUP      "backup"       /* bigtable_backup.c */
-#define BT_KIND_DELETED     "deletedTable" /* a recoverable table: bigtable_undelete.c */
+#define BT_KIND_INSTANCE        "instance"
+#define BT_KIND_CLUSTER         "cluster"
+#define BT_KIND_TABLE           "table"
+#define BT_KIND_APP_PROFILE     "appProfile"
+#define BT_KIND_BACKUP          "backup"         /* bigtable_backup.c */
+#define BT_KIND_DELETED         "deletedTable"   /* a recoverable table: bigtable_undelete.c */
+#define BT_KIND_AUTHORIZED_VIEW "authorizedView" /* bigtable_views.c */
 
 enum em_code bt_store_migrate(struct em_store *store, struct em_status *st);
 

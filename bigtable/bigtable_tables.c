@@ -16,6 +16,7 @@
 #include "bigtable_errors.h"
 #include "bigtable_gc.h"
 #include "bigtable_store.h"
+#include "bigtable_views.h"
 #include "em_json.h"
 #include "em_names.h"
 
@@ -544,8 +545,9 @@ enum em_code bt_table_delete(struct bt_admin *admin, const char *name, int64_t n
                     "The table %.300s is protected against deletion: update it with "
                     "deletion_protection false first.",
                     name);
-        else
-            bt_deleted_table_keep(admin, stored, now, st);
+        else if (!bt_views_check_unprotected(admin, name, st) &&
+                 !bt_deleted_table_keep(admin, stored, now, st))
+            bt_views_remove_under(admin, name);
     }
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(stored);
