@@ -4,14 +4,17 @@
  * none), as a GC rule (collected over a fixed family and written back) and as a ReadRows
  * stream (read, and whatever was read written again and read back to the same rows); a
  * JSON string as the decoded text of a consistency token (refused, or formatted and parsed
- * back to the same token).
- * Nothing may crash, leak or read out of bounds; applied mutations keep cells sorted.
+ * back to the same token); as an authorized view's SubsetView (the fixed row's cells kept
+ * through it, fixed writes checked against it).
+ * Nothing may crash, leak or read out of bounds; applied mutations keep cells sorted; the
+ * cells a subset keeps are each in it, in their order.
  */
 #include "bigtable/bigtable_chunks.h"
 #include "bigtable/bigtable_consistency.h"
 #include "bigtable/bigtable_gc.h"
 #include "em_json.h"
 #include "bigtable/bigtable_mutation.h"
+#include "bigtable/bigtable_subset.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -145,6 +148,36 @@ static void try_token(const cJSON *json)
     free(text);
 }
 
+static void try_subset(const cJSON *json)
+{
+    struct em_status st = {0};
+    struct bt_subset subset;
+    if (bt_subset_parse(json, &subset, &st) != EM_OK)
+        return;
+    struct bt_cell kept[4];
+    memcpy(kept, cells, sizeof(kept));
+    size_t n = bt_subset_keep_cells(&subset, kept, 4);
+    for (size_t i = 0; i < n; i++)
+        if (!bt_subset_has_cell(&subset, kept[i].family, kept[i].qualifier) ||
+            (i > 0 && bt_cell_compare(&kept[i - 1], &kept[i]) >= 0))
+            abort();
+    bt_subset_has_row(&subset, row.key);
+    cJSON *doc = cJSON_Parse("{\"mutations\":[{\"setCell\":{\"familyName\":\"cf1\","
+                             "\"columnQualifier\":\"YQ==\",\"value\":\"\"}},"
+                             "{\"deleteFromFamily\":{\"familyName\":\"cf2\"}},"
+                             "{\"deleteFromRow\":{}}]}");
+    cJSON *families = cJSON_Parse("{\"cf1\":{},\"cf2\":{}}");
+    struct bt_mutations m;
+    if (bt_mutations_parse(cJSON_GetObjectItem(doc, "mutations"), "mutations", false, &m, &st) ==
+        EM_OK) {
+        bt_subset_check_mutations(&subset, "v", row.key, &m, families, &st);
+        bt_mutations_free(&m);
+    }
+    cJSON_Delete(families);
+    cJSON_Delete(doc);
+    bt_subset_free(&subset);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cJSON *json = cJSON_ParseWithLength((const char *)data, size);
@@ -155,6 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     try_gc(json);
     try_chunks(json);
     try_token(json);
+    try_subset(json);
     cJSON_Delete(json);
     return 0;
 }
