@@ -399,7 +399,9 @@ static enum em_code fill_pending(struct sp_job_ctx *ctx, const struct tables *pe
 
 /* --- running statements --- */
 
-/* A statement's tables, the one its text pins by key read only in those spans. */
+/* A statement's tables, the one its text pins by key read only in those spans (computed
+ * when wanted: else the DML is replayed, its spans recorded when it first ran, or no
+ * read-write transaction keeps them); when they cannot be computed, the table whole. */
 static void touched_add_statement(struct touched *touched, const struct sp_stmt *prepared,
                                   const struct sp_sql_keys *keys, const cJSON *params)
 {
