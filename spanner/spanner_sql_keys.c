@@ -289,6 +289,8 @@ static enum em_code plan_statement(struct sp_sql_keys *keys, const struct sp_sch
     if (!table || refers_to_itself(table))
         return EM_OK;
     keys->table = table->name;
+    /* the parser refuses INSERT OR IGNORE/UPDATE: were they read, they would not be blind
+     * (their row count and effect depend on whether the row exists) */
     if (s->kind == SP_STMT_INSERT) {
         keys->kind = SP_SQL_KEYS_BLIND;
         return EM_OK;
