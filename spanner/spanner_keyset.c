@@ -78,6 +78,22 @@ static void equal(const struct sp_key_column *key, int n, int first, struct sp_b
     sp_buf_puts(sql, ")");
 }
 
+static bool is_float_key(const struct sp_key_column *column)
+{
+    return column->type.code == SP_TYPE_FLOAT64 || column->type.code == SP_TYPE_FLOAT32;
+}
+
+/* A key column as it orders: a FLOAT64 one by sp_float_order() (NaN first, see
+ * spanner_value.h), anything else by its storage. */
+static void order_term(const struct sp_key_column *column, struct sp_buf *sql)
+{
+    if (is_float_key(column))
+        sp_buf_puts(sql, "sp_float_order(");
+    sp_buf_ident(sql, column->name);
+    if (is_float_key(column))
+        sp_buf_puts(sql, ")");
+}
+
 /* key after (after true) or before the prefix, in key order; or equal to it with or_equal. */
 static void compare(const struct sp_key_column *key, int n, int first, bool after, bool or_equal,
                     struct sp_buf *sql)
@@ -91,8 +107,9 @@ static void compare(const struct sp_key_column *key, int n, int first, bool afte
             sp_buf_printf(sql, " IS ?%d", first + j);
         }
         sp_buf_puts(sql, " AND ");
-        sp_buf_ident(sql, key[i].name);
-        sp_buf_printf(sql, " %s ?%d)", after != key[i].desc ? ">" : "<", first + i);
+        order_term(&key[i], sql);
+        sp_buf_printf(sql, is_float_key(&key[i]) ? " %s sp_float_order(?%d))" : " %s ?%d)",
+                      after != key[i].desc ? ">" : "<", first + i);
     }
     if (or_equal) {
         sp_buf_puts(sql, " OR ");
@@ -158,7 +175,7 @@ void sp_keyset_order(const struct sp_key_column *key, int nkey, struct sp_buf *s
     for (int i = 0; i < nkey; i++) {
         if (i)
             sp_buf_puts(sql, ", ");
-        sp_buf_ident(sql, key[i].name);
+        order_term(&key[i], sql);
         if (key[i].desc)
             sp_buf_puts(sql, " DESC");
     }

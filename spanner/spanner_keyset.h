@@ -8,6 +8,9 @@
  *
  *   key = p      k1 IS ?1 AND k2 IS ?2 ...               (prefix of p's length)
  *   key > p      (k1 >' ?1) OR (k1 IS ?1 AND k2 >' ?2) ...  (>' is < for a DESC part)
+ *
+ * A FLOAT64 key part compares and orders through sp_float_order() on both sides, so a NaN
+ * key (stored as a string) sorts first, as in Spanner.
  *   startClosed p: key > p OR key = p;  startOpen p: key > p  (and ends the other way)
  *
  * The values are bound as parameters (their storage forms, spanner_value.h) numbered from

@@ -115,6 +115,8 @@ struct sp_order_item {
 struct sp_select {
     bool distinct;
     bool as_struct; /* SELECT AS STRUCT: one STRUCT column of the items */
+    bool as_value;  /* SELECT AS VALUE: a value table of the one item (its fields, a STRUCT's) */
+    int as_line, as_column; /* where AS STRUCT/VALUE is */
     struct sp_select_item *items;
     int nitems;
     struct sp_from *from; /* NULL: SELECT without FROM */

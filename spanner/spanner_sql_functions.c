@@ -137,23 +137,21 @@ static void fn_int64_shift(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sqlite3_result_int64(ctx, (long long)(left ? u << b : u >> b));
 }
 
-/* The result of a op b: an overflow of finite operands is OUT_OF_RANGE as in GoogleSQL,
- * and a NaN (inf - inf) is refused, since SQLite would turn it into NULL. */
+/* The result of a op b: an overflow of finite operands is OUT_OF_RANGE as in GoogleSQL;
+ * NaN and infinities otherwise follow IEEE 754 (inf - inf is NaN). */
 static void float64_result(sqlite3_context *ctx, double a, char op, double b, double r)
 {
     if (isinf(r) && isfinite(a) && isfinite(b))
         FN_ERROR(ctx, "OUT_OF_RANGE: double overflow: %g %c %g", a, op, b);
-    else if (isnan(r))
-        FN_ERROR(ctx, "OUT_OF_RANGE: NaN cannot be stored by this emulator: %g %c %g", a, op, b);
     else
-        sqlite3_result_double(ctx, r);
+        sp_result_float(ctx, r);
 }
 
 static void fn_float64_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     if (any_null(argc, argv))
         return;
-    double a = sqlite3_value_double(argv[0]), b = sqlite3_value_double(argv[1]);
+    double a = sp_value_float(argv[0]), b = sp_value_float(argv[1]);
     float64_result(ctx, a, '+', b, a + b);
 }
 
@@ -161,7 +159,7 @@ static void fn_float64_sub(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     if (any_null(argc, argv))
         return;
-    double a = sqlite3_value_double(argv[0]), b = sqlite3_value_double(argv[1]);
+    double a = sp_value_float(argv[0]), b = sp_value_float(argv[1]);
     float64_result(ctx, a, '-', b, a - b);
 }
 
@@ -169,7 +167,7 @@ static void fn_float64_mul(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     if (any_null(argc, argv))
         return;
-    double a = sqlite3_value_double(argv[0]), b = sqlite3_value_double(argv[1]);
+    double a = sp_value_float(argv[0]), b = sp_value_float(argv[1]);
     float64_result(ctx, a, '*', b, a * b);
 }
 
@@ -177,12 +175,57 @@ static void fn_float64_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     if (any_null(argc, argv))
         return;
-    double a = sqlite3_value_double(argv[0]), b = sqlite3_value_double(argv[1]);
+    double a = sp_value_float(argv[0]), b = sp_value_float(argv[1]);
     if (b == 0) {
         FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %g / %g", a, b);
         return;
     }
     float64_result(ctx, a, '/', b, a / b);
+}
+
+static void fn_float64_neg(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        sp_result_float(ctx, -sp_value_float(argv[0]));
+}
+
+/* IEEE_DIVIDE(a, b): IEEE 754 division, never an error (1/0 is +inf, 0/0 NaN). */
+static void fn_ieee_divide(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!any_null(argc, argv))
+        sp_result_float(ctx, sp_value_float(argv[0]) / sp_value_float(argv[1]));
+}
+
+/* SAFE_DIVIDE(a, b) of FLOAT64: NULL where a / b is an error (zero divisor, overflow). */
+static void fn_float64_safe_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    double a = sp_value_float(argv[0]), b = sp_value_float(argv[1]), r = a / b;
+    if (b != 0 && !(isinf(r) && isfinite(a) && isfinite(b)))
+        sp_result_float(ctx, r);
+}
+
+/* sp_float_order(x): a BLOB whose byte order is GoogleSQL's order of FLOAT64 values
+ * (NaN < -inf < ... < -0 = 0 < ... < +inf), NULL for NULL. ORDER BY and key ranges sort
+ * FLOAT64 values by it, since SQLite sorts NaN's TEXT storage after every number. A
+ * number's key is its IEEE 754 bits, big-endian, sign bit flipped (all bits for a negative
+ * number); NaN's is eight zero bytes, below -inf's 00 0F FF ... */
+static void fn_float_order(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    unsigned char key[8] = {0};
+    double d = sp_value_float(argv[0]);
+    if (!isnan(d)) {
+        uint64_t bits;
+        d = d == 0 ? 0.0 : d; /* -0 and 0 are equal */
+        memcpy(&bits, &d, sizeof(bits));
+        bits = bits >> 63 ? ~bits : bits | (1ULL << 63);
+        for (int i = 0; i < 8; i++)
+            key[i] = (unsigned char)(bits >> (56 - 8 * i));
+    }
+    sqlite3_result_blob(ctx, key, sizeof(key), SQLITE_TRANSIENT);
 }
 
 /* ---- NUMERIC ---- */
@@ -330,6 +373,16 @@ static void fn_numeric_mul(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void fn_numeric_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     numeric_binary(ctx, argc, argv, '/');
+}
+
+/* SAFE_DIVIDE(a, b) of NUMERIC: NULL where a / b is an error (zero divisor, overflow). */
+static void fn_numeric_safe_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    sp_numeric a, b, r;
+    if (any_null(argc, argv) || !numeric_arg(ctx, argv[0], &a) || !numeric_arg(ctx, argv[1], &b))
+        return;
+    if (b != 0 && numeric_div(a, b, &r))
+        numeric_result(ctx, r, "SAFE_DIVIDE");
 }
 
 static void fn_numeric_intdiv(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -487,7 +540,7 @@ static bool value_text(sqlite3_value *v, int from, char *out, size_t size)
         return true;
     case SP_TYPE_FLOAT64:
     case SP_TYPE_FLOAT32:
-        format_double(sqlite3_value_double(v), out, size);
+        format_double(sp_value_float(v), out, size);
         return true;
     case SP_TYPE_NUMERIC:
         if (!sp_numeric_decode((const char *)sqlite3_value_text(v), (size_t)sqlite3_value_bytes(v),
@@ -545,13 +598,9 @@ static bool cast_from_string(sqlite3_context *ctx, const char *s, int to, struct
         double d = strtod(s, &end);
         while (isspace((unsigned char)*end))
             end++;
-        if (end == s || *end || isnan(d))
-            return isnan(d) ? cast_fail(err,
-                                        "OUT_OF_RANGE: NaN cannot be stored by this "
-                                        "emulator: %s",
-                                        s)
-                            : cast_fail(err, "OUT_OF_RANGE: Bad double value: %s", s);
-        sqlite3_result_double(ctx, to == SP_TYPE_FLOAT32 ? (double)(float)d : d);
+        if (end == s || *end)
+            return cast_fail(err, "OUT_OF_RANGE: Bad double value: %s", s);
+        sp_result_float(ctx, to == SP_TYPE_FLOAT32 ? (double)(float)d : d);
         return true;
     }
     case SP_TYPE_NUMERIC:
@@ -600,7 +649,7 @@ static bool cast_numeric_value(sqlite3_context *ctx, sqlite3_value *v, int from,
             return (sp_numeric_encode((sp_numeric)i * NUMERIC_SCALE, key),
                     sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT), true);
         else
-            sqlite3_result_double(ctx, to == SP_TYPE_FLOAT32 ? (double)(float)i : (double)i);
+            sp_result_float(ctx, to == SP_TYPE_FLOAT32 ? (double)(float)i : (double)i);
         return true;
     }
     if (!value_text(v, from, text, sizeof(text)))
@@ -618,19 +667,19 @@ static bool cast_numeric_value(sqlite3_context *ctx, sqlite3_value *v, int from,
         return true;
     }
     if (to == SP_TYPE_INT64) {
-        if (!round_double_to_int64(sqlite3_value_double(v), &i, err))
+        if (!round_double_to_int64(sp_value_float(v), &i, err))
             return false;
         sqlite3_result_int64(ctx, i);
         return true;
     }
-    if (to == SP_TYPE_NUMERIC && !isfinite(sqlite3_value_double(v)))
+    if (to == SP_TYPE_NUMERIC && !isfinite(sp_value_float(v)))
         return cast_fail(err,
                          "OUT_OF_RANGE: Illegal conversion of non-finite floating point "
                          "number to numeric: %s",
                          text);
     if (to == SP_TYPE_NUMERIC) {
         char fixed[400];
-        snprintf(fixed, sizeof(fixed), "%.9f", sqlite3_value_double(v));
+        snprintf(fixed, sizeof(fixed), "%.9f", sp_value_float(v));
         if (!sp_numeric_parse(fixed, &n))
             return cast_fail(err, "OUT_OF_RANGE: numeric out of range: %s", text);
         sp_numeric_encode(n, key);
@@ -638,7 +687,7 @@ static bool cast_numeric_value(sqlite3_context *ctx, sqlite3_value *v, int from,
         return true;
     }
     double d = strtod(text, NULL);
-    sqlite3_result_double(ctx, to == SP_TYPE_FLOAT32 ? (double)(float)d : d);
+    sp_result_float(ctx, to == SP_TYPE_FLOAT32 ? (double)(float)d : d);
     return true;
 }
 
@@ -919,7 +968,7 @@ static void fn_abs(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         if (numeric_arg(ctx, argv[0], &n))
             numeric_result(ctx, n < 0 ? -n : n, "ABS");
     } else {
-        sqlite3_result_double(ctx, fabs(sqlite3_value_double(argv[0])));
+        sp_result_float(ctx, fabs(sp_value_float(argv[0])));
     }
 }
 
@@ -936,17 +985,18 @@ static void fn_sign(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         if (numeric_arg(ctx, argv[0], &n))
             numeric_result(ctx, (sp_numeric)((n > 0) - (n < 0)) * NUMERIC_SCALE, "SIGN");
     } else {
-        double d = sqlite3_value_double(argv[0]);
-        sqlite3_result_double(ctx, (d > 0) - (d < 0));
+        double d = sp_value_float(argv[0]);
+        sp_result_float(ctx, isnan(d) ? d : (d > 0) - (d < 0));
     }
 }
 
+/* A NaN out of a number is a domain error (SQRT(-1)); a NaN in gives a NaN out. */
 static void double_result(sqlite3_context *ctx, double r, const char *what, double x)
 {
-    if (isnan(r))
+    if (isnan(r) && !isnan(x))
         FN_ERROR(ctx, "OUT_OF_RANGE: Floating point error in function: %s(%g)", what, x);
     else
-        sqlite3_result_double(ctx, r);
+        sp_result_float(ctx, r);
 }
 
 static void fn_math(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -954,7 +1004,7 @@ static void fn_math(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     if (any_null(argc, argv))
         return;
     const char *name = (const char *)sqlite3_value_text(argv[0]);
-    double x = sqlite3_value_double(argv[1]), r;
+    double x = sp_value_float(argv[1]), r;
     if (strcmp(name, "sqrt") == 0)
         r = x < 0 ? NAN : sqrt(x);
     else if (strcmp(name, "exp") == 0)
@@ -974,29 +1024,29 @@ static void fn_round(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     if (any_null(argc, argv))
         return;
-    double x = sqlite3_value_double(argv[0]);
+    double x = sp_value_float(argv[0]);
     long long digits = sqlite3_value_int64(argv[1]);
     bool trunc_only = sqlite3_value_int(argv[2]) != 0;
     if (digits > 30 || digits < -30) {
-        sqlite3_result_double(ctx, digits > 0 ? x : 0.0);
+        sp_result_float(ctx, digits > 0 ? x : 0.0);
         return;
     }
     double scale = pow(10.0, (double)digits);
     double y = x * scale;
     y = trunc_only ? trunc(y) : round(y);
-    sqlite3_result_double(ctx, y / scale);
+    sp_result_float(ctx, y / scale);
 }
 
 static void fn_pow(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     if (any_null(argc, argv))
         return;
-    double x = sqlite3_value_double(argv[0]), y = sqlite3_value_double(argv[1]);
+    double x = sp_value_float(argv[0]), y = sp_value_float(argv[1]);
     double r = pow(x, y);
-    if (isnan(r) || (isinf(r) && isfinite(x) && isfinite(y)))
+    if ((isnan(r) && !isnan(x) && !isnan(y)) || (isinf(r) && isfinite(x) && isfinite(y)))
         FN_ERROR(ctx, "OUT_OF_RANGE: Floating point error in function: POW(%g, %g)", x, y);
     else
-        sqlite3_result_double(ctx, r);
+        sp_result_float(ctx, r);
 }
 
 static void fn_generate_uuid(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -1092,7 +1142,7 @@ static void result_from_json(sqlite3_context *ctx, int code, const cJSON *item)
     if (stored.kind == SQLITE_INTEGER)
         sqlite3_result_int64(ctx, stored.i);
     else if (stored.kind == SQLITE_FLOAT)
-        sqlite3_result_double(ctx, stored.d);
+        sp_result_float(ctx, stored.d);
     else if (stored.kind == SQLITE_BLOB)
         sqlite3_result_blob(ctx, stored.data ? stored.data : "", (int)stored.len, SQLITE_TRANSIENT);
     else
@@ -1209,18 +1259,34 @@ static void fn_struct(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 enum { EQ_FALSE = 0, EQ_TRUE = 1, EQ_NULL = -1 };
 
-/* GoogleSQL's = on two values in their JSON encoding (both of one type): NULL when
- * either is NULL; a STRUCT (a list) field by field, FALSE over NULL over TRUE. */
-static int json_values_equal(const cJSON *a, const cJSON *b)
+/* The end of the shape of one value (see fn_struct_eq) starting at shape. */
+static const char *skip_shape(const char *shape)
 {
+    if (*shape != '(')
+        return *shape ? shape + 1 : shape;
+    int depth = 0;
+    do
+        depth += *shape == '(' ? 1 : *shape == ')' ? -1 : 0;
+    while (*shape++ && depth > 0);
+    return shape;
+}
+
+/* GoogleSQL's = on two values in their JSON encoding (both of one type, whose shape
+ * *shape reads and advances past): NULL when either is NULL; a STRUCT (a list) field by
+ * field, FALSE over NULL over TRUE; a FLOAT64 NaN ("NaN", shape 'f') equal to nothing. */
+static int json_values_equal(const cJSON *a, const cJSON *b, const char **shape)
+{
+    const char *own = *shape;
+    *shape = skip_shape(own);
     if (cJSON_IsNull(a) || cJSON_IsNull(b))
         return EQ_NULL;
     if (cJSON_IsArray(a) && cJSON_IsArray(b)) {
         if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b))
             return EQ_FALSE;
+        const char *field = *own == '(' ? own + 1 : own;
         int result = EQ_TRUE;
         for (const cJSON *x = a->child, *y = b->child; x && y; x = x->next, y = y->next) {
-            int one = json_values_equal(x, y);
+            int one = json_values_equal(x, y, &field);
             if (one == EQ_FALSE)
                 return EQ_FALSE;
             if (one == EQ_NULL)
@@ -1228,6 +1294,8 @@ static int json_values_equal(const cJSON *a, const cJSON *b)
         }
         return result;
     }
+    if (*own == 'f' && cJSON_IsString(a) && strcmp(a->valuestring, SP_NAN_TEXT) == 0)
+        return EQ_FALSE;
     if (cJSON_IsNumber(a) && cJSON_IsNumber(b))
         return a->valuedouble == b->valuedouble ? EQ_TRUE : EQ_FALSE;
     if (cJSON_IsString(a) && cJSON_IsString(b))
@@ -1237,7 +1305,10 @@ static int json_values_equal(const cJSON *a, const cJSON *b)
     return EQ_FALSE;
 }
 
-/* sp_struct_eq(a, b): a = b on two STRUCTs of one type (TRUE, FALSE or NULL). */
+/* sp_struct_eq(a, b, shape): a = b on two STRUCTs of one type (TRUE, FALSE or NULL). The
+ * shape names the type's FLOAT64 fields, where a NaN is unequal to itself: '(' a field list
+ * ')', 'f' a FLOAT64 or FLOAT32 field, 's' any other, so STRUCT<a FLOAT64, b STRUCT<c
+ * STRING>> is "(f(s))". */
 static void fn_struct_eq(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
@@ -1245,10 +1316,14 @@ static void fn_struct_eq(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         return;
     cJSON *a = cJSON_Parse((const char *)sqlite3_value_text(argv[0]));
     cJSON *b = cJSON_Parse((const char *)sqlite3_value_text(argv[1]));
-    if (!cJSON_IsArray(a) || !cJSON_IsArray(b))
+    const char *shape = (const char *)sqlite3_value_text(argv[2]);
+    if (!cJSON_IsArray(a) || !cJSON_IsArray(b) || !shape) {
         sqlite3_result_error(ctx, "INTERNAL: a STRUCT is not in its storage form", -1);
-    else if (json_values_equal(a, b) != EQ_NULL)
-        sqlite3_result_int(ctx, json_values_equal(a, b));
+    } else {
+        int equal = json_values_equal(a, b, &shape);
+        if (equal != EQ_NULL)
+            sqlite3_result_int(ctx, equal);
+    }
     cJSON_Delete(a);
     cJSON_Delete(b);
 }
@@ -1491,10 +1566,15 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_float64_sub", 2, true, fn_float64_sub},
     {"sp_float64_mul", 2, true, fn_float64_mul},
     {"sp_float64_div", 2, true, fn_float64_div},
+    {"sp_float64_neg", 1, true, fn_float64_neg},
+    {"sp_float64_safe_div", 2, true, fn_float64_safe_div},
+    {"sp_ieee_divide", 2, true, fn_ieee_divide},
+    {"sp_float_order", 1, true, fn_float_order},
     {"sp_numeric_add", 2, true, fn_numeric_add},
     {"sp_numeric_sub", 2, true, fn_numeric_sub},
     {"sp_numeric_mul", 2, true, fn_numeric_mul},
     {"sp_numeric_div", 2, true, fn_numeric_div},
+    {"sp_numeric_safe_div", 2, true, fn_numeric_safe_div},
     {"sp_numeric_intdiv", 2, true, fn_numeric_intdiv},
     {"sp_numeric_mod", 2, true, fn_numeric_mod},
     {"sp_numeric_neg", 1, true, fn_numeric_neg},
@@ -1519,7 +1599,7 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_array", -1, true, fn_array},
     {"sp_array_at", 4, true, fn_array_at},
     {"sp_struct", -1, true, fn_struct},
-    {"sp_struct_eq", 2, true, fn_struct_eq},
+    {"sp_struct_eq", 3, true, fn_struct_eq},
     {"sp_timestamp_add", 3, true, fn_timestamp_add},
     {"sp_timestamp_diff", 3, true, fn_timestamp_diff},
     {"sp_date_add", 3, true, fn_date_add},

@@ -874,7 +874,7 @@ static enum em_code parse_cast(struct sp_parser *p, const struct sp_token *at, b
     if (!e || !args)
         return EM_FAIL_OOM(p->st);
     if (sp_expect_op(p, "(") || sp_parse_expr(p, &args[0]) || sp_expect_keyword(p, "AS") ||
-        sp_parse_type(p, false, &e->type))
+        parse_type(p, false, true, 0, &e->type))
         return p->st->code;
     if (sp_token_is_keyword(sp_peek(p), "FORMAT"))
         return sp_unsupported(p, sp_peek(p), "CAST ... FORMAT");
@@ -902,12 +902,13 @@ static const char *date_part(const struct sp_token *tok)
     return NULL;
 }
 
-/* EXTRACT(part FROM expr): a function EXTRACT with a date part and the expression. */
+/* EXTRACT(part FROM expr [AT TIME ZONE zone]): a function EXTRACT with a date part, the
+ * expression and, when given, the zone. */
 static enum em_code parse_extract(struct sp_parser *p, const struct sp_token *at,
                                   struct sp_expr **out)
 {
     struct sp_expr *e = new_expr(p, SP_EXPR_FUNCTION, at);
-    struct sp_expr **args = sp_arena_alloc(p->arena, 2 * sizeof(*args));
+    struct sp_expr **args = sp_arena_alloc(p->arena, 3 * sizeof(*args));
     if (!e || !args || sp_expect_op(p, "("))
         return p->st->code ? p->st->code : EM_FAIL_OOM(p->st);
     const struct sp_token *part_tok = sp_peek(p);
@@ -922,13 +923,18 @@ static enum em_code parse_extract(struct sp_parser *p, const struct sp_token *at
     args[0]->name = part;
     if (sp_expect_keyword(p, "FROM") || sp_parse_expr(p, &args[1]))
         return p->st->code;
-    if (sp_token_is_keyword(sp_peek(p), "AT"))
-        return sp_unsupported(p, sp_peek(p), "EXTRACT ... AT TIME ZONE");
+    e->nargs = 2;
+    if (sp_token_is_keyword(sp_peek(p), "AT")) {
+        p->pos++;
+        if (sp_expect_keyword(p, "TIME") || sp_expect_keyword(p, "ZONE") ||
+            sp_parse_expr(p, &args[2]))
+            return p->st->code;
+        e->nargs = 3;
+    }
     if (sp_expect_op(p, ")"))
         return p->st->code;
     e->name = "EXTRACT";
     e->args = args;
-    e->nargs = 2;
     finish(p, e);
     *out = e;
     return EM_OK;
@@ -1606,10 +1612,16 @@ static enum em_code parse_select(struct sp_parser *p, struct sp_select **out)
         return p->st->code;
     const struct sp_token *tok = sp_peek(p);
     if (sp_token_is_keyword(tok, "AS")) {
-        if (!sp_token_is_keyword(sp_peek_at(p, 1), "STRUCT"))
-            return sp_unsupported(p, tok, "SELECT AS VALUE");
+        const struct sp_token *kind = sp_peek_at(p, 1);
+        if (!sp_token_is_keyword(kind, "STRUCT") && !sp_token_is_keyword(kind, "VALUE"))
+            return EM_FAIL(p->st, EM_INVALID_ARGUMENT,
+                           "Syntax error: Expected keyword STRUCT or keyword VALUE [at %d:%d]",
+                           kind->line, kind->column);
         p->pos += 2;
-        s->as_struct = true;
+        s->as_struct = sp_token_is_keyword(kind, "STRUCT");
+        s->as_value = !s->as_struct;
+        s->as_line = tok->line;
+        s->as_column = tok->column;
     }
     if (sp_accept_keyword(p, "DISTINCT"))
         s->distinct = true;

@@ -491,7 +491,7 @@ static char *value_text(int code, sqlite3_value *v, bool as_literal)
     }
     case SP_TYPE_FLOAT64:
     case SP_TYPE_FLOAT32: {
-        double d = sqlite3_value_double(v);
+        double d = sp_value_float(v);
         for (int precision = 15; precision <= 17; precision++) {
             snprintf(number, sizeof(number), "%.*g", precision, d);
             if (strtod(number, NULL) == d)
@@ -556,7 +556,7 @@ static bool format_one(sqlite3_context *ctx, struct sp_buf *out, const struct sp
     }
     if (floating) {
         c_format(spec, "", conversion, fmt, sizeof(fmt));
-        sp_buf_printf(out, fmt, sqlite3_value_double(v));
+        sp_buf_printf(out, fmt, sp_value_float(v));
         return true;
     }
     char *text = value_text(code, v, conversion == 'T');

@@ -209,6 +209,52 @@ static bool is_float(enum sp_type_code code)
     return code == SP_TYPE_FLOAT64 || code == SP_TYPE_FLOAT32;
 }
 
+/* ---- FLOAT64 NaN (stored as the TEXT SP_NAN_TEXT, see spanner_value.h) ----
+ *
+ * SQLite sees NaN as a string, greater than every number and equal to itself; GoogleSQL
+ * makes every comparison with a NaN FALSE but != (TRUE), and sorts NaN first. The helpers
+ * below put that right where FLOAT64 values meet: comparisons, IN, CASE, NULLIF, ORDER BY,
+ * MIN/SUM/AVG and LEAST. GROUP BY, DISTINCT and the set operations keep SQLite's equality:
+ * there, all NaNs are one value, as in GoogleSQL. */
+#define NAN_SQL "'" SP_NAN_TEXT "'"
+
+/* x as the left operand of IN or CASE x WHEN: a NaN becomes X'', which equals nothing (so
+ * NaN IN (NaN) is FALSE, and NaN IN (1, NULL) NULL, as GoogleSQL has them). */
+static const char *nan_never_equal(struct translator *t, const char *sql)
+{
+    return sqlf(t, "(CASE WHEN %s IS " NAN_SQL " THEN X'' ELSE %s END)", sql, sql);
+}
+
+/* a op b for FLOAT64 operands. SQLite's answer is right but where a NaN (a string there)
+ * is on the side where it compares greater, or on both: guarded by "that side is not NaN
+ * (or the other is NULL, when the answer stays NULL)". The guard is a separate AND term, so
+ * an index on a column still serves the comparison. */
+static const char *float_comparison(struct translator *t, const char *op, const char *a,
+                                    const char *b)
+{
+    if (strcmp(op, "<>") == 0)
+        return sqlf(t, "((%s <> %s) OR (%s IS " NAN_SQL " AND %s IS NOT NULL))", a, b, a, b);
+    /* = , >, >=: a NaN on the left; <, <=: a NaN on the right */
+    bool left = op[0] == '=' || op[0] == '>';
+    const char *nan_side = left ? a : b, *other = left ? b : a;
+    return sqlf(t, "((%s %s %s) AND (%s IS NOT " NAN_SQL " OR %s IS NULL))", a, op, b, nan_side,
+                other);
+}
+
+/* An aggregate of FLOAT64 values that is NaN when any input is (SQLite would read the
+ * NaN string as 0, or skip it), or when the inputs hold both infinities (SUM, AVG). */
+static const char *float_aggregate(struct translator *t, const char *aggregate, const char *arg,
+                                   bool infinities_cancel)
+{
+    if (!infinities_cancel)
+        return sqlf(t, "(CASE WHEN max(%s = " NAN_SQL ") THEN " NAN_SQL " ELSE %s END)", arg,
+                    aggregate);
+    return sqlf(t,
+                "(CASE WHEN max(%s = " NAN_SQL ") OR (max(%s = 9e999) AND max(%s = -9e999)) "
+                "THEN " NAN_SQL " ELSE %s END)",
+                arg, arg, arg, aggregate);
+}
+
 /* The common supertype of two fragments, as GoogleSQL's coercion rules give it. */
 static bool supertype(const struct frag *a, const struct frag *b, struct sp_type *out)
 {
@@ -882,6 +928,30 @@ static enum em_code struct_column_field(struct translator *t, const struct scope
     return field_of(t, e, &f, out);
 }
 
+/* The shape sp_struct_eq reads of a STRUCT type (spanner_sql_functions.c): '(' its fields
+ * ')', 'f' for a FLOAT64 or FLOAT32 field (where a NaN is unequal to itself), 's' any other. */
+static void append_shape(struct sp_buf *buf, const struct sp_type *type)
+{
+    if (type->code != SP_TYPE_STRUCT || !type->struct_type) {
+        sp_buf_puts(buf, is_float(type->code) ? "f" : "s");
+        return;
+    }
+    sp_buf_puts(buf, "(");
+    for (int i = 0; i < type->struct_type->count; i++)
+        append_shape(buf, &type->struct_type->fields[i].type);
+    sp_buf_puts(buf, ")");
+}
+
+/* sp_struct_eq(a, b, 'shape') on two STRUCTs of type. */
+static const char *struct_eq_sql(struct translator *t, const struct sp_type *type, const char *a,
+                                 const char *b)
+{
+    struct sp_buf shape = {0};
+    append_shape(&shape, type);
+    const char *shape_sql = finish_sql(t, &shape);
+    return shape_sql ? sqlf(t, "sp_struct_eq(%s, %s, '%s')", a, b, shape_sql) : NULL;
+}
+
 /* a = b, a != b on STRUCTs: sp_struct_eq, field by field with SQL's three-valued logic. */
 static enum em_code struct_equality(struct translator *t, const struct sp_expr *e, struct frag *a,
                                     const char *op, struct frag *out)
@@ -889,7 +959,8 @@ static enum em_code struct_equality(struct translator *t, const struct sp_expr *
     if (!equality_comparable(&a[0].type))
         return no_signature(t, e, op, a, 2);
     bool not_equal = strcmp(e->name, "=") != 0;
-    *out = typed(sqlf(t, "(%ssp_struct_eq(%s, %s))", not_equal ? "NOT " : "", a[0].sql, a[1].sql),
+    *out = typed(sqlf(t, "(%s%s)", not_equal ? "NOT " : "",
+                      struct_eq_sql(t, &a[0].type, a[0].sql, a[1].sql)),
                  SP_TYPE_BOOL);
     return out->sql ? EM_OK : t->st->code;
 }
@@ -904,7 +975,8 @@ static enum em_code struct_in_list(struct translator *t, const struct sp_expr *e
     struct sp_buf buf = {0};
     sp_buf_printf(&buf, "(%s(", e->negated ? "NOT " : "");
     for (int i = 1; i < e->nargs; i++)
-        sp_buf_printf(&buf, "%ssp_struct_eq(%s, %s)", i > 1 ? " OR " : "", a[0].sql, a[i].sql);
+        sp_buf_printf(&buf, "%s%s", i > 1 ? " OR " : "",
+                      struct_eq_sql(t, &a[0].type, a[0].sql, a[i].sql));
     sp_buf_puts(&buf, "))");
     *out = typed(finish_sql(t, &buf), SP_TYPE_BOOL);
     return out->sql ? EM_OK : t->st->code;
@@ -921,8 +993,9 @@ static enum em_code struct_in_rows(struct translator *t, const struct sp_expr *e
         return no_signature(t, e, "operator IN", left, 1);
     *out = typed(sqlf(t,
                       "(%s(SELECT CASE WHEN max(eq) THEN 1 WHEN count(*) > count(eq) THEN NULL "
-                      "ELSE 0 END FROM (SELECT sp_struct_eq(%s, value) AS eq FROM (%s))))",
-                      e->negated ? "NOT " : "", left->sql, rows_sql),
+                      "ELSE 0 END FROM (SELECT %s AS eq FROM (%s))))",
+                      e->negated ? "NOT " : "", struct_eq_sql(t, &left->type, left->sql, "value"),
+                      rows_sql),
                  SP_TYPE_BOOL);
     return out->sql ? EM_OK : t->st->code;
 }
@@ -1009,7 +1082,10 @@ static enum em_code comparison(struct translator *t, const struct sp_expr *e, st
     if (!comparable(a[0].type.code))
         return no_signature(t, e, op_text, a, 2);
     const char *op = strcmp(e->name, "!=") == 0 ? "<>" : e->name;
-    *out = typed(sqlf(t, "(%s %s %s)", a[0].sql, op, a[1].sql), SP_TYPE_BOOL);
+    if (is_float(a[0].type.code) || is_float(a[1].type.code))
+        *out = typed(float_comparison(t, op, a[0].sql, a[1].sql), SP_TYPE_BOOL);
+    else
+        *out = typed(sqlf(t, "(%s %s %s)", a[0].sql, op, a[1].sql), SP_TYPE_BOOL);
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -1158,7 +1234,7 @@ static enum em_code unary(struct translator *t, const struct scope *scope, const
     else if (a.type.code == SP_TYPE_NUMERIC)
         *out = typed(sqlf(t, "sp_numeric_neg(%s)", a.sql), SP_TYPE_NUMERIC);
     else
-        *out = typed(sqlf(t, "(-%s)", a.sql), a.type.code);
+        *out = typed(sqlf(t, "sp_float64_neg(%s)", a.sql), a.type.code);
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -1209,6 +1285,13 @@ static enum em_code between(struct translator *t, const struct scope *scope,
         settle(t, &a[i], SP_TYPE_INT64);
     if (!comparable(a[0].type.code))
         return no_signature(t, e, "operator BETWEEN", a, 3);
+    if (is_float(a[0].type.code)) {
+        *out = typed(sqlf(t, "(%s(%s AND %s))", e->negated ? "NOT " : "",
+                          float_comparison(t, ">=", a[0].sql, a[1].sql),
+                          float_comparison(t, "<=", a[0].sql, a[2].sql)),
+                     SP_TYPE_BOOL);
+        return out->sql ? EM_OK : t->st->code;
+    }
     *out = typed(
         sqlf(t, "(%s %sBETWEEN %s AND %s)", a[0].sql, e->negated ? "NOT " : "", a[1].sql, a[2].sql),
         SP_TYPE_BOOL);
@@ -1261,6 +1344,8 @@ static enum em_code in_unnest(struct translator *t, const struct scope *scope,
         return no_signature(t, e, "operator IN UNNEST", pair, 2);
     if (element == SP_TYPE_STRUCT)
         return struct_in_unnest(t, e, &pair[0], a[1].sql, out);
+    if (is_float(element))
+        pair[0].sql = nan_never_equal(t, pair[0].sql);
     *out = typed(sqlf(t, "(%s %sIN (SELECT sp_array_element(value, %d) FROM json_each(%s)))",
                       pair[0].sql, e->negated ? "NOT " : "", element, a[1].sql),
                  SP_TYPE_BOOL);
@@ -1375,6 +1460,8 @@ static enum em_code in_list(struct translator *t, const struct scope *scope,
         if (type.code == SP_TYPE_STRUCT)
             return struct_in_rows(t, e, &left, sqlf(t, "SELECT \"$c1\" AS value FROM %s", sql),
                                   out);
+        if (is_float(type.code))
+            left.sql = nan_never_equal(t, left.sql);
         *out = typed(sqlf(t, "(%s %sIN %s)", left.sql, not, sql), SP_TYPE_BOOL);
         return out->sql ? EM_OK : t->st->code;
     }
@@ -1390,7 +1477,8 @@ static enum em_code in_list(struct translator *t, const struct scope *scope,
         return struct_in_list(t, e, a, out);
     if (!comparable(a[0].type.code))
         return no_signature(t, e, "operator IN", a, e->nargs);
-    sp_buf_printf(&buf, "(%s %sIN (", a[0].sql, not );
+    sp_buf_printf(&buf, "(%s %sIN (",
+                  is_float(a[0].type.code) ? nan_never_equal(t, a[0].sql) : a[0].sql, not );
     for (int i = 1; i < e->nargs; i++) {
         settle(t, &a[i], a[0].type.code);
         sp_buf_printf(&buf, "%s%s", i > 1 ? ", " : "", a[i].sql);
@@ -1444,7 +1532,8 @@ static enum em_code case_expr(struct translator *t, const struct scope *scope,
     struct sp_buf buf = {0};
     sp_buf_puts(&buf, "CASE");
     if (e->has_operand)
-        sp_buf_printf(&buf, " %s", a[0].sql);
+        sp_buf_printf(&buf, " %s",
+                      is_float(a[0].type.code) ? nan_never_equal(t, a[0].sql) : a[0].sql);
     for (int i = 0; i < pairs; i++)
         sp_buf_printf(&buf, " WHEN %s THEN %s", a[first + 2 * i].sql, res[i].sql);
     if (e->has_else)
@@ -1458,16 +1547,83 @@ static enum em_code case_expr(struct translator *t, const struct scope *scope,
     return out->sql ? EM_OK : t->st->code;
 }
 
+static enum em_code invalid_cast(struct translator *t, const struct sp_expr *e,
+                                 const struct sp_type *from, const struct sp_type *to)
+{
+    char from_name[256], to_name[256];
+    return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Invalid cast from %s to %s",
+                   type_name(from, from_name, sizeof(from_name)),
+                   type_name(to, to_name, sizeof(to_name)));
+}
+
+static enum em_code cast_value(struct translator *t, const struct sp_expr *e, struct frag a,
+                               const struct sp_type *to, bool safe, struct frag *out);
+
+/* A STRUCT cast to a STRUCT type with as many fields: field by field (SAFE_CAST makes a
+ * failing field NULL), the names the target's; a NULL STRUCT stays NULL. Any other cast
+ * from or to a STRUCT, or a field that does not cast, is "Invalid cast" of the STRUCTs. */
+static enum em_code cast_struct(struct translator *t, const struct sp_expr *e, const struct frag *a,
+                                const struct sp_type *to, bool safe, struct frag *out)
+{
+    const struct sp_struct_type *from_fields = a->type.struct_type, *to_fields = to->struct_type;
+    if (a->type.code != SP_TYPE_STRUCT || to->code != SP_TYPE_STRUCT || !from_fields ||
+        !to_fields || from_fields->count != to_fields->count)
+        return invalid_cast(t, e, &a->type, to);
+    int n = to_fields->count;
+    struct frag *fields = sp_arena_alloc(t->arena, (size_t)(n + 1) * sizeof(*fields));
+    if (!fields)
+        return EM_FAIL_OOM(t->st);
+    for (int i = 0; i < n; i++) {
+        const struct sp_type *from = &from_fields->fields[i].type,
+                             *want = &to_fields->fields[i].type;
+        struct frag field =
+            a->fields
+                ? a->fields[i]
+                : typed(sqlf(t, "sp_array_at(%s, %d, %d, 0)", a->sql, i, from->code), from->code);
+        if (!a->fields)
+            field.type = *from;
+        if (!field.sql)
+            return t->st->code;
+        struct em_status saved = *t->st;
+        if (cast_value(t, e, field, want, safe, &fields[i])) {
+            if (t->st->code != EM_INVALID_ARGUMENT)
+                return t->st->code;
+            *t->st = saved; /* the field's refusal is the STRUCTs' */
+            return invalid_cast(t, e, &a->type, to);
+        }
+    }
+    const char *sql = struct_sql(t, fields, n);
+    if (sql && !a->fields)
+        sql = sqlf(t, "CASE WHEN %s IS NOT NULL THEN %s END", a->sql, sql);
+    *out = typed(sql, SP_TYPE_STRUCT);
+    out->type = *to;
+    return sql ? EM_OK : t->st->code;
+}
+
 static enum em_code cast(struct translator *t, const struct scope *scope, const struct sp_expr *e,
                          struct frag *out)
 {
     struct frag a;
     if (expr(t, scope, e->args[0], &a))
         return t->st->code;
-    struct sp_type to = e->type;
-    if (to.code == SP_TYPE_ARRAY || a.type.code == SP_TYPE_ARRAY) {
-        if (!is_open(&a) && !sp_type_equal(&a.type, &to))
-            return FAIL_AT(t, e, EM_UNIMPLEMENTED, "CAST between ARRAY types is not supported");
+    return cast_value(t, e, a, &e->type, e->safe, out);
+}
+
+/* CAST/SAFE_CAST(a AS to), with Spanner's errors. */
+static enum em_code cast_value(struct translator *t, const struct sp_expr *e, struct frag a,
+                               const struct sp_type *to_type, bool safe, struct frag *out)
+{
+    struct sp_type to = *to_type;
+    if ((to.code == SP_TYPE_ARRAY || a.type.code == SP_TYPE_ARRAY) && !is_open(&a) &&
+        !sp_type_equal(&a.type, &to)) {
+        if (to.code != a.type.code)
+            return invalid_cast(t, e, &a.type, &to);
+        char from_name[256], to_name[256];
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "Casting between arrays with incompatible element types is not supported: "
+                       "Invalid cast from %s to %s",
+                       type_name(&a.type, from_name, sizeof(from_name)),
+                       type_name(&to, to_name, sizeof(to_name)));
     }
     if (is_open(&a) || sp_type_equal(&a.type, &to)) {
         coerce_quiet(t, &a, &to, e->line, e->column, &(enum em_code){0});
@@ -1476,7 +1632,9 @@ static enum em_code cast(struct translator *t, const struct scope *scope, const 
         out->string_literal = NULL;
         return EM_OK;
     }
-    if (a.string_literal && (to.code == SP_TYPE_DATE || to.code == SP_TYPE_TIMESTAMP) && !e->safe)
+    if (a.type.code == SP_TYPE_STRUCT || to.code == SP_TYPE_STRUCT)
+        return cast_struct(t, e, &a, &to, safe, out);
+    if (a.string_literal && (to.code == SP_TYPE_DATE || to.code == SP_TYPE_TIMESTAMP) && !safe)
         return literal_as(t, (*out = a, out), to.code, e->line, e->column);
     static const bool allowed[SP_TYPE_ARRAY + 1][SP_TYPE_ARRAY + 1] = {
         [SP_TYPE_BOOL] = {[SP_TYPE_INT64] = 1, [SP_TYPE_STRING] = 1},
@@ -1520,13 +1678,9 @@ static enum em_code cast(struct translator *t, const struct scope *scope, const 
         *out = typed(sqlf(t, "%s(%s, NULL)", zoned, a.sql), to.code);
         return out->sql ? EM_OK : t->st->code;
     }
-    if (!allowed[a.type.code][to.code]) {
-        char from_name[48], to_name[48];
-        return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Invalid cast from %s to %s",
-                       type_name(&a.type, from_name, sizeof(from_name)),
-                       type_name(&to, to_name, sizeof(to_name)));
-    }
-    *out = typed(sqlf(t, "sp_cast(%s, %d, %d, %d)", a.sql, a.type.code, to.code, e->safe ? 1 : 0),
+    if (!allowed[a.type.code][to.code])
+        return invalid_cast(t, e, &a.type, &to);
+    *out = typed(sqlf(t, "sp_cast(%s, %d, %d, %d)", a.sql, a.type.code, to.code, safe ? 1 : 0),
                  to.code);
     out->type = to;
     return out->sql ? EM_OK : t->st->code;
@@ -1730,6 +1884,8 @@ static enum em_code fn_coalesce(struct translator *t, const struct sp_expr *e, s
     struct sp_type common;
     if (unify(t, e, what, a, e->nargs, &common))
         return t->st->code;
+    if (strcmp(e->name, "NULLIF") == 0 && is_float(common.code)) /* NULLIF(NaN, NaN) is NaN */
+        a[1].sql = nan_never_equal(t, a[1].sql);
     const char *args = join_args(t, a, 0, e->nargs);
     const char *sql = strcmp(e->name, "NULLIF") == 0 ? sqlf(t, "nullif(%s)", args)
                       : e->nargs == 1                ? a[0].sql
@@ -1884,6 +2040,50 @@ static enum em_code fn_pow(struct translator *t, const struct sp_expr *e, struct
     return result(t, out, sqlf(t, "sp_pow(%s, %s)", a[0].sql, a[1].sql), SP_TYPE_FLOAT64);
 }
 
+/* IEEE_DIVIDE(x, y): FLOAT64 division by IEEE 754 (x / 0 is +-inf, 0 / 0 NaN). */
+static enum em_code fn_ieee_divide(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                   struct frag *out)
+{
+    static const struct sp_type f64 = {SP_TYPE_FLOAT64, SP_TYPE_UNKNOWN, 0};
+    if (want_arg(t, e, a, 0, &f64) || want_arg(t, e, a, 1, &f64))
+        return t->st->code;
+    return result(t, out, sqlf(t, "sp_ieee_divide(%s, %s)", a[0].sql, a[1].sql), SP_TYPE_FLOAT64);
+}
+
+/* SAFE_DIVIDE(x, y): x / y, NULL where that is an error. NUMERIC when both arguments are
+ * INT64 or NUMERIC and one is NUMERIC, FLOAT64 otherwise (as x / y). */
+static enum em_code fn_safe_divide(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                   struct frag *out)
+{
+    struct sp_type common;
+    if (unify(t, e, "function SAFE_DIVIDE", a, 2, &common))
+        return t->st->code;
+    settle(t, &a[0], SP_TYPE_INT64);
+    settle(t, &a[1], SP_TYPE_INT64);
+    if (!sp_type_is_numeric(a[0].type.code))
+        return no_signature(t, e, "function SAFE_DIVIDE", a, 2);
+    if (a[0].type.code == SP_TYPE_NUMERIC)
+        return result(t, out, sqlf(t, "sp_numeric_safe_div(%s, %s)", a[0].sql, a[1].sql),
+                      SP_TYPE_NUMERIC);
+    static const struct sp_type f64 = {SP_TYPE_FLOAT64, SP_TYPE_UNKNOWN, 0};
+    if (want_arg(t, e, a, 0, &f64) || want_arg(t, e, a, 1, &f64))
+        return t->st->code;
+    return result(t, out, sqlf(t, "sp_float64_safe_div(%s, %s)", a[0].sql, a[1].sql),
+                  SP_TYPE_FLOAT64);
+}
+
+/* IS_NAN(x) and IS_INF(x) of a FLOAT64 (NULL for NULL). */
+static enum em_code fn_is_nan_inf(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                  struct frag *out)
+{
+    static const struct sp_type f64 = {SP_TYPE_FLOAT64, SP_TYPE_UNKNOWN, 0};
+    if (want_arg(t, e, a, 0, &f64))
+        return t->st->code;
+    if (strcmp(e->name, "IS_NAN") == 0)
+        return result(t, out, sqlf(t, "(%s = " NAN_SQL ")", a[0].sql), SP_TYPE_BOOL);
+    return result(t, out, sqlf(t, "(%s IN (9e999, -9e999))", a[0].sql), SP_TYPE_BOOL);
+}
+
 static enum em_code fn_int_div(struct translator *t, const struct sp_expr *e, struct frag *a,
                                struct frag *out)
 {
@@ -1918,6 +2118,10 @@ static enum em_code fn_greatest(struct translator *t, const struct sp_expr *e, s
     /* SQLite's multi-argument max/min are scalar and NULL when any argument is: as here */
     const char *sql =
         e->nargs == 1 ? a[0].sql : sqlf(t, "%s(%s)", fn, join_args(t, a, 0, e->nargs));
+    /* LEAST is NaN when an argument is: SQLite's max() finds the NaN string, if any */
+    if (e->nargs > 1 && is_float(common.code) && strcmp(fn, "min") == 0)
+        sql = sqlf(t, "(CASE WHEN max(%s) IS " NAN_SQL " THEN " NAN_SQL " ELSE %s END)",
+                   join_args(t, a, 0, e->nargs), sql);
     *out = a[0];
     out->type = common;
     out->param = -1;
@@ -1969,6 +2173,12 @@ static enum em_code fn_sum_avg(struct translator *t, const struct sp_expr *e, st
         return result(t, out,
                       sqlf(t, "sp_numeric_%s(%s%s)", sum ? "sum" : "avg", distinct, a[0].sql),
                       SP_TYPE_NUMERIC);
+    if (is_float(code))
+        return result(t, out,
+                      float_aggregate(t,
+                                      sqlf(t, "%s(%s%s)", sum ? "sum" : "avg", distinct, a[0].sql),
+                                      a[0].sql, true),
+                      SP_TYPE_FLOAT64);
     if (!sum)
         return result(t, out, sqlf(t, "avg(%s%s)", distinct, a[0].sql), SP_TYPE_FLOAT64);
     /* SQLite's sum() of integers fails on overflow ("integer overflow"), as Spanner does */
@@ -1991,6 +2201,9 @@ static enum em_code fn_min_max(struct translator *t, const struct sp_expr *e, st
     out->param = -1;
     out->string_literal = NULL;
     out->sql = sqlf(t, "%s(%s)", fn, a[0].sql);
+    /* MAX finds the NaN string (it sorts last in SQLite); MIN must be told */
+    if (is_float(a[0].type.code) && strcmp(e->name, "MIN") == 0)
+        out->sql = float_aggregate(t, out->sql, a[0].sql, false);
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -2252,22 +2465,40 @@ static enum em_code fn_extract(struct translator *t, const struct sp_expr *e, st
     bool timestamp = a[1].type.code == SP_TYPE_TIMESTAMP;
     if (a[1].type.code != SP_TYPE_DATE && !timestamp)
         return no_signature(t, e, "function EXTRACT", a + 1, 1);
+    /* AT TIME ZONE: the zone a TIMESTAMP is read in (Spanner's default zone,
+     * America/Los_Angeles, without it); a DATE has none */
+    const char *zone = "NULL";
+    if (e->nargs == 3) {
+        if (!timestamp)
+            return no_signature(t, e, "function EXTRACT", a + 1, 2);
+        if (want_arg(t, e, a, 2, &type_string))
+            return t->st->code;
+        zone = a[2].sql;
+    }
     bool date_part = false, time_part = false;
     for (int i = 0; date_parts[i]; i++)
         date_part |= strcmp(date_parts[i], a[0].part) == 0;
     for (int i = 0; timestamp && time_parts[i]; i++)
         time_part |= strcmp(time_parts[i], a[0].part) == 0;
-    /* a TIMESTAMP is read in Spanner's default zone, America/Los_Angeles */
-    if (timestamp && strcmp(a[0].part, "DATE") == 0)
-        return result(t, out, sqlf(t, "sp_timestamp_date(%s, NULL)", a[1].sql), SP_TYPE_DATE);
-    if (time_part)
-        return result(t, out, sqlf(t, "sp_timestamp_part('%s', %s, NULL)", a[0].part, a[1].sql),
-                      SP_TYPE_INT64);
-    if (!date_part)
+    const char *sql;
+    enum sp_type_code code = SP_TYPE_INT64;
+    if (timestamp && strcmp(a[0].part, "DATE") == 0) {
+        sql = sqlf(t, "sp_timestamp_date(%s, %s)", a[1].sql, zone);
+        code = SP_TYPE_DATE;
+    } else if (time_part) {
+        sql = sqlf(t, "sp_timestamp_part('%s', %s, %s)", a[0].part, a[1].sql, zone);
+    } else if (date_part) {
+        const char *date =
+            timestamp ? sqlf(t, "sp_timestamp_date(%s, %s)", a[1].sql, zone) : a[1].sql;
+        sql = sqlf(t, "sp_extract_date('%s', %s)", a[0].part, date);
+    } else {
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Unsupported date part %s in function EXTRACT%s",
                        a[0].part, timestamp ? "" : " on a DATE");
-    const char *date = timestamp ? sqlf(t, "sp_timestamp_date(%s, NULL)", a[1].sql) : a[1].sql;
-    return result(t, out, sqlf(t, "sp_extract_date('%s', %s)", a[0].part, date), SP_TYPE_INT64);
+    }
+    /* a NULL zone makes the result NULL (the functions read SQL NULL as the default zone) */
+    if (e->nargs == 3 && sql)
+        sql = sqlf(t, "CASE WHEN %s IS NOT NULL THEN %s END", zone, sql);
+    return result(t, out, sql, code);
 }
 
 static bool trunc_part_ok(const char *part, bool timestamp)
@@ -2434,6 +2665,10 @@ static const struct fn_def functions[] = {
     {"POW", 2, 2, false, fn_pow},
     {"POWER", 2, 2, false, fn_pow},
     {"DIV", 2, 2, false, fn_int_div},
+    {"IEEE_DIVIDE", 2, 2, false, fn_ieee_divide},
+    {"SAFE_DIVIDE", 2, 2, false, fn_safe_divide},
+    {"IS_NAN", 1, 1, false, fn_is_nan_inf},
+    {"IS_INF", 1, 1, false, fn_is_nan_inf},
     {"MOD", 2, 2, false, fn_int_div},
     {"GREATEST", 1, -1, false, fn_greatest},
     {"LEAST", 1, -1, false, fn_greatest},
@@ -2446,7 +2681,7 @@ static const struct fn_def functions[] = {
     {"DATE_ADD", 2, 2, false, fn_date_add},
     {"DATE_SUB", 2, 2, false, fn_date_add},
     {"DATE_DIFF", 3, 3, false, fn_date_diff},
-    {"EXTRACT", 2, 2, false, fn_extract},
+    {"EXTRACT", 2, 3, false, fn_extract},
     {"ARRAY_AGG", 1, 1, true, fn_array_agg},
     {"COUNT", 1, 1, true, fn_count},
     {"COUNTIF", 1, 1, true, fn_countif},
@@ -2538,10 +2773,7 @@ static const char *const unimplemented_functions[] = {
     "GENERATE_DATE_ARRAY",
     "GET_INTERNAL_SEQUENCE_STATE",
     "GET_NEXT_SEQUENCE_VALUE",
-    "IEEE_DIVIDE",
     "INT64",
-    "IS_INF",
-    "IS_NAN",
     "JSON_ARRAY",
     "JSON_EXTRACT",
     "JSON_EXTRACT_ARRAY",
@@ -2566,7 +2798,6 @@ static const char *const unimplemented_functions[] = {
     "RPAD",
     "SAFE_ADD",
     "SAFE_CONVERT_BYTES_TO_STRING",
-    "SAFE_DIVIDE",
     "SAFE_MULTIPLY",
     "SAFE_NEGATE",
     "SAFE_SUBTRACT",
@@ -2683,6 +2914,41 @@ static const char *new_alias(struct translator *t)
     return sqlf(t, "$s%d", ++t->next_alias);
 }
 
+/* Whether a query is a value table (SELECT AS VALUE, or a set operation of them). */
+static bool is_value_table(const struct sp_query *query)
+{
+    if (query->op != SP_SET_NONE)
+        return is_value_table(query->left);
+    return query->select && query->select->as_value;
+}
+
+/* The columns of a value table in FROM: a STRUCT value's fields (each read from the value,
+ * as UNNEST reads an array of STRUCTs), or the one value, named after the alias. */
+static enum em_code value_table_columns(struct translator *t, const struct sp_result_column *value,
+                                        const char *alias, const char *sql_alias,
+                                        struct scope_source *src)
+{
+    const struct sp_struct_type *fields =
+        value->type.code == SP_TYPE_STRUCT ? value->type.struct_type : NULL;
+    int n = fields ? fields->count : 1;
+    struct scope_column *columns = sp_arena_alloc(t->arena, (size_t)(n ? n : 1) * sizeof(*columns));
+    if (!columns)
+        return EM_FAIL_OOM(t->st);
+    for (int i = 0; i < n; i++) {
+        columns[i].name = fields ? fields->fields[i].name : alias ? alias : "";
+        columns[i].type = fields ? fields->fields[i].type : value->type;
+        columns[i].sql = fields ? sqlf(t, "sp_array_at(%s.\"$c1\", %d, %d, 0)", sql_alias, i,
+                                       fields->fields[i].type.code)
+                                : sqlf(t, "%s.\"$c1\"", sql_alias);
+        columns[i].unqualified_sql = columns[i].sql;
+        if (!columns[i].sql)
+            return t->st->code;
+    }
+    src->columns = columns;
+    src->ncolumns = n;
+    return EM_OK;
+}
+
 static enum em_code from_subquery(struct translator *t, const struct scope *outer,
                                   const struct sp_query *query, const char *alias,
                                   struct scope *scope, struct sp_buf *out)
@@ -2700,6 +2966,10 @@ static enum em_code from_subquery(struct translator *t, const struct scope *oute
     src->alias = alias;
     src->columns = columns;
     src->ncolumns = ncols;
+    sp_buf_printf(out, "(%s) AS %s", sql, sql_alias);
+    if (is_value_table(query))
+        return value_table_columns(t, &cols[0], alias, sql_alias, src) ? t->st->code
+                                                                       : scope_add(t, scope, src);
     for (int i = 0; i < ncols; i++) {
         columns[i].name = cols[i].name;
         columns[i].type = cols[i].type;
@@ -2708,7 +2978,6 @@ static enum em_code from_subquery(struct translator *t, const struct scope *oute
         if (!columns[i].sql)
             return t->st->code;
     }
-    sp_buf_printf(out, "(%s) AS %s", sql, sql_alias);
     return scope_add(t, scope, src);
 }
 
@@ -3146,7 +3415,7 @@ static bool select_aggregates(const struct sp_select *s, const struct sp_query *
  * anything else is an expression over the FROM clause. */
 static enum em_code order_item_sql(struct translator *t, const struct scope *scope,
                                    const struct select_output *o, const struct sp_order_item *item,
-                                   const char **sql)
+                                   const char **sql, bool *is_float_key)
 {
     const struct sp_expr *e = item->expr;
     if (e->kind == SP_EXPR_LITERAL && e->lit == SP_TOK_INT) {
@@ -3160,12 +3429,14 @@ static enum em_code order_item_sql(struct translator *t, const struct scope *sco
                            "type %s",
                            sp_type_code_name(o->cols[n - 1].type.code));
         *sql = sqlf(t, "\"$c%ld\"", n);
+        *is_float_key = is_float(o->cols[n - 1].type.code);
         return *sql ? EM_OK : t->st->code;
     }
     if (e->kind == SP_EXPR_COLUMN && !e->qualifier) {
         for (int i = 0; i < o->ncols; i++)
             if (o->aliases && o->aliases[i] && strcasecmp(o->aliases[i], e->name) == 0) {
                 *sql = sqlf(t, "\"$c%d\"", i + 1);
+                *is_float_key = is_float(o->cols[i].type.code);
                 return *sql ? EM_OK : t->st->code;
             }
     }
@@ -3182,18 +3453,26 @@ static enum em_code order_item_sql(struct translator *t, const struct scope *sco
                        "ORDER BY does not support expressions of type %s",
                        sp_type_code_name(f.type.code));
     *sql = f.sql;
+    *is_float_key = is_float(f.type.code);
     return EM_OK;
 }
 
+/* The ORDER BY clause; *float_keys tells whether a key is FLOAT64, ordered by
+ * sp_float_order() (NaN first) rather than by its storage. */
 static enum em_code order_by(struct translator *t, const struct scope *scope,
                              const struct select_output *o, const struct sp_query *q,
-                             struct sp_buf *out)
+                             struct sp_buf *out, bool *float_keys)
 {
+    *float_keys = false;
     for (int i = 0; i < q->norder; i++) {
         const struct sp_order_item *item = &q->order[i];
-        const char *sql;
-        if (order_item_sql(t, scope, o, item, &sql))
+        const char *sql = NULL;
+        bool is_float_key = false;
+        if (order_item_sql(t, scope, o, item, &sql, &is_float_key))
             return t->st->code;
+        if (is_float_key && !(sql = sqlf(t, "sp_float_order(%s)", sql)))
+            return t->st->code;
+        *float_keys = *float_keys || is_float_key;
         sp_buf_printf(out, "%s%s%s%s", i ? ", " : " ORDER BY ", sql, item->desc ? " DESC" : "",
                       item->nulls == 1   ? " NULLS FIRST"
                       : item->nulls == 2 ? " NULLS LAST"
@@ -3319,8 +3598,9 @@ static enum em_code translate_select(struct translator *t, const struct scope *o
             sp_buf_printf(&tail, " HAVING %s", h.sql);
     }
     t->clause = "ORDER BY clause";
+    bool float_keys;
     if (!code && q)
-        code = order_by(t, scope, &o, q, &tail);
+        code = order_by(t, scope, &o, q, &tail, &float_keys);
     t->check_grouping = false;
     if (!code && q)
         code = limit_offset(t, q, &tail);
@@ -3334,6 +3614,11 @@ static enum em_code translate_select(struct translator *t, const struct scope *o
     }
     if (!code && s->as_struct)
         code = select_as_struct(t, sql, &o.cols, &o.ncols);
+    if (!code && s->as_value && o.ncols != 1)
+        code = fail_at(t, s->as_line, s->as_column, EM_INVALID_ARGUMENT,
+                       "SELECT AS VALUE query must have exactly one column");
+    if (!code && s->as_value)
+        o.cols[0].name = ""; /* the value itself: no column name */
     if (!code && s->distinct)
         for (int i = 0; i < o.ncols; i++)
             if (!comparable(o.cols[i].type.code))
@@ -3440,10 +3725,26 @@ static enum em_code translate_set_op(struct translator *t, const struct scope *o
     for (int i = 0; i < nl; i++)
         aliases[i] = out[i].name[0] ? out[i].name : NULL;
     o.aliases = aliases;
-    if (order_by(t, NULL, &o, q, &buf) || limit_offset(t, q, &buf)) {
+    /* a compound SELECT's ORDER BY may only name its columns: sp_float_order() needs the
+     * compound as a subquery */
+    struct sp_buf tail = {0};
+    bool float_keys;
+    if (order_by(t, NULL, &o, q, &tail, &float_keys) || limit_offset(t, q, &tail)) {
         sp_buf_free(&buf);
+        sp_buf_free(&tail);
         return t->st->code;
     }
+    if (float_keys) {
+        const char *compound = finish_sql(t, &buf);
+        if (!compound) {
+            sp_buf_free(&tail);
+            return t->st->code;
+        }
+        sp_buf_printf(&buf, "SELECT * FROM (%s)", compound);
+    }
+    sp_buf_puts(&buf, tail.data ? tail.data : "");
+    buf.failed = buf.failed || tail.failed;
+    sp_buf_free(&tail);
     *sql = finish_sql(t, &buf);
     *cols = out;
     *ncols = nl;

@@ -660,6 +660,27 @@ void sp_timestamp_format(const struct sp_timestamp *ts, char out[SP_TIMESTAMP_TE
     snprintf(out, SP_TIMESTAMP_TEXT_MAX, "%.*sZ", (int)len, key);
 }
 
+/* ---- FLOAT64 NaN ---- */
+
+bool sp_value_is_nan(sqlite3_value *value)
+{
+    return sqlite3_value_type(value) == SQLITE_TEXT &&
+           strcmp((const char *)sqlite3_value_text(value), SP_NAN_TEXT) == 0;
+}
+
+double sp_value_float(sqlite3_value *value)
+{
+    return sp_value_is_nan(value) ? NAN : sqlite3_value_double(value);
+}
+
+void sp_result_float(sqlite3_context *ctx, double d)
+{
+    if (isnan(d))
+        sqlite3_result_text(ctx, SP_NAN_TEXT, -1, SQLITE_STATIC);
+    else
+        sqlite3_result_double(ctx, d);
+}
+
 /* ---- JSON -> storage ---- */
 
 void sp_stored_clear(struct sp_stored *stored)
@@ -740,8 +761,7 @@ static enum em_code float_from_json(const struct sp_type *type, const cJSON *jso
     } else if (cJSON_IsString(json) && strcmp(json->valuestring, "-Infinity") == 0) {
         d = -INFINITY;
     } else if (cJSON_IsString(json) && strcmp(json->valuestring, "NaN") == 0) {
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Invalid value for %s: NaN cannot be stored by this emulator", what);
+        return stored_text(stored, SP_NAN_TEXT, strlen(SP_NAN_TEXT), st);
     } else {
         return bad_value(type, what, st);
     }
@@ -994,6 +1014,8 @@ static cJSON *scalar_to_json(enum sp_type_code code, int kind, int64_t i, double
     case SP_TYPE_FLOAT32:
         if (kind == SQLITE_INTEGER)
             return float_to_json((double)i);
+        if (kind == SQLITE_TEXT && strcmp(data, SP_NAN_TEXT) == 0)
+            return float_to_json(NAN);
         return kind == SQLITE_FLOAT ? float_to_json(d) : NULL;
     case SP_TYPE_NUMERIC: {
         sp_numeric n;

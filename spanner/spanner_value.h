@@ -17,8 +17,14 @@
  *
  *   BOOL       INTEGER 0/1
  *   INT64      INTEGER
- *   FLOAT64    REAL (FLOAT32 rounded to float precision on write). SQLite turns NaN into
- *              NULL: a NaN cannot be stored (refused with INVALID_ARGUMENT, not lost)
+ *   FLOAT64    REAL (FLOAT32 rounded to float precision on write); NaN as the TEXT 'NaN'
+ *              (SP_NAN_TEXT), since SQLite turns a NaN REAL into NULL. The exception to the
+ *              rule above: TEXT sorts after every number in SQLite but NaN sorts first in
+ *              GoogleSQL (NULL < NaN < -inf < ... < +inf) and is unequal to everything,
+ *              itself included. So the translator wraps FLOAT comparisons with a NaN guard
+ *              and orders FLOAT values (ORDER BY, key ranges) by sp_float_order(), a BLOB
+ *              key in that order; GROUP BY, DISTINCT, set operations and primary keys use
+ *              SQLite's equality, under which all NaNs are one value, as in Spanner
  *   NUMERIC    TEXT, fixed width and sortable: 'P' + 38 digits (value * 10^9) for >= 0,
  *              'N' + the nines' complement of the 38 digits for < 0, so memcmp order is
  *              numeric order; decoded on output, arithmetic by user functions
@@ -158,6 +164,15 @@ void sp_civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *
  * sorted (by byte order) with a repeated key keeping its first value. NULL when text is
  * not JSON (or out of memory); malloc'd. */
 char *sp_json_normalize(const char *text, size_t len);
+
+/* NaN's storage form (see FLOAT64 above), and the conversions every FLOAT64 user function
+ * reads and returns its values through. */
+#define SP_NAN_TEXT "NaN"
+bool sp_value_is_nan(sqlite3_value *value);
+/* A FLOAT64's double: NaN for SP_NAN_TEXT. */
+double sp_value_float(sqlite3_value *value);
+/* Returns d as a FLOAT64 result (SP_NAN_TEXT for a NaN). */
+void sp_result_float(sqlite3_context *ctx, double d);
 
 /* One value in its SQLite storage form (see the table above). */
 struct sp_stored {

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "spanner/spanner_keyset.h"
 #include "spanner_test_db.h"
 
 static const char *const schema_ddl[] = {
@@ -420,6 +421,15 @@ static void test_time_functions(void **state)
 {
     (void)state;
     static const struct sql_case cases[] = {
+        {"SELECT EXTRACT(HOUR FROM TIMESTAMP '2026-03-08T10:00:00Z' AT TIME ZONE "
+         "'America/New_York'), EXTRACT(DATE FROM TIMESTAMP '2026-12-31T23:30:00Z' AT TIME ZONE "
+         "'Asia/Kolkata'), EXTRACT(MINUTE FROM TIMESTAMP '2026-01-01T00:00:00Z' AT TIME ZONE "
+         "'+05:45'), EXTRACT(HOUR FROM TIMESTAMP '2026-01-01T00:00:00Z' AT TIME ZONE NULL)",
+         "[[\"6\",\"2027-01-01\",\"45\",null]]"},
+        {"SELECT EXTRACT(YEAR FROM DATE '2020-01-01' AT TIME ZONE 'UTC')",
+         "INVALID_ARGUMENT: No matching signature for function EXTRACT"},
+        {"SELECT EXTRACT(HOUR FROM TIMESTAMP '2026-01-01T00:00:00Z' AT TIME ZONE 'Mars/Olympus')",
+         "OUT_OF_RANGE: Invalid time zone: Mars/Olympus"},
         {"SELECT DATE_TRUNC(DATE '2020-05-20', MONTH), DATE_TRUNC(DATE '2020-05-20', YEAR), "
          "DATE_TRUNC(DATE '2020-05-20', QUARTER), DATE_TRUNC(DATE '2020-05-20', WEEK), "
          "DATE_TRUNC(DATE '2020-05-20', ISOWEEK), DATE_TRUNC(DATE '2020-05-20', DAY)",
@@ -575,6 +585,37 @@ static void test_structs(void **state)
         {"SELECT ARRAY_AGG(STRUCT(AlbumId AS id)) FROM Albums WHERE SingerId = 2",
          "[[[[\"1\"],[\"2\"],[\"3\"]]]]"},
         {"SELECT ARRAY_LENGTH(ARRAY(SELECT AS STRUCT 1 AS a, 2 AS b))", "[[\"1\"]]"},
+        /* CAST between STRUCTs: field by field, the target's names */
+        {"SELECT ARRAY(SELECT CAST(STRUCT(1 AS a, 2.5 AS b) AS STRUCT<x STRING, y INT64>))",
+         "[[[[\"1\",\"3\"]]]]"},
+        {"SELECT CAST(STRUCT('1' AS a, STRUCT('2.5' AS c) AS b) AS STRUCT<a INT64, b "
+         "STRUCT<c FLOAT64>>).b.c",
+         "[[2.5]]"},
+        {"SELECT SingerId, SAFE_CAST(STRUCT(FirstName) AS STRUCT<n INT64>).n, "
+         "CAST(CAST(NULL AS STRUCT<a INT64>) AS STRUCT<b STRING>) IS NULL FROM Singers WHERE "
+         "SingerId = 1",
+         "[[\"1\",null,true]]"},
+        {"SELECT CAST(STRUCT('x' AS a) AS STRUCT<a INT64>).a", "OUT_OF_RANGE: Bad int64 value: x"},
+        {"SELECT CAST(STRUCT(1 AS a, 2 AS b) AS STRUCT<a INT64>)",
+         "INVALID_ARGUMENT: Invalid cast from STRUCT<a INT64, b INT64> to STRUCT<a INT64> [at "
+         "1:8]"},
+        {"SELECT CAST(STRUCT(DATE '2020-01-01' AS d) AS STRUCT<d INT64>)",
+         "INVALID_ARGUMENT: Invalid cast from STRUCT<d DATE> to STRUCT<d INT64> [at 1:8]"},
+        {"SELECT CAST(1 AS STRUCT<a INT64>)",
+         "INVALID_ARGUMENT: Invalid cast from INT64 to STRUCT<a INT64> [at 1:8]"},
+        {"SELECT CAST([1] AS ARRAY<STRING>)",
+         "INVALID_ARGUMENT: Casting between arrays with incompatible element types is not "
+         "supported: Invalid cast from ARRAY<INT64> to ARRAY<STRING> [at 1:8]"},
+        /* SELECT AS VALUE: one anonymous column; in FROM, a value table (a STRUCT's fields) */
+        {"SELECT AS VALUE SingerId FROM Singers WHERE SingerId < 3 ORDER BY SingerId",
+         "[[\"1\"],[\"2\"]]"},
+        {"SELECT ARRAY(SELECT AS VALUE STRUCT(1 AS a, 'x' AS b))", "[[[[\"1\",\"x\"]]]]"},
+        {"SELECT b, a FROM (SELECT AS VALUE STRUCT(SingerId AS a, FirstName AS b) FROM Singers) "
+         "WHERE a = 2",
+         "[[\"Catalina\",\"2\"]]"},
+        {"SELECT v FROM (SELECT AS VALUE SingerId FROM Singers) AS v WHERE v = 4", "[[\"4\"]]"},
+        {"SELECT AS VALUE SingerId, FirstName FROM Singers",
+         "INVALID_ARGUMENT: SELECT AS VALUE query must have exactly one column [at 1:8]"},
         {"SELECT [(1, 'a'), (2, 'b')][OFFSET(1)]._field_2",
          "INVALID_ARGUMENT: Field name _field_2 does not exist in STRUCT<INT64, STRING> [at 1:40]"},
         /* equality, IN: three-valued, field by field; a NULL field of a literal coerces */
@@ -714,14 +755,116 @@ static void test_struct_parameters(void **state)
     sp_arena_free(&arena); /* the translation keeps its own copy of the parameter types */
 }
 
+/* FLOAT64 NaN: stored as a string SQLite keeps (spanner_value.h), compared, ordered and
+ * aggregated as GoogleSQL does. */
+static void test_nan(void **state)
+{
+    (void)state;
+    static const struct sql_case cases[] = {
+        {"UPDATE Singers SET Score = IEEE_DIVIDE(0, 0) WHERE SingerId = 2", "modified 1"},
+        {"SELECT Score FROM Singers WHERE SingerId = 2", "[[\"NaN\"]]"},
+        {"SELECT SingerId FROM Singers ORDER BY Score", "[[\"3\"],[\"2\"],[\"4\"],[\"1\"]]"},
+        {"SELECT SingerId FROM Singers ORDER BY Score DESC", "[[\"1\"],[\"4\"],[\"2\"],[\"3\"]]"},
+        {"SELECT SingerId FROM Singers WHERE Score = Score ORDER BY 1", "[[\"1\"],[\"4\"]]"},
+        {"SELECT SingerId FROM Singers WHERE Score != Score", "[[\"2\"]]"},
+        {"SELECT SingerId FROM Singers WHERE Score > 0 ORDER BY 1", "[[\"1\"]]"},
+        {"SELECT SingerId FROM Singers WHERE Score < 100 ORDER BY 1", "[[\"1\"],[\"4\"]]"},
+        {"SELECT SingerId FROM Singers WHERE IS_NAN(Score)", "[[\"2\"]]"},
+        {"SELECT MIN(Score), MAX(Score), SUM(Score), AVG(Score), COUNT(DISTINCT Score) "
+         "FROM Singers",
+         "[[\"NaN\",\"NaN\",\"NaN\",\"NaN\",\"3\"]]"},
+        {"SELECT MIN(Score), MAX(Score) FROM Singers WHERE SingerId != 2", "[[-1,1.5]]"},
+        {"SELECT x FROM UNNEST([IEEE_DIVIDE(0, 0), 1, CAST('-inf' AS FLOAT64), NULL, "
+         "IEEE_DIVIDE(0, 0)]) AS x GROUP BY x ORDER BY x",
+         "[[null],[\"NaN\"],[\"-Infinity\"],[1]]"},
+        {"SELECT IEEE_DIVIDE(0, 0) = IEEE_DIVIDE(0, 0), IEEE_DIVIDE(0, 0) != IEEE_DIVIDE(0, 0), "
+         "IEEE_DIVIDE(0, 0) IN (IEEE_DIVIDE(0, 0)), IEEE_DIVIDE(0, 0) IN (1, NULL), "
+         "1 < IEEE_DIVIDE(0, 0), IEEE_DIVIDE(0, 0) BETWEEN -1 AND 1",
+         "[[false,true,false,null,false,false]]"},
+        {"SELECT CAST('nan' AS FLOAT64) + 1, -CAST('NaN' AS FLOAT64), SQRT(CAST('NaN' AS "
+         "FLOAT64)), "
+         "LEAST(1.0, CAST('NaN' AS FLOAT64)), CAST(CAST('NaN' AS FLOAT64) AS STRING), "
+         "CAST('inf' AS FLOAT64) - CAST('inf' AS FLOAT64)",
+         "[[\"NaN\",\"NaN\",\"NaN\",\"NaN\",\"nan\",\"NaN\"]]"},
+        {"SELECT SAFE_DIVIDE(1, 0), SAFE_DIVIDE(NUMERIC '1', NUMERIC '4'), IEEE_DIVIDE(-1, 0), "
+         "IS_INF(IEEE_DIVIDE(1, 0))",
+         "[[null,\"0.25\",\"-Infinity\",true]]"},
+        {"SELECT STRUCT(IEEE_DIVIDE(0, 0) AS a) = STRUCT(IEEE_DIVIDE(0, 0) AS a), "
+         "(1, 'NaN') = (1, 'NaN'), (IEEE_DIVIDE(0, 0), 1) IN ((IEEE_DIVIDE(0, 0), 1))",
+         "[[false,true,false]]"},
+        {"SELECT CAST(CAST('NaN' AS FLOAT64) AS INT64)",
+         "OUT_OF_RANGE: Illegal conversion of non-finite floating point number to an integer"},
+    };
+    run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* The Names of table FK's rows a KeySet selects, in key order, comma separated. */
+static void float_keyset_rows(const char *key_set_json, char *out, size_t size)
+{
+    static const struct sp_key_column key[] = {{"K", {SP_TYPE_FLOAT64}, false}};
+    cJSON *ks = cJSON_Parse(key_set_json);
+    struct sp_buf sql = {0};
+    struct sp_binds binds = {0};
+    struct em_status st = {0};
+    sp_buf_puts(&sql, "SELECT N FROM FK WHERE ");
+    assert_int_equal(sp_keyset_where(ks, key, 1, &sql, &binds, &st), EM_OK);
+    sp_buf_puts(&sql, " ORDER BY ");
+    sp_keyset_order(key, 1, &sql);
+    sqlite3_stmt *stmt;
+    assert_int_equal(sqlite3_prepare_v2(db.db, sql.data, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sp_binds_apply(&binds, stmt), SQLITE_OK);
+    size_t n = 0;
+    out[0] = '\0';
+    while (sqlite3_step(stmt) == SQLITE_ROW && n < size)
+        n += (size_t)snprintf(out + n, size - n, "%s%s", n ? "," : "",
+                              (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    sp_buf_free(&sql);
+    sp_binds_clear(&binds);
+    cJSON_Delete(ks);
+}
+
+/* A FLOAT64 primary key holds NaN (one row: NaNs are equal as keys), and reads order and
+ * range it first, below -inf. */
+static void test_nan_keys(void **state)
+{
+    (void)state;
+    char *out = sp_test_ddl(&db, "CREATE TABLE FK (K FLOAT64 NOT NULL, N STRING(MAX)) "
+                                 "PRIMARY KEY (K)");
+    assert_null(out);
+    static const struct sql_case cases[] = {
+        {"INSERT INTO FK (K, N) VALUES (CAST('NaN' AS FLOAT64), 'nan'), (0, 'zero'), "
+         "(CAST('-inf' AS FLOAT64), '-inf'), (-1.5, 'neg')",
+         "modified 4"},
+        {"INSERT INTO FK (K, N) VALUES (IEEE_DIVIDE(0, 0), 'again')",
+         "ALREADY_EXISTS: Row already exists"},
+        {"SELECT N FROM FK ORDER BY K", "[[\"nan\"],[\"-inf\"],[\"neg\"],[\"zero\"]]"},
+        {"SELECT N FROM FK WHERE K < 0 ORDER BY K", "[[\"-inf\"],[\"neg\"]]"},
+    };
+    run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+    static const struct {
+        const char *key_set, *rows;
+    } reads[] = {
+        {"{\"all\":true}", "nan,-inf,neg,zero"},
+        {"{\"keys\":[[\"NaN\"]]}", "nan"},
+        {"{\"ranges\":[{\"startClosed\":[\"NaN\"],\"endOpen\":[-1]}]}", "nan,-inf,neg"},
+        {"{\"ranges\":[{\"startOpen\":[\"NaN\"],\"endClosed\":[\"-Infinity\"]}]}", "-inf"},
+        {"{\"ranges\":[{\"startClosed\":[],\"endOpen\":[\"-Infinity\"]}]}", "nan"},
+    };
+    for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+        char rows[256];
+        float_keyset_rows(reads[i].key_set, rows, sizeof(rows));
+        if (strcmp(rows, reads[i].rows) != 0)
+            fail_msg("%s: expected '%s', got '%s'", reads[i].key_set, reads[i].rows, rows);
+    }
+}
+
 static void test_unsupported_constructs(void **state)
 {
     (void)state;
     static const struct sql_case cases[] = {
-        {"SELECT ARRAY(SELECT AS VALUE 1)",
-         "UNIMPLEMENTED: SELECT AS VALUE is not supported by this emulator [at 1:21]"},
-        {"SELECT CAST(1 AS STRUCT<a INT64>)",
-         "UNIMPLEMENTED: STRUCT is not supported by this emulator [at 1:18]"},
+        {"SELECT AS FOO 1", "INVALID_ARGUMENT: Syntax error: Expected keyword STRUCT or keyword "
+                            "VALUE [at 1:11]"},
         {"SELECT COUNT(*) OVER () FROM Singers",
          "UNIMPLEMENTED: Analytic function (OVER) is not supported by this emulator [at 1:17]"},
         {"SELECT 1 FROM Singers TABLESAMPLE BERNOULLI (10 PERCENT)",
@@ -812,8 +955,7 @@ static void test_errors(void **state)
         {"SELECT 1 / 0", "OUT_OF_RANGE: division by zero: 1 / 0"},
         {"SELECT 1e308 * 10", "OUT_OF_RANGE: double overflow: 1e+308 * 10"},
         {"SELECT -1e308 - 1e308", "OUT_OF_RANGE: double overflow: -1e+308 - 1e+308"},
-        {"SELECT CAST('inf' AS FLOAT64) - CAST('inf' AS FLOAT64)",
-         "OUT_OF_RANGE: NaN cannot be stored by this emulator: inf - inf"},
+        {"SELECT SQRT(-1)", "OUT_OF_RANGE: Floating point error in function: sqrt(-1)"},
         {"SELECT DIV(1, 0)", "OUT_OF_RANGE: division by zero: DIV(1, 0)"},
         {"SELECT CAST('x' AS INT64)", "OUT_OF_RANGE: Bad int64 value: x"},
         {"SELECT CAST(1e30 AS INT64)", "OUT_OF_RANGE: int64 out of range"},
@@ -944,6 +1086,15 @@ static void test_parameters(void **state)
     out = sp_test_run_typed(&db, "SELECT SingerId FROM Singers WHERE SingerId IN UNNEST(@ids)",
                             "{\"ids\": [\"4\"]}", NULL, 0); /* untyped: ARRAY<INT64> */
     assert_string_equal(out, "[[\"4\"]]");
+    free(out);
+    /* FLOAT64 NaN and infinities as parameters: typed, and untyped (typed by the column) */
+    struct sp_param_decl f[] = {{"f", {SP_TYPE_FLOAT64, SP_TYPE_UNKNOWN, 0}}};
+    out = sp_test_run_typed(&db, "SELECT IS_NAN(@f), @f = @f, @f", "{\"f\": \"NaN\"}", f, 1);
+    assert_string_equal(out, "[[true,false,\"NaN\"]]");
+    free(out);
+    out = sp_test_run_typed(&db, "SELECT COUNT(*) FROM Singers WHERE Score < @f OR Score = @f",
+                            "{\"f\": \"NaN\"}", NULL, 0);
+    assert_string_equal(out, "[[\"0\"]]");
     free(out);
     out = sp_test_run_typed(&db, "SELECT @id + 1", "{\"id\": \"x\"}", decls, 1);
     assert_string_equal(out, "INVALID_ARGUMENT: Invalid value for id: expected INT64");
@@ -1220,6 +1371,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_struct_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsupported_constructs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nan_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_result_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dml, setup, teardown),
