@@ -22,6 +22,7 @@
 #include "spanner/spanner_keyset.h"
 #include "spanner/spanner_service.h"
 #include "spanner/spanner_txn.h"
+#include "unit_spanner.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -252,41 +253,21 @@ struct fixture {
     char session[512], other[512];
 };
 
-/* Runs a call; returns its HTTP status and the reply in *reply (caller frees). */
 static int call(struct fixture *f, const char *method, const char *path, const char *body,
                 cJSON **reply)
 {
-    struct em_call c = {0};
-    c.method = method;
-    c.path = path;
-    c.body_text = body;
-    c.body_len = body ? strlen(body) : 0;
-    c.svc = f->svc;
-    em_dispatch(f->svc->router, &c);
-    int status = c.http_status;
-    if (getenv("TEST_VERBOSE"))
-        fprintf(stderr, "%s %s -> %d %s\n", method, path, status, c.response ? c.response : "");
-    if (reply)
-        *reply = c.response ? cJSON_Parse(c.response) : NULL;
-    em_call_reset(&c);
-    return status;
+    return unit_spanner_call(f->svc, method, path, body, reply);
 }
 
-/* A session call: POST /v1/<session>:<method>. */
 static int data_call(struct fixture *f, const char *session, const char *method, const char *body,
                      cJSON **reply)
 {
-    char path[700];
-    snprintf(path, sizeof(path), "/v1/%s:%s", session, method);
-    return call(f, "POST", path, body, reply);
+    return unit_spanner_data_call(f->svc, session, method, body, reply);
 }
 
 static void new_session(struct fixture *f, char out[512])
 {
-    cJSON *reply;
-    assert_int_equal(call(f, "POST", DB_PATH "/sessions", "{}", &reply), 200);
-    snprintf(out, 512, "%s", cJSON_GetObjectItem(reply, "name")->valuestring);
-    cJSON_Delete(reply);
+    unit_spanner_new_session(f->svc, DB_PATH, out);
 }
 
 static void open_service(struct fixture *f)
