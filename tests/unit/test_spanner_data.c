@@ -253,12 +253,6 @@ struct fixture {
     char session[512], other[512];
 };
 
-static int call(struct fixture *f, const char *method, const char *path, const char *body,
-                cJSON **reply)
-{
-    return unit_spanner_call(f->svc, method, path, body, reply);
-}
-
 static int data_call(struct fixture *f, const char *session, const char *method, const char *body,
                      cJSON **reply)
 {
@@ -279,29 +273,13 @@ static void open_service(struct fixture *f)
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct em_status st = {0};
-    bool help;
-    char *args[] = {"test", NULL};
-    em_log_init("test", EM_LOG_ERROR);
-    if (em_config_load(&f->cfg, 1, args, &help, &st) ||
-        em_make_temp_dir(f->cfg.data_dir, sizeof(f->cfg.data_dir), &st))
+    if (!f || unit_spanner_start(
+                  &f->cfg, &f->svc,
+                  "[\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX), N INT64) PRIMARY KEY (K)\","
+                  "\"CREATE INDEX TByV ON T(V)\","
+                  "\"CREATE TABLE E (K INT64 NOT NULL, Stamp TIMESTAMP OPTIONS "
+                  "(allow_commit_timestamp = true)) PRIMARY KEY (K)\"]"))
         return -1;
-    open_service(f);
-    assert_int_equal(
-        call(f, "POST", "/v1/projects/unit-project/instances",
-             "{\"instanceId\":\"inst\",\"instance\":{\"config\":\"projects/unit-project/"
-             "instanceConfigs/emulator-config\",\"displayName\":\"Unit test\"}}",
-             NULL),
-        200);
-    assert_int_equal(
-        call(f, "POST", "/v1/projects/unit-project/instances/inst/databases",
-             "{\"createStatement\":\"CREATE DATABASE db\",\"extraStatements\":["
-             "\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX), N INT64) PRIMARY KEY (K)\","
-             "\"CREATE INDEX TByV ON T(V)\","
-             "\"CREATE TABLE E (K INT64 NOT NULL, Stamp TIMESTAMP OPTIONS "
-             "(allow_commit_timestamp = true)) PRIMARY KEY (K)\"]}",
-             NULL),
-        200);
     new_session(f, f->session);
     new_session(f, f->other);
     *state = f;
@@ -311,8 +289,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    em_service_close(f->svc);
-    em_remove_tree(f->cfg.data_dir);
+    unit_spanner_stop(&f->cfg, f->svc);
     free(f);
     return 0;
 }

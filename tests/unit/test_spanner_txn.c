@@ -45,12 +45,6 @@ struct fixture {
     char a[512], b[512]; /* two sessions */
 };
 
-static int call(struct fixture *f, const char *method, const char *path, const char *body,
-                cJSON **reply)
-{
-    return unit_spanner_call(f->svc, method, path, body, reply);
-}
-
 static int data_call(struct fixture *f, const char *session, const char *method, const char *body,
                      cJSON **reply)
 {
@@ -65,30 +59,14 @@ static void new_session(struct fixture *f, char out[512])
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct em_status st = {0};
-    bool help;
-    char *args[] = {"test", NULL};
-    em_log_init("test", EM_LOG_ERROR);
-    if (!f || em_config_load(&f->cfg, 1, args, &help, &st) ||
-        em_make_temp_dir(f->cfg.data_dir, sizeof(f->cfg.data_dir), &st) ||
-        em_service_open(&spanner_service, &f->cfg, &f->svc, &st))
+    if (!f || unit_spanner_start(
+                  &f->cfg, &f->svc,
+                  "[\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX)) PRIMARY KEY (K)\","
+                  "\"CREATE TABLE C (K INT64 NOT NULL, C INT64 NOT NULL) PRIMARY KEY (K, C), "
+                  "INTERLEAVE IN PARENT T ON DELETE CASCADE\","
+                  "\"CREATE TABLE P (A STRING(MAX) NOT NULL, B INT64 NOT NULL, V STRING(MAX)) "
+                  "PRIMARY KEY (A, B)\"]"))
         return -1;
-    assert_int_equal(
-        call(f, "POST", "/v1/projects/unit-project/instances",
-             "{\"instanceId\":\"inst\",\"instance\":{\"config\":\"projects/unit-project/"
-             "instanceConfigs/emulator-config\",\"displayName\":\"Unit test\"}}",
-             NULL),
-        200);
-    assert_int_equal(
-        call(f, "POST", "/v1/projects/unit-project/instances/inst/databases",
-             "{\"createStatement\":\"CREATE DATABASE db\",\"extraStatements\":["
-             "\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX)) PRIMARY KEY (K)\","
-             "\"CREATE TABLE C (K INT64 NOT NULL, C INT64 NOT NULL) PRIMARY KEY (K, C), "
-             "INTERLEAVE IN PARENT T ON DELETE CASCADE\","
-             "\"CREATE TABLE P (A STRING(MAX) NOT NULL, B INT64 NOT NULL, V STRING(MAX)) "
-             "PRIMARY KEY (A, B)\"]}",
-             NULL),
-        200);
     new_session(f, f->a);
     new_session(f, f->b);
     *state = f;
@@ -98,8 +76,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    em_service_close(f->svc);
-    em_remove_tree(f->cfg.data_dir);
+    unit_spanner_stop(&f->cfg, f->svc);
     free(f);
     return 0;
 }

@@ -6,7 +6,11 @@
 #define UNIT_SPANNER_H
 
 #include "em_call.h"
+#include "em_config.h"
+#include "em_log.h"
 #include "em_service.h"
+#include "em_store.h"
+#include "spanner/spanner_service.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,6 +61,46 @@ static void unit_spanner_new_session(struct em_service *svc, const char *databas
     assert_int_equal(unit_spanner_call(svc, "POST", path, "{}", &reply), 200);
     snprintf(out, 512, "%s", cJSON_GetObjectItem(reply, "name")->valuestring);
     cJSON_Delete(reply);
+}
+
+/* The service on a fresh data directory (cfg filled), with the instance
+ * projects/unit-project/instances/inst and its database db made of statements (the items
+ * of a JSON array, escaped for a JSON string); -1 when it cannot start. */
+static int unit_spanner_start(struct em_config *cfg, struct em_service **svc,
+                              const char *statements)
+{
+    struct em_status st = {0};
+    bool help;
+    char *args[] = {"test", NULL};
+    em_log_init("test", EM_LOG_ERROR);
+    if (em_config_load(cfg, 1, args, &help, &st) ||
+        em_make_temp_dir(cfg->data_dir, sizeof(cfg->data_dir), &st) ||
+        em_service_open(&spanner_service, cfg, svc, &st))
+        return -1;
+    assert_int_equal(
+        unit_spanner_call(
+            *svc, "POST", "/v1/projects/unit-project/instances",
+            "{\"instanceId\":\"inst\",\"instance\":{\"config\":\"projects/unit-project/"
+            "instanceConfigs/emulator-config\",\"displayName\":\"Unit test\"}}",
+            NULL),
+        200);
+    char *body = malloc(strlen(statements) + 100);
+    assert_non_null(body);
+    sprintf(body, "{\"createStatement\":\"CREATE DATABASE db\",\"extraStatements\":%s}",
+            statements);
+    assert_int_equal(unit_spanner_call(*svc, "POST",
+                                       "/v1/projects/unit-project/instances/inst/databases", body,
+                                       NULL),
+                     200);
+    free(body);
+    return 0;
+}
+
+/* Closes the service and removes its data directory. */
+static void unit_spanner_stop(struct em_config *cfg, struct em_service *svc)
+{
+    em_service_close(svc);
+    em_remove_tree(cfg->data_dir);
 }
 
 #endif
