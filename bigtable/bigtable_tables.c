@@ -707,12 +707,12 @@ enum em_code bt_route_for(struct bt_admin *admin, const char *table, const char 
                           struct bt_route *out, struct em_status *st)
 {
     *st = (struct em_status){0}; /* the flow below reads st->code */
-    *out = (struct bt_route){0};
     char instance[BT_NAME_MAX], profile_name[BT_NAME_MAX];
     const char *profile_id = app_profile && *app_profile ? app_profile : "default";
     uint64_t generation = bt_store_generation(); /* before reading: see route_keep */
     if (route_cached(admin->routes, table, profile_id, out))
         return EM_OK;
+    *out = (struct bt_route){0};
     if (bt_check_name(table, "tables", "table", st))
         return st->code;
     bt_instance_of(table, instance);

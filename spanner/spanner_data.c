@@ -251,10 +251,17 @@ static void cache_clear(struct file_state *fs)
 
 static struct file_state *file_state_of(struct sp_job_ctx *ctx);
 
+/* SQLite's table-valued functions the translation uses (UNNEST reads an array through
+ * json_each): they hold no rows of the database, so no commit changes what they read. */
+static bool is_table_function(const char *table)
+{
+    return strcasecmp(table, "json_each") == 0 || strcasecmp(table, "json_tree") == 0;
+}
+
 /* Adds a lower-cased table name to a list once. */
 static void add_table(char ***list, int *n, const char *table)
 {
-    if (!table || strncmp(table, "sqlite_", 7) == 0)
+    if (!table || strncmp(table, "sqlite_", 7) == 0 || is_table_function(table))
         return;
     for (int i = 0; i < *n; i++)
         if (strcasecmp((*list)[i], table) == 0)

@@ -12,6 +12,7 @@
 #include "spanner_plan.h"
 #include "spanner_schema.h"
 #include "spanner_sql_functions.h"
+#include "spanner_sql_keys.h"
 #include "spanner_sql_translate.h"
 #include "spanner_txn.h"
 
@@ -62,18 +63,60 @@ static void tables_free(struct tables *t)
     *t = (struct tables){0};
 }
 
-/* What a statement touched: reads (DML targets included: DML reads before it writes)
- * and writes; and the columns its DML wrote PENDING_COMMIT_TIMESTAMP() to, each as
- * "Table.Column" (Spanner's identifiers have no dot). */
-struct touched {
-    struct tables reads, writes, pending;
+/* The key spans statements read of a table (spanner_sql_keys.h), one entry per run. */
+struct key_reads {
+    char **tables;
+    struct sp_key_spans *spans;
+    int count;
 };
 
-static void touched_add(struct touched *t, const struct sp_stmt *s)
+/* What a statement touched: reads (DML targets included: DML reads before it writes),
+ * whole or by key, and writes; and the columns its DML wrote PENDING_COMMIT_TIMESTAMP()
+ * to, each as "Table.Column" (Spanner's identifiers have no dot). Key reads are collected
+ * only when wanted: for a read-write transaction's statements, not while its earlier DML
+ * is replayed (they were when it first ran). */
+struct touched {
+    struct tables reads, writes, pending;
+    struct key_reads keys;
+    bool want_keys;
+};
+
+/* Adds names to list, but for `except` (any case; NULL: none). */
+static void tables_add_but(struct tables *list, char *const *names, int n, const char *except)
 {
-    tables_add(&t->reads, s->reads, s->nreads);
-    tables_add(&t->reads, s->writes, s->nwrites);
+    for (int i = 0; i < n; i++)
+        if (!except || strcasecmp(names[i], except) != 0)
+            tables_add(list, &names[i], 1);
+}
+
+/* A statement's tables; `narrowed` is not read whole (its reads are key spans, or none),
+ * and its writes are read unless `blind`. */
+static void touched_add(struct touched *t, const struct sp_stmt *s, const char *narrowed,
+                        bool blind)
+{
+    tables_add_but(&t->reads, s->reads, s->nreads, narrowed);
+    if (!blind)
+        tables_add_but(&t->reads, s->writes, s->nwrites, narrowed);
     tables_add(&t->writes, s->writes, s->nwrites);
+}
+
+/* Keeps spans (taken: *spans is emptied) as read of table; false when out of memory. */
+static bool key_reads_add(struct key_reads *k, const char *table, struct sp_key_spans *spans)
+{
+    char **tables = realloc(k->tables, (size_t)(k->count + 1) * sizeof(*tables));
+    if (tables)
+        k->tables = tables;
+    struct sp_key_spans *grown =
+        tables ? realloc(k->spans, (size_t)(k->count + 1) * sizeof(*grown)) : NULL;
+    if (grown)
+        k->spans = grown;
+    char *name = grown ? strdup(table) : NULL;
+    if (!name)
+        return false;
+    k->tables[k->count] = name;
+    k->spans[k->count++] = *spans;
+    *spans = (struct sp_key_spans){0};
+    return true;
 }
 
 static void touched_free(struct touched *t)
@@ -81,13 +124,29 @@ static void touched_free(struct touched *t)
     tables_free(&t->reads);
     tables_free(&t->writes);
     tables_free(&t->pending);
+    for (int i = 0; i < t->keys.count; i++) {
+        free(t->keys.tables[i]);
+        sp_key_spans_clear(&t->keys.spans[i]);
+    }
+    free(t->keys.tables);
+    free(t->keys.spans);
+    t->keys = (struct key_reads){0};
 }
 
 /* --- translated statements --- */
 
+/* What the cache keeps with a translated statement. */
+struct translated_sql {
+    struct sp_translation *tr;
+    struct sp_sql_keys *keys; /* what it reads of its table by key; NULL: its tables whole */
+};
+
 static void translation_free(void *extra)
 {
-    sp_translation_free(extra);
+    struct translated_sql *t = extra;
+    sp_translation_free(t->tr);
+    sp_sql_keys_free(t->keys);
+    free(t);
 }
 
 /* The request's paramTypes; their STRUCT fields live in arena (the translation copies
@@ -124,6 +183,25 @@ static enum em_code param_decls(const cJSON *types, struct sp_arena *arena,
  * as Partitioned DML (sp_translate_partitioned's rules). */
 enum run_mode { RUN_QUERY, RUN_DML, RUN_PARTITIONED };
 
+/* sql translated for mode, with what it reads by key; NULL with st set. */
+static struct translated_sql *translate(struct sp_job_ctx *ctx, const char *sql,
+                                        const struct sp_param_decl *decls, int n,
+                                        enum run_mode mode, struct em_status *st)
+{
+    struct translated_sql *t = calloc(1, sizeof(*t));
+    if (!t) {
+        EM_FAIL_OOM(st);
+        return NULL;
+    }
+    if ((mode == RUN_PARTITIONED ? sp_translate_partitioned(ctx->schema, sql, decls, n, &t->tr, st)
+                                 : sp_translate(ctx->schema, sql, decls, n, &t->tr, st)) ||
+        sp_sql_keys_plan(ctx->schema, sql, t->tr, &t->keys, st)) {
+        translation_free(t);
+        return NULL;
+    }
+    return t;
+}
+
 /* The cached statement of a GoogleSQL text with its parameter types, translated for mode
  * (a partitioned translation is cached apart). */
 static struct sp_stmt *translated(struct sp_job_ctx *ctx, const char *sql, const cJSON *types,
@@ -143,21 +221,21 @@ static struct sp_stmt *translated(struct sp_job_ctx *ctx, const char *sql, const
     struct sp_stmt *s = sp_job_cached(ctx, key);
     struct sp_param_decl *decls = NULL;
     int n = 0;
-    struct sp_translation *tr = NULL;
+    struct translated_sql *extra = NULL;
     struct sp_arena decl_arena = {0};
     if (!s && !param_decls(types, &decl_arena, &decls, &n, st) &&
-        !(mode == RUN_PARTITIONED ? sp_translate_partitioned(ctx->schema, sql, decls, n, &tr, st)
-                                  : sp_translate(ctx->schema, sql, decls, n, &tr, st))) {
-        s = sp_job_prepare(ctx, tr->sql, st);
+        (extra = translate(ctx, sql, decls, n, mode, st)) != NULL) {
+        s = sp_job_prepare(ctx, extra->tr->sql, st);
         if (s) {
-            s->extra = tr;
+            s->extra = extra;
             s->extra_free = translation_free;
-            tr = NULL;
+            extra = NULL;
             if (sp_job_cache(ctx, key, s, st))
                 s = NULL;
         }
     }
-    sp_translation_free(tr);
+    if (extra)
+        translation_free(extra);
     free(decls);
     sp_arena_free(&decl_arena);
     free(key);
@@ -321,6 +399,37 @@ static enum em_code fill_pending(struct sp_job_ctx *ctx, const struct tables *pe
 
 /* --- running statements --- */
 
+/* A statement's tables, the one its text pins by key read only in those spans (computed
+ * when wanted: else the DML is replayed, its spans recorded when it first ran, or no
+ * read-write transaction keeps them); when they cannot be computed, the table whole. */
+static void touched_add_statement(struct touched *touched, const struct sp_stmt *prepared,
+                                  const struct sp_sql_keys *keys, const cJSON *params)
+{
+    const char *table = sp_sql_keys_table(keys);
+    switch (sp_sql_keys_kind(keys)) {
+    case SP_SQL_KEYS_BLIND:
+        touched_add(touched, prepared, table, true);
+        return;
+    case SP_SQL_KEYS_SPANS: {
+        struct sp_key_spans spans;
+        if (!touched->want_keys) {
+            touched_add(touched, prepared, table, false);
+            return;
+        }
+        if (sp_sql_keys_spans(keys, params, &spans) &&
+            key_reads_add(&touched->keys, table, &spans)) {
+            touched_add(touched, prepared, table, false);
+            return;
+        }
+        sp_key_spans_clear(&spans);
+        break;
+    }
+    case SP_SQL_KEYS_WHOLE:
+        break;
+    }
+    touched_add(touched, prepared, NULL, false);
+}
+
 static bool wants_plan(enum sp_query_mode mode)
 {
     return mode == SP_QUERY_PLAN || mode == SP_QUERY_PROFILE ||
@@ -356,7 +465,8 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
     struct sp_stmt *prepared = translated(ctx, s->sql, s->param_types, mode, st);
     if (!prepared)
         return st->code;
-    const struct sp_translation *tr = prepared->extra;
+    const struct translated_sql *cached = prepared->extra;
+    const struct sp_translation *tr = cached->tr;
     bool dml = tr->kind != SP_STMT_QUERY;
     if (dml && mode == RUN_QUERY)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -388,7 +498,7 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
         out->lower_bound = mode == RUN_PARTITIONED;
     }
     sqlite3_reset(prepared->stmt);
-    touched_add(touched, prepared);
+    touched_add_statement(touched, prepared, cached->keys, s->params);
     if (dml)
         pending_add(touched, tr);
     return EM_OK;
@@ -404,12 +514,14 @@ static enum em_code exec(struct sp_job_ctx *ctx, const char *sql, struct em_stat
 static enum em_code replay(struct sp_job_ctx *ctx, const struct sp_txn *txn,
                            struct touched *touched, struct em_status *st)
 {
-    for (int i = 0; i < txn->ndmls; i++) {
+    bool want_keys = touched->want_keys;
+    touched->want_keys = false;
+    for (int i = 0; i < txn->ndmls && !st->code; i++) {
         struct sp_sql_request s = {txn->dmls[i].sql, txn->dmls[i].params, txn->dmls[i].param_types};
-        if (run_statement(ctx, &s, RUN_DML, NULL, touched, st))
-            return st->code;
+        run_statement(ctx, &s, RUN_DML, NULL, touched, st);
     }
-    return EM_OK;
+    touched->want_keys = want_keys;
+    return st->code;
 }
 
 /* --- executeSql, executeBatchDml --- */
@@ -438,6 +550,7 @@ static enum em_code job_sql(struct sp_job_ctx *ctx, void *arg, struct em_status 
         return EM_FAIL(st, EM_ABORTED, "Transaction was aborted.");
     }
     j->ran = 0;
+    j->touched.want_keys = rw;
     for (int i = 0; i < j->count; i++) {
         enum run_mode mode = rw ? RUN_DML : pdml ? RUN_PARTITIONED : RUN_QUERY;
         if (run_statement(ctx, &j->stmts[i], mode, &j->out[i], &j->touched, st))
@@ -465,6 +578,10 @@ static enum em_code record(struct sp_txn *txn, const struct sql_job *j, struct e
     struct em_status rst = {0};
     if (sp_txn_add_reads(txn, j->touched.reads.names, j->touched.reads.count, &rst))
         return st->code ? st->code : (*st = rst).code;
+    const struct key_reads *keys = &j->touched.keys;
+    for (int i = 0; i < keys->count; i++)
+        if (sp_txn_add_key_reads(txn, keys->tables[i], &keys->spans[i], &rst))
+            return st->code ? st->code : (*st = rst).code;
     for (int i = 0; i < j->touched.pending.count; i++) {
         char table[SP_NAME_MAX], *name = table;
         const char *column = j->touched.pending.names[i];
@@ -632,7 +749,7 @@ static enum em_code read_rows(struct sp_job_ctx *ctx, struct read_job *j, struct
     if (collect_rows(ctx, s->stmt, types, ncols, j->out, st))
         return st->code;
     sqlite3_reset(s->stmt);
-    touched_add(&j->touched, s);
+    touched_add(&j->touched, s, NULL, false);
     return EM_OK;
 }
 
@@ -921,7 +1038,7 @@ static enum em_code apply_delete(struct sp_job_ctx *ctx, struct commit_job *j, c
         if (rc != SQLITE_DONE)
             sp_sql_error(ctx->sqlite, rc, st);
         sqlite3_reset(s->stmt);
-        touched_add(&j->touched, s);
+        touched_add(&j->touched, s, NULL, false);
         j->out->mutation_count++;
     }
     sp_buf_free(&sql);
@@ -966,8 +1083,12 @@ static enum em_code job_commit(struct sp_job_ctx *ctx, void *arg, struct em_stat
     sp_job_track_writes(ctx);
     j->out->commit_ns = sp_job_commit_time(ctx);
     j->out->mutation_count = 0;
-    if (j->txn && replay(ctx, j->txn, &j->touched, st))
-        return st->code;
+    if (j->txn && replay(ctx, j->txn, &j->touched, st)) {
+        /* what its DML did no longer applies (a row its blind INSERT wrote exists now, a
+         * parent row is gone): as when a later statement replays it, the client retries */
+        em_status_clear(st);
+        return EM_FAIL(st, EM_ABORTED, "Transaction was aborted.");
+    }
     const cJSON *m;
     cJSON_ArrayForEach(m, j->mutations)
     {

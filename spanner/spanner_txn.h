@@ -15,8 +15,10 @@
  *
  * What a read covers. A read (read/streamingRead) by primary key covers the keys and key
  * ranges of its KeySet (sp_key_spans: so a range read conflicts with a later insert into
- * the range, a phantom); KeySet all, a read by index and every SQL statement (a query,
- * or DML, which reads before it writes) cover their tables whole. So two transactions
+ * the range, a phantom); SQL whose WHERE pins a prefix of its one table's key covers
+ * those keys, an INSERT ... VALUES nothing of its table (spanner_sql_keys.h); KeySet all,
+ * a read by index and other SQL (a query, or DML, which reads before it writes) cover
+ * their tables whole. So two transactions
  * that read and write different rows of a table by key both commit; one that read a row
  * (or a range holding a key) another committed after it began is aborted, and the client
  * retries, as with Spanner's own aborts. Blind writes (mutations without reads) never

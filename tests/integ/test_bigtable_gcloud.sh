@@ -10,6 +10,7 @@
 # DISABLED (multi-cluster routing fails over, single-cluster routing fails, creating a
 # table or a cluster and modifying column families are refused), re-enabling,
 # and everything surviving a restart.
+# full-run-only: a gcloud walkthrough; `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
 P=projects/bt-project

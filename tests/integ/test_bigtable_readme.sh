@@ -8,6 +8,7 @@
 # east-c1's data (NOT_FOUND) while west-c2 serves again. Then a kill -9 of bigtable while
 # a writer writes: every acknowledged mutation is read back after the restart, and the
 # cascade's state is as before; east-c1, its data gone, can then be deleted.
+# full-run-only: a gcloud walkthrough; `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
 start_stack

@@ -6,6 +6,7 @@
 # restore), primary version, signatures verified by openssl, IAM bindings, the audit log
 # through `gcloud logging read`, scheduled destruction that really erases key material,
 # and automatic rotation, both on the emulator clock.
+# full-run-only: a gcloud walkthrough; `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
 start_stack

@@ -9,6 +9,7 @@
 # modify-message-ack-deadline, snapshots and seek (to a snapshot and to a time), IAM
 # bindings that let one principal publish and another consume, and the topic's key
 # disabled and enabled again on the emulator clock.
+# full-run-only: a gcloud walkthrough; `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
 start_stack --iam enforce

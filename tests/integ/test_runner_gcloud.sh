@@ -11,6 +11,7 @@
 # topic, state values never in plaintext on disk), resumed across a restart of the stack,
 # then drained; and a job whose key is disabled failing with a JOB_MESSAGE_ERROR naming
 # the key.
+# full-run-only: a gcloud walkthrough; `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
 PROJECT=runner-project

@@ -4,7 +4,7 @@
 # key set, range and index (read, streamingRead), transactions (begin, inline begin,
 # commit with mutations and commit stats, rollback, ABORTED between two concurrent
 # read-write transactions that read and wrote one row, two on different rows of a table
-# both committing, an idle one aborted after 10 s of emulator time, 16 concurrent
+# both committing (by read, and by executeSql DML pinned by key), an idle one aborted after 10 s of emulator time, 16 concurrent
 # single-use commits), PENDING_COMMIT_TIMESTAMP() and
 # Partitioned DML (curl and gcloud), batchWrite, queryMode PLAN/PROFILE, Google's errors, updateDdl validated against the rows, the
 # CMEK gate on every data call, durability across kill -9, and no plaintext on disk.
@@ -248,6 +248,38 @@ api POST "$S/$SESSION:commit" "{\"transactionId\":\"$T1\",\"mutations\":[{\"upda
 expect_status 200
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT FirstName FROM Singers WHERE SingerId IN (2, 6) ORDER BY SingerId"}'
 expect_json '[.rows[][0]] | join(",")' "Row2,Row6"
+
+section "SQL pinned by key: two transactions' executeSql DML on different rows both commit, on one row one aborts"
+api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}}}'
+T1=$(jq -r .id <<<"$BODY")
+api POST "$S/$OTHER:beginTransaction" '{"options":{"readWrite":{}}}'
+T2=$(jq -r .id <<<"$BODY")
+SET_NAME='UPDATE Singers SET FirstName = @name WHERE SingerId = @id'
+ID_TYPE='"paramTypes":{"id":{"code":"INT64"},"name":{"code":"STRING"}}'
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$T1\"},\"sql\":\"$SET_NAME\",\"params\":{\"id\":\"3\",\"name\":\"Dml3\"},$ID_TYPE,\"seqno\":\"1\"}"
+expect_json '.stats.rowCountExact' 1
+api POST "$S/$OTHER:executeSql" "{\"transaction\":{\"id\":\"$T2\"},\"sql\":\"$SET_NAME\",\"params\":{\"id\":\"2\",\"name\":\"Dml2\"},$ID_TYPE,\"seqno\":\"1\"}"
+expect_json '.stats.rowCountExact' 1
+api POST "$S/$OTHER:commit" "{\"transactionId\":\"$T2\"}"
+expect_status 200
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$T1\"}"
+expect_status 200
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT FirstName FROM Singers WHERE SingerId IN (2, 3) ORDER BY SingerId"}'
+expect_json '[.rows[][0]] | join(",")' "Dml2,Dml3"
+api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}}}'
+T1=$(jq -r .id <<<"$BODY")
+api POST "$S/$OTHER:beginTransaction" '{"options":{"readWrite":{}}}'
+T2=$(jq -r .id <<<"$BODY")
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$T1\"},\"sql\":\"$SET_NAME\",\"params\":{\"id\":\"3\",\"name\":\"First\"},$ID_TYPE,\"seqno\":\"1\"}"
+expect_json '.stats.rowCountExact' 1
+api POST "$S/$OTHER:executeSql" "{\"transaction\":{\"id\":\"$T2\"},\"sql\":\"$SET_NAME\",\"params\":{\"id\":\"3\",\"name\":\"Second\"},$ID_TYPE,\"seqno\":\"1\"}"
+expect_json '.stats.rowCountExact' 1
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$T1\"}"
+expect_status 200
+api POST "$S/$OTHER:commit" "{\"transactionId\":\"$T2\"}"
+expect_error_json 409 ABORTED
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT FirstName FROM Singers WHERE SingerId = 3"}'
+expect_json '.rows[0][0]' First
 
 section "a read-write transaction idle for 10 s of emulator time is aborted; a read-only one is not"
 api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}}}'

@@ -6,6 +6,7 @@
 # operations gcloud polls), databases with DDL (create --ddl, ddl describe in Spanner's
 # canonical formatting, ddl update, list, describe, delete), encryption config stored and
 # echoed, and instances, databases and DDL surviving a restart (persistent data directory).
+# full-run-only: a gcloud walkthrough; `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
 P=projects/spanner-project

@@ -8,6 +8,7 @@
 # The block runs as one bash script with an ERR trap that records each command that fails:
 # exactly one may, the query made while the key is disabled. Its output is then checked
 # line by line, and the resulting resources through the REST API.
+# full-run-only: a gcloud walkthrough; `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
 start_stack

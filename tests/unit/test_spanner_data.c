@@ -22,6 +22,7 @@
 #include "spanner/spanner_keyset.h"
 #include "spanner/spanner_service.h"
 #include "spanner/spanner_txn.h"
+#include "unit_spanner.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -252,41 +253,15 @@ struct fixture {
     char session[512], other[512];
 };
 
-/* Runs a call; returns its HTTP status and the reply in *reply (caller frees). */
-static int call(struct fixture *f, const char *method, const char *path, const char *body,
-                cJSON **reply)
-{
-    struct em_call c = {0};
-    c.method = method;
-    c.path = path;
-    c.body_text = body;
-    c.body_len = body ? strlen(body) : 0;
-    c.svc = f->svc;
-    em_dispatch(f->svc->router, &c);
-    int status = c.http_status;
-    if (getenv("TEST_VERBOSE"))
-        fprintf(stderr, "%s %s -> %d %s\n", method, path, status, c.response ? c.response : "");
-    if (reply)
-        *reply = c.response ? cJSON_Parse(c.response) : NULL;
-    em_call_reset(&c);
-    return status;
-}
-
-/* A session call: POST /v1/<session>:<method>. */
 static int data_call(struct fixture *f, const char *session, const char *method, const char *body,
                      cJSON **reply)
 {
-    char path[700];
-    snprintf(path, sizeof(path), "/v1/%s:%s", session, method);
-    return call(f, "POST", path, body, reply);
+    return unit_spanner_data_call(f->svc, session, method, body, reply);
 }
 
 static void new_session(struct fixture *f, char out[512])
 {
-    cJSON *reply;
-    assert_int_equal(call(f, "POST", DB_PATH "/sessions", "{}", &reply), 200);
-    snprintf(out, 512, "%s", cJSON_GetObjectItem(reply, "name")->valuestring);
-    cJSON_Delete(reply);
+    unit_spanner_new_session(f->svc, DB_PATH, out);
 }
 
 static void open_service(struct fixture *f)
@@ -298,29 +273,13 @@ static void open_service(struct fixture *f)
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct em_status st = {0};
-    bool help;
-    char *args[] = {"test", NULL};
-    em_log_init("test", EM_LOG_ERROR);
-    if (em_config_load(&f->cfg, 1, args, &help, &st) ||
-        em_make_temp_dir(f->cfg.data_dir, sizeof(f->cfg.data_dir), &st))
+    if (!f || unit_spanner_start(
+                  &f->cfg, &f->svc,
+                  "[\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX), N INT64) PRIMARY KEY (K)\","
+                  "\"CREATE INDEX TByV ON T(V)\","
+                  "\"CREATE TABLE E (K INT64 NOT NULL, Stamp TIMESTAMP OPTIONS "
+                  "(allow_commit_timestamp = true)) PRIMARY KEY (K)\"]"))
         return -1;
-    open_service(f);
-    assert_int_equal(
-        call(f, "POST", "/v1/projects/unit-project/instances",
-             "{\"instanceId\":\"inst\",\"instance\":{\"config\":\"projects/unit-project/"
-             "instanceConfigs/emulator-config\",\"displayName\":\"Unit test\"}}",
-             NULL),
-        200);
-    assert_int_equal(
-        call(f, "POST", "/v1/projects/unit-project/instances/inst/databases",
-             "{\"createStatement\":\"CREATE DATABASE db\",\"extraStatements\":["
-             "\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX), N INT64) PRIMARY KEY (K)\","
-             "\"CREATE INDEX TByV ON T(V)\","
-             "\"CREATE TABLE E (K INT64 NOT NULL, Stamp TIMESTAMP OPTIONS "
-             "(allow_commit_timestamp = true)) PRIMARY KEY (K)\"]}",
-             NULL),
-        200);
     new_session(f, f->session);
     new_session(f, f->other);
     *state = f;
@@ -330,8 +289,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    em_service_close(f->svc);
-    em_remove_tree(f->cfg.data_dir);
+    unit_spanner_stop(&f->cfg, f->svc);
     free(f);
     return 0;
 }

@@ -7,6 +7,11 @@
  *   range read a later insert falls into (a phantom), and one whose SQL scanned the table
  *   (no key to narrow it), while an insert outside a range read does not abort it.
  * - Blind writes (mutations without reads) never conflict, even on one key.
+ * - SQL pinned by primary key (spanner_sql_keys.h) reads only those keys: queries and DML
+ *   on different rows both commit, on the same row one aborts; a composite key's prefix,
+ *   IN lists and IN UNNEST(@array) too; blind INSERTs of different rows both commit. What
+ *   is not pinned (OR, ranges, joins, functions of the key, subqueries, a parameter of
+ *   another type) reads the table whole.
  * - Rows deleted by an interleaved parent's cascade count as written.
  * - When the write log was pruned past a transaction's start, its table decides.
  * - A read-write transaction idle for 10 s of emulator time is aborted (any later use
@@ -21,6 +26,7 @@
 #include "spanner/spanner_handlers.h"
 #include "spanner/spanner_service.h"
 #include "spanner/spanner_txn.h"
+#include "unit_spanner.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,67 +45,28 @@ struct fixture {
     char a[512], b[512]; /* two sessions */
 };
 
-/* Runs a call; returns its HTTP status and the reply in *reply (caller frees). */
-static int call(struct fixture *f, const char *method, const char *path, const char *body,
-                cJSON **reply)
-{
-    struct em_call c = {0};
-    c.method = method;
-    c.path = path;
-    c.body_text = body;
-    c.body_len = body ? strlen(body) : 0;
-    c.svc = f->svc;
-    em_dispatch(f->svc->router, &c);
-    int status = c.http_status;
-    if (getenv("TEST_VERBOSE"))
-        fprintf(stderr, "%s %s -> %d %s\n", method, path, status, c.response ? c.response : "");
-    if (reply)
-        *reply = c.response ? cJSON_Parse(c.response) : NULL;
-    em_call_reset(&c);
-    return status;
-}
-
 static int data_call(struct fixture *f, const char *session, const char *method, const char *body,
                      cJSON **reply)
 {
-    char path[700];
-    snprintf(path, sizeof(path), "/v1/%s:%s", session, method);
-    return call(f, "POST", path, body, reply);
+    return unit_spanner_data_call(f->svc, session, method, body, reply);
 }
 
 static void new_session(struct fixture *f, char out[512])
 {
-    cJSON *reply;
-    assert_int_equal(call(f, "POST", "/v1/" DB_NAME "/sessions", "{}", &reply), 200);
-    snprintf(out, 512, "%s", cJSON_GetObjectItem(reply, "name")->valuestring);
-    cJSON_Delete(reply);
+    unit_spanner_new_session(f->svc, "/v1/" DB_NAME, out);
 }
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct em_status st = {0};
-    bool help;
-    char *args[] = {"test", NULL};
-    em_log_init("test", EM_LOG_ERROR);
-    if (!f || em_config_load(&f->cfg, 1, args, &help, &st) ||
-        em_make_temp_dir(f->cfg.data_dir, sizeof(f->cfg.data_dir), &st) ||
-        em_service_open(&spanner_service, &f->cfg, &f->svc, &st))
+    if (!f || unit_spanner_start(
+                  &f->cfg, &f->svc,
+                  "[\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX)) PRIMARY KEY (K)\","
+                  "\"CREATE TABLE C (K INT64 NOT NULL, C INT64 NOT NULL) PRIMARY KEY (K, C), "
+                  "INTERLEAVE IN PARENT T ON DELETE CASCADE\","
+                  "\"CREATE TABLE P (A STRING(MAX) NOT NULL, B INT64 NOT NULL, V STRING(MAX)) "
+                  "PRIMARY KEY (A, B)\"]"))
         return -1;
-    assert_int_equal(
-        call(f, "POST", "/v1/projects/unit-project/instances",
-             "{\"instanceId\":\"inst\",\"instance\":{\"config\":\"projects/unit-project/"
-             "instanceConfigs/emulator-config\",\"displayName\":\"Unit test\"}}",
-             NULL),
-        200);
-    assert_int_equal(
-        call(f, "POST", "/v1/projects/unit-project/instances/inst/databases",
-             "{\"createStatement\":\"CREATE DATABASE db\",\"extraStatements\":["
-             "\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX)) PRIMARY KEY (K)\","
-             "\"CREATE TABLE C (K INT64 NOT NULL, C INT64 NOT NULL) PRIMARY KEY (K, C), "
-             "INTERLEAVE IN PARENT T ON DELETE CASCADE\"]}",
-             NULL),
-        200);
     new_session(f, f->a);
     new_session(f, f->b);
     *state = f;
@@ -109,8 +76,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    em_service_close(f->svc);
-    em_remove_tree(f->cfg.data_dir);
+    unit_spanner_stop(&f->cfg, f->svc);
     free(f);
     return 0;
 }
@@ -399,6 +365,211 @@ static void test_idle_read_write_transaction_aborts(void **state)
     assert_string_equal(message, "t1");
 }
 
+/* executeSql of sql in transaction id of session, with params and paramTypes (JSON objects,
+ * or NULL): its HTTP status. */
+static int sql_in(struct fixture *f, const char *session, const char *id, const char *sql,
+                  const char *params, const char *types)
+{
+    char body[2048];
+    snprintf(body, sizeof(body),
+             "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"%s\",\"params\":%s,"
+             "\"paramTypes\":%s,\"seqno\":\"1\"}",
+             id, sql, params ? params : "{}", types ? types : "{}");
+    return data_call(f, session, "executeSql", body, NULL);
+}
+
+#define SELECT_BY_K "SELECT V FROM T WHERE K = @k"
+#define UPDATE_BY_K "UPDATE T SET V = @v WHERE K = @k"
+#define K_TYPE      "{\"k\":{\"code\":\"INT64\"}}"
+
+/* In transaction id: SELECT ... WHERE K = @k, then UPDATE ... WHERE K = @k (v untyped). */
+static void select_and_update(struct fixture *f, const char *session, const char *id, int k,
+                              const char *v)
+{
+    char params[128];
+    snprintf(params, sizeof(params), "{\"k\":\"%d\"}", k);
+    assert_int_equal(sql_in(f, session, id, SELECT_BY_K, params, K_TYPE), 200);
+    snprintf(params, sizeof(params), "{\"k\":\"%d\",\"v\":\"%s\"}", k, v);
+    assert_int_equal(sql_in(f, session, id, UPDATE_BY_K, params, K_TYPE), 200);
+}
+
+static void test_sql_by_key_on_different_rows_both_commit(void **state)
+{
+    struct fixture *f = *state;
+    char v[64], message[512];
+    seed_rows(f);
+    char *t1 = begin(f, f->a, "readWrite"), *t2 = begin(f, f->b, "readWrite");
+    select_and_update(f, f->a, t1, 1, "t1");
+    select_and_update(f, f->b, t2, 2, "t2");
+    assert_int_equal(commit_txn(f, f->b, t2, "", message, 512), 200);
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 200);
+    value_of(f, 1, v, sizeof(v));
+    assert_string_equal(v, "t1");
+    value_of(f, 2, v, sizeof(v));
+    assert_string_equal(v, "t2");
+    free(t1);
+    free(t2);
+
+    /* INSERTs are blind: of different rows (and of rows the other read nothing of) */
+    t1 = begin(f, f->a, "readWrite");
+    t2 = begin(f, f->b, "readWrite");
+    assert_int_equal(sql_in(f, f->a, t1, "INSERT INTO T (K, V) VALUES (10, 'x')", NULL, NULL), 200);
+    assert_int_equal(
+        sql_in(f, f->b, t2, "INSERT INTO T (K, V) VALUES (@k, 'y')", "{\"k\":\"11\"}", K_TYPE),
+        200);
+    assert_int_equal(commit_txn(f, f->b, t2, "", message, 512), 200);
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 200);
+    value_of(f, 10, v, sizeof(v));
+    assert_string_equal(v, "x");
+    value_of(f, 11, v, sizeof(v));
+    assert_string_equal(v, "y");
+    free(t1);
+    free(t2);
+
+    /* of one row: the second commit's replay finds it there, and aborts (a retry would
+     * see ALREADY_EXISTS from the INSERT itself) */
+    t1 = begin(f, f->a, "readWrite");
+    t2 = begin(f, f->b, "readWrite");
+    assert_int_equal(sql_in(f, f->a, t1, "INSERT INTO T (K, V) VALUES (12, 'x')", NULL, NULL), 200);
+    assert_int_equal(sql_in(f, f->b, t2, "INSERT INTO T (K, V) VALUES (12, 'y')", NULL, NULL), 200);
+    assert_int_equal(commit_txn(f, f->b, t2, "", message, 512), 200);
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 409);
+    assert_string_equal(message, "Transaction was aborted.");
+    value_of(f, 12, v, sizeof(v));
+    assert_string_equal(v, "y");
+    free(t1);
+    free(t2);
+}
+
+static void test_sql_by_key_on_one_row_aborts(void **state)
+{
+    struct fixture *f = *state;
+    char m[256], v[64], message[512];
+    seed_rows(f);
+    char *t1 = begin(f, f->a, "readWrite"), *t2 = begin(f, f->b, "readWrite");
+    select_and_update(f, f->a, t1, 1, "t1");
+    select_and_update(f, f->b, t2, 1, "t2");
+    assert_int_equal(commit_txn(f, f->b, t2, "", message, 512), 200);
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 409);
+    assert_string_equal(message, "Transaction was aborted. It read rows of table T that a "
+                                 "concurrent transaction changed.");
+    value_of(f, 1, v, sizeof(v));
+    assert_string_equal(v, "t2");
+    free(t1);
+    free(t2);
+
+    /* the DML alone reads its row: a literal key, another's write to it */
+    t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(sql_in(f, f->a, t1, "DELETE FROM T WHERE K = 5", NULL, NULL), 200);
+    commit_now(f, set_v(m, sizeof(m), 5, "again"));
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 409);
+    free(t1);
+}
+
+/* Inserts P's rows (a, 1), (a, 2), (b, 1), or one more (a, 3) / (c, 1). */
+static void p_row(struct fixture *f, const char *a, int b)
+{
+    char m[256];
+    snprintf(m, sizeof(m),
+             "{\"insertOrUpdate\":{\"table\":\"P\",\"columns\":[\"A\",\"B\",\"V\"],"
+             "\"values\":[[\"%s\",\"%d\",\"v\"]]}}",
+             a, b);
+    commit_now(f, m);
+}
+
+static void test_sql_composite_key_and_prefix(void **state)
+{
+    struct fixture *f = *state;
+    char message[512];
+    p_row(f, "a", 1);
+    p_row(f, "a", 2);
+    p_row(f, "b", 1);
+    const char *prefix = "SELECT B, V FROM P WHERE A = 'a' AND V IS NOT NULL";
+    /* a prefix of the key: a row under another prefix does not conflict... */
+    char *t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(sql_in(f, f->a, t1, prefix, NULL, NULL), 200);
+    p_row(f, "b", 1);
+    p_row(f, "c", 1);
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 200);
+    free(t1);
+    /* ...a new row under it does (a phantom) */
+    t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(sql_in(f, f->a, t1, prefix, NULL, NULL), 200);
+    p_row(f, "a", 3);
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 409);
+    free(t1);
+    /* the whole key, written in any order, qualified by the alias */
+    const char *whole = "SELECT V FROM P AS p WHERE p.B = @b AND @a = A";
+    const char *params = "{\"a\":\"a\",\"b\":\"2\"}";
+    const char *types = "{\"a\":{\"code\":\"STRING\"},\"b\":{\"code\":\"INT64\"}}";
+    t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(sql_in(f, f->a, t1, whole, params, types), 200);
+    p_row(f, "a", 1);
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 200);
+    free(t1);
+    t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(sql_in(f, f->a, t1, whole, params, types), 200);
+    p_row(f, "a", 2);
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 409);
+    free(t1);
+}
+
+/* A query of T's keys 1 and 5 (sql), then a write of row k by another: the commit's status. */
+static int read_1_and_5_then_write(struct fixture *f, const char *sql, const char *params,
+                                   const char *types, int k)
+{
+    char m[256], message[512];
+    char *t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(sql_in(f, f->a, t1, sql, params, types), 200);
+    commit_now(f, set_v(m, sizeof(m), k, "other"));
+    int status = commit_txn(f, f->a, t1, "", message, 512);
+    free(t1);
+    return status;
+}
+
+static void test_sql_in_lists_and_unnest(void **state)
+{
+    struct fixture *f = *state;
+    seed_rows(f);
+    const char *unnest = "SELECT V FROM T WHERE K IN UNNEST(@ks)";
+    const char *ks = "{\"ks\":[\"1\",\"5\"]}";
+    const char *ks_type = "{\"ks\":{\"code\":\"ARRAY\",\"arrayElementType\":{\"code\":"
+                          "\"INT64\"}}}";
+    assert_int_equal(read_1_and_5_then_write(f, unnest, ks, ks_type, 2), 200);
+    assert_int_equal(read_1_and_5_then_write(f, unnest, ks, ks_type, 5), 409);
+    const char *list = "SELECT V FROM T WHERE K IN (1, @k)";
+    const char *k5 = "{\"k\":\"5\"}";
+    assert_int_equal(read_1_and_5_then_write(f, list, k5, K_TYPE, 2), 200);
+    assert_int_equal(read_1_and_5_then_write(f, list, k5, K_TYPE, 1), 409);
+    const char *array = "SELECT V FROM T WHERE K IN UNNEST([1, 5]) AND V != 'z'";
+    assert_int_equal(read_1_and_5_then_write(f, array, NULL, NULL, 2), 200);
+    assert_int_equal(read_1_and_5_then_write(f, array, NULL, NULL, 5), 409);
+}
+
+static void test_sql_not_pinned_by_key_reads_the_table(void **state)
+{
+    struct fixture *f = *state;
+    seed_rows(f);
+    static const char *const whole[] = {
+        "SELECT V FROM T WHERE K = 1 OR K = 5",
+        "SELECT V FROM T WHERE K >= 1 AND K <= 1",
+        "SELECT T.V FROM T JOIN C ON C.K = T.K WHERE T.K = 1",
+        "SELECT V FROM T WHERE ABS(K) = 1",
+        "SELECT V FROM T WHERE K = (SELECT 1)",
+        "SELECT V FROM T WHERE K = 1 AND EXISTS (SELECT 1 FROM T AS u WHERE u.K = 2)",
+        "SELECT V FROM T WHERE K NOT IN (2, 3)",
+        "SELECT V FROM T WHERE K = 1 UNION ALL SELECT V FROM T WHERE K = 5",
+        "WITH w AS (SELECT * FROM T) SELECT V FROM w WHERE K = 1",
+        "UPDATE T SET V = 'u' WHERE K = 1 OR K = 5",
+    };
+    for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++)
+        assert_int_equal(read_1_and_5_then_write(f, whole[i], NULL, NULL, 2), 409);
+    /* a parameter of another type than the key's */
+    assert_int_equal(read_1_and_5_then_write(f, "SELECT V FROM T WHERE K = @k", "{\"k\":1.0}",
+                                             "{\"k\":{\"code\":\"FLOAT64\"}}", 2),
+                     409);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +581,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cascaded_deletes_are_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pruned_log_falls_back_to_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_read_write_transaction_aborts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sql_by_key_on_different_rows_both_commit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_sql_by_key_on_one_row_aborts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sql_composite_key_and_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sql_in_lists_and_unnest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sql_not_pinned_by_key_reads_the_table, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
