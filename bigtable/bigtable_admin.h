@@ -178,5 +178,10 @@ struct bt_route {
 enum em_code bt_route_for(struct bt_admin *admin, const char *table, const char *app_profile,
                           struct bt_route *out, struct em_status *st);
 void bt_route_clear(struct bt_route *route);
+/* The same route shared instead of copied (the data plane's hot path: no copy of the
+ * route and its table): read only, released with bt_route_put. */
+enum em_code bt_route_get(struct bt_admin *admin, const char *table, const char *app_profile,
+                          const struct bt_route **out, struct em_status *st);
+void bt_route_put(const struct bt_route *route);
 
 #endif

@@ -537,8 +537,7 @@ struct bt_data_op {
     struct bt_context *bt;
     int64_t now;
     struct target target;
-    struct bt_route route;
-    bool routed;
+    const struct bt_route *route; /* shared (bt_route_get), NULL until routed */
     struct arena a;
     em_datafile_job_fn fn; /* the job, on the serving replica's writer thread */
     void *fn_arg;
@@ -582,8 +581,7 @@ void bt_data_op_free(struct bt_data_op *op)
     if (op->view_open)
         row_view_close(&op->view);
     arena_free(&op->a);
-    if (op->routed)
-        bt_route_clear(&op->route);
+    bt_route_put(op->route);
     target_close(&op->target);
     free(op);
 }
@@ -592,11 +590,10 @@ void bt_data_op_free(struct bt_data_op *op)
 static enum em_code op_route(struct bt_data_op *op, const char *target, const cJSON *request,
                              struct em_status *st)
 {
-    if (target_open(op->bt, target, &op->target, st) ||
-        route_of(op->bt, op->target.table, em_json_string(request, "appProfileId"), &op->route, st))
+    if (target_open(op->bt, target, &op->target, st) || no_engine(op->bt, st))
         return st->code;
-    op->routed = true;
-    return EM_OK;
+    return bt_route_get(op->bt->admin, op->target.table, em_json_string(request, "appProfileId"),
+                        &op->route, st);
 }
 
 bool bt_data_op_blocks(const struct bt_data_op *op)
@@ -608,8 +605,8 @@ bool bt_data_op_blocks(const struct bt_data_op *op)
 static bool op_open(struct bt_data_op *op)
 {
     struct em_status *st = &op->result.st;
-    if (serving(op->bt, &op->route, &op->index, st) ||
-        bt_replicas_open_file(op->bt->replicas, op->route.replicas[op->index], &op->file, st)) {
+    if (serving(op->bt, op->route, &op->index, st) ||
+        bt_replicas_open_file(op->bt->replicas, op->route->replicas[op->index], &op->file, st)) {
         op->result.code = st->code;
         return false;
     }
@@ -648,9 +645,9 @@ enum em_code bt_data_mutate_row_prepare(struct bt_context *bt, const char *table
     struct bt_data_op *op = *out = op_new(bt, now, st);
     if (!op || op_route(op, table, request, st) ||
         decode_row_key(&op->a, request, &op->row.key, st) ||
-        parse_mutations(op->route.table, cJSON_GetObjectItem(request, "mutations"), "mutations",
+        parse_mutations(op->route->table, cJSON_GetObjectItem(request, "mutations"), "mutations",
                         false, now, &op->muts, st) ||
-        target_check_write(&op->target, op->route.table, op->row.key, &op->muts, st)) {
+        target_check_write(&op->target, op->route->table, op->row.key, &op->muts, st)) {
         bt_data_op_free(op);
         *out = NULL;
         return st->code;
@@ -658,14 +655,14 @@ enum em_code bt_data_mutate_row_prepare(struct bt_context *bt, const char *table
     op->mutate = (struct bt_cells_mutate_job){&op->row, 1};
     op->fn = bt_cells_mutate_job;
     op->fn_arg = &op->mutate;
-    op->blocks = op->route.all_count > 1; /* the end writes the other clusters' replicas */
+    op->blocks = op->route->all_count > 1; /* the end writes the other clusters' replicas */
     return EM_OK;
 }
 
 enum em_code bt_data_mutate_row_end(struct bt_data_op *op, struct em_status *st)
 {
     if (!op_outcome(op, st))
-        replicate(op->bt, &op->route, op->route.replicas[op->index], &op->row, 1, op->now);
+        replicate(op->bt, op->route, op->route->replicas[op->index], &op->row, 1, op->now);
     bt_data_op_free(op);
     return st->code;
 }
@@ -704,7 +701,7 @@ enum em_code bt_data_read_rows_prepare(struct bt_context *bt, const char *table,
     if (em_json_int64(request, "rowsLimit", &op->read.limit) && op->read.limit < 0)
         EM_FAIL(st, EM_INVALID_ARGUMENT, "rows_limit must not be negative.");
     else if (!op_route(op, table, request, st) &&
-             !row_view_open(&op->view, op->route.table, cJSON_GetObjectItem(request, "filter"),
+             !row_view_open(&op->view, op->route->table, cJSON_GetObjectItem(request, "filter"),
                             "filter", now, st)) {
         op->view_open = true;
         op->view.subset = target_subset(&op->target);

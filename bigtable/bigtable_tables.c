@@ -21,6 +21,8 @@
 #include "em_names.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -622,18 +624,39 @@ static void fill_route(struct bt_route *out, const char *table, const cJSON *pro
  * kept. */
 #define ROUTE_SLOTS 32
 
+/* A route read once and shared by the calls that use it (immutable once published);
+ * freed with its last reference, the cache's included. */
+struct shared_route {
+    atomic_int refs;
+    struct bt_route route; /* route.table owned */
+};
+
 struct route_slot {
-    bool used;
     uint64_t generation; /* bt_store_generation before the route was read */
     char table[BT_NAME_MAX];
     char profile[BT_NAME_MAX];
-    struct bt_route route; /* route.table owned */
+    struct shared_route *shared; /* NULL: empty */
 };
 
 struct bt_route_cache {
     pthread_mutex_t lock;
     struct route_slot slots[ROUTE_SLOTS];
 };
+
+static void shared_put(struct shared_route *s)
+{
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
+        bt_route_clear(&s->route);
+        free(s);
+    }
+}
+
+void bt_route_put(const struct bt_route *route)
+{
+    if (route)
+        shared_put(
+            (struct shared_route *)((const char *)route - offsetof(struct shared_route, route)));
+}
 
 struct bt_route_cache *bt_route_cache_new(void)
 {
@@ -648,7 +671,7 @@ void bt_route_cache_free(struct bt_route_cache *cache)
     if (!cache)
         return;
     for (int i = 0; i < ROUTE_SLOTS; i++)
-        bt_route_clear(&cache->slots[i].route);
+        shared_put(cache->slots[i].shared);
     pthread_mutex_destroy(&cache->lock);
     free(cache);
 }
@@ -664,54 +687,46 @@ static struct route_slot *route_slot(struct bt_route_cache *cache, const char *t
     return &cache->slots[h % ROUTE_SLOTS];
 }
 
-/* A copy of the cached route into out; false when there is none that still holds. */
-static bool route_cached(struct bt_route_cache *cache, const char *table, const char *profile,
-                         struct bt_route *out)
+/* A reference to the cached route, or NULL when there is none that still holds. */
+static struct shared_route *route_cached(struct bt_route_cache *cache, const char *table,
+                                         const char *profile)
 {
     uint64_t now = bt_store_generation();
-    bool hit = false;
+    struct shared_route *hit = NULL;
     pthread_mutex_lock(&cache->lock);
     struct route_slot *slot = route_slot(cache, table, profile);
-    if (slot->used && slot->generation == now && strcmp(slot->table, table) == 0 &&
+    if (slot->shared && slot->generation == now && strcmp(slot->table, table) == 0 &&
         strcmp(slot->profile, profile) == 0) {
-        *out = slot->route;
-        out->table = cJSON_Duplicate(slot->route.table, true);
-        hit = out->table != NULL;
+        hit = slot->shared;
+        atomic_fetch_add(&hit->refs, 1);
     }
     pthread_mutex_unlock(&cache->lock);
     return hit;
 }
 
-/* Keeps a copy of route, read at generation. */
+/* Keeps s (a reference of its own), read at generation. */
 static void route_keep(struct bt_route_cache *cache, const char *table, const char *profile,
-                       uint64_t generation, const struct bt_route *route)
+                       uint64_t generation, struct shared_route *s)
 {
-    cJSON *copy = cJSON_Duplicate(route->table, true);
-    if (!copy || strlen(table) >= BT_NAME_MAX || strlen(profile) >= BT_NAME_MAX) {
-        cJSON_Delete(copy);
+    if (strlen(table) >= BT_NAME_MAX || strlen(profile) >= BT_NAME_MAX)
         return;
-    }
+    atomic_fetch_add(&s->refs, 1);
     pthread_mutex_lock(&cache->lock);
     struct route_slot *slot = route_slot(cache, table, profile);
-    bt_route_clear(&slot->route);
-    slot->used = true;
+    struct shared_route *old = slot->shared;
     slot->generation = generation;
     snprintf(slot->table, sizeof(slot->table), "%s", table);
     snprintf(slot->profile, sizeof(slot->profile), "%s", profile);
-    slot->route = *route;
-    slot->route.table = copy;
+    slot->shared = s;
     pthread_mutex_unlock(&cache->lock);
+    shared_put(old);
 }
 
-enum em_code bt_route_for(struct bt_admin *admin, const char *table, const char *app_profile,
-                          struct bt_route *out, struct em_status *st)
+/* Reads the route of table through profile_id from metadata.db. */
+static enum em_code load_route(struct bt_admin *admin, const char *table, const char *profile_id,
+                               struct bt_route *out, struct em_status *st)
 {
-    *st = (struct em_status){0}; /* the flow below reads st->code */
     char instance[BT_NAME_MAX], profile_name[BT_NAME_MAX];
-    const char *profile_id = app_profile && *app_profile ? app_profile : "default";
-    uint64_t generation = bt_store_generation(); /* before reading: see route_keep */
-    if (route_cached(admin->routes, table, profile_id, out))
-        return EM_OK;
     *out = (struct bt_route){0};
     if (bt_check_name(table, "tables", "table", st))
         return st->code;
@@ -729,9 +744,42 @@ enum em_code bt_route_for(struct bt_admin *admin, const char *table, const char 
     cJSON_Delete(clusters);
     if (st->code)
         bt_route_clear(out);
-    else
-        route_keep(admin->routes, table, profile_id, generation, out);
     return st->code;
+}
+
+enum em_code bt_route_get(struct bt_admin *admin, const char *table, const char *app_profile,
+                          const struct bt_route **out, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    *out = NULL;
+    const char *profile_id = app_profile && *app_profile ? app_profile : "default";
+    uint64_t generation = bt_store_generation(); /* before reading: see route_keep */
+    struct shared_route *s = route_cached(admin->routes, table, profile_id);
+    if (!s) {
+        if (!(s = malloc(sizeof(*s))))
+            return EM_FAIL_OOM(st);
+        atomic_init(&s->refs, 1);
+        if (load_route(admin, table, profile_id, &s->route, st)) {
+            free(s);
+            return st->code;
+        }
+        route_keep(admin->routes, table, profile_id, generation, s);
+    }
+    *out = &s->route;
+    return EM_OK;
+}
+
+enum em_code bt_route_for(struct bt_admin *admin, const char *table, const char *app_profile,
+                          struct bt_route *out, struct em_status *st)
+{
+    const struct bt_route *shared;
+    *out = (struct bt_route){0};
+    if (bt_route_get(admin, table, app_profile, &shared, st))
+        return st->code;
+    *out = *shared;
+    out->table = cJSON_Duplicate(shared->table, true);
+    bt_route_put(shared);
+    return out->table ? EM_OK : EM_FAIL_OOM(st);
 }
 
 enum em_code bt_table_names(struct bt_admin *admin, cJSON **out, struct em_status *st)
