@@ -11,6 +11,7 @@
 # again allows it, destroyed makes the backup unrestorable for good. Backups expire on
 # the emulator clock; backups survive a restart; an instance with backups cannot be
 # deleted.
+# full-run-only: most of its time is gcloud; `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
 DATA="$TEST_TMP/data"
