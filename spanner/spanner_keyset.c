@@ -342,10 +342,15 @@ static int bytes_compare(const struct sp_stored *a, const struct sp_stored *b)
     return c ? c : (a->len > b->len) - (a->len < b->len);
 }
 
-/* a against b as SQLite compares them (BINARY collation); both non-NULL. */
+/* a against b as SQLite compares them (BINARY collation); both non-NULL. One exception:
+ * a FLOAT64 key part holds numbers and the TEXT 'NaN' (spanner_value.h), and NaN comes
+ * before every number in Spanner's order, as reads order it (sp_float_order). A number
+ * and a TEXT in one key part can only be that. */
 static int stored_compare(const struct sp_stored *a, const struct sp_stored *b)
 {
     int ra = class_rank(a->kind), rb = class_rank(b->kind);
+    if ((ra == 1 && rb == 2) || (ra == 2 && rb == 1))
+        return ra == 2 ? -1 : 1;
     if (ra != rb)
         return ra < rb ? -1 : 1;
     if (ra == 1) {

@@ -7,6 +7,7 @@
  *   range read a later insert falls into (a phantom), and one whose SQL scanned the table
  *   (no key to narrow it), while an insert outside a range read does not abort it.
  * - Blind writes (mutations without reads) never conflict, even on one key.
+ * - On a FLOAT64 key, NaN sorts before every number in range reads' conflicts too.
  * - SQL pinned by primary key (spanner_sql_keys.h) reads only those keys: queries and DML
  *   on different rows both commit, on the same row one aborts; a composite key's prefix,
  *   IN lists and IN UNNEST(@array) too; blind INSERTs of different rows both commit. What
@@ -65,7 +66,8 @@ static int setup(void **state)
                   "\"CREATE TABLE C (K INT64 NOT NULL, C INT64 NOT NULL) PRIMARY KEY (K, C), "
                   "INTERLEAVE IN PARENT T ON DELETE CASCADE\","
                   "\"CREATE TABLE P (A STRING(MAX) NOT NULL, B INT64 NOT NULL, V STRING(MAX)) "
-                  "PRIMARY KEY (A, B)\"]"))
+                  "PRIMARY KEY (A, B)\","
+                  "\"CREATE TABLE F (K FLOAT64 NOT NULL, V STRING(MAX)) PRIMARY KEY (K)\"]"))
         return -1;
     new_session(f, f->a);
     new_session(f, f->b);
@@ -216,6 +218,34 @@ static void test_range_read_and_a_later_insert(void **state)
     commit_now(f, set_v(m, sizeof(m), 3, "phantom"));
     assert_int_equal(commit_txn(f, f->a, t1, set_v(m, sizeof(m), 9, "t1"), message, 512), 409);
     free(t1);
+}
+
+/* A FLOAT64 key: NaN sorts before every number (as reads order it), so a NaN inserted
+ * into a range read from NaN is a phantom, and one outside a range from -Infinity is
+ * not. */
+static void test_nan_keys_in_ranges(void **state)
+{
+    struct fixture *f = *state;
+    char body[512], message[512];
+    const char *nan_row = "{\"insertOrUpdate\":{\"table\":\"F\",\"columns\":[\"K\",\"V\"],"
+                          "\"values\":[[\"NaN\",\"nan\"]]}}";
+    const char *t1_write = "{\"insertOrUpdate\":{\"table\":\"F\",\"columns\":[\"K\",\"V\"],"
+                           "\"values\":[[10.5,\"t1\"]]}}";
+    const char *ranges[] = {"{\"startClosed\":[\"NaN\"],\"endClosed\":[0]}",
+                            "{\"startClosed\":[\"-Infinity\"],\"endClosed\":[0]}"};
+    const int expected[] = {409, 200};
+    for (int i = 0; i < 2; i++) {
+        commit_now(f, "{\"delete\":{\"table\":\"F\",\"keySet\":{\"all\":true}}}");
+        char *t1 = begin(f, f->a, "readWrite");
+        snprintf(body, sizeof(body),
+                 "{\"transaction\":{\"id\":\"%s\"},\"table\":\"F\",\"columns\":[\"K\"],"
+                 "\"keySet\":{\"ranges\":[%s]}}",
+                 t1, ranges[i]);
+        assert_int_equal(data_call(f, f->a, "read", body, NULL), 200);
+        commit_now(f, nan_row);
+        assert_int_equal(commit_txn(f, f->a, t1, t1_write, message, sizeof(message)), expected[i]);
+        free(t1);
+    }
 }
 
 static void test_blind_writes_both_commit(void **state)
@@ -576,6 +606,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_disjoint_keys_both_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_key_read_then_written_aborts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_range_read_and_a_later_insert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nan_keys_in_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blind_writes_both_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_scan_reads_the_whole_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cascaded_deletes_are_writes, setup, teardown),
