@@ -129,7 +129,7 @@ $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(UNIT_LIBS)
 	$(call run,LD $@,$(CC) $(CFLAGS) -o $@ $< $(UNIT_LIBS) $(LDLIBS) -lcmocka)
 
 unit: $(UNIT_BIN)
-	@status=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || status=1; done; exit $$status
+	@tests/unit/run-all $(UNIT_BIN)
 
 # --- fuzz targets: built with clang -fsanitize=fuzzer; their corpora are replayed in
 # `make test` through a plain driver so the regression suite runs without clang ---
