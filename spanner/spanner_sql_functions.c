@@ -1634,6 +1634,21 @@ int sp_sql_functions_register(sqlite3 *db, const struct sp_sql_clock *clock)
     return rc;
 }
 
+/* SQLite's limits a valid statement can exceed once translated (its parser's stack of 100
+ * entries, which a few dozen nested calls or joins fill; 127 function arguments; 2000
+ * columns): the statement is refused naming the limit, not answered INTERNAL. Matched on
+ * the start of SQLite's message. */
+static const struct {
+    const char *sqlite_prefix;
+    const char *message;
+} sqlite_limits[] = {
+    {"parser stack overflow", "Statement is nested too deeply for this emulator"},
+    {"too many arguments on function",
+     "A function call or array literal has more than 127 arguments, more than this emulator "
+     "supports"},
+    {"too many columns", "Statement has more than 2000 columns, more than this emulator supports"},
+};
+
 enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st)
 {
     const char *message = db ? sqlite3_errmsg(db) : "";
@@ -1646,6 +1661,10 @@ enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st)
         if (code > 0)
             return EM_FAIL(st, (enum em_code)code, "%s", colon + 2);
     }
+    for (size_t i = 0; i < sizeof(sqlite_limits) / sizeof(sqlite_limits[0]); i++)
+        if (strncmp(message, sqlite_limits[i].sqlite_prefix,
+                    strlen(sqlite_limits[i].sqlite_prefix)) == 0)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT, "%s", sqlite_limits[i].message);
     if (strcmp(message, "integer overflow") == 0)
         return EM_FAIL(st, EM_OUT_OF_RANGE, "int64 overflow in SUM");
     if ((rc & 0xFF) == SQLITE_CONSTRAINT && strstr(message, "UNIQUE constraint failed"))

@@ -3,13 +3,15 @@
  * as a query or DML statement against a fixed schema (parse, resolve, type-check,
  * translate; the SQLite text must then prepare and run, inside a savepoint rolled back
  * after, with every runtime error one of ours, never INTERNAL: the regular expressions,
- * FORMAT, JSONPath and date parsing run on the input's literals), as Partitioned DML, and
+ * FORMAT, JSONPath and date parsing run on the input's literals; the key spans it reads
+ * are planned and computed with a value for each parameter), as Partitioned DML, and
  * as a DDL statement applied to a copy of that schema (parse, validate, generate the SQLite
  * script). Nothing may crash, leak or overflow the stack, and every failure must carry a
  * status with a message.
  */
 #include "spanner/spanner_ddl.h"
 #include "spanner/spanner_sql_functions.h"
+#include "spanner/spanner_sql_keys.h"
 #include "spanner/spanner_sql_translate.h"
 
 #include <sqlite3.h>
@@ -51,24 +53,70 @@ static void check_failure(enum em_code code, const struct em_status *st)
         abort();
 }
 
-/* What translates must be SQL SQLite accepts, and run (a few rows, then rolled back)
- * without an error that is not ours. Parameters stay unbound (NULL). */
+/* A SQLite error must be one of ours (or a SQLite limit the statement exceeds, named),
+ * never a SQLite message answered INTERNAL. */
+static void check_sqlite_error(int rc)
+{
+    struct em_status st = {0};
+    if (sp_sql_error(db, rc, &st) == EM_INTERNAL)
+        abort();
+}
+
+/* What translates must be SQL SQLite accepts (unless it exceeds one of SQLite's limits,
+ * which sp_sql_error names), and run (a few rows, then rolled back) without an error that
+ * is not ours. Parameters stay unbound (NULL). */
 static void run_translation(const struct sp_translation *tr)
 {
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db, tr->sql, -1, &stmt, NULL) != SQLITE_OK)
-        abort();
+    int rc = sqlite3_prepare_v2(db, tr->sql, -1, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        check_sqlite_error(rc);
+        return;
+    }
     sqlite3_exec(db, "SAVEPOINT fuzz", NULL, NULL, NULL);
-    int rc, rows = 0;
+    int rows = 0;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && ++rows < 100)
         ;
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        struct em_status st = {0};
-        if (sp_sql_error(db, rc, &st) == EM_INTERNAL)
-            abort(); /* a SQLite message, not a GoogleSQL error */
-    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        check_sqlite_error(rc);
     sqlite3_finalize(stmt);
     sqlite3_exec(db, "ROLLBACK TO fuzz; RELEASE fuzz", NULL, NULL, NULL);
+}
+
+/* A value for each of the statement's parameters: two elements for an ARRAY, one of them
+ * NULL; "1" (an INT64, a STRING, a NUMERIC...) otherwise. */
+static cJSON *params_for(const struct sp_translation *tr)
+{
+    cJSON *params = cJSON_CreateObject();
+    for (int i = 0; params && i < tr->nparams; i++) {
+        const struct sp_param *p = &tr->params[i];
+        cJSON *value = p->type.code == SP_TYPE_BOOL ? cJSON_CreateTrue() : cJSON_CreateString("1");
+        if (p->type.code == SP_TYPE_ARRAY) {
+            cJSON_Delete(value);
+            value = cJSON_CreateArray();
+            cJSON_AddItemToArray(value, cJSON_CreateString("2"));
+            cJSON_AddItemToArray(value, cJSON_CreateNull());
+        }
+        cJSON_AddItemToObject(params, p->name, value);
+    }
+    return params;
+}
+
+/* The key spans the statement reads (spanner_sql_keys.h): planned, then computed. */
+static void plan_keys(const char *text, const struct sp_translation *tr)
+{
+    struct em_status st = {0};
+    struct sp_sql_keys *keys = NULL;
+    if (sp_sql_keys_plan(schema, text, tr, &keys, &st))
+        abort(); /* fails only when out of memory */
+    if (sp_sql_keys_kind(keys) != SP_SQL_KEYS_WHOLE && !sp_sql_keys_table(keys))
+        abort();
+    cJSON *params = params_for(tr);
+    struct sp_key_spans spans;
+    sp_sql_keys_spans(keys, params, &spans);
+    sp_key_spans_clear(&spans);
+    cJSON_Delete(params);
+    sp_sql_keys_free(keys);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -94,6 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_failure(code, &st);
     if (code == EM_OK) {
         run_translation(tr);
+        plan_keys(text, tr);
         sp_translation_free(tr);
     }
     em_status_clear(&st);

@@ -152,10 +152,10 @@ static inline char *sp_test_run_typed(struct sp_test_db *t, const char *sql,
         return sp_test_error(&st);
     sqlite3_stmt *stmt;
     int rc = sqlite3_prepare_v2(t->db, tr->sql, -1, &stmt, NULL);
-    if (rc != SQLITE_OK) {
+    if (rc != SQLITE_OK) { /* the status the data plane answers: a limit, or INTERNAL */
         fprintf(stderr, "prepare failed for %s\n  %s\n", tr->sql, sqlite3_errmsg(t->db));
         sp_translation_free(tr);
-        return strdup("PREPARE FAILED");
+        return sp_test_fail(t->db, rc);
     }
     cJSON *params = params_json ? cJSON_Parse(params_json) : cJSON_CreateObject();
     char *out = sp_test_bind(stmt, tr, params);

@@ -1043,6 +1043,59 @@ static void test_errors(void **state)
     RUN(cases);
 }
 
+/* text: prefix, then item joined by sep count times, then suffix. */
+static char *repeated(const char *prefix, const char *item, const char *sep, int count,
+                      const char *suffix)
+{
+    size_t size = strlen(prefix) + (size_t)count * (strlen(item) + strlen(sep)) + strlen(suffix);
+    char *text = malloc(size + 1);
+    assert_non_null(text);
+    strcpy(text, prefix);
+    for (int i = 0; i < count; i++) {
+        strcat(text, item);
+        if (i + 1 < count)
+            strcat(text, sep);
+    }
+    strcat(text, suffix);
+    return text;
+}
+
+/* Statements within GoogleSQL's limits whose SQLite translation exceeds one of SQLite's
+ * (found by fuzzing: fifty ~ answered INTERNAL): INVALID_ARGUMENT naming the limit. */
+static void test_sqlite_limits(void **state)
+{
+    (void)state;
+    char *within = repeated("SELECT ", "~", "", 40, "1");
+    char *nested = repeated("SELECT ", "~", "", 60, "1");
+    char *ifs = repeated("SELECT ", "IF(TRUE, ", "", 30, "1");
+    char *coalesce = repeated("SELECT COALESCE(", "1", ", ", 130, ")");
+    char *array = repeated("SELECT ARRAY_LENGTH([", "1", ", ", 130, "])");
+    char *joins = repeated("SELECT 1 FROM Singers", "", " CROSS JOIN UNNEST([1])", 70, "");
+    char *columns = repeated("SELECT ", "1", ", ", 2001, "");
+    size_t len = strlen(ifs);
+    char *closed = realloc(ifs, len + 30 * 4 + 1);
+    assert_non_null(closed);
+    for (int i = 0; i < 30; i++)
+        strcpy(closed + len + (size_t)i * 4, ", 0)");
+    const struct sql_case cases[] = {
+        {within, "[[\"1\"]]"},
+        {nested, "INVALID_ARGUMENT: Statement is nested too deeply for this emulator"},
+        {closed, "INVALID_ARGUMENT: Statement is nested too deeply for this emulator"},
+        {coalesce, "INVALID_ARGUMENT: A function call or array literal has more than 127"},
+        {array, "INVALID_ARGUMENT: A function call or array literal has more than 127"},
+        {joins, "INVALID_ARGUMENT: Statement is nested too deeply for this emulator"},
+        {columns, "INVALID_ARGUMENT: Statement has more than 2000 columns"},
+    };
+    RUN(cases);
+    free(within);
+    free(nested);
+    free(closed);
+    free(coalesce);
+    free(array);
+    free(joins);
+    free(columns);
+}
+
 static void test_parameters(void **state)
 {
     (void)state;
@@ -1371,6 +1424,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_struct_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsupported_constructs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sqlite_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nan_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parameters, setup, teardown),
