@@ -905,6 +905,8 @@ static bool eval_interleave(const struct eval *e, const struct bt_filter *f,
         ok = eval(e, f->children[i], in, n, out);
     if (!ok)
         return false;
+    if (out->n - first < 2)
+        return true; /* nothing to merge (and out->cells may still be NULL) */
     struct bt_cell_list merged = {out->cells + first, out->n - first, out->n - first};
     return sort_cells(&merged);
 }

@@ -114,6 +114,8 @@ static const struct {
      "{\"familyNameRegexFilter\": \"cf1\"}]}}",
      "cf1:a@300=v1, cf1:a@200=v2, cf1:a@100=v3, cf1:b@150=x\\n, cf1:b@150=x\\n"},
     {"{\"interleave\": {\"filters\": []}}", ""},
+    /* found by fuzzing: children that pass nothing left nothing to merge (UBSan: NULL + 0) */
+    {"{\"interleave\": {\"filters\": [{\"blockAllFilter\": true}]}}", ""},
     {"{\"interleave\": {\"filters\": ["
      "{\"chain\": {\"filters\": [{\"familyNameRegexFilter\": \"cf2\"},"
      "{\"applyLabelTransformer\": \"x\"}]}},"
