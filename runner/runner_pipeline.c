@@ -8,6 +8,7 @@
 #include "runner_pipeline.h"
 
 #include "runner_io.h"
+#include "runner_regex.h"
 #include "runner_sinks.h"
 
 #include "em_json.h"
@@ -247,6 +248,9 @@ static enum em_code need_text(const struct rn_step *step, const char *key, const
 static enum em_code compile_regex(struct rn_step *step, const char *pattern, bool whole,
                                   struct em_status *st)
 {
+    const char *why;
+    if (!rn_regex_affordable(pattern, &why))
+        return STEP_FAIL(st, step, "field 'pattern' is refused: %s: '%s'.", why, pattern);
     size_t len = strlen(pattern) + 8;
     char *anchored = malloc(len);
     if (!anchored)

@@ -89,6 +89,58 @@ static void test_parameters(void **state)
                    NULL, "parameter 'nope' is required");
 }
 
+/* A Filter step matching pattern (a JSON string's content). */
+static char *filter_pipeline(const char *pattern)
+{
+    static const char *const head =
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
+        "{\"name\":\"f\",\"transform\":\"Filter\",\"input\":\"r\",\"fn\":\"matches\","
+        "\"pattern\":\"";
+    char *text = malloc(strlen(head) + strlen(pattern) + 8);
+    assert_non_null(text);
+    sprintf(text, "%s%s\"}]}", head, pattern);
+    return text;
+}
+
+static void expect_pattern(const char *pattern, const char *fragment)
+{
+    char *text = filter_pipeline(pattern);
+    if (fragment) {
+        expect_invalid(text, NULL, fragment);
+    } else {
+        struct rn_pipeline *p = NULL;
+        char msg[EM_STATUS_MESSAGE_MAX];
+        assert_int_equal(parse(text, NULL, &p, msg, sizeof(msg)), EM_OK);
+        rn_pipeline_free(p);
+    }
+    free(text);
+}
+
+/* Patterns glibc's regcomp takes seconds or gigabytes to compile (found by fuzzing:
+ * [a-z] with seventy stars and a plus timed out) are refused, naming why. */
+static void test_costly_patterns_are_refused(void **state)
+{
+    (void)state;
+    char deep[256] = "";
+    for (int i = 0; i < 101; i++)
+        strcat(deep, "(");
+    strcat(deep, "a");
+    for (int i = 0; i < 101; i++)
+        strcat(deep, ")");
+    expect_pattern("[a-z]*****+", "step 'f': field 'pattern' is refused: repetition operators "
+                                  "follow each other");
+    expect_pattern("a++", "repetition operators follow each other");
+    expect_pattern("a{2}{3}", "repetition operators follow each other");
+    expect_pattern("a{,3}{,3}", "repetition operators follow each other");
+    expect_pattern("(a{1,100}){1,100}", "expand past 5000 nodes");
+    expect_pattern("((((((((((((((a)+)+)+)+)+)+)+)+)+)+)+)+)+)", "expand past 5000 nodes");
+    expect_pattern("(a)\\\\1", "backreferences are not supported");
+    expect_pattern(deep, "groups are nested too deeply");
+    expect_pattern("(ab|cd)+x?[]*]{2,3}", NULL);
+    expect_pattern("a{1000}", NULL);
+    expect_pattern("(a{1,10}){1,100}", NULL);
+}
+
 static void test_step_errors_name_the_step(void **state)
 {
     (void)state;
@@ -289,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_valid_pipeline),
         cmocka_unit_test(test_parameters),
         cmocka_unit_test(test_step_errors_name_the_step),
+        cmocka_unit_test(test_costly_patterns_are_refused),
         cmocka_unit_test(test_streaming_needs_windows),
         cmocka_unit_test(test_dead_letter_input),
         cmocka_unit_test(test_durations),
