@@ -75,12 +75,15 @@ static bool emit_value(const struct rn_elem *in, cJSON *value, struct rn_batch *
     return rn_batch_push(out, &e);
 }
 
-/* The element to the dead-letter output, with the reason as attribute "error". */
+/* The element to the dead-letter output, with the reason as attribute "error" (attributes
+ * that are not an object are replaced). */
 static bool emit_failed(const struct rn_elem *in, const char *reason, struct rn_batch *failed)
 {
     struct rn_elem e = rn_elem_copy(in);
-    if (!e.attrs)
+    if (!cJSON_IsObject(e.attrs)) {
+        cJSON_Delete(e.attrs);
         e.attrs = cJSON_CreateObject();
+    }
     if (e.attrs) {
         cJSON_DeleteItemFromObjectCaseSensitive(e.attrs, "error");
         cJSON_AddStringToObject(e.attrs, "error", reason);

@@ -741,7 +741,7 @@ static bool message_elem(const struct rn_step *s, const cJSON *received, struct 
         em_time_parse(event, &ts);
     *e = rn_elem_make(cJSON_CreateString(text), ts);
     free(text);
-    e->attrs = attrs ? cJSON_Duplicate(attrs, true) : NULL;
+    e->attrs = cJSON_IsObject(attrs) ? cJSON_Duplicate(attrs, true) : NULL;
     return e->value != NULL;
 }
 

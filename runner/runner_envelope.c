@@ -302,13 +302,16 @@ static enum rn_envelope_result done(bool ok)
     return ok ? RN_ENVELOPE_DONE : RN_ENVELOPE_OOM;
 }
 
-/* A copy of in with "error" and "error_reason" set, to the dead-letter output. */
+/* A copy of in with "error" and "error_reason" set, to the dead-letter output (attributes
+ * that are not an object, which Pub/Sub never sends, are replaced). */
 static bool dead_letter(const struct rn_elem *in, const char *reason_code, const char *message,
                         struct rn_batch *failed)
 {
     struct rn_elem e = rn_elem_copy(in);
-    if (!e.attrs)
+    if (!cJSON_IsObject(e.attrs)) {
+        cJSON_Delete(e.attrs);
         e.attrs = cJSON_CreateObject();
+    }
     if (!e.attrs) {
         rn_elem_free(&e);
         return false;
