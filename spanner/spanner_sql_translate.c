@@ -16,6 +16,12 @@
 #include <strings.h>
 
 #define INFO_SCHEMA_PREFIX "INFORMATION_SCHEMA."
+/* How deep expressions, FROM items and queries may nest in one statement as translated.
+ * The parser bounds parentheses and calls, but a chain (a + b + ..., a UNION ALL b ...,
+ * FROM a JOIN b ..., s.f.g ...) is a left-deep tree as tall as it is long, and the
+ * translation recurses once per level: beyond this it would exhaust the thread's stack.
+ * SQLite refuses expressions deeper than 1000 (SQLITE_MAX_EXPR_DEPTH) anyway. */
+#define MAX_NESTING 1000
 
 struct frag {
     const char *sql;
@@ -84,6 +90,7 @@ struct translator {
     /* DML columns written with PENDING_COMMIT_TIMESTAMP() */
     const char *pending[64];
     int npending;
+    int depth; /* expressions, FROM items and queries being translated (MAX_NESTING) */
 };
 
 /* ---- helpers ---- */
@@ -103,6 +110,18 @@ static enum em_code fail_at(struct translator *t, int line, int column, enum em_
 }
 
 #define FAIL_AT(t, e, code, ...) fail_at((t), (e)->line, (e)->column, (code), __VA_ARGS__)
+
+/* One more level of nesting (undone by t->depth--), refused past MAX_NESTING. */
+static enum em_code nest(struct translator *t, int line, int column)
+{
+    if (t->depth >= MAX_NESTING)
+        return fail_at(t, line, column, EM_INVALID_ARGUMENT,
+                       "Statement is nested too deeply (more than %d levels of expressions, "
+                       "FROM items or queries)",
+                       MAX_NESTING);
+    t->depth++;
+    return EM_OK;
+}
 
 static bool is_pending_commit_timestamp(const struct sp_expr *e)
 {
@@ -1790,8 +1809,8 @@ static enum em_code expr_node(struct translator *t, const struct scope *scope,
 
 /* In an aggregating query, an expression equal to a GROUP BY expression is grouped as a
  * whole (GROUP BY a + b; SELECT a + b), even though its columns alone are not. */
-static enum em_code expr(struct translator *t, const struct scope *scope, const struct sp_expr *e,
-                         struct frag *out)
+static enum em_code grouped_expr(struct translator *t, const struct scope *scope,
+                                 const struct sp_expr *e, struct frag *out)
 {
     if (t->check_grouping && !t->in_aggregate && t->ngroup > 0 && scope == t->grouping_scope &&
         e->kind != SP_EXPR_LITERAL && e->kind != SP_EXPR_PARAM) {
@@ -1803,6 +1822,16 @@ static enum em_code expr(struct translator *t, const struct scope *scope, const 
         em_status_clear(t->st);
     }
     return expr_node(t, scope, e, out);
+}
+
+static enum em_code expr(struct translator *t, const struct scope *scope, const struct sp_expr *e,
+                         struct frag *out)
+{
+    if (nest(t, e->line, e->column))
+        return t->st->code;
+    enum em_code code = grouped_expr(t, scope, e, out);
+    t->depth--;
+    return code;
 }
 
 /* ---- functions ---- */
@@ -2917,8 +2946,8 @@ static const char *new_alias(struct translator *t)
 /* Whether a query is a value table (SELECT AS VALUE, or a set operation of them). */
 static bool is_value_table(const struct sp_query *query)
 {
-    if (query->op != SP_SET_NONE)
-        return is_value_table(query->left);
+    while (query->op != SP_SET_NONE)
+        query = query->left;
     return query->select && query->select->as_value;
 }
 
@@ -3204,8 +3233,8 @@ static enum em_code translate_join(struct translator *t, const struct scope *out
     return EM_OK;
 }
 
-static enum em_code translate_from(struct translator *t, const struct scope *outer,
-                                   const struct sp_from *f, struct scope *scope, struct sp_buf *out)
+static enum em_code from_item(struct translator *t, const struct scope *outer,
+                              const struct sp_from *f, struct scope *scope, struct sp_buf *out)
 {
     if (f->is_join)
         return translate_join(t, outer, f, scope, out);
@@ -3214,6 +3243,16 @@ static enum em_code translate_from(struct translator *t, const struct scope *out
     if (f->unnest)
         return from_unnest(t, f, scope, out);
     return from_table(t, outer, f, scope, out);
+}
+
+static enum em_code translate_from(struct translator *t, const struct scope *outer,
+                                   const struct sp_from *f, struct scope *scope, struct sp_buf *out)
+{
+    if (nest(t, f->line, f->column))
+        return t->st->code;
+    enum em_code code = from_item(t, outer, f, scope, out);
+    t->depth--;
+    return code;
 }
 
 /* ---- SELECT ---- */
@@ -3787,6 +3826,8 @@ static enum em_code translate_query(struct translator *t, const struct scope *ou
     struct agg_state saved;
     struct sp_buf with = {0};
     int nctes = t->nctes;
+    if (nest(t, q->line, q->column))
+        return t->st->code;
     save_agg(t, &saved);
     enum em_code code = q->nctes ? with_clause(t, outer, q, &with) : EM_OK;
     if (!code)
@@ -3800,6 +3841,7 @@ static enum em_code translate_query(struct translator *t, const struct scope *ou
     sp_buf_free(&with);
     t->nctes = nctes;
     restore_agg(t, &saved);
+    t->depth--;
     return code;
 }
 

@@ -1357,6 +1357,51 @@ static void test_lexer_positions(void **state)
     }
 }
 
+/* The SQL: head, then step repeated n times (malloc'd). */
+static char *repeated(const char *head, const char *step, int n)
+{
+    size_t len = strlen(head), step_len = strlen(step);
+    char *sql = malloc(len + (size_t)n * step_len + 1);
+    assert_non_null(sql);
+    memcpy(sql, head, len);
+    for (int i = 0; i < n; i++, len += step_len)
+        memcpy(sql + len, step, step_len);
+    sql[len] = '\0';
+    return sql;
+}
+
+/* Chains are left-deep trees as tall as they are long: a long one is refused before its
+ * translation can exhaust the stack (each used to crash the spanner process). */
+static void test_deep_chains(void **state)
+{
+    (void)state;
+    static const char too_deep[] = "INVALID_ARGUMENT: Statement is nested too deeply";
+    static const struct {
+        const char *head, *step;
+    } chains[] = {
+        {"SELECT 1", " + 1"},
+        {"SELECT 1 FROM Singers WHERE SingerId = 1", " AND SingerId = 1"},
+        {"SELECT 1", " UNION ALL SELECT 1"},
+        {"SELECT 1 FROM Singers", " CROSS JOIN Albums"},
+        {"SELECT STRUCT(1 AS a)", ".a"},
+        {"SELECT [1]", "[OFFSET(0)]"},
+    };
+    for (size_t i = 0; i < sizeof(chains) / sizeof(chains[0]); i++) {
+        char *sql = repeated(chains[i].head, chains[i].step, 50000);
+        char *out = sp_test_run(&db, sql);
+        assert_non_null(out);
+        if (strncmp(out, too_deep, strlen(too_deep)) != 0)
+            fail_msg("chain %zu (%s): %.200s", i, chains[i].step, out);
+        free(out);
+        free(sql);
+    }
+    char *sql = repeated("SELECT 1", " + 1", 20);
+    char *out = sp_test_run(&db, sql);
+    assert_string_equal(out, "[[\"21\"]]"); /* a short chain still runs */
+    free(out);
+    free(sql);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1371,6 +1416,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_struct_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsupported_constructs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deep_chains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nan_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parameters, setup, teardown),
