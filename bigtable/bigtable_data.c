@@ -83,12 +83,13 @@ static enum em_code decode_row_key(struct arena *a, const cJSON *request, struct
 
 /* --- mutations --- */
 
-/* The family of a mutation: named and one of the table's. */
+/* The family of a mutation: named and one of the table's (IDs are case-sensitive: "CF1"
+ * is not "cf1", and cJSON_GetObjectItem would match them). */
 static enum em_code check_family(const cJSON *table, const char *family, struct em_status *st)
 {
     if (!family || !*family)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "A mutation needs a family_name.");
-    if (!cJSON_GetObjectItem(cJSON_GetObjectItem(table, "columnFamilies"), family))
+    if (!cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(table, "columnFamilies"), family))
         return BT_ERR_NO_FAMILY(st, family);
     return EM_OK;
 }
