@@ -244,9 +244,108 @@ static enum em_code need_text(const struct rn_step *step, const char *key, const
     return EM_OK;
 }
 
+/* --- regexes: bounded before glibc's regcomp sees them --- */
+
+/* regcomp recurses once per open parenthesis (100 000 of them crashed the runner with
+ * SIGSEGV) and copies a counted repetition's atom count times ("((a{1000}){1000}){1000}"
+ * would take gigabytes, some 200 bytes a copy). So, as RE2 does: groups nest at most
+ * REGEX_MAX_DEPTH deep, the counts of repetitions nested inside each other multiply to at
+ * most REGEX_MAX_REPEAT, and the copies of the whole pattern add up to REGEX_MAX_COPIES. */
+#define REGEX_MAX_LEN    (16 * 1024)
+#define REGEX_MAX_DEPTH  100
+#define REGEX_MAX_REPEAT 1000
+#define REGEX_MAX_COPIES (10 * REGEX_MAX_REPEAT)
+
+/* The end of the bracket expression that opens at p ('['), or NULL when it is not closed. */
+static const char *bracket_end(const char *p)
+{
+    p++;
+    if (*p == '^')
+        p++;
+    if (*p == ']')
+        p++; /* a ']' first is a member */
+    for (; *p && *p != ']'; p++)
+        if (*p == '[' && strchr(":=.", p[1])) { /* [:alpha:], [=a=], [.-.] */
+            const char *close = strchr(p + 2, p[1]);
+            while (close && close[1] != ']')
+                close = strchr(close + 1, p[1]);
+            if (!close)
+                return NULL;
+            p = close + 1;
+        }
+    return *p ? p : NULL;
+}
+
+/* The larger count of the interval "{n}", "{n,}" or "{n,m}" at p, its end in *end; 0 when
+ * p holds no interval (regcomp judges it). */
+static long interval_count(const char *p, const char **end)
+{
+    char *after;
+    long n = strtol(p + 1, &after, 10), m = n;
+    if (after == p + 1 || n < 0)
+        return 0;
+    if (*after == ',') {
+        const char *second = after + 1;
+        m = isdigit((unsigned char)*second) ? strtol(second, &after, 10) : n;
+        if (!isdigit((unsigned char)*second))
+            after = (char *)second;
+    }
+    if (*after != '}')
+        return 0;
+    *end = after;
+    return m > n ? m : n;
+}
+
+/* The reason pattern is refused, or NULL (its syntax is regcomp's to check). */
+static const char *regex_too_complex(const char *pattern)
+{
+    long repeat[REGEX_MAX_DEPTH + 1] = {1}; /* the largest count product inside each group */
+    long closed = 0; /* the product inside the group the last token closed, or 0 */
+    long copies = 0;
+    int depth = 0;
+    if (strlen(pattern) > REGEX_MAX_LEN)
+        return "it is longer than 16384 bytes";
+    for (const char *p = pattern; *p; p++) {
+        const char *end = NULL;
+        long count;
+        if (*p == '\\' && p[1]) {
+            p++;
+            closed = 0;
+        } else if (*p == '[' && (end = bracket_end(p))) {
+            p = end;
+            closed = 0;
+        } else if (*p == '(') {
+            if (depth == REGEX_MAX_DEPTH)
+                return "its groups nest more than 100 deep";
+            repeat[++depth] = 1;
+            closed = 0;
+        } else if (*p == ')' && depth > 0) {
+            closed = repeat[depth--];
+            if (closed > repeat[depth])
+                repeat[depth] = closed;
+        } else if (*p == '{' && (count = interval_count(p, &end)) > 0) {
+            long product = (closed ? closed : 1) * count;
+            if (count > REGEX_MAX_REPEAT || product > REGEX_MAX_REPEAT)
+                return "its nested repetition counts multiply to more than 1000";
+            if ((copies += product) > REGEX_MAX_COPIES)
+                return "its repetition counts add up to more than 10000";
+            if (product > repeat[depth])
+                repeat[depth] = product;
+            closed = product;
+            p = end;
+        } else if (!strchr("*+?", *p)) {
+            closed = 0;
+        }
+    }
+    return NULL;
+}
+
 static enum em_code compile_regex(struct rn_step *step, const char *pattern, bool whole,
                                   struct em_status *st)
 {
+    const char *why = regex_too_complex(pattern);
+    if (why)
+        return STEP_FAIL(st, step, "field 'pattern' is too complex a regular expression: %s.", why);
     size_t len = strlen(pattern) + 8;
     char *anchored = malloc(len);
     if (!anchored)

@@ -143,6 +143,65 @@ static void test_step_errors_name_the_step(void **state)
         NULL, "step 'c': field 'n' must be a number");
 }
 
+/* A pipeline whose Filter step matches pattern (JSON-escaped by the caller). */
+static char *filter_pipeline(const char *pattern)
+{
+    static const char head[] =
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
+        "{\"name\":\"f\",\"transform\":\"Filter\",\"input\":\"r\",\"fn\":\"matches\","
+        "\"pattern\":\"";
+    size_t len = strlen(head) + strlen(pattern) + 8;
+    char *text = malloc(len);
+    assert_non_null(text);
+    snprintf(text, len, "%s%s\"}]}", head, pattern);
+    return text;
+}
+
+/* The regex's text repeated: open n times, then middle, then close n times. */
+static char *nested(const char *open, const char *middle, const char *close, int n)
+{
+    size_t len = (strlen(open) + strlen(close)) * (size_t)n + strlen(middle) + 1;
+    char *text = malloc(len);
+    assert_non_null(text);
+    text[0] = '\0';
+    for (int i = 0; i < n; i++)
+        strcat(text, open);
+    strcat(text, middle);
+    for (int i = 0; i < n; i++)
+        strcat(text, close);
+    return text;
+}
+
+/* Regexes regcomp would crash on (deep groups: it recurses per parenthesis) or blow up
+ * with (nested counted repetitions copy their atom) are refused before it sees them. */
+static void test_regex_bounds(void **state)
+{
+    (void)state;
+    static const char too_complex[] = "step 'f': field 'pattern' is too complex";
+    char *huge = nested("(", "a", ")", 100000); /* crashed the runner */
+    char *deep = nested("(", "a", ")", 101);
+    char *counts = nested("(", "a{1000}", "){1000}", 2);
+    char *many = nested("", "", "a{999}", 20);
+    char *fine = nested("(", "[[:alpha:]]{2,3}\\\\{x\\\\}[)]", "){2}", 3);
+    const char *refused[] = {huge, deep, counts, many, "a{1000}{2}", "(a{10}b){101}"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        char *text = filter_pipeline(refused[i]);
+        expect_invalid(text, NULL, too_complex);
+        free(text);
+    }
+    char *text = filter_pipeline(fine);
+    struct rn_pipeline *p = NULL;
+    char msg[EM_STATUS_MESSAGE_MAX];
+    assert_int_equal(parse(text, NULL, &p, msg, sizeof(msg)), EM_OK);
+    rn_pipeline_free(p);
+    free(text);
+    free(huge);
+    free(deep);
+    free(counts);
+    free(many);
+    free(fine);
+}
+
 static void test_streaming_needs_windows(void **state)
 {
     (void)state;
@@ -289,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_valid_pipeline),
         cmocka_unit_test(test_parameters),
         cmocka_unit_test(test_step_errors_name_the_step),
+        cmocka_unit_test(test_regex_bounds),
         cmocka_unit_test(test_streaming_needs_windows),
         cmocka_unit_test(test_dead_letter_input),
         cmocka_unit_test(test_durations),
