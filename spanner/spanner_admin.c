@@ -7,6 +7,7 @@
 
 #include "em_cmek.h"
 #include "em_datastore.h"
+#include "em_iam.h"
 #include "em_json.h"
 #include "em_log.h"
 #include "em_names.h"
@@ -34,7 +35,7 @@ enum em_code sp_admin_open(struct em_store *store, struct em_cmek *cmek, struct 
                            struct em_status *st)
 {
     *out = NULL;
-    if (sp_store_migrate(store, st))
+    if (sp_store_migrate(store, st) || em_iam_open(store, st)) /* deletes drop policies */
         return st->code;
     struct sp_admin *admin = calloc(1, sizeof(*admin));
     if (!admin)
@@ -521,9 +522,11 @@ enum em_code sp_instance_delete(struct sp_admin *admin, const char *name, struct
         return st->code;
     pthread_mutex_lock(&admin->lock);
     cJSON *inst = NULL;
+    /* the IAM policies of the instance and of its databases go with them: a later
+     * instance or database of the same name must not inherit their grants */
     if (!load_instance(admin, name, &inst, st) && !refuse_with_backups(admin, name, st) &&
-        !forget_databases(admin, name, st))
-        sp_store_delete_instance(admin->store, name, st);
+        !forget_databases(admin, name, st) && !sp_store_delete_instance(admin->store, name, st))
+        em_iam_delete_under(admin->store, name, st);
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(inst);
     return st->code;
@@ -930,8 +933,10 @@ enum em_code sp_database_drop(struct sp_admin *admin, const char *name, struct e
         return st->code;
     cJSON *db = NULL;
     pthread_mutex_lock(&admin->lock);
+    /* its IAM policy goes with it: a later database of the same name must not inherit it */
     if (!load_database(admin, name, &db, NULL, st) &&
-        !sp_store_delete_database(admin->store, name, st) && admin->cmek &&
+        !sp_store_delete_database(admin->store, name, st) &&
+        !em_iam_delete_under(admin->store, name, st) && admin->cmek &&
         !em_cmek_forget(admin->cmek, name, st) && admin->data)
         sp_data_drop(admin->data, name, false, st);
     pthread_mutex_unlock(&admin->lock);
