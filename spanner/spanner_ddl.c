@@ -50,11 +50,19 @@ static bool name_taken(const struct sp_schema *s, const char *name)
     return sp_schema_table(s, name) || sp_schema_index(s, name) || sp_schema_view(s, name);
 }
 
+/* Spanner's names are at most 128 characters. Longer ones would also overflow the SQLite
+ * names made from them (a table's triggers are "<table>$insert" ... in 300 bytes:
+ * truncated, they collide, and two tables' triggers could share a name). */
+#define NAME_MAX_CHARS 128
+
 static enum em_code identifier(struct ddl *d, const char *what, const char **name)
 {
     const char *raw;
     if (sp_expect_identifier(&d->p, what, &raw))
         return d->st->code;
+    if (strlen(raw) > NAME_MAX_CHARS)
+        return fail(d, EM_INVALID_ARGUMENT, "The %s %.64s... is too long: at most %d characters.",
+                    what, raw, NAME_MAX_CHARS);
     *name = keep(d, raw);
     return *name ? EM_OK : d->st->code;
 }
