@@ -7,7 +7,9 @@
 #     file is mode 600 and appears in no log;
 #   - a token that names no principal is 401 UNAUTHENTICATED, even where allUsers may act;
 #     no token at all is anonymous (only what allUsers has);
-#   - nobody can act as a Google-managed service agent or claim X-Emulator-Caller;
+#   - nobody can act as a Google-managed service agent (with a token, or as the worker
+#     service account of a Dataflow job, whose calls carry the credential) or claim
+#     X-Emulator-Caller;
 #   - a push subscription aimed at the emulator's own setIamPolicy gains nothing, with or
 #     without an OIDC token; push requests carry the OIDC token and never the credential;
 #   - message attributes written as push headers never inject headers;
@@ -117,6 +119,24 @@ expect_error_json 401 UNAUTHENTICATED
 API_HEADER="X-Emulator-Caller: $P/topics/spoofed" \
     api POST "$KMS_URL/v1/$KEY:encrypt" "{\"plaintext\":\"$HELLO\"}"
 expect_error_json 403 PERMISSION_DENIED
+section "nor through a Dataflow job whose worker service account is the agent"
+MALLORY=projects/mallory-project
+add_binding "$CONTROL_URL/v1/$MALLORY" roles/owner user:mallory@example.com
+launch_as() { # SERVICE_ACCOUNT_EMAIL: mallory launches a job running as it
+    API_PRINCIPAL=user:mallory@example.com api POST "$RUNNER_URL/v1b3/$MALLORY/locations/us-central1/jobs" \
+        "$(jq -cn --arg sa "$1" '{name: "steal", environment: {serviceAccountEmail: $sa,
+            sdkPipelineOptions: {pipeline: {steps: [
+              {name: "read", transform: "ReadText", path: "gs://mallory-bkt/in.txt"},
+              {name: "write", transform: "WriteText", input: "read", path: "gs://mallory-bkt/out"}]}}}}')"
+}
+launch_as "${AGENT#serviceAccount:}" # the agent holds the key: the job's KMS calls would too
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "cannot act as service account" "the refusal says why"
+launch_as $'x@example.com\r\nX-Emulator-Caller: spoofed'
+expect_error_json 400 INVALID_ARGUMENT
+launch_as worker@mallory-project.iam.gserviceaccount.com
+expect_status 200 # an account of her own is hers to use
+
 section "the CMEK engine still reaches KMS as the agent, with the credential"
 api PUT "$PUBSUB_URL/v1/$P/topics/secure" "{\"kmsKeyName\":\"$KEY\"}"
 expect_status 200
