@@ -15,6 +15,7 @@
 #include "spanner_data_handlers.h"
 
 #include "em_clock.h"
+#include "em_iam.h"
 #include "em_json.h"
 #include "em_list.h"
 #include "em_service.h"
@@ -173,6 +174,21 @@ static enum em_code parse_options(struct em_call *call, const cJSON *options,
     return EM_OK;
 }
 
+/* A transaction a call begins (beginTransaction, or inline in a read or a query) needs the
+ * permission of its mode on the database, as in Spanner: a databaseReader begins
+ * read-only transactions only. Before, an inline begin needed only the call's own
+ * permission, so a reader's executeSql began Partitioned DML and deleted every row. */
+static enum em_code check_begin(struct em_call *call, const char *database, enum sp_txn_mode mode)
+{
+    static const char *const permissions[] = {
+        [SP_TXN_READ_WRITE] = "spanner.databases.beginOrRollbackReadWriteTransaction",
+        [SP_TXN_READ_ONLY] = "spanner.databases.beginReadOnlyTransaction",
+        [SP_TXN_PARTITIONED_DML] = "spanner.databases.beginPartitionedDmlTransaction",
+    };
+    return em_iam_check(call->svc->store, &call->svc->config, call->principal, database,
+                        permissions[mode], &call->status);
+}
+
 static cJSON *transaction_json(const struct sp_txn *txn)
 {
     cJSON *json = cJSON_CreateObject();
@@ -207,7 +223,7 @@ static enum em_code select_transaction(struct em_call *call, struct data_call *d
                                 "read-write transaction begun first or inline.");
         return EM_OK;
     }
-    if (!begin || parse_options(call, begin, &mode))
+    if (!begin || parse_options(call, begin, &mode) || check_begin(call, dc->database, mode))
         return call->status.code;
     dc->began = true;
     return sp_txn_begin(ctx_of(call)->txns, dc->db, dc->session, mode, em_clock_now(), &dc->txn,
@@ -607,6 +623,7 @@ enum em_code sp_begin_transaction(struct em_call *call)
     enum sp_txn_mode mode;
     if (open_data_call(call, &dc, true) ||
         parse_options(call, cJSON_GetObjectItem(call->body, "options"), &mode) ||
+        check_begin(call, dc.database, mode) ||
         sp_txn_begin(ctx_of(call)->txns, dc.db, dc.session, mode, em_clock_now(), &dc.txn,
                      &call->status)) {
         close_data_call(call, &dc);

@@ -160,8 +160,9 @@ const struct em_route spanner_routes[] = {
      P("databases.read"), DATA},
     {"POST", "v1/{session=" SESSION "}:streamingRead", sp_streaming_read, "StreamingRead",
      &sp_read_schema, NULL, P("databases.read"), DATA, .streaming = true},
+    /* beginTransaction: the permission of the transaction's mode, checked by the handler */
     {"POST", "v1/{session=" SESSION "}:beginTransaction", sp_begin_transaction, "BeginTransaction",
-     &sp_begin_transaction_schema, NULL, P("databases.beginOrRollbackReadWriteTransaction"), DATA},
+     &sp_begin_transaction_schema, NULL, P("databases.beginReadOnlyTransaction"), DATA},
     {"POST", "v1/{session=" SESSION "}:commit", sp_commit, "Commit", &sp_commit_schema, NULL,
      P("databases.write"), DATA},
     {"POST", "v1/{session=" SESSION "}:rollback", sp_rollback, "Rollback", &sp_rollback_schema,

@@ -13,6 +13,8 @@
 #   - a push subscription aimed at the emulator's own setIamPolicy gains nothing, with or
 #     without an OIDC token; push requests carry the OIDC token and never the credential;
 #   - message attributes written as push headers never inject headers;
+#   - a Spanner databaseReader begins read-only transactions only, inline ones included
+#     (no Partitioned DML through executeSql);
 #   - dead-lettering needs the Pub/Sub service agent's roles (publisher on the dead-letter
 #     topic, subscriber on the subscription), also into another project: without them
 #     messages keep being redelivered and the audit log says why.
@@ -298,5 +300,43 @@ expect_eq 0 "$DELIVERED" "with both roles the message is dead-lettered"
 api POST "$PUBSUB_URL/v1/$O/subscriptions/dead-sub:pull" '{"maxMessages":1,"returnImmediately":true}'
 expect_json '.receivedMessages[0].message.data' cG9pc29u
 expect_json '.receivedMessages[0].message.attributes.CloudPubSubDeadLetterSourceSubscription' events-sub
+
+section "a Spanner databaseReader begins read-only transactions only, inline ones included"
+SPI="$P/instances/sec-inst"
+SPDB="$SPI/databases/ledger"
+api POST "$SPANNER_URL/v1/$P/instances" \
+    '{"instanceId":"sec-inst","instance":{"config":"'"$P"'/instanceConfigs/regional-us-central1","displayName":"Security","nodeCount":1}}'
+expect_status 200
+wait_for 30 "the instance" bash -c '[[ $(curl -s -H "Authorization: Bearer $2" "$1" | jq -r .state) == READY ]]' _ "$SPANNER_URL/v1/$SPI" "$OWNER"
+api POST "$SPANNER_URL/v1/$SPI/databases" \
+    '{"createStatement":"CREATE DATABASE ledger","extraStatements":["CREATE TABLE T (K INT64 NOT NULL) PRIMARY KEY (K)"]}'
+expect_status 200
+wait_for 30 "the database" bash -c '[[ $(curl -s -H "Authorization: Bearer $2" "$1" | jq -r .state) == READY ]]' _ "$SPANNER_URL/v1/$SPDB" "$OWNER"
+api POST "$SPANNER_URL/v1/$SPDB/sessions" '{}'
+api POST "$SPANNER_URL/v1/$(jq -r .name <<<"$BODY"):commit" \
+    '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"T","columns":["K"],"values":[["1"],["2"]]}}]}'
+expect_status 200
+api POST "$SPANNER_URL/v1/$SPDB:setIamPolicy" \
+    '{"policy":{"bindings":[{"role":"roles/spanner.databaseReader","members":["user:reader@example.com"]}]}}'
+expect_status 200
+export API_PRINCIPAL=user:reader@example.com
+api POST "$SPANNER_URL/v1/$SPDB/sessions" '{}'
+expect_status 200
+READER_SESSION=$(jq -r .name <<<"$BODY")
+api POST "$SPANNER_URL/v1/$READER_SESSION:executeSql" \
+    '{"sql":"DELETE FROM T WHERE TRUE","transaction":{"begin":{"partitionedDml":{}}}}'
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "beginPartitionedDmlTransaction" "the refusal names the permission"
+api POST "$SPANNER_URL/v1/$READER_SESSION:executeSql" \
+    '{"sql":"DELETE FROM T WHERE TRUE","transaction":{"begin":{"readWrite":{}}}}'
+expect_error_json 403 PERMISSION_DENIED
+api POST "$SPANNER_URL/v1/$READER_SESSION:beginTransaction" '{"options":{"partitionedDml":{}}}'
+expect_error_json 403 PERMISSION_DENIED
+api POST "$SPANNER_URL/v1/$READER_SESSION:beginTransaction" '{"options":{"readOnly":{}}}'
+expect_status 200 # what a reader may begin
+api POST "$SPANNER_URL/v1/$READER_SESSION:executeSql" \
+    '{"sql":"SELECT COUNT(*) FROM T","transaction":{"begin":{"readOnly":{}}}}'
+expect_json '.rows[0][0]' 2 # every row still there
+export API_PRINCIPAL=$OWNER
 
 finish
