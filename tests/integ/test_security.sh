@@ -15,6 +15,7 @@
 #   - message attributes written as push headers never inject headers;
 #   - a Spanner databaseReader begins read-only transactions only, inline ones included
 #     (no Partitioned DML through executeSql);
+#   - restoring or copying another project's Bigtable backup needs a permission on it;
 #   - dead-lettering needs the Pub/Sub service agent's roles (publisher on the dead-letter
 #     topic, subscriber on the subscription), also into another project: without them
 #     messages keep being redelivered and the audit log says why.
@@ -122,10 +123,10 @@ API_HEADER="X-Emulator-Caller: $P/topics/spoofed" \
     api POST "$KMS_URL/v1/$KEY:encrypt" "{\"plaintext\":\"$HELLO\"}"
 expect_error_json 403 PERMISSION_DENIED
 section "nor through a Dataflow job whose worker service account is the agent"
-MALLORY=projects/mallory-project
-add_binding "$CONTROL_URL/v1/$MALLORY" roles/owner user:mallory@example.com
+MALLORY_PROJECT=projects/mallory-project
+add_binding "$CONTROL_URL/v1/$MALLORY_PROJECT" roles/owner user:mallory@example.com
 launch_as() { # SERVICE_ACCOUNT_EMAIL: mallory launches a job running as it
-    API_PRINCIPAL=user:mallory@example.com api POST "$RUNNER_URL/v1b3/$MALLORY/locations/us-central1/jobs" \
+    API_PRINCIPAL=user:mallory@example.com api POST "$RUNNER_URL/v1b3/$MALLORY_PROJECT/locations/us-central1/jobs" \
         "$(jq -cn --arg sa "$1" '{name: "steal", environment: {serviceAccountEmail: $sa,
             sdkPipelineOptions: {pipeline: {steps: [
               {name: "read", transform: "ReadText", path: "gs://mallory-bkt/in.txt"},
@@ -338,5 +339,40 @@ api POST "$SPANNER_URL/v1/$READER_SESSION:executeSql" \
     '{"sql":"SELECT COUNT(*) FROM T","transaction":{"begin":{"readOnly":{}}}}'
 expect_json '.rows[0][0]' 2 # every row still there
 export API_PRINCIPAL=$OWNER
+
+section "restoring or copying another project's Bigtable backup needs a permission on it"
+bt_instance() { # PROJECT ID CLUSTER: an instance with one cluster, ready
+    api POST "$BIGTABLE_URL/v2/$1/instances" \
+        "{\"instanceId\":\"$2\",\"instance\":{\"displayName\":\"$2\"},\"clusters\":{\"$3\":{\"location\":\"$1/locations/us-east1-b\",\"serveNodes\":1}}}"
+    expect_status 200
+    wait_for 30 "instance $2" bash -c '[[ $(curl -s -H "Authorization: Bearer $2" "$1" | jq -r .state) == READY ]]' \
+        _ "$BIGTABLE_URL/v2/$1/instances/$2" "$API_PRINCIPAL"
+}
+bt_instance "$P" bt-victim victim-c1
+api POST "$BIGTABLE_URL/v2/$P/instances/bt-victim/tables" '{"tableId":"secrets","table":{"columnFamilies":{"cf":{}}}}'
+expect_status 200
+VICTIM_BACKUP="$P/instances/bt-victim/clusters/victim-c1/backups/daily"
+api POST "$BIGTABLE_URL/v2/$P/instances/bt-victim/clusters/victim-c1/backups?backupId=daily" \
+    "{\"sourceTable\":\"$P/instances/bt-victim/tables/secrets\",\"expireTime\":\"$(date -u -d '+3 days' +%Y-%m-%dT%H:%M:%SZ)\"}"
+expect_status 200
+wait_for 30 "the backup" bash -c '[[ $(curl -s -H "Authorization: Bearer $2" "$1" | jq -r .state) == READY ]]' \
+    _ "$BIGTABLE_URL/v2/$VICTIM_BACKUP" "$OWNER"
+export API_PRINCIPAL=user:mallory@example.com # owner of her own project only
+bt_instance "$MALLORY_PROJECT" bt-mallory mallory-c1
+api POST "$BIGTABLE_URL/v2/$MALLORY_PROJECT/instances/bt-mallory/tables:restore" \
+    "{\"tableId\":\"stolen\",\"backup\":\"$VICTIM_BACKUP\"}"
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "bigtable.backups.restore" "restoring needs backups.restore on the backup"
+api POST "$BIGTABLE_URL/v2/$MALLORY_PROJECT/instances/bt-mallory/clusters/mallory-c1/backups:copy" \
+    "{\"backupId\":\"copied\",\"sourceBackup\":\"$VICTIM_BACKUP\",\"expireTime\":\"$(date -u -d '+3 days' +%Y-%m-%dT%H:%M:%SZ)\"}"
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "bigtable.backups.read" "copying needs backups.read on the backup"
+export API_PRINCIPAL=$OWNER
+api POST "$BIGTABLE_URL/v2/$VICTIM_BACKUP:setIamPolicy" \
+    '{"policy":{"bindings":[{"role":"roles/bigtable.admin","members":["user:mallory@example.com"]}]}}'
+expect_status 200
+API_PRINCIPAL=user:mallory@example.com api POST "$BIGTABLE_URL/v2/$MALLORY_PROJECT/instances/bt-mallory/tables:restore" \
+    "{\"tableId\":\"granted\",\"backup\":\"$VICTIM_BACKUP\"}"
+expect_status 200 # granted on the backup: restored into her instance
 
 finish
