@@ -448,6 +448,35 @@ static enum em_code parse_shards(struct rn_step *step, struct em_status *st)
     return EM_OK;
 }
 
+/* "projects/<project>/<collection>/<id>", both IDs starting with a letter or a digit: the
+ * job's REST calls (which carry the stack's credential) put the name in their path, where
+ * a ".." segment would climb out of it. */
+static bool valid_pubsub_name(const char *name, const char *collection)
+{
+    const char *words[] = {"projects", NULL, collection, NULL};
+    const char *p = name;
+    for (size_t i = 0; i < 4; i++) {
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0 || (i == 3) != !end)
+            return false;
+        if (words[i] ? strlen(words[i]) != len || strncmp(p, words[i], len) != 0
+                     : !isalnum((unsigned char)p[0]))
+            return false;
+        p = end ? end + 1 : p;
+    }
+    return true;
+}
+
+static enum em_code check_pubsub_name(const struct rn_step *step, const char *field,
+                                      const char *name, const char *collection,
+                                      struct em_status *st)
+{
+    if (!name || valid_pubsub_name(name, collection))
+        return EM_OK;
+    return STEP_FAIL(st, step, "field '%s' must be projects/<project>/%s/<id>.", field, collection);
+}
+
 /* A gs://bucket/object path (wildcards allowed when reading). */
 static enum em_code need_gcs_path(struct rn_step *step, bool glob, struct em_status *st)
 {
@@ -475,12 +504,16 @@ static enum em_code parse_kind_fields(struct rn_step *step, struct em_status *st
         em_json_bool(step->spec, "binary", &step->binary);
         if (!step->subscription == !step->topic)
             return STEP_FAIL(st, step, "exactly one of 'subscription' and 'topic' is required.");
-        return EM_OK;
+        if (check_pubsub_name(step, "subscription", step->subscription, "subscriptions", st))
+            return st->code;
+        return check_pubsub_name(step, "topic", step->topic, "topics", st);
     case RN_WRITE_TEXT:
         step->suffix = field_text(step, "suffix");
         return need_gcs_path(step, false, st) ? st->code : parse_shards(step, st);
     case RN_WRITE_PUBSUB:
-        return need_text(step, "topic", &step->topic, st);
+        if (need_text(step, "topic", &step->topic, st))
+            return st->code;
+        return check_pubsub_name(step, "topic", step->topic, "topics", st);
     case RN_EXTRACT_FIELD:
         return need_text(step, "field", &step->field, st);
     case RN_KEY_BY:

@@ -137,6 +137,23 @@ static void test_step_errors_name_the_step(void **state)
                    NULL, "step 'r': a source (ReadText) takes no 'input'");
     expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadPubSub\"}]}", NULL,
                    "step 'r': exactly one of 'subscription' and 'topic'");
+    /* names go into the path of REST calls made with the stack's credential: no ".." */
+    expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadPubSub\",\"subscription\":"
+                   "\"projects/p/subscriptions/../../../emulator/v1/internal\"}]}",
+                   NULL, "step 'r': field 'subscription' must be projects/<project>/subscriptions");
+    expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadPubSub\",\"topic\":"
+                   "\"projects/../topics/t\"}]}",
+                   NULL, "step 'r': field 'topic' must be projects/<project>/topics");
+    expect_invalid(
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
+        "{\"name\":\"w\",\"transform\":\"WritePubSub\",\"input\":\"r\",\"topic\":"
+        "\"projects/p/topics/t/../../../../emulator/v1/internal\"}]}",
+        NULL, "step 'w': field 'topic' must be projects/<project>/topics");
+    expect_invalid(
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
+        "{\"name\":\"w\",\"transform\":\"WriteBigtable\",\"input\":\"r\",\"table\":"
+        "\"projects/p/instances/../tables/..\",\"rowKey\":\"{key}\",\"columnFamily\":\"cf\"}]}",
+        NULL, "step 'w': field 'table' must be");
     expect_invalid(
         "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
         "{\"name\":\"c\",\"transform\":\"Combine\",\"input\":\"r\",\"fn\":\"top\"}]}",
