@@ -1653,6 +1653,14 @@ enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st)
                        message + strlen("UNIQUE constraint failed: "));
     if ((rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED)
         return EM_FAIL(st, EM_ABORTED, "Transaction was aborted because of a concurrent write.");
+    /* SQLite's parser keeps 100 entries and its expressions 1000 levels: a long chain of
+     * operators (a + b + ..., x = 1 OR x = 2 OR ...) nests that deep once translated */
+    if (strcmp(message, "parser stack overflow") == 0 ||
+        strncmp(message, "Expression tree is too large", 28) == 0)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "The statement nests too deeply for this emulator (%s): write a long "
+                       "chain of operators as IN (...) or split it.",
+                       message);
     em_log(EM_LOG_ERROR, "spanner: SQLite error %d: %s", rc, message);
     return EM_FAIL(st, EM_INTERNAL, "Internal error while executing the statement.");
 }

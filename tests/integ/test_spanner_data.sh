@@ -180,6 +180,12 @@ api POST "$S/$SESSION:executeSql" '{"sql":"SELECT @x"}'
 expect_error_json 400 INVALID_ARGUMENT
 api POST "$S/$SESSION:executeSql" '{"sql":"UPDATE Singers SET FirstName = \"x\" WHERE TRUE"}'
 expect_error_json 400 INVALID_ARGUMENT
+LONG_SUM="SELECT 1$(printf ' + 1%.0s' $(seq 300))" # nests deeper than SQLite parses: not INTERNAL
+api POST "$S/$SESSION:executeSql" "{\"sql\":\"$LONG_SUM\"}"
+expect_error_json 400 INVALID_ARGUMENT
+LONG_SUM="SELECT 1$(printf ' + 1%.0s' $(seq 25000))" # and never a crash
+api POST "$S/$SESSION:executeSql" "{\"sql\":\"$LONG_SUM\"}"
+expect_error_json 400 INVALID_ARGUMENT
 api POST "$S/$DB/sessions/doesnotexist:executeSql" '{"sql":"SELECT 1"}'
 expect_error_json 404 NOT_FOUND
 expect_contains "$(jq -r .error.message <<<"$BODY")" "Session not found" "session not found"
