@@ -935,7 +935,9 @@ enum em_code bt_data_read_modify_write(struct bt_context *bt, const char *table,
 #define BT_SAMPLE_BYTES (1 << 20) /* a sample every MiB of row data */
 
 struct sample_state {
-    const struct bt_subset *subset; /* a view's rows only (NULL: every row) */
+    /* a view's rows and cells only (NULL: every row): the offsets tell nothing of the
+     * size of the cells the view hides */
+    const struct bt_subset *subset;
     int64_t offset, next;
     cJSON *samples;
 };
@@ -953,8 +955,10 @@ static bool sample_row(void *arg, const struct bt_row *row)
     if (s->subset && !bt_subset_has_row(s->subset, row->key))
         return false;
     for (size_t i = 0; i < row->n_cells; i++)
-        s->offset += (int64_t)(row->key.len + row->cells[i].family.len +
-                               row->cells[i].qualifier.len + row->cells[i].value.len + 8);
+        if (!s->subset ||
+            bt_subset_has_cell(s->subset, row->cells[i].family, row->cells[i].qualifier))
+            s->offset += (int64_t)(row->key.len + row->cells[i].family.len +
+                                   row->cells[i].qualifier.len + row->cells[i].value.len + 8);
     if (s->offset >= s->next) {
         cJSON *sample = cJSON_CreateObject();
         em_json_add_bytes(sample, "rowKey", row->key.data, row->key.len);
