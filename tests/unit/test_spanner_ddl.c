@@ -248,6 +248,15 @@ static void test_name_lengths(void **state)
               "... is too long: at most 128 characters.");
     ddl_ok("DROP INDEX ByName");
     ddl_ok("DROP TABLE " NAME128);
+    /* a letter, then letters, digits and underscores, even quoted: the SQL of mutations
+     * quotes names with backquotes */
+    ddl_fails("CREATE TABLE `T\\` WHERE TRUE --` (a INT64) PRIMARY KEY (a)",
+              "INVALID_ARGUMENT: Invalid table name T` WHERE TRUE --: a name is a letter, then "
+              "letters, digits and underscores.");
+    ddl_fails("CREATE TABLE T (`a b` INT64) PRIMARY KEY (`a b`)",
+              "INVALID_ARGUMENT: Invalid column name a b: a name is a letter, then letters, "
+              "digits and underscores.");
+    ddl_ok("CREATE TABLE `Order` (`Select` INT64) PRIMARY KEY (`Select`)"); /* keywords quoted */
 }
 
 static void test_interleave_rules(void **state)
