@@ -163,7 +163,7 @@ const struct em_route spanner_routes[] = {
     {"POST", "v1/{session=" SESSION "}:beginTransaction", sp_begin_transaction, "BeginTransaction",
      &sp_begin_transaction_schema, NULL, P("databases.beginOrRollbackReadWriteTransaction"), DATA},
     {"POST", "v1/{session=" SESSION "}:commit", sp_commit, "Commit", &sp_commit_schema, NULL,
-     P("databases.write"), DATA},
+     P("databases.write"), DATA, .never_blocks = true},
     {"POST", "v1/{session=" SESSION "}:rollback", sp_rollback, "Rollback", &sp_rollback_schema,
      NULL, P("databases.beginOrRollbackReadWriteTransaction"), DATA},
     {"POST", "v1/{session=" SESSION "}:partitionQuery", sp_partition_query, "PartitionQuery",

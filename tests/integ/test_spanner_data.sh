@@ -464,6 +464,20 @@ api POST "$S/$SESSION:executeSql" '{"sql":"SELECT Note FROM Extra"}'
 expect_status 200
 expect_json '.rows[0][0]' SECRET-MARKER-ROW
 
+section "single-use commits from many connections at once: each one answered, none lost"
+# (they start on the HTTP threads and share the writer thread's group commits)
+commit_url="$S/$SESSION:commit"
+seq 500 699 | xargs -P 8 -I{} curl -s -o /dev/null -w '%{http_code}\n' -X POST "$commit_url" \
+    -H 'Content-Type: application/json' \
+    -d '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Extra","columns":["Id"],"values":[["{}"]]}}]}' \
+    >"$TEST_TMP/codes"
+expect_eq "200 200" "$(sort "$TEST_TMP/codes" | uniq -c | awk '{print $2, $1}')" "200 commits, every one 200"
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Extra WHERE Id BETWEEN 500 AND 699"}'
+expect_json '.rows[0][0]' 200
+api POST "$S/$DB/sessions/no-such-session:commit" \
+    '{"singleUseTransaction":{"readWrite":{}},"mutations":[]}'
+expect_error_json 404 NOT_FOUND
+
 section "acknowledged commits and sessions survive kill -9 of the spanner process"
 spanner_pid() { curl -s "$CONTROL_URL/emulator/v1/status" | jq -r '.services[] | select(.name=="spanner") | .pid'; }
 spanner_back() {
