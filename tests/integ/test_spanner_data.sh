@@ -162,7 +162,7 @@ expect_status 200
 expect_json '.[0].metadata.rowType.fields[0].type.arrayElementType.structType.fields[1].type.code' ARRAY
 expect_json '.[0].values[0] | tojson' '[["1",["Marcus"]]]'
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT STRUCT(1 AS a)"}'
-expect_error_json 501 UNIMPLEMENTED
+expect_error_json 400 UNIMPLEMENTED
 expect_contains "$(jq -r .error.message <<<"$BODY")" "A struct value cannot be returned as a column value" "a top-level STRUCT column is refused as Spanner refuses it"
 api POST "$S/$SESSION:executeSql" "{\"sql\":\"SELECT @p.id\",\"params\":{\"p\":{\"id\":\"3\"}},\"paramTypes\":{\"p\":$STRUCT_T}}"
 expect_error_json 400 INVALID_ARGUMENT
@@ -318,7 +318,7 @@ expect_error_json 400 INVALID_ARGUMENT
 api POST "$S/$SESSION:executeSql" '{"transaction":{"singleUse":{"readOnly":{"maxStaleness":"10s"}}},"sql":"SELECT COUNT(*) FROM Singers WHERE SingerId = 20"}'
 expect_json '.rows[0][0]' 1
 api POST "$S/$SESSION:executeSql" '{"transaction":{"singleUse":{"readOnly":{"exactStaleness":"10s"}}},"sql":"SELECT 1"}'
-expect_error_json 501 UNIMPLEMENTED
+expect_error_json 400 UNIMPLEMENTED
 expect_contains "$(jq -r .error.message <<<"$BODY")" "exactStaleness" "the refused option is named"
 
 section "16 concurrent single-use commits of one row (the benchmark's load) all succeed"
