@@ -667,16 +667,50 @@ static enum em_code commit_transaction(struct em_call *call, struct data_call *d
     return EM_OK;
 }
 
-enum em_code sp_commit(struct em_call *call)
+static void commit_reply(struct em_call *call, const struct sp_commit *result)
 {
-    struct data_call dc = {0};
-    struct sp_commit result;
     bool stats = false;
     em_json_bool(call->body, "returnCommitStats", &stats);
-    if (!open_data_call(call, &dc, false) && !commit_transaction(call, &dc) &&
-        !sp_exec_commit(dc.db, dc.txn, cJSON_GetObjectItem(call->body, "mutations"), &result,
-                        &call->status))
-        em_call_reply(call, commit_json(&result, stats));
+    em_call_reply(call, commit_json(result, stats));
+}
+
+static void commit_done(void *call)
+{
+    em_call_ready(call);
+}
+
+/* A single-use commit once its job is over, on the call's own thread. */
+static void single_use_commit_finish(struct em_call *call)
+{
+    struct sp_commit result;
+    if (sp_exec_commit_end(em_call_deferred_arg(call), &result, &call->status) == EM_OK)
+        commit_reply(call, &result);
+}
+
+/* A single-use commit starts on the HTTP thread and its job goes to the database's writer
+ * thread with the connection parked. A transaction's commit runs on a worker: the call
+ * that uses a transaction holds its lock (spanner_txn.h), which must not be held by an HTTP
+ * thread serving other connections. */
+enum em_code sp_commit(struct em_call *call)
+{
+    bool single_use = cJSON_GetObjectItem(call->body, "singleUseTransaction") &&
+                      !cJSON_GetObjectItem(call->body, "transactionId");
+    if (!single_use && !em_call_may_block(call))
+        return em_call_to_worker(call);
+    struct data_call dc = {0};
+    const cJSON *mutations = cJSON_GetObjectItem(call->body, "mutations");
+    struct sp_commit result;
+    struct sp_commit_op *op;
+    if (open_data_call(call, &dc, false) || commit_transaction(call, &dc)) {
+        /* refused before anything ran */
+    } else if (!dc.txn) {
+        if (sp_exec_commit_prepare(dc.db, mutations, &op, &call->status) == EM_OK) {
+            em_call_defer(call, single_use_commit_finish, op);
+            sp_exec_commit_submit(op, commit_done, call);
+        }
+    } else if (sp_exec_commit(dc.db, dc.txn, mutations, &result, &call->status) == EM_OK) {
+        commit_reply(call, &result);
+    }
     if (dc.txn)
         sp_txn_finish(ctx_of(call)->txns, dc.txn); /* committed, aborted or failed: over */
     close_data_call(call, &dc);

@@ -168,7 +168,7 @@ expect_error_json 404 NOT_FOUND
 api DELETE "$V1/topics/orders:publish"
 expect_error_json 404 NOT_FOUND
 api POST "$V1/schemas?schemaId=s" '{}'
-expect_error_json 501 UNIMPLEMENTED
+expect_error_json 400 UNIMPLEMENTED
 expect_contains "$BODY" "CreateSchema" "names the method"
 
 section "subscriptions"
@@ -196,7 +196,7 @@ expect_error_json 400 INVALID_ARGUMENT
 api PUT "$V1/subscriptions/bad-filter" "{\"topic\":\"$T/orders\",\"filter\":\"data = \\\"x\\\"\"}"
 expect_error_json 400 INVALID_ARGUMENT
 api PUT "$V1/subscriptions/bigquery" "{\"topic\":\"$T/orders\",\"bigqueryConfig\":{\"table\":\"p.d.t\"}}"
-expect_error_json 501 UNIMPLEMENTED
+expect_error_json 400 UNIMPLEMENTED
 api PATCH "$V1/subscriptions/orders-sub" '{"subscription":{"ackDeadlineSeconds":60},"updateMask":"ackDeadlineSeconds"}'
 expect_status 200
 expect_json .ackDeadlineSeconds 60
