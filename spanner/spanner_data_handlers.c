@@ -176,8 +176,8 @@ static enum em_code parse_options(struct em_call *call, const cJSON *options,
 
 /* A transaction a call begins (beginTransaction, or inline in a read or a query) needs the
  * permission of its mode on the database, as in Spanner: a databaseReader begins
- * read-only transactions only. Before, an inline begin needed only the call's own
- * permission, so a reader's executeSql began Partitioned DML and deleted every row. */
+ * read-only transactions only (an inline Partitioned DML begin in a reader's executeSql
+ * would otherwise delete rows). */
 static enum em_code check_begin(struct em_call *call, const char *database, enum sp_txn_mode mode)
 {
     static const char *const permissions[] = {
