@@ -36,6 +36,12 @@ struct frag {
      * any type), as GoogleSQL coerces a STRUCT literal */
     struct frag *fields;
     int nfields;
+    /* sql ends a chain of one associative operator that chain() may continue: valid while
+     * sql is still chain_sql (a coercion that rewrote sql ends it) */
+    const char *chain_sql;
+    const char *chain_open; /* "(" or "sp_int64_add(" */
+    const char *chain_join; /* " OR " or ", " */
+    int chain_len;          /* operands so far */
 };
 
 /* A column visible in a scope. sql reads it qualified; unqualified_sql unqualified
@@ -1108,6 +1114,30 @@ static enum em_code comparison(struct translator *t, const struct sp_expr *e, st
     return out->sql ? EM_OK : t->st->code;
 }
 
+/* Operands a chain takes before it nests: SQLite allows 127 arguments to a function. */
+#define CHAIN_MAX 100
+
+/* a[0] op a[1] for an associative operator written open + operands joined by join + ")":
+ * "(x OR y)", "sp_int64_add(x, y)". When a[0] is a chain of the same operator its text is
+ * continued, "(x OR y OR z)", instead of nested, "((x OR y) OR z)": SQLite's parser holds
+ * about 100 levels, and a WHERE of a hundred ORs (or 40 additions) must not reach them. */
+static struct frag chain(struct translator *t, const char *open, const char *join,
+                         const struct frag *a, enum sp_type_code code)
+{
+    const struct frag *left = &a[0];
+    bool continues = left->sql && left->sql == left->chain_sql && left->chain_len < CHAIN_MAX &&
+                     strcmp(left->chain_open, open) == 0 && strcmp(left->chain_join, join) == 0;
+    const char *sql =
+        continues ? sqlf(t, "%.*s%s%s)", (int)strlen(left->sql) - 1, left->sql, join, a[1].sql)
+                  : sqlf(t, "%s%s%s%s)", open, left->sql, join, a[1].sql);
+    struct frag f = typed(sql, code);
+    f.chain_sql = sql;
+    f.chain_open = open;
+    f.chain_join = join;
+    f.chain_len = continues ? left->chain_len + 1 : 2;
+    return f;
+}
+
 static enum em_code logical(struct translator *t, const struct sp_expr *e, struct frag *a,
                             struct frag *out)
 {
@@ -1120,7 +1150,7 @@ static enum em_code logical(struct translator *t, const struct sp_expr *e, struc
                                        strcmp(e->name, "AND") == 0 ? "operator AND" : "operator OR",
                                        a, 2);
     }
-    *out = typed(sqlf(t, "(%s %s %s)", a[0].sql, e->name, a[1].sql), SP_TYPE_BOOL);
+    *out = chain(t, "(", strcmp(e->name, "AND") == 0 ? " AND " : " OR ", a, SP_TYPE_BOOL);
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -1152,12 +1182,12 @@ static enum em_code arithmetic(struct translator *t, const struct sp_expr *e, st
                        : strcmp(op, "-") == 0 ? "sub"
                        : strcmp(op, "*") == 0 ? "mul"
                                               : "div";
-    if (common.code == SP_TYPE_INT64)
-        *out = typed(sqlf(t, "sp_int64_%s(%s, %s)", name, a[0].sql, a[1].sql), SP_TYPE_INT64);
-    else if (common.code == SP_TYPE_NUMERIC)
+    if (common.code == SP_TYPE_NUMERIC)
         *out = typed(sqlf(t, "sp_numeric_%s(%s, %s)", name, a[0].sql, a[1].sql), SP_TYPE_NUMERIC);
+    else if (common.code == SP_TYPE_INT64) /* sp_int64_* and sp_float64_* take chains */
+        *out = chain(t, sqlf(t, "sp_int64_%s(", name), ", ", a, SP_TYPE_INT64);
     else
-        *out = typed(sqlf(t, "sp_float64_%s(%s, %s)", name, a[0].sql, a[1].sql), common.code);
+        *out = chain(t, sqlf(t, "sp_float64_%s(", name), ", ", a, common.code);
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -1194,7 +1224,7 @@ static enum em_code concat_op(struct translator *t, const struct sp_expr *e, str
     settle(t, &a[0], SP_TYPE_STRING);
     settle(t, &a[1], SP_TYPE_STRING);
     if (a[0].type.code == SP_TYPE_STRING)
-        *out = typed(sqlf(t, "(%s || %s)", a[0].sql, a[1].sql), SP_TYPE_STRING);
+        *out = chain(t, "(", " || ", a, SP_TYPE_STRING);
     else if (a[0].type.code == SP_TYPE_BYTES)
         *out = typed(sqlf(t, "sp_bytes_concat(%s, %s)", a[0].sql, a[1].sql), SP_TYPE_BYTES);
     else

@@ -1402,6 +1402,44 @@ static void test_deep_chains(void **state)
     free(sql);
 }
 
+/* A chain of one associative operator is one level deep in the SQL given to SQLite (whose
+ * parser holds about 100 levels): hundreds of ORs, ANDs, additions or concatenations run. */
+static void test_long_flat_chains(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *head, *step, *expected;
+    } chains[] = {
+        {"SELECT 0", " + 1", "[[\"900\"]]"},
+        {"SELECT 1.0", " * 1.0", "[[1]]"},
+        {"SELECT 1000", " - 1", "[[\"100\"]]"},
+        {"SELECT COUNT(*) FROM Singers WHERE SingerId = -1", " OR SingerId = -1", "[[\"0\"]]"},
+        {"SELECT COUNT(*) > 0 FROM Singers WHERE SingerId != -1", " AND SingerId != -2",
+         "[[true]]"},
+        {"SELECT LENGTH('a'", " || 'a'", NULL},
+    };
+    for (size_t i = 0; i < sizeof(chains) / sizeof(chains[0]); i++) {
+        char *sql = repeated(chains[i].head, chains[i].step, 900);
+        if (!chains[i].expected) { /* close the LENGTH( */
+            sql = realloc(sql, strlen(sql) + 2);
+            strcat(sql, ")");
+        }
+        char *out = sp_test_run(&db, sql);
+        assert_non_null(out);
+        if (strcmp(out, chains[i].expected ? chains[i].expected : "[[\"901\"]]") != 0)
+            fail_msg("chain %zu (%s): %.200s", i, chains[i].step, out);
+        free(out);
+        free(sql);
+    }
+    /* a chain stops at its first NULL, and an overflow before it is an error */
+    char *out = sp_test_run(&db, "SELECT 1 + NULL + 9223372036854775807 + 1");
+    assert_string_equal(out, "[[null]]");
+    free(out);
+    out = sp_test_run(&db, "SELECT 9223372036854775807 + 1 + NULL");
+    assert_non_null(strstr(out, "OUT_OF_RANGE"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1417,6 +1455,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unsupported_constructs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deep_chains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_flat_chains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nan_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parameters, setup, teardown),
