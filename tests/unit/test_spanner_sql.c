@@ -1421,8 +1421,11 @@ static void test_long_flat_chains(void **state)
     for (size_t i = 0; i < sizeof(chains) / sizeof(chains[0]); i++) {
         char *sql = repeated(chains[i].head, chains[i].step, 900);
         if (!chains[i].expected) { /* close the LENGTH( */
-            sql = realloc(sql, strlen(sql) + 2);
-            strcat(sql, ")");
+            char *closed = malloc(strlen(sql) + 2);
+            assert_non_null(closed);
+            sprintf(closed, "%s)", sql);
+            free(sql);
+            sql = closed;
         }
         char *out = sp_test_run(&db, sql);
         assert_non_null(out);
