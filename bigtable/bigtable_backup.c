@@ -11,6 +11,7 @@
 #include "bigtable_admin_parts.h"
 #include "bigtable_errors.h"
 #include "bigtable_store.h"
+#include "em_iam.h"
 #include "em_json.h"
 #include "em_log.h"
 #include "em_names.h"
@@ -141,14 +142,17 @@ static cJSON *render(struct bt_admin *admin, const cJSON *stored)
     return out;
 }
 
-/* Forgets a backup's keys and removes its file (crypto-shredding) and its record. */
+/* Forgets a backup's keys and removes its file (crypto-shredding), its record and its IAM
+ * policy (a later backup of the same name must not inherit its grants). */
 static enum em_code remove_backup(struct bt_admin *admin, const char *name, struct em_status *st)
 {
     if (admin->replicas) {
         struct em_status ignored = {0}; /* a backup whose protection failed has none */
         bt_replicas_shred(admin->replicas, name, &ignored);
     }
-    return bt_store_delete(admin->store, name, st);
+    if (bt_store_delete(admin->store, name, st))
+        return st->code;
+    return em_iam_delete_under(admin->store, name, st);
 }
 
 void bt_backups_remove_under(struct bt_admin *admin, const char *prefix)

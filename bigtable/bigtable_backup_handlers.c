@@ -3,7 +3,10 @@
  * (thin glue over bigtable_backup.h), their request schemas, and the work of their
  * long-running operations (CreateBackup, CopyBackup: the backup READY; RestoreTable: the
  * restored table). Operations are named under the zone of the backup's cluster (a
- * restore: of the destination instance's first cluster).
+ * restore: of the destination instance's first cluster). A copy and a restore name a
+ * source backup, which may be in another instance or project: the route checks the
+ * permission on the destination, the handler the second one on the source
+ * (bigtable.backups.read to copy it, bigtable.backups.restore to restore it), as Google.
  * Reference: https://cloud.google.com/bigtable/docs/reference/admin/rest/v2/
  * projects.instances.clusters.backups
  */
@@ -11,6 +14,7 @@
 #include "bigtable_backup.h"
 #include "bigtable_handlers.h"
 #include "em_clock.h"
+#include "em_iam.h"
 #include "em_json.h"
 #include "em_list.h"
 #include "em_schema.h"
@@ -149,13 +153,25 @@ enum em_code bt_delete_backup(struct em_call *call)
     return em_call_reply(call, cJSON_CreateObject());
 }
 
+/* The caller's permission on the source backup a request names (none named: the domain
+ * refuses the request). */
+static enum em_code check_source(struct em_call *call, const char *field, const char *permission)
+{
+    const char *backup = em_json_string(call->body, field);
+    if (!backup || !*backup)
+        return EM_OK;
+    return em_iam_check(call->svc->store, &call->svc->config, call->principal, backup, permission,
+                        &call->status);
+}
+
 enum em_code bt_copy_backup(struct em_call *call)
 {
     const char *cluster = em_call_var(call, "parent");
     cJSON *backup = NULL;
     char zone[64];
     int64_t now = em_clock_now();
-    if (cluster_zone(call, cluster, zone) ||
+    if (check_source(call, "sourceBackup", "bigtable.backups.read") ||
+        cluster_zone(call, cluster, zone) ||
         bt_backup_copy(admin(call), cluster, call->body, now, &backup, &call->status))
         return call->status.code;
     const char *name = em_json_string(backup, "name");
@@ -182,7 +198,8 @@ enum em_code bt_restore_table(struct em_call *call)
     cJSON *table = NULL, *info = NULL;
     char zone[64];
     int64_t now = em_clock_now();
-    if (bt_instance_zone(admin(call), instance, zone, &call->status) ||
+    if (check_source(call, "backup", "bigtable.backups.restore") ||
+        bt_instance_zone(admin(call), instance, zone, &call->status) ||
         bt_table_restore(admin(call), instance, call->body, now, &table, &info, &call->status))
         return call->status.code;
     const char *name = em_json_string(table, "name");

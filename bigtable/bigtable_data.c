@@ -83,12 +83,13 @@ static enum em_code decode_row_key(struct arena *a, const cJSON *request, struct
 
 /* --- mutations --- */
 
-/* The family of a mutation: named and one of the table's. */
+/* The family of a mutation: named and one of the table's (IDs are case-sensitive: "CF1"
+ * is not "cf1", and cJSON_GetObjectItem would match them). */
 static enum em_code check_family(const cJSON *table, const char *family, struct em_status *st)
 {
     if (!family || !*family)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "A mutation needs a family_name.");
-    if (!cJSON_GetObjectItem(cJSON_GetObjectItem(table, "columnFamilies"), family))
+    if (!cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(table, "columnFamilies"), family))
         return BT_ERR_NO_FAMILY(st, family);
     return EM_OK;
 }
@@ -934,7 +935,9 @@ enum em_code bt_data_read_modify_write(struct bt_context *bt, const char *table,
 #define BT_SAMPLE_BYTES (1 << 20) /* a sample every MiB of row data */
 
 struct sample_state {
-    const struct bt_subset *subset; /* a view's rows only (NULL: every row) */
+    /* a view's rows and cells only (NULL: every row): the offsets tell nothing of the
+     * size of the cells the view hides */
+    const struct bt_subset *subset;
     int64_t offset, next;
     cJSON *samples;
 };
@@ -952,8 +955,10 @@ static bool sample_row(void *arg, const struct bt_row *row)
     if (s->subset && !bt_subset_has_row(s->subset, row->key))
         return false;
     for (size_t i = 0; i < row->n_cells; i++)
-        s->offset += (int64_t)(row->key.len + row->cells[i].family.len +
-                               row->cells[i].qualifier.len + row->cells[i].value.len + 8);
+        if (!s->subset ||
+            bt_subset_has_cell(s->subset, row->cells[i].family, row->cells[i].qualifier))
+            s->offset += (int64_t)(row->key.len + row->cells[i].family.len +
+                                   row->cells[i].qualifier.len + row->cells[i].value.len + 8);
     if (s->offset >= s->next) {
         cJSON *sample = cJSON_CreateObject();
         em_json_add_bytes(sample, "rowKey", row->key.data, row->key.len);

@@ -235,6 +235,14 @@ static enum em_code canonical_gc_rule(const cJSON *family, const char *field, cJ
     return *out ? EM_OK : EM_FAIL_OOM(st);
 }
 
+/* A family named twice in one request's columnFamilies (JSON allows the repeated key). */
+static enum em_code duplicate_family(const cJSON *families, const char *id, struct em_status *st)
+{
+    if (!cJSON_GetObjectItemCaseSensitive(families, id))
+        return EM_OK;
+    return EM_FAIL(st, EM_INVALID_ARGUMENT, "The column family %.64s is named twice.", id);
+}
+
 /* The columnFamilies of a request, checked (ids, GC rules), as stored: {id: {gcRule}}. */
 static enum em_code new_families(const cJSON *families, cJSON **out, struct em_status *st)
 {
@@ -246,6 +254,7 @@ static enum em_code new_families(const cJSON *families, cJSON **out, struct em_s
         char field[128];
         snprintf(field, sizeof(field), "table.column_families[%.64s].gc_rule", family->string);
         if (check_id(family->string, &bt_family_id_rule, st) ||
+            duplicate_family(*out, family->string, st) ||
             canonical_gc_rule(family, field, &rule, st)) {
             cJSON_Delete(*out);
             *out = NULL;
@@ -432,13 +441,14 @@ static enum em_code modify_family(cJSON *families, const cJSON *mod, cJSON *drop
                        "A modification of the column family %.64s needs exactly one of create, "
                        "update or drop.",
                        id);
-    cJSON *existing = cJSON_GetObjectItem(families, id);
+    /* family IDs are case-sensitive: "CF1" is another family than "cf1" */
+    cJSON *existing = cJSON_GetObjectItemCaseSensitive(families, id);
     if (create && existing)
         return EM_FAIL(st, EM_ALREADY_EXISTS, "Column family already exists: %.64s", id);
     if (!create && !existing)
         return EM_FAIL(st, EM_NOT_FOUND, "Column family not found: %.64s", id);
     if (drop) {
-        cJSON_DeleteItemFromObject(families, id);
+        cJSON_DeleteItemFromObjectCaseSensitive(families, id);
         cJSON_AddItemToArray(dropped, cJSON_CreateString(id));
         return EM_OK;
     }
@@ -448,7 +458,7 @@ static enum em_code modify_family(cJSON *families, const cJSON *mod, cJSON *drop
     cJSON_AddItemToObject(copy, "gcRule",
                           rule ? cJSON_Duplicate(rule, true) : cJSON_CreateObject());
     if (existing)
-        cJSON_ReplaceItemInObject(families, id, copy);
+        cJSON_ReplaceItemInObjectCaseSensitive(families, id, copy);
     else
         cJSON_AddItemToObject(families, id, copy);
     return EM_OK;

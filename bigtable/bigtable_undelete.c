@@ -13,11 +13,12 @@
  *
  * A recoverable table is the table's stored JSON under kind BT_KIND_DELETED in place of
  * BT_KIND_TABLE (so get, list and every data call answer NOT_FOUND), plus "_deletedNs" and
- * "_purgeNs" (the end of its window). Its replicas stay as they were: their cells in their
- * encrypted files, their keys with the CMEK engine, which keeps checking them; a
- * recoverable table takes no part in the cascade (it serves nothing), but its replica in a
- * cluster whose data the cascade deletes (30 days) goes too. Writes that were
- * waiting to replicate stay queued and flow again once the table is back.
+ * "_purgeNs" (the end of its window) and "_iamPolicy": its IAM policy moves there, so that a
+ * new table of the same id inherits no grant, and comes back with an undelete. Its replicas stay as
+ * they were: their cells in their encrypted files, their keys with the CMEK engine, which keeps
+ * checking them; a recoverable table takes no part in the cascade (it serves nothing), but its
+ * replica in a cluster whose data the cascade deletes (30 days) goes too. Writes that were waiting
+ * to replicate stay queued and flow again once the table is back.
  *
  * Undelete asks KMS at once about every replica's key (as a restore does): a key that is
  * not usable refuses it with FAILED_PRECONDITION naming the key; refused too while a cluster
@@ -30,6 +31,7 @@
 
 #include "bigtable_errors.h"
 #include "bigtable_store.h"
+#include "em_iam.h"
 #include "em_json.h"
 #include "em_log.h"
 
@@ -51,8 +53,15 @@ enum em_code bt_deleted_table_keep(struct bt_admin *admin, const cJSON *stored, 
     cJSON_DeleteItemFromObject(deleted, "_purgeNs");
     em_json_add_int64(deleted, "_deletedNs", now);
     em_json_add_int64(deleted, "_purgeNs", now + WINDOW_NS);
-    /* one statement replaces the table's row (the name is the key): never both, never none */
-    bt_save(admin, deleted, BT_KIND_DELETED, instance, true, st);
+    cJSON *policy = NULL;
+    if (!em_iam_get_policy(admin->store, em_json_string(stored, "name"), &policy, st)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(policy, "etag");
+        cJSON_AddItemToObject(deleted, "_iamPolicy", policy);
+        /* one statement replaces the table's row (the name is the key): never both, never
+         * none; then its policy (and its views') goes */
+        if (!bt_save(admin, deleted, BT_KIND_DELETED, instance, true, st))
+            em_iam_delete_under(admin->store, em_json_string(stored, "name"), st);
+    }
     cJSON_Delete(deleted);
     return st->code;
 }
@@ -188,8 +197,13 @@ static enum em_code bring_back(struct bt_admin *admin, const char *name, int64_t
     bt_instance_of(name, instance);
     cJSON_DeleteItemFromObject(table, "_deletedNs");
     cJSON_DeleteItemFromObject(table, "_purgeNs");
-    if (!fill_missing_replicas(admin, table, clusters, st))
-        bt_save(admin, table, BT_KIND_TABLE, instance, true, st); /* replaces the deleted row */
+    cJSON *policy = cJSON_DetachItemFromObjectCaseSensitive(table, "_iamPolicy"), *restored = NULL;
+    if (!fill_missing_replicas(admin, table, clusters, st) &&
+        !bt_save(admin, table, BT_KIND_TABLE, instance, true, st) && /* replaces the deleted row */
+        policy)
+        em_iam_set_policy(admin->store, name, policy, &restored, st); /* its grants back */
+    cJSON_Delete(restored);
+    cJSON_Delete(policy);
     cJSON_Delete(table);
     cJSON_Delete(clusters);
     return st->code;

@@ -110,7 +110,7 @@ static enum em_code check_subset(const cJSON *subset, const cJSON *table, struct
         return st->code;
     const cJSON *families = cJSON_GetObjectItem(table, "columnFamilies");
     for (size_t i = 0; i < parsed.n_families && !st->code; i++)
-        if (!cJSON_GetObjectItem(families, parsed.families[i].name))
+        if (!cJSON_GetObjectItemCaseSensitive(families, parsed.families[i].name))
             EM_FAIL(st, EM_INVALID_ARGUMENT,
                     "The authorized view names the column family %.100s, which the table "
                     "%.300s does not have.",

@@ -49,7 +49,10 @@ static void tick_sub(struct ps_registry *reg, struct ps_sub *sub, int64_t now)
     if (!sub->detached && sub->cfg.ttl_ns > 0 && now - sub->last_active_ns >= sub->cfg.ttl_ns &&
         !sub->cfg.push.endpoint) {
         struct em_status st = {0};
-        ps_sub_expire(reg, sub, &st);
+        /* its IAM policy goes with it, as with a delete: a new subscription of the same
+         * name must not inherit its grants */
+        if (!ps_sub_expire(reg, sub, &st))
+            em_iam_delete_under(reg->meta, sub->name, &st);
         return;
     }
     struct ps_delivery_policy p;
@@ -173,8 +176,8 @@ enum em_code ps_tick(struct ps_registry *reg, int64_t now, struct em_status *st)
     ps_each_snapshot(reg, NULL, NULL, collect_expired, &r);
     for (size_t i = 0; i < r.expired_count; i++) {
         struct em_status ignored = {0};
-        if (r.expired_snapshots[i])
-            ps_snapshot_delete(reg, r.expired_snapshots[i], &ignored);
+        if (r.expired_snapshots[i] && !ps_snapshot_delete(reg, r.expired_snapshots[i], &ignored))
+            em_iam_delete_under(reg->meta, r.expired_snapshots[i], &ignored); /* as above */
     }
     pthread_rwlock_rdlock(&reg->lock);
     for (size_t i = 0; i < reg->subs.count && r.sub_count < nsubs + 64; i++)

@@ -26,7 +26,22 @@ static bool valid_bucket(const char *bucket, size_t len)
     return bucket[0] != '.';
 }
 
-/* Objects: no empty, "." or ".." segment, no control character; wildcards only in a glob. */
+/* A segment glob(3) may expand to "." or "..": one starting with '.' and holding a
+ * wildcard (".*", "..*", ".?" all match ".."), which would lead out of the bucket: a
+ * ReadText of gs://b/ then "..*" twice then kms-root.key read the data directory's root
+ * key. */
+static bool dot_wildcard(const char *seg, size_t len)
+{
+    if (seg[0] != '.')
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (strchr("*?[", seg[i]))
+            return true;
+    return false;
+}
+
+/* Objects: no empty, "." or ".." segment, none that a glob expands to one, no control
+ * character; wildcards only in a glob. */
 static bool valid_object(const char *object, bool glob)
 {
     if (!*object)
@@ -34,7 +49,8 @@ static bool valid_object(const char *object, bool glob)
     for (const char *seg = object; seg;) {
         const char *end = strchr(seg, '/');
         size_t len = end ? (size_t)(end - seg) : strlen(seg);
-        if (len == 0 || (len == 1 && seg[0] == '.') || (len == 2 && !strncmp(seg, "..", 2)))
+        if (len == 0 || (len == 1 && seg[0] == '.') || (len == 2 && !strncmp(seg, "..", 2)) ||
+            dot_wildcard(seg, len))
             return false;
         seg = end ? end + 1 : NULL;
     }

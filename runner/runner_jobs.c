@@ -15,6 +15,7 @@
 #include "em_crypto.h"
 #include "em_datastore.h"
 #include "em_descriptor.h"
+#include "em_iam.h"
 #include "em_json.h"
 #include "em_log.h"
 #include "em_names.h"
@@ -476,10 +477,36 @@ static char *stored_pipeline(const struct rn_launch *l)
     return em_json_print_free(wrap);
 }
 
+/* The job's worker identity (environment.serviceAccountEmail), which every call of the
+ * job acts as. The runner's calls carry the stack's credential, which makes a service
+ * agent's token honoured: a job running as an agent (service-N@gcp-sa-pubsub...) would
+ * use what the agent was granted, another project's CMEK keys included, which no caller
+ * can do with a token of its own. So an agent is refused, as Dataflow refuses a worker
+ * account the caller may not act as. */
+static enum em_code check_worker_account(const char *email, struct em_status *st)
+{
+    char principal[EM_RESOURCE_MAX];
+    if (!email)
+        return EM_OK;
+    if (!em_iam_plausible_email(email, strlen(email)) ||
+        (size_t)snprintf(principal, sizeof(principal), "serviceAccount:%s", email) >=
+            sizeof(principal))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid environment.service_account_email \"%.100s\": an e-mail address.",
+                       email);
+    if (em_iam_is_service_agent(principal))
+        return EM_FAIL(st, EM_PERMISSION_DENIED,
+                       "Current user cannot act as service account %.200s: a Google-managed "
+                       "service agent cannot be a job's worker service account.",
+                       email);
+    return EM_OK;
+}
+
 static enum em_code check_launch(const struct rn_launch *l, struct rn_pipeline **p,
                                  struct em_status *st)
 {
-    if (check_job_name(l->job_name, st) || check_location(l->location, st))
+    if (check_job_name(l->job_name, st) || check_location(l->location, st) ||
+        check_worker_account(env_string(l->environment, "serviceAccountEmail"), st))
         return st->code;
     const char *key = env_string(l->environment, "kmsKeyName");
     if (!key)

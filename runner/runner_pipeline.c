@@ -8,7 +8,6 @@
 #include "runner_pipeline.h"
 
 #include "runner_io.h"
-#include "runner_regex.h"
 #include "runner_sinks.h"
 
 #include "em_json.h"
@@ -245,12 +244,123 @@ static enum em_code need_text(const struct rn_step *step, const char *key, const
     return EM_OK;
 }
 
+/* --- regexes: bounded before glibc's regcomp sees them --- */
+
+/* regcomp recurses once per open parenthesis (100 000 of them crashed the runner with
+ * SIGSEGV) and copies a counted repetition's atom count times ("((a{1000}){1000}){1000}"
+ * would take gigabytes, some 200 bytes a copy). So, as RE2 does: groups nest at most
+ * REGEX_MAX_DEPTH deep, the counts of repetitions nested inside each other multiply to at
+ * most REGEX_MAX_REPEAT (x+ counts 2: regcomp makes it x x*), and the copies of the whole
+ * pattern add up to REGEX_MAX_COPIES. Repetition operators may not follow each other
+ * ("a**", "a+?", undefined in POSIX): regcomp's time grows as a high power of them, or
+ * exponentially ("[a-z]" with seventy '*' and a '+' took over ten seconds). Nor may
+ * backreferences, which glibc matches in exponential time. */
+#define REGEX_MAX_LEN    (16 * 1024)
+#define REGEX_MAX_DEPTH  100
+#define REGEX_MAX_REPEAT 1000
+#define REGEX_MAX_COPIES (10 * REGEX_MAX_REPEAT)
+
+/* The end of the bracket expression that opens at p ('['), or NULL when it is not closed. */
+static const char *bracket_end(const char *p)
+{
+    p++;
+    if (*p == '^')
+        p++;
+    if (*p == ']')
+        p++; /* a ']' first is a member */
+    for (; *p && *p != ']'; p++)
+        if (*p == '[' && strchr(":=.", p[1])) { /* [:alpha:], [=a=], [.-.] */
+            const char *close = strchr(p + 2, p[1]);
+            while (close && close[1] != ']')
+                close = strchr(close + 1, p[1]);
+            if (!close)
+                return NULL;
+            p = close + 1;
+        }
+    return *p ? p : NULL;
+}
+
+/* The larger count of the interval "{n}", "{n,}" or "{n,m}" at p, its end in *end; 0 when
+ * p holds no interval (regcomp judges it). */
+static long interval_count(const char *p, const char **end)
+{
+    char *after = (char *)p + 1;
+    long n = 0; /* glibc reads "{,m}" as "{0,m}" */
+    if (p[1] != ',' && ((n = strtol(p + 1, &after, 10)) < 0 || after == p + 1))
+        return 0;
+    long m = n;
+    if (*after == ',') {
+        const char *second = after + 1;
+        m = isdigit((unsigned char)*second) ? strtol(second, &after, 10) : n;
+        if (!isdigit((unsigned char)*second))
+            after = (char *)second;
+    }
+    if (*after != '}')
+        return 0;
+    *end = after;
+    return m > n ? m : n;
+}
+
+/* The reason pattern is refused, or NULL (its syntax is regcomp's to check). */
+static const char *regex_too_complex(const char *pattern)
+{
+    long repeat[REGEX_MAX_DEPTH + 1] = {1}; /* the largest count product inside each group */
+    long closed = 0; /* the product inside the group the last token closed, or 0 */
+    long copies = 0;
+    int depth = 0;
+    bool repeated = false; /* the last token was a repetition operator */
+    if (strlen(pattern) > REGEX_MAX_LEN)
+        return "it is longer than 16384 bytes";
+    for (const char *p = pattern; *p; p++) {
+        const char *end = NULL;
+        long count = 0;
+        bool repetition = strchr("*+?", *p) || (*p == '{' && (count = interval_count(p, &end)));
+        if (repetition && repeated)
+            return "its repetition operators follow each other";
+        repeated = repetition;
+        if (*p == '+') /* x+ is x x*: nested, each level doubles */
+            count = 2;
+        if (*p == '\\' && p[1] >= '1' && p[1] <= '9') {
+            return "it holds a backreference"; /* exponential to match */
+        } else if (*p == '\\' && p[1]) {
+            p++;
+            closed = 0;
+        } else if (*p == '[' && (end = bracket_end(p))) {
+            p = end;
+            closed = 0;
+        } else if (*p == '(') {
+            if (depth == REGEX_MAX_DEPTH)
+                return "its groups nest more than 100 deep";
+            repeat[++depth] = 1;
+            closed = 0;
+        } else if (*p == ')' && depth > 0) {
+            closed = repeat[depth--];
+            if (closed > repeat[depth])
+                repeat[depth] = closed;
+        } else if (count > 0) {
+            long product = (closed ? closed : 1) * count;
+            if (count > REGEX_MAX_REPEAT || product > REGEX_MAX_REPEAT)
+                return "its nested repetition counts multiply to more than 1000";
+            if (*p == '{' && (copies += product) > REGEX_MAX_COPIES)
+                return "its repetition counts add up to more than 10000";
+            if (product > repeat[depth])
+                repeat[depth] = product;
+            closed = product;
+            if (end)
+                p = end;
+        } else if (!strchr("*+?", *p)) {
+            closed = 0;
+        }
+    }
+    return NULL;
+}
+
 static enum em_code compile_regex(struct rn_step *step, const char *pattern, bool whole,
                                   struct em_status *st)
 {
-    const char *why;
-    if (!rn_regex_affordable(pattern, &why))
-        return STEP_FAIL(st, step, "field 'pattern' is refused: %s: '%s'.", why, pattern);
+    const char *why = regex_too_complex(pattern);
+    if (why)
+        return STEP_FAIL(st, step, "field 'pattern' is too complex a regular expression: %s.", why);
     size_t len = strlen(pattern) + 8;
     char *anchored = malloc(len);
     if (!anchored)
@@ -353,6 +463,35 @@ static enum em_code parse_shards(struct rn_step *step, struct em_status *st)
     return EM_OK;
 }
 
+/* "projects/<project>/<collection>/<id>", both IDs starting with a letter or a digit: the
+ * job's REST calls (which carry the stack's credential) put the name in their path, where
+ * a ".." segment would climb out of it. */
+static bool valid_pubsub_name(const char *name, const char *collection)
+{
+    const char *words[] = {"projects", NULL, collection, NULL};
+    const char *p = name;
+    for (size_t i = 0; i < 4; i++) {
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0 || (i == 3) != !end)
+            return false;
+        if (words[i] ? strlen(words[i]) != len || strncmp(p, words[i], len) != 0
+                     : !isalnum((unsigned char)p[0]))
+            return false;
+        p = end ? end + 1 : p;
+    }
+    return true;
+}
+
+static enum em_code check_pubsub_name(const struct rn_step *step, const char *field,
+                                      const char *name, const char *collection,
+                                      struct em_status *st)
+{
+    if (!name || valid_pubsub_name(name, collection))
+        return EM_OK;
+    return STEP_FAIL(st, step, "field '%s' must be projects/<project>/%s/<id>.", field, collection);
+}
+
 /* A gs://bucket/object path (wildcards allowed when reading). */
 static enum em_code need_gcs_path(struct rn_step *step, bool glob, struct em_status *st)
 {
@@ -380,12 +519,16 @@ static enum em_code parse_kind_fields(struct rn_step *step, struct em_status *st
         em_json_bool(step->spec, "binary", &step->binary);
         if (!step->subscription == !step->topic)
             return STEP_FAIL(st, step, "exactly one of 'subscription' and 'topic' is required.");
-        return EM_OK;
+        if (check_pubsub_name(step, "subscription", step->subscription, "subscriptions", st))
+            return st->code;
+        return check_pubsub_name(step, "topic", step->topic, "topics", st);
     case RN_WRITE_TEXT:
         step->suffix = field_text(step, "suffix");
         return need_gcs_path(step, false, st) ? st->code : parse_shards(step, st);
     case RN_WRITE_PUBSUB:
-        return need_text(step, "topic", &step->topic, st);
+        if (need_text(step, "topic", &step->topic, st))
+            return st->code;
+        return check_pubsub_name(step, "topic", step->topic, "topics", st);
     case RN_EXTRACT_FIELD:
         return need_text(step, "field", &step->field, st);
     case RN_KEY_BY:

@@ -39,7 +39,8 @@ static enum em_code step_fail(struct em_status *st, const struct rn_step *step, 
     return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid pipeline: step '%s': %s", step->name, detail);
 }
 
-/* "projects/<p>/instances/<i>/<collection>/<id>", every id non-empty. */
+/* "projects/<p>/instances/<i>/<collection>/<id>", every id non-empty and not starting
+ * with '.' (the REST path made of the name must not hold a ".." segment). */
 static bool valid_resource(const char *name, const char *collection)
 {
     const char *words[] = {"projects", NULL, "instances", NULL, collection, NULL};
@@ -47,7 +48,8 @@ static bool valid_resource(const char *name, const char *collection)
     for (size_t i = 0; i < 6; i++) {
         const char *end = strchr(p, '/');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == 0 || (words[i] && (strlen(words[i]) != len || strncmp(p, words[i], len))))
+        if (len == 0 || (words[i] && (strlen(words[i]) != len || strncmp(p, words[i], len))) ||
+            (!words[i] && p[0] == '.'))
             return false;
         if ((i == 5) != !end)
             return false;

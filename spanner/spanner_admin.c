@@ -7,8 +7,10 @@
 
 #include "em_cmek.h"
 #include "em_datastore.h"
+#include "em_iam.h"
 #include "em_json.h"
 #include "em_log.h"
+#include "em_mask.h"
 #include "em_names.h"
 #include "em_store.h"
 #include "spanner_data.h"
@@ -34,7 +36,7 @@ enum em_code sp_admin_open(struct em_store *store, struct em_cmek *cmek, struct 
                            struct em_status *st)
 {
     *out = NULL;
-    if (sp_store_migrate(store, st))
+    if (sp_store_migrate(store, st) || em_iam_open(store, st)) /* deletes drop policies */
         return st->code;
     struct sp_admin *admin = calloc(1, sizeof(*admin));
     if (!admin)
@@ -496,6 +498,32 @@ enum em_code sp_instance_update(struct sp_admin *admin, const char *name, const 
     return EM_OK;
 }
 
+/* Drop protection (UpdateDatabase's enable_drop_protection). */
+static bool drop_protected(const cJSON *db)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItem(db, "enableDropProtection"));
+}
+
+/* Spanner keeps an instance whose databases have drop protection. */
+static enum em_code refuse_with_protected(struct sp_admin *admin, const char *name,
+                                          struct em_status *st)
+{
+    cJSON *list = NULL;
+    if (sp_store_list_databases(admin->store, name, &list, st))
+        return st->code;
+    bool any = false;
+    const cJSON *db;
+    cJSON_ArrayForEach(db, list) any = any || drop_protected(db);
+    cJSON_Delete(list);
+    if (any)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "Cannot delete instance %.300s because it contains databases with drop "
+                       "protection enabled. Please disable drop protection for all databases in "
+                       "the instance before deleting it.",
+                       name);
+    return EM_OK;
+}
+
 /* Spanner keeps an instance's backups from going with it: they are deleted first. */
 static enum em_code refuse_with_backups(struct sp_admin *admin, const char *name,
                                         struct em_status *st)
@@ -521,9 +549,12 @@ enum em_code sp_instance_delete(struct sp_admin *admin, const char *name, struct
         return st->code;
     pthread_mutex_lock(&admin->lock);
     cJSON *inst = NULL;
+    /* the IAM policies of the instance and of its databases go with them: a later
+     * instance or database of the same name must not inherit their grants */
     if (!load_instance(admin, name, &inst, st) && !refuse_with_backups(admin, name, st) &&
-        !forget_databases(admin, name, st))
-        sp_store_delete_instance(admin->store, name, st);
+        !refuse_with_protected(admin, name, st) && !forget_databases(admin, name, st) &&
+        !sp_store_delete_instance(admin->store, name, st))
+        em_iam_delete_under(admin->store, name, st);
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(inst);
     return st->code;
@@ -922,6 +953,74 @@ enum em_code sp_database_update_ddl(struct sp_admin *admin, const char *name,
     return st->code;
 }
 
+/* --- UpdateDatabase: drop protection --- */
+
+static enum em_code refuse_protected(const cJSON *db, struct em_status *st)
+{
+    if (!drop_protected(db))
+        return EM_OK;
+    return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                   "Cannot drop database %.300s because the `enable_drop_protection` setting is "
+                   "currently enabled for it. Please disable the setting and try again.",
+                   em_json_string(db, "name"));
+}
+
+/* One path of an UpdateDatabase mask, applied to the stored database. */
+struct database_update {
+    cJSON *db;
+    const cJSON *request;
+};
+
+static enum em_code update_database_path(const char *path, void *arg, struct em_status *st)
+{
+    struct database_update *u = arg;
+    if (em_mask_path_is(path, "enableDropProtection")) {
+        cJSON_DeleteItemFromObject(u->db, "enableDropProtection");
+        if (cJSON_IsTrue(cJSON_GetObjectItem(u->request, "enableDropProtection")))
+            cJSON_AddBoolToObject(u->db, "enableDropProtection", true);
+        return EM_OK;
+    }
+    if (em_mask_path_is(path, "encryptionConfig"))
+        return EM_FAIL(st, EM_UNIMPLEMENTED,
+                       "Changing a database's encryption_config is not supported by this "
+                       "emulator.");
+    return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                   "Invalid update_mask: field \"%.100s\" cannot be updated (only "
+                   "enable_drop_protection can).",
+                   path);
+}
+
+static enum em_code apply_database_mask(cJSON *db, const cJSON *request, const char *mask,
+                                        struct em_status *st)
+{
+    struct database_update u = {db, request};
+    size_t paths = 0;
+    if (em_mask_each(mask, update_database_path, &u, &paths, st))
+        return st->code;
+    return paths ? EM_OK : EM_FAIL(st, EM_INVALID_ARGUMENT, "update_mask must be specified.");
+}
+
+enum em_code sp_database_update(struct sp_admin *admin, const char *name, const cJSON *database,
+                                const char *update_mask, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    const char *given = em_json_string(database, "name");
+    if (given && strcmp(given, name) != 0)
+        return SP_ERR_INVALID_NAME(st, "database", given);
+    char project[64];
+    if (project_of(name, project, st))
+        return st->code;
+    cJSON *db = NULL, *ddl = NULL;
+    pthread_mutex_lock(&admin->lock);
+    if (!load_database(admin, name, &db, &ddl, st) &&
+        !apply_database_mask(db, database, update_mask, st))
+        save_database(admin, db, ddl, true, st);
+    pthread_mutex_unlock(&admin->lock);
+    cJSON_Delete(db);
+    cJSON_Delete(ddl);
+    return st->code;
+}
+
 enum em_code sp_database_drop(struct sp_admin *admin, const char *name, struct em_status *st)
 {
     *st = (struct em_status){0}; /* the flow below reads st->code */
@@ -930,8 +1029,10 @@ enum em_code sp_database_drop(struct sp_admin *admin, const char *name, struct e
         return st->code;
     cJSON *db = NULL;
     pthread_mutex_lock(&admin->lock);
-    if (!load_database(admin, name, &db, NULL, st) &&
-        !sp_store_delete_database(admin->store, name, st) && admin->cmek &&
+    /* its IAM policy goes with it: a later database of the same name must not inherit it */
+    if (!load_database(admin, name, &db, NULL, st) && !refuse_protected(db, st) &&
+        !sp_store_delete_database(admin->store, name, st) &&
+        !em_iam_delete_under(admin->store, name, st) && admin->cmek &&
         !em_cmek_forget(admin->cmek, name, st) && admin->data)
         sp_data_drop(admin->data, name, false, st);
     pthread_mutex_unlock(&admin->lock);

@@ -81,6 +81,11 @@ enum em_code sp_database_ddl(struct sp_admin *admin, const char *name, cJSON **o
 /* Applies statements (a JSON array of strings) all or nothing. */
 enum em_code sp_database_update_ddl(struct sp_admin *admin, const char *name,
                                     const cJSON *statements, struct em_status *st);
+/* UpdateDatabase: the fields of database that update_mask names (enable_drop_protection;
+ * encryption_config is UNIMPLEMENTED), saved. A database with drop protection cannot be
+ * dropped, nor its instance deleted (FAILED_PRECONDITION). */
+enum em_code sp_database_update(struct sp_admin *admin, const char *name, const cJSON *database,
+                                const char *update_mask, struct em_status *st);
 enum em_code sp_database_drop(struct sp_admin *admin, const char *name, struct em_status *st);
 
 /* For backups and restores (spanner_backup.c). */

@@ -8,6 +8,7 @@
 #include "em_cmek.h"
 #include "em_crypto.h"
 #include "em_datastore.h"
+#include "em_iam.h"
 #include "em_index.h"
 #include "em_json.h"
 #include "em_log.h"
@@ -49,7 +50,7 @@ enum em_code sp_backups_open(struct em_store *store, struct em_cmek *cmek, struc
                              struct em_status *st)
 {
     *out = NULL;
-    if (sp_store_migrate(store, st))
+    if (sp_store_migrate(store, st) || em_iam_open(store, st)) /* deletes drop policies */
         return st->code;
     struct sp_backups *b = calloc(1, sizeof(*b));
     if (!b)
@@ -734,7 +735,8 @@ static enum em_code remove_backup(struct sp_backups *b, const cJSON *backup, str
     if (sp_store_delete_backup(b->store, name, st))
         return st->code;
     forget_keys(b, name);
-    return EM_OK;
+    /* its IAM policy goes with it: a later backup of the same name must not inherit it */
+    return em_iam_delete_under(b->store, name, st);
 }
 
 enum em_code sp_backup_delete(struct sp_backups *backups, const char *name, struct em_status *st)

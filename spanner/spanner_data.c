@@ -644,6 +644,13 @@ struct job {
     struct em_status st; /* the job's own outcome: its batch never fails for it */
 };
 
+/* A job queued without waiting (sp_db_submit): it holds its file until sp_db_job_end. */
+struct sp_db_job {
+    struct job job;
+    struct em_datafile *file;
+    struct em_datafile_result batch;
+};
+
 static enum em_code exec_sql(sqlite3 *sqlite, const char *sql, struct em_status *st)
 {
     int rc = sqlite3_exec(sqlite, sql, NULL, NULL, NULL);
@@ -702,6 +709,38 @@ enum em_code sp_db_run(struct sp_db *db, sp_job_fn fn, void *arg, struct em_stat
     if (j.st.code)
         *st = j.st;
     return j.st.code;
+}
+
+struct sp_db_job *sp_db_job_new(struct sp_db *db, sp_job_fn fn, void *arg)
+{
+    struct sp_db_job *q = calloc(1, sizeof(*q));
+    if (q)
+        q->job = (struct job){.db = db, .fn = fn, .arg = arg};
+    return q;
+}
+
+void sp_db_job_submit(struct sp_db_job *q, void (*done)(void *done_arg), void *done_arg)
+{
+    struct em_status *st = &q->batch.st;
+    if (q->job.db->dropped)
+        SP_ERR_DATABASE_NOT_FOUND(st, q->job.db->name);
+    else if (!em_datastore_open(q->job.db->ds, &q->file, st) &&
+             !em_datafile_submit(q->file, run_job, &q->job, &q->batch, done, done_arg, st))
+        return;
+    q->batch.code = st->code; /* not queued: ended here */
+    done(done_arg);
+}
+
+enum em_code sp_db_job_end(struct sp_db_job *q, struct em_status *st)
+{
+    if (q->file)
+        em_datafile_put(q->file);
+    if (q->batch.code)
+        *st = q->batch.st;
+    else if (q->job.st.code)
+        *st = q->job.st;
+    free(q);
+    return st->code;
 }
 
 /* --- schema changes --- */

@@ -109,6 +109,15 @@ typedef enum em_code (*sp_job_fn)(struct sp_job_ctx *ctx, void *arg, struct em_s
 /* Passes the CMEK gate, runs fn on the database's writer thread inside a savepoint (rolled
  * back when fn fails) and waits until its batch committed. fn's status is returned. */
 enum em_code sp_db_run(struct sp_db *db, sp_job_fn fn, void *arg, struct em_status *st);
+/* sp_db_run without waiting, for calls answered from the HTTP thread: a job made by
+ * sp_db_job_new (NULL: out of memory) is queued by sp_db_job_submit on the writer thread,
+ * and done(done_arg) runs there once its batch committed (it must not block), or at once
+ * on the caller's thread when it could not be queued (the gate, the file). Then
+ * sp_db_job_end answers fn's status (or why it did not run) and frees the job. */
+struct sp_db_job;
+struct sp_db_job *sp_db_job_new(struct sp_db *db, sp_job_fn fn, void *arg);
+void sp_db_job_submit(struct sp_db_job *job, void (*done)(void *done_arg), void *done_arg);
+enum em_code sp_db_job_end(struct sp_db_job *job, struct em_status *st);
 /* The gate alone (sessions.create). */
 enum em_code sp_db_gate(struct sp_db *db, struct em_status *st);
 

@@ -15,6 +15,7 @@
 #include "spanner_data_handlers.h"
 
 #include "em_clock.h"
+#include "em_iam.h"
 #include "em_json.h"
 #include "em_list.h"
 #include "em_service.h"
@@ -173,6 +174,21 @@ static enum em_code parse_options(struct em_call *call, const cJSON *options,
     return EM_OK;
 }
 
+/* A transaction a call begins (beginTransaction, or inline in a read or a query) needs the
+ * permission of its mode on the database, as in Spanner: a databaseReader begins
+ * read-only transactions only (an inline Partitioned DML begin in a reader's executeSql
+ * would otherwise delete rows). */
+static enum em_code check_begin(struct em_call *call, const char *database, enum sp_txn_mode mode)
+{
+    static const char *const permissions[] = {
+        [SP_TXN_READ_WRITE] = "spanner.databases.beginOrRollbackReadWriteTransaction",
+        [SP_TXN_READ_ONLY] = "spanner.databases.beginReadOnlyTransaction",
+        [SP_TXN_PARTITIONED_DML] = "spanner.databases.beginPartitionedDmlTransaction",
+    };
+    return em_iam_check(call->svc->store, &call->svc->config, call->principal, database,
+                        permissions[mode], &call->status);
+}
+
 static cJSON *transaction_json(const struct sp_txn *txn)
 {
     cJSON *json = cJSON_CreateObject();
@@ -207,7 +223,7 @@ static enum em_code select_transaction(struct em_call *call, struct data_call *d
                                 "read-write transaction begun first or inline.");
         return EM_OK;
     }
-    if (!begin || parse_options(call, begin, &mode))
+    if (!begin || parse_options(call, begin, &mode) || check_begin(call, dc->database, mode))
         return call->status.code;
     dc->began = true;
     return sp_txn_begin(ctx_of(call)->txns, dc->db, dc->session, mode, em_clock_now(), &dc->txn,
@@ -607,6 +623,7 @@ enum em_code sp_begin_transaction(struct em_call *call)
     enum sp_txn_mode mode;
     if (open_data_call(call, &dc, true) ||
         parse_options(call, cJSON_GetObjectItem(call->body, "options"), &mode) ||
+        check_begin(call, dc.database, mode) ||
         sp_txn_begin(ctx_of(call)->txns, dc.db, dc.session, mode, em_clock_now(), &dc.txn,
                      &call->status)) {
         close_data_call(call, &dc);
@@ -650,16 +667,50 @@ static enum em_code commit_transaction(struct em_call *call, struct data_call *d
     return EM_OK;
 }
 
-enum em_code sp_commit(struct em_call *call)
+static void commit_reply(struct em_call *call, const struct sp_commit *result)
 {
-    struct data_call dc = {0};
-    struct sp_commit result;
     bool stats = false;
     em_json_bool(call->body, "returnCommitStats", &stats);
-    if (!open_data_call(call, &dc, false) && !commit_transaction(call, &dc) &&
-        !sp_exec_commit(dc.db, dc.txn, cJSON_GetObjectItem(call->body, "mutations"), &result,
-                        &call->status))
-        em_call_reply(call, commit_json(&result, stats));
+    em_call_reply(call, commit_json(result, stats));
+}
+
+static void commit_done(void *call)
+{
+    em_call_ready(call);
+}
+
+/* A single-use commit once its job is over, on the call's own thread. */
+static void single_use_commit_finish(struct em_call *call)
+{
+    struct sp_commit result;
+    if (sp_exec_commit_end(em_call_deferred_arg(call), &result, &call->status) == EM_OK)
+        commit_reply(call, &result);
+}
+
+/* A single-use commit starts on the HTTP thread and its job goes to the database's writer
+ * thread with the connection parked. A transaction's commit runs on a worker: the call
+ * that uses a transaction holds its lock (spanner_txn.h), which must not be held by an HTTP
+ * thread serving other connections. */
+enum em_code sp_commit(struct em_call *call)
+{
+    bool single_use = cJSON_GetObjectItem(call->body, "singleUseTransaction") &&
+                      !cJSON_GetObjectItem(call->body, "transactionId");
+    if (!single_use && !em_call_may_block(call))
+        return em_call_to_worker(call);
+    struct data_call dc = {0};
+    const cJSON *mutations = cJSON_GetObjectItem(call->body, "mutations");
+    struct sp_commit result;
+    struct sp_commit_op *op;
+    if (open_data_call(call, &dc, false) || commit_transaction(call, &dc)) {
+        /* refused before anything ran */
+    } else if (!dc.txn) {
+        if (sp_exec_commit_prepare(dc.db, mutations, &op, &call->status) == EM_OK) {
+            em_call_defer(call, single_use_commit_finish, op);
+            sp_exec_commit_submit(op, commit_done, call);
+        }
+    } else if (sp_exec_commit(dc.db, dc.txn, mutations, &result, &call->status) == EM_OK) {
+        commit_reply(call, &result);
+    }
     if (dc.txn)
         sp_txn_finish(ctx_of(call)->txns, dc.txn); /* committed, aborted or failed: over */
     close_data_call(call, &dc);

@@ -9,6 +9,7 @@
 #include "spanner_sql_ast.h"
 #include "spanner_sql_translate.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,11 +51,37 @@ static bool name_taken(const struct sp_schema *s, const char *name)
     return sp_schema_table(s, name) || sp_schema_index(s, name) || sp_schema_view(s, name);
 }
 
+/* Spanner's names are at most 128 characters. Longer ones would also overflow the SQLite
+ * names made from them (a table's triggers are "<table>$insert" ... in 300 bytes:
+ * truncated, they collide, and two tables' triggers could share a name). */
+#define NAME_MAX_CHARS 128
+
+/* Spanner's names are a letter, then letters, digits and underscores, even quoted: the
+ * SQL this emulator writes for mutations quotes them with backquotes, so a backquote in
+ * one (`x\` WHERE TRUE --`) would change what a delete by key deletes. */
+static bool name_chars_ok(const char *name)
+{
+    if (!isalpha((unsigned char)name[0]))
+        return false;
+    for (const char *c = name; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '_')
+            return false;
+    return true;
+}
+
 static enum em_code identifier(struct ddl *d, const char *what, const char **name)
 {
     const char *raw;
     if (sp_expect_identifier(&d->p, what, &raw))
         return d->st->code;
+    if (strlen(raw) > NAME_MAX_CHARS)
+        return fail(d, EM_INVALID_ARGUMENT, "The %s %.64s... is too long: at most %d characters.",
+                    what, raw, NAME_MAX_CHARS);
+    if (!name_chars_ok(raw))
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "Invalid %s %.128s: a name is a letter, then letters, digits and "
+                    "underscores.",
+                    what, raw);
     *name = keep(d, raw);
     return *name ? EM_OK : d->st->code;
 }

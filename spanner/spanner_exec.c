@@ -1113,3 +1113,42 @@ enum em_code sp_exec_commit(struct sp_db *db, struct sp_txn *txn, const cJSON *m
     touched_free(&j.touched);
     return st->code;
 }
+
+struct sp_commit_op {
+    struct commit_job j;
+    struct sp_commit out;
+    struct sp_db_job *job;
+};
+
+enum em_code sp_exec_commit_prepare(struct sp_db *db, const cJSON *mutations,
+                                    struct sp_commit_op **out, struct em_status *st)
+{
+    *out = NULL;
+    if (mutations && !cJSON_IsArray(mutations))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "mutations must be a list of Mutation.");
+    struct sp_commit_op *op = calloc(1, sizeof(*op));
+    if (!op)
+        return EM_FAIL_OOM(st);
+    op->j = (struct commit_job){.mutations = mutations, .out = &op->out};
+    if (!(op->job = sp_db_job_new(db, job_commit, &op->j))) {
+        free(op);
+        return EM_FAIL_OOM(st);
+    }
+    *out = op;
+    return EM_OK;
+}
+
+void sp_exec_commit_submit(struct sp_commit_op *op, void (*done)(void *done_arg), void *done_arg)
+{
+    sp_db_job_submit(op->job, done, done_arg);
+}
+
+enum em_code sp_exec_commit_end(struct sp_commit_op *op, struct sp_commit *out,
+                                struct em_status *st)
+{
+    sp_db_job_end(op->job, st);
+    *out = op->out;
+    touched_free(&op->j.touched);
+    free(op);
+    return st->code;
+}

@@ -115,6 +115,8 @@ const struct em_op_type sp_op_types[] = {
      database_ready_work, true, NULL, NULL},
     {"UpdateDatabaseDdl", SP_DATABASE_TYPE "UpdateDatabaseDdlMetadata", NULL, ddl_done_work, true,
      NULL, NULL},
+    {"UpdateDatabase", SP_DATABASE_TYPE "UpdateDatabaseMetadata", SP_DATABASE_TYPE "Database",
+     database_ready_work, true, NULL, NULL},
     {"CreateBackup", SP_DATABASE_TYPE "CreateBackupMetadata", SP_DATABASE_TYPE "Backup",
      backup_ready_work, true, NULL, NULL},
     {"CopyBackup", SP_DATABASE_TYPE "CopyBackupMetadata", SP_DATABASE_TYPE "Backup",
@@ -288,6 +290,18 @@ enum em_code sp_update_database_ddl(struct em_call *call)
     cJSON *metadata = sp_json_update_ddl_metadata(name, statements, em_clock_now());
     return start_operation(call, name, em_json_string(call->body, "operationId"),
                            "UpdateDatabaseDdl", metadata, NULL);
+}
+
+/* The change is made when the call is accepted: the operation only reports it. */
+enum em_code sp_update_database(struct em_call *call)
+{
+    const char *name = em_call_var(call, "name");
+    const char *mask = em_call_query(call, "updateMask");
+    if (sp_database_update(admin(call), name, call->body, mask, &call->status))
+        return call->status.code;
+    return start_operation(call, name, NULL, "UpdateDatabase",
+                           sp_json_update_database_metadata(call->body, mask, em_clock_now()),
+                           work_request(name));
 }
 
 enum em_code sp_drop_database(struct em_call *call)

@@ -99,7 +99,16 @@ const struct em_message sp_update_ddl_schema = {
 static const struct em_field database_fields[] = {
     {"name", EM_F_STRING},
     {"state", EM_F_ENUM, false, NULL, &db_state_enum},
+    {"createTime", EM_F_TIMESTAMP},
+    {"restoreInfo", EM_F_ANY},
+    {"encryptionConfig", EM_F_MESSAGE, false, &encryption_schema},
+    {"encryptionInfo", EM_F_ANY, true},
+    {"versionRetentionPeriod", EM_F_STRING},
+    {"earliestVersionTime", EM_F_TIMESTAMP},
+    {"defaultLeader", EM_F_STRING},
     {"databaseDialect", EM_F_ENUM, false, NULL, &dialect_enum},
+    {"enableDropProtection", EM_F_BOOL},
+    {"reconciling", EM_F_BOOL},
     {NULL}};
 const struct em_message sp_database_schema = {"google.spanner.admin.database.v1.Database",
                                               database_fields};
@@ -236,6 +245,19 @@ cJSON *sp_json_create_database_metadata(const char *database)
 {
     cJSON *md = cJSON_CreateObject();
     cJSON_AddStringToObject(md, "database", database);
+    return md;
+}
+
+cJSON *sp_json_update_database_metadata(const cJSON *database, const char *update_mask, int64_t now)
+{
+    cJSON *md = cJSON_CreateObject();
+    cJSON *request = cJSON_AddObjectToObject(md, "request");
+    cJSON_AddItemToObject(request, "database", cJSON_Duplicate(database, true));
+    cJSON_AddStringToObject(request, "updateMask", update_mask);
+    cJSON *progress = cJSON_AddObjectToObject(md, "progress");
+    cJSON_AddNumberToObject(progress, "progressPercent", 100);
+    em_json_add_time(progress, "startTime", now);
+    em_json_add_time(progress, "endTime", now);
     return md;
 }
 

@@ -34,6 +34,9 @@ cJSON *sp_json_create_database_metadata(const char *database);
 /* CreateBackupMetadata (source_field "database") and CopyBackupMetadata ("sourceBackup"). */
 cJSON *sp_json_backup_metadata(const char *backup, const char *source_field, const char *source,
                                int64_t now);
+/* UpdateDatabaseMetadata: the request, and its progress (done when accepted). */
+cJSON *sp_json_update_database_metadata(const cJSON *database, const char *update_mask,
+                                        int64_t now);
 cJSON *sp_json_update_ddl_metadata(const char *database, const cJSON *statements, int64_t now);
 
 #endif

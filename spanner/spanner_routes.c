@@ -2,8 +2,8 @@
  * spanner_routes: the Cloud Spanner v1 route table, the only place a request's path is
  * tied to a handler. Paths and methods are those of the real API (spanner v1 discovery
  * document, as in gcloud's generated client). A route without a handler answers
- * UNIMPLEMENTED naming the method: the parts of Spanner not built yet (UpdateDatabase;
- * instance partitions).
+ * UNIMPLEMENTED naming the method: the parts of Spanner not built yet (instance
+ * partitions).
  */
 #include "spanner_routes.h"
 
@@ -110,6 +110,8 @@ const struct em_route spanner_routes[] = {
      P("databases.getDdl"), DATA},
     {"PATCH", "v1/{database=" DB "}/ddl", sp_update_database_ddl, "UpdateDatabaseDdl",
      &sp_update_ddl_schema, NULL, P("databases.updateDdl"), ADMIN},
+    {"PATCH", "v1/{name=" DB "}", sp_update_database, "UpdateDatabase", &sp_database_schema,
+     "database", P("databases.update"), ADMIN},
     {"DELETE", "v1/{database=" DB "}", sp_drop_database, "DropDatabase", NULL, NULL,
      P("databases.drop"), ADMIN},
     IAM(DB, "databases"),
@@ -137,8 +139,6 @@ const struct em_route spanner_routes[] = {
     {"GET", "v1/{parent=" INST "}/backupOperations", sp_list_backup_operations,
      "ListBackupOperations", NULL, NULL, P("backupOperations.list"), DATA},
 
-    /* not built yet: answered UNIMPLEMENTED */
-    {"PATCH", "v1/{name=" DB "}", NULL, "UpdateDatabase"},
     {"POST", "v1/{database=" DB "}/sessions", sp_create_session, "CreateSession",
      &sp_create_session_schema, NULL, P("sessions.create"), DATA},
     {"POST", "v1/{database=" DB "}/sessions:batchCreate", sp_batch_create_sessions,
@@ -160,10 +160,11 @@ const struct em_route spanner_routes[] = {
      P("databases.read"), DATA},
     {"POST", "v1/{session=" SESSION "}:streamingRead", sp_streaming_read, "StreamingRead",
      &sp_read_schema, NULL, P("databases.read"), DATA, .streaming = true},
+    /* beginTransaction: the permission of the transaction's mode, checked by the handler */
     {"POST", "v1/{session=" SESSION "}:beginTransaction", sp_begin_transaction, "BeginTransaction",
-     &sp_begin_transaction_schema, NULL, P("databases.beginOrRollbackReadWriteTransaction"), DATA},
+     &sp_begin_transaction_schema, NULL, P("databases.beginReadOnlyTransaction"), DATA},
     {"POST", "v1/{session=" SESSION "}:commit", sp_commit, "Commit", &sp_commit_schema, NULL,
-     P("databases.write"), DATA},
+     P("databases.write"), DATA, .never_blocks = true},
     {"POST", "v1/{session=" SESSION "}:rollback", sp_rollback, "Rollback", &sp_rollback_schema,
      NULL, P("databases.beginOrRollbackReadWriteTransaction"), DATA},
     {"POST", "v1/{session=" SESSION "}:partitionQuery", sp_partition_query, "PartitionQuery",

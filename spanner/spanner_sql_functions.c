@@ -47,35 +47,52 @@ static void fn_raise(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* ---- INT64 ---- */
 
-static void int64_binary(sqlite3_context *ctx, sqlite3_value **argv, char op)
+/* a op b, false (with the error set) on overflow. */
+static bool int64_step(sqlite3_context *ctx, long long a, char op, long long b, long long *r)
 {
-    long long a = sqlite3_value_int64(argv[0]), b = sqlite3_value_int64(argv[1]), r = 0;
-    bool overflow = op == '+'   ? __builtin_add_overflow(a, b, &r)
-                    : op == '-' ? __builtin_sub_overflow(a, b, &r)
-                                : __builtin_mul_overflow(a, b, &r);
-    if (overflow) {
+    bool overflow = op == '+'   ? __builtin_add_overflow(a, b, r)
+                    : op == '-' ? __builtin_sub_overflow(a, b, r)
+                                : __builtin_mul_overflow(a, b, r);
+    if (overflow)
         FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: %lld %c %lld", a, op, b);
+    return !overflow;
+}
+
+/* ((a op b) op c) ...: the translator writes a chain of one operator as one call (argc >= 2)
+ * so that long chains do not nest (spanner_sql_translate.c, chain()). Evaluated left to
+ * right as the nested calls would be: the result is NULL from the first NULL operand on,
+ * and an overflow before it is an error. */
+static void int64_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv, char op)
+{
+    if (argc < 2) {
+        FN_ERROR(ctx, "INTERNAL: operator %c needs two operands", op);
         return;
+    }
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+        return;
+    long long r = sqlite3_value_int64(argv[0]);
+    for (int i = 1; i < argc; i++) {
+        if (sqlite3_value_type(argv[i]) == SQLITE_NULL)
+            return;
+        if (!int64_step(ctx, r, op, sqlite3_value_int64(argv[i]), &r))
+            return;
     }
     sqlite3_result_int64(ctx, r);
 }
 
 static void fn_int64_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (!any_null(argc, argv))
-        int64_binary(ctx, argv, '+');
+    int64_fold(ctx, argc, argv, '+');
 }
 
 static void fn_int64_sub(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (!any_null(argc, argv))
-        int64_binary(ctx, argv, '-');
+    int64_fold(ctx, argc, argv, '-');
 }
 
 static void fn_int64_mul(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (!any_null(argc, argv))
-        int64_binary(ctx, argv, '*');
+    int64_fold(ctx, argc, argv, '*');
 }
 
 static void fn_int64_neg(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -137,50 +154,60 @@ static void fn_int64_shift(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sqlite3_result_int64(ctx, (long long)(left ? u << b : u >> b));
 }
 
-/* The result of a op b: an overflow of finite operands is OUT_OF_RANGE as in GoogleSQL;
- * NaN and infinities otherwise follow IEEE 754 (inf - inf is NaN). */
-static void float64_result(sqlite3_context *ctx, double a, char op, double b, double r)
+/* a op b: an overflow of finite operands is OUT_OF_RANGE as in GoogleSQL, as is a division
+ * by zero; NaN and infinities otherwise follow IEEE 754 (inf - inf is NaN). false (with the
+ * error set) on an error. */
+static bool float64_step(sqlite3_context *ctx, double a, char op, double b, double *r)
 {
-    if (isinf(r) && isfinite(a) && isfinite(b))
+    if (op == '/' && b == 0) {
+        FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %g / %g", a, b);
+        return false;
+    }
+    *r = op == '+' ? a + b : op == '-' ? a - b : op == '*' ? a * b : a / b;
+    if (isinf(*r) && isfinite(a) && isfinite(b)) {
         FN_ERROR(ctx, "OUT_OF_RANGE: double overflow: %g %c %g", a, op, b);
-    else
-        sp_result_float(ctx, r);
+        return false;
+    }
+    return true;
+}
+
+/* ((a op b) op c) ... as int64_fold. */
+static void float64_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv, char op)
+{
+    if (argc < 2) {
+        FN_ERROR(ctx, "INTERNAL: operator %c needs two operands", op);
+        return;
+    }
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+        return;
+    double r = sp_value_float(argv[0]);
+    for (int i = 1; i < argc; i++) {
+        if (sqlite3_value_type(argv[i]) == SQLITE_NULL)
+            return;
+        if (!float64_step(ctx, r, op, sp_value_float(argv[i]), &r))
+            return;
+    }
+    sp_result_float(ctx, r);
 }
 
 static void fn_float64_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
-        return;
-    double a = sp_value_float(argv[0]), b = sp_value_float(argv[1]);
-    float64_result(ctx, a, '+', b, a + b);
+    float64_fold(ctx, argc, argv, '+');
 }
 
 static void fn_float64_sub(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
-        return;
-    double a = sp_value_float(argv[0]), b = sp_value_float(argv[1]);
-    float64_result(ctx, a, '-', b, a - b);
+    float64_fold(ctx, argc, argv, '-');
 }
 
 static void fn_float64_mul(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
-        return;
-    double a = sp_value_float(argv[0]), b = sp_value_float(argv[1]);
-    float64_result(ctx, a, '*', b, a * b);
+    float64_fold(ctx, argc, argv, '*');
 }
 
 static void fn_float64_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
-        return;
-    double a = sp_value_float(argv[0]), b = sp_value_float(argv[1]);
-    if (b == 0) {
-        FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %g / %g", a, b);
-        return;
-    }
-    float64_result(ctx, a, '/', b, a / b);
+    float64_fold(ctx, argc, argv, '/');
 }
 
 static void fn_float64_neg(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -1555,17 +1582,17 @@ struct fn_entry {
 
 static const struct fn_entry scalar_functions[] = {
     {"sp_raise", 1, true, fn_raise},
-    {"sp_int64_add", 2, true, fn_int64_add},
-    {"sp_int64_sub", 2, true, fn_int64_sub},
-    {"sp_int64_mul", 2, true, fn_int64_mul},
+    {"sp_int64_add", -1, true, fn_int64_add},
+    {"sp_int64_sub", -1, true, fn_int64_sub},
+    {"sp_int64_mul", -1, true, fn_int64_mul},
     {"sp_int64_neg", 1, true, fn_int64_neg},
     {"sp_int64_intdiv", 2, true, fn_int64_intdiv},
     {"sp_int64_mod", 2, true, fn_int64_mod},
     {"sp_int64_shift", 3, true, fn_int64_shift},
-    {"sp_float64_add", 2, true, fn_float64_add},
-    {"sp_float64_sub", 2, true, fn_float64_sub},
-    {"sp_float64_mul", 2, true, fn_float64_mul},
-    {"sp_float64_div", 2, true, fn_float64_div},
+    {"sp_float64_add", -1, true, fn_float64_add},
+    {"sp_float64_sub", -1, true, fn_float64_sub},
+    {"sp_float64_mul", -1, true, fn_float64_mul},
+    {"sp_float64_div", -1, true, fn_float64_div},
     {"sp_float64_neg", 1, true, fn_float64_neg},
     {"sp_float64_safe_div", 2, true, fn_float64_safe_div},
     {"sp_ieee_divide", 2, true, fn_ieee_divide},
@@ -1634,15 +1661,14 @@ int sp_sql_functions_register(sqlite3 *db, const struct sp_sql_clock *clock)
     return rc;
 }
 
-/* SQLite's limits a valid statement can exceed once translated (its parser's stack of 100
- * entries, which a few dozen nested calls or joins fill; 127 function arguments; 2000
- * columns): the statement is refused naming the limit, not answered INTERNAL. Matched on
- * the start of SQLite's message. */
+/* SQLite's limits on width a valid statement can exceed once translated (127 function
+ * arguments, which COALESCE, GREATEST or an array literal pass through; 2000 columns): the
+ * statement is refused naming the limit, not answered INTERNAL. Matched on the start of
+ * SQLite's message; its nesting limits are handled in sp_sql_error. */
 static const struct {
     const char *sqlite_prefix;
     const char *message;
 } sqlite_limits[] = {
-    {"parser stack overflow", "Statement is nested too deeply for this emulator"},
     {"too many arguments on function",
      "A function call or array literal has more than 127 arguments, more than this emulator "
      "supports"},
@@ -1672,6 +1698,14 @@ enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st)
                        message + strlen("UNIQUE constraint failed: "));
     if ((rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED)
         return EM_FAIL(st, EM_ABORTED, "Transaction was aborted because of a concurrent write.");
+    /* SQLite's parser keeps 100 entries and its expressions 1000 levels: a long chain of
+     * operators (a + b + ..., x = 1 OR x = 2 OR ...) nests that deep once translated */
+    if (strcmp(message, "parser stack overflow") == 0 ||
+        strncmp(message, "Expression tree is too large", 28) == 0)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "The statement nests too deeply for this emulator (%s): write a long "
+                       "chain of operators as IN (...) or split it.",
+                       message);
     em_log(EM_LOG_ERROR, "spanner: SQLite error %d: %s", rc, message);
     return EM_FAIL(st, EM_INTERNAL, "Internal error while executing the statement.");
 }

@@ -5,8 +5,8 @@
  * Every function is named sp_* and reports a GoogleSQL error as "CODE: message" (for
  * example "OUT_OF_RANGE: int64 overflow: 9223372036854775807 + 1"); sp_sql_error() reads
  * that prefix back. The constraint triggers of spanner_schema use the same format through
- * sp_raise(). A statement beyond one of SQLite's limits (nesting, arguments, columns,
- * joins) is INVALID_ARGUMENT naming the limit. Any other SQLite error without the prefix
+ * sp_raise(). A statement beyond one of SQLite's limits (nesting, arguments, columns) is
+ * INVALID_ARGUMENT naming the limit. Any other SQLite error without the prefix
  * is an emulator defect: logged, and answered INTERNAL without SQLite's text.
  */
 #ifndef SPANNER_SQL_FUNCTIONS_H

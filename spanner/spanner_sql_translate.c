@@ -16,6 +16,12 @@
 #include <strings.h>
 
 #define INFO_SCHEMA_PREFIX "INFORMATION_SCHEMA."
+/* How deep expressions, FROM items and queries may nest in one statement as translated.
+ * The parser bounds parentheses and calls, but a chain (a + b + ..., a UNION ALL b ...,
+ * FROM a JOIN b ..., s.f.g ...) is a left-deep tree as tall as it is long, and the
+ * translation recurses once per level: beyond this it would exhaust the thread's stack.
+ * SQLite refuses expressions deeper than 1000 (SQLITE_MAX_EXPR_DEPTH) anyway. */
+#define MAX_NESTING 1000
 
 struct frag {
     const char *sql;
@@ -30,6 +36,12 @@ struct frag {
      * any type), as GoogleSQL coerces a STRUCT literal */
     struct frag *fields;
     int nfields;
+    /* sql ends a chain of one associative operator that chain() may continue: valid while
+     * sql is still chain_sql (a coercion that rewrote sql ends it) */
+    const char *chain_sql;
+    const char *chain_open; /* "(" or "sp_int64_add(" */
+    const char *chain_join; /* " OR " or ", " */
+    int chain_len;          /* operands so far */
 };
 
 /* A column visible in a scope. sql reads it qualified; unqualified_sql unqualified
@@ -84,6 +96,7 @@ struct translator {
     /* DML columns written with PENDING_COMMIT_TIMESTAMP() */
     const char *pending[64];
     int npending;
+    int depth; /* expressions, FROM items and queries being translated (MAX_NESTING) */
 };
 
 /* ---- helpers ---- */
@@ -103,6 +116,18 @@ static enum em_code fail_at(struct translator *t, int line, int column, enum em_
 }
 
 #define FAIL_AT(t, e, code, ...) fail_at((t), (e)->line, (e)->column, (code), __VA_ARGS__)
+
+/* One more level of nesting (undone by t->depth--), refused past MAX_NESTING. */
+static enum em_code nest(struct translator *t, int line, int column)
+{
+    if (t->depth >= MAX_NESTING)
+        return fail_at(t, line, column, EM_INVALID_ARGUMENT,
+                       "Statement is nested too deeply (more than %d levels of expressions, "
+                       "FROM items or queries)",
+                       MAX_NESTING);
+    t->depth++;
+    return EM_OK;
+}
 
 static bool is_pending_commit_timestamp(const struct sp_expr *e)
 {
@@ -1089,6 +1114,30 @@ static enum em_code comparison(struct translator *t, const struct sp_expr *e, st
     return out->sql ? EM_OK : t->st->code;
 }
 
+/* Operands a chain takes before it nests: SQLite allows 127 arguments to a function. */
+#define CHAIN_MAX 100
+
+/* a[0] op a[1] for an associative operator written open + operands joined by join + ")":
+ * "(x OR y)", "sp_int64_add(x, y)". When a[0] is a chain of the same operator its text is
+ * continued, "(x OR y OR z)", instead of nested, "((x OR y) OR z)": SQLite's parser holds
+ * about 100 levels, and a WHERE of a hundred ORs (or 40 additions) must not reach them. */
+static struct frag chain(struct translator *t, const char *open, const char *join,
+                         const struct frag *a, enum sp_type_code code)
+{
+    const struct frag *left = &a[0];
+    bool continues = left->sql && left->sql == left->chain_sql && left->chain_len < CHAIN_MAX &&
+                     strcmp(left->chain_open, open) == 0 && strcmp(left->chain_join, join) == 0;
+    const char *sql =
+        continues ? sqlf(t, "%.*s%s%s)", (int)strlen(left->sql) - 1, left->sql, join, a[1].sql)
+                  : sqlf(t, "%s%s%s%s)", open, left->sql, join, a[1].sql);
+    struct frag f = typed(sql, code);
+    f.chain_sql = sql;
+    f.chain_open = open;
+    f.chain_join = join;
+    f.chain_len = continues ? left->chain_len + 1 : 2;
+    return f;
+}
+
 static enum em_code logical(struct translator *t, const struct sp_expr *e, struct frag *a,
                             struct frag *out)
 {
@@ -1101,7 +1150,7 @@ static enum em_code logical(struct translator *t, const struct sp_expr *e, struc
                                        strcmp(e->name, "AND") == 0 ? "operator AND" : "operator OR",
                                        a, 2);
     }
-    *out = typed(sqlf(t, "(%s %s %s)", a[0].sql, e->name, a[1].sql), SP_TYPE_BOOL);
+    *out = chain(t, "(", strcmp(e->name, "AND") == 0 ? " AND " : " OR ", a, SP_TYPE_BOOL);
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -1133,12 +1182,12 @@ static enum em_code arithmetic(struct translator *t, const struct sp_expr *e, st
                        : strcmp(op, "-") == 0 ? "sub"
                        : strcmp(op, "*") == 0 ? "mul"
                                               : "div";
-    if (common.code == SP_TYPE_INT64)
-        *out = typed(sqlf(t, "sp_int64_%s(%s, %s)", name, a[0].sql, a[1].sql), SP_TYPE_INT64);
-    else if (common.code == SP_TYPE_NUMERIC)
+    if (common.code == SP_TYPE_NUMERIC)
         *out = typed(sqlf(t, "sp_numeric_%s(%s, %s)", name, a[0].sql, a[1].sql), SP_TYPE_NUMERIC);
+    else if (common.code == SP_TYPE_INT64) /* sp_int64_* and sp_float64_* take chains */
+        *out = chain(t, sqlf(t, "sp_int64_%s(", name), ", ", a, SP_TYPE_INT64);
     else
-        *out = typed(sqlf(t, "sp_float64_%s(%s, %s)", name, a[0].sql, a[1].sql), common.code);
+        *out = chain(t, sqlf(t, "sp_float64_%s(", name), ", ", a, common.code);
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -1175,7 +1224,7 @@ static enum em_code concat_op(struct translator *t, const struct sp_expr *e, str
     settle(t, &a[0], SP_TYPE_STRING);
     settle(t, &a[1], SP_TYPE_STRING);
     if (a[0].type.code == SP_TYPE_STRING)
-        *out = typed(sqlf(t, "(%s || %s)", a[0].sql, a[1].sql), SP_TYPE_STRING);
+        *out = chain(t, "(", " || ", a, SP_TYPE_STRING);
     else if (a[0].type.code == SP_TYPE_BYTES)
         *out = typed(sqlf(t, "sp_bytes_concat(%s, %s)", a[0].sql, a[1].sql), SP_TYPE_BYTES);
     else
@@ -1790,8 +1839,8 @@ static enum em_code expr_node(struct translator *t, const struct scope *scope,
 
 /* In an aggregating query, an expression equal to a GROUP BY expression is grouped as a
  * whole (GROUP BY a + b; SELECT a + b), even though its columns alone are not. */
-static enum em_code expr(struct translator *t, const struct scope *scope, const struct sp_expr *e,
-                         struct frag *out)
+static enum em_code grouped_expr(struct translator *t, const struct scope *scope,
+                                 const struct sp_expr *e, struct frag *out)
 {
     if (t->check_grouping && !t->in_aggregate && t->ngroup > 0 && scope == t->grouping_scope &&
         e->kind != SP_EXPR_LITERAL && e->kind != SP_EXPR_PARAM) {
@@ -1803,6 +1852,16 @@ static enum em_code expr(struct translator *t, const struct scope *scope, const 
         em_status_clear(t->st);
     }
     return expr_node(t, scope, e, out);
+}
+
+static enum em_code expr(struct translator *t, const struct scope *scope, const struct sp_expr *e,
+                         struct frag *out)
+{
+    if (nest(t, e->line, e->column))
+        return t->st->code;
+    enum em_code code = grouped_expr(t, scope, e, out);
+    t->depth--;
+    return code;
 }
 
 /* ---- functions ---- */
@@ -2917,8 +2976,8 @@ static const char *new_alias(struct translator *t)
 /* Whether a query is a value table (SELECT AS VALUE, or a set operation of them). */
 static bool is_value_table(const struct sp_query *query)
 {
-    if (query->op != SP_SET_NONE)
-        return is_value_table(query->left);
+    while (query->op != SP_SET_NONE)
+        query = query->left;
     return query->select && query->select->as_value;
 }
 
@@ -3204,8 +3263,8 @@ static enum em_code translate_join(struct translator *t, const struct scope *out
     return EM_OK;
 }
 
-static enum em_code translate_from(struct translator *t, const struct scope *outer,
-                                   const struct sp_from *f, struct scope *scope, struct sp_buf *out)
+static enum em_code from_item(struct translator *t, const struct scope *outer,
+                              const struct sp_from *f, struct scope *scope, struct sp_buf *out)
 {
     if (f->is_join)
         return translate_join(t, outer, f, scope, out);
@@ -3214,6 +3273,16 @@ static enum em_code translate_from(struct translator *t, const struct scope *out
     if (f->unnest)
         return from_unnest(t, f, scope, out);
     return from_table(t, outer, f, scope, out);
+}
+
+static enum em_code translate_from(struct translator *t, const struct scope *outer,
+                                   const struct sp_from *f, struct scope *scope, struct sp_buf *out)
+{
+    if (nest(t, f->line, f->column))
+        return t->st->code;
+    enum em_code code = from_item(t, outer, f, scope, out);
+    t->depth--;
+    return code;
 }
 
 /* ---- SELECT ---- */
@@ -3787,6 +3856,8 @@ static enum em_code translate_query(struct translator *t, const struct scope *ou
     struct agg_state saved;
     struct sp_buf with = {0};
     int nctes = t->nctes;
+    if (nest(t, q->line, q->column))
+        return t->st->code;
     save_agg(t, &saved);
     enum em_code code = q->nctes ? with_clause(t, outer, q, &with) : EM_OK;
     if (!code)
@@ -3800,6 +3871,7 @@ static enum em_code translate_query(struct translator *t, const struct scope *ou
     sp_buf_free(&with);
     t->nctes = nctes;
     restore_agg(t, &saved);
+    t->depth--;
     return code;
 }
 

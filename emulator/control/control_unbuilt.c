@@ -2,7 +2,8 @@
  * control_unbuilt: the ports of the services that are not built yet (Bigtable +3,
  * Spanner +4, Dataflow +5). Until bin/<service> exists, the control plane listens on the
  * service's port itself and answers every call at once, /health included, with Google's
- * UNIMPLEMENTED error naming the method and path (HTTP 400, see UNBUILT_HTTP_STATUS):
+ * UNIMPLEMENTED error naming the method and path (HTTP 400, as every UNIMPLEMENTED, see
+ * em_status.c):
  *
  *   GET /v2/projects/p/instances  ->  400 {"error":{"code":400,"message":"Method GET
  *       /v2/projects/p/instances is not implemented by this emulator yet: Bigtable comes
@@ -34,11 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* HTTP 400, not Google's 501 for UNIMPLEMENTED: gcloud (apitools) retries every 5xx answer
- * five times with backoff, half a minute in all, and then hides the message in a dump;
- * after a 400 it prints "UNIMPLEMENTED: <message>" at once (a 404 reads "not found"). */
-#define UNBUILT_HTTP_STATUS 400
-
 struct unbuilt_port {
     const struct em_service_desc *info;
     struct em_service_def def;
@@ -59,7 +55,6 @@ static enum em_code answer_unimplemented(struct em_call *call)
                  "Method %.10s %.400s is not implemented by this emulator yet: %s comes in a "
                  "later release.",
                  call->method, call->path, port->info->product);
-    call->status.http_override = UNBUILT_HTTP_STATUS;
     return call->status.code;
 }
 

@@ -294,12 +294,18 @@ fi
 api GET "$BIGTABLE_URL/v2/$WEST/backups/b1-copy"
 expect_error_json 404 NOT_FOUND
 backup_rest "$EAST" b-short "$(emulator_time '+7 hours')"
+api POST "$BIGTABLE_URL/v2/$EAST/backups/b-short:setIamPolicy" \
+    '{"policy":{"bindings":[{"role":"roles/bigtable.reader","members":["user:bob@example.com"]}]}}'
+expect_status 200
 advance $((6 * 3600))
 api GET "$BIGTABLE_URL/v2/$EAST/backups/b-short"
 expect_status 200 # not expired yet
 advance $((2 * 3600))
 api GET "$BIGTABLE_URL/v2/$EAST/backups/b-short"
 expect_error_json 404 NOT_FOUND # expired on the emulator clock
+backup_rest "$EAST" b-short "$(emulator_time '+7 hours')"
+api POST "$BIGTABLE_URL/v2/$EAST/backups/b-short:getIamPolicy" '{}'
+expect_json '.bindings // [] | length' 0 # the expired backup's policy went with it
 api GET "$BIGTABLE_URL/v2/$EAST/backups/b1"
 expect_status 200 # 7 days: still there
 advance $((8 * 86400))

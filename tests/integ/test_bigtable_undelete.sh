@@ -145,11 +145,24 @@ start_persistent
 undelete_table
 expect_eq "row-1,row-2,row-3" "$(rows)" "undeleted after a restart, with its rows"
 
+section "IAM: the policy leaves with the deleted table and comes back with the undelete"
+policy_members() { # the members of TABLE's policy, comma-separated
+    api POST "$BIGTABLE_URL/v2/$TABLE:getIamPolicy" '{}'
+    jq -r '[.bindings // [] | .[].members[]] | join(",")' <<<"$BODY"
+}
+api POST "$BIGTABLE_URL/v2/$TABLE:setIamPolicy" \
+    '{"policy":{"bindings":[{"role":"roles/bigtable.reader","members":["user:bob@example.com"]}]}}'
+expect_status 200
+delete_table
+undelete_table
+expect_eq "user:bob@example.com" "$(policy_members)" "an undeleted table has its policy back"
+
 section "a new table with the same id ends the old one's recovery"
 delete_table
 api POST "$BIGTABLE_URL/v2/$INST/tables" '{"tableId":"orders","table":{"columnFamilies":{"cf1":{},"fresh":{}}}}'
 expect_status 200
 expect_eq "" "$(rows)" "the new table is empty"
+expect_eq "" "$(policy_members)" "and inherits none of the old one's grants"
 api DELETE "$BIGTABLE_URL/v2/$TABLE"
 expect_status 200
 undelete_table

@@ -60,6 +60,10 @@ api POST "$BIGTABLE_URL/v2/$TABLE/authorizedViews?authorizedViewId=team-a" "$DEF
 expect_error_json 409 ALREADY_EXISTS
 api POST "$BIGTABLE_URL/v2/$TABLE/authorizedViews?authorizedViewId=bad-family" '{"subsetView":{"rowPrefixes":[""],"familySubsets":{"nope":{"qualifierPrefixes":[""]}}}}'
 expect_error_json 400 INVALID_ARGUMENT
+api POST "$BIGTABLE_URL/v2/$TABLE/authorizedViews?authorizedViewId=bad-case" '{"subsetView":{"rowPrefixes":[""],"familySubsets":{"CF1":{"qualifierPrefixes":[""]}}}}'
+expect_error_json 400 INVALID_ARGUMENT # family IDs are case-sensitive: CF1 is not cf1
+set_cell "$TABLE" "cust-a#1" CF1 name "no"
+expect_error_json 404 NOT_FOUND # nor through the table: no cells of a family it lacks
 api POST "$BIGTABLE_URL/v2/$TABLE/authorizedViews?authorizedViewId=no-subset" '{}'
 expect_error_json 400 INVALID_ARGUMENT
 api POST "$BIGTABLE_URL/v2/$INST/tables/nope/authorizedViews?authorizedViewId=v" "$DEF"

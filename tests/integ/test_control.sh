@@ -104,7 +104,7 @@ api GET "$CONTROL_URL/v1/projects"
 expect_status 200
 expect_json "[.projects[].projectId] | index(\"$PROJECT\") != null" true
 api POST "$CONTROL_URL/v1/projects" '{"projectId": "new-project"}'
-expect_error_json 501 UNIMPLEMENTED
+expect_error_json 400 UNIMPLEMENTED
 expect_contains "$BODY" CreateProject "UNIMPLEMENTED names the method"
 
 section "Resource Manager via gcloud"

@@ -101,7 +101,7 @@ expect_error_json 400 INVALID_ARGUMENT
 api GET "$KMS_URL/v1/$RING/cryptoKeys/missing"
 expect_error_json 404 NOT_FOUND
 api POST "$KMS_URL/v1/$RING/importJobs" '{}'
-expect_error_json 501 UNIMPLEMENTED
+expect_error_json 400 UNIMPLEMENTED
 expect_contains "$BODY" "CreateImportJob" "unimplemented method named"
 api GET "$KMS_URL/v1/$KEY/cryptoKeyVersions/1/publicKey"
 expect_error_json 400 FAILED_PRECONDITION

@@ -168,7 +168,7 @@ expect_error_json 404 NOT_FOUND
 api DELETE "$V1/topics/orders:publish"
 expect_error_json 404 NOT_FOUND
 api POST "$V1/schemas?schemaId=s" '{}'
-expect_error_json 501 UNIMPLEMENTED
+expect_error_json 400 UNIMPLEMENTED
 expect_contains "$BODY" "CreateSchema" "names the method"
 
 section "subscriptions"
@@ -196,7 +196,7 @@ expect_error_json 400 INVALID_ARGUMENT
 api PUT "$V1/subscriptions/bad-filter" "{\"topic\":\"$T/orders\",\"filter\":\"data = \\\"x\\\"\"}"
 expect_error_json 400 INVALID_ARGUMENT
 api PUT "$V1/subscriptions/bigquery" "{\"topic\":\"$T/orders\",\"bigqueryConfig\":{\"table\":\"p.d.t\"}}"
-expect_error_json 501 UNIMPLEMENTED
+expect_error_json 400 UNIMPLEMENTED
 api PATCH "$V1/subscriptions/orders-sub" '{"subscription":{"ackDeadlineSeconds":60},"updateMask":"ackDeadlineSeconds"}'
 expect_status 200
 expect_json .ackDeadlineSeconds 60
@@ -517,6 +517,33 @@ expect_error_json 404 NOT_FOUND
 api GET "$V1/topics?pageToken=%C3"
 expect_error_json 400 INVALID_ARGUMENT
 expect_contains "$BODY" "page_token" "the parameter is named"
+
+section "an expired subscription's or snapshot's IAM policy goes with it"
+BOB_POLICY='{"policy":{"bindings":[{"role":"roles/pubsub.subscriber","members":["user:bob@example.com"]}]}}'
+api PUT "$V1/topics/expiring" '{}'
+api PUT "$V1/subscriptions/expiring-sub" "{\"topic\":\"$T/expiring\",\"expirationPolicy\":{\"ttl\":\"86400s\"}}"
+expect_status 200
+api PUT "$V1/subscriptions/snap-source" "{\"topic\":\"$T/expiring\"}"
+api POST "$V1/topics/expiring:publish" '{"messages":[{"data":"aGk="}]}'
+api PUT "$V1/snapshots/expiring-snap" "{\"subscription\":\"$S/snap-source\"}"
+expect_status 200
+for resource in subscriptions/expiring-sub snapshots/expiring-snap; do
+    api POST "$V1/$resource:setIamPolicy" "$BOB_POLICY"
+    expect_status 200
+done
+advance $((8 * 86400))
+wait_for 10 "the subscription's expiry" bash -c '[[ $(curl -s -o /dev/null -w "%{http_code}" "$1") == 404 ]]' _ "$V1/subscriptions/expiring-sub"
+wait_for 10 "the snapshot's expiry" bash -c '[[ $(curl -s -o /dev/null -w "%{http_code}" "$1") == 404 ]]' _ "$V1/snapshots/expiring-snap"
+api PUT "$V1/subscriptions/expiring-sub" "{\"topic\":\"$T/expiring\"}"
+expect_status 200
+api GET "$V1/subscriptions/expiring-sub:getIamPolicy"
+expect_json '.bindings // [] | length' 0 # a new subscription of the name inherits no grant
+api PUT "$V1/subscriptions/snap-source2" "{\"topic\":\"$T/expiring\"}"
+api POST "$V1/topics/expiring:publish" '{"messages":[{"data":"aGk="}]}'
+api PUT "$V1/snapshots/expiring-snap" "{\"subscription\":\"$S/snap-source2\"}"
+expect_status 200
+api GET "$V1/snapshots/expiring-snap:getIamPolicy"
+expect_json '.bindings // [] | length' 0
 
 expect_healthy "$PUBSUB_URL"
 finish

@@ -81,7 +81,7 @@ expect_json '.job == null' true
 api GET "$LOC/jobs/2026-01-01_00_00_00-1234567890123456789"
 expect_error_json 404 NOT_FOUND
 api POST "$LOC/jobs/x:snapshot" '{}'
-expect_error_json 501 UNIMPLEMENTED
+expect_error_json 400 UNIMPLEMENTED
 api GET "$LOC/jobs"
 expect_status 200
 expect_json '.jobs | length' 0

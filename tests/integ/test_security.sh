@@ -7,10 +7,15 @@
 #     file is mode 600 and appears in no log;
 #   - a token that names no principal is 401 UNAUTHENTICATED, even where allUsers may act;
 #     no token at all is anonymous (only what allUsers has);
-#   - nobody can act as a Google-managed service agent or claim X-Emulator-Caller;
+#   - nobody can act as a Google-managed service agent (with a token, or as the worker
+#     service account of a Dataflow job, whose calls carry the credential) or claim
+#     X-Emulator-Caller;
 #   - a push subscription aimed at the emulator's own setIamPolicy gains nothing, with or
 #     without an OIDC token; push requests carry the OIDC token and never the credential;
 #   - message attributes written as push headers never inject headers;
+#   - a Spanner databaseReader begins read-only transactions only, inline ones included
+#     (no Partitioned DML through executeSql);
+#   - restoring or copying another project's Bigtable backup needs a permission on it;
 #   - dead-lettering needs the Pub/Sub service agent's roles (publisher on the dead-letter
 #     topic, subscriber on the subscription), also into another project: without them
 #     messages keep being redelivered and the audit log says why.
@@ -117,6 +122,24 @@ expect_error_json 401 UNAUTHENTICATED
 API_HEADER="X-Emulator-Caller: $P/topics/spoofed" \
     api POST "$KMS_URL/v1/$KEY:encrypt" "{\"plaintext\":\"$HELLO\"}"
 expect_error_json 403 PERMISSION_DENIED
+section "nor through a Dataflow job whose worker service account is the agent"
+MALLORY_PROJECT=projects/mallory-project
+add_binding "$CONTROL_URL/v1/$MALLORY_PROJECT" roles/owner user:mallory@example.com
+launch_as() { # SERVICE_ACCOUNT_EMAIL: mallory launches a job running as it
+    API_PRINCIPAL=user:mallory@example.com api POST "$RUNNER_URL/v1b3/$MALLORY_PROJECT/locations/us-central1/jobs" \
+        "$(jq -cn --arg sa "$1" '{name: "steal", environment: {serviceAccountEmail: $sa,
+            sdkPipelineOptions: {pipeline: {steps: [
+              {name: "read", transform: "ReadText", path: "gs://mallory-bkt/in.txt"},
+              {name: "write", transform: "WriteText", input: "read", path: "gs://mallory-bkt/out"}]}}}}')"
+}
+launch_as "${AGENT#serviceAccount:}" # the agent holds the key: the job's KMS calls would too
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "cannot act as service account" "the refusal says why"
+launch_as $'x@example.com\r\nX-Emulator-Caller: spoofed'
+expect_error_json 400 INVALID_ARGUMENT
+launch_as worker@mallory-project.iam.gserviceaccount.com
+expect_status 200 # an account of her own is hers to use
+
 section "the CMEK engine still reaches KMS as the agent, with the credential"
 api PUT "$PUBSUB_URL/v1/$P/topics/secure" "{\"kmsKeyName\":\"$KEY\"}"
 expect_status 200
@@ -278,5 +301,78 @@ expect_eq 0 "$DELIVERED" "with both roles the message is dead-lettered"
 api POST "$PUBSUB_URL/v1/$O/subscriptions/dead-sub:pull" '{"maxMessages":1,"returnImmediately":true}'
 expect_json '.receivedMessages[0].message.data' cG9pc29u
 expect_json '.receivedMessages[0].message.attributes.CloudPubSubDeadLetterSourceSubscription' events-sub
+
+section "a Spanner databaseReader begins read-only transactions only, inline ones included"
+SPI="$P/instances/sec-inst"
+SPDB="$SPI/databases/ledger"
+api POST "$SPANNER_URL/v1/$P/instances" \
+    '{"instanceId":"sec-inst","instance":{"config":"'"$P"'/instanceConfigs/regional-us-central1","displayName":"Security","nodeCount":1}}'
+expect_status 200
+wait_for 30 "the instance" bash -c '[[ $(curl -s -H "Authorization: Bearer $2" "$1" | jq -r .state) == READY ]]' _ "$SPANNER_URL/v1/$SPI" "$OWNER"
+api POST "$SPANNER_URL/v1/$SPI/databases" \
+    '{"createStatement":"CREATE DATABASE ledger","extraStatements":["CREATE TABLE T (K INT64 NOT NULL) PRIMARY KEY (K)"]}'
+expect_status 200
+wait_for 30 "the database" bash -c '[[ $(curl -s -H "Authorization: Bearer $2" "$1" | jq -r .state) == READY ]]' _ "$SPANNER_URL/v1/$SPDB" "$OWNER"
+api POST "$SPANNER_URL/v1/$SPDB/sessions" '{}'
+api POST "$SPANNER_URL/v1/$(jq -r .name <<<"$BODY"):commit" \
+    '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"T","columns":["K"],"values":[["1"],["2"]]}}]}'
+expect_status 200
+api POST "$SPANNER_URL/v1/$SPDB:setIamPolicy" \
+    '{"policy":{"bindings":[{"role":"roles/spanner.databaseReader","members":["user:reader@example.com"]}]}}'
+expect_status 200
+export API_PRINCIPAL=user:reader@example.com
+api POST "$SPANNER_URL/v1/$SPDB/sessions" '{}'
+expect_status 200
+READER_SESSION=$(jq -r .name <<<"$BODY")
+api POST "$SPANNER_URL/v1/$READER_SESSION:executeSql" \
+    '{"sql":"DELETE FROM T WHERE TRUE","transaction":{"begin":{"partitionedDml":{}}}}'
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "beginPartitionedDmlTransaction" "the refusal names the permission"
+api POST "$SPANNER_URL/v1/$READER_SESSION:executeSql" \
+    '{"sql":"DELETE FROM T WHERE TRUE","transaction":{"begin":{"readWrite":{}}}}'
+expect_error_json 403 PERMISSION_DENIED
+api POST "$SPANNER_URL/v1/$READER_SESSION:beginTransaction" '{"options":{"partitionedDml":{}}}'
+expect_error_json 403 PERMISSION_DENIED
+api POST "$SPANNER_URL/v1/$READER_SESSION:beginTransaction" '{"options":{"readOnly":{}}}'
+expect_status 200 # what a reader may begin
+api POST "$SPANNER_URL/v1/$READER_SESSION:executeSql" \
+    '{"sql":"SELECT COUNT(*) FROM T","transaction":{"begin":{"readOnly":{}}}}'
+expect_json '.rows[0][0]' 2 # every row still there
+export API_PRINCIPAL=$OWNER
+
+section "restoring or copying another project's Bigtable backup needs a permission on it"
+bt_instance() { # PROJECT ID CLUSTER: an instance with one cluster, ready
+    api POST "$BIGTABLE_URL/v2/$1/instances" \
+        "{\"instanceId\":\"$2\",\"instance\":{\"displayName\":\"$2\"},\"clusters\":{\"$3\":{\"location\":\"$1/locations/us-east1-b\",\"serveNodes\":1}}}"
+    expect_status 200
+    wait_for 30 "instance $2" bash -c '[[ $(curl -s -H "Authorization: Bearer $2" "$1" | jq -r .state) == READY ]]' \
+        _ "$BIGTABLE_URL/v2/$1/instances/$2" "$API_PRINCIPAL"
+}
+bt_instance "$P" bt-victim victim-c1
+api POST "$BIGTABLE_URL/v2/$P/instances/bt-victim/tables" '{"tableId":"secrets","table":{"columnFamilies":{"cf":{}}}}'
+expect_status 200
+VICTIM_BACKUP="$P/instances/bt-victim/clusters/victim-c1/backups/daily"
+api POST "$BIGTABLE_URL/v2/$P/instances/bt-victim/clusters/victim-c1/backups?backupId=daily" \
+    "{\"sourceTable\":\"$P/instances/bt-victim/tables/secrets\",\"expireTime\":\"$(date -u -d '+3 days' +%Y-%m-%dT%H:%M:%SZ)\"}"
+expect_status 200
+wait_for 30 "the backup" bash -c '[[ $(curl -s -H "Authorization: Bearer $2" "$1" | jq -r .state) == READY ]]' \
+    _ "$BIGTABLE_URL/v2/$VICTIM_BACKUP" "$OWNER"
+export API_PRINCIPAL=user:mallory@example.com # owner of her own project only
+bt_instance "$MALLORY_PROJECT" bt-mallory mallory-c1
+api POST "$BIGTABLE_URL/v2/$MALLORY_PROJECT/instances/bt-mallory/tables:restore" \
+    "{\"tableId\":\"stolen\",\"backup\":\"$VICTIM_BACKUP\"}"
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "bigtable.backups.restore" "restoring needs backups.restore on the backup"
+api POST "$BIGTABLE_URL/v2/$MALLORY_PROJECT/instances/bt-mallory/clusters/mallory-c1/backups:copy" \
+    "{\"backupId\":\"copied\",\"sourceBackup\":\"$VICTIM_BACKUP\",\"expireTime\":\"$(date -u -d '+3 days' +%Y-%m-%dT%H:%M:%SZ)\"}"
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "bigtable.backups.read" "copying needs backups.read on the backup"
+export API_PRINCIPAL=$OWNER
+api POST "$BIGTABLE_URL/v2/$VICTIM_BACKUP:setIamPolicy" \
+    '{"policy":{"bindings":[{"role":"roles/bigtable.admin","members":["user:mallory@example.com"]}]}}'
+expect_status 200
+API_PRINCIPAL=user:mallory@example.com api POST "$BIGTABLE_URL/v2/$MALLORY_PROJECT/instances/bt-mallory/tables:restore" \
+    "{\"tableId\":\"granted\",\"backup\":\"$VICTIM_BACKUP\"}"
+expect_status 200 # granted on the backup: restored into her instance
 
 finish

@@ -461,6 +461,43 @@ wait_op "$(jq -r .name <<<"$BODY")"
 expect_json .response.state READY
 API_PRINCIPAL=user:developer@example.com
 
+section "IAM: a deleted database's, backup's or instance's policy goes with it (a new one of the same name grants nothing)"
+BY_ALICE="$P/instances/inst2/databases/by-alice"
+api POST "$SPANNER_URL/v1/$BY_ALICE:setIamPolicy" \
+    '{"policy":{"bindings":[{"role":"roles/spanner.databaseReader","members":["user:bob@example.com"]}]}}'
+expect_status 200
+API_PRINCIPAL=user:bob@example.com api POST "$SPANNER_URL/v1/$BY_ALICE/sessions" '{}'
+expect_status 200
+api DELETE "$SPANNER_URL/v1/$BY_ALICE"
+expect_status 200
+api POST "$SPANNER_URL/v1/$P/instances/inst2/databases" '{"createStatement":"CREATE DATABASE `by-alice`"}'
+expect_status 200
+wait_op "$(jq -r .name <<<"$BODY")"
+api POST "$SPANNER_URL/v1/$BY_ALICE:getIamPolicy" '{}'
+expect_json '.bindings // [] | length' 0
+API_PRINCIPAL=user:bob@example.com api POST "$SPANNER_URL/v1/$BY_ALICE/sessions" '{}'
+expect_error_json 403 PERMISSION_DENIED
+BOB_BACKUP="$P/instances/inst2/backups/for-bob"
+backup_for_bob() {
+    api POST "$SPANNER_URL/v1/$P/instances/inst2/backups?backupId=for-bob" \
+        "{\"database\":\"$BY_ALICE\",\"expireTime\":\"$(emulator_time '+2 days')\"}"
+    expect_status 200
+    wait_op "$(jq -r .name <<<"$BODY")"
+}
+backup_for_bob
+api POST "$SPANNER_URL/v1/$BOB_BACKUP:setIamPolicy" \
+    '{"policy":{"bindings":[{"role":"roles/spanner.backupAdmin","members":["user:bob@example.com"]}]}}'
+expect_status 200
+api DELETE "$SPANNER_URL/v1/$BOB_BACKUP"
+expect_status 200
+backup_for_bob
+api POST "$SPANNER_URL/v1/$BOB_BACKUP:getIamPolicy" '{}'
+expect_json '.bindings // [] | length' 0 # a deleted backup's policy went with it
+API_PRINCIPAL=user:bob@example.com api GET "$SPANNER_URL/v1/$BOB_BACKUP"
+expect_error_json 403 PERMISSION_DENIED
+api DELETE "$SPANNER_URL/v1/$BOB_BACKUP"
+expect_status 200
+
 section "an instance with backups cannot be deleted; without them it can"
 api DELETE "$SPANNER_URL/v1/$INST"
 expect_error_json 400 FAILED_PRECONDITION
@@ -473,5 +510,13 @@ for b in $(jq -r '.backups[].name' <<<"$BODY"); do
 done
 api DELETE "$SPANNER_URL/v1/$INST"
 expect_status 200
+api DELETE "$SPANNER_URL/v1/$P/instances/inst2"
+expect_status 200
+api POST "$SPANNER_URL/v1/$P/instances" \
+    '{"instanceId":"inst2","instance":{"config":"'"$P"'/instanceConfigs/regional-us-central1","displayName":"Restores","nodeCount":1}}'
+expect_status 200
+wait_op "$(jq -r .name <<<"$BODY")"
+api POST "$SPANNER_URL/v1/$P/instances/inst2:getIamPolicy" '{}'
+expect_json '.bindings // [] | length' 0 # a deleted instance's policy goes with it
 
 finish

@@ -101,8 +101,24 @@ if (( HAVE_GCLOUD )); then
     gcloud spanner databases delete keyed --instance=test-inst --quiet >/dev/null 2>&1
     ops=$(gcloud spanner operations list --instance=test-inst --database=orders --format='value(name.basename(),done)' 2>&1)
     expect_eq 2 "$(grep -c True <<<"$ops")" "operations list: the create and the ddl update, done ($ops)"
+    started=$(date +%s)
     out=$(gcloud spanner databases create pg --instance=test-inst --database-dialect=POSTGRESQL 2>&1)
     expect_contains "$out" "UNIMPLEMENTED" "a PostgreSQL database is refused clearly"
+    (( $(date +%s) - started < 15 ))
+    expect_eq 0 $? "and at once (UNIMPLEMENTED is HTTP 400: gcloud retries a 501 for half a minute)"
+
+    gcloud spanner databases update orders --instance=test-inst --enable-drop-protection >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "databases update --enable-drop-protection $(cat "$TEST_TMP/err")"
+    expect_eq True \
+        "$(gcloud spanner databases describe orders --instance=test-inst --format='value(enableDropProtection)')" \
+        "describe shows the protection"
+    out=$(gcloud spanner databases delete orders --instance=test-inst --quiet 2>&1)
+    expect_contains "$out" "FAILED_PRECONDITION" "a protected database cannot be dropped"
+    expect_contains "$out" "enable_drop_protection" "and the error says why"
+    out=$(gcloud spanner instances delete test-inst --quiet 2>&1)
+    expect_contains "$out" "contains databases with drop protection enabled" "nor its instance deleted"
+    out=$(gcloud spanner databases update orders --instance=test-inst --kms-keys="$P/locations/us-central1/keyRings/r/cryptoKeys/k" 2>&1)
+    expect_contains "$out" "UNIMPLEMENTED" "changing the key by update is refused clearly"
 else
     api POST "$SPANNER_URL/v1/$P/instances" \
         '{"instanceId":"test-inst","instance":{"config":"'"$P"'/instanceConfigs/regional-us-central1","displayName":"Renamed","nodeCount":3}}'
@@ -181,10 +197,27 @@ api POST "$SPANNER_URL/v1/$INST:getIamPolicy" '{}'
 expect_status 200
 api POST "$SPANNER_URL/v1/$P/instances/missing:getIamPolicy" '{}'
 expect_error_json 404 NOT_FOUND
-api PATCH "$SPANNER_URL/v1/$DB?updateMask=enableDropProtection" '{"enableDropProtection":true}'
-expect_error_json 501 UNIMPLEMENTED # UpdateDatabase is not built yet
+api PATCH "$SPANNER_URL/v1/$DB?updateMask=enable_drop_protection" '{"enableDropProtection":true}'
+expect_status 200
+expect_json '.metadata["@type"]' type.googleapis.com/google.spanner.admin.database.v1.UpdateDatabaseMetadata
+expect_json .metadata.request.updateMask enable_drop_protection
+expect_json .metadata.progress.progressPercent 100
+UPDATE_OP=$(jq -r .name <<<"$BODY")
+op_done() { [[ $(curl -s "$SPANNER_URL/v1/$UPDATE_OP" | jq -r .done) == true ]]; }
+wait_for 10 "the UpdateDatabase operation" op_done
+api GET "$SPANNER_URL/v1/$UPDATE_OP"
+expect_json .response.enableDropProtection true
+expect_json '.response["@type"]' type.googleapis.com/google.spanner.admin.database.v1.Database
+api DELETE "$SPANNER_URL/v1/$DB"
+expect_error_json 400 FAILED_PRECONDITION
+api PATCH "$SPANNER_URL/v1/$DB?updateMask=state" '{"state":"READY"}'
+expect_error_json 400 INVALID_ARGUMENT
+api PATCH "$SPANNER_URL/v1/$DB" '{"enableDropProtection":false}'
+expect_error_json 400 INVALID_ARGUMENT # no mask
+api PATCH "$SPANNER_URL/v1/$INST/databases/missing?updateMask=enable_drop_protection" '{"enableDropProtection":true}'
+expect_error_json 404 NOT_FOUND
 api POST "$SPANNER_URL/v1/$P/instances" '{"instanceId":"auto","instance":{"config":"'"$P"'/instanceConfigs/nam3","displayName":"Autoscaled","autoscalingConfig":{}}}'
-expect_error_json 501 UNIMPLEMENTED
+expect_error_json 400 UNIMPLEMENTED
 
 section "instances, databases and DDL survive a stop and start"
 before=$(curl -s "$SPANNER_URL/v1/$DB/ddl")
@@ -201,8 +234,16 @@ api GET "$SPANNER_URL/v1/$INST/databases/secure"
 expect_json .encryptionConfig.kmsKeyName "$P/locations/us-central1/keyRings/r/cryptoKeys/k"
 api GET "$SPANNER_URL/v1/$INST/databases/secure/operations/my_ddl"
 expect_json .done true
+api GET "$SPANNER_URL/v1/$DB"
+expect_json .enableDropProtection true
 
 section "delete"
+api DELETE "$SPANNER_URL/v1/$INST"
+expect_error_json 400 FAILED_PRECONDITION # orders is protected
+api PATCH "$SPANNER_URL/v1/$DB?updateMask=enableDropProtection" '{"enableDropProtection":false}'
+expect_status 200
+api GET "$SPANNER_URL/v1/$DB"
+expect_json .enableDropProtection null
 if (( HAVE_GCLOUD )); then
     gcloud spanner instances delete test-inst --quiet >/dev/null 2>&1
     expect_eq 0 $? "instances delete"

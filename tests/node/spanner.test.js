@@ -573,6 +573,19 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
   });
 
   describe('clean-up', () => {
+    it('updateDatabase: drop protection refuses dropDatabase until it is cleared', async () => {
+      const [operation] = await databases.updateDatabase({
+        database: {name: database, enableDropProtection: true}, updateMask: {paths: ['enable_drop_protection']}});
+      const [updated] = await operation.promise();
+      assert.equal(named(updated).enableDropProtection, true);
+      await rejectsWith(databases.dropDatabase({database}), Code.FAILED_PRECONDITION);
+      const [off] = await databases.updateDatabase({
+        database: {name: database, enableDropProtection: false}, updateMask: {paths: ['enable_drop_protection']}});
+      await off.promise();
+      const [got] = await databases.getDatabase({name: database});
+      assert.equal(got.enableDropProtection, false);
+    });
+
     it('dropDatabase, deleteBackup, deleteInstance', async () => {
       await rejectsWith(instances.deleteInstance({name: instance}), Code.FAILED_PRECONDITION);
       await databases.dropDatabase({database: restored});

@@ -21,6 +21,7 @@
 #include "bigtable/bigtable_consistency.h"
 #include "bigtable/bigtable_data.h"
 #include "bigtable/bigtable_service.h"
+#include "bigtable/bigtable_views.h"
 #include "em_json.h"
 #include "em_log.h"
 
@@ -457,6 +458,76 @@ static void test_consistency_tokens(void **state)
     free(after);
 }
 
+/* Family IDs are case-sensitive: "CF1" is not the table's "cf1", so a write to it is
+ * refused and dropping it drops nothing (before, cJSON's case-insensitive lookups let a
+ * write create cells of a family the table does not have, and a drop of "CF1" removed
+ * "cf1" from the schema while its cells stayed, to come back when "cf1" was re-created). */
+static void test_family_ids_are_case_sensitive(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    char keys[256];
+    int cells;
+    assert_int_equal(set_cell(f, NULL, "r1", "CF1", "q", 1000, "v"), EM_NOT_FOUND);
+    assert_int_equal(set_cell(f, NULL, "r1", "cf2", "q", 1000, "kept"), EM_OK);
+
+    cJSON *mods = cJSON_Parse("[{\"id\":\"CF2\",\"drop\":true}]"), *t = NULL, *dropped = NULL;
+    assert_int_equal(bt_table_modify_families(f->bt->admin, TABLE, mods, &t, &dropped, &st),
+                     EM_NOT_FOUND);
+    cJSON_Delete(mods);
+    assert_null(t);
+    assert_int_equal(read_keys(f, "{}", keys, sizeof(keys), &cells), EM_OK);
+    assert_string_equal(keys, "r1");
+
+    mods = cJSON_Parse("[{\"id\":\"CF2\",\"create\":{}}]"); /* another family */
+    assert_int_equal(bt_table_modify_families(f->bt->admin, TABLE, mods, &t, &dropped, &st), EM_OK);
+    cJSON_Delete(mods);
+    const cJSON *families = cJSON_GetObjectItem(t, "columnFamilies");
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(families, "cf2"));
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(families, "CF2"));
+    cJSON_Delete(t);
+    cJSON_Delete(dropped);
+
+    cJSON *request =
+        cJSON_Parse("{\"tableId\":\"twice\",\"table\":{\"columnFamilies\":{\"a\":{},\"a\":{}}}}");
+    assert_int_equal(bt_table_create(f->bt->admin, INST, request, NOW, &t, &st),
+                     EM_INVALID_ARGUMENT);
+    cJSON_Delete(request);
+}
+
+/* sampleRowKeys through an authorized view counts the view's cells only: its offsets
+ * used to add up the sizes of the cells the view hides. */
+static void test_view_samples_count_its_cells(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    char hidden[301];
+    memset(hidden, 'h', 300);
+    hidden[300] = '\0';
+    assert_int_equal(set_cell(f, NULL, "a#1", "cf1", "q", 1000, "v"), EM_OK);
+    assert_int_equal(set_cell(f, NULL, "a#1", "cf2", "q", 1000, hidden), EM_OK);
+    char *prefix = b64("a#"), *q = b64("q"), json[256];
+    snprintf(json, sizeof(json),
+             "{\"subsetView\":{\"rowPrefixes\":[\"%s\"],\"familySubsets\":{\"cf1\":{"
+             "\"qualifiers\":[\"%s\"]}}}}",
+             prefix, q);
+    free(prefix);
+    free(q);
+    cJSON *view = cJSON_Parse(json), *out = NULL;
+    assert_int_equal(bt_view_create(f->bt->admin, TABLE, "narrow", view, NOW, &out, &st), EM_OK);
+    cJSON_Delete(view);
+    cJSON_Delete(out);
+    cJSON *samples = NULL;
+    assert_int_equal(
+        bt_data_sample_row_keys(f->bt, TABLE "/authorizedViews/narrow", NULL, &samples, &st),
+        EM_OK);
+    const cJSON *last = cJSON_GetArrayItem(samples, cJSON_GetArraySize(samples) - 1);
+    int64_t offset = -1;
+    assert_true(em_json_int64(last, "offsetBytes", &offset));
+    assert_int_equal(offset, 3 + 3 + 1 + 1 + 8); /* a#1 cf1 q v, and nothing of cf2 */
+    cJSON_Delete(samples);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -469,6 +540,8 @@ int main(void)
         T(test_sample_drop_and_delete),
         T(test_undelete_keeps_cells),
         T(test_consistency_tokens),
+        T(test_family_ids_are_case_sensitive),
+        T(test_view_samples_count_its_cells),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -509,7 +509,7 @@ static void test_unimplemented_methods_are_named(void **state)
 {
     struct fixture *f = *state;
     request(f, "POST", "/v1/" WIDGET ":frobnicate", "{}", NULL);
-    error_is(f, 501, "UNIMPLEMENTED",
+    error_is(f, 400, "UNIMPLEMENTED",
              "Method FrobnicateWidget is not implemented by this emulator.");
     /* the body is still checked first */
     request(f, "POST", "/v1/" WIDGET ":frobnicate", "{\"x\": 1}", NULL);
@@ -548,7 +548,7 @@ static void test_handler_failures_get_their_http_status(void **state)
     fails_with(f, "INTERNAL", 500);
     fails_with(f, "UNKNOWN", 500);
     fails_with(f, "DATA_LOSS", 500);
-    fails_with(f, "UNIMPLEMENTED", 501);
+    fails_with(f, "UNIMPLEMENTED", 400);
     fails_with(f, "UNAVAILABLE", 503);
     fails_with(f, "DEADLINE_EXCEEDED", 504);
     assert_int_equal(handler_runs, 16);

@@ -424,6 +424,28 @@ static void test_text_shards(void **state)
     assert_int_equal(rn_gcs_path(dir.path, "gs://bkt/a/../../etc", "input", false, pattern,
                                  sizeof(pattern), &st),
                      EM_INVALID_ARGUMENT);
+    /* glob(3) expands ".*", "..*", ".?" and ".[.]" to "..": none may lead out of the bucket */
+    static const char *const escapes[] = {"gs://bkt/..*/secret", "gs://bkt/.*/secret",
+                                          "gs://bkt/out/.?/.?/secret", "gs://bkt/.[.]/secret"};
+    f = fopen(strcat(strcpy(shard, dir.path), "/gcs/secret"), "w");
+    assert_non_null(f);
+    fputs("root key\n", f);
+    fclose(f);
+    for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
+        em_status_clear(&st);
+        if (rn_gcs_path(dir.path, escapes[i], "input", true, pattern, sizeof(pattern), &st) ==
+            EM_OK)
+            fail_msg("%s reads %s", escapes[i],
+                     rn_text_read(pattern, 2, gather, all, &st) == EM_OK ? "outside the bucket"
+                                                                         : "nothing");
+    }
+    em_status_clear(&st);
+    assert_int_equal(rn_gcs_path(dir.path, "gs://bkt/out/.hidden-*", "input", true, pattern,
+                                 sizeof(pattern), &st),
+                     EM_INVALID_ARGUMENT);
+    assert_int_equal(
+        rn_gcs_path(dir.path, "gs://bkt/out/.hidden", "input", true, pattern, sizeof(pattern), &st),
+        EM_OK); /* a literal name starting with '.' is an object name */
     cJSON_Delete(all);
     cJSON_Delete(lines);
     unit_dir_close(&dir);

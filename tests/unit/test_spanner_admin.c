@@ -372,6 +372,42 @@ static void test_delete_and_reopen(void **state)
     cJSON_Delete(list);
 }
 
+/* UpdateDatabase: drop protection keeps the database and its instance until cleared. */
+static void test_drop_protection(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    const char *name = INST "/databases/kept";
+    make_instance(f, "emulator-config");
+    assert_int_equal(create_database(f, "{\"createStatement\":\"CREATE DATABASE `kept`\"}", &st),
+                     EM_OK);
+    cJSON *on = cJSON_Parse("{\"enableDropProtection\":true}");
+    cJSON *off = cJSON_Parse("{\"enableDropProtection\":false}");
+    assert_int_equal(sp_database_update(f->admin, name, on, "enable_drop_protection", &st), EM_OK);
+    assert_int_equal(sp_database_drop(f->admin, name, &st), EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "enable_drop_protection"));
+    assert_int_equal(sp_instance_delete(f->admin, INST, &st), EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "drop protection enabled"));
+    cJSON *db;
+    assert_int_equal(sp_database_get(f->admin, name, &db, &st), EM_OK);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(db, "enableDropProtection")));
+    cJSON_Delete(db);
+
+    assert_int_equal(sp_database_update(f->admin, name, on, "state", &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(sp_database_update(f->admin, name, on, " , ", &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(sp_database_update(f->admin, name, on, "encryptionConfig", &st),
+                     EM_UNIMPLEMENTED);
+    assert_int_equal(
+        sp_database_update(f->admin, INST "/databases/none", on, "enable_drop_protection", &st),
+        EM_NOT_FOUND);
+
+    assert_int_equal(sp_database_update(f->admin, name, off, "enableDropProtection", &st), EM_OK);
+    assert_int_equal(sp_database_drop(f->admin, name, &st), EM_OK);
+    assert_int_equal(sp_instance_delete(f->admin, INST, &st), EM_OK);
+    cJSON_Delete(on);
+    cJSON_Delete(off);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +419,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_key_location, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multi_region_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drop_protection, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

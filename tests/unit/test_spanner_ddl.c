@@ -228,6 +228,37 @@ static void test_validation(void **state)
     free(text);
 }
 
+#define NAME16  "Nnnnnnnnnnnnnnnn"
+#define NAME128 NAME16 NAME16 NAME16 NAME16 NAME16 NAME16 NAME16 NAME16
+
+/* Names are at most 128 characters. Before, a name of 300 made its table's trigger names
+ * (truncated to 299 bytes) collide ("trigger already exists": INTERNAL), and two tables
+ * sharing their first 299 characters shared trigger names: each DDL statement's drop of
+ * the second's triggers dropped the first's (its ON DELETE NO ACTION check). */
+static void test_name_lengths(void **state)
+{
+    (void)state;
+    ddl_ok("CREATE TABLE " NAME128 " (" NAME128 " INT64 NOT NULL) PRIMARY KEY (" NAME128 ")");
+    ddl_ok("CREATE INDEX ByName ON " NAME128 "(" NAME128 ")");
+    ddl_fails("CREATE TABLE " NAME128 "x (a INT64 NOT NULL) PRIMARY KEY (a)",
+              "INVALID_ARGUMENT: The table name " NAME16 NAME16 NAME16 NAME16
+              "... is too long: at most 128 characters.");
+    ddl_fails("CREATE TABLE T (" NAME128 "x INT64) PRIMARY KEY (" NAME128 "x)",
+              "INVALID_ARGUMENT: The column name " NAME16 NAME16 NAME16 NAME16
+              "... is too long: at most 128 characters.");
+    ddl_ok("DROP INDEX ByName");
+    ddl_ok("DROP TABLE " NAME128);
+    /* a letter, then letters, digits and underscores, even quoted: the SQL of mutations
+     * quotes names with backquotes */
+    ddl_fails("CREATE TABLE `T\\` WHERE TRUE --` (a INT64) PRIMARY KEY (a)",
+              "INVALID_ARGUMENT: Invalid table name T` WHERE TRUE --: a name is a letter, then "
+              "letters, digits and underscores.");
+    ddl_fails("CREATE TABLE T (`a b` INT64) PRIMARY KEY (`a b`)",
+              "INVALID_ARGUMENT: Invalid column name a b: a name is a letter, then letters, "
+              "digits and underscores.");
+    ddl_ok("CREATE TABLE `Order` (`Select` INT64) PRIMARY KEY (`Select`)"); /* keywords quoted */
+}
+
 static void test_interleave_rules(void **state)
 {
     (void)state;
@@ -345,6 +376,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_canonical_print, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_lengths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interleave_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_constraints_on_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_schema, setup, teardown),

@@ -1044,8 +1044,8 @@ static void test_errors(void **state)
 }
 
 /* text: prefix, then item joined by sep count times, then suffix. */
-static char *repeated(const char *prefix, const char *item, const char *sep, int count,
-                      const char *suffix)
+static char *joined(const char *prefix, const char *item, const char *sep, int count,
+                    const char *suffix)
 {
     size_t size = strlen(prefix) + (size_t)count * (strlen(item) + strlen(sep)) + strlen(suffix);
     char *text = malloc(size + 1);
@@ -1065,13 +1065,13 @@ static char *repeated(const char *prefix, const char *item, const char *sep, int
 static void test_sqlite_limits(void **state)
 {
     (void)state;
-    char *within = repeated("SELECT ", "~", "", 40, "1");
-    char *nested = repeated("SELECT ", "~", "", 60, "1");
-    char *ifs = repeated("SELECT ", "IF(TRUE, ", "", 30, "1");
-    char *coalesce = repeated("SELECT COALESCE(", "1", ", ", 130, ")");
-    char *array = repeated("SELECT ARRAY_LENGTH([", "1", ", ", 130, "])");
-    char *joins = repeated("SELECT 1 FROM Singers", "", " CROSS JOIN UNNEST([1])", 70, "");
-    char *columns = repeated("SELECT ", "1", ", ", 2001, "");
+    char *within = joined("SELECT ", "~", "", 40, "1");
+    char *nested = joined("SELECT ", "~", "", 60, "1");
+    char *ifs = joined("SELECT ", "IF(TRUE, ", "", 30, "1");
+    char *coalesce = joined("SELECT COALESCE(", "1", ", ", 130, ")");
+    char *array = joined("SELECT ARRAY_LENGTH([", "1", ", ", 130, "])");
+    char *joins = joined("SELECT 1 FROM Singers", "", " CROSS JOIN UNNEST([1])", 70, "");
+    char *columns = joined("SELECT ", "1", ", ", 2001, "");
     size_t len = strlen(ifs);
     char *closed = realloc(ifs, len + 30 * 4 + 1);
     assert_non_null(closed);
@@ -1079,11 +1079,11 @@ static void test_sqlite_limits(void **state)
         strcpy(closed + len + (size_t)i * 4, ", 0)");
     const struct sql_case cases[] = {
         {within, "[[\"1\"]]"},
-        {nested, "INVALID_ARGUMENT: Statement is nested too deeply for this emulator"},
-        {closed, "INVALID_ARGUMENT: Statement is nested too deeply for this emulator"},
+        {nested, "INVALID_ARGUMENT: The statement nests too deeply for this emulator"},
+        {closed, "INVALID_ARGUMENT: The statement nests too deeply for this emulator"},
         {coalesce, "INVALID_ARGUMENT: A function call or array literal has more than 127"},
         {array, "INVALID_ARGUMENT: A function call or array literal has more than 127"},
-        {joins, "INVALID_ARGUMENT: Statement is nested too deeply for this emulator"},
+        {joins, "INVALID_ARGUMENT: The statement nests too deeply for this emulator"},
         {columns, "INVALID_ARGUMENT: Statement has more than 2000 columns"},
     };
     RUN(cases);
@@ -1410,6 +1410,92 @@ static void test_lexer_positions(void **state)
     }
 }
 
+/* The SQL: head, then step repeated n times (malloc'd). */
+static char *repeated(const char *head, const char *step, int n)
+{
+    size_t len = strlen(head), step_len = strlen(step);
+    char *sql = malloc(len + (size_t)n * step_len + 1);
+    assert_non_null(sql);
+    memcpy(sql, head, len);
+    for (int i = 0; i < n; i++, len += step_len)
+        memcpy(sql + len, step, step_len);
+    sql[len] = '\0';
+    return sql;
+}
+
+/* Chains are left-deep trees as tall as they are long: a long one is refused before its
+ * translation can exhaust the stack (each used to crash the spanner process). */
+static void test_deep_chains(void **state)
+{
+    (void)state;
+    static const char too_deep[] = "INVALID_ARGUMENT: Statement is nested too deeply";
+    static const struct {
+        const char *head, *step;
+    } chains[] = {
+        {"SELECT 1", " + 1"},
+        {"SELECT 1 FROM Singers WHERE SingerId = 1", " AND SingerId = 1"},
+        {"SELECT 1", " UNION ALL SELECT 1"},
+        {"SELECT 1 FROM Singers", " CROSS JOIN Albums"},
+        {"SELECT STRUCT(1 AS a)", ".a"},
+        {"SELECT [1]", "[OFFSET(0)]"},
+    };
+    for (size_t i = 0; i < sizeof(chains) / sizeof(chains[0]); i++) {
+        char *sql = repeated(chains[i].head, chains[i].step, 50000);
+        char *out = sp_test_run(&db, sql);
+        assert_non_null(out);
+        if (strncmp(out, too_deep, strlen(too_deep)) != 0)
+            fail_msg("chain %zu (%s): %.200s", i, chains[i].step, out);
+        free(out);
+        free(sql);
+    }
+    char *sql = repeated("SELECT 1", " + 1", 20);
+    char *out = sp_test_run(&db, sql);
+    assert_string_equal(out, "[[\"21\"]]"); /* a short chain still runs */
+    free(out);
+    free(sql);
+}
+
+/* A chain of one associative operator is one level deep in the SQL given to SQLite (whose
+ * parser holds about 100 levels): hundreds of ORs, ANDs, additions or concatenations run. */
+static void test_long_flat_chains(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *head, *step, *expected;
+    } chains[] = {
+        {"SELECT 0", " + 1", "[[\"900\"]]"},
+        {"SELECT 1.0", " * 1.0", "[[1]]"},
+        {"SELECT 1000", " - 1", "[[\"100\"]]"},
+        {"SELECT COUNT(*) FROM Singers WHERE SingerId = -1", " OR SingerId = -1", "[[\"0\"]]"},
+        {"SELECT COUNT(*) > 0 FROM Singers WHERE SingerId != -1", " AND SingerId != -2",
+         "[[true]]"},
+        {"SELECT LENGTH('a'", " || 'a'", NULL},
+    };
+    for (size_t i = 0; i < sizeof(chains) / sizeof(chains[0]); i++) {
+        char *sql = repeated(chains[i].head, chains[i].step, 900);
+        if (!chains[i].expected) { /* close the LENGTH( */
+            char *closed = malloc(strlen(sql) + 2);
+            assert_non_null(closed);
+            sprintf(closed, "%s)", sql);
+            free(sql);
+            sql = closed;
+        }
+        char *out = sp_test_run(&db, sql);
+        assert_non_null(out);
+        if (strcmp(out, chains[i].expected ? chains[i].expected : "[[\"901\"]]") != 0)
+            fail_msg("chain %zu (%s): %.200s", i, chains[i].step, out);
+        free(out);
+        free(sql);
+    }
+    /* a chain stops at its first NULL, and an overflow before it is an error */
+    char *out = sp_test_run(&db, "SELECT 1 + NULL + 9223372036854775807 + 1");
+    assert_string_equal(out, "[[null]]");
+    free(out);
+    out = sp_test_run(&db, "SELECT 9223372036854775807 + 1 + NULL");
+    assert_non_null(strstr(out, "OUT_OF_RANGE"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1425,6 +1511,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unsupported_constructs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deep_chains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_flat_chains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nan_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parameters, setup, teardown),
