@@ -269,7 +269,7 @@ static const char *bracket_end(const char *p)
     if (*p == ']')
         p++; /* a ']' first is a member */
     for (; *p && *p != ']'; p++)
-        if (*p == '[' && strchr(":=.", p[1])) { /* [:alpha:], [=a=], [.-.] */
+        if (*p == '[' && p[1] && strchr(":=.", p[1])) { /* [:alpha:], [=a=], [.-.] */
             const char *close = strchr(p + 2, p[1]);
             while (close && close[1] != ']')
                 close = strchr(close + 1, p[1]);

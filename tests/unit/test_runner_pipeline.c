@@ -248,6 +248,7 @@ static void test_stacked_repetitions(void **state)
     expect_pattern("((((((((((((((a)+)+)+)+)+)+)+)+)+)+)+)+)+)", "multiply to more than 1000");
     expect_pattern("((a{,40}){,40}){,40}", "multiply to more than 1000");
     expect_pattern("(a)\\\\1", "it holds a backreference");
+    expect_pattern("[[", "not a valid regular expression"); /* read past its end (ASan) */
     expect_pattern("(ab|cd)+x?[]*]{2,3}", NULL);
     expect_pattern("((a+)+)+b{2}", NULL);
     expect_pattern("(a{1,10}){1,100}", NULL);
