@@ -47,9 +47,11 @@ start_bg() {
 }
 
 stop_last() {
-    local pid=${BENCH_PIDS[-1]}
+    local pid=${BENCH_PIDS[-1]} children
+    children=$(pgrep -P "$pid") # those that would outlive it (Google's emulator_main)
     kill "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
+    [[ -z $children ]] || kill $children 2>/dev/null
     unset 'BENCH_PIDS[-1]'
 }
 

@@ -29,7 +29,12 @@ SQL_RUN="${SQL_RUN:-$here/../../build/release/tools/spanner_sql_run}"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/sql-diff.XXXXXX")"
 google_pid=""
 cleanup() {
-    [[ -n "$google_pid" ]] && kill "$google_pid" 2>/dev/null && wait "$google_pid" 2>/dev/null
+    if [[ -n "$google_pid" ]]; then
+        local children
+        children=$(pgrep -P "$google_pid") # the gateway's emulator_main would outlive it
+        kill "$google_pid" 2>/dev/null && wait "$google_pid" 2>/dev/null
+        [[ -z $children ]] || kill $children 2>/dev/null
+    fi
     rm -rf "$tmp"
 }
 trap cleanup EXIT
