@@ -644,7 +644,7 @@ struct job {
     struct em_status st; /* the job's own outcome: its batch never fails for it */
 };
 
-/* A job queued without waiting (sp_db_submit): it holds its file until sp_db_job_end. */
+/* A job queued without waiting (sp_db_job_submit): it holds its file until sp_db_job_end. */
 struct sp_db_job {
     struct job job;
     struct em_datafile *file;
