@@ -889,6 +889,19 @@ static void add_encryption_info(struct sp_admin *admin, cJSON *db)
     cJSON_AddItemToArray(cJSON_AddArrayToObject(db, "encryptionInfo"), entry);
 }
 
+int64_t sp_database_earliest_version(const cJSON *db, int64_t now)
+{
+    int64_t created = 0;
+    em_time_parse(em_json_string(db, "createTime"), &created);
+    return created > now - SP_VERSION_RETENTION_NS ? created : now - SP_VERSION_RETENTION_NS;
+}
+
+void sp_database_show_earliest_version(cJSON *db, int64_t now)
+{
+    cJSON_DeleteItemFromObject(db, "earliestVersionTime");
+    em_json_add_time(db, "earliestVersionTime", sp_database_earliest_version(db, now));
+}
+
 enum em_code sp_database_get(struct sp_admin *admin, const char *name, cJSON **out,
                              struct em_status *st)
 {
@@ -1078,7 +1091,8 @@ enum em_code sp_database_copy_data(struct sp_admin *admin, const char *database,
  * backup's file copied into the database's, under the database's own key, then attached
  * with its schema; the record and the protection go if that fails. */
 static enum em_code restore_data(struct sp_admin *admin, const char *name, const cJSON *ddl,
-                                 struct em_datastore *source, struct em_status *st)
+                                 struct em_datastore *source, int64_t version_ns,
+                                 struct em_status *st)
 {
     char path[SP_DATA_PATH_MAX];
     struct em_datastore *target = NULL;
@@ -1088,8 +1102,8 @@ static enum em_code restore_data(struct sp_admin *admin, const char *name, const
     if (!source)
         create_data(admin, name, ddl, st);
     else if (!em_datastore_new(admin->cmek, name, path, NULL, NULL, &target, st) &&
-             !em_datastore_copy(source, target, st))
-        sp_data_attach(admin->data, name, ddl, st);
+             !em_datastore_copy(source, target, st) && !sp_data_attach(admin->data, name, ddl, st))
+        sp_data_rewind(admin->data, name, version_ns, st);
     em_datastore_free(target);
     if (st->code) {
         struct em_status ignored = {0};
@@ -1121,8 +1135,11 @@ enum em_code sp_database_restore(struct sp_admin *admin, const char *instance, c
     cJSON *db = new_database(name, request, now);
     cJSON_AddItemToObject(db, "restoreInfo", cJSON_Duplicate(restore_info, true));
     pthread_mutex_lock(&admin->lock);
+    int64_t version_ns = now;
+    em_time_parse(em_json_string(cJSON_GetObjectItem(restore_info, "backupInfo"), "versionTime"),
+                  &version_ns);
     if (!insert_database(admin, project, instance, db, ddl, request, false, st))
-        restore_data(admin, name, ddl, source, st);
+        restore_data(admin, name, ddl, source, version_ns, st);
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(request);
     cJSON_Delete(db);

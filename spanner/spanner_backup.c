@@ -241,8 +241,8 @@ static enum em_code check_expire_time(const cJSON *obj, int64_t now, int64_t max
     return EM_OK;
 }
 
-/* version_time: not in the future, within the database's version retention period, and
- * (no row versions are kept) no older than the tolerance allows. */
+/* version_time: not in the future, nor before the database's earliest version time (its
+ * creation, or the hour of versions it keeps). */
 static enum em_code check_version_time(const cJSON *backup, const cJSON *database, int64_t now,
                                        int64_t *out, struct em_status *st)
 {
@@ -255,18 +255,15 @@ static enum em_code check_version_time(const cJSON *backup, const cJSON *databas
     if (*out > now)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid version_time %s: it cannot be in the future.", text);
-    int64_t earliest = 0;
-    const char *earliest_text = em_json_string(database, "earliestVersionTime");
-    if (earliest_text && em_time_parse(earliest_text, &earliest) && *out < earliest)
+    int64_t earliest = sp_database_earliest_version(database, now);
+    if (*out < earliest) {
+        char earliest_text[EM_TIME_TEXT_MAX];
+        em_time_format(earliest, earliest_text);
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid version_time %s: it is older than the database's earliest "
-                       "version time %s (its version retention period).",
+                       "version time %s (its version retention period is 1h).",
                        text, earliest_text);
-    if (*out < now - NS(SP_VERSION_TOLERANCE_S))
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Invalid version_time %s: this emulator keeps no row versions, so a backup "
-                       "can only be taken as of now (version_time at most %d seconds ago).",
-                       text, SP_VERSION_TOLERANCE_S);
+    }
     return EM_OK;
 }
 

@@ -25,9 +25,10 @@
  *   READY --expireTime reached on the emulator clock (tick)--> deleted (keys forgotten)
  *   READY --delete--> deleted;  refused while a restore from it is running
  *
- * versionTime: this build keeps no row versions, so a backup can only be taken as of
- * now: versionTime may be at most SP_VERSION_TOLERANCE_S seconds in the past, never in the
- * future; older times are refused naming version_time.
+ * versionTime: any time from the database's earliest version time (its creation, or an
+ * hour ago: the row versions it keeps) to now, never in the future; other times are
+ * refused naming version_time. The backup copies the file with its versions, and a
+ * restore rewinds the copy's rows to versionTime (sp_data_rewind).
  *
  * Long-running methods are split as in spanner_admin.h: the first half checks, protects
  * and records; the operation's work (*_ready) finishes. Each function overwrites *st and
@@ -43,7 +44,6 @@
 
 #define SP_BACKUP_MIN_RETENTION_S (6 * 3600)
 #define SP_BACKUP_MAX_RETENTION_S (366 * 86400)
-#define SP_VERSION_TOLERANCE_S    10
 
 struct em_store;
 struct em_cmek;

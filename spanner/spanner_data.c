@@ -33,6 +33,8 @@
  * tables for the transactions that began before them) */
 #define WRITE_LOG_MAX 65536
 #define KEY_PARTS_MAX 64 /* the key parts a row's key in the log may have */
+/* how often a database's row versions older than the retention are deleted */
+#define PRUNE_EVERY_NS (60 * 1000000000LL)
 
 /* The last commit that wrote one table (lower-case name). */
 struct table_seq {
@@ -69,6 +71,7 @@ struct sp_db {
     struct table_seq *seqs;
     int nseqs;
     int64_t last_commit_ns;
+    int64_t versions_pruned_ns; /* when its old row versions were last forgotten */
     /* the last commit that may have changed any row: a schema change, or a commit whose
      * tables could not be recorded */
     uint64_t all_changed_seq;
@@ -92,6 +95,7 @@ struct sp_data {
 struct file_state {
     struct sp_db *db;
     struct sp_sql_clock clock;
+    int64_t job_commit_ns; /* the running job's commit timestamp, once it has one (else 0) */
     uint64_t generation;
     char **keys;
     struct sp_stmt **stmts;
@@ -261,7 +265,8 @@ static bool is_table_function(const char *table)
 /* Adds a lower-cased table name to a list once. */
 static void add_table(char ***list, int *n, const char *table)
 {
-    if (!table || strncmp(table, "sqlite_", 7) == 0 || is_table_function(table))
+    if (!table || strncmp(table, "sqlite_", 7) == 0 || is_table_function(table) ||
+        strchr(table, '$')) /* a table's versions go with it (spanner_schema.h) */
         return;
     for (int i = 0; i < *n; i++)
         if (strcasecmp((*list)[i], table) == 0)
@@ -512,14 +517,86 @@ void sp_data_prune_writes(struct sp_data *data, uint64_t (*oldest)(void *arg, st
     pthread_mutex_unlock(&data->lock);
 }
 
-int64_t sp_job_commit_time(struct sp_job_ctx *ctx)
+static enum em_code exec_sql(sqlite3 *sqlite, const char *sql, struct em_status *st);
+
+struct prune_job {
+    int64_t before_ns;
+};
+
+static enum em_code job_prune_versions(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
 {
-    struct sp_db *db = ctx->db;
-    int64_t now = ctx->now - ctx->now % 1000;
+    const struct prune_job *j = arg;
+    struct sp_buf script = {0};
+    for (int i = 0; ctx->schema && i < ctx->schema->ntables; i++)
+        sp_schema_sqlite_prune_versions(ctx->schema->tables[i], j->before_ns, &script);
+    if (script.failed)
+        EM_FAIL_OOM(st);
+    else if (script.data)
+        exec_sql(ctx->sqlite, script.data, st);
+    sp_buf_free(&script);
+    return st->code;
+}
+
+void sp_data_prune_versions(struct sp_data *data, int64_t now, int64_t keep_ns)
+{
+    for (;;) {
+        pthread_mutex_lock(&data->lock);
+        struct sp_db *db = data->dbs;
+        while (db && (db->dropped || now - db->versions_pruned_ns < PRUNE_EVERY_NS))
+            db = db->next;
+        if (db)
+            db->versions_pruned_ns = now;
+        pthread_mutex_unlock(&data->lock);
+        if (!db)
+            return;
+        struct prune_job job = {now - keep_ns};
+        struct em_status st = {0};
+        if (sp_db_run(db, job_prune_versions, &job, &st) && st.code != EM_FAILED_PRECONDITION)
+            em_warn("spanner: forgetting old row versions of %s: %s", db->name, st.message);
+    }
+}
+
+/* The job's commit timestamp: the first call picks it (in microseconds, after every
+ * earlier commit and every read at a timestamp), later ones return it. */
+static int64_t commit_time(struct file_state *fs)
+{
+    if (fs->job_commit_ns)
+        return fs->job_commit_ns;
+    struct sp_db *db = fs->db;
+    int64_t now = fs->clock.now.seconds * 1000000000 + fs->clock.now.nanos;
+    now -= now % 1000;
     if (now <= db->last_commit_ns)
         now = db->last_commit_ns + 1000;
     db->last_commit_ns = now;
-    return now;
+    return fs->job_commit_ns = now;
+}
+
+int64_t sp_job_commit_time(struct sp_job_ctx *ctx)
+{
+    return commit_time(file_state_of(ctx));
+}
+
+/* sp_commit_ns(): the running job's commit timestamp, which the version triggers stamp
+ * on what a write replaced (spanner_schema.h). */
+static void sql_commit_ns(sqlite3_context *context, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    (void)argv;
+    sqlite3_result_int64(context, commit_time(sqlite3_user_data(context)));
+}
+
+int64_t sp_job_read_time(struct sp_job_ctx *ctx, int64_t read_ns)
+{
+    struct sp_db *db = ctx->db;
+    if (read_ns <= 0)
+        return 0;
+    if (read_ns >= db->last_commit_ns) {
+        /* nothing committed after it: the current rows are those at read_ns, and every
+         * later commit comes after it */
+        db->last_commit_ns = read_ns + (1000 - read_ns % 1000) % 1000;
+        return 0;
+    }
+    return read_ns;
 }
 
 /* --- the rows a job writes (SQLite's pre-update hook) --- */
@@ -590,7 +667,8 @@ static void on_preupdate(void *arg, sqlite3 *sqlite, int op, const char *schema_
     (void)old_rowid;
     (void)new_rowid;
     struct sp_db *db = arg;
-    if (!db->tracking || strcmp(schema_name, "main") != 0 || strncmp(table, "sqlite_", 7) == 0)
+    if (!db->tracking || strcmp(schema_name, "main") != 0 || strncmp(table, "sqlite_", 7) == 0 ||
+        strchr(table, '$')) /* a table's versions (spanner_schema.h) */
         return;
     if (op != SQLITE_INSERT)
         track_row(db, sqlite, table, false);
@@ -599,6 +677,71 @@ static void on_preupdate(void *arg, sqlite3 *sqlite, int op, const char *schema_
 }
 
 /* --- the writer thread's hooks --- */
+
+/* A file written before row versions were kept (spanner_schema.h) gets its versions
+ * tables and triggers when it is opened: its rows' history starts then. */
+static enum em_code add_versions(sqlite3 *sqlite, const struct sp_schema *schema,
+                                 struct em_status *st)
+{
+    if (!schema || schema->ntables == 0)
+        return EM_OK;
+    char name[300];
+    snprintf(name, sizeof(name), "%s$versions", schema->tables[0]->name);
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(
+        sqlite, "SELECT 1 FROM sqlite_master WHERE name = ?1 COLLATE NOCASE", -1, &stmt, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc == SQLITE_ROW)
+        return EM_OK;
+    if (rc != SQLITE_DONE)
+        return sp_sql_error(sqlite, rc, st);
+    struct sp_buf script = {0};
+    sp_buf_puts(&script, "SAVEPOINT sp_versions;\n");
+    for (int i = 0; i < schema->ntables; i++)
+        sp_schema_sqlite_versions(schema->tables[i], &script);
+    if (!sp_schema_sqlite_triggers(schema, &script, st)) {
+        sp_buf_puts(&script, "RELEASE sp_versions;\n");
+        if (script.failed)
+            EM_FAIL_OOM(st);
+        else if (sqlite3_exec(sqlite, script.data, NULL, NULL, NULL) != SQLITE_OK) {
+            sp_sql_error(sqlite, sqlite3_errcode(sqlite), st);
+            sqlite3_exec(sqlite, "ROLLBACK TO sp_versions; RELEASE sp_versions;", NULL, NULL, NULL);
+        }
+    }
+    sp_buf_free(&script);
+    return st->code;
+}
+
+/* After a restart, commits and reads at a timestamp go on from the latest commit that
+ * left a version (each table's last version, by rowid, is its latest). */
+static enum em_code restore_commit_time(sqlite3 *sqlite, struct sp_db *db, struct em_status *st)
+{
+    for (int i = 0; db->schema && i < db->schema->ntables; i++) {
+        struct sp_buf sql = {0};
+        sp_buf_puts(&sql, "SELECT \"$until\" FROM ");
+        char name[300];
+        snprintf(name, sizeof(name), "%s$versions", db->schema->tables[i]->name);
+        sp_buf_ident(&sql, name);
+        sp_buf_puts(&sql, " ORDER BY rowid DESC LIMIT 1");
+        sqlite3_stmt *stmt = NULL;
+        int rc = sql.failed ? SQLITE_NOMEM : sqlite3_prepare_v2(sqlite, sql.data, -1, &stmt, NULL);
+        sp_buf_free(&sql);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+            int64_t until = sqlite3_column_int64(stmt, 0);
+            if (until > db->last_commit_ns)
+                db->last_commit_ns = until;
+            rc = SQLITE_DONE;
+        }
+        sqlite3_finalize(stmt);
+        if (rc != SQLITE_DONE)
+            return sp_sql_error(sqlite, rc, st);
+    }
+    return EM_OK;
+}
 
 static enum em_code file_opened(struct em_store *store, void *arg, void **state,
                                 struct em_status *st)
@@ -609,9 +752,15 @@ static enum em_code file_opened(struct em_store *store, void *arg, void **state,
     fs->db = arg;
     fs->generation = fs->db->schema_generation;
     sqlite3 *sqlite = em_store_db(store, st);
-    if (!sqlite || sp_sql_functions_register(sqlite, &fs->clock) != SQLITE_OK) {
+    if (!sqlite || sp_sql_functions_register(sqlite, &fs->clock) != SQLITE_OK ||
+        sqlite3_create_function(sqlite, "sp_commit_ns", 0, SQLITE_UTF8, fs, sql_commit_ns, NULL,
+                                NULL) != SQLITE_OK) {
         free(fs);
         return st->code ? st->code : EM_FAIL(st, EM_INTERNAL, "cannot register SQL functions");
+    }
+    if (add_versions(sqlite, fs->db->schema, st) || restore_commit_time(sqlite, fs->db, st)) {
+        free(fs);
+        return st->code;
     }
     sqlite3_preupdate_hook(sqlite, on_preupdate, fs->db);
     *state = fs;
@@ -672,6 +821,7 @@ static enum em_code run_job(struct em_datafile *file, void *arg, struct em_statu
         fs->generation = j->db->schema_generation;
     }
     fs->clock.now = (struct sp_timestamp){ctx.now / 1000000000, (int32_t)(ctx.now % 1000000000)};
+    fs->job_commit_ns = 0;
     if (exec_sql(ctx.sqlite, "SAVEPOINT sp_job", &j->st))
         return EM_OK;
     tracked_clear(j->db);
@@ -802,6 +952,7 @@ static struct sp_db *db_new(struct sp_data *data, const char *database, struct e
         return NULL;
     }
     snprintf(db->name, sizeof(db->name), "%s", database);
+    db->versions_pruned_ns = em_clock_now(); /* the first pruning a minute from now */
     pthread_mutex_init(&db->log.lock, NULL);
     char path[SP_DATA_PATH_MAX];
     sp_data_path(data, database, path);
@@ -869,6 +1020,39 @@ enum em_code sp_data_attach(struct sp_data *data, const char *database, const cJ
                             struct em_status *st)
 {
     return add_db(data, database, ddl, false, st);
+}
+
+struct rewind_job {
+    int64_t at_ns;
+};
+
+/* Triggers off (the rows were consistent at at_ns), each table rewound, triggers back. */
+static enum em_code job_rewind(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
+{
+    const struct rewind_job *j = arg;
+    struct sp_buf script = {0};
+    for (int i = 0; ctx->schema && i < ctx->schema->ntables; i++)
+        sp_schema_sqlite_drop_triggers(ctx->schema->tables[i]->name, &script);
+    for (int i = 0; ctx->schema && i < ctx->schema->ntables; i++)
+        sp_schema_sqlite_rewind(ctx->schema->tables[i], j->at_ns, &script);
+    if (ctx->schema && !sp_schema_sqlite_triggers(ctx->schema, &script, st)) {
+        if (script.failed)
+            EM_FAIL_OOM(st);
+        else if (script.data)
+            exec_sql(ctx->sqlite, script.data, st);
+    }
+    sp_buf_free(&script);
+    return st->code;
+}
+
+enum em_code sp_data_rewind(struct sp_data *data, const char *database, int64_t at_ns,
+                            struct em_status *st)
+{
+    struct sp_db *db = sp_data_find(data, database, st);
+    if (!db)
+        return st->code;
+    struct rewind_job job = {at_ns};
+    return sp_db_run(db, job_rewind, &job, st);
 }
 
 enum em_code sp_data_update_ddl(struct sp_data *data, const char *database, const cJSON *statements,

@@ -161,7 +161,22 @@ void sp_db_prune_writes(struct sp_db *db, uint64_t up_to);
  * read-write transaction (UINT64_MAX: none). Called with the registry's lock held. */
 void sp_data_prune_writes(struct sp_data *data, uint64_t (*oldest)(void *arg, struct sp_db *db),
                           void *arg);
-/* The next commit timestamp (ns since the epoch, microsecond-distinct and increasing). */
+/* Puts the database's rows back as they were at at_ns (a restored backup's versionTime),
+ * from the row versions its file holds, and forgets the versions after that. */
+enum em_code sp_data_rewind(struct sp_data *data, const char *database, int64_t at_ns,
+                            struct em_status *st);
+/* How long row versions are kept: Spanner's default version_retention_period, 1 h. */
+#define SP_VERSION_RETENTION_NS (3600 * 1000000000LL)
+/* Forgets the row versions (spanner_schema.h) older than now - keep_ns, in each database
+ * whose versions were not pruned in the last minute. From the service's tick. */
+void sp_data_prune_versions(struct sp_data *data, int64_t now, int64_t keep_ns);
+/* The job's commit timestamp (ns since the epoch, microsecond-distinct and increasing),
+ * the same for every call in one job (the version triggers read it as sp_commit_ns()). */
 int64_t sp_job_commit_time(struct sp_job_ctx *ctx);
+/* A read at read_ns (ns since the epoch; 0: the latest) in a job: the timestamp whose
+ * versions it must read, or 0 when the current rows are the rows at read_ns (nothing
+ * committed after it). Either way, every later commit is stamped after read_ns, so a
+ * read-only transaction's reads agree with each other. */
+int64_t sp_job_read_time(struct sp_job_ctx *ctx, int64_t read_ns);
 
 #endif

@@ -8,7 +8,8 @@
  * read-only (a strong read), id (a transaction begun before), begin (a new one, whose id
  * the reply carries in metadata.transaction). Read-only options: strong; maxStaleness and
  * minReadTimestamp are served as strong reads (they allow it); readTimestamp and
- * exactStaleness are refused UNIMPLEMENTED, by name (no row versions are kept).
+ * exactStaleness read the row versions of that time (spanner_schema.h), within the hour
+ * they are kept. A read-only transaction reads at its readTimestamp throughout.
  * Reference:
  * https://cloud.google.com/spanner/docs/reference/rest/v1/projects.instances.databases.sessions
  */
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STREAM_ROWS_PER_CHUNK 100
 #define BATCH_SESSIONS_MAX    100
@@ -125,8 +127,10 @@ struct data_call {
     const char *session;
     char database[SP_NAME_MAX];
     struct sp_db *db;
-    struct sp_txn *txn; /* locked; released by finish() */
-    bool began;         /* txn was begun by this call (inline begin) */
+    struct sp_txn *txn;  /* locked; released by finish() */
+    bool began;          /* txn was begun by this call (inline begin) */
+    int64_t read_ns;     /* a single-use read-only transaction's timestamp */
+    bool return_read_ns; /* ... which the result's metadata gives (returnReadTimestamp) */
 };
 
 /* The call's session and database. The CMEK gate: here for the calls that run no job on
@@ -151,9 +155,57 @@ static void close_data_call(struct em_call *call, struct data_call *dc)
     dc->txn = NULL;
 }
 
-/* TransactionOptions -> a mode; read-only bounds checked. */
+/* How far in the future (emulator clock) a read timestamp may be: Spanner waits until
+ * then, and so does the emulator, this long at most. */
+#define READ_WAIT_MAX_NS (10 * EM_NS_PER_SEC)
+
+/* A read-only transaction's timestamp bound -> the timestamp it reads at. strong,
+ * maxStaleness and minReadTimestamp read the latest commit (which those bounds allow);
+ * readTimestamp and exactStaleness read the versions at that time, within the hour
+ * Spanner keeps them; a timestamp in the future is waited for. */
+static enum em_code read_timestamp(struct em_call *call, const cJSON *ro, int64_t *read_ns)
+{
+    int64_t now = em_clock_now(), at = now, staleness;
+    const cJSON *ts = cJSON_GetObjectItem(ro, "readTimestamp");
+    const cJSON *exact = cJSON_GetObjectItem(ro, "exactStaleness");
+    if (ts && exact)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "A read-only transaction has at most one timestamp bound.");
+    if (ts && (!cJSON_IsString(ts) || !em_time_parse(ts->valuestring, &at)))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Invalid readTimestamp: expected an RFC 3339 timestamp.");
+    if (exact) {
+        if (!cJSON_IsString(exact) || !em_duration_parse(exact->valuestring, &staleness) ||
+            staleness < 0)
+            return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                                "Invalid exactStaleness: expected a non-negative duration such as "
+                                "\"15s\".");
+        at = now - staleness;
+    }
+    if (at < now - SP_VERSION_RETENTION_NS) {
+        char text[EM_TIME_TEXT_MAX];
+        em_time_format(at, text);
+        return EM_CALL_FAIL(call, EM_FAILED_PRECONDITION,
+                            "Read timestamp %s is too old: versions are kept for 1h "
+                            "(version_retention_period) and that is before.",
+                            text);
+    }
+    if (at > now + READ_WAIT_MAX_NS)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "readTimestamp is more than 10 s ahead of the emulator's clock: "
+                            "Spanner would wait until then, and the emulator waits 10 s at most.");
+    for (int64_t left; (left = at - em_clock_now()) > 0;) {
+        struct timespec pause = {0, (long)(left < 50000000 ? left : 50000000)};
+        nanosleep(&pause, NULL);
+    }
+    *read_ns = at;
+    return EM_OK;
+}
+
+/* TransactionOptions -> a mode; read-only bounds checked and *read_ns (when not NULL) set
+ * to the timestamp a read-only transaction reads at (0 for the other modes). */
 static enum em_code parse_options(struct em_call *call, const cJSON *options,
-                                  enum sp_txn_mode *mode)
+                                  enum sp_txn_mode *mode, int64_t *read_ns)
 {
     const cJSON *rw = cJSON_GetObjectItem(options, "readWrite");
     const cJSON *ro = cJSON_GetObjectItem(options, "readOnly");
@@ -163,15 +215,9 @@ static enum em_code parse_options(struct em_call *call, const cJSON *options,
                             "TransactionOptions needs exactly one of readWrite, readOnly and "
                             "partitionedDml.");
     *mode = rw ? SP_TXN_READ_WRITE : ro ? SP_TXN_READ_ONLY : SP_TXN_PARTITIONED_DML;
-    static const char *const exact[] = {"readTimestamp", "exactStaleness"};
-    for (size_t i = 0; ro && i < sizeof(exact) / sizeof(exact[0]); i++)
-        if (cJSON_GetObjectItem(ro, exact[i]))
-            return EM_CALL_FAIL(call, EM_UNIMPLEMENTED,
-                                "Read-only transactions with %s are not supported by this "
-                                "emulator (no row versions are kept); use strong, maxStaleness "
-                                "or minReadTimestamp.",
-                                exact[i]);
-    return EM_OK;
+    if (read_ns)
+        *read_ns = 0;
+    return ro && read_ns ? read_timestamp(call, ro, read_ns) : EM_OK;
 }
 
 /* A transaction a call begins (beginTransaction, or inline in a read or a query) needs the
@@ -194,7 +240,7 @@ static cJSON *transaction_json(const struct sp_txn *txn)
     cJSON *json = cJSON_CreateObject();
     cJSON_AddStringToObject(json, "id", txn->id);
     if (txn->mode == SP_TXN_READ_ONLY)
-        em_json_add_time(json, "readTimestamp", txn->begin_ns);
+        em_json_add_time(json, "readTimestamp", txn->read_ns);
     return json;
 }
 
@@ -215,19 +261,35 @@ static enum em_code select_transaction(struct em_call *call, struct data_call *d
         return sp_txn_find(ctx_of(call)->txns, id, dc->session, em_clock_now(), &dc->txn,
                            &call->status);
     if (single) {
-        if (parse_options(call, single, &mode))
+        if (parse_options(call, single, &mode, &dc->read_ns))
             return call->status.code;
         if (mode != SP_TXN_READ_ONLY)
             return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                                 "Single-use transactions must be read-only here; DML needs a "
                                 "read-write transaction begun first or inline.");
+        dc->return_read_ns = cJSON_IsTrue(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(single, "readOnly"), "returnReadTimestamp"));
         return EM_OK;
     }
-    if (!begin || parse_options(call, begin, &mode) || check_begin(call, dc->database, mode))
+    int64_t read_ns;
+    if (!begin || parse_options(call, begin, &mode, &read_ns) ||
+        check_begin(call, dc->database, mode))
         return call->status.code;
     dc->began = true;
-    return sp_txn_begin(ctx_of(call)->txns, dc->db, dc->session, mode, em_clock_now(), &dc->txn,
-                        &call->status);
+    if (sp_txn_begin(ctx_of(call)->txns, dc->db, dc->session, mode, em_clock_now(), &dc->txn,
+                     &call->status))
+        return call->status.code;
+    dc->txn->read_ns = read_ns;
+    return EM_OK;
+}
+
+/* The timestamp a call's reads see: its read-only transaction's, or its single-use
+ * transaction's (0: strong, the latest commit; so are read-write transactions' reads). */
+static int64_t call_read_ns(const struct data_call *dc)
+{
+    if (dc->txn)
+        return dc->txn->mode == SP_TXN_READ_ONLY ? dc->txn->read_ns : 0;
+    return dc->read_ns;
 }
 
 /* --- ResultSet JSON --- */
@@ -242,6 +304,9 @@ static cJSON *metadata_json(struct data_call *dc, struct sp_result *r)
     }
     if (dc->began && dc->txn)
         cJSON_AddItemToObject(metadata, "transaction", transaction_json(dc->txn));
+    else if (!dc->txn && dc->return_read_ns)
+        em_json_add_time(cJSON_AddObjectToObject(metadata, "transaction"), "readTimestamp",
+                         dc->read_ns);
     return metadata;
 }
 
@@ -475,7 +540,8 @@ static enum em_code execute(struct em_call *call, bool streaming)
         return call->status.code;
     }
     struct sp_sql_request req = {sql, cJSON_GetObjectItem(call->body, "params"),
-                                 cJSON_GetObjectItem(call->body, "paramTypes"), mode};
+                                 cJSON_GetObjectItem(call->body, "paramTypes"), mode,
+                                 call_read_ns(&dc)};
     if (!sp_exec_sql(dc.db, dc.txn, &req, &result, &call->status)) {
         if (streaming)
             stream_result(call, &dc, &result, skip);
@@ -589,9 +655,12 @@ static enum em_code do_read(struct em_call *call, bool streaming)
         close_data_call(call, &dc);
         return call->status.code;
     }
-    struct sp_read read = {em_json_string(call->body, "table"), em_json_string(call->body, "index"),
+    struct sp_read read = {em_json_string(call->body, "table"),
+                           em_json_string(call->body, "index"),
                            cJSON_GetObjectItem(call->body, "columns"),
-                           cJSON_GetObjectItem(call->body, "keySet"), limit};
+                           cJSON_GetObjectItem(call->body, "keySet"),
+                           limit,
+                           call_read_ns(&dc)};
     if (!read.key_set)
         EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "keySet is required.");
     else if (!sp_exec_read(dc.db, dc.txn, &read, &result, &call->status)) {
@@ -621,14 +690,16 @@ enum em_code sp_begin_transaction(struct em_call *call)
 {
     struct data_call dc = {0};
     enum sp_txn_mode mode;
+    int64_t read_ns;
     if (open_data_call(call, &dc, true) ||
-        parse_options(call, cJSON_GetObjectItem(call->body, "options"), &mode) ||
+        parse_options(call, cJSON_GetObjectItem(call->body, "options"), &mode, &read_ns) ||
         check_begin(call, dc.database, mode) ||
         sp_txn_begin(ctx_of(call)->txns, dc.db, dc.session, mode, em_clock_now(), &dc.txn,
                      &call->status)) {
         close_data_call(call, &dc);
         return call->status.code;
     }
+    dc.txn->read_ns = read_ns;
     em_call_reply(call, transaction_json(dc.txn));
     close_data_call(call, &dc);
     return EM_OK;
@@ -655,7 +726,7 @@ static enum em_code commit_transaction(struct em_call *call, struct data_call *d
                             "A commit needs exactly one of transactionId and "
                             "singleUseTransaction.");
     if (single)
-        return parse_options(call, single, &mode) || mode == SP_TXN_READ_WRITE
+        return parse_options(call, single, &mode, NULL) || mode == SP_TXN_READ_WRITE
                    ? call->status.code
                    : EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                                   "singleUseTransaction of a commit must be readWrite.");

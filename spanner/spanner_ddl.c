@@ -602,6 +602,7 @@ static enum em_code create_table(struct ddl *d)
         return d->st->code;
     regenerate_start(d);
     sp_schema_sqlite_table(t, d->out);
+    sp_schema_sqlite_versions(t, d->out);
     return add_table(d, t);
 }
 
@@ -780,6 +781,7 @@ static enum em_code drop_table(struct ddl *d, const char *name, bool if_exists)
     sp_buf_puts(d->out, "DROP TABLE ");
     sp_buf_ident(d->out, t->name);
     sp_buf_puts(d->out, ";\n");
+    sp_schema_sqlite_drop_versions(t->name, d->out);
     for (int i = 0; i < s->ntables; i++)
         if (s->tables[i] == t) {
             memmove(&s->tables[i], &s->tables[i + 1],
@@ -847,14 +849,12 @@ static enum em_code drop(struct ddl *d)
 
 /* ---- ALTER TABLE ---- */
 
-static void sqlite_column_type(const struct sp_type *type, struct sp_buf *out)
+static const char *sqlite_column_type(const struct sp_type *type)
 {
-    struct sp_table one = {.name = "", .ncolumns = 0};
-    (void)one;
-    sp_buf_puts(out, type->code == SP_TYPE_BOOL || type->code == SP_TYPE_INT64        ? "INTEGER"
-                     : type->code == SP_TYPE_FLOAT64 || type->code == SP_TYPE_FLOAT32 ? "REAL"
-                     : type->code == SP_TYPE_BYTES                                    ? "BLOB"
-                                                                                      : "TEXT");
+    return type->code == SP_TYPE_BOOL || type->code == SP_TYPE_INT64        ? "INTEGER"
+           : type->code == SP_TYPE_FLOAT64 || type->code == SP_TYPE_FLOAT32 ? "REAL"
+           : type->code == SP_TYPE_BYTES                                    ? "BLOB"
+                                                                            : "TEXT";
 }
 
 /* SELECT sp_raise('CODE: message') FROM "T" WHERE <cond> LIMIT 1; */
@@ -914,9 +914,9 @@ static enum em_code add_column(struct ddl *d, struct sp_table *t)
     sp_buf_ident(d->out, t->name);
     sp_buf_puts(d->out, " ADD COLUMN ");
     sp_buf_ident(d->out, c.name);
-    sp_buf_puts(d->out, " ");
-    sqlite_column_type(&c.type, d->out);
-    sp_buf_puts(d->out, ";\n");
+    sp_buf_printf(d->out, " %s;\n", sqlite_column_type(&c.type));
+    sp_schema_sqlite_versions_column(t->name, "ADD COLUMN", c.name, sqlite_column_type(&c.type),
+                                     d->out);
     if (c.default_text) {
         struct sp_arena scratch = {0};
         const char *sql;
@@ -977,6 +977,7 @@ static enum em_code drop_column(struct ddl *d, struct sp_table *t)
     sp_buf_puts(d->out, " DROP COLUMN ");
     sp_buf_ident(d->out, col);
     sp_buf_puts(d->out, ";\n");
+    sp_schema_sqlite_versions_column(t->name, "DROP COLUMN", col, NULL, d->out);
     return EM_OK;
 }
 
@@ -1026,9 +1027,11 @@ static enum em_code alter_column_type(struct ddl *d, struct sp_table *t, struct 
         validate_rows(d, t->name, cond.data ? cond.data : "0", "FAILED_PRECONDITION", message);
         sp_buf_free(&cond);
     }
-    if (text_swap) {
+    for (int versions = 0; text_swap && versions < 2; versions++) {
+        char name[300];
+        snprintf(name, sizeof(name), "%s%s", t->name, versions ? "$versions" : "");
         sp_buf_puts(d->out, "UPDATE ");
-        sp_buf_ident(d->out, t->name);
+        sp_buf_ident(d->out, name);
         sp_buf_puts(d->out, " SET ");
         sp_buf_ident(d->out, c->name);
         sp_buf_puts(d->out, " = CAST(");

@@ -186,15 +186,16 @@ enum run_mode { RUN_QUERY, RUN_DML, RUN_PARTITIONED };
 /* sql translated for mode, with what it reads by key; NULL with st set. */
 static struct translated_sql *translate(struct sp_job_ctx *ctx, const char *sql,
                                         const struct sp_param_decl *decls, int n,
-                                        enum run_mode mode, struct em_status *st)
+                                        enum run_mode mode, int64_t read_ns, struct em_status *st)
 {
     struct translated_sql *t = calloc(1, sizeof(*t));
     if (!t) {
         EM_FAIL_OOM(st);
         return NULL;
     }
-    if ((mode == RUN_PARTITIONED ? sp_translate_partitioned(ctx->schema, sql, decls, n, &t->tr, st)
-                                 : sp_translate(ctx->schema, sql, decls, n, &t->tr, st)) ||
+    if ((mode == RUN_PARTITIONED
+             ? sp_translate_partitioned(ctx->schema, sql, decls, n, &t->tr, st)
+             : sp_translate_at(ctx->schema, sql, decls, n, read_ns, &t->tr, st)) ||
         sp_sql_keys_plan(ctx->schema, sql, t->tr, &t->keys, st)) {
         translation_free(t);
         return NULL;
@@ -203,20 +204,21 @@ static struct translated_sql *translate(struct sp_job_ctx *ctx, const char *sql,
 }
 
 /* The cached statement of a GoogleSQL text with its parameter types, translated for mode
- * (a partitioned translation is cached apart). */
+ * and to read as of read_ns (0: the current rows); a partitioned translation, or one at a
+ * timestamp, is cached apart. */
 static struct sp_stmt *translated(struct sp_job_ctx *ctx, const char *sql, const cJSON *types,
-                                  enum run_mode mode, struct em_status *st)
+                                  enum run_mode mode, int64_t read_ns, struct em_status *st)
 {
     char *types_text = types ? cJSON_PrintUnformatted(types) : NULL;
-    size_t len = strlen(sql) + (types_text ? strlen(types_text) : 0) + 16;
+    size_t len = strlen(sql) + (types_text ? strlen(types_text) : 0) + 40;
     char *key = malloc(len);
     if (!key) {
         free(types_text);
         EM_FAIL_OOM(st);
         return NULL;
     }
-    snprintf(key, len, "%c\x1f%s\x1f%s", mode == RUN_PARTITIONED ? 'P' : 'G', sql,
-             types_text ? types_text : "");
+    snprintf(key, len, "%c%lld\x1f%s\x1f%s", mode == RUN_PARTITIONED ? 'P' : 'G',
+             (long long)read_ns, sql, types_text ? types_text : "");
     free(types_text);
     struct sp_stmt *s = sp_job_cached(ctx, key);
     struct sp_param_decl *decls = NULL;
@@ -224,7 +226,7 @@ static struct sp_stmt *translated(struct sp_job_ctx *ctx, const char *sql, const
     struct translated_sql *extra = NULL;
     struct sp_arena decl_arena = {0};
     if (!s && !param_decls(types, &decl_arena, &decls, &n, st) &&
-        (extra = translate(ctx, sql, decls, n, mode, st)) != NULL) {
+        (extra = translate(ctx, sql, decls, n, mode, read_ns, st)) != NULL) {
         s = sp_job_prepare(ctx, extra->tr->sql, st);
         if (s) {
             s->extra = extra;
@@ -462,7 +464,8 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
                                   enum run_mode mode, struct sp_result *out,
                                   struct touched *touched, struct em_status *st)
 {
-    struct sp_stmt *prepared = translated(ctx, s->sql, s->param_types, mode, st);
+    int64_t read_ns = mode == RUN_QUERY ? sp_job_read_time(ctx, s->read_ns) : 0;
+    struct sp_stmt *prepared = translated(ctx, s->sql, s->param_types, mode, read_ns, st);
     if (!prepared)
         return st->code;
     const struct translated_sql *cached = prepared->extra;
@@ -708,8 +711,13 @@ static enum em_code job_read(struct sp_job_ctx *ctx, void *arg, struct em_status
     }
     struct sp_buf sql = {0};
     struct sp_binds binds = {0};
+    int64_t read_ns = sp_job_read_time(ctx, r->read_ns);
     if (!read_columns(table, r->columns, cols, &sql, st)) {
         sp_buf_puts(&sql, " FROM ");
+        if (read_ns) {
+            sp_schema_sqlite_table_at(table, read_ns, &sql);
+            sp_buf_puts(&sql, " AS ");
+        }
         sp_buf_ident(&sql, table->name);
         sp_buf_puts(&sql, " WHERE ");
         if (!sp_keyset_where(r->key_set, key, nkey, &sql, &binds, st)) {
@@ -801,12 +809,24 @@ static void gsql_insert(const struct mutation *m, struct sp_buf *out)
     sp_buf_puts(out, ")");
 }
 
+/* WHERE the row's key: a NULL part of a nullable key column matches NULL; a table whose
+ * key is () has one row at most, which WHERE true addresses. */
 static void key_condition(const struct mutation *m, struct sp_buf *out)
 {
     int n = 0;
-    for (int i = 0; i < m->ncols; i++)
-        if (sp_table_is_key(m->table, m->cols[i]->name))
-            sp_buf_printf(out, "%s`%s` = @v%d", n++ ? " AND " : " WHERE ", m->cols[i]->name, i);
+    for (int i = 0; i < m->ncols; i++) {
+        const struct sp_column *c = m->cols[i];
+        if (!sp_table_is_key(m->table, c->name))
+            continue;
+        sp_buf_puts(out, n++ ? " AND " : " WHERE ");
+        if (c->not_null)
+            sp_buf_printf(out, "`%s` = @v%d", c->name, i);
+        else
+            sp_buf_printf(out, "(`%s` = @v%d OR (`%s` IS NULL AND @v%d IS NULL))", c->name, i,
+                          c->name, i);
+    }
+    if (n == 0)
+        sp_buf_puts(out, " WHERE true");
 }
 
 /* UPDATE ... SET the non-key columns; false when there are none. */

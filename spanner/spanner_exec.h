@@ -61,6 +61,7 @@ struct sp_sql_request {
     const cJSON *params;      /* Struct: name -> value, or NULL */
     const cJSON *param_types; /* name -> Type, or NULL */
     enum sp_query_mode mode;
+    int64_t read_ns; /* a single-use read at this timestamp (0: strong; see sp_read_at) */
 };
 
 /* Runs one statement in txn (NULL: a single-use strong read). A DML statement of a
@@ -81,7 +82,8 @@ struct sp_read {
     const char *index; /* or NULL: by primary key */
     const cJSON *columns;
     const cJSON *key_set;
-    int64_t limit; /* 0: none */
+    int64_t limit;   /* 0: none */
+    int64_t read_ns; /* a single-use read at this timestamp (0: strong) */
 };
 enum em_code sp_exec_read(struct sp_db *db, struct sp_txn *txn, const struct sp_read *read,
                           struct sp_result *out, struct em_status *st);

@@ -236,6 +236,8 @@ enum em_code sp_list_databases(struct em_call *call)
     cJSON *items = NULL;
     enum em_code rc =
         sp_database_list(admin(call), em_call_var(call, "parent"), &items, &call->status);
+    for (cJSON *db = rc ? NULL : items->child; db; db = db->next)
+        sp_database_show_earliest_version(db, em_clock_now());
     return em_list_reply_result(call, rc, items, "databases");
 }
 
@@ -244,6 +246,8 @@ enum em_code sp_get_database(struct em_call *call)
     cJSON *database = NULL;
     enum em_code rc =
         sp_database_get(admin(call), em_call_var(call, "name"), &database, &call->status);
+    if (!rc)
+        sp_database_show_earliest_version(database, em_clock_now());
     return em_call_reply_result(call, rc, database);
 }
 

@@ -277,16 +277,23 @@ static void sqlite_key(const struct sp_key_part *key, int nkey, struct sp_buf *o
 void sp_schema_sqlite_table(const struct sp_table *table, struct sp_buf *out)
 {
     bool keys_not_null = true;
+    for (int i = 0; i < table->ncolumns; i++)
+        if (sp_table_is_key(table, table->columns[i].name) && !table->columns[i].not_null)
+            keys_not_null = false;
     sp_buf_puts(out, "CREATE TABLE ");
     sp_buf_ident(out, table->name);
     sp_buf_puts(out, " (");
     for (int i = 0; i < table->ncolumns; i++) {
         const struct sp_column *c = &table->columns[i];
+        const char *type = sqlite_type(&c->type);
+        /* in a rowid table, a lone "INTEGER PRIMARY KEY" would be the rowid itself, which
+         * turns a NULL key into a new number: "INT" has the same affinity without that */
+        if (!keys_not_null && table->nkey == 1 && strcmp(type, "INTEGER") == 0 &&
+            sp_table_is_key(table, c->name))
+            type = "INT";
         sp_buf_puts(out, i ? ", " : "");
         sp_buf_ident(out, c->name);
-        sp_buf_printf(out, " %s", sqlite_type(&c->type));
-        if (sp_table_is_key(table, c->name) && !c->not_null)
-            keys_not_null = false;
+        sp_buf_printf(out, " %s", type);
     }
     if (table->nkey) {
         sp_buf_puts(out, ", PRIMARY KEY ");
@@ -297,6 +304,231 @@ void sp_schema_sqlite_table(const struct sp_table *table, struct sp_buf *out)
         keys_not_null = false;
     }
     sp_buf_printf(out, ")%s;\n", keys_not_null ? " WITHOUT ROWID" : "");
+}
+
+static void create_trigger(const char *table, const char *kind, const char *when, const char *body,
+                           struct sp_buf *out);
+
+static void first_version_after(const struct sp_table *table, const char **key, int nkey,
+                                int64_t at_ns, struct sp_buf *out);
+
+/* ---- row versions (stale reads) ---- */
+
+/* The columns that identify a row of t in its versions: its key, or "$singleton". */
+static int version_key(const struct sp_table *t, const char **key, int max)
+{
+    if (t->nkey == 0) {
+        key[0] = "$singleton";
+        return 1;
+    }
+    int n = t->nkey < max ? t->nkey : max;
+    for (int i = 0; i < n; i++)
+        key[i] = t->key[i].column;
+    return n;
+}
+
+static void versions_name(const char *table, const char *suffix, struct sp_buf *out)
+{
+    char name[300];
+    snprintf(name, sizeof(name), "%s$versions%s", table, suffix);
+    sp_buf_ident(out, name);
+}
+
+void sp_schema_sqlite_versions(const struct sp_table *table, struct sp_buf *out)
+{
+    const char *key[64];
+    int nkey = version_key(table, key, 64);
+    sp_buf_puts(out, "CREATE TABLE IF NOT EXISTS ");
+    versions_name(table->name, "", out);
+    sp_buf_puts(out, " (\"$until\" INTEGER NOT NULL, \"$present\" INTEGER NOT NULL");
+    for (int i = 0; i < table->ncolumns; i++) {
+        sp_buf_puts(out, ", ");
+        sp_buf_ident(out, table->columns[i].name);
+        sp_buf_printf(out, " %s", sqlite_type(&table->columns[i].type));
+    }
+    if (table->nkey == 0)
+        sp_buf_puts(out, ", \"$singleton\" INTEGER");
+    sp_buf_puts(out, ");\nCREATE INDEX IF NOT EXISTS ");
+    versions_name(table->name, "$key", out);
+    sp_buf_puts(out, " ON ");
+    versions_name(table->name, "", out);
+    sp_buf_puts(out, " (");
+    for (int i = 0; i < nkey; i++) {
+        sp_buf_ident(out, key[i]);
+        sp_buf_puts(out, ", ");
+    }
+    sp_buf_puts(out, "\"$until\");\n");
+}
+
+void sp_schema_sqlite_versions_column(const char *table, const char *verb, const char *column,
+                                      const char *type, struct sp_buf *out)
+{
+    sp_buf_puts(out, "ALTER TABLE ");
+    versions_name(table, "", out);
+    sp_buf_printf(out, " %s ", verb);
+    sp_buf_ident(out, column);
+    sp_buf_printf(out, "%s%s;\n", type ? " " : "", type ? type : "");
+}
+
+void sp_schema_sqlite_drop_versions(const char *table, struct sp_buf *out)
+{
+    sp_buf_puts(out, "DROP TABLE IF EXISTS ");
+    versions_name(table, "", out);
+    sp_buf_puts(out, ";\n");
+}
+
+/* "a"."k1" IS "b"."k1" AND ... over the version key. */
+static void same_key(const char **key, int nkey, const char *a, const char *b, struct sp_buf *out)
+{
+    for (int i = 0; i < nkey; i++) {
+        sp_buf_printf(out, "%s%s.", i ? " AND " : "", a);
+        sp_buf_ident(out, key[i]);
+        sp_buf_printf(out, " IS %s.", b);
+        sp_buf_ident(out, key[i]);
+    }
+}
+
+static void column_list(const struct sp_table *t, const char *alias, struct sp_buf *out)
+{
+    for (int i = 0; i < t->ncolumns; i++) {
+        sp_buf_printf(out, "%s%s.", i ? ", " : "", alias);
+        sp_buf_ident(out, t->columns[i].name);
+    }
+    if (t->nkey == 0)
+        sp_buf_printf(out, ", %s.\"$singleton\"", alias);
+}
+
+/* The rows of t as of read_ns. The current row of a key holds unless a change after
+ * read_ns was recorded for it; else the first version recorded after read_ns is the row
+ * as it was then ($present 0: there was none). Versions are appended in commit order, so
+ * rowid order is time order. */
+void sp_schema_sqlite_table_at(const struct sp_table *table, int64_t read_ns, struct sp_buf *out)
+{
+    const char *key[64];
+    int nkey = version_key(table, key, 64);
+    sp_buf_puts(out, "(SELECT ");
+    column_list(table, "\"$r\"", out);
+    sp_buf_puts(out, " FROM ");
+    sp_buf_ident(out, table->name);
+    sp_buf_puts(out, " AS \"$r\" WHERE NOT EXISTS (SELECT 1 FROM ");
+    versions_name(table->name, "", out);
+    sp_buf_puts(out, " AS \"$v\" WHERE ");
+    same_key(key, nkey, "\"$v\"", "\"$r\"", out);
+    sp_buf_printf(out, " AND \"$v\".\"$until\" > %lld) UNION ALL SELECT ", (long long)read_ns);
+    column_list(table, "\"$v\"", out);
+    first_version_after(table, key, nkey, read_ns, out);
+    sp_buf_puts(out, ")");
+}
+
+/* The first version after at_ns of each key: the row as it was at at_ns. */
+static void first_version_after(const struct sp_table *table, const char **key, int nkey,
+                                int64_t at_ns, struct sp_buf *out)
+{
+    sp_buf_puts(out, " FROM ");
+    versions_name(table->name, "", out);
+    sp_buf_printf(out,
+                  " AS \"$v\" WHERE \"$v\".\"$present\" AND \"$v\".\"$until\" > %lld AND NOT "
+                  "EXISTS (SELECT 1 FROM ",
+                  (long long)at_ns);
+    versions_name(table->name, "", out);
+    sp_buf_puts(out, " AS \"$e\" WHERE ");
+    same_key(key, nkey, "\"$e\"", "\"$v\"", out);
+    sp_buf_printf(out, " AND \"$e\".\"$until\" > %lld AND \"$e\".rowid < \"$v\".rowid)",
+                  (long long)at_ns);
+}
+
+void sp_schema_sqlite_rewind(const struct sp_table *table, int64_t at_ns, struct sp_buf *out)
+{
+    const char *key[64];
+    int nkey = version_key(table, key, 64);
+    char quoted[300];
+    snprintf(quoted, sizeof(quoted), "\"%s\"", table->name); /* names hold no '"' */
+    sp_buf_puts(out, "DELETE FROM ");
+    sp_buf_ident(out, table->name);
+    sp_buf_puts(out, " WHERE EXISTS (SELECT 1 FROM ");
+    versions_name(table->name, "", out);
+    sp_buf_puts(out, " AS \"$v\" WHERE ");
+    same_key(key, nkey, "\"$v\"", quoted, out);
+    sp_buf_printf(out, " AND \"$v\".\"$until\" > %lld);\nINSERT INTO ", (long long)at_ns);
+    sp_buf_ident(out, table->name);
+    sp_buf_puts(out, " (");
+    for (int i = 0; i < table->ncolumns; i++) {
+        sp_buf_puts(out, i ? ", " : "");
+        sp_buf_ident(out, table->columns[i].name);
+    }
+    if (table->nkey == 0)
+        sp_buf_puts(out, ", \"$singleton\"");
+    sp_buf_puts(out, ") SELECT ");
+    column_list(table, "\"$v\"", out);
+    first_version_after(table, key, nkey, at_ns, out);
+    sp_buf_puts(out, ";\nDELETE FROM ");
+    versions_name(table->name, "", out);
+    sp_buf_printf(out, " WHERE \"$until\" > %lld;\n", (long long)at_ns);
+}
+
+void sp_schema_sqlite_prune_versions(const struct sp_table *table, int64_t before_ns,
+                                     struct sp_buf *out)
+{
+    /* rowid order is time order: the versions to forget are a prefix, found without a
+     * scan of the rest */
+    sp_buf_puts(out, "DELETE FROM ");
+    versions_name(table->name, "", out);
+    sp_buf_puts(out, " WHERE rowid < coalesce((SELECT rowid FROM ");
+    versions_name(table->name, "", out);
+    sp_buf_printf(out,
+                  " WHERE \"$until\" >= %lld ORDER BY rowid LIMIT 1), (SELECT max(rowid) FROM ",
+                  (long long)before_ns);
+    versions_name(table->name, "", out);
+    sp_buf_puts(out, ") + 1);\n");
+}
+
+/* The triggers that record, in commit order, what each write replaced: the old row of
+ * an update or delete, and that an inserted key had no row. */
+static void version_triggers(const struct sp_table *t, struct sp_buf *out)
+{
+    const char *key[64];
+    int nkey = version_key(t, key, 64);
+    for (int kind = 0; kind < 3; kind++) {
+        static const char *const names[] = {"v_insert", "v_update", "v_delete"};
+        static const char *const events[] = {"AFTER INSERT", "AFTER UPDATE", "AFTER DELETE"};
+        struct sp_buf body = {0};
+        if (kind > 0) { /* the old row */
+            sp_buf_puts(&body, "  INSERT INTO ");
+            versions_name(t->name, "", &body);
+            sp_buf_puts(&body, " (\"$until\", \"$present\", ");
+            for (int i = 0; i < t->ncolumns; i++) {
+                sp_buf_puts(&body, i ? ", " : "");
+                sp_buf_ident(&body, t->columns[i].name);
+            }
+            if (t->nkey == 0)
+                sp_buf_puts(&body, ", \"$singleton\"");
+            sp_buf_puts(&body, ") VALUES (sp_commit_ns(), 1, ");
+            column_list(t, "OLD", &body);
+            sp_buf_puts(&body, ");\n");
+        }
+        if (kind < 2) { /* a key that had no row (an update that moved the key too) */
+            sp_buf_puts(&body, "  INSERT INTO ");
+            versions_name(t->name, "", &body);
+            sp_buf_puts(&body, " (\"$until\", \"$present\"");
+            for (int i = 0; i < nkey; i++) {
+                sp_buf_puts(&body, ", ");
+                sp_buf_ident(&body, key[i]);
+            }
+            sp_buf_puts(&body, ") SELECT sp_commit_ns(), 0");
+            for (int i = 0; i < nkey; i++) {
+                sp_buf_puts(&body, ", NEW.");
+                sp_buf_ident(&body, key[i]);
+            }
+            if (kind == 1) {
+                sp_buf_puts(&body, " WHERE NOT (");
+                same_key(key, nkey, "NEW", "OLD", &body);
+                sp_buf_puts(&body, ")");
+            }
+            sp_buf_puts(&body, ";\n");
+        }
+        create_trigger(t->name, names[kind], events[kind], body.data, out);
+        sp_buf_free(&body);
+    }
 }
 
 void sp_schema_sqlite_index(const struct sp_index *index, struct sp_buf *out)
@@ -315,7 +547,8 @@ void sp_schema_sqlite_index(const struct sp_index *index, struct sp_buf *out)
     sp_buf_puts(out, ";\n");
 }
 
-static const char *const trigger_kinds[] = {"insert", "update", "delete", "cascade"};
+static const char *const trigger_kinds[] = {"insert",   "update",   "delete",  "cascade",
+                                            "v_insert", "v_update", "v_delete"};
 
 void sp_schema_sqlite_drop_triggers(const char *table, struct sp_buf *out)
 {
@@ -515,6 +748,7 @@ enum em_code sp_schema_sqlite_triggers(const struct sp_schema *schema, struct sp
             create_trigger(t->name, "update", "BEFORE UPDATE", checks.data, out);
             create_trigger(t->name, "delete", "BEFORE DELETE", before.data, out);
             create_trigger(t->name, "cascade", "AFTER DELETE", after.data, out);
+            version_triggers(t, out);
         }
         sp_buf_free(&checks);
         sp_buf_free(&before);

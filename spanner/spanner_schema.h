@@ -135,4 +135,27 @@ enum em_code sp_schema_sqlite_triggers(const struct sp_schema *schema, struct sp
 /* The names of every trigger a table may have, to drop them when it goes away. */
 void sp_schema_sqlite_drop_triggers(const char *table, struct sp_buf *out);
 
+/* Row versions, for reads at a past timestamp (stale reads, read-only transactions). Each
+ * table T has a table "T$versions" that its triggers (regenerated with the others) append
+ * to in commit order: the old row of every update and delete, and a row-less marker for
+ * every inserted key, stamped "$until" = the commit's timestamp (sp_commit_ns()). The
+ * current rows stay where they are, so strong reads and writes see no difference.
+ * sp_schema_sqlite_versions creates the table (IF NOT EXISTS: also for a file made before
+ * versions were kept); _versions_column adds or drops a column with the table's
+ * (verb "ADD COLUMN" with the SQLite type, or "DROP COLUMN" with NULL); _drop_versions
+ * drops it with the table. sp_schema_sqlite_table_at writes a derived table, "(SELECT ...)",
+ * of T's rows as they were at read_ns (its columns named as T's), and
+ * sp_schema_sqlite_prune_versions the statement that forgets versions older than
+ * before_ns. */
+void sp_schema_sqlite_versions(const struct sp_table *table, struct sp_buf *out);
+void sp_schema_sqlite_versions_column(const char *table, const char *verb, const char *column,
+                                      const char *type, struct sp_buf *out);
+void sp_schema_sqlite_drop_versions(const char *table, struct sp_buf *out);
+void sp_schema_sqlite_table_at(const struct sp_table *table, int64_t read_ns, struct sp_buf *out);
+void sp_schema_sqlite_prune_versions(const struct sp_table *table, int64_t before_ns,
+                                     struct sp_buf *out);
+/* The statements that put T's rows back as they were at at_ns and forget the versions
+ * after it (a restore to a backup's versionTime); to run with T's triggers dropped. */
+void sp_schema_sqlite_rewind(const struct sp_table *table, int64_t at_ns, struct sp_buf *out);
+
 #endif

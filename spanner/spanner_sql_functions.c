@@ -1412,6 +1412,16 @@ static void fn_current_timestamp(sqlite3_context *ctx, int argc, sqlite3_value *
     sqlite3_result_text(ctx, key, SP_TIMESTAMP_KEY_LEN, SQLITE_TRANSIENT);
 }
 
+/* sp_commit_ns(): the statement time in ns, where no writer thread stamps commits (the
+ * unit tests, tools); spanner_data registers the commit's own over it. */
+static void fn_commit_ns(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    (void)argv;
+    const struct sp_sql_clock *clock = sqlite3_user_data(ctx);
+    sqlite3_result_int64(ctx, clock->now.seconds * 1000000000 + clock->now.nanos);
+}
+
 /* sp_timestamp_add(ts, amount, nanoseconds per unit) */
 static void fn_timestamp_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -1645,6 +1655,9 @@ int sp_sql_functions_register(sqlite3 *db, const struct sp_sql_clock *clock)
     }
     int rc = sqlite3_create_function(db, "sp_current_timestamp", 0, SQLITE_UTF8, (void *)clock,
                                      fn_current_timestamp, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "sp_commit_ns", 0, SQLITE_UTF8, (void *)clock,
+                                     fn_commit_ns, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_numeric_sum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                      NULL, NULL, numeric_step, numeric_sum_final);

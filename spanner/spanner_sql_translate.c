@@ -96,7 +96,8 @@ struct translator {
     /* DML columns written with PENDING_COMMIT_TIMESTAMP() */
     const char *pending[64];
     int npending;
-    int depth; /* expressions, FROM items and queries being translated (MAX_NESTING) */
+    int depth;       /* expressions, FROM items and queries being translated (MAX_NESTING) */
+    int64_t read_ns; /* tables are read as of this timestamp (0: their current rows) */
 };
 
 /* ---- helpers ---- */
@@ -3127,7 +3128,11 @@ static enum em_code from_table(struct translator *t, const struct scope *outer,
     if (!src)
         return t->st->code;
     (void)outer;
-    sp_buf_printf(out, "%s AS %s", sql_table, sql_alias);
+    if (t->read_ns)
+        sp_schema_sqlite_table_at(table, t->read_ns, out);
+    else
+        sp_buf_puts(out, sql_table);
+    sp_buf_printf(out, " AS %s", sql_alias);
     return scope_add(t, scope, src);
 }
 
@@ -4264,15 +4269,19 @@ static enum em_code check_partitioned(struct translator *t, const struct sp_stat
 
 static enum em_code translate(const struct sp_schema *schema, const char *sql,
                               const struct sp_param_decl *decls, int ndecls, bool partitioned,
-                              struct sp_translation **out, struct em_status *st)
+                              int64_t read_ns, struct sp_translation **out, struct em_status *st)
 {
     struct sp_arena arena = {0};
     struct sp_translation *tr = sp_arena_alloc(&arena, sizeof(*tr));
     *out = NULL;
     if (!tr)
         return EM_FAIL_OOM(st);
-    struct translator t = {
-        .arena = &arena, .schema = schema, .st = st, .decls = decls, .ndecls = ndecls};
+    struct translator t = {.arena = &arena,
+                           .schema = schema,
+                           .st = st,
+                           .decls = decls,
+                           .ndecls = ndecls,
+                           .read_ns = read_ns};
     struct sp_parser p;
     struct sp_statement *s;
     enum em_code code = sp_parser_init(&p, &arena, sql, st);
@@ -4311,14 +4320,21 @@ enum em_code sp_translate(const struct sp_schema *schema, const char *sql,
                           const struct sp_param_decl *decls, int ndecls,
                           struct sp_translation **out, struct em_status *st)
 {
-    return translate(schema, sql, decls, ndecls, false, out, st);
+    return translate(schema, sql, decls, ndecls, false, 0, out, st);
+}
+
+enum em_code sp_translate_at(const struct sp_schema *schema, const char *sql,
+                             const struct sp_param_decl *decls, int ndecls, int64_t read_ns,
+                             struct sp_translation **out, struct em_status *st)
+{
+    return translate(schema, sql, decls, ndecls, false, read_ns, out, st);
 }
 
 enum em_code sp_translate_partitioned(const struct sp_schema *schema, const char *sql,
                                       const struct sp_param_decl *decls, int ndecls,
                                       struct sp_translation **out, struct em_status *st)
 {
-    return translate(schema, sql, decls, ndecls, true, out, st);
+    return translate(schema, sql, decls, ndecls, true, 0, out, st);
 }
 
 /* DDL expressions may not hold parameters or subqueries (Spanner's rule). */

@@ -67,6 +67,12 @@ enum em_code sp_translate(const struct sp_schema *schema, const char *sql,
                           const struct sp_param_decl *decls, int ndecls,
                           struct sp_translation **out, struct em_status *st);
 void sp_translation_free(struct sp_translation *translation);
+/* sp_translate reading every table as of read_ns (ns since the epoch), from its row
+ * versions (spanner_schema.h): a stale read, or a read-only transaction's read after
+ * later commits. read_ns 0 is sp_translate. */
+enum em_code sp_translate_at(const struct sp_schema *schema, const char *sql,
+                             const struct sp_param_decl *decls, int ndecls, int64_t read_ns,
+                             struct sp_translation **out, struct em_status *st);
 
 /* sp_translate for a statement run as Partitioned DML (a partitionedDml transaction): it
  * must also be an UPDATE or DELETE, without THEN RETURN, and fully partitionable (it reads

@@ -81,7 +81,8 @@ struct sp_txn {
     enum sp_txn_mode mode;
     uint64_t start_seq;
     int64_t begin_ns, last_use_ns;
-    char **reads; /* lower-case names of the tables read whole */
+    int64_t read_ns; /* read-only: the timestamp every read sees (the caller sets it) */
+    char **reads;    /* lower-case names of the tables read whole */
     int nreads;
     struct sp_txn_span *spans; /* the keys and ranges read of other tables */
     int nspans;

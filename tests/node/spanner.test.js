@@ -438,6 +438,32 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
                         Code.INVALID_ARGUMENT, 'DML statements can only be performed in a read-write');
     });
 
+    it('reads at a timestamp: readTimestamp, exactStaleness, a read-only transaction while others commit', async () => {
+      const [snapshot] = await spanner.beginTransaction({session: session.name,
+                                                         options: {readOnly: {strong: true, returnReadTimestamp: true}}});
+      const dml = async statement => {
+        const [rw] = await spanner.beginTransaction({session: session.name, options: {readWrite: {}}});
+        await spanner.executeSql({session: session.name, transaction: {id: rw.id}, seqno: 1, sql: statement});
+        const [committed] = await spanner.commit({session: session.name, transactionId: rw.id});
+        return committed.commitTimestamp;
+      };
+      const inserted = await dml("INSERT INTO Singers (SingerId, Name) VALUES (9, 'Ivy')");
+      const count = async readOnly => rowsOf((await spanner.executeSql({
+        session: session.name, sql: 'SELECT COUNT(*) FROM Singers',
+        transaction: readOnly ? {singleUse: {readOnly}} : {id: snapshot.id}}))[0]);
+      assert.deepEqual(await count({strong: true}), [['5']]);
+      assert.deepEqual(await count(null), [['4']], 'the read-only transaction begun before the insert');
+      assert.deepEqual(await count({readTimestamp: snapshot.readTimestamp}), [['4']]);
+      assert.deepEqual(await count({readTimestamp: inserted}), [['5']]);
+      assert.deepEqual(await count({exactStaleness: {seconds: 0}}), [['5']]);
+      await rejectsWith(count({exactStaleness: {seconds: 7200}}), Code.FAILED_PRECONDITION, 'too old');
+      const [read] = await spanner.read({session: session.name, table: 'Singers', columns: ['SingerId'],
+                                         keySet: {all: true}, transaction: {id: snapshot.id}});
+      assert.deepEqual(rowsOf(read), [['1'], ['2'], ['3'], ['4']]);
+      await dml('DELETE FROM Singers WHERE SingerId = 9');
+      assert.deepEqual(await count({readTimestamp: inserted}), [['5']], 'the deleted row is still there then');
+    });
+
     it('partitionQuery and partitionRead: tokens that executeSql and read accept', async () => {
       const [transaction] = await spanner.beginTransaction({session: session.name, options: {readOnly: {strong: true}}});
       const query = 'SELECT SingerId, Name FROM Singers WHERE SingerId <= 2';

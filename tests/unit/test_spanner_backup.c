@@ -2,11 +2,11 @@
  * test_spanner_backup: Spanner's backup domain (spanner_backup) on a real metadata store,
  * without the CMEK engine or data files (those are covered by test_cmek, test_datastore
  * and tests/integ/test_spanner_backup.sh): Google's rules for backup IDs, expire_time
- * (6 hours to 366 days) and version_time (not in the future, no older than this build's
- * tolerance), the encryption types, update masks, expiry on the clock, copies (version
- * time kept, max_expire_time), restores (the backup's schema, restoreInfo, the backup
- * referenced until the restore is done and undeletable meanwhile) and an instance that
- * cannot be deleted while it has backups.
+ * (6 hours to 366 days) and version_time (not in the future, not before the database's
+ * earliest version time: its creation or the hour of versions), the encryption types, update masks,
+ * expiry on the clock, copies (version time kept, max_expire_time), restores (the backup's schema,
+ * restoreInfo, the backup referenced until the restore is done and undeletable meanwhile) and an
+ * instance that cannot be deleted while it has backups.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -160,10 +160,9 @@ static void test_create_rules(void **state)
     /* version_time, half an hour after the database was created */
     char extra[128], when[EM_TIME_TEXT_MAX];
     clock_ns = NOW + HOURS / 2;
-    em_time_format(clock_ns - 60 * EM_NS_PER_SEC, when);
+    em_time_format(clock_ns - 20 * 60 * EM_NS_PER_SEC, when); /* versions are kept */
     snprintf(extra, sizeof(extra), ",\"versionTime\":\"%s\"", when);
-    expect_refused(create(f, "b2", DAYS, extra, NULL, &st), &st, EM_INVALID_ARGUMENT,
-                   "keeps no row versions");
+    assert_int_equal(create(f, "b-20m", DAYS, extra, NULL, &st), EM_OK);
     em_time_format(NOW - EM_NS_PER_SEC, when);
     snprintf(extra, sizeof(extra), ",\"versionTime\":\"%s\"", when);
     expect_refused(create(f, "b2", DAYS, extra, NULL, &st), &st, EM_INVALID_ARGUMENT,
@@ -174,6 +173,15 @@ static void test_create_rules(void **state)
     em_time_format(clock_ns - 5 * EM_NS_PER_SEC, when);
     snprintf(extra, sizeof(extra), ",\"versionTime\":\"%s\"", when);
     assert_int_equal(create(f, "b-5s", DAYS, extra, NULL, &st), EM_OK);
+    /* two hours on, versions go back one hour */
+    clock_ns = NOW + 2 * HOURS;
+    em_time_format(clock_ns - HOURS - EM_NS_PER_SEC, when);
+    snprintf(extra, sizeof(extra), ",\"versionTime\":\"%s\"", when);
+    expect_refused(create(f, "b3", DAYS, extra, NULL, &st), &st, EM_INVALID_ARGUMENT,
+                   "earliest version time");
+    em_time_format(clock_ns - HOURS + EM_NS_PER_SEC, when);
+    snprintf(extra, sizeof(extra), ",\"versionTime\":\"%s\"", when);
+    assert_int_equal(create(f, "b-59m", DAYS, extra, NULL, &st), EM_OK);
     clock_ns = NOW;
     expect_refused(create(f, "Bad_Id", DAYS, NULL, NULL, &st), &st, EM_INVALID_ARGUMENT,
                    "backup ID");

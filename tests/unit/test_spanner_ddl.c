@@ -2,7 +2,8 @@
  * test_spanner_ddl: Spanner DDL applied to a schema: the canonical getDdl text gcloud
  * parses, Spanner's validation errors (and that a failed statement changes nothing), and
  * the SQLite storage behaving as Spanner does: interleaving with CASCADE and NO ACTION,
- * foreign keys, CHECK constraints, NOT NULL, and ALTER TABLE on a table holding rows.
+ * foreign keys, CHECK constraints, NOT NULL, and ALTER TABLE on a table holding rows;
+ * the row versions kept for reads at a past timestamp.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -371,6 +372,108 @@ static void test_sqlite_schema(void **state)
     sp_buf_free(&script);
 }
 
+/* The rows of table (as "key:value,...", by key) as of read_ns, through the versions. */
+static char *rows_at(const char *table, const char *columns, int64_t read_ns)
+{
+    struct sp_buf sql = {0};
+    sp_buf_printf(&sql, "SELECT coalesce(group_concat(%s, ','), '') FROM (SELECT * FROM ", columns);
+    sp_schema_sqlite_table_at(sp_schema_table(db.schema, table), read_ns, &sql);
+    sp_buf_puts(&sql, " AS x ORDER BY 1)");
+    sqlite3_stmt *stmt = NULL;
+    char *out = NULL;
+    if (sqlite3_prepare_v2(db.db, sql.data, -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        out = strdup((const char *)sqlite3_column_text(stmt, 0));
+    else
+        fprintf(stderr, "%s\n  %s\n", sql.data, sqlite3_errmsg(db.db));
+    sqlite3_finalize(stmt);
+    sp_buf_free(&sql);
+    return out;
+}
+
+static void rows_at_are(const char *table, const char *columns, int64_t read_ns,
+                        const char *expected)
+{
+    char *got = rows_at(table, columns, read_ns);
+    assert_non_null(got);
+    if (strcmp(got, expected) != 0)
+        fprintf(stderr, "%s at %lld: expected %s, got %s\n", table, (long long)read_ns, expected,
+                got);
+    assert_string_equal(got, expected);
+    free(got);
+}
+
+static int64_t set_clock(int64_t seconds)
+{
+    db.clock.now = (struct sp_timestamp){seconds, 0};
+    return seconds * 1000000000;
+}
+
+/* Row versions: the triggers record what each write replaced, stamped with the commit's
+ * time (here the clock), and a read at a timestamp sees the rows as they were then:
+ * inserts, updates (twice in one commit), deletes, a NULL key (which stays NULL: no rowid
+ * alias), a table of one row; an added column; pruning keeps later reads exact. */
+static void test_row_versions(void **state)
+{
+    (void)state;
+    ddl_ok("CREATE TABLE Acc (Id INT64 NOT NULL, Bal INT64) PRIMARY KEY (Id)");
+    ddl_ok("CREATE TABLE N (Id INT64, V STRING(MAX)) PRIMARY KEY (Id)");
+    ddl_ok("CREATE TABLE One (V STRING(MAX)) PRIMARY KEY ()");
+    int64_t t1 = set_clock(1000);
+    sql_is("INSERT INTO Acc (Id, Bal) VALUES (1, 10), (2, 20)", "modified 2");
+    sql_is("INSERT INTO N (Id, V) VALUES (NULL, 'a')", "modified 1");
+    sql_is("INSERT INTO One (V) VALUES ('x')", "modified 1");
+    int64_t t2 = set_clock(2000);
+    sql_is("UPDATE Acc SET Bal = 11 WHERE Id = 1", "modified 1");
+    sql_is("UPDATE Acc SET Bal = 12 WHERE Id = 1", "modified 1");
+    sql_is("DELETE FROM Acc WHERE Id = 2", "modified 1");
+    sql_is("INSERT INTO Acc (Id, Bal) VALUES (3, 30)", "modified 1");
+    sql_is("UPDATE N SET V = 'b' WHERE Id IS NULL", "modified 1");
+    sql_is("UPDATE One SET V = 'y' WHERE true", "modified 1");
+    int64_t t3 = set_clock(3000);
+    sql_is("DELETE FROM Acc WHERE Id = 1", "modified 1");
+
+    const char *acc = "Id || ':' || Bal";
+    rows_at_are("Acc", acc, t1 - 1, "");
+    rows_at_are("Acc", acc, t1, "1:10,2:20");
+    rows_at_are("Acc", acc, t2 - 1, "1:10,2:20");
+    rows_at_are("Acc", acc, t2, "1:12,3:30"); /* the commit's last write */
+    rows_at_are("Acc", acc, t3 - 1, "1:12,3:30");
+    rows_at_are("Acc", acc, t3, "3:30");
+    const char *n = "coalesce(Id, 'NULL') || ':' || V";
+    rows_at_are("N", n, t1, "NULL:a");
+    rows_at_are("N", n, t2, "NULL:b");
+    sql_is("SELECT Id, V FROM N", "[[null,\"b\"]]");
+    rows_at_are("One", "V", t1, "x");
+    rows_at_are("One", "V", t2, "y");
+
+    /* a column added later: NULL in the versions from before */
+    ddl_ok("ALTER TABLE Acc ADD COLUMN Note STRING(MAX)");
+    rows_at_are("Acc", "Id || ':' || coalesce(Note, '-')", t2, "1:-,3:-");
+
+    /* forgetting the versions before t2 + 1 leaves reads from then on exact */
+    struct sp_buf prune = {0};
+    sp_schema_sqlite_prune_versions(sp_schema_table(db.schema, "Acc"), t2 + 1, &prune);
+    assert_int_equal(sqlite3_exec(db.db, prune.data, NULL, NULL, NULL), SQLITE_OK);
+    sp_buf_free(&prune);
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(
+        sqlite3_prepare_v2(db.db, "SELECT count(*) FROM \"Acc$versions\"", -1, &stmt, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(stmt, 0), 1); /* the delete at t3 */
+    sqlite3_finalize(stmt);
+    rows_at_are("Acc", acc, t3 - 1, "1:12,3:30");
+    rows_at_are("Acc", acc, t3, "3:30");
+
+    /* a dropped table takes its versions along */
+    ddl_ok("DROP TABLE One");
+    sql_is("SELECT 1", "[[\"1\"]]");
+    assert_int_equal(sqlite3_prepare_v2(db.db, "SELECT 1 FROM \"One$versions\"", -1, &stmt, NULL),
+                     SQLITE_ERROR);
+    sqlite3_finalize(stmt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +483,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interleave_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_constraints_on_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_row_versions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
