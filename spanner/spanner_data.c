@@ -35,6 +35,8 @@
 #define KEY_PARTS_MAX 64 /* the key parts a row's key in the log may have */
 /* how often a database's row versions older than the retention are deleted */
 #define PRUNE_EVERY_NS (60 * 1000000000LL)
+/* the versions a table keeps at most (beyond, the oldest go: bounded disk under load) */
+#define VERSIONS_MAX 500000
 
 /* The last commit that wrote one table (lower-case name). */
 struct table_seq {
@@ -72,6 +74,8 @@ struct sp_db {
     int nseqs;
     int64_t last_commit_ns;
     int64_t versions_pruned_ns; /* when its old row versions were last forgotten */
+    int64_t versions_floor_ns;  /* reads before it would miss forgotten versions */
+    int versions_max;           /* sp_data's, for the message of a read refused by it */
     /* the last commit that may have changed any row: a schema change, or a commit whose
      * tables could not be recorded */
     uint64_t all_changed_seq;
@@ -89,6 +93,7 @@ struct sp_data {
     char dir[SP_DATA_PATH_MAX - 512];
     pthread_mutex_t lock; /* the list below */
     struct sp_db *dbs;    /* dropped ones stay (callers may still hold them) */
+    int versions_max;     /* the row versions a table keeps at most (VERSIONS_MAX) */
 };
 
 /* The open file's side, built when the writer opens it. */
@@ -112,6 +117,7 @@ enum em_code sp_data_open(struct em_cmek *cmek, const char *data_dir, struct sp_
     if (!data)
         return EM_FAIL_OOM(st);
     data->cmek = cmek;
+    data->versions_max = VERSIONS_MAX;
     pthread_mutex_init(&data->lock, NULL);
     if (snprintf(data->dir, sizeof(data->dir), "%s/spanner", data_dir) >= (int)sizeof(data->dir) ||
         (mkdir(data->dir, 0700) != 0 && errno != EEXIST)) {
@@ -521,12 +527,70 @@ static enum em_code exec_sql(sqlite3 *sqlite, const char *sql, struct em_status 
 
 struct prune_job {
     int64_t before_ns;
+    int max; /* versions kept per table at most */
 };
+
+/* The integer in the first column of sql's first row: *found false when there is none
+ * (or it is NULL). */
+static enum em_code query_int64(sqlite3 *sqlite, const char *sql, int64_t *out, bool *found,
+                                struct em_status *st)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(sqlite, sql, -1, &stmt, NULL);
+    *found = false;
+    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        *found = sqlite3_column_type(stmt, 0) != SQLITE_NULL;
+        *out = sqlite3_column_int64(stmt, 0);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? EM_OK : sp_sql_error(sqlite, rc, st);
+}
+
+/* Keeps at most max versions of a table: the oldest beyond go, and *floor rises
+ * to the newest of them (a read before it would miss them). Rowids are dense and in time
+ * order: versions are appended and only a prefix is ever deleted. */
+static enum em_code cap_versions(sqlite3 *sqlite, const char *table, int max, int64_t *floor,
+                                 struct em_status *st)
+{
+    char name[300], sql[512];
+    int64_t last = 0, until = 0;
+    bool found;
+    snprintf(name, sizeof(name), "\"%s$versions\"", table); /* names hold no '"' */
+    snprintf(sql, sizeof(sql), "SELECT max(rowid) FROM %s", name);
+    if (query_int64(sqlite, sql, &last, &found, st) || !found || last <= max)
+        return st->code;
+    int64_t cut = last - max;
+    snprintf(sql, sizeof(sql),
+             "SELECT \"$until\" FROM %s WHERE rowid <= %lld ORDER BY rowid DESC LIMIT 1", name,
+             (long long)cut);
+    if (query_int64(sqlite, sql, &until, &found, st))
+        return st->code;
+    snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE rowid <= %lld", name, (long long)cut);
+    if (exec_sql(sqlite, sql, st))
+        return st->code;
+    if (found && until > *floor)
+        *floor = until;
+    return EM_OK;
+}
+
+/* The versions floor is kept in the file, for reads after a restart. */
+static enum em_code save_floor(sqlite3 *sqlite, int64_t floor, struct em_status *st)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "CREATE TABLE IF NOT EXISTS \"$versions_floor\" (ns INTEGER NOT NULL); "
+             "DELETE FROM \"$versions_floor\"; INSERT INTO \"$versions_floor\" VALUES (%lld);",
+             (long long)floor);
+    return exec_sql(sqlite, sql, st);
+}
 
 static enum em_code job_prune_versions(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
 {
     const struct prune_job *j = arg;
+    struct sp_db *db = ctx->db;
     struct sp_buf script = {0};
+    int64_t floor = db->versions_floor_ns > j->before_ns ? db->versions_floor_ns : j->before_ns;
     for (int i = 0; ctx->schema && i < ctx->schema->ntables; i++)
         sp_schema_sqlite_prune_versions(ctx->schema->tables[i], j->before_ns, &script);
     if (script.failed)
@@ -534,7 +598,17 @@ static enum em_code job_prune_versions(struct sp_job_ctx *ctx, void *arg, struct
     else if (script.data)
         exec_sql(ctx->sqlite, script.data, st);
     sp_buf_free(&script);
+    for (int i = 0; !st->code && ctx->schema && i < ctx->schema->ntables; i++)
+        cap_versions(ctx->sqlite, ctx->schema->tables[i]->name, j->max, &floor, st);
+    if (!st->code && !save_floor(ctx->sqlite, floor, st))
+        db->versions_floor_ns = floor;
+    db->versions_max = j->max;
     return st->code;
+}
+
+void sp_data_set_versions_max(struct sp_data *data, int max)
+{
+    data->versions_max = max;
 }
 
 void sp_data_prune_versions(struct sp_data *data, int64_t now, int64_t keep_ns)
@@ -549,7 +623,7 @@ void sp_data_prune_versions(struct sp_data *data, int64_t now, int64_t keep_ns)
         pthread_mutex_unlock(&data->lock);
         if (!db)
             return;
-        struct prune_job job = {now - keep_ns};
+        struct prune_job job = {now - keep_ns, data->versions_max};
         struct em_status st = {0};
         if (sp_db_run(db, job_prune_versions, &job, &st) && st.code != EM_FAILED_PRECONDITION)
             em_warn("spanner: forgetting old row versions of %s: %s", db->name, st.message);
@@ -585,18 +659,30 @@ static void sql_commit_ns(sqlite3_context *context, int argc, sqlite3_value **ar
     sqlite3_result_int64(context, commit_time(sqlite3_user_data(context)));
 }
 
-int64_t sp_job_read_time(struct sp_job_ctx *ctx, int64_t read_ns)
+enum em_code sp_job_read_time(struct sp_job_ctx *ctx, int64_t read_ns, int64_t *at,
+                              struct em_status *st)
 {
     struct sp_db *db = ctx->db;
+    *at = 0;
     if (read_ns <= 0)
-        return 0;
+        return EM_OK;
     if (read_ns >= db->last_commit_ns) {
         /* nothing committed after it: the current rows are those at read_ns, and every
          * later commit comes after it */
         db->last_commit_ns = read_ns + (1000 - read_ns % 1000) % 1000;
-        return 0;
+        return EM_OK;
     }
-    return read_ns;
+    if (read_ns < db->versions_floor_ns) {
+        char text[EM_TIME_TEXT_MAX], floor[EM_TIME_TEXT_MAX];
+        em_time_format(read_ns, text);
+        em_time_format(db->versions_floor_ns, floor);
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "Read timestamp %s is too old: the row versions before %s were "
+                       "forgotten (this emulator keeps %d versions per table at most).",
+                       text, floor, db->versions_max);
+    }
+    *at = read_ns;
+    return EM_OK;
 }
 
 /* --- the rows a job writes (SQLite's pre-update hook) --- */
@@ -717,7 +803,8 @@ static enum em_code add_versions(sqlite3 *sqlite, const struct sp_schema *schema
 }
 
 /* After a restart, commits and reads at a timestamp go on from the latest commit that
- * left a version (each table's last version, by rowid, is its latest). */
+ * left a version (each table's last version, by rowid, is its latest), and reads before
+ * the versions floor stay refused. */
 static enum em_code restore_commit_time(sqlite3 *sqlite, struct sp_db *db, struct em_status *st)
 {
     for (int i = 0; db->schema && i < db->schema->ntables; i++) {
@@ -740,6 +827,12 @@ static enum em_code restore_commit_time(sqlite3 *sqlite, struct sp_db *db, struc
         if (rc != SQLITE_DONE)
             return sp_sql_error(sqlite, rc, st);
     }
+    sqlite3_stmt *stmt = NULL; /* no table: nothing was forgotten yet */
+    if (sqlite3_prepare_v2(sqlite, "SELECT ns FROM \"$versions_floor\"", -1, &stmt, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int64(stmt, 0) > db->versions_floor_ns)
+        db->versions_floor_ns = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
     return EM_OK;
 }
 
@@ -953,6 +1046,7 @@ static struct sp_db *db_new(struct sp_data *data, const char *database, struct e
     }
     snprintf(db->name, sizeof(db->name), "%s", database);
     db->versions_pruned_ns = em_clock_now(); /* the first pruning a minute from now */
+    db->versions_max = data->versions_max;
     pthread_mutex_init(&db->log.lock, NULL);
     char path[SP_DATA_PATH_MAX];
     sp_data_path(data, database, path);
@@ -1030,6 +1124,10 @@ struct rewind_job {
 static enum em_code job_rewind(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
 {
     const struct rewind_job *j = arg;
+    if (j->at_ns < ctx->db->versions_floor_ns)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "The backup cannot be restored as of its version time: the row versions "
+                       "before it were forgotten.");
     struct sp_buf script = {0};
     for (int i = 0; ctx->schema && i < ctx->schema->ntables; i++)
         sp_schema_sqlite_drop_triggers(ctx->schema->tables[i]->name, &script);

@@ -170,13 +170,18 @@ enum em_code sp_data_rewind(struct sp_data *data, const char *database, int64_t 
 /* Forgets the row versions (spanner_schema.h) older than now - keep_ns, in each database
  * whose versions were not pruned in the last minute. From the service's tick. */
 void sp_data_prune_versions(struct sp_data *data, int64_t now, int64_t keep_ns);
+/* The row versions a table keeps at most (500,000; the tests set fewer): beyond, the
+ * pruning forgets the oldest and reads before the newest of those are refused. */
+void sp_data_set_versions_max(struct sp_data *data, int max);
 /* The job's commit timestamp (ns since the epoch, microsecond-distinct and increasing),
  * the same for every call in one job (the version triggers read it as sp_commit_ns()). */
 int64_t sp_job_commit_time(struct sp_job_ctx *ctx);
-/* A read at read_ns (ns since the epoch; 0: the latest) in a job: the timestamp whose
- * versions it must read, or 0 when the current rows are the rows at read_ns (nothing
- * committed after it). Either way, every later commit is stamped after read_ns, so a
- * read-only transaction's reads agree with each other. */
-int64_t sp_job_read_time(struct sp_job_ctx *ctx, int64_t read_ns);
+/* A read at read_ns (ns since the epoch; 0: the latest) in a job: *at is the timestamp
+ * whose versions it must read, or 0 when the current rows are the rows at read_ns
+ * (nothing committed after it). Either way, every later commit is stamped after read_ns,
+ * so a read-only transaction's reads agree with each other. FAILED_PRECONDITION when
+ * versions it needs were forgotten (a table keeps 500,000 at most). */
+enum em_code sp_job_read_time(struct sp_job_ctx *ctx, int64_t read_ns, int64_t *at,
+                              struct em_status *st);
 
 #endif

@@ -464,7 +464,9 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
                                   enum run_mode mode, struct sp_result *out,
                                   struct touched *touched, struct em_status *st)
 {
-    int64_t read_ns = mode == RUN_QUERY ? sp_job_read_time(ctx, s->read_ns) : 0;
+    int64_t read_ns = 0;
+    if (mode == RUN_QUERY && sp_job_read_time(ctx, s->read_ns, &read_ns, st))
+        return st->code;
     struct sp_stmt *prepared = translated(ctx, s->sql, s->param_types, mode, read_ns, st);
     if (!prepared)
         return st->code;
@@ -711,8 +713,9 @@ static enum em_code job_read(struct sp_job_ctx *ctx, void *arg, struct em_status
     }
     struct sp_buf sql = {0};
     struct sp_binds binds = {0};
-    int64_t read_ns = sp_job_read_time(ctx, r->read_ns);
-    if (!read_columns(table, r->columns, cols, &sql, st)) {
+    int64_t read_ns = 0;
+    if (!sp_job_read_time(ctx, r->read_ns, &read_ns, st) &&
+        !read_columns(table, r->columns, cols, &sql, st)) {
         sp_buf_puts(&sql, " FROM ");
         if (read_ns) {
             sp_schema_sqlite_table_at(table, read_ns, &sql);

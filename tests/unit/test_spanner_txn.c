@@ -356,6 +356,47 @@ static void advance(struct fixture *f, int seconds)
     assert_int_equal(em_clock_advance(f->svc->store, seconds * 1000000000LL, &offset, &st), EM_OK);
 }
 
+/* A read-only transaction reads at its timestamp from the row versions; past the versions
+ * a table keeps (here 3), the tick forgets the oldest and a read that needs them is
+ * FAILED_PRECONDITION, while a newer read-only transaction reads. */
+static void test_versions_are_capped(void **state)
+{
+    struct fixture *f = *state;
+    struct sp_ctx *ctx = f->svc->ctx;
+    struct em_status st = {0};
+    char m[256], v[64];
+    seed_rows(f);
+    sp_data_set_versions_max(ctx->data, 3);
+    char *old = begin(f, f->a, "readOnly");
+    for (int i = 0; i < 6; i++)
+        commit_now(f, set_v(m, sizeof(m), 2, i % 2 ? "x" : "y"));
+    value_of(f, 2, v, sizeof(v));
+    assert_string_equal(v, "x");
+    cJSON *reply;
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"SELECT V FROM T WHERE K = 2\"}", old);
+    assert_int_equal(data_call(f, f->a, "executeSql", body, &reply), 200);
+    assert_string_equal(
+        cJSON_GetArrayItem(cJSON_GetArrayItem(cJSON_GetObjectItem(reply, "rows"), 0), 0)
+            ->valuestring,
+        "b"); /* the value when it began */
+    cJSON_Delete(reply);
+    advance(f, 61);
+    assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
+    assert_int_equal(data_call(f, f->a, "executeSql", body, &reply), 400);
+    char *text = cJSON_PrintUnformatted(reply);
+    assert_non_null(strstr(text, "were forgotten"));
+    free(text);
+    cJSON_Delete(reply);
+    assert_int_equal(read_t(f, f->a, old, "{\"all\":true}"), 400);
+    char *young = begin(f, f->a, "readOnly");
+    commit_now(f, set_v(m, sizeof(m), 2, "z"));
+    assert_int_equal(read_t(f, f->a, young, "{\"all\":true}"), 200);
+    free(old);
+    free(young);
+}
+
 static void test_idle_read_write_transaction_aborts(void **state)
 {
     struct fixture *f = *state;
@@ -617,6 +658,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sql_by_key_on_one_row_aborts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_composite_key_and_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_in_lists_and_unnest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_versions_are_capped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_not_pinned_by_key_reads_the_table, setup,
                                         teardown),
     };
