@@ -17,6 +17,7 @@
 #include "spanner_keyset.h"
 #include "spanner_schema.h"
 #include "spanner_sql_functions.h"
+#include "spanner_sql_translate.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -994,6 +995,31 @@ struct ddl_job {
     const cJSON *statements;
 };
 
+/* A view that translates but that SQLite cannot prepare (past its nesting limits once its
+ * views are inlined) is refused now, naming it, rather than at every query of it. */
+static enum em_code check_views(sqlite3 *sqlite, const struct sp_schema *schema,
+                                struct em_status *st)
+{
+    for (int i = 0; i < schema->nviews; i++) {
+        char sql[400];
+        struct sp_translation *tr = NULL;
+        snprintf(sql, sizeof(sql), "SELECT * FROM `%s`", schema->views[i]->name);
+        if (sp_translate(schema, sql, NULL, 0, &tr, st))
+            return st->code;
+        sqlite3_stmt *stmt = NULL;
+        int rc = sqlite3_prepare_v2(sqlite, tr->sql, -1, &stmt, NULL);
+        sqlite3_finalize(stmt);
+        sp_translation_free(tr);
+        if (rc != SQLITE_OK) {
+            struct em_status why = {0};
+            sp_sql_error(sqlite, rc, &why);
+            return EM_FAIL(st, why.code, "View %s cannot be queried: %s", schema->views[i]->name,
+                           why.message);
+        }
+    }
+    return EM_OK;
+}
+
 static enum em_code job_apply_ddl(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
 {
     struct ddl_job *d = arg;
@@ -1015,6 +1041,8 @@ static enum em_code job_apply_ddl(struct sp_job_ctx *ctx, void *arg, struct em_s
             break;
     }
     sp_buf_free(&script);
+    if (!st->code)
+        check_views(ctx->sqlite, next, st);
     if (st->code == EM_ALREADY_EXISTS) { /* CREATE UNIQUE INDEX over duplicates */
         char detail[EM_STATUS_MESSAGE_MAX];
         const char *colon = strstr(st->message, ": ");

@@ -439,6 +439,12 @@ api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Extra"}'
 expect_error_json 400 INVALID_ARGUMENT
 api PATCH "$S/$DB/ddl" '{"statements":["CREATE TABLE Extra (Id INT64 NOT NULL, Note STRING(MAX)) PRIMARY KEY (Id)"]}'
 expect_status 200
+DEEP="SELECT $(printf '~%.0s' $(seq 60))1 AS x"
+api PATCH "$S/$DB/ddl" "{\"statements\":[\"CREATE VIEW Deep SQL SECURITY INVOKER AS $DEEP\"]}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$(jq -r .error.message <<<"$BODY")" "View Deep cannot be queried" "a view SQLite cannot nest is refused when created"
+api GET "$S/$DB/ddl"
+expect_eq 0 "$(jq '[.statements[] | select(contains("Deep"))] | length' <<<"$BODY")" "and not kept"
 api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Extra","columns":["Id","Note"],"values":[["1","SECRET-MARKER-ROW"]]}}]}'
 expect_status 200
 
