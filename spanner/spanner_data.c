@@ -624,6 +624,12 @@ void sp_data_prune_versions(struct sp_data *data, int64_t now, int64_t keep_ns)
         pthread_mutex_unlock(&data->lock);
         if (!db)
             return;
+        /* a file nobody opened since the start has taken no write: nothing to forget (a
+         * read older than the hour is refused by its timestamp alone) */
+        struct em_datafile *open = em_datastore_peek(db->ds);
+        if (!open)
+            continue;
+        em_datafile_put(open);
         struct prune_job job = {now - keep_ns, data->versions_max};
         struct em_status st = {0};
         if (sp_db_run(db, job_prune_versions, &job, &st) && st.code != EM_FAILED_PRECONDITION)
