@@ -428,26 +428,31 @@ enum em_code sp_instance_list(struct sp_admin *admin, const char *parent, cJSON 
     return sp_store_list_instances(admin->store, parent, out, st);
 }
 
-/* Applies one field of the mask to inst. */
-static enum em_code update_field(cJSON *inst, const cJSON *request, const char *field,
-                                 struct em_status *st)
+struct instance_update {
+    cJSON *inst;
+    const cJSON *request;
+};
+
+/* Applies one field of the mask to the instance (em_mask_path_fn). */
+static enum em_code update_field(const char *field, void *arg, struct em_status *st)
 {
-    if (strcmp(field, "displayName") == 0 || strcmp(field, "display_name") == 0) {
-        const char *display_name = em_json_string(request, "displayName");
+    struct instance_update *u = arg;
+    if (em_mask_path_is(field, "displayName")) {
+        const char *display_name = em_json_string(u->request, "displayName");
         if (check_display_name(display_name, st))
             return st->code;
-        set_string(inst, "displayName", display_name);
+        set_string(u->inst, "displayName", display_name);
         return EM_OK;
     }
-    if (strcmp(field, "nodeCount") == 0 || strcmp(field, "node_count") == 0)
-        return set_capacity(inst, request, true, false, st);
-    if (strcmp(field, "processingUnits") == 0 || strcmp(field, "processing_units") == 0)
-        return set_capacity(inst, request, false, true, st);
-    if (strcmp(field, "labels") == 0)
-        return set_labels(inst, request, st);
+    if (em_mask_path_is(field, "nodeCount"))
+        return set_capacity(u->inst, u->request, true, false, st);
+    if (em_mask_path_is(field, "processingUnits"))
+        return set_capacity(u->inst, u->request, false, true, st);
+    if (em_mask_path_is(field, "labels"))
+        return set_labels(u->inst, u->request, st);
     /* gcloud names it to clear autoscaling when --nodes is given: nothing to clear */
-    if (strcmp(field, "autoscalingConfig") == 0 || strcmp(field, "autoscaling_config") == 0)
-        return check_no_autoscaling(request, st);
+    if (em_mask_path_is(field, "autoscalingConfig"))
+        return check_no_autoscaling(u->request, st);
     return EM_FAIL(st, EM_INVALID_ARGUMENT,
                    "Invalid field_mask: field \"%.100s\" cannot be updated (this emulator updates "
                    "display_name, node_count, processing_units and labels).",
@@ -457,17 +462,12 @@ static enum em_code update_field(cJSON *inst, const cJSON *request, const char *
 static enum em_code apply_mask(cJSON *inst, const cJSON *request, const char *mask,
                                struct em_status *st)
 {
-    if (!mask || !*mask)
+    struct instance_update u = {inst, request};
+    size_t count = 0;
+    if (mask && em_mask_each(mask, update_field, &u, &count, st))
+        return st->code;
+    if (count == 0)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "field_mask must be specified.");
-    const char *p = mask;
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        char field[64];
-        snprintf(field, sizeof(field), "%.*s", (int)(len < 63 ? len : 63), p);
-        if (update_field(inst, request, field, st))
-            return st->code;
-        p += len + (p[len] == ',');
-    }
     return EM_OK;
 }
 
