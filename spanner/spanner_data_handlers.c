@@ -162,7 +162,7 @@ static void close_data_call(struct em_call *call, struct data_call *dc)
 /* A read-only transaction's timestamp bound -> the timestamp it reads at. strong,
  * maxStaleness and minReadTimestamp read the latest commit (which those bounds allow);
  * readTimestamp and exactStaleness read the versions at that time, within the hour
- * Spanner keeps them; a timestamp in the future is waited for. */
+ * Spanner keeps them; one in the future is waited for (wait_for_read_time). */
 static enum em_code read_timestamp(struct em_call *call, const cJSON *ro, int64_t *read_ns)
 {
     int64_t now = em_clock_now(), at = now, staleness;
@@ -194,12 +194,18 @@ static enum em_code read_timestamp(struct em_call *call, const cJSON *ro, int64_
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                             "readTimestamp is more than 10 s ahead of the emulator's clock: "
                             "Spanner would wait until then, and the emulator waits 10 s at most.");
-    for (int64_t left; (left = at - em_clock_now()) > 0;) {
+    *read_ns = at;
+    return EM_OK;
+}
+
+/* Waits, once the caller may begin the transaction, until the emulator's clock reaches a
+ * read timestamp ahead of it (at most READ_WAIT_MAX_NS, read_timestamp checked). */
+static void wait_for_read_time(int64_t read_ns)
+{
+    for (int64_t left; (left = read_ns - em_clock_now()) > 0;) {
         struct timespec pause = {0, (long)(left < 50000000 ? left : 50000000)};
         nanosleep(&pause, NULL);
     }
-    *read_ns = at;
-    return EM_OK;
 }
 
 /* TransactionOptions -> a mode; read-only bounds checked and *read_ns (when not NULL) set
@@ -244,6 +250,21 @@ static cJSON *transaction_json(const struct sp_txn *txn)
     return json;
 }
 
+/* A new transaction of the call's session into dc->txn, once the caller may begin it:
+ * a read-only one reads at read_ns (waited for when it is ahead of the clock). */
+static enum em_code begin_transaction(struct em_call *call, struct data_call *dc,
+                                      enum sp_txn_mode mode, int64_t read_ns)
+{
+    if (check_begin(call, dc->database, mode))
+        return call->status.code;
+    wait_for_read_time(read_ns);
+    if (sp_txn_begin(ctx_of(call)->txns, dc->db, dc->session, mode, em_clock_now(), &dc->txn,
+                     &call->status))
+        return call->status.code;
+    dc->txn->read_ns = read_ns;
+    return EM_OK;
+}
+
 /* Resolves the request's TransactionSelector into dc->txn (NULL: single-use read). */
 static enum em_code select_transaction(struct em_call *call, struct data_call *dc,
                                        const cJSON *selector)
@@ -269,17 +290,14 @@ static enum em_code select_transaction(struct em_call *call, struct data_call *d
                                 "read-write transaction begun first or inline.");
         dc->return_read_ns = cJSON_IsTrue(
             cJSON_GetObjectItem(cJSON_GetObjectItem(single, "readOnly"), "returnReadTimestamp"));
+        wait_for_read_time(dc->read_ns);
         return EM_OK;
     }
     int64_t read_ns;
     if (!begin || parse_options(call, begin, &mode, &read_ns) ||
-        check_begin(call, dc->database, mode))
+        begin_transaction(call, dc, mode, read_ns))
         return call->status.code;
     dc->began = true;
-    if (sp_txn_begin(ctx_of(call)->txns, dc->db, dc->session, mode, em_clock_now(), &dc->txn,
-                     &call->status))
-        return call->status.code;
-    dc->txn->read_ns = read_ns;
     return EM_OK;
 }
 
@@ -693,13 +711,10 @@ enum em_code sp_begin_transaction(struct em_call *call)
     int64_t read_ns;
     if (open_data_call(call, &dc, true) ||
         parse_options(call, cJSON_GetObjectItem(call->body, "options"), &mode, &read_ns) ||
-        check_begin(call, dc.database, mode) ||
-        sp_txn_begin(ctx_of(call)->txns, dc.db, dc.session, mode, em_clock_now(), &dc.txn,
-                     &call->status)) {
+        begin_transaction(call, &dc, mode, read_ns)) {
         close_data_call(call, &dc);
         return call->status.code;
     }
-    dc.txn->read_ns = read_ns;
     em_call_reply(call, transaction_json(dc.txn));
     close_data_call(call, &dc);
     return EM_OK;
