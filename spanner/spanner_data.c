@@ -75,8 +75,7 @@ struct sp_db {
     int nseqs;
     int64_t last_commit_ns;
     int64_t versions_pruned_ns; /* when its old row versions were last forgotten */
-    int64_t versions_floor_ns;  /* reads before it would miss forgotten versions */
-    int versions_max;           /* sp_data's, for the message of a read refused by it */
+    int64_t versions_floor_ns;  /* reads before it would miss versions past the cap */
     /* the last commit that may have changed any row: a schema change, or a commit whose
      * tables could not be recorded */
     uint64_t all_changed_seq;
@@ -526,6 +525,25 @@ void sp_data_prune_writes(struct sp_data *data, uint64_t (*oldest)(void *arg, st
 
 static enum em_code exec_sql(sqlite3 *sqlite, const char *sql, struct em_status *st);
 
+/* Runs a script built in buf (nothing when empty) and frees it. */
+static enum em_code run_script(sqlite3 *sqlite, struct sp_buf *buf, struct em_status *st)
+{
+    if (buf->failed)
+        EM_FAIL_OOM(st);
+    else if (buf->data)
+        exec_sql(sqlite, buf->data, st);
+    sp_buf_free(buf);
+    return st->code;
+}
+
+/* "T$versions", quoted, for SQL written here (Spanner names hold no '"'). */
+static void versions_table(const char *table, char out[SP_VERSIONS_NAME_MAX + 2])
+{
+    char name[SP_VERSIONS_NAME_MAX];
+    sp_schema_versions_name(table, name);
+    snprintf(out, SP_VERSIONS_NAME_MAX + 2, "\"%s\"", name);
+}
+
 struct prune_job {
     int64_t before_ns;
     int max; /* versions kept per table at most */
@@ -554,10 +572,10 @@ static enum em_code query_int64(sqlite3 *sqlite, const char *sql, int64_t *out, 
 static enum em_code cap_versions(sqlite3 *sqlite, const char *table, int max, int64_t *floor,
                                  struct em_status *st)
 {
-    char name[300], sql[512];
+    char name[SP_VERSIONS_NAME_MAX + 2], sql[512];
     int64_t last = 0, until = 0;
     bool found;
-    snprintf(name, sizeof(name), "\"%s$versions\"", table); /* names hold no '"' */
+    versions_table(table, name);
     snprintf(sql, sizeof(sql), "SELECT max(rowid) FROM %s", name);
     if (query_int64(sqlite, sql, &last, &found, st) || !found || last <= max)
         return st->code;
@@ -575,7 +593,8 @@ static enum em_code cap_versions(sqlite3 *sqlite, const char *table, int max, in
     return EM_OK;
 }
 
-/* The versions floor is kept in the file, for reads after a restart. */
+/* The floor of the versions cap is kept in the file, for reads after a restart (versions
+ * past the hour need none: a read that old is refused by its timestamp alone). */
 static enum em_code save_floor(sqlite3 *sqlite, int64_t floor, struct em_status *st)
 {
     char sql[256];
@@ -591,19 +610,14 @@ static enum em_code job_prune_versions(struct sp_job_ctx *ctx, void *arg, struct
     const struct prune_job *j = arg;
     struct sp_db *db = ctx->db;
     struct sp_buf script = {0};
-    int64_t floor = db->versions_floor_ns > j->before_ns ? db->versions_floor_ns : j->before_ns;
+    int64_t floor = db->versions_floor_ns;
     for (int i = 0; ctx->schema && i < ctx->schema->ntables; i++)
         sp_schema_sqlite_prune_versions(ctx->schema->tables[i], j->before_ns, &script);
-    if (script.failed)
-        EM_FAIL_OOM(st);
-    else if (script.data)
-        exec_sql(ctx->sqlite, script.data, st);
-    sp_buf_free(&script);
+    run_script(ctx->sqlite, &script, st);
     for (int i = 0; !st->code && ctx->schema && i < ctx->schema->ntables; i++)
         cap_versions(ctx->sqlite, ctx->schema->tables[i]->name, j->max, &floor, st);
-    if (!st->code && !save_floor(ctx->sqlite, floor, st))
+    if (!st->code && floor != db->versions_floor_ns && !save_floor(ctx->sqlite, floor, st))
         db->versions_floor_ns = floor;
-    db->versions_max = j->max;
     return st->code;
 }
 
@@ -685,8 +699,8 @@ enum em_code sp_job_read_time(struct sp_job_ctx *ctx, int64_t read_ns, int64_t *
         em_time_format(db->versions_floor_ns, floor);
         return EM_FAIL(st, EM_FAILED_PRECONDITION,
                        "Read timestamp %s is too old: the row versions before %s were "
-                       "forgotten (this emulator keeps %d versions per table at most).",
-                       text, floor, db->versions_max);
+                       "forgotten (a table here keeps a bounded number of versions).",
+                       text, floor);
     }
     *at = read_ns;
     return EM_OK;
@@ -778,34 +792,25 @@ static enum em_code add_versions(sqlite3 *sqlite, const struct sp_schema *schema
 {
     if (!schema || schema->ntables == 0)
         return EM_OK;
-    char name[300];
-    snprintf(name, sizeof(name), "%s$versions", schema->tables[0]->name);
-    sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v2(
-        sqlite, "SELECT 1 FROM sqlite_master WHERE name = ?1 COLLATE NOCASE", -1, &stmt, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    if (rc == SQLITE_ROW)
-        return EM_OK;
-    if (rc != SQLITE_DONE)
-        return sp_sql_error(sqlite, rc, st);
+    char name[SP_VERSIONS_NAME_MAX], sql[400];
+    int64_t present;
+    bool found;
+    sp_schema_versions_name(schema->tables[0]->name, name);
+    snprintf(sql, sizeof(sql), "SELECT 1 FROM sqlite_master WHERE name = '%s' COLLATE NOCASE",
+             name); /* names hold no quote */
+    if (query_int64(sqlite, sql, &present, &found, st) || found)
+        return st->code;
     struct sp_buf script = {0};
     sp_buf_puts(&script, "SAVEPOINT sp_versions;\n");
     for (int i = 0; i < schema->ntables; i++)
         sp_schema_sqlite_versions(schema->tables[i], &script);
-    if (!sp_schema_sqlite_triggers(schema, &script, st)) {
-        sp_buf_puts(&script, "RELEASE sp_versions;\n");
-        if (script.failed)
-            EM_FAIL_OOM(st);
-        else if (sqlite3_exec(sqlite, script.data, NULL, NULL, NULL) != SQLITE_OK) {
-            sp_sql_error(sqlite, sqlite3_errcode(sqlite), st);
-            sqlite3_exec(sqlite, "ROLLBACK TO sp_versions; RELEASE sp_versions;", NULL, NULL, NULL);
-        }
+    if (sp_schema_sqlite_triggers(schema, &script, st)) {
+        sp_buf_free(&script);
+        return st->code;
     }
-    sp_buf_free(&script);
+    sp_buf_puts(&script, "RELEASE sp_versions;\n");
+    if (run_script(sqlite, &script, st))
+        sqlite3_exec(sqlite, "ROLLBACK TO sp_versions; RELEASE sp_versions;", NULL, NULL, NULL);
     return st->code;
 }
 
@@ -814,32 +819,24 @@ static enum em_code add_versions(sqlite3 *sqlite, const struct sp_schema *schema
  * the versions floor stay refused. */
 static enum em_code restore_commit_time(sqlite3 *sqlite, struct sp_db *db, struct em_status *st)
 {
+    char name[SP_VERSIONS_NAME_MAX + 2], sql[400];
+    int64_t value;
+    bool found;
     for (int i = 0; db->schema && i < db->schema->ntables; i++) {
-        struct sp_buf sql = {0};
-        sp_buf_puts(&sql, "SELECT \"$until\" FROM ");
-        char name[300];
-        snprintf(name, sizeof(name), "%s$versions", db->schema->tables[i]->name);
-        sp_buf_ident(&sql, name);
-        sp_buf_puts(&sql, " ORDER BY rowid DESC LIMIT 1");
-        sqlite3_stmt *stmt = NULL;
-        int rc = sql.failed ? SQLITE_NOMEM : sqlite3_prepare_v2(sqlite, sql.data, -1, &stmt, NULL);
-        sp_buf_free(&sql);
-        if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-            int64_t until = sqlite3_column_int64(stmt, 0);
-            if (until > db->last_commit_ns)
-                db->last_commit_ns = until;
-            rc = SQLITE_DONE;
-        }
-        sqlite3_finalize(stmt);
-        if (rc != SQLITE_DONE)
-            return sp_sql_error(sqlite, rc, st);
+        versions_table(db->schema->tables[i]->name, name);
+        snprintf(sql, sizeof(sql), "SELECT \"$until\" FROM %s ORDER BY rowid DESC LIMIT 1", name);
+        if (query_int64(sqlite, sql, &value, &found, st))
+            return st->code;
+        if (found && value > db->last_commit_ns)
+            db->last_commit_ns = value;
     }
-    sqlite3_stmt *stmt = NULL; /* no table: nothing was forgotten yet */
-    if (sqlite3_prepare_v2(sqlite, "SELECT ns FROM \"$versions_floor\"", -1, &stmt, NULL) ==
-            SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int64(stmt, 0) > db->versions_floor_ns)
-        db->versions_floor_ns = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
+    /* no table: the cap never forgot a version */
+    if (query_int64(sqlite, "SELECT 1 FROM sqlite_master WHERE name = '$versions_floor'", &value,
+                    &found, st) ||
+        !found || query_int64(sqlite, "SELECT ns FROM \"$versions_floor\"", &value, &found, st))
+        return st->code;
+    if (found && value > db->versions_floor_ns)
+        db->versions_floor_ns = value;
     return EM_OK;
 }
 
@@ -1080,7 +1077,6 @@ static struct sp_db *db_new(struct sp_data *data, const char *database, struct e
     }
     snprintf(db->name, sizeof(db->name), "%s", database);
     db->versions_pruned_ns = em_clock_now(); /* the first pruning a minute from now */
-    db->versions_max = data->versions_max;
     pthread_mutex_init(&db->log.lock, NULL);
     char path[SP_DATA_PATH_MAX];
     sp_data_path(data, database, path);
@@ -1167,14 +1163,11 @@ static enum em_code job_rewind(struct sp_job_ctx *ctx, void *arg, struct em_stat
         sp_schema_sqlite_drop_triggers(ctx->schema->tables[i]->name, &script);
     for (int i = 0; ctx->schema && i < ctx->schema->ntables; i++)
         sp_schema_sqlite_rewind(ctx->schema->tables[i], j->at_ns, &script);
-    if (ctx->schema && !sp_schema_sqlite_triggers(ctx->schema, &script, st)) {
-        if (script.failed)
-            EM_FAIL_OOM(st);
-        else if (script.data)
-            exec_sql(ctx->sqlite, script.data, st);
+    if (ctx->schema && sp_schema_sqlite_triggers(ctx->schema, &script, st)) {
+        sp_buf_free(&script);
+        return st->code;
     }
-    sp_buf_free(&script);
-    return st->code;
+    return run_script(ctx->sqlite, &script, st);
 }
 
 enum em_code sp_data_rewind(struct sp_data *data, const char *database, int64_t at_ns,

@@ -1028,8 +1028,11 @@ static enum em_code alter_column_type(struct ddl *d, struct sp_table *t, struct 
         sp_buf_free(&cond);
     }
     for (int versions = 0; text_swap && versions < 2; versions++) {
-        char name[300];
-        snprintf(name, sizeof(name), "%s%s", t->name, versions ? "$versions" : "");
+        char name[SP_VERSIONS_NAME_MAX];
+        if (versions)
+            sp_schema_versions_name(t->name, name);
+        else
+            snprintf(name, sizeof(name), "%s", t->name);
         sp_buf_puts(d->out, "UPDATE ");
         sp_buf_ident(d->out, name);
         sp_buf_puts(d->out, " SET ");

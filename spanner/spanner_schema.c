@@ -327,10 +327,17 @@ static int version_key(const struct sp_table *t, const char **key, int max)
     return n;
 }
 
+void sp_schema_versions_name(const char *table, char out[SP_VERSIONS_NAME_MAX])
+{
+    snprintf(out, SP_VERSIONS_NAME_MAX, "%s$versions", table);
+}
+
+/* T's versions table, or (suffix "$key") its index, quoted. */
 static void versions_name(const char *table, const char *suffix, struct sp_buf *out)
 {
-    char name[300];
-    snprintf(name, sizeof(name), "%s$versions%s", table, suffix);
+    char name[SP_VERSIONS_NAME_MAX + 8];
+    sp_schema_versions_name(table, name);
+    strcat(name, suffix);
     sp_buf_ident(out, name);
 }
 

@@ -140,13 +140,15 @@ void sp_schema_sqlite_drop_triggers(const char *table, struct sp_buf *out);
  * to in commit order: the old row of every update and delete, and a row-less marker for
  * every inserted key, stamped "$until" = the commit's timestamp (sp_commit_ns()). The
  * current rows stay where they are, so strong reads and writes see no difference.
- * sp_schema_sqlite_versions creates the table (IF NOT EXISTS: also for a file made before
- * versions were kept); _versions_column adds or drops a column with the table's
- * (verb "ADD COLUMN" with the SQLite type, or "DROP COLUMN" with NULL); _drop_versions
- * drops it with the table. sp_schema_sqlite_table_at writes a derived table, "(SELECT ...)",
- * of T's rows as they were at read_ns (its columns named as T's), and
- * sp_schema_sqlite_prune_versions the statement that forgets versions older than
- * before_ns. */
+ * sp_schema_versions_name writes "T$versions" (unquoted). sp_schema_sqlite_versions
+ * creates the table (IF NOT EXISTS: also for a file made before versions were kept);
+ * _versions_column adds or drops a column with the table's (verb "ADD COLUMN" with the
+ * SQLite type, or "DROP COLUMN" with NULL); _drop_versions drops it with the table.
+ * sp_schema_sqlite_table_at writes a derived table, "(SELECT ...)", of T's rows as they
+ * were at read_ns (its columns named as T's), and sp_schema_sqlite_prune_versions the
+ * statement that forgets versions older than before_ns. */
+#define SP_VERSIONS_NAME_MAX 300 /* holds "<table>$versions$key" (names: 128 chars at most) */
+void sp_schema_versions_name(const char *table, char out[SP_VERSIONS_NAME_MAX]);
 void sp_schema_sqlite_versions(const struct sp_table *table, struct sp_buf *out);
 void sp_schema_sqlite_versions_column(const char *table, const char *verb, const char *column,
                                       const char *type, struct sp_buf *out);

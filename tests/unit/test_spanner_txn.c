@@ -21,6 +21,7 @@
 #include "em_call.h"
 #include "em_clock.h"
 #include "em_config.h"
+#include "em_json.h"
 #include "em_log.h"
 #include "em_service.h"
 #include "spanner/spanner_data.h"
@@ -368,6 +369,8 @@ static void test_versions_are_capped(void **state)
     seed_rows(f);
     sp_data_set_versions_max(ctx->data, 3);
     char *old = begin(f, f->a, "readOnly");
+    char then[EM_TIME_TEXT_MAX];
+    em_time_format(em_clock_now(), then); /* just after the transaction's timestamp */
     for (int i = 0; i < 6; i++)
         commit_now(f, set_v(m, sizeof(m), 2, i % 2 ? "x" : "y"));
     value_of(f, 2, v, sizeof(v));
@@ -395,6 +398,15 @@ static void test_versions_are_capped(void **state)
     assert_int_equal(read_t(f, f->a, young, "{\"all\":true}"), 200);
     free(old);
     free(young);
+
+    /* the floor is kept in the file: after a restart, that time is still refused */
+    em_service_close(f->svc);
+    assert_int_equal(em_service_open(&spanner_service, &f->cfg, &f->svc, &st), EM_OK);
+    snprintf(body, sizeof(body),
+             "{\"transaction\":{\"singleUse\":{\"readOnly\":{\"readTimestamp\":\"%s\"}}},"
+             "\"sql\":\"SELECT V FROM T WHERE K = 2\"}",
+             then);
+    assert_int_equal(data_call(f, f->a, "executeSql", body, NULL), 400);
 }
 
 static void test_idle_read_write_transaction_aborts(void **state)
