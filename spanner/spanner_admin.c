@@ -563,10 +563,11 @@ enum em_code sp_instance_delete(struct sp_admin *admin, const char *name, struct
 /* --- DDL --- */
 
 /* The schema the canonical statements describe, with statements (may be NULL) applied
- * after them; *canonical receives its getDdl statements as a JSON array. All or nothing:
- * the first statement that fails fails the whole. */
+ * after them; *canonical receives its getDdl statements as a JSON array, and retention
+ * its version_retention_period as the database shows it ("1h" by default). All or
+ * nothing: the first statement that fails fails the whole. */
 static enum em_code apply_ddl(const cJSON *stored, const cJSON *statements, cJSON **canonical,
-                              struct em_status *st)
+                              char retention[32], struct em_status *st)
 {
     *canonical = NULL;
     struct sp_schema *schema = sp_schema_new();
@@ -594,6 +595,7 @@ static enum em_code apply_ddl(const cJSON *stored, const cJSON *statements, cJSO
         for (int i = 0; i < count; i++)
             cJSON_AddItemToArray(*canonical, cJSON_CreateString(text[i]));
         sp_strings_free(text, count);
+        snprintf(retention, 32, "%s", schema->version_retention ? schema->version_retention : "1h");
     }
     sp_schema_free(schema);
     return st->code;
@@ -838,9 +840,11 @@ enum em_code sp_database_create(struct sp_admin *admin, const char *instance, co
         return st->code;
     snprintf(name, SP_NAME_MAX, "%s/databases/%s", instance, id);
     cJSON *ddl;
-    if (apply_ddl(NULL, cJSON_GetObjectItem(request, "extraStatements"), &ddl, st))
+    char retention[32];
+    if (apply_ddl(NULL, cJSON_GetObjectItem(request, "extraStatements"), &ddl, retention, st))
         return st->code;
     cJSON *db = new_database(name, request, now);
+    cJSON_ReplaceItemInObject(db, "versionRetentionPeriod", cJSON_CreateString(retention));
     pthread_mutex_lock(&admin->lock);
     insert_database(admin, project, instance, db, ddl, request, true, st);
     pthread_mutex_unlock(&admin->lock);
@@ -889,17 +893,23 @@ static void add_encryption_info(struct sp_admin *admin, cJSON *db)
     cJSON_AddItemToArray(cJSON_AddArrayToObject(db, "encryptionInfo"), entry);
 }
 
-int64_t sp_database_earliest_version(const cJSON *db, int64_t now)
+int64_t sp_database_earliest_version(struct sp_admin *admin, const cJSON *db, int64_t now)
 {
-    int64_t created = 0;
+    int64_t created = 0, retention;
     em_time_parse(em_json_string(db, "createTime"), &created);
-    return created > now - SP_VERSION_RETENTION_NS ? created : now - SP_VERSION_RETENTION_NS;
+    const char *period = em_json_string(db, "versionRetentionPeriod");
+    if (!period || !sp_retention_parse(period, &retention))
+        retention = SP_DEFAULT_RETENTION_NS;
+    int64_t earliest = created > now - retention ? created : now - retention;
+    int64_t floor =
+        admin->data ? sp_data_versions_floor(admin->data, em_json_string(db, "name")) : 0;
+    return floor > earliest ? floor : earliest;
 }
 
-void sp_database_show_earliest_version(cJSON *db, int64_t now)
+void sp_database_show_earliest_version(struct sp_admin *admin, cJSON *db, int64_t now)
 {
     cJSON_DeleteItemFromObject(db, "earliestVersionTime");
-    em_json_add_time(db, "earliestVersionTime", sp_database_earliest_version(db, now));
+    em_json_add_time(db, "earliestVersionTime", sp_database_earliest_version(admin, db, now));
 }
 
 enum em_code sp_database_get(struct sp_admin *admin, const char *name, cJSON **out,
@@ -955,10 +965,15 @@ enum em_code sp_database_update_ddl(struct sp_admin *admin, const char *name,
     if (cJSON_GetArraySize(statements) == 0)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "No statements in the UpdateDatabaseDdl request.");
     cJSON *db = NULL, *ddl = NULL, *canonical = NULL;
+    char retention[32];
     pthread_mutex_lock(&admin->lock);
-    if (!load_database(admin, name, &db, &ddl, st) && !apply_ddl(ddl, statements, &canonical, st) &&
-        (!admin->data || !sp_data_update_ddl(admin->data, name, statements, st)))
+    if (!load_database(admin, name, &db, &ddl, st) &&
+        !apply_ddl(ddl, statements, &canonical, retention, st) &&
+        (!admin->data || !sp_data_update_ddl(admin->data, name, statements, st))) {
+        cJSON_DeleteItemFromObject(db, "versionRetentionPeriod");
+        cJSON_AddStringToObject(db, "versionRetentionPeriod", retention);
         save_database(admin, db, canonical, true, st);
+    }
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(db);
     cJSON_Delete(ddl);
@@ -1132,7 +1147,16 @@ enum em_code sp_database_restore(struct sp_admin *admin, const char *instance, c
     cJSON *request = cJSON_CreateObject();
     if (encryption)
         cJSON_AddItemToObject(request, "encryptionConfig", cJSON_Duplicate(encryption, true));
+    /* the backup's database options come with its schema (version_retention_period) */
+    cJSON *canonical = NULL;
+    char retention[32];
+    if (apply_ddl(ddl, NULL, &canonical, retention, st)) {
+        cJSON_Delete(request);
+        return st->code;
+    }
+    cJSON_Delete(canonical);
     cJSON *db = new_database(name, request, now);
+    cJSON_ReplaceItemInObject(db, "versionRetentionPeriod", cJSON_CreateString(retention));
     cJSON_AddItemToObject(db, "restoreInfo", cJSON_Duplicate(restore_info, true));
     pthread_mutex_lock(&admin->lock);
     int64_t version_ns = now;

@@ -75,8 +75,8 @@ enum em_code sp_database_get(struct sp_admin *admin, const char *name, cJSON **o
                              struct em_status *st);
 /* The earliest time a database can be read or backed up at: its creation, or an hour
  * before now (the row versions it keeps); _show_ sets earliestVersionTime to it. */
-int64_t sp_database_earliest_version(const cJSON *db, int64_t now);
-void sp_database_show_earliest_version(cJSON *db, int64_t now);
+int64_t sp_database_earliest_version(struct sp_admin *admin, const cJSON *db, int64_t now);
+void sp_database_show_earliest_version(struct sp_admin *admin, cJSON *db, int64_t now);
 enum em_code sp_database_list(struct sp_admin *admin, const char *instance, cJSON **out,
                               struct em_status *st);
 /* The canonical DDL statements, a JSON array of strings. */

@@ -242,9 +242,10 @@ static enum em_code check_expire_time(const cJSON *obj, int64_t now, int64_t max
 }
 
 /* version_time: not in the future, nor before the database's earliest version time (its
- * creation, or the hour of versions it keeps). */
-static enum em_code check_version_time(const cJSON *backup, const cJSON *database, int64_t now,
-                                       int64_t *out, struct em_status *st)
+ * creation, or the start of the versions it keeps: its version_retention_period). */
+static enum em_code check_version_time(struct sp_admin *admin, const cJSON *backup,
+                                       const cJSON *database, int64_t now, int64_t *out,
+                                       struct em_status *st)
 {
     bool present;
     *out = now;
@@ -255,14 +256,14 @@ static enum em_code check_version_time(const cJSON *backup, const cJSON *databas
     if (*out > now)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid version_time %s: it cannot be in the future.", text);
-    int64_t earliest = sp_database_earliest_version(database, now);
+    int64_t earliest = sp_database_earliest_version(admin, database, now);
     if (*out < earliest) {
         char earliest_text[EM_TIME_TEXT_MAX];
         em_time_format(earliest, earliest_text);
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid version_time %s: it is older than the database's earliest "
-                       "version time %s (its version retention period is 1h).",
-                       text, earliest_text);
+                       "version time %s (its version retention period is %s).",
+                       text, earliest_text, em_json_string(database, "versionRetentionPeriod"));
     }
     return EM_OK;
 }
@@ -542,7 +543,7 @@ enum em_code sp_backup_create(struct sp_backups *backups, const char *instance, 
     snprintf(name, SP_NAME_MAX, "%s/backups/%s", instance, id);
     const char *database = em_json_string(backup, "database");
     if (!load_source_database(backups, instance, database, &db, &ddl, st) &&
-        !check_version_time(backup, db, now, &version_time, st) &&
+        !check_version_time(backups->admin, backup, db, now, &version_time, st) &&
         !check_expire_time(backup, now, version_time + NS(SP_BACKUP_MAX_RETENTION_S), &expire_time,
                            st)) {
         key_of(backups, database, db, db_key);

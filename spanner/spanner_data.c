@@ -75,7 +75,9 @@ struct sp_db {
     int nseqs;
     int64_t last_commit_ns;
     int64_t versions_pruned_ns; /* when its old row versions were last forgotten */
-    int64_t versions_floor_ns;  /* reads before it would miss versions past the cap */
+    /* reads before it would miss versions: past the cap, or older than the retention
+     * period in effect before it grew (any thread reads it: sp_data_versions_floor) */
+    _Atomic int64_t versions_floor_ns;
     /* the last commit that may have changed any row: a schema change, or a commit whose
      * tables could not be recorded */
     uint64_t all_changed_seq;
@@ -85,6 +87,7 @@ struct sp_db {
     int ntracked, tracked_cap;
     /* any thread */
     _Atomic uint64_t commit_seq;
+    _Atomic int64_t retention_ns; /* the schema's version_retention_period */
     struct write_log log;
 };
 
@@ -545,7 +548,7 @@ static void versions_table(const char *table, char out[SP_VERSIONS_NAME_MAX + 2]
 }
 
 struct prune_job {
-    int64_t before_ns;
+    int64_t now;
     int max; /* versions kept per table at most */
 };
 
@@ -593,8 +596,8 @@ static enum em_code cap_versions(sqlite3 *sqlite, const char *table, int max, in
     return EM_OK;
 }
 
-/* The floor of the versions cap is kept in the file, for reads after a restart (versions
- * past the hour need none: a read that old is refused by its timestamp alone). */
+/* The versions floor is kept in the file, for reads after a restart (versions past the
+ * retention period need none: a read that old is refused by its timestamp alone). */
 static enum em_code save_floor(sqlite3 *sqlite, int64_t floor, struct em_status *st)
 {
     char sql[256];
@@ -611,8 +614,9 @@ static enum em_code job_prune_versions(struct sp_job_ctx *ctx, void *arg, struct
     struct sp_db *db = ctx->db;
     struct sp_buf script = {0};
     int64_t floor = db->versions_floor_ns;
+    int64_t before = j->now - sp_schema_version_retention(ctx->schema);
     for (int i = 0; ctx->schema && i < ctx->schema->ntables; i++)
-        sp_schema_sqlite_prune_versions(ctx->schema->tables[i], j->before_ns, &script);
+        sp_schema_sqlite_prune_versions(ctx->schema->tables[i], before, &script);
     run_script(ctx->sqlite, &script, st);
     for (int i = 0; !st->code && ctx->schema && i < ctx->schema->ntables; i++)
         cap_versions(ctx->sqlite, ctx->schema->tables[i]->name, j->max, &floor, st);
@@ -626,7 +630,7 @@ void sp_data_set_versions_max(struct sp_data *data, int max)
     data->versions_max = max;
 }
 
-void sp_data_prune_versions(struct sp_data *data, int64_t now, int64_t keep_ns)
+void sp_data_prune_versions(struct sp_data *data, int64_t now)
 {
     for (;;) {
         pthread_mutex_lock(&data->lock);
@@ -639,12 +643,12 @@ void sp_data_prune_versions(struct sp_data *data, int64_t now, int64_t keep_ns)
         if (!db)
             return;
         /* a file nobody opened since the start has taken no write: nothing to forget (a
-         * read older than the hour is refused by its timestamp alone) */
+         * read older than the retention period is refused by its timestamp alone) */
         struct em_datafile *open = em_datastore_peek(db->ds);
         if (!open)
             continue;
         em_datafile_put(open);
-        struct prune_job job = {now - keep_ns, data->versions_max};
+        struct prune_job job = {now, data->versions_max};
         struct em_status st = {0};
         if (sp_db_run(db, job_prune_versions, &job, &st) && st.code != EM_FAILED_PRECONDITION)
             em_warn("spanner: forgetting old row versions of %s: %s", db->name, st.message);
@@ -699,7 +703,8 @@ enum em_code sp_job_read_time(struct sp_job_ctx *ctx, int64_t read_ns, int64_t *
         em_time_format(db->versions_floor_ns, floor);
         return EM_FAIL(st, EM_FAILED_PRECONDITION,
                        "Read timestamp %s is too old: the row versions before %s were "
-                       "forgotten (a table here keeps a bounded number of versions).",
+                       "forgotten (a table here keeps a bounded number of versions, and a "
+                       "longer version_retention_period keeps versions from when it was set).",
                        text, floor);
     }
     *at = read_ns;
@@ -992,6 +997,22 @@ enum em_code sp_db_job_end(struct sp_db_job *q, struct em_status *st)
 
 /* --- schema changes --- */
 
+/* A longer version_retention_period keeps versions from now on: those older than the
+ * period in effect until now may be gone already, so reads before that stay refused (the
+ * versions floor, kept in the file). */
+static enum em_code keep_versions_floor(struct sp_job_ctx *ctx, const struct sp_schema *next,
+                                        struct em_status *st)
+{
+    struct sp_db *db = ctx->db;
+    int64_t was = sp_schema_version_retention(db->schema);
+    if (sp_schema_version_retention(next) <= was)
+        return EM_OK;
+    int64_t floor = sp_job_commit_time(ctx) - was;
+    if (floor > db->versions_floor_ns && !save_floor(ctx->sqlite, floor, st))
+        db->versions_floor_ns = floor;
+    return st->code;
+}
+
 /* A job: the statements applied to a clone of the schema and their SQLite script run;
  * the clone replaces the schema only when everything succeeded. */
 struct ddl_job {
@@ -1056,16 +1077,34 @@ static enum em_code job_apply_ddl(struct sp_job_ctx *ctx, void *arg, struct em_s
                 "duplicate keys.",
                 detail);
     }
+    if (!st->code)
+        keep_versions_floor(ctx, next, st);
     if (st->code) {
         sp_schema_free(next);
         return st->code;
     }
     sp_schema_free(ctx->db->schema);
     ctx->db->schema = next;
+    atomic_store(&ctx->db->retention_ns, sp_schema_version_retention(next));
     ctx->db->schema_generation++;
     /* transactions begun before that read anything see a conflict */
     ctx->db->all_changed_seq = atomic_fetch_add(&ctx->db->commit_seq, 1) + 1;
     return EM_OK;
+}
+
+int64_t sp_data_versions_floor(struct sp_data *data, const char *database)
+{
+    pthread_mutex_lock(&data->lock);
+    struct sp_db *db = find_locked(data, database);
+    int64_t floor = db ? atomic_load(&db->versions_floor_ns) : 0;
+    pthread_mutex_unlock(&data->lock);
+    return floor;
+}
+
+int64_t sp_db_version_retention(struct sp_db *db)
+{
+    int64_t ns = atomic_load(&db->retention_ns);
+    return ns ? ns : SP_DEFAULT_RETENTION_NS;
 }
 
 static struct sp_db *db_new(struct sp_data *data, const char *database, struct em_status *st)
@@ -1126,6 +1165,7 @@ static enum em_code add_db(struct sp_data *data, const char *database, const cJS
             db_free(db);
             return st->code;
         }
+        atomic_store(&db->retention_ns, sp_schema_version_retention(db->schema));
     }
     pthread_mutex_lock(&data->lock);
     db->next = data->dbs;

@@ -165,11 +165,17 @@ void sp_data_prune_writes(struct sp_data *data, uint64_t (*oldest)(void *arg, st
  * from the row versions its file holds, and forgets the versions after that. */
 enum em_code sp_data_rewind(struct sp_data *data, const char *database, int64_t at_ns,
                             struct em_status *st);
-/* How long row versions are kept: Spanner's default version_retention_period, 1 h. */
-#define SP_VERSION_RETENTION_NS (3600 * 1000000000LL)
-/* Forgets the row versions (spanner_schema.h) older than now - keep_ns, in each database
- * whose versions were not pruned in the last minute. From the service's tick. */
-void sp_data_prune_versions(struct sp_data *data, int64_t now, int64_t keep_ns);
+/* How long the database keeps row versions: its version_retention_period (ALTER DATABASE
+ * ... SET OPTIONS), 1 h by default (any thread). */
+int64_t sp_db_version_retention(struct sp_db *db);
+/* The time before which the database's row versions may be gone although its retention
+ * period would keep them (the cap on versions, a retention period that grew); 0 when
+ * none, or while its file has not been opened since the start. */
+int64_t sp_data_versions_floor(struct sp_data *data, const char *database);
+/* Forgets the row versions (spanner_schema.h) older than each database's retention period,
+ * in each database whose versions were not pruned in the last minute. From the service's
+ * tick. */
+void sp_data_prune_versions(struct sp_data *data, int64_t now);
 /* The row versions a table keeps at most (500,000; the tests set fewer): beyond, the
  * pruning forgets the oldest and reads before the newest of those are refused. */
 void sp_data_set_versions_max(struct sp_data *data, int max);

@@ -8,8 +8,9 @@
  * read-only (a strong read), id (a transaction begun before), begin (a new one, whose id
  * the reply carries in metadata.transaction). Read-only options: strong; maxStaleness and
  * minReadTimestamp are served as strong reads (they allow it); readTimestamp and
- * exactStaleness read the row versions of that time (spanner_schema.h), within the hour
- * they are kept. A read-only transaction reads at its readTimestamp throughout.
+ * exactStaleness read the row versions of that time (spanner_schema.h), within the
+ * database's version_retention_period (1 h unless ALTER DATABASE set it). A read-only
+ * transaction reads at its readTimestamp throughout.
  * Reference:
  * https://cloud.google.com/spanner/docs/reference/rest/v1/projects.instances.databases.sessions
  */
@@ -21,6 +22,7 @@
 #include "em_list.h"
 #include "em_service.h"
 #include "spanner_data.h"
+#include "spanner_schema.h"
 #include "spanner_exec.h"
 #include "spanner_handlers.h"
 #include "spanner_session.h"
@@ -161,9 +163,10 @@ static void close_data_call(struct em_call *call, struct data_call *dc)
 
 /* A read-only transaction's timestamp bound -> the timestamp it reads at. strong,
  * maxStaleness and minReadTimestamp read the latest commit (which those bounds allow);
- * readTimestamp and exactStaleness read the versions at that time, within the hour
- * Spanner keeps them; one in the future is waited for (wait_for_read_time). */
-static enum em_code read_timestamp(struct em_call *call, const cJSON *ro, int64_t *read_ns)
+ * readTimestamp and exactStaleness read the versions at that time, within the database's
+ * version_retention_period; one in the future is waited for (wait_for_read_time). */
+static enum em_code read_timestamp(struct em_call *call, struct sp_db *db, const cJSON *ro,
+                                   int64_t *read_ns)
 {
     int64_t now = em_clock_now(), at = now, staleness;
     const cJSON *ts = cJSON_GetObjectItem(ro, "readTimestamp");
@@ -182,13 +185,15 @@ static enum em_code read_timestamp(struct em_call *call, const cJSON *ro, int64_
                                 "\"15s\".");
         at = now - staleness;
     }
-    if (at < now - SP_VERSION_RETENTION_NS) {
-        char text[EM_TIME_TEXT_MAX];
+    int64_t retention = sp_db_version_retention(db);
+    if (at < now - retention) {
+        char text[EM_TIME_TEXT_MAX], period[32];
         em_time_format(at, text);
+        sp_retention_text(retention, period);
         return EM_CALL_FAIL(call, EM_FAILED_PRECONDITION,
-                            "Read timestamp %s is too old: versions are kept for 1h "
+                            "Read timestamp %s is too old: versions are kept for %s "
                             "(version_retention_period) and that is before.",
-                            text);
+                            text, period);
     }
     if (at > now + READ_WAIT_MAX_NS)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
@@ -210,7 +215,7 @@ static void wait_for_read_time(int64_t read_ns)
 
 /* TransactionOptions -> a mode; read-only bounds checked and *read_ns (when not NULL) set
  * to the timestamp a read-only transaction reads at (0 for the other modes). */
-static enum em_code parse_options(struct em_call *call, const cJSON *options,
+static enum em_code parse_options(struct em_call *call, struct sp_db *db, const cJSON *options,
                                   enum sp_txn_mode *mode, int64_t *read_ns)
 {
     const cJSON *rw = cJSON_GetObjectItem(options, "readWrite");
@@ -223,7 +228,7 @@ static enum em_code parse_options(struct em_call *call, const cJSON *options,
     *mode = rw ? SP_TXN_READ_WRITE : ro ? SP_TXN_READ_ONLY : SP_TXN_PARTITIONED_DML;
     if (read_ns)
         *read_ns = 0;
-    return ro && read_ns ? read_timestamp(call, ro, read_ns) : EM_OK;
+    return ro && read_ns ? read_timestamp(call, db, ro, read_ns) : EM_OK;
 }
 
 /* A transaction a call begins (beginTransaction, or inline in a read or a query) needs the
@@ -282,7 +287,7 @@ static enum em_code select_transaction(struct em_call *call, struct data_call *d
         return sp_txn_find(ctx_of(call)->txns, id, dc->session, em_clock_now(), &dc->txn,
                            &call->status);
     if (single) {
-        if (parse_options(call, single, &mode, &dc->read_ns))
+        if (parse_options(call, dc->db, single, &mode, &dc->read_ns))
             return call->status.code;
         if (mode != SP_TXN_READ_ONLY)
             return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
@@ -294,7 +299,7 @@ static enum em_code select_transaction(struct em_call *call, struct data_call *d
         return EM_OK;
     }
     int64_t read_ns;
-    if (!begin || parse_options(call, begin, &mode, &read_ns) ||
+    if (!begin || parse_options(call, dc->db, begin, &mode, &read_ns) ||
         begin_transaction(call, dc, mode, read_ns))
         return call->status.code;
     dc->began = true;
@@ -710,7 +715,7 @@ enum em_code sp_begin_transaction(struct em_call *call)
     enum sp_txn_mode mode;
     int64_t read_ns;
     if (open_data_call(call, &dc, true) ||
-        parse_options(call, cJSON_GetObjectItem(call->body, "options"), &mode, &read_ns) ||
+        parse_options(call, dc.db, cJSON_GetObjectItem(call->body, "options"), &mode, &read_ns) ||
         begin_transaction(call, &dc, mode, read_ns)) {
         close_data_call(call, &dc);
         return call->status.code;
@@ -741,7 +746,7 @@ static enum em_code commit_transaction(struct em_call *call, struct data_call *d
                             "A commit needs exactly one of transactionId and "
                             "singleUseTransaction.");
     if (single)
-        return parse_options(call, single, &mode, NULL) || mode == SP_TXN_READ_WRITE
+        return parse_options(call, dc->db, single, &mode, NULL) || mode == SP_TXN_READ_WRITE
                    ? call->status.code
                    : EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                                   "singleUseTransaction of a commit must be readWrite.");

@@ -1261,6 +1261,90 @@ static enum em_code create(struct ddl *d)
     return sp_syntax_error(&d->p);
 }
 
+/* --- ALTER DATABASE --- */
+
+/* A database ID as Spanner allows it: a lowercase letter, then lowercase letters, digits,
+ * '_' and '-', 2 to 30 characters, not ending with '_' or '-'. */
+static bool database_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    if (n < 2 || n > 30 || !islower((unsigned char)id[0]) || id[n - 1] == '_' || id[n - 1] == '-')
+        return false;
+    for (const char *c = id; *c; c++)
+        if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_' && *c != '-')
+            return false;
+    return true;
+}
+
+/* version_retention_period = '<period>' | NULL (back to the default) */
+static enum em_code version_retention_option(struct ddl *d)
+{
+    if (sp_accept_keyword(&d->p, "NULL")) {
+        d->schema->version_retention = NULL;
+        d->schema->version_retention_ns = 0;
+        return EM_OK;
+    }
+    const struct sp_token *value = sp_peek(&d->p);
+    if (value->kind != SP_TOK_STRING)
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "Unexpected value for option: version_retention_period. Supported values "
+                    "are non-empty strings only.");
+    int64_t ns;
+    if (!sp_retention_parse(value->value, &ns))
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "Invalid version_retention_period: '%.64s'. It is a whole number of "
+                    "seconds, minutes, hours or days ('86400s', '1440m', '24h', '1d') between "
+                    "1 hour and 7 days.",
+                    value->value);
+    sp_next(&d->p);
+    d->schema->version_retention = keep(d, value->value);
+    d->schema->version_retention_ns = ns;
+    return d->schema->version_retention ? EM_OK : d->st->code;
+}
+
+/* ALTER DATABASE id SET OPTIONS (version_retention_period = ...). The other database
+ * options (optimizer_version, default_leader, ...) are UNIMPLEMENTED, naming the option. */
+static enum em_code alter_database(struct ddl *d)
+{
+    const char *id;
+    if (sp_expect_keyword(&d->p, "DATABASE") || sp_expect_identifier(&d->p, "database ID", &id))
+        return d->st->code;
+    if (!database_id_ok(id))
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "Invalid database ID %.64s in ALTER DATABASE: a database ID is a lowercase "
+                    "letter, then lowercase letters, digits, '_' and '-' (2 to 30 characters); "
+                    "write it in backquotes when it has a '-'.",
+                    id);
+    if (sp_expect_keyword(&d->p, "SET") || sp_expect_keyword(&d->p, "OPTIONS") ||
+        sp_expect_op(&d->p, "("))
+        return d->st->code;
+    do {
+        const struct sp_token *name_token = sp_peek(&d->p);
+        const char *name;
+        if (sp_expect_identifier(&d->p, "option name", &name) || sp_expect_op(&d->p, "="))
+            return d->st->code;
+        if (strcasecmp(name, "version_retention_period") == 0) {
+            if (version_retention_option(d))
+                return d->st->code;
+        } else if (strcasecmp(name, "optimizer_version") == 0 ||
+                   strcasecmp(name, "optimizer_statistics_package") == 0 ||
+                   strcasecmp(name, "default_leader") == 0 ||
+                   strcasecmp(name, "enable_key_visualizer") == 0 ||
+                   strcasecmp(name, "default_sequence_kind") == 0 ||
+                   strcasecmp(name, "default_time_zone") == 0) {
+            char what[96];
+            snprintf(what, sizeof(what), "The database option %s", name);
+            return sp_unsupported(&d->p, name_token, what);
+        } else {
+            return fail(d, EM_INVALID_ARGUMENT, "Option: %.64s is unknown.", name);
+        }
+    } while (sp_accept_op(&d->p, ","));
+    if (sp_expect_op(&d->p, ")"))
+        return d->st->code;
+    d->schema->options_database = d->schema->version_retention ? keep(d, id) : NULL;
+    return d->st->code;
+}
+
 enum em_code sp_ddl_apply(struct sp_schema *schema, const char *statement,
                           struct sp_buf *sqlite_out, struct em_status *st)
 {
@@ -1280,8 +1364,9 @@ enum em_code sp_ddl_apply(struct sp_schema *schema, const char *statement,
         else if (sp_accept_keyword(&d.p, "DROP"))
             code = drop(&d);
         else if (sp_accept_keyword(&d.p, "ALTER"))
-            code = sp_token_is_keyword(sp_peek(&d.p), "TABLE")
-                       ? alter_table(&d)
+            code = sp_token_is_keyword(sp_peek(&d.p), "TABLE") ? alter_table(&d)
+                   : sp_token_is_keyword(sp_peek(&d.p), "DATABASE")
+                       ? alter_database(&d)
                        : sp_unsupported(&d.p, sp_peek(&d.p), "This ALTER statement");
         else if (verb->kind == SP_TOK_IDENT && !sp_is_reserved(verb->value))
             code = sp_unsupported(&d.p, verb, verb->value);

@@ -237,7 +237,7 @@ enum em_code sp_list_databases(struct em_call *call)
     enum em_code rc =
         sp_database_list(admin(call), em_call_var(call, "parent"), &items, &call->status);
     for (cJSON *db = rc ? NULL : items->child; db; db = db->next)
-        sp_database_show_earliest_version(db, em_clock_now());
+        sp_database_show_earliest_version(admin(call), db, em_clock_now());
     return em_list_reply_result(call, rc, items, "databases");
 }
 
@@ -247,7 +247,7 @@ enum em_code sp_get_database(struct em_call *call)
     enum em_code rc =
         sp_database_get(admin(call), em_call_var(call, "name"), &database, &call->status);
     if (!rc)
-        sp_database_show_earliest_version(database, em_clock_now());
+        sp_database_show_earliest_version(admin(call), database, em_clock_now());
     return em_call_reply_result(call, rc, database);
 }
 

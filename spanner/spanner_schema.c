@@ -46,6 +46,9 @@ struct sp_schema *sp_schema_clone(struct sp_schema *schema)
     clone->nindexes = schema->nindexes;
     clone->nviews = schema->nviews;
     clone->next_seq = schema->next_seq;
+    clone->options_database = schema->options_database;
+    clone->version_retention = schema->version_retention;
+    clone->version_retention_ns = schema->version_retention_ns;
     clone->base = schema;
     schema->refs++;
     return clone;
@@ -216,15 +219,72 @@ static long next_object(const struct sp_schema *s, long after, int *kind, int *i
     return best;
 }
 
+int64_t sp_schema_version_retention(const struct sp_schema *schema)
+{
+    return schema && schema->version_retention_ns ? schema->version_retention_ns
+                                                  : SP_DEFAULT_RETENTION_NS;
+}
+
+bool sp_retention_parse(const char *text, int64_t *ns)
+{
+    static const struct {
+        char unit;
+        int64_t ns;
+    } units[] = {
+        {'s', 1000000000LL}, {'m', 60000000000LL}, {'h', 3600000000000LL}, {'d', 86400000000000LL}};
+    size_t digits = strspn(text, "0123456789");
+    if (digits == 0 || digits > 9 || strlen(text) != digits + 1)
+        return false;
+    long long count = strtoll(text, NULL, 10);
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (text[digits] == units[i].unit) {
+            if (count > SP_MAX_RETENTION_NS / units[i].ns) /* no overflow */
+                return false;
+            *ns = count * units[i].ns;
+            return *ns >= SP_DEFAULT_RETENTION_NS;
+        }
+    }
+    return false;
+}
+
+void sp_retention_text(int64_t ns, char out[32])
+{
+    static const struct {
+        char unit;
+        int64_t ns;
+    } units[] = {{'d', 86400000000000LL}, {'h', 3600000000000LL}, {'m', 60000000000LL}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (ns % units[i].ns == 0) {
+            snprintf(out, 32, "%lld%c", (long long)(ns / units[i].ns), units[i].unit);
+            return;
+        }
+    }
+    snprintf(out, 32, "%llds", (long long)(ns / 1000000000LL));
+}
+
+/* ALTER DATABASE `id` SET OPTIONS (...), as Spanner's getDdl lists it first. */
+static char *print_options(const struct sp_schema *schema)
+{
+    struct sp_buf buf = {0};
+    sp_buf_printf(&buf, "ALTER DATABASE `%s` SET OPTIONS (\n  version_retention_period = '%s'\n)",
+                  schema->options_database, schema->version_retention);
+    return sp_buf_take(&buf);
+}
+
 char **sp_schema_statements(const struct sp_schema *schema, int *count)
 {
-    int total = schema->ntables + schema->nindexes + schema->nviews;
+    int options = schema->version_retention ? 1 : 0;
+    int total = options + schema->ntables + schema->nindexes + schema->nviews;
     char **out = calloc((size_t)(total ? total : 1), sizeof(*out));
     if (!out)
         return NULL;
+    if (options && !(out[0] = print_options(schema))) {
+        free(out);
+        return NULL;
+    }
     long seq = -1;
     int kind = 0, index = 0;
-    for (int n = 0; n < total; n++) {
+    for (int n = options; n < total; n++) {
         seq = next_object(schema, seq, &kind, &index);
         struct sp_buf buf = {0};
         if (kind == 0)

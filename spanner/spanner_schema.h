@@ -100,7 +100,26 @@ struct sp_schema {
     struct sp_view **views;
     int nviews;
     long next_seq;
+    /* ALTER DATABASE ... SET OPTIONS (version_retention_period = '...'): the database ID
+     * the statement named, the period as written, and in ns; NULL and 0 when not set (the
+     * default, SP_DEFAULT_RETENTION_NS) */
+    const char *options_database;
+    const char *version_retention;
+    int64_t version_retention_ns;
 };
+
+/* Spanner's version_retention_period: 1 h by default, at least 1 h, at most 7 days. */
+#define SP_DEFAULT_RETENTION_NS (3600 * 1000000000LL)
+#define SP_MAX_RETENTION_NS     (7 * 24 * SP_DEFAULT_RETENTION_NS)
+
+/* How long the schema's database keeps row versions. */
+int64_t sp_schema_version_retention(const struct sp_schema *schema);
+/* '<count><unit>' (unit s, m, h or d) between 1 hour and 7 days, into *ns; false when
+ * it is not such a period. */
+bool sp_retention_parse(const char *text, int64_t *ns);
+/* A retention period as Spanner shows it: "7d", "36h", "90m", "5400s" (the largest unit
+ * that divides it). */
+void sp_retention_text(int64_t ns, char out[32]);
 
 struct sp_schema *sp_schema_new(void);
 /* A copy to apply DDL to, sharing the unchanged tables, indexes and views with schema

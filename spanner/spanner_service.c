@@ -109,7 +109,7 @@ static enum em_code spanner_tick(struct em_service *svc, int64_t now, struct em_
     sp_sessions_expire(ctx->sessions, now);
     sp_txns_expire(ctx->txns, now);
     sp_data_prune_writes(ctx->data, oldest_transaction, ctx->txns);
-    sp_data_prune_versions(ctx->data, now, SP_VERSION_RETENTION_NS);
+    sp_data_prune_versions(ctx->data, now);
     return sp_backups_expire(ctx->backups, now, st); /* on the emulator clock */
 }
 

@@ -7,7 +7,9 @@
 # in the result's metadata (inline begin, returnReadTimestamp), Google's errors (too old,
 # too far ahead, malformed), a timestamp a little ahead waited for, versions kept across
 # a restart and an added column, old versions forgotten after the hour, a backup at a
-# past versionTime restored with that time's rows, CMEK on.
+# past versionTime restored with that time's rows, CMEK on; a longer
+# version_retention_period (ALTER DATABASE, gcloud ddl update) keeping versions from then
+# on, across a restart and into a restored backup, and NULL back to the hour.
 source "$(dirname "$0")/lib.sh"
 
 P=projects/versions-project
@@ -235,5 +237,78 @@ query 'SELECT Id, Balance FROM Accounts ORDER BY Id' "$(at "$BEFORE5")"
 expect_eq '["3:11","4:5"]' "$(rows)" "a second before the last commit"
 query 'SELECT Id, Balance FROM Accounts ORDER BY Id' "$(at "$T5")"
 expect_eq '["3:11","4:6"]' "$(rows)" "at the last commit"
+
+section "a longer version_retention_period keeps versions from then on (ALTER DATABASE, gcloud)"
+RETENTION="ALTER DATABASE ledger SET OPTIONS (version_retention_period = '3h')"
+if (( HAVE_GCLOUD )); then
+    gcloud spanner databases ddl update ledger --instance v-inst --ddl "$RETENTION" >/dev/null 2>&1
+    OUT=$(gcloud spanner databases ddl describe ledger --instance v-inst 2>&1)
+    expect_contains "$OUT" "version_retention_period = '3h'" "gcloud ddl describe shows the option"
+else
+    api PATCH "$S/$DB/ddl" "$(jq -cn --arg s "$RETENTION" '{statements: [$s]}')"
+    expect_status 200
+    sleep 1
+fi
+api GET "$S/$DB/ddl"
+expect_json '.statements[0]' "ALTER DATABASE \`ledger\` SET OPTIONS (
+  version_retention_period = '3h'
+)"
+api GET "$S/$DB"
+expect_json '.versionRetentionPeriod' 3h
+commit '[{"update":{"table":"Accounts","columns":["Id","Balance"],"values":[["4","7"]]}}]'
+T6=$TS
+advance 5400 # 1.5 h: past the default hour, within the 3 h
+api POST "$S/$DB/sessions" '{}'
+SESSION=$(jq -r .name <<<"$BODY")
+BEFORE6=$(jq -rn --arg t "$T6" '$t | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601 - 1 | todateiso8601')
+query 'SELECT Id, Balance FROM Accounts ORDER BY Id' "$(at "$BEFORE6")"
+expect_eq '["3:11","4:6"]' "$(rows)" "a read 1.5 h back, kept by the 3 h period"
+query 'SELECT Id, Balance FROM Accounts ORDER BY Id' "$(at "$BEFORE5")"
+expect_eq '["3:11","4:5"]' "$(rows)" "a read from before the change, within the hour kept then"
+FORGOTTEN=$(jq -rn --arg t "$T5" '$t | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601 - 3700 | todateiso8601')
+query 'SELECT 1' "$(at "$FORGOTTEN")"
+expect_error_json 400 FAILED_PRECONDITION
+expect_contains "$BODY" "forgotten" "versions from before the longer period are not back-filled"
+api GET "$S/$DB"
+# the earliest readable time is where the versions kept then began (an hour before the
+# change), not 3 h ago
+expect_json "(.earliestVersionTime > \"$FORGOTTEN\") and (.earliestVersionTime < \"$BEFORE5\")" true
+query 'SELECT 1' '{"exactStaleness":"10900s"}'
+expect_error_json 400 FAILED_PRECONDITION
+expect_contains "$BODY" "kept for 3h" "older than the period: the error names it"
+
+section "the period survives a restart and comes with a backup's restore"
+stop_stack
+start_persistent
+api GET "$S/$DB"
+expect_json '.versionRetentionPeriod' 3h
+api POST "$S/$DB/sessions" '{}'
+SESSION=$(jq -r .name <<<"$BODY")
+query 'SELECT Id, Balance FROM Accounts ORDER BY Id' "$(at "$BEFORE6")"
+expect_eq '["3:11","4:6"]' "$(rows)" "the 1.5 h old read after a restart"
+query 'SELECT 1' "$(at "$FORGOTTEN")"
+expect_error_json 400 FAILED_PRECONDITION
+CLOCK=$(curl -s "$CONTROL_URL/emulator/v1/clock" | jq -r .now)
+EXPIRE=$(date -u -d "$CLOCK 1 day" +%Y-%m-%dT%H:%M:%SZ)
+api POST "$S/$INST/backups?backupId=kept" "{\"database\":\"$DB\",\"expireTime\":\"$EXPIRE\",\"versionTime\":\"$BEFORE6\"}"
+expect_status 200
+wait_op "$(jq -r .name <<<"$BODY")"
+expect_json '.response.versionTime' "$BEFORE6"
+api POST "$S/$INST/databases:restore" '{"databaseId":"kept","backup":"'"$INST"'/backups/kept"}'
+expect_status 200
+wait_op "$(jq -r .name <<<"$BODY")"
+api GET "$S/$INST/databases/kept"
+expect_json '.versionRetentionPeriod' 3h
+api POST "$S/$INST/databases/kept/sessions" '{}'
+KEPT=$(jq -r .name <<<"$BODY")
+api POST "$S/$KEPT:executeSql" '{"sql":"SELECT Id, Balance FROM Accounts ORDER BY Id"}'
+expect_eq '["3:11","4:6"]' "$(rows)" "the backup 1.5 h back restored that time's rows"
+api PATCH "$S/$DB/ddl" '{"statements":["ALTER DATABASE ledger SET OPTIONS (version_retention_period = NULL)"]}'
+expect_status 200
+sleep 1
+api GET "$S/$DB"
+expect_json '.versionRetentionPeriod' 1h
+api GET "$S/$DB/ddl"
+expect_json '[.statements[] | select(startswith("ALTER DATABASE"))] | length' 0
 
 finish

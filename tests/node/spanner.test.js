@@ -262,6 +262,23 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
       assert.equal(polled.name, ours[0].name);
       await rejectsWith(databases.getOperation({name: `${database}/operations/no-such-operation`}), Code.NOT_FOUND);
     });
+
+    it('version_retention_period: ALTER DATABASE through updateDatabaseDdl, getDatabase, getDatabaseDdl', async () => {
+      const alter = async period => {
+        const [operation] = await databases.updateDatabaseDdl({
+          database, statements: [`ALTER DATABASE orders SET OPTIONS (version_retention_period = ${period})`]});
+        await operation.promise();
+      };
+      await alter("'2d'");
+      const [db] = await databases.getDatabase({name: database});
+      assert.equal(db.versionRetentionPeriod, '2d');
+      const [ddl] = await databases.getDatabaseDdl({database});
+      assert.equal(ddl.statements[0], "ALTER DATABASE `orders` SET OPTIONS (\n  version_retention_period = '2d'\n)");
+      await rejectsWith(alter("'8d'"), Code.INVALID_ARGUMENT, 'between 1 hour and 7 days');
+      await alter('NULL');
+      const [reset] = await databases.getDatabase({name: database});
+      assert.equal(reset.versionRetentionPeriod, '1h');
+    });
   });
 
   describe('data plane', () => {

@@ -194,7 +194,8 @@ static void test_validation(void **state)
          "FAILED_PRECONDITION: Cannot change the type of column SingerId from INT64 to STRING."},
         {"CREATE SEQUENCE s OPTIONS (sequence_kind = 'bit_reversed_positive')",
          "UNIMPLEMENTED: CREATE SEQUENCE is not supported by this emulator [at 1:8]"},
-        {"ALTER DATABASE d SET OPTIONS (x = 1)",
+        {"ALTER DATABASE db1 SET OPTIONS (x = 1)", "INVALID_ARGUMENT: Option: x is unknown."},
+        {"ALTER SEQUENCE s SET OPTIONS (x = 1)",
          "UNIMPLEMENTED: This ALTER statement is not supported by this emulator [at 1:7]"},
         {"CREATE TABLE T (a INT64) PRIMARY KEY (a) garbage",
          "INVALID_ARGUMENT: Syntax error: Unexpected identifier garbage [at 1:42]"},
@@ -236,6 +237,76 @@ static void test_validation(void **state)
  * (truncated to 299 bytes) collide ("trigger already exists": INTERNAL), and two tables
  * sharing their first 299 characters shared trigger names: each DDL statement's drop of
  * the second's triggers dropped the first's (its ON DELETE NO ACTION check). */
+/* ALTER DATABASE ... SET OPTIONS (version_retention_period): Spanner's range and units,
+ * getDdl's first statement, NULL back to the default, the other options refused. */
+static void test_database_options(void **state)
+{
+    (void)state;
+    assert_int_equal(sp_schema_version_retention(db.schema), SP_DEFAULT_RETENTION_NS);
+    ddl_ok("CREATE TABLE T (a INT64) PRIMARY KEY (a)");
+    ddl_ok("ALTER DATABASE `my-db` SET OPTIONS (version_retention_period = '36h')");
+    assert_int_equal(sp_schema_version_retention(db.schema), 36 * SP_DEFAULT_RETENTION_NS);
+    char *text = ddl_text(); /* first, although it came second */
+    assert_string_equal(text, "ALTER DATABASE `my-db` SET OPTIONS (\n"
+                              "  version_retention_period = '36h'\n)\n;\n"
+                              "CREATE TABLE T (\n  a INT64,\n) PRIMARY KEY(a)");
+    free(text);
+    static const struct {
+        const char *period;
+        int64_t hours;
+    } valid[] = {{"'1h'", 1}, {"'7d'", 168}, {"'10080m'", 168}, {"'3600s'", 1}, {"'1d'", 24}};
+    for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+        char sql[128];
+        snprintf(sql, sizeof(sql), "ALTER DATABASE db1 SET OPTIONS (version_retention_period = %s)",
+                 valid[i].period);
+        ddl_ok(sql);
+        assert_int_equal(sp_schema_version_retention(db.schema),
+                         valid[i].hours * SP_DEFAULT_RETENTION_NS);
+    }
+    static const char *const too_short_or_long[] = {"'59m'", "'3599s'", "'8d'",  "'169h'",
+                                                    "'0d'",  "'1H'",    "'h'",   "'1.5h'",
+                                                    "'1 h'", "''",      "'-1h'", "'999999999d'"};
+    for (size_t i = 0; i < sizeof(too_short_or_long) / sizeof(too_short_or_long[0]); i++) {
+        char sql[128], error[512];
+        snprintf(sql, sizeof(sql), "ALTER DATABASE db1 SET OPTIONS (version_retention_period = %s)",
+                 too_short_or_long[i]);
+        size_t len = strlen(too_short_or_long[i]);
+        snprintf(error, sizeof(error),
+                 "INVALID_ARGUMENT: Invalid version_retention_period: '%.*s'. It is a whole number "
+                 "of seconds, minutes, hours or days ('86400s', '1440m', '24h', '1d') between 1 "
+                 "hour and 7 days.",
+                 (int)len - 2, too_short_or_long[i] + 1);
+        ddl_fails(sql, error);
+    }
+    ddl_fails("ALTER DATABASE db1 SET OPTIONS (version_retention_period = 7)",
+              "INVALID_ARGUMENT: Unexpected value for option: version_retention_period. Supported "
+              "values are non-empty strings only.");
+    ddl_fails("ALTER DATABASE db1 SET OPTIONS (optimizer_version = 5)",
+              "UNIMPLEMENTED: The database option optimizer_version is not supported by this "
+              "emulator [at 1:33]");
+    ddl_fails("ALTER DATABASE `Bad.Name` SET OPTIONS (version_retention_period = '2h')",
+              "INVALID_ARGUMENT: Invalid database ID Bad.Name in ALTER DATABASE: a database ID is "
+              "a lowercase letter, then lowercase letters, digits, '_' and '-' (2 to 30 "
+              "characters); write it in backquotes when it has a '-'.");
+    ddl_fails("ALTER DATABASE db1 SET OPTIONS (version_retention_period = '2h'",
+              "INVALID_ARGUMENT: Syntax error: Expected \")\" but got end of statement [at 1:64]");
+    assert_int_equal(sp_schema_version_retention(db.schema), 24 * SP_DEFAULT_RETENTION_NS);
+    ddl_ok("ALTER DATABASE db1 SET OPTIONS (version_retention_period = NULL)");
+    assert_int_equal(sp_schema_version_retention(db.schema), SP_DEFAULT_RETENTION_NS);
+    text = ddl_text();
+    assert_null(strstr(text, "ALTER DATABASE"));
+    free(text);
+    char period[32];
+    sp_retention_text(36 * SP_DEFAULT_RETENTION_NS, period);
+    assert_string_equal(period, "36h");
+    sp_retention_text(7 * 24 * SP_DEFAULT_RETENTION_NS, period);
+    assert_string_equal(period, "7d");
+    sp_retention_text(5400 * 1000000000LL, period);
+    assert_string_equal(period, "90m");
+    sp_retention_text(3601 * 1000000000LL, period);
+    assert_string_equal(period, "3601s");
+}
+
 static void test_name_lengths(void **state)
 {
     (void)state;
@@ -479,6 +550,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_canonical_print, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_database_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_lengths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interleave_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_constraints_on_rows, setup, teardown),
