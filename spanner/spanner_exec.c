@@ -81,22 +81,27 @@ struct touched {
     bool want_keys;
 };
 
-/* Adds names to list, but for `except` (any case; NULL: none). */
-static void tables_add_but(struct tables *list, char *const *names, int n, const char *except)
+/* Adds names to list, but for those in except[0..nexcept) (any case). */
+static void tables_add_but(struct tables *list, char *const *names, int n,
+                           const char *const *except, int nexcept)
 {
-    for (int i = 0; i < n; i++)
-        if (!except || strcasecmp(names[i], except) != 0)
+    for (int i = 0; i < n; i++) {
+        bool excepted = false;
+        for (int k = 0; k < nexcept && !excepted; k++)
+            excepted = strcasecmp(names[i], except[k]) == 0;
+        if (!excepted)
             tables_add(list, &names[i], 1);
+    }
 }
 
-/* A statement's tables; `narrowed` is not read whole (its reads are key spans, or none),
- * and its writes are read unless `blind`. */
-static void touched_add(struct touched *t, const struct sp_stmt *s, const char *narrowed,
-                        bool blind)
+/* A statement's tables; those in narrowed[0..n) are not read whole (their reads are key
+ * spans, or none), and its writes are read unless `blind`. */
+static void touched_add(struct touched *t, const struct sp_stmt *s, const char *const *narrowed,
+                        int n, bool blind)
 {
-    tables_add_but(&t->reads, s->reads, s->nreads, narrowed);
+    tables_add_but(&t->reads, s->reads, s->nreads, narrowed, n);
     if (!blind)
-        tables_add_but(&t->reads, s->writes, s->nwrites, narrowed);
+        tables_add_but(&t->reads, s->writes, s->nwrites, narrowed, n);
     tables_add(&t->writes, s->writes, s->nwrites);
 }
 
@@ -401,35 +406,39 @@ static enum em_code fill_pending(struct sp_job_ctx *ctx, const struct tables *pe
 
 /* --- running statements --- */
 
-/* A statement's tables, the one its text pins by key read only in those spans (computed
- * when wanted: else the DML is replayed, its spans recorded when it first ran, or no
- * read-write transaction keeps them); when they cannot be computed, the table whole. */
+/* The spans of one narrowed table (i < 0: the plan's own, else its i-th other) kept as
+ * read; false when they cannot be computed (the table is then read whole). */
+static bool add_spans(struct touched *touched, const struct sp_sql_keys *keys, int i,
+                      const cJSON *params)
+{
+    struct sp_key_spans spans;
+    const char *table = i < 0 ? sp_sql_keys_table(keys) : sp_sql_keys_also_table(keys, i);
+    bool computed = i < 0 ? sp_sql_keys_spans(keys, params, &spans)
+                          : sp_sql_keys_also_spans(keys, i, params, &spans);
+    if (computed && key_reads_add(&touched->keys, table, &spans))
+        return true;
+    sp_key_spans_clear(&spans);
+    return false;
+}
+
+/* A statement's tables, those its text pins by key (spanner_sql_keys.h) read only in
+ * those spans (computed when wanted: else the DML is replayed, its spans recorded when it
+ * first ran, or no read-write transaction keeps them); a table whose spans cannot be
+ * computed, whole. */
 static void touched_add_statement(struct touched *touched, const struct sp_stmt *prepared,
                                   const struct sp_sql_keys *keys, const cJSON *params)
 {
-    const char *table = sp_sql_keys_table(keys);
-    switch (sp_sql_keys_kind(keys)) {
-    case SP_SQL_KEYS_BLIND:
-        touched_add(touched, prepared, table, true);
-        return;
-    case SP_SQL_KEYS_SPANS: {
-        struct sp_key_spans spans;
-        if (!touched->want_keys) {
-            touched_add(touched, prepared, table, false);
-            return;
-        }
-        if (sp_sql_keys_spans(keys, params, &spans) &&
-            key_reads_add(&touched->keys, table, &spans)) {
-            touched_add(touched, prepared, table, false);
-            return;
-        }
-        sp_key_spans_clear(&spans);
-        break;
-    }
-    case SP_SQL_KEYS_WHOLE:
-        break;
-    }
-    touched_add(touched, prepared, NULL, false);
+    const char *narrowed[1 + SP_SQL_KEYS_ALSO_MAX] = {0};
+    int n = 0;
+    enum sp_sql_keys_kind kind = sp_sql_keys_kind(keys);
+    if (kind == SP_SQL_KEYS_BLIND ||
+        (kind == SP_SQL_KEYS_SPANS &&
+         (!touched->want_keys || add_spans(touched, keys, -1, params))))
+        narrowed[n++] = sp_sql_keys_table(keys);
+    for (int i = 0; n > 0 && i < sp_sql_keys_also_count(keys); i++)
+        if (!touched->want_keys || add_spans(touched, keys, i, params))
+            narrowed[n++] = sp_sql_keys_also_table(keys, i);
+    touched_add(touched, prepared, narrowed, n, kind == SP_SQL_KEYS_BLIND);
 }
 
 static bool wants_plan(enum sp_query_mode mode)
@@ -760,7 +769,7 @@ static enum em_code read_rows(struct sp_job_ctx *ctx, struct read_job *j, struct
     if (collect_rows(ctx, s->stmt, types, ncols, j->out, st))
         return st->code;
     sqlite3_reset(s->stmt);
-    touched_add(&j->touched, s, NULL, false);
+    touched_add(&j->touched, s, NULL, 0, false);
     return EM_OK;
 }
 
@@ -1061,7 +1070,7 @@ static enum em_code apply_delete(struct sp_job_ctx *ctx, struct commit_job *j, c
         if (rc != SQLITE_DONE)
             sp_sql_error(ctx->sqlite, rc, st);
         sqlite3_reset(s->stmt);
-        touched_add(&j->touched, s, NULL, false);
+        touched_add(&j->touched, s, NULL, 0, false);
         j->out->mutation_count++;
     }
     sp_buf_free(&sql);

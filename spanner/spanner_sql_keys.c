@@ -32,11 +32,22 @@ struct choice {
     int count;
 };
 
+/* Another table the statement reads only in the key prefixes of pinned (see "also" in
+ * spanner_sql_keys.h). */
+struct also {
+    const char *table;
+    struct choice *pinned; /* the plan's own (descendants), or the also's (a parent) */
+    int npinned;
+    bool own; /* pinned is the also's: freed with it */
+};
+
 struct sp_sql_keys {
     enum sp_sql_keys_kind kind;
     const char *table;
     struct choice *pinned; /* key columns 0..npinned-1 */
     int npinned;
+    struct also also[SP_SQL_KEYS_ALSO_MAX];
+    int nalso;
     struct sp_arena arena;
 };
 
@@ -267,6 +278,84 @@ static enum em_code plan_spans(struct sp_sql_keys *keys, const struct target *t,
     return EM_OK;
 }
 
+/* --- the other tables a statement narrows --- */
+
+static bool add_also(struct sp_sql_keys *keys, const char *table, struct choice *pinned,
+                     int npinned, bool own)
+{
+    if (keys->nalso == SP_SQL_KEYS_ALSO_MAX)
+        return false; /* read whole, as the authorizer listed it */
+    const char *name = sp_arena_strdup(&keys->arena, table);
+    if (!name)
+        return false;
+    keys->also[keys->nalso++] = (struct also){name, pinned, npinned, own};
+    return true;
+}
+
+/* Whether table is interleaved (INTERLEAVE IN PARENT, at any depth) under ancestor. */
+static bool descends_from(const struct sp_schema *schema, const struct sp_table *table,
+                          const char *ancestor)
+{
+    for (int depth = 0; table && table->parent && depth < 64; depth++) {
+        if (strcasecmp(table->parent, ancestor) == 0)
+            return true;
+        table = sp_schema_table(schema, table->parent);
+    }
+    return false;
+}
+
+/* A DELETE narrowed to key prefixes of its table removes, or looks for (ON DELETE NO
+ * ACTION), rows of the tables interleaved under it in those same prefixes: their keys
+ * begin with its key. */
+static void plan_descendants(struct sp_sql_keys *keys, const struct sp_schema *schema)
+{
+    for (int i = 0; i < schema->ntables; i++)
+        if (descends_from(schema, schema->tables[i], keys->table) &&
+            !add_also(keys, schema->tables[i]->name, keys->pinned, keys->npinned, false))
+            return;
+}
+
+/* The position of column in an INSERT's column list, or -1. */
+static int insert_column(const struct sp_statement *s, const char *column)
+{
+    for (int i = 0; i < s->ncolumns; i++)
+        if (strcasecmp(s->columns[i], column) == 0)
+            return i;
+    return -1;
+}
+
+/* An INSERT ... VALUES into an interleaved table checks that each row's parent exists:
+ * it reads the parent at the rows' parent keys (the first key columns of the table). Each
+ * column's choice is its values in every row: their combinations include each row's. */
+static void plan_parent(struct sp_sql_keys *keys, const struct sp_schema *schema,
+                        const struct sp_statement *s, const struct target *t)
+{
+    const struct sp_table *parent = sp_schema_table(schema, t->table->parent);
+    if (!parent || parent->nkey > t->table->nkey || s->nrows == 0)
+        return;
+    struct choice *pinned =
+        sp_arena_alloc(&keys->arena, (size_t)(parent->nkey ? parent->nkey : 1) * sizeof(*pinned));
+    struct sp_expr **column = sp_arena_alloc(&keys->arena, (size_t)s->nrows * sizeof(*column));
+    if (!pinned || !column)
+        return;
+    int npinned = 0;
+    for (; npinned < parent->nkey; npinned++) {
+        const char *name = t->table->key[npinned].column;
+        const struct sp_column *c = sp_table_column(t->table, name);
+        int at = insert_column(s, name);
+        if (!c || at < 0)
+            break;
+        for (int r = 0; r < s->nrows; r++)
+            column[r] = s->rows[r][at];
+        if (!values_choice(t, column, s->nrows, c, &pinned[npinned]))
+            break;
+    }
+    if (npinned == parent->nkey && add_also(keys, parent->name, pinned, npinned, true))
+        return;
+    for (int i = 0; i < npinned; i++)
+        sources_clear(pinned[i].sources, pinned[i].count);
+}
+
 /* --- the plan --- */
 
 static enum em_code plan_statement(struct sp_sql_keys *keys, const struct sp_schema *schema,
@@ -291,12 +380,18 @@ static enum em_code plan_statement(struct sp_sql_keys *keys, const struct sp_sch
     keys->table = table->name;
     /* the parser refuses INSERT OR IGNORE/UPDATE: were they read, they would not be blind
      * (their row count and effect depend on whether the row exists) */
+    struct target t = {table, alias, tr, &keys->arena};
     if (s->kind == SP_STMT_INSERT) {
         keys->kind = SP_SQL_KEYS_BLIND;
+        if (table->parent)
+            plan_parent(keys, schema, s, &t);
         return EM_OK;
     }
-    struct target t = {table, alias, tr, &keys->arena};
-    return plan_spans(keys, &t, where, st);
+    if (plan_spans(keys, &t, where, st))
+        return st->code;
+    if (s->kind == SP_STMT_DELETE && keys->kind == SP_SQL_KEYS_SPANS)
+        plan_descendants(keys, schema);
+    return EM_OK;
 }
 
 enum em_code sp_sql_keys_plan(const struct sp_schema *schema, const char *sql,
@@ -330,6 +425,9 @@ void sp_sql_keys_free(struct sp_sql_keys *keys)
         return;
     for (int i = 0; i < keys->npinned; i++)
         sources_clear(keys->pinned[i].sources, keys->pinned[i].count);
+    for (int a = 0; a < keys->nalso; a++)
+        for (int i = 0; keys->also[a].own && i < keys->also[a].npinned; i++)
+            sources_clear(keys->also[a].pinned[i].sources, keys->also[a].pinned[i].count);
     sp_arena_free(&keys->arena);
     free(keys);
 }
@@ -342,6 +440,16 @@ enum sp_sql_keys_kind sp_sql_keys_kind(const struct sp_sql_keys *keys)
 const char *sp_sql_keys_table(const struct sp_sql_keys *keys)
 {
     return keys ? keys->table : NULL;
+}
+
+int sp_sql_keys_also_count(const struct sp_sql_keys *keys)
+{
+    return keys ? keys->nalso : 0;
+}
+
+const char *sp_sql_keys_also_table(const struct sp_sql_keys *keys, int i)
+{
+    return keys->also[i].table;
 }
 
 /* --- the spans of one execution --- */
@@ -444,20 +552,35 @@ static bool combine(const struct values *columns, int n, struct sp_key_spans *ou
     return true;
 }
 
-bool sp_sql_keys_spans(const struct sp_sql_keys *keys, const cJSON *params,
-                       struct sp_key_spans *out)
+/* The spans of the key prefixes pinned[0..npinned) take with these parameters. */
+static bool pinned_spans(const struct choice *pinned, int npinned, const cJSON *params,
+                         struct sp_key_spans *out)
 {
     *out = (struct sp_key_spans){0};
-    if (!keys || keys->kind != SP_SQL_KEYS_SPANS || keys->npinned > 64)
+    if (npinned <= 0 || npinned > 64)
         return false;
     struct values columns[64] = {0};
     bool ok = true;
-    for (int i = 0; ok && i < keys->npinned; i++)
-        ok = choice_values(&keys->pinned[i], params, &columns[i]);
-    ok = ok && combine(columns, keys->npinned, out);
-    for (int i = 0; i < keys->npinned; i++)
+    for (int i = 0; ok && i < npinned; i++)
+        ok = choice_values(&pinned[i], params, &columns[i]);
+    ok = ok && combine(columns, npinned, out);
+    for (int i = 0; i < npinned; i++)
         values_clear(&columns[i]);
     if (!ok)
         sp_key_spans_clear(out);
     return ok;
+}
+
+bool sp_sql_keys_spans(const struct sp_sql_keys *keys, const cJSON *params,
+                       struct sp_key_spans *out)
+{
+    *out = (struct sp_key_spans){0};
+    return keys && keys->kind == SP_SQL_KEYS_SPANS &&
+           pinned_spans(keys->pinned, keys->npinned, params, out);
+}
+
+bool sp_sql_keys_also_spans(const struct sp_sql_keys *keys, int i, const cJSON *params,
+                            struct sp_key_spans *out)
+{
+    return pinned_spans(keys->also[i].pinned, keys->also[i].npinned, params, out);
 }

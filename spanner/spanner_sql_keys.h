@@ -22,6 +22,15 @@
  *   INSERT INTO T ... VALUES (...)  (no SELECT, no subquery): reads nothing of T; it is
  *   blind, as a mutation is (a row inserted twice fails when the commit replays it).
  *
+ * Also narrowed, besides the statement's table, where interleaving fixes which rows are
+ * read (up to SP_SQL_KEYS_ALSO_MAX tables; beyond, they are read whole):
+ *
+ *   INSERT ... VALUES into a table interleaved IN PARENT P: P, read at the rows' parent
+ *   keys (each row's first key columns, given as values as above; the combinations of
+ *   each column's values, a superset of the rows' keys), where it checks they exist;
+ *   DELETE narrowed to spans: every table interleaved IN PARENT under T (at any depth),
+ *   read in the same key prefixes, whose rows the delete cascades to or looks for.
+ *
  * Anything else (no key prefix pinned, OR at the top, a function of a key column, a range,
  * a parameter of another type) reads its tables whole, as SQLite's authorizer listed them.
  * Table hints are ignored: an index changes how rows are found, not which.
@@ -45,6 +54,8 @@ enum sp_sql_keys_kind {
 
 struct sp_sql_keys;
 
+#define SP_SQL_KEYS_ALSO_MAX 16
+
 /* What statement sql (translated as tr) reads of its table; *out is NULL for WHOLE (a
  * statement the parser refuses, too). Fails only when out of memory. */
 enum em_code sp_sql_keys_plan(const struct sp_schema *schema, const char *sql,
@@ -61,5 +72,13 @@ const char *sp_sql_keys_table(const struct sp_sql_keys *keys);
  * the table counts as read whole. *out is the caller's to clear. */
 bool sp_sql_keys_spans(const struct sp_sql_keys *keys, const cJSON *params,
                        struct sp_key_spans *out);
+
+/* The other tables the plan narrows (see the top): how many, the i-th's name (the
+ * schema's spelling) and its spans with these parameters (false as above: then that
+ * table counts as read whole). */
+int sp_sql_keys_also_count(const struct sp_sql_keys *keys);
+const char *sp_sql_keys_also_table(const struct sp_sql_keys *keys, int i);
+bool sp_sql_keys_also_spans(const struct sp_sql_keys *keys, int i, const cJSON *params,
+                            struct sp_key_spans *out);
 
 #endif

@@ -13,7 +13,9 @@
  *   IN lists and IN UNNEST(@array) too; blind INSERTs of different rows both commit. What
  *   is not pinned (OR, ranges, joins, functions of the key, subqueries, a parameter of
  *   another type) reads the table whole.
- * - Rows deleted by an interleaved parent's cascade count as written.
+ * - Rows deleted by an interleaved parent's cascade count as written. SQL on interleaved
+ *   tables reads by key too: an INSERT into a child reads its rows' parents only (their
+ *   existence), a DELETE of parents by key their children's key prefixes only.
  * - When the write log was pruned past a transaction's start, its table decides.
  * - A read-write transaction idle for 10 s of emulator time is aborted (any later use
  *   answers ABORTED, rollback succeeds); a read-only one is not.
@@ -653,6 +655,60 @@ static void test_sql_not_pinned_by_key_reads_the_table(void **state)
                      409);
 }
 
+/* A child row C (k, c), as a mutation. */
+static const char *child(char *out, size_t size, int k, int c)
+{
+    snprintf(out, size,
+             "{\"insert\":{\"table\":\"C\",\"columns\":[\"K\",\"C\"],\"values\":"
+             "[[\"%d\",\"%d\"]]}}",
+             k, c);
+    return out;
+}
+
+/* In transaction t1: sql; then another commits mutation; then t1 commits: its status. */
+static int sql_then_other_commit(struct fixture *f, const char *sql, const char *params,
+                                 const char *mutation)
+{
+    char message[512];
+    char *t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(sql_in(f, f->a, t1, sql, params, params ? K_TYPE : NULL), 200);
+    commit_now(f, mutation);
+    int status = commit_txn(f, f->a, t1, "", message, sizeof(message));
+    free(t1);
+    return status;
+}
+
+static void test_sql_interleaved_tables_by_key(void **state)
+{
+    struct fixture *f = *state;
+    char m[256];
+    seed_rows(f);
+    /* an INSERT into the child reads its parent row only (it checks it exists) */
+    assert_int_equal(sql_then_other_commit(f, "INSERT INTO C (K, C) VALUES (1, 7)", NULL,
+                                           set_v(m, sizeof(m), 2, "x")),
+                     200);
+    assert_int_equal(sql_then_other_commit(f, "INSERT INTO C (C, K) VALUES (8, @k)",
+                                           "{\"k\":\"1\"}", set_v(m, sizeof(m), 1, "x")),
+                     409);
+    assert_int_equal(sql_then_other_commit(f, "INSERT INTO C (K, C) VALUES (1, 9), (5, 9)", NULL,
+                                           set_v(m, sizeof(m), 5, "y")),
+                     409);
+    /* a DELETE of parents by key reads their children's key prefixes only */
+    assert_int_equal(
+        sql_then_other_commit(f, "DELETE FROM T WHERE K = 5", NULL, child(m, sizeof(m), 2, 1)),
+        200);
+    assert_int_equal(sql_then_other_commit(f, "DELETE FROM T WHERE K = @k", "{\"k\":\"1\"}",
+                                           child(m, sizeof(m), 1, 10)),
+                     409);
+    char v[64];
+    value_of(f, 1, v, sizeof(v));
+    assert_string_equal(v, "x"); /* the aborted delete changed nothing */
+    /* not pinned: the children are read whole */
+    assert_int_equal(sql_then_other_commit(f, "DELETE FROM T WHERE V = 'nothing'", NULL,
+                                           child(m, sizeof(m), 2, 2)),
+                     409);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -673,6 +729,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_versions_are_capped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_not_pinned_by_key_reads_the_table, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_sql_interleaved_tables_by_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
