@@ -260,19 +260,31 @@ static bool find_pin(const struct target *t, const struct sp_expr *where, const 
     return pins(t, where, c, out);
 }
 
+/* The longest prefix of the key of t's table that where pins: its choices into *pinned
+ * (the arena's), their count into *npinned. */
+static enum em_code pin_key_prefix(const struct target *t, const struct sp_expr *where,
+                                   struct choice **pinned, int *npinned, struct em_status *st)
+{
+    *npinned = 0;
+    *pinned =
+        sp_arena_alloc(t->arena, (size_t)(t->table->nkey ? t->table->nkey : 1) * sizeof(**pinned));
+    if (!*pinned)
+        return EM_FAIL_OOM(st);
+    for (int i = 0; i < t->table->nkey; i++) {
+        const struct sp_column *c = sp_table_column(t->table, t->table->key[i].column);
+        if (!c || !find_pin(t, where, c, &(*pinned)[i]))
+            break;
+        ++*npinned;
+    }
+    return EM_OK;
+}
+
 /* The longest key prefix where pins into keys. */
 static enum em_code plan_spans(struct sp_sql_keys *keys, const struct target *t,
                                const struct sp_expr *where, struct em_status *st)
 {
-    keys->pinned = sp_arena_alloc(&keys->arena, (size_t)t->table->nkey * sizeof(*keys->pinned));
-    if (!keys->pinned)
-        return EM_FAIL_OOM(st);
-    for (int i = 0; i < t->table->nkey; i++) {
-        const struct sp_column *c = sp_table_column(t->table, t->table->key[i].column);
-        if (!c || !find_pin(t, where, c, &keys->pinned[i]))
-            break;
-        keys->npinned++;
-    }
+    if (pin_key_prefix(t, where, &keys->pinned, &keys->npinned, st))
+        return st->code;
     if (keys->npinned)
         keys->kind = SP_SQL_KEYS_SPANS;
     return EM_OK;
@@ -356,6 +368,33 @@ static void plan_parent(struct sp_sql_keys *keys, const struct sp_schema *schema
         sources_clear(pinned[i].sources, pinned[i].count);
 }
 
+/* INSERT ... SELECT from one other table (a query as narrowed above): blind on its own
+ * table, as INSERT ... VALUES is; its source read in the key prefixes the query's WHERE
+ * pins, or whole. */
+static enum em_code plan_insert_select(struct sp_sql_keys *keys, const struct sp_schema *schema,
+                                       const struct sp_statement *s,
+                                       const struct sp_translation *tr, struct em_status *st)
+{
+    const struct sp_from *from = single_table_query(s->query);
+    if (!from || items_have_subquery(s->returning, s->nreturning))
+        return EM_OK;
+    const struct sp_table *target = sp_schema_table(schema, s->table);
+    const struct sp_table *source = sp_schema_table(schema, from->table);
+    if (!target || !source || target == source || refers_to_itself(target))
+        return EM_OK; /* a SELECT of its own table is not blind */
+    keys->table = target->name;
+    keys->kind = SP_SQL_KEYS_BLIND;
+    struct target t = {source, from->alias, tr, &keys->arena};
+    struct choice *pinned;
+    int npinned;
+    if (pin_key_prefix(&t, s->query->select->where, &pinned, &npinned, st))
+        return st->code;
+    if (npinned && !add_also(keys, source->name, pinned, npinned, true))
+        for (int i = 0; i < npinned; i++)
+            sources_clear(pinned[i].sources, pinned[i].count);
+    return EM_OK;
+}
+
 /* --- the plan --- */
 
 static enum em_code plan_statement(struct sp_sql_keys *keys, const struct sp_schema *schema,
@@ -371,6 +410,8 @@ static enum em_code plan_statement(struct sp_sql_keys *keys, const struct sp_sch
         name = from->table;
         alias = from->alias;
         where = s->query->select->where;
+    } else if (s->kind == SP_STMT_INSERT && s->query) {
+        return plan_insert_select(keys, schema, s, tr, st);
     } else if (!dml_without_subquery(s)) {
         return EM_OK;
     }

@@ -21,6 +21,9 @@
  *
  *   INSERT INTO T ... VALUES (...)  (no SELECT, no subquery): reads nothing of T; it is
  *   blind, as a mutation is (a row inserted twice fails when the commit replays it).
+ *   INSERT INTO T ... SELECT ... FROM S WHERE ...  (S another table, the query narrowed as
+ *   above): blind on T too, S read in the key prefixes the WHERE pins (an "also" below),
+ *   or whole.
  *
  * Also narrowed, besides the statement's table, where interleaving fixes which rows are
  * read (up to SP_SQL_KEYS_ALSO_MAX tables; beyond, they are read whole):

@@ -15,7 +15,8 @@
  *   another type) reads the table whole.
  * - Rows deleted by an interleaved parent's cascade count as written. SQL on interleaved
  *   tables reads by key too: an INSERT into a child reads its rows' parents only (their
- *   existence), a DELETE of parents by key their children's key prefixes only.
+ *   existence), a DELETE of parents by key their children's key prefixes only. INSERT ...
+ *   SELECT is blind on its table and reads its source by key when its WHERE pins it.
  * - When the write log was pruned past a transaction's start, its table decides.
  * - A read-write transaction idle for 10 s of emulator time is aborted (any later use
  *   answers ABORTED, rollback succeeds); a read-only one is not.
@@ -709,6 +710,32 @@ static void test_sql_interleaved_tables_by_key(void **state)
                      409);
 }
 
+static void test_sql_insert_select_by_key(void **state)
+{
+    struct fixture *f = *state;
+    char m[256];
+    seed_rows(f);
+    /* blind on its own table, its source read by key */
+    assert_int_equal(
+        sql_then_other_commit(f, "INSERT INTO F (K, V) SELECT K + 0.5, V FROM T WHERE K = 1", NULL,
+                              set_v(m, sizeof(m), 2, "x")),
+        200);
+    assert_int_equal(sql_then_other_commit(
+                         f,
+                         "INSERT INTO F (K, V) SELECT t.K + 0.75, t.V FROM T AS t WHERE t.K = @k",
+                         "{\"k\":\"1\"}", set_v(m, sizeof(m), 1, "x")),
+                     409);
+    /* the source not pinned by key, or the target itself: read whole */
+    assert_int_equal(
+        sql_then_other_commit(f, "INSERT INTO F (K, V) SELECT K + 0.25, V FROM T WHERE V = 'b'",
+                              NULL, set_v(m, sizeof(m), 5, "y")),
+        409);
+    assert_int_equal(
+        sql_then_other_commit(f, "INSERT INTO T (K, V) SELECT K + 100, V FROM T WHERE K = 1", NULL,
+                              set_v(m, sizeof(m), 2, "z")),
+        409);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -730,6 +757,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sql_not_pinned_by_key_reads_the_table, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sql_interleaved_tables_by_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sql_insert_select_by_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
