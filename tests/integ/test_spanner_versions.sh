@@ -181,15 +181,21 @@ wait_op() {
     wait_for 30 "operation $1" bash -c 'curl -s "$1" | jq -e .done >/dev/null' _ "$S/$1"
     api GET "$S/$1"
 }
-CLOCK=$(curl -s "$CONTROL_URL/emulator/v1/clock" | jq -r .now)
-EXPIRE=$(date -u -d "$CLOCK 1 day" +%Y-%m-%dT%H:%M:%SZ)
-api POST "$S/$INST/backups?backupId=at-t2" "{\"database\":\"$DB\",\"expireTime\":\"$EXPIRE\",\"versionTime\":\"$T2\"}"
-expect_status 200
-wait_op "$(jq -r .name <<<"$BODY")"
-expect_json '.response.versionTime' "$T2"
-api POST "$S/$INST/databases:restore" "{\"databaseId\":\"rewound\",\"backup\":\"$INST/backups/at-t2\"}"
-expect_status 200
-wait_op "$(jq -r .name <<<"$BODY")"
+# backup_and_restore BACKUP VERSION_TIME DATABASE: a backup of $DB at that versionTime
+# (expiring in a day), restored into a new database
+backup_and_restore() {
+    local clock expire
+    clock=$(curl -s "$CONTROL_URL/emulator/v1/clock" | jq -r .now)
+    expire=$(date -u -d "$clock 1 day" +%Y-%m-%dT%H:%M:%SZ)
+    api POST "$S/$INST/backups?backupId=$1" "{\"database\":\"$DB\",\"expireTime\":\"$expire\",\"versionTime\":\"$2\"}"
+    expect_status 200
+    wait_op "$(jq -r .name <<<"$BODY")"
+    expect_json '.response.versionTime' "$2"
+    api POST "$S/$INST/databases:restore" "{\"databaseId\":\"$3\",\"backup\":\"$INST/backups/$1\"}"
+    expect_status 200
+    wait_op "$(jq -r .name <<<"$BODY")"
+}
+backup_and_restore at-t2 "$T2" rewound
 expect_json '.done' true
 api POST "$S/$INST/databases/rewound/sessions" '{}'
 expect_status 200
@@ -200,6 +206,8 @@ api POST "$S/$REWOUND:executeSql" '{"sql":"SELECT Id, EntryId FROM Entries"}'
 expect_eq '["1:1"]' "$(rows)" "the child row deleted after versionTime is back"
 api POST "$S/$REWOUND:executeSql" "{\"sql\":\"SELECT Id FROM Accounts ORDER BY Id\",\"transaction\":{\"singleUse\":{\"readOnly\":$(at "$T1")}}}"
 expect_eq '["1","2"]' "$(rows)" "and its versions before versionTime stay readable"
+CLOCK=$(curl -s "$CONTROL_URL/emulator/v1/clock" | jq -r .now)
+EXPIRE=$(date -u -d "$CLOCK 1 day" +%Y-%m-%dT%H:%M:%SZ)
 api POST "$S/$INST/backups?backupId=too-old" "{\"database\":\"$DB\",\"expireTime\":\"$EXPIRE\",\"versionTime\":\"$(date -u -d "$CLOCK 2 hours ago" +%Y-%m-%dT%H:%M:%SZ)\"}"
 expect_error_json 400 INVALID_ARGUMENT
 expect_contains "$BODY" "version_time" "the error names version_time"
@@ -288,15 +296,7 @@ query 'SELECT Id, Balance FROM Accounts ORDER BY Id' "$(at "$BEFORE6")"
 expect_eq '["3:11","4:6"]' "$(rows)" "the 1.5 h old read after a restart"
 query 'SELECT 1' "$(at "$FORGOTTEN")"
 expect_error_json 400 FAILED_PRECONDITION
-CLOCK=$(curl -s "$CONTROL_URL/emulator/v1/clock" | jq -r .now)
-EXPIRE=$(date -u -d "$CLOCK 1 day" +%Y-%m-%dT%H:%M:%SZ)
-api POST "$S/$INST/backups?backupId=kept" "{\"database\":\"$DB\",\"expireTime\":\"$EXPIRE\",\"versionTime\":\"$BEFORE6\"}"
-expect_status 200
-wait_op "$(jq -r .name <<<"$BODY")"
-expect_json '.response.versionTime' "$BEFORE6"
-api POST "$S/$INST/databases:restore" '{"databaseId":"kept","backup":"'"$INST"'/backups/kept"}'
-expect_status 200
-wait_op "$(jq -r .name <<<"$BODY")"
+backup_and_restore kept "$BEFORE6" kept
 api GET "$S/$INST/databases/kept"
 expect_json '.versionRetentionPeriod' 3h
 api POST "$S/$INST/databases/kept/sessions" '{}'
