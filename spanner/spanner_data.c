@@ -102,8 +102,9 @@ struct sp_data {
 /* The open file's side, built when the writer opens it. */
 struct file_state {
     struct sp_db *db;
-    struct sp_sql_clock clock;
-    int64_t job_commit_ns; /* the running job's commit timestamp, once it has one (else 0) */
+    struct sp_sql_clock clock; /* the running statement's (sp_job_statement_clock) */
+    int64_t job_now_ns;        /* the running job's start, on the emulator clock */
+    int64_t job_commit_ns;     /* the running job's commit timestamp, once it has one (else 0) */
     uint64_t generation;
     char **keys;
     struct sp_stmt **stmts;
@@ -662,12 +663,24 @@ static int64_t commit_time(struct file_state *fs)
     if (fs->job_commit_ns)
         return fs->job_commit_ns;
     struct sp_db *db = fs->db;
-    int64_t now = fs->clock.now.seconds * 1000000000 + fs->clock.now.nanos;
+    int64_t now = fs->job_now_ns;
     now -= now % 1000;
     if (now <= db->last_commit_ns)
         now = db->last_commit_ns + 1000;
     db->last_commit_ns = now;
     return fs->job_commit_ns = now;
+}
+
+void sp_job_statement_clock(struct sp_job_ctx *ctx, int64_t now_ns, const unsigned char *uuid_seed)
+{
+    struct sp_sql_clock *clock = &file_state_of(ctx)->clock;
+    if (!now_ns)
+        now_ns = ctx->now;
+    clock->now = (struct sp_timestamp){now_ns / 1000000000, (int32_t)(now_ns % 1000000000)};
+    clock->seeded = uuid_seed != NULL;
+    if (uuid_seed)
+        memcpy(clock->seed, uuid_seed, sizeof(clock->seed));
+    clock->uuid_next = 0;
 }
 
 int64_t sp_job_commit_time(struct sp_job_ctx *ctx)
@@ -922,7 +935,8 @@ static enum em_code run_job(struct em_datafile *file, void *arg, struct em_statu
         cache_clear(fs);
         fs->generation = j->db->schema_generation;
     }
-    fs->clock.now = (struct sp_timestamp){ctx.now / 1000000000, (int32_t)(ctx.now % 1000000000)};
+    fs->job_now_ns = ctx.now;
+    sp_job_statement_clock(&ctx, 0, NULL);
     fs->job_commit_ns = 0;
     if (exec_sql(ctx.sqlite, "SAVEPOINT sp_job", &j->st))
         return EM_OK;

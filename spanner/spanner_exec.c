@@ -6,6 +6,7 @@
  */
 #include "spanner_exec.h"
 
+#include "em_crypto.h"
 #include "em_json.h"
 #include "spanner_data.h"
 #include "spanner_keyset.h"
@@ -476,6 +477,7 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
     int64_t read_ns = 0;
     if (mode == RUN_QUERY && sp_job_read_time(ctx, s->read_ns, &read_ns, st))
         return st->code;
+    sp_job_statement_clock(ctx, s->now_ns, s->uuid_seed);
     struct sp_stmt *prepared = translated(ctx, s->sql, s->param_types, mode, read_ns, st);
     if (!prepared)
         return st->code;
@@ -531,9 +533,15 @@ static enum em_code replay(struct sp_job_ctx *ctx, const struct sp_txn *txn,
     bool want_keys = touched->want_keys;
     touched->want_keys = false;
     for (int i = 0; i < txn->ndmls && !st->code; i++) {
-        struct sp_sql_request s = {txn->dmls[i].sql, txn->dmls[i].params, txn->dmls[i].param_types};
+        const struct sp_dml *d = &txn->dmls[i];
+        struct sp_sql_request s = {.sql = d->sql,
+                                   .params = d->params,
+                                   .param_types = d->param_types,
+                                   .now_ns = d->now_ns,
+                                   .uuid_seed = d->uuid_seed};
         run_statement(ctx, &s, RUN_DML, NULL, touched, st);
     }
+    sp_job_statement_clock(ctx, 0, NULL); /* what follows runs at the job's own time */
     touched->want_keys = want_keys;
     return st->code;
 }
@@ -544,6 +552,8 @@ struct sql_job {
     struct sp_txn *txn;
     const struct sp_sql_request *stmts;
     int count;
+    unsigned char (*uuid_seeds)[16]; /* read-write: one per statement (struct sp_dml) */
+    int64_t now;                     /* the time they ran at */
     struct sp_result *out;
     int ran;
     struct touched touched;
@@ -565,9 +575,15 @@ static enum em_code job_sql(struct sp_job_ctx *ctx, void *arg, struct em_status 
     }
     j->ran = 0;
     j->touched.want_keys = rw;
+    j->now = ctx->now;
     for (int i = 0; i < j->count; i++) {
         enum run_mode mode = rw ? RUN_DML : pdml ? RUN_PARTITIONED : RUN_QUERY;
-        if (run_statement(ctx, &j->stmts[i], mode, &j->out[i], &j->touched, st))
+        struct sp_sql_request s = j->stmts[i];
+        if (rw) { /* as it will run again, at later statements and at the commit */
+            s.now_ns = j->now;
+            s.uuid_seed = j->uuid_seeds[i];
+        }
+        if (run_statement(ctx, &s, mode, &j->out[i], &j->touched, st))
             break;
         j->ran++;
     }
@@ -605,7 +621,8 @@ static enum em_code record(struct sp_txn *txn, const struct sql_job *j, struct e
     }
     for (int i = 0; i < j->ran; i++)
         if (j->out[i].dml && !j->out[i].planned &&
-            sp_txn_add_dml(txn, j->stmts[i].sql, j->stmts[i].params, j->stmts[i].param_types, &rst))
+            sp_txn_add_dml(txn, j->stmts[i].sql, j->stmts[i].params, j->stmts[i].param_types,
+                           j->now, j->uuid_seeds[i], &rst))
             return st->code ? st->code : (*st = rst).code;
     return st->code;
 }
@@ -624,6 +641,13 @@ enum em_code sp_exec_batch_dml(struct sp_db *db, struct sp_txn *txn,
     struct sql_job j = {.txn = txn, .stmts = stmts, .count = count, .out = out};
     for (int i = 0; i < count; i++)
         out[i] = (struct sp_result){0};
+    *ran = 0;
+    if (txn && txn->mode == SP_TXN_READ_WRITE &&
+        (!(j.uuid_seeds = calloc((size_t)count, sizeof(*j.uuid_seeds))) ||
+         em_random_bytes(j.uuid_seeds, (size_t)count * sizeof(*j.uuid_seeds), st))) {
+        free(j.uuid_seeds);
+        return st->code ? st->code : EM_FAIL_OOM(st);
+    }
     sp_db_run(db, job_sql, &j, st);
     *ran = j.ran;
     if (st->code != EM_OK || j.ran)
@@ -632,6 +656,7 @@ enum em_code sp_exec_batch_dml(struct sp_db *db, struct sp_txn *txn,
         for (int i = j.ran; i < count; i++)
             sp_result_clear(&out[i]);
     touched_free(&j.touched);
+    free(j.uuid_seeds);
     return st->code;
 }
 

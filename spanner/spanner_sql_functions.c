@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1076,13 +1077,36 @@ static void fn_pow(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sp_result_float(ctx, r);
 }
 
+/* The next UUID of a seeded clock's sequence: SHA-256 of the seed and the counter. */
+static bool seeded_uuid(struct sp_sql_clock *clock, unsigned char b[16])
+{
+    unsigned char input[sizeof(clock->seed) + 8], digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    memcpy(input, clock->seed, sizeof(clock->seed));
+    for (int i = 0; i < 8; i++)
+        input[sizeof(clock->seed) + i] = (unsigned char)(clock->uuid_next >> (56 - 8 * i));
+    clock->uuid_next++;
+    if (!EVP_Digest(input, sizeof(input), digest, &len, EVP_sha256(), NULL) || len < 16)
+        return false;
+    memcpy(b, digest, 16);
+    return true;
+}
+
 static void fn_generate_uuid(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
     (void)argv;
+    struct sp_sql_clock *clock = sqlite3_user_data(ctx);
     unsigned char b[16];
     char out[37];
-    sqlite3_randomness(sizeof(b), b);
+    if (clock && clock->seeded) {
+        if (!seeded_uuid(clock, b)) {
+            FN_ERROR(ctx, "INTERNAL: GENERATE_UUID failed");
+            return;
+        }
+    } else {
+        sqlite3_randomness(sizeof(b), b);
+    }
     b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
     snprintf(out, sizeof(out),
@@ -1629,7 +1653,6 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_math", 2, true, fn_math},
     {"sp_round", 3, true, fn_round},
     {"sp_pow", 2, true, fn_pow},
-    {"sp_generate_uuid", 0, false, fn_generate_uuid},
     {"sp_check_length", 3, true, fn_check_length},
     {"sp_check_nonnegative", 2, true, fn_check_nonnegative},
     {"sp_array_element", 2, true, fn_array_element},
@@ -1644,7 +1667,7 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_extract_date", 2, true, fn_extract_date},
 };
 
-int sp_sql_functions_register(sqlite3 *db, const struct sp_sql_clock *clock)
+int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
 {
     for (size_t i = 0; i < sizeof(scalar_functions) / sizeof(scalar_functions[0]); i++) {
         const struct fn_entry *f = &scalar_functions[i];
@@ -1658,6 +1681,9 @@ int sp_sql_functions_register(sqlite3 *db, const struct sp_sql_clock *clock)
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_commit_ns", 0, SQLITE_UTF8, (void *)clock,
                                      fn_commit_ns, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "sp_generate_uuid", 0, SQLITE_UTF8, clock,
+                                     fn_generate_uuid, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_numeric_sum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                      NULL, NULL, numeric_step, numeric_sum_final);

@@ -17,15 +17,22 @@
 
 #include <sqlite3.h>
 
-/* The statement time CURRENT_TIMESTAMP() returns: the caller sets it once per request
- * (from the emulator clock) before running the statement, so every row, and every
- * statement of a request, sees the same time. */
+/* What a statement's CURRENT_TIMESTAMP() and GENERATE_UUID() return. When seeded,
+ * GENERATE_UUID() returns the uuid_next-th UUID of the sequence seed fixes (a hash of both;
+ * uuid_next then grows), so that a statement run again with the same seed returns the same
+ * UUIDs: a read-write transaction's DML runs again at its later statements and at the
+ * commit (spanner_exec.c), and must write what its first run returned. Else they are
+ * random. The caller sets now once per request (from the emulator clock) before running
+ * the statement, so every row, and every statement of a request, sees the same time. */
 struct sp_sql_clock {
     struct sp_timestamp now;
+    bool seeded;
+    unsigned char seed[16];
+    uint64_t uuid_next;
 };
 
 /* Registers every sp_* function on db; clock must outlive db. */
-int sp_sql_functions_register(sqlite3 *db, const struct sp_sql_clock *clock);
+int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock);
 
 /* The registration of the function groups that live in their own files (called by
  * sp_sql_functions_register): spanner_sql_text.c (regular expressions, SPLIT, FORMAT,

@@ -274,14 +274,19 @@ bool sp_txn_is_pending(const struct sp_txn *t, const char *table)
 }
 
 enum em_code sp_txn_add_dml(struct sp_txn *t, const char *sql, const cJSON *params,
-                            const cJSON *param_types, struct em_status *st)
+                            const cJSON *param_types, int64_t now_ns,
+                            const unsigned char *uuid_seed, struct em_status *st)
 {
     struct sp_dml *grown = realloc(t->dmls, (size_t)(t->ndmls + 1) * sizeof(*grown));
     if (!grown)
         return EM_FAIL_OOM(st);
     t->dmls = grown;
-    struct sp_dml d = {strdup(sql), params ? cJSON_Duplicate(params, true) : NULL,
-                       param_types ? cJSON_Duplicate(param_types, true) : NULL};
+    struct sp_dml d = {strdup(sql),
+                       params ? cJSON_Duplicate(params, true) : NULL,
+                       param_types ? cJSON_Duplicate(param_types, true) : NULL,
+                       now_ns,
+                       {0}};
+    memcpy(d.uuid_seed, uuid_seed, sizeof(d.uuid_seed));
     if (!d.sql || (params && !d.params) || (param_types && !d.param_types)) {
         free(d.sql);
         cJSON_Delete(d.params);

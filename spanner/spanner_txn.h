@@ -68,10 +68,13 @@ struct sp_txn_span {
     struct sp_key_span span;
 };
 
-/* One DML statement of a read-write transaction, replayed at commit. */
+/* One DML statement of a read-write transaction, replayed at commit: with the time and
+ * the UUID seed of its first run, so that it writes again what it returned then. */
 struct sp_dml {
     char *sql;
     cJSON *params, *param_types;
+    int64_t now_ns;
+    unsigned char uuid_seed[16];
 };
 
 struct sp_txn {
@@ -129,8 +132,10 @@ enum em_code sp_txn_add_pending(struct sp_txn *txn, char *const *tables, int nta
                                 struct em_status *st);
 /* Whether table (any case) holds a pending commit timestamp of the transaction. */
 bool sp_txn_is_pending(const struct sp_txn *txn, const char *table);
+/* A DML statement that ran, with the time and UUID seed (16 bytes) it ran with. */
 enum em_code sp_txn_add_dml(struct sp_txn *txn, const char *sql, const cJSON *params,
-                            const cJSON *param_types, struct em_status *st);
+                            const cJSON *param_types, int64_t now_ns,
+                            const unsigned char *uuid_seed, struct em_status *st);
 
 /* Whether a commit after seq since wrote a row of table in span (NULL: any row). */
 typedef bool (*sp_changed_fn)(void *arg, const char *table, const struct sp_key_span *span,

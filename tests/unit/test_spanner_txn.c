@@ -18,6 +18,8 @@
  *   existence), a DELETE of parents by key their children's key prefixes only. INSERT ...
  *   SELECT is blind on its table and reads its source by key when its WHERE pins it.
  * - When the write log was pruned past a transaction's start, its table decides.
+ * - GENERATE_UUID() and CURRENT_TIMESTAMP() in DML give at the commit, and at the
+ *   transaction's later statements, what they returned when the DML ran.
  * - A read-write transaction idle for 10 s of emulator time is aborted (any later use
  *   answers ABORTED, rollback succeeds); a read-only one is not.
  */
@@ -736,6 +738,73 @@ static void test_sql_insert_select_by_key(void **state)
         409);
 }
 
+/* executeSql of sql in transaction id (NULL: a single-use read): its rows as JSON text
+ * (caller frees). */
+static char *rows_of(struct fixture *f, const char *id, const char *sql)
+{
+    char body[1024];
+    if (id)
+        snprintf(body, sizeof(body),
+                 "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"%s\",\"seqno\":\"1\"}", id, sql);
+    else
+        snprintf(body, sizeof(body), "{\"sql\":\"%s\"}", sql);
+    cJSON *reply;
+    assert_int_equal(data_call(f, f->a, "executeSql", body, &reply), 200);
+    char *rows = cJSON_PrintUnformatted(cJSON_GetObjectItem(reply, "rows"));
+    cJSON_Delete(reply);
+    return rows;
+}
+
+/* A read-write transaction's DML runs again at its later statements and at the commit:
+ * GENERATE_UUID() and CURRENT_TIMESTAMP() must give what its first run returned. */
+static void test_dml_values_survive_its_replays(void **state)
+{
+    struct fixture *f = *state;
+    char message[512];
+    char *t1 = begin(f, f->a, "readWrite");
+    char *returned =
+        rows_of(f, t1,
+                "INSERT INTO T (K, V) VALUES (1, GENERATE_UUID()), (2, GENERATE_UUID()) "
+                "THEN RETURN V");
+    char *stamped = rows_of(f, t1,
+                            "UPDATE T SET V = CONCAT(V, '@', CAST(CURRENT_TIMESTAMP() AS STRING)) "
+                            "WHERE K = 2 THEN RETURN V");
+    char *seen = rows_of(f, t1, "SELECT V FROM T WHERE K = 1");
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, sizeof(message)), 200);
+    free(t1);
+    char *committed = rows_of(f, NULL, "SELECT V FROM T ORDER BY K");
+
+    cJSON *r = cJSON_Parse(returned), *s = cJSON_Parse(stamped), *c = cJSON_Parse(committed);
+    const char *uuid1 = cJSON_GetArrayItem(cJSON_GetArrayItem(r, 0), 0)->valuestring;
+    const char *uuid2 = cJSON_GetArrayItem(cJSON_GetArrayItem(r, 1), 0)->valuestring;
+    assert_int_equal(strlen(uuid1), 36);
+    assert_string_not_equal(uuid1, uuid2);
+    char want_seen[64];
+    snprintf(want_seen, sizeof(want_seen), "[[\"%s\"]]", uuid1);
+    assert_string_equal(seen, want_seen); /* the same UUID at the next statement */
+    const char *row2 = cJSON_GetArrayItem(cJSON_GetArrayItem(s, 0), 0)->valuestring;
+    assert_int_equal(strncmp(row2, uuid2, 36), 0);
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetArrayItem(c, 0), 0)->valuestring, uuid1);
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetArrayItem(c, 1), 0)->valuestring, row2);
+    cJSON_Delete(r);
+    cJSON_Delete(s);
+    cJSON_Delete(c);
+    free(returned);
+    free(stamped);
+    free(seen);
+    free(committed);
+
+    /* another transaction's UUIDs are others */
+    char *t2 = begin(f, f->a, "readWrite");
+    char *other = rows_of(f, t2, "INSERT INTO T (K, V) VALUES (3, GENERATE_UUID()) THEN RETURN V");
+    assert_int_equal(commit_txn(f, f->a, t2, "", message, sizeof(message)), 200);
+    free(t2);
+    char *all = rows_of(f, NULL, "SELECT COUNT(DISTINCT V) FROM T");
+    assert_string_equal(all, "[[\"3\"]]");
+    free(other);
+    free(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -758,6 +827,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sql_interleaved_tables_by_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_insert_select_by_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dml_values_survive_its_replays, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
