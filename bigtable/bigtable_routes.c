@@ -3,7 +3,8 @@
  * tied to a handler. Paths and methods are those of the real APIs: bigtableadmin v2 (as in
  * gcloud's generated client) and bigtable v2 (the googleapis protos' HTTP bindings; each
  * data call also through an authorized view, checked with bigtable.authorizedViews.*). A
- * route without a handler answers UNIMPLEMENTED naming the method: the hot tablets.
+ * route without a handler answers UNIMPLEMENTED naming the method: hot tablets, logical
+ * and materialized views, schema bundles, locations.
  */
 #include "bigtable_routes.h"
 
@@ -182,5 +183,48 @@ const struct em_route bigtable_routes[] = {
 
     /* not built yet: answered UNIMPLEMENTED */
     {"GET", "v2/{parent=" CLUSTER "}/hotTablets", NULL, "ListHotTablets"},
+    /* the rest of the API (gcloud's generated client): answered UNIMPLEMENTED naming the
+     * method, not NOT_FOUND as an unknown URL is */
+    {"POST", "v2/{parent=projects/*/instances/*}/logicalViews", NULL, "CreateLogicalView"},
+    {"DELETE", "v2/{name=projects/*/instances/*/logicalViews/*}", NULL, "DeleteLogicalView"},
+    {"GET", "v2/{name=projects/*/instances/*/logicalViews/*}", NULL, "GetLogicalView"},
+    {"POST", "v2/{resource=projects/*/instances/*/logicalViews/*}:getIamPolicy", NULL,
+     "GetIamPolicy"},
+    {"GET", "v2/{parent=projects/*/instances/*}/logicalViews", NULL, "ListLogicalViews"},
+    {"PATCH", "v2/{name=projects/*/instances/*/logicalViews/*}", NULL, "UpdateLogicalView"},
+    {"POST", "v2/{resource=projects/*/instances/*/logicalViews/*}:setIamPolicy", NULL,
+     "SetIamPolicy"},
+    {"POST", "v2/{resource=projects/*/instances/*/logicalViews/*}:testIamPermissions", NULL,
+     "TestIamPermissions"},
+    {"POST", "v2/{parent=projects/*/instances/*}/materializedViews", NULL,
+     "CreateMaterializedView"},
+    {"DELETE", "v2/{name=projects/*/instances/*/materializedViews/*}", NULL,
+     "DeleteMaterializedView"},
+    {"GET", "v2/{name=projects/*/instances/*/materializedViews/*}", NULL, "GetMaterializedView"},
+    {"POST", "v2/{resource=projects/*/instances/*/materializedViews/*}:getIamPolicy", NULL,
+     "GetIamPolicy"},
+    {"GET", "v2/{parent=projects/*/instances/*}/materializedViews", NULL, "ListMaterializedViews"},
+    {"PATCH", "v2/{name=projects/*/instances/*/materializedViews/*}", NULL,
+     "UpdateMaterializedView"},
+    {"POST", "v2/{resource=projects/*/instances/*/materializedViews/*}:setIamPolicy", NULL,
+     "SetIamPolicy"},
+    {"POST", "v2/{resource=projects/*/instances/*/materializedViews/*}:testIamPermissions", NULL,
+     "TestIamPermissions"},
+    {"POST", "v2/{parent=projects/*/instances/*/tables/*}/schemaBundles", NULL,
+     "CreateSchemaBundle"},
+    {"DELETE", "v2/{name=projects/*/instances/*/tables/*/schemaBundles/*}", NULL,
+     "DeleteSchemaBundle"},
+    {"GET", "v2/{name=projects/*/instances/*/tables/*/schemaBundles/*}", NULL, "GetSchemaBundle"},
+    {"POST", "v2/{resource=projects/*/instances/*/tables/*/schemaBundles/*}:getIamPolicy", NULL,
+     "GetIamPolicy"},
+    {"GET", "v2/{parent=projects/*/instances/*/tables/*}/schemaBundles", NULL, "ListSchemaBundles"},
+    {"PATCH", "v2/{name=projects/*/instances/*/tables/*/schemaBundles/*}", NULL,
+     "UpdateSchemaBundle"},
+    {"POST", "v2/{resource=projects/*/instances/*/tables/*/schemaBundles/*}:setIamPolicy", NULL,
+     "SetIamPolicy"},
+    {"POST", "v2/{resource=projects/*/instances/*/tables/*/schemaBundles/*}:testIamPermissions",
+     NULL, "TestIamPermissions"},
+    {"GET", "v2/{name=projects/*/locations/*}", NULL, "GetLocation"},
+    {"GET", "v2/{name=projects/*}/locations", NULL, "ListLocations"},
     {NULL},
 };
