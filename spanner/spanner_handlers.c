@@ -261,6 +261,29 @@ enum em_code sp_get_database_ddl(struct em_call *call)
     return em_call_reply(call, reply);
 }
 
+/* The database roles: the three system roles fine-grained access control gives every
+ * database (Spanner's docs, "Fine-grained access control system roles"). CREATE ROLE is
+ * not built (UNIMPLEMENTED in DDL), so there are no others. */
+enum em_code sp_list_database_roles(struct em_call *call)
+{
+    static const char *const system_roles[] = {"public", "spanner_info_reader",
+                                               "spanner_sys_reader"};
+    const char *database = em_call_var(call, "parent");
+    cJSON *db = NULL;
+    if (sp_database_get(admin(call), database, &db, &call->status))
+        return call->status.code;
+    cJSON_Delete(db);
+    cJSON *roles = cJSON_CreateArray();
+    for (size_t i = 0; i < sizeof(system_roles) / sizeof(system_roles[0]); i++) {
+        char name[SP_NAME_MAX + 64];
+        snprintf(name, sizeof(name), "%s/databaseRoles/%s", database, system_roles[i]);
+        cJSON *role = cJSON_CreateObject();
+        cJSON_AddStringToObject(role, "name", name);
+        cJSON_AddItemToArray(roles, role);
+    }
+    return em_list_reply_result(call, EM_OK, roles, "databaseRoles");
+}
+
 /* ALREADY_EXISTS when the caller's operation id is taken, INVALID_ARGUMENT when it is not
  * an operation id: checked before the statements are applied, so a refused call changes
  * nothing. */

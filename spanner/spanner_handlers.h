@@ -36,6 +36,7 @@ enum em_code sp_create_database(struct em_call *call);
 enum em_code sp_list_databases(struct em_call *call);
 enum em_code sp_get_database(struct em_call *call);
 enum em_code sp_get_database_ddl(struct em_call *call);
+enum em_code sp_list_database_roles(struct em_call *call);
 enum em_code sp_update_database_ddl(struct em_call *call);
 enum em_code sp_update_database(struct em_call *call);
 enum em_code sp_drop_database(struct em_call *call);

@@ -3,7 +3,7 @@
  * tied to a handler. Paths and methods are those of the real API (spanner v1 discovery
  * document, as in gcloud's generated client). A route without a handler answers
  * UNIMPLEMENTED naming the method: the parts of Spanner not built yet (backup schedules,
- * database roles, instance partitions, ...; test_api_coverage.sh checks every method of
+ * custom database roles, instance partitions, ...; test_api_coverage.sh checks every method of
  * gcloud's client has a route).
  */
 #include "spanner_routes.h"
@@ -115,6 +115,8 @@ const struct em_route spanner_routes[] = {
      "database", P("databases.update"), ADMIN},
     {"DELETE", "v1/{database=" DB "}", sp_drop_database, "DropDatabase", NULL, NULL,
      P("databases.drop"), ADMIN},
+    {"GET", "v1/{parent=" DB "}/databaseRoles", sp_list_database_roles, "ListDatabaseRoles", NULL,
+     NULL, P("databaseRoles.list"), DATA},
     IAM(DB, "databases"),
     OPERATIONS(DB, "databaseOperations"),
     {"POST", "v1/{parent=" INST "}/databases:restore", sp_restore_database, "RestoreDatabase",
@@ -210,8 +212,6 @@ const struct em_route spanner_routes[] = {
     {"POST",
      "v1/{resource=projects/*/instances/*/databases/*/backupSchedules/*}:testIamPermissions", NULL,
      "TestIamPermissions"},
-    {"GET", "v1/{parent=projects/*/instances/*/databases/*}/databaseRoles", NULL,
-     "ListDatabaseRoles"},
     {"POST", "v1/{resource=projects/*/instances/*/databases/*/databaseRoles/*}:testIamPermissions",
      NULL, "TestIamPermissions"},
     {"POST", "v1/{name=projects/*/instances/*/databases/*/sessions/*}:adaptMessage", NULL,

@@ -78,6 +78,11 @@ if (( HAVE_GCLOUD )); then
         --ddl='ALTER TABLE NoSuchTable ADD COLUMN X INT64' 2>&1)
     expect_eq 1 "$(( $? != 0 ))" "ddl update on a missing table fails"
     expect_contains "$out" "NoSuchTable" "and says which table"
+    out=$(gcloud spanner databases roles list --database=orders --instance=test-inst \
+        --format='value(name)' 2>&1)
+    expect_eq "public spanner_info_reader spanner_sys_reader" \
+        "$(tr '\n' ' ' <<<"$out" | sed 's|[^ ]*/databaseRoles/||g; s/ $//')" \
+        "roles list: the three system roles of every database"
     gcloud spanner databases create other --instance=test-inst >/dev/null 2>&1
     expect_eq "orders,other" \
         "$(gcloud spanner databases list --instance=test-inst --format='value(name.basename())' | paste -sd,)" \
@@ -150,6 +155,12 @@ expect_error_json 404 NOT_FOUND
 expect_contains "$BODY" "cryptoKeys/missing" "a key KMS does not know fails the creation, naming it"
 api GET "$SPANNER_URL/v1/$INST/databases/nokey"
 expect_error_json 404 NOT_FOUND # and nothing was created
+api GET "$SPANNER_URL/v1/$INST/databases/secure/databaseRoles?pageSize=2"
+expect_json '[.databaseRoles[].name] | join(",")' \
+    "$INST/databases/secure/databaseRoles/public,$INST/databases/secure/databaseRoles/spanner_info_reader"
+expect_json '.nextPageToken | length > 0' true
+api GET "$SPANNER_URL/v1/$INST/databases/nokey/databaseRoles"
+expect_error_json 404 NOT_FOUND
 api POST "$SPANNER_URL/v1/$INST/databases" \
     "{\"createStatement\":\"CREATE DATABASE \`wrongplace\`\",\"encryptionConfig\":{\"kmsKeyName\":\"$P/locations/europe-west1/keyRings/r/cryptoKeys/k\"}}"
 expect_error_json 400 INVALID_ARGUMENT
