@@ -72,6 +72,36 @@ struct em_match {
 
 enum em_match_result { EM_MATCHED, EM_NO_ROUTE, EM_WRONG_METHOD };
 
+/* Routes of methods a service does not build, each answered UNIMPLEMENTED naming it (so
+ * that gcloud shows that, not a NOT_FOUND that reads as a missing resource). version:
+ * "v1", ...; parent and resource: path patterns, as inside the templates' braces.
+ *   EM_UNBUILT_COLLECTION: a collection's five standard methods (Create, List, Get,
+ *     Update, Delete + type or types: "BackupSchedule", "BackupSchedules");
+ *   EM_UNBUILT_IAM: a resource's getIamPolicy (GET or POST, as its API has it),
+ *     setIamPolicy and testIamPermissions;
+ *   EM_UNBUILT_OPERATIONS: the operations under a resource (google.longrunning). */
+#define EM_UNBUILT_COLLECTION(version, parent, collection, type, types)                            \
+    {"POST", version "/{parent=" parent "}/" collection, NULL, "Create" type},                     \
+        {"GET", version "/{parent=" parent "}/" collection, NULL, "List" types},                   \
+        {"GET", version "/{name=" parent "/" collection "/*}", NULL, "Get" type},                  \
+        {"PATCH", version "/{name=" parent "/" collection "/*}", NULL, "Update" type},             \
+    {                                                                                              \
+        "DELETE", version "/{name=" parent "/" collection "/*}", NULL, "Delete" type               \
+    }
+#define EM_UNBUILT_IAM(version, resource, get_method)                                              \
+    {get_method, version "/{resource=" resource "}:getIamPolicy", NULL, "GetIamPolicy"},           \
+        {"POST", version "/{resource=" resource "}:setIamPolicy", NULL, "SetIamPolicy"},           \
+    {                                                                                              \
+        "POST", version "/{resource=" resource "}:testIamPermissions", NULL, "TestIamPermissions"  \
+    }
+#define EM_UNBUILT_OPERATIONS(version, parent)                                                     \
+    {"GET", version "/{name=" parent "/operations}", NULL, "ListOperations"},                      \
+        {"GET", version "/{name=" parent "/operations/*}", NULL, "GetOperation"},                  \
+        {"DELETE", version "/{name=" parent "/operations/*}", NULL, "DeleteOperation"},            \
+    {                                                                                              \
+        "POST", version "/{name=" parent "/operations/*}:cancel", NULL, "CancelOperation"          \
+    }
+
 struct em_router;
 
 struct em_router *em_router_new(void);

@@ -128,24 +128,16 @@ const struct em_route kms_routes[] = {
     {"PATCH", "v1/{name=projects/*/kajPolicyConfig}", NULL,
      "UpdateKeyAccessJustificationsPolicyConfig"},
     /* the rest of the API (gcloud's generated client): answered UNIMPLEMENTED naming the
-     * method, not NOT_FOUND as an unknown URL is */
+     * method, not NOT_FOUND as an unknown URL is (em_router.h) */
     {"GET", "v1/{name=folders/*/kajPolicyConfig}", NULL, "GetKajPolicyConfig"},
     {"PATCH", "v1/{name=folders/*/kajPolicyConfig}", NULL, "UpdateKajPolicyConfig"},
     {"GET", "v1/{name=organizations/*/kajPolicyConfig}", NULL, "GetKajPolicyConfig"},
     {"PATCH", "v1/{name=organizations/*/kajPolicyConfig}", NULL, "UpdateKajPolicyConfig"},
-    {"GET", "v1/{resource=projects/*/locations/*/ekmConfig}:getIamPolicy", NULL, "GetIamPolicy"},
-    {"POST", "v1/{resource=projects/*/locations/*/ekmConfig}:setIamPolicy", NULL, "SetIamPolicy"},
-    {"POST", "v1/{resource=projects/*/locations/*/ekmConfig}:testIamPermissions", NULL,
-     "TestIamPermissions"},
-    {"GET", "v1/{resource=projects/*/locations/*/ekmConnections/*}:getIamPolicy", NULL,
-     "GetIamPolicy"},
-    {"POST", "v1/{resource=projects/*/locations/*/ekmConnections/*}:setIamPolicy", NULL,
-     "SetIamPolicy"},
-    {"POST", "v1/{resource=projects/*/locations/*/ekmConnections/*}:testIamPermissions", NULL,
-     "TestIamPermissions"},
     {"GET", "v1/{project=projects/*}:showEffectiveKeyAccessJustificationsEnrollmentConfig", NULL,
      "ShowEffectiveKeyAccessJustificationsEnrollmentConfig"},
     {"GET", "v1/{project=projects/*}:showEffectiveKeyAccessJustificationsPolicyConfig", NULL,
      "ShowEffectiveKeyAccessJustificationsPolicyConfig"},
+    EM_UNBUILT_IAM("v1", "projects/*/locations/*/ekmConfig", "GET"),
+    EM_UNBUILT_IAM("v1", "projects/*/locations/*/ekmConnections/*", "GET"),
     {NULL},
 };

@@ -11,12 +11,13 @@
 #include "runner_handlers.h"
 #include "runner_json.h"
 
-#define PROJ    "{project=projects/*}"
-#define LOC     PROJ "/locations/{location}"
-#define JOB     LOC "/jobs/{job}"
-#define DATA    EM_AUDIT_DATA_ACCESS
-#define ADMIN   EM_AUDIT_ADMIN
-#define P(perm) "dataflow." perm
+#define PROJ     "{project=projects/*}"
+#define LOC      PROJ "/locations/{location}"
+#define JOB      LOC "/jobs/{job}"
+#define PROJ_JOB PROJ "/jobs/{job}" /* the job methods without a location */
+#define DATA     EM_AUDIT_DATA_ACCESS
+#define ADMIN    EM_AUDIT_ADMIN
+#define P(perm)  "dataflow." perm
 
 const struct em_route runner_routes[] = {
     /* templates */
@@ -67,44 +68,34 @@ const struct em_route runner_routes[] = {
     {"POST", "v1b3/" JOB "/debug/getConfig", NULL, "GetDebugConfig"},
     {"POST", "v1b3/" JOB "/debug/sendCapture", NULL, "SendDebugCapture"},
     /* the rest of the API (gcloud's generated client): answered UNIMPLEMENTED naming the
-     * method, not NOT_FOUND as an unknown URL is */
-    {"POST", "v1b3/{parent=projects/*/catalogTemplates/*}/templateVersions", NULL,
-     "CreateTemplateVersion"},
-    {"POST", "v1b3/{name=projects/*/catalogTemplates/*}:commit", NULL, "CommitTemplateVersion"},
-    {"DELETE", "v1b3/{name=projects/*/catalogTemplates/*}", NULL, "DeleteCatalogTemplate"},
-    {"GET", "v1b3/{name=projects/*/catalogTemplates/*}", NULL, "GetCatalogTemplate"},
-    {"POST", "v1b3/{name=projects/*/catalogTemplates/*}:label", NULL, "ModifyTemplateVersionLabel"},
-    {"POST", "v1b3/{name=projects/*/catalogTemplates/*}:tag", NULL, "ModifyTemplateVersionTag"},
-    {"POST", "v1b3/projects/{projectId}/jobs/{jobId}/debug/getConfig", NULL, "GetConfig"},
-    {"POST", "v1b3/projects/{projectId}/jobs/{jobId}/debug/getWorkerStacktraces", NULL,
-     "GetWorkerStacktraces"},
-    {"POST", "v1b3/projects/{projectId}/jobs/{jobId}/debug/sendCapture", NULL, "SendCapture"},
-    {"POST", "v1b3/projects/{projectId}/jobs/{jobId}/workItems:lease", NULL, "LeaseWorkItem"},
-    {"POST", "v1b3/projects/{projectId}/jobs/{jobId}/workItems:reportStatus", NULL,
-     "ReportWorkItemStatus"},
-    {"POST", "v1b3/projects/{projectId}/jobs/{jobId}:snapshot", NULL, "SnapshotJob"},
-    {"POST", "v1b3/{parent=projects/*/locations/*}/deployments", NULL, "CreateDeployment"},
-    {"DELETE", "v1b3/{name=projects/*/locations/*/deployments/*}", NULL, "DeleteDeployment"},
-    {"GET", "v1b3/{name=projects/*/locations/*/deployments/*}", NULL, "GetDeployment"},
-    {"GET", "v1b3/{parent=projects/*/locations/*}/deployments", NULL, "ListDeployments"},
+     * method, not NOT_FOUND as an unknown URL is (em_router.h) */
+    {"GET", "v1b3/" PROJ "/templates:get", NULL, "GetTemplate"},
+    {"GET", "v1b3/" PROJ "/snapshots", NULL, "ListSnapshots"},
+    {"GET", "v1b3/" PROJ "/snapshots/{snapshot}", NULL, "GetSnapshot"},
+    {"DELETE", "v1b3/" PROJ "/snapshots", NULL, "DeleteSnapshots"},
+    {"GET", "v1b3/" JOB "/snapshots", NULL, "ListSnapshots"},
+    {"GET", "v1b3/" JOB "/stages/{stage}/executionDetails", NULL, "GetStageExecutionDetails"},
+    {"POST", "v1b3/" PROJ_JOB ":snapshot", NULL, "SnapshotJob"},
+    {"POST", "v1b3/" PROJ_JOB "/debug/getConfig", NULL, "GetConfig"},
+    {"POST", "v1b3/" PROJ_JOB "/debug/getWorkerStacktraces", NULL, "GetWorkerStacktraces"},
+    {"POST", "v1b3/" PROJ_JOB "/debug/sendCapture", NULL, "SendCapture"},
+    {"POST", "v1b3/" PROJ_JOB "/workItems:lease", NULL, "LeaseWorkItem"},
+    {"POST", "v1b3/" PROJ_JOB "/workItems:reportStatus", NULL, "ReportWorkItemStatus"},
+    {"POST", "v1b3/" PROJ "/WorkerMessages", NULL, "SendWorkerMessage"},
+    {"POST", "v1b3/" LOC "/WorkerMessages", NULL, "SendWorkerMessage"},
+    EM_UNBUILT_COLLECTION("v1b3", "projects/*/locations/*", "deployments", "Deployment",
+                          "Deployments"),
     {"GET", "v1b3/{name=projects/*/locations/*/deployments/*}:listRevisions", NULL,
      "ListDeploymentRevisions"},
-    {"PATCH", "v1b3/{name=projects/*/locations/*/deployments/*}", NULL, "UpdateDeployment"},
     {"POST", "v1b3/{name=projects/*/locations/*/deployments/*}:rollback", NULL,
      "RollbackDeployment"},
-    {"GET", "v1b3/projects/{projectId}/locations/{location}/jobs/{jobId}/snapshots", NULL,
-     "ListSnapshots"},
-    {"GET",
-     "v1b3/projects/{projectId}/locations/{location}/jobs/{jobId}/stages/{stageId}/"
-     "executionDetails",
-     NULL, "GetStageExecutionDetails"},
-    {"POST", "v1b3/projects/{projectId}/locations/{location}/WorkerMessages", NULL,
-     "SendWorkerMessage"},
-    {"GET", "v1b3/projects/{projectId}/snapshots/{snapshotId}", NULL, "GetSnapshot"},
-    {"GET", "v1b3/projects/{projectId}/snapshots", NULL, "ListSnapshots"},
     {"GET", "v1b3/{parent=projects/*}/templateVersions", NULL, "ListTemplateVersions"},
-    {"GET", "v1b3/projects/{projectId}/templates:get", NULL, "GetTemplate"},
-    {"DELETE", "v1b3/projects/{projectId}/snapshots", NULL, "DeleteSnapshots"},
-    {"POST", "v1b3/projects/{projectId}/WorkerMessages", NULL, "SendWorkerMessage"},
+    {"POST", "v1b3/{parent=projects/*/catalogTemplates/*}/templateVersions", NULL,
+     "CreateTemplateVersion"},
+    {"GET", "v1b3/{name=projects/*/catalogTemplates/*}", NULL, "GetCatalogTemplate"},
+    {"DELETE", "v1b3/{name=projects/*/catalogTemplates/*}", NULL, "DeleteCatalogTemplate"},
+    {"POST", "v1b3/{name=projects/*/catalogTemplates/*}:commit", NULL, "CommitTemplateVersion"},
+    {"POST", "v1b3/{name=projects/*/catalogTemplates/*}:label", NULL, "ModifyTemplateVersionLabel"},
+    {"POST", "v1b3/{name=projects/*/catalogTemplates/*}:tag", NULL, "ModifyTemplateVersionTag"},
     {NULL},
 };
