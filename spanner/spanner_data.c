@@ -16,6 +16,7 @@
 #include "spanner_errors.h"
 #include "spanner_keyset.h"
 #include "spanner_schema.h"
+#include "spanner_sequences.h"
 #include "spanner_sql_functions.h"
 #include "spanner_sql_translate.h"
 
@@ -102,9 +103,10 @@ struct sp_data {
 /* The open file's side, built when the writer opens it. */
 struct file_state {
     struct sp_db *db;
-    struct sp_sql_clock clock; /* the running statement's (sp_job_statement_clock) */
-    int64_t job_now_ns;        /* the running job's start, on the emulator clock */
-    int64_t job_commit_ns;     /* the running job's commit timestamp, once it has one (else 0) */
+    struct sp_sql_clock clock;   /* the running statement's (sp_job_statement_clock) */
+    struct sp_counters counters; /* the sequences' (saved at the end of every job) */
+    int64_t job_now_ns;          /* the running job's start, on the emulator clock */
+    int64_t job_commit_ns;       /* the running job's commit timestamp, once it has one (else 0) */
     uint64_t generation;
     char **keys;
     struct sp_stmt **stmts;
@@ -671,9 +673,12 @@ static int64_t commit_time(struct file_state *fs)
     return fs->job_commit_ns = now;
 }
 
-void sp_job_statement_clock(struct sp_job_ctx *ctx, int64_t now_ns, const unsigned char *uuid_seed)
+void sp_job_statement_clock(struct sp_job_ctx *ctx, int64_t now_ns, const unsigned char *uuid_seed,
+                            struct sp_sequence_draws *draws)
 {
     struct sp_sql_clock *clock = &file_state_of(ctx)->clock;
+    clock->draws = draws;
+    clock->draws_next = 0;
     if (!now_ns)
         now_ns = ctx->now;
     clock->now = (struct sp_timestamp){now_ns / 1000000000, (int32_t)(now_ns % 1000000000)};
@@ -873,10 +878,12 @@ static enum em_code file_opened(struct em_store *store, void *arg, void **state,
         free(fs);
         return st->code ? st->code : EM_FAIL(st, EM_INTERNAL, "cannot register SQL functions");
     }
-    if (add_versions(sqlite, fs->db->schema, st) || restore_commit_time(sqlite, fs->db, st)) {
+    if (add_versions(sqlite, fs->db->schema, st) || restore_commit_time(sqlite, fs->db, st) ||
+        sp_counters_open(&fs->counters, sqlite, &fs->db->schema, st)) {
         free(fs);
         return st->code;
     }
+    fs->clock.sequences = &fs->counters.source;
     sqlite3_preupdate_hook(sqlite, on_preupdate, fs->db);
     *state = fs;
     return EM_OK;
@@ -886,6 +893,7 @@ static void file_closed(void *state)
 {
     struct file_state *fs = state;
     cache_clear(fs);
+    sp_counters_close(&fs->counters);
     free(fs);
 }
 
@@ -933,17 +941,23 @@ static enum em_code run_job(struct em_datafile *file, void *arg, struct em_statu
         return EM_OK;
     if (fs->generation != j->db->schema_generation) {
         cache_clear(fs);
+        sp_counters_clear(&fs->counters); /* a counter may have restarted */
         fs->generation = j->db->schema_generation;
     }
     fs->job_now_ns = ctx.now;
-    sp_job_statement_clock(&ctx, 0, NULL);
+    sp_job_statement_clock(&ctx, 0, NULL, NULL);
     fs->job_commit_ns = 0;
     if (exec_sql(ctx.sqlite, "SAVEPOINT sp_job", &j->st))
         return EM_OK;
     tracked_clear(j->db);
-    if (j->fn(&ctx, j->arg, &j->st) != EM_OK) {
-        struct em_status ignored = {0};
+    struct em_status ignored = {0};
+    if (j->fn(&ctx, j->arg, &j->st) != EM_OK)
         exec_sql(ctx.sqlite, "ROLLBACK TO sp_job", &ignored);
+    /* the sequences drawn from, even by a job that failed: a value is never drawn twice */
+    struct em_status saved = {0};
+    if (sp_counters_save(&fs->counters, &saved) && !j->st.code) {
+        exec_sql(ctx.sqlite, "ROLLBACK TO sp_job", &ignored);
+        j->st = saved;
     }
     tracked_clear(j->db); /* what a job that did not commit wrote is not a write */
     struct em_status release = {0};

@@ -179,10 +179,13 @@ void sp_data_prune_versions(struct sp_data *data, int64_t now);
 /* The row versions a table keeps at most (500,000; the tests set fewer): beyond, the
  * pruning forgets the oldest and reads before the newest of those are refused. */
 void sp_data_set_versions_max(struct sp_data *data, int max);
-/* What the next statement's CURRENT_TIMESTAMP() and GENERATE_UUID() return
- * (struct sp_sql_clock): now_ns (0: the job's time), and UUIDs from uuid_seed (16 bytes;
- * NULL: random ones). */
-void sp_job_statement_clock(struct sp_job_ctx *ctx, int64_t now_ns, const unsigned char *uuid_seed);
+/* What the next statement's CURRENT_TIMESTAMP(), GENERATE_UUID() and
+ * GET_NEXT_SEQUENCE_VALUE() return (struct sp_sql_clock): now_ns (0: the job's time),
+ * UUIDs from uuid_seed (16 bytes; NULL: random ones), and draws' values before new ones
+ * (appended to it; NULL: new ones, not recorded). */
+struct sp_sequence_draws;
+void sp_job_statement_clock(struct sp_job_ctx *ctx, int64_t now_ns, const unsigned char *uuid_seed,
+                            struct sp_sequence_draws *draws);
 /* The job's commit timestamp (ns since the epoch, microsecond-distinct and increasing),
  * the same for every call in one job (the version triggers read it as sp_commit_ns()). */
 int64_t sp_job_commit_time(struct sp_job_ctx *ctx);

@@ -48,7 +48,8 @@ static enum em_code fail(struct ddl *d, enum em_code code, const char *fmt, ...)
 
 static bool name_taken(const struct sp_schema *s, const char *name)
 {
-    return sp_schema_table(s, name) || sp_schema_index(s, name) || sp_schema_view(s, name);
+    return sp_schema_table(s, name) || sp_schema_index(s, name) || sp_schema_view(s, name) ||
+           sp_schema_sequence(s, name);
 }
 
 /* Spanner's names are at most 128 characters. Longer ones would also overflow the SQLite
@@ -823,6 +824,279 @@ static enum em_code drop_view(struct ddl *d, const char *name)
     return fail(d, EM_NOT_FOUND, "View not found: %s", name);
 }
 
+/* ---- sequences ---- */
+
+/* The counter row of a sequence goes (a new counter starts at start_with_counter). */
+static void forget_counter(struct ddl *d, const char *name)
+{
+    sp_buf_puts(d->out, SP_SEQUENCES_TABLE_SQL " DELETE FROM \"$sequences\" WHERE name = '");
+    for (const char *c = name; *c; c++)
+        sp_buf_printf(d->out, "%c", tolower((unsigned char)*c));
+    sp_buf_puts(d->out, "';\n");
+}
+
+/* An INT64 option value: [-]digits, or NULL (*is_null). */
+static enum em_code option_int64(struct ddl *d, const char *option, bool *is_null, int64_t *out)
+{
+    *is_null = sp_accept_keyword(&d->p, "NULL");
+    if (*is_null)
+        return EM_OK;
+    bool negative = sp_accept_op(&d->p, "-");
+    const struct sp_token *tok = sp_peek(&d->p);
+    char *end = NULL;
+    unsigned long long magnitude = 0;
+    if (tok->kind == SP_TOK_INT && isdigit((unsigned char)tok->value[0]))
+        magnitude = strtoull(tok->value, &end, 0);
+    if (!end || *end || magnitude > (negative ? 1ULL << 63 : (unsigned long long)INT64_MAX))
+        return fail(d, EM_INVALID_ARGUMENT, "Unexpected value for option: %s. It is an INT64.",
+                    option);
+    sp_next(&d->p);
+    *out = negative ? (int64_t)(0 - magnitude) : (int64_t)magnitude;
+    return EM_OK;
+}
+
+/* start_with_counter's value: a positive INT64, or NULL */
+static enum em_code start_counter(struct ddl *d, bool *is_null, int64_t *out)
+{
+    if (option_int64(d, "start_with_counter", is_null, out))
+        return d->st->code;
+    if (!*is_null && *out < 1)
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "`start_with_counter` has to be a positive INT64 number");
+    return EM_OK;
+}
+
+/* sequence_kind = 'bit_reversed_positive', the one kind */
+static enum em_code sequence_kind(struct ddl *d)
+{
+    const struct sp_token *tok = sp_peek(&d->p);
+    if (tok->kind != SP_TOK_STRING)
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "The only supported sequence kind is `bit_reversed_positive`");
+    if (strcmp(tok->value, "bit_reversed_positive") != 0)
+        return fail(d, EM_INVALID_ARGUMENT, "Unsupported sequence kind: %.64s", tok->value);
+    sp_next(&d->p);
+    return EM_OK;
+}
+
+/* OPTIONS (name = value, ...) of CREATE or ALTER SEQUENCE, into q; *kind_set and
+ * *counter_set tell which were given (a NULL start_with_counter unsets it). */
+static enum em_code sequence_options(struct ddl *d, struct sp_sequence *q, bool *kind_set,
+                                     bool *counter_set)
+{
+    bool min_null = !q->has_skip, max_null = !q->has_skip;
+    if (sp_expect_op(&d->p, "("))
+        return d->st->code;
+    do {
+        const char *name;
+        bool is_null = false;
+        if (sp_expect_identifier(&d->p, "option name", &name) || sp_expect_op(&d->p, "="))
+            return d->st->code;
+        if (strcasecmp(name, "sequence_kind") == 0) {
+            if (sequence_kind(d))
+                return d->st->code;
+            *kind_set = true;
+        } else if (strcasecmp(name, "skip_range_min") == 0) {
+            if (option_int64(d, "skip_range_min", &min_null, &q->skip_min))
+                return d->st->code;
+        } else if (strcasecmp(name, "skip_range_max") == 0) {
+            if (option_int64(d, "skip_range_max", &max_null, &q->skip_max))
+                return d->st->code;
+        } else if (strcasecmp(name, "start_with_counter") == 0) {
+            if (start_counter(d, &is_null, &q->start_with_counter))
+                return d->st->code;
+            if (is_null)
+                q->start_with_counter = 0;
+            *counter_set = true;
+        } else {
+            return fail(d, EM_INVALID_ARGUMENT, "Option: %.64s is unknown.", name);
+        }
+    } while (sp_accept_op(&d->p, ","));
+    if (sp_expect_op(&d->p, ")"))
+        return d->st->code;
+    if (min_null != max_null)
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "`skip_range_min` and `skip_range_max` have to be set together");
+    q->has_skip = !min_null;
+    return EM_OK;
+}
+
+/* [SKIP RANGE a, b | NO SKIP RANGE] [START|RESTART COUNTER [WITH] n], the clause form */
+static enum em_code sequence_clauses(struct ddl *d, struct sp_sequence *q, const char *start,
+                                     bool *counter_set)
+{
+    bool is_null = false;
+    if (sp_accept_keyword(&d->p, "NO")) {
+        if (sp_expect_keyword(&d->p, "SKIP") || sp_expect_keyword(&d->p, "RANGE"))
+            return d->st->code;
+        q->has_skip = false;
+    } else if (sp_accept_keyword(&d->p, "SKIP")) {
+        if (sp_expect_keyword(&d->p, "RANGE") ||
+            option_int64(d, "skip_range_min", &is_null, &q->skip_min) || is_null ||
+            sp_expect_op(&d->p, ",") || option_int64(d, "skip_range_max", &is_null, &q->skip_max) ||
+            is_null)
+            return d->st->code ? d->st->code : sp_syntax_error(&d->p);
+        q->has_skip = true;
+    }
+    if (sp_accept_keyword(&d->p, start)) {
+        if (sp_expect_keyword(&d->p, "COUNTER"))
+            return d->st->code;
+        sp_accept_keyword(&d->p, "WITH");
+        if (start_counter(d, &is_null, &q->start_with_counter) || is_null)
+            return d->st->code ? d->st->code : sp_syntax_error(&d->p);
+        *counter_set = true;
+    }
+    return EM_OK;
+}
+
+static enum em_code check_skip_range(struct ddl *d, const struct sp_sequence *q)
+{
+    if (q->has_skip && q->skip_min > q->skip_max)
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "`skip_range_min` has to be lesser than or equal to `skip_range_max`");
+    return EM_OK;
+}
+
+/* CREATE SEQUENCE [IF NOT EXISTS] name OPTIONS (...) | [BIT_REVERSED_POSITIVE] [SKIP RANGE
+ * a, b] [START COUNTER [WITH] n] */
+static enum em_code create_sequence(struct ddl *d)
+{
+    bool if_not_exists = false, kind_set = false, counter_set = false;
+    if (sp_token_is_keyword(sp_peek(&d->p), "IF") &&
+        sp_token_is_keyword(sp_peek_at(&d->p, 1), "NOT")) {
+        sp_next(&d->p);
+        if (sp_expect_keyword(&d->p, "NOT") || sp_expect_keyword(&d->p, "EXISTS"))
+            return d->st->code;
+        if_not_exists = true;
+    }
+    struct sp_sequence *q = sp_arena_alloc(&d->schema->arena, sizeof(*q));
+    if (!q)
+        return EM_FAIL_OOM(d->st);
+    *q = (struct sp_sequence){0};
+    if (identifier(d, "sequence name", &q->name))
+        return d->st->code;
+    if (sp_accept_keyword(&d->p, "OPTIONS")) {
+        if (sequence_options(d, q, &kind_set, &counter_set))
+            return d->st->code;
+    } else {
+        q->clauses = true;
+        kind_set = sp_accept_keyword(&d->p, "BIT_REVERSED_POSITIVE");
+        if (sequence_clauses(d, q, "START", &counter_set))
+            return d->st->code;
+    }
+    if (sp_peek(&d->p)->kind != SP_TOK_EOF)
+        return sp_syntax_error(&d->p);
+    if (if_not_exists && sp_schema_sequence(d->schema, q->name))
+        return EM_OK;
+    if (!kind_set)
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "The sequence does not have a valid sequence kind. Please specify the "
+                    "sequence kind explicitly or set the database option `default_sequence_kind`.");
+    if (check_skip_range(d, q))
+        return d->st->code;
+    if (name_taken(d->schema, q->name))
+        return fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.", q->name);
+    struct sp_schema *s = d->schema;
+    struct sp_sequence **grown = grow(d, s->sequences, s->nsequences, sizeof(*grown));
+    if (!grown)
+        return d->st->code;
+    q->seq = s->next_seq++;
+    grown[s->nsequences] = q;
+    s->sequences = grown;
+    s->nsequences++;
+    forget_counter(d, q->name);
+    return EM_OK;
+}
+
+/* ALTER SEQUENCE name SET OPTIONS (...) | [SKIP RANGE a, b | NO SKIP RANGE] [RESTART COUNTER
+ * [WITH] n]. A new start_with_counter starts the counter again from it. */
+static enum em_code alter_sequence(struct ddl *d)
+{
+    const char *name;
+    bool kind_set = false, counter_set = false;
+    if (sp_expect_keyword(&d->p, "SEQUENCE") || sp_expect_identifier(&d->p, "sequence name", &name))
+        return d->st->code;
+    struct sp_schema *s = d->schema;
+    int at = -1;
+    for (int i = 0; i < s->nsequences; i++)
+        if (strcasecmp(s->sequences[i]->name, name) == 0)
+            at = i;
+    if (at < 0)
+        return fail(d, EM_NOT_FOUND, "Sequence not found: %.128s", name);
+    struct sp_sequence *q = sp_arena_alloc(&s->arena, sizeof(*q));
+    if (!q)
+        return EM_FAIL_OOM(d->st);
+    *q = *s->sequences[at];
+    if (sp_accept_keyword(&d->p, "SET")) {
+        if (sp_expect_keyword(&d->p, "OPTIONS") || sequence_options(d, q, &kind_set, &counter_set))
+            return d->st->code;
+    } else if (sequence_clauses(d, q, "RESTART", &counter_set)) {
+        return d->st->code;
+    }
+    if (sp_peek(&d->p)->kind != SP_TOK_EOF)
+        return sp_syntax_error(&d->p);
+    if (check_skip_range(d, q))
+        return d->st->code;
+    s->sequences[at] = q;
+    if (counter_set && q->start_with_counter)
+        forget_counter(d, q->name);
+    return EM_OK;
+}
+
+static bool expr_uses_sequence(const struct sp_expr *e, const char *name)
+{
+    if (e->kind == SP_EXPR_SEQUENCE && strcasecmp(e->name, name) == 0)
+        return true;
+    for (int i = 0; i < e->nargs; i++)
+        if (expr_uses_sequence(e->args[i], name))
+            return true;
+    return false;
+}
+
+/* The first column whose DEFAULT draws from the sequence, as "table.column", or NULL. */
+static const char *sequence_user(struct ddl *d, const char *name, char *out, size_t size)
+{
+    const struct sp_schema *s = d->schema;
+    for (int i = 0; i < s->ntables; i++) {
+        for (int k = 0; k < s->tables[i]->ncolumns; k++) {
+            const struct sp_column *c = &s->tables[i]->columns[k];
+            struct sp_arena scratch = {0};
+            struct em_status ignored = {0};
+            struct sp_parser p;
+            struct sp_expr *e;
+            bool uses = c->default_text &&
+                        !sp_parser_init(&p, &scratch, c->default_text, &ignored) &&
+                        !sp_parse_expr(&p, &e) && expr_uses_sequence(e, name);
+            sp_arena_free(&scratch);
+            if (uses) {
+                snprintf(out, size, "%s.%s", s->tables[i]->name, c->name);
+                return out;
+            }
+        }
+    }
+    return NULL;
+}
+
+static enum em_code drop_sequence(struct ddl *d, const char *name, bool if_exists)
+{
+    struct sp_schema *s = d->schema;
+    for (int i = 0; i < s->nsequences; i++) {
+        if (strcasecmp(s->sequences[i]->name, name) != 0)
+            continue;
+        char user[2 * NAME_MAX_CHARS + 2];
+        if (sequence_user(d, name, user, sizeof(user)))
+            return fail(d, EM_FAILED_PRECONDITION,
+                        "Cannot drop SEQUENCE `%s` on which there is a dependent column: %s.",
+                        s->sequences[i]->name, user);
+        forget_counter(d, s->sequences[i]->name);
+        memmove(&s->sequences[i], &s->sequences[i + 1],
+                (size_t)(s->nsequences - i - 1) * sizeof(*s->sequences));
+        s->nsequences--;
+        return EM_OK;
+    }
+    return if_exists ? EM_OK : fail(d, EM_NOT_FOUND, "Sequence not found: %.128s", name);
+}
+
 static enum em_code drop(struct ddl *d)
 {
     const struct sp_token *what = sp_next(&d->p);
@@ -834,7 +1108,7 @@ static enum em_code drop(struct ddl *d)
         if_exists = true;
     }
     if (!sp_token_is_keyword(what, "TABLE") && !sp_token_is_keyword(what, "INDEX") &&
-        !sp_token_is_keyword(what, "VIEW"))
+        !sp_token_is_keyword(what, "VIEW") && !sp_token_is_keyword(what, "SEQUENCE"))
         return sp_unsupported(&d->p, what, "DROP of this kind of object");
     if (sp_expect_identifier(&d->p, "name", &name))
         return d->st->code;
@@ -844,6 +1118,8 @@ static enum em_code drop(struct ddl *d)
         return drop_table(d, name, if_exists);
     if (sp_token_is_keyword(what, "INDEX"))
         return drop_index(d, name, if_exists);
+    if (sp_token_is_keyword(what, "SEQUENCE"))
+        return drop_sequence(d, name, if_exists);
     return drop_view(d, name);
 }
 
@@ -1252,6 +1528,8 @@ static enum em_code create(struct ddl *d)
         return create_index(d, unique, null_filtered);
     if (!unique && !null_filtered && sp_accept_keyword(&d->p, "VIEW"))
         return create_view(d, or_replace);
+    if (!or_replace && !unique && !null_filtered && sp_accept_keyword(&d->p, "SEQUENCE"))
+        return create_sequence(d);
     const struct sp_token *tok = sp_peek(&d->p);
     if (tok->kind == SP_TOK_IDENT && !unique && !null_filtered) {
         char what[96];
@@ -1364,9 +1642,10 @@ enum em_code sp_ddl_apply(struct sp_schema *schema, const char *statement,
         else if (sp_accept_keyword(&d.p, "DROP"))
             code = drop(&d);
         else if (sp_accept_keyword(&d.p, "ALTER"))
-            code = sp_token_is_keyword(sp_peek(&d.p), "TABLE") ? alter_table(&d)
-                   : sp_token_is_keyword(sp_peek(&d.p), "DATABASE")
-                       ? alter_database(&d)
+            code = sp_token_is_keyword(sp_peek(&d.p), "TABLE")      ? alter_table(&d)
+                   : sp_token_is_keyword(sp_peek(&d.p), "DATABASE") ? alter_database(&d)
+                   : sp_token_is_keyword(sp_peek(&d.p), "SEQUENCE")
+                       ? alter_sequence(&d)
                        : sp_unsupported(&d.p, sp_peek(&d.p), "This ALTER statement");
         else if (verb->kind == SP_TOK_IDENT && !sp_is_reserved(verb->value))
             code = sp_unsupported(&d.p, verb, verb->value);

@@ -477,7 +477,7 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
     int64_t read_ns = 0;
     if (mode == RUN_QUERY && sp_job_read_time(ctx, s->read_ns, &read_ns, st))
         return st->code;
-    sp_job_statement_clock(ctx, s->now_ns, s->uuid_seed);
+    sp_job_statement_clock(ctx, s->now_ns, s->uuid_seed, s->draws);
     struct sp_stmt *prepared = translated(ctx, s->sql, s->param_types, mode, read_ns, st);
     if (!prepared)
         return st->code;
@@ -487,6 +487,10 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
     if (dml && mode == RUN_QUERY)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "DML statements can only be performed in a read-write or "
+                       "partitioned-dml transaction.");
+    if (tr->draws_sequence && mode == RUN_QUERY)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "GET_NEXT_SEQUENCE_VALUE can only be used in a read-write or "
                        "partitioned-dml transaction.");
     if (check_pending_reads(ctx, touched, prepared, tr, st) ||
         bind_params(prepared->stmt, tr, s->params, st))
@@ -538,10 +542,11 @@ static enum em_code replay(struct sp_job_ctx *ctx, const struct sp_txn *txn,
                                    .params = d->params,
                                    .param_types = d->param_types,
                                    .now_ns = d->now_ns,
-                                   .uuid_seed = d->uuid_seed};
+                                   .uuid_seed = d->uuid_seed,
+                                   .draws = (struct sp_sequence_draws *)&d->draws};
         run_statement(ctx, &s, RUN_DML, NULL, touched, st);
     }
-    sp_job_statement_clock(ctx, 0, NULL); /* what follows runs at the job's own time */
+    sp_job_statement_clock(ctx, 0, NULL, NULL); /* what follows runs at the job's own time */
     touched->want_keys = want_keys;
     return st->code;
 }
@@ -553,6 +558,7 @@ struct sql_job {
     const struct sp_sql_request *stmts;
     int count;
     unsigned char (*uuid_seeds)[16]; /* read-write: one per statement (struct sp_dml) */
+    struct sp_sequence_draws *draws; /* read-write: one per statement (struct sp_dml) */
     int64_t now;                     /* the time they ran at */
     struct sp_result *out;
     int ran;
@@ -582,6 +588,7 @@ static enum em_code job_sql(struct sp_job_ctx *ctx, void *arg, struct em_status 
         if (rw) { /* as it will run again, at later statements and at the commit */
             s.now_ns = j->now;
             s.uuid_seed = j->uuid_seeds[i];
+            s.draws = &j->draws[i];
         }
         if (run_statement(ctx, &s, mode, &j->out[i], &j->touched, st))
             break;
@@ -622,7 +629,7 @@ static enum em_code record(struct sp_txn *txn, const struct sql_job *j, struct e
     for (int i = 0; i < j->ran; i++)
         if (j->out[i].dml && !j->out[i].planned &&
             sp_txn_add_dml(txn, j->stmts[i].sql, j->stmts[i].params, j->stmts[i].param_types,
-                           j->now, j->uuid_seeds[i], &rst))
+                           j->now, j->uuid_seeds[i], &j->draws[i], &rst))
             return st->code ? st->code : (*st = rst).code;
     return st->code;
 }
@@ -644,8 +651,10 @@ enum em_code sp_exec_batch_dml(struct sp_db *db, struct sp_txn *txn,
     *ran = 0;
     if (txn && txn->mode == SP_TXN_READ_WRITE &&
         (!(j.uuid_seeds = calloc((size_t)count, sizeof(*j.uuid_seeds))) ||
+         !(j.draws = calloc((size_t)count, sizeof(*j.draws))) ||
          em_random_bytes(j.uuid_seeds, (size_t)count * sizeof(*j.uuid_seeds), st))) {
         free(j.uuid_seeds);
+        free(j.draws);
         return st->code ? st->code : EM_FAIL_OOM(st);
     }
     sp_db_run(db, job_sql, &j, st);
@@ -657,6 +666,9 @@ enum em_code sp_exec_batch_dml(struct sp_db *db, struct sp_txn *txn,
             sp_result_clear(&out[i]);
     touched_free(&j.touched);
     free(j.uuid_seeds);
+    for (int i = 0; j.draws && i < count; i++)
+        sp_sequence_draws_free(&j.draws[i]);
+    free(j.draws);
     return st->code;
 }
 

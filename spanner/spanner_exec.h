@@ -62,11 +62,13 @@ struct sp_sql_request {
     const cJSON *param_types; /* name -> Type, or NULL */
     enum sp_query_mode mode;
     int64_t read_ns; /* a single-use read at this timestamp (0: strong; see sp_read_at) */
-    /* private to spanner_exec.c: what CURRENT_TIMESTAMP() and GENERATE_UUID() return when
+    /* private to spanner_exec.c: what CURRENT_TIMESTAMP(), GENERATE_UUID() and
+     * GET_NEXT_SEQUENCE_VALUE() return when
      * a read-write transaction's DML runs again (struct sp_sql_clock); 0 and NULL: the
      * request's time, random UUIDs */
     int64_t now_ns;
     const unsigned char *uuid_seed;
+    struct sp_sequence_draws *draws; /* GET_NEXT_SEQUENCE_VALUE(): see sp_job_statement_clock */
 };
 
 /* Runs one statement in txn (NULL: a single-use strong read). A DML statement of a

@@ -38,6 +38,8 @@ struct sp_schema *sp_schema_clone(struct sp_schema *schema)
     clone->indexes =
         copy_array(&clone->arena, schema->indexes, schema->nindexes, sizeof(*schema->indexes));
     clone->views = copy_array(&clone->arena, schema->views, schema->nviews, sizeof(*schema->views));
+    clone->sequences = copy_array(&clone->arena, schema->sequences, schema->nsequences,
+                                  sizeof(*schema->sequences));
     if (clone->arena.failed) {
         sp_schema_free(clone);
         return NULL;
@@ -45,6 +47,7 @@ struct sp_schema *sp_schema_clone(struct sp_schema *schema)
     clone->ntables = schema->ntables;
     clone->nindexes = schema->nindexes;
     clone->nviews = schema->nviews;
+    clone->nsequences = schema->nsequences;
     clone->next_seq = schema->next_seq;
     clone->options_database = schema->options_database;
     clone->version_retention = schema->version_retention;
@@ -86,6 +89,23 @@ struct sp_view *sp_schema_view(const struct sp_schema *schema, const char *name)
         if (strcasecmp(schema->views[i]->name, name) == 0)
             return schema->views[i];
     return NULL;
+}
+
+struct sp_sequence *sp_schema_sequence(const struct sp_schema *schema, const char *name)
+{
+    for (int i = 0; i < schema->nsequences; i++)
+        if (strcasecmp(schema->sequences[i]->name, name) == 0)
+            return schema->sequences[i];
+    return NULL;
+}
+
+int64_t sp_sequence_value(int64_t counter)
+{
+    uint64_t in = (uint64_t)counter, out = 0;
+    for (int bit = 0; bit < 63; bit++)
+        if (in & (1ULL << bit))
+            out |= 1ULL << (62 - bit);
+    return (int64_t)out;
 }
 
 int sp_table_column_index(const struct sp_table *table, const char *name)
@@ -271,10 +291,33 @@ static char *print_options(const struct sp_schema *schema)
     return sp_buf_take(&buf);
 }
 
+/* As Spanner's getDdl prints a sequence: in the form it was written in. */
+static void print_sequence(const struct sp_sequence *q, struct sp_buf *out)
+{
+    sp_buf_printf(out, "CREATE SEQUENCE %s", q->name);
+    if (q->clauses) {
+        sp_buf_printf(out, " BIT_REVERSED_POSITIVE");
+        if (q->has_skip)
+            sp_buf_printf(out, " SKIP RANGE %lld, %lld", (long long)q->skip_min,
+                          (long long)q->skip_max);
+        if (q->start_with_counter)
+            sp_buf_printf(out, " START COUNTER WITH %lld", (long long)q->start_with_counter);
+        return;
+    }
+    sp_buf_printf(out, " OPTIONS (\n  sequence_kind = 'bit_reversed_positive'");
+    if (q->has_skip)
+        sp_buf_printf(out, ",\n  skip_range_min = %lld,\n  skip_range_max = %lld",
+                      (long long)q->skip_min, (long long)q->skip_max);
+    if (q->start_with_counter)
+        sp_buf_printf(out, ",\n  start_with_counter = %lld", (long long)q->start_with_counter);
+    sp_buf_printf(out, ")");
+}
+
 char **sp_schema_statements(const struct sp_schema *schema, int *count)
 {
     int options = schema->version_retention ? 1 : 0;
-    int total = options + schema->ntables + schema->nindexes + schema->nviews;
+    int first = options + schema->nsequences;
+    int total = first + schema->ntables + schema->nindexes + schema->nviews;
     char **out = calloc((size_t)(total ? total : 1), sizeof(*out));
     if (!out)
         return NULL;
@@ -285,9 +328,10 @@ char **sp_schema_statements(const struct sp_schema *schema, int *count)
     long seq = -1;
     int kind = 0, index = 0;
     for (int n = options; n < total; n++) {
-        seq = next_object(schema, seq, &kind, &index);
         struct sp_buf buf = {0};
-        if (kind == 0)
+        if (n < first)
+            print_sequence(schema->sequences[n - options], &buf); /* in creation order */
+        else if ((seq = next_object(schema, seq, &kind, &index)) >= 0 && kind == 0)
             print_table(schema->tables[index], &buf);
         else if (kind == 1)
             print_index(schema->indexes[index], &buf);

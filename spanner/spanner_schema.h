@@ -89,6 +89,26 @@ struct sp_view {
     long seq;
 };
 
+/* CREATE SEQUENCE: Spanner's one kind, bit_reversed_positive. A draw takes the counter
+ * (start_with_counter first, 1 by default), returns its 63 low bits reversed (a positive
+ * INT64) and moves the counter on; values in the skip range are passed over. The counter
+ * lives in the database's file (spanner_data.c), not here. */
+/* Where the counters are: one row per sequence that has been drawn from (name in lower
+ * case, the next counter). Not row data: no versions, no triggers. */
+#define SP_SEQUENCES_TABLE_SQL                                                                     \
+    "CREATE TABLE IF NOT EXISTS \"$sequences\" (name TEXT PRIMARY KEY, next INTEGER NOT NULL) "    \
+    "WITHOUT ROWID;"
+
+struct sp_sequence {
+    const char *name;
+    bool clauses;  /* written BIT_REVERSED_POSITIVE [SKIP RANGE a, b] [START COUNTER WITH n]
+                      rather than OPTIONS (...): printed back the same way */
+    bool has_skip; /* skip_range_min and skip_range_max (set together) */
+    int64_t skip_min, skip_max;
+    int64_t start_with_counter; /* 0: not set (1) */
+    long seq;
+};
+
 struct sp_schema {
     struct sp_arena arena;
     struct sp_schema *base; /* the schema this one was cloned from: its memory is shared */
@@ -99,6 +119,8 @@ struct sp_schema {
     int nindexes;
     struct sp_view **views;
     int nviews;
+    struct sp_sequence **sequences;
+    int nsequences;
     long next_seq;
     /* ALTER DATABASE ... SET OPTIONS (version_retention_period = '...'): the database ID
      * the statement named, the period as written, and in ns; NULL and 0 when not set (the
@@ -134,11 +156,16 @@ void sp_schema_free(struct sp_schema *schema);
 struct sp_table *sp_schema_table(const struct sp_schema *schema, const char *name);
 struct sp_index *sp_schema_index(const struct sp_schema *schema, const char *name);
 struct sp_view *sp_schema_view(const struct sp_schema *schema, const char *name);
+struct sp_sequence *sp_schema_sequence(const struct sp_schema *schema, const char *name);
 const struct sp_column *sp_table_column(const struct sp_table *table, const char *name);
 int sp_table_column_index(const struct sp_table *table, const char *name);
 bool sp_table_is_key(const struct sp_table *table, const char *column);
 
-/* getDdl: the schema's statements in Spanner's canonical formatting, in creation order.
+/* A sequence's n-th value: counter's 63 low bits in reverse order (counter 1 is 2^62). */
+int64_t sp_sequence_value(int64_t counter);
+
+/* getDdl: the schema's statements in Spanner's canonical formatting: the database's
+ * options, then the sequences (which column defaults use), then the rest in creation order.
  * Returns a malloc'd array of *count malloc'd strings (free with sp_strings_free), NULL on
  * out of memory. */
 char **sp_schema_statements(const struct sp_schema *schema, int *count);

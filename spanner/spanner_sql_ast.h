@@ -43,6 +43,7 @@ enum sp_expr_kind {
     SP_EXPR_STRUCT,        /* STRUCT(a [AS x], ...), STRUCT<T, ...>(a, ...) (type set), or the
                               tuple (a, b, ...): field_names[i] is the AS name or NULL */
     SP_EXPR_FIELD,         /* args[0].name: a STRUCT's field (line/column: the name's) */
+    SP_EXPR_SEQUENCE,      /* SEQUENCE name, the argument of the sequence functions */
 };
 
 struct sp_query;

@@ -1092,6 +1092,78 @@ static bool seeded_uuid(struct sp_sql_clock *clock, unsigned char b[16])
     return true;
 }
 
+void sp_sequence_draws_free(struct sp_sequence_draws *draws)
+{
+    free(draws->values);
+    *draws = (struct sp_sequence_draws){0};
+}
+
+static bool draws_append(struct sp_sequence_draws *draws, int64_t value)
+{
+    if (draws->count == draws->cap) {
+        int cap = draws->cap ? 2 * draws->cap : 8;
+        int64_t *grown = realloc(draws->values, (size_t)cap * sizeof(*grown));
+        if (!grown)
+            return false;
+        draws->values = grown;
+        draws->cap = cap;
+    }
+    draws->values[draws->count++] = value;
+    return true;
+}
+
+/* sp_next_sequence_value(name): GET_NEXT_SEQUENCE_VALUE, recorded or replayed (the clock) */
+static void fn_next_sequence_value(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct sp_sql_clock *clock = sqlite3_user_data(ctx);
+    const char *name = (const char *)sqlite3_value_text(argv[0]);
+    char error[300];
+    int64_t value;
+    if (clock && clock->draws && clock->draws_next < clock->draws->count) {
+        sqlite3_result_int64(ctx, clock->draws->values[clock->draws_next++]);
+        return;
+    }
+    if (!name || !clock || !clock->sequences) {
+        FN_ERROR(ctx, "INVALID_ARGUMENT: GET_NEXT_SEQUENCE_VALUE cannot be used here");
+        return;
+    }
+    if (!clock->sequences->draw(clock->sequences->arg, name, &value, error, sizeof(error))) {
+        sqlite3_result_error(ctx, error, -1);
+        return;
+    }
+    if (clock->draws) {
+        if (!draws_append(clock->draws, value)) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+        clock->draws_next = clock->draws->count;
+    }
+    sqlite3_result_int64(ctx, value);
+}
+
+/* sp_sequence_state(name): GET_INTERNAL_SEQUENCE_STATE, NULL before the first draw */
+static void fn_sequence_state(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct sp_sql_clock *clock = sqlite3_user_data(ctx);
+    const char *name = (const char *)sqlite3_value_text(argv[0]);
+    char error[300];
+    int64_t counter;
+    bool drawn;
+    if (!name || !clock || !clock->sequences) {
+        FN_ERROR(ctx, "INVALID_ARGUMENT: GET_INTERNAL_SEQUENCE_STATE cannot be used here");
+        return;
+    }
+    if (!clock->sequences->state(clock->sequences->arg, name, &counter, &drawn, error,
+                                 sizeof(error)))
+        sqlite3_result_error(ctx, error, -1);
+    else if (drawn)
+        sqlite3_result_int64(ctx, counter);
+    else
+        sqlite3_result_null(ctx);
+}
+
 static void fn_generate_uuid(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
@@ -1684,6 +1756,12 @@ int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_generate_uuid", 0, SQLITE_UTF8, clock,
                                      fn_generate_uuid, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "sp_next_sequence_value", 1, SQLITE_UTF8, clock,
+                                     fn_next_sequence_value, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "sp_sequence_state", 1, SQLITE_UTF8, clock,
+                                     fn_sequence_state, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_numeric_sum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                      NULL, NULL, numeric_step, numeric_sum_final);

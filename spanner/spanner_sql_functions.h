@@ -17,6 +17,25 @@
 
 #include <sqlite3.h>
 
+/* The values a statement's GET_NEXT_SEQUENCE_VALUE() calls returned, in call order:
+ * recorded on its first run, returned again when it runs again (as GENERATE_UUID's seed
+ * makes its UUIDs), since a counter, unlike a seed, moves on. */
+struct sp_sequence_draws {
+    int64_t *values;
+    int count, cap;
+};
+void sp_sequence_draws_free(struct sp_sequence_draws *draws);
+
+/* Where the sequences' counters are (spanner_data.c). draw: the sequence's next value;
+ * state: its counter (GET_INTERNAL_SEQUENCE_STATE), *drawn false when never drawn from.
+ * Both answer false with a "CODE: message" error in error. */
+struct sp_sequence_source {
+    bool (*draw)(void *arg, const char *name, int64_t *value, char *error, size_t size);
+    bool (*state)(void *arg, const char *name, int64_t *counter, bool *drawn, char *error,
+                  size_t size);
+    void *arg;
+};
+
 /* What a statement's CURRENT_TIMESTAMP() and GENERATE_UUID() return. When seeded,
  * GENERATE_UUID() returns the uuid_next-th UUID of the sequence seed fixes (a hash of both;
  * uuid_next then grows), so that a statement run again with the same seed returns the same
@@ -29,6 +48,11 @@ struct sp_sql_clock {
     bool seeded;
     unsigned char seed[16];
     uint64_t uuid_next;
+    struct sp_sequence_source *sequences; /* NULL: no sequence can be drawn from */
+    /* GET_NEXT_SEQUENCE_VALUE() returns draws' values in order while it has some left
+     * (draws_next: the next one), then draws new ones and appends them; NULL: no record */
+    struct sp_sequence_draws *draws;
+    int draws_next;
 };
 
 /* Registers every sp_* function on db; clock must outlive db. */

@@ -247,6 +247,46 @@ static void table_constraints_rows(const struct sp_schema *schema, struct rows *
     }
 }
 
+static void sequences_rows(const struct sp_schema *schema, struct rows *r)
+{
+    for (int i = 0; i < schema->nsequences; i++) {
+        put_text(r, "");
+        put_text(r, "");
+        put_text(r, schema->sequences[i]->name);
+        put_text(r, "INT64");
+    }
+}
+
+static void sequence_option_row(struct rows *r, const char *sequence, const char *option,
+                                const char *type, const char *value)
+{
+    put_text(r, "");
+    put_text(r, "");
+    put_text(r, sequence);
+    put_text(r, option);
+    put_text(r, type);
+    put_text(r, value);
+}
+
+static void sequence_options_rows(const struct sp_schema *schema, struct rows *r)
+{
+    char value[32];
+    for (int i = 0; i < schema->nsequences; i++) {
+        const struct sp_sequence *q = schema->sequences[i];
+        sequence_option_row(r, q->name, "sequence_kind", "STRING", "bit_reversed_positive");
+        if (q->has_skip) {
+            snprintf(value, sizeof(value), "%lld", (long long)q->skip_min);
+            sequence_option_row(r, q->name, "skip_range_min", "INT64", value);
+            snprintf(value, sizeof(value), "%lld", (long long)q->skip_max);
+            sequence_option_row(r, q->name, "skip_range_max", "INT64", value);
+        }
+        if (q->start_with_counter) {
+            snprintf(value, sizeof(value), "%lld", (long long)q->start_with_counter);
+            sequence_option_row(r, q->name, "start_with_counter", "INT64", value);
+        }
+    }
+}
+
 /* ---- the views ---- */
 
 struct view_column {
@@ -303,6 +343,13 @@ static const struct view_column table_constraints_cols[] = {
     {"CONSTRAINT_TYPE", S},    {"IS_DEFERRABLE", S},
     {"INITIALLY_DEFERRED", S}, {"ENFORCED", S}};
 
+static const struct view_column sequences_cols[] = {
+    {"CATALOG", S}, {"SCHEMA", S}, {"NAME", S}, {"DATA_TYPE", S}};
+
+static const struct view_column sequence_options_cols[] = {{"CATALOG", S},     {"SCHEMA", S},
+                                                           {"NAME", S},        {"OPTION_NAME", S},
+                                                           {"OPTION_TYPE", S}, {"OPTION_VALUE", S}};
+
 #undef S
 #undef I
 #undef B
@@ -324,6 +371,8 @@ static const struct info_view {
     VIEW("INDEXES", indexes_cols, indexes_rows),
     VIEW("INDEX_COLUMNS", index_columns_cols, index_columns_rows),
     VIEW("TABLE_CONSTRAINTS", table_constraints_cols, table_constraints_rows),
+    VIEW("SEQUENCES", sequences_cols, sequences_rows),
+    VIEW("SEQUENCE_OPTIONS", sequence_options_cols, sequence_options_rows),
 };
 
 enum em_code sp_info_schema_view(const struct sp_schema *schema, const char *view,

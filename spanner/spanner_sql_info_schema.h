@@ -1,6 +1,7 @@
 /*
  * spanner_sql_info_schema: the INFORMATION_SCHEMA views a query can read (SCHEMATA,
- * TABLES, COLUMNS, INDEXES, INDEX_COLUMNS, TABLE_CONSTRAINTS), generated from the schema
+ * TABLES, COLUMNS, INDEXES, INDEX_COLUMNS, TABLE_CONSTRAINTS, SEQUENCES, SEQUENCE_OPTIONS),
+ * generated from the schema
  * model with Spanner's columns and values.
  *
  * The translator reads FROM INFORMATION_SCHEMA.<view> as a derived table: the SQLite SQL

@@ -940,10 +940,23 @@ static enum em_code parse_extract(struct sp_parser *p, const struct sp_token *at
     return EM_OK;
 }
 
-/* One function argument: an expression, INTERVAL n part, or a bare date part. */
+/* One function argument: an expression, INTERVAL n part, a bare date part, or SEQUENCE
+ * name (GET_NEXT_SEQUENCE_VALUE's). */
 static enum em_code parse_argument(struct sp_parser *p, struct sp_expr **out)
 {
     const struct sp_token *tok = sp_peek(p);
+    enum sp_token_kind next = sp_peek_at(p, 1)->kind;
+    if (sp_token_is_keyword(tok, "SEQUENCE") &&
+        (next == SP_TOK_IDENT || next == SP_TOK_QUOTED_IDENT)) {
+        struct sp_expr *e = new_expr(p, SP_EXPR_SEQUENCE, sp_peek_at(p, 1));
+        if (!e)
+            return p->st->code;
+        e->name = sp_peek_at(p, 1)->value;
+        p->pos += 2;
+        finish(p, e);
+        *out = e;
+        return EM_OK;
+    }
     if (sp_accept_keyword(p, "INTERVAL")) {
         struct sp_expr *e = new_expr(p, SP_EXPR_INTERVAL, tok);
         struct sp_expr **args = sp_arena_alloc(p->arena, sizeof(*args));

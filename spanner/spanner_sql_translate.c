@@ -96,8 +96,9 @@ struct translator {
     /* DML columns written with PENDING_COMMIT_TIMESTAMP() */
     const char *pending[64];
     int npending;
-    int depth;       /* expressions, FROM items and queries being translated (MAX_NESTING) */
-    int64_t read_ns; /* tables are read as of this timestamp (0: their current rows) */
+    int depth;           /* expressions, FROM items and queries being translated (MAX_NESTING) */
+    int64_t read_ns;     /* tables are read as of this timestamp (0: their current rows) */
+    bool draws_sequence; /* GET_NEXT_SEQUENCE_VALUE somewhere in the statement */
 };
 
 /* ---- helpers ---- */
@@ -1834,6 +1835,11 @@ static enum em_code expr_node(struct translator *t, const struct scope *scope,
     case SP_EXPR_INTERVAL:
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Unexpected %s",
                        e->kind == SP_EXPR_INTERVAL ? "INTERVAL" : "date part");
+    case SP_EXPR_SEQUENCE:
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "Syntax error: SEQUENCE %s is only an argument of GET_NEXT_SEQUENCE_VALUE "
+                       "and GET_INTERNAL_SEQUENCE_STATE",
+                       e->name);
     }
     return FAIL_AT(t, e, EM_INTERNAL, "Unknown expression");
 }
@@ -2831,8 +2837,6 @@ static const char *const unimplemented_functions[] = {
     "FROM_HEX",
     "GENERATE_ARRAY",
     "GENERATE_DATE_ARRAY",
-    "GET_INTERNAL_SEQUENCE_STATE",
-    "GET_NEXT_SEQUENCE_VALUE",
     "INT64",
     "JSON_ARRAY",
     "JSON_EXTRACT",
@@ -2901,9 +2905,39 @@ static bool known_unimplemented(const char *name)
                    sizeof(unimplemented_functions[0]), compare_names) != NULL;
 }
 
+/* GET_NEXT_SEQUENCE_VALUE(SEQUENCE s) and GET_INTERNAL_SEQUENCE_STATE(SEQUENCE s): calls of
+ * the sp_* functions that read the sequence's counter where the database keeps it. */
+static enum em_code sequence_function(struct translator *t, const struct sp_expr *e,
+                                      struct frag *out)
+{
+    if (e->nargs != 1 || e->args[0]->kind != SP_EXPR_SEQUENCE || e->distinct || e->star)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "No matching signature for function %s: it takes one argument, SEQUENCE "
+                       "followed by the sequence's name",
+                       e->name);
+    const struct sp_sequence *q = sp_schema_sequence(t->schema, e->args[0]->name);
+    if (!q)
+        return FAIL_AT(t, e->args[0], EM_INVALID_ARGUMENT, "Sequence not found: %s",
+                       e->args[0]->name);
+    bool next = strcmp(e->name, "GET_NEXT_SEQUENCE_VALUE") == 0;
+    t->draws_sequence |= next;
+    /* a sequence's name is letters, digits and underscores: safe in quotes */
+    return result(
+        t, out, sqlf(t, "%s('%s')", next ? "sp_next_sequence_value" : "sp_sequence_state", q->name),
+        SP_TYPE_INT64);
+}
+
+static bool is_sequence_function(const char *name)
+{
+    return strcmp(name, "GET_NEXT_SEQUENCE_VALUE") == 0 ||
+           strcmp(name, "GET_INTERNAL_SEQUENCE_STATE") == 0;
+}
+
 static enum em_code function(struct translator *t, const struct scope *scope,
                              const struct sp_expr *e, struct frag *out)
 {
+    if (is_sequence_function(e->name) && !e->safe)
+        return sequence_function(t, e, out);
     if (is_pending_commit_timestamp(e))
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
                        "The PENDING_COMMIT_TIMESTAMP() function may only be used as a value for "
@@ -4302,6 +4336,7 @@ static enum em_code translate(const struct sp_schema *schema, const char *sql,
     }
     tr->params = t.params;
     tr->nparams = t.nparams;
+    tr->draws_sequence = t.draws_sequence;
     if (t.npending) {
         tr->pending_columns = sp_arena_alloc(&arena, (size_t)t.npending * sizeof(char *));
         if (!tr->pending_columns) {
@@ -4369,6 +4404,11 @@ enum em_code sp_translate_table_expr(struct sp_arena *arena, const struct sp_sch
     }
     if (expr(&t, &scope, e, &f))
         return st->code;
+    if (table && t.draws_sequence) /* a generated column's or a CHECK's */
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "GET_NEXT_SEQUENCE_VALUE is only allowed in a column's DEFAULT, not in a "
+                       "generated column or a CHECK constraint of table %s",
+                       table->name);
     settle(&t, &f, SP_TYPE_INT64);
     *sql = f.sql;
     *type = f.type;

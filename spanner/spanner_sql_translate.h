@@ -59,6 +59,9 @@ struct sp_translation {
     /* the columns of `table` the DML writes PENDING_COMMIT_TIMESTAMP() to (see above) */
     const char **pending_columns;
     int npending_columns;
+    /* it calls GET_NEXT_SEQUENCE_VALUE (a column DEFAULT included): allowed in read-write
+     * and partitioned DML transactions only */
+    bool draws_sequence;
 };
 
 /* Translates one statement. decls are the request's paramTypes (a parameter used in sql

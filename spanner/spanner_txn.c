@@ -46,6 +46,7 @@ static void txn_clear(struct sp_txn *t)
         free(t->dmls[i].sql);
         cJSON_Delete(t->dmls[i].params);
         cJSON_Delete(t->dmls[i].param_types);
+        sp_sequence_draws_free(&t->dmls[i].draws);
     }
     free(t->dmls);
     t->reads = t->pending = NULL;
@@ -275,7 +276,8 @@ bool sp_txn_is_pending(const struct sp_txn *t, const char *table)
 
 enum em_code sp_txn_add_dml(struct sp_txn *t, const char *sql, const cJSON *params,
                             const cJSON *param_types, int64_t now_ns,
-                            const unsigned char *uuid_seed, struct em_status *st)
+                            const unsigned char *uuid_seed, struct sp_sequence_draws *draws,
+                            struct em_status *st)
 {
     struct sp_dml *grown = realloc(t->dmls, (size_t)(t->ndmls + 1) * sizeof(*grown));
     if (!grown)
@@ -285,7 +287,8 @@ enum em_code sp_txn_add_dml(struct sp_txn *t, const char *sql, const cJSON *para
                        params ? cJSON_Duplicate(params, true) : NULL,
                        param_types ? cJSON_Duplicate(param_types, true) : NULL,
                        now_ns,
-                       {0}};
+                       {0},
+                       *draws};
     memcpy(d.uuid_seed, uuid_seed, sizeof(d.uuid_seed));
     if (!d.sql || (params && !d.params) || (param_types && !d.param_types)) {
         free(d.sql);
@@ -293,6 +296,7 @@ enum em_code sp_txn_add_dml(struct sp_txn *t, const char *sql, const cJSON *para
         cJSON_Delete(d.param_types);
         return EM_FAIL_OOM(st);
     }
+    *draws = (struct sp_sequence_draws){0};
     t->dmls[t->ndmls++] = d;
     return EM_OK;
 }

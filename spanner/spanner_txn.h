@@ -45,6 +45,7 @@
 #include "em_status.h"
 #include "spanner_admin.h"
 #include "spanner_keyset.h"
+#include "spanner_sql_functions.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -75,6 +76,7 @@ struct sp_dml {
     cJSON *params, *param_types;
     int64_t now_ns;
     unsigned char uuid_seed[16];
+    struct sp_sequence_draws draws; /* its GET_NEXT_SEQUENCE_VALUE() values */
 };
 
 struct sp_txn {
@@ -132,10 +134,12 @@ enum em_code sp_txn_add_pending(struct sp_txn *txn, char *const *tables, int nta
                                 struct em_status *st);
 /* Whether table (any case) holds a pending commit timestamp of the transaction. */
 bool sp_txn_is_pending(const struct sp_txn *txn, const char *table);
-/* A DML statement that ran, with the time and UUID seed (16 bytes) it ran with. */
+/* A DML statement that ran, with the time and UUID seed (16 bytes) it ran with, and the
+ * sequence values it drew (moved into the transaction: *draws is emptied). */
 enum em_code sp_txn_add_dml(struct sp_txn *txn, const char *sql, const cJSON *params,
                             const cJSON *param_types, int64_t now_ns,
-                            const unsigned char *uuid_seed, struct em_status *st);
+                            const unsigned char *uuid_seed, struct sp_sequence_draws *draws,
+                            struct em_status *st);
 
 /* Whether a commit after seq since wrote a row of table in span (NULL: any row). */
 typedef bool (*sp_changed_fn)(void *arg, const char *table, const struct sp_key_span *span,

@@ -3,7 +3,8 @@
  * parses, Spanner's validation errors (and that a failed statement changes nothing), and
  * the SQLite storage behaving as Spanner does: interleaving with CASCADE and NO ACTION,
  * foreign keys, CHECK constraints, NOT NULL, and ALTER TABLE on a table holding rows;
- * the row versions kept for reads at a past timestamp.
+ * the row versions kept for reads at a past timestamp; sequences (CREATE, ALTER and DROP
+ * SEQUENCE in both forms, Spanner's errors, and the bit-reversed values).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -192,10 +193,10 @@ static void test_validation(void **state)
          "FAILED_PRECONDITION: Cannot change the type of column Name from STRING to INT64."},
         {"ALTER TABLE Singers ALTER COLUMN SingerId STRING(MAX)",
          "FAILED_PRECONDITION: Cannot change the type of column SingerId from INT64 to STRING."},
-        {"CREATE SEQUENCE s OPTIONS (sequence_kind = 'bit_reversed_positive')",
-         "UNIMPLEMENTED: CREATE SEQUENCE is not supported by this emulator [at 1:8]"},
+        {"CREATE CHANGE STREAM cs FOR ALL",
+         "UNIMPLEMENTED: CREATE CHANGE is not supported by this emulator [at 1:8]"},
         {"ALTER DATABASE db1 SET OPTIONS (x = 1)", "INVALID_ARGUMENT: Option: x is unknown."},
-        {"ALTER SEQUENCE s SET OPTIONS (x = 1)",
+        {"ALTER CHANGE STREAM cs SET FOR ALL",
          "UNIMPLEMENTED: This ALTER statement is not supported by this emulator [at 1:7]"},
         {"CREATE TABLE T (a INT64) PRIMARY KEY (a) garbage",
          "INVALID_ARGUMENT: Syntax error: Unexpected identifier garbage [at 1:42]"},
@@ -305,6 +306,92 @@ static void test_database_options(void **state)
     assert_string_equal(period, "90m");
     sp_retention_text(3601 * 1000000000LL, period);
     assert_string_equal(period, "3601s");
+}
+
+static void test_sequences(void **state)
+{
+    (void)state;
+    /* counter n's value is n's 63 low bits reversed, as Spanner's emulator draws them */
+    assert_int_equal(sp_sequence_value(1), 4611686018427387904LL);
+    assert_int_equal(sp_sequence_value(2), 2305843009213693952LL);
+    assert_int_equal(sp_sequence_value(3), 6917529027641081856LL);
+    assert_int_equal(sp_sequence_value(5), 5764607523034234880LL);
+    assert_int_equal(sp_sequence_value(INT64_MAX), INT64_MAX);
+    assert_int_equal(sp_sequence_value(1LL << 62), 1);
+
+    ddl_ok("CREATE SEQUENCE s OPTIONS (sequence_kind = 'bit_reversed_positive')");
+    ddl_ok("CREATE SEQUENCE s2 OPTIONS (sequence_kind='bit_reversed_positive', skip_range_min=1, "
+           "skip_range_max=1000, start_with_counter=5)");
+    ddl_ok("CREATE SEQUENCE f BIT_REVERSED_POSITIVE SKIP RANGE -5, 1000 START COUNTER WITH 50");
+    ddl_ok("CREATE TABLE T (id INT64 NOT NULL DEFAULT (GET_NEXT_SEQUENCE_VALUE(SEQUENCE s)), v "
+           "STRING(10)) PRIMARY KEY (id)");
+    ddl_ok("CREATE SEQUENCE IF NOT EXISTS s BIT_REVERSED_POSITIVE START COUNTER WITH 9");
+    char *text = ddl_text(); /* sequences first, in the form they were written */
+    assert_string_equal(
+        text, "CREATE SEQUENCE s OPTIONS (\n  sequence_kind = 'bit_reversed_positive')\n;\n"
+              "CREATE SEQUENCE s2 OPTIONS (\n  sequence_kind = 'bit_reversed_positive',\n"
+              "  skip_range_min = 1,\n  skip_range_max = 1000,\n  start_with_counter = 5)\n;\n"
+              "CREATE SEQUENCE f BIT_REVERSED_POSITIVE SKIP RANGE -5, 1000 START COUNTER WITH 50"
+              "\n;\nCREATE TABLE T (\n  id INT64 NOT NULL DEFAULT "
+              "(GET_NEXT_SEQUENCE_VALUE(SEQUENCE s)),\n  v STRING(10),\n) PRIMARY KEY(id)");
+    free(text);
+
+    ddl_ok("ALTER SEQUENCE s2 SET OPTIONS (skip_range_min = NULL, skip_range_max = NULL, "
+           "start_with_counter = 100)");
+    ddl_ok("ALTER SEQUENCE f NO SKIP RANGE RESTART COUNTER WITH 7");
+    const struct sp_sequence *s2 = sp_schema_sequence(db.schema, "S2");
+    assert_non_null(s2);
+    assert_false(s2->has_skip);
+    assert_int_equal(s2->start_with_counter, 100);
+    assert_int_equal(sp_schema_sequence(db.schema, "f")->start_with_counter, 7);
+    assert_false(sp_schema_sequence(db.schema, "f")->has_skip);
+
+    ddl_fails("CREATE SEQUENCE a",
+              "INVALID_ARGUMENT: The sequence does not have a valid sequence kind. Please specify "
+              "the sequence kind explicitly or set the database option `default_sequence_kind`.");
+    ddl_fails("CREATE SEQUENCE a OPTIONS (sequence_kind = 'foo')",
+              "INVALID_ARGUMENT: Unsupported sequence kind: foo");
+    ddl_fails("CREATE SEQUENCE a OPTIONS (sequence_kind = NULL)",
+              "INVALID_ARGUMENT: The only supported sequence kind is `bit_reversed_positive`");
+    ddl_fails("CREATE SEQUENCE a OPTIONS (sequence_kind = 'bit_reversed_positive', "
+              "skip_range_min = 10)",
+              "INVALID_ARGUMENT: `skip_range_min` and `skip_range_max` have to be set together");
+    ddl_fails("CREATE SEQUENCE a BIT_REVERSED_POSITIVE SKIP RANGE 10, 5",
+              "INVALID_ARGUMENT: `skip_range_min` has to be lesser than or equal to "
+              "`skip_range_max`");
+    ddl_fails("CREATE SEQUENCE a OPTIONS (sequence_kind = 'bit_reversed_positive', "
+              "start_with_counter = 0)",
+              "INVALID_ARGUMENT: `start_with_counter` has to be a positive INT64 number");
+    ddl_fails("CREATE SEQUENCE a OPTIONS (sequence_kind = 'bit_reversed_positive', "
+              "start_with_counter = 9223372036854775808)",
+              "INVALID_ARGUMENT: Unexpected value for option: start_with_counter. It is an INT64.");
+    ddl_fails("CREATE SEQUENCE a OPTIONS (sequence_kind = 'bit_reversed_positive', foo = 1)",
+              "INVALID_ARGUMENT: Option: foo is unknown.");
+    ddl_fails("CREATE SEQUENCE T OPTIONS (sequence_kind = 'bit_reversed_positive')",
+              "FAILED_PRECONDITION: Duplicate name in schema: T.");
+    ddl_fails("CREATE TABLE s (a INT64) PRIMARY KEY (a)",
+              "FAILED_PRECONDITION: Duplicate name in schema: s.");
+    ddl_fails("ALTER SEQUENCE nosuch SET OPTIONS (start_with_counter = 1)",
+              "NOT_FOUND: Sequence not found: nosuch");
+    ddl_fails("CREATE TABLE U (id INT64 DEFAULT (GET_NEXT_SEQUENCE_VALUE(SEQUENCE nosuch))) "
+              "PRIMARY KEY (id)",
+              "INVALID_ARGUMENT: Sequence not found: nosuch [at 1:34]");
+    ddl_fails("CREATE TABLE U (id INT64, x INT64 AS (GET_NEXT_SEQUENCE_VALUE(SEQUENCE s)) STORED) "
+              "PRIMARY KEY (id)",
+              "INVALID_ARGUMENT: GET_NEXT_SEQUENCE_VALUE is only allowed in a column's DEFAULT, "
+              "not in a generated column or a CHECK constraint of table U");
+    ddl_fails("DROP SEQUENCE s",
+              "FAILED_PRECONDITION: Cannot drop SEQUENCE `s` on which there is a dependent "
+              "column: T.id.");
+    ddl_fails("DROP SEQUENCE nosuch", "NOT_FOUND: Sequence not found: nosuch");
+    ddl_ok("DROP SEQUENCE IF EXISTS nosuch");
+    ddl_ok("DROP SEQUENCE s2");
+    assert_null(sp_schema_sequence(db.schema, "s2"));
+    ddl_ok("DROP TABLE T");
+    ddl_ok("DROP SEQUENCE s");
+    text = ddl_text();
+    assert_string_equal(text, "CREATE SEQUENCE f BIT_REVERSED_POSITIVE START COUNTER WITH 7");
+    free(text);
 }
 
 static void test_name_lengths(void **state)
@@ -551,6 +638,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_canonical_print, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_database_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sequences, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_lengths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interleave_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_constraints_on_rows, setup, teardown),

@@ -19,7 +19,9 @@
  *   SELECT is blind on its table and reads its source by key when its WHERE pins it.
  * - When the write log was pruned past a transaction's start, its table decides.
  * - GENERATE_UUID() and CURRENT_TIMESTAMP() in DML give at the commit, and at the
- *   transaction's later statements, what they returned when the DML ran.
+ *   transaction's later statements, what they returned when the DML ran; so do
+ *   GET_NEXT_SEQUENCE_VALUE() and a column DEFAULT drawing from a sequence, whose values
+ *   are never drawn twice (not by a concurrent transaction, nor after a rollback).
  * - A read-write transaction idle for 10 s of emulator time is aborted (any later use
  *   answers ABORTED, rollback succeeds); a read-only one is not.
  */
@@ -73,7 +75,10 @@ static int setup(void **state)
                   "INTERLEAVE IN PARENT T ON DELETE CASCADE\","
                   "\"CREATE TABLE P (A STRING(MAX) NOT NULL, B INT64 NOT NULL, V STRING(MAX)) "
                   "PRIMARY KEY (A, B)\","
-                  "\"CREATE TABLE F (K FLOAT64 NOT NULL, V STRING(MAX)) PRIMARY KEY (K)\"]"))
+                  "\"CREATE TABLE F (K FLOAT64 NOT NULL, V STRING(MAX)) PRIMARY KEY (K)\","
+                  "\"CREATE SEQUENCE Q OPTIONS (sequence_kind = 'bit_reversed_positive')\","
+                  "\"CREATE TABLE S (Id INT64 NOT NULL DEFAULT (GET_NEXT_SEQUENCE_VALUE(SEQUENCE "
+                  "Q)), V STRING(MAX)) PRIMARY KEY (Id)\"]"))
         return -1;
     new_session(f, f->a);
     new_session(f, f->b);
@@ -805,6 +810,75 @@ static void test_dml_values_survive_its_replays(void **state)
     free(all);
 }
 
+/* executeSql in session's transaction id: its HTTP status, and its rows (caller frees). */
+static int rows_in(struct fixture *f, const char *session, const char *id, const char *sql,
+                   char **rows)
+{
+    char body[1024];
+    snprintf(body, sizeof(body), "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"%s\",\"seqno\":\"1\"}",
+             id, sql);
+    cJSON *reply;
+    int status = data_call(f, session, "executeSql", body, &reply);
+    *rows = cJSON_PrintUnformatted(cJSON_GetObjectItem(reply, "rows"));
+    cJSON_Delete(reply);
+    return status;
+}
+
+/* A sequence's values, drawn by DML or by a column DEFAULT in a read-write transaction,
+ * are what its later statements and its commit see, and no other draw returns them. */
+static void test_sequence_values_survive_replays_and_are_unique(void **state)
+{
+    struct fixture *f = *state;
+    char message[512], *r1, *r2, *seen, *rolled, *all;
+    char *t1 = begin(f, f->a, "readWrite"), *t2 = begin(f, f->b, "readWrite");
+    assert_int_equal(
+        rows_in(f, f->a, t1, "INSERT INTO S (V) VALUES ('a'), ('b') THEN RETURN Id", &r1), 200);
+    /* counters 1 and 2, bit-reversed */
+    assert_string_equal(r1, "[[\"4611686018427387904\"],[\"2305843009213693952\"]]");
+    assert_int_equal(rows_in(f, f->b, t2,
+                             "INSERT INTO S (Id, V) VALUES (GET_NEXT_SEQUENCE_VALUE(SEQUENCE Q), "
+                             "'c') THEN RETURN Id",
+                             &r2),
+                     200);
+    assert_string_equal(r2, "[[\"6917529027641081856\"]]"); /* counter 3 */
+    assert_int_equal(commit_txn(f, f->b, t2, "", message, sizeof(message)), 200);
+    assert_int_equal(rows_in(f, f->a, t1, "SELECT Id FROM S WHERE Id = 4611686018427387904", &seen),
+                     200);
+    assert_string_equal(seen, "[[\"4611686018427387904\"]]"); /* replayed, not drawn again */
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, sizeof(message)), 200);
+
+    /* a rolled-back draw is not given again */
+    char *t3 = begin(f, f->a, "readWrite");
+    assert_int_equal(rows_in(f, f->a, t3, "INSERT INTO S (V) VALUES ('x') THEN RETURN Id", &rolled),
+                     200);
+    assert_string_equal(rolled, "[[\"1152921504606846976\"]]"); /* counter 4 */
+    char body[256];
+    snprintf(body, sizeof(body), "{\"transactionId\":\"%s\"}", t3);
+    assert_int_equal(data_call(f, f->a, "rollback", body, NULL), 200);
+    commit_now(f, "{\"insert\":{\"table\":\"S\",\"columns\":[\"V\"],\"values\":[[\"m\"]]}}");
+    all = rows_of(f, NULL, "SELECT Id, V FROM S ORDER BY V");
+    assert_string_equal(all, "[[\"4611686018427387904\",\"a\"],[\"2305843009213693952\",\"b\"],"
+                             "[\"6917529027641081856\",\"c\"],[\"5764607523034234880\",\"m\"]]");
+    free(all);
+    all = rows_of(f, NULL, "SELECT GET_INTERNAL_SEQUENCE_STATE(SEQUENCE Q)");
+    assert_string_equal(all, "[[\"6\"]]");
+
+    /* only read-write and partitioned DML transactions draw */
+    cJSON *reply;
+    assert_int_equal(data_call(f, f->a, "executeSql",
+                               "{\"sql\":\"SELECT GET_NEXT_SEQUENCE_VALUE(SEQUENCE Q)\"}", &reply),
+                     400);
+    cJSON_Delete(reply);
+    free(all);
+    free(t1);
+    free(t2);
+    free(t3);
+    free(r1);
+    free(r2);
+    free(seen);
+    free(rolled);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -828,6 +902,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sql_interleaved_tables_by_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_insert_select_by_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dml_values_survive_its_replays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sequence_values_survive_replays_and_are_unique, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
