@@ -15,16 +15,16 @@
 #define SKIP_TRIES_MAX 100000
 
 struct sp_counter {
-    char name[132]; /* lower case: names compare case-insensitively */
+    char name[260]; /* lower case: names compare case-insensitively */
     int64_t next;   /* the counter the next draw takes; -1 once INT64_MAX was drawn */
     bool drawn;     /* the file has its row (GET_INTERNAL_SEQUENCE_STATE is not NULL) */
     bool moved;     /* not saved since it moved */
 };
 
-static void lower_name(const char *name, char out[132])
+static void lower_name(const char *name, char out[260])
 {
     size_t i = 0;
-    for (; name[i] && i < 131; i++)
+    for (; name[i] && i < 259; i++)
         out[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
     out[i] = '\0';
 }
@@ -47,12 +47,13 @@ static bool read_counter(struct sp_counters *c, const char *name, int64_t *next,
     return rc == SQLITE_DONE;
 }
 
-/* The sequence's counter in memory, read from the file the first time. */
-static struct sp_counter *counter_of(struct sp_counters *c, const struct sp_sequence *q,
-                                     char *error, size_t size)
+/* The counter `key` (a sequence's name, or "<table>.<column>" of an identity column) in
+ * memory, read from the file the first time. */
+static struct sp_counter *counter_of(struct sp_counters *c, const char *key,
+                                     const struct sp_sequence *q, char *error, size_t size)
 {
-    char name[132];
-    lower_name(q->name, name);
+    char name[sizeof(((struct sp_counter *)0)->name)];
+    lower_name(key, name);
     for (int i = 0; i < c->count; i++)
         if (strcmp(c->items[i].name, name) == 0)
             return &c->items[i];
@@ -70,7 +71,7 @@ static struct sp_counter *counter_of(struct sp_counters *c, const struct sp_sequ
     *n = (struct sp_counter){0};
     memcpy(n->name, name, sizeof(name));
     if (!read_counter(c, name, &n->next, &n->drawn)) {
-        snprintf(error, size, "INTERNAL: cannot read the counter of sequence %s", q->name);
+        snprintf(error, size, "INTERNAL: cannot read the counter of sequence %s", key);
         return NULL;
     }
     if (!n->drawn)
@@ -79,10 +80,22 @@ static struct sp_counter *counter_of(struct sp_counters *c, const struct sp_sequ
     return n;
 }
 
+/* A sequence by name, or an identity column's by "<table>.<column>". */
 static const struct sp_sequence *find(struct sp_counters *c, const char *name, char *error,
                                       size_t size)
 {
-    const struct sp_sequence *q = *c->schema ? sp_schema_sequence(*c->schema, name) : NULL;
+    const struct sp_schema *schema = *c->schema;
+    const char *dot = strchr(name, '.');
+    const struct sp_sequence *q = NULL;
+    if (schema && !dot) {
+        q = sp_schema_sequence(schema, name);
+    } else if (schema && dot - name < 200) {
+        char table[200];
+        snprintf(table, sizeof(table), "%.*s", (int)(dot - name), name);
+        const struct sp_table *t = sp_schema_table(schema, table);
+        const struct sp_column *col = t ? sp_table_column(t, dot + 1) : NULL;
+        q = col ? col->identity : NULL;
+    }
     if (!q)
         snprintf(error, size, "NOT_FOUND: Sequence not found: %.128s", name);
     return q;
@@ -92,12 +105,12 @@ static bool draw(void *arg, const char *name, int64_t *value, char *error, size_
 {
     struct sp_counters *c = arg;
     const struct sp_sequence *q = find(c, name, error, size);
-    struct sp_counter *n = q ? counter_of(c, q, error, size) : NULL;
+    struct sp_counter *n = q ? counter_of(c, name, q, error, size) : NULL;
     if (!n)
         return false;
     for (int tries = 0; tries < SKIP_TRIES_MAX; tries++) {
         if (n->next < 1) {
-            snprintf(error, size, "OUT_OF_RANGE: Sequence %s has no value left", q->name);
+            snprintf(error, size, "OUT_OF_RANGE: Sequence %.200s has no value left", name);
             return false;
         }
         int64_t counter = n->next;
@@ -108,8 +121,8 @@ static bool draw(void *arg, const char *name, int64_t *value, char *error, size_
             return true;
     }
     snprintf(error, size,
-             "OUT_OF_RANGE: Sequence %s found no value outside its skip range in %d counters",
-             q->name, SKIP_TRIES_MAX);
+             "OUT_OF_RANGE: Sequence %.200s found no value outside its skip range in %d counters",
+             name, SKIP_TRIES_MAX);
     return false;
 }
 
@@ -118,7 +131,7 @@ static bool state(void *arg, const char *name, int64_t *counter, bool *drawn, ch
 {
     struct sp_counters *c = arg;
     const struct sp_sequence *q = find(c, name, error, size);
-    struct sp_counter *n = q ? counter_of(c, q, error, size) : NULL;
+    struct sp_counter *n = q ? counter_of(c, name, q, error, size) : NULL;
     if (!n)
         return false;
     *counter = n->next;

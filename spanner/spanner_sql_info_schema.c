@@ -106,6 +106,29 @@ static void tables_rows(const struct sp_schema *schema, struct rows *r)
     }
 }
 
+/* IS_IDENTITY and the identity column's details (its INT64 options as strings) */
+static void identity_fields(struct rows *r, const struct sp_sequence *q)
+{
+    char value[32];
+    put_text(r, q ? "YES" : "NO");
+    put_text(r, q ? "BY DEFAULT" : NULL);
+    put_text(r, q ? "BIT_REVERSED_POSITIVE_SEQUENCE" : NULL);
+    if (q && q->start_with_counter) {
+        snprintf(value, sizeof(value), "%lld", (long long)q->start_with_counter);
+        put_text(r, value);
+    } else {
+        put_null(r);
+    }
+    for (int k = 0; k < 2; k++) {
+        if (q && q->has_skip) {
+            snprintf(value, sizeof(value), "%lld", (long long)(k ? q->skip_max : q->skip_min));
+            put_text(r, value);
+        } else {
+            put_null(r);
+        }
+    }
+}
+
 /* One COLUMNS row; the fields that do not apply to a view column are NULL there. */
 static void column_row(struct rows *r, const char *table, const char *name, int position,
                        const struct sp_column *c, const struct sp_type *type)
@@ -121,9 +144,7 @@ static void column_row(struct rows *r, const char *table, const char *name, int 
     put_text(r, c ? c->generated_text : NULL);
     put_text(r, c && c->generated_text ? "YES" : NULL);
     put_text(r, "COMMITTED");
-    put_text(r, "NO"); /* IS_IDENTITY, then the identity columns' details */
-    for (int k = 0; k < 5; k++)
-        put_null(r);
+    identity_fields(r, c ? c->identity : NULL);
 }
 
 static void columns_rows(const struct sp_schema *schema, struct rows *r)

@@ -4082,6 +4082,11 @@ static enum em_code insert_defaults(struct translator *t, const struct sp_table 
             sp_buf_puts(names, ", ");
             sp_buf_ident(names, c->name);
             sp_buf_printf(values, ", %s", sql);
+        } else if (c->identity) { /* its counter: "<table>.<column>" (names hold no quote) */
+            sp_buf_puts(names, ", ");
+            sp_buf_ident(names, c->name);
+            sp_buf_printf(values, ", sp_next_sequence_value('%s.%s')", table->name, c->name);
+            t->draws_sequence = true;
         } else if (c->not_null) {
             sp_buf_printf(&missing, "%s%s", missing.len ? ", " : "", c->name);
         }

@@ -4,12 +4,14 @@
  * translate; the SQLite text must then prepare and run, inside a savepoint rolled back
  * after, with every runtime error one of ours, never INTERNAL: the regular expressions,
  * FORMAT, JSONPath and date parsing run on the input's literals; the key spans it reads
- * are planned and computed with a value for each parameter), as Partitioned DML, and
+ * are planned and computed with a value for each parameter; sequences draw from counters
+ * saved after each input), as Partitioned DML, and
  * as a DDL statement applied to a copy of that schema (parse, validate, generate the SQLite
  * script). Nothing may crash, leak or overflow the stack, and every failure must carry a
  * status with a message.
  */
 #include "spanner/spanner_ddl.h"
+#include "spanner/spanner_sequences.h"
 #include "spanner/spanner_sql_functions.h"
 #include "spanner/spanner_sql_keys.h"
 #include "spanner/spanner_sql_translate.h"
@@ -30,6 +32,10 @@ static const char *const schema_ddl[] = {
     "CASCADE",
     "CREATE INDEX ByName ON Singers(Name DESC) STORING (Score)",
     "CREATE VIEW Names SQL SECURITY INVOKER AS SELECT Name FROM Singers",
+    "CREATE SEQUENCE Seq OPTIONS (sequence_kind = 'bit_reversed_positive', skip_range_min = 1, "
+    "skip_range_max = 100)",
+    "CREATE TABLE Tickets (Id INT64 NOT NULL DEFAULT (GET_NEXT_SEQUENCE_VALUE(SEQUENCE Seq)), "
+    "Note STRING(MAX)) PRIMARY KEY (Id)",
     NULL,
 };
 
@@ -46,6 +52,7 @@ static struct sp_schema *build_schema(struct sp_buf *script)
 static sqlite3 *db;
 static struct sp_sql_clock fuzz_clock;
 static struct sp_schema *schema;
+static struct sp_counters counters; /* GET_NEXT_SEQUENCE_VALUE draws from the file's */
 
 static void check_failure(enum em_code code, const struct em_status *st)
 {
@@ -128,6 +135,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sp_sql_functions_register(db, &fuzz_clock) != SQLITE_OK ||
             sqlite3_exec(db, script.data, NULL, NULL, NULL) != SQLITE_OK)
             abort();
+        struct em_status st = {0};
+        if (sp_counters_open(&counters, db, &schema, &st))
+            abort();
+        fuzz_clock.sequences = &counters.source;
         sp_buf_free(&script);
     }
     char *text = malloc(size + 1);
@@ -144,6 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         run_translation(tr);
         plan_keys(text, tr);
         sp_translation_free(tr);
+        if (sp_counters_save(&counters, &st))
+            abort();
     }
     em_status_clear(&st);
     code = sp_translate_partitioned(schema, text, NULL, 0, &tr, &st);

@@ -390,6 +390,28 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
       assert.equal(failing.status.code, Code.ALREADY_EXISTS);
     });
 
+    it('sequences: a key DEFAULT from GET_NEXT_SEQUENCE_VALUE, THEN RETURN kept by the commit, the state', async () => {
+      const [operation] = await databases.updateDatabaseDdl({database, statements: [
+        "CREATE SEQUENCE TicketIds OPTIONS (sequence_kind = 'bit_reversed_positive')",
+        'CREATE TABLE Tickets (Id INT64 NOT NULL DEFAULT (GET_NEXT_SEQUENCE_VALUE(SEQUENCE TicketIds)), ' +
+          'Title STRING(MAX)) PRIMARY KEY (Id)']});
+      await operation.promise();
+      const [transaction] = await spanner.beginTransaction({session: session.name, options: {readWrite: {}}});
+      const [inserted] = await spanner.executeSql({
+        session: session.name, transaction: {id: transaction.id}, seqno: 1,
+        sql: "INSERT INTO Tickets (Title) VALUES ('a'), ('b') THEN RETURN Id"});
+      assert.deepEqual(rowsOf(inserted), [['4611686018427387904'], ['2305843009213693952']]);
+      await spanner.commit({session: session.name, transactionId: transaction.id});
+      assert.deepEqual(rowsOf(await sql('SELECT Id, Title FROM Tickets ORDER BY Title')),
+                       [['4611686018427387904', 'a'], ['2305843009213693952', 'b']]);
+      assert.deepEqual(rowsOf(await sql('SELECT GET_INTERNAL_SEQUENCE_STATE(SEQUENCE TicketIds)')), [['3']]);
+      await rejectsWith(sql('SELECT GET_NEXT_SEQUENCE_VALUE(SEQUENCE TicketIds)'), Code.INVALID_ARGUMENT,
+                        'read-write or partitioned-dml transaction');
+      const [ddl] = await databases.getDatabaseDdl({database});
+      assert.ok(ddl.statements.includes("CREATE SEQUENCE TicketIds OPTIONS (\n  sequence_kind = 'bit_reversed_positive')"),
+                ddl.statements.join('\n;\n'));
+    });
+
     it('read and streamingRead: all keys, key ranges, by index, with a limit', async () => {
       const [all] = await spanner.read({session: session.name, table: 'Singers', columns: ['SingerId', 'Name'],
                                         keySet: {all: true}});
@@ -581,7 +603,7 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
                                                sql: 'SELECT SingerId, Name, Age FROM Singers ORDER BY SingerId'});
       assert.deepEqual(rowsOf(rows), [['1', 'Alice', null], ['2', 'Bob', null], ['3', 'Carol', null], ['4', 'Dan', '40']]);
       const [ddl] = await databases.getDatabaseDdl({database: restored});
-      assert.equal(ddl.statements.length, 2);
+      assert.equal(ddl.statements.length, 4); /* Singers, an index, the sequence and Tickets */
     });
 
     it('deleteBackup removes the copy', async () => {
@@ -603,7 +625,7 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
       const [got] = await databases.getDatabase({name: database});
       assert.equal(got.name, database);
       const [ddl] = await databases.getDatabaseDdl({database});
-      assert.equal(ddl.statements.length, 2);
+      assert.equal(ddl.statements.length, 4);
     });
 
     it('enabled again: the same rows are served', async () => {
