@@ -313,8 +313,7 @@ static bool assignable(const struct sp_type *from, const struct sp_type *to)
            (from->code == SP_TYPE_FLOAT32 && to->code == SP_TYPE_FLOAT64);
 }
 
-static enum em_code check_column_exprs(struct ddl *d, const struct sp_table *t,
-                                       const struct sp_column *c)
+static enum em_code check_column_exprs(struct ddl *d, const struct sp_table *t, struct sp_column *c)
 {
     struct sp_arena scratch = {0};
     const char *sql;
@@ -332,6 +331,9 @@ static enum em_code check_column_exprs(struct ddl *d, const struct sp_table *t,
                         "Expression of type %s cannot be the %s of column %s of type %s.", have,
                         c->default_text ? "default value" : "generated value", c->name, want);
         }
+        /* what SQLite computes the generated column with (bare column names) */
+        if (!code && c->generated_text && !(c->generated_sql = keep(d, sql)))
+            code = d->st->code;
     }
     sp_arena_free(&scratch);
     return code;
@@ -361,6 +363,11 @@ static enum em_code check_key(struct ddl *d, const struct sp_table *t)
             return fail(d, EM_INVALID_ARGUMENT,
                         "Column %s.%s has type %s, which cannot be part of a key.", t->name,
                         c->name, sp_type_code_name(c->type.code));
+        if (c->generated_text)
+            return fail(d, EM_UNIMPLEMENTED,
+                        "Generated column %s.%s in the primary key is not supported by this "
+                        "emulator.",
+                        t->name, c->name);
         for (int k = 0; k < i; k++)
             if (strcasecmp(t->key[k].column, t->key[i].column) == 0)
                 return fail(d, EM_INVALID_ARGUMENT, "Table %s has duplicate key column %s.",
@@ -1223,19 +1230,21 @@ static enum em_code add_column(struct ddl *d, struct sp_table *t)
         return fail(d, EM_FAILED_PRECONDITION,
                     "Cannot add NOT NULL column %s.%s to existing table %s.", t->name, c.name,
                     t->name);
-    if (c.generated_text)
-        return sp_unsupported(&d->p, sp_peek(&d->p), "ALTER TABLE ADD COLUMN ... AS (...) STORED");
     if (!(t->columns = grow(d, t->columns, t->ncolumns, sizeof(c))))
         return d->st->code;
     t->columns[t->ncolumns++] = c;
-    if (check_column_exprs(d, t, &c))
+    if (check_column_exprs(d, t, &t->columns[t->ncolumns - 1]))
         return d->st->code;
     regenerate_start(d);
     sp_buf_puts(d->out, "ALTER TABLE ");
     sp_buf_ident(d->out, t->name);
     sp_buf_puts(d->out, " ADD COLUMN ");
     sp_buf_ident(d->out, c.name);
-    sp_buf_printf(d->out, " %s;\n", sqlite_column_type(&c.type));
+    sp_buf_printf(d->out, " %s", sqlite_column_type(&c.type));
+    const struct sp_column *added = &t->columns[t->ncolumns - 1];
+    if (added->generated_sql)
+        sp_buf_printf(d->out, " GENERATED ALWAYS AS (%s) VIRTUAL", added->generated_sql);
+    sp_buf_puts(d->out, ";\n");
     sp_schema_sqlite_versions_column(t->name, "ADD COLUMN", c.name, sqlite_column_type(&c.type),
                                      d->out);
     if (c.default_text) {
@@ -1326,6 +1335,8 @@ static enum em_code alter_column_type(struct ddl *d, struct sp_table *t, struct 
     if (next.generated_text || (c->generated_text && !next.generated_text))
         return sp_unsupported(&d->p, sp_peek(&d->p), "ALTER COLUMN of a generated column");
     next.allow_commit_timestamp = next.allow_commit_timestamp || c->allow_commit_timestamp;
+    if (!next.identity) /* a new type or NOT NULL keeps the column's identity */
+        next.identity = c->identity;
     if (check_column_exprs(d, t, &next))
         return d->st->code;
     regenerate_start(d);

@@ -439,6 +439,8 @@ void sp_schema_sqlite_table(const struct sp_table *table, struct sp_buf *out)
         sp_buf_puts(out, i ? ", " : "");
         sp_buf_ident(out, c->name);
         sp_buf_printf(out, " %s", type);
+        if (c->generated_sql)
+            sp_buf_printf(out, " GENERATED ALWAYS AS (%s) VIRTUAL", c->generated_sql);
     }
     if (table->nkey) {
         sp_buf_puts(out, ", PRIMARY KEY ");

@@ -44,6 +44,7 @@ enum sp_expr_kind {
                               tuple (a, b, ...): field_names[i] is the AS name or NULL */
     SP_EXPR_FIELD,         /* args[0].name: a STRUCT's field (line/column: the name's) */
     SP_EXPR_SEQUENCE,      /* SEQUENCE name, the argument of the sequence functions */
+    SP_EXPR_DEFAULT,       /* DEFAULT, a value of INSERT ... VALUES or UPDATE ... SET */
 };
 
 struct sp_query;

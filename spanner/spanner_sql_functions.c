@@ -1808,6 +1808,10 @@ enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st)
         if (strncmp(message, sqlite_limits[i].sqlite_prefix,
                     strlen(sqlite_limits[i].sqlite_prefix)) == 0)
             return EM_FAIL(st, EM_INVALID_ARGUMENT, "%s", sqlite_limits[i].message);
+    if (strstr(message, "non-deterministic functions prohibited in generated columns"))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "The expression of a generated column must be deterministic: it calls a "
+                       "function whose result can change (CURRENT_TIMESTAMP, GENERATE_UUID, ...).");
     if (strcmp(message, "integer overflow") == 0)
         return EM_FAIL(st, EM_OUT_OF_RANGE, "int64 overflow in SUM");
     if ((rc & 0xFF) == SQLITE_CONSTRAINT && strstr(message, "UNIQUE constraint failed"))

@@ -1860,6 +1860,34 @@ static enum em_code parse_column_list(struct sp_parser *p, struct sp_statement *
     return sp_expect_op(p, ")");
 }
 
+/* A value written to a column: an expression, or DEFAULT (the column's default). */
+static enum em_code parse_column_value(struct sp_parser *p, struct sp_expr **out)
+{
+    const struct sp_token *tok = sp_peek(p);
+    if (!sp_token_is_keyword(tok, "DEFAULT"))
+        return sp_parse_expr(p, out);
+    struct sp_expr *e = new_expr(p, SP_EXPR_DEFAULT, tok);
+    if (!e)
+        return p->st->code;
+    p->pos++;
+    finish(p, e);
+    *out = e;
+    return EM_OK;
+}
+
+/* ( value, ... ) of INSERT ... VALUES */
+static enum em_code parse_values_row(struct sp_parser *p, struct ptr_list *values)
+{
+    if (sp_expect_op(p, "("))
+        return p->st->code;
+    do {
+        struct sp_expr *e;
+        if (parse_column_value(p, &e) || list_push(p, values, e))
+            return p->st->code;
+    } while (sp_accept_op(p, ","));
+    return sp_expect_op(p, ")");
+}
+
 static enum em_code parse_insert(struct sp_parser *p, struct sp_statement *s)
 {
     s->kind = SP_STMT_INSERT;
@@ -1879,7 +1907,7 @@ static enum em_code parse_insert(struct sp_parser *p, struct sp_statement *s)
         do {
             struct ptr_list values = {0};
             const struct sp_token *row = sp_peek(p);
-            if (sp_expect_op(p, "(") || parse_expr_list(p, &values) || sp_expect_op(p, ")"))
+            if (parse_values_row(p, &values))
                 return p->st->code;
             if (values.count != s->ncolumns)
                 return EM_FAIL(p->st, EM_INVALID_ARGUMENT,
@@ -1931,7 +1959,7 @@ static enum em_code parse_update(struct sp_parser *p, struct sp_statement *s)
             if (sp_expect_identifier(p, "column name", &name))
                 return p->st->code;
         }
-        if (sp_expect_op(p, "=") || sp_parse_expr(p, &value) ||
+        if (sp_expect_op(p, "=") || parse_column_value(p, &value) ||
             list_push(p, &names, (void *)name) || list_push(p, &values, value) ||
             list_push(p, &lines, (void *)tok))
             return p->st->code;

@@ -1835,6 +1835,8 @@ static enum em_code expr_node(struct translator *t, const struct scope *scope,
     case SP_EXPR_INTERVAL:
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Unexpected %s",
                        e->kind == SP_EXPR_INTERVAL ? "INTERVAL" : "date part");
+    case SP_EXPR_DEFAULT:
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Syntax error: Unexpected keyword DEFAULT");
     case SP_EXPR_SEQUENCE:
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
                        "Syntax error: SEQUENCE %s is only an argument of GET_NEXT_SEQUENCE_VALUE "
@@ -3961,10 +3963,20 @@ static enum em_code pending_value(struct translator *t, const struct sp_table *t
     return EM_OK;
 }
 
+static enum em_code expr_from_text(struct translator *t, const char *text, struct sp_expr **out);
+
+/* DEFAULT written as a column's value: its DEFAULT expression, its identity's next value,
+ * or NULL. */
+static enum em_code default_value(struct translator *t, const struct sp_table *table,
+                                  const struct sp_column *c, const struct sp_expr *e,
+                                  const char **sql);
+
 static enum em_code value_for(struct translator *t, const struct sp_table *table,
                               const struct sp_column *c, const struct scope *scope,
                               const struct sp_expr *e, const char **sql)
 {
+    if (e->kind == SP_EXPR_DEFAULT)
+        return default_value(t, table, c, e, sql);
     if (is_pending_commit_timestamp(e))
         return pending_value(t, table, c, e, sql);
     struct frag f;
@@ -3993,6 +4005,29 @@ static enum em_code expr_from_text(struct translator *t, const char *text, struc
     if (sp_peek(&p)->kind != SP_TOK_EOF)
         return sp_syntax_error(&p);
     return EM_OK;
+}
+
+static enum em_code default_value(struct translator *t, const struct sp_table *table,
+                                  const struct sp_column *c, const struct sp_expr *e,
+                                  const char **sql)
+{
+    if (c->generated_text)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Cannot write DEFAULT to generated column %s",
+                       c->name);
+    if (c->identity) { /* its counter: "<table>.<column>" (names hold no quote) */
+        t->draws_sequence = true;
+        *sql = sqlf(t, "sp_next_sequence_value('%s.%s')", table->name, c->name);
+        return *sql ? EM_OK : t->st->code;
+    }
+    struct sp_expr null_value = {.kind = SP_EXPR_NULL, .line = e->line, .column = e->column};
+    const struct sp_expr *value = &null_value;
+    struct sp_expr *parsed;
+    if (c->default_text) {
+        if (expr_from_text(t, c->default_text, &parsed))
+            return t->st->code;
+        value = parsed;
+    }
+    return value_for(t, table, c, NULL, value, sql);
 }
 
 static const struct sp_table *dml_table(struct translator *t, const struct sp_statement *s)
@@ -4072,21 +4107,16 @@ static enum em_code insert_defaults(struct translator *t, const struct sp_table 
             listed |= cols[k] == c;
         if (listed || c->generated_text)
             continue;
-        if (c->default_text) {
-            struct sp_expr *e;
+        if (c->default_text || c->identity) {
+            const struct sp_expr unlisted = {.kind = SP_EXPR_DEFAULT};
             const char *sql;
-            if (expr_from_text(t, c->default_text, &e) || value_for(t, table, c, NULL, e, &sql)) {
+            if (default_value(t, table, c, &unlisted, &sql)) {
                 sp_buf_free(&missing);
                 return t->st->code;
             }
             sp_buf_puts(names, ", ");
             sp_buf_ident(names, c->name);
             sp_buf_printf(values, ", %s", sql);
-        } else if (c->identity) { /* its counter: "<table>.<column>" (names hold no quote) */
-            sp_buf_puts(names, ", ");
-            sp_buf_ident(names, c->name);
-            sp_buf_printf(values, ", sp_next_sequence_value('%s.%s')", table->name, c->name);
-            t->draws_sequence = true;
         } else if (c->not_null) {
             sp_buf_printf(&missing, "%s%s", missing.len ? ", " : "", c->name);
         }

@@ -4,7 +4,8 @@
  * the SQLite storage behaving as Spanner does: interleaving with CASCADE and NO ACTION,
  * foreign keys, CHECK constraints, NOT NULL, and ALTER TABLE on a table holding rows;
  * the row versions kept for reads at a past timestamp; sequences (CREATE, ALTER and DROP
- * SEQUENCE in both forms, Spanner's errors, and the bit-reversed values).
+ * SEQUENCE in both forms, Spanner's errors, and the bit-reversed values); generated
+ * columns computed on write, and DEFAULT as a written value.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -440,6 +441,39 @@ static void test_identity_columns(void **state)
     free(text);
 }
 
+/* Generated columns are computed on every write (and when added to a table with rows),
+ * and THEN RETURN shows them; DEFAULT in VALUES and SET writes a column's default. */
+static void test_generated_columns_and_default_values(void **state)
+{
+    (void)state;
+    ddl_ok("CREATE TABLE T (Id INT64 NOT NULL, Name STRING(MAX), Qty INT64 DEFAULT (7), "
+           "Shout STRING(MAX) AS (CONCAT(UPPER(Name), '!')) STORED, Twice INT64 AS (Qty * 2) "
+           "STORED) PRIMARY KEY (Id)");
+    sql_is("INSERT INTO T (Id, Name) VALUES (1, 'ann') THEN RETURN Shout, Twice",
+           "modified 1 [[\"ANN!\",\"14\"]]");
+    sql_is("INSERT INTO T (Id, Name, Qty) VALUES (2, 'bo', DEFAULT), (3, DEFAULT, 1) THEN RETURN "
+           "Id, Name, Qty, Twice",
+           "modified 2 [[\"2\",\"bo\",\"7\",\"14\"],[\"3\",null,\"1\",\"2\"]]");
+    sql_is("UPDATE T SET Name = 'cy', Qty = 5 WHERE Id = 3 THEN RETURN Shout, Twice",
+           "modified 1 [[\"CY!\",\"10\"]]");
+    sql_is("UPDATE T SET Qty = DEFAULT, Name = DEFAULT WHERE Id = 3 THEN RETURN Name, Qty, Twice",
+           "modified 1 [[null,\"7\",\"14\"]]");
+    sql_is("SELECT Id FROM T WHERE Shout = 'ANN!'", "[[\"1\"]]");
+    ddl_ok("ALTER TABLE T ADD COLUMN Len INT64 AS (LENGTH(Name)) STORED");
+    sql_is("SELECT Id, Len FROM T ORDER BY Id", "[[\"1\",\"3\"],[\"2\",\"2\"],[\"3\",null]]");
+    ddl_ok("CREATE INDEX ByShout ON T(Shout)");
+    sql_is("SELECT Id FROM T@{FORCE_INDEX=ByShout} WHERE Shout = 'BO!'", "[[\"2\"]]");
+    sql_is("INSERT INTO T (Id, Shout) VALUES (4, 'x')",
+           "INVALID_ARGUMENT: Cannot INSERT value on non-writable column: Shout [at 1:20]");
+    sql_is("SELECT DEFAULT", "INVALID_ARGUMENT: Syntax error: Unexpected keyword DEFAULT [at 1:8]");
+    ddl_fails("ALTER TABLE T ADD COLUMN Now TIMESTAMP AS (CURRENT_TIMESTAMP()) STORED",
+              "INVALID_ARGUMENT: The expression of a generated column must be deterministic: it "
+              "calls a function whose result can change (CURRENT_TIMESTAMP, GENERATE_UUID, ...).");
+    ddl_fails("CREATE TABLE K (Id INT64 AS (1) STORED) PRIMARY KEY (Id)",
+              "UNIMPLEMENTED: Generated column K.Id in the primary key is not supported by this "
+              "emulator.");
+}
+
 static void test_name_lengths(void **state)
 {
     (void)state;
@@ -686,6 +720,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_database_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequences, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_generated_columns_and_default_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_lengths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interleave_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_constraints_on_rows, setup, teardown),
