@@ -24,7 +24,7 @@ struct sp_counter {
 static void lower_name(const char *name, char out[260])
 {
     size_t i = 0;
-    for (; name[i] && i < 259; i++)
+    for (; i < 259 && name[i]; i++)
         out[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
     out[i] = '\0';
 }
