@@ -837,6 +837,84 @@ static enum em_code add_versions(sqlite3 *sqlite, const struct sp_schema *schema
     return st->code;
 }
 
+/* Whether column is a plain SQLite column of table (not a generated one). */
+static enum em_code plain_column(sqlite3 *sqlite, const char *table, const char *column,
+                                 bool *plain, struct em_status *st)
+{
+    char sql[600];
+    int64_t hidden;
+    bool found;
+    snprintf(sql, sizeof(sql), /* names hold no quote */
+             "SELECT hidden FROM pragma_table_xinfo('%s') WHERE name = '%s' COLLATE NOCASE", table,
+             column);
+    if (query_int64(sqlite, sql, &hidden, &found, st))
+        return st->code;
+    *plain = found && hidden == 0;
+    return EM_OK;
+}
+
+/* The statements that turn table t's plain generated columns into SQLite generated ones
+ * (its indexes dropped first and created again after); *any set when there were some. */
+static enum em_code regenerate_columns(sqlite3 *sqlite, const struct sp_schema *schema,
+                                       const struct sp_table *t, struct sp_buf *script, bool *any,
+                                       struct em_status *st)
+{
+    bool table_done = false;
+    for (int k = 0; k < t->ncolumns; k++) {
+        const struct sp_column *c = &t->columns[k];
+        bool plain = false;
+        if (c->generated_sql && plain_column(sqlite, t->name, c->name, &plain, st))
+            return st->code;
+        if (!plain)
+            continue;
+        if (!*any)
+            for (int i = 0; i < schema->ntables; i++)
+                sp_schema_sqlite_drop_triggers(schema->tables[i]->name, script);
+        for (int i = 0; !table_done && i < schema->nindexes; i++)
+            if (strcasecmp(schema->indexes[i]->table, t->name) == 0) {
+                sp_buf_puts(script, "DROP INDEX IF EXISTS ");
+                sp_buf_ident(script, schema->indexes[i]->name);
+                sp_buf_puts(script, ";\n");
+            }
+        *any = table_done = true;
+        sp_buf_puts(script, "ALTER TABLE ");
+        sp_buf_ident(script, t->name);
+        sp_buf_puts(script, " DROP COLUMN ");
+        sp_buf_ident(script, c->name);
+        sp_buf_puts(script, ";\n");
+        sp_schema_sqlite_add_column(t, c, script);
+    }
+    for (int i = 0; table_done && i < schema->nindexes; i++)
+        if (strcasecmp(schema->indexes[i]->table, t->name) == 0)
+            sp_schema_sqlite_index(schema->indexes[i], script);
+    return EM_OK;
+}
+
+/* A file written before generated columns were computed has them as plain columns, left
+ * NULL: when it is opened they become SQLite generated columns (spanner_schema.h). If that
+ * fails (a generated key column), the file stays as it was and serves as before. */
+static void upgrade_generated_columns(sqlite3 *sqlite, const struct sp_db *db)
+{
+    const struct sp_schema *schema = db->schema;
+    struct sp_buf script = {0};
+    struct em_status st = {0};
+    bool any = false;
+    sp_buf_puts(&script, "SAVEPOINT sp_generated;\n");
+    for (int i = 0; schema && !st.code && i < schema->ntables; i++)
+        regenerate_columns(sqlite, schema, schema->tables[i], &script, &any, &st);
+    if (!st.code && any && !sp_schema_sqlite_triggers(schema, &script, &st)) {
+        sp_buf_puts(&script, "RELEASE sp_generated;\n");
+        if (run_script(sqlite, &script, &st))
+            sqlite3_exec(sqlite, "ROLLBACK TO sp_generated; RELEASE sp_generated;", NULL, NULL,
+                         NULL);
+        else
+            em_info("spanner: %s: generated columns are now computed", db->name);
+    }
+    if (st.code)
+        em_warn("spanner: %s: generated columns stay as they were: %s", db->name, st.message);
+    sp_buf_free(&script);
+}
+
 /* After a restart, commits and reads at a timestamp go on from the latest commit that
  * left a version (each table's last version, by rowid, is its latest), and reads before
  * the versions floor stay refused. */
@@ -878,6 +956,7 @@ static enum em_code file_opened(struct em_store *store, void *arg, void **state,
         free(fs);
         return st->code ? st->code : EM_FAIL(st, EM_INTERNAL, "cannot register SQL functions");
     }
+    upgrade_generated_columns(sqlite, fs->db);
     if (add_versions(sqlite, fs->db->schema, st) || restore_commit_time(sqlite, fs->db, st) ||
         sp_counters_open(&fs->counters, sqlite, &fs->db->schema, st)) {
         free(fs);

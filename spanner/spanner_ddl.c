@@ -1236,15 +1236,7 @@ static enum em_code add_column(struct ddl *d, struct sp_table *t)
     if (check_column_exprs(d, t, &t->columns[t->ncolumns - 1]))
         return d->st->code;
     regenerate_start(d);
-    sp_buf_puts(d->out, "ALTER TABLE ");
-    sp_buf_ident(d->out, t->name);
-    sp_buf_puts(d->out, " ADD COLUMN ");
-    sp_buf_ident(d->out, c.name);
-    sp_buf_printf(d->out, " %s", sqlite_column_type(&c.type));
-    const struct sp_column *added = &t->columns[t->ncolumns - 1];
-    if (added->generated_sql)
-        sp_buf_printf(d->out, " GENERATED ALWAYS AS (%s) VIRTUAL", added->generated_sql);
-    sp_buf_puts(d->out, ";\n");
+    sp_schema_sqlite_add_column(t, &t->columns[t->ncolumns - 1], d->out);
     sp_schema_sqlite_versions_column(t->name, "ADD COLUMN", c.name, sqlite_column_type(&c.type),
                                      d->out);
     if (c.default_text) {

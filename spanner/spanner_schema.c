@@ -419,6 +419,19 @@ static void sqlite_key(const struct sp_key_part *key, int nkey, struct sp_buf *o
     sp_buf_puts(out, ")");
 }
 
+void sp_schema_sqlite_add_column(const struct sp_table *table, const struct sp_column *column,
+                                 struct sp_buf *out)
+{
+    sp_buf_puts(out, "ALTER TABLE ");
+    sp_buf_ident(out, table->name);
+    sp_buf_puts(out, " ADD COLUMN ");
+    sp_buf_ident(out, column->name);
+    sp_buf_printf(out, " %s", sqlite_type(&column->type));
+    if (column->generated_sql)
+        sp_buf_printf(out, " GENERATED ALWAYS AS (%s) VIRTUAL", column->generated_sql);
+    sp_buf_puts(out, ";\n");
+}
+
 void sp_schema_sqlite_table(const struct sp_table *table, struct sp_buf *out)
 {
     bool keys_not_null = true;

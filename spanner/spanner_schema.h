@@ -183,8 +183,11 @@ int64_t sp_sequence_value(int64_t counter);
 char **sp_schema_statements(const struct sp_schema *schema, int *count);
 void sp_strings_free(char **strings, int count);
 
-/* The SQLite statements that create the storage for one table or index. */
+/* The SQLite statements that create the storage for one table or index; and the one that
+ * adds a column to the table (a generated one with its expression). */
 void sp_schema_sqlite_table(const struct sp_table *table, struct sp_buf *out);
+void sp_schema_sqlite_add_column(const struct sp_table *table, const struct sp_column *column,
+                                 struct sp_buf *out);
 void sp_schema_sqlite_index(const struct sp_index *index, struct sp_buf *out);
 /* Drops and recreates every constraint trigger of the schema (see the top comment);
  * CHECK expressions are translated here, so this can fail with the translator's errors. */
