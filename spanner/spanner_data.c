@@ -76,6 +76,7 @@ struct sp_db {
     int nseqs;
     int64_t last_commit_ns;
     int64_t versions_pruned_ns; /* when its old row versions were last forgotten */
+    int64_t rows_deleted_ns;    /* when its row deletion policies were last applied */
     /* reads before it would miss versions: past the cap, or older than the retention
      * period in effect before it grew (any thread reads it: sp_data_versions_floor) */
     _Atomic int64_t versions_floor_ns;
@@ -626,6 +627,26 @@ static enum em_code job_prune_versions(struct sp_job_ctx *ctx, void *arg, struct
     if (!st->code && floor != db->versions_floor_ns && !save_floor(ctx->sqlite, floor, st))
         db->versions_floor_ns = floor;
     return st->code;
+}
+
+struct sp_db *sp_data_next_row_deletion(struct sp_data *data, int64_t now)
+{
+    for (;;) {
+        pthread_mutex_lock(&data->lock);
+        struct sp_db *db = data->dbs;
+        while (db && (db->dropped || now - db->rows_deleted_ns < PRUNE_EVERY_NS))
+            db = db->next;
+        if (db)
+            db->rows_deleted_ns = now;
+        pthread_mutex_unlock(&data->lock);
+        if (!db)
+            return NULL;
+        struct em_datafile *open = em_datastore_peek(db->ds);
+        if (open) {
+            em_datafile_put(open);
+            return db;
+        }
+    }
 }
 
 void sp_data_set_versions_max(struct sp_data *data, int max)

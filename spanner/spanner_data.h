@@ -176,6 +176,11 @@ int64_t sp_data_versions_floor(struct sp_data *data, const char *database);
  * in each database whose versions were not pruned in the last minute. From the service's
  * tick. */
 void sp_data_prune_versions(struct sp_data *data, int64_t now);
+/* The next database whose file is open and whose row deletion policies were not applied
+ * in the last minute of emulator time (it is marked as applied at now), or NULL: the
+ * service's tick applies them (sp_exec_row_deletion). A file nobody opened since the start
+ * waits for its first use. */
+struct sp_db *sp_data_next_row_deletion(struct sp_data *data, int64_t now);
 /* The row versions a table keeps at most (500,000; the tests set fewer): beyond, the
  * pruning forgets the oldest and reads before the newest of those are refused. */
 void sp_data_set_versions_max(struct sp_data *data, int max);

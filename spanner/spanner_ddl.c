@@ -10,6 +10,7 @@
 #include "spanner_sql_translate.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -548,6 +549,9 @@ static enum em_code table_element(struct ddl *d, struct sp_table *t)
     return column_def(d, &t->columns[t->ncolumns++]);
 }
 
+/* the longest row deletion interval: its nanoseconds fit an int64 */
+#define TTL_DAYS_MAX 100000
+
 /* OLDER_THAN(col, INTERVAL n DAY), kept as written in canonical spacing. */
 static enum em_code row_deletion_policy(struct ddl *d, struct sp_table *t)
 {
@@ -572,9 +576,18 @@ static enum em_code row_deletion_policy(struct ddl *d, struct sp_table *t)
         return fail(d, EM_INVALID_ARGUMENT,
                     "Row deletion policy column %s.%s must be of type TIMESTAMP.", t->name,
                     c->name);
+    char *end;
+    errno = 0;
+    long long count = strtoll(days->value, &end, 0);
+    if (*end || errno || count < 0 || count > TTL_DAYS_MAX)
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "Invalid row deletion policy on table %s: the interval is 0 to %d days.",
+                    t->name, TTL_DAYS_MAX);
     char text[256];
-    snprintf(text, sizeof(text), "OLDER_THAN(%s, INTERVAL %s DAY)", c->name, days->value);
+    snprintf(text, sizeof(text), "OLDER_THAN(%s, INTERVAL %lld DAY)", c->name, count);
     t->row_deletion_policy = keep(d, text);
+    t->ttl_column = c->name;
+    t->ttl_days = count;
     return t->row_deletion_policy ? EM_OK : d->st->code;
 }
 
@@ -1279,6 +1292,10 @@ static enum em_code drop_column(struct ddl *d, struct sp_table *t)
                 return fail(d, EM_FAILED_PRECONDITION,
                             "Cannot drop column %s: it is used by foreign key %s.", col,
                             t->fks[k].name ? t->fks[k].name : "");
+    if (t->ttl_column && strcasecmp(t->ttl_column, col) == 0)
+        return fail(d, EM_FAILED_PRECONDITION,
+                    "Cannot drop column %s: it is used by the row deletion policy of table %s.",
+                    col, t->name);
     if (t->columns[i].identity)
         forget_counter(d, t->name, col);
     memmove(&t->columns[i], &t->columns[i + 1],
@@ -1552,7 +1569,7 @@ static enum em_code alter_table(struct ddl *d)
                    : !t->row_deletion_policy
                        ? fail(d, EM_FAILED_PRECONDITION,
                               "Table %s does not have a row deletion policy.", t->name)
-                       : (t->row_deletion_policy = NULL, EM_OK);
+                       : (t->row_deletion_policy = t->ttl_column = NULL, EM_OK);
         } else
             code = sp_syntax_error(&d->p);
     } else if (sp_accept_keyword(&d->p, "ALTER")) {

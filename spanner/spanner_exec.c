@@ -8,6 +8,7 @@
 
 #include "em_crypto.h"
 #include "em_json.h"
+#include "em_log.h"
 #include "spanner_data.h"
 #include "spanner_keyset.h"
 #include "spanner_plan.h"
@@ -1219,5 +1220,47 @@ enum em_code sp_exec_commit_end(struct sp_commit_op *op, struct sp_commit *out,
     *out = op->out;
     touched_free(&op->j.touched);
     free(op);
+    return st->code;
+}
+
+/* --- row deletion policies --- */
+
+struct ttl_job {
+    int64_t now, deleted;
+};
+
+static enum em_code job_row_deletion(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
+{
+    struct ttl_job *j = arg;
+    struct touched touched = {0};
+    sp_job_track_writes(ctx); /* it commits at once */
+    for (int i = 0; ctx->schema && i < ctx->schema->ntables; i++) {
+        const struct sp_table *t = ctx->schema->tables[i];
+        if (!t->ttl_column)
+            continue;
+        char cutoff[EM_TIME_TEXT_MAX], sql[600];
+        em_time_format(j->now - t->ttl_days * 86400 * 1000000000LL, cutoff);
+        snprintf(sql, sizeof(sql), "DELETE FROM `%s` WHERE `%s` < TIMESTAMP '%s'", t->name,
+                 t->ttl_column, cutoff); /* names hold no backquote */
+        struct sp_sql_request s = {.sql = sql};
+        struct em_status failed = {0};
+        if (run_statement(ctx, &s, RUN_PARTITIONED, NULL, &touched, &failed))
+            em_warn("spanner: %s: the row deletion policy of table %s deleted nothing: %s",
+                    sp_db_name(ctx->db), t->name, failed.message);
+        else
+            j->deleted += sqlite3_changes(ctx->sqlite);
+    }
+    if (touched.writes.count)
+        sp_job_mark_written(ctx, touched.writes.names, touched.writes.count);
+    touched_free(&touched);
+    return st->code;
+}
+
+enum em_code sp_exec_row_deletion(struct sp_db *db, int64_t now, int64_t *deleted,
+                                  struct em_status *st)
+{
+    struct ttl_job j = {.now = now};
+    sp_db_run(db, job_row_deletion, &j, st);
+    *deleted = j.deleted;
     return st->code;
 }

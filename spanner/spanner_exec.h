@@ -114,4 +114,12 @@ void sp_exec_commit_submit(struct sp_commit_op *op, void (*done)(void *done_arg)
 enum em_code sp_exec_commit_end(struct sp_commit_op *op, struct sp_commit *out,
                                 struct em_status *st);
 
+/* Row deletion policies (ROW DELETION POLICY (OLDER_THAN(col, INTERVAL n DAY))): deletes,
+ * in one commit, every row of the database whose col is more than n days before now (the
+ * emulator clock), as Spanner's background deletion does, interleaved children with ON
+ * DELETE CASCADE included. A table whose deletion fails (a child under NO ACTION) is left
+ * as it is and logged. *deleted: the rows deleted from the policies' tables. */
+enum em_code sp_exec_row_deletion(struct sp_db *db, int64_t now, int64_t *deleted,
+                                  struct em_status *st);
+
 #endif

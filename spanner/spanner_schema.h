@@ -72,6 +72,8 @@ struct sp_table {
     const char *parent;              /* INTERLEAVE IN PARENT, or NULL */
     bool cascade;                    /* ON DELETE CASCADE (else NO ACTION) */
     const char *row_deletion_policy; /* "OLDER_THAN(col, INTERVAL n DAY)", or NULL */
+    const char *ttl_column;          /* ... its column and n (rows older go: spanner_exec.h) */
+    int64_t ttl_days;
     struct sp_foreign_key *fks;
     int nfks;
     struct sp_check *checks;

@@ -11,10 +11,12 @@
 #include "em_cmek.h"
 #include "em_datastore.h"
 #include "em_descriptor.h"
+#include "em_log.h"
 #include "em_operations.h"
 #include "spanner_admin.h"
 #include "spanner_backup.h"
 #include "spanner_data.h"
+#include "spanner_exec.h"
 #include "spanner_handlers.h"
 #include "spanner_routes.h"
 #include "spanner_session.h"
@@ -110,6 +112,16 @@ static enum em_code spanner_tick(struct em_service *svc, int64_t now, struct em_
     sp_txns_expire(ctx->txns, now);
     sp_data_prune_writes(ctx->data, oldest_transaction, ctx->txns);
     sp_data_prune_versions(ctx->data, now);
+    for (struct sp_db *db; (db = sp_data_next_row_deletion(ctx->data, now)) != NULL;) {
+        struct em_status ttl = {0};
+        int64_t deleted = 0;
+        if (sp_exec_row_deletion(db, now, &deleted, &ttl) && ttl.code != EM_FAILED_PRECONDITION)
+            em_warn("spanner: applying the row deletion policies of %s: %s", sp_db_name(db),
+                    ttl.message);
+        else if (deleted)
+            em_info("spanner: %s: rows deleted by its row deletion policies: %lld", sp_db_name(db),
+                    (long long)deleted);
+    }
     return sp_backups_expire(ctx->backups, now, st); /* on the emulator clock */
 }
 

@@ -9,7 +9,8 @@
 # a restart and an added column, old versions forgotten after the hour, a backup at a
 # past versionTime restored with that time's rows, CMEK on; a longer
 # version_retention_period (ALTER DATABASE, gcloud ddl update) keeping versions from then
-# on, across a restart and into a restored backup, and NULL back to the hour.
+# on, across a restart and into a restored backup, and NULL back to the hour; a row
+# deletion policy (gcloud ddl update) deleting expired rows as the emulator clock advances.
 source "$(dirname "$0")/lib.sh"
 
 P=projects/versions-project
@@ -310,5 +311,33 @@ api GET "$S/$DB"
 expect_json '.versionRetentionPeriod' 1h
 api GET "$S/$DB/ddl"
 expect_json '[.statements[] | select(startswith("ALTER DATABASE"))] | length' 0
+
+section "a row deletion policy deletes expired rows on the emulator clock (gcloud ddl update)"
+TTL_DDL="CREATE TABLE Events (Id INT64 NOT NULL, Happened TIMESTAMP) PRIMARY KEY (Id), ROW DELETION POLICY (OLDER_THAN(Happened, INTERVAL 1 DAY))"
+if (( HAVE_GCLOUD )); then
+    gcloud spanner databases ddl update ledger --instance v-inst --ddl "$TTL_DDL" >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "gcloud ddl update with a ROW DELETION POLICY $(cat "$TEST_TMP/err")"
+else
+    api PATCH "$S/$DB/ddl" "$(jq -nc --arg s "$TTL_DDL" '{statements: [$s]}')"
+    expect_status 200
+fi
+api POST "$S/$DB/sessions" '{}'
+SESSION=$(jq -r .name <<<"$BODY")
+api POST "$S/$SESSION:executeSql" '{"transaction":{"begin":{"readWrite":{}}},"sql":"INSERT INTO Events (Id, Happened) VALUES (1, TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 25 HOUR)), (2, TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 23 HOUR)), (3, NULL)"}'
+expect_status 200
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$(jq -r .metadata.transaction.id <<<"$BODY")\"}"
+expect_status 200
+advance 61
+events_left() {
+    api POST "$S/$SESSION:executeSql" '{"sql":"SELECT Id FROM Events ORDER BY Id"}'
+    [[ "$(rows)" == "$1" ]]
+}
+wait_for 10 "the tick to delete the 25-hour-old row" events_left '["2","3"]'
+expect_eq '["2","3"]' "$(rows)" "the row past the policy's day is gone, the others stay"
+advance 7200
+api POST "$S/$DB/sessions" '{}'
+SESSION=$(jq -r .name <<<"$BODY")
+wait_for 10 "the tick to delete the next one" events_left '["3"]'
+expect_eq '["3"]' "$(rows)" "two hours on, the 23-hour-old row went too; a NULL time never expires"
 
 finish

@@ -474,6 +474,25 @@ static void test_generated_columns_and_default_values(void **state)
               "emulator.");
 }
 
+static void test_row_deletion_policy_rules(void **state)
+{
+    (void)state;
+    ddl_ok("CREATE TABLE E (Id INT64 NOT NULL, Ts TIMESTAMP, N INT64) PRIMARY KEY (Id), ROW "
+           "DELETION POLICY (OLDER_THAN(Ts, INTERVAL 0x1E DAY))");
+    assert_string_equal(sp_schema_table(db.schema, "E")->row_deletion_policy,
+                        "OLDER_THAN(Ts, INTERVAL 30 DAY)");
+    assert_int_equal(sp_schema_table(db.schema, "E")->ttl_days, 30);
+    ddl_fails("ALTER TABLE E DROP COLUMN Ts",
+              "FAILED_PRECONDITION: Cannot drop column Ts: it is used by the row deletion policy "
+              "of table E.");
+    ddl_fails("ALTER TABLE E REPLACE ROW DELETION POLICY (OLDER_THAN(Ts, INTERVAL 100001 DAY))",
+              "INVALID_ARGUMENT: Invalid row deletion policy on table E: the interval is 0 to "
+              "100000 days.");
+    ddl_ok("ALTER TABLE E DROP ROW DELETION POLICY");
+    assert_null(sp_schema_table(db.schema, "E")->ttl_column);
+    ddl_ok("ALTER TABLE E DROP COLUMN Ts");
+}
+
 static void test_name_lengths(void **state)
 {
     (void)state;
@@ -720,6 +739,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_database_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequences, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_row_deletion_policy_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_columns_and_default_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_lengths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interleave_rules, setup, teardown),

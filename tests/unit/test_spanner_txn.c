@@ -22,6 +22,9 @@
  *   transaction's later statements, what they returned when the DML ran; so do
  *   GET_NEXT_SEQUENCE_VALUE() and a column DEFAULT drawing from a sequence, whose values
  *   are never drawn twice (not by a concurrent transaction, nor after a rollback).
+ * - A row deletion policy deletes, on the tick, the rows older than its interval (their
+ *   interleaved children with them), as a commit: a transaction that read such a row
+ *   aborts, a read at an earlier timestamp still sees it.
  * - A read-write transaction idle for 10 s of emulator time is aborted (any later use
  *   answers ABORTED, rollback succeeds); a read-only one is not.
  */
@@ -898,6 +901,76 @@ static void test_sequence_values_survive_replays_and_are_unique(void **state)
     free(rolled);
 }
 
+/* ROW DELETION POLICY: the tick deletes what is older than the interval, as a commit. */
+static void test_row_deletion_policy(void **state)
+{
+    struct fixture *f = *state;
+    char message[512];
+    cJSON *reply;
+    assert_int_equal(
+        unit_spanner_call(
+            f->svc, "PATCH", "/v1/" DB_NAME "/ddl",
+            "{\"statements\":[\"CREATE TABLE E (Id INT64 NOT NULL, Ts TIMESTAMP) PRIMARY KEY "
+            "(Id), ROW DELETION POLICY (OLDER_THAN(Ts, INTERVAL 1 DAY))\",\"CREATE TABLE EC (Id "
+            "INT64 NOT NULL, K INT64 NOT NULL) PRIMARY KEY (Id, K), INTERLEAVE IN PARENT E ON "
+            "DELETE CASCADE\"]}",
+            &reply),
+        200);
+    cJSON_Delete(reply);
+    char *t1 = begin(f, f->a, "readWrite"), *rows;
+    free(rows_of(f, t1,
+                 "INSERT INTO E (Id, Ts) VALUES (1, TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 2 "
+                 "DAY)), (2, CURRENT_TIMESTAMP()), (3, NULL)"));
+    free(rows_of(f, t1, "INSERT INTO EC (Id, K) VALUES (1, 1), (2, 1)"));
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, sizeof(message)), 200);
+    free(t1);
+    char *before = rows_of(
+        f, NULL, "SELECT FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E*SZ', CURRENT_TIMESTAMP(), 'UTC')");
+    char *reader = begin(f, f->b, "readWrite"), *seen;
+    assert_int_equal(rows_in(f, f->b, reader, "SELECT Id FROM E WHERE Id = 1", &seen), 200);
+    assert_string_equal(seen, "[[\"1\"]]");
+    free(seen);
+    advance(f, 1);
+
+    struct em_status st = {0};
+    assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
+    rows = rows_of(f, NULL, "SELECT Id FROM E ORDER BY Id");
+    assert_string_equal(rows, "[[\"2\"],[\"3\"]]"); /* a NULL timestamp never expires */
+    free(rows);
+    rows = rows_of(f, NULL, "SELECT Id FROM EC ORDER BY Id");
+    assert_string_equal(rows, "[[\"2\"]]"); /* the child went with its parent */
+    free(rows);
+    /* the deletion was a commit: the transaction that read row 1 aborts */
+    assert_int_equal(commit_txn(f, f->b, reader,
+                                "{\"insert\":{\"table\":\"T\",\"columns\":[\"K\"],\"values\":[["
+                                "\"77\"]]}}",
+                                message, sizeof(message)),
+                     409);
+    free(reader);
+    /* and a read at an earlier timestamp still sees the row */
+    cJSON *at = cJSON_Parse(before);
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"sql\":\"SELECT Id FROM E ORDER BY Id\",\"transaction\":{\"singleUse\":{"
+             "\"readOnly\":{\"readTimestamp\":\"%s\"}}}}",
+             cJSON_GetArrayItem(cJSON_GetArrayItem(at, 0), 0)->valuestring);
+    cJSON_Delete(at);
+    free(before);
+    assert_int_equal(data_call(f, f->a, "executeSql", body, &reply), 200);
+    char *old = cJSON_PrintUnformatted(cJSON_GetObjectItem(reply, "rows"));
+    assert_string_equal(old, "[[\"1\"],[\"2\"],[\"3\"]]");
+    free(old);
+    cJSON_Delete(reply);
+
+    /* two days on: row 2 is past the interval too (the tick runs once a minute) */
+    advance(f, 2 * 86400);
+    assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
+    new_session(f, f->a); /* the old one expired, idle for an hour */
+    rows = rows_of(f, NULL, "SELECT Id FROM E ORDER BY Id");
+    assert_string_equal(rows, "[[\"3\"]]");
+    free(rows);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -923,6 +996,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dml_values_survive_its_replays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequence_values_survive_replays_and_are_unique, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_row_deletion_policy, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
