@@ -771,6 +771,24 @@ static enum em_code write_checks(const struct sp_schema *schema, const struct sp
         raise_when(body, cond.data ? cond.data : "0", "FAILED_PRECONDITION", message);
         sp_buf_free(&cond);
     }
+    for (int i = 0; i < t->ncolumns; i++) {
+        const struct sp_column *c = &t->columns[i];
+        if (!c->allow_commit_timestamp)
+            continue;
+        /* a commit timestamp column holds no time after the commit's (the placeholder of
+         * PENDING_COMMIT_TIMESTAMP() is replaced by it) */
+        struct sp_buf cond = {0};
+        sp_buf_puts(&cond, "NEW.");
+        sp_buf_ident(&cond, c->name);
+        sp_buf_printf(&cond, " > sp_timestamp_of_ns(sp_commit_ns()) AND NEW.");
+        sp_buf_ident(&cond, c->name);
+        sp_buf_printf(&cond, " <> '%s'", SP_PENDING_COMMIT_TIMESTAMP);
+        sp_buf_puts(body, "  SELECT sp_raise('FAILED_PRECONDITION: Cannot write timestamps in "
+                          "the future, found: ' || NEW.");
+        sp_buf_ident(body, c->name);
+        sp_buf_printf(body, ") WHERE %s;\n", cond.data ? cond.data : "0");
+        sp_buf_free(&cond);
+    }
     for (int i = 0; i < t->nchecks; i++) {
         const char *sql;
         struct sp_type type;

@@ -1518,6 +1518,26 @@ static void fn_commit_ns(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_int64(ctx, clock->now.seconds * 1000000000 + clock->now.nanos);
 }
 
+/* sp_timestamp_of_ns(ns): nanoseconds since the epoch as a TIMESTAMP's storage form */
+static void fn_timestamp_of_ns(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    int64_t ns = sqlite3_value_int64(argv[0]);
+    int64_t seconds = ns / 1000000000, nanos = ns % 1000000000;
+    if (nanos < 0) {
+        seconds--;
+        nanos += 1000000000;
+    }
+    struct sp_timestamp ts = {seconds, (int32_t)nanos};
+    char text[SP_TIMESTAMP_KEY_LEN + 1];
+    sp_timestamp_encode(&ts, text);
+    sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+}
+
 /* sp_timestamp_add(ts, amount, nanoseconds per unit) */
 static void fn_timestamp_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -1753,6 +1773,10 @@ int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_commit_ns", 0, SQLITE_UTF8, (void *)clock,
                                      fn_commit_ns, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc =
+            sqlite3_create_function(db, "sp_timestamp_of_ns", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                    NULL, fn_timestamp_of_ns, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_generate_uuid", 0, SQLITE_UTF8, clock,
                                      fn_generate_uuid, NULL, NULL);

@@ -25,6 +25,7 @@
  * - A row deletion policy deletes, on the tick, the rows older than its interval (their
  *   interleaved children with them), as a commit: a transaction that read such a row
  *   aborts, a read at an earlier timestamp still sees it.
+ * - A commit timestamp column refuses a time after the commit's ("in the future").
  * - A read-write transaction idle for 10 s of emulator time is aborted (any later use
  *   answers ABORTED, rollback succeeds); a read-only one is not.
  */
@@ -971,6 +972,34 @@ static void test_row_deletion_policy(void **state)
     free(rows);
 }
 
+/* A commit timestamp column takes no time after the commit's own. */
+static void test_commit_timestamp_column_refuses_the_future(void **state)
+{
+    struct fixture *f = *state;
+    cJSON *reply;
+    assert_int_equal(unit_spanner_call(f->svc, "PATCH", "/v1/" DB_NAME "/ddl",
+                                       "{\"statements\":[\"CREATE TABLE CT (Id INT64 NOT NULL, Ts "
+                                       "TIMESTAMP OPTIONS (allow_commit_timestamp = true)) "
+                                       "PRIMARY KEY (Id)\"]}",
+                                       &reply),
+                     200);
+    cJSON_Delete(reply);
+    const char *future = "{\"singleUseTransaction\":{\"readWrite\":{}},\"mutations\":[{\"insert\":"
+                         "{\"table\":\"CT\",\"columns\":[\"Id\",\"Ts\"],\"values\":[[\"1\","
+                         "\"2099-01-01T00:00:00Z\"]]}}]}";
+    assert_int_equal(data_call(f, f->a, "commit", future, &reply), 400);
+    const cJSON *message = cJSON_GetObjectItem(cJSON_GetObjectItem(reply, "error"), "message");
+    assert_string_equal(
+        message->valuestring,
+        "Cannot write timestamps in the future, found: 2099-01-01T00:00:00.000000000Z");
+    cJSON_Delete(reply);
+    commit_now(f, "{\"insert\":{\"table\":\"CT\",\"columns\":[\"Id\",\"Ts\"],\"values\":[[\"1\","
+                  "\"spanner.commit_timestamp()\"],[\"2\",\"2020-01-01T00:00:00Z\"]]}}");
+    char *rows = rows_of(f, NULL, "SELECT COUNT(*) FROM CT WHERE Ts <= CURRENT_TIMESTAMP()");
+    assert_string_equal(rows, "[[\"2\"]]");
+    free(rows);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -997,6 +1026,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sequence_values_survive_replays_and_are_unique, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_row_deletion_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_timestamp_column_refuses_the_future, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
