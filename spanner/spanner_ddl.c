@@ -264,8 +264,8 @@ static enum em_code column_def(struct ddl *d, struct sp_column *c)
         } else if (sp_accept_keyword(&d->p, "OPTIONS")) {
             if (column_options(d, c))
                 return d->st->code;
-        } else if (sp_token_is_keyword(sp_peek(&d->p), "HIDDEN")) {
-            return sp_unsupported(&d->p, sp_peek(&d->p), "HIDDEN");
+        } else if (sp_accept_keyword(&d->p, "HIDDEN")) {
+            c->hidden = true;
         } else {
             return EM_OK;
         }

@@ -185,6 +185,8 @@ static void print_column(const struct sp_column *c, struct sp_buf *out)
         sp_buf_printf(out, " DEFAULT (%s)", c->default_text);
     if (c->generated_text)
         sp_buf_printf(out, " AS (%s) STORED", c->generated_text);
+    if (c->hidden)
+        sp_buf_puts(out, " HIDDEN");
     if (c->allow_commit_timestamp)
         sp_buf_puts(out, " OPTIONS (\n    allow_commit_timestamp = true\n  )");
     sp_buf_puts(out, ",\n");

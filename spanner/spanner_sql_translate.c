@@ -51,7 +51,8 @@ struct scope_column {
     struct sp_type type;
     const char *sql;
     const char *unqualified_sql;
-    bool hidden; /* the right copy of a USING column: only reachable qualified */
+    bool hidden;      /* the right copy of a USING column: only reachable qualified */
+    bool not_in_star; /* a HIDDEN table column: read by name only, never by * */
 };
 
 struct scope_source {
@@ -472,6 +473,8 @@ static struct scope_source *table_source(struct translator *t, const struct sp_t
         cols[i].type = c->type;
         cols[i].sql = qualifier_sql ? sqlf(t, "%s.%s", qualifier_sql, name ? name : "") : name;
         cols[i].unqualified_sql = cols[i].sql;
+        cols[i].not_in_star = c->hidden;
+        cols[i].not_in_star = c->hidden;
         if (!cols[i].sql) {
             EM_FAIL_OOM(t->st);
             return NULL;
@@ -3412,7 +3415,7 @@ static enum em_code star(struct translator *t, const struct scope *scope,
         any = true;
         for (int c = 0; c < src->ncolumns; c++) {
             const struct scope_column *col = &src->columns[c];
-            if (!col->name[0] || (col->hidden && !item->star_qualifier) ||
+            if (!col->name[0] || col->not_in_star || (col->hidden && !item->star_qualifier) ||
                 name_index(item->except, item->nexcept, col->name) >= 0)
                 continue;
             int replaced = name_index(item->replace_names, item->nreplace, col->name);

@@ -5,7 +5,7 @@
  * foreign keys, CHECK constraints, NOT NULL, and ALTER TABLE on a table holding rows;
  * the row versions kept for reads at a past timestamp; sequences (CREATE, ALTER and DROP
  * SEQUENCE in both forms, Spanner's errors, and the bit-reversed values); generated
- * columns computed on write, and DEFAULT as a written value.
+ * columns computed on write, DEFAULT as a written value, and HIDDEN columns.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -493,6 +493,25 @@ static void test_row_deletion_policy_rules(void **state)
     ddl_ok("ALTER TABLE E DROP COLUMN Ts");
 }
 
+/* HIDDEN columns: read by name, left out of SELECT * (qualified or not) and THEN RETURN *. */
+static void test_hidden_columns(void **state)
+{
+    (void)state;
+    ddl_ok("CREATE TABLE H (Id INT64 NOT NULL, Secret STRING(MAX) NOT NULL HIDDEN, V INT64) "
+           "PRIMARY KEY (Id)");
+    ddl_ok("ALTER TABLE H ADD COLUMN Note STRING(MAX) HIDDEN");
+    sql_is("INSERT INTO H (Id, Secret, V, Note) VALUES (1, 's', 2, 'n') THEN RETURN *",
+           "modified 1 [[\"1\",\"2\"]]");
+    sql_is("SELECT * FROM H", "[[\"1\",\"2\"]]");
+    sql_is("SELECT H.*, Secret FROM H", "[[\"1\",\"2\",\"s\"]]");
+    sql_is("SELECT * FROM (SELECT Secret, Note FROM H)", "[[\"s\",\"n\"]]");
+    char *text = ddl_text();
+    assert_string_equal(text, "CREATE TABLE H (\n  Id INT64 NOT NULL,\n  Secret STRING(MAX) NOT "
+                              "NULL HIDDEN,\n  V INT64,\n  Note STRING(MAX) HIDDEN,\n) PRIMARY "
+                              "KEY(Id)");
+    free(text);
+}
+
 static void test_name_lengths(void **state)
 {
     (void)state;
@@ -740,6 +759,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sequences, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_row_deletion_policy_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hidden_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_columns_and_default_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_lengths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interleave_rules, setup, teardown),
