@@ -1518,6 +1518,71 @@ static void fn_commit_ns(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_int64(ctx, clock->now.seconds * 1000000000 + clock->now.nanos);
 }
 
+/* An element of a stored FLOAT64/FLOAT32/INT64 array (spanner_value.h: numbers, or
+ * strings for INT64 and for NaN and the infinities); false for a NULL. */
+static bool vector_element(const cJSON *item, double *out)
+{
+    if (cJSON_IsNumber(item)) {
+        *out = item->valuedouble;
+        return true;
+    }
+    if (!cJSON_IsString(item))
+        return false;
+    const char *text = item->valuestring;
+    *out = strcmp(text, "NaN") == 0         ? NAN
+           : strcmp(text, "Infinity") == 0  ? INFINITY
+           : strcmp(text, "-Infinity") == 0 ? -INFINITY
+                                            : strtod(text, NULL); /* an INT64's digits */
+    return true;
+}
+
+/* sp_vector_distance(kind, x, y): COSINE_DISTANCE (0), EUCLIDEAN_DISTANCE (1) or
+ * DOT_PRODUCT (2) of two stored arrays, with GoogleSQL's errors. */
+static void fn_vector_distance(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[1]) == SQLITE_NULL || sqlite3_value_type(argv[2]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    int kind = sqlite3_value_int(argv[0]);
+    cJSON *x = cJSON_Parse((const char *)sqlite3_value_text(argv[1]));
+    cJSON *y = cJSON_Parse((const char *)sqlite3_value_text(argv[2]));
+    int nx = cJSON_GetArraySize(x), ny = cJSON_GetArraySize(y);
+    double dot = 0, xx = 0, yy = 0, squares = 0;
+    bool failed = false;
+    if (!cJSON_IsArray(x) || !cJSON_IsArray(y)) {
+        FN_ERROR(ctx, "INTERNAL: a vector argument is not an array");
+        failed = true;
+    } else if (nx != ny) {
+        FN_ERROR(ctx, "OUT_OF_RANGE: Array length mismatch: %d and %d", nx, ny);
+        failed = true;
+    }
+    for (const cJSON *a = x ? x->child : NULL, *b = y ? y->child : NULL; !failed && a && b;
+         a = a->next, b = b->next) {
+        double u, v;
+        bool first = vector_element(a, &u), second = vector_element(b, &v);
+        if (!first || !second) {
+            FN_ERROR(ctx, "OUT_OF_RANGE: NULL array element in %s argument",
+                     first ? "second" : "first");
+            failed = true;
+            break;
+        }
+        dot += u * v;
+        xx += u * u;
+        yy += v * v;
+        squares += (u - v) * (u - v);
+    }
+    if (!failed && kind == 0 && (xx == 0 || yy == 0))
+        FN_ERROR(ctx, "OUT_OF_RANGE: Cannot compute cosine distance against zero vector");
+    else if (!failed)
+        sp_result_float(ctx, kind == 0   ? 1 - dot / (sqrt(xx) * sqrt(yy))
+                             : kind == 1 ? sqrt(squares)
+                                         : dot);
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+}
+
 /* sp_timestamp_of_ns(ns): nanoseconds since the epoch as a TIMESTAMP's storage form */
 static void fn_timestamp_of_ns(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -1777,6 +1842,10 @@ int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
         rc =
             sqlite3_create_function(db, "sp_timestamp_of_ns", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                     NULL, fn_timestamp_of_ns, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc =
+            sqlite3_create_function(db, "sp_vector_distance", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                    NULL, fn_vector_distance, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_generate_uuid", 0, SQLITE_UTF8, clock,
                                      fn_generate_uuid, NULL, NULL);

@@ -2302,6 +2302,47 @@ static enum em_code fn_array_length(struct translator *t, const struct sp_expr *
     return result(t, out, sqlf(t, "json_array_length(%s)", a[0].sql), SP_TYPE_INT64);
 }
 
+/* COSINE_DISTANCE, EUCLIDEAN_DISTANCE, DOT_PRODUCT (x, y): two arrays of one element type,
+ * FLOAT64 or FLOAT32 (and INT64 for DOT_PRODUCT); FLOAT64 out, from sp_vector_distance. */
+static enum em_code fn_vector_distance(struct translator *t, const struct sp_expr *e,
+                                       struct frag *a, struct frag *out)
+{
+    bool dot = strcmp(e->name, "DOT_PRODUCT") == 0;
+    int kind = dot ? 2 : strcmp(e->name, "EUCLIDEAN_DISTANCE") == 0 ? 1 : 0;
+    /* an untyped NULL or parameter, or [], takes the other argument's type (or FLOAT64's) */
+    bool empty[2];
+    for (int i = 0; i < 2; i++)
+        empty[i] = e->args[i]->kind == SP_EXPR_ARRAY && e->args[i]->nargs == 0 &&
+                   !e->args[i]->type.element;
+    for (int i = 0; i < 2; i++) {
+        const struct frag *other = &a[1 - i];
+        if (empty[i]) {
+            a[i].type = (struct sp_type){SP_TYPE_ARRAY, SP_TYPE_FLOAT64, 0, NULL};
+            if (!empty[1 - i] && other->type.code == SP_TYPE_ARRAY &&
+                other->type.element != SP_TYPE_UNKNOWN)
+                a[i].type.element = other->type.element;
+        } else if (is_open(&a[i]) && other->type.code == SP_TYPE_ARRAY) {
+            enum em_code code;
+            coerce_quiet(t, &a[i], &other->type, e->line, e->column, &code);
+        }
+    }
+    enum sp_type_code x = a[0].type.code == SP_TYPE_ARRAY ? a[0].type.element : SP_TYPE_UNKNOWN;
+    enum sp_type_code y = a[1].type.code == SP_TYPE_ARRAY ? a[1].type.element : SP_TYPE_UNKNOWN;
+    bool element_ok = x == SP_TYPE_FLOAT64 || x == SP_TYPE_FLOAT32 || (dot && x == SP_TYPE_INT64);
+    if (!element_ok || x != y) {
+        char have[2][48];
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "No matching signature for function %s for argument types: %s, %s. "
+                       "Supported signatures: %s%s(ARRAY<FLOAT64>, ARRAY<FLOAT64>); "
+                       "%s(ARRAY<FLOAT>, ARRAY<FLOAT>)",
+                       e->name, type_name(&a[0].type, have[0], sizeof(have[0])),
+                       type_name(&a[1].type, have[1], sizeof(have[1])),
+                       dot ? "DOT_PRODUCT(ARRAY<INT64>, ARRAY<INT64>); " : "", e->name, e->name);
+    }
+    return result(t, out, sqlf(t, "sp_vector_distance(%d, %s, %s)", kind, a[0].sql, a[1].sql),
+                  SP_TYPE_FLOAT64);
+}
+
 static enum em_code fn_array_agg(struct translator *t, const struct sp_expr *e, struct frag *a,
                                  struct frag *out)
 {
@@ -2745,6 +2786,9 @@ static const struct fn_def functions[] = {
     {"LEAST", 1, -1, false, fn_greatest},
     {"GENERATE_UUID", 0, 0, false, fn_generate_uuid},
     {"ARRAY_LENGTH", 1, 1, false, fn_array_length},
+    {"COSINE_DISTANCE", 2, 2, false, fn_vector_distance},
+    {"EUCLIDEAN_DISTANCE", 2, 2, false, fn_vector_distance},
+    {"DOT_PRODUCT", 2, 2, false, fn_vector_distance},
     {"CURRENT_TIMESTAMP", 0, 0, false, fn_current_timestamp},
     {"TIMESTAMP_ADD", 2, 2, false, fn_timestamp_add},
     {"TIMESTAMP_SUB", 2, 2, false, fn_timestamp_add},

@@ -989,13 +989,42 @@ enum em_code sp_value_from_json(const struct sp_type *type, const cJSON *json, c
 
 /* ---- storage -> JSON ---- */
 
+/* A FLOAT64 as JSON: the shortest decimal that reads back as the same double, as Spanner
+ * writes it (0.1 + 0.2 is 0.30000000000000004). Not cJSON_CreateNumber: cJSON prints 15
+ * digits whenever they come within an epsilon of the value, so a value read back (or an
+ * array element stored) lost its last bits. */
 static cJSON *float_to_json(double d)
 {
     if (isnan(d))
         return cJSON_CreateString("NaN");
     if (isinf(d))
         return cJSON_CreateString(d > 0 ? "Infinity" : "-Infinity");
-    return cJSON_CreateNumber(d);
+    char text[48];
+    if (d == floor(d) && fabs(d) < 1e17) {
+        snprintf(text, sizeof(text), "%.0f", d); /* an integral value without an exponent */
+    } else {
+        for (int digits = 1; digits <= 17; digits++) {
+            snprintf(text, sizeof(text), "%.*g", digits, d);
+            if (strtod(text, NULL) == d)
+                break;
+        }
+    }
+    return cJSON_CreateRaw(text);
+}
+
+/* The numbers of a parsed composite value (FLOAT64 and FLOAT32 elements: the others are
+ * strings) as float_to_json writes them. */
+static void exact_numbers(cJSON *json)
+{
+    for (cJSON *item = json ? json->child : NULL; item; item = item->next) {
+        if (cJSON_IsNumber(item)) {
+            cJSON *exact = float_to_json(item->valuedouble);
+            if (exact)
+                cJSON_ReplaceItemViaPointer(json, item, exact), item = exact;
+        } else {
+            exact_numbers(item);
+        }
+    }
 }
 
 static cJSON *scalar_to_json(enum sp_type_code code, int kind, int64_t i, double d,
@@ -1056,7 +1085,10 @@ cJSON *sp_value_to_json(const struct sp_type *type, sqlite3_value *value)
         return cJSON_CreateNull();
     if (sp_type_is_composite(type->code)) {
         /* stored in the JSON encoding already (checked on write) */
-        return kind == SQLITE_TEXT ? cJSON_Parse((const char *)sqlite3_value_text(value)) : NULL;
+        cJSON *parsed =
+            kind == SQLITE_TEXT ? cJSON_Parse((const char *)sqlite3_value_text(value)) : NULL;
+        exact_numbers(parsed);
+        return parsed;
     }
     const char *data = NULL;
     size_t len = 0;

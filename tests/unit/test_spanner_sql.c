@@ -799,6 +799,44 @@ static void test_nan(void **state)
 }
 
 /* The Names of table FK's rows a KeySet selects, in key order, comma separated. */
+/* FLOAT64 values print as the shortest text that reads back as the same double, in
+ * results and inside stored arrays; the vector distance functions, checked against Google's
+ * emulator. */
+static void test_floats_and_vectors(void **state)
+{
+    (void)state;
+    static const struct sql_case cases[] = {
+        {"SELECT 0.1 + 0.2, [0.1 + 0.2, 1.0], 100.0, 1.5, 2.8284271247461903, CAST(0.1 AS FLOAT32)",
+         "[[0.30000000000000004,[0.30000000000000004,1],100,1.5,2.8284271247461903,"
+         "0.10000000149011612]]"},
+        {"SELECT COSINE_DISTANCE([1.0, 2.0], [3.0, 4.0]), EUCLIDEAN_DISTANCE([1.0, 2.0], [3.0, "
+         "4.0]), DOT_PRODUCT([1.0, 2.0], [3.0, 4.0]), DOT_PRODUCT([1, 2], [3, 4])",
+         "[[0.01613008990009257,2.8284271247461903,11,11]]"},
+        {"SELECT COSINE_DISTANCE([CAST(1 AS FLOAT32), 2], [CAST(1 AS FLOAT32), 3])",
+         "[[0.010050506338833642]]"},
+        {"SELECT COSINE_DISTANCE(NULL, [3.0, 1.0]), EUCLIDEAN_DISTANCE([], [])", "[[null,0]]"},
+        {"SELECT EUCLIDEAN_DISTANCE([CAST('inf' AS FLOAT64)], [1.0]), "
+         "COSINE_DISTANCE([CAST('nan' AS FLOAT64), 1.0], [1.0, 1.0])",
+         "[[\"Infinity\",\"NaN\"]]"},
+        {"SELECT COSINE_DISTANCE([1.0, 2.0], [3.0])",
+         "OUT_OF_RANGE: Array length mismatch: 2 and 1"},
+        {"SELECT EUCLIDEAN_DISTANCE([1.0, NULL], [3.0, 1.0])",
+         "OUT_OF_RANGE: NULL array element in first argument"},
+        {"SELECT DOT_PRODUCT([1.0, 1.0], [3.0, NULL])",
+         "OUT_OF_RANGE: NULL array element in second argument"},
+        {"SELECT COSINE_DISTANCE([0.0, 0.0], [3.0, 1.0])",
+         "OUT_OF_RANGE: Cannot compute cosine distance against zero vector"},
+        {"SELECT COSINE_DISTANCE([1, 2], [1, 3])",
+         "INVALID_ARGUMENT: No matching signature for function COSINE_DISTANCE for argument "
+         "types: ARRAY<INT64>, ARRAY<INT64>. Supported signatures: "
+         "COSINE_DISTANCE(ARRAY<FLOAT64>, ARRAY<FLOAT64>); COSINE_DISTANCE(ARRAY<FLOAT>, "
+         "ARRAY<FLOAT>)"},
+        {"SELECT DOT_PRODUCT([CAST(1 AS FLOAT32)], [2.5])",
+         "INVALID_ARGUMENT: No matching signature for function DOT_PRODUCT"},
+    };
+    RUN(cases);
+}
+
 static void float_keyset_rows(const char *key_set_json, char *out, size_t size)
 {
     static const struct sp_key_column key[] = {{"K", {SP_TYPE_FLOAT64}, false}};
@@ -1520,6 +1558,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dml, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_commit_timestamp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partitioned_dml, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_floats_and_vectors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
