@@ -629,15 +629,22 @@ static enum em_code job_prune_versions(struct sp_job_ctx *ctx, void *arg, struct
     return st->code;
 }
 
-struct sp_db *sp_data_next_row_deletion(struct sp_data *data, int64_t now)
+/* The next database whose file is open and that is due (its mark a minute or more before
+ * now: the pruning's, or the row deletion's), its mark set to now; NULL when none. A file
+ * nobody opened since the start has taken no write: it waits for its first use. */
+static struct sp_db *next_due(struct sp_data *data, int64_t now, bool row_deletion)
 {
     for (;;) {
         pthread_mutex_lock(&data->lock);
         struct sp_db *db = data->dbs;
-        while (db && (db->dropped || now - db->rows_deleted_ns < PRUNE_EVERY_NS))
-            db = db->next;
+        int64_t *mark = NULL;
+        for (; db; db = db->next) {
+            mark = row_deletion ? &db->rows_deleted_ns : &db->versions_pruned_ns;
+            if (!db->dropped && now - *mark >= PRUNE_EVERY_NS)
+                break;
+        }
         if (db)
-            db->rows_deleted_ns = now;
+            *mark = now;
         pthread_mutex_unlock(&data->lock);
         if (!db)
             return NULL;
@@ -649,6 +656,11 @@ struct sp_db *sp_data_next_row_deletion(struct sp_data *data, int64_t now)
     }
 }
 
+struct sp_db *sp_data_next_row_deletion(struct sp_data *data, int64_t now)
+{
+    return next_due(data, now, true);
+}
+
 void sp_data_set_versions_max(struct sp_data *data, int max)
 {
     data->versions_max = max;
@@ -656,22 +668,9 @@ void sp_data_set_versions_max(struct sp_data *data, int max)
 
 void sp_data_prune_versions(struct sp_data *data, int64_t now)
 {
-    for (;;) {
-        pthread_mutex_lock(&data->lock);
-        struct sp_db *db = data->dbs;
-        while (db && (db->dropped || now - db->versions_pruned_ns < PRUNE_EVERY_NS))
-            db = db->next;
-        if (db)
-            db->versions_pruned_ns = now;
-        pthread_mutex_unlock(&data->lock);
-        if (!db)
-            return;
-        /* a file nobody opened since the start has taken no write: nothing to forget (a
-         * read older than the retention period is refused by its timestamp alone) */
-        struct em_datafile *open = em_datastore_peek(db->ds);
-        if (!open)
-            continue;
-        em_datafile_put(open);
+    /* a file not opened since the start is skipped (next_due): a read older than the
+     * retention period is refused by its timestamp alone */
+    for (struct sp_db *db; (db = next_due(data, now, false)) != NULL;) {
         struct prune_job job = {now, data->versions_max};
         struct em_status st = {0};
         if (sp_db_run(db, job_prune_versions, &job, &st) && st.code != EM_FAILED_PRECONDITION)

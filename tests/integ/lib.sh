@@ -231,6 +231,24 @@ start_persistent() {
         { _fail "the stack did not start"; finish; }
 }
 
+# kill9_service NAME: kill -9 the stack's service NAME and wait (60 s at most) until the
+# control plane has restarted it, healthy, under another pid; each step a check.
+service_pid_of() {
+    curl -s "$CONTROL_URL/emulator/v1/status" | jq -r --arg n "$1" '.services[] | select(.name==$n) | .pid'
+}
+_service_back() {
+    curl -s "$CONTROL_URL/emulator/v1/status" |
+        jq -e --arg n "$1" --arg old "$2" '.services[] | select(.name==$n) |
+            .healthy and .state == "RUNNING" and (.pid | tostring) != $old' >/dev/null
+}
+kill9_service() {
+    local name=$1 old
+    old=$(service_pid_of "$name")
+    kill -9 "$old"
+    expect_eq 0 $? "killed $name (pid $old)"
+    wait_for 60 "the control plane to restart $name" _service_back "$name" "$old"
+}
+
 # --- REST ---
 
 # api METHOD URL [JSON_BODY | @FILE]: sets HTTP_STATUS ("000" when nothing answered)

@@ -493,20 +493,11 @@ api POST "$S/$DB/sessions/no-such-session:commit" \
 expect_error_json 404 NOT_FOUND
 
 section "acknowledged commits and sessions survive kill -9 of the spanner process"
-spanner_pid() { curl -s "$CONTROL_URL/emulator/v1/status" | jq -r '.services[] | select(.name=="spanner") | .pid'; }
-spanner_back() {
-    curl -s "$CONTROL_URL/emulator/v1/status" |
-        jq -e --arg old "$1" '.services[] | select(.name=="spanner") |
-            .healthy and .state == "RUNNING" and (.pid | tostring) != $old' >/dev/null
-}
 for i in $(seq 1000 1019); do
     api POST "$S/$SESSION:commit" "{\"singleUseTransaction\":{\"readWrite\":{}},\"mutations\":[{\"insert\":{\"table\":\"Extra\",\"columns\":[\"Id\"],\"values\":[[\"$i\"]]}}]}"
     [[ "$HTTP_STATUS" == 200 ]] || _fail "commit $i: $BODY"
 done
-OLD_PID=$(spanner_pid)
-kill -9 "$OLD_PID"
-expect_eq 0 $? "killed spanner (pid $OLD_PID)"
-wait_for 60 "the control plane to restart spanner" spanner_back "$OLD_PID"
+kill9_service spanner
 api GET "$S/$SESSION"
 expect_status 200
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Extra WHERE Id >= 1000"}'
