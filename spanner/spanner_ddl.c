@@ -233,10 +233,39 @@ static enum em_code identity_column(struct ddl *d, struct sp_column *c)
     return EM_OK;
 }
 
+/* (vector_length=>n) after ARRAY<FLOAT32> or ARRAY<FLOAT64>: every array written holds n */
+static enum em_code vector_length(struct ddl *d, struct sp_column *c)
+{
+    sp_next(&d->p);
+    sp_next(&d->p);
+    if (sp_expect_op(&d->p, "=>"))
+        return d->st->code;
+    const struct sp_token *n = sp_peek(&d->p);
+    char *end = NULL;
+    long value = n->kind == SP_TOK_INT ? strtol(n->value, &end, 10) : 0;
+    if (!end || *end || value < 1 || value > 8000)
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "Invalid vector_length of column %s: a whole number from 1 to 8000.", c->name);
+    sp_next(&d->p);
+    if (sp_expect_op(&d->p, ")"))
+        return d->st->code;
+    if (c->type.code != SP_TYPE_ARRAY ||
+        (c->type.element != SP_TYPE_FLOAT32 && c->type.element != SP_TYPE_FLOAT64))
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "vector_length is only allowed on an ARRAY<FLOAT32> or ARRAY<FLOAT64> "
+                    "column, not on column %s.",
+                    c->name);
+    c->vector_length = (int)value;
+    return EM_OK;
+}
+
 static enum em_code column_def(struct ddl *d, struct sp_column *c)
 {
     memset(c, 0, sizeof(*c));
     if (identifier(d, "column name", &c->name) || sp_parse_type(&d->p, true, &c->type))
+        return d->st->code;
+    if (sp_token_is_op(sp_peek(&d->p), "(") &&
+        sp_token_is_keyword(sp_peek_at(&d->p, 1), "vector_length") && vector_length(d, c))
         return d->st->code;
     for (;;) {
         if (sp_accept_keyword(&d->p, "NOT")) {

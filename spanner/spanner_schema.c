@@ -177,6 +177,8 @@ static void print_column(const struct sp_column *c, struct sp_buf *out)
     char type[64];
     sp_type_format(&c->type, true, type, sizeof(type));
     sp_buf_printf(out, "  %s %s", c->name, type);
+    if (c->vector_length)
+        sp_buf_printf(out, "(vector_length=>%d)", c->vector_length);
     if (c->not_null)
         sp_buf_puts(out, " NOT NULL");
     if (c->identity)
@@ -756,6 +758,14 @@ static void match_columns(const char *row, const char **mine, const char *table,
 }
 
 /* The write checks of one table: NOT NULL, CHECK, parent row, foreign keys. */
+/* Frees two condition buffers, marking body failed if either ran out of memory. */
+static void out_failed(struct sp_buf *body, struct sp_buf *a, struct sp_buf *b)
+{
+    body->failed |= a->failed || b->failed;
+    sp_buf_free(a);
+    sp_buf_free(b);
+}
+
 static enum em_code write_checks(const struct sp_schema *schema, const struct sp_table *t,
                                  struct sp_arena *arena, struct sp_buf *body, struct em_status *st)
 {
@@ -772,6 +782,28 @@ static enum em_code write_checks(const struct sp_schema *schema, const struct sp
                  t->name);
         raise_when(body, cond.data ? cond.data : "0", "FAILED_PRECONDITION", message);
         sp_buf_free(&cond);
+    }
+    for (int i = 0; i < t->ncolumns; i++) {
+        const struct sp_column *c = &t->columns[i];
+        if (!c->vector_length)
+            continue;
+        struct sp_buf cond = {0}, message = {0};
+        sp_buf_puts(&cond, "json_array_length(NEW.");
+        sp_buf_ident(&cond, c->name);
+        sp_buf_printf(&cond, ") <> %d", c->vector_length);
+        sp_buf_printf(&message,
+                      "'INVALID_ARGUMENT: Array column %s.%s has ' || json_array_length(NEW.",
+                      t->name, c->name);
+        sp_buf_ident(&message, c->name);
+        sp_buf_printf(&message, ") || ' elements and is ' || CASE WHEN json_array_length(NEW.");
+        sp_buf_ident(&message, c->name);
+        sp_buf_printf(&message,
+                      ") < %d THEN 'less' ELSE 'greater' END || ' than the `vector_length` "
+                      "limit: %d.'",
+                      c->vector_length, c->vector_length);
+        sp_buf_printf(body, "  SELECT sp_raise(%s) WHERE %s;\n", message.data ? message.data : "''",
+                      cond.data ? cond.data : "0");
+        out_failed(body, &cond, &message);
     }
     for (int i = 0; i < t->ncolumns; i++) {
         const struct sp_column *c = &t->columns[i];

@@ -139,7 +139,16 @@ static void column_row(struct rows *r, const char *table, const char *name, int 
     put_text(r, c ? c->default_text : NULL);
     put_null(r); /* DATA_TYPE: PostgreSQL databases only */
     put_text(r, c && c->not_null ? "NO" : "YES");
-    put_type(r, type);
+    if (c && c->vector_length) { /* SPANNER_TYPE: ARRAY<FLOAT32>(vector_length=>n) */
+        char text[96];
+        size_t len;
+        sp_type_format(type, true, text, sizeof(text));
+        len = strlen(text);
+        snprintf(text + len, sizeof(text) - len, "(vector_length=>%d)", c->vector_length);
+        put_text(r, text);
+    } else {
+        put_type(r, type);
+    }
     put_text(r, c && c->generated_text ? "ALWAYS" : "NEVER");
     put_text(r, c ? c->generated_text : NULL);
     put_text(r, c && c->generated_text ? "YES" : NULL);

@@ -5,7 +5,7 @@
  * foreign keys, CHECK constraints, NOT NULL, and ALTER TABLE on a table holding rows;
  * the row versions kept for reads at a past timestamp; sequences (CREATE, ALTER and DROP
  * SEQUENCE in both forms, Spanner's errors, and the bit-reversed values); generated
- * columns computed on write, DEFAULT as a written value, and HIDDEN columns.
+ * columns computed on write, DEFAULT as a written value, HIDDEN columns, and vector_length.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -512,6 +512,33 @@ static void test_hidden_columns(void **state)
     free(text);
 }
 
+/* ARRAY<FLOAT32>(vector_length=>n): every array written holds n elements. */
+static void test_vector_length(void **state)
+{
+    (void)state;
+    ddl_ok("CREATE TABLE V (Id INT64 NOT NULL, E ARRAY<FLOAT64>(vector_length=>3)) PRIMARY KEY "
+           "(Id)");
+    sql_is("INSERT INTO V (Id, E) VALUES (1, [1.0, 2.0, 3.0]), (2, NULL)", "modified 2");
+    sql_is("INSERT INTO V (Id, E) VALUES (3, [1.0, 2.0])",
+           "INVALID_ARGUMENT: Array column V.E has 2 elements and is less than the "
+           "`vector_length` limit: 3.");
+    sql_is("UPDATE V SET E = [1.0, 2.0, 3.0, 4.0] WHERE Id = 1",
+           "INVALID_ARGUMENT: Array column V.E has 4 elements and is greater than the "
+           "`vector_length` limit: 3.");
+    ddl_fails("CREATE TABLE W (Id INT64 NOT NULL, E ARRAY<INT64>(vector_length=>3)) PRIMARY KEY "
+              "(Id)",
+              "INVALID_ARGUMENT: vector_length is only allowed on an ARRAY<FLOAT32> or "
+              "ARRAY<FLOAT64> column, not on column E.");
+    ddl_fails("CREATE TABLE W (Id INT64 NOT NULL, E ARRAY<FLOAT64>(vector_length=>0)) PRIMARY "
+              "KEY (Id)",
+              "INVALID_ARGUMENT: Invalid vector_length of column E: a whole number from 1 to "
+              "8000.");
+    char *text = ddl_text();
+    assert_string_equal(text, "CREATE TABLE V (\n  Id INT64 NOT NULL,\n  E "
+                              "ARRAY<FLOAT64>(vector_length=>3),\n) PRIMARY KEY(Id)");
+    free(text);
+}
+
 static void test_name_lengths(void **state)
 {
     (void)state;
@@ -760,6 +787,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_identity_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_row_deletion_policy_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hidden_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vector_length, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_columns_and_default_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_lengths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interleave_rules, setup, teardown),
