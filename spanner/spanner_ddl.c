@@ -1700,6 +1700,27 @@ static enum em_code version_retention_option(struct ddl *d)
     return d->schema->version_retention ? EM_OK : d->st->code;
 }
 
+/* Unsetting default_sequence_kind while a sequence or identity column was written without
+ * a kind is refused: its DDL would no longer apply (at a restart, or a restore). */
+static enum em_code kind_still_needed(struct ddl *d)
+{
+    const struct sp_schema *s = d->schema;
+    const char *user = NULL;
+    for (int i = 0; !user && i < s->nsequences; i++)
+        if (s->sequences[i]->no_kind)
+            user = s->sequences[i]->name;
+    for (int i = 0; !user && i < s->ntables; i++)
+        for (int k = 0; !user && k < s->tables[i]->ncolumns; k++)
+            if (s->tables[i]->columns[k].identity && s->tables[i]->columns[k].identity->no_kind)
+                user = s->tables[i]->columns[k].name;
+    if (!user)
+        return EM_OK;
+    return fail(d, EM_FAILED_PRECONDITION,
+                "Cannot unset the database option `default_sequence_kind`: %s takes its sequence "
+                "kind from it.",
+                user);
+}
+
 /* ALTER DATABASE id SET OPTIONS (version_retention_period = ...). The other database
  * options (optimizer_version, default_leader, ...) are UNIMPLEMENTED, naming the option. */
 static enum em_code alter_database(struct ddl *d)
@@ -1726,7 +1747,7 @@ static enum em_code alter_database(struct ddl *d)
                 return d->st->code;
         } else if (strcasecmp(name, "default_sequence_kind") == 0) {
             d->schema->default_sequence_kind = !sp_accept_keyword(&d->p, "NULL");
-            if (d->schema->default_sequence_kind && sequence_kind(d))
+            if (d->schema->default_sequence_kind ? sequence_kind(d) : kind_still_needed(d))
                 return d->st->code;
         } else if (strcasecmp(name, "optimizer_version") == 0 ||
                    strcasecmp(name, "optimizer_statistics_package") == 0 ||

@@ -544,6 +544,7 @@ static enum em_code replay(struct sp_job_ctx *ctx, const struct sp_txn *txn,
                                    .param_types = d->param_types,
                                    .now_ns = d->now_ns,
                                    .uuid_seed = d->uuid_seed,
+                                   /* appended to if the replay draws more */
                                    .draws = (struct sp_sequence_draws *)&d->draws};
         run_statement(ctx, &s, RUN_DML, NULL, touched, st);
     }
@@ -1233,6 +1234,14 @@ static enum em_code job_row_deletion(struct sp_job_ctx *ctx, void *arg, struct e
 {
     struct ttl_job *j = arg;
     struct touched touched = {0};
+    /* the cut-off is a parameter: one cached statement per table, not one per minute */
+    cJSON *types = cJSON_Parse("{\"cutoff\":{\"code\":\"TIMESTAMP\"}}");
+    cJSON *params = cJSON_CreateObject();
+    if (!types || !params) {
+        cJSON_Delete(types);
+        cJSON_Delete(params);
+        return EM_FAIL_OOM(st);
+    }
     sp_job_track_writes(ctx); /* it commits at once */
     for (int i = 0; ctx->schema && i < ctx->schema->ntables; i++) {
         const struct sp_table *t = ctx->schema->tables[i];
@@ -1240,9 +1249,11 @@ static enum em_code job_row_deletion(struct sp_job_ctx *ctx, void *arg, struct e
             continue;
         char cutoff[EM_TIME_TEXT_MAX], sql[600];
         em_time_format(j->now - t->ttl_days * 86400 * 1000000000LL, cutoff);
-        snprintf(sql, sizeof(sql), "DELETE FROM `%s` WHERE `%s` < TIMESTAMP '%s'", t->name,
-                 t->ttl_column, cutoff); /* names hold no backquote */
-        struct sp_sql_request s = {.sql = sql};
+        cJSON_DeleteItemFromObject(params, "cutoff");
+        cJSON_AddStringToObject(params, "cutoff", cutoff);
+        snprintf(sql, sizeof(sql), "DELETE FROM `%s` WHERE `%s` < @cutoff", t->name,
+                 t->ttl_column); /* names hold no backquote */
+        struct sp_sql_request s = {.sql = sql, .params = params, .param_types = types};
         struct em_status failed = {0};
         if (run_statement(ctx, &s, RUN_PARTITIONED, NULL, &touched, &failed))
             em_warn("spanner: %s: the row deletion policy of table %s deleted nothing: %s",
@@ -1253,6 +1264,8 @@ static enum em_code job_row_deletion(struct sp_job_ctx *ctx, void *arg, struct e
     if (touched.writes.count)
         sp_job_mark_written(ctx, touched.writes.names, touched.writes.count);
     touched_free(&touched);
+    cJSON_Delete(types);
+    cJSON_Delete(params);
     return st->code;
 }
 

@@ -732,15 +732,24 @@ void sp_schema_sqlite_drop_triggers(const char *table, struct sp_buf *out)
     }
 }
 
-/* SELECT sp_raise('CODE: message') WHERE <condition>; as one trigger step. */
+/* SELECT sp_raise(<message: an SQL text expression>) WHERE <condition>; as one trigger
+ * step. */
+static void raise_with(struct sp_buf *out, const char *condition, const char *message_sql)
+{
+    sp_buf_printf(out, "  SELECT sp_raise(%s) WHERE %s;\n", message_sql, condition);
+}
+
+/* ... with a constant message, 'CODE: message' */
 static void raise_when(struct sp_buf *out, const char *condition, const char *code,
                        const char *message)
 {
     char text[512];
+    struct sp_buf quoted = {0};
     snprintf(text, sizeof(text), "%s: %s", code, message);
-    sp_buf_puts(out, "  SELECT sp_raise(");
-    sp_buf_string(out, text, strlen(text));
-    sp_buf_printf(out, ") WHERE %s;\n", condition);
+    sp_buf_string(&quoted, text, strlen(text));
+    raise_with(out, condition, quoted.data ? quoted.data : "''");
+    out->failed |= quoted.failed;
+    sp_buf_free(&quoted);
 }
 
 /* "NEW"."a" = "P"."b" AND ... for a column list pair. */
@@ -757,15 +766,8 @@ static void match_columns(const char *row, const char **mine, const char *table,
     }
 }
 
-/* The write checks of one table: NOT NULL, CHECK, parent row, foreign keys. */
-/* Frees two condition buffers, marking body failed if either ran out of memory. */
-static void out_failed(struct sp_buf *body, struct sp_buf *a, struct sp_buf *b)
-{
-    body->failed |= a->failed || b->failed;
-    sp_buf_free(a);
-    sp_buf_free(b);
-}
-
+/* The write checks of one table: NOT NULL, vector lengths, commit timestamps not in the
+ * future, CHECK, parent row, foreign keys. */
 static enum em_code write_checks(const struct sp_schema *schema, const struct sp_table *t,
                                  struct sp_arena *arena, struct sp_buf *body, struct em_status *st)
 {
@@ -785,43 +787,32 @@ static enum em_code write_checks(const struct sp_schema *schema, const struct sp
     }
     for (int i = 0; i < t->ncolumns; i++) {
         const struct sp_column *c = &t->columns[i];
-        if (!c->vector_length)
-            continue;
-        struct sp_buf cond = {0}, message = {0};
-        sp_buf_puts(&cond, "json_array_length(NEW.");
-        sp_buf_ident(&cond, c->name);
-        sp_buf_printf(&cond, ") <> %d", c->vector_length);
-        sp_buf_printf(&message,
-                      "'INVALID_ARGUMENT: Array column %s.%s has ' || json_array_length(NEW.",
-                      t->name, c->name);
-        sp_buf_ident(&message, c->name);
-        sp_buf_printf(&message, ") || ' elements and is ' || CASE WHEN json_array_length(NEW.");
-        sp_buf_ident(&message, c->name);
-        sp_buf_printf(&message,
-                      ") < %d THEN 'less' ELSE 'greater' END || ' than the `vector_length` "
-                      "limit: %d.'",
-                      c->vector_length, c->vector_length);
-        sp_buf_printf(body, "  SELECT sp_raise(%s) WHERE %s;\n", message.data ? message.data : "''",
-                      cond.data ? cond.data : "0");
-        out_failed(body, &cond, &message);
-    }
-    for (int i = 0; i < t->ncolumns; i++) {
-        const struct sp_column *c = &t->columns[i];
-        if (!c->allow_commit_timestamp)
-            continue;
-        /* a commit timestamp column holds no time after the commit's (the placeholder of
-         * PENDING_COMMIT_TIMESTAMP() is replaced by it) */
-        struct sp_buf cond = {0};
-        sp_buf_puts(&cond, "NEW.");
-        sp_buf_ident(&cond, c->name);
-        sp_buf_printf(&cond, " > sp_timestamp_of_ns(sp_commit_ns()) AND NEW.");
-        sp_buf_ident(&cond, c->name);
-        sp_buf_printf(&cond, " <> '%s'", SP_PENDING_COMMIT_TIMESTAMP);
-        sp_buf_puts(body, "  SELECT sp_raise('FAILED_PRECONDITION: Cannot write timestamps in "
-                          "the future, found: ' || NEW.");
-        sp_buf_ident(body, c->name);
-        sp_buf_printf(body, ") WHERE %s;\n", cond.data ? cond.data : "0");
+        struct sp_buf value = {0}, cond = {0}, text = {0};
+        sp_buf_puts(&value, "NEW.");
+        sp_buf_ident(&value, c->name);
+        const char *v = value.data ? value.data : "NULL";
+        if (c->vector_length) { /* every array holds vector_length elements */
+            sp_buf_printf(&cond, "json_array_length(%s) <> %d", v, c->vector_length);
+            sp_buf_printf(&text,
+                          "'INVALID_ARGUMENT: Array column %s.%s has ' || json_array_length(%s) "
+                          "|| ' elements and is ' || CASE WHEN json_array_length(%s) < %d THEN "
+                          "'less' ELSE 'greater' END || ' than the `vector_length` limit: %d.'",
+                          t->name, c->name, v, v, c->vector_length, c->vector_length);
+        } else if (c->allow_commit_timestamp) {
+            /* no time after the commit's (PENDING_COMMIT_TIMESTAMP()'s placeholder becomes it) */
+            sp_buf_printf(&cond, "%s > sp_timestamp_of_ns(sp_commit_ns()) AND %s <> '%s'", v, v,
+                          SP_PENDING_COMMIT_TIMESTAMP);
+            sp_buf_printf(&text,
+                          "'FAILED_PRECONDITION: Cannot write timestamps in the future, found: ' "
+                          "|| %s",
+                          v);
+        }
+        if (cond.len)
+            raise_with(body, cond.data, text.data ? text.data : "''");
+        body->failed |= value.failed || cond.failed || text.failed;
+        sp_buf_free(&value);
         sp_buf_free(&cond);
+        sp_buf_free(&text);
     }
     for (int i = 0; i < t->nchecks; i++) {
         const char *sql;

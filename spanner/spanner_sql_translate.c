@@ -474,7 +474,6 @@ static struct scope_source *table_source(struct translator *t, const struct sp_t
         cols[i].sql = qualifier_sql ? sqlf(t, "%s.%s", qualifier_sql, name ? name : "") : name;
         cols[i].unqualified_sql = cols[i].sql;
         cols[i].not_in_star = c->hidden;
-        cols[i].not_in_star = c->hidden;
         if (!cols[i].sql) {
             EM_FAIL_OOM(t->st);
             return NULL;

@@ -430,6 +430,9 @@ static void test_identity_columns(void **state)
               "FAILED_PRECONDITION: Column A.V is not an identity column.");
     ddl_fails("ALTER DATABASE db1 SET OPTIONS (default_sequence_kind = 'x')",
               "INVALID_ARGUMENT: Unsupported sequence kind: x");
+    ddl_fails("ALTER DATABASE db1 SET OPTIONS (default_sequence_kind = NULL)",
+              "FAILED_PRECONDITION: Cannot unset the database option `default_sequence_kind`: S "
+              "takes its sequence kind from it.");
     char *text = ddl_text();
     assert_string_equal(
         text, "ALTER DATABASE `db1` SET OPTIONS (\n  default_sequence_kind = "
