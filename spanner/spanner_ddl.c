@@ -6,6 +6,7 @@
  */
 #include "spanner_ddl.h"
 
+#include "spanner_change_streams.h"
 #include "spanner_sql_ast.h"
 #include "spanner_sql_translate.h"
 
@@ -50,7 +51,7 @@ static enum em_code fail(struct ddl *d, enum em_code code, const char *fmt, ...)
 static bool name_taken(const struct sp_schema *s, const char *name)
 {
     return sp_schema_table(s, name) || sp_schema_index(s, name) || sp_schema_view(s, name) ||
-           sp_schema_sequence(s, name);
+           sp_schema_sequence(s, name) || sp_schema_change_stream(s, name);
 }
 
 /* Spanner's names are at most 128 characters. Longer ones would also overflow the SQLite
@@ -877,6 +878,8 @@ static enum em_code drop_table(struct ddl *d, const char *name, bool if_exists)
                             "%s.",
                             t->name, other->fks[k].name ? other->fks[k].name : "", other->name);
     }
+    if (sp_change_stream_table_droppable(s, t->name, d->st))
+        return d->st->code;
     regenerate_start(d);
     for (int i = 0; i < t->ncolumns; i++)
         if (t->columns[i].identity)
@@ -1191,8 +1194,22 @@ static enum em_code drop_sequence(struct ddl *d, const char *name, bool if_exist
     return if_exists ? EM_OK : fail(d, EM_NOT_FOUND, "Sequence not found: %.128s", name);
 }
 
+/* CHANGE STREAM name, after DROP */
+static enum em_code drop_change_stream(struct ddl *d)
+{
+    const char *name;
+    if (sp_expect_keyword(&d->p, "STREAM") ||
+        sp_expect_identifier(&d->p, "change stream name", &name))
+        return d->st->code;
+    if (sp_peek(&d->p)->kind != SP_TOK_EOF)
+        return sp_syntax_error(&d->p);
+    return sp_change_stream_drop(d->schema, name, d->st);
+}
+
 static enum em_code drop(struct ddl *d)
 {
+    if (sp_accept_keyword(&d->p, "CHANGE"))
+        return drop_change_stream(d);
     const struct sp_token *what = sp_next(&d->p);
     bool if_exists = false;
     const char *name;
@@ -1325,6 +1342,8 @@ static enum em_code drop_column(struct ddl *d, struct sp_table *t)
         return fail(d, EM_FAILED_PRECONDITION,
                     "Cannot drop column %s: it is used by the row deletion policy of table %s.",
                     col, t->name);
+    if (sp_change_stream_column_droppable(d->schema, t->name, col, d->st))
+        return d->st->code;
     if (t->columns[i].identity)
         forget_counter(d, t->name, col);
     memmove(&t->columns[i], &t->columns[i + 1],
@@ -1632,6 +1651,17 @@ static enum em_code alter_table(struct ddl *d)
 
 /* ---- dispatch ---- */
 
+/* STREAM name ..., after CREATE CHANGE (the rest: spanner_change_streams.c) */
+static enum em_code create_change_stream(struct ddl *d)
+{
+    const char *name;
+    if (sp_expect_keyword(&d->p, "STREAM") || identifier(d, "change stream name", &name))
+        return d->st->code;
+    if (name_taken(d->schema, name))
+        return fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.", name);
+    return sp_change_stream_create(&d->p, d->schema, name, d->st);
+}
+
 static enum em_code create(struct ddl *d)
 {
     bool unique = false, null_filtered = false, or_replace = false;
@@ -1650,6 +1680,8 @@ static enum em_code create(struct ddl *d)
         return create_view(d, or_replace);
     if (!or_replace && !unique && !null_filtered && sp_accept_keyword(&d->p, "SEQUENCE"))
         return create_sequence(d);
+    if (!or_replace && !unique && !null_filtered && sp_accept_keyword(&d->p, "CHANGE"))
+        return create_change_stream(d);
     const struct sp_token *tok = sp_peek(&d->p);
     if (tok->kind == SP_TOK_IDENT && !unique && !null_filtered) {
         char what[96];
@@ -1789,8 +1821,11 @@ enum em_code sp_ddl_apply(struct sp_schema *schema, const char *statement,
         else if (sp_accept_keyword(&d.p, "ALTER"))
             code = sp_token_is_keyword(sp_peek(&d.p), "TABLE")      ? alter_table(&d)
                    : sp_token_is_keyword(sp_peek(&d.p), "DATABASE") ? alter_database(&d)
-                   : sp_token_is_keyword(sp_peek(&d.p), "SEQUENCE")
-                       ? alter_sequence(&d)
+                   : sp_token_is_keyword(sp_peek(&d.p), "SEQUENCE") ? alter_sequence(&d)
+                   : sp_accept_keyword(&d.p, "CHANGE")
+                       ? (sp_expect_keyword(&d.p, "STREAM")
+                              ? d.st->code
+                              : sp_change_stream_alter(&d.p, d.schema, d.st))
                        : sp_unsupported(&d.p, sp_peek(&d.p), "This ALTER statement");
         else if (verb->kind == SP_TOK_IDENT && !sp_is_reserved(verb->value))
             code = sp_unsupported(&d.p, verb, verb->value);

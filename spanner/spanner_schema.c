@@ -40,6 +40,8 @@ struct sp_schema *sp_schema_clone(struct sp_schema *schema)
     clone->views = copy_array(&clone->arena, schema->views, schema->nviews, sizeof(*schema->views));
     clone->sequences = copy_array(&clone->arena, schema->sequences, schema->nsequences,
                                   sizeof(*schema->sequences));
+    clone->change_streams = copy_array(&clone->arena, schema->change_streams,
+                                       schema->nchange_streams, sizeof(*schema->change_streams));
     if (clone->arena.failed) {
         sp_schema_free(clone);
         return NULL;
@@ -48,6 +50,7 @@ struct sp_schema *sp_schema_clone(struct sp_schema *schema)
     clone->nindexes = schema->nindexes;
     clone->nviews = schema->nviews;
     clone->nsequences = schema->nsequences;
+    clone->nchange_streams = schema->nchange_streams;
     clone->next_seq = schema->next_seq;
     clone->options_database = schema->options_database;
     clone->version_retention = schema->version_retention;
@@ -97,6 +100,14 @@ struct sp_sequence *sp_schema_sequence(const struct sp_schema *schema, const cha
     for (int i = 0; i < schema->nsequences; i++)
         if (strcasecmp(schema->sequences[i]->name, name) == 0)
             return schema->sequences[i];
+    return NULL;
+}
+
+struct sp_change_stream *sp_schema_change_stream(const struct sp_schema *schema, const char *name)
+{
+    for (int i = 0; i < schema->nchange_streams; i++)
+        if (strcasecmp(schema->change_streams[i]->name, name) == 0)
+            return schema->change_streams[i];
     return NULL;
 }
 
@@ -266,7 +277,7 @@ int64_t sp_schema_version_retention(const struct sp_schema *schema)
                                                   : SP_DEFAULT_RETENTION_NS;
 }
 
-bool sp_retention_parse(const char *text, int64_t *ns)
+bool sp_duration_parse(const char *text, int64_t *ns)
 {
     static const struct {
         char unit;
@@ -279,13 +290,19 @@ bool sp_retention_parse(const char *text, int64_t *ns)
     long long count = strtoll(text, NULL, 10);
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         if (text[digits] == units[i].unit) {
-            if (count > SP_MAX_RETENTION_NS / units[i].ns) /* no overflow */
+            if (count > INT64_MAX / units[i].ns) /* no overflow */
                 return false;
             *ns = count * units[i].ns;
-            return *ns >= SP_DEFAULT_RETENTION_NS;
+            return true;
         }
     }
     return false;
+}
+
+bool sp_retention_parse(const char *text, int64_t *ns)
+{
+    return sp_duration_parse(text, ns) && *ns >= SP_DEFAULT_RETENTION_NS &&
+           *ns <= SP_MAX_RETENTION_NS;
 }
 
 void sp_retention_text(int64_t ns, char out[32])
@@ -358,11 +375,54 @@ static void print_sequence(const struct sp_sequence *q, struct sp_buf *out)
         sp_buf_puts(out, ")");
 }
 
+const char *const sp_change_stream_option_names[SP_CS_NOPTIONS] = {
+    "retention_period", "value_capture_type", "exclude_ttl_deletes", "exclude_insert",
+    "exclude_update",   "exclude_delete",     "allow_txn_exclusion"};
+
+/* As Google's emulator prints one: CREATE CHANGE STREAM S FOR T(A), U OPTIONS ( a = 'x',
+ * b = true ) */
+static void print_change_stream(const struct sp_change_stream *cs, struct sp_buf *out)
+{
+    sp_buf_printf(out, "CREATE CHANGE STREAM %s", cs->name);
+    if (cs->for_all)
+        sp_buf_puts(out, " FOR ALL");
+    for (int i = 0; i < cs->ntables; i++) {
+        const struct sp_change_stream_table *t = &cs->tables[i];
+        sp_buf_printf(out, "%s%s", i ? ", " : " FOR ", t->table);
+        if (!t->all_columns) {
+            sp_buf_puts(out, "(");
+            for (int k = 0; k < t->ncolumns; k++)
+                sp_buf_printf(out, "%s%s", k ? ", " : "", t->columns[k]);
+            sp_buf_puts(out, ")");
+        }
+    }
+    const char *sep = " OPTIONS ( ";
+    for (int last = 0;;) { /* in the order they were set */
+        int i = -1;
+        for (int k = 0; k < SP_CS_NOPTIONS; k++)
+            if (cs->options[k] && cs->option_order[k] > last &&
+                (i < 0 || cs->option_order[k] < cs->option_order[i]))
+                i = k;
+        if (i < 0)
+            break;
+        last = cs->option_order[i];
+        sp_buf_printf(out, "%s%s = ", sep, sp_change_stream_option_names[i]);
+        if (i < SP_CS_FIRST_BOOL)
+            sp_buf_string(out, cs->options[i], strlen(cs->options[i]));
+        else
+            sp_buf_puts(out, cs->options[i]);
+        sep = ", ";
+    }
+    if (sep[0] == ',')
+        sp_buf_puts(out, " )");
+}
+
 char **sp_schema_statements(const struct sp_schema *schema, int *count)
 {
     int options = schema->version_retention || schema->default_sequence_kind ? 1 : 0;
     int first = options + schema->nsequences;
-    int total = first + schema->ntables + schema->nindexes + schema->nviews;
+    int objects = first + schema->ntables + schema->nindexes + schema->nviews;
+    int total = objects + schema->nchange_streams;
     char **out = calloc((size_t)(total ? total : 1), sizeof(*out));
     if (!out)
         return NULL;
@@ -376,6 +436,8 @@ char **sp_schema_statements(const struct sp_schema *schema, int *count)
         struct sp_buf buf = {0};
         if (n < first)
             print_sequence(schema->sequences[n - options], &buf); /* in creation order */
+        else if (n >= objects)
+            print_change_stream(schema->change_streams[n - objects], &buf);
         else if ((seq = next_object(schema, seq, &kind, &index)) >= 0 && kind == 0)
             print_table(schema->tables[index], &buf);
         else if (kind == 1)

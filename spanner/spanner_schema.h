@@ -122,6 +122,40 @@ struct sp_sequence {
     long seq;
 };
 
+/* CREATE CHANGE STREAM: what it tracks and its options, as DDL wrote them (the records it
+ * would stream are not kept: reading one, READ_<name>(...), is UNIMPLEMENTED). */
+struct sp_change_stream_table {
+    const char *table;    /* the table's name as the schema spells it */
+    bool all_columns;     /* FOR T: every column, those added later too */
+    const char **columns; /* FOR T(a, b): the non-key columns listed; none, FOR T(): keys only */
+    int ncolumns;
+};
+
+enum sp_change_stream_option {
+    SP_CS_RETENTION_PERIOD, /* strings first */
+    SP_CS_VALUE_CAPTURE_TYPE,
+    SP_CS_EXCLUDE_TTL_DELETES, /* then booleans */
+    SP_CS_EXCLUDE_INSERT,
+    SP_CS_EXCLUDE_UPDATE,
+    SP_CS_EXCLUDE_DELETE,
+    SP_CS_ALLOW_TXN_EXCLUSION,
+    SP_CS_NOPTIONS
+};
+#define SP_CS_FIRST_BOOL SP_CS_EXCLUDE_TTL_DELETES
+extern const char *const sp_change_stream_option_names[SP_CS_NOPTIONS];
+
+struct sp_change_stream {
+    const char *name;
+    bool for_all; /* FOR ALL: every table, those created later too */
+    struct sp_change_stream_table *tables;
+    int ntables;
+    /* each option's value, NULL when not set: a string option's text ("36h") or a
+     * boolean's "true" / "false" */
+    const char *options[SP_CS_NOPTIONS];
+    int option_order[SP_CS_NOPTIONS]; /* when each set option was first set: printed so */
+    long seq;
+};
+
 struct sp_schema {
     struct sp_arena arena;
     struct sp_schema *base; /* the schema this one was cloned from: its memory is shared */
@@ -134,6 +168,8 @@ struct sp_schema {
     int nviews;
     struct sp_sequence **sequences;
     int nsequences;
+    struct sp_change_stream **change_streams;
+    int nchange_streams;
     long next_seq;
     /* ALTER DATABASE ... SET OPTIONS (version_retention_period = '...'): the database ID
      * the statement named, the period as written, and in ns; NULL and 0 when not set (the
@@ -153,8 +189,9 @@ struct sp_schema {
 /* How long the schema's database keeps row versions. */
 int64_t sp_schema_version_retention(const struct sp_schema *schema);
 /* '<count><unit>' (unit s, m, h or d) between 1 hour and 7 days, into *ns; false when
- * it is not such a period. */
+ * it is not such a period. sp_duration_parse: any such duration, of any length. */
 bool sp_retention_parse(const char *text, int64_t *ns);
+bool sp_duration_parse(const char *text, int64_t *ns);
 /* A retention period as Spanner shows it: "7d", "36h", "90m", "5400s" (the largest unit
  * that divides it). */
 void sp_retention_text(int64_t ns, char out[32]);
@@ -173,6 +210,7 @@ struct sp_table *sp_schema_table(const struct sp_schema *schema, const char *nam
 struct sp_index *sp_schema_index(const struct sp_schema *schema, const char *name);
 struct sp_view *sp_schema_view(const struct sp_schema *schema, const char *name);
 struct sp_sequence *sp_schema_sequence(const struct sp_schema *schema, const char *name);
+struct sp_change_stream *sp_schema_change_stream(const struct sp_schema *schema, const char *name);
 const struct sp_column *sp_table_column(const struct sp_table *table, const char *name);
 int sp_table_column_index(const struct sp_table *table, const char *name);
 bool sp_table_is_key(const struct sp_table *table, const char *column);
@@ -181,7 +219,8 @@ bool sp_table_is_key(const struct sp_table *table, const char *column);
 int64_t sp_sequence_value(int64_t counter);
 
 /* getDdl: the schema's statements in Spanner's canonical formatting: the database's
- * options, then the sequences (which column defaults use), then the rest in creation order.
+ * options, then the sequences (which column defaults use), then tables, indexes and views
+ * in creation order, then the change streams (which name tables) in creation order.
  * Returns a malloc'd array of *count malloc'd strings (free with sp_strings_free), NULL on
  * out of memory. */
 char **sp_schema_statements(const struct sp_schema *schema, int *count);

@@ -317,6 +317,68 @@ static void sequence_options_rows(const struct sp_schema *schema, struct rows *r
     }
 }
 
+/* Change streams: only what their FOR clauses list, as Google's emulator shows them (a
+ * FOR ALL stream has no CHANGE_STREAM_TABLES rows, a whole table no CHANGE_STREAM_COLUMNS
+ * rows); options only those set. */
+static void change_stream_head(struct rows *r, const char *name)
+{
+    put_text(r, "");
+    put_text(r, "");
+    put_text(r, name);
+}
+
+static void change_streams_rows(const struct sp_schema *schema, struct rows *r)
+{
+    for (int i = 0; i < schema->nchange_streams; i++) {
+        change_stream_head(r, schema->change_streams[i]->name);
+        put_bool(r, schema->change_streams[i]->for_all);
+    }
+}
+
+static void change_stream_tables_rows(const struct sp_schema *schema, struct rows *r)
+{
+    for (int i = 0; i < schema->nchange_streams; i++) {
+        const struct sp_change_stream *cs = schema->change_streams[i];
+        for (int j = 0; j < cs->ntables; j++) {
+            change_stream_head(r, cs->name);
+            change_stream_head(r, cs->tables[j].table);
+            put_bool(r, cs->tables[j].all_columns);
+        }
+    }
+}
+
+static void change_stream_columns_rows(const struct sp_schema *schema, struct rows *r)
+{
+    for (int i = 0; i < schema->nchange_streams; i++) {
+        const struct sp_change_stream *cs = schema->change_streams[i];
+        for (int j = 0; j < cs->ntables; j++) {
+            for (int k = 0; k < cs->tables[j].ncolumns; k++) {
+                change_stream_head(r, cs->name);
+                change_stream_head(r, cs->tables[j].table);
+                put_text(r, cs->tables[j].columns[k]);
+            }
+        }
+    }
+}
+
+static void change_stream_options_rows(const struct sp_schema *schema, struct rows *r)
+{
+    for (int i = 0; i < schema->nchange_streams; i++) {
+        const struct sp_change_stream *cs = schema->change_streams[i];
+        for (int k = 0; k < SP_CS_NOPTIONS; k++) {
+            if (!cs->options[k])
+                continue;
+            change_stream_head(r, cs->name);
+            put_text(r, sp_change_stream_option_names[k]);
+            bool is_bool = k >= SP_CS_FIRST_BOOL;
+            put_text(r, is_bool ? "BOOL" : "STRING");
+            put_text(r, !is_bool                              ? cs->options[k]
+                        : strcmp(cs->options[k], "true") == 0 ? "TRUE"
+                                                              : "FALSE");
+        }
+    }
+}
+
 /* ---- the views ---- */
 
 struct view_column {
@@ -380,6 +442,31 @@ static const struct view_column sequence_options_cols[] = {{"CATALOG", S},     {
                                                            {"NAME", S},        {"OPTION_NAME", S},
                                                            {"OPTION_TYPE", S}, {"OPTION_VALUE", S}};
 
+static const struct view_column change_streams_cols[] = {{"CHANGE_STREAM_CATALOG", S},
+                                                         {"CHANGE_STREAM_SCHEMA", S},
+                                                         {"CHANGE_STREAM_NAME", S},
+                                                         {"ALL", B}};
+
+static const struct view_column change_stream_tables_cols[] = {{"CHANGE_STREAM_CATALOG", S},
+                                                               {"CHANGE_STREAM_SCHEMA", S},
+                                                               {"CHANGE_STREAM_NAME", S},
+                                                               {"TABLE_CATALOG", S},
+                                                               {"TABLE_SCHEMA", S},
+                                                               {"TABLE_NAME", S},
+                                                               {"ALL_COLUMNS", B}};
+
+static const struct view_column change_stream_columns_cols[] = {{"CHANGE_STREAM_CATALOG", S},
+                                                                {"CHANGE_STREAM_SCHEMA", S},
+                                                                {"CHANGE_STREAM_NAME", S},
+                                                                {"TABLE_CATALOG", S},
+                                                                {"TABLE_SCHEMA", S},
+                                                                {"TABLE_NAME", S},
+                                                                {"COLUMN_NAME", S}};
+
+static const struct view_column change_stream_options_cols[] = {
+    {"CHANGE_STREAM_CATALOG", S}, {"CHANGE_STREAM_SCHEMA", S}, {"CHANGE_STREAM_NAME", S},
+    {"OPTION_NAME", S},           {"OPTION_TYPE", S},          {"OPTION_VALUE", S}};
+
 #undef S
 #undef I
 #undef B
@@ -403,6 +490,10 @@ static const struct info_view {
     VIEW("TABLE_CONSTRAINTS", table_constraints_cols, table_constraints_rows),
     VIEW("SEQUENCES", sequences_cols, sequences_rows),
     VIEW("SEQUENCE_OPTIONS", sequence_options_cols, sequence_options_rows),
+    VIEW("CHANGE_STREAMS", change_streams_cols, change_streams_rows),
+    VIEW("CHANGE_STREAM_TABLES", change_stream_tables_cols, change_stream_tables_rows),
+    VIEW("CHANGE_STREAM_COLUMNS", change_stream_columns_cols, change_stream_columns_rows),
+    VIEW("CHANGE_STREAM_OPTIONS", change_stream_options_cols, change_stream_options_rows),
 };
 
 enum em_code sp_info_schema_view(const struct sp_schema *schema, const char *view,

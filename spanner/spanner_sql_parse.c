@@ -1516,6 +1516,14 @@ static enum em_code parse_table_ref(struct sp_parser *p, struct sp_from **out)
                 return EM_FAIL_OOM(p->st);
             snprintf(name, len, "INFORMATION_SCHEMA.%s", view);
             f->table = name;
+        } else if (sp_token_is_op(sp_peek(p), "(")) {
+            char what[192];
+            snprintf(what, sizeof(what),
+                     strncasecmp(f->table, "READ_", 5) == 0
+                         ? "Reading a change stream with %.128s(...)"
+                         : "The table-valued function %.128s",
+                     f->table);
+            return sp_unsupported(p, tok, what);
         }
         if (skip_hint(p))
             return p->st->code;

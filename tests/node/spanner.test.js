@@ -412,6 +412,24 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
                 ddl.statements.join('\n;\n'));
     });
 
+    it('change streams: DDL through updateDatabaseDdl, getDdl, INFORMATION_SCHEMA; reading one refused', async () => {
+      const [operation] = await databases.updateDatabaseDdl({database, statements: [
+        "CREATE CHANGE STREAM TicketChanges FOR Tickets(Title) OPTIONS (value_capture_type = 'NEW_ROW')"]});
+      await operation.promise();
+      const [ddl] = await databases.getDatabaseDdl({database});
+      assert.equal(ddl.statements[ddl.statements.length - 1],
+                   "CREATE CHANGE STREAM TicketChanges FOR Tickets(Title) OPTIONS ( value_capture_type = 'NEW_ROW' )");
+      assert.deepEqual(rowsOf(await sql('SELECT CHANGE_STREAM_NAME, TABLE_NAME, COLUMN_NAME ' +
+                                        'FROM INFORMATION_SCHEMA.CHANGE_STREAM_COLUMNS')),
+                       [['TicketChanges', 'Tickets', 'Title']]);
+      await rejectsWith(sql('SELECT ChangeRecord FROM READ_TicketChanges(start_timestamp => CURRENT_TIMESTAMP())'),
+                        Code.UNIMPLEMENTED, 'Reading a change stream with READ_TicketChanges');
+      await rejectsWith(databases.updateDatabaseDdl({database, statements: ['ALTER TABLE Tickets DROP COLUMN Title']}),
+                        Code.FAILED_PRECONDITION, 'tracked by 1 Change Stream: TicketChanges');
+      const [dropped] = await databases.updateDatabaseDdl({database, statements: ['DROP CHANGE STREAM TicketChanges']});
+      await dropped.promise();
+    });
+
     it('read and streamingRead: all keys, key ranges, by index, with a limit', async () => {
       const [all] = await spanner.read({session: session.name, table: 'Singers', columns: ['SingerId', 'Name'],
                                         keySet: {all: true}});

@@ -5,7 +5,9 @@
  * foreign keys, CHECK constraints, NOT NULL, and ALTER TABLE on a table holding rows;
  * the row versions kept for reads at a past timestamp; sequences (CREATE, ALTER and DROP
  * SEQUENCE in both forms, Spanner's errors, and the bit-reversed values); generated
- * columns computed on write, DEFAULT as a written value, HIDDEN columns, and vector_length.
+ * columns computed on write, DEFAULT as a written value, HIDDEN columns, and vector_length;
+ * change streams (CREATE, ALTER and DROP, Spanner's checks and limits, getDdl replayed,
+ * INFORMATION_SCHEMA, and reading one refused by name).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,6 +44,8 @@ static void ddl_ok(const char *statement)
 static void ddl_fails(const char *statement, const char *expected)
 {
     char *error = sp_test_ddl(&db, statement);
+    if (!error)
+        fprintf(stderr, "for %s\n  expected: %s\n  got:      success\n", statement, expected);
     assert_non_null(error);
     if (strcmp(error, expected) != 0)
         fprintf(stderr, "for %s\n  expected: %s\n  got:      %s\n", statement, expected, error);
@@ -194,10 +198,10 @@ static void test_validation(void **state)
          "FAILED_PRECONDITION: Cannot change the type of column Name from STRING to INT64."},
         {"ALTER TABLE Singers ALTER COLUMN SingerId STRING(MAX)",
          "FAILED_PRECONDITION: Cannot change the type of column SingerId from INT64 to STRING."},
-        {"CREATE CHANGE STREAM cs FOR ALL",
-         "UNIMPLEMENTED: CREATE CHANGE is not supported by this emulator [at 1:8]"},
+        {"CREATE ROLE analyst",
+         "UNIMPLEMENTED: CREATE ROLE is not supported by this emulator [at 1:8]"},
         {"ALTER DATABASE db1 SET OPTIONS (x = 1)", "INVALID_ARGUMENT: Option: x is unknown."},
-        {"ALTER CHANGE STREAM cs SET FOR ALL",
+        {"ALTER ROLE analyst",
          "UNIMPLEMENTED: This ALTER statement is not supported by this emulator [at 1:7]"},
         {"CREATE TABLE T (a INT64) PRIMARY KEY (a) garbage",
          "INVALID_ARGUMENT: Syntax error: Unexpected identifier garbage [at 1:42]"},
@@ -393,6 +397,185 @@ static void test_sequences(void **state)
     text = ddl_text();
     assert_string_equal(text, "CREATE SEQUENCE f BIT_REVERSED_POSITIVE START COUNTER WITH 7");
     free(text);
+}
+
+/* getDdl's statements applied to an empty schema give the same statements (what a restart
+ * does). */
+static void assert_ddl_replays(void)
+{
+    int count, again_count;
+    char **statements = sp_schema_statements(db.schema, &count);
+    struct sp_schema *fresh = sp_schema_new();
+    struct sp_buf ignored = {0};
+    struct em_status st = {0};
+    for (int i = 0; i < count; i++) {
+        if (sp_ddl_apply(fresh, statements[i], &ignored, &st))
+            fprintf(stderr, "replay of %s: %s\n", statements[i], st.message);
+        assert_int_equal(st.code, EM_OK);
+    }
+    char **again = sp_schema_statements(fresh, &again_count);
+    assert_int_equal(again_count, count);
+    for (int i = 0; i < count; i++)
+        assert_string_equal(again[i], statements[i]);
+    sp_strings_free(again, again_count);
+    sp_strings_free(statements, count);
+    sp_buf_free(&ignored);
+    sp_schema_free(fresh);
+}
+
+/* Change streams: what Google's emulator accepts and refuses, with its messages (checked
+ * side by side with it), and getDdl in its form. */
+static void test_change_streams(void **state)
+{
+    (void)state;
+    ddl_ok("CREATE TABLE T (K INT64 NOT NULL, A STRING(MAX), B INT64) PRIMARY KEY (K)");
+    ddl_ok("CREATE TABLE U (K INT64 NOT NULL, C STRING(MAX)) PRIMARY KEY (K)");
+    ddl_ok("CREATE CHANGE STREAM S0");
+    ddl_ok("create change stream S1 for all");
+    ddl_ok("CREATE CHANGE STREAM S2 FOR t(a), U OPTIONS (value_capture_type = 'NEW_VALUES', "
+           "retention_period = '36h')");
+    ddl_ok("CREATE CHANGE STREAM S3 FOR T() OPTIONS (exclude_insert = true, "
+           "exclude_ttl_deletes = false, allow_txn_exclusion = NULL)");
+    /* the schema's spelling of names; options in the order they were set; streams last */
+    ddl_ok("CREATE TABLE Later (K INT64) PRIMARY KEY (K)");
+    char *text = ddl_text();
+    assert_non_null(strstr(
+        text, "PRIMARY KEY(K)\n;\nCREATE CHANGE STREAM S0\n;\nCREATE CHANGE STREAM S1 FOR ALL\n;\n"
+              "CREATE CHANGE STREAM S2 FOR T(A), U OPTIONS ( value_capture_type = 'NEW_VALUES', "
+              "retention_period = '36h' )\n;\nCREATE CHANGE STREAM S3 FOR T() OPTIONS ( "
+              "exclude_insert = true, exclude_ttl_deletes = false )"));
+    free(text);
+
+    ddl_fails("CREATE CHANGE STREAM S4 FOR Nope",
+              "FAILED_PRECONDITION: Change Stream S4 cannot track Nope because either Change "
+              "Streams do not track database objects of this type, or this Table does not exist.");
+    ddl_fails("CREATE CHANGE STREAM S4 FOR T(Nope)",
+              "FAILED_PRECONDITION: Change Stream S4 cannot track column Nope because it does not "
+              "exist in Table T.");
+    ddl_fails("CREATE CHANGE STREAM S4 FOR T(K)",
+              "FAILED_PRECONDITION: The FOR clause of Change Stream S4 should not list the primary "
+              "key column K of Table T. Please list non-key columns only, because primary key "
+              "columns are always tracked if the table is tracked.");
+    ddl_fails("CREATE CHANGE STREAM S4 FOR T, t",
+              "FAILED_PRECONDITION: Change Stream S4 should not list Table T more than once in "
+              "the FOR clause.");
+    ddl_fails("CREATE CHANGE STREAM S4 FOR T(A, a)",
+              "FAILED_PRECONDITION: Change Stream S4 should not list Column A of Table T more "
+              "than once in the FOR clause.");
+    ddl_fails("CREATE CHANGE STREAM s1 FOR ALL",
+              "FAILED_PRECONDITION: Duplicate name in schema: s1.");
+    ddl_fails("CREATE TABLE S1 (K INT64) PRIMARY KEY (K)",
+              "FAILED_PRECONDITION: Duplicate name in schema: S1.");
+    ddl_fails("CREATE CHANGE STREAM S4 OPTIONS (retention_period = '8d')",
+              "FAILED_PRECONDITION: Invalid retention_period: 8d. Change Streams retention period "
+              "must be a value in the range [24h, 7d].");
+    ddl_fails("CREATE CHANGE STREAM S4 OPTIONS (retention_period = '1439m')",
+              "FAILED_PRECONDITION: Invalid retention_period: 1439m. Change Streams retention "
+              "period must be a value in the range [24h, 7d].");
+    ddl_fails("CREATE CHANGE STREAM S4 OPTIONS (retention_period = '99999999999d')",
+              "FAILED_PRECONDITION: Invalid time duration format: 99999999999d.");
+    ddl_fails("CREATE CHANGE STREAM S4 OPTIONS (value_capture_type = 'new_row')",
+              "FAILED_PRECONDITION: Invalid value_capture_type: new_row. Change Streams only "
+              "support value capture types in OLD_AND_NEW_VALUES, NEW_ROW, NEW_VALUES, and "
+              "NEW_ROW_AND_OLD_VALUES.");
+    ddl_fails("CREATE CHANGE STREAM S4 OPTIONS (foo = 'x')",
+              "INVALID_ARGUMENT: Option: foo is unknown.");
+    ddl_fails("CREATE CHANGE STREAM S4 OPTIONS (retention_period = 5)",
+              "INVALID_ARGUMENT: Unexpected value for option: retention_period. Supported option "
+              "values are strings and NULL.");
+    ddl_fails("CREATE CHANGE STREAM S4 OPTIONS (exclude_delete = 'true')",
+              "INVALID_ARGUMENT: Unexpected value for option: exclude_delete. Supported option "
+              "values are booleans and NULL.");
+    ddl_fails("CREATE CHANGE STREAM S4 OPTIONS (retention_period = '1d', retention_period = '2d')",
+              "INVALID_ARGUMENT: Duplicate option: retention_period");
+    ddl_fails("CREATE CHANGE STREAM S4 FOR ALL, T",
+              "INVALID_ARGUMENT: Syntax error: Unexpected \",\" [at 1:32]");
+
+    /* what a change stream lists cannot be dropped; FOR ALL and a whole table do not count */
+    ddl_fails(
+        "DROP TABLE U",
+        "FAILED_PRECONDITION: Cannot drop table U. Table U is tracked by 1 Change Stream: S2. "
+        "Tables explicitly tracked by a Change Stream cannot be dropped. Please drop the "
+        "Change Stream or modify its FOR clause to stop tracking the table explicitly "
+        "before dropping the table.");
+    ddl_fails("ALTER TABLE T DROP COLUMN A",
+              "FAILED_PRECONDITION: Cannot drop column T.A . Column T.A is tracked by 1 Change "
+              "Stream: S2. Columns explicitly tracked by a Change Stream cannot be dropped. Please "
+              "alter the Change Stream to stop tracking the column before dropping the column.");
+    ddl_ok("ALTER TABLE U DROP COLUMN C");
+    ddl_ok("ALTER TABLE T DROP COLUMN B");
+    ddl_ok("DROP TABLE Later");
+
+    /* at most 3 streams on a table, a non-key column, or ALL; 10 in a database */
+    ddl_ok("CREATE CHANGE STREAM S5 FOR T(A)");
+    ddl_fails("CREATE CHANGE STREAM S6 FOR T(A)",
+              "FAILED_PRECONDITION: Failed to create or alter Change Stream S6 : because it is not "
+              "allowed to have more than 3 Change Streams tracking the same table or non-key "
+              "column or ALL: A.");
+    ddl_ok("CREATE CHANGE STREAM S6 FOR U");
+    ddl_fails("CREATE CHANGE STREAM S7 FOR U",
+              "FAILED_PRECONDITION: Failed to create or alter Change Stream S7 : because it is not "
+              "allowed to have more than 3 Change Streams tracking the same table or non-key "
+              "column or ALL: U.");
+    ddl_fails("ALTER CHANGE STREAM S0 SET FOR U",
+              "FAILED_PRECONDITION: Failed to create or alter Change Stream S0 : because it is not "
+              "allowed to have more than 3 Change Streams tracking the same table or non-key "
+              "column or ALL: U.");
+    for (int i = 7; i <= 11; i++) { /* S4 was refused: S11 is the eleventh */
+        char statement[64];
+        snprintf(statement, sizeof(statement), "CREATE CHANGE STREAM S%d", i);
+        if (i < 11)
+            ddl_ok(statement);
+        else
+            ddl_fails(statement, "FAILED_PRECONDITION: Cannot add Change Stream S11 : because the "
+                                 "maximum number of Change Streams per Database (limit 10) has "
+                                 "been reached.");
+    }
+
+    /* ALTER: SET FOR replaces, DROP FOR ALL stops tracking, SET OPTIONS merges (NULL unsets) */
+    ddl_ok("ALTER CHANGE STREAM S3 SET FOR U()");
+    ddl_ok("ALTER CHANGE STREAM S1 DROP FOR ALL");
+    ddl_ok("ALTER CHANGE STREAM S2 SET OPTIONS (retention_period = NULL, exclude_update = true)");
+    ddl_ok("ALTER CHANGE STREAM S2 SET OPTIONS (retention_period = '7d')");
+    ddl_fails("ALTER CHANGE STREAM S2 SET OPTIONS (retention_period = '1h')",
+              "FAILED_PRECONDITION: Invalid retention_period: 1h. Change Streams retention period "
+              "must be a value in the range [24h, 7d].");
+    ddl_fails("ALTER CHANGE STREAM Nope SET FOR ALL", "NOT_FOUND: Change Stream not found: Nope");
+    ddl_fails("DROP CHANGE STREAM Nope", "NOT_FOUND: Change Stream not found: Nope");
+    text = ddl_text();
+    assert_non_null(strstr(text, "CREATE CHANGE STREAM S1\n;\nCREATE CHANGE STREAM S2 FOR T(A), U "
+                                 "OPTIONS ( value_capture_type = 'NEW_VALUES', exclude_update = "
+                                 "true, retention_period = '7d' )\n;\nCREATE CHANGE STREAM S3 FOR "
+                                 "U() OPTIONS ( exclude_insert = true, exclude_ttl_deletes = false "
+                                 ")\n;\nCREATE CHANGE STREAM S5 FOR T(A)"));
+    free(text);
+    assert_ddl_replays();
+
+    sql_is("SELECT CHANGE_STREAM_NAME, `ALL` FROM INFORMATION_SCHEMA.CHANGE_STREAMS "
+           "WHERE CHANGE_STREAM_NAME IN ('S0', 'S1', 'S2', 'S3') ORDER BY 1",
+           "[[\"S0\",false],[\"S1\",false],[\"S2\",false],[\"S3\",false]]");
+    sql_is("SELECT CHANGE_STREAM_NAME, TABLE_NAME, ALL_COLUMNS FROM "
+           "INFORMATION_SCHEMA.CHANGE_STREAM_TABLES ORDER BY 1, 2",
+           "[[\"S2\",\"T\",false],[\"S2\",\"U\",true],[\"S3\",\"U\",false],"
+           "[\"S5\",\"T\",false],[\"S6\",\"U\",true]]");
+    sql_is("SELECT CHANGE_STREAM_NAME, TABLE_NAME, COLUMN_NAME FROM "
+           "INFORMATION_SCHEMA.CHANGE_STREAM_COLUMNS ORDER BY 1",
+           "[[\"S2\",\"T\",\"A\"],[\"S5\",\"T\",\"A\"]]");
+    sql_is("SELECT OPTION_NAME, OPTION_TYPE, OPTION_VALUE FROM "
+           "INFORMATION_SCHEMA.CHANGE_STREAM_OPTIONS WHERE CHANGE_STREAM_NAME = 'S2' ORDER BY 1",
+           "[[\"exclude_update\",\"BOOL\",\"TRUE\"],[\"retention_period\",\"STRING\","
+           "\"7d\"],[\"value_capture_type\",\"STRING\",\"NEW_VALUES\"]]");
+    sql_is("SELECT ChangeRecord FROM READ_S2(start_timestamp => CURRENT_TIMESTAMP())",
+           "UNIMPLEMENTED: Reading a change stream with READ_S2(...) is not supported by this "
+           "emulator [at 1:26]");
+
+    ddl_ok("DROP CHANGE STREAM S2");
+    ddl_fails("ALTER TABLE T DROP COLUMN A", /* S5 lists it still */
+              "FAILED_PRECONDITION: Cannot drop column T.A . Column T.A is tracked by 1 Change "
+              "Stream: S5. Columns explicitly tracked by a Change Stream cannot be dropped. Please "
+              "alter the Change Stream to stop tracking the column before dropping the column.");
+    ddl_ok("ALTER CHANGE STREAM S5 SET FOR T");
+    ddl_ok("ALTER TABLE T DROP COLUMN A");
 }
 
 /* Identity columns: a column's own sequence, and the database's default_sequence_kind. */
@@ -788,6 +971,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_database_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequences, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_streams, setup, teardown),
         cmocka_unit_test_setup_teardown(test_row_deletion_policy_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hidden_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vector_length, setup, teardown),
