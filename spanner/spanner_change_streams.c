@@ -446,6 +446,30 @@ enum em_code sp_change_stream_drop(struct sp_schema *s, const char *name, struct
     return EM_OK;
 }
 
+enum em_code sp_change_stream_rename_table(struct sp_schema *s, const char *from, const char *to,
+                                           struct em_status *st)
+{
+    for (int i = 0; i < s->nchange_streams; i++) {
+        const struct sp_change_stream *cs = s->change_streams[i];
+        int at = -1;
+        for (int j = 0; j < cs->ntables && at < 0; j++)
+            if (strcasecmp(cs->tables[j].table, from) == 0)
+                at = j;
+        if (at < 0)
+            continue;
+        struct sp_change_stream *copy = sp_arena_alloc(&s->arena, sizeof(*copy));
+        if (!copy)
+            return EM_FAIL_OOM(st);
+        *copy = *cs;
+        copy->tables = arena_copy(s, cs->tables, cs->ntables, sizeof(*cs->tables), st);
+        if (!copy->tables)
+            return st->code;
+        copy->tables[at].table = to;
+        s->change_streams[i] = copy; /* the array itself is the clone's own */
+    }
+    return EM_OK;
+}
+
 /* "S1,S2" of the change streams listing the table (column NULL) or the column; how many. */
 static int listed_by(const struct sp_schema *s, const char *table, const char *column, char *out,
                      size_t size)

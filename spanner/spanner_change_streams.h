@@ -29,6 +29,11 @@ enum em_code sp_change_stream_create(struct sp_parser *p, struct sp_schema *s, c
 enum em_code sp_change_stream_alter(struct sp_parser *p, struct sp_schema *s, struct em_status *st);
 enum em_code sp_change_stream_drop(struct sp_schema *s, const char *name, struct em_status *st);
 
+/* A renamed table: every FOR clause naming `from` names `to` (streams are copied, not
+ * edited: they may be shared with the schema this one was cloned from). */
+enum em_code sp_change_stream_rename_table(struct sp_schema *s, const char *from, const char *to,
+                                           struct em_status *st);
+
 /* FAILED_PRECONDITION while a change stream lists the table in its FOR clause (FOR ALL
  * does not count), or the column in its table's column list. */
 enum em_code sp_change_stream_table_droppable(const struct sp_schema *s, const char *table,

@@ -1234,6 +1234,126 @@ static enum em_code drop(struct ddl *d)
     return drop_view(d, name);
 }
 
+/* ---- renaming tables ---- */
+
+/* Every reference to table `from` names `to`: the table, its interleaved children, the
+ * foreign keys that reference it, its indexes and the change streams that list it (views
+ * are not rewritten: a view that uses the table refuses the rename, as Spanner's views
+ * would break). Objects are copied, never edited: they may be shared with the base schema. */
+static enum em_code rename_references(struct ddl *d, const char *from, const char *to)
+{
+    struct sp_schema *s = d->schema;
+    for (int i = 0; i < s->ntables; i++) {
+        const struct sp_table *t = s->tables[i];
+        bool self = strcasecmp(t->name, from) == 0;
+        bool child = t->parent && strcasecmp(t->parent, from) == 0;
+        bool referencing = false;
+        for (int k = 0; k < t->nfks; k++)
+            referencing |= strcasecmp(t->fks[k].ref_table, from) == 0;
+        if (!self && !child && !referencing)
+            continue;
+        struct sp_table *copy = clone_table(d, t);
+        if (!copy)
+            return d->st->code;
+        if (self)
+            copy->name = to;
+        if (child)
+            copy->parent = to;
+        for (int k = 0; k < copy->nfks; k++)
+            if (strcasecmp(copy->fks[k].ref_table, from) == 0)
+                copy->fks[k].ref_table = to;
+        s->tables[i] = copy;
+    }
+    for (int i = 0; i < s->nindexes; i++) {
+        if (strcasecmp(s->indexes[i]->table, from) != 0)
+            continue;
+        struct sp_index *copy = sp_arena_alloc(&s->arena, sizeof(*copy));
+        if (!copy)
+            return EM_FAIL_OOM(d->st);
+        *copy = *s->indexes[i];
+        copy->table = to;
+        s->indexes[i] = copy;
+    }
+    return sp_change_stream_rename_table(s, from, to, d->st);
+}
+
+/* The SQLite side: the table and its versions (their index is made again under the new
+ * name), and the counters of its identity columns. */
+static void rename_storage(struct ddl *d, const struct sp_table *t, const char *from)
+{
+    char versions[SP_VERSIONS_NAME_MAX];
+    sp_buf_puts(d->out, "ALTER TABLE ");
+    sp_buf_ident(d->out, from);
+    sp_buf_puts(d->out, " RENAME TO ");
+    sp_buf_ident(d->out, t->name);
+    sp_buf_puts(d->out, ";\nALTER TABLE ");
+    sp_schema_versions_name(from, versions);
+    sp_buf_ident(d->out, versions);
+    sp_buf_puts(d->out, " RENAME TO ");
+    sp_schema_versions_name(t->name, versions);
+    sp_buf_ident(d->out, versions);
+    sp_buf_puts(d->out, ";\nDROP INDEX IF EXISTS ");
+    sp_schema_versions_name(from, versions);
+    sp_buf_printf(d->out, "\"%s$key\";\n", versions);
+    sp_schema_sqlite_versions(t, d->out);
+    for (int i = 0; i < t->ncolumns; i++) {
+        if (!t->columns[i].identity)
+            continue;
+        sp_buf_puts(d->out, SP_SEQUENCES_TABLE_SQL " UPDATE \"$sequences\" SET name = lower(");
+        sp_buf_printf(d->out, "'%s.%s') WHERE name = lower('%s.%s');\n", t->name,
+                      t->columns[i].name, from, t->columns[i].name);
+    }
+}
+
+/* One "from TO to" of a rename, checked against the schema as the earlier ones left it. */
+static enum em_code rename_one(struct ddl *d, const char *from, const char *to)
+{
+    struct sp_schema *s = d->schema;
+    const struct sp_table *t = sp_schema_table(s, from);
+    if (!t)
+        return fail(d, EM_NOT_FOUND, "Table not found: %s", from);
+    if (name_taken(s, to))
+        return fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.", to);
+    if (t->parent && sp_table_column(t, to))
+        return fail(d, EM_FAILED_PRECONDITION,
+                    "Cannot rename table %s to %s: an interleaved table cannot take the name of "
+                    "one of its columns.",
+                    t->name, to);
+    const char *old_name = t->name;
+    if (rename_references(d, old_name, to))
+        return d->st->code;
+    for (int i = 0; i < s->nviews; i++) {
+        struct em_status ignored = {0};
+        if (sp_translate_check_query(s, s->views[i]->text, &ignored))
+            return fail(d, EM_FAILED_PRECONDITION,
+                        "Cannot rename table %s: view %s uses it. Drop the view, rename the "
+                        "table, then create the view again.",
+                        old_name, s->views[i]->name);
+    }
+    rename_storage(d, sp_schema_table(s, to), old_name);
+    return EM_OK;
+}
+
+/* ALTER TABLE t RENAME TO u (after RENAME), or RENAME TABLE a TO b [, c TO d ...] (after
+ * RENAME TABLE): each pair in order, so names can be swapped through a third. Synonyms
+ * (", ADD SYNONYM t") are not built. */
+static enum em_code rename_tables(struct ddl *d, const char *first_from)
+{
+    const char *from = first_from;
+    do {
+        const char *to;
+        if ((!from && sp_expect_identifier(&d->p, "table name", &from)) ||
+            sp_expect_keyword(&d->p, "TO") || identifier(d, "table name", &to))
+            return d->st->code;
+        if (rename_one(d, from, to))
+            return d->st->code;
+        from = NULL;
+        if (first_from && sp_token_is_op(sp_peek(&d->p), ",")) /* ALTER TABLE ... , ADD SYNONYM */
+            return sp_unsupported(&d->p, sp_peek_at(&d->p, 1), "A table synonym");
+    } while (!first_from && sp_accept_op(&d->p, ","));
+    return sp_peek(&d->p)->kind == SP_TOK_EOF ? EM_OK : sp_syntax_error(&d->p);
+}
+
 /* ---- ALTER TABLE ---- */
 
 static const char *sqlite_column_type(const struct sp_type *type)
@@ -1589,6 +1709,10 @@ static enum em_code alter_table(struct ddl *d)
     struct sp_table *old = sp_schema_table(d->schema, name);
     if (!old)
         return fail(d, EM_NOT_FOUND, "Table not found: %s", name);
+    if (sp_accept_keyword(&d->p, "RENAME")) {
+        regenerate_start(d);
+        return rename_tables(d, old->name);
+    }
     struct sp_table *t = clone_table(d, old);
     if (!t)
         return d->st->code;
@@ -1827,6 +1951,9 @@ enum em_code sp_ddl_apply(struct sp_schema *schema, const char *statement,
                               ? d.st->code
                               : sp_change_stream_alter(&d.p, d.schema, d.st))
                        : sp_unsupported(&d.p, sp_peek(&d.p), "This ALTER statement");
+        else if (sp_token_is_keyword(verb, "RENAME") &&
+                 sp_token_is_keyword(sp_peek_at(&d.p, 1), "TABLE"))
+            code = (d.p.pos += 2, regenerate_start(&d), rename_tables(&d, NULL));
         else if (verb->kind == SP_TOK_IDENT && !sp_is_reserved(verb->value))
             code = sp_unsupported(&d.p, verb, verb->value);
         else

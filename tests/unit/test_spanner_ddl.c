@@ -7,7 +7,7 @@
  * SEQUENCE in both forms, Spanner's errors, and the bit-reversed values); generated
  * columns computed on write, DEFAULT as a written value, HIDDEN columns, and vector_length;
  * change streams (CREATE, ALTER and DROP, Spanner's checks and limits, getDdl replayed,
- * INFORMATION_SCHEMA, and reading one refused by name).
+ * INFORMATION_SCHEMA, and reading one refused by name); renaming tables.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -578,6 +578,72 @@ static void test_change_streams(void **state)
     ddl_ok("ALTER TABLE T DROP COLUMN A");
 }
 
+/* Renaming tables: ALTER TABLE ... RENAME TO and RENAME TABLE (pairs in order, so a swap
+ * goes through a third name); every reference follows, the rows and the constraints on
+ * them too; a view that uses the table refuses it. */
+static void test_rename_tables(void **state)
+{
+    (void)state;
+    ddl_ok("CREATE TABLE T (K INT64 NOT NULL, A STRING(MAX)) PRIMARY KEY (K)");
+    ddl_ok("CREATE INDEX IA ON T(A)");
+    ddl_ok("CREATE TABLE C (K INT64 NOT NULL, X INT64 NOT NULL) PRIMARY KEY (K, X), "
+           "INTERLEAVE IN PARENT T ON DELETE CASCADE");
+    ddl_ok("CREATE TABLE F (Id INT64, TK INT64, CONSTRAINT FK_T FOREIGN KEY (TK) REFERENCES T (K)) "
+           "PRIMARY KEY (Id)");
+    ddl_ok("CREATE CHANGE STREAM CS FOR T(A)");
+    sql_is("INSERT INTO T (K, A) VALUES (1, 'one'), (2, 'two')", "modified 2");
+    sql_is("INSERT INTO C (K, X) VALUES (1, 10), (2, 20)", "modified 2");
+    sql_is("INSERT INTO F (Id, TK) VALUES (1, 1)", "modified 1");
+
+    ddl_ok("CREATE VIEW VT SQL SECURITY INVOKER AS SELECT T.K FROM T");
+    ddl_fails("ALTER TABLE T RENAME TO T2",
+              "FAILED_PRECONDITION: Cannot rename table T: view VT uses it. Drop the view, rename "
+              "the table, then create the view again.");
+    ddl_ok("DROP VIEW VT");
+    ddl_fails("ALTER TABLE T RENAME TO t", "FAILED_PRECONDITION: Duplicate name in schema: t.");
+    ddl_fails("ALTER TABLE T RENAME TO CS", "FAILED_PRECONDITION: Duplicate name in schema: CS.");
+    ddl_fails("ALTER TABLE Nope RENAME TO N2", "NOT_FOUND: Table not found: Nope");
+    ddl_fails("ALTER TABLE C RENAME TO X",
+              "FAILED_PRECONDITION: Cannot rename table C to X: an interleaved table cannot take "
+              "the name of one of its columns.");
+    ddl_fails("ALTER TABLE T RENAME TO T2, ADD SYNONYM T",
+              "UNIMPLEMENTED: A table synonym is not supported by this emulator [at 1:29]");
+    ddl_fails("RENAME TABLE T TO F", "FAILED_PRECONDITION: Duplicate name in schema: F.");
+    ddl_fails("RENAME TABLE T TO T2 F TO T",
+              "INVALID_ARGUMENT: Syntax error: Unexpected identifier "
+              "F [at 1:22]");
+
+    ddl_ok("ALTER TABLE T RENAME TO T2");
+    ddl_ok("RENAME TABLE F TO Tmp, C TO F, Tmp TO C"); /* a swap of C and F */
+    char *text = ddl_text();
+    assert_string_equal(text, "CREATE TABLE T2 (\n  K INT64 NOT NULL,\n  A STRING(MAX),\n) PRIMARY "
+                              "KEY(K)\n;\nCREATE INDEX IA ON T2(A)\n;\nCREATE TABLE F (\n  K INT64 "
+                              "NOT NULL,\n  X INT64 NOT NULL,\n) PRIMARY KEY(K, X),\n  INTERLEAVE "
+                              "IN PARENT T2 ON DELETE CASCADE\n;\nCREATE TABLE C (\n  Id INT64,\n  "
+                              "TK INT64,\n  CONSTRAINT FK_T FOREIGN KEY(TK) REFERENCES T2(K),\n) "
+                              "PRIMARY KEY(Id)\n;\nCREATE CHANGE STREAM CS FOR T2(A)");
+    free(text);
+    assert_ddl_replays();
+
+    /* the rows came along, and the rules on them hold under the new names */
+    sql_is("SELECT K, A FROM T2@{FORCE_INDEX=IA} WHERE A = 'two'", "[[\"2\",\"two\"]]");
+    sql_is("SELECT COUNT(*) FROM F", "[[\"2\"]]");
+    sql_is("DELETE FROM C WHERE TRUE", "modified 1");
+    sql_is("DELETE FROM T2 WHERE K = 2", "modified 1");
+    sql_is("SELECT K, X FROM F", "[[\"1\",\"10\"]]"); /* ON DELETE CASCADE */
+    sql_is("INSERT INTO C (Id, TK) VALUES (9, 99)",
+           "FAILED_PRECONDITION: Foreign key constraint `FK_T` is violated on table `C`. Cannot "
+           "find referenced values in T2.");
+    sql_is("INSERT INTO F (K, X) VALUES (7, 70)",
+           "NOT_FOUND: Parent row for a row in table F is missing. Row cannot be written.");
+    sql_is("SELECT * FROM T", "INVALID_ARGUMENT: Table not found: T [at 1:15]");
+    ddl_fails("ALTER TABLE T2 DROP COLUMN A",
+              "FAILED_PRECONDITION: Cannot drop column A from table T2 because it is used by index "
+              "IA.");
+    ddl_ok("CREATE TABLE T (K INT64 NOT NULL) PRIMARY KEY (K)"); /* the old name is free */
+    sql_is("INSERT INTO T (K) VALUES (1)", "modified 1");
+}
+
 /* Identity columns: a column's own sequence, and the database's default_sequence_kind. */
 static void test_identity_columns(void **state)
 {
@@ -972,6 +1038,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sequences, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_streams, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rename_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_row_deletion_policy_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hidden_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vector_length, setup, teardown),
