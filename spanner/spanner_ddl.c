@@ -50,8 +50,9 @@ static enum em_code fail(struct ddl *d, enum em_code code, const char *fmt, ...)
 
 static bool name_taken(const struct sp_schema *s, const char *name)
 {
-    return sp_schema_table(s, name) || sp_schema_index(s, name) || sp_schema_view(s, name) ||
-           sp_schema_sequence(s, name) || sp_schema_change_stream(s, name);
+    return sp_schema_table_or_synonym(s, name) || sp_schema_index(s, name) ||
+           sp_schema_view(s, name) || sp_schema_sequence(s, name) ||
+           sp_schema_change_stream(s, name);
 }
 
 /* Spanner's names are at most 128 characters. Longer ones would also overflow the SQLite
@@ -572,6 +573,14 @@ static enum em_code table_element(struct ddl *d, struct sp_table *t)
     }
     if (name)
         return sp_syntax_error(&d->p);
+    if (sp_token_is_keyword(sp_peek(&d->p), "SYNONYM") &&
+        sp_token_is_op(sp_peek_at(&d->p, 1), "(")) {
+        d->p.pos += 2;
+        if (t->synonym)
+            return fail(d, EM_FAILED_PRECONDITION, "Table %s can have only one synonym.", t->name);
+        return identifier(d, "synonym", &t->synonym) || sp_expect_op(&d->p, ")") ? d->st->code
+                                                                                 : EM_OK;
+    }
     if (t->ncolumns == MAX_COLUMNS)
         return fail(d, EM_INVALID_ARGUMENT, "Table %s has too many columns.", t->name);
     if (!(t->columns = grow(d, t->columns, t->ncolumns, sizeof(*t->columns))))
@@ -684,6 +693,8 @@ static enum em_code create_table(struct ddl *d)
         return if_not_exists && sp_schema_table(d->schema, t->name)
                    ? EM_OK
                    : fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.", t->name);
+    if (t->synonym && (name_taken(d->schema, t->synonym) || !strcasecmp(t->synonym, t->name)))
+        return fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.", t->synonym);
     for (int i = 0; i < t->nfks; i++)
         if (constraint_taken(d->schema, t->fks[i].name))
             return fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.", t->fks[i].name);
@@ -1305,6 +1316,35 @@ static void rename_storage(struct ddl *d, const struct sp_table *t, const char *
     }
 }
 
+/* ---- synonyms ---- */
+
+/* ADD SYNONYM name (after ADD SYNONYM), to t, a copy of the table being altered */
+static enum em_code add_synonym(struct ddl *d, struct sp_table *t)
+{
+    const char *name;
+    if (identifier(d, "synonym", &name))
+        return d->st->code;
+    if (t->synonym)
+        return fail(d, EM_FAILED_PRECONDITION,
+                    "Table %s already has a synonym, %s: a table can have only one.", t->name,
+                    t->synonym);
+    if (name_taken(d->schema, name))
+        return fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.", name);
+    t->synonym = name;
+    return EM_OK;
+}
+
+static enum em_code drop_synonym(struct ddl *d, struct sp_table *t)
+{
+    const char *name;
+    if (sp_expect_identifier(&d->p, "synonym", &name))
+        return d->st->code;
+    if (!t->synonym || strcasecmp(t->synonym, name) != 0)
+        return fail(d, EM_NOT_FOUND, "Synonym not found on table %s: %s", t->name, name);
+    t->synonym = NULL;
+    return EM_OK;
+}
+
 /* One "from TO to" of a rename, checked against the schema as the earlier ones left it. */
 static enum em_code rename_one(struct ddl *d, const char *from, const char *to)
 {
@@ -1334,9 +1374,9 @@ static enum em_code rename_one(struct ddl *d, const char *from, const char *to)
     return EM_OK;
 }
 
-/* ALTER TABLE t RENAME TO u (after RENAME), or RENAME TABLE a TO b [, c TO d ...] (after
- * RENAME TABLE): each pair in order, so names can be swapped through a third. Synonyms
- * (", ADD SYNONYM t") are not built. */
+/* ALTER TABLE t RENAME TO u [, ADD SYNONYM t] (after RENAME), or RENAME TABLE a TO b [, c
+ * TO d ...] (after RENAME TABLE): each pair in order, so names can be swapped through a
+ * third. A table's synonym stays with it. */
 static enum em_code rename_tables(struct ddl *d, const char *first_from)
 {
     const char *from = first_from;
@@ -1347,9 +1387,14 @@ static enum em_code rename_tables(struct ddl *d, const char *first_from)
             return d->st->code;
         if (rename_one(d, from, to))
             return d->st->code;
+        if (first_from && sp_accept_op(&d->p, ",")) { /* ALTER TABLE ... , ADD SYNONYM old */
+            struct sp_table *t = clone_table(d, sp_schema_table(d->schema, to));
+            if (!t || sp_expect_keyword(&d->p, "ADD") || sp_expect_keyword(&d->p, "SYNONYM") ||
+                add_synonym(d, t))
+                return d->st->code;
+            replace_table(d->schema, sp_schema_table(d->schema, to), t);
+        }
         from = NULL;
-        if (first_from && sp_token_is_op(sp_peek(&d->p), ",")) /* ALTER TABLE ... , ADD SYNONYM */
-            return sp_unsupported(&d->p, sp_peek_at(&d->p, 1), "A table synonym");
     } while (!first_from && sp_accept_op(&d->p, ","));
     return sp_peek(&d->p)->kind == SP_TOK_EOF ? EM_OK : sp_syntax_error(&d->p);
 }
@@ -1728,11 +1773,15 @@ static enum em_code alter_table(struct ddl *d)
                        ? fail(d, EM_FAILED_PRECONDITION,
                               "Table %s already has a row deletion policy.", t->name)
                        : row_deletion_policy(d, t);
+        } else if (sp_accept_keyword(&d->p, "SYNONYM")) {
+            code = add_synonym(d, t);
         } else
             code = add_constraint(d, t);
     } else if (sp_accept_keyword(&d->p, "DROP")) {
         if (sp_accept_keyword(&d->p, "COLUMN"))
             code = drop_column(d, t);
+        else if (sp_accept_keyword(&d->p, "SYNONYM"))
+            code = drop_synonym(d, t);
         else if (sp_accept_keyword(&d->p, "CONSTRAINT"))
             code = drop_constraint(d, t);
         else if (sp_accept_keyword(&d->p, "ROW")) {

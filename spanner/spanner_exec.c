@@ -737,7 +737,8 @@ static enum em_code job_read(struct sp_job_ctx *ctx, void *arg, struct em_status
 {
     struct read_job *j = arg;
     const struct sp_read *r = j->read;
-    const struct sp_table *table = sp_schema_table(ctx->schema, r->table ? r->table : "");
+    const struct sp_table *table =
+        sp_schema_table_or_synonym(ctx->schema, r->table ? r->table : "");
     if (!table)
         return EM_FAIL(st, EM_NOT_FOUND, "Table not found: %.200s", r->table ? r->table : "");
     const struct sp_index *index = NULL;
@@ -1030,7 +1031,7 @@ static enum em_code resolve_write(struct sp_job_ctx *ctx, const char *op, const 
 {
     const char *table = em_json_string(write, "table");
     m->op = op;
-    m->table = sp_schema_table(ctx->schema, table ? table : "");
+    m->table = sp_schema_table_or_synonym(ctx->schema, table ? table : "");
     if (!m->table)
         return EM_FAIL(st, EM_NOT_FOUND, "Table not found: %.200s", table ? table : "");
     const cJSON *columns = cJSON_GetObjectItem(write, "columns");
@@ -1088,7 +1089,7 @@ static enum em_code apply_delete(struct sp_job_ctx *ctx, struct commit_job *j, c
                                  struct em_status *st)
 {
     const char *name = em_json_string(del, "table");
-    const struct sp_table *table = sp_schema_table(ctx->schema, name ? name : "");
+    const struct sp_table *table = sp_schema_table_or_synonym(ctx->schema, name ? name : "");
     if (!table)
         return EM_FAIL(st, EM_NOT_FOUND, "Table not found: %.200s", name ? name : "");
     if (table->nkey > SP_KEY_MAX)

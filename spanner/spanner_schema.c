@@ -79,6 +79,15 @@ struct sp_table *sp_schema_table(const struct sp_schema *schema, const char *nam
     return NULL;
 }
 
+struct sp_table *sp_schema_table_or_synonym(const struct sp_schema *schema, const char *name)
+{
+    struct sp_table *table = sp_schema_table(schema, name);
+    for (int i = 0; i < schema->ntables && !table; i++)
+        if (schema->tables[i]->synonym && strcasecmp(schema->tables[i]->synonym, name) == 0)
+            table = schema->tables[i];
+    return table;
+}
+
 struct sp_index *sp_schema_index(const struct sp_schema *schema, const char *name)
 {
     for (int i = 0; i < schema->nindexes; i++)
@@ -233,6 +242,8 @@ static void print_table(const struct sp_table *t, struct sp_buf *out)
             sp_buf_printf(out, "CONSTRAINT %s ", t->checks[i].name);
         sp_buf_printf(out, "CHECK(%s),\n", t->checks[i].text);
     }
+    if (t->synonym)
+        sp_buf_printf(out, "  SYNONYM(%s),\n", t->synonym);
     sp_buf_puts(out, ") PRIMARY KEY");
     print_key(t->key, t->nkey, out);
     if (t->parent)

@@ -80,6 +80,8 @@ struct sp_table {
     int nfks;
     struct sp_check *checks;
     int nchecks;
+    const char *synonym; /* SYNONYM(name): a second name queries, DML, reads and mutations
+                            may use (one per table), or NULL */
     long seq;
 };
 
@@ -207,6 +209,9 @@ void sp_schema_free(struct sp_schema *schema);
 
 /* Lookups: names compare case-insensitively, as in Spanner. NULL when absent. */
 struct sp_table *sp_schema_table(const struct sp_schema *schema, const char *name);
+/* The table of that name, or whose synonym it is: how the data plane names tables (DDL
+ * names a table only by its name). */
+struct sp_table *sp_schema_table_or_synonym(const struct sp_schema *schema, const char *name);
 struct sp_index *sp_schema_index(const struct sp_schema *schema, const char *name);
 struct sp_view *sp_schema_view(const struct sp_schema *schema, const char *name);
 struct sp_sequence *sp_schema_sequence(const struct sp_schema *schema, const char *name);

@@ -317,20 +317,21 @@ static void sequence_options_rows(const struct sp_schema *schema, struct rows *r
     }
 }
 
-/* Change streams: only what their FOR clauses list, as Google's emulator shows them (a
- * FOR ALL stream has no CHANGE_STREAM_TABLES rows, a whole table no CHANGE_STREAM_COLUMNS
- * rows); options only those set. */
-static void change_stream_head(struct rows *r, const char *name)
+/* A catalog, a schema ('') and a name: how the rows below name change streams and tables. */
+static void put_name(struct rows *r, const char *name)
 {
     put_text(r, "");
     put_text(r, "");
     put_text(r, name);
 }
 
+/* Change streams: only what their FOR clauses list, as Google's emulator shows them (a
+ * FOR ALL stream has no CHANGE_STREAM_TABLES rows, a whole table no CHANGE_STREAM_COLUMNS
+ * rows); options only those set. */
 static void change_streams_rows(const struct sp_schema *schema, struct rows *r)
 {
     for (int i = 0; i < schema->nchange_streams; i++) {
-        change_stream_head(r, schema->change_streams[i]->name);
+        put_name(r, schema->change_streams[i]->name);
         put_bool(r, schema->change_streams[i]->for_all);
     }
 }
@@ -340,8 +341,8 @@ static void change_stream_tables_rows(const struct sp_schema *schema, struct row
     for (int i = 0; i < schema->nchange_streams; i++) {
         const struct sp_change_stream *cs = schema->change_streams[i];
         for (int j = 0; j < cs->ntables; j++) {
-            change_stream_head(r, cs->name);
-            change_stream_head(r, cs->tables[j].table);
+            put_name(r, cs->name);
+            put_name(r, cs->tables[j].table);
             put_bool(r, cs->tables[j].all_columns);
         }
     }
@@ -353,8 +354,8 @@ static void change_stream_columns_rows(const struct sp_schema *schema, struct ro
         const struct sp_change_stream *cs = schema->change_streams[i];
         for (int j = 0; j < cs->ntables; j++) {
             for (int k = 0; k < cs->tables[j].ncolumns; k++) {
-                change_stream_head(r, cs->name);
-                change_stream_head(r, cs->tables[j].table);
+                put_name(r, cs->name);
+                put_name(r, cs->tables[j].table);
                 put_text(r, cs->tables[j].columns[k]);
             }
         }
@@ -368,7 +369,7 @@ static void change_stream_options_rows(const struct sp_schema *schema, struct ro
         for (int k = 0; k < SP_CS_NOPTIONS; k++) {
             if (!cs->options[k])
                 continue;
-            change_stream_head(r, cs->name);
+            put_name(r, cs->name);
             put_text(r, sp_change_stream_option_names[k]);
             bool is_bool = k >= SP_CS_FIRST_BOOL;
             put_text(r, is_bool ? "BOOL" : "STRING");
@@ -376,6 +377,16 @@ static void change_stream_options_rows(const struct sp_schema *schema, struct ro
                         : strcmp(cs->options[k], "true") == 0 ? "TRUE"
                                                               : "FALSE");
         }
+    }
+}
+
+static void table_synonyms_rows(const struct sp_schema *schema, struct rows *r)
+{
+    for (int i = 0; i < schema->ntables; i++) {
+        if (!schema->tables[i]->synonym)
+            continue;
+        put_name(r, schema->tables[i]->name);
+        put_name(r, schema->tables[i]->synonym);
     }
 }
 
@@ -442,6 +453,10 @@ static const struct view_column sequence_options_cols[] = {{"CATALOG", S},     {
                                                            {"NAME", S},        {"OPTION_NAME", S},
                                                            {"OPTION_TYPE", S}, {"OPTION_VALUE", S}};
 
+static const struct view_column table_synonyms_cols[] = {
+    {"TABLE_CATALOG", S},   {"TABLE_SCHEMA", S},   {"TABLE_NAME", S},
+    {"SYNONYM_CATALOG", S}, {"SYNONYM_SCHEMA", S}, {"SYNONYM_TABLE_NAME", S}};
+
 static const struct view_column change_streams_cols[] = {{"CHANGE_STREAM_CATALOG", S},
                                                          {"CHANGE_STREAM_SCHEMA", S},
                                                          {"CHANGE_STREAM_NAME", S},
@@ -490,6 +505,7 @@ static const struct info_view {
     VIEW("TABLE_CONSTRAINTS", table_constraints_cols, table_constraints_rows),
     VIEW("SEQUENCES", sequences_cols, sequences_rows),
     VIEW("SEQUENCE_OPTIONS", sequence_options_cols, sequence_options_rows),
+    VIEW("TABLE_SYNONYMS", table_synonyms_cols, table_synonyms_rows),
     VIEW("CHANGE_STREAMS", change_streams_cols, change_streams_rows),
     VIEW("CHANGE_STREAM_TABLES", change_stream_tables_cols, change_stream_tables_rows),
     VIEW("CHANGE_STREAM_COLUMNS", change_stream_columns_cols, change_stream_columns_rows),

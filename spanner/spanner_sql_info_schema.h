@@ -1,8 +1,8 @@
 /*
  * spanner_sql_info_schema: the INFORMATION_SCHEMA views a query can read (SCHEMATA,
  * TABLES, COLUMNS, INDEXES, INDEX_COLUMNS, TABLE_CONSTRAINTS, SEQUENCES, SEQUENCE_OPTIONS,
- * CHANGE_STREAMS, CHANGE_STREAM_TABLES, CHANGE_STREAM_COLUMNS, CHANGE_STREAM_OPTIONS),
- * generated from the schema model with Spanner's columns and values.
+ * TABLE_SYNONYMS, CHANGE_STREAMS, CHANGE_STREAM_TABLES, CHANGE_STREAM_COLUMNS,
+ * CHANGE_STREAM_OPTIONS), generated from the schema model with Spanner's columns and values.
  *
  * The translator reads FROM INFORMATION_SCHEMA.<view> as a derived table: the SQLite SQL
  * of its rows (a VALUES list over the storage forms of spanner_value.h, its columns named

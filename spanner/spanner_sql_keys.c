@@ -378,13 +378,13 @@ static enum em_code plan_insert_select(struct sp_sql_keys *keys, const struct sp
     const struct sp_from *from = single_table_query(s->query);
     if (!from || items_have_subquery(s->returning, s->nreturning))
         return EM_OK;
-    const struct sp_table *target = sp_schema_table(schema, s->table);
-    const struct sp_table *source = sp_schema_table(schema, from->table);
+    const struct sp_table *target = sp_schema_table_or_synonym(schema, s->table);
+    const struct sp_table *source = sp_schema_table_or_synonym(schema, from->table);
     if (!target || !source || target == source || refers_to_itself(target))
         return EM_OK; /* a SELECT of its own table is not blind */
     keys->table = target->name;
     keys->kind = SP_SQL_KEYS_BLIND;
-    struct target t = {source, from->alias, tr, &keys->arena};
+    struct target t = {source, from->alias ? from->alias : from->table, tr, &keys->arena};
     struct choice *pinned;
     int npinned;
     if (pin_key_prefix(&t, s->query->select->where, &pinned, &npinned, st))
@@ -401,21 +401,21 @@ static enum em_code plan_statement(struct sp_sql_keys *keys, const struct sp_sch
                                    const struct sp_statement *s, const struct sp_translation *tr,
                                    struct em_status *st)
 {
-    const char *name = s->table, *alias = s->alias;
+    const char *name = s->table, *alias = s->alias ? s->alias : s->table;
     const struct sp_expr *where = s->where;
     if (s->kind == SP_STMT_QUERY) {
         const struct sp_from *from = single_table_query(s->query);
         if (!from)
             return EM_OK;
         name = from->table;
-        alias = from->alias;
+        alias = from->alias ? from->alias : from->table; /* the name written: maybe a synonym */
         where = s->query->select->where;
     } else if (s->kind == SP_STMT_INSERT && s->query) {
         return plan_insert_select(keys, schema, s, tr, st);
     } else if (!dml_without_subquery(s)) {
         return EM_OK;
     }
-    const struct sp_table *table = sp_schema_table(schema, name);
+    const struct sp_table *table = sp_schema_table_or_synonym(schema, name);
     if (!table || refers_to_itself(table))
         return EM_OK;
     keys->table = table->name;

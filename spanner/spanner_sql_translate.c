@@ -3190,7 +3190,7 @@ static enum em_code from_table(struct translator *t, const struct scope *outer,
             return from_cte(t, &t->ctes[i], alias, scope, out);
     if (info_schema)
         return from_info_schema(t, f, alias, scope, out);
-    const struct sp_table *table = sp_schema_table(t->schema, f->table);
+    const struct sp_table *table = sp_schema_table_or_synonym(t->schema, f->table);
     if (!table) {
         const struct sp_view *view = sp_schema_view(t->schema, f->table);
         if (!view)
@@ -4078,7 +4078,7 @@ static enum em_code default_value(struct translator *t, const struct sp_table *t
 
 static const struct sp_table *dml_table(struct translator *t, const struct sp_statement *s)
 {
-    const struct sp_table *table = sp_schema_table(t->schema, s->table);
+    const struct sp_table *table = sp_schema_table_or_synonym(t->schema, s->table);
     if (!table)
         fail_at(t, s->table_line, s->table_column, EM_INVALID_ARGUMENT, "Table not found: %s",
                 s->table);
@@ -4108,13 +4108,14 @@ static enum em_code returning(struct translator *t, const struct scope *scope,
 
 /* The target table as a scope whose columns read "<table>"."<col>" (SQLite's RETURNING
  * accepts the table name but not an alias). */
+/* The scope of a DML statement's target: its alias, or the name the statement wrote (the
+ * table's, or its synonym). */
 static struct scope *dml_scope(struct translator *t, const struct sp_table *table,
                                const char *alias)
 {
     struct scope *scope = sp_arena_alloc(t->arena, sizeof(*scope));
     const char *qualifier = quote_ident(t, table->name);
-    struct scope_source *src =
-        scope && qualifier ? table_source(t, table, alias ? alias : table->name, qualifier) : NULL;
+    struct scope_source *src = scope && qualifier ? table_source(t, table, alias, qualifier) : NULL;
     if (!src || scope_add(t, scope, src))
         return NULL;
     return scope;
@@ -4252,7 +4253,7 @@ static enum em_code translate_update(struct translator *t, const struct sp_state
                                      struct sp_buf *out, struct sp_translation *tr)
 {
     const struct sp_table *table = dml_table(t, s);
-    struct scope *scope = table ? dml_scope(t, table, s->alias) : NULL;
+    struct scope *scope = table ? dml_scope(t, table, s->alias ? s->alias : s->table) : NULL;
     if (!scope)
         return t->st->code ? t->st->code : EM_FAIL_OOM(t->st);
     sp_buf_puts(out, "UPDATE ");
@@ -4289,7 +4290,7 @@ static enum em_code translate_delete(struct translator *t, const struct sp_state
                                      struct sp_buf *out, struct sp_translation *tr)
 {
     const struct sp_table *table = dml_table(t, s);
-    struct scope *scope = table ? dml_scope(t, table, s->alias) : NULL;
+    struct scope *scope = table ? dml_scope(t, table, s->alias ? s->alias : s->table) : NULL;
     if (!scope)
         return t->st->code ? t->st->code : EM_FAIL_OOM(t->st);
     sp_buf_puts(out, "DELETE FROM ");

@@ -7,7 +7,7 @@
  * SEQUENCE in both forms, Spanner's errors, and the bit-reversed values); generated
  * columns computed on write, DEFAULT as a written value, HIDDEN columns, and vector_length;
  * change streams (CREATE, ALTER and DROP, Spanner's checks and limits, getDdl replayed,
- * INFORMATION_SCHEMA, and reading one refused by name); renaming tables.
+ * INFORMATION_SCHEMA, and reading one refused by name); renaming tables, table synonyms.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -606,8 +606,6 @@ static void test_rename_tables(void **state)
     ddl_fails("ALTER TABLE C RENAME TO X",
               "FAILED_PRECONDITION: Cannot rename table C to X: an interleaved table cannot take "
               "the name of one of its columns.");
-    ddl_fails("ALTER TABLE T RENAME TO T2, ADD SYNONYM T",
-              "UNIMPLEMENTED: A table synonym is not supported by this emulator [at 1:29]");
     ddl_fails("RENAME TABLE T TO F", "FAILED_PRECONDITION: Duplicate name in schema: F.");
     ddl_fails("RENAME TABLE T TO T2 F TO T",
               "INVALID_ARGUMENT: Syntax error: Unexpected identifier "
@@ -642,6 +640,52 @@ static void test_rename_tables(void **state)
               "IA.");
     ddl_ok("CREATE TABLE T (K INT64 NOT NULL) PRIMARY KEY (K)"); /* the old name is free */
     sql_is("INSERT INTO T (K) VALUES (1)", "modified 1");
+}
+
+/* Table synonyms: one per table, in CREATE TABLE, ADD and DROP SYNONYM, and RENAME TO ...,
+ * ADD SYNONYM; queries and DML may name the table by it, DDL may not. */
+static void test_table_synonyms(void **state)
+{
+    (void)state;
+    ddl_ok("CREATE TABLE Singers (Id INT64 NOT NULL, Name STRING(MAX), SYNONYM(Artists)) "
+           "PRIMARY KEY (Id)");
+    ddl_fails("CREATE TABLE Artists (Id INT64) PRIMARY KEY (Id)",
+              "FAILED_PRECONDITION: Duplicate name in schema: Artists.");
+    ddl_fails("CREATE TABLE X (Id INT64, SYNONYM(Singers)) PRIMARY KEY (Id)",
+              "FAILED_PRECONDITION: Duplicate name in schema: Singers.");
+    ddl_fails("CREATE TABLE X (Id INT64, SYNONYM(A), SYNONYM(B)) PRIMARY KEY (Id)",
+              "FAILED_PRECONDITION: Table X can have only one synonym.");
+    ddl_fails("ALTER TABLE Singers ADD SYNONYM Other",
+              "FAILED_PRECONDITION: Table Singers already has a synonym, Artists: a table can "
+              "have only one.");
+    ddl_fails("ALTER TABLE Singers DROP SYNONYM Other",
+              "NOT_FOUND: Synonym not found on table Singers: Other");
+    ddl_fails("ALTER TABLE Artists ADD COLUMN X INT64", "NOT_FOUND: Table not found: Artists");
+    sql_is("INSERT INTO Artists (Id, Name) VALUES (1, 'ann'), (2, 'bo')", "modified 2");
+    sql_is("UPDATE Artists SET Name = 'bob' WHERE Artists.Id = 2 THEN RETURN Artists.Name",
+           "modified 1 [[\"bob\"]]");
+    sql_is("SELECT a.Id, Singers.Name FROM Artists a JOIN Singers USING (Id) ORDER BY 1",
+           "[[\"1\",\"ann\"],[\"2\",\"bob\"]]");
+    sql_is("SELECT SYNONYM_TABLE_NAME, TABLE_NAME FROM INFORMATION_SCHEMA.TABLE_SYNONYMS",
+           "[[\"Artists\",\"Singers\"]]");
+
+    ddl_ok("ALTER TABLE Singers DROP SYNONYM artists");
+    sql_is("SELECT * FROM Artists", "INVALID_ARGUMENT: Table not found: Artists [at 1:15]");
+    ddl_ok("ALTER TABLE Singers RENAME TO Performers, ADD SYNONYM Singers");
+    char *text = ddl_text();
+    assert_string_equal(text, "CREATE TABLE Performers (\n  Id INT64 NOT NULL,\n  Name "
+                              "STRING(MAX),\n  SYNONYM(Singers),\n) PRIMARY KEY(Id)");
+    free(text);
+    assert_ddl_replays();
+    sql_is("SELECT COUNT(*) FROM Singers", "[[\"2\"]]");
+    ddl_fails("RENAME TABLE Performers TO Singers",
+              "FAILED_PRECONDITION: Duplicate name in schema: Singers.");
+    ddl_fails("ALTER TABLE Performers RENAME TO P2, ADD SYNONYM X",
+              "FAILED_PRECONDITION: Table P2 already has a synonym, Singers: a table can have "
+              "only one.");
+    ddl_ok("ALTER TABLE Performers DROP SYNONYM Singers");
+    ddl_ok("RENAME TABLE Performers TO Singers");
+    sql_is("SELECT COUNT(*) FROM Singers", "[[\"2\"]]");
 }
 
 /* Identity columns: a column's own sequence, and the database's default_sequence_kind. */
@@ -1039,6 +1083,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_identity_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_streams, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rename_tables, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_table_synonyms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_row_deletion_policy_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hidden_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vector_length, setup, teardown),
