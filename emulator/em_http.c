@@ -1081,9 +1081,18 @@ out_free:
 /* MHD must not be stopped with parked connections (it aborts): new calls are refused,
  * and the ones in flight (a pull waits at most seconds) finish first, however long that
  * takes; the supervisor kills a service that does not stop in time. */
+/* Set once a server of this process stops (em_http_stopping). */
+static atomic_bool process_stopping;
+
+bool em_http_stopping(void)
+{
+    return atomic_load(&process_stopping);
+}
+
 static void wait_for_calls_in_flight(struct em_http *http)
 {
     atomic_store(&http->stopping, true);
+    atomic_store(&process_stopping, true);
     struct timespec slice = {0, STOP_WAIT_SLICE * 1000000L};
     for (int i = 1; atomic_load(&http->in_flight) > 0; i++) {
         nanosleep(&slice, NULL);

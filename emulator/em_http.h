@@ -33,6 +33,7 @@
 
 #include "em_status.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,5 +59,10 @@ enum em_code em_http_start(const struct em_http_options *opt, const struct em_ro
 
 /* Refuses new calls (UNAVAILABLE), waits for the calls in flight, frees the server. */
 void em_http_stop(struct em_http *http);
+
+/* Whether a server of this process is stopping: a handler that streams for as long as
+ * its client listens (a change stream's query) ends then, so the stop does not wait for
+ * it. */
+bool em_http_stopping(void);
 
 #endif

@@ -2,8 +2,8 @@
  * spanner_change_streams: the DDL of Spanner's change streams (CREATE, ALTER and DROP
  * CHANGE STREAM) checked with Spanner's rules and wording, and the refusals they put on
  * dropping what a change stream lists. The model is struct sp_change_stream
- * (spanner_schema.h); getDdl and INFORMATION_SCHEMA show it. No change records are kept:
- * a query that reads a change stream (READ_<name>(...)) is UNIMPLEMENTED.
+ * (spanner_schema.h); getDdl and INFORMATION_SCHEMA show it. The records a change stream
+ * streams, and the queries that read them, are spanner_change_records.h's.
  *
  * The parser stands where spanner_ddl.c leaves it: after the change stream's name for
  * CREATE, after ALTER CHANGE STREAM for ALTER. Like every DDL statement, these change the

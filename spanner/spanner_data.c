@@ -6,6 +6,8 @@
 #define SQLITE_ENABLE_PREUPDATE_HOOK 1
 #include "spanner_data.h"
 
+#include "spanner_change_records.h"
+
 #include "em_clock.h"
 #include "em_cmek.h"
 #include "em_datastore.h"
@@ -87,6 +89,8 @@ struct sp_db {
     bool tracking_lost; /* ... and could not record one (too many, out of memory) */
     struct written *tracked;
     int ntracked, tracked_cap;
+    struct sp_change_log changes; /* ... and, for change streams, the rows themselves */
+    bool system_job; /* the running job applies a row deletion policy (sp_job_mark_system) */
     /* any thread */
     _Atomic uint64_t commit_seq;
     _Atomic int64_t retention_ns; /* the schema's version_retention_period */
@@ -151,7 +155,8 @@ static void tracked_clear(struct sp_db *db)
     free(db->tracked);
     db->tracked = NULL;
     db->ntracked = db->tracked_cap = 0;
-    db->tracking = db->tracking_lost = false;
+    db->tracking = db->tracking_lost = db->system_job = false;
+    sp_change_log_clear(&db->changes);
 }
 
 static void db_free(struct sp_db *db)
@@ -475,6 +480,18 @@ void sp_job_track_writes(struct sp_job_ctx *ctx)
     ctx->db->tracking = true;
 }
 
+void sp_job_mark_system(struct sp_job_ctx *ctx)
+{
+    ctx->db->system_job = true;
+}
+
+enum em_code sp_job_write_changes(struct sp_job_ctx *ctx, struct em_status *st)
+{
+    struct sp_db *db = ctx->db;
+    return sp_change_log_write(&db->changes, ctx->schema, ctx->sqlite, sp_job_commit_time(ctx),
+                               atomic_load(&db->commit_seq) + 1, db->system_job, st);
+}
+
 /* Whether the log holds a row of table written after since that span covers (span NULL:
  * any row). Its lock held, and its floor at or below since. */
 static bool log_has_write(const struct write_log *log, const struct sp_table *table,
@@ -621,6 +638,8 @@ static enum em_code job_prune_versions(struct sp_job_ctx *ctx, void *arg, struct
     int64_t before = j->now - sp_schema_version_retention(ctx->schema);
     for (int i = 0; ctx->schema && i < ctx->schema->ntables; i++)
         sp_schema_sqlite_prune_versions(ctx->schema->tables[i], before, &script);
+    if (ctx->schema && ctx->schema->nchange_streams)
+        sp_change_prune_sql(ctx->schema, j->now, &script);
     run_script(ctx->sqlite, &script, st);
     for (int i = 0; !st->code && ctx->schema && i < ctx->schema->ntables; i++)
         cap_versions(ctx->sqlite, ctx->schema->tables[i]->name, j->max, &floor, st);
@@ -824,6 +843,8 @@ static void on_preupdate(void *arg, sqlite3 *sqlite, int op, const char *schema_
         track_row(db, sqlite, table, false);
     if (op != SQLITE_DELETE)
         track_row(db, sqlite, table, true);
+    if (db->schema && db->schema->nchange_streams)
+        sp_change_capture(&db->changes, db->schema, sqlite, op, table);
 }
 
 /* --- the writer thread's hooks --- */

@@ -17,10 +17,12 @@
 #include "spanner_data_handlers.h"
 
 #include "em_clock.h"
+#include "em_http.h"
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_list.h"
 #include "em_service.h"
+#include "spanner_change_records.h"
 #include "spanner_data.h"
 #include "spanner_schema.h"
 #include "spanner_exec.h"
@@ -526,6 +528,115 @@ enum em_code sp_partition_read(struct em_call *call)
     return partition(call, false);
 }
 
+/* --- change streams: SELECT ChangeRecord FROM READ_<stream>(...) --- */
+
+#define CHANGE_POLL_MS 100 /* how often a partition's query looks for new records */
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* A change stream is read in a single-use strong read-only transaction (the default). */
+static bool strong_single_use(const cJSON *selector)
+{
+    if (!selector)
+        return true;
+    const cJSON *single = cJSON_GetObjectItem(selector, "singleUse");
+    const cJSON *ro = cJSON_GetObjectItem(single, "readOnly");
+    if (!single || cJSON_GetArraySize(selector) != 1 || !ro || cJSON_GetArraySize(single) != 1)
+        return false;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, ro)
+    {
+        if (strcmp(item->string, "strong") != 0 && strcmp(item->string, "returnReadTimestamp") != 0)
+            return false;
+    }
+    return true;
+}
+
+/* One PartialResultSet of rows (their values flattened), with the metadata if not sent. */
+static enum em_code send_change_rows(struct em_call *call, cJSON **metadata, cJSON *rows)
+{
+    cJSON *part = cJSON_CreateObject();
+    if (*metadata)
+        cJSON_AddItemToObject(part, "metadata", *metadata);
+    *metadata = NULL;
+    cJSON *values = cJSON_AddArrayToObject(part, "values");
+    cJSON *row;
+    while ((row = cJSON_DetachItemFromArray(rows, 0)) != NULL) {
+        cJSON *value;
+        while ((value = cJSON_DetachItemFromArray(row, 0)) != NULL)
+            cJSON_AddItemToArray(values, value);
+        cJSON_Delete(row);
+    }
+    return em_call_stream_element(call, part);
+}
+
+/* A partition's records as they are committed, from start_timestamp to end_timestamp (or
+ * for as long as the client reads), heartbeats between; every look at the records is a
+ * job on the database, through its CMEK gate. */
+static enum em_code stream_changes(struct em_call *call, struct sp_db *db,
+                                   const struct sp_change_query *q, cJSON *rows, cJSON **metadata)
+{
+    int64_t after = q->start_ns - 1, last_sent = monotonic_ms();
+    for (;;) {
+        int64_t upto = q->end_ns ? q->end_ns : INT64_MAX;
+        if (sp_exec_change_fetch(db, q->stream, after, &upto, rows, &call->status))
+            return call->status.code;
+        bool done = q->end_ns && upto >= q->end_ns;
+        if (upto > after)
+            after = upto;
+        int64_t now = monotonic_ms();
+        if (!cJSON_GetArraySize(rows) && now - last_sent >= q->heartbeat_ms)
+            cJSON_AddItemToArray(
+                rows, sp_change_heartbeat_row(after > q->start_ns ? after : q->start_ns));
+        if (cJSON_GetArraySize(rows) || (done && *metadata)) {
+            if (send_change_rows(call, metadata, rows))
+                return call->status.code;
+            last_sent = now;
+        }
+        if (done)
+            return EM_OK;
+        if (em_http_stopping())
+            return EM_CALL_FAIL(call, EM_UNAVAILABLE, "The emulator is stopping.");
+        int64_t pause = q->heartbeat_ms < CHANGE_POLL_MS ? q->heartbeat_ms : CHANGE_POLL_MS;
+        struct timespec slice = {0, (long)pause * 1000000L};
+        nanosleep(&slice, NULL);
+    }
+}
+
+static enum em_code change_stream_query(struct em_call *call, struct data_call *dc, bool streaming,
+                                        const struct sp_change_query *q)
+{
+    if (!streaming || !strong_single_use(cJSON_GetObjectItem(call->body, "transaction")))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Change stream queries are not supported for the ExecuteSql API. "
+                            "Change stream queries must be strong reads executed via single use "
+                            "transactions using the ExecuteStreamingSql API.");
+    cJSON *metadata = cJSON_CreateObject();
+    cJSON *rows = cJSON_CreateArray();
+    cJSON *row_type = sp_change_row_type();
+    if (!metadata || !rows || !row_type) {
+        cJSON_Delete(metadata);
+        cJSON_Delete(rows);
+        cJSON_Delete(row_type);
+        return EM_FAIL_OOM(&call->status);
+    }
+    cJSON_AddItemToObject(metadata, "rowType", row_type);
+    if (q->initial) {
+        cJSON_AddItemToArray(rows, sp_change_partitions_row(q));
+        send_change_rows(call, &metadata, rows);
+    } else {
+        stream_changes(call, dc->db, q, rows, &metadata);
+    }
+    cJSON_Delete(metadata);
+    cJSON_Delete(rows);
+    return call->status.code;
+}
+
 /* --- executeSql, executeStreamingSql --- */
 
 /* The request's queryMode (NORMAL when absent). */
@@ -557,14 +668,27 @@ static enum em_code execute(struct em_call *call, bool streaming)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "sql is required.");
     enum sp_query_mode mode;
     if (parse_query_mode(call, &mode) || parse_resume(call, &skip) || check_partition(call, true) ||
-        open_data_call(call, &dc, false) ||
-        select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction"))) {
+        open_data_call(call, &dc, false)) {
         close_data_call(call, &dc);
         return call->status.code;
     }
     struct sp_sql_request req = {sql, cJSON_GetObjectItem(call->body, "params"),
-                                 cJSON_GetObjectItem(call->body, "paramTypes"), mode,
-                                 call_read_ns(&dc)};
+                                 cJSON_GetObjectItem(call->body, "paramTypes"), mode, 0};
+    if (strcasestr(sql, "READ_")) { /* maybe a change stream's query: its schema tells */
+        struct sp_change_query q;
+        enum em_code found = sp_exec_change_query(dc.db, &req, &q, &call->status);
+        if (found != EM_NOT_FOUND) {
+            if (!found)
+                change_stream_query(call, &dc, streaming, &q);
+            close_data_call(call, &dc);
+            return call->status.code;
+        }
+    }
+    if (select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction"))) {
+        close_data_call(call, &dc);
+        return call->status.code;
+    }
+    req.read_ns = call_read_ns(&dc);
     if (!sp_exec_sql(dc.db, dc.txn, &req, &result, &call->status)) {
         if (streaming)
             stream_result(call, &dc, &result, skip);

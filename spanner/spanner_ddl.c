@@ -6,6 +6,7 @@
  */
 #include "spanner_ddl.h"
 
+#include "spanner_change_records.h"
 #include "spanner_change_streams.h"
 #include "spanner_sql_ast.h"
 #include "spanner_sql_translate.h"
@@ -1214,6 +1215,11 @@ static enum em_code drop_change_stream(struct ddl *d)
         return d->st->code;
     if (sp_peek(&d->p)->kind != SP_TOK_EOF)
         return sp_syntax_error(&d->p);
+    const struct sp_change_stream *cs = sp_schema_change_stream(d->schema, name);
+    if (cs) /* its records go with it (a stream of the same name starts afresh) */
+        sp_buf_printf(
+            d->out, SP_CHANGES_TABLE_SQL "\nDELETE FROM \"$changes\" WHERE stream = lower('%s');\n",
+            cs->name); /* a name holds no quote */
     return sp_change_stream_drop(d->schema, name, d->st);
 }
 

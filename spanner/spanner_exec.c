@@ -6,6 +6,8 @@
  */
 #include "spanner_exec.h"
 
+#include "spanner_change_records.h"
+
 #include "em_crypto.h"
 #include "em_json.h"
 #include "em_log.h"
@@ -604,6 +606,8 @@ static enum em_code job_sql(struct sp_job_ctx *ctx, void *arg, struct em_status 
     /* Partitioned DML commits at once */
     if (pdml && !st->code)
         fill_pending(ctx, &j->touched.pending, sp_job_commit_time(ctx), st);
+    if (pdml && !st->code)
+        sp_job_write_changes(ctx, st);
     if (pdml && !st->code && j->touched.writes.count)
         sp_job_mark_written(ctx, j->touched.writes.names, j->touched.writes.count);
     return st->code;
@@ -1167,7 +1171,8 @@ static enum em_code job_commit(struct sp_job_ctx *ctx, void *arg, struct em_stat
         if (apply_mutation(ctx, j, m, st))
             return st->code;
     }
-    if (fill_pending(ctx, &j->touched.pending, j->out->commit_ns, st))
+    if (fill_pending(ctx, &j->touched.pending, j->out->commit_ns, st) ||
+        sp_job_write_changes(ctx, st))
         return st->code;
     if (j->touched.writes.count)
         sp_job_mark_written(ctx, j->touched.writes.names, j->touched.writes.count);
@@ -1244,6 +1249,7 @@ static enum em_code job_row_deletion(struct sp_job_ctx *ctx, void *arg, struct e
         return EM_FAIL_OOM(st);
     }
     sp_job_track_writes(ctx); /* it commits at once */
+    sp_job_mark_system(ctx);
     for (int i = 0; ctx->schema && i < ctx->schema->ntables; i++) {
         const struct sp_table *t = ctx->schema->tables[i];
         if (!t->ttl_column)
@@ -1262,6 +1268,12 @@ static enum em_code job_row_deletion(struct sp_job_ctx *ctx, void *arg, struct e
         else
             j->deleted += sqlite3_changes(ctx->sqlite);
     }
+    if (sp_job_write_changes(ctx, st)) {
+        touched_free(&touched);
+        cJSON_Delete(types);
+        cJSON_Delete(params);
+        return st->code;
+    }
     if (touched.writes.count)
         sp_job_mark_written(ctx, touched.writes.names, touched.writes.count);
     touched_free(&touched);
@@ -1277,4 +1289,53 @@ enum em_code sp_exec_row_deletion(struct sp_db *db, int64_t now, int64_t *delete
     sp_db_run(db, job_row_deletion, &j, st);
     *deleted = j.deleted;
     return st->code;
+}
+
+/* --- change streams --- */
+
+struct change_query_job {
+    const struct sp_sql_request *request;
+    struct sp_change_query *q;
+    enum em_code found; /* EM_NOT_FOUND: not a change stream query */
+};
+
+static enum em_code job_change_query(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
+{
+    struct change_query_job *j = arg;
+    j->found = sp_change_query_parse(ctx->schema, j->request->sql, j->request->params,
+                                     j->request->param_types, ctx->now, j->q, st);
+    return j->found == EM_NOT_FOUND ? EM_OK : j->found;
+}
+
+enum em_code sp_exec_change_query(struct sp_db *db, const struct sp_sql_request *request,
+                                  struct sp_change_query *q, struct em_status *st)
+{
+    struct change_query_job j = {request, q, EM_OK};
+    if (sp_db_run(db, job_change_query, &j, st))
+        return st->code;
+    return j.found;
+}
+
+struct change_fetch_job {
+    const char *stream;
+    int64_t after_ns, *upto_ns;
+    cJSON *rows;
+};
+
+static enum em_code job_change_fetch(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
+{
+    struct change_fetch_job *j = arg;
+    if (*j->upto_ns > ctx->now)
+        *j->upto_ns = ctx->now;
+    int64_t at;
+    struct em_status ignored = {0};
+    sp_job_read_time(ctx, *j->upto_ns, &at, &ignored); /* later commits come after it */
+    return sp_change_fetch(ctx->sqlite, j->stream, j->after_ns, *j->upto_ns, j->rows, st);
+}
+
+enum em_code sp_exec_change_fetch(struct sp_db *db, const char *stream, int64_t after_ns,
+                                  int64_t *upto_ns, cJSON *rows, struct em_status *st)
+{
+    struct change_fetch_job j = {stream, after_ns, upto_ns, rows};
+    return sp_db_run(db, job_change_fetch, &j, st);
 }

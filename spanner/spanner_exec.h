@@ -119,6 +119,17 @@ enum em_code sp_exec_commit_end(struct sp_commit_op *op, struct sp_commit *out,
  * emulator clock), as Spanner's background deletion does, interleaved children with ON
  * DELETE CASCADE included. A table whose deletion fails (a child under NO ACTION) is left
  * as it is and logged. *deleted: the rows deleted from the policies' tables. */
+/* Change streams (spanner_change_records.h). sp_exec_change_query: EM_NOT_FOUND, no
+ * status, when the request's SQL does not read a change stream; else the query, checked
+ * against the schema. sp_exec_change_fetch appends to rows the records of the stream
+ * committed in (after_ns, *upto_ns] and lowers *upto_ns to now when it is later: every
+ * commit after this call has a later timestamp. */
+struct sp_change_query;
+enum em_code sp_exec_change_query(struct sp_db *db, const struct sp_sql_request *request,
+                                  struct sp_change_query *q, struct em_status *st);
+enum em_code sp_exec_change_fetch(struct sp_db *db, const char *stream, int64_t after_ns,
+                                  int64_t *upto_ns, cJSON *rows, struct em_status *st);
+
 enum em_code sp_exec_row_deletion(struct sp_db *db, int64_t now, int64_t *deleted,
                                   struct em_status *st);
 

@@ -1517,12 +1517,13 @@ static enum em_code parse_table_ref(struct sp_parser *p, struct sp_from **out)
             snprintf(name, len, "INFORMATION_SCHEMA.%s", view);
             f->table = name;
         } else if (sp_token_is_op(sp_peek(p), "(")) {
+            if (strncasecmp(f->table, "READ_", 5) == 0) /* spanner_change_records.h */
+                return EM_FAIL(p->st, EM_INVALID_ARGUMENT,
+                               "A change stream is read only by SELECT ChangeRecord FROM "
+                               "%.128s(...) on its own, with executeStreamingSql [at %d:%d]",
+                               f->table, tok->line, tok->column);
             char what[192];
-            snprintf(what, sizeof(what),
-                     strncasecmp(f->table, "READ_", 5) == 0
-                         ? "Reading a change stream with %.128s(...)"
-                         : "The table-valued function %.128s",
-                     f->table);
+            snprintf(what, sizeof(what), "The table-valued function %.128s", f->table);
             return sp_unsupported(p, tok, what);
         }
         if (skip_hint(p))

@@ -5,11 +5,12 @@
  * after, with every runtime error one of ours, never INTERNAL: the regular expressions,
  * FORMAT, JSONPath and date parsing run on the input's literals; the key spans it reads
  * are planned and computed with a value for each parameter; sequences draw from counters
- * saved after each input), as Partitioned DML, and
+ * saved after each input), as Partitioned DML, as a change stream's query, and
  * as a DDL statement applied to a copy of that schema (parse, validate, generate the SQLite
  * script). Nothing may crash, leak or overflow the stack, and every failure must carry a
  * status with a message.
  */
+#include "spanner/spanner_change_records.h"
 #include "spanner/spanner_ddl.h"
 #include "spanner/spanner_sequences.h"
 #include "spanner/spanner_sql_functions.h"
@@ -166,6 +167,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     code = sp_translate_partitioned(schema, text, NULL, 0, &tr, &st);
     check_failure(code, &st);
     sp_translation_free(tr);
+    em_status_clear(&st);
+    struct sp_change_query change;
+    code = sp_change_query_parse(schema, text, NULL, NULL, 1767323045LL * 1000000000LL, &change,
+                                 &st);
+    if (code != EM_NOT_FOUND)
+        check_failure(code, &st);
 
     struct sp_buf script = {0};
     struct sp_schema *copy = build_schema(&script);

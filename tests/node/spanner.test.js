@@ -412,7 +412,7 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
                 ddl.statements.join('\n;\n'));
     });
 
-    it('change streams: DDL through updateDatabaseDdl, getDdl, INFORMATION_SCHEMA; reading one refused', async () => {
+    it('change streams: DDL through updateDatabaseDdl, getDdl, INFORMATION_SCHEMA; reading one through executeStreamingSql', async () => {
       const [operation] = await databases.updateDatabaseDdl({database, statements: [
         "CREATE CHANGE STREAM TicketChanges FOR Tickets(Title) OPTIONS (value_capture_type = 'NEW_ROW')"]});
       await operation.promise();
@@ -422,8 +422,30 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
       assert.deepEqual(rowsOf(await sql('SELECT CHANGE_STREAM_NAME, TABLE_NAME, COLUMN_NAME ' +
                                         'FROM INFORMATION_SCHEMA.CHANGE_STREAM_COLUMNS')),
                        [['TicketChanges', 'Tickets', 'Title']]);
-      await rejectsWith(sql('SELECT ChangeRecord FROM READ_TicketChanges(start_timestamp => CURRENT_TIMESTAMP())'),
-                        Code.UNIMPLEMENTED, 'Reading a change stream with READ_TicketChanges');
+      await rejectsWith(sql('SELECT ChangeRecord FROM READ_TicketChanges(CURRENT_TIMESTAMP(), NULL, NULL, 1000)'),
+                        Code.INVALID_ARGUMENT, 'not supported for the ExecuteSql API');
+      // a commit, then the stream read as a client does: the partition, then its records
+      const [ran] = await spanner.executeSql({session: session.name, transaction: {begin: {readWrite: {}}},
+                                              sql: "INSERT INTO Tickets (Title) VALUES ('streamed')"});
+      const [committed] = await spanner.commit({session: session.name, transactionId: ran.metadata.transaction.id});
+      const at = Number(committed.commitTimestamp.seconds);
+      const text = s => new Date(s * 1000).toISOString();
+      const read = token => collect(spanner.executeStreamingSql({
+        session: session.name, sql: 'SELECT ChangeRecord FROM READ_TicketChanges(@s, @e, @t, 1000)',
+        params: {fields: {s: {stringValue: text(at)}, e: {stringValue: text(at + 1)},
+                          t: token ? {stringValue: token} : {nullValue: 'NULL_VALUE'}}},
+        paramTypes: {s: {code: 'TIMESTAMP'}, e: {code: 'TIMESTAMP'}, t: {code: 'STRING'}}}));
+      const initial = rowsOfStream(await read(null));
+      assert.equal(initial.length, 1);
+      const [[[[[], [], [[, sequence, [[token, parents]]]]]]]] = initial; // row, ChangeRecord, STRUCT
+      assert.equal(sequence, '00000000');
+      assert.deepEqual(parents, []);
+      const records = rowsOfStream(await read(token)).map(([[[data]]]) => data[0]).filter(Boolean);
+      assert.equal(records.length, 1, JSON.stringify(records));
+      const [[, , , last, table, , [[keys, newValues, oldValues]], modType, captureType]] = records; // heartbeats left out
+      assert.deepEqual([last, table, modType, captureType], [true, 'Tickets', 'INSERT', 'NEW_ROW']);
+      assert.deepEqual([JSON.parse(newValues), JSON.parse(oldValues)], [{Title: 'streamed'}, {}]);
+      assert.ok(JSON.parse(keys).Id, 'the key: the identity of the new row');
       await rejectsWith(databases.updateDatabaseDdl({database, statements: ['ALTER TABLE Tickets DROP COLUMN Title']}),
                         Code.FAILED_PRECONDITION, 'tracked by 1 Change Stream: TicketChanges');
       const [dropped] = await databases.updateDatabaseDdl({database, statements: ['DROP CHANGE STREAM TicketChanges']});
