@@ -632,6 +632,18 @@ static enum em_code check_args(const struct sp_schema *schema, const struct chan
     return EM_OK;
 }
 
+bool sp_change_query_shape(const char *sql)
+{
+    struct sp_arena arena = {0};
+    struct sp_parser p;
+    struct change_args a = {0};
+    struct em_status quiet = {0};
+    bool shape = sp_parser_init(&p, &arena, sql, &quiet) == EM_OK &&
+                 parse_shape(&p, &a) != EM_NOT_FOUND;
+    sp_arena_free(&arena);
+    return shape;
+}
+
 enum em_code sp_change_query_parse(const struct sp_schema *schema, const char *sql,
                                    const cJSON *params, const cJSON *param_types, int64_t now,
                                    struct sp_change_query *q, struct em_status *st)

@@ -71,6 +71,9 @@ struct sp_change_query {
     int64_t heartbeat_ms;
 };
 
+/* Whether sql has the shape of a change stream's query (no schema needed: the data plane
+ * asks before it looks at the schema on the database's thread). */
+bool sp_change_query_shape(const char *sql);
 /* EM_NOT_FOUND, the status untouched, when sql is not a query of READ_<name>(...); else
  * the query, checked against the schema and now (st set on an error). */
 enum em_code sp_change_query_parse(const struct sp_schema *schema, const char *sql,

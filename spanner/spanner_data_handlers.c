@@ -674,7 +674,7 @@ static enum em_code execute(struct em_call *call, bool streaming)
     }
     struct sp_sql_request req = {sql, cJSON_GetObjectItem(call->body, "params"),
                                  cJSON_GetObjectItem(call->body, "paramTypes"), mode, 0};
-    if (strcasestr(sql, "READ_")) { /* maybe a change stream's query: its schema tells */
+    if (strcasestr(sql, "READ_") && sp_change_query_shape(sql)) { /* a change stream's query */
         struct sp_change_query q;
         enum em_code found = sp_exec_change_query(dc.db, &req, &q, &call->status);
         if (found != EM_NOT_FOUND) {

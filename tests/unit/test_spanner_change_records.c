@@ -271,6 +271,9 @@ static void test_queries(void **state)
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(type, "fields")), 1);
     cJSON_Delete(type);
 
+    assert_true(sp_change_query_shape("SELECT ChangeRecord FROM READ_Nope(1, 2)"));
+    assert_false(sp_change_query_shape("SELECT read_count FROM READ_LOG"));
+    assert_true(sp_change_query_shape("SELECT ChangeRecord FROM READ_X(1")); /* its error */
     parse_fails("SELECT 1", "not a change stream query");
     parse_fails("SELECT ChangeRecord FROM P", "not a change stream query");
     parse_fails("SELECT COUNT(*) FROM READ_OnlyA(CURRENT_TIMESTAMP())",
