@@ -553,8 +553,21 @@ static enum em_code timestamp_arg(const struct change_args *a, int which, const 
     if (text && !sp_timestamp_parse_text(text, "UTC", &ts))
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid %s: %.64s is not a timestamp.",
                        arg_names[which], text);
-    if (text)
-        *ns = ts.seconds * 1000000000LL + ts.nanos;
+    if (!text)
+        return EM_OK;
+    /* the emulator's clock counts nanoseconds in 64 bits (1678 to 2262): an end past that
+     * (Beam's readers pass 9999-12-31) is no end; a start outside it cannot be served */
+    int64_t max_seconds = INT64_MAX / 1000000000LL - 1;
+    if (ts.seconds > max_seconds && which == 1) {
+        *is_null = true;
+        return EM_OK;
+    }
+    if (ts.seconds > max_seconds || ts.seconds < -max_seconds)
+        return EM_FAIL(st, EM_OUT_OF_RANGE,
+                       "%s %.64s is outside the range of timestamps this emulator serves "
+                       "(1678 to 2262).",
+                       arg_names[which], text);
+    *ns = ts.seconds * 1000000000LL + ts.nanos;
     return EM_OK;
 }
 
@@ -638,8 +651,8 @@ bool sp_change_query_shape(const char *sql)
     struct sp_parser p;
     struct change_args a = {0};
     struct em_status quiet = {0};
-    bool shape = sp_parser_init(&p, &arena, sql, &quiet) == EM_OK &&
-                 parse_shape(&p, &a) != EM_NOT_FOUND;
+    bool shape =
+        sp_parser_init(&p, &arena, sql, &quiet) == EM_OK && parse_shape(&p, &a) != EM_NOT_FOUND;
     sp_arena_free(&arena);
     return shape;
 }

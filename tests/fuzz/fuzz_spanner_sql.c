@@ -169,8 +169,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sp_translation_free(tr);
     em_status_clear(&st);
     struct sp_change_query change;
-    code = sp_change_query_parse(schema, text, NULL, NULL, 1767323045LL * 1000000000LL, &change,
-                                 &st);
+    code =
+        sp_change_query_parse(schema, text, NULL, NULL, 1767323045LL * 1000000000LL, &change, &st);
     if (code != EM_NOT_FOUND)
         check_failure(code, &st);
 

@@ -274,6 +274,13 @@ static void test_queries(void **state)
     assert_true(sp_change_query_shape("SELECT ChangeRecord FROM READ_Nope(1, 2)"));
     assert_false(sp_change_query_shape("SELECT read_count FROM READ_LOG"));
     assert_true(sp_change_query_shape("SELECT ChangeRecord FROM READ_X(1")); /* its error */
+    assert_null(parse("SELECT ChangeRecord FROM READ_OnlyA(CURRENT_TIMESTAMP(), "
+                      "'9999-12-31T23:59:59.999999999Z', NULL, 1000)",
+                      NULL, &q));
+    assert_int_equal(q.end_ns, 0); /* Beam's "no end" */
+    parse_fails("SELECT ChangeRecord FROM READ_OnlyA('9999-12-31T00:00:00Z', NULL, NULL, 1000)",
+                "OUT_OF_RANGE: start_timestamp 9999-12-31T00:00:00Z is outside the range of "
+                "timestamps this emulator serves (1678 to 2262).");
     parse_fails("SELECT 1", "not a change stream query");
     parse_fails("SELECT ChangeRecord FROM P", "not a change stream query");
     parse_fails("SELECT COUNT(*) FROM READ_OnlyA(CURRENT_TIMESTAMP())",
