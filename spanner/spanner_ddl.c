@@ -2006,6 +2006,8 @@ enum em_code sp_ddl_apply(struct sp_schema *schema, const char *statement,
                               ? d.st->code
                               : sp_change_stream_alter(&d.p, d.schema, d.st))
                        : sp_unsupported(&d.p, sp_peek(&d.p), "This ALTER statement");
+        else if (sp_accept_keyword(&d.p, "ANALYZE")) /* new optimizer statistics: SQLite's */
+            code = (sp_buf_puts(d.out, "ANALYZE;\n"), EM_OK);
         else if (sp_token_is_keyword(verb, "RENAME") &&
                  sp_token_is_keyword(sp_peek_at(&d.p, 1), "TABLE"))
             code = (d.p.pos += 2, regenerate_start(&d), rename_tables(&d, NULL));

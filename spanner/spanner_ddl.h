@@ -27,7 +27,8 @@
  * the default_sequence_kind database option; CREATE, ALTER and DROP CHANGE STREAM
  * (spanner_change_streams.h); ALTER TABLE ... RENAME TO [, ADD SYNONYM] and RENAME TABLE
  * (every reference follows; a view that uses the table refuses it); table synonyms (ADD and
- * DROP SYNONYM, SYNONYM(...) in CREATE TABLE). Other DDL (roles, search indexes, other
+ * DROP SYNONYM, SYNONYM(...) in CREATE TABLE); ANALYZE (SQLite's statistics are gathered
+ * again). Other DDL (roles, search indexes, other
  * database options ...) is UNIMPLEMENTED, by name.
  */
 #ifndef SPANNER_DDL_H

@@ -200,6 +200,8 @@ static void test_validation(void **state)
          "FAILED_PRECONDITION: Cannot change the type of column SingerId from INT64 to STRING."},
         {"CREATE ROLE analyst",
          "UNIMPLEMENTED: CREATE ROLE is not supported by this emulator [at 1:8]"},
+        {"ANALYZE Singers",
+         "INVALID_ARGUMENT: Syntax error: Unexpected identifier Singers [at 1:9]"},
         {"ALTER DATABASE db1 SET OPTIONS (x = 1)", "INVALID_ARGUMENT: Option: x is unknown."},
         {"ALTER ROLE analyst",
          "UNIMPLEMENTED: This ALTER statement is not supported by this emulator [at 1:7]"},
@@ -640,6 +642,14 @@ static void test_rename_tables(void **state)
               "IA.");
     ddl_ok("CREATE TABLE T (K INT64 NOT NULL) PRIMARY KEY (K)"); /* the old name is free */
     sql_is("INSERT INTO T (K) VALUES (1)", "modified 1");
+    ddl_ok("ANALYZE"); /* SQLite's statistics gathered: its planner's, as Spanner's package */
+    sqlite3_stmt *stats = NULL;
+    assert_int_equal(
+        sqlite3_prepare_v2(db.db, "SELECT COUNT(*) FROM sqlite_stat1", -1, &stats, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(stats), SQLITE_ROW);
+    assert_true(sqlite3_column_int(stats, 0) > 0);
+    sqlite3_finalize(stats);
 }
 
 /* Table synonyms: one per table, in CREATE TABLE, ADD and DROP SYNONYM, and RENAME TO ...,
