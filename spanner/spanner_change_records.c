@@ -339,7 +339,7 @@ static enum em_code insert_records(sqlite3 *sqlite, const char *stream, int64_t 
 
 enum em_code sp_change_log_write(struct sp_change_log *log, const struct sp_schema *schema,
                                  sqlite3 *sqlite, int64_t commit_ns, uint64_t txn, bool system,
-                                 struct em_status *st)
+                                 bool excluded, struct em_status *st)
 {
     if (log->failed) {
         sp_change_log_clear(log);
@@ -361,6 +361,8 @@ enum em_code sp_change_log_write(struct sp_change_log *log, const struct sp_sche
     }
     for (int i = 0; !st->code && i < schema->nchange_streams; i++) {
         const struct sp_change_stream *cs = schema->change_streams[i];
+        if (excluded && option_true(cs, SP_CS_ALLOW_TXN_EXCLUSION))
+            continue;
         cJSON *records = stream_records(cs, schema, log->changes, commit_text, txn_text, system);
         if (!records)
             EM_FAIL_OOM(st);

@@ -49,10 +49,11 @@ void sp_change_capture(struct sp_change_log *log, const struct sp_schema *schema
                        int op, const char *table);
 void sp_change_log_clear(struct sp_change_log *log);
 /* Writes every change stream's records of the captured changes, committed at commit_ns by
- * transaction txn (system: a row deletion policy's deletes), and clears the log. */
+ * transaction txn (system: a row deletion policy's deletes; excluded: a transaction left
+ * out of the streams whose allow_txn_exclusion is true), and clears the log. */
 enum em_code sp_change_log_write(struct sp_change_log *log, const struct sp_schema *schema,
                                  sqlite3 *sqlite, int64_t commit_ns, uint64_t txn, bool system,
-                                 struct em_status *st);
+                                 bool excluded, struct em_status *st);
 
 /* --- retention --- */
 

@@ -135,6 +135,7 @@ struct data_call {
     bool began;          /* txn was begun by this call (inline begin) */
     int64_t read_ns;     /* a single-use read-only transaction's timestamp */
     bool return_read_ns; /* ... which the result's metadata gives (returnReadTimestamp) */
+    bool exclude;        /* excludeTxnFromChangeStreams of the transaction it begins */
 };
 
 /* The call's session and database. The CMEK gate: here for the calls that run no job on
@@ -216,9 +217,10 @@ static void wait_for_read_time(int64_t read_ns)
 }
 
 /* TransactionOptions -> a mode; read-only bounds checked and *read_ns (when not NULL) set
- * to the timestamp a read-only transaction reads at (0 for the other modes). */
+ * to the timestamp a read-only transaction reads at (0 for the other modes);
+ * *exclude: excludeTxnFromChangeStreams, which only writing transactions may ask. */
 static enum em_code parse_options(struct em_call *call, struct sp_db *db, const cJSON *options,
-                                  enum sp_txn_mode *mode, int64_t *read_ns)
+                                  enum sp_txn_mode *mode, int64_t *read_ns, bool *exclude)
 {
     const cJSON *rw = cJSON_GetObjectItem(options, "readWrite");
     const cJSON *ro = cJSON_GetObjectItem(options, "readOnly");
@@ -228,6 +230,13 @@ static enum em_code parse_options(struct em_call *call, struct sp_db *db, const 
                             "TransactionOptions needs exactly one of readWrite, readOnly and "
                             "partitionedDml.");
     *mode = rw ? SP_TXN_READ_WRITE : ro ? SP_TXN_READ_ONLY : SP_TXN_PARTITIONED_DML;
+    bool excluded = cJSON_IsTrue(cJSON_GetObjectItem(options, "excludeTxnFromChangeStreams"));
+    if (excluded && ro)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "excludeTxnFromChangeStreams is only for read-write and partitioned "
+                            "DML transactions.");
+    if (exclude)
+        *exclude = excluded;
     if (read_ns)
         *read_ns = 0;
     return ro && read_ns ? read_timestamp(call, db, ro, read_ns) : EM_OK;
@@ -269,6 +278,7 @@ static enum em_code begin_transaction(struct em_call *call, struct data_call *dc
                      &call->status))
         return call->status.code;
     dc->txn->read_ns = read_ns;
+    dc->txn->exclude_from_change_streams = dc->exclude;
     return EM_OK;
 }
 
@@ -289,7 +299,7 @@ static enum em_code select_transaction(struct em_call *call, struct data_call *d
         return sp_txn_find(ctx_of(call)->txns, id, dc->session, em_clock_now(), &dc->txn,
                            &call->status);
     if (single) {
-        if (parse_options(call, dc->db, single, &mode, &dc->read_ns))
+        if (parse_options(call, dc->db, single, &mode, &dc->read_ns, NULL))
             return call->status.code;
         if (mode != SP_TXN_READ_ONLY)
             return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
@@ -301,7 +311,7 @@ static enum em_code select_transaction(struct em_call *call, struct data_call *d
         return EM_OK;
     }
     int64_t read_ns;
-    if (!begin || parse_options(call, dc->db, begin, &mode, &read_ns) ||
+    if (!begin || parse_options(call, dc->db, begin, &mode, &read_ns, &dc->exclude) ||
         begin_transaction(call, dc, mode, read_ns))
         return call->status.code;
     dc->began = true;
@@ -675,7 +685,7 @@ static enum em_code execute(struct em_call *call, bool streaming)
     struct sp_sql_request req = {sql, cJSON_GetObjectItem(call->body, "params"),
                                  cJSON_GetObjectItem(call->body, "paramTypes"), mode, 0};
     if (strcasestr(sql, "READ_") && sp_change_query_shape(sql)) { /* a change stream's query */
-        struct sp_change_query q;
+        struct sp_change_query q = {0};
         enum em_code found = sp_exec_change_query(dc.db, &req, &q, &call->status);
         if (found != EM_NOT_FOUND) {
             if (!found)
@@ -839,7 +849,8 @@ enum em_code sp_begin_transaction(struct em_call *call)
     enum sp_txn_mode mode;
     int64_t read_ns;
     if (open_data_call(call, &dc, true) ||
-        parse_options(call, dc.db, cJSON_GetObjectItem(call->body, "options"), &mode, &read_ns) ||
+        parse_options(call, dc.db, cJSON_GetObjectItem(call->body, "options"), &mode, &read_ns,
+                      &dc.exclude) ||
         begin_transaction(call, &dc, mode, read_ns)) {
         close_data_call(call, &dc);
         return call->status.code;
@@ -870,7 +881,8 @@ static enum em_code commit_transaction(struct em_call *call, struct data_call *d
                             "A commit needs exactly one of transactionId and "
                             "singleUseTransaction.");
     if (single)
-        return parse_options(call, dc->db, single, &mode, NULL) || mode == SP_TXN_READ_WRITE
+        return parse_options(call, dc->db, single, &mode, NULL, &dc->exclude) ||
+                       mode == SP_TXN_READ_WRITE
                    ? call->status.code
                    : EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                                   "singleUseTransaction of a commit must be readWrite.");
@@ -919,7 +931,7 @@ enum em_code sp_commit(struct em_call *call)
     if (open_data_call(call, &dc, false) || commit_transaction(call, &dc)) {
         /* refused before anything ran */
     } else if (!dc.txn) {
-        if (sp_exec_commit_prepare(dc.db, mutations, &op, &call->status) == EM_OK) {
+        if (sp_exec_commit_prepare(dc.db, mutations, dc.exclude, &op, &call->status) == EM_OK) {
             em_call_defer(call, single_use_commit_finish, op);
             sp_exec_commit_submit(op, commit_done, call);
         }

@@ -578,6 +578,8 @@ static enum em_code job_sql(struct sp_job_ctx *ctx, void *arg, struct em_status 
         return st->code;
     if (pdml)
         sp_job_track_writes(ctx); /* it commits at once */
+    if (pdml && j->txn->exclude_from_change_streams)
+        sp_job_exclude_from_change_streams(ctx);
     if (rw && replay(ctx, j->txn, &j->touched, st)) {
         /* its earlier DML no longer applies: others changed what it read */
         em_status_clear(st);
@@ -966,6 +968,7 @@ static void key_text(const struct mutation *m, const cJSON *row, char *out, size
 
 struct commit_job {
     struct sp_txn *txn;
+    bool exclude; /* a single-use commit's excludeTxnFromChangeStreams */
     const cJSON *mutations;
     struct sp_commit *out;
     struct touched touched;
@@ -1157,6 +1160,8 @@ static enum em_code job_commit(struct sp_job_ctx *ctx, void *arg, struct em_stat
                        table ? table->name : conflict);
     }
     sp_job_track_writes(ctx);
+    if (j->txn ? j->txn->exclude_from_change_streams : j->exclude)
+        sp_job_exclude_from_change_streams(ctx);
     j->out->commit_ns = sp_job_commit_time(ctx);
     j->out->mutation_count = 0;
     if (j->txn && replay(ctx, j->txn, &j->touched, st)) {
@@ -1197,7 +1202,7 @@ struct sp_commit_op {
     struct sp_db_job *job;
 };
 
-enum em_code sp_exec_commit_prepare(struct sp_db *db, const cJSON *mutations,
+enum em_code sp_exec_commit_prepare(struct sp_db *db, const cJSON *mutations, bool exclude,
                                     struct sp_commit_op **out, struct em_status *st)
 {
     *out = NULL;
@@ -1206,7 +1211,7 @@ enum em_code sp_exec_commit_prepare(struct sp_db *db, const cJSON *mutations,
     struct sp_commit_op *op = calloc(1, sizeof(*op));
     if (!op)
         return EM_FAIL_OOM(st);
-    op->j = (struct commit_job){.mutations = mutations, .out = &op->out};
+    op->j = (struct commit_job){.mutations = mutations, .out = &op->out, .exclude = exclude};
     if (!(op->job = sp_db_job_new(db, job_commit, &op->j))) {
         free(op);
         return EM_FAIL_OOM(st);

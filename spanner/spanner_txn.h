@@ -87,7 +87,9 @@ struct sp_txn {
     uint64_t start_seq;
     int64_t begin_ns, last_use_ns;
     int64_t read_ns; /* read-only: the timestamp every read sees (the caller sets it) */
-    char **reads;    /* lower-case names of the tables read whole */
+    bool exclude_from_change_streams; /* its writes are left out of the change streams that
+                                         allow it (excludeTxnFromChangeStreams) */
+    char **reads;                     /* lower-case names of the tables read whole */
     int nreads;
     struct sp_txn_span *spans; /* the keys and ranges read of other tables */
     int nspans;

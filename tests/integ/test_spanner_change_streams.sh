@@ -8,8 +8,9 @@
 # data change records of mutations, DML, partitioned DML, cascaded deletes and a row
 # deletion policy's deletes (a system transaction), each stream with its columns, value
 # capture type and exclusions; a live query that receives a commit as it happens and
-# heartbeats; Spanner's errors (executeSql, a bad token, a start past the retention); the
-# CMEK gate ending a live query when the key is disabled; records kept across a restart.
+# heartbeats; a transaction excluding itself; Spanner's errors (executeSql, a bad token, a
+# start past the retention); the CMEK gate ending a live query when the key is disabled;
+# records kept across a restart.
 source "$(dirname "$0")/lib.sh"
 
 P=projects/stream-project
@@ -170,6 +171,21 @@ expect_contains "$BODY" "heartbeat_milliseconds must be within min 100 and max 3
 api POST "$S/$SESSION:executeStreamingSql" "$(change_query Nope "$START" "" "" 1000)"
 expect_error_json 400 INVALID_ARGUMENT
 expect_contains "$BODY" "Table-valued function not found: READ_Nope" "an unknown stream"
+
+section "excludeTxnFromChangeStreams: left out of the streams that allow it"
+api PATCH "$S/$DB/ddl" '{"statements":["CREATE CHANGE STREAM Allowing FOR Audit OPTIONS (allow_txn_exclusion = true)"]}'
+expect_status 200
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{},"excludeTxnFromChangeStreams":true},"mutations":[{"insert":{"table":"Audit","columns":["Id","Note"],"values":[["7","quiet"]]}}]}'
+expect_status 200
+SAVED_START=$START SAVED_END=$END
+START=$(jq -r .commitTimestamp <<<"$BODY") END=$(jq -r .commitTimestamp <<<"$BODY")
+expect_eq '["INSERT Audit {\"Id\":\"7\"} {\"Note\":\"quiet\"} {}"]' "$(records Everything)" \
+    "a stream that does not allow exclusion records it"
+expect_eq '[]' "$(records Allowing)" "allow_txn_exclusion = true: left out"
+START=$SAVED_START END=$SAVED_END
+api POST "$S/$SESSION:beginTransaction" '{"options":{"readOnly":{},"excludeTxnFromChangeStreams":true}}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "only for read-write and partitioned DML" "a read-only transaction cannot ask it"
 
 section "a live query: a commit arrives as it happens, heartbeats between"
 NOW=$(curl -s "$CONTROL_URL/emulator/v1/clock" | jq -r .now)

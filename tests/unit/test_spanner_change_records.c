@@ -43,7 +43,7 @@ static int setup(void **state)
         "CREATE CHANGE STREAM OnlyA FOR P(A) OPTIONS (value_capture_type = 'NEW_ROW', "
         "exclude_delete = true)",
         "CREATE CHANGE STREAM NewValues FOR P OPTIONS (value_capture_type = 'NEW_VALUES', "
-        "retention_period = '36h')",
+        "retention_period = '36h', allow_txn_exclusion = true)",
         NULL};
     if (sp_test_open(&db, ddl))
         return -1;
@@ -69,13 +69,19 @@ static void run(const char *sql)
     free(out);
 }
 
-/* The commit of what ran since the last one: its records written at commit_s. */
-static void commit(int64_t commit_s, bool system)
+/* The commit of what ran since the last one: its records written at commit_s (system: a
+ * row deletion policy's; excluded: excludeTxnFromChangeStreams). */
+static void commit_as(int64_t commit_s, bool system, bool excluded)
 {
     struct em_status st = {0};
-    assert_int_equal(
-        sp_change_log_write(&changes, db.schema, db.db, commit_s * 1000000000LL, 7, system, &st),
-        EM_OK);
+    assert_int_equal(sp_change_log_write(&changes, db.schema, db.db, commit_s * 1000000000LL, 7,
+                                         system, excluded, &st),
+                     EM_OK);
+}
+
+static void commit(int64_t commit_s, bool system)
+{
+    commit_as(commit_s, system, false);
 }
 
 /* The stream's records (commit_s, upto_s] as "MOD table keys new old" lines. */
@@ -145,6 +151,12 @@ static void test_records_per_stream(void **state)
                 "UPDATE P {\"K\":\"1\"} {\"A\":\"a2\"} {}\n"
                 "DELETE P {\"K\":\"1\"} {} {}");
     records_are("Everything", 101, 101, ""); /* (after, upto] */
+
+    /* a transaction that excludes itself: left out where allow_txn_exclusion is true */
+    run("UPDATE P SET B = 99 WHERE K = 2");
+    commit_as(103, false, true);
+    records_are("Everything", 102, 103, "UPDATE P {\"K\":\"2\"} {\"B\":\"99\"} {\"B\":null}");
+    records_are("NewValues", 102, 103, "");
     records_are("Everything", 100, 101, "UPDATE P {\"K\":\"1\"} {\"B\":\"11\"} {\"B\":\"10\"}");
 
     /* one record per table and kind, in order: sequence numbers, the last, the count */
