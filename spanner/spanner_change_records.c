@@ -250,7 +250,7 @@ static cJSON *record(const struct sp_change_stream *cs, const struct sp_table *t
     cJSON_AddItemToArray(r, cJSON_CreateString(capture_type(cs)));
     cJSON_AddItemToArray(r, cJSON_CreateString(""));  /* number_of_records_in_transaction */
     cJSON_AddItemToArray(r, cJSON_CreateString("1")); /* number_of_partitions_in_transaction */
-    cJSON_AddItemToArray(r, cJSON_CreateString(""));  /* transaction_tag */
+    cJSON_AddItemToArray(r, cJSON_CreateString(""));  /* transaction_tag, later */
     cJSON_AddItemToArray(r, cJSON_CreateBool(system));
     cJSON_Delete(mods);
     return r;
@@ -260,7 +260,7 @@ static cJSON *record(const struct sp_change_stream *cs, const struct sp_table *t
  * kind make one record. */
 static cJSON *stream_records(const struct sp_change_stream *cs, const struct sp_schema *schema,
                              const cJSON *changes, const char *commit_text, const char *txn_text,
-                             bool system)
+                             const char *tag, bool system)
 {
     cJSON *records = cJSON_CreateArray();
     const struct sp_table *group_table = NULL;
@@ -292,7 +292,7 @@ static cJSON *stream_records(const struct sp_change_stream *cs, const struct sp_
     if (mods)
         cJSON_AddItemToArray(
             records, record(cs, group_table, group_op, mods, commit_text, txn_text, system));
-    /* the transaction's count, each record's place, the last one */
+    /* the transaction's count, each record's place, the last one, its tag */
     int count = cJSON_GetArraySize(records), seq = 0;
     char text[16];
     cJSON *r;
@@ -303,6 +303,7 @@ static cJSON *stream_records(const struct sp_change_stream *cs, const struct sp_
         cJSON_ReplaceItemInArray(r, 3, cJSON_CreateBool(seq == count));
         snprintf(text, sizeof(text), "%d", count);
         cJSON_ReplaceItemInArray(r, 9, cJSON_CreateString(text));
+        cJSON_ReplaceItemInArray(r, 11, cJSON_CreateString(tag ? tag : ""));
     }
     return records;
 }
@@ -339,7 +340,7 @@ static enum em_code insert_records(sqlite3 *sqlite, const char *stream, int64_t 
 
 enum em_code sp_change_log_write(struct sp_change_log *log, const struct sp_schema *schema,
                                  sqlite3 *sqlite, int64_t commit_ns, uint64_t txn, bool system,
-                                 bool excluded, struct em_status *st)
+                                 bool excluded, const char *tag, struct em_status *st)
 {
     if (log->failed) {
         sp_change_log_clear(log);
@@ -363,7 +364,8 @@ enum em_code sp_change_log_write(struct sp_change_log *log, const struct sp_sche
         const struct sp_change_stream *cs = schema->change_streams[i];
         if (excluded && option_true(cs, SP_CS_ALLOW_TXN_EXCLUSION))
             continue;
-        cJSON *records = stream_records(cs, schema, log->changes, commit_text, txn_text, system);
+        cJSON *records =
+            stream_records(cs, schema, log->changes, commit_text, txn_text, tag, system);
         if (!records)
             EM_FAIL_OOM(st);
         else

@@ -50,10 +50,11 @@ void sp_change_capture(struct sp_change_log *log, const struct sp_schema *schema
 void sp_change_log_clear(struct sp_change_log *log);
 /* Writes every change stream's records of the captured changes, committed at commit_ns by
  * transaction txn (system: a row deletion policy's deletes; excluded: a transaction left
- * out of the streams whose allow_txn_exclusion is true), and clears the log. */
+ * out of the streams whose allow_txn_exclusion is true; tag: its transaction tag), and
+ * clears the log. */
 enum em_code sp_change_log_write(struct sp_change_log *log, const struct sp_schema *schema,
                                  sqlite3 *sqlite, int64_t commit_ns, uint64_t txn, bool system,
-                                 bool excluded, struct em_status *st);
+                                 bool excluded, const char *tag, struct em_status *st);
 
 /* --- retention --- */
 

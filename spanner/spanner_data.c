@@ -92,6 +92,7 @@ struct sp_db {
     struct sp_change_log changes; /* ... and, for change streams, the rows themselves */
     bool system_job;   /* the running job applies a row deletion policy (sp_job_mark_system) */
     bool excluded_job; /* ... or excludes itself from change streams that allow it */
+    char job_tag[64];  /* ... and its transaction tag */
     /* any thread */
     _Atomic uint64_t commit_seq;
     _Atomic int64_t retention_ns; /* the schema's version_retention_period */
@@ -157,6 +158,7 @@ static void tracked_clear(struct sp_db *db)
     db->tracked = NULL;
     db->ntracked = db->tracked_cap = 0;
     db->tracking = db->tracking_lost = db->system_job = db->excluded_job = false;
+    db->job_tag[0] = '\0';
     sp_change_log_clear(&db->changes);
 }
 
@@ -486,9 +488,10 @@ void sp_job_mark_system(struct sp_job_ctx *ctx)
     ctx->db->system_job = true;
 }
 
-void sp_job_exclude_from_change_streams(struct sp_job_ctx *ctx)
+void sp_job_mark_transaction(struct sp_job_ctx *ctx, bool exclude, const char *tag)
 {
-    ctx->db->excluded_job = true;
+    ctx->db->excluded_job = exclude;
+    snprintf(ctx->db->job_tag, sizeof(ctx->db->job_tag), "%s", tag ? tag : "");
 }
 
 enum em_code sp_job_write_changes(struct sp_job_ctx *ctx, struct em_status *st)
@@ -496,7 +499,7 @@ enum em_code sp_job_write_changes(struct sp_job_ctx *ctx, struct em_status *st)
     struct sp_db *db = ctx->db;
     return sp_change_log_write(&db->changes, ctx->schema, ctx->sqlite, sp_job_commit_time(ctx),
                                atomic_load(&db->commit_seq) + 1, db->system_job, db->excluded_job,
-                               st);
+                               db->job_tag, st);
 }
 
 /* Whether the log holds a row of table written after since that span covers (span NULL:

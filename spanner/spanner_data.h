@@ -150,7 +150,9 @@ void sp_job_track_writes(struct sp_job_ctx *ctx);
 /* The running commit is a row deletion policy's (its change records say so); or one whose
  * transaction asked to be left out of the change streams that allow it. */
 void sp_job_mark_system(struct sp_job_ctx *ctx);
-void sp_job_exclude_from_change_streams(struct sp_job_ctx *ctx);
+/* The running commit's transaction: left out of the change streams that allow it, and its
+ * tag (NULL: none), for its change records. */
+void sp_job_mark_transaction(struct sp_job_ctx *ctx, bool exclude, const char *tag);
 /* Before sp_job_mark_written: the change streams' records of the rows the job wrote
  * (spanner_change_records.h), in its transaction; an error fails the commit. */
 enum em_code sp_job_write_changes(struct sp_job_ctx *ctx, struct em_status *st);

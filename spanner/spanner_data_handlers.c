@@ -131,12 +131,31 @@ struct data_call {
     const char *session;
     char database[SP_NAME_MAX];
     struct sp_db *db;
-    struct sp_txn *txn;  /* locked; released by finish() */
-    bool began;          /* txn was begun by this call (inline begin) */
-    int64_t read_ns;     /* a single-use read-only transaction's timestamp */
-    bool return_read_ns; /* ... which the result's metadata gives (returnReadTimestamp) */
-    bool exclude;        /* excludeTxnFromChangeStreams of the transaction it begins */
+    struct sp_txn *txn;           /* locked; released by finish() */
+    bool began;                   /* txn was begun by this call (inline begin) */
+    int64_t read_ns;              /* a single-use read-only transaction's timestamp */
+    bool return_read_ns;          /* ... which the result's metadata gives (returnReadTimestamp) */
+    bool exclude;                 /* excludeTxnFromChangeStreams of the transaction it begins */
+    char tag[SP_TXN_TAG_MAX + 1]; /* requestOptions.transactionTag */
 };
+
+/* requestOptions.transactionTag as Spanner keeps it: printable ASCII, leading underscores
+ * removed, at most 50 characters (a longer one is cut). */
+static enum em_code transaction_tag(struct em_call *call, char tag[SP_TXN_TAG_MAX + 1])
+{
+    const char *text =
+        em_json_string(cJSON_GetObjectItem(call->body, "requestOptions"), "transactionTag");
+    tag[0] = '\0';
+    if (!text)
+        return EM_OK;
+    for (const char *c = text; *c; c++)
+        if ((unsigned char)*c < 32 || (unsigned char)*c > 126)
+            return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                                "transactionTag: only printable ASCII characters are allowed.");
+    text += strspn(text, "_");
+    snprintf(tag, SP_TXN_TAG_MAX + 1, "%s", text);
+    return EM_OK;
+}
 
 /* The call's session and database. The CMEK gate: here for the calls that run no job on
  * the database (beginTransaction, rollback, partitions); the others pass it when their
@@ -279,6 +298,7 @@ static enum em_code begin_transaction(struct em_call *call, struct data_call *dc
         return call->status.code;
     dc->txn->read_ns = read_ns;
     dc->txn->exclude_from_change_streams = dc->exclude;
+    snprintf(dc->txn->tag, sizeof(dc->txn->tag), "%s", dc->tag);
     return EM_OK;
 }
 
@@ -312,7 +332,7 @@ static enum em_code select_transaction(struct em_call *call, struct data_call *d
     }
     int64_t read_ns;
     if (!begin || parse_options(call, dc->db, begin, &mode, &read_ns, &dc->exclude) ||
-        begin_transaction(call, dc, mode, read_ns))
+        transaction_tag(call, dc->tag) || begin_transaction(call, dc, mode, read_ns))
         return call->status.code;
     dc->began = true;
     return EM_OK;
@@ -851,7 +871,7 @@ enum em_code sp_begin_transaction(struct em_call *call)
     if (open_data_call(call, &dc, true) ||
         parse_options(call, dc.db, cJSON_GetObjectItem(call->body, "options"), &mode, &read_ns,
                       &dc.exclude) ||
-        begin_transaction(call, &dc, mode, read_ns)) {
+        transaction_tag(call, dc.tag) || begin_transaction(call, &dc, mode, read_ns)) {
         close_data_call(call, &dc);
         return call->status.code;
     }
@@ -880,6 +900,8 @@ static enum em_code commit_transaction(struct em_call *call, struct data_call *d
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                             "A commit needs exactly one of transactionId and "
                             "singleUseTransaction.");
+    if (transaction_tag(call, dc->tag))
+        return call->status.code;
     if (single)
         return parse_options(call, dc->db, single, &mode, NULL, &dc->exclude) ||
                        mode == SP_TXN_READ_WRITE
@@ -891,6 +913,8 @@ static enum em_code commit_transaction(struct em_call *call, struct data_call *d
     if (dc->txn->mode != SP_TXN_READ_WRITE)
         return EM_CALL_FAIL(call, EM_FAILED_PRECONDITION,
                             "Cannot commit a transaction that is not read-write.");
+    if (!dc->txn->tag[0]) /* tagged at its commit */
+        snprintf(dc->txn->tag, sizeof(dc->txn->tag), "%s", dc->tag);
     return EM_OK;
 }
 
@@ -931,7 +955,8 @@ enum em_code sp_commit(struct em_call *call)
     if (open_data_call(call, &dc, false) || commit_transaction(call, &dc)) {
         /* refused before anything ran */
     } else if (!dc.txn) {
-        if (sp_exec_commit_prepare(dc.db, mutations, dc.exclude, &op, &call->status) == EM_OK) {
+        if (sp_exec_commit_prepare(dc.db, mutations, dc.exclude, dc.tag, &op, &call->status) ==
+            EM_OK) {
             em_call_defer(call, single_use_commit_finish, op);
             sp_exec_commit_submit(op, commit_done, call);
         }

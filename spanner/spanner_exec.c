@@ -578,8 +578,8 @@ static enum em_code job_sql(struct sp_job_ctx *ctx, void *arg, struct em_status 
         return st->code;
     if (pdml)
         sp_job_track_writes(ctx); /* it commits at once */
-    if (pdml && j->txn->exclude_from_change_streams)
-        sp_job_exclude_from_change_streams(ctx);
+    if (pdml)
+        sp_job_mark_transaction(ctx, j->txn->exclude_from_change_streams, j->txn->tag);
     if (rw && replay(ctx, j->txn, &j->touched, st)) {
         /* its earlier DML no longer applies: others changed what it read */
         em_status_clear(st);
@@ -968,7 +968,8 @@ static void key_text(const struct mutation *m, const cJSON *row, char *out, size
 
 struct commit_job {
     struct sp_txn *txn;
-    bool exclude; /* a single-use commit's excludeTxnFromChangeStreams */
+    bool exclude; /* a single-use commit's excludeTxnFromChangeStreams and tag */
+    char tag[SP_TXN_TAG_MAX + 1];
     const cJSON *mutations;
     struct sp_commit *out;
     struct touched touched;
@@ -1160,8 +1161,8 @@ static enum em_code job_commit(struct sp_job_ctx *ctx, void *arg, struct em_stat
                        table ? table->name : conflict);
     }
     sp_job_track_writes(ctx);
-    if (j->txn ? j->txn->exclude_from_change_streams : j->exclude)
-        sp_job_exclude_from_change_streams(ctx);
+    sp_job_mark_transaction(ctx, j->txn ? j->txn->exclude_from_change_streams : j->exclude,
+                            j->txn ? j->txn->tag : j->tag);
     j->out->commit_ns = sp_job_commit_time(ctx);
     j->out->mutation_count = 0;
     if (j->txn && replay(ctx, j->txn, &j->touched, st)) {
@@ -1203,7 +1204,8 @@ struct sp_commit_op {
 };
 
 enum em_code sp_exec_commit_prepare(struct sp_db *db, const cJSON *mutations, bool exclude,
-                                    struct sp_commit_op **out, struct em_status *st)
+                                    const char *tag, struct sp_commit_op **out,
+                                    struct em_status *st)
 {
     *out = NULL;
     if (mutations && !cJSON_IsArray(mutations))
@@ -1212,6 +1214,7 @@ enum em_code sp_exec_commit_prepare(struct sp_db *db, const cJSON *mutations, bo
     if (!op)
         return EM_FAIL_OOM(st);
     op->j = (struct commit_job){.mutations = mutations, .out = &op->out, .exclude = exclude};
+    snprintf(op->j.tag, sizeof(op->j.tag), "%s", tag ? tag : "");
     if (!(op->job = sp_db_job_new(db, job_commit, &op->j))) {
         free(op);
         return EM_FAIL_OOM(st);

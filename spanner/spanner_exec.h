@@ -109,7 +109,8 @@ enum em_code sp_exec_commit(struct sp_db *db, struct sp_txn *txn, const cJSON *m
  * mutations must outlive it. */
 struct sp_commit_op;
 enum em_code sp_exec_commit_prepare(struct sp_db *db, const cJSON *mutations, bool exclude,
-                                    struct sp_commit_op **out, struct em_status *st);
+                                    const char *tag, struct sp_commit_op **out,
+                                    struct em_status *st);
 void sp_exec_commit_submit(struct sp_commit_op *op, void (*done)(void *done_arg), void *done_arg);
 enum em_code sp_exec_commit_end(struct sp_commit_op *op, struct sp_commit *out,
                                 struct em_status *st);

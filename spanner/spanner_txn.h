@@ -79,6 +79,9 @@ struct sp_dml {
     struct sp_sequence_draws draws; /* its GET_NEXT_SEQUENCE_VALUE() values */
 };
 
+/* Spanner keeps at most 50 characters of a transaction tag. */
+#define SP_TXN_TAG_MAX 50
+
 struct sp_txn {
     char id[SP_TXN_ID_MAX];
     char session[SP_NAME_MAX];
@@ -89,6 +92,7 @@ struct sp_txn {
     int64_t read_ns; /* read-only: the timestamp every read sees (the caller sets it) */
     bool exclude_from_change_streams; /* its writes are left out of the change streams that
                                          allow it (excludeTxnFromChangeStreams) */
+    char tag[SP_TXN_TAG_MAX + 1];     /* requestOptions.transactionTag, or "" */
     char **reads;                     /* lower-case names of the tables read whole */
     int nreads;
     struct sp_txn_span *spans; /* the keys and ranges read of other tables */

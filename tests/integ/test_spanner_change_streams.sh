@@ -172,7 +172,7 @@ api POST "$S/$SESSION:executeStreamingSql" "$(change_query Nope "$START" "" "" 1
 expect_error_json 400 INVALID_ARGUMENT
 expect_contains "$BODY" "Table-valued function not found: READ_Nope" "an unknown stream"
 
-section "excludeTxnFromChangeStreams: left out of the streams that allow it"
+section "excludeTxnFromChangeStreams: left out of the streams that allow it; transaction tags"
 api PATCH "$S/$DB/ddl" '{"statements":["CREATE CHANGE STREAM Allowing FOR Audit OPTIONS (allow_txn_exclusion = true)"]}'
 expect_status 200
 api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{},"excludeTxnFromChangeStreams":true},"mutations":[{"insert":{"table":"Audit","columns":["Id","Note"],"values":[["7","quiet"]]}}]}'
@@ -182,6 +182,17 @@ START=$(jq -r .commitTimestamp <<<"$BODY") END=$(jq -r .commitTimestamp <<<"$BOD
 expect_eq '["INSERT Audit {\"Id\":\"7\"} {\"Note\":\"quiet\"} {}"]' "$(records Everything)" \
     "a stream that does not allow exclusion records it"
 expect_eq '[]' "$(records Allowing)" "allow_txn_exclusion = true: left out"
+api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}},"requestOptions":{"transactionTag":"__orders-service"}}'
+expect_status 200
+TXN=$(jq -r .id <<<"$BODY")
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TXN\",\"mutations\":[{\"insert\":{\"table\":\"Audit\",\"columns\":[\"Id\",\"Note\"],\"values\":[[\"8\",\"tagged\"]]}}]}"
+expect_status 200
+START=$(jq -r .commitTimestamp <<<"$BODY") END=$(jq -r .commitTimestamp <<<"$BODY")
+api POST "$S/$SESSION:executeStreamingSql" "$(change_query Everything "$START" "" "" 1000)"
+TOKEN_NOW=$(jq -r '.[0].values[0][0][2][0][2][0][0]' <<<"$BODY")
+api POST "$S/$SESSION:executeStreamingSql" "$(change_query Everything "$START" "$END" "$TOKEN_NOW" 1000)"
+expect_eq '["orders-service"]' "$(jq -c '[.[].values[]?[0][0][][11]]' <<<"$BODY")" \
+    "the transaction's tag (beginTransaction's requestOptions), leading underscores removed"
 START=$SAVED_START END=$SAVED_END
 api POST "$S/$SESSION:beginTransaction" '{"options":{"readOnly":{},"excludeTxnFromChangeStreams":true}}'
 expect_error_json 400 INVALID_ARGUMENT

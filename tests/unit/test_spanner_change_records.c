@@ -75,7 +75,7 @@ static void commit_as(int64_t commit_s, bool system, bool excluded)
 {
     struct em_status st = {0};
     assert_int_equal(sp_change_log_write(&changes, db.schema, db.db, commit_s * 1000000000LL, 7,
-                                         system, excluded, &st),
+                                         system, excluded, excluded ? "quiet-tag" : NULL, &st),
                      EM_OK);
 }
 
@@ -110,6 +110,22 @@ static char *records(const char *stream, int64_t after_s, int64_t upto_s)
     }
     cJSON_Delete(rows);
     return out.len ? sp_buf_take(&out) : strdup("");
+}
+
+/* The transaction_tag of Everything's records in (after_s, upto_s]. */
+static void rows_tag_is(int64_t after_s, int64_t upto_s, const char *expected)
+{
+    cJSON *rows = cJSON_CreateArray();
+    struct em_status st = {0};
+    assert_int_equal(sp_change_fetch(db.db, "Everything", after_s * 1000000000LL,
+                                     upto_s * 1000000000LL, rows, &st),
+                     EM_OK);
+    const cJSON *rec = cJSON_GetArrayItem(
+        cJSON_GetArrayItem(
+            cJSON_GetArrayItem(cJSON_GetArrayItem(cJSON_GetArrayItem(rows, 0), 0), 0), 0),
+        0);
+    assert_string_equal(cJSON_GetArrayItem(rec, 11)->valuestring, expected);
+    cJSON_Delete(rows);
 }
 
 static void records_are(const char *stream, int64_t after_s, int64_t upto_s, const char *expected)
@@ -157,6 +173,7 @@ static void test_records_per_stream(void **state)
     commit_as(103, false, true);
     records_are("Everything", 102, 103, "UPDATE P {\"K\":\"2\"} {\"B\":\"99\"} {\"B\":null}");
     records_are("NewValues", 102, 103, "");
+    rows_tag_is(102, 103, "quiet-tag"); /* its transaction tag */
     records_are("Everything", 100, 101, "UPDATE P {\"K\":\"1\"} {\"B\":\"11\"} {\"B\":\"10\"}");
 
     /* one record per table and kind, in order: sequence numbers, the last, the count */
