@@ -1868,6 +1868,8 @@ int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
         rc = sp_sql_text_functions_register(db);
     if (rc == SQLITE_OK)
         rc = sp_sql_time_functions_register(db);
+    if (rc == SQLITE_OK)
+        rc = sp_sql_strings_arrays_register(db);
     return rc;
 }
 

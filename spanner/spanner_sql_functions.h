@@ -73,6 +73,9 @@ int sp_format_pattern(const char *pattern, enum sp_type_code *types, int max, ch
  * INT64. */
 const char *sp_format_type_name(enum sp_type_code code, bool expected);
 int sp_sql_time_functions_register(sqlite3 *db);
+/* spanner_sql_strings_arrays.c: LPAD/RPAD/REPEAT/REVERSE, digests, base64 and hex, and the
+ * ARRAY_* functions. */
+int sp_sql_strings_arrays_register(sqlite3 *db);
 
 /* The status for a failed sqlite3_step/prepare/exec (rc) on db. */
 enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st);

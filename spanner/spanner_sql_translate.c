@@ -2734,6 +2734,195 @@ static enum em_code fn_from_unix(struct translator *t, const struct sp_expr *e, 
                   unit ? SP_TYPE_TIMESTAMP : SP_TYPE_DATE);
 }
 
+/* ---- strings, bytes and arrays: spanner_sql_strings_arrays.c ---- */
+
+static const struct sp_type type_bytes = {SP_TYPE_BYTES, SP_TYPE_UNKNOWN, SP_LEN_MAX};
+
+/* LPAD, RPAD (value, length [, pattern]): STRING or BYTES, the pattern of the value's type. */
+static enum em_code fn_pad(struct translator *t, const struct sp_expr *e, struct frag *a,
+                           struct frag *out)
+{
+    enum sp_type_code code;
+    if (want_text(t, e, a, 1, &code) || want_arg(t, e, a, 1, &type_int64) ||
+        (e->nargs == 3 && want_arg(t, e, a, 2, code == SP_TYPE_BYTES ? &type_bytes : &type_string)))
+        return t->st->code;
+    const char *pattern = e->nargs == 3 ? a[2].sql : code == SP_TYPE_BYTES ? "X'20'" : "' '";
+    return result(t, out,
+                  sqlf(t, "sp_pad(%s, %s, %s, %d)", a[0].sql, a[1].sql, pattern,
+                       strcmp(e->name, "LPAD") == 0),
+                  code);
+}
+
+/* REPEAT (value, count), REVERSE (value) */
+static enum em_code fn_repeat_reverse(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                      struct frag *out)
+{
+    enum sp_type_code code;
+    bool repeat = strcmp(e->name, "REPEAT") == 0;
+    if (want_text(t, e, a, 1, &code) || (repeat && want_arg(t, e, a, 1, &type_int64)))
+        return t->st->code;
+    return result(t, out,
+                  repeat ? sqlf(t, "sp_repeat(%s, %s)", a[0].sql, a[1].sql)
+                         : sqlf(t, "sp_reverse(%s)", a[0].sql),
+                  code);
+}
+
+/* SHA1, SHA256, SHA512, MD5 (STRING or BYTES): BYTES */
+static enum em_code fn_digest(struct translator *t, const struct sp_expr *e, struct frag *a,
+                              struct frag *out)
+{
+    enum sp_type_code code;
+    if (want_text(t, e, a, 1, &code))
+        return t->st->code;
+    const char *md = strcmp(e->name, "MD5") == 0      ? "md5"
+                     : strcmp(e->name, "SHA1") == 0   ? "sha1"
+                     : strcmp(e->name, "SHA256") == 0 ? "sha256"
+                                                      : "sha512";
+    return result(t, out, sqlf(t, "sp_digest(%s, '%s')", a[0].sql, md), SP_TYPE_BYTES);
+}
+
+/* TO_BASE64, TO_HEX (BYTES): STRING; FROM_BASE64, FROM_HEX (STRING): BYTES */
+static enum em_code fn_encoding(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                struct frag *out)
+{
+    bool to = strncmp(e->name, "TO_", 3) == 0, hex = strstr(e->name, "HEX") != NULL;
+    if (want_arg(t, e, a, 0, to ? &type_bytes : &type_string))
+        return t->st->code;
+    return result(t, out,
+                  sqlf(t, "sp_%s_%s(%s)", to ? "to" : "from", hex ? "hex" : "base64", a[0].sql),
+                  to ? SP_TYPE_STRING : SP_TYPE_BYTES);
+}
+
+/* The array argument i of an array function; an untyped NULL has no array type. */
+static enum em_code want_array(struct translator *t, const struct sp_expr *e, struct frag *a, int i,
+                               enum sp_type_code *element)
+{
+    if (a[i].type.code != SP_TYPE_ARRAY && strcmp(e->name, "ARRAY_CONCAT") == 0) {
+        char have[48];
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "The argument to ARRAY_CONCAT (or ARRAY_CONCAT_AGG) must be an array type "
+                       "but was %s",
+                       is_open(&a[i]) ? "NULL" : type_name(&a[i].type, have, sizeof(have)));
+    }
+    if (a[i].type.code != SP_TYPE_ARRAY) {
+        char what[80];
+        snprintf(what, sizeof(what), "function %s", e->name);
+        return no_signature(t, e, what, a, e->nargs);
+    }
+    *element = a[i].type.element;
+    return EM_OK;
+}
+
+/* ARRAY_TO_STRING (array of STRING or BYTES, delimiter [, null text]) */
+static enum em_code fn_array_to_string(struct translator *t, const struct sp_expr *e,
+                                       struct frag *a, struct frag *out)
+{
+    enum sp_type_code element = SP_TYPE_UNKNOWN;
+    if (want_array(t, e, a, 0, &element))
+        return t->st->code;
+    if (element != SP_TYPE_STRING && element != SP_TYPE_BYTES)
+        return no_signature(t, e, "function ARRAY_TO_STRING", a, e->nargs);
+    const struct sp_type *text = element == SP_TYPE_BYTES ? &type_bytes : &type_string;
+    if (want_arg(t, e, a, 1, text) || (e->nargs == 3 && want_arg(t, e, a, 2, text)))
+        return t->st->code;
+    return result(t, out,
+                  sqlf(t, "sp_array_to_string(%s, %s, %s, %d)", a[0].sql, a[1].sql,
+                       e->nargs == 3 ? a[2].sql : "NULL", element == SP_TYPE_BYTES),
+                  element);
+}
+
+/* ARRAY_REVERSE (array), ARRAY_CONCAT (array, ...): an array of the same type */
+static enum em_code fn_array_reshape(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                     struct frag *out)
+{
+    enum sp_type_code element = SP_TYPE_UNKNOWN;
+    for (int i = 0; i < e->nargs; i++) {
+        if (want_array(t, e, a, i, &element))
+            return t->st->code;
+        if (i && !sp_type_equal(&a[i].type, &a[0].type))
+            return no_signature(t, e, "function ARRAY_CONCAT", a, e->nargs);
+    }
+    const char *sql = e->nargs == 1 && strcmp(e->name, "ARRAY_REVERSE") == 0
+                          ? sqlf(t, "sp_array_reverse(%s)", a[0].sql)
+                          : sqlf(t, "sp_array_concat(%s)", join_args(t, a, 0, e->nargs));
+    enum em_code code = result(t, out, sql, SP_TYPE_ARRAY);
+    out->type = a[0].type;
+    return code;
+}
+
+/* ARRAY_INCLUDES (array, value): BOOL */
+static enum em_code fn_array_includes(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                      struct frag *out)
+{
+    enum sp_type_code element = SP_TYPE_UNKNOWN;
+    if (want_array(t, e, a, 0, &element))
+        return t->st->code;
+    struct frag elem = typed("", element);
+    elem.type = sp_type_element(&a[0].type);
+    struct sp_type common;
+    struct frag pair[2] = {a[1], elem};
+    if (unify(t, e, "function ARRAY_INCLUDES", pair, 2, &common))
+        return t->st->code;
+    if (!sp_type_equal(&common, &elem.type))
+        return no_signature(t, e, "function ARRAY_INCLUDES", a, 2);
+    return result(
+        t, out, sqlf(t, "sp_array_includes(%s, sp_array(%d, %s))", a[0].sql, element, pair[0].sql),
+        SP_TYPE_BOOL);
+}
+
+/* ARRAY_FIRST, ARRAY_LAST (array): its element type */
+static enum em_code fn_array_edge(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                  struct frag *out)
+{
+    enum sp_type_code element = SP_TYPE_UNKNOWN;
+    if (want_array(t, e, a, 0, &element))
+        return t->st->code;
+    enum em_code code = result(t, out,
+                               sqlf(t, "sp_array_element(sp_array_edge(%s, %d), %d)", a[0].sql,
+                                    strcmp(e->name, "ARRAY_LAST") == 0, element),
+                               element);
+    out->type = sp_type_element(&a[0].type);
+    if (element == SP_TYPE_STRING || element == SP_TYPE_BYTES)
+        out->type.length = SP_LEN_MAX;
+    return code;
+}
+
+/* GENERATE_ARRAY (start, end [, step]) of INT64 or FLOAT64 */
+static enum em_code fn_generate_array(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                      struct frag *out)
+{
+    static const struct sp_type f64 = {SP_TYPE_FLOAT64, SP_TYPE_UNKNOWN, 0};
+    bool is_float = false;
+    for (int i = 0; i < e->nargs; i++) {
+        settle(t, &a[i], SP_TYPE_INT64);
+        if (a[i].type.code == SP_TYPE_FLOAT64 || a[i].type.code == SP_TYPE_FLOAT32)
+            is_float = true;
+        else if (a[i].type.code != SP_TYPE_INT64)
+            return no_signature(t, e, "function GENERATE_ARRAY", a, e->nargs);
+    }
+    for (int i = 0; i < e->nargs; i++)
+        if (want_arg(t, e, a, i, is_float ? &f64 : &type_int64))
+            return t->st->code;
+    enum em_code code = result(t, out,
+                               sqlf(t, "sp_generate_array(%s, %s, %s, %d)", a[0].sql, a[1].sql,
+                                    e->nargs == 3 ? a[2].sql : "1", is_float),
+                               SP_TYPE_ARRAY);
+    out->type.element = is_float ? SP_TYPE_FLOAT64 : SP_TYPE_INT64;
+    return code;
+}
+
+/* CURRENT_DATE ([zone]): the date of now in the zone (Spanner's default one, else) */
+static enum em_code fn_current_date(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                    struct frag *out)
+{
+    if (e->nargs == 1 && want_arg(t, e, a, 0, &type_string))
+        return t->st->code;
+    return result(
+        t, out,
+        sqlf(t, "sp_timestamp_date(sp_current_timestamp(), %s)", e->nargs == 1 ? a[0].sql : "NULL"),
+        SP_TYPE_DATE);
+}
+
 struct fn_def {
     const char *name;
     int min_args, max_args; /* max -1: any number */
@@ -2831,6 +3020,26 @@ static const struct fn_def functions[] = {
     {"TIMESTAMP_MILLIS", 1, 1, false, fn_from_unix},
     {"TIMESTAMP_MICROS", 1, 1, false, fn_from_unix},
     {"DATE_FROM_UNIX_DATE", 1, 1, false, fn_from_unix},
+    {"LPAD", 2, 3, false, fn_pad},
+    {"RPAD", 2, 3, false, fn_pad},
+    {"REPEAT", 2, 2, false, fn_repeat_reverse},
+    {"REVERSE", 1, 1, false, fn_repeat_reverse},
+    {"SHA1", 1, 1, false, fn_digest},
+    {"SHA256", 1, 1, false, fn_digest},
+    {"SHA512", 1, 1, false, fn_digest},
+    {"MD5", 1, 1, false, fn_digest},
+    {"TO_BASE64", 1, 1, false, fn_encoding},
+    {"FROM_BASE64", 1, 1, false, fn_encoding},
+    {"TO_HEX", 1, 1, false, fn_encoding},
+    {"FROM_HEX", 1, 1, false, fn_encoding},
+    {"ARRAY_TO_STRING", 2, 3, false, fn_array_to_string},
+    {"ARRAY_REVERSE", 1, 1, false, fn_array_reshape},
+    {"ARRAY_CONCAT", 1, -1, false, fn_array_reshape},
+    {"ARRAY_INCLUDES", 2, 2, false, fn_array_includes},
+    {"ARRAY_FIRST", 1, 1, false, fn_array_edge},
+    {"ARRAY_LAST", 1, 1, false, fn_array_edge},
+    {"GENERATE_ARRAY", 2, 3, false, fn_generate_array},
+    {"CURRENT_DATE", 0, 1, false, fn_current_date},
 };
 
 static const struct fn_def *find_function(const char *name)
@@ -2846,19 +3055,13 @@ static const struct fn_def *find_function(const char *name)
 static const char *const unimplemented_functions[] = {
     "ACOS",
     "ACOSH",
-    "ARRAY_CONCAT",
     "ARRAY_FILTER",
-    "ARRAY_FIRST",
-    "ARRAY_INCLUDES",
     "ARRAY_INCLUDES_ALL",
     "ARRAY_INCLUDES_ANY",
     "ARRAY_IS_DISTINCT",
-    "ARRAY_LAST",
     "ARRAY_MAX",
     "ARRAY_MIN",
-    "ARRAY_REVERSE",
     "ARRAY_SLICE",
-    "ARRAY_TO_STRING",
     "ARRAY_TRANSFORM",
     "ASIN",
     "ASINH",
@@ -2876,14 +3079,10 @@ static const char *const unimplemented_functions[] = {
     "CODE_POINTS_TO_STRING",
     "COS",
     "COSH",
-    "CURRENT_DATE",
     "FARM_FINGERPRINT",
     "FLOAT32",
     "FLOAT64",
     "FROM_BASE32",
-    "FROM_BASE64",
-    "FROM_HEX",
-    "GENERATE_ARRAY",
     "GENERATE_DATE_ARRAY",
     "INT64",
     "JSON_ARRAY",
@@ -2899,15 +3098,10 @@ static const char *const unimplemented_functions[] = {
     "LEFT",
     "LOG",
     "LOG10",
-    "LPAD",
-    "MD5",
     "NORMALIZE",
     "NORMALIZE_AND_CASEFOLD",
     "PARSE_JSON",
-    "REPEAT",
-    "REVERSE",
     "RIGHT",
-    "RPAD",
     "SAFE_ADD",
     "SAFE_CONVERT_BYTES_TO_STRING",
     "SAFE_MULTIPLY",
@@ -2915,9 +3109,6 @@ static const char *const unimplemented_functions[] = {
     "SAFE_SUBTRACT",
     "SCORE",
     "SEARCH",
-    "SHA1",
-    "SHA256",
-    "SHA512",
     "SIN",
     "SINH",
     "SNIPPET",
@@ -2932,9 +3123,7 @@ static const char *const unimplemented_functions[] = {
     "TOKENIZE_NUMBER",
     "TOKENIZE_SUBSTRING",
     "TO_BASE32",
-    "TO_BASE64",
     "TO_CODE_POINTS",
-    "TO_HEX",
     "TO_JSON",
     "TO_JSON_STRING",
     "VARIANCE",
