@@ -6,7 +6,10 @@
  *   SHA1 / SHA256 / SHA512 / MD5     of STRING or BYTES, into BYTES (OpenSSL's digests)
  *   TO_BASE64 / FROM_BASE64 / TO_HEX / FROM_HEX
  *   ARRAY_TO_STRING / ARRAY_REVERSE / ARRAY_CONCAT / ARRAY_INCLUDES / ARRAY_FIRST /
- *   ARRAY_LAST / GENERATE_ARRAY       over arrays stored as their JSON (spanner_value.h)
+ *   ARRAY_LAST / ARRAY_SLICE / ARRAY_IS_DISTINCT / GENERATE_ARRAY
+ *                                    over arrays stored as their JSON (spanner_value.h)
+ *   BIT_COUNT, and the aggregates BIT_AND / BIT_OR / BIT_XOR (INT64) and VAR_SAMP /
+ *   VARIANCE / STDDEV_SAMP / STDDEV (FLOAT64, Welford's running sums)
  *
  * A NULL argument gives NULL. Errors are "CODE: message" with Spanner's wording, like every
  * sp_* function (spanner_sql_functions.h). Results are bounded by Spanner's limits on a
@@ -17,6 +20,7 @@
 #include "em_json.h"
 #include "spanner_value.h"
 
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -537,6 +541,192 @@ too_many:
              GENERATE_ARRAY_MAX);
 }
 
+/* sp_array_slice(array, start, end): offsets from 0, negative ones from the end, both
+ * included; out of range ones are clamped */
+static void fn_array_slice(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    cJSON *array = array_arg(ctx, argv[0]);
+    if (!array)
+        return;
+    sqlite3_int64 n = cJSON_GetArraySize(array);
+    sqlite3_int64 from = sqlite3_value_int64(argv[1]), to = sqlite3_value_int64(argv[2]);
+    if (from < 0)
+        from = from < -n ? 0 : n + from;
+    if (to < 0)
+        to = to < -n ? -1 : n + to;
+    cJSON *slice = cJSON_CreateArray();
+    sqlite3_int64 i = 0;
+    cJSON *item;
+    while (slice && (item = cJSON_DetachItemFromArray(array, 0)) != NULL) {
+        if (i >= from && i <= to)
+            cJSON_AddItemToArray(slice, item);
+        else
+            cJSON_Delete(item);
+        i++;
+    }
+    result_json(ctx, slice);
+    cJSON_Delete(slice);
+    cJSON_Delete(array);
+}
+
+static int compare_texts(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* sp_array_is_distinct(array): no two elements equal (two NULLs are) */
+static void fn_array_is_distinct(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    cJSON *array = array_arg(ctx, argv[0]);
+    if (!array)
+        return;
+    int n = cJSON_GetArraySize(array), k = 0;
+    char **texts = calloc((size_t)(n ? n : 1), sizeof(*texts));
+    const cJSON *item;
+    bool ok = texts != NULL;
+    cJSON_ArrayForEach(item, array)
+    {
+        if (ok && !(texts[k++] = cJSON_PrintUnformatted(item)))
+            ok = false;
+    }
+    bool distinct = true;
+    if (ok) {
+        qsort(texts, (size_t)n, sizeof(*texts), compare_texts);
+        for (int i = 1; i < n && distinct; i++)
+            distinct = strcmp(texts[i - 1], texts[i]) != 0;
+    }
+    for (int i = 0; texts && i < n; i++)
+        free(texts[i]);
+    free(texts);
+    cJSON_Delete(array);
+    if (ok)
+        sqlite3_result_int(ctx, distinct);
+    else
+        sqlite3_result_error_nomem(ctx);
+}
+
+/* sp_bit_count(INT64 or BYTES) */
+static void fn_bit_count(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (any_null(argc, argv))
+        return;
+    sqlite3_int64 count = 0;
+    if (is_bytes(argv[0])) {
+        size_t len;
+        const unsigned char *s = data_of(argv[0], &len);
+        for (size_t i = 0; i < len; i++)
+            count += __builtin_popcount(s[i]);
+    } else {
+        count = __builtin_popcountll((unsigned long long)sqlite3_value_int64(argv[0]));
+    }
+    sqlite3_result_int64(ctx, count);
+}
+
+/* ---- aggregates ---- */
+
+struct bits {
+    bool any;
+    sqlite3_int64 value;
+};
+
+static void bit_step(sqlite3_context *ctx, sqlite3_value *v, int op)
+{
+    struct bits *b = sqlite3_aggregate_context(ctx, sizeof(*b));
+    if (!b || sqlite3_value_type(v) == SQLITE_NULL)
+        return;
+    sqlite3_int64 x = sqlite3_value_int64(v);
+    b->value = !b->any ? x : op == 0 ? (b->value & x) : op == 1 ? (b->value | x) : (b->value ^ x);
+    b->any = true;
+}
+
+static void bit_and_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    bit_step(ctx, argv[0], 0);
+}
+
+static void bit_or_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    bit_step(ctx, argv[0], 1);
+}
+
+static void bit_xor_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    bit_step(ctx, argv[0], 2);
+}
+
+static void bit_final(sqlite3_context *ctx)
+{
+    struct bits *b = sqlite3_aggregate_context(ctx, 0);
+    if (b && b->any)
+        sqlite3_result_int64(ctx, b->value);
+}
+
+struct moments {
+    sqlite3_int64 n;
+    double mean, m2;
+};
+
+static void moments_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct moments *m = sqlite3_aggregate_context(ctx, sizeof(*m));
+    if (!m || sqlite3_value_type(argv[0]) == SQLITE_NULL)
+        return;
+    double x = sp_value_float(argv[0]), delta = x - m->mean;
+    m->n++;
+    m->mean += delta / (double)m->n;
+    m->m2 += delta * (x - m->mean);
+}
+
+static void variance_final(sqlite3_context *ctx, bool root)
+{
+    struct moments *m = sqlite3_aggregate_context(ctx, 0);
+    if (!m || m->n < 2)
+        return;
+    double variance = m->m2 / (double)(m->n - 1);
+    sp_result_float(ctx, root ? sqrt(variance) : variance);
+}
+
+static void var_samp_final(sqlite3_context *ctx)
+{
+    variance_final(ctx, false);
+}
+
+static void stddev_samp_final(sqlite3_context *ctx)
+{
+    variance_final(ctx, true);
+}
+
+static int register_aggregates(sqlite3 *db)
+{
+    static const struct {
+        const char *name;
+        void (*step)(sqlite3_context *, int, sqlite3_value **);
+        void (*final)(sqlite3_context *);
+    } aggregates[] = {
+        {"sp_bit_and", bit_and_step, bit_final},
+        {"sp_bit_or", bit_or_step, bit_final},
+        {"sp_bit_xor", bit_xor_step, bit_final},
+        {"sp_var_samp", moments_step, var_samp_final},
+        {"sp_stddev_samp", moments_step, stddev_samp_final},
+    };
+    for (size_t i = 0; i < sizeof(aggregates) / sizeof(aggregates[0]); i++) {
+        int rc =
+            sqlite3_create_function(db, aggregates[i].name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                    NULL, NULL, aggregates[i].step, aggregates[i].final);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
 int sp_sql_strings_arrays_register(sqlite3 *db)
 {
     static const struct {
@@ -558,6 +748,9 @@ int sp_sql_strings_arrays_register(sqlite3 *db)
         {"sp_array_includes", 2, fn_array_includes},
         {"sp_array_edge", 2, fn_array_edge},
         {"sp_generate_array", 4, fn_generate_array},
+        {"sp_array_slice", 3, fn_array_slice},
+        {"sp_array_is_distinct", 1, fn_array_is_distinct},
+        {"sp_bit_count", 1, fn_bit_count},
     };
     for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
         int rc = sqlite3_create_function(db, functions[i].name, functions[i].nargs,
@@ -566,5 +759,5 @@ int sp_sql_strings_arrays_register(sqlite3 *db)
         if (rc != SQLITE_OK)
             return rc;
     }
-    return SQLITE_OK;
+    return register_aggregates(db);
 }

@@ -2923,6 +2923,81 @@ static enum em_code fn_current_date(struct translator *t, const struct sp_expr *
         SP_TYPE_DATE);
 }
 
+/* ARRAY_MAX, ARRAY_MIN (array): the largest or smallest element, NULLs left out, NaN when
+ * one is NaN */
+static enum em_code fn_array_extreme(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                     struct frag *out)
+{
+    enum sp_type_code element = SP_TYPE_UNKNOWN;
+    if (want_array(t, e, a, 0, &element))
+        return t->st->code;
+    if (!comparable(element) || element == SP_TYPE_STRUCT)
+        return no_signature(t, e, e->name, a, 1);
+    const char *fn = strcmp(e->name, "ARRAY_MAX") == 0 ? "max" : "min";
+    const char *aggregate = sqlf(t, "%s(v)", fn);
+    if (is_float(element))
+        aggregate = float_aggregate(t, aggregate, "v", false);
+    enum em_code code = result(
+        t, out,
+        sqlf(t, "(SELECT %s FROM (SELECT sp_array_element(value, %d) AS v FROM json_each(%s)))",
+             aggregate, element, a[0].sql),
+        element);
+    out->type = sp_type_element(&a[0].type);
+    if (element == SP_TYPE_STRING || element == SP_TYPE_BYTES)
+        out->type.length = SP_LEN_MAX;
+    return code;
+}
+
+/* ARRAY_SLICE (array, start, end), ARRAY_IS_DISTINCT (array) */
+static enum em_code fn_array_slice(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                   struct frag *out)
+{
+    enum sp_type_code element = SP_TYPE_UNKNOWN;
+    if (want_array(t, e, a, 0, &element))
+        return t->st->code;
+    if (strcmp(e->name, "ARRAY_IS_DISTINCT") == 0)
+        return result(t, out, sqlf(t, "sp_array_is_distinct(%s)", a[0].sql), SP_TYPE_BOOL);
+    if (want_arg(t, e, a, 1, &type_int64) || want_arg(t, e, a, 2, &type_int64))
+        return t->st->code;
+    enum em_code code = result(
+        t, out, sqlf(t, "sp_array_slice(%s, %s, %s)", a[0].sql, a[1].sql, a[2].sql), SP_TYPE_ARRAY);
+    out->type = a[0].type;
+    return code;
+}
+
+/* BIT_COUNT (INT64 or BYTES): INT64 */
+static enum em_code fn_bit_count(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                 struct frag *out)
+{
+    settle(t, &a[0], SP_TYPE_INT64);
+    if (a[0].type.code != SP_TYPE_INT64 && a[0].type.code != SP_TYPE_BYTES)
+        return no_signature(t, e, "function BIT_COUNT", a, 1);
+    return result(t, out, sqlf(t, "sp_bit_count(%s)", a[0].sql), SP_TYPE_INT64);
+}
+
+/* BIT_AND, BIT_OR, BIT_XOR (INT64): INT64; VAR_SAMP, VARIANCE, STDDEV_SAMP, STDDEV (a
+ * number): FLOAT64 */
+static enum em_code fn_bits_moments(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                    struct frag *out)
+{
+    static const struct sp_type f64 = {SP_TYPE_FLOAT64, SP_TYPE_UNKNOWN, 0};
+    bool bits = strncmp(e->name, "BIT_", 4) == 0;
+    settle(t, &a[0], SP_TYPE_INT64);
+    if (bits ? a[0].type.code != SP_TYPE_INT64 : !sp_type_is_numeric(a[0].type.code))
+        return no_signature(t, e, e->name, a, 1);
+    if (!bits && want_arg(t, e, a, 0, &f64))
+        return t->st->code;
+    const char *fn = bits                                 ? e->name
+                     : strncmp(e->name, "STDDEV", 6) == 0 ? "stddev_samp"
+                                                          : "var_samp";
+    char lower[16];
+    snprintf(lower, sizeof(lower), "%s", fn);
+    for (char *c = lower; *c; c++)
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    return result(t, out, sqlf(t, "sp_%s(%s%s)", lower, e->distinct ? "DISTINCT " : "", a[0].sql),
+                  bits ? SP_TYPE_INT64 : SP_TYPE_FLOAT64);
+}
+
 struct fn_def {
     const char *name;
     int min_args, max_args; /* max -1: any number */
@@ -3040,6 +3115,18 @@ static const struct fn_def functions[] = {
     {"ARRAY_LAST", 1, 1, false, fn_array_edge},
     {"GENERATE_ARRAY", 2, 3, false, fn_generate_array},
     {"CURRENT_DATE", 0, 1, false, fn_current_date},
+    {"ARRAY_MAX", 1, 1, false, fn_array_extreme},
+    {"ARRAY_MIN", 1, 1, false, fn_array_extreme},
+    {"ARRAY_SLICE", 3, 3, false, fn_array_slice},
+    {"ARRAY_IS_DISTINCT", 1, 1, false, fn_array_slice},
+    {"BIT_COUNT", 1, 1, false, fn_bit_count},
+    {"BIT_AND", 1, 1, true, fn_bits_moments},
+    {"BIT_OR", 1, 1, true, fn_bits_moments},
+    {"BIT_XOR", 1, 1, true, fn_bits_moments},
+    {"VAR_SAMP", 1, 1, true, fn_bits_moments},
+    {"VARIANCE", 1, 1, true, fn_bits_moments},
+    {"STDDEV_SAMP", 1, 1, true, fn_bits_moments},
+    {"STDDEV", 1, 1, true, fn_bits_moments},
 };
 
 static const struct fn_def *find_function(const char *name)
@@ -3058,21 +3145,13 @@ static const char *const unimplemented_functions[] = {
     "ARRAY_FILTER",
     "ARRAY_INCLUDES_ALL",
     "ARRAY_INCLUDES_ANY",
-    "ARRAY_IS_DISTINCT",
-    "ARRAY_MAX",
-    "ARRAY_MIN",
-    "ARRAY_SLICE",
     "ARRAY_TRANSFORM",
     "ASIN",
     "ASINH",
     "ATAN",
     "ATAN2",
     "ATANH",
-    "BIT_AND",
-    "BIT_COUNT",
-    "BIT_OR",
     "BIT_REVERSE",
-    "BIT_XOR",
     "BOOL",
     "CHR",
     "CODE_POINTS_TO_BYTES",
@@ -3114,8 +3193,6 @@ static const char *const unimplemented_functions[] = {
     "SNIPPET",
     "SOUNDEX",
     "SPLIT_SUBSTR",
-    "STDDEV",
-    "STDDEV_SAMP",
     "STRING",
     "TAN",
     "TANH",
@@ -3126,8 +3203,6 @@ static const char *const unimplemented_functions[] = {
     "TO_CODE_POINTS",
     "TO_JSON",
     "TO_JSON_STRING",
-    "VARIANCE",
-    "VAR_SAMP",
 };
 
 static int compare_names(const void *a, const void *b)
