@@ -1824,6 +1824,18 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_extract_date", 2, true, fn_extract_date},
 };
 
+int sp_sql_register_scalars(sqlite3 *db, const struct sp_sql_scalar *functions, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        int rc = sqlite3_create_function(db, functions[i].name, functions[i].nargs,
+                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, functions[i].fn,
+                                         NULL, NULL);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
 int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
 {
     for (size_t i = 0; i < sizeof(scalar_functions) / sizeof(scalar_functions[0]); i++) {

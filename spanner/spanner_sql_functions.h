@@ -58,6 +58,15 @@ struct sp_sql_clock {
 /* Registers every sp_* function on db; clock must outlive db. */
 int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock);
 
+/* A deterministic scalar user function of a group, and the registration of a table of
+ * them (SQLITE_OK, or the first error). */
+struct sp_sql_scalar {
+    const char *name;
+    int nargs;
+    void (*fn)(sqlite3_context *, int, sqlite3_value **);
+};
+int sp_sql_register_scalars(sqlite3 *db, const struct sp_sql_scalar *functions, size_t count);
+
 /* The registration of the function groups that live in their own files (called by
  * sp_sql_functions_register): spanner_sql_text.c (regular expressions, SPLIT, FORMAT,
  * JSON_VALUE/JSON_QUERY) and spanner_sql_time.c (truncation, formatting and parsing of

@@ -729,11 +729,7 @@ static int register_aggregates(sqlite3 *db)
 
 int sp_sql_strings_arrays_register(sqlite3 *db)
 {
-    static const struct {
-        const char *name;
-        int nargs;
-        void (*fn)(sqlite3_context *, int, sqlite3_value **);
-    } functions[] = {
+    static const struct sp_sql_scalar functions[] = {
         {"sp_pad", 4, fn_pad},
         {"sp_repeat", 2, fn_repeat},
         {"sp_reverse", 1, fn_reverse},
@@ -752,12 +748,6 @@ int sp_sql_strings_arrays_register(sqlite3 *db)
         {"sp_array_is_distinct", 1, fn_array_is_distinct},
         {"sp_bit_count", 1, fn_bit_count},
     };
-    for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
-        int rc = sqlite3_create_function(db, functions[i].name, functions[i].nargs,
-                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, functions[i].fn,
-                                         NULL, NULL);
-        if (rc != SQLITE_OK)
-            return rc;
-    }
-    return register_aggregates(db);
+    int rc = sp_sql_register_scalars(db, functions, sizeof(functions) / sizeof(functions[0]));
+    return rc == SQLITE_OK ? register_aggregates(db) : rc;
 }

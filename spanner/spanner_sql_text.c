@@ -696,11 +696,7 @@ static void fn_json_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv
 
 int sp_sql_text_functions_register(sqlite3 *db)
 {
-    static const struct {
-        const char *name;
-        int nargs;
-        void (*fn)(sqlite3_context *, int, sqlite3_value **);
-    } functions[] = {
+    static const struct sp_sql_scalar functions[] = {
         {"sp_regexp_contains", 2, fn_regexp_contains},
         {"sp_regexp_extract", 2, fn_regexp_extract},
         {"sp_regexp_extract_all", 2, fn_regexp_extract_all},
@@ -709,12 +705,5 @@ int sp_sql_text_functions_register(sqlite3 *db)
         {"sp_format", -1, fn_format},
         {"sp_json_extract", 3, fn_json_extract},
     };
-    for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
-        int rc = sqlite3_create_function(db, functions[i].name, functions[i].nargs,
-                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, functions[i].fn,
-                                         NULL, NULL);
-        if (rc != SQLITE_OK)
-            return rc;
-    }
-    return SQLITE_OK;
+    return sp_sql_register_scalars(db, functions, sizeof(functions) / sizeof(functions[0]));
 }

@@ -735,11 +735,7 @@ static void fn_parse_date(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 int sp_sql_time_functions_register(sqlite3 *db)
 {
-    static const struct {
-        const char *name;
-        int nargs;
-        void (*fn)(sqlite3_context *, int, sqlite3_value **);
-    } functions[] = {
+    static const struct sp_sql_scalar functions[] = {
         {"sp_timestamp_trunc", 3, fn_timestamp_trunc},
         {"sp_date_trunc", 2, fn_date_trunc},
         {"sp_format_timestamp", 3, fn_format_timestamp},
@@ -756,12 +752,5 @@ int sp_sql_time_functions_register(sqlite3 *db)
         {"sp_unix_date", 1, fn_unix_date},
         {"sp_from_unix", 2, fn_from_unix},
     };
-    for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
-        int rc = sqlite3_create_function(db, functions[i].name, functions[i].nargs,
-                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, functions[i].fn,
-                                         NULL, NULL);
-        if (rc != SQLITE_OK)
-            return rc;
-    }
-    return SQLITE_OK;
+    return sp_sql_register_scalars(db, functions, sizeof(functions) / sizeof(functions[0]));
 }
