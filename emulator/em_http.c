@@ -1078,9 +1078,6 @@ out_free:
     return st->code;
 }
 
-/* MHD must not be stopped with parked connections (it aborts): new calls are refused,
- * and the ones in flight (a pull waits at most seconds) finish first, however long that
- * takes; the supervisor kills a service that does not stop in time. */
 /* Set once a server of this process stops (em_http_stopping). */
 static atomic_bool process_stopping;
 
@@ -1089,6 +1086,10 @@ bool em_http_stopping(void)
     return atomic_load(&process_stopping);
 }
 
+/* MHD must not be stopped with parked connections (it aborts): new calls are refused,
+ * and the ones in flight (a pull waits at most seconds) finish first, however long that
+ * takes; the supervisor kills a service that does not stop in time (a change stream's
+ * query ends by itself: em_http_stopping). */
 static void wait_for_calls_in_flight(struct em_http *http)
 {
     atomic_store(&http->stopping, true);
