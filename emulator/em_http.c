@@ -65,6 +65,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -137,6 +138,8 @@ struct em_http {
 
 struct stream;
 
+enum body_refusal { BODY_KEPT, BODY_TOO_LARGE, BODY_NO_MEMORY };
+
 /* Per-request state: the body while it arrives, then the call. */
 struct pending {
     struct em_http *http;
@@ -145,6 +148,8 @@ struct pending {
     int query_args;              /* query parameters in it */
     char *body;
     size_t len, cap;
+    enum body_refusal refusal; /* set: the rest of the body is read and dropped */
+    uint64_t dropped;          /* bytes dropped since */
     bool dispatched;
     em_call_fn blocking_fn;
     bool blocking_here;    /* no worker could take the call: it runs on the HTTP thread */
@@ -164,10 +169,9 @@ static void pending_free(struct pending *p)
     free(p);
 }
 
-static bool pending_append(struct pending *p, const char *data, size_t n, int64_t max)
+/* Keeps n more bytes of the body; false when out of memory. */
+static bool pending_append(struct pending *p, const char *data, size_t n)
 {
-    if ((int64_t)(p->len + n) > max)
-        return false;
     if (p->len + n + 1 > p->cap) {
         size_t cap = p->cap ? p->cap : 1024;
         while (cap < p->len + n + 1)
@@ -759,9 +763,19 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
     return p;
 }
 
-/* Why a request whose headers have arrived is refused before its body is read, if it is. */
-static bool refused_early(struct em_http *http, struct MHD_Connection *conn,
-                          const struct pending *p, struct em_status *st)
+/* Whether a body announced over the limit is read and dropped before the 413 (EM_HTTP_DRAIN_MAX).
+ */
+static bool drain_announced_body(struct MHD_Connection *conn, int64_t length, int64_t max)
+{
+    const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    return length - max <= EM_HTTP_DRAIN_MAX &&
+           !(expect && strcasecmp(expect, "100-continue") == 0);
+}
+
+/* Why a request whose headers have arrived is refused before its body is read, if it is;
+ * a body announced over the limit that is drained first is marked refused instead. */
+static bool refused_early(struct em_http *http, struct MHD_Connection *conn, struct pending *p,
+                          struct em_status *st)
 {
     if (p->url_bytes > EM_HTTP_MAX_URL) {
         EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -786,11 +800,15 @@ static bool refused_early(struct em_http *http, struct MHD_Connection *conn,
     }
     const char *length =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (length && strtoll(length, NULL, 10) > http->max_body) {
-        fail_too_large(st, http->max_body);
-        return true;
+    int64_t announced = length ? strtoll(length, NULL, 10) : 0;
+    if (announced <= http->max_body)
+        return false;
+    if (drain_announced_body(conn, announced, http->max_body)) {
+        p->refusal = BODY_TOO_LARGE; /* answered once the body is read */
+        return false;
     }
-    return false;
+    fail_too_large(st, http->max_body);
+    return true;
 }
 
 /* Sends Google's error JSON straight to the socket and ends the connection (MHD closes it
@@ -822,6 +840,35 @@ static enum MHD_Result refuse_mid_body(struct MHD_Connection *conn, const struct
     shutdown(info->connect_fd, SHUT_WR);
     free(json);
     return MHD_NO;
+}
+
+/* Takes a chunk of the body: kept, or, once the body is refused, dropped; false when the
+ * connection must end now (more than EM_HTTP_DRAIN_MAX past the limit received). */
+static bool take_body(struct pending *p, const char *data, size_t n, int64_t max)
+{
+    if (p->refusal == BODY_KEPT) {
+        if ((int64_t)(p->len + n) > max)
+            p->refusal = BODY_TOO_LARGE;
+        else if (!pending_append(p, data, n))
+            p->refusal = BODY_NO_MEMORY;
+        else
+            return true;
+    }
+    p->dropped += n;
+    return (int64_t)(p->len + p->dropped) <= max + EM_HTTP_DRAIN_MAX;
+}
+
+/* The answer to a refused body: after all of it, or in its middle (then the connection
+ * ends without reading the rest). */
+static enum MHD_Result answer_refused_body(struct em_http *http, struct pending *p, bool mid_body)
+{
+    struct em_status st = {0};
+    if (p->refusal == BODY_NO_MEMORY)
+        EM_FAIL_OOM(&st);
+    else
+        fail_too_large(&st, http->max_body);
+    guard_enter(http, p->conn, CONN_ANSWERING);
+    return mid_body ? refuse_mid_body(p->conn, &st) : send_error(p->conn, &st, true);
 }
 
 /* on_request's first call: the headers have arrived. */
@@ -860,15 +907,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return send_call(p);
     }
     if (*upload_data_size > 0) {
-        if (!pending_append(p, upload_data, *upload_data_size, http->max_body)) {
-            struct em_status st = {0};
-            fail_too_large(&st, http->max_body);
-            guard_enter(http, conn, CONN_ANSWERING);
-            return refuse_mid_body(conn, &st);
-        }
+        bool go_on = take_body(p, upload_data, *upload_data_size, http->max_body);
         *upload_data_size = 0;
-        return MHD_YES;
+        return go_on ? MHD_YES : answer_refused_body(http, p, true);
     }
+    if (p->refusal) /* the whole body came, and was dropped */
+        return answer_refused_body(http, p, false);
     return dispatch(http, p, url, method);
 }
 

@@ -13,10 +13,17 @@
  *   URL over EM_HTTP_MAX_URL bytes                  414 INVALID_ARGUMENT
  *   request line + headers over EM_HTTP_MAX_HEADER  431 INVALID_ARGUMENT
  *   more than EM_MAX_QUERY query parameters         400 INVALID_ARGUMENT
- *   body over max_body (Content-Length or chunked)  413 INVALID_ARGUMENT, body not read
+ *   body over max_body (Content-Length or chunked)  413 INVALID_ARGUMENT, see below
  *   HEAD                                            the GET route's headers, no body
  *
- * and, on the first request of every connection, whatever em_http_head refuses (a bad
+ * A body over max_body is still read, and dropped, up to EM_HTTP_DRAIN_MAX bytes past
+ * the limit, and the 413 sent after it: a socket closed with bytes unread makes the
+ * kernel reset the connection, and a client still sending its body may then see the
+ * reset instead of the answer. A body announced bigger than that, or sent with Expect:
+ * 100-continue (whose client waits to be told), is refused from the headers, and a
+ * chunked one as soon as it passes that mark.
+ *
+ * And, on the first request of every connection, whatever em_http_head refuses (a bad
  * HTTP version: 505 UNIMPLEMENTED; a malformed request line or header line, HTTP/1.1
  * without Host, a malformed or conflicting Content-Length: 400), with Connection: close.
  * Later requests on a keep-alive connection that libmicrohttpd 0.9.75 finds malformed,
@@ -43,6 +50,7 @@ struct em_http;
 
 #define EM_HTTP_MAX_URL            (16 * 1024)
 #define EM_HTTP_MAX_HEADER         (32 * 1024)
+#define EM_HTTP_DRAIN_MAX          (1024 * 1024)
 #define EM_HTTP_REQUEST_TIMEOUT_MS 10000
 #define EM_HTTP_IDLE_TIMEOUT_S     600
 

@@ -1122,31 +1122,11 @@ static void test_head_is_get_without_a_body(void **state)
     close(fd);
 }
 
-static void test_an_oversized_body_is_refused_before_it_is_read(void **state)
+/* Sends up to `chunks` chunks of MAX_BODY / 4 bytes, stopping when an answer comes
+ * (looked for wait_ms before each chunk), then the terminator if all went out and `end`;
+ * returns the chunks sent. */
+static int send_chunks(int fd, int chunks, int wait_ms, bool end)
 {
-    struct fixture *f = *state;
-    /* declared: answered from the headers, the body never sent */
-    int fd = unit_connect(f->port);
-    assert_true(fd >= 0);
-    char head[256];
-    snprintf(head, sizeof(head),
-             "POST /v1/tests/b:echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-             "Content-Length: %d\r\n\r\n",
-             MAX_BODY + 1);
-    assert_true(raw_send(fd, head, strlen(head)));
-    struct raw_answer a;
-    raw_read(fd, QUICK_MS, &a);
-    raw_error_is(&a, 413, "INVALID_ARGUMENT");
-    raw_answer_free(&a);
-    close(fd);
-
-    /* chunked: answered once the limit is passed, not at the end of the body */
-    fd = unit_connect(f->port);
-    assert_true(fd >= 0);
-    const char *chunked_head =
-        "POST /v1/tests/b:echo HTTP/1.1\r\nHost: t\r\n"
-        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
-    assert_true(raw_send(fd, chunked_head, strlen(chunked_head)));
     size_t chunk_len = MAX_BODY / 4;
     char *chunk = malloc(chunk_len + 32);
     assert_non_null(chunk);
@@ -1154,16 +1134,77 @@ static void test_an_oversized_body_is_refused_before_it_is_read(void **state)
     memset(chunk + n, ' ', chunk_len);
     memcpy(chunk + n + chunk_len, "\r\n", 2);
     int sent = 0;
-    while (sent < 16 && !raw_readable(fd, 50) && raw_send(fd, chunk, (size_t)n + chunk_len + 2))
+    while (sent < chunks && !raw_readable(fd, wait_ms) &&
+           raw_send(fd, chunk, (size_t)n + chunk_len + 2))
         sent++;
-    if (sent == 16)
+    if (sent == chunks && end)
         raw_send(fd, "0\r\n\r\n", 5);
-    raw_read(fd, QUICK_MS, &a);
+    free(chunk);
+    return sent;
+}
+
+static int connect_and_send_head(struct fixture *f, const char *extra_headers)
+{
+    int fd = unit_connect(f->port);
+    assert_true(fd >= 0);
+    char head[512];
+    snprintf(head, sizeof(head),
+             "POST /v1/tests/b:echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+             "%s\r\n",
+             extra_headers);
+    assert_true(raw_send(fd, head, strlen(head)));
+    return fd;
+}
+
+static void expect_413_and_close(int fd)
+{
+    struct raw_answer a;
+    raw_read(fd, CLIENT_MS, &a);
     raw_error_is(&a, 413, "INVALID_ARGUMENT");
-    assert_true(sent <= 6); /* 4 chunks fill the limit, the 5th passes it */
     raw_answer_free(&a);
     close(fd);
-    free(chunk);
+}
+
+static void test_an_oversized_body_gets_its_413(void **state)
+{
+    struct fixture *f = *state;
+    char headers[128];
+    /* announced far over the limit: answered from the headers, the body never sent */
+    snprintf(headers, sizeof(headers), "Content-Length: %d\r\n", MAX_BODY + EM_HTTP_DRAIN_MAX + 1);
+    expect_413_and_close(connect_and_send_head(f, headers));
+    /* announced over it with Expect: 100-continue: answered at once, no 100 Continue */
+    snprintf(headers, sizeof(headers), "Content-Length: %d\r\nExpect: 100-continue\r\n",
+             MAX_BODY + 1);
+    int fd = connect_and_send_head(f, headers);
+    struct raw_answer a;
+    raw_read(fd, CLIENT_MS, &a);
+    raw_error_is(&a, 413, "INVALID_ARGUMENT");
+    assert_null(strstr(a.body ? a.body : "", "100 Continue"));
+    raw_answer_free(&a);
+    close(fd);
+
+    /* announced a little over it, and sent whole, as most clients do: the body is read
+     * and dropped, and the answer, not a reset, reaches the client after it */
+    size_t len = MAX_BODY + MAX_BODY / 2;
+    snprintf(headers, sizeof(headers), "Content-Length: %zu\r\n", len);
+    fd = connect_and_send_head(f, headers);
+    char *body = malloc(len);
+    assert_non_null(body);
+    memset(body, ' ', len);
+    assert_true(raw_send(fd, body, len));
+    free(body);
+    expect_413_and_close(fd);
+
+    /* chunked, a little over: the same, answered after the terminator */
+    fd = connect_and_send_head(f, "Transfer-Encoding: chunked\r\n");
+    assert_int_equal(send_chunks(fd, 6, 0, true), 6);
+    expect_413_and_close(fd);
+    /* chunked, on and on: answered once the limit and the drain are passed (4 chunks fill
+     * the limit, 4 more the drain, the 9th passes it) */
+    fd = connect_and_send_head(f, "Transfer-Encoding: chunked\r\n");
+    int sent = send_chunks(fd, 16, 50, false);
+    expect_413_and_close(fd);
+    assert_true(sent >= 9 && sent <= 10);
 
     /* under the limit, chunked still works */
     struct reply r;
@@ -1482,7 +1523,7 @@ int main(void)
         T(test_a_long_url_is_refused_with_json),
         T(test_large_headers_are_refused_with_json),
         T(test_head_is_get_without_a_body),
-        T(test_an_oversized_body_is_refused_before_it_is_read),
+        T(test_an_oversized_body_gets_its_413),
         T(test_a_malformed_first_request_gets_json),
         TC(test_a_malformed_first_request_gets_json),
         T(test_a_first_request_in_pieces_is_served),
