@@ -6,6 +6,7 @@
  * string helpers, and sp_raise() for the schema's triggers. Errors are "CODE: message".
  */
 #include "spanner_sql_functions.h"
+#include "spanner_sql_udf.h"
 
 #include "em_json.h"
 #include "em_log.h"
@@ -14,6 +15,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <locale.h>
+#include <float.h>
 #include <math.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -23,21 +25,6 @@
 #include <string.h>
 #include <strings.h>
 #include <wctype.h>
-
-#define FN_ERROR(ctx, ...)                                                                         \
-    do {                                                                                           \
-        char message_[400];                                                                        \
-        snprintf(message_, sizeof(message_), __VA_ARGS__);                                         \
-        sqlite3_result_error((ctx), message_, -1);                                                 \
-    } while (0)
-
-static bool any_null(int argc, sqlite3_value **argv)
-{
-    for (int i = 0; i < argc; i++)
-        if (sqlite3_value_type(argv[i]) == SQLITE_NULL)
-            return true;
-    return false;
-}
 
 static void fn_raise(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -55,7 +42,7 @@ static bool int64_step(sqlite3_context *ctx, long long a, char op, long long b, 
                     : op == '-' ? __builtin_sub_overflow(a, b, r)
                                 : __builtin_mul_overflow(a, b, r);
     if (overflow)
-        FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: %lld %c %lld", a, op, b);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: %lld %c %lld", a, op, b);
     return !overflow;
 }
 
@@ -66,7 +53,7 @@ static bool int64_step(sqlite3_context *ctx, long long a, char op, long long b, 
 static void int64_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv, char op)
 {
     if (argc < 2) {
-        FN_ERROR(ctx, "INTERNAL: operator %c needs two operands", op);
+        SP_FN_ERROR(ctx, "INTERNAL: operator %c needs two operands", op);
         return;
     }
     if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
@@ -98,11 +85,11 @@ static void fn_int64_mul(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 static void fn_int64_neg(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     long long a = sqlite3_value_int64(argv[0]);
     if (a == (-9223372036854775807LL - 1)) {
-        FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: -(%lld)", a);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: -(%lld)", a);
         return;
     }
     sqlite3_result_int64(ctx, -a);
@@ -113,14 +100,15 @@ static void int64_division(sqlite3_context *ctx, sqlite3_value **argv, bool mod)
 {
     long long a = sqlite3_value_int64(argv[0]), b = sqlite3_value_int64(argv[1]);
     if (b == 0) {
-        FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %s(%lld, %lld)", mod ? "MOD" : "DIV", a, b);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %s(%lld, %lld)", mod ? "MOD" : "DIV", a,
+                    b);
         return;
     }
     if (b == -1 && a == (-9223372036854775807LL - 1)) {
         if (mod)
             sqlite3_result_int64(ctx, 0);
         else
-            FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: DIV(%lld, %lld)", a, b);
+            SP_FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: DIV(%lld, %lld)", a, b);
         return;
     }
     sqlite3_result_int64(ctx, mod ? a % b : a / b);
@@ -128,24 +116,24 @@ static void int64_division(sqlite3_context *ctx, sqlite3_value **argv, bool mod)
 
 static void fn_int64_intdiv(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (!any_null(argc, argv))
+    if (!sp_fn_any_null(argc, argv))
         int64_division(ctx, argv, false);
 }
 
 static void fn_int64_mod(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (!any_null(argc, argv))
+    if (!sp_fn_any_null(argc, argv))
         int64_division(ctx, argv, true);
 }
 
 static void fn_int64_shift(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     long long a = sqlite3_value_int64(argv[0]), b = sqlite3_value_int64(argv[1]);
     bool left = sqlite3_value_int(argv[2]) != 0;
     if (b < 0) {
-        FN_ERROR(ctx, "OUT_OF_RANGE: Bit shift by a negative offset: %lld", b);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Bit shift by a negative offset: %lld", b);
         return;
     }
     unsigned long long u = (unsigned long long)a;
@@ -161,12 +149,12 @@ static void fn_int64_shift(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static bool float64_step(sqlite3_context *ctx, double a, char op, double b, double *r)
 {
     if (op == '/' && b == 0) {
-        FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %g / %g", a, b);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %g / %g", a, b);
         return false;
     }
     *r = op == '+' ? a + b : op == '-' ? a - b : op == '*' ? a * b : a / b;
     if (isinf(*r) && isfinite(a) && isfinite(b)) {
-        FN_ERROR(ctx, "OUT_OF_RANGE: double overflow: %g %c %g", a, op, b);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: double overflow: %g %c %g", a, op, b);
         return false;
     }
     return true;
@@ -176,7 +164,7 @@ static bool float64_step(sqlite3_context *ctx, double a, char op, double b, doub
 static void float64_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv, char op)
 {
     if (argc < 2) {
-        FN_ERROR(ctx, "INTERNAL: operator %c needs two operands", op);
+        SP_FN_ERROR(ctx, "INTERNAL: operator %c needs two operands", op);
         return;
     }
     if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
@@ -213,21 +201,21 @@ static void fn_float64_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 static void fn_float64_neg(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (!any_null(argc, argv))
+    if (!sp_fn_any_null(argc, argv))
         sp_result_float(ctx, -sp_value_float(argv[0]));
 }
 
 /* IEEE_DIVIDE(a, b): IEEE 754 division, never an error (1/0 is +inf, 0/0 NaN). */
 static void fn_ieee_divide(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (!any_null(argc, argv))
+    if (!sp_fn_any_null(argc, argv))
         sp_result_float(ctx, sp_value_float(argv[0]) / sp_value_float(argv[1]));
 }
 
 /* SAFE_DIVIDE(a, b) of FLOAT64: NULL where a / b is an error (zero divisor, overflow). */
 static void fn_float64_safe_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     double a = sp_value_float(argv[0]), b = sp_value_float(argv[1]), r = a / b;
     if (b != 0 && !(isinf(r) && isfinite(a) && isfinite(b)))
@@ -241,7 +229,7 @@ static void fn_float64_safe_div(sqlite3_context *ctx, int argc, sqlite3_value **
  * number); NaN's is eight zero bytes, below -inf's 00 0F FF ... */
 static void fn_float_order(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     unsigned char key[8] = {0};
     double d = sp_value_float(argv[0]);
@@ -270,7 +258,7 @@ static bool numeric_arg(sqlite3_context *ctx, sqlite3_value *v, sp_numeric *out)
 static void numeric_result(sqlite3_context *ctx, sp_numeric value, const char *op)
 {
     if (!sp_numeric_in_range(value)) {
-        FN_ERROR(ctx, "OUT_OF_RANGE: numeric overflow in %s", op);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: numeric overflow in %s", op);
         return;
     }
     char key[SP_NUMERIC_KEY_LEN + 1];
@@ -343,14 +331,15 @@ static bool numeric_div(sp_numeric a, sp_numeric b, sp_numeric *out)
 static void numeric_binary(sqlite3_context *ctx, int argc, sqlite3_value **argv, char op)
 {
     sp_numeric a, b, r = 0;
-    if (any_null(argc, argv) || !numeric_arg(ctx, argv[0], &a) || !numeric_arg(ctx, argv[1], &b))
+    if (sp_fn_any_null(argc, argv) || !numeric_arg(ctx, argv[0], &a) ||
+        !numeric_arg(ctx, argv[1], &b))
         return;
     char text_a[SP_NUMERIC_TEXT_MAX], text_b[SP_NUMERIC_TEXT_MAX];
     bool ok = true;
     if ((op == '/' || op == 'd' || op == '%') && b == 0) {
         sp_numeric_format(a, text_a);
         sp_numeric_format(b, text_b);
-        FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %s / %s", text_a, text_b);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: division by zero: %s / %s", text_a, text_b);
         return;
     }
     switch (op) {
@@ -376,7 +365,7 @@ static void numeric_binary(sqlite3_context *ctx, int argc, sqlite3_value **argv,
     if (!ok) {
         sp_numeric_format(a, text_a);
         sp_numeric_format(b, text_b);
-        FN_ERROR(ctx, "OUT_OF_RANGE: numeric overflow: %s %c %s", text_a, op, text_b);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: numeric overflow: %s %c %s", text_a, op, text_b);
         return;
     }
     char what[2] = {op, '\0'};
@@ -407,10 +396,66 @@ static void fn_numeric_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void fn_numeric_safe_div(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     sp_numeric a, b, r;
-    if (any_null(argc, argv) || !numeric_arg(ctx, argv[0], &a) || !numeric_arg(ctx, argv[1], &b))
+    if (sp_fn_any_null(argc, argv) || !numeric_arg(ctx, argv[0], &a) ||
+        !numeric_arg(ctx, argv[1], &b))
         return;
     if (b != 0 && numeric_div(a, b, &r))
         numeric_result(ctx, r, "SAFE_DIVIDE");
+}
+
+/* a op b of INT64 ('n': -a); false on overflow */
+static bool int64_safe(char op, long long a, long long b, long long *r)
+{
+    switch (op) {
+    case '+':
+        return !__builtin_add_overflow(a, b, r);
+    case '-':
+        return !__builtin_sub_overflow(a, b, r);
+    case '*':
+        return !__builtin_mul_overflow(a, b, r);
+    default:
+        return !__builtin_sub_overflow(0LL, a, r);
+    }
+}
+
+/* a op b of NUMERIC ('n': -a); false on overflow */
+static bool numeric_safe(char op, sp_numeric a, sp_numeric b, sp_numeric *r)
+{
+    bool ok = true;
+    if (op == '*')
+        ok = numeric_mul(a, b, r);
+    else
+        *r = op == '+' ? a + b : op == '-' ? a - b : -a;
+    return ok && sp_numeric_in_range(*r);
+}
+
+/* sp_safe_arith(op, type, a, b): SAFE_ADD ('+'), SAFE_SUBTRACT ('-'), SAFE_MULTIPLY ('*')
+ * and SAFE_NEGATE ('n', b unused) of INT64, NUMERIC, FLOAT64 or FLOAT32: NULL where the
+ * operator would fail with an overflow. */
+static void fn_safe_arith(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    char op = *(const char *)sqlite3_value_text(argv[0]);
+    const char *type = (const char *)sqlite3_value_text(argv[1]);
+    if (sqlite3_value_type(argv[2]) == SQLITE_NULL ||
+        (op != 'n' && sqlite3_value_type(argv[3]) == SQLITE_NULL))
+        return;
+    if (strcmp(type, "INT64") == 0) {
+        long long r;
+        if (int64_safe(op, sqlite3_value_int64(argv[2]), sqlite3_value_int64(argv[3]), &r))
+            sqlite3_result_int64(ctx, r);
+    } else if (strcmp(type, "NUMERIC") == 0) {
+        sp_numeric a, b = 0, r;
+        if (numeric_arg(ctx, argv[2], &a) && (op == 'n' || numeric_arg(ctx, argv[3], &b)) &&
+            numeric_safe(op, a, b, &r))
+            numeric_result(ctx, r, "SAFE");
+    } else {
+        double a = sp_value_float(argv[2]), b = op == 'n' ? 0 : sp_value_float(argv[3]);
+        double r = op == '+' ? a + b : op == '-' ? a - b : op == '*' ? a * b : -a;
+        double limit = strcmp(type, "FLOAT32") == 0 ? FLT_MAX : DBL_MAX;
+        if (!(fabs(r) > limit) || !isfinite(a) || !isfinite(b))
+            sp_result_float(ctx, r);
+    }
 }
 
 static void fn_numeric_intdiv(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -426,7 +471,7 @@ static void fn_numeric_mod(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void fn_numeric_neg(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     sp_numeric a;
-    if (!any_null(argc, argv) && numeric_arg(ctx, argv[0], &a))
+    if (!sp_fn_any_null(argc, argv) && numeric_arg(ctx, argv[0], &a))
         numeric_result(ctx, -a, "-");
 }
 
@@ -790,7 +835,7 @@ static bool like_match(const unsigned char *s, const unsigned char *s_end, const
 
 static void fn_like(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     bool bytes = sqlite3_value_type(argv[0]) == SQLITE_BLOB;
     const unsigned char *s = bytes ? sqlite3_value_blob(argv[0]) : sqlite3_value_text(argv[0]);
@@ -810,7 +855,7 @@ static void fn_like(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 static void fn_bytes_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     size_t total = 0;
     for (int i = 0; i < argc; i++)
@@ -905,13 +950,13 @@ static void case_map(sqlite3_context *ctx, sqlite3_value *v, bool upper)
 
 static void fn_lower(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (!any_null(argc, argv))
+    if (!sp_fn_any_null(argc, argv))
         case_map(ctx, argv[0], false);
 }
 
 static void fn_upper(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (!any_null(argc, argv))
+    if (!sp_fn_any_null(argc, argv))
         case_map(ctx, argv[0], true);
 }
 
@@ -919,7 +964,7 @@ static void fn_upper(sqlite3_context *ctx, int argc, sqlite3_value **argv)
  * position counts from the end, a negative length is an error. */
 static void fn_substr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     bool bytes = sqlite3_value_type(argv[0]) == SQLITE_BLOB;
     const unsigned char *s = bytes ? sqlite3_value_blob(argv[0]) : sqlite3_value_text(argv[0]);
@@ -968,13 +1013,13 @@ static void affix(sqlite3_context *ctx, sqlite3_value **argv, bool prefix)
 
 static void fn_starts_with(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (!any_null(argc, argv))
+    if (!sp_fn_any_null(argc, argv))
         affix(ctx, argv, true);
 }
 
 static void fn_ends_with(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (!any_null(argc, argv))
+    if (!sp_fn_any_null(argc, argv))
         affix(ctx, argv, false);
 }
 
@@ -982,14 +1027,14 @@ static void fn_ends_with(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 static void fn_abs(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     int code = sqlite3_value_int(argv[1]);
     sp_numeric n;
     if (code == SP_TYPE_INT64) {
         long long a = sqlite3_value_int64(argv[0]);
         if (a == (-9223372036854775807LL - 1))
-            FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: ABS(%lld)", a);
+            SP_FN_ERROR(ctx, "OUT_OF_RANGE: int64 overflow: ABS(%lld)", a);
         else
             sqlite3_result_int64(ctx, a < 0 ? -a : a);
     } else if (code == SP_TYPE_NUMERIC) {
@@ -1002,7 +1047,7 @@ static void fn_abs(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 static void fn_sign(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     int code = sqlite3_value_int(argv[1]);
     sp_numeric n;
@@ -1019,38 +1064,69 @@ static void fn_sign(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 }
 
 /* A NaN out of a number is a domain error (SQRT(-1)); a NaN in gives a NaN out. */
-static void double_result(sqlite3_context *ctx, double r, const char *what, double x)
+/* The FLOAT64 functions of one argument sp_math names (as GoogleSQL does, upper case). */
+static const struct {
+    const char *name;
+    double (*fn)(double);
+    bool overflow_wording; /* "overflow" rather than "error" when the result is infinite */
+} math_functions[] = {
+    {"SQRT", sqrt},   {"EXP", exp},         {"LN", log},    {"LOG10", log10},
+    {"FLOOR", floor}, {"CEIL", ceil},       {"ACOS", acos}, {"ACOSH", acosh},
+    {"ASIN", asin},   {"ASINH", asinh},     {"ATAN", atan}, {"ATANH", atanh},
+    {"COS", cos},     {"COSH", cosh, true}, {"SIN", sin},   {"SINH", sinh, true},
+    {"TAN", tan},     {"TANH", tanh},
+};
+
+/* sp_math(name, x): one of math_functions; a finite x whose result is not a number, or
+ * is infinite, is Spanner's floating point error. */
+static void fn_math(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (isnan(r) && !isnan(x))
-        FN_ERROR(ctx, "OUT_OF_RANGE: Floating point error in function: %s(%g)", what, x);
+    if (sp_fn_any_null(argc, argv))
+        return;
+    const char *name = (const char *)sqlite3_value_text(argv[0]);
+    double x = sp_value_float(argv[1]);
+    for (size_t i = 0; i < sizeof(math_functions) / sizeof(math_functions[0]); i++) {
+        if (strcmp(math_functions[i].name, name) != 0)
+            continue;
+        if (strcmp(name, "SQRT") == 0 && x < 0) {
+            SP_FN_ERROR(ctx, "OUT_OF_RANGE: Argument to SQRT cannot be negative: %g", x);
+            return;
+        }
+        double r = math_functions[i].fn(x);
+        if (isfinite(x) && !isfinite(r))
+            SP_FN_ERROR(ctx, "OUT_OF_RANGE: Floating point %s in function: %s(%g)",
+                        math_functions[i].overflow_wording && isinf(r) ? "overflow" : "error", name,
+                        x);
+        else
+            sp_result_float(ctx, r);
+        return;
+    }
+    SP_FN_ERROR(ctx, "INTERNAL: unknown math function %s", name);
+}
+
+/* sp_atan2(y, x): the angle of the point (x, y) */
+static void fn_atan2(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (!sp_fn_any_null(argc, argv))
+        sp_result_float(ctx, atan2(sp_value_float(argv[0]), sp_value_float(argv[1])));
+}
+
+/* sp_log(x, base): the logarithm of x to the base */
+static void fn_log(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (sp_fn_any_null(argc, argv))
+        return;
+    double x = sp_value_float(argv[0]), base = sp_value_float(argv[1]);
+    double r = isinf(base) ? NAN : log(x) / log(base);
+    if (isfinite(x) && isfinite(base) && (!isfinite(r) || x <= 0 || base <= 0 || base == 1))
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Floating point error in function: LOG(%g, %g)", x, base);
     else
         sp_result_float(ctx, r);
 }
 
-static void fn_math(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    if (any_null(argc, argv))
-        return;
-    const char *name = (const char *)sqlite3_value_text(argv[0]);
-    double x = sp_value_float(argv[1]), r;
-    if (strcmp(name, "sqrt") == 0)
-        r = x < 0 ? NAN : sqrt(x);
-    else if (strcmp(name, "exp") == 0)
-        r = exp(x);
-    else if (strcmp(name, "ln") == 0)
-        r = x <= 0 ? NAN : log(x);
-    else if (strcmp(name, "log10") == 0)
-        r = x <= 0 ? NAN : log10(x);
-    else if (strcmp(name, "floor") == 0)
-        r = floor(x);
-    else
-        r = ceil(x);
-    double_result(ctx, r, name, x);
-}
-
 static void fn_round(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     double x = sp_value_float(argv[0]);
     long long digits = sqlite3_value_int64(argv[1]);
@@ -1067,12 +1143,12 @@ static void fn_round(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 static void fn_pow(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     double x = sp_value_float(argv[0]), y = sp_value_float(argv[1]);
     double r = pow(x, y);
     if ((isnan(r) && !isnan(x) && !isnan(y)) || (isinf(r) && isfinite(x) && isfinite(y)))
-        FN_ERROR(ctx, "OUT_OF_RANGE: Floating point error in function: POW(%g, %g)", x, y);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Floating point error in function: POW(%g, %g)", x, y);
     else
         sp_result_float(ctx, r);
 }
@@ -1125,7 +1201,7 @@ static void fn_next_sequence_value(sqlite3_context *ctx, int argc, sqlite3_value
         return;
     }
     if (!name || !clock || !clock->sequences) {
-        FN_ERROR(ctx, "INVALID_ARGUMENT: GET_NEXT_SEQUENCE_VALUE cannot be used here");
+        SP_FN_ERROR(ctx, "INVALID_ARGUMENT: GET_NEXT_SEQUENCE_VALUE cannot be used here");
         return;
     }
     if (!clock->sequences->draw(clock->sequences->arg, name, &value, error, sizeof(error))) {
@@ -1152,7 +1228,7 @@ static void fn_sequence_state(sqlite3_context *ctx, int argc, sqlite3_value **ar
     int64_t counter;
     bool drawn;
     if (!name || !clock || !clock->sequences) {
-        FN_ERROR(ctx, "INVALID_ARGUMENT: GET_INTERNAL_SEQUENCE_STATE cannot be used here");
+        SP_FN_ERROR(ctx, "INVALID_ARGUMENT: GET_INTERNAL_SEQUENCE_STATE cannot be used here");
         return;
     }
     if (!clock->sequences->state(clock->sequences->arg, name, &counter, &drawn, error,
@@ -1173,7 +1249,7 @@ static void fn_generate_uuid(sqlite3_context *ctx, int argc, sqlite3_value **arg
     char out[37];
     if (clock && clock->seeded) {
         if (!seeded_uuid(clock, b)) {
-            FN_ERROR(ctx, "INTERNAL: GENERATE_UUID failed");
+            SP_FN_ERROR(ctx, "INTERNAL: GENERATE_UUID failed");
             return;
         }
     } else {
@@ -1208,10 +1284,11 @@ static void fn_check_length(sqlite3_context *ctx, int argc, sqlite3_value **argv
             size += (*s & 0xC0) != 0x80;
     }
     if (size > limit) {
-        FN_ERROR(ctx,
-                 "FAILED_PRECONDITION: New value exceeds the maximum size limit for this column: "
-                 "%s, size: %lld, limit: %lld.",
-                 (const char *)sqlite3_value_text(argv[2]), size, limit);
+        SP_FN_ERROR(
+            ctx,
+            "FAILED_PRECONDITION: New value exceeds the maximum size limit for this column: "
+            "%s, size: %lld, limit: %lld.",
+            (const char *)sqlite3_value_text(argv[2]), size, limit);
         return;
     }
     sqlite3_result_value(ctx, v);
@@ -1221,14 +1298,14 @@ static void fn_check_nonnegative(sqlite3_context *ctx, int argc, sqlite3_value *
 {
     (void)argc;
     if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-        FN_ERROR(ctx, "INVALID_ARGUMENT: %s expects a non-null value",
-                 (const char *)sqlite3_value_text(argv[1]));
+        SP_FN_ERROR(ctx, "INVALID_ARGUMENT: %s expects a non-null value",
+                    (const char *)sqlite3_value_text(argv[1]));
         return;
     }
     long long v = sqlite3_value_int64(argv[0]);
     if (v < 0) {
-        FN_ERROR(ctx, "INVALID_ARGUMENT: %s expects a non-negative value, got %lld",
-                 (const char *)sqlite3_value_text(argv[1]), v);
+        SP_FN_ERROR(ctx, "INVALID_ARGUMENT: %s expects a non-negative value, got %lld",
+                    (const char *)sqlite3_value_text(argv[1]), v);
         return;
     }
     sqlite3_result_int64(ctx, v);
@@ -1258,8 +1335,8 @@ static void result_from_json(sqlite3_context *ctx, int code, const cJSON *item)
     struct sp_stored stored;
     struct em_status st = {0};
     if (sp_value_from_json(&type, item, "array element", &stored, &st)) {
-        FN_ERROR(ctx, "INTERNAL: a stored array element does not match its type: %.200s",
-                 st.message);
+        SP_FN_ERROR(ctx, "INTERNAL: a stored array element does not match its type: %.200s",
+                    st.message);
         return;
     }
     if (stored.kind == SQLITE_INTEGER)
@@ -1315,7 +1392,7 @@ static void fn_array_at(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     }
     if (index < 0 || index >= cJSON_GetArraySize(array)) {
         if (mode < 2)
-            FN_ERROR(ctx, "OUT_OF_RANGE: Array index %lld is out of bounds", position);
+            SP_FN_ERROR(ctx, "OUT_OF_RANGE: Array index %lld is out of bounds", position);
         cJSON_Delete(array);
         return;
     }
@@ -1335,16 +1412,6 @@ static bool append_element(sqlite3_context *ctx, cJSON *array, int code, sqlite3
     return true;
 }
 
-static void result_json(sqlite3_context *ctx, cJSON *array)
-{
-    char *text = cJSON_PrintUnformatted(array);
-    if (!text)
-        sqlite3_result_error_nomem(ctx);
-    else
-        sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
-    free(text);
-}
-
 /* sp_array(element type code, v1, v2, ...): an array literal. */
 static void fn_array(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -1359,7 +1426,7 @@ static void fn_array(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             cJSON_Delete(array);
             return;
         }
-    result_json(ctx, array);
+    sp_fn_result_json(ctx, array);
     cJSON_Delete(array);
 }
 
@@ -1376,7 +1443,7 @@ static void fn_struct(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             cJSON_Delete(fields);
             return;
         }
-    result_json(ctx, fields);
+    sp_fn_result_json(ctx, fields);
     cJSON_Delete(fields);
 }
 
@@ -1474,7 +1541,7 @@ static void array_agg_final(sqlite3_context *ctx)
     cJSON **array = sqlite3_aggregate_context(ctx, 0);
     if (!array || !*array)
         return; /* no rows: NULL */
-    result_json(ctx, *array);
+    sp_fn_result_json(ctx, *array);
     cJSON_Delete(*array);
     *array = NULL;
 }
@@ -1552,10 +1619,10 @@ static void fn_vector_distance(sqlite3_context *ctx, int argc, sqlite3_value **a
     double dot = 0, xx = 0, yy = 0, squares = 0;
     bool failed = false;
     if (!cJSON_IsArray(x) || !cJSON_IsArray(y)) {
-        FN_ERROR(ctx, "INTERNAL: a vector argument is not an array");
+        SP_FN_ERROR(ctx, "INTERNAL: a vector argument is not an array");
         failed = true;
     } else if (nx != ny) {
-        FN_ERROR(ctx, "OUT_OF_RANGE: Array length mismatch: %d and %d", nx, ny);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Array length mismatch: %d and %d", nx, ny);
         failed = true;
     }
     for (const cJSON *a = x ? x->child : NULL, *b = y ? y->child : NULL; !failed && a && b;
@@ -1563,8 +1630,8 @@ static void fn_vector_distance(sqlite3_context *ctx, int argc, sqlite3_value **a
         double u, v;
         bool first = vector_element(a, &u), second = vector_element(b, &v);
         if (!first || !second) {
-            FN_ERROR(ctx, "OUT_OF_RANGE: NULL array element in %s argument",
-                     first ? "second" : "first");
+            SP_FN_ERROR(ctx, "OUT_OF_RANGE: NULL array element in %s argument",
+                        first ? "second" : "first");
             failed = true;
             break;
         }
@@ -1574,7 +1641,7 @@ static void fn_vector_distance(sqlite3_context *ctx, int argc, sqlite3_value **a
         squares += (u - v) * (u - v);
     }
     if (!failed && kind == 0 && (xx == 0 || yy == 0))
-        FN_ERROR(ctx, "OUT_OF_RANGE: Cannot compute cosine distance against zero vector");
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Cannot compute cosine distance against zero vector");
     else if (!failed)
         sp_result_float(ctx, kind == 0   ? 1 - dot / (sqrt(xx) * sqrt(yy))
                              : kind == 1 ? sqrt(squares)
@@ -1607,7 +1674,7 @@ static void fn_timestamp_of_ns(sqlite3_context *ctx, int argc, sqlite3_value **a
 static void fn_timestamp_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     struct sp_timestamp ts;
-    if (any_null(argc, argv) || !timestamp_arg(ctx, argv[0], &ts))
+    if (sp_fn_any_null(argc, argv) || !timestamp_arg(ctx, argv[0], &ts))
         return;
     __int128 ns = timestamp_nanos(&ts) +
                   (__int128)sqlite3_value_int64(argv[1]) * sqlite3_value_int64(argv[2]);
@@ -1618,8 +1685,8 @@ static void fn_timestamp_add(sqlite3_context *ctx, int argc, sqlite3_value **arg
     bool missing_zone;
     if (seconds < -62135596800LL || seconds > 253402300799LL) {
         sp_timestamp_format(&ts, text);
-        FN_ERROR(ctx, "OUT_OF_RANGE: Timestamp overflow: %s + %lld", text,
-                 (long long)sqlite3_value_int64(argv[1]));
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Timestamp overflow: %s + %lld", text,
+                    (long long)sqlite3_value_int64(argv[1]));
         return;
     }
     sp_timestamp_encode(&out, key);
@@ -1631,7 +1698,7 @@ static void fn_timestamp_add(sqlite3_context *ctx, int argc, sqlite3_value **arg
 static void fn_timestamp_diff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     struct sp_timestamp a, b;
-    if (any_null(argc, argv) || !timestamp_arg(ctx, argv[0], &a) ||
+    if (sp_fn_any_null(argc, argv) || !timestamp_arg(ctx, argv[0], &a) ||
         !timestamp_arg(ctx, argv[1], &b))
         return;
     __int128 diff = (timestamp_nanos(&a) - timestamp_nanos(&b)) / sqlite3_value_int64(argv[2]);
@@ -1651,11 +1718,14 @@ static bool date_arg(sqlite3_context *ctx, sqlite3_value *v, int64_t *days)
     return false;
 }
 
+/* DATE's range, in days from 1970-01-01 */
+#define MIN_DATE_DAYS (-719162LL) /* 0001-01-01 */
+#define MAX_DATE_DAYS 2932896LL   /* 9999-12-31 */
+
 static void date_result(sqlite3_context *ctx, int64_t days)
 {
-    int64_t min = sp_days_from_civil(1, 1, 1), max = sp_days_from_civil(9999, 12, 31);
     char text[SP_DATE_TEXT_LEN + 1];
-    if (days < min || days > max) {
+    if (days < MIN_DATE_DAYS || days > MAX_DATE_DAYS) {
         sqlite3_result_error(ctx, "OUT_OF_RANGE: Date overflow", -1);
         return;
     }
@@ -1672,21 +1742,16 @@ static unsigned month_days(int64_t year, unsigned month)
 
 /* sp_date_add(date, amount, part): DAY, WEEK, MONTH, QUARTER, YEAR; a day past the end of
  * the new month becomes its last day, as in GoogleSQL. */
-static void fn_date_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* days + n parts (DAY, WEEK, MONTH, QUARTER, YEAR); false when out of DATE's range */
+static bool date_plus(int64_t days, long long n, const char *part, int64_t *out)
 {
-    int64_t days, year;
+    int64_t year;
     unsigned month, day;
-    if (any_null(argc, argv) || !date_arg(ctx, argv[0], &days))
-        return;
-    long long n = sqlite3_value_int64(argv[1]);
-    const char *part = (const char *)sqlite3_value_text(argv[2]);
-    if (n > 4000000 || n < -4000000) {
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: Date overflow", -1);
-        return;
-    }
+    if (n > 4000000 || n < -4000000)
+        return false;
     if (strcmp(part, "DAY") == 0 || strcmp(part, "WEEK") == 0) {
-        date_result(ctx, days + n * (strcmp(part, "WEEK") == 0 ? 7 : 1));
-        return;
+        *out = days + n * (strcmp(part, "WEEK") == 0 ? 7 : 1);
+        return *out >= MIN_DATE_DAYS && *out <= MAX_DATE_DAYS;
     }
     long long months = strcmp(part, "MONTH") == 0     ? n
                        : strcmp(part, "QUARTER") == 0 ? 3 * n
@@ -1695,12 +1760,64 @@ static void fn_date_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     long long index = year * 12 + (month - 1) + months;
     int64_t new_year = index >= 0 ? index / 12 : -((-index + 11) / 12);
     unsigned new_month = (unsigned)(index - new_year * 12) + 1;
-    if (new_year < 1 || new_year > 9999) {
+    if (new_year < 1 || new_year > 9999)
+        return false;
+    unsigned last = month_days(new_year, new_month);
+    *out = sp_days_from_civil(new_year, new_month, day > last ? last : day);
+    return true;
+}
+
+static void fn_date_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    int64_t days, sum;
+    if (sp_fn_any_null(argc, argv) || !date_arg(ctx, argv[0], &days))
+        return;
+    if (!date_plus(days, sqlite3_value_int64(argv[1]), (const char *)sqlite3_value_text(argv[2]),
+                   &sum))
         sqlite3_result_error(ctx, "OUT_OF_RANGE: Date overflow", -1);
+    else
+        date_result(ctx, sum);
+}
+
+/* sp_generate_date_array(start, end, step, part): start, then each date step parts after
+ * the one before, while not past end (nor past DATE's range) */
+static void fn_generate_date_array(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    int64_t day, end;
+    if (sp_fn_any_null(argc, argv) || !date_arg(ctx, argv[0], &day) ||
+        !date_arg(ctx, argv[1], &end))
+        return;
+    long long step = sqlite3_value_int64(argv[2]);
+    const char *part = (const char *)sqlite3_value_text(argv[3]);
+    if (step == 0) {
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: Sequence step cannot be 0.", -1);
         return;
     }
-    unsigned last = month_days(new_year, new_month);
-    date_result(ctx, sp_days_from_civil(new_year, new_month, day > last ? last : day));
+    cJSON *array = cJSON_CreateArray();
+    for (int n = 0; array && (step > 0 ? day <= end : day >= end); n++) {
+        if (n == SP_GENERATE_ARRAY_MAX) {
+            cJSON_Delete(array);
+            SP_FN_ERROR(ctx, "OUT_OF_RANGE: Cannot generate arrays with more than %d elements.",
+                        SP_GENERATE_ARRAY_MAX);
+            return;
+        }
+        char text[SP_DATE_TEXT_LEN + 1];
+        sp_date_format(day, text);
+        cJSON *item = cJSON_CreateString(text);
+        if (!item || !cJSON_AddItemToArray(array, item)) {
+            cJSON_Delete(item);
+            cJSON_Delete(array);
+            array = NULL;
+        } else if (!date_plus(day, step, part, &day)) {
+            break;
+        }
+    }
+    if (!array) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    sp_fn_result_json(ctx, array);
+    cJSON_Delete(array);
 }
 
 /* Weeks that start on Sunday: 1970-01-04 (day 3) starts week 1. */
@@ -1715,7 +1832,7 @@ static void fn_date_diff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     int64_t a, b, ya, yb;
     unsigned ma, mb, da, db;
-    if (any_null(argc, argv) || !date_arg(ctx, argv[0], &a) || !date_arg(ctx, argv[1], &b))
+    if (sp_fn_any_null(argc, argv) || !date_arg(ctx, argv[0], &a) || !date_arg(ctx, argv[1], &b))
         return;
     const char *part = (const char *)sqlite3_value_text(argv[2]);
     sp_civil_from_days(a, &ya, &ma, &da);
@@ -1739,7 +1856,7 @@ static void fn_extract_date(sqlite3_context *ctx, int argc, sqlite3_value **argv
 {
     int64_t days, year;
     unsigned month, day;
-    if (any_null(argc, argv) || !date_arg(ctx, argv[1], &days))
+    if (sp_fn_any_null(argc, argv) || !date_arg(ctx, argv[1], &days))
         return;
     const char *part = (const char *)sqlite3_value_text(argv[0]);
     sp_civil_from_days(days, &year, &month, &day);
@@ -1808,6 +1925,9 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_abs", 2, true, fn_abs},
     {"sp_sign", 2, true, fn_sign},
     {"sp_math", 2, true, fn_math},
+    {"sp_log", 2, true, fn_log},
+    {"sp_atan2", 2, true, fn_atan2},
+    {"sp_safe_arith", 4, true, fn_safe_arith},
     {"sp_round", 3, true, fn_round},
     {"sp_pow", 2, true, fn_pow},
     {"sp_check_length", 3, true, fn_check_length},
@@ -1820,6 +1940,7 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_timestamp_add", 3, true, fn_timestamp_add},
     {"sp_timestamp_diff", 3, true, fn_timestamp_diff},
     {"sp_date_add", 3, true, fn_date_add},
+    {"sp_generate_date_array", 4, true, fn_generate_date_array},
     {"sp_date_diff", 3, true, fn_date_diff},
     {"sp_extract_date", 2, true, fn_extract_date},
 };
@@ -1882,6 +2003,8 @@ int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
         rc = sp_sql_time_functions_register(db);
     if (rc == SQLITE_OK)
         rc = sp_sql_strings_arrays_register(db);
+    if (rc == SQLITE_OK)
+        rc = sp_sql_codes_register(db);
     return rc;
 }
 

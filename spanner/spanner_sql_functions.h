@@ -86,6 +86,9 @@ int sp_sql_time_functions_register(sqlite3 *db);
  * ARRAY_* functions. */
 int sp_sql_strings_arrays_register(sqlite3 *db);
 
+/* spanner_sql_codes.c: code points, SOUNDEX, base32, BIT_REVERSE. */
+int sp_sql_codes_register(sqlite3 *db);
+
 /* The status for a failed sqlite3_step/prepare/exec (rc) on db. */
 enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st);
 

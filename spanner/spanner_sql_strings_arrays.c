@@ -16,6 +16,7 @@
  * value's size, so no argument makes one allocate without bound.
  */
 #include "spanner_sql_functions.h"
+#include "spanner_sql_udf.h"
 
 #include "em_json.h"
 #include "spanner_value.h"
@@ -25,24 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define FN_ERROR(ctx, ...)                                                                         \
-    do {                                                                                           \
-        char message_[300];                                                                        \
-        snprintf(message_, sizeof(message_), __VA_ARGS__);                                         \
-        sqlite3_result_error((ctx), message_, -1);                                                 \
-    } while (0)
-
-/* The most elements GENERATE_ARRAY makes, as Spanner. */
-#define GENERATE_ARRAY_MAX 16000
-
-static bool any_null(int argc, sqlite3_value **argv)
-{
-    for (int i = 0; i < argc; i++)
-        if (sqlite3_value_type(argv[i]) == SQLITE_NULL)
-            return true;
-    return false;
-}
 
 static bool is_bytes(sqlite3_value *v)
 {
@@ -99,7 +82,7 @@ static size_t value_limit(bool bytes)
 static void fn_pad(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    if (any_null(3, argv))
+    if (sp_fn_any_null(3, argv))
         return;
     bool bytes = is_bytes(argv[0]), left = sqlite3_value_int(argv[3]) != 0;
     sqlite3_int64 want = sqlite3_value_int64(argv[1]);
@@ -118,8 +101,8 @@ static void fn_pad(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         return;
     }
     if ((size_t)want > value_limit(bytes)) {
-        FN_ERROR(ctx, "OUT_OF_RANGE: Output of LPAD/RPAD exceeds the maximum size of a %s: %lld",
-                 bytes ? "BYTES value" : "STRING value", (long long)want);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Output of LPAD/RPAD exceeds the maximum size of a %s: %lld",
+                    bytes ? "BYTES value" : "STRING value", (long long)want);
         return;
     }
     size_t have = char_count(s, len, bytes);
@@ -157,7 +140,7 @@ static void fn_pad(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 /* sp_repeat(value, count) */
 static void fn_repeat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     bool bytes = is_bytes(argv[0]);
     sqlite3_int64 count = sqlite3_value_int64(argv[1]);
@@ -169,10 +152,10 @@ static void fn_repeat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     size_t len;
     const unsigned char *s = data_of(argv[0], &len);
     if (len && (size_t)count > (size_t)SP_BYTES_MAX / len) {
-        FN_ERROR(ctx,
-                 "OUT_OF_RANGE: Output of REPEAT exceeds the maximum size of a value: %lld "
-                 "copies of %zu bytes",
-                 (long long)count, len);
+        SP_FN_ERROR(ctx,
+                    "OUT_OF_RANGE: Output of REPEAT exceeds the maximum size of a value: %lld "
+                    "copies of %zu bytes",
+                    (long long)count, len);
         return;
     }
     size_t total = len * (size_t)count;
@@ -190,7 +173,7 @@ static void fn_repeat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 /* sp_reverse(value): characters of a STRING, bytes of BYTES */
 static void fn_reverse(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     bool bytes = is_bytes(argv[0]);
     size_t len;
@@ -235,7 +218,7 @@ static void fn_digest(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 static void fn_to_base64(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     size_t len;
     const unsigned char *s = data_of(argv[0], &len);
@@ -249,7 +232,7 @@ static void fn_to_base64(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 static void fn_from_base64(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     size_t len, out_len = 0;
     const unsigned char *s = data_of(argv[0], &len);
@@ -267,7 +250,7 @@ static void fn_from_base64(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void fn_to_hex(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     static const char digits[] = "0123456789abcdef";
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     size_t len;
     const unsigned char *s = data_of(argv[0], &len);
@@ -295,16 +278,17 @@ static int hex_digit(unsigned char c)
 /* sp_from_hex(text): an odd count of digits reads as if a 0 led them */
 static void fn_from_hex(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     size_t len;
     const unsigned char *s = data_of(argv[0], &len);
     for (size_t i = 0; i < len; i++)
         if (hex_digit(s[i]) < 0) {
-            FN_ERROR(ctx,
-                     "OUT_OF_RANGE: Failed to decode invalid hexadecimal string due to character "
-                     "at offset %zu: %.100s",
-                     i, (const char *)s);
+            SP_FN_ERROR(
+                ctx,
+                "OUT_OF_RANGE: Failed to decode invalid hexadecimal string due to character "
+                "at offset %zu: %.100s",
+                i, (const char *)s);
             return;
         }
     size_t odd = len % 2, n = (len + 1) / 2;
@@ -323,35 +307,14 @@ static void fn_from_hex(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* ---- arrays ---- */
 
-static cJSON *array_arg(sqlite3_context *ctx, sqlite3_value *v)
-{
-    cJSON *array = cJSON_Parse((const char *)sqlite3_value_text(v));
-    if (!cJSON_IsArray(array)) {
-        cJSON_Delete(array);
-        sqlite3_result_error(ctx, "INTERNAL: A stored array is not JSON.", -1);
-        return NULL;
-    }
-    return array;
-}
-
-static void result_json(sqlite3_context *ctx, const cJSON *array)
-{
-    char *text = cJSON_PrintUnformatted(array);
-    if (!text) {
-        sqlite3_result_error_nomem(ctx);
-        return;
-    }
-    sqlite3_result_text(ctx, text, -1, free);
-}
-
 /* sp_array_to_string(array, delimiter, null_text or NULL, bytes) */
 static void fn_array_to_string(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    if (any_null(2, argv))
+    if (sp_fn_any_null(2, argv))
         return;
-    bool bytes = sqlite3_value_int(argv[3]) != 0, null_kept = !any_null(1, argv + 2);
-    cJSON *array = array_arg(ctx, argv[0]);
+    bool bytes = sqlite3_value_int(argv[3]) != 0, null_kept = !sp_fn_any_null(1, argv + 2);
+    cJSON *array = sp_fn_array_arg(ctx, argv[0]);
     if (!array)
         return;
     size_t dlen, nlen = 0;
@@ -393,9 +356,9 @@ static void fn_array_to_string(sqlite3_context *ctx, int argc, sqlite3_value **a
 
 static void fn_array_reverse(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
-    cJSON *array = array_arg(ctx, argv[0]);
+    cJSON *array = sp_fn_array_arg(ctx, argv[0]);
     if (!array)
         return;
     cJSON *reversed = cJSON_CreateArray();
@@ -406,7 +369,7 @@ static void fn_array_reverse(sqlite3_context *ctx, int argc, sqlite3_value **arg
         else
             cJSON_AddItemToArray(reversed, item);
     }
-    result_json(ctx, reversed);
+    sp_fn_result_json(ctx, reversed);
     cJSON_Delete(reversed);
     cJSON_Delete(array);
 }
@@ -414,7 +377,7 @@ static void fn_array_reverse(sqlite3_context *ctx, int argc, sqlite3_value **arg
 /* sp_array_concat(array, ...): NULL when one of them is NULL */
 static void fn_array_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     cJSON *all = cJSON_CreateArray();
     size_t total = 0;
@@ -425,7 +388,7 @@ static void fn_array_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv
             sqlite3_result_error(ctx, "OUT_OF_RANGE: Output of ARRAY_CONCAT is too large", -1);
             return;
         }
-        cJSON *array = array_arg(ctx, argv[i]);
+        cJSON *array = sp_fn_array_arg(ctx, argv[i]);
         if (!array) {
             cJSON_Delete(all);
             return;
@@ -435,7 +398,7 @@ static void fn_array_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv
             cJSON_AddItemToArray(all, item);
         cJSON_Delete(array);
     }
-    result_json(ctx, all);
+    sp_fn_result_json(ctx, all);
     cJSON_Delete(all);
 }
 
@@ -443,10 +406,10 @@ static void fn_array_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv
  * is NULL; an element equal to the value is found by its encoding (both normalized) */
 static void fn_array_includes(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
-    cJSON *array = array_arg(ctx, argv[0]);
-    cJSON *wanted = array ? array_arg(ctx, argv[1]) : NULL;
+    cJSON *array = sp_fn_array_arg(ctx, argv[0]);
+    cJSON *wanted = array ? sp_fn_array_arg(ctx, argv[1]) : NULL;
     if (!array || !wanted) {
         cJSON_Delete(array);
         return;
@@ -466,10 +429,10 @@ static void fn_array_includes(sqlite3_context *ctx, int argc, sqlite3_value **ar
 /* sp_array_edge(array, last): the first or last element's JSON, for sp_array_element */
 static void fn_array_edge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     bool last = sqlite3_value_int(argv[1]) != 0;
-    cJSON *array = array_arg(ctx, argv[0]);
+    cJSON *array = sp_fn_array_arg(ctx, argv[0]);
     if (!array)
         return;
     int n = cJSON_GetArraySize(array);
@@ -491,7 +454,7 @@ static void fn_array_edge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         else if (cJSON_IsNumber(item))
             sqlite3_result_double(ctx, item->valuedouble);
         else
-            result_json(ctx, item);
+            sp_fn_result_json(ctx, item);
     }
     cJSON_Delete(array);
 }
@@ -500,7 +463,7 @@ static void fn_array_edge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void fn_generate_array(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    if (any_null(3, argv))
+    if (sp_fn_any_null(3, argv))
         return;
     bool is_float = sqlite3_value_int(argv[3]) != 0;
     double fstart = sqlite3_value_double(argv[0]), fend = sqlite3_value_double(argv[1]),
@@ -518,7 +481,7 @@ static void fn_generate_array(sqlite3_context *ctx, int argc, sqlite3_value **ar
             double v = fstart + n * fstep;
             if (fstep > 0 ? v > fend : v < fend)
                 break;
-            if (n == GENERATE_ARRAY_MAX)
+            if (n == SP_GENERATE_ARRAY_MAX)
                 goto too_many;
             cJSON_AddItemToArray(array, cJSON_CreateNumber(v));
         } else {
@@ -526,28 +489,28 @@ static void fn_generate_array(sqlite3_context *ctx, int argc, sqlite3_value **ar
             __int128 v = (__int128)start + (__int128)n * step;
             if (step > 0 ? v > end : v < end)
                 break;
-            if (n == GENERATE_ARRAY_MAX)
+            if (n == SP_GENERATE_ARRAY_MAX)
                 goto too_many;
             snprintf(text, sizeof(text), "%lld", (long long)v);
             cJSON_AddItemToArray(array, cJSON_CreateString(text));
         }
     }
-    result_json(ctx, array);
+    sp_fn_result_json(ctx, array);
     cJSON_Delete(array);
     return;
 too_many:
     cJSON_Delete(array);
-    FN_ERROR(ctx, "OUT_OF_RANGE: Cannot generate arrays with more than %d elements.",
-             GENERATE_ARRAY_MAX);
+    SP_FN_ERROR(ctx, "OUT_OF_RANGE: Cannot generate arrays with more than %d elements.",
+                SP_GENERATE_ARRAY_MAX);
 }
 
 /* sp_array_slice(array, start, end): offsets from 0, negative ones from the end, both
  * included; out of range ones are clamped */
 static void fn_array_slice(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
-    cJSON *array = array_arg(ctx, argv[0]);
+    cJSON *array = sp_fn_array_arg(ctx, argv[0]);
     if (!array)
         return;
     sqlite3_int64 n = cJSON_GetArraySize(array);
@@ -566,7 +529,7 @@ static void fn_array_slice(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             cJSON_Delete(item);
         i++;
     }
-    result_json(ctx, slice);
+    sp_fn_result_json(ctx, slice);
     cJSON_Delete(slice);
     cJSON_Delete(array);
 }
@@ -579,9 +542,9 @@ static int compare_texts(const void *a, const void *b)
 /* sp_array_is_distinct(array): no two elements equal (two NULLs are) */
 static void fn_array_is_distinct(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
-    cJSON *array = array_arg(ctx, argv[0]);
+    cJSON *array = sp_fn_array_arg(ctx, argv[0]);
     if (!array)
         return;
     int n = cJSON_GetArraySize(array), k = 0;
@@ -612,7 +575,7 @@ static void fn_array_is_distinct(sqlite3_context *ctx, int argc, sqlite3_value *
 /* sp_bit_count(INT64 or BYTES) */
 static void fn_bit_count(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     sqlite3_int64 count = 0;
     if (is_bytes(argv[0])) {

@@ -18,6 +18,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include "spanner_sql_functions.h"
+#include "spanner_sql_udf.h"
 
 #include "em_json.h"
 #include "spanner_sql_mem.h"
@@ -29,21 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define TEXT_ERROR(ctx, ...)                                                                       \
-    do {                                                                                           \
-        char message_[400];                                                                        \
-        snprintf(message_, sizeof(message_), __VA_ARGS__);                                         \
-        sqlite3_result_error((ctx), message_, -1);                                                 \
-    } while (0)
-
-static bool any_null(int argc, sqlite3_value **argv)
-{
-    for (int i = 0; i < argc; i++)
-        if (sqlite3_value_type(argv[i]) == SQLITE_NULL)
-            return true;
-    return false;
-}
 
 /* The bytes of a STRING (TEXT) or BYTES (BLOB) argument. */
 static const char *arg_bytes(sqlite3_value *v, size_t *len)
@@ -140,7 +126,7 @@ static pcre2_code *pattern_arg(sqlite3_context *ctx, sqlite3_value **argv, int i
     const char *pattern = arg_bytes(argv[i], &len);
     char refused[80];
     if (re2_refused(pattern, len, refused, sizeof(refused))) {
-        TEXT_ERROR(ctx, "OUT_OF_RANGE: Cannot parse regular expression: %s", refused);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Cannot parse regular expression: %s", refused);
         return NULL;
     }
     int error;
@@ -150,7 +136,7 @@ static pcre2_code *pattern_arg(sqlite3_context *ctx, sqlite3_value **argv, int i
     if (!code) {
         PCRE2_UCHAR text[160];
         pcre2_get_error_message(error, text, sizeof(text));
-        TEXT_ERROR(ctx, "OUT_OF_RANGE: Cannot parse regular expression: %s", (char *)text);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Cannot parse regular expression: %s", (char *)text);
         return NULL;
     }
     sqlite3_set_auxdata(ctx, i, code, free_code);
@@ -185,7 +171,7 @@ static int re_match(sqlite3_context *ctx, struct re_run *run, size_t offset)
     if (rc == PCRE2_ERROR_NOMATCH)
         return 0;
     if (rc < 0) {
-        TEXT_ERROR(ctx, "OUT_OF_RANGE: Regular expression evaluation failed (PCRE2 error %d)", rc);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Regular expression evaluation failed (PCRE2 error %d)", rc);
         return -1;
     }
     return 1;
@@ -205,7 +191,7 @@ static size_t char_len(const struct re_run *run, size_t at, bool utf)
 static void fn_regexp_contains(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     struct re_run run;
-    if (any_null(argc, argv) || !re_begin(ctx, argv, &run))
+    if (sp_fn_any_null(argc, argv) || !re_begin(ctx, argv, &run))
         return;
     int rc = re_match(ctx, &run, 0);
     if (rc >= 0)
@@ -233,7 +219,7 @@ static void fn_regexp_extract(sqlite3_context *ctx, int argc, sqlite3_value **ar
 {
     struct re_run run;
     int group;
-    if (any_null(argc, argv) || !re_begin(ctx, argv, &run))
+    if (sp_fn_any_null(argc, argv) || !re_begin(ctx, argv, &run))
         return;
     if (extraction_group(ctx, &run, &group) && re_match(ctx, &run, 0) > 0) {
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(run.match);
@@ -249,7 +235,7 @@ static void fn_regexp_extract_all(sqlite3_context *ctx, int argc, sqlite3_value 
 {
     struct re_run run;
     int group;
-    if (any_null(argc, argv) || !re_begin(ctx, argv, &run))
+    if (sp_fn_any_null(argc, argv) || !re_begin(ctx, argv, &run))
         return;
     bool bytes = sqlite3_value_type(argv[0]) == SQLITE_BLOB;
     cJSON *array = cJSON_CreateArray();
@@ -309,7 +295,7 @@ static bool append_replacement(sqlite3_context *ctx, struct sp_buf *out, const s
 static void fn_regexp_replace(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     struct re_run run;
-    if (any_null(argc, argv) || !re_begin(ctx, argv, &run))
+    if (sp_fn_any_null(argc, argv) || !re_begin(ctx, argv, &run))
         return;
     bool utf = sqlite3_value_type(argv[0]) != SQLITE_BLOB;
     size_t rep_len;
@@ -351,7 +337,7 @@ static void fn_regexp_replace(sqlite3_context *ctx, int argc, sqlite3_value **ar
  * characters and BYTES into bytes; an empty value gives one empty element. */
 static void fn_split(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     bool bytes = sqlite3_value_type(argv[0]) == SQLITE_BLOB;
     size_t len, dlen;
@@ -540,9 +526,10 @@ static bool format_one(sqlite3_context *ctx, struct sp_buf *out, const struct sp
     bool fits = want == SP_TYPE_UNKNOWN || (enum sp_type_code)code == want ||
                 (floating && code == SP_TYPE_FLOAT32);
     if (!fits) {
-        TEXT_ERROR(ctx, "OUT_OF_RANGE: Invalid type for argument %d to FORMAT; Expected %s; Got %s",
-                   position, sp_format_type_name(want, true),
-                   sp_format_type_name((enum sp_type_code)code, false));
+        SP_FN_ERROR(ctx,
+                    "OUT_OF_RANGE: Invalid type for argument %d to FORMAT; Expected %s; Got %s",
+                    position, sp_format_type_name(want, true),
+                    sp_format_type_name((enum sp_type_code)code, false));
         return false;
     }
     if (sqlite3_value_type(v) == SQLITE_NULL && conversion != 't' && conversion != 'T') {
@@ -596,17 +583,17 @@ static void fn_format(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             p++;
         } else if (!read_spec(&p, &spec)) {
             if (*p)
-                TEXT_ERROR(ctx,
-                           "OUT_OF_RANGE: Invalid format specifier character \"%c\" in FORMAT "
-                           "string: \"%.100s\"",
-                           *p, (const char *)sqlite3_value_text(argv[0]));
+                SP_FN_ERROR(ctx,
+                            "OUT_OF_RANGE: Invalid format specifier character \"%c\" in FORMAT "
+                            "string: \"%.100s\"",
+                            *p, (const char *)sqlite3_value_text(argv[0]));
             else
-                TEXT_ERROR(ctx, "OUT_OF_RANGE: Invalid FORMAT string: \"%.100s\"",
-                           (const char *)sqlite3_value_text(argv[0]));
+                SP_FN_ERROR(ctx, "OUT_OF_RANGE: Invalid FORMAT string: \"%.100s\"",
+                            (const char *)sqlite3_value_text(argv[0]));
             ok = false;
         } else if (next + 1 >= argc) {
-            TEXT_ERROR(ctx, "OUT_OF_RANGE: Too few arguments to FORMAT for pattern \"%.100s\"",
-                       (const char *)sqlite3_value_text(argv[0]));
+            SP_FN_ERROR(ctx, "OUT_OF_RANGE: Too few arguments to FORMAT for pattern \"%.100s\"",
+                        (const char *)sqlite3_value_text(argv[0]));
             ok = false;
         } else {
             ok = format_one(ctx, &out, &spec, sqlite3_value_int(argv[next]), argv[next + 1],
@@ -615,8 +602,8 @@ static void fn_format(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         }
     }
     if (ok && next + 1 < argc) {
-        TEXT_ERROR(ctx, "OUT_OF_RANGE: Too many arguments to FORMAT for pattern \"%.100s\"",
-                   (const char *)sqlite3_value_text(argv[0]));
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Too many arguments to FORMAT for pattern \"%.100s\"",
+                    (const char *)sqlite3_value_text(argv[0]));
         ok = false;
     }
     if (ok && out.failed)
@@ -669,7 +656,7 @@ static const cJSON *json_path(const cJSON *root, const char *path, bool *bad)
  * node) or JSON_VALUE (0: a scalar as a string; NULL for an object or an array). */
 static void fn_json_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    if (any_null(argc, argv))
+    if (sp_fn_any_null(argc, argv))
         return;
     const char *path = (const char *)sqlite3_value_text(argv[1]);
     bool query = sqlite3_value_int(argv[2]) != 0;
@@ -677,7 +664,7 @@ static void fn_json_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv
     bool bad;
     const cJSON *node = json_path(root, path, &bad);
     if (bad) {
-        TEXT_ERROR(ctx, "OUT_OF_RANGE: Invalid JSONPath input: %.200s", path);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Invalid JSONPath input: %.200s", path);
     } else if (node && query) {
         char *text = cJSON_PrintUnformatted(node);
         if (text)

@@ -18,6 +18,7 @@
  * (epoch seconds) and %Z (the zone).
  */
 #include "spanner_sql_functions.h"
+#include "spanner_sql_udf.h"
 
 #include "spanner_sql_mem.h"
 #include "spanner_tz.h"
@@ -28,13 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define TIME_ERROR(ctx, ...)                                                                       \
-    do {                                                                                           \
-        char message_[400];                                                                        \
-        snprintf(message_, sizeof(message_), __VA_ARGS__);                                         \
-        sqlite3_result_error((ctx), message_, -1);                                                 \
-    } while (0)
 
 #define SECONDS_PER_DAY 86400LL
 #define MIN_DAYS        (-719162LL) /* 0001-01-01 */
@@ -64,7 +58,7 @@ static bool zone_of(sqlite3_context *ctx, sqlite3_value *zone_value, struct sp_z
                            : (const char *)sqlite3_value_text(zone_value);
     if (sp_zone_find(name, zone))
         return true;
-    TIME_ERROR(ctx, "OUT_OF_RANGE: Invalid time zone: %.100s", name ? name : SP_TZ_DEFAULT);
+    SP_FN_ERROR(ctx, "OUT_OF_RANGE: Invalid time zone: %.100s", name ? name : SP_TZ_DEFAULT);
     return false;
 }
 
@@ -175,7 +169,7 @@ static void fn_date_trunc(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         return;
     const char *part = (const char *)sqlite3_value_text(argv[1]);
     if (!trunc_days(days, part, &first)) {
-        TIME_ERROR(ctx, "INVALID_ARGUMENT: Unsupported date part %s in function DATE_TRUNC", part);
+        SP_FN_ERROR(ctx, "INVALID_ARGUMENT: Unsupported date part %s in function DATE_TRUNC", part);
         return;
     }
     date_result(ctx, first);
@@ -218,8 +212,8 @@ static void fn_timestamp_trunc(sqlite3_context *ctx, int argc, sqlite3_value **a
     }
     int64_t first;
     if (!trunc_days(c.days, part, &first)) {
-        TIME_ERROR(ctx, "INVALID_ARGUMENT: Unsupported date part %s in function TIMESTAMP_TRUNC",
-                   part);
+        SP_FN_ERROR(ctx, "INVALID_ARGUMENT: Unsupported date part %s in function TIMESTAMP_TRUNC",
+                    part);
         return;
     }
     out.seconds = sp_zone_to_utc(&zone, first * SECONDS_PER_DAY);
@@ -332,10 +326,10 @@ static void format_civil(sqlite3_context *ctx, const char *fmt, const struct civ
             break;
         p = percent + 1;
         if (!format_directive(&out, &p, c, &tm)) {
-            TIME_ERROR(ctx,
-                       "UNIMPLEMENTED: Format element %%%.2s in %s is not supported by this "
-                       "emulator",
-                       p, function);
+            SP_FN_ERROR(ctx,
+                        "UNIMPLEMENTED: Format element %%%.2s in %s is not supported by this "
+                        "emulator",
+                        p, function);
             sp_buf_free(&out);
             return;
         }
@@ -464,8 +458,8 @@ static void fn_date_ymd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sp_civil_from_days(days, &year, &month, &day);
     }
     if (year != y || month != m || day != d) {
-        TIME_ERROR(ctx, "OUT_OF_RANGE: Input calculates to invalid date: %04lld-%02lld-%02lld",
-                   (long long)y, (long long)m, (long long)d);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Input calculates to invalid date: %04lld-%02lld-%02lld",
+                    (long long)y, (long long)m, (long long)d);
         return;
     }
     date_result(ctx, days);
@@ -488,7 +482,7 @@ static void fn_string_timestamp(sqlite3_context *ctx, int argc, sqlite3_value **
     if (name)
         named = sp_timestamp_parse(text, &ts, &missing_zone) || !missing_zone;
     if (named || !sp_timestamp_parse_text(text, name, &ts)) {
-        TIME_ERROR(ctx, "OUT_OF_RANGE: Invalid timestamp: '%.200s'", text);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Invalid timestamp: '%.200s'", text);
         return;
     }
     timestamp_result(ctx, &ts);
@@ -684,12 +678,12 @@ static void parse_failed(sqlite3_context *ctx, const char *fmt, const char *text
                          const char *function)
 {
     if (unsupported)
-        TIME_ERROR(ctx,
-                   "UNIMPLEMENTED: A format element of \"%.100s\" in %s is not supported by "
-                   "this emulator",
-                   fmt, function);
+        SP_FN_ERROR(ctx,
+                    "UNIMPLEMENTED: A format element of \"%.100s\" in %s is not supported by "
+                    "this emulator",
+                    fmt, function);
     else
-        TIME_ERROR(ctx, "OUT_OF_RANGE: Failed to parse input string \"%.200s\"", text);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Failed to parse input string \"%.200s\"", text);
 }
 
 static void fn_parse_timestamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)

@@ -89,7 +89,8 @@ struct translator {
     bool in_aggregate;       /* inside an aggregate call's arguments */
     bool check_grouping;     /* columns must be grouped (aggregating query) */
     bool parts_allowed;      /* date parts and INTERVALs: arguments of date functions */
-    int part_index;          /* the argument that is a date part (a name elsewhere), or -1 */
+    int part_index;          /* the argument that may be a bare date part (elsewhere a name such
+                              * as a column Day is a name), or -1: none */
     const char *clause;      /* "SELECT list", "HAVING clause", "ORDER BY clause" */
     const char **group_sql;  /* translated GROUP BY expressions */
     int ngroup;
@@ -700,7 +701,7 @@ static enum em_code args_of(struct translator *t, const struct scope *scope,
     t->parts_allowed = false;
     for (int i = 0; i < e->nargs; i++) {
         const struct sp_expr *arg = e->args[i];
-        if (parts && arg->kind == SP_EXPR_DATE_PART && (part_index < 0 || i == part_index)) {
+        if (parts && arg->kind == SP_EXPR_DATE_PART && i == part_index) {
             frags[i] = typed("", SP_TYPE_UNKNOWN);
             frags[i].part = arg->name;
             continue;
@@ -729,8 +730,10 @@ static enum em_code no_signature(struct translator *t, const struct sp_expr *e, 
         snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
                  type_name(&args[i].type, one, sizeof(one)));
     }
-    return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "No matching signature for %s for argument types: %s",
-                   op, list);
+    bool bare = strcmp(op, "function") == 0; /* "function" alone: the call's own name follows */
+    return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                   "No matching signature for %s%s%s for argument types: %s", op, bare ? " " : "",
+                   bare ? e->name : "", list);
 }
 
 /* The common supertype of two STRUCTs with as many fields: field by field, where a NULL
@@ -2078,11 +2081,60 @@ static enum em_code fn_numeric1(struct translator *t, const struct sp_expr *e, s
     if (want_arg(t, e, a, 0, &f64))
         return t->st->code;
     const char *fn = strcmp(e->name, "CEILING") == 0 ? "CEIL" : e->name;
-    char lower[16];
-    snprintf(lower, sizeof(lower), "%s", fn);
-    for (char *c = lower; *c; c++)
-        *c = (char)(*c - 'A' + 'a');
-    return result(t, out, sqlf(t, "sp_math('%s', %s)", lower, a[0].sql), SP_TYPE_FLOAT64);
+    return result(t, out, sqlf(t, "sp_math('%s', %s)", fn, a[0].sql), SP_TYPE_FLOAT64);
+}
+
+/* SAFE_ADD, SAFE_SUBTRACT, SAFE_MULTIPLY (x, y) and SAFE_NEGATE (x): the operators, with
+ * NULL instead of an overflow error, in the arguments' common numeric type */
+static enum em_code fn_safe_arith(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                  struct frag *out)
+{
+    for (int i = 0; i < e->nargs; i++)
+        if (!is_open(&a[i]) && !sp_type_is_numeric(a[i].type.code))
+            return no_signature(t, e, "function", a, e->nargs);
+    struct sp_type common;
+    if (unify(t, e, e->name, a, e->nargs, &common))
+        return t->st->code;
+    if (is_open(&a[0])) {
+        for (int i = 0; i < e->nargs; i++)
+            settle(t, &a[i], SP_TYPE_INT64);
+        common = a[0].type;
+    }
+    if (common.code == SP_TYPE_FLOAT32) { /* the signatures: INT64, NUMERIC and FLOAT64 */
+        static const struct sp_type f64 = {SP_TYPE_FLOAT64, SP_TYPE_UNKNOWN, 0};
+        for (int i = 0; i < e->nargs; i++)
+            if (want_arg(t, e, a, i, &f64))
+                return t->st->code;
+        common = f64;
+    }
+    const char *op = strcmp(e->name, "SAFE_ADD") == 0        ? "+"
+                     : strcmp(e->name, "SAFE_SUBTRACT") == 0 ? "-"
+                     : strcmp(e->name, "SAFE_MULTIPLY") == 0 ? "*"
+                                                             : "n";
+    return result(t, out,
+                  sqlf(t, "sp_safe_arith('%s', '%s', %s, %s)", op, sp_type_code_name(common.code),
+                       a[0].sql, e->nargs == 2 ? a[1].sql : "0"),
+                  common.code);
+}
+
+/* LOG(x) (as LN), LOG(x, base), ATAN2(y, x): FLOAT64 (other numbers are coerced) */
+static enum em_code fn_log_atan2(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                 struct frag *out)
+{
+    static const struct sp_type f64 = {SP_TYPE_FLOAT64, SP_TYPE_UNKNOWN, 0};
+    for (int i = 0; i < e->nargs; i++) {
+        settle(t, &a[i], SP_TYPE_FLOAT64);
+        if (!sp_type_is_numeric(a[i].type.code))
+            return no_signature(t, e, "function", a, e->nargs);
+        if (want_arg(t, e, a, i, &f64))
+            return t->st->code;
+    }
+    if (e->nargs == 1)
+        return result(t, out, sqlf(t, "sp_math('LN', %s)", a[0].sql), SP_TYPE_FLOAT64);
+    return result(
+        t, out,
+        sqlf(t, "sp_%s(%s, %s)", strcmp(e->name, "LOG") == 0 ? "log" : "atan2", a[0].sql, a[1].sql),
+        SP_TYPE_FLOAT64);
 }
 
 static enum em_code fn_round(struct translator *t, const struct sp_expr *e, struct frag *a,
@@ -2785,11 +2837,11 @@ static enum em_code fn_digest(struct translator *t, const struct sp_expr *e, str
 static enum em_code fn_encoding(struct translator *t, const struct sp_expr *e, struct frag *a,
                                 struct frag *out)
 {
-    bool to = strncmp(e->name, "TO_", 3) == 0, hex = strstr(e->name, "HEX") != NULL;
+    bool to = strncmp(e->name, "TO_", 3) == 0;
+    const char *code = strstr(e->name, "HEX") ? "hex" : strstr(e->name, "32") ? "base32" : "base64";
     if (want_arg(t, e, a, 0, to ? &type_bytes : &type_string))
         return t->st->code;
-    return result(t, out,
-                  sqlf(t, "sp_%s_%s(%s)", to ? "to" : "from", hex ? "hex" : "base64", a[0].sql),
+    return result(t, out, sqlf(t, "sp_%s_%s(%s)", to ? "to" : "from", code, a[0].sql),
                   to ? SP_TYPE_STRING : SP_TYPE_BYTES);
 }
 
@@ -2975,6 +3027,70 @@ static enum em_code fn_bit_count(struct translator *t, const struct sp_expr *e, 
     return result(t, out, sqlf(t, "sp_bit_count(%s)", a[0].sql), SP_TYPE_INT64);
 }
 
+/* CODE_POINTS_TO_STRING, CODE_POINTS_TO_BYTES (ARRAY<INT64>) */
+static enum em_code fn_code_points_to(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                      struct frag *out)
+{
+    static const struct sp_type int64_array = {SP_TYPE_ARRAY, SP_TYPE_INT64, 0};
+    if (want_arg(t, e, a, 0, &int64_array))
+        return t->st->code;
+    bool bytes = strcmp(e->name, "CODE_POINTS_TO_BYTES") == 0;
+    return result(t, out, sqlf(t, "sp_code_points_to(%s, %d)", a[0].sql, bytes),
+                  bytes ? SP_TYPE_BYTES : SP_TYPE_STRING);
+}
+
+/* TO_CODE_POINTS (STRING or BYTES): ARRAY<INT64> */
+static enum em_code fn_to_code_points(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                      struct frag *out)
+{
+    settle(t, &a[0], SP_TYPE_STRING);
+    if (a[0].type.code != SP_TYPE_STRING && a[0].type.code != SP_TYPE_BYTES)
+        return no_signature(t, e, "function TO_CODE_POINTS", a, 1);
+    enum em_code code = result(t, out, sqlf(t, "sp_to_code_points(%s)", a[0].sql), SP_TYPE_ARRAY);
+    out->type.element = SP_TYPE_INT64;
+    return code;
+}
+
+/* SOUNDEX (STRING): STRING; SAFE_CONVERT_BYTES_TO_STRING (BYTES): STRING */
+static enum em_code fn_text_codes(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                  struct frag *out)
+{
+    bool soundex = strcmp(e->name, "SOUNDEX") == 0;
+    if (want_arg(t, e, a, 0, soundex ? &type_string : &type_bytes))
+        return t->st->code;
+    return result(
+        t, out,
+        sqlf(t, "sp_%s(%s)", soundex ? "soundex" : "safe_convert_bytes_to_string", a[0].sql),
+        SP_TYPE_STRING);
+}
+
+/* BIT_REVERSE (INT64, BOOL): INT64 */
+static enum em_code fn_bit_reverse(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                   struct frag *out)
+{
+    if (want_arg(t, e, a, 0, &type_int64) || want_arg(t, e, a, 1, &type_bool))
+        return t->st->code;
+    return result(t, out, sqlf(t, "sp_bit_reverse(%s, %s)", a[0].sql, a[1].sql), SP_TYPE_INT64);
+}
+
+/* GENERATE_DATE_ARRAY (DATE, DATE [, INTERVAL n part]): ARRAY<DATE>, a day apart without
+ * the interval */
+static enum em_code fn_generate_date_array(struct translator *t, const struct sp_expr *e,
+                                           struct frag *a, struct frag *out)
+{
+    if (a[0].part || a[1].part || want_arg(t, e, a, 0, &type_date) ||
+        want_arg(t, e, a, 1, &type_date) ||
+        (e->nargs == 3 && want_part(t, e, &a[2], true, date_part_ok(a[2].part))))
+        return t->st->code ? t->st->code : want_part(t, e, a[0].part ? &a[0] : &a[1], true, false);
+    enum em_code code =
+        result(t, out,
+               sqlf(t, "sp_generate_date_array(%s, %s, %s, '%s')", a[0].sql, a[1].sql,
+                    e->nargs == 3 ? a[2].sql : "1", e->nargs == 3 ? a[2].part : "DAY"),
+               SP_TYPE_ARRAY);
+    out->type.element = SP_TYPE_DATE;
+    return code;
+}
+
 /* BIT_AND, BIT_OR, BIT_XOR (INT64): INT64; VAR_SAMP, VARIANCE, STDDEV_SAMP, STDDEV (a
  * number): FLOAT64 */
 static enum em_code fn_bits_moments(struct translator *t, const struct sp_expr *e, struct frag *a,
@@ -3035,6 +3151,24 @@ static const struct fn_def functions[] = {
     {"FLOOR", 1, 1, false, fn_numeric1},
     {"CEIL", 1, 1, false, fn_numeric1},
     {"CEILING", 1, 1, false, fn_numeric1},
+    {"ACOS", 1, 1, false, fn_numeric1},
+    {"ACOSH", 1, 1, false, fn_numeric1},
+    {"ASIN", 1, 1, false, fn_numeric1},
+    {"ASINH", 1, 1, false, fn_numeric1},
+    {"ATAN", 1, 1, false, fn_numeric1},
+    {"ATANH", 1, 1, false, fn_numeric1},
+    {"COS", 1, 1, false, fn_numeric1},
+    {"COSH", 1, 1, false, fn_numeric1},
+    {"SIN", 1, 1, false, fn_numeric1},
+    {"SINH", 1, 1, false, fn_numeric1},
+    {"TAN", 1, 1, false, fn_numeric1},
+    {"TANH", 1, 1, false, fn_numeric1},
+    {"LOG", 1, 2, false, fn_log_atan2},
+    {"SAFE_ADD", 2, 2, false, fn_safe_arith},
+    {"SAFE_SUBTRACT", 2, 2, false, fn_safe_arith},
+    {"SAFE_MULTIPLY", 2, 2, false, fn_safe_arith},
+    {"SAFE_NEGATE", 1, 1, false, fn_safe_arith},
+    {"ATAN2", 2, 2, false, fn_log_atan2},
     {"ROUND", 1, 2, false, fn_round},
     {"TRUNC", 1, 2, false, fn_round},
     {"POW", 2, 2, false, fn_pow},
@@ -3127,6 +3261,15 @@ static const struct fn_def functions[] = {
     {"VARIANCE", 1, 1, true, fn_bits_moments},
     {"STDDEV_SAMP", 1, 1, true, fn_bits_moments},
     {"STDDEV", 1, 1, true, fn_bits_moments},
+    {"CODE_POINTS_TO_STRING", 1, 1, false, fn_code_points_to},
+    {"CODE_POINTS_TO_BYTES", 1, 1, false, fn_code_points_to},
+    {"TO_CODE_POINTS", 1, 1, false, fn_to_code_points},
+    {"SOUNDEX", 1, 1, false, fn_text_codes},
+    {"SAFE_CONVERT_BYTES_TO_STRING", 1, 1, false, fn_text_codes},
+    {"TO_BASE32", 1, 1, false, fn_encoding},
+    {"FROM_BASE32", 1, 1, false, fn_encoding},
+    {"BIT_REVERSE", 2, 2, false, fn_bit_reverse},
+    {"GENERATE_DATE_ARRAY", 2, 3, false, fn_generate_date_array},
 };
 
 static const struct fn_def *find_function(const char *name)
@@ -3140,29 +3283,14 @@ static const struct fn_def *find_function(const char *name)
 /* Spanner's GoogleSQL functions this translator does not implement: named in an
  * UNIMPLEMENTED error instead of "Function not found" (sorted by strcmp, for bsearch). */
 static const char *const unimplemented_functions[] = {
-    "ACOS",
-    "ACOSH",
     "ARRAY_FILTER",
     "ARRAY_INCLUDES_ALL",
     "ARRAY_INCLUDES_ANY",
     "ARRAY_TRANSFORM",
-    "ASIN",
-    "ASINH",
-    "ATAN",
-    "ATAN2",
-    "ATANH",
-    "BIT_REVERSE",
     "BOOL",
-    "CHR",
-    "CODE_POINTS_TO_BYTES",
-    "CODE_POINTS_TO_STRING",
-    "COS",
-    "COSH",
     "FARM_FINGERPRINT",
     "FLOAT32",
     "FLOAT64",
-    "FROM_BASE32",
-    "GENERATE_DATE_ARRAY",
     "INT64",
     "JSON_ARRAY",
     "JSON_EXTRACT",
@@ -3174,33 +3302,17 @@ static const char *const unimplemented_functions[] = {
     "JSON_TYPE",
     "JSON_VALUE_ARRAY",
     "LAST_DAY",
-    "LEFT",
-    "LOG",
-    "LOG10",
     "NORMALIZE",
     "NORMALIZE_AND_CASEFOLD",
     "PARSE_JSON",
-    "RIGHT",
-    "SAFE_ADD",
-    "SAFE_CONVERT_BYTES_TO_STRING",
-    "SAFE_MULTIPLY",
-    "SAFE_NEGATE",
-    "SAFE_SUBTRACT",
     "SCORE",
     "SEARCH",
-    "SIN",
-    "SINH",
     "SNIPPET",
-    "SOUNDEX",
     "SPLIT_SUBSTR",
     "STRING",
-    "TAN",
-    "TANH",
     "TOKENIZE_FULLTEXT",
     "TOKENIZE_NUMBER",
     "TOKENIZE_SUBSTRING",
-    "TO_BASE32",
-    "TO_CODE_POINTS",
     "TO_JSON",
     "TO_JSON_STRING",
 };
@@ -3285,7 +3397,8 @@ static enum em_code function(struct translator *t, const struct scope *scope,
     t->in_aggregate = saved || def->aggregate;
     t->parts_allowed = def->handler == fn_timestamp_add || def->handler == fn_timestamp_diff ||
                        def->handler == fn_date_add || def->handler == fn_date_diff ||
-                       def->handler == fn_extract || def->handler == fn_trunc;
+                       def->handler == fn_extract || def->handler == fn_trunc ||
+                       def->handler == fn_generate_date_array;
     /* DATE_TRUNC(Day, MONTH): a column named like a date part, where no part goes */
     t->part_index = def->handler == fn_extract                                          ? 0
                     : def->handler == fn_trunc                                          ? 1

@@ -878,6 +878,25 @@ static void test_strings_and_arrays(void **state)
          "[[2,1.4142135623730951]]"},
         {"SELECT BIT_AND(x) FROM UNNEST([1.5]) AS x",
          "INVALID_ARGUMENT: No matching signature for BIT_AND"},
+        {"SELECT LOG10(100), LOG(8, 2), ROUND(ACOS(0), 6), ATAN2(0, 1), ROUND(TANH(1), 6)",
+         "[[2,3,1.570796,0,0.761594]]"},
+        {"SELECT SAFE_ADD(9223372036854775807, 1), SAFE_NEGATE(-9223372036854775808), "
+         "SAFE_MULTIPLY(NUMERIC '99999999999999999999999999999', 10), SAFE_SUBTRACT(5, 7)",
+         "[[null,null,null,\"-2\"]]"},
+        {"SELECT SOUNDEX('Jackson'), TO_CODE_POINTS('aé'), CODE_POINTS_TO_STRING([97, 233]), "
+         "SAFE_CONVERT_BYTES_TO_STRING(b'a\\xffb'), CODE_POINTS_TO_BYTES([0, 255])",
+         "[[\"J500\",[\"97\",\"233\"],\"aé\",\"a\xEF\xBF\xBD"
+         "b\",\"AP8=\"]]"},
+        {"SELECT TO_BASE32(b'hello'), FROM_BASE32(TO_BASE32(b'hello')), BIT_REVERSE(1, true), "
+         "BIT_REVERSE(-2, false)",
+         "[[\"NBSWY3DP\",\"aGVsbG8=\",\"4611686018427387904\",\"9223372036854775807\"]]"},
+        {"SELECT GENERATE_DATE_ARRAY(DATE '2024-01-31', DATE '2024-04-30', INTERVAL 1 MONTH), "
+         "GENERATE_DATE_ARRAY(Day, DATE '2024-01-02') FROM (SELECT DATE '2024-01-01' AS Day)",
+         "[[[\"2024-01-31\",\"2024-02-29\",\"2024-03-29\",\"2024-04-29\"],[\"2024-01-01\",\"2024-"
+         "01-02\"]]]"},
+        {"SELECT DATE_ADD(Day, INTERVAL 1 DAY), TIMESTAMP_ADD(Hour, INTERVAL 1 HOUR) FROM (SELECT "
+         "DATE '2024-01-01' AS Day, TIMESTAMP '2024-01-01T00:00:00Z' AS Hour)",
+         "[[\"2024-01-02\",\"2024-01-01T01:00:00Z\"]]"},
     };
     RUN(cases);
 }
@@ -967,10 +986,10 @@ static void test_unsupported_constructs(void **state)
                                   "1:8]"},
         {"SELECT FARM_FINGERPRINT('a')",
          "UNIMPLEMENTED: Function FARM_FINGERPRINT is not supported by this emulator [at 1:8]"},
-        {"SELECT SOUNDEX(LastName) FROM Singers",
-         "UNIMPLEMENTED: Function SOUNDEX is not supported by this emulator [at 1:8]"},
-        {"SELECT TO_BASE32(b'a')",
-         "UNIMPLEMENTED: Function TO_BASE32 is not supported by this emulator [at 1:8]"},
+        {"SELECT NORMALIZE(LastName) FROM Singers",
+         "UNIMPLEMENTED: Function NORMALIZE is not supported by this emulator [at 1:8]"},
+        {"SELECT SPLIT_SUBSTR('a.b', '.', 1)",
+         "UNIMPLEMENTED: Function SPLIT_SUBSTR is not supported by this emulator [at 1:8]"},
         {"SELECT ANY_VALUE(LastName HAVING MAX SingerId) FROM Singers",
          "UNIMPLEMENTED: A modifier inside an aggregate call is not supported by this emulator "
          "[at 1:27]"},
@@ -1005,8 +1024,9 @@ static void test_unsupported_constructs(void **state)
     }
     /* the list of Spanner functions named UNIMPLEMENTED is sorted (it is searched): its
      * first, last and neighbouring names are all found */
-    static const char *const names[] = {"ACOS",      "TO_JSON_STRING", "TO_JSON", "TOKENIZE_NUMBER",
-                                        "TO_BASE32", "TANH",           "INT64"};
+    static const char *const names[] = {
+        "ARRAY_FILTER", "TO_JSON_STRING", "TO_JSON", "TOKENIZE_NUMBER",
+        "SPLIT_SUBSTR", "SNIPPET",        "INT64"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char sql[64];
         snprintf(sql, sizeof(sql), "SELECT %s(1)", names[i]);
@@ -1038,7 +1058,20 @@ static void test_errors(void **state)
         {"SELECT 1 / 0", "OUT_OF_RANGE: division by zero: 1 / 0"},
         {"SELECT 1e308 * 10", "OUT_OF_RANGE: double overflow: 1e+308 * 10"},
         {"SELECT -1e308 - 1e308", "OUT_OF_RANGE: double overflow: -1e+308 - 1e+308"},
-        {"SELECT SQRT(-1)", "OUT_OF_RANGE: Floating point error in function: sqrt(-1)"},
+        {"SELECT SQRT(-1)", "OUT_OF_RANGE: Argument to SQRT cannot be negative: -1"},
+        {"SELECT LOG10(-1)", "OUT_OF_RANGE: Floating point error in function: LOG10(-1)"},
+        {"SELECT EXP(1000)", "OUT_OF_RANGE: Floating point error in function: EXP(1000)"},
+        {"SELECT COSH(1000)", "OUT_OF_RANGE: Floating point overflow in function: COSH(1000)"},
+        {"SELECT LOG(8, 1)", "OUT_OF_RANGE: Floating point error in function: LOG(8, 1)"},
+        {"SELECT ACOS('a')",
+         "INVALID_ARGUMENT: No matching signature for function ACOS for argument types: STRING"},
+        {"SELECT CODE_POINTS_TO_STRING([55296])", "OUT_OF_RANGE: Invalid codepoint 55296"},
+        {"SELECT CODE_POINTS_TO_BYTES([256])", "OUT_OF_RANGE: Invalid ASCII value 256"},
+        {"SELECT FROM_BASE32('MFRGGZ=D')", "OUT_OF_RANGE: Failed to decode invalid base32 string"},
+        {"SELECT GENERATE_DATE_ARRAY(DATE '2024-01-01', DATE '2024-01-02', INTERVAL 0 DAY)",
+         "OUT_OF_RANGE: Sequence step cannot be 0."},
+        {"SELECT GENERATE_DATE_ARRAY(DATE '2024-01-01', DATE '2024-01-02', INTERVAL 1 HOUR)",
+         "INVALID_ARGUMENT: Unsupported date part HOUR in function GENERATE_DATE_ARRAY"},
         {"SELECT DIV(1, 0)", "OUT_OF_RANGE: division by zero: DIV(1, 0)"},
         {"SELECT CAST('x' AS INT64)", "OUT_OF_RANGE: Bad int64 value: x"},
         {"SELECT CAST(1e30 AS INT64)", "OUT_OF_RANGE: int64 out of range"},

@@ -1,0 +1,61 @@
+/*
+ * spanner_sql_udf: what the files of SQLite user functions share (spanner_sql_functions.c,
+ * spanner_sql_text.c, spanner_sql_time.c, spanner_sql_strings_arrays.c,
+ * spanner_sql_codes.c): the error of a call, NULL arguments, and arrays, which are stored
+ * as their JSON (spanner_value.h). Internal to those files.
+ *
+ * An error's text is "CODE: message" with Spanner's wording (spanner_sql_functions.h says
+ * how the code reaches the client).
+ */
+#ifndef SPANNER_SQL_UDF_H
+#define SPANNER_SQL_UDF_H
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The most elements GENERATE_ARRAY and GENERATE_DATE_ARRAY make, as Spanner. */
+#define SP_GENERATE_ARRAY_MAX 16000
+
+#define SP_FN_ERROR(ctx, ...)                                                                      \
+    do {                                                                                           \
+        char message_[400];                                                                        \
+        snprintf(message_, sizeof(message_), __VA_ARGS__);                                         \
+        sqlite3_result_error((ctx), message_, -1);                                                 \
+    } while (0)
+
+/* Whether one of the first argc arguments is NULL (the result then stays NULL). */
+static inline bool sp_fn_any_null(int argc, sqlite3_value **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (sqlite3_value_type(argv[i]) == SQLITE_NULL)
+            return true;
+    return false;
+}
+
+/* An array argument, parsed; NULL (the error set) when it is not an array's JSON. */
+static inline cJSON *sp_fn_array_arg(sqlite3_context *ctx, sqlite3_value *v)
+{
+    cJSON *array = cJSON_Parse((const char *)sqlite3_value_text(v));
+    if (!cJSON_IsArray(array)) {
+        cJSON_Delete(array);
+        sqlite3_result_error(ctx, "INTERNAL: A stored array is not JSON.", -1);
+        return NULL;
+    }
+    return array;
+}
+
+/* An array result: its JSON. */
+static inline void sp_fn_result_json(sqlite3_context *ctx, const cJSON *array)
+{
+    char *text = cJSON_PrintUnformatted(array);
+    if (!text) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    sqlite3_result_text(ctx, text, -1, free);
+}
+
+#endif
