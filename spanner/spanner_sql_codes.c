@@ -8,10 +8,12 @@
  *   SOUNDEX                        as Spanner computes it (below)
  *   TO_BASE32 / FROM_BASE32        RFC 4648, with padding
  *   BIT_REVERSE
+ *   FARM_FINGERPRINT               of a STRING's UTF-8 bytes or a BYTES value's bytes
  *
  * A NULL argument, or a NULL element of a code point array, gives NULL. Errors use
  * Spanner's wording (spanner_sql_udf.h).
  */
+#include "spanner_farmhash.h"
 #include "spanner_sql_functions.h"
 #include "spanner_sql_udf.h"
 
@@ -317,6 +319,17 @@ static void fn_bit_reverse(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_int64(ctx, (sqlite3_int64)r);
 }
 
+/* sp_farm_fingerprint(value): FarmHash Fingerprint64, as a signed INT64 */
+static void fn_farm_fingerprint(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (sp_fn_any_null(argc, argv))
+        return;
+    const void *data = sqlite3_value_type(argv[0]) == SQLITE_BLOB ? sqlite3_value_blob(argv[0])
+                                                                  : sqlite3_value_text(argv[0]);
+    uint64_t hash = sp_farm_fingerprint64(data, (size_t)sqlite3_value_bytes(argv[0]));
+    sqlite3_result_int64(ctx, (sqlite3_int64)hash);
+}
+
 int sp_sql_codes_register(sqlite3 *db)
 {
     static const struct sp_sql_scalar functions[] = {
@@ -327,6 +340,7 @@ int sp_sql_codes_register(sqlite3 *db)
         {"sp_to_base32", 1, fn_to_base32},
         {"sp_from_base32", 1, fn_from_base32},
         {"sp_bit_reverse", 2, fn_bit_reverse},
+        {"sp_farm_fingerprint", 1, fn_farm_fingerprint},
     };
     return sp_sql_register_scalars(db, functions, sizeof(functions) / sizeof(functions[0]));
 }

@@ -3051,6 +3051,16 @@ static enum em_code fn_to_code_points(struct translator *t, const struct sp_expr
     return code;
 }
 
+/* FARM_FINGERPRINT (STRING or BYTES): INT64 */
+static enum em_code fn_farm_fingerprint(struct translator *t, const struct sp_expr *e,
+                                        struct frag *a, struct frag *out)
+{
+    settle(t, &a[0], SP_TYPE_STRING);
+    if (a[0].type.code != SP_TYPE_STRING && a[0].type.code != SP_TYPE_BYTES)
+        return no_signature(t, e, "function", a, 1);
+    return result(t, out, sqlf(t, "sp_farm_fingerprint(%s)", a[0].sql), SP_TYPE_INT64);
+}
+
 /* SOUNDEX (STRING): STRING; SAFE_CONVERT_BYTES_TO_STRING (BYTES): STRING */
 static enum em_code fn_text_codes(struct translator *t, const struct sp_expr *e, struct frag *a,
                                   struct frag *out)
@@ -3269,6 +3279,7 @@ static const struct fn_def functions[] = {
     {"TO_BASE32", 1, 1, false, fn_encoding},
     {"FROM_BASE32", 1, 1, false, fn_encoding},
     {"BIT_REVERSE", 2, 2, false, fn_bit_reverse},
+    {"FARM_FINGERPRINT", 1, 1, false, fn_farm_fingerprint},
     {"GENERATE_DATE_ARRAY", 2, 3, false, fn_generate_date_array},
 };
 
@@ -3288,7 +3299,6 @@ static const char *const unimplemented_functions[] = {
     "ARRAY_INCLUDES_ANY",
     "ARRAY_TRANSFORM",
     "BOOL",
-    "FARM_FINGERPRINT",
     "FLOAT32",
     "FLOAT64",
     "INT64",

@@ -887,6 +887,10 @@ static void test_strings_and_arrays(void **state)
          "SAFE_CONVERT_BYTES_TO_STRING(b'a\\xffb'), CODE_POINTS_TO_BYTES([0, 255])",
          "[[\"J500\",[\"97\",\"233\"],\"aé\",\"a\xEF\xBF\xBD"
          "b\",\"AP8=\"]]"},
+        {"SELECT FARM_FINGERPRINT(''), FARM_FINGERPRINT('abc') = FARM_FINGERPRINT(b'abc')",
+         "[[\"-7286425919675154353\",true]]"},
+        {"SELECT FARM_FINGERPRINT(1)",
+         "INVALID_ARGUMENT: No matching signature for function FARM_FINGERPRINT"},
         {"SELECT TO_BASE32(b'hello'), FROM_BASE32(TO_BASE32(b'hello')), BIT_REVERSE(1, true), "
          "BIT_REVERSE(-2, false)",
          "[[\"NBSWY3DP\",\"aGVsbG8=\",\"4611686018427387904\",\"9223372036854775807\"]]"},
@@ -984,8 +988,9 @@ static void test_unsupported_constructs(void **state)
          "UNIMPLEMENTED: GRAPH is not supported by this emulator [at 1:1]"},
         {"SELECT INTERVAL 1 DAY", "UNIMPLEMENTED: INTERVAL is not supported by this emulator [at "
                                   "1:8]"},
-        {"SELECT FARM_FINGERPRINT('a')",
-         "UNIMPLEMENTED: Function FARM_FINGERPRINT is not supported by this emulator [at 1:8]"},
+        {"SELECT NORMALIZE_AND_CASEFOLD('a')",
+         "UNIMPLEMENTED: Function NORMALIZE_AND_CASEFOLD is not supported by this emulator [at "
+         "1:8]"},
         {"SELECT NORMALIZE(LastName) FROM Singers",
          "UNIMPLEMENTED: Function NORMALIZE is not supported by this emulator [at 1:8]"},
         {"SELECT SPLIT_SUBSTR('a.b', '.', 1)",
@@ -1092,8 +1097,8 @@ static void test_errors(void **state)
         {"SELECT SUM(COUNT(*)) FROM Albums",
          "INVALID_ARGUMENT: Aggregations of aggregations are not allowed [at 1:12]"},
         {"SELECT NOPE(1)", "INVALID_ARGUMENT: Function not found: NOPE [at 1:8]"},
-        {"SELECT FARM_FINGERPRINT('a')",
-         "UNIMPLEMENTED: Function FARM_FINGERPRINT is not supported by this emulator [at 1:8]"},
+        {"SELECT JSON_TYPE(JSON '1')",
+         "UNIMPLEMENTED: Function JSON_TYPE is not supported by this emulator [at 1:8]"},
         {"SELECT * FROM UNNEST(5)",
          "INVALID_ARGUMENT: Values referenced in UNNEST must be arrays. UNNEST contains "
          "expression of type INT64 [at 1:22]"},
