@@ -11,7 +11,6 @@
  *   SPLIT       on a delimiter (characters when it is empty), STRING or BYTES.
  *   FORMAT      the %d %i %s %t %T %f %F %e %E %g %G %x %X %o %% subset with flags,
  *               width and precision; arguments arrive as (type code, value) pairs.
- *   JSON_VALUE / JSON_QUERY  the JSONPath subset $, .name, ['name'], [index].
  *
  * Errors are "CODE: message", like every sp_* function (spanner_sql_functions.h).
  */
@@ -613,74 +612,6 @@ static void fn_format(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sp_buf_free(&out);
 }
 
-/* ---- JSON_VALUE / JSON_QUERY ---- */
-
-/* Follows path (the JSONPath subset) into root; *bad set when the path is malformed. */
-static const cJSON *json_path(const cJSON *root, const char *path, bool *bad)
-{
-    const char *p = path;
-    *bad = *p++ != '$';
-    const cJSON *node = root;
-    while (!*bad && *p && node) {
-        char name[256];
-        size_t n = 0;
-        if (*p == '.') {
-            p++;
-            if (*p == '"') {
-                for (p++; *p && *p != '"' && n + 1 < sizeof(name); p++)
-                    name[n++] = *p;
-                *bad = *p++ != '"';
-            } else {
-                while (*p && *p != '.' && *p != '[' && n + 1 < sizeof(name))
-                    name[n++] = *p++;
-                *bad = n == 0;
-            }
-            name[n] = '\0';
-            node = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, name) : NULL;
-        } else if (*p == '[' && isdigit((unsigned char)p[1])) {
-            char *end;
-            long index = strtol(p + 1, &end, 10);
-            *bad = *end != ']';
-            p = end + 1;
-            node = cJSON_IsArray(node) && index < cJSON_GetArraySize(node)
-                       ? cJSON_GetArrayItem(node, (int)index)
-                       : NULL;
-        } else {
-            *bad = true;
-        }
-    }
-    return *bad ? NULL : node;
-}
-
-/* sp_json_extract(json text, path, query): JSON_QUERY (query 1: the JSON text of the
- * node) or JSON_VALUE (0: a scalar as a string; NULL for an object or an array). */
-static void fn_json_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    if (sp_fn_any_null(argc, argv))
-        return;
-    const char *path = (const char *)sqlite3_value_text(argv[1]);
-    bool query = sqlite3_value_int(argv[2]) != 0;
-    cJSON *root = cJSON_Parse((const char *)sqlite3_value_text(argv[0]));
-    bool bad;
-    const cJSON *node = json_path(root, path, &bad);
-    if (bad) {
-        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Invalid JSONPath input: %.200s", path);
-    } else if (node && query) {
-        char *text = cJSON_PrintUnformatted(node);
-        if (text)
-            sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
-        free(text);
-    } else if (node && cJSON_IsString(node)) {
-        sqlite3_result_text(ctx, node->valuestring, -1, SQLITE_TRANSIENT);
-    } else if (node && (cJSON_IsNumber(node) || cJSON_IsBool(node))) {
-        char *text = cJSON_PrintUnformatted(node);
-        if (text)
-            sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
-        free(text);
-    }
-    cJSON_Delete(root);
-}
-
 int sp_sql_text_functions_register(sqlite3 *db)
 {
     static const struct sp_sql_scalar functions[] = {
@@ -690,7 +621,6 @@ int sp_sql_text_functions_register(sqlite3 *db)
         {"sp_regexp_replace", 3, fn_regexp_replace},
         {"sp_split", 2, fn_split},
         {"sp_format", -1, fn_format},
-        {"sp_json_extract", 3, fn_json_extract},
     };
     return sp_sql_register_scalars(db, functions, sizeof(functions) / sizeof(functions[0]));
 }

@@ -7,6 +7,7 @@
 
 #include "spanner_sql_functions.h"
 #include "spanner_sql_info_schema.h"
+#include "spanner_json_value.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -910,6 +911,14 @@ static enum em_code field_of(struct translator *t, const struct sp_expr *at,
         return FAIL_AT(t, at, EM_INVALID_ARGUMENT,
                        "Cannot access field %s on parameter %s whose type is unknown", at->name,
                        t->params[base->param].name);
+    if (base->type.code == SP_TYPE_JSON) { /* a member of an object: JSON, NULL if none */
+        struct sp_buf buf = {0};
+        sp_buf_printf(&buf, "sp_json_member(%s, ", base->sql);
+        sp_buf_string(&buf, at->name, strlen(at->name));
+        sp_buf_puts(&buf, ")");
+        *out = typed(finish_sql(t, &buf), SP_TYPE_JSON);
+        return out->sql ? EM_OK : t->st->code;
+    }
     if (base->type.code != SP_TYPE_STRUCT) {
         char have[128];
         return FAIL_AT(t, at, EM_INVALID_ARGUMENT, "Cannot access field %s on a value with type %s",
@@ -1452,6 +1461,13 @@ static enum em_code subscript(struct translator *t, const struct scope *scope,
     struct frag a[2];
     if (expr(t, scope, e->args[0], &a[0]) || expr(t, scope, e->args[1], &a[1]))
         return t->st->code;
+    if (a[0].type.code == SP_TYPE_JSON) { /* json['member'] or json[index]: JSON, NULL if none */
+        settle(t, &a[1], SP_TYPE_INT64);
+        if (a[1].type.code != SP_TYPE_STRING && a[1].type.code != SP_TYPE_INT64)
+            return no_signature(t, e, "operator []", a, 2);
+        *out = typed(sqlf(t, "sp_json_member(%s, %s)", a[0].sql, a[1].sql), SP_TYPE_JSON);
+        return out->sql ? EM_OK : t->st->code;
+    }
     if (a[0].type.code != SP_TYPE_ARRAY) {
         char type[48];
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
@@ -2521,6 +2537,50 @@ static enum em_code fn_json_extract(struct translator *t, const struct sp_expr *
         query ? code : SP_TYPE_STRING);
 }
 
+static const struct sp_type type_json = {SP_TYPE_JSON, SP_TYPE_UNKNOWN, 0};
+
+/* JSON_QUERY_ARRAY, JSON_VALUE_ARRAY (JSON or STRING [, path]): ARRAY<JSON> (ARRAY<STRING>
+ * for a STRING input) and ARRAY<STRING> */
+static enum em_code fn_json_array(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                  struct frag *out)
+{
+    settle(t, &a[0], SP_TYPE_STRING);
+    enum sp_type_code code = a[0].type.code;
+    if ((code != SP_TYPE_JSON && code != SP_TYPE_STRING) ||
+        (e->nargs == 2 && want_arg(t, e, a, 1, &type_string)))
+        return t->st->code ? t->st->code : no_signature(t, e, "function", a, e->nargs);
+    bool values = strcmp(e->name, "JSON_VALUE_ARRAY") == 0;
+    enum em_code result_code = result(
+        t, out,
+        sqlf(t, "sp_json_array_at(%s, %s, %d)", a[0].sql, e->nargs == 2 ? a[1].sql : "'$'", values),
+        SP_TYPE_ARRAY);
+    out->type.element = values ? SP_TYPE_STRING : code;
+    return result_code;
+}
+
+/* JSON_TYPE (JSON): STRING; PARSE_JSON (STRING): JSON */
+static enum em_code fn_json_type_parse(struct translator *t, const struct sp_expr *e,
+                                       struct frag *a, struct frag *out)
+{
+    bool type = strcmp(e->name, "JSON_TYPE") == 0;
+    if (want_arg(t, e, a, 0, type ? &type_json : &type_string))
+        return t->st->code;
+    return result(t, out, sqlf(t, "sp_%s(%s)", type ? "json_type" : "parse_json", a[0].sql),
+                  type ? SP_TYPE_STRING : SP_TYPE_JSON);
+}
+
+/* BOOL, INT64, FLOAT64, STRING and LAX_BOOL, LAX_INT64, LAX_FLOAT64, LAX_STRING (JSON): the
+ * type of the name */
+static enum em_code fn_json_to(struct translator *t, const struct sp_expr *e, struct frag *a,
+                               struct frag *out)
+{
+    if (want_arg(t, e, a, 0, &type_json))
+        return t->st->code;
+    const char *type = strncmp(e->name, "LAX_", 4) == 0 ? e->name + 4 : e->name;
+    return result(t, out, sqlf(t, "sp_json_to(%s, '%s')", a[0].sql, e->name),
+                  sp_type_code_parse(type));
+}
+
 /* ---- dates and timestamps ---- */
 
 static const struct sp_type type_date = {SP_TYPE_DATE, SP_TYPE_UNKNOWN, 0};
@@ -3223,6 +3283,18 @@ static const struct fn_def functions[] = {
     {"FORMAT", 1, -1, false, fn_format},
     {"JSON_VALUE", 1, 2, false, fn_json_extract},
     {"JSON_QUERY", 1, 2, false, fn_json_extract},
+    {"JSON_QUERY_ARRAY", 1, 2, false, fn_json_array},
+    {"JSON_VALUE_ARRAY", 1, 2, false, fn_json_array},
+    {"JSON_TYPE", 1, 1, false, fn_json_type_parse},
+    {"PARSE_JSON", 1, 1, false, fn_json_type_parse},
+    {"BOOL", 1, 1, false, fn_json_to},
+    {"INT64", 1, 1, false, fn_json_to},
+    {"FLOAT64", 1, 1, false, fn_json_to},
+    {"STRING", 1, 1, false, fn_json_to},
+    {"LAX_BOOL", 1, 1, false, fn_json_to},
+    {"LAX_INT64", 1, 1, false, fn_json_to},
+    {"LAX_FLOAT64", 1, 1, false, fn_json_to},
+    {"LAX_STRING", 1, 1, false, fn_json_to},
     {"TIMESTAMP_TRUNC", 2, 3, false, fn_trunc},
     {"DATE_TRUNC", 2, 2, false, fn_trunc},
     {"FORMAT_TIMESTAMP", 2, 3, false, fn_format_time},
@@ -3298,28 +3370,20 @@ static const char *const unimplemented_functions[] = {
     "ARRAY_INCLUDES_ALL",
     "ARRAY_INCLUDES_ANY",
     "ARRAY_TRANSFORM",
-    "BOOL",
     "FLOAT32",
-    "FLOAT64",
-    "INT64",
     "JSON_ARRAY",
     "JSON_EXTRACT",
     "JSON_EXTRACT_ARRAY",
     "JSON_EXTRACT_SCALAR",
     "JSON_EXTRACT_STRING_ARRAY",
     "JSON_OBJECT",
-    "JSON_QUERY_ARRAY",
-    "JSON_TYPE",
-    "JSON_VALUE_ARRAY",
     "LAST_DAY",
     "NORMALIZE",
     "NORMALIZE_AND_CASEFOLD",
-    "PARSE_JSON",
     "SCORE",
     "SEARCH",
     "SNIPPET",
     "SPLIT_SUBSTR",
-    "STRING",
     "TOKENIZE_FULLTEXT",
     "TOKENIZE_NUMBER",
     "TOKENIZE_SUBSTRING",

@@ -3,6 +3,7 @@
  * encoding and their SQLite storage form (the table is in spanner_value.h).
  */
 #include "spanner_value.h"
+#include "spanner_json_value.h"
 
 #include "spanner_tz.h"
 
@@ -846,61 +847,6 @@ static enum em_code scalar_from_json(const struct sp_type *type, const cJSON *js
     default:
         return bad_value(type, what, st);
     }
-}
-
-static int compare_keys(const void *a, const void *b)
-{
-    return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
-}
-
-/* Sorts every object's members by key (stable for equal keys), dropping repeated keys
- * after the first; false on out of memory. */
-static bool sort_members(cJSON *node)
-{
-    int n = 0;
-    for (cJSON *c = node->child; c; c = c->next)
-        n++;
-    cJSON **members = n ? malloc((size_t)n * sizeof(*members)) : NULL;
-    if (n && !members)
-        return false;
-    n = 0;
-    for (cJSON *c = node->child; c; c = c->next) {
-        if (!sort_members(c)) {
-            free(members);
-            return false;
-        }
-        members[n++] = c;
-    }
-    if (cJSON_IsObject(node) && n > 1) {
-        for (int i = 0; i < n; i++) /* insertion order breaks ties: the first value wins */
-            cJSON_DetachItemViaPointer(node, members[i]);
-        for (int i = 1; i < n; i++) { /* a stable insertion sort */
-            cJSON *m = members[i];
-            int k = i;
-            for (; k > 0 && compare_keys(&members[k - 1], &m) > 0; k--)
-                members[k] = members[k - 1];
-            members[k] = m;
-        }
-        const cJSON *kept = NULL; /* the last member added: a later one with its key goes */
-        for (int i = 0; i < n; i++) {
-            if (kept && strcmp(kept->string, members[i]->string) == 0) {
-                cJSON_Delete(members[i]);
-            } else {
-                cJSON_AddItemToArray(node, members[i]);
-                kept = members[i];
-            }
-        }
-    }
-    free(members);
-    return true;
-}
-
-char *sp_json_normalize(const char *text, size_t len)
-{
-    cJSON *doc = cJSON_ParseWithLength(text, len);
-    char *out = doc && sort_members(doc) ? cJSON_PrintUnformatted(doc) : NULL;
-    cJSON_Delete(doc);
-    return out;
 }
 
 /* The JSON form of a stored scalar (a checked array element's canonical encoding). */

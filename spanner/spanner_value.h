@@ -160,11 +160,6 @@ void sp_date_format(int64_t days, char out[SP_DATE_TEXT_LEN + 1]);
 int64_t sp_days_from_civil(int64_t year, unsigned month, unsigned day);
 void sp_civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *day);
 
-/* JSON's normalized text, as Spanner stores and returns it: unformatted, object keys
- * sorted (by byte order) with a repeated key keeping its first value. NULL when text is
- * not JSON (or out of memory); malloc'd. */
-char *sp_json_normalize(const char *text, size_t len);
-
 /* NaN's storage form (see FLOAT64 above), and the conversions every FLOAT64 user function
  * reads and returns its values through. */
 #define SP_NAN_TEXT "NaN"

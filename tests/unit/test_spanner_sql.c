@@ -887,6 +887,17 @@ static void test_strings_and_arrays(void **state)
          "SAFE_CONVERT_BYTES_TO_STRING(b'a\\xffb'), CODE_POINTS_TO_BYTES([0, 255])",
          "[[\"J500\",[\"97\",\"233\"],\"aé\",\"a\xEF\xBF\xBD"
          "b\",\"AP8=\"]]"},
+        {"SELECT JSON '[12345678901234567890, 1.0, 1e2, 1e16, -0.0, 0.1]'",
+         "[[\"[12345678901234567890,1.0,100.0,1e+16,-0.0,0.1]\"]]"},
+        {"SELECT JSON '123456789012345678901'", "INVALID_ARGUMENT: Invalid JSON literal"},
+        {"SELECT j.a.b, j['a']['b'], j.c[1], j.nope, JSON_TYPE(j.c), INT64(j.a.b), "
+         "LAX_STRING(j.c[1]), JSON_VALUE_ARRAY(j.c) FROM (SELECT JSON '{\"a\": {\"b\": 7}, "
+         "\"c\": [\"x\", 2.0]}' AS j)",
+         "[[\"7\",\"7\",\"2.0\",null,\"array\",\"7\",\"2\",[\"x\",\"2.0\"]]]"},
+        {"SELECT INT64(JSON '1.5')",
+         "OUT_OF_RANGE: The provided JSON number: 1.5 cannot be converted to an int64"},
+        {"SELECT PARSE_JSON('{\"b\": 1, \"a\": 1e400}')",
+         "OUT_OF_RANGE: Invalid input to PARSE_JSON"},
         {"SELECT FARM_FINGERPRINT(''), FARM_FINGERPRINT('abc') = FARM_FINGERPRINT(b'abc')",
          "[[\"-7286425919675154353\",true]]"},
         {"SELECT FARM_FINGERPRINT(1)",
@@ -1030,8 +1041,8 @@ static void test_unsupported_constructs(void **state)
     /* the list of Spanner functions named UNIMPLEMENTED is sorted (it is searched): its
      * first, last and neighbouring names are all found */
     static const char *const names[] = {
-        "ARRAY_FILTER", "TO_JSON_STRING", "TO_JSON", "TOKENIZE_NUMBER",
-        "SPLIT_SUBSTR", "SNIPPET",        "INT64"};
+        "ARRAY_FILTER", "TOKENIZE_SUBSTRING", "TOKENIZE_NUMBER", "SPLIT_SUBSTR",
+        "SNIPPET",      "NORMALIZE",          "LAST_DAY"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char sql[64];
         snprintf(sql, sizeof(sql), "SELECT %s(1)", names[i]);
@@ -1097,8 +1108,8 @@ static void test_errors(void **state)
         {"SELECT SUM(COUNT(*)) FROM Albums",
          "INVALID_ARGUMENT: Aggregations of aggregations are not allowed [at 1:12]"},
         {"SELECT NOPE(1)", "INVALID_ARGUMENT: Function not found: NOPE [at 1:8]"},
-        {"SELECT JSON_TYPE(JSON '1')",
-         "UNIMPLEMENTED: Function JSON_TYPE is not supported by this emulator [at 1:8]"},
+        {"SELECT LAST_DAY(DATE '2024-01-01')",
+         "UNIMPLEMENTED: Function LAST_DAY is not supported by this emulator [at 1:8]"},
         {"SELECT * FROM UNNEST(5)",
          "INVALID_ARGUMENT: Values referenced in UNNEST must be arrays. UNNEST contains "
          "expression of type INT64 [at 1:22]"},

@@ -1,0 +1,391 @@
+/*
+ * spanner_sql_json: GoogleSQL's JSON functions as SQLite user functions (registered by
+ * sp_sql_functions_register; the translator types their arguments). JSON values are their
+ * normalized text (spanner_json_value.h), read back with exact numbers.
+ *
+ *   json.member, json['member'], json[index]
+ *                                        a member of an object or an element of an array
+ *   JSON_VALUE / JSON_QUERY              a node at a path (the JSONPath subset $, .name,
+ *                                        ."name", [index]), as a string or as JSON
+ *   JSON_VALUE_ARRAY / JSON_QUERY_ARRAY  the elements of an array node
+ *   JSON_TYPE, PARSE_JSON
+ *   BOOL / INT64 / FLOAT64 / STRING      a JSON scalar as a SQL value, or Spanner's error
+ *   LAX_BOOL / LAX_INT64 / LAX_FLOAT64 / LAX_STRING
+ *                                        the same, converting what can be converted and
+ *                                        NULL for the rest
+ *
+ * Errors are "CODE: message" with Spanner's wording (spanner_sql_udf.h).
+ */
+#include "spanner_json_value.h"
+#include "spanner_sql_functions.h"
+#include "spanner_sql_udf.h"
+#include "spanner_value.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The tree of a JSON (or STRING) argument; NULL with the error set when it is not JSON. */
+static cJSON *json_arg(sqlite3_context *ctx, sqlite3_value *v)
+{
+    cJSON *root =
+        sp_json_parse((const char *)sqlite3_value_text(v), (size_t)sqlite3_value_bytes(v));
+    if (!root)
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: The input is not valid JSON", -1);
+    return root;
+}
+
+/* Follows path (the JSONPath subset) into root; *bad set when the path is malformed. */
+static const cJSON *json_path(const cJSON *root, const char *path, bool *bad)
+{
+    const char *p = path;
+    *bad = *p++ != '$';
+    const cJSON *node = root;
+    while (!*bad && *p && node) {
+        char name[256];
+        size_t n = 0;
+        if (*p == '.') {
+            p++;
+            if (*p == '"') {
+                for (p++; *p && *p != '"' && n + 1 < sizeof(name); p++)
+                    name[n++] = *p;
+                *bad = *p++ != '"';
+            } else {
+                while (*p && *p != '.' && *p != '[' && n + 1 < sizeof(name))
+                    name[n++] = *p++;
+                *bad = n == 0;
+            }
+            name[n] = '\0';
+            node = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, name) : NULL;
+        } else if (*p == '[' && isdigit((unsigned char)p[1])) {
+            char *end;
+            long index = strtol(p + 1, &end, 10);
+            *bad = *end != ']';
+            p = end + 1;
+            node = cJSON_IsArray(node) && index < cJSON_GetArraySize(node)
+                       ? cJSON_GetArrayItem(node, (int)index)
+                       : NULL;
+        } else {
+            *bad = true;
+        }
+    }
+    return *bad ? NULL : node;
+}
+
+/* The node at argv[1]'s path in argv[0]'s JSON: NULL for no node (SQL NULL), with
+ * *root to free; false when an error was set. */
+static bool node_at_path(sqlite3_context *ctx, sqlite3_value **argv, cJSON **root,
+                         const cJSON **node)
+{
+    const char *path = (const char *)sqlite3_value_text(argv[1]);
+    *node = NULL;
+    *root = json_arg(ctx, argv[0]);
+    if (!*root)
+        return false;
+    bool bad;
+    *node = json_path(*root, path, &bad);
+    if (bad)
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Invalid JSONPath input: %.200s", path);
+    return !bad;
+}
+
+/* A scalar node's JSON_VALUE text (a string's value, a number's or a boolean's JSON
+ * text), or NULL for null, an object or an array. */
+static const char *scalar_text(const cJSON *node)
+{
+    if (cJSON_IsString(node) || cJSON_IsRaw(node))
+        return node->valuestring;
+    if (cJSON_IsBool(node))
+        return cJSON_IsTrue(node) ? "true" : "false";
+    return NULL;
+}
+
+static void result_json_text(sqlite3_context *ctx, const cJSON *node)
+{
+    char *text = cJSON_PrintUnformatted(node);
+    if (!text) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    sqlite3_result_text(ctx, text, -1, free);
+}
+
+/* ---- JSON_VALUE / JSON_QUERY and their arrays ---- */
+
+/* sp_json_extract(json text, path, query): JSON_QUERY (query 1: the JSON text of the
+ * node) or JSON_VALUE (0: a scalar as a string; NULL for an object or an array). */
+static void fn_json_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (sp_fn_any_null(argc, argv))
+        return;
+    bool query = sqlite3_value_int(argv[2]) != 0;
+    cJSON *root;
+    const cJSON *node;
+    if (node_at_path(ctx, argv, &root, &node) && node) {
+        const char *text = scalar_text(node);
+        if (query)
+            result_json_text(ctx, node);
+        else if (text)
+            sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+    }
+    cJSON_Delete(root);
+}
+
+/* One element of JSON_QUERY_ARRAY (its JSON text) or JSON_VALUE_ARRAY (its scalar text,
+ * a JSON null for null); false when JSON_VALUE_ARRAY meets an object or an array. */
+static bool add_element(cJSON *out, const cJSON *element, bool values)
+{
+    cJSON *item;
+    if (!values) {
+        char *text = cJSON_PrintUnformatted(element);
+        item = text ? cJSON_CreateString(text) : NULL;
+        free(text);
+    } else if (cJSON_IsNull(element)) {
+        item = cJSON_CreateNull();
+    } else if (scalar_text(element)) {
+        item = cJSON_CreateString(scalar_text(element));
+    } else {
+        return false;
+    }
+    return item && cJSON_AddItemToArray(out, item);
+}
+
+/* sp_json_array_at(json text, path, values): JSON_QUERY_ARRAY (values 0) or
+ * JSON_VALUE_ARRAY (1) of the array at the path; NULL when there is none, or when
+ * JSON_VALUE_ARRAY's array holds an object or an array. */
+static void fn_json_array_at(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (sp_fn_any_null(argc, argv))
+        return;
+    bool values = sqlite3_value_int(argv[2]) != 0;
+    cJSON *root, *out = NULL;
+    const cJSON *node;
+    if (node_at_path(ctx, argv, &root, &node) && cJSON_IsArray(node)) {
+        out = cJSON_CreateArray();
+        const cJSON *element;
+        cJSON_ArrayForEach(element, node)
+        {
+            if (out && !add_element(out, element, values)) {
+                cJSON_Delete(out);
+                out = NULL;
+                break;
+            }
+        }
+        if (out)
+            sp_fn_result_json(ctx, out);
+    }
+    cJSON_Delete(out);
+    cJSON_Delete(root);
+}
+
+/* sp_json_member(json text, key or index): the JSON text of an object's member (a TEXT
+ * key) or an array's element (an INTEGER index from 0); NULL when there is none */
+static void fn_json_member(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (sp_fn_any_null(argc, argv))
+        return;
+    cJSON *root = json_arg(ctx, argv[0]);
+    const cJSON *node = NULL;
+    if (sqlite3_value_type(argv[1]) == SQLITE_INTEGER) {
+        sqlite3_int64 index = sqlite3_value_int64(argv[1]);
+        if (cJSON_IsArray(root) && index >= 0 && index < cJSON_GetArraySize(root))
+            node = cJSON_GetArrayItem(root, (int)index);
+    } else if (cJSON_IsObject(root)) {
+        node = cJSON_GetObjectItemCaseSensitive(root, (const char *)sqlite3_value_text(argv[1]));
+    }
+    if (node)
+        result_json_text(ctx, node);
+    cJSON_Delete(root);
+}
+
+/* ---- JSON_TYPE, PARSE_JSON ---- */
+
+static void fn_json_type(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (sp_fn_any_null(argc, argv))
+        return;
+    cJSON *root = json_arg(ctx, argv[0]);
+    if (root)
+        sqlite3_result_text(ctx, sp_json_type_name(root), -1, SQLITE_STATIC);
+    cJSON_Delete(root);
+}
+
+static void fn_parse_json(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (sp_fn_any_null(argc, argv))
+        return;
+    const char *text = (const char *)sqlite3_value_text(argv[0]);
+    char *json = sp_json_normalize(text, (size_t)sqlite3_value_bytes(argv[0]));
+    if (json)
+        sqlite3_result_text(ctx, json, -1, free);
+    else
+        SP_FN_ERROR(ctx,
+                    "OUT_OF_RANGE: Invalid input to PARSE_JSON: not JSON, or a number that "
+                    "cannot round-trip through string representation: %.100s",
+                    text);
+}
+
+/* ---- BOOL, INT64, FLOAT64, STRING and their LAX_ forms ---- */
+
+/* An INT64 out of a number's text: whole numbers only (1.0 and 1e2 are whole). */
+static bool whole_int64(const char *text, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno == 0 && *end == '\0') {
+        *out = v;
+        return true;
+    }
+    if (strpbrk(text, ".eE") == NULL) /* an integer beyond INT64 */
+        return false;
+    double d = strtod(text, NULL);
+    if (d != floor(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+        return false;
+    *out = (long long)d;
+    return true;
+}
+
+/* LAX_INT64 of a number: rounded half away from zero, NULL beyond INT64. */
+static bool rounded_int64(double d, long long *out)
+{
+    d = round(d);
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+        return false;
+    *out = (long long)d;
+    return true;
+}
+
+/* A number in a string (LAX_ forms): the whole string, spaces around allowed. */
+static bool string_number(const char *s, double *out)
+{
+    char *end;
+    double d = strtod(s, &end);
+    if (end == s || (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')))
+        return false;
+    while (isspace((unsigned char)*end))
+        end++;
+    *out = d;
+    return *end == '\0';
+}
+
+static void strict_bool(sqlite3_context *ctx, const cJSON *node)
+{
+    if (cJSON_IsBool(node))
+        sqlite3_result_int(ctx, cJSON_IsTrue(node));
+    else
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: The provided JSON input is not a boolean", -1);
+}
+
+static void strict_int64(sqlite3_context *ctx, const cJSON *node)
+{
+    long long v;
+    if (cJSON_IsRaw(node) && whole_int64(node->valuestring, &v))
+        sqlite3_result_int64(ctx, v);
+    else if (!cJSON_IsRaw(node) || strpbrk(node->valuestring, ".eE") == NULL) /* beyond INT64 */
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: The provided JSON input is not an integer", -1);
+    else
+        SP_FN_ERROR(ctx,
+                    "OUT_OF_RANGE: The provided JSON number: %s cannot be converted to an int64",
+                    node->valuestring);
+}
+
+static void strict_float64(sqlite3_context *ctx, const cJSON *node)
+{
+    if (cJSON_IsRaw(node))
+        sp_result_float(ctx, strtod(node->valuestring, NULL));
+    else
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: The provided JSON input is not a number", -1);
+}
+
+static void strict_string(sqlite3_context *ctx, const cJSON *node)
+{
+    if (cJSON_IsString(node))
+        sqlite3_result_text(ctx, node->valuestring, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_error(ctx, "OUT_OF_RANGE: The provided JSON input is not a string", -1);
+}
+
+static void lax_bool(sqlite3_context *ctx, const cJSON *node)
+{
+    if (cJSON_IsBool(node))
+        sqlite3_result_int(ctx, cJSON_IsTrue(node));
+    else if (cJSON_IsString(node) && strcasecmp(node->valuestring, "true") == 0)
+        sqlite3_result_int(ctx, 1);
+    else if (cJSON_IsString(node) && strcasecmp(node->valuestring, "false") == 0)
+        sqlite3_result_int(ctx, 0);
+    else if (cJSON_IsRaw(node))
+        sqlite3_result_int(ctx, strtod(node->valuestring, NULL) != 0);
+}
+
+static void lax_int64(sqlite3_context *ctx, const cJSON *node)
+{
+    long long v;
+    double d;
+    if (cJSON_IsBool(node))
+        sqlite3_result_int64(ctx, cJSON_IsTrue(node));
+    else if (cJSON_IsRaw(node) && whole_int64(node->valuestring, &v))
+        sqlite3_result_int64(ctx, v);
+    else if (cJSON_IsRaw(node) && rounded_int64(strtod(node->valuestring, NULL), &v))
+        sqlite3_result_int64(ctx, v);
+    else if (cJSON_IsString(node) && string_number(node->valuestring, &d) && rounded_int64(d, &v))
+        sqlite3_result_int64(ctx, v);
+}
+
+static void lax_float64(sqlite3_context *ctx, const cJSON *node)
+{
+    double d;
+    if (cJSON_IsRaw(node))
+        sp_result_float(ctx, strtod(node->valuestring, NULL));
+    else if (cJSON_IsString(node) && string_number(node->valuestring, &d))
+        sp_result_float(ctx, d);
+}
+
+/* LAX_STRING of a number: its JSON text without a whole number's ".0" (1.0 is "1", and
+ * -0.0 is "0"), as Spanner writes it */
+static void lax_string(sqlite3_context *ctx, const cJSON *node)
+{
+    const char *text = scalar_text(node);
+    size_t len = text ? strlen(text) : 0;
+    if (cJSON_IsRaw(node) && len > 2 && strcmp(text + len - 2, ".0") == 0)
+        len -= 2;
+    if (cJSON_IsRaw(node) && len == 2 && strncmp(text, "-0", 2) == 0)
+        text++, len--;
+    if (text)
+        sqlite3_result_text(ctx, text, (int)len, SQLITE_TRANSIENT);
+}
+
+/* sp_json_to(json, target): one of the conversions below, by its SQL name */
+static void fn_json_to(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    static const struct {
+        const char *name;
+        void (*convert)(sqlite3_context *, const cJSON *);
+    } conversions[] = {
+        {"BOOL", strict_bool},        {"INT64", strict_int64},    {"FLOAT64", strict_float64},
+        {"STRING", strict_string},    {"LAX_BOOL", lax_bool},     {"LAX_INT64", lax_int64},
+        {"LAX_FLOAT64", lax_float64}, {"LAX_STRING", lax_string},
+    };
+    if (sp_fn_any_null(argc, argv))
+        return;
+    const char *target = (const char *)sqlite3_value_text(argv[1]);
+    cJSON *root = json_arg(ctx, argv[0]);
+    for (size_t i = 0; root && i < sizeof(conversions) / sizeof(conversions[0]); i++)
+        if (strcmp(conversions[i].name, target) == 0)
+            conversions[i].convert(ctx, root);
+    cJSON_Delete(root);
+}
+
+int sp_sql_json_functions_register(sqlite3 *db)
+{
+    static const struct sp_sql_scalar functions[] = {
+        {"sp_json_extract", 3, fn_json_extract}, {"sp_json_array_at", 3, fn_json_array_at},
+        {"sp_json_type", 1, fn_json_type},       {"sp_parse_json", 1, fn_parse_json},
+        {"sp_json_to", 2, fn_json_to},           {"sp_json_member", 2, fn_json_member},
+    };
+    return sp_sql_register_scalars(db, functions, sizeof(functions) / sizeof(functions[0]));
+}
