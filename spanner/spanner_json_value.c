@@ -103,9 +103,7 @@ static bool round_trips(const char *text, double d)
     return strcmp(want, have) == 0 && e == n;
 }
 
-/* Spanner's text of a number token of len bytes; false when no INT64, UINT64 or double
- * holds it exactly (Spanner refuses such a number rather than round it). */
-static bool number_text(const char *token, size_t len, char out[SP_JSON_NUMBER_MAX])
+bool sp_json_number_text(const char *token, size_t len, char out[SP_JSON_NUMBER_MAX])
 {
     char *text = malloc(len + 1);
     if (!text)
@@ -171,7 +169,7 @@ static bool exact_numbers(cJSON *node, struct number_cursor *cursor)
             size_t len;
             const char *token = next_number(cursor->p, cursor->end, &len);
             char text[SP_JSON_NUMBER_MAX];
-            if (!token || !number_text(token, len, text))
+            if (!token || !sp_json_number_text(token, len, text))
                 return false;
             cursor->p = token + len;
             char *copy = strdup(text);

@@ -29,6 +29,10 @@ cJSON *sp_json_parse(const char *text, size_t len);
  * NULL when text is not JSON (or out of memory); malloc'd. */
 char *sp_json_normalize(const char *text, size_t len);
 
+/* Spanner's text of the number in len bytes of text (JSON's number syntax); false when no
+ * INT64, UINT64 or double holds it exactly (Spanner refuses such a number, not rounds it). */
+bool sp_json_number_text(const char *text, size_t len, char out[SP_JSON_NUMBER_MAX]);
+
 /* A double as Spanner writes it in JSON (finite d only). */
 void sp_json_format_double(double d, char out[SP_JSON_NUMBER_MAX]);
 

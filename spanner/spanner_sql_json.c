@@ -13,6 +13,9 @@
  *   LAX_BOOL / LAX_INT64 / LAX_FLOAT64 / LAX_STRING
  *                                        the same, converting what can be converted and
  *                                        NULL for the rest
+ *   TO_JSON / JSON_ARRAY / JSON_OBJECT   SQL values as JSON: each value comes with its type
+ *                                        (the REST Type's JSON, parsed once per statement)
+ *   TO_JSON_STRING                       a JSON value's text
  *
  * Errors are "CODE: message" with Spanner's wording (spanner_sql_udf.h).
  */
@@ -380,12 +383,256 @@ static void fn_json_to(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     cJSON_Delete(root);
 }
 
+/* ---- TO_JSON, JSON_ARRAY, JSON_OBJECT, TO_JSON_STRING ---- */
+
+/* A SQL value as JSON, from its REST encoding (api, NULL for a NULL) and its type: numbers
+ * as JSON numbers (a NUMERIC a double cannot hold exactly is refused: *error), NaN and
+ * the infinities, BYTES (base64), DATE and TIMESTAMP as strings, a STRUCT as an object of
+ * its fields. NULL on error or out of memory. */
+static cJSON *api_to_json(const struct sp_type *type, const cJSON *api, const char **error)
+{
+    char text[SP_JSON_NUMBER_MAX];
+    if (!api || cJSON_IsNull(api))
+        return cJSON_CreateNull();
+    switch (type->code) {
+    case SP_TYPE_INT64:
+    case SP_TYPE_NUMERIC:
+        if (!cJSON_IsString(api) ||
+            !sp_json_number_text(api->valuestring, strlen(api->valuestring), text)) {
+            *error = "Failed to convert type NUMERIC to JSON";
+            return NULL;
+        }
+        return cJSON_CreateRaw(text);
+    case SP_TYPE_FLOAT64:
+    case SP_TYPE_FLOAT32:
+        if (cJSON_IsString(api)) /* NaN, Infinity, -Infinity */
+            return cJSON_CreateString(api->valuestring);
+        sp_json_format_double(cJSON_IsRaw(api) ? strtod(api->valuestring, NULL) : api->valuedouble,
+                              text);
+        return cJSON_CreateRaw(text);
+    case SP_TYPE_JSON:
+        return cJSON_IsString(api) ? sp_json_parse(api->valuestring, strlen(api->valuestring))
+                                   : NULL;
+    case SP_TYPE_ARRAY:
+    case SP_TYPE_STRUCT: {
+        cJSON *out = type->code == SP_TYPE_ARRAY ? cJSON_CreateArray() : cJSON_CreateObject();
+        struct sp_type element = sp_type_element(type);
+        int i = 0;
+        const cJSON *item;
+        cJSON_ArrayForEach(item, api)
+        {
+            bool is_struct = type->code == SP_TYPE_STRUCT;
+            if (is_struct && (!type->struct_type || i >= type->struct_type->count))
+                break;
+            const struct sp_struct_field *field = is_struct ? &type->struct_type->fields[i] : NULL;
+            cJSON *value = api_to_json(field ? &field->type : &element, item, error);
+            if (!out || !value ||
+                !(field ? cJSON_AddItemToObject(out, field->name, value)
+                        : cJSON_AddItemToArray(out, value))) {
+                cJSON_Delete(value);
+                cJSON_Delete(out);
+                return NULL;
+            }
+            i++;
+        }
+        return out;
+    }
+    default: /* BOOL, STRING, BYTES, DATE, TIMESTAMP: as REST writes them */
+        return cJSON_Duplicate(api, true);
+    }
+}
+
+static void free_type(void *p)
+{
+    struct sp_arena *arena = p;
+    sp_arena_free(arena);
+    free(arena);
+}
+
+/* The type argument i (a REST Type's JSON text, a constant of the statement), parsed once
+ * per statement (auxdata); NULL with the error set. */
+static const struct sp_type *type_arg(sqlite3_context *ctx, sqlite3_value **argv, int i)
+{
+    struct sp_arena *arena = sqlite3_get_auxdata(ctx, i);
+    if (!arena) {
+        arena = calloc(1, sizeof(*arena) + sizeof(struct sp_type));
+        cJSON *json = cJSON_Parse((const char *)sqlite3_value_text(argv[i]));
+        struct em_status st = {0};
+        enum em_code code = arena && json ? sp_type_from_json(json, "type", arena,
+                                                              (struct sp_type *)(arena + 1), &st)
+                                          : EM_INTERNAL;
+        cJSON_Delete(json);
+        if (code == EM_OK) {
+            sqlite3_set_auxdata(ctx, i, arena, free_type);
+            arena = sqlite3_get_auxdata(ctx, i); /* NULL if SQLite could not keep it */
+        } else if (arena) {
+            free_type(arena);
+            arena = NULL;
+        }
+    }
+    if (!arena)
+        sqlite3_result_error(ctx, "INTERNAL: a value's type could not be read", -1);
+    return arena ? (const struct sp_type *)(arena + 1) : NULL;
+}
+
+/* The JSON of the value argv[i + 1] whose type is argv[i]; NULL with the error set. */
+static cJSON *value_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, const char *function)
+{
+    const struct sp_type *type = type_arg(ctx, argv, i);
+    if (!type)
+        return NULL;
+    cJSON *api =
+        sqlite3_value_type(argv[i + 1]) == SQLITE_NULL ? NULL : sp_value_to_json(type, argv[i + 1]);
+    const char *error = NULL;
+    cJSON *json = (api || sqlite3_value_type(argv[i + 1]) == SQLITE_NULL)
+                      ? api_to_json(type, api, &error)
+                      : NULL;
+    cJSON_Delete(api);
+    if (error)
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Invalid input to %s: %s", function, error);
+    else if (!json)
+        sqlite3_result_error_nomem(ctx);
+    return json;
+}
+
+/* The normalized text of a built tree (keys sorted, the first of a repeated key kept). */
+static void result_normalized(sqlite3_context *ctx, const cJSON *json)
+{
+    char *text = cJSON_PrintUnformatted(json);
+    char *normalized = text ? sp_json_normalize(text, strlen(text)) : NULL;
+    free(text);
+    if (!normalized)
+        sqlite3_result_error_nomem(ctx);
+    else
+        sqlite3_result_text(ctx, normalized, -1, free);
+}
+
+/* sp_to_json(type, value): TO_JSON; a NULL is JSON's null */
+static void fn_to_json(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    cJSON *json = value_arg(ctx, argv, 0, "TO_JSON");
+    if (json)
+        result_normalized(ctx, json);
+    cJSON_Delete(json);
+}
+
+/* sp_json_array(type1, value1, type2, value2, ...): JSON_ARRAY */
+static void fn_json_array(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    cJSON *array = cJSON_CreateArray();
+    for (int i = 0; array && i + 1 < argc; i += 2) {
+        cJSON *value = value_arg(ctx, argv, i, "JSON_ARRAY");
+        if (!value || !cJSON_AddItemToArray(array, value)) {
+            cJSON_Delete(value);
+            cJSON_Delete(array);
+            return; /* the error is set */
+        }
+    }
+    if (array)
+        result_normalized(ctx, array);
+    else
+        sqlite3_result_error_nomem(ctx);
+    cJSON_Delete(array);
+}
+
+/* Adds key: value to object; false with the error set. */
+static bool add_member(sqlite3_context *ctx, cJSON *object, sqlite3_value *key, cJSON *value)
+{
+    if (sqlite3_value_type(key) == SQLITE_NULL) {
+        cJSON_Delete(value);
+        sqlite3_result_error(
+            ctx, "OUT_OF_RANGE: Invalid input to JSON_OBJECT: A key cannot be NULL", -1);
+        return false;
+    }
+    if (!cJSON_AddItemToObject(object, (const char *)sqlite3_value_text(key), value)) {
+        cJSON_Delete(value);
+        sqlite3_result_error_nomem(ctx);
+        return false;
+    }
+    return true;
+}
+
+/* sp_json_object(key1, type1, value1, key2, ...): JSON_OBJECT of pairs */
+static void fn_json_object(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    cJSON *object = cJSON_CreateObject();
+    for (int i = 0; object && i + 2 < argc; i += 3) {
+        cJSON *value = value_arg(ctx, argv, i + 1, "JSON_OBJECT");
+        if (!value || !add_member(ctx, object, argv[i], value)) {
+            cJSON_Delete(object);
+            return;
+        }
+    }
+    if (object)
+        result_normalized(ctx, object);
+    else
+        sqlite3_result_error_nomem(ctx);
+    cJSON_Delete(object);
+}
+
+/* sp_json_object_arrays(keys, values type, values): JSON_OBJECT(ARRAY<STRING>, ARRAY) */
+static void fn_json_object_arrays(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    cJSON *keys = sp_fn_array_arg(ctx, argv[0]);
+    cJSON *values = keys ? value_arg(ctx, argv, 1, "JSON_OBJECT") : NULL;
+    cJSON *object = values ? cJSON_CreateObject() : NULL;
+    if (values && cJSON_GetArraySize(keys) != cJSON_GetArraySize(values)) {
+        sqlite3_result_error(
+            ctx,
+            "OUT_OF_RANGE: Invalid input to JSON_OBJECT: The number of keys and values must match",
+            -1);
+    } else if (object) {
+        const cJSON *key = keys->child;
+        bool ok = true;
+        for (cJSON *value = values->child; ok && key && value; key = key->next) {
+            cJSON *next = value->next;
+            cJSON_DetachItemViaPointer(values, value);
+            if (!cJSON_IsString(key)) {
+                cJSON_Delete(value);
+                sqlite3_result_error(
+                    ctx, "OUT_OF_RANGE: Invalid input to JSON_OBJECT: A key cannot be NULL", -1);
+                ok = false;
+            } else if (!cJSON_AddItemToObject(object, key->valuestring, value)) {
+                cJSON_Delete(value);
+                sqlite3_result_error_nomem(ctx);
+                ok = false;
+            }
+            value = next;
+        }
+        if (ok)
+            result_normalized(ctx, object);
+    }
+    cJSON_Delete(object);
+    cJSON_Delete(values);
+    cJSON_Delete(keys);
+}
+
+/* sp_to_json_string(json): its text; a NULL is "null" */
+static void fn_to_json_string(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+        sqlite3_result_text(ctx, "null", 4, SQLITE_STATIC);
+    else
+        sqlite3_result_value(ctx, argv[0]);
+}
+
 int sp_sql_json_functions_register(sqlite3 *db)
 {
     static const struct sp_sql_scalar functions[] = {
-        {"sp_json_extract", 3, fn_json_extract}, {"sp_json_array_at", 3, fn_json_array_at},
-        {"sp_json_type", 1, fn_json_type},       {"sp_parse_json", 1, fn_parse_json},
-        {"sp_json_to", 2, fn_json_to},           {"sp_json_member", 2, fn_json_member},
+        {"sp_json_extract", 3, fn_json_extract},
+        {"sp_json_array_at", 3, fn_json_array_at},
+        {"sp_json_type", 1, fn_json_type},
+        {"sp_parse_json", 1, fn_parse_json},
+        {"sp_json_to", 2, fn_json_to},
+        {"sp_json_member", 2, fn_json_member},
+        {"sp_to_json", 2, fn_to_json},
+        {"sp_json_array", -1, fn_json_array},
+        {"sp_json_object", -1, fn_json_object},
+        {"sp_json_object_arrays", 3, fn_json_object_arrays},
+        {"sp_to_json_string", 1, fn_to_json_string},
     };
     return sp_sql_register_scalars(db, functions, sizeof(functions) / sizeof(functions[0]));
 }

@@ -2581,6 +2581,58 @@ static enum em_code fn_json_to(struct translator *t, const struct sp_expr *e, st
                   sp_type_code_parse(type));
 }
 
+/* Appends the REST Type of a value as an SQL string literal (what sp_to_json and the
+ * JSON constructors read each value's type from). */
+static bool append_type_literal(struct sp_buf *buf, const struct sp_type *type)
+{
+    cJSON *json = sp_type_to_json(type);
+    char *text = json ? cJSON_PrintUnformatted(json) : NULL;
+    cJSON_Delete(json);
+    if (text)
+        sp_buf_string(buf, text, strlen(text));
+    free(text);
+    return text != NULL;
+}
+
+/* TO_JSON (any), JSON_ARRAY (any, ...), JSON_OBJECT (STRING, any, ...) and JSON_OBJECT
+ * (ARRAY<STRING>, ARRAY): JSON; TO_JSON_STRING (JSON): STRING */
+static enum em_code fn_to_json(struct translator *t, const struct sp_expr *e, struct frag *a,
+                               struct frag *out)
+{
+    if (strcmp(e->name, "TO_JSON_STRING") == 0) {
+        if (want_arg(t, e, a, 0, &type_json))
+            return t->st->code;
+        return result(t, out, sqlf(t, "sp_to_json_string(%s)", a[0].sql), SP_TYPE_STRING);
+    }
+    bool object = strcmp(e->name, "JSON_OBJECT") == 0;
+    bool arrays = object && e->nargs == 2 && a[0].type.code == SP_TYPE_ARRAY;
+    if (object && !arrays && e->nargs % 2 != 0)
+        return no_signature(t, e, "function", a, e->nargs);
+    struct sp_buf buf = {0};
+    sp_buf_puts(&buf, strcmp(e->name, "TO_JSON") == 0 ? "sp_to_json("
+                      : arrays                        ? "sp_json_object_arrays("
+                      : object                        ? "sp_json_object("
+                                                      : "sp_json_array(");
+    static const struct sp_type strings = {SP_TYPE_ARRAY, SP_TYPE_STRING, SP_LEN_MAX};
+    for (int i = 0; i < e->nargs; i++) {
+        bool key = object && (arrays ? i == 0 : i % 2 == 0);
+        if (key && want_arg(t, e, a, i, arrays ? &strings : &type_string))
+            return t->st->code;
+        settle(t, &a[i], SP_TYPE_INT64);
+        if (arrays && i == 1 && a[i].type.code != SP_TYPE_ARRAY)
+            return no_signature(t, e, "function", a, e->nargs);
+        if (i > 0)
+            sp_buf_puts(&buf, ", ");
+        if (!key && !append_type_literal(&buf, &a[i].type)) /* a value: its type first */
+            return EM_FAIL_OOM(t->st);
+        if (!key)
+            sp_buf_puts(&buf, ", ");
+        sp_buf_puts(&buf, a[i].sql);
+    }
+    sp_buf_puts(&buf, ")");
+    return result(t, out, finish_sql(t, &buf), SP_TYPE_JSON);
+}
+
 /* ---- dates and timestamps ---- */
 
 static const struct sp_type type_date = {SP_TYPE_DATE, SP_TYPE_UNKNOWN, 0};
@@ -3295,6 +3347,10 @@ static const struct fn_def functions[] = {
     {"LAX_INT64", 1, 1, false, fn_json_to},
     {"LAX_FLOAT64", 1, 1, false, fn_json_to},
     {"LAX_STRING", 1, 1, false, fn_json_to},
+    {"TO_JSON", 1, 1, false, fn_to_json},
+    {"TO_JSON_STRING", 1, 1, false, fn_to_json},
+    {"JSON_ARRAY", 0, -1, false, fn_to_json},
+    {"JSON_OBJECT", 0, -1, false, fn_to_json},
     {"TIMESTAMP_TRUNC", 2, 3, false, fn_trunc},
     {"DATE_TRUNC", 2, 2, false, fn_trunc},
     {"FORMAT_TIMESTAMP", 2, 3, false, fn_format_time},
@@ -3371,12 +3427,10 @@ static const char *const unimplemented_functions[] = {
     "ARRAY_INCLUDES_ANY",
     "ARRAY_TRANSFORM",
     "FLOAT32",
-    "JSON_ARRAY",
     "JSON_EXTRACT",
     "JSON_EXTRACT_ARRAY",
     "JSON_EXTRACT_SCALAR",
     "JSON_EXTRACT_STRING_ARRAY",
-    "JSON_OBJECT",
     "LAST_DAY",
     "NORMALIZE",
     "NORMALIZE_AND_CASEFOLD",
@@ -3387,8 +3441,6 @@ static const char *const unimplemented_functions[] = {
     "TOKENIZE_FULLTEXT",
     "TOKENIZE_NUMBER",
     "TOKENIZE_SUBSTRING",
-    "TO_JSON",
-    "TO_JSON_STRING",
 };
 
 static int compare_names(const void *a, const void *b)

@@ -894,6 +894,12 @@ static void test_strings_and_arrays(void **state)
          "LAX_STRING(j.c[1]), JSON_VALUE_ARRAY(j.c) FROM (SELECT JSON '{\"a\": {\"b\": 7}, "
          "\"c\": [\"x\", 2.0]}' AS j)",
          "[[\"7\",\"7\",\"2.0\",null,\"array\",\"7\",\"2\",[\"x\",\"2.0\"]]]"},
+        {"SELECT TO_JSON(STRUCT(1 AS b, [1.0, NULL] AS a, NUMERIC '0.5' AS n)), "
+         "JSON_OBJECT('k', b'x', 'd', DATE '2024-01-02'), JSON_ARRAY(), TO_JSON(NULL)",
+         "[[\"{\\\"a\\\":[1.0,null],\\\"b\\\":1,\\\"n\\\":0.5}\","
+         "\"{\\\"d\\\":\\\"2024-01-02\\\",\\\"k\\\":\\\"eA==\\\"}\",\"[]\",\"null\"]]"},
+        {"SELECT TO_JSON(NUMERIC '12345678901234567890.123')",
+         "OUT_OF_RANGE: Invalid input to TO_JSON: Failed to convert type NUMERIC to JSON"},
         {"SELECT INT64(JSON '1.5')",
          "OUT_OF_RANGE: The provided JSON number: 1.5 cannot be converted to an int64"},
         {"SELECT PARSE_JSON('{\"b\": 1, \"a\": 1e400}')",
