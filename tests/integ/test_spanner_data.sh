@@ -448,7 +448,26 @@ expect_eq 0 "$(jq '[.statements[] | select(contains("Deep"))] | length' <<<"$BOD
 api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Extra","columns":["Id","Note"],"values":[["1","SECRET-MARKER-ROW"]]}}]}'
 expect_status 200
 
+section "JSON documents keep their exact numbers; a hash-sharded key computes as in Spanner"
+api PATCH "$S/$DB/ddl" '{"statements":["CREATE TABLE Docs (Id INT64 NOT NULL, Doc JSON, Shard INT64 AS (MOD(FARM_FINGERPRINT(CAST(Id AS STRING)), 8)) STORED) PRIMARY KEY (Id)"]}'
+expect_status 200
+DOC='{\"order\": 12345678901234567891, \"total\": 10.50, \"note\": \"SECRET-JSON-MARKER\"}'
+api POST "$S/$SESSION:commit" "{\"singleUseTransaction\":{\"readWrite\":{}},\"mutations\":[{\"insert\":{\"table\":\"Docs\",\"columns\":[\"Id\",\"Doc\"],\"values\":[[\"1\",\"$DOC\"],[\"2\",null]]}}]}"
+expect_status 200
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT Doc, LAX_STRING(Doc.order), JSON_TYPE(Doc.total), Shard, TO_JSON(STRUCT(Id AS id, Doc.total AS t)) FROM Docs ORDER BY Id"}'
+expect_status 200
+expect_json '.rows[0][0]' '{"note":"SECRET-JSON-MARKER","order":12345678901234567891,"total":10.5}'
+expect_json '.rows[0][1]' 12345678901234567891
+expect_json '.rows[0][2]' number
+expect_json '.rows[0][3]' -7
+expect_json '.rows[1][3]' 7
+expect_json '.rows[0][4]' '{"id":1,"t":10.5}'
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Docs","columns":["Id","Doc"],"values":[["3","[1e400]"]]}}]}'
+expect_error_json 400 INVALID_ARGUMENT
+
 section "no plaintext row data on disk"
+found=$(grep -rl -a -e "SECRET-JSON-MARKER" "$DATA" 2>/dev/null)
+expect_eq "" "$found" "no file of the data directory holds a JSON document in clear"
 found=$(grep -rl -a -e "SECRET-MARKER-ROW" "$DATA" 2>/dev/null)
 expect_eq "" "$found" "no file of the data directory holds a row in clear"
 found=$(grep -rl -a -e "Catalina" "$DATA" 2>/dev/null)
@@ -507,6 +526,10 @@ expect_json '.rows[0][0]' 20
 if (( HAVE_GCLOUD )); then
     section "gcloud: execute-sql (query and DML), rows insert/update/delete, sessions"
     G=(--instance=data-inst)
+    out=$(gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT Doc.order, FARM_FINGERPRINT('abc') FROM Docs WHERE Id = 1" --format=json 2>"$TEST_TMP/err")
+    expect_eq 0 $? "execute-sql of JSON and FARM_FINGERPRINT $(cat "$TEST_TMP/err")"
+    expect_eq "12345678901234567891/2640714258260161385" "$(jq -r '.rows[0] | join("/")' <<<"$out")" \
+        "gcloud shows a JSON member's exact number and the fingerprint Spanner computes"
     out=$(gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT SingerId, FirstName FROM Singers WHERE SingerId = 1" --format=json 2>"$TEST_TMP/err")
     expect_eq 0 $? "execute-sql query $(cat "$TEST_TMP/err")"
     expect_eq "1/T1" "$(jq -r '.rows[0] | join("/")' <<<"$out")" "execute-sql returns the row"
