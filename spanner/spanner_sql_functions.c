@@ -343,11 +343,11 @@ static void numeric_binary(sqlite3_context *ctx, int argc, sqlite3_value **argv,
         return;
     }
     switch (op) {
-    case '+':
-        r = a + b;
+    case '+': /* two values near 10^38 (scaled) add up past 128 bits */
+        ok = !__builtin_add_overflow(a, b, &r);
         break;
     case '-':
-        r = a - b;
+        ok = !__builtin_sub_overflow(a, b, &r);
         break;
     case '*':
         ok = numeric_mul(a, b, &r);
@@ -421,11 +421,10 @@ static bool int64_safe(char op, long long a, long long b, long long *r)
 /* a op b of NUMERIC ('n': -a); false on overflow */
 static bool numeric_safe(char op, sp_numeric a, sp_numeric b, sp_numeric *r)
 {
-    bool ok = true;
-    if (op == '*')
-        ok = numeric_mul(a, b, r);
-    else
-        *r = op == '+' ? a + b : op == '-' ? a - b : -a;
+    bool ok = op == '*'   ? numeric_mul(a, b, r)
+              : op == '+' ? !__builtin_add_overflow(a, b, r)
+              : op == '-' ? !__builtin_sub_overflow(a, b, r)
+                          : !__builtin_sub_overflow((sp_numeric)0, a, r);
     return ok && sp_numeric_in_range(*r);
 }
 
