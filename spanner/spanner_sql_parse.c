@@ -1019,17 +1019,21 @@ static enum em_code parse_call(struct sp_parser *p, const struct sp_token *at, c
                 return p->st->code;
         } while (sp_accept_op(p, ","));
     }
+    if ((sp_token_is_keyword(sp_peek(p), "IGNORE") || sp_token_is_keyword(sp_peek(p), "RESPECT")) &&
+        sp_token_is_keyword(sp_peek_at(p, 1), "NULLS")) {
+        e->nulls = sp_token_is_keyword(sp_peek(p), "IGNORE") ? SP_NULLS_IGNORE : SP_NULLS_RESPECT;
+        p->pos += 2;
+    }
     const struct sp_token *tok = sp_peek(p);
-    /* Spanner refuses ORDER BY and LIMIT in an aggregate call; the NULLS and HAVING MAX|MIN
-     * modifiers it has, this emulator does not */
+    /* Spanner refuses ORDER BY and LIMIT in an aggregate call; the HAVING MAX|MIN modifier
+     * it has, this emulator does not */
     if (sp_token_is_keyword(tok, "ORDER") || sp_token_is_keyword(tok, "LIMIT"))
         return EM_FAIL(
             p->st, EM_INVALID_ARGUMENT, "%s in aggregate function%s is not supported [at %d:%d]",
             sp_token_is_keyword(tok, "ORDER") ? "ORDER BY" : "LIMIT",
             sp_token_is_keyword(tok, "ORDER") ? "" : " arguments", tok->line, tok->column);
-    if (sp_token_is_keyword(tok, "IGNORE") || sp_token_is_keyword(tok, "RESPECT") ||
-        sp_token_is_keyword(tok, "HAVING"))
-        return sp_unsupported(p, tok, "A modifier inside an aggregate call");
+    if (sp_token_is_keyword(tok, "HAVING"))
+        return sp_unsupported(p, tok, "HAVING MAX or MIN inside an aggregate call");
     if (sp_expect_op(p, ")"))
         return p->st->code;
     if (sp_token_is_keyword(sp_peek(p), "OVER"))

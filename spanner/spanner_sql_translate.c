@@ -2419,9 +2419,13 @@ static enum em_code fn_array_agg(struct translator *t, const struct sp_expr *e, 
                        "ARRAY_AGG cannot aggregate values of type ARRAY (nested arrays)");
     if (e->distinct && !comparable(a[0].type.code))
         return no_signature(t, e, "function ARRAY_AGG(DISTINCT)", a, 1);
-    *out = typed(sqlf(t, "sp_array_agg(%s%s, %d, 0)", e->distinct ? "DISTINCT " : "", a[0].sql,
-                      a[0].type.code),
-                 SP_TYPE_ARRAY);
+    /* NULL elements are kept (RESPECT NULLS, the default) or left out (IGNORE NULLS) */
+    *out =
+        typed(sqlf(t, "sp_array_agg_%d(%s%s)%s%s%s", a[0].type.code, e->distinct ? "DISTINCT " : "",
+                   a[0].sql, e->nulls == SP_NULLS_IGNORE ? " FILTER (WHERE " : "",
+                   e->nulls == SP_NULLS_IGNORE ? a[0].sql : "",
+                   e->nulls == SP_NULLS_IGNORE ? " IS NOT NULL)" : ""),
+              SP_TYPE_ARRAY);
     out->type.element = a[0].type.code;
     out->type.length = a[0].type.length;
     out->type.struct_type = a[0].type.struct_type;
@@ -3511,6 +3515,13 @@ static enum em_code function(struct translator *t, const struct scope *scope,
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
                        "No matching signature for function %s with %d argument%s", e->name,
                        e->nargs, e->nargs == 1 ? "" : "s");
+    if (e->nulls != SP_NULLS_DEFAULT && (!def->aggregate || def->handler != fn_array_agg))
+        return FAIL_AT(
+            t, e, EM_INVALID_ARGUMENT,
+            def->aggregate
+                ? "IGNORE NULLS and RESPECT NULLS are not allowed for aggregate function %s"
+                : "IGNORE NULLS and RESPECT NULLS are not supported on scalar functions%s",
+            def->aggregate ? e->name : "");
     if (def->aggregate && !t->aggregates_allowed)
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Aggregate function %s not allowed in %s",
                        e->name, t->clause ? t->clause : "this context");

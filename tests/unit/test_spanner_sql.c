@@ -1013,8 +1013,8 @@ static void test_unsupported_constructs(void **state)
         {"SELECT SPLIT_SUBSTR('a.b', '.', 1)",
          "UNIMPLEMENTED: Function SPLIT_SUBSTR is not supported by this emulator [at 1:8]"},
         {"SELECT ANY_VALUE(LastName HAVING MAX SingerId) FROM Singers",
-         "UNIMPLEMENTED: A modifier inside an aggregate call is not supported by this emulator "
-         "[at 1:27]"},
+         "UNIMPLEMENTED: HAVING MAX or MIN inside an aggregate call is not supported by this "
+         "emulator [at 1:27]"},
         {"SELECT * FROM ML.PREDICT(MODEL m, TABLE t)",
          "UNIMPLEMENTED: A table name qualified with a schema other than INFORMATION_SCHEMA is "
          "not supported by this emulator [at 1:15]"},
@@ -1121,8 +1121,16 @@ static void test_errors(void **state)
          "expression of type INT64 [at 1:22]"},
         {"SELECT [1, 'a']", "INVALID_ARGUMENT: No matching signature for array literal for "
                             "argument types: INT64, STRING [at 1:8]"},
-        {"SELECT ARRAY_AGG(x) FROM (SELECT NULL AS x)",
-         "OUT_OF_RANGE: ARRAY_AGG: input value must be not null"},
+        {"SELECT ARRAY_AGG(x) FROM (SELECT NULL AS x)", "[[[null]]]"},
+        {"SELECT ARRAY_AGG(x IGNORE NULLS), ARRAY_AGG(x RESPECT NULLS), ARRAY_AGG(DISTINCT x "
+         "IGNORE "
+         "NULLS) FROM UNNEST([2, NULL, 2]) AS x",
+         "[[[\"2\",\"2\"],[\"2\",null,\"2\"],[\"2\"]]]"},
+        {"SELECT COUNT(x IGNORE NULLS) FROM UNNEST([1]) AS x",
+         "INVALID_ARGUMENT: IGNORE NULLS and RESPECT NULLS are not allowed for aggregate function "
+         "COUNT"},
+        {"SELECT ANY_VALUE(x HAVING MAX x) FROM UNNEST([1]) AS x",
+         "UNIMPLEMENTED: HAVING MAX or MIN inside an aggregate call"},
         {"SELECT 'a' IN UNNEST([1])", "INVALID_ARGUMENT: No matching signature for operator IN "
                                       "UNNEST for argument types: STRING, INT64 [at 1:8]"},
         {"WITH RECURSIVE t AS (SELECT 1) SELECT * FROM t",
