@@ -40,7 +40,7 @@ void sp_json_format_double(double d, char out[SP_JSON_NUMBER_MAX])
 {
     const char *sign = signbit(d) ? "-" : "";
     d = fabs(d);
-    char digits[20];
+    char digits[20] = "";
     int n = 0;
     if (d != 0)
         shortest_digits(d, digits, &n);

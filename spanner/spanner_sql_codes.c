@@ -297,7 +297,7 @@ static void fn_from_base32(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     if (ok)
         sqlite3_result_blob64(ctx, n ? out : (unsigned char *)"", n, SQLITE_TRANSIENT);
     else
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: Failed to decode invalid base32 string", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: Failed to decode invalid base32 string");
     free(out);
 }
 

@@ -251,7 +251,7 @@ static bool numeric_arg(sqlite3_context *ctx, sqlite3_value *v, sp_numeric *out)
     const char *key = (const char *)sqlite3_value_text(v);
     if (key && sp_numeric_decode(key, (size_t)sqlite3_value_bytes(v), out))
         return true;
-    sqlite3_result_error(ctx, "INTERNAL: a NUMERIC value is not in its storage form", -1);
+    sp_fn_error(ctx, "INTERNAL: a NUMERIC value is not in its storage form");
     return false;
 }
 
@@ -509,7 +509,7 @@ static void numeric_sum_final(sqlite3_context *ctx)
     if (!acc || acc->count == 0)
         return;
     if (acc->overflow)
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: numeric overflow in SUM", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: numeric overflow in SUM");
     else
         numeric_result(ctx, acc_sum(acc), "SUM");
 }
@@ -521,7 +521,7 @@ static void numeric_avg_final(sqlite3_context *ctx)
     if (!acc || acc->count == 0)
         return;
     if (acc->overflow || !numeric_div(acc_sum(acc), (sp_numeric)acc->count * NUMERIC_SCALE, &avg))
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: numeric overflow in AVG", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: numeric overflow in AVG");
     else
         numeric_result(ctx, avg, "AVG");
 }
@@ -785,7 +785,7 @@ static void fn_cast(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     if (safe && strncmp(err.message, "OUT_OF_RANGE", 12) == 0)
         sqlite3_result_null(ctx);
     else
-        sqlite3_result_error(ctx, err.message, -1);
+        sp_fn_error(ctx, err.message);
 }
 
 /* ---- strings ---- */
@@ -846,7 +846,7 @@ static void fn_like(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     if (!p)
         p = (const unsigned char *)"";
     if (plen && p[plen - 1] == '\\' && (plen < 2 || p[plen - 2] != '\\')) {
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: LIKE pattern ends with a backslash", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: LIKE pattern ends with a backslash");
         return;
     }
     sqlite3_result_int(ctx, like_match(s, s + slen, p, p + plen, bytes));
@@ -971,8 +971,7 @@ static void fn_substr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     long long pos = sqlite3_value_int64(argv[1]);
     long long len = argc == 3 ? sqlite3_value_int64(argv[2]) : (long long)n;
     if (len < 0) {
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: Third argument in SUBSTR() cannot be negative",
-                             -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: Third argument in SUBSTR() cannot be negative");
         return;
     }
     if (!s)
@@ -1204,7 +1203,7 @@ static void fn_next_sequence_value(sqlite3_context *ctx, int argc, sqlite3_value
         return;
     }
     if (!clock->sequences->draw(clock->sequences->arg, name, &value, error, sizeof(error))) {
-        sqlite3_result_error(ctx, error, -1);
+        sp_fn_error(ctx, error);
         return;
     }
     if (clock->draws) {
@@ -1232,7 +1231,7 @@ static void fn_sequence_state(sqlite3_context *ctx, int argc, sqlite3_value **ar
     }
     if (!clock->sequences->state(clock->sequences->arg, name, &counter, &drawn, error,
                                  sizeof(error)))
-        sqlite3_result_error(ctx, error, -1);
+        sp_fn_error(ctx, error);
     else if (drawn)
         sqlite3_result_int64(ctx, counter);
     else
@@ -1386,7 +1385,7 @@ static void fn_array_at(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     cJSON *array = cJSON_Parse((const char *)sqlite3_value_text(argv[0]));
     if (!cJSON_IsArray(array)) {
         cJSON_Delete(array);
-        sqlite3_result_error(ctx, "INTERNAL: a stored array is not in its storage form", -1);
+        sp_fn_error(ctx, "INTERNAL: a stored array is not in its storage form");
         return;
     }
     if (index < 0 || index >= cJSON_GetArraySize(array)) {
@@ -1404,7 +1403,7 @@ static bool append_element(sqlite3_context *ctx, cJSON *array, int code, sqlite3
     struct sp_type type = {code, SP_TYPE_UNKNOWN, 0};
     cJSON *item = sp_value_to_json(&type, v);
     if (!item) {
-        sqlite3_result_error(ctx, "INTERNAL: an array element is not in its storage form", -1);
+        sp_fn_error(ctx, "INTERNAL: an array element is not in its storage form");
         return false;
     }
     cJSON_AddItemToArray(array, item);
@@ -1507,7 +1506,7 @@ static void fn_struct_eq(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     cJSON *b = cJSON_Parse((const char *)sqlite3_value_text(argv[1]));
     const char *shape = (const char *)sqlite3_value_text(argv[2]);
     if (!cJSON_IsArray(a) || !cJSON_IsArray(b) || !shape) {
-        sqlite3_result_error(ctx, "INTERNAL: a STRUCT is not in its storage form", -1);
+        sp_fn_error(ctx, "INTERNAL: a STRUCT is not in its storage form");
     } else {
         int equal = json_values_equal(a, b, &shape);
         if (equal != EQ_NULL)
@@ -1529,7 +1528,7 @@ static void array_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         return;
     }
     if (sqlite3_value_type(argv[0]) == SQLITE_NULL && !sqlite3_value_int(argv[2])) {
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: ARRAY_AGG: input value must be not null", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: ARRAY_AGG: input value must be not null");
         return;
     }
     append_element(ctx, *array, sqlite3_value_int(argv[1]), argv[0]);
@@ -1570,7 +1569,7 @@ static bool timestamp_arg(sqlite3_context *ctx, sqlite3_value *v, struct sp_time
     const char *key = (const char *)sqlite3_value_text(v);
     if (key && sp_timestamp_parse(key, ts, &missing_zone))
         return true;
-    sqlite3_result_error(ctx, "INTERNAL: a TIMESTAMP value is not in its storage form", -1);
+    sp_fn_error(ctx, "INTERNAL: a TIMESTAMP value is not in its storage form");
     return false;
 }
 
@@ -1717,7 +1716,7 @@ static void fn_timestamp_diff(sqlite3_context *ctx, int argc, sqlite3_value **ar
         return;
     __int128 diff = (timestamp_nanos(&a) - timestamp_nanos(&b)) / sqlite3_value_int64(argv[2]);
     if (diff > 9223372036854775807LL || diff < (-9223372036854775807LL - 1)) {
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: int64 overflow in TIMESTAMP_DIFF", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: int64 overflow in TIMESTAMP_DIFF");
         return;
     }
     sqlite3_result_int64(ctx, (long long)diff);
@@ -1728,7 +1727,7 @@ static bool date_arg(sqlite3_context *ctx, sqlite3_value *v, int64_t *days)
     const char *text = (const char *)sqlite3_value_text(v);
     if (text && sp_date_parse(text, days))
         return true;
-    sqlite3_result_error(ctx, "INTERNAL: a DATE value is not in its storage form", -1);
+    sp_fn_error(ctx, "INTERNAL: a DATE value is not in its storage form");
     return false;
 }
 
@@ -1740,7 +1739,7 @@ static void date_result(sqlite3_context *ctx, int64_t days)
 {
     char text[SP_DATE_TEXT_LEN + 1];
     if (days < MIN_DATE_DAYS || days > MAX_DATE_DAYS) {
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: Date overflow", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: Date overflow");
         return;
     }
     sp_date_format(days, text);
@@ -1788,7 +1787,7 @@ static void fn_date_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         return;
     if (!date_plus(days, sqlite3_value_int64(argv[1]), (const char *)sqlite3_value_text(argv[2]),
                    &sum))
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: Date overflow", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: Date overflow");
     else
         date_result(ctx, sum);
 }
@@ -1804,7 +1803,7 @@ static void fn_generate_date_array(sqlite3_context *ctx, int argc, sqlite3_value
     long long step = sqlite3_value_int64(argv[2]);
     const char *part = (const char *)sqlite3_value_text(argv[3]);
     if (step == 0) {
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: Sequence step cannot be 0.", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: Sequence step cannot be 0.");
         return;
     }
     cJSON *array = cJSON_CreateArray();
@@ -1959,12 +1958,25 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_extract_date", 2, true, fn_extract_date},
 };
 
+char sp_fn_safe_marker;
+
+/* Registers a scalar function and its safe twin, "safe_" + its name (spanner_sql_udf.h). */
+static int register_with_twin(sqlite3 *db, const char *name, int nargs, int flags,
+                              void (*fn)(sqlite3_context *, int, sqlite3_value **))
+{
+    char twin[64];
+    snprintf(twin, sizeof(twin), "safe_%s", name);
+    int rc = sqlite3_create_function(db, name, nargs, flags, NULL, fn, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, twin, nargs, flags, SP_FN_SAFE, fn, NULL, NULL);
+    return rc;
+}
+
 int sp_sql_register_scalars(sqlite3 *db, const struct sp_sql_scalar *functions, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
-        int rc = sqlite3_create_function(db, functions[i].name, functions[i].nargs,
-                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, functions[i].fn,
-                                         NULL, NULL);
+        int rc = register_with_twin(db, functions[i].name, functions[i].nargs,
+                                    SQLITE_UTF8 | SQLITE_DETERMINISTIC, functions[i].fn);
         if (rc != SQLITE_OK)
             return rc;
     }
@@ -1976,7 +1988,7 @@ int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
     for (size_t i = 0; i < sizeof(scalar_functions) / sizeof(scalar_functions[0]); i++) {
         const struct fn_entry *f = &scalar_functions[i];
         int flags = SQLITE_UTF8 | (f->deterministic ? SQLITE_DETERMINISTIC : 0);
-        int rc = sqlite3_create_function(db, f->name, f->nargs, flags, NULL, f->fn, NULL, NULL);
+        int rc = register_with_twin(db, f->name, f->nargs, flags, f->fn);
         if (rc != SQLITE_OK)
             return rc;
     }
@@ -1986,13 +1998,11 @@ int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
         rc = sqlite3_create_function(db, "sp_commit_ns", 0, SQLITE_UTF8, (void *)clock,
                                      fn_commit_ns, NULL, NULL);
     if (rc == SQLITE_OK)
-        rc =
-            sqlite3_create_function(db, "sp_timestamp_of_ns", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                    NULL, fn_timestamp_of_ns, NULL, NULL);
+        rc = register_with_twin(db, "sp_timestamp_of_ns", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                fn_timestamp_of_ns);
     if (rc == SQLITE_OK)
-        rc =
-            sqlite3_create_function(db, "sp_vector_distance", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                    NULL, fn_vector_distance, NULL, NULL);
+        rc = register_with_twin(db, "sp_vector_distance", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                fn_vector_distance);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_generate_uuid", 0, SQLITE_UTF8, clock,
                                      fn_generate_uuid, NULL, NULL);

@@ -38,7 +38,7 @@ static cJSON *json_arg(sqlite3_context *ctx, sqlite3_value *v)
     cJSON *root =
         sp_json_parse((const char *)sqlite3_value_text(v), (size_t)sqlite3_value_bytes(v));
     if (!root)
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: The input is not valid JSON", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: The input is not valid JSON");
     return root;
 }
 
@@ -281,7 +281,7 @@ static void strict_bool(sqlite3_context *ctx, const cJSON *node)
     if (cJSON_IsBool(node))
         sqlite3_result_int(ctx, cJSON_IsTrue(node));
     else
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: The provided JSON input is not a boolean", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: The provided JSON input is not a boolean");
 }
 
 static void strict_int64(sqlite3_context *ctx, const cJSON *node)
@@ -290,7 +290,7 @@ static void strict_int64(sqlite3_context *ctx, const cJSON *node)
     if (cJSON_IsRaw(node) && whole_int64(node->valuestring, &v))
         sqlite3_result_int64(ctx, v);
     else if (!cJSON_IsRaw(node) || strpbrk(node->valuestring, ".eE") == NULL) /* beyond INT64 */
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: The provided JSON input is not an integer", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: The provided JSON input is not an integer");
     else
         SP_FN_ERROR(ctx,
                     "OUT_OF_RANGE: The provided JSON number: %s cannot be converted to an int64",
@@ -302,7 +302,7 @@ static void strict_float64(sqlite3_context *ctx, const cJSON *node)
     if (cJSON_IsRaw(node))
         sp_result_float(ctx, strtod(node->valuestring, NULL));
     else
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: The provided JSON input is not a number", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: The provided JSON input is not a number");
 }
 
 static void strict_string(sqlite3_context *ctx, const cJSON *node)
@@ -310,7 +310,7 @@ static void strict_string(sqlite3_context *ctx, const cJSON *node)
     if (cJSON_IsString(node))
         sqlite3_result_text(ctx, node->valuestring, -1, SQLITE_TRANSIENT);
     else
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: The provided JSON input is not a string", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: The provided JSON input is not a string");
 }
 
 static void lax_bool(sqlite3_context *ctx, const cJSON *node)
@@ -385,6 +385,30 @@ static void fn_json_to(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* ---- TO_JSON, JSON_ARRAY, JSON_OBJECT, TO_JSON_STRING ---- */
 
+static cJSON *api_to_json(const struct sp_type *type, const cJSON *api, const char **error);
+
+/* An ARRAY as a JSON array of its elements, a STRUCT as an object of its fields. */
+static cJSON *composite_to_json(const struct sp_type *type, const cJSON *api, const char **error)
+{
+    bool is_struct = type->code == SP_TYPE_STRUCT;
+    cJSON *out = is_struct ? cJSON_CreateObject() : cJSON_CreateArray();
+    struct sp_type element = sp_type_element(type);
+    int fields = is_struct && type->struct_type ? type->struct_type->count : 0;
+    int i = 0;
+    for (const cJSON *item = api->child; out && item && (!is_struct || i < fields);
+         item = item->next, i++) {
+        const struct sp_struct_field *field = is_struct ? &type->struct_type->fields[i] : NULL;
+        cJSON *value = api_to_json(field ? &field->type : &element, item, error);
+        if (!value || !(field ? cJSON_AddItemToObject(out, field->name, value)
+                              : cJSON_AddItemToArray(out, value))) {
+            cJSON_Delete(value);
+            cJSON_Delete(out);
+            out = NULL;
+        }
+    }
+    return out;
+}
+
 /* A SQL value as JSON, from its REST encoding (api, NULL for a NULL) and its type: numbers
  * as JSON numbers (a NUMERIC a double cannot hold exactly is refused: *error), NaN and
  * the infinities, BYTES (base64), DATE and TIMESTAMP as strings, a STRUCT as an object of
@@ -414,29 +438,8 @@ static cJSON *api_to_json(const struct sp_type *type, const cJSON *api, const ch
         return cJSON_IsString(api) ? sp_json_parse(api->valuestring, strlen(api->valuestring))
                                    : NULL;
     case SP_TYPE_ARRAY:
-    case SP_TYPE_STRUCT: {
-        cJSON *out = type->code == SP_TYPE_ARRAY ? cJSON_CreateArray() : cJSON_CreateObject();
-        struct sp_type element = sp_type_element(type);
-        int i = 0;
-        const cJSON *item;
-        cJSON_ArrayForEach(item, api)
-        {
-            bool is_struct = type->code == SP_TYPE_STRUCT;
-            if (is_struct && (!type->struct_type || i >= type->struct_type->count))
-                break;
-            const struct sp_struct_field *field = is_struct ? &type->struct_type->fields[i] : NULL;
-            cJSON *value = api_to_json(field ? &field->type : &element, item, error);
-            if (!out || !value ||
-                !(field ? cJSON_AddItemToObject(out, field->name, value)
-                        : cJSON_AddItemToArray(out, value))) {
-                cJSON_Delete(value);
-                cJSON_Delete(out);
-                return NULL;
-            }
-            i++;
-        }
-        return out;
-    }
+    case SP_TYPE_STRUCT:
+        return composite_to_json(type, api, error);
     default: /* BOOL, STRING, BYTES, DATE, TIMESTAMP: as REST writes them */
         return cJSON_Duplicate(api, true);
     }
@@ -471,7 +474,7 @@ static const struct sp_type *type_arg(sqlite3_context *ctx, sqlite3_value **argv
         }
     }
     if (!arena)
-        sqlite3_result_error(ctx, "INTERNAL: a value's type could not be read", -1);
+        sp_fn_error(ctx, "INTERNAL: a value's type could not be read");
     return arena ? (const struct sp_type *)(arena + 1) : NULL;
 }
 
@@ -541,8 +544,7 @@ static bool add_member(sqlite3_context *ctx, cJSON *object, sqlite3_value *key, 
 {
     if (sqlite3_value_type(key) == SQLITE_NULL) {
         cJSON_Delete(value);
-        sqlite3_result_error(
-            ctx, "OUT_OF_RANGE: Invalid input to JSON_OBJECT: A key cannot be NULL", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: Invalid input to JSON_OBJECT: A key cannot be NULL");
         return false;
     }
     if (!cJSON_AddItemToObject(object, (const char *)sqlite3_value_text(key), value)) {
@@ -579,10 +581,9 @@ static void fn_json_object_arrays(sqlite3_context *ctx, int argc, sqlite3_value 
     cJSON *values = keys ? value_arg(ctx, argv, 1, "JSON_OBJECT") : NULL;
     cJSON *object = values ? cJSON_CreateObject() : NULL;
     if (values && cJSON_GetArraySize(keys) != cJSON_GetArraySize(values)) {
-        sqlite3_result_error(
+        sp_fn_error(
             ctx,
-            "OUT_OF_RANGE: Invalid input to JSON_OBJECT: The number of keys and values must match",
-            -1);
+            "OUT_OF_RANGE: Invalid input to JSON_OBJECT: The number of keys and values must match");
     } else if (object) {
         const cJSON *key = keys->child;
         bool ok = true;
@@ -591,8 +592,8 @@ static void fn_json_object_arrays(sqlite3_context *ctx, int argc, sqlite3_value 
             cJSON_DetachItemViaPointer(values, value);
             if (!cJSON_IsString(key)) {
                 cJSON_Delete(value);
-                sqlite3_result_error(
-                    ctx, "OUT_OF_RANGE: Invalid input to JSON_OBJECT: A key cannot be NULL", -1);
+                sp_fn_error(ctx,
+                            "OUT_OF_RANGE: Invalid input to JSON_OBJECT: A key cannot be NULL");
                 ok = false;
             } else if (!cJSON_AddItemToObject(object, key->valuestring, value)) {
                 cJSON_Delete(value);

@@ -87,17 +87,16 @@ static void fn_pad(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     bool bytes = is_bytes(argv[0]), left = sqlite3_value_int(argv[3]) != 0;
     sqlite3_int64 want = sqlite3_value_int64(argv[1]);
     if (want < 0) {
-        sqlite3_result_error(
-            ctx, "OUT_OF_RANGE: Second argument (output size) for LPAD/RPAD cannot be negative",
-            -1);
+        sp_fn_error(ctx,
+                    "OUT_OF_RANGE: Second argument (output size) for LPAD/RPAD cannot be negative");
         return;
     }
     size_t len, plen;
     const unsigned char *s = data_of(argv[0], &len);
     const unsigned char *pattern = data_of(argv[2], &plen);
     if (plen == 0) {
-        sqlite3_result_error(
-            ctx, "OUT_OF_RANGE: Third argument (pad pattern) for LPAD/RPAD cannot be empty", -1);
+        sp_fn_error(ctx,
+                    "OUT_OF_RANGE: Third argument (pad pattern) for LPAD/RPAD cannot be empty");
         return;
     }
     if ((size_t)want > value_limit(bytes)) {
@@ -145,8 +144,8 @@ static void fn_repeat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     bool bytes = is_bytes(argv[0]);
     sqlite3_int64 count = sqlite3_value_int64(argv[1]);
     if (count < 0) {
-        sqlite3_result_error(
-            ctx, "OUT_OF_RANGE: Second argument (repeat count) for REPEAT cannot be negative", -1);
+        sp_fn_error(ctx,
+                    "OUT_OF_RANGE: Second argument (repeat count) for REPEAT cannot be negative");
         return;
     }
     size_t len;
@@ -210,7 +209,7 @@ static void fn_digest(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     if (!md || !EVP_Digest(s, len, out, &n, md, NULL)) {
-        sqlite3_result_error(ctx, "INTERNAL: The digest could not be computed.", -1);
+        sp_fn_error(ctx, "INTERNAL: The digest could not be computed.");
         return;
     }
     sqlite3_result_blob(ctx, out, (int)n, SQLITE_TRANSIENT);
@@ -230,17 +229,53 @@ static void fn_to_base64(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, text, -1, free);
 }
 
+/* FROM_BASE64's reading, as Spanner's: whitespace anywhere is skipped, the padding may be
+ * left out but not written in part, and only the standard alphabet (+ and /) is base64.
+ * The padded text into canonical (len + 4 bytes); false when s is not base64. */
+static bool base64_canonical(const unsigned char *s, size_t len, char *canonical, size_t *n)
+{
+    size_t pads = 0;
+    *n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = s[i];
+        if (c == ' ' || (c >= '\t' && c <= '\r'))
+            continue;
+        if (c == '=') {
+            pads++;
+            continue;
+        }
+        bool alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                        (c >= '0' && c <= '9') || c == '+' || c == '/';
+        if (pads || !alphabet) /* a character after the padding, or not base64 */
+            return false;
+        canonical[(*n)++] = (char)c;
+    }
+    if (*n % 4 == 1 || (pads && (*n + pads) % 4 != 0) || pads > 2)
+        return false;
+    while (*n % 4)
+        canonical[(*n)++] = '=';
+    canonical[*n] = '\0';
+    return true;
+}
+
 static void fn_from_base64(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     if (sp_fn_any_null(argc, argv))
         return;
-    size_t len, out_len = 0;
+    size_t len, out_len = 0, n;
     const unsigned char *s = data_of(argv[0], &len);
     unsigned char *out = NULL;
-    if (!em_b64_valid((const char *)s, len) ||
-        !em_b64_decode((const char *)s, len, &out, &out_len)) {
+    char *canonical = malloc(len + 4);
+    if (!canonical) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    bool ok =
+        base64_canonical(s, len, canonical, &n) && em_b64_decode(canonical, n, &out, &out_len);
+    free(canonical);
+    if (!ok) {
         free(out);
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: Failed to decode invalid base64 string", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: Failed to decode invalid base64 string");
         return;
     }
     sqlite3_result_blob64(ctx, out_len ? out : (unsigned char *)"", out_len, SQLITE_TRANSIENT);
@@ -348,7 +383,7 @@ static void fn_array_to_string(sqlite3_context *ctx, int argc, sqlite3_value **a
     if (out.failed)
         sqlite3_result_error_nomem(ctx);
     else if (out.len > (size_t)SP_BYTES_MAX)
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: Output of ARRAY_TO_STRING is too large", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: Output of ARRAY_TO_STRING is too large");
     else
         result_like(ctx, bytes, (const unsigned char *)(out.data ? out.data : ""), out.len);
     sp_buf_free(&out);
@@ -385,7 +420,7 @@ static void fn_array_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv
         total += (size_t)sqlite3_value_bytes(argv[i]);
         if (total > (size_t)SP_BYTES_MAX) {
             cJSON_Delete(all);
-            sqlite3_result_error(ctx, "OUT_OF_RANGE: Output of ARRAY_CONCAT is too large", -1);
+            sp_fn_error(ctx, "OUT_OF_RANGE: Output of ARRAY_CONCAT is too large");
             return;
         }
         cJSON *array = sp_fn_array_arg(ctx, argv[i]);
@@ -437,12 +472,10 @@ static void fn_array_edge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         return;
     int n = cJSON_GetArraySize(array);
     if (n == 0) {
-        sqlite3_result_error(ctx,
-                             last ? "OUT_OF_RANGE: ARRAY_LAST cannot get the last element of an "
-                                    "empty array"
-                                  : "OUT_OF_RANGE: ARRAY_FIRST cannot get the first element of an "
-                                    "empty array",
-                             -1);
+        sp_fn_error(ctx, last ? "OUT_OF_RANGE: ARRAY_LAST cannot get the last element of an "
+                                "empty array"
+                              : "OUT_OF_RANGE: ARRAY_FIRST cannot get the first element of an "
+                                "empty array");
     } else {
         const cJSON *item = cJSON_GetArrayItem(array, last ? n - 1 : 0);
         if (cJSON_IsString(item))
@@ -471,7 +504,7 @@ static void fn_generate_array(sqlite3_context *ctx, int argc, sqlite3_value **ar
     sqlite3_int64 start = sqlite3_value_int64(argv[0]), end = sqlite3_value_int64(argv[1]),
                   step = sqlite3_value_int64(argv[2]);
     if (is_float ? fstep == 0 : step == 0) {
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: Sequence step cannot be 0.", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: Sequence step cannot be 0.");
         return;
     }
     cJSON *array = cJSON_CreateArray();

@@ -204,10 +204,8 @@ static bool extraction_group(sqlite3_context *ctx, const struct re_run *run, int
     uint32_t groups = 0;
     pcre2_pattern_info(run->code, PCRE2_INFO_CAPTURECOUNT, &groups);
     if (groups > 1) {
-        sqlite3_result_error(ctx,
-                             "OUT_OF_RANGE: Regular expressions passed into extraction functions "
-                             "must not have more than 1 capturing group",
-                             -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: Regular expressions passed into extraction functions "
+                         "must not have more than 1 capturing group");
         return false;
     }
     *group = (int)groups;
@@ -276,13 +274,11 @@ static bool append_replacement(sqlite3_context *ctx, struct sp_buf *out, const s
             if (ov[2 * g] != PCRE2_UNSET)
                 sp_buf_append(out, run->subject + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
         } else {
-            sqlite3_result_error(ctx,
-                                 next >= '0' && next <= '9'
-                                     ? "OUT_OF_RANGE: Rewrite schema requests more capturing "
-                                       "groups than the regular expression has"
-                                     : "OUT_OF_RANGE: Rewrite schema error: '\\' must be followed "
-                                       "by a digit or '\\'",
-                                 -1);
+            sp_fn_error(ctx, next >= '0' && next <= '9'
+                                 ? "OUT_OF_RANGE: Rewrite schema requests more capturing "
+                                   "groups than the regular expression has"
+                                 : "OUT_OF_RANGE: Rewrite schema error: '\\' must be followed "
+                                   "by a digit or '\\'");
             return false;
         }
     }

@@ -89,7 +89,7 @@ static bool timestamp_of(sqlite3_context *ctx, sqlite3_value *v, struct sp_times
     const char *key = (const char *)sqlite3_value_text(v);
     if (key && sp_timestamp_parse(key, ts, &missing_zone))
         return true;
-    sqlite3_result_error(ctx, "INTERNAL: a TIMESTAMP value is not in its storage form", -1);
+    sp_fn_error(ctx, "INTERNAL: a TIMESTAMP value is not in its storage form");
     return false;
 }
 
@@ -107,7 +107,7 @@ static bool date_of(sqlite3_context *ctx, sqlite3_value *v, int64_t *days)
     const char *text = (const char *)sqlite3_value_text(v);
     if (text && sp_date_parse(text, days))
         return true;
-    sqlite3_result_error(ctx, "INTERNAL: a DATE value is not in its storage form", -1);
+    sp_fn_error(ctx, "INTERNAL: a DATE value is not in its storage form");
     return false;
 }
 
@@ -115,7 +115,7 @@ static void timestamp_result(sqlite3_context *ctx, const struct sp_timestamp *ts
 {
     if (ts->seconds < MIN_DAYS * SECONDS_PER_DAY ||
         ts->seconds >= (MAX_DAYS + 1) * SECONDS_PER_DAY) {
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: Timestamp is out of the supported range", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: Timestamp is out of the supported range");
         return;
     }
     char key[SP_TIMESTAMP_KEY_LEN + 1];
@@ -126,7 +126,7 @@ static void timestamp_result(sqlite3_context *ctx, const struct sp_timestamp *ts
 static void date_result(sqlite3_context *ctx, int64_t days)
 {
     if (days < MIN_DAYS || days > MAX_DAYS) {
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: Date is out of the supported range", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: Date is out of the supported range");
         return;
     }
     char text[SP_DATE_TEXT_LEN + 1];
@@ -525,7 +525,7 @@ static void fn_from_unix(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     __int128 nanos = (__int128)n * unit;
     __int128 seconds = nanos / 1000000000 - (nanos % 1000000000 < 0);
     if (seconds < MIN_DAYS * SECONDS_PER_DAY || seconds >= (MAX_DAYS + 1) * SECONDS_PER_DAY) {
-        sqlite3_result_error(ctx, "OUT_OF_RANGE: Timestamp is out of the supported range", -1);
+        sp_fn_error(ctx, "OUT_OF_RANGE: Timestamp is out of the supported range");
         return;
     }
     struct sp_timestamp ts = {(int64_t)seconds, (int32_t)(nanos - seconds * 1000000000)};

@@ -3487,6 +3487,73 @@ static bool is_sequence_function(const char *name)
            strcmp(name, "GET_INTERNAL_SEQUENCE_STATE") == 0;
 }
 
+/* The length of the sp_ function name sql starts with when sql is that one call and
+ * nothing else (its closing parenthesis last), else 0. */
+static size_t single_sp_call(const char *sql)
+{
+    if (strncmp(sql, "sp_", 3) != 0)
+        return 0;
+    size_t name = 3;
+    while (isalnum((unsigned char)sql[name]) || sql[name] == '_')
+        name++;
+    if (sql[name] != '(')
+        return 0;
+    int depth = 0;
+    for (const char *p = sql + name; *p; p++) {
+        if (*p == '\'' || *p == '"') { /* a literal or an identifier: '' and "" inside */
+            char quote = *p;
+            for (p++; *p && !(*p == quote && p[1] != quote); p += *p == quote ? 2 : 1)
+                ;
+            if (!*p)
+                return 0;
+        } else if (*p == '(') {
+            depth++;
+        } else if (*p == ')' && --depth == 0) {
+            return p[1] == '\0' ? name : 0;
+        }
+    }
+    return 0;
+}
+
+/* Whether the translation of a call calls an sp_ function of its own, outside the text of
+ * its arguments (skip: the length of a name at its start not to count). */
+static bool calls_sp_outside_args(struct translator *t, const char *sql, size_t skip,
+                                  const struct frag *a, int nargs)
+{
+    char *own = sp_arena_strdup(t->arena, sql + skip);
+    if (!own)
+        return true;
+    for (int i = 0; i < nargs; i++) { /* each argument's text, once */
+        char *at = a[i].sql && a[i].sql[0] ? strstr(own, a[i].sql) : NULL;
+        if (at)
+            memmove(at, at + strlen(a[i].sql), strlen(at + strlen(a[i].sql)) + 1);
+    }
+    return strstr(own, "sp_") != NULL;
+}
+
+/* SAFE.f(...): f's own errors become NULL (its arguments' stay errors). Its translation
+ * is one call of an sp_ function, which has a safe twin (spanner_sql_udf.h), around its
+ * arguments; a translation that calls no sp_ function of its own (SQLite's functions,
+ * which raise no error here) and the functions that never fail (the clock's, UUIDs) stay
+ * as they are; any other shape is UNIMPLEMENTED. */
+static enum em_code safe_call(struct translator *t, const struct sp_expr *e, const struct frag *a,
+                              struct frag *out)
+{
+    static const char *const never_fail[] = {"sp_current_timestamp", "sp_generate_uuid",
+                                             "sp_commit_ns"};
+    size_t name = single_sp_call(out->sql);
+    for (size_t i = 0; name && i < sizeof(never_fail) / sizeof(never_fail[0]); i++)
+        if (strlen(never_fail[i]) == name && strncmp(out->sql, never_fail[i], name) == 0)
+            return EM_OK;
+    if (!calls_sp_outside_args(t, out->sql, name, a, e->nargs)) {
+        if (name)
+            out->sql = sqlf(t, "safe_%s", out->sql);
+        return out->sql ? EM_OK : t->st->code;
+    }
+    return FAIL_AT(t, e, EM_UNIMPLEMENTED,
+                   "The SAFE. prefix is not supported by this emulator for function %s", e->name);
+}
+
 static enum em_code function(struct translator *t, const struct scope *scope,
                              const struct sp_expr *e, struct frag *out)
 {
@@ -3504,9 +3571,10 @@ static enum em_code function(struct translator *t, const struct scope *scope,
                            e->name);
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Function not found: %s", e->name);
     }
-    if (e->safe)
+    if (e->safe && def->aggregate)
         return FAIL_AT(t, e, EM_UNIMPLEMENTED,
-                       "The SAFE. prefix is not supported by this emulator (function %s)", e->name);
+                       "Unsupported SAFE.%s: Spanner does not support function in safe error mode.",
+                       e->name);
     if ((e->star && strcmp(e->name, "COUNT") != 0) || (e->distinct && !def->aggregate))
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Syntax error: unexpected %s in %s",
                        e->star ? "*" : "DISTINCT", e->name);
@@ -3545,7 +3613,8 @@ static enum em_code function(struct translator *t, const struct scope *scope,
     t->in_aggregate = saved;
     if (code)
         return code;
-    return def->handler(t, e, a, out);
+    code = def->handler(t, e, a, out);
+    return code || !e->safe ? code : safe_call(t, e, a, out);
 }
 
 static bool has_aggregate(const struct sp_expr *e)

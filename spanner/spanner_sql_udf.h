@@ -5,7 +5,9 @@
  * as their JSON (spanner_value.h). Internal to those files.
  *
  * An error's text is "CODE: message" with Spanner's wording (spanner_sql_functions.h says
- * how the code reaches the client).
+ * how the code reaches the client). Every scalar function registered through
+ * sp_sql_register_scalars (and the table of spanner_sql_functions.c) has a safe twin for
+ * the SAFE. prefix, so its errors go through sp_fn_error.
  */
 #ifndef SPANNER_SQL_UDF_H
 #define SPANNER_SQL_UDF_H
@@ -15,15 +17,31 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The most elements GENERATE_ARRAY and GENERATE_DATE_ARRAY make, as Spanner. */
 #define SP_GENERATE_ARRAY_MAX 16000
+
+/* The user data of a function's safe twin, "safe_" + its name, which SAFE.f() calls: the
+ * function's own errors become NULL (sp_fn_error). */
+extern char sp_fn_safe_marker;
+#define SP_FN_SAFE ((void *)&sp_fn_safe_marker)
+
+/* A call's error ("CODE: message"), or NULL in a safe twin; INTERNAL errors (a stored
+ * value out of its form) are errors even there. */
+static inline void sp_fn_error(sqlite3_context *ctx, const char *message)
+{
+    if (sqlite3_user_data(ctx) == SP_FN_SAFE && strncmp(message, "INTERNAL:", 9) != 0)
+        sqlite3_result_null(ctx);
+    else
+        sqlite3_result_error(ctx, message, -1);
+}
 
 #define SP_FN_ERROR(ctx, ...)                                                                      \
     do {                                                                                           \
         char message_[400];                                                                        \
         snprintf(message_, sizeof(message_), __VA_ARGS__);                                         \
-        sqlite3_result_error((ctx), message_, -1);                                                 \
+        sp_fn_error((ctx), message_);                                                              \
     } while (0)
 
 /* Whether one of the first argc arguments is NULL (the result then stays NULL). */

@@ -900,6 +900,10 @@ static void test_strings_and_arrays(void **state)
          "\"{\\\"d\\\":\\\"2024-01-02\\\",\\\"k\\\":\\\"eA==\\\"}\",\"[]\",\"null\"]]"},
         {"SELECT TO_JSON(NUMERIC '12345678901234567890.123')",
          "OUT_OF_RANGE: Invalid input to TO_JSON: Failed to convert type NUMERIC to JSON"},
+        {"SELECT SAFE.ABS(-9223372036854775808), SAFE.SQRT(-1), SAFE.PARSE_DATE('%Y', 'x'), "
+         "SAFE.LOG(100, 10), SAFE.UPPER('a'), SAFE.FROM_BASE64(' YQ '), SAFE.INT64(JSON '1.5')",
+         "[[null,null,null,2,\"A\",\"YQ==\",null]]"},
+        {"SELECT SAFE.LOG(SQRT(-1))", "OUT_OF_RANGE: Argument to SQRT cannot be negative: -1"},
         {"SELECT INT64(JSON '1.5')",
          "OUT_OF_RANGE: The provided JSON number: 1.5 cannot be converted to an int64"},
         {"SELECT PARSE_JSON('{\"b\": 1, \"a\": 1e400}')",
@@ -994,8 +998,11 @@ static void test_unsupported_constructs(void **state)
          "UNIMPLEMENTED: TABLESAMPLE is not supported by this emulator [at 1:23]"},
         {"SELECT LastName, COUNT(*) FROM Singers GROUP BY ROLLUP (LastName)",
          "UNIMPLEMENTED: GROUP BY ROLLUP is not supported by this emulator [at 1:49]"},
-        {"SELECT SAFE.ABS(1)", "UNIMPLEMENTED: The SAFE. prefix is not supported by this "
-                               "emulator (function ABS) [at 1:8]"},
+        {"SELECT SAFE.ARRAY_FIRST([1])", "UNIMPLEMENTED: The SAFE. prefix is not supported by "
+                                         "this emulator for function ARRAY_FIRST [at 1:8]"},
+        {"SELECT SAFE.SUM(SingerId) FROM Singers",
+         "UNIMPLEMENTED: Unsupported SAFE.SUM: Spanner does not support function in safe error "
+         "mode. [at 1:8]"},
         {"INSERT OR UPDATE INTO Singers (SingerId) VALUES (1)",
          "UNIMPLEMENTED: INSERT OR IGNORE/UPDATE is not supported by this emulator [at 1:8]"},
         {"CALL cancel_query('1')", "UNIMPLEMENTED: CALL is not supported by this emulator [at "
