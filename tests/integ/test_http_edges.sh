@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_http_edges.sh: the HTTP layer of every process (em_http) against hostile and odd
 # requests, on a real stack: HEAD, too many query parameters, an over-long URL, huge
-# headers, oversized bodies (declared and chunked), and a first request libmicrohttpd
+# headers, oversized bodies (declared and chunked: read and dropped up to 1 MiB past the
+# limit, then refused), and a first request libmicrohttpd
 # would refuse with its own HTML page (bad version, request line, header line, Host,
 # Content-Length, 64 KB heads) are answered at once with Google's JSON error; and
 # 1,100 slow clients on a service and on the control plane leave /health and real
@@ -112,18 +113,27 @@ get "control /health with 300 headers of 120 bytes" "$CONTROL_URL/health" "${hea
 expect_status 431
 expect_error_json 431 INVALID_ARGUMENT
 
-section "oversized bodies: 413 JSON before the body is read"
+section "oversized bodies: 413 JSON, after dropping up to 1 MiB past the limit"
 raw "$KMS_PORT" 'POST /v1/projects/edge-project/locations/global/keyRings?keyRingId=r HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n'
 expect_status 413
 expect_error_json 413 INVALID_ARGUMENT
 expect_quick 1000
+# a little over the limit: read to its end (and dropped), then answered, so a client
+# still sending sees the answer rather than a reset
 RAW=$(python3 "$CLIENT" chunked "$KMS_PORT" "/v1/projects/edge-project/locations/global/keyRings?keyRingId=r" 16384 40)
 LAST_REQUEST="chunked body of 40 x 16 KB (limit 64 KB)"
 expect_raw status 413
 BODY=$(jq -r .body <<<"$RAW")
 expect_error_json 413 INVALID_ARGUMENT
+expect_raw chunks_sent 40
+# far over it: refused once 1 MiB past the limit has come (the 69th chunk), not read on
+RAW=$(python3 "$CLIENT" chunked "$KMS_PORT" "/v1/projects/edge-project/locations/global/keyRings?keyRingId=r" 16384 200)
+LAST_REQUEST="chunked body of 200 x 16 KB (limit 64 KB)"
+expect_raw status 413
+BODY=$(jq -r .body <<<"$RAW")
+expect_error_json 413 INVALID_ARGUMENT
 sent=$(jq -r .chunks_sent <<<"$RAW")
-if (( sent <= 8 )); then _pass "refused after $sent chunks"; else _fail "chunked body refused only after $sent chunks (limit passed at 5)"; fi
+if (( sent >= 69 && sent <= 80 )); then _pass "refused after $sent chunks"; else _fail "chunked body refused after $sent chunks (1 MiB past the limit at 69)"; fi
 api GET "$KMS_URL/health"
 expect_status 200
 
