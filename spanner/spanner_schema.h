@@ -115,10 +115,11 @@ struct sp_view {
 
 struct sp_sequence {
     const char *name;
-    bool clauses;  /* written BIT_REVERSED_POSITIVE [SKIP RANGE a, b] [START COUNTER WITH n]
-                      rather than OPTIONS (...): printed back the same way */
-    bool no_kind;  /* written without a kind: the database's default_sequence_kind */
-    bool has_skip; /* skip_range_min and skip_range_max (set together) */
+    bool clauses;        /* written BIT_REVERSED_POSITIVE [SKIP RANGE a, b] [START COUNTER WITH n]
+                            rather than OPTIONS (...): printed back the same way */
+    bool no_kind;        /* written without a kind: the database's default_sequence_kind */
+    bool auto_increment; /* an identity column written AUTO_INCREMENT: printed back so */
+    bool has_skip;       /* skip_range_min and skip_range_max (set together) */
     int64_t skip_min, skip_max;
     int64_t start_with_counter; /* 0: not set (1) */
     long seq;
