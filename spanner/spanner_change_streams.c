@@ -58,7 +58,7 @@ static enum em_code tracked_table(struct sp_parser *p, struct sp_schema *s,
 {
     struct names columns = {0};
     *entry = (struct sp_change_stream_table){0};
-    if (sp_expect_identifier(p, "table name", &entry->table))
+    if (sp_expect_object_name(p, "table name", &entry->table))
         return p->st->code;
     if (!sp_accept_op(p, "(")) {
         entry->all_columns = true;

@@ -91,6 +91,46 @@ static enum em_code identifier(struct ddl *d, const char *what, const char **nam
     return *name ? EM_OK : d->st->code;
 }
 
+/* A schema object's name: a name, or schema.name in a named schema that exists (its
+ * objects are named so throughout), each part a name identifier() would take. */
+static enum em_code object_name(struct ddl *d, const char *what, const char **name)
+{
+    const char *raw;
+    if (sp_expect_object_name(&d->p, what, &raw))
+        return d->st->code;
+    const char *dot = strrchr(raw, '.');
+    if (dot) {
+        char schema[2 * NAME_MAX_CHARS + 2];
+        snprintf(schema, sizeof(schema), "%.*s", (int)(dot - raw), raw);
+        if (!sp_schema_named_schema(d->schema, schema))
+            return fail(d, EM_NOT_FOUND, "Schema not found: %.128s", schema);
+    }
+    for (const char *part = raw; part; part = strchr(part, '.') ? strchr(part, '.') + 1 : NULL) {
+        size_t len = strcspn(part, ".");
+        char one[NAME_MAX_CHARS + 2];
+        snprintf(one, sizeof(one), "%.*s", (int)(len > NAME_MAX_CHARS ? NAME_MAX_CHARS + 1 : len),
+                 part);
+        if (len > NAME_MAX_CHARS)
+            return fail(d, EM_INVALID_ARGUMENT,
+                        "The %s %.64s... is too long: at most %d characters.", what, one,
+                        NAME_MAX_CHARS);
+        if (!name_chars_ok(one))
+            return fail(d, EM_INVALID_ARGUMENT,
+                        "Invalid %s %.128s: a name is a letter, then letters, digits and "
+                        "underscores.",
+                        what, raw);
+    }
+    *name = keep(d, raw);
+    return *name ? EM_OK : d->st->code;
+}
+
+/* The named schema part of an object's name ("" for the default schema), into out. */
+static void schema_of(const char *name, char *out, size_t size)
+{
+    const char *dot = strrchr(name, '.');
+    snprintf(out, size, "%.*s", dot ? (int)(dot - name) : 0, name);
+}
+
 /* The source text between the tokens at [from, to) (an expression as written). */
 static const char *text_between(struct ddl *d, size_t from, size_t to)
 {
@@ -316,7 +356,7 @@ static enum em_code foreign_key(struct ddl *d, const char *name, struct sp_forei
     fk->name = name;
     int nref;
     if (sp_expect_keyword(&d->p, "KEY") || name_list(d, &fk->columns, &fk->ncolumns) ||
-        sp_expect_keyword(&d->p, "REFERENCES") || identifier(d, "table name", &fk->ref_table) ||
+        sp_expect_keyword(&d->p, "REFERENCES") || object_name(d, "table name", &fk->ref_table) ||
         name_list(d, &fk->ref_columns, &nref))
         return d->st->code;
     if (nref != fk->ncolumns)
@@ -645,7 +685,7 @@ static enum em_code table_suffix(struct ddl *d, struct sp_table *t)
                 return d->st->code;
             if (!sp_accept_keyword(&d->p, "PARENT"))
                 return sp_unsupported(&d->p, sp_peek(&d->p), "INTERLEAVE IN without PARENT");
-            if (identifier(d, "table name", &t->parent))
+            if (object_name(d, "table name", &t->parent))
                 return d->st->code;
             if (sp_accept_keyword(&d->p, "ON")) {
                 if (sp_expect_keyword(&d->p, "DELETE"))
@@ -683,7 +723,7 @@ static enum em_code create_table(struct ddl *d)
             return d->st->code;
         if_not_exists = true;
     }
-    if (identifier(d, "table name", &t->name) || sp_expect_op(&d->p, "("))
+    if (object_name(d, "table name", &t->name) || sp_expect_op(&d->p, "("))
         return d->st->code;
     while (!sp_token_is_op(sp_peek(&d->p), ")")) {
         if (table_element(d, t))
@@ -781,14 +821,21 @@ static enum em_code create_index(struct ddl *d, bool unique, bool null_filtered)
             return d->st->code;
         if_not_exists = true;
     }
-    if (identifier(d, "index name", &ix->name) || sp_expect_keyword(&d->p, "ON") ||
-        identifier(d, "table name", &ix->table) || key_list(d, &ix->key, &ix->nkey))
+    if (object_name(d, "index name", &ix->name) || sp_expect_keyword(&d->p, "ON") ||
+        object_name(d, "table name", &ix->table) || key_list(d, &ix->key, &ix->nkey))
         return d->st->code;
+    char index_schema[2 * NAME_MAX_CHARS + 2], table_schema[2 * NAME_MAX_CHARS + 2];
+    schema_of(ix->name, index_schema, sizeof(index_schema));
+    schema_of(ix->table, table_schema, sizeof(table_schema));
+    if (strcasecmp(index_schema, table_schema) != 0)
+        return fail(d, EM_FAILED_PRECONDITION,
+                    "Index %s does not match the schema of the indexed table %s.", ix->name,
+                    ix->table);
     if (sp_accept_keyword(&d->p, "STORING") && name_list(d, &ix->storing, &ix->nstoring))
         return d->st->code;
     if (sp_accept_op(&d->p, ",")) {
         if (sp_expect_keyword(&d->p, "INTERLEAVE") || sp_expect_keyword(&d->p, "IN") ||
-            identifier(d, "table name", &ix->interleave_in))
+            object_name(d, "table name", &ix->interleave_in))
             return d->st->code;
     }
     if (sp_peek(&d->p)->kind != SP_TOK_EOF)
@@ -822,7 +869,7 @@ static enum em_code create_index(struct ddl *d, bool unique, bool null_filtered)
 static enum em_code create_view(struct ddl *d, bool or_replace)
 {
     const char *name;
-    if (identifier(d, "view name", &name))
+    if (object_name(d, "view name", &name))
         return d->st->code;
     if (!sp_accept_keyword(&d->p, "SQL") || !sp_accept_keyword(&d->p, "SECURITY") ||
         !sp_accept_keyword(&d->p, "INVOKER"))
@@ -1087,7 +1134,7 @@ static enum em_code create_sequence(struct ddl *d)
     if (!q)
         return EM_FAIL_OOM(d->st);
     *q = (struct sp_sequence){0};
-    if (identifier(d, "sequence name", &q->name))
+    if (object_name(d, "sequence name", &q->name))
         return d->st->code;
     if (sp_accept_keyword(&d->p, "OPTIONS")) {
         if (sequence_options(d, q, &kind_set, &counter_set))
@@ -1129,7 +1176,8 @@ static enum em_code alter_sequence(struct ddl *d)
 {
     const char *name;
     bool kind_set = false, counter_set = false;
-    if (sp_expect_keyword(&d->p, "SEQUENCE") || sp_expect_identifier(&d->p, "sequence name", &name))
+    if (sp_expect_keyword(&d->p, "SEQUENCE") ||
+        sp_expect_object_name(&d->p, "sequence name", &name))
         return d->st->code;
     struct sp_schema *s = d->schema;
     int at = -1;
@@ -1229,10 +1277,92 @@ static enum em_code drop_change_stream(struct ddl *d)
     return sp_change_stream_drop(d->schema, name, d->st);
 }
 
+/* ---- named schemas ---- */
+
+/* CREATE SCHEMA name: objects named name.x belong to it */
+static enum em_code create_schema(struct ddl *d)
+{
+    const char *name;
+    if (identifier(d, "schema name", &name))
+        return d->st->code;
+    if (strcasecmp(name, "INFORMATION_SCHEMA") == 0 || strcasecmp(name, "SPANNER_SYS") == 0)
+        return fail(d, EM_INVALID_ARGUMENT, "Schema name not valid: %s.", name);
+    if (sp_schema_named_schema(d->schema, name) || name_taken(d->schema, name))
+        return fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.", name);
+    struct sp_schema *s = d->schema;
+    const char **grown = grow(d, s->named_schemas, s->nnamed_schemas, sizeof(*grown));
+    if (!grown)
+        return d->st->code;
+    grown[s->nnamed_schemas++] = name;
+    s->named_schemas = grown;
+    return EM_OK;
+}
+
+/* Whether object is named in the named schema (schema.x). */
+static bool in_schema(const char *object, const char *schema)
+{
+    size_t n = strlen(schema);
+    return strncasecmp(object, schema, n) == 0 && object[n] == '.';
+}
+
+/* Appends object to the "<label>:a, b" line of one kind of dependents. */
+static void add_dependent(struct sp_buf *out, bool *first, const char *label, const char *object)
+{
+    sp_buf_printf(out, "%s%s", *first ? label : ", ", object);
+    *first = false;
+}
+
+/* DROP SCHEMA name: only when nothing is named in it, as Spanner */
+static enum em_code drop_schema(struct ddl *d)
+{
+    const char *name;
+    if (sp_expect_identifier(&d->p, "schema name", &name))
+        return d->st->code;
+    struct sp_schema *s = d->schema;
+    int at = -1;
+    for (int i = 0; i < s->nnamed_schemas; i++)
+        if (strcasecmp(s->named_schemas[i], name) == 0)
+            at = i;
+    if (at < 0)
+        return fail(d, EM_NOT_FOUND, "Schema not found: %.128s", name);
+    struct sp_buf deps = {0};
+    bool first[4] = {true, true, true, true};
+    for (int i = 0; i < s->ntables; i++)
+        if (in_schema(s->tables[i]->name, name))
+            add_dependent(&deps, &first[0], "\nDependent tables:", s->tables[i]->name);
+    for (int i = 0; i < s->nviews; i++)
+        if (in_schema(s->views[i]->name, name))
+            add_dependent(&deps, &first[1], "\nDependent views:", s->views[i]->name);
+    for (int i = 0; i < s->nindexes; i++)
+        if (in_schema(s->indexes[i]->name, name))
+            add_dependent(&deps, &first[2], "\nDependent indexes:", s->indexes[i]->name);
+    for (int i = 0; i < s->nsequences; i++)
+        if (in_schema(s->sequences[i]->name, name))
+            add_dependent(&deps, &first[3], "\nDependent sequences:", s->sequences[i]->name);
+    enum em_code code = EM_OK;
+    if (deps.failed)
+        code = EM_FAIL_OOM(d->st);
+    else if (deps.len)
+        code = fail(d, EM_FAILED_PRECONDITION, "Cannot drop schema %s while it has dependencies.%s",
+                    s->named_schemas[at], deps.data);
+    sp_buf_free(&deps);
+    if (code)
+        return code;
+    const char **kept = grow(d, s->named_schemas, s->nnamed_schemas, sizeof(*kept));
+    if (!kept)
+        return d->st->code;
+    memmove(kept + at, kept + at + 1, (size_t)(s->nnamed_schemas - at - 1) * sizeof(*kept));
+    s->named_schemas = kept;
+    s->nnamed_schemas--;
+    return EM_OK;
+}
+
 static enum em_code drop(struct ddl *d)
 {
     if (sp_accept_keyword(&d->p, "CHANGE"))
         return drop_change_stream(d);
+    if (sp_accept_keyword(&d->p, "SCHEMA"))
+        return drop_schema(d);
     const struct sp_token *what = sp_next(&d->p);
     bool if_exists = false;
     const char *name;
@@ -1244,7 +1374,7 @@ static enum em_code drop(struct ddl *d)
     if (!sp_token_is_keyword(what, "TABLE") && !sp_token_is_keyword(what, "INDEX") &&
         !sp_token_is_keyword(what, "VIEW") && !sp_token_is_keyword(what, "SEQUENCE"))
         return sp_unsupported(&d->p, what, "DROP of this kind of object");
-    if (sp_expect_identifier(&d->p, "name", &name))
+    if (sp_expect_object_name(&d->p, "name", &name))
         return d->st->code;
     if (sp_peek(&d->p)->kind != SP_TOK_EOF)
         return sp_syntax_error(&d->p);
@@ -1394,8 +1524,8 @@ static enum em_code rename_tables(struct ddl *d, const char *first_from)
     const char *from = first_from;
     do {
         const char *to;
-        if ((!from && sp_expect_identifier(&d->p, "table name", &from)) ||
-            sp_expect_keyword(&d->p, "TO") || identifier(d, "table name", &to))
+        if ((!from && sp_expect_object_name(&d->p, "table name", &from)) ||
+            sp_expect_keyword(&d->p, "TO") || object_name(d, "table name", &to))
             return d->st->code;
         if (rename_one(d, from, to))
             return d->st->code;
@@ -1761,7 +1891,7 @@ static enum em_code drop_constraint(struct ddl *d, struct sp_table *t)
 static enum em_code alter_table(struct ddl *d)
 {
     const char *name;
-    if (sp_expect_keyword(&d->p, "TABLE") || sp_expect_identifier(&d->p, "table name", &name))
+    if (sp_expect_keyword(&d->p, "TABLE") || sp_expect_object_name(&d->p, "table name", &name))
         return d->st->code;
     struct sp_table *old = sp_schema_table(d->schema, name);
     if (!old)
@@ -1867,6 +1997,8 @@ static enum em_code create(struct ddl *d)
         return create_sequence(d);
     if (!or_replace && !unique && !null_filtered && sp_accept_keyword(&d->p, "CHANGE"))
         return create_change_stream(d);
+    if (!or_replace && !unique && !null_filtered && sp_accept_keyword(&d->p, "SCHEMA"))
+        return create_schema(d);
     const struct sp_token *tok = sp_peek(&d->p);
     if (tok->kind == SP_TOK_IDENT && !unique && !null_filtered) {
         char what[96];

@@ -42,6 +42,8 @@ struct sp_schema *sp_schema_clone(struct sp_schema *schema)
                                   sizeof(*schema->sequences));
     clone->change_streams = copy_array(&clone->arena, schema->change_streams,
                                        schema->nchange_streams, sizeof(*schema->change_streams));
+    clone->named_schemas = copy_array(&clone->arena, schema->named_schemas, schema->nnamed_schemas,
+                                      sizeof(*schema->named_schemas));
     if (clone->arena.failed) {
         sp_schema_free(clone);
         return NULL;
@@ -51,6 +53,7 @@ struct sp_schema *sp_schema_clone(struct sp_schema *schema)
     clone->nviews = schema->nviews;
     clone->nsequences = schema->nsequences;
     clone->nchange_streams = schema->nchange_streams;
+    clone->nnamed_schemas = schema->nnamed_schemas;
     clone->next_seq = schema->next_seq;
     clone->options_database = schema->options_database;
     clone->version_retention = schema->version_retention;
@@ -117,6 +120,14 @@ struct sp_change_stream *sp_schema_change_stream(const struct sp_schema *schema,
     for (int i = 0; i < schema->nchange_streams; i++)
         if (strcasecmp(schema->change_streams[i]->name, name) == 0)
             return schema->change_streams[i];
+    return NULL;
+}
+
+const char *sp_schema_named_schema(const struct sp_schema *schema, const char *name)
+{
+    for (int i = 0; i < schema->nnamed_schemas; i++)
+        if (strcasecmp(schema->named_schemas[i], name) == 0)
+            return schema->named_schemas[i];
     return NULL;
 }
 
@@ -435,7 +446,8 @@ static void print_change_stream(const struct sp_change_stream *cs, struct sp_buf
 char **sp_schema_statements(const struct sp_schema *schema, int *count)
 {
     int options = schema->version_retention || schema->default_sequence_kind ? 1 : 0;
-    int first = options + schema->nsequences;
+    int schemas = options + schema->nnamed_schemas;
+    int first = schemas + schema->nsequences;
     int objects = first + schema->ntables + schema->nindexes + schema->nviews;
     int total = objects + schema->nchange_streams;
     char **out = calloc((size_t)(total ? total : 1), sizeof(*out));
@@ -449,8 +461,10 @@ char **sp_schema_statements(const struct sp_schema *schema, int *count)
     int kind = 0, index = 0;
     for (int n = options; n < total; n++) {
         struct sp_buf buf = {0};
-        if (n < first)
-            print_sequence(schema->sequences[n - options], &buf); /* in creation order */
+        if (n < schemas)
+            sp_buf_printf(&buf, "CREATE SCHEMA %s", schema->named_schemas[n - options]);
+        else if (n < first)
+            print_sequence(schema->sequences[n - schemas], &buf); /* in creation order */
         else if (n >= objects)
             print_change_stream(schema->change_streams[n - objects], &buf);
         else if ((seq = next_object(schema, seq, &kind, &index)) >= 0 && kind == 0)

@@ -173,6 +173,8 @@ struct sp_schema {
     int nsequences;
     struct sp_change_stream **change_streams;
     int nchange_streams;
+    const char **named_schemas; /* CREATE SCHEMA: their objects are named "<schema>.<name>" */
+    int nnamed_schemas;
     long next_seq;
     /* ALTER DATABASE ... SET OPTIONS (version_retention_period = '...'): the database ID
      * the statement named, the period as written, and in ns; NULL and 0 when not set (the
@@ -217,6 +219,8 @@ struct sp_index *sp_schema_index(const struct sp_schema *schema, const char *nam
 struct sp_view *sp_schema_view(const struct sp_schema *schema, const char *name);
 struct sp_sequence *sp_schema_sequence(const struct sp_schema *schema, const char *name);
 struct sp_change_stream *sp_schema_change_stream(const struct sp_schema *schema, const char *name);
+/* A named schema (CREATE SCHEMA), as the schema spells it, or NULL. */
+const char *sp_schema_named_schema(const struct sp_schema *schema, const char *name);
 const struct sp_column *sp_table_column(const struct sp_table *table, const char *name);
 int sp_table_column_index(const struct sp_table *table, const char *name);
 bool sp_table_is_key(const struct sp_table *table, const char *column);

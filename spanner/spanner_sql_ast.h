@@ -197,6 +197,11 @@ enum em_code sp_expect_keyword(struct sp_parser *p, const char *kw);
 enum em_code sp_expect_op(struct sp_parser *p, const char *op);
 /* An identifier (plain non-reserved, or quoted) into *name; what names it in the error. */
 enum em_code sp_expect_identifier(struct sp_parser *p, const char *what, const char **name);
+/* A schema object's name: an identifier, or a path of them (sch.T: T of the named schema
+ * sch), joined with '.' into *name. */
+enum em_code sp_expect_object_name(struct sp_parser *p, const char *what, const char **name);
+/* The part of an object's name after its schema (T of sch.T), its default alias. */
+const char *sp_name_without_schema(const char *name);
 /* "Syntax error: Unexpected <token> [at L:C]" at the current token. */
 enum em_code sp_syntax_error(struct sp_parser *p);
 /* UNIMPLEMENTED "<construct> is not supported [at L:C]" at tok. */

@@ -6,6 +6,8 @@
  */
 #include "spanner_sql_info_schema.h"
 
+#include "spanner_sql_ast.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,26 +63,47 @@ static void put_type(struct rows *r, const struct sp_type *type)
     put_text(r, text);
 }
 
-/* TABLE_CATALOG and TABLE_SCHEMA (the default schema: ''), then TABLE_NAME. */
+/* An object's name without its named schema (T of sch.T). */
+static const char *base_name(const char *name)
+{
+    return name ? sp_name_without_schema(name) : NULL;
+}
+
+/* A catalog (''), a schema ('' for the default one, sch for sch.T) and a name (T): how
+ * the rows below name tables, sequences and change streams. */
+static void put_qualified(struct rows *r, const char *name)
+{
+    const char *base = base_name(name);
+    char schema[300] = "";
+    if (name && base > name)
+        snprintf(schema, sizeof(schema), "%.*s", (int)(base - name - 1), name);
+    put_text(r, "");
+    put_text(r, schema);
+    put_text(r, base);
+}
+
 static void put_table(struct rows *r, const char *table)
 {
-    put_text(r, "");
-    put_text(r, "");
-    put_text(r, table);
+    put_qualified(r, table);
 }
 
 /* ---- the views' rows ---- */
 
+static void schemata_row(struct rows *r, const char *name)
+{
+    put_text(r, "");
+    put_text(r, name);
+    put_int(r, 0);
+    put_text(r, "");
+}
+
 static void schemata_rows(const struct sp_schema *schema, struct rows *r)
 {
-    (void)schema;
     static const char *const names[] = {"", "INFORMATION_SCHEMA", "SPANNER_SYS"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        put_text(r, "");
-        put_text(r, names[i]);
-        put_int(r, 0);
-        put_text(r, "");
-    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        schemata_row(r, names[i]);
+    for (int i = 0; i < schema->nnamed_schemas; i++)
+        schemata_row(r, schema->named_schemas[i]);
 }
 
 static void tables_rows(const struct sp_schema *schema, struct rows *r)
@@ -88,7 +111,7 @@ static void tables_rows(const struct sp_schema *schema, struct rows *r)
     for (int i = 0; i < schema->ntables; i++) {
         const struct sp_table *t = schema->tables[i];
         put_table(r, t->name);
-        put_text(r, t->parent);
+        put_text(r, base_name(t->parent));
         put_text(r, t->parent ? (t->cascade ? "CASCADE" : "NO ACTION") : NULL);
         put_text(r, "BASE TABLE");
         put_text(r, "COMMITTED");
@@ -181,9 +204,9 @@ static void index_row(struct rows *r, const char *table, const char *name, bool 
                       bool unique, bool null_filtered, const char *parent)
 {
     put_table(r, table);
-    put_text(r, name);
+    put_text(r, base_name(name));
     put_text(r, primary ? "PRIMARY_KEY" : "INDEX");
-    put_text(r, parent ? parent : "");
+    put_text(r, parent ? base_name(parent) : "");
     put_bool(r, unique);
     put_bool(r, null_filtered);
     put_text(r, primary ? NULL : "READ_WRITE");
@@ -207,7 +230,7 @@ static void index_column_row(struct rows *r, const struct sp_table *table, const
 {
     const struct sp_column *c = sp_table_column(table, column);
     put_table(r, table->name);
-    put_text(r, index);
+    put_text(r, base_name(index));
     put_text(r, primary ? "PRIMARY_KEY" : "INDEX");
     put_text(r, c ? c->name : column);
     if (position)
@@ -243,10 +266,15 @@ static void index_columns_rows(const struct sp_schema *schema, struct rows *r)
     }
 }
 
+/* A constraint named in its table's schema (PK_T for sch.T: CONSTRAINT_SCHEMA sch). */
 static void constraint_row(struct rows *r, const char *name, const char *table, const char *type)
 {
+    const char *base = base_name(table);
+    char schema[300] = "";
+    if (table && base > table)
+        snprintf(schema, sizeof(schema), "%.*s", (int)(base - table - 1), table);
     put_text(r, "");
-    put_text(r, "");
+    put_text(r, schema);
     put_text(r, name);
     put_table(r, table);
     put_text(r, type);
@@ -260,12 +288,13 @@ static void table_constraints_rows(const struct sp_schema *schema, struct rows *
     char name[300];
     for (int i = 0; i < schema->ntables; i++) {
         const struct sp_table *t = schema->tables[i];
-        snprintf(name, sizeof(name), "PK_%s", t->name);
+        snprintf(name, sizeof(name), "PK_%s", base_name(t->name));
         constraint_row(r, name, t->name, "PRIMARY KEY");
         for (int k = 0; k < t->ncolumns; k++) {
             if (!t->columns[k].not_null)
                 continue;
-            snprintf(name, sizeof(name), "CK_IS_NOT_NULL_%s_%s", t->name, t->columns[k].name);
+            snprintf(name, sizeof(name), "CK_IS_NOT_NULL_%s_%s", base_name(t->name),
+                     t->columns[k].name);
             constraint_row(r, name, t->name, "CHECK");
         }
         for (int k = 0; k < t->nchecks; k++)
@@ -280,9 +309,7 @@ static void table_constraints_rows(const struct sp_schema *schema, struct rows *
 static void sequences_rows(const struct sp_schema *schema, struct rows *r)
 {
     for (int i = 0; i < schema->nsequences; i++) {
-        put_text(r, "");
-        put_text(r, "");
-        put_text(r, schema->sequences[i]->name);
+        put_qualified(r, schema->sequences[i]->name);
         put_text(r, "INT64");
     }
 }
@@ -290,9 +317,7 @@ static void sequences_rows(const struct sp_schema *schema, struct rows *r)
 static void sequence_option_row(struct rows *r, const char *sequence, const char *option,
                                 const char *type, const char *value)
 {
-    put_text(r, "");
-    put_text(r, "");
-    put_text(r, sequence);
+    put_qualified(r, sequence);
     put_text(r, option);
     put_text(r, type);
     put_text(r, value);
@@ -317,12 +342,9 @@ static void sequence_options_rows(const struct sp_schema *schema, struct rows *r
     }
 }
 
-/* A catalog, a schema ('') and a name: how the rows below name change streams and tables. */
 static void put_name(struct rows *r, const char *name)
 {
-    put_text(r, "");
-    put_text(r, "");
-    put_text(r, name);
+    put_qualified(r, name);
 }
 
 /* Change streams: only what their FOR clauses list, as Google's emulator shows them (a

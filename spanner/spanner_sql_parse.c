@@ -235,6 +235,30 @@ enum em_code sp_expect_identifier(struct sp_parser *p, const char *what, const c
                    p->sql + tok->offset, tok->line, tok->column);
 }
 
+enum em_code sp_expect_object_name(struct sp_parser *p, const char *what, const char **name)
+{
+    if (sp_expect_identifier(p, what, name))
+        return p->st->code;
+    while (sp_token_is_op(sp_peek(p), ".") && (sp_peek_at(p, 1)->kind == SP_TOK_IDENT ||
+                                               sp_peek_at(p, 1)->kind == SP_TOK_QUOTED_IDENT)) {
+        const char *part = sp_peek_at(p, 1)->value;
+        size_t len = strlen(*name) + 1 + strlen(part) + 1;
+        char *path = sp_arena_alloc(p->arena, len);
+        if (!path)
+            return EM_FAIL_OOM(p->st);
+        snprintf(path, len, "%s.%s", *name, part);
+        *name = path;
+        p->pos += 2;
+    }
+    return EM_OK;
+}
+
+const char *sp_name_without_schema(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot ? dot + 1 : name;
+}
+
 enum em_code sp_parser_init(struct sp_parser *p, struct sp_arena *arena, const char *sql,
                             struct em_status *st)
 {
@@ -1502,23 +1526,15 @@ static enum em_code parse_table_ref(struct sp_parser *p, struct sp_from **out)
         *out = f;
         return EM_OK;
     } else {
-        if (sp_expect_identifier(p, "table name", &f->table))
+        if (sp_expect_object_name(p, "table name", &f->table))
             return p->st->code;
-        if (sp_token_is_op(sp_peek(p), ".")) {
-            /* INFORMATION_SCHEMA.TABLES: the one schema a name may be qualified with */
-            const char *view;
-            if (strcasecmp(f->table, "INFORMATION_SCHEMA") != 0)
-                return sp_unsupported(p, tok,
-                                      "A table name qualified with a schema other than "
-                                      "INFORMATION_SCHEMA");
-            p->pos++;
-            if (sp_expect_identifier(p, "table name", &view))
-                return p->st->code;
-            size_t len = strlen("INFORMATION_SCHEMA.") + strlen(view) + 1;
+        if (strncasecmp(f->table, "INFORMATION_SCHEMA.", 19) == 0) {
+            /* INFORMATION_SCHEMA.TABLES: the translator looks the prefix up as written here */
+            size_t len = strlen(f->table) + 1;
             char *name = sp_arena_alloc(p->arena, len);
             if (!name)
                 return EM_FAIL_OOM(p->st);
-            snprintf(name, len, "INFORMATION_SCHEMA.%s", view);
+            snprintf(name, len, "INFORMATION_SCHEMA.%s", f->table + 19);
             f->table = name;
         } else if (sp_token_is_op(sp_peek(p), "(")) {
             if (strncasecmp(f->table, "READ_", 5) == 0) /* spanner_change_records.h */
@@ -1829,7 +1845,7 @@ static enum em_code parse_target(struct sp_parser *p, struct sp_statement *s)
     const struct sp_token *tok = sp_peek(p);
     s->table_line = tok->line;
     s->table_column = tok->column;
-    if (sp_expect_identifier(p, "table name", &s->table) || skip_hint(p))
+    if (sp_expect_object_name(p, "table name", &s->table) || skip_hint(p))
         return p->st->code;
     return EM_OK;
 }

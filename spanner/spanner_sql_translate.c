@@ -3761,9 +3761,7 @@ static enum em_code from_table(struct translator *t, const struct scope *outer,
                                const struct sp_from *f, struct scope *scope, struct sp_buf *out)
 {
     bool info_schema = strncasecmp(f->table, INFO_SCHEMA_PREFIX, strlen(INFO_SCHEMA_PREFIX)) == 0;
-    const char *alias = f->alias      ? f->alias
-                        : info_schema ? f->table + strlen(INFO_SCHEMA_PREFIX)
-                                      : f->table;
+    const char *alias = f->alias ? f->alias : sp_name_without_schema(f->table);
     for (int i = 0; i < scope->nsources; i++)
         if (scope->sources[i]->alias && strcasecmp(scope->sources[i]->alias, alias) == 0)
             return fail_at(t, f->line, f->column, EM_INVALID_ARGUMENT,
@@ -4836,7 +4834,8 @@ static enum em_code translate_update(struct translator *t, const struct sp_state
                                      struct sp_buf *out, struct sp_translation *tr)
 {
     const struct sp_table *table = dml_table(t, s);
-    struct scope *scope = table ? dml_scope(t, table, s->alias ? s->alias : s->table) : NULL;
+    struct scope *scope =
+        table ? dml_scope(t, table, s->alias ? s->alias : sp_name_without_schema(s->table)) : NULL;
     if (!scope)
         return t->st->code ? t->st->code : EM_FAIL_OOM(t->st);
     sp_buf_puts(out, "UPDATE ");
@@ -4873,7 +4872,8 @@ static enum em_code translate_delete(struct translator *t, const struct sp_state
                                      struct sp_buf *out, struct sp_translation *tr)
 {
     const struct sp_table *table = dml_table(t, s);
-    struct scope *scope = table ? dml_scope(t, table, s->alias ? s->alias : s->table) : NULL;
+    struct scope *scope =
+        table ? dml_scope(t, table, s->alias ? s->alias : sp_name_without_schema(s->table)) : NULL;
     if (!scope)
         return t->st->code ? t->st->code : EM_FAIL_OOM(t->st);
     sp_buf_puts(out, "DELETE FROM ");

@@ -652,6 +652,48 @@ static void test_rename_tables(void **state)
     sqlite3_finalize(stats);
 }
 
+/* Named schemas: objects named sch.x, checked, printed after the options, dropped only
+ * empty. */
+static void test_named_schemas(void **state)
+{
+    (void)state;
+    ddl_fails("CREATE TABLE nope.T (Id INT64) PRIMARY KEY (Id)",
+              "NOT_FOUND: Schema not found: nope");
+    ddl_ok("CREATE SCHEMA sch");
+    ddl_fails("CREATE SCHEMA SCH", "FAILED_PRECONDITION: Duplicate name in schema: SCH.");
+    ddl_fails("CREATE SCHEMA INFORMATION_SCHEMA",
+              "INVALID_ARGUMENT: Schema name not valid: INFORMATION_SCHEMA.");
+    ddl_ok("CREATE TABLE T (Id INT64, V STRING(MAX)) PRIMARY KEY (Id)");
+    ddl_ok("CREATE TABLE sch.T (Id INT64, V STRING(MAX)) PRIMARY KEY (Id)");
+    ddl_fails("CREATE INDEX sch.I ON T(V)",
+              "FAILED_PRECONDITION: Index sch.I does not match the schema of the indexed table T.");
+    ddl_ok("CREATE INDEX sch.I ON sch.T(V)");
+    ddl_ok(
+        "CREATE TABLE sch.C (Id INT64, N INT64) PRIMARY KEY (Id, N), INTERLEAVE IN PARENT sch.T");
+    ddl_ok("CREATE VIEW sch.V SQL SECURITY INVOKER AS SELECT T.Id FROM sch.T");
+    ddl_fails("CREATE TABLE a.b.c (Id INT64) PRIMARY KEY (Id)", "NOT_FOUND: Schema not found: a.b");
+    ddl_ok("ALTER TABLE sch.T ADD COLUMN W INT64");
+    sql_is("INSERT INTO sch.T (Id, V, W) VALUES (1, 'a', 2)", "modified 1");
+    sql_is("SELECT T.V, W FROM sch.T", "[[\"a\",\"2\"]]");
+    sql_is("SELECT COUNT(*) FROM T", "[[\"0\"]]");
+    ddl_fails("DROP SCHEMA sch",
+              "FAILED_PRECONDITION: Cannot drop schema sch while it has dependencies.\nDependent "
+              "tables:sch.T, sch.C\nDependent views:sch.V\nDependent indexes:sch.I");
+    ddl_fails("DROP SCHEMA nope", "NOT_FOUND: Schema not found: nope");
+    char *text = ddl_text();
+    assert_non_null(strstr(text, "CREATE SCHEMA sch\n;\nCREATE TABLE T ("));
+    assert_non_null(strstr(text, "CREATE TABLE sch.C (\n  Id INT64,\n  N INT64,\n) PRIMARY "
+                                 "KEY(Id, N),\n  INTERLEAVE IN PARENT sch.T ON DELETE NO ACTION"));
+    assert_non_null(strstr(text, "CREATE INDEX sch.I ON sch.T(V)"));
+    free(text);
+    ddl_ok("DROP VIEW sch.V");
+    ddl_ok("DROP INDEX sch.I");
+    ddl_ok("DROP TABLE sch.C");
+    ddl_ok("DROP TABLE sch.T");
+    ddl_ok("DROP SCHEMA sch");
+    ddl_fails("CREATE TABLE sch.T (Id INT64) PRIMARY KEY (Id)", "NOT_FOUND: Schema not found: sch");
+}
+
 /* Table synonyms: one per table, in CREATE TABLE, ADD and DROP SYNONYM, and RENAME TO ...,
  * ADD SYNONYM; queries and DML may name the table by it, DDL may not. */
 static void test_table_synonyms(void **state)
@@ -1110,6 +1152,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_database_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequences, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_named_schemas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_streams, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rename_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table_synonyms, setup, teardown),
