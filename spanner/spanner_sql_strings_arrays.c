@@ -461,6 +461,45 @@ static void fn_array_includes(sqlite3_context *ctx, int argc, sqlite3_value **ar
     cJSON_Delete(wanted);
 }
 
+/* Whether array holds value (never a NULL: NULL matches nothing). */
+static bool array_holds(const cJSON *array, const cJSON *value)
+{
+    const cJSON *item;
+    if (cJSON_IsNull(value))
+        return false;
+    cJSON_ArrayForEach(item, array)
+    {
+        if (cJSON_Compare(item, value, true))
+            return true;
+    }
+    return false;
+}
+
+/* sp_array_includes_set(array, search, all): ARRAY_INCLUDES_ANY (all 0: one element of
+ * search is in array) or ARRAY_INCLUDES_ALL (1: every one is) */
+static void fn_array_includes_set(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sp_fn_any_null(2, argv))
+        return;
+    bool all = sqlite3_value_int(argv[2]) != 0, result = all;
+    cJSON *array = sp_fn_array_arg(ctx, argv[0]);
+    cJSON *search = array ? sp_fn_array_arg(ctx, argv[1]) : NULL;
+    const cJSON *value;
+    if (search) {
+        cJSON_ArrayForEach(value, search)
+        {
+            if (array_holds(array, value) != all) { /* an answer already */
+                result = !all;
+                break;
+            }
+        }
+        sqlite3_result_int(ctx, result);
+    }
+    cJSON_Delete(array);
+    cJSON_Delete(search);
+}
+
 /* sp_array_edge(array, last): the first or last element's JSON, for sp_array_element */
 static void fn_array_edge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -743,6 +782,7 @@ int sp_sql_strings_arrays_register(sqlite3 *db)
         {"sp_array_slice", 3, fn_array_slice},
         {"sp_array_is_distinct", 1, fn_array_is_distinct},
         {"sp_bit_count", 1, fn_bit_count},
+        {"sp_array_includes_set", 3, fn_array_includes_set},
     };
     int rc = sp_sql_register_scalars(db, functions, sizeof(functions) / sizeof(functions[0]));
     return rc == SQLITE_OK ? register_aggregates(db) : rc;

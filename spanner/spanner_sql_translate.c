@@ -3038,6 +3038,28 @@ static enum em_code fn_array_includes(struct translator *t, const struct sp_expr
         SP_TYPE_BOOL);
 }
 
+/* ARRAY_INCLUDES_ANY, ARRAY_INCLUDES_ALL (array, array of the same element type): BOOL */
+static enum em_code fn_array_includes_set(struct translator *t, const struct sp_expr *e,
+                                          struct frag *a, struct frag *out)
+{
+    enum sp_type_code element = SP_TYPE_UNKNOWN, searched = SP_TYPE_UNKNOWN;
+    for (int i = 0; i < 2; i++) /* an untyped NULL takes the other array's type */
+        if (is_open(&a[i]) && a[1 - i].type.code == SP_TYPE_ARRAY &&
+            want_arg(t, e, a, i, &a[1 - i].type))
+            return t->st->code;
+    if (want_array(t, e, a, 0, &element) || want_array(t, e, a, 1, &searched))
+        return t->st->code;
+    if (searched != SP_TYPE_UNKNOWN && !sp_type_equal(&a[0].type, &a[1].type)) {
+        char what[64];
+        snprintf(what, sizeof(what), "function %s", e->name);
+        return no_signature(t, e, what, a, 2);
+    }
+    return result(t, out,
+                  sqlf(t, "sp_array_includes_set(%s, %s, %d)", a[0].sql, a[1].sql,
+                       strcmp(e->name, "ARRAY_INCLUDES_ALL") == 0),
+                  SP_TYPE_BOOL);
+}
+
 /* ARRAY_FIRST, ARRAY_LAST (array): its element type */
 static enum em_code fn_array_edge(struct translator *t, const struct sp_expr *e, struct frag *a,
                                   struct frag *out)
@@ -3387,6 +3409,8 @@ static const struct fn_def functions[] = {
     {"ARRAY_REVERSE", 1, 1, false, fn_array_reshape},
     {"ARRAY_CONCAT", 1, -1, false, fn_array_reshape},
     {"ARRAY_INCLUDES", 2, 2, false, fn_array_includes},
+    {"ARRAY_INCLUDES_ANY", 2, 2, false, fn_array_includes_set},
+    {"ARRAY_INCLUDES_ALL", 2, 2, false, fn_array_includes_set},
     {"ARRAY_FIRST", 1, 1, false, fn_array_edge},
     {"ARRAY_LAST", 1, 1, false, fn_array_edge},
     {"GENERATE_ARRAY", 2, 3, false, fn_generate_array},
@@ -3427,8 +3451,6 @@ static const struct fn_def *find_function(const char *name)
  * UNIMPLEMENTED error instead of "Function not found" (sorted by strcmp, for bsearch). */
 static const char *const unimplemented_functions[] = {
     "ARRAY_FILTER",
-    "ARRAY_INCLUDES_ALL",
-    "ARRAY_INCLUDES_ANY",
     "ARRAY_TRANSFORM",
     "FLOAT32",
     "JSON_EXTRACT",
