@@ -367,7 +367,7 @@ static enum em_code lex_param(struct lexer *lx)
 
 static enum em_code lex_op(struct lexer *lx)
 {
-    static const char *const two[] = {"<=", ">=", "<>", "!=", "||", "<<", ">>", "=>"};
+    static const char *const two[] = {"<=", ">=", "<>", "!=", "||", "<<", ">>", "=>", "->"};
     const char *s = lx->sql;
     size_t start = lx->pos;
     for (size_t i = 0; i < sizeof(two) / sizeof(two[0]); i++)

@@ -1015,6 +1015,73 @@ static enum em_code parse_argument(struct sp_parser *p, struct sp_expr **out)
     return sp_parse_expr(p, out);
 }
 
+/* The end of the token before the current one (the end of what was just parsed). */
+static size_t parsed_end(const struct sp_parser *p)
+{
+    return p->tokens.items[p->pos - 1].end;
+}
+
+/* A lambda's argument name, which the rewrite below quotes with backquotes. */
+static enum em_code lambda_argument(struct sp_parser *p, const char **name)
+{
+    const struct sp_token *tok = sp_peek(p);
+    if (sp_expect_identifier(p, "lambda argument", name))
+        return p->st->code;
+    if (strpbrk(*name, "`\\"))
+        return EM_FAIL(p->st, EM_INVALID_ARGUMENT, "Invalid lambda argument name [at %d:%d]",
+                       tok->line, tok->column);
+    return EM_OK;
+}
+
+/* ARRAY_FILTER(array, e -> condition) and ARRAY_TRANSFORM(array, e -> expression), (e, i)
+ * -> ... naming the element's offset too, after the "(": rewritten into the query they
+ * mean and parsed again (an error inside points into that text):
+ *   IF(array IS NULL, NULL, ARRAY(SELECT e | expression FROM UNNEST(array) AS e
+ *                                 WITH OFFSET AS i [WHERE condition] ORDER BY i)) */
+static enum em_code parse_lambda_call(struct sp_parser *p, bool filter, struct sp_expr **out)
+{
+    struct sp_expr *ignored;
+    const char *element, *offset = "$offset";
+    size_t array_from = sp_peek(p)->offset;
+    if (sp_parse_expr(p, &ignored))
+        return p->st->code;
+    size_t array_to = parsed_end(p);
+    if (sp_expect_op(p, ","))
+        return p->st->code;
+    bool paren = sp_accept_op(p, "(");
+    if (lambda_argument(p, &element) ||
+        (paren && sp_accept_op(p, ",") && lambda_argument(p, &offset)) ||
+        (paren && sp_expect_op(p, ")")) || sp_expect_op(p, "->"))
+        return p->st->code;
+    size_t body_from = sp_peek(p)->offset;
+    if (sp_parse_expr(p, &ignored))
+        return p->st->code;
+    size_t body_to = parsed_end(p);
+    if (sp_expect_op(p, ")"))
+        return p->st->code;
+    struct sp_buf text = {0};
+    int array_len = (int)(array_to - array_from), body_len = (int)(body_to - body_from);
+    const char *array = p->sql + array_from, *body = p->sql + body_from;
+    sp_buf_printf(&text, "IF((%.*s) IS NULL, NULL, ARRAY(SELECT ", array_len, array);
+    if (filter)
+        sp_buf_printf(&text, "`%s`", element);
+    else
+        sp_buf_printf(&text, "(%.*s)", body_len, body);
+    sp_buf_printf(&text, " FROM UNNEST(%.*s) AS `%s` WITH OFFSET AS `%s`", array_len, array,
+                  element, offset);
+    if (filter)
+        sp_buf_printf(&text, " WHERE (%.*s)", body_len, body);
+    sp_buf_printf(&text, " ORDER BY `%s`))", offset);
+    char *rewritten = text.failed ? NULL : sp_arena_strdup(p->arena, text.data);
+    sp_buf_free(&text);
+    if (!rewritten)
+        return EM_FAIL_OOM(p->st);
+    struct sp_parser sub;
+    if (sp_parser_init(&sub, p->arena, rewritten, p->st) || sp_parse_expr(&sub, out))
+        return p->st->code;
+    return EM_OK;
+}
+
 static enum em_code parse_call(struct sp_parser *p, const struct sp_token *at, const char *name,
                                bool safe, struct sp_expr **out)
 {
@@ -1030,6 +1097,8 @@ static enum em_code parse_call(struct sp_parser *p, const struct sp_token *at, c
     e->safe = safe;
     if (sp_expect_op(p, "("))
         return p->st->code;
+    if (!safe && (strcmp(upper, "ARRAY_FILTER") == 0 || strcmp(upper, "ARRAY_TRANSFORM") == 0))
+        return parse_lambda_call(p, strcmp(upper, "ARRAY_FILTER") == 0, out);
     struct ptr_list args = {0};
     if (sp_token_is_op(sp_peek(p), "*") && sp_token_is_op(sp_peek_at(p, 1), ")")) {
         e->star = true;

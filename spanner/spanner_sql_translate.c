@@ -3450,8 +3450,6 @@ static const struct fn_def *find_function(const char *name)
 /* Spanner's GoogleSQL functions this translator does not implement: named in an
  * UNIMPLEMENTED error instead of "Function not found" (sorted by strcmp, for bsearch). */
 static const char *const unimplemented_functions[] = {
-    "ARRAY_FILTER",
-    "ARRAY_TRANSFORM",
     "FLOAT32",
     "JSON_EXTRACT",
     "JSON_EXTRACT_ARRAY",

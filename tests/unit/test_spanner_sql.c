@@ -903,6 +903,13 @@ static void test_strings_and_arrays(void **state)
          "SAFE.LOG(100, 10), SAFE.UPPER('a'), SAFE.FROM_BASE64(' YQ '), SAFE.INT64(JSON '1.5')",
          "[[null,null,null,2,\"A\",\"YQ==\",null]]"},
         {"SELECT SAFE.LOG(SQRT(-1))", "OUT_OF_RANGE: Argument to SQRT cannot be negative: -1"},
+        {"SELECT ARRAY_FILTER([3, 1, 2], e -> e > 1), ARRAY_TRANSFORM(['a', 'b'], (e, i) -> "
+         "CONCAT(e, CAST(i AS STRING))), ARRAY_FILTER(CAST(NULL AS ARRAY<INT64>), e -> TRUE)",
+         "[[[\"3\",\"2\"],[\"a0\",\"b1\"],null]]"},
+        {"SELECT ARRAY_FILTER([1], e -> e)",
+         "INVALID_ARGUMENT: WHERE clause expects BOOL, got INT64"},
+        {"SELECT ARRAY_FILTER([1], (e, `i\\`x`) -> TRUE)",
+         "INVALID_ARGUMENT: Invalid lambda argument name [at 1:30]"},
         {"SELECT INT64(JSON '1.5')",
          "OUT_OF_RANGE: The provided JSON number: 1.5 cannot be converted to an int64"},
         {"SELECT PARSE_JSON('{\"b\": 1, \"a\": 1e400}')",
@@ -1053,8 +1060,8 @@ static void test_unsupported_constructs(void **state)
     /* the list of Spanner functions named UNIMPLEMENTED is sorted (it is searched): its
      * first, last and neighbouring names are all found */
     static const char *const names[] = {
-        "ARRAY_FILTER", "TOKENIZE_SUBSTRING", "TOKENIZE_NUMBER", "SPLIT_SUBSTR",
-        "SNIPPET",      "NORMALIZE",          "LAST_DAY"};
+        "FLOAT32", "TOKENIZE_SUBSTRING", "TOKENIZE_NUMBER", "SPLIT_SUBSTR",
+        "SNIPPET", "NORMALIZE",          "LAST_DAY"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char sql[64];
         snprintf(sql, sizeof(sql), "SELECT %s(1)", names[i]);

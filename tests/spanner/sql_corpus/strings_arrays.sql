@@ -54,3 +54,9 @@ SELECT ARRAY_INCLUDES_ANY([1,2,3], [3,4]), ARRAY_INCLUDES_ANY([1,2], [4]), ARRAY
 SELECT Id, ARRAY_INCLUDES_ANY(Tags, ['c', 'z']), ARRAY_INCLUDES_ALL(Nums, [1, 2]), ARRAY_INCLUDES_ANY(Nums, []) FROM Things;
 SELECT ARRAY_INCLUDES_ANY([1.5], [1]);
 SELECT ARRAY_INCLUDES_ALL(['a'], [1]);
+-- google-emulator-wrong: it has no lambdas ("Lambda is not supported"); Spanner's GoogleSQL has ARRAY_FILTER and ARRAY_TRANSFORM
+-- expect: {"fields":[["","ARRAY<INT64>"],["","ARRAY<INT64>"],["","ARRAY<INT64>"],["","ARRAY<STRING>"],["","ARRAY<INT64>"],["","ARRAY<BOOL>"]],"rows":[[["2","3"],["2","4","6"],["2","3"],["a0","b1"],null,[false,true]]]}
+SELECT ARRAY_FILTER([1,2,3], e -> e > 1), ARRAY_TRANSFORM([1,2,3], e -> e * 2), ARRAY_FILTER([1,2,3], (e, i) -> i > 0), ARRAY_TRANSFORM(['a','b'], (e, i) -> CONCAT(e, CAST(i AS STRING))), ARRAY_FILTER(CAST(NULL AS ARRAY<INT64>), e -> true), ARRAY_TRANSFORM([1, NULL], e -> e IS NULL);
+-- google-emulator-wrong: it has no lambdas
+-- expect: {"fields":[["Id","INT64"],["","ARRAY<INT64>"],["","ARRAY<STRING>"]],"rows":[["1",["3"],["A",null,"C"]],["2",null,null],["3",[],[]]]}
+SELECT Id, ARRAY_FILTER(Nums, n -> n > Id + 1), ARRAY_TRANSFORM(Tags, t -> UPPER(t)) FROM Things;
