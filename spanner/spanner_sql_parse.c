@@ -1036,8 +1036,10 @@ static enum em_code lambda_argument(struct sp_parser *p, const char **name)
 /* ARRAY_FILTER(array, e -> condition) and ARRAY_TRANSFORM(array, e -> expression), (e, i)
  * -> ... naming the element's offset too, after the "(": rewritten into the query they
  * mean and parsed again (an error inside points into that text):
- *   IF(array IS NULL, NULL, ARRAY(SELECT e | expression FROM UNNEST(array) AS e
- *                                 WITH OFFSET AS i [WHERE condition] ORDER BY i)) */
+ *   (SELECT IF(a IS NULL, NULL, ARRAY(SELECT e | expression FROM UNNEST(a) AS e
+ *       WITH OFFSET AS i [WHERE condition] ORDER BY i)) FROM (SELECT array AS a))
+ * Each argument's text appears once, so nested calls grow the text linearly; the parse
+ * of the rewrite counts toward the statement's nesting depth. */
 static enum em_code parse_lambda_call(struct sp_parser *p, bool filter, struct sp_expr **out)
 {
     struct sp_expr *ignored;
@@ -1062,24 +1064,25 @@ static enum em_code parse_lambda_call(struct sp_parser *p, bool filter, struct s
     struct sp_buf text = {0};
     int array_len = (int)(array_to - array_from), body_len = (int)(body_to - body_from);
     const char *array = p->sql + array_from, *body = p->sql + body_from;
-    sp_buf_printf(&text, "IF((%.*s) IS NULL, NULL, ARRAY(SELECT ", array_len, array);
+    sp_buf_puts(&text, "(SELECT IF(`$array` IS NULL, NULL, ARRAY(SELECT ");
     if (filter)
         sp_buf_printf(&text, "`%s`", element);
     else
         sp_buf_printf(&text, "(%.*s)", body_len, body);
-    sp_buf_printf(&text, " FROM UNNEST(%.*s) AS `%s` WITH OFFSET AS `%s`", array_len, array,
-                  element, offset);
+    sp_buf_printf(&text, " FROM UNNEST(`$array`) AS `%s` WITH OFFSET AS `%s`", element, offset);
     if (filter)
         sp_buf_printf(&text, " WHERE (%.*s)", body_len, body);
-    sp_buf_printf(&text, " ORDER BY `%s`))", offset);
+    sp_buf_printf(&text, " ORDER BY `%s`)) FROM (SELECT (%.*s) AS `$array`))", offset, array_len,
+                  array);
     char *rewritten = text.failed ? NULL : sp_arena_strdup(p->arena, text.data);
     sp_buf_free(&text);
     if (!rewritten)
         return EM_FAIL_OOM(p->st);
     struct sp_parser sub;
-    if (sp_parser_init(&sub, p->arena, rewritten, p->st) || sp_parse_expr(&sub, out))
+    if (sp_parser_init(&sub, p->arena, rewritten, p->st))
         return p->st->code;
-    return EM_OK;
+    sub.depth = p->depth;
+    return sp_parse_expr(&sub, out);
 }
 
 static enum em_code parse_call(struct sp_parser *p, const struct sp_token *at, const char *name,
