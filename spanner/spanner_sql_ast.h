@@ -64,7 +64,9 @@ struct sp_expr {
     struct sp_type type; /* CAST target, typed literal type */
     bool negated, distinct, star, safe, has_operand, has_else;
     enum { SP_NULLS_DEFAULT, SP_NULLS_IGNORE, SP_NULLS_RESPECT } nulls; /* x IGNORE NULLS */
-    bool unnest;                                                        /* IN UNNEST(args[1]) */
+    struct sp_expr *having; /* ANY_VALUE(x HAVING MAX|MIN having) */
+    bool having_max;
+    bool unnest; /* IN UNNEST(args[1]) */
     struct sp_query *subquery;
     const char **field_names; /* SP_EXPR_STRUCT */
     bool tuple;               /* SP_EXPR_STRUCT written (a, b): no field names inferred */

@@ -1120,16 +1120,18 @@ static enum em_code parse_call(struct sp_parser *p, const struct sp_token *at, c
         e->nulls = sp_token_is_keyword(sp_peek(p), "IGNORE") ? SP_NULLS_IGNORE : SP_NULLS_RESPECT;
         p->pos += 2;
     }
+    if (sp_accept_keyword(p, "HAVING")) {
+        e->having_max = sp_accept_keyword(p, "MAX");
+        if ((!e->having_max && sp_expect_keyword(p, "MIN")) || sp_parse_expr(p, &e->having))
+            return p->st->code;
+    }
     const struct sp_token *tok = sp_peek(p);
-    /* Spanner refuses ORDER BY and LIMIT in an aggregate call; the HAVING MAX|MIN modifier
-     * it has, this emulator does not */
+    /* Spanner refuses ORDER BY and LIMIT in an aggregate call */
     if (sp_token_is_keyword(tok, "ORDER") || sp_token_is_keyword(tok, "LIMIT"))
         return EM_FAIL(
             p->st, EM_INVALID_ARGUMENT, "%s in aggregate function%s is not supported [at %d:%d]",
             sp_token_is_keyword(tok, "ORDER") ? "ORDER BY" : "LIMIT",
             sp_token_is_keyword(tok, "ORDER") ? "" : " arguments", tok->line, tok->column);
-    if (sp_token_is_keyword(tok, "HAVING"))
-        return sp_unsupported(p, tok, "HAVING MAX or MIN inside an aggregate call");
     if (sp_expect_op(p, ")"))
         return p->st->code;
     if (sp_token_is_keyword(sp_peek(p), "OVER"))

@@ -739,6 +739,81 @@ static void stddev_samp_final(sqlite3_context *ctx)
     variance_final(ctx, true);
 }
 
+/* ---- ANY_VALUE(x HAVING MAX|MIN y) ---- */
+
+struct arg_best {
+    sqlite3_value *value, *key; /* the chosen row's x and y (copies), NULL before one */
+    bool nan;                   /* a FLOAT key was NaN: no row is the largest or smallest */
+};
+
+/* The order of two keys of one GoogleSQL type in their storage form: numbers (INT64,
+ * BOOL, FLOAT), TEXT (STRING, DATE, TIMESTAMP, NUMERIC) and BLOB compared as SQLite
+ * compares them. */
+static int compare_keys(sqlite3_value *a, sqlite3_value *b)
+{
+    int ta = sqlite3_value_type(a), tb = sqlite3_value_type(b);
+    if (ta == SQLITE_INTEGER && tb == SQLITE_INTEGER) {
+        sqlite3_int64 x = sqlite3_value_int64(a), y = sqlite3_value_int64(b);
+        return (x > y) - (x < y);
+    }
+    if ((ta == SQLITE_INTEGER || ta == SQLITE_FLOAT) &&
+        (tb == SQLITE_INTEGER || tb == SQLITE_FLOAT)) {
+        double x = sqlite3_value_double(a), y = sqlite3_value_double(b);
+        return (x > y) - (x < y);
+    }
+    size_t la = (size_t)sqlite3_value_bytes(a), lb = (size_t)sqlite3_value_bytes(b);
+    const void *pa =
+        ta == SQLITE_BLOB ? sqlite3_value_blob(a) : (const void *)sqlite3_value_text(a);
+    const void *pb =
+        tb == SQLITE_BLOB ? sqlite3_value_blob(b) : (const void *)sqlite3_value_text(b);
+    int c = memcmp(pa ? pa : "", pb ? pb : "", la < lb ? la : lb);
+    return c ? c : (la > lb) - (la < lb);
+}
+
+/* sp_any_value_having(x, key, max, float): the x (NULL too) of a row whose key is the
+ * largest (max 1) or the smallest; rows with a NULL key are left out, and a NaN among
+ * FLOAT keys makes the answer NULL, as in Spanner. */
+static void any_value_having_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct arg_best *best = sqlite3_aggregate_context(ctx, sizeof(*best));
+    if (!best || sqlite3_value_type(argv[1]) == SQLITE_NULL)
+        return;
+    bool want_max = sqlite3_value_int(argv[2]) != 0;
+    if (sqlite3_value_int(argv[3]) && sp_value_is_nan(argv[1]))
+        best->nan = true;
+    if (best->nan)
+        return;
+    if (best->key) {
+        int c = compare_keys(argv[1], best->key);
+        if (want_max ? c <= 0 : c >= 0)
+            return;
+    }
+    sqlite3_value *value = sqlite3_value_dup(argv[0]), *key = sqlite3_value_dup(argv[1]);
+    if (!value || !key) {
+        sqlite3_value_free(value);
+        sqlite3_value_free(key);
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    sqlite3_value_free(best->value);
+    sqlite3_value_free(best->key);
+    best->value = value;
+    best->key = key;
+}
+
+static void any_value_having_final(sqlite3_context *ctx)
+{
+    struct arg_best *best = sqlite3_aggregate_context(ctx, 0);
+    if (!best)
+        return;
+    if (best->value && !best->nan)
+        sqlite3_result_value(ctx, best->value);
+    sqlite3_value_free(best->value);
+    sqlite3_value_free(best->key);
+    best->value = best->key = NULL;
+}
+
 static int register_aggregates(sqlite3 *db)
 {
     static const struct {
@@ -759,7 +834,8 @@ static int register_aggregates(sqlite3 *db)
         if (rc != SQLITE_OK)
             return rc;
     }
-    return SQLITE_OK;
+    return sqlite3_create_function(db, "sp_any_value_having", 4, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                   NULL, NULL, any_value_having_step, any_value_having_final);
 }
 
 int sp_sql_strings_arrays_register(sqlite3 *db)

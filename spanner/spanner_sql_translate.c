@@ -2345,6 +2345,22 @@ static enum em_code fn_min_max(struct translator *t, const struct sp_expr *e, st
     return out->sql ? EM_OK : t->st->code;
 }
 
+/* ANY_VALUE(x HAVING MAX|MIN y): the x of a row with the largest or smallest y */
+static enum em_code any_value_having(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                     struct frag *having, struct frag *out)
+{
+    settle(t, &a[0], SP_TYPE_INT64);
+    settle(t, having, SP_TYPE_INT64);
+    if (!comparable(having->type.code))
+        return no_signature(t, e, "HAVING MAX or MIN", having, 1);
+    *out = a[0];
+    out->param = -1;
+    out->string_literal = NULL;
+    out->sql = sqlf(t, "sp_any_value_having(%s, %s, %d, %d)", a[0].sql, having->sql, e->having_max,
+                    is_float(having->type.code));
+    return out->sql ? EM_OK : t->st->code;
+}
+
 static enum em_code fn_string_agg(struct translator *t, const struct sp_expr *e, struct frag *a,
                                   struct frag *out)
 {
@@ -3603,6 +3619,12 @@ static enum em_code function(struct translator *t, const struct scope *scope,
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
                        "No matching signature for function %s with %d argument%s", e->name,
                        e->nargs, e->nargs == 1 ? "" : "s");
+    if (e->having && strcmp(e->name, "ANY_VALUE") != 0)
+        return FAIL_AT(t, e, def->aggregate ? EM_UNIMPLEMENTED : EM_INVALID_ARGUMENT,
+                       def->aggregate ? "HAVING MAX or MIN in aggregate function %s is not "
+                                        "supported by this emulator"
+                                      : "HAVING MAX or MIN is not allowed for function %s",
+                       e->name);
     if (e->nulls != SP_NULLS_DEFAULT && (!def->aggregate || def->handler != fn_array_agg))
         return FAIL_AT(
             t, e, EM_INVALID_ARGUMENT,
@@ -3630,9 +3652,14 @@ static enum em_code function(struct translator *t, const struct scope *scope,
                     : def->handler == fn_timestamp_diff || def->handler == fn_date_diff ? 2
                                                                                         : -1;
     enum em_code code = args_of(t, scope, e, a);
+    struct frag having;
+    if (!code && e->having)
+        code = expr(t, scope, e->having, &having);
     t->in_aggregate = saved;
     if (code)
         return code;
+    if (e->having)
+        return any_value_having(t, e, a, &having, out);
     code = def->handler(t, e, a, out);
     return code || !e->safe ? code : safe_call(t, e, a, out);
 }

@@ -1025,9 +1025,9 @@ static void test_unsupported_constructs(void **state)
          "UNIMPLEMENTED: Function NORMALIZE is not supported by this emulator [at 1:8]"},
         {"SELECT SPLIT_SUBSTR('a.b', '.', 1)",
          "UNIMPLEMENTED: Function SPLIT_SUBSTR is not supported by this emulator [at 1:8]"},
-        {"SELECT ANY_VALUE(LastName HAVING MAX SingerId) FROM Singers",
-         "UNIMPLEMENTED: HAVING MAX or MIN inside an aggregate call is not supported by this "
-         "emulator [at 1:27]"},
+        {"SELECT MIN(LastName HAVING MAX SingerId) FROM Singers",
+         "UNIMPLEMENTED: HAVING MAX or MIN in aggregate function MIN is not supported by this "
+         "emulator [at 1:8]"},
         {"SELECT * FROM ML.PREDICT(MODEL m, TABLE t)",
          "UNIMPLEMENTED: The table-valued function ML.PREDICT is not supported by this emulator "
          "[at 1:15]"},
@@ -1142,8 +1142,12 @@ static void test_errors(void **state)
         {"SELECT COUNT(x IGNORE NULLS) FROM UNNEST([1]) AS x",
          "INVALID_ARGUMENT: IGNORE NULLS and RESPECT NULLS are not allowed for aggregate function "
          "COUNT"},
-        {"SELECT ANY_VALUE(x HAVING MAX x) FROM UNNEST([1]) AS x",
-         "UNIMPLEMENTED: HAVING MAX or MIN inside an aggregate call"},
+        {"SELECT ANY_VALUE(s HAVING MAX x), ANY_VALUE(s HAVING MIN x) FROM UNNEST([STRUCT(1 AS x, "
+         "'b' AS s), (2, 'a'), (NULL, 'z'), (3, NULL)])",
+         "[[null,\"b\"]]"},
+        {"SELECT ANY_VALUE(x HAVING MAX f) FROM UNNEST([STRUCT(1 AS x, 1.5 AS f), (2, "
+         "CAST('nan' AS FLOAT64))])",
+         "[[null]]"},
         {"SELECT 'a' IN UNNEST([1])", "INVALID_ARGUMENT: No matching signature for operator IN "
                                       "UNNEST for argument types: STRING, INT64 [at 1:8]"},
         {"WITH RECURSIVE t AS (SELECT 1) SELECT * FROM t",

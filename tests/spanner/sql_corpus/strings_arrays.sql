@@ -60,3 +60,8 @@ SELECT ARRAY_FILTER([1,2,3], e -> e > 1), ARRAY_TRANSFORM([1,2,3], e -> e * 2), 
 -- google-emulator-wrong: it has no lambdas
 -- expect: {"fields":[["Id","INT64"],["","ARRAY<INT64>"],["","ARRAY<STRING>"]],"rows":[["1",["3"],["A",null,"C"]],["2",null,null],["3",[],[]]]}
 SELECT Id, ARRAY_FILTER(Nums, n -> n > Id + 1), ARRAY_TRANSFORM(Tags, t -> UPPER(t)) FROM Things;
+SELECT ANY_VALUE(s HAVING MAX x), ANY_VALUE(s HAVING MIN x) FROM UNNEST([STRUCT(1 AS x, 'b' AS s), (2, 'a'), (NULL, 'z'), (3, NULL)]);
+SELECT ANY_VALUE(s HAVING MAX f), ANY_VALUE(s HAVING MIN f) FROM UNNEST([STRUCT(1.5 AS f, 'one' AS s), (CAST('nan' AS FLOAT64), 'nan'), (-2.0, 'neg')]);
+SELECT ANY_VALUE(x HAVING MAX s) FROM UNNEST([STRUCT(1 AS x, 'b' AS s), (2, 'a')]);
+SELECT Id, ANY_VALUE(t HAVING MIN t) FROM Things, UNNEST(Tags) t GROUP BY Id;
+SELECT ANY_VALUE(s HAVING MAX x) FROM UNNEST([STRUCT(CAST(NULL AS INT64) AS x, 'b' AS s)]);
