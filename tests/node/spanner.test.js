@@ -543,6 +543,20 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
       assert.deepEqual(await count({readTimestamp: inserted}), [['5']], 'the deleted row is still there then');
     });
 
+    it('a named schema, exact JSON numbers, FARM_FINGERPRINT, SAFE. and lambdas through the client', async () => {
+      const create = ['CREATE SCHEMA inv', 'CREATE TABLE inv.Items (Id INT64 NOT NULL, Doc JSON) PRIMARY KEY (Id)'];
+      await (await databases.updateDatabaseDdl({database, statements: create}))[0].promise();
+      assert.deepEqual(await dml('INSERT INTO inv.Items (Id, Doc) VALUES (1, JSON \'{"id": 12345678901234567891, "price": 1.50}\')'), [1]);
+      const got = await sql("SELECT Doc, LAX_STRING(Doc.id), FARM_FINGERPRINT('abc'), SAFE.SQRT(-1), " +
+                            'ARRAY_FILTER([1, 2, 3], e -> e > 1) FROM inv.Items');
+      assert.deepEqual(rowsOf(got), [['{"id":12345678901234567891,"price":1.5}', '12345678901234567891',
+                                      '2640714258260161385', null, ['2', '3']]]);
+      const [ddl] = await databases.getDatabaseDdl({database});
+      assert.ok(ddl.statements.includes('CREATE SCHEMA inv'), 'getDatabaseDdl lists the schema');
+      const drop = ['DROP TABLE inv.Items', 'DROP SCHEMA inv'];
+      await (await databases.updateDatabaseDdl({database, statements: drop}))[0].promise();
+    });
+
     it('partitionQuery and partitionRead: tokens that executeSql and read accept', async () => {
       const [transaction] = await spanner.beginTransaction({session: session.name, options: {readOnly: {strong: true}}});
       const query = 'SELECT SingerId, Name FROM Singers WHERE SingerId <= 2';
