@@ -2732,7 +2732,7 @@ static enum em_code fn_date_add(struct translator *t, const struct sp_expr *e, s
     if (a[0].part || want_arg(t, e, a, 0, &type_date) ||
         want_part(t, e, &a[1], true, date_part_ok(a[1].part)))
         return t->st->code ? t->st->code : want_part(t, e, &a[0], true, false);
-    bool sub = strcmp(e->name, "DATE_SUB") == 0;
+    bool sub = strcmp(e->name, "DATE_SUB") == 0 || strcmp(e->name, "SUBDATE") == 0;
     return result(t, out,
                   sqlf(t, "sp_date_add(%s, %s%s%s, '%s')", a[0].sql, sub ? "sp_int64_neg(" : "",
                        a[1].sql, sub ? ")" : "", a[1].part),
@@ -3356,6 +3356,8 @@ static const struct fn_def functions[] = {
     {"TIMESTAMP_DIFF", 3, 3, false, fn_timestamp_diff},
     {"DATE_ADD", 2, 2, false, fn_date_add},
     {"DATE_SUB", 2, 2, false, fn_date_add},
+    {"ADDDATE", 2, 2, false, fn_date_add},
+    {"SUBDATE", 2, 2, false, fn_date_add},
     {"DATE_DIFF", 3, 3, false, fn_date_diff},
     {"EXTRACT", 2, 3, false, fn_extract},
     {"ARRAY_AGG", 1, 1, true, fn_array_agg},
@@ -3471,7 +3473,6 @@ static const char *const unimplemented_functions[] = {
     "JSON_EXTRACT_ARRAY",
     "JSON_EXTRACT_SCALAR",
     "JSON_EXTRACT_STRING_ARRAY",
-    "LAST_DAY",
     "NORMALIZE",
     "NORMALIZE_AND_CASEFOLD",
     "SCORE",

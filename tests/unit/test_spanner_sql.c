@@ -1061,7 +1061,7 @@ static void test_unsupported_constructs(void **state)
      * first, last and neighbouring names are all found */
     static const char *const names[] = {
         "FLOAT32", "TOKENIZE_SUBSTRING", "TOKENIZE_NUMBER", "SPLIT_SUBSTR",
-        "SNIPPET", "NORMALIZE",          "LAST_DAY"};
+        "SNIPPET", "NORMALIZE",          "SEARCH"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char sql[64];
         snprintf(sql, sizeof(sql), "SELECT %s(1)", names[i]);
@@ -1128,7 +1128,10 @@ static void test_errors(void **state)
          "INVALID_ARGUMENT: Aggregations of aggregations are not allowed [at 1:12]"},
         {"SELECT NOPE(1)", "INVALID_ARGUMENT: Function not found: NOPE [at 1:8]"},
         {"SELECT LAST_DAY(DATE '2024-01-01')",
-         "UNIMPLEMENTED: Function LAST_DAY is not supported by this emulator [at 1:8]"},
+         "INVALID_ARGUMENT: Function not found: LAST_DAY [at 1:8]"},
+        {"SELECT ADDDATE(DATE '2024-01-31', INTERVAL 1 MONTH), SUBDATE(DATE '2024-03-01', INTERVAL "
+         "1 DAY)",
+         "[[\"2024-02-29\",\"2024-02-29\"]]"},
         {"SELECT * FROM UNNEST(5)",
          "INVALID_ARGUMENT: Values referenced in UNNEST must be arrays. UNNEST contains "
          "expression of type INT64 [at 1:22]"},
