@@ -165,6 +165,9 @@ struct sp_statement {
     struct sp_expr *where;
     struct sp_select_item *returning; /* THEN RETURN */
     int nreturning;
+    /* INSERT OR UPDATE (an existing row's listed columns are updated, the others kept) and
+     * INSERT OR IGNORE (an existing row is left as it is) */
+    enum { SP_INSERT_PLAIN, SP_INSERT_OR_UPDATE, SP_INSERT_OR_IGNORE } insert_mode;
 };
 
 /* The parser's state, shared with the DDL parser (spanner_ddl.c). */

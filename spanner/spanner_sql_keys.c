@@ -403,6 +403,10 @@ static enum em_code plan_statement(struct sp_sql_keys *keys, const struct sp_sch
 {
     const char *name = s->table, *alias = s->alias ? s->alias : s->table;
     const struct sp_expr *where = s->where;
+    /* INSERT OR IGNORE/UPDATE read the row they may write (their row count and effect
+     * depend on whether it exists): their tables are read whole (SP_SQL_KEYS_WHOLE) */
+    if (s->kind == SP_STMT_INSERT && s->insert_mode != SP_INSERT_PLAIN)
+        return EM_OK;
     if (s->kind == SP_STMT_QUERY) {
         const struct sp_from *from = single_table_query(s->query);
         if (!from)
@@ -419,8 +423,6 @@ static enum em_code plan_statement(struct sp_sql_keys *keys, const struct sp_sch
     if (!table || refers_to_itself(table))
         return EM_OK;
     keys->table = table->name;
-    /* the parser refuses INSERT OR IGNORE/UPDATE: were they read, they would not be blind
-     * (their row count and effect depend on whether the row exists) */
     struct target t = {table, alias, tr, &keys->arena};
     if (s->kind == SP_STMT_INSERT) {
         keys->kind = SP_SQL_KEYS_BLIND;

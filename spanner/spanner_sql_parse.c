@@ -1994,9 +1994,14 @@ static enum em_code parse_values_row(struct sp_parser *p, struct ptr_list *value
 static enum em_code parse_insert(struct sp_parser *p, struct sp_statement *s)
 {
     s->kind = SP_STMT_INSERT;
-    const struct sp_token *tok = sp_peek(p);
-    if (sp_token_is_keyword(tok, "OR"))
-        return sp_unsupported(p, tok, "INSERT OR IGNORE/UPDATE");
+    if (sp_accept_keyword(p, "OR")) {
+        if (sp_accept_keyword(p, "UPDATE"))
+            s->insert_mode = SP_INSERT_OR_UPDATE;
+        else if (sp_accept_keyword(p, "IGNORE"))
+            s->insert_mode = SP_INSERT_OR_IGNORE;
+        else
+            return sp_syntax_error(p);
+    }
     sp_accept_keyword(p, "INTO");
     if (parse_target(p, s))
         return p->st->code;

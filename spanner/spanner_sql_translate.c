@@ -4832,6 +4832,36 @@ static enum em_code insert_select(struct translator *t, const struct sp_table *t
     return EM_OK;
 }
 
+/* INSERT OR UPDATE and INSERT OR IGNORE: SQLite's upsert on the primary key (a row already
+ * there keeps its unlisted columns, or is left alone); a UNIQUE index's duplicate is still
+ * an error, as in Spanner */
+static void insert_conflict(const struct sp_table *table, const struct sp_statement *s,
+                            const struct sp_column **cols, struct sp_buf *out)
+{
+    if (s->insert_mode == SP_INSERT_PLAIN)
+        return;
+    sp_buf_puts(out, " ON CONFLICT (");
+    if (table->nkey == 0)
+        sp_buf_puts(out, "\"$singleton\"");
+    for (int i = 0; i < table->nkey; i++) {
+        sp_buf_puts(out, i ? ", " : "");
+        sp_buf_ident(out, table->key[i].column);
+    }
+    if (s->insert_mode == SP_INSERT_OR_IGNORE) {
+        sp_buf_puts(out, ") DO NOTHING");
+        return;
+    }
+    /* every listed column, keys included (a row that is there counts as updated even when
+     * only its key was written) */
+    sp_buf_puts(out, ") DO UPDATE SET ");
+    for (int i = 0; i < s->ncolumns; i++) {
+        sp_buf_puts(out, i ? ", " : "");
+        sp_buf_ident(out, cols[i]->name);
+        sp_buf_puts(out, " = excluded.");
+        sp_buf_ident(out, cols[i]->name);
+    }
+}
+
 static enum em_code translate_insert(struct translator *t, const struct sp_statement *s,
                                      struct sp_buf *out, struct sp_translation *tr)
 {
@@ -4867,6 +4897,8 @@ static enum em_code translate_insert(struct translator *t, const struct sp_state
         }
         sp_buf_printf(out, "%s)", defaults.data ? defaults.data : "");
     }
+    if (!code)
+        insert_conflict(table, s, cols, out);
     struct scope *scope = code ? NULL : dml_scope(t, table, NULL);
     if (!code && !scope)
         code = t->st->code ? t->st->code : EM_FAIL_OOM(t->st);

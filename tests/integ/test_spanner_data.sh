@@ -465,6 +465,24 @@ expect_json '.rows[0][4]' '{"id":1,"t":10.5}'
 api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Docs","columns":["Id","Doc"],"values":[["3","[1e400]"]]}}]}'
 expect_error_json 400 INVALID_ARGUMENT
 
+section "INSERT OR UPDATE and INSERT OR IGNORE in a read-write transaction"
+sql_tx() { # one DML statement in its own transaction (inline begin, then commit)
+    api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"begin\":{\"readWrite\":{}}},\"sql\":\"$1\"}"
+    local tx
+    tx=$(jq -r .metadata.transaction.id <<<"$BODY")
+    UPSERT_BODY=$BODY
+    api POST "$S/$SESSION:commit" "{\"transactionId\":\"$tx\"}"
+}
+sql_tx "INSERT OR UPDATE INTO Docs (Id, Doc) VALUES (2, JSON '{\\\"v\\\": 2}'), (7, NULL) THEN RETURN Id, Shard"
+expect_status 200
+expect_eq 2 "$(jq -r .stats.rowCountExact <<<"$UPSERT_BODY")" "INSERT OR UPDATE counts the updated and the inserted row"
+expect_eq 2 "$(jq '.rows | length' <<<"$UPSERT_BODY")" "THEN RETURN gives both"
+sql_tx "INSERT OR IGNORE INTO Docs (Id) VALUES (2), (8)"
+expect_status 200
+expect_eq 1 "$(jq -r .stats.rowCountExact <<<"$UPSERT_BODY")" "INSERT OR IGNORE counts only the new row"
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT Id, TO_JSON_STRING(Doc) FROM Docs WHERE Id IN (2, 7, 8) ORDER BY Id"}'
+expect_eq '["2:{\"v\":2}","7:null","8:null"]' "$(jq -c '[.rows[] | map(tostring) | join(":")]' <<<"$BODY")" "the rows as written"
+
 section "no plaintext row data on disk"
 found=$(grep -rl -a -e "SECRET-JSON-MARKER" "$DATA" 2>/dev/null)
 expect_eq "" "$found" "no file of the data directory holds a JSON document in clear"

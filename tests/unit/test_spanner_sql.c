@@ -1009,8 +1009,8 @@ static void test_unsupported_constructs(void **state)
         {"SELECT SAFE.SUM(SingerId) FROM Singers",
          "UNIMPLEMENTED: Unsupported SAFE.SUM: Spanner does not support function in safe error "
          "mode. [at 1:8]"},
-        {"INSERT OR UPDATE INTO Singers (SingerId) VALUES (1)",
-         "UNIMPLEMENTED: INSERT OR IGNORE/UPDATE is not supported by this emulator [at 1:8]"},
+        {"INSERT OR REPLACE INTO Singers (SingerId) VALUES (1)",
+         "INVALID_ARGUMENT: Syntax error: Unexpected identifier REPLACE [at 1:11]"},
         {"CALL cancel_query('1')", "UNIMPLEMENTED: CALL is not supported by this emulator [at "
                                    "1:1]"},
         {"BEGIN TRANSACTION", "UNIMPLEMENTED: BEGIN is not supported by this emulator [at 1:1]"},
