@@ -1516,27 +1516,9 @@ static void fn_struct_eq(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     cJSON_Delete(b);
 }
 
-/* sp_array_agg(value, element type code, nulls allowed): ARRAY_AGG and ARRAY(subquery). */
-static void array_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    (void)argc;
-    cJSON **array = sqlite3_aggregate_context(ctx, sizeof(*array));
-    if (!array)
-        return;
-    if (!*array && !(*array = cJSON_CreateArray())) {
-        sqlite3_result_error_nomem(ctx);
-        return;
-    }
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL && !sqlite3_value_int(argv[2])) {
-        sp_fn_error(ctx, "OUT_OF_RANGE: ARRAY_AGG: input value must be not null");
-        return;
-    }
-    append_element(ctx, *array, sqlite3_value_int(argv[1]), argv[0]);
-}
-
-/* sp_array_agg_<code>(value): ARRAY_AGG of one argument, its element type code in the
+/* sp_array_agg_<code>(value): ARRAY_AGG and ARRAY(subquery), the element type code in the
  * name (SQLite's DISTINCT aggregates take exactly one argument); NULL elements kept. */
-static void array_agg_typed_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+static void array_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
     cJSON **array = sqlite3_aggregate_context(ctx, sizeof(*array));
@@ -2015,15 +1997,11 @@ int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_numeric_sum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                      NULL, NULL, numeric_step, numeric_sum_final);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_create_function(db, "sp_array_agg", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                     NULL, NULL, array_agg_step, array_agg_final);
     for (int code = SP_TYPE_UNKNOWN; rc == SQLITE_OK && code <= SP_TYPE_STRUCT; code++) {
         char name[32];
         snprintf(name, sizeof(name), "sp_array_agg_%d", code);
         rc = sqlite3_create_function(db, name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                     (void *)(intptr_t)code, NULL, array_agg_typed_step,
-                                     array_agg_final);
+                                     (void *)(intptr_t)code, NULL, array_agg_step, array_agg_final);
     }
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_numeric_avg", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,

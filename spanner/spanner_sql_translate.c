@@ -1506,7 +1506,7 @@ static enum em_code array_query(struct translator *t, const struct scope *scope,
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
                        "Cannot use array subquery with column of type ARRAY because nested "
                        "arrays are not supported");
-    *out = typed(sqlf(t, "coalesce((SELECT sp_array_agg(\"$c1\", %d, 1) FROM (%s)), '[]')",
+    *out = typed(sqlf(t, "coalesce((SELECT sp_array_agg_%d(\"$c1\") FROM (%s)), '[]')",
                       cols[0].type.code, inner),
                  SP_TYPE_ARRAY);
     out->type.element = cols[0].type.code;
@@ -2541,40 +2541,26 @@ static enum em_code fn_format(struct translator *t, const struct sp_expr *e, str
     return result(t, out, finish_sql(t, &buf), SP_TYPE_STRING);
 }
 
-/* JSON_VALUE / JSON_QUERY on a JSON or a STRING holding JSON, with a JSONPath. */
-static enum em_code fn_json_extract(struct translator *t, const struct sp_expr *e, struct frag *a,
-                                    struct frag *out)
-{
-    settle(t, &a[0], SP_TYPE_STRING);
-    enum sp_type_code code = a[0].type.code;
-    if ((code != SP_TYPE_JSON && code != SP_TYPE_STRING) ||
-        (e->nargs == 2 && want_arg(t, e, a, 1, &type_string)))
-        return t->st->code ? t->st->code : no_signature(t, e, "function", a, e->nargs);
-    bool query = strcmp(e->name, "JSON_QUERY") == 0;
-    return result(
-        t, out,
-        sqlf(t, "sp_json_extract(%s, %s, %d)", a[0].sql, e->nargs == 2 ? a[1].sql : "'$'", query),
-        query ? code : SP_TYPE_STRING);
-}
-
 static const struct sp_type type_json = {SP_TYPE_JSON, SP_TYPE_UNKNOWN, 0};
 
-/* JSON_QUERY_ARRAY, JSON_VALUE_ARRAY (JSON or STRING [, path]): ARRAY<JSON> (ARRAY<STRING>
- * for a STRING input) and ARRAY<STRING> */
-static enum em_code fn_json_array(struct translator *t, const struct sp_expr *e, struct frag *a,
-                                  struct frag *out)
+/* JSON_VALUE, JSON_QUERY, JSON_VALUE_ARRAY, JSON_QUERY_ARRAY (JSON or a STRING holding JSON
+ * [, JSONPath]): STRING, the input's type, ARRAY<STRING>, and ARRAY of the input's type */
+static enum em_code fn_json_path(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                 struct frag *out)
 {
     settle(t, &a[0], SP_TYPE_STRING);
     enum sp_type_code code = a[0].type.code;
     if ((code != SP_TYPE_JSON && code != SP_TYPE_STRING) ||
         (e->nargs == 2 && want_arg(t, e, a, 1, &type_string)))
         return t->st->code ? t->st->code : no_signature(t, e, "function", a, e->nargs);
-    bool values = strcmp(e->name, "JSON_VALUE_ARRAY") == 0;
+    bool query = strncmp(e->name, "JSON_QUERY", 10) == 0, array = strstr(e->name, "_ARRAY") != NULL;
+    const char *path = e->nargs == 2 ? a[1].sql : "'$'";
+    if (!array)
+        return result(t, out, sqlf(t, "sp_json_extract(%s, %s, %d)", a[0].sql, path, query),
+                      query ? code : SP_TYPE_STRING);
     enum em_code result_code = result(
-        t, out,
-        sqlf(t, "sp_json_array_at(%s, %s, %d)", a[0].sql, e->nargs == 2 ? a[1].sql : "'$'", values),
-        SP_TYPE_ARRAY);
-    out->type.element = values ? SP_TYPE_STRING : code;
+        t, out, sqlf(t, "sp_json_array_at(%s, %s, %d)", a[0].sql, path, !query), SP_TYPE_ARRAY);
+    out->type.element = query ? code : SP_TYPE_STRING;
     return result_code;
 }
 
@@ -3377,10 +3363,10 @@ static const struct fn_def functions[] = {
     {"REGEXP_REPLACE", 3, 3, false, fn_regexp},
     {"SPLIT", 1, 2, false, fn_split},
     {"FORMAT", 1, -1, false, fn_format},
-    {"JSON_VALUE", 1, 2, false, fn_json_extract},
-    {"JSON_QUERY", 1, 2, false, fn_json_extract},
-    {"JSON_QUERY_ARRAY", 1, 2, false, fn_json_array},
-    {"JSON_VALUE_ARRAY", 1, 2, false, fn_json_array},
+    {"JSON_VALUE", 1, 2, false, fn_json_path},
+    {"JSON_QUERY", 1, 2, false, fn_json_path},
+    {"JSON_QUERY_ARRAY", 1, 2, false, fn_json_path},
+    {"JSON_VALUE_ARRAY", 1, 2, false, fn_json_path},
     {"JSON_TYPE", 1, 1, false, fn_json_type_parse},
     {"PARSE_JSON", 1, 1, false, fn_json_type_parse},
     {"BOOL", 1, 1, false, fn_json_to},
