@@ -763,8 +763,8 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
     return p;
 }
 
-/* Whether a body announced over the limit is read and dropped before the 413 (EM_HTTP_DRAIN_MAX).
- */
+/* Whether a body announced over the limit is read and dropped before its 413 (up to
+ * EM_HTTP_DRAIN_MAX past the limit, and not when the client waits for 100 Continue). */
 static bool drain_announced_body(struct MHD_Connection *conn, int64_t length, int64_t max)
 {
     const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
