@@ -165,17 +165,40 @@ static const struct em_id_rule backup_id_rule = {
     "a backup ID is 2 to 60 lowercase letters, digits, underscores or hyphens, starts with a "
     "letter and does not end with an underscore or a hyphen."};
 
-static enum em_code check_backup_id(const char *id, struct em_status *st)
+static const struct em_id_rule schedule_id_rule = {
+    "backup schedule ID",
+    2,
+    60,
+    "_-",
+    true,
+    true,
+    "a backup schedule ID is 2 to 60 lowercase letters, digits, underscores or hyphens, starts "
+    "with a letter and does not end with an underscore or a hyphen."};
+
+/* An ID of the grammar [a-z][a-z0-9_-]*[a-z0-9], 2 to 60 characters; field names it when
+ * it is missing. */
+static enum em_code check_id(const char *id, const struct em_id_rule *rule, const char *field,
+                             struct em_status *st)
 {
     if (!id || !*id)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "backup_id must be specified.");
-    if (em_id_check(id, &backup_id_rule, st))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "%s must be specified.", field);
+    if (em_id_check(id, rule, st))
         return st->code;
     char last = id[strlen(id) - 1];
     if (last == '-' || last == '_')
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid backup ID \"%.100s\": %s", id,
-                       backup_id_rule.description);
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid %s \"%.100s\": %s", rule->what, id,
+                       rule->description);
     return EM_OK;
+}
+
+static enum em_code check_backup_id(const char *id, struct em_status *st)
+{
+    return check_id(id, &backup_id_rule, "backup_id", st);
+}
+
+enum em_code sp_backup_schedule_id_check(const char *id, struct em_status *st)
+{
+    return check_id(id, &schedule_id_rule, "backup_schedule_id", st);
 }
 
 /* instance is "projects/<p>/instances/<i>" with a valid project. */
@@ -550,6 +573,66 @@ enum em_code sp_backup_create(struct sp_backups *backups, const char *instance, 
         if (!resolve_key(backups, instance, encryption, "USE_DATABASE_ENCRYPTION", db_key, key,
                          st)) {
             created = new_backup(name, database, version_time, expire_time, now);
+            pthread_mutex_lock(&backups->lock);
+            insert_backup(backups, created, database, ddl, key, st);
+            pthread_mutex_unlock(&backups->lock);
+        }
+    }
+    cJSON_Delete(created);
+    cJSON_Delete(db);
+    cJSON_Delete(ddl);
+    return st->code;
+}
+
+enum em_code sp_backup_encryption_check(struct sp_backups *backups, const char *instance,
+                                        const cJSON *encryption, struct em_status *st)
+{
+    *st = (struct em_status){0};
+    char key[SP_NAME_MAX];
+    return resolve_key(backups, instance, encryption, "USE_DATABASE_ENCRYPTION", "", key, st);
+}
+
+/* A scheduled backup's ID: the schedule's ID (cut to 36 characters), the version time to
+ * the minute and 6 hex digits of the schedule's full name, so schedules of the same ID on
+ * two databases of an instance never take each other's names:
+ * "nightly-20261204-0200-3fa91c" (at most 57 characters, a valid backup ID). */
+static void scheduled_backup_id(const char *schedule, int64_t version_time, char out[64])
+{
+    char schedule_id[128], time_text[EM_TIME_TEXT_MAX];
+    uint32_t hash = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)schedule; *p; p++)
+        hash = (hash ^ *p) * 16777619u;
+    if (!em_name_id(schedule, "backupSchedules", schedule_id, sizeof(schedule_id)))
+        snprintf(schedule_id, sizeof(schedule_id), "schedule");
+    em_time_format(version_time, time_text); /* 2026-12-04T02:00:00Z */
+    snprintf(out, 64, "%.36s-%.4s%.2s%.2s-%.2s%.2s-%06x", schedule_id, time_text, time_text + 5,
+             time_text + 8, time_text + 11, time_text + 14, (unsigned)(hash & 0xffffff));
+}
+
+enum em_code sp_backup_create_scheduled(struct sp_backups *backups, const char *schedule,
+                                        const char *database, const cJSON *encryption,
+                                        int64_t version_time, int64_t retention_ns, int64_t now,
+                                        char name[SP_NAME_MAX], struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    cJSON *db = NULL, *ddl = NULL, *created = NULL;
+    char instance[SP_NAME_MAX], id[64], key[SP_NAME_MAX], db_key[SP_NAME_MAX];
+    if (!instance_of(database, instance))
+        return SP_ERR_INVALID_NAME(st, "database", database);
+    scheduled_backup_id(schedule, version_time, id);
+    snprintf(name, SP_NAME_MAX, "%.400s/backups/%s", instance, id);
+    if (!load_source_database(backups, instance, database, &db, &ddl, st)) {
+        int64_t earliest = sp_database_earliest_version(backups->admin, db, now);
+        if (version_time < earliest)
+            version_time = earliest;
+        if (version_time > now)
+            version_time = now;
+        key_of(backups, database, db, db_key);
+        if (!resolve_key(backups, instance, encryption, "USE_DATABASE_ENCRYPTION", db_key, key,
+                         st)) {
+            created = new_backup(name, database, version_time, version_time + retention_ns, now);
+            cJSON *schedules = cJSON_AddArrayToObject(created, "backupSchedules");
+            cJSON_AddItemToArray(schedules, cJSON_CreateString(schedule));
             pthread_mutex_lock(&backups->lock);
             insert_backup(backups, created, database, ddl, key, st);
             pthread_mutex_unlock(&backups->lock);

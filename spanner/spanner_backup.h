@@ -68,6 +68,21 @@ enum em_code sp_backups_reset(struct sp_backups *backups, struct em_status *st);
 enum em_code sp_backup_create(struct sp_backups *backups, const char *instance, const char *id,
                               const cJSON *backup, const cJSON *encryption, int64_t now,
                               char name[SP_NAME_MAX], struct em_status *st);
+/* Backup schedules (spanner_backup_schedules.h) use the rules of backups: a schedule's ID
+ * has a backup ID's grammar; its encryptionConfig is a CreateBackupEncryptionConfig. */
+enum em_code sp_backup_schedule_id_check(const char *id, struct em_status *st);
+enum em_code sp_backup_encryption_check(struct sp_backups *backups, const char *instance,
+                                        const cJSON *encryption, struct em_status *st);
+/* The backup a schedule makes: of database at version_time (moved up to the database's
+ * earliest version time when older), expiring retention_ns after it, encrypted as the
+ * schedule's encryption config says (NULL: as the database), its backupSchedules naming
+ * the schedule; *name receives its name, derived from the schedule and the version time
+ * (so a second call for the same time is ALREADY_EXISTS). The database's key must be
+ * usable: otherwise FAILED_PRECONDITION and no backup, as a backup call would answer. */
+enum em_code sp_backup_create_scheduled(struct sp_backups *backups, const char *schedule,
+                                        const char *database, const cJSON *encryption,
+                                        int64_t version_time, int64_t retention_ns, int64_t now,
+                                        char name[SP_NAME_MAX], struct em_status *st);
 /* Copy: request is the CopyBackupRequest JSON (backupId, sourceBackup, expireTime,
  * encryptionConfig with USE_CONFIG_DEFAULT_OR_BACKUP_ENCRYPTION as the default). */
 enum em_code sp_backup_copy(struct sp_backups *backups, const char *instance, const cJSON *request,

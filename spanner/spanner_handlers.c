@@ -11,10 +11,12 @@
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_list.h"
+#include "em_log.h"
 #include "em_names.h"
 #include "em_service.h"
 #include "spanner_admin.h"
 #include "spanner_backup.h"
+#include "spanner_backup_schedules.h"
 #include "spanner_errors.h"
 #include "spanner_json.h"
 #include "spanner_session.h"
@@ -34,6 +36,11 @@ static struct sp_admin *admin(struct em_call *call)
 static struct sp_backups *backups(struct em_call *call)
 {
     return ((struct sp_ctx *)call->svc->ctx)->backups;
+}
+
+static struct sp_backup_schedules *schedules(struct em_call *call)
+{
+    return ((struct sp_ctx *)call->svc->ctx)->schedules;
 }
 
 /* Starts an operation of kind under parent and replies with it. */
@@ -479,6 +486,102 @@ enum em_code sp_restore_database(struct em_call *call)
     return start_operation(call, name, NULL, "RestoreDatabase", metadata, work_request(name));
 }
 
+/* --- backup schedules --- */
+
+enum em_code sp_create_backup_schedule(struct em_call *call)
+{
+    cJSON *schedule = NULL;
+    enum em_code rc = sp_backup_schedule_create(schedules(call), em_call_var(call, "parent"),
+                                                em_call_query(call, "backupScheduleId"), call->body,
+                                                em_clock_now(), &schedule, &call->status);
+    if (rc == EM_OK)
+        snprintf(call->audit_resource, sizeof(call->audit_resource), "%s",
+                 em_json_string(schedule, "name"));
+    return em_call_reply_result(call, rc, schedule);
+}
+
+enum em_code sp_list_backup_schedules(struct em_call *call)
+{
+    cJSON *items = NULL;
+    enum em_code rc = sp_backup_schedule_list(schedules(call), em_call_var(call, "parent"), &items,
+                                              &call->status);
+    return em_list_reply_result(call, rc, items, "backupSchedules");
+}
+
+enum em_code sp_get_backup_schedule(struct em_call *call)
+{
+    cJSON *schedule = NULL;
+    enum em_code rc = sp_backup_schedule_get(schedules(call), em_call_var(call, "name"), &schedule,
+                                             &call->status);
+    return em_call_reply_result(call, rc, schedule);
+}
+
+enum em_code sp_update_backup_schedule(struct em_call *call)
+{
+    cJSON *schedule = NULL;
+    enum em_code rc = sp_backup_schedule_update(schedules(call), em_call_var(call, "name"),
+                                                call->body, em_call_query(call, "updateMask"),
+                                                em_clock_now(), &schedule, &call->status);
+    return em_call_reply_result(call, rc, schedule);
+}
+
+enum em_code sp_delete_backup_schedule(struct em_call *call)
+{
+    const char *name = em_call_var(call, "name");
+    if (sp_backup_schedule_delete(schedules(call), name, &call->status) ||
+        em_iam_delete_under(call->svc->store, name, &call->status))
+        return call->status.code;
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
+/* One due backup of a schedule: the backup and its CreateBackup operation. */
+static void run_backup_schedule(struct em_service *svc, const cJSON *due, int64_t now)
+{
+    struct sp_ctx *ctx = svc->ctx;
+    const char *schedule = em_json_string(due, "name");
+    const char *database = em_json_string(due, "database");
+    int64_t version_time = now, retention = 0;
+    char name[SP_NAME_MAX];
+    struct em_status st = {0};
+    em_time_parse(em_json_string(due, "versionTime"), &version_time);
+    em_duration_parse(em_json_string(due, "retentionDuration"), &retention);
+    if (!sp_backup_create_scheduled(ctx->backups, schedule, database,
+                                    cJSON_GetObjectItem(due, "encryptionConfig"), version_time,
+                                    retention, now, name, &st)) {
+        cJSON *op = NULL;
+        cJSON *metadata = sp_json_backup_metadata(name, "database", database, now);
+        if (em_op_start(svc->operations, name, NULL, "CreateBackup", metadata, work_request(name),
+                        now, &op, &st))
+            em_warn("spanner: backup schedule %s: starting the operation of %s: %s", schedule, name,
+                    st.message);
+        else
+            em_info("spanner: backup schedule %s: creating backup %s", schedule, name);
+        cJSON_Delete(op);
+    } else if (st.code != EM_ALREADY_EXISTS) { /* made before a restart: done */
+        em_warn("spanner: backup schedule %s: no backup of %s at %s: %s", schedule, database,
+                em_json_string(due, "versionTime"), st.message);
+    }
+    if (sp_backup_schedule_done(ctx->schedules, schedule, version_time, &st))
+        em_warn("spanner: backup schedule %s: recording its time: %s", schedule, st.message);
+}
+
+void sp_run_backup_schedules(struct em_service *svc, int64_t now)
+{
+    struct sp_ctx *ctx = svc->ctx;
+    struct em_status st = {0};
+    cJSON *due = NULL;
+    if (sp_backup_schedules_due(ctx->schedules, now, &due, &st)) {
+        em_warn("spanner: reading the backup schedules: %s", st.message);
+        return;
+    }
+    const cJSON *item;
+    cJSON_ArrayForEach(item, due)
+    {
+        run_backup_schedule(svc, item, now);
+    }
+    cJSON_Delete(due);
+}
+
 /* The operations of every backup (or database) of an instance: instances/<i>/
  * backupOperations and databaseOperations, with the caller's filter. */
 static enum em_code list_instance_operations(struct em_call *call, const char *collection)
@@ -512,6 +615,8 @@ enum em_code sp_iam_resource_check(struct em_call *call)
     cJSON *resource = NULL;
     if (strstr(name, "/backups/"))
         sp_backup_get(backups(call), name, &resource, &call->status);
+    else if (strstr(name, "/backupSchedules/"))
+        sp_backup_schedule_get(schedules(call), name, &resource, &call->status);
     else if (strstr(name, "/databases/"))
         sp_database_get(admin(call), name, &resource, &call->status);
     else

@@ -12,11 +12,12 @@
 
 /* What the service's handlers share (svc->ctx), also the operations' work's context. */
 struct sp_ctx {
-    struct sp_admin *admin;       /* instances, databases (spanner_admin.h) */
-    struct sp_backups *backups;   /* backups and restores (spanner_backup.h) */
-    struct sp_data *data;         /* the databases' rows (spanner_data.h) */
-    struct sp_sessions *sessions; /* spanner_session.h */
-    struct sp_txns *txns;         /* spanner_txn.h */
+    struct sp_admin *admin;                /* instances, databases (spanner_admin.h) */
+    struct sp_backups *backups;            /* backups and restores (spanner_backup.h) */
+    struct sp_backup_schedules *schedules; /* spanner_backup_schedules.h */
+    struct sp_data *data;                  /* the databases' rows (spanner_data.h) */
+    struct sp_sessions *sessions;          /* spanner_session.h */
+    struct sp_txns *txns;                  /* spanner_txn.h */
 };
 
 /* The kinds of operation (em_operations.h) the service opens its module with. */
@@ -51,7 +52,17 @@ enum em_code sp_restore_database(struct em_call *call);
 enum em_code sp_list_backup_operations(struct em_call *call);
 enum em_code sp_list_database_operations(struct em_call *call);
 
-/* IAM on an instance, a database or a backup: NOT_FOUND unless it exists. */
+enum em_code sp_create_backup_schedule(struct em_call *call);
+enum em_code sp_list_backup_schedules(struct em_call *call);
+enum em_code sp_get_backup_schedule(struct em_call *call);
+enum em_code sp_update_backup_schedule(struct em_call *call);
+enum em_code sp_delete_backup_schedule(struct em_call *call);
+/* The service's tick: makes the backups whose scheduled time the emulator clock reached,
+ * each with its CreateBackup operation, as a backups.create call would. */
+void sp_run_backup_schedules(struct em_service *svc, int64_t now);
+
+/* IAM on an instance, a database, a backup schedule or a backup: NOT_FOUND unless it
+ * exists. */
 enum em_code sp_iam_resource_check(struct em_call *call);
 
 #endif

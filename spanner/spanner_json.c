@@ -223,6 +223,38 @@ static const struct em_field create_encryption_fields[] = {
 const struct em_message sp_create_backup_encryption_schema = {
     "google.spanner.admin.database.v1.CreateBackupEncryptionConfig", create_encryption_fields};
 
+/* --- backup schedules --- */
+
+static const struct em_field empty_fields[] = {{NULL}};
+static const struct em_message full_backup_spec_schema = {
+    "google.spanner.admin.database.v1.FullBackupSpec", empty_fields};
+static const struct em_message incremental_backup_spec_schema = {
+    "google.spanner.admin.database.v1.IncrementalBackupSpec", empty_fields};
+static const struct em_field crontab_spec_fields[] = {
+    {"text", EM_F_STRING}, {"timeZone", EM_F_STRING}, {"creationWindow", EM_F_DURATION}, {NULL}};
+static const struct em_message crontab_spec_schema = {
+    "google.spanner.admin.database.v1.CrontabSpec", crontab_spec_fields};
+static const struct em_field schedule_spec_fields[] = {
+    {"cronSpec", EM_F_MESSAGE, false, &crontab_spec_schema}, {NULL}};
+static const struct em_message schedule_spec_schema = {
+    "google.spanner.admin.database.v1.BackupScheduleSpec", schedule_spec_fields};
+static const struct em_field backup_schedule_fields[] = {
+    {"name", EM_F_STRING},
+    {"spec", EM_F_MESSAGE, false, &schedule_spec_schema},
+    {"retentionDuration", EM_F_DURATION},
+    {"encryptionConfig", EM_F_MESSAGE, false, &sp_create_backup_encryption_schema},
+    {"fullBackupSpec", EM_F_MESSAGE, false, &full_backup_spec_schema},
+    {"incrementalBackupSpec", EM_F_MESSAGE, false, &incremental_backup_spec_schema},
+    {"updateTime", EM_F_TIMESTAMP},
+    {NULL}};
+const struct em_message sp_backup_schedule_schema = {
+    "google.spanner.admin.database.v1.BackupSchedule", backup_schedule_fields};
+
+static const struct em_field list_backup_schedules_fields[] = {
+    {"backupSchedules", EM_F_MESSAGE, true, &sp_backup_schedule_schema}, {NULL}};
+const struct em_message sp_list_backup_schedules_reply = {
+    "google.spanner.admin.database.v1.ListBackupSchedulesResponse", list_backup_schedules_fields};
+
 cJSON *sp_json_backup_metadata(const char *backup, const char *source_field, const char *source,
                                int64_t now)
 {

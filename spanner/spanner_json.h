@@ -20,6 +20,8 @@ extern const struct em_message sp_copy_backup_schema;
 extern const struct em_message sp_restore_database_schema;
 /* CreateBackup's encryptionConfig, which arrives in the query string */
 extern const struct em_message sp_create_backup_encryption_schema;
+extern const struct em_message sp_backup_schedule_schema; /* the body and reply of create, patch */
+extern const struct em_message sp_list_backup_schedules_reply;
 
 /* Replies with enums (answered as numbers on `$alt=json;enum-encoding=int`). */
 extern const struct em_message sp_instance_schema;

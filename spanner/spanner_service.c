@@ -1,9 +1,9 @@
 /*
  * spanner_service: the Spanner service definition (struct em_service_def): descriptor,
  * routes and the lifecycle hooks that open the CMEK engine, the admin domain, backups
- * (spanner_backup), the databases' data (spanner_data), sessions and transactions, and
- * the long-running operations. Separate from spanner_main.c so tests and fuzz targets can open the
- * same service without a process.
+ * (spanner_backup) and their schedules (run by the tick), the databases' data (spanner_data),
+ * sessions and transactions, and the long-running operations. Separate from spanner_main.c so tests
+ * and fuzz targets can open the same service without a process.
  */
 #include "spanner_service.h"
 
@@ -15,6 +15,7 @@
 #include "em_operations.h"
 #include "spanner_admin.h"
 #include "spanner_backup.h"
+#include "spanner_backup_schedules.h"
 #include "spanner_data.h"
 #include "spanner_exec.h"
 #include "spanner_handlers.h"
@@ -58,6 +59,7 @@ static void spanner_close(struct em_service *svc)
     svc->operations = NULL;
     if (!ctx)
         return;
+    sp_backup_schedules_close(ctx->schedules);
     sp_backups_close(ctx->backups);
     sp_admin_close(ctx->admin);
     sp_txns_close(ctx->txns);
@@ -81,7 +83,8 @@ static enum em_code spanner_open(struct em_service *svc, struct em_status *st)
         sp_data_open(cmek, svc->config.data_dir, &ctx->data, st) ||
         sp_sessions_open(svc->store, &ctx->sessions, st) || sp_txns_open(&ctx->txns, st) ||
         sp_backups_open(svc->store, cmek, ctx->admin, ctx->data, svc->config.data_dir,
-                        &ctx->backups, st)) {
+                        &ctx->backups, st) ||
+        sp_backup_schedules_open(svc->store, ctx->admin, ctx->backups, &ctx->schedules, st)) {
         spanner_close(svc);
         return st->code;
     }
@@ -122,6 +125,7 @@ static enum em_code spanner_tick(struct em_service *svc, int64_t now, struct em_
             em_info("spanner: %s: rows deleted by its row deletion policies: %lld", sp_db_name(db),
                     (long long)deleted);
     }
+    sp_run_backup_schedules(svc, now);
     return sp_backups_expire(ctx->backups, now, st); /* on the emulator clock */
 }
 

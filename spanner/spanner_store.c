@@ -24,6 +24,13 @@ static const char *const sp_migrations[] = {
     " json TEXT NOT NULL,"
     " ddl TEXT NOT NULL DEFAULT '[]');"
     "CREATE INDEX spanner_backups_by_instance ON spanner_backups(instance);",
+    "CREATE TABLE spanner_backup_schedules ("
+    " name TEXT PRIMARY KEY,"
+    " database TEXT NOT NULL,"
+    " json TEXT NOT NULL);"
+    "CREATE INDEX spanner_backup_schedules_by_database ON spanner_backup_schedules(database);"
+    "CREATE TRIGGER spanner_backup_schedules_go_with_database AFTER DELETE ON spanner_databases"
+    " BEGIN DELETE FROM spanner_backup_schedules WHERE database = old.name; END;",
 };
 
 enum em_code sp_store_migrate(struct em_store *store, struct em_status *st)
@@ -175,7 +182,8 @@ enum em_code sp_store_delete_database(struct em_store *store, const char *name,
 enum em_code sp_store_clear(struct em_store *store, struct em_status *st)
 {
     return em_store_exec(store,
-                         "DELETE FROM spanner_backups; DELETE FROM spanner_databases;"
+                         "DELETE FROM spanner_backup_schedules; DELETE FROM spanner_backups;"
+                         " DELETE FROM spanner_databases;"
                          " DELETE FROM spanner_instances;",
                          st);
 }
@@ -215,4 +223,45 @@ enum em_code sp_store_delete_backup(struct em_store *store, const char *name, st
 {
     return em_store_run_text(store, "DELETE FROM spanner_backups WHERE name = ?", name, NULL, NULL,
                              NULL, st);
+}
+
+enum em_code sp_store_put_backup_schedule(struct em_store *store, const char *name,
+                                          const char *database, const char *json, bool replace,
+                                          struct em_status *st)
+{
+    const char *sql = replace ? "INSERT OR REPLACE INTO spanner_backup_schedules(name, database, "
+                                "json) VALUES(?, ?, ?)"
+                              : "INSERT INTO spanner_backup_schedules(name, database, json) "
+                                "VALUES(?, ?, ?)";
+    return em_store_run_text(store, sql, name, database, json, NULL, st);
+}
+
+enum em_code sp_store_get_backup_schedule(struct em_store *store, const char *name, char **json,
+                                          struct em_status *st)
+{
+    return get_row(store, "SELECT json FROM spanner_backup_schedules WHERE name = ?", name, json,
+                   NULL, st);
+}
+
+enum em_code sp_store_list_backup_schedules(struct em_store *store, const char *database,
+                                            cJSON **out, struct em_status *st)
+{
+    return list_rows(store,
+                     "SELECT json FROM spanner_backup_schedules WHERE database = ? ORDER BY name",
+                     database, out, st);
+}
+
+enum em_code sp_store_list_all_backup_schedules(struct em_store *store, cJSON **out,
+                                                struct em_status *st)
+{
+    return list_rows(store,
+                     "SELECT json FROM spanner_backup_schedules WHERE ?1 IS NULL ORDER BY name",
+                     NULL, out, st);
+}
+
+enum em_code sp_store_delete_backup_schedule(struct em_store *store, const char *name,
+                                             struct em_status *st)
+{
+    return em_store_run_text(store, "DELETE FROM spanner_backup_schedules WHERE name = ?", name,
+                             NULL, NULL, NULL, st);
 }

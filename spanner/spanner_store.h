@@ -9,6 +9,9 @@
  *   spanner_backups     name, instance, the Backup resource as its JSON, and the schema of
  *                       its database at its version time (the same JSON array), which a
  *                       restore gives the new database
+ *   spanner_backup_schedules  name, database, the BackupSchedule resource as its JSON
+ *                       (with the emulator's own bookkeeping, which the domain keeps out
+ *                       of replies); a trigger deletes them with their database
  *
  * Rows go in and come out as text; this file knows nothing of the API's rules.
  */
@@ -59,7 +62,20 @@ enum em_code sp_store_list_backups(struct em_store *store, const char *instance,
 enum em_code sp_store_list_all_backups(struct em_store *store, cJSON **out, struct em_status *st);
 enum em_code sp_store_delete_backup(struct em_store *store, const char *name, struct em_status *st);
 
-/* Forgets every instance, database and backup (internal:reset). */
+/* Backup schedules of a database (deleting a database or an instance deletes its
+ * schedules). */
+enum em_code sp_store_put_backup_schedule(struct em_store *store, const char *name,
+                                          const char *database, const char *json, bool replace,
+                                          struct em_status *st);
+enum em_code sp_store_get_backup_schedule(struct em_store *store, const char *name, char **json,
+                                          struct em_status *st);
+enum em_code sp_store_list_backup_schedules(struct em_store *store, const char *database,
+                                            cJSON **out, struct em_status *st);
+enum em_code sp_store_list_all_backup_schedules(struct em_store *store, cJSON **out,
+                                                struct em_status *st);
+enum em_code sp_store_delete_backup_schedule(struct em_store *store, const char *name,
+                                             struct em_status *st);
+/* Forgets every instance, database, backup and backup schedule (internal:reset). */
 enum em_code sp_store_clear(struct em_store *store, struct em_status *st);
 
 #endif

@@ -1,14 +1,15 @@
 /*
  * fuzz_spanner_request: libFuzzer target for Spanner's request path: routing, query and body
  * parsing, schema checks, handlers (instances, databases, DDL, backups with their
- * query-string encryption config, copy, restore, operations, IAM; the data plane:
- * sessions, executeSql and its streaming form, executeBatchDml, read, transactions,
- * commit with mutations, partitions) and error rendering, through em_dispatch() with a
- * real Spanner service on a temporary data directory (no sockets; see fuzz_service.h).
+ * query-string encryption config, copy, restore, operations, IAM; backup schedules and
+ * their crontabs; the data plane: sessions, executeSql and its streaming form,
+ * executeBatchDml, read, transactions, commit with mutations, partitions) and error
+ * rendering, through em_dispatch() with a real Spanner service on a temporary data
+ * directory (no sockets; see fuzz_service.h).
  *
- * An instance, a database with a table, a backup of it (expiring a day from now) and a
- * session exist so that inputs reach every handler; an input's "sessions/fuzz-session"
- * names that session (whose real ID is random).
+ * An instance, a database with a table, a backup of it (expiring a day from now), a
+ * backup schedule "fs" of the database and a session exist so that inputs reach every
+ * handler; an input's "sessions/fuzz-session" names that session (whose real ID is random).
  */
 #include "em_clock.h"
 #include "em_json.h"
@@ -54,6 +55,10 @@ static void create_fixtures(void)
              "\"expireTime\":\"%s\"}",
              expire);
     fuzz_service_call("POST", PROJECT "/instances/inst/backups", "backupId", "bk", body);
+    fuzz_service_call("POST", PROJECT "/instances/inst/databases/db/backupSchedules",
+                      "backupScheduleId", "fs",
+                      "{\"spec\":{\"cronSpec\":{\"text\":\"0 2 * * *\"}},"
+                      "\"retentionDuration\":\"86400s\",\"fullBackupSpec\":{}}");
     create_session();
 }
 

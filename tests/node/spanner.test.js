@@ -668,6 +668,55 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
     });
   });
 
+  describe('backup schedules', () => {
+    const schedule = `${database}/backupSchedules/nightly`;
+
+    it('createBackupSchedule under the backup key, getBackupSchedule, listBackupSchedules, updateBackupSchedule', async () => {
+      const [created] = await databases.createBackupSchedule({
+        parent: database, backupScheduleId: 'nightly',
+        backupSchedule: {spec: {cronSpec: {text: '0 2 * * *'}}, retentionDuration: {seconds: 2 * 86400},
+                         fullBackupSpec: {},
+                         encryptionConfig: {encryptionType: 'CUSTOMER_MANAGED_ENCRYPTION', kmsKeyName: keys['backup-key']}}});
+      assert.equal(created.name, schedule);
+      assert.equal(created.spec.cronSpec.timeZone, 'UTC');
+      assert.equal(Number(created.retentionDuration.seconds), 2 * 86400);
+      const [got] = await databases.getBackupSchedule({name: schedule});
+      assert.equal(got.encryptionConfig.kmsKeyName, keys['backup-key']);
+      const [listed] = await databases.listBackupSchedules({parent: database});
+      assert.deepEqual(listed.map(s => s.name), [schedule]);
+      const [updated] = await databases.updateBackupSchedule({
+        backupSchedule: {name: schedule, retentionDuration: {seconds: 3 * 86400}},
+        updateMask: {paths: ['retention_duration']}});
+      assert.equal(Number(updated.retentionDuration.seconds), 3 * 86400);
+      assert.equal(updated.spec.cronSpec.text, '0 2 * * *');
+      await rejectsWith(databases.createBackupSchedule({
+        parent: database, backupScheduleId: 'hourly',
+        backupSchedule: {spec: {cronSpec: {text: '0 * * * *'}}, retentionDuration: {seconds: 86400}, fullBackupSpec: {}}}),
+                        Code.INVALID_ARGUMENT, 'at least 12 hours apart');
+    });
+
+    it('the emulator clock passes 02:00: a backup under the backup key, naming its schedule', async () => {
+      const now = Date.parse((await control('/emulator/v1/clock')).now);
+      const next = new Date(now);
+      next.setUTCHours(2, 30, 0, 0);
+      if (next.getTime() <= now) next.setUTCDate(next.getUTCDate() + 1);
+      await control('/emulator/v1/clock:advance', {seconds: Math.ceil((next.getTime() - now) / 1000)});
+      let made = [];
+      for (let i = 0; i < 100 && made.length === 0; i++) {
+        const [listed] = await databases.listBackups({parent: instance});
+        made = listed.filter(b => (b.backupSchedules || []).includes(schedule) && b.state === 'READY');
+        if (made.length === 0) await new Promise(resolve => setTimeout(resolve, 100));
+      }
+      assert.equal(made.length, 1);
+      assert.match(made[0].name, new RegExp(`^${instance}/backups/nightly-\\d{8}-0200-[0-9a-f]{6}$`));
+      assert.equal(made[0].encryptionInfo.kmsKeyVersion, `${keys['backup-key']}/cryptoKeyVersions/1`);
+      await databases.deleteBackupSchedule({name: schedule});
+      await rejectsWith(databases.getBackupSchedule({name: schedule}), Code.NOT_FOUND);
+      await databases.deleteBackup({name: made[0].name});
+      [session] = await spanner.createSession({database}); /* the clock moved: a fresh session */
+    });
+  });
+
   describe('the database key switched off and on', () => {
     it('disabled: every data call fails FAILED_PRECONDITION; getDatabase and getDatabaseDdl still answer', async () => {
       await setVersionState(keys['db-key'], 'DISABLED');
