@@ -83,8 +83,15 @@ enum em_code em_clock_advance(struct em_store *store, int64_t delta_ns, int64_t 
     if (delta_ns < 0)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "The emulator clock only moves forward: seconds must be >= 0.");
-    if (write_offset(store, "UPDATE clock SET offset_ns = offset_ns + ? WHERE id = 1", delta_ns,
-                     st))
+    if (em_clock_reload(store, st)) /* another process may have moved it */
+        return st->code;
+    int64_t offset = em_clock_offset(), real = em_clock_real_now();
+    if (delta_ns > EM_CLOCK_MAX_NS - real - offset)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "The emulator clock cannot move past 2200-01-01T00:00:00Z (every service "
+                       "adds retention periods to it in nanoseconds): it is %lld s before that.",
+                       (long long)((EM_CLOCK_MAX_NS - real - offset) / 1000000000LL));
+    if (write_offset(store, "UPDATE clock SET offset_ns = ? WHERE id = 1", offset + delta_ns, st))
         return st->code;
     *new_offset = em_clock_offset();
     return EM_OK;

@@ -30,7 +30,12 @@ int64_t em_clock_offset(void);
 /* Re-reads the offset from the store. */
 enum em_code em_clock_reload(struct em_store *store, struct em_status *st);
 
-/* Moves the shared clock forward by delta_ns (>= 0) and returns the new offset. */
+/* The latest time the emulator clock reaches, 2200-01-01T00:00:00Z: far from int64
+ * nanoseconds' end (2262), so "now + a retention period" never overflows. */
+#define EM_CLOCK_MAX_NS (7258118400LL * 1000000000LL)
+
+/* Moves the shared clock forward by delta_ns (>= 0) and returns the new offset;
+ * INVALID_ARGUMENT when that would pass EM_CLOCK_MAX_NS. */
 enum em_code em_clock_advance(struct em_store *store, int64_t delta_ns, int64_t *new_offset,
                               struct em_status *st);
 

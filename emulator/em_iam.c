@@ -113,18 +113,19 @@ bool em_iam_plausible_email(const char *email, size_t len)
     return plausible_domain(at + 1, len - (size_t)(at - email) - 1);
 }
 
+/* E-mail domains are case-insensitive: every comparison below ignores case. */
 static bool ends_with(const char *text, const char *suffix)
 {
     size_t n = strlen(text), m = strlen(suffix);
-    return n >= m && strcmp(text + n - m, suffix) == 0;
+    return n >= m && strcasecmp(text + n - m, suffix) == 0;
 }
 
 /* Whether domain is "<agent_domain>.iam.gserviceaccount.com". */
 static bool is_agent_domain(const char *domain, const char *agent_domain)
 {
     size_t n = agent_domain ? strlen(agent_domain) : 0;
-    return n > 0 && strncmp(domain, agent_domain, n) == 0 &&
-           strcmp(domain + n, ".iam.gserviceaccount.com") == 0;
+    return n > 0 && strncasecmp(domain, agent_domain, n) == 0 &&
+           strcasecmp(domain + n, ".iam.gserviceaccount.com") == 0;
 }
 
 bool em_iam_is_service_agent(const char *principal)
@@ -137,15 +138,15 @@ bool em_iam_is_service_agent(const char *principal)
         "@cloudservices.gserviceaccount.com",
         NULL,
     };
-    if (strncmp(principal, "serviceAccount:", 15) != 0)
-        return false;
+    /* the agent's address under any kind ("user:service-1@gcp-sa-pubsub...") is the same
+     * mailbox, so it is an agent too */
     const char *at = strrchr(principal, '@');
     if (!at)
         return false;
-    if (strncmp(at + 1, "gcp-sa-", 7) == 0 && ends_with(at, ".iam.gserviceaccount.com"))
+    if (strncasecmp(at + 1, "gcp-sa-", 7) == 0 && ends_with(at, ".iam.gserviceaccount.com"))
         return true;
     for (int i = 0; agent_domains[i]; i++)
-        if (strcmp(at, agent_domains[i]) == 0)
+        if (strcasecmp(at, agent_domains[i]) == 0)
             return true;
     for (size_t i = 0; em_services[i]; i++)
         if (is_agent_domain(at + 1, em_services[i]->agent_domain))

@@ -91,8 +91,17 @@ static enum em_code identifier(struct ddl *d, const char *what, const char **nam
     return *name ? EM_OK : d->st->code;
 }
 
+/* A name SQLite would refuse for a table, an index or a view ("sqlite_..."), or that would
+ * hide one of the SQLite table functions the SQL translator uses (json_each, json_tree). */
+static bool reserved_by_sqlite(const char *name)
+{
+    return strncasecmp(name, "sqlite_", 7) == 0 || strcasecmp(name, "json_each") == 0 ||
+           strcasecmp(name, "json_tree") == 0;
+}
+
 /* A schema object's name: a name, or schema.name in a named schema that exists (its
- * objects are named so throughout), each part a name identifier() would take. */
+ * objects are named so throughout), each part a name identifier() would take; not one
+ * SQLite reserves (reserved_by_sqlite). */
 static enum em_code object_name(struct ddl *d, const char *what, const char **name)
 {
     const char *raw;
@@ -120,6 +129,12 @@ static enum em_code object_name(struct ddl *d, const char *what, const char **na
                         "underscores.",
                         what, raw);
     }
+    if (!dot && reserved_by_sqlite(raw))
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "Invalid %s %.128s: the emulator keeps its tables, indexes and views in "
+                    "SQLite, which reserves names that start with sqlite_ and the names "
+                    "json_each and json_tree (Spanner accepts them): choose another name.",
+                    what, raw);
     *name = keep(d, raw);
     return *name ? EM_OK : d->st->code;
 }

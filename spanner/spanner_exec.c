@@ -1176,6 +1176,12 @@ static enum em_code job_commit(struct sp_job_ctx *ctx, void *arg, struct em_stat
     {
         if (apply_mutation(ctx, j, m, st))
             return st->code;
+        if (j->out->mutation_count > SP_MUTATIONS_MAX)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "The transaction contains too many mutations. Insert and update "
+                           "operations count with the multiplicity of the number of columns "
+                           "they affect; delete operations count as one. (Maximum number: %d)",
+                           SP_MUTATIONS_MAX);
     }
     if (fill_pending(ctx, &j->touched.pending, j->out->commit_ns, st) ||
         sp_job_write_changes(ctx, st))

@@ -34,6 +34,10 @@
 struct sp_db;
 struct sp_txn;
 
+/* The most mutations one commit applies, counted as Spanner counts them (an insert or
+ * update as its number of columns, a delete as one): more is INVALID_ARGUMENT. */
+#define SP_MUTATIONS_MAX 80000
+
 struct sp_result {
     cJSON *fields;      /* rowType.fields */
     cJSON *rows;        /* a list of rows, each a list of values */

@@ -132,6 +132,21 @@ static void test_advance_adds_to_the_stored_offset(void **state)
     assert_true(em_clock_offset() == offset);
 }
 
+static void test_the_clock_stops_at_2200(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    int64_t offset = 0, century = 100LL * 366 * 24 * HOUR;
+    assert_int_equal(em_clock_advance(f->dir.store, century, &offset, &st), EM_OK); /* 2126 */
+    assert_int_equal(em_clock_advance(f->dir.store, century, &offset, &st), EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "2200-01-01T00:00:00Z"));
+    assert_true(em_clock_offset() == century); /* unchanged */
+    int64_t left = EM_CLOCK_MAX_NS - em_clock_real_now() - em_clock_offset();
+    assert_int_equal(em_clock_advance(f->dir.store, left - HOUR, &offset, &st), EM_OK);
+    assert_int_equal(em_clock_advance(f->dir.store, 2 * HOUR, &offset, &st), EM_INVALID_ARGUMENT);
+    assert_true(em_clock_now() < EM_CLOCK_MAX_NS);
+}
+
 static void test_a_restart_keeps_the_time(void **state)
 {
     struct fixture *f = *state;
@@ -190,6 +205,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_another_connection_sees_and_moves_the_same_clock,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_advance_adds_to_the_stored_offset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_the_clock_stops_at_2200, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_restart_keeps_the_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_never_moves_backwards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_returns_to_os_time, setup, teardown),

@@ -197,8 +197,15 @@ static void test_service_agents_need_the_internal_credential(void **state)
     assert_true(
         em_iam_is_service_agent("serviceAccount:service-1@gcp-sa-pubsub.iam.gserviceaccount.com"));
     assert_false(em_iam_is_service_agent("serviceAccount:robot@gcp-sa-x.example.com"));
-    assert_false(em_iam_is_service_agent("user:service-1@gcp-sa-pubsub.iam.gserviceaccount.com"));
     assert_false(em_iam_is_service_agent("serviceAccount:r@my-project.iam.gserviceaccount.com"));
+    /* lookalikes: the same mailbox under another kind, or in other letter cases */
+    assert_true(em_iam_is_service_agent("user:service-1@gcp-sa-pubsub.iam.gserviceaccount.com"));
+    assert_true(
+        em_iam_is_service_agent("serviceAccount:service-1@GCP-SA-PUBSUB.iam.gserviceaccount.com"));
+    assert_true(
+        em_iam_is_service_agent("serviceAccount:service-1@gcp-sa-spanner.IAM.Gserviceaccount.COM"));
+    assert_true(em_iam_is_service_agent("group:x@Cloudservices.gserviceaccount.com"));
+    unauthenticated("Bearer user:service-1@GCP-SA-PUBSUB.iam.gserviceaccount.com", false);
 }
 
 static void test_principal_fits_the_buffer(void **state)

@@ -370,6 +370,25 @@ static void test_mutations(void **state)
     table_rows(f, rows, sizeof(rows));
     assert_string_equal(rows, "1:a:10,2:b:20,3:null:30,4:d:null,5:null:50");
 
+    /* more than 80,000 mutations (40,001 rows of two columns): refused, nothing applied */
+    size_t size = 64 + 40001 * 24, n;
+    char *big = malloc(size);
+    assert_non_null(big);
+    n = (size_t)snprintf(big, size,
+                         "{\"singleUseTransaction\":{\"readWrite\":{}},\"mutations\":[{"
+                         "\"insert\":{\"table\":\"T\",\"columns\":[\"K\",\"V\"],\"values\":[");
+    for (int i = 0; i < 40001; i++)
+        n += (size_t)snprintf(big + n, size - n, "%s[\"%d\",\"x\"]", i ? "," : "", 1000 + i);
+    snprintf(big + n, size - n, "]}}]}");
+    assert_int_equal(data_call(f, f->session, "commit", big, &reply), 400);
+    free(big);
+    const char *message =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(reply, "error"), "message")->valuestring;
+    assert_non_null(strstr(message, "(Maximum number: 80000)"));
+    cJSON_Delete(reply);
+    table_rows(f, rows, sizeof(rows));
+    assert_string_equal(rows, "1:a:10,2:b:20,3:null:30,4:d:null,5:null:50");
+
     assert_int_equal(commit(f,
                             "{\"delete\":{\"table\":\"T\",\"keySet\":{\"keys\":[[\"1\"]],"
                             "\"ranges\":[{\"startOpen\":[\"2\"],\"endClosed\":[\"4\"]}]}}}",

@@ -928,6 +928,21 @@ static void test_name_lengths(void **state)
               "INVALID_ARGUMENT: Invalid column name a b: a name is a letter, then letters, "
               "digits and underscores.");
     ddl_ok("CREATE TABLE `Order` (`Select` INT64) PRIMARY KEY (`Select`)"); /* keywords quoted */
+    /* names SQLite keeps for itself, or whose table would hide json_each (UNNEST) */
+#define RESERVED                                                                                   \
+    ": the emulator keeps its tables, indexes and views in SQLite, which reserves names that "     \
+    "start with sqlite_ and the names json_each and json_tree (Spanner accepts them): choose "     \
+    "another name."
+    ddl_fails("CREATE TABLE sqlite_orders (a INT64) PRIMARY KEY (a)",
+              "INVALID_ARGUMENT: Invalid table name sqlite_orders" RESERVED);
+    ddl_ok("CREATE TABLE R (a INT64) PRIMARY KEY (a)");
+    ddl_fails("CREATE INDEX SQLITE_ByA ON R(a)",
+              "INVALID_ARGUMENT: Invalid index name SQLITE_ByA" RESERVED);
+    ddl_fails("CREATE TABLE Json_Each (a INT64) PRIMARY KEY (a)",
+              "INVALID_ARGUMENT: Invalid table name Json_Each" RESERVED);
+    ddl_fails("CREATE VIEW json_tree SQL SECURITY INVOKER AS SELECT a FROM R",
+              "INVALID_ARGUMENT: Invalid view name json_tree" RESERVED);
+    ddl_ok("CREATE TABLE sqliteish (a INT64) PRIMARY KEY (a)");
 }
 
 static void test_interleave_rules(void **state)
