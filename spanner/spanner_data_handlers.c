@@ -719,6 +719,7 @@ static enum em_code execute(struct em_call *call, bool streaming)
         return call->status.code;
     }
     req.read_ns = call_read_ns(&dc);
+    req.streaming = streaming;
     if (!sp_exec_sql(dc.db, dc.txn, &req, &result, &call->status)) {
         if (streaming)
             stream_result(call, &dc, &result, skip);
@@ -837,7 +838,8 @@ static enum em_code do_read(struct em_call *call, bool streaming)
                            cJSON_GetObjectItem(call->body, "columns"),
                            cJSON_GetObjectItem(call->body, "keySet"),
                            limit,
-                           call_read_ns(&dc)};
+                           call_read_ns(&dc),
+                           streaming};
     if (!read.key_set)
         EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "keySet is required.");
     else if (!sp_exec_read(dc.db, dc.txn, &read, &result, &call->status)) {

@@ -8,6 +8,7 @@
 
 #include "spanner_change_records.h"
 
+#include "em_clock.h"
 #include "em_crypto.h"
 #include "em_json.h"
 #include "em_log.h"
@@ -20,6 +21,7 @@
 #include "spanner_sql_translate.h"
 #include "spanner_txn.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,26 +285,80 @@ static cJSON *field_json(const char *name, const struct sp_type *type)
     return field;
 }
 
-/* Steps stmt to its end, appending each row to out->rows (when out) with the types. */
+static _Atomic int64_t time_limit_ms; /* 0: SP_STATEMENT_TIME_LIMIT_S */
+
+void sp_exec_set_time_limit_ms(int64_t ms)
+{
+    time_limit_ms = ms;
+}
+
+/* SQLite's progress handler: non-zero (stop the statement) once the deadline passed. */
+static int past_deadline(void *deadline)
+{
+    return em_clock_monotonic() > *(const int64_t *)deadline;
+}
+
+/* The bytes of a row's values as stored (what its JSON is about the size of). */
+static int64_t row_bytes(sqlite3_stmt *stmt, int ncols)
+{
+    int64_t bytes = 0;
+    for (int i = 0; i < ncols; i++)
+        bytes += 8 + sqlite3_column_bytes(stmt, i);
+    return bytes;
+}
+
+static enum em_code too_large(bool streaming, struct em_status *st)
+{
+    if (!streaming)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "Result set too large. Result sets larger than 10.00M can only be yielded "
+                       "through the streaming API.");
+    return EM_FAIL(st, EM_RESOURCE_EXHAUSTED,
+                   "Result set too large for the emulator: it collects a streaming call's rows "
+                   "before it sends them, at most %ld MiB. Add a LIMIT or read the rows in parts.",
+                   SP_STREAM_RESULT_MAX_BYTES / (1024 * 1024));
+}
+
+/* Steps stmt to its end, appending each row to out->rows (when out) with the types;
+ * within SP_STATEMENT_TIME_LIMIT_S and, with out, the result size of a streaming call or
+ * not. */
 static enum em_code collect_rows(struct sp_job_ctx *ctx, sqlite3_stmt *stmt,
-                                 const struct sp_type *const *types, int ncols,
+                                 const struct sp_type *const *types, int ncols, bool streaming,
                                  struct sp_result *out, struct em_status *st)
 {
     int rc;
+    int64_t limit_ms = time_limit_ms ? time_limit_ms : SP_STATEMENT_TIME_LIMIT_S * 1000LL;
+    int64_t deadline = em_clock_monotonic() + limit_ms * 1000000;
+    int64_t bytes = 0, max_bytes = streaming ? SP_STREAM_RESULT_MAX_BYTES : SP_RESULT_MAX_BYTES;
+    sqlite3_progress_handler(ctx->sqlite, 10000, past_deadline, &deadline);
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         if (!out)
             continue;
+        if ((bytes += row_bytes(stmt, ncols)) > max_bytes) {
+            sqlite3_progress_handler(ctx->sqlite, 0, NULL, NULL);
+            sqlite3_reset(stmt);
+            return too_large(streaming, st);
+        }
         cJSON *row = cJSON_CreateArray();
         for (int i = 0; i < ncols; i++) {
             cJSON *value = sp_value_to_json(types[i], sqlite3_column_value(stmt, i));
             if (!value) {
                 cJSON_Delete(row);
+                sqlite3_progress_handler(ctx->sqlite, 0, NULL, NULL);
                 sqlite3_reset(stmt);
                 return EM_FAIL(st, EM_INTERNAL, "A stored value cannot be read back.");
             }
             cJSON_AddItemToArray(row, value);
         }
         cJSON_AddItemToArray(out->rows, row);
+    }
+    sqlite3_progress_handler(ctx->sqlite, 0, NULL, NULL);
+    if (rc == SQLITE_INTERRUPT) {
+        sqlite3_reset(stmt);
+        return EM_FAIL(st, EM_DEADLINE_EXCEEDED,
+                       "The statement ran for more than %lld ms, the most the emulator lets one "
+                       "statement hold its database, and was stopped.",
+                       (long long)limit_ms);
     }
     if (rc != SQLITE_DONE) {
         sp_sql_error(ctx->sqlite, rc, st);
@@ -507,7 +563,8 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
         return EM_FAIL_OOM(st);
     for (int i = 0; i < tr->ncolumns; i++)
         types[i] = &tr->columns[i].type;
-    enum em_code code = collect_rows(ctx, prepared->stmt, types, tr->ncolumns, out, st);
+    enum em_code code =
+        collect_rows(ctx, prepared->stmt, types, tr->ncolumns, s->streaming, out, st);
     free(types);
     if (code) {
         if (out) /* rows begun before the failure */
@@ -812,7 +869,7 @@ static enum em_code read_rows(struct sp_job_ctx *ctx, struct read_job *j, struct
         types[i] = &cols[i]->type;
         cJSON_AddItemToArray(j->out->fields, field_json(cols[i]->name, types[i]));
     }
-    if (collect_rows(ctx, s->stmt, types, ncols, j->out, st))
+    if (collect_rows(ctx, s->stmt, types, ncols, j->read->streaming, j->out, st))
         return st->code;
     sqlite3_reset(s->stmt);
     touched_add(&j->touched, s, NULL, 0, false);

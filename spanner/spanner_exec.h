@@ -34,6 +34,18 @@
 struct sp_db;
 struct sp_txn;
 
+/* One statement runs on its database's writer thread, ahead of every other call to the
+ * database, for at most this long: past it, DEADLINE_EXCEEDED (a runaway cross join must
+ * not hold the database). */
+#define SP_STATEMENT_TIME_LIMIT_S 60
+/* Tests only: another limit, in milliseconds (0: SP_STATEMENT_TIME_LIMIT_S again). */
+void sp_exec_set_time_limit_ms(int64_t ms);
+/* The most a result holds, in bytes of its values as stored: executeSql and read, as in
+ * Spanner (FAILED_PRECONDITION: the streaming API yields more); their streaming forms,
+ * whose rows the emulator collects before it sends them (RESOURCE_EXHAUSTED). */
+#define SP_RESULT_MAX_BYTES        (10L * 1024 * 1024)
+#define SP_STREAM_RESULT_MAX_BYTES (256L * 1024 * 1024)
+
 /* The most mutations one commit applies, counted as Spanner counts them (an insert or
  * update as its number of columns, a delete as one): more is INVALID_ARGUMENT. */
 #define SP_MUTATIONS_MAX 80000
@@ -66,6 +78,7 @@ struct sp_sql_request {
     const cJSON *param_types; /* name -> Type, or NULL */
     enum sp_query_mode mode;
     int64_t read_ns; /* a single-use read at this timestamp (0: strong; see sp_read_at) */
+    bool streaming;  /* executeStreamingSql: the result may reach SP_STREAM_RESULT_MAX_BYTES */
     /* private to spanner_exec.c: what CURRENT_TIMESTAMP(), GENERATE_UUID() and
      * GET_NEXT_SEQUENCE_VALUE() return when
      * a read-write transaction's DML runs again (struct sp_sql_clock); 0 and NULL: the
@@ -95,6 +108,7 @@ struct sp_read {
     const cJSON *key_set;
     int64_t limit;   /* 0: none */
     int64_t read_ns; /* a single-use read at this timestamp (0: strong) */
+    bool streaming;  /* streamingRead: the result may reach SP_STREAM_RESULT_MAX_BYTES */
 };
 enum em_code sp_exec_read(struct sp_db *db, struct sp_txn *txn, const struct sp_read *read,
                           struct sp_result *out, struct em_status *st);

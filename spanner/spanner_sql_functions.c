@@ -1518,27 +1518,39 @@ static void fn_struct_eq(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* sp_array_agg_<code>(value): ARRAY_AGG and ARRAY(subquery), the element type code in the
  * name (SQLite's DISTINCT aggregates take exactly one argument); NULL elements kept. */
+struct array_agg {
+    cJSON *array;
+    int64_t bytes; /* of the elements as stored: at most SP_BYTES_MAX, a Spanner value's */
+};
+
 static void array_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    cJSON **array = sqlite3_aggregate_context(ctx, sizeof(*array));
-    if (!array)
+    struct array_agg *agg = sqlite3_aggregate_context(ctx, sizeof(*agg));
+    if (!agg)
         return;
-    if (!*array && !(*array = cJSON_CreateArray())) {
+    if (!agg->array && !(agg->array = cJSON_CreateArray())) {
         sqlite3_result_error_nomem(ctx);
         return;
     }
-    append_element(ctx, *array, (int)(intptr_t)sqlite3_user_data(ctx), argv[0]);
+    agg->bytes += 8 + sqlite3_value_bytes(argv[0]);
+    if (agg->bytes > SP_BYTES_MAX) {
+        sp_fn_error(ctx, "OUT_OF_RANGE: The array built by ARRAY_AGG or ARRAY(subquery) is "
+                         "larger than 10485760 bytes, the most a Spanner value holds.");
+        return;
+    }
+    append_element(ctx, agg->array, (int)(intptr_t)sqlite3_user_data(ctx), argv[0]);
 }
 
 static void array_agg_final(sqlite3_context *ctx)
 {
-    cJSON **array = sqlite3_aggregate_context(ctx, 0);
-    if (!array || !*array)
+    struct array_agg *agg = sqlite3_aggregate_context(ctx, 0);
+    if (!agg || !agg->array)
         return; /* no rows: NULL */
-    sp_fn_result_json(ctx, *array);
-    cJSON_Delete(*array);
-    *array = NULL;
+    if (agg->bytes <= SP_BYTES_MAX)
+        sp_fn_result_json(ctx, agg->array);
+    cJSON_Delete(agg->array);
+    agg->array = NULL;
 }
 
 /* ---- dates and timestamps (UTC; nothing here needs a time zone) ---- */
@@ -1967,6 +1979,7 @@ int sp_sql_register_scalars(sqlite3 *db, const struct sp_sql_scalar *functions, 
 
 int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
 {
+    sqlite3_limit(db, SQLITE_LIMIT_LENGTH, SP_SQL_LENGTH_MAX);
     for (size_t i = 0; i < sizeof(scalar_functions) / sizeof(scalar_functions[0]); i++) {
         const struct fn_entry *f = &scalar_functions[i];
         int flags = SQLITE_UTF8 | (f->deterministic ? SQLITE_DETERMINISTIC : 0);
@@ -2055,6 +2068,11 @@ enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st)
                        "function whose result can change (CURRENT_TIMESTAMP, GENERATE_UUID, ...).");
     if (strcmp(message, "integer overflow") == 0)
         return EM_FAIL(st, EM_OUT_OF_RANGE, "int64 overflow in SUM");
+    if ((rc & 0xFF) == SQLITE_TOOBIG)
+        return EM_FAIL(st, EM_OUT_OF_RANGE,
+                       "A value or a row the statement builds is larger than %d MiB, the most the "
+                       "emulator holds (a Spanner value holds at most 10 MiB).",
+                       SP_SQL_LENGTH_MAX / (1024 * 1024));
     if ((rc & 0xFF) == SQLITE_CONSTRAINT && strstr(message, "UNIQUE constraint failed"))
         return EM_FAIL(st, EM_ALREADY_EXISTS, "Row already exists: %s",
                        message + strlen("UNIQUE constraint failed: "));

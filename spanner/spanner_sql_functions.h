@@ -55,7 +55,14 @@ struct sp_sql_clock {
     int draws_next;
 };
 
-/* Registers every sp_* function on db; clock must outlive db. */
+/* SQLite's limit on one value or one stored row of a database's connection: far above a
+ * Spanner value's 10 MiB and a row of several such, low enough that a statement building a
+ * huge string (STRING_AGG of millions of rows) fails with OUT_OF_RANGE instead of taking
+ * the memory of the process. */
+#define SP_SQL_LENGTH_MAX (128 * 1024 * 1024)
+
+/* Registers every sp_* function on db and sets its SP_SQL_LENGTH_MAX; clock must outlive
+ * db. */
 int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock);
 
 /* A deterministic scalar user function of a group, and the registration of a table of

@@ -17,8 +17,10 @@
 #include "em_call.h"
 #include "em_clock.h"
 #include "em_config.h"
+#include "em_json.h"
 #include "em_log.h"
 #include "em_service.h"
+#include "spanner/spanner_exec.h"
 #include "spanner/spanner_keyset.h"
 #include "spanner/spanner_service.h"
 #include "spanner/spanner_txn.h"
@@ -654,6 +656,43 @@ static void test_query_modes(void **state)
     cJSON_Delete(reply);
 }
 
+/* A runaway statement is stopped at the time limit and the database serves the next one;
+ * a result past 10 MiB is executeSql's FAILED_PRECONDITION but streams. */
+static void test_statement_bounds(void **state)
+{
+    struct fixture *f = *state;
+    cJSON *reply;
+    sp_exec_set_time_limit_ms(300);
+    int64_t start = em_clock_monotonic();
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               "{\"sql\":\"SELECT COUNT(*) FROM UNNEST(GENERATE_ARRAY(1,16000)) a, "
+                               "UNNEST(GENERATE_ARRAY(1,16000)) b, UNNEST(GENERATE_ARRAY(1,16000)) "
+                               "c\"}",
+                               &reply),
+                     504);
+    assert_string_equal(error_status(reply), "DEADLINE_EXCEEDED");
+    cJSON_Delete(reply);
+    assert_true(em_clock_monotonic() - start < 5 * EM_NS_PER_SEC);
+    sp_exec_set_time_limit_ms(0);
+    assert_int_equal(data_call(f, f->other, "executeSql", "{\"sql\":\"SELECT 1\"}", &reply), 200);
+    cJSON_Delete(reply);
+
+    const char *big =
+        "{\"sql\":\"SELECT REPEAT('x', 1000000) FROM UNNEST(GENERATE_ARRAY(1, 11))\"}";
+    assert_int_equal(data_call(f, f->session, "executeSql", big, &reply), 400);
+    assert_string_equal(error_status(reply), "FAILED_PRECONDITION");
+    cJSON_Delete(reply);
+    assert_int_equal(data_call(f, f->session, "executeStreamingSql", big, &reply), 200);
+    assert_true(cJSON_IsArray(reply));
+    cJSON_Delete(reply);
+    assert_int_equal(data_call(f, f->session, "executeSql",
+                               "{\"sql\":\"SELECT REPEAT('x', 1000000) FROM "
+                               "UNNEST(GENERATE_ARRAY(1, 10))\"}",
+                               &reply),
+                     200);
+    cJSON_Delete(reply);
+}
+
 static void test_restart_keeps_rows_and_sessions(void **state)
 {
     struct fixture *f = *state;
@@ -680,6 +719,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_commit_timestamp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statement_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_keeps_rows_and_sessions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
