@@ -651,7 +651,7 @@ static enum em_code read_text(struct rn_run *run, int step, struct em_status *st
     pool_start(&pool, batch_worker_count(run));
     if (pool.worker_count == 0)
         EM_FAIL_OOM(st);
-    else if (rn_text_read(pattern, TEXT_BUNDLE, pool_put, &pool, st) == EM_NOT_FOUND)
+    else if (rn_text_read(run->data_dir, pattern, TEXT_BUNDLE, pool_put, &pool, st) == EM_NOT_FOUND)
         EM_FAIL(st, EM_NOT_FOUND, "Step '%s': no file matches %s.", s->name, s->path);
     pool_finish(&pool, st);
     return st->code;
@@ -965,7 +965,7 @@ static int64_t poll_files(struct stream *stream, struct rn_state *state, int ste
     glob_t g;
     if (rn_gcs_path(run->data_dir, s->path, "ReadText path", true, pattern, sizeof(pattern), st))
         return -1;
-    if (glob(pattern, 0, NULL, &g) != 0) {
+    if (rn_gcs_glob(run->data_dir, pattern, &g) != 0) {
         globfree(&g);
         return 0;
     }

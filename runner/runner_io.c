@@ -41,7 +41,7 @@ static bool dot_wildcard(const char *seg, size_t len)
 }
 
 /* Objects: no empty, "." or ".." segment, none that a glob expands to one, no control
- * character; wildcards only in a glob. */
+ * character, no backslash (glob(3) reads "\\.\\." as ".."); wildcards only in a glob. */
 static bool valid_object(const char *object, bool glob)
 {
     if (!*object)
@@ -55,9 +55,50 @@ static bool valid_object(const char *object, bool glob)
         seg = end ? end + 1 : NULL;
     }
     for (const char *c = object; *c; c++)
-        if ((unsigned char)*c < 0x20 || (!glob && strchr("*?[", *c)))
+        if ((unsigned char)*c < 0x20 || *c == '\\' || (!glob && strchr("*?[", *c)))
             return false;
     return true;
+}
+
+bool rn_valid_file_suffix(const char *suffix)
+{
+    for (const char *c = suffix ? suffix : ""; *c; c++)
+        if ((unsigned char)*c < 0x20 || strchr("/\\*?[", *c))
+            return false;
+    return true;
+}
+
+/* Whether path is a regular file inside root (both resolved: no symbolic link leads out,
+ * no device or FIFO is read). */
+static bool inside(const char *root, const char *path)
+{
+    char real_root[PATH_MAX], real[PATH_MAX];
+    struct stat sb;
+    if (!realpath(root, real_root) || !realpath(path, real) || stat(real, &sb) != 0 ||
+        !S_ISREG(sb.st_mode))
+        return false;
+    size_t n = strlen(real_root);
+    return strncmp(real, real_root, n) == 0 && real[n] == '/';
+}
+
+int rn_gcs_glob(const char *data_dir, const char *pattern, glob_t *out)
+{
+    char root[PATH_MAX];
+    snprintf(root, sizeof(root), "%s/gcs", data_dir);
+    int rc = glob(pattern, GLOB_NOESCAPE, NULL, out);
+    if (rc != 0)
+        return rc;
+    size_t kept = 0;
+    for (size_t i = 0; i < out->gl_pathc; i++) {
+        if (inside(root, out->gl_pathv[i]))
+            out->gl_pathv[kept++] = out->gl_pathv[i];
+        else
+            free(out->gl_pathv[i]);
+    }
+    for (size_t i = kept; i < out->gl_pathc; i++)
+        out->gl_pathv[out->gl_offs + i] = NULL;
+    out->gl_pathc = kept;
+    return kept ? 0 : GLOB_NOMATCH;
 }
 
 enum em_code rn_gcs_path(const char *data_dir, const char *gs_path, const char *field, bool glob,
@@ -128,11 +169,11 @@ enum em_code rn_text_read_file(const char *path, size_t bundle_size, rn_lines_fn
     return st->code;
 }
 
-enum em_code rn_text_read(const char *pattern, size_t bundle_size, rn_lines_fn bundle, void *arg,
-                          struct em_status *st)
+enum em_code rn_text_read(const char *data_dir, const char *pattern, size_t bundle_size,
+                          rn_lines_fn bundle, void *arg, struct em_status *st)
 {
     glob_t g;
-    if (glob(pattern, 0, NULL, &g) != 0) {
+    if (rn_gcs_glob(data_dir, pattern, &g) != 0) {
         globfree(&g);
         return EM_FAIL(st, EM_NOT_FOUND, "No file matches the input pattern.");
     }
@@ -196,6 +237,10 @@ enum em_code rn_text_write(const char *prefix, const char *window, const char *s
         return st->code;
     for (int shard = 0; shard < shards; shard++) {
         char path[PATH_MAX];
+        if (!rn_valid_file_suffix(suffix))
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "An output file suffix cannot hold '/', '\\', wildcards or control "
+                           "characters.");
         if ((size_t)snprintf(path, sizeof(path), "%s%s%s-%05d-of-%05d%s", prefix,
                              *window ? "-" : "", window, shard, shards,
                              suffix ? suffix : "") >= sizeof(path))

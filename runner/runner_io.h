@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 #include <limits.h>
+#include <glob.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,12 +28,22 @@
 enum em_code rn_gcs_path(const char *data_dir, const char *gs_path, const char *field, bool glob,
                          char *out, size_t len, struct em_status *st);
 
-/* Reads every line of every file matching pattern (a local path with wildcards), calling
- * bundle(lines, arg) with up to bundle_size lines at a time (an array of strings it
- * takes). NOT_FOUND when no file matches. */
+/* Whether suffix may end an output file's name: no '/', '\\', wildcard or control
+ * character (a suffix "/../../x" would write outside the bucket). */
+bool rn_valid_file_suffix(const char *suffix);
+
+/* glob(3) of pattern (a local path from rn_gcs_path, wildcards taken as such: no escapes)
+ * keeping only regular files that resolve inside <data_dir>/gcs, so no symbolic link,
+ * device or FIFO is read. glob's result: 0, or GLOB_NOMATCH when none is left; globfree
+ * out in both cases. */
+int rn_gcs_glob(const char *data_dir, const char *pattern, glob_t *out);
+
+/* Reads every line of every file matching pattern (a local path with wildcards, as
+ * rn_gcs_glob keeps them), calling bundle(lines, arg) with up to bundle_size lines at a
+ * time (an array of strings it takes). NOT_FOUND when no file matches. */
 typedef enum em_code (*rn_lines_fn)(cJSON *lines, void *arg, struct em_status *st);
-enum em_code rn_text_read(const char *pattern, size_t bundle_size, rn_lines_fn bundle, void *arg,
-                          struct em_status *st);
+enum em_code rn_text_read(const char *data_dir, const char *pattern, size_t bundle_size,
+                          rn_lines_fn bundle, void *arg, struct em_status *st);
 
 /* The same for one file (path taken as it is, no wildcards). */
 enum em_code rn_text_read_file(const char *path, size_t bundle_size, rn_lines_fn bundle, void *arg,

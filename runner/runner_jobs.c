@@ -502,10 +502,35 @@ static enum em_code check_worker_account(const char *email, struct em_status *st
     return EM_OK;
 }
 
+/* The environment's fields the runner reads are strings, as Google's JSON parser has them
+ * (a kmsKeyName of 5 was taken as no key: the job ran unprotected). */
+static enum em_code check_environment_types(const cJSON *env, struct em_status *st)
+{
+    static const struct {
+        const char *json, *proto;
+    } fields[] = {{"kmsKeyName", "kms_key_name"},
+                  {"serviceKmsKeyName", "service_kms_key_name"},
+                  {"serviceAccountEmail", "service_account_email"}};
+    if (!env)
+        return EM_OK;
+    if (!cJSON_IsObject(env))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid value at 'environment': an object (RuntimeEnvironment).");
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const cJSON *value = cJSON_GetObjectItemCaseSensitive(env, fields[i].json);
+        if (value && !cJSON_IsString(value) && !cJSON_IsNull(value))
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Invalid value at 'environment.%s' (TYPE_STRING): a string.",
+                           fields[i].proto);
+    }
+    return EM_OK;
+}
+
 static enum em_code check_launch(const struct rn_launch *l, struct rn_pipeline **p,
                                  struct em_status *st)
 {
-    if (check_job_name(l->job_name, st) || check_location(l->location, st) ||
+    if (check_environment_types(l->environment, st) || check_job_name(l->job_name, st) ||
+        check_location(l->location, st) ||
         check_worker_account(env_string(l->environment, "serviceAccountEmail"), st))
         return st->code;
     const char *key = env_string(l->environment, "kmsKeyName");
@@ -647,6 +672,11 @@ enum em_code rn_jobs_list(struct rn_jobs *jobs, const char *project, const char 
         n++;
     }
     cJSON_Delete(all);
+    if (skipping) { /* no job of the token's: not a token of this list */
+        cJSON_Delete(*reply);
+        *reply = NULL;
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid page token.");
+    }
     return EM_OK;
 }
 

@@ -444,6 +444,12 @@ static enum em_code parse_window(struct rn_step *step, struct em_status *st)
         (!rn_duration_parse(field_text(step, "period"), &step->period_ns) ||
          step->period_ns > step->size_ns || step->size_ns % step->period_ns != 0))
         return STEP_FAIL(st, step, "field 'period' must be a duration that divides 'size' evenly.");
+    if (step->window == RN_WINDOW_SLIDING &&
+        step->size_ns / step->period_ns > RN_SLIDING_WINDOWS_MAX)
+        return STEP_FAIL(st, step,
+                         "a sliding window puts each element in size / period windows: at most "
+                         "%d here, not %lld.",
+                         RN_SLIDING_WINDOWS_MAX, (long long)(step->size_ns / step->period_ns));
     const char *lateness = field_text(step, "allowedLateness");
     if (lateness && !rn_duration_parse(lateness, &step->lateness_ns))
         return STEP_FAIL(st, step, "field 'allowedLateness' must be a duration such as \"60s\".");
@@ -524,6 +530,10 @@ static enum em_code parse_kind_fields(struct rn_step *step, struct em_status *st
         return check_pubsub_name(step, "topic", step->topic, "topics", st);
     case RN_WRITE_TEXT:
         step->suffix = field_text(step, "suffix");
+        if (!rn_valid_file_suffix(step->suffix))
+            return STEP_FAIL(st, step,
+                             "field 'suffix' cannot hold '/', '\\', wildcards or control "
+                             "characters: it ends a file name.");
         return need_gcs_path(step, false, st) ? st->code : parse_shards(step, st);
     case RN_WRITE_PUBSUB:
         if (need_text(step, "topic", &step->topic, st))
@@ -534,10 +544,20 @@ static enum em_code parse_kind_fields(struct rn_step *step, struct em_status *st
     case RN_KEY_BY:
         step->field = field_text(step, "field");
         return EM_OK;
-    case RN_RENAME_FIELDS:
-        if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(step->spec, "fields")))
+    case RN_RENAME_FIELDS: {
+        const cJSON *fields = cJSON_GetObjectItemCaseSensitive(step->spec, "fields"), *name;
+        if (!cJSON_IsObject(fields))
             return STEP_FAIL(st, step, "field 'fields' must be an object of old: new names.");
+        cJSON_ArrayForEach(name, fields)
+        {
+            if (!cJSON_IsString(name) || !name->valuestring[0])
+                return STEP_FAIL(st, step,
+                                 "field 'fields': the new name of '%.100s' must be a non-empty "
+                                 "string.",
+                                 name->string);
+        }
         return EM_OK;
+    }
     case RN_MAP:
     case RN_FLAT_MAP:
     case RN_FILTER:

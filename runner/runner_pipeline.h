@@ -28,6 +28,9 @@
 
 #define RN_STEP_NAME_MAX 64
 #define RN_STEPS_MAX     64
+/* The most windows a sliding window puts one element in (size / period): a "7d" window
+ * sliding every second made 604,800 copies of each element. */
+#define RN_SLIDING_WINDOWS_MAX 1000
 
 enum rn_kind {
     RN_READ_TEXT,

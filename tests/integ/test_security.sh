@@ -18,7 +18,10 @@
 #   - restoring or copying another project's Bigtable backup needs a permission on it;
 #   - dead-lettering needs the Pub/Sub service agent's roles (publisher on the dead-letter
 #     topic, subscriber on the subscription), also into another project: without them
-#     messages keep being redelivered and the audit log says why.
+#     messages keep being redelivered and the audit log says why;
+#   - a Dataflow job's paths stay in their buckets (no "\.\." or ".*" segment that glob(3)
+#     turns into "..", no output suffix with a '/'), sliding windows are bounded, and a key
+#     that is not a string is refused rather than ignored.
 source "$(dirname "$0")/lib.sh"
 
 start_stack --iam enforce
@@ -374,5 +377,35 @@ expect_status 200
 API_PRINCIPAL=user:mallory@example.com api POST "$BIGTABLE_URL/v2/$MALLORY_PROJECT/instances/bt-mallory/tables:restore" \
     "{\"tableId\":\"granted\",\"backup\":\"$VICTIM_BACKUP\"}"
 expect_status 200 # granted on the backup: restored into her instance
+
+section "a Dataflow job reads and writes only inside its buckets, and its key is a string"
+export API_PRINCIPAL=user:mallory@example.com
+JOBS="$RUNNER_URL/v1b3/$MALLORY_PROJECT/locations/us-central1"
+launch_template() { # PARAMETERS_JSON [ENVIRONMENT_JSON]
+    api POST "$JOBS/templates" "$(jq -cn --argjson p "$1" --argjson e "${2:-{\}}" '{jobName: "leak",
+        gcsPath: "gs://dataflow-templates/latest/GCS_Text_to_Cloud_PubSub", parameters: $p, environment: $e}')"
+}
+for pattern in 'gs://mallory-bkt/\.\./\.\./*.t*' 'gs://mallory-bkt/\.*/\.*/kms-root.key' \
+    'gs://mallory-bkt/..*/internal.token'; do
+    launch_template "$(jq -cn --arg in "$pattern" '{inputFilePattern: $in, outputTopic: "projects/mallory-project/topics/leak"}')"
+    expect_error_json 400 INVALID_ARGUMENT
+done
+create_job() { # STEPS_JSON
+    api POST "$JOBS/jobs" "$(jq -cn --argjson steps "$1" '{name: "escape", environment: {sdkPipelineOptions: {pipeline: {steps: $steps}}}}')"
+}
+create_job '[{"name":"r","transform":"ReadText","path":"gs://mallory-bkt/in.txt"},
+  {"name":"w","transform":"WriteText","input":"r","path":"gs://mallory-bkt/d","suffix":"/../../../../../../tmp/pwned.txt"}]'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "suffix" "the refusal names the suffix"
+create_job '[{"name":"r","transform":"ReadText","path":"gs://mallory-bkt/in.txt"},
+  {"name":"s","transform":"Window","input":"r","type":"sliding","size":"7d","period":"1s"}]'
+expect_error_json 400 INVALID_ARGUMENT
+launch_template '{"inputFilePattern":"gs://mallory-bkt/in.txt","outputTopic":"projects/mallory-project/topics/t"}' \
+    '{"kmsKeyName":5}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "environment.kms_key_name" "a key that is not a string is refused, not ignored"
+api GET "$JOBS/jobs?pageToken=zzz"
+expect_error_json 400 INVALID_ARGUMENT
+export API_PRINCIPAL=$OWNER
 
 finish

@@ -93,6 +93,26 @@ static void test_step_errors_name_the_step(void **state)
 {
     (void)state;
     expect_invalid("not json", NULL, "not valid JSON");
+    expect_invalid(
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
+        "{\"name\":\"w\",\"transform\":\"WriteText\",\"input\":\"r\",\"path\":"
+        "\"gs://bkt/d\",\"suffix\":\"/../../../tmp/pwned.txt\"}]}",
+        NULL, "step 'w': field 'suffix' cannot hold '/'");
+    expect_invalid("{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":"
+                   "\"gs://bkt/\\\\.\\\\./x\"}]}",
+                   NULL, "step 'r': path must be a Cloud Storage path");
+    expect_invalid(
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
+        "{\"name\":\"n\",\"transform\":\"RenameFields\",\"input\":\"r\","
+        "\"fields\":{\"a\":1}}]}",
+        NULL, "step 'n': field 'fields': the new name of 'a' must be a non-empty string");
+    expect_invalid(
+        "{\"steps\":[{\"name\":\"r\",\"transform\":\"ReadText\",\"path\":\"gs://bkt/x\"},"
+        "{\"name\":\"s\",\"transform\":\"Window\",\"input\":\"r\",\"type\":"
+        "\"sliding\",\"size\":\"7d\",\"period\":\"1s\"}]}",
+        NULL,
+        "step 's': a sliding window puts each element in size / period windows: "
+        "at most 1000 here, not 604800.");
     expect_invalid("{\"steps\":[]}", NULL, "'steps' must be a non-empty list");
     expect_invalid("{\"steps\":[{\"name\":\"a b\",\"transform\":\"Map\"}]}", NULL,
                    "step 1: field 'name'");
