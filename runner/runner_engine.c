@@ -40,6 +40,10 @@ struct bundle {
     int64_t watermark; /* the commit emits the windows it passed */
     bool oom;
     bool retry; /* an envelope step could not reach KMS: run the bundle again */
+    /* the elements being processed are a closed window's results (flush_step): the
+     * watermark that closed it passed their window, but they are on time by construction,
+     * as Beam's grouping output is (its watermark holds until the window fires) */
+    bool from_window;
     /* a batch bundle: the grouping steps' accumulators stay in memory across bundles (up
      * to BATCH_PENDING_BYTES a worker, then merged into the state file) until the input is read */
     bool keep_pending;
@@ -188,7 +192,7 @@ static void to_state(struct bundle *b, int step_index, const struct rn_batch *in
     int64_t dropped = 0;
     for (size_t i = 0; i < in->count && !b->oom; i++) {
         const struct rn_elem *e = &in->items[i];
-        bool late = e->win_end != INT64_MAX && b->late_mark != INT64_MIN &&
+        bool late = !b->from_window && e->win_end != INT64_MAX && b->late_mark != INT64_MIN &&
                     e->win_end + step->lateness_ns <= b->late_mark;
         if (late || !rn_state_add(b->state, step, step_index, e, &b->oom))
             dropped++;
@@ -314,7 +318,9 @@ static enum em_code flush_step(struct bundle *b, struct em_store *store, int ste
         count_elements(b->run, step,
                        b->run->pipeline->steps[step].kind == RN_WRITE_TEXT ? 0
                                                                            : (int64_t)w.out.count);
+        b->from_window = true;
         process(b, step, 0, &w.out);
+        b->from_window = false;
         if (b->oom)
             EM_FAIL_OOM(st);
     }

@@ -108,5 +108,21 @@ for job in "$ST_ID" "$CT_ID"; do
     expect_eq JOB_STATE_CANCELLED "$(job_state "$job")" "job $job is cancelled"
 done
 
+section "a windowed count written as text: one file per window, nothing dropped as late"
+printf 'the cat the dog\n' >"$DATA/gcs/runner-bkt/words.txt"
+api POST "$LOC/jobs" '{"name":"windowed","environment":{"sdkPipelineOptions":{"pipeline":{"steps":[
+  {"name":"r","transform":"ReadText","path":"gs://runner-bkt/words.txt"},
+  {"name":"s","transform":"FlatMap","input":"r","fn":"split_words"},
+  {"name":"w","transform":"Window","input":"s","type":"fixed","size":"1m"},
+  {"name":"c","transform":"CountPerElement","input":"w"},
+  {"name":"f","transform":"Map","input":"c","fn":"format","template":"{key}: {value}"},
+  {"name":"o","transform":"WriteText","input":"f","path":"gs://runner-bkt/windowed/out","counters":{"late":"dropped"}}]}}}}'
+expect_status 200
+WINDOWED=$(jq -r .id <<<"$BODY")
+wait_state "$WINDOWED" JOB_STATE_DONE 30
+expect_eq "cat: 1,dog: 1,the: 2" "$(cat "$DATA"/gcs/runner-bkt/windowed/out-* 2>/dev/null | sort | paste -sd, -)" \
+    "the window's counts reach WriteText (they were dropped as late)"
+expect_eq 1 "$(ls "$DATA"/gcs/runner-bkt/windowed/ | wc -l)" "one file for the one window"
+
 stop_stack
 finish
