@@ -15,6 +15,7 @@
 #include "bigtable_replicas.h"
 #include "bigtable_subset.h"
 #include "bigtable_views.h"
+#include "em_clock.h"
 #include "em_json.h"
 
 #include <stdio.h>
@@ -23,6 +24,18 @@
 
 #define BT_GRANULARITY_MICROS 1000 /* tables keep MILLIS granularity */
 #define BT_SMALL_READ_ROWS    100  /* a readRows of at most this many rows is not streamed */
+
+/* The mutations of every entry of a mutateRows request (the proto: at most 100,000 in all). */
+static long count_entry_mutations(const cJSON *entries)
+{
+    long n = 0;
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, entries)
+    {
+        n += cJSON_GetArraySize(cJSON_GetObjectItem(entry, "mutations"));
+    }
+    return n;
+}
 
 /* --- decoded bytes: every buffer of one call, freed together --- */
 
@@ -279,10 +292,14 @@ enum em_code bt_data_mutate_rows(struct bt_context *bt, const char *table, const
         target_close(&t);
         return st->code;
     }
-    if (cJSON_GetArraySize(list) == 0) {
+    if (cJSON_GetArraySize(list) == 0 || count_entry_mutations(list) > BT_MAX_MUTATIONS) {
         bt_route_clear(&route);
         target_close(&t);
-        return EM_FAIL(st, EM_INVALID_ARGUMENT, "No entries provided.");
+        if (cJSON_GetArraySize(list) == 0)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT, "No entries provided.");
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Too many mutations: the entries of a request hold at most %d in all.",
+                       BT_MAX_MUTATIONS);
     }
     *entries = cJSON_CreateArray();
     int index = 0;
@@ -441,12 +458,16 @@ struct row_view {
     bool *garbage;
     size_t scratch;
     struct bt_cell_list out; /* the cells the view shows */
+    int64_t deadline;        /* its filter's regular expressions, em_clock_monotonic() */
+    struct em_status error;  /* why row_view_apply failed */
 };
 
 static enum em_code row_view_open(struct row_view *v, const cJSON *table, const cJSON *filter,
                                   const char *field, int64_t now, struct em_status *st)
 {
-    *v = (struct row_view){.now_micros = now / 1000};
+    *v = (struct row_view){.now_micros = now / 1000,
+                           .deadline =
+                               em_clock_monotonic() + (int64_t)BT_FILTER_TIME_LIMIT_S * 1000000000};
     if (gc_rules_load(table, &v->gc, st))
         return st->code;
     if (filter && bt_filter_parse_field(filter, field, &v->filter, st)) {
@@ -465,7 +486,8 @@ static void row_view_close(struct row_view *v)
     bt_cell_list_free(&v->out);
 }
 
-/* Applies the view to row: v->out holds the cells shown. false when memory ran out. */
+/* Applies the view to row: v->out holds the cells shown. false (v->error says why) when
+ * memory ran out or the filter passed a bound (bigtable_filter.h). */
 static bool row_view_apply(struct row_view *v, const struct bt_row *row)
 {
     if (row->n_cells > v->scratch) {
@@ -474,8 +496,10 @@ static bool row_view_apply(struct row_view *v, const struct bt_row *row)
         v->kept = malloc(row->n_cells * sizeof(*v->kept));
         v->garbage = malloc(row->n_cells * sizeof(*v->garbage));
         v->scratch = v->kept && v->garbage ? row->n_cells : 0;
-        if (!v->scratch)
+        if (!v->scratch) {
+            EM_FAIL_OOM(&v->error);
             return false;
+        }
     }
     size_t kept = 0;
     bool visible = !v->subset || bt_subset_has_row(v->subset, row->key);
@@ -494,8 +518,7 @@ static bool row_view_apply(struct row_view *v, const struct bt_row *row)
         i = j;
     }
     struct bt_row gc_row = {row->key, v->kept, kept};
-    struct em_status st = {0};
-    return bt_filter_apply(v->filter, &gc_row, &v->out, &st) == EM_OK;
+    return bt_filter_apply_by(v->filter, &gc_row, v->deadline, &v->out, &v->error) == EM_OK;
 }
 
 /* --- readRows --- */
@@ -516,6 +539,7 @@ static bool collect_row(void *arg, const struct bt_row *row)
         cJSON_Delete(bt_chunk_writer_take(s->writer));
         s->rows = 0;
         s->out_of_memory = false;
+        s->view->error = (struct em_status){0};
         return false;
     }
     if (!row_view_apply(s->view, row)) {
@@ -727,8 +751,10 @@ enum em_code bt_data_read_rows_prepare(struct bt_context *bt, const char *table,
 enum em_code bt_data_read_rows_end(struct bt_data_op *op, cJSON **responses, struct em_status *st)
 {
     *responses = NULL;
-    if (!op_outcome(op, st) &&
-        (op->read.out_of_memory || !(*responses = bt_chunk_writer_take(op->read.writer))))
+    if (!op_outcome(op, st) && op->view.error.code)
+        *st = op->view.error; /* the filter passed a bound */
+    else if (!st->code &&
+             (op->read.out_of_memory || !(*responses = bt_chunk_writer_take(op->read.writer))))
         EM_FAIL_OOM(st);
     bt_data_op_free(op);
     return st->code;
@@ -762,11 +788,27 @@ struct check_arg {
     bool *matched;
 };
 
+/* checkAndMutateRow: true_mutations "must contain at least one entry if false_mutations
+ * is empty". */
+static enum em_code no_mutations(const struct bt_mutations *yes, const struct bt_mutations *no,
+                                 struct em_status *st)
+{
+    if (yes->n == 0 && no->n == 0)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "No mutations provided: true_mutations and false_mutations cannot both be "
+                       "empty.");
+    return EM_OK;
+}
+
 static enum em_code check_file(struct em_datafile *file, void *arg, struct em_status *st)
 {
     struct check_arg *c = arg;
-    return bt_cells_check_and_mutate(file, c->key, predicate_matches, c->view, c->if_true,
-                                     c->if_false, c->matched, st);
+    if (bt_cells_check_and_mutate(file, c->key, predicate_matches, c->view, c->if_true, c->if_false,
+                                  c->matched, st))
+        return st->code;
+    if (c->view->error.code) /* the predicate passed a bound: nothing of this is kept */
+        *st = c->view->error;
+    return st->code;
 }
 
 enum em_code bt_data_check_and_mutate(struct bt_context *bt, const char *table,
@@ -800,6 +842,7 @@ enum em_code bt_data_check_and_mutate(struct bt_context *bt, const char *table,
                          "true_mutations", true, now, &yes_m, st) &&
         !parse_mutations(route.table, cJSON_GetObjectItem(request, "falseMutations"),
                          "false_mutations", true, now, &no_m, st) &&
+        !no_mutations(&yes_m, &no_m, st) &&
         !target_check_write(&t, route.table, yes.key, &yes_m, st) &&
         !target_check_write(&t, route.table, yes.key, &no_m, st) &&
         !serving(bt, &route, &index, st)) {

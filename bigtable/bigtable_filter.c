@@ -5,6 +5,7 @@
  */
 #include "bigtable_filter.h"
 
+#include "em_clock.h"
 #include "em_json.h"
 #include "em_regex.h"
 
@@ -802,10 +803,17 @@ static bool sort_cells(struct bt_cell_list *l)
 
 /* ---- evaluation ---- */
 
-/* What every level of one evaluation shares: the row and the sink's collected cells. */
+/* What every level of one evaluation shares: the row, the sink's collected cells, and the
+ * bounds of the evaluation (a deadline for the regular expressions, a number of cells no
+ * list may pass: interleaves copy their input, so a chain of them doubles it each time),
+ * with what stopped it. */
 struct eval {
     const struct bt_row *row;
     struct bt_cell_list *sink;
+    int64_t deadline; /* em_clock_monotonic() */
+    size_t cell_limit;
+    bool expired;  /* a regular expression ran past the deadline */
+    bool too_many; /* a list passed cell_limit */
 };
 
 static bool in_range(const struct bound *start, const struct bound *end, struct bt_bytes v)
@@ -823,21 +831,24 @@ static bool in_range(const struct bound *start, const struct bound *end, struct 
     return true;
 }
 
-static bool regex_matches(const struct em_regex *re, struct bt_bytes b)
+/* Whether b matches; false (with e->expired) past the deadline. */
+static bool regex_matches(struct eval *e, const struct em_regex *re, struct bt_bytes b)
 {
-    return em_regex_full_match(re, b.data ? b.data : (const uint8_t *)"", b.len);
+    int rc = em_regex_full_match_by(re, b.data ? b.data : (const uint8_t *)"", b.len, e->deadline);
+    e->expired = e->expired || rc < 0;
+    return rc == 1;
 }
 
 /* The filters that judge each cell alone. */
-static bool cell_passes(const struct bt_filter *f, const struct bt_cell *c)
+static bool cell_passes(struct eval *e, const struct bt_filter *f, const struct bt_cell *c)
 {
     switch (f->kind) {
     case F_FAMILY_REGEX:
-        return regex_matches(f->regex, c->family);
+        return regex_matches(e, f->regex, c->family);
     case F_QUALIFIER_REGEX:
-        return regex_matches(f->regex, c->qualifier);
+        return regex_matches(e, f->regex, c->qualifier);
     case F_VALUE_REGEX:
-        return regex_matches(f->regex, c->value);
+        return regex_matches(e, f->regex, c->value);
     case F_COLUMN_RANGE:
         return c->family.len == strlen(f->family) &&
                memcmp(c->family.data, f->family, c->family.len) == 0 &&
@@ -868,17 +879,24 @@ static bool row_sampled(const struct bt_row *row, double p)
     return (double)h * 0x1p-64 < p;
 }
 
-static bool row_passes(const struct bt_filter *f, const struct bt_row *row)
+static bool row_passes(struct eval *e, const struct bt_filter *f, const struct bt_row *row)
 {
     if (f->kind == F_ROW_KEY_REGEX)
-        return regex_matches(f->regex, row->key);
+        return regex_matches(e, f->regex, row->key);
     return row_sampled(row, f->probability);
 }
 
-static bool eval(const struct eval *e, const struct bt_filter *f, const struct bt_cell *in,
-                 size_t n, struct bt_cell_list *out);
+static bool eval(struct eval *e, const struct bt_filter *f, const struct bt_cell *in, size_t n,
+                 struct bt_cell_list *out);
 
-static bool eval_chain(const struct eval *e, const struct bt_filter *f, const struct bt_cell *in,
+/* Whether list is within the evaluation's cell limit (e->too_many set when not). */
+static bool within_limit(struct eval *e, const struct bt_cell_list *list)
+{
+    e->too_many = e->too_many || list->n > e->cell_limit;
+    return !e->too_many;
+}
+
+static bool eval_chain(struct eval *e, const struct bt_filter *f, const struct bt_cell *in,
                        size_t n, struct bt_cell_list *out)
 {
     struct bt_cell_list cur = {0}, next = {0};
@@ -896,13 +914,13 @@ static bool eval_chain(const struct eval *e, const struct bt_filter *f, const st
     return ok;
 }
 
-static bool eval_interleave(const struct eval *e, const struct bt_filter *f,
-                            const struct bt_cell *in, size_t n, struct bt_cell_list *out)
+static bool eval_interleave(struct eval *e, const struct bt_filter *f, const struct bt_cell *in,
+                            size_t n, struct bt_cell_list *out)
 {
     size_t first = out->n;
     bool ok = true;
     for (size_t i = 0; ok && i < f->n_children; i++)
-        ok = eval(e, f->children[i], in, n, out);
+        ok = eval(e, f->children[i], in, n, out) && within_limit(e, out);
     if (!ok)
         return false;
     if (out->n - first < 2)
@@ -911,8 +929,8 @@ static bool eval_interleave(const struct eval *e, const struct bt_filter *f,
     return sort_cells(&merged);
 }
 
-static bool eval_condition(const struct eval *e, const struct bt_filter *f,
-                           const struct bt_cell *in, size_t n, struct bt_cell_list *out)
+static bool eval_condition(struct eval *e, const struct bt_filter *f, const struct bt_cell *in,
+                           size_t n, struct bt_cell_list *out)
 {
     bool matched = n > 0; /* no predicate: an empty RowFilter, which passes every cell */
     if (f->predicate) {
@@ -962,18 +980,21 @@ static bool eval_transform(const struct bt_filter *f, const struct bt_cell *in, 
     return true;
 }
 
-static bool eval_each_cell(const struct bt_filter *f, const struct bt_cell *in, size_t n,
-                           struct bt_cell_list *out)
+static bool eval_each_cell(struct eval *e, const struct bt_filter *f, const struct bt_cell *in,
+                           size_t n, struct bt_cell_list *out)
 {
-    for (size_t i = 0; i < n; i++)
-        if (cell_passes(f, &in[i]) && !list_append(out, &in[i], 1))
+    for (size_t i = 0; i < n; i++) {
+        bool passes = cell_passes(e, f, &in[i]);
+        if (e->expired || (passes && !list_append(out, &in[i], 1)))
             return false;
+    }
     return true;
 }
 
-/* Appends f's output for the cells in[0..n) to out. False when memory ran out. */
-static bool eval(const struct eval *e, const struct bt_filter *f, const struct bt_cell *in,
-                 size_t n, struct bt_cell_list *out)
+/* Appends f's output for the cells in[0..n) to out. False when memory ran out or a bound
+ * of the evaluation stopped it (e->expired, e->too_many). */
+static bool eval(struct eval *e, const struct bt_filter *f, const struct bt_cell *in, size_t n,
+                 struct bt_cell_list *out)
 {
     switch (f->kind) {
     case F_PASS_ALL:
@@ -981,7 +1002,7 @@ static bool eval(const struct eval *e, const struct bt_filter *f, const struct b
     case F_BLOCK_ALL:
         return true;
     case F_SINK:
-        return list_append(e->sink, in, n);
+        return list_append(e->sink, in, n) && within_limit(e, e->sink);
     case F_CHAIN:
         return eval_chain(e, f, in, n, out);
     case F_INTERLEAVE:
@@ -989,8 +1010,10 @@ static bool eval(const struct eval *e, const struct bt_filter *f, const struct b
     case F_CONDITION:
         return eval_condition(e, f, in, n, out);
     case F_ROW_KEY_REGEX:
-    case F_ROW_SAMPLE:
-        return !row_passes(f, e->row) || list_append(out, in, n);
+    case F_ROW_SAMPLE: {
+        bool passes = row_passes(e, f, e->row);
+        return !e->expired && (!passes || list_append(out, in, n));
+    }
     case F_ROW_OFFSET:
     case F_ROW_LIMIT:
     case F_COLUMN_LIMIT:
@@ -999,25 +1022,47 @@ static bool eval(const struct eval *e, const struct bt_filter *f, const struct b
     case F_LABEL:
         return eval_transform(f, in, n, out);
     default:
-        return eval_each_cell(f, in, n, out);
+        return eval_each_cell(e, f, in, n, out);
     }
 }
 
-enum em_code bt_filter_apply(const struct bt_filter *f, const struct bt_row *row,
-                             struct bt_cell_list *out, struct em_status *st)
+enum em_code bt_filter_apply_by(const struct bt_filter *f, const struct bt_row *row,
+                                int64_t deadline, struct bt_cell_list *out, struct em_status *st)
 {
     out->n = 0;
     if (!f)
         return list_append(out, row->cells, row->n_cells) ? EM_OK : EM_FAIL_OOM(st);
     struct bt_cell_list sink = {0};
-    struct eval e = {.row = row, .sink = &sink};
+    struct eval e = {.row = row,
+                     .sink = &sink,
+                     .deadline = deadline,
+                     .cell_limit = BT_FILTER_CELLS_MIN + BT_FILTER_CELLS_PER_INPUT * row->n_cells};
     bool ok = eval(&e, f, row->cells, row->n_cells, out);
     if (ok && sink.n)
         ok = list_append(out, sink.cells, sink.n) && sort_cells(out);
     bt_cell_list_free(&sink);
-    if (!ok) {
-        out->n = 0;
-        return EM_FAIL_OOM(st);
-    }
-    return EM_OK;
+    if (ok)
+        return EM_OK;
+    out->n = 0;
+    if (e.expired)
+        return EM_FAIL(st, EM_DEADLINE_EXCEEDED,
+                       "A regular expression of the filter took longer than the emulator allows "
+                       "one read (%d s) on the cells of row %.*s: RE2, which Bigtable runs, is "
+                       "linear in the text; the emulator's PCRE2 is not for repetitions nested "
+                       "or in a row.",
+                       BT_FILTER_TIME_LIMIT_S, (int)(row->key.len > 64 ? 64 : row->key.len),
+                       (const char *)row->key.data);
+    if (e.too_many)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "The filter makes more than %zu cells out of the row's %zu (each interleave "
+                       "copies its input, so a chain of interleaves doubles it each time).",
+                       e.cell_limit, row->n_cells);
+    return EM_FAIL_OOM(st);
+}
+
+enum em_code bt_filter_apply(const struct bt_filter *f, const struct bt_row *row,
+                             struct bt_cell_list *out, struct em_status *st)
+{
+    int64_t deadline = em_clock_monotonic() + (int64_t)BT_FILTER_TIME_LIMIT_S * 1000000000;
+    return bt_filter_apply_by(f, row, deadline, out, st);
 }

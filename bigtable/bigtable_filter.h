@@ -69,8 +69,20 @@ enum em_code bt_filter_parse(const cJSON *json, struct bt_filter **out, struct e
 enum em_code bt_filter_parse_field(const cJSON *json, const char *field, struct bt_filter **out,
                                    struct em_status *st);
 
+/* The bounds of one read's filtering: its regular expressions run at most this long in all
+ * (DEADLINE_EXCEEDED), and no list of cells passes BT_FILTER_CELLS_MIN plus
+ * BT_FILTER_CELLS_PER_INPUT per cell of the row (INVALID_ARGUMENT: a chain of k
+ * interleaves of two pass-alls copies a row 2^k times). */
+#define BT_FILTER_TIME_LIMIT_S    60
+#define BT_FILTER_CELLS_MIN       100000
+#define BT_FILTER_CELLS_PER_INPUT 64
+
 /* Applies f (NULL: pass all) to row, replacing out's contents with the cells that pass.
- * Fails only when memory runs out. */
+ * Fails when memory runs out or past a bound above; deadline is em_clock_monotonic()'s
+ * (a read's, shared by its rows). */
+enum em_code bt_filter_apply_by(const struct bt_filter *f, const struct bt_row *row,
+                                int64_t deadline, struct bt_cell_list *out, struct em_status *st);
+/* The same with BT_FILTER_TIME_LIMIT_S from now. */
 enum em_code bt_filter_apply(const struct bt_filter *f, const struct bt_row *row,
                              struct bt_cell_list *out, struct em_status *st);
 

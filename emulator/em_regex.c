@@ -5,6 +5,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "em_regex.h"
 
+#include "em_clock.h"
+
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,8 +337,9 @@ enum em_code em_regex_compile(const uint8_t *pattern, size_t len, struct em_rege
     if (rc == EM_OK) {
         int err = 0;
         PCRE2_SIZE offset = 0;
+        /* AUTO_CALLOUT: the matcher calls back at each item, where the deadline is read */
         uint32_t options = PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP |
-                           PCRE2_NEVER_BACKSLASH_C | PCRE2_NO_AUTO_CAPTURE;
+                           PCRE2_NEVER_BACKSLASH_C | PCRE2_NO_AUTO_CAPTURE | PCRE2_AUTO_CALLOUT;
         re->code = pcre2_compile((PCRE2_SPTR)s.out, s.out_len, options, &err, &offset, NULL);
         if (!re->code) {
             PCRE2_UCHAR reason[160];
@@ -353,34 +356,76 @@ enum em_code em_regex_compile(const uint8_t *pattern, size_t len, struct em_rege
     return EM_OK;
 }
 
-/* PCRE2's DFA matcher: no backtracking, so time is linear in the text. Its workspace
- * grows with the pattern's number of live states; a small one is retried larger. */
-static bool dfa_match(const struct em_regex *re, const uint8_t *text, size_t len, uint32_t options)
+/* The deadline a match runs to: read every 256 callouts (PCRE2_AUTO_CALLOUT). */
+struct budget {
+    int64_t deadline; /* em_clock_monotonic() */
+    unsigned calls;
+    bool expired;
+};
+
+static int check_budget(pcre2_callout_block *block, void *arg)
+{
+    (void)block;
+    struct budget *b = arg;
+    if ((++b->calls & 255) == 0 && em_clock_monotonic() > b->deadline) {
+        b->expired = true;
+        return PCRE2_ERROR_CALLOUT; /* abandons the match */
+    }
+    return 0;
+}
+
+/* PCRE2's DFA matcher: no backtracking, so time is linear in the text for most patterns.
+ * Unlike RE2's, its cost grows with the live states of a path-per-state search, so
+ * repetitions nested or in a row over a long text ("(a+)+$", "a{0,1000}a{0,1000}...")
+ * grow far faster: the deadline bounds that (-1). Its workspace grows with the pattern's
+ * number of live states; a small one is retried larger. 1 matched, 0 not. */
+static int dfa_match(const struct em_regex *re, const uint8_t *text, size_t len, uint32_t options,
+                     int64_t deadline)
 {
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-    if (!md)
-        return false;
+    pcre2_match_context *mc = pcre2_match_context_create(NULL);
+    struct budget budget = {deadline, 0, false};
+    if (!md || !mc) {
+        pcre2_match_data_free(md);
+        pcre2_match_context_free(mc);
+        return 0;
+    }
+    pcre2_set_callout(mc, check_budget, &budget);
     int small[256];
-    int rc = pcre2_dfa_match(re->code, text, len, 0, options, md, NULL, small, 256);
+    int rc = pcre2_dfa_match(re->code, text, len, 0, options, md, mc, small, 256);
     for (size_t size = 4096; rc == PCRE2_ERROR_DFA_WSSIZE && size <= 1u << 20; size *= 4) {
         int *big = malloc(size * sizeof(*big));
         if (!big)
             break;
-        rc = pcre2_dfa_match(re->code, text, len, 0, options, md, NULL, big, size);
+        rc = pcre2_dfa_match(re->code, text, len, 0, options, md, mc, big, size);
         free(big);
     }
     pcre2_match_data_free(md);
+    pcre2_match_context_free(mc);
+    if (budget.expired)
+        return -1;
     return rc >= 0; /* 0: matched, with more matches than the vector holds */
+}
+
+static int64_t default_deadline(void)
+{
+    return em_clock_monotonic() + (int64_t)EM_REGEX_MATCH_BUDGET_MS * 1000000;
+}
+
+int em_regex_full_match_by(const struct em_regex *re, const uint8_t *text, size_t len,
+                           int64_t deadline)
+{
+    return dfa_match(re, text, len, PCRE2_ANCHORED | PCRE2_ENDANCHORED, deadline);
 }
 
 bool em_regex_full_match(const struct em_regex *re, const uint8_t *text, size_t len)
 {
-    return dfa_match(re, text, len, PCRE2_ANCHORED | PCRE2_ENDANCHORED);
+    return em_regex_full_match_by(re, text, len, default_deadline()) == 1;
 }
 
 bool em_regex_partial_match(const struct em_regex *re, const uint8_t *text, size_t len)
 {
-    return dfa_match(re, text, len, 0);
+    return dfa_match(re, text, len, 0, default_deadline()) == 1;
 }
 
 void em_regex_free(struct em_regex *re)

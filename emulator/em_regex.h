@@ -13,7 +13,9 @@
  * The result is compiled in PCRE2's 8-bit, non-UTF mode (RE2's Latin-1 mode: one byte is
  * one character, `.` does not match \n, `$` only at the end) and matched with PCRE2's DFA
  * matcher, which like RE2 does not backtrack, so matching time stays linear in the text
- * whatever the pattern.
+ * for most patterns; repetitions nested or in a row over a long text grow far faster in
+ * PCRE2's matcher than in RE2's, so every match runs to a deadline (em_regex_full_match_by)
+ * or EM_REGEX_MATCH_BUDGET_MS.
  *
  * Patterns and texts are byte strings: NUL and bytes >= 0x80 are ordinary characters.
  */
@@ -36,10 +38,18 @@ struct em_regex;
 enum em_code em_regex_compile(const uint8_t *pattern, size_t len, struct em_regex **out,
                               struct em_status *st);
 
-/* Whether the whole of text matches (RE2::FullMatch). */
+/* The longest one match runs when its caller gives no deadline. */
+#define EM_REGEX_MATCH_BUDGET_MS 1000
+
+/* Whether the whole of text matches (RE2::FullMatch): 1 yes, 0 no, -1 when the deadline
+ * (em_clock_monotonic()) passed before the matcher knew. */
+int em_regex_full_match_by(const struct em_regex *re, const uint8_t *text, size_t len,
+                           int64_t deadline);
+
+/* The same within EM_REGEX_MATCH_BUDGET_MS, past which it answers false. */
 bool em_regex_full_match(const struct em_regex *re, const uint8_t *text, size_t len);
 
-/* Whether some part of text matches (RE2::PartialMatch). */
+/* Whether some part of text matches (RE2::PartialMatch), within EM_REGEX_MATCH_BUDGET_MS. */
 bool em_regex_partial_match(const struct em_regex *re, const uint8_t *text, size_t len);
 
 void em_regex_free(struct em_regex *re);

@@ -14,8 +14,10 @@
 #include <cmocka.h>
 
 #include "bigtable/bigtable_filter.h"
+#include "em_clock.h"
 #include "em_json.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,6 +408,61 @@ static void test_size_limit(void **state)
     free(big);
 }
 
+/* Parses json and applies it to one row with a deadline; the code it answers, the message in
+ * st. */
+static enum em_code apply_by(const char *json, const struct bt_row *r, int64_t deadline,
+                             struct em_status *st)
+{
+    cJSON *doc = cJSON_Parse(json);
+    struct bt_filter *f = NULL;
+    assert_non_null(doc);
+    if (bt_filter_parse(doc, &f, st) != EM_OK)
+        fail_msg("%s: %s", json, st->message);
+    struct bt_cell_list out = {0};
+    enum em_code rc = bt_filter_apply_by(f, r, deadline, &out, st);
+    bt_cell_list_free(&out);
+    bt_filter_free(f);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+/* A chain of interleaves doubles the row each time: past the cell limit, INVALID_ARGUMENT
+ * instead of gigabytes; a regular expression past the read's deadline, DEADLINE_EXCEEDED. */
+static void test_evaluation_bounds(void **state)
+{
+    (void)state;
+    char json[4096] = "{\"chain\":{\"filters\":[";
+    for (int k = 0; k < 40; k++)
+        strcat(json, k ? ",{\"interleave\":{\"filters\":[{\"passAllFilter\":true},"
+                         "{\"passAllFilter\":true}]}}"
+                       : "{\"interleave\":{\"filters\":[{\"passAllFilter\":true},"
+                         "{\"passAllFilter\":true}]}}");
+    strcat(json, "]}}");
+    struct em_status st = {0};
+    int64_t later = em_clock_monotonic() + 60LL * 1000000000;
+    assert_int_equal(apply_by(json, &row, later, &st), EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "interleave"));
+
+    static uint8_t value[1024];
+    memset(value, 'a', sizeof(value));
+    struct bt_cell cell = {B("cf"), B("q"), 1000, {value, sizeof(value)}, NULL};
+    struct bt_row long_row = {B("row-2"), &cell, 1};
+    char regex[256] = "", b64[512], filter[700];
+    for (int i = 0; i < 5; i++)
+        strcat(regex, "a{0,1000}");
+    strcat(regex, "a*");
+    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)regex, (int)strlen(regex));
+    snprintf(filter, sizeof(filter), "{\"valueRegexFilter\":\"%s\"}", b64);
+    em_status_clear(&st);
+    assert_int_equal(apply_by(filter, &long_row, em_clock_monotonic() - 1, &st),
+                     EM_DEADLINE_EXCEEDED);
+    assert_non_null(strstr(st.message, "row-2"));
+    em_status_clear(&st);
+    assert_int_equal(
+        apply_by("{\"valueRegexFilter\":\"YSo=\"}", &long_row, em_clock_monotonic() - 1, &st),
+        EM_OK); /* "a*": within 256 steps of the matcher, the deadline is not read */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_size_limit),
+        cmocka_unit_test(test_evaluation_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
