@@ -7,7 +7,8 @@
  * Stored beside the Table's JSON: "_protectedNs" ({cluster id: the engine's check time
  * when that replica was protected}: a replica's key version and status read UNKNOWN until
  * a key check after it, as Google reports them for up to 5 minutes after a table's
- * creation) and "_splits" (initialSplits, base64 keys).
+ * creation). A request's initialSplits are checked and not kept: they are row keys, which
+ * metadata.db would hold in clear, and only Bigtable's tablet layout reads them.
  * Reference:
  * https://cloud.google.com/bigtable/docs/reference/admin/rest/v2/projects.instances.tables
  */
@@ -276,14 +277,6 @@ static cJSON *new_table(const char *name, const cJSON *request, cJSON *families,
         cJSON_AddTrueToObject(stored, "deletionProtection");
     (void)now;
     cJSON_AddObjectToObject(stored, "_protectedNs");
-    cJSON *splits = cJSON_AddArrayToObject(stored, "_splits");
-    const cJSON *split;
-    cJSON_ArrayForEach(split, cJSON_GetObjectItem(request, "initialSplits"))
-    {
-        const char *key = em_json_string(split, "key");
-        if (key && *key)
-            cJSON_AddItemToArray(splits, cJSON_CreateString(key));
-    }
     return stored;
 }
 
