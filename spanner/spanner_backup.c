@@ -553,14 +553,37 @@ static enum em_code load_source_database(struct sp_backups *b, const char *insta
     return sp_database_ddl(b->admin, database, ddl, st);
 }
 
+/* Records backup `name` of database (db: its resource, ddl: its schema) under the key its
+ * encryption config asks for (NULL: the database's); schedule, when not NULL, is named in
+ * its backupSchedules. */
+static enum em_code create_of_database(struct sp_backups *b, const char *instance, const char *name,
+                                       const char *database, const cJSON *db, const cJSON *ddl,
+                                       const cJSON *encryption, int64_t version_time,
+                                       int64_t expire_time, const char *schedule, int64_t now,
+                                       struct em_status *st)
+{
+    char key[SP_NAME_MAX], db_key[SP_NAME_MAX];
+    key_of(b, database, db, db_key);
+    if (resolve_key(b, instance, encryption, "USE_DATABASE_ENCRYPTION", db_key, key, st))
+        return st->code;
+    cJSON *created = new_backup(name, database, version_time, expire_time, now);
+    if (schedule)
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(created, "backupSchedules"),
+                             cJSON_CreateString(schedule));
+    pthread_mutex_lock(&b->lock);
+    insert_backup(b, created, database, ddl, key, st);
+    pthread_mutex_unlock(&b->lock);
+    cJSON_Delete(created);
+    return st->code;
+}
+
 enum em_code sp_backup_create(struct sp_backups *backups, const char *instance, const char *id,
                               const cJSON *backup, const cJSON *encryption, int64_t now,
                               char name[SP_NAME_MAX], struct em_status *st)
 {
     *st = (struct em_status){0}; /* the flow below reads st->code */
-    cJSON *db = NULL, *ddl = NULL, *created = NULL;
+    cJSON *db = NULL, *ddl = NULL;
     int64_t version_time, expire_time;
-    char key[SP_NAME_MAX], db_key[SP_NAME_MAX];
     if (check_instance_name(instance, st) || check_backup_id(id, st))
         return st->code;
     snprintf(name, SP_NAME_MAX, "%s/backups/%s", instance, id);
@@ -568,17 +591,9 @@ enum em_code sp_backup_create(struct sp_backups *backups, const char *instance, 
     if (!load_source_database(backups, instance, database, &db, &ddl, st) &&
         !check_version_time(backups->admin, backup, db, now, &version_time, st) &&
         !check_expire_time(backup, now, version_time + NS(SP_BACKUP_MAX_RETENTION_S), &expire_time,
-                           st)) {
-        key_of(backups, database, db, db_key);
-        if (!resolve_key(backups, instance, encryption, "USE_DATABASE_ENCRYPTION", db_key, key,
-                         st)) {
-            created = new_backup(name, database, version_time, expire_time, now);
-            pthread_mutex_lock(&backups->lock);
-            insert_backup(backups, created, database, ddl, key, st);
-            pthread_mutex_unlock(&backups->lock);
-        }
-    }
-    cJSON_Delete(created);
+                           st))
+        create_of_database(backups, instance, name, database, db, ddl, encryption, version_time,
+                           expire_time, NULL, now, st);
     cJSON_Delete(db);
     cJSON_Delete(ddl);
     return st->code;
@@ -615,8 +630,8 @@ enum em_code sp_backup_create_scheduled(struct sp_backups *backups, const char *
                                         char name[SP_NAME_MAX], struct em_status *st)
 {
     *st = (struct em_status){0}; /* the flow below reads st->code */
-    cJSON *db = NULL, *ddl = NULL, *created = NULL;
-    char instance[SP_NAME_MAX], id[64], key[SP_NAME_MAX], db_key[SP_NAME_MAX];
+    cJSON *db = NULL, *ddl = NULL;
+    char instance[SP_NAME_MAX], id[64];
     if (!instance_of(database, instance))
         return SP_ERR_INVALID_NAME(st, "database", database);
     scheduled_backup_id(schedule, version_time, id);
@@ -627,18 +642,9 @@ enum em_code sp_backup_create_scheduled(struct sp_backups *backups, const char *
             version_time = earliest;
         if (version_time > now)
             version_time = now;
-        key_of(backups, database, db, db_key);
-        if (!resolve_key(backups, instance, encryption, "USE_DATABASE_ENCRYPTION", db_key, key,
-                         st)) {
-            created = new_backup(name, database, version_time, version_time + retention_ns, now);
-            cJSON *schedules = cJSON_AddArrayToObject(created, "backupSchedules");
-            cJSON_AddItemToArray(schedules, cJSON_CreateString(schedule));
-            pthread_mutex_lock(&backups->lock);
-            insert_backup(backups, created, database, ddl, key, st);
-            pthread_mutex_unlock(&backups->lock);
-        }
+        create_of_database(backups, instance, name, database, db, ddl, encryption, version_time,
+                           version_time + retention_ns, schedule, now, st);
     }
-    cJSON_Delete(created);
     cJSON_Delete(db);
     cJSON_Delete(ddl);
     return st->code;

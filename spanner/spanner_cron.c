@@ -3,6 +3,8 @@
  */
 #include "spanner_cron.h"
 
+#include "spanner_value.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,24 +133,11 @@ bool sp_cron_parse(const char *text, struct sp_cron *out, char *why, size_t why_
     return true;
 }
 
-/* Days since 1970-01-01 to the civil date (proleptic Gregorian). */
-static void civil_from_days(int64_t days, int *year, int *month, int *day)
-{
-    days += 719468;
-    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    int64_t doe = days - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *day = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *month = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *year = (int)(yoe + era * 400 + (*month <= 2));
-}
-
 static bool day_matches(const struct sp_cron *c, int64_t days)
 {
-    int year, month, day;
-    civil_from_days(days, &year, &month, &day);
+    int64_t year;
+    unsigned month, day;
+    sp_civil_from_days(days, &year, &month, &day);
     if (!(c->months & (1u << month)))
         return false;
     int weekday = (int)(((days % 7) + 11) % 7); /* 1970-01-01 was a Thursday (4) */
