@@ -379,8 +379,8 @@ static int check_budget(pcre2_callout_block *block, void *arg)
  * repetitions nested or in a row over a long text ("(a+)+$", "a{0,1000}a{0,1000}...")
  * grow far faster: the deadline bounds that (-1). Its workspace grows with the pattern's
  * number of live states; a small one is retried larger. 1 matched, 0 not. */
-static int dfa_match(const struct em_regex *re, const uint8_t *text, size_t len, uint32_t options,
-                     int64_t deadline)
+static int dfa_run(const pcre2_code *code, const uint8_t *text, size_t len, size_t offset,
+                   uint32_t options, int64_t deadline)
 {
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     pcre2_match_context *mc = pcre2_match_context_create(NULL);
@@ -392,12 +392,12 @@ static int dfa_match(const struct em_regex *re, const uint8_t *text, size_t len,
     }
     pcre2_set_callout(mc, check_budget, &budget);
     int small[256];
-    int rc = pcre2_dfa_match(re->code, text, len, 0, options, md, mc, small, 256);
+    int rc = pcre2_dfa_match(code, text, len, offset, options, md, mc, small, 256);
     for (size_t size = 4096; rc == PCRE2_ERROR_DFA_WSSIZE && size <= 1u << 20; size *= 4) {
         int *big = malloc(size * sizeof(*big));
         if (!big)
             break;
-        rc = pcre2_dfa_match(re->code, text, len, 0, options, md, mc, big, size);
+        rc = pcre2_dfa_match(code, text, len, offset, options, md, mc, big, size);
         free(big);
     }
     pcre2_match_data_free(md);
@@ -405,6 +405,18 @@ static int dfa_match(const struct em_regex *re, const uint8_t *text, size_t len,
     if (budget.expired)
         return -1;
     return rc >= 0; /* 0: matched, with more matches than the vector holds */
+}
+
+static int dfa_match(const struct em_regex *re, const uint8_t *text, size_t len, uint32_t options,
+                     int64_t deadline)
+{
+    return dfa_run(re->code, text, len, 0, options, deadline);
+}
+
+int em_regex_dfa_search(const void *pcre2_code, const uint8_t *text, size_t len, size_t offset,
+                        int64_t deadline)
+{
+    return dfa_run(pcre2_code, text, len, offset, 0, deadline);
 }
 
 static int64_t default_deadline(void)

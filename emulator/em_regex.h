@@ -54,4 +54,12 @@ bool em_regex_partial_match(const struct em_regex *re, const uint8_t *text, size
 
 void em_regex_free(struct em_regex *re);
 
+/* PCRE2's DFA matcher on a pattern compiled elsewhere (a pcre2_code of the 8-bit library,
+ * compiled with PCRE2_AUTO_CALLOUT, without which the deadline is never read): 1 when the
+ * pattern matches text at or after offset, 0 when not, -1 past the deadline. Spanner's
+ * REGEXP_* functions (UTF mode, captures) use it where PCRE2's backtracking matcher gives
+ * up: it settles whether there is a match without backtracking. */
+int em_regex_dfa_search(const void *pcre2_code, const uint8_t *text, size_t len, size_t offset,
+                        int64_t deadline);
+
 #endif

@@ -19,7 +19,9 @@
 #include "spanner_sql_functions.h"
 #include "spanner_sql_udf.h"
 
+#include "em_clock.h"
 #include "em_json.h"
+#include "em_regex.h"
 #include "spanner_sql_mem.h"
 #include "spanner_value.h"
 
@@ -130,7 +132,9 @@ static pcre2_code *pattern_arg(sqlite3_context *ctx, sqlite3_value **argv, int i
     }
     int error;
     PCRE2_SIZE offset;
-    code = pcre2_compile((PCRE2_SPTR)pattern, len, utf ? PCRE2_UTF | PCRE2_NO_UTF_CHECK : 0, &error,
+    /* AUTO_CALLOUT: the DFA fallback of re_match reads its deadline at each item */
+    code = pcre2_compile((PCRE2_SPTR)pattern, len,
+                         (utf ? PCRE2_UTF | PCRE2_NO_UTF_CHECK : 0) | PCRE2_AUTO_CALLOUT, &error,
                          &offset, NULL);
     if (!code) {
         PCRE2_UCHAR text[160];
@@ -162,15 +166,29 @@ static bool re_begin(sqlite3_context *ctx, sqlite3_value **argv, struct re_run *
     return run->match != NULL;
 }
 
-/* Matches from offset: > 0 on a match (ovector filled), 0 on none, < 0 after an error. */
+/* Matches from offset: > 0 on a match (ovector filled), 0 on none, < 0 after an error.
+ * RE2 never backtracks; PCRE2's pcre2_match does, and gives up at its match limit on a
+ * nested repetition over a text that does not match ("(ab|a|b)*$"). Then PCRE2's DFA
+ * matcher, which does not backtrack, says within a second whether there is a match at
+ * all: without one the answer is "no match", as RE2's; with one, or past that second, the
+ * emulator cannot find the groups and says so. */
 static int re_match(sqlite3_context *ctx, struct re_run *run, size_t offset)
 {
     int rc =
         pcre2_match(run->code, (PCRE2_SPTR)run->subject, run->len, offset, 0, run->match, NULL);
     if (rc == PCRE2_ERROR_NOMATCH)
         return 0;
+    if ((rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+         rc == PCRE2_ERROR_HEAPLIMIT) &&
+        em_regex_dfa_search(run->code, (const uint8_t *)run->subject, run->len, offset,
+                            em_clock_monotonic() + 1000000000LL) == 0)
+        return 0;
     if (rc < 0) {
-        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Regular expression evaluation failed (PCRE2 error %d)", rc);
+        SP_FN_ERROR(ctx,
+                    "OUT_OF_RANGE: Regular expression evaluation failed (PCRE2 error %d): the "
+                    "emulator's backtracking matcher gave up on this pattern and text, where "
+                    "Spanner's RE2 would answer",
+                    rc);
         return -1;
     }
     return 1;
