@@ -20,10 +20,13 @@ api GET "$CONTROL_URL/emulator/v1/status"
 DATA=$(jq -r .dataDir <<<"$BODY")
 expect_eq 1 "$([[ -d $DATA ]] && echo 1)" "the data directory is known ($DATA)"
 
-# sql QUERY: runs QUERY on a consistent copy of metadata.db (the live one is not touched).
+# sql QUERY: runs QUERY on a consistent copy of metadata.db, made by SQLite's backup from a
+# read-only connection (the live database is only read). Copying the files with cp raced
+# with checkpoints: an old database beside a log the checkpoint had just emptied lost whole
+# tables (seen in CI).
 sql() {
     rm -rf "$TEST_TMP/copy" && mkdir -p "$TEST_TMP/copy"
-    cp "$DATA"/metadata.db* "$TEST_TMP/copy/"
+    sqlite3 "file:$DATA/metadata.db?mode=ro" ".backup '$TEST_TMP/copy/metadata.db'"
     sqlite3 "$TEST_TMP/copy/metadata.db" "$1"
 }
 # files_holding HEX: the files under the data directory whose bytes contain HEX. Write-ahead
