@@ -13,6 +13,7 @@
 # disk, and everything surviving a restart. Hot backups: hotToStandardTime checked (HOT
 # only, 24 hours after creation), set and cleared by patch, and the conversion to STANDARD
 # once the emulator clock passes it.
+# full-run-only: most of its time is gcloud; `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
 P=projects/bt-backup
