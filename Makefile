@@ -9,14 +9,14 @@
 CC      ?= cc
 BUILD   ?= build/release
 BIN     ?= bin
-PKGS    := libmicrohttpd libcjson sqlite3 openssl libcurl libpcre2-8
+PKGS    := libmicrohttpd libcjson sqlite3 openssl libcurl re2
 # the Debian package that provides each pkg-config package (scripts/install-deps installs them)
 DEB_libmicrohttpd := libmicrohttpd-dev
 DEB_libcjson      := libcjson-dev
 DEB_sqlite3       := libsqlite3-dev
 DEB_openssl       := libssl-dev
 DEB_libcurl       := libcurl4-openssl-dev
-DEB_libpcre2-8    := libpcre2-dev
+DEB_re2           := libre2-dev
 
 # One line per step ("  CC emulator/em_http.c"); V=1 shows the whole commands (start-all
 # passes it and reads them for its progress count).
@@ -34,7 +34,11 @@ CFLAGS  ?= -O2 -g
 # `override` keeps these when CFLAGS/LDLIBS are given on the command line (make asan)
 override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wvla -Wno-missing-field-initializers -Wno-unknown-warning-option -pthread \
            -I. -Iemulator $(shell pkg-config --cflags $(PKGS)) -MMD -MP
-override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -pthread -lm
+override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -pthread -lm -lstdc++
+# C++ only for emulator/em_regex.cc, the shim over RE2: the C flags but the language's
+# standard; UBSan's vptr check left out, as it would need the C++ runtime of the sanitizer
+# and every binary is linked by the C compiler
+CXX_FLAGS = $(filter-out -std=%,$(CFLAGS)) -std=c++17 -fno-sanitize=vptr
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # --- the services: one line each in services.def, EM_SERVICE(<name>) ---
@@ -46,12 +50,12 @@ BUILT    := $(foreach s,$(SERVICES),$(if $(wildcard $(s)/$(s)_main.c),$(s)))
 $(foreach s,$(SERVICES),$(if $(wildcard $(s)/$(s)_descriptor.c),,\
   $(error services.def lists $(s), but $(s)/$(s)_descriptor.c does not exist)))
 
-obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+obj = $(patsubst %.cc,$(BUILD)/%.o,$(patsubst %.c,$(BUILD)/%.o,$(1)))
 lib_src = $(filter-out $(1)/$(1)_main.c $(1)/$(1)_descriptor.c,$(wildcard $(1)/*.c))
 
 DESCRIPTOR_SRC := emulator/control/control_descriptor.c \
                   $(foreach s,$(SERVICES),$(s)/$(s)_descriptor.c)
-CORE_SRC    := $(wildcard emulator/em_*.c) $(DESCRIPTOR_SRC)
+CORE_SRC    := $(wildcard emulator/em_*.c emulator/em_*.cc) $(DESCRIPTOR_SRC)
 CONTROL_SRC := $(filter-out $(DESCRIPTOR_SRC),$(wildcard emulator/control/*.c))
 
 CORE_LIB     := $(BUILD)/libemulator.a
@@ -72,6 +76,10 @@ all: $(BINARIES)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call run,CC $<,$(CC) $(CFLAGS) -c $< -o $@)
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(call run,CXX $<,$(CXX) $(CXX_FLAGS) -c $< -o $@)
 
 $(CORE_LIB): $(call obj,$(CORE_SRC))
 	@mkdir -p $(dir $@)
@@ -148,12 +156,12 @@ fuzz-replay: $(FUZZ_REPLAY)
 FUZZ_LIBS := $(patsubst $(BUILD)/%,build/fuzz/%,$(UNIT_LIBS))
 
 fuzz:
-	$(MAKE) BUILD=build/fuzz CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" libs
+	$(MAKE) BUILD=build/fuzz CC=clang CXX=clang++ CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" libs
 	@set -e; for src in $(FUZZ_SRC); do name=$$(basename $$src .c); \
 	  echo "== build/fuzz/$$name"; \
 	  clang -O1 -g -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -I. -Iemulator \
 	    $$(pkg-config --cflags $(PKGS)) -o build/fuzz/$$name $$src $(FUZZ_LIBS) \
-	    $$(pkg-config --libs $(PKGS)) -pthread -lm; done
+	    $$(pkg-config --libs $(PKGS)) -pthread -lm -lstdc++; done
 
 # --- the differential SQL test: tests/spanner/sql_corpus/*.sql run through our SQL layer
 # (the tool tests/tools/spanner_sql_run.c) and through Google's Spanner emulator, results
@@ -190,7 +198,7 @@ bench: all $(BENCH_BIN)
 	BIN_DIR=$(abspath $(BIN)) BENCH_DIR=$(abspath $(BUILD)/bench) tests/bench/run-all
 
 lint:
-	$(call run,LINT clang-format,clang-format --dry-run --Werror $(shell git ls-files '*.c' '*.h'))
+	$(call run,LINT clang-format,clang-format --dry-run --Werror $(shell git ls-files '*.c' '*.cc' '*.h'))
 	$(if $(filter 1,$(V)),,@echo "  LINT cppcheck";) cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
 	  -I . -I emulator --suppress=missingIncludeSystem $(shell git ls-files '*.c')
 

@@ -3,23 +3,18 @@
  * SQLite user functions (registered by sp_sql_functions_register):
  *
  *   REGEXP_CONTAINS / REGEXP_EXTRACT / REGEXP_EXTRACT_ALL / REGEXP_REPLACE
- *       RE2 syntax, run by PCRE2 (libpcre2-8): RE2's syntax is (nearly) a subset of
- *       PCRE's, so every RE2 pattern means the same in PCRE2 once the constructs RE2
- *       refuses (backreferences, lookaround, atomic groups, possessive quantifiers,
- *       recursion, conditionals) are refused here with RE2's message. \d \w \s stay ASCII
- *       as in RE2 (no PCRE2_UCP). Compiled patterns are cached per statement (auxdata).
+ *       RE2 itself (em_regex): a STRING pattern in UTF-8, a BYTES one in Latin-1, as
+ *       ZetaSQL compiles them; RE2's refusals are Spanner's "Cannot parse regular
+ *       expression: <RE2's reason>". Compiled patterns are cached per statement (auxdata).
  *   SPLIT       on a delimiter (characters when it is empty), STRING or BYTES.
  *   FORMAT      the %d %i %s %t %T %f %F %e %E %g %G %x %X %o %% subset with flags,
  *               width and precision; arguments arrive as (type code, value) pairs.
  *
  * Errors are "CODE: message", like every sp_* function (spanner_sql_functions.h).
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
-
 #include "spanner_sql_functions.h"
 #include "spanner_sql_udf.h"
 
-#include "em_clock.h"
 #include "em_json.h"
 #include "em_regex.h"
 #include "spanner_sql_mem.h"
@@ -27,7 +22,6 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,124 +68,67 @@ static void result_array(sqlite3_context *ctx, cJSON *array)
     free(text);
 }
 
-/* ---- RE2 patterns on PCRE2 ---- */
+/* ---- REGEXP_*: RE2 (em_regex) ---- */
 
-/* The first construct of pattern that RE2 refuses but PCRE2 would accept, else NULL. */
-static const char *re2_refused(const char *p, size_t len, char *shown, size_t size)
+static void free_regex(void *re)
 {
-    bool in_class = false;
-    for (size_t i = 0; i < len; i++) {
-        char c = p[i], next = i + 1 < len ? p[i + 1] : '\0';
-        if (c == '\\') {
-            if ((next >= '1' && next <= '9') || next == 'k' || next == 'g') {
-                snprintf(shown, size, "invalid escape sequence: \\%c", next);
-                return shown;
-            }
-            i++;
-        } else if (in_class) {
-            in_class = c != ']';
-        } else if (c == '[') {
-            in_class = true;
-            if (next == ']' || next == '^')
-                i += next == '^' && i + 2 < len && p[i + 2] == ']' ? 2 : next == ']' ? 1 : 0;
-        } else if (c == '(' && next == '?') {
-            char kind = i + 2 < len ? p[i + 2] : '\0';
-            char after = i + 3 < len ? p[i + 3] : '\0';
-            bool lookbehind = kind == '<' && (after == '=' || after == '!');
-            if (kind == '=' || kind == '!' || kind == '>' || kind == '(' || kind == 'R' ||
-                kind == '|' || (kind >= '0' && kind <= '9') || lookbehind) {
-                snprintf(shown, size, "invalid perl operator: (?%c%s", kind,
-                         lookbehind ? (after == '=' ? "=" : "!") : "");
-                return shown;
-            }
-        } else if ((c == '*' || c == '+' || c == '?' || c == '}') && next == '+') {
-            snprintf(shown, size, "bad repetition operator: %c+", c);
-            return shown;
-        }
-    }
-    return NULL;
+    em_regex_free(re);
 }
 
-static void free_code(void *code)
+/* The compiled pattern of argv[i] (cached for the statement); NULL after an error. A STRING
+ * pattern is UTF-8, a BYTES one Latin-1 (one byte, one character), as ZetaSQL compiles them. */
+static struct em_regex *pattern_arg(sqlite3_context *ctx, sqlite3_value **argv, int i)
 {
-    pcre2_code_free(code);
-}
-
-/* The compiled pattern of argv[i] (cached for the statement); NULL after an error. */
-static pcre2_code *pattern_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, bool utf)
-{
-    pcre2_code *code = sqlite3_get_auxdata(ctx, i);
-    if (code)
-        return code;
+    struct em_regex *re = sqlite3_get_auxdata(ctx, i);
+    if (re)
+        return re;
     size_t len;
     const char *pattern = arg_bytes(argv[i], &len);
-    char refused[80];
-    if (re2_refused(pattern, len, refused, sizeof(refused))) {
-        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Cannot parse regular expression: %s", refused);
+    enum em_regex_encoding encoding =
+        sqlite3_value_type(argv[i]) == SQLITE_BLOB ? EM_REGEX_LATIN1 : EM_REGEX_UTF8;
+    struct em_status why = {0};
+    enum em_code rc = em_regex_compile_as((const uint8_t *)pattern, len, encoding, &re, &why);
+    if (rc == EM_INVALID_ARGUMENT) {
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Cannot parse regular expression: %.300s", why.message);
         return NULL;
     }
-    int error;
-    PCRE2_SIZE offset;
-    /* AUTO_CALLOUT: the DFA fallback of re_match reads its deadline at each item */
-    code = pcre2_compile((PCRE2_SPTR)pattern, len,
-                         (utf ? PCRE2_UTF | PCRE2_NO_UTF_CHECK : 0) | PCRE2_AUTO_CALLOUT, &error,
-                         &offset, NULL);
-    if (!code) {
-        PCRE2_UCHAR text[160];
-        pcre2_get_error_message(error, text, sizeof(text));
-        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Cannot parse regular expression: %s", (char *)text);
+    if (rc) {
+        sqlite3_result_error_nomem(ctx);
         return NULL;
     }
-    sqlite3_set_auxdata(ctx, i, code, free_code);
+    sqlite3_set_auxdata(ctx, i, re, free_regex);
     return sqlite3_get_auxdata(ctx, i); /* NULL if SQLite could not keep it (freed) */
 }
 
+/* One REGEXP_* call: the value searched, its pattern, and the spans of the last match
+ * (the whole match and, for an extraction, its group). */
 struct re_run {
-    pcre2_code *code;
-    pcre2_match_data *match;
+    const struct em_regex *re;
     const char *subject;
     size_t len;
+    struct em_regex_span spans[10]; /* \0 to \9 of a replacement */
+    int n_spans;
 };
 
 static bool re_begin(sqlite3_context *ctx, sqlite3_value **argv, struct re_run *run)
 {
-    bool utf = sqlite3_value_type(argv[0]) != SQLITE_BLOB;
     run->subject = arg_bytes(argv[0], &run->len);
-    run->code = pattern_arg(ctx, argv, 1, utf);
-    if (!run->code)
+    run->re = pattern_arg(ctx, argv, 1);
+    if (!run->re)
         return false;
-    run->match = pcre2_match_data_create_from_pattern(run->code, NULL);
-    if (!run->match)
-        sqlite3_result_error_nomem(ctx);
-    return run->match != NULL;
+    int groups = em_regex_groups(run->re);
+    run->n_spans = groups < 9 ? groups + 1 : 10;
+    return true;
 }
 
-/* Matches from offset: > 0 on a match (ovector filled), 0 on none, < 0 after an error.
- * RE2 never backtracks; PCRE2's pcre2_match does, and gives up at its match limit on a
- * nested repetition over a text that does not match ("(ab|a|b)*$"). Then PCRE2's DFA
- * matcher, which does not backtrack, says within a second whether there is a match at
- * all: without one the answer is "no match", as RE2's; with one, or past that second, the
- * emulator cannot find the groups and says so. */
+/* Matches from offset: 1 on a match (spans filled), 0 on none, -1 after an error. */
 static int re_match(sqlite3_context *ctx, struct re_run *run, size_t offset)
 {
-    int rc =
-        pcre2_match(run->code, (PCRE2_SPTR)run->subject, run->len, offset, 0, run->match, NULL);
-    if (rc == PCRE2_ERROR_NOMATCH)
-        return 0;
-    if ((rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
-         rc == PCRE2_ERROR_HEAPLIMIT) &&
-        em_regex_dfa_search(run->code, (const uint8_t *)run->subject, run->len, offset,
-                            em_clock_monotonic() + 1000000000LL) == 0)
-        return 0;
-    if (rc < 0) {
-        SP_FN_ERROR(ctx,
-                    "OUT_OF_RANGE: Regular expression evaluation failed (PCRE2 error %d): the "
-                    "emulator's backtracking matcher gave up on this pattern and text, where "
-                    "Spanner's RE2 would answer",
-                    rc);
-        return -1;
-    }
-    return 1;
+    int rc = em_regex_search(run->re, (const uint8_t *)run->subject, run->len, offset, run->spans,
+                             run->n_spans);
+    if (rc < 0)
+        sqlite3_result_error_nomem(ctx);
+    return rc;
 }
 
 /* The length of the UTF-8 character at s (1 for bytes or at the end). */
@@ -213,20 +150,18 @@ static void fn_regexp_contains(sqlite3_context *ctx, int argc, sqlite3_value **a
     int rc = re_match(ctx, &run, 0);
     if (rc >= 0)
         sqlite3_result_int(ctx, rc);
-    pcre2_match_data_free(run.match);
 }
 
 /* The part an extraction returns: the capture group if the pattern has one. */
 static bool extraction_group(sqlite3_context *ctx, const struct re_run *run, int *group)
 {
-    uint32_t groups = 0;
-    pcre2_pattern_info(run->code, PCRE2_INFO_CAPTURECOUNT, &groups);
+    int groups = em_regex_groups(run->re);
     if (groups > 1) {
         sp_fn_error(ctx, "OUT_OF_RANGE: Regular expressions passed into extraction functions "
                          "must not have more than 1 capturing group");
         return false;
     }
-    *group = (int)groups;
+    *group = groups;
     return true;
 }
 
@@ -237,12 +172,10 @@ static void fn_regexp_extract(sqlite3_context *ctx, int argc, sqlite3_value **ar
     if (sp_fn_any_null(argc, argv) || !re_begin(ctx, argv, &run))
         return;
     if (extraction_group(ctx, &run, &group) && re_match(ctx, &run, 0) > 0) {
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(run.match);
-        if (ov[2 * group] != PCRE2_UNSET) /* an unmatched optional group: NULL */
-            result_like(ctx, argv[0], run.subject + ov[2 * group],
-                        ov[2 * group + 1] - ov[2 * group]);
+        const struct em_regex_span *g = &run.spans[group];
+        if (g->set) /* an unmatched optional group: NULL */
+            result_like(ctx, argv[0], run.subject + g->from, g->to - g->from);
     }
-    pcre2_match_data_free(run.match);
 }
 
 /* REGEXP_EXTRACT_ALL: an ARRAY<STRING> or ARRAY<BYTES> in its stored JSON form. */
@@ -259,25 +192,21 @@ static void fn_regexp_extract_all(sqlite3_context *ctx, int argc, sqlite3_value 
     /* no match is tried at the very end of a non-empty value (ZetaSQL's rule) */
     while (array && rc > 0 && (at < run.len || (at == 0 && run.len == 0)) &&
            (rc = re_match(ctx, &run, at)) > 0) {
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(run.match);
-        size_t from = ov[2 * group], to = ov[2 * group + 1];
+        const struct em_regex_span *m = &run.spans[0], *g = &run.spans[group];
         cJSON *item =
-            from == PCRE2_UNSET ? cJSON_CreateNull() : piece(bytes, run.subject + from, to - from);
+            g->set ? piece(bytes, run.subject + g->from, g->to - g->from) : cJSON_CreateNull();
         cJSON_AddItemToArray(array, item);
-        at = ov[1] > ov[0] ? ov[1] : ov[1] + char_len(&run, ov[1], !bytes);
+        at = m->to > m->from ? m->to : m->to + char_len(&run, m->to, !bytes);
     }
     if (rc >= 0)
         result_array(ctx, array);
     cJSON_Delete(array);
-    pcre2_match_data_free(run.match);
 }
 
 /* Appends REGEXP_REPLACE's replacement for the current match (\0-\9 and \\). */
 static bool append_replacement(sqlite3_context *ctx, struct sp_buf *out, const struct re_run *run,
                                const char *rep, size_t rep_len)
 {
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(run->match);
-    uint32_t groups = pcre2_get_ovector_count(run->match);
     for (size_t i = 0; i < rep_len; i++) {
         if (rep[i] != '\\') {
             sp_buf_append(out, rep + i, 1);
@@ -287,10 +216,10 @@ static bool append_replacement(sqlite3_context *ctx, struct sp_buf *out, const s
         i++;
         if (next == '\\') {
             sp_buf_append(out, "\\", 1);
-        } else if (next >= '0' && next <= '9' && (uint32_t)(next - '0') < groups) {
-            int g = next - '0';
-            if (ov[2 * g] != PCRE2_UNSET)
-                sp_buf_append(out, run->subject + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
+        } else if (next >= '0' && next <= '9' && next - '0' < run->n_spans) {
+            const struct em_regex_span *g = &run->spans[next - '0'];
+            if (g->set)
+                sp_buf_append(out, run->subject + g->from, g->to - g->from);
         } else {
             sp_fn_error(ctx, next >= '0' && next <= '9'
                                  ? "OUT_OF_RANGE: Rewrite schema requests more capturing "
@@ -317,20 +246,20 @@ static void fn_regexp_replace(sqlite3_context *ctx, int argc, sqlite3_value **ar
     size_t at = 0, last_end = (size_t)-1;
     int rc = 1;
     while (at <= run.len && (rc = re_match(ctx, &run, at)) > 0) {
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(run.match);
-        sp_buf_append(&out, run.subject + at, ov[0] - at);
-        if (ov[0] == ov[1] && ov[0] == last_end) {
-            size_t n = char_len(&run, ov[0], utf);
-            if (ov[0] < run.len)
-                sp_buf_append(&out, run.subject + ov[0], n);
-            at = ov[0] + n;
+        const struct em_regex_span *m = &run.spans[0];
+        sp_buf_append(&out, run.subject + at, m->from - at);
+        if (m->from == m->to && m->from == last_end) {
+            size_t n = char_len(&run, m->from, utf);
+            if (m->from < run.len)
+                sp_buf_append(&out, run.subject + m->from, n);
+            at = m->from + n;
             continue;
         }
         if (!append_replacement(ctx, &out, &run, rep, rep_len)) {
             rc = -1;
             break;
         }
-        at = last_end = ov[1];
+        at = last_end = m->to;
     }
     if (rc >= 0) {
         if (at < run.len)
@@ -341,7 +270,6 @@ static void fn_regexp_replace(sqlite3_context *ctx, int argc, sqlite3_value **ar
             result_like(ctx, argv[0], out.data ? out.data : "", out.len);
     }
     sp_buf_free(&out);
-    pcre2_match_data_free(run.match);
 }
 
 /* ---- SPLIT ---- */

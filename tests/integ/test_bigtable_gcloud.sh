@@ -207,6 +207,28 @@ expect_json "$CHUNKS | length" 1
 expect_json "$CHUNKS | .[0].value" null # stripped
 api POST "$BIGTABLE_URL/v2/$TABLE:readRows" '{"filter":{"rowKeyRegexFilter":"KA=="}}'
 expect_error_json 400 INVALID_ARGUMENT # "(": not a regular expression
+expect_contains "$BODY" "invalid RE2 regular expression: missing ): (" "RE2's own reason"
+api POST "$BIGTABLE_URL/v2/$TABLE:readRows" "{\"filter\":{\"valueRegexFilter\":\"$(b64 '(a)\1')\"}}"
+expect_error_json 400 INVALID_ARGUMENT # RE2 has no backreferences
+# RE2 is linear in the text: nested and consecutive repetitions over a long value that a
+# backtracking matcher takes exponential time on (and PCRE2's DFA minutes) answer at once
+long_a=$(head -c 20000 /dev/zero | tr '\0' a)
+api POST "$BIGTABLE_URL/v2/$TABLE:mutateRow" \
+    "{\"rowKey\":\"$(b64 row-4)\",\"mutations\":[{\"setCell\":{\"familyName\":\"cf1\",\"columnQualifier\":\"$Q\",\"value\":\"$(b64 "$long_a!")\"}}]}"
+expect_status 200
+started=$(now_ms)
+api POST "$BIGTABLE_URL/v2/$TABLE:readRows" \
+    "{\"filter\":{\"chain\":{\"filters\":[{\"valueRegexFilter\":\"$(b64 '(a+)+$|(a|aa)*b|a{0,1000}a{0,1000}a{0,1000}a{0,1000}c')\"},{\"stripValueTransformer\":true}]}}}"
+expect_status 200
+expect_json "$ROWS" "" # no value matches
+took=$(($(now_ms) - started))
+if ((took < 5000)); then _pass "pathological regular expressions: ${took} ms"; else
+    _fail "pathological regular expressions took ${took} ms"; fi
+api POST "$BIGTABLE_URL/v2/$TABLE:readRows" \
+    "{\"filter\":{\"chain\":{\"filters\":[{\"valueRegexFilter\":\"$(b64 '(a+)+!')\"},{\"stripValueTransformer\":true}]}}}"
+expect_json "$ROWS" "$(b64 row-4)"
+api POST "$BIGTABLE_URL/v2/$TABLE:mutateRow" "{\"rowKey\":\"$(b64 row-4)\",\"mutations\":[{\"deleteFromRow\":{}}]}"
+expect_status 200
 api POST "$BIGTABLE_URL/v2/$TABLE:mutateRow" "{\"rowKey\":\"$K1\",\"mutations\":[{\"setCell\":{\"familyName\":\"nope\",\"value\":\"$Q\"}}]}"
 expect_error_json 404 NOT_FOUND
 api POST "$BIGTABLE_URL/v2/$TABLE:mutateRow" "{\"rowKey\":\"$K1\",\"mutations\":[{\"setCell\":{\"familyName\":\"cf1\",\"timestampMicros\":\"1500\",\"value\":\"$Q\"}}]}"

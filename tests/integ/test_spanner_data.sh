@@ -153,6 +153,14 @@ expect_status 200
 expect_json '[.rows[] | join("/")] | join(",")' "1/Marcus,3/Alice"
 api POST "$S/$SESSION:executeSql" "{\"sql\":\"SELECT FirstName FROM Singers WHERE (SingerId, FirstName) IN UNNEST(@arr)\",\"params\":{\"arr\":[[\"3\",\"Alice\"],[\"1\",\"Nope\"]]},\"paramTypes\":{\"arr\":{\"code\":\"ARRAY\",\"arrayElementType\":$STRUCT_T}}}"
 expect_json '[.rows[][0]] | join(",")' "Alice"
+# REGEXP_* run RE2: its syntax errors, UTF-8 characters for STRING, linear time where a
+# backtracking matcher is exponential (a 30,000-character text)
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT REGEXP_EXTRACT(@t, r\"^h.\"), REGEXP_CONTAINS(CONCAT(REPEAT(\"ab\", 15000), \"!\"), r\"^(ab|a|b)*$\"), REGEXP_REPLACE(CONCAT(REPEAT(\"a\", 30000), \"!\"), r\"(a+)+!\", \"x\")","params":{"t":"héllo"},"paramTypes":{"t":{"code":"STRING"}}}'
+expect_status 200
+expect_json '.rows[0] | map(tostring) | join(",")' "hé,false,x"
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT REGEXP_CONTAINS(FirstName, r\"(?<=a)b\") FROM Singers"}'
+expect_error_json 400 OUT_OF_RANGE
+expect_contains "$BODY" "Cannot parse regular expression: invalid perl operator: (?<" "RE2's reason"
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT ARRAY(SELECT AS STRUCT SingerId AS id, FirstName FROM Singers WHERE SingerId IN (1, 3) ORDER BY SingerId) AS singers"}'
 expect_status 200
 expect_json '.metadata.rowType.fields[0].type | tojson' '{"code":"ARRAY","arrayElementType":{"code":"STRUCT","structType":{"fields":[{"name":"id","type":{"code":"INT64"}},{"name":"FirstName","type":{"code":"STRING"}}]}}}'

@@ -427,7 +427,9 @@ static enum em_code apply_by(const char *json, const struct bt_row *r, int64_t d
 }
 
 /* A chain of interleaves doubles the row each time: past the cell limit, INVALID_ARGUMENT
- * instead of gigabytes; a regular expression past the read's deadline, DEADLINE_EXCEEDED. */
+ * instead of gigabytes; regular expressions past the read's deadline, DEADLINE_EXCEEDED;
+ * counted repetitions in a row, which a backtracking or PCRE-style DFA matcher takes
+ * minutes over, at once (RE2). */
 static void test_evaluation_bounds(void **state)
 {
     (void)state;
@@ -454,13 +456,13 @@ static void test_evaluation_bounds(void **state)
     EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)regex, (int)strlen(regex));
     snprintf(filter, sizeof(filter), "{\"valueRegexFilter\":\"%s\"}", b64);
     em_status_clear(&st);
+    assert_int_equal(apply_by(filter, &long_row, later, &st), EM_OK);
     assert_int_equal(apply_by(filter, &long_row, em_clock_monotonic() - 1, &st),
                      EM_DEADLINE_EXCEEDED);
     assert_non_null(strstr(st.message, "row-2"));
     em_status_clear(&st);
-    assert_int_equal(
-        apply_by("{\"valueRegexFilter\":\"YSo=\"}", &long_row, em_clock_monotonic() - 1, &st),
-        EM_OK); /* "a*": within 256 steps of the matcher, the deadline is not read */
+    assert_int_equal(apply_by("{\"passAllFilter\":true}", &long_row, em_clock_monotonic() - 1, &st),
+                     EM_OK); /* no regular expression: the deadline is not read */
 }
 
 int main(void)
