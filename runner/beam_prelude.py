@@ -394,9 +394,8 @@ class Stateless(beam.DoFn):
 
     def setup(self):
         pattern = self.spec.get("pattern")
-        if pattern is not None:
-            whole = self.spec.get("fn") in ("matches", "attribute_matches")
-            self.regex = re.compile("^(" + pattern + ")$" if whole else pattern)
+        if pattern is not None:  # RE2 in the emulator; Python's re reads most of it alike
+            self.regex = re.compile(pattern)
 
     def process(self, e):
         transform, fn = self.spec["transform"], self.spec.get("fn")
@@ -437,11 +436,25 @@ class Stateless(beam.DoFn):
             if fn == "split_words":
                 pieces = re.findall(r"[A-Za-z']+", text)
             else:
-                pieces = [piece for piece in self.regex.split(text) if piece]
+                pieces = self.split(text)
             for piece in pieces:
                 yield e.with_value(piece)
         elif transform == "Filter" and self.passes(fn, e):
             yield e
+
+    def split(self, text):
+        """The non-empty pieces between matches (groups not kept); an empty match ends it."""
+        pieces, at = [], 0
+        while True:
+            match = self.regex.search(text, at)
+            if match is None or match.end() <= at:
+                break
+            if match.start() > at:
+                pieces.append(text[at:match.start()])
+            at = match.end()
+        if at < len(text):
+            pieces.append(text[at:])
+        return pieces
 
     def map_text(self, fn, e):
         text = text_of(e.value)
@@ -468,12 +481,12 @@ class Stateless(beam.DoFn):
             value = e.attrs.get(self.spec["attribute"])
             if self.regex is None:
                 return value is None
-            return value is not None and bool(self.regex.match(value))
+            return value is not None and bool(self.regex.fullmatch(value))
         text = text_of(e.value)
         if fn == "not_empty":
             return text != ""
         if fn == "matches":
-            return bool(self.regex.match(text))
+            return bool(self.regex.fullmatch(text))
         return bool(self.regex.search(text))
 
 

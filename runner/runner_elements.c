@@ -4,6 +4,8 @@
  */
 #include "runner_elements.h"
 
+#include "em_regex.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,28 +210,34 @@ static bool split_words(const struct rn_elem *in, struct rn_batch *out)
     return ok;
 }
 
+/* The non-empty pieces between the pattern's matches; an empty match ends the split. */
 static bool split_regex(const struct rn_step *step, const struct rn_elem *in, struct rn_batch *out)
 {
     char *text = rn_value_text(in->value);
     if (!text)
         return false;
+    const uint8_t *bytes = (const uint8_t *)text;
+    size_t len = strlen(text), at = 0;
+    struct em_regex_span m;
+    int found = 0;
     bool ok = true;
-    const char *p = text;
-    regmatch_t m;
-    while (ok && regexec(&step->regex, p, 1, &m, p == text ? 0 : REG_NOTBOL) == 0 && m.rm_eo > 0) {
-        if (m.rm_so > 0)
-            ok = emit_text(in, p, (size_t)m.rm_so, out);
-        p += m.rm_eo;
+    while (ok && (found = em_regex_search(step->regex, bytes, len, at, &m, 1)) == 1 && m.to > at) {
+        if (m.from > at)
+            ok = emit_text(in, text + at, m.from - at, out);
+        at = m.to;
     }
-    if (ok && *p)
-        ok = emit_text(in, p, strlen(p), out);
+    if (ok && at < len)
+        ok = emit_text(in, text + at, len - at, out);
     free(text);
-    return ok;
+    return ok && found >= 0;
 }
 
+/* contains: some part of text matches; matches and attribute_matches: all of it. */
 static bool regex_passes(const struct rn_step *step, const char *text)
 {
-    return regexec(&step->regex, text, 0, NULL, 0) == 0;
+    const uint8_t *bytes = (const uint8_t *)text;
+    return step->fn == RN_FN_CONTAINS ? em_regex_partial_match(step->regex, bytes, strlen(text))
+                                      : em_regex_full_match(step->regex, bytes, strlen(text));
 }
 
 /* Cloud_PubSub_to_Cloud_PubSub's filter: with a pattern, the attribute must exist and
@@ -237,7 +245,7 @@ static bool regex_passes(const struct rn_step *step, const char *text)
 static bool attribute_passes(const struct rn_step *step, const struct rn_elem *in)
 {
     const cJSON *attr = cJSON_GetObjectItemCaseSensitive(in->attrs, step->attribute);
-    if (!step->has_regex)
+    if (!step->regex)
         return !cJSON_IsString(attr);
     return cJSON_IsString(attr) && regex_passes(step, attr->valuestring);
 }

@@ -2,7 +2,7 @@
  * runner_pipeline: parsing and validation of the JSON pipeline format (see
  * runner_pipeline.h and docs/pipelines.md). Parameters are substituted first, then each
  * step is checked on its own (transform known, fields present and well-formed, regexes
- * compiled) and against the steps before it (input exists, windows before grouping in
+ * compiled by RE2) and against the steps before it (input exists, windows before grouping in
  * a streaming pipeline).
  */
 #include "runner_pipeline.h"
@@ -11,6 +11,7 @@
 #include "runner_sinks.h"
 
 #include "em_json.h"
+#include "em_regex.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -244,135 +245,21 @@ static enum em_code need_text(const struct rn_step *step, const char *key, const
     return EM_OK;
 }
 
-/* --- regexes: bounded before glibc's regcomp sees them --- */
+/* --- regexes --- */
 
-/* regcomp recurses once per open parenthesis (100 000 of them crashed the runner with
- * SIGSEGV) and copies a counted repetition's atom count times ("((a{1000}){1000}){1000}"
- * would take gigabytes, some 200 bytes a copy). So, as RE2 does: groups nest at most
- * REGEX_MAX_DEPTH deep, the counts of repetitions nested inside each other multiply to at
- * most REGEX_MAX_REPEAT (x+ counts 2: regcomp makes it x x*), and the copies of the whole
- * pattern add up to REGEX_MAX_COPIES. Repetition operators may not follow each other
- * ("a**", "a+?", undefined in POSIX): regcomp's time grows as a high power of them, or
- * exponentially ("[a-z]" with seventy '*' and a '+' took over ten seconds). Nor may
- * backreferences, which glibc matches in exponential time. */
-#define REGEX_MAX_LEN    (16 * 1024)
-#define REGEX_MAX_DEPTH  100
-#define REGEX_MAX_REPEAT 1000
-#define REGEX_MAX_COPIES (10 * REGEX_MAX_REPEAT)
-
-/* The end of the bracket expression that opens at p ('['), or NULL when it is not closed. */
-static const char *bracket_end(const char *p)
+/* A step's "pattern": RE2's syntax in UTF-8 mode (the templates' Java regular expressions
+ * less backreferences and lookaround), matched in time linear in the text. */
+static enum em_code compile_regex(struct rn_step *step, const char *pattern, struct em_status *st)
 {
-    p++;
-    if (*p == '^')
-        p++;
-    if (*p == ']')
-        p++; /* a ']' first is a member */
-    for (; *p && *p != ']'; p++)
-        if (*p == '[' && p[1] && strchr(":=.", p[1])) { /* [:alpha:], [=a=], [.-.] */
-            const char *close = strchr(p + 2, p[1]);
-            while (close && close[1] != ']')
-                close = strchr(close + 1, p[1]);
-            if (!close)
-                return NULL;
-            p = close + 1;
-        }
-    return *p ? p : NULL;
-}
-
-/* The larger count of the interval "{n}", "{n,}" or "{n,m}" at p, its end in *end; 0 when
- * p holds no interval (regcomp judges it). */
-static long interval_count(const char *p, const char **end)
-{
-    char *after = (char *)p + 1;
-    long n = 0; /* glibc reads "{,m}" as "{0,m}" */
-    if (p[1] != ',' && ((n = strtol(p + 1, &after, 10)) < 0 || after == p + 1))
-        return 0;
-    long m = n;
-    if (*after == ',') {
-        const char *second = after + 1;
-        m = isdigit((unsigned char)*second) ? strtol(second, &after, 10) : n;
-        if (!isdigit((unsigned char)*second))
-            after = (char *)second;
-    }
-    if (*after != '}')
-        return 0;
-    *end = after;
-    return m > n ? m : n;
-}
-
-/* The reason pattern is refused, or NULL (its syntax is regcomp's to check). */
-static const char *regex_too_complex(const char *pattern)
-{
-    long repeat[REGEX_MAX_DEPTH + 1] = {1}; /* the largest count product inside each group */
-    long closed = 0; /* the product inside the group the last token closed, or 0 */
-    long copies = 0;
-    int depth = 0;
-    bool repeated = false; /* the last token was a repetition operator */
-    if (strlen(pattern) > REGEX_MAX_LEN)
-        return "it is longer than 16384 bytes";
-    for (const char *p = pattern; *p; p++) {
-        const char *end = NULL;
-        long count = 0;
-        bool repetition = strchr("*+?", *p) || (*p == '{' && (count = interval_count(p, &end)));
-        if (repetition && repeated)
-            return "its repetition operators follow each other";
-        repeated = repetition;
-        if (*p == '+') /* x+ is x x*: nested, each level doubles */
-            count = 2;
-        if (*p == '\\' && p[1] >= '1' && p[1] <= '9') {
-            return "it holds a backreference"; /* exponential to match */
-        } else if (*p == '\\' && p[1]) {
-            p++;
-            closed = 0;
-        } else if (*p == '[' && (end = bracket_end(p))) {
-            p = end;
-            closed = 0;
-        } else if (*p == '(') {
-            if (depth == REGEX_MAX_DEPTH)
-                return "its groups nest more than 100 deep";
-            repeat[++depth] = 1;
-            closed = 0;
-        } else if (*p == ')' && depth > 0) {
-            closed = repeat[depth--];
-            if (closed > repeat[depth])
-                repeat[depth] = closed;
-        } else if (count > 0) {
-            long product = (closed ? closed : 1) * count;
-            if (count > REGEX_MAX_REPEAT || product > REGEX_MAX_REPEAT)
-                return "its nested repetition counts multiply to more than 1000";
-            if (*p == '{' && (copies += product) > REGEX_MAX_COPIES)
-                return "its repetition counts add up to more than 10000";
-            if (product > repeat[depth])
-                repeat[depth] = product;
-            closed = product;
-            if (end)
-                p = end;
-        } else if (!strchr("*+?", *p)) {
-            closed = 0;
-        }
-    }
-    return NULL;
-}
-
-static enum em_code compile_regex(struct rn_step *step, const char *pattern, bool whole,
-                                  struct em_status *st)
-{
-    const char *why = regex_too_complex(pattern);
-    if (why)
-        return STEP_FAIL(st, step, "field 'pattern' is too complex a regular expression: %s.", why);
-    size_t len = strlen(pattern) + 8;
-    char *anchored = malloc(len);
-    if (!anchored)
-        return EM_FAIL_OOM(st);
-    snprintf(anchored, len, whole ? "^(%s)$" : "%s", pattern);
-    int rc = regcomp(&step->regex, anchored, REG_EXTENDED);
-    free(anchored);
-    if (rc != 0)
-        return STEP_FAIL(st, step, "field 'pattern' is not a valid regular expression: '%s'.",
-                         pattern);
-    step->has_regex = true;
-    return EM_OK;
+    struct em_status why = {0};
+    enum em_code rc = em_regex_compile_as((const uint8_t *)pattern, strlen(pattern), EM_REGEX_UTF8,
+                                          &step->regex, &why);
+    if (rc == EM_INVALID_ARGUMENT)
+        return STEP_FAIL(st, step, "field 'pattern' is not a valid regular expression: %.300s.",
+                         why.message);
+    if (rc)
+        *st = why;
+    return rc;
 }
 
 static enum em_code parse_fn(struct rn_step *step, struct em_status *st)
@@ -398,16 +285,16 @@ static enum em_code parse_fn_args(struct rn_step *step, struct em_status *st)
     case RN_FN_SPLIT:
     case RN_FN_CONTAINS:
         return need_text(step, "pattern", &pattern, st) ? st->code
-                                                        : compile_regex(step, pattern, false, st);
+                                                        : compile_regex(step, pattern, st);
     case RN_FN_MATCHES:
         return need_text(step, "pattern", &pattern, st) ? st->code
-                                                        : compile_regex(step, pattern, true, st);
+                                                        : compile_regex(step, pattern, st);
     case RN_FN_ATTRIBUTE_MATCHES:
         if (need_text(step, "attribute", &step->attribute, st))
             return st->code;
         /* no pattern: only elements without the attribute pass (Google's template) */
         pattern = field_text(step, "pattern");
-        return pattern ? compile_regex(step, pattern, true, st) : EM_OK;
+        return pattern ? compile_regex(step, pattern, st) : EM_OK;
     case RN_FN_TOP: {
         int64_t n = 0;
         if (!em_json_int64(step->spec, "n", &n) || n < 1 || n > 1000)
@@ -760,8 +647,7 @@ void rn_pipeline_free(struct rn_pipeline *p)
     if (!p)
         return;
     for (int i = 0; i < p->count; i++)
-        if (p->steps[i].has_regex)
-            regfree(&p->steps[i].regex);
+        em_regex_free(p->steps[i].regex);
     cJSON_Delete(p->root);
     free(p);
 }

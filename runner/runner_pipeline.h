@@ -22,7 +22,6 @@
 #include "em_status.h"
 
 #include <cjson/cJSON.h>
-#include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -89,6 +88,8 @@ struct rn_counter {
 
 #define RN_COUNTERS_MAX 4
 
+struct em_regex;
+
 struct rn_step {
     char name[RN_STEP_NAME_MAX];
     enum rn_kind kind;
@@ -96,8 +97,7 @@ struct rn_step {
     int input_port;    /* 0: its main output, 1: its dead-letter output ("<step>.failed") */
     const cJSON *spec; /* the step's object in the pipeline */
     enum rn_fn fn;
-    bool has_regex;
-    regex_t regex;
+    struct em_regex *regex; /* Filter/FlatMap "pattern" (RE2, UTF-8), or NULL */
     const char *path, *suffix, *topic, *subscription, *field, *attribute, *format;
     const char *timestamp_attribute;
     bool binary; /* ReadPubSub: the element is the message's data as base64 text */

@@ -102,6 +102,32 @@ static void test_text_functions(void **state)
                "abc1", "abc1", "");
     expect_map("{\"name\":\"f\",\"transform\":\"Filter\",\"input\":\"r\",\"fn\":\"not_empty\"}", "",
                "", "");
+    /* RE2: Perl classes, flags and UTF-8 characters; an empty match ends a split */
+    expect_map("{\"name\":\"s\",\"transform\":\"FlatMap\",\"input\":\"r\",\"fn\":\"split\","
+               "\"pattern\":\"\\\\s*\\\\d+\\\\s*\"}",
+               "a 1 b22c", "a|b|c", "");
+    expect_map("{\"name\":\"s\",\"transform\":\"FlatMap\",\"input\":\"r\",\"fn\":\"split\","
+               "\"pattern\":\"x*\"}",
+               "abc", "abc", "");
+    expect_map("{\"name\":\"f\",\"transform\":\"Filter\",\"input\":\"r\",\"fn\":\"matches\","
+               "\"pattern\":\"(?i)gr.(ss|ß)e\"}",
+               "GRÜßE", "GRÜßE", "");
+}
+
+/* A pattern a backtracking matcher takes exponential time on, over 600 characters:
+ * RE2 answers at once (a backtracking matcher would take 2^600 steps). */
+static void test_regex_linear_time(void **state)
+{
+    (void)state;
+    static char text[602];
+    memset(text, 'a', 600);
+    text[600] = '!';
+    expect_map("{\"name\":\"f\",\"transform\":\"Filter\",\"input\":\"r\",\"fn\":\"matches\","
+               "\"pattern\":\"(a|aa)*(a+)+$\"}",
+               text, "", "");
+    expect_map("{\"name\":\"f\",\"transform\":\"Filter\",\"input\":\"r\",\"fn\":\"contains\","
+               "\"pattern\":\"(a+)+!\"}",
+               text, text, "");
 }
 
 static void test_json_functions(void **state)
@@ -481,6 +507,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_functions),
+        cmocka_unit_test(test_regex_linear_time),
         cmocka_unit_test(test_json_functions),
         cmocka_unit_test(test_dead_letter_reason),
         cmocka_unit_test(test_attribute_filter),
