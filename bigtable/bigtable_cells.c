@@ -76,21 +76,120 @@ static enum em_code apply_one(struct em_store *store, struct bt_bytes key,
     return rc;
 }
 
+/* --- garbage collection as columns are written --- */
+
+/* The column whose versions version_ts reads. */
+struct column_query {
+    struct em_store *store;
+    struct bt_bytes key, qualifier;
+    const char *family;
+    struct em_status *st;
+    bool failed;
+};
+
+static bool version_ts(void *arg, int64_t n, int64_t *ts)
+{
+    struct column_query *q = arg;
+    sqlite3_stmt *stmt = em_store_stmt(q->store,
+                                       "SELECT ts FROM cells WHERE row = ?1 AND family = ?2 AND "
+                                       "qualifier = ?3 ORDER BY ts DESC LIMIT 1 OFFSET ?4",
+                                       q->st);
+    if (!stmt) {
+        q->failed = true;
+        return false;
+    }
+    bind_bytes(stmt, 1, q->key);
+    em_bind_text(stmt, 2, q->family);
+    bind_bytes(stmt, 3, q->qualifier);
+    sqlite3_bind_int64(stmt, 4, n);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *ts = sqlite3_column_int64(stmt, 0);
+    else if (rc != SQLITE_DONE)
+        q->failed = em_store_error(sqlite3_db_handle(stmt), rc, q->st) != EM_OK;
+    em_stmt_done(stmt);
+    return rc == SQLITE_ROW;
+}
+
+/* Deletes one column's garbage: its cells at or before the rule's threshold. */
+static enum em_code collect_column(struct em_store *store, struct bt_bytes key, const char *family,
+                                   struct bt_bytes qualifier, const struct bt_cells_gc *gc,
+                                   struct em_status *st)
+{
+    const struct bt_gc_rule *rule = bt_gc_families_rule(
+        gc->families, (struct bt_bytes){(const uint8_t *)family, strlen(family)});
+    struct column_query q = {store, key, qualifier, family, st, false};
+    int64_t threshold;
+    bool some = rule && bt_gc_threshold(rule, gc->now_micros, version_ts, &q, &threshold);
+    if (q.failed || !some)
+        return q.failed ? st->code : EM_OK;
+    sqlite3_stmt *stmt = em_store_stmt(store,
+                                       "DELETE FROM cells WHERE row = ?1 AND family = ?2 AND "
+                                       "qualifier = ?3 AND ts <= ?4",
+                                       st);
+    if (!stmt)
+        return st->code;
+    bind_bytes(stmt, 1, key);
+    em_bind_text(stmt, 2, family);
+    bind_bytes(stmt, 3, qualifier);
+    sqlite3_bind_int64(stmt, 4, threshold);
+    enum em_code rc = em_stmt_run(stmt, st);
+    em_stmt_done(stmt);
+    return rc;
+}
+
+static int compare_columns(const void *a, const void *b)
+{
+    const struct bt_mutation *x = *(const struct bt_mutation *const *)a;
+    const struct bt_mutation *y = *(const struct bt_mutation *const *)b;
+    int c = strcmp(x->family, y->family);
+    size_t n = x->qualifier.len < y->qualifier.len ? x->qualifier.len : y->qualifier.len;
+    if (!c && n)
+        c = memcmp(x->qualifier.data, y->qualifier.data, n);
+    return c ? c : (x->qualifier.len > y->qualifier.len) - (x->qualifier.len < y->qualifier.len);
+}
+
+/* Collects the garbage of every column row's mutations set, each column once. */
+static enum em_code collect_row(struct em_store *store, const struct bt_row_mutations *row,
+                                const struct bt_cells_gc *gc, struct em_status *st)
+{
+    if (!gc || !bt_gc_families_any(gc->families))
+        return EM_OK;
+    const struct bt_mutations *m = row->mutations;
+    const struct bt_mutation **sets = malloc((m->n ? m->n : 1) * sizeof(*sets));
+    if (!sets)
+        return EM_FAIL_OOM(st);
+    size_t n = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->items[i].kind == BT_MUT_SET_CELL)
+            sets[n++] = &m->items[i];
+    qsort(sets, n, sizeof(*sets), compare_columns);
+    enum em_code rc = EM_OK;
+    for (size_t i = 0; rc == EM_OK && i < n; i++)
+        if (i == 0 || compare_columns(&sets[i - 1], &sets[i]) != 0)
+            rc = collect_column(store, row->key, sets[i]->family, sets[i]->qualifier, gc, st);
+    free(sets);
+    return rc;
+}
+
 enum em_code bt_cells_mutate_job(struct em_datafile *file, void *arg, struct em_status *st)
 {
     struct bt_cells_mutate_job *job = arg;
     struct em_store *store = em_datafile_store(file);
-    for (size_t r = 0; r < job->count; r++)
+    for (size_t r = 0; r < job->count; r++) {
         for (size_t i = 0; i < job->rows[r].mutations->n; i++)
             if (apply_one(store, job->rows[r].key, &job->rows[r].mutations->items[i], st))
                 return st->code;
+        if (collect_row(store, &job->rows[r], job->gc, st))
+            return st->code;
+    }
     return EM_OK;
 }
 
 enum em_code bt_cells_mutate(struct em_datafile *file, const struct bt_row_mutations *rows,
-                             size_t count, struct em_status *st)
+                             size_t count, const struct bt_cells_gc *gc, struct em_status *st)
 {
-    struct bt_cells_mutate_job job = {rows, count};
+    struct bt_cells_mutate_job job = {rows, count, gc};
     return em_datafile_run(file, bt_cells_mutate_job, &job, st);
 }
 
@@ -405,6 +504,7 @@ struct rmw_job {
     struct bt_bytes key;
     const struct bt_rmw_rules *rules;
     int64_t now;
+    const struct bt_cells_gc *gc;
     struct bt_rmw_result *results;
 };
 
@@ -434,7 +534,9 @@ static enum em_code job_rmw(struct em_datafile *file, void *arg, struct em_statu
                                 .qualifier = rule->qualifier,
                                 .timestamp_micros = r->timestamp_micros,
                                 .value = {r->value, r->value_len}};
-        if (apply_one(store, job->key, &m, st))
+        if (apply_one(store, job->key, &m, st) ||
+            (job->gc && bt_gc_families_any(job->gc->families) &&
+             collect_column(store, job->key, rule->family, rule->qualifier, job->gc, st)))
             return st->code;
     }
     return EM_OK;
@@ -442,9 +544,10 @@ static enum em_code job_rmw(struct em_datafile *file, void *arg, struct em_statu
 
 enum em_code bt_cells_read_modify_write(struct em_datafile *file, struct bt_bytes key,
                                         const struct bt_rmw_rules *rules, int64_t now_micros,
-                                        struct bt_rmw_result *results, struct em_status *st)
+                                        const struct bt_cells_gc *gc, struct bt_rmw_result *results,
+                                        struct em_status *st)
 {
-    struct rmw_job job = {key, rules, now_micros, results};
+    struct rmw_job job = {key, rules, now_micros, gc, results};
     memset(results, 0, rules->n * sizeof(*results));
     if (em_datafile_run(file, job_rmw, &job, st))
         bt_rmw_results_clear(results, rules->n);
@@ -457,6 +560,7 @@ struct check_job {
     void *arg;
     const struct bt_row_mutations *if_true, *if_false;
     bool *matched;
+    const struct bt_cells_gc *gc;
     bool decided;
 };
 
@@ -485,7 +589,7 @@ static enum em_code job_check_and_mutate(struct em_datafile *file, void *arg, st
         *job->matched = job->predicate(job->arg, &empty);
     }
     const struct bt_row_mutations *side = *job->matched ? job->if_true : job->if_false;
-    struct bt_cells_mutate_job mutate = {side, side && side->mutations ? 1 : 0};
+    struct bt_cells_mutate_job mutate = {side, side && side->mutations ? 1 : 0, job->gc};
     return bt_cells_mutate_job(file, &mutate, st);
 }
 
@@ -493,9 +597,9 @@ enum em_code bt_cells_check_and_mutate(struct em_datafile *file, struct bt_bytes
                                        bt_predicate_fn predicate, void *arg,
                                        const struct bt_row_mutations *if_true,
                                        const struct bt_row_mutations *if_false, bool *matched,
-                                       struct em_status *st)
+                                       const struct bt_cells_gc *gc, struct em_status *st)
 {
-    struct check_job job = {key, predicate, arg, if_true, if_false, matched, false};
+    struct check_job job = {key, predicate, arg, if_true, if_false, matched, gc, false};
     *matched = false;
     return em_datafile_run(file, job_check_and_mutate, &job, st);
 }

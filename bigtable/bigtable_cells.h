@@ -18,6 +18,7 @@
 #define BIGTABLE_CELLS_H
 
 #include "bigtable_cell.h"
+#include "bigtable_gc.h"
 #include "bigtable_mutation.h"
 #include "em_datastore.h"
 #include "em_status.h"
@@ -34,14 +35,24 @@ struct bt_row_mutations {
     const struct bt_mutations *mutations;
 };
 
-/* Applies the rows' mutations, each row atomically and all in the file's transaction. */
+/* Garbage collection as cells are written: every column a call writes loses the cells
+ * its family's rule makes garbage at now_micros, in the same transaction (bigtable_gc.h).
+ * The writers below take a NULL one to collect nothing. */
+struct bt_cells_gc {
+    const struct bt_gc_families *families;
+    int64_t now_micros;
+};
+
+/* Applies the rows' mutations, each row atomically and all in the file's transaction,
+ * then collects the garbage of the columns they set. */
 enum em_code bt_cells_mutate(struct em_datafile *file, const struct bt_row_mutations *rows,
-                             size_t count, struct em_status *st);
+                             size_t count, const struct bt_cells_gc *gc, struct em_status *st);
 /* The same as a writer job, for a caller that queues it (em_datafile_submit) rather than
  * waits: arg is a struct bt_cells_mutate_job that lives until the job is done. */
 struct bt_cells_mutate_job {
     const struct bt_row_mutations *rows;
     size_t count;
+    const struct bt_cells_gc *gc;
 };
 enum em_code bt_cells_mutate_job(struct em_datafile *file, void *arg, struct em_status *st);
 
@@ -94,7 +105,8 @@ struct bt_rmw_result {
  * bt_rmw_results_clear). */
 enum em_code bt_cells_read_modify_write(struct em_datafile *file, struct bt_bytes key,
                                         const struct bt_rmw_rules *rules, int64_t now_micros,
-                                        struct bt_rmw_result *results, struct em_status *st);
+                                        const struct bt_cells_gc *gc, struct bt_rmw_result *results,
+                                        struct em_status *st);
 void bt_rmw_results_clear(struct bt_rmw_result *results, size_t count);
 
 /* Reads row key (its cells, possibly none), asks predicate whether it matches, and
@@ -104,7 +116,7 @@ enum em_code bt_cells_check_and_mutate(struct em_datafile *file, struct bt_bytes
                                        bt_predicate_fn predicate, void *arg,
                                        const struct bt_row_mutations *if_true,
                                        const struct bt_row_mutations *if_false, bool *matched,
-                                       struct em_status *st);
+                                       const struct bt_cells_gc *gc, struct em_status *st);
 
 /* Deletes every cell of the families (names), or of the rows starting with prefix (NULL
  * prefix: every row). */

@@ -241,21 +241,23 @@ static void replicate(struct bt_context *bt, const struct bt_route *route, const
 struct mutate_arg {
     const struct bt_row_mutations *rows;
     size_t count;
+    const struct bt_cells_gc *gc;
 };
 
 static enum em_code mutate_file(struct em_datafile *file, void *arg, struct em_status *st)
 {
     struct mutate_arg *m = arg;
-    return bt_cells_mutate(file, m->rows, m->count, st);
+    return bt_cells_mutate(file, m->rows, m->count, m->gc, st);
 }
 
-/* Writes rows on the serving replica, then replicates them. */
+/* Writes rows on the serving replica (collecting the garbage of the columns they set
+ * under gc), then replicates them. */
 static enum em_code write_rows(struct bt_context *bt, const struct bt_route *route,
-                               const struct bt_row_mutations *rows, size_t count, int64_t now,
-                               struct em_status *st)
+                               const struct bt_row_mutations *rows, size_t count,
+                               const struct bt_cells_gc *gc, int64_t now, struct em_status *st)
 {
     int index;
-    struct mutate_arg arg = {rows, count};
+    struct mutate_arg arg = {rows, count, gc};
     if (serving(bt, route, &index, st) ||
         on_replica(bt, route->replicas[index], mutate_file, &arg, st))
         return st->code;
@@ -301,6 +303,13 @@ enum em_code bt_data_mutate_rows(struct bt_context *bt, const char *table, const
                        "Too many mutations: the entries of a request hold at most %d in all.",
                        BT_MAX_MUTATIONS);
     }
+    struct bt_gc_families families;
+    if (bt_gc_families_load(cJSON_GetObjectItem(route.table, "columnFamilies"), &families, st)) {
+        bt_route_clear(&route);
+        target_close(&t);
+        return st->code;
+    }
+    struct bt_cells_gc gc = {&families, now / 1000};
     *entries = cJSON_CreateArray();
     int index = 0;
     const cJSON *entry;
@@ -314,11 +323,12 @@ enum em_code bt_data_mutate_rows(struct bt_context *bt, const char *table, const
             !parse_mutations(route.table, cJSON_GetObjectItem(entry, "mutations"), "mutations",
                              false, now, &muts, &entry_st) &&
             !target_check_write(&t, route.table, row.key, &muts, &entry_st))
-            write_rows(bt, &route, &row, 1, now, &entry_st);
+            write_rows(bt, &route, &row, 1, &gc, now, &entry_st);
         bt_mutations_free(&muts);
         arena_free(&a);
         cJSON_AddItemToArray(*entries, entry_status(index++, &entry_st));
     }
+    bt_gc_families_free(&families);
     bt_route_clear(&route);
     target_close(&t);
     return EM_OK;
@@ -398,60 +408,11 @@ static enum em_code decode_row_set(struct arena *a, const cJSON *rows, struct bt
 
 /* --- what a read sees: GC rules, then the filter --- */
 
-/* The table's GC rules, one per family, parsed once per call. */
-struct gc_rules {
-    size_t n;
-    const char **families;
-    struct bt_gc_rule **rules;
-};
-
-static void gc_rules_free(struct gc_rules *g)
-{
-    for (size_t i = 0; i < g->n; i++)
-        bt_gc_rule_free(g->rules[i]);
-    free(g->families);
-    free(g->rules);
-    *g = (struct gc_rules){0};
-}
-
-static enum em_code gc_rules_load(const cJSON *table, struct gc_rules *out, struct em_status *st)
-{
-    const cJSON *families = cJSON_GetObjectItem(table, "columnFamilies"), *f;
-    size_t n = (size_t)cJSON_GetArraySize(families);
-    *out = (struct gc_rules){0};
-    out->families = calloc(n ? n : 1, sizeof(*out->families));
-    out->rules = calloc(n ? n : 1, sizeof(*out->rules));
-    if (!out->families || !out->rules) {
-        gc_rules_free(out);
-        return EM_FAIL_OOM(st);
-    }
-    cJSON_ArrayForEach(f, families)
-    {
-        const cJSON *rule = cJSON_GetObjectItem(f, "gcRule");
-        out->families[out->n] = f->string;
-        if (rule && bt_gc_rule_parse(rule, "gc_rule", &out->rules[out->n], st)) {
-            gc_rules_free(out);
-            return st->code;
-        }
-        out->n++;
-    }
-    return EM_OK;
-}
-
-static const struct bt_gc_rule *gc_rule_of(const struct gc_rules *g, struct bt_bytes family)
-{
-    for (size_t i = 0; i < g->n; i++)
-        if (strlen(g->families[i]) == family.len &&
-            memcmp(g->families[i], family.data, family.len) == 0)
-            return g->rules[i];
-    return NULL;
-}
-
 /* A call's view of rows: an authorized view's subset (NULL: the whole table), GC rules
  * at now, then the filter (NULL: every cell). */
 struct row_view {
     const struct bt_subset *subset;
-    struct gc_rules gc;
+    struct bt_gc_families gc;
     struct bt_filter *filter;
     int64_t now_micros;
     struct bt_cell *kept; /* scratch: the cells GC keeps */
@@ -468,10 +429,10 @@ static enum em_code row_view_open(struct row_view *v, const cJSON *table, const 
     *v = (struct row_view){.now_micros = now / 1000,
                            .deadline =
                                em_clock_monotonic() + (int64_t)BT_FILTER_TIME_LIMIT_S * 1000000000};
-    if (gc_rules_load(table, &v->gc, st))
+    if (bt_gc_families_load(cJSON_GetObjectItem(table, "columnFamilies"), &v->gc, st))
         return st->code;
     if (filter && bt_filter_parse_field(filter, field, &v->filter, st)) {
-        gc_rules_free(&v->gc);
+        bt_gc_families_free(&v->gc);
         return st->code;
     }
     return EM_OK;
@@ -479,7 +440,7 @@ static enum em_code row_view_open(struct row_view *v, const cJSON *table, const 
 
 static void row_view_close(struct row_view *v)
 {
-    gc_rules_free(&v->gc);
+    bt_gc_families_free(&v->gc);
     bt_filter_free(v->filter);
     free(v->kept);
     free(v->garbage);
@@ -508,7 +469,7 @@ static bool row_view_apply(struct row_view *v, const struct bt_row *row)
         while (j < row->n_cells &&
                bt_bytes_compare(row->cells[j].family, row->cells[i].family) == 0)
             j++;
-        const struct bt_gc_rule *rule = gc_rule_of(&v->gc, row->cells[i].family);
+        const struct bt_gc_rule *rule = bt_gc_families_rule(&v->gc, row->cells[i].family);
         memset(v->garbage + i, 0, (j - i) * sizeof(*v->garbage));
         bt_gc_collect(rule, row->cells + i, j - i, v->now_micros, v->garbage + i);
         for (size_t k = i; k < j; k++)
@@ -573,6 +534,8 @@ struct bt_data_op {
     /* mutateRow */
     struct bt_mutations muts;
     struct bt_row_mutations row;
+    struct bt_gc_families families;
+    struct bt_cells_gc gc;
     struct bt_cells_mutate_job mutate;
     /* readRows */
     struct bt_row_set set;
@@ -602,6 +565,7 @@ void bt_data_op_free(struct bt_data_op *op)
     if (op->file)
         em_datafile_put(op->file);
     bt_mutations_free(&op->muts);
+    bt_gc_families_free(&op->families);
     bt_chunk_writer_free(op->read.writer);
     if (op->view_open)
         row_view_close(&op->view);
@@ -672,12 +636,15 @@ enum em_code bt_data_mutate_row_prepare(struct bt_context *bt, const char *table
         decode_row_key(&op->a, request, &op->row.key, st) ||
         parse_mutations(op->route->table, cJSON_GetObjectItem(request, "mutations"), "mutations",
                         false, now, &op->muts, st) ||
-        target_check_write(&op->target, op->route->table, op->row.key, &op->muts, st)) {
+        target_check_write(&op->target, op->route->table, op->row.key, &op->muts, st) ||
+        bt_gc_families_load(cJSON_GetObjectItem(op->route->table, "columnFamilies"), &op->families,
+                            st)) {
         bt_data_op_free(op);
         *out = NULL;
         return st->code;
     }
-    op->mutate = (struct bt_cells_mutate_job){&op->row, 1};
+    op->gc = (struct bt_cells_gc){&op->families, now / 1000};
+    op->mutate = (struct bt_cells_mutate_job){&op->row, 1, &op->gc};
     op->fn = bt_cells_mutate_job;
     op->fn_arg = &op->mutate;
     op->blocks = op->route->all_count > 1; /* the end writes the other clusters' replicas */
@@ -803,8 +770,9 @@ static enum em_code no_mutations(const struct bt_mutations *yes, const struct bt
 static enum em_code check_file(struct em_datafile *file, void *arg, struct em_status *st)
 {
     struct check_arg *c = arg;
+    struct bt_cells_gc gc = {&c->view->gc, c->view->now_micros};
     if (bt_cells_check_and_mutate(file, c->key, predicate_matches, c->view, c->if_true, c->if_false,
-                                  c->matched, st))
+                                  c->matched, &gc, st))
         return st->code;
     if (c->view->error.code) /* the predicate passed a bound: nothing of this is kept */
         *st = c->view->error;
@@ -866,12 +834,14 @@ struct rmw_arg {
     const struct bt_rmw_rules *rules;
     int64_t now_micros;
     struct bt_rmw_result *results;
+    struct bt_gc_families families;
 };
 
 static enum em_code rmw_file(struct em_datafile *file, void *arg, struct em_status *st)
 {
     struct rmw_arg *r = arg;
-    return bt_cells_read_modify_write(file, r->key, r->rules, r->now_micros, r->results, st);
+    struct bt_cells_gc gc = {&r->families, r->now_micros};
+    return bt_cells_read_modify_write(file, r->key, r->rules, r->now_micros, &gc, r->results, st);
 }
 
 /* The Row of the cells the rules wrote: {key, families: [{name, columns: [{qualifier,
@@ -942,7 +912,7 @@ enum em_code bt_data_read_modify_write(struct bt_context *bt, const char *table,
     struct bt_route route;
     struct arena a = {0};
     struct bt_rmw_rules rules = {0};
-    struct rmw_arg arg = {{0}, &rules, now / 1000000 * 1000, NULL};
+    struct rmw_arg arg = {{0}, &rules, now / 1000000 * 1000, NULL, {0}};
     struct target t;
     int index;
     *row = NULL;
@@ -954,6 +924,8 @@ enum em_code bt_data_read_modify_write(struct bt_context *bt, const char *table,
     if (!decode_row_key(&a, request, &arg.key, st) &&
         !bt_rmw_rules_parse(cJSON_GetObjectItem(request, "rules"), &rules, st) &&
         !check_rule_families(route.table, &rules, st) &&
+        !bt_gc_families_load(cJSON_GetObjectItem(route.table, "columnFamilies"), &arg.families,
+                             st) &&
         !(t.view && bt_subset_check_rules(&t.subset, t.view, arg.key, &rules, st)) &&
         !serving(bt, &route, &index, st)) {
         if (!(arg.results = calloc(rules.n, sizeof(*arg.results))))
@@ -967,6 +939,7 @@ enum em_code bt_data_read_modify_write(struct bt_context *bt, const char *table,
         free(arg.results);
     }
     bt_rmw_rules_free(&rules);
+    bt_gc_families_free(&arg.families);
     arena_free(&a);
     bt_route_clear(&route);
     target_close(&t);

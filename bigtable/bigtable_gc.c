@@ -257,6 +257,95 @@ size_t bt_gc_collect(const struct bt_gc_rule *rule, const struct bt_cell *cells,
     return count;
 }
 
+/* The threshold of one rule (see bigtable_gc.h): the latest timestamp that is garbage. */
+bool bt_gc_threshold(const struct bt_gc_rule *rule, int64_t now_micros,
+                     bt_gc_version_ts_fn version_ts, void *arg, int64_t *threshold_micros)
+{
+    if (!rule)
+        return false;
+    bool found = false, all = true;
+    int64_t t = 0;
+    switch (rule->kind) {
+    case GC_MAX_VERSIONS: /* the versions from max_versions on */
+        return version_ts(arg, rule->max_versions, threshold_micros);
+    case GC_MAX_AGE: /* a cell before now - age; no cell is before INT64_MIN */
+        if (now_micros <= INT64_MIN + rule->max_age_micros)
+            return false;
+        *threshold_micros = now_micros - rule->max_age_micros - 1;
+        return true;
+    case GC_UNION: /* garbage when any says so: the latest threshold */
+        for (size_t i = 0; i < rule->n_rules; i++)
+            if (bt_gc_threshold(rule->rules[i], now_micros, version_ts, arg, &t) &&
+                (!found || t > *threshold_micros)) {
+                *threshold_micros = t;
+                found = true;
+            }
+        return found;
+    case GC_INTERSECTION: /* garbage when all say so: the earliest, if every one has one */
+        for (size_t i = 0; all && i < rule->n_rules; i++) {
+            all = bt_gc_threshold(rule->rules[i], now_micros, version_ts, arg, &t);
+            if (all && (!found || t < *threshold_micros)) {
+                *threshold_micros = t;
+                found = true;
+            }
+        }
+        return all && found;
+    default:
+        return false;
+    }
+}
+
+void bt_gc_families_free(struct bt_gc_families *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        bt_gc_rule_free(g->rules[i]);
+    free(g->families);
+    free(g->rules);
+    *g = (struct bt_gc_families){0};
+}
+
+enum em_code bt_gc_families_load(const cJSON *column_families, struct bt_gc_families *out,
+                                 struct em_status *st)
+{
+    size_t n = (size_t)cJSON_GetArraySize(column_families);
+    const cJSON *f;
+    *out = (struct bt_gc_families){0};
+    out->families = calloc(n ? n : 1, sizeof(*out->families));
+    out->rules = calloc(n ? n : 1, sizeof(*out->rules));
+    if (!out->families || !out->rules) {
+        bt_gc_families_free(out);
+        return EM_FAIL_OOM(st);
+    }
+    cJSON_ArrayForEach(f, column_families)
+    {
+        const cJSON *rule = cJSON_GetObjectItem(f, "gcRule");
+        out->families[out->n] = f->string;
+        if (rule && bt_gc_rule_parse(rule, "gc_rule", &out->rules[out->n], st)) {
+            bt_gc_families_free(out);
+            return st->code;
+        }
+        out->n++;
+    }
+    return EM_OK;
+}
+
+const struct bt_gc_rule *bt_gc_families_rule(const struct bt_gc_families *g, struct bt_bytes family)
+{
+    for (size_t i = 0; g && i < g->n; i++)
+        if (strlen(g->families[i]) == family.len &&
+            memcmp(g->families[i], family.data, family.len) == 0)
+            return g->rules[i];
+    return NULL;
+}
+
+bool bt_gc_families_any(const struct bt_gc_families *g)
+{
+    for (size_t i = 0; g && i < g->n; i++)
+        if (g->rules[i] && g->rules[i]->kind != GC_NONE)
+            return true;
+    return false;
+}
+
 void bt_gc_rule_free(struct bt_gc_rule *rule)
 {
     if (!rule)

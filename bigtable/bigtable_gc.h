@@ -10,9 +10,9 @@
  *   {"intersection": {"rules": [...]}}   garbage only when every rule says so
  * Unions and intersections nest (at most BT_GC_MAX_DEPTH deep) and hold at least one rule.
  *
- * Real Bigtable collects garbage lazily (up to about a week later); the service applies
- * these rules at read time and at compaction, so what it returns is what Google's
- * documentation promises a read may return at the earliest.
+ * Real Bigtable collects garbage lazily (up to about a week later); the emulator hides it
+ * from reads at once (what Google's documentation promises a read may return at the
+ * earliest) and deletes a column's garbage whenever the column is written.
  * Reference: https://cloud.google.com/bigtable/docs/garbage-collection
  */
 #ifndef BIGTABLE_GC_H
@@ -44,5 +44,35 @@ size_t bt_gc_collect(const struct bt_gc_rule *rule, const struct bt_cell *cells,
                      int64_t now_micros, bool *garbage);
 
 void bt_gc_rule_free(struct bt_gc_rule *rule);
+
+/* The garbage of one column under rule is always its oldest cells: a leaf's garbage is
+ * the versions past a count or the cells before a time, and unions and intersections of
+ * such suffixes are suffixes too. bt_gc_threshold finds where it starts, so the cells can
+ * be deleted without reading the column: true, with *threshold_micros, when every cell at
+ * or before that timestamp is garbage (and none after); false when there is none.
+ * version_ts(arg, n, &ts) gives the timestamp of the column's n-th newest cell (0: the
+ * newest; false when the column has at most n cells). The same cells as bt_gc_collect. */
+typedef bool (*bt_gc_version_ts_fn)(void *arg, int64_t n, int64_t *ts);
+bool bt_gc_threshold(const struct bt_gc_rule *rule, int64_t now_micros,
+                     bt_gc_version_ts_fn version_ts, void *arg, int64_t *threshold_micros);
+
+/* A table's rules, one per column family (from its columnFamilies JSON). */
+struct bt_gc_families {
+    size_t n;
+    const char **families; /* names in the JSON it was loaded from, which must outlive it */
+    struct bt_gc_rule **rules;
+};
+
+enum em_code bt_gc_families_load(const cJSON *column_families, struct bt_gc_families *out,
+                                 struct em_status *st);
+
+/* The rule of family (NULL: none, or no such family: keep everything). */
+const struct bt_gc_rule *bt_gc_families_rule(const struct bt_gc_families *g,
+                                             struct bt_bytes family);
+
+/* Whether any family has a rule that may make garbage. */
+bool bt_gc_families_any(const struct bt_gc_families *g);
+
+void bt_gc_families_free(struct bt_gc_families *g);
 
 #endif

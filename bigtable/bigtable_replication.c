@@ -198,16 +198,18 @@ static enum em_code first_queued(struct em_datafile *source, const char *target,
     return bt_cells_log_first(source, target, entry, st);
 }
 
-/* Applies rows to replica now: its error when it cannot take them (NOT_FOUND: the
- * replica is gone). */
+/* Applies rows to replica now (collecting the garbage of the columns they set under gc, as
+ * the serving replica did): its error when it cannot take them (NOT_FOUND: the replica is
+ * gone). */
 static enum em_code apply_now(struct bt_replication *repl, const char *replica,
-                              const struct bt_row_mutations *rows, size_t count)
+                              const struct bt_row_mutations *rows, size_t count,
+                              const struct bt_cells_gc *gc)
 {
     struct em_datafile *file = NULL;
     struct em_status st = {0};
     if (bt_replicas_open_file(repl->replicas, replica, &file, &st))
         return st.code;
-    bt_cells_mutate(file, rows, count, &st);
+    bt_cells_mutate(file, rows, count, gc, &st);
     em_datafile_put(file);
     return st.code;
 }
@@ -234,14 +236,18 @@ void bt_replication_send(struct bt_replication *repl, const struct bt_route *rou
     uint8_t *entry = NULL;
     size_t len = 0;
     struct em_status st = {0};
-    if (bt_replicas_open_file(repl->replicas, served, &source, &st)) {
+    struct bt_gc_families families;
+    if (bt_gc_families_load(cJSON_GetObjectItem(route->table, "columnFamilies"), &families, &st) ||
+        bt_replicas_open_file(repl->replicas, served, &source, &st)) {
         em_warn("bigtable: %s cannot replicate: %s", served, st.message);
+        bt_gc_families_free(&families);
         return;
     }
+    struct bt_cells_gc gc = {&families, now / 1000};
     for (int i = 0; i < route->all_count; i++) {
         const char *target = route->all_replicas[i];
         if (strcmp(target, served) == 0 ||
-            (direct(repl, source, target) && apply_now(repl, target, rows, count) == EM_OK))
+            (direct(repl, source, target) && apply_now(repl, target, rows, count, &gc) == EM_OK))
             continue;
         st = (struct em_status){0};
         if ((!entry && bt_replication_encode(rows, count, &entry, &len, &st)) ||
@@ -253,6 +259,7 @@ void bt_replication_send(struct bt_replication *repl, const struct bt_route *rou
         atomic_store(&repl->backlog, true);
     }
     free(entry);
+    bt_gc_families_free(&families);
     em_datafile_put(source);
 }
 
@@ -261,7 +268,7 @@ void bt_replication_send(struct bt_replication *repl, const struct bt_route *rou
 /* Applies one due entry to R: true when it may leave the log (applied, or never
  * applicable: damaged, or R is gone). */
 static bool apply_entry(struct bt_replication *repl, const struct bt_log_entry *e,
-                        const char *target)
+                        const char *target, const struct bt_cells_gc *gc)
 {
     struct bt_replication_rows rows = {0};
     struct em_status st = {0};
@@ -269,7 +276,7 @@ static bool apply_entry(struct bt_replication *repl, const struct bt_log_entry *
         em_error("bigtable: a replication entry for %s is dropped: %s", target, st.message);
         return true;
     }
-    enum em_code rc = apply_now(repl, target, rows.rows, rows.count);
+    enum em_code rc = apply_now(repl, target, rows.rows, rows.count, gc);
     bt_replication_rows_free(&rows);
     return rc == EM_OK || rc == EM_NOT_FOUND;
 }
@@ -277,7 +284,7 @@ static bool apply_entry(struct bt_replication *repl, const struct bt_log_entry *
 /* Applies S's due entries for R in order; true when some are left (not due yet, or R
  * cannot take them now). */
 static bool drain_pair(struct bt_replication *repl, struct em_datafile *source, const char *target,
-                       int64_t now)
+                       const struct bt_cells_gc *gc, int64_t now)
 {
     for (;;) {
         struct bt_log_entry e = {0};
@@ -286,7 +293,7 @@ static bool drain_pair(struct bt_replication *repl, struct em_datafile *source, 
             return true;
         if (!e.found)
             return false;
-        bool done = e.due_ns <= now && apply_entry(repl, &e, target);
+        bool done = e.due_ns <= now && apply_entry(repl, &e, target, gc);
         free(e.entry);
         if (!done || bt_cells_log_remove(source, e.seq, &st))
             return true;
@@ -300,6 +307,12 @@ static bool drain_table(struct bt_replication *repl, const char *table, int64_t 
     struct em_status st = {0};
     if (bt_route_for(repl->admin, table, NULL, &route, &st))
         return false; /* the table is gone: its replicas and their logs with it */
+    struct bt_gc_families families;
+    if (bt_gc_families_load(cJSON_GetObjectItem(route.table, "columnFamilies"), &families, &st)) {
+        bt_route_clear(&route);
+        return true; /* out of memory: another drain later */
+    }
+    struct bt_cells_gc gc = {&families, now / 1000};
     bool left = false;
     for (int s = 0; s < route.all_count; s++) {
         struct em_datafile *source = NULL;
@@ -310,9 +323,10 @@ static bool drain_table(struct bt_replication *repl, const char *table, int64_t 
         }
         for (int r = 0; r < route.all_count; r++)
             if (r != s)
-                left |= drain_pair(repl, source, route.all_replicas[r], now);
+                left |= drain_pair(repl, source, route.all_replicas[r], &gc, now);
         em_datafile_put(source);
     }
+    bt_gc_families_free(&families);
     bt_route_clear(&route);
     return left;
 }

@@ -237,6 +237,23 @@ expect_contains "$BODY" "granularity" "a timestamp that is not whole millisecond
 api POST "$BIGTABLE_URL/v2/$TABLE:mutateRow" "{\"rowKey\":\"\",\"mutations\":[{\"deleteFromRow\":{}}]}"
 expect_error_json 400 INVALID_ARGUMENT
 
+section "GC: a column's garbage is deleted when the column is written"
+K5=$(b64 row-5)
+for ts in 1000 2000 3000; do
+    api POST "$BIGTABLE_URL/v2/$TABLE:mutateRow" \
+        "{\"rowKey\":\"$K5\",\"mutations\":[{\"setCell\":{\"familyName\":\"cf1\",\"columnQualifier\":\"$Q\",\"timestampMicros\":\"$ts\",\"value\":\"$(b64 "v$ts")\"}}]}"
+    expect_status 200
+done
+# cf1 keeps one version; with a rule that keeps five, the two it made garbage stay gone
+api POST "$BIGTABLE_URL/v2/$TABLE:modifyColumnFamilies" '{"modifications":[{"id":"cf1","update":{"gcRule":{"maxNumVersions":5}}}]}'
+expect_status 200
+api POST "$BIGTABLE_URL/v2/$TABLE:readRows" "{\"rows\":{\"rowKeys\":[\"$K5\"]}}"
+expect_json "$CHUNKS | map(.value) | join(\",\")" "$(b64 v3000)"
+api POST "$BIGTABLE_URL/v2/$TABLE:modifyColumnFamilies" '{"modifications":[{"id":"cf1","update":{"gcRule":{"maxNumVersions":1}}}]}'
+expect_status 200
+api POST "$BIGTABLE_URL/v2/$TABLE:mutateRow" "{\"rowKey\":\"$K5\",\"mutations\":[{\"deleteFromRow\":{}}]}"
+expect_status 200
+
 section "data plane: mutateRows, checkAndMutateRow, readModifyWriteRow, sampleRowKeys, ping"
 api POST "$BIGTABLE_URL/v2/$TABLE:mutateRows" \
     "{\"entries\":[{\"rowKey\":\"$K2\",\"mutations\":[{\"deleteFromFamily\":{\"familyName\":\"cf2\"}}]},{\"rowKey\":\"$K2\",\"mutations\":[{\"setCell\":{\"familyName\":\"missing\"}}]}]}"

@@ -317,6 +317,84 @@ static void test_mutate_rows_check_and_rmw(void **state)
     free(q);
 }
 
+/* A mutation with the row's key and the request's remaining fields (JSON after the key). */
+static cJSON *row_request(const char *key, const char *rest)
+{
+    char *k = b64(key), json[2048];
+    snprintf(json, sizeof(json), "{\"rowKey\":\"%s\",%s}", k, rest);
+    free(k);
+    cJSON *request = cJSON_Parse(json);
+    assert_non_null(request);
+    return request;
+}
+
+/* Garbage is deleted when its column is written, on every replica: once cf1's rule keeps
+ * everything again, the versions it made garbage do not come back (they would if GC only
+ * hid them from reads). Every writer collects: mutateRow, mutateRows, checkAndMutateRow,
+ * readModifyWriteRow; cf2, without a rule, keeps all its versions. */
+static void test_garbage_deleted_on_write(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    for (long long ts = 1000; ts <= 3000; ts += 1000) {
+        assert_int_equal(set_cell(f, NULL, "g", "cf1", "q", ts, "v"), EM_OK);
+        assert_int_equal(set_cell(f, NULL, "g", "cf2", "q", ts, "v"), EM_OK);
+    }
+    char *q = b64("m");
+    char rest[1024];
+    snprintf(
+        rest, sizeof(rest),
+        "\"mutations\":[{\"setCell\":{\"familyName\":\"cf1\",\"columnQualifier\":\"%s\","
+        "\"timestampMicros\":\"5000\",\"value\":\"dg==\"}},{\"setCell\":{\"familyName\":"
+        "\"cf1\",\"columnQualifier\":\"%s\",\"timestampMicros\":\"6000\",\"value\":\"dg==\"}}]",
+        q, q);
+    cJSON *request = row_request("g", rest);
+    char *g = b64("g");
+    cJSON *rows = cJSON_CreateObject(), *entries = cJSON_AddArrayToObject(rows, "entries");
+    cJSON_AddItemToArray(entries, cJSON_Duplicate(request, true));
+    assert_int_equal(bt_data_mutate_rows(f->bt, TABLE, rows, NOW, &entries, &st), EM_OK);
+    cJSON_Delete(entries);
+    cJSON_Delete(rows);
+    cJSON_Delete(request);
+    snprintf(rest, sizeof(rest),
+             "\"predicateFilter\":{\"blockAllFilter\":true},\"falseMutations\":[{\"setCell\":{"
+             "\"familyName\":\"cf1\",\"columnQualifier\":\"%s\",\"timestampMicros\":\"7000\","
+             "\"value\":\"dg==\"}}]",
+             q);
+    request = row_request("g", rest);
+    bool matched = true;
+    assert_int_equal(bt_data_check_and_mutate(f->bt, TABLE, request, NOW, &matched, &st), EM_OK);
+    cJSON_Delete(request);
+    request = row_request("g", "\"rules\":[{\"familyName\":\"cf1\",\"columnQualifier\":\"Yw==\","
+                               "\"appendValue\":\"eA==\"}]");
+    for (int i = 0; i < 3; i++) { /* a new version each second */
+        cJSON *row = NULL;
+        assert_int_equal(
+            bt_data_read_modify_write(f->bt, TABLE, request, NOW + i * 1000000000LL, &row, &st),
+            EM_OK);
+        cJSON_Delete(row);
+    }
+    cJSON_Delete(request);
+    free(q);
+
+    cJSON *modifications = cJSON_Parse("[{\"id\":\"cf1\",\"update\":{\"gcRule\":{}}}]");
+    cJSON *out = NULL, *dropped = NULL;
+    assert_int_equal(
+        bt_table_modify_families(f->bt->admin, TABLE, modifications, &out, &dropped, &st), EM_OK);
+    cJSON_Delete(out);
+    cJSON_Delete(dropped);
+    cJSON_Delete(modifications);
+    char keys[256], json[256];
+    int cells;
+    snprintf(json, sizeof(json), "{\"appProfileId\":\"east\",\"rows\":{\"rowKeys\":[\"%s\"]}}", g);
+    assert_int_equal(read_keys(f, json, keys, sizeof(keys), &cells), EM_OK);
+    assert_int_equal(cells, 6); /* cf1: q, m, c one each; cf2: q three */
+    snprintf(json, sizeof(json), "{\"appProfileId\":\"west\",\"rows\":{\"rowKeys\":[\"%s\"]}}", g);
+    assert_int_equal(read_keys(f, json, keys, sizeof(keys), &cells), EM_OK);
+    assert_int_equal(cells, 6); /* the other cluster's replica collected as well */
+    free(g);
+}
+
 static void test_sample_drop_and_delete(void **state)
 {
     struct fixture *f = *state;
@@ -537,6 +615,7 @@ int main(void)
         T(test_row_sets_limits_and_order),
         T(test_gc_rules_and_filters_at_read),
         T(test_mutate_rows_check_and_rmw),
+        T(test_garbage_deleted_on_write),
         T(test_sample_drop_and_delete),
         T(test_undelete_keeps_cells),
         T(test_consistency_tokens),

@@ -119,6 +119,66 @@ static void test_collect(void **state)
                   ".xxx.");
 }
 
+/* One column's timestamps, newest first, for bt_gc_threshold's version_ts. */
+struct column {
+    const struct bt_cell *cells;
+    size_t n;
+};
+
+static bool column_version_ts(void *arg, int64_t n, int64_t *ts)
+{
+    const struct column *c = arg;
+    if (n < 0 || (size_t)n >= c->n)
+        return false;
+    *ts = c->cells[n].timestamp_micros;
+    return true;
+}
+
+/* bt_gc_threshold marks the same cells as bt_gc_collect: every rule of test_collect and
+ * more, over 2,000 columns of random versions around their age limits. */
+static void test_threshold_matches_collect(void **state)
+{
+    (void)state;
+    static const char *rules[] = {
+        "{}",
+        "{\"maxNumVersions\": 1}",
+        "{\"maxNumVersions\": 3}",
+        "{\"maxAge\": \"432000s\"}",
+        "{\"maxAge\": \"0.001s\"}",
+        "{\"union\": {\"rules\": [{\"maxNumVersions\": 2}, {\"maxAge\": \"432000s\"}]}}",
+        "{\"intersection\": {\"rules\": [{\"maxNumVersions\": 1}, {\"maxAge\": \"172800s\"}]}}",
+        "{\"intersection\": {\"rules\": [{\"maxAge\": \"864000s\"}, {\"maxNumVersions\": 2}]}}",
+        "{\"union\": {\"rules\": [{\"intersection\": {\"rules\": [{\"maxNumVersions\": 1}, "
+        "{\"maxAge\": \"86400s\"}]}}, {\"maxNumVersions\": 3}]}}",
+        "{\"intersection\": {\"rules\": [{\"union\": {\"rules\": [{\"maxNumVersions\": 4}, "
+        "{\"maxAge\": \"259200s\"}]}}, {\"maxNumVersions\": 2}]}}",
+    };
+    uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    struct bt_cell cells[12];
+    bool garbage[12];
+    for (int round = 0; round < 2000; round++) {
+        struct bt_gc_rule *r = parse_ok(rules[round % (sizeof(rules) / sizeof(rules[0]))]);
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t n = (seed >> 33) % 12;
+        int64_t ts = NOW_US + DAY_US;
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            ts -= 1 + (int64_t)((seed >> 20) % (3 * DAY_US)); /* strictly older each time */
+            cells[i] = (struct bt_cell){B("cf"), B("q"), ts, B("v"), NULL};
+        }
+        bt_gc_collect(r, cells, n, NOW_US, garbage);
+        struct column c = {cells, n};
+        int64_t threshold = 0;
+        bool some = bt_gc_threshold(r, NOW_US, column_version_ts, &c, &threshold);
+        for (size_t i = 0; i < n; i++)
+            if (garbage[i] != (some && cells[i].timestamp_micros <= threshold))
+                fail_msg("round %d, rule %s, cell %zu of %zu: collect says %d, threshold %s %lld",
+                         round, rules[round % (sizeof(rules) / sizeof(rules[0]))], i, n, garbage[i],
+                         some ? "at" : "none", (long long)threshold);
+        bt_gc_rule_free(r);
+    }
+}
+
 static void check_error(const char *json, const char *message)
 {
     cJSON *doc = cJSON_Parse(json);
@@ -192,6 +252,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_collect),
+        cmocka_unit_test(test_threshold_matches_collect),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_depth_limit),
     };
