@@ -10,6 +10,7 @@
 
 #include "em_json.h"
 #include "em_log.h"
+#include "spanner_sql_mem.h"
 #include "spanner_value.h"
 
 #include <ctype.h>
@@ -31,6 +32,81 @@ static void fn_raise(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     (void)argc;
     const char *message = (const char *)sqlite3_value_text(argv[0]);
     sqlite3_result_error(ctx, message ? message : "INTERNAL: constraint", -1);
+}
+
+/* ---- INSERT OR UPDATE's one row per key (spanner_sql_translate.c, insert_once) ---- */
+
+/* One key part as ZetaSQL prints a value: Int64(1), String("x"), Bytes(b"\x01"),
+ * Date(2020-01-02), Date(NULL). */
+static void key_part(struct sp_buf *out, const char *type, sqlite3_value *v)
+{
+    static const struct {
+        const char *type, *name;
+    } names[] = {{"INT64", "Int64"},     {"STRING", "String"},  {"BYTES", "Bytes"},
+                 {"BOOL", "Bool"},       {"FLOAT64", "Double"}, {"FLOAT32", "Float"},
+                 {"NUMERIC", "Numeric"}, {"DATE", "Date"},      {"TIMESTAMP", "Timestamp"},
+                 {"JSON", "Json"}};
+    const char *name = type;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(names[i].type, type) == 0)
+            name = names[i].name;
+    sp_buf_printf(out, "%s(", name);
+    const unsigned char *text = sqlite3_value_text(v);
+    size_t len = (size_t)sqlite3_value_bytes(v);
+    sp_numeric number;
+    char digits[SP_NUMERIC_TEXT_MAX];
+    if (sqlite3_value_type(v) == SQLITE_NULL) {
+        sp_buf_puts(out, "NULL");
+    } else if (strcmp(type, "STRING") == 0 || strcmp(type, "BYTES") == 0) {
+        const unsigned char *b = strcmp(type, "BYTES") == 0 ? sqlite3_value_blob(v) : text;
+        sp_buf_puts(out, strcmp(type, "BYTES") == 0 ? "b\"" : "\"");
+        for (size_t i = 0; b && i < len; i++) {
+            if (b[i] == '"' || b[i] == '\\')
+                sp_buf_printf(out, "\\%c", b[i]);
+            else if (b[i] < 0x20 || (b[i] >= 0x7f && strcmp(type, "BYTES") == 0))
+                sp_buf_printf(out, "\\x%02x", b[i]);
+            else
+                sp_buf_append(out, (const char *)&b[i], 1);
+        }
+        sp_buf_puts(out, "\"");
+    } else if (strcmp(type, "BOOL") == 0) {
+        sp_buf_puts(out, sqlite3_value_int64(v) ? "true" : "false");
+    } else if (strcmp(type, "NUMERIC") == 0 &&
+               sp_numeric_decode((const char *)text, len, &number)) {
+        sp_numeric_format(number, digits);
+        sp_buf_puts(out, digits);
+    } else {
+        sp_buf_append(out, (const char *)text, len);
+    }
+    sp_buf_puts(out, ")");
+}
+
+/* sp_affect_once(rows of this key, 'TYPE,TYPE', key parts...): 1, or INVALID_ARGUMENT
+ * naming the key when the statement writes it more than once. */
+static void fn_affect_once(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (sqlite3_value_int64(argv[0]) <= 1) {
+        sqlite3_result_int(ctx, 1);
+        return;
+    }
+    const char *types = (const char *)sqlite3_value_text(argv[1]);
+    struct sp_buf message = {0};
+    sp_buf_puts(&message, "INVALID_ARGUMENT: Cannot affect a row second time for key: {");
+    for (int i = 2; i < argc && types; i++) {
+        const char *comma = strchr(types, ',');
+        char type[32];
+        size_t n = comma ? (size_t)(comma - types) : strlen(types);
+        snprintf(type, sizeof(type), "%.*s", (int)(n < sizeof(type) ? n : sizeof(type) - 1), types);
+        sp_buf_puts(&message, i > 2 ? ", " : "");
+        key_part(&message, type, argv[i]);
+        types = comma ? comma + 1 : NULL;
+    }
+    sp_buf_puts(&message, "}");
+    if (message.failed)
+        sqlite3_result_error_nomem(ctx);
+    else
+        sqlite3_result_error(ctx, message.data, (int)message.len);
+    sp_buf_free(&message);
 }
 
 /* ---- INT64 ---- */
@@ -1897,6 +1973,7 @@ struct fn_entry {
 
 static const struct fn_entry scalar_functions[] = {
     {"sp_raise", 1, true, fn_raise},
+    {"sp_affect_once", -1, true, fn_affect_once},
     {"sp_int64_add", -1, true, fn_int64_add},
     {"sp_int64_sub", -1, true, fn_int64_sub},
     {"sp_int64_mul", -1, true, fn_int64_mul},

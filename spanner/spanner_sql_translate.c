@@ -4756,17 +4756,25 @@ static enum em_code insert_columns(struct translator *t, const struct sp_table *
     return EM_OK;
 }
 
-/* The columns the INSERT leaves out: their DEFAULT, or an error for a NOT NULL one. */
+/* The columns an INSERT writes: those it lists (their values in each row), then the
+ * unlisted ones with a DEFAULT or an identity, whose values insert_defaults makes. */
+struct inserted {
+    const struct sp_column **cols; /* listed, then defaulted */
+    const char **default_sql;      /* [n - nlisted]: each defaulted column's value */
+    int n, nlisted;
+};
+
+/* Adds to ins (and names) the unlisted columns with a DEFAULT or an identity; refuses an
+ * unlisted NOT NULL column without one. */
 static enum em_code insert_defaults(struct translator *t, const struct sp_table *table,
-                                    const struct sp_column **cols, int ncols, struct sp_buf *names,
-                                    struct sp_buf *values)
+                                    struct sp_buf *names, struct inserted *ins)
 {
     struct sp_buf missing = {0};
     for (int i = 0; i < table->ncolumns; i++) {
         const struct sp_column *c = &table->columns[i];
         bool listed = false;
-        for (int k = 0; k < ncols; k++)
-            listed |= cols[k] == c;
+        for (int k = 0; k < ins->nlisted; k++)
+            listed |= ins->cols[k] == c;
         if (listed || c->generated_text)
             continue;
         if (c->default_text || c->identity) {
@@ -4778,7 +4786,8 @@ static enum em_code insert_defaults(struct translator *t, const struct sp_table 
             }
             sp_buf_puts(names, ", ");
             sp_buf_ident(names, c->name);
-            sp_buf_printf(values, ", %s", sql);
+            ins->default_sql[ins->n - ins->nlisted] = sql;
+            ins->cols[ins->n++] = c;
         } else if (c->not_null) {
             sp_buf_printf(&missing, "%s%s", missing.len ? ", " : "", c->name);
         }
@@ -4793,10 +4802,23 @@ static enum em_code insert_defaults(struct translator *t, const struct sp_table 
     return code;
 }
 
-static enum em_code insert_select(struct translator *t, const struct sp_table *table,
-                                  const struct sp_statement *s, const struct sp_column **cols,
-                                  const char *defaults, struct sp_buf *out)
+/* The defaulted columns' values of one row: ", v, v" (aliased: ", v AS "$vN""). */
+static void default_values(const struct inserted *ins, bool aliased, struct sp_buf *out)
 {
+    for (int i = ins->nlisted; i < ins->n; i++) {
+        sp_buf_printf(out, ", %s", ins->default_sql[i - ins->nlisted]);
+        if (aliased)
+            sp_buf_printf(out, " AS \"$v%d\"", i + 1);
+    }
+}
+
+/* INSERT ... SELECT: " SELECT <each column's value> FROM (<query>) WHERE true", or with
+ * aliased, the columns named "$v1".."$vN" and no WHERE (the source of insert_once). */
+static enum em_code insert_select(struct translator *t, const struct sp_table *table,
+                                  const struct sp_statement *s, const struct inserted *ins,
+                                  bool aliased, struct sp_buf *out)
+{
+    const struct sp_column **cols = ins->cols;
     const char *sql;
     struct sp_result_column *rcols;
     int n;
@@ -4812,10 +4834,60 @@ static enum em_code insert_select(struct translator *t, const struct sp_table *t
         if (coerce(t, &f, &cols[i]->type, s->query->line, s->query->column, "INSERT column"))
             return t->st->code;
         sp_buf_printf(out, "%s%s", i ? ", " : "", checked_write(t, table, cols[i], f.sql));
+        if (aliased)
+            sp_buf_printf(out, " AS \"$v%d\"", i + 1);
     }
+    default_values(ins, aliased, out);
     /* WHERE true: SQLite's parser needs it to read a following RETURNING */
-    sp_buf_printf(out, "%s FROM (%s) WHERE true", defaults, sql);
+    sp_buf_printf(out, " FROM (%s)%s", sql, aliased ? "" : " WHERE true");
     return EM_OK;
+}
+
+/* Whether an INSERT must check that no two of its rows have one key: INSERT OR UPDATE of
+ * several rows ("Cannot affect a row second time for key: {...}", INVALID_ARGUMENT, as
+ * Spanner; SQLite's upsert would update the row the statement had just written). INSERT
+ * fails on its second row by the primary key already; INSERT OR IGNORE keeps the first. */
+static bool insert_needs_once(const struct sp_statement *s)
+{
+    return s->insert_mode == SP_INSERT_OR_UPDATE && (s->query || s->nrows > 1);
+}
+
+/* INSERT OR UPDATE of several rows from src (its columns "$v1".."$vN", ins's order): " SELECT
+ * "$v1", ... FROM (src numbered by key) WHERE sp_affect_once(...)": each row counts the rows
+ * of its key (a window over the source, whose values are computed once), and
+ * sp_affect_once fails on a count above 1, naming the key. A key column the INSERT does
+ * not write is NULL in every row (a generated one is a function of the others). */
+static void insert_once(const struct sp_table *table, const struct inserted *ins, const char *src,
+                        struct sp_buf *out)
+{
+    struct sp_buf partition = {0}, args = {0}, types = {0};
+    for (int k = 0; k < table->nkey; k++) {
+        const struct sp_column *c = sp_table_column(table, table->key[k].column);
+        int at = -1;
+        for (int i = 0; i < ins->n && at < 0; i++)
+            if (ins->cols[i] == c)
+                at = i;
+        sp_buf_printf(&types, "%s%s", k ? "," : "", c ? sp_type_code_name(c->type.code) : "");
+        if (at < 0) {
+            sp_buf_puts(&args, ", NULL");
+            continue;
+        }
+        sp_buf_printf(&partition, "%s\"$v%d\"", partition.len ? ", " : "PARTITION BY ", at + 1);
+        sp_buf_printf(&args, ", \"$v%d\"", at + 1);
+    }
+    sp_buf_puts(out, " SELECT ");
+    for (int i = 0; i < ins->n; i++)
+        sp_buf_printf(out, "%s\"$v%d\"", i ? ", " : "", i + 1);
+    sp_buf_printf(out,
+                  " FROM (SELECT *, COUNT(*) OVER (%s) AS \"$dups\" FROM (%s)) WHERE "
+                  "sp_affect_once(\"$dups\", ",
+                  partition.data ? partition.data : "", src);
+    sp_buf_string(out, types.data ? types.data : "", types.len);
+    sp_buf_printf(out, "%s)", args.data ? args.data : "");
+    out->failed |= partition.failed || args.failed || types.failed;
+    sp_buf_free(&partition);
+    sp_buf_free(&args);
+    sp_buf_free(&types);
 }
 
 /* INSERT OR UPDATE and INSERT OR IGNORE: SQLite's upsert on the primary key (a row already
@@ -4848,50 +4920,89 @@ static void insert_conflict(const struct sp_table *table, const struct sp_statem
     }
 }
 
+/* The rows of an INSERT's VALUES: " VALUES (...), (...)". */
+static enum em_code insert_values(struct translator *t, const struct sp_table *table,
+                                  const struct sp_statement *s, const struct inserted *ins,
+                                  struct sp_buf *out)
+{
+    for (int r = 0; r < s->nrows; r++) {
+        sp_buf_puts(out, r ? ", (" : " VALUES (");
+        for (int i = 0; i < s->ncolumns; i++) {
+            const char *sql;
+            if (value_for(t, table, ins->cols[i], NULL, s->rows[r][i], &sql))
+                return t->st->code;
+            sp_buf_printf(out, "%s%s", i ? ", " : "", sql);
+        }
+        default_values(ins, false, out);
+        sp_buf_puts(out, ")");
+    }
+    return EM_OK;
+}
+
+/* The rows an INSERT writes, after "INSERT INTO T (columns)". */
+static enum em_code insert_rows(struct translator *t, const struct sp_table *table,
+                                const struct sp_statement *s, const struct inserted *ins,
+                                struct sp_buf *out)
+{
+    if (!insert_needs_once(s))
+        return s->query ? insert_select(t, table, s, ins, false, out)
+                        : insert_values(t, table, s, ins, out);
+    struct sp_buf src = {0};
+    enum em_code code;
+    if (s->query) {
+        code = insert_select(t, table, s, ins, true, &src);
+    } else { /* SQLite names a VALUES list's columns column1, column2, ... */
+        sp_buf_puts(&src, "SELECT ");
+        for (int i = 0; i < ins->n; i++)
+            sp_buf_printf(&src, "%scolumn%d AS \"$v%d\"", i ? ", " : "", i + 1, i + 1);
+        sp_buf_puts(&src, " FROM (");
+        code = insert_values(t, table, s, ins, &src);
+        sp_buf_puts(&src, ")");
+    }
+    if (!code)
+        insert_once(table, ins, src.data ? src.data : "", out);
+    out->failed |= src.failed;
+    sp_buf_free(&src);
+    return code;
+}
+
 static enum em_code translate_insert(struct translator *t, const struct sp_statement *s,
                                      struct sp_buf *out, struct sp_translation *tr)
 {
     const struct sp_table *table = dml_table(t, s);
-    const struct sp_column **cols =
-        sp_arena_alloc(t->arena, (size_t)(s->ncolumns ? s->ncolumns : 1) * sizeof(*cols));
-    if (!table || !cols)
+    int capacity = (table ? table->ncolumns : 0) + s->ncolumns + 1;
+    struct inserted ins = {
+        .cols = sp_arena_alloc(t->arena, (size_t)capacity * sizeof(*ins.cols)),
+        .default_sql = sp_arena_alloc(t->arena, (size_t)capacity * sizeof(*ins.default_sql)),
+        .n = s->ncolumns,
+        .nlisted = s->ncolumns,
+    };
+    if (!table || !ins.cols || !ins.default_sql)
         return table ? EM_FAIL_OOM(t->st) : t->st->code;
-    struct sp_buf names = {0}, defaults = {0};
+    struct sp_buf names = {0};
     t->aggregates_allowed = false;
     t->clause = "INSERT VALUES";
-    enum em_code code = insert_columns(t, table, s, cols);
+    enum em_code code = insert_columns(t, table, s, ins.cols);
     for (int i = 0; !code && i < s->ncolumns; i++) {
         sp_buf_puts(&names, i ? ", " : "");
-        sp_buf_ident(&names, cols[i]->name);
+        sp_buf_ident(&names, ins.cols[i]->name);
     }
     if (!code)
-        code = insert_defaults(t, table, cols, s->ncolumns, &names, &defaults);
+        code = insert_defaults(t, table, &names, &ins);
     if (!code) {
         sp_buf_puts(out, "INSERT INTO ");
         sp_buf_ident(out, table->name);
         sp_buf_printf(out, " (%s)", names.data ? names.data : "");
-    }
-    if (!code && s->query)
-        code = insert_select(t, table, s, cols, defaults.data ? defaults.data : "", out);
-    for (int r = 0; !code && r < s->nrows; r++) {
-        sp_buf_puts(out, r ? ", (" : " VALUES (");
-        for (int i = 0; !code && i < s->ncolumns; i++) {
-            const char *sql;
-            code = value_for(t, table, cols[i], NULL, s->rows[r][i], &sql);
-            if (!code)
-                sp_buf_printf(out, "%s%s", i ? ", " : "", sql);
-        }
-        sp_buf_printf(out, "%s)", defaults.data ? defaults.data : "");
+        code = insert_rows(t, table, s, &ins, out);
     }
     if (!code)
-        insert_conflict(table, s, cols, out);
+        insert_conflict(table, s, ins.cols, out);
     struct scope *scope = code ? NULL : dml_scope(t, table, NULL);
     if (!code && !scope)
         code = t->st->code ? t->st->code : EM_FAIL_OOM(t->st);
     if (!code)
         code = returning(t, scope, s, out, tr);
     sp_buf_free(&names);
-    sp_buf_free(&defaults);
     tr->table = table->name;
     return code;
 }

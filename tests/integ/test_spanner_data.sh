@@ -219,6 +219,10 @@ api POST "$S/$OTHER:executeSql" '{"sql":"SELECT SingerId, LastName FROM Singers 
 expect_json '[.rows[] | map(. // "null") | join("/")] | join(",")' "10/Tenner,11/null"
 api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TX\"}"
 expect_error_json 404 NOT_FOUND
+# INSERT OR UPDATE may not write one key twice in a statement, as Spanner
+api POST "$S/$SESSION:executeSql" '{"transaction":{"begin":{"readWrite":{}}},"sql":"INSERT OR UPDATE INTO Singers (SingerId, FirstName) VALUES (12, \"a\"), (12, \"b\")","seqno":"1"}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "Cannot affect a row second time for key: {Int64(12)}" "INSERT OR UPDATE of one key twice"
 api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}}}'
 expect_status 200
 TX=$(jq -r .id <<<"$BODY")

@@ -1395,10 +1395,19 @@ static void test_dml(void **state)
         /* ON DELETE CASCADE removed the album of singer 10 */
         {"SELECT COUNT(*) FROM Albums WHERE SingerId = 10", "[[\"0\"]]"},
         {"DELETE Albums WHERE SingerId = 11 THEN RETURN Title", "modified 1 [[\"copy\"]]"},
+        {"INSERT OR UPDATE INTO Albums (SingerId, AlbumId, Title) VALUES (11, 1, 'a'), "
+         "(11, 2, 'b') THEN RETURN AlbumId",
+         "modified 2 [[\"1\"],[\"2\"]]"},
         {"DELETE FROM Singers WHERE true", "modified 5"},
     };
     static const struct sql_case errors[] = {
         {"INSERT INTO Singers (SingerId) VALUES (1)", "ALREADY_EXISTS: Row already exists"},
+        {"INSERT OR UPDATE INTO Albums (SingerId, AlbumId, Title) VALUES (1, 1, 'a'), "
+         "(1, 1, 'b')",
+         "INVALID_ARGUMENT: Cannot affect a row second time for key: {Int64(1), Int64(1)}"},
+        {"INSERT OR UPDATE INTO Singers (SingerId, FirstName) SELECT 7, n FROM UNNEST(['a', 'b']) "
+         "AS n",
+         "INVALID_ARGUMENT: Cannot affect a row second time for key: {Int64(7)}"},
         {"INSERT INTO Albums (SingerId, AlbumId, Title) VALUES (99, 1, 'orphan')",
          "NOT_FOUND: Parent row for a row in table Albums is missing. Row cannot be written."},
         {"INSERT INTO Albums (SingerId, AlbumId) VALUES (1, 9)",
