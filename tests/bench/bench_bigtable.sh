@@ -7,12 +7,15 @@
 #   same run; on a table whose cluster has a CMEK key and on one with Google default
 #   encryption (each measured twice, the better run kept: the machine is shared);
 #   a full scan of 100,000 rows (BENCH_ROWS) with one readRows, in MB/s of response.
+#   BENCH_GC_RULE gives the family a GcRule (JSON, e.g. '{"maxNumVersions":1}'): then each
+#   mutateRow also deletes its column's garbage; by default the family has none.
 #
 # Targets (issue 10, DESIGN section 8): mutateRow and readRows >= 30 % of the empty
 # handler; CMEK costs < 20 % against no key.
 source "$(dirname "$0")/bench_lib.sh"
 THREADS="${BENCH_THREADS:-$(( $(nproc) < 4 ? $(nproc) : 4 ))}"
 ROWS="${BENCH_ROWS:-100000}"
+GC_RULE="${BENCH_GC_RULE:-"{}"}"
 P=projects/bench-project
 
 base=$(free_base 10) || { echo "no free ports" >&2; exit 1; }
@@ -52,7 +55,7 @@ setup() {
         [[ $(curl -s "$BT/$id" | jq -r .state) == READY ]] && break
         sleep 0.1
     done
-    json POST "$BT/$id/tables" '{"tableId":"t","table":{"columnFamilies":{"cf":{}}}}' >/dev/null &&
+    json POST "$BT/$id/tables" "{\"tableId\":\"t\",\"table\":{\"columnFamilies\":{\"cf\":{\"gcRule\":$GC_RULE}}}}" >/dev/null &&
         json POST "$BT/$id/tables/t:mutateRow" "{\"rowKey\":\"$READ_ROW\",\"mutations\":[{\"setCell\":
             {\"familyName\":\"cf\",\"columnQualifier\":\"cQ==\",\"timestampMicros\":\"-1\",\"value\":\"$VALUE\"}}]}" >/dev/null
 }
