@@ -17,6 +17,10 @@ DEB_sqlite3       := libsqlite3-dev
 DEB_openssl       := libssl-dev
 DEB_libcurl       := libcurl4-openssl-dev
 DEB_re2           := libre2-dev
+# libunistring (Unicode case mapping and normalization, Spanner's UPPER/LOWER/NORMALIZE)
+# has no pkg-config file: its header tells whether it is installed
+NOPC_LIBS         := -lunistring
+NOPC_HEADERS      := uninorm.h:libunistring-dev
 
 # One line per step ("  CC emulator/em_http.c"); V=1 shows the whole commands (start-all
 # passes it and reads them for its progress count).
@@ -29,12 +33,16 @@ MISSING_PKGS := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null
 ifneq ($(MISSING_PKGS),)
 $(error pkg-config cannot find $(MISSING_PKGS) (Debian: $(foreach p,$(MISSING_PKGS),$(or $(DEB_$(p)),$(p)))); install the build dependencies with scripts/install-deps)
 endif
+MISSING_HEADERS := $(shell for h in $(NOPC_HEADERS); do printf '\043include <%s>\n' $${h%%:*} | $(CC) -E -x c - >/dev/null 2>&1 || echo $${h%%:*} '(Debian: '$${h##*:}')'; done)
+ifneq ($(MISSING_HEADERS),)
+$(error the compiler cannot find $(MISSING_HEADERS); install the build dependencies with scripts/install-deps)
+endif
 endif
 CFLAGS  ?= -O2 -g
 # `override` keeps these when CFLAGS/LDLIBS are given on the command line (make asan)
 override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wvla -Wno-missing-field-initializers -Wno-unknown-warning-option -pthread \
            -I. -Iemulator $(shell pkg-config --cflags $(PKGS)) -MMD -MP
-override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -pthread -lm -lstdc++
+override LDLIBS  += $(shell pkg-config --libs $(PKGS)) $(NOPC_LIBS) -pthread -lm -lstdc++
 # C++ only for emulator/em_regex.cc, the shim over RE2: the C flags but the language's
 # standard; UBSan's vptr check left out, as it would need the C++ runtime of the sanitizer
 # and every binary is linked by the C compiler
@@ -161,7 +169,7 @@ fuzz:
 	  echo "== build/fuzz/$$name"; \
 	  clang -O1 -g -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -I. -Iemulator \
 	    $$(pkg-config --cflags $(PKGS)) -o build/fuzz/$$name $$src $(FUZZ_LIBS) \
-	    $$(pkg-config --libs $(PKGS)) -pthread -lm -lstdc++; done
+	    $$(pkg-config --libs $(PKGS)) $(NOPC_LIBS) -pthread -lm -lstdc++; done
 
 # --- the differential SQL test: tests/spanner/sql_corpus/*.sql run through our SQL layer
 # (the tool tests/tools/spanner_sql_run.c) and through Google's Spanner emulator, results

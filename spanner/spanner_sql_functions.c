@@ -15,17 +15,15 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <locale.h>
 #include <float.h>
 #include <math.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <wctype.h>
+#include <unicase.h>
 
 static void fn_raise(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -950,77 +948,38 @@ static void fn_bytes_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv
     sqlite3_result_blob64(ctx, out, total, sqlite3_free);
 }
 
-/* The C.UTF-8 locale, for Unicode's simple case mappings (towupper_l/towlower_l). */
-static locale_t utf8_locale;
-static pthread_once_t utf8_locale_once = PTHREAD_ONCE_INIT;
-
-static void open_utf8_locale(void)
-{
-    utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-}
-
-/* Decodes the UTF-8 character at s (valid UTF-8: SQLite text checked on the way in). */
-static uint32_t utf8_decode(const unsigned char *s, int *len)
-{
-    if (s[0] < 0x80 || !s[1])
-        return *len = 1, s[0];
-    if ((s[0] & 0xE0) == 0xC0)
-        return *len = 2, ((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F);
-    if ((s[0] & 0xF0) == 0xE0 && s[2])
-        return *len = 3,
-               ((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
-    if (s[2] && s[3])
-        return *len = 4, ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
-                             ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
-    return *len = 1, s[0];
-}
-
-static int utf8_encode(uint32_t c, char *out)
-{
-    if (c < 0x80)
-        return out[0] = (char)c, 1;
-    if (c < 0x800)
-        return out[0] = (char)(0xC0 | c >> 6), out[1] = (char)(0x80 | (c & 0x3F)), 2;
-    if (c < 0x10000)
-        return out[0] = (char)(0xE0 | c >> 12), out[1] = (char)(0x80 | ((c >> 6) & 0x3F)),
-               out[2] = (char)(0x80 | (c & 0x3F)), 3;
-    out[0] = (char)(0xF0 | c >> 18);
-    out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
-
-/* UPPER/LOWER: BYTES map ASCII only (as GoogleSQL does); STRING maps every character by
- * Unicode's simple case mapping (one character to one: the special cases such as
- * U+00DF -> "SS" are not applied). */
+/* UPPER/LOWER: BYTES map ASCII only (as GoogleSQL does); STRING maps by Unicode's full
+ * case mapping without a language (libunistring, as ICU's root locale in ZetaSQL):
+ * U+00DF becomes "SS", a final sigma lowercases to U+03C2, U+0130 to "i" and U+0307. */
 static void case_map(sqlite3_context *ctx, sqlite3_value *v, bool upper)
 {
-    bool bytes = sqlite3_value_type(v) == SQLITE_BLOB;
-    const unsigned char *in = bytes ? sqlite3_value_blob(v) : sqlite3_value_text(v);
-    int n = sqlite3_value_bytes(v);
-    char *out = sqlite3_malloc(2 * n + 4); /* a mapping grows a character by half at most */
-    if (!out) {
-        sqlite3_result_error_nomem(ctx);
+    if (sqlite3_value_type(v) == SQLITE_BLOB) {
+        const unsigned char *in = sqlite3_value_blob(v);
+        int n = sqlite3_value_bytes(v);
+        char *out = sqlite3_malloc(n + 1);
+        if (!out) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+        for (int i = 0; i < n; i++)
+            out[i] = (char)(upper ? toupper(in[i]) : tolower(in[i]));
+        sqlite3_result_blob(ctx, out, n, sqlite3_free);
         return;
     }
-    pthread_once(&utf8_locale_once, open_utf8_locale);
-    int len = 0;
-    for (int i = 0, step = 1; i < n; i += step) {
-        if (bytes || in[i] < 0x80 || !utf8_locale) {
-            step = 1;
-            out[len++] = (char)(upper ? toupper(in[i]) : tolower(in[i]));
-            continue;
-        }
-        wint_t c = (wint_t)utf8_decode(in + i, &step);
-        c = upper ? towupper_l(c, utf8_locale) : towlower_l(c, utf8_locale);
-        len += utf8_encode((uint32_t)c, out + len);
+    const uint8_t *in = sqlite3_value_text(v);
+    size_t len = 0;
+    size_t n = (size_t)sqlite3_value_bytes(v);
+    uint8_t *out = upper ? u8_toupper(in ? in : (const uint8_t *)"", n, NULL, NULL, NULL, &len)
+                         : u8_tolower(in ? in : (const uint8_t *)"", n, NULL, NULL, NULL, &len);
+    if (!out) {
+        if (errno == ENOMEM)
+            sqlite3_result_error_nomem(ctx);
+        else
+            sp_fn_error(ctx, "INTERNAL: a stored STRING is not valid UTF-8");
+        return;
     }
-    out[len] = '\0';
-    if (bytes)
-        sqlite3_result_blob(ctx, out, len, sqlite3_free);
-    else
-        sqlite3_result_text(ctx, out, len, sqlite3_free);
+    sqlite3_result_text64(ctx, len ? (const char *)out : "", len, SQLITE_TRANSIENT, SQLITE_UTF8);
+    free(out);
 }
 
 static void fn_lower(sqlite3_context *ctx, int argc, sqlite3_value **argv)

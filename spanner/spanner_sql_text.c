@@ -7,6 +7,7 @@
  *       ZetaSQL compiles them; RE2's refusals are Spanner's "Cannot parse regular
  *       expression: <RE2's reason>". Compiled patterns are cached per statement (auxdata).
  *   SPLIT       on a delimiter (characters when it is empty), STRING or BYTES.
+ *   NORMALIZE   and NORMALIZE_AND_CASEFOLD: Unicode normalization forms (libunistring).
  *   FORMAT      the %d %i %s %t %T %f %F %e %E %g %G %x %X %o %% subset with flags,
  *               width and precision; arguments arrive as (type code, value) pairs.
  *
@@ -21,10 +22,13 @@
 #include "spanner_value.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unicase.h>
+#include <uninorm.h>
 
 /* The bytes of a STRING (TEXT) or BYTES (BLOB) argument. */
 static const char *arg_bytes(sqlite3_value *v, size_t *len)
@@ -554,6 +558,40 @@ static void fn_format(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sp_buf_free(&out);
 }
 
+/* ---- NORMALIZE ---- */
+
+/* sp_normalize(text, 'NFC' | 'NFKC' | 'NFD' | 'NFKD', casefold): Unicode normalization
+ * (libunistring), after full case folding for NORMALIZE_AND_CASEFOLD. */
+static void fn_normalize(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (sp_fn_any_null(argc, argv))
+        return;
+    const char *name = (const char *)sqlite3_value_text(argv[1]);
+    uninorm_t mode = !name                       ? NULL
+                     : strcmp(name, "NFC") == 0  ? UNINORM_NFC
+                     : strcmp(name, "NFKC") == 0 ? UNINORM_NFKC
+                     : strcmp(name, "NFD") == 0  ? UNINORM_NFD
+                     : strcmp(name, "NFKD") == 0 ? UNINORM_NFKD
+                                                 : NULL;
+    if (!mode) {
+        sp_fn_error(ctx, "INTERNAL: an unknown normalization form");
+        return;
+    }
+    size_t len = 0, n;
+    const uint8_t *in = (const uint8_t *)arg_bytes(argv[0], &n);
+    uint8_t *out = sqlite3_value_int(argv[2]) ? u8_casefold(in, n, NULL, mode, NULL, &len)
+                                              : u8_normalize(mode, in, n, NULL, &len);
+    if (!out) {
+        if (errno == ENOMEM)
+            sqlite3_result_error_nomem(ctx);
+        else
+            sp_fn_error(ctx, "INTERNAL: a stored STRING is not valid UTF-8");
+        return;
+    }
+    sqlite3_result_text64(ctx, len ? (const char *)out : "", len, SQLITE_TRANSIENT, SQLITE_UTF8);
+    free(out);
+}
+
 int sp_sql_text_functions_register(sqlite3 *db)
 {
     static const struct sp_sql_scalar functions[] = {
@@ -563,6 +601,7 @@ int sp_sql_text_functions_register(sqlite3 *db)
         {"sp_regexp_replace", 3, fn_regexp_replace},
         {"sp_split", 2, fn_split},
         {"sp_format", -1, fn_format},
+        {"sp_normalize", 3, fn_normalize},
     };
     return sp_sql_register_scalars(db, functions, sizeof(functions) / sizeof(functions[0]));
 }

@@ -90,6 +90,7 @@ struct translator {
     bool in_aggregate;       /* inside an aggregate call's arguments */
     bool check_grouping;     /* columns must be grouped (aggregating query) */
     bool parts_allowed;      /* date parts and INTERVALs: arguments of date functions */
+    bool normalize_mode;     /* NORMALIZE's second argument is a mode (NFC ...), not a column */
     int part_index;          /* the argument that may be a bare date part (elsewhere a name such
                               * as a column Day is a name), or -1: none */
     const char *clause;      /* "SELECT list", "HAVING clause", "ORDER BY clause" */
@@ -697,11 +698,16 @@ static enum em_code column(struct translator *t, const struct scope *scope, cons
 static enum em_code args_of(struct translator *t, const struct scope *scope,
                             const struct sp_expr *e, struct frag *frags)
 {
-    bool parts = t->parts_allowed;
+    bool parts = t->parts_allowed, mode = t->normalize_mode;
     int part_index = t->part_index;
-    t->parts_allowed = false;
+    t->parts_allowed = t->normalize_mode = false;
     for (int i = 0; i < e->nargs; i++) {
         const struct sp_expr *arg = e->args[i];
+        if (mode && i == 1 && arg->kind == SP_EXPR_COLUMN && !arg->qualifier) {
+            frags[i] = typed("", SP_TYPE_UNKNOWN); /* checked by fn_normalize */
+            frags[i].part = arg->name;
+            continue;
+        }
         if (parts && arg->kind == SP_EXPR_DATE_PART && i == part_index) {
             frags[i] = typed("", SP_TYPE_UNKNOWN);
             frags[i].part = arg->name;
@@ -2018,6 +2024,34 @@ static enum em_code fn_length(struct translator *t, const struct sp_expr *e, str
     return result(t, out, sqlf(t, "length(%s)", a[0].sql), SP_TYPE_INT64);
 }
 
+/* NORMALIZE(text [, NFC | NFKC | NFD | NFKD]) and NORMALIZE_AND_CASEFOLD (case folded
+ * first), NFC by default: sp_normalize in spanner_sql_text.c. */
+static enum em_code fn_normalize(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                 struct frag *out)
+{
+    static const char *const modes[] = {"NFC", "NFKC", "NFD", "NFKD"};
+    const char *mode = e->nargs == 1 ? "NFC" : NULL;
+    for (size_t i = 0; e->nargs == 2 && a[1].part && i < sizeof(modes) / sizeof(modes[0]); i++)
+        if (strcasecmp(a[1].part, modes[i]) == 0)
+            mode = modes[i];
+    if (!mode)
+        return a[1].part ? FAIL_AT(t, e->args[1], EM_INVALID_ARGUMENT,
+                                   "Argument is not a valid NORMALIZE mode: %s", a[1].part)
+                         : FAIL_AT(t, e->args[1], EM_INVALID_ARGUMENT,
+                                   "Argument is not a valid NORMALIZE mode");
+    if (a[0].type.code != SP_TYPE_STRING && a[0].type.code != SP_TYPE_UNKNOWN)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "No matching signature for function %s for argument types: %s. Supported "
+                       "signature: %s(STRING, [NORMALIZE_MODE])",
+                       e->name, sp_type_code_name(a[0].type.code), e->name);
+    if (want_arg(t, e, a, 0, &type_string))
+        return t->st->code;
+    return result(t, out,
+                  sqlf(t, "sp_normalize(%s, '%s', %d)", a[0].sql, mode,
+                       strcmp(e->name, "NORMALIZE_AND_CASEFOLD") == 0),
+                  SP_TYPE_STRING);
+}
+
 static enum em_code fn_case_map(struct translator *t, const struct sp_expr *e, struct frag *a,
                                 struct frag *out)
 {
@@ -3282,6 +3316,8 @@ static const struct fn_def functions[] = {
     {"CHARACTER_LENGTH", 1, 1, false, fn_length},
     {"BYTE_LENGTH", 1, 1, false, fn_length},
     {"LOWER", 1, 1, false, fn_case_map},
+    {"NORMALIZE", 1, 2, false, fn_normalize},
+    {"NORMALIZE_AND_CASEFOLD", 1, 2, false, fn_normalize},
     {"UPPER", 1, 1, false, fn_case_map},
     {"SUBSTR", 2, 3, false, fn_substr},
     {"SUBSTRING", 2, 3, false, fn_substr},
@@ -3459,8 +3495,6 @@ static const char *const unimplemented_functions[] = {
     "JSON_EXTRACT_ARRAY",
     "JSON_EXTRACT_SCALAR",
     "JSON_EXTRACT_STRING_ARRAY",
-    "NORMALIZE",
-    "NORMALIZE_AND_CASEFOLD",
     "SCORE",
     "SEARCH",
     "SNIPPET",
@@ -3634,6 +3668,7 @@ static enum em_code function(struct translator *t, const struct scope *scope,
                        def->handler == fn_extract || def->handler == fn_trunc ||
                        def->handler == fn_generate_date_array;
     /* DATE_TRUNC(Day, MONTH): a column named like a date part, where no part goes */
+    t->normalize_mode = def->handler == fn_normalize;
     t->part_index = def->handler == fn_extract                                          ? 0
                     : def->handler == fn_trunc                                          ? 1
                     : def->handler == fn_timestamp_diff || def->handler == fn_date_diff ? 2

@@ -158,6 +158,10 @@ expect_json '[.rows[][0]] | join(",")' "Alice"
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT REGEXP_EXTRACT(@t, r\"^h.\"), REGEXP_CONTAINS(CONCAT(REPEAT(\"ab\", 15000), \"!\"), r\"^(ab|a|b)*$\"), REGEXP_REPLACE(CONCAT(REPEAT(\"a\", 30000), \"!\"), r\"(a+)+!\", \"x\")","params":{"t":"héllo"},"paramTypes":{"t":{"code":"STRING"}}}'
 expect_status 200
 expect_json '.rows[0] | map(tostring) | join(",")' "hé,false,x"
+# Unicode's full case mapping and normalization forms
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT UPPER(@w), NORMALIZE_AND_CASEFOLD(@w, NFKC) = NORMALIZE_AND_CASEFOLD(\"STRASSE\", NFKC)","params":{"w":"Straße"},"paramTypes":{"w":{"code":"STRING"}}}'
+expect_status 200
+expect_json '.rows[0] | map(tostring) | join(",")' "STRASSE,true"
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT REGEXP_CONTAINS(FirstName, r\"(?<=a)b\") FROM Singers"}'
 expect_error_json 400 OUT_OF_RANGE
 expect_contains "$BODY" "Cannot parse regular expression: invalid perl operator: (?<" "RE2's reason"
