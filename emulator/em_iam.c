@@ -5,14 +5,18 @@
 #include "em_iam.h"
 
 #include "em_call.h"
+#include "em_cel.h"
+#include "em_clock.h"
 #include "em_config.h"
 #include "em_crypto.h"
 #include "em_descriptor.h"
 #include "em_json.h"
+#include "em_log.h"
 #include "em_schema.h"
 #include "em_service.h"
 #include "em_store.h"
 
+#include <ctype.h>
 #include <fnmatch.h>
 #include <stdbool.h>
 #include <strings.h>
@@ -414,14 +418,66 @@ static bool member_matches(const char *member, const char *principal)
     return false;
 }
 
-static bool policy_grants(const cJSON *policy, const char *principal, const char *permission)
+/* What an IAM condition sees of a check: the resource checked (not the ancestor whose
+ * policy holds the binding), its type and service, and the emulator's time. */
+struct condition_context {
+    struct em_cel_context cel;
+    char type[160], service[96];
+};
+
+/* resource.service and resource.type from the permission's service and the resource's
+ * last collection ("cloudkms.googleapis.com", "cloudkms.googleapis.com/CryptoKey"):
+ * the collection singular, capitalized. A project alone is Resource Manager's Project. */
+static void condition_context_init(struct condition_context *c, const char *resource,
+                                   const char *permission)
+{
+    c->cel = (struct em_cel_context){.resource_name = resource,
+                                     .resource_type = c->type,
+                                     .resource_service = c->service,
+                                     .request_time_ns = em_clock_now()};
+    const char *last = strrchr(resource, '/'); /* "/<id>" of the resource itself */
+    const char *collection = last;
+    while (collection && collection > resource && collection[-1] != '/')
+        collection--;
+    size_t prefix = strcspn(permission, ".");
+    if (!last || collection == resource || last - collection < 2 || prefix == 0) {
+        snprintf(c->service, sizeof(c->service), "cloudresourcemanager.googleapis.com");
+        snprintf(c->type, sizeof(c->type), "cloudresourcemanager.googleapis.com/Project");
+        return;
+    }
+    if (prefix == 8 && strncmp(permission, "bigtable", 8) == 0)
+        snprintf(c->service, sizeof(c->service), "bigtableadmin.googleapis.com");
+    else
+        snprintf(c->service, sizeof(c->service), "%.*s.googleapis.com", (int)prefix, permission);
+    size_t len = (size_t)(last - collection);
+    len -= collection[len - 1] == 's';
+    snprintf(c->type, sizeof(c->type), "%s/%c%.*s", c->service,
+             toupper((unsigned char)collection[0]), (int)(len - 1), collection + 1);
+}
+
+/* Whether binding b's condition, if it has one, holds for this check: an expression the
+ * emulator cannot evaluate grants nothing. */
+static bool condition_holds(const cJSON *b, const struct condition_context *c)
+{
+    const cJSON *condition = cJSON_GetObjectItemCaseSensitive(b, "condition");
+    if (!condition)
+        return true;
+    char why[160];
+    int r = em_cel_eval(em_json_string(condition, "expression"), &c->cel, why, sizeof(why));
+    if (r < 0)
+        em_debug("iam: the condition of a binding of %s grants nothing: %s",
+                 em_json_string(b, "role"), why);
+    return r == 1;
+}
+
+static bool policy_grants(const cJSON *policy, const char *principal, const char *permission,
+                          const struct condition_context *c)
 {
     const cJSON *b;
     cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(policy, "bindings"))
     {
         const char *role = em_json_string(b, "role");
-        if (!role || cJSON_GetObjectItemCaseSensitive(b, "condition") ||
-            !em_iam_role_grants(role, permission))
+        if (!role || !em_iam_role_grants(role, permission) || !condition_holds(b, c))
             continue;
         const cJSON *m;
         cJSON_ArrayForEach(
@@ -451,11 +507,13 @@ static bool granted(struct em_store *store, const struct em_config *cfg, const c
         return true; /* under enforce, the default principal owns every project */
     char name[EM_RESOURCE_MAX];
     snprintf(name, sizeof(name), "%s", resource);
+    struct condition_context condition;
+    condition_context_init(&condition, resource, permission);
     do {
         cJSON *policy;
         if (em_iam_get_policy(store, name, &policy, st))
             return false;
-        bool ok = policy_grants(policy, principal, permission);
+        bool ok = policy_grants(policy, principal, permission, &condition);
         cJSON_Delete(policy);
         if (ok)
             return true;

@@ -10,8 +10,9 @@
  * and succeeds when any policy on the way binds the principal (or allUsers,
  * allAuthenticatedUsers, domain:) to a role that grants the permission. Roles are the
  * predefined ones: the basic roles (owner, editor, viewer) in em_iam.c and each service's
- * in its descriptor (em_descriptor.h); unknown roles grant nothing. Conditional
- * bindings are stored and returned but never grant (conditions are not evaluated).
+ * in its descriptor (em_descriptor.h); unknown roles grant nothing. A conditional
+ * binding grants only when its CEL expression (em_cel.h) holds for the resource checked
+ * at the emulator's time; one the emulator cannot evaluate grants nothing.
  *
  * With EMULATOR_IAM=off every check passes (principals are still recorded in audit
  * logs), and a request without a token acts as the default principal. Under enforce a

@@ -3,8 +3,9 @@
  * anonymous callers, service agents only with the internal credential), what the predefined
  * roles grant, policies with etags (read-modify-write, concurrent changes refused, invalid
  * members and roles refused), and permission checks with IAM off and enforced: bindings
- * inherited from the project and key ring, allUsers, domain:, conditional bindings that
- * never grant, the default principal, and Google's PERMISSION_DENIED wording.
+ * inherited from the project and key ring, allUsers, domain:, conditional bindings (their
+ * CEL expressions on the resource checked and the emulator's time), the default principal,
+ * and Google's PERMISSION_DENIED wording.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -577,23 +578,78 @@ static void test_all_users_and_domains(void **state)
     denied(f, EM_IAM_ANONYMOUS, RING "/cryptoKeys/k3");
 }
 
-static void test_conditional_bindings_do_not_grant(void **state)
+/* A policy on the project whose one binding gives alice the encrypter role under
+ * expression (JSON-escaped). */
+static void grant_if(struct fixture *f, const char *expression)
+{
+    char json[1024];
+    struct em_status st = {0};
+    snprintf(json, sizeof(json),
+             "{\"version\": 3, \"bindings\": [{\"role\": "
+             "\"roles/cloudkms.cryptoKeyEncrypterDecrypter\", \"members\": "
+             "[\"user:alice@example.com\"], \"condition\": {\"expression\": \"%s\", "
+             "\"title\": \"t\"}}]}",
+             expression);
+    if (set_policy(f, PROJECT, json, NULL, &st) != EM_OK)
+        fail_msg("%s: %s", json, st.message);
+}
+
+/* Conditional bindings grant when their CEL expression holds for the resource checked
+ * (not the project the binding is on), at the emulator's time; an expression the
+ * emulator cannot evaluate, or that errs, grants nothing (em_cel.h). */
+static void test_conditional_bindings(void **state)
 {
     struct fixture *f = *state;
-    struct em_status st = {0};
-    assert_int_equal(set_policy(f, KEY,
-                                "{\"version\": 3, \"bindings\": [{\"role\": \"roles/owner\", "
-                                "\"members\": [\"user:alice@example.com\"], \"condition\": "
-                                "{\"expression\": \"true\", \"title\": \"always\"}}]}",
-                                NULL, &st),
-                     EM_OK);
-    denied(f, "user:alice@example.com", KEY);
-    /* it is kept, though, and returned */
+    static const struct {
+        const char *expression;
+        bool on_key, on_other_key;
+    } cases[] = {
+        {"true", true, true},
+        {"false", false, false},
+        {"resource.name == '" KEY "'", true, false},
+        {"resource.name.startsWith('" RING "/cryptoKeys/')", true, true},
+        {"resource.name.endsWith('/cryptoKeys/k')", true, false},
+        {"resource.name.matches('/cryptoKeys/k$')", true, false},
+        {"resource.type == 'cloudkms.googleapis.com/CryptoKey' && "
+         "resource.service == 'cloudkms.googleapis.com'",
+         true, true},
+        {"resource.type in ['cloudkms.googleapis.com/KeyRing', "
+         "'cloudkms.googleapis.com/CryptoKey']",
+         true, true},
+        {"request.time < timestamp('2100-01-01T00:00:00Z')", true, true},
+        {"request.time > timestamp('2100-01-01T00:00:00Z')", false, false},
+        {"request.time - duration('87600h') < timestamp('2100-01-01T00:00:00Z') && "
+         "request.time.getFullYear() >= 2024 && request.time.getHours('UTC') < 24",
+         true, true},
+        {"!(resource.name.contains('k2'))", true, false},
+        {"resource.name.size() > 10 || nosuch.thing", true, true}, /* true absorbs an error */
+        {"nosuch.thing", false, false},
+        {"false && nosuch.thing", false, false},
+        {"resource.name.extract('keyRings/{r}/') == 'r'", false, false}, /* not supported */
+        {"request.time.getHours('America/New_York') >= 0", false, false},
+        {"resource.name", false, false}, /* not a boolean */
+        {"(true", false, false},         /* a syntax error */
+        {"1 == 1 && 'a' < 'b'", true, true},
+        {"1 == 'a'", false, false}, /* == of different types is false, */
+        {"1 != 'a'", true, true},   /* != true */
+        {"1 < 'a'", false, false},  /* and an order of them an error */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        grant_if(f, cases[i].expression);
+        bool on_key = check(f, &f->enforce, "user:alice@example.com", KEY, ENCRYPT) == EM_OK;
+        bool on_other = check(f, &f->enforce, "user:alice@example.com", RING "/cryptoKeys/k2",
+                              ENCRYPT) == EM_OK;
+        if (on_key != cases[i].on_key || on_other != cases[i].on_other_key)
+            fail_msg("%s: the key %s, the other key %s", cases[i].expression,
+                     on_key ? "granted" : "denied", on_other ? "granted" : "denied");
+        denied(f, "user:bob@example.com", KEY); /* the members still decide */
+    }
+    /* the binding is kept as written, and returned */
     cJSON *got = NULL;
-    assert_int_equal(em_iam_get_policy(f->dir.store, KEY, &got, &st), EM_OK);
+    struct em_status st = {0};
+    assert_int_equal(em_iam_get_policy(f->dir.store, PROJECT, &got, &st), EM_OK);
     const cJSON *binding = cJSON_GetArrayItem(cJSON_GetObjectItem(got, "bindings"), 0);
-    assert_string_equal(em_json_string(cJSON_GetObjectItem(binding, "condition"), "title"),
-                        "always");
+    assert_string_equal(em_json_string(cJSON_GetObjectItem(binding, "condition"), "title"), "t");
     cJSON_Delete(got);
 }
 
@@ -634,7 +690,7 @@ int main(void)
         T(test_key_bindings_stay_on_the_key),
         T(test_key_ring_bindings_reach_its_keys),
         T(test_all_users_and_domains),
-        T(test_conditional_bindings_do_not_grant),
+        T(test_conditional_bindings),
         T(test_unknown_roles_in_a_policy_grant_nothing),
     };
 #undef T
