@@ -42,6 +42,20 @@ static void bind_bytes(sqlite3_stmt *stmt, int index, struct bt_bytes b)
     sqlite3_bind_blob(stmt, index, b.len ? (const void *)b.data : "", (int)b.len, SQLITE_STATIC);
 }
 
+/* A statement on one column's cells, its row, family and qualifier bound to ?1 ?2 ?3. */
+static sqlite3_stmt *column_stmt(struct em_store *store, const char *sql, struct bt_bytes key,
+                                 const char *family, struct bt_bytes qualifier,
+                                 struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(store, sql, st);
+    if (stmt) {
+        bind_bytes(stmt, 1, key);
+        em_bind_text(stmt, 2, family);
+        bind_bytes(stmt, 3, qualifier);
+    }
+    return stmt;
+}
+
 /* --- mutations --- */
 
 static enum em_code apply_one(struct em_store *store, struct bt_bytes key,
@@ -90,17 +104,14 @@ struct column_query {
 static bool version_ts(void *arg, int64_t n, int64_t *ts)
 {
     struct column_query *q = arg;
-    sqlite3_stmt *stmt = em_store_stmt(q->store,
-                                       "SELECT ts FROM cells WHERE row = ?1 AND family = ?2 AND "
-                                       "qualifier = ?3 ORDER BY ts DESC LIMIT 1 OFFSET ?4",
-                                       q->st);
+    sqlite3_stmt *stmt = column_stmt(q->store,
+                                     "SELECT ts FROM cells WHERE row = ?1 AND family = ?2 AND "
+                                     "qualifier = ?3 ORDER BY ts DESC LIMIT 1 OFFSET ?4",
+                                     q->key, q->family, q->qualifier, q->st);
     if (!stmt) {
         q->failed = true;
         return false;
     }
-    bind_bytes(stmt, 1, q->key);
-    em_bind_text(stmt, 2, q->family);
-    bind_bytes(stmt, 3, q->qualifier);
     sqlite3_bind_int64(stmt, 4, n);
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
@@ -123,15 +134,12 @@ static enum em_code collect_column(struct em_store *store, struct bt_bytes key, 
     bool some = rule && bt_gc_threshold(rule, gc->now_micros, version_ts, &q, &threshold);
     if (q.failed || !some)
         return q.failed ? st->code : EM_OK;
-    sqlite3_stmt *stmt = em_store_stmt(store,
-                                       "DELETE FROM cells WHERE row = ?1 AND family = ?2 AND "
-                                       "qualifier = ?3 AND ts <= ?4",
-                                       st);
+    sqlite3_stmt *stmt = column_stmt(store,
+                                     "DELETE FROM cells WHERE row = ?1 AND family = ?2 AND "
+                                     "qualifier = ?3 AND ts <= ?4",
+                                     key, family, qualifier, st);
     if (!stmt)
         return st->code;
-    bind_bytes(stmt, 1, key);
-    em_bind_text(stmt, 2, family);
-    bind_bytes(stmt, 3, qualifier);
     sqlite3_bind_int64(stmt, 4, threshold);
     enum em_code rc = em_stmt_run(stmt, st);
     em_stmt_done(stmt);
@@ -469,15 +477,12 @@ static enum em_code newest_cell(struct em_store *store, struct bt_bytes key, con
                                 uint8_t **value, size_t *value_len, struct em_status *st)
 {
     *found = false;
-    sqlite3_stmt *stmt = em_store_stmt(store,
-                                       "SELECT ts, value FROM cells WHERE row = ? AND family = ? "
-                                       "AND qualifier = ? ORDER BY ts DESC LIMIT 1",
-                                       st);
+    sqlite3_stmt *stmt = column_stmt(store,
+                                     "SELECT ts, value FROM cells WHERE row = ?1 AND family = ?2 "
+                                     "AND qualifier = ?3 ORDER BY ts DESC LIMIT 1",
+                                     key, family, qualifier, st);
     if (!stmt)
         return st->code;
-    bind_bytes(stmt, 1, key);
-    em_bind_text(stmt, 2, family);
-    bind_bytes(stmt, 3, qualifier);
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
         *found = true;

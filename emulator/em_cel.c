@@ -208,20 +208,6 @@ static bool parse_duration(const char *s, int64_t *ns)
     return true;
 }
 
-/* Days since 1970-01-01 into a civil date (proleptic Gregorian). */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 /* A timestamp accessor (getHours ...) in UTC. */
 static struct val time_part(struct cel *c, const char *name, int64_t ns)
 {
@@ -229,14 +215,8 @@ static struct val time_part(struct cel *c, const char *name, int64_t ns)
     int64_t days = secs / 86400 - (secs % 86400 < 0);
     int64_t in_day = secs - days * 86400, year;
     int month, day;
-    civil_from_days(days, &year, &month, &day);
-    int64_t jan1;
-    {
-        /* days from 1970-01-01 to Jan 1 of year */
-        int64_t y = year - 1;
-        jan1 =
-            365 * (y - 1969) + (y / 4 - 1969 / 4) - (y / 100 - 1969 / 100) + (y / 400 - 1969 / 400);
-    }
+    em_civil_from_days(days, &year, &month, &day);
+    int64_t jan1 = em_days_from_civil(year, 1, 1);
     static const char *const names[] = {"getFullYear", "getMonth",     "getDayOfMonth",
                                         "getDate",     "getDayOfWeek", "getDayOfYear",
                                         "getHours",    "getMinutes",   "getSeconds"};

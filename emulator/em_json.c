@@ -112,8 +112,7 @@ bool em_b64_decode(const char *in, size_t inlen, unsigned char **out, size_t *ou
     return true;
 }
 
-/* Days since 1970-01-01 for a proleptic Gregorian date (no timegm, no TZ). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t em_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -121,6 +120,19 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + doe - 719468;
+}
+
+void em_civil_from_days(int64_t days, int64_t *y, int *m, int *d)
+{
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
 }
 
 static void format_fraction(char *out, size_t len, int64_t nanos)
@@ -236,7 +248,7 @@ bool em_time_parse(const char *text, int64_t *ns)
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60 ||
         y < 1678 || y > 2261)
         return false;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
+    int64_t secs = em_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
     *ns = secs * EM_NS_PER_SEC + nanos;
     return true;
 }

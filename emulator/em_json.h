@@ -30,6 +30,9 @@ void em_time_format(int64_t ns, char out[EM_TIME_TEXT_MAX]);
 bool em_time_parse(const char *text, int64_t *ns);
 void em_duration_format(int64_t ns, char out[EM_TIME_TEXT_MAX]);
 bool em_duration_parse(const char *text, int64_t *ns);
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12), and back. */
+int64_t em_days_from_civil(int64_t year, int month, int day);
+void em_civil_from_days(int64_t days, int64_t *year, int *month, int *day);
 
 /* Field getters: NULL / false when the field is absent or of another type. */
 const char *em_json_string(const cJSON *obj, const char *key);

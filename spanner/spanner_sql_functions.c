@@ -971,15 +971,7 @@ static void case_map(sqlite3_context *ctx, sqlite3_value *v, bool upper)
     size_t n = (size_t)sqlite3_value_bytes(v);
     uint8_t *out = upper ? u8_toupper(in ? in : (const uint8_t *)"", n, NULL, NULL, NULL, &len)
                          : u8_tolower(in ? in : (const uint8_t *)"", n, NULL, NULL, NULL, &len);
-    if (!out) {
-        if (errno == ENOMEM)
-            sqlite3_result_error_nomem(ctx);
-        else
-            sp_fn_error(ctx, "INTERNAL: a stored STRING is not valid UTF-8");
-        return;
-    }
-    sqlite3_result_text64(ctx, len ? (const char *)out : "", len, SQLITE_TRANSIENT, SQLITE_UTF8);
-    free(out);
+    sp_fn_result_unistring(ctx, out, len);
 }
 
 static void fn_lower(sqlite3_context *ctx, int argc, sqlite3_value **argv)

@@ -22,7 +22,6 @@
 #include "spanner_value.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -581,15 +580,7 @@ static void fn_normalize(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     const uint8_t *in = (const uint8_t *)arg_bytes(argv[0], &n);
     uint8_t *out = sqlite3_value_int(argv[2]) ? u8_casefold(in, n, NULL, mode, NULL, &len)
                                               : u8_normalize(mode, in, n, NULL, &len);
-    if (!out) {
-        if (errno == ENOMEM)
-            sqlite3_result_error_nomem(ctx);
-        else
-            sp_fn_error(ctx, "INTERNAL: a stored STRING is not valid UTF-8");
-        return;
-    }
-    sqlite3_result_text64(ctx, len ? (const char *)out : "", len, SQLITE_TRANSIENT, SQLITE_UTF8);
-    free(out);
+    sp_fn_result_unistring(ctx, out, len);
 }
 
 int sp_sql_text_functions_register(sqlite3 *db)

@@ -13,8 +13,10 @@
 #define SPANNER_SQL_UDF_H
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,21 @@ static inline void sp_fn_error(sqlite3_context *ctx, const char *message)
         snprintf(message_, sizeof(message_), __VA_ARGS__);                                         \
         sp_fn_error((ctx), message_);                                                              \
     } while (0)
+
+/* A STRING made by libunistring (malloc'd, len bytes; NULL with errno set on failure) as
+ * the call's result, freed. */
+static inline void sp_fn_result_unistring(sqlite3_context *ctx, uint8_t *out, size_t len)
+{
+    if (!out) {
+        if (errno == ENOMEM)
+            sqlite3_result_error_nomem(ctx);
+        else
+            sp_fn_error(ctx, "INTERNAL: a stored STRING is not valid UTF-8");
+        return;
+    }
+    sqlite3_result_text64(ctx, len ? (const char *)out : "", len, SQLITE_TRANSIENT, SQLITE_UTF8);
+    free(out);
+}
 
 /* Whether one of the first argc arguments is NULL (the result then stays NULL). */
 static inline bool sp_fn_any_null(int argc, sqlite3_value **argv)

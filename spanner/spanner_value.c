@@ -445,25 +445,15 @@ bool sp_numeric_decode(const char *key, size_t len, sp_numeric *out)
 
 int64_t sp_days_from_civil(int64_t year, unsigned month, unsigned day)
 {
-    year -= month <= 2;
-    int64_t era = (year >= 0 ? year : year - 399) / 400;
-    int64_t yoe = year - era * 400;
-    int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
+    return em_days_from_civil(year, (int)month, (int)day);
 }
 
 void sp_civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *day)
 {
-    days += 719468;
-    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    int64_t doe = days - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *day = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-    *month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-    *year = yoe + era * 400 + (*month <= 2);
+    int m, d;
+    em_civil_from_days(days, year, &m, &d);
+    *month = (unsigned)m;
+    *day = (unsigned)d;
 }
 
 static bool is_leap(int64_t y)
