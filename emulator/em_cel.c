@@ -412,7 +412,9 @@ static struct val primary(struct cel *c)
     if (accept(c, "(")) {
         struct val args[MAX_ARGS];
         int n = call_args(c, args);
-        return n < 0 ? (struct val){.k = K_ERR} : global_call(c, name, args, n);
+        if (n < 0)
+            return error_of(c, "a malformed call");
+        return global_call(c, name, args, n);
     }
     return attribute(c, name);
 }
@@ -427,7 +429,9 @@ static struct val member(struct cel *c)
         if (accept(c, "(")) {
             struct val args[MAX_ARGS];
             int n = call_args(c, args);
-            v = n < 0 ? (struct val){.k = K_ERR} : method_call(c, &v, name, args, n);
+            if (n < 0)
+                return error_of(c, "a malformed call");
+            v = method_call(c, &v, name, args, n);
         } else {
             v = field(c, &v, name);
         }
@@ -512,7 +516,6 @@ static int compare(const struct val *a, const struct val *b)
 /* One relation of a and b (ops[op]). */
 static struct val relate(struct cel *c, struct val a, size_t op, struct val b)
 {
-    static const char *const names[] = {"==", "!=", "<=", ">=", "<", ">", "in"};
     if (a.k == K_ERR || b.k == K_ERR)
         return a.k == K_ERR ? a : b;
     if (op == 6) { /* in */
@@ -524,11 +527,24 @@ static struct val relate(struct cel *c, struct val a, size_t op, struct val b)
         return boolean(false);
     }
     int r = compare(&a, &b);
-    if (r == 2)
-        return op < 2 ? boolean(op == 1)
-                      : error_of(c, "%s of values of different types", names[op]);
-    bool results[] = {r == 0, r != 0, r <= 0, r >= 0, r<0, r> 0};
-    return boolean(results[op]);
+    if (r == 2 && op >= 2)
+        return error_of(c, "an order (< <= > >=) of values of different types");
+    if (r == 2) /* CEL's heterogeneous equality: different types are unequal */
+        return boolean(op == 1);
+    switch (op) {
+    case 0:
+        return boolean(r == 0);
+    case 1:
+        return boolean(r != 0);
+    case 2:
+        return boolean(r <= 0);
+    case 3:
+        return boolean(r >= 0);
+    case 4:
+        return boolean(r < 0);
+    default:
+        return boolean(r > 0);
+    }
 }
 
 /* Relations chain left to right, as in CEL's grammar ("a < b == true"). */
