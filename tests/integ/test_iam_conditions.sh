@@ -4,6 +4,8 @@
 # one key by resource.name, one by resource.type, a time-bound grant that ends when the
 # emulator clock passes its time, an expression outside the emulator's CEL subset (which
 # grants nothing), and the bindings returned as written.
+# full-run-only: a gcloud walkthrough; `FAST=1 tests/integ/run-all` (scripts/test-all --fast)
+# skips it (tests/unit/test_iam.c and test_cel.c cover the conditions themselves)
 source "$(dirname "$0")/lib.sh"
 
 start_stack --iam enforce
