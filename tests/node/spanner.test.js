@@ -557,6 +557,17 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
       await (await databases.updateDatabaseDdl({database, statements: drop}))[0].promise();
     });
 
+    it('RE2 regular expressions, Unicode normalization and case mapping, and INSERT OR UPDATE of one key twice', async () => {
+      const got = await sql("SELECT REGEXP_CONTAINS(CONCAT(REPEAT('ab', 5000), '!'), r'^(ab|a|b)*$'), " +
+                            "REGEXP_EXTRACT('héllo', 'h.'), UPPER('Straße'), NORMALIZE('A\\u030A') = '\\u00C5', " +
+                            "NORMALIZE_AND_CASEFOLD('ÅB', NFKC)");
+      assert.deepEqual(rowsOf(got), [[false, 'hé', 'STRASSE', true, 'åb']]);
+      await rejectsWith(sql("SELECT REGEXP_CONTAINS('ab', '(?<=a)b')"), Code.OUT_OF_RANGE,
+                        'Cannot parse regular expression: invalid perl operator');
+      await rejectsWith(dml("INSERT OR UPDATE INTO Singers (SingerId, Name) VALUES (90, 'x'), (90, 'y')"),
+                        Code.INVALID_ARGUMENT, 'Cannot affect a row second time for key: {Int64(90)}');
+    });
+
     it('partitionQuery and partitionRead: tokens that executeSql and read accept', async () => {
       const [transaction] = await spanner.beginTransaction({session: session.name, options: {readOnly: {strong: true}}});
       const query = 'SELECT SingerId, Name FROM Singers WHERE SingerId <= 2';
