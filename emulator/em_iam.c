@@ -421,6 +421,8 @@ static bool member_matches(const char *member, const char *principal)
 /* What an IAM condition sees of a check: the resource checked (not the ancestor whose
  * policy holds the binding), its type and service, and the emulator's time. */
 struct condition_context {
+    const char *resource, *permission;
+    bool ready; /* cel filled: at the first binding with a condition */
     struct em_cel_context cel;
     char type[160], service[96];
 };
@@ -428,9 +430,10 @@ struct condition_context {
 /* resource.service and resource.type from the permission's service and the resource's
  * last collection ("cloudkms.googleapis.com", "cloudkms.googleapis.com/CryptoKey"):
  * the collection singular, capitalized. A project alone is Resource Manager's Project. */
-static void condition_context_init(struct condition_context *c, const char *resource,
-                                   const char *permission)
+static void condition_context_init(struct condition_context *c)
 {
+    const char *resource = c->resource, *permission = c->permission;
+    c->ready = true;
     c->cel = (struct em_cel_context){.resource_name = resource,
                                      .resource_type = c->type,
                                      .resource_service = c->service,
@@ -457,11 +460,13 @@ static void condition_context_init(struct condition_context *c, const char *reso
 
 /* Whether binding b's condition, if it has one, holds for this check: an expression the
  * emulator cannot evaluate grants nothing. */
-static bool condition_holds(const cJSON *b, const struct condition_context *c)
+static bool condition_holds(const cJSON *b, struct condition_context *c)
 {
     const cJSON *condition = cJSON_GetObjectItemCaseSensitive(b, "condition");
     if (!condition)
         return true;
+    if (!c->ready)
+        condition_context_init(c);
     char why[160];
     int r = em_cel_eval(em_json_string(condition, "expression"), &c->cel, why, sizeof(why));
     if (r < 0)
@@ -471,7 +476,7 @@ static bool condition_holds(const cJSON *b, const struct condition_context *c)
 }
 
 static bool policy_grants(const cJSON *policy, const char *principal, const char *permission,
-                          const struct condition_context *c)
+                          struct condition_context *c)
 {
     const cJSON *b;
     cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(policy, "bindings"))
@@ -507,8 +512,7 @@ static bool granted(struct em_store *store, const struct em_config *cfg, const c
         return true; /* under enforce, the default principal owns every project */
     char name[EM_RESOURCE_MAX];
     snprintf(name, sizeof(name), "%s", resource);
-    struct condition_context condition;
-    condition_context_init(&condition, resource, permission);
+    struct condition_context condition = {.resource = resource, .permission = permission};
     do {
         cJSON *policy;
         if (em_iam_get_policy(store, name, &policy, st))
