@@ -357,6 +357,11 @@ static cJSON *metadata_json(struct data_call *dc, struct sp_result *r)
         cJSON_AddItemToObject(row_type, "fields", r->fields);
         r->fields = NULL;
     }
+    if (r->undeclared) { /* as Google's emulator, in every query mode */
+        cJSON_AddItemToObject(cJSON_AddObjectToObject(metadata, "undeclaredParameters"), "fields",
+                              r->undeclared);
+        r->undeclared = NULL;
+    }
     if (dc->began && dc->txn)
         cJSON_AddItemToObject(metadata, "transaction", transaction_json(dc->txn));
     else if (!dc->txn && dc->return_read_ns)

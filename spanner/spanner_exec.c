@@ -33,6 +33,7 @@
 void sp_result_clear(struct sp_result *r)
 {
     cJSON_Delete(r->fields);
+    cJSON_Delete(r->undeclared);
     cJSON_Delete(r->rows);
     cJSON_Delete(r->query_plan);
     cJSON_Delete(r->query_stats);
@@ -522,6 +523,13 @@ static enum em_code start_result(struct sp_job_ctx *ctx, const struct sp_transla
     *out = (struct sp_result){cJSON_CreateArray(), cJSON_CreateArray(), dml};
     for (int i = 0; i < tr->ncolumns; i++)
         cJSON_AddItemToArray(out->fields, field_json(tr->columns[i].name, &tr->columns[i].type));
+    for (int i = 0; i < tr->nparams; i++) {
+        if (tr->params[i].declared)
+            continue;
+        if (!out->undeclared)
+            out->undeclared = cJSON_CreateArray();
+        cJSON_AddItemToArray(out->undeclared, field_json(tr->params[i].name, &tr->params[i].type));
+    }
     if (wants_plan(mode) && !(out->query_plan = sp_plan_build(ctx->sqlite, tr->sql, dml, st)))
         return st->code;
     out->planned = mode == SP_QUERY_PLAN;

@@ -59,6 +59,7 @@ struct sp_result {
     bool planned;       /* queryMode PLAN: nothing ran (no rows, no row count) */
     cJSON *query_plan;  /* PLAN, PROFILE, WITH_PLAN_AND_STATS: QueryPlan (spanner_plan.h) */
     cJSON *query_stats; /* PROFILE, WITH_STATS, WITH_PLAN_AND_STATS: queryStats */
+    cJSON *undeclared;  /* undeclaredParameters.fields: untyped parameters' inferred types */
 };
 void sp_result_clear(struct sp_result *result);
 

@@ -93,6 +93,17 @@ enum sp_join_kind {
     SP_JOIN_CROSS,
 };
 
+/* TABLESAMPLE BERNOULLI (p PERCENT) or RESERVOIR (n ROWS) [WITH WEIGHT [[AS] alias]] after a
+ * table or subquery. */
+struct sp_sample {
+    const char *method;   /* as written; the parser accepts only BERNOULLI and RESERVOIR */
+    bool percent;         /* PERCENT (BERNOULLI), else ROWS (RESERVOIR) */
+    struct sp_expr *size; /* an integer or floating-point literal, a parameter, or a CAST of one */
+    bool with_weight;
+    const char *weight_alias; /* NULL: weight */
+    int weight_line, weight_column;
+};
+
 struct sp_from {
     bool is_join;
     /* a table, a subquery, or UNNEST(array) [WITH OFFSET [AS] offset_alias] */
@@ -102,6 +113,7 @@ struct sp_from {
     struct sp_expr *unnest;
     bool with_offset;
     const char *offset_alias;
+    struct sp_sample *sample; /* or NULL */
     int line, column;
     /* a join */
     enum sp_join_kind join;

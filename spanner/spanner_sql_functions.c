@@ -1336,6 +1336,43 @@ static void fn_check_nonnegative(sqlite3_context *ctx, int argc, sqlite3_value *
     sqlite3_result_int64(ctx, v);
 }
 
+/* ---- TABLESAMPLE ---- */
+
+/* sp_sample_size(size, percent): a TABLESAMPLE's size as the scan starts (a parameter's
+ * value): not NULL, not negative, a percentage at most 100 (NaN, stored as text, is none). */
+static void fn_sample_size(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: SampleScan requires non-null size");
+        return;
+    }
+    if (sqlite3_value_int(argv[1])) {
+        double percent = sqlite3_value_double(argv[0]);
+        bool nan = sqlite3_value_type(argv[0]) == SQLITE_TEXT; /* SP_NAN_TEXT */
+        if (nan || !(percent >= 0 && percent <= 100))
+            SP_FN_ERROR(ctx, "OUT_OF_RANGE: PERCENT value must be in the range [0, 100]");
+        else
+            sqlite3_result_double(ctx, percent);
+        return;
+    }
+    sqlite3_int64 rows = sqlite3_value_int64(argv[0]);
+    if (rows < 0)
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: SampleScan requires non-negative size");
+    else
+        sqlite3_result_int64(ctx, rows);
+}
+
+/* sp_bernoulli(percent): true with probability percent/100 (a fresh draw per call). */
+static void fn_bernoulli(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    uint64_t bits;
+    sqlite3_randomness(sizeof(bits), &bits);
+    double uniform = (double)(bits >> 11) / 9007199254740992.0; /* [0, 1), 53 bits */
+    sqlite3_result_int(ctx, uniform * 100.0 < sqlite3_value_double(argv[0]));
+}
+
 /* ---- arrays (stored as their Spanner JSON encoding, see spanner_value.h) ---- */
 
 /* The storage form of an element or field given in its JSON encoding (checked when the
@@ -1967,6 +2004,8 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_pow", 2, true, fn_pow},
     {"sp_check_length", 3, true, fn_check_length},
     {"sp_check_nonnegative", 2, true, fn_check_nonnegative},
+    {"sp_sample_size", 2, true, fn_sample_size},
+    {"sp_bernoulli", 1, false, fn_bernoulli},
     {"sp_array_element", 2, true, fn_array_element},
     {"sp_array", -1, true, fn_array},
     {"sp_array_at", 4, true, fn_array_at},

@@ -1567,6 +1567,100 @@ static enum em_code parse_select_items(struct sp_parser *p, struct sp_select_ite
 
 static enum em_code parse_from_item(struct sp_parser *p, struct sp_from **out);
 
+/* A sample's size: an integer or floating-point literal, a parameter, or CAST(an integer
+ * literal or a parameter AS type), as ZetaSQL's grammar has it. */
+static enum em_code parse_sample_size(struct sp_parser *p, struct sp_expr **out)
+{
+    const struct sp_token *tok = sp_peek(p);
+    if (tok->kind == SP_TOK_INT || tok->kind == SP_TOK_FLOAT)
+        return parse_literal(p, tok, out);
+    if (tok->kind == SP_TOK_PARAM)
+        return parse_primary(p, out);
+    if (!sp_token_is_keyword(tok, "CAST") || !sp_token_is_op(sp_peek_at(p, 1), "("))
+        return sp_syntax_error(p);
+    const struct sp_token *inner = sp_peek_at(p, 2);
+    if (inner->kind != SP_TOK_INT && inner->kind != SP_TOK_PARAM)
+        return EM_FAIL(p->st, EM_INVALID_ARGUMENT,
+                       "Syntax error: Expected \"@\" or \"@@\" or integer literal but got %s%.*s "
+                       "[at %d:%d]",
+                       inner->kind == SP_TOK_FLOAT ? "floating point literal " : "",
+                       (int)(inner->end - inner->offset > 40 ? 40 : inner->end - inner->offset),
+                       p->sql + inner->offset, inner->line, inner->column);
+    p->pos++;
+    return parse_cast(p, tok, false, out);
+}
+
+/* Checks a sample's method against its unit, as Spanner: BERNOULLI in PERCENT, RESERVOIR in
+ * ROWS; SYSTEM and any other method are refused. */
+static enum em_code check_sample_method(struct sp_parser *p, const struct sp_token *at,
+                                        const struct sp_sample *s)
+{
+    bool bernoulli = strcasecmp(s->method, "BERNOULLI") == 0;
+    bool reservoir = strcasecmp(s->method, "RESERVOIR") == 0;
+    if (strcasecmp(s->method, "SYSTEM") == 0)
+        return EM_FAIL(p->st, EM_INVALID_ARGUMENT, "SYSTEM sampling is not supported [at %d:%d]",
+                       at->line, at->column);
+    if (!bernoulli && !reservoir) {
+        char lower[65];
+        size_t n = 0;
+        for (; s->method[n] && n < sizeof(lower) - 1; n++)
+            lower[n] = (char)tolower((unsigned char)s->method[n]);
+        lower[n] = '\0';
+        return EM_FAIL(p->st, EM_INVALID_ARGUMENT, "Unknown scan method %s [at %d:%d]", lower,
+                       at->line, at->column);
+    }
+    if (bernoulli != s->percent)
+        return EM_FAIL(p->st, EM_INVALID_ARGUMENT, "%s/%s is not supported [at %d:%d]",
+                       bernoulli ? "BERNOULLI" : "RESERVOIR", s->percent ? "PERCENT" : "ROWS",
+                       at->line, at->column);
+    return EM_OK;
+}
+
+/* TABLESAMPLE method (size PERCENT|ROWS) [WITH WEIGHT [[AS] alias]]; PARTITION BY and
+ * REPEATABLE are refused as Spanner refuses them. */
+static enum em_code parse_tablesample(struct sp_parser *p, struct sp_sample **out)
+{
+    struct sp_sample *s = sp_arena_alloc(p->arena, sizeof(*s));
+    if (!s)
+        return EM_FAIL_OOM(p->st);
+    p->pos++; /* TABLESAMPLE */
+    const struct sp_token *method = sp_peek(p);
+    if (sp_expect_identifier(p, "sampling method", &s->method) || sp_expect_op(p, "(") ||
+        parse_sample_size(p, &s->size))
+        return p->st->code;
+    const struct sp_token *unit = sp_peek(p);
+    s->percent = sp_accept_keyword(p, "PERCENT");
+    if (!s->percent && !sp_accept_keyword(p, "ROWS"))
+        return EM_FAIL(p->st, EM_INVALID_ARGUMENT,
+                       "Syntax error: Expected keyword PERCENT or keyword ROWS but got \"%.*s\" "
+                       "[at %d:%d]",
+                       (int)(unit->end - unit->offset > 40 ? 40 : unit->end - unit->offset),
+                       p->sql + unit->offset, unit->line, unit->column);
+    const struct sp_token *tok = sp_peek(p);
+    if (sp_token_is_keyword(tok, "PARTITION"))
+        return EM_FAIL(p->st, EM_INVALID_ARGUMENT,
+                       "TABLESAMPLE does not support the PARTITION BY clause [at %d:%d]", tok->line,
+                       tok->column);
+    if (sp_expect_op(p, ")"))
+        return p->st->code;
+    tok = sp_peek(p);
+    if (sp_token_is_keyword(tok, "REPEATABLE"))
+        return EM_FAIL(p->st, EM_INVALID_ARGUMENT, "REPEATABLE is not supported [at %d:%d]",
+                       tok->line, tok->column);
+    if (check_sample_method(p, method, s))
+        return p->st->code;
+    if (sp_token_is_keyword(tok, "WITH") && sp_token_is_keyword(sp_peek_at(p, 1), "WEIGHT")) {
+        p->pos += 2;
+        s->with_weight = true;
+        s->weight_line = sp_peek(p)->line;
+        s->weight_column = sp_peek(p)->column;
+        if (parse_alias(p, &s->weight_alias))
+            return p->st->code;
+    }
+    *out = s;
+    return EM_OK;
+}
+
 static enum em_code parse_table_ref(struct sp_parser *p, struct sp_from **out)
 {
     const struct sp_token *tok = sp_peek(p);
@@ -1597,6 +1691,9 @@ static enum em_code parse_table_ref(struct sp_parser *p, struct sp_from **out)
             if (parse_alias(p, &f->offset_alias))
                 return p->st->code;
         }
+        if (sp_token_is_keyword(sp_peek(p), "TABLESAMPLE"))
+            return EM_FAIL(p->st, EM_INVALID_ARGUMENT,
+                           "TABLESAMPLE cannot be used with arrays [at %d:%d]", f->line, f->column);
         *out = f;
         return EM_OK;
     } else {
@@ -1625,8 +1722,8 @@ static enum em_code parse_table_ref(struct sp_parser *p, struct sp_from **out)
     }
     if (parse_alias(p, &f->alias))
         return p->st->code;
-    if (sp_token_is_keyword(sp_peek(p), "TABLESAMPLE"))
-        return sp_unsupported(p, sp_peek(p), "TABLESAMPLE");
+    if (sp_token_is_keyword(sp_peek(p), "TABLESAMPLE") && parse_tablesample(p, &f->sample))
+        return p->st->code;
     *out = f;
     return EM_OK;
 }

@@ -58,6 +58,8 @@ struct scope_column {
 
 struct scope_source {
     const char *alias;
+    const char *sql_alias; /* the SQLite name its columns are read through, if it has one */
+    bool range_variable;   /* TABLESAMPLE's WITH WEIGHT: its name wins over columns' names */
     struct scope_column *columns;
     int ncolumns;
 };
@@ -467,6 +469,7 @@ static struct scope_source *table_source(struct translator *t, const struct sp_t
         return NULL;
     }
     src->alias = alias;
+    src->sql_alias = qualifier_sql;
     src->columns = cols;
     src->ncolumns = table->ncolumns;
     for (int i = 0; i < table->ncolumns; i++) {
@@ -497,12 +500,27 @@ static const struct scope_column *find_in_source(const struct scope_source *src,
 
 /* Resolves [qualifier.]name in scope and its outer scopes. *local says whether it was
  * found in the innermost scope (grouping applies only there). */
+/* The column of a range variable named name in scope s (not its outer scopes), if any. */
+static const struct scope_column *range_variable(const struct scope *s, const char *name)
+{
+    for (int i = 0; i < s->nsources; i++)
+        if (s->sources[i]->range_variable && strcasecmp(s->sources[i]->alias, name) == 0)
+            return &s->sources[i]->columns[0];
+    return NULL;
+}
+
 static enum em_code resolve_column(struct translator *t, const struct scope *scope,
                                    const struct sp_expr *e, const struct scope_column **out,
                                    const char **sql, bool *local)
 {
     for (const struct scope *s = scope; s; s = s->outer) {
-        const struct scope_column *found = NULL;
+        const struct scope_column *found = e->qualifier ? NULL : range_variable(s, e->name);
+        if (found) {
+            *out = found;
+            *sql = found->sql;
+            *local = s == scope;
+            return EM_OK;
+        }
         for (int i = 0; i < s->nsources; i++) {
             const struct scope_source *src = s->sources[i];
             if (e->qualifier) {
@@ -3758,6 +3776,7 @@ static enum em_code from_subquery(struct translator *t, const struct scope *oute
     if (!src || !columns || !sql_alias)
         return EM_FAIL_OOM(t->st);
     src->alias = alias;
+    src->sql_alias = sql_alias;
     src->columns = columns;
     src->ncolumns = ncols;
     sp_buf_printf(out, "(%s) AS %s", sql, sql_alias);
@@ -3786,6 +3805,7 @@ static enum em_code named_source(struct translator *t, const char *alias, const 
     if (!src || !columns || !sql_alias)
         return EM_FAIL_OOM(t->st);
     src->alias = alias;
+    src->sql_alias = sql_alias;
     src->columns = columns;
     src->ncolumns = ncols;
     for (int i = 0; i < ncols; i++) {
@@ -4000,11 +4020,116 @@ static enum em_code translate_join(struct translator *t, const struct scope *out
     return EM_OK;
 }
 
+/* ---- TABLESAMPLE ---- */
+
+static const struct sp_type type_float64 = {SP_TYPE_FLOAT64, SP_TYPE_UNKNOWN, 0};
+
+/* A sample's size, as Spanner takes it: for ROWS an INT64 literal or parameter, for PERCENT
+ * an INT64 or FLOAT64 one (in [0, 100]: a literal is checked here, a parameter's value by
+ * sp_sample_size when the statement runs); CAST(an integer literal or a parameter AS INT64
+ * or FLOAT64) too. */
+static enum em_code sample_size(struct translator *t, const struct scope *scope,
+                                const struct sp_sample *s, struct frag *size)
+{
+    const struct sp_expr *e = s->size;
+    if (expr(t, scope, e, size))
+        return t->st->code;
+    bool cast_ok = e->kind != SP_EXPR_CAST || e->type.code == SP_TYPE_INT64 ||
+                   e->type.code == SP_TYPE_FLOAT64;
+    bool type_ok = is_open(size) || size->type.code == SP_TYPE_INT64 ||
+                   (s->percent && size->type.code == SP_TYPE_FLOAT64);
+    if (!cast_ok || !type_ok)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "%s",
+                       s->percent ? "PERCENT expects either a double or an integer literal or "
+                                    "parameter"
+                                  : "ROWS expects an integer literal or parameter");
+    /* an untyped parameter is INT64, as in Spanner, PERCENT's too */
+    if ((is_open(size) || !s->percent) &&
+        coerce(t, size, &type_int64, e->line, e->column, "TABLESAMPLE"))
+        return t->st->code;
+    if (s->percent && coerce(t, size, &type_float64, e->line, e->column, "TABLESAMPLE"))
+        return t->st->code;
+    if (s->percent && e->kind == SP_EXPR_LITERAL) {
+        double percent = strtod(e->text, NULL);
+        if (!(percent >= 0 && percent <= 100))
+            return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "PERCENT value must be in the range [0, 100]");
+    }
+    return EM_OK;
+}
+
+/* WITH WEIGHT [AS name]: a range variable (a name that wins over columns') for the sample's
+ * "$weight" column, FLOAT64. */
+static enum em_code weight_source(struct translator *t, const struct sp_from *f,
+                                  const char *sql_alias, struct scope *scope)
+{
+    const struct sp_sample *s = f->sample;
+    const char *name = s->weight_alias ? s->weight_alias : "weight";
+    const struct scope_source *item = scope->sources[scope->nsources - 1];
+    if (item->alias && strcasecmp(item->alias, name) == 0)
+        return fail_at(t, s->weight_line, s->weight_column, EM_INVALID_ARGUMENT,
+                       "Duplicate alias %s found", name);
+    for (int i = 0; i < scope->nsources; i++)
+        if (scope->sources[i]->alias && strcasecmp(scope->sources[i]->alias, name) == 0)
+            return fail_at(t, s->weight_line, s->weight_column, EM_INVALID_ARGUMENT,
+                           "Duplicate table alias %s in the same FROM clause", name);
+    struct scope_source *src = sp_arena_alloc(t->arena, sizeof(*src));
+    struct scope_column *weight = sp_arena_alloc(t->arena, sizeof(*weight));
+    if (!src || !weight)
+        return EM_FAIL_OOM(t->st);
+    weight->name = name;
+    weight->type = type_float64;
+    weight->sql = sqlf(t, "%s.\"$weight\"", sql_alias);
+    weight->unqualified_sql = weight->sql;
+    src->alias = name;
+    src->range_variable = true;
+    src->columns = weight;
+    src->ncolumns = 1;
+    return weight->sql ? scope_add(t, scope, src) : t->st->code;
+}
+
+/* A table, view, WITH query or subquery TABLESAMPLE'd: read through a derived table of the
+ * same SQLite alias that keeps a random sample of its rows, each with its weight (the
+ * inverse of its chance to be kept) as "$weight":
+ *   BERNOULLI (p PERCENT)  each row kept with probability p/100; weight 100/p
+ *   RESERVOIR (n ROWS)     n rows drawn uniformly, or all when fewer; weight rows/n, at least 1
+ * The size is checked once, before the first row (a constant term SQLite evaluates before
+ * its loop, a LIMIT). */
+static enum em_code from_sampled(struct translator *t, const struct scope *outer,
+                                 const struct sp_from *f, struct scope *scope, struct sp_buf *out)
+{
+    const struct sp_sample *s = f->sample;
+    struct frag size;
+    struct sp_buf item = {0};
+    if (sample_size(t, scope, s, &size))
+        return t->st->code;
+    enum em_code code = f->subquery
+                            ? from_subquery(t, outer, f->subquery, f->alias, scope, &item)
+                            : from_table(t, outer, f, scope, &item);
+    const char *item_sql = code ? NULL : finish_sql(t, &item);
+    sp_buf_free(&item);
+    if (!item_sql)
+        return t->st->code;
+    const char *sql_alias = scope->sources[scope->nsources - 1]->sql_alias;
+    if (s->percent)
+        sp_buf_printf(out,
+                      "(SELECT *, 1.0 / (%s / 100.0) AS \"$weight\" FROM %s WHERE "
+                      "sp_sample_size(%s, 1) >= 0 AND sp_bernoulli(%s)) AS %s",
+                      size.sql, item_sql, size.sql, size.sql, sql_alias);
+    else
+        sp_buf_printf(out,
+                      "(SELECT *, max(count(*) OVER () * 1.0 / %s, 1.0) AS \"$weight\" FROM %s "
+                      "ORDER BY random() LIMIT sp_sample_size(%s, 0)) AS %s",
+                      size.sql, item_sql, size.sql, sql_alias);
+    return s->with_weight ? weight_source(t, f, sql_alias, scope) : EM_OK;
+}
+
 static enum em_code from_item(struct translator *t, const struct scope *outer,
                               const struct sp_from *f, struct scope *scope, struct sp_buf *out)
 {
     if (f->is_join)
         return translate_join(t, outer, f, scope, out);
+    if (f->sample)
+        return from_sampled(t, outer, f, scope, out);
     if (f->subquery)
         return from_subquery(t, outer, f->subquery, f->alias, scope, out);
     if (f->unnest)

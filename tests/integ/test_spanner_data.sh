@@ -158,6 +158,18 @@ expect_json '[.rows[][0]] | join(",")' "Alice"
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT REGEXP_EXTRACT(@t, r\"^h.\"), REGEXP_CONTAINS(CONCAT(REPEAT(\"ab\", 15000), \"!\"), r\"^(ab|a|b)*$\"), REGEXP_REPLACE(CONCAT(REPEAT(\"a\", 30000), \"!\"), r\"(a+)+!\", \"x\")","params":{"t":"héllo"},"paramTypes":{"t":{"code":"STRING"}}}'
 expect_status 200
 expect_json '.rows[0] | map(tostring) | join(",")' "hé,false,x"
+# TABLESAMPLE: a reservoir of 2 rows with their weight (rows/2), a percentage from a
+# parameter, and the parameter checked as the scan starts
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*), COUNT(DISTINCT SingerId), MIN(w) = MAX(w), MIN(w) * 2 = (SELECT COUNT(*) FROM Singers) FROM Singers TABLESAMPLE RESERVOIR (2 ROWS) WITH WEIGHT AS w"}'
+expect_status 200
+expect_json '.rows[0] | map(tostring) | join(",")' "2,2,true,true"
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) = (SELECT COUNT(*) FROM Singers), ANY_VALUE(weight) FROM Singers TABLESAMPLE BERNOULLI (@p PERCENT) WITH WEIGHT","params":{"p":"100"}}'
+expect_status 200
+expect_json '.metadata.undeclaredParameters.fields[0].type.code' INT64
+expect_json '.rows[0] | map(tostring) | join(",")' "true,1"
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Singers TABLESAMPLE BERNOULLI (@p PERCENT)","params":{"p":150},"paramTypes":{"p":{"code":"FLOAT64"}}}'
+expect_error_json 400 OUT_OF_RANGE
+expect_contains "$BODY" "PERCENT value must be in the range [0, 100]" "a percentage over 100 is refused"
 # Unicode's full case mapping and normalization forms
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT UPPER(@w), NORMALIZE_AND_CASEFOLD(@w, NFKC) = NORMALIZE_AND_CASEFOLD(\"STRASSE\", NFKC)","params":{"w":"Straße"},"paramTypes":{"w":{"code":"STRING"}}}'
 expect_status 200
@@ -567,6 +579,9 @@ if (( HAVE_GCLOUD )); then
     out=$(gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT SingerId, FirstName FROM Singers WHERE SingerId = 1" --format=json 2>"$TEST_TMP/err")
     expect_eq 0 $? "execute-sql query $(cat "$TEST_TMP/err")"
     expect_eq "1/T1" "$(jq -r '.rows[0] | join("/")' <<<"$out")" "execute-sql returns the row"
+    out=$(gcloud spanner databases execute-sql shop "${G[@]}" --sql="SELECT COUNT(*) FROM Singers TABLESAMPLE RESERVOIR (1 ROWS)" --format=json 2>"$TEST_TMP/err")
+    expect_eq 0 $? "execute-sql with TABLESAMPLE $(cat "$TEST_TMP/err")"
+    expect_eq 1 "$(jq -r '.rows[0][0]' <<<"$out")" "a reservoir of one row"
     gcloud spanner databases execute-sql shop "${G[@]}" --sql="UPDATE Singers SET FirstName = 'Gcloud' WHERE SingerId = 2" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
     expect_eq 0 $? "execute-sql DML (inline begin, then commit) $(cat "$TEST_TMP/err")"
     gcloud spanner databases execute-sql shop "${G[@]}" --sql="INSERT INTO Singers (SingerId, FirstName, Updated) VALUES (71, 'Stamped', PENDING_COMMIT_TIMESTAMP())" >/dev/null 2>"$TEST_TMP/err"

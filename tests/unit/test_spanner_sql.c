@@ -1026,8 +1026,6 @@ static void test_unsupported_constructs(void **state)
                             "VALUE [at 1:11]"},
         {"SELECT COUNT(*) OVER () FROM Singers",
          "UNIMPLEMENTED: Analytic function (OVER) is not supported by this emulator [at 1:17]"},
-        {"SELECT 1 FROM Singers TABLESAMPLE BERNOULLI (10 PERCENT)",
-         "UNIMPLEMENTED: TABLESAMPLE is not supported by this emulator [at 1:23]"},
         {"SELECT LastName, COUNT(*) FROM Singers GROUP BY ROLLUP (LastName)",
          "UNIMPLEMENTED: GROUP BY ROLLUP is not supported by this emulator [at 1:49]"},
         {"SELECT SAFE.ARRAY_FIRST([1])", "UNIMPLEMENTED: The SAFE. prefix is not supported by "
@@ -1694,6 +1692,88 @@ static void test_long_flat_chains(void **state)
     free(out);
 }
 
+/* The number in a one-value result [["n"]] or [[n]]. */
+static double single_number(const char *out)
+{
+    cJSON *rows = cJSON_Parse(out);
+    const cJSON *v = cJSON_GetArrayItem(cJSON_GetArrayItem(rows, 0), 0);
+    double n = cJSON_IsString(v) ? strtod(v->valuestring, NULL) : cJSON_GetNumberValue(v);
+    cJSON_Delete(rows);
+    return n;
+}
+
+/* TABLESAMPLE draws at random: BERNOULLI keeps about its share of rows, RESERVOIR exactly
+ * its count, a different draw each time; a parameter's size is checked as the scan starts.
+ * (tests/spanner/sql_corpus/tablesample.sql compares the rest with Google's emulator.) */
+static void test_tablesample(void **state)
+{
+    (void)state;
+    static const char thousand[] = "(SELECT x FROM UNNEST(GENERATE_ARRAY(1, 1000)) AS x)";
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s TABLESAMPLE BERNOULLI (50 PERCENT)",
+             thousand);
+    for (int i = 0; i < 5; i++) { /* binomial(1000, 0.5): outside [350, 650] about 1e-21 */
+        char *out = sp_test_run(&db, sql);
+        double kept = single_number(out);
+        if (kept < 350 || kept > 650)
+            fail_msg("BERNOULLI (50 PERCENT) kept %s of 1000 rows", out);
+        free(out);
+    }
+    snprintf(sql, sizeof(sql),
+             "SELECT x, weight FROM %s TABLESAMPLE RESERVOIR (1 ROWS) WITH WEIGHT", thousand);
+    double first = 0;
+    bool differs = false;
+    for (int i = 0; i < 20 && !differs; i++) { /* twenty equal draws: 1e-57 */
+        char *out = sp_test_run(&db, sql);
+        cJSON *rows = cJSON_Parse(out);
+        assert_int_equal(cJSON_GetArraySize(rows), 1);
+        const cJSON *row = cJSON_GetArrayItem(rows, 0);
+        assert_float_equal(cJSON_GetArrayItem(row, 1)->valuedouble, 1000.0, 0);
+        double x = strtod(cJSON_GetArrayItem(row, 0)->valuestring, NULL);
+        differs = i > 0 && x != first;
+        first = i == 0 ? x : first;
+        cJSON_Delete(rows);
+        free(out);
+    }
+    assert_true(differs);
+
+    struct sp_param_decl f[] = {{"p", {SP_TYPE_FLOAT64, SP_TYPE_UNKNOWN, 0}}};
+    struct sp_param_decl n[] = {{"n", {SP_TYPE_INT64, SP_TYPE_UNKNOWN, 0}}};
+    static const struct {
+        const char *sample, *params, *expected;
+        bool percent;
+    } cases[] = {
+        {"BERNOULLI (@p PERCENT)", "{\"p\": 100}", "[[\"1000\"]]", true},
+        {"BERNOULLI (@p PERCENT)", "{\"p\": 0}", "[[\"0\"]]", true},
+        {"BERNOULLI (@p PERCENT)", "{\"p\": 100.5}",
+         "OUT_OF_RANGE: PERCENT value must be in the range [0, 100]", true},
+        {"BERNOULLI (@p PERCENT)", "{\"p\": \"NaN\"}",
+         "OUT_OF_RANGE: PERCENT value must be in the range [0, 100]", true},
+        {"BERNOULLI (@p PERCENT)", "{\"p\": null}", "OUT_OF_RANGE: SampleScan requires non-null size",
+         true},
+        {"RESERVOIR (@n ROWS)", "{\"n\": \"7\"}", "[[\"7\"]]", false},
+        {"RESERVOIR (@n ROWS)", "{\"n\": \"-1\"}",
+         "OUT_OF_RANGE: SampleScan requires non-negative size", false},
+        {"RESERVOIR (@n ROWS)", "{\"n\": null}", "OUT_OF_RANGE: SampleScan requires non-null size",
+         false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s TABLESAMPLE %s", thousand,
+                 cases[i].sample);
+        char *out = sp_test_run_typed(&db, sql, cases[i].params, cases[i].percent ? f : n, 1);
+        if (!out || strcmp(out, cases[i].expected) != 0)
+            fail_msg("%s with %s: %s", cases[i].sample, cases[i].params, out ? out : "(null)");
+        free(out);
+    }
+    /* the size is checked before the first row: an empty source fails too */
+    char *out = sp_test_run_typed(&db,
+                                  "SELECT COUNT(*) FROM Singers TABLESAMPLE BERNOULLI (@p PERCENT) "
+                                  "WHERE FALSE",
+                                  "{\"p\": -1}", f, 1);
+    assert_string_equal(out, "OUT_OF_RANGE: PERCENT value must be in the range [0, 100]");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1720,6 +1800,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_partitioned_dml, setup, teardown),
         cmocka_unit_test_setup_teardown(test_floats_and_vectors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_strings_and_arrays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tablesample, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
