@@ -568,6 +568,20 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
                         Code.INVALID_ARGUMENT, 'Cannot affect a row second time for key: {Int64(90)}');
     });
 
+    it('TABLESAMPLE: a reservoir with its weight, a percentage from a typed parameter, its range checked', async () => {
+      const got = await sql('SELECT COUNT(*), MIN(w) FROM Singers TABLESAMPLE RESERVOIR (1 ROWS) WITH WEIGHT AS w');
+      const [[count, weight]] = rowsOf(got);
+      const [[all]] = rowsOf(await sql('SELECT COUNT(*) FROM Singers'));
+      assert.deepEqual([count, weight], ['1', Number(all)]);
+      const float = {code: 'FLOAT64'};
+      const kept = await sql('SELECT COUNT(*) FROM Singers TABLESAMPLE BERNOULLI (@p PERCENT)',
+                             {params: {fields: {p: {numberValue: 100}}}, paramTypes: {p: float}});
+      assert.deepEqual(rowsOf(kept), [[all]]);
+      await rejectsWith(sql('SELECT COUNT(*) FROM Singers TABLESAMPLE BERNOULLI (@p PERCENT)',
+                            {params: {fields: {p: {numberValue: 101}}}, paramTypes: {p: float}}),
+                        Code.OUT_OF_RANGE, 'PERCENT value must be in the range [0, 100]');
+    });
+
     it('partitionQuery and partitionRead: tokens that executeSql and read accept', async () => {
       const [transaction] = await spanner.beginTransaction({session: session.name, options: {readOnly: {strong: true}}});
       const query = 'SELECT SingerId, Name FROM Singers WHERE SingerId <= 2';
