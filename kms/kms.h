@@ -7,6 +7,7 @@
  *   kms_keys.c     key rings and crypto keys: creation, updates, the primary version
  *   kms_versions.c versions: creation, the state machine, rotation and scheduled
  *                  destruction (the domain files use no JSON and no HTTP)
+ *   kms_import.c   import jobs and imported versions (reimport included)
  *   kms_store.c    the only SQL of KMS, and sealing of key material under the root key
  *                  (kms_store.h: rows in and out, no registry)
  *   kms_json.c     JSON <-> the model, and the request schemas
@@ -29,6 +30,10 @@
 #include <stdint.h>
 
 struct em_store;
+
+/* "projects/p/locations/l/keyRings/r/importJobs/j": ids of at most 63 characters. */
+#define KMS_IMPORT_JOB_NAME_MAX 256
+#define KMS_MATERIAL_DIGEST     32 /* SHA-256 */
 
 enum kms_purpose {
     KMS_PURPOSE_UNSPECIFIED,
@@ -128,7 +133,50 @@ enum em_code kms_mac(const struct kms_algorithm *alg, const struct kms_material 
                      const unsigned char *data, size_t len, unsigned char mac[KMS_MAC_MAX],
                      size_t *mac_len, struct em_status *st);
 
-/* --- the registry: kms_registry.c, kms_keys.c, kms_versions.c --- */
+/* --- import (kms_crypto.c: the wrapping; kms_import.c: jobs and imported versions) --- */
+
+/* An ImportJob's import method: the RSA wrapping key's size and OAEP hash, and whether the
+ * material comes wrapped with an ephemeral AES-256 key (CKM_RSA_AES_KEY_WRAP: RSA-OAEP of
+ * the AES key, then AES-KWP of the material, RFC 5649) or with RSA-OAEP alone. */
+struct kms_import_method {
+    const char *name; /* "RSA_OAEP_3072_SHA1_AES_256" */
+    int bits;
+    const char *digest; /* OAEP and MGF1 hash */
+    bool aes_wrap;
+};
+const struct kms_import_method *kms_import_method_find(const char *name);
+/* The wrapping key pair of a new import job, and its public key in PEM. */
+enum em_code kms_import_keypair(const struct kms_import_method *method, struct kms_material *out,
+                                struct em_status *st);
+/* Unwraps material wrapped for an import job's key. *material is malloc'd; false when the
+ * bytes do not unwrap (wrong key, method or format). */
+bool kms_import_unwrap(const struct kms_import_method *method, const struct kms_material *wrapping,
+                       const unsigned char *wrapped, size_t len, unsigned char **material,
+                       size_t *material_len);
+/* Imported material as alg uses it: the raw key of its size (AES, HMAC), or a PKCS#8
+ * private key of its type and size, stored as generated keys are. INVALID_ARGUMENT
+ * naming what does not fit. */
+enum em_code kms_material_import(const struct kms_algorithm *alg, const unsigned char *raw,
+                                 size_t len, struct kms_material *out, struct em_status *st);
+/* SHA-256 of a version's material as stored. */
+void kms_material_digest(const struct kms_material *m, unsigned char out[KMS_MATERIAL_DIGEST]);
+
+#define KMS_IMPORT_JOB_LIFETIME_NS (3LL * 86400 * 1000000000LL) /* expires 3 days after */
+
+/* An import job. In the registry it holds its wrapping key pair; copies (kms_import_job_copy,
+ * lists) hold only the public key. Its state follows from the clock: ACTIVE until expire_ns,
+ * then EXPIRED. */
+struct kms_import_job {
+    char *name;
+    const struct kms_import_method *method;
+    enum kms_protection protection;
+    int64_t create_ns, expire_ns;
+    char *public_pem;
+    struct kms_material wrapping; /* empty in copies */
+};
+void kms_import_job_free(struct kms_import_job *job);
+
+/* --- the registry: kms_registry.c, kms_keys.c, kms_versions.c, kms_import.c --- */
 
 /* Key material shared by a version and the cryptographic calls using it: erased (and
  * freed) with its last reference, so a version destroyed while a call uses it is erased
@@ -146,6 +194,11 @@ struct kms_version {
     const struct kms_algorithm *alg;
     enum kms_protection protection;
     int64_t create_ns, generate_ns, destroy_ns, destroy_event_ns;
+    /* imported versions: the import job of the last import ("" for generated ones), when,
+     * and the SHA-256 of the material, which a reimport into the version must match */
+    char import_job[KMS_IMPORT_JOB_NAME_MAX];
+    int64_t import_ns;
+    unsigned char material_digest[KMS_MATERIAL_DIGEST];
     /* NULL once DESTROYED, and in the copies of kms_key_copy and the other copies */
     struct kms_shared_material *material;
 };
@@ -330,6 +383,37 @@ enum em_code kms_version_destroy(struct kms_registry *reg, const char *version_n
                                  struct kms_version_view *out, struct em_status *st);
 enum em_code kms_version_restore(struct kms_registry *reg, const char *version_name, int64_t now,
                                  struct kms_version_view *out, struct em_status *st);
+
+/* Import jobs: created (the key pair generated with no lock held; ALREADY_EXISTS when the
+ * name is taken meanwhile; NOT_FOUND without the key ring), copied, listed by key ring. */
+enum em_code kms_import_job_create(struct kms_registry *reg, const char *name,
+                                   const struct kms_import_method *method,
+                                   enum kms_protection protection, int64_t now,
+                                   struct kms_import_job **out, struct em_status *st);
+enum em_code kms_import_job_copy(struct kms_registry *reg, const char *name,
+                                 struct kms_import_job **out, struct em_status *st);
+struct kms_import_job_list {
+    struct kms_import_job **items;
+    size_t count;
+};
+enum em_code kms_import_job_list(struct kms_registry *reg, const char *key_ring,
+                                 struct kms_import_job_list *out, struct em_status *st);
+void kms_import_job_list_free(struct kms_import_job_list *list);
+
+/* ImportCryptoKeyVersion: wrapped material unwrapped with an ACTIVE import job's key,
+ * checked against alg (which must suit the key's purpose), and published as a new ENABLED
+ * version, or (target_version set) put back into a DESTROYED or IMPORT_FAILED version
+ * imported before, whose algorithm and material it must match exactly. */
+struct kms_import_request {
+    const char *key_name;
+    const char *import_job;
+    const struct kms_algorithm *alg;
+    const unsigned char *wrapped;
+    size_t wrapped_len;
+    const char *target_version; /* NULL: a new version */
+};
+enum em_code kms_version_import(struct kms_registry *reg, const struct kms_import_request *req,
+                                int64_t now, struct kms_version_view *out, struct em_status *st);
 
 /* Runs what is due by now: scheduled destructions, automatic rotations. */
 enum em_code kms_registry_tick(struct kms_registry *reg, int64_t now, struct em_status *st);

@@ -12,8 +12,9 @@
  *   HMAC_SHA256, HMAC_SHA1, HMAC_SHA384, HMAC_SHA512, HMAC_SHA224
  *
  * Key material is raw bytes for AES and HMAC and a DER private key for the rest; the
- * caller seals it at rest (kms_store.c). Every OpenSSL failure goes through
- * em_crypto_error, and secrets are wiped with em_wipe.
+ * caller seals it at rest (kms_store.c). Imported material arrives wrapped as ImportJobs
+ * say (RSA-OAEP, alone or around an ephemeral AES-256 key that wraps it with AES-KWP).
+ * Every OpenSSL failure goes through em_crypto_error, and secrets are wiped with em_wipe.
  */
 #include "kms.h"
 
@@ -24,6 +25,8 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -413,4 +416,187 @@ enum em_code kms_mac(const struct kms_algorithm *alg, const struct kms_material 
         return em_crypto_error("HMAC", st);
     *mac_len = out_len;
     return EM_OK;
+}
+
+/* --- import --- */
+
+static const struct kms_import_method import_methods[] = {
+    {"RSA_OAEP_3072_SHA1_AES_256", 3072, "SHA1", true},
+    {"RSA_OAEP_4096_SHA1_AES_256", 4096, "SHA1", true},
+    {"RSA_OAEP_3072_SHA256_AES_256", 3072, "SHA256", true},
+    {"RSA_OAEP_4096_SHA256_AES_256", 4096, "SHA256", true},
+    {"RSA_OAEP_3072_SHA256", 3072, "SHA256", false},
+    {"RSA_OAEP_4096_SHA256", 4096, "SHA256", false},
+};
+
+const struct kms_import_method *kms_import_method_find(const char *name)
+{
+    for (size_t i = 0; name && i < (size_t)COUNT(import_methods); i++)
+        if (strcmp(import_methods[i].name, name) == 0)
+            return &import_methods[i];
+    return NULL;
+}
+
+enum em_code kms_import_keypair(const struct kms_import_method *method, struct kms_material *out,
+                                struct em_status *st)
+{
+    const struct kms_algorithm rsa = {method->name, KMS_ASYMMETRIC_DECRYPT, KMS_ALG_RSA_OAEP,
+                                      method->bits, method->digest,         NULL};
+    memset(out, 0, sizeof(*out));
+    return generate_asymmetric(&rsa, out, st);
+}
+
+/* RSA-OAEP decryption with the method's hash for OAEP and MGF1 and an empty label. */
+static bool oaep_decrypt(const struct kms_import_method *method, EVP_PKEY *pkey,
+                         const unsigned char *in, size_t len, unsigned char **out, size_t *out_len)
+{
+    const EVP_MD *md = EVP_get_digestbyname(method->digest);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
+    size_t size = 0;
+    bool ok = ctx && md && EVP_PKEY_decrypt_init(ctx) > 0 &&
+              EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) > 0 &&
+              EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) > 0 &&
+              EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) > 0 &&
+              EVP_PKEY_decrypt(ctx, NULL, &size, in, len) > 0;
+    *out = ok ? malloc(size ? size : 1) : NULL;
+    ok = *out && EVP_PKEY_decrypt(ctx, *out, &size, in, len) > 0;
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    if (!ok) {
+        free(*out);
+        *out = NULL;
+        return false;
+    }
+    *out_len = size;
+    return true;
+}
+
+/* AES-KWP (RFC 5649) unwrapping with a 256-bit key. */
+static bool kwp_unwrap(const unsigned char key[32], const unsigned char *in, size_t len,
+                       unsigned char **out, size_t *out_len)
+{
+    *out = NULL;
+    if (len < 16 || len % 8 != 0 || len > INT_MAX)
+        return false;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    unsigned char *buf = malloc(len);
+    int n = 0, tail = 0;
+    bool ok = ctx && buf && EVP_DecryptInit_ex(ctx, EVP_aes_256_wrap_pad(), NULL, key, NULL) > 0 &&
+              EVP_DecryptUpdate(ctx, buf, &n, in, (int)len) > 0 &&
+              EVP_DecryptFinal_ex(ctx, buf + n, &tail) > 0;
+    EVP_CIPHER_CTX_free(ctx);
+    ERR_clear_error();
+    if (!ok) {
+        if (buf)
+            em_wipe(buf, len);
+        free(buf);
+        return false;
+    }
+    *out = buf;
+    *out_len = (size_t)(n + tail);
+    return true;
+}
+
+bool kms_import_unwrap(const struct kms_import_method *method, const struct kms_material *wrapping,
+                       const unsigned char *wrapped, size_t len, unsigned char **material,
+                       size_t *material_len)
+{
+    size_t rsa_len = (size_t)method->bits / 8;
+    *material = NULL;
+    if (!method->aes_wrap)
+        return len == rsa_len &&
+               oaep_decrypt(method, wrapping->pkey, wrapped, len, material, material_len);
+    unsigned char *aes_key = NULL;
+    size_t aes_len = 0;
+    if (len <= rsa_len ||
+        !oaep_decrypt(method, wrapping->pkey, wrapped, rsa_len, &aes_key, &aes_len))
+        return false;
+    bool ok = aes_len == 32 &&
+              kwp_unwrap(aes_key, wrapped + rsa_len, len - rsa_len, material, material_len);
+    em_wipe(aes_key, aes_len);
+    free(aes_key);
+    return ok;
+}
+
+/* Whether a private key is of alg's type and size (RSA modulus, EC curve, Ed25519). */
+static bool key_fits(const struct kms_algorithm *alg, EVP_PKEY *pkey)
+{
+    char group[64] = "";
+    switch (alg->kind) {
+    case KMS_ALG_RSA_PSS:
+    case KMS_ALG_RSA_PKCS1:
+    case KMS_ALG_RSA_RAW_PKCS1:
+    case KMS_ALG_RSA_OAEP:
+        return EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_get_bits(pkey) == alg->bits;
+    case KMS_ALG_EC:
+        if (!EVP_PKEY_is_a(pkey, "EC") ||
+            !EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                            NULL))
+            return false;
+        return (strcmp(alg->curve, "P-256") == 0 && strcmp(group, "prime256v1") == 0) ||
+               (strcmp(alg->curve, "P-384") == 0 && strcmp(group, "secp384r1") == 0) ||
+               (strcmp(alg->curve, "secp256k1") == 0 && strcmp(group, "secp256k1") == 0);
+    case KMS_ALG_ED25519:
+        return EVP_PKEY_is_a(pkey, "ED25519");
+    default:
+        return false;
+    }
+}
+
+static enum em_code import_private_key(const struct kms_algorithm *alg, const unsigned char *raw,
+                                       size_t len, struct kms_material *out, struct em_status *st)
+{
+    const unsigned char *p = raw;
+    PKCS8_PRIV_KEY_INFO *info =
+        len <= LONG_MAX ? d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len) : NULL;
+    EVP_PKEY *pkey = info && p == raw + len ? EVP_PKCS82PKEY(info) : NULL;
+    PKCS8_PRIV_KEY_INFO_free(info);
+    ERR_clear_error();
+    if (!pkey)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "The imported key material is not a PKCS#8 DER private key "
+                       "(PrivateKeyInfo, RFC 5208), as %s needs.",
+                       alg->name);
+    if (!key_fits(alg, pkey)) {
+        EVP_PKEY_free(pkey);
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "The imported private key does not match algorithm %s (its type, "
+                       "modulus size or curve).",
+                       alg->name);
+    }
+    unsigned char *der = NULL;
+    int der_len = i2d_PrivateKey(pkey, &der);
+    if (der_len <= 0 || !(out->raw = malloc((size_t)der_len))) {
+        EVP_PKEY_free(pkey);
+        OPENSSL_free(der);
+        return der_len <= 0 ? em_crypto_error("private key encoding", st) : EM_FAIL_OOM(st);
+    }
+    memcpy(out->raw, der, (size_t)der_len);
+    OPENSSL_clear_free(der, (size_t)der_len);
+    out->raw_len = (size_t)der_len;
+    out->pkey = pkey;
+    return EM_OK;
+}
+
+enum em_code kms_material_import(const struct kms_algorithm *alg, const unsigned char *raw,
+                                 size_t len, struct kms_material *out, struct em_status *st)
+{
+    memset(out, 0, sizeof(*out));
+    if (alg->kind != KMS_ALG_AES_GCM && alg->kind != KMS_ALG_HMAC)
+        return import_private_key(alg, raw, len, out, st);
+    if (len != (size_t)alg->bits / 8)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "The imported key material for %s must be %d bytes, not %zu.", alg->name,
+                       alg->bits / 8, len);
+    if (!(out->raw = malloc(len)))
+        return EM_FAIL_OOM(st);
+    memcpy(out->raw, raw, len);
+    out->raw_len = len;
+    return EM_OK;
+}
+
+void kms_material_digest(const struct kms_material *m, unsigned char out[KMS_MATERIAL_DIGEST])
+{
+    unsigned int n = 0;
+    EVP_Digest(m->raw, m->raw_len, out, &n, EVP_sha256(), NULL);
 }

@@ -790,12 +790,143 @@ enum em_code kms_mac_verify_call(struct em_call *call)
 
 /* --- IAM --- */
 
+/* --- import jobs and ImportCryptoKeyVersion --- */
+
+static enum em_code reply_import_job(struct em_call *call, struct kms_import_job *job)
+{
+    cJSON *reply = kms_json_import_job(job, em_clock_now());
+    kms_import_job_free(job);
+    return em_call_reply(call, reply);
+}
+
+/* The importMethod and protectionLevel of a new ImportJob (both required). */
+static enum em_code read_import_job(struct em_call *call, const struct kms_import_method **method,
+                                    enum kms_protection *protection)
+{
+    const char *method_name = em_json_string(call->body, "importMethod");
+    const char *level = em_json_string(call->body, "protectionLevel");
+    *method = kms_import_method_find(method_name);
+    *protection = kms_protection_parse(level);
+    if (!method_name)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "import_job.import_method is required.");
+    if (!*method)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "import_job.import_method %s is not an import method.", method_name);
+    if (!level)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "import_job.protection_level is required.");
+    if (*protection != KMS_SOFTWARE && *protection != KMS_HSM)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "import_job.protection_level must be SOFTWARE or HSM, not %s.", level);
+    return EM_OK;
+}
+
+enum em_code kms_create_import_job(struct em_call *call)
+{
+    const char *parent = em_call_var(call, "parent");
+    const char *id = em_call_query(call, "importJobId");
+    const struct kms_import_method *method;
+    enum kms_protection protection;
+    char name[EM_RESOURCE_MAX];
+    struct kms_import_job *job;
+    if (check_location(call, parent) || check_id(call, "import_job_id", id) ||
+        child_name(call, parent, "importJobs", id, name) ||
+        read_import_job(call, &method, &protection) ||
+        kms_import_job_create(registry(call), name, method, protection, em_clock_now(), &job,
+                              &call->status))
+        return call->status.code;
+    return reply_import_job(call, job);
+}
+
+enum em_code kms_get_import_job(struct em_call *call)
+{
+    const char *name = em_call_var(call, "name");
+    struct kms_import_job *job;
+    if (check_location(call, name) ||
+        kms_import_job_copy(registry(call), name, &job, &call->status))
+        return call->status.code;
+    return reply_import_job(call, job);
+}
+
+enum em_code kms_list_import_jobs(struct em_call *call)
+{
+    const char *parent = em_call_var(call, "parent");
+    struct kms_import_job_list jobs;
+    if (check_location(call, parent) ||
+        kms_import_job_list(registry(call), parent, &jobs, &call->status))
+        return call->status.code;
+    int64_t now = em_clock_now();
+    cJSON *items = cJSON_CreateArray();
+    for (size_t i = 0; i < jobs.count; i++)
+        cJSON_AddItemToArray(items, kms_json_import_job(jobs.items[i], now));
+    kms_import_job_list_free(&jobs);
+    struct em_list_options opt = {"importJobs", 1000, 1000, true};
+    return em_list_reply(call, items, &opt);
+}
+
+/* The request's algorithm, import job and wrapped key (wrappedKey or rsaAesWrappedKey). */
+static enum em_code read_import(struct em_call *call, struct kms_import_request *req,
+                                unsigned char **wrapped)
+{
+    const char *algorithm = em_json_string(call->body, "algorithm");
+    size_t len = 0, legacy_len = 0;
+    unsigned char *legacy = NULL;
+    req->import_job = em_json_string(call->body, "importJob");
+    req->target_version = em_json_string(call->body, "cryptoKeyVersion");
+    if (!algorithm)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "algorithm is required.");
+    if (!(req->alg = kms_algorithm_find(algorithm)))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Algorithm %s is not supported by this emulator.", algorithm);
+    if (!req->import_job || !*req->import_job)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "import_job is required.");
+    if (body_bytes(call, "wrappedKey", 65536, wrapped, &len) ||
+        body_bytes(call, "rsaAesWrappedKey", 65536, &legacy, &legacy_len))
+        return call->status.code;
+    if ((*wrapped != NULL) == (legacy != NULL)) {
+        free(legacy);
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Exactly one of wrapped_key and rsa_aes_wrapped_key must be set.");
+    }
+    if (legacy) {
+        *wrapped = legacy;
+        len = legacy_len;
+    }
+    req->wrapped = *wrapped;
+    req->wrapped_len = len;
+    return EM_OK;
+}
+
+enum em_code kms_import_version(struct em_call *call)
+{
+    struct kms_import_request req = {.key_name = em_call_var(call, "parent")};
+    unsigned char *wrapped = NULL;
+    struct kms_version_view view;
+    /* the key's permission is the route's; the import job's is checked here */
+    bool failed = check_location(call, req.key_name) || read_import(call, &req, &wrapped) ||
+                  em_iam_check(call->svc->store, &call->svc->config, call->principal,
+                               req.import_job, "cloudkms.importJobs.useToImport", &call->status) ||
+                  kms_version_import(registry(call), &req, em_clock_now(), &view, &call->status);
+    free(wrapped);
+    if (failed)
+        return call->status.code;
+    kms_version_name(view.key, view.version, call->audit_key_version,
+                     sizeof(call->audit_key_version));
+    return reply_version(call, &view);
+}
+
 enum em_code kms_iam_resource_check(struct em_call *call)
 {
     const char *name = em_call_var(call, "resource");
     if (check_location(call, name))
         return call->status.code;
     struct kms_registry *reg = registry(call);
+    if (strstr(name, "/importJobs/")) {
+        struct kms_import_job *job;
+        if (kms_import_job_copy(reg, name, &job, &call->status))
+            return call->status.code;
+        kms_import_job_free(job);
+        return EM_OK;
+    }
     bool exists =
         strstr(name, "/cryptoKeys/") ? kms_key_exists(reg, name) : kms_key_ring_exists(reg, name);
     if (!exists)

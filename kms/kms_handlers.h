@@ -35,8 +35,13 @@ enum em_code kms_asymmetric_decrypt_call(struct em_call *call);
 enum em_code kms_mac_sign_call(struct em_call *call);
 enum em_code kms_mac_verify_call(struct em_call *call);
 
-/* IAM on key rings and crypto keys (the generic em_iam_handle_* methods): NOT_FOUND when
- * the key ring or key of the path does not exist. */
+enum em_code kms_create_import_job(struct em_call *call);
+enum em_code kms_get_import_job(struct em_call *call);
+enum em_code kms_list_import_jobs(struct em_call *call);
+enum em_code kms_import_version(struct em_call *call);
+
+/* IAM on key rings, crypto keys and import jobs (the generic em_iam_handle_* methods):
+ * NOT_FOUND when the resource of the path does not exist. */
 enum em_code kms_iam_resource_check(struct em_call *call);
 
 #endif

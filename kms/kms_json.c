@@ -296,6 +296,72 @@ static const struct em_field list_versions_fields[] = {
 const struct em_message kms_list_versions_reply = {
     "google.cloud.kms.v1.ListCryptoKeyVersionsResponse", list_versions_fields};
 
+/* --- import jobs and ImportCryptoKeyVersion --- */
+
+static const struct em_enum_value import_method_values[] = {
+    {"IMPORT_METHOD_UNSPECIFIED", 0},    {"RSA_OAEP_3072_SHA1_AES_256", 1},
+    {"RSA_OAEP_4096_SHA1_AES_256", 2},   {"RSA_OAEP_3072_SHA256_AES_256", 3},
+    {"RSA_OAEP_4096_SHA256_AES_256", 4}, {"RSA_OAEP_3072_SHA256", 5},
+    {"RSA_OAEP_4096_SHA256", 6},         {NULL}};
+static const struct em_enum import_method_enum = {"google.cloud.kms.v1.ImportJob.ImportMethod",
+                                                  import_method_values};
+
+static const struct em_enum_value import_state_values[] = {{"IMPORT_JOB_STATE_UNSPECIFIED", 0},
+                                                           {"PENDING_GENERATION", 1},
+                                                           {"ACTIVE", 2},
+                                                           {"EXPIRED", 3},
+                                                           {NULL}};
+static const struct em_enum import_state_enum = {"google.cloud.kms.v1.ImportJob.ImportJobState",
+                                                 import_state_values};
+
+static const struct em_field wrapping_key_fields[] = {{"pem", EM_F_STRING}, {NULL}};
+static const struct em_message wrapping_key_msg = {
+    "google.cloud.kms.v1.ImportJob.WrappingPublicKey", wrapping_key_fields};
+
+static const struct em_field import_job_fields[] = {
+    {"name", EM_F_STRING},
+    {"importMethod", ENUM(import_method_enum)},
+    {"protectionLevel", ENUM(protection_enum)},
+    {"createTime", EM_F_TIMESTAMP},
+    {"generateTime", EM_F_TIMESTAMP},
+    {"expireTime", EM_F_TIMESTAMP},
+    {"expireEventTime", EM_F_TIMESTAMP},
+    {"state", ENUM(import_state_enum)},
+    {"publicKey", EM_F_MESSAGE, false, &wrapping_key_msg},
+    {"attestation", EM_F_MESSAGE, false, &attestation_msg},
+    {NULL}};
+const struct em_message kms_import_job_schema = {"google.cloud.kms.v1.ImportJob",
+                                                 import_job_fields};
+
+static const struct em_field list_import_jobs_fields[] = {
+    {"importJobs", EM_F_MESSAGE, true, &kms_import_job_schema}, {NULL}};
+const struct em_message kms_list_import_jobs_reply = {"google.cloud.kms.v1.ListImportJobsResponse",
+                                                      list_import_jobs_fields};
+
+static const struct em_field import_request_fields[] = {
+    {"cryptoKeyVersion", EM_F_STRING}, {"algorithm", ENUM(algorithm_enum)},
+    {"importJob", EM_F_STRING},        {"wrappedKey", EM_F_BYTES},
+    {"rsaAesWrappedKey", EM_F_BYTES},  {NULL}};
+const struct em_message kms_import_request_schema = {
+    "google.cloud.kms.v1.ImportCryptoKeyVersionRequest", import_request_fields};
+
+cJSON *kms_json_import_job(const struct kms_import_job *job, int64_t now)
+{
+    bool expired = now >= job->expire_ns;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", job->name);
+    cJSON_AddStringToObject(j, "importMethod", job->method->name);
+    cJSON_AddStringToObject(j, "protectionLevel", kms_protection_name(job->protection));
+    em_json_add_time(j, "createTime", job->create_ns);
+    em_json_add_time(j, "generateTime", job->create_ns);
+    em_json_add_time(j, "expireTime", job->expire_ns);
+    if (expired)
+        em_json_add_time(j, "expireEventTime", job->expire_ns);
+    cJSON_AddStringToObject(j, "state", expired ? "EXPIRED" : "ACTIVE");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(j, "publicKey"), "pem", job->public_pem);
+    return j;
+}
+
 static const struct em_field public_key_fields[] = {
     {"algorithm", ENUM(algorithm_enum)},
     {"protectionLevel", ENUM(protection_enum)},
@@ -337,6 +403,11 @@ cJSON *kms_json_version(const struct kms_key *key, const struct kms_version *v)
     if (v->state == KMS_DESTROYED) {
         em_json_add_time(j, "destroyTime", v->destroy_ns);
         em_json_add_time(j, "destroyEventTime", v->destroy_event_ns);
+    }
+    if (v->import_job[0]) {
+        cJSON_AddStringToObject(j, "importJob", v->import_job);
+        em_json_add_time(j, "importTime", v->import_ns);
+        cJSON_AddTrueToObject(j, "reimportEligible");
     }
     return j;
 }

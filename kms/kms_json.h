@@ -21,16 +21,21 @@ extern const struct em_message kms_mac_verify_schema;
 extern const struct em_message kms_random_bytes_schema;
 extern const struct em_message kms_update_primary_schema;
 extern const struct em_message kms_empty_schema;
+extern const struct em_message kms_import_job_schema;
+extern const struct em_message kms_import_request_schema;
 
 /* Replies with enums (the others are answered as they are). */
 extern const struct em_message kms_list_keys_reply;
 extern const struct em_message kms_list_versions_reply;
 extern const struct em_message kms_public_key_reply;
 extern const struct em_message kms_crypto_reply;
+extern const struct em_message kms_list_import_jobs_reply;
 
 cJSON *kms_json_key_ring(const struct kms_key_ring *ring);
 cJSON *kms_json_version(const struct kms_key *key, const struct kms_version *v);
 cJSON *kms_json_key(const struct kms_key *key);
+/* An ImportJob as it stands at now (ACTIVE, or EXPIRED from its expireTime on). */
+cJSON *kms_json_import_job(const struct kms_import_job *job, int64_t now);
 cJSON *kms_json_location(const char *project, const char *location_id, const char *display_name);
 
 /* Reads a CryptoKey body into spec (strings point into body). */

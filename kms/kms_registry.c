@@ -182,6 +182,11 @@ struct kms_key *kms_registry_find_key(struct kms_registry *reg, const char *name
     return em_index_find(&reg->keys, name);
 }
 
+struct kms_import_job *kms_registry_find_import_job(struct kms_registry *reg, const char *name)
+{
+    return em_index_find(&reg->import_jobs, name);
+}
+
 struct kms_version *kms_version_find(const struct kms_key *key, uint32_t id)
 {
     return id >= 1 && id <= key->version_count ? key->versions[id - 1] : NULL;
@@ -257,7 +262,7 @@ struct kms_key_row kms_key_row_of(const struct kms_key *key)
 
 struct kms_version_row kms_version_row_of(const char *key_name, const struct kms_version *v)
 {
-    return (struct kms_version_row){
+    struct kms_version_row row = {
         .key_name = key_name,
         .id = v->id,
         .state = v->state,
@@ -271,7 +276,11 @@ struct kms_version_row kms_version_row_of(const char *key_name, const struct kms
         .destroy_event_ns = v->destroy_event_ns,
         .material = v->material ? v->material->m.raw : NULL,
         .material_len = v->material ? v->material->m.raw_len : 0,
+        .import_job = v->import_job,
+        .import_ns = v->import_ns,
     };
+    memcpy(row.material_digest, v->material_digest, KMS_MATERIAL_DIGEST);
+    return row;
 }
 
 enum em_code kms_registry_add_ring(struct kms_registry *reg, struct kms_key_ring *ring,
@@ -361,7 +370,10 @@ static enum em_code version_from_row(struct kms_version_row *row, void *arg, str
         .generate_ns = row->generate_ns,
         .destroy_ns = row->destroy_ns,
         .destroy_event_ns = row->destroy_event_ns,
+        .import_ns = row->import_ns,
     };
+    snprintf(v->import_job, sizeof(v->import_job), "%s", row->import_job ? row->import_job : "");
+    memcpy(v->material_digest, row->material_digest, KMS_MATERIAL_DIGEST);
     enum em_code code = EM_OK;
     if (row->material) {
         struct kms_material m;
@@ -386,7 +398,9 @@ static void registry_clear(struct kms_registry *reg)
         kms_key_free(reg->keys.items[i]);
     for (size_t i = 0; i < reg->rings.count; i++)
         kms_key_ring_free(reg->rings.items[i]);
-    reg->keys.count = reg->rings.count = 0;
+    for (size_t i = 0; i < reg->import_jobs.count; i++)
+        kms_import_job_free(reg->import_jobs.items[i]);
+    reg->keys.count = reg->rings.count = reg->import_jobs.count = 0;
 }
 
 enum em_code kms_registry_open(struct em_store *store, const char *data_dir, int64_t propagation_ns,
@@ -398,13 +412,15 @@ enum em_code kms_registry_open(struct em_store *store, const char *data_dir, int
     pthread_rwlock_init(&reg->lock, NULL);
     reg->store = store;
     reg->propagation_ns = propagation_ns;
-    struct kms_store_visitor build = {ring_from_row, key_from_row, version_from_row, reg};
+    struct kms_store_visitor build = {ring_from_row, key_from_row, version_from_row,
+                                      kms_import_job_from_row, reg};
     if (kms_store_root_key(data_dir, reg->root_key, st) || kms_store_migrate(store, st) ||
         kms_store_load(store, reg->root_key, &build, st)) {
         kms_registry_close(reg);
         return st->code;
     }
-    em_info("kms: loaded %zu key rings and %zu crypto keys", reg->rings.count, reg->keys.count);
+    em_info("kms: loaded %zu key rings, %zu crypto keys and %zu import jobs", reg->rings.count,
+            reg->keys.count, reg->import_jobs.count);
     *out = reg;
     return EM_OK;
 }
@@ -416,6 +432,7 @@ void kms_registry_close(struct kms_registry *reg)
     registry_clear(reg);
     em_index_release(&reg->keys);
     em_index_release(&reg->rings);
+    em_index_release(&reg->import_jobs);
     em_wipe(reg->root_key, sizeof(reg->root_key));
     pthread_rwlock_destroy(&reg->lock);
     free(reg);

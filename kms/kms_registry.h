@@ -1,6 +1,6 @@
 /*
  * kms_registry.h: what the registry's three files share and nothing else includes:
- * kms_registry.c (the registry itself), kms_keys.c and kms_versions.c. Handlers, json
+ * kms_registry.c (the registry itself), kms_keys.c, kms_versions.c and kms_import.c. Handlers, json
  * and the store see only kms.h: they never hold the lock nor touch the registry's
  * objects. Functions marked "lock held" expect the caller to hold the registry lock
  * (read or write as said).
@@ -18,9 +18,10 @@ struct kms_registry {
     pthread_rwlock_t lock; /* readers: lookups, copies, refs; writers: every change */
     struct em_store *store;
     unsigned char root_key[KMS_ROOT_KEY_BYTES];
-    int64_t propagation_ns; /* set at open, read without the lock */
-    struct em_index rings;  /* struct kms_key_ring, by name */
-    struct em_index keys;   /* struct kms_key, by name */
+    int64_t propagation_ns;      /* set at open, read without the lock */
+    struct em_index rings;       /* struct kms_key_ring, by name */
+    struct em_index keys;        /* struct kms_key, by name */
+    struct em_index import_jobs; /* struct kms_import_job, by name */
 };
 
 void kms_registry_read_lock(struct kms_registry *reg);
@@ -30,6 +31,7 @@ void kms_registry_unlock(struct kms_registry *reg);
 /* Lookups (lock held). */
 struct kms_key_ring *kms_registry_find_ring(struct kms_registry *reg, const char *name);
 struct kms_key *kms_registry_find_key(struct kms_registry *reg, const char *name);
+struct kms_import_job *kms_registry_find_import_job(struct kms_registry *reg, const char *name);
 /* Parses "<key>/cryptoKeyVersions/<n>": INVALID_ARGUMENT for a bad name, NOT_FOUND. */
 enum em_code kms_registry_find_version(struct kms_registry *reg, const char *version_name,
                                        struct kms_key **key, struct kms_version **version,
@@ -57,6 +59,10 @@ enum em_code kms_key_give_copy(const struct kms_key *key, struct kms_key **out,
 enum em_code kms_version_give_view(const struct kms_key *key, uint32_t id,
                                    struct kms_version_view *out, struct em_status *st);
 
+/* Builds an import job from its row at load, taking the row's private key (kms_import.c). */
+enum em_code kms_import_job_from_row(struct kms_import_job_row *row, void *arg,
+                                     struct em_status *st);
+
 /* Rows for the store; strings and material point into the objects. */
 struct kms_key_row kms_key_row_of(const struct kms_key *key);
 struct kms_version_row kms_version_row_of(const char *key_name, const struct kms_version *v);
@@ -71,6 +77,11 @@ enum em_code kms_registry_commit_version(struct kms_registry *reg, const struct 
 /* Records a state change, remembering what cryptographic calls saw until now. */
 void kms_version_change_state(const struct kms_registry *reg, struct kms_version *v,
                               enum kms_state state, int64_t now);
+
+/* Saves v (numbered next) with the key, making it primary when asked, and appends it to
+ * key's versions (write lock held; kms_versions.c). */
+enum em_code kms_version_attach(struct kms_registry *reg, struct kms_key *key,
+                                struct kms_version *v, bool make_primary, struct em_status *st);
 
 /* A new version with fresh material (kms_versions.c), not yet numbered, attached or
  * saved. Key generation runs here with no lock held; the version is published later

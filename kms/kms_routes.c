@@ -3,8 +3,7 @@
  * handler. Paths and methods are those of the real API (cloudkms v1 discovery document,
  * as in gcloud's generated client). A route without a handler answers UNIMPLEMENTED
  * naming the method: those are the parts of KMS this emulator does not provide
- * (import jobs, raw encryption, external key managers, Autokey, key access
- * justifications).
+ * (raw encryption, external key managers, Autokey, key access justifications).
  */
 #include "kms_routes.h"
 
@@ -100,16 +99,27 @@ const struct em_route kms_routes[] = {
      &kms_mac_verify_schema, NULL, P("cryptoKeyVersions.useToVerify"), DATA,
      .reply = &kms_crypto_reply},
 
+    /* import jobs, and versions imported with them */
+    {"POST", "v1/{parent=" RING "}/importJobs", kms_create_import_job, "CreateImportJob",
+     &kms_import_job_schema, "import_job", P("importJobs.create"), ADMIN,
+     .reply = &kms_import_job_schema},
+    {"GET", "v1/{parent=" RING "}/importJobs", kms_list_import_jobs, "ListImportJobs", NULL, NULL,
+     P("importJobs.list"), DATA, .reply = &kms_list_import_jobs_reply},
+    {"GET", "v1/{name=" RING "/importJobs/*}", kms_get_import_job, "GetImportJob", NULL, NULL,
+     P("importJobs.get"), DATA, .reply = &kms_import_job_schema},
+    {"GET", "v1/{resource=" RING "/importJobs/*}:getIamPolicy", em_iam_handle_get, "GetIamPolicy",
+     NULL, NULL, P("importJobs.getIamPolicy"), DATA, .reply = &em_iam_policy},
+    {"POST", "v1/{resource=" RING "/importJobs/*}:setIamPolicy", em_iam_handle_set, "SetIamPolicy",
+     &em_iam_set_request, NULL, P("importJobs.setIamPolicy"), ADMIN, .reply = &em_iam_policy},
+    {"POST", "v1/{resource=" RING "/importJobs/*}:testIamPermissions", em_iam_handle_test,
+     "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA},
+    {"POST", "v1/{parent=" KEY "}/cryptoKeyVersions:import", kms_import_version,
+     "ImportCryptoKeyVersion", &kms_import_request_schema, NULL, P("cryptoKeyVersions.create"),
+     ADMIN, .reply = &kms_version_schema},
+
     /* not provided by this emulator: answered UNIMPLEMENTED */
     {"POST", "v1/{name=" VER "}:rawEncrypt", NULL, "RawEncrypt"},
     {"POST", "v1/{name=" VER "}:rawDecrypt", NULL, "RawDecrypt"},
-    {"POST", "v1/{parent=" KEY "}/cryptoKeyVersions:import", NULL, "ImportCryptoKeyVersion"},
-    {"POST", "v1/{parent=" RING "}/importJobs", NULL, "CreateImportJob"},
-    {"GET", "v1/{parent=" RING "}/importJobs", NULL, "ListImportJobs"},
-    {"GET", "v1/{name=" RING "/importJobs/*}", NULL, "GetImportJob"},
-    {"GET", "v1/{resource=" RING "/importJobs/*}:getIamPolicy", NULL, "GetIamPolicy"},
-    {"POST", "v1/{resource=" RING "/importJobs/*}:setIamPolicy", NULL, "SetIamPolicy"},
-    {"POST", "v1/{resource=" RING "/importJobs/*}:testIamPermissions", NULL, "TestIamPermissions"},
     {"POST", "v1/{parent=" LOC "}/ekmConnections", NULL, "CreateEkmConnection"},
     {"GET", "v1/{parent=" LOC "}/ekmConnections", NULL, "ListEkmConnections"},
     {"GET", "v1/{name=" LOC "/ekmConnections/*}", NULL, "GetEkmConnection"},

@@ -56,6 +56,18 @@ static const char *const kms_migrations[] = {
     " destroy_event_time_ns INTEGER NOT NULL DEFAULT 0,"
     " sealed_material BLOB,"
     " PRIMARY KEY (key_name, version));",
+    /* 2: import jobs (their wrapping private key sealed under the root key) and what a
+     * version keeps of its import */
+    "CREATE TABLE kms_import_jobs ("
+    " name TEXT PRIMARY KEY,"
+    " import_method TEXT NOT NULL,"
+    " protection TEXT NOT NULL,"
+    " create_time_ns INTEGER NOT NULL,"
+    " expire_time_ns INTEGER NOT NULL,"
+    " sealed_private_key BLOB NOT NULL);"
+    "ALTER TABLE kms_key_versions ADD COLUMN import_job TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE kms_key_versions ADD COLUMN import_time_ns INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE kms_key_versions ADD COLUMN material_digest BLOB;",
 };
 
 enum em_code kms_store_migrate(struct em_store *store, struct em_status *st)
@@ -118,27 +130,35 @@ static void version_name(const char *key_name, uint32_t id, char out[KMS_VERSION
     snprintf(out, KMS_VERSION_NAME_MAX, "%s/cryptoKeyVersions/%u", key_name, id);
 }
 
-/* Seals the row's material under the root key; *out is malloc'd (NULL when erased). */
-static enum em_code seal_material(const unsigned char root_key[KMS_ROOT_KEY_BYTES],
-                                  const struct kms_version_row *row, unsigned char **out,
-                                  size_t *out_len, struct em_status *st)
+/* Seals material under the root key, bound to the name of what holds it; *out is
+ * malloc'd (NULL when there is no material: erased). */
+static enum em_code seal(const unsigned char root_key[KMS_ROOT_KEY_BYTES], const char *name,
+                         const unsigned char *material, size_t len, unsigned char **out,
+                         size_t *out_len, struct em_status *st)
 {
     *out = NULL;
     *out_len = 0;
-    if (!row->material)
+    if (!material)
         return EM_OK;
-    char name[KMS_VERSION_NAME_MAX];
-    version_name(row->key_name, row->id, name);
-    *out_len = row->material_len + EM_SEAL_OVERHEAD;
+    *out_len = len + EM_SEAL_OVERHEAD;
     *out = malloc(*out_len);
     if (!*out)
         return EM_FAIL_OOM(st);
-    if (em_seal(root_key, name, strlen(name), row->material, row->material_len, *out, st)) {
+    if (em_seal(root_key, name, strlen(name), material, len, *out, st)) {
         free(*out);
         *out = NULL;
         return st->code;
     }
     return EM_OK;
+}
+
+static enum em_code seal_material(const unsigned char root_key[KMS_ROOT_KEY_BYTES],
+                                  const struct kms_version_row *row, unsigned char **out,
+                                  size_t *out_len, struct em_status *st)
+{
+    char name[KMS_VERSION_NAME_MAX];
+    version_name(row->key_name, row->id, name);
+    return seal(root_key, name, row->material, row->material_len, out, out_len, st);
 }
 
 static void bind_version(sqlite3_stmt *stmt, const struct kms_version_row *row)
@@ -154,6 +174,12 @@ static void bind_version(sqlite3_stmt *stmt, const struct kms_version_row *row)
     sqlite3_bind_int64(stmt, 9, row->generate_ns);
     sqlite3_bind_int64(stmt, 10, row->destroy_ns);
     sqlite3_bind_int64(stmt, 11, row->destroy_event_ns);
+    em_bind_text(stmt, 13, row->import_job ? row->import_job : "");
+    sqlite3_bind_int64(stmt, 14, row->import_ns);
+    if (row->import_job && row->import_job[0])
+        sqlite3_bind_blob(stmt, 15, row->material_digest, KMS_MATERIAL_DIGEST, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(stmt, 15);
 }
 
 enum em_code kms_store_save_version(struct em_store *store,
@@ -168,8 +194,8 @@ enum em_code kms_store_save_version(struct em_store *store,
         store,
         "INSERT OR REPLACE INTO kms_key_versions(key_name, version, state, prior_state,"
         " state_changed_ns, algorithm, protection, create_time_ns, generate_time_ns,"
-        " destroy_time_ns, destroy_event_time_ns, sealed_material)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        " destroy_time_ns, destroy_event_time_ns, sealed_material, import_job, import_time_ns,"
+        " material_digest) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         st);
     if (!stmt) {
         free(sealed);
@@ -184,10 +210,38 @@ enum em_code kms_store_save_version(struct em_store *store,
     return em_stmt_run(stmt, st);
 }
 
+enum em_code kms_store_save_import_job(struct em_store *store,
+                                       const unsigned char root_key[KMS_ROOT_KEY_BYTES],
+                                       const struct kms_import_job_row *row, struct em_status *st)
+{
+    unsigned char *sealed;
+    size_t sealed_len;
+    if (seal(root_key, row->name, row->private_key, row->private_key_len, &sealed, &sealed_len, st))
+        return st->code;
+    sqlite3_stmt *stmt =
+        em_store_stmt(store,
+                      "INSERT INTO kms_import_jobs(name, import_method, protection, create_time_ns,"
+                      " expire_time_ns, sealed_private_key) VALUES (?,?,?,?,?,?)",
+                      st);
+    if (!stmt) {
+        free(sealed);
+        return st->code;
+    }
+    em_bind_text(stmt, 1, row->name);
+    em_bind_text(stmt, 2, row->method->name);
+    em_bind_text(stmt, 3, kms_protection_name(row->protection));
+    sqlite3_bind_int64(stmt, 4, row->create_ns);
+    sqlite3_bind_int64(stmt, 5, row->expire_ns);
+    sqlite3_bind_blob(stmt, 6, sealed, (int)sealed_len, SQLITE_TRANSIENT);
+    free(sealed);
+    return em_stmt_run(stmt, st);
+}
+
 enum em_code kms_store_clear(struct em_store *store, struct em_status *st)
 {
     return em_store_exec(store,
                          "BEGIN IMMEDIATE;"
+                         "DELETE FROM kms_import_jobs;"
                          "DELETE FROM kms_key_versions;"
                          "DELETE FROM kms_crypto_keys;"
                          "DELETE FROM kms_key_rings;"
@@ -279,7 +333,11 @@ static enum em_code read_version(sqlite3_stmt *stmt, void *arg, struct em_status
         .generate_ns = sqlite3_column_int64(stmt, 8),
         .destroy_ns = sqlite3_column_int64(stmt, 9),
         .destroy_event_ns = sqlite3_column_int64(stmt, 10),
+        .import_job = em_column_text(stmt, 12),
+        .import_ns = sqlite3_column_int64(stmt, 13),
     };
+    if (sqlite3_column_bytes(stmt, 14) == KMS_MATERIAL_DIGEST)
+        memcpy(row.material_digest, sqlite3_column_blob(stmt, 14), KMS_MATERIAL_DIGEST);
     char name[KMS_VERSION_NAME_MAX];
     version_name(row.key_name, row.id, name);
     if (!row.alg)
@@ -292,6 +350,30 @@ static enum em_code read_version(sqlite3_stmt *stmt, void *arg, struct em_status
     if (row.material) {
         em_wipe(row.material, row.material_len);
         free(row.material);
+    }
+    return code;
+}
+
+static enum em_code read_import_job(sqlite3_stmt *stmt, void *arg, struct em_status *st)
+{
+    const struct load *load = arg;
+    struct kms_import_job_row row = {
+        .name = em_column_text(stmt, 0),
+        .method = kms_import_method_find(em_column_text(stmt, 1)),
+        .protection = kms_protection_parse(em_column_text(stmt, 2)),
+        .create_ns = sqlite3_column_int64(stmt, 3),
+        .expire_ns = sqlite3_column_int64(stmt, 4),
+    };
+    if (!row.method)
+        return EM_FAIL(st, EM_DATA_LOSS, "import job %s has no import method", row.name);
+    if (unseal_material(load->root_key, row.name, sqlite3_column_blob(stmt, 5),
+                        (size_t)sqlite3_column_bytes(stmt, 5), &row.private_key,
+                        &row.private_key_len, st))
+        return st->code;
+    enum em_code code = load->visitor->import_job(&row, load->visitor->arg, st);
+    if (row.private_key) {
+        em_wipe(row.private_key, row.private_key_len);
+        free(row.private_key);
     }
     return code;
 }
@@ -318,9 +400,13 @@ enum em_code kms_store_load(struct em_store *store,
         load_table(store,
                    "SELECT key_name, version, state, prior_state, state_changed_ns, algorithm,"
                    " protection, create_time_ns, generate_time_ns, destroy_time_ns,"
-                   " destroy_event_time_ns, sealed_material FROM kms_key_versions"
-                   " ORDER BY key_name, version",
-                   read_version, &load, st))
+                   " destroy_event_time_ns, sealed_material, import_job, import_time_ns,"
+                   " material_digest FROM kms_key_versions ORDER BY key_name, version",
+                   read_version, &load, st) ||
+        load_table(store,
+                   "SELECT name, import_method, protection, create_time_ns, expire_time_ns,"
+                   " sealed_private_key FROM kms_import_jobs ORDER BY name",
+                   read_import_job, &load, st))
         return st->code;
     return EM_OK;
 }

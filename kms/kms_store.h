@@ -41,14 +41,28 @@ struct kms_version_row {
     int64_t create_ns, generate_ns, destroy_ns, destroy_event_ns;
     unsigned char *material; /* the raw key material; NULL once DESTROYED */
     size_t material_len;
+    const char *import_job; /* "" or NULL: generated, not imported */
+    int64_t import_ns;
+    unsigned char material_digest[KMS_MATERIAL_DIGEST];
 };
 
-/* Called for every row: rings, then keys, then versions by key and number. A failure
- * stops the load and is its result. */
+struct kms_import_job_row {
+    const char *name;
+    const struct kms_import_method *method;
+    enum kms_protection protection;
+    int64_t create_ns, expire_ns;
+    unsigned char *private_key; /* DER; sealed at rest under the root key */
+    size_t private_key_len;
+};
+
+/* Called for every row: rings, then keys, then versions by key and number, then import
+ * jobs. A failure stops the load and is its result. */
 struct kms_store_visitor {
     enum em_code (*ring)(const struct kms_key_ring_row *row, void *arg, struct em_status *st);
     enum em_code (*key)(const struct kms_key_row *row, void *arg, struct em_status *st);
     enum em_code (*version)(struct kms_version_row *row, void *arg, struct em_status *st);
+    /* the private key is unsealed as a version's material is: the visitor may take it */
+    enum em_code (*import_job)(struct kms_import_job_row *row, void *arg, struct em_status *st);
     void *arg;
 };
 
@@ -72,6 +86,11 @@ enum em_code kms_store_save_key(struct em_store *store, const struct kms_key_row
 enum em_code kms_store_save_version(struct em_store *store,
                                     const unsigned char root_key[KMS_ROOT_KEY_BYTES],
                                     const struct kms_version_row *row, struct em_status *st);
+/* Seals row->private_key under root_key, bound to the job's name. Import jobs are never
+ * changed nor deleted (only a reset clears them). */
+enum em_code kms_store_save_import_job(struct em_store *store,
+                                       const unsigned char root_key[KMS_ROOT_KEY_BYTES],
+                                       const struct kms_import_job_row *row, struct em_status *st);
 enum em_code kms_store_clear(struct em_store *store, struct em_status *st);
 
 /* After erasing key material (destruction, reset): no copy stays in any file of the data

@@ -62,8 +62,8 @@ enum em_code kms_version_prepare(const char *key_name, const struct kms_algorith
     return EM_OK;
 }
 
-static enum em_code attach_version(struct kms_registry *reg, struct kms_key *key,
-                                   struct kms_version *v, bool make_primary, struct em_status *st)
+enum em_code kms_version_attach(struct kms_registry *reg, struct kms_key *key,
+                                struct kms_version *v, bool make_primary, struct em_status *st)
 {
     struct kms_key draft = *key;
     if (make_primary)
@@ -79,8 +79,8 @@ static enum em_code check_versions_creatable(const struct kms_key *key, struct e
 {
     if (key->import_only)
         return EM_FAIL(st, EM_FAILED_PRECONDITION,
-                       "CryptoKey %s is import-only: its versions must be imported, and import "
-                       "is not supported by this emulator.",
+                       "CryptoKey %s is import-only: its versions must be imported "
+                       "(ImportCryptoKeyVersion).",
                        key->name);
     return EM_OK;
 }
@@ -97,7 +97,7 @@ static enum em_code publish_version(struct kms_registry *reg, const char *key_na
         return st->code;
     v->id = key->version_count + 1;
     bool first_symmetric = key->purpose == KMS_ENCRYPT_DECRYPT && key->primary == 0;
-    return attach_version(reg, key, v, first_symmetric, st);
+    return kms_version_attach(reg, key, v, first_symmetric, st);
 }
 
 /* The key's template is read under the read lock, the material generated with no lock,
@@ -314,7 +314,7 @@ static enum em_code rotate(struct kms_registry *reg, struct rotation *r, int64_t
         next += key->rotation_period_ns;
     int64_t saved_next = key->next_rotation_ns;
     key->next_rotation_ns = next;
-    if (attach_version(reg, key, v, true, st)) {
+    if (kms_version_attach(reg, key, v, true, st)) {
         key->next_rotation_ns = saved_next;
         return st->code;
     }

@@ -1603,7 +1603,7 @@ static enum em_code check_sample_method(struct sp_parser *p, const struct sp_tok
     if (!bernoulli && !reservoir) {
         char lower[65];
         size_t n = 0;
-        for (; s->method[n] && n < sizeof(lower) - 1; n++)
+        for (; n < sizeof(lower) - 1 && s->method[n]; n++)
             lower[n] = (char)tolower((unsigned char)s->method[n]);
         lower[n] = '\0';
         return EM_FAIL(p->st, EM_INVALID_ARGUMENT, "Unknown scan method %s [at %d:%d]", lower,

@@ -4034,8 +4034,8 @@ static enum em_code sample_size(struct translator *t, const struct scope *scope,
     const struct sp_expr *e = s->size;
     if (expr(t, scope, e, size))
         return t->st->code;
-    bool cast_ok = e->kind != SP_EXPR_CAST || e->type.code == SP_TYPE_INT64 ||
-                   e->type.code == SP_TYPE_FLOAT64;
+    bool cast_ok =
+        e->kind != SP_EXPR_CAST || e->type.code == SP_TYPE_INT64 || e->type.code == SP_TYPE_FLOAT64;
     bool type_ok = is_open(size) || size->type.code == SP_TYPE_INT64 ||
                    (s->percent && size->type.code == SP_TYPE_FLOAT64);
     if (!cast_ok || !type_ok)
@@ -4052,7 +4052,8 @@ static enum em_code sample_size(struct translator *t, const struct scope *scope,
     if (s->percent && e->kind == SP_EXPR_LITERAL) {
         double percent = strtod(e->text, NULL);
         if (!(percent >= 0 && percent <= 100))
-            return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "PERCENT value must be in the range [0, 100]");
+            return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                           "PERCENT value must be in the range [0, 100]");
     }
     return EM_OK;
 }
@@ -4102,9 +4103,8 @@ static enum em_code from_sampled(struct translator *t, const struct scope *outer
     struct sp_buf item = {0};
     if (sample_size(t, scope, s, &size))
         return t->st->code;
-    enum em_code code = f->subquery
-                            ? from_subquery(t, outer, f->subquery, f->alias, scope, &item)
-                            : from_table(t, outer, f, scope, &item);
+    enum em_code code = f->subquery ? from_subquery(t, outer, f->subquery, f->alias, scope, &item)
+                                    : from_table(t, outer, f, scope, &item);
     const char *item_sql = code ? NULL : finish_sql(t, &item);
     sp_buf_free(&item);
     if (!item_sql)

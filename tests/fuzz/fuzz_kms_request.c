@@ -3,8 +3,8 @@
  * parsing, schema checks, handlers and error rendering, through em_dispatch() with a real
  * KMS service on a temporary data directory (no sockets; see fuzz_service.h).
  *
- * A key ring and keys of each purpose exist so that inputs reach the cryptographic
- * handlers.
+ * A key ring, keys of each purpose and an import job exist so that inputs reach the
+ * cryptographic handlers and the unwrapping of imported material.
  */
 #include "fuzz_service.h"
 #include "kms/kms_service.h"
@@ -23,6 +23,9 @@ static void create_fixtures(void)
                       "ring", "{}");
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         fuzz_service_call("POST", RING "/cryptoKeys", "cryptoKeyId", keys[i][0], keys[i][1]);
+    fuzz_service_call(
+        "POST", RING "/importJobs", "importJobId", "job",
+        "{\"importMethod\":\"RSA_OAEP_3072_SHA256\",\"protectionLevel\":\"SOFTWARE\"}");
 }
 
 FUZZ_SERVICE_TARGET(kms_service, NULL, create_fixtures)

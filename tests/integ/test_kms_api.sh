@@ -100,9 +100,9 @@ api GET "$KMS_URL/v1/projects/Bad_Project/locations/global/keyRings"
 expect_error_json 400 INVALID_ARGUMENT
 api GET "$KMS_URL/v1/$RING/cryptoKeys/missing"
 expect_error_json 404 NOT_FOUND
-api POST "$KMS_URL/v1/$RING/importJobs" '{}'
+api POST "$KMS_URL/v1/$KEY/cryptoKeyVersions/1:rawEncrypt" '{}'
 expect_error_json 400 UNIMPLEMENTED
-expect_contains "$BODY" "CreateImportJob" "unimplemented method named"
+expect_contains "$BODY" "RawEncrypt" "unimplemented method named"
 api GET "$KMS_URL/v1/$KEY/cryptoKeyVersions/1/publicKey"
 expect_error_json 400 FAILED_PRECONDITION
 api POST "$KMS_URL/v1/$RING/cryptoKeys/signer:encrypt" "{\"plaintext\":\"$HELLO\"}"

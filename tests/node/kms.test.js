@@ -546,18 +546,66 @@ describe('Cloud KMS through @google-cloud/kms (REST)', () => {
     });
   });
 
+  describe('import', () => {
+    // The material is wrapped here as a client wraps it: CKM_RSA_AES_KEY_WRAP, RSA-OAEP
+    // (SHA-256) of an ephemeral AES-256 key followed by AES-KWP (RFC 5649) of the material.
+    const wrap = (pem, material) => {
+      const ephemeral = crypto.randomBytes(32);
+      const rsa = crypto.publicEncrypt({key: pem, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256'},
+                                       ephemeral);
+      const kwp = crypto.createCipheriv('id-aes256-wrap-pad', ephemeral, Buffer.from('A65959A6', 'hex'));
+      return Buffer.concat([rsa, kwp.update(material), kwp.final()]);
+    };
+    const material = crypto.randomBytes(32);
+    let job;
+
+    it('createImportJob, getImportJob, listImportJobs (enums as numbers on the wire)', async () => {
+      [job] = await kms.createImportJob({parent: ring, importJobId: 'job',
+                                         importJob: {importMethod: 'RSA_OAEP_3072_SHA256_AES_256', protectionLevel: 'SOFTWARE'}});
+      assert.equal(job.state, 'ACTIVE');
+      assert.equal(job.importMethod, 'RSA_OAEP_3072_SHA256_AES_256');
+      assert.match(job.publicKey.pem, /BEGIN PUBLIC KEY/);
+      const [got] = await kms.getImportJob({name: job.name});
+      assert.equal(got.publicKey.pem, job.publicKey.pem);
+      const [jobs] = await kms.listImportJobs({parent: ring});
+      assert.deepEqual(jobs.map(j => j.name), [job.name]);
+    });
+
+    it('importCryptoKeyVersion into an import-only key: the version encrypts and decrypts', async () => {
+      await kms.createCryptoKey({parent: ring, cryptoKeyId: 'byok', skipInitialVersionCreation: true,
+                                 cryptoKey: {purpose: 'ENCRYPT_DECRYPT', importOnly: true}});
+      const [imported] = await kms.importCryptoKeyVersion({
+        parent: key('byok'), algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', importJob: job.name,
+        wrappedKey: wrap(job.publicKey.pem, material)});
+      assert.equal(imported.state, 'ENABLED');
+      assert.equal(imported.importJob, job.name);
+      assert.equal(imported.reimportEligible, true);
+      const [encrypted] = await kms.encrypt({name: key('byok'), plaintext: Buffer.from('own key')});
+      assert.equal(encrypted.name, version('byok', 1));
+      const [decrypted] = await kms.decrypt({name: key('byok'), ciphertext: encrypted.ciphertext});
+      assert.equal(Buffer.from(decrypted.plaintext).toString(), 'own key');
+    });
+
+    it('errors: material wrapped for another key, the wrong size, a version to create on an import-only key', async () => {
+      const other = crypto.generateKeyPairSync('rsa', {modulusLength: 3072}).publicKey.export({type: 'spki', format: 'pem'});
+      await rejectsWith(kms.importCryptoKeyVersion({parent: key('byok'), algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION',
+                                                    importJob: job.name, wrappedKey: wrap(other, material)}),
+                        Code.INVALID_ARGUMENT, 'does not unwrap');
+      await rejectsWith(kms.importCryptoKeyVersion({parent: key('byok'), algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION',
+                                                    importJob: job.name, wrappedKey: wrap(job.publicKey.pem, material.subarray(0, 16))}),
+                        Code.INVALID_ARGUMENT, 'must be 32 bytes');
+      await rejectsWith(kms.createCryptoKeyVersion({parent: key('byok')}), Code.FAILED_PRECONDITION, 'import-only');
+    });
+  });
+
   describe('methods the emulator does not provide', () => {
-    // Import jobs and raw encryption are not implemented (README, Coverage); the library
-    // surfaces the emulator's UNIMPLEMENTED answer naming the method.
-    it('rawEncrypt, rawDecrypt, createImportJob, listImportJobs are UNIMPLEMENTED', async () => {
+    // Raw encryption is not implemented (README, Coverage); the library surfaces the
+    // emulator's UNIMPLEMENTED answer naming the method.
+    it('rawEncrypt and rawDecrypt are UNIMPLEMENTED', async () => {
       await rejectsWith(kms.rawEncrypt({name: version('data-key', 1), plaintext: Buffer.from('x')}),
                         Code.UNIMPLEMENTED, 'RawEncrypt');
       await rejectsWith(kms.rawDecrypt({name: version('data-key', 1), ciphertext: Buffer.from('x')}),
                         Code.UNIMPLEMENTED, 'RawDecrypt');
-      await rejectsWith(kms.createImportJob({parent: ring, importJobId: 'job',
-                                             importJob: {importMethod: 'RSA_OAEP_3072_SHA1_AES_256', protectionLevel: 'HSM'}}),
-                        Code.UNIMPLEMENTED, 'CreateImportJob');
-      await rejectsWith(kms.listImportJobs({parent: ring}), Code.UNIMPLEMENTED, 'ListImportJobs');
     });
 
     it('getOperation: no KMS method is long-running, so every name is NOT_FOUND', async () => {

@@ -41,8 +41,13 @@ struct seen {
     struct kms_version_row versions[MAX_SEEN];
     char version_keys[MAX_SEEN][256];
     unsigned char materials[MAX_SEEN][64];
+    char import_jobs_of_versions[MAX_SEEN][256];
     size_t version_count;
-    char order[3 * MAX_SEEN + 1]; /* 'r', 'k', 'v' in the order of the calls */
+    struct kms_import_job_row jobs[MAX_SEEN];
+    char job_names[MAX_SEEN][256];
+    unsigned char job_keys[MAX_SEEN][64];
+    size_t job_count;
+    char order[4 * MAX_SEEN + 1]; /* 'r', 'k', 'v', 'j' in the order of the calls */
     int refuse_version;           /* refuse the version with this number (0: none) */
 };
 
@@ -119,13 +124,33 @@ static enum em_code see_version(struct kms_version_row *row, void *arg, struct e
         memcpy(s->materials[i], row->material, row->material_len);
         s->versions[i].material = s->materials[i];
     }
+    snprintf(s->import_jobs_of_versions[i], sizeof(s->import_jobs_of_versions[0]), "%s",
+             row->import_job);
+    s->versions[i].import_job = s->import_jobs_of_versions[i];
+    return EM_OK;
+}
+
+static enum em_code see_import_job(struct kms_import_job_row *row, void *arg, struct em_status *st)
+{
+    struct seen *s = arg;
+    (void)st;
+    note(s, 'j');
+    size_t i = s->job_count++;
+    s->jobs[i] = *row;
+    snprintf(s->job_names[i], sizeof(s->job_names[0]), "%s", row->name);
+    s->jobs[i].name = s->job_names[i];
+    s->jobs[i].private_key = NULL;
+    if (row->private_key && row->private_key_len <= sizeof(s->job_keys[0])) {
+        memcpy(s->job_keys[i], row->private_key, row->private_key_len);
+        s->jobs[i].private_key = s->job_keys[i];
+    }
     return EM_OK;
 }
 
 static enum em_code load(struct fixture *f, struct em_status *st)
 {
     memset(&f->seen, 0, offsetof(struct seen, refuse_version));
-    struct kms_store_visitor visitor = {see_ring, see_key, see_version, &f->seen};
+    struct kms_store_visitor visitor = {see_ring, see_key, see_version, see_import_job, &f->seen};
     return kms_store_load(f->dir.store, f->root_key, &visitor, st);
 }
 
@@ -307,6 +332,64 @@ static void test_versions_round_trip_every_state_and_family(void **state)
             assert_memory_equal(got->material, material[i], 32);
         }
     }
+}
+
+/* An imported version keeps its import job, time and material digest; an import job its
+ * fields and its private key, sealed (not in the clear, bound to the job's name). */
+static void test_imports_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    unsigned char material[32], private_key[48];
+    struct kms_key_row key = key_row(KEY, "GOOGLE_SYMMETRIC_ENCRYPTION");
+    struct kms_version_row v =
+        version_row(KEY, 1, KMS_DESTROYED, "GOOGLE_SYMMETRIC_ENCRYPTION", material);
+    v.import_job = RING "/importJobs/job";
+    v.import_ns = T0 + 7;
+    memset(v.material_digest, 0xab, sizeof(v.material_digest));
+    save_key(f, &key);
+    save_version(f, &v);
+    for (size_t i = 0; i < sizeof(private_key); i++)
+        private_key[i] = (unsigned char)(0x40 + i);
+    struct kms_import_job_row job = {RING "/importJobs/job",
+                                     kms_import_method_find("RSA_OAEP_4096_SHA256"),
+                                     KMS_HSM,
+                                     T0,
+                                     T0 + 3 * 86400 * EM_NS_PER_SEC,
+                                     private_key,
+                                     sizeof(private_key)};
+    assert_int_equal(em_store_begin(f->dir.store, &st), EM_OK);
+    enum em_code code = kms_store_save_import_job(f->dir.store, f->root_key, &job, &st);
+    assert_int_equal(in_transaction_ok(f, code, &st), EM_OK);
+    assert_int_equal(load(f, &st), EM_OK);
+    assert_string_equal(f->seen.order, "kvj");
+    const struct kms_version_row *got = &f->seen.versions[0];
+    assert_string_equal(got->import_job, RING "/importJobs/job");
+    assert_true(got->import_ns == T0 + 7);
+    assert_memory_equal(got->material_digest, v.material_digest, sizeof(v.material_digest));
+    const struct kms_import_job_row *j = &f->seen.jobs[0];
+    assert_string_equal(j->name, job.name);
+    assert_ptr_equal(j->method, job.method);
+    assert_int_equal(j->protection, KMS_HSM);
+    assert_true(j->create_ns == T0 && j->expire_ns == job.expire_ns);
+    assert_int_equal(j->private_key_len, sizeof(private_key));
+    assert_memory_equal(j->private_key, private_key, sizeof(private_key));
+
+    sqlite3_stmt *stmt =
+        em_store_stmt(f->dir.store, "SELECT sealed_private_key FROM kms_import_jobs", &st);
+    assert_non_null(stmt);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    const unsigned char *blob = sqlite3_column_blob(stmt, 0);
+    size_t blob_len = (size_t)sqlite3_column_bytes(stmt, 0);
+    for (size_t i = 0; i + 8 <= blob_len; i++)
+        assert_false(memcmp(blob + i, private_key, 8) == 0);
+    em_stmt_done(stmt);
+    assert_int_equal(
+        em_store_exec(f->dir.store, "UPDATE kms_import_jobs SET name = name || 'x'", &st), EM_OK);
+    assert_int_equal(load(f, &st), EM_DATA_LOSS); /* bound to the job's name */
+    assert_int_equal(kms_store_clear(f->dir.store, &st), EM_OK);
+    assert_int_equal(load(f, &st), EM_OK);
+    assert_string_equal(f->seen.order, "");
 }
 
 /* The load hands rings, then keys, then versions (each key's in order). */
@@ -562,6 +645,7 @@ int main(void)
         T(test_corrupt_table_fails_the_load),
         T(test_unreadable_rows_fail_the_load),
         T(test_visitor_failure_stops_the_load),
+        T(test_imports_round_trip),
         T(test_iam_policies_on_kms_resources_persist),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# test_kms_import: bringing your own key material, through the real gcloud (which wraps it
+# with the import job's public key itself) and curl (material wrapped by openssl):
+# import jobs (create, describe, list, IAM, expiry after 3 days of emulator time), a
+# symmetric key imported into an import-only key and used to encrypt, an EC private key
+# whose signatures verify with the public key kept outside, the refusals, and the drill
+# regulated teams run: destroy an imported version, see data become unreadable, reimport
+# the same material into the same version and read the data again.
+source "$(dirname "$0")/lib.sh"
+
+start_stack
+setup_gcloud my-project
+cd "$TEST_TMP"
+P=projects/my-project/locations/us-central1
+RING=$P/keyRings/ring
+K="$KMS_URL/v1"
+
+section "import jobs"
+api POST "$K/$P/keyRings?keyRingId=ring" '{}'
+expect_status 200
+api POST "$K/$RING/importJobs?importJobId=job" '{"importMethod":"RSA_OAEP_3072_SHA1_AES_256","protectionLevel":"SOFTWARE"}'
+expect_status 200
+expect_json '.state' ACTIVE
+expect_json '.importMethod' RSA_OAEP_3072_SHA1_AES_256
+expect_contains "$(jq -r .publicKey.pem <<<"$BODY")" "BEGIN PUBLIC KEY" "the wrapping key's public half"
+api POST "$K/$RING/importJobs?importJobId=direct" '{"importMethod":"RSA_OAEP_3072_SHA256","protectionLevel":"SOFTWARE"}'
+expect_status 200
+jq -r .publicKey.pem <<<"$BODY" >direct.pem
+api POST "$K/$RING/importJobs?importJobId=job" '{"importMethod":"RSA_OAEP_3072_SHA256","protectionLevel":"SOFTWARE"}'
+expect_error_json 409 ALREADY_EXISTS
+api POST "$K/$RING/importJobs?importJobId=bad" '{"importMethod":"RSA_OAEP_2048_SHA256","protectionLevel":"SOFTWARE"}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$K/$RING/importJobs?importJobId=bad" '{"importMethod":"RSA_OAEP_3072_SHA256","protectionLevel":"EXTERNAL"}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$K/$RING/importJobs?importJobId=bad" '{"importMethod":"RSA_OAEP_3072_SHA256"}'
+expect_error_json 400 INVALID_ARGUMENT
+api GET "$K/$RING/importJobs"
+expect_status 200
+expect_json '[.importJobs[].name | split("/") | last] | join(",")' "direct,job"
+api GET "$K/$RING/importJobs/nope"
+expect_error_json 404 NOT_FOUND
+
+section "a symmetric key imported with gcloud, then used"
+head -c 32 /dev/urandom >aes.key
+api POST "$K/$RING/cryptoKeys?cryptoKeyId=byok&skipInitialVersionCreation=true" '{"purpose":"ENCRYPT_DECRYPT","importOnly":true}'
+expect_status 200
+LOC=(--location us-central1 --keyring ring)
+if (( HAVE_GCLOUD )); then
+    state=$(gcloud kms import-jobs describe job "${LOC[@]}" --format='value(state)' 2>&1)
+    expect_eq ACTIVE "$state" "gcloud kms import-jobs describe"
+    out=$(gcloud kms keys versions import --import-job job "${LOC[@]}" --key byok \
+        --algorithm google-symmetric-encryption --target-key-file aes.key --format=json 2>&1)
+    expect_eq ENABLED "$(jq -r .state <<<"$out" 2>&1)" "gcloud kms keys versions import: $out"
+    expect_eq "$RING/importJobs/job" "$(jq -r .importJob <<<"$out" 2>&1)" "the version names its import job"
+    expect_eq true "$(jq -r .reimportEligible <<<"$out" 2>&1)" "an imported version can be reimported"
+else
+    # without gcloud: the same wrapping by hand (RSA-OAEP alone, the "direct" job)
+    openssl pkeyutl -encrypt -pubin -inkey direct.pem -pkeyopt rsa_padding_mode:oaep \
+        -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in aes.key -out aes.wrapped
+    api POST "$K/$RING/cryptoKeys/byok/cryptoKeyVersions:import" "{\"algorithm\":\"GOOGLE_SYMMETRIC_ENCRYPTION\",\"importJob\":\"$RING/importJobs/direct\",\"wrappedKey\":\"$(base64 -w0 aes.wrapped)\"}"
+    expect_status 200
+fi
+api POST "$K/$RING/cryptoKeys/byok/cryptoKeyVersions" '{}'
+expect_error_json 400 FAILED_PRECONDITION
+api POST "$K/$RING/cryptoKeys/byok:encrypt" "{\"plaintext\":\"$(printf 'regulated data' | base64 -w0)\"}"
+expect_status 200
+CIPHERTEXT=$(jq -r .ciphertext <<<"$BODY")
+expect_json '.name | endswith("/cryptoKeyVersions/1")' true
+api POST "$K/$RING/cryptoKeys/byok:decrypt" "{\"ciphertext\":\"$CIPHERTEXT\"}"
+expect_json '.plaintext | @base64d' "regulated data"
+
+section "an EC private key imported with curl: signatures verify with the public key kept here"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.pem 2>/dev/null
+openssl pkcs8 -topk8 -nocrypt -in ec.pem -outform DER -out ec.der
+openssl pkey -in ec.pem -pubout -out ec.pub
+# CKM_RSA_AES_KEY_WRAP by hand needs AES-KWP, which the openssl command line lacks: this key
+# goes through the "direct" job (RSA-OAEP-3072-SHA256 wraps up to 318 bytes; a P-256
+# PKCS#8 key is 138)
+openssl pkeyutl -encrypt -pubin -inkey direct.pem -pkeyopt rsa_padding_mode:oaep \
+    -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in ec.der -out ec.wrapped
+api POST "$K/$RING/cryptoKeys?cryptoKeyId=signer&skipInitialVersionCreation=true" '{"purpose":"ASYMMETRIC_SIGN","versionTemplate":{"algorithm":"EC_SIGN_P256_SHA256"}}'
+expect_status 200
+api POST "$K/$RING/cryptoKeys/signer/cryptoKeyVersions:import" "{\"algorithm\":\"EC_SIGN_P384_SHA384\",\"importJob\":\"$RING/importJobs/direct\",\"wrappedKey\":\"$(base64 -w0 ec.wrapped)\"}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "does not match algorithm EC_SIGN_P384_SHA384" "a P-256 key is not a P-384 one"
+api POST "$K/$RING/cryptoKeys/signer/cryptoKeyVersions:import" "{\"algorithm\":\"EC_SIGN_P256_SHA256\",\"importJob\":\"$RING/importJobs/job\",\"wrappedKey\":\"$(base64 -w0 ec.wrapped)\"}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "does not unwrap with ImportJob" "material wrapped for another job"
+api POST "$K/$RING/cryptoKeys/signer/cryptoKeyVersions:import" "{\"algorithm\":\"EC_SIGN_P256_SHA256\",\"importJob\":\"$RING/importJobs/direct\",\"wrappedKey\":\"$(base64 -w0 ec.wrapped)\"}"
+expect_status 200
+expect_json '.state' ENABLED
+printf 'signed by my own key' >msg.txt
+digest=$(openssl dgst -sha256 -binary msg.txt | base64 -w0)
+api POST "$K/$RING/cryptoKeys/signer/cryptoKeyVersions/1:asymmetricSign" "{\"digest\":{\"sha256\":\"$digest\"}}"
+expect_status 200
+jq -r .signature <<<"$BODY" | base64 -d >msg.sig
+openssl dgst -sha256 -verify ec.pub -signature msg.sig msg.txt >/dev/null 2>&1
+expect_eq 0 $? "the signature verifies with the public key of the imported private key"
+api POST "$K/$RING/cryptoKeys/byok/cryptoKeyVersions:import" "{\"algorithm\":\"EC_SIGN_P256_SHA256\",\"importJob\":\"$RING/importJobs/direct\",\"wrappedKey\":\"$(base64 -w0 ec.wrapped)\"}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "has purpose ENCRYPT_DECRYPT" "a signing algorithm for an encryption key"
+
+section "the drill: destroy, data unreadable, reimport the same material, data back"
+api POST "$K/$RING/cryptoKeys/byok/cryptoKeyVersions/1:destroy" '{}'
+expect_json '.state' DESTROY_SCHEDULED
+api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 2592000}'
+expect_status 200
+api GET "$K/$RING/cryptoKeys/byok/cryptoKeyVersions/1"
+expect_json '.state' DESTROYED
+api POST "$K/$RING/cryptoKeys/byok:decrypt" "{\"ciphertext\":\"$CIPHERTEXT\"}"
+expect_error_json 400 FAILED_PRECONDITION
+api GET "$K/$RING/importJobs/job"
+expect_json '.state' EXPIRED
+expect_json '.expireEventTime == .expireTime' true
+api POST "$K/$RING/importJobs?importJobId=job2" '{"importMethod":"RSA_OAEP_4096_SHA256_AES_256","protectionLevel":"SOFTWARE"}'
+expect_status 200
+jq -r .publicKey.pem <<<"$BODY" >job2.pem
+openssl pkeyutl -encrypt -pubin -inkey direct.pem -pkeyopt rsa_padding_mode:oaep \
+    -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in aes.key -out aes.wrapped
+api POST "$K/$RING/cryptoKeys/byok/cryptoKeyVersions:import" "{\"algorithm\":\"GOOGLE_SYMMETRIC_ENCRYPTION\",\"importJob\":\"$RING/importJobs/direct\",\"wrappedKey\":\"$(base64 -w0 aes.wrapped)\",\"cryptoKeyVersion\":\"$RING/cryptoKeys/byok/cryptoKeyVersions/1\"}"
+expect_error_json 400 FAILED_PRECONDITION
+expect_contains "$BODY" "is EXPIRED" "an import job lasts 3 days"
+head -c 32 /dev/urandom >other.key
+if (( HAVE_GCLOUD )); then
+    out=$(gcloud kms keys versions import --import-job job2 "${LOC[@]}" --key byok --version 1 \
+        --algorithm google-symmetric-encryption --target-key-file other.key 2>&1)
+    expect_contains "$out" "FAILED_PRECONDITION" "other material cannot be reimported: $out"
+    out=$(gcloud kms keys versions import --import-job job2 "${LOC[@]}" --key byok --version 1 \
+        --algorithm google-symmetric-encryption --target-key-file aes.key --format=json 2>&1)
+    expect_eq ENABLED "$(jq -r .state <<<"$out" 2>&1)" "the same material reimported: $out"
+    out=$(gcloud kms import-jobs get-iam-policy job2 "${LOC[@]}" --format=json 2>&1)
+    expect_contains "$out" "etag" "import job IAM: $out"
+else
+    api POST "$K/$RING/importJobs?importJobId=direct2" '{"importMethod":"RSA_OAEP_3072_SHA256","protectionLevel":"SOFTWARE"}'
+    jq -r .publicKey.pem <<<"$BODY" >direct2.pem
+    openssl pkeyutl -encrypt -pubin -inkey direct2.pem -pkeyopt rsa_padding_mode:oaep \
+        -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in aes.key -out aes.wrapped
+    api POST "$K/$RING/cryptoKeys/byok/cryptoKeyVersions:import" "{\"algorithm\":\"GOOGLE_SYMMETRIC_ENCRYPTION\",\"importJob\":\"$RING/importJobs/direct2\",\"wrappedKey\":\"$(base64 -w0 aes.wrapped)\",\"cryptoKeyVersion\":\"$RING/cryptoKeys/byok/cryptoKeyVersions/1\"}"
+    expect_status 200
+fi
+api POST "$K/$RING/cryptoKeys/byok:decrypt" "{\"ciphertext\":\"$CIPHERTEXT\"}"
+expect_status 200
+expect_json '.plaintext | @base64d' "regulated data"
+
+finish
