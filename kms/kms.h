@@ -59,7 +59,10 @@ enum kms_state {
 enum kms_protection { KMS_PROTECTION_UNSPECIFIED, KMS_SOFTWARE, KMS_HSM, KMS_EXTERNAL };
 
 enum kms_alg_kind {
-    KMS_ALG_AES_GCM,
+    KMS_ALG_AES_GCM, /* GOOGLE_SYMMETRIC_ENCRYPTION: KMS's own ciphertext format */
+    KMS_ALG_RAW_GCM, /* RAW_ENCRYPT_DECRYPT: standard AES ciphertexts (rawEncrypt) */
+    KMS_ALG_RAW_CBC,
+    KMS_ALG_RAW_CTR,
     KMS_ALG_RSA_PSS,
     KMS_ALG_RSA_PKCS1,
     KMS_ALG_RSA_RAW_PKCS1,
@@ -122,6 +125,35 @@ enum em_code kms_sign(const struct kms_algorithm *alg, const struct kms_material
 size_t kms_digest_length(const struct kms_algorithm *alg);
 
 enum em_code kms_public_key_pem(const struct kms_material *m, char **pem, struct em_status *st);
+
+/* Whether alg's material is raw key bytes (AES, HMAC) rather than a DER private key. */
+bool kms_alg_raw_material(const struct kms_algorithm *alg);
+
+/* rawEncrypt / rawDecrypt (RAW_ENCRYPT_DECRYPT keys): standard AES-GCM (a 16-byte IV the
+ * service draws, as gcloud raw-decrypt expects; 12 to 16 bytes taken back; the tag
+ * appended to the ciphertext), AES-CBC without padding (the data a multiple of 16 bytes)
+ * and AES-CTR (16-byte IVs, given or drawn). */
+#define KMS_RAW_GCM_IV  16
+#define KMS_RAW_BLOCK   16
+#define KMS_RAW_GCM_TAG 16
+struct kms_raw_io {
+    const unsigned char *in; /* plaintext, or ciphertext (with the GCM tag at its end) */
+    size_t in_len;
+    const unsigned char *aad; /* GCM only */
+    size_t aad_len;
+    unsigned char iv[KMS_RAW_BLOCK];
+    size_t iv_len;      /* encrypt: 0 draws one; decrypt: the caller's */
+    int tag_len;        /* decrypt: 0 for 16; GCM tags of 12 to 16 bytes */
+    unsigned char *out; /* malloc'd */
+    size_t out_len;
+};
+/* INVALID_ARGUMENT naming what the mode refuses (AAD or an IV where it takes none, a size
+ * that is not whole blocks, an IV of the wrong length); decrypt: false-ish
+ * INVALID_ARGUMENT "Decryption failed" when a GCM tag does not verify. */
+enum em_code kms_raw_encrypt(const struct kms_algorithm *alg, const struct kms_material *m,
+                             struct kms_raw_io *io, struct em_status *st);
+enum em_code kms_raw_decrypt(const struct kms_algorithm *alg, const struct kms_material *m,
+                             struct kms_raw_io *io, struct em_status *st);
 
 /* RSA-OAEP. *plaintext is malloc'd. False when the ciphertext does not decrypt. */
 bool kms_asymmetric_decrypt(const struct kms_algorithm *alg, const struct kms_material *m,

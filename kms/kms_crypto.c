@@ -3,6 +3,8 @@
  *
  * Supported (google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm):
  *   GOOGLE_SYMMETRIC_ENCRYPTION                  AES-256-GCM, 12-byte nonce, 16-byte tag
+ *   AES_{128,256}_{GCM,CBC,CTR}                  raw AES (rawEncrypt/rawDecrypt): standard
+ *                                                ciphertexts, IVs returned to the caller
  *   RSA_SIGN_PSS_{2048,3072,4096}_SHA256, _4096_SHA512     salt length = digest length
  *   RSA_SIGN_PKCS1_{2048,3072,4096}_SHA256, _4096_SHA512
  *   RSA_SIGN_RAW_PKCS1_{2048,3072,4096}          signs the given data, no hashing
@@ -32,6 +34,12 @@
 
 static const struct kms_algorithm algorithms[] = {
     {"GOOGLE_SYMMETRIC_ENCRYPTION", KMS_ENCRYPT_DECRYPT, KMS_ALG_AES_GCM, 256, NULL, NULL},
+    {"AES_128_GCM", KMS_RAW_ENCRYPT_DECRYPT, KMS_ALG_RAW_GCM, 128, NULL, NULL},
+    {"AES_256_GCM", KMS_RAW_ENCRYPT_DECRYPT, KMS_ALG_RAW_GCM, 256, NULL, NULL},
+    {"AES_128_CBC", KMS_RAW_ENCRYPT_DECRYPT, KMS_ALG_RAW_CBC, 128, NULL, NULL},
+    {"AES_256_CBC", KMS_RAW_ENCRYPT_DECRYPT, KMS_ALG_RAW_CBC, 256, NULL, NULL},
+    {"AES_128_CTR", KMS_RAW_ENCRYPT_DECRYPT, KMS_ALG_RAW_CTR, 128, NULL, NULL},
+    {"AES_256_CTR", KMS_RAW_ENCRYPT_DECRYPT, KMS_ALG_RAW_CTR, 256, NULL, NULL},
     {"RSA_SIGN_PSS_2048_SHA256", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_PSS, 2048, "SHA256", NULL},
     {"RSA_SIGN_PSS_3072_SHA256", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_PSS, 3072, "SHA256", NULL},
     {"RSA_SIGN_PSS_4096_SHA256", KMS_ASYMMETRIC_SIGN, KMS_ALG_RSA_PSS, 4096, "SHA256", NULL},
@@ -176,11 +184,18 @@ static enum em_code generate_asymmetric(const struct kms_algorithm *alg, struct 
     return EM_OK;
 }
 
+bool kms_alg_raw_material(const struct kms_algorithm *alg)
+{
+    return alg->kind == KMS_ALG_AES_GCM || alg->kind == KMS_ALG_HMAC ||
+           alg->kind == KMS_ALG_RAW_GCM || alg->kind == KMS_ALG_RAW_CBC ||
+           alg->kind == KMS_ALG_RAW_CTR;
+}
+
 enum em_code kms_material_generate(const struct kms_algorithm *alg, struct kms_material *out,
                                    struct em_status *st)
 {
     memset(out, 0, sizeof(*out));
-    if (alg->kind != KMS_ALG_AES_GCM && alg->kind != KMS_ALG_HMAC)
+    if (!kms_alg_raw_material(alg))
         return generate_asymmetric(alg, out, st);
     out->raw_len = (size_t)alg->bits / 8;
     out->raw = malloc(out->raw_len);
@@ -199,7 +214,7 @@ enum em_code kms_material_load(const struct kms_algorithm *alg, unsigned char *r
     memset(out, 0, sizeof(*out));
     out->raw = raw;
     out->raw_len = raw_len;
-    if (alg->kind == KMS_ALG_AES_GCM || alg->kind == KMS_ALG_HMAC)
+    if (kms_alg_raw_material(alg))
         return EM_OK;
     const unsigned char *p = raw;
     out->pkey = d2i_AutoPrivateKey(NULL, &p, (long)raw_len);
@@ -418,6 +433,142 @@ enum em_code kms_mac(const struct kms_algorithm *alg, const struct kms_material 
     return EM_OK;
 }
 
+/* --- raw AES (rawEncrypt, rawDecrypt) --- */
+
+static const EVP_CIPHER *raw_cipher(const struct kms_algorithm *alg)
+{
+    bool big = alg->bits == 256;
+    switch (alg->kind) {
+    case KMS_ALG_RAW_GCM:
+        return big ? EVP_aes_256_gcm() : EVP_aes_128_gcm();
+    case KMS_ALG_RAW_CBC:
+        return big ? EVP_aes_256_cbc() : EVP_aes_128_cbc();
+    case KMS_ALG_RAW_CTR:
+        return big ? EVP_aes_256_ctr() : EVP_aes_128_ctr();
+    default:
+        return NULL;
+    }
+}
+
+/* What a mode refuses before any cryptography: AAD outside GCM, an IV of the wrong
+ * length (GCM takes none on encrypt), CBC data that is not whole blocks. */
+static enum em_code raw_check(const struct kms_algorithm *alg, const struct kms_raw_io *io,
+                              bool encrypt, struct em_status *st)
+{
+    bool gcm = alg->kind == KMS_ALG_RAW_GCM;
+    if (io->aad_len && !gcm)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "additional_authenticated_data can only be used with AES-GCM, not %s.",
+                       alg->name);
+    if (gcm && encrypt && io->iv_len)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "initialization_vector cannot be given for %s: the service generates it.",
+                       alg->name);
+    size_t least = gcm ? 12 : KMS_RAW_BLOCK;
+    if ((io->iv_len || !encrypt) && (io->iv_len < least || io->iv_len > KMS_RAW_BLOCK))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "initialization_vector must be %s bytes for %s, not %zu.",
+                       gcm ? "12 to 16" : "16", alg->name, io->iv_len);
+    size_t data = io->in_len;
+    if (gcm && !encrypt) {
+        int tag = io->tag_len ? io->tag_len : KMS_RAW_GCM_TAG;
+        if (tag < 12 || tag > 16)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "tag_length must be between 12 and 16 bytes for %s, not %d.", alg->name,
+                           tag);
+        if (data < (size_t)tag)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "The ciphertext is shorter than its authentication tag.");
+    }
+    if (alg->kind == KMS_ALG_RAW_CBC && data % KMS_RAW_BLOCK != 0)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "The %s for %s must be a multiple of the block size (16 bytes); it is %zu "
+                       "bytes (no padding is done).",
+                       encrypt ? "plaintext" : "ciphertext", alg->name, data);
+    return EM_OK;
+}
+
+/* One pass of the cipher over io->in (data_len bytes of it), GCM's AAD and tag included. */
+static bool raw_run(const struct kms_algorithm *alg, const struct kms_material *m,
+                    struct kms_raw_io *io, size_t data_len, bool encrypt, int tag_len)
+{
+    bool gcm = alg->kind == KMS_ALG_RAW_GCM;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0, tail = 0;
+    bool ok =
+        ctx && data_len <= INT_MAX && io->aad_len <= INT_MAX &&
+        EVP_CipherInit_ex(ctx, raw_cipher(alg), NULL, NULL, NULL, encrypt) > 0 &&
+        (!gcm || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)io->iv_len, NULL) > 0) &&
+        EVP_CipherInit_ex(ctx, NULL, NULL, m->raw, io->iv, encrypt) > 0 &&
+        EVP_CIPHER_CTX_set_padding(ctx, 0) > 0;
+    if (ok && gcm && io->aad_len)
+        ok = EVP_CipherUpdate(ctx, NULL, &n, io->aad, (int)io->aad_len) > 0;
+    if (ok && gcm && !encrypt)
+        ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, tag_len, (void *)(io->in + data_len)) >
+             0;
+    if (ok)
+        ok = EVP_CipherUpdate(ctx, io->out, &n, io->in, (int)data_len) > 0 &&
+             EVP_CipherFinal_ex(ctx, io->out + n, &tail) > 0;
+    if (ok && gcm && encrypt)
+        ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, tag_len, io->out + n + tail) > 0;
+    EVP_CIPHER_CTX_free(ctx);
+    ERR_clear_error();
+    io->out_len = (size_t)(n + tail) + (gcm && encrypt ? (size_t)tag_len : 0);
+    return ok;
+}
+
+static bool raw_key_fits(const struct kms_algorithm *alg, const struct kms_material *m)
+{
+    return raw_cipher(alg) && m->raw && m->raw_len == (size_t)alg->bits / 8;
+}
+
+enum em_code kms_raw_encrypt(const struct kms_algorithm *alg, const struct kms_material *m,
+                             struct kms_raw_io *io, struct em_status *st)
+{
+    io->out = NULL;
+    if (!raw_key_fits(alg, m))
+        return EM_FAIL(st, EM_INTERNAL, "The key material does not fit %s.", alg->name);
+    if (raw_check(alg, io, true, st))
+        return st->code;
+    if (!io->iv_len) {
+        io->iv_len = alg->kind == KMS_ALG_RAW_GCM ? KMS_RAW_GCM_IV : KMS_RAW_BLOCK;
+        if (em_random_bytes(io->iv, io->iv_len, st))
+            return st->code;
+    }
+    if (!(io->out = malloc(io->in_len + KMS_RAW_GCM_TAG + KMS_RAW_BLOCK)))
+        return EM_FAIL_OOM(st);
+    if (!raw_run(alg, m, io, io->in_len, true, KMS_RAW_GCM_TAG)) {
+        free(io->out);
+        io->out = NULL;
+        return em_crypto_error("raw encryption", st);
+    }
+    return EM_OK;
+}
+
+enum em_code kms_raw_decrypt(const struct kms_algorithm *alg, const struct kms_material *m,
+                             struct kms_raw_io *io, struct em_status *st)
+{
+    io->out = NULL;
+    if (!raw_key_fits(alg, m))
+        return EM_FAIL(st, EM_INTERNAL, "The key material does not fit %s.", alg->name);
+    if (raw_check(alg, io, false, st))
+        return st->code;
+    bool gcm = alg->kind == KMS_ALG_RAW_GCM;
+    int tag_len = gcm ? (io->tag_len ? io->tag_len : KMS_RAW_GCM_TAG) : 0;
+    size_t data_len = io->in_len - (size_t)tag_len;
+    if (!(io->out = malloc(data_len + KMS_RAW_BLOCK)))
+        return EM_FAIL_OOM(st);
+    if (!raw_run(alg, m, io, data_len, false, tag_len)) {
+        em_wipe(io->out, data_len + KMS_RAW_BLOCK);
+        free(io->out);
+        io->out = NULL;
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Decryption failed: the ciphertext, initialization vector, tag length or "
+                       "additional authenticated data do not match.");
+    }
+    return EM_OK;
+}
+
 /* --- import --- */
 
 static const struct kms_import_method import_methods[] = {
@@ -582,7 +733,7 @@ enum em_code kms_material_import(const struct kms_algorithm *alg, const unsigned
                                  size_t len, struct kms_material *out, struct em_status *st)
 {
     memset(out, 0, sizeof(*out));
-    if (alg->kind != KMS_ALG_AES_GCM && alg->kind != KMS_ALG_HMAC)
+    if (!kms_alg_raw_material(alg))
         return import_private_key(alg, raw, len, out, st);
     if (len != (size_t)alg->bits / 8)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,

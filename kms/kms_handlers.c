@@ -270,6 +270,21 @@ enum em_code kms_list_key_rings(struct em_call *call)
 
 /* --- crypto keys --- */
 
+/* AES-CBC and AES-CTR keys need an expert's permission too, as in Google: creating or
+ * importing one (cloudkms.cryptoKeyVersions.manageRawAes{Cbc,Ctr}Keys on the resource). */
+static enum em_code check_raw_expert(struct em_call *call, const char *resource,
+                                     const char *algorithm)
+{
+    const struct kms_algorithm *alg = kms_algorithm_find(algorithm);
+    if (!alg || (alg->kind != KMS_ALG_RAW_CBC && alg->kind != KMS_ALG_RAW_CTR))
+        return EM_OK;
+    const char *permission = alg->kind == KMS_ALG_RAW_CBC
+                                 ? "cloudkms.cryptoKeyVersions.manageRawAesCbcKeys"
+                                 : "cloudkms.cryptoKeyVersions.manageRawAesCtrKeys";
+    return em_iam_check(call->svc->store, &call->svc->config, call->principal, resource, permission,
+                        &call->status);
+}
+
 enum em_code kms_create_crypto_key(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
@@ -281,7 +296,8 @@ enum em_code kms_create_crypto_key(struct em_call *call)
     if (check_location(call, parent) || check_id(call, "crypto_key_id", id) ||
         child_name(call, parent, "cryptoKeys", id, name) ||
         em_call_query_bool(call, "skipInitialVersionCreation", &skip) ||
-        kms_json_key_spec(call->body, &spec, &labels, &call->status)) {
+        kms_json_key_spec(call->body, &spec, &labels, &call->status) ||
+        check_raw_expert(call, parent, spec.algorithm)) {
         cJSON_free(labels);
         return call->status.code;
     }
@@ -434,6 +450,120 @@ enum em_code kms_encrypt_call(struct em_call *call)
     }
     crypto_io_free(&io);
     return code;
+}
+
+/* --- rawEncrypt / rawDecrypt --- */
+
+/* Holds the version a raw call names, a RAW_ENCRYPT_DECRYPT key's, usable now. */
+static enum em_code raw_target(struct em_call *call, const char *method,
+                               struct kms_version_ref *ref)
+{
+    struct kms_registry *reg = registry(call);
+    if (kms_version_get(reg, em_call_var(call, "name"), ref, &call->status))
+        return call->status.code;
+    if (ref->purpose != KMS_RAW_ENCRYPT_DECRYPT)
+        return wrong_purpose(call, ref, method, "RAW_ENCRYPT_DECRYPT");
+    note_version(call, ref);
+    return kms_version_check_usable(reg, ref, em_clock_now(), &call->status);
+}
+
+/* The initializationVector field (at most 16 bytes) and its checksum, into io. */
+static enum em_code read_iv(struct em_call *call, struct kms_raw_io *io, bool *verified)
+{
+    unsigned char *iv = NULL;
+    size_t len = 0;
+    if (body_bytes(call, "initializationVector", KMS_RAW_BLOCK, &iv, &len) ||
+        check_crc(call, "initializationVectorCrc32c", "initializationVector", iv, len, verified)) {
+        free(iv);
+        return call->status.code;
+    }
+    if (len)
+        memcpy(io->iv, iv, len);
+    io->iv_len = len;
+    free(iv);
+    return EM_OK;
+}
+
+static void add_verified(cJSON *reply, const char *field, bool verified)
+{
+    cJSON_AddBoolToObject(reply, field, verified);
+}
+
+enum em_code kms_raw_encrypt_call(struct em_call *call)
+{
+    struct crypto_io in = {0};
+    struct kms_raw_io io = {0};
+    struct kms_version_ref ref = {0};
+    bool iv_verified = false;
+    enum em_code code = read_crypto_input(call, "plaintext", KMS_MAX_PLAINTEXT, &in) ||
+                        read_iv(call, &io, &iv_verified) || raw_target(call, "RawEncrypt", &ref);
+    if (!code) {
+        io.in = in.input;
+        io.in_len = in.input_len;
+        io.aad = in.aad;
+        io.aad_len = in.aad_len;
+        code = kms_raw_encrypt(ref.version.alg, kms_version_material(&ref), &io, &call->status);
+    }
+    kms_version_put(&ref);
+    if (!code) {
+        cJSON *reply = cJSON_CreateObject();
+        em_json_add_bytes(reply, "ciphertext", io.out, io.out_len);
+        em_json_add_bytes(reply, "initializationVector", io.iv, io.iv_len);
+        if (ref.version.alg->kind == KMS_ALG_RAW_GCM)
+            cJSON_AddNumberToObject(reply, "tagLength", KMS_RAW_GCM_TAG);
+        add_crc(reply, "ciphertextCrc32c", io.out, io.out_len);
+        add_crc(reply, "initializationVectorCrc32c", io.iv, io.iv_len);
+        add_verified(reply, "verifiedPlaintextCrc32c", in.input_verified);
+        add_verified(reply, "verifiedAdditionalAuthenticatedDataCrc32c", in.aad_verified);
+        add_verified(reply, "verifiedInitializationVectorCrc32c", iv_verified);
+        cJSON_AddStringToObject(reply, "name", ref.name);
+        cJSON_AddStringToObject(reply, "protectionLevel",
+                                kms_protection_name(ref.version.protection));
+        em_call_reply(call, reply);
+    }
+    free(io.out);
+    crypto_io_free(&in);
+    return code ? call->status.code : EM_OK;
+}
+
+enum em_code kms_raw_decrypt_call(struct em_call *call)
+{
+    struct crypto_io in = {0};
+    struct kms_raw_io io = {0};
+    struct kms_version_ref ref = {0};
+    bool iv_verified = false;
+    int64_t tag_len = 0;
+    em_json_int64(call->body, "tagLength", &tag_len);
+    enum em_code code = read_crypto_input(call, "ciphertext", KMS_MAX_CIPHERTEXT, &in) ||
+                        read_iv(call, &io, &iv_verified) || raw_target(call, "RawDecrypt", &ref);
+    if (!code && (tag_len < 0 || tag_len > 16))
+        code = EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "tag_length must be between 0 and 16.");
+    if (!code) {
+        io.in = in.input;
+        io.in_len = in.input_len;
+        io.aad = in.aad;
+        io.aad_len = in.aad_len;
+        io.tag_len = (int)tag_len;
+        code = kms_raw_decrypt(ref.version.alg, kms_version_material(&ref), &io, &call->status);
+    }
+    kms_version_put(&ref);
+    if (!code) {
+        cJSON *reply = cJSON_CreateObject();
+        em_json_add_bytes(reply, "plaintext", io.out, io.out_len);
+        add_crc(reply, "plaintextCrc32c", io.out, io.out_len);
+        add_verified(reply, "verifiedCiphertextCrc32c", in.input_verified);
+        add_verified(reply, "verifiedAdditionalAuthenticatedDataCrc32c", in.aad_verified);
+        add_verified(reply, "verifiedInitializationVectorCrc32c", iv_verified);
+        cJSON_AddStringToObject(reply, "protectionLevel",
+                                kms_protection_name(ref.version.protection));
+        em_call_reply(call, reply);
+    }
+    if (io.out) {
+        em_wipe(io.out, io.out_len);
+        free(io.out);
+    }
+    crypto_io_free(&in);
+    return code ? call->status.code : EM_OK;
 }
 
 static enum em_code decrypt_failed(struct em_call *call)
@@ -905,6 +1035,7 @@ enum em_code kms_import_version(struct em_call *call)
     bool failed = check_location(call, req.key_name) || read_import(call, &req, &wrapped) ||
                   em_iam_check(call->svc->store, &call->svc->config, call->principal,
                                req.import_job, "cloudkms.importJobs.useToImport", &call->status) ||
+                  check_raw_expert(call, req.key_name, req.alg->name) ||
                   kms_version_import(registry(call), &req, em_clock_now(), &view, &call->status);
     free(wrapped);
     if (failed)

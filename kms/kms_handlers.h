@@ -22,6 +22,8 @@ enum em_code kms_update_crypto_key(struct em_call *call);
 enum em_code kms_update_primary_version(struct em_call *call);
 enum em_code kms_encrypt_call(struct em_call *call);
 enum em_code kms_decrypt_call(struct em_call *call);
+enum em_code kms_raw_encrypt_call(struct em_call *call);
+enum em_code kms_raw_decrypt_call(struct em_call *call);
 
 enum em_code kms_create_version(struct em_call *call);
 enum em_code kms_get_version(struct em_call *call);

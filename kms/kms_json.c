@@ -296,6 +296,29 @@ static const struct em_field list_versions_fields[] = {
 const struct em_message kms_list_versions_reply = {
     "google.cloud.kms.v1.ListCryptoKeyVersionsResponse", list_versions_fields};
 
+static const struct em_field raw_encrypt_fields[] = {
+    {"plaintext", EM_F_BYTES},
+    {"additionalAuthenticatedData", EM_F_BYTES},
+    {"plaintextCrc32c", EM_F_INT64},
+    {"additionalAuthenticatedDataCrc32c", EM_F_INT64},
+    {"initializationVector", EM_F_BYTES},
+    {"initializationVectorCrc32c", EM_F_INT64},
+    {NULL}};
+const struct em_message kms_raw_encrypt_schema = {"google.cloud.kms.v1.RawEncryptRequest",
+                                                  raw_encrypt_fields};
+
+static const struct em_field raw_decrypt_fields[] = {
+    {"ciphertext", EM_F_BYTES},
+    {"additionalAuthenticatedData", EM_F_BYTES},
+    {"initializationVector", EM_F_BYTES},
+    {"tagLength", EM_F_INT32},
+    {"ciphertextCrc32c", EM_F_INT64},
+    {"additionalAuthenticatedDataCrc32c", EM_F_INT64},
+    {"initializationVectorCrc32c", EM_F_INT64},
+    {NULL}};
+const struct em_message kms_raw_decrypt_schema = {"google.cloud.kms.v1.RawDecryptRequest",
+                                                  raw_decrypt_fields};
+
 /* --- import jobs and ImportCryptoKeyVersion --- */
 
 static const struct em_enum_value import_method_values[] = {

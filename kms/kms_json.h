@@ -22,6 +22,8 @@ extern const struct em_message kms_random_bytes_schema;
 extern const struct em_message kms_update_primary_schema;
 extern const struct em_message kms_empty_schema;
 extern const struct em_message kms_import_job_schema;
+extern const struct em_message kms_raw_encrypt_schema;
+extern const struct em_message kms_raw_decrypt_schema;
 extern const struct em_message kms_import_request_schema;
 
 /* Replies with enums (the others are answered as they are). */

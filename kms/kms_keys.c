@@ -124,9 +124,6 @@ static enum em_code resolve_spec(const struct kms_key_spec *spec, bool skip_init
                        spec->purpose); /* KEY_ENCAPSULATION, AES_WRAPPING: the schema knew it */
     if (key->purpose == KMS_PURPOSE_UNSPECIFIED)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "crypto_key.purpose must be specified.");
-    if (key->purpose == KMS_RAW_ENCRYPT_DECRYPT)
-        return EM_FAIL(st, EM_UNIMPLEMENTED,
-                       "Purpose RAW_ENCRYPT_DECRYPT is not supported by this emulator.");
     key->destroy_scheduled_ns =
         spec->destroy_scheduled_ns ? spec->destroy_scheduled_ns : KMS_DEFAULT_DESTROY_SCHEDULED_NS;
     if (resolve_algorithm(key->purpose, spec->algorithm, &key->template_alg, st) ||

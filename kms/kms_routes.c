@@ -3,7 +3,7 @@
  * handler. Paths and methods are those of the real API (cloudkms v1 discovery document,
  * as in gcloud's generated client). A route without a handler answers UNIMPLEMENTED
  * naming the method: those are the parts of KMS this emulator does not provide
- * (raw encryption, external key managers, Autokey, key access justifications).
+ * (external key managers, Autokey, key access justifications).
  */
 #include "kms_routes.h"
 
@@ -99,6 +99,13 @@ const struct em_route kms_routes[] = {
      &kms_mac_verify_schema, NULL, P("cryptoKeyVersions.useToVerify"), DATA,
      .reply = &kms_crypto_reply},
 
+    {"POST", "v1/{name=" VER "}:rawEncrypt", kms_raw_encrypt_call, "RawEncrypt",
+     &kms_raw_encrypt_schema, NULL, P("cryptoKeyVersions.useToEncrypt"), DATA,
+     .reply = &kms_crypto_reply},
+    {"POST", "v1/{name=" VER "}:rawDecrypt", kms_raw_decrypt_call, "RawDecrypt",
+     &kms_raw_decrypt_schema, NULL, P("cryptoKeyVersions.useToDecrypt"), DATA,
+     .reply = &kms_crypto_reply},
+
     /* import jobs, and versions imported with them */
     {"POST", "v1/{parent=" RING "}/importJobs", kms_create_import_job, "CreateImportJob",
      &kms_import_job_schema, "import_job", P("importJobs.create"), ADMIN,
@@ -118,8 +125,6 @@ const struct em_route kms_routes[] = {
      ADMIN, .reply = &kms_version_schema},
 
     /* not provided by this emulator: answered UNIMPLEMENTED */
-    {"POST", "v1/{name=" VER "}:rawEncrypt", NULL, "RawEncrypt"},
-    {"POST", "v1/{name=" VER "}:rawDecrypt", NULL, "RawDecrypt"},
     {"POST", "v1/{parent=" LOC "}/ekmConnections", NULL, "CreateEkmConnection"},
     {"GET", "v1/{parent=" LOC "}/ekmConnections", NULL, "ListEkmConnections"},
     {"GET", "v1/{name=" LOC "/ekmConnections/*}", NULL, "GetEkmConnection"},

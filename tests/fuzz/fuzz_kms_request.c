@@ -18,6 +18,10 @@ static void create_fixtures(void)
         {"sig", "{\"purpose\":\"ASYMMETRIC_SIGN\",\"versionTemplate\":{\"algorithm\":"
                 "\"EC_SIGN_P256_SHA256\"}}"},
         {"mac", "{\"purpose\":\"MAC\",\"versionTemplate\":{\"algorithm\":\"HMAC_SHA256\"}}"},
+        {"rawgcm", "{\"purpose\":\"RAW_ENCRYPT_DECRYPT\",\"versionTemplate\":{\"algorithm\":"
+                   "\"AES_256_GCM\"}}"},
+        {"rawcbc", "{\"purpose\":\"RAW_ENCRYPT_DECRYPT\",\"versionTemplate\":{\"algorithm\":"
+                   "\"AES_128_CBC\"}}"},
     };
     fuzz_service_call("POST", "/v1/projects/fuzz-project/locations/global/keyRings", "keyRingId",
                       "ring", "{}");

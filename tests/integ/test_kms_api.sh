@@ -100,9 +100,9 @@ api GET "$KMS_URL/v1/projects/Bad_Project/locations/global/keyRings"
 expect_error_json 400 INVALID_ARGUMENT
 api GET "$KMS_URL/v1/$RING/cryptoKeys/missing"
 expect_error_json 404 NOT_FOUND
-api POST "$KMS_URL/v1/$KEY/cryptoKeyVersions/1:rawEncrypt" '{}'
+api GET "$KMS_URL/v1/$P/ekmConnections"
 expect_error_json 400 UNIMPLEMENTED
-expect_contains "$BODY" "RawEncrypt" "unimplemented method named"
+expect_contains "$BODY" "ListEkmConnections" "unimplemented method named"
 api GET "$KMS_URL/v1/$KEY/cryptoKeyVersions/1/publicKey"
 expect_error_json 400 FAILED_PRECONDITION
 api POST "$KMS_URL/v1/$RING/cryptoKeys/signer:encrypt" "{\"plaintext\":\"$HELLO\"}"
@@ -290,6 +290,20 @@ expect_json '.permissions | join(",")' cloudkms.cryptoKeyVersions.useToEncrypt
 api POST "$CONTROL_URL/v1/projects/kms-project:setIamPolicy" \
     '{"policy":{"bindings":[{"role":"roles/cloudkms.cryptoKeyDecrypter","members":["user:bob@example.com"]}]}}'
 API_PRINCIPAL=user:bob@example.com api POST "$KMS_URL/v1/$KEY:decrypt" "{\"ciphertext\":\"$ENC\"}"
+expect_status 200
+# raw AES-CBC keys need an expert's permission beyond the KMS admin's, as in Google
+api POST "$KMS_URL/v1/$RING:setIamPolicy" \
+    '{"policy":{"bindings":[{"role":"roles/cloudkms.admin","members":["user:carol@example.com"]}]}}'
+CBC_KEY='{"purpose":"RAW_ENCRYPT_DECRYPT","versionTemplate":{"algorithm":"AES_256_CBC"}}'
+API_PRINCIPAL=user:carol@example.com api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=cbc" "$CBC_KEY"
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "cloudkms.cryptoKeyVersions.manageRawAesCbcKeys" "the expert permission is named"
+API_PRINCIPAL=user:carol@example.com api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=gcm" \
+    '{"purpose":"RAW_ENCRYPT_DECRYPT","versionTemplate":{"algorithm":"AES_256_GCM"}}'
+expect_status 200
+api POST "$KMS_URL/v1/$RING:setIamPolicy" \
+    '{"policy":{"bindings":[{"role":"roles/cloudkms.admin","members":["user:carol@example.com"]},{"role":"roles/cloudkms.expertRawAesCbc","members":["user:carol@example.com"]}]}}'
+API_PRINCIPAL=user:carol@example.com api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=cbc" "$CBC_KEY"
 expect_status 200
 expect_healthy "$KMS_URL"
 

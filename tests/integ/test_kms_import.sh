@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # test_kms_import: bringing your own key material, through the real gcloud (which wraps it
-# with the import job's public key itself) and curl (material wrapped by openssl):
+# with the import job's public key itself) and curl (material wrapped by openssl), and raw
+# encryption with it, whose AES-CBC, AES-CTR and AES-GCM ciphertexts openssl and
+# pyca/cryptography decrypt with the same key:
 # import jobs (create, describe, list, IAM, expiry after 3 days of emulator time), a
 # symmetric key imported into an import-only key and used to encrypt, an EC private key
 # whose signatures verify with the public key kept outside, the refusals, and the drill
@@ -141,5 +143,65 @@ fi
 api POST "$K/$RING/cryptoKeys/byok:decrypt" "{\"ciphertext\":\"$CIPHERTEXT\"}"
 expect_status 200
 expect_json '.plaintext | @base64d' "regulated data"
+
+section "raw encryption with imported AES keys: ciphertexts other AES implementations read"
+xxd_hex() { od -An -tx1 -v "$1" | tr -d ' \n'; }
+api POST "$K/$RING/importJobs?importJobId=raw" '{"importMethod":"RSA_OAEP_3072_SHA256","protectionLevel":"SOFTWARE"}'
+jq -r .publicKey.pem <<<"$BODY" >raw.pem
+openssl pkeyutl -encrypt -pubin -inkey raw.pem -pkeyopt rsa_padding_mode:oaep \
+    -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in aes.key -out aes.wrapped
+for mode in CBC CTR GCM; do
+    api POST "$K/$RING/cryptoKeys?cryptoKeyId=raw-${mode,,}&skipInitialVersionCreation=true" "{\"purpose\":\"RAW_ENCRYPT_DECRYPT\",\"importOnly\":true,\"versionTemplate\":{\"algorithm\":\"AES_256_$mode\"}}"
+    expect_status 200
+    api POST "$K/$RING/cryptoKeys/raw-${mode,,}/cryptoKeyVersions:import" "{\"algorithm\":\"AES_256_$mode\",\"importJob\":\"$RING/importJobs/raw\",\"wrappedKey\":\"$(base64 -w0 aes.wrapped)\"}"
+    expect_status 200
+done
+head -c 48 /dev/urandom >blocks.bin
+head -c 16 /dev/urandom >iv.bin
+api POST "$K/$RING/cryptoKeys/raw-cbc/cryptoKeyVersions/1:rawEncrypt" "{\"plaintext\":\"$(base64 -w0 blocks.bin)\",\"initializationVector\":\"$(base64 -w0 iv.bin)\"}"
+expect_status 200
+jq -r .ciphertext <<<"$BODY" | base64 -d >cbc.bin
+openssl enc -d -aes-256-cbc -nopad -K "$(xxd_hex aes.key)" -iv "$(xxd_hex iv.bin)" -in cbc.bin -out cbc.out
+expect_eq "$(xxd_hex blocks.bin)" "$(xxd_hex cbc.out)" "openssl decrypts the AES-256-CBC ciphertext with the imported key"
+api POST "$K/$RING/cryptoKeys/raw-ctr/cryptoKeyVersions/1:rawEncrypt" "{\"plaintext\":\"$(printf 'any length' | base64 -w0)\"}"
+expect_status 200
+jq -r .ciphertext <<<"$BODY" | base64 -d >ctr.bin
+jq -r .initializationVector <<<"$BODY" | base64 -d >ctr.iv
+openssl enc -d -aes-256-ctr -K "$(xxd_hex aes.key)" -iv "$(xxd_hex ctr.iv)" -in ctr.bin -out ctr.out
+expect_eq "any length" "$(cat ctr.out)" "openssl decrypts the AES-256-CTR ciphertext, the IV the service drew"
+api POST "$K/$RING/cryptoKeys/raw-cbc/cryptoKeyVersions/1:rawEncrypt" "{\"plaintext\":\"$(printf 'odd' | base64 -w0)\"}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "multiple of the block size" "CBC is not padded"
+api POST "$K/$RING/cryptoKeys/raw-cbc:encrypt" "{\"plaintext\":\"$(printf 'x' | base64 -w0)\"}"
+expect_error_json 400 FAILED_PRECONDITION
+api POST "$K/$RING/cryptoKeys/raw-gcm/cryptoKeyVersions/1:rawEncrypt" "{\"plaintext\":\"$(printf 'tagged' | base64 -w0)\",\"additionalAuthenticatedData\":\"$(printf 'ctx' | base64 -w0)\"}"
+expect_status 200
+expect_json '.tagLength' 16
+GCM_CT=$(jq -r .ciphertext <<<"$BODY")
+GCM_IV=$(jq -r .initializationVector <<<"$BODY")
+api POST "$K/$RING/cryptoKeys/raw-gcm/cryptoKeyVersions/1:rawDecrypt" "{\"ciphertext\":\"$GCM_CT\",\"initializationVector\":\"$GCM_IV\",\"additionalAuthenticatedData\":\"$(printf 'ctx' | base64 -w0)\"}"
+expect_json '.plaintext | @base64d' tagged
+api POST "$K/$RING/cryptoKeys/raw-gcm/cryptoKeyVersions/1:rawDecrypt" "{\"ciphertext\":\"$GCM_CT\",\"initializationVector\":\"$GCM_IV\",\"additionalAuthenticatedData\":\"$(printf 'other' | base64 -w0)\"}"
+expect_error_json 400 INVALID_ARGUMENT
+if (( HAVE_GCLOUD )); then
+    # gcloud raw-encrypt / raw-decrypt, and the GCM ciphertext read by pyca/cryptography
+    # (gcloud's own Python has it) with the imported key
+    printf 'portable secret' >pt.txt
+    printf 'context' >aad.txt
+    gcloud kms raw-encrypt "${LOC[@]}" --key raw-gcm --version 1 --plaintext-file pt.txt \
+        --ciphertext-file gcm.bin --additional-authenticated-data-file aad.txt >/dev/null 2>gcm.err
+    expect_eq 0 $? "gcloud kms raw-encrypt $(cat gcm.err)"
+    iv_file=$(ls inialization_vector_* 2>/dev/null | head -1) # gcloud's own spelling
+    out=$(gcloud kms raw-decrypt "${LOC[@]}" --key raw-gcm --version 1 --ciphertext-file gcm.bin \
+        --initialization-vector-file "$iv_file" --additional-authenticated-data-file aad.txt \
+        --plaintext-file - 2>&1)
+    expect_eq "portable secret" "$out" "gcloud kms raw-decrypt"
+    python=$(gcloud info --format='value(basic.python_location)')
+    out=$("$python" -c 'import sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+key, iv, ct = (open(f, "rb").read() for f in sys.argv[1:4])
+print(AESGCM(key).decrypt(iv, ct, b"context").decode())' aes.key "$iv_file" gcm.bin 2>&1)
+    expect_eq "portable secret" "$out" "pyca/cryptography decrypts the AES-256-GCM ciphertext"
+fi
 
 finish

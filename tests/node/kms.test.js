@@ -598,14 +598,54 @@ describe('Cloud KMS through @google-cloud/kms (REST)', () => {
     });
   });
 
+  describe('raw encryption', () => {
+    it('rawEncrypt / rawDecrypt with AES-256-GCM: AAD, the tag appended, the IV the service drew', async () => {
+      await kms.createCryptoKey({parent: ring, cryptoKeyId: 'raw-gcm',
+                                 cryptoKey: {purpose: 'RAW_ENCRYPT_DECRYPT', versionTemplate: {algorithm: 'AES_256_GCM'}}});
+      const aad = Buffer.from('context');
+      const [sealed] = await kms.rawEncrypt({name: version('raw-gcm', 1), plaintext: Buffer.from('raw'),
+                                             additionalAuthenticatedData: aad});
+      assert.equal(sealed.tagLength, 16);
+      assert.equal(Buffer.from(sealed.initializationVector).length, 16);
+      assert.equal(Buffer.from(sealed.ciphertext).length, 3 + 16);
+      const [opened] = await kms.rawDecrypt({name: version('raw-gcm', 1), ciphertext: sealed.ciphertext,
+                                             initializationVector: sealed.initializationVector,
+                                             additionalAuthenticatedData: aad});
+      assert.equal(Buffer.from(opened.plaintext).toString(), 'raw');
+      await rejectsWith(kms.rawDecrypt({name: version('raw-gcm', 1), ciphertext: sealed.ciphertext,
+                                        initializationVector: sealed.initializationVector}),
+                        Code.INVALID_ARGUMENT, 'Decryption failed');
+      await rejectsWith(kms.encrypt({name: key('raw-gcm'), plaintext: Buffer.from('x')}),
+                        Code.FAILED_PRECONDITION, 'RAW_ENCRYPT_DECRYPT');
+    });
+
+    it('an imported AES-256-CTR key: node:crypto decrypts what rawEncrypt made', async () => {
+      const material = crypto.randomBytes(32);
+      const [job] = await kms.createImportJob({parent: ring, importJobId: 'raw-job',
+                                               importJob: {importMethod: 'RSA_OAEP_3072_SHA256', protectionLevel: 'SOFTWARE'}});
+      await kms.createCryptoKey({parent: ring, cryptoKeyId: 'raw-ctr', skipInitialVersionCreation: true,
+                                 cryptoKey: {purpose: 'RAW_ENCRYPT_DECRYPT', versionTemplate: {algorithm: 'AES_256_CTR'}}});
+      const wrappedKey = crypto.publicEncrypt({key: job.publicKey.pem, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING,
+                                               oaepHash: 'sha256'}, material);
+      await kms.importCryptoKeyVersion({parent: key('raw-ctr'), algorithm: 'AES_256_CTR', importJob: job.name, wrappedKey});
+      const [sealed] = await kms.rawEncrypt({name: version('raw-ctr', 1), plaintext: Buffer.from('portable')});
+      const local = crypto.createDecipheriv('aes-256-ctr', material, Buffer.from(sealed.initializationVector));
+      assert.equal(Buffer.concat([local.update(Buffer.from(sealed.ciphertext)), local.final()]).toString(), 'portable');
+    });
+  });
+
   describe('methods the emulator does not provide', () => {
-    // Raw encryption is not implemented (README, Coverage); the library surfaces the
-    // emulator's UNIMPLEMENTED answer naming the method.
-    it('rawEncrypt and rawDecrypt are UNIMPLEMENTED', async () => {
-      await rejectsWith(kms.rawEncrypt({name: version('data-key', 1), plaintext: Buffer.from('x')}),
-                        Code.UNIMPLEMENTED, 'RawEncrypt');
-      await rejectsWith(kms.rawDecrypt({name: version('data-key', 1), ciphertext: Buffer.from('x')}),
-                        Code.UNIMPLEMENTED, 'RawDecrypt');
+    // External key managers are not implemented (README, Coverage); the library surfaces
+    // the emulator's UNIMPLEMENTED answer naming the method.
+    it('listEkmConnections (EkmServiceClient) is UNIMPLEMENTED', async () => {
+      const {EkmServiceClient} = require('@google-cloud/kms').v1;
+      const ekm = new EkmServiceClient(restOptions('KMS_URL'));
+      try {
+        await rejectsWith(ekm.listEkmConnections({parent: `projects/${PROJECT}/locations/${LOCATION}`}),
+                          Code.UNIMPLEMENTED, 'ListEkmConnections');
+      } finally {
+        await ekm.close();
+      }
     });
 
     it('getOperation: no KMS method is long-running, so every name is NOT_FOUND', async () => {

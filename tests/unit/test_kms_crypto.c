@@ -199,19 +199,150 @@ static void test_algorithm_table(void **state)
     (void)state;
     assert_int_equal(kms_algorithm_find("HMAC_SHA256")->purpose, KMS_MAC);
     assert_int_equal(kms_algorithm_find("RSA_DECRYPT_OAEP_4096_SHA512")->bits, 4096);
-    assert_null(kms_algorithm_find("AES_128_GCM"));
+    assert_int_equal(kms_algorithm_find("AES_128_GCM")->purpose, KMS_RAW_ENCRYPT_DECRYPT);
+    assert_null(kms_algorithm_find("AES_192_GCM"));
     assert_null(kms_algorithm_find(NULL));
     assert_int_equal(kms_purpose_parse("MAC"), KMS_MAC);
     assert_int_equal(kms_state_parse("DESTROY_SCHEDULED"), KMS_DESTROY_SCHEDULED);
     assert_string_equal(kms_state_name(KMS_DESTROYED), "DESTROYED");
 }
 
+/* --- raw AES --- */
+
+static struct kms_material raw_key(const char *hex)
+{
+    struct kms_material m = {0};
+    m.raw_len = strlen(hex) / 2;
+    m.raw = malloc(m.raw_len);
+    for (size_t i = 0; i < m.raw_len; i++)
+        sscanf(hex + 2 * i, "%2hhx", &m.raw[i]);
+    return m;
+}
+
+static void unhex(const char *hex, unsigned char *out)
+{
+    for (size_t i = 0; i < strlen(hex) / 2; i++)
+        sscanf(hex + 2 * i, "%2hhx", &out[i]);
+}
+
+/* NIST SP 800-38A F.2.5 (CBC-AES256) and F.5.1 (CTR-AES128), first block; the GCM test
+ * case 2 of the GCM specification (AES-128, zero key and 12-byte IV, one zero block). */
+static void test_raw_known_answers(void **state)
+{
+    (void)state;
+    struct em_status st = {0};
+    static const struct {
+        const char *alg, *key, *iv, *plaintext, *ciphertext;
+    } vectors[] = {
+        {"AES_256_CBC", "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4",
+         "000102030405060708090a0b0c0d0e0f", "6bc1bee22e409f96e93d7e117393172a",
+         "f58c4c04d6e5f1ba779eabfb5f7bfbd6"},
+        {"AES_128_CTR", "2b7e151628aed2a6abf7158809cf4f3c", "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
+         "6bc1bee22e409f96e93d7e117393172a", "874d6191b620e3261bef6864990db6ce"},
+    };
+    for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        const struct kms_algorithm *alg = kms_algorithm_find(vectors[i].alg);
+        struct kms_material m = raw_key(vectors[i].key);
+        unsigned char pt[16], ct[16];
+        unhex(vectors[i].plaintext, pt);
+        unhex(vectors[i].ciphertext, ct);
+        struct kms_raw_io io = {.in = pt, .in_len = 16, .iv_len = 16};
+        unhex(vectors[i].iv, io.iv);
+        assert_int_equal(kms_raw_encrypt(alg, &m, &io, &st), EM_OK);
+        assert_int_equal(io.out_len, 16);
+        assert_memory_equal(io.out, ct, 16);
+        free(io.out);
+        struct kms_raw_io back = {.in = ct, .in_len = 16, .iv_len = 16};
+        memcpy(back.iv, io.iv, 16);
+        assert_int_equal(kms_raw_decrypt(alg, &m, &back, &st), EM_OK);
+        assert_memory_equal(back.out, pt, 16);
+        free(back.out);
+        kms_material_erase(&m);
+    }
+    struct kms_material zero = raw_key("00000000000000000000000000000000");
+    unsigned char gcm[32];
+    unhex("0388dace60b6a392f328c2b971b2fe78ab6e47d42cec13bdf53a67b21257bddf", gcm);
+    struct kms_raw_io io = {.in = gcm, .in_len = 32, .iv_len = 12};
+    assert_int_equal(kms_raw_decrypt(kms_algorithm_find("AES_128_GCM"), &zero, &io, &st), EM_OK);
+    assert_int_equal(io.out_len, 16);
+    static const unsigned char zeros[16];
+    assert_memory_equal(io.out, zeros, 16);
+    free(io.out);
+    kms_material_erase(&zero);
+}
+
+static void test_raw_round_trips_and_refusals(void **state)
+{
+    (void)state;
+    struct em_status st = {0};
+    static const char *const algs[] = {"AES_128_GCM", "AES_256_GCM", "AES_128_CBC",
+                                       "AES_256_CBC", "AES_128_CTR", "AES_256_CTR"};
+    unsigned char data[48], aad[] = "context";
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (unsigned char)i;
+    for (size_t a = 0; a < sizeof(algs) / sizeof(algs[0]); a++) {
+        const struct kms_algorithm *alg = kms_algorithm_find(algs[a]);
+        struct kms_material m = generate(algs[a]);
+        assert_int_equal(m.raw_len, (size_t)alg->bits / 8);
+        bool gcm = alg->kind == KMS_ALG_RAW_GCM;
+        struct kms_raw_io io = {.in = data,
+                                .in_len = sizeof(data),
+                                .aad = gcm ? aad : NULL,
+                                .aad_len = gcm ? sizeof(aad) : 0};
+        assert_int_equal(kms_raw_encrypt(alg, &m, &io, &st), EM_OK);
+        assert_int_equal(io.iv_len, 16); /* drawn: 16 bytes in every mode */
+        assert_int_equal(io.out_len, sizeof(data) + (gcm ? 16 : 0));
+        struct kms_raw_io back = {.in = io.out,
+                                  .in_len = io.out_len,
+                                  .aad = io.aad,
+                                  .aad_len = io.aad_len,
+                                  .iv_len = io.iv_len};
+        memcpy(back.iv, io.iv, sizeof(io.iv));
+        assert_int_equal(kms_raw_decrypt(alg, &m, &back, &st), EM_OK);
+        assert_int_equal(back.out_len, sizeof(data));
+        assert_memory_equal(back.out, data, sizeof(data));
+        free(back.out);
+        if (gcm) { /* a changed byte or other AAD fails; AAD and an IV are GCM's and CBC/CTR's */
+            io.out[0] ^= 1;
+            assert_int_equal(kms_raw_decrypt(alg, &m, &back, &st), EM_INVALID_ARGUMENT);
+            assert_non_null(strstr(st.message, "Decryption failed"));
+            io.out[0] ^= 1;
+            back.aad_len = 3;
+            assert_int_equal(kms_raw_decrypt(alg, &m, &back, &st), EM_INVALID_ARGUMENT);
+            struct kms_raw_io with_iv = {.in = data, .in_len = 16, .iv_len = 16};
+            assert_int_equal(kms_raw_encrypt(alg, &m, &with_iv, &st), EM_INVALID_ARGUMENT);
+            back.aad_len = io.aad_len;
+            back.tag_len = 11;
+            assert_int_equal(kms_raw_decrypt(alg, &m, &back, &st), EM_INVALID_ARGUMENT);
+        } else {
+            struct kms_raw_io with_aad = {.in = data, .in_len = 16, .aad = aad, .aad_len = 1};
+            assert_int_equal(kms_raw_encrypt(alg, &m, &with_aad, &st), EM_INVALID_ARGUMENT);
+            struct kms_raw_io short_iv = {.in = data, .in_len = 16, .iv_len = 8};
+            assert_int_equal(kms_raw_encrypt(alg, &m, &short_iv, &st), EM_INVALID_ARGUMENT);
+            struct kms_raw_io no_iv = {.in = io.out, .in_len = 16};
+            assert_int_equal(kms_raw_decrypt(alg, &m, &no_iv, &st), EM_INVALID_ARGUMENT);
+        }
+        if (alg->kind == KMS_ALG_RAW_CBC) { /* whole blocks only: no padding */
+            struct kms_raw_io partial = {.in = data, .in_len = 17};
+            assert_int_equal(kms_raw_encrypt(alg, &m, &partial, &st), EM_INVALID_ARGUMENT);
+            assert_non_null(strstr(st.message, "multiple of the block size"));
+        }
+        free(io.out);
+        kms_material_erase(&m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_symmetric_round_trip), cmocka_unit_test(test_signatures_verify),
-        cmocka_unit_test(test_material_reload),      cmocka_unit_test(test_oaep_round_trip),
-        cmocka_unit_test(test_hmac_rfc4231),         cmocka_unit_test(test_algorithm_table),
+        cmocka_unit_test(test_symmetric_round_trip),
+        cmocka_unit_test(test_signatures_verify),
+        cmocka_unit_test(test_material_reload),
+        cmocka_unit_test(test_oaep_round_trip),
+        cmocka_unit_test(test_hmac_rfc4231),
+        cmocka_unit_test(test_algorithm_table),
+        cmocka_unit_test(test_raw_known_answers),
+        cmocka_unit_test(test_raw_round_trips_and_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
