@@ -35,8 +35,7 @@
 #include <string.h>
 #include <time.h>
 
-#define STREAM_ROWS_PER_CHUNK 100
-#define BATCH_SESSIONS_MAX    100
+#define BATCH_SESSIONS_MAX 100
 
 static struct sp_ctx *ctx_of(struct em_call *call)
 {
@@ -435,45 +434,90 @@ static enum em_code parse_resume(struct em_call *call, int64_t *skip)
     return EM_OK;
 }
 
-/* Sends the result as PartialResultSets of up to STREAM_ROWS_PER_CHUNK rows, the values of
- * their rows flattened, from row `skip` on. */
-static enum em_code stream_result(struct em_call *call, struct data_call *dc, struct sp_result *r,
-                                  int64_t skip)
+/* A streaming call's PartialResultSets, sent as the statement produces its rows (struct
+ * sp_row_sink) and when it ends: the metadata with the first, with each the resume token
+ * after the rows so far, the statistics with the last; rows before a resumeToken's count
+ * are not sent again. */
+struct part_stream {
+    struct em_call *call;
+    struct data_call *dc;
+    cJSON *metadata; /* built from the first rows, sent with the first part that goes out */
+    bool started;    /* a part went out */
+    int ncols;
+    int64_t seen; /* rows so far */
+    int64_t skip; /* the resumeToken's row count */
+};
+
+/* One PartialResultSet of rows (values: theirs flattened, taken); shape gives the metadata
+ * (its fields taken) if none is built yet; stats, the last part's result, carries the
+ * statistics. A part whose rows were all sent before (resumed past) is not sent, unless it
+ * is the last. */
+static enum em_code send_part(struct part_stream *ps, struct sp_result *shape, cJSON *values,
+                              int64_t rows, struct sp_result *stats)
 {
-    cJSON *metadata = metadata_json(dc, r);
-    int64_t index = 0, sent = 0;
-    cJSON *values = cJSON_CreateArray();
-    cJSON *row = r->rows ? r->rows->child : NULL;
-    for (; row || metadata || cJSON_GetArraySize(values); index++) {
-        if (row && index >= skip) {
-            cJSON *value;
+    int64_t first = ps->seen;
+    ps->seen += rows;
+    int64_t drop = ps->skip > first ? ps->skip - first : 0;
+    for (int64_t i = 0; i < (drop < rows ? drop : rows) * ps->ncols; i++)
+        cJSON_DeleteItemFromArray(values, 0);
+    if (!ps->started && !ps->metadata)
+        ps->metadata = metadata_json(ps->dc, shape);
+    if (!cJSON_GetArraySize(values) && !stats) {
+        cJSON_Delete(values);
+        return EM_OK;
+    }
+    cJSON *part = cJSON_CreateObject();
+    if (ps->metadata)
+        cJSON_AddItemToObject(part, "metadata", ps->metadata);
+    ps->metadata = NULL;
+    ps->started = true;
+    cJSON_AddItemToObject(part, "values", values);
+    cJSON_AddItemToObject(part, "resumeToken", resume_token(ps->seen));
+    if (stats && has_stats(stats))
+        cJSON_AddItemToObject(part, "stats", stats_json(stats));
+    return em_call_stream_element(ps->call, part);
+}
+
+/* The sink of a query's rows: each chunk, as it comes, one PartialResultSet. */
+static enum em_code send_chunk(void *arg, struct sp_row_chunk *chunk)
+{
+    struct part_stream *ps = arg;
+    struct sp_result shape = {.fields = chunk->fields, .undeclared = chunk->undeclared};
+    if (chunk->fields)
+        ps->ncols = cJSON_GetArraySize(chunk->fields);
+    enum em_code code = send_part(ps, &shape, chunk->values, chunk->rows, NULL);
+    cJSON_Delete(shape.fields); /* what the metadata did not take */
+    cJSON_Delete(shape.undeclared);
+    *chunk = (struct sp_row_chunk){0};
+    return code;
+}
+
+/* After the statement: the rows it collected (DML's THEN RETURN) in parts of up to
+ * SP_STREAM_CHUNK_ROWS, then the metadata if nothing went out yet and the statistics. */
+static enum em_code finish_stream(struct part_stream *ps, struct sp_result *r)
+{
+    if (!ps->started)
+        ps->ncols = cJSON_GetArraySize(r->fields);
+    while (r->rows && r->rows->child) {
+        cJSON *values = cJSON_CreateArray(), *row, *value;
+        int64_t n = 0;
+        for (; n < SP_STREAM_CHUNK_ROWS && (row = cJSON_DetachItemFromArray(r->rows, 0)); n++) {
             while ((value = cJSON_DetachItemFromArray(row, 0)) != NULL)
                 cJSON_AddItemToArray(values, value);
-            sent++;
+            cJSON_Delete(row);
         }
-        if (row)
-            row = row->next;
-        bool last = row == NULL;
-        if (!last && (sent == 0 || sent % STREAM_ROWS_PER_CHUNK != 0 || index < skip))
-            continue;
-        cJSON *part = cJSON_CreateObject();
-        if (metadata)
-            cJSON_AddItemToObject(part, "metadata", metadata);
-        metadata = NULL;
-        cJSON_AddItemToObject(part, "values", values);
-        values = cJSON_CreateArray();
-        cJSON_AddItemToObject(part, "resumeToken", resume_token(index + 1));
-        if (last && has_stats(r))
-            cJSON_AddItemToObject(part, "stats", stats_json(r));
-        if (em_call_stream_element(call, part)) {
-            cJSON_Delete(values);
-            return call->status.code;
-        }
-        if (last)
-            break;
+        if (send_part(ps, r, values, n, NULL))
+            return ps->call->status.code;
     }
-    cJSON_Delete(values);
+    if (!ps->started || has_stats(r))
+        return send_part(ps, r, cJSON_CreateArray(), 0, r);
     return EM_OK;
+}
+
+static void part_stream_clear(struct part_stream *ps)
+{
+    cJSON_Delete(ps->metadata); /* never sent: the statement failed */
+    ps->metadata = NULL;
 }
 
 /* --- partitions --- */
@@ -725,12 +769,16 @@ static enum em_code execute(struct em_call *call, bool streaming)
     }
     req.read_ns = call_read_ns(&dc);
     req.streaming = streaming;
+    struct part_stream parts = {call, &dc, .skip = skip};
+    struct sp_row_sink sink = {send_chunk, &parts};
+    req.sink = streaming ? &sink : NULL;
     if (!sp_exec_sql(dc.db, dc.txn, &req, &result, &call->status)) {
         if (streaming)
-            stream_result(call, &dc, &result, skip);
+            finish_stream(&parts, &result);
         else
             em_call_reply(call, result_set_json(&dc, &result));
     }
+    part_stream_clear(&parts);
     sp_result_clear(&result);
     close_data_call(call, &dc);
     return call->status.code;
@@ -845,14 +893,18 @@ static enum em_code do_read(struct em_call *call, bool streaming)
                            limit,
                            call_read_ns(&dc),
                            streaming};
+    struct part_stream parts = {call, &dc, .skip = skip};
+    struct sp_row_sink sink = {send_chunk, &parts};
+    read.sink = streaming ? &sink : NULL;
     if (!read.key_set)
         EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "keySet is required.");
     else if (!sp_exec_read(dc.db, dc.txn, &read, &result, &call->status)) {
         if (streaming)
-            stream_result(call, &dc, &result, skip);
+            finish_stream(&parts, &result);
         else
             em_call_reply(call, result_set_json(&dc, &result));
     }
+    part_stream_clear(&parts);
     sp_result_clear(&result);
     close_data_call(call, &dc);
     return call->status.code;

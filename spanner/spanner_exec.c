@@ -16,6 +16,7 @@
 #include "spanner_keyset.h"
 #include "spanner_plan.h"
 #include "spanner_schema.h"
+#include "spanner_stream.h"
 #include "spanner_sql_functions.h"
 #include "spanner_sql_keys.h"
 #include "spanner_sql_translate.h"
@@ -315,45 +316,103 @@ static enum em_code too_large(bool streaming, struct em_status *st)
                        "Result set too large. Result sets larger than 10.00M can only be yielded "
                        "through the streaming API.");
     return EM_FAIL(st, EM_RESOURCE_EXHAUSTED,
-                   "Result set too large for the emulator: it collects a streaming call's rows "
-                   "before it sends them, at most %ld MiB. Add a LIMIT or read the rows in parts.",
+                   "Result set too large for the emulator: it collects the rows a DML "
+                   "statement returns before it sends them, at most %ld MiB.",
                    SP_STREAM_RESULT_MAX_BYTES / (1024 * 1024));
 }
 
-/* Steps stmt to its end, appending each row to out->rows (when out) with the types;
- * within SP_STATEMENT_TIME_LIMIT_S and, with out, the result size of a streaming call or
- * not. */
+/* The chunk of rows a streaming statement is filling (see spanner_stream.h). */
+struct pending_chunk {
+    cJSON *values;
+    int64_t rows;
+    size_t bytes;
+};
+
+/* Hands the chunk to the stream (the row type with the first); an empty one stays. */
+static enum em_code flush_chunk(struct sp_result *out, struct pending_chunk *c,
+                                struct em_status *st)
+{
+    if (!c->rows)
+        return EM_OK;
+    bool first = out->nrows == c->rows;
+    struct sp_row_chunk rows = {
+        .fields = first ? cJSON_Duplicate(out->fields, true) : NULL,
+        .undeclared = first && out->undeclared ? cJSON_Duplicate(out->undeclared, true) : NULL,
+        .values = c->values,
+        .rows = c->rows,
+    };
+    enum em_code code = sp_stream_push(out->stream, &rows, c->bytes, st);
+    *c = (struct pending_chunk){0};
+    return code;
+}
+
+/* One row's values, appended to into (a row, or a chunk's flattened values). */
+static enum em_code row_values(sqlite3_stmt *stmt, const struct sp_type *const *types, int ncols,
+                               cJSON *into, struct em_status *st)
+{
+    for (int i = 0; i < ncols; i++) {
+        cJSON *value = sp_value_to_json(types[i], sqlite3_column_value(stmt, i));
+        if (!value)
+            return EM_FAIL(st, EM_INTERNAL, "A stored value cannot be read back.");
+        cJSON_AddItemToArray(into, value);
+    }
+    return EM_OK;
+}
+
+/* Appends the current row to out: to the chunk being filled when the rows stream (sent
+ * once full), else to out->rows within max_bytes. */
+static enum em_code take_row(sqlite3_stmt *stmt, const struct sp_type *const *types, int ncols,
+                             bool stream, bool streaming, int64_t *bytes, struct sp_result *out,
+                             struct pending_chunk *chunk, struct em_status *st)
+{
+    int64_t size = row_bytes(stmt, ncols);
+    int64_t max_bytes = streaming ? SP_STREAM_RESULT_MAX_BYTES : SP_RESULT_MAX_BYTES;
+    if (!stream && (*bytes += size) > max_bytes)
+        return too_large(streaming, st);
+    out->nrows++;
+    if (!stream) {
+        cJSON *row = cJSON_CreateArray();
+        cJSON_AddItemToArray(out->rows, row);
+        return row_values(stmt, types, ncols, row, st);
+    }
+    if (!chunk->values)
+        chunk->values = cJSON_CreateArray();
+    chunk->rows++;
+    chunk->bytes += (size_t)size;
+    if (row_values(stmt, types, ncols, chunk->values, st))
+        return st->code;
+    if (chunk->rows >= SP_STREAM_CHUNK_ROWS || chunk->bytes >= SP_STREAM_CHUNK_BYTES)
+        return flush_chunk(out, chunk, st);
+    return EM_OK;
+}
+
+/* Steps stmt to its end, with each row (when out) appended to out->rows, or handed to
+ * out->stream in chunks when stream is set; within SP_STATEMENT_TIME_LIMIT_S and, rows
+ * collected, the result size of a streaming call or not. */
 static enum em_code collect_rows(struct sp_job_ctx *ctx, sqlite3_stmt *stmt,
                                  const struct sp_type *const *types, int ncols, bool streaming,
-                                 struct sp_result *out, struct em_status *st)
+                                 bool stream, struct sp_result *out, struct em_status *st)
 {
     int rc;
     int64_t limit_ms = time_limit_ms ? time_limit_ms : SP_STATEMENT_TIME_LIMIT_S * 1000LL;
     int64_t deadline = em_clock_monotonic() + limit_ms * 1000000;
-    int64_t bytes = 0, max_bytes = streaming ? SP_STREAM_RESULT_MAX_BYTES : SP_RESULT_MAX_BYTES;
+    int64_t bytes = 0;
+    struct pending_chunk chunk = {0};
     sqlite3_progress_handler(ctx->sqlite, 10000, past_deadline, &deadline);
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (!out)
-            continue;
-        if ((bytes += row_bytes(stmt, ncols)) > max_bytes) {
+        if (out && take_row(stmt, types, ncols, stream, streaming, &bytes, out, &chunk, st)) {
+            cJSON_Delete(chunk.values);
             sqlite3_progress_handler(ctx->sqlite, 0, NULL, NULL);
             sqlite3_reset(stmt);
-            return too_large(streaming, st);
+            return st->code;
         }
-        cJSON *row = cJSON_CreateArray();
-        for (int i = 0; i < ncols; i++) {
-            cJSON *value = sp_value_to_json(types[i], sqlite3_column_value(stmt, i));
-            if (!value) {
-                cJSON_Delete(row);
-                sqlite3_progress_handler(ctx->sqlite, 0, NULL, NULL);
-                sqlite3_reset(stmt);
-                return EM_FAIL(st, EM_INTERNAL, "A stored value cannot be read back.");
-            }
-            cJSON_AddItemToArray(row, value);
-        }
-        cJSON_AddItemToArray(out->rows, row);
     }
     sqlite3_progress_handler(ctx->sqlite, 0, NULL, NULL);
+    if (rc == SQLITE_DONE && out && flush_chunk(out, &chunk, st)) {
+        sqlite3_reset(stmt);
+        return st->code;
+    }
+    cJSON_Delete(chunk.values); /* rows before a failure */
     if (rc == SQLITE_INTERRUPT) {
         sqlite3_reset(stmt);
         return EM_FAIL(st, EM_DEADLINE_EXCEEDED,
@@ -520,7 +579,9 @@ static enum em_code start_result(struct sp_job_ctx *ctx, const struct sp_transla
                                  struct em_status *st)
 {
     bool dml = tr->kind != SP_STMT_QUERY;
+    struct sp_stream *stream = out->stream;
     *out = (struct sp_result){cJSON_CreateArray(), cJSON_CreateArray(), dml};
+    out->stream = stream;
     for (int i = 0; i < tr->ncolumns; i++)
         cJSON_AddItemToArray(out->fields, field_json(tr->columns[i].name, &tr->columns[i].type));
     for (int i = 0; i < tr->nparams; i++) {
@@ -564,6 +625,8 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
         return st->code;
     if (out && (start_result(ctx, tr, s->mode, out, st) || out->planned))
         return st->code; /* PLAN: the statement does not run */
+    /* a query's rows stream as they come; DML's (THEN RETURN) are sent once it succeeded */
+    bool stream = out && out->stream && !dml;
     struct sp_plan_clock clock;
     sp_plan_clock_start(&clock);
     const struct sp_type **types = calloc((size_t)tr->ncolumns + 1, sizeof(*types));
@@ -572,7 +635,7 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
     for (int i = 0; i < tr->ncolumns; i++)
         types[i] = &tr->columns[i].type;
     enum em_code code =
-        collect_rows(ctx, prepared->stmt, types, tr->ncolumns, s->streaming, out, st);
+        collect_rows(ctx, prepared->stmt, types, tr->ncolumns, s->streaming, stream, out, st);
     free(types);
     if (code) {
         if (out) /* rows begun before the failure */
@@ -580,7 +643,7 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
         return code;
     }
     if (out && wants_stats(s->mode))
-        out->query_stats = sp_plan_stats(&clock, s->sql, cJSON_GetArraySize(out->rows));
+        out->query_stats = sp_plan_stats(&clock, s->sql, (int)out->nrows);
     if (out && dml) {
         out->row_count = sqlite3_changes(ctx->sqlite);
         out->lower_bound = mode == RUN_PARTITIONED;
@@ -617,6 +680,31 @@ static enum em_code replay(struct sp_job_ctx *ctx, const struct sp_txn *txn,
     }
     sp_job_statement_clock(ctx, 0, NULL, NULL); /* what follows runs at the job's own time */
     touched->want_keys = want_keys;
+    return st->code;
+}
+
+/* --- running a statement's job: waiting for it, or streaming its rows --- */
+
+/* Runs fn(arg) on db; with a sink, out's query rows go to it as they come (spanner_stream.h).
+ * A failure of the sink is the call's: st then holds it, whatever the job answered. */
+static enum em_code run_job(struct sp_db *db, sp_job_fn fn, void *arg,
+                            const struct sp_row_sink *sink, struct sp_result *out,
+                            struct em_status *st)
+{
+    if (!sink)
+        return sp_db_run(db, fn, arg, st);
+    struct sp_stream *stream = sp_stream_new(sink);
+    if (!stream)
+        return EM_FAIL_OOM(st);
+    out->stream = stream;
+    enum em_code sink_code;
+    struct em_status job_st = {0};
+    sp_stream_run(stream, db, fn, arg, &sink_code, &job_st);
+    out->stream = NULL;
+    sp_stream_free(stream);
+    if (sink_code)
+        return EM_FAIL(st, sink_code, "The result could not be sent.");
+    *st = job_st;
     return st->code;
 }
 
@@ -730,7 +818,7 @@ enum em_code sp_exec_batch_dml(struct sp_db *db, struct sp_txn *txn,
         free(j.draws);
         return st->code ? st->code : EM_FAIL_OOM(st);
     }
-    sp_db_run(db, job_sql, &j, st);
+    run_job(db, job_sql, &j, count == 1 ? stmts[0].sink : NULL, out, st);
     *ran = j.ran;
     if (st->code != EM_OK || j.ran)
         record(txn, &j, st);
@@ -872,12 +960,14 @@ static enum em_code read_rows(struct sp_job_ctx *ctx, struct read_job *j, struct
                               const struct sp_column **cols, const struct sp_type **types,
                               int ncols, struct em_status *st)
 {
+    struct sp_stream *stream = j->out->stream;
     *j->out = (struct sp_result){cJSON_CreateArray(), cJSON_CreateArray(), false, 0};
+    j->out->stream = stream;
     for (int i = 0; i < ncols; i++) {
         types[i] = &cols[i]->type;
         cJSON_AddItemToArray(j->out->fields, field_json(cols[i]->name, types[i]));
     }
-    if (collect_rows(ctx, s->stmt, types, ncols, j->read->streaming, j->out, st))
+    if (collect_rows(ctx, s->stmt, types, ncols, j->read->streaming, stream != NULL, j->out, st))
         return st->code;
     sqlite3_reset(s->stmt);
     touched_add(&j->touched, s, NULL, 0, false);
@@ -895,7 +985,7 @@ enum em_code sp_exec_read(struct sp_db *db, struct sp_txn *txn, const struct sp_
                        "Table %.200s cannot be accessed because it, or its associated index, "
                        "has a pending CommitTimestamp",
                        read->table);
-    if (!sp_db_run(db, job_read, &j, st) && rw) {
+    if (!run_job(db, job_read, &j, read->sink, out, st) && rw) {
         if (j.spans_known)
             sp_txn_add_key_reads(txn, read->table, &j.spans, st);
         else

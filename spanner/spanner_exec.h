@@ -41,25 +41,47 @@ struct sp_txn;
 /* Tests only: another limit, in milliseconds (0: SP_STATEMENT_TIME_LIMIT_S again). */
 void sp_exec_set_time_limit_ms(int64_t ms);
 /* The most a result holds, in bytes of its values as stored: executeSql and read, as in
- * Spanner (FAILED_PRECONDITION: the streaming API yields more); their streaming forms,
- * whose rows the emulator collects before it sends them (RESOURCE_EXHAUSTED). */
+ * Spanner (FAILED_PRECONDITION: the streaming API yields more); their streaming forms
+ * when their rows are collected (DML's THEN RETURN; RESOURCE_EXHAUSTED). A query's rows
+ * stream as they come (struct sp_row_sink) and have no such bound. */
 #define SP_RESULT_MAX_BYTES        (10L * 1024 * 1024)
 #define SP_STREAM_RESULT_MAX_BYTES (256L * 1024 * 1024)
+
+/* Where a streaming call's query rows go as the statement produces them, on the caller's
+ * thread (spanner_stream.h): chunks in order, the sink taking what they hold. A failure
+ * stops the statement. Rows a statement collects instead (DML) stay in the result. */
+struct sp_row_chunk {
+    cJSON *fields;     /* the first chunk only: rowType.fields */
+    cJSON *undeclared; /* the first chunk only: undeclaredParameters.fields, or NULL */
+    cJSON *values;     /* the chunk's rows' values, flattened */
+    int64_t rows;
+};
+struct sp_row_sink {
+    enum em_code (*chunk)(void *arg, struct sp_row_chunk *chunk);
+    void *arg;
+};
+/* A chunk (one PartialResultSet) holds this many rows, or fewer of this many bytes of
+ * values as stored. */
+#define SP_STREAM_CHUNK_ROWS  100
+#define SP_STREAM_CHUNK_BYTES (1024 * 1024)
+struct sp_stream;
 
 /* The most mutations one commit applies, counted as Spanner counts them (an insert or
  * update as its number of columns, a delete as one): more is INVALID_ARGUMENT. */
 #define SP_MUTATIONS_MAX 80000
 
 struct sp_result {
-    cJSON *fields;      /* rowType.fields */
-    cJSON *rows;        /* a list of rows, each a list of values */
-    bool dml;           /* rowCountExact applies */
-    bool lower_bound;   /* Partitioned DML: rowCountLowerBound instead */
-    int64_t row_count;  /* DML: rows changed */
-    bool planned;       /* queryMode PLAN: nothing ran (no rows, no row count) */
-    cJSON *query_plan;  /* PLAN, PROFILE, WITH_PLAN_AND_STATS: QueryPlan (spanner_plan.h) */
-    cJSON *query_stats; /* PROFILE, WITH_STATS, WITH_PLAN_AND_STATS: queryStats */
-    cJSON *undeclared;  /* undeclaredParameters.fields: untyped parameters' inferred types */
+    cJSON *fields;            /* rowType.fields */
+    cJSON *rows;              /* a list of rows, each a list of values */
+    bool dml;                 /* rowCountExact applies */
+    bool lower_bound;         /* Partitioned DML: rowCountLowerBound instead */
+    int64_t row_count;        /* DML: rows changed */
+    bool planned;             /* queryMode PLAN: nothing ran (no rows, no row count) */
+    cJSON *query_plan;        /* PLAN, PROFILE, WITH_PLAN_AND_STATS: QueryPlan (spanner_plan.h) */
+    cJSON *query_stats;       /* PROFILE, WITH_STATS, WITH_PLAN_AND_STATS: queryStats */
+    cJSON *undeclared;        /* undeclaredParameters.fields: untyped parameters' inferred types */
+    int64_t nrows;            /* rows produced (collected, or handed to a sink) */
+    struct sp_stream *stream; /* private to spanner_exec.c */
 };
 void sp_result_clear(struct sp_result *result);
 
@@ -80,6 +102,7 @@ struct sp_sql_request {
     enum sp_query_mode mode;
     int64_t read_ns; /* a single-use read at this timestamp (0: strong; see sp_read_at) */
     bool streaming;  /* executeStreamingSql: the result may reach SP_STREAM_RESULT_MAX_BYTES */
+    const struct sp_row_sink *sink; /* or NULL: rows collected (sp_exec_sql only) */
     /* private to spanner_exec.c: what CURRENT_TIMESTAMP(), GENERATE_UUID() and
      * GET_NEXT_SEQUENCE_VALUE() return when
      * a read-write transaction's DML runs again (struct sp_sql_clock); 0 and NULL: the
@@ -110,6 +133,7 @@ struct sp_read {
     int64_t limit;   /* 0: none */
     int64_t read_ns; /* a single-use read at this timestamp (0: strong) */
     bool streaming;  /* streamingRead: the result may reach SP_STREAM_RESULT_MAX_BYTES */
+    const struct sp_row_sink *sink; /* or NULL: rows collected */
 };
 enum em_code sp_exec_read(struct sp_db *db, struct sp_txn *txn, const struct sp_read *read,
                           struct sp_result *out, struct em_status *st);

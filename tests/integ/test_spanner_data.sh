@@ -139,6 +139,19 @@ expect_json '.[0].values[0]' 300
 api POST "$S/$SESSION:executeStreamingSql" '{"sql":"SELECT SingerId FROM Singers WHERE SingerId > 100000"}'
 expect_json 'length' 1
 expect_json '.[0].values | length' 0
+# rows go out as the query produces them: a query that fails at its 950th row has sent
+# its first 900 (9 parts) before the error ends the stream
+api POST "$S/$SESSION:executeStreamingSql" '{"sql":"SELECT x, DIV(10, x - 950) FROM UNNEST(GENERATE_ARRAY(1, 1000)) AS x"}'
+expect_status 200
+expect_json '[.[] | select(has("values")) | .values | length] | join(",")' "200,200,200,200,200,200,200,200,200"
+expect_json '.[-1].error.status' OUT_OF_RANGE
+expect_json '.[0].metadata.rowType.fields | length' 2
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT x, DIV(10, x - 950) FROM UNNEST(GENERATE_ARRAY(1, 1000)) AS x"}'
+expect_error_json 400 OUT_OF_RANGE
+# PROFILE: the statistics come in a last part of their own
+api POST "$S/$SESSION:executeStreamingSql" '{"sql":"SELECT x FROM UNNEST(GENERATE_ARRAY(1, 250)) AS x","queryMode":"PROFILE"}'
+expect_json '[.[] | .values | length] | join(",")' "100,100,50,0"
+expect_json '.[-1].stats.queryStats.rows_returned' 250
 api POST "$S/$SESSION:executeStreamingSql" '{"sql":"SELECT Nope FROM Singers"}'
 expect_error_json 400 INVALID_ARGUMENT
 

@@ -693,6 +693,56 @@ static void test_statement_bounds(void **state)
     cJSON_Delete(reply);
 }
 
+/* executeStreamingSql sends a query's rows as the statement produces them: the parts
+ * hold what executeSql answers, in order, the metadata in the first, resume tokens
+ * counting rows; a statement that fails part-way has sent the parts before the failure,
+ * then the error (as Google's front end ends a stream). */
+static void test_streaming_as_rows_come(void **state)
+{
+    struct fixture *f = *state;
+    cJSON *whole, *parts;
+    const char *sql = "{\"sql\":\"SELECT x, CONCAT('v', CAST(x AS STRING)) FROM "
+                      "UNNEST(GENERATE_ARRAY(1, 1234)) AS x\"}";
+    assert_int_equal(data_call(f, f->session, "executeSql", sql, &whole), 200);
+    assert_int_equal(data_call(f, f->session, "executeStreamingSql", sql, &parts), 200);
+    assert_int_equal(cJSON_GetArraySize(parts), 13); /* 12 of 100 rows, one of 34 */
+    const cJSON *rows = cJSON_GetObjectItem(whole, "rows"), *row = rows->child, *part;
+    int index = 0, seen = 0;
+    cJSON_ArrayForEach(part, parts)
+    {
+        assert_true(cJSON_HasObjectItem(part, "metadata") == (index++ == 0));
+        const cJSON *values = cJSON_GetObjectItem(part, "values"), *value = values->child;
+        for (; value; value = value->next->next, row = row->next, seen++) {
+            assert_string_equal(value->valuestring, row->child->valuestring);
+            assert_string_equal(value->next->valuestring, row->child->next->valuestring);
+        }
+        char token[16];
+        snprintf(token, sizeof(token), "%d", seen);
+        unsigned char *raw = NULL;
+        size_t len = 0;
+        const char *b64 = cJSON_GetObjectItem(part, "resumeToken")->valuestring;
+        assert_true(em_b64_decode(b64, strlen(b64), &raw, &len));
+        assert_memory_equal(raw, token, len);
+        free(raw);
+    }
+    assert_int_equal(seen, 1234);
+    assert_null(row);
+    cJSON_Delete(whole);
+    cJSON_Delete(parts);
+
+    assert_int_equal(data_call(f, f->session, "executeStreamingSql",
+                               "{\"sql\":\"SELECT x, DIV(10, x - 950) FROM "
+                               "UNNEST(GENERATE_ARRAY(1, 1000)) AS x\"}",
+                               &parts),
+                     200);
+    assert_int_equal(cJSON_GetArraySize(parts), 10);
+    const cJSON *last = cJSON_GetArrayItem(parts, 9);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(last, "error"), "status")->valuestring,
+        "OUT_OF_RANGE");
+    cJSON_Delete(parts);
+}
+
 static void test_restart_keeps_rows_and_sessions(void **state)
 {
     struct fixture *f = *state;
@@ -720,6 +770,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pending_commit_timestamp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_streaming_as_rows_come, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_keeps_rows_and_sessions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
