@@ -34,6 +34,7 @@ struct em_store;
 /* "projects/p/locations/l/keyRings/r/importJobs/j": ids of at most 63 characters. */
 #define KMS_IMPORT_JOB_NAME_MAX 256
 #define KMS_MATERIAL_DIGEST     32 /* SHA-256 */
+#define KMS_IMPORT_FAILURE_MAX  256
 
 enum kms_purpose {
     KMS_PURPOSE_UNSPECIFIED,
@@ -231,6 +232,7 @@ struct kms_version {
     char import_job[KMS_IMPORT_JOB_NAME_MAX];
     int64_t import_ns;
     unsigned char material_digest[KMS_MATERIAL_DIGEST];
+    char import_failure[KMS_IMPORT_FAILURE_MAX]; /* IMPORT_FAILED: why ("" otherwise) */
     /* NULL once DESTROYED, and in the copies of kms_key_copy and the other copies */
     struct kms_shared_material *material;
 };
@@ -435,7 +437,9 @@ void kms_import_job_list_free(struct kms_import_job_list *list);
 /* ImportCryptoKeyVersion: wrapped material unwrapped with an ACTIVE import job's key,
  * checked against alg (which must suit the key's purpose), and published as a new ENABLED
  * version, or (target_version set) put back into a DESTROYED or IMPORT_FAILED version
- * imported before, whose algorithm and material it must match exactly. */
+ * imported before, whose algorithm it must match. Arguments that are wrong fail the call;
+ * material that does not unwrap, does not fit alg or (reimport) differs from the
+ * version's makes the version IMPORT_FAILED with the reason, as Google's import does. */
 struct kms_import_request {
     const char *key_name;
     const char *import_job;

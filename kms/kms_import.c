@@ -15,7 +15,14 @@
  *   target version     a version imported before, now DESTROYED or IMPORT_FAILED: the
  *                      same algorithm and the same material (its SHA-256, kept when the
  *                      material was erased) bring it back ENABLED, as Google's reimport
- *                      does; anything else is FAILED_PRECONDITION
+ *                      does
+ *
+ * Wrong arguments (no such job or key, an expired job, an algorithm for another purpose
+ * or another version's, a protection level that differs) fail the call. What Google finds
+ * only while it imports (material that does not unwrap, does not fit the algorithm, or
+ * differs from what a reimported version held) leaves the version IMPORT_FAILED with that
+ * reason (importFailureReason): reimport may then try again. Google's versions pass
+ * through PENDING_IMPORT first; here the import is done when the call answers.
  */
 #include "kms_registry.h"
 
@@ -252,39 +259,72 @@ static enum em_code check_import(struct kms_registry *reg, const struct kms_impo
     return EM_OK;
 }
 
-/* The material of the request, unwrapped and checked against its algorithm. */
+/* The material of the request, unwrapped and checked against its algorithm. A wrong
+ * argument fails the call (st); material that does not unwrap or fit is the import's
+ * failure (failure: the version's importFailureReason), as in Google. */
 static enum em_code unwrap_material(struct kms_registry *reg, const struct kms_import_request *req,
-                                    int64_t now, struct kms_material *out, struct em_status *st)
+                                    int64_t now, struct kms_material *out,
+                                    struct em_status *failure, struct em_status *st)
 {
     const struct kms_import_job *job = NULL;
     unsigned char *raw = NULL;
     size_t raw_len = 0;
-    char method[64] = "";
+    memset(out, 0, sizeof(*out));
     kms_registry_read_lock(reg);
     enum em_code code = check_import(reg, req, now, &job, st);
-    if (!code) {
-        snprintf(method, sizeof(method), "%s", job->method->name);
-        if (!kms_import_unwrap(job->method, &job->wrapping, req->wrapped, req->wrapped_len, &raw,
-                               &raw_len))
-            code = EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "The wrapped key does not unwrap with ImportJob %s: it must be "
-                           "wrapped with that job's public key as its import method %s says.",
-                           req->import_job, method);
-    }
+    if (!code && !kms_import_unwrap(job->method, &job->wrapping, req->wrapped, req->wrapped_len,
+                                    &raw, &raw_len))
+        EM_FAIL(failure, EM_INVALID_ARGUMENT,
+                "The wrapped key does not unwrap with ImportJob %s: it must be wrapped with "
+                "that job's public key as its import method %s says.",
+                req->import_job, job->method->name);
     kms_registry_unlock(reg);
     if (code)
         return code;
-    code = kms_material_import(req->alg, raw, raw_len, out, st);
-    em_wipe(raw, raw_len);
-    free(raw);
-    return code;
+    if (!failure->code)
+        kms_material_import(req->alg, raw, raw_len, out, failure);
+    if (raw) {
+        em_wipe(raw, raw_len);
+        free(raw);
+    }
+    if (failure->code != EM_INTERNAL) /* out of memory: the call's failure, not the import's */
+        return EM_OK;
+    *st = *failure;
+    return st->code;
+}
+
+/* Whether a version ever held material (its digest is set). */
+static bool had_material(const struct kms_version *v)
+{
+    static const unsigned char none[KMS_MATERIAL_DIGEST];
+    return memcmp(v->material_digest, none, sizeof(none)) != 0;
+}
+
+/* The import's outcome on a version (write lock held): the material shared and ENABLED,
+ * or, with a failure, no material and IMPORT_FAILED with its reason. */
+static enum em_code import_outcome(struct kms_version *v, const struct kms_import_request *req,
+                                   struct kms_material *m,
+                                   const unsigned char digest[KMS_MATERIAL_DIGEST],
+                                   const struct em_status *failure, int64_t now,
+                                   struct em_status *st)
+{
+    snprintf(v->import_job, sizeof(v->import_job), "%s", req->import_job);
+    v->import_ns = now;
+    snprintf(v->import_failure, sizeof(v->import_failure), "%.*s",
+             (int)sizeof(v->import_failure) - 1, failure->code ? failure->message : "");
+    if (failure->code)
+        return EM_OK;
+    memcpy(v->material_digest, digest, KMS_MATERIAL_DIGEST);
+    v->alg = req->alg;
+    return (v->material = kms_material_share(m)) ? EM_OK : EM_FAIL_OOM(st);
 }
 
 /* Puts material back into a version imported before (write lock held). */
 static enum em_code reimport(struct kms_registry *reg, struct kms_key *key,
                              const struct kms_import_request *req, struct kms_material *m,
-                             const unsigned char digest[KMS_MATERIAL_DIGEST], int64_t now,
-                             uint32_t *id, struct em_status *st)
+                             const unsigned char digest[KMS_MATERIAL_DIGEST],
+                             struct em_status *failure, int64_t now, uint32_t *id,
+                             struct em_status *st)
 {
     struct kms_key *owner;
     struct kms_version *v;
@@ -303,18 +343,21 @@ static enum em_code reimport(struct kms_registry *reg, struct kms_key *key,
                        "%.300s is in state %s; reimport needs a version in state DESTROYED or "
                        "IMPORT_FAILED.",
                        req->target_version, kms_state_name(v->state));
-    if (v->alg != req->alg || memcmp(v->material_digest, digest, KMS_MATERIAL_DIGEST) != 0)
+    if (v->alg != req->alg)
         return EM_FAIL(st, EM_FAILED_PRECONDITION,
-                       "The key material and algorithm must match %.300s's previous ones "
-                       "exactly (%s).",
-                       req->target_version, v->alg->name);
+                       "The algorithm must match %.300s's previous one exactly (%s, not %s).",
+                       req->target_version, v->alg->name, req->alg->name);
+    if (!failure->code && had_material(v) &&
+        memcmp(v->material_digest, digest, KMS_MATERIAL_DIGEST) != 0)
+        EM_FAIL(failure, EM_FAILED_PRECONDITION,
+                "The key material must match the material %.300s held before exactly.",
+                req->target_version);
     struct kms_version changed = *v;
-    kms_version_change_state(reg, &changed, KMS_ENABLED, now);
+    kms_version_change_state(reg, &changed, failure->code ? KMS_IMPORT_FAILED : KMS_ENABLED, now);
     changed.destroy_ns = changed.destroy_event_ns = 0;
-    snprintf(changed.import_job, sizeof(changed.import_job), "%s", req->import_job);
-    changed.import_ns = now;
-    if (!(changed.material = kms_material_share(m)))
-        return EM_FAIL_OOM(st);
+    changed.material = NULL;
+    if (import_outcome(&changed, req, m, digest, failure, now, st))
+        return st->code;
     if (kms_registry_save(reg, key, false, &changed, st)) {
         kms_material_put(changed.material);
         return st->code;
@@ -324,32 +367,31 @@ static enum em_code reimport(struct kms_registry *reg, struct kms_key *key,
     return EM_OK;
 }
 
-/* A new version of the material (write lock held). */
+/* A new version of the material, or IMPORT_FAILED (write lock held). */
 static enum em_code import_new(struct kms_registry *reg, struct kms_key *key,
                                const struct kms_import_request *req, struct kms_material *m,
-                               const unsigned char digest[KMS_MATERIAL_DIGEST], int64_t now,
-                               uint32_t *id, struct em_status *st)
+                               const unsigned char digest[KMS_MATERIAL_DIGEST],
+                               const struct em_status *failure, int64_t now, uint32_t *id,
+                               struct em_status *st)
 {
     struct kms_version *v = calloc(1, sizeof(*v));
     if (!v)
         return EM_FAIL_OOM(st);
+    enum kms_state state = failure->code ? KMS_IMPORT_FAILED : KMS_ENABLED;
     *v = (struct kms_version){
         .id = key->version_count + 1,
-        .state = KMS_ENABLED,
-        .prior_state = KMS_ENABLED,
+        .state = state,
+        .prior_state = state,
         .state_changed_ns = now,
         .alg = req->alg,
         .protection = key->template_protection,
         .create_ns = now,
-        .import_ns = now,
     };
-    snprintf(v->import_job, sizeof(v->import_job), "%s", req->import_job);
-    memcpy(v->material_digest, digest, KMS_MATERIAL_DIGEST);
-    if (!(v->material = kms_material_share(m))) {
+    if (import_outcome(v, req, m, digest, failure, now, st)) {
         free(v);
-        return EM_FAIL_OOM(st);
+        return st->code;
     }
-    bool make_primary = key->purpose == KMS_ENCRYPT_DECRYPT && key->primary == 0;
+    bool make_primary = !failure->code && key->purpose == KMS_ENCRYPT_DECRYPT && key->primary == 0;
     if (kms_version_attach(reg, key, v, make_primary, st)) {
         kms_version_free(v);
         return st->code;
@@ -362,23 +404,29 @@ enum em_code kms_version_import(struct kms_registry *reg, const struct kms_impor
                                 int64_t now, struct kms_version_view *out, struct em_status *st)
 {
     struct kms_material m;
-    unsigned char digest[KMS_MATERIAL_DIGEST];
+    struct em_status failure = {0};
+    unsigned char digest[KMS_MATERIAL_DIGEST] = {0};
     if (out)
         *out = (struct kms_version_view){0};
-    if (unwrap_material(reg, req, now, &m, st))
+    if (unwrap_material(reg, req, now, &m, &failure, st))
         return st->code;
-    kms_material_digest(&m, digest);
+    if (!failure.code)
+        kms_material_digest(&m, digest);
     uint32_t id = 0;
     kms_registry_write_lock(reg);
     struct kms_key *key = kms_registry_find_key(reg, req->key_name); /* found again: a reset */
-    enum em_code code = !key                  ? KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, req->key_name)
-                        : req->target_version ? reimport(reg, key, req, &m, digest, now, &id, st)
-                                              : import_new(reg, key, req, &m, digest, now, &id, st);
+    enum em_code code = !key ? KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, req->key_name)
+                        : req->target_version
+                            ? reimport(reg, key, req, &m, digest, &failure, now, &id, st)
+                            : import_new(reg, key, req, &m, digest, &failure, now, &id, st);
     if (!code)
         code = kms_version_give_view(key, id, out, st);
     kms_registry_unlock(reg);
     kms_material_erase(&m); /* a no-op once shared */
-    if (!code)
+    if (!code && failure.code)
+        em_info("kms: %s/cryptoKeyVersions/%u IMPORT_FAILED: %s", req->key_name, id,
+                failure.message);
+    else if (!code)
         em_info("kms: %s/cryptoKeyVersions/%u imported with %s", req->key_name, id,
                 req->import_job);
     return code;

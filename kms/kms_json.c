@@ -432,6 +432,8 @@ cJSON *kms_json_version(const struct kms_key *key, const struct kms_version *v)
         em_json_add_time(j, "importTime", v->import_ns);
         cJSON_AddTrueToObject(j, "reimportEligible");
     }
+    if (v->state == KMS_IMPORT_FAILED)
+        cJSON_AddStringToObject(j, "importFailureReason", v->import_failure);
     return j;
 }
 

@@ -278,6 +278,7 @@ struct kms_version_row kms_version_row_of(const char *key_name, const struct kms
         .material_len = v->material ? v->material->m.raw_len : 0,
         .import_job = v->import_job,
         .import_ns = v->import_ns,
+        .import_failure = v->import_failure,
     };
     memcpy(row.material_digest, v->material_digest, KMS_MATERIAL_DIGEST);
     return row;
@@ -373,6 +374,8 @@ static enum em_code version_from_row(struct kms_version_row *row, void *arg, str
         .import_ns = row->import_ns,
     };
     snprintf(v->import_job, sizeof(v->import_job), "%s", row->import_job ? row->import_job : "");
+    snprintf(v->import_failure, sizeof(v->import_failure), "%s",
+             row->import_failure ? row->import_failure : "");
     memcpy(v->material_digest, row->material_digest, KMS_MATERIAL_DIGEST);
     enum em_code code = EM_OK;
     if (row->material) {
@@ -653,8 +656,10 @@ enum em_code kms_version_check_usable(const struct kms_registry *reg,
     enum kms_state state = kms_version_effective_state(reg, v, now);
     if (state == KMS_ENABLED && v->material)
         return EM_OK;
+    /* without material a version is DESTROYED, or an import that failed */
+    bool failed_import = state == KMS_IMPORT_FAILED;
     return EM_FAIL(st, EM_FAILED_PRECONDITION, "%s is not enabled, current state is: %s.",
-                   ref->name, kms_state_name(v->material ? state : KMS_DESTROYED));
+                   ref->name, kms_state_name(v->material || failed_import ? state : KMS_DESTROYED));
 }
 
 /* Records a state change, remembering what cryptographic calls saw until now. */

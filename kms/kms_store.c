@@ -67,7 +67,8 @@ static const char *const kms_migrations[] = {
     " sealed_private_key BLOB NOT NULL);"
     "ALTER TABLE kms_key_versions ADD COLUMN import_job TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE kms_key_versions ADD COLUMN import_time_ns INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE kms_key_versions ADD COLUMN material_digest BLOB;",
+    "ALTER TABLE kms_key_versions ADD COLUMN material_digest BLOB;"
+    "ALTER TABLE kms_key_versions ADD COLUMN import_failure TEXT NOT NULL DEFAULT '';",
 };
 
 enum em_code kms_store_migrate(struct em_store *store, struct em_status *st)
@@ -180,6 +181,7 @@ static void bind_version(sqlite3_stmt *stmt, const struct kms_version_row *row)
         sqlite3_bind_blob(stmt, 15, row->material_digest, KMS_MATERIAL_DIGEST, SQLITE_STATIC);
     else
         sqlite3_bind_null(stmt, 15);
+    em_bind_text(stmt, 16, row->import_failure ? row->import_failure : "");
 }
 
 enum em_code kms_store_save_version(struct em_store *store,
@@ -195,7 +197,7 @@ enum em_code kms_store_save_version(struct em_store *store,
         "INSERT OR REPLACE INTO kms_key_versions(key_name, version, state, prior_state,"
         " state_changed_ns, algorithm, protection, create_time_ns, generate_time_ns,"
         " destroy_time_ns, destroy_event_time_ns, sealed_material, import_job, import_time_ns,"
-        " material_digest) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " material_digest, import_failure) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         st);
     if (!stmt) {
         free(sealed);
@@ -335,6 +337,7 @@ static enum em_code read_version(sqlite3_stmt *stmt, void *arg, struct em_status
         .destroy_event_ns = sqlite3_column_int64(stmt, 10),
         .import_job = em_column_text(stmt, 12),
         .import_ns = sqlite3_column_int64(stmt, 13),
+        .import_failure = em_column_text(stmt, 15),
     };
     if (sqlite3_column_bytes(stmt, 14) == KMS_MATERIAL_DIGEST)
         memcpy(row.material_digest, sqlite3_column_blob(stmt, 14), KMS_MATERIAL_DIGEST);
@@ -401,7 +404,8 @@ enum em_code kms_store_load(struct em_store *store,
                    "SELECT key_name, version, state, prior_state, state_changed_ns, algorithm,"
                    " protection, create_time_ns, generate_time_ns, destroy_time_ns,"
                    " destroy_event_time_ns, sealed_material, import_job, import_time_ns,"
-                   " material_digest FROM kms_key_versions ORDER BY key_name, version",
+                   " material_digest, import_failure FROM kms_key_versions"
+                   " ORDER BY key_name, version",
                    read_version, &load, st) ||
         load_table(store,
                    "SELECT name, import_method, protection, create_time_ns, expire_time_ns,"

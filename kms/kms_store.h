@@ -44,6 +44,7 @@ struct kms_version_row {
     const char *import_job; /* "" or NULL: generated, not imported */
     int64_t import_ns;
     unsigned char material_digest[KMS_MATERIAL_DIGEST];
+    const char *import_failure; /* "" or NULL: none */
 };
 
 struct kms_import_job_row {

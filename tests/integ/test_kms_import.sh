@@ -82,18 +82,26 @@ openssl pkeyutl -encrypt -pubin -inkey direct.pem -pkeyopt rsa_padding_mode:oaep
     -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in ec.der -out ec.wrapped
 api POST "$K/$RING/cryptoKeys?cryptoKeyId=signer&skipInitialVersionCreation=true" '{"purpose":"ASYMMETRIC_SIGN","versionTemplate":{"algorithm":"EC_SIGN_P256_SHA256"}}'
 expect_status 200
+# material Google refuses while importing leaves the version IMPORT_FAILED with the reason
 api POST "$K/$RING/cryptoKeys/signer/cryptoKeyVersions:import" "{\"algorithm\":\"EC_SIGN_P384_SHA384\",\"importJob\":\"$RING/importJobs/direct\",\"wrappedKey\":\"$(base64 -w0 ec.wrapped)\"}"
-expect_error_json 400 INVALID_ARGUMENT
-expect_contains "$BODY" "does not match algorithm EC_SIGN_P384_SHA384" "a P-256 key is not a P-384 one"
+expect_status 200
+expect_json '.state' IMPORT_FAILED
+expect_contains "$(jq -r .importFailureReason <<<"$BODY")" "does not match algorithm EC_SIGN_P384_SHA384" \
+    "a P-256 key is not a P-384 one"
 api POST "$K/$RING/cryptoKeys/signer/cryptoKeyVersions:import" "{\"algorithm\":\"EC_SIGN_P256_SHA256\",\"importJob\":\"$RING/importJobs/job\",\"wrappedKey\":\"$(base64 -w0 ec.wrapped)\"}"
-expect_error_json 400 INVALID_ARGUMENT
-expect_contains "$BODY" "does not unwrap with ImportJob" "material wrapped for another job"
+expect_json '.state' IMPORT_FAILED
+expect_contains "$(jq -r .importFailureReason <<<"$BODY")" "does not unwrap with ImportJob" \
+    "material wrapped for another job"
+api POST "$K/$RING/cryptoKeys/signer/cryptoKeyVersions/2:asymmetricSign" '{"digest":{"sha256":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}'
+expect_error_json 400 FAILED_PRECONDITION
+expect_contains "$BODY" "current state is: IMPORT_FAILED" "a failed import cannot be used"
 api POST "$K/$RING/cryptoKeys/signer/cryptoKeyVersions:import" "{\"algorithm\":\"EC_SIGN_P256_SHA256\",\"importJob\":\"$RING/importJobs/direct\",\"wrappedKey\":\"$(base64 -w0 ec.wrapped)\"}"
 expect_status 200
 expect_json '.state' ENABLED
+expect_json '.name | endswith("/cryptoKeyVersions/3")' true
 printf 'signed by my own key' >msg.txt
 digest=$(openssl dgst -sha256 -binary msg.txt | base64 -w0)
-api POST "$K/$RING/cryptoKeys/signer/cryptoKeyVersions/1:asymmetricSign" "{\"digest\":{\"sha256\":\"$digest\"}}"
+api POST "$K/$RING/cryptoKeys/signer/cryptoKeyVersions/3:asymmetricSign" "{\"digest\":{\"sha256\":\"$digest\"}}"
 expect_status 200
 jq -r .signature <<<"$BODY" | base64 -d >msg.sig
 openssl dgst -sha256 -verify ec.pub -signature msg.sig msg.txt >/dev/null 2>&1
@@ -125,8 +133,8 @@ expect_contains "$BODY" "is EXPIRED" "an import job lasts 3 days"
 head -c 32 /dev/urandom >other.key
 if (( HAVE_GCLOUD )); then
     out=$(gcloud kms keys versions import --import-job job2 "${LOC[@]}" --key byok --version 1 \
-        --algorithm google-symmetric-encryption --target-key-file other.key 2>&1)
-    expect_contains "$out" "FAILED_PRECONDITION" "other material cannot be reimported: $out"
+        --algorithm google-symmetric-encryption --target-key-file other.key --format=json 2>&1)
+    expect_eq IMPORT_FAILED "$(jq -r .state <<<"$out" 2>&1)" "other material is not reimported: $out"
     out=$(gcloud kms keys versions import --import-job job2 "${LOC[@]}" --key byok --version 1 \
         --algorithm google-symmetric-encryption --target-key-file aes.key --format=json 2>&1)
     expect_eq ENABLED "$(jq -r .state <<<"$out" 2>&1)" "the same material reimported: $out"

@@ -586,14 +586,19 @@ describe('Cloud KMS through @google-cloud/kms (REST)', () => {
       assert.equal(Buffer.from(decrypted.plaintext).toString(), 'own key');
     });
 
-    it('errors: material wrapped for another key, the wrong size, a version to create on an import-only key', async () => {
+    it('failures: material wrapped for another key or of the wrong size is IMPORT_FAILED with the reason; wrong arguments fail', async () => {
       const other = crypto.generateKeyPairSync('rsa', {modulusLength: 3072}).publicKey.export({type: 'spki', format: 'pem'});
-      await rejectsWith(kms.importCryptoKeyVersion({parent: key('byok'), algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION',
-                                                    importJob: job.name, wrappedKey: wrap(other, material)}),
-                        Code.INVALID_ARGUMENT, 'does not unwrap');
-      await rejectsWith(kms.importCryptoKeyVersion({parent: key('byok'), algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION',
-                                                    importJob: job.name, wrappedKey: wrap(job.publicKey.pem, material.subarray(0, 16))}),
-                        Code.INVALID_ARGUMENT, 'must be 32 bytes');
+      const [unwrapped] = await kms.importCryptoKeyVersion({parent: key('byok'), algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION',
+                                                            importJob: job.name, wrappedKey: wrap(other, material)});
+      assert.equal(unwrapped.state, 'IMPORT_FAILED');
+      assert.match(unwrapped.importFailureReason, /does not unwrap/);
+      const [short] = await kms.importCryptoKeyVersion({parent: key('byok'), algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION',
+                                                        importJob: job.name, wrappedKey: wrap(job.publicKey.pem, material.subarray(0, 16))});
+      assert.equal(short.state, 'IMPORT_FAILED');
+      assert.match(short.importFailureReason, /must be 32 bytes/);
+      await rejectsWith(kms.importCryptoKeyVersion({parent: key('byok'), algorithm: 'EC_SIGN_P256_SHA256',
+                                                    importJob: job.name, wrappedKey: wrap(job.publicKey.pem, material)}),
+                        Code.INVALID_ARGUMENT, 'has purpose ENCRYPT_DECRYPT');
       await rejectsWith(kms.createCryptoKeyVersion({parent: key('byok')}), Code.FAILED_PRECONDITION, 'import-only');
     });
   });

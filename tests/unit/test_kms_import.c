@@ -2,9 +2,9 @@
  * Unit tests of kms_import: import jobs (creation, copies, lists, expiry, persistence) and
  * ImportCryptoKeyVersion with material wrapped here as a client wraps it (CKM_RSA_AES_KEY_WRAP
  * with OpenSSL's RSA-OAEP and AES-KWP, or RSA-OAEP alone): symmetric and EC keys, every
- * refusal (bad wrapping, wrong size or curve, wrong purpose, expired job, protection
- * mismatch), and reimport into a destroyed version, which must bring back the same
- * material, also after a restart.
+ * refusal (wrong purpose, expired job, protection mismatch fail the call; bad wrapping,
+ * wrong size or curve leave an IMPORT_FAILED version), and reimport into a destroyed or
+ * failed version, which must bring back the same material, also after a restart.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -188,6 +188,27 @@ static void test_symmetric_import_and_use(void **state)
     assert_int_equal(kms_version_create(f->reg, KEY, T0, NULL, &st), EM_FAILED_PRECONDITION);
 }
 
+/* The state and failure reason of version id of key. */
+static void expect_failed(struct fixture *f, const char *key, uint32_t id, const char *reason)
+{
+    struct em_status st = {0};
+    char name[KMS_VERSION_NAME_MAX];
+    snprintf(name, sizeof(name), "%s/cryptoKeyVersions/%u", key, id);
+    struct kms_version_view view;
+    assert_int_equal(kms_version_copy(f->reg, name, &view, &st), EM_OK);
+    assert_int_equal(view.version->state, KMS_IMPORT_FAILED);
+    if (!strstr(view.version->import_failure, reason))
+        fail_msg("%s: reason '%s' lacks '%s'", name, view.version->import_failure, reason);
+    kms_version_view_free(&view);
+    struct kms_version_ref ref;
+    assert_int_equal(kms_version_get(f->reg, name, &ref, &st), EM_OK);
+    assert_null(kms_version_material(&ref));
+    assert_int_equal(kms_version_check_usable(f->reg, &ref, T0, &st), EM_FAILED_PRECONDITION);
+    kms_version_put(&ref);
+}
+
+/* Wrong arguments fail the call; material Google would refuse while importing makes an
+ * IMPORT_FAILED version with the reason. */
 static void test_refusals(void **state)
 {
     struct fixture *f = *state;
@@ -195,17 +216,21 @@ static void test_refusals(void **state)
     unsigned char aes[32] = {1}, wrapped[512];
     size_t len = wrap(f->public_pem, aes, sizeof(aes), wrapped);
     const char *alg = "GOOGLE_SYMMETRIC_ENCRYPTION";
-    /* the wrapped bytes altered, cut, or wrapped for another key */
+    /* the wrapped bytes altered or cut: versions 1 to 3 fail */
     wrapped[len - 1] ^= 1;
-    assert_int_equal(import(f, KEY, alg, wrapped, len, NULL, T0, NULL, &st), EM_INVALID_ARGUMENT);
-    assert_non_null(strstr(st.message, "does not unwrap"));
+    assert_int_equal(import(f, KEY, alg, wrapped, len, NULL, T0, NULL, &st), EM_OK);
+    expect_failed(f, KEY, 1, "does not unwrap");
     wrapped[len - 1] ^= 1;
-    assert_int_equal(import(f, KEY, alg, wrapped, 384, NULL, T0, NULL, &st), EM_INVALID_ARGUMENT);
-    assert_int_equal(import(f, KEY, alg, wrapped, 10, NULL, T0, NULL, &st), EM_INVALID_ARGUMENT);
-    /* a 16-byte key for AES-256; a symmetric algorithm for a signing key */
+    assert_int_equal(import(f, KEY, alg, wrapped, 384, NULL, T0, NULL, &st), EM_OK);
+    assert_int_equal(import(f, KEY, alg, wrapped, 10, NULL, T0, NULL, &st), EM_OK);
+    expect_failed(f, KEY, 3, "does not unwrap");
+    /* a 16-byte key for AES-256 */
     len = wrap(f->public_pem, aes, 16, wrapped);
-    assert_int_equal(import(f, KEY, alg, wrapped, len, NULL, T0, NULL, &st), EM_INVALID_ARGUMENT);
-    assert_non_null(strstr(st.message, "must be 32 bytes"));
+    assert_int_equal(import(f, KEY, alg, wrapped, len, NULL, T0, NULL, &st), EM_OK);
+    expect_failed(f, KEY, 4, "must be 32 bytes");
+    assert_int_equal(kms_version_destroy(f->reg, KEY "/cryptoKeyVersions/4", T0, NULL, &st),
+                     EM_FAILED_PRECONDITION); /* nor destroyed, enabled or disabled */
+    /* a symmetric algorithm for a signing key: the call fails */
     len = wrap(f->public_pem, aes, sizeof(aes), wrapped);
     assert_int_equal(import(f, SIGN, alg, wrapped, len, NULL, T0, NULL, &st), EM_INVALID_ARGUMENT);
     /* the job expires 3 days after its creation */
@@ -227,7 +252,8 @@ static void test_refusals(void **state)
     assert_non_null(strstr(st.message, "protection level HSM"));
     struct kms_key *key;
     assert_int_equal(kms_key_copy(f->reg, KEY, &key, &st), EM_OK);
-    assert_int_equal(key->version_count, 0); /* nothing was imported */
+    assert_int_equal(key->version_count, 4); /* the calls that failed made no version */
+    assert_int_equal(key->primary, 0);       /* and a failed import is no primary */
     kms_key_free(key);
 }
 
@@ -255,13 +281,13 @@ static void test_asymmetric_import(void **state)
     size_t len = wrap(f->public_pem, der, (size_t)der_len, wrapped);
     OPENSSL_free(der);
     assert_int_equal(import(f, SIGN, "EC_SIGN_P256_SHA256", wrapped, len, NULL, T0, NULL, &st),
-                     EM_INVALID_ARGUMENT);
-    assert_non_null(strstr(st.message, "does not match algorithm EC_SIGN_P256_SHA256"));
+                     EM_OK);
+    expect_failed(f, SIGN, 1, "does not match algorithm EC_SIGN_P256_SHA256");
     unsigned char not_der[40] = {0x30, 0x05};
     len = wrap(f->public_pem, not_der, sizeof(not_der), wrapped);
     assert_int_equal(import(f, SIGN, "EC_SIGN_P256_SHA256", wrapped, len, NULL, T0, NULL, &st),
-                     EM_INVALID_ARGUMENT);
-    assert_non_null(strstr(st.message, "PKCS#8"));
+                     EM_OK);
+    expect_failed(f, SIGN, 2, "PKCS#8");
 
     der = ec_pkcs8("P-256", &der_len);
     len = wrap(f->public_pem, der, (size_t)der_len, wrapped);
@@ -274,7 +300,7 @@ static void test_asymmetric_import(void **state)
     struct kms_version_ref ref;
     unsigned char digest[32] = {7}, *sig = NULL;
     size_t sig_len;
-    assert_int_equal(kms_key_version_get(f->reg, SIGN, 1, &ref, &st), EM_OK);
+    assert_int_equal(kms_key_version_get(f->reg, SIGN, 3, &ref, &st), EM_OK);
     assert_int_equal(kms_sign(ref.version.alg, kms_version_material(&ref), digest, sizeof(digest),
                               &sig, &sig_len, &st),
                      EM_OK);
@@ -316,9 +342,8 @@ static void test_reimport(void **state)
     size_t direct_len = oaep_encrypt(job->public_pem, "SHA256", other, sizeof(other), direct);
     struct kms_import_request req = {
         KEY, RING "/importJobs/again", kms_algorithm_find(alg), direct, direct_len, v1};
-    assert_int_equal(kms_version_import(f->reg, &req, T0 + 30 * DAY, NULL, &st),
-                     EM_FAILED_PRECONDITION); /* other material */
-    assert_non_null(strstr(st.message, "must match"));
+    assert_int_equal(kms_version_import(f->reg, &req, T0 + 30 * DAY, NULL, &st), EM_OK);
+    expect_failed(f, KEY, 1, "must match the material"); /* other material: reimport again */
     direct_len = oaep_encrypt(job->public_pem, "SHA256", aes, sizeof(aes), direct);
     kms_import_job_free(job);
     req.wrapped_len = direct_len;
