@@ -106,6 +106,14 @@ static enum em_code check_rotation(enum kms_purpose purpose, int64_t period, int
     return EM_OK;
 }
 
+/* An import-only key gets versions only by import: KMS cannot rotate it. */
+static enum em_code import_only_rotation(struct em_status *st)
+{
+    return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                   "Automatic rotation (rotation_period, next_rotation_time) cannot be set on an "
+                   "import-only key: its versions can only be imported.");
+}
+
 static enum em_code check_destroy_duration(int64_t ns, struct em_status *st)
 {
     if (ns < NS_PER_DAY || ns > 120 * NS_PER_DAY)
@@ -134,6 +142,8 @@ static enum em_code resolve_spec(const struct kms_key_spec *spec, bool skip_init
     if (spec->import_only && !skip_initial)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Import-only keys must be created with skipInitialVersionCreation=true.");
+    if (spec->import_only && (spec->rotation_period_ns || spec->next_rotation_ns))
+        return import_only_rotation(st);
     key->rotation_period_ns = spec->rotation_period_ns;
     key->next_rotation_ns = spec->next_rotation_ns;
     if (key->rotation_period_ns && !key->next_rotation_ns)
@@ -252,6 +262,8 @@ static enum em_code apply_update(struct kms_key *draft, const struct kms_key_upd
     if ((u->mask & (KMS_FIELD_ROTATION_PERIOD | KMS_FIELD_NEXT_ROTATION)) &&
         check_rotation(draft->purpose, u->rotation_period_ns, u->next_rotation_ns, now, st))
         return st->code;
+    if (draft->import_only && (draft->rotation_period_ns || draft->next_rotation_ns))
+        return import_only_rotation(st);
     if (draft->rotation_period_ns && !draft->next_rotation_ns)
         draft->next_rotation_ns = now + draft->rotation_period_ns;
     if (u->mask & KMS_FIELD_TEMPLATE_ALGORITHM &&

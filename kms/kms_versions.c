@@ -239,8 +239,8 @@ static enum em_code finish_destruction(struct kms_registry *reg, struct kms_key 
 
 static bool rotation_due(const struct kms_key *key, int64_t now)
 {
-    return key->purpose == KMS_ENCRYPT_DECRYPT && key->rotation_period_ns > 0 &&
-           key->next_rotation_ns > 0 && key->next_rotation_ns <= now;
+    return key->purpose == KMS_ENCRYPT_DECRYPT && !key->import_only &&
+           key->rotation_period_ns > 0 && key->next_rotation_ns > 0 && key->next_rotation_ns <= now;
 }
 
 /* A rotation whose version was generated with no lock held, for the key as it was then. */

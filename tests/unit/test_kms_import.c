@@ -184,8 +184,17 @@ static void test_symmetric_import_and_use(void **state)
     kms_version_put(&ref);
     assert_memory_equal(pt, secret, sizeof(secret));
 
-    /* import-only: versions come only by import */
+    /* import-only: versions come only by import, never by creation or rotation */
     assert_int_equal(kms_version_create(f->reg, KEY, T0, NULL, &st), EM_FAILED_PRECONDITION);
+    struct kms_key_update rotate = {.mask = KMS_FIELD_ROTATION_PERIOD,
+                                    .rotation_period_ns = 7 * DAY};
+    assert_int_equal(kms_key_update(f->reg, KEY, &rotate, T0, NULL, &st), EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "import-only"));
+    struct kms_key_spec rotating = {
+        .purpose = "ENCRYPT_DECRYPT", .import_only = true, .rotation_period_ns = 7 * DAY};
+    assert_int_equal(
+        kms_key_create(f->reg, RING "/cryptoKeys/rotating", &rotating, true, T0, NULL, &st),
+        EM_INVALID_ARGUMENT);
 }
 
 /* The state and failure reason of version id of key. */
