@@ -248,7 +248,7 @@ static void test_every_resource_type_is_a_monitored_resource(void **state)
         for (const struct em_resource_type *t = em_services[i]->resource_types; t && t->type;
              t++, types++)
             check_resource_type(em_services[i], t);
-    assert_int_equal(types, 6); /* KMS 3, Pub/Sub 3 */
+    assert_int_equal(types, 7); /* KMS 4, Pub/Sub 3 */
 }
 
 static void test_audit_service_names_are_the_descriptors(void **state)
