@@ -32,6 +32,7 @@ struct em_config {
     int64_t key_check_interval_s;
     int64_t kms_grace_s;
     int64_t kms_propagation_delay_s;
+    int64_t kms_generation_delay_s;
     int64_t bigtable_replication_delay_s;
     char default_principal[256];
     int64_t audit_max_entries;

@@ -226,7 +226,8 @@ struct kms_version {
     int64_t state_changed_ns;
     const struct kms_algorithm *alg;
     enum kms_protection protection;
-    int64_t create_ns, generate_ns, destroy_ns, destroy_event_ns;
+    int64_t create_ns, destroy_ns, destroy_event_ns;
+    int64_t generate_ns; /* when generated (PENDING_GENERATION: when it will be) */
     /* imported versions: the import job of the last import ("" for generated ones), when,
      * and the SHA-256 of the material, which a reimport into the version must match */
     char import_job[KMS_IMPORT_JOB_NAME_MAX];
@@ -299,6 +300,9 @@ enum em_code kms_registry_open(struct em_store *store, const char *data_dir, int
                                struct kms_registry **out, struct em_status *st);
 void kms_registry_close(struct kms_registry *reg);
 enum em_code kms_registry_reset(struct kms_registry *reg, struct em_status *st);
+/* Asymmetric versions created from now on stay PENDING_GENERATION for ns of emulator time
+ * (0, the default: ENABLED at once), then a tick makes them ENABLED. Set once, after open. */
+void kms_registry_set_generation_delay(struct kms_registry *reg, int64_t ns);
 
 /* --- copies: consistent snapshots taken under the registry lock, owned by the caller.
  * Key copies hold every version (without key material): kms_key_free. --- */

@@ -419,7 +419,7 @@ cJSON *kms_json_version(const struct kms_key *key, const struct kms_version *v)
     cJSON_AddStringToObject(j, "protectionLevel", kms_protection_name(v->protection));
     cJSON_AddStringToObject(j, "algorithm", v->alg->name);
     em_json_add_time(j, "createTime", v->create_ns);
-    if (v->generate_ns)
+    if (v->generate_ns && v->state != KMS_PENDING_GENERATION)
         em_json_add_time(j, "generateTime", v->generate_ns);
     if (v->state == KMS_DESTROY_SCHEDULED)
         em_json_add_time(j, "destroyTime", v->destroy_ns);

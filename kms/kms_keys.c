@@ -186,9 +186,9 @@ static enum em_code save_new_key(struct kms_registry *reg, struct kms_key *key,
 }
 
 /* A validated key with its first version's material, owned by the caller: no lock. */
-static enum em_code prepare_key(const char *name, const struct kms_key_spec *spec,
-                                bool skip_initial_version, int64_t now, struct kms_key **out,
-                                struct em_status *st)
+static enum em_code prepare_key(const struct kms_registry *reg, const char *name,
+                                const struct kms_key_spec *spec, bool skip_initial_version,
+                                int64_t now, struct kms_key **out, struct em_status *st)
 {
     struct kms_key *key = calloc(1, sizeof(*key));
     if (!key || !(key->name = strdup(name))) {
@@ -198,8 +198,8 @@ static enum em_code prepare_key(const char *name, const struct kms_key_spec *spe
     struct kms_version *first = NULL;
     enum em_code code = resolve_spec(spec, skip_initial_version, now, key, st);
     if (!code && !skip_initial_version) {
-        code =
-            kms_version_prepare(name, key->template_alg, key->template_protection, now, &first, st);
+        code = kms_version_prepare(reg, name, key->template_alg, key->template_protection, now,
+                                   &first, st);
         if (!code) {
             first->id = 1;
             if ((code = kms_key_add_version(key, first, st)) != EM_OK)
@@ -240,7 +240,7 @@ enum em_code kms_key_create(struct kms_registry *reg, const char *name,
     enum em_code taken = check_key_parent(reg, name, st);
     kms_registry_unlock(reg);
     struct kms_key *key = NULL;
-    if (taken || prepare_key(name, spec, skip_initial_version, now, &key, st))
+    if (taken || prepare_key(reg, name, spec, skip_initial_version, now, &key, st))
         return st->code;
     kms_registry_write_lock(reg);
     enum em_code code = publish_key(reg, key, out, st);

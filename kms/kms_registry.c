@@ -441,6 +441,11 @@ void kms_registry_close(struct kms_registry *reg)
     free(reg);
 }
 
+void kms_registry_set_generation_delay(struct kms_registry *reg, int64_t ns)
+{
+    reg->generation_ns = ns;
+}
+
 enum em_code kms_registry_reset(struct kms_registry *reg, struct em_status *st)
 {
     kms_registry_write_lock(reg);

@@ -18,9 +18,10 @@ struct kms_registry {
     pthread_rwlock_t lock; /* readers: lookups, copies, refs; writers: every change */
     struct em_store *store;
     unsigned char root_key[KMS_ROOT_KEY_BYTES];
-    int64_t propagation_ns;      /* set at open, read without the lock */
-    struct em_index rings;       /* struct kms_key_ring, by name */
-    struct em_index keys;        /* struct kms_key, by name */
+    int64_t propagation_ns; /* set at open, read without the lock */
+    int64_t generation_ns;  /* asymmetric versions stay PENDING_GENERATION this long (0: not) */
+    struct em_index rings;  /* struct kms_key_ring, by name */
+    struct em_index keys;   /* struct kms_key, by name */
     struct em_index import_jobs; /* struct kms_import_job, by name */
 };
 
@@ -86,8 +87,8 @@ enum em_code kms_version_attach(struct kms_registry *reg, struct kms_key *key,
 /* A new version with fresh material (kms_versions.c), not yet numbered, attached or
  * saved. Key generation runs here with no lock held; the version is published later
  * under the write lock. */
-enum em_code kms_version_prepare(const char *key_name, const struct kms_algorithm *alg,
-                                 enum kms_protection protection, int64_t now,
-                                 struct kms_version **out, struct em_status *st);
+enum em_code kms_version_prepare(const struct kms_registry *reg, const char *key_name,
+                                 const struct kms_algorithm *alg, enum kms_protection protection,
+                                 int64_t now, struct kms_version **out, struct em_status *st);
 
 #endif

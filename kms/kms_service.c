@@ -17,6 +17,7 @@ static enum em_code kms_open(struct em_service *svc, struct em_status *st)
     int64_t delay = svc->config.kms_propagation_delay_s * EM_NS_PER_SEC;
     if (kms_registry_open(svc->store, svc->config.data_dir, delay, &reg, st))
         return st->code;
+    kms_registry_set_generation_delay(reg, svc->config.kms_generation_delay_s * EM_NS_PER_SEC);
     svc->ctx = reg;
     return EM_OK;
 }

@@ -35,18 +35,21 @@ void (*kms_generation_hook)(const char *key_name);
 /* A new version with fresh material, not yet numbered, attached or saved. Key generation
  * (a second or more for RSA-4096) runs here, with no registry lock held: the version is
  * published later under the write lock. */
-enum em_code kms_version_prepare(const char *key_name, const struct kms_algorithm *alg,
-                                 enum kms_protection protection, int64_t now,
-                                 struct kms_version **out, struct em_status *st)
+enum em_code kms_version_prepare(const struct kms_registry *reg, const char *key_name,
+                                 const struct kms_algorithm *alg, enum kms_protection protection,
+                                 int64_t now, struct kms_version **out, struct em_status *st)
 {
     struct kms_version *v = calloc(1, sizeof(*v));
     if (!v)
         return EM_FAIL_OOM(st);
-    v->state = v->prior_state = KMS_ENABLED;
+    /* with a generation delay, an asymmetric key is ready only later, as Google's */
+    bool pending = reg->generation_ns > 0 && !kms_alg_raw_material(alg);
+    v->state = v->prior_state = pending ? KMS_PENDING_GENERATION : KMS_ENABLED;
     v->state_changed_ns = now;
     v->alg = alg;
     v->protection = protection;
-    v->create_ns = v->generate_ns = now;
+    v->create_ns = now;
+    v->generate_ns = pending ? now + reg->generation_ns : now;
     struct kms_material m;
     if (kms_material_generate(v->alg, &m, st)) {
         free(v);
@@ -115,7 +118,7 @@ enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, 
         key ? check_versions_creatable(key, st) : KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, key_name);
     kms_registry_unlock(reg);
     struct kms_version *v;
-    if (code || kms_version_prepare(key_name, alg, protection, now, &v, st))
+    if (code || kms_version_prepare(reg, key_name, alg, protection, now, &v, st))
         return st->code;
     kms_registry_write_lock(reg);
     code = publish_version(reg, key_name, v, st);
@@ -287,8 +290,8 @@ static enum em_code prepare_rotations(struct kms_registry *reg, int64_t now, str
     }
     kms_registry_unlock(reg);
     for (size_t i = 0; !code && i < n; i++)
-        code =
-            kms_version_prepare(r[i].key_name, algs[i], protections[i], r[i].due_ns, &r[i].v, st);
+        code = kms_version_prepare(reg, r[i].key_name, algs[i], protections[i], r[i].due_ns,
+                                   &r[i].v, st);
     free(algs);
     free(protections);
     if (code) {
@@ -337,12 +340,35 @@ static enum em_code finish_destructions(struct kms_registry *reg, struct kms_key
     return EM_OK;
 }
 
+static bool generated_by(const struct kms_version *v, int64_t now)
+{
+    return v->state == KMS_PENDING_GENERATION && v->generate_ns <= now;
+}
+
 static bool key_due(const struct kms_key *key, int64_t now)
 {
     for (uint32_t i = 0; i < key->version_count; i++)
-        if (key->versions[i]->state == KMS_DESTROY_SCHEDULED && key->versions[i]->destroy_ns <= now)
+        if ((key->versions[i]->state == KMS_DESTROY_SCHEDULED &&
+             key->versions[i]->destroy_ns <= now) ||
+            generated_by(key->versions[i], now))
             return true;
     return rotation_due(key, now);
+}
+
+/* PENDING_GENERATION -> ENABLED once generate_ns is reached (--kms-generation-delay). */
+static enum em_code finish_generations(struct kms_registry *reg, struct kms_key *key, int64_t now,
+                                       struct em_status *st)
+{
+    for (uint32_t i = 0; i < key->version_count; i++) {
+        struct kms_version *v = key->versions[i];
+        if (!generated_by(v, now))
+            continue;
+        struct kms_version changed = *v;
+        kms_version_change_state(reg, &changed, KMS_ENABLED, v->generate_ns);
+        if (kms_registry_commit_version(reg, key, v, &changed, st))
+            return st->code;
+    }
+    return EM_OK;
 }
 
 static bool anything_due(struct kms_registry *reg, int64_t now)
@@ -370,6 +396,8 @@ enum em_code kms_registry_tick(struct kms_registry *reg, int64_t now, struct em_
     bool destroyed = false;
     for (size_t i = 0; i < reg->keys.count && !code; i++)
         code = finish_destructions(reg, reg->keys.items[i], now, &destroyed, st);
+    for (size_t i = 0; i < reg->keys.count && !code; i++)
+        code = finish_generations(reg, reg->keys.items[i], now, st);
     for (size_t i = 0; i < rotation_count && !code; i++)
         code = rotate(reg, &rotations[i], now, st);
     kms_registry_unlock(reg);

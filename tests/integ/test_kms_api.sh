@@ -307,4 +307,29 @@ API_PRINCIPAL=user:carol@example.com api POST "$KMS_URL/v1/$RING/cryptoKeys?cryp
 expect_status 200
 expect_healthy "$KMS_URL"
 
+section "--kms-generation-delay: asymmetric versions are PENDING_GENERATION for a while, as in Google"
+stop_stack
+unset API_PRINCIPAL
+start_stack --kms-generation-delay 60
+api POST "$KMS_URL/v1/$P/keyRings?keyRingId=ring" '{}'
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=signer" '{"purpose":"ASYMMETRIC_SIGN","versionTemplate":{"algorithm":"EC_SIGN_P256_SHA256"}}'
+expect_status 200
+api GET "$KMS_URL/v1/$RING/cryptoKeys/signer/cryptoKeyVersions/1"
+expect_json '.state' PENDING_GENERATION
+expect_json 'has("generateTime")' false
+api GET "$KMS_URL/v1/$RING/cryptoKeys/signer/cryptoKeyVersions/1/publicKey"
+expect_error_json 400 FAILED_PRECONDITION
+expect_contains "$BODY" "current state is: PENDING_GENERATION" "the key is not ready yet"
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=sym" '{"purpose":"ENCRYPT_DECRYPT"}'
+expect_json '.primary.state' ENABLED
+api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 60}'
+generated() {
+    curl -s "$KMS_URL/v1/$RING/cryptoKeys/signer/cryptoKeyVersions/1" | jq -e '.state == "ENABLED"'
+}
+wait_for 10 "version 1 to be ENABLED" generated
+expect_eq 0 $? "ENABLED at the next tick after the delay"
+api GET "$KMS_URL/v1/$RING/cryptoKeys/signer/cryptoKeyVersions/1/publicKey"
+expect_status 200
+expect_healthy "$KMS_URL"
+
 finish

@@ -679,6 +679,43 @@ static void test_concurrent_crypto_and_changes(void **state)
     kms_key_free(key);
 }
 
+/* --kms-generation-delay: an asymmetric version is PENDING_GENERATION (not usable, not
+ * destroyable) until the delay passed on the emulator clock, then ENABLED; a symmetric one
+ * is ENABLED at once, as in Google. */
+static void test_generation_delay(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    kms_registry_set_generation_delay(f->reg, 30 * EM_NS_PER_SEC);
+    struct kms_key_spec signer = {.purpose = "ASYMMETRIC_SIGN", .algorithm = "EC_SIGN_P256_SHA256"};
+    const char *name = RING "/cryptoKeys/signer";
+    const char *v1 = RING "/cryptoKeys/signer/cryptoKeyVersions/1";
+    assert_int_equal(kms_key_create(f->reg, name, &signer, false, T0, NULL, &st), EM_OK);
+    struct kms_version_view view;
+    assert_int_equal(kms_version_copy(f->reg, v1, &view, &st), EM_OK);
+    assert_int_equal(view.version->state, KMS_PENDING_GENERATION);
+    assert_true(view.version->generate_ns == T0 + 30 * EM_NS_PER_SEC);
+    kms_version_view_free(&view);
+    struct kms_version_ref ref;
+    assert_int_equal(kms_version_get(f->reg, v1, &ref, &st), EM_OK);
+    assert_int_equal(kms_version_check_usable(f->reg, &ref, T0, &st), EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "PENDING_GENERATION"));
+    kms_version_put(&ref);
+    assert_int_equal(kms_version_destroy(f->reg, v1, T0, NULL, &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(kms_version_create(f->reg, KEY, T0, NULL, &st), EM_OK); /* symmetric */
+    assert_int_equal(state_of(f, 2), KMS_ENABLED);
+
+    assert_int_equal(kms_registry_tick(f->reg, T0 + 30 * EM_NS_PER_SEC - 1, &st), EM_OK);
+    assert_int_equal(kms_version_copy(f->reg, v1, &view, &st), EM_OK);
+    assert_int_equal(view.version->state, KMS_PENDING_GENERATION);
+    kms_version_view_free(&view);
+    assert_int_equal(kms_registry_tick(f->reg, T0 + 30 * EM_NS_PER_SEC, &st), EM_OK);
+    assert_int_equal(kms_version_get(f->reg, v1, &ref, &st), EM_OK);
+    assert_int_equal(ref.version.state, KMS_ENABLED);
+    assert_int_equal(kms_version_check_usable(f->reg, &ref, T0 + 30 * EM_NS_PER_SEC, &st), EM_OK);
+    kms_version_put(&ref);
+}
+
 static void test_version_names(void **state)
 {
     struct fixture *f = *state;
@@ -740,6 +777,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_fails_on_step_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generation_runs_outside_the_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_crypto_and_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_generation_delay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root_key_must_be_private, setup, teardown),
     };
