@@ -16,6 +16,11 @@ cd "$TEST_TMP"
 P=projects/my-project/locations/us-central1
 RING=$P/keyRings/ring
 K="$KMS_URL/v1"
+# oaep_wrap PUBLIC_PEM IN OUT: IN wrapped for an RSA_OAEP_*_SHA256 import job, by openssl
+oaep_wrap() {
+    openssl pkeyutl -encrypt -pubin -inkey "$1" -pkeyopt rsa_padding_mode:oaep \
+        -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in "$2" -out "$3"
+}
 
 section "import jobs"
 api POST "$K/$P/keyRings?keyRingId=ring" '{}'
@@ -57,8 +62,7 @@ if (( HAVE_GCLOUD )); then
     expect_eq true "$(jq -r .reimportEligible <<<"$out" 2>&1)" "an imported version can be reimported"
 else
     # without gcloud: the same wrapping by hand (RSA-OAEP alone, the "direct" job)
-    openssl pkeyutl -encrypt -pubin -inkey direct.pem -pkeyopt rsa_padding_mode:oaep \
-        -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in aes.key -out aes.wrapped
+    oaep_wrap direct.pem aes.key aes.wrapped
     api POST "$K/$RING/cryptoKeys/byok/cryptoKeyVersions:import" "{\"algorithm\":\"GOOGLE_SYMMETRIC_ENCRYPTION\",\"importJob\":\"$RING/importJobs/direct\",\"wrappedKey\":\"$(base64 -w0 aes.wrapped)\"}"
     expect_status 200
 fi
@@ -78,8 +82,7 @@ openssl pkey -in ec.pem -pubout -out ec.pub
 # CKM_RSA_AES_KEY_WRAP by hand needs AES-KWP, which the openssl command line lacks: this key
 # goes through the "direct" job (RSA-OAEP-3072-SHA256 wraps up to 318 bytes; a P-256
 # PKCS#8 key is 138)
-openssl pkeyutl -encrypt -pubin -inkey direct.pem -pkeyopt rsa_padding_mode:oaep \
-    -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in ec.der -out ec.wrapped
+oaep_wrap direct.pem ec.der ec.wrapped
 api POST "$K/$RING/cryptoKeys?cryptoKeyId=signer&skipInitialVersionCreation=true" '{"purpose":"ASYMMETRIC_SIGN","versionTemplate":{"algorithm":"EC_SIGN_P256_SHA256"}}'
 expect_status 200
 # material Google refuses while importing leaves the version IMPORT_FAILED with the reason
@@ -125,8 +128,7 @@ expect_json '.expireEventTime == .expireTime' true
 api POST "$K/$RING/importJobs?importJobId=job2" '{"importMethod":"RSA_OAEP_4096_SHA256_AES_256","protectionLevel":"SOFTWARE"}'
 expect_status 200
 jq -r .publicKey.pem <<<"$BODY" >job2.pem
-openssl pkeyutl -encrypt -pubin -inkey direct.pem -pkeyopt rsa_padding_mode:oaep \
-    -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in aes.key -out aes.wrapped
+oaep_wrap direct.pem aes.key aes.wrapped
 api POST "$K/$RING/cryptoKeys/byok/cryptoKeyVersions:import" "{\"algorithm\":\"GOOGLE_SYMMETRIC_ENCRYPTION\",\"importJob\":\"$RING/importJobs/direct\",\"wrappedKey\":\"$(base64 -w0 aes.wrapped)\",\"cryptoKeyVersion\":\"$RING/cryptoKeys/byok/cryptoKeyVersions/1\"}"
 expect_error_json 400 FAILED_PRECONDITION
 expect_contains "$BODY" "is EXPIRED" "an import job lasts 3 days"
@@ -143,8 +145,7 @@ if (( HAVE_GCLOUD )); then
 else
     api POST "$K/$RING/importJobs?importJobId=direct2" '{"importMethod":"RSA_OAEP_3072_SHA256","protectionLevel":"SOFTWARE"}'
     jq -r .publicKey.pem <<<"$BODY" >direct2.pem
-    openssl pkeyutl -encrypt -pubin -inkey direct2.pem -pkeyopt rsa_padding_mode:oaep \
-        -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in aes.key -out aes.wrapped
+    oaep_wrap direct2.pem aes.key aes.wrapped
     api POST "$K/$RING/cryptoKeys/byok/cryptoKeyVersions:import" "{\"algorithm\":\"GOOGLE_SYMMETRIC_ENCRYPTION\",\"importJob\":\"$RING/importJobs/direct2\",\"wrappedKey\":\"$(base64 -w0 aes.wrapped)\",\"cryptoKeyVersion\":\"$RING/cryptoKeys/byok/cryptoKeyVersions/1\"}"
     expect_status 200
 fi
@@ -156,8 +157,7 @@ section "raw encryption with imported AES keys: ciphertexts other AES implementa
 xxd_hex() { od -An -tx1 -v "$1" | tr -d ' \n'; }
 api POST "$K/$RING/importJobs?importJobId=raw" '{"importMethod":"RSA_OAEP_3072_SHA256","protectionLevel":"SOFTWARE"}'
 jq -r .publicKey.pem <<<"$BODY" >raw.pem
-openssl pkeyutl -encrypt -pubin -inkey raw.pem -pkeyopt rsa_padding_mode:oaep \
-    -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in aes.key -out aes.wrapped
+oaep_wrap raw.pem aes.key aes.wrapped
 for mode in CBC CTR GCM; do
     api POST "$K/$RING/cryptoKeys?cryptoKeyId=raw-${mode,,}&skipInitialVersionCreation=true" "{\"purpose\":\"RAW_ENCRYPT_DECRYPT\",\"importOnly\":true,\"versionTemplate\":{\"algorithm\":\"AES_256_$mode\"}}"
     expect_status 200
