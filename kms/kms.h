@@ -134,7 +134,6 @@ bool kms_alg_raw_material(const struct kms_algorithm *alg);
  * service draws, as gcloud raw-decrypt expects; 12 to 16 bytes taken back; the tag
  * appended to the ciphertext), AES-CBC without padding (the data a multiple of 16 bytes)
  * and AES-CTR (16-byte IVs, given or drawn). */
-#define KMS_RAW_GCM_IV  16
 #define KMS_RAW_BLOCK   16
 #define KMS_RAW_GCM_TAG 16
 struct kms_raw_io {
@@ -149,8 +148,8 @@ struct kms_raw_io {
     size_t out_len;
 };
 /* INVALID_ARGUMENT naming what the mode refuses (AAD or an IV where it takes none, a size
- * that is not whole blocks, an IV of the wrong length); decrypt: false-ish
- * INVALID_ARGUMENT "Decryption failed" when a GCM tag does not verify. */
+ * that is not whole blocks, an IV of the wrong length); decrypt also INVALID_ARGUMENT
+ * "Decryption failed" when a GCM tag does not verify. io->out holds the result. */
 enum em_code kms_raw_encrypt(const struct kms_algorithm *alg, const struct kms_material *m,
                              struct kms_raw_io *io, struct em_status *st);
 enum em_code kms_raw_decrypt(const struct kms_algorithm *alg, const struct kms_material *m,

@@ -531,7 +531,7 @@ enum em_code kms_raw_encrypt(const struct kms_algorithm *alg, const struct kms_m
     if (raw_check(alg, io, true, st))
         return st->code;
     if (!io->iv_len) {
-        io->iv_len = alg->kind == KMS_ALG_RAW_GCM ? KMS_RAW_GCM_IV : KMS_RAW_BLOCK;
+        io->iv_len = KMS_RAW_BLOCK; /* 16 bytes in every mode, GCM's too */
         if (em_random_bytes(io->iv, io->iv_len, st))
             return st->code;
     }

@@ -484,11 +484,6 @@ static enum em_code read_iv(struct em_call *call, struct kms_raw_io *io, bool *v
     return EM_OK;
 }
 
-static void add_verified(cJSON *reply, const char *field, bool verified)
-{
-    cJSON_AddBoolToObject(reply, field, verified);
-}
-
 enum em_code kms_raw_encrypt_call(struct em_call *call)
 {
     struct crypto_io in = {0};
@@ -513,9 +508,9 @@ enum em_code kms_raw_encrypt_call(struct em_call *call)
             cJSON_AddNumberToObject(reply, "tagLength", KMS_RAW_GCM_TAG);
         add_crc(reply, "ciphertextCrc32c", io.out, io.out_len);
         add_crc(reply, "initializationVectorCrc32c", io.iv, io.iv_len);
-        add_verified(reply, "verifiedPlaintextCrc32c", in.input_verified);
-        add_verified(reply, "verifiedAdditionalAuthenticatedDataCrc32c", in.aad_verified);
-        add_verified(reply, "verifiedInitializationVectorCrc32c", iv_verified);
+        cJSON_AddBoolToObject(reply, "verifiedPlaintextCrc32c", in.input_verified);
+        cJSON_AddBoolToObject(reply, "verifiedAdditionalAuthenticatedDataCrc32c", in.aad_verified);
+        cJSON_AddBoolToObject(reply, "verifiedInitializationVectorCrc32c", iv_verified);
         cJSON_AddStringToObject(reply, "name", ref.name);
         cJSON_AddStringToObject(reply, "protectionLevel",
                                 kms_protection_name(ref.version.protection));
@@ -551,9 +546,9 @@ enum em_code kms_raw_decrypt_call(struct em_call *call)
         cJSON *reply = cJSON_CreateObject();
         em_json_add_bytes(reply, "plaintext", io.out, io.out_len);
         add_crc(reply, "plaintextCrc32c", io.out, io.out_len);
-        add_verified(reply, "verifiedCiphertextCrc32c", in.input_verified);
-        add_verified(reply, "verifiedAdditionalAuthenticatedDataCrc32c", in.aad_verified);
-        add_verified(reply, "verifiedInitializationVectorCrc32c", iv_verified);
+        cJSON_AddBoolToObject(reply, "verifiedCiphertextCrc32c", in.input_verified);
+        cJSON_AddBoolToObject(reply, "verifiedAdditionalAuthenticatedDataCrc32c", in.aad_verified);
+        cJSON_AddBoolToObject(reply, "verifiedInitializationVectorCrc32c", iv_verified);
         cJSON_AddStringToObject(reply, "protectionLevel",
                                 kms_protection_name(ref.version.protection));
         em_call_reply(call, reply);
