@@ -661,10 +661,9 @@ enum em_code kms_version_check_usable(const struct kms_registry *reg,
     enum kms_state state = kms_version_effective_state(reg, v, now);
     if (state == KMS_ENABLED && v->material)
         return EM_OK;
-    /* without material a version is DESTROYED, or an import that failed */
-    bool failed_import = state == KMS_IMPORT_FAILED;
+    /* the state it is in (an ENABLED one without material can only have been destroyed) */
     return EM_FAIL(st, EM_FAILED_PRECONDITION, "%s is not enabled, current state is: %s.",
-                   ref->name, kms_state_name(v->material || failed_import ? state : KMS_DESTROYED));
+                   ref->name, kms_state_name(state == KMS_ENABLED ? KMS_DESTROYED : state));
 }
 
 /* Records a state change, remembering what cryptographic calls saw until now. */
