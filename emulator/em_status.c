@@ -6,6 +6,8 @@
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +41,21 @@ static const struct {
 
 #define CODE_COUNT (sizeof(code_table) / sizeof(code_table[0]))
 
+/* A message cut to fit ends with whole UTF-8 characters: a sequence the cut left
+ * incomplete is dropped (messages quote client text, and replies must be UTF-8). */
+static void cut_at_character(char *text)
+{
+    size_t len = strlen(text), start = len;
+    while (start > 0 && ((unsigned char)text[start - 1] & 0xC0) == 0x80 && len - start < 3)
+        start--;
+    if (start == 0)
+        return;
+    unsigned char lead = (unsigned char)text[start - 1];
+    size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (lead >= 0xC0 && len - (start - 1) < want)
+        text[start - 1] = '\0';
+}
+
 enum em_code em_status_set(struct em_status *st, const char *file, int line, enum em_code code,
                            const char *fmt, ...)
 {
@@ -46,12 +63,77 @@ enum em_code em_status_set(struct em_status *st, const char *file, int line, enu
         return code;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(st->message, sizeof(st->message), fmt, ap);
+    int len = vsnprintf(st->message, sizeof(st->message), fmt, ap);
     va_end(ap);
+    if (len >= (int)sizeof(st->message))
+        cut_at_character(st->message);
     st->code = code;
     st->file = file;
     st->line = line;
+    st->info_reason = st->info_domain = NULL;
+    st->info_metadata[0] = '\0';
     return code;
+}
+
+/* Prints metadata plus key: value, value cut until the whole fits in out; false when
+ * even the key does not fit. */
+static bool print_with(cJSON *metadata, const char *key, const char *value, char *out,
+                       size_t out_size)
+{
+    size_t len = strlen(value);
+    for (;;) {
+        cJSON *item = cJSON_CreateString("");
+        char *cut = item ? strndup(value, len) : NULL;
+        if (cut)
+            cJSON_SetValuestring(item, cut);
+        free(cut);
+        cJSON_AddItemToObject(metadata, key, item);
+        char *text = cJSON_PrintUnformatted(metadata);
+        size_t used = text ? strlen(text) : 0;
+        bool fits = text && used < out_size;
+        if (fits)
+            memcpy(out, text, used + 1);
+        cJSON_free(text);
+        if (fits)
+            return true;
+        cJSON_DeleteItemFromObjectCaseSensitive(metadata, key);
+        if (!text || len == 0)
+            return false;
+        size_t over = used - out_size + 1;
+        len = over < len ? len - over : 0;
+        while (len > 0 && ((unsigned char)value[len] & 0xC0) == 0x80)
+            len--; /* not inside a UTF-8 character */
+    }
+}
+
+void em_status_set_info(struct em_status *st, const char *reason, const char *domain,
+                        const char *const *pairs)
+{
+    st->info_reason = reason;
+    st->info_domain = domain;
+    st->info_metadata[0] = '\0';
+    cJSON *metadata = cJSON_CreateObject();
+    for (size_t i = 0; metadata && pairs && pairs[i] && pairs[i + 1]; i += 2)
+        if (!print_with(metadata, pairs[i], pairs[i + 1], st->info_metadata,
+                        sizeof(st->info_metadata)))
+            break;
+    cJSON_Delete(metadata);
+}
+
+/* details: [ErrorInfo] when the status carries one. */
+static void add_error_info(cJSON *err, const struct em_status *st)
+{
+    if (!st->info_reason)
+        return;
+    cJSON *info = cJSON_CreateObject();
+    cJSON_AddStringToObject(info, "@type", "type.googleapis.com/google.rpc.ErrorInfo");
+    cJSON_AddStringToObject(info, "reason", st->info_reason);
+    if (st->info_domain)
+        cJSON_AddStringToObject(info, "domain", st->info_domain);
+    cJSON *metadata = st->info_metadata[0] ? cJSON_Parse(st->info_metadata) : NULL;
+    if (metadata)
+        cJSON_AddItemToObject(info, "metadata", metadata);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(err, "details"), info);
 }
 
 void em_status_clear(struct em_status *st)
@@ -121,6 +203,7 @@ char *em_status_to_json(const struct em_status *st)
     cJSON_AddNumberToObject(err, "code", http);
     cJSON_AddStringToObject(err, "message", st->message);
     cJSON_AddStringToObject(err, "status", em_code_name(st->code));
+    add_error_info(err, st);
     char *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return out;

@@ -35,11 +35,18 @@ enum em_code {
 
 #define EM_STATUS_MESSAGE_MAX 600
 
+#define EM_STATUS_INFO_MAX 600
+
 struct em_status {
     enum em_code code;
     char message[EM_STATUS_MESSAGE_MAX];
     int http_override; /* 0, or an HTTP status to use instead of the table (413) */
-    const char *file;  /* where the status was set: for logs, never sent */
+    /* A google.rpc.ErrorInfo for the error's details (em_status_set_info), where Google
+     * sends one that clients read: reason and domain static strings (NULL: no ErrorInfo),
+     * metadata a JSON object's text. Every em_status_set clears it. */
+    const char *info_reason, *info_domain;
+    char info_metadata[EM_STATUS_INFO_MAX];
+    const char *file; /* where the status was set: for logs, never sent */
     int line;
 };
 
@@ -56,6 +63,12 @@ enum em_code em_status_set(struct em_status *st, const char *file, int line, enu
 #define EM_FAIL_OOM(st) EM_FAIL((st), EM_INTERNAL, "The emulator ran out of memory.")
 
 void em_status_clear(struct em_status *st);
+
+/* Attaches an ErrorInfo to the failure st holds (after EM_FAIL): reason and domain are
+ * static strings; pairs is NULL or key, value, key, value ..., NULL: the metadata (values
+ * cut to fit EM_STATUS_INFO_MAX in all). */
+void em_status_set_info(struct em_status *st, const char *reason, const char *domain,
+                        const char *const *pairs);
 
 /* "INVALID_ARGUMENT" and friends; "UNKNOWN" for values outside the enum. */
 const char *em_code_name(enum em_code code);
