@@ -367,13 +367,14 @@ char *em_json_print_free(cJSON *root)
 
 /* --- text checks: UTF-8 and NUL --- */
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong forms, no
- * surrogates, nothing past U+10FFFF), or 0. */
-static size_t utf8_sequence(const unsigned char *s, size_t len)
+size_t em_utf8_char(const unsigned char *s, size_t len, uint32_t *cp)
 {
     unsigned char c = s[0];
-    if (c >= 0x01 && c <= 0x7F)
+    if (c <= 0x7F) {
+        if (cp)
+            *cp = c;
         return 1;
+    }
     size_t n;
     unsigned char lo = 0x80, hi = 0xBF;
     if (c >= 0xC2 && c <= 0xDF) {
@@ -391,13 +392,18 @@ static size_t utf8_sequence(const unsigned char *s, size_t len)
         else if (c == 0xF4)
             hi = 0x8F; /* past U+10FFFF */
     } else {
-        return 0; /* NUL, a continuation byte, C0, C1 or F5..FF */
+        return 0; /* a continuation byte, C0, C1 or F5..FF */
     }
     if (len < n || s[1] < lo || s[1] > hi)
         return 0;
-    for (size_t i = 2; i < n; i++)
+    uint32_t value = c & (0x7Fu >> n);
+    for (size_t i = 1; i < n; i++) {
         if (s[i] < 0x80 || s[i] > 0xBF)
             return 0;
+        value = (value << 6) | (s[i] & 0x3Fu);
+    }
+    if (cp)
+        *cp = value;
     return n;
 }
 
@@ -418,7 +424,7 @@ bool em_utf8_valid(const char *text, size_t len, size_t *bad)
             i += 8;
             continue;
         }
-        size_t n = utf8_sequence(s + i, len - i);
+        size_t n = s[i] ? em_utf8_char(s + i, len - i, NULL) : 0;
         if (!n) {
             if (bad)
                 *bad = i;

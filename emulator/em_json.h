@@ -46,6 +46,11 @@ void em_json_add_time(cJSON *obj, const char *key, int64_t ns);
 void em_json_add_duration(cJSON *obj, const char *key, int64_t ns);
 void em_json_add_bytes(cJSON *obj, const char *key, const unsigned char *data, size_t len);
 
+/* The length (1 to 4) of the well-formed UTF-8 character at s, len bytes available
+ * (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF; NUL is a character
+ * here), and its code point in *cp (may be NULL); 0 when malformed or cut. */
+size_t em_utf8_char(const unsigned char *s, size_t len, uint32_t *cp);
+
 /* Whether len bytes are well-formed UTF-8 without NUL (no field of the APIs may carry
  * either); when not, *bad (if not NULL) is the offset of the first offending byte. */
 bool em_utf8_valid(const char *text, size_t len, size_t *bad);

@@ -64,30 +64,6 @@ const char *const avro_kind_names[] = {"null",   "boolean", "int",    "long",   
 
 /* ---- shared helpers ---- */
 
-/* Length (1-4) of the UTF-8 sequence at s and its code point, or 0 when malformed. */
-size_t avro_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned b0 = s[0];
-    if (b0 < 0x80) {
-        *cp = b0;
-        return 1;
-    }
-    size_t len = b0 < 0xC2 ? 0 : b0 < 0xE0 ? 2 : b0 < 0xF0 ? 3 : b0 < 0xF5 ? 4 : 0;
-    if (len == 0 || n < len)
-        return 0;
-    uint32_t v = b0 & (0x7Fu >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3Fu);
-    }
-    if ((len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10FFFF)) ||
-        (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return len;
-}
-
 /* The name a union branch goes by in the JSON encoding. */
 const char *avro_branch_name(const struct avro_node *n)
 {

@@ -59,7 +59,7 @@ static enum em_code bin_text(struct avro_check *c, bool utf8, const char *type)
         return code;
     uint32_t cp;
     for (size_t i = 0, n; i < (size_t)len; i += n)
-        if (!(n = avro_utf8_next(from + i, (size_t)len - i, &cp))) {
+        if (!(n = em_utf8_char(from + i, (size_t)len - i, &cp))) {
             c->p = from + i;
             return avro_check_fail(c, "the %s is not valid UTF-8", type);
         }

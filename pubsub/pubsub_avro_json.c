@@ -272,7 +272,7 @@ static enum em_code json_string(struct avro_check *c, bool keep, struct json_tex
             enum em_code code = json_escape(c, &cp);
             if (code)
                 return code;
-        } else if ((n = avro_utf8_next(c->p, (size_t)(c->end - c->p), &cp)) == 0) {
+        } else if ((n = em_utf8_char(c->p, (size_t)(c->end - c->p), &cp)) == 0) {
             return avro_check_fail(c, "the message is not valid UTF-8");
         } else {
             c->p += n;

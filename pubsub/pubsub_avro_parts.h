@@ -7,6 +7,7 @@
 #define PUBSUB_AVRO_PARTS_H
 
 #include "pubsub_avro.h"
+#include "em_json.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -70,8 +71,6 @@ struct ps_avro_schema {
 
 /* The type names of the kinds, indexed by enum avro_kind. */
 extern const char *const avro_kind_names[];
-/* Length (1-4) of the UTF-8 sequence at s and its code point, or 0 when malformed. */
-size_t avro_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 /* The name a union branch goes by in the JSON encoding. */
 const char *avro_branch_name(const struct avro_node *n);
 /* "record \"ns.R\"", "int" ...: what a node expects, for messages. */

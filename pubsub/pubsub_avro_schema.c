@@ -507,7 +507,7 @@ static bool latin1_text(const char *s, size_t *count)
     uint32_t cp;
     *count = 0;
     for (size_t i = 0; i < len; i += n, (*count)++)
-        if (!(n = avro_utf8_next((const unsigned char *)s + i, len - i, &cp)) || cp > 255)
+        if (!(n = em_utf8_char((const unsigned char *)s + i, len - i, &cp)) || cp > 255)
             return false;
     return true;
 }

@@ -61,42 +61,10 @@ bool proto_str_eq(struct proto_str a, const char *lit)
     return strlen(lit) == a.n && memcmp(a.s, lit, a.n) == 0;
 }
 
-size_t proto_utf8_sequence(const unsigned char *s, size_t avail)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF; /* the allowed range of the second byte */
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        if (c == 0xF4)
-            hi = 0x8F; /* above U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (avail < n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
-}
-
 bool proto_utf8_valid(const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
-        size_t step = proto_utf8_sequence(s + i, n - i);
+        size_t step = em_utf8_char(s + i, n - i, NULL);
         if (!step)
             return false;
         i += step;

@@ -238,7 +238,7 @@ static enum em_code read_string(struct json_check *c)
                 return code;
             continue;
         }
-        size_t n = proto_utf8_sequence(c->p, (size_t)(c->end - c->p));
+        size_t n = em_utf8_char(c->p, (size_t)(c->end - c->p), NULL);
         if (!n)
             return FAIL(c, "invalid UTF-8 in a string");
         if (!append_text(c, c->p, n))

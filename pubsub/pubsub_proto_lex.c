@@ -14,18 +14,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum em_code proto_parse_fail(struct proto_parser *ps, const char *file, int src_line, int line,
-                              const char *fmt, ...)
+enum em_code proto_fail_at(struct em_status *st, const char *file, int src_line, int line,
+                           const char *fmt, ...)
 {
     char text[EM_STATUS_MESSAGE_MAX - 40];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    return em_status_set(ps->st, file, src_line, EM_INVALID_ARGUMENT, "line %d: %s", line, text);
+    return em_status_set(st, file, src_line, EM_INVALID_ARGUMENT, "line %d: %s", line, text);
 }
 
-#define FAIL_AT(ps, line, ...) proto_parse_fail((ps), __FILE__, __LINE__, (line), __VA_ARGS__)
+#define FAIL_AT(ps, line, ...) proto_fail_at((ps)->st, __FILE__, __LINE__, (line), __VA_ARGS__)
 #define FAIL(ps, ...)          FAIL_AT((ps), (ps)->tok.line, __VA_ARGS__)
 /* a token in a message: at most 60 characters of it */
 #define TOK_SHOWN(t) (int)((t).n < 60 ? (t).n : 60), (t).s

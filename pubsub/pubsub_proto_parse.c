@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FAIL_AT(ps, line, ...) proto_parse_fail((ps), __FILE__, __LINE__, (line), __VA_ARGS__)
+#define FAIL_AT(ps, line, ...) proto_fail_at((ps)->st, __FILE__, __LINE__, (line), __VA_ARGS__)
 #define FAIL(ps, ...)          FAIL_AT((ps), (ps)->tok.line, __VA_ARGS__)
 /* a token in a message: at most 60 characters of it */
 #define TOK_SHOWN(t) (int)((t).n < 60 ? (t).n : 60), (t).s
@@ -720,7 +720,7 @@ static int first_bad_utf8_line(const char *text, size_t len)
     const unsigned char *s = (const unsigned char *)text;
     int line = 1;
     for (size_t i = 0; i < len;) {
-        size_t step = s[i] ? proto_utf8_sequence(s + i, len - i) : 0;
+        size_t step = s[i] ? em_utf8_char(s + i, len - i, NULL) : 0;
         if (!step)
             return line;
         line += s[i] == '\n';

@@ -18,6 +18,7 @@
 #define PUBSUB_PROTO_PARTS_H
 
 #include "pubsub_proto.h"
+#include "em_json.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -179,7 +180,6 @@ char *proto_arena_alloc(struct ps_proto_schema *schema, size_t n);
 int proto_str_cmp(struct proto_str a, struct proto_str b);
 bool proto_str_eq(struct proto_str a, const char *lit);
 /* Length of the well-formed UTF-8 sequence at s (NUL allowed), 0 when malformed. */
-size_t proto_utf8_sequence(const unsigned char *s, size_t avail);
 bool proto_utf8_valid(const unsigned char *s, size_t n);
 /* "pkg.Outer.Inner" of a node into buf (cut to fit). */
 const char *proto_full_name(const struct ps_proto_schema *schema, int node, char *buf, size_t size);
@@ -210,10 +210,10 @@ struct proto_parser {
     bool has_package;
 };
 
-/* pubsub_proto_lex.c: tokens and literals; every function fails through
- * proto_parse_fail, "line N: <problem>" */
-enum em_code proto_parse_fail(struct proto_parser *ps, const char *file, int src_line, int line,
-                              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* pubsub_proto_lex.c: tokens and literals. Definition errors (the lexer's, the parser's,
+ * the resolver's) fail through proto_fail_at: INVALID_ARGUMENT "line N: <problem>". */
+enum em_code proto_fail_at(struct em_status *st, const char *file, int src_line, int line,
+                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 enum em_code proto_next_token(struct proto_parser *ps);
 bool proto_tok_is(const struct proto_parser *ps, const char *text);
 struct proto_str proto_tok_str(const struct proto_parser *ps);

@@ -13,7 +13,6 @@
  */
 #include "pubsub_proto_parts.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,21 +25,7 @@ struct resolver {
     int *by_scope; /* node indexes sorted by (parent, name) */
 };
 
-static enum em_code resolve_fail(struct resolver *r, const char *file, int src_line, int line,
-                                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static enum em_code resolve_fail(struct resolver *r, const char *file, int src_line, int line,
-                                 const char *fmt, ...)
-{
-    char text[EM_STATUS_MESSAGE_MAX - 40];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    return em_status_set(r->st, file, src_line, EM_INVALID_ARGUMENT, "line %d: %s", line, text);
-}
-
-#define FAIL_AT(r, line, ...) resolve_fail((r), __FILE__, __LINE__, (line), __VA_ARGS__)
+#define FAIL_AT(r, line, ...) proto_fail_at((r)->st, __FILE__, __LINE__, (line), __VA_ARGS__)
 #define SHOWN(str)            (int)((str).n < 60 ? (str).n : 60), (str).s
 
 /* --- the scope index --- */
