@@ -29,7 +29,31 @@ void ps_topic_config_free(struct ps_topic_config *cfg)
     free(cfg->kms_key);
     free(cfg->labels_json);
     free(cfg->regions);
+    ps_schema_settings_free(&cfg->schema);
     memset(cfg, 0, sizeof(*cfg));
+}
+
+void ps_schema_settings_free(struct ps_schema_settings *s)
+{
+    free(s->schema);
+    free(s->first_revision);
+    free(s->last_revision);
+    memset(s, 0, sizeof(*s));
+}
+
+enum em_code ps_schema_settings_copy(struct ps_schema_settings *dst,
+                                     const struct ps_schema_settings *src, struct em_status *st)
+{
+    *dst = *src;
+    dst->schema = ps_dup_or_null(src->schema);
+    dst->first_revision = ps_dup_or_null(src->first_revision);
+    dst->last_revision = ps_dup_or_null(src->last_revision);
+    if ((src->schema && !dst->schema) || (src->first_revision && !dst->first_revision) ||
+        (src->last_revision && !dst->last_revision)) {
+        ps_schema_settings_free(dst);
+        return EM_FAIL_OOM(st);
+    }
+    return EM_OK;
 }
 
 enum em_code ps_topic_config_copy(struct ps_topic_config *dst, const struct ps_topic_config *src,
@@ -39,7 +63,9 @@ enum em_code ps_topic_config_copy(struct ps_topic_config *dst, const struct ps_t
     dst->kms_key = ps_dup_or_null(src->kms_key);
     dst->labels_json = strdup(src->labels_json ? src->labels_json : "{}");
     dst->regions = ps_dup_or_null(src->regions);
-    if ((src->kms_key && !dst->kms_key) || !dst->labels_json || (src->regions && !dst->regions)) {
+    memset(&dst->schema, 0, sizeof(dst->schema));
+    if ((src->kms_key && !dst->kms_key) || !dst->labels_json || (src->regions && !dst->regions) ||
+        ps_schema_settings_copy(&dst->schema, &src->schema, st)) {
         ps_topic_config_free(dst);
         return EM_FAIL_OOM(st);
     }

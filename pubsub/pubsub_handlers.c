@@ -65,6 +65,26 @@ static struct em_list_options list_options(const char *field)
 
 /* --- topics --- */
 
+/* A topic that names a schema needs pubsub.schemas.attach on it too. */
+static enum em_code check_schema_attach(struct em_call *call, const struct ps_schema_settings *s)
+{
+    if (!s->schema || strcmp(s->schema, PS_DELETED_SCHEMA) == 0)
+        return EM_OK;
+    return check_also(call, s->schema, "pubsub.schemas.attach");
+}
+
+/* The reply describing topic, from a copy of its configuration (an update or a schema's
+ * deletion may change it meanwhile); takes the caller's reference. */
+static enum em_code topic_reply(struct em_call *call, struct ps_topic *topic)
+{
+    struct ps_topic_config cfg;
+    enum em_code code = ps_topic_config_get(topic, &cfg, &call->status);
+    cJSON *reply = code ? NULL : ps_json_topic_config(topic->name, &cfg);
+    ps_topic_config_free(&cfg);
+    ps_topic_put(topic);
+    return code ? code : em_call_reply(call, reply);
+}
+
 enum em_code ps_create_topic(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
@@ -80,14 +100,13 @@ enum em_code ps_create_topic(struct em_call *call)
     }
     note_created(call, name);
     struct ps_topic *topic;
-    enum em_code code =
-        ps_topic_create(registry(call), name, &cfg, em_clock_now(), &topic, &call->status);
+    enum em_code code = check_schema_attach(call, &cfg.schema);
+    if (!code)
+        code = ps_topic_create(registry(call), name, &cfg, em_clock_now(), &topic, &call->status);
     ps_topic_config_free(&cfg);
     if (code)
         return code;
-    cJSON *reply = ps_json_topic(topic);
-    ps_topic_put(topic);
-    return em_call_reply(call, reply);
+    return topic_reply(call, topic);
 }
 
 enum em_code ps_get_topic(struct em_call *call)
@@ -98,9 +117,7 @@ enum em_code ps_get_topic(struct em_call *call)
     struct ps_topic *topic = ps_topic_get(registry(call), name);
     if (!topic)
         return PS_ERR_TOPIC_NOT_FOUND(&call->status);
-    cJSON *reply = ps_json_topic(topic);
-    ps_topic_put(topic);
-    return em_call_reply(call, reply);
+    return topic_reply(call, topic);
 }
 
 enum em_code ps_update_topic(struct em_call *call)
@@ -111,13 +128,14 @@ enum em_code ps_update_topic(struct em_call *call)
         ps_json_read_topic_update(call->body, &update, &call->status))
         return call->status.code;
     struct ps_topic *topic;
-    enum em_code code = ps_topic_update(registry(call), name, &update, &topic, &call->status);
+    enum em_code code =
+        (update.mask & PS_TOPIC_SCHEMA) ? check_schema_attach(call, &update.cfg.schema) : EM_OK;
+    if (!code)
+        code = ps_topic_update(registry(call), name, &update, &topic, &call->status);
     ps_topic_config_free(&update.cfg);
     if (code)
         return code;
-    cJSON *reply = ps_json_topic(topic);
-    ps_topic_put(topic);
-    return em_call_reply(call, reply);
+    return topic_reply(call, topic);
 }
 
 enum em_code ps_delete_topic(struct em_call *call)
@@ -557,6 +575,8 @@ enum em_code ps_iam_resource_check(struct em_call *call)
             return call->status.code ? call->status.code
                                      : PS_ERR_SUBSCRIPTION_NOT_FOUND(&call->status);
         ps_sub_put(s);
+    } else if (strstr(name, "/schemas/")) {
+        return ps_schema_iam_check(call, name);
     } else {
         struct ps_snapshot *s =
             check_name(call, name, "snapshots") ? NULL : ps_snapshot_get(reg, name);

@@ -33,9 +33,22 @@ enum em_code ps_update_snapshot(struct em_call *call);
 enum em_code ps_delete_snapshot(struct em_call *call);
 enum em_code ps_list_snapshots(struct em_call *call);
 
-/* IAM on topics, subscriptions and snapshots: the resource must exist first. */
-/* For the generic IAM methods (em_iam_handle_*): NOT_FOUND when the topic, subscription
- * or snapshot of the path does not exist. */
+/* SchemaService (pubsub_schema_handlers.c) */
+enum em_code ps_create_schema(struct em_call *call);
+enum em_code ps_get_schema(struct em_call *call);
+enum em_code ps_list_schemas(struct em_call *call);
+enum em_code ps_list_schema_revisions(struct em_call *call);
+enum em_code ps_commit_schema(struct em_call *call);
+enum em_code ps_rollback_schema(struct em_call *call);
+enum em_code ps_delete_schema_revision(struct em_call *call);
+enum em_code ps_delete_schema(struct em_call *call);
+enum em_code ps_validate_schema(struct em_call *call);
+enum em_code ps_validate_message(struct em_call *call);
+/* NOT_FOUND unless the schema named exists. */
+enum em_code ps_schema_iam_check(struct em_call *call, const char *name);
+
+/* For the generic IAM methods (em_iam_handle_*): NOT_FOUND when the topic, subscription,
+ * snapshot or schema of the path does not exist. */
 enum em_code ps_iam_resource_check(struct em_call *call);
 
 #endif

@@ -53,6 +53,7 @@ enum em_code ps_parse_name(const char *name, const char *collection, char *proje
 {
     const char *kind = strcmp(collection, "topics") == 0          ? "topic"
                        : strcmp(collection, "subscriptions") == 0 ? "subscription"
+                       : strcmp(collection, "schemas") == 0       ? "schema"
                                                                   : "snapshot";
     size_t clen = strlen(collection);
     const char *slash;

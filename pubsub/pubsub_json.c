@@ -2,8 +2,9 @@
  * pubsub_json: the JSON shapes of the Pub/Sub API (google.pubsub.v1 messages as proto3
  * JSON, field names as in gcloud's pubsub_v1_messages.py) and the schemas request bodies
  * are checked against before a handler runs. Features this emulator does not provide
- * (schemas, ingestion, BigQuery / Cloud Storage / Pub/Sub export subscriptions, message
- * transforms) are accepted by the schema and refused with UNIMPLEMENTED here.
+ * (ingestion, BigQuery / Cloud Storage / Pub/Sub export subscriptions, message
+ * transforms) are accepted by the schema and refused with UNIMPLEMENTED here. The
+ * SchemaService's shapes are in pubsub_json_schemas.c.
  */
 #include "pubsub_json.h"
 
@@ -222,15 +223,71 @@ static void add_object_text(cJSON *j, const char *key, const char *json_text)
         cJSON_Delete(value);
 }
 
+static const char *string_or_null(const cJSON *obj, const char *key)
+{
+    const char *value = em_json_string(obj, key);
+    return value && *value ? value : NULL;
+}
+
+/* schemaSettings: none when absent or naming no schema (an update clearing it). */
+static enum em_code read_schema_settings(const cJSON *json, struct ps_schema_settings *out,
+                                         struct em_status *st)
+{
+    memset(out, 0, sizeof(*out));
+    const char *schema = string_or_null(json, "schema");
+    if (!schema)
+        return EM_OK;
+    char project[64], id[260];
+    if (strcmp(schema, PS_DELETED_SCHEMA) != 0 &&
+        ps_parse_name(schema, "schemas", project, sizeof(project), id, sizeof(id), st))
+        return st->code;
+    const char *encoding = em_json_string(json, "encoding");
+    out->encoding = !encoding                         ? PS_ENCODING_UNSPECIFIED
+                    : strcmp(encoding, "JSON") == 0   ? PS_ENCODING_JSON
+                    : strcmp(encoding, "BINARY") == 0 ? PS_ENCODING_BINARY
+                                                      : PS_ENCODING_UNSPECIFIED;
+    const char *first = string_or_null(json, "firstRevisionId");
+    const char *last = string_or_null(json, "lastRevisionId");
+    out->schema = strdup(schema);
+    out->first_revision = first ? strdup(first) : NULL;
+    out->last_revision = last ? strdup(last) : NULL;
+    if (!out->schema || (first && !out->first_revision) || (last && !out->last_revision)) {
+        ps_schema_settings_free(out);
+        return EM_FAIL_OOM(st);
+    }
+    return EM_OK;
+}
+
+static void add_schema_settings(cJSON *j, const struct ps_schema_settings *s)
+{
+    if (!s->schema)
+        return;
+    cJSON *settings = cJSON_AddObjectToObject(j, "schemaSettings");
+    cJSON_AddStringToObject(settings, "schema", s->schema);
+    cJSON_AddStringToObject(settings, "encoding",
+                            s->encoding == PS_ENCODING_JSON     ? "JSON"
+                            : s->encoding == PS_ENCODING_BINARY ? "BINARY"
+                                                                : "ENCODING_UNSPECIFIED");
+    if (s->first_revision)
+        cJSON_AddStringToObject(settings, "firstRevisionId", s->first_revision);
+    if (s->last_revision)
+        cJSON_AddStringToObject(settings, "lastRevisionId", s->last_revision);
+}
+
 cJSON *ps_json_topic(const struct ps_topic *t)
 {
+    return ps_json_topic_config(t->name, &t->cfg);
+}
+
+cJSON *ps_json_topic_config(const char *name, const struct ps_topic_config *cfg)
+{
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "name", t->name);
-    add_object_text(j, "labels", t->cfg.labels_json);
-    if (t->cfg.regions) {
+    cJSON_AddStringToObject(j, "name", name);
+    add_object_text(j, "labels", cfg->labels_json);
+    if (cfg->regions) {
         cJSON *policy = cJSON_AddObjectToObject(j, "messageStoragePolicy");
         cJSON *regions = cJSON_AddArrayToObject(policy, "allowedPersistenceRegions");
-        for (const char *p = t->cfg.regions; *p;) {
+        for (const char *p = cfg->regions; *p;) {
             size_t n = strcspn(p, ",");
             char *region = strndup(p, n);
             if (region)
@@ -240,13 +297,14 @@ cJSON *ps_json_topic(const struct ps_topic *t)
             if (*p == ',')
                 p++;
         }
-        if (t->cfg.enforce_in_transit)
+        if (cfg->enforce_in_transit)
             cJSON_AddTrueToObject(policy, "enforceInTransit");
     }
-    if (t->cfg.kms_key)
-        cJSON_AddStringToObject(j, "kmsKeyName", t->cfg.kms_key);
-    if (t->cfg.retention_ns)
-        em_json_add_duration(j, "messageRetentionDuration", t->cfg.retention_ns);
+    if (cfg->kms_key)
+        cJSON_AddStringToObject(j, "kmsKeyName", cfg->kms_key);
+    add_schema_settings(j, &cfg->schema);
+    if (cfg->retention_ns)
+        em_json_add_duration(j, "messageRetentionDuration", cfg->retention_ns);
     cJSON_AddStringToObject(j, "state", "ACTIVE");
     return j;
 }
@@ -391,8 +449,6 @@ enum em_code ps_json_read_topic(const cJSON *topic, struct ps_topic_config *cfg,
                                 struct em_status *st)
 {
     memset(cfg, 0, sizeof(*cfg));
-    if (nonempty(topic, "schemaSettings"))
-        return unimplemented("Topic schema_settings (schemas)", st);
     if (nonempty(topic, "ingestionDataSourceSettings"))
         return unimplemented("Topic ingestion_data_source_settings", st);
     if (nonempty(topic, "messageTransforms"))
@@ -403,7 +459,9 @@ enum em_code ps_json_read_topic(const cJSON *topic, struct ps_topic_config *cfg,
         return EM_FAIL_OOM(st);
     cfg->retention_ns = duration_of(topic, "messageRetentionDuration", 0);
     em_json_bool(policy, "enforceInTransit", &cfg->enforce_in_transit);
-    if (read_regions(policy, &cfg->regions, st) || em_labels_read(topic, &cfg->labels_json, st)) {
+    if (read_regions(policy, &cfg->regions, st) || em_labels_read(topic, &cfg->labels_json, st) ||
+        read_schema_settings(cJSON_GetObjectItemCaseSensitive(topic, "schemaSettings"),
+                             &cfg->schema, st)) {
         ps_topic_config_free(cfg);
         return st->code;
     }
@@ -438,9 +496,14 @@ static enum em_code topic_mask_path(const char *path, void *arg, struct em_statu
     else if (em_mask_path_is(path, "messageRetentionDuration"))
         u->mask |= PS_TOPIC_RETENTION;
     else if (em_mask_path_is(path, "schemaSettings") ||
-             em_mask_path_is(path, "ingestionDataSourceSettings") ||
+             em_mask_path_is(path, "schemaSettings.schema") ||
+             em_mask_path_is(path, "schemaSettings.encoding") ||
+             em_mask_path_is(path, "schemaSettings.firstRevisionId") ||
+             em_mask_path_is(path, "schemaSettings.lastRevisionId"))
+        u->mask |= PS_TOPIC_SCHEMA;
+    else if (em_mask_path_is(path, "ingestionDataSourceSettings") ||
              em_mask_path_is(path, "messageTransforms"))
-        return unimplemented("Updating topic schema, ingestion or transform settings", st);
+        return unimplemented("Updating topic ingestion or transform settings", st);
     else
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid update_mask provided in the UpdateTopicRequest: '%.100s' is not "
@@ -461,11 +524,10 @@ enum em_code ps_json_read_topic_update(const cJSON *body, struct ps_topic_update
                        update, st))
         return st->code;
     struct ps_topic_update parsed = {0};
-    /* schema fields are only an error when the mask names them */
+    /* ingestion and transforms are only an error when the mask names them */
     cJSON *copy = cJSON_Duplicate(topic, true);
     if (!copy)
         return EM_FAIL_OOM(st);
-    cJSON_DeleteItemFromObject(copy, "schemaSettings");
     cJSON_DeleteItemFromObject(copy, "ingestionDataSourceSettings");
     cJSON_DeleteItemFromObject(copy, "messageTransforms");
     enum em_code code = ps_json_read_topic(copy, &parsed.cfg, st);

@@ -6,6 +6,7 @@
 
 #include "em_schema.h"
 #include "pubsub_registry.h"
+#include "pubsub_schemas.h"
 
 #include <cjson/cJSON.h>
 
@@ -23,11 +24,27 @@ extern const struct em_message ps_create_snapshot_schema;
 extern const struct em_message ps_update_snapshot_schema;
 extern const struct em_message ps_empty_schema;
 
+/* SchemaService (pubsub_json_schemas.c) */
+extern const struct em_message ps_schema_schema;
+extern const struct em_message ps_commit_schema_schema;
+extern const struct em_message ps_rollback_schema_schema;
+extern const struct em_message ps_validate_schema_schema;
+extern const struct em_message ps_validate_message_schema;
+extern const struct em_message ps_list_schemas_reply;
+extern const struct em_message ps_list_revisions_reply;
+/* A Schema revision; full: with its definition (view FULL). */
+cJSON *ps_json_schema(const struct ps_revision *rev, bool full);
+/* Schema.type and a request's encoding (checked bodies: names, not numbers). */
+enum ps_schema_type ps_json_schema_type(const cJSON *schema);
+enum ps_encoding ps_json_encoding(const cJSON *request);
+
 /* Replies with enums besides Topic and Subscription (the others have none). */
 extern const struct em_message ps_list_topics_reply;
 extern const struct em_message ps_list_subs_reply;
 
+/* A topic whose configuration the caller holds still (the registry lock, or a copy). */
 cJSON *ps_json_topic(const struct ps_topic *topic);
+cJSON *ps_json_topic_config(const char *name, const struct ps_topic_config *cfg);
 cJSON *ps_json_sub(struct ps_sub *sub);
 cJSON *ps_json_snapshot(const struct ps_snapshot *snap);
 

@@ -18,7 +18,11 @@
  *                                         protection, deleted topics retained:
  *                      pubsub_registry.c, pubsub_topics.c, pubsub_retention.c,
  *                      pubsub_subs.c, pubsub_snapshots.c, pubsub_keys.c,
- *                      pubsub_validate.c, pubsub_config.c, pubsub_agent.c
+ *                      pubsub_validate.c, pubsub_config.c, pubsub_agent.c;
+ *                      (pubsub_schemas.h) schemas and their revisions, messages checked
+ *                      against them: pubsub_schemas.c, pubsub_schema_check.c
+ *   pubsub_avro*.c     (pubsub_avro.h)    Avro definitions and messages (JSON, binary)
+ *   pubsub_proto*.c    (pubsub_proto.h)   Protocol Buffer definitions and messages
  *   pubsub_log.c       (pubsub_log.h)     a topic's message log: sequence numbers and
  *                                         publish times kept while its data store
  *                                         (em_datastore.h) is open
@@ -30,7 +34,7 @@
  * through the deliverer push attaches (struct ps_deliverer), and the service
  * (pubsub_service.c) wires the layers together.
  *
- * Storage. Metadata (topic, subscription and snapshot configuration, labels) lives in
+ * Storage. Metadata (topic, subscription and snapshot configuration, labels, schemas) lives in
  * metadata.db tables owned by pubsub_store.c. Customer data (message data, attributes,
  * ordering keys) lives only in one encrypted SQLite store per topic incarnation,
  * <data dir>/pubsub/<sha256(topic name, creation time)>.db, opened with the topic's DEK
@@ -261,6 +265,15 @@ enum em_code ps_backlog_acked(const struct ps_backlog *b, int64_t from, int64_t 
 
 /* --- configurations (pubsub_config.c) --- */
 
+/* Topic.schemaSettings (pubsub_schemas.h has the schemas themselves). */
+enum ps_encoding { PS_ENCODING_UNSPECIFIED = 0, PS_ENCODING_JSON = 1, PS_ENCODING_BINARY = 2 };
+struct ps_schema_settings {
+    char *schema; /* NULL: no schema; PS_DELETED_SCHEMA once the schema is deleted */
+    enum ps_encoding encoding;
+    char *first_revision, *last_revision; /* NULL: unbounded */
+};
+#define PS_DELETED_SCHEMA "_deleted-schema_"
+
 struct ps_topic_config {
     char *kms_key;     /* NULL: Google default encryption */
     char *labels_json; /* JSON object text, "{}" when none */
@@ -268,6 +281,7 @@ struct ps_topic_config {
                           NULL: no message storage policy */
     bool enforce_in_transit;
     int64_t retention_ns; /* 0: not set */
+    struct ps_schema_settings schema;
 };
 
 struct ps_push_config {
@@ -295,6 +309,9 @@ struct ps_sub_config {
 
 /* Config memory. */
 void ps_topic_config_free(struct ps_topic_config *cfg);
+void ps_schema_settings_free(struct ps_schema_settings *s);
+enum em_code ps_schema_settings_copy(struct ps_schema_settings *dst,
+                                     const struct ps_schema_settings *src, struct em_status *st);
 void ps_sub_config_free(struct ps_sub_config *cfg);
 enum em_code ps_topic_config_copy(struct ps_topic_config *dst, const struct ps_topic_config *src,
                                   struct em_status *st);

@@ -2,10 +2,12 @@
  * pubsub_publish: publish: one job on the topic's data store hands out sequence numbers
  * and publish times and inserts the rows; many publishes share a commit (group commit).
  * The reply waits for the commit: parked (ps_publish_start/end) or blocking (ps_publish).
- * Every publish passes the topic's CMEK gate.
+ * Every publish passes the topic's CMEK gate; messages to a topic with a schema are
+ * checked against it first (pubsub_schema_check.c).
  */
 #include "pubsub_errors.h"
 #include "pubsub_flow_parts.h"
+#include "pubsub_schemas.h"
 
 #include "em_audit.h"
 #include "em_clock.h"
@@ -78,7 +80,9 @@ enum em_code ps_publish_start(struct ps_registry *reg, const char *topic_name,
     struct ps_topic *topic = ps_topic_get(reg, topic_name);
     if (!topic)
         return PS_ERR_TOPIC_NOT_FOUND(st);
-    enum em_code code = start_on(topic, msgs, count, now, done, done_arg, out, st);
+    enum em_code code = ps_topic_check_messages(reg, topic, msgs, count, st);
+    if (!code)
+        code = start_on(topic, msgs, count, now, done, done_arg, out, st);
     if (code)
         ps_topic_put(topic);
     else
@@ -116,7 +120,9 @@ enum em_code ps_publish(struct ps_registry *reg, const char *topic_name, struct 
     struct ps_topic *topic = ps_topic_get(reg, topic_name);
     if (!topic)
         return PS_ERR_TOPIC_NOT_FOUND(st);
-    enum em_code code = ps_publish_to(topic, msgs, count, now, st);
+    enum em_code code = ps_topic_check_messages(reg, topic, msgs, count, st);
+    if (!code)
+        code = ps_publish_to(topic, msgs, count, now, st);
     ps_topic_put(topic);
     return code;
 }

@@ -12,6 +12,7 @@
  */
 #include "pubsub_errors.h"
 #include "pubsub_registry_parts.h"
+#include "pubsub_schemas.h"
 
 #include "em_clock.h"
 #include "em_config.h"
@@ -178,8 +179,9 @@ enum em_code ps_registry_load(struct ps_registry *reg, struct em_cmek *cmek, int
                               struct em_status *st)
 {
     reg->cmek = cmek;
-    struct ps_store_visitor visitor = {ps_load_topic, ps_load_retained, ps_load_sub,
-                                       ps_load_snapshot, reg};
+    struct ps_store_visitor visitor = {ps_load_schema_revision, ps_load_topic,
+                                       ps_load_retained,        ps_load_sub,
+                                       ps_load_snapshot,        reg};
     if (ps_store_load(reg->meta, &visitor, st))
         return st->code;
     ps_reconcile_retained(reg);
@@ -191,8 +193,10 @@ enum em_code ps_registry_load(struct ps_registry *reg, struct em_cmek *cmek, int
         if (!em_cmek_info(cmek, t->name, &info))
             em_warn("pubsub: topic %s has no CMEK record: its messages cannot be read", t->name);
     }
-    em_info("pubsub: %zu topics, %zu deleted topics retained, %zu subscriptions, %zu snapshots",
-            reg->topics.count, reg->retained.count, reg->subs.count, reg->snapshots.count);
+    em_info("pubsub: %zu topics, %zu deleted topics retained, %zu subscriptions, %zu snapshots, "
+            "%zu schemas",
+            reg->topics.count, reg->retained.count, reg->subs.count, reg->snapshots.count,
+            reg->schemas.count);
     return EM_OK;
 }
 
@@ -242,6 +246,7 @@ static void drop_everything(struct ps_registry *reg, bool shred)
     em_index_release(&retained);
     em_index_release(&subs);
     em_index_release(&snapshots);
+    ps_schemas_drop(reg);
 }
 
 enum em_code ps_registry_reset(struct ps_registry *reg, struct em_status *st)

@@ -138,6 +138,7 @@ struct ps_registry {
                                   whose data subscriptions still read */
     struct em_index subs;      /* struct ps_sub, by name */
     struct em_index snapshots; /* struct ps_snapshot, by name */
+    struct em_index schemas;   /* struct ps_schema (pubsub_schemas.c), by name */
     _Atomic uint32_t next_id;  /* subscription and snapshot ids */
     int pull_wait_ms;          /* PS_PULL_WAIT_MS; tests and fuzzing set 0 */
     const struct ps_deliverer *_Atomic deliverer; /* NULL until attached */
@@ -155,6 +156,7 @@ enum {
     PS_TOPIC_STORAGE_POLICY = 1 << 1,
     PS_TOPIC_KMS_KEY = 1 << 2,
     PS_TOPIC_RETENTION = 1 << 3,
+    PS_TOPIC_SCHEMA = 1 << 4,
 };
 
 struct ps_sub_update {
@@ -205,6 +207,9 @@ enum em_code ps_topic_create(struct ps_registry *reg, const char *name,
 enum em_code ps_topic_update(struct ps_registry *reg, const char *name,
                              const struct ps_topic_update *update, struct ps_topic **out,
                              struct em_status *st);
+/* A copy of the topic's configuration as it is now (ps_topic_config_free it). */
+enum em_code ps_topic_config_get(struct ps_topic *topic, struct ps_topic_config *out,
+                                 struct em_status *st);
 enum em_code ps_topic_delete(struct ps_registry *reg, const char *name, int64_t now,
                              struct em_status *st);
 

@@ -56,6 +56,8 @@ enum em_code ps_load_topic(void *arg, struct ps_topic_row *row, struct em_status
 enum em_code ps_load_retained(void *arg, struct ps_topic_row *row, struct em_status *st);
 enum em_code ps_load_sub(void *arg, struct ps_sub_row *row, struct em_status *st);
 enum em_code ps_load_snapshot(void *arg, const struct ps_snapshot_row *row, struct em_status *st);
+enum em_code ps_load_schema_revision(void *arg, const struct ps_schema_revision_row *row,
+                                     struct em_status *st);
 
 /* Deleted topics (pubsub_retention.c; admin lock held). */
 /* Shreds a retained topic once no subscription reads it. */

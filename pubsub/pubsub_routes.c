@@ -5,8 +5,8 @@
  * the route's first variable (and its ancestors) under --iam enforce; handlers check the
  * second resource some methods involve (attachSubscription on the topic of a new
  * subscription, consume on a snapshot's source, seek on a snapshot, detachSubscription on
- * the topic). A route without a handler answers UNIMPLEMENTED naming the method: schemas
- * and message transforms are not provided by this emulator.
+ * the topic, attach on the schema a topic names). A route without a handler answers
+ * UNIMPLEMENTED naming the method: message transforms are not provided by this emulator.
  */
 #include "pubsub_routes.h"
 
@@ -17,6 +17,7 @@
 #define TOPIC   "projects/*/topics/*"
 #define SUB     "projects/*/subscriptions/*"
 #define SNAP    "projects/*/snapshots/*"
+#define SCHEMA  "projects/*/schemas/*"
 #define DATA    EM_AUDIT_DATA_ACCESS
 #define ADMIN   EM_AUDIT_ADMIN
 #define P(perm) "pubsub." perm
@@ -94,20 +95,35 @@ const struct em_route pubsub_routes[] = {
     {"POST", "v1/{resource=" SNAP "}:testIamPermissions", em_iam_handle_test, "TestIamPermissions",
      &em_iam_test_request, NULL, NULL, DATA},
 
+    /* schemas (pubsub_schema_handlers.c) */
+    {"POST", "v1/{parent=projects/*}/schemas", ps_create_schema, "CreateSchema", &ps_schema_schema,
+     "schema", P("schemas.create"), ADMIN, .reply = &ps_schema_schema},
+    {"GET", "v1/{parent=projects/*}/schemas", ps_list_schemas, "ListSchemas", NULL, NULL,
+     P("schemas.list"), DATA, .reply = &ps_list_schemas_reply},
+    {"GET", "v1/{name=" SCHEMA "}", ps_get_schema, "GetSchema", NULL, NULL, P("schemas.get"), DATA,
+     .reply = &ps_schema_schema},
+    {"DELETE", "v1/{name=" SCHEMA "}", ps_delete_schema, "DeleteSchema", NULL, NULL,
+     P("schemas.delete"), ADMIN},
+    {"POST", "v1/{name=" SCHEMA "}:commit", ps_commit_schema, "CommitSchema",
+     &ps_commit_schema_schema, NULL, P("schemas.commit"), ADMIN, .reply = &ps_schema_schema},
+    {"POST", "v1/{name=" SCHEMA "}:rollback", ps_rollback_schema, "RollbackSchema",
+     &ps_rollback_schema_schema, NULL, P("schemas.rollback"), ADMIN, .reply = &ps_schema_schema},
+    {"GET", "v1/{name=" SCHEMA "}:listRevisions", ps_list_schema_revisions, "ListSchemaRevisions",
+     NULL, NULL, P("schemas.listRevisions"), DATA, .reply = &ps_list_revisions_reply},
+    {"DELETE", "v1/{name=" SCHEMA "}:deleteRevision", ps_delete_schema_revision,
+     "DeleteSchemaRevision", NULL, NULL, P("schemas.delete"), ADMIN, .reply = &ps_schema_schema},
+    {"GET", "v1/{resource=" SCHEMA "}:getIamPolicy", em_iam_handle_get, "GetIamPolicy", NULL, NULL,
+     P("schemas.getIamPolicy"), DATA, .reply = &em_iam_policy},
+    {"POST", "v1/{resource=" SCHEMA "}:setIamPolicy", em_iam_handle_set, "SetIamPolicy",
+     &em_iam_set_request, NULL, P("schemas.setIamPolicy"), ADMIN, .reply = &em_iam_policy},
+    {"POST", "v1/{resource=" SCHEMA "}:testIamPermissions", em_iam_handle_test,
+     "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA},
+    {"POST", "v1/{parent=projects/*}/schemas:validate", ps_validate_schema, "ValidateSchema",
+     &ps_validate_schema_schema, NULL, P("schemas.validate"), DATA},
+    {"POST", "v1/{parent=projects/*}/schemas:validateMessage", ps_validate_message,
+     "ValidateMessage", &ps_validate_message_schema, NULL, P("schemas.validate"), DATA},
+
     /* not provided by this emulator: answered UNIMPLEMENTED */
-    {"POST", "v1/{parent=projects/*}/schemas", NULL, "CreateSchema"},
-    {"GET", "v1/{parent=projects/*}/schemas", NULL, "ListSchemas"},
-    {"GET", "v1/{name=projects/*/schemas/*}", NULL, "GetSchema"},
-    {"DELETE", "v1/{name=projects/*/schemas/*}", NULL, "DeleteSchema"},
-    {"POST", "v1/{name=projects/*/schemas/*}:commit", NULL, "CommitSchema"},
-    {"POST", "v1/{name=projects/*/schemas/*}:rollback", NULL, "RollbackSchema"},
-    {"GET", "v1/{name=projects/*/schemas/*}:listRevisions", NULL, "ListSchemaRevisions"},
-    {"DELETE", "v1/{name=projects/*/schemas/*}:deleteRevision", NULL, "DeleteSchemaRevision"},
-    {"GET", "v1/{resource=projects/*/schemas/*}:getIamPolicy", NULL, "GetIamPolicy"},
-    {"POST", "v1/{resource=projects/*/schemas/*}:setIamPolicy", NULL, "SetIamPolicy"},
-    {"POST", "v1/{resource=projects/*/schemas/*}:testIamPermissions", NULL, "TestIamPermissions"},
-    {"POST", "v1/{parent=projects/*}/schemas:validate", NULL, "ValidateSchema"},
-    {"POST", "v1/{parent=projects/*}/schemas:validateMessage", NULL, "ValidateMessage"},
     {"POST", "v1/{project=projects/*}:testMessageTransforms", NULL, "TestMessageTransforms"},
     {"POST", "v1/{project=projects/*}:validateMessageTransform", NULL, "ValidateMessageTransform"},
     {NULL},

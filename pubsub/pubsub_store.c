@@ -11,6 +11,9 @@
  *                          retained_topic: the retained topic it reads once its topic is
  *                          deleted (version 2)
  *   pubsub_snapshots       name, id, topic, floor (a sequence number), expiry, labels
+ *   pubsub_schema_revisions  (version 3) every revision of every schema: name, revision
+ *                          ID, type, definition, creation time; pubsub_topics gained the
+ *                          topic's schema settings
  *
  * Topic stores, <data dir>/pubsub/<sha256(topic, creation time)>.db, encrypted page by
  * page with the topic's DEK (em_store_open_encrypted; module "pubsub_log"): customer data
@@ -80,6 +83,18 @@ static const char *const pubsub_migrations[] = {
     " create_time_ns INTEGER NOT NULL,"
     " delete_time_ns INTEGER NOT NULL);"
     "ALTER TABLE pubsub_subscriptions ADD COLUMN retained_topic TEXT;",
+    /* 3: schemas and the topics' schema settings */
+    "CREATE TABLE pubsub_schema_revisions ("
+    " name TEXT NOT NULL,"
+    " revision_id TEXT NOT NULL,"
+    " type INTEGER NOT NULL,"
+    " definition TEXT NOT NULL,"
+    " create_time_ns INTEGER NOT NULL,"
+    " PRIMARY KEY (name, revision_id));"
+    "ALTER TABLE pubsub_topics ADD COLUMN schema_name TEXT;"
+    "ALTER TABLE pubsub_topics ADD COLUMN schema_encoding INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE pubsub_topics ADD COLUMN schema_first_revision TEXT;"
+    "ALTER TABLE pubsub_topics ADD COLUMN schema_last_revision TEXT;",
 };
 
 static const char *const log_migrations[] = {
@@ -169,6 +184,13 @@ static enum em_code read_topic(sqlite3_stmt *row, void *arg, struct em_status *s
                 .regions = column_dup(row, 3),
                 .enforce_in_transit = column_bool(row, 4),
                 .retention_ns = sqlite3_column_int64(row, 5),
+                .schema =
+                    {
+                        .schema = column_dup(row, 7),
+                        .encoding = (enum ps_encoding)sqlite3_column_int(row, 8),
+                        .first_revision = column_dup(row, 9),
+                        .last_revision = column_dup(row, 10),
+                    },
             },
         .create_ns = sqlite3_column_int64(row, 6),
     };
@@ -236,12 +258,30 @@ static enum em_code read_snapshot(sqlite3_stmt *row, void *arg, struct em_status
     return v->snapshot(v->arg, &r, st);
 }
 
+static enum em_code read_schema_revision(sqlite3_stmt *row, void *arg, struct em_status *st)
+{
+    const struct ps_store_visitor *v = arg;
+    struct ps_schema_revision_row r = {
+        .name = em_column_text(row, 0),
+        .revision_id = em_column_text(row, 1),
+        .type = sqlite3_column_int(row, 2),
+        .definition = em_column_text(row, 3),
+        .create_ns = sqlite3_column_int64(row, 4),
+    };
+    return v->schema_revision(v->arg, &r, st);
+}
+
 enum em_code ps_store_load(struct em_store *meta, const struct ps_store_visitor *v,
                            struct em_status *st)
 {
     if (load_rows(meta,
+                  "SELECT name, revision_id, type, definition, create_time_ns"
+                  " FROM pubsub_schema_revisions ORDER BY name, create_time_ns, revision_id",
+                  read_schema_revision, v, st) ||
+        load_rows(meta,
                   "SELECT name, kms_key_name, labels, storage_regions, enforce_in_transit,"
-                  " retention_ns, create_time_ns FROM pubsub_topics ORDER BY name",
+                  " retention_ns, create_time_ns, schema_name, schema_encoding,"
+                  " schema_first_revision, schema_last_revision FROM pubsub_topics ORDER BY name",
                   read_topic, v, st) ||
         load_rows(meta,
                   "SELECT topic, kms_key_name, retention_ns, create_time_ns"
@@ -271,7 +311,8 @@ enum em_code ps_store_save_topic(struct em_store *meta, const struct ps_topic_ro
     sqlite3_stmt *stmt = em_store_stmt(
         meta,
         "INSERT OR REPLACE INTO pubsub_topics(name, kms_key_name, labels, storage_regions,"
-        " enforce_in_transit, retention_ns, create_time_ns) VALUES (?,?,?,?,?,?,?)",
+        " enforce_in_transit, retention_ns, create_time_ns, schema_name, schema_encoding,"
+        " schema_first_revision, schema_last_revision) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         st);
     if (!stmt)
         return st->code;
@@ -283,6 +324,10 @@ enum em_code ps_store_save_topic(struct em_store *meta, const struct ps_topic_ro
     sqlite3_bind_int(stmt, 5, c->enforce_in_transit);
     sqlite3_bind_int64(stmt, 6, c->retention_ns);
     sqlite3_bind_int64(stmt, 7, topic->create_ns);
+    em_bind_text(stmt, 8, c->schema.schema);
+    sqlite3_bind_int(stmt, 9, (int)c->schema.encoding);
+    em_bind_text(stmt, 10, c->schema.first_revision);
+    em_bind_text(stmt, 11, c->schema.last_revision);
     return em_stmt_run(stmt, st);
 }
 
@@ -440,13 +485,61 @@ enum em_code ps_store_delete_snapshot(struct em_store *meta, const char *name, s
     return run_by_name(meta, "DELETE FROM pubsub_snapshots WHERE name = ?", name, st);
 }
 
+enum em_code ps_store_save_schema_revision(struct em_store *meta,
+                                           const struct ps_schema_revision_row *rev,
+                                           struct em_status *st)
+{
+    sqlite3_stmt *stmt =
+        em_store_stmt(meta,
+                      "INSERT INTO pubsub_schema_revisions(name, revision_id, type, definition,"
+                      " create_time_ns) VALUES (?,?,?,?,?)",
+                      st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, rev->name);
+    em_bind_text(stmt, 2, rev->revision_id);
+    sqlite3_bind_int(stmt, 3, rev->type);
+    em_bind_text(stmt, 4, rev->definition);
+    sqlite3_bind_int64(stmt, 5, rev->create_ns);
+    return em_stmt_run(stmt, st);
+}
+
+enum em_code ps_store_delete_schema_revision(struct em_store *meta, const char *name,
+                                             const char *revision_id, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(
+        meta, "DELETE FROM pubsub_schema_revisions WHERE name = ? AND revision_id = ?", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, name);
+    em_bind_text(stmt, 2, revision_id);
+    return em_stmt_run(stmt, st);
+}
+
+enum em_code ps_store_delete_schema(struct em_store *meta, const char *name, struct em_status *st)
+{
+    if (em_store_begin(meta, st))
+        return st->code;
+    if (run_by_name(meta, "DELETE FROM pubsub_schema_revisions WHERE name = ?", name, st) ||
+        run_by_name(meta,
+                    "UPDATE pubsub_topics SET schema_name = '" PS_DELETED_SCHEMA "',"
+                    " schema_first_revision = NULL, schema_last_revision = NULL"
+                    " WHERE schema_name = ?",
+                    name, st)) {
+        em_store_rollback(meta);
+        return st->code;
+    }
+    return em_store_commit(meta, st);
+}
+
 enum em_code ps_store_clear(struct em_store *meta, struct em_status *st)
 {
     if (em_store_begin(meta, st))
         return st->code;
     if (em_store_exec(meta,
                       "DELETE FROM pubsub_snapshots; DELETE FROM pubsub_subscriptions;"
-                      " DELETE FROM pubsub_topics; DELETE FROM pubsub_retained_topics;",
+                      " DELETE FROM pubsub_topics; DELETE FROM pubsub_retained_topics;"
+                      " DELETE FROM pubsub_schema_revisions;",
                       st)) {
         em_store_rollback(meta);
         return st->code;

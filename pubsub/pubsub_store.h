@@ -35,9 +35,19 @@ struct ps_snapshot_row {
     int64_t create_ns;
 };
 
-/* What ps_store_load hands every row to, in this order: topics, retained deleted topics
- * (name: the topic's), subscriptions, snapshots. An error stops the load. */
+struct ps_schema_revision_row {
+    const char *name, *revision_id;
+    int type; /* enum ps_schema_type */
+    const char *definition;
+    int64_t create_ns;
+};
+
+/* What ps_store_load hands every row to, in this order: schema revisions (by schema, oldest
+ * first), topics, retained deleted topics (name: the topic's), subscriptions, snapshots.
+ * An error stops the load. */
 struct ps_store_visitor {
+    enum em_code (*schema_revision)(void *arg, const struct ps_schema_revision_row *row,
+                                    struct em_status *st);
     enum em_code (*topic)(void *arg, struct ps_topic_row *row, struct em_status *st);
     enum em_code (*retained)(void *arg, struct ps_topic_row *row, struct em_status *st);
     enum em_code (*sub)(void *arg, struct ps_sub_row *row, struct em_status *st);
@@ -67,6 +77,14 @@ enum em_code ps_store_save_snapshot(struct em_store *meta, const struct ps_snaps
                                     struct em_status *st);
 enum em_code ps_store_delete_snapshot(struct em_store *meta, const char *name,
                                       struct em_status *st);
+enum em_code ps_store_save_schema_revision(struct em_store *meta,
+                                           const struct ps_schema_revision_row *rev,
+                                           struct em_status *st);
+enum em_code ps_store_delete_schema_revision(struct em_store *meta, const char *name,
+                                             const char *revision_id, struct em_status *st);
+/* A schema's deletion in one transaction: its revisions go and the topics that named it
+ * show PS_DELETED_SCHEMA. */
+enum em_code ps_store_delete_schema(struct em_store *meta, const char *name, struct em_status *st);
 enum em_code ps_store_clear(struct em_store *meta, struct em_status *st);
 
 /* topic stores (run on the log thread) */

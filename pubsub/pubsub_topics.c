@@ -14,6 +14,7 @@
  */
 #include "pubsub_errors.h"
 #include "pubsub_registry_parts.h"
+#include "pubsub_schemas.h"
 
 #include "em_clock.h"
 #include "em_config.h"
@@ -155,6 +156,15 @@ static int64_t incarnation_time(struct ps_registry *reg, const char *name, int64
     return ns;
 }
 
+enum em_code ps_topic_config_get(struct ps_topic *topic, struct ps_topic_config *out,
+                                 struct em_status *st)
+{
+    pthread_rwlock_rdlock(&topic->reg->lock);
+    enum em_code code = ps_topic_config_copy(out, &topic->cfg, st);
+    pthread_rwlock_unlock(&topic->reg->lock);
+    return code;
+}
+
 enum em_code ps_topic_create(struct ps_registry *reg, const char *name,
                              const struct ps_topic_config *cfg, int64_t now, struct ps_topic **out,
                              struct em_status *st)
@@ -170,6 +180,9 @@ enum em_code ps_topic_create(struct ps_registry *reg, const char *name,
         code = PS_ERR_TOPIC_EXISTS(st);
         goto out;
     }
+    /* under the admin lock: the schema cannot be deleted meanwhile */
+    if ((code = ps_schema_check_settings(reg, &cfg->schema, st)) != EM_OK)
+        goto out;
     if (!(t = ps_topic_new(reg, name, incarnation_time(reg, name, now), st)) ||
         ps_topic_config_copy(&t->cfg, cfg, st)) {
         code = st->code;
@@ -240,6 +253,12 @@ enum em_code ps_topic_update(struct ps_registry *reg, const char *name,
     }
     if (update->mask & PS_TOPIC_RETENTION)
         next.retention_ns = u->retention_ns;
+    if (update->mask & PS_TOPIC_SCHEMA) {
+        ps_schema_settings_free(&next.schema);
+        if ((code = ps_schema_settings_copy(&next.schema, &u->schema, st)) != EM_OK ||
+            (code = ps_schema_check_settings(reg, &next.schema, st)) != EM_OK)
+            goto out;
+    }
     if (!next.labels_json ||
         (u->regions && (update->mask & PS_TOPIC_STORAGE_POLICY) && !next.regions)) {
         code = EM_FAIL_OOM(st);

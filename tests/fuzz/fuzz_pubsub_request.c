@@ -5,7 +5,8 @@
  * temporary data directory (no sockets, see fuzz_service.h; pulls never wait).
  *
  * A topic with a subscription and a published message exist so that inputs reach the
- * data calls.
+ * data calls, and an Avro and a Protocol Buffer schema with a topic each (JSON and
+ * BINARY) so that publishes reach the schema checks.
  */
 #include "fuzz_service.h"
 #include "pubsub/pubsub_registry.h"
@@ -26,6 +27,20 @@ static void create_fixtures(void)
     fuzz_service_call("POST", PROJECT "/topics/topic:publish", NULL, NULL,
                       "{\"messages\":[{\"data\":\"aGVsbG8=\",\"attributes\":{\"k\":\"v\"},"
                       "\"orderingKey\":\"o\"}]}");
+    /* schemas, and topics validating what is published to them */
+    fuzz_service_call("POST", PROJECT "/schemas", "schemaId", "avro",
+                      "{\"type\":\"AVRO\",\"definition\":\"{\\\"type\\\":\\\"record\\\","
+                      "\\\"name\\\":\\\"R\\\",\\\"fields\\\":[{\\\"name\\\":\\\"a\\\","
+                      "\\\"type\\\":[\\\"null\\\",\\\"long\\\"]}]}\"}");
+    fuzz_service_call("POST", PROJECT "/schemas", "schemaId", "proto",
+                      "{\"type\":\"PROTOCOL_BUFFER\",\"definition\":\"syntax = \\\"proto3\\\"; "
+                      "message M { int64 a = 1; repeated string b = 2; }\"}");
+    fuzz_service_call("PUT", PROJECT "/topics/avro-topic", NULL, NULL,
+                      "{\"schemaSettings\":{\"schema\":\"projects/fuzz-project/schemas/avro\","
+                      "\"encoding\":\"JSON\"}}");
+    fuzz_service_call("PUT", PROJECT "/topics/proto-topic", NULL, NULL,
+                      "{\"schemaSettings\":{\"schema\":\"projects/fuzz-project/schemas/proto\","
+                      "\"encoding\":\"BINARY\"}}");
 }
 
 static void pulls_never_wait(struct em_service *svc)

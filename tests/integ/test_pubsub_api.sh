@@ -167,9 +167,9 @@ api POST "$V1/topics/orders:explode" '{}'
 expect_error_json 404 NOT_FOUND
 api DELETE "$V1/topics/orders:publish"
 expect_error_json 404 NOT_FOUND
-api POST "$V1/schemas?schemaId=s" '{}'
+api POST "$PUBSUB_URL/v1/projects/$PROJECT:validateMessageTransform" '{}'
 expect_error_json 400 UNIMPLEMENTED
-expect_contains "$BODY" "CreateSchema" "names the method"
+expect_contains "$BODY" "ValidateMessageTransform" "names the method"
 
 section "subscriptions"
 api PUT "$V1/subscriptions/orders-sub" "{\"topic\":\"$T/orders\",\"ackDeadlineSeconds\":20,\"labels\":{\"env\":\"test\"}}"

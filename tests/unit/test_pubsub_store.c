@@ -1,7 +1,8 @@
 /*
  * Unit tests of Pub/Sub's store (pubsub_store.c) alone, on a temporary metadata.db and an
  * encrypted topic store: rows saved are the rows loaded (topics, retained deleted topics,
- * subscriptions with every setting, snapshots), a topic's retirement in one transaction,
+ * subscriptions with every setting, snapshots, schema revisions and a topic's schema
+ * settings, a schema's deletion), a topic's retirement in one transaction,
  * deletions and clear; the topic store's messages, floors and marks; and a step error in
  * the middle of a load is an error, not a short load.
  */
@@ -54,7 +55,8 @@ static int teardown(void **state)
 /* --- what a load hands over --- */
 
 struct loaded {
-    int topics, retained, subs, snapshots;
+    int revisions, topics, retained, subs, snapshots;
+    char revisions_seen[256];  /* "name@id type create_ns definition;" in load order */
     struct ps_topic_row topic; /* the last of each, strings copied */
     char topic_name[128], retained_name[128], sub_name[128], snapshot_name[128];
     struct ps_sub_row sub;
@@ -63,6 +65,18 @@ struct loaded {
     char snapshot_topic[128];
     bool take_configs; /* take the configurations over, as the registry does */
 };
+
+static enum em_code on_revision(void *arg, const struct ps_schema_revision_row *row,
+                                struct em_status *st)
+{
+    struct loaded *l = arg;
+    (void)st;
+    l->revisions++;
+    size_t used = strlen(l->revisions_seen);
+    snprintf(l->revisions_seen + used, sizeof(l->revisions_seen) - used, "%s@%s %d %lld %s;",
+             row->name, row->revision_id, row->type, (long long)row->create_ns, row->definition);
+    return EM_OK;
+}
 
 static enum em_code on_topic(void *arg, struct ps_topic_row *row, struct em_status *st)
 {
@@ -113,7 +127,7 @@ static enum em_code on_snapshot(void *arg, const struct ps_snapshot_row *row, st
 
 static enum em_code load(struct fixture *f, struct loaded *l, struct em_status *st)
 {
-    struct ps_store_visitor v = {on_topic, on_retained, on_sub, on_snapshot, l};
+    struct ps_store_visitor v = {on_revision, on_topic, on_retained, on_sub, on_snapshot, l};
     return ps_store_load(f->dir.store, &v, st);
 }
 
@@ -222,6 +236,52 @@ static void test_rows_round_trip(void **state)
 
 /* The visitor may take a configuration's strings; what it leaves is freed by the store
  * (ASan and valgrind would see a leak or a double free otherwise). */
+static void test_schemas_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    /* saved out of order: loaded by schema, then oldest first */
+    const struct ps_schema_revision_row revs[] = {
+        {"projects/p/schemas/b", "0000000b", 2, "\"int\"", 30},
+        {"projects/p/schemas/a", "0000000c", 1, "message M {}", 20},
+        {"projects/p/schemas/a", "0000000a", 1, "message N {}", 10},
+    };
+    for (size_t i = 0; i < sizeof(revs) / sizeof(revs[0]); i++)
+        assert_int_equal(ps_store_save_schema_revision(f->dir.store, &revs[i], &st), EM_OK);
+    assert_int_equal(ps_store_save_schema_revision(f->dir.store, &revs[0], &st), EM_ALREADY_EXISTS);
+    struct ps_topic_row topic = {
+        .name = TOPIC,
+        .cfg = {.labels_json = "{}",
+                .schema = {"projects/p/schemas/a", PS_ENCODING_BINARY, "0000000a", "0000000c"}},
+        .create_ns = 1};
+    assert_int_equal(ps_store_save_topic(f->dir.store, &topic, &st), EM_OK);
+
+    struct loaded l = {0};
+    assert_int_equal(load(f, &l, &st), EM_OK);
+    assert_int_equal(l.revisions, 3);
+    assert_string_equal(l.revisions_seen, "projects/p/schemas/a@0000000a 1 10 message N {};"
+                                          "projects/p/schemas/a@0000000c 1 20 message M {};"
+                                          "projects/p/schemas/b@0000000b 2 30 \"int\";");
+    assert_string_equal(l.topic.cfg.schema.schema, "projects/p/schemas/a");
+    assert_int_equal(l.topic.cfg.schema.encoding, PS_ENCODING_BINARY);
+    assert_string_equal(l.topic.cfg.schema.first_revision, "0000000a");
+    assert_string_equal(l.topic.cfg.schema.last_revision, "0000000c");
+    loaded_free(&l);
+
+    /* a revision goes; the schema goes, and its topic shows it deleted */
+    assert_int_equal(
+        ps_store_delete_schema_revision(f->dir.store, "projects/p/schemas/a", "0000000c", &st),
+        EM_OK);
+    assert_int_equal(ps_store_delete_schema(f->dir.store, "projects/p/schemas/a", &st), EM_OK);
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(load(f, &l, &st), EM_OK);
+    assert_int_equal(l.revisions, 1);
+    assert_string_equal(l.topic.cfg.schema.schema, PS_DELETED_SCHEMA);
+    assert_null(l.topic.cfg.schema.first_revision);
+    assert_int_equal(l.topic.cfg.schema.encoding, PS_ENCODING_BINARY);
+    loaded_free(&l);
+}
+
 static void test_visitor_takes_configurations(void **state)
 {
     struct fixture *f = *state;
@@ -271,6 +331,8 @@ static void test_clear_forgets_everything(void **state)
     struct em_status st = {0};
     save_topic(f, TOPIC, 1);
     save_topic(f, TOPIC "-2", 2);
+    const struct ps_schema_revision_row rev = {"projects/p/schemas/s", "01234567", 2, "\"int\"", 3};
+    assert_int_equal(ps_store_save_schema_revision(f->dir.store, &rev, &st), EM_OK);
     assert_int_equal(ps_store_delete_topic(f->dir.store, TOPIC "-2", &st), EM_OK);
     struct loaded l = {0};
     assert_int_equal(load(f, &l, &st), EM_OK);
@@ -280,6 +342,7 @@ static void test_clear_forgets_everything(void **state)
     struct loaded none = {0};
     assert_int_equal(load(f, &none, &st), EM_OK);
     assert_int_equal(none.topics, 0);
+    assert_int_equal(none.revisions, 0);
     loaded_free(&none);
 }
 
@@ -417,6 +480,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rows_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schemas_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visitor_takes_configurations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retire_keeps_readers_on_the_retained_topic, setup,
                                         teardown),
