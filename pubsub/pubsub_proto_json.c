@@ -711,8 +711,8 @@ static enum em_code check_fields_once(struct json_check *c, const struct proto_m
                                       size_t base)
 {
     char name[160];
-    int64_t *e = c->members + base;
     size_t n = c->nmembers - base;
+    int64_t *e = n ? c->members + base : NULL; /* no array before the first member */
     for (size_t i = 0; i < n; i++)
         e[i] = (e[i] & MEMBER_NULL) | member_field(e[i]); /* by field alone */
     if (n > 1)
@@ -747,8 +747,8 @@ static enum em_code check_oneofs(struct json_check *c, const struct proto_messag
         if (entry >> 32 && !(entry & MEMBER_NULL) && !push_member(c, entry))
             return EM_FAIL_OOM(c->st);
     }
-    int64_t *e = c->members + start;
     size_t k = c->nmembers - start;
+    int64_t *e = k ? c->members + start : NULL;
     if (k > 1)
         qsort(e, k, sizeof(*e), compare_int64);
     enum em_code code = EM_OK;
