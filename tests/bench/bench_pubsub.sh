@@ -5,6 +5,7 @@
 #   our Pub/Sub, CMEK topic (customer key in KMS)         each topic has one subscription,
 #   our Pub/Sub, topic without a key (default encryption)  so every message is stored
 #   Google's Pub/Sub emulator (platform/pubsub-emulator, its REST port), twice
+#   both, a topic validating Avro JSON records (what schema validation costs), once
 #
 # Our two topics are measured twice each, interleaved, and the better run of each is
 # kept (the machine is shared; the spread is about 10 %). Google's emulator is a JVM that
@@ -42,6 +43,29 @@ json POST "$KMS/keyRings?keyRingId=bench" '{}' &&
 post_script "$BENCH_TMP/publish.lua" \
     "{\"messages\":[{\"data\":\"$(head -c 1024 /dev/urandom | base64 -w0)\"}]}"
 
+# A topic validating Avro JSON: a record of 16 strings and 8 longs, messages of 1.1 KiB
+fields="" record=""
+for i in $(seq 0 15); do
+    fields+="{\"name\":\"f$i\",\"type\":\"string\"},"
+    record+="\"f$i\":\"value-$i-$(printf '%040d' 0)\","
+done
+for i in $(seq 0 7); do
+    fields+="{\"name\":\"n$i\",\"type\":\"long\"},"
+    record+="\"n$i\":$((1234567890123 + i)),"
+done
+AVRO_SCHEMA="{\"type\":\"AVRO\",\"definition\":$(printf '{"type":"record","name":"Event","fields":[%s]}' \
+    "${fields%,}" | sed 's/"/\\"/g; s/^/"/; s/$/"/')}"
+post_script "$BENCH_TMP/publish-avro.lua" \
+    "{\"messages\":[{\"data\":\"$(printf '{%s}' "${record%,}" | base64 -w0)\"}]}"
+# avro_topic BASE_URL: the schema, a topic validating with it and a subscription
+avro_topic() {
+    json POST "$1/schemas?schemaId=event" "$AVRO_SCHEMA" &&
+        json PUT "$1/topics/avro" \
+            "{\"schemaSettings\":{\"schema\":\"projects/$PROJECT/schemas/event\",\"encoding\":\"JSON\"}}" &&
+        json PUT "$1/subscriptions/avro-sub" "{\"topic\":\"projects/$PROJECT/topics/avro\"}"
+}
+avro_topic "$PUBSUB" || { echo "cannot create the Avro topic" >&2; exit 1; }
+
 best() { (( $1 > $2 )) && echo "$1" || echo "$2"; }
 # CPU time of our pubsub process (user + system, clock ticks), to count CPU per publish
 pubsub_pid=$(pgrep -f "bin/pubsub --port-base=$base " | head -1)
@@ -62,10 +86,12 @@ cmek2=$(wrk_rate "$PUBSUB/topics/cmek:publish" "$BENCH_TMP/publish.lua") || exit
 plain2=$(wrk_rate "$PUBSUB/topics/plain:publish" "$BENCH_TMP/publish.lua") || exit 1
 cmek=$(best "$cmek1" "$cmek2")
 plain=$(best "$plain1" "$plain2")
+avro=$(wrk_rate "$PUBSUB/topics/avro:publish" "$BENCH_TMP/publish-avro.lua") || exit 1
 stop_last
 
 google=0
 warm=0
+google_avro=0
 if [[ -x $GOOGLE_EMULATOR ]] && command -v java >/dev/null; then
     gport=$((base + 7))
     start_bg "$GOOGLE_EMULATOR" --host=127.0.0.1 --port="$gport"
@@ -76,6 +102,8 @@ if [[ -x $GOOGLE_EMULATOR ]] && command -v java >/dev/null; then
         { echo "Google's Pub/Sub emulator did not start on port $gport" >&2; exit 1; }
     google=$(wrk_rate "$GOOGLE/topics/plain:publish" "$BENCH_TMP/publish.lua") || exit 1
     warm=$(wrk_rate "$GOOGLE/topics/plain:publish" "$BENCH_TMP/publish.lua") || exit 1
+    avro_topic "$GOOGLE" || { echo "cannot create the Avro topic on Google's emulator" >&2; exit 1; }
+    google_avro=$(wrk_rate "$GOOGLE/topics/avro:publish" "$BENCH_TMP/publish-avro.lua") || exit 1
     stop_last
 else
     echo "!!!!!!!! Google's Pub/Sub emulator (and java) not found: no peer to compare with !!!!!!!!"
@@ -86,6 +114,8 @@ printf '%-56s %12s\n' "our Pub/Sub, CMEK topic (runs: $cmek1, $cmek2)" "$cmek"
 printf '%-56s %12s\n' "our Pub/Sub, topic without a key (runs: $plain1, $plain2)" "$plain"
 printf '%-56s %12s\n' "Google's Pub/Sub emulator, first run after start-up" "$google"
 printf '%-56s %12s\n' "Google's Pub/Sub emulator, second run (JVM warmed up)" "$warm"
+printf '%-56s %12s\n' "our Pub/Sub, topic with an Avro schema (JSON, 1.1 KiB)" "$avro"
+printf '%-56s %12s\n' "Google's Pub/Sub emulator, Avro topic (third run)" "$google_avro"
 printf 'server CPU per CMEK publish (first run): %s us, %s context switches\n' "$cpu_us" "$cs_per"
 cost=$(awk -v c="$cmek" -v p="$plain" 'BEGIN { printf "%.1f", (p > 0 ? 100 * (p - c) / p : 0) }')
 printf 'CMEK costs %s %% against the topic without a key (target < 20 %%): %s\n' "$cost" \
