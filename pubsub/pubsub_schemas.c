@@ -249,76 +249,61 @@ static enum em_code change_schema(struct ps_registry *reg, const char *name, sch
     return code;
 }
 
-/* A new revision made by make(arg), with a fresh ID (schema->lock held). */
-typedef enum em_code (*revision_maker)(struct ps_schema *schema, const char *id, void *arg,
-                                       int64_t now, struct ps_revision **out, struct em_status *st);
-
-struct new_revision {
-    revision_maker make;
-    void *arg;
-    int64_t now;
-    struct ps_revision *rev; /* the result, a reference */
-};
-
+/* Appends a revision compiled beforehand (no lock held meanwhile: a 300 KB definition
+ * takes a while) under a fresh ID, if it keeps the schema's type (schema->lock held). */
 static enum em_code append_new(struct ps_registry *reg, struct ps_schema *schema, void *arg,
                                struct em_status *st)
 {
-    struct new_revision *n = arg;
-    char id[PS_SCHEMA_REVISION_ID_LEN + 1];
-    enum em_code code = new_revision_id(schema, id, st);
-    if (!code)
-        code = n->make(schema, id, n->arg, n->now, &n->rev, st);
-    if (!code)
-        code = append_revision(reg, schema, n->rev, st);
-    return code;
-}
-
-static enum em_code add_revision(struct ps_registry *reg, const char *name, revision_maker make,
-                                 void *arg, int64_t now, struct ps_revision **out,
-                                 struct em_status *st)
-{
-    struct new_revision n = {make, arg, now, NULL};
-    if (change_schema(reg, name, append_new, &n, st)) {
-        ps_revision_put(n.rev);
-        return st->code;
-    }
-    *out = n.rev;
-    return EM_OK;
-}
-
-struct commit_args {
-    enum ps_schema_type type;
-    const char *definition;
-};
-
-static enum em_code make_commit(struct ps_schema *schema, const char *id, void *arg, int64_t now,
-                                struct ps_revision **out, struct em_status *st)
-{
-    const struct commit_args *a = arg;
+    struct ps_revision *rev = arg;
     const struct ps_revision *newest = schema->revs[schema->count - 1];
-    if (a->type != newest->type)
+    if (rev->type != newest->type)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "A new revision must keep the schema's type (%s).",
                        newest->type == PS_SCHEMA_AVRO ? "AVRO" : "PROTOCOL_BUFFER");
-    return revision_new(schema->name, id, a->type, a->definition, now, out, st);
+    if (new_revision_id(schema, rev->id, st))
+        return st->code;
+    return append_revision(reg, schema, rev, st);
+}
+
+/* Adds rev (a new revision without an ID yet, whose reference it takes) to the schema. */
+static enum em_code add_revision(struct ps_registry *reg, const char *name, struct ps_revision *rev,
+                                 struct ps_revision **out, struct em_status *st)
+{
+    if (change_schema(reg, name, append_new, rev, st)) {
+        ps_revision_put(rev);
+        return st->code;
+    }
+    *out = rev;
+    return EM_OK;
 }
 
 enum em_code ps_schema_commit(struct ps_registry *reg, const char *name, enum ps_schema_type type,
                               const char *definition, int64_t now, struct ps_revision **out,
                               struct em_status *st)
 {
-    if (check_definition(type, definition, st))
+    struct ps_revision *rev;
+    if (check_definition(type, definition, st) ||
+        revision_new(name, "", type, definition, now, &rev, st))
         return st->code;
-    struct commit_args args = {type, definition};
-    return add_revision(reg, name, make_commit, &args, now, out, st);
+    return add_revision(reg, name, rev, out, st);
 }
 
-static enum em_code make_rollback(struct ps_schema *schema, const char *id, void *arg, int64_t now,
-                                  struct ps_revision **out, struct em_status *st)
+static enum em_code pick_revision(struct ps_schema *schema, const char *revision_id,
+                                  struct ps_revision **out, struct em_status *st);
+
+/* The revision a rollback copies, with a reference ("Revision not found" when the schema
+ * lacks it, as Google's emulator words it). */
+static enum em_code rollback_source(struct ps_registry *reg, const char *name,
+                                    const char *revision_id, struct ps_revision **out,
+                                    struct em_status *st)
 {
-    const struct ps_revision *old = find_revision(schema, arg, NULL);
-    if (!old)
-        return EM_FAIL(st, EM_NOT_FOUND, "Revision not found");
-    return revision_new(schema->name, id, old->type, old->definition, now, out, st);
+    pthread_rwlock_rdlock(&reg->lock);
+    struct ps_schema *schema = em_index_find(&reg->schemas, name);
+    enum em_code code = !schema ? ERR_SCHEMA_NOT_FOUND(st)
+                        : pick_revision(schema, revision_id, out, st)
+                            ? EM_FAIL(st, EM_NOT_FOUND, "Revision not found")
+                            : EM_OK;
+    pthread_rwlock_unlock(&reg->lock);
+    return code;
 }
 
 enum em_code ps_schema_rollback(struct ps_registry *reg, const char *name, const char *revision_id,
@@ -326,7 +311,12 @@ enum em_code ps_schema_rollback(struct ps_registry *reg, const char *name, const
 {
     if (!revision_id || !*revision_id)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "RollbackSchemaRequest.revision_id is required.");
-    return add_revision(reg, name, make_rollback, (void *)revision_id, now, out, st);
+    struct ps_revision *old, *rev;
+    if (rollback_source(reg, name, revision_id, &old, st))
+        return st->code;
+    enum em_code code = revision_new(name, "", old->type, old->definition, now, &rev, st);
+    ps_revision_put(old);
+    return code ? code : add_revision(reg, name, rev, out, st);
 }
 
 struct revision_removal {
