@@ -57,8 +57,9 @@ static const struct option_def options[] = {
      "seconds KMS keeps honouring a key version's previous state after a change", 0, 1LL << 40},
     {"--kms-generation-delay", "EMULATOR_KMS_GENERATION_DELAY", OPT_INT64,
      FIELD(kms_generation_delay_s), "0",
-     "seconds of emulator time a new asymmetric key version stays PENDING_GENERATION", 0,
-     1LL << 40},
+     "seconds of emulator time a new asymmetric key version stays PENDING_GENERATION (an "
+     "imported one PENDING_IMPORT)",
+     0, 1LL << 40},
     {"--bigtable-replication-delay", "EMULATOR_BIGTABLE_REPLICATION_DELAY", OPT_INT64,
      FIELD(bigtable_replication_delay_s), "0",
      "seconds of emulator time before a Bigtable write reaches the other clusters", 0, 1LL << 40},

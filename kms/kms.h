@@ -299,8 +299,9 @@ enum em_code kms_registry_open(struct em_store *store, const char *data_dir, int
                                struct kms_registry **out, struct em_status *st);
 void kms_registry_close(struct kms_registry *reg);
 enum em_code kms_registry_reset(struct kms_registry *reg, struct em_status *st);
-/* Asymmetric versions created from now on stay PENDING_GENERATION for ns of emulator time
- * (0, the default: ENABLED at once), then a tick makes them ENABLED. Set once, after open. */
+/* Asymmetric versions created from now on stay PENDING_GENERATION, and imported versions
+ * PENDING_IMPORT, for ns of emulator time (0, the default: ENABLED at once), then a tick
+ * makes them ENABLED (or IMPORT_FAILED). Set once, after open. */
 void kms_registry_set_generation_delay(struct kms_registry *reg, int64_t ns);
 
 /* --- copies: consistent snapshots taken under the registry lock, owned by the caller.

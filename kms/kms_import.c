@@ -21,8 +21,13 @@
  * or another version's, a protection level that differs) fail the call. What Google finds
  * only while it imports (material that does not unwrap, does not fit the algorithm, or
  * differs from what a reimported version held) leaves the version IMPORT_FAILED with that
- * reason (importFailureReason): reimport may then try again. Google's versions pass
- * through PENDING_IMPORT first; here the import is done when the call answers.
+ * reason (importFailureReason): reimport may then try again.
+ *
+ * Google's versions pass through PENDING_IMPORT first. Here they do under
+ * --kms-generation-delay N: the outcome is decided when the call answers but the version
+ * stays PENDING_IMPORT (not usable, no reason shown) for N seconds of emulator time, then
+ * a tick makes it ENABLED (the primary of a symmetric key without one) or IMPORT_FAILED
+ * (kms_import_finish). Without the flag the import is done when the call answers.
  */
 #include "kms_registry.h"
 
@@ -309,7 +314,7 @@ static enum em_code import_outcome(struct kms_version *v, const struct kms_impor
                                    struct em_status *st)
 {
     snprintf(v->import_job, sizeof(v->import_job), "%s", req->import_job);
-    v->import_ns = now;
+    v->import_ns = v->state == KMS_PENDING_IMPORT ? 0 : now; /* set when it is done */
     snprintf(v->import_failure, sizeof(v->import_failure), "%.*s",
              (int)sizeof(v->import_failure) - 1, failure->code ? failure->message : "");
     if (failure->code)
@@ -317,6 +322,15 @@ static enum em_code import_outcome(struct kms_version *v, const struct kms_impor
     memcpy(v->material_digest, digest, KMS_MATERIAL_DIGEST);
     v->alg = req->alg;
     return (v->material = kms_material_share(m)) ? EM_OK : EM_FAIL_OOM(st);
+}
+
+/* The state an import leaves a version in: PENDING_IMPORT under --kms-generation-delay,
+ * else its outcome. */
+static enum kms_state import_state(const struct kms_registry *reg, const struct em_status *failure)
+{
+    if (reg->generation_ns > 0)
+        return KMS_PENDING_IMPORT;
+    return failure->code ? KMS_IMPORT_FAILED : KMS_ENABLED;
 }
 
 /* Puts material back into a version imported before (write lock held). */
@@ -353,7 +367,8 @@ static enum em_code reimport(struct kms_registry *reg, struct kms_key *key,
                 "The key material must match the material %.300s held before exactly.",
                 req->target_version);
     struct kms_version changed = *v;
-    kms_version_change_state(reg, &changed, failure->code ? KMS_IMPORT_FAILED : KMS_ENABLED, now);
+    kms_version_change_state(reg, &changed, import_state(reg, failure), now);
+    changed.generate_ns = reg->generation_ns > 0 ? now + reg->generation_ns : 0;
     changed.destroy_ns = changed.destroy_event_ns = 0;
     changed.material = NULL;
     if (import_outcome(&changed, req, m, digest, failure, now, st))
@@ -377,7 +392,7 @@ static enum em_code import_new(struct kms_registry *reg, struct kms_key *key,
     struct kms_version *v = calloc(1, sizeof(*v));
     if (!v)
         return EM_FAIL_OOM(st);
-    enum kms_state state = failure->code ? KMS_IMPORT_FAILED : KMS_ENABLED;
+    enum kms_state state = import_state(reg, failure);
     *v = (struct kms_version){
         .id = key->version_count + 1,
         .state = state,
@@ -386,17 +401,40 @@ static enum em_code import_new(struct kms_registry *reg, struct kms_key *key,
         .alg = req->alg,
         .protection = key->template_protection,
         .create_ns = now,
+        .generate_ns = state == KMS_PENDING_IMPORT ? now + reg->generation_ns : 0,
     };
     if (import_outcome(v, req, m, digest, failure, now, st)) {
         free(v);
         return st->code;
     }
-    bool make_primary = !failure->code && key->purpose == KMS_ENCRYPT_DECRYPT && key->primary == 0;
+    bool make_primary =
+        state == KMS_ENABLED && key->purpose == KMS_ENCRYPT_DECRYPT && key->primary == 0;
     if (kms_version_attach(reg, key, v, make_primary, st)) {
         kms_version_free(v);
         return st->code;
     }
     *id = v->id;
+    return EM_OK;
+}
+
+enum em_code kms_import_finish(struct kms_registry *reg, struct kms_key *key, struct kms_version *v,
+                               struct em_status *st)
+{
+    bool imported = !v->import_failure[0];
+    int64_t at = v->generate_ns;
+    struct kms_version changed = *v;
+    kms_version_change_state(reg, &changed, imported ? KMS_ENABLED : KMS_IMPORT_FAILED, at);
+    changed.generate_ns = 0;
+    changed.import_ns = at;
+    uint32_t primary = key->primary;
+    bool make_primary = imported && key->purpose == KMS_ENCRYPT_DECRYPT && key->primary == 0;
+    if (make_primary)
+        key->primary = v->id;
+    if (kms_registry_save(reg, key, make_primary, &changed, st)) {
+        key->primary = primary;
+        return st->code;
+    }
+    *v = changed;
     return EM_OK;
 }
 
@@ -424,8 +462,8 @@ enum em_code kms_version_import(struct kms_registry *reg, const struct kms_impor
     kms_registry_unlock(reg);
     kms_material_erase(&m); /* a no-op once shared */
     if (!code && failure.code)
-        em_info("kms: %s/cryptoKeyVersions/%u IMPORT_FAILED: %s", req->key_name, id,
-                failure.message);
+        em_info("kms: %s/cryptoKeyVersions/%u IMPORT_FAILED%s: %s", req->key_name, id,
+                reg->generation_ns > 0 ? " (after PENDING_IMPORT)" : "", failure.message);
     else if (!code)
         em_info("kms: %s/cryptoKeyVersions/%u imported with %s", req->key_name, id,
                 req->import_job);

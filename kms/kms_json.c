@@ -419,7 +419,7 @@ cJSON *kms_json_version(const struct kms_key *key, const struct kms_version *v)
     cJSON_AddStringToObject(j, "protectionLevel", kms_protection_name(v->protection));
     cJSON_AddStringToObject(j, "algorithm", v->alg->name);
     em_json_add_time(j, "createTime", v->create_ns);
-    if (v->generate_ns && v->state != KMS_PENDING_GENERATION)
+    if (v->generate_ns && v->state != KMS_PENDING_GENERATION && v->state != KMS_PENDING_IMPORT)
         em_json_add_time(j, "generateTime", v->generate_ns);
     if (v->state == KMS_DESTROY_SCHEDULED)
         em_json_add_time(j, "destroyTime", v->destroy_ns);
@@ -429,7 +429,8 @@ cJSON *kms_json_version(const struct kms_key *key, const struct kms_version *v)
     }
     if (v->import_job[0]) {
         cJSON_AddStringToObject(j, "importJob", v->import_job);
-        em_json_add_time(j, "importTime", v->import_ns);
+        if (v->state != KMS_PENDING_IMPORT)
+            em_json_add_time(j, "importTime", v->import_ns);
         cJSON_AddTrueToObject(j, "reimportEligible");
     }
     if (v->state == KMS_IMPORT_FAILED)

@@ -18,10 +18,11 @@ struct kms_registry {
     pthread_rwlock_t lock; /* readers: lookups, copies, refs; writers: every change */
     struct em_store *store;
     unsigned char root_key[KMS_ROOT_KEY_BYTES];
-    int64_t propagation_ns; /* set at open, read without the lock */
-    int64_t generation_ns;  /* asymmetric versions stay PENDING_GENERATION this long (0: not) */
-    struct em_index rings;  /* struct kms_key_ring, by name */
-    struct em_index keys;   /* struct kms_key, by name */
+    int64_t propagation_ns;      /* set at open, read without the lock */
+    int64_t generation_ns;       /* asymmetric versions stay PENDING_GENERATION, imported ones
+                                    PENDING_IMPORT, this long (0: not) */
+    struct em_index rings;       /* struct kms_key_ring, by name */
+    struct em_index keys;        /* struct kms_key, by name */
     struct em_index import_jobs; /* struct kms_import_job, by name */
 };
 
@@ -81,6 +82,10 @@ void kms_version_change_state(const struct kms_registry *reg, struct kms_version
 
 /* Saves v (numbered next) with the key, making it primary when asked, and appends it to
  * key's versions (write lock held; kms_versions.c). */
+/* PENDING_IMPORT -> ENABLED (the primary of a symmetric key without one) or
+ * IMPORT_FAILED, its import's outcome, at v->generate_ns (kms_import.c; write lock held). */
+enum em_code kms_import_finish(struct kms_registry *reg, struct kms_key *key, struct kms_version *v,
+                               struct em_status *st);
 enum em_code kms_version_attach(struct kms_registry *reg, struct kms_key *key,
                                 struct kms_version *v, bool make_primary, struct em_status *st);
 

@@ -342,7 +342,8 @@ static enum em_code finish_destructions(struct kms_registry *reg, struct kms_key
 
 static bool generated_by(const struct kms_version *v, int64_t now)
 {
-    return v->state == KMS_PENDING_GENERATION && v->generate_ns <= now;
+    return (v->state == KMS_PENDING_GENERATION || v->state == KMS_PENDING_IMPORT) &&
+           v->generate_ns <= now;
 }
 
 static bool key_due(const struct kms_key *key, int64_t now)
@@ -355,7 +356,8 @@ static bool key_due(const struct kms_key *key, int64_t now)
     return rotation_due(key, now);
 }
 
-/* PENDING_GENERATION -> ENABLED once generate_ns is reached (--kms-generation-delay). */
+/* PENDING_GENERATION -> ENABLED once generate_ns is reached (--kms-generation-delay);
+ * PENDING_IMPORT -> its import's outcome (kms_import_finish). */
 static enum em_code finish_generations(struct kms_registry *reg, struct kms_key *key, int64_t now,
                                        struct em_status *st)
 {
@@ -363,6 +365,11 @@ static enum em_code finish_generations(struct kms_registry *reg, struct kms_key 
         struct kms_version *v = key->versions[i];
         if (!generated_by(v, now))
             continue;
+        if (v->state == KMS_PENDING_IMPORT) {
+            if (kms_import_finish(reg, key, v, st))
+                return st->code;
+            continue;
+        }
         struct kms_version changed = *v;
         kms_version_change_state(reg, &changed, KMS_ENABLED, v->generate_ns);
         if (kms_registry_commit_version(reg, key, v, &changed, st))

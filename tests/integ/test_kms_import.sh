@@ -7,7 +7,8 @@
 # symmetric key imported into an import-only key and used to encrypt, an EC private key
 # whose signatures verify with the public key kept outside, the refusals, and the drill
 # regulated teams run: destroy an imported version, see data become unreadable, reimport
-# the same material into the same version and read the data again.
+# the same material into the same version and read the data again; with
+# --kms-generation-delay, imports pass through PENDING_IMPORT on the emulator clock.
 source "$(dirname "$0")/lib.sh"
 
 start_stack
@@ -211,5 +212,36 @@ key, iv, ct = (open(f, "rb").read() for f in sys.argv[1:4])
 print(AESGCM(key).decrypt(iv, ct, b"context").decode())' aes.key "$iv_file" gcm.bin 2>&1)
     expect_eq "portable secret" "$out" "pyca/cryptography decrypts the AES-256-GCM ciphertext"
 fi
+
+section "--kms-generation-delay: an import is PENDING_IMPORT first, then settles on the clock"
+stop_stack
+start_stack --kms-generation-delay 60
+K="$KMS_URL/v1"
+api POST "$K/$P/keyRings?keyRingId=ring" '{}'
+api POST "$K/$RING/importJobs?importJobId=direct" '{"importMethod":"RSA_OAEP_3072_SHA256","protectionLevel":"SOFTWARE"}'
+jq -r .publicKey.pem <<<"$BODY" >pending.pem
+oaep_wrap pending.pem ec.der pending.wrapped
+api POST "$K/$RING/cryptoKeys?cryptoKeyId=signer&skipInitialVersionCreation=true" '{"purpose":"ASYMMETRIC_SIGN","versionTemplate":{"algorithm":"EC_SIGN_P256_SHA256"}}'
+for alg in EC_SIGN_P256_SHA256 EC_SIGN_P384_SHA384; do
+    api POST "$K/$RING/cryptoKeys/signer/cryptoKeyVersions:import" "{\"algorithm\":\"$alg\",\"importJob\":\"$RING/importJobs/direct\",\"wrappedKey\":\"$(base64 -w0 pending.wrapped)\"}"
+    expect_json '.state' PENDING_IMPORT
+    expect_json '[has("importTime"), has("importFailureReason")] | any' false
+done
+api POST "$K/$RING/cryptoKeys/signer/cryptoKeyVersions/1:asymmetricSign" "{\"digest\":{\"sha256\":\"$digest\"}}"
+expect_error_json 400 FAILED_PRECONDITION
+expect_contains "$BODY" "current state is: PENDING_IMPORT" "not usable while pending"
+api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 61}'
+wait_for 10 "the imports to settle" bash -c \
+    "curl -s '$K/$RING/cryptoKeys/signer/cryptoKeyVersions/2' | grep -q IMPORT_FAILED"
+api GET "$K/$RING/cryptoKeys/signer/cryptoKeyVersions/1"
+expect_json '.state' ENABLED
+expect_json 'has("importTime")' true
+api GET "$K/$RING/cryptoKeys/signer/cryptoKeyVersions/2"
+expect_json '.importFailureReason | contains("does not match algorithm EC_SIGN_P384_SHA384")' true
+api POST "$K/$RING/cryptoKeys/signer/cryptoKeyVersions/1:asymmetricSign" "{\"digest\":{\"sha256\":\"$digest\"}}"
+expect_status 200
+jq -r .signature <<<"$BODY" | base64 -d >pending.sig
+openssl dgst -sha256 -verify ec.pub -signature pending.sig msg.txt >/dev/null 2>&1
+expect_eq 0 $? "once ENABLED it signs with the imported key"
 
 finish

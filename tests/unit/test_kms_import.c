@@ -374,6 +374,64 @@ static void test_reimport(void **state)
     assert_non_null(strstr(st.message, "was not imported"));
 }
 
+/* The state of version id of key. */
+static enum kms_state state_of(struct fixture *f, const char *key, uint32_t id)
+{
+    struct em_status st = {0};
+    char name[KMS_VERSION_NAME_MAX];
+    snprintf(name, sizeof(name), "%s/cryptoKeyVersions/%u", key, id);
+    struct kms_version_view view;
+    assert_int_equal(kms_version_copy(f->reg, name, &view, &st), EM_OK);
+    enum kms_state state = view.version->state;
+    kms_version_view_free(&view);
+    return state;
+}
+
+/* --kms-generation-delay: PENDING_IMPORT (not usable, no primary yet), then the outcome
+ * at the first tick after the delay, also across a restart. */
+static void test_pending_import(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    unsigned char aes[32], wrapped[512];
+    const int64_t delay = 30 * EM_NS_PER_SEC;
+    kms_registry_set_generation_delay(f->reg, delay);
+    assert_int_equal(em_random_bytes(aes, sizeof(aes), &st), EM_OK);
+    size_t len = wrap(f->public_pem, aes, sizeof(aes), wrapped);
+    struct kms_version_view view;
+    assert_int_equal(
+        import(f, KEY, "GOOGLE_SYMMETRIC_ENCRYPTION", wrapped, len, NULL, T0, &view, &st), EM_OK);
+    assert_int_equal(view.version->state, KMS_PENDING_IMPORT);
+    assert_true(view.version->import_ns == 0);
+    assert_int_equal(view.key->primary, 0);
+    kms_version_view_free(&view);
+    struct kms_version_ref ref;
+    assert_int_equal(kms_version_get(f->reg, KEY "/cryptoKeyVersions/1", &ref, &st), EM_OK);
+    assert_int_equal(kms_version_check_usable(f->reg, &ref, T0, &st), EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "PENDING_IMPORT"));
+    kms_version_put(&ref);
+    /* material that does not unwrap: PENDING_IMPORT too, IMPORT_FAILED only later */
+    wrapped[len / 2] ^= 1;
+    assert_int_equal(
+        import(f, KEY, "GOOGLE_SYMMETRIC_ENCRYPTION", wrapped, len, NULL, T0, NULL, &st), EM_OK);
+    assert_int_equal(state_of(f, KEY, 2), KMS_PENDING_IMPORT);
+
+    assert_int_equal(kms_registry_tick(f->reg, T0 + delay - 1, &st), EM_OK);
+    assert_int_equal(state_of(f, KEY, 1), KMS_PENDING_IMPORT);
+    /* a restart keeps them pending, with the material sealed */
+    kms_registry_close(f->reg);
+    assert_int_equal(kms_registry_open(f->dir.store, f->dir.path, 0, &f->reg, &st), EM_OK);
+    assert_int_equal(state_of(f, KEY, 1), KMS_PENDING_IMPORT);
+    assert_int_equal(kms_registry_tick(f->reg, T0 + delay, &st), EM_OK);
+    assert_int_equal(kms_version_copy(f->reg, KEY "/cryptoKeyVersions/1", &view, &st), EM_OK);
+    assert_int_equal(view.version->state, KMS_ENABLED);
+    assert_true(view.version->import_ns == T0 + delay);
+    assert_int_equal(view.key->primary, 1); /* the key's first usable version */
+    kms_version_view_free(&view);
+    expect_material(f, KEY, 1, aes, sizeof(aes));
+    expect_failed(f, KEY, 2, "does not unwrap");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +440,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_asymmetric_import, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reimport, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_import, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
