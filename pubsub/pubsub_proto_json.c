@@ -122,16 +122,24 @@ static bool take_literal(struct json_check *c, const char *word)
     return true;
 }
 
+/* Room for n more bytes and a NUL in a growing byte buffer of *len used, *cap held. */
+static bool bytes_room(char **bytes, size_t *cap, size_t len, size_t n)
+{
+    if (*cap - len >= n + 1)
+        return true;
+    size_t want = (len + n + 1) * 2;
+    char *grown = realloc(*bytes, want);
+    if (!grown)
+        return false;
+    *bytes = grown;
+    *cap = want;
+    return true;
+}
+
 static bool append_text(struct json_check *c, const void *bytes, size_t n)
 {
-    if (c->text_cap - c->text_len < n + 1) {
-        size_t want = (c->text_len + n + 1) * 2;
-        char *grown = realloc(c->text, want);
-        if (!grown)
-            return false;
-        c->text = grown;
-        c->text_cap = want;
-    }
+    if (!bytes_room(&c->text, &c->text_cap, c->text_len, n))
+        return false;
     memcpy(c->text + c->text_len, bytes, n);
     c->text_len += n;
     return true;
@@ -591,14 +599,8 @@ struct key_list {
 
 static bool key_list_add(struct key_list *keys, const char *key, size_t len)
 {
-    if (keys->cap - keys->len < len + 1) {
-        size_t want = (keys->len + len + 1) * 2;
-        char *grown = realloc(keys->bytes, want);
-        if (!grown)
-            return false;
-        keys->bytes = grown;
-        keys->cap = want;
-    }
+    if (!bytes_room(&keys->bytes, &keys->cap, keys->len, len))
+        return false;
     if (!proto_grow((void **)&keys->spans, &keys->spans_cap, keys->n, sizeof(*keys->spans)))
         return false;
     memcpy(keys->bytes + keys->len, key, len);
