@@ -33,6 +33,13 @@ void ps_topic_config_free(struct ps_topic_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
 }
 
+const char *ps_encoding_name(enum ps_encoding encoding)
+{
+    return encoding == PS_ENCODING_JSON     ? "JSON"
+           : encoding == PS_ENCODING_BINARY ? "BINARY"
+                                            : "ENCODING_UNSPECIFIED";
+}
+
 void ps_schema_settings_free(struct ps_schema_settings *s)
 {
     free(s->schema);

@@ -36,7 +36,7 @@ static const struct em_enum sub_state_enum = {"google.pubsub.v1.Subscription.Sta
 
 static const struct em_enum_value encoding_values[] = {
     {"ENCODING_UNSPECIFIED", 0}, {"JSON", 1}, {"BINARY", 2}, {NULL}};
-static const struct em_enum encoding_enum = {"google.pubsub.v1.Encoding", encoding_values};
+const struct em_enum ps_encoding_enum = {"google.pubsub.v1.Encoding", encoding_values};
 
 #define ENUM(e) EM_F_ENUM, false, NULL, &e
 
@@ -46,7 +46,7 @@ static const struct em_message storage_policy_msg = {"google.pubsub.v1.MessageSt
                                                      storage_policy_fields};
 
 static const struct em_field schema_settings_fields[] = {{"schema", EM_F_STRING},
-                                                         {"encoding", ENUM(encoding_enum)},
+                                                         {"encoding", ENUM(ps_encoding_enum)},
                                                          {"firstRevisionId", EM_F_STRING},
                                                          {"lastRevisionId", EM_F_STRING},
                                                          {NULL}};
@@ -241,11 +241,7 @@ static enum em_code read_schema_settings(const cJSON *json, struct ps_schema_set
     if (strcmp(schema, PS_DELETED_SCHEMA) != 0 &&
         ps_parse_name(schema, "schemas", project, sizeof(project), id, sizeof(id), st))
         return st->code;
-    const char *encoding = em_json_string(json, "encoding");
-    out->encoding = !encoding                         ? PS_ENCODING_UNSPECIFIED
-                    : strcmp(encoding, "JSON") == 0   ? PS_ENCODING_JSON
-                    : strcmp(encoding, "BINARY") == 0 ? PS_ENCODING_BINARY
-                                                      : PS_ENCODING_UNSPECIFIED;
+    out->encoding = ps_json_encoding(json);
     const char *first = string_or_null(json, "firstRevisionId");
     const char *last = string_or_null(json, "lastRevisionId");
     out->schema = strdup(schema);
@@ -264,10 +260,7 @@ static void add_schema_settings(cJSON *j, const struct ps_schema_settings *s)
         return;
     cJSON *settings = cJSON_AddObjectToObject(j, "schemaSettings");
     cJSON_AddStringToObject(settings, "schema", s->schema);
-    cJSON_AddStringToObject(settings, "encoding",
-                            s->encoding == PS_ENCODING_JSON     ? "JSON"
-                            : s->encoding == PS_ENCODING_BINARY ? "BINARY"
-                                                                : "ENCODING_UNSPECIFIED");
+    cJSON_AddStringToObject(settings, "encoding", ps_encoding_name(s->encoding));
     if (s->first_revision)
         cJSON_AddStringToObject(settings, "firstRevisionId", s->first_revision);
     if (s->last_revision)

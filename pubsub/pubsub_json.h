@@ -24,6 +24,9 @@ extern const struct em_message ps_create_snapshot_schema;
 extern const struct em_message ps_update_snapshot_schema;
 extern const struct em_message ps_empty_schema;
 
+/* google.pubsub.v1.Encoding (schema settings, ValidateMessage) */
+extern const struct em_enum ps_encoding_enum;
+
 /* SchemaService (pubsub_json_schemas.c) */
 extern const struct em_message ps_schema_schema;
 extern const struct em_message ps_commit_schema_schema;

@@ -15,10 +15,6 @@ static const struct em_enum_value type_values[] = {
     {"TYPE_UNSPECIFIED", 0}, {"PROTOCOL_BUFFER", 1}, {"AVRO", 2}, {NULL}};
 static const struct em_enum type_enum = {"google.pubsub.v1.Schema.Type", type_values};
 
-static const struct em_enum_value encoding_values[] = {
-    {"ENCODING_UNSPECIFIED", 0}, {"JSON", 1}, {"BINARY", 2}, {NULL}};
-static const struct em_enum encoding_enum = {"google.pubsub.v1.Encoding", encoding_values};
-
 static const struct em_field schema_fields[] = {{"name", EM_F_STRING},
                                                 {"type", EM_F_ENUM, false, NULL, &type_enum},
                                                 {"definition", EM_F_STRING},
@@ -45,7 +41,7 @@ static const struct em_field validate_message_fields[] = {
     {"name", EM_F_STRING},
     {"schema", EM_F_MESSAGE, false, &ps_schema_schema},
     {"message", EM_F_BYTES},
-    {"encoding", EM_F_ENUM, false, NULL, &encoding_enum},
+    {"encoding", EM_F_ENUM, false, NULL, &ps_encoding_enum},
     {NULL}};
 const struct em_message ps_validate_message_schema = {"google.pubsub.v1.ValidateMessageRequest",
                                                       validate_message_fields};
@@ -64,7 +60,7 @@ cJSON *ps_json_schema(const struct ps_revision *rev, bool full)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "name", rev->name);
-    cJSON_AddStringToObject(j, "type", rev->type == PS_SCHEMA_AVRO ? "AVRO" : "PROTOCOL_BUFFER");
+    cJSON_AddStringToObject(j, "type", ps_schema_type_name(rev->type));
     if (full)
         cJSON_AddStringToObject(j, "definition", rev->definition);
     cJSON_AddStringToObject(j, "revisionId", rev->id);
@@ -72,20 +68,20 @@ cJSON *ps_json_schema(const struct ps_revision *rev, bool full)
     return j;
 }
 
+/* A checked body's enum field: its name, the value's proto number (0 when absent). */
+static int enum_field(const cJSON *obj, const char *key, const struct em_enum *e)
+{
+    const char *name = em_json_string(obj, key);
+    const struct em_enum_value *value = name ? em_enum_by_name(e, name) : NULL;
+    return value ? value->number : 0;
+}
+
 enum ps_schema_type ps_json_schema_type(const cJSON *schema)
 {
-    const char *type = em_json_string(schema, "type");
-    return !type                                  ? PS_SCHEMA_TYPE_UNSPECIFIED
-           : strcmp(type, "AVRO") == 0            ? PS_SCHEMA_AVRO
-           : strcmp(type, "PROTOCOL_BUFFER") == 0 ? PS_SCHEMA_PROTOCOL_BUFFER
-                                                  : PS_SCHEMA_TYPE_UNSPECIFIED;
+    return (enum ps_schema_type)enum_field(schema, "type", &type_enum);
 }
 
 enum ps_encoding ps_json_encoding(const cJSON *request)
 {
-    const char *encoding = em_json_string(request, "encoding");
-    return !encoding                         ? PS_ENCODING_UNSPECIFIED
-           : strcmp(encoding, "JSON") == 0   ? PS_ENCODING_JSON
-           : strcmp(encoding, "BINARY") == 0 ? PS_ENCODING_BINARY
-                                             : PS_ENCODING_UNSPECIFIED;
+    return (enum ps_encoding)enum_field(request, "encoding", &ps_encoding_enum);
 }

@@ -310,6 +310,8 @@ struct ps_sub_config {
 /* Config memory. */
 void ps_topic_config_free(struct ps_topic_config *cfg);
 void ps_schema_settings_free(struct ps_schema_settings *s);
+/* "JSON", "BINARY" (the API's names; "ENCODING_UNSPECIFIED" otherwise). */
+const char *ps_encoding_name(enum ps_encoding encoding);
 enum em_code ps_schema_settings_copy(struct ps_schema_settings *dst,
                                      const struct ps_schema_settings *src, struct em_status *st);
 void ps_sub_config_free(struct ps_sub_config *cfg);

@@ -76,11 +76,11 @@ enum em_code ps_schema_def_check(const struct ps_schema_def *def, enum ps_encodi
 }
 
 enum em_code ps_schema_validate_message(struct ps_registry *reg, const char *name,
-                                        enum ps_encoding encoding, const unsigned char *msg,
-                                        size_t len, struct em_status *st)
+                                        const char *revision_id, enum ps_encoding encoding,
+                                        const unsigned char *msg, size_t len, struct em_status *st)
 {
     struct ps_revision *rev;
-    if (ps_schema_get(reg, name, NULL, &rev, st))
+    if (ps_schema_get(reg, name, revision_id, &rev, st))
         return st->code;
     enum em_code code = ps_schema_def_check(rev->def, encoding, msg, len, st);
     ps_revision_put(rev);
@@ -140,7 +140,7 @@ static char *stamped(const struct ps_message *m, const struct ps_revision *rev,
     }
     const char *const pairs[][2] = {
         {"googclient_schemaname", rev->name},
-        {"googclient_schemaencoding", encoding == PS_ENCODING_JSON ? "JSON" : "BINARY"},
+        {"googclient_schemaencoding", ps_encoding_name(encoding)},
         {"googclient_schemarevisionid", rev->id},
     };
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {

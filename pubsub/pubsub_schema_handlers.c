@@ -28,22 +28,35 @@ static struct ps_registry *registry(struct em_call *call)
     return call->svc->ctx;
 }
 
-/* A schema's name from the path, and the revision ID after '@' if any ("" when none). */
-static enum em_code split_name(struct em_call *call, const char *var, char name[NAME_MAX_LEN],
-                               char revision[PS_SCHEMA_REVISION_ID_LEN + 1])
+/* "projects/<p>/schemas/<id>" with Google's rules for the IDs. */
+static enum em_code check_schema_name(const char *name, struct em_status *st)
 {
-    const char *path = em_call_var(call, var);
-    const char *at = strchr(path, '@');
-    size_t len = at ? (size_t)(at - path) : strlen(path);
+    char project[64], id[260];
+    return ps_parse_name(name, "schemas", project, sizeof(project), id, sizeof(id), st);
+}
+
+/* A schema's name, and the revision ID after '@' if any ("" when none). */
+static enum em_code split_revision(const char *text, char name[NAME_MAX_LEN],
+                                   char revision[PS_SCHEMA_REVISION_ID_LEN + 1],
+                                   struct em_status *st)
+{
+    const char *at = strchr(text, '@');
+    size_t len = at ? (size_t)(at - text) : strlen(text);
     revision[0] = '\0';
     if (len >= NAME_MAX_LEN || (at && strlen(at + 1) > PS_SCHEMA_REVISION_ID_LEN))
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid schema name (name=%.300s).", path);
-    memcpy(name, path, len);
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid schema name (name=%.300s).", text);
+    memcpy(name, text, len);
     name[len] = '\0';
     if (at)
         snprintf(revision, PS_SCHEMA_REVISION_ID_LEN + 1, "%s", at + 1);
-    char project[64], id[260];
-    return ps_parse_name(name, "schemas", project, sizeof(project), id, sizeof(id), &call->status);
+    return check_schema_name(name, st);
+}
+
+/* The same for the path variable var. */
+static enum em_code split_name(struct em_call *call, const char *var, char name[NAME_MAX_LEN],
+                               char revision[PS_SCHEMA_REVISION_ID_LEN + 1])
+{
+    return split_revision(em_call_var(call, var), name, revision, &call->status);
 }
 
 /* The view query argument: full (FULL), basic (BASIC) or the method's default. */
@@ -94,11 +107,10 @@ enum em_code ps_create_schema(struct em_call *call)
                             "Invalid [schemas] name: (name=%.200s/schemas/): schemaId is "
                             "required.",
                             parent);
-    if (snprintf(name, sizeof(name), "%s/schemas/%s", parent, id) >= (int)sizeof(name) ||
-        ps_parse_name(name, "schemas", (char[64]){0}, 64, (char[260]){0}, 260, &call->status))
-        return call->status.code
-                   ? call->status.code
-                   : EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid schema ID \"%.300s\".", id);
+    if (snprintf(name, sizeof(name), "%s/schemas/%s", parent, id) >= (int)sizeof(name))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid schema ID \"%.300s\".", id);
+    if (check_schema_name(name, &call->status))
+        return call->status.code;
     snprintf(call->audit_resource, sizeof(call->audit_resource), "%.*s",
              (int)sizeof(call->audit_resource) - 1, name);
     struct ps_revision *rev;
@@ -239,15 +251,16 @@ static enum em_code validate_ad_hoc(const cJSON *schema, enum ps_encoding encodi
     return code ? message_refused(st) : EM_OK;
 }
 
-/* ValidateMessage against a stored schema. */
-static enum em_code validate_named(struct ps_registry *reg, const char *name,
+/* ValidateMessage against a stored schema: its newest revision, or the one named
+ * (<schema>@<revision ID>). */
+static enum em_code validate_named(struct ps_registry *reg, const char *text,
                                    enum ps_encoding encoding, const unsigned char *msg, size_t len,
                                    struct em_status *st)
 {
-    char project[64], id[260];
-    if (ps_parse_name(name, "schemas", project, sizeof(project), id, sizeof(id), st))
+    char name[NAME_MAX_LEN], revision[PS_SCHEMA_REVISION_ID_LEN + 1];
+    if (split_revision(text, name, revision, st))
         return st->code;
-    if (ps_schema_validate_message(reg, name, encoding, msg, len, st))
+    if (ps_schema_validate_message(reg, name, *revision ? revision : NULL, encoding, msg, len, st))
         return st->code == EM_NOT_FOUND ? st->code : message_refused(st);
     return EM_OK;
 }
@@ -279,8 +292,7 @@ enum em_code ps_validate_message(struct em_call *call)
 enum em_code ps_schema_iam_check(struct em_call *call, const char *name)
 {
     struct ps_revision *rev;
-    char project[64], id[260];
-    if (ps_parse_name(name, "schemas", project, sizeof(project), id, sizeof(id), &call->status) ||
+    if (check_schema_name(name, &call->status) ||
         ps_schema_get(registry(call), name, NULL, &rev, &call->status))
         return call->status.code;
     ps_revision_put(rev);

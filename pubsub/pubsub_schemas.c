@@ -25,6 +25,13 @@ struct ps_schema {
     size_t count;
 };
 
+const char *ps_schema_type_name(enum ps_schema_type type)
+{
+    return type == PS_SCHEMA_AVRO              ? "AVRO"
+           : type == PS_SCHEMA_PROTOCOL_BUFFER ? "PROTOCOL_BUFFER"
+                                               : "TYPE_UNSPECIFIED";
+}
+
 void ps_revision_put(struct ps_revision *rev)
 {
     if (!rev || atomic_fetch_sub(&rev->refs, 1) != 1)
@@ -258,7 +265,7 @@ static enum em_code append_new(struct ps_registry *reg, struct ps_schema *schema
     const struct ps_revision *newest = schema->revs[schema->count - 1];
     if (rev->type != newest->type)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "A new revision must keep the schema's type (%s).",
-                       newest->type == PS_SCHEMA_AVRO ? "AVRO" : "PROTOCOL_BUFFER");
+                       ps_schema_type_name(newest->type));
     if (new_revision_id(schema, rev->id, st))
         return st->code;
     return append_revision(reg, schema, rev, st);

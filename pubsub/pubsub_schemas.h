@@ -45,6 +45,9 @@ enum ps_schema_type {
     PS_SCHEMA_AVRO = 2
 };
 
+/* "AVRO", "PROTOCOL_BUFFER" (the API's names). */
+const char *ps_schema_type_name(enum ps_schema_type type);
+
 /* A definition compiled for validation: immutable, shared by threads. */
 struct ps_schema_def;
 enum em_code ps_schema_def_compile(enum ps_schema_type type, const char *definition,
@@ -102,10 +105,10 @@ enum em_code ps_schema_revisions(struct ps_registry *reg, const char *name,
  * order; false when out of memory. */
 bool ps_schemas_list(struct ps_registry *reg, const char *prefix, struct ps_revisions *out);
 
-/* ValidateMessage against a stored schema (its newest revision). */
+/* ValidateMessage against a stored schema: its newest revision, or revision_id. */
 enum em_code ps_schema_validate_message(struct ps_registry *reg, const char *name,
-                                        enum ps_encoding encoding, const unsigned char *msg,
-                                        size_t len, struct em_status *st);
+                                        const char *revision_id, enum ps_encoding encoding,
+                                        const unsigned char *msg, size_t len, struct em_status *st);
 
 /* Topics: the settings a create or update asks for, checked against the schemas (the
  * registry lock held for reading, or the admin lock). */

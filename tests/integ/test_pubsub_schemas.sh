@@ -104,6 +104,13 @@ expect_status 200
 api POST "$V1/schemas:validateMessage" "{\"name\":\"$SCHEMAS/orders\",\"encoding\":\"JSON\",\"message\":\"$(b64 '{"id":1,"kind":"LOST"}')\"}"
 expect_error_json 400 INVALID_ARGUMENT
 expect_json '.error.message | startswith("Invalid data in message: ")' true
+# a revision by name: the first one lacks "note", so this message only fits it
+api POST "$V1/schemas:validateMessage" "{\"name\":\"$SCHEMAS/orders@$REV1\",\"encoding\":\"JSON\",\"message\":\"$(b64 '{"id":1,"kind":"NEW"}')\"}"
+expect_status 200
+api POST "$V1/schemas:validateMessage" "{\"name\":\"$SCHEMAS/orders\",\"encoding\":\"JSON\",\"message\":\"$(b64 '{"id":1,"kind":"NEW"}')\"}"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$V1/schemas:validateMessage" "{\"name\":\"$SCHEMAS/orders@0badc0de\",\"encoding\":\"JSON\",\"message\":\"$(b64 '{}')\"}"
+expect_error_json 404 NOT_FOUND
 api POST "$V1/schemas:validateMessage" "{\"name\":\"$SCHEMAS/orders\",\"message\":\"$(b64 '{}')\"}"
 expect_error_json 400 INVALID_ARGUMENT
 expect_json .error.message "No encoding provided."
