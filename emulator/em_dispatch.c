@@ -300,8 +300,13 @@ static enum em_code authorize(struct em_call *call)
     const struct em_route *route = call->match.route;
     if (!route->permission || !call->svc)
         return EM_OK;
+    const char *permission = route->permission;
+    if (call->svc->config.iam_enforce && call->svc->def->permission_for) {
+        const char *instead = call->svc->def->permission_for(call, permission);
+        permission = instead ? instead : permission;
+    }
     return em_iam_check(call->svc->store, &call->svc->config, call->principal,
-                        em_call_resource(call), route->permission, &call->status);
+                        em_call_resource(call), permission, &call->status);
 }
 
 static enum em_code prepare(const struct em_router *router, struct em_call *call)

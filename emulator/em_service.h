@@ -53,6 +53,11 @@ struct em_service_def {
     /* For the generic IAM methods (em_iam_handle_*): fails the call, NOT_FOUND, when the
      * resource of its path does not exist. NULL: every resource exists. */
     enum em_code (*iam_resource_check)(struct em_call *call);
+    /* Under --iam enforce: the permission a call needs instead of its route's, or NULL for
+     * the route's (a Spanner session with a database role needs
+     * spanner.databases.useRoleBasedAccess, not the IAM data permissions). NULL: the
+     * route's, always. */
+    const char *(*permission_for)(struct em_call *call, const char *route_permission);
     /* Extra routes merged after the service's own (the control plane's). */
     const struct em_route *extra_routes; /* same convention as routes */
     size_t extra_route_count;

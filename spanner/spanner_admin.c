@@ -16,6 +16,7 @@
 #include "spanner_data.h"
 #include "spanner_ddl.h"
 #include "spanner_errors.h"
+#include "spanner_roles.h"
 #include "spanner_store.h"
 
 #include <ctype.h>
@@ -952,6 +953,30 @@ enum em_code sp_database_ddl(struct sp_admin *admin, const char *name, cJSON **o
     if (load_database(admin, name, &db, out, st))
         return st->code;
     cJSON_Delete(db);
+    return EM_OK;
+}
+
+enum em_code sp_database_roles(struct sp_admin *admin, const char *name, cJSON **out,
+                               struct em_status *st)
+{
+    static const char create[] = "CREATE ROLE ";
+    cJSON *ddl;
+    *out = NULL;
+    if (sp_database_ddl(admin, name, &ddl, st))
+        return st->code;
+    cJSON *names = cJSON_CreateArray();
+    for (size_t i = 0; i < sizeof(sp_system_roles) / sizeof(*sp_system_roles); i++)
+        cJSON_AddItemToArray(names, cJSON_CreateString(sp_system_roles[i]));
+    const cJSON *statement;
+    cJSON_ArrayForEach(statement, ddl)
+    {
+        if (cJSON_IsString(statement) &&
+            strncmp(statement->valuestring, create, sizeof(create) - 1) == 0)
+            cJSON_AddItemToArray(names,
+                                 cJSON_CreateString(statement->valuestring + sizeof(create) - 1));
+    }
+    cJSON_Delete(ddl);
+    *out = names;
     return EM_OK;
 }
 

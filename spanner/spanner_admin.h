@@ -82,6 +82,10 @@ enum em_code sp_database_list(struct sp_admin *admin, const char *instance, cJSO
 /* The canonical DDL statements, a JSON array of strings. */
 enum em_code sp_database_ddl(struct sp_admin *admin, const char *name, cJSON **out,
                              struct em_status *st);
+/* The database's roles (fine-grained access control): the system roles, then those
+ * CREATE ROLE made, read from its canonical DDL; a JSON array of names. */
+enum em_code sp_database_roles(struct sp_admin *admin, const char *name, cJSON **out,
+                               struct em_status *st);
 /* Applies statements (a JSON array of strings) all or nothing. */
 enum em_code sp_database_update_ddl(struct sp_admin *admin, const char *name,
                                     const cJSON *statements, struct em_status *st);

@@ -53,14 +53,46 @@ static struct sp_db *gated_database(struct em_call *call, const char *database)
     return db;
 }
 
+/* A session with a creatorRole (fine-grained access control): the role must exist, and
+ * under --iam enforce the caller needs spanner.databaseRoles.use on it and
+ * spanner.databases.useRoleBasedAccess on the database. */
+static enum em_code check_creator_role(struct em_call *call, const char *database,
+                                       const cJSON *session)
+{
+    const cJSON *role = cJSON_GetObjectItem(session, "creatorRole");
+    if (!role || (cJSON_IsString(role) && !role->valuestring[0]))
+        return EM_OK;
+    if (!cJSON_IsString(role))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "creatorRole must be a string.");
+    cJSON *names = NULL;
+    if (sp_database_roles(ctx_of(call)->admin, database, &names, &call->status))
+        return call->status.code;
+    bool found = false;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, names) found |= strcasecmp(item->valuestring, role->valuestring) == 0;
+    cJSON_Delete(names);
+    if (!found)
+        return EM_CALL_FAIL(call, EM_NOT_FOUND, "Role not found: %.130s.", role->valuestring);
+    char resource[SP_NAME_MAX + SP_SESSION_ROLE_MAX + 16];
+    snprintf(resource, sizeof(resource), "%s/databaseRoles/%s", database, role->valuestring);
+    struct em_service *svc = call->svc;
+    if (em_iam_check(svc->store, &svc->config, call->principal, resource,
+                     "spanner.databaseRoles.use", &call->status) ||
+        em_iam_check(svc->store, &svc->config, call->principal, database,
+                     "spanner.databases.useRoleBasedAccess", &call->status))
+        return call->status.code;
+    return EM_OK;
+}
+
 enum em_code sp_create_session(struct em_call *call)
 {
     const char *database = em_call_var(call, "database");
     if (!gated_database(call, database))
         return call->status.code;
     cJSON *session = NULL;
-    if (sp_session_create(ctx_of(call)->sessions, database,
-                          cJSON_GetObjectItem(call->body, "session"), em_clock_now(), &session,
+    const cJSON *request = cJSON_GetObjectItem(call->body, "session");
+    if (check_creator_role(call, database, request) ||
+        sp_session_create(ctx_of(call)->sessions, database, request, em_clock_now(), &session,
                           &call->status))
         return call->status.code;
     snprintf(call->audit_resource, sizeof(call->audit_resource), "%s",
@@ -76,10 +108,10 @@ enum em_code sp_batch_create_sessions(struct em_call *call)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "sessionCount must be positive.");
     if (count > BATCH_SESSIONS_MAX)
         count = BATCH_SESSIONS_MAX; /* Spanner may answer fewer than asked */
-    if (!gated_database(call, database))
+    const cJSON *template = cJSON_GetObjectItem(call->body, "sessionTemplate");
+    if (!gated_database(call, database) || check_creator_role(call, database, template))
         return call->status.code;
     cJSON *list = cJSON_CreateArray();
-    const cJSON *template = cJSON_GetObjectItem(call->body, "sessionTemplate");
     for (int64_t i = 0; i < count; i++) {
         cJSON *session;
         if (sp_session_create(ctx_of(call)->sessions, database, template, em_clock_now(), &session,
@@ -129,6 +161,7 @@ enum em_code sp_delete_session(struct em_call *call)
 struct data_call {
     const char *session;
     char database[SP_NAME_MAX];
+    char role[SP_SESSION_ROLE_MAX]; /* the session's creatorRole, or "" */
     struct sp_db *db;
     struct sp_txn *txn;           /* locked; released by finish() */
     bool began;                   /* txn was begun by this call (inline begin) */
@@ -162,12 +195,18 @@ static enum em_code transaction_tag(struct em_call *call, char tag[SP_TXN_TAG_MA
 static enum em_code open_data_call(struct em_call *call, struct data_call *dc, bool gate)
 {
     *dc = (struct data_call){.session = em_call_var(call, "session")};
-    if (sp_session_use(ctx_of(call)->sessions, dc->session, em_clock_now(), dc->database,
+    if (sp_session_use(ctx_of(call)->sessions, dc->session, em_clock_now(), dc->database, dc->role,
                        &call->status))
         return call->status.code;
     dc->db = gate ? gated_database(call, dc->database)
                   : sp_data_find(ctx_of(call)->data, dc->database, &call->status);
     return dc->db ? EM_OK : call->status.code;
+}
+
+/* The database role the call's statements run as: its session's creatorRole, or NULL. */
+static const char *call_role(const struct data_call *dc)
+{
+    return dc->role[0] ? dc->role : NULL;
 }
 
 static void close_data_call(struct em_call *call, struct data_call *dc)
@@ -264,15 +303,19 @@ static enum em_code parse_options(struct em_call *call, struct sp_db *db, const 
  * permission of its mode on the database, as in Spanner: a databaseReader begins
  * read-only transactions only (an inline Partitioned DML begin in a reader's executeSql
  * would otherwise delete rows). */
-static enum em_code check_begin(struct em_call *call, const char *database, enum sp_txn_mode mode)
+static enum em_code check_begin(struct em_call *call, const struct data_call *dc,
+                                enum sp_txn_mode mode)
 {
     static const char *const permissions[] = {
         [SP_TXN_READ_WRITE] = "spanner.databases.beginOrRollbackReadWriteTransaction",
         [SP_TXN_READ_ONLY] = "spanner.databases.beginReadOnlyTransaction",
         [SP_TXN_PARTITIONED_DML] = "spanner.databases.beginPartitionedDmlTransaction",
     };
-    return em_iam_check(call->svc->store, &call->svc->config, call->principal, database,
-                        permissions[mode], &call->status);
+    /* a session with a database role: its privileges decide, not IAM's data permissions */
+    const char *permission =
+        call_role(dc) ? "spanner.databases.useRoleBasedAccess" : permissions[mode];
+    return em_iam_check(call->svc->store, &call->svc->config, call->principal, dc->database,
+                        permission, &call->status);
 }
 
 static cJSON *transaction_json(const struct sp_txn *txn)
@@ -289,7 +332,7 @@ static cJSON *transaction_json(const struct sp_txn *txn)
 static enum em_code begin_transaction(struct em_call *call, struct data_call *dc,
                                       enum sp_txn_mode mode, int64_t read_ns)
 {
-    if (check_begin(call, dc->database, mode))
+    if (check_begin(call, dc, mode))
         return call->status.code;
     wait_for_read_time(read_ns);
     if (sp_txn_begin(ctx_of(call)->txns, dc->db, dc->session, mode, em_clock_now(), &dc->txn,
@@ -753,6 +796,7 @@ static enum em_code execute(struct em_call *call, bool streaming)
     }
     struct sp_sql_request req = {sql, cJSON_GetObjectItem(call->body, "params"),
                                  cJSON_GetObjectItem(call->body, "paramTypes"), mode, 0};
+    req.role = call_role(&dc);
     if (strcasestr(sql, "READ_") && sp_change_query_shape(sql)) { /* a change stream's query */
         struct sp_change_query q = {0};
         enum em_code found = sp_exec_change_query(dc.db, &req, &q, &call->status);
@@ -836,6 +880,8 @@ enum em_code sp_execute_batch_dml(struct em_call *call)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                             "executeBatchDml needs a read-write transaction.");
     }
+    for (int i = 0; i < n; i++)
+        stmts[i].role = call_role(&dc);
     struct sp_result *results = calloc((size_t)n, sizeof(*results));
     struct em_status failure = {0};
     if (results)
@@ -893,6 +939,7 @@ static enum em_code do_read(struct em_call *call, bool streaming)
                            limit,
                            call_read_ns(&dc),
                            streaming};
+    read.role = call_role(&dc);
     struct part_stream parts = {call, &dc, .skip = skip};
     struct sp_row_sink sink = {send_chunk, &parts};
     read.sink = streaming ? &sink : NULL;
@@ -1014,12 +1061,13 @@ enum em_code sp_commit(struct em_call *call)
     if (open_data_call(call, &dc, false) || commit_transaction(call, &dc)) {
         /* refused before anything ran */
     } else if (!dc.txn) {
-        if (sp_exec_commit_prepare(dc.db, mutations, dc.exclude, dc.tag, &op, &call->status) ==
-            EM_OK) {
+        if (sp_exec_commit_prepare(dc.db, mutations, dc.exclude, dc.tag, call_role(&dc), &op,
+                                   &call->status) == EM_OK) {
             em_call_defer(call, single_use_commit_finish, op);
             sp_exec_commit_submit(op, commit_done, call);
         }
-    } else if (sp_exec_commit(dc.db, dc.txn, mutations, &result, &call->status) == EM_OK) {
+    } else if (sp_exec_commit(dc.db, dc.txn, mutations, call_role(&dc), &result, &call->status) ==
+               EM_OK) {
         commit_reply(call, &result);
     }
     if (dc.txn)
@@ -1082,7 +1130,8 @@ enum em_code sp_batch_write(struct em_call *call)
     {
         struct em_status outcome = {0};
         struct sp_commit commit;
-        sp_exec_commit(dc.db, NULL, cJSON_GetObjectItem(group, "mutations"), &commit, &outcome);
+        sp_exec_commit(dc.db, NULL, cJSON_GetObjectItem(group, "mutations"), call_role(&dc),
+                       &commit, &outcome);
         if (em_call_stream_element(call, batch_write_response(index++, &outcome, &commit)))
             break;
     }

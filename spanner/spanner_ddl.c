@@ -8,6 +8,7 @@
 
 #include "spanner_change_records.h"
 #include "spanner_change_streams.h"
+#include "spanner_roles.h"
 #include "spanner_sql_ast.h"
 #include "spanner_sql_translate.h"
 
@@ -886,9 +887,11 @@ static enum em_code create_view(struct ddl *d, bool or_replace)
     const char *name;
     if (object_name(d, "view name", &name))
         return d->st->code;
+    bool definer = false;
     if (!sp_accept_keyword(&d->p, "SQL") || !sp_accept_keyword(&d->p, "SECURITY") ||
-        !sp_accept_keyword(&d->p, "INVOKER"))
-        return fail(d, EM_INVALID_ARGUMENT, "View %s is missing the SQL SECURITY INVOKER clause.",
+        (!sp_accept_keyword(&d->p, "INVOKER") && !(definer = sp_accept_keyword(&d->p, "DEFINER"))))
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "View %s is missing the SQL SECURITY INVOKER or SQL SECURITY DEFINER clause.",
                     name);
     if (sp_expect_keyword(&d->p, "AS"))
         return d->st->code;
@@ -907,6 +910,7 @@ static enum em_code create_view(struct ddl *d, bool or_replace)
             return EM_FAIL_OOM(d->st);
         *v = *existing;
         v->text = text;
+        v->definer = definer;
         for (int i = 0; i < d->schema->nviews; i++)
             if (d->schema->views[i] == existing)
                 d->schema->views[i] = v;
@@ -920,6 +924,7 @@ static enum em_code create_view(struct ddl *d, bool or_replace)
         return d->st->code ? d->st->code : EM_FAIL_OOM(d->st);
     v->name = name;
     v->text = text;
+    v->definer = definer;
     v->seq = d->schema->next_seq++;
     views[d->schema->nviews++] = v;
     d->schema->views = views;
@@ -958,7 +963,8 @@ static enum em_code drop_table(struct ddl *d, const char *name, bool if_exists)
                             "%s.",
                             t->name, other->fks[k].name ? other->fks[k].name : "", other->name);
     }
-    if (sp_change_stream_table_droppable(s, t->name, d->st))
+    if (sp_change_stream_table_droppable(s, t->name, d->st) ||
+        sp_roles_droppable(s, SP_ON_TABLE, t->name, NULL, d->st))
         return d->st->code;
     regenerate_start(d);
     for (int i = 0; i < t->ncolumns; i++)
@@ -1002,6 +1008,8 @@ static enum em_code drop_view(struct ddl *d, const char *name)
     for (int i = 0; i < s->nviews; i++) {
         if (strcasecmp(s->views[i]->name, name) != 0)
             continue;
+        if (sp_roles_droppable(s, SP_ON_VIEW, s->views[i]->name, NULL, d->st))
+            return d->st->code;
         memmove(&s->views[i], &s->views[i + 1], (size_t)(s->nviews - i - 1) * sizeof(*s->views));
         s->nviews--;
         return EM_OK;
@@ -1285,6 +1293,11 @@ static enum em_code drop_change_stream(struct ddl *d)
     if (sp_peek(&d->p)->kind != SP_TOK_EOF)
         return sp_syntax_error(&d->p);
     const struct sp_change_stream *cs = sp_schema_change_stream(d->schema, name);
+    char function[160]; /* "READ_" and a name of at most 128 characters */
+    snprintf(function, sizeof(function), "READ_%s", cs ? cs->name : "");
+    if (cs && (sp_roles_droppable(d->schema, SP_ON_CHANGE_STREAM, cs->name, NULL, d->st) ||
+               sp_roles_droppable(d->schema, SP_ON_TABLE_FUNCTION, function, NULL, d->st)))
+        return d->st->code;
     if (cs) /* its records go with it (a stream of the same name starts afresh) */
         sp_buf_printf(
             d->out, SP_CHANGES_TABLE_SQL "\nDELETE FROM \"$changes\" WHERE stream = lower('%s');\n",
@@ -1376,6 +1389,8 @@ static enum em_code drop(struct ddl *d)
 {
     if (sp_accept_keyword(&d->p, "CHANGE"))
         return drop_change_stream(d);
+    if (sp_accept_keyword(&d->p, "ROLE"))
+        return sp_role_drop(&d->p, d->schema, d->st);
     if (sp_accept_keyword(&d->p, "SCHEMA"))
         return drop_schema(d);
     const struct sp_token *what = sp_next(&d->p);
@@ -1442,7 +1457,10 @@ static enum em_code rename_references(struct ddl *d, const char *from, const cha
         copy->table = to;
         s->indexes[i] = copy;
     }
-    return sp_change_stream_rename_table(s, from, to, d->st);
+    return sp_change_stream_rename_table(s, from, to, d->st) ||
+                   sp_roles_rename_table(s, from, to, d->st)
+               ? d->st->code
+               : EM_OK;
 }
 
 /* The SQLite side: the table and its versions (their index is made again under the new
@@ -1650,6 +1668,8 @@ static enum em_code drop_column(struct ddl *d, struct sp_table *t)
     const char *col = t->columns[i].name;
     if (sp_table_is_key(t, col))
         return fail(d, EM_FAILED_PRECONDITION, "Cannot drop key column %s.", col);
+    if (sp_roles_droppable(d->schema, SP_ON_TABLE, t->name, col, d->st))
+        return d->st->code;
     if (column_indexed(d->schema, t, col, &index))
         return fail(d, EM_FAILED_PRECONDITION,
                     "Cannot drop column %s from table %s because it is used by index %s.", col,
@@ -2014,6 +2034,8 @@ static enum em_code create(struct ddl *d)
         return create_change_stream(d);
     if (!or_replace && !unique && !null_filtered && sp_accept_keyword(&d->p, "SCHEMA"))
         return create_schema(d);
+    if (!or_replace && !unique && !null_filtered && sp_accept_keyword(&d->p, "ROLE"))
+        return sp_role_create(&d->p, d->schema, d->st);
     const struct sp_token *tok = sp_peek(&d->p);
     if (tok->kind == SP_TOK_IDENT && !unique && !null_filtered) {
         char what[96];
@@ -2159,6 +2181,8 @@ enum em_code sp_ddl_apply(struct sp_schema *schema, const char *statement,
                               ? d.st->code
                               : sp_change_stream_alter(&d.p, d.schema, d.st))
                        : sp_unsupported(&d.p, sp_peek(&d.p), "This ALTER statement");
+        else if (sp_accept_keyword(&d.p, "GRANT") || sp_accept_keyword(&d.p, "REVOKE"))
+            code = sp_role_grant(&d.p, d.schema, sp_token_is_keyword(verb, "REVOKE"), d.st);
         else if (sp_accept_keyword(&d.p, "ANALYZE")) /* new optimizer statistics: SQLite's */
             code = (sp_buf_puts(d.out, "ANALYZE;\n"), EM_OK);
         else if (sp_token_is_keyword(verb, "RENAME") &&

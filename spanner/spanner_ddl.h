@@ -16,7 +16,7 @@
  * (allow_commit_timestamp = true); CONSTRAINT ... FOREIGN KEY / CHECK; PRIMARY KEY with
  * ASC/DESC; INTERLEAVE IN PARENT ... ON DELETE CASCADE|NO ACTION; ROW DELETION POLICY
  * (OLDER_THAN(col, INTERVAL n DAY))), CREATE [UNIQUE] [NULL_FILTERED] INDEX with STORING
- * and INTERLEAVE IN, CREATE [OR REPLACE] VIEW ... SQL SECURITY INVOKER AS, DROP TABLE /
+ * and INTERLEAVE IN, CREATE [OR REPLACE] VIEW ... SQL SECURITY INVOKER|DEFINER AS, DROP TABLE /
  * INDEX / VIEW, ALTER TABLE ADD COLUMN / DROP COLUMN / ALTER COLUMN (type, NOT NULL,
  * SET/DROP DEFAULT, SET OPTIONS) / ADD and DROP CONSTRAINT / ADD, REPLACE and DROP ROW
  * DELETION POLICY / SET ON DELETE, ALTER DATABASE ... SET OPTIONS (version_retention_period),
@@ -28,8 +28,9 @@
  * (spanner_change_streams.h); ALTER TABLE ... RENAME TO [, ADD SYNONYM] and RENAME TABLE
  * (every reference follows; a view that uses the table refuses it); table synonyms (ADD and
  * DROP SYNONYM, SYNONYM(...) in CREATE TABLE); ANALYZE (SQLite's statistics are gathered
- * again). Other DDL (roles, search indexes, other
- * database options ...) is UNIMPLEMENTED, by name.
+ * again); fine-grained access control: CREATE and DROP ROLE, GRANT and REVOKE of privileges
+ * and of role membership (spanner_roles.h). Other DDL (search indexes, other database
+ * options ...) is UNIMPLEMENTED, by name.
  */
 #ifndef SPANNER_DDL_H
 #define SPANNER_DDL_H

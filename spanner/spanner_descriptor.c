@@ -53,6 +53,14 @@ static const struct em_role spanner_roles[] = {
               "spanner.databases.updateDdl", "spanner.databaseOperations.get",
               "spanner.databaseOperations.list"),
      NULL},
+    /* fine-grained access control: a session with a database role (creatorRole), whose
+     * privileges then decide what its statements may do */
+    {"roles/spanner.fineGrainedAccessUser",
+     EM_WORDS("spanner.databases.useRoleBasedAccess", "spanner.databaseRoles.list",
+              "spanner.sessions.create", "spanner.sessions.delete"),
+     NULL},
+    /* granted on a database role (or on its database with a condition on resource.name) */
+    {"roles/spanner.databaseRoleUser", EM_WORDS("spanner.databaseRoles.use"), NULL},
     {"roles/spanner.viewer",
      EM_WORDS("spanner.databases.list", "spanner.instanceConfigs.get",
               "spanner.instanceConfigs.list", "spanner.instances.get", "spanner.instances.list",

@@ -15,6 +15,7 @@
 #include "spanner_data.h"
 #include "spanner_keyset.h"
 #include "spanner_plan.h"
+#include "spanner_roles.h"
 #include "spanner_schema.h"
 #include "spanner_stream.h"
 #include "spanner_sql_functions.h"
@@ -196,19 +197,20 @@ static enum em_code param_decls(const cJSON *types, struct sp_arena *arena,
  * as Partitioned DML (sp_translate_partitioned's rules). */
 enum run_mode { RUN_QUERY, RUN_DML, RUN_PARTITIONED };
 
-/* sql translated for mode, with what it reads by key; NULL with st set. */
+/* sql translated for mode, with what it reads by key; NULL with st set. role: the
+ * database role whose view of INFORMATION_SCHEMA it reads (NULL: all of it). */
 static struct translated_sql *translate(struct sp_job_ctx *ctx, const char *sql,
                                         const struct sp_param_decl *decls, int n,
-                                        enum run_mode mode, int64_t read_ns, struct em_status *st)
+                                        enum run_mode mode, int64_t read_ns, const char *role,
+                                        struct em_status *st)
 {
     struct translated_sql *t = calloc(1, sizeof(*t));
     if (!t) {
         EM_FAIL_OOM(st);
         return NULL;
     }
-    if ((mode == RUN_PARTITIONED
-             ? sp_translate_partitioned(ctx->schema, sql, decls, n, &t->tr, st)
-             : sp_translate_at(ctx->schema, sql, decls, n, read_ns, &t->tr, st)) ||
+    if (sp_translate_as(ctx->schema, sql, decls, n, mode == RUN_PARTITIONED, read_ns, role, &t->tr,
+                        st) ||
         sp_sql_keys_plan(ctx->schema, sql, t->tr, &t->keys, st)) {
         translation_free(t);
         return NULL;
@@ -218,20 +220,25 @@ static struct translated_sql *translate(struct sp_job_ctx *ctx, const char *sql,
 
 /* The cached statement of a GoogleSQL text with its parameter types, translated for mode
  * and to read as of read_ns (0: the current rows); a partitioned translation, or one at a
- * timestamp, is cached apart. */
+ * timestamp, is cached apart, and so is one for a database role that sees part of
+ * INFORMATION_SCHEMA (role NULL otherwise). */
 static struct sp_stmt *translated(struct sp_job_ctx *ctx, const char *sql, const cJSON *types,
-                                  enum run_mode mode, int64_t read_ns, struct em_status *st)
+                                  enum run_mode mode, int64_t read_ns, const char *role,
+                                  struct em_status *st)
 {
+    if (role && sp_role_reads_info_schema(ctx->schema, role))
+        role = NULL;
     char *types_text = types ? cJSON_PrintUnformatted(types) : NULL;
-    size_t len = strlen(sql) + (types_text ? strlen(types_text) : 0) + 40;
+    size_t len =
+        strlen(sql) + (types_text ? strlen(types_text) : 0) + (role ? strlen(role) : 0) + 40;
     char *key = malloc(len);
     if (!key) {
         free(types_text);
         EM_FAIL_OOM(st);
         return NULL;
     }
-    snprintf(key, len, "%c%lld\x1f%s\x1f%s", mode == RUN_PARTITIONED ? 'P' : 'G',
-             (long long)read_ns, sql, types_text ? types_text : "");
+    snprintf(key, len, "%c%lld\x1f%s\x1f%s\x1f%s", mode == RUN_PARTITIONED ? 'P' : 'G',
+             (long long)read_ns, sql, types_text ? types_text : "", role ? role : "");
     free(types_text);
     struct sp_stmt *s = sp_job_cached(ctx, key);
     struct sp_param_decl *decls = NULL;
@@ -239,7 +246,7 @@ static struct sp_stmt *translated(struct sp_job_ctx *ctx, const char *sql, const
     struct translated_sql *extra = NULL;
     struct sp_arena decl_arena = {0};
     if (!s && !param_decls(types, &decl_arena, &decls, &n, st) &&
-        (extra = translate(ctx, sql, decls, n, mode, read_ns, st)) != NULL) {
+        (extra = translate(ctx, sql, decls, n, mode, read_ns, role, st)) != NULL) {
         s = sp_job_prepare(ctx, extra->tr->sql, st);
         if (s) {
             s->extra = extra;
@@ -606,11 +613,13 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
     if (mode == RUN_QUERY && sp_job_read_time(ctx, s->read_ns, &read_ns, st))
         return st->code;
     sp_job_statement_clock(ctx, s->now_ns, s->uuid_seed, s->draws);
-    struct sp_stmt *prepared = translated(ctx, s->sql, s->param_types, mode, read_ns, st);
+    struct sp_stmt *prepared = translated(ctx, s->sql, s->param_types, mode, read_ns, s->role, st);
     if (!prepared)
         return st->code;
     const struct translated_sql *cached = prepared->extra;
     const struct sp_translation *tr = cached->tr;
+    if (s->role && sp_role_check(ctx->schema, s->role, tr->accesses, tr->naccesses, st))
+        return st->code;
     bool dml = tr->kind != SP_STMT_QUERY;
     if (dml && mode == RUN_QUERY)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -866,10 +875,12 @@ struct read_job {
     struct touched touched;
 };
 
-static enum em_code read_columns(const struct sp_table *table, const cJSON *columns,
-                                 const struct sp_column **cols, struct sp_buf *sql,
-                                 struct em_status *st)
+/* The columns a read names, each checked (and, for a database role, SELECT on it). */
+static enum em_code read_columns(struct sp_job_ctx *ctx, const struct sp_read *r,
+                                 const struct sp_table *table, const struct sp_column **cols,
+                                 struct sp_buf *sql, struct em_status *st)
 {
+    const cJSON *columns = r->columns;
     int n = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, columns)
@@ -879,6 +890,9 @@ static enum em_code read_columns(const struct sp_table *table, const cJSON *colu
         if (!c)
             return EM_FAIL(st, EM_NOT_FOUND, "Column not found in table %s: %.200s", table->name,
                            cJSON_IsString(item) ? item->valuestring : "(not a string)");
+        struct sp_access a = {SP_ON_TABLE, table->name, c->name, SP_PRIV_SELECT};
+        if (r->role && sp_role_check(ctx->schema, r->role, &a, 1, st))
+            return st->code;
         sp_buf_puts(sql, n ? ", " : "SELECT ");
         sp_buf_ident(sql, c->name);
         cols[n++] = c;
@@ -891,6 +905,22 @@ static enum em_code read_columns(const struct sp_table *table, const cJSON *colu
 static enum em_code read_rows(struct sp_job_ctx *ctx, struct read_job *j, struct sp_stmt *s,
                               const struct sp_column **cols, const struct sp_type **types,
                               int ncols, struct em_status *st);
+
+/* A database role reading by keys or ranges (not all rows) tells key values apart: it needs
+ * SELECT on the key's columns too (the primary key's, or the index's). */
+static enum em_code check_read_keys(struct sp_job_ctx *ctx, const struct sp_read *r,
+                                    const struct sp_table *table, const struct sp_key_column *key,
+                                    int nkey, struct em_status *st)
+{
+    if (!cJSON_GetObjectItem(r->key_set, "keys") && !cJSON_GetObjectItem(r->key_set, "ranges"))
+        return EM_OK;
+    for (int i = 0; i < nkey; i++) {
+        struct sp_access a = {SP_ON_TABLE, table->name, key[i].name, SP_PRIV_SELECT};
+        if (sp_role_check(ctx->schema, r->role, &a, 1, st))
+            return st->code;
+    }
+    return EM_OK;
+}
 
 static enum em_code job_read(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
 {
@@ -912,6 +942,8 @@ static enum em_code job_read(struct sp_job_ctx *ctx, void *arg, struct em_status
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "The key of %s has too many parts.", table->name);
     struct sp_key_column key[SP_KEY_MAX];
     int nkey = read_key(table, index, key);
+    if (r->role && check_read_keys(ctx, r, table, key, nkey, st))
+        return st->code;
     const struct sp_column **cols = calloc((size_t)ncols + 1, sizeof(*cols));
     const struct sp_type **types = calloc((size_t)ncols + 1, sizeof(*types));
     if (!cols || !types) {
@@ -923,7 +955,7 @@ static enum em_code job_read(struct sp_job_ctx *ctx, void *arg, struct em_status
     struct sp_binds binds = {0};
     int64_t read_ns = 0;
     if (!sp_job_read_time(ctx, r->read_ns, &read_ns, st) &&
-        !read_columns(table, r->columns, cols, &sql, st)) {
+        !read_columns(ctx, r, table, cols, &sql, st)) {
         sp_buf_puts(&sql, " FROM ");
         if (read_ns) {
             sp_schema_sqlite_table_at(table, read_ns, &sql);
@@ -1123,7 +1155,8 @@ static void key_text(const struct mutation *m, const cJSON *row, char *out, size
 
 struct commit_job {
     struct sp_txn *txn;
-    bool exclude; /* a single-use commit's excludeTxnFromChangeStreams and tag */
+    const char *role; /* the session's database role, or NULL */
+    bool exclude;     /* a single-use commit's excludeTxnFromChangeStreams and tag */
     char tag[SP_TXN_TAG_MAX + 1];
     const cJSON *mutations;
     struct sp_commit *out;
@@ -1188,9 +1221,32 @@ static enum em_code write_row(struct sp_job_ctx *ctx, struct commit_job *j,
     return st->code;
 }
 
+/* What a database role needs for a write mutation: INSERT on its columns (insert,
+ * insertOrUpdate, replace), UPDATE on its non-key columns (update, insertOrUpdate), and
+ * DELETE on the table (replace deletes the row it replaces). */
+static enum em_code check_write(struct sp_job_ctx *ctx, const char *role, const struct mutation *m,
+                                struct em_status *st)
+{
+    bool insert = strcmp(m->op, "update") != 0;
+    bool update = strcmp(m->op, "update") == 0 || strcmp(m->op, "insertOrUpdate") == 0;
+    for (int i = 0; i < m->ncols; i++) {
+        struct sp_access a = {SP_ON_TABLE, m->table->name, m->cols[i]->name, SP_PRIV_INSERT};
+        if (insert && sp_role_check(ctx->schema, role, &a, 1, st))
+            return st->code;
+        a.privilege = SP_PRIV_UPDATE;
+        if (update && !sp_table_is_key(m->table, a.column) &&
+            sp_role_check(ctx->schema, role, &a, 1, st))
+            return st->code;
+    }
+    struct sp_access del = {SP_ON_TABLE, m->table->name, NULL, SP_PRIV_DELETE};
+    if (strcmp(m->op, "replace") == 0 && sp_role_check(ctx->schema, role, &del, 1, st))
+        return st->code;
+    return EM_OK;
+}
+
 /* The table and columns of a write mutation, checked. */
-static enum em_code resolve_write(struct sp_job_ctx *ctx, const char *op, const cJSON *write,
-                                  struct mutation *m, struct em_status *st)
+static enum em_code resolve_write(struct sp_job_ctx *ctx, struct commit_job *j, const char *op,
+                                  const cJSON *write, struct mutation *m, struct em_status *st)
 {
     const char *table = em_json_string(write, "table");
     m->op = op;
@@ -1217,6 +1273,8 @@ static enum em_code resolve_write(struct sp_job_ctx *ctx, const char *op, const 
         cJSON_AddItemToObject(m->types, name, sp_type_to_json(&c->type));
         m->cols[i++] = c;
     }
+    if (j->role && check_write(ctx, j->role, m, st))
+        return st->code;
     if (strcmp(op, "insert") != 0)
         for (int k = 0; k < m->table->nkey; k++) {
             bool present = false;
@@ -1234,7 +1292,7 @@ static enum em_code apply_write(struct sp_job_ctx *ctx, struct commit_job *j, co
                                 const cJSON *write, struct em_status *st)
 {
     struct mutation m = {0};
-    if (!resolve_write(ctx, op, write, &m, st)) {
+    if (!resolve_write(ctx, j, op, write, &m, st)) {
         const cJSON *row;
         cJSON_ArrayForEach(row, cJSON_GetObjectItem(write, "values"))
         {
@@ -1255,6 +1313,9 @@ static enum em_code apply_delete(struct sp_job_ctx *ctx, struct commit_job *j, c
     const struct sp_table *table = sp_schema_table_or_synonym(ctx->schema, name ? name : "");
     if (!table)
         return EM_FAIL(st, EM_NOT_FOUND, "Table not found: %.200s", name ? name : "");
+    struct sp_access a = {SP_ON_TABLE, table->name, NULL, SP_PRIV_DELETE};
+    if (j->role && sp_role_check(ctx->schema, j->role, &a, 1, st))
+        return st->code;
     if (table->nkey > SP_KEY_MAX)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "The key of %s has too many parts.", table->name);
     struct sp_key_column key[SP_KEY_MAX];
@@ -1347,11 +1408,11 @@ static enum em_code job_commit(struct sp_job_ctx *ctx, void *arg, struct em_stat
 }
 
 enum em_code sp_exec_commit(struct sp_db *db, struct sp_txn *txn, const cJSON *mutations,
-                            struct sp_commit *out, struct em_status *st)
+                            const char *role, struct sp_commit *out, struct em_status *st)
 {
     if (mutations && !cJSON_IsArray(mutations))
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "mutations must be a list of Mutation.");
-    struct commit_job j = {.txn = txn, .mutations = mutations, .out = out};
+    struct commit_job j = {.txn = txn, .role = role, .mutations = mutations, .out = out};
     *out = (struct sp_commit){0};
     sp_db_run(db, job_commit, &j, st);
     touched_free(&j.touched);
@@ -1365,7 +1426,7 @@ struct sp_commit_op {
 };
 
 enum em_code sp_exec_commit_prepare(struct sp_db *db, const cJSON *mutations, bool exclude,
-                                    const char *tag, struct sp_commit_op **out,
+                                    const char *tag, const char *role, struct sp_commit_op **out,
                                     struct em_status *st)
 {
     *out = NULL;
@@ -1374,7 +1435,8 @@ enum em_code sp_exec_commit_prepare(struct sp_db *db, const cJSON *mutations, bo
     struct sp_commit_op *op = calloc(1, sizeof(*op));
     if (!op)
         return EM_FAIL_OOM(st);
-    op->j = (struct commit_job){.mutations = mutations, .out = &op->out, .exclude = exclude};
+    op->j = (struct commit_job){
+        .mutations = mutations, .out = &op->out, .exclude = exclude, .role = role};
     snprintf(op->j.tag, sizeof(op->j.tag), "%s", tag ? tag : "");
     if (!(op->job = sp_db_job_new(db, job_commit, &op->j))) {
         free(op);
@@ -1473,6 +1535,14 @@ static enum em_code job_change_query(struct sp_job_ctx *ctx, void *arg, struct e
     struct change_query_job *j = arg;
     j->found = sp_change_query_parse(ctx->schema, j->request->sql, j->request->params,
                                      j->request->param_types, ctx->now, j->q, st);
+    const char *role = j->request->role;
+    if (j->found == EM_OK && role) { /* SELECT on the stream, EXECUTE on its function */
+        char function[sizeof(j->q->stream) + 8];
+        snprintf(function, sizeof(function), "READ_%s", j->q->stream);
+        struct sp_access a[] = {{SP_ON_CHANGE_STREAM, j->q->stream, NULL, SP_PRIV_SELECT},
+                                {SP_ON_TABLE_FUNCTION, function, NULL, SP_PRIV_EXECUTE}};
+        j->found = sp_role_check(ctx->schema, role, a, 2, st);
+    }
     return j->found == EM_NOT_FOUND ? EM_OK : j->found;
 }
 

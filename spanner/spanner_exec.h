@@ -101,7 +101,10 @@ struct sp_sql_request {
     const cJSON *param_types; /* name -> Type, or NULL */
     enum sp_query_mode mode;
     int64_t read_ns; /* a single-use read at this timestamp (0: strong; see sp_read_at) */
-    bool streaming;  /* executeStreamingSql: the result may reach SP_STREAM_RESULT_MAX_BYTES */
+    /* the session's database role: the statement needs its privileges (spanner_roles.h), and
+     * INFORMATION_SCHEMA shows what the role sees; NULL: no role */
+    const char *role;
+    bool streaming; /* executeStreamingSql: the result may reach SP_STREAM_RESULT_MAX_BYTES */
     const struct sp_row_sink *sink; /* or NULL: rows collected (sp_exec_sql only) */
     /* private to spanner_exec.c: what CURRENT_TIMESTAMP(), GENERATE_UUID() and
      * GET_NEXT_SEQUENCE_VALUE() return when
@@ -134,6 +137,7 @@ struct sp_read {
     int64_t read_ns; /* a single-use read at this timestamp (0: strong) */
     bool streaming;  /* streamingRead: the result may reach SP_STREAM_RESULT_MAX_BYTES */
     const struct sp_row_sink *sink; /* or NULL: rows collected */
+    const char *role;               /* needs SELECT on each column; NULL: no role */
 };
 enum em_code sp_exec_read(struct sp_db *db, struct sp_txn *txn, const struct sp_read *read,
                           struct sp_result *out, struct em_status *st);
@@ -145,14 +149,14 @@ struct sp_commit {
     int64_t mutation_count;
 };
 enum em_code sp_exec_commit(struct sp_db *db, struct sp_txn *txn, const cJSON *mutations,
-                            struct sp_commit *out, struct em_status *st);
+                            const char *role, struct sp_commit *out, struct em_status *st);
 /* A single-use commit without waiting (sp_db_job_submit): prepared, then submitted;
  * done(done_arg) runs once it committed or failed (on the writer thread, or at once when
  * it could not be queued); sp_exec_commit_end then answers its outcome and frees it.
  * mutations must outlive it. */
 struct sp_commit_op;
 enum em_code sp_exec_commit_prepare(struct sp_db *db, const cJSON *mutations, bool exclude,
-                                    const char *tag, struct sp_commit_op **out,
+                                    const char *tag, const char *role, struct sp_commit_op **out,
                                     struct em_status *st);
 void sp_exec_commit_submit(struct sp_commit_op *op, void (*done)(void *done_arg), void *done_arg);
 enum em_code sp_exec_commit_end(struct sp_commit_op *op, struct sp_commit *out,

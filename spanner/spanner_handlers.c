@@ -269,25 +269,24 @@ enum em_code sp_get_database_ddl(struct em_call *call)
 }
 
 /* The database roles: the three system roles fine-grained access control gives every
- * database (Spanner's docs, "Fine-grained access control system roles"). CREATE ROLE is
- * not built (UNIMPLEMENTED in DDL), so there are no others. */
+ * database, then those CREATE ROLE made. */
 enum em_code sp_list_database_roles(struct em_call *call)
 {
-    static const char *const system_roles[] = {"public", "spanner_info_reader",
-                                               "spanner_sys_reader"};
     const char *database = em_call_var(call, "parent");
-    cJSON *db = NULL;
-    if (sp_database_get(admin(call), database, &db, &call->status))
+    cJSON *names = NULL;
+    if (sp_database_roles(admin(call), database, &names, &call->status))
         return call->status.code;
-    cJSON_Delete(db);
     cJSON *roles = cJSON_CreateArray();
-    for (size_t i = 0; i < sizeof(system_roles) / sizeof(system_roles[0]); i++) {
-        char name[SP_NAME_MAX + 64];
-        snprintf(name, sizeof(name), "%s/databaseRoles/%s", database, system_roles[i]);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, names)
+    {
+        char name[SP_NAME_MAX + 160];
+        snprintf(name, sizeof(name), "%s/databaseRoles/%s", database, item->valuestring);
         cJSON *role = cJSON_CreateObject();
         cJSON_AddStringToObject(role, "name", name);
         cJSON_AddItemToArray(roles, role);
     }
+    cJSON_Delete(names);
     return em_list_reply_result(call, EM_OK, roles, "databaseRoles");
 }
 
@@ -609,10 +608,30 @@ enum em_code sp_list_database_operations(struct em_call *call)
 
 /* --- IAM --- */
 
+/* NOT_FOUND unless the database role <database>/databaseRoles/<role> exists. */
+static enum em_code database_role_check(struct em_call *call, const char *name)
+{
+    const char *at = strstr(name, "/databaseRoles/");
+    char database[SP_NAME_MAX];
+    snprintf(database, sizeof(database), "%.*s", (int)(at - name), name);
+    cJSON *names = NULL;
+    if (sp_database_roles(admin(call), database, &names, &call->status))
+        return call->status.code;
+    bool found = false;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, names) found |= strcmp(item->valuestring, at + 15) == 0;
+    cJSON_Delete(names);
+    if (!found)
+        return EM_CALL_FAIL(call, EM_NOT_FOUND, "Database role not found: %s", name);
+    return EM_OK;
+}
+
 enum em_code sp_iam_resource_check(struct em_call *call)
 {
     const char *name = em_call_var(call, "resource");
     cJSON *resource = NULL;
+    if (strstr(name, "/databaseRoles/"))
+        return database_role_check(call, name);
     if (strstr(name, "/backups/"))
         sp_backup_get(backups(call), name, &resource, &call->status);
     else if (strstr(name, "/backupSchedules/"))

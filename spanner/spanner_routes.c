@@ -2,8 +2,8 @@
  * spanner_routes: the Cloud Spanner v1 route table, the only place a request's path is
  * tied to a handler. Paths and methods are those of the real API (spanner v1 discovery
  * document, as in gcloud's generated client). A route without a handler answers
- * UNIMPLEMENTED naming the method: the parts of Spanner not built yet (custom database roles,
- * instance partitions, ...; test_api_coverage.sh checks every method of gcloud's client has a
+ * UNIMPLEMENTED naming the method: the parts of Spanner not built yet (instance partitions,
+ * ...; test_api_coverage.sh checks every method of gcloud's client has a
  * route).
  */
 #include "spanner_routes.h"
@@ -118,6 +118,8 @@ const struct em_route spanner_routes[] = {
      P("databases.drop"), ADMIN},
     {"GET", "v1/{parent=" DB "}/databaseRoles", sp_list_database_roles, "ListDatabaseRoles", NULL,
      NULL, P("databaseRoles.list"), DATA},
+    {"POST", "v1/{resource=" DB "/databaseRoles/*}:testIamPermissions", em_iam_handle_test,
+     "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA},
     IAM(DB, "databases"),
     OPERATIONS(DB, "databaseOperations"),
     {"POST", "v1/{parent=" INST "}/databases:restore", sp_restore_database, "RestoreDatabase",
@@ -202,7 +204,6 @@ const struct em_route spanner_routes[] = {
     {"GET", "v1/{parent=" CONFIG "}/ssdCaches", NULL, "ListSsdCaches"},
     {"GET", "v1/{name=" CONFIG "/ssdCaches/*}", NULL, "GetSsdCache"},
     {"PATCH", "v1/{name=" CONFIG "/ssdCaches/*}", NULL, "UpdateSsdCache"},
-    {"POST", "v1/{resource=" DB "/databaseRoles/*}:testIamPermissions", NULL, "TestIamPermissions"},
     {"POST", "v1/{name=" SESSION "}:adaptMessage", NULL, "Adapter.AdaptMessage"},
     {"POST", "v1/{parent=" DB "}/sessions:adapter", NULL, "Adapter.CreateSession"},
     {"POST", "v1/{database=" DB "}:addSplitPoints", NULL, "AddSplitPoints"},

@@ -5,6 +5,7 @@
  */
 #include "spanner_schema.h"
 
+#include "spanner_roles.h"
 #include "spanner_sql_translate.h"
 
 #include <stdio.h>
@@ -59,6 +60,7 @@ struct sp_schema *sp_schema_clone(struct sp_schema *schema)
     clone->version_retention = schema->version_retention;
     clone->version_retention_ns = schema->version_retention_ns;
     clone->default_sequence_kind = schema->default_sequence_kind;
+    clone->acl = schema->acl;
     clone->base = schema;
     schema->refs++;
     return clone;
@@ -450,7 +452,7 @@ char **sp_schema_statements(const struct sp_schema *schema, int *count)
     int first = schemas + schema->nsequences;
     int objects = first + schema->ntables + schema->nindexes + schema->nviews;
     int total = objects + schema->nchange_streams;
-    char **out = calloc((size_t)(total ? total : 1), sizeof(*out));
+    char **out = calloc((size_t)total + (size_t)sp_roles_statement_count(schema) + 1, sizeof(*out));
     if (!out)
         return NULL;
     if (options && !(out[0] = print_options(schema))) {
@@ -472,13 +474,18 @@ char **sp_schema_statements(const struct sp_schema *schema, int *count)
         else if (kind == 1)
             print_index(schema->indexes[index], &buf);
         else
-            sp_buf_printf(&buf, "CREATE VIEW %s SQL SECURITY INVOKER AS %s",
-                          schema->views[index]->name, schema->views[index]->text);
+            sp_buf_printf(&buf, "CREATE VIEW %s SQL SECURITY %s AS %s", schema->views[index]->name,
+                          schema->views[index]->definer ? "DEFINER" : "INVOKER",
+                          schema->views[index]->text);
         out[n] = sp_buf_take(&buf);
         if (!out[n]) {
             sp_strings_free(out, n);
             return NULL;
         }
+    }
+    if (!sp_roles_statements(schema, out, &total)) {
+        sp_strings_free(out, total);
+        return NULL;
     }
     *count = total;
     return out;

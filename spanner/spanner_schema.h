@@ -100,6 +100,8 @@ struct sp_index {
 struct sp_view {
     const char *name;
     const char *text; /* the query as written */
+    bool definer;     /* SQL SECURITY DEFINER: a role reading it needs SELECT on the view
+                         only (INVOKER: on what the query reads too) */
     long seq;
 };
 
@@ -159,6 +161,53 @@ struct sp_change_stream {
     long seq;
 };
 
+/* Fine-grained access control (spanner_roles.h): the database roles CREATE ROLE made, the
+ * privileges GRANT gave them, and which roles are members of which (GRANT ROLE). */
+enum sp_privilege {
+    SP_PRIV_SELECT,
+    SP_PRIV_INSERT,
+    SP_PRIV_UPDATE,
+    SP_PRIV_DELETE,
+    SP_PRIV_EXECUTE
+};
+enum sp_grant_object {
+    SP_ON_TABLE,
+    SP_ON_VIEW,
+    SP_ON_CHANGE_STREAM,
+    SP_ON_TABLE_FUNCTION /* a change stream's READ_<name> function */
+};
+
+struct sp_role {
+    const char *name;
+    long seq;
+};
+
+/* One privilege on one object (or one column of a table) to one role. */
+struct sp_grant {
+    const char *role;
+    enum sp_grant_object on;
+    const char *object;
+    enum sp_privilege privilege;
+    const char *column; /* NULL: the whole object, columns added later included */
+    long seq;
+};
+
+/* GRANT ROLE role TO ROLE member: member has role's privileges. */
+struct sp_role_member {
+    const char *role, *member;
+    long seq;
+};
+
+/* Never edited: a role statement builds a new one (schemas share them when cloned). */
+struct sp_acl {
+    const struct sp_role *roles;
+    int nroles;
+    const struct sp_grant *grants;
+    int ngrants;
+    const struct sp_role_member *members;
+    int nmembers;
+};
+
 struct sp_schema {
     struct sp_arena arena;
     struct sp_schema *base; /* the schema this one was cloned from: its memory is shared */
@@ -175,6 +224,7 @@ struct sp_schema {
     int nchange_streams;
     const char **named_schemas; /* CREATE SCHEMA: their objects are named "<schema>.<name>" */
     int nnamed_schemas;
+    const struct sp_acl *acl; /* roles and privileges, or NULL: none */
     long next_seq;
     /* ALTER DATABASE ... SET OPTIONS (version_retention_period = '...'): the database ID
      * the statement named, the period as written, and in ns; NULL and 0 when not set (the

@@ -24,6 +24,7 @@
 #include "spanner_txn.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Spanner's words for a data call on a database whose key KMS refuses (seed 004); a
  * backup, pinned to one key version, names it. */
@@ -139,10 +140,24 @@ static enum em_code spanner_reset(struct em_service *svc, struct em_status *st)
     return sp_admin_reset(ctx->admin, st);
 }
 
+/* A data call in a session with a database role: the role's privileges decide what its
+ * statements may do; IAM asks spanner.databases.useRoleBasedAccess of the caller instead of
+ * the route's data permission (select, read, write, begin...), as Spanner does. */
+static const char *role_permission(struct em_call *call, const char *route_permission)
+{
+    const char *session = em_call_var(call, "session");
+    if (!session || strncmp(route_permission, "spanner.databases.", 18) != 0)
+        return NULL;
+    char role[SP_SESSION_ROLE_MAX];
+    sp_session_role(((struct sp_ctx *)call->svc->ctx)->sessions, session, em_clock_now(), role);
+    return role[0] ? "spanner.databases.useRoleBasedAccess" : NULL;
+}
+
 const struct em_service_def spanner_service = {
     .desc = &spanner_descriptor,
     .routes = spanner_routes,
     .iam_resource_check = sp_iam_resource_check,
+    .permission_for = role_permission,
     .open = spanner_open,
     .close = spanner_close,
     .tick = spanner_tick,

@@ -287,7 +287,8 @@ enum em_code sp_session_delete(struct sp_sessions *ss, const char *name, struct 
 }
 
 enum em_code sp_session_use(struct sp_sessions *ss, const char *name, int64_t now,
-                            char database[SP_NAME_MAX], struct em_status *st)
+                            char database[SP_NAME_MAX], char role[SP_SESSION_ROLE_MAX],
+                            struct em_status *st)
 {
     pthread_mutex_lock(&ss->lock);
     struct session *s = *find_slot(ss, name);
@@ -301,9 +302,20 @@ enum em_code sp_session_use(struct sp_sessions *ss, const char *name, int64_t no
                 s->persisted_use_ns = s->last_use_ns;
         }
         memcpy(database, s->database, SP_NAME_MAX);
+        snprintf(role, SP_SESSION_ROLE_MAX, "%s", s->creator_role ? s->creator_role : "");
     }
     pthread_mutex_unlock(&ss->lock);
     return live ? EM_OK : not_found(name, st);
+}
+
+void sp_session_role(struct sp_sessions *ss, const char *name, int64_t now,
+                     char role[SP_SESSION_ROLE_MAX])
+{
+    pthread_mutex_lock(&ss->lock);
+    struct session *s = *find_slot(ss, name);
+    bool live = s && !expired(s, now);
+    snprintf(role, SP_SESSION_ROLE_MAX, "%s", live && s->creator_role ? s->creator_role : "");
+    pthread_mutex_unlock(&ss->lock);
 }
 
 /* Removes the sessions keep() refuses, under the lock. */

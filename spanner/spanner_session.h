@@ -38,10 +38,18 @@ enum em_code sp_session_get(struct sp_sessions *ss, const char *name, int64_t no
 enum em_code sp_session_list(struct sp_sessions *ss, const char *database, int64_t now, cJSON **out,
                              struct em_status *st);
 enum em_code sp_session_delete(struct sp_sessions *ss, const char *name, struct em_status *st);
+/* A session's creatorRole holds at most this many bytes (a role name: 128 characters). */
+#define SP_SESSION_ROLE_MAX 160
+
 /* A data call uses the session: NOT_FOUND as get when it is gone; its database is
- * copied into database. */
+ * copied into database, and its creatorRole into role ("" when it has none). */
 enum em_code sp_session_use(struct sp_sessions *ss, const char *name, int64_t now,
-                            char database[SP_NAME_MAX], struct em_status *st);
+                            char database[SP_NAME_MAX], char role[SP_SESSION_ROLE_MAX],
+                            struct em_status *st);
+/* The creatorRole of a live session into role ("" when it has none, or no such session):
+ * what the IAM check of its data calls depends on. */
+void sp_session_role(struct sp_sessions *ss, const char *name, int64_t now,
+                     char role[SP_SESSION_ROLE_MAX]);
 /* Deletes the sessions idle for an hour by now (the service's tick). */
 void sp_sessions_expire(struct sp_sessions *ss, int64_t now);
 /* Deletes every session of a database (dropped), of every database of an instance (its

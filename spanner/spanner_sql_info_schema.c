@@ -6,6 +6,7 @@
  */
 #include "spanner_sql_info_schema.h"
 
+#include "spanner_roles.h"
 #include "spanner_sql_ast.h"
 
 #include <stdio.h>
@@ -13,11 +14,28 @@
 #include <string.h>
 #include <strings.h>
 
-/* The VALUES list being written: values go in row by row, ncols per row. */
+/* The VALUES list being written: values go in row by row, ncols per row. role: the
+ * database role whose view of the schema the rows are (NULL: everything). */
 struct rows {
     struct sp_buf sql;
     int ncols, col, nrows;
+    const struct sp_schema *schema;
+    const char *role;
 };
+
+/* Whether the rows show an object (column NULL) or a column of a table: a role without
+ * spanner_info_reader sees what it has privileges on. */
+static bool shown(const struct rows *r, enum sp_grant_object on, const char *object,
+                  const char *column)
+{
+    return !r->role || sp_role_sees(r->schema, r->role, on, object, column);
+}
+
+/* Whether the rows show what concerns this role (a grantee): a role sees its own roles. */
+static bool role_shown(const struct rows *r, const char *role)
+{
+    return !r->role || sp_role_has(r->schema, r->role, role);
+}
 
 static void next_value(struct rows *r)
 {
@@ -110,6 +128,8 @@ static void tables_rows(const struct sp_schema *schema, struct rows *r)
 {
     for (int i = 0; i < schema->ntables; i++) {
         const struct sp_table *t = schema->tables[i];
+        if (!shown(r, SP_ON_TABLE, t->name, NULL))
+            continue;
         put_table(r, t->name);
         put_text(r, base_name(t->parent));
         put_text(r, t->parent ? (t->cascade ? "CASCADE" : "NO ACTION") : NULL);
@@ -119,6 +139,8 @@ static void tables_rows(const struct sp_schema *schema, struct rows *r)
         put_text(r, t->row_deletion_policy);
     }
     for (int i = 0; i < schema->nviews; i++) {
+        if (!shown(r, SP_ON_VIEW, schema->views[i]->name, NULL))
+            continue;
         put_table(r, schema->views[i]->name);
         put_null(r);
         put_null(r);
@@ -184,9 +206,13 @@ static void columns_rows(const struct sp_schema *schema, struct rows *r)
     for (int i = 0; i < schema->ntables; i++) {
         const struct sp_table *t = schema->tables[i];
         for (int k = 0; k < t->ncolumns; k++)
-            column_row(r, t->name, t->columns[k].name, k + 1, &t->columns[k], &t->columns[k].type);
+            if (shown(r, SP_ON_TABLE, t->name, t->columns[k].name))
+                column_row(r, t->name, t->columns[k].name, k + 1, &t->columns[k],
+                           &t->columns[k].type);
     }
     for (int i = 0; i < schema->nviews; i++) {
+        if (!shown(r, SP_ON_VIEW, schema->views[i]->name, NULL))
+            continue;
         char query[300];
         struct em_status st = {0};
         struct sp_translation *tr;
@@ -216,10 +242,12 @@ static void index_row(struct rows *r, const char *table, const char *name, bool 
 static void indexes_rows(const struct sp_schema *schema, struct rows *r)
 {
     for (int i = 0; i < schema->ntables; i++)
-        index_row(r, schema->tables[i]->name, "PRIMARY_KEY", true, true, false, NULL);
+        if (shown(r, SP_ON_TABLE, schema->tables[i]->name, NULL))
+            index_row(r, schema->tables[i]->name, "PRIMARY_KEY", true, true, false, NULL);
     for (int i = 0; i < schema->nindexes; i++) {
         const struct sp_index *x = schema->indexes[i];
-        index_row(r, x->table, x->name, false, x->unique, x->null_filtered, x->interleave_in);
+        if (shown(r, SP_ON_TABLE, x->table, NULL))
+            index_row(r, x->table, x->name, false, x->unique, x->null_filtered, x->interleave_in);
     }
 }
 
@@ -249,14 +277,14 @@ static void index_columns_rows(const struct sp_schema *schema, struct rows *r)
 {
     for (int i = 0; i < schema->ntables; i++) {
         const struct sp_table *t = schema->tables[i];
-        for (int k = 0; k < t->nkey; k++)
+        for (int k = 0; k < t->nkey && shown(r, SP_ON_TABLE, t->name, NULL); k++)
             index_column_row(r, t, "PRIMARY_KEY", true, t->key[k].column, k + 1, t->key[k].desc,
                              false);
     }
     for (int i = 0; i < schema->nindexes; i++) {
         const struct sp_index *x = schema->indexes[i];
         const struct sp_table *t = sp_schema_table(schema, x->table);
-        if (!t)
+        if (!t || !shown(r, SP_ON_TABLE, t->name, NULL))
             continue;
         for (int k = 0; k < x->nkey; k++)
             index_column_row(r, t, x->name, false, x->key[k].column, k + 1, x->key[k].desc,
@@ -288,6 +316,8 @@ static void table_constraints_rows(const struct sp_schema *schema, struct rows *
     char name[300];
     for (int i = 0; i < schema->ntables; i++) {
         const struct sp_table *t = schema->tables[i];
+        if (!shown(r, SP_ON_TABLE, t->name, NULL))
+            continue;
         snprintf(name, sizeof(name), "PK_%s", base_name(t->name));
         constraint_row(r, name, t->name, "PRIMARY KEY");
         for (int k = 0; k < t->ncolumns; k++) {
@@ -306,9 +336,10 @@ static void table_constraints_rows(const struct sp_schema *schema, struct rows *
     }
 }
 
+/* Sequences take no privileges here: a role without spanner_info_reader sees none. */
 static void sequences_rows(const struct sp_schema *schema, struct rows *r)
 {
-    for (int i = 0; i < schema->nsequences; i++) {
+    for (int i = 0; i < schema->nsequences && !r->role; i++) {
         put_qualified(r, schema->sequences[i]->name);
         put_text(r, "INT64");
     }
@@ -326,7 +357,7 @@ static void sequence_option_row(struct rows *r, const char *sequence, const char
 static void sequence_options_rows(const struct sp_schema *schema, struct rows *r)
 {
     char value[32];
-    for (int i = 0; i < schema->nsequences; i++) {
+    for (int i = 0; i < schema->nsequences && !r->role; i++) {
         const struct sp_sequence *q = schema->sequences[i];
         sequence_option_row(r, q->name, "sequence_kind", "STRING", "bit_reversed_positive");
         if (q->has_skip) {
@@ -353,6 +384,8 @@ static void put_name(struct rows *r, const char *name)
 static void change_streams_rows(const struct sp_schema *schema, struct rows *r)
 {
     for (int i = 0; i < schema->nchange_streams; i++) {
+        if (!shown(r, SP_ON_CHANGE_STREAM, schema->change_streams[i]->name, NULL))
+            continue;
         put_name(r, schema->change_streams[i]->name);
         put_bool(r, schema->change_streams[i]->for_all);
     }
@@ -362,7 +395,7 @@ static void change_stream_tables_rows(const struct sp_schema *schema, struct row
 {
     for (int i = 0; i < schema->nchange_streams; i++) {
         const struct sp_change_stream *cs = schema->change_streams[i];
-        for (int j = 0; j < cs->ntables; j++) {
+        for (int j = 0; j < cs->ntables && shown(r, SP_ON_CHANGE_STREAM, cs->name, NULL); j++) {
             put_name(r, cs->name);
             put_name(r, cs->tables[j].table);
             put_bool(r, cs->tables[j].all_columns);
@@ -374,7 +407,7 @@ static void change_stream_columns_rows(const struct sp_schema *schema, struct ro
 {
     for (int i = 0; i < schema->nchange_streams; i++) {
         const struct sp_change_stream *cs = schema->change_streams[i];
-        for (int j = 0; j < cs->ntables; j++) {
+        for (int j = 0; j < cs->ntables && shown(r, SP_ON_CHANGE_STREAM, cs->name, NULL); j++) {
             for (int k = 0; k < cs->tables[j].ncolumns; k++) {
                 put_name(r, cs->name);
                 put_name(r, cs->tables[j].table);
@@ -389,7 +422,7 @@ static void change_stream_options_rows(const struct sp_schema *schema, struct ro
     for (int i = 0; i < schema->nchange_streams; i++) {
         const struct sp_change_stream *cs = schema->change_streams[i];
         for (int k = 0; k < SP_CS_NOPTIONS; k++) {
-            if (!cs->options[k])
+            if (!cs->options[k] || !shown(r, SP_ON_CHANGE_STREAM, cs->name, NULL))
                 continue;
             put_name(r, cs->name);
             put_text(r, sp_change_stream_option_names[k]);
@@ -405,11 +438,70 @@ static void change_stream_options_rows(const struct sp_schema *schema, struct ro
 static void table_synonyms_rows(const struct sp_schema *schema, struct rows *r)
 {
     for (int i = 0; i < schema->ntables; i++) {
-        if (!schema->tables[i]->synonym)
+        if (!schema->tables[i]->synonym || !shown(r, SP_ON_TABLE, schema->tables[i]->name, NULL))
             continue;
         put_name(r, schema->tables[i]->name);
         put_name(r, schema->tables[i]->synonym);
     }
+}
+
+/* Fine-grained access control: the roles (system roles first), who has which (GRANT ROLE),
+ * and the privileges on tables and views, on columns, and on change streams. */
+static void roles_rows(const struct sp_schema *schema, struct rows *r)
+{
+    for (size_t i = 0; i < sizeof(sp_system_roles) / sizeof(*sp_system_roles); i++)
+        if (role_shown(r, sp_system_roles[i])) {
+            put_text(r, sp_system_roles[i]);
+            put_bool(r, true);
+        }
+    for (int i = 0; schema->acl && i < schema->acl->nroles; i++)
+        if (role_shown(r, schema->acl->roles[i].name)) {
+            put_text(r, schema->acl->roles[i].name);
+            put_bool(r, false);
+        }
+}
+
+static void role_grantees_rows(const struct sp_schema *schema, struct rows *r)
+{
+    for (int i = 0; schema->acl && i < schema->acl->nmembers; i++) {
+        const struct sp_role_member *m = &schema->acl->members[i];
+        if (!role_shown(r, m->member))
+            continue;
+        put_text(r, m->role);
+        put_text(r, m->member);
+    }
+}
+
+/* The grants on objects of kind on (TABLE covers views too), on columns or not. */
+static void privilege_rows(const struct sp_schema *schema, struct rows *r, enum sp_grant_object on,
+                           bool columns)
+{
+    for (int i = 0; schema->acl && i < schema->acl->ngrants; i++) {
+        const struct sp_grant *g = &schema->acl->grants[i];
+        bool kind = g->on == on || (on == SP_ON_TABLE && g->on == SP_ON_VIEW);
+        if (!kind || (g->column != NULL) != columns || !role_shown(r, g->role))
+            continue;
+        put_qualified(r, g->object);
+        if (columns)
+            put_text(r, g->column);
+        put_text(r, sp_privilege_name(g->privilege));
+        put_text(r, g->role);
+    }
+}
+
+static void table_privileges_rows(const struct sp_schema *schema, struct rows *r)
+{
+    privilege_rows(schema, r, SP_ON_TABLE, false);
+}
+
+static void column_privileges_rows(const struct sp_schema *schema, struct rows *r)
+{
+    privilege_rows(schema, r, SP_ON_TABLE, true);
+}
+
+static void change_stream_privileges_rows(const struct sp_schema *schema, struct rows *r)
+{
+    privilege_rows(schema, r, SP_ON_CHANGE_STREAM, false);
 }
 
 /* ---- the views ---- */
@@ -504,6 +596,26 @@ static const struct view_column change_stream_options_cols[] = {
     {"CHANGE_STREAM_CATALOG", S}, {"CHANGE_STREAM_SCHEMA", S}, {"CHANGE_STREAM_NAME", S},
     {"OPTION_NAME", S},           {"OPTION_TYPE", S},          {"OPTION_VALUE", S}};
 
+static const struct view_column roles_cols[] = {{"ROLE_NAME", S}, {"IS_SYSTEM", B}};
+
+static const struct view_column role_grantees_cols[] = {{"ROLE_NAME", S}, {"GRANTEE", S}};
+
+static const struct view_column table_privileges_cols[] = {{"TABLE_CATALOG", S},
+                                                           {"TABLE_SCHEMA", S},
+                                                           {"TABLE_NAME", S},
+                                                           {"PRIVILEGE_TYPE", S},
+                                                           {"GRANTEE", S}};
+
+static const struct view_column column_privileges_cols[] = {
+    {"TABLE_CATALOG", S}, {"TABLE_SCHEMA", S},   {"TABLE_NAME", S},
+    {"COLUMN_NAME", S},   {"PRIVILEGE_TYPE", S}, {"GRANTEE", S}};
+
+static const struct view_column change_stream_privileges_cols[] = {{"CHANGE_STREAM_CATALOG", S},
+                                                                   {"CHANGE_STREAM_SCHEMA", S},
+                                                                   {"CHANGE_STREAM_NAME", S},
+                                                                   {"PRIVILEGE_TYPE", S},
+                                                                   {"GRANTEE", S}};
+
 #undef S
 #undef I
 #undef B
@@ -532,9 +644,14 @@ static const struct info_view {
     VIEW("CHANGE_STREAM_TABLES", change_stream_tables_cols, change_stream_tables_rows),
     VIEW("CHANGE_STREAM_COLUMNS", change_stream_columns_cols, change_stream_columns_rows),
     VIEW("CHANGE_STREAM_OPTIONS", change_stream_options_cols, change_stream_options_rows),
+    VIEW("ROLES", roles_cols, roles_rows),
+    VIEW("ROLE_GRANTEES", role_grantees_cols, role_grantees_rows),
+    VIEW("TABLE_PRIVILEGES", table_privileges_cols, table_privileges_rows),
+    VIEW("COLUMN_PRIVILEGES", column_privileges_cols, column_privileges_rows),
+    VIEW("CHANGE_STREAM_PRIVILEGES", change_stream_privileges_cols, change_stream_privileges_rows),
 };
 
-enum em_code sp_info_schema_view(const struct sp_schema *schema, const char *view,
+enum em_code sp_info_schema_view(const struct sp_schema *schema, const char *view, const char *role,
                                  struct sp_arena *arena, const char **sql,
                                  struct sp_result_column **cols, int *ncols, struct em_status *st)
 {
@@ -544,7 +661,9 @@ enum em_code sp_info_schema_view(const struct sp_schema *schema, const char *vie
             v = &views[i];
     if (!v)
         return EM_NOT_FOUND;
-    struct rows r = {.ncols = (int)v->ncols, .col = (int)v->ncols};
+    struct rows r = {.ncols = (int)v->ncols, .col = (int)v->ncols, .schema = schema};
+    if (role && !sp_role_reads_info_schema(schema, role))
+        r.role = role;
     v->rows(schema, &r);
     struct sp_buf out = {0};
     sp_buf_puts(&out, "SELECT ");

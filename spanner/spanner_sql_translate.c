@@ -54,6 +54,9 @@ struct scope_column {
     const char *unqualified_sql;
     bool hidden;      /* the right copy of a USING column: only reachable qualified */
     bool not_in_star; /* a HIDDEN table column: read by name only, never by * */
+    /* the schema table the column is read from (its name is the column's), or NULL: what
+     * a database role needs SELECT on (note_read) */
+    const struct sp_table *table;
 };
 
 struct scope_source {
@@ -105,7 +108,29 @@ struct translator {
     int depth;           /* expressions, FROM items and queries being translated (MAX_NESTING) */
     int64_t read_ns;     /* tables are read as of this timestamp (0: their current rows) */
     bool draws_sequence; /* GET_NEXT_SEQUENCE_VALUE somewhere in the statement */
+    /* what the statement reads and writes, for a database role's check (spanner_roles.h);
+     * not noted inside a view with definer's rights (definer > 0) */
+    struct sp_accesses accesses;
+    int definer;
+    const char *role; /* INFORMATION_SCHEMA shows what this role sees, or everything (NULL) */
 };
+
+/* The statement needs privilege on the object (column NULL: see struct sp_access). */
+static enum em_code note_access(struct translator *t, enum sp_grant_object on, const char *object,
+                                const char *column, enum sp_privilege privilege)
+{
+    if (t->definer)
+        return EM_OK;
+    return sp_accesses_add(&t->accesses, t->arena, on, object, column, privilege, t->st);
+}
+
+/* A column read: SELECT on it when it is a table's. */
+static enum em_code note_read(struct translator *t, const struct scope_column *c)
+{
+    if (!c->table)
+        return EM_OK;
+    return note_access(t, SP_ON_TABLE, c->table->name, c->name, SP_PRIV_SELECT);
+}
 
 /* ---- helpers ---- */
 
@@ -480,6 +505,7 @@ static struct scope_source *table_source(struct translator *t, const struct sp_t
         cols[i].sql = qualifier_sql ? sqlf(t, "%s.%s", qualifier_sql, name ? name : "") : name;
         cols[i].unqualified_sql = cols[i].sql;
         cols[i].not_in_star = c->hidden;
+        cols[i].table = table;
         if (!cols[i].sql) {
             EM_FAIL_OOM(t->st);
             return NULL;
@@ -519,7 +545,7 @@ static enum em_code resolve_column(struct translator *t, const struct scope *sco
             *out = found;
             *sql = found->sql;
             *local = s == scope;
-            return EM_OK;
+            return note_read(t, found);
         }
         for (int i = 0; i < s->nsources; i++) {
             const struct scope_source *src = s->sources[i];
@@ -544,7 +570,7 @@ static enum em_code resolve_column(struct translator *t, const struct scope *sco
         if (found) {
             *out = found;
             *local = s == scope;
-            return EM_OK;
+            return note_read(t, found);
         }
     }
     if (e->qualifier)
@@ -3836,7 +3862,8 @@ static enum em_code from_info_schema(struct translator *t, const struct sp_from 
     const char *view = f->table + strlen(INFO_SCHEMA_PREFIX), *sql;
     struct sp_result_column *cols;
     int ncols;
-    enum em_code code = sp_info_schema_view(t->schema, view, t->arena, &sql, &cols, &ncols, t->st);
+    enum em_code code =
+        sp_info_schema_view(t->schema, view, t->role, t->arena, &sql, &cols, &ncols, t->st);
     if (code == EM_NOT_FOUND)
         return fail_at(t, f->line, f->column, EM_INVALID_ARGUMENT, "Table not found: %s", f->table);
     const char *sql_alias = code ? NULL : quote_ident(t, alias);
@@ -3868,10 +3895,16 @@ static enum em_code from_table(struct translator *t, const struct scope *outer,
                            f->table);
         struct sp_parser p;
         struct sp_query *query;
-        if (sp_parser_init(&p, t->arena, view->text, t->st) || sp_parse_query(&p, &query))
+        if (note_access(t, SP_ON_VIEW, view->name, NULL, SP_PRIV_SELECT) ||
+            sp_parser_init(&p, t->arena, view->text, t->st) || sp_parse_query(&p, &query))
             return t->st->code;
-        return from_subquery(t, NULL, query, alias, scope, out);
+        t->definer += view->definer; /* its reads are its definer's */
+        enum em_code code = from_subquery(t, NULL, query, alias, scope, out);
+        t->definer -= view->definer;
+        return code;
     }
+    if (note_access(t, SP_ON_TABLE, table->name, NULL, SP_PRIV_SELECT))
+        return t->st->code;
     const char *sql_alias = quote_ident(t, alias);
     const char *sql_table = quote_ident(t, table->name);
     if (!sql_alias || !sql_table)
@@ -3969,6 +4002,8 @@ static enum em_code join_using(struct translator *t, const struct sp_from *f, st
             return fail_at(t, f->line, f->column, EM_INVALID_ARGUMENT,
                            "Column %s in USING clause not found on %s side of join", name,
                            l ? "right" : "left");
+        if (note_read(t, l) || note_read(t, r))
+            return t->st->code;
         struct frag a[2] = {typed(l->unqualified_sql, l->type.code), typed(r->sql, r->type.code)};
         a[0].type = l->type;
         a[1].type = r->type;
@@ -4252,7 +4287,8 @@ static enum em_code star(struct translator *t, const struct scope *scope,
                                "SELECT list expression references column %s which is neither "
                                "grouped nor aggregated",
                                col->name);
-            if (add_output(t, o, item->star_qualifier ? col->sql : col->unqualified_sql, col->name,
+            if (note_read(t, col) ||
+                add_output(t, o, item->star_qualifier ? col->sql : col->unqualified_sql, col->name,
                            &col->type, NULL, NULL))
                 return t->st->code;
         }
@@ -5146,6 +5182,11 @@ static enum em_code translate_insert(struct translator *t, const struct sp_state
     for (int i = 0; !code && i < s->ncolumns; i++) {
         sp_buf_puts(&names, i ? ", " : "");
         sp_buf_ident(&names, ins.cols[i]->name);
+        code = note_access(t, SP_ON_TABLE, table->name, ins.cols[i]->name, SP_PRIV_INSERT);
+        /* INSERT OR UPDATE changes a row that is there */
+        if (!code && s->insert_mode == SP_INSERT_OR_UPDATE &&
+            !sp_table_is_key(table, ins.cols[i]->name))
+            code = note_access(t, SP_ON_TABLE, table->name, ins.cols[i]->name, SP_PRIV_UPDATE);
     }
     if (!code)
         code = insert_defaults(t, table, &names, &ins);
@@ -5193,7 +5234,8 @@ static enum em_code translate_update(struct translator *t, const struct sp_state
                 return fail_at(t, line, column, EM_INVALID_ARGUMENT,
                                "Update item %s assigned more than once", c->name);
         const char *sql;
-        if (value_for(t, table, c, scope, s->values[i], &sql))
+        if (note_access(t, SP_ON_TABLE, table->name, c->name, SP_PRIV_UPDATE) ||
+            value_for(t, table, c, scope, s->values[i], &sql))
             return t->st->code;
         sp_buf_puts(out, i ? ", " : " SET ");
         sp_buf_ident(out, c->name);
@@ -5213,6 +5255,8 @@ static enum em_code translate_delete(struct translator *t, const struct sp_state
         table ? dml_scope(t, table, s->alias ? s->alias : sp_name_without_schema(s->table)) : NULL;
     if (!scope)
         return t->st->code ? t->st->code : EM_FAIL_OOM(t->st);
+    if (note_access(t, SP_ON_TABLE, table->name, NULL, SP_PRIV_DELETE))
+        return t->st->code;
     sp_buf_puts(out, "DELETE FROM ");
     sp_buf_ident(out, table->name);
     tr->table = table->name;
@@ -5305,7 +5349,8 @@ static enum em_code check_partitioned(struct translator *t, const struct sp_stat
 
 static enum em_code translate(const struct sp_schema *schema, const char *sql,
                               const struct sp_param_decl *decls, int ndecls, bool partitioned,
-                              int64_t read_ns, struct sp_translation **out, struct em_status *st)
+                              int64_t read_ns, const char *role, struct sp_translation **out,
+                              struct em_status *st)
 {
     struct sp_arena arena = {0};
     struct sp_translation *tr = sp_arena_alloc(&arena, sizeof(*tr));
@@ -5317,7 +5362,8 @@ static enum em_code translate(const struct sp_schema *schema, const char *sql,
                            .st = st,
                            .decls = decls,
                            .ndecls = ndecls,
-                           .read_ns = read_ns};
+                           .read_ns = read_ns,
+                           .role = role};
     struct sp_parser p;
     struct sp_statement *s;
     enum em_code code = sp_parser_init(&p, &arena, sql, st);
@@ -5339,6 +5385,8 @@ static enum em_code translate(const struct sp_schema *schema, const char *sql,
     tr->params = t.params;
     tr->nparams = t.nparams;
     tr->draws_sequence = t.draws_sequence;
+    tr->accesses = t.accesses.items;
+    tr->naccesses = t.accesses.count;
     if (t.npending) {
         tr->pending_columns = sp_arena_alloc(&arena, (size_t)t.npending * sizeof(char *));
         if (!tr->pending_columns) {
@@ -5357,21 +5405,29 @@ enum em_code sp_translate(const struct sp_schema *schema, const char *sql,
                           const struct sp_param_decl *decls, int ndecls,
                           struct sp_translation **out, struct em_status *st)
 {
-    return translate(schema, sql, decls, ndecls, false, 0, out, st);
+    return translate(schema, sql, decls, ndecls, false, 0, NULL, out, st);
 }
 
 enum em_code sp_translate_at(const struct sp_schema *schema, const char *sql,
                              const struct sp_param_decl *decls, int ndecls, int64_t read_ns,
                              struct sp_translation **out, struct em_status *st)
 {
-    return translate(schema, sql, decls, ndecls, false, read_ns, out, st);
+    return translate(schema, sql, decls, ndecls, false, read_ns, NULL, out, st);
+}
+
+enum em_code sp_translate_as(const struct sp_schema *schema, const char *sql,
+                             const struct sp_param_decl *decls, int ndecls, bool partitioned,
+                             int64_t read_ns, const char *role, struct sp_translation **out,
+                             struct em_status *st)
+{
+    return translate(schema, sql, decls, ndecls, partitioned, read_ns, role, out, st);
 }
 
 enum em_code sp_translate_partitioned(const struct sp_schema *schema, const char *sql,
                                       const struct sp_param_decl *decls, int ndecls,
                                       struct sp_translation **out, struct em_status *st)
 {
-    return translate(schema, sql, decls, ndecls, true, 0, out, st);
+    return translate(schema, sql, decls, ndecls, true, 0, NULL, out, st);
 }
 
 /* DDL expressions may not hold parameters or subqueries (Spanner's rule). */

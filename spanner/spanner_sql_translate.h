@@ -20,6 +20,7 @@
 #ifndef SPANNER_SQL_TRANSLATE_H
 #define SPANNER_SQL_TRANSLATE_H
 
+#include "spanner_roles.h"
 #include "spanner_schema.h"
 #include "spanner_sql_ast.h"
 
@@ -62,6 +63,10 @@ struct sp_translation {
     /* it calls GET_NEXT_SEQUENCE_VALUE (a column DEFAULT included): allowed in read-write
      * and partitioned DML transactions only */
     bool draws_sequence;
+    /* what it reads and writes: the privileges a database role needs to run it
+     * (sp_role_check), each once */
+    const struct sp_access *accesses;
+    int naccesses;
 };
 
 /* Translates one statement. decls are the request's paramTypes (a parameter used in sql
@@ -76,6 +81,13 @@ void sp_translation_free(struct sp_translation *translation);
 enum em_code sp_translate_at(const struct sp_schema *schema, const char *sql,
                              const struct sp_param_decl *decls, int ndecls, int64_t read_ns,
                              struct sp_translation **out, struct em_status *st);
+
+/* sp_translate_at, or sp_translate_partitioned, for a statement a database role runs:
+ * INFORMATION_SCHEMA shows what role may see (spanner_sql_info_schema.h); role NULL, all. */
+enum em_code sp_translate_as(const struct sp_schema *schema, const char *sql,
+                             const struct sp_param_decl *decls, int ndecls, bool partitioned,
+                             int64_t read_ns, const char *role, struct sp_translation **out,
+                             struct em_status *st);
 
 /* sp_translate for a statement run as Partitioned DML (a partitionedDml transaction): it
  * must also be an UPDATE or DELETE, without THEN RETURN, and fully partitionable (it reads

@@ -1,0 +1,137 @@
+/*
+ * spanner_role_check: what a database role may do (see spanner_roles.h). The roles a role
+ * has are found once per check (itself, public, and every role it is a member of, followed
+ * through the memberships); an access is allowed when one of them holds a privilege that
+ * covers it.
+ */
+#include "spanner_roles.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* The roles `role` has, as the schema spells them (at most every role, public and the two
+ * reader roles). */
+struct role_set {
+    const char *names[SP_ROLES_MAX + 4];
+    int count;
+};
+
+static bool in_set(const struct role_set *set, const char *name)
+{
+    for (int i = 0; i < set->count; i++)
+        if (strcasecmp(set->names[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void set_add(struct role_set *set, const char *name)
+{
+    if (!in_set(set, name) && set->count < (int)(sizeof(set->names) / sizeof(*set->names)))
+        set->names[set->count++] = name;
+}
+
+/* Empty when role does not exist (a role dropped while sessions use it has nothing). */
+static void roles_of(const struct sp_schema *s, const char *role, struct role_set *set)
+{
+    set->count = 0;
+    const char *name = sp_role_find(s, role);
+    if (!name)
+        return;
+    set_add(set, name);
+    set_add(set, SP_ROLE_PUBLIC);
+    const struct sp_acl *acl = s->acl;
+    for (int i = 0; acl && i < set->count; i++) /* the set grows as it is walked */
+        for (int k = 0; k < acl->nmembers; k++)
+            if (strcasecmp(acl->members[k].member, set->names[i]) == 0)
+                set_add(set, acl->members[k].role);
+}
+
+bool sp_role_has(const struct sp_schema *s, const char *role, const char *other)
+{
+    struct role_set set;
+    roles_of(s, role, &set);
+    return in_set(&set, other);
+}
+
+bool sp_role_reads_info_schema(const struct sp_schema *s, const char *role)
+{
+    return sp_role_has(s, role, SP_ROLE_INFO_READER);
+}
+
+/* Whether a privilege of one of the roles covers the access. */
+static bool allowed(const struct sp_acl *acl, const struct role_set *set, const struct sp_access *a)
+{
+    for (int i = 0; acl && i < acl->ngrants; i++) {
+        const struct sp_grant *g = &acl->grants[i];
+        if (g->on != a->on || g->privilege != a->privilege ||
+            strcasecmp(g->object, a->object) != 0 || !in_set(set, g->role))
+            continue;
+        if (!g->column || !a->column || strcasecmp(g->column, a->column) == 0)
+            return true;
+    }
+    return false;
+}
+
+enum em_code sp_role_check(const struct sp_schema *s, const char *role, const struct sp_access *a,
+                           int count, struct em_status *st)
+{
+    static const char *const labels[] = {
+        [SP_ON_TABLE] = "table",
+        [SP_ON_VIEW] = "view",
+        [SP_ON_CHANGE_STREAM] = "change stream",
+        [SP_ON_TABLE_FUNCTION] = "table function",
+    };
+    struct role_set set;
+    roles_of(s, role, &set);
+    for (int i = 0; i < count; i++) {
+        if (allowed(s->acl, &set, &a[i]))
+            continue;
+        if (a[i].column)
+            return EM_FAIL(st, EM_PERMISSION_DENIED,
+                           "Role %s does not have required privileges on column %s.%s.", role,
+                           a[i].object, a[i].column);
+        return EM_FAIL(st, EM_PERMISSION_DENIED,
+                       "Role %s does not have required privileges on %s %s.", role, labels[a[i].on],
+                       a[i].object);
+    }
+    return EM_OK;
+}
+
+bool sp_role_sees(const struct sp_schema *s, const char *role, enum sp_grant_object on,
+                  const char *object, const char *column)
+{
+    struct role_set set;
+    roles_of(s, role, &set);
+    for (int i = 0; s->acl && i < s->acl->ngrants; i++) {
+        const struct sp_grant *g = &s->acl->grants[i];
+        if (g->on == on && strcasecmp(g->object, object) == 0 && in_set(&set, g->role) &&
+            (!column || !g->column || strcasecmp(g->column, column) == 0))
+            return true;
+    }
+    return false;
+}
+
+enum em_code sp_accesses_add(struct sp_accesses *list, struct sp_arena *arena,
+                             enum sp_grant_object on, const char *object, const char *column,
+                             enum sp_privilege privilege, struct em_status *st)
+{
+    for (int i = 0; i < list->count; i++) {
+        const struct sp_access *a = &list->items[i];
+        if (a->on == on && a->privilege == privilege && strcasecmp(a->object, object) == 0 &&
+            (a->column == NULL) == (column == NULL) &&
+            (!column || strcasecmp(a->column, column) == 0))
+            return EM_OK;
+    }
+    if (list->count == list->cap) {
+        int cap = list->cap ? 2 * list->cap : 8;
+        struct sp_access *items = sp_arena_alloc(arena, (size_t)cap * sizeof(*items));
+        if (!items)
+            return EM_FAIL_OOM(st);
+        if (list->count)
+            memcpy(items, list->items, (size_t)list->count * sizeof(*items));
+        list->items = items;
+        list->cap = cap;
+    }
+    list->items[list->count++] = (struct sp_access){on, object, column, privilege};
+    return EM_OK;
+}
