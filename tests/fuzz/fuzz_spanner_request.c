@@ -7,9 +7,11 @@
  * rendering, through em_dispatch() with a real Spanner service on a temporary data
  * directory (no sockets; see fuzz_service.h).
  *
- * An instance, a database with a table, a backup of it (expiring a day from now), a
- * backup schedule "fs" of the database and a session exist so that inputs reach every
- * handler; an input's "sessions/fuzz-session" names that session (whose real ID is random).
+ * An instance, a database with a table and a database role reader, a backup of it
+ * (expiring a day from now), a backup schedule "fs" of the database, a session and a
+ * session with the role reader exist so that inputs reach every handler; an input's
+ * "sessions/fuzz-session" names the session, "sessions/fuzz-reader" the reader's (their
+ * real IDs are random).
  */
 #include "em_clock.h"
 #include "em_json.h"
@@ -18,24 +20,25 @@
 
 #define PROJECT "/v1/projects/fuzz-project"
 
-static char session_id[128];
+static char session_id[128], reader_id[128];
 
 #define SESSION_PLACEHOLDER "sessions/fuzz-session"
+#define READER_PLACEHOLDER  "sessions/fuzz-reader" /* a session with the database role reader */
 
-/* Creates the fixture session and keeps its ID. */
-static void create_session(void)
+/* Creates a fixture session (body: its CreateSession request) and keeps its ID in id. */
+static void create_session(const char *body, char id[128])
 {
     struct em_call c = {0};
     c.method = "POST";
     c.path = PROJECT "/instances/inst/databases/db/sessions";
-    c.body_text = "{}";
-    c.body_len = 2;
+    c.body_text = body;
+    c.body_len = strlen(body);
     c.svc = fuzz_svc;
     em_dispatch(fuzz_svc->router, &c);
     cJSON *reply = c.response ? cJSON_Parse(c.response) : NULL;
     const cJSON *name = cJSON_GetObjectItem(reply, "name");
     const char *slash = cJSON_IsString(name) ? strrchr(name->valuestring, '/') : NULL;
-    snprintf(session_id, sizeof(session_id), "%s", slash ? slash + 1 : "none");
+    snprintf(id, 128, "%s", slash ? slash + 1 : "none");
     cJSON_Delete(reply);
     em_call_reset(&c);
 }
@@ -47,7 +50,8 @@ static void create_fixtures(void)
                       "instanceConfigs/emulator-config\",\"displayName\":\"Fuzz instance\"}}");
     fuzz_service_call("POST", PROJECT "/instances/inst/databases", NULL, NULL,
                       "{\"createStatement\":\"CREATE DATABASE `db`\",\"extraStatements\":["
-                      "\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX)) PRIMARY KEY (K)\"]}");
+                      "\"CREATE TABLE T (K INT64 NOT NULL, V STRING(MAX)) PRIMARY KEY (K)\","
+                      "\"CREATE ROLE reader\",\"GRANT SELECT(K) ON TABLE T TO ROLE reader\"]}");
     char expire[EM_TIME_TEXT_MAX], body[256];
     em_time_format(em_clock_now() + 86400 * EM_NS_PER_SEC, expire);
     snprintf(body, sizeof(body),
@@ -59,24 +63,32 @@ static void create_fixtures(void)
                       "backupScheduleId", "fs",
                       "{\"spec\":{\"cronSpec\":{\"text\":\"0 2 * * *\"}},"
                       "\"retentionDuration\":\"86400s\",\"fullBackupSpec\":{}}");
-    create_session();
+    create_session("{}", session_id);
+    create_session("{\"session\":{\"creatorRole\":\"reader\"}}", reader_id);
 }
 
-/* The input with its first "sessions/fuzz-session" naming the fixture session. */
+/* The input with its first "sessions/fuzz-session" naming the fixture session (or, when
+ * it has none, its first "sessions/fuzz-reader" naming the reader's). */
 static void request(const uint8_t *data, size_t size)
 {
-    const char *at = memmem(data, size, SESSION_PLACEHOLDER, strlen(SESSION_PLACEHOLDER));
+    const char *text = SESSION_PLACEHOLDER, *id = session_id;
+    const char *at = memmem(data, size, text, strlen(text));
+    if (!at) {
+        text = READER_PLACEHOLDER;
+        id = reader_id;
+        at = memmem(data, size, text, strlen(text));
+    }
     if (!at) {
         fuzz_service_request(data, size);
         return;
     }
-    size_t before = (size_t)(at - (const char *)data), placeholder = strlen(SESSION_PLACEHOLDER);
-    size_t id_len = strlen(session_id);
+    size_t before = (size_t)(at - (const char *)data), placeholder = strlen(text);
+    size_t id_len = strlen(id);
     uint8_t *copy = malloc(size + id_len + 16);
     if (!copy)
         return;
     memcpy(copy, data, before);
-    size_t n = before + (size_t)sprintf((char *)copy + before, "sessions/%s", session_id);
+    size_t n = before + (size_t)sprintf((char *)copy + before, "sessions/%s", id);
     memcpy(copy + n, at + placeholder, size - before - placeholder);
     fuzz_service_request(copy, n + size - before - placeholder);
     free(copy);

@@ -5,7 +5,9 @@
  * after, with every runtime error one of ours, never INTERNAL: the regular expressions,
  * FORMAT, JSONPath and date parsing run on the input's literals; the key spans it reads
  * are planned and computed with a value for each parameter; sequences draw from counters
- * saved after each input), as Partitioned DML, as a change stream's query, and
+ * saved after each input; what it reads and writes is checked against a database role's
+ * privileges, and it is translated again as a role that sees part of INFORMATION_SCHEMA),
+ * as Partitioned DML, as a change stream's query, and
  * as a DDL statement applied to a copy of that schema (parse, validate, generate the SQLite
  * script). Nothing may crash, leak or overflow the stack, and every failure must carry a
  * status with a message.
@@ -41,6 +43,15 @@ static const char *const schema_ddl[] = {
     "(BIT_REVERSED_POSITIVE), V STRING(MAX)) PRIMARY KEY (Id)",
     "CREATE CHANGE STREAM Changes FOR Singers(Name, Score), Albums OPTIONS (retention_period = "
     "'36h', exclude_insert = true)",
+    "CREATE VIEW Scores SQL SECURITY DEFINER AS SELECT Singers.Score FROM Singers",
+    "CREATE ROLE reader",
+    "GRANT SELECT(SingerId, Name) ON TABLE Singers TO ROLE reader",
+    "GRANT SELECT ON VIEW Names, Scores TO ROLE reader",
+    "CREATE ROLE writer",
+    "GRANT INSERT, UPDATE(Title), DELETE ON TABLE Albums TO ROLE writer",
+    "GRANT ROLE reader TO ROLE writer",
+    "GRANT SELECT ON CHANGE STREAM Changes TO ROLE writer",
+    "GRANT EXECUTE ON TABLE FUNCTION READ_Changes TO ROLE writer",
     NULL,
 };
 
@@ -159,10 +170,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (code == EM_OK) {
         run_translation(tr);
         plan_keys(text, tr);
+        em_status_clear(&st); /* what it does, checked against a role's privileges */
+        check_failure(sp_role_check(schema, "writer", tr->accesses, tr->naccesses, &st), &st);
         sp_translation_free(tr);
         if (sp_counters_save(&counters, &st))
             abort();
     }
+    em_status_clear(&st); /* as a role sees INFORMATION_SCHEMA */
+    code = sp_translate_as(schema, text, NULL, 0, false, 0, "reader", &tr, &st);
+    check_failure(code, &st);
+    if (code == EM_OK)
+        run_translation(tr);
+    sp_translation_free(tr);
     em_status_clear(&st);
     code = sp_translate_partitioned(schema, text, NULL, 0, &tr, &st);
     check_failure(code, &st);

@@ -122,7 +122,7 @@ async function rejectsWith(promise, code, messagePart) {
 
 // gRPC status codes the tests expect (google.rpc.Code).
 const Code = {
-  INVALID_ARGUMENT: 3, NOT_FOUND: 5, ALREADY_EXISTS: 6, FAILED_PRECONDITION: 9,
+  INVALID_ARGUMENT: 3, NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7, FAILED_PRECONDITION: 9,
   ABORTED: 10, OUT_OF_RANGE: 11, UNIMPLEMENTED: 12,
 };
 
