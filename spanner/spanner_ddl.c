@@ -1274,6 +1274,8 @@ static enum em_code drop_sequence(struct ddl *d, const char *name, bool if_exist
             return fail(d, EM_FAILED_PRECONDITION,
                         "Cannot drop SEQUENCE `%s` on which there is a dependent column: %s.",
                         s->sequences[i]->name, user);
+        if (sp_roles_droppable(s, SP_ON_SEQUENCE, s->sequences[i]->name, NULL, d->st))
+            return d->st->code;
         forget_counter(d, s->sequences[i]->name, NULL);
         memmove(&s->sequences[i], &s->sequences[i + 1],
                 (size_t)(s->nsequences - i - 1) * sizeof(*s->sequences));

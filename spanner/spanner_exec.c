@@ -1238,6 +1238,13 @@ static enum em_code check_write(struct sp_job_ctx *ctx, const char *role, const 
             sp_role_check(ctx->schema, role, &a, 1, st))
             return st->code;
     }
+    for (int c = 0; insert && c < m->table->ncolumns; c++) { /* DEFAULTs that draw */
+        bool listed = false;
+        for (int i = 0; i < m->ncols && !listed; i++)
+            listed = m->cols[i] == &m->table->columns[c];
+        if (!listed && sp_role_check_default(ctx->schema, role, &m->table->columns[c], st))
+            return st->code;
+    }
     struct sp_access del = {SP_ON_TABLE, m->table->name, NULL, SP_PRIV_DELETE};
     if (strcmp(m->op, "replace") == 0 && sp_role_check(ctx->schema, role, &del, 1, st))
         return st->code;

@@ -58,12 +58,20 @@ bool sp_role_reads_info_schema(const struct sp_schema *s, const char *role)
     return sp_role_has(s, role, SP_ROLE_INFO_READER);
 }
 
+/* Whether privilege `held` covers `needed` on an object of kind on: itself, or for a
+ * sequence's draw (UPDATE), SELECT too (Spanner takes either). */
+static bool covers(enum sp_grant_object on, enum sp_privilege held, enum sp_privilege needed)
+{
+    return held == needed ||
+           (on == SP_ON_SEQUENCE && needed == SP_PRIV_UPDATE && held == SP_PRIV_SELECT);
+}
+
 /* Whether a privilege of one of the roles covers the access. */
 static bool allowed(const struct sp_acl *acl, const struct role_set *set, const struct sp_access *a)
 {
     for (int i = 0; acl && i < acl->ngrants; i++) {
         const struct sp_grant *g = &acl->grants[i];
-        if (g->on != a->on || g->privilege != a->privilege ||
+        if (g->on != a->on || !covers(a->on, g->privilege, a->privilege) ||
             strcasecmp(g->object, a->object) != 0 || !in_set(set, g->role))
             continue;
         if (!g->column || !a->column || strcasecmp(g->column, a->column) == 0)
@@ -75,12 +83,6 @@ static bool allowed(const struct sp_acl *acl, const struct role_set *set, const 
 enum em_code sp_role_check(const struct sp_schema *s, const char *role, const struct sp_access *a,
                            int count, struct em_status *st)
 {
-    static const char *const labels[] = {
-        [SP_ON_TABLE] = "table",
-        [SP_ON_VIEW] = "view",
-        [SP_ON_CHANGE_STREAM] = "change stream",
-        [SP_ON_TABLE_FUNCTION] = "table function",
-    };
     struct role_set set;
     roles_of(s, role, &set);
     for (int i = 0; i < count; i++) {
@@ -91,8 +93,8 @@ enum em_code sp_role_check(const struct sp_schema *s, const char *role, const st
                            "Role %s does not have required privileges on column %s.%s.", role,
                            a[i].object, a[i].column);
         return EM_FAIL(st, EM_PERMISSION_DENIED,
-                       "Role %s does not have required privileges on %s %s.", role, labels[a[i].on],
-                       a[i].object);
+                       "Role %s does not have required privileges on %s %s.", role,
+                       sp_grant_object_labels[a[i].on], a[i].object);
     }
     return EM_OK;
 }
@@ -109,6 +111,43 @@ bool sp_role_sees(const struct sp_schema *s, const char *role, enum sp_grant_obj
             return true;
     }
     return false;
+}
+
+/* The sequences an expression draws from (GET_NEXT_SEQUENCE_VALUE(SEQUENCE s)), each
+ * checked for UPDATE (or SELECT). */
+static enum em_code check_draws(const struct sp_schema *s, const struct role_set *set,
+                                const char *role, const struct sp_expr *e, struct em_status *st)
+{
+    if (e->kind == SP_EXPR_SEQUENCE) {
+        const struct sp_sequence *q = sp_schema_sequence(s, e->name);
+        struct sp_access a = {SP_ON_SEQUENCE, q ? q->name : e->name, NULL, SP_PRIV_UPDATE};
+        if (!allowed(s->acl, set, &a))
+            return EM_FAIL(st, EM_PERMISSION_DENIED,
+                           "Role %s does not have required privileges on sequence %s.", role,
+                           a.object);
+    }
+    for (int i = 0; i < e->nargs; i++)
+        if (check_draws(s, set, role, e->args[i], st))
+            return st->code;
+    return EM_OK;
+}
+
+enum em_code sp_role_check_default(const struct sp_schema *s, const char *role,
+                                   const struct sp_column *column, struct em_status *st)
+{
+    if (!column->default_text || !strcasestr(column->default_text, "SEQUENCE"))
+        return EM_OK;
+    struct role_set set;
+    roles_of(s, role, &set);
+    struct sp_arena scratch = {0};
+    struct em_status ignored = {0};
+    struct sp_parser p;
+    struct sp_expr *e;
+    enum em_code code = EM_OK;
+    if (!sp_parser_init(&p, &scratch, column->default_text, &ignored) && !sp_parse_expr(&p, &e))
+        code = check_draws(s, &set, role, e, st);
+    sp_arena_free(&scratch);
+    return code;
 }
 
 enum em_code sp_accesses_add(struct sp_accesses *list, struct sp_arena *arena,

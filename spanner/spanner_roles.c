@@ -27,6 +27,15 @@ static const char *const object_names[] = {
     [SP_ON_VIEW] = "VIEW",
     [SP_ON_CHANGE_STREAM] = "CHANGE STREAM",
     [SP_ON_TABLE_FUNCTION] = "TABLE FUNCTION",
+    [SP_ON_SEQUENCE] = "SEQUENCE",
+};
+
+const char *const sp_grant_object_labels[] = {
+    [SP_ON_TABLE] = "table",
+    [SP_ON_VIEW] = "view",
+    [SP_ON_CHANGE_STREAM] = "change stream",
+    [SP_ON_TABLE_FUNCTION] = "table function",
+    [SP_ON_SEQUENCE] = "sequence",
 };
 
 const char *sp_privilege_name(enum sp_privilege privilege)
@@ -427,6 +436,8 @@ static enum em_code object_kind(struct sp_parser *p, enum sp_grant_object *on)
         *on = sp_accept_keyword(p, "FUNCTION") ? SP_ON_TABLE_FUNCTION : SP_ON_TABLE;
     else if (sp_accept_keyword(p, "VIEW"))
         *on = SP_ON_VIEW;
+    else if (sp_accept_keyword(p, "SEQUENCE"))
+        *on = SP_ON_SEQUENCE;
     else if (sp_accept_keyword(p, "CHANGE")) {
         if (sp_expect_keyword(p, "STREAM"))
             return p->st->code;
@@ -458,6 +469,10 @@ static enum em_code find_object(struct sp_parser *p, const struct sp_schema *s,
         const struct sp_change_stream *cs = sp_schema_change_stream(s, raw);
         *name = cs ? cs->name : NULL;
     }
+    if (on == SP_ON_SEQUENCE) {
+        const struct sp_sequence *q = sp_schema_sequence(s, raw);
+        *name = q ? q->name : NULL;
+    }
     if (on == SP_ON_TABLE_FUNCTION && strncasecmp(raw, "READ_", 5) == 0) {
         const struct sp_change_stream *cs = sp_schema_change_stream(s, raw + 5);
         char *text = cs ? sp_arena_alloc(p->arena, strlen(cs->name) + 6) : NULL;
@@ -474,27 +489,27 @@ static enum em_code find_object(struct sp_parser *p, const struct sp_schema *s,
         [SP_ON_VIEW] = "View",
         [SP_ON_CHANGE_STREAM] = "Change stream",
         [SP_ON_TABLE_FUNCTION] = "Table function",
+        [SP_ON_SEQUENCE] = "Sequence",
     };
     return EM_FAIL(p->st, EM_NOT_FOUND, "%s not found: %.130s", labels[on], raw);
 }
 
 /* The privileges an object of kind `on` takes: a table's four (columns for all but
- * DELETE); a view's and a change stream's SELECT; a change stream function's EXECUTE. */
+ * DELETE); a view's and a change stream's SELECT; a change stream function's EXECUTE; a
+ * sequence's SELECT (its state) and UPDATE (drawing from it). */
 static enum em_code check_privilege(struct sp_parser *p, enum sp_grant_object on,
                                     const struct privilege_item *item)
 {
     const char *privilege = sp_privilege_name(item->privilege);
-    bool allowed = on == SP_ON_TABLE            ? item->privilege != SP_PRIV_EXECUTE
-                   : on == SP_ON_TABLE_FUNCTION ? item->privilege == SP_PRIV_EXECUTE
-                                                : item->privilege == SP_PRIV_SELECT;
+    enum sp_privilege x = item->privilege;
+    bool allowed = on == SP_ON_TABLE            ? x != SP_PRIV_EXECUTE
+                   : on == SP_ON_TABLE_FUNCTION ? x == SP_PRIV_EXECUTE
+                   : on == SP_ON_SEQUENCE       ? x == SP_PRIV_SELECT || x == SP_PRIV_UPDATE
+                                                : x == SP_PRIV_SELECT;
     if (!allowed)
         return EM_FAIL(p->st, EM_INVALID_ARGUMENT, "Privilege %s cannot be granted on a %s.",
-                       privilege,
-                       on == SP_ON_TABLE           ? "table"
-                       : on == SP_ON_VIEW          ? "view"
-                       : on == SP_ON_CHANGE_STREAM ? "change stream"
-                                                   : "table function");
-    if (item->columns && (on != SP_ON_TABLE || item->privilege == SP_PRIV_DELETE))
+                       privilege, sp_grant_object_labels[on]);
+    if (item->columns && (on != SP_ON_TABLE || x == SP_PRIV_DELETE))
         return EM_FAIL(p->st, EM_INVALID_ARGUMENT,
                        "Privilege %s takes no column list on a %s: only SELECT, INSERT and "
                        "UPDATE on a table do.",
@@ -607,12 +622,6 @@ enum em_code sp_roles_rename_table(struct sp_schema *s, const char *from, const 
 enum em_code sp_roles_droppable(const struct sp_schema *s, enum sp_grant_object on,
                                 const char *object, const char *column, struct em_status *st)
 {
-    static const char *const labels[] = {
-        [SP_ON_TABLE] = "table",
-        [SP_ON_VIEW] = "view",
-        [SP_ON_CHANGE_STREAM] = "change stream",
-        [SP_ON_TABLE_FUNCTION] = "table function",
-    };
     for (int i = 0; s->acl && i < s->acl->ngrants; i++) {
         const struct sp_grant *g = &s->acl->grants[i];
         if (g->on != on || strcasecmp(g->object, object) != 0 ||
@@ -626,7 +635,8 @@ enum em_code sp_roles_droppable(const struct sp_schema *s, enum sp_grant_object 
         return EM_FAIL(st, EM_FAILED_PRECONDITION,
                        "Cannot drop %s %s: privilege %s on it is granted to role %s. Revoke it "
                        "first.",
-                       labels[on], object, sp_privilege_name(g->privilege), g->role);
+                       sp_grant_object_labels[on], object, sp_privilege_name(g->privilege),
+                       g->role);
     }
     return EM_OK;
 }

@@ -10,7 +10,9 @@
  * privileges belong to every role; spanner_info_reader and spanner_sys_reader take no
  * privileges, and membership in them lets a role read INFORMATION_SCHEMA unfiltered and
  * SPANNER_SYS. A role has the privileges granted to it, to public, and to every role it is a
- * member of, directly or through others.
+ * member of, directly or through others. Privileges are on tables (or some of their
+ * columns), views, change streams, their READ_ functions and sequences (drawing from one
+ * needs UPDATE or SELECT on it, also through a column's DEFAULT).
  *
  * The parser stands where spanner_ddl.c leaves it: after CREATE ROLE, DROP ROLE, GRANT or
  * REVOKE. Like every DDL statement, these change the schema only once every check passed.
@@ -53,6 +55,8 @@ bool sp_roles_statements(const struct sp_schema *s, char **out, int *count);
 /* "SELECT", "INSERT" ... and "TABLE", "VIEW", "CHANGE STREAM", "TABLE FUNCTION". */
 const char *sp_privilege_name(enum sp_privilege privilege);
 const char *sp_grant_object_name(enum sp_grant_object on);
+/* "table", "view", "change stream", "table function", "sequence": how messages name them. */
+extern const char *const sp_grant_object_labels[];
 
 /* ---- checks (spanner_role_check.c) ---- */
 
@@ -80,6 +84,10 @@ enum em_code sp_accesses_add(struct sp_accesses *list, struct sp_arena *arena,
  * first it may not. A role that no longer exists has no privileges. */
 enum em_code sp_role_check(const struct sp_schema *s, const char *role, const struct sp_access *a,
                            int count, struct em_status *st);
+/* An insert's column left to its DEFAULT: UPDATE (or SELECT) on each sequence the DEFAULT
+ * draws from, as Spanner asks of a role. */
+enum em_code sp_role_check_default(const struct sp_schema *s, const char *role,
+                                   const struct sp_column *column, struct em_status *st);
 /* Whether role is spanner_info_reader or one of its members (directly or not). */
 bool sp_role_reads_info_schema(const struct sp_schema *s, const char *role);
 /* Whether role has a privilege on the object, on any of its columns (column NULL) or on

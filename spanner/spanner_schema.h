@@ -174,7 +174,8 @@ enum sp_grant_object {
     SP_ON_TABLE,
     SP_ON_VIEW,
     SP_ON_CHANGE_STREAM,
-    SP_ON_TABLE_FUNCTION /* a change stream's READ_<name> function */
+    SP_ON_TABLE_FUNCTION, /* a change stream's READ_<name> function */
+    SP_ON_SEQUENCE
 };
 
 struct sp_role {

@@ -336,10 +336,11 @@ static void table_constraints_rows(const struct sp_schema *schema, struct rows *
     }
 }
 
-/* Sequences take no privileges here: a role without spanner_info_reader sees none. */
 static void sequences_rows(const struct sp_schema *schema, struct rows *r)
 {
-    for (int i = 0; i < schema->nsequences && !r->role; i++) {
+    for (int i = 0; i < schema->nsequences; i++) {
+        if (!shown(r, SP_ON_SEQUENCE, schema->sequences[i]->name, NULL))
+            continue;
         put_qualified(r, schema->sequences[i]->name);
         put_text(r, "INT64");
     }
@@ -357,8 +358,10 @@ static void sequence_option_row(struct rows *r, const char *sequence, const char
 static void sequence_options_rows(const struct sp_schema *schema, struct rows *r)
 {
     char value[32];
-    for (int i = 0; i < schema->nsequences && !r->role; i++) {
+    for (int i = 0; i < schema->nsequences; i++) {
         const struct sp_sequence *q = schema->sequences[i];
+        if (!shown(r, SP_ON_SEQUENCE, q->name, NULL))
+            continue;
         sequence_option_row(r, q->name, "sequence_kind", "STRING", "bit_reversed_positive");
         if (q->has_skip) {
             snprintf(value, sizeof(value), "%lld", (long long)q->skip_min);

@@ -3576,6 +3576,9 @@ static enum em_code sequence_function(struct translator *t, const struct sp_expr
                        e->args[0]->name);
     bool next = strcmp(e->name, "GET_NEXT_SEQUENCE_VALUE") == 0;
     t->draws_sequence |= next;
+    /* a role draws with UPDATE (or SELECT) on the sequence, reads its state with SELECT */
+    if (note_access(t, SP_ON_SEQUENCE, q->name, NULL, next ? SP_PRIV_UPDATE : SP_PRIV_SELECT))
+        return t->st->code;
     /* a sequence's name is letters, digits and underscores: safe in quotes */
     return result(
         t, out, sqlf(t, "%s('%s')", next ? "sp_next_sequence_value" : "sp_sequence_state", q->name),

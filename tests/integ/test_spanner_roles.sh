@@ -35,6 +35,9 @@ DDL='["CREATE TABLE Staff (Id INT64 NOT NULL, Name STRING(MAX), Salary INT64) PR
       "CREATE ROLE clerk",
       "GRANT INSERT(Id, Name), UPDATE(Name) ON TABLE Staff TO ROLE clerk",
       "GRANT ROLE reader TO ROLE clerk",
+      "CREATE SEQUENCE BadgeIds OPTIONS (sequence_kind = '"'bit_reversed_positive'"')",
+      "CREATE TABLE Badges (Id INT64 NOT NULL DEFAULT (GET_NEXT_SEQUENCE_VALUE(SEQUENCE BadgeIds)), Owner STRING(MAX)) PRIMARY KEY (Id)",
+      "GRANT INSERT(Owner) ON TABLE Badges TO ROLE clerk",
       "CREATE ROLE auditor",
       "GRANT SELECT ON CHANGE STREAM StaffChanges TO ROLE auditor",
       "GRANT EXECUTE ON TABLE FUNCTION READ_StaffChanges TO ROLE auditor"]'
@@ -42,7 +45,7 @@ api POST "$S/$INST/databases" "{\"createStatement\":\"CREATE DATABASE payroll\",
 expect_status 200
 api GET "$S/$DB/ddl"
 expect_json '[.statements[] | select(startswith("CREATE ROLE") or startswith("GRANT"))] | join(";")' \
-    "CREATE ROLE reader;CREATE ROLE clerk;CREATE ROLE auditor;GRANT SELECT(Id, Name) ON TABLE Staff TO ROLE reader;GRANT SELECT ON VIEW Names TO ROLE reader;GRANT SELECT ON VIEW Budget TO ROLE reader;GRANT INSERT(Id, Name), UPDATE(Name) ON TABLE Staff TO ROLE clerk;GRANT SELECT ON CHANGE STREAM StaffChanges TO ROLE auditor;GRANT EXECUTE ON TABLE FUNCTION READ_StaffChanges TO ROLE auditor;GRANT ROLE reader TO ROLE clerk"
+    "CREATE ROLE reader;CREATE ROLE clerk;CREATE ROLE auditor;GRANT SELECT(Id, Name) ON TABLE Staff TO ROLE reader;GRANT SELECT ON VIEW Names TO ROLE reader;GRANT SELECT ON VIEW Budget TO ROLE reader;GRANT INSERT(Id, Name), UPDATE(Name) ON TABLE Staff TO ROLE clerk;GRANT INSERT(Owner) ON TABLE Badges TO ROLE clerk;GRANT SELECT ON CHANGE STREAM StaffChanges TO ROLE auditor;GRANT EXECUTE ON TABLE FUNCTION READ_StaffChanges TO ROLE auditor;GRANT ROLE reader TO ROLE clerk"
 expect_json '[.statements[] | select(startswith("CREATE VIEW Budget"))][0]' \
     "CREATE VIEW Budget SQL SECURITY DEFINER AS SELECT SUM(Staff.Salary) AS Total FROM Staff"
 api GET "$S/$DB/databaseRoles"
@@ -146,6 +149,17 @@ api POST "$S/$CLERK:commit" "{\"transactionId\":\"$(jq -r .metadata.transaction.
 expect_status 200
 sql "$CLERK" '{"sql":"SELECT Name FROM Staff WHERE Id = 3"}'
 expect_eq '["Cyd"]' "$(rows)" "clerk reads through its membership in reader"
+api POST "$S/$CLERK:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[
+  {"insert":{"table":"Badges","columns":["Owner"],"values":[["Cyd"]]}}]}'
+expect_error_json 403 PERMISSION_DENIED
+expect_json .error.message "Role clerk does not have required privileges on sequence BadgeIds."
+api PATCH "$S/$DB/ddl" '{"statements":["GRANT UPDATE ON SEQUENCE BadgeIds TO ROLE clerk"]}'
+expect_status 200
+api POST "$S/$CLERK:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[
+  {"insert":{"table":"Badges","columns":["Owner"],"values":[["Cyd"]]}}]}'
+expect_status 200
+sql "$CLERK" '{"transaction":{"begin":{"readWrite":{}}},"sql":"INSERT INTO Badges (Owner) VALUES ('"'Dee'"')"}'
+expect_json .stats.rowCountExact 1
 api POST "$S/$DB/sessions" '{"session":{"creatorRole":"auditor"}}'
 AUDITOR=$(jq -r .name <<<"$BODY")
 api POST "$S/$OWNER_SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[]}'

@@ -37,6 +37,11 @@ static const char *const base_ddl[] = {
     "GRANT ROLE reader TO ROLE clerk",
     "GRANT ROLE clerk TO ROLE manager",
     "GRANT SELECT ON TABLE Albums TO ROLE public",
+    "CREATE SEQUENCE TicketIds OPTIONS (sequence_kind = 'bit_reversed_positive')",
+    "CREATE SEQUENCE Spare OPTIONS (sequence_kind = 'bit_reversed_positive')",
+    "CREATE TABLE Tickets (Id INT64 NOT NULL DEFAULT (GET_NEXT_SEQUENCE_VALUE(SEQUENCE "
+    "TicketIds)), Note STRING(MAX)) PRIMARY KEY (Id)",
+    "GRANT INSERT ON TABLE Tickets TO ROLE clerk",
     NULL,
 };
 
@@ -103,6 +108,7 @@ static void test_getddl_prints_roles_and_grants(void **state)
                               "ROLE clerk\n"
                               "GRANT DELETE ON TABLE Singers TO ROLE clerk\n"
                               "GRANT SELECT ON TABLE Albums TO ROLE public\n"
+                              "GRANT INSERT ON TABLE Tickets TO ROLE clerk\n"
                               "GRANT ROLE reader TO ROLE clerk\n"
                               "GRANT ROLE clerk TO ROLE manager\n");
     /* replayed (as a restart or a restore does), the same schema */
@@ -371,8 +377,8 @@ static void test_information_schema_as_a_role(void **state)
     (void)state;
     const char *tables = "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = '' "
                          "ORDER BY TABLE_NAME";
-    info_is(NULL, tables, "Albums,Payroll,SingerNames,Singers");
-    info_is("clerk", tables, "Albums,Payroll,SingerNames,Singers");
+    info_is(NULL, tables, "Albums,Payroll,SingerNames,Singers,Tickets");
+    info_is("clerk", tables, "Albums,Payroll,SingerNames,Singers,Tickets");
     ddl_ok("CREATE ROLE stranger");
     info_is("stranger", tables, "Albums"); /* public's */
     info_is("reader",
@@ -392,7 +398,41 @@ static void test_information_schema_as_a_role(void **state)
             "clerk,manager");
     /* spanner_info_reader's members see everything */
     ddl_ok("GRANT ROLE spanner_info_reader TO ROLE stranger");
-    info_is("stranger", tables, "Albums,Payroll,SingerNames,Singers");
+    info_is("stranger", tables, "Albums,Payroll,SingerNames,Singers,Tickets");
+}
+
+static void test_sequences(void **state)
+{
+    (void)state;
+    ddl_fails("GRANT INSERT ON SEQUENCE TicketIds TO ROLE clerk",
+              "INVALID_ARGUMENT: Privilege INSERT cannot be granted on a sequence.");
+    ddl_fails("GRANT UPDATE ON SEQUENCE Nope TO ROLE clerk", "NOT_FOUND: Sequence not found: Nope");
+    /* a DEFAULT that draws needs the sequence too */
+    denied("clerk", "INSERT INTO Tickets (Note) VALUES ('a')",
+           "PERMISSION_DENIED: Role clerk does not have required privileges on sequence "
+           "TicketIds.");
+    allowed("clerk", "INSERT INTO Tickets (Id, Note) VALUES (1, 'a')");
+    ddl_ok("GRANT SELECT ON SEQUENCE TicketIds TO ROLE clerk"); /* SELECT or UPDATE draws */
+    allowed("clerk", "INSERT INTO Tickets (Note) VALUES ('a')");
+    allowed("clerk", "SELECT GET_INTERNAL_SEQUENCE_STATE(SEQUENCE TicketIds)");
+    ddl_ok("GRANT UPDATE ON SEQUENCE Spare TO ROLE clerk");
+    denied("clerk", "SELECT GET_INTERNAL_SEQUENCE_STATE(SEQUENCE Spare)",
+           "PERMISSION_DENIED: Role clerk does not have required privileges on sequence Spare.");
+    allowed("clerk", "INSERT INTO Tickets (Id, Note) VALUES (GET_NEXT_SEQUENCE_VALUE(SEQUENCE "
+                     "Spare), 'b')");
+    ddl_fails("DROP SEQUENCE Spare", "FAILED_PRECONDITION: Cannot drop sequence Spare: privilege "
+                                     "UPDATE on it is granted to role clerk. Revoke it first.");
+    info_is("clerk", "SELECT NAME FROM INFORMATION_SCHEMA.SEQUENCES ORDER BY NAME",
+            "Spare,TicketIds");
+    info_is("reader", "SELECT NAME FROM INFORMATION_SCHEMA.SEQUENCES", "");
+    /* the role's privileges, as the run as a role checks them */
+    struct em_status st = {0};
+    const struct sp_table *tickets = sp_schema_table(db.schema, "Tickets");
+    assert_int_equal(sp_role_check_default(db.schema, "clerk", &tickets->columns[0], &st), EM_OK);
+    assert_int_equal(sp_role_check_default(db.schema, "reader", &tickets->columns[0], &st),
+                     EM_PERMISSION_DENIED);
+    ddl_ok("REVOKE UPDATE ON SEQUENCE Spare FROM ROLE clerk");
+    ddl_ok("DROP SEQUENCE Spare");
 }
 
 int main(void)
@@ -405,6 +445,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queries_need_select, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dml_needs_its_privileges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_information_schema_as_a_role, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sequences, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
