@@ -1355,6 +1355,8 @@ static enum em_code drop_schema(struct ddl *d)
             at = i;
     if (at < 0)
         return fail(d, EM_NOT_FOUND, "Schema not found: %.128s", name);
+    if (sp_roles_droppable(s, SP_ON_SCHEMA, s->named_schemas[at], NULL, d->st))
+        return d->st->code;
     struct sp_buf deps = {0};
     bool first[4] = {true, true, true, true};
     for (int i = 0; i < s->ntables; i++)

@@ -6,6 +6,7 @@
  */
 #include "spanner_roles.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -66,6 +67,32 @@ static bool covers(enum sp_grant_object on, enum sp_privilege held, enum sp_priv
            (on == SP_ON_SEQUENCE && needed == SP_PRIV_UPDATE && held == SP_PRIV_SELECT);
 }
 
+#define SCHEMA_NAME_MAX 160 /* a named schema's name: 128 characters at most */
+
+/* The named schema of the object an access is to ("sch" of sch.T, of READ_sch.cs...),
+ * into schema; false for an object of the default schema. */
+static bool schema_of(const struct sp_access *a, char schema[SCHEMA_NAME_MAX])
+{
+    const char *dot = strrchr(a->object, '.');
+    if (!dot || a->on == SP_ON_SCHEMA)
+        return false;
+    const char *start = a->on == SP_ON_TABLE_FUNCTION ? a->object + 5 : a->object; /* READ_ */
+    if (dot < start)
+        return false;
+    snprintf(schema, SCHEMA_NAME_MAX, "%.*s", (int)(dot - start), start);
+    return true;
+}
+
+static bool allowed(const struct sp_acl *acl, const struct role_set *set,
+                    const struct sp_access *a);
+
+/* Whether one of the roles has USAGE on a named schema: what reaching its objects needs. */
+static bool uses_schema(const struct sp_acl *acl, const struct role_set *set, const char *schema)
+{
+    struct sp_access usage = {SP_ON_SCHEMA, schema, NULL, SP_PRIV_USAGE};
+    return allowed(acl, set, &usage);
+}
+
 /* Whether a privilege of one of the roles covers the access. */
 static bool allowed(const struct sp_acl *acl, const struct role_set *set, const struct sp_access *a)
 {
@@ -80,30 +107,15 @@ static bool allowed(const struct sp_acl *acl, const struct role_set *set, const 
     return false;
 }
 
-enum em_code sp_role_check(const struct sp_schema *s, const char *role, const struct sp_access *a,
-                           int count, struct em_status *st)
-{
-    struct role_set set;
-    roles_of(s, role, &set);
-    for (int i = 0; i < count; i++) {
-        if (allowed(s->acl, &set, &a[i]))
-            continue;
-        if (a[i].column)
-            return EM_FAIL(st, EM_PERMISSION_DENIED,
-                           "Role %s does not have required privileges on column %s.%s.", role,
-                           a[i].object, a[i].column);
-        return EM_FAIL(st, EM_PERMISSION_DENIED,
-                       "Role %s does not have required privileges on %s %s.", role,
-                       sp_grant_object_labels[a[i].on], a[i].object);
-    }
-    return EM_OK;
-}
-
 bool sp_role_sees(const struct sp_schema *s, const char *role, enum sp_grant_object on,
                   const char *object, const char *column)
 {
     struct role_set set;
     roles_of(s, role, &set);
+    char schema[SCHEMA_NAME_MAX];
+    struct sp_access a = {on, object, column, SP_PRIV_SELECT};
+    if (schema_of(&a, schema) && !uses_schema(s->acl, &set, schema))
+        return false;
     for (int i = 0; s->acl && i < s->acl->ngrants; i++) {
         const struct sp_grant *g = &s->acl->grants[i];
         if (g->on == on && strcasecmp(g->object, object) == 0 && in_set(&set, g->role) &&
@@ -111,6 +123,36 @@ bool sp_role_sees(const struct sp_schema *s, const char *role, enum sp_grant_obj
             return true;
     }
     return false;
+}
+
+/* One access by role (whose roles are set): USAGE on its object's named schema, if any,
+ * then the privilege it needs. */
+static enum em_code check_access(const struct sp_schema *s, const struct role_set *set,
+                                 const char *role, const struct sp_access *a, struct em_status *st)
+{
+    char schema[SCHEMA_NAME_MAX];
+    if (schema_of(a, schema) && !uses_schema(s->acl, set, schema))
+        return EM_FAIL(st, EM_PERMISSION_DENIED,
+                       "Role %s does not have required privileges on schema %s.", role, schema);
+    if (allowed(s->acl, set, a))
+        return EM_OK;
+    if (a->column)
+        return EM_FAIL(st, EM_PERMISSION_DENIED,
+                       "Role %s does not have required privileges on column %s.%s.", role,
+                       a->object, a->column);
+    return EM_FAIL(st, EM_PERMISSION_DENIED, "Role %s does not have required privileges on %s %s.",
+                   role, sp_grant_object_labels[a->on], a->object);
+}
+
+enum em_code sp_role_check(const struct sp_schema *s, const char *role, const struct sp_access *a,
+                           int count, struct em_status *st)
+{
+    struct role_set set;
+    roles_of(s, role, &set);
+    for (int i = 0; i < count; i++)
+        if (check_access(s, &set, role, &a[i], st))
+            return st->code;
+    return EM_OK;
 }
 
 /* The sequences an expression draws from (GET_NEXT_SEQUENCE_VALUE(SEQUENCE s)), each
@@ -121,10 +163,8 @@ static enum em_code check_draws(const struct sp_schema *s, const struct role_set
     if (e->kind == SP_EXPR_SEQUENCE) {
         const struct sp_sequence *q = sp_schema_sequence(s, e->name);
         struct sp_access a = {SP_ON_SEQUENCE, q ? q->name : e->name, NULL, SP_PRIV_UPDATE};
-        if (!allowed(s->acl, set, &a))
-            return EM_FAIL(st, EM_PERMISSION_DENIED,
-                           "Role %s does not have required privileges on sequence %s.", role,
-                           a.object);
+        if (check_access(s, set, role, &a, st))
+            return st->code;
     }
     for (int i = 0; i < e->nargs; i++)
         if (check_draws(s, set, role, e->args[i], st))

@@ -19,7 +19,7 @@ const char *const sp_system_roles[3] = {SP_ROLE_PUBLIC, SP_ROLE_INFO_READER, SP_
 
 static const char *const privilege_names[] = {
     [SP_PRIV_SELECT] = "SELECT", [SP_PRIV_INSERT] = "INSERT",   [SP_PRIV_UPDATE] = "UPDATE",
-    [SP_PRIV_DELETE] = "DELETE", [SP_PRIV_EXECUTE] = "EXECUTE",
+    [SP_PRIV_DELETE] = "DELETE", [SP_PRIV_EXECUTE] = "EXECUTE", [SP_PRIV_USAGE] = "USAGE",
 };
 
 static const char *const object_names[] = {
@@ -28,6 +28,7 @@ static const char *const object_names[] = {
     [SP_ON_CHANGE_STREAM] = "CHANGE STREAM",
     [SP_ON_TABLE_FUNCTION] = "TABLE FUNCTION",
     [SP_ON_SEQUENCE] = "SEQUENCE",
+    [SP_ON_SCHEMA] = "SCHEMA",
 };
 
 const char *const sp_grant_object_labels[] = {
@@ -36,6 +37,7 @@ const char *const sp_grant_object_labels[] = {
     [SP_ON_CHANGE_STREAM] = "change stream",
     [SP_ON_TABLE_FUNCTION] = "table function",
     [SP_ON_SEQUENCE] = "sequence",
+    [SP_ON_SCHEMA] = "schema",
 };
 
 const char *sp_privilege_name(enum sp_privilege privilege)
@@ -438,6 +440,8 @@ static enum em_code object_kind(struct sp_parser *p, enum sp_grant_object *on)
         *on = SP_ON_VIEW;
     else if (sp_accept_keyword(p, "SEQUENCE"))
         *on = SP_ON_SEQUENCE;
+    else if (sp_accept_keyword(p, "SCHEMA"))
+        *on = SP_ON_SCHEMA;
     else if (sp_accept_keyword(p, "CHANGE")) {
         if (sp_expect_keyword(p, "STREAM"))
             return p->st->code;
@@ -473,6 +477,8 @@ static enum em_code find_object(struct sp_parser *p, const struct sp_schema *s,
         const struct sp_sequence *q = sp_schema_sequence(s, raw);
         *name = q ? q->name : NULL;
     }
+    if (on == SP_ON_SCHEMA)
+        *name = sp_schema_named_schema(s, raw);
     if (on == SP_ON_TABLE_FUNCTION && strncasecmp(raw, "READ_", 5) == 0) {
         const struct sp_change_stream *cs = sp_schema_change_stream(s, raw + 5);
         char *text = cs ? sp_arena_alloc(p->arena, strlen(cs->name) + 6) : NULL;
@@ -490,21 +496,23 @@ static enum em_code find_object(struct sp_parser *p, const struct sp_schema *s,
         [SP_ON_CHANGE_STREAM] = "Change stream",
         [SP_ON_TABLE_FUNCTION] = "Table function",
         [SP_ON_SEQUENCE] = "Sequence",
+        [SP_ON_SCHEMA] = "Schema",
     };
     return EM_FAIL(p->st, EM_NOT_FOUND, "%s not found: %.130s", labels[on], raw);
 }
 
 /* The privileges an object of kind `on` takes: a table's four (columns for all but
  * DELETE); a view's and a change stream's SELECT; a change stream function's EXECUTE; a
- * sequence's SELECT (its state) and UPDATE (drawing from it). */
+ * sequence's SELECT (its state) and UPDATE (drawing from it); a named schema's USAGE. */
 static enum em_code check_privilege(struct sp_parser *p, enum sp_grant_object on,
                                     const struct privilege_item *item)
 {
     const char *privilege = sp_privilege_name(item->privilege);
     enum sp_privilege x = item->privilege;
-    bool allowed = on == SP_ON_TABLE            ? x != SP_PRIV_EXECUTE
+    bool allowed = on == SP_ON_TABLE            ? x != SP_PRIV_EXECUTE && x != SP_PRIV_USAGE
                    : on == SP_ON_TABLE_FUNCTION ? x == SP_PRIV_EXECUTE
                    : on == SP_ON_SEQUENCE       ? x == SP_PRIV_SELECT || x == SP_PRIV_UPDATE
+                   : on == SP_ON_SCHEMA         ? x == SP_PRIV_USAGE
                                                 : x == SP_PRIV_SELECT;
     if (!allowed)
         return EM_FAIL(p->st, EM_INVALID_ARGUMENT, "Privilege %s cannot be granted on a %s.",
@@ -675,7 +683,7 @@ static void print_grant(const struct sp_acl *acl, int first, struct sp_buf *out)
     const struct sp_grant *g = &acl->grants[first];
     sp_buf_puts(out, "GRANT ");
     bool any = false;
-    for (int p = SP_PRIV_SELECT; p <= SP_PRIV_EXECUTE; p++) {
+    for (int p = SP_PRIV_SELECT; p <= SP_PRIV_USAGE; p++) {
         bool printed = false;
         for (int i = first; i < acl->ngrants; i++) {
             const struct sp_grant *o = &acl->grants[i];

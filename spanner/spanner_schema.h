@@ -168,14 +168,16 @@ enum sp_privilege {
     SP_PRIV_INSERT,
     SP_PRIV_UPDATE,
     SP_PRIV_DELETE,
-    SP_PRIV_EXECUTE
+    SP_PRIV_EXECUTE,
+    SP_PRIV_USAGE
 };
 enum sp_grant_object {
     SP_ON_TABLE,
     SP_ON_VIEW,
     SP_ON_CHANGE_STREAM,
     SP_ON_TABLE_FUNCTION, /* a change stream's READ_<name> function */
-    SP_ON_SEQUENCE
+    SP_ON_SEQUENCE,
+    SP_ON_SCHEMA /* a named schema (CREATE SCHEMA): USAGE reaches its objects */
 };
 
 struct sp_role {

@@ -188,7 +188,10 @@ static void test_ddl_checks(void **state)
     ddl_fails("GRANT ROLE manager TO ROLE reader",
               "FAILED_PRECONDITION: Cannot grant role manager to role reader: manager is already "
               "a member of reader, and role membership cannot be circular.");
-    ddl_fails("GRANT USAGE ON SCHEMA s TO ROLE reader",
+    ddl_fails("GRANT USAGE ON SCHEMA s TO ROLE reader", "NOT_FOUND: Schema not found: s");
+    ddl_fails("GRANT USAGE ON TABLE Singers TO ROLE reader",
+              "INVALID_ARGUMENT: Privilege USAGE cannot be granted on a table.");
+    ddl_fails("GRANT REFERENCES ON TABLE Singers TO ROLE reader",
               "UNIMPLEMENTED: This privilege is not supported by this emulator [at 1:7]");
     /* a failed statement changed nothing: grants to several roles are all or nothing */
     char *before = roles_ddl(db.schema);
@@ -435,6 +438,29 @@ static void test_sequences(void **state)
     ddl_ok("DROP SEQUENCE Spare");
 }
 
+static void test_named_schemas_need_usage(void **state)
+{
+    (void)state;
+    ddl_ok("CREATE SCHEMA hr");
+    ddl_ok("CREATE TABLE hr.People (Id INT64 NOT NULL, Name STRING(MAX)) PRIMARY KEY (Id)");
+    ddl_ok("GRANT SELECT ON TABLE hr.People TO ROLE reader");
+    denied("reader", "SELECT Name FROM hr.People",
+           "PERMISSION_DENIED: Role reader does not have required privileges on schema hr.");
+    const char *tables =
+        "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = 'hr'";
+    info_is("reader", tables, "");
+    ddl_ok("GRANT USAGE ON SCHEMA hr TO ROLE public");
+    allowed("reader", "SELECT Name FROM hr.People");
+    info_is("reader", tables, "People");
+    allowed("clerk", "SELECT Name FROM hr.People"); /* clerk is a member of reader */
+    ddl_fails("DROP SCHEMA hr", "FAILED_PRECONDITION: Cannot drop schema hr: privilege USAGE on "
+                                "it is granted to role public. Revoke it first.");
+    char *text = roles_ddl(db.schema);
+    assert_non_null(strstr(text, "GRANT USAGE ON SCHEMA hr TO ROLE public\n"));
+    assert_non_null(strstr(text, "GRANT SELECT ON TABLE hr.People TO ROLE reader\n"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +472,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dml_needs_its_privileges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_information_schema_as_a_role, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequences, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_named_schemas_need_usage, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
