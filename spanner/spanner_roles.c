@@ -490,15 +490,10 @@ static enum em_code find_object(struct sp_parser *p, const struct sp_schema *s,
     }
     if (*name)
         return EM_OK;
-    static const char *const labels[] = {
-        [SP_ON_TABLE] = "Table",
-        [SP_ON_VIEW] = "View",
-        [SP_ON_CHANGE_STREAM] = "Change stream",
-        [SP_ON_TABLE_FUNCTION] = "Table function",
-        [SP_ON_SEQUENCE] = "Sequence",
-        [SP_ON_SCHEMA] = "Schema",
-    };
-    return EM_FAIL(p->st, EM_NOT_FOUND, "%s not found: %.130s", labels[on], raw);
+    char label[32]; /* "Table not found: ..." */
+    snprintf(label, sizeof(label), "%s", sp_grant_object_labels[on]);
+    label[0] = (char)toupper((unsigned char)label[0]);
+    return EM_FAIL(p->st, EM_NOT_FOUND, "%s not found: %.130s", label, raw);
 }
 
 /* The privileges an object of kind `on` takes: a table's four (columns for all but

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "spanner_test_db.h"
+#include "spanner_test_ddl.h"
 
 static struct sp_test_db db;
 
@@ -35,22 +35,12 @@ static int teardown(void **state)
 
 static void ddl_ok(const char *statement)
 {
-    char *error = sp_test_ddl(&db, statement);
-    if (error)
-        fprintf(stderr, "unexpected error for %s\n  %s\n", statement, error);
-    assert_null(error);
+    sp_test_ddl_ok(&db, statement);
 }
 
 static void ddl_fails(const char *statement, const char *expected)
 {
-    char *error = sp_test_ddl(&db, statement);
-    if (!error)
-        fprintf(stderr, "for %s\n  expected: %s\n  got:      success\n", statement, expected);
-    assert_non_null(error);
-    if (strcmp(error, expected) != 0)
-        fprintf(stderr, "for %s\n  expected: %s\n  got:      %s\n", statement, expected, error);
-    assert_string_equal(error, expected);
-    free(error);
+    sp_test_ddl_fails(&db, statement, expected);
 }
 
 static void sql_is(const char *sql, const char *expected)

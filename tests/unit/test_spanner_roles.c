@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "spanner/spanner_roles.h"
-#include "spanner_test_db.h"
+#include "spanner_test_ddl.h"
 
 static struct sp_test_db db;
 
@@ -60,21 +60,12 @@ static int teardown(void **state)
 
 static void ddl_ok(const char *statement)
 {
-    char *error = sp_test_ddl(&db, statement);
-    if (error)
-        fprintf(stderr, "unexpected error for %s\n  %s\n", statement, error);
-    assert_null(error);
+    sp_test_ddl_ok(&db, statement);
 }
 
 static void ddl_fails(const char *statement, const char *expected)
 {
-    char *error = sp_test_ddl(&db, statement);
-    if (!error || strcmp(error, expected) != 0)
-        fprintf(stderr, "for %s\n  expected: %s\n  got:      %s\n", statement, expected,
-                error ? error : "success");
-    assert_non_null(error);
-    assert_string_equal(error, expected);
-    free(error);
+    sp_test_ddl_fails(&db, statement, expected);
 }
 
 /* The getDdl statements of the roles (those from the first CREATE ROLE on), joined with
