@@ -60,6 +60,9 @@ wait_backups() {
 }
 
 section "keys, an instance, a database under db-key with rows"
+# the schedules below run at 01:00 and 02:30 UTC and the checks move the clock to 03:00:
+# start from just after midnight, whatever the time of day the test runs at
+advance_to 00:05
 api POST "$KMS_URL/v1/$P/locations/us-central1/keyRings?keyRingId=r" '{}'
 for key in db-key backup-key; do
     api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=$key" '{"purpose":"ENCRYPT_DECRYPT"}'
