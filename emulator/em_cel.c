@@ -9,6 +9,7 @@
 
 #include "em_json.h"
 #include "em_regex.h"
+#include "em_tz.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -208,10 +209,10 @@ static bool parse_duration(const char *s, int64_t *ns)
     return true;
 }
 
-/* A timestamp accessor (getHours ...) in UTC. */
-static struct val time_part(struct cel *c, const char *name, int64_t ns)
+/* A timestamp accessor (getHours ...) in the time zone offset_s seconds east of UTC. */
+static struct val time_part(struct cel *c, const char *name, int64_t ns, int offset_s)
 {
-    int64_t secs = ns / NS_PER_SEC - (ns % NS_PER_SEC < 0);
+    int64_t secs = ns / NS_PER_SEC - (ns % NS_PER_SEC < 0) + offset_s;
     int64_t days = secs / 86400 - (secs % 86400 < 0);
     int64_t in_day = secs - days * 86400, year;
     int month, day;
@@ -285,6 +286,38 @@ static bool has_prefix(const struct val *s, const struct val *x)
     return x->len <= s->len && memcmp(s->s, x->s, x->len) == 0;
 }
 
+/* The first occurrence of needle (len bytes) in s[from..len), or NULL. */
+static const char *find_in(const struct val *s, size_t from, const char *needle, size_t len)
+{
+    return memmem(s->s + from, s->len - from, needle, len);
+}
+
+/* s.extract(template): IAM's template match. The template is text, one {name} placeholder,
+ * text: the part of s after the first occurrence of the text before the placeholder, up to
+ * the first occurrence after it of the text after the placeholder (to the end when that is
+ * empty); "" when either is not found. */
+static struct val extract(struct cel *c, const struct val *self, const struct val *tmpl)
+{
+    const char *open = memchr(tmpl->s, '{', tmpl->len);
+    const char *close = open ? memchr(open, '}', tmpl->len - (size_t)(open - tmpl->s)) : NULL;
+    if (!close || memchr(close + 1, '{', tmpl->len - (size_t)(close + 1 - tmpl->s)))
+        return error_of(c, "extract: the template needs one {name} placeholder");
+    size_t before = (size_t)(open - tmpl->s);
+    const char *after = close + 1;
+    size_t after_len = tmpl->len - (size_t)(after - tmpl->s);
+    struct val out = {.k = K_STR, .s = "", .len = 0};
+    const char *at = before ? find_in(self, 0, tmpl->s, before) : self->s;
+    if (!at)
+        return out;
+    size_t start = (size_t)(at - self->s) + before;
+    const char *end = after_len ? find_in(self, start, after, after_len) : self->s + self->len;
+    if (!end)
+        return out;
+    out.s = self->s + start;
+    out.len = (size_t)(end - out.s);
+    return out;
+}
+
 static struct val string_method(struct cel *c, const struct val *self, const char *name,
                                 const struct val *args, int n)
 {
@@ -300,6 +333,8 @@ static struct val string_method(struct cel *c, const struct val *self, const cha
                        memcmp(self->s + self->len - x->len, x->s, x->len) == 0);
     if (strcmp(name, "contains") == 0)
         return boolean(x->len == 0 || memmem(self->s, self->len, x->s, x->len) != NULL);
+    if (strcmp(name, "extract") == 0)
+        return extract(c, self, x);
     if (strcmp(name, "matches") == 0) {
         struct em_regex *re = NULL;
         struct em_status st = {0};
@@ -323,9 +358,17 @@ static struct val method_call(struct cel *c, const struct val *self, const char 
     if (self->k == K_STR)
         return string_method(c, self, name, args, n);
     if (self->k == K_TS) {
-        if (n > 1 || (n == 1 && (args[0].k != K_STR || strcmp(args[0].s, "UTC") != 0)))
-            return error_of(c, "%s: only UTC is supported as a time zone", name);
-        return time_part(c, name, self->i);
+        struct em_zone zone = {0}; /* UTC */
+        char name_z[128] = "";     /* the zone's name, NUL-terminated (a string may be a part) */
+        if (n == 1 && args[0].k == K_STR && args[0].len < sizeof(name_z))
+            memcpy(name_z, args[0].s, args[0].len);
+        if (n > 1 || (n == 1 && (!name_z[0] || !em_zone_find(name_z, &zone))))
+            return error_of(c,
+                            "%s: the argument is not a time zone (a tz database name such "
+                            "as \"Europe/Berlin\", or an offset such as \"+05:30\")",
+                            name);
+        int64_t secs = self->i / NS_PER_SEC - (self->i % NS_PER_SEC < 0);
+        return time_part(c, name, self->i, em_zone_offset_at(&zone, secs));
     }
     if (self->k == K_LIST && strcmp(name, "size") == 0 && n == 0)
         return (struct val){.k = K_INT, .i = (int64_t)self->n};

@@ -9,12 +9,14 @@
  * > >= (strings, integers, booleans, timestamps, durations), `in` a list, + and - of
  * integers and of timestamps and durations, parentheses.
  * Functions: timestamp("RFC 3339"), duration("3600s" | "1.5h" ...), and the methods
- * startsWith, endsWith, contains, matches (RE2, a partial match), size(); on a timestamp
- * getFullYear, getMonth (0-11), getDayOfMonth (0-based), getDate (1-based), getDayOfWeek
- * (0 = Sunday), getDayOfYear (0-based), getHours, getMinutes, getSeconds, in UTC or with
- * the argument "UTC".
+ * startsWith, endsWith, contains, matches (RE2, a partial match), size(), extract(template)
+ * (IAM's: "projects/{p}/" gives what follows "projects/" up to the next "/", "" when the
+ * texts are not found); on a timestamp getFullYear, getMonth (0-11), getDayOfMonth
+ * (0-based), getDate (1-based), getDayOfWeek (0 = Sunday), getDayOfYear (0-based),
+ * getHours, getMinutes, getSeconds, in UTC or in the time zone of the argument (a tz
+ * database name, "Europe/Berlin", or an offset, "+05:30": em_tz.h).
  *
- * Anything else (another attribute, function or time zone, a type mismatch, a syntax
+ * Anything else (another attribute, function or an unknown time zone, a type mismatch, a syntax
  * error) makes the expression an error, which grants nothing; `why` says what.
  */
 #ifndef EM_CEL_H

@@ -11,7 +11,7 @@
  *   and the conversions: DATE(), TIMESTAMP(), CASTs between DATE, TIMESTAMP and STRING,
  *   EXTRACT from a TIMESTAMP, UNIX_*, TIMESTAMP_SECONDS/MILLIS/MICROS, DATE_FROM_UNIX_DATE
  *
- * Time zones (spanner_tz): UTC, fixed offsets ("+05:30", "UTC-8") and the tz database's
+ * Time zones (em_tz): UTC, fixed offsets ("+05:30", "UTC-8") and the tz database's
  * names, with Spanner's default zone (America/Los_Angeles) when the call names none. A NULL zone
  * argument means "the call named none". Formats: the strftime directives, plus GoogleSQL's %Ez
  * (+hh:mm), %E<n>S and %E*S (seconds with n or all fraction digits), %Q (quarter), %s
@@ -21,7 +21,7 @@
 #include "spanner_sql_udf.h"
 
 #include "spanner_sql_mem.h"
-#include "spanner_tz.h"
+#include "em_tz.h"
 #include "spanner_value.h"
 
 #include <ctype.h>
@@ -51,12 +51,12 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 /* The zone of a call's zone argument (NULL: Spanner's default zone); false (and the
  * error set) when there is no such zone. */
-static bool zone_of(sqlite3_context *ctx, sqlite3_value *zone_value, struct sp_zone *zone)
+static bool zone_of(sqlite3_context *ctx, sqlite3_value *zone_value, struct em_zone *zone)
 {
     const char *name = sqlite3_value_type(zone_value) == SQLITE_NULL
                            ? NULL
                            : (const char *)sqlite3_value_text(zone_value);
-    if (sp_zone_find(name, zone))
+    if (em_zone_find(name ? name : SP_TZ_DEFAULT, zone))
         return true;
     SP_FN_ERROR(ctx, "OUT_OF_RANGE: Invalid time zone: %.100s", name ? name : SP_TZ_DEFAULT);
     return false;
@@ -78,9 +78,9 @@ static struct civil civil_of(const struct sp_timestamp *ts, int offset)
 }
 
 /* ts read in zone. */
-static struct civil civil_in(const struct sp_timestamp *ts, const struct sp_zone *zone)
+static struct civil civil_in(const struct sp_timestamp *ts, const struct em_zone *zone)
 {
-    return civil_of(ts, sp_zone_offset_at(zone, ts->seconds));
+    return civil_of(ts, em_zone_offset_at(zone, ts->seconds));
 }
 
 static bool timestamp_of(sqlite3_context *ctx, sqlite3_value *v, struct sp_timestamp *ts)
@@ -96,7 +96,7 @@ static bool timestamp_of(sqlite3_context *ctx, sqlite3_value *v, struct sp_times
 /* A call's TIMESTAMP argument and zone argument; false when the timestamp is NULL (the
  * result stays NULL) or either is wrong (the error set). */
 static bool zoned_timestamp(sqlite3_context *ctx, sqlite3_value *ts_arg, sqlite3_value *zone_arg,
-                            struct sp_timestamp *ts, struct sp_zone *zone)
+                            struct sp_timestamp *ts, struct em_zone *zone)
 {
     return sqlite3_value_type(ts_arg) != SQLITE_NULL && timestamp_of(ctx, ts_arg, ts) &&
            zone_of(ctx, zone_arg, zone);
@@ -193,7 +193,7 @@ static void fn_timestamp_trunc(sqlite3_context *ctx, int argc, sqlite3_value **a
 {
     (void)argc;
     struct sp_timestamp ts;
-    struct sp_zone zone;
+    struct em_zone zone;
     if (!zoned_timestamp(ctx, argv[0], argv[2], &ts, &zone))
         return;
     const char *part = (const char *)sqlite3_value_text(argv[1]);
@@ -216,7 +216,7 @@ static void fn_timestamp_trunc(sqlite3_context *ctx, int argc, sqlite3_value **a
                     part);
         return;
     }
-    out.seconds = sp_zone_to_utc(&zone, first * SECONDS_PER_DAY);
+    out.seconds = em_zone_to_utc(&zone, first * SECONDS_PER_DAY);
     timestamp_result(ctx, &out);
 }
 
@@ -345,7 +345,7 @@ static void fn_format_timestamp(sqlite3_context *ctx, int argc, sqlite3_value **
 {
     (void)argc;
     struct sp_timestamp ts;
-    struct sp_zone zone;
+    struct em_zone zone;
     if (sqlite3_value_type(argv[0]) == SQLITE_NULL ||
         !zoned_timestamp(ctx, argv[1], argv[2], &ts, &zone))
         return;
@@ -372,7 +372,7 @@ static void fn_timestamp_date(sqlite3_context *ctx, int argc, sqlite3_value **ar
 {
     (void)argc;
     struct sp_timestamp ts;
-    struct sp_zone zone;
+    struct em_zone zone;
     if (!zoned_timestamp(ctx, argv[0], argv[1], &ts, &zone))
         return;
     date_result(ctx, civil_in(&ts, &zone).days);
@@ -383,11 +383,11 @@ static void fn_date_timestamp(sqlite3_context *ctx, int argc, sqlite3_value **ar
 {
     (void)argc;
     int64_t days;
-    struct sp_zone zone;
+    struct em_zone zone;
     if (sqlite3_value_type(argv[0]) == SQLITE_NULL || !date_of(ctx, argv[0], &days) ||
         !zone_of(ctx, argv[1], &zone))
         return;
-    struct sp_timestamp ts = {sp_zone_to_utc(&zone, days * SECONDS_PER_DAY), 0};
+    struct sp_timestamp ts = {em_zone_to_utc(&zone, days * SECONDS_PER_DAY), 0};
     timestamp_result(ctx, &ts);
 }
 
@@ -398,7 +398,7 @@ static void fn_timestamp_string(sqlite3_context *ctx, int argc, sqlite3_value **
 {
     (void)argc;
     struct sp_timestamp ts;
-    struct sp_zone zone;
+    struct em_zone zone;
     if (!zoned_timestamp(ctx, argv[0], argv[1], &ts, &zone))
         return;
     struct civil c = civil_in(&ts, &zone);
@@ -427,7 +427,7 @@ static void fn_timestamp_part(sqlite3_context *ctx, int argc, sqlite3_value **ar
 {
     (void)argc;
     struct sp_timestamp ts;
-    struct sp_zone zone;
+    struct em_zone zone;
     if (!zoned_timestamp(ctx, argv[1], argv[2], &ts, &zone))
         return;
     const char *part = (const char *)sqlite3_value_text(argv[0]);
@@ -470,7 +470,7 @@ static void fn_date_ymd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void fn_string_timestamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    struct sp_zone zone;
+    struct em_zone zone;
     struct sp_timestamp ts;
     if (sqlite3_value_type(argv[0]) == SQLITE_NULL || !zone_of(ctx, argv[1], &zone))
         return;
@@ -700,11 +700,11 @@ static void fn_parse_timestamp(sqlite3_context *ctx, int argc, sqlite3_value **a
         parse_failed(ctx, fmt, text, unsupported, "PARSE_TIMESTAMP");
         return;
     }
-    struct sp_zone zone = {p.offset, NULL};
+    struct em_zone zone = {p.offset, NULL};
     if (!p.has_offset && !p.has_epoch && !zone_of(ctx, argv[2], &zone))
         return;
     int64_t local = days * SECONDS_PER_DAY + p.tm.tm_hour * 3600 + p.tm.tm_min * 60 + p.tm.tm_sec;
-    struct sp_timestamp ts = {sp_zone_to_utc(&zone, local), p.nanos};
+    struct sp_timestamp ts = {em_zone_to_utc(&zone, local), p.nanos};
     if (p.has_epoch)
         ts = (struct sp_timestamp){p.epoch, 0};
     timestamp_result(ctx, &ts);

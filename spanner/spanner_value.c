@@ -5,7 +5,7 @@
 #include "spanner_value.h"
 #include "spanner_json_value.h"
 
-#include "spanner_tz.h"
+#include "em_tz.h"
 
 #include "em_json.h"
 
@@ -605,14 +605,15 @@ bool sp_timestamp_parse_text(const char *text, const char *zone_name, struct sp_
         len = (size_t)(space - text);
     }
     char civil[SP_TIMESTAMP_TEXT_MAX + 2];
-    struct sp_zone zone;
+    struct em_zone zone;
     if (len + 2 > sizeof(civil))
         return false;
     memcpy(civil, text, len);
     memcpy(civil + len, "Z", 2);
-    if (!sp_timestamp_parse(civil, out, &missing_zone) || !sp_zone_find(zone_name, &zone))
+    if (!sp_timestamp_parse(civil, out, &missing_zone) ||
+        !em_zone_find(zone_name ? zone_name : SP_TZ_DEFAULT, &zone))
         return false;
-    out->seconds = sp_zone_to_utc(&zone, out->seconds);
+    out->seconds = em_zone_to_utc(&zone, out->seconds);
     return out->seconds >= MIN_TIMESTAMP_SECONDS && out->seconds <= MAX_TIMESTAMP_SECONDS;
 }
 

@@ -152,6 +152,8 @@ bool sp_timestamp_parse(const char *text, struct sp_timestamp *out, bool *missin
  * Europe/Paris"), or with no zone (read in the zone named zone, NULL for Spanner's default
  * zone, America/Los_Angeles). */
 bool sp_timestamp_parse_text(const char *text, const char *zone, struct sp_timestamp *out);
+/* Spanner's default time zone. */
+#define SP_TZ_DEFAULT "America/Los_Angeles"
 void sp_timestamp_encode(const struct sp_timestamp *ts, char out[SP_TIMESTAMP_KEY_LEN + 1]);
 /* RFC 3339 UTC with trailing fraction zeros dropped ("2020-01-02T03:04:05.5Z"). */
 void sp_timestamp_format(const struct sp_timestamp *ts, char out[SP_TIMESTAMP_TEXT_MAX]);

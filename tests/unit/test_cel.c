@@ -1,8 +1,9 @@
 /*
  * test_cel: em_cel, the CEL of IAM conditions: literals and escapes, the operators with
- * CEL's error-absorbing logic, timestamps, durations and their accessors, string methods,
+ * CEL's error-absorbing logic, timestamps, durations and their accessors (in UTC, in tz
+ * database zones and at fixed offsets), string methods (extract's templates included),
  * lists, and everything outside the subset or malformed answering an error (-1), never a
- * grant: unknown names and functions, other time zones, type mismatches, overflows,
+ * grant: unknown names, functions and time zones, type mismatches, overflows,
  * unterminated strings, deep nesting.
  */
 #include <setjmp.h>
@@ -62,6 +63,21 @@ static const struct {
      "request.time.getSeconds() == 45",
      1},
     {"timestamp('1970-01-01T00:00:00Z').getDayOfWeek() == 4", 1},
+    /* time zones: tz database names (daylight saving included) and fixed offsets */
+    {"request.time.getHours('Europe/Paris') == 16 && request.time.getHours('America/New_York') "
+     "== 10",
+     1},
+    {"timestamp('2026-07-04T15:30:45Z').getHours('Europe/Paris') == 17", 1},
+    {"request.time.getHours('+05:30') == 21 && request.time.getMinutes('+05:30') == 0", 1},
+    {"request.time.getDayOfWeek('Pacific/Kiritimati') == 6 && "
+     "request.time.getDate('Pacific/Kiritimati') == 5",
+     1},
+    /* extract: the part of a name between a template's texts */
+    {"resource.name.extract('topics/{t}') == 'orders'", 1},
+    {"resource.name.extract('projects/{project}/') == 'p'", 1},
+    {"resource.name.extract('/buckets/{b}/') == '' && resource.name.extract('p/{x}/n') == ''", 1},
+    {"resource.name.extract('{all}') == resource.name", 1},
+    {"resource.name.extract('projects/{p}/').size() == 1", 1},
     {"true || nosuch", 1},
     {"nosuch || true", 1},
     {"false && nosuch", 0},
@@ -74,8 +90,11 @@ static const struct {
     {"resource.labels.env == 'prod'", -1},
     {"request.auth.principal == 'x'", -1},
     {"has(resource.name)", -1},
-    {"resource.name.extract('topics/{t}')", -1},
-    {"request.time.getHours('Europe/Paris') == 1", -1},
+    {"resource.name.extract('topics/')", -1},
+    {"resource.name.extract('{a}/{b}')", -1},
+    {"request.time.getHours('Mars/Olympus_Mons') == 1", -1},
+    {"request.time.getHours('../../etc/passwd') == 1", -1},
+    {"request.time.getHours(1) == 1", -1},
     {"timestamp('2026-12-04') < request.time", -1},
     {"duration('1d') > duration('1h')", -1},
     {"1 < 'a'", -1},

@@ -625,10 +625,12 @@ static void test_conditional_bindings(void **state)
         {"resource.name.size() > 10 || nosuch.thing", true, true}, /* true absorbs an error */
         {"nosuch.thing", false, false},
         {"false && nosuch.thing", false, false},
-        {"resource.name.extract('keyRings/{r}/') == 'r'", false, false}, /* not supported */
-        {"request.time.getHours('America/New_York') >= 0", false, false},
-        {"resource.name", false, false}, /* not a boolean */
-        {"(true", false, false},         /* a syntax error */
+        {"resource.name.extract('cryptoKeys/{k}') == 'k'", true, false},
+        {"resource.name.extract('keyRings/{r}/') == 'r'", true, true},
+        {"request.time.getHours('America/New_York') >= 0", true, true},
+        {"request.time.getHours('Nowhere/Atlantis') >= 0", false, false}, /* unknown zone */
+        {"resource.name", false, false},                                  /* not a boolean */
+        {"(true", false, false},                                          /* a syntax error */
         {"1 == 1 && 'a' < 'b'", true, true},
         {"1 == 'a'", false, false}, /* == of different types is false, */
         {"1 != 'a'", true, true},   /* != true */

@@ -1,5 +1,5 @@
 /*
- * test_spanner_tz: time zones from the system's tz database (Debian's tzdata): offsets
+ * test_tz: time zones (em_tz) from the system's tz database (Debian's tzdata): offsets
  * across daylight-saving changes, before the first transition and after the zone file's
  * last one (its POSIX footer rule), civil times skipped and repeated, fixed offsets, and
  * names that must not reach the file system.
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "spanner/spanner_tz.h"
+#include "em_tz.h"
 
 #include <string.h>
 
@@ -32,49 +32,49 @@ static int64_t at(int64_t days, int hour, int minute)
 static void test_default_zone_across_changes(void **state)
 {
     (void)state;
-    struct sp_zone la;
-    assert_true(sp_zone_find(NULL, &la));
+    struct em_zone la;
+    assert_true(em_zone_find("America/Los_Angeles", &la));
     assert_non_null(la.rules);
-    assert_int_equal(sp_zone_offset_at(&la, at(D_2026_03_08, 9, 59) + 59), -8 * HOUR);
-    assert_int_equal(sp_zone_offset_at(&la, at(D_2026_03_08, 10, 0)), -7 * HOUR);
-    assert_int_equal(sp_zone_offset_at(&la, at(D_2026_11_01, 8, 59)), -7 * HOUR);
-    assert_int_equal(sp_zone_offset_at(&la, at(D_2026_11_01, 9, 0)), -8 * HOUR);
-    assert_string_equal(sp_zone_abbreviation(&la, at(D_2026_11_01, 8, 0)), "PDT");
-    assert_string_equal(sp_zone_abbreviation(&la, at(D_2026_11_01, 10, 0)), "PST");
+    assert_int_equal(em_zone_offset_at(&la, at(D_2026_03_08, 9, 59) + 59), -8 * HOUR);
+    assert_int_equal(em_zone_offset_at(&la, at(D_2026_03_08, 10, 0)), -7 * HOUR);
+    assert_int_equal(em_zone_offset_at(&la, at(D_2026_11_01, 8, 59)), -7 * HOUR);
+    assert_int_equal(em_zone_offset_at(&la, at(D_2026_11_01, 9, 0)), -8 * HOUR);
+    assert_string_equal(em_zone_abbreviation(&la, at(D_2026_11_01, 8, 0)), "PDT");
+    assert_string_equal(em_zone_abbreviation(&la, at(D_2026_11_01, 10, 0)), "PST");
     /* after the file's last transition (2037): the footer's rule */
-    assert_int_equal(sp_zone_offset_at(&la, at(D_2100_07_04, 12, 0)), -7 * HOUR);
-    assert_int_equal(sp_zone_offset_at(&la, at(D_2100_01_01, 12, 0)), -8 * HOUR);
+    assert_int_equal(em_zone_offset_at(&la, at(D_2100_07_04, 12, 0)), -7 * HOUR);
+    assert_int_equal(em_zone_offset_at(&la, at(D_2100_01_01, 12, 0)), -8 * HOUR);
     /* before standard time (1883): local mean time, -7:52:58 */
-    assert_int_equal(sp_zone_offset_at(&la, -3000000000LL), -(7 * HOUR + 52 * 60 + 58));
+    assert_int_equal(em_zone_offset_at(&la, -3000000000LL), -(7 * HOUR + 52 * 60 + 58));
 }
 
 static void test_civil_times_skipped_and_repeated(void **state)
 {
     (void)state;
-    struct sp_zone la;
-    assert_true(sp_zone_find("America/Los_Angeles", &la));
+    struct em_zone la;
+    assert_true(em_zone_find("America/Los_Angeles", &la));
     /* 02:30 on 2026-03-08 does not exist: read with PST, it is 10:30Z (03:30 PDT) */
-    assert_int_equal(sp_zone_to_utc(&la, at(D_2026_03_08, 2, 30)), at(D_2026_03_08, 10, 30));
+    assert_int_equal(em_zone_to_utc(&la, at(D_2026_03_08, 2, 30)), at(D_2026_03_08, 10, 30));
     /* 01:30 on 2026-11-01 happens twice: the first, PDT */
-    assert_int_equal(sp_zone_to_utc(&la, at(D_2026_11_01, 1, 30)), at(D_2026_11_01, 8, 30));
+    assert_int_equal(em_zone_to_utc(&la, at(D_2026_11_01, 1, 30)), at(D_2026_11_01, 8, 30));
     /* ordinary times either side */
-    assert_int_equal(sp_zone_to_utc(&la, at(D_2026_03_08, 1, 0)), at(D_2026_03_08, 9, 0));
-    assert_int_equal(sp_zone_to_utc(&la, at(D_2026_03_08, 4, 0)), at(D_2026_03_08, 11, 0));
-    assert_int_equal(sp_zone_to_utc(&la, at(D_2100_07_04, 5, 0)), at(D_2100_07_04, 12, 0));
+    assert_int_equal(em_zone_to_utc(&la, at(D_2026_03_08, 1, 0)), at(D_2026_03_08, 9, 0));
+    assert_int_equal(em_zone_to_utc(&la, at(D_2026_03_08, 4, 0)), at(D_2026_03_08, 11, 0));
+    assert_int_equal(em_zone_to_utc(&la, at(D_2100_07_04, 5, 0)), at(D_2100_07_04, 12, 0));
 }
 
 static void test_southern_and_partial_hour_zones(void **state)
 {
     (void)state;
-    struct sp_zone sydney, kolkata, kathmandu;
-    assert_true(sp_zone_find("Australia/Sydney", &sydney));
-    assert_true(sp_zone_find("Asia/Kolkata", &kolkata));
-    assert_true(sp_zone_find("Asia/Kathmandu", &kathmandu));
-    assert_int_equal(sp_zone_offset_at(&sydney, at(D_2026_11_01, 0, 0)), 11 * HOUR); /* summer */
-    assert_int_equal(sp_zone_offset_at(&sydney, at(D_2100_07_04, 0, 0)), 10 * HOUR); /* winter */
-    assert_int_equal(sp_zone_offset_at(&sydney, at(D_2100_01_01, 0, 0)), 11 * HOUR);
-    assert_int_equal(sp_zone_offset_at(&kolkata, at(D_2026_11_01, 0, 0)), 5 * HOUR + 30 * 60);
-    assert_int_equal(sp_zone_offset_at(&kathmandu, at(D_2026_11_01, 0, 0)), 5 * HOUR + 45 * 60);
+    struct em_zone sydney, kolkata, kathmandu;
+    assert_true(em_zone_find("Australia/Sydney", &sydney));
+    assert_true(em_zone_find("Asia/Kolkata", &kolkata));
+    assert_true(em_zone_find("Asia/Kathmandu", &kathmandu));
+    assert_int_equal(em_zone_offset_at(&sydney, at(D_2026_11_01, 0, 0)), 11 * HOUR); /* summer */
+    assert_int_equal(em_zone_offset_at(&sydney, at(D_2100_07_04, 0, 0)), 10 * HOUR); /* winter */
+    assert_int_equal(em_zone_offset_at(&sydney, at(D_2100_01_01, 0, 0)), 11 * HOUR);
+    assert_int_equal(em_zone_offset_at(&kolkata, at(D_2026_11_01, 0, 0)), 5 * HOUR + 30 * 60);
+    assert_int_equal(em_zone_offset_at(&kathmandu, at(D_2026_11_01, 0, 0)), 5 * HOUR + 45 * 60);
 }
 
 static void test_fixed_offsets(void **state)
@@ -92,16 +92,16 @@ static void test_fixed_offsets(void **state)
                  {"UTC+14", 14 * HOUR},
                  {"-14:00", -14 * HOUR}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct sp_zone z;
-        assert_true(sp_zone_find(cases[i].name, &z));
+        struct em_zone z;
+        assert_true(em_zone_find(cases[i].name, &z));
         assert_null(z.rules);
-        assert_int_equal(sp_zone_offset_at(&z, 0), cases[i].offset);
-        assert_int_equal(sp_zone_to_utc(&z, 1000), 1000 - cases[i].offset);
+        assert_int_equal(em_zone_offset_at(&z, 0), cases[i].offset);
+        assert_int_equal(em_zone_to_utc(&z, 1000), 1000 - cases[i].offset);
     }
-    struct sp_zone z;
-    assert_false(sp_zone_find("+15:00", &z));
-    assert_false(sp_zone_find("+05:75", &z));
-    assert_false(sp_zone_find("UTC+5x", &z));
+    struct em_zone z;
+    assert_false(em_zone_find("+15:00", &z));
+    assert_false(em_zone_find("+05:75", &z));
+    assert_false(em_zone_find("UTC+5x", &z));
 }
 
 static void test_names_that_are_not_zones(void **state)
@@ -124,12 +124,12 @@ static void test_names_that_are_not_zones(void **state)
         "posixrules/../UTC",
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        struct sp_zone z;
-        assert_false(sp_zone_find(names[i], &z));
+        struct em_zone z;
+        assert_false(em_zone_find(names[i], &z));
     }
     /* a directory of the database is not a zone either */
-    struct sp_zone z;
-    assert_false(sp_zone_find("America", &z));
+    struct em_zone z;
+    assert_false(em_zone_find("America", &z));
 }
 
 int main(void)

@@ -1,10 +1,10 @@
 /*
- * spanner_tz: time zones, fixed offsets and the tz database's compiled zone files (see
- * spanner_tz.h). The file format is RFC 8536 (TZif): transition times, the local time
+ * em_tz: time zones, fixed offsets and the tz database's compiled zone files (see
+ * em_tz.h). The file format is RFC 8536 (TZif): transition times, the local time
  * types they switch to (offset, DST flag, abbreviation), and from version 2 on a footer
  * holding a POSIX TZ rule ("PST8PDT,M3.2.0,M11.1.0") for times after the last transition.
  */
-#include "spanner_tz.h"
+#include "em_tz.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -39,7 +39,7 @@ struct posix_rule {
     struct rule_date start, end;
 };
 
-struct sp_tz_rules {
+struct em_tz_rules {
     char name[ZONE_NAME_MAX];
     size_t count; /* transitions */
     int64_t *times;
@@ -47,11 +47,11 @@ struct sp_tz_rules {
     size_t type_count;
     struct tz_type *types;
     struct posix_rule footer;
-    struct sp_tz_rules *next;
+    struct em_tz_rules *next;
 };
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sp_tz_rules *cache;
+static struct em_tz_rules *cache;
 
 /* ---- civil calendar ---- */
 
@@ -273,7 +273,7 @@ static size_t block_size(const struct tzif_counts *c, size_t time_size)
 
 /* Fills rules from the data block at p (times of time_size bytes). */
 static bool read_block(const unsigned char *p, const struct tzif_counts *c, size_t time_size,
-                       struct sp_tz_rules *rules)
+                       struct em_tz_rules *rules)
 {
     rules->count = c->time;
     rules->type_count = c->type;
@@ -302,7 +302,7 @@ static bool read_block(const unsigned char *p, const struct tzif_counts *c, size
     return true;
 }
 
-static bool parse_tzif(const unsigned char *data, size_t len, struct sp_tz_rules *rules)
+static bool parse_tzif(const unsigned char *data, size_t len, struct em_tz_rules *rules)
 {
     struct tzif_counts c;
     if (!read_counts(data, len, &c))
@@ -332,7 +332,7 @@ static bool parse_tzif(const unsigned char *data, size_t len, struct sp_tz_rules
     return true;
 }
 
-static void rules_free(struct sp_tz_rules *r)
+static void rules_free(struct em_tz_rules *r)
 {
     if (!r)
         return;
@@ -359,7 +359,7 @@ static bool safe_name(const char *name)
     return true;
 }
 
-static struct sp_tz_rules *load(const char *name)
+static struct em_tz_rules *load(const char *name)
 {
     char path[sizeof(ZONEINFO_DIR) + ZONE_NAME_MAX + 2];
     snprintf(path, sizeof(path), "%s/%s", ZONEINFO_DIR, name);
@@ -369,7 +369,7 @@ static struct sp_tz_rules *load(const char *name)
     unsigned char *data = malloc(ZONE_FILE_MAX);
     size_t len = data ? fread(data, 1, ZONE_FILE_MAX, f) : 0;
     fclose(f);
-    struct sp_tz_rules *rules = calloc(1, sizeof(*rules));
+    struct em_tz_rules *rules = calloc(1, sizeof(*rules));
     bool ok = rules && len < ZONE_FILE_MAX && parse_tzif(data, len, rules);
     free(data);
     if (!ok) {
@@ -380,12 +380,12 @@ static struct sp_tz_rules *load(const char *name)
     return rules;
 }
 
-static const struct sp_tz_rules *find_rules(const char *name)
+static const struct em_tz_rules *find_rules(const char *name)
 {
     if (!safe_name(name))
         return NULL;
     pthread_mutex_lock(&cache_lock);
-    struct sp_tz_rules *r = cache;
+    struct em_tz_rules *r = cache;
     while (r && strcmp(r->name, name) != 0)
         r = r->next;
     if (!r && (r = load(name))) {
@@ -427,18 +427,16 @@ static bool fixed_offset(const char *name, int *offset, bool *valid)
 
 /* ---- zones ---- */
 
-bool sp_zone_find(const char *name, struct sp_zone *out)
+bool em_zone_find(const char *name, struct em_zone *out)
 {
     bool valid;
     memset(out, 0, sizeof(*out));
-    if (!name)
-        name = SP_TZ_DEFAULT;
     if (fixed_offset(name, &out->fixed_offset, &valid))
         return valid;
     return (out->rules = find_rules(name)) != NULL;
 }
 
-static const struct tz_type *type_at(const struct sp_tz_rules *r, int64_t utc)
+static const struct tz_type *type_at(const struct em_tz_rules *r, int64_t utc)
 {
     size_t n = r->count;
     if (r->footer.present && (n == 0 || utc >= r->times[n - 1]))
@@ -456,26 +454,26 @@ static const struct tz_type *type_at(const struct sp_tz_rules *r, int64_t utc)
     return &r->types[r->type_of[lo]];
 }
 
-int sp_zone_offset_at(const struct sp_zone *zone, int64_t utc)
+int em_zone_offset_at(const struct em_zone *zone, int64_t utc)
 {
     return zone->rules ? type_at(zone->rules, utc)->offset : zone->fixed_offset;
 }
 
-int64_t sp_zone_to_utc(const struct sp_zone *zone, int64_t local)
+int64_t em_zone_to_utc(const struct em_zone *zone, int64_t local)
 {
     if (!zone->rules)
         return local - zone->fixed_offset;
     /* the offsets a day before and a day after: different only near a transition */
-    int before = sp_zone_offset_at(zone, local - DAY), after = sp_zone_offset_at(zone, local + DAY);
+    int before = em_zone_offset_at(zone, local - DAY), after = em_zone_offset_at(zone, local + DAY);
     int64_t early = local - before, late = local - after;
-    if (sp_zone_offset_at(zone, early) == before)
+    if (em_zone_offset_at(zone, early) == before)
         return early; /* also the first of a repeated time */
-    if (sp_zone_offset_at(zone, late) == after)
+    if (em_zone_offset_at(zone, late) == after)
         return late;
     return early; /* skipped: read with the offset before the change */
 }
 
-const char *sp_zone_abbreviation(const struct sp_zone *zone, int64_t utc)
+const char *em_zone_abbreviation(const struct em_zone *zone, int64_t utc)
 {
     if (!zone->rules)
         return zone->fixed_offset == 0 ? "UTC" : "";
