@@ -203,7 +203,9 @@ static bool parse_duration(const char *s, int64_t *ns)
         s += strlen(units[u].unit);
         total += v * (double)units[u].ns;
     }
-    if (total > 315576000000.0 * NS_PER_SEC) /* CEL's limit: 10,000 years */
+    /* CEL allows 10,000 years; nanoseconds in an int64 reach about 292 (longer durations,
+     * useless in a condition, are an error here) */
+    if (!(total < 9.2e18))
         return false;
     *ns = (int64_t)(negative ? -total : total);
     return true;
