@@ -67,14 +67,17 @@ static enum em_code check_creator_role(struct em_call *call, const char *databas
     cJSON *names = NULL;
     if (sp_database_roles(ctx_of(call)->admin, database, &names, &call->status))
         return call->status.code;
-    bool found = false;
+    char resource[SP_NAME_MAX + SP_SESSION_ROLE_MAX + 16] = ""; /* the role, as DDL spells it */
     const cJSON *item;
-    cJSON_ArrayForEach(item, names) found |= strcasecmp(item->valuestring, role->valuestring) == 0;
+    cJSON_ArrayForEach(item, names)
+    {
+        if (strcasecmp(item->valuestring, role->valuestring) == 0)
+            snprintf(resource, sizeof(resource), "%s/databaseRoles/%s", database,
+                     item->valuestring);
+    }
     cJSON_Delete(names);
-    if (!found)
+    if (!resource[0])
         return EM_CALL_FAIL(call, EM_NOT_FOUND, "Role not found: %.130s.", role->valuestring);
-    char resource[SP_NAME_MAX + SP_SESSION_ROLE_MAX + 16];
-    snprintf(resource, sizeof(resource), "%s/databaseRoles/%s", database, role->valuestring);
     struct em_service *svc = call->svc;
     if (em_iam_check(svc->store, &svc->config, call->principal, resource,
                      "spanner.databaseRoles.use", &call->status) ||

@@ -86,6 +86,8 @@ api POST "$S/$DB/sessions" '{"session":{"creatorRole":"reader"}}'
 expect_status 200
 READER=$(jq -r .name <<<"$BODY")
 expect_json .creatorRole reader
+api POST "$S/$DB/sessions" '{"session":{"creatorRole":"READER"}}'
+expect_status 200 # role names compare case-insensitively; IAM sees the role as DDL spells it
 api POST "$S/$DB/databaseRoles/reader:testIamPermissions" '{"permissions":["spanner.databaseRoles.use"]}'
 expect_json '.permissions | join(",")' "spanner.databaseRoles.use"
 api POST "$S/$DB/databaseRoles/clerk:testIamPermissions" '{"permissions":["spanner.databaseRoles.use"]}'
