@@ -9,10 +9,11 @@
  * roles (public, spanner_info_reader, spanner_sys_reader), which are not in it: public's
  * privileges belong to every role; spanner_info_reader and spanner_sys_reader take no
  * privileges, and membership in spanner_info_reader lets a role read INFORMATION_SCHEMA
- * unfiltered (the emulator has no SPANNER_SYS tables for spanner_sys_reader to open). A role has the privileges granted to it, to public, and to every role it is a
- * member of, directly or through others. Privileges are on tables (or some of their
- * columns), views, change streams, their READ_ functions and sequences (drawing from one
- * needs UPDATE or SELECT on it, also through a column's DEFAULT).
+ * unfiltered (the emulator has no SPANNER_SYS tables for spanner_sys_reader to open). A role has
+ * the privileges granted to it, to public, and to every role it is a member of, directly or through
+ * others. Privileges are on tables (or some of their columns), views, change streams, their READ_
+ * functions and sequences (drawing from one needs UPDATE or SELECT on it, also through a column's
+ * DEFAULT).
  *
  * The parser stands where spanner_ddl.c leaves it: after CREATE ROLE, DROP ROLE, GRANT or
  * REVOKE. Like every DDL statement, these change the schema only once every check passed.
