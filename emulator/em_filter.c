@@ -922,6 +922,25 @@ static bool affix_leaf(const cJSON *leaf, const struct node *n)
 
 typedef bool (*leaf_fn)(const cJSON *leaf, const struct node *n);
 
+/* A member by its JSON name, or by its proto name ("resource_type_selector" finds
+ * "resourceTypeSelector"): AIP-160 filters name fields as the proto does. */
+static const cJSON *member(const cJSON *json, const char *name)
+{
+    const cJSON *found = cJSON_GetObjectItemCaseSensitive(json, name);
+    if (found || !strchr(name, '_'))
+        return found;
+    char camel[256];
+    size_t n = 0;
+    for (const char *p = name; *p && n + 1 < sizeof(camel); p++) {
+        if (*p == '_' && p[1] >= 'a' && p[1] <= 'z' && n > 0)
+            camel[n++] = (char)(*++p - 'a' + 'A');
+        else
+            camel[n++] = *p;
+    }
+    camel[n] = '\0';
+    return cJSON_GetObjectItemCaseSensitive(json, camel);
+}
+
 /* Walks names from json; an array on the way (or at the end) matches when any element
  * does; a missing field or null matches nothing. */
 static bool any_at_path(const cJSON *json, const char *names, size_t nnames, const struct node *n,
@@ -938,7 +957,7 @@ static bool any_at_path(const cJSON *json, const char *names, size_t nnames, con
             return test(json, n);
         if (!cJSON_IsObject(json))
             return false;
-        json = cJSON_GetObjectItemCaseSensitive(json, names);
+        json = member(json, names);
         names += strlen(names) + 1;
         nnames--;
     }

@@ -120,6 +120,19 @@ static void test_equals(void **state)
     no_match(key_json, "labels.env = pro");
 }
 
+/* AIP-160 names fields as the proto does: snake_case finds the JSON's camelCase. */
+static void test_proto_field_names(void **state)
+{
+    (void)state;
+    const char *handle = "{\"resourceTypeSelector\": \"pubsub.googleapis.com/Topic\","
+                         " \"outer_field\": {\"innerValue\": 3}}";
+    match(handle, "resource_type_selector=\"pubsub.googleapis.com/Topic\"");
+    match(handle, "resourceTypeSelector = \"pubsub.googleapis.com/Topic\"");
+    no_match(handle, "resource_type_selector=\"spanner.googleapis.com/Database\"");
+    match(handle, "outer_field.inner_value = 3");
+    no_match(handle, "resource_type = \"pubsub.googleapis.com/Topic\"");
+}
+
 static void test_not_equals(void **state)
 {
     (void)state;
@@ -554,6 +567,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blank_filter_matches_everything),
         cmocka_unit_test(test_equals),
+        cmocka_unit_test(test_proto_field_names),
         cmocka_unit_test(test_not_equals),
         cmocka_unit_test(test_ordering_of_strings),
         cmocka_unit_test(test_has),
