@@ -11,7 +11,7 @@
  *   control_http.c        the client those calls go through (on em_rest)
  *   control_projects.c    Resource Manager projects (table `projects`)
  *   control_logging.c     audit rows as Cloud Logging entries (entries:list)
- *   control_json.c        request schemas and JSON of projects
+ *   control_json.c        request schemas and JSON of projects (read and written)
  *   control_lifecycle.c   open/close/reset hooks of the service runtime
  *   control_handlers.c    thin handlers, one per REST method
  *   control_page.c        GET /: the status page (HTML) for people
@@ -97,9 +97,21 @@ extern const struct em_message control_list_entries_request;
 extern const struct em_message control_empty_request;
 
 struct control_project;
+struct control_project_update;
+
+/* A cloudresourcemanager v1 Project: the body of UpdateProject, the reply of Get and
+ * Update. */
+extern const struct em_message control_project_message;
 
 /* A cloudresourcemanager v1 Project. */
 cJSON *control_project_json(const struct control_project *project);
+
+/* Reads an UpdateProject body (checked against control_project_message) into out, whose
+ * strings point into body but for labels_json, which the caller frees. INVALID_ARGUMENT
+ * when the body names another project than project_id, or for labels that break Google's
+ * rules (em_labels_check). */
+enum em_code control_project_update_read(const cJSON *body, const char *project_id,
+                                         struct control_project_update *out, struct em_status *st);
 
 /* --- handlers (control_handlers.c) --- */
 
@@ -111,6 +123,7 @@ enum em_code control_stop_service(struct em_call *call);
 enum em_code control_start_service(struct em_call *call);
 enum em_code control_get_project(struct em_call *call);
 enum em_code control_list_projects(struct em_call *call);
+enum em_code control_update_project(struct em_call *call);
 enum em_code control_get_project_ancestry(struct em_call *call);
 /* For the generic IAM methods on projects: the project ID is valid (and remembered). */
 enum em_code control_project_iam_check(struct em_call *call);

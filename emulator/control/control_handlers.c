@@ -10,8 +10,8 @@
  *   POST /emulator/v1/reset                    every service's resources, clock, IAM,
  *                                              audit log and projects
  *   POST /emulator/v1/services/{s}:stop|start  one service, on purpose
- * Resource Manager v1 projects get/list/getAncestry/get|set|testIamPermissions, and
- * Logging v2 entries:list.
+ * Resource Manager v1 projects get/list/update/getAncestry/get|set|testIamPermissions,
+ * and Logging v2 entries:list.
  */
 #include "control.h"
 
@@ -29,6 +29,7 @@
 #include "em_service.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define HEALTH_TIMEOUT_MS    1000
@@ -251,12 +252,25 @@ enum em_code control_reset(struct em_call *call)
 
 /* --- Resource Manager v1 projects --- */
 
-/* The project a call names: its first variable is "projects/<id>". */
-static enum em_code call_project(struct em_call *call, struct control_project *project)
+/* The project ID a call names: its first variable is "projects/<id>". */
+static const char *call_project_id(struct em_call *call)
 {
     const char *name = em_call_resource(call);
-    const char *id = strncmp(name, "projects/", 9) == 0 ? name + 9 : name;
-    return control_project_get(call->svc->store, id, project, &call->status);
+    return strncmp(name, "projects/", 9) == 0 ? name + 9 : name;
+}
+
+/* The project a call names (cleared by the caller with control_project_clear). */
+static enum em_code call_project(struct em_call *call, struct control_project *project)
+{
+    return control_project_get(call->svc->store, call_project_id(call), project, &call->status);
+}
+
+/* Replies with the project and clears it. */
+static enum em_code reply_project(struct em_call *call, struct control_project *project)
+{
+    cJSON *reply = control_project_json(project);
+    control_project_clear(project);
+    return em_call_reply(call, reply);
 }
 
 enum em_code control_get_project(struct em_call *call)
@@ -264,7 +278,22 @@ enum em_code control_get_project(struct em_call *call)
     struct control_project project;
     if (call_project(call, &project))
         return call->status.code;
-    return em_call_reply(call, control_project_json(&project));
+    return reply_project(call, &project);
+}
+
+enum em_code control_update_project(struct em_call *call)
+{
+    const char *id = call_project_id(call);
+    struct control_project_update update;
+    if (control_project_update_read(call->body, id, &update, &call->status))
+        return call->status.code;
+    struct control_project project;
+    enum em_code code = control_project_update(call->svc->store, id, &update, em_clock_now(),
+                                               &project, &call->status);
+    free(update.labels_json);
+    if (code)
+        return code;
+    return reply_project(call, &project);
 }
 
 static bool add_project_json(const struct control_project *project, void *arg)
@@ -285,24 +314,38 @@ enum em_code control_list_projects(struct em_call *call)
     return em_list_reply(call, items, &options);
 }
 
+/* {"resourceId": {"type": type, "id": id}}, appended to ancestors. */
+static void add_ancestor(cJSON *ancestors, const char *type, const char *id)
+{
+    cJSON *ancestor = cJSON_CreateObject();
+    cJSON *resource_id = cJSON_AddObjectToObject(ancestor, "resourceId");
+    cJSON_AddStringToObject(resource_id, "type", type);
+    cJSON_AddStringToObject(resource_id, "id", id);
+    cJSON_AddItemToArray(ancestors, ancestor);
+}
+
+/* The project, then its parent (a folder or an organization) when it has one: folders are
+ * not resources of the emulator, so their own parents are unknown and the list ends. */
 enum em_code control_get_project_ancestry(struct em_call *call)
 {
     struct control_project project;
     if (call_project(call, &project))
         return call->status.code;
     cJSON *reply = cJSON_CreateObject();
-    cJSON *ancestor = cJSON_CreateObject();
-    cJSON *resource_id = cJSON_AddObjectToObject(ancestor, "resourceId");
-    cJSON_AddStringToObject(resource_id, "type", "project");
-    cJSON_AddStringToObject(resource_id, "id", project.id);
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(reply, "ancestor"), ancestor);
+    cJSON *ancestors = cJSON_AddArrayToObject(reply, "ancestor");
+    add_ancestor(ancestors, "project", project.id);
+    if (project.parent_type[0])
+        add_ancestor(ancestors, project.parent_type, project.parent_id);
+    control_project_clear(&project);
     return em_call_reply(call, reply);
 }
 
 enum em_code control_project_iam_check(struct em_call *call)
 {
     struct control_project project;
-    return call_project(call, &project);
+    enum em_code code = call_project(call, &project);
+    control_project_clear(&project);
+    return code;
 }
 
 /* --- Logging v2 --- */

@@ -1,6 +1,10 @@
 /*
- * control_projects: the projects table (see control_projects.h). The only file with the
- * control plane's SQL.
+ * control_projects: Google's rules for what UpdateProject sets, and the projects table
+ * (see control_projects.h). The only file with the control plane's SQL.
+ *
+ * Table `projects`, one row per project seen: project_id, create_time_ns (first sight),
+ * and since migration 2 what UpdateProject sets, NULL when unset: display_name, labels
+ * (a JSON object's text), parent_type and parent_id (both set or both NULL).
  */
 #include "control_projects.h"
 
@@ -9,16 +13,110 @@
 #include "em_store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const char *const project_migrations[] = {
     "CREATE TABLE projects ("
     " project_id TEXT PRIMARY KEY,"
     " create_time_ns INTEGER NOT NULL)",
+    /* 2: UpdateProject's fields */
+    "ALTER TABLE projects ADD COLUMN display_name TEXT;"
+    "ALTER TABLE projects ADD COLUMN labels TEXT;"
+    "ALTER TABLE projects ADD COLUMN parent_type TEXT;"
+    "ALTER TABLE projects ADD COLUMN parent_id TEXT",
 };
+
+/* The columns read_project reads, in its order. */
+#define PROJECT_COLUMNS "project_id, create_time_ns, display_name, labels, parent_type, parent_id"
 
 enum em_code control_projects_open(struct em_store *store, struct em_status *st)
 {
-    return em_store_migrate(store, "projects", project_migrations, 1, st);
+    return em_store_migrate(store, "projects", project_migrations,
+                            (int)(sizeof(project_migrations) / sizeof(project_migrations[0])), st);
+}
+
+void control_project_clear(struct control_project *project)
+{
+    if (!project)
+        return;
+    free(project->labels_json);
+    project->labels_json = NULL;
+}
+
+/* --- Google's rules (https://cloud.google.com/resource-manager/reference/rest/v1/projects) --- */
+
+/* A display name: 4 to 30 letters, digits, hyphens, single quotes, double quotes, spaces
+ * or exclamation points. */
+static enum em_code check_display_name(const char *name, struct em_status *st)
+{
+    size_t len = strlen(name);
+    bool valid = len >= 4 && len <= CONTROL_PROJECT_NAME_MAX;
+    for (const char *p = name; valid && *p; p++) {
+        char c = *p;
+        valid = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                strchr("-'\" !", c) != NULL;
+    }
+    if (!valid)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid value at 'name': a project name is 4 to 30 letters, digits, "
+                       "hyphens, single quotes, double quotes, spaces or exclamation points, "
+                       "got \"%.60s\".",
+                       name);
+    return EM_OK;
+}
+
+/* A parent: a folder or an organization, named by its ID of 1 to 20 decimal digits. */
+static enum em_code check_parent(const char *type, const char *id, struct em_status *st)
+{
+    if (strcmp(type, "folder") != 0 && strcmp(type, "organization") != 0)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid value at 'parent.type': a project's parent is a \"folder\" or an "
+                       "\"organization\", got \"%.60s\".",
+                       type);
+    size_t len = strlen(id);
+    bool valid = len >= 1 && len <= CONTROL_PARENT_ID_MAX;
+    for (const char *p = id; valid && *p; p++)
+        valid = *p >= '0' && *p <= '9';
+    if (!valid)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid value at 'parent.id': %s IDs are decimal numbers of 1 to 20 "
+                       "digits, got \"%.60s\".",
+                       type, id);
+    return EM_OK;
+}
+
+static enum em_code check_update(const struct control_project_update *update, struct em_status *st)
+{
+    if (update->display_name && check_display_name(update->display_name, st))
+        return st->code;
+    if ((update->parent_type == NULL) != (update->parent_id == NULL))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid value at 'parent': a parent needs both a type and an id.");
+    if (update->parent_type && check_parent(update->parent_type, update->parent_id, st))
+        return st->code;
+    return EM_OK;
+}
+
+/* --- the table --- */
+
+/* Copies a row of PROJECT_COLUMNS into out (which the caller clears). */
+static enum em_code read_project(sqlite3_stmt *stmt, struct control_project *out,
+                                 struct em_status *st)
+{
+    memset(out, 0, sizeof(*out));
+    snprintf(out->id, sizeof(out->id), "%s", em_column_text(stmt, 0));
+    out->create_time_ns = sqlite3_column_int64(stmt, 1);
+    out->number = em_project_number(out->id);
+    snprintf(out->display_name, sizeof(out->display_name), "%s", em_column_text(stmt, 2));
+    if (sqlite3_column_type(stmt, 3) != SQLITE_NULL) {
+        out->labels_json = strdup(em_column_text(stmt, 3));
+        if (!out->labels_json)
+            return EM_FAIL_OOM(st);
+    }
+    snprintf(out->parent_type, sizeof(out->parent_type), "%s", em_column_text(stmt, 4));
+    snprintf(out->parent_id, sizeof(out->parent_id), "%s", em_column_text(stmt, 5));
+    return EM_OK;
 }
 
 static enum em_code remember(struct em_store *store, const char *project_id, struct em_status *st)
@@ -32,52 +130,98 @@ static enum em_code remember(struct em_store *store, const char *project_id, str
     return em_stmt_run(stmt, st);
 }
 
-static void read_project(sqlite3_stmt *stmt, struct control_project *out)
-{
-    snprintf(out->id, sizeof(out->id), "%s", em_column_text(stmt, 0));
-    out->create_time_ns = sqlite3_column_int64(stmt, 1);
-    out->number = em_project_number(out->id);
-}
-
 enum em_code control_project_get(struct em_store *store, const char *project_id,
                                  struct control_project *out, struct em_status *st)
 {
+    memset(out, 0, sizeof(*out));
     if (em_project_check(project_id, st) || remember(store, project_id, st))
         return st->code;
-    sqlite3_stmt *stmt = em_store_stmt(
-        store, "SELECT project_id, create_time_ns FROM projects WHERE project_id = ?", st);
+    sqlite3_stmt *stmt =
+        em_store_stmt(store, "SELECT " PROJECT_COLUMNS " FROM projects WHERE project_id = ?", st);
     if (!stmt)
         return st->code;
     em_bind_text(stmt, 1, project_id);
     int rc = sqlite3_step(stmt);
+    enum em_code code = EM_OK;
     if (rc == SQLITE_ROW)
-        read_project(stmt, out);
+        code = read_project(stmt, out, st);
+    else if (rc == SQLITE_DONE) /* a reset raced with us between the two statements */
+        code = EM_FAIL(st, EM_ABORTED, "Project %s changed concurrently; retry.", project_id);
+    else
+        code = em_store_error(sqlite3_db_handle(stmt), rc, st);
     em_stmt_done(stmt);
-    if (rc == SQLITE_ROW)
-        return EM_OK;
-    if (rc == SQLITE_DONE) /* a reset raced with us between the two statements */
-        return EM_FAIL(st, EM_ABORTED, "Project %s changed concurrently; retry.", project_id);
-    return em_store_error(em_store_db(store, NULL), rc, st);
+    if (code)
+        control_project_clear(out);
+    return code;
+}
+
+/* One statement inserts the project on first sight or replaces its fields, refusing
+ * (no row returned) to replace a parent with none. */
+static const char update_sql[] =
+    "INSERT INTO projects(" PROJECT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    " ON CONFLICT(project_id) DO UPDATE SET display_name = excluded.display_name,"
+    " labels = excluded.labels, parent_type = excluded.parent_type,"
+    " parent_id = excluded.parent_id"
+    " WHERE excluded.parent_type IS NOT NULL OR projects.parent_type IS NULL"
+    " RETURNING " PROJECT_COLUMNS;
+
+enum em_code control_project_update(struct em_store *store, const char *project_id,
+                                    const struct control_project_update *update, int64_t now,
+                                    struct control_project *out, struct em_status *st)
+{
+    memset(out, 0, sizeof(*out));
+    if (em_project_check(project_id, st) || check_update(update, st))
+        return st->code;
+    sqlite3_stmt *stmt = em_store_stmt(store, update_sql, st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, project_id);
+    sqlite3_bind_int64(stmt, 2, now);
+    em_bind_text(stmt, 3, update->display_name);
+    em_bind_text(stmt, 4, update->labels_json);
+    em_bind_text(stmt, 5, update->parent_type);
+    em_bind_text(stmt, 6, update->parent_id);
+    enum em_code code = EM_OK;
+    int rc = sqlite3_step(stmt);
+    bool updated = rc == SQLITE_ROW;
+    if (updated) {
+        code = read_project(stmt, out, st);
+        rc = sqlite3_step(stmt); /* the statement completes (and commits) at its end */
+    }
+    if (!code && rc != SQLITE_DONE)
+        code = em_store_error(sqlite3_db_handle(stmt), rc, st);
+    else if (!code && !updated)
+        code = EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid value at 'parent': project %s has a parent, which cannot be "
+                       "cleared; move the project to another folder or organization instead.",
+                       project_id);
+    em_stmt_done(stmt);
+    if (code)
+        control_project_clear(out);
+    return code;
 }
 
 enum em_code control_projects_scan(struct em_store *store, control_project_visit_fn visit,
                                    void *arg, struct em_status *st)
 {
-    sqlite3_stmt *stmt = em_store_stmt(
-        store, "SELECT project_id, create_time_ns FROM projects ORDER BY project_id", st);
+    sqlite3_stmt *stmt =
+        em_store_stmt(store, "SELECT " PROJECT_COLUMNS " FROM projects ORDER BY project_id", st);
     if (!stmt)
         return st->code;
+    enum em_code code = EM_OK;
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct control_project project = {0};
-        read_project(stmt, &project);
-        if (!visit(&project, arg))
+        struct control_project project;
+        code = read_project(stmt, &project, st);
+        bool more = !code && visit(&project, arg);
+        control_project_clear(&project);
+        if (!more)
             break;
     }
+    if (!code && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        code = em_store_error(sqlite3_db_handle(stmt), rc, st);
     em_stmt_done(stmt);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return em_store_error(em_store_db(store, NULL), rc, st);
-    return EM_OK;
+    return code;
 }
 
 enum em_code control_projects_clear(struct em_store *store, struct em_status *st)

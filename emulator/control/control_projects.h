@@ -6,6 +6,15 @@
  * in table `projects` (owned here, migration module "projects") the first time it is
  * seen, so its createTime stays stable and `projects list` shows it. The project number
  * is em_project_number(), the same in every service.
+ *
+ * UpdateProject (PUT v1/projects/{id},
+ * https://cloud.google.com/resource-manager/reference/rest/v1/projects/update) replaces
+ * what a user may set: the display name, the labels and the parent. The parent is a
+ * folder or an organization, named by its numeric ID only: folders and organizations are
+ * not resources of the emulator, so a project's ancestry (getAncestry, which Cloud KMS
+ * Autokey reads) is the project, then its parent, and stops there. Google's rule that a
+ * parent, once set, cannot be cleared holds here too (a project may move to another
+ * parent). Reset forgets every project.
  */
 #ifndef CONTROL_PROJECTS_H
 #define CONTROL_PROJECTS_H
@@ -17,20 +26,48 @@
 
 struct em_store;
 
+#define CONTROL_PROJECT_NAME_MAX 30 /* a display name: 4 to 30 characters */
+#define CONTROL_PARENT_ID_MAX    20 /* a folder or organization ID: 1 to 20 digits */
+
 struct control_project {
     char id[32];
     int64_t number;
-    int64_t create_time_ns; /* emulator time of first sight */
+    int64_t create_time_ns;                          /* emulator time of first sight */
+    char display_name[CONTROL_PROJECT_NAME_MAX + 1]; /* "" when none is set */
+    char *labels_json;                               /* a JSON object's text, or NULL: none */
+    char parent_type[16];                            /* "folder", "organization", "" for none */
+    char parent_id[CONTROL_PARENT_ID_MAX + 1];
+};
+
+/* Frees what a project read by control_project_get or control_project_update holds
+ * (its labels); the struct itself is the caller's. */
+void control_project_clear(struct control_project *project);
+
+/* What UpdateProject sets; every field NULL is none (a PUT: absent clears it). */
+struct control_project_update {
+    const char *display_name;
+    char *labels_json;       /* a JSON object's text, checked by em_labels_read; malloc'd */
+    const char *parent_type; /* parent_type and parent_id are both set, or both NULL */
+    const char *parent_id;
 };
 
 enum em_code control_projects_open(struct em_store *store, struct em_status *st);
 
 /* Validates project_id (Google's rules) and returns the project, remembering it on first
- * sight. */
+ * sight. Free it with control_project_clear. */
 enum em_code control_project_get(struct em_store *store, const char *project_id,
                                  struct control_project *out, struct em_status *st);
 
-/* Visits every remembered project in ID order until visit returns false. */
+/* UpdateProject: validates project_id, the display name and the parent (INVALID_ARGUMENT
+ * naming the field), replaces the project's display name, labels and parent in one
+ * statement (remembering the project at now on first sight), and returns the project as
+ * it now is. Free it with control_project_clear. */
+enum em_code control_project_update(struct em_store *store, const char *project_id,
+                                    const struct control_project_update *update, int64_t now,
+                                    struct control_project *out, struct em_status *st);
+
+/* Visits every remembered project in ID order until visit returns false. The project is
+ * the visitor's to read only: it is cleared after the visit. */
 typedef bool (*control_project_visit_fn)(const struct control_project *project, void *arg);
 enum em_code control_projects_scan(struct em_store *store, control_project_visit_fn visit,
                                    void *arg, struct em_status *st);

@@ -29,12 +29,20 @@ const struct em_route control_routes[] = {
     {"GET", "emulator/v1/protectedResources", control_list_protected_resources,
      "ListProtectedResources"},
 
-    /* Resource Manager v1: projects exist implicitly */
+    /* Resource Manager v1: projects exist implicitly; an update sets name, labels, parent */
     {"GET", "v1/projects", control_list_projects, "ListProjects"},
     {"GET", "v1/{name=projects/*}", control_get_project, "GetProject", NULL, NULL,
-     "resourcemanager.projects.get", EM_AUDIT_DATA_ACCESS},
+     "resourcemanager.projects.get", EM_AUDIT_DATA_ACCESS, .reply = &control_project_message},
+    /* a PUT: display name, labels and parent are replaced (gcloud projects update, move) */
+    {"PUT", "v1/{name=projects/*}", control_update_project, "UpdateProject",
+     &control_project_message, NULL, "resourcemanager.projects.update", EM_AUDIT_ADMIN,
+     .reply = &control_project_message},
     {"POST", "v1/{name=projects/*}:getAncestry", control_get_project_ancestry, "GetAncestry",
      &control_empty_request, NULL, "resourcemanager.projects.get", EM_AUDIT_DATA_ACCESS},
+    /* the same ancestry for the emulator's own processes (Cloud KMS Autokey asks it as its
+     * service agent would: no caller's permission, the internal credential instead) */
+    {"GET", "emulator/v1/internal/{name=projects/*}:ancestry", control_get_project_ancestry,
+     "GetAncestry", .internal = true},
     {"POST", "v1/{resource=projects/*}:getIamPolicy", em_iam_handle_get, "GetIamPolicy",
      &em_iam_get_request, NULL, "resourcemanager.projects.getIamPolicy", EM_AUDIT_DATA_ACCESS},
     {"POST", "v1/{resource=projects/*}:setIamPolicy", em_iam_handle_set, "SetIamPolicy",
@@ -44,7 +52,6 @@ const struct em_route control_routes[] = {
     /* projects are not created or deleted in the emulator: UNIMPLEMENTED naming them */
     {"POST", "v1/projects", NULL, "CreateProject"},
     {"DELETE", "v1/{name=projects/*}", NULL, "DeleteProject"},
-    {"PUT", "v1/{name=projects/*}", NULL, "UpdateProject"},
     {"POST", "v1/{name=projects/*}:undelete", NULL, "UndeleteProject"},
 
     /* Logging v2: the audit log */
