@@ -54,6 +54,16 @@ static const struct em_role kms_roles[] = {
      EM_WORDS("cloudkms.cryptoKeyVersions.manageRawAesCtrKeys", "cloudkms.locations.get",
               "cloudkms.locations.list", "resourcemanager.projects.get"),
      NULL},
+    /* Autokey: the security administrator sets folders' configurations, developers create
+     * key handles (and read their operations) */
+    {"roles/cloudkms.autokeyAdmin",
+     EM_WORDS("cloudkms.autokeyConfigs.*", "cloudkms.projects.showEffectiveAutokeyConfig",
+              "resourcemanager.folders.get"),
+     NULL},
+    {"roles/cloudkms.autokeyUser",
+     EM_WORDS("cloudkms.keyHandles.*", "cloudkms.operations.get",
+              "cloudkms.projects.showEffectiveAutokeyConfig", "resourcemanager.projects.get"),
+     NULL},
     {"roles/cloudkms.cryptoOperator",
      EM_WORDS("cloudkms.cryptoKeyVersions.useTo*", "cloudkms.cryptoKeyVersions.viewPublicKey",
               "cloudkms.locations.*", "resourcemanager.projects.get"),

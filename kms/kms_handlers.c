@@ -44,13 +44,12 @@ static const struct em_id_rule kms_id_rule = {
 
 static struct kms_registry *registry(struct em_call *call)
 {
-    return call->svc->ctx;
+    return ((struct kms_ctx *)call->svc->ctx)->registry;
 }
 
 /* --- shared checks --- */
 
-/* Validates the project and location of a name (".../projects/p/locations/l/..."). */
-static enum em_code check_location(struct em_call *call, const char *name)
+enum em_code kms_check_location(struct em_call *call, const char *name)
 {
     char project[128], location[128];
     if (!em_name_id(name, "projects", project, sizeof(project)) ||
@@ -66,7 +65,7 @@ static enum em_code check_location(struct em_call *call, const char *name)
     return EM_OK;
 }
 
-static enum em_code check_id(struct em_call *call, const char *what, const char *id)
+enum em_code kms_check_id(struct em_call *call, const char *what, const char *id)
 {
     struct em_id_rule rule = kms_id_rule;
     rule.what = what;
@@ -166,7 +165,7 @@ static enum em_code reply_version(struct em_call *call, struct kms_version_view 
     return em_call_reply(call, reply);
 }
 
-/* --- locations, random bytes, operations --- */
+/* --- locations, random bytes --- */
 
 enum em_code kms_list_locations(struct em_call *call)
 {
@@ -188,7 +187,7 @@ enum em_code kms_get_location(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
     char project[128], location[128];
-    if (check_location(call, name))
+    if (kms_check_location(call, name))
         return call->status.code;
     em_name_id(name, "projects", project, sizeof(project));
     em_name_id(name, "locations", location, sizeof(location));
@@ -198,7 +197,7 @@ enum em_code kms_get_location(struct em_call *call)
 
 enum em_code kms_generate_random_bytes(struct em_call *call)
 {
-    if (check_location(call, em_call_var(call, "location")))
+    if (kms_check_location(call, em_call_var(call, "location")))
         return call->status.code;
     int64_t length = 0;
     em_json_int64(call->body, "lengthBytes", &length);
@@ -218,12 +217,6 @@ enum em_code kms_generate_random_bytes(struct em_call *call)
     return em_call_reply(call, reply);
 }
 
-enum em_code kms_get_operation(struct em_call *call)
-{
-    /* No KMS method of this emulator runs as a long-running operation. */
-    return EM_CALL_FAIL(call, EM_NOT_FOUND, "Operation %s not found.", em_call_var(call, "name"));
-}
-
 /* --- key rings --- */
 
 enum em_code kms_create_key_ring(struct em_call *call)
@@ -231,7 +224,7 @@ enum em_code kms_create_key_ring(struct em_call *call)
     const char *parent = em_call_var(call, "parent");
     const char *id = em_call_query(call, "keyRingId");
     char name[EM_RESOURCE_MAX];
-    if (check_location(call, parent) || check_id(call, "key_ring_id", id) ||
+    if (kms_check_location(call, parent) || kms_check_id(call, "key_ring_id", id) ||
         child_name(call, parent, "keyRings", id, name))
         return call->status.code;
     struct kms_key_ring *ring;
@@ -246,7 +239,8 @@ enum em_code kms_get_key_ring(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
     struct kms_key_ring *ring;
-    if (check_location(call, name) || kms_key_ring_copy(registry(call), name, &ring, &call->status))
+    if (kms_check_location(call, name) ||
+        kms_key_ring_copy(registry(call), name, &ring, &call->status))
         return call->status.code;
     cJSON *reply = kms_json_key_ring(ring);
     kms_key_ring_free(ring);
@@ -257,7 +251,7 @@ enum em_code kms_list_key_rings(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
     struct kms_key_ring_list rings;
-    if (check_location(call, parent) ||
+    if (kms_check_location(call, parent) ||
         kms_key_ring_list(registry(call), parent, &rings, &call->status))
         return call->status.code;
     cJSON *items = cJSON_CreateArray();
@@ -293,7 +287,7 @@ enum em_code kms_create_crypto_key(struct em_call *call)
     struct kms_key_spec spec;
     char *labels = NULL;
     char name[EM_RESOURCE_MAX];
-    if (check_location(call, parent) || check_id(call, "crypto_key_id", id) ||
+    if (kms_check_location(call, parent) || kms_check_id(call, "crypto_key_id", id) ||
         child_name(call, parent, "cryptoKeys", id, name) ||
         em_call_query_bool(call, "skipInitialVersionCreation", &skip) ||
         kms_json_key_spec(call->body, &spec, &labels, &call->status) ||
@@ -312,7 +306,7 @@ enum em_code kms_get_crypto_key(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
     struct kms_key *key;
-    if (check_location(call, name) || kms_key_copy(registry(call), name, &key, &call->status))
+    if (kms_check_location(call, name) || kms_key_copy(registry(call), name, &key, &call->status))
         return call->status.code;
     return reply_key(call, key);
 }
@@ -321,7 +315,8 @@ enum em_code kms_list_crypto_keys(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
     struct kms_key_list keys;
-    if (check_location(call, parent) || kms_key_list(registry(call), parent, &keys, &call->status))
+    if (kms_check_location(call, parent) ||
+        kms_key_list(registry(call), parent, &keys, &call->status))
         return call->status.code;
     cJSON *items = cJSON_CreateArray();
     for (size_t i = 0; i < keys.count; i++)
@@ -336,7 +331,7 @@ enum em_code kms_update_crypto_key(struct em_call *call)
     const char *name = em_call_var(call, "name");
     struct kms_key_update update;
     char *labels = NULL;
-    if (check_location(call, name) ||
+    if (kms_check_location(call, name) ||
         kms_json_key_update(call->body, em_call_query(call, "updateMask"), &update, &labels,
                             &call->status)) {
         cJSON_free(labels);
@@ -353,7 +348,7 @@ enum em_code kms_update_primary_version(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
     uint32_t id;
-    if (check_location(call, name))
+    if (kms_check_location(call, name))
         return call->status.code;
     if (!kms_version_id_parse(em_json_string(call->body, "cryptoKeyVersionId"), &id))
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
@@ -620,7 +615,7 @@ enum em_code kms_create_version(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
     struct kms_version_view view;
-    if (check_location(call, parent) ||
+    if (kms_check_location(call, parent) ||
         kms_version_create(registry(call), parent, em_clock_now(), &view, &call->status))
         return call->status.code;
     kms_version_name(view.key, view.version, call->audit_key_version,
@@ -632,7 +627,8 @@ enum em_code kms_get_version(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
     struct kms_version_view view;
-    if (check_location(call, name) || kms_version_copy(registry(call), name, &view, &call->status))
+    if (kms_check_location(call, name) ||
+        kms_version_copy(registry(call), name, &view, &call->status))
         return call->status.code;
     return reply_version(call, &view);
 }
@@ -641,7 +637,8 @@ enum em_code kms_list_versions(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
     struct kms_key *key;
-    if (check_location(call, parent) || kms_key_copy(registry(call), parent, &key, &call->status))
+    if (kms_check_location(call, parent) ||
+        kms_key_copy(registry(call), parent, &key, &call->status))
         return call->status.code;
     cJSON *items = cJSON_CreateArray();
     for (uint32_t i = 0; i < key->version_count; i++)
@@ -673,7 +670,7 @@ enum em_code kms_update_version(struct em_call *call)
     const char *name = em_call_var(call, "name");
     enum kms_state state = KMS_STATE_UNSPECIFIED;
     struct kms_version_view view;
-    if (read_version_patch(call, &state) || check_location(call, name) ||
+    if (read_version_patch(call, &state) || kms_check_location(call, name) ||
         kms_version_set_state(registry(call), name, state, em_clock_now(), &view, &call->status))
         return call->status.code;
     return reply_version(call, &view);
@@ -683,7 +680,7 @@ enum em_code kms_destroy_version(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
     struct kms_version_view view;
-    if (check_location(call, name) ||
+    if (kms_check_location(call, name) ||
         kms_version_destroy(registry(call), name, em_clock_now(), &view, &call->status))
         return call->status.code;
     return reply_version(call, &view);
@@ -693,7 +690,7 @@ enum em_code kms_restore_version(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
     struct kms_version_view view;
-    if (check_location(call, name) ||
+    if (kms_check_location(call, name) ||
         kms_version_restore(registry(call), name, em_clock_now(), &view, &call->status))
         return call->status.code;
     return reply_version(call, &view);
@@ -715,7 +712,7 @@ static enum em_code usable_version(struct em_call *call, struct kms_registry *re
 static enum em_code public_key_of(struct em_call *call, struct kms_version_ref *ref, char **pem)
 {
     struct kms_registry *reg = registry(call);
-    if (check_location(call, em_call_var(call, "name")) ||
+    if (kms_check_location(call, em_call_var(call, "name")) ||
         kms_version_get(reg, em_call_var(call, "name"), ref, &call->status))
         return call->status.code;
     if (ref->purpose != KMS_ASYMMETRIC_SIGN && ref->purpose != KMS_ASYMMETRIC_DECRYPT)
@@ -953,7 +950,7 @@ enum em_code kms_create_import_job(struct em_call *call)
     enum kms_protection protection;
     char name[EM_RESOURCE_MAX];
     struct kms_import_job *job;
-    if (check_location(call, parent) || check_id(call, "import_job_id", id) ||
+    if (kms_check_location(call, parent) || kms_check_id(call, "import_job_id", id) ||
         child_name(call, parent, "importJobs", id, name) ||
         read_import_job(call, &method, &protection) ||
         kms_import_job_create(registry(call), name, method, protection, em_clock_now(), &job,
@@ -966,7 +963,7 @@ enum em_code kms_get_import_job(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
     struct kms_import_job *job;
-    if (check_location(call, name) ||
+    if (kms_check_location(call, name) ||
         kms_import_job_copy(registry(call), name, &job, &call->status))
         return call->status.code;
     return reply_import_job(call, job);
@@ -976,7 +973,7 @@ enum em_code kms_list_import_jobs(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
     struct kms_import_job_list jobs;
-    if (check_location(call, parent) ||
+    if (kms_check_location(call, parent) ||
         kms_import_job_list(registry(call), parent, &jobs, &call->status))
         return call->status.code;
     int64_t now = em_clock_now();
@@ -1027,7 +1024,7 @@ enum em_code kms_import_version(struct em_call *call)
     unsigned char *wrapped = NULL;
     struct kms_version_view view;
     /* the key's permission is the route's; the import job's is checked here */
-    bool failed = check_location(call, req.key_name) || read_import(call, &req, &wrapped) ||
+    bool failed = kms_check_location(call, req.key_name) || read_import(call, &req, &wrapped) ||
                   em_iam_check(call->svc->store, &call->svc->config, call->principal,
                                req.import_job, "cloudkms.importJobs.useToImport", &call->status) ||
                   check_raw_expert(call, req.key_name, req.alg->name) ||
@@ -1043,7 +1040,7 @@ enum em_code kms_import_version(struct em_call *call)
 enum em_code kms_iam_resource_check(struct em_call *call)
 {
     const char *name = em_call_var(call, "resource");
-    if (check_location(call, name))
+    if (kms_check_location(call, name))
         return call->status.code;
     struct kms_registry *reg = registry(call);
     if (strstr(name, "/importJobs/")) {

@@ -5,11 +5,28 @@
 #define KMS_HANDLERS_H
 
 #include "em_call.h"
+#include "em_operations.h"
+
+#include <stddef.h>
+
+struct kms_registry;
+struct kms_autokey;
+
+/* What every handler reaches through call->svc->ctx. */
+struct kms_ctx {
+    struct kms_registry *registry;
+    struct kms_autokey *autokey;
+    char control_url[96]; /* the control plane (Resource Manager): projects' ancestry */
+};
+
+/* Checks shared by the handlers: the project and location of a name
+ * (".../projects/p/locations/l/..."), and a Cloud KMS ID (`what` names it in errors). */
+enum em_code kms_check_location(struct em_call *call, const char *name);
+enum em_code kms_check_id(struct em_call *call, const char *what, const char *id);
 
 enum em_code kms_list_locations(struct em_call *call);
 enum em_code kms_get_location(struct em_call *call);
 enum em_code kms_generate_random_bytes(struct em_call *call);
-enum em_code kms_get_operation(struct em_call *call);
 
 enum em_code kms_create_key_ring(struct em_call *call);
 enum em_code kms_get_key_ring(struct em_call *call);
@@ -41,6 +58,22 @@ enum em_code kms_create_import_job(struct em_call *call);
 enum em_code kms_get_import_job(struct em_call *call);
 enum em_code kms_list_import_jobs(struct em_call *call);
 enum em_code kms_import_version(struct em_call *call);
+
+/* Autokey (kms_autokey_handlers.c); CreateKeyHandle is a long-running operation, of
+ * the one kind KMS has (kms_op_types). */
+enum em_code kms_get_autokey_config(struct em_call *call);
+enum em_code kms_update_autokey_config(struct em_call *call);
+enum em_code kms_show_effective_autokey_config(struct em_call *call);
+enum em_code kms_create_key_handle(struct em_call *call);
+enum em_code kms_get_key_handle(struct em_call *call);
+enum em_code kms_list_key_handles(struct em_call *call);
+extern const struct em_message kms_autokey_config_schema, kms_key_handle_schema;
+extern const struct em_op_type kms_op_types[];
+extern const size_t kms_op_type_count;
+/* Tests only: answers for Resource Manager's ancestry of a project (NULL in the
+ * service, which asks the control plane). Sets *ancestry to the getAncestry reply. */
+extern enum em_code (*kms_ancestry_hook)(const char *project, cJSON **ancestry,
+                                         struct em_status *st);
 
 /* IAM on key rings, crypto keys and import jobs (the generic em_iam_handle_* methods):
  * NOT_FOUND when the resource of the path does not exist. */

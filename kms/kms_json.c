@@ -577,3 +577,28 @@ enum em_code kms_json_key_update(const cJSON *body, const char *update_mask,
     update->labels_json = *labels_json;
     return EM_OK;
 }
+
+/* --- Autokey (google.cloud.kms.v1.AutokeyConfig, KeyHandle) --- */
+
+cJSON *kms_json_autokey_config(const struct kms_autokey_config *config)
+{
+    cJSON *json = cJSON_CreateObject();
+    char name[64];
+    snprintf(name, sizeof(name), "folders/%s/autokeyConfig", config->folder);
+    cJSON_AddStringToObject(json, "name", name);
+    if (*config->key_project)
+        cJSON_AddStringToObject(json, "keyProject", config->key_project);
+    cJSON_AddStringToObject(json, "state", *config->key_project ? "ACTIVE" : "UNINITIALIZED");
+    if (*config->etag)
+        cJSON_AddStringToObject(json, "etag", config->etag);
+    return json;
+}
+
+cJSON *kms_json_key_handle(const struct kms_key_handle *handle)
+{
+    cJSON *json = cJSON_CreateObject();
+    cJSON_AddStringToObject(json, "name", handle->name);
+    cJSON_AddStringToObject(json, "kmsKey", handle->kms_key);
+    cJSON_AddStringToObject(json, "resourceTypeSelector", handle->resource_type_selector);
+    return json;
+}

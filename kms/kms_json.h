@@ -6,6 +6,7 @@
 
 #include "em_schema.h"
 #include "kms.h"
+#include "kms_autokey.h"
 
 #include <cjson/cJSON.h>
 
@@ -48,5 +49,10 @@ enum em_code kms_json_key_spec(const cJSON *body, struct kms_key_spec *spec, cha
 enum em_code kms_json_key_update(const cJSON *body, const char *update_mask,
                                  struct kms_key_update *update, char **labels_json,
                                  struct em_status *st);
+
+/* Autokey: google.cloud.kms.v1.AutokeyConfig (state UNINITIALIZED without a key project)
+ * and KeyHandle. */
+cJSON *kms_json_autokey_config(const struct kms_autokey_config *config);
+cJSON *kms_json_key_handle(const struct kms_key_handle *handle);
 
 #endif

@@ -3,7 +3,7 @@
  * handler. Paths and methods are those of the real API (cloudkms v1 discovery document,
  * as in gcloud's generated client). A route without a handler answers UNIMPLEMENTED
  * naming the method: those are the parts of KMS this emulator does not provide
- * (external key managers, Autokey, key access justifications).
+ * (external key managers, key access justifications).
  */
 #include "kms_routes.h"
 
@@ -28,7 +28,7 @@ const struct em_route kms_routes[] = {
     {"POST", "v1/{location=" LOC "}:generateRandomBytes", kms_generate_random_bytes,
      "GenerateRandomBytes", &kms_random_bytes_schema, NULL, P("locations.generateRandomBytes"),
      DATA},
-    {"GET", "v1/{name=" LOC "/operations/*}", kms_get_operation, "GetOperation", NULL, NULL,
+    {"GET", "v1/{name=" LOC "/operations/*}", em_op_handle_get, "GetOperation", NULL, NULL,
      P("operations.get"), DATA},
 
     /* key rings */
@@ -124,6 +124,21 @@ const struct em_route kms_routes[] = {
      "ImportCryptoKeyVersion", &kms_import_request_schema, NULL, P("cryptoKeyVersions.create"),
      ADMIN, .reply = &kms_version_schema},
 
+    /* Autokey (kms_autokey_handlers.c) */
+    {"GET", "v1/{name=folders/*/autokeyConfig}", kms_get_autokey_config, "GetAutokeyConfig", NULL,
+     NULL, P("autokeyConfigs.get"), DATA},
+    {"PATCH", "v1/{name=folders/*/autokeyConfig}", kms_update_autokey_config, "UpdateAutokeyConfig",
+     &kms_autokey_config_schema, "autokey_config", P("autokeyConfigs.update"), ADMIN},
+    {"GET", "v1/{parent=projects/*}:showEffectiveAutokeyConfig", kms_show_effective_autokey_config,
+     "ShowEffectiveAutokeyConfig", NULL, NULL, P("projects.showEffectiveAutokeyConfig"), DATA,
+     .never_blocks = true},
+    {"POST", "v1/{parent=" LOC "}/keyHandles", kms_create_key_handle, "CreateKeyHandle",
+     &kms_key_handle_schema, "key_handle", P("keyHandles.create"), ADMIN},
+    {"GET", "v1/{parent=" LOC "}/keyHandles", kms_list_key_handles, "ListKeyHandles", NULL, NULL,
+     P("keyHandles.list"), DATA},
+    {"GET", "v1/{name=" LOC "/keyHandles/*}", kms_get_key_handle, "GetKeyHandle", NULL, NULL,
+     P("keyHandles.get"), DATA},
+
     /* not provided by this emulator: answered UNIMPLEMENTED */
     {"POST", "v1/{parent=" LOC "}/ekmConnections", NULL, "CreateEkmConnection"},
     {"GET", "v1/{parent=" LOC "}/ekmConnections", NULL, "ListEkmConnections"},
@@ -132,13 +147,6 @@ const struct em_route kms_routes[] = {
     {"GET", "v1/{name=" LOC "/ekmConnections/*}:verifyConnectivity", NULL, "VerifyConnectivity"},
     {"GET", "v1/{name=" LOC "/ekmConfig}", NULL, "GetEkmConfig"},
     {"PATCH", "v1/{name=" LOC "/ekmConfig}", NULL, "UpdateEkmConfig"},
-    {"POST", "v1/{parent=" LOC "}/keyHandles", NULL, "CreateKeyHandle"},
-    {"GET", "v1/{parent=" LOC "}/keyHandles", NULL, "ListKeyHandles"},
-    {"GET", "v1/{name=" LOC "/keyHandles/*}", NULL, "GetKeyHandle"},
-    {"GET", "v1/{parent=projects/*}:showEffectiveAutokeyConfig", NULL,
-     "ShowEffectiveAutokeyConfig"},
-    {"GET", "v1/{name=folders/*/autokeyConfig}", NULL, "GetAutokeyConfig"},
-    {"PATCH", "v1/{name=folders/*/autokeyConfig}", NULL, "UpdateAutokeyConfig"},
     {"GET", "v1/{name=projects/*/kajPolicyConfig}", NULL, "GetKeyAccessJustificationsPolicyConfig"},
     {"PATCH", "v1/{name=projects/*/kajPolicyConfig}", NULL,
      "UpdateKeyAccessJustificationsPolicyConfig"},

@@ -1,41 +1,72 @@
 /*
  * kms_service: the KMS service definition (struct em_service_def): descriptor, routes and the
- * lifecycle hooks that open the key registry, run its timers and reset it. Separate from
+ * lifecycle hooks that open the key registry, Autokey's records and the long-running
+ * operations (CreateKeyHandle), run the registry's timers and reset them all. Separate from
  * kms_main.c so tests and fuzz targets can open the same service without a process.
  */
 #include "kms_service.h"
 
+#include "em_clock.h"
+#include "em_config.h"
 #include "em_json.h"
+#include "em_operations.h"
 #include "em_service.h"
 #include "kms.h"
+#include "kms_autokey.h"
 #include "kms_handlers.h"
 #include "kms_routes.h"
 
-static enum em_code kms_open(struct em_service *svc, struct em_status *st)
-{
-    struct kms_registry *reg;
-    int64_t delay = svc->config.kms_propagation_delay_s * EM_NS_PER_SEC;
-    if (kms_registry_open(svc->store, svc->config.data_dir, delay, &reg, st))
-        return st->code;
-    kms_registry_set_generation_delay(reg, svc->config.kms_generation_delay_s * EM_NS_PER_SEC);
-    svc->ctx = reg;
-    return EM_OK;
-}
+#include <stdlib.h>
 
 static void kms_close(struct em_service *svc)
 {
-    kms_registry_close(svc->ctx);
+    struct kms_ctx *ctx = svc->ctx;
+    em_operations_close(svc->operations); /* before what the work uses */
+    svc->operations = NULL;
+    if (!ctx)
+        return;
+    kms_autokey_close(ctx->autokey);
+    kms_registry_close(ctx->registry);
+    free(ctx);
     svc->ctx = NULL;
+}
+
+static enum em_code kms_open(struct em_service *svc, struct em_status *st)
+{
+    struct kms_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx)
+        return EM_FAIL_OOM(st);
+    svc->ctx = ctx;
+    em_config_url(&svc->config, EM_PORT_CONTROL, ctx->control_url, sizeof(ctx->control_url));
+    int64_t delay = svc->config.kms_propagation_delay_s * EM_NS_PER_SEC;
+    if (kms_registry_open(svc->store, svc->config.data_dir, delay, &ctx->registry, st) ||
+        kms_autokey_open(svc->store, &ctx->autokey, st)) {
+        kms_close(svc);
+        return st->code;
+    }
+    kms_registry_set_generation_delay(ctx->registry,
+                                      svc->config.kms_generation_delay_s * EM_NS_PER_SEC);
+    struct em_operations_options opt = {
+        .service = "kms", .types = kms_op_types, .type_count = kms_op_type_count, .ctx = ctx};
+    if (em_operations_open(svc->store, &opt, em_clock_now(), &svc->operations, st)) {
+        kms_close(svc);
+        return st->code;
+    }
+    return EM_OK;
 }
 
 static enum em_code kms_tick(struct em_service *svc, int64_t now, struct em_status *st)
 {
-    return kms_registry_tick(svc->ctx, now, st);
+    struct kms_ctx *ctx = svc->ctx;
+    return kms_registry_tick(ctx->registry, now, st);
 }
 
 static enum em_code kms_reset(struct em_service *svc, struct em_status *st)
 {
-    return kms_registry_reset(svc->ctx, st);
+    struct kms_ctx *ctx = svc->ctx;
+    if (em_operations_reset(svc->operations, st) || kms_autokey_reset(ctx->autokey, st))
+        return st->code;
+    return kms_registry_reset(ctx->registry, st);
 }
 
 const struct em_service_def kms_service = {

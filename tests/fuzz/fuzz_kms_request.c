@@ -4,12 +4,30 @@
  * KMS service on a temporary data directory (no sockets; see fuzz_service.h).
  *
  * A key ring, keys of each purpose and an import job exist so that inputs reach the
- * cryptographic handlers and the unwrapping of imported material.
+ * cryptographic handlers and the unwrapping of imported material; folder 42, above every
+ * project (a stand-in for Resource Manager: the target makes no network call), has an
+ * Autokey configuration, so key handles provision keys.
  */
 #include "fuzz_service.h"
+#include "kms/kms_handlers.h"
 #include "kms/kms_service.h"
 
 #define RING "/v1/projects/fuzz-project/locations/global/keyRings/ring"
+
+static enum em_code fuzz_ancestry(const char *project, cJSON **ancestry, struct em_status *st)
+{
+    (void)project;
+    (void)st;
+    *ancestry =
+        cJSON_Parse("{\"ancestor\": [{\"resourceId\": {\"type\": \"folder\", \"id\": \"42\"}}]}");
+    return EM_OK;
+}
+
+static void configure(struct em_service *svc)
+{
+    (void)svc;
+    kms_ancestry_hook = fuzz_ancestry;
+}
 
 static void create_fixtures(void)
 {
@@ -27,9 +45,11 @@ static void create_fixtures(void)
                       "ring", "{}");
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         fuzz_service_call("POST", RING "/cryptoKeys", "cryptoKeyId", keys[i][0], keys[i][1]);
+    fuzz_service_call("PATCH", "/v1/folders/42/autokeyConfig", "updateMask", "keyProject",
+                      "{\"keyProject\":\"projects/fuzz-keys\"}");
     fuzz_service_call(
         "POST", RING "/importJobs", "importJobId", "job",
         "{\"importMethod\":\"RSA_OAEP_3072_SHA256\",\"protectionLevel\":\"SOFTWARE\"}");
 }
 
-FUZZ_SERVICE_TARGET(kms_service, NULL, create_fixtures)
+FUZZ_SERVICE_TARGET(kms_service, configure, create_fixtures)

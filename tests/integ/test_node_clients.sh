@@ -67,7 +67,8 @@ status=0
 (cd "$NODE_DIR" && NODE_NO_WARNINGS=1 timeout 150 node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tap" \
-    kms.test.js pubsub.test.js pubsub_schemas.test.js cmek.test.js spanner.test.js spanner_roles.test.js \
+    kms.test.js kms_autokey.test.js pubsub.test.js pubsub_schemas.test.js cmek.test.js spanner.test.js \
+    spanner_roles.test.js \
     bigtable.test.js \
     dataflow.test.js) || status=$?
 
