@@ -95,6 +95,12 @@ static const struct em_id_rule project_rule = {
     "project IDs are 6 to 30 lowercase letters, digits or hyphens, start with a letter and "
     "do not end with a hyphen."};
 
+bool em_numeric_id(const char *id)
+{
+    size_t n = strspn(id, "0123456789");
+    return n >= 1 && n <= 20 && id[n] == '\0';
+}
+
 enum em_code em_project_check(const char *project_id, struct em_status *st)
 {
     size_t len = strlen(project_id);

@@ -38,6 +38,9 @@ bool em_name_id(const char *name, const char *collection, char *out, size_t len)
 /* Copies name up to and including the "<collection>/<id>" pair into out. */
 bool em_name_prefix(const char *name, const char *collection, char *out, size_t len);
 
+/* Folder and organization IDs: 1 to 20 decimal digits. */
+bool em_numeric_id(const char *id);
+
 /* Project IDs: 6-30 characters, lowercase letters, digits and hyphens, starting with a
  * letter and not ending with a hyphen. Checks the "projects/<id>" part of a name. */
 enum em_code em_project_check(const char *project_id, struct em_status *st);

@@ -69,8 +69,7 @@ enum em_code kms_autokey_reset(struct kms_autokey *ak, struct em_status *st)
 
 enum em_code kms_autokey_check_folder(const char *folder, struct em_status *st)
 {
-    size_t n = strspn(folder, "0123456789");
-    if (n == 0 || n > 20 || folder[n] != '\0' || folder[0] == '0')
+    if (!em_numeric_id(folder))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid folder ID \"%.40s\": a folder ID is a decimal number "
                        "(folders/123456789012/autokeyConfig).",

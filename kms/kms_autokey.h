@@ -57,7 +57,7 @@ enum em_code kms_autokey_reset(struct kms_autokey *ak, struct em_status *st);
 
 /* --- rules (pure) --- */
 
-/* A folder ID: 1 to 20 decimal digits, not starting with 0. INVALID_ARGUMENT otherwise. */
+/* A folder ID: 1 to 20 decimal digits. INVALID_ARGUMENT otherwise. */
 enum em_code kms_autokey_check_folder(const char *folder, struct em_status *st);
 /* A key project, "projects/<project ID>"; "" (clears the configuration) is accepted. */
 enum em_code kms_autokey_check_key_project(const char *key_project, struct em_status *st);

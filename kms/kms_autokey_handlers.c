@@ -116,18 +116,26 @@ static enum em_code effective_key_project(struct kms_ctx *ctx, const char *proje
 
 /* --- AutokeyAdmin --- */
 
-static enum em_code config_folder(struct em_call *call, char folder[KMS_FOLDER_ID_MAX])
+/* The folder of an autokeyConfig name, valid, on which the caller holds permission (its
+ * policy is the folder's: the configuration has none of its own). */
+static enum em_code config_folder(struct em_call *call, const char *permission,
+                                  char folder[KMS_FOLDER_ID_MAX])
 {
+    char resource[KMS_FOLDER_ID_MAX + 16];
     if (!em_name_id(em_call_var(call, "name"), "folders", folder, KMS_FOLDER_ID_MAX))
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid folder ID.");
-    return kms_autokey_check_folder(folder, &call->status);
+    snprintf(resource, sizeof(resource), "folders/%s", folder);
+    if (kms_autokey_check_folder(folder, &call->status))
+        return call->status.code;
+    return em_iam_check(call->svc->store, &call->svc->config, call->principal, resource, permission,
+                        &call->status);
 }
 
 enum em_code kms_get_autokey_config(struct em_call *call)
 {
     char folder[KMS_FOLDER_ID_MAX];
     struct kms_autokey_config config;
-    if (config_folder(call, folder) ||
+    if (config_folder(call, "cloudkms.autokeyConfigs.get", folder) ||
         kms_autokey_config_get(ctx_of(call)->autokey, folder, &config, &call->status))
         return call->status.code;
     return em_call_reply(call, kms_json_autokey_config(&config));
@@ -149,7 +157,7 @@ enum em_code kms_update_autokey_config(struct em_call *call)
     const char *key_project = em_json_string(call->body, "keyProject");
     char folder[KMS_FOLDER_ID_MAX];
     size_t paths = 0;
-    if (config_folder(call, folder) ||
+    if (config_folder(call, "cloudkms.autokeyConfigs.update", folder) ||
         em_mask_each(em_call_query(call, "updateMask"), mask_path, NULL, &paths, &call->status))
         return call->status.code;
     if (paths == 0)

@@ -125,10 +125,12 @@ const struct em_route kms_routes[] = {
      ADMIN, .reply = &kms_version_schema},
 
     /* Autokey (kms_autokey_handlers.c) */
+    /* their permissions are checked on the folder by the handlers (folders/F: the policy
+     * `gcloud resource-manager folders add-iam-policy-binding` sets) */
     {"GET", "v1/{name=folders/*/autokeyConfig}", kms_get_autokey_config, "GetAutokeyConfig", NULL,
-     NULL, P("autokeyConfigs.get"), DATA},
+     NULL, NULL, DATA},
     {"PATCH", "v1/{name=folders/*/autokeyConfig}", kms_update_autokey_config, "UpdateAutokeyConfig",
-     &kms_autokey_config_schema, "autokey_config", P("autokeyConfigs.update"), ADMIN},
+     &kms_autokey_config_schema, "autokey_config", NULL, ADMIN},
     {"GET", "v1/{parent=projects/*}:showEffectiveAutokeyConfig", kms_show_effective_autokey_config,
      "ShowEffectiveAutokeyConfig", NULL, NULL, P("projects.showEffectiveAutokeyConfig"), DATA,
      .never_blocks = true},

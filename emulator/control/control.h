@@ -125,8 +125,9 @@ enum em_code control_get_project(struct em_call *call);
 enum em_code control_list_projects(struct em_call *call);
 enum em_code control_update_project(struct em_call *call);
 enum em_code control_get_project_ancestry(struct em_call *call);
-/* For the generic IAM methods on projects: the project ID is valid (and remembered). */
-enum em_code control_project_iam_check(struct em_call *call);
+/* For the generic IAM methods on projects (the project ID is valid, and remembered) and
+ * folders (the folder ID is a number: folders exist as soon as they are named). */
+enum em_code control_iam_resource_check(struct em_call *call);
 enum em_code control_list_log_entries(struct em_call *call);
 
 struct control_child_view;

@@ -24,6 +24,7 @@
 #include "em_clock.h"
 #include "em_faults.h"
 #include "em_iam.h"
+#include "em_names.h"
 #include "em_json.h"
 #include "em_list.h"
 #include "em_service.h"
@@ -340,8 +341,15 @@ enum em_code control_get_project_ancestry(struct em_call *call)
     return em_call_reply(call, reply);
 }
 
-enum em_code control_project_iam_check(struct em_call *call)
+enum em_code control_iam_resource_check(struct em_call *call)
 {
+    const char *resource = em_call_resource(call);
+    if (strncmp(resource, "folders/", 8) == 0)
+        return em_numeric_id(resource + 8)
+                   ? EM_OK
+                   : EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                                  "Invalid folder ID \"%.40s\": a folder ID is a decimal number.",
+                                  resource + 8);
     struct control_project project;
     enum em_code code = call_project(call, &project);
     control_project_clear(&project);

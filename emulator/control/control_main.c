@@ -10,7 +10,7 @@
 static const struct em_service_def control_def = {
     .desc = &control_descriptor,
     .routes = control_routes,
-    .iam_resource_check = control_project_iam_check,
+    .iam_resource_check = control_iam_resource_check,
     .open = control_open,
     .close = control_close,
     .reset = control_reset_state,

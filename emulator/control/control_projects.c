@@ -74,11 +74,7 @@ static enum em_code check_parent(const char *type, const char *id, struct em_sta
                        "Invalid value at 'parent.type': a project's parent is a \"folder\" or an "
                        "\"organization\", got \"%.60s\".",
                        type);
-    size_t len = strlen(id);
-    bool valid = len >= 1 && len <= CONTROL_PARENT_ID_MAX;
-    for (const char *p = id; valid && *p; p++)
-        valid = *p >= '0' && *p <= '9';
-    if (!valid)
+    if (!em_numeric_id(id))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid value at 'parent.id': %s IDs are decimal numbers of 1 to 20 "
                        "digits, got \"%.60s\".",

@@ -49,6 +49,14 @@ const struct em_route control_routes[] = {
      &em_iam_set_request, NULL, "resourcemanager.projects.setIamPolicy", EM_AUDIT_ADMIN},
     {"POST", "v1/{resource=projects/*}:testIamPermissions", em_iam_handle_test,
      "TestIamPermissions", &em_iam_test_request},
+    /* Resource Manager v2 folders: they exist as soon as they are named; their IAM
+     * policies grant on what belongs to them (Cloud KMS Autokey's configurations) */
+    {"POST", "v2/{resource=folders/*}:getIamPolicy", em_iam_handle_get, "GetIamPolicy",
+     &em_iam_get_request, NULL, "resourcemanager.folders.getIamPolicy", EM_AUDIT_DATA_ACCESS},
+    {"POST", "v2/{resource=folders/*}:setIamPolicy", em_iam_handle_set, "SetIamPolicy",
+     &em_iam_set_request, NULL, "resourcemanager.folders.setIamPolicy", EM_AUDIT_ADMIN},
+    {"POST", "v2/{resource=folders/*}:testIamPermissions", em_iam_handle_test, "TestIamPermissions",
+     &em_iam_test_request},
     /* projects are not created or deleted in the emulator: UNIMPLEMENTED naming them */
     {"POST", "v1/projects", NULL, "CreateProject"},
     {"DELETE", "v1/{name=projects/*}", NULL, "DeleteProject"},

@@ -142,4 +142,61 @@ if [[ $HAVE_GCLOUD == 1 ]]; then
         --project=app-project --format='value(keyProject)')" "the configuration and the move"
 fi
 
+section "--iam enforce: a folder's policy grants on its configuration"
+stop_stack
+start_stack --iam enforce
+OWNER=user:developer@example.com
+CONFIG="$KMS_URL/v1/folders/$FOLDER/autokeyConfig"
+HANDLES="$KMS_URL/v1/projects/app-project/locations/us-central1/keyHandles"
+grant() { # grant URL_OF_RESOURCE MEMBER ROLE: as the owner
+    API_PRINCIPAL=$OWNER api POST "$1:setIamPolicy" \
+        "{\"policy\": {\"bindings\": [{\"role\": \"$3\", \"members\": [\"$2\"]}]}}"
+    expect_status 200
+}
+API_PRINCIPAL=user:alice@example.com api GET "$CONFIG"
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "cloudkms.autokeyConfigs.get" "the refusal names the permission"
+grant "$CONTROL_URL/v2/folders/$FOLDER" user:alice@example.com roles/cloudkms.autokeyAdmin
+API_PRINCIPAL=user:alice@example.com api GET "$CONFIG"
+expect_status 200
+API_PRINCIPAL=user:alice@example.com api PATCH "$CONFIG?updateMask=keyProject" \
+    '{"keyProject": "projects/key-project"}'
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "cloudkms.cryptoKeys.setIamPolicy" "the key project's permission is needed too"
+grant "$CONTROL_URL/v1/projects/key-project" user:alice@example.com roles/cloudkms.admin
+API_PRINCIPAL=user:alice@example.com api PATCH "$CONFIG?updateMask=keyProject" \
+    '{"keyProject": "projects/key-project"}'
+expect_status 200
+API_PRINCIPAL=$OWNER api PUT "$CONTROL_URL/v1/projects/app-project" \
+    "{\"parent\": {\"type\": \"folder\", \"id\": \"$FOLDER\"}}"
+expect_status 200
+API_PRINCIPAL=user:bob@example.com api POST "$HANDLES?keyHandleId=bobs" \
+    '{"resourceTypeSelector": "pubsub.googleapis.com/Topic"}'
+expect_error_json 403 PERMISSION_DENIED
+grant "$CONTROL_URL/v1/projects/app-project" user:bob@example.com roles/cloudkms.autokeyUser
+API_PRINCIPAL=user:bob@example.com api POST "$HANDLES?keyHandleId=bobs" \
+    '{"resourceTypeSelector": "pubsub.googleapis.com/Topic"}'
+expect_status 200
+op=$(jq -r .name <<<"$BODY")
+for _ in $(seq 1 100); do
+    API_PRINCIPAL=user:bob@example.com api GET "$KMS_URL/v1/$op"
+    [[ "$(jq -r '.done // false' <<<"$BODY")" == true ]] && break
+    sleep 0.05
+done
+expect_json '.response.kmsKey | contains("projects/key-project/locations/us-central1/keyRings/autokey/")' true
+API_PRINCIPAL=user:bob@example.com api GET "$CONFIG"
+expect_error_json 403 PERMISSION_DENIED
+API_PRINCIPAL=$OWNER api POST "$CONTROL_URL/v2/folders/not-a-folder:getIamPolicy" '{}'
+expect_error_json 400 INVALID_ARGUMENT
+if [[ $HAVE_GCLOUD == 1 ]]; then
+    setup_gcloud app-project "$OWNER"
+    gcloud resource-manager folders add-iam-policy-binding $FOLDER --member=user:carol@example.com \
+        --role=roles/cloudkms.autokeyAdmin >/dev/null 2>&1
+    expect_eq 0 $? "gcloud resource-manager folders add-iam-policy-binding"
+    expect_contains "$(gcloud resource-manager folders get-iam-policy $FOLDER --format=json)" \
+        "user:carol@example.com" "gcloud resource-manager folders get-iam-policy"
+    expect_eq "projects/key-project" "$(gcloud_as user:carol@example.com kms autokey-config describe \
+        --folder=$FOLDER --format='value(keyProject)')" "carol reads the configuration with gcloud"
+fi
+
 finish

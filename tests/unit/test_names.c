@@ -168,6 +168,19 @@ static void project_refused(const char *id)
     assert_int_equal(strncmp(st.message, want, strlen(want)), 0);
 }
 
+static void test_numeric_ids(void **state)
+{
+    (void)state;
+    assert_true(em_numeric_id("1"));
+    assert_true(em_numeric_id("123456789012"));
+    assert_true(em_numeric_id("12345678901234567890"));
+    assert_false(em_numeric_id(""));
+    assert_false(em_numeric_id("123456789012345678901"));
+    assert_false(em_numeric_id("12a"));
+    assert_false(em_numeric_id("-12"));
+    assert_false(em_numeric_id("12 "));
+}
+
 static void test_project_ids(void **state)
 {
     (void)state;
@@ -475,6 +488,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_id_rules),
+        cmocka_unit_test(test_numeric_ids),
         cmocka_unit_test(test_id_message_is_bounded),
         cmocka_unit_test(test_name_id),
         cmocka_unit_test(test_ids_that_spell_a_collection),
