@@ -223,11 +223,47 @@ static const char *const iam_migrations[] = {
     " resource TEXT PRIMARY KEY,"
     " policy TEXT NOT NULL,"
     " etag TEXT NOT NULL)",
+    /* 2: the resource hierarchy above projects (em_iam_set_parent) */
+    "CREATE TABLE iam_parents ("
+    " resource TEXT PRIMARY KEY,"
+    " parent TEXT NOT NULL)",
 };
 
 enum em_code em_iam_open(struct em_store *store, struct em_status *st)
 {
-    return em_store_migrate(store, "iam", iam_migrations, 1, st);
+    return em_store_migrate(store, "iam", iam_migrations, 2, st);
+}
+
+enum em_code em_iam_set_parent(struct em_store *store, const char *resource, const char *parent,
+                               struct em_status *st)
+{
+    if (!parent || !*parent)
+        return em_store_run_text(store, "DELETE FROM iam_parents WHERE resource = ?", resource,
+                                 NULL, NULL, NULL, st);
+    return em_store_run_text(store,
+                             "INSERT OR REPLACE INTO iam_parents(resource, parent) VALUES (?, ?)",
+                             resource, parent, NULL, NULL, st);
+}
+
+/* Replaces name by its recorded parent; false when it has none (or on error, st set). */
+static bool hierarchy_parent(struct em_store *store, char *name, size_t len, struct em_status *st)
+{
+    sqlite3_stmt *stmt =
+        em_store_stmt(store, "SELECT parent FROM iam_parents WHERE resource = ?", st);
+    if (!stmt)
+        return false;
+    em_bind_text(stmt, 1, name);
+    int rc = sqlite3_step(stmt);
+    char parent[EM_RESOURCE_MAX] = "";
+    if (rc == SQLITE_ROW)
+        snprintf(parent, sizeof(parent), "%s", em_column_text(stmt, 0));
+    em_stmt_done(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        em_store_error(em_store_db(store, NULL), rc, st);
+    if (rc != SQLITE_ROW || !*parent)
+        return false;
+    snprintf(name, len, "%s", parent);
+    return true;
 }
 
 static cJSON *empty_policy(void)
@@ -398,7 +434,7 @@ enum em_code em_iam_delete_under(struct em_store *store, const char *prefix, str
 
 enum em_code em_iam_clear(struct em_store *store, struct em_status *st)
 {
-    return em_store_exec(store, "DELETE FROM iam_policies", st);
+    return em_store_exec(store, "DELETE FROM iam_policies; DELETE FROM iam_parents", st);
 }
 
 /* --- checks --- */
@@ -513,7 +549,7 @@ static bool granted(struct em_store *store, const struct em_config *cfg, const c
     char name[EM_RESOURCE_MAX];
     snprintf(name, sizeof(name), "%s", resource);
     struct condition_context condition = {.resource = resource, .permission = permission};
-    do {
+    for (int level = 0;; level++) {
         cJSON *policy;
         if (em_iam_get_policy(store, name, &policy, st))
             return false;
@@ -521,8 +557,13 @@ static bool granted(struct em_store *store, const struct em_config *cfg, const c
         cJSON_Delete(policy);
         if (ok)
             return true;
-    } while (parent_name(name));
-    return false;
+        char up[EM_RESOURCE_MAX];
+        snprintf(up, sizeof(up), "%s", name);
+        if (parent_name(up))
+            snprintf(name, sizeof(name), "%s", up);
+        else if (level > 64 || !hierarchy_parent(store, name, sizeof(name), st))
+            return false; /* the top of the hierarchy (a bound against a cycle) */
+    }
 }
 
 enum em_code em_iam_check(struct em_store *store, const struct em_config *cfg,

@@ -7,12 +7,14 @@
  *
  *   projects/p/locations/l/keyRings/r/cryptoKeys/k  ->  .../keyRings/r  ->  projects/p
  *
- * and succeeds when any policy on the way binds the principal (or allUsers,
- * allAuthenticatedUsers, domain:) to a role that grants the permission. Roles are the
- * predefined ones: the basic roles (owner, editor, viewer) in em_iam.c and each service's
- * in its descriptor (em_descriptor.h); unknown roles grant nothing. A conditional
- * binding grants only when its CEL expression (em_cel.h) holds for the resource checked
- * at the emulator's time; one the emulator cannot evaluate grants nothing.
+ * then up the resource hierarchy Resource Manager records (em_iam_set_parent, table
+ * iam_parents): projects/p -> folders/f (or organizations/o), and succeeds when any
+ * policy on the way binds the principal (or allUsers, allAuthenticatedUsers, domain:) to a
+ * role that grants the permission. Roles are the predefined ones: the basic roles (owner,
+ * editor, viewer) in em_iam.c and each service's in its descriptor (em_descriptor.h);
+ * unknown roles grant nothing. A conditional binding grants only when its CEL expression
+ * (em_cel.h) holds for the resource checked at the emulator's time; one the emulator
+ * cannot evaluate grants nothing.
  *
  * With EMULATOR_IAM=off every check passes (principals are still recorded in audit
  * logs), and a request without a token acts as the default principal. Under enforce a
@@ -88,7 +90,13 @@ bool em_iam_role_grants(const char *role, const char *permission);
 /* Deletes every policy on prefix or under it (a resource and its children). */
 enum em_code em_iam_delete_under(struct em_store *store, const char *prefix, struct em_status *st);
 
-/* Deletes every stored policy (control plane reset). */
+/* Records where a resource sits in the resource hierarchy ("projects/p" in "folders/f" or
+ * "organizations/o"; parent NULL or "": nowhere), so that bindings on the parent grant on
+ * it and everything under it. Resource Manager calls it when a project moves. */
+enum em_code em_iam_set_parent(struct em_store *store, const char *resource, const char *parent,
+                               struct em_status *st);
+
+/* Deletes every stored policy and the hierarchy (control plane reset). */
 enum em_code em_iam_clear(struct em_store *store, struct em_status *st);
 
 /* Generic handlers for :getIamPolicy, :setIamPolicy and :testIamPermissions on the

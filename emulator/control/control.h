@@ -125,8 +125,8 @@ enum em_code control_get_project(struct em_call *call);
 enum em_code control_list_projects(struct em_call *call);
 enum em_code control_update_project(struct em_call *call);
 enum em_code control_get_project_ancestry(struct em_call *call);
-/* For the generic IAM methods on projects (the project ID is valid, and remembered) and
- * folders (the folder ID is a number: folders exist as soon as they are named). */
+/* For the generic IAM methods on projects (the project ID is valid, and remembered),
+ * folders and organizations (their ID is a number: they exist as soon as named). */
 enum em_code control_iam_resource_check(struct em_call *call);
 enum em_code control_list_log_entries(struct em_call *call);
 

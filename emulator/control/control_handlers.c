@@ -344,12 +344,14 @@ enum em_code control_get_project_ancestry(struct em_call *call)
 enum em_code control_iam_resource_check(struct em_call *call)
 {
     const char *resource = em_call_resource(call);
-    if (strncmp(resource, "folders/", 8) == 0)
-        return em_numeric_id(resource + 8)
+    const char *slash = strchr(resource, '/');
+    if (strncmp(resource, "folders/", 8) == 0 || strncmp(resource, "organizations/", 14) == 0)
+        return em_numeric_id(slash + 1)
                    ? EM_OK
                    : EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
-                                  "Invalid folder ID \"%.40s\": a folder ID is a decimal number.",
-                                  resource + 8);
+                                  "Invalid %.*s ID \"%.40s\": it is a decimal "
+                                  "number.",
+                                  (int)(slash - resource - 1), resource, slash + 1);
     struct control_project project;
     enum em_code code = call_project(call, &project);
     control_project_clear(&project);

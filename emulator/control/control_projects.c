@@ -9,6 +9,7 @@
 #include "control_projects.h"
 
 #include "em_clock.h"
+#include "em_iam.h"
 #include "em_names.h"
 #include "em_store.h"
 
@@ -161,13 +162,10 @@ static const char update_sql[] =
     " WHERE excluded.parent_type IS NOT NULL OR projects.parent_type IS NULL"
     " RETURNING " PROJECT_COLUMNS;
 
-enum em_code control_project_update(struct em_store *store, const char *project_id,
-                                    const struct control_project_update *update, int64_t now,
-                                    struct control_project *out, struct em_status *st)
+static enum em_code update_row(struct em_store *store, const char *project_id,
+                               const struct control_project_update *update, int64_t now,
+                               struct control_project *out, struct em_status *st)
 {
-    memset(out, 0, sizeof(*out));
-    if (em_project_check(project_id, st) || check_update(update, st))
-        return st->code;
     sqlite3_stmt *stmt = em_store_stmt(store, update_sql, st);
     if (!stmt)
         return st->code;
@@ -192,9 +190,36 @@ enum em_code control_project_update(struct em_store *store, const char *project_
                        "cleared; move the project to another folder or organization instead.",
                        project_id);
     em_stmt_done(stmt);
-    if (code)
-        control_project_clear(out);
     return code;
+}
+
+/* IAM's hierarchy (em_iam_set_parent): bindings on the project's parent grant on it. */
+static enum em_code tell_iam(struct em_store *store, const struct control_project *project,
+                             struct em_status *st)
+{
+    if (!*project->parent_type)
+        return EM_OK;
+    char resource[64], parent[64];
+    snprintf(resource, sizeof(resource), "projects/%s", project->id);
+    snprintf(parent, sizeof(parent), "%s/%s",
+             strcmp(project->parent_type, "folder") == 0 ? "folders" : "organizations",
+             project->parent_id);
+    return em_iam_set_parent(store, resource, parent, st);
+}
+
+enum em_code control_project_update(struct em_store *store, const char *project_id,
+                                    const struct control_project_update *update, int64_t now,
+                                    struct control_project *out, struct em_status *st)
+{
+    memset(out, 0, sizeof(*out));
+    if (em_project_check(project_id, st) || check_update(update, st) || em_store_begin(store, st))
+        return st->code;
+    if (update_row(store, project_id, update, now, out, st) || tell_iam(store, out, st) ||
+        em_store_commit(store, st)) {
+        em_store_rollback(store);
+        control_project_clear(out);
+    }
+    return st->code;
 }
 
 enum em_code control_projects_scan(struct em_store *store, control_project_visit_fn visit,

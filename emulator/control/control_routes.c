@@ -49,8 +49,15 @@ const struct em_route control_routes[] = {
      &em_iam_set_request, NULL, "resourcemanager.projects.setIamPolicy", EM_AUDIT_ADMIN},
     {"POST", "v1/{resource=projects/*}:testIamPermissions", em_iam_handle_test,
      "TestIamPermissions", &em_iam_test_request},
-    /* Resource Manager v2 folders: they exist as soon as they are named; their IAM
-     * policies grant on what belongs to them (Cloud KMS Autokey's configurations) */
+    /* Resource Manager v2 folders and v1 organizations: they exist as soon as they are
+     * named; their IAM policies grant on what is in them (the projects moved there, Cloud
+     * KMS Autokey's configurations) */
+    {"POST", "v1/{resource=organizations/*}:getIamPolicy", em_iam_handle_get, "GetIamPolicy",
+     &em_iam_get_request, NULL, "resourcemanager.organizations.getIamPolicy", EM_AUDIT_DATA_ACCESS},
+    {"POST", "v1/{resource=organizations/*}:setIamPolicy", em_iam_handle_set, "SetIamPolicy",
+     &em_iam_set_request, NULL, "resourcemanager.organizations.setIamPolicy", EM_AUDIT_ADMIN},
+    {"POST", "v1/{resource=organizations/*}:testIamPermissions", em_iam_handle_test,
+     "TestIamPermissions", &em_iam_test_request},
     {"POST", "v2/{resource=folders/*}:getIamPolicy", em_iam_handle_get, "GetIamPolicy",
      &em_iam_get_request, NULL, "resourcemanager.folders.getIamPolicy", EM_AUDIT_DATA_ACCESS},
     {"POST", "v2/{resource=folders/*}:setIamPolicy", em_iam_handle_set, "SetIamPolicy",

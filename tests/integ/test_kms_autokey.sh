@@ -145,6 +145,7 @@ fi
 section "--iam enforce: a folder's policy grants on its configuration"
 stop_stack
 start_stack --iam enforce
+[[ $HAVE_GCLOUD == 1 ]] && setup_gcloud app-project user:developer@example.com
 OWNER=user:developer@example.com
 CONFIG="$KMS_URL/v1/folders/$FOLDER/autokeyConfig"
 HANDLES="$KMS_URL/v1/projects/app-project/locations/us-central1/keyHandles"
@@ -188,8 +189,44 @@ API_PRINCIPAL=user:bob@example.com api GET "$CONFIG"
 expect_error_json 403 PERMISSION_DENIED
 API_PRINCIPAL=$OWNER api POST "$CONTROL_URL/v2/folders/not-a-folder:getIamPolicy" '{}'
 expect_error_json 400 INVALID_ARGUMENT
+
+section "--iam enforce: bindings on a folder or organization reach the projects in it"
+for project in app-project other-project; do
+    API_PRINCIPAL=$OWNER api POST "$KMS_URL/v1/projects/$project/locations/global/keyRings?keyRingId=r" '{}'
+    API_PRINCIPAL=$OWNER api POST \
+        "$KMS_URL/v1/projects/$project/locations/global/keyRings/r/cryptoKeys?cryptoKeyId=k" \
+        '{"purpose": "ENCRYPT_DECRYPT"}'
+    expect_status 200
+done
+encrypt_as() { # encrypt_as PRINCIPAL PROJECT
+    API_PRINCIPAL=$1 api POST "$KMS_URL/v1/projects/$2/locations/global/keyRings/r/cryptoKeys/k:encrypt" \
+        '{"plaintext": "aGk="}'
+}
+encrypt_as user:dave@example.com app-project
+expect_error_json 403 PERMISSION_DENIED
+grant "$CONTROL_URL/v2/folders/$FOLDER" user:dave@example.com roles/cloudkms.cryptoKeyEncrypterDecrypter
+encrypt_as user:dave@example.com app-project
+expect_status 200
+encrypt_as user:dave@example.com other-project # not in the folder
+expect_error_json 403 PERMISSION_DENIED
+grant "$CONTROL_URL/v1/organizations/4242" user:erin@example.com roles/cloudkms.cryptoKeyEncrypterDecrypter
+encrypt_as user:erin@example.com other-project
+expect_error_json 403 PERMISSION_DENIED
+API_PRINCIPAL=$OWNER api PUT "$CONTROL_URL/v1/projects/other-project" \
+    '{"parent": {"type": "organization", "id": "4242"}}'
+expect_status 200
+encrypt_as user:erin@example.com other-project
+expect_status 200
+encrypt_as user:erin@example.com app-project # its folder is not known to be in the organization
+expect_error_json 403 PERMISSION_DENIED
 if [[ $HAVE_GCLOUD == 1 ]]; then
-    setup_gcloud app-project "$OWNER"
+    out=$(gcloud organizations add-iam-policy-binding 4242 --member=user:frank@example.com \
+        --role=roles/cloudkms.cryptoKeyEncrypterDecrypter 2>&1)
+    expect_eq 0 $? "gcloud organizations add-iam-policy-binding: $out"
+    encrypt_as user:frank@example.com other-project
+    expect_status 200
+fi
+if [[ $HAVE_GCLOUD == 1 ]]; then
     gcloud resource-manager folders add-iam-policy-binding $FOLDER --member=user:carol@example.com \
         --role=roles/cloudkms.autokeyAdmin >/dev/null 2>&1
     expect_eq 0 $? "gcloud resource-manager folders add-iam-policy-binding"

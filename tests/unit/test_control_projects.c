@@ -15,6 +15,7 @@
 
 #include "control/control.h"
 #include "control/control_projects.h"
+#include "em_iam.h"
 #include "em_schema.h"
 #include "unit_util.h"
 
@@ -31,7 +32,8 @@ static int setup(void **state)
     struct unit_dir *d = calloc(1, sizeof(*d));
     struct em_status st = {0};
     *state = d;
-    if (!d || unit_dir_open(d) || control_projects_open(d->store, &st))
+    if (!d || unit_dir_open(d) || control_projects_open(d->store, &st) ||
+        em_iam_open(d->store, &st))
         return -1;
     return 0;
 }
@@ -107,6 +109,7 @@ static void test_migration_keeps_version_one_projects(void **state)
                                    &st),
                      EM_OK);
     assert_int_equal(control_projects_open(d.store, &st), EM_OK);
+    assert_int_equal(em_iam_open(d.store, &st), EM_OK);
 
     struct control_project project;
     assert_int_equal(control_project_get(d.store, "old-project", &project, &st), EM_OK);
@@ -122,6 +125,13 @@ static void test_migration_keeps_version_one_projects(void **state)
     assert_int_equal(project.create_time_ns, 42000000000); /* first sight stays */
     assert_string_equal(project.parent_type, "organization");
     control_project_clear(&project);
+    /* IAM knows where the project now sits: the organization's bindings reach it */
+    sqlite3_stmt *stmt = em_store_stmt(
+        d.store, "SELECT parent FROM iam_parents WHERE resource = 'projects/old-project'", &st);
+    assert_non_null(stmt);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    assert_string_equal(em_column_text(stmt, 0), "organizations/9");
+    em_stmt_done(stmt);
 
     /* opening again applies nothing twice */
     assert_int_equal(control_projects_open(d.store, &st), EM_OK);

@@ -557,6 +557,35 @@ static void test_key_ring_bindings_reach_its_keys(void **state)
     denied(f, "group:team@example.com", PROJECT "/locations/global/keyRings/other/cryptoKeys/k");
 }
 
+/* Bindings on the folder or organization a project was moved to reach into it. */
+static void test_folder_and_organization_bindings_reach_their_projects(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    grant(f, "folders/42", "roles/cloudkms.cryptoKeyEncrypterDecrypter", "user:alice@example.com");
+    grant(f, "organizations/7", "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+          "user:bob@example.com");
+    denied(f, "user:alice@example.com", KEY); /* the project is in no folder yet */
+    assert_int_equal(em_iam_set_parent(f->dir.store, PROJECT, "folders/42", &st), EM_OK);
+    allowed(f, "user:alice@example.com", KEY);
+    allowed(f, "user:alice@example.com", PROJECT);
+    denied(f, "user:bob@example.com", KEY);
+    /* a folder inside an organization: its bindings reach the project too */
+    assert_int_equal(em_iam_set_parent(f->dir.store, "folders/42", "organizations/7", &st), EM_OK);
+    allowed(f, "user:bob@example.com", KEY);
+    denied(f, "user:carol@example.com", KEY);
+    /* a cycle ends the walk */
+    assert_int_equal(em_iam_set_parent(f->dir.store, "organizations/7", PROJECT, &st), EM_OK);
+    denied(f, "user:carol@example.com", KEY);
+    /* moved out: the folder's bindings stop applying */
+    assert_int_equal(em_iam_set_parent(f->dir.store, PROJECT, "folders/99", &st), EM_OK);
+    denied(f, "user:alice@example.com", KEY);
+    assert_int_equal(em_iam_set_parent(f->dir.store, PROJECT, "folders/42", &st), EM_OK);
+    assert_int_equal(em_iam_clear(f->dir.store, &st), EM_OK); /* the reset forgets both */
+    grant(f, "folders/42", "roles/cloudkms.cryptoKeyEncrypterDecrypter", "user:alice@example.com");
+    denied(f, "user:alice@example.com", KEY);
+}
+
 static void test_all_users_and_domains(void **state)
 {
     struct fixture *f = *state;
@@ -691,6 +720,7 @@ int main(void)
         T(test_project_bindings_are_inherited),
         T(test_key_bindings_stay_on_the_key),
         T(test_key_ring_bindings_reach_its_keys),
+        T(test_folder_and_organization_bindings_reach_their_projects),
         T(test_all_users_and_domains),
         T(test_conditional_bindings),
         T(test_unknown_roles_in_a_policy_grant_nothing),
