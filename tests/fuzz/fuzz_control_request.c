@@ -1,0 +1,80 @@
+/*
+ * fuzz_control_request: libFuzzer target for the control plane's Google APIs: Resource
+ * Manager (projects get/list/update/getAncestry, IAM on projects, folders and
+ * organizations) and Logging (entries:list), through em_dispatch() on a temporary data
+ * directory (no sockets; see fuzz_service.h), plus the internal ancestry route as the
+ * emulator's own processes call it.
+ *
+ * The control plane proper also supervises the services; that part is left out: this
+ * target's service definition serves only the routes of Google's APIs (those under "v1/"
+ * and "v2/", and the internal ancestry), and its open hook only opens the projects table
+ * (with no supervisor, Logging's flush of the services reaches none).
+ * A project moved into a folder exists, so inputs reach the update and ancestry paths.
+ */
+#include "control/control.h"
+#include "control/control_projects.h"
+#include "fuzz_service.h"
+
+#define MAX_ROUTES 64
+
+static struct em_route google_routes[MAX_ROUTES];
+
+static bool google_api(const struct em_route *route)
+{
+    return strncmp(route->path, "v1/", 3) == 0 || strncmp(route->path, "v2/", 3) == 0 ||
+           strstr(route->path, ":ancestry") != NULL;
+}
+
+static const struct em_route *select_routes(void)
+{
+    size_t n = 0;
+    for (const struct em_route *r = control_routes; r->method && n + 1 < MAX_ROUTES; r++)
+        if (google_api(r))
+            google_routes[n++] = *r;
+    return google_routes;
+}
+
+static struct control no_services; /* no supervisor, no unbuilt services */
+
+static enum em_code projects_only_open(struct em_service *svc, struct em_status *st)
+{
+    svc->ctx = &no_services;
+    return control_projects_open(svc->store, st);
+}
+
+static enum em_code projects_reset(struct em_service *svc, struct em_status *st)
+{
+    return control_projects_clear(svc->store, st);
+}
+
+static struct em_service_def control_google_apis = {
+    .desc = &control_descriptor,
+    .iam_resource_check = control_iam_resource_check,
+    .open = projects_only_open,
+    .reset = projects_reset,
+};
+
+static void create_fixtures(void)
+{
+    fuzz_service_call("PUT", "/v1/projects/fuzz-project", NULL, NULL,
+                      "{\"name\":\"Fuzz Project\",\"labels\":{\"env\":\"fuzz\"},"
+                      "\"parent\":{\"type\":\"folder\",\"id\":\"42\"}}");
+    fuzz_service_call("POST", "/v2/folders/42:setIamPolicy", NULL, NULL,
+                      "{\"policy\":{\"bindings\":[{\"role\":\"roles/viewer\","
+                      "\"members\":[\"user:fuzz@example.com\"]}]}}");
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    control_google_apis.routes = select_routes();
+    fuzz_service_start(&control_google_apis, NULL, create_fixtures);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_service_input(data, size, create_fixtures, fuzz_service_request);
+    return 0;
+}
