@@ -375,6 +375,20 @@ static enum em_code write_policy(struct em_store *store, const char *resource, c
     return code;
 }
 
+/* Etags are bytes: gcloud sends back the one it read in URL-safe base64 ("R_W0..." for
+ * "R/W0..."), as its client encodes every bytes field, so the bytes are compared. */
+static bool same_etag(const char *given, const char *stored)
+{
+    unsigned char *a = NULL, *b = NULL;
+    size_t a_len = 0, b_len = 0;
+    bool same = em_b64_decode(given, strlen(given), &a, &a_len) &&
+                em_b64_decode(stored, strlen(stored), &b, &b_len) && a_len == b_len &&
+                memcmp(a, b, a_len) == 0;
+    free(a);
+    free(b);
+    return same;
+}
+
 /* The stored copy: the given policy with a fresh etag and a version. */
 static enum em_code stamp_policy(const cJSON *policy, cJSON **out, struct em_status *st)
 {
@@ -401,7 +415,7 @@ enum em_code em_iam_set_policy(struct em_store *store, const char *resource, con
     const char *given = em_json_string(policy, "etag");
     cJSON *copy = NULL;
     enum em_code code = current_etag(store, resource, etag, sizeof(etag), st);
-    if (!code && given && strcmp(given, etag) != 0)
+    if (!code && given && !same_etag(given, etag))
         code = EM_FAIL(st, EM_ABORTED,
                        "There were concurrent policy changes. Please retry the whole "
                        "read-modify-write with exponential backoff.");

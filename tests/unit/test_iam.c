@@ -391,6 +391,26 @@ static void test_etags_guard_read_modify_write(void **state)
     cJSON_Delete(got);
 }
 
+/* gcloud sends back the etag it read in URL-safe base64: the same bytes, accepted. */
+static void test_etags_are_compared_as_bytes(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    char etag[64] = "", json[256];
+    for (int i = 0; i < 200 && !strpbrk(etag, "+/"); i++) { /* ~30% of etags have one */
+        cJSON *stored = NULL;
+        assert_int_equal(set_policy(f, KEY, "{\"bindings\": []}", &stored, &st), EM_OK);
+        snprintf(etag, sizeof(etag), "%s", em_json_string(stored, "etag"));
+        cJSON_Delete(stored);
+    }
+    assert_non_null(strpbrk(etag, "+/"));
+    for (char *p = etag; *p; p++)
+        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+    snprintf(json, sizeof(json), "{\"etag\": \"%s\", \"bindings\": []}", etag);
+    assert_int_equal(set_policy(f, KEY, json, NULL, &st), EM_OK);
+    assert_int_equal(set_policy(f, KEY, json, NULL, &st), EM_ABORTED); /* now stale */
+}
+
 static void refused_policy(struct fixture *f, const char *json, const char *message)
 {
     struct em_status st = {0};
@@ -711,6 +731,7 @@ int main(void)
         T(test_a_resource_without_policy_has_an_empty_one),
         T(test_set_then_get_returns_the_policy_with_a_new_etag),
         T(test_etags_guard_read_modify_write),
+        T(test_etags_are_compared_as_bytes),
         T(test_invalid_members_and_roles_are_refused),
         T(test_valid_member_kinds),
         T(test_delete_under_and_clear),
