@@ -8,12 +8,16 @@
  * configuration names the key project. Autokey's key: key ring "autokey" in the key
  * project at the handle's location, a symmetric ENCRYPT_DECRYPT key with protection level
  * HSM, rotated every 365 days, named kms_autokey_key_id(), usable by any service as its
- * kmsKeyName like any other key (and subject to the same CMEK state machine).
+ * kmsKeyName like any other key (and subject to the same CMEK state machine). As Google's
+ * Autokey does, the key's policy grants roles/cloudkms.cryptoKeyEncrypterDecrypter to the
+ * service agent of the resource type's service in the resource project, so the resource
+ * can use its key at once under --iam enforce.
  *
  * Google reference: google/cloud/kms/v1/autokey.proto, autokey_admin.proto.
  */
 #include "em_clock.h"
 #include "em_crypto.h"
+#include "em_descriptor.h"
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_list.h"
@@ -227,6 +231,46 @@ static enum em_code provision_key(struct kms_ctx *ctx, const char *key_project,
     return kms_key_create(ctx->registry, key_name, &spec, false, now, NULL, st);
 }
 
+/* The service agent of the selector's service in project: an emulated service's own
+ * (its descriptor names its agent domain; matched by Google service name or our name),
+ * else Google's usual service-<number>@gcp-sa-<service>.iam.gserviceaccount.com. */
+static void service_agent(const char *project, const char *selector, char *out, size_t len)
+{
+    char service[64];
+    snprintf(service, sizeof(service), "%.*s", (int)strcspn(selector, "."), selector);
+    char domain[96];
+    snprintf(domain, sizeof(domain), "gcp-sa-%s", service);
+    for (const struct em_service_desc *const *d = em_services; *d; d++) {
+        const char *google = (*d)->google_service ? (*d)->google_service : "";
+        bool same = strcmp((*d)->name, service) == 0 ||
+                    (strncmp(google, service, strlen(service)) == 0 &&
+                     strcmp(google + strlen(service), ".googleapis.com") == 0);
+        if (same && (*d)->agent_domain)
+            snprintf(domain, sizeof(domain), "%s", (*d)->agent_domain);
+    }
+    snprintf(out, len, "serviceAccount:service-%lld@%s.iam.gserviceaccount.com",
+             (long long)em_project_number(project), domain);
+}
+
+/* Lets the resource type's service agent use the key (Google's Autokey grants it). */
+static enum em_code grant_service_agent(struct kms_ctx *ctx, const char *key_name,
+                                        const char *project, const char *selector,
+                                        struct em_status *st)
+{
+    char agent[256];
+    service_agent(project, selector, agent, sizeof(agent));
+    cJSON *policy = cJSON_CreateObject();
+    cJSON *binding = cJSON_CreateObject();
+    cJSON_AddStringToObject(binding, "role", "roles/cloudkms.cryptoKeyEncrypterDecrypter");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(binding, "members"), cJSON_CreateString(agent));
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(policy, "bindings"), binding);
+    cJSON *stored = NULL;
+    enum em_code code = em_iam_set_policy(ctx->store, key_name, policy, &stored, st);
+    cJSON_Delete(policy);
+    cJSON_Delete(stored);
+    return code;
+}
+
 static enum em_code create_key_handle_work(struct em_op *op, void *arg, const cJSON *request,
                                            int64_t now, cJSON **response, struct em_status *st)
 {
@@ -248,6 +292,7 @@ static enum em_code create_key_handle_work(struct em_op *op, void *arg, const cJ
     if (st->code ||
         provision_key(ctx, key_project, project, location, handle.resource_type_selector, now,
                       handle.kms_key, st) ||
+        grant_service_agent(ctx, handle.kms_key, project, handle.resource_type_selector, st) ||
         kms_autokey_handle_save(ctx->autokey, &handle, now, st)) {
         kms_autokey_handle_release(ctx->autokey, handle.name);
         return st->code;

@@ -11,9 +11,11 @@
 
 struct kms_registry;
 struct kms_autokey;
+struct em_store;
 
 /* What every handler reaches through call->svc->ctx. */
 struct kms_ctx {
+    struct em_store *store; /* the service's (IAM policies: Autokey grants on its keys) */
     struct kms_registry *registry;
     struct kms_autokey *autokey;
     char control_url[96]; /* the control plane (Resource Manager): projects' ancestry */

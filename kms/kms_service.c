@@ -37,6 +37,7 @@ static enum em_code kms_open(struct em_service *svc, struct em_status *st)
     if (!ctx)
         return EM_FAIL_OOM(st);
     svc->ctx = ctx;
+    ctx->store = svc->store;
     em_config_url(&svc->config, EM_PORT_CONTROL, ctx->control_url, sizeof(ctx->control_url));
     int64_t delay = svc->config.kms_propagation_delay_s * EM_NS_PER_SEC;
     if (kms_registry_open(svc->store, svc->config.data_dir, delay, &ctx->registry, st) ||

@@ -185,6 +185,24 @@ for _ in $(seq 1 100); do
     sleep 0.05
 done
 expect_json '.response.kmsKey | contains("projects/key-project/locations/us-central1/keyRings/autokey/")' true
+BOBS_KEY=$(jq -r .response.kmsKey <<<"$BODY")
+# Autokey granted Pub/Sub's service agent of app-project the use of the key: a topic on it
+# works at once, without anyone granting anything
+API_PRINCIPAL=$OWNER api PUT "$PUBSUB_URL/v1/projects/app-project/topics/bobs-topic" \
+    "{\"kmsKeyName\": \"$BOBS_KEY\", \"messageStoragePolicy\": {\"allowedPersistenceRegions\": [\"us-central1\"]}}"
+expect_status 200
+API_PRINCIPAL=$OWNER api POST "$PUBSUB_URL/v1/projects/app-project/topics/bobs-topic:publish" \
+    '{"messages": [{"data": "aGk="}]}'
+expect_status 200
+API_PRINCIPAL=$OWNER api GET "$KMS_URL/v1/$BOBS_KEY:getIamPolicy"
+expect_json '.bindings[0].role' roles/cloudkms.cryptoKeyEncrypterDecrypter
+expect_json '.bindings[0].members[0] | test("^serviceAccount:service-[0-9]{12}@gcp-sa-pubsub.iam.gserviceaccount.com$")' true
+etag=$(jq -r .etag <<<"$BODY")
+API_PRINCIPAL=$OWNER api POST "$KMS_URL/v1/$BOBS_KEY:setIamPolicy" "{\"policy\": {\"etag\": \"$etag\"}}"
+expect_status 200 # the grant removed: the agent may no longer use the key
+API_PRINCIPAL=$OWNER api PUT "$PUBSUB_URL/v1/projects/app-project/topics/bobs-second-topic" \
+    "{\"kmsKeyName\": \"$BOBS_KEY\", \"messageStoragePolicy\": {\"allowedPersistenceRegions\": [\"us-central1\"]}}"
+expect_contains "$HTTP_STATUS" 4 "a topic on the key is refused without the grant"
 API_PRINCIPAL=user:bob@example.com api GET "$CONFIG"
 expect_error_json 403 PERMISSION_DENIED
 API_PRINCIPAL=$OWNER api POST "$CONTROL_URL/v2/folders/not-a-folder:getIamPolicy" '{}'
@@ -227,9 +245,9 @@ if [[ $HAVE_GCLOUD == 1 ]]; then
     expect_status 200
 fi
 if [[ $HAVE_GCLOUD == 1 ]]; then
-    gcloud resource-manager folders add-iam-policy-binding $FOLDER --member=user:carol@example.com \
-        --role=roles/cloudkms.autokeyAdmin >/dev/null 2>&1
-    expect_eq 0 $? "gcloud resource-manager folders add-iam-policy-binding"
+    out=$(gcloud resource-manager folders add-iam-policy-binding $FOLDER \
+        --member=user:carol@example.com --role=roles/cloudkms.autokeyAdmin 2>&1)
+    expect_eq 0 $? "gcloud resource-manager folders add-iam-policy-binding: $out"
     expect_contains "$(gcloud resource-manager folders get-iam-policy $FOLDER --format=json)" \
         "user:carol@example.com" "gcloud resource-manager folders get-iam-policy"
     expect_eq "projects/key-project" "$(gcloud_as user:carol@example.com kms autokey-config describe \

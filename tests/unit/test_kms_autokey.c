@@ -14,6 +14,7 @@
 
 #include "em_call.h"
 #include "em_config.h"
+#include "em_iam.h"
 #include "em_json.h"
 #include "em_names.h"
 #include "em_operations.h"
@@ -322,11 +323,32 @@ static void test_key_handle_provisions_a_key(void **state)
     snprintf(path, sizeof(path), "/v1/%s:encrypt", key);
     assert_int_equal(call(f, "POST", path, NULL, NULL, "{\"plaintext\": \"aGVsbG8=\"}", NULL), 200);
 
+    /* the resource type's service agent in the resource project may use it, as Google grants */
+    struct em_status st = {0};
+    cJSON *policy = NULL;
+    assert_int_equal(em_iam_get_policy(f->kms->store, key, &policy, &st), EM_OK);
+    char *text = cJSON_PrintUnformatted(policy);
+    char agent[160];
+    snprintf(
+        agent, sizeof(agent),
+        "\"role\":\"roles/cloudkms.cryptoKeyEncrypterDecrypter\",\"members\":[\"serviceAccount:"
+        "service-%lld@gcp-sa-pubsub.iam.gserviceaccount.com\"]",
+        (long long)em_project_number("app-project"));
+    if (!strstr(text, agent))
+        fail_msg("the key's policy %s lacks %s", text, agent);
+    cJSON_free(text);
+    cJSON_Delete(policy);
+
     /* a second handle shares the key ring and gets its own key */
     op = create_handle(f, "app-project", "dbs", "spanner.googleapis.com/Database");
     const char *second = em_json_string(cJSON_GetObjectItem(op, "response"), "kmsKey");
     assert_non_null(strstr(second, "/keyRings/autokey/cryptoKeys/"));
     assert_non_null(strstr(second, "-spanner-database-"));
+    assert_int_equal(em_iam_get_policy(f->kms->store, second, &policy, &st), EM_OK);
+    text = cJSON_PrintUnformatted(policy);
+    assert_non_null(strstr(text, "@gcp-sa-spanner.iam.gserviceaccount.com"));
+    cJSON_free(text);
+    cJSON_Delete(policy);
     cJSON_Delete(op);
 
     /* get, list, filter */
