@@ -120,6 +120,13 @@ gcloud kms keyrings add-iam-policy-binding ring --location global \
     --member group:auditors@example.com --role roles/cloudkms.viewer >/dev/null
 expect_contains "$(gcloud kms keyrings get-iam-policy ring --location global --format=json)" \
     "roles/cloudkms.viewer" "key ring policy has the binding"
+gcloud beta projects move my-project --folder 123456789 --quiet >/dev/null 2>&1
+expect_eq folder "$(gcloud projects describe my-project --format='value(parent.type)')" \
+    "beta projects move --folder"
+gcloud resource-manager folders add-iam-policy-binding 123456789 \
+    --member user:carol@example.com --role roles/cloudkms.viewer >/dev/null 2>&1
+expect_contains "$(gcloud resource-manager folders get-iam-policy 123456789 --format=json)" \
+    "user:carol@example.com" "folder policy has the binding"
 
 section "audit log"
 entries=$(gcloud logging read 'protoPayload.methodName="Encrypt"' --format=json --limit 10)
