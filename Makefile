@@ -75,7 +75,9 @@ TOOL_SRC := $(wildcard tools/*.c)
 TOOLS    := $(foreach t,$(TOOL_SRC),$(BIN)/$(subst _,-,$(notdir $(basename $(t)))))
 BINARIES := $(BIN)/emulator $(addprefix $(BIN)/,$(BUILT)) $(TOOLS)
 
-.PHONY: all libs test unit integ sql-diff fuzz-replay asan fuzz bench lint clean
+.PHONY: all libs test test-bins unit integ sql-diff fuzz-replay asan fuzz bench lint clean
+# builds inside test, asan and fuzz run this many jobs (their tests then run one at a time)
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 # keep every object: test, replay and bench objects are intermediate files that make would
 # otherwise delete after each run and rebuild on the next
 .SECONDARY:
@@ -164,7 +166,7 @@ fuzz-replay: $(FUZZ_REPLAY)
 FUZZ_LIBS := $(patsubst $(BUILD)/%,build/fuzz/%,$(UNIT_LIBS))
 
 fuzz:
-	$(MAKE) BUILD=build/fuzz CC=clang CXX=clang++ CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" libs
+	$(MAKE) -j$(NPROC) BUILD=build/fuzz CC=clang CXX=clang++ CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" libs
 	@set -e; for src in $(FUZZ_SRC); do name=$$(basename $$src .c); \
 	  echo "== build/fuzz/$$name"; \
 	  clang -O1 -g -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -I. -Iemulator \
@@ -187,12 +189,19 @@ sql-diff: $(SQL_RUN)
 integ: all
 	BIN_DIR=$(abspath $(BIN)) tests/integ/run-all
 
-test: all unit fuzz-replay integ sql-diff
+# every binary the tests need, built in parallel before the tests run in order
+test-bins: all $(UNIT_BIN) $(FUZZ_REPLAY) $(SQL_RUN)
+
+test:
+	@status=0; $(MAKE) -j$(NPROC) test-bins || status=1; \
+	$(MAKE) -k unit fuzz-replay integ sql-diff || status=1; exit $$status
 
 # the integration tests run even when a unit test failed, so one run shows every failure
 asan:
-	@status=0; $(MAKE) BUILD=build/asan BIN=build/asan/bin CFLAGS="-O1 -g $(SAN_FLAGS)" \
-	  LDLIBS="$(SAN_FLAGS)" all unit fuzz-replay || status=1; \
+	@status=0; $(MAKE) -j$(NPROC) BUILD=build/asan BIN=build/asan/bin CFLAGS="-O1 -g $(SAN_FLAGS)" \
+	  LDLIBS="$(SAN_FLAGS)" test-bins || status=1; \
+	$(MAKE) BUILD=build/asan BIN=build/asan/bin CFLAGS="-O1 -g $(SAN_FLAGS)" \
+	  LDLIBS="$(SAN_FLAGS)" -k unit fuzz-replay || status=1; \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  BIN_DIR=$(abspath build/asan/bin) tests/integ/run-all || status=1; exit $$status
 
