@@ -22,6 +22,7 @@
 #include "em_clock.h"
 #include "em_crypto.h"
 #include "em_faults.h"
+#include "em_iam.h"
 #include "em_index.h"
 #include "em_json.h"
 #include "em_kms_client.h"
@@ -105,8 +106,7 @@ static enum em_cmek_state state_parse(const char *name)
 
 void em_cmek_agent(const struct em_cmek *cmek, const char *project, char *out, size_t len)
 {
-    snprintf(out, len, "serviceAccount:service-%lld@%s.iam.gserviceaccount.com",
-             (long long)em_project_number(project), cmek->agent_domain);
+    em_iam_service_agent(project, cmek->agent_domain, out, len);
 }
 
 /* --- resources in memory --- */

@@ -12,6 +12,7 @@
 #include "em_descriptor.h"
 #include "em_json.h"
 #include "em_log.h"
+#include "em_names.h"
 #include "em_schema.h"
 #include "em_service.h"
 #include "em_store.h"
@@ -122,6 +123,12 @@ static bool ends_with(const char *text, const char *suffix)
 {
     size_t n = strlen(text), m = strlen(suffix);
     return n >= m && strcasecmp(text + n - m, suffix) == 0;
+}
+
+void em_iam_service_agent(const char *project, const char *agent_domain, char *out, size_t len)
+{
+    snprintf(out, len, "serviceAccount:service-%lld@%s.iam.gserviceaccount.com",
+             (long long)em_project_number(project), agent_domain);
 }
 
 /* Whether domain is "<agent_domain>.iam.gserviceaccount.com". */

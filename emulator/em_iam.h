@@ -66,6 +66,10 @@ enum em_code em_iam_authenticate(const char *authorization, bool internal,
  * one: users may act as it.) */
 bool em_iam_is_service_agent(const char *principal);
 
+/* The principal of a service agent of project: "serviceAccount:service-<project
+ * number>@<agent_domain>.iam.gserviceaccount.com" (agent_domain: "gcp-sa-pubsub"). */
+void em_iam_service_agent(const char *project, const char *agent_domain, char *out, size_t len);
+
 /* Whether text (len bytes) looks like an e-mail address: local@label.label... */
 bool em_iam_plausible_email(const char *text, size_t len);
 

@@ -248,8 +248,7 @@ static void service_agent(const char *project, const char *selector, char *out, 
         if (same && (*d)->agent_domain)
             snprintf(domain, sizeof(domain), "%s", (*d)->agent_domain);
     }
-    snprintf(out, len, "serviceAccount:service-%lld@%s.iam.gserviceaccount.com",
-             (long long)em_project_number(project), domain);
+    em_iam_service_agent(project, domain, out, len);
 }
 
 /* Lets the resource type's service agent use the key (Google's Autokey grants it). */
