@@ -273,6 +273,13 @@ static bool hierarchy_parent(struct em_store *store, char *name, size_t len, str
     return true;
 }
 
+bool em_iam_parent(struct em_store *store, const char *resource, char *parent, size_t len,
+                   struct em_status *st)
+{
+    snprintf(parent, len, "%s", resource);
+    return hierarchy_parent(store, parent, len, st);
+}
+
 static cJSON *empty_policy(void)
 {
     cJSON *policy = cJSON_CreateObject();

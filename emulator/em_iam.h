@@ -97,6 +97,11 @@ enum em_code em_iam_delete_under(struct em_store *store, const char *prefix, str
 /* Records where a resource sits in the resource hierarchy ("projects/p" in "folders/f" or
  * "organizations/o"; parent NULL or "": nowhere), so that bindings on the parent grant on
  * it and everything under it. Resource Manager calls it when a project moves. */
+/* Copies the recorded parent of resource into parent; false when it has none (or on
+ * error: st set). */
+bool em_iam_parent(struct em_store *store, const char *resource, char *parent, size_t len,
+                   struct em_status *st);
+
 enum em_code em_iam_set_parent(struct em_store *store, const char *resource, const char *parent,
                                struct em_status *st);
 

@@ -10,6 +10,7 @@
 #include "em_faults.h"
 #include "em_http.h"
 #include "em_iam.h"
+#include "em_orgpolicy.h"
 #include "em_json.h"
 #include "em_kms_client.h"
 #include "em_log.h"
@@ -139,7 +140,7 @@ static enum em_code open_core(struct em_service *svc, struct em_status *st)
     em_kms_client_init(&svc->config);
     if (em_trust_open(svc->config.data_dir, st) || em_store_open(path, &svc->store, st) ||
         em_clock_open(svc->store, st) || em_iam_open(svc->store, st) ||
-        em_faults_open(svc->store, st) ||
+        em_orgpolicy_open(svc->store, st) || em_faults_open(svc->store, st) ||
         em_audit_open(svc->store, svc->config.audit_max_entries, &svc->audit, st))
         return st->code;
     /* a crash may have come between an erasure and its purge: the first tick finishes it */

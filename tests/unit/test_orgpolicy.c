@@ -1,0 +1,314 @@
+/*
+ * test_orgpolicy: em_orgpolicy: the two CMEK constraints' policies stored with etags,
+ * their validation, evaluation up the hierarchy (inheritFromParent, reset, denyAll,
+ * under: subtrees) and the check services make before creating a resource.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "em_iam.h"
+#include "em_orgpolicy.h"
+#include "unit_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NON_CMEK        EM_ORGPOLICY_NON_CMEK
+#define KEYS            EM_ORGPOLICY_KEY_PROJECTS
+#define KEY_IN(project) "projects/" project "/locations/global/keyRings/r/cryptoKeys/k"
+
+struct fixture {
+    struct unit_dir dir;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct em_status st = {0};
+    if (!f || unit_dir_open(&f->dir) || em_iam_open(f->dir.store, &st) ||
+        em_orgpolicy_open(f->dir.store, &st))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    unit_dir_close(&f->dir);
+    free(f);
+    return 0;
+}
+
+/* Validates spec (JSON text) for constraint; the code it answers. */
+static enum em_code check_spec(const char *constraint, const char *spec, struct em_status *st)
+{
+    cJSON *json = cJSON_Parse(spec);
+    assert_non_null(json);
+    enum em_code code =
+        em_orgpolicy_check_spec(em_orgpolicy_constraint(constraint), json, "spec", st);
+    cJSON_Delete(json);
+    return code;
+}
+
+/* Sets (creates or replaces) the policy of constraint on resource. */
+static void set(struct fixture *f, const char *resource, const char *constraint, const char *spec)
+{
+    struct em_status st = {0};
+    assert_int_equal(check_spec(constraint, spec, &st), EM_OK);
+    struct em_orgpolicy policy = {0};
+    snprintf(policy.resource, sizeof(policy.resource), "%s", resource);
+    snprintf(policy.constraint, sizeof(policy.constraint), "%s", constraint);
+    struct em_orgpolicy old;
+    bool exists = em_orgpolicy_get(f->dir.store, resource, constraint, &old, &st) == EM_OK;
+    if (exists)
+        em_orgpolicy_clear(&old);
+    em_status_clear(&st);
+    policy.spec_json = strdup(spec);
+    assert_int_equal(em_orgpolicy_put(f->dir.store, &policy, !exists, NULL, 1, &st), EM_OK);
+    em_orgpolicy_clear(&policy);
+}
+
+static enum em_code check(struct fixture *f, const char *project, const char *service,
+                          const char *key, struct em_status *st)
+{
+    em_status_clear(st);
+    return em_orgpolicy_check_cmek(f->dir.store, project, service, key, "a topic", st);
+}
+
+static void test_nothing_is_restricted_without_a_policy(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", NULL, &st), EM_OK);
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", KEY_IN("anywhere"), &st),
+                     EM_OK);
+}
+
+static void test_a_denied_service_needs_a_key(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    set(f, "projects/my-project", NON_CMEK,
+        "{\"rules\":[{\"values\":{\"deniedValues\":[\"pubsub.googleapis.com\"]}}]}");
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", NULL, &st),
+                     EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "Constraint constraints/gcp.restrictNonCmekServices "
+                                       "violated for projects/my-project attempting to create "
+                                       "a topic without a CMEK key"));
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", "", &st),
+                     EM_FAILED_PRECONDITION);
+    assert_int_equal(check(f, "my-project", "spanner.googleapis.com", NULL, &st), EM_OK);
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", KEY_IN("my-project"), &st),
+                     EM_OK);
+    assert_int_equal(check(f, "other-project", "pubsub.googleapis.com", NULL, &st), EM_OK);
+}
+
+static void test_policies_are_inherited_from_the_parent(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    set(f, "organizations/42", NON_CMEK, "{\"rules\":[{\"denyAll\":true}]}");
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", NULL, &st), EM_OK);
+    assert_int_equal(
+        em_iam_set_parent(f->dir.store, "projects/my-project", "organizations/42", &st), EM_OK);
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", NULL, &st),
+                     EM_FAILED_PRECONDITION);
+    /* a policy of its own without inheritFromParent replaces the parent's */
+    set(f, "projects/my-project", NON_CMEK,
+        "{\"rules\":[{\"values\":{\"deniedValues\":[\"spanner.googleapis.com\"]}}]}");
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", NULL, &st), EM_OK);
+    assert_int_equal(check(f, "my-project", "spanner.googleapis.com", NULL, &st),
+                     EM_FAILED_PRECONDITION);
+    /* with it, both count */
+    set(f, "projects/my-project", NON_CMEK,
+        "{\"inheritFromParent\":true,\"rules\":[{\"allowAll\":true}]}");
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", NULL, &st),
+                     EM_FAILED_PRECONDITION);
+    /* reset restores the default: nothing restricted */
+    set(f, "projects/my-project", NON_CMEK, "{\"reset\":true}");
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", NULL, &st), EM_OK);
+}
+
+static void test_key_projects_by_project_and_subtree(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    set(f, "projects/my-project", KEYS,
+        "{\"rules\":[{\"values\":{\"allowedValues\":[\"under:projects/key-project\","
+        "\"projects/plain-project\",\"under:folders/7\"]}}]}");
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", KEY_IN("key-project"), &st),
+                     EM_OK);
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", KEY_IN("plain-project"), &st),
+                     EM_OK);
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", KEY_IN("my-project"), &st),
+                     EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "constraints/gcp.restrictCmekCryptoKeyProjects"));
+    assert_non_null(strstr(st.message, KEY_IN("my-project")));
+    /* a key project in an allowed folder */
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", KEY_IN("team-keys"), &st),
+                     EM_FAILED_PRECONDITION);
+    assert_int_equal(em_iam_set_parent(f->dir.store, "projects/team-keys", "folders/7", &st),
+                     EM_OK);
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", KEY_IN("team-keys"), &st),
+                     EM_OK);
+    /* no key is not this constraint's business */
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", NULL, &st), EM_OK);
+    /* denied values win over allowed ones */
+    set(f, "projects/my-project", KEYS,
+        "{\"rules\":[{\"values\":{\"allowedValues\":[\"under:folders/7\"],"
+        "\"deniedValues\":[\"under:projects/team-keys\"]}}]}");
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", KEY_IN("team-keys"), &st),
+                     EM_FAILED_PRECONDITION);
+}
+
+static void test_invalid_specs_are_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *constraint, *spec, *says;
+    } cases[] = {
+        {NON_CMEK, "{\"rules\":[{\"denyAll\":true,\"condition\":{\"expression\":\"x\"}}]}", "tags"},
+        {NON_CMEK, "{\"rules\":[{\"enforce\":true}]}", "boolean constraints"},
+        {NON_CMEK, "{\"rules\":[{\"allowAll\":true,\"denyAll\":true}]}", "exactly one"},
+        {NON_CMEK, "{\"rules\":[{}]}", "exactly one"},
+        {NON_CMEK, "{\"rules\":[{\"values\":{\"deniedValues\":[\"under:projects/abcdef\"]}}]}",
+         "does not support hierarchy subtrees"},
+        {KEYS, "{\"rules\":[{\"values\":{\"allowedValues\":[\"under:buckets/b\"]}}]}",
+         "under:projects/PROJECT_ID"},
+        {KEYS, "{\"rules\":[{\"values\":{\"allowedValues\":[\"under:folders/x1\"]}}]}",
+         "under:projects/PROJECT_ID"},
+        {KEYS, "{\"rules\":[{\"values\":{\"allowedValues\":[\"in:group\"]}}]}", "value groups"},
+        {KEYS, "{\"rules\":[{\"values\":{\"allowedValues\":[\"\"]}}]}", "1 to 1024"},
+        {KEYS, "{\"rules\":[{\"values\":{\"allowedValues\":[\"a\\u0001b\"]}}]}",
+         "control characters"},
+        {NON_CMEK, "{\"reset\":true,\"rules\":[{\"allowAll\":true}]}", "reset"},
+        {NON_CMEK, "{\"reset\":true,\"inheritFromParent\":true}", "reset"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct em_status st = {0};
+        assert_int_equal(check_spec(cases[i].constraint, cases[i].spec, &st), EM_INVALID_ARGUMENT);
+        if (!strstr(st.message, cases[i].says))
+            fail_msg("case %zu: \"%s\" does not say \"%s\"", i, st.message, cases[i].says);
+    }
+}
+
+static void test_too_many_values_are_refused(void **state)
+{
+    (void)state;
+    char spec[16384] = "{\"rules\":[{\"values\":{\"deniedValues\":[";
+    for (int i = 0; i <= EM_ORGPOLICY_MAX_VALUES; i++)
+        snprintf(spec + strlen(spec), sizeof(spec) - strlen(spec), "%s\"s%d\"", i ? "," : "", i);
+    strcat(spec, "]}}]}");
+    struct em_status st = {0};
+    assert_int_equal(check_spec(NON_CMEK, spec, &st), EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "Too many values"));
+}
+
+static void test_storage_with_etags(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    struct em_orgpolicy p = {.spec_json = strdup("{\"rules\":[{\"denyAll\":true}]}")};
+    snprintf(p.resource, sizeof(p.resource), "folders/9");
+    snprintf(p.constraint, sizeof(p.constraint), NON_CMEK);
+    assert_int_equal(em_orgpolicy_put(f->dir.store, &p, false, NULL, 5, &st), EM_NOT_FOUND);
+    em_status_clear(&st);
+    assert_int_equal(em_orgpolicy_put(f->dir.store, &p, true, NULL, 5, &st), EM_OK);
+    char first_etag[32];
+    snprintf(first_etag, sizeof(first_etag), "%s", p.etag);
+    assert_int_equal(em_orgpolicy_put(f->dir.store, &p, true, NULL, 6, &st), EM_ALREADY_EXISTS);
+    em_status_clear(&st);
+    assert_int_equal(em_orgpolicy_put(f->dir.store, &p, false, first_etag, 7, &st), EM_OK);
+    assert_string_not_equal(p.etag, first_etag);
+    assert_int_equal(em_orgpolicy_put(f->dir.store, &p, false, first_etag, 8, &st), EM_ABORTED);
+    em_status_clear(&st);
+    assert_int_equal(em_orgpolicy_delete(f->dir.store, "folders/9", NON_CMEK, first_etag, &st),
+                     EM_ABORTED);
+    em_status_clear(&st);
+
+    struct em_orgpolicy read;
+    assert_int_equal(em_orgpolicy_get(f->dir.store, "folders/9", NON_CMEK, &read, &st), EM_OK);
+    assert_string_equal(read.spec_json, p.spec_json);
+    assert_null(read.dry_run_json);
+    assert_int_equal(read.update_ns, 7);
+    em_orgpolicy_clear(&read);
+
+    assert_int_equal(em_orgpolicy_delete(f->dir.store, "folders/9", NON_CMEK, p.etag, &st), EM_OK);
+    assert_int_equal(em_orgpolicy_get(f->dir.store, "folders/9", NON_CMEK, &read, &st),
+                     EM_NOT_FOUND);
+    em_orgpolicy_clear(&p);
+}
+
+static bool count_policy(const struct em_orgpolicy *policy, void *arg)
+{
+    (void)policy;
+    ++*(int *)arg;
+    return true;
+}
+
+static void test_list_and_clear_all(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    set(f, "projects/my-project", NON_CMEK, "{\"rules\":[{\"denyAll\":true}]}");
+    set(f, "projects/my-project", KEYS, "{\"rules\":[{\"denyAll\":true}]}");
+    set(f, "projects/other-project", KEYS, "{\"rules\":[{\"denyAll\":true}]}");
+    int n = 0;
+    assert_int_equal(em_orgpolicy_list(f->dir.store, "projects/my-project", count_policy, &n, &st),
+                     EM_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(em_orgpolicy_clear_all(f->dir.store, &st), EM_OK);
+    n = 0;
+    assert_int_equal(em_orgpolicy_list(f->dir.store, "projects/my-project", count_policy, &n, &st),
+                     EM_OK);
+    assert_int_equal(n, 0);
+}
+
+static void test_the_effective_policy_sums_up_the_hierarchy(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    set(f, "folders/3", NON_CMEK,
+        "{\"rules\":[{\"values\":{\"deniedValues\":[\"pubsub.googleapis.com\"]}}]}");
+    set(f, "projects/my-project", NON_CMEK,
+        "{\"inheritFromParent\":true,\"rules\":[{\"values\":{\"deniedValues\":"
+        "[\"spanner.googleapis.com\",\"pubsub.googleapis.com\"]}}]}");
+    assert_int_equal(em_iam_set_parent(f->dir.store, "projects/my-project", "folders/3", &st),
+                     EM_OK);
+    cJSON *spec;
+    assert_int_equal(
+        em_orgpolicy_effective(f->dir.store, "projects/my-project", NON_CMEK, &spec, &st), EM_OK);
+    char *text = cJSON_PrintUnformatted(spec);
+    assert_string_equal(text, "{\"rules\":[{\"values\":{\"deniedValues\":"
+                              "[\"spanner.googleapis.com\",\"pubsub.googleapis.com\"]}}]}");
+    free(text);
+    cJSON_Delete(spec);
+    assert_int_equal(
+        em_orgpolicy_effective(f->dir.store, "projects/lone-project", KEYS, &spec, &st), EM_OK);
+    assert_int_equal(cJSON_GetArraySize(spec), 0);
+    cJSON_Delete(spec);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_nothing_is_restricted_without_a_policy),
+        T(test_a_denied_service_needs_a_key),
+        T(test_policies_are_inherited_from_the_parent),
+        T(test_key_projects_by_project_and_subtree),
+        cmocka_unit_test(test_invalid_specs_are_refused),
+        cmocka_unit_test(test_too_many_values_are_refused),
+        T(test_storage_with_etags),
+        T(test_list_and_clear_all),
+        T(test_the_effective_policy_sums_up_the_hierarchy),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
