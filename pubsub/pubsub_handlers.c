@@ -12,6 +12,7 @@
 #include "em_json.h"
 #include "em_list.h"
 #include "em_names.h"
+#include "em_orgpolicy.h"
 #include "em_service.h"
 #include "pubsub_flow.h"
 #include "pubsub_errors.h"
@@ -31,6 +32,17 @@ static enum em_code check_name(struct em_call *call, const char *name, const cha
 {
     char project[64], id[260];
     return ps_parse_name(name, collection, project, sizeof(project), id, sizeof(id), &call->status);
+}
+
+/* The CMEK organization policies of the topic's project (em_orgpolicy.h): a topic
+ * without a key where Pub/Sub must use CMEK, or a key from a project not allowed. */
+static enum em_code check_org_policy(struct em_call *call, const char *topic, const char *key)
+{
+    char project[64];
+    if (!em_name_id(topic, "projects", project, sizeof(project)))
+        return EM_OK; /* check_name refused it already */
+    return em_orgpolicy_check_cmek(call->svc->store, project, "pubsub.googleapis.com", key,
+                                   "a topic", &call->status);
 }
 
 static enum em_code check_project(struct em_call *call, const char *var, char *prefix, size_t len,
@@ -102,6 +114,8 @@ enum em_code ps_create_topic(struct em_call *call)
     struct ps_topic *topic;
     enum em_code code = check_schema_attach(call, &cfg.schema);
     if (!code)
+        code = check_org_policy(call, name, cfg.kms_key);
+    if (!code)
         code = ps_topic_create(registry(call), name, &cfg, em_clock_now(), &topic, &call->status);
     ps_topic_config_free(&cfg);
     if (code)
@@ -130,6 +144,10 @@ enum em_code ps_update_topic(struct em_call *call)
     struct ps_topic *topic;
     enum em_code code =
         (update.mask & PS_TOPIC_SCHEMA) ? check_schema_attach(call, &update.cfg.schema) : EM_OK;
+    /* a new key must come from an allowed project (removing one is not checked: the
+     * policies govern what is created) */
+    if (!code && (update.mask & PS_TOPIC_KMS_KEY) && update.cfg.kms_key && *update.cfg.kms_key)
+        code = check_org_policy(call, name, update.cfg.kms_key);
     if (!code)
         code = ps_topic_update(registry(call), name, &update, &topic, &call->status);
     ps_topic_config_free(&update.cfg);
