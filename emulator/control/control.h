@@ -130,6 +130,16 @@ enum em_code control_get_project_ancestry(struct em_call *call);
 enum em_code control_iam_resource_check(struct em_call *call);
 enum em_code control_list_log_entries(struct em_call *call);
 
+/* Organization Policy v2 (control_orgpolicy.c). */
+extern const struct em_message control_orgpolicy_policy;
+enum em_code control_create_org_policy(struct em_call *call);
+enum em_code control_get_org_policy(struct em_call *call);
+enum em_code control_update_org_policy(struct em_call *call);
+enum em_code control_delete_org_policy(struct em_call *call);
+enum em_code control_list_org_policies(struct em_call *call);
+enum em_code control_get_effective_org_policy(struct em_call *call);
+enum em_code control_list_org_constraints(struct em_call *call);
+
 struct control_child_view;
 
 /* GET <url>/health of each service, concurrently (waiting up to wait_ms for a refused

@@ -1,6 +1,7 @@
 /*
  * control_descriptor: the control plane as a service (see em_descriptor.h): bin/emulator
- * on port base + 0, answering Resource Manager and Logging, with their predefined roles.
+ * on port base + 0, answering Resource Manager, Organization Policy and Logging, with their
+ * predefined roles.
  * The basic roles (owner, editor, viewer) span every service and live in em_iam.c.
  */
 #include "em_descriptor.h"
@@ -8,6 +9,13 @@
 static const struct em_role control_roles[] = {
     {"roles/resourcemanager.projectIamAdmin",
      EM_WORDS("resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"),
+     NULL},
+    {"roles/orgpolicy.policyAdmin",
+     EM_WORDS("orgpolicy.policy.get", "orgpolicy.policy.set", "orgpolicy.policies.list",
+              "orgpolicy.constraints.list"),
+     NULL},
+    {"roles/orgpolicy.policyViewer",
+     EM_WORDS("orgpolicy.policy.get", "orgpolicy.policies.list", "orgpolicy.constraints.list"),
      NULL},
     {"roles/logging.viewer", EM_WORDS("logging.logEntries.list"), NULL},
     {"roles/logging.privateLogViewer", EM_WORDS("logging.logEntries.list"), NULL},

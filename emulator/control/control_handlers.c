@@ -26,6 +26,7 @@
 #include "em_iam.h"
 #include "em_names.h"
 #include "em_json.h"
+#include "em_orgpolicy.h"
 #include "em_list.h"
 #include "em_service.h"
 
@@ -226,8 +227,8 @@ enum em_code control_advance_clock(struct em_call *call)
 static enum em_code clear_core_tables(struct em_service *svc, struct em_status *st)
 {
     if (em_audit_flush(svc->audit, st) || em_clock_reset(svc->store, st) ||
-        em_iam_clear(svc->store, st) || em_audit_clear(svc->store, st) ||
-        em_faults_set_kms_unreachable(svc->store, false, st) ||
+        em_iam_clear(svc->store, st) || em_orgpolicy_clear_all(svc->store, st) ||
+        em_audit_clear(svc->store, st) || em_faults_set_kms_unreachable(svc->store, false, st) ||
         control_projects_clear(svc->store, st))
         return st->code;
     return EM_OK;
