@@ -13,6 +13,7 @@
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_names.h"
+#include "em_orgpolicy.h"
 #include "em_store.h"
 
 #include <stdio.h>
@@ -23,7 +24,8 @@ enum em_code bt_admin_open(struct em_store *store, struct bt_replicas *replicas,
                            struct bt_admin **out, struct em_status *st)
 {
     *out = NULL;
-    if (bt_store_migrate(store, st))
+    /* creations read the organization policies (and the key's project's parent) */
+    if (bt_store_migrate(store, st) || em_iam_open(store, st) || em_orgpolicy_open(store, st))
         return st->code;
     struct bt_admin *admin = calloc(1, sizeof(*admin));
     if (!admin)
@@ -306,9 +308,14 @@ static enum em_code set_capacity(cJSON *cluster, const cJSON *request, struct em
     return EM_OK;
 }
 
-/* The Cluster a request describes, checked; *zone its zone. */
-static enum em_code new_cluster(const char *instance, const char *id, const cJSON *request,
-                                char zone[64], cJSON **out, struct em_status *st)
+/* The service name the CMEK organization policies use. */
+#define BT_ORGPOLICY_SERVICE "bigtable.googleapis.com"
+
+/* The Cluster a request describes, checked (its key against the organization policies,
+ * for `what`: "an instance", "a cluster"); *zone its zone. */
+static enum em_code new_cluster(struct em_store *store, const char *instance, const char *id,
+                                const cJSON *request, const char *what, char zone[64], cJSON **out,
+                                struct em_status *st)
 {
     char project[64], region[64], name[BT_NAME_MAX];
     *out = NULL;
@@ -316,7 +323,8 @@ static enum em_code new_cluster(const char *instance, const char *id, const cJSO
         parse_zone(em_json_string(request, "location"), project, zone, region, st))
         return st->code;
     const char *key = bt_cluster_key(request);
-    if (key && check_key(key, zone, region, st))
+    if ((key && check_key(key, zone, region, st)) ||
+        em_orgpolicy_check_cmek(store, project, BT_ORGPOLICY_SERVICE, key, what, st))
         return st->code;
     snprintf(name, sizeof(name), "%.380s/clusters/%.100s", instance, id);
     cJSON *cluster = cJSON_CreateObject();
@@ -537,9 +545,9 @@ static cJSON *default_app_profile(const char *instance)
 }
 
 /* The instance and its clusters, all new; the clusters checked. */
-static enum em_code new_instance_and_clusters(const char *name, const cJSON *request, int64_t now,
-                                              cJSON **inst, cJSON **clusters, char zone[64],
-                                              struct em_status *st)
+static enum em_code new_instance_and_clusters(struct em_store *store, const char *name,
+                                              const cJSON *request, int64_t now, cJSON **inst,
+                                              cJSON **clusters, char zone[64], struct em_status *st)
 {
     const cJSON *requested = cJSON_GetObjectItem(request, "clusters");
     *clusters = NULL;
@@ -556,7 +564,7 @@ static enum em_code new_instance_and_clusters(const char *name, const cJSON *req
     {
         cJSON *cluster = NULL;
         char cluster_zone[64];
-        if (new_cluster(name, c->string, c, cluster_zone, &cluster, st))
+        if (new_cluster(store, name, c->string, c, "an instance", cluster_zone, &cluster, st))
             break;
         if (!(*clusters)->child)
             snprintf(zone, 64, "%s", cluster_zone);
@@ -609,7 +617,7 @@ enum em_code bt_instance_create(struct bt_admin *admin, const char *parent, cons
         return st->code;
     snprintf(name, sizeof(name), "projects/%s/instances/%s", project, id);
     cJSON *inst = NULL, *clusters = NULL;
-    if (new_instance_and_clusters(name, request, now, &inst, &clusters, zone, st))
+    if (new_instance_and_clusters(admin->store, name, request, now, &inst, &clusters, zone, st))
         return st->code;
     pthread_mutex_lock(&admin->lock);
     insert_instance(admin, inst, clusters, st);
@@ -796,7 +804,7 @@ enum em_code bt_cluster_create(struct bt_admin *admin, const char *instance, con
     cJSON *created = NULL, *inst = NULL, *clusters = NULL;
     *out = NULL;
     if (bt_check_name(instance, NULL, "instance", st) ||
-        new_cluster(instance, id, cluster, zone, &created, st))
+        new_cluster(admin->store, instance, id, cluster, "a cluster", zone, &created, st))
         return st->code;
     const char *name = em_json_string(created, "name");
     char *existing = NULL;

@@ -19,6 +19,7 @@
 #include "em_json.h"
 #include "em_log.h"
 #include "em_names.h"
+#include "em_orgpolicy.h"
 #include "em_service.h"
 
 #include <ctype.h>
@@ -526,8 +527,12 @@ static enum em_code check_environment_types(const cJSON *env, struct em_status *
     return EM_OK;
 }
 
-static enum em_code check_launch(const struct rn_launch *l, struct rn_pipeline **p,
-                                 struct em_status *st)
+/* The service name the CMEK organization policies use. */
+#define RN_ORGPOLICY_SERVICE "dataflow.googleapis.com"
+
+/* The launch request checked, its key also against the organization policies of store. */
+static enum em_code check_launch(struct em_store *store, const struct rn_launch *l,
+                                 struct rn_pipeline **p, struct em_status *st)
 {
     if (check_environment_types(l->environment, st) || check_job_name(l->job_name, st) ||
         check_location(l->location, st) ||
@@ -536,7 +541,8 @@ static enum em_code check_launch(const struct rn_launch *l, struct rn_pipeline *
     const char *key = env_string(l->environment, "kmsKeyName");
     if (!key)
         key = env_string(l->environment, "serviceKmsKeyName");
-    if (key && check_key(key, l->location, st))
+    if ((key && check_key(key, l->location, st)) ||
+        em_orgpolicy_check_cmek(store, l->project, RN_ORGPOLICY_SERVICE, key, "a job", st))
         return st->code;
     if (l->labels && em_labels_check(l->labels, st))
         return st->code;
@@ -572,7 +578,7 @@ enum em_code rn_jobs_launch(struct rn_jobs *jobs, const struct rn_launch *l, cJS
 {
     struct rn_pipeline *p = NULL;
     *job = NULL;
-    if (check_launch(l, &p, st))
+    if (check_launch(jobs->svc->store, l, &p, st))
         return st->code;
     bool streaming = p->streaming;
     rn_pipeline_free(p);

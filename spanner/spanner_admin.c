@@ -12,6 +12,7 @@
 #include "em_log.h"
 #include "em_mask.h"
 #include "em_names.h"
+#include "em_orgpolicy.h"
 #include "em_store.h"
 #include "spanner_data.h"
 #include "spanner_ddl.h"
@@ -37,7 +38,8 @@ enum em_code sp_admin_open(struct em_store *store, struct em_cmek *cmek, struct 
                            struct em_status *st)
 {
     *out = NULL;
-    if (sp_store_migrate(store, st) || em_iam_open(store, st)) /* deletes drop policies */
+    /* deletes drop IAM policies; creations read the organization policies */
+    if (sp_store_migrate(store, st) || em_iam_open(store, st) || em_orgpolicy_open(store, st))
         return st->code;
     struct sp_admin *admin = calloc(1, sizeof(*admin));
     if (!admin)
@@ -723,6 +725,37 @@ static enum em_code check_encryption(const char *project, const cJSON *instance,
     return EM_OK;
 }
 
+/* The service name the CMEK organization policies use. */
+#define SP_ORGPOLICY_SERVICE "spanner.googleapis.com"
+
+enum em_code sp_admin_check_org_policy(struct sp_admin *admin, const char *instance,
+                                       const char *key, const cJSON *keys, const char *what,
+                                       struct em_status *st)
+{
+    char project[64];
+    if (project_of(instance, project, st))
+        return st->code;
+    const cJSON *k;
+    cJSON_ArrayForEach(k, keys)
+    {
+        if (em_orgpolicy_check_cmek(admin->store, project, SP_ORGPOLICY_SERVICE,
+                                    cJSON_GetStringValue(k), what, st))
+            return st->code;
+    }
+    if (cJSON_GetArraySize(keys) > 0)
+        return EM_OK;
+    return em_orgpolicy_check_cmek(admin->store, project, SP_ORGPOLICY_SERVICE, key, what, st);
+}
+
+/* The organization policies for a database created under encryption (NULL: no key). */
+static enum em_code check_database_org_policy(struct sp_admin *admin, const char *instance,
+                                              const cJSON *encryption, struct em_status *st)
+{
+    return sp_admin_check_org_policy(admin, instance, em_json_string(encryption, "kmsKeyName"),
+                                     cJSON_GetObjectItem(encryption, "kmsKeyNames"), "a database",
+                                     st);
+}
+
 static cJSON *new_database(const char *name, const cJSON *request, int64_t now)
 {
     cJSON *db = cJSON_CreateObject();
@@ -803,7 +836,8 @@ static enum em_code create_data(struct sp_admin *admin, const char *name, const 
 
 /* Under the lock (the KMS call of protect_database included: creations are rare and
  * serialising them keeps "exists" and "protected" in step): the instance exists, the
- * database does not; protects and records the database. */
+ * organization policies allow its encryption, the database does not exist; protects and
+ * records the database. */
 static enum em_code insert_database(struct sp_admin *admin, const char *project,
                                     const char *instance, cJSON *db, const cJSON *ddl,
                                     const cJSON *request, bool with_data, struct em_status *st)
@@ -813,6 +847,8 @@ static enum em_code insert_database(struct sp_admin *admin, const char *project,
     const char *name = em_json_string(db, "name");
     if (!load_instance(admin, instance, &inst, st) &&
         !check_encryption(project, inst, cJSON_GetObjectItem(request, "encryptionConfig"), st) &&
+        !check_database_org_policy(admin, instance,
+                                   cJSON_GetObjectItem(request, "encryptionConfig"), st) &&
         !sp_store_get_database(admin->store, name, &existing, NULL, st)) {
         if (existing)
             SP_ERR_DATABASE_EXISTS(st, name);

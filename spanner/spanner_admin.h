@@ -104,6 +104,12 @@ enum em_code sp_database_drop(struct sp_admin *admin, const char *name, struct e
 enum em_code sp_admin_encryption_key(struct sp_admin *admin, const char *instance,
                                      const cJSON *encryption, char key[SP_NAME_MAX],
                                      struct em_status *st);
+/* The organization policies on CMEK (em_orgpolicy_check_cmek, as spanner.googleapis.com)
+ * for `what` ("a backup") created in instance's project under each of keys when that
+ * array holds any, else under key (NULL or "": Google default encryption). */
+enum em_code sp_admin_check_org_policy(struct sp_admin *admin, const char *instance,
+                                       const char *key, const cJSON *keys, const char *what,
+                                       struct em_status *st);
 /* Copies the database's rows into to (a backup's datastore, under the backup's key):
  * em_datastore_copy from the database's datastore, the database kept from being dropped
  * meanwhile. OK without data files (unit tests). */
@@ -112,9 +118,10 @@ enum em_code sp_database_copy_data(struct sp_admin *admin, const char *database,
                                    struct em_datastore *to, struct em_status *st);
 /* Records a database restored from a backup (state CREATING; sp_database_ready finishes
  * it) with the backup's canonical DDL, its restoreInfo, and encryption (an
- * encryptionConfig, or NULL for Google default encryption), protected as a created
- * database is; its rows are a copy of source (the backup's datastore) under the new
- * database's own key (NULL: an empty database with the schema). */
+ * encryptionConfig, or NULL for Google default encryption), checked against the
+ * organization policies and protected as a created database is; its rows are a copy of
+ * source (the backup's datastore) under the new database's own key (NULL: an empty
+ * database with the schema). */
 enum em_code sp_database_restore(struct sp_admin *admin, const char *instance, const char *id,
                                  const cJSON *encryption, const cJSON *ddl,
                                  const cJSON *restore_info, struct em_datastore *source,

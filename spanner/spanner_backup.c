@@ -329,6 +329,21 @@ static enum em_code resolve_key(struct sp_backups *b, const char *instance, cons
                    type, inherit);
 }
 
+/* resolve_key, then the organization policies on CMEK for `what` created under that key
+ * (under each of the config's kmsKeyNames when it names them). */
+static enum em_code resolve_allowed_key(struct sp_backups *b, const char *instance,
+                                        const cJSON *encryption, const char *inherit,
+                                        const char *inherited_key, const char *what,
+                                        char key[SP_NAME_MAX], struct em_status *st)
+{
+    if (resolve_key(b, instance, encryption, inherit, inherited_key, key, st))
+        return st->code;
+    const char *type = em_json_string(encryption, "encryptionType");
+    bool cmek = type && strcmp(type, "CUSTOMER_MANAGED_ENCRYPTION") == 0;
+    const cJSON *keys = cmek ? cJSON_GetObjectItem(encryption, "kmsKeyNames") : NULL;
+    return sp_admin_check_org_policy(b->admin, instance, key, keys, what, st);
+}
+
 /* The key protecting a database or a backup now ("" for Google default encryption). */
 static void key_of(struct sp_backups *b, const char *name, const cJSON *resource,
                    char key[SP_NAME_MAX])
@@ -564,7 +579,8 @@ static enum em_code create_of_database(struct sp_backups *b, const char *instanc
 {
     char key[SP_NAME_MAX], db_key[SP_NAME_MAX];
     key_of(b, database, db, db_key);
-    if (resolve_key(b, instance, encryption, "USE_DATABASE_ENCRYPTION", db_key, key, st))
+    if (resolve_allowed_key(b, instance, encryption, "USE_DATABASE_ENCRYPTION", db_key, "a backup",
+                            key, st))
         return st->code;
     cJSON *created = new_backup(name, database, version_time, expire_time, now);
     if (schedule)
@@ -681,8 +697,9 @@ enum em_code sp_backup_copy(struct sp_backups *backups, const char *instance, co
     }
     pthread_mutex_unlock(&backups->lock);
     if (!st->code && !check_expire_time(request, now, max_expire, &expire_time, st) &&
-        !resolve_key(backups, instance, cJSON_GetObjectItem(request, "encryptionConfig"),
-                     "USE_CONFIG_DEFAULT_OR_BACKUP_ENCRYPTION", src_key, key, st) &&
+        !resolve_allowed_key(backups, instance, cJSON_GetObjectItem(request, "encryptionConfig"),
+                             "USE_CONFIG_DEFAULT_OR_BACKUP_ENCRYPTION", src_key, "a backup", key,
+                             st) &&
         !check_backup_usable(backups, source, st)) {
         copy = new_backup(name, em_json_string(src, "database"), version_time, expire_time, now);
         pthread_mutex_lock(&backups->lock);
@@ -957,6 +974,8 @@ enum em_code sp_backup_restore(struct sp_backups *backups, const char *instance,
         load_restore_source(backups, instance, source, &backup, &ddl, st))
         goto out;
     key_of(backups, source, backup, backup_key);
+    /* the organization policies are checked on the key the database gets, as for a created
+     * database (sp_database_restore) */
     if (resolve_key(backups, instance, cJSON_GetObjectItem(request, "encryptionConfig"),
                     "USE_CONFIG_DEFAULT_OR_BACKUP_ENCRYPTION", backup_key, key, st) ||
         check_backup_usable(backups, source, st))

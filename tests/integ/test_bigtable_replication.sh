@@ -162,4 +162,41 @@ api POST "$T:undelete" '{}'
 expect_status 200
 advance 1
 expect_eq "r1,r2,r4,r5,r6" "$(rows west-only)" "the queued write reached west-c2 after the undelete"
+
+section "organization policies: CMEK required for Bigtable, then keys only from other-project"
+# Set through the control plane's Org Policy API v2; CreateInstance and CreateCluster are
+# refused before any operation starts, with FAILED_PRECONDITION naming the constraint.
+ORG="$CONTROL_URL/v2/$P/policies"
+EAST_KEY="$P/locations/us-east1/keyRings/r/cryptoKeys/k"
+new_instance() { # new_instance ID [KEY]
+    local encryption=""
+    [[ -n "${2:-}" ]] && encryption=",\"encryptionConfig\":{\"kmsKeyName\":\"$2\"}"
+    api POST "$BIGTABLE_URL/v2/$P/instances" "{\"instanceId\":\"$1\",\"instance\":{\"displayName\":\"Policy\"},
+        \"clusters\":{\"$1-c1\":{\"location\":\"$P/locations/us-east1-b\",\"serveNodes\":1$encryption}}}"
+}
+refused_by() { # refused_by CONSTRAINT: the last call was refused by that constraint
+    expect_error_json 400 FAILED_PRECONDITION
+    expect_contains "$BODY" "constraints/$1" "the refusal names constraints/$1"
+}
+api POST "$ORG" "{\"name\":\"$P/policies/gcp.restrictNonCmekServices\",\"spec\":{\"rules\":[{\"values\":{\"deniedValues\":[\"bigtable.googleapis.com\"]}}]}}"
+expect_status 200
+new_instance plain-inst
+refused_by gcp.restrictNonCmekServices
+api POST "$BIGTABLE_URL/v2/$INST/clusters?clusterId=plain-c3" "{\"location\":\"$P/locations/us-east1-c\",\"serveNodes\":1}"
+refused_by gcp.restrictNonCmekServices
+new_instance keyed-inst "$EAST_KEY"
+expect_status 200
+api POST "$ORG" "{\"name\":\"$P/policies/gcp.restrictCmekCryptoKeyProjects\",\"spec\":{\"rules\":[{\"values\":{\"allowedValues\":[\"under:projects/other-project\"]}}]}}"
+expect_status 200
+new_instance keyed-inst2 "$EAST_KEY"
+refused_by gcp.restrictCmekCryptoKeyProjects
+api POST "$BIGTABLE_URL/v2/$INST/clusters?clusterId=keyed-c3" \
+    "{\"location\":\"$P/locations/us-east1-c\",\"serveNodes\":1,\"encryptionConfig\":{\"kmsKeyName\":\"$EAST_KEY\"}}"
+refused_by gcp.restrictCmekCryptoKeyProjects
+for constraint in gcp.restrictNonCmekServices gcp.restrictCmekCryptoKeyProjects; do
+    api DELETE "$ORG/$constraint"
+    expect_status 200
+done
+new_instance plain-inst
+expect_status 200
 finish

@@ -293,5 +293,36 @@ else
 fi
 expect_eq JOB_STATE_DRAINED "$(job_state "$EV_ID")" "a job under another key is unaffected"
 
+section "organization policies: CMEK required for Dataflow, then keys only from other-project"
+# Set through the control plane's Org Policy API v2; a launch is refused before any job
+# exists (validateOnly launches are checked too), with FAILED_PRECONDITION naming the
+# constraint.
+ORG="$CONTROL_URL/v2/$P/policies"
+WC_CHECK="$LOC/templates:launch?gcsPath=gs://dataflow-templates/latest/Word_Count&validateOnly=True"
+refused_by() { # refused_by CONSTRAINT: the last call was refused by that constraint
+    expect_error_json 400 FAILED_PRECONDITION
+    expect_contains "$BODY" "constraints/$1" "the refusal names constraints/$1"
+}
+api POST "$ORG" "{\"name\":\"$P/policies/gcp.restrictNonCmekServices\",\"spec\":{\"rules\":[{\"values\":{\"deniedValues\":[\"dataflow.googleapis.com\"]}}]}}"
+expect_status 200
+api POST "$LOC/templates" "{\"jobName\":\"plain\",$WC,$WC_PARAMS}"
+refused_by gcp.restrictNonCmekServices
+api POST "$WC_CHECK" "{\"jobName\":\"plain\",$WC_PARAMS}"
+refused_by gcp.restrictNonCmekServices
+api POST "$LOC/flexTemplates:launch" '{"launchParameter":{"jobName":"plain","containerSpecGcsPath":"gs://runner-bkt/pipelines/broken.json"}}'
+refused_by gcp.restrictNonCmekServices # before its (broken) pipeline is parsed
+api POST "$WC_CHECK" "{\"jobName\":\"keyed\",$WC_PARAMS,\"environment\":{\"kmsKeyName\":\"$GLOBAL_KEY\"}}"
+expect_status 200
+api POST "$ORG" "{\"name\":\"$P/policies/gcp.restrictCmekCryptoKeyProjects\",\"spec\":{\"rules\":[{\"values\":{\"allowedValues\":[\"under:projects/other-project\"]}}]}}"
+expect_status 200
+api POST "$LOC/templates" "{\"jobName\":\"keyed\",$WC,$WC_PARAMS,\"environment\":{\"kmsKeyName\":\"$GLOBAL_KEY\"}}"
+refused_by gcp.restrictCmekCryptoKeyProjects
+for constraint in gcp.restrictNonCmekServices gcp.restrictCmekCryptoKeyProjects; do
+    api DELETE "$ORG/$constraint"
+    expect_status 200
+done
+api POST "$WC_CHECK" "{\"jobName\":\"plain\",$WC_PARAMS}"
+expect_status 200
+
 stop_stack
 finish

@@ -520,4 +520,69 @@ wait_op "$(jq -r .name <<<"$BODY")"
 api POST "$SPANNER_URL/v1/$P/instances/inst2:getIamPolicy" '{}'
 expect_json '.bindings // [] | length' 0 # a deleted instance's policy goes with it
 
+section "organization policies: CMEK required for Spanner, then keys only from other-project"
+# Policies on the project, set through the control plane's Org Policy API v2; each create
+# is refused before anything starts, with Google's FAILED_PRECONDITION naming the constraint.
+ORG="$CONTROL_URL/v2/$P/policies"
+I2="$P/instances/inst2"
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=policy-key" '{"purpose":"ENCRYPT_DECRYPT"}'
+expect_status 200
+POLICY_KEY="$RING/cryptoKeys/policy-key"
+new_db() { # new_db ID [KEY]
+    local encryption=""
+    [[ -n "${2:-}" ]] && encryption=",\"encryptionConfig\":{\"kmsKeyName\":\"$2\"}"
+    api POST "$SPANNER_URL/v1/$I2/databases" "{\"createStatement\":\"CREATE DATABASE \`$1\`\"$encryption}"
+}
+refused_by() { # refused_by CONSTRAINT: the last call was refused by that constraint
+    expect_error_json 400 FAILED_PRECONDITION
+    expect_contains "$BODY" "constraints/$1" "the refusal names constraints/$1"
+}
+api POST "$ORG" "{\"name\":\"$P/policies/gcp.restrictNonCmekServices\",\"spec\":{\"rules\":[{\"values\":{\"deniedValues\":[\"spanner.googleapis.com\"]}}]}}"
+expect_status 200
+new_db plain
+refused_by gcp.restrictNonCmekServices
+if (( HAVE_GCLOUD )); then
+    gcloud_as "$API_PRINCIPAL" spanner databases create plain --instance=inst2 >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 1 $? "gcloud spanner databases create without a key fails"
+    expect_contains "$(cat "$TEST_TMP/err")" "gcp.restrictNonCmekServices" "gcloud shows the constraint"
+fi
+new_db keyed "$POLICY_KEY"
+expect_status 200
+wait_op "$(jq -r .name <<<"$BODY")"
+EXPIRE=$(emulator_time '+2 days')
+api POST "$SPANNER_URL/v1/$I2/backups?backupId=pb-plain&encryptionConfig.encryptionType=GOOGLE_DEFAULT_ENCRYPTION" \
+    "{\"database\":\"$I2/databases/keyed\",\"expireTime\":\"$EXPIRE\"}"
+refused_by gcp.restrictNonCmekServices
+api POST "$SPANNER_URL/v1/$I2/backups?backupId=pb-keyed" "{\"database\":\"$I2/databases/keyed\",\"expireTime\":\"$EXPIRE\"}"
+expect_status 200 # USE_DATABASE_ENCRYPTION: the database's key
+wait_op "$(jq -r .name <<<"$BODY")"
+api POST "$SPANNER_URL/v1/$I2/backups:copy" \
+    "{\"backupId\":\"pb-copy\",\"sourceBackup\":\"$I2/backups/pb-keyed\",\"expireTime\":\"$EXPIRE\",\"encryptionConfig\":{\"encryptionType\":\"GOOGLE_DEFAULT_ENCRYPTION\"}}"
+refused_by gcp.restrictNonCmekServices
+api POST "$SPANNER_URL/v1/$I2/databases:restore" \
+    "{\"databaseId\":\"restored-plain\",\"backup\":\"$I2/backups/pb-keyed\",\"encryptionConfig\":{\"encryptionType\":\"GOOGLE_DEFAULT_ENCRYPTION\"}}"
+refused_by gcp.restrictNonCmekServices
+api POST "$ORG" "{\"name\":\"$P/policies/gcp.restrictCmekCryptoKeyProjects\",\"spec\":{\"rules\":[{\"values\":{\"allowedValues\":[\"under:projects/other-project\"]}}]}}"
+expect_status 200
+new_db keyed2 "$POLICY_KEY"
+refused_by gcp.restrictCmekCryptoKeyProjects
+api POST "$SPANNER_URL/v1/$I2/backups?backupId=pb-keyed2" "{\"database\":\"$I2/databases/keyed\",\"expireTime\":\"$EXPIRE\"}"
+refused_by gcp.restrictCmekCryptoKeyProjects # the database's key is of spanner-project
+api POST "$SPANNER_URL/v1/$I2/databases:restore" \
+    "{\"databaseId\":\"restored-keyed\",\"backup\":\"$I2/backups/pb-keyed\"}"
+refused_by gcp.restrictCmekCryptoKeyProjects # the backup's key by default
+for constraint in gcp.restrictNonCmekServices gcp.restrictCmekCryptoKeyProjects; do
+    api DELETE "$ORG/$constraint"
+    expect_status 200
+done
+new_db plain
+expect_status 200
+wait_op "$(jq -r .name <<<"$BODY")"
+expect_json .response.state READY
+api GET "$SPANNER_URL/v1/$I2/backups"
+for b in $(jq -r '.backups[]?.name' <<<"$BODY"); do
+    api DELETE "$SPANNER_URL/v1/$b"
+    expect_status 200
+done
+
 finish
