@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # test_node_clients: Google's Node.js client libraries, @google-cloud/kms,
 # @google-cloud/pubsub, the generated clients of @google-cloud/spanner (v1),
-# @google-cloud/bigtable (v2) and @google-cloud/dataflow (v1beta3), over their REST
-# transport against a fresh stack: every KMS and Pub/Sub method the emulator implements, a
-# CMEK topic driven by both, Spanner's admin and data planes with CMEK databases and
-# backups, a two-cluster Bigtable instance under two keys, and Dataflow templates
-# launched, listed and read back (the tests are tests/node/*.test.js, run with node's
+# @google-cloud/bigtable (v2), @google-cloud/dataflow (v1beta3) and
+# @google-cloud/org-policy, over their REST transport against a fresh stack: every KMS and
+# Pub/Sub method the emulator implements, a CMEK topic driven by both, Spanner's admin and
+# data planes with CMEK databases and backups, a two-cluster Bigtable instance under two
+# keys, Dataflow templates launched, listed and read back, and the CMEK organization
+# policies set and felt by Pub/Sub (the tests are tests/node/*.test.js, run with node's
 # built-in test runner).
 #
 # The libraries are installed from npm into tests/node/node_modules with `npm ci`
@@ -68,7 +69,7 @@ status=0
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tap" \
     kms.test.js kms_autokey.test.js pubsub.test.js pubsub_schemas.test.js cmek.test.js spanner.test.js \
-    spanner_roles.test.js \
+    spanner_roles.test.js orgpolicy.test.js \
     bigtable.test.js \
     dataflow.test.js) || status=$?
 
