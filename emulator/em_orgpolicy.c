@@ -390,6 +390,10 @@ enum em_code em_orgpolicy_check_spec(const struct em_constraint *c, const cJSON 
                        "Invalid %s: a policy with reset has no rules and does not inherit from "
                        "its parent.",
                        field);
+    if (cJSON_GetArraySize(rules) > EM_ORGPOLICY_MAX_RULES)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Too many rules in %s: a policy has at most %d rules.", field,
+                       EM_ORGPOLICY_MAX_RULES);
     int count = 0;
     const cJSON *rule;
     cJSON_ArrayForEach(rule, rules)

@@ -45,6 +45,7 @@ struct em_store;
 
 #define EM_ORGPOLICY_MAX_VALUES 500  /* allowed plus denied values of one policy */
 #define EM_ORGPOLICY_MAX_VALUE  1024 /* bytes of one value */
+#define EM_ORGPOLICY_MAX_RULES  100  /* rules of one policy spec */
 
 struct em_constraint {
     const char *name; /* short name: "gcp.restrictNonCmekServices" */

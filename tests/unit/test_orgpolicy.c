@@ -198,7 +198,7 @@ static void test_invalid_specs_are_refused(void **state)
     }
 }
 
-static void test_too_many_values_are_refused(void **state)
+static void test_too_many_values_or_rules_are_refused(void **state)
 {
     (void)state;
     char spec[16384] = "{\"rules\":[{\"values\":{\"deniedValues\":[";
@@ -208,6 +208,14 @@ static void test_too_many_values_are_refused(void **state)
     struct em_status st = {0};
     assert_int_equal(check_spec(NON_CMEK, spec, &st), EM_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "Too many values"));
+
+    snprintf(spec, sizeof(spec), "{\"rules\":[");
+    for (int i = 0; i <= EM_ORGPOLICY_MAX_RULES; i++)
+        strcat(spec, i ? ",{\"denyAll\":true}" : "{\"denyAll\":true}");
+    strcat(spec, "]}");
+    em_status_clear(&st);
+    assert_int_equal(check_spec(NON_CMEK, spec, &st), EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "Too many rules"));
 }
 
 static void test_storage_with_etags(void **state)
@@ -304,7 +312,7 @@ int main(void)
         T(test_policies_are_inherited_from_the_parent),
         T(test_key_projects_by_project_and_subtree),
         cmocka_unit_test(test_invalid_specs_are_refused),
-        cmocka_unit_test(test_too_many_values_are_refused),
+        cmocka_unit_test(test_too_many_values_or_rules_are_refused),
         T(test_storage_with_etags),
         T(test_list_and_clear_all),
         T(test_the_effective_policy_sums_up_the_hierarchy),
