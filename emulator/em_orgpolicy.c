@@ -16,7 +16,19 @@
 
 /* --- the constraints --- */
 
+static const char *const protection_levels[] = {"SOFTWARE", "HSM", "EXTERNAL", "EXTERNAL_VPC",
+                                                NULL};
+
 static const struct em_constraint constraints[] = {
+    {EM_ORGPOLICY_KMS_LEVELS, "Restrict which KMS CryptoKey types may be created",
+     "This list constraint defines the Cloud KMS key types (protection levels) which may be "
+     "created under a given hierarchy node: SOFTWARE, HSM, EXTERNAL, EXTERNAL_VPC. New keys, "
+     "key versions (rotation included) and import jobs must use an allowed one.",
+     false, false, protection_levels},
+    {EM_ORGPOLICY_KMS_DISABLE, "Restrict key destruction to disabled CryptoKeyVersions",
+     "When enforced, this boolean constraint only allows the destruction of key versions that "
+     "are in the disabled state.",
+     false, true, NULL},
     {EM_ORGPOLICY_KEY_PROJECTS, "Restrict which projects may supply KMS CryptoKeys for CMEK",
      "This list constraint defines which projects may be used to supply Customer-Managed "
      "Encryption Keys (CMEK) when creating resources. Setting this constraint to Allow (i.e. "
@@ -35,6 +47,16 @@ static const struct em_constraint constraints[] = {
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool is_choice(const struct em_constraint *c, const char *value)
+{
+    if (strncmp(value, "is:", 3) == 0)
+        value += 3;
+    for (const char *const *choice = c->choices; *choice; choice++)
+        if (strcmp(*choice, value) == 0)
+            return true;
+    return false;
+}
 
 const struct em_constraint *em_orgpolicy_constraints(size_t *count)
 {
@@ -307,6 +329,11 @@ static enum em_code check_value(const struct em_constraint *c, const char *value
                        "Invalid value \"%.100s\" in %s: constraints/%s does not support value "
                        "groups (in:).",
                        value, field, c->name);
+    if (c->choices && !is_choice(c, value))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid value \"%.100s\" in %s: constraints/%s takes one of SOFTWARE, HSM, "
+                       "EXTERNAL, EXTERNAL_VPC.",
+                       value, field, c->name);
     if (strncmp(value, "under:", 6) != 0)
         return EM_OK;
     if (!c->supports_under)
@@ -343,6 +370,25 @@ static bool rule_flag(const cJSON *rule, const char *name)
     return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rule, name));
 }
 
+/* A boolean constraint's rule: `enforce`, nothing else. */
+static enum em_code check_boolean_rule(const struct em_constraint *c, const cJSON *rule,
+                                       const char *field, struct em_status *st)
+{
+    if (cJSON_GetObjectItemCaseSensitive(rule, "values") ||
+        cJSON_GetObjectItemCaseSensitive(rule, "allowAll") ||
+        cJSON_GetObjectItemCaseSensitive(rule, "denyAll"))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid %s.rules: values, allow_all and deny_all are for list "
+                       "constraints; constraints/%s is a boolean constraint (set enforce).",
+                       field, c->name);
+    if (!cJSON_GetObjectItemCaseSensitive(rule, "enforce"))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid %s.rules: a rule of boolean constraint constraints/%s sets "
+                       "enforce.",
+                       field, c->name);
+    return EM_OK;
+}
+
 static enum em_code check_rule(const struct em_constraint *c, const cJSON *rule, const char *field,
                                int *count, struct em_status *st)
 {
@@ -351,16 +397,18 @@ static enum em_code check_rule(const struct em_constraint *c, const cJSON *rule,
                        "Invalid %s.rules: conditions match tags, which the emulator does not "
                        "have; write the rule without a condition.",
                        field);
-    if (cJSON_GetObjectItemCaseSensitive(rule, "enforce"))
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Invalid %s.rules: enforce is for boolean constraints; constraints/%s is "
-                       "a list constraint.",
-                       field, c->name);
     if (cJSON_GetObjectItemCaseSensitive(rule, "parameters") ||
         cJSON_GetObjectItemCaseSensitive(rule, "resourceTypes"))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid %s.rules: parameters and resource types are for managed "
-                       "constraints; constraints/%s is a list constraint.",
+                       "constraints; constraints/%s is not one.",
+                       field, c->name);
+    if (c->boolean)
+        return check_boolean_rule(c, rule, field, st);
+    if (cJSON_GetObjectItemCaseSensitive(rule, "enforce"))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid %s.rules: enforce is for boolean constraints; constraints/%s is "
+                       "a list constraint.",
                        field, c->name);
     const cJSON *values = cJSON_GetObjectItemCaseSensitive(rule, "values");
     int kinds = (values != NULL) + rule_flag(rule, "allowAll") + rule_flag(rule, "denyAll");
@@ -390,6 +438,16 @@ enum em_code em_orgpolicy_check_spec(const struct em_constraint *c, const cJSON 
                        "Invalid %s: a policy with reset has no rules and does not inherit from "
                        "its parent.",
                        field);
+    if (c->boolean && rule_flag(spec, "inheritFromParent"))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid %s: inherit_from_parent is for list constraints; constraints/%s "
+                       "is a boolean constraint.",
+                       field, c->name);
+    if (c->boolean && !rule_flag(spec, "reset") && cJSON_GetArraySize(rules) != 1)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid %s: a policy of boolean constraint constraints/%s has exactly one "
+                       "rule.",
+                       field, c->name);
     if (cJSON_GetArraySize(rules) > EM_ORGPOLICY_MAX_RULES)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Too many rules in %s: a policy has at most %d rules.", field,
@@ -468,6 +526,23 @@ static enum em_code gather_level(struct em_store *store, const char *resource,
 
 #define MAX_LEVELS 8 /* a project, its folder or organization: bounded against loops */
 
+/* Replaces name by its recorded parent (*found), or leaves it (the top). st is only
+ * written on an error: a caller's earlier, handled status does not count. */
+static enum em_code parent_of(struct em_store *store, char *name, size_t len, bool *found,
+                              struct em_status *st)
+{
+    char parent[EM_ORGPOLICY_MAX_VALUE];
+    struct em_status lookup = {0};
+    *found = em_iam_parent(store, name, parent, sizeof(parent), &lookup);
+    if (lookup.code) {
+        *st = lookup;
+        return st->code;
+    }
+    if (*found)
+        snprintf(name, len, "%s", parent);
+    return EM_OK;
+}
+
 static enum em_code gather(struct em_store *store, const char *resource, const char *constraint,
                            struct gathered *g, struct em_status *st)
 {
@@ -484,10 +559,11 @@ static enum em_code gather(struct em_store *store, const char *resource, const c
             return st->code;
         if (!go_on)
             return EM_OK;
-        char parent[EM_ORGPOLICY_MAX_VALUE];
-        if (!em_iam_parent(store, at, parent, sizeof(parent), st))
-            return st->code; /* the top (EM_OK), or an error */
-        snprintf(at, sizeof(at), "%s", parent);
+        bool found;
+        if (parent_of(store, at, sizeof(at), &found, st))
+            return st->code;
+        if (!found)
+            return EM_OK;
     }
     return EM_OK;
 }
@@ -498,9 +574,69 @@ static void gathered_free(struct gathered *g)
     cJSON_Delete(g->denied);
 }
 
+/* The nearest policy with a spec up from resource decides a boolean constraint: its rule's
+ * enforce, or the default (not enforced) for reset. *decided: some policy did. */
+static enum em_code decide_boolean(struct em_store *store, const char *resource,
+                                   const char *constraint, bool *enforced, bool *decided,
+                                   struct em_status *st)
+{
+    char at[EM_ORGPOLICY_MAX_VALUE];
+    snprintf(at, sizeof(at), "%s", resource);
+    *enforced = *decided = false;
+    for (int level = 0; level < MAX_LEVELS && !*decided; level++) {
+        struct em_orgpolicy policy;
+        bool found;
+        if (find_policy(store, at, constraint, &policy, &found, st))
+            return st->code;
+        cJSON *spec = found && policy.spec_json ? cJSON_Parse(policy.spec_json) : NULL;
+        if (found)
+            em_orgpolicy_clear(&policy);
+        if (spec) {
+            const cJSON *rule =
+                cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(spec, "rules"), 0);
+            *enforced = !rule_flag(spec, "reset") && rule_flag(rule, "enforce");
+            *decided = true;
+            cJSON_Delete(spec);
+            break;
+        }
+        if (parent_of(store, at, sizeof(at), &found, st))
+            return st->code;
+        if (!found)
+            return EM_OK;
+    }
+    return EM_OK;
+}
+
+enum em_code em_orgpolicy_enforced(struct em_store *store, const char *resource,
+                                   const char *constraint, bool *enforced, struct em_status *st)
+{
+    bool decided;
+    return decide_boolean(store, resource, constraint, enforced, &decided, st);
+}
+
+static enum em_code effective_boolean(struct em_store *store, const char *resource,
+                                      const char *constraint, cJSON **spec_out,
+                                      struct em_status *st)
+{
+    bool enforced, decided;
+    if (decide_boolean(store, resource, constraint, &enforced, &decided, st))
+        return st->code;
+    cJSON *spec = cJSON_CreateObject();
+    if (decided) {
+        cJSON *rule = cJSON_CreateObject();
+        cJSON_AddBoolToObject(rule, "enforce", enforced);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(spec, "rules"), rule);
+    }
+    *spec_out = spec;
+    return EM_OK;
+}
+
 enum em_code em_orgpolicy_effective(struct em_store *store, const char *resource,
                                     const char *constraint, cJSON **spec_out, struct em_status *st)
 {
+    const struct em_constraint *c = em_orgpolicy_constraint(constraint);
+    if (c && c->boolean)
+        return effective_boolean(store, resource, constraint, spec_out, st);
     struct gathered g;
     if (gather(store, resource, constraint, &g, st)) {
         gathered_free(&g);
@@ -579,14 +715,22 @@ enum em_code em_orgpolicy_allows(struct em_store *store, const char *resource,
 
 /* --- the check services make --- */
 
+enum em_code em_orgpolicy_violation(const char *constraint, const char *project_id,
+                                    const char *action, struct em_status *st)
+{
+    return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                   "Constraint constraints/%s violated for projects/%s attempting to %s. See "
+                   "https://cloud.google.com/resource-manager/docs/organization-policy/"
+                   "org-policy-constraints for more information.",
+                   constraint, project_id, action);
+}
+
 static enum em_code violation(const char *constraint, const char *project_id, const char *what,
                               const char *detail, struct em_status *st)
 {
-    return EM_FAIL(st, EM_FAILED_PRECONDITION,
-                   "Constraint constraints/%s violated for projects/%s attempting to create %s "
-                   "%s. See https://cloud.google.com/resource-manager/docs/organization-policy/"
-                   "org-policy-constraints for more information.",
-                   constraint, project_id, what, detail);
+    char action[EM_ORGPOLICY_MAX_VALUE + 256];
+    snprintf(action, sizeof(action), "create %s %s", what, detail);
+    return em_orgpolicy_violation(constraint, project_id, action, st);
 }
 
 static enum em_code check_key_project(struct em_store *store, const char *resource,
@@ -596,11 +740,13 @@ static enum em_code check_key_project(struct em_store *store, const char *resour
     struct em_crypto_key_name key;
     if (em_crypto_key_name_parse(kms_key_name, "kms_key_name", &key, st))
         return st->code;
-    char key_project[64], parent[EM_ORGPOLICY_MAX_VALUE] = "";
+    char key_project[64], parent[EM_ORGPOLICY_MAX_VALUE];
     snprintf(key_project, sizeof(key_project), "projects/%s", key.project);
-    if (!em_iam_parent(store, key_project, parent, sizeof(parent), st) && st->code)
+    snprintf(parent, sizeof(parent), "%s", key_project);
+    bool found;
+    if (parent_of(store, parent, sizeof(parent), &found, st))
         return st->code;
-    const char *ancestry[] = {key_project, parent[0] ? parent : NULL, NULL};
+    const char *ancestry[] = {key_project, found ? parent : NULL, NULL};
     bool allowed;
     if (em_orgpolicy_allows(store, resource, EM_ORGPOLICY_KEY_PROJECTS, key_project, ancestry,
                             &allowed, st))

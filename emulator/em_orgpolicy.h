@@ -10,7 +10,14 @@
  *   gcp.restrictCmekCryptoKeyProjects list of projects, folders or organizations
  *                                    (`under:` subtrees): a key from outside the allowed
  *                                    ones is refused.
- * Both apply to resources created afterwards, never to existing ones.
+ * Both apply to resources created afterwards, never to existing ones. And Cloud KMS's
+ * own (https://cloud.google.com/kms/docs/org-policy-constraints,
+ * https://cloud.google.com/kms/docs/control-key-destruction):
+ *   cloudkms.allowedProtectionLevels list of SOFTWARE, HSM, EXTERNAL, EXTERNAL_VPC: new
+ *                                    keys, versions (rotation included) and import jobs
+ *                                    must use one of them;
+ *   cloudkms.disableBeforeDestroy    boolean: a key version must be disabled before it
+ *                                    can be scheduled for destruction.
  *
  * Policies live in metadata.db (table org_policies, migration module "orgpolicy"), keyed
  * by the resource they are set on ("projects/my-project" by project ID,
@@ -25,8 +32,9 @@
  * with `reset`, which restores the default: everything allowed) ends the walk. Among the
  * rules gathered, `denyAll` or a denied value refuses; else `allowAll` or an allowed value
  * allows; a value no rule names is refused when some rule lists allowed values, and
- * allowed otherwise. Rules with a `condition` (tags) are refused at write: the emulator
- * has no tags.
+ * allowed otherwise. A boolean constraint has one rule, `enforce`, and no inheritance: the
+ * nearest policy up the hierarchy decides (`reset`: the default, not enforced). Rules with
+ * a `condition` (tags) are refused at write: the emulator has no tags.
  */
 #ifndef EM_ORGPOLICY_H
 #define EM_ORGPOLICY_H
@@ -42,6 +50,8 @@ struct em_store;
 
 #define EM_ORGPOLICY_NON_CMEK     "gcp.restrictNonCmekServices"
 #define EM_ORGPOLICY_KEY_PROJECTS "gcp.restrictCmekCryptoKeyProjects"
+#define EM_ORGPOLICY_KMS_LEVELS   "cloudkms.allowedProtectionLevels"
+#define EM_ORGPOLICY_KMS_DISABLE  "cloudkms.disableBeforeDestroy"
 
 #define EM_ORGPOLICY_MAX_VALUES 500  /* allowed plus denied values of one policy */
 #define EM_ORGPOLICY_MAX_VALUE  1024 /* bytes of one value */
@@ -51,7 +61,9 @@ struct em_constraint {
     const char *name; /* short name: "gcp.restrictNonCmekServices" */
     const char *display_name;
     const char *description;
-    bool supports_under; /* values may be `under:` subtrees of the hierarchy */
+    bool supports_under;        /* values may be `under:` subtrees of the hierarchy */
+    bool boolean;               /* a boolean constraint (rules `enforce`), not a list */
+    const char *const *choices; /* NULL-terminated: the only values allowed; NULL: any */
 };
 
 /* The constraints the emulator knows, and one of them by short name (NULL: unknown). */
@@ -103,6 +115,16 @@ enum em_code em_orgpolicy_list(struct em_store *store, const char *resource,
  * gathered up the hierarchy (none: the constraint's default). The caller deletes it. */
 enum em_code em_orgpolicy_effective(struct em_store *store, const char *resource,
                                     const char *constraint, cJSON **spec, struct em_status *st);
+
+/* Whether boolean constraint is enforced on resource (its nearest policy up the
+ * hierarchy says so). */
+enum em_code em_orgpolicy_enforced(struct em_store *store, const char *resource,
+                                   const char *constraint, bool *enforced, struct em_status *st);
+
+/* Google's FAILED_PRECONDITION for a violation: "Constraint constraints/<constraint>
+ * violated for projects/<project_id> attempting to <action>. See ...". */
+enum em_code em_orgpolicy_violation(const char *constraint, const char *project_id,
+                                    const char *action, struct em_status *st);
 
 /* Whether the effective policy of constraint on resource allows value; ancestry, when
  * not NULL, is the value's own hierarchy (for `under:` values): NULL-terminated names,

@@ -167,11 +167,18 @@ static enum em_code known_constraint(const char *constraint, enum em_code code,
         return EM_OK;
     if (code == EM_NOT_FOUND)
         return EM_FAIL(st, EM_NOT_FOUND, "Requested entity was not found.");
+    size_t count;
+    const struct em_constraint *all = em_orgpolicy_constraints(&count);
+    char known[512] = "";
+    for (size_t i = 0; i < count; i++)
+        snprintf(known + strlen(known), sizeof(known) - strlen(known), "%sconstraints/%s",
+                 i == 0           ? ""
+                 : i + 1 == count ? " and "
+                                  : ", ",
+                 all[i].name);
     return EM_FAIL(st, code,
-                   "Constraint constraints/%.200s is not one the emulator enforces: it knows "
-                   "constraints/" EM_ORGPOLICY_NON_CMEK
-                   " and constraints/" EM_ORGPOLICY_KEY_PROJECTS ".",
-                   constraint);
+                   "Constraint constraints/%.200s is not one the emulator enforces: it knows %s.",
+                   constraint, known);
 }
 
 static enum em_code require(struct em_call *call, const struct target *t, const char *permission)
@@ -457,6 +464,10 @@ static cJSON *constraint_json(const struct em_constraint *c, const char *answere
     cJSON_AddStringToObject(json, "displayName", c->display_name);
     cJSON_AddStringToObject(json, "description", c->description);
     cJSON_AddStringToObject(json, "constraintDefault", "ALLOW");
+    if (c->boolean) {
+        cJSON_AddObjectToObject(json, "booleanConstraint");
+        return json;
+    }
     cJSON *list = cJSON_AddObjectToObject(json, "listConstraint");
     if (c->supports_under)
         cJSON_AddTrueToObject(list, "supportsUnder");

@@ -29,10 +29,10 @@ describe('Organization Policy through @google-cloud/org-policy (REST)', () => {
     await Promise.all([client.close(), kms.close(), ps.close()]);
   });
 
-  it('lists the two CMEK constraints, answered under the project number', async () => {
+  it('lists the CMEK and Cloud KMS constraints, answered under the project number', async () => {
     const [constraints] = await client.listConstraints({parent});
     const names = constraints.map(c => c.name.split('/').pop()).sort();
-    assert.deepEqual(names, [KEYS, NON_CMEK]);
+    assert.deepEqual(names, ['cloudkms.allowedProtectionLevels', 'cloudkms.disableBeforeDestroy', KEYS, NON_CMEK]);
     number = constraints[0].name.split('/')[1];
     assert.match(number, /^[0-9]{12}$/);
     const keys = constraints.find(c => c.name.endsWith(KEYS));

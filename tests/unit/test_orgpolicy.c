@@ -20,6 +20,8 @@
 
 #define NON_CMEK        EM_ORGPOLICY_NON_CMEK
 #define KEYS            EM_ORGPOLICY_KEY_PROJECTS
+#define LEVELS          EM_ORGPOLICY_KMS_LEVELS
+#define DISABLE         EM_ORGPOLICY_KMS_DISABLE
 #define KEY_IN(project) "projects/" project "/locations/global/keyRings/r/cryptoKeys/k"
 
 struct fixture {
@@ -88,6 +90,15 @@ static void test_nothing_is_restricted_without_a_policy(void **state)
     assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", NULL, &st), EM_OK);
     assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", KEY_IN("anywhere"), &st),
                      EM_OK);
+    /* a status left over from an earlier, handled error does not count */
+    EM_FAIL(&st, EM_ALREADY_EXISTS, "an earlier, handled error");
+    assert_int_equal(em_orgpolicy_check_cmek(f->dir.store, "my-project", "pubsub.googleapis.com",
+                                             KEY_IN("anywhere"), "a topic", &st),
+                     EM_OK);
+    bool on = true;
+    assert_int_equal(em_orgpolicy_enforced(f->dir.store, "projects/my-project", DISABLE, &on, &st),
+                     EM_OK);
+    assert_false(on);
 }
 
 static void test_a_denied_service_needs_a_key(void **state)
@@ -303,6 +314,73 @@ static void test_the_effective_policy_sums_up_the_hierarchy(void **state)
     cJSON_Delete(spec);
 }
 
+static bool enforced(struct fixture *f, const char *resource)
+{
+    struct em_status st = {0};
+    bool on = true;
+    assert_int_equal(em_orgpolicy_enforced(f->dir.store, resource, DISABLE, &on, &st), EM_OK);
+    return on;
+}
+
+static void test_boolean_constraints(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    static const char *const refused[] = {
+        "{\"rules\":[{\"denyAll\":true}]}",
+        "{\"rules\":[{\"enforce\":true}],\"inheritFromParent\":true}",
+        "{\"rules\":[{\"enforce\":true},{\"enforce\":false}]}",
+        "{\"rules\":[]}",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        em_status_clear(&st);
+        assert_int_equal(check_spec(DISABLE, refused[i], &st), EM_INVALID_ARGUMENT);
+    }
+    assert_false(enforced(f, "projects/my-project"));
+    set(f, "organizations/42", DISABLE, "{\"rules\":[{\"enforce\":true}]}");
+    assert_int_equal(
+        em_iam_set_parent(f->dir.store, "projects/my-project", "organizations/42", &st), EM_OK);
+    assert_true(enforced(f, "projects/my-project"));
+    /* the nearest policy decides */
+    set(f, "projects/my-project", DISABLE, "{\"rules\":[{\"enforce\":false}]}");
+    assert_false(enforced(f, "projects/my-project"));
+    set(f, "projects/my-project", DISABLE, "{\"reset\":true}");
+    assert_false(enforced(f, "projects/my-project"));
+    cJSON *spec;
+    assert_int_equal(em_orgpolicy_effective(f->dir.store, "organizations/42", DISABLE, &spec, &st),
+                     EM_OK);
+    char *text = cJSON_PrintUnformatted(spec);
+    assert_string_equal(text, "{\"rules\":[{\"enforce\":true}]}");
+    free(text);
+    cJSON_Delete(spec);
+}
+
+static void test_protection_levels_are_a_closed_set(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    assert_int_equal(
+        check_spec(LEVELS, "{\"rules\":[{\"values\":{\"allowedValues\":[\"TPM\"]}}]}", &st),
+        EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "SOFTWARE, HSM, EXTERNAL, EXTERNAL_VPC"));
+    set(f, "projects/my-project", LEVELS,
+        "{\"rules\":[{\"values\":{\"allowedValues\":[\"is:HSM\",\"EXTERNAL\"]}}]}");
+    bool allowed = true;
+    assert_int_equal(em_orgpolicy_allows(f->dir.store, "projects/my-project", LEVELS, "SOFTWARE",
+                                         NULL, &allowed, &st),
+                     EM_OK);
+    assert_false(allowed);
+    assert_int_equal(em_orgpolicy_allows(f->dir.store, "projects/my-project", LEVELS, "HSM", NULL,
+                                         &allowed, &st),
+                     EM_OK);
+    assert_true(allowed);
+    assert_int_equal(em_orgpolicy_violation(LEVELS, "my-project", "create a key", &st),
+                     EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "Constraint constraints/cloudkms.allowedProtectionLevels "
+                                       "violated for projects/my-project attempting to create a "
+                                       "key. See "));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -316,6 +394,8 @@ int main(void)
         T(test_storage_with_etags),
         T(test_list_and_clear_all),
         T(test_the_effective_policy_sums_up_the_hierarchy),
+        T(test_boolean_constraints),
+        T(test_protection_levels_are_a_closed_set),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
