@@ -131,7 +131,8 @@ enum em_code kms_import_job_create(struct kms_registry *reg, const char *name,
 {
     struct kms_import_job *job = NULL;
     *out = NULL;
-    if (job_prepare(name, method, protection, now, &job, st))
+    if (kms_policy_check_level(reg->store, name, protection, "an import job", st) ||
+        job_prepare(name, method, protection, now, &job, st))
         return st->code;
     kms_registry_write_lock(reg);
     enum em_code code = job_publish(reg, job, st);

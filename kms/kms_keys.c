@@ -197,6 +197,8 @@ static enum em_code prepare_key(const struct kms_registry *reg, const char *name
     }
     struct kms_version *first = NULL;
     enum em_code code = resolve_spec(spec, skip_initial_version, now, key, st);
+    if (!code)
+        code = kms_policy_check_level(reg->store, name, key->template_protection, "a key", st);
     if (!code && !skip_initial_version) {
         code = kms_version_prepare(reg, name, key->template_alg, key->template_protection, now,
                                    &first, st);

@@ -18,7 +18,9 @@
 
 #include "em_crypto.h"
 #include "em_log.h"
+#include "em_iam.h"
 #include "em_names.h"
+#include "em_orgpolicy.h"
 #include "em_store.h"
 #include "kms_errors.h"
 
@@ -417,7 +419,9 @@ enum em_code kms_registry_open(struct em_store *store, const char *data_dir, int
     reg->propagation_ns = propagation_ns;
     struct kms_store_visitor build = {ring_from_row, key_from_row, version_from_row,
                                       kms_import_job_from_row, reg};
+    /* creations and destructions read the organization policies (kms_orgpolicy.c) */
     if (kms_store_root_key(data_dir, reg->root_key, st) || kms_store_migrate(store, st) ||
+        em_iam_open(store, st) || em_orgpolicy_open(store, st) ||
         kms_store_load(store, reg->root_key, &build, st)) {
         kms_registry_close(reg);
         return st->code;

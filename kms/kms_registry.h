@@ -65,6 +65,17 @@ enum em_code kms_version_give_view(const struct kms_key *key, uint32_t id,
 enum em_code kms_import_job_from_row(struct kms_import_job_row *row, void *arg,
                                      struct em_status *st);
 
+/* Cloud KMS's organization policy constraints (kms_orgpolicy.c). The protection level of
+ * what `name` (a key, key version or import job name) creates: FAILED_PRECONDITION when
+ * cloudkms.allowedProtectionLevels does not allow it; `what` names it ("a key"). */
+enum em_code kms_policy_check_level(struct em_store *store, const char *name,
+                                    enum kms_protection level, const char *what,
+                                    struct em_status *st);
+/* Destroying a version in state: FAILED_PRECONDITION when it is ENABLED and
+ * cloudkms.disableBeforeDestroy is enforced. */
+enum em_code kms_policy_check_destroy(struct em_store *store, const char *version_name,
+                                      enum kms_state state, struct em_status *st);
+
 /* Rows for the store; strings and material point into the objects. */
 struct kms_key_row kms_key_row_of(const struct kms_key *key);
 struct kms_version_row kms_version_row_of(const char *key_name, const struct kms_version *v);

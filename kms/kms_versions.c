@@ -118,7 +118,8 @@ enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, 
         key ? check_versions_creatable(key, st) : KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, key_name);
     kms_registry_unlock(reg);
     struct kms_version *v;
-    if (code || kms_version_prepare(reg, key_name, alg, protection, now, &v, st))
+    if (code || kms_policy_check_level(reg->store, key_name, protection, "a key version", st) ||
+        kms_version_prepare(reg, key_name, alg, protection, now, &v, st))
         return st->code;
     kms_registry_write_lock(reg);
     code = publish_version(reg, key_name, v, st);
@@ -161,6 +162,10 @@ static enum em_code schedule_destruction(struct kms_registry *reg, struct kms_ke
     (void)unused;
     if (v->state != KMS_ENABLED && v->state != KMS_DISABLED)
         return wrong_state(key, v, "DestroyCryptoKeyVersion", "ENABLED or DISABLED", st);
+    char name[KMS_VERSION_NAME_MAX];
+    snprintf(name, sizeof(name), "%s/cryptoKeyVersions/%u", key->name, v->id);
+    if (kms_policy_check_destroy(reg->store, name, v->state, st))
+        return st->code;
     struct kms_version changed = *v;
     kms_version_change_state(reg, &changed, KMS_DESTROY_SCHEDULED, now);
     changed.destroy_ns = now + key->destroy_scheduled_ns;
@@ -250,7 +255,8 @@ static bool rotation_due(const struct kms_key *key, int64_t now)
 struct rotation {
     char *key_name;
     int64_t due_ns;        /* the key's next_rotation_ns when prepared */
-    struct kms_version *v; /* NULL once published */
+    struct kms_version *v; /* NULL once published, or when refused */
+    bool refused;          /* cloudkms.allowedProtectionLevels refuses its protection level */
 };
 
 static void rotations_free(struct rotation *r, size_t count)
@@ -260,6 +266,27 @@ static void rotations_free(struct rotation *r, size_t count)
         free(r[i].key_name);
     }
     free(r);
+}
+
+/* A due rotation's new version, unless the organization policies refuse its protection
+ * level (then it is marked refused: rotate() skips the period, as Google's rotation fails). */
+static enum em_code prepare_rotation(struct kms_registry *reg, struct rotation *r,
+                                     const struct kms_algorithm *alg, enum kms_protection level,
+                                     struct em_status *st)
+{
+    struct em_status refusal = {0};
+    enum em_code code =
+        kms_policy_check_level(reg->store, r->key_name, level, "a key version", &refusal);
+    if (code == EM_FAILED_PRECONDITION) {
+        em_warn("kms: the rotation of %s fails: %s", r->key_name, refusal.message);
+        r->refused = true;
+        return EM_OK;
+    }
+    if (code) {
+        *st = refusal;
+        return code;
+    }
+    return kms_version_prepare(reg, r->key_name, alg, level, r->due_ns, &r->v, st);
 }
 
 /* The keys due for rotation (read lock), then their new material (no lock). */
@@ -290,8 +317,7 @@ static enum em_code prepare_rotations(struct kms_registry *reg, int64_t now, str
     }
     kms_registry_unlock(reg);
     for (size_t i = 0; !code && i < n; i++)
-        code = kms_version_prepare(reg, r[i].key_name, algs[i], protections[i], r[i].due_ns,
-                                   &r[i].v, st);
+        code = prepare_rotation(reg, &r[i], algs[i], protections[i], st);
     free(algs);
     free(protections);
     if (code) {
@@ -310,13 +336,18 @@ static enum em_code rotate(struct kms_registry *reg, struct rotation *r, int64_t
     struct kms_key *key = kms_registry_find_key(reg, r->key_name);
     if (!key || !rotation_due(key, now) || key->next_rotation_ns != r->due_ns)
         return EM_OK; /* changed meanwhile: the prepared version is wiped unused */
-    struct kms_version *v = r->v;
-    v->id = key->version_count + 1;
     int64_t next = key->next_rotation_ns;
     while (next <= now)
         next += key->rotation_period_ns;
     int64_t saved_next = key->next_rotation_ns;
     key->next_rotation_ns = next;
+    if (r->refused) { /* the period passes without a new version */
+        if (kms_registry_save(reg, key, true, NULL, st))
+            key->next_rotation_ns = saved_next;
+        return st->code;
+    }
+    struct kms_version *v = r->v;
+    v->id = key->version_count + 1;
     if (kms_version_attach(reg, key, v, true, st)) {
         key->next_rotation_ns = saved_next;
         return st->code;

@@ -53,8 +53,10 @@ expect_status 200
 section "the constraints, and no policy yet"
 api GET "$CONTROL_URL/v2/projects/$PROJECT/constraints"
 expect_status 200
-expect_json '[.constraints[].name] | sort | join(",")' \
-    "projects/$NUMBER/constraints/$KEYS,projects/$NUMBER/constraints/$NON_CMEK"
+expect_json '[.constraints[].name | sub(".*/"; "")] | sort | join(",")' \
+    "cloudkms.allowedProtectionLevels,cloudkms.disableBeforeDestroy,$KEYS,$NON_CMEK"
+expect_json "[.constraints[].name | startswith(\"projects/$NUMBER/constraints/\")] | all" true
+expect_json '.constraints[] | select(.name | endswith("disableBeforeDestroy")) | .booleanConstraint' '{}'
 expect_json ".constraints[] | select(.name | endswith(\"$KEYS\")) | .listConstraint.supportsUnder" true
 expect_json '.constraints[0].constraintDefault' ALLOW
 api GET "$OP"
@@ -229,6 +231,78 @@ topic after-delete
 expect_status 200 # the folder's policy, still inherited, denies only Spanner
 api GET "$OP/$NON_CMEK:getEffectivePolicy"
 expect_json '.spec.rules[0].values.deniedValues | join(",")' spanner.googleapis.com
+
+section "Cloud KMS: cloudkms.allowedProtectionLevels"
+KR="$KMS_URL/v1/projects/$PROJECT/locations/global/keyRings/r"
+NEXT_ROTATION=$(date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ) # the emulator clock is real time here
+api POST "$KR/cryptoKeys?cryptoKeyId=rotating" \
+    "{\"purpose\":\"ENCRYPT_DECRYPT\",\"rotationPeriod\":\"86400s\",\"nextRotationTime\":\"$NEXT_ROTATION\"}"
+expect_status 200
+api POST "$OP" "$(policy cloudkms.allowedProtectionLevels '[{"values":{"allowedValues":["HSM"]}}]')"
+expect_status 200
+api POST "$KR/cryptoKeys?cryptoKeyId=soft" '{"purpose":"ENCRYPT_DECRYPT"}'
+expect_error_json 400 FAILED_PRECONDITION
+expect_contains "$(jq -r .error.message <<<"$BODY")" \
+    "Constraint constraints/cloudkms.allowedProtectionLevels violated for projects/$PROJECT attempting to create a key with protection level SOFTWARE" \
+    "a SOFTWARE key is refused, naming the constraint"
+api POST "$KR/cryptoKeys?cryptoKeyId=hard" \
+    '{"purpose":"ENCRYPT_DECRYPT","versionTemplate":{"protectionLevel":"HSM","algorithm":"GOOGLE_SYMMETRIC_ENCRYPTION"}}'
+expect_status 200
+api POST "$KR/cryptoKeys/k/cryptoKeyVersions" '{}'
+expect_error_json 400 FAILED_PRECONDITION
+expect_contains "$(jq -r .error.message <<<"$BODY")" "a key version with protection level SOFTWARE" \
+    "a new version of an older SOFTWARE key is refused"
+api POST "$KR/importJobs?importJobId=soft-job" \
+    '{"importMethod":"RSA_OAEP_3072_SHA256","protectionLevel":"SOFTWARE"}'
+expect_error_json 400 FAILED_PRECONDITION
+api POST "$KR/cryptoKeys/k:encrypt" '{"plaintext":"aGk="}'
+expect_status 200 # keys made before the policy stay usable
+if (( HAVE_GCLOUD )); then
+    out=$(gcloud kms keys create soft2 --keyring r --location global --purpose encryption 2>&1)
+    expect_contains "$out" "cloudkms.allowedProtectionLevels" "gcloud kms keys create shows the violation"
+fi
+api POST "$OP" "$(policy cloudkms.allowedProtectionLevels '[{"values":{"allowedValues":["SOFTWARE"]}}]')"
+expect_error_json 409 ALREADY_EXISTS
+api POST "$OP" "$(policy cloudkms.disableBeforeDestroy '[{"values":{"allowedValues":["HSM"]}}]')"
+expect_invalid "boolean constraint"
+api POST "$CONTROL_URL/v2/folders/5/policies" \
+    '{"name":"folders/5/policies/cloudkms.allowedProtectionLevels","spec":{"rules":[{"values":{"allowedValues":["TPM"]}}]}}'
+expect_invalid "SOFTWARE, HSM, EXTERNAL, EXTERNAL_VPC"
+
+section "Cloud KMS: a rotation the policy refuses makes no version"
+api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 259200}' # 3 days: past the rotation
+expect_status 200
+api GET "$KR/cryptoKeys/rotating/cryptoKeyVersions"
+expect_json '.cryptoKeyVersions | length' 1
+api GET "$KR/cryptoKeys/rotating"
+expect_json '.primary.name | endswith("/cryptoKeyVersions/1")' true
+expect_json "(.nextRotationTime > \"$NEXT_ROTATION\")" true
+KMS_LOG=$(curl -s "$CONTROL_URL/emulator/v1/status" | jq -r '.services[] | select(.name == "kms") | .log')
+expect_contains "$(cat "$KMS_LOG")" "rotation of projects/$PROJECT/locations/global/keyRings/r/cryptoKeys/rotating fails" \
+    "the refused rotation is logged in the KMS log"
+api DELETE "$OP/cloudkms.allowedProtectionLevels"
+expect_status 200
+api POST "$KR/cryptoKeys/k/cryptoKeyVersions" '{}'
+expect_status 200
+
+section "Cloud KMS: cloudkms.disableBeforeDestroy"
+api POST "$OP" "$(policy cloudkms.disableBeforeDestroy '[{"enforce":true}]')"
+expect_status 200
+api GET "$OP/cloudkms.disableBeforeDestroy:getEffectivePolicy"
+expect_json '.spec.rules[0].enforce' true
+api POST "$KR/cryptoKeys/k/cryptoKeyVersions/2:destroy" '{}'
+expect_error_json 400 FAILED_PRECONDITION
+expect_contains "$(jq -r .error.message <<<"$BODY")" "disable the key version before destroying it" \
+    "an ENABLED version cannot be destroyed"
+api PATCH "$KR/cryptoKeys/k/cryptoKeyVersions/2?updateMask=state" '{"state":"DISABLED"}'
+expect_status 200
+api POST "$KR/cryptoKeys/k/cryptoKeyVersions/2:destroy" '{}'
+expect_status 200
+expect_json .state DESTROY_SCHEDULED
+api PATCH "$OP/cloudkms.disableBeforeDestroy" "$(policy cloudkms.disableBeforeDestroy '[{"enforce":false}]')"
+expect_status 200
+api POST "$KR/cryptoKeys/hard/cryptoKeyVersions/1:destroy" '{}'
+expect_status 200 # not enforced any more
 
 section "a reset forgets every policy"
 api POST "$CONTROL_URL/emulator/v1/reset" '{}'

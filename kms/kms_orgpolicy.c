@@ -1,0 +1,54 @@
+/*
+ * kms_orgpolicy: Cloud KMS's own organization policy constraints (em_orgpolicy.h), read
+ * from the policies the control plane stores:
+ *   cloudkms.allowedProtectionLevels  new keys, key versions, rotations and import jobs
+ *                                     must use an allowed protection level;
+ *   cloudkms.disableBeforeDestroy     only a DISABLED version may be scheduled for
+ *                                     destruction.
+ * Both are evaluated on the project a resource name starts with.
+ */
+#include "kms_registry.h"
+
+#include "em_names.h"
+#include "em_orgpolicy.h"
+
+#include <stdio.h>
+
+enum em_code kms_policy_check_level(struct em_store *store, const char *name,
+                                    enum kms_protection level, const char *what,
+                                    struct em_status *st)
+{
+    char project[64], resource[80];
+    if (!em_name_id(name, "projects", project, sizeof(project)))
+        return EM_OK; /* the name was checked before; nothing to evaluate */
+    snprintf(resource, sizeof(resource), "projects/%s", project);
+    bool allowed;
+    if (em_orgpolicy_allows(store, resource, EM_ORGPOLICY_KMS_LEVELS, kms_protection_name(level),
+                            NULL, &allowed, st))
+        return st->code;
+    if (allowed)
+        return EM_OK;
+    char action[128];
+    snprintf(action, sizeof(action), "create %s with protection level %s", what,
+             kms_protection_name(level));
+    return em_orgpolicy_violation(EM_ORGPOLICY_KMS_LEVELS, project, action, st);
+}
+
+enum em_code kms_policy_check_destroy(struct em_store *store, const char *version_name,
+                                      enum kms_state state, struct em_status *st)
+{
+    char project[64], resource[80];
+    if (state != KMS_ENABLED || !em_name_id(version_name, "projects", project, sizeof(project)))
+        return EM_OK;
+    snprintf(resource, sizeof(resource), "projects/%s", project);
+    bool enforced;
+    if (em_orgpolicy_enforced(store, resource, EM_ORGPOLICY_KMS_DISABLE, &enforced, st))
+        return st->code;
+    if (!enforced)
+        return EM_OK;
+    char action[640];
+    snprintf(action, sizeof(action),
+             "destroy %.500s, which is ENABLED: disable the key version before destroying it",
+             version_name);
+    return em_orgpolicy_violation(EM_ORGPOLICY_KMS_DISABLE, project, action, st);
+}
