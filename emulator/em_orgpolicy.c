@@ -293,6 +293,18 @@ enum em_code em_orgpolicy_list(struct em_store *store, const char *resource,
     return em_stmt_each_row(stmt, list_row, &ctx, st);
 }
 
+enum em_code em_orgpolicy_list_all(struct em_store *store,
+                                   bool (*each)(const struct em_orgpolicy *policy, void *arg),
+                                   void *arg, struct em_status *st)
+{
+    sqlite3_stmt *stmt =
+        em_store_stmt(store, SELECT_POLICY " ORDER BY resource, constraint_name", st);
+    if (!stmt)
+        return st->code;
+    struct list_ctx ctx = {each, arg};
+    return em_stmt_each_row(stmt, list_row, &ctx, st);
+}
+
 /* --- validation --- */
 
 static bool has_no_control_char(const char *s)

@@ -111,6 +111,11 @@ enum em_code em_orgpolicy_list(struct em_store *store, const char *resource,
                                bool (*each)(const struct em_orgpolicy *policy, void *arg),
                                void *arg, struct em_status *st);
 
+/* Calls each(policy, arg) for every policy stored, by resource and constraint. */
+enum em_code em_orgpolicy_list_all(struct em_store *store,
+                                   bool (*each)(const struct em_orgpolicy *policy, void *arg),
+                                   void *arg, struct em_status *st);
+
 /* The effective PolicySpec of constraint on resource: one rule summing up the rules
  * gathered up the hierarchy (none: the constraint's default). The caller deletes it. */
 enum em_code em_orgpolicy_effective(struct em_store *store, const char *resource,

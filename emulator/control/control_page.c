@@ -1,8 +1,9 @@
 /*
  * control_page: GET / on the control plane, a status page for people: every service with
  * its state, health, pid, restarts and log; the ports of services not built yet; the
- * emulator clock; the active faults; and every CMEK-protected resource with its key, key
- * version, state, last and next check. The same data as GET /emulator/v1/status,
+ * emulator clock; the active faults; the organization policies in force (em_orgpolicy.h);
+ * and every CMEK-protected resource with its key, key version, state, last and next
+ * check. The same data as GET /emulator/v1/status,
  * /emulator/v1/faults and /emulator/v1/protectedResources, read the same way.
  *
  * The page is rendered here, in one pass, with no external asset, no script and no build
@@ -19,6 +20,7 @@
 #include "em_cmek.h"
 #include "em_faults.h"
 #include "em_json.h"
+#include "em_orgpolicy.h"
 #include "em_service.h"
 
 #include <stdarg.h>
@@ -282,6 +284,43 @@ static void put_faults(struct page *p)
         put(p, "<p>None active.</p>\n");
 }
 
+struct policy_rows {
+    struct page *page;
+    int64_t now_ns;
+    size_t count;
+};
+
+static bool put_policy_row(const struct em_orgpolicy *policy, void *arg)
+{
+    struct policy_rows *rows = arg;
+    struct page *p = rows->page;
+    put(p, "<tr><td>");
+    put_text(p, policy->resource);
+    put(p, "</td><td>constraints/");
+    put_text(p, policy->constraint);
+    put(p, "</td><td><code>");
+    put_text(p, policy->spec_json ? policy->spec_json : "(dry run only)");
+    put(p, "</code></td>");
+    put_time_cell(p, policy->update_ns, rows->now_ns);
+    put(p, "</tr>\n");
+    rows->count++;
+    return true;
+}
+
+static enum em_code put_policies(struct page *p, struct em_service *svc, int64_t now_ns,
+                                 struct em_status *st)
+{
+    put(p, "<h2>Organization policies</h2>\n<table><tr><th>set on</th><th>constraint</th>"
+           "<th>spec</th><th>updated</th></tr>\n");
+    struct policy_rows rows = {p, now_ns, 0};
+    if (em_orgpolicy_list_all(svc->store, put_policy_row, &rows, st))
+        return st->code;
+    put(p, "</table>\n");
+    if (rows.count == 0)
+        put(p, "<p>None: nothing is restricted.</p>\n");
+    return EM_OK;
+}
+
 struct resource_rows {
     struct page *page;
     int64_t now_ns;
@@ -395,7 +434,8 @@ enum em_code control_status_page(struct em_call *call)
     put_header(&p, svc, now_ns);
     put_services(&p, svc);
     put_faults(&p);
-    if (put_resources(&p, svc, now_ns, &call->status)) {
+    if (put_policies(&p, svc, now_ns, &call->status) ||
+        put_resources(&p, svc, now_ns, &call->status)) {
         free(p.text);
         return call->status.code;
     }

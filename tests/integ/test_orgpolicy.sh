@@ -113,6 +113,11 @@ api PATCH "$PUBSUB_URL/v1/projects/$PROJECT/topics/before-policy" \
 expect_error_json 400 FAILED_PRECONDITION
 api GET "$OP"
 expect_json '.policies | length' 2
+page=$(curl -s "$CONTROL_URL/")
+expect_contains "$page" "<h2>Organization policies</h2>" "the status page lists the policies"
+expect_contains "$page" "<td>projects/$PROJECT</td><td>constraints/$NON_CMEK</td>" "with where and what"
+expect_contains "$page" "&quot;deniedValues&quot;:[&quot;pubsub.googleapis.com&quot;]" \
+    "and the rules, HTML-escaped"
 
 section "UpdatePolicy: etags and the update mask"
 api GET "$OP/$KEYS"
@@ -222,6 +227,13 @@ expect_error_json 403 PERMISSION_DENIED
 expect_contains "$(jq -r .error.message <<<"$BODY")" orgpolicy.policy.set "the missing permission"
 API_PRINCIPAL=$OWNER
 
+section "policy changes are in the audit log (admin activity)"
+api POST "$CONTROL_URL/v2/entries:list" \
+    "{\"resourceNames\": [\"projects/$PROJECT\"], \"filter\": \"protoPayload.methodName=CreatePolicy\"}"
+expect_status 200
+expect_json '[.entries[] | select(.protoPayload.authenticationInfo.principalEmail == "developer@example.com")] | length >= 2' true
+expect_json '.entries[0].logName' "projects/$PROJECT/logs/cloudaudit.googleapis.com%2Factivity"
+
 section "DeletePolicy with a stale etag, then for real"
 api DELETE "$OP/$NON_CMEK?etag=stale"
 expect_error_json 409 ABORTED
@@ -309,5 +321,6 @@ api POST "$CONTROL_URL/emulator/v1/reset" '{}'
 expect_status 200
 api GET "$CONTROL_URL/v2/folders/77/policies"
 expect_eq '{}' "$(jq -c . <<<"$BODY")" "no policy left"
+expect_contains "$(curl -s "$CONTROL_URL/")" "None: nothing is restricted." "the status page says so"
 
 finish
