@@ -24,8 +24,8 @@
  * "folders/123", "organizations/456") and the constraint's short name. The control
  * plane serves the API that writes them; every service reads them here, in the same
  * database. A project's effective policy follows the hierarchy Resource Manager records
- * (em_iam_parent): the project, then its folder or organization. Folders are not
- * resources of the emulator, so a folder's own parent is unknown and the walk stops there.
+ * (em_iam_parent): the project, then its folder, the folders above it (those created
+ * through Resource Manager record their parents) and the organization.
  *
  * Evaluation of a list constraint, as Google's: walking up from the project, each policy
  * with `inheritFromParent` adds its rules and goes on to the parent; one without it (or

@@ -130,6 +130,18 @@ enum em_code control_get_project_ancestry(struct em_call *call);
 enum em_code control_iam_resource_check(struct em_call *call);
 enum em_code control_list_log_entries(struct em_call *call);
 
+/* Resource Manager v2 folders and v1 operations (control_folders_api.c). */
+extern const struct em_message control_folder_message;
+extern const struct em_message control_folder_move_request;
+enum em_code control_create_folder(struct em_call *call);
+enum em_code control_get_folder(struct em_call *call);
+enum em_code control_list_folders(struct em_call *call);
+enum em_code control_update_folder(struct em_call *call);
+enum em_code control_move_folder(struct em_call *call);
+enum em_code control_delete_folder(struct em_call *call);
+enum em_code control_undelete_folder(struct em_call *call);
+enum em_code control_get_operation(struct em_call *call);
+
 /* Organization Policy v2 (control_orgpolicy.c). */
 extern const struct em_message control_orgpolicy_policy;
 enum em_code control_create_org_policy(struct em_call *call);

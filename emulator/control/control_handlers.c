@@ -17,6 +17,7 @@
 
 #include "control_http.h"
 #include "control_logging.h"
+#include "control_folders.h"
 #include "control_projects.h"
 #include "control_supervisor.h"
 #include "em_audit.h"
@@ -229,7 +230,7 @@ static enum em_code clear_core_tables(struct em_service *svc, struct em_status *
     if (em_audit_flush(svc->audit, st) || em_clock_reset(svc->store, st) ||
         em_iam_clear(svc->store, st) || em_orgpolicy_clear_all(svc->store, st) ||
         em_audit_clear(svc->store, st) || em_faults_set_kms_unreachable(svc->store, false, st) ||
-        control_projects_clear(svc->store, st))
+        control_projects_clear(svc->store, st) || control_folders_clear(svc->store, st))
         return st->code;
     return EM_OK;
 }
@@ -326,8 +327,27 @@ static void add_ancestor(cJSON *ancestors, const char *type, const char *id)
     cJSON_AddItemToArray(ancestors, ancestor);
 }
 
-/* The project, then its parent (a folder or an organization) when it has one: folders are
- * not resources of the emulator, so their own parents are unknown and the list ends. */
+/* The ancestors recorded above `at` ("folders/1"): a created folder's parent, and so on
+ * up to an organization (bounded: the hierarchy is at most 10 folders deep). */
+static void add_ancestors_above(struct em_store *store, char *at, cJSON *ancestors)
+{
+    for (int level = 0; level < 12; level++) {
+        char parent[64];
+        struct em_status ignored = {0};
+        if (!em_iam_parent(store, at, parent, sizeof(parent), &ignored))
+            return;
+        const char *id = strchr(parent, '/');
+        if (!id)
+            return;
+        bool folder = strncmp(parent, "folders/", 8) == 0;
+        add_ancestor(ancestors, folder ? "folder" : "organization", id + 1);
+        snprintf(at, 64, "%s", parent);
+    }
+}
+
+/* The project, then its parent (a folder or an organization) when it has one, and the
+ * folders and organization above it that Resource Manager created (a folder a project
+ * only named has no known parent, and the list ends there). */
 enum em_code control_get_project_ancestry(struct em_call *call)
 {
     struct control_project project;
@@ -336,8 +356,12 @@ enum em_code control_get_project_ancestry(struct em_call *call)
     cJSON *reply = cJSON_CreateObject();
     cJSON *ancestors = cJSON_AddArrayToObject(reply, "ancestor");
     add_ancestor(ancestors, "project", project.id);
-    if (project.parent_type[0])
+    if (project.parent_type[0]) {
         add_ancestor(ancestors, project.parent_type, project.parent_id);
+        char at[64];
+        snprintf(at, sizeof(at), "%ss/%s", project.parent_type, project.parent_id);
+        add_ancestors_above(call->svc->store, at, ancestors);
+    }
     control_project_clear(&project);
     return em_call_reply(call, reply);
 }

@@ -6,6 +6,7 @@
  */
 #include "control.h"
 
+#include "control_folders.h"
 #include "control_http.h"
 #include "control_projects.h"
 #include "control_supervisor.h"
@@ -27,7 +28,7 @@ enum em_code control_open(struct em_service *svc, struct em_status *st)
     if (control_http_init(st))
         return st->code;
     ctl->http_ready = true;
-    if (control_projects_open(svc->store, st))
+    if (control_projects_open(svc->store, st) || control_folders_open(svc->store, st))
         return st->code;
     char bin_dir[PATH_MAX];
     if (control_bin_dir(bin_dir, sizeof(bin_dir), st) ||

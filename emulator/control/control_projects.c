@@ -1,6 +1,6 @@
 /*
  * control_projects: Google's rules for what UpdateProject sets, and the projects table
- * (see control_projects.h). The only file with the control plane's SQL.
+ * (see control_projects.h). The projects table's SQL is here and only here.
  *
  * Table `projects`, one row per project seen: project_id, create_time_ns (first sight),
  * and since migration 2 what UpdateProject sets, NULL when unset: display_name, labels
@@ -241,6 +241,25 @@ enum em_code control_projects_scan(struct em_store *store, control_project_visit
     }
     if (!code && rc != SQLITE_ROW && rc != SQLITE_DONE)
         code = em_store_error(sqlite3_db_handle(stmt), rc, st);
+    em_stmt_done(stmt);
+    return code;
+}
+
+enum em_code control_projects_under(struct em_store *store, const char *parent_type,
+                                    const char *parent_id, bool *any, struct em_status *st)
+{
+    *any = false;
+    sqlite3_stmt *stmt = em_store_stmt(
+        store, "SELECT 1 FROM projects WHERE parent_type = ? AND parent_id = ? LIMIT 1", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, parent_type);
+    em_bind_text(stmt, 2, parent_id);
+    int rc = sqlite3_step(stmt);
+    *any = rc == SQLITE_ROW;
+    enum em_code code = rc == SQLITE_ROW || rc == SQLITE_DONE
+                            ? EM_OK
+                            : em_store_error(sqlite3_db_handle(stmt), rc, st);
     em_stmt_done(stmt);
     return code;
 }

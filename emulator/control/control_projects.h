@@ -10,9 +10,10 @@
  * UpdateProject (PUT v1/projects/{id},
  * https://cloud.google.com/resource-manager/reference/rest/v1/projects/update) replaces
  * what a user may set: the display name, the labels and the parent. The parent is a
- * folder or an organization, named by its numeric ID only: folders and organizations are
- * not resources of the emulator, so a project's ancestry (getAncestry, which Cloud KMS
- * Autokey reads) is the project, then its parent, and stops there. Google's rule that a
+ * folder or an organization, named by its numeric ID only (a folder need not have been
+ * created: control_folders.h); a project's ancestry (getAncestry, which Cloud KMS Autokey
+ * reads) is the project, its parent, and what control_folders recorded above that
+ * parent. Google's rule that a
  * parent, once set, cannot be cleared holds here too (a project may move to another
  * parent). Reset forgets every project.
  */
@@ -71,6 +72,10 @@ enum em_code control_project_update(struct em_store *store, const char *project_
 typedef bool (*control_project_visit_fn)(const struct control_project *project, void *arg);
 enum em_code control_projects_scan(struct em_store *store, control_project_visit_fn visit,
                                    void *arg, struct em_status *st);
+
+/* Whether a project was moved into parent_type ("folder", "organization") parent_id. */
+enum em_code control_projects_under(struct em_store *store, const char *parent_type,
+                                    const char *parent_id, bool *any, struct em_status *st);
 
 /* Forgets every project (control plane reset). */
 enum em_code control_projects_clear(struct em_store *store, struct em_status *st);

@@ -64,6 +64,23 @@ const struct em_route control_routes[] = {
      &em_iam_set_request, NULL, "resourcemanager.folders.setIamPolicy", EM_AUDIT_ADMIN},
     {"POST", "v2/{resource=folders/*}:testIamPermissions", em_iam_handle_test, "TestIamPermissions",
      &em_iam_test_request},
+    /* Resource Manager v2 folders as resources (control_folders.h); permissions are
+     * checked in the handlers (the parent of a create or list is a query parameter) */
+    {"POST", "v2/folders", control_create_folder, "CreateFolder", &control_folder_message, "folder",
+     NULL, EM_AUDIT_ADMIN},
+    {"GET", "v2/folders", control_list_folders, "ListFolders", .reply = &control_folder_message},
+    {"POST", "v2/folders:search", NULL, "SearchFolders"},
+    {"GET", "v2/{name=folders/*}", control_get_folder, "GetFolder",
+     .reply = &control_folder_message},
+    {"PATCH", "v2/{name=folders/*}", control_update_folder, "UpdateFolder", &control_folder_message,
+     "folder", NULL, EM_AUDIT_ADMIN, .reply = &control_folder_message},
+    {"POST", "v2/{name=folders/*}:move", control_move_folder, "MoveFolder",
+     &control_folder_move_request, NULL, NULL, EM_AUDIT_ADMIN},
+    {"DELETE", "v2/{name=folders/*}", control_delete_folder, "DeleteFolder", NULL, NULL, NULL,
+     EM_AUDIT_ADMIN, .reply = &control_folder_message},
+    {"POST", "v2/{name=folders/*}:undelete", control_undelete_folder, "UndeleteFolder",
+     &control_empty_request, NULL, NULL, EM_AUDIT_ADMIN, .reply = &control_folder_message},
+    {"GET", "v1/{name=operations/*}", control_get_operation, "GetOperation"},
     /* projects are not created or deleted in the emulator: UNIMPLEMENTED naming them */
     {"POST", "v1/projects", NULL, "CreateProject"},
     {"DELETE", "v1/{name=projects/*}", NULL, "DeleteProject"},

@@ -12,6 +12,7 @@
  * A project moved into a folder exists, so inputs reach the update and ancestry paths.
  */
 #include "control/control.h"
+#include "control/control_folders.h"
 #include "control/control_projects.h"
 #include "fuzz_service.h"
 
@@ -39,12 +40,15 @@ static struct control no_services; /* no supervisor, no unbuilt services */
 static enum em_code projects_only_open(struct em_service *svc, struct em_status *st)
 {
     svc->ctx = &no_services;
-    return control_projects_open(svc->store, st);
+    return control_projects_open(svc->store, st) || control_folders_open(svc->store, st) ? st->code
+                                                                                         : EM_OK;
 }
 
 static enum em_code projects_reset(struct em_service *svc, struct em_status *st)
 {
-    return control_projects_clear(svc->store, st);
+    return control_projects_clear(svc->store, st) || control_folders_clear(svc->store, st)
+               ? st->code
+               : EM_OK;
 }
 
 static struct em_service_def control_google_apis = {
