@@ -141,14 +141,12 @@ static enum em_code find_policy(struct em_store *store, const char *resource,
     em_bind_text(stmt, 1, resource);
     em_bind_text(stmt, 2, constraint);
     int rc = sqlite3_step(stmt);
-    enum em_code code = EM_OK;
     *found = rc == SQLITE_ROW;
-    if (rc == SQLITE_ROW)
-        code = read_policy(stmt, out, st);
-    else if (rc != SQLITE_DONE)
-        code = em_store_error(em_store_db(store, NULL), rc, st);
-    em_stmt_done(stmt);
-    return code;
+    if (rc == SQLITE_ROW && read_policy(stmt, out, st)) {
+        em_stmt_done(stmt);
+        return st->code;
+    }
+    return em_stmt_end(stmt, rc, st);
 }
 
 enum em_code em_orgpolicy_get(struct em_store *store, const char *resource, const char *constraint,

@@ -379,14 +379,18 @@ void em_store_purge_later(struct em_store *store)
     atomic_store(&store->purge_pending, true);
 }
 
-enum em_code em_stmt_run(sqlite3_stmt *stmt, struct em_status *st)
+enum em_code em_stmt_end(sqlite3_stmt *stmt, int rc, struct em_status *st)
 {
-    int rc = sqlite3_step(stmt);
     enum em_code code = EM_OK;
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         code = em_store_error(sqlite3_db_handle(stmt), rc, st);
     em_stmt_done(stmt);
     return code;
+}
+
+enum em_code em_stmt_run(sqlite3_stmt *stmt, struct em_status *st)
+{
+    return em_stmt_end(stmt, sqlite3_step(stmt), st);
 }
 
 enum em_code em_store_run_text(struct em_store *store, const char *sql, const char *a,

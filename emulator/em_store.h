@@ -79,6 +79,10 @@ void em_store_purge_later(struct em_store *store);
 /* Steps stmt expecting SQLITE_DONE; maps errors. */
 enum em_code em_stmt_run(sqlite3_stmt *stmt, struct em_status *st);
 
+/* Finishes stmt (em_stmt_done) after a step that answered rc: EM_OK for a row or the end
+ * of the rows, else the store's error. */
+enum em_code em_stmt_end(sqlite3_stmt *stmt, int rc, struct em_status *st);
+
 /* Runs one statement without result rows (sql a literal, as for em_store_stmt) with up
  * to four text parameters, bound in order; the first NULL ends them. */
 enum em_code em_store_run_text(struct em_store *store, const char *sql, const char *a,

@@ -108,11 +108,7 @@ static enum em_code find(struct em_store *store, const char *name, struct contro
         read_folder(stmt, out);
         *found = true;
     }
-    enum em_code code = rc == SQLITE_ROW || rc == SQLITE_DONE
-                            ? EM_OK
-                            : em_store_error(sqlite3_db_handle(stmt), rc, st);
-    em_stmt_done(stmt);
-    return code;
+    return em_stmt_end(stmt, rc, st);
 }
 
 enum em_code control_folder_get(struct em_store *store, const char *name,
@@ -157,9 +153,7 @@ static enum em_code count_of(struct em_store *store, const char *sql, const char
     em_bind_text(stmt, 3, c);
     int rc = sqlite3_step(stmt);
     *out = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
-    enum em_code code = rc == SQLITE_ROW ? EM_OK : em_store_error(sqlite3_db_handle(stmt), rc, st);
-    em_stmt_done(stmt);
-    return code;
+    return em_stmt_end(stmt, rc, st);
 }
 
 /* --- the constraints a change must keep --- */
@@ -462,11 +456,7 @@ enum em_code control_folders_list(struct em_store *store, const char *parent, bo
         if (!visit(&f, arg))
             break;
     }
-    enum em_code code = rc == SQLITE_ROW || rc == SQLITE_DONE
-                            ? EM_OK
-                            : em_store_error(sqlite3_db_handle(stmt), rc, st);
-    em_stmt_done(stmt);
-    return code;
+    return em_stmt_end(stmt, rc, st);
 }
 
 enum em_code control_folder_operation_save(struct em_store *store, const char *name,
@@ -488,11 +478,9 @@ enum em_code control_folder_operation_get(struct em_store *store, const char *na
         return st->code;
     em_bind_text(stmt, 1, name);
     int rc = sqlite3_step(stmt);
-    enum em_code code = EM_OK;
-    if (rc == SQLITE_ROW && !(*json = strdup(em_column_text(stmt, 0))))
-        code = EM_FAIL_OOM(st);
-    else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        code = em_store_error(sqlite3_db_handle(stmt), rc, st);
-    em_stmt_done(stmt);
-    return code;
+    if (rc == SQLITE_ROW && !(*json = strdup(em_column_text(stmt, 0)))) {
+        em_stmt_done(stmt);
+        return EM_FAIL_OOM(st);
+    }
+    return em_stmt_end(stmt, rc, st);
 }

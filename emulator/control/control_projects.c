@@ -257,11 +257,7 @@ enum em_code control_projects_under(struct em_store *store, const char *parent_t
     em_bind_text(stmt, 2, parent_id);
     int rc = sqlite3_step(stmt);
     *any = rc == SQLITE_ROW;
-    enum em_code code = rc == SQLITE_ROW || rc == SQLITE_DONE
-                            ? EM_OK
-                            : em_store_error(sqlite3_db_handle(stmt), rc, st);
-    em_stmt_done(stmt);
-    return code;
+    return em_stmt_end(stmt, rc, st);
 }
 
 enum em_code control_projects_clear(struct em_store *store, struct em_status *st)
