@@ -107,8 +107,25 @@ cJSON *control_log_resource(const char *resource, const char *google_service, co
 
 /* --- entries --- */
 
-static void google_service_of(const char *service, char *out, size_t len)
+/* The control plane serves more than one Google API: Organization Policy's methods are
+ * orgpolicy.googleapis.com's, the rest Resource Manager's (its descriptor's). */
+static bool orgpolicy_method(const char *method)
 {
+    static const char *const methods[] = {
+        "CreatePolicy", "GetPolicy",       "UpdatePolicy",       "DeletePolicy",
+        "ListPolicies", "ListConstraints", "GetEffectivePolicy", NULL};
+    for (int i = 0; method && methods[i]; i++)
+        if (strcmp(method, methods[i]) == 0)
+            return true;
+    return false;
+}
+
+static void google_service_of(const char *service, const char *method, char *out, size_t len)
+{
+    if (strcmp(service, control_descriptor.name) == 0 && orgpolicy_method(method)) {
+        snprintf(out, len, "orgpolicy.googleapis.com");
+        return;
+    }
     const struct em_service_desc *desc = em_service_desc_find(service);
     if (desc)
         snprintf(out, len, "%s", desc->google_service);
@@ -168,7 +185,7 @@ cJSON *control_log_entry(const struct em_audit_row *row)
     char project[64], google_service[96], log_name[160], insert_id[24];
     if (!project_of(e->resource, project, sizeof(project)))
         return NULL;
-    google_service_of(e->service, google_service, sizeof(google_service));
+    google_service_of(e->service, e->method, google_service, sizeof(google_service));
     snprintf(log_name, sizeof(log_name), "projects/%s/logs/%s", project,
              e->kind == EM_AUDIT_ADMIN ? LOG_ACTIVITY : LOG_DATA_ACCESS);
     snprintf(insert_id, sizeof(insert_id), "%lld", (long long)row->id);

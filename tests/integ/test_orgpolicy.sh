@@ -233,6 +233,7 @@ api POST "$CONTROL_URL/v2/entries:list" \
 expect_status 200
 expect_json '[.entries[] | select(.protoPayload.authenticationInfo.principalEmail == "developer@example.com")] | length >= 2' true
 expect_json '.entries[0].logName' "projects/$PROJECT/logs/cloudaudit.googleapis.com%2Factivity"
+expect_json '.entries[0].protoPayload.serviceName' orgpolicy.googleapis.com
 
 section "DeletePolicy with a stale etag, then for real"
 api DELETE "$OP/$NON_CMEK?etag=stale"

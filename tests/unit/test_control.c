@@ -211,6 +211,12 @@ static void test_entry_info_severity_and_service_names(void **state)
         assert_str_at(e, "resource.type", "audited_resource");
         cJSON_Delete(e);
     }
+    /* the control plane's Organization Policy methods are orgpolicy's */
+    struct em_audit_row row = make_row(2, "emulator", EM_AUDIT_ADMIN, "projects/p9");
+    row.entry.method = "CreatePolicy";
+    cJSON *e = control_log_entry(&row);
+    assert_str_at(e, "protoPayload.serviceName", "orgpolicy.googleapis.com");
+    cJSON_Delete(e);
 }
 
 static void test_entry_outside_a_project_is_skipped(void **state)
