@@ -6,6 +6,7 @@
 
 #include "em_crypto.h"
 #include "em_iam.h"
+#include "em_location_groups.h"
 #include "em_names.h"
 #include "em_store.h"
 
@@ -44,6 +45,14 @@ static const struct em_constraint constraints[] = {
      "must be protected by a CMEK key. Values are service names such as "
      "pubsub.googleapis.com.",
      false},
+    {EM_ORGPOLICY_LOCATIONS, "Google Cloud Platform - Resource Location Restriction",
+     "This list constraint defines the set of locations where location-based resources can "
+     "be created: multi-regions (us, europe), regions (us-east1), zones (us-east1-b), or "
+     "value groups written in:GROUP (in:us-locations, in:eu-locations, "
+     "in:europe-west1-locations). A bare region or group name is stored as its value group. "
+     "Key rings, Pub/Sub topics' message storage regions, Spanner instances, Bigtable "
+     "clusters and Dataflow jobs are checked when they are created.",
+     false, false, NULL, true},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -334,6 +343,17 @@ static enum em_code check_value(const struct em_constraint *c, const char *value
                        "Invalid value in %s: values are 1 to %d characters, without control "
                        "characters.",
                        field, EM_ORGPOLICY_MAX_VALUE);
+    if (strncmp(value, "in:", 3) == 0 && c->supports_groups) {
+        if (em_location_group_known(value + 3))
+            return EM_OK;
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid value \"%.100s\" in %s: not a value group. The groups are "
+                       "in:<region>-locations (in:us-east1-locations) and in:us-locations, "
+                       "in:europe-locations, in:eu-locations, in:asia-locations, "
+                       "in:northamerica-locations, in:southamerica-locations, "
+                       "in:australia-locations.",
+                       value, field);
+    }
     if (strncmp(value, "in:", 3) == 0)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid value \"%.100s\" in %s: constraints/%s does not support value "
@@ -470,6 +490,33 @@ enum em_code em_orgpolicy_check_spec(const struct em_constraint *c, const cJSON 
             return st->code;
     }
     return EM_OK;
+}
+
+static void normalize_values(cJSON *list)
+{
+    cJSON *item;
+    cJSON_ArrayForEach(item, list)
+    {
+        if (!cJSON_IsString(item) || strlen(item->valuestring) > EM_ORGPOLICY_MAX_VALUE)
+            continue; /* check_value refuses it */
+        char normal[EM_ORGPOLICY_MAX_VALUE + 1];
+        em_location_value_normalize(item->valuestring, normal, sizeof(normal));
+        if (strcmp(normal, item->valuestring) != 0)
+            cJSON_SetValuestring(item, normal);
+    }
+}
+
+void em_orgpolicy_normalize_spec(const struct em_constraint *c, cJSON *spec)
+{
+    if (!c->supports_groups)
+        return;
+    const cJSON *rule;
+    cJSON_ArrayForEach(rule, cJSON_GetObjectItemCaseSensitive(spec, "rules"))
+    {
+        const cJSON *values = cJSON_GetObjectItemCaseSensitive(rule, "values");
+        normalize_values(cJSON_GetObjectItemCaseSensitive(values, "allowedValues"));
+        normalize_values(cJSON_GetObjectItemCaseSensitive(values, "deniedValues"));
+    }
 }
 
 /* --- evaluation --- */
@@ -679,16 +726,20 @@ enum em_code em_orgpolicy_effective(struct em_store *store, const char *resource
     return EM_OK;
 }
 
-/* Whether a policy value names value: itself (with or without "is:"), or for "under:X"
- * a subtree holding it (X is value or one of its ancestors). */
+/* Whether a policy value names value: itself (with or without "is:"), for "under:X" a
+ * subtree holding it (X is value or one of its ancestors), for "in:G" a value group
+ * holding it (ancestry lists the groups of a location, "in:G" each). */
 static bool value_matches(const char *policy_value, const char *value, const char *const *ancestry)
 {
     if (strncmp(policy_value, "is:", 3) == 0)
         policy_value += 3;
-    if (strncmp(policy_value, "under:", 6) != 0)
+    const char *wanted = policy_value;
+    if (strncmp(policy_value, "under:", 6) == 0)
+        wanted = policy_value + 6;
+    else if (strncmp(policy_value, "in:", 3) != 0)
         return strcmp(policy_value, value) == 0;
     for (const char *const *a = ancestry; a && *a; a++)
-        if (strcmp(policy_value + 6, *a) == 0)
+        if (strcmp(wanted, *a) == 0)
             return true;
     return false;
 }
@@ -783,4 +834,29 @@ enum em_code em_orgpolicy_check_cmek(struct em_store *store, const char *project
     if (allowed)
         return EM_OK;
     return violation(EM_ORGPOLICY_NON_CMEK, project_id, what, "without a CMEK key", st);
+}
+
+enum em_code em_orgpolicy_check_location(struct em_store *store, const char *project_id,
+                                         const char *location, const char *what,
+                                         struct em_status *st)
+{
+    char resource[64];
+    snprintf(resource, sizeof(resource), "projects/%s", project_id);
+    char groups[8][EM_LOCATION_GROUP_MAX];
+    size_t count = em_location_groups_of(location, groups, 8);
+    const char *ancestry[9] = {NULL};
+    for (size_t i = 0; i < count; i++)
+        ancestry[i] = groups[i];
+    bool allowed;
+    if (em_orgpolicy_allows(store, resource, EM_ORGPOLICY_LOCATIONS, location, ancestry, &allowed,
+                            st))
+        return st->code;
+    if (allowed)
+        return EM_OK;
+    return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                   "Constraint constraints/" EM_ORGPOLICY_LOCATIONS
+                   " violated for [orgpolicy:projects/%lld] attempting to create %s in [%.100s]. "
+                   "For more information, see https://cloud.google.com/resource-manager/docs/"
+                   "organization-policy/defining-locations.",
+                   (long long)em_project_number(project_id), what, location);
 }

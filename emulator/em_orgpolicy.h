@@ -18,6 +18,12 @@
  *                                    must use one of them;
  *   cloudkms.disableBeforeDestroy    boolean: a key version must be disabled before it
  *                                    can be scheduled for destruction.
+ * And the data-residency one (https://cloud.google.com/resource-manager/docs/
+ * organization-policy/defining-locations):
+ *   gcp.resourceLocations            list of locations and value groups (in:eu-locations,
+ *                                    em_location_groups.h): key rings, topics' storage
+ *                                    regions, Spanner instances, Bigtable clusters and
+ *                                    Dataflow jobs are created only in allowed ones.
  *
  * Policies live in metadata.db (table org_policies, migration module "orgpolicy"), keyed
  * by the resource they are set on ("projects/my-project" by project ID,
@@ -52,6 +58,7 @@ struct em_store;
 #define EM_ORGPOLICY_KEY_PROJECTS "gcp.restrictCmekCryptoKeyProjects"
 #define EM_ORGPOLICY_KMS_LEVELS   "cloudkms.allowedProtectionLevels"
 #define EM_ORGPOLICY_KMS_DISABLE  "cloudkms.disableBeforeDestroy"
+#define EM_ORGPOLICY_LOCATIONS    "gcp.resourceLocations"
 
 #define EM_ORGPOLICY_MAX_VALUES 500  /* allowed plus denied values of one policy */
 #define EM_ORGPOLICY_MAX_VALUE  1024 /* bytes of one value */
@@ -64,6 +71,8 @@ struct em_constraint {
     bool supports_under;        /* values may be `under:` subtrees of the hierarchy */
     bool boolean;               /* a boolean constraint (rules `enforce`), not a list */
     const char *const *choices; /* NULL-terminated: the only values allowed; NULL: any */
+    bool supports_groups;       /* values may be location value groups (in:), see
+                                   em_location_groups.h */
 };
 
 /* The constraints the emulator knows, and one of them by short name (NULL: unknown). */
@@ -93,6 +102,10 @@ enum em_code em_orgpolicy_clear_all(struct em_store *store, struct em_status *st
  * the spec in messages ("spec", "dry_run_spec"). */
 enum em_code em_orgpolicy_check_spec(const struct em_constraint *c, const cJSON *spec,
                                      const char *field, struct em_status *st);
+
+/* Rewrites the values of spec as Google stores them: for a constraint with value groups,
+ * a bare region or group name gains its "in:" form (em_location_value_normalize). */
+void em_orgpolicy_normalize_spec(const struct em_constraint *c, cJSON *spec);
 
 enum em_code em_orgpolicy_get(struct em_store *store, const char *resource, const char *constraint,
                               struct em_orgpolicy *out, struct em_status *st);
@@ -147,5 +160,13 @@ enum em_code em_orgpolicy_allows(struct em_store *store, const char *resource,
 enum em_code em_orgpolicy_check_cmek(struct em_store *store, const char *project_id,
                                      const char *service, const char *kms_key_name,
                                      const char *what, struct em_status *st);
+
+/* The check before creating a resource in location ("us-east1", "us-east1-b", "us",
+ * "global") in project project_id: FAILED_PRECONDITION, Google's "Constraint
+ * constraints/gcp.resourceLocations violated for [orgpolicy:projects/<number>] attempting
+ * to create <what> in [<location>]. ...", when gcp.resourceLocations does not allow it. */
+enum em_code em_orgpolicy_check_location(struct em_store *store, const char *project_id,
+                                         const char *location, const char *what,
+                                         struct em_status *st);
 
 #endif

@@ -233,9 +233,14 @@ static enum em_code spec_text(const struct em_constraint *c, const cJSON *body, 
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(body, field);
     if (!in)
         return EM_OK;
-    if (em_orgpolicy_check_spec(c, in, proto_field, st))
-        return st->code;
     cJSON *copy = cJSON_Duplicate(in, true);
+    if (!copy)
+        return EM_FAIL_OOM(st);
+    em_orgpolicy_normalize_spec(c, copy);
+    if (em_orgpolicy_check_spec(c, copy, proto_field, st)) {
+        cJSON_Delete(copy);
+        return st->code;
+    }
     cJSON_DeleteItemFromObjectCaseSensitive(copy, "etag");
     cJSON_DeleteItemFromObjectCaseSensitive(copy, "updateTime");
     *out = cJSON_PrintUnformatted(copy);
@@ -469,6 +474,8 @@ static cJSON *constraint_json(const struct em_constraint *c, const char *answere
         return json;
     }
     cJSON *list = cJSON_AddObjectToObject(json, "listConstraint");
+    if (c->supports_groups)
+        cJSON_AddTrueToObject(list, "supportsIn");
     if (c->supports_under)
         cJSON_AddTrueToObject(list, "supportsUnder");
     return json;

@@ -1,7 +1,8 @@
 /*
- * test_orgpolicy: em_orgpolicy: the two CMEK constraints' policies stored with etags,
- * their validation, evaluation up the hierarchy (inheritFromParent, reset, denyAll,
- * under: subtrees) and the check services make before creating a resource.
+ * test_orgpolicy: em_orgpolicy: the constraints' policies stored with etags, their
+ * validation, evaluation up the hierarchy (inheritFromParent, reset, denyAll, under:
+ * subtrees, location value groups) and the checks services make before creating a
+ * resource.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,8 @@
 #include <cmocka.h>
 
 #include "em_iam.h"
+#include "em_location_groups.h"
+#include "em_names.h"
 #include "em_orgpolicy.h"
 #include "unit_util.h"
 
@@ -381,6 +384,108 @@ static void test_protection_levels_are_a_closed_set(void **state)
                                        "key. See "));
 }
 
+static enum em_code in_location(struct fixture *f, const char *location, struct em_status *st)
+{
+    em_status_clear(st);
+    return em_orgpolicy_check_location(f->dir.store, "my-project", location, "a key ring", st);
+}
+
+static void test_value_groups_hold_regions_zones_and_multi_regions(void **state)
+{
+    (void)state;
+    char groups[8][EM_LOCATION_GROUP_MAX];
+    assert_int_equal(em_location_groups_of("europe-west1-b", groups, 8), 3);
+    assert_string_equal(groups[0], "in:europe-west1-locations");
+    assert_string_equal(groups[1], "in:europe-locations");
+    assert_string_equal(groups[2], "in:eu-locations");
+    /* London is in Europe, not in the European Union */
+    assert_int_equal(em_location_groups_of("europe-west2", groups, 8), 2);
+    assert_string_equal(groups[1], "in:europe-locations");
+    assert_int_equal(em_location_groups_of("us-east4", groups, 8), 3);
+    assert_string_equal(groups[2], "in:northamerica-locations");
+    assert_int_equal(em_location_groups_of("us", groups, 8), 2);
+    assert_string_equal(groups[0], "in:us-locations");
+    assert_int_equal(em_location_groups_of("global", groups, 8), 0);
+    assert_int_equal(em_location_groups_of("mars-north1-a", groups, 8), 0);
+    assert_int_equal(em_location_groups_of("us-east1-bb", groups, 8), 0);
+    assert_int_equal(em_location_groups_of("europe-west1-b", groups, 1), 1);
+    assert_true(em_location_group_known("us-east1-locations"));
+    assert_true(em_location_group_known("eu-locations"));
+    assert_false(em_location_group_known("mars-locations"));
+    assert_false(em_location_group_known("-locations"));
+    assert_false(em_location_group_known("us-east1"));
+}
+
+static void test_location_values_are_stored_as_google_completes_them(void **state)
+{
+    (void)state;
+    cJSON *spec = cJSON_Parse("{\"rules\":[{\"values\":{\"allowedValues\":[\"us-east1\","
+                              "\"eu-locations\",\"us-east1-b\",\"us\",\"is:us-west1\","
+                              "\"in:asia-locations\",\"mars\"],\"deniedValues\":"
+                              "[\"europe-west2\"]}}]}");
+    em_orgpolicy_normalize_spec(em_orgpolicy_constraint(EM_ORGPOLICY_LOCATIONS), spec);
+    char *text = cJSON_PrintUnformatted(spec);
+    assert_string_equal(text, "{\"rules\":[{\"values\":{\"allowedValues\":["
+                              "\"in:us-east1-locations\",\"in:eu-locations\",\"us-east1-b\","
+                              "\"us\",\"is:us-west1\",\"in:asia-locations\",\"mars\"],"
+                              "\"deniedValues\":[\"in:europe-west2-locations\"]}}]}");
+    free(text);
+    /* other constraints keep what was written */
+    em_orgpolicy_normalize_spec(em_orgpolicy_constraint(NON_CMEK), spec);
+    cJSON_Delete(spec);
+    struct em_status st = {0};
+    assert_int_equal(
+        check_spec(EM_ORGPOLICY_LOCATIONS,
+                   "{\"rules\":[{\"values\":{\"allowedValues\":[\"in:mars-locations\"]}}]}", &st),
+        EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "in:mars-locations"));
+    assert_int_equal(
+        check_spec(NON_CMEK, "{\"rules\":[{\"values\":{\"allowedValues\":[\"in:us-locations\"]}}]}",
+                   &st),
+        EM_INVALID_ARGUMENT);
+}
+
+static void test_resource_locations_allow_and_deny(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    assert_int_equal(in_location(f, "asia-east1", &st), EM_OK); /* no policy */
+    set(f, "organizations/42", EM_ORGPOLICY_LOCATIONS,
+        "{\"rules\":[{\"values\":{\"allowedValues\":[\"in:eu-locations\",\"us-east1-b\"]}}]}");
+    assert_int_equal(
+        em_iam_set_parent(f->dir.store, "projects/my-project", "organizations/42", &st), EM_OK);
+    assert_int_equal(in_location(f, "europe-west4", &st), EM_OK);
+    assert_int_equal(in_location(f, "europe-west4-a", &st), EM_OK);
+    assert_int_equal(in_location(f, "eu", &st), EM_OK);
+    assert_int_equal(in_location(f, "us-east1-b", &st), EM_OK);
+    /* a zone allowed does not allow its region, nor its sibling zones */
+    assert_int_equal(in_location(f, "us-east1", &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(in_location(f, "us-east1-c", &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(in_location(f, "europe-west2", &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(in_location(f, "europe", &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(in_location(f, "global", &st), EM_FAILED_PRECONDITION);
+    char expected[400];
+    snprintf(expected, sizeof(expected),
+             "Constraint constraints/gcp.resourceLocations violated for "
+             "[orgpolicy:projects/%lld] attempting to create a key ring in [global]. For more "
+             "information, see https://cloud.google.com/resource-manager/docs/"
+             "organization-policy/defining-locations.",
+             (long long)em_project_number("my-project"));
+    assert_string_equal(st.message, expected);
+    /* the project's own policy adds to its parent's; a denied group wins */
+    set(f, "projects/my-project", EM_ORGPOLICY_LOCATIONS,
+        "{\"inheritFromParent\":true,\"rules\":[{\"values\":{\"allowedValues\":[\"global\"],"
+        "\"deniedValues\":[\"in:europe-west4-locations\"]}}]}");
+    assert_int_equal(in_location(f, "global", &st), EM_OK);
+    assert_int_equal(in_location(f, "europe-west1", &st), EM_OK);
+    assert_int_equal(in_location(f, "europe-west4-c", &st), EM_FAILED_PRECONDITION);
+    /* an exact value matches only itself */
+    set(f, "projects/my-project", EM_ORGPOLICY_LOCATIONS,
+        "{\"rules\":[{\"values\":{\"deniedValues\":[\"is:us-east1\"]}}]}");
+    assert_int_equal(in_location(f, "us-east1", &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(in_location(f, "us-east1-b", &st), EM_OK);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -396,6 +501,9 @@ int main(void)
         T(test_the_effective_policy_sums_up_the_hierarchy),
         T(test_boolean_constraints),
         T(test_protection_levels_are_a_closed_set),
+        cmocka_unit_test(test_value_groups_hold_regions_zones_and_multi_regions),
+        cmocka_unit_test(test_location_values_are_stored_as_google_completes_them),
+        T(test_resource_locations_allow_and_deny),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
