@@ -324,7 +324,8 @@ static enum em_code new_cluster(struct em_store *store, const char *instance, co
         return st->code;
     const char *key = bt_cluster_key(request);
     if ((key && check_key(key, zone, region, st)) ||
-        em_orgpolicy_check_cmek(store, project, BT_ORGPOLICY_SERVICE, key, what, st))
+        em_orgpolicy_check_cmek(store, project, BT_ORGPOLICY_SERVICE, key, what, st) ||
+        em_orgpolicy_check_location(store, project, zone, what, st))
         return st->code;
     snprintf(name, sizeof(name), "%.380s/clusters/%.100s", instance, id);
     cJSON *cluster = cJSON_CreateObject();

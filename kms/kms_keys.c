@@ -25,6 +25,8 @@ static enum em_code insert_ring(struct kms_registry *reg, const char *name, int6
 {
     if (kms_registry_find_ring(reg, name))
         return EM_FAIL(st, EM_ALREADY_EXISTS, "KeyRing %s already exists.", name);
+    if (kms_policy_check_location(reg->store, name, st))
+        return st->code;
     struct kms_key_ring draft = {(char *)name, now};
     struct kms_key_ring *ring = kms_key_ring_dup(&draft);
     if (!ring)

@@ -4,7 +4,8 @@
  *   cloudkms.allowedProtectionLevels  new keys, key versions, rotations and import jobs
  *                                     must use an allowed protection level;
  *   cloudkms.disableBeforeDestroy     only a DISABLED version may be scheduled for
- *                                     destruction.
+ *                                     destruction;
+ * and the resource locations constraint for new key rings (gcp.resourceLocations).
  * Both are evaluated on the project a resource name starts with.
  */
 #include "kms_registry.h"
@@ -51,4 +52,14 @@ enum em_code kms_policy_check_destroy(struct em_store *store, const char *versio
              "destroy %.500s, which is ENABLED: disable the key version before destroying it",
              version_name);
     return em_orgpolicy_violation(EM_ORGPOLICY_KMS_DISABLE, project, action, st);
+}
+
+enum em_code kms_policy_check_location(struct em_store *store, const char *ring_name,
+                                       struct em_status *st)
+{
+    char project[64], location[64];
+    if (!em_name_id(ring_name, "projects", project, sizeof(project)) ||
+        !em_name_id(ring_name, "locations", location, sizeof(location)))
+        return EM_OK; /* the name was checked before; nothing to evaluate */
+    return em_orgpolicy_check_location(store, project, location, "a key ring", st);
 }

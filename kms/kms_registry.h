@@ -75,6 +75,10 @@ enum em_code kms_policy_check_level(struct em_store *store, const char *name,
  * cloudkms.disableBeforeDestroy is enforced. */
 enum em_code kms_policy_check_destroy(struct em_store *store, const char *version_name,
                                       enum kms_state state, struct em_status *st);
+/* A new key ring (its name gives project and location): FAILED_PRECONDITION when
+ * gcp.resourceLocations does not allow its location. */
+enum em_code kms_policy_check_location(struct em_store *store, const char *ring_name,
+                                       struct em_status *st);
 
 /* Rows for the store; strings and material point into the objects. */
 struct kms_key_row kms_key_row_of(const struct kms_key *key);

@@ -45,6 +45,26 @@ static enum em_code check_org_policy(struct em_call *call, const char *topic, co
                                    "a topic", &call->status);
 }
 
+/* The resource locations constraint (gcp.resourceLocations) on each region of the
+ * topic's message storage policy (regions: "r1,r2", NULL: none set). */
+static enum em_code check_storage_regions(struct em_call *call, const char *topic,
+                                          const char *regions)
+{
+    char project[64];
+    if (!regions || !em_name_id(topic, "projects", project, sizeof(project)))
+        return EM_OK;
+    for (const char *r = regions; *r;) {
+        size_t n = strcspn(r, ",");
+        char region[128];
+        snprintf(region, sizeof(region), "%.*s", (int)(n < 127 ? n : 127), r);
+        if (em_orgpolicy_check_location(call->svc->store, project, region,
+                                        "a topic storing messages", &call->status))
+            return call->status.code;
+        r += n + (r[n] == ',');
+    }
+    return EM_OK;
+}
+
 static enum em_code check_project(struct em_call *call, const char *var, char *prefix, size_t len,
                                   const char *collection)
 {
@@ -116,6 +136,8 @@ enum em_code ps_create_topic(struct em_call *call)
     if (!code)
         code = check_org_policy(call, name, cfg.kms_key);
     if (!code)
+        code = check_storage_regions(call, name, cfg.regions);
+    if (!code)
         code = ps_topic_create(registry(call), name, &cfg, em_clock_now(), &topic, &call->status);
     ps_topic_config_free(&cfg);
     if (code)
@@ -148,6 +170,8 @@ enum em_code ps_update_topic(struct em_call *call)
      * policies govern what is created) */
     if (!code && (update.mask & PS_TOPIC_KMS_KEY) && update.cfg.kms_key && *update.cfg.kms_key)
         code = check_org_policy(call, name, update.cfg.kms_key);
+    if (!code && (update.mask & PS_TOPIC_STORAGE_POLICY))
+        code = check_storage_regions(call, name, update.cfg.regions);
     if (!code)
         code = ps_topic_update(registry(call), name, &update, &topic, &call->status);
     ps_topic_config_free(&update.cfg);

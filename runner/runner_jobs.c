@@ -511,7 +511,10 @@ static enum em_code check_environment_types(const cJSON *env, struct em_status *
         const char *json, *proto;
     } fields[] = {{"kmsKeyName", "kms_key_name"},
                   {"serviceKmsKeyName", "service_kms_key_name"},
-                  {"serviceAccountEmail", "service_account_email"}};
+                  {"serviceAccountEmail", "service_account_email"},
+                  {"workerRegion", "worker_region"},
+                  {"workerZone", "worker_zone"},
+                  {"zone", "zone"}};
     if (!env)
         return EM_OK;
     if (!cJSON_IsObject(env))
@@ -530,6 +533,21 @@ static enum em_code check_environment_types(const cJSON *env, struct em_status *
 /* The service name the CMEK organization policies use. */
 #define RN_ORGPOLICY_SERVICE "dataflow.googleapis.com"
 
+/* The resource locations constraint on the job's region and, when the environment names
+ * them, its workers' region and zone (zone: the older field for the zone). */
+static enum em_code check_launch_locations(struct em_store *store, const struct rn_launch *l,
+                                           struct em_status *st)
+{
+    const char *locations[] = {l->location, env_string(l->environment, "workerRegion"),
+                               env_string(l->environment, "workerZone"),
+                               env_string(l->environment, "zone")};
+    for (size_t i = 0; i < sizeof(locations) / sizeof(locations[0]); i++)
+        if (locations[i] && *locations[i] &&
+            em_orgpolicy_check_location(store, l->project, locations[i], "a job", st))
+            return st->code;
+    return EM_OK;
+}
+
 /* The launch request checked, its key also against the organization policies of store. */
 static enum em_code check_launch(struct em_store *store, const struct rn_launch *l,
                                  struct rn_pipeline **p, struct em_status *st)
@@ -542,7 +560,8 @@ static enum em_code check_launch(struct em_store *store, const struct rn_launch 
     if (!key)
         key = env_string(l->environment, "serviceKmsKeyName");
     if ((key && check_key(key, l->location, st)) ||
-        em_orgpolicy_check_cmek(store, l->project, RN_ORGPOLICY_SERVICE, key, "a job", st))
+        em_orgpolicy_check_cmek(store, l->project, RN_ORGPOLICY_SERVICE, key, "a job", st) ||
+        check_launch_locations(store, l, st))
         return st->code;
     if (l->labels && em_labels_check(l->labels, st))
         return st->code;

@@ -329,6 +329,24 @@ static enum em_code set_labels(cJSON *target, const cJSON *request, struct em_st
     return EM_OK;
 }
 
+/* The resource locations constraint on every replica region of the config (the
+ * emulator's own config has no Google location and is not checked). */
+static enum em_code check_config_locations(struct em_store *store, const char *project,
+                                           const char *config, struct em_status *st)
+{
+    cJSON *cfg = sp_config_get(project, strrchr(config, '/') + 1);
+    const cJSON *replica;
+    cJSON_ArrayForEach(replica, cJSON_GetObjectItem(cfg, "replicas"))
+    {
+        const char *region = em_json_string(replica, "location");
+        if (region && strcmp(region, "emulator") != 0 &&
+            em_orgpolicy_check_location(store, project, region, "an instance", st))
+            break;
+    }
+    cJSON_Delete(cfg);
+    return st->code;
+}
+
 /* The Instance a create request describes, checked. */
 static enum em_code new_instance(const char *project, const char *name, const cJSON *request,
                                  int64_t now, cJSON **out, struct em_status *st)
@@ -372,6 +390,10 @@ enum em_code sp_instance_create(struct sp_admin *admin, const char *parent, cons
     cJSON *inst = NULL;
     if (new_instance(project, name, instance, now, &inst, st))
         return st->code;
+    if (check_config_locations(admin->store, project, em_json_string(inst, "config"), st)) {
+        cJSON_Delete(inst);
+        return st->code;
+    }
     pthread_mutex_lock(&admin->lock);
     char *existing = NULL;
     if (!sp_store_get_instance(admin->store, name, &existing, st)) {
