@@ -54,7 +54,7 @@ section "the constraints, and no policy yet"
 api GET "$CONTROL_URL/v2/projects/$PROJECT/constraints"
 expect_status 200
 expect_json '[.constraints[].name | sub(".*/"; "")] | sort | join(",")' \
-    "cloudkms.allowedProtectionLevels,cloudkms.disableBeforeDestroy,$KEYS,$NON_CMEK"
+    "cloudkms.allowedProtectionLevels,cloudkms.disableBeforeDestroy,gcp.resourceLocations,$KEYS,$NON_CMEK"
 expect_json "[.constraints[].name | startswith(\"projects/$NUMBER/constraints/\")] | all" true
 expect_json '.constraints[] | select(.name | endswith("disableBeforeDestroy")) | .booleanConstraint' '{}'
 expect_json ".constraints[] | select(.name | endswith(\"$KEYS\")) | .listConstraint.supportsUnder" true
@@ -209,6 +209,31 @@ EOF
     expect_eq 0 $? "gcloud org-policies delete"
     api GET "$OP/$KEYS"
     expect_error_json 404 NOT_FOUND
+
+    # gcp.resourceLocations: bare names completed into value groups; gcloud kms refused
+    cat >"$TEST_TMP/locations.yaml" <<EOF
+name: projects/$PROJECT/policies/gcp.resourceLocations
+spec:
+  rules:
+  - values:
+      allowedValues:
+      - eu-locations
+      - us-east4
+EOF
+    gcloud org-policies set-policy "$TEST_TMP/locations.yaml" >/dev/null 2>&1
+    expect_eq 0 $? "gcloud org-policies set-policy gcp.resourceLocations"
+    out=$(gcloud org-policies describe gcp.resourceLocations --project "$PROJECT" --effective \
+        --format=json 2>&1)
+    expect_eq "in:eu-locations,in:us-east4-locations" \
+        "$(jq -r '.spec.rules[0].values.allowedValues | join(",")' <<<"$out")" \
+        "describe --effective: the values as Google completes them"
+    out=$(gcloud kms keyrings create far --location us-central1 --project "$PROJECT" 2>&1)
+    expect_contains "$out" "FAILED_PRECONDITION: Constraint constraints/gcp.resourceLocations violated for [orgpolicy:projects/$NUMBER] attempting to create a key ring in [us-central1]" \
+        "gcloud kms keyrings create in a location not allowed: Google's error"
+    gcloud kms keyrings create near --location us-east4 --project "$PROJECT" >/dev/null 2>&1
+    expect_eq 0 $? "gcloud kms keyrings create in an allowed region"
+    gcloud org-policies delete gcp.resourceLocations --project "$PROJECT" >/dev/null 2>&1
+    expect_eq 0 $? "gcloud org-policies delete gcp.resourceLocations"
 fi
 
 section "only a caller with orgpolicy.policy.set may write"

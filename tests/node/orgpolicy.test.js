@@ -3,7 +3,9 @@
 // its REST transport: the CMEK constraints listed, a policy created, read, updated with
 // its etag, summed up by getEffectivePolicy, listed and deleted; and its effect as
 // Google's @google-cloud/pubsub surfaces it: a topic without a key refused with
-// FAILED_PRECONDITION naming the constraint, a topic with a key created.
+// FAILED_PRECONDITION naming the constraint, a topic with a key created; and the resource
+// locations constraint as Google's @google-cloud/kms surfaces it: a key ring outside the
+// allowed value group refused.
 
 const {describe, it, before, after} = require('node:test');
 const assert = require('node:assert/strict');
@@ -13,6 +15,7 @@ const {RUN, Code, rejectsWith, restOptions, kmsClient, pubsub} = require('./lib/
 const PROJECT = `orgpolicy-${RUN}`;
 const NON_CMEK = 'gcp.restrictNonCmekServices';
 const KEYS = 'gcp.restrictCmekCryptoKeyProjects';
+const LOCATIONS = 'gcp.resourceLocations';
 
 describe('Organization Policy through @google-cloud/org-policy (REST)', () => {
   let client, kms, ps;
@@ -32,12 +35,15 @@ describe('Organization Policy through @google-cloud/org-policy (REST)', () => {
   it('lists the CMEK and Cloud KMS constraints, answered under the project number', async () => {
     const [constraints] = await client.listConstraints({parent});
     const names = constraints.map(c => c.name.split('/').pop()).sort();
-    assert.deepEqual(names, ['cloudkms.allowedProtectionLevels', 'cloudkms.disableBeforeDestroy', KEYS, NON_CMEK]);
+    assert.deepEqual(names, ['cloudkms.allowedProtectionLevels', 'cloudkms.disableBeforeDestroy', LOCATIONS,
+                             KEYS, NON_CMEK]);
     number = constraints[0].name.split('/')[1];
     assert.match(number, /^[0-9]{12}$/);
     const keys = constraints.find(c => c.name.endsWith(KEYS));
     assert.equal(keys.listConstraint.supportsUnder, true);
     assert.equal(keys.constraintDefault, 'ALLOW');
+    const locations = constraints.find(c => c.name.endsWith(LOCATIONS));
+    assert.equal(locations.listConstraint.supportsIn, true);
   });
 
   it('creates, reads, updates (etag) and lists a policy', async () => {
@@ -104,6 +110,27 @@ describe('Organization Policy through @google-cloud/org-policy (REST)', () => {
     });
     await rejectsWith(ps.createTopic({name: `keyed2-${RUN}`, kmsKeyName: key.name}),
                       Code.FAILED_PRECONDITION, `constraints/${KEYS}`);
+  });
+
+  it('gcp.resourceLocations: key rings (through @google-cloud/kms) only in allowed locations', async () => {
+    const [created] = await client.createPolicy({
+      parent,
+      policy: {name: policyName(LOCATIONS), spec: {rules: [{values: {allowedValues: ['eu-locations']}}]}},
+    });
+    assert.deepEqual(created.spec.rules[0].values.allowedValues, ['in:eu-locations']);
+    // FAILED_PRECONDITION is HTTP 400, which this library's google-gax reads as INVALID_ARGUMENT
+    const refused = kms.createKeyRing({parent: `projects/${PROJECT}/locations/us-central1`, keyRingId: 'far', keyRing: {}});
+    await assert.rejects(refused, error => {
+      assert.ok([Code.FAILED_PRECONDITION, Code.INVALID_ARGUMENT].includes(error.code), error.message);
+      assert.ok(error.message.includes(`constraints/${LOCATIONS} violated`), error.message);
+      assert.ok(error.message.includes('attempting to create a key ring in [us-central1]'), error.message);
+      return true;
+    });
+    const [ring] = await kms.createKeyRing({
+      parent: `projects/${PROJECT}/locations/europe-west4`, keyRingId: 'near', keyRing: {},
+    });
+    assert.equal(ring.name, `projects/${PROJECT}/locations/europe-west4/keyRings/near`);
+    await client.deletePolicy({name: policyName(LOCATIONS)});
   });
 
   it('deletes the policies: Pub/Sub is free again', async () => {
