@@ -45,6 +45,12 @@ static const struct em_constraint constraints[] = {
      "must be protected by a CMEK key. Values are service names such as "
      "pubsub.googleapis.com.",
      false},
+    {EM_ORGPOLICY_KMS_MIN_DESTROY, "Minimum destroy scheduled duration per key",
+     "This list constraint sets the minimum scheduled for destruction duration, in days, of "
+     "new keys: an allowed value in:Nd (or Nd), N from 1 to 120, e.g. in:30d. A key created "
+     "with a shorter destroy_scheduled_duration is refused; a key created without one gets "
+     "at least the minimum.",
+     false, false, NULL, false, true},
     {EM_ORGPOLICY_LOCATIONS, "Google Cloud Platform - Resource Location Restriction",
      "This list constraint defines the set of locations where location-based resources can "
      "be created: multi-regions (us, europe), regions (us-east1), zones (us-east1-b), or "
@@ -335,6 +341,19 @@ static bool valid_subtree(const char *value)
     return false;
 }
 
+/* The days of a duration value, "in:30d" or "30d" (1 to 120); 0 when it is not one. */
+static int days_of(const char *value)
+{
+    if (strncmp(value, "in:", 3) == 0)
+        value += 3;
+    int days = 0;
+    const char *p = value;
+    for (; *p >= '0' && *p <= '9' && p - value < 3; p++)
+        days = days * 10 + (*p - '0');
+    bool ok = p > value && *value != '0' && p[0] == 'd' && p[1] == '\0';
+    return ok && days >= 1 && days <= 120 ? days : 0;
+}
+
 static enum em_code check_value(const struct em_constraint *c, const char *value, const char *field,
                                 struct em_status *st)
 {
@@ -343,6 +362,14 @@ static enum em_code check_value(const struct em_constraint *c, const char *value
                        "Invalid value in %s: values are 1 to %d characters, without control "
                        "characters.",
                        field, EM_ORGPOLICY_MAX_VALUE);
+    if (c->days) {
+        if (days_of(value))
+            return EM_OK;
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid value \"%.100s\" in %s: constraints/%s takes a duration in days, "
+                       "in:Nd with N from 1 to 120 (in:30d).",
+                       value, field, c->name);
+    }
     if (strncmp(value, "in:", 3) == 0 && c->supports_groups) {
         if (em_location_group_known(value + 3))
             return EM_OK;
@@ -447,6 +474,12 @@ static enum em_code check_rule(const struct em_constraint *c, const cJSON *rule,
                        "Invalid %s.rules: each rule sets exactly one of values, allow_all and "
                        "deny_all.",
                        field);
+    if (c->days && (rule_flag(rule, "denyAll") ||
+                    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(values, "deniedValues"))))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid %s.rules: constraints/%s sets a minimum through allowed values "
+                       "(in:30d); it has no denied values.",
+                       field, c->name);
     if (!values)
         return EM_OK;
     char where[64];
@@ -622,6 +655,30 @@ static enum em_code gather(struct em_store *store, const char *resource, const c
         if (!found)
             return EM_OK;
     }
+    return EM_OK;
+}
+
+static void gathered_free(struct gathered *g);
+
+enum em_code em_orgpolicy_min_days(struct em_store *store, const char *resource,
+                                   const char *constraint, int *days, struct em_status *st)
+{
+    *days = 0;
+    struct gathered g;
+    if (gather(store, resource, constraint, &g, st)) {
+        gathered_free(&g);
+        return st->code;
+    }
+    const cJSON *value;
+    cJSON_ArrayForEach(value, g.allowed)
+    {
+        int d = days_of(value->valuestring);
+        if (d && (!*days || d < *days))
+            *days = d;
+    }
+    if (g.allow_all)
+        *days = 0;
+    gathered_free(&g);
     return EM_OK;
 }
 

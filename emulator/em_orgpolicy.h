@@ -17,7 +17,10 @@
  *                                    keys, versions (rotation included) and import jobs
  *                                    must use one of them;
  *   cloudkms.disableBeforeDestroy    boolean: a key version must be disabled before it
- *                                    can be scheduled for destruction.
+ *                                    can be scheduled for destruction;
+ *   cloudkms.minimumDestroyScheduledDuration  list of durations in days ("in:30d", or
+ *                                    "30d"), allowed values only: new keys' scheduled
+ *                                    for destruction duration is at least the smallest.
  * And the data-residency one (https://cloud.google.com/resource-manager/docs/
  * organization-policy/defining-locations):
  *   gcp.resourceLocations            list of locations and value groups (in:eu-locations,
@@ -54,11 +57,12 @@
 
 struct em_store;
 
-#define EM_ORGPOLICY_NON_CMEK     "gcp.restrictNonCmekServices"
-#define EM_ORGPOLICY_KEY_PROJECTS "gcp.restrictCmekCryptoKeyProjects"
-#define EM_ORGPOLICY_KMS_LEVELS   "cloudkms.allowedProtectionLevels"
-#define EM_ORGPOLICY_KMS_DISABLE  "cloudkms.disableBeforeDestroy"
-#define EM_ORGPOLICY_LOCATIONS    "gcp.resourceLocations"
+#define EM_ORGPOLICY_NON_CMEK        "gcp.restrictNonCmekServices"
+#define EM_ORGPOLICY_KEY_PROJECTS    "gcp.restrictCmekCryptoKeyProjects"
+#define EM_ORGPOLICY_KMS_LEVELS      "cloudkms.allowedProtectionLevels"
+#define EM_ORGPOLICY_KMS_DISABLE     "cloudkms.disableBeforeDestroy"
+#define EM_ORGPOLICY_LOCATIONS       "gcp.resourceLocations"
+#define EM_ORGPOLICY_KMS_MIN_DESTROY "cloudkms.minimumDestroyScheduledDuration"
 
 #define EM_ORGPOLICY_MAX_VALUES 500  /* allowed plus denied values of one policy */
 #define EM_ORGPOLICY_MAX_VALUE  1024 /* bytes of one value */
@@ -73,6 +77,8 @@ struct em_constraint {
     const char *const *choices; /* NULL-terminated: the only values allowed; NULL: any */
     bool supports_groups;       /* values may be location value groups (in:), see
                                    em_location_groups.h */
+    bool days;                  /* values are durations in days, "in:30d" or "30d", and
+                                   only allowed ones */
 };
 
 /* The constraints the emulator knows, and one of them by short name (NULL: unknown). */
@@ -133,6 +139,11 @@ enum em_code em_orgpolicy_list_all(struct em_store *store,
  * gathered up the hierarchy (none: the constraint's default). The caller deletes it. */
 enum em_code em_orgpolicy_effective(struct em_store *store, const char *resource,
                                     const char *constraint, cJSON **spec, struct em_status *st);
+
+/* The minimum a days constraint sets on resource: the smallest duration its effective
+ * policy allows, in days (0: no minimum). */
+enum em_code em_orgpolicy_min_days(struct em_store *store, const char *resource,
+                                   const char *constraint, int *days, struct em_status *st);
 
 /* Whether boolean constraint is enforced on resource (its nearest policy up the
  * hierarchy says so). */

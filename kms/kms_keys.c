@@ -201,6 +201,9 @@ static enum em_code prepare_key(const struct kms_registry *reg, const char *name
     enum em_code code = resolve_spec(spec, skip_initial_version, now, key, st);
     if (!code)
         code = kms_policy_check_level(reg->store, name, key->template_protection, "a key", st);
+    if (!code)
+        code = kms_policy_destroy_duration(reg->store, name, spec->destroy_scheduled_ns,
+                                           &key->destroy_scheduled_ns, st);
     if (!code && !skip_initial_version) {
         code = kms_version_prepare(reg, name, key->template_alg, key->template_protection, now,
                                    &first, st);

@@ -5,11 +5,14 @@
  *                                     must use an allowed protection level;
  *   cloudkms.disableBeforeDestroy     only a DISABLED version may be scheduled for
  *                                     destruction;
+ *   cloudkms.minimumDestroyScheduledDuration  new keys wait at least that long between
+ *                                     scheduling a destruction and doing it;
  * and the resource locations constraint for new key rings (gcp.resourceLocations).
  * Both are evaluated on the project a resource name starts with.
  */
 #include "kms_registry.h"
 
+#include "em_json.h"
 #include "em_names.h"
 #include "em_orgpolicy.h"
 
@@ -62,4 +65,30 @@ enum em_code kms_policy_check_location(struct em_store *store, const char *ring_
         !em_name_id(ring_name, "locations", location, sizeof(location)))
         return EM_OK; /* the name was checked before; nothing to evaluate */
     return em_orgpolicy_check_location(store, project, location, "a key ring", st);
+}
+
+enum em_code kms_policy_destroy_duration(struct em_store *store, const char *key_name,
+                                         int64_t requested_ns, int64_t *ns, struct em_status *st)
+{
+    char project[64], resource[80];
+    if (!em_name_id(key_name, "projects", project, sizeof(project)))
+        return EM_OK;
+    snprintf(resource, sizeof(resource), "projects/%s", project);
+    int days;
+    if (em_orgpolicy_min_days(store, resource, EM_ORGPOLICY_KMS_MIN_DESTROY, &days, st))
+        return st->code;
+    int64_t minimum = days * 86400LL * EM_NS_PER_SEC;
+    if (!requested_ns) {
+        if (*ns < minimum)
+            *ns = minimum;
+        return EM_OK;
+    }
+    if (requested_ns >= minimum)
+        return EM_OK;
+    char action[640];
+    snprintf(action, sizeof(action),
+             "create %.500s with destroy_scheduled_duration %llds, shorter than the minimum of "
+             "%d days",
+             key_name, (long long)(requested_ns / EM_NS_PER_SEC), days);
+    return em_orgpolicy_violation(EM_ORGPOLICY_KMS_MIN_DESTROY, project, action, st);
 }

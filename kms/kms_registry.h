@@ -75,6 +75,12 @@ enum em_code kms_policy_check_level(struct em_store *store, const char *name,
  * cloudkms.disableBeforeDestroy is enforced. */
 enum em_code kms_policy_check_destroy(struct em_store *store, const char *version_name,
                                       enum kms_state state, struct em_status *st);
+/* A new key's scheduled for destruction duration under
+ * cloudkms.minimumDestroyScheduledDuration: requested_ns (0: not given) below the minimum
+ * is FAILED_PRECONDITION; a key that gives none gets the larger of *ns (the default) and
+ * the minimum. */
+enum em_code kms_policy_destroy_duration(struct em_store *store, const char *key_name,
+                                         int64_t requested_ns, int64_t *ns, struct em_status *st);
 /* A new key ring (its name gives project and location): FAILED_PRECONDITION when
  * gcp.resourceLocations does not allow its location. */
 enum em_code kms_policy_check_location(struct em_store *store, const char *ring_name,

@@ -54,7 +54,7 @@ section "the constraints, and no policy yet"
 api GET "$CONTROL_URL/v2/projects/$PROJECT/constraints"
 expect_status 200
 expect_json '[.constraints[].name | sub(".*/"; "")] | sort | join(",")' \
-    "cloudkms.allowedProtectionLevels,cloudkms.disableBeforeDestroy,gcp.resourceLocations,$KEYS,$NON_CMEK"
+    "cloudkms.allowedProtectionLevels,cloudkms.disableBeforeDestroy,cloudkms.minimumDestroyScheduledDuration,gcp.resourceLocations,$KEYS,$NON_CMEK"
 expect_json "[.constraints[].name | startswith(\"projects/$NUMBER/constraints/\")] | all" true
 expect_json '.constraints[] | select(.name | endswith("disableBeforeDestroy")) | .booleanConstraint' '{}'
 expect_json ".constraints[] | select(.name | endswith(\"$KEYS\")) | .listConstraint.supportsUnder" true
@@ -341,6 +341,26 @@ api PATCH "$OP/cloudkms.disableBeforeDestroy" "$(policy cloudkms.disableBeforeDe
 expect_status 200
 api POST "$KR/cryptoKeys/hard/cryptoKeyVersions/1:destroy" '{}'
 expect_status 200 # not enforced any more
+
+section "Cloud KMS: cloudkms.minimumDestroyScheduledDuration"
+MIN=cloudkms.minimumDestroyScheduledDuration
+api POST "$OP" "$(policy $MIN '[{"values":{"allowedValues":["in:0d"]}}]')"
+expect_invalid "takes a duration in days"
+api POST "$OP" "$(policy $MIN '[{"values":{"allowedValues":["in:60d"]}}]')"
+expect_status 200
+api POST "$KR/cryptoKeys?cryptoKeyId=brief" '{"purpose":"ENCRYPT_DECRYPT","destroyScheduledDuration":"86400s"}'
+expect_error_json 400 FAILED_PRECONDITION
+expect_contains "$(jq -r .error.message <<<"$BODY")" \
+    "Constraint constraints/$MIN violated for projects/$PROJECT attempting to create projects/$PROJECT/locations/global/keyRings/r/cryptoKeys/brief with destroy_scheduled_duration 86400s, shorter than the minimum of 60 days" \
+    "a key scheduled to be destroyed sooner than the minimum is refused"
+api POST "$KR/cryptoKeys?cryptoKeyId=defaulted" '{"purpose":"ENCRYPT_DECRYPT"}'
+expect_status 200
+expect_json .destroyScheduledDuration 5184000s # the minimum, above the 30-day default
+api POST "$KR/cryptoKeys?cryptoKeyId=patient" '{"purpose":"ENCRYPT_DECRYPT","destroyScheduledDuration":"8640000s"}'
+expect_status 200
+expect_json .destroyScheduledDuration 8640000s
+api DELETE "$OP/$MIN"
+expect_status 200
 
 section "a reset forgets every policy"
 api POST "$CONTROL_URL/emulator/v1/reset" '{}'

@@ -35,8 +35,8 @@ describe('Organization Policy through @google-cloud/org-policy (REST)', () => {
   it('lists the CMEK and Cloud KMS constraints, answered under the project number', async () => {
     const [constraints] = await client.listConstraints({parent});
     const names = constraints.map(c => c.name.split('/').pop()).sort();
-    assert.deepEqual(names, ['cloudkms.allowedProtectionLevels', 'cloudkms.disableBeforeDestroy', LOCATIONS,
-                             KEYS, NON_CMEK]);
+    assert.deepEqual(names, ['cloudkms.allowedProtectionLevels', 'cloudkms.disableBeforeDestroy',
+                             'cloudkms.minimumDestroyScheduledDuration', LOCATIONS, KEYS, NON_CMEK]);
     number = constraints[0].name.split('/')[1];
     assert.match(number, /^[0-9]{12}$/);
     const keys = constraints.find(c => c.name.endsWith(KEYS));

@@ -486,6 +486,50 @@ static void test_resource_locations_allow_and_deny(void **state)
     assert_int_equal(in_location(f, "us-east1-b", &st), EM_OK);
 }
 
+static int min_days(struct fixture *f, const char *resource)
+{
+    struct em_status st = {0};
+    int days = -1;
+    assert_int_equal(
+        em_orgpolicy_min_days(f->dir.store, resource, EM_ORGPOLICY_KMS_MIN_DESTROY, &days, &st),
+        EM_OK);
+    return days;
+}
+
+static void test_minimum_destroy_duration_in_days(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    const char *bad[] = {"in:0d",    "in:121d", "in:30",  "30 d", "in:030d",
+                         "in:1000d", "is:30d",  "in:-1d", "in:d"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char spec[128];
+        snprintf(spec, sizeof(spec), "{\"rules\":[{\"values\":{\"allowedValues\":[\"%s\"]}}]}",
+                 bad[i]);
+        assert_int_equal(check_spec(EM_ORGPOLICY_KMS_MIN_DESTROY, spec, &st), EM_INVALID_ARGUMENT);
+        assert_non_null(strstr(st.message, "takes a duration in days"));
+    }
+    assert_int_equal(check_spec(EM_ORGPOLICY_KMS_MIN_DESTROY,
+                                "{\"rules\":[{\"values\":{\"deniedValues\":[\"in:7d\"]}}]}", &st),
+                     EM_INVALID_ARGUMENT);
+    assert_int_equal(
+        check_spec(EM_ORGPOLICY_KMS_MIN_DESTROY, "{\"rules\":[{\"denyAll\":true}]}", &st),
+        EM_INVALID_ARGUMENT);
+    assert_int_equal(min_days(f, "projects/my-project"), 0);
+    set(f, "organizations/42", EM_ORGPOLICY_KMS_MIN_DESTROY,
+        "{\"rules\":[{\"values\":{\"allowedValues\":[\"in:90d\",\"120d\"]}}]}");
+    assert_int_equal(
+        em_iam_set_parent(f->dir.store, "projects/my-project", "organizations/42", &st), EM_OK);
+    assert_int_equal(min_days(f, "projects/my-project"), 90);
+    /* the project's own values add to its parent's: the smallest is the minimum */
+    set(f, "projects/my-project", EM_ORGPOLICY_KMS_MIN_DESTROY,
+        "{\"inheritFromParent\":true,\"rules\":[{\"values\":{\"allowedValues\":[\"in:7d\"]}}]}");
+    assert_int_equal(min_days(f, "projects/my-project"), 7);
+    set(f, "projects/my-project", EM_ORGPOLICY_KMS_MIN_DESTROY,
+        "{\"rules\":[{\"allowAll\":true}]}");
+    assert_int_equal(min_days(f, "projects/my-project"), 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -504,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_value_groups_hold_regions_zones_and_multi_regions),
         cmocka_unit_test(test_location_values_are_stored_as_google_completes_them),
         T(test_resource_locations_allow_and_deny),
+        T(test_minimum_destroy_duration_in_days),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
