@@ -10,6 +10,10 @@
  *   control_unbuilt.c     the ports of services not built yet: UNIMPLEMENTED to every call
  *   control_http.c        the client those calls go through (on em_rest)
  *   control_projects.c    Resource Manager projects (table `projects`)
+ *   control_projects_api.c  their REST methods (get, list, update, create, getAncestry)
+ *   control_folders*.c    Resource Manager v2 folders (tables `folders`, operations)
+ *   control_orgpolicy.c   Organization Policy v2 (policies in em_orgpolicy)
+ *   control_serviceusage.c  Service Usage v1 (table `project_services`)
  *   control_logging.c     audit rows as Cloud Logging entries (entries:list)
  *   control_json.c        request schemas and JSON of projects (read and written)
  *   control_lifecycle.c   open/close/reset hooks of the service runtime
@@ -34,6 +38,7 @@
 
 struct em_call;
 struct em_service;
+struct em_store;
 struct em_message;
 struct control_supervisor;
 
@@ -124,6 +129,18 @@ enum em_code control_start_service(struct em_call *call);
 enum em_code control_get_project(struct em_call *call);
 enum em_code control_list_projects(struct em_call *call);
 enum em_code control_update_project(struct em_call *call);
+enum em_code control_create_project(struct em_call *call);
+
+/* Service Usage v1 (control_serviceusage.c): the table and the handlers. */
+enum em_code control_serviceusage_open(struct em_store *store, struct em_status *st);
+enum em_code control_serviceusage_clear(struct em_store *store, struct em_status *st);
+enum em_code control_enable_service(struct em_call *call);
+enum em_code control_disable_service(struct em_call *call);
+enum em_code control_get_service(struct em_call *call);
+enum em_code control_batch_enable_services(struct em_call *call);
+enum em_code control_list_services(struct em_call *call);
+extern const struct em_message control_service_disable_request;
+extern const struct em_message control_batch_enable_request;
 enum em_code control_get_project_ancestry(struct em_call *call);
 /* For the generic IAM methods on projects (the project ID is valid, and remembered),
  * folders and organizations (their ID is a number: they exist as soon as named). */

@@ -459,8 +459,8 @@ enum em_code control_folders_list(struct em_store *store, const char *parent, bo
     return em_stmt_end(stmt, rc, st);
 }
 
-enum em_code control_folder_operation_save(struct em_store *store, const char *name,
-                                           const char *json, struct em_status *st)
+enum em_code control_operation_save(struct em_store *store, const char *name, const char *json,
+                                    struct em_status *st)
 {
     return em_store_run_text(store,
                              "INSERT OR REPLACE INTO folder_operations(name, json)"
@@ -468,8 +468,8 @@ enum em_code control_folder_operation_save(struct em_store *store, const char *n
                              name, json, NULL, NULL, st);
 }
 
-enum em_code control_folder_operation_get(struct em_store *store, const char *name, char **json,
-                                          struct em_status *st)
+enum em_code control_operation_get(struct em_store *store, const char *name, char **json,
+                                   struct em_status *st)
 {
     *json = NULL;
     sqlite3_stmt *stmt =

@@ -70,11 +70,12 @@ typedef bool (*control_folder_visit_fn)(const struct control_folder *folder, voi
 enum em_code control_folders_list(struct em_store *store, const char *parent, bool show_deleted,
                                   control_folder_visit_fn visit, void *arg, struct em_status *st);
 
-/* Operations: the JSON text of each create and move, by name ("operations/fc.<...>"). */
-enum em_code control_folder_operation_save(struct em_store *store, const char *name,
-                                           const char *json, struct em_status *st);
+/* Resource Manager operations: the JSON text of each folder create and move
+ * ("operations/fc.<...>") and project create ("operations/cp.<...>"), by name. */
+enum em_code control_operation_save(struct em_store *store, const char *name, const char *json,
+                                    struct em_status *st);
 /* *json (malloc'd) NULL when there is none. */
-enum em_code control_folder_operation_get(struct em_store *store, const char *name, char **json,
-                                          struct em_status *st);
+enum em_code control_operation_get(struct em_store *store, const char *name, char **json,
+                                   struct em_status *st);
 
 #endif

@@ -82,9 +82,8 @@ static enum em_code reply_operation(struct em_call *call, const struct control_f
                             "type.googleapis.com/google.cloud.resourcemanager.v2.Folder");
     cJSON_AddItemToObject(op, "response", response);
     char *text = cJSON_PrintUnformatted(op);
-    enum em_code code =
-        text ? control_folder_operation_save(call->svc->store, name, text, &call->status)
-             : EM_FAIL_OOM(&call->status);
+    enum em_code code = text ? control_operation_save(call->svc->store, name, text, &call->status)
+                             : EM_FAIL_OOM(&call->status);
     free(text);
     if (code) {
         cJSON_Delete(op);
@@ -237,7 +236,7 @@ enum em_code control_get_operation(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
     char *json;
-    if (control_folder_operation_get(call->svc->store, name, &json, &call->status))
+    if (control_operation_get(call->svc->store, name, &json, &call->status))
         return call->status.code;
     cJSON *op = json ? cJSON_Parse(json) : NULL;
     free(json);

@@ -28,7 +28,8 @@ enum em_code control_open(struct em_service *svc, struct em_status *st)
     if (control_http_init(st))
         return st->code;
     ctl->http_ready = true;
-    if (control_projects_open(svc->store, st) || control_folders_open(svc->store, st))
+    if (control_projects_open(svc->store, st) || control_folders_open(svc->store, st) ||
+        control_serviceusage_open(svc->store, st))
         return st->code;
     char bin_dir[PATH_MAX];
     if (control_bin_dir(bin_dir, sizeof(bin_dir), st) ||

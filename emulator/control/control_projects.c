@@ -218,8 +218,59 @@ enum em_code control_project_update(struct em_store *store, const char *project_
         em_store_commit(store, st)) {
         em_store_rollback(store);
         control_project_clear(out);
+        return st->code;
     }
-    return st->code;
+    return EM_OK; /* st may hold an earlier, handled status: it is not this call's */
+}
+
+static const char create_sql[] =
+    "INSERT INTO projects(" PROJECT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    " ON CONFLICT(project_id) DO NOTHING RETURNING " PROJECT_COLUMNS;
+
+static enum em_code insert_row(struct em_store *store, const char *project_id,
+                               const struct control_project_update *update, int64_t now,
+                               struct control_project *out, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(store, create_sql, st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, project_id);
+    sqlite3_bind_int64(stmt, 2, now);
+    em_bind_text(stmt, 3, update->display_name);
+    em_bind_text(stmt, 4, update->labels_json);
+    em_bind_text(stmt, 5, update->parent_type);
+    em_bind_text(stmt, 6, update->parent_id);
+    enum em_code code = EM_OK;
+    int rc = sqlite3_step(stmt);
+    bool inserted = rc == SQLITE_ROW;
+    if (inserted) {
+        code = read_project(stmt, out, st);
+        rc = sqlite3_step(stmt);
+    }
+    if (!code && rc != SQLITE_DONE)
+        code = em_store_error(sqlite3_db_handle(stmt), rc, st);
+    else if (!code && !inserted)
+        code =
+            EM_FAIL(st, EM_ALREADY_EXISTS,
+                    "Requested entity already exists: project %s is already in use.", project_id);
+    em_stmt_done(stmt);
+    return code;
+}
+
+enum em_code control_project_create(struct em_store *store, const char *project_id,
+                                    const struct control_project_update *update, int64_t now,
+                                    struct control_project *out, struct em_status *st)
+{
+    memset(out, 0, sizeof(*out));
+    if (em_project_check(project_id, st) || check_update(update, st) || em_store_begin(store, st))
+        return st->code;
+    if (insert_row(store, project_id, update, now, out, st) || tell_iam(store, out, st) ||
+        em_store_commit(store, st)) {
+        em_store_rollback(store);
+        control_project_clear(out);
+        return st->code;
+    }
+    return EM_OK; /* st may hold an earlier, handled status: it is not this call's */
 }
 
 enum em_code control_projects_scan(struct em_store *store, control_project_visit_fn visit,

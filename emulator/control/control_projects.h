@@ -1,8 +1,9 @@
 /*
  * control_projects: Resource Manager projects (cloudresourcemanager v1).
  *
- * Every valid project ID names a project that exists: the emulator has no project
- * creation step, as a developer's gcloud project is simply there. A project is remembered
+ * Every valid project ID names a project that exists: a developer's gcloud project is
+ * simply there. CreateProject (gcloud projects create) remembers a project not seen yet,
+ * with its name, labels and parent, as a setup script expects. A project is remembered
  * in table `projects` (owned here, migration module "projects") the first time it is
  * seen, so its createTime stays stable and `projects list` shows it. The project number
  * is em_project_number(), the same in every service.
@@ -64,6 +65,13 @@ enum em_code control_project_get(struct em_store *store, const char *project_id,
  * statement (remembering the project at now on first sight), and returns the project as
  * it now is. Free it with control_project_clear. */
 enum em_code control_project_update(struct em_store *store, const char *project_id,
+                                    const struct control_project_update *update, int64_t now,
+                                    struct control_project *out, struct em_status *st);
+
+/* CreateProject: remembers project_id as new at now with what update sets (the rules of
+ * control_project_update); ALREADY_EXISTS when the project was already seen (named in a
+ * Resource Manager call, created or updated). Free out with control_project_clear. */
+enum em_code control_project_create(struct em_store *store, const char *project_id,
                                     const struct control_project_update *update, int64_t now,
                                     struct control_project *out, struct em_status *st);
 

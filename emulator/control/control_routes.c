@@ -81,9 +81,23 @@ const struct em_route control_routes[] = {
     {"POST", "v2/{name=folders/*}:undelete", control_undelete_folder, "UndeleteFolder",
      &control_empty_request, NULL, NULL, EM_AUDIT_ADMIN, .reply = &control_folder_message},
     {"GET", "v1/{name=operations/*}", control_get_operation, "GetOperation"},
-    /* projects are not created or deleted in the emulator: UNIMPLEMENTED naming them */
-    {"POST", "v1/projects", NULL, "CreateProject"},
+    /* a project is created by gcloud projects create (its parent's permission is checked
+     * in the handler); it is not deleted: UNIMPLEMENTED naming the method */
+    {"POST", "v1/projects", control_create_project, "CreateProject", &control_project_message, NULL,
+     NULL, EM_AUDIT_ADMIN},
     {"DELETE", "v1/{name=projects/*}", NULL, "DeleteProject"},
+    /* Service Usage v1 (control_serviceusage.c): the operations share GET v1/operations */
+    {"POST", "v1/{name=projects/*/services/*}:enable", control_enable_service, "EnableService",
+     &control_empty_request, NULL, "serviceusage.services.enable", EM_AUDIT_ADMIN},
+    {"POST", "v1/{name=projects/*/services/*}:disable", control_disable_service, "DisableService",
+     &control_service_disable_request, NULL, "serviceusage.services.disable", EM_AUDIT_ADMIN},
+    {"GET", "v1/{name=projects/*/services/*}", control_get_service, "GetService", NULL, NULL,
+     "serviceusage.services.get", EM_AUDIT_DATA_ACCESS},
+    {"GET", "v1/{parent=projects/*}/services", control_list_services, "ListServices", NULL, NULL,
+     "serviceusage.services.list", EM_AUDIT_DATA_ACCESS},
+    {"POST", "v1/{parent=projects/*}/services:batchEnable", control_batch_enable_services,
+     "BatchEnableServices", &control_batch_enable_request, NULL, "serviceusage.services.enable",
+     EM_AUDIT_ADMIN},
     {"POST", "v1/{name=projects/*}:undelete", NULL, "UndeleteProject"},
 
     /* Organization Policy v2: the CMEK constraints (em_orgpolicy.h), on projects, folders

@@ -1,22 +1,22 @@
 /*
  * fuzz_control_request: libFuzzer target for the control plane's Google APIs: Resource
- * Manager (projects get/list/update/getAncestry, IAM on projects, folders and
- * organizations) and Logging (entries:list), through em_dispatch() on a temporary data
- * directory (no sockets; see fuzz_service.h), plus the internal ancestry route as the
- * emulator's own processes call it.
+ * Manager (projects get/list/update/create/getAncestry, IAM on projects, folders and
+ * organizations, folders), Organization Policy, Service Usage and Logging (entries:list), through
+ * em_dispatch() on a temporary data directory (no sockets; see fuzz_service.h), plus the internal
+ * ancestry route as the emulator's own processes call it.
  *
  * The control plane proper also supervises the services; that part is left out: this
  * target's service definition serves only the routes of Google's APIs (those under "v1/"
- * and "v2/", and the internal ancestry), and its open hook only opens the projects table
- * (with no supervisor, Logging's flush of the services reaches none).
- * A project moved into a folder exists, so inputs reach the update and ancestry paths.
+ * and "v2/", and the internal ancestry), and its open hook only opens the tables of
+ * projects, folders and services (with no supervisor, Logging's flush of the services reaches
+ * none). A project moved into a folder exists, so inputs reach the update and ancestry paths.
  */
 #include "control/control.h"
 #include "control/control_folders.h"
 #include "control/control_projects.h"
 #include "fuzz_service.h"
 
-#define MAX_ROUTES 64
+#define MAX_ROUTES 128
 
 static struct em_route google_routes[MAX_ROUTES];
 
@@ -40,13 +40,16 @@ static struct control no_services; /* no supervisor, no unbuilt services */
 static enum em_code projects_only_open(struct em_service *svc, struct em_status *st)
 {
     svc->ctx = &no_services;
-    return control_projects_open(svc->store, st) || control_folders_open(svc->store, st) ? st->code
-                                                                                         : EM_OK;
+    return control_projects_open(svc->store, st) || control_folders_open(svc->store, st) ||
+                   control_serviceusage_open(svc->store, st)
+               ? st->code
+               : EM_OK;
 }
 
 static enum em_code projects_reset(struct em_service *svc, struct em_status *st)
 {
-    return control_projects_clear(svc->store, st) || control_folders_clear(svc->store, st)
+    return control_projects_clear(svc->store, st) || control_folders_clear(svc->store, st) ||
+                   control_serviceusage_clear(svc->store, st)
                ? st->code
                : EM_OK;
 }

@@ -6,7 +6,8 @@
 # and so does the internal route KMS Autokey calls with the stack's credential; bad
 # input is Google's 400 INVALID_ARGUMENT naming the field, only a caller with
 # resourcemanager.projects.update may change a project, the change is audited, and it
-# survives a restart but not a reset.
+# survives a restart but not a reset; `gcloud projects create` and `gcloud services
+# enable | list | disable` (test_projects_create.sh has the curl details).
 # full-run-only: a gcloud walkthrough; `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 # shellcheck source=tests/integ/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -180,6 +181,27 @@ if (( HAVE_GCLOUD )); then
     out=$(gcloud_as user:viewer@example.com beta projects move "$PROJECT" --folder=1 --quiet 2>&1)
     expect_eq 1 $? "gcloud as a viewer cannot move the project"
     expect_contains "$out" "resourcemanager.projects.update" "gcloud names the permission"
+fi
+
+section "gcloud projects create, gcloud services"
+if (( HAVE_GCLOUD )); then
+    out=$(gcloud projects create gcloud-made-1 --folder=123 --name="Made By Gcloud" \
+        --labels=env=test 2>&1)
+    expect_eq 0 $? "gcloud projects create --folder succeeds (and enables cloudapis): $out"
+    out=$(gcloud projects describe gcloud-made-1 --format='value(name,parent.type,parent.id,labels.env)' 2>&1)
+    expect_eq $'Made By Gcloud\tfolder\t123\ttest' "$out" "gcloud projects describe shows it"
+    out=$(gcloud projects create gcloud-made-1 2>&1)
+    expect_eq 1 $? "gcloud projects create of an ID in use fails"
+    expect_contains "$out" "already in use" "gcloud says the ID is in use"
+    out=$(gcloud services enable storage.googleapis.com --project gcloud-made-1 2>&1)
+    expect_eq 0 $? "gcloud services enable: $out"
+    out=$(gcloud services list --project gcloud-made-1 --format='value(config.name)' 2>&1)
+    expect_contains "$out" "storage.googleapis.com" "gcloud services list shows the enabled API"
+    expect_contains "$out" "cloudapis.googleapis.com" "and the one projects create enabled"
+    expect_contains "$out" "cloudkms.googleapis.com" "and the APIs the emulator serves"
+    out=$(gcloud services disable pubsub.googleapis.com --project gcloud-made-1 2>&1)
+    expect_eq 1 $? "gcloud services disable of an API the emulator serves fails"
+    expect_contains "$out" "stays enabled" "gcloud shows why"
 fi
 
 section "a restart keeps the parent"

@@ -232,11 +232,11 @@ static void test_list_and_operations(void **state)
     assert_int_equal(n, 2);
 
     char *json;
-    assert_int_equal(control_folder_operation_get(d->store, "operations/fc.1", &json, &st), EM_OK);
+    assert_int_equal(control_operation_get(d->store, "operations/fc.1", &json, &st), EM_OK);
     assert_null(json);
-    assert_int_equal(
-        control_folder_operation_save(d->store, "operations/fc.1", "{\"done\":true}", &st), EM_OK);
-    assert_int_equal(control_folder_operation_get(d->store, "operations/fc.1", &json, &st), EM_OK);
+    assert_int_equal(control_operation_save(d->store, "operations/fc.1", "{\"done\":true}", &st),
+                     EM_OK);
+    assert_int_equal(control_operation_get(d->store, "operations/fc.1", &json, &st), EM_OK);
     assert_string_equal(json, "{\"done\":true}");
     free(json);
 

@@ -467,6 +467,50 @@ static void test_list_shows_parents_and_fails_on_a_step_error(void **state)
     assert_int_equal(count, 1); /* a partial list is an error, not a shorter list */
 }
 
+/* --- CreateProject --- */
+
+static void test_create_records_a_new_project_once(void **state)
+{
+    struct unit_dir *d = *state;
+    struct em_status st = {0};
+    struct control_project_update u = folder_123;
+    u.labels_json = "{\"env\":\"dev\"}";
+    struct control_project project;
+    assert_int_equal(control_project_create(d->store, "new-project", &u, NOW, &project, &st),
+                     EM_OK);
+    assert_int_equal(project.create_time_ns, NOW);
+    assert_string_equal(project.display_name, "My Project");
+    assert_string_equal(project.parent_id, "123");
+    control_project_clear(&project);
+    /* IAM knows the folder above it */
+    char parent[64];
+    assert_true(em_iam_parent(d->store, "projects/new-project", parent, sizeof(parent), &st));
+    assert_string_equal(parent, "folders/123");
+    /* again: the ID is in use, and nothing changes */
+    const struct control_project_update other = {.display_name = "Someone Else"};
+    assert_int_equal(
+        control_project_create(d->store, "new-project", &other, NOW + 1, &project, &st),
+        EM_ALREADY_EXISTS);
+    assert_int_equal(control_project_get(d->store, "new-project", &project, &st), EM_OK);
+    assert_string_equal(project.display_name, "My Project");
+    control_project_clear(&project);
+    /* a project already seen is in use too */
+    assert_int_equal(control_project_get(d->store, "seen-project", &project, &st), EM_OK);
+    control_project_clear(&project);
+    assert_int_equal(control_project_create(d->store, "seen-project", &other, NOW, &project, &st),
+                     EM_ALREADY_EXISTS);
+    /* bad input creates nothing */
+    const struct control_project_update bad = {.display_name = "x"};
+    assert_int_equal(control_project_create(d->store, "bad-name-project", &bad, NOW, &project, &st),
+                     EM_INVALID_ARGUMENT);
+    assert_int_equal(control_project_create(d->store, "Bad_Id", &other, NOW, &project, &st),
+                     EM_INVALID_ARGUMENT);
+    assert_int_equal(
+        control_project_create(d->store, "bad-name-project", &other, NOW, &project, &st),
+        EM_OK); /* the refusal above left the ID free */
+    control_project_clear(&project);
+}
+
 int main(void)
 {
 #define T(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
@@ -480,6 +524,7 @@ int main(void)
         T(test_parent_rules),
         T(test_an_invalid_project_id_is_refused),
         cmocka_unit_test(test_body_reading),
+        T(test_create_records_a_new_project_once),
         T(test_what_get_returns_can_be_put_back),
         T(test_reset_forgets_and_a_reopened_store_remembers),
         T(test_list_shows_parents_and_fails_on_a_step_error),

@@ -1,0 +1,217 @@
+/*
+ * control_projects_api: Resource Manager v1 projects on the control plane: get, list,
+ * update (gcloud projects update, move), getAncestry, and create (gcloud projects
+ * create: a done Operation "operations/cp.<n>", which GET v1/operations/{id} answers
+ * again as gcloud polls it). The rules and the table are control_projects.c's.
+ */
+#include "control.h"
+
+#include "control_folders.h"
+#include "control_projects.h"
+#include "em_call.h"
+#include "em_clock.h"
+#include "em_crypto.h"
+#include "em_iam.h"
+#include "em_json.h"
+#include "em_list.h"
+#include "em_names.h"
+#include "em_service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- Resource Manager v1 projects --- */
+
+/* The project ID a call names: its first variable is "projects/<id>". */
+static const char *call_project_id(struct em_call *call)
+{
+    const char *name = em_call_resource(call);
+    return strncmp(name, "projects/", 9) == 0 ? name + 9 : name;
+}
+
+/* The project a call names (cleared by the caller with control_project_clear). */
+static enum em_code call_project(struct em_call *call, struct control_project *project)
+{
+    return control_project_get(call->svc->store, call_project_id(call), project, &call->status);
+}
+
+/* Replies with the project and clears it. */
+static enum em_code reply_project(struct em_call *call, struct control_project *project)
+{
+    cJSON *reply = control_project_json(project);
+    control_project_clear(project);
+    return em_call_reply(call, reply);
+}
+
+enum em_code control_get_project(struct em_call *call)
+{
+    struct control_project project;
+    if (call_project(call, &project))
+        return call->status.code;
+    return reply_project(call, &project);
+}
+
+enum em_code control_update_project(struct em_call *call)
+{
+    const char *id = call_project_id(call);
+    struct control_project_update update;
+    if (control_project_update_read(call->body, id, &update, &call->status))
+        return call->status.code;
+    struct control_project project;
+    enum em_code code = control_project_update(call->svc->store, id, &update, em_clock_now(),
+                                               &project, &call->status);
+    free(update.labels_json);
+    if (code)
+        return code;
+    return reply_project(call, &project);
+}
+
+static bool add_project_json(const struct control_project *project, void *arg)
+{
+    cJSON_AddItemToArray(arg, control_project_json(project));
+    return true;
+}
+
+enum em_code control_list_projects(struct em_call *call)
+{
+    static const struct em_list_options options = {
+        .items_field = "projects", .default_page_size = 500, .max_page_size = 1000};
+    cJSON *items = cJSON_CreateArray();
+    if (control_projects_scan(call->svc->store, add_project_json, items, &call->status)) {
+        cJSON_Delete(items);
+        return call->status.code;
+    }
+    return em_list_reply(call, items, &options);
+}
+
+/* {"resourceId": {"type": type, "id": id}}, appended to ancestors. */
+static void add_ancestor(cJSON *ancestors, const char *type, const char *id)
+{
+    cJSON *ancestor = cJSON_CreateObject();
+    cJSON *resource_id = cJSON_AddObjectToObject(ancestor, "resourceId");
+    cJSON_AddStringToObject(resource_id, "type", type);
+    cJSON_AddStringToObject(resource_id, "id", id);
+    cJSON_AddItemToArray(ancestors, ancestor);
+}
+
+/* The ancestors recorded above `at` ("folders/1"): a created folder's parent, and so on
+ * up to an organization (bounded: the hierarchy is at most 10 folders deep). */
+static void add_ancestors_above(struct em_store *store, char *at, cJSON *ancestors)
+{
+    for (int level = 0; level < 12; level++) {
+        char parent[64];
+        struct em_status ignored = {0};
+        if (!em_iam_parent(store, at, parent, sizeof(parent), &ignored))
+            return;
+        const char *id = strchr(parent, '/');
+        if (!id)
+            return;
+        bool folder = strncmp(parent, "folders/", 8) == 0;
+        add_ancestor(ancestors, folder ? "folder" : "organization", id + 1);
+        snprintf(at, 64, "%s", parent);
+    }
+}
+
+/* The project, then its parent (a folder or an organization) when it has one, and the
+ * folders and organization above it that Resource Manager created (a folder a project
+ * only named has no known parent, and the list ends there). */
+enum em_code control_get_project_ancestry(struct em_call *call)
+{
+    struct control_project project;
+    if (call_project(call, &project))
+        return call->status.code;
+    cJSON *reply = cJSON_CreateObject();
+    cJSON *ancestors = cJSON_AddArrayToObject(reply, "ancestor");
+    add_ancestor(ancestors, "project", project.id);
+    if (project.parent_type[0]) {
+        add_ancestor(ancestors, project.parent_type, project.parent_id);
+        char at[64];
+        snprintf(at, sizeof(at), "%ss/%s", project.parent_type, project.parent_id);
+        add_ancestors_above(call->svc->store, at, ancestors);
+    }
+    control_project_clear(&project);
+    return em_call_reply(call, reply);
+}
+
+/* The resource of an IAM call on a project, folder or organization is well formed (a
+ * project is remembered). */
+enum em_code control_iam_resource_check(struct em_call *call)
+{
+    const char *resource = em_call_resource(call);
+    const char *slash = strchr(resource, '/');
+    if (strncmp(resource, "folders/", 8) == 0 || strncmp(resource, "organizations/", 14) == 0)
+        return em_numeric_id(slash + 1)
+                   ? EM_OK
+                   : EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                                  "Invalid %.*s ID \"%.40s\": it is a decimal "
+                                  "number.",
+                                  (int)(slash - resource - 1), resource, slash + 1);
+    struct control_project project;
+    enum em_code code = call_project(call, &project);
+    control_project_clear(&project);
+    return code;
+}
+
+/* The done Operation of a project create, saved for GET v1/operations/{id}. */
+static enum em_code reply_create_operation(struct em_call *call, struct control_project *project)
+{
+    uint64_t serial = 0;
+    if (em_random_bytes(&serial, sizeof(serial), &call->status)) {
+        control_project_clear(project);
+        return call->status.code;
+    }
+    char name[64];
+    snprintf(name, sizeof(name), "operations/cp.%llu",
+             (unsigned long long)(serial & 0x7fffffffffffffffULL));
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "name", name);
+    cJSON *metadata = cJSON_AddObjectToObject(op, "metadata");
+    cJSON_AddStringToObject(metadata, "@type",
+                            "type.googleapis.com/google.cloudresourcemanager.v1."
+                            "ProjectCreationStatus");
+    em_json_add_time(metadata, "createTime", project->create_time_ns);
+    cJSON_AddTrueToObject(metadata, "gettable");
+    cJSON_AddTrueToObject(metadata, "ready");
+    cJSON_AddTrueToObject(op, "done");
+    cJSON *response = control_project_json(project);
+    control_project_clear(project);
+    cJSON_AddStringToObject(response, "@type",
+                            "type.googleapis.com/google.cloudresourcemanager.v1.Project");
+    cJSON_AddItemToObject(op, "response", response);
+    char *text = cJSON_PrintUnformatted(op);
+    enum em_code code = text ? control_operation_save(call->svc->store, name, text, &call->status)
+                             : EM_FAIL_OOM(&call->status);
+    free(text);
+    if (code) {
+        cJSON_Delete(op);
+        return code;
+    }
+    return em_call_reply(call, op);
+}
+
+enum em_code control_create_project(struct em_call *call)
+{
+    const char *id = em_json_string(call->body, "projectId");
+    if (!id || !*id)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Invalid value at 'project_id': a project ID is required.");
+    struct control_project_update create;
+    if (control_project_update_read(call->body, id, &create, &call->status))
+        return call->status.code;
+    enum em_code code = EM_OK;
+    if (create.parent_type && create.parent_id) {
+        char parent[64];
+        snprintf(parent, sizeof(parent), "%ss/%.40s", create.parent_type, create.parent_id);
+        code = em_iam_check(call->svc->store, &call->svc->config, call->principal, parent,
+                            "resourcemanager.projects.create", &call->status);
+    }
+    struct control_project project;
+    if (!code)
+        code = control_project_create(call->svc->store, id, &create, em_clock_now(), &project,
+                                      &call->status);
+    free(create.labels_json);
+    if (code)
+        return code;
+    return reply_create_operation(call, &project);
+}

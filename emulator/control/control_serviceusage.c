@@ -1,0 +1,322 @@
+/*
+ * control_serviceusage: Service Usage v1 on the control plane, so that setup scripts run
+ * unchanged: `gcloud services enable | disable | list`, and the cloudapis.googleapis.com
+ * that `gcloud projects create` enables.
+ *
+ * The APIs the emulator serves (KMS, Pub/Sub, Bigtable, Spanner, Dataflow, and the
+ * control plane's Resource Manager, Organization Policy, Logging and Service Usage) are
+ * always ENABLED: they answer whether or not they were enabled, so disabling one is
+ * FAILED_PRECONDITION rather than a state the emulator would not honour. Any other API
+ * is recorded per project as enabled or disabled (table `project_services`, migration
+ * module "serviceusage"): it has no other effect here, as nothing serves it. Enable and
+ * disable answer a done Operation, saved for GET v1/operations/{id}. Reset forgets it.
+ */
+#include "control.h"
+
+#include "control_folders.h"
+#include "em_call.h"
+#include "em_clock.h"
+#include "em_crypto.h"
+#include "em_json.h"
+#include "em_list.h"
+#include "em_names.h"
+#include "em_schema.h"
+#include "em_service.h"
+#include "em_store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The APIs the emulator serves: always enabled. */
+static const char *const served[] = {
+    "bigtable.googleapis.com",     "bigtableadmin.googleapis.com",
+    "cloudkms.googleapis.com",     "cloudresourcemanager.googleapis.com",
+    "dataflow.googleapis.com",     "logging.googleapis.com",
+    "orgpolicy.googleapis.com",    "pubsub.googleapis.com",
+    "serviceusage.googleapis.com", "spanner.googleapis.com",
+};
+
+#define SERVED_COUNT (sizeof(served) / sizeof(served[0]))
+
+#define SERVICE_NAME_MAX 100
+
+static const struct em_field disable_fields[] = {
+    {"disableDependentServices", EM_F_BOOL},
+    {"checkIfServiceHasUsage", EM_F_STRING},
+    {NULL},
+};
+const struct em_message control_service_disable_request = {
+    "google.api.serviceusage.v1.DisableServiceRequest", disable_fields};
+static const struct em_field batch_enable_fields[] = {{"serviceIds", EM_F_STRING, true}, {NULL}};
+const struct em_message control_batch_enable_request = {
+    "google.api.serviceusage.v1.BatchEnableServicesRequest", batch_enable_fields};
+
+static bool is_served(const char *service)
+{
+    for (size_t i = 0; i < SERVED_COUNT; i++)
+        if (strcmp(served[i], service) == 0)
+            return true;
+    return false;
+}
+
+/* --- the table --- */
+
+static const char *const migrations[] = {
+    "CREATE TABLE project_services ("
+    " project_id TEXT NOT NULL,"
+    " service TEXT NOT NULL,"
+    " enabled INTEGER NOT NULL,"
+    " PRIMARY KEY (project_id, service))",
+};
+
+enum em_code control_serviceusage_open(struct em_store *store, struct em_status *st)
+{
+    return em_store_migrate(store, "serviceusage", migrations,
+                            (int)(sizeof(migrations) / sizeof(migrations[0])), st);
+}
+
+enum em_code control_serviceusage_clear(struct em_store *store, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(store, "DELETE FROM project_services", st);
+    return stmt ? em_stmt_run(stmt, st) : st->code;
+}
+
+static enum em_code set_enabled(struct em_store *store, const char *project_id, const char *service,
+                                bool enabled, struct em_status *st)
+{
+    sqlite3_stmt *stmt =
+        em_store_stmt(store,
+                      "INSERT OR REPLACE INTO project_services(project_id, service, enabled) "
+                      "VALUES (?, ?, ?)",
+                      st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, project_id);
+    em_bind_text(stmt, 2, service);
+    sqlite3_bind_int(stmt, 3, enabled);
+    return em_stmt_run(stmt, st);
+}
+
+static enum em_code is_enabled(struct em_store *store, const char *project_id, const char *service,
+                               bool *enabled, struct em_status *st)
+{
+    *enabled = is_served(service);
+    if (*enabled)
+        return EM_OK;
+    sqlite3_stmt *stmt = em_store_stmt(
+        store, "SELECT enabled FROM project_services WHERE project_id = ? AND service = ?", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, project_id);
+    em_bind_text(stmt, 2, service);
+    int rc = sqlite3_step(stmt);
+    *enabled = rc == SQLITE_ROW && sqlite3_column_int(stmt, 0);
+    return em_stmt_end(stmt, rc, st);
+}
+
+/* --- JSON --- */
+
+/* A Service: {"name": "projects/<number>/services/<s>", "parent", "config", "state"}. */
+static cJSON *service_json(const char *project_id, const char *service, bool enabled)
+{
+    char parent[64], name[64 + SERVICE_NAME_MAX];
+    snprintf(parent, sizeof(parent), "projects/%lld", (long long)em_project_number(project_id));
+    snprintf(name, sizeof(name), "%s/services/%s", parent, service);
+    cJSON *json = cJSON_CreateObject();
+    cJSON_AddStringToObject(json, "name", name);
+    cJSON_AddStringToObject(json, "parent", parent);
+    cJSON *config = cJSON_AddObjectToObject(json, "config");
+    cJSON_AddStringToObject(config, "name", service);
+    cJSON_AddStringToObject(json, "state", enabled ? "ENABLED" : "DISABLED");
+    return json;
+}
+
+/* --- handlers --- */
+
+/* A service name like pubsub.googleapis.com, copied into service. */
+static enum em_code check_service_name(struct em_call *call, const char *s,
+                                       char service[SERVICE_NAME_MAX + 1])
+{
+    size_t len = strlen(s);
+    bool valid =
+        len > 15 && len <= SERVICE_NAME_MAX && strcmp(s + len - 15, ".googleapis.com") == 0;
+    for (const char *p = s; valid && *p; p++)
+        valid = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-';
+    if (!valid)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Invalid service \"%.100s\": a service is named like "
+                            "pubsub.googleapis.com (lowercase letters, digits, dots and "
+                            "hyphens, at most %d characters).",
+                            s, SERVICE_NAME_MAX);
+    snprintf(service, SERVICE_NAME_MAX + 1, "%s", s);
+    return EM_OK;
+}
+
+/* The project ID of "projects/<id>..." up to end (NULL: the whole rest), checked. */
+static enum em_code project_of(struct em_call *call, const char *name, const char *end,
+                               char project[32])
+{
+    if (!name || strncmp(name, "projects/", 9) != 0)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid project in \"%.100s\".",
+                            name ? name : "");
+    size_t len = end ? (size_t)(end - name - 9) : strlen(name + 9);
+    if (len >= 32)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid project in \"%.100s\".", name);
+    snprintf(project, 32, "%.*s", (int)len, name + 9);
+    return em_project_check(project, &call->status);
+}
+
+/* The project and the service a path "projects/<id>/services/<service>" names. */
+static enum em_code call_service(struct em_call *call, char project[32],
+                                 char service[SERVICE_NAME_MAX + 1])
+{
+    const char *name = em_call_var(call, "name");
+    const char *slash = name && strlen(name) > 9 ? strchr(name + 9, '/') : NULL;
+    if (!slash || strncmp(slash, "/services/", 10) != 0)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid service name \"%.100s\".",
+                            name ? name : "");
+    if (project_of(call, name, slash, project))
+        return call->status.code;
+    return check_service_name(call, slash + 10, service);
+}
+
+/* A done Operation whose response is `response` ("@type" added), saved for GET
+ * v1/operations/{id}. */
+static enum em_code reply_operation(struct em_call *call, const char *project_id,
+                                    const char *response_type, cJSON *response)
+{
+    uint64_t serial = 0;
+    if (em_random_bytes(&serial, sizeof(serial), &call->status)) {
+        cJSON_Delete(response);
+        return call->status.code;
+    }
+    char name[96], type[160];
+    snprintf(name, sizeof(name), "operations/acat.p2-%lld-%016llx",
+             (long long)em_project_number(project_id), (unsigned long long)serial);
+    snprintf(type, sizeof(type), "type.googleapis.com/google.api.serviceusage.v1.%s",
+             response_type);
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "name", name);
+    cJSON_AddTrueToObject(op, "done");
+    cJSON_AddStringToObject(response, "@type", type);
+    cJSON_AddItemToObject(op, "response", response);
+    char *text = cJSON_PrintUnformatted(op);
+    enum em_code code = text ? control_operation_save(call->svc->store, name, text, &call->status)
+                             : EM_FAIL_OOM(&call->status);
+    free(text);
+    if (code) {
+        cJSON_Delete(op);
+        return code;
+    }
+    return em_call_reply(call, op);
+}
+
+enum em_code control_enable_service(struct em_call *call)
+{
+    char project[32], service[SERVICE_NAME_MAX + 1];
+    if (call_service(call, project, service) ||
+        (!is_served(service) &&
+         set_enabled(call->svc->store, project, service, true, &call->status)))
+        return call->status.code;
+    cJSON *response = cJSON_CreateObject();
+    cJSON_AddItemToObject(response, "service", service_json(project, service, true));
+    return reply_operation(call, project, "EnableServiceResponse", response);
+}
+
+enum em_code control_disable_service(struct em_call *call)
+{
+    char project[32], service[SERVICE_NAME_MAX + 1];
+    if (call_service(call, project, service))
+        return call->status.code;
+    if (is_served(service))
+        return EM_CALL_FAIL(call, EM_FAILED_PRECONDITION,
+                            "%s is served by the emulator and stays enabled: the emulator does "
+                            "not disable the APIs it serves.",
+                            service);
+    if (set_enabled(call->svc->store, project, service, false, &call->status))
+        return call->status.code;
+    cJSON *response = cJSON_CreateObject();
+    cJSON_AddItemToObject(response, "service", service_json(project, service, false));
+    return reply_operation(call, project, "DisableServiceResponse", response);
+}
+
+enum em_code control_get_service(struct em_call *call)
+{
+    char project[32], service[SERVICE_NAME_MAX + 1];
+    bool enabled;
+    if (call_service(call, project, service) ||
+        is_enabled(call->svc->store, project, service, &enabled, &call->status))
+        return call->status.code;
+    return em_call_reply(call, service_json(project, service, enabled));
+}
+
+enum em_code control_batch_enable_services(struct em_call *call)
+{
+    char project[32];
+    if (project_of(call, em_call_var(call, "parent"), NULL, project))
+        return call->status.code;
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(call->body, "serviceIds");
+    int count = cJSON_GetArraySize(ids);
+    if (count < 1 || count > 20)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "service_ids must name 1 to 20 services, got %d.", count);
+    char names[20][SERVICE_NAME_MAX + 1];
+    int n = 0;
+    const cJSON *id;
+    cJSON_ArrayForEach(id, ids)
+    {
+        if (check_service_name(call, cJSON_IsString(id) ? id->valuestring : "", names[n++]))
+            return call->status.code;
+    }
+    struct em_store *store = call->svc->store;
+    if (em_store_begin(store, &call->status))
+        return call->status.code;
+    for (int i = 0; i < n; i++)
+        if (!is_served(names[i]) && set_enabled(store, project, names[i], true, &call->status)) {
+            em_store_rollback(store);
+            return call->status.code;
+        }
+    if (em_store_commit(store, &call->status))
+        return call->status.code;
+    cJSON *response = cJSON_CreateObject();
+    cJSON *services = cJSON_AddArrayToObject(response, "services");
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(services, service_json(project, names[i], true));
+    return reply_operation(call, project, "BatchEnableServicesResponse", response);
+}
+
+/* Every service the project knows: those the emulator serves, then those recorded. */
+static enum em_code project_services(struct em_store *store, const char *project_id, cJSON *items,
+                                     struct em_status *st)
+{
+    for (size_t i = 0; i < SERVED_COUNT; i++)
+        cJSON_AddItemToArray(items, service_json(project_id, served[i], true));
+    sqlite3_stmt *stmt = em_store_stmt(
+        store,
+        "SELECT service, enabled FROM project_services WHERE project_id = ? ORDER BY service", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, project_id);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        cJSON_AddItemToArray(
+            items, service_json(project_id, em_column_text(stmt, 0), sqlite3_column_int(stmt, 1)));
+    return em_stmt_end(stmt, rc, st);
+}
+
+enum em_code control_list_services(struct em_call *call)
+{
+    static const struct em_list_options options = {
+        .items_field = "services", .default_page_size = 50, .max_page_size = 200};
+    char project[32];
+    if (project_of(call, em_call_var(call, "parent"), NULL, project))
+        return call->status.code;
+    cJSON *items = cJSON_CreateArray();
+    if (project_services(call->svc->store, project, items, &call->status)) {
+        cJSON_Delete(items);
+        return call->status.code;
+    }
+    return em_list_reply(call, items, &options);
+}
