@@ -27,10 +27,13 @@
 
 /* --- predefined roles: the basic roles here, every service's in its descriptor --- */
 
-/* Owner, editor and viewer span every service. */
+/* Owner, editor and viewer span every service, except, as in Google, writing
+ * organization policies: that is roles/orgpolicy.policyAdmin's, granted by the
+ * organization, so a project's owner cannot lift the constraints set above it. */
 static const struct em_role basic_roles[] = {
-    {"roles/owner", EM_WORDS("*"), NULL},
-    {"roles/editor", EM_WORDS("*"), EM_WORDS("*.setIamPolicy", "resourcemanager.projects.delete")},
+    {"roles/owner", EM_WORDS("*"), EM_WORDS("orgpolicy.policy.set")},
+    {"roles/editor", EM_WORDS("*"),
+     EM_WORDS("*.setIamPolicy", "resourcemanager.projects.delete", "orgpolicy.policy.set")},
     {"roles/viewer", EM_WORDS("*.get", "*.list", "*.getIamPolicy", "logging.logEntries.list"),
      NULL},
     {NULL},

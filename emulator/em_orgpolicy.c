@@ -614,7 +614,17 @@ static enum em_code gather_level(struct em_store *store, const char *resource,
     return EM_OK;
 }
 
-#define MAX_LEVELS 8 /* a project, its folder or organization: bounded against loops */
+/* A project, up to 10 levels of folders and the organization fit; a longer chain is a
+ * loop, and evaluation refuses (fails closed) rather than stop half way. */
+#define MAX_LEVELS 16
+
+static enum em_code too_deep(const char *resource, struct em_status *st)
+{
+    return EM_FAIL(st, EM_INTERNAL,
+                   "The hierarchy above %.200s is more than %d levels deep (a loop?): its "
+                   "organization policies cannot be evaluated.",
+                   resource, MAX_LEVELS);
+}
 
 /* Replaces name by its recorded parent (*found), or leaves it (the top). st is only
  * written on an error: a caller's earlier, handled status does not count. */
@@ -655,7 +665,7 @@ static enum em_code gather(struct em_store *store, const char *resource, const c
         if (!found)
             return EM_OK;
     }
-    return EM_OK;
+    return too_deep(resource, st);
 }
 
 static void gathered_free(struct gathered *g);
@@ -718,7 +728,7 @@ static enum em_code decide_boolean(struct em_store *store, const char *resource,
         if (!found)
             return EM_OK;
     }
-    return EM_OK;
+    return *decided ? EM_OK : too_deep(resource, st);
 }
 
 enum em_code em_orgpolicy_enforced(struct em_store *store, const char *resource,
@@ -789,7 +799,7 @@ enum em_code em_orgpolicy_effective(struct em_store *store, const char *resource
 static bool value_matches(const char *policy_value, const char *value, const char *const *ancestry)
 {
     if (strncmp(policy_value, "is:", 3) == 0)
-        policy_value += 3;
+        return strcmp(policy_value + 3, value) == 0; /* "is:": exactly this value */
     const char *wanted = policy_value;
     if (strncmp(policy_value, "under:", 6) == 0)
         wanted = policy_value + 6;
@@ -858,13 +868,24 @@ static enum em_code check_key_project(struct em_store *store, const char *resour
     struct em_crypto_key_name key;
     if (em_crypto_key_name_parse(kms_key_name, "kms_key_name", &key, st))
         return st->code;
-    char key_project[64], parent[EM_ORGPOLICY_MAX_VALUE];
+    char key_project[64];
     snprintf(key_project, sizeof(key_project), "projects/%s", key.project);
-    snprintf(parent, sizeof(parent), "%s", key_project);
-    bool found;
-    if (parent_of(store, parent, sizeof(parent), &found, st))
-        return st->code;
-    const char *ancestry[] = {key_project, found ? parent : NULL, NULL};
+    /* the key's project, its folders and its organization: under: names any of them */
+    char chain[MAX_LEVELS][96];
+    const char *ancestry[MAX_LEVELS + 1] = {NULL};
+    snprintf(chain[0], sizeof(chain[0]), "%s", key_project);
+    ancestry[0] = chain[0];
+    for (int n = 1;; n++) {
+        if (n == MAX_LEVELS)
+            return too_deep(key_project, st);
+        snprintf(chain[n], sizeof(chain[n]), "%s", chain[n - 1]);
+        bool found;
+        if (parent_of(store, chain[n], sizeof(chain[n]), &found, st))
+            return st->code;
+        if (!found)
+            break;
+        ancestry[n] = chain[n];
+    }
     bool allowed;
     if (em_orgpolicy_allows(store, resource, EM_ORGPOLICY_KEY_PROJECTS, key_project, ancestry,
                             &allowed, st))

@@ -132,6 +132,7 @@ enum em_code kms_import_job_create(struct kms_registry *reg, const char *name,
     struct kms_import_job *job = NULL;
     *out = NULL;
     if (kms_policy_check_level(reg->store, name, protection, "an import job", st) ||
+        kms_policy_check_location(reg->store, name, "an import job", st) ||
         job_prepare(name, method, protection, now, &job, st))
         return st->code;
     kms_registry_write_lock(reg);
@@ -447,6 +448,10 @@ enum em_code kms_version_import(struct kms_registry *reg, const struct kms_impor
     unsigned char digest[KMS_MATERIAL_DIGEST] = {0};
     if (out)
         *out = (struct kms_version_view){0};
+    /* a new version (not a re-import into an existing one) must be in an allowed location */
+    if (!req->target_version &&
+        kms_policy_check_location(reg->store, req->key_name, "a key version", st))
+        return st->code;
     if (unwrap_material(reg, req, now, &m, &failure, st))
         return st->code;
     if (!failure.code)

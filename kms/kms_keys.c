@@ -25,7 +25,7 @@ static enum em_code insert_ring(struct kms_registry *reg, const char *name, int6
 {
     if (kms_registry_find_ring(reg, name))
         return EM_FAIL(st, EM_ALREADY_EXISTS, "KeyRing %s already exists.", name);
-    if (kms_policy_check_location(reg->store, name, st))
+    if (kms_policy_check_location(reg->store, name, "a key ring", st))
         return st->code;
     struct kms_key_ring draft = {(char *)name, now};
     struct kms_key_ring *ring = kms_key_ring_dup(&draft);
@@ -201,6 +201,8 @@ static enum em_code prepare_key(const struct kms_registry *reg, const char *name
     enum em_code code = resolve_spec(spec, skip_initial_version, now, key, st);
     if (!code)
         code = kms_policy_check_level(reg->store, name, key->template_protection, "a key", st);
+    if (!code)
+        code = kms_policy_check_location(reg->store, name, "a key", st);
     if (!code)
         code = kms_policy_destroy_duration(reg->store, name, spec->destroy_scheduled_ns,
                                            &key->destroy_scheduled_ns, st);

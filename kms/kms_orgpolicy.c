@@ -7,7 +7,8 @@
  *                                     destruction;
  *   cloudkms.minimumDestroyScheduledDuration  new keys wait at least that long between
  *                                     scheduling a destruction and doing it;
- * and the resource locations constraint for new key rings (gcp.resourceLocations).
+ * and the resource locations constraint (gcp.resourceLocations) for new key rings, keys,
+ * key versions (rotations and imports included) and import jobs.
  * Both are evaluated on the project a resource name starts with.
  */
 #include "kms_registry.h"
@@ -57,14 +58,14 @@ enum em_code kms_policy_check_destroy(struct em_store *store, const char *versio
     return em_orgpolicy_violation(EM_ORGPOLICY_KMS_DISABLE, project, action, st);
 }
 
-enum em_code kms_policy_check_location(struct em_store *store, const char *ring_name,
+enum em_code kms_policy_check_location(struct em_store *store, const char *name, const char *what,
                                        struct em_status *st)
 {
     char project[64], location[64];
-    if (!em_name_id(ring_name, "projects", project, sizeof(project)) ||
-        !em_name_id(ring_name, "locations", location, sizeof(location)))
+    if (!em_name_id(name, "projects", project, sizeof(project)) ||
+        !em_name_id(name, "locations", location, sizeof(location)))
         return EM_OK; /* the name was checked before; nothing to evaluate */
-    return em_orgpolicy_check_location(store, project, location, "a key ring", st);
+    return em_orgpolicy_check_location(store, project, location, what, st);
 }
 
 enum em_code kms_policy_destroy_duration(struct em_store *store, const char *key_name,

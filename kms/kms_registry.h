@@ -81,9 +81,9 @@ enum em_code kms_policy_check_destroy(struct em_store *store, const char *versio
  * the minimum. */
 enum em_code kms_policy_destroy_duration(struct em_store *store, const char *key_name,
                                          int64_t requested_ns, int64_t *ns, struct em_status *st);
-/* A new key ring (its name gives project and location): FAILED_PRECONDITION when
- * gcp.resourceLocations does not allow its location. */
-enum em_code kms_policy_check_location(struct em_store *store, const char *ring_name,
+/* A new key ring, key, key version or import job (`what`; its name gives project and
+ * location): FAILED_PRECONDITION when gcp.resourceLocations does not allow the location. */
+enum em_code kms_policy_check_location(struct em_store *store, const char *name, const char *what,
                                        struct em_status *st);
 
 /* Rows for the store; strings and material point into the objects. */

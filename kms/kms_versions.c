@@ -119,6 +119,7 @@ enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, 
     kms_registry_unlock(reg);
     struct kms_version *v;
     if (code || kms_policy_check_level(reg->store, key_name, protection, "a key version", st) ||
+        kms_policy_check_location(reg->store, key_name, "a key version", st) ||
         kms_version_prepare(reg, key_name, alg, protection, now, &v, st))
         return st->code;
     kms_registry_write_lock(reg);
@@ -269,7 +270,8 @@ static void rotations_free(struct rotation *r, size_t count)
 }
 
 /* A due rotation's new version, unless the organization policies refuse its protection
- * level (then it is marked refused: rotate() skips the period, as Google's rotation fails). */
+ * level or its location (then it is marked refused: rotate() skips the period, as Google's
+ * rotation fails). */
 static enum em_code prepare_rotation(struct kms_registry *reg, struct rotation *r,
                                      const struct kms_algorithm *alg, enum kms_protection level,
                                      struct em_status *st)
@@ -277,6 +279,8 @@ static enum em_code prepare_rotation(struct kms_registry *reg, struct rotation *
     struct em_status refusal = {0};
     enum em_code code =
         kms_policy_check_level(reg->store, r->key_name, level, "a key version", &refusal);
+    if (!code)
+        code = kms_policy_check_location(reg->store, r->key_name, "a key version", &refusal);
     if (code == EM_FAILED_PRECONDITION) {
         em_warn("kms: the rotation of %s fails: %s", r->key_name, refusal.message);
         r->refused = true;

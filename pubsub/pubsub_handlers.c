@@ -46,7 +46,8 @@ static enum em_code check_org_policy(struct em_call *call, const char *topic, co
 }
 
 /* The resource locations constraint (gcp.resourceLocations) on each region of the
- * topic's message storage policy (regions: "r1,r2", NULL: none set). */
+ * topic's message storage policy (regions: "r1,r2", NULL: none set); a region that is
+ * not one is left to the topic's validation, which names it (INVALID_ARGUMENT). */
 static enum em_code check_storage_regions(struct em_call *call, const char *topic,
                                           const char *regions)
 {
@@ -57,7 +58,9 @@ static enum em_code check_storage_regions(struct em_call *call, const char *topi
         size_t n = strcspn(r, ",");
         char region[128];
         snprintf(region, sizeof(region), "%.*s", (int)(n < 127 ? n : 127), r);
-        if (em_orgpolicy_check_location(call->svc->store, project, region,
+        const struct em_location *known = em_location_find(region);
+        if (known && known->kind == EM_LOC_REGION && /* others: INVALID_ARGUMENT later */
+            em_orgpolicy_check_location(call->svc->store, project, region,
                                         "a topic storing messages", &call->status))
             return call->status.code;
         r += n + (r[n] == ',');

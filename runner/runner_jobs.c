@@ -110,6 +110,30 @@ static enum em_code check_location(const char *location, struct em_status *st)
     return EM_OK;
 }
 
+/* environment.worker_region: a region; worker_zone and zone: a zone, "<region>-<letter>". */
+static enum em_code check_worker_location(const char *value, const char *field, bool zone,
+                                          struct em_status *st)
+{
+    char region[64];
+    size_t len = strlen(value);
+    bool ok = len > 2 && len < sizeof(region);
+    if (ok && zone) {
+        ok = value[len - 2] == '-' && value[len - 1] >= 'a' && value[len - 1] <= 'z';
+        len -= 2;
+    }
+    if (ok) {
+        snprintf(region, sizeof(region), "%.*s", (int)len, value);
+        const struct em_location *loc = em_location_find(region);
+        ok = loc && loc->kind == EM_LOC_REGION;
+    }
+    if (!ok)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid value at 'environment.%s': '%.100s' is not a %s (such as %s).",
+                       field, value, zone ? "zone" : "region",
+                       zone ? "us-central1-a" : "us-central1");
+    return EM_OK;
+}
+
 /* A Dataflow job's key must be global or in the job's region (DESIGN section 3). */
 static enum em_code check_key(const char *key, const char *location, struct em_status *st)
 {
@@ -541,6 +565,10 @@ static enum em_code check_launch_locations(struct em_store *store, const struct 
     const char *locations[] = {l->location, env_string(l->environment, "workerRegion"),
                                env_string(l->environment, "workerZone"),
                                env_string(l->environment, "zone")};
+    static const char *const fields[] = {NULL, "worker_region", "worker_zone", "zone"};
+    for (size_t i = 1; i < sizeof(locations) / sizeof(locations[0]); i++)
+        if (locations[i] && check_worker_location(locations[i], fields[i], i > 1, st))
+            return st->code;
     for (size_t i = 0; i < sizeof(locations) / sizeof(locations[0]); i++)
         if (locations[i] && *locations[i] &&
             em_orgpolicy_check_location(store, l->project, locations[i], "a job", st))

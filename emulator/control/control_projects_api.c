@@ -52,12 +52,41 @@ enum em_code control_get_project(struct em_call *call)
     return reply_project(call, &project);
 }
 
+/* A project may move only where the caller may create projects, as in Google
+ * (resourcemanager.projects.create on the destination folder or organization): else a
+ * project's editor could take it out of the organization, its policies and its IAM. */
+static enum em_code check_destination(struct em_call *call, const char *id,
+                                      const struct control_project_update *update)
+{
+    bool valid =
+        update->parent_type && update->parent_id && em_numeric_id(update->parent_id) &&
+        (!strcmp(update->parent_type, "folder") || !strcmp(update->parent_type, "organization"));
+    if (!valid)
+        return EM_OK; /* control_project_update refuses it, naming the field */
+    struct control_project current;
+    if (control_project_get(call->svc->store, id, &current, &call->status))
+        return call->status.code;
+    bool moves = strcmp(current.parent_type, update->parent_type) != 0 ||
+                 strcmp(current.parent_id, update->parent_id) != 0;
+    control_project_clear(&current);
+    if (!moves)
+        return EM_OK;
+    char parent[64];
+    snprintf(parent, sizeof(parent), "%ss/%.40s", update->parent_type, update->parent_id);
+    return em_iam_check(call->svc->store, &call->svc->config, call->principal, parent,
+                        "resourcemanager.projects.create", &call->status);
+}
+
 enum em_code control_update_project(struct em_call *call)
 {
     const char *id = call_project_id(call);
     struct control_project_update update;
     if (control_project_update_read(call->body, id, &update, &call->status))
         return call->status.code;
+    if (check_destination(call, id, &update)) {
+        free(update.labels_json);
+        return call->status.code;
+    }
     struct control_project project;
     enum em_code code = control_project_update(call->svc->store, id, &update, em_clock_now(),
                                                &project, &call->status);

@@ -5,7 +5,8 @@
 # Operation that GET v1/operations/{id} answers again, and is then a project like any
 # other (get, ancestry, IAM from its folder); an ID already in use is 409 ALREADY_EXISTS;
 # bad input is 400 naming the field; creating under a folder needs
-# resourcemanager.projects.create there. Services: the APIs the emulator serves are
+# resourcemanager.projects.create there (and so does moving a project: an editor cannot
+# take it out of its folder, nor write its organization policies). Services: the APIs the emulator serves are
 # always ENABLED and cannot be disabled (FAILED_PRECONDITION); others are recorded as
 # enabled or disabled per project, listed with a filter, and forgotten by a reset.
 # shellcheck source=tests/integ/lib.sh
@@ -18,10 +19,11 @@ RM="$CONTROL_URL/v1"
 
 section "CreateProject: a done Operation, then the project"
 api POST "$CONTROL_URL/v2/folders/777:setIamPolicy" \
-    "{\"policy\":{\"bindings\":[{\"role\":\"roles/resourcemanager.projectCreator\",\"members\":[\"$OWNER\"]},{\"role\":\"roles/viewer\",\"members\":[\"user:auditor@example.com\"]}]}}"
+    "{\"policy\":{\"bindings\":[{\"role\":\"roles/resourcemanager.projectCreator\",\"members\":[\"user:creator@example.com\"]},{\"role\":\"roles/viewer\",\"members\":[\"user:auditor@example.com\"]}]}}"
 expect_status 200
-api POST "$RM/projects" '{"projectId":"created-one","name":"Created One","parent":{"type":"folder","id":"777"},"labels":{"team":"data"}}'
-expect_status 200
+API_PRINCIPAL=user:creator@example.com api POST "$RM/projects" \
+    '{"projectId":"created-one","name":"Created One","parent":{"type":"folder","id":"777"},"labels":{"team":"data"}}'
+expect_status 200 # roles/resourcemanager.projectCreator on the folder
 expect_json .done true
 expect_json '.name | test("^operations/cp\\.[0-9]+$")' true
 expect_json .metadata.ready true
@@ -66,6 +68,24 @@ API_PRINCIPAL=user:auditor@example.com api POST "$RM/projects" \
     '{"projectId":"not-allowed","parent":{"type":"folder","id":"777"}}'
 expect_error_json 403 PERMISSION_DENIED
 expect_contains "$BODY" resourcemanager.projects.create "the error names the permission"
+
+section "a project's editor cannot take it out of its folder, nor lift its org policies"
+api POST "$RM/projects/created-one:setIamPolicy" \
+    '{"policy":{"bindings":[{"role":"roles/editor","members":["user:editor@example.com"]}]}}'
+expect_status 200
+API_PRINCIPAL=user:editor@example.com api PUT "$RM/projects/created-one" \
+    '{"name":"Renamed","parent":{"type":"folder","id":"777"}}'
+expect_status 200 # an update that does not move the project
+API_PRINCIPAL=user:editor@example.com api PUT "$RM/projects/created-one" \
+    '{"name":"Renamed","parent":{"type":"organization","id":"999"}}'
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "resourcemanager.projects.create" "a move needs create on the destination"
+api GET "$RM/projects/created-one"
+expect_json .parent.id 777
+API_PRINCIPAL=user:editor@example.com api POST "$CONTROL_URL/v2/projects/created-one/policies" \
+    '{"name":"projects/created-one/policies/gcp.restrictNonCmekServices","spec":{"reset":true}}'
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "orgpolicy.policy.set" "basic roles do not write organization policies"
 
 section "Service Usage: served APIs always enabled, others recorded"
 SU="$RM/projects/created-one/services"

@@ -68,6 +68,11 @@ for l in europe-west1 europe-west2 europe us-central1 global; do
 done
 api GET "$KMS/asia-east1/keyRings/before"
 expect_status 200 # what existed stays
+api POST "$KMS/asia-east1/keyRings/before/cryptoKeys?cryptoKeyId=k" '{"purpose":"ENCRYPT_DECRYPT"}'
+expect_refused asia-east1 "a key" # but nothing new is created in it
+api POST "$KMS/asia-east1/keyRings/before/importJobs?importJobId=j" \
+    '{"importMethod":"RSA_OAEP_3072_SHA1_AES_256","protectionLevel":"SOFTWARE"}'
+expect_refused asia-east1 "an import job"
 api POST "$KMS/global/keyRings/before/cryptoKeys?cryptoKeyId=k" '{"purpose":"ENCRYPT_DECRYPT"}'
 expect_error_json 404 NOT_FOUND # (no such ring: nothing was created in global)
 
@@ -106,6 +111,8 @@ api PATCH "$PS/topics/eu-topic" '{"topic":{"messageStoragePolicy":{"allowedPersi
 expect_refused asia-east1 "a topic storing messages"
 api GET "$PS/topics/eu-topic"
 expect_json '.messageStoragePolicy.allowedPersistenceRegions | join(",")' "europe-west4,europe-north1"
+api PUT "$PS/topics/mars-topic" '{"messageStoragePolicy":{"allowedPersistenceRegions":["mars-north1"]}}'
+expect_error_json 400 INVALID_ARGUMENT # not a region at all: the topic's own validation says so
 api PUT "$PS/topics/no-policy-topic" '{}'
 expect_status 200
 api POST "$PS/topics/asia-before:publish" '{"messages":[{"data":"aGk="}]}'
@@ -140,6 +147,12 @@ api POST "$DF/europe-west4/templates:launch?$WC" "{\"jobName\":\"eu-job\",$WC_BO
 expect_refused asia-east1-a "a job"
 api POST "$DF/europe-west4/templates:launch?$WC" "{\"jobName\":\"eu-job\",$WC_BODY,\"environment\":{\"workerZone\":\"europe-west4-b\"}}"
 expect_status 200
+for zone in ASIA-EAST1-A asia-east1-zz "asia-east1-a "; do
+    api POST "$DF/europe-west4/templates:launch?$WC" "{\"jobName\":\"eu-job\",$WC_BODY,\"environment\":{\"workerZone\":\"$zone\"}}"
+    expect_error_json 400 INVALID_ARGUMENT # not a zone: no spelling slips past the policy
+done
+api POST "$DF/europe-west4/templates:launch?$WC" "{\"jobName\":\"eu-job\",$WC_BODY,\"environment\":{\"workerRegion\":\"us-west1\"}}"
+expect_refused us-west1 "a job"
 
 section "a project's own rule on top: global allowed, a denied group wins"
 api POST "$CONTROL_URL/v2/projects/$PROJECT/policies" "{\"name\":\"projects/$PROJECT/policies/$LOCATIONS\",\"spec\":{\"inheritFromParent\":true,\"rules\":[{\"values\":{\"allowedValues\":[\"global\"],\"deniedValues\":[\"in:us-locations\"]}}]}}"

@@ -530,6 +530,60 @@ static void test_minimum_destroy_duration_in_days(void **state)
     assert_int_equal(min_days(f, "projects/my-project"), 0);
 }
 
+static void test_deep_hierarchies_are_evaluated_to_the_top(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    /* my-project in folders/1, inside folders/2 ... folders/10, inside organizations/42 */
+    assert_int_equal(em_iam_set_parent(f->dir.store, "projects/my-project", "folders/1", &st),
+                     EM_OK);
+    for (int i = 1; i <= 10; i++) {
+        char child[32], parent[32];
+        snprintf(child, sizeof(child), "folders/%d", i);
+        snprintf(parent, sizeof(parent), i < 10 ? "folders/%d" : "organizations/42", i + 1);
+        assert_int_equal(em_iam_set_parent(f->dir.store, child, parent, &st), EM_OK);
+    }
+    set(f, "organizations/42", EM_ORGPOLICY_LOCATIONS,
+        "{\"rules\":[{\"values\":{\"allowedValues\":[\"in:eu-locations\"]}}]}");
+    assert_int_equal(in_location(f, "us-east1", &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(in_location(f, "europe-west4", &st), EM_OK);
+    set(f, "organizations/42", DISABLE, "{\"rules\":[{\"enforce\":true}]}");
+    bool on = false;
+    assert_int_equal(em_orgpolicy_enforced(f->dir.store, "projects/my-project", DISABLE, &on, &st),
+                     EM_OK);
+    assert_true(on);
+    /* a key from a project deep under the organization is under:organizations/42 */
+    assert_int_equal(em_iam_set_parent(f->dir.store, "projects/key-project", "folders/1", &st),
+                     EM_OK);
+    set(f, "projects/other-project", KEYS,
+        "{\"rules\":[{\"values\":{\"deniedValues\":[\"under:organizations/42\"]}}]}");
+    assert_int_equal(check(f, "other-project", "pubsub.googleapis.com", KEY_IN("key-project"), &st),
+                     EM_FAILED_PRECONDITION);
+    /* a loop (or a chain deeper than any real one) fails closed */
+    assert_int_equal(em_iam_set_parent(f->dir.store, "organizations/42", "folders/1", &st), EM_OK);
+    em_status_clear(&st);
+    /* the organization's own policy ends the walk before the loop matters */
+    assert_int_equal(in_location(f, "europe-west4", &st), EM_OK);
+    set(f, "organizations/42", EM_ORGPOLICY_LOCATIONS,
+        "{\"inheritFromParent\":true,\"rules\":[{\"values\":{\"allowedValues\":"
+        "[\"in:eu-locations\"]}}]}");
+    assert_int_equal(in_location(f, "europe-west4", &st), EM_INTERNAL);
+    assert_non_null(strstr(st.message, "levels deep"));
+    assert_int_equal(check(f, "other-project", "pubsub.googleapis.com", KEY_IN("key-project"), &st),
+                     EM_INTERNAL);
+}
+
+static void test_is_prefix_means_the_literal_value(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    set(f, "projects/my-project", KEYS,
+        "{\"rules\":[{\"values\":{\"deniedValues\":[\"is:under:projects/key-project\"]}}]}");
+    /* not a subtree: only the literal value "under:projects/key-project" is denied */
+    assert_int_equal(check(f, "my-project", "pubsub.googleapis.com", KEY_IN("key-project"), &st),
+                     EM_OK);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -549,6 +603,8 @@ int main(void)
         cmocka_unit_test(test_location_values_are_stored_as_google_completes_them),
         T(test_resource_locations_allow_and_deny),
         T(test_minimum_destroy_duration_in_days),
+        T(test_deep_hierarchies_are_evaluated_to_the_top),
+        T(test_is_prefix_means_the_literal_value),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
