@@ -878,7 +878,7 @@ static enum em_code check_key_project(struct em_store *store, const char *resour
     for (int n = 1;; n++) {
         if (n == MAX_LEVELS)
             return too_deep(key_project, st);
-        snprintf(chain[n], sizeof(chain[n]), "%s", chain[n - 1]);
+        memcpy(chain[n], chain[n - 1], sizeof(chain[n]));
         bool found;
         if (parent_of(store, chain[n], sizeof(chain[n]), &found, st))
             return st->code;
