@@ -131,6 +131,11 @@ enum em_code control_list_projects(struct em_call *call);
 enum em_code control_update_project(struct em_call *call);
 enum em_code control_create_project(struct em_call *call);
 
+/* Saves a done Operation (taken) under its name for GET v1/operations/{id}, which gcloud
+ * polls, and replies with it (control_folders_api.c): Resource Manager's and Service
+ * Usage's operations alike. */
+enum em_code control_operation_reply(struct em_call *call, cJSON *op);
+
 /* Service Usage v1 (control_serviceusage.c): the table and the handlers. */
 enum em_code control_serviceusage_open(struct em_store *store, struct em_status *st);
 enum em_code control_serviceusage_clear(struct em_store *store, struct em_status *st);

@@ -81,15 +81,7 @@ static enum em_code reply_operation(struct em_call *call, const struct control_f
     cJSON_AddStringToObject(response, "@type",
                             "type.googleapis.com/google.cloud.resourcemanager.v2.Folder");
     cJSON_AddItemToObject(op, "response", response);
-    char *text = cJSON_PrintUnformatted(op);
-    enum em_code code = text ? control_operation_save(call->svc->store, name, text, &call->status)
-                             : EM_FAIL_OOM(&call->status);
-    free(text);
-    if (code) {
-        cJSON_Delete(op);
-        return code;
-    }
-    return em_call_reply(call, op);
+    return control_operation_reply(call, op);
 }
 
 static enum em_code reply_folder(struct em_call *call, const struct control_folder *f)
@@ -230,6 +222,20 @@ enum em_code control_undelete_folder(struct em_call *call)
                                    &call->status))
         return call->status.code;
     return reply_folder(call, &f);
+}
+
+enum em_code control_operation_reply(struct em_call *call, cJSON *op)
+{
+    char *text = cJSON_PrintUnformatted(op);
+    enum em_code code = text ? control_operation_save(call->svc->store, em_json_string(op, "name"),
+                                                      text, &call->status)
+                             : EM_FAIL_OOM(&call->status);
+    free(text);
+    if (code) {
+        cJSON_Delete(op);
+        return code;
+    }
+    return em_call_reply(call, op);
 }
 
 enum em_code control_get_operation(struct em_call *call)

@@ -162,11 +162,14 @@ static const char update_sql[] =
     " WHERE excluded.parent_type IS NOT NULL OR projects.parent_type IS NULL"
     " RETURNING " PROJECT_COLUMNS;
 
-static enum em_code update_row(struct em_store *store, const char *project_id,
-                               const struct control_project_update *update, int64_t now,
-                               struct control_project *out, struct em_status *st)
+/* Runs sql (update_sql or create_sql: the project's columns as ?1..?6, RETURNING them)
+ * for project_id; *written: it returned the row, read into out. */
+static enum em_code write_row(struct em_store *store, const char *sql, const char *project_id,
+                              const struct control_project_update *update, int64_t now,
+                              struct control_project *out, bool *written, struct em_status *st)
 {
-    sqlite3_stmt *stmt = em_store_stmt(store, update_sql, st);
+    *written = false;
+    sqlite3_stmt *stmt = em_store_stmt(store, sql, st);
     if (!stmt)
         return st->code;
     em_bind_text(stmt, 1, project_id);
@@ -177,20 +180,30 @@ static enum em_code update_row(struct em_store *store, const char *project_id,
     em_bind_text(stmt, 6, update->parent_id);
     enum em_code code = EM_OK;
     int rc = sqlite3_step(stmt);
-    bool updated = rc == SQLITE_ROW;
-    if (updated) {
+    *written = rc == SQLITE_ROW;
+    if (*written) {
         code = read_project(stmt, out, st);
         rc = sqlite3_step(stmt); /* the statement completes (and commits) at its end */
     }
     if (!code && rc != SQLITE_DONE)
         code = em_store_error(sqlite3_db_handle(stmt), rc, st);
-    else if (!code && !updated)
-        code = EM_FAIL(st, EM_INVALID_ARGUMENT,
+    em_stmt_done(stmt);
+    return code;
+}
+
+static enum em_code update_row(struct em_store *store, const char *project_id,
+                               const struct control_project_update *update, int64_t now,
+                               struct control_project *out, struct em_status *st)
+{
+    bool updated;
+    if (write_row(store, update_sql, project_id, update, now, out, &updated, st))
+        return st->code;
+    if (!updated)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid value at 'parent': project %s has a parent, which cannot be "
                        "cleared; move the project to another folder or organization instead.",
                        project_id);
-    em_stmt_done(stmt);
-    return code;
+    return EM_OK;
 }
 
 /* IAM's hierarchy (em_iam_set_parent): bindings on the project's parent grant on it. */
@@ -207,20 +220,33 @@ static enum em_code tell_iam(struct em_store *store, const struct control_projec
     return em_iam_set_parent(store, resource, parent, st);
 }
 
-enum em_code control_project_update(struct em_store *store, const char *project_id,
-                                    const struct control_project_update *update, int64_t now,
-                                    struct control_project *out, struct em_status *st)
+typedef enum em_code (*row_writer)(struct em_store *store, const char *project_id,
+                                   const struct control_project_update *update, int64_t now,
+                                   struct control_project *out, struct em_status *st);
+
+/* Checks what is written, then writes the row (write: update_row or insert_row) and tells
+ * IAM the project's parent, in one transaction. */
+static enum em_code save(struct em_store *store, const char *project_id,
+                         const struct control_project_update *update, int64_t now, row_writer write,
+                         struct control_project *out, struct em_status *st)
 {
     memset(out, 0, sizeof(*out));
     if (em_project_check(project_id, st) || check_update(update, st) || em_store_begin(store, st))
         return st->code;
-    if (update_row(store, project_id, update, now, out, st) || tell_iam(store, out, st) ||
+    if (write(store, project_id, update, now, out, st) || tell_iam(store, out, st) ||
         em_store_commit(store, st)) {
         em_store_rollback(store);
         control_project_clear(out);
         return st->code;
     }
     return EM_OK; /* st may hold an earlier, handled status: it is not this call's */
+}
+
+enum em_code control_project_update(struct em_store *store, const char *project_id,
+                                    const struct control_project_update *update, int64_t now,
+                                    struct control_project *out, struct em_status *st)
+{
+    return save(store, project_id, update, now, update_row, out, st);
 }
 
 static const char create_sql[] =
@@ -231,46 +257,21 @@ static enum em_code insert_row(struct em_store *store, const char *project_id,
                                const struct control_project_update *update, int64_t now,
                                struct control_project *out, struct em_status *st)
 {
-    sqlite3_stmt *stmt = em_store_stmt(store, create_sql, st);
-    if (!stmt)
+    bool inserted;
+    if (write_row(store, create_sql, project_id, update, now, out, &inserted, st))
         return st->code;
-    em_bind_text(stmt, 1, project_id);
-    sqlite3_bind_int64(stmt, 2, now);
-    em_bind_text(stmt, 3, update->display_name);
-    em_bind_text(stmt, 4, update->labels_json);
-    em_bind_text(stmt, 5, update->parent_type);
-    em_bind_text(stmt, 6, update->parent_id);
-    enum em_code code = EM_OK;
-    int rc = sqlite3_step(stmt);
-    bool inserted = rc == SQLITE_ROW;
-    if (inserted) {
-        code = read_project(stmt, out, st);
-        rc = sqlite3_step(stmt);
-    }
-    if (!code && rc != SQLITE_DONE)
-        code = em_store_error(sqlite3_db_handle(stmt), rc, st);
-    else if (!code && !inserted)
-        code =
-            EM_FAIL(st, EM_ALREADY_EXISTS,
-                    "Requested entity already exists: project %s is already in use.", project_id);
-    em_stmt_done(stmt);
-    return code;
+    if (!inserted)
+        return EM_FAIL(st, EM_ALREADY_EXISTS,
+                       "Requested entity already exists: project %s is already in use.",
+                       project_id);
+    return EM_OK;
 }
 
 enum em_code control_project_create(struct em_store *store, const char *project_id,
                                     const struct control_project_update *update, int64_t now,
                                     struct control_project *out, struct em_status *st)
 {
-    memset(out, 0, sizeof(*out));
-    if (em_project_check(project_id, st) || check_update(update, st) || em_store_begin(store, st))
-        return st->code;
-    if (insert_row(store, project_id, update, now, out, st) || tell_iam(store, out, st) ||
-        em_store_commit(store, st)) {
-        em_store_rollback(store);
-        control_project_clear(out);
-        return st->code;
-    }
-    return EM_OK; /* st may hold an earlier, handled status: it is not this call's */
+    return save(store, project_id, update, now, insert_row, out, st);
 }
 
 enum em_code control_projects_scan(struct em_store *store, control_project_visit_fn visit,

@@ -208,15 +208,7 @@ static enum em_code reply_create_operation(struct em_call *call, struct control_
     cJSON_AddStringToObject(response, "@type",
                             "type.googleapis.com/google.cloudresourcemanager.v1.Project");
     cJSON_AddItemToObject(op, "response", response);
-    char *text = cJSON_PrintUnformatted(op);
-    enum em_code code = text ? control_operation_save(call->svc->store, name, text, &call->status)
-                             : EM_FAIL_OOM(&call->status);
-    free(text);
-    if (code) {
-        cJSON_Delete(op);
-        return code;
-    }
-    return em_call_reply(call, op);
+    return control_operation_reply(call, op);
 }
 
 enum em_code control_create_project(struct em_call *call)

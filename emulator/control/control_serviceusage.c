@@ -202,15 +202,7 @@ static enum em_code reply_operation(struct em_call *call, const char *project_id
     cJSON_AddTrueToObject(op, "done");
     cJSON_AddStringToObject(response, "@type", type);
     cJSON_AddItemToObject(op, "response", response);
-    char *text = cJSON_PrintUnformatted(op);
-    enum em_code code = text ? control_operation_save(call->svc->store, name, text, &call->status)
-                             : EM_FAIL_OOM(&call->status);
-    free(text);
-    if (code) {
-        cJSON_Delete(op);
-        return code;
-    }
-    return em_call_reply(call, op);
+    return control_operation_reply(call, op);
 }
 
 enum em_code control_enable_service(struct em_call *call)
