@@ -18,8 +18,9 @@
 #             With API_PRINCIPAL set, the request carries "Authorization: Bearer <it>";
 #             API_AUTHORIZATION sends that Authorization header as is instead, and
 #             API_HEADER adds one more header line ("Name: value").
-# gcloud:     setup_gcloud [project] [principal] (HAVE_GCLOUD=1, or 0 with a loud SKIPPING
-#             line; with a principal, gcloud sends it as its token),
+# gcloud:     setup_gcloud [project] [principal] (HAVE_GCLOUD=1; 0 under FAST=1, the fast
+#             loop, or with a loud SKIPPING line when gcloud is missing; with a
+#             principal, gcloud sends it as its token),
 #             gcloud_as PRINCIPAL args... runs gcloud as that principal.
 # Assertions: expect_status, expect_eq, expect_contains, expect_json, expect_error_json,
 #             expect_healthy; each failure prints what was expected and what came, is
@@ -295,6 +296,11 @@ regional_keys() {
 # every project) gcloud sends it as its access token, otherwise no token at all.
 setup_gcloud() {
     local project=${1:-emulator-project} principal=${2:-}
+    if [[ ${FAST:-0} == 1 ]]; then # the fast loop: curl only; the full run (CI) has gcloud
+        echo "$TEST_NAME: FAST=1 skips the gcloud sections (the full run has them)"
+        HAVE_GCLOUD=0
+        return 0
+    fi
     if ! command -v gcloud >/dev/null 2>&1; then
         echo "!!!!!!!! SKIPPING gcloud tests: gcloud not installed !!!!!!!!" >&2
         HAVE_GCLOUD=0
