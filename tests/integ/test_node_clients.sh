@@ -2,11 +2,12 @@
 # test_node_clients: Google's Node.js client libraries, @google-cloud/kms,
 # @google-cloud/pubsub, the generated clients of @google-cloud/spanner (v1),
 # @google-cloud/bigtable (v2), @google-cloud/dataflow (v1beta3) and
-# @google-cloud/org-policy, over their REST transport against a fresh stack: every KMS and
+# @google-cloud/org-policy and @google-cloud/service-usage, over their REST transport against a fresh stack: every KMS and
 # Pub/Sub method the emulator implements, a CMEK topic driven by both, Spanner's admin and
 # data planes with CMEK databases and backups, a two-cluster Bigtable instance under two
-# keys, Dataflow templates launched, listed and read back, and the CMEK organization
-# policies set and felt by Pub/Sub (the tests are tests/node/*.test.js, run with node's
+# keys, Dataflow templates launched, listed and read back, the CMEK organization
+# policies set and felt by Pub/Sub, and Service Usage through @google-cloud/service-usage
+# (the tests are tests/node/*.test.js, run with node's
 # built-in test runner).
 #
 # The libraries are installed from npm into tests/node/node_modules with `npm ci`
@@ -69,7 +70,7 @@ status=0
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tap" \
     kms.test.js kms_autokey.test.js pubsub.test.js pubsub_schemas.test.js cmek.test.js spanner.test.js \
-    spanner_roles.test.js orgpolicy.test.js \
+    spanner_roles.test.js orgpolicy.test.js serviceusage.test.js \
     bigtable.test.js \
     dataflow.test.js) || status=$?
 
