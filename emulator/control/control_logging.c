@@ -107,23 +107,37 @@ cJSON *control_log_resource(const char *resource, const char *google_service, co
 
 /* --- entries --- */
 
-/* The control plane serves more than one Google API: Organization Policy's methods are
- * orgpolicy.googleapis.com's, the rest Resource Manager's (its descriptor's). */
-static bool orgpolicy_method(const char *method)
+/* The control plane serves more than one Google API: Organization Policy's and Service
+ * Usage's methods are theirs, the rest Resource Manager's (its descriptor's). */
+static const char *control_api_of(const char *method)
 {
-    static const char *const methods[] = {
-        "CreatePolicy", "GetPolicy",       "UpdatePolicy",       "DeletePolicy",
-        "ListPolicies", "ListConstraints", "GetEffectivePolicy", NULL};
-    for (int i = 0; method && methods[i]; i++)
-        if (strcmp(method, methods[i]) == 0)
-            return true;
-    return false;
+    static const struct {
+        const char *method, *api;
+    } methods[] = {
+        {"CreatePolicy", "orgpolicy.googleapis.com"},
+        {"GetPolicy", "orgpolicy.googleapis.com"},
+        {"UpdatePolicy", "orgpolicy.googleapis.com"},
+        {"DeletePolicy", "orgpolicy.googleapis.com"},
+        {"ListPolicies", "orgpolicy.googleapis.com"},
+        {"ListConstraints", "orgpolicy.googleapis.com"},
+        {"GetEffectivePolicy", "orgpolicy.googleapis.com"},
+        {"EnableService", "serviceusage.googleapis.com"},
+        {"DisableService", "serviceusage.googleapis.com"},
+        {"GetService", "serviceusage.googleapis.com"},
+        {"ListServices", "serviceusage.googleapis.com"},
+        {"BatchEnableServices", "serviceusage.googleapis.com"},
+    };
+    for (size_t i = 0; method && i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (strcmp(method, methods[i].method) == 0)
+            return methods[i].api;
+    return NULL;
 }
 
 static void google_service_of(const char *service, const char *method, char *out, size_t len)
 {
-    if (strcmp(service, control_descriptor.name) == 0 && orgpolicy_method(method)) {
-        snprintf(out, len, "orgpolicy.googleapis.com");
+    const char *api = strcmp(service, control_descriptor.name) == 0 ? control_api_of(method) : NULL;
+    if (api) {
+        snprintf(out, len, "%s", api);
         return;
     }
     const struct em_service_desc *desc = em_service_desc_find(service);

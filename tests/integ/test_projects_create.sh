@@ -124,6 +124,15 @@ API_PRINCIPAL=user:auditor@example.com api POST "$SU/storage.googleapis.com:disa
 expect_error_json 403 PERMISSION_DENIED
 expect_contains "$BODY" serviceusage.services.disable "the error names the permission"
 
+section "the audit log names each API"
+api POST "$CONTROL_URL/v2/entries:list" \
+    '{"resourceNames": ["projects/created-one"], "filter": "protoPayload.methodName=EnableService"}'
+expect_status 200
+expect_json '.entries[0].protoPayload.serviceName' serviceusage.googleapis.com
+api POST "$CONTROL_URL/v2/entries:list" \
+    '{"resourceNames": ["projects/created-one"], "filter": "protoPayload.methodName=UpdateProject"}'
+expect_json '.entries[0].protoPayload.serviceName' cloudresourcemanager.googleapis.com
+
 section "reset forgets created projects and recorded services"
 api POST "$CONTROL_URL/emulator/v1/reset" '{}'
 expect_status 200

@@ -217,6 +217,15 @@ static void test_entry_info_severity_and_service_names(void **state)
     cJSON *e = control_log_entry(&row);
     assert_str_at(e, "protoPayload.serviceName", "orgpolicy.googleapis.com");
     cJSON_Delete(e);
+    /* its Service Usage methods are serviceusage's, the others Resource Manager's */
+    row.entry.method = "EnableService";
+    e = control_log_entry(&row);
+    assert_str_at(e, "protoPayload.serviceName", "serviceusage.googleapis.com");
+    cJSON_Delete(e);
+    row.entry.method = "CreateProject";
+    e = control_log_entry(&row);
+    assert_str_at(e, "protoPayload.serviceName", "cloudresourcemanager.googleapis.com");
+    cJSON_Delete(e);
 }
 
 static void test_entry_outside_a_project_is_skipped(void **state)
