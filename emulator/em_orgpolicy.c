@@ -1,6 +1,6 @@
 /*
- * em_orgpolicy: organization policies for the CMEK constraints: storage, validation,
- * evaluation up the hierarchy, and the check services make (see em_orgpolicy.h).
+ * em_orgpolicy: organization policies for the constraints the emulator enforces: storage,
+ * validation, evaluation up the hierarchy, and the check services make (see em_orgpolicy.h).
  */
 #include "em_orgpolicy.h"
 

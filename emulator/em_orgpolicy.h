@@ -1,6 +1,7 @@
 /*
- * em_orgpolicy: organization policies (Organization Policy API v2) for the two CMEK
- * constraints, and the check every service makes before creating a resource.
+ * em_orgpolicy: organization policies (Organization Policy API v2) for the CMEK, Cloud KMS
+ * and resource location constraints, and the checks services make before creating a
+ * resource.
  *
  * Google offers two constraints to make CMEK the rule across an organization
  * (https://cloud.google.com/kms/docs/cmek-org-policy):

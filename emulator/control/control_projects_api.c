@@ -52,29 +52,35 @@ enum em_code control_get_project(struct em_call *call)
     return reply_project(call, &project);
 }
 
-/* A project may move only where the caller may create projects, as in Google
- * (resourcemanager.projects.create on the destination folder or organization): else a
- * project's editor could take it out of the organization, its policies and its IAM. */
-static enum em_code check_destination(struct em_call *call, const char *id,
-                                      const struct control_project_update *update)
+/* The caller may create projects in the parent update names (a well-formed one: others
+ * are refused by control_project_update or control_project_create, naming the field). */
+static enum em_code may_create_in(struct em_call *call, const struct control_project_update *update)
 {
     bool valid =
         update->parent_type && update->parent_id && em_numeric_id(update->parent_id) &&
         (!strcmp(update->parent_type, "folder") || !strcmp(update->parent_type, "organization"));
     if (!valid)
-        return EM_OK; /* control_project_update refuses it, naming the field */
+        return EM_OK;
+    char parent[64];
+    snprintf(parent, sizeof(parent), "%ss/%.40s", update->parent_type, update->parent_id);
+    return em_iam_check(call->svc->store, &call->svc->config, call->principal, parent,
+                        "resourcemanager.projects.create", &call->status);
+}
+
+/* A project may move only where the caller may create projects, as in Google: else a
+ * project's editor could take it out of the organization, its policies and its IAM. */
+static enum em_code check_destination(struct em_call *call, const char *id,
+                                      const struct control_project_update *update)
+{
+    if (!update->parent_type || !update->parent_id)
+        return EM_OK;
     struct control_project current;
     if (control_project_get(call->svc->store, id, &current, &call->status))
         return call->status.code;
     bool moves = strcmp(current.parent_type, update->parent_type) != 0 ||
                  strcmp(current.parent_id, update->parent_id) != 0;
     control_project_clear(&current);
-    if (!moves)
-        return EM_OK;
-    char parent[64];
-    snprintf(parent, sizeof(parent), "%ss/%.40s", update->parent_type, update->parent_id);
-    return em_iam_check(call->svc->store, &call->svc->config, call->principal, parent,
-                        "resourcemanager.projects.create", &call->status);
+    return moves ? may_create_in(call, update) : EM_OK;
 }
 
 enum em_code control_update_project(struct em_call *call)
@@ -220,13 +226,9 @@ enum em_code control_create_project(struct em_call *call)
     struct control_project_update create;
     if (control_project_update_read(call->body, id, &create, &call->status))
         return call->status.code;
-    enum em_code code = EM_OK;
-    if (create.parent_type && create.parent_id) {
-        char parent[64];
-        snprintf(parent, sizeof(parent), "%ss/%.40s", create.parent_type, create.parent_id);
-        code = em_iam_check(call->svc->store, &call->svc->config, call->principal, parent,
-                            "resourcemanager.projects.create", &call->status);
-    }
+    /* the audit entry is the new project's */
+    snprintf(call->audit_resource, sizeof(call->audit_resource), "projects/%.60s", id);
+    enum em_code code = may_create_in(call, &create);
     struct control_project project;
     if (!code)
         code = control_project_create(call->svc->store, id, &create, em_clock_now(), &project,

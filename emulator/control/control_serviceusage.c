@@ -205,6 +205,16 @@ static enum em_code reply_operation(struct em_call *call, const char *project_id
     return control_operation_reply(call, op);
 }
 
+/* The done Operation of an enable or disable: {"service": the service as it now is}. */
+static enum em_code reply_service_operation(struct em_call *call, const char *project,
+                                            const char *service, bool enabled)
+{
+    cJSON *response = cJSON_CreateObject();
+    cJSON_AddItemToObject(response, "service", service_json(project, service, enabled));
+    return reply_operation(call, project,
+                           enabled ? "EnableServiceResponse" : "DisableServiceResponse", response);
+}
+
 enum em_code control_enable_service(struct em_call *call)
 {
     char project[32], service[SERVICE_NAME_MAX + 1];
@@ -212,9 +222,7 @@ enum em_code control_enable_service(struct em_call *call)
         (!is_served(service) &&
          set_enabled(call->svc->store, project, service, true, &call->status)))
         return call->status.code;
-    cJSON *response = cJSON_CreateObject();
-    cJSON_AddItemToObject(response, "service", service_json(project, service, true));
-    return reply_operation(call, project, "EnableServiceResponse", response);
+    return reply_service_operation(call, project, service, true);
 }
 
 enum em_code control_disable_service(struct em_call *call)
@@ -229,9 +237,7 @@ enum em_code control_disable_service(struct em_call *call)
                             service);
     if (set_enabled(call->svc->store, project, service, false, &call->status))
         return call->status.code;
-    cJSON *response = cJSON_CreateObject();
-    cJSON_AddItemToObject(response, "service", service_json(project, service, false));
-    return reply_operation(call, project, "DisableServiceResponse", response);
+    return reply_service_operation(call, project, service, false);
 }
 
 enum em_code control_get_service(struct em_call *call)

@@ -65,6 +65,9 @@ expect_json .parent null # nothing was created by the refusals
 
 section "IAM: resourcemanager.projects.create on the parent"
 API_PRINCIPAL=user:auditor@example.com api POST "$RM/projects" \
+    '{"projectId":"not-allowed","parent":{"type":"planet","id":"777"}}'
+expect_error_json 400 INVALID_ARGUMENT # a malformed parent is named before any permission
+API_PRINCIPAL=user:auditor@example.com api POST "$RM/projects" \
     '{"projectId":"not-allowed","parent":{"type":"folder","id":"777"}}'
 expect_error_json 403 PERMISSION_DENIED
 expect_contains "$BODY" resourcemanager.projects.create "the error names the permission"
@@ -132,6 +135,9 @@ expect_json '.entries[0].protoPayload.serviceName' serviceusage.googleapis.com
 api POST "$CONTROL_URL/v2/entries:list" \
     '{"resourceNames": ["projects/created-one"], "filter": "protoPayload.methodName=UpdateProject"}'
 expect_json '.entries[0].protoPayload.serviceName' cloudresourcemanager.googleapis.com
+api POST "$CONTROL_URL/v2/entries:list" \
+    '{"resourceNames": ["projects/created-one"], "filter": "protoPayload.methodName=CreateProject"}'
+expect_json '.entries[0].protoPayload.resourceName' projects/created-one # the new project's entry
 
 section "reset forgets created projects and recorded services"
 api POST "$CONTROL_URL/emulator/v1/reset" '{}'
