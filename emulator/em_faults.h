@@ -6,6 +6,9 @@
  *                    to KMS were down, exactly as when the KMS process is stopped. People
  *                    and tests can still call KMS directly (to enable a key during an
  *                    outage, say).
+ *   ekmUnreachable   the simulated external key manager (em_ekm) cannot be reached: KMS's
+ *                    calls with EXTERNAL and EXTERNAL_VPC key versions fail as Cloud EKM's
+ *                    do when the EKM does not answer.
  *
  * The control plane writes the table and then asks each service to reload
  * (POST /emulator/v1/internal:faults); services also reload on every tick, so a service
@@ -26,7 +29,10 @@ enum em_code em_faults_reload(struct em_store *store, struct em_status *st);
 /* Control plane: sets the fault in the store (and in this process). */
 enum em_code em_faults_set_kms_unreachable(struct em_store *store, bool on, struct em_status *st);
 
-/* The cached value: cheap enough for every KMS call. */
+enum em_code em_faults_set_ekm_unreachable(struct em_store *store, bool on, struct em_status *st);
+
+/* The cached values: cheap enough for every KMS call. */
 bool em_faults_kms_unreachable(void);
+bool em_faults_ekm_unreachable(void);
 
 #endif

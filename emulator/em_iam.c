@@ -560,10 +560,15 @@ static bool policy_grants(const cJSON *policy, const char *principal, const char
     return false;
 }
 
-/* Trims the last "collection/id" pair; false once only "projects/p" (or less) is left. */
+/* Trims the last "collection/id" pair, or the last segment of a singleton resource
+ * (".../locations/l/ekmConfig", "folders/f/autokeyConfig": an odd number of segments);
+ * false once only "projects/p" (or less) is left. */
 static bool parent_name(char *name)
 {
-    for (int pairs = 0; pairs < 2; pairs++) {
+    int segments = 1;
+    for (const char *p = name; *p; p++)
+        segments += *p == '/';
+    for (int trimmed = 0; trimmed < (segments % 2 ? 1 : 2); trimmed++) {
         char *slash = strrchr(name, '/');
         if (!slash)
             return false;

@@ -72,6 +72,7 @@ enum em_code em_status_set(struct em_status *st, const char *file, int line, enu
     st->line = line;
     st->info_reason = st->info_domain = NULL;
     st->info_metadata[0] = '\0';
+    st->violations[0] = '\0';
     return code;
 }
 
@@ -120,9 +121,47 @@ void em_status_set_info(struct em_status *st, const char *reason, const char *do
     cJSON_Delete(metadata);
 }
 
-/* details: [ErrorInfo] when the status carries one. */
+void em_status_add_violation(struct em_status *st, const char *type, const char *subject,
+                             const char *description)
+{
+    cJSON *list = st->violations[0] ? cJSON_Parse(st->violations) : cJSON_CreateArray();
+    cJSON *violation = cJSON_CreateObject();
+    cJSON_AddStringToObject(violation, "type", type ? type : "");
+    cJSON_AddStringToObject(violation, "subject", subject ? subject : "");
+    cJSON_AddStringToObject(violation, "description", description ? description : "");
+    if (!list || !violation) {
+        cJSON_Delete(list);
+        cJSON_Delete(violation);
+        return;
+    }
+    cJSON_AddItemToArray(list, violation);
+    char *text = cJSON_PrintUnformatted(list);
+    if (text && strlen(text) < sizeof(st->violations))
+        memcpy(st->violations, text, strlen(text) + 1);
+    free(text);
+    cJSON_Delete(list);
+}
+
+/* details: a PreconditionFailure when the status carries violations. */
+static void add_precondition_failure(cJSON *details, const struct em_status *st)
+{
+    cJSON *violations = st->violations[0] ? cJSON_Parse(st->violations) : NULL;
+    if (!violations)
+        return;
+    cJSON *failure = cJSON_CreateObject();
+    cJSON_AddStringToObject(failure, "@type", "type.googleapis.com/google.rpc.PreconditionFailure");
+    cJSON_AddItemToObject(failure, "violations", violations);
+    cJSON_AddItemToArray(details, failure);
+}
+
+/* details: [ErrorInfo] when the status carries one, a PreconditionFailure when it
+ * carries violations. */
 static void add_error_info(cJSON *err, const struct em_status *st)
 {
+    if (st->violations[0] && !st->info_reason) {
+        add_precondition_failure(cJSON_AddArrayToObject(err, "details"), st);
+        return;
+    }
     if (!st->info_reason)
         return;
     cJSON *info = cJSON_CreateObject();
@@ -133,7 +172,9 @@ static void add_error_info(cJSON *err, const struct em_status *st)
     cJSON *metadata = st->info_metadata[0] ? cJSON_Parse(st->info_metadata) : NULL;
     if (metadata)
         cJSON_AddItemToObject(info, "metadata", metadata);
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(err, "details"), info);
+    cJSON *details = cJSON_AddArrayToObject(err, "details");
+    cJSON_AddItemToArray(details, info);
+    add_precondition_failure(details, st);
 }
 
 void em_status_clear(struct em_status *st)

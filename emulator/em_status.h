@@ -46,6 +46,9 @@ struct em_status {
      * metadata a JSON object's text. Every em_status_set clears it. */
     const char *info_reason, *info_domain;
     char info_metadata[EM_STATUS_INFO_MAX];
+    /* A google.rpc.PreconditionFailure for the details (em_status_add_violation): the
+     * text of a JSON array of violations, "" when none. Every em_status_set clears it. */
+    char violations[EM_STATUS_INFO_MAX];
     const char *file; /* where the status was set: for logs, never sent */
     int line;
 };
@@ -69,6 +72,12 @@ void em_status_clear(struct em_status *st);
  * cut to fit EM_STATUS_INFO_MAX in all). */
 void em_status_set_info(struct em_status *st, const char *reason, const char *domain,
                         const char *const *pairs);
+
+/* Adds a violation {type, subject, description} to the google.rpc.PreconditionFailure in
+ * the details of the failure st holds (after EM_FAIL). One that would not fit in
+ * EM_STATUS_INFO_MAX with those before it is left out. */
+void em_status_add_violation(struct em_status *st, const char *type, const char *subject,
+                             const char *description);
 
 /* "INVALID_ARGUMENT" and friends; "UNKNOWN" for values outside the enum. */
 const char *em_code_name(enum em_code code);

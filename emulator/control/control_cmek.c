@@ -2,8 +2,9 @@
  * control_cmek: the control plane's CMEK endpoints (README, "The control plane"):
  *
  *   POST /emulator/v1/keyChecks:run          every service checks every key now
- *   GET  /emulator/v1/faults                 {"kmsUnreachable": false}
- *   POST /emulator/v1/faults                 {"kmsUnreachable": true|false}
+ *   GET  /emulator/v1/faults                 {"kmsUnreachable": false, "ekmUnreachable": false}
+ *   POST /emulator/v1/faults                 {"kmsUnreachable": true|false} and/or
+ *                                            {"ekmUnreachable": true|false}
  *   GET  /emulator/v1/protectedResources     every CMEK-protected resource and its state
  *
  * Faults are stored by em_faults and pushed to every running service at once; services
@@ -24,7 +25,8 @@
 #define KEY_CHECKS_PATH "emulator/v1/internal:keyChecks"
 #define FAULTS_PATH     "emulator/v1/internal:faults"
 
-static const struct em_field faults_fields[] = {{"kmsUnreachable", EM_F_BOOL}, {NULL}};
+static const struct em_field faults_fields[] = {
+    {"kmsUnreachable", EM_F_BOOL}, {"ekmUnreachable", EM_F_BOOL}, {NULL}};
 const struct em_message control_faults_request = {"emulator.v1.Faults", faults_fields};
 
 static struct control_supervisor *supervisor(struct em_call *call)
@@ -48,6 +50,7 @@ static cJSON *faults_json(void)
 {
     cJSON *reply = cJSON_CreateObject();
     cJSON_AddBoolToObject(reply, "kmsUnreachable", em_faults_kms_unreachable());
+    cJSON_AddBoolToObject(reply, "ekmUnreachable", em_faults_ekm_unreachable());
     return reply;
 }
 
@@ -58,13 +61,18 @@ enum em_code control_get_faults(struct em_call *call)
     return em_call_reply(call, faults_json());
 }
 
+/* Sets the faults the body names (one at least); the others stay as they are. */
 enum em_code control_set_faults(struct em_call *call)
 {
-    bool unreachable;
-    if (!em_json_bool(call->body, "kmsUnreachable", &unreachable))
+    bool kms, ekm;
+    bool has_kms = em_json_bool(call->body, "kmsUnreachable", &kms);
+    bool has_ekm = em_json_bool(call->body, "ekmUnreachable", &ekm);
+    if (!has_kms && !has_ekm)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
-                            "kmsUnreachable (true or false) is required.");
-    if (em_faults_set_kms_unreachable(call->svc->store, unreachable, &call->status) ||
+                            "kmsUnreachable or ekmUnreachable (true or false) is required.");
+    struct em_store *store = call->svc->store;
+    if ((has_kms && em_faults_set_kms_unreachable(store, kms, &call->status)) ||
+        (has_ekm && em_faults_set_ekm_unreachable(store, ekm, &call->status)) ||
         control_services_call(supervisor(call), FAULTS_PATH, NULL, &call->status))
         return call->status.code;
     return em_call_reply(call, faults_json());

@@ -23,6 +23,7 @@
 #include "em_audit.h"
 #include "em_call.h"
 #include "em_clock.h"
+#include "em_ekm.h"
 #include "em_faults.h"
 #include "em_iam.h"
 #include "em_names.h"
@@ -230,6 +231,7 @@ static enum em_code clear_core_tables(struct em_service *svc, struct em_status *
     if (em_audit_flush(svc->audit, st) || em_clock_reset(svc->store, st) ||
         em_iam_clear(svc->store, st) || em_orgpolicy_clear_all(svc->store, st) ||
         em_audit_clear(svc->store, st) || em_faults_set_kms_unreachable(svc->store, false, st) ||
+        em_faults_set_ekm_unreachable(svc->store, false, st) || em_ekm_reset(svc->store, st) ||
         control_projects_clear(svc->store, st) || control_folders_clear(svc->store, st) ||
         control_serviceusage_clear(svc->store, st))
         return st->code;

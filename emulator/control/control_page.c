@@ -280,7 +280,11 @@ static void put_faults(struct page *p)
         put(p, "<p class=\"fault\"><b class=\"bad\">kmsUnreachable</b>: every service's calls to "
                "KMS fail as if the network to KMS were down. Clear it with POST "
                "/emulator/v1/faults {\"kmsUnreachable\": false}.</p>\n");
-    else
+    if (em_faults_ekm_unreachable())
+        put(p, "<p class=\"fault\"><b class=\"bad\">ekmUnreachable</b>: KMS cannot reach the "
+               "external key manager: EXTERNAL and EXTERNAL_VPC keys fail. Clear it with POST "
+               "/emulator/v1/faults {\"ekmUnreachable\": false}.</p>\n");
+    if (!em_faults_kms_unreachable() && !em_faults_ekm_unreachable())
         put(p, "<p>None active.</p>\n");
 }
 

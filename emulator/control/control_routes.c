@@ -28,6 +28,16 @@ const struct em_route control_routes[] = {
     {"POST", "emulator/v1/faults", control_set_faults, "SetFaults", &control_faults_request},
     {"GET", "emulator/v1/protectedResources", control_list_protected_resources,
      "ListProtectedResources"},
+    /* the customer's side of the simulated external key manager (Cloud EKM) */
+    {"GET", "emulator/v1/ekm/keys", control_list_ekm_keys, "ListEkmKeys"},
+    {"POST", "emulator/v1/ekm/keys", control_create_ekm_key, "CreateEkmKey",
+     &control_ekm_key_request},
+    {"POST", "emulator/v1/ekm/keys:disable", control_disable_ekm_key, "DisableEkmKey",
+     &control_ekm_key_request},
+    {"POST", "emulator/v1/ekm/keys:enable", control_enable_ekm_key, "EnableEkmKey",
+     &control_ekm_key_request},
+    {"POST", "emulator/v1/ekm/keys:destroy", control_destroy_ekm_key, "DestroyEkmKey",
+     &control_ekm_key_request},
 
     /* Resource Manager v1: projects exist implicitly; an update sets name, labels, parent */
     {"GET", "v1/projects", control_list_projects, "ListProjects"},

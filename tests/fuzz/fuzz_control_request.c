@@ -1,7 +1,8 @@
 /*
  * fuzz_control_request: libFuzzer target for the control plane's Google APIs: Resource
  * Manager (projects get/list/update/create/getAncestry, IAM on projects, folders and
- * organizations, folders), Organization Policy, Service Usage and Logging (entries:list), through
+ * organizations, folders), Organization Policy, Service Usage and Logging (entries:list), and
+ * the customer's side of the simulated EKM (/emulator/v1/ekm/keys), through
  * em_dispatch() on a temporary data directory (no sockets; see fuzz_service.h), plus the internal
  * ancestry route as the emulator's own processes call it.
  *
@@ -14,6 +15,7 @@
 #include "control/control.h"
 #include "control/control_folders.h"
 #include "control/control_projects.h"
+#include "em_ekm.h"
 #include "fuzz_service.h"
 
 #define MAX_ROUTES 128
@@ -23,6 +25,7 @@ static struct em_route google_routes[MAX_ROUTES];
 static bool google_api(const struct em_route *route)
 {
     return strncmp(route->path, "v1/", 3) == 0 || strncmp(route->path, "v2/", 3) == 0 ||
+           strncmp(route->path, "emulator/v1/ekm/", 16) == 0 ||
            strstr(route->path, ":ancestry") != NULL;
 }
 
@@ -41,7 +44,8 @@ static enum em_code projects_only_open(struct em_service *svc, struct em_status 
 {
     svc->ctx = &no_services;
     return control_projects_open(svc->store, st) || control_folders_open(svc->store, st) ||
-                   control_serviceusage_open(svc->store, st)
+                   control_serviceusage_open(svc->store, st) ||
+                   em_ekm_open(svc->store, svc->config.data_dir, st)
                ? st->code
                : EM_OK;
 }
@@ -49,7 +53,7 @@ static enum em_code projects_only_open(struct em_service *svc, struct em_status 
 static enum em_code projects_reset(struct em_service *svc, struct em_status *st)
 {
     return control_projects_clear(svc->store, st) || control_folders_clear(svc->store, st) ||
-                   control_serviceusage_clear(svc->store, st)
+                   control_serviceusage_clear(svc->store, st) || em_ekm_reset(svc->store, st)
                ? st->code
                : EM_OK;
 }
