@@ -35,6 +35,8 @@ struct em_store;
 #define KMS_IMPORT_JOB_NAME_MAX 256
 #define KMS_MATERIAL_DIGEST     32 /* SHA-256 */
 #define KMS_IMPORT_FAILURE_MAX  256
+#define KMS_EXTERNAL_KEY_MAX    1024 /* an externalKeyUri or ekmConnectionKeyPath */
+#define KMS_BACKEND_MAX         256  /* "projects/p/locations/l/ekmConnections/c" */
 
 enum kms_purpose {
     KMS_PURPOSE_UNSPECIFIED,
@@ -55,9 +57,16 @@ enum kms_state {
     KMS_DESTROY_SCHEDULED,
     KMS_PENDING_IMPORT,
     KMS_IMPORT_FAILED,
+    KMS_EXTERNAL_DESTRUCTION_FAILED, /* a coordinated version whose EKM key stays */
 };
 
-enum kms_protection { KMS_PROTECTION_UNSPECIFIED, KMS_SOFTWARE, KMS_HSM, KMS_EXTERNAL };
+enum kms_protection {
+    KMS_PROTECTION_UNSPECIFIED,
+    KMS_SOFTWARE,
+    KMS_HSM,
+    KMS_EXTERNAL,     /* Cloud EKM over the internet: the key is in the EKM at a URI */
+    KMS_EXTERNAL_VPC, /* Cloud EKM through an EKM connection: a key path on its host */
+};
 
 enum kms_alg_kind {
     KMS_ALG_AES_GCM, /* GOOGLE_SYMMETRIC_ENCRYPTION: KMS's own ciphertext format */
@@ -71,6 +80,8 @@ enum kms_alg_kind {
     KMS_ALG_EC,
     KMS_ALG_ED25519,
     KMS_ALG_HMAC,
+    KMS_ALG_EXTERNAL, /* EXTERNAL_SYMMETRIC_ENCRYPTION: AES-256-GCM under the EKM's key,
+                         then under the version's own (kms_external.c) */
 };
 
 struct kms_algorithm {
@@ -98,6 +109,8 @@ const char *kms_state_name(enum kms_state state);
 enum kms_state kms_state_parse(const char *name);
 const char *kms_protection_name(enum kms_protection level);
 enum kms_protection kms_protection_parse(const char *name);
+/* EXTERNAL or EXTERNAL_VPC: Cloud EKM's levels. */
+bool kms_protection_is_external(enum kms_protection level);
 
 enum em_code kms_material_generate(const struct kms_algorithm *alg, struct kms_material *out,
                                    struct em_status *st);
@@ -232,7 +245,13 @@ struct kms_version {
     char import_job[KMS_IMPORT_JOB_NAME_MAX];
     int64_t import_ns;
     unsigned char material_digest[KMS_MATERIAL_DIGEST];
-    char import_failure[KMS_IMPORT_FAILURE_MAX]; /* IMPORT_FAILED: why ("" otherwise) */
+    /* IMPORT_FAILED or EXTERNAL_DESTRUCTION_FAILED: why ("" otherwise) */
+    char import_failure[KMS_IMPORT_FAILURE_MAX];
+    /* EXTERNAL: the externalKeyUri; EXTERNAL_VPC: the ekmConnectionKeyPath ("" for the
+     * other levels). Such a version has two keys, as Cloud EKM's: its own material (the
+     * "internal" key, erased at destruction like any version's) and the EKM's key at that
+     * address (em_ekm), fetched for every call and never held here. */
+    char external_key[KMS_EXTERNAL_KEY_MAX];
     /* NULL once DESTROYED, and in the copies of kms_key_copy and the other copies */
     struct kms_shared_material *material;
 };
@@ -248,6 +267,7 @@ struct kms_key {
     int64_t next_rotation_ns;   /* 0: unset */
     int64_t destroy_scheduled_ns;
     bool import_only;
+    char backend[KMS_BACKEND_MAX]; /* cryptoKeyBackend: EXTERNAL_VPC's EKM connection, or "" */
     char *labels_json;             /* a JSON object, "{}" when none */
     struct kms_version **versions; /* versions[i]->id == i + 1 */
     uint32_t version_count;
@@ -271,6 +291,7 @@ struct kms_key_spec {
     int64_t next_rotation_ns;     /* 0: absent */
     int64_t destroy_scheduled_ns; /* 0: default (30 days) */
     bool import_only;
+    const char *backend;     /* cryptoKeyBackend; NULL: none */
     const char *labels_json; /* NULL: none */
 };
 
@@ -355,9 +376,10 @@ struct kms_version_ref {
     char key_name[KMS_VERSION_NAME_MAX];
     char name[KMS_VERSION_NAME_MAX]; /* the version's; "" when !found */
     enum kms_purpose purpose;
-    bool found;                 /* false: the key has no such version (only by key) */
-    bool primary;               /* the version is the key's primary */
-    struct kms_version version; /* a copy; version.material is the reference */
+    char backend[KMS_BACKEND_MAX]; /* the key's cryptoKeyBackend ("" when none) */
+    bool found;                    /* false: the key has no such version (only by key) */
+    bool primary;                  /* the version is the key's primary */
+    struct kms_version version;    /* a copy; version.material is the reference */
 };
 
 /* By version name: as kms_version_copy (found is true on success). */
@@ -403,6 +425,30 @@ enum em_code kms_key_create(struct kms_registry *reg, const char *name,
                             struct kms_key **out, struct em_status *st);
 enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, int64_t now,
                                 struct kms_version_view *out, struct em_status *st);
+/* A version of an EXTERNAL or EXTERNAL_VPC key, naming its key in the EKM (an
+ * externalKeyUri or ekmConnectionKeyPath, which the caller checked with the EKM);
+ * INVALID_ARGUMENT for other keys, as kms_version_create is for external ones. */
+enum em_code kms_version_create_external(struct kms_registry *reg, const char *key_name,
+                                         const char *external_key, int64_t now,
+                                         struct kms_version_view *out, struct em_status *st);
+/* How the registry reaches the EKM connection of an EXTERNAL_VPC key (its backend): set
+ * once, after open, by the service from the EKM connections' records. */
+struct kms_ekm_route {
+    char hostname[256];           /* the connection's first service resolver's */
+    bool coordinated;             /* key management mode CLOUD_KMS */
+    char crypto_space_path[1024]; /* where Cloud KMS makes keys in the EKM */
+};
+typedef enum em_code (*kms_ekm_route_fn)(void *arg, const char *backend, struct kms_ekm_route *out,
+                                         struct em_status *st);
+void kms_registry_set_ekm_route(struct kms_registry *reg, kms_ekm_route_fn fn, void *arg);
+
+/* Cloud EKM's error (kms/docs/reference/ekm_errors): code (FAILED_PRECONDITION, or
+ * INVALID_ARGUMENT for DECRYPTION_FAILED) with "<message> External key: <address>." and a
+ * google.rpc.PreconditionFailure: the Cloud EKM key (subject: a version or key name), then
+ * the attempt to reach the EKM, whose type is the error domain. */
+enum em_code kms_ekm_fail(struct em_status *st, enum em_code code, const char *domain,
+                          const char *message, const char *subject, const char *address);
+
 /* Tests only: called with no registry lock held once a version's material is generated,
  * before it is published. NULL in the service. */
 extern void (*kms_generation_hook)(const char *key_name);

@@ -71,6 +71,7 @@ static const struct kms_algorithm algorithms[] = {
     {"HMAC_SHA384", KMS_MAC, KMS_ALG_HMAC, 384, "SHA384", NULL},
     {"HMAC_SHA512", KMS_MAC, KMS_ALG_HMAC, 512, "SHA512", NULL},
     {"HMAC_SHA224", KMS_MAC, KMS_ALG_HMAC, 224, "SHA224", NULL},
+    {"EXTERNAL_SYMMETRIC_ENCRYPTION", KMS_ENCRYPT_DECRYPT, KMS_ALG_EXTERNAL, 256, NULL, NULL},
 };
 
 const struct kms_algorithm *kms_algorithm_find(const char *name)
@@ -96,9 +97,10 @@ static const char *const state_names[] = {"CRYPTO_KEY_VERSION_STATE_UNSPECIFIED"
                                           "DESTROYED",
                                           "DESTROY_SCHEDULED",
                                           "PENDING_IMPORT",
-                                          "IMPORT_FAILED"};
+                                          "IMPORT_FAILED",
+                                          "EXTERNAL_DESTRUCTION_FAILED"};
 static const char *const protection_names[] = {"PROTECTION_LEVEL_UNSPECIFIED", "SOFTWARE", "HSM",
-                                               "EXTERNAL"};
+                                               "EXTERNAL", "EXTERNAL_VPC"};
 
 #define COUNT(a) (int)(sizeof(a) / sizeof(a[0]))
 
@@ -138,6 +140,11 @@ const char *kms_protection_name(enum kms_protection p)
 enum kms_protection kms_protection_parse(const char *name)
 {
     return (enum kms_protection)index_of(protection_names, COUNT(protection_names), name);
+}
+
+bool kms_protection_is_external(enum kms_protection level)
+{
+    return level == KMS_EXTERNAL || level == KMS_EXTERNAL_VPC;
 }
 
 /* --- material --- */
@@ -186,9 +193,9 @@ static enum em_code generate_asymmetric(const struct kms_algorithm *alg, struct 
 
 bool kms_alg_raw_material(const struct kms_algorithm *alg)
 {
-    return alg->kind == KMS_ALG_AES_GCM || alg->kind == KMS_ALG_HMAC ||
-           alg->kind == KMS_ALG_RAW_GCM || alg->kind == KMS_ALG_RAW_CBC ||
-           alg->kind == KMS_ALG_RAW_CTR;
+    return alg->kind == KMS_ALG_AES_GCM || alg->kind == KMS_ALG_EXTERNAL ||
+           alg->kind == KMS_ALG_HMAC || alg->kind == KMS_ALG_RAW_GCM ||
+           alg->kind == KMS_ALG_RAW_CBC || alg->kind == KMS_ALG_RAW_CTR;
 }
 
 enum em_code kms_material_generate(const struct kms_algorithm *alg, struct kms_material *out,

@@ -8,7 +8,8 @@
 static const struct em_role kms_roles[] = {
     {"roles/cloudkms.admin",
      EM_WORDS("cloudkms.keyRings.*", "cloudkms.cryptoKeys.*", "cloudkms.importJobs.*",
-              "cloudkms.locations.get", "cloudkms.locations.list", "cloudkms.operations.get",
+              "cloudkms.ekmConnections.*", "cloudkms.ekmConfigs.*", "cloudkms.locations.get",
+              "cloudkms.locations.list", "cloudkms.operations.get",
               "cloudkms.cryptoKeyVersions.create", "cloudkms.cryptoKeyVersions.get",
               "cloudkms.cryptoKeyVersions.list", "cloudkms.cryptoKeyVersions.update",
               "cloudkms.cryptoKeyVersions.destroy", "cloudkms.cryptoKeyVersions.restore",
@@ -63,6 +64,15 @@ static const struct em_role kms_roles[] = {
     {"roles/cloudkms.autokeyUser",
      EM_WORDS("cloudkms.keyHandles.*", "cloudkms.operations.get",
               "cloudkms.projects.showEffectiveAutokeyConfig", "resourcemanager.projects.get"),
+     NULL},
+    /* Cloud EKM: connections and configurations, without their IAM policies nor the use of
+     * a connection by keys (cloudkms.ekmConnections.use) */
+    {"roles/cloudkms.ekmConnectionsAdmin",
+     EM_WORDS("cloudkms.ekmConfigs.get", "cloudkms.ekmConfigs.update",
+              "cloudkms.ekmConnections.create", "cloudkms.ekmConnections.get",
+              "cloudkms.ekmConnections.list", "cloudkms.ekmConnections.update",
+              "cloudkms.ekmConnections.verifyConnectivity", "resourcemanager.projects.get",
+              "resourcemanager.projects.list"),
      NULL},
     {"roles/cloudkms.cryptoOperator",
      EM_WORDS("cloudkms.cryptoKeyVersions.useTo*", "cloudkms.cryptoKeyVersions.viewPublicKey",

@@ -23,6 +23,7 @@
 #include "kms.h"
 #include "kms_errors.h"
 #include "kms_json.h"
+#include "kms_external.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -286,15 +287,17 @@ enum em_code kms_create_crypto_key(struct em_call *call)
     bool skip = false;
     struct kms_key_spec spec;
     char *labels = NULL;
-    char name[EM_RESOURCE_MAX];
+    char name[EM_RESOURCE_MAX], backend[KMS_BACKEND_MAX];
     if (kms_check_location(call, parent) || kms_check_id(call, "crypto_key_id", id) ||
         child_name(call, parent, "cryptoKeys", id, name) ||
         em_call_query_bool(call, "skipInitialVersionCreation", &skip) ||
         kms_json_key_spec(call->body, &spec, &labels, &call->status) ||
-        check_raw_expert(call, parent, spec.algorithm)) {
+        check_raw_expert(call, parent, spec.algorithm) ||
+        kms_external_resolve_backend(call, name, &spec, backend, sizeof(backend))) {
         cJSON_free(labels);
         return call->status.code;
     }
+    spec.backend = backend;
     struct kms_key *key;
     enum em_code code =
         kms_key_create(registry(call), name, &spec, skip, em_clock_now(), &key, &call->status);
@@ -416,10 +419,15 @@ static enum em_code encrypt_with(struct em_call *call, struct kms_registry *reg,
     note_version(call, ref);
     if (kms_version_check_usable(reg, ref, em_clock_now(), &call->status))
         return call->status.code;
-    io->output_len = kms_ciphertext_size(io->input_len);
+    bool external = ref->version.alg->kind == KMS_ALG_EXTERNAL;
+    io->output_len =
+        external ? kms_external_ciphertext_size(io->input_len) : kms_ciphertext_size(io->input_len);
     io->output = malloc(io->output_len);
     if (!io->output)
         return EM_FAIL_OOM(&call->status);
+    if (external)
+        return kms_external_encrypt(call, ref, io->aad, io->aad_len, io->input, io->input_len,
+                                    io->output);
     return kms_encrypt(kms_version_material(ref), ref->version.id, io->aad, io->aad_len, io->input,
                        io->input_len, io->output, &call->status);
 }
@@ -580,6 +588,15 @@ static enum em_code decrypt_with(struct em_call *call, struct kms_registry *reg,
     io->output = malloc(io->input_len);
     if (!io->output)
         return EM_FAIL_OOM(&call->status);
+    io->output_len = io->input_len; /* wiped whole at the end */
+    if (ref->version.alg->kind == KMS_ALG_EXTERNAL) {
+        size_t len = 0;
+        enum em_code code = kms_external_decrypt(call, ref, io->aad, io->aad_len, io->input,
+                                                 io->input_len, io->output, &len);
+        if (!code)
+            io->output_len = len; /* on failure the whole buffer is wiped */
+        return code;
+    }
     if (!kms_decrypt(kms_version_material(ref), io->aad, io->aad_len, io->input, io->input_len,
                      io->output, &io->output_len))
         return decrypt_failed(call);
@@ -615,8 +632,13 @@ enum em_code kms_create_version(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
     struct kms_version_view view;
-    if (kms_check_location(call, parent) ||
-        kms_version_create(registry(call), parent, em_clock_now(), &view, &call->status))
+    const char *external_key;
+    if (kms_check_location(call, parent) || kms_external_new_version(call, parent, &external_key))
+        return call->status.code;
+    if (external_key
+            ? kms_version_create_external(registry(call), parent, external_key, em_clock_now(),
+                                          &view, &call->status)
+            : kms_version_create(registry(call), parent, em_clock_now(), &view, &call->status))
         return call->status.code;
     kms_version_name(view.key, view.version, call->audit_key_version,
                      sizeof(call->audit_key_version));

@@ -11,6 +11,7 @@
 
 struct kms_registry;
 struct kms_autokey;
+struct kms_ekm_connections;
 struct em_store;
 
 /* What every handler reaches through call->svc->ctx. */
@@ -18,6 +19,7 @@ struct kms_ctx {
     struct em_store *store; /* the service's (IAM policies: Autokey grants on its keys) */
     struct kms_registry *registry;
     struct kms_autokey *autokey;
+    struct kms_ekm_connections *ekm_connections; /* EKM connections and configs */
     char control_url[96]; /* the control plane (Resource Manager): projects' ancestry */
 };
 
@@ -76,6 +78,22 @@ extern const size_t kms_op_type_count;
  * service, which asks the control plane). Sets *ancestry to the getAncestry reply. */
 extern enum em_code (*kms_ancestry_hook)(const char *project, cJSON **ancestry,
                                          struct em_status *st);
+
+/* Cloud EKM's EkmService (kms_ekm_handlers.c): EKM connections and the EkmConfig of
+ * each location. The IAM methods of an EkmConfig check their permission themselves (see
+ * kms_ekm_handlers.c); kms_ekm_iam_resource says whether an IAM call's resource is one of
+ * these two, whose existence kms_ekm_iam_resource_check checks. */
+enum em_code kms_create_ekm_connection(struct em_call *call);
+enum em_code kms_get_ekm_connection(struct em_call *call);
+enum em_code kms_list_ekm_connections(struct em_call *call);
+enum em_code kms_update_ekm_connection(struct em_call *call);
+enum em_code kms_verify_ekm_connectivity(struct em_call *call);
+enum em_code kms_get_ekm_config(struct em_call *call);
+enum em_code kms_update_ekm_config(struct em_call *call);
+bool kms_ekm_iam_resource(const char *name);
+enum em_code kms_ekm_iam_resource_check(struct em_call *call);
+extern const struct em_message kms_ekm_connection_schema, kms_list_ekm_connections_reply,
+    kms_ekm_config_schema;
 
 /* IAM on key rings, crypto keys and import jobs (the generic em_iam_handle_* methods):
  * NOT_FOUND when the resource of the path does not exist. */

@@ -435,6 +435,16 @@ cJSON *kms_json_version(const struct kms_key *key, const struct kms_version *v)
     }
     if (v->state == KMS_IMPORT_FAILED)
         cJSON_AddStringToObject(j, "importFailureReason", v->import_failure);
+    if (v->state == KMS_EXTERNAL_DESTRUCTION_FAILED) {
+        em_json_add_time(j, "destroyTime", v->destroy_ns);
+        cJSON_AddStringToObject(j, "externalDestructionFailureReason", v->import_failure);
+    }
+    if (v->external_key[0]) {
+        cJSON *options = cJSON_AddObjectToObject(j, "externalProtectionLevelOptions");
+        cJSON_AddStringToObject(
+            options, v->protection == KMS_EXTERNAL_VPC ? "ekmConnectionKeyPath" : "externalKeyUri",
+            v->external_key);
+    }
     return j;
 }
 
@@ -467,6 +477,8 @@ cJSON *kms_json_key(const struct kms_key *key)
     if (key->import_only)
         cJSON_AddTrueToObject(j, "importOnly");
     em_json_add_duration(j, "destroyScheduledDuration", key->destroy_scheduled_ns);
+    if (key->backend[0])
+        cJSON_AddStringToObject(j, "cryptoKeyBackend", key->backend);
     return j;
 }
 
@@ -482,7 +494,10 @@ cJSON *kms_json_location(const char *project, const char *location_id, const cha
     cJSON_AddStringToObject(meta, "@type",
                             "type.googleapis.com/google.cloud.kms.v1.LocationMetadata");
     cJSON_AddTrueToObject(meta, "hsmAvailable");
-    cJSON_AddFalseToObject(meta, "ekmAvailable");
+    /* EXTERNAL keys: everywhere but these two (Google's EKM documentation) */
+    cJSON_AddBoolToObject(meta, "ekmAvailable",
+                          strcmp(location_id, "global") != 0 &&
+                              strcmp(location_id, "nam-eur-asia1") != 0);
     return j;
 }
 
@@ -518,9 +533,7 @@ enum em_code kms_json_key_spec(const cJSON *body, struct kms_key_spec *spec, cha
     read_time(body, "nextRotationTime", &spec->next_rotation_ns);
     read_duration(body, "destroyScheduledDuration", &spec->destroy_scheduled_ns);
     em_json_bool(body, "importOnly", &spec->import_only);
-    if (em_json_string(body, "cryptoKeyBackend"))
-        return EM_FAIL(st, EM_UNIMPLEMENTED,
-                       "crypto_key.crypto_key_backend is not supported by this emulator.");
+    spec->backend = em_json_string(body, "cryptoKeyBackend");
     if (em_labels_read(body, labels_json, st))
         return st->code;
     spec->labels_json = *labels_json;

@@ -86,8 +86,82 @@ static enum em_code resolve_protection(const char *name, enum kms_protection *ou
         return KMS_ERR_PROTECTION_UNSUPPORTED(st, name);
     if (*out == KMS_PROTECTION_UNSPECIFIED)
         *out = KMS_SOFTWARE;
-    if (*out == KMS_EXTERNAL)
-        return KMS_ERR_PROTECTION_UNSUPPORTED(st, "EXTERNAL");
+    return EM_OK;
+}
+
+/* Whether Cloud EKM serves the key's location at the level: EXTERNAL everywhere but
+ * global and nam-eur-asia1, EXTERNAL_VPC in regions only (Google's EKM documentation). */
+static bool ekm_available(const char *key_name, enum kms_protection level)
+{
+    char location[64];
+    if (!em_name_id(key_name, "locations", location, sizeof(location)))
+        return false;
+    const struct em_location *loc = em_location_find(location);
+    if (level == KMS_EXTERNAL_VPC)
+        return loc && loc->kind == EM_LOC_REGION;
+    return strcmp(location, "global") != 0 && strcmp(location, "nam-eur-asia1") != 0;
+}
+
+/* Cloud EKM's rules for a key of protection level EXTERNAL or EXTERNAL_VPC (key->purpose,
+ * template resolved), and for the backend of any key. A coordinated key (its EKM
+ * connection in key management mode CLOUD_KMS) gets its versions' keys from Cloud KMS:
+ * it may have an initial version and rotate; any other external key is managed manually,
+ * each version naming its key in the EKM. */
+static enum em_code check_external(const struct kms_key_spec *spec, bool skip_initial,
+                                   bool coordinated, struct kms_key *key, struct em_status *st)
+{
+    enum kms_protection level = key->template_protection;
+    bool external = kms_protection_is_external(level);
+    if (!external && key->template_alg->kind == KMS_ALG_EXTERNAL)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Algorithm EXTERNAL_SYMMETRIC_ENCRYPTION needs protection level EXTERNAL or "
+                       "EXTERNAL_VPC, not %s.",
+                       kms_protection_name(level));
+    if (spec->backend && *spec->backend && level != KMS_EXTERNAL_VPC)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "crypto_key.crypto_key_backend can only be set on keys with protection "
+                       "level EXTERNAL_VPC, not %s.",
+                       kms_protection_name(level));
+    if (!external)
+        return EM_OK;
+    const char *name = kms_protection_name(level);
+    if (key->purpose != KMS_ENCRYPT_DECRYPT)
+        return EM_FAIL(st, EM_UNIMPLEMENTED,
+                       "Keys with protection level %s and purpose %s are not supported by this "
+                       "emulator (only ENCRYPT_DECRYPT).",
+                       name, kms_purpose_name(key->purpose));
+    if (key->template_alg->kind != KMS_ALG_EXTERNAL)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Algorithm %s is not compatible with protection level %s: use "
+                       "EXTERNAL_SYMMETRIC_ENCRYPTION.",
+                       key->template_alg->name, name);
+    if (!ekm_available(key->name, level))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Protection level %s is not available in this location%s.", name,
+                       level == KMS_EXTERNAL_VPC ? " (EXTERNAL_VPC needs a region)" : "");
+    if (!skip_initial && !coordinated)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Keys with protection level %s must be created with "
+                       "skipInitialVersionCreation=true: each version names its key in the "
+                       "external key manager (CreateCryptoKeyVersion with "
+                       "external_protection_level_options).",
+                       name);
+    if ((spec->rotation_period_ns || spec->next_rotation_ns) && !coordinated)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Automatic rotation (rotation_period, next_rotation_time) is not supported "
+                       "for manually-managed external keys.");
+    if (spec->import_only)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Keys with protection level %s cannot be import-only: their key material "
+                       "is in the external key manager.",
+                       name);
+    if (level == KMS_EXTERNAL_VPC && (!spec->backend || !*spec->backend))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "crypto_key.crypto_key_backend (an EKM connection) is required for keys "
+                       "with protection level EXTERNAL_VPC when the location has no default EKM "
+                       "connection (ekmConfig).");
+    if (spec->backend)
+        snprintf(key->backend, sizeof(key->backend), "%s", spec->backend);
     return EM_OK;
 }
 
@@ -124,8 +198,9 @@ static enum em_code check_destroy_duration(int64_t ns, struct em_status *st)
     return EM_OK;
 }
 
-static enum em_code resolve_spec(const struct kms_key_spec *spec, bool skip_initial, int64_t now,
-                                 struct kms_key *key, struct em_status *st)
+static enum em_code resolve_spec(const struct kms_key_spec *spec, bool skip_initial,
+                                 bool coordinated, int64_t now, struct kms_key *key,
+                                 struct em_status *st)
 {
     key->purpose = kms_purpose_parse(spec->purpose);
     if (key->purpose == KMS_PURPOSE_UNSPECIFIED && spec->purpose &&
@@ -139,7 +214,8 @@ static enum em_code resolve_spec(const struct kms_key_spec *spec, bool skip_init
     if (resolve_algorithm(key->purpose, spec->algorithm, &key->template_alg, st) ||
         resolve_protection(spec->protection, &key->template_protection, st) ||
         check_rotation(key->purpose, spec->rotation_period_ns, spec->next_rotation_ns, now, st) ||
-        check_destroy_duration(key->destroy_scheduled_ns, st))
+        check_destroy_duration(key->destroy_scheduled_ns, st) ||
+        check_external(spec, skip_initial, coordinated, key, st))
         return st->code;
     if (spec->import_only && !skip_initial)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -198,7 +274,13 @@ static enum em_code prepare_key(const struct kms_registry *reg, const char *name
         return EM_FAIL_OOM(st);
     }
     struct kms_version *first = NULL;
-    enum em_code code = resolve_spec(spec, skip_initial_version, now, key, st);
+    struct kms_ekm_route route = {0};
+    enum em_code code = EM_OK;
+    if (spec->backend && *spec->backend && spec->protection &&
+        strcmp(spec->protection, "EXTERNAL_VPC") == 0)
+        code = kms_coordinated_route(reg, spec->backend, &route, st);
+    if (!code)
+        code = resolve_spec(spec, skip_initial_version, route.coordinated, now, key, st);
     if (!code)
         code = kms_policy_check_level(reg->store, name, key->template_protection, "a key", st);
     if (!code)
@@ -209,6 +291,12 @@ static enum em_code prepare_key(const struct kms_registry *reg, const char *name
     if (!code && !skip_initial_version) {
         code = kms_version_prepare(reg, name, key->template_alg, key->template_protection, now,
                                    &first, st);
+        if (!code && route.coordinated &&
+            kms_coordinated_make(reg, name, &route, now, first->external_key, st)) {
+            kms_version_free(first);
+            code = st->code;
+            first = NULL;
+        }
         if (!code) {
             first->id = 1;
             if ((code = kms_key_add_version(key, first, st)) != EM_OK)
@@ -259,8 +347,8 @@ enum em_code kms_key_create(struct kms_registry *reg, const char *name,
 
 /* --- key updates --- */
 
-static enum em_code apply_update(struct kms_key *draft, const struct kms_key_update *u, int64_t now,
-                                 struct em_status *st)
+static enum em_code apply_update(struct kms_key *draft, const struct kms_key_update *u,
+                                 bool coordinated, int64_t now, struct em_status *st)
 {
     if (u->mask & KMS_FIELD_LABELS)
         draft->labels_json = (char *)(u->labels_json ? u->labels_json : "{}");
@@ -273,11 +361,21 @@ static enum em_code apply_update(struct kms_key *draft, const struct kms_key_upd
         return st->code;
     if (draft->import_only && (draft->rotation_period_ns || draft->next_rotation_ns))
         return import_only_rotation(st);
+    if (kms_protection_is_external(draft->template_protection) && !coordinated &&
+        (draft->rotation_period_ns || draft->next_rotation_ns))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Automatic rotation (rotation_period, next_rotation_time) is not supported "
+                       "for manually-managed external keys.");
     if (draft->rotation_period_ns && !draft->next_rotation_ns)
         draft->next_rotation_ns = now + draft->rotation_period_ns;
     if (u->mask & KMS_FIELD_TEMPLATE_ALGORITHM &&
         resolve_algorithm(draft->purpose, u->algorithm, &draft->template_alg, st))
         return st->code;
+    if ((draft->template_alg->kind == KMS_ALG_EXTERNAL) !=
+        kms_protection_is_external(draft->template_protection))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Algorithm %s is not compatible with protection level %s.",
+                       draft->template_alg->name, kms_protection_name(draft->template_protection));
     if (u->mask & KMS_FIELD_TEMPLATE_PROTECTION)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "crypto_key.version_template.protection_level cannot be updated.");
@@ -289,7 +387,12 @@ static enum em_code update_key(struct kms_registry *reg, struct kms_key *key,
                                struct em_status *st)
 {
     struct kms_key draft = *key;
-    if (apply_update(&draft, update, now, st) || kms_registry_save(reg, &draft, true, NULL, st))
+    struct kms_ekm_route route = {0};
+    struct em_status ignored = {0}; /* a connection gone: the key is not coordinated */
+    if (key->backend[0])
+        kms_coordinated_route(reg, key->backend, &route, &ignored);
+    if (apply_update(&draft, update, route.coordinated, now, st) ||
+        kms_registry_save(reg, &draft, true, NULL, st))
         return st->code;
     if (draft.labels_json != key->labels_json) {
         char *labels = strdup(draft.labels_json);

@@ -259,6 +259,7 @@ struct kms_key_row kms_key_row_of(const struct kms_key *key)
         .destroy_scheduled_ns = key->destroy_scheduled_ns,
         .import_only = key->import_only,
         .labels_json = key->labels_json,
+        .backend = key->backend,
     };
 }
 
@@ -281,6 +282,7 @@ struct kms_version_row kms_version_row_of(const char *key_name, const struct kms
         .import_job = v->import_job,
         .import_ns = v->import_ns,
         .import_failure = v->import_failure,
+        .external_key = v->external_key,
     };
     memcpy(row.material_digest, v->material_digest, KMS_MATERIAL_DIGEST);
     return row;
@@ -346,6 +348,7 @@ static enum em_code key_from_row(const struct kms_key_row *row, void *arg, struc
         .import_only = row->import_only,
         .labels_json = strdup(row->labels_json),
     };
+    snprintf(key->backend, sizeof(key->backend), "%s", row->backend ? row->backend : "");
     enum em_code code =
         key->name && key->labels_json ? kms_registry_add_key(arg, key, st) : EM_FAIL_OOM(st);
     if (code)
@@ -378,6 +381,8 @@ static enum em_code version_from_row(struct kms_version_row *row, void *arg, str
     snprintf(v->import_job, sizeof(v->import_job), "%s", row->import_job ? row->import_job : "");
     snprintf(v->import_failure, sizeof(v->import_failure), "%s",
              row->import_failure ? row->import_failure : "");
+    snprintf(v->external_key, sizeof(v->external_key), "%s",
+             row->external_key ? row->external_key : "");
     memcpy(v->material_digest, row->material_digest, KMS_MATERIAL_DIGEST);
     enum em_code code = EM_OK;
     if (row->material) {
@@ -448,6 +453,12 @@ void kms_registry_close(struct kms_registry *reg)
 void kms_registry_set_generation_delay(struct kms_registry *reg, int64_t ns)
 {
     reg->generation_ns = ns;
+}
+
+void kms_registry_set_ekm_route(struct kms_registry *reg, kms_ekm_route_fn fn, void *arg)
+{
+    reg->ekm_route = fn;
+    reg->ekm_route_arg = arg;
 }
 
 enum em_code kms_registry_reset(struct kms_registry *reg, struct em_status *st)
@@ -586,6 +597,7 @@ static void hold(const struct kms_key *key, const struct kms_version *v,
 {
     snprintf(ref->key_name, sizeof(ref->key_name), "%s", key->name);
     ref->purpose = key->purpose;
+    snprintf(ref->backend, sizeof(ref->backend), "%s", key->backend);
     ref->found = v != NULL;
     if (!v)
         return;

@@ -24,6 +24,8 @@ struct kms_registry {
     struct em_index rings;       /* struct kms_key_ring, by name */
     struct em_index keys;        /* struct kms_key, by name */
     struct em_index import_jobs; /* struct kms_import_job, by name */
+    kms_ekm_route_fn ekm_route;  /* EXTERNAL_VPC keys' connections (NULL: none known) */
+    void *ekm_route_arg;
 };
 
 void kms_registry_read_lock(struct kms_registry *reg);
@@ -60,6 +62,24 @@ enum em_code kms_key_give_copy(const struct kms_key *key, struct kms_key **out,
                                struct em_status *st);
 enum em_code kms_version_give_view(const struct kms_key *key, uint32_t id,
                                    struct kms_version_view *out, struct em_status *st);
+
+/* Coordinated external keys (kms_coordinated.c): EXTERNAL_VPC keys whose EKM connection
+ * is in key management mode CLOUD_KMS, whose versions' keys Cloud KMS makes and destroys
+ * in the EKM. The route of backend (an EKM connection's name): NOT_FOUND without one. */
+enum em_code kms_coordinated_route(const struct kms_registry *reg, const char *backend,
+                                   struct kms_ekm_route *out, struct em_status *st);
+/* Makes a key in the EKM for a new version of key_name (route: its connection's): its
+ * path under the connection's crypto space into path (KMS_EXTERNAL_KEY_MAX bytes). Cloud
+ * EKM's FAILED_PRECONDITION when the EKM cannot be reached. No lock needed. */
+enum em_code kms_coordinated_make(const struct kms_registry *reg, const char *key_name,
+                                  const struct kms_ekm_route *route, int64_t now, char *path,
+                                  struct em_status *st);
+/* Asks the EKM to destroy the key of v, a version of key being destroyed (write lock
+ * held): true when it did, false with why in reason (Cloud EKM's words) when it could not
+ * be reached. Versions that are not coordinated are left alone (true). */
+bool kms_coordinated_destroy(const struct kms_registry *reg, const struct kms_key *key,
+                             const struct kms_version *v, int64_t now, char *reason,
+                             size_t reason_len);
 
 /* Builds an import job from its row at load, taking the row's private key (kms_import.c). */
 enum em_code kms_import_job_from_row(struct kms_import_job_row *row, void *arg,

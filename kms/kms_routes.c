@@ -3,7 +3,7 @@
  * handler. Paths and methods are those of the real API (cloudkms v1 discovery document,
  * as in gcloud's generated client). A route without a handler answers UNIMPLEMENTED
  * naming the method: those are the parts of KMS this emulator does not provide
- * (external key managers, key access justifications).
+ * (key access justifications).
  */
 #include "kms_routes.h"
 
@@ -15,6 +15,7 @@
 #define RING    LOC "/keyRings/*"
 #define KEY     RING "/cryptoKeys/*"
 #define VER     KEY "/cryptoKeyVersions/*"
+#define EKM     LOC "/ekmConnections/*"
 #define DATA    EM_AUDIT_DATA_ACCESS
 #define ADMIN   EM_AUDIT_ADMIN
 #define P(perm) "cloudkms." perm
@@ -141,14 +142,37 @@ const struct em_route kms_routes[] = {
     {"GET", "v1/{name=" LOC "/keyHandles/*}", kms_get_key_handle, "GetKeyHandle", NULL, NULL,
      P("keyHandles.get"), DATA},
 
+    /* Cloud EKM: EKM connections and the EkmConfig of a location (kms_ekm_handlers.c) */
+    {"POST", "v1/{parent=" LOC "}/ekmConnections", kms_create_ekm_connection, "CreateEkmConnection",
+     &kms_ekm_connection_schema, "ekm_connection", P("ekmConnections.create"), ADMIN,
+     .reply = &kms_ekm_connection_schema},
+    {"GET", "v1/{parent=" LOC "}/ekmConnections", kms_list_ekm_connections, "ListEkmConnections",
+     NULL, NULL, P("ekmConnections.list"), DATA, .reply = &kms_list_ekm_connections_reply},
+    {"GET", "v1/{name=" EKM "}", kms_get_ekm_connection, "GetEkmConnection", NULL, NULL,
+     P("ekmConnections.get"), DATA, .reply = &kms_ekm_connection_schema},
+    {"PATCH", "v1/{name=" EKM "}", kms_update_ekm_connection, "UpdateEkmConnection",
+     &kms_ekm_connection_schema, "ekm_connection", P("ekmConnections.update"), ADMIN,
+     .reply = &kms_ekm_connection_schema},
+    {"GET", "v1/{name=" EKM "}:verifyConnectivity", kms_verify_ekm_connectivity,
+     "VerifyConnectivity", NULL, NULL, P("ekmConnections.verifyConnectivity"), DATA},
+    {"GET", "v1/{resource=" EKM "}:getIamPolicy", em_iam_handle_get, "GetIamPolicy", NULL, NULL,
+     P("ekmConnections.getIamPolicy"), DATA, .reply = &em_iam_policy},
+    {"POST", "v1/{resource=" EKM "}:setIamPolicy", em_iam_handle_set, "SetIamPolicy",
+     &em_iam_set_request, NULL, P("ekmConnections.setIamPolicy"), ADMIN, .reply = &em_iam_policy},
+    {"POST", "v1/{resource=" EKM "}:testIamPermissions", em_iam_handle_test, "TestIamPermissions",
+     &em_iam_test_request, NULL, NULL, DATA},
+    {"GET", "v1/{name=" LOC "/ekmConfig}", kms_get_ekm_config, "GetEkmConfig", NULL, NULL,
+     P("ekmConfigs.get"), DATA},
+    {"PATCH", "v1/{name=" LOC "/ekmConfig}", kms_update_ekm_config, "UpdateEkmConfig",
+     &kms_ekm_config_schema, "ekm_config", P("ekmConfigs.update"), ADMIN},
+    {"GET", "v1/{resource=" LOC "/ekmConfig}:getIamPolicy", em_iam_handle_get, "GetIamPolicy", NULL,
+     NULL, P("ekmConfigs.getIamPolicy"), DATA, .reply = &em_iam_policy},
+    {"POST", "v1/{resource=" LOC "/ekmConfig}:setIamPolicy", em_iam_handle_set, "SetIamPolicy",
+     &em_iam_set_request, NULL, P("ekmConfigs.setIamPolicy"), ADMIN, .reply = &em_iam_policy},
+    {"POST", "v1/{resource=" LOC "/ekmConfig}:testIamPermissions", em_iam_handle_test,
+     "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA},
+
     /* not provided by this emulator: answered UNIMPLEMENTED */
-    {"POST", "v1/{parent=" LOC "}/ekmConnections", NULL, "CreateEkmConnection"},
-    {"GET", "v1/{parent=" LOC "}/ekmConnections", NULL, "ListEkmConnections"},
-    {"GET", "v1/{name=" LOC "/ekmConnections/*}", NULL, "GetEkmConnection"},
-    {"PATCH", "v1/{name=" LOC "/ekmConnections/*}", NULL, "UpdateEkmConnection"},
-    {"GET", "v1/{name=" LOC "/ekmConnections/*}:verifyConnectivity", NULL, "VerifyConnectivity"},
-    {"GET", "v1/{name=" LOC "/ekmConfig}", NULL, "GetEkmConfig"},
-    {"PATCH", "v1/{name=" LOC "/ekmConfig}", NULL, "UpdateEkmConfig"},
     {"GET", "v1/{name=projects/*/kajPolicyConfig}", NULL, "GetKeyAccessJustificationsPolicyConfig"},
     {"PATCH", "v1/{name=projects/*/kajPolicyConfig}", NULL,
      "UpdateKeyAccessJustificationsPolicyConfig"},
@@ -162,7 +186,5 @@ const struct em_route kms_routes[] = {
      "ShowEffectiveKeyAccessJustificationsEnrollmentConfig"},
     {"GET", "v1/{project=projects/*}:showEffectiveKeyAccessJustificationsPolicyConfig", NULL,
      "ShowEffectiveKeyAccessJustificationsPolicyConfig"},
-    EM_UNBUILT_IAM("v1", "projects/*/locations/*/ekmConfig", "GET"),
-    EM_UNBUILT_IAM("v1", "projects/*/locations/*/ekmConnections/*", "GET"),
     {NULL},
 };

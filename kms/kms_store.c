@@ -69,6 +69,9 @@ static const char *const kms_migrations[] = {
     "ALTER TABLE kms_key_versions ADD COLUMN import_time_ns INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE kms_key_versions ADD COLUMN material_digest BLOB;"
     "ALTER TABLE kms_key_versions ADD COLUMN import_failure TEXT NOT NULL DEFAULT '';",
+    /* 3: Cloud EKM: a version's external key, a key's EKM connection */
+    "ALTER TABLE kms_key_versions ADD COLUMN external_key TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE kms_crypto_keys ADD COLUMN crypto_key_backend TEXT NOT NULL DEFAULT '';",
 };
 
 enum em_code kms_store_migrate(struct em_store *store, struct em_status *st)
@@ -108,7 +111,8 @@ enum em_code kms_store_save_key(struct em_store *store, const struct kms_key_row
         store,
         "INSERT OR REPLACE INTO kms_crypto_keys(name, purpose, create_time_ns, primary_version,"
         " template_algorithm, template_protection, rotation_period_ns, next_rotation_ns,"
-        " destroy_scheduled_ns, import_only, labels) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        " destroy_scheduled_ns, import_only, labels, crypto_key_backend)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         st);
     if (!stmt)
         return st->code;
@@ -123,6 +127,7 @@ enum em_code kms_store_save_key(struct em_store *store, const struct kms_key_row
     sqlite3_bind_int64(stmt, 9, row->destroy_scheduled_ns);
     sqlite3_bind_int(stmt, 10, row->import_only);
     em_bind_text(stmt, 11, row->labels_json);
+    em_bind_text(stmt, 12, row->backend ? row->backend : "");
     return em_stmt_run(stmt, st);
 }
 
@@ -182,6 +187,7 @@ static void bind_version(sqlite3_stmt *stmt, const struct kms_version_row *row)
     else
         sqlite3_bind_null(stmt, 15);
     em_bind_text(stmt, 16, row->import_failure ? row->import_failure : "");
+    em_bind_text(stmt, 17, row->external_key ? row->external_key : "");
 }
 
 enum em_code kms_store_save_version(struct em_store *store,
@@ -197,7 +203,8 @@ enum em_code kms_store_save_version(struct em_store *store,
         "INSERT OR REPLACE INTO kms_key_versions(key_name, version, state, prior_state,"
         " state_changed_ns, algorithm, protection, create_time_ns, generate_time_ns,"
         " destroy_time_ns, destroy_event_time_ns, sealed_material, import_job, import_time_ns,"
-        " material_digest, import_failure) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " material_digest, import_failure, external_key)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         st);
     if (!stmt) {
         free(sealed);
@@ -288,6 +295,7 @@ static enum em_code read_key(sqlite3_stmt *stmt, void *arg, struct em_status *st
         .destroy_scheduled_ns = sqlite3_column_int64(stmt, 8),
         .import_only = sqlite3_column_int(stmt, 9) != 0,
         .labels_json = em_column_text(stmt, 10),
+        .backend = em_column_text(stmt, 11),
     };
     if (!row.template_alg)
         return EM_FAIL(st, EM_DATA_LOSS, "crypto key row %s is unreadable", row.name);
@@ -338,6 +346,7 @@ static enum em_code read_version(sqlite3_stmt *stmt, void *arg, struct em_status
         .import_job = em_column_text(stmt, 12),
         .import_ns = sqlite3_column_int64(stmt, 13),
         .import_failure = em_column_text(stmt, 15),
+        .external_key = em_column_text(stmt, 16),
     };
     if (sqlite3_column_bytes(stmt, 14) == KMS_MATERIAL_DIGEST)
         memcpy(row.material_digest, sqlite3_column_blob(stmt, 14), KMS_MATERIAL_DIGEST);
@@ -398,13 +407,14 @@ enum em_code kms_store_load(struct em_store *store,
         load_table(store,
                    "SELECT name, purpose, create_time_ns, primary_version, template_algorithm,"
                    " template_protection, rotation_period_ns, next_rotation_ns,"
-                   " destroy_scheduled_ns, import_only, labels FROM kms_crypto_keys ORDER BY name",
+                   " destroy_scheduled_ns, import_only, labels, crypto_key_backend"
+                   " FROM kms_crypto_keys ORDER BY name",
                    read_key, &load, st) ||
         load_table(store,
                    "SELECT key_name, version, state, prior_state, state_changed_ns, algorithm,"
                    " protection, create_time_ns, generate_time_ns, destroy_time_ns,"
                    " destroy_event_time_ns, sealed_material, import_job, import_time_ns,"
-                   " material_digest, import_failure FROM kms_key_versions"
+                   " material_digest, import_failure, external_key FROM kms_key_versions"
                    " ORDER BY key_name, version",
                    read_version, &load, st) ||
         load_table(store,

@@ -29,6 +29,7 @@ struct kms_key_row {
     int64_t rotation_period_ns, next_rotation_ns, destroy_scheduled_ns;
     bool import_only;
     const char *labels_json;
+    const char *backend; /* "" or NULL: none */
 };
 
 struct kms_version_row {
@@ -45,6 +46,7 @@ struct kms_version_row {
     int64_t import_ns;
     unsigned char material_digest[KMS_MATERIAL_DIGEST];
     const char *import_failure; /* "" or NULL: none */
+    const char *external_key;   /* "" or NULL: none */
 };
 
 struct kms_import_job_row {

@@ -105,23 +105,69 @@ static enum em_code publish_version(struct kms_registry *reg, const char *key_na
 
 /* The key's template is read under the read lock, the material generated with no lock,
  * and the version numbered and published under the write lock. */
-enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, int64_t now,
-                                struct kms_version_view *out, struct em_status *st)
+/* A manually managed external key's versions each name their key in the EKM; a
+ * coordinated key's get theirs from KMS; no other version has one. */
+static enum em_code check_external_key(const struct kms_key *key, const char *external_key,
+                                       bool coordinated, struct em_status *st)
+{
+    bool external = kms_protection_is_external(key->template_protection);
+    if (coordinated && external_key && *external_key)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "CryptoKey %s is a coordinated external key (its EKM connection's key "
+                       "management mode is CLOUD_KMS): Cloud KMS makes its versions' keys in the "
+                       "EKM, so external_protection_level_options cannot be given.",
+                       key->name);
+    if (external && !coordinated && (!external_key || !*external_key))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "A version of CryptoKey %s (protection level %s) needs "
+                       "external_protection_level_options naming its key in the external key "
+                       "manager.",
+                       key->name, kms_protection_name(key->template_protection));
+    if (!external && external_key && *external_key)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "external_protection_level_options can only be set on versions of keys "
+                       "with protection level EXTERNAL or EXTERNAL_VPC; CryptoKey %s has %s.",
+                       key->name, kms_protection_name(key->template_protection));
+    return EM_OK;
+}
+
+static enum em_code create_version(struct kms_registry *reg, const char *key_name,
+                                   const char *external_key, int64_t now,
+                                   struct kms_version_view *out, struct em_status *st)
 {
     if (out)
         *out = (struct kms_version_view){0};
+    char backend[KMS_BACKEND_MAX] = "";
     kms_registry_read_lock(reg);
     const struct kms_key *key = kms_registry_find_key(reg, key_name);
+    if (key)
+        snprintf(backend, sizeof(backend), "%s", key->backend);
+    kms_registry_unlock(reg);
+    struct kms_ekm_route route = {0};
+    struct em_status ignored = {0}; /* a connection gone: the key is not coordinated */
+    if (*backend)
+        kms_coordinated_route(reg, backend, &route, &ignored);
+    kms_registry_read_lock(reg);
+    key = kms_registry_find_key(reg, key_name);
     const struct kms_algorithm *alg = key ? key->template_alg : NULL;
     enum kms_protection protection = key ? key->template_protection : 0;
     enum em_code code =
         key ? check_versions_creatable(key, st) : KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, key_name);
+    if (!code)
+        code = check_external_key(key, external_key, route.coordinated, st);
     kms_registry_unlock(reg);
     struct kms_version *v;
     if (code || kms_policy_check_level(reg->store, key_name, protection, "a key version", st) ||
         kms_policy_check_location(reg->store, key_name, "a key version", st) ||
         kms_version_prepare(reg, key_name, alg, protection, now, &v, st))
         return st->code;
+    if (external_key)
+        snprintf(v->external_key, sizeof(v->external_key), "%s", external_key);
+    if (route.coordinated &&
+        kms_coordinated_make(reg, key_name, &route, now, v->external_key, st)) {
+        kms_version_free(v);
+        return st->code;
+    }
     kms_registry_write_lock(reg);
     code = publish_version(reg, key_name, v, st);
     if (!code)
@@ -130,6 +176,23 @@ enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, 
         kms_version_free(v);
     kms_registry_unlock(reg);
     return code;
+}
+
+enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, int64_t now,
+                                struct kms_version_view *out, struct em_status *st)
+{
+    return create_version(reg, key_name, NULL, now, out, st);
+}
+
+enum em_code kms_version_create_external(struct kms_registry *reg, const char *key_name,
+                                         const char *external_key, int64_t now,
+                                         struct kms_version_view *out, struct em_status *st)
+{
+    if (strlen(external_key) >= KMS_EXTERNAL_KEY_MAX)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "An external key URI or key path has at most %d characters.",
+                       KMS_EXTERNAL_KEY_MAX - 1);
+    return create_version(reg, key_name, external_key, now, out, st);
 }
 
 static enum em_code wrong_state(const struct kms_key *key, const struct kms_version *v,
@@ -230,12 +293,24 @@ enum em_code kms_version_restore(struct kms_registry *reg, const char *version_n
 
 /* --- timers --- */
 
-/* DESTROY_SCHEDULED -> DESTROYED: the material is erased on disk first, then in memory. */
+/* DESTROY_SCHEDULED -> DESTROYED: the material is erased on disk first, then in memory.
+ * A coordinated version's EKM key is destroyed too; when the EKM cannot be reached the
+ * version is EXTERNAL_DESTRUCTION_FAILED instead (its own material erased all the same). */
 static enum em_code finish_destruction(struct kms_registry *reg, struct kms_key *key,
                                        struct kms_version *v, struct em_status *st)
 {
     struct kms_version changed = *v;
-    kms_version_change_state(reg, &changed, KMS_DESTROYED, v->destroy_ns);
+    char reason[KMS_IMPORT_FAILURE_MAX] = "";
+    bool external_gone =
+        kms_coordinated_destroy(reg, key, v, v->destroy_ns, reason, sizeof(reason));
+    kms_version_change_state(reg, &changed,
+                             external_gone ? KMS_DESTROYED : KMS_EXTERNAL_DESTRUCTION_FAILED,
+                             v->destroy_ns);
+    if (!external_gone) {
+        snprintf(changed.import_failure, sizeof(changed.import_failure), "%s", reason);
+        em_warn("kms: %s/cryptoKeyVersions/%u: the EKM did not destroy its key: %s", key->name,
+                v->id, reason);
+    }
     changed.destroy_event_ns = v->destroy_ns;
     changed.material = NULL;
     if (kms_registry_save(reg, key, false, &changed, st))
@@ -255,9 +330,10 @@ static bool rotation_due(const struct kms_key *key, int64_t now)
 /* A rotation whose version was generated with no lock held, for the key as it was then. */
 struct rotation {
     char *key_name;
-    int64_t due_ns;        /* the key's next_rotation_ns when prepared */
-    struct kms_version *v; /* NULL once published, or when refused */
-    bool refused;          /* cloudkms.allowedProtectionLevels refuses its protection level */
+    char backend[KMS_BACKEND_MAX]; /* the key's EKM connection ("" when none) */
+    int64_t due_ns;                /* the key's next_rotation_ns when prepared */
+    struct kms_version *v;         /* NULL once published, or when refused */
+    bool refused; /* cloudkms.allowedProtectionLevels refuses its protection level */
 };
 
 static void rotations_free(struct rotation *r, size_t count)
@@ -267,6 +343,30 @@ static void rotations_free(struct rotation *r, size_t count)
         free(r[i].key_name);
     }
     free(r);
+}
+
+/* A coordinated key's rotation also makes the new version's key in the EKM; when the EKM
+ * cannot be reached the rotation is refused (the period passes), as Google's would fail. */
+static enum em_code prepare_coordinated_rotation(struct kms_registry *reg, struct rotation *r,
+                                                 struct em_status *st)
+{
+    struct kms_ekm_route route;
+    struct em_status refusal = {0};
+    if (!r->backend[0] || kms_coordinated_route(reg, r->backend, &route, &refusal) ||
+        !route.coordinated)
+        return EM_OK;
+    enum em_code code =
+        kms_coordinated_make(reg, r->key_name, &route, r->due_ns, r->v->external_key, &refusal);
+    if (code == EM_FAILED_PRECONDITION) {
+        em_warn("kms: the rotation of %s fails: %s", r->key_name, refusal.message);
+        kms_version_free(r->v);
+        r->v = NULL;
+        r->refused = true;
+        return EM_OK;
+    }
+    if (code)
+        *st = refusal;
+    return code;
 }
 
 /* A due rotation's new version, unless the organization policies refuse its protection
@@ -290,7 +390,9 @@ static enum em_code prepare_rotation(struct kms_registry *reg, struct rotation *
         *st = refusal;
         return code;
     }
-    return kms_version_prepare(reg, r->key_name, alg, level, r->due_ns, &r->v, st);
+    if (kms_version_prepare(reg, r->key_name, alg, level, r->due_ns, &r->v, st))
+        return st->code;
+    return prepare_coordinated_rotation(reg, r, st);
 }
 
 /* The keys due for rotation (read lock), then their new material (no lock). */
@@ -316,6 +418,7 @@ static enum em_code prepare_rotations(struct kms_registry *reg, int64_t now, str
         if (!(r[n].key_name = strdup(key->name)))
             code = EM_FAIL_OOM(st);
         r[n].due_ns = key->next_rotation_ns;
+        snprintf(r[n].backend, sizeof(r[n].backend), "%s", key->backend);
         algs[n] = key->template_alg;
         protections[n++] = key->template_protection;
     }
@@ -346,9 +449,11 @@ static enum em_code rotate(struct kms_registry *reg, struct rotation *r, int64_t
     int64_t saved_next = key->next_rotation_ns;
     key->next_rotation_ns = next;
     if (r->refused) { /* the period passes without a new version */
-        if (kms_registry_save(reg, key, true, NULL, st))
+        if (kms_registry_save(reg, key, true, NULL, st)) {
             key->next_rotation_ns = saved_next;
-        return st->code;
+            return st->code;
+        }
+        return EM_OK;
     }
     struct kms_version *v = r->v;
     v->id = key->version_count + 1;

@@ -100,9 +100,9 @@ api GET "$KMS_URL/v1/projects/Bad_Project/locations/global/keyRings"
 expect_error_json 400 INVALID_ARGUMENT
 api GET "$KMS_URL/v1/$RING/cryptoKeys/missing"
 expect_error_json 404 NOT_FOUND
-api GET "$KMS_URL/v1/$P/ekmConnections"
+api GET "$KMS_URL/v1/projects/kms-project/kajPolicyConfig"
 expect_error_json 400 UNIMPLEMENTED
-expect_contains "$BODY" "ListEkmConnections" "unimplemented method named"
+expect_contains "$BODY" "GetKeyAccessJustificationsPolicyConfig" "unimplemented method named"
 api GET "$KMS_URL/v1/$KEY/cryptoKeyVersions/1/publicKey"
 expect_error_json 400 FAILED_PRECONDITION
 api POST "$KMS_URL/v1/$RING/cryptoKeys/signer:encrypt" "{\"plaintext\":\"$HELLO\"}"

@@ -639,20 +639,8 @@ describe('Cloud KMS through @google-cloud/kms (REST)', () => {
     });
   });
 
-  describe('methods the emulator does not provide', () => {
-    // External key managers are not implemented (README, Coverage); the library surfaces
-    // the emulator's UNIMPLEMENTED answer naming the method.
-    it('listEkmConnections (EkmServiceClient) is UNIMPLEMENTED', async () => {
-      const {EkmServiceClient} = require('@google-cloud/kms').v1;
-      const ekm = new EkmServiceClient(restOptions('KMS_URL'));
-      try {
-        await rejectsWith(ekm.listEkmConnections({parent: `projects/${PROJECT}/locations/${LOCATION}`}),
-                          Code.UNIMPLEMENTED, 'ListEkmConnections');
-      } finally {
-        await ekm.close();
-      }
-    });
-
+  describe('operations', () => {
+    // (EKM connections, once UNIMPLEMENTED here, are served: kms_ekm.test.js.)
     it('getOperation: no KMS method is long-running, so every name is NOT_FOUND', async () => {
       await rejectsWith(kms.getOperation({name: `projects/${PROJECT}/locations/${LOCATION}/operations/op-1`}),
                         Code.NOT_FOUND);

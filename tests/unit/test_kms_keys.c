@@ -12,6 +12,8 @@
 
 #include "em_json.h"
 #include "em_log.h"
+#include "em_ekm.h"
+#include "em_faults.h"
 #include "kms/kms.h"
 #include "unit_util.h"
 
@@ -183,10 +185,11 @@ static void test_spec_validation(void **state)
             EM_INVALID_ARGUMENT);
         assert_false(kms_key_exists(f->reg, RING "/cryptoKeys/bad"));
     }
+    /* an external key with Google's algorithm (test_external_keys has the rest) */
     struct kms_key_spec external = {.purpose = "ENCRYPT_DECRYPT", .protection = "EXTERNAL"};
     assert_int_equal(
         kms_key_create(f->reg, RING "/cryptoKeys/ext", &external, false, T0, &key, &st),
-        EM_UNIMPLEMENTED);
+        EM_INVALID_ARGUMENT);
 }
 
 static void test_disable_enable(void **state)
@@ -741,6 +744,184 @@ static void test_version_names(void **state)
     assert_int_equal(kms_version_copy(f->reg, KEY, &view, &st), EM_INVALID_ARGUMENT);
 }
 
+#define COORD "projects/test-project/locations/us-east1/ekmConnections/coord"
+
+/* A stand-in for the EKM connections: COORD is coordinated, any other is managed by hand. */
+static enum em_code fake_route(void *arg, const char *backend, struct kms_ekm_route *out,
+                               struct em_status *st)
+{
+    (void)arg;
+    (void)st;
+    snprintf(out->hostname, sizeof(out->hostname), "ekm.test");
+    out->coordinated = strcmp(backend, COORD) == 0;
+    snprintf(out->crypto_space_path, sizeof(out->crypto_space_path), "v0/space");
+    return EM_OK;
+}
+
+#define EKM_RING "projects/test-project/locations/us-east1/keyRings/ekm"
+
+/* Creates name with the protection level and algorithm given; the code it answers. */
+static enum em_code create_external(struct fixture *f, const char *name, const char *level,
+                                    const char *alg, bool skip, const char *backend)
+{
+    struct kms_key_spec spec = {
+        .purpose = "ENCRYPT_DECRYPT", .algorithm = alg, .protection = level, .backend = backend};
+    struct em_status st = {0};
+    return kms_key_create(f->reg, name, &spec, skip, T0, NULL, &st);
+}
+
+static void test_external_keys(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    const char *ext = "EXTERNAL_SYMMETRIC_ENCRYPTION";
+    kms_registry_set_ekm_route(f->reg, fake_route, NULL);
+    assert_int_equal(kms_key_ring_create(f->reg, EKM_RING, T0, NULL, &st), EM_OK);
+    /* Cloud EKM's rules: its algorithm, no initial version, regions for VPC, a backend */
+    assert_int_equal(create_external(f, EKM_RING "/cryptoKeys/a", "EXTERNAL", NULL, true, NULL),
+                     EM_INVALID_ARGUMENT);
+    assert_int_equal(create_external(f, EKM_RING "/cryptoKeys/a", "SOFTWARE", ext, true, NULL),
+                     EM_INVALID_ARGUMENT);
+    assert_int_equal(create_external(f, EKM_RING "/cryptoKeys/a", "EXTERNAL", ext, false, NULL),
+                     EM_INVALID_ARGUMENT);
+    assert_int_equal(create_external(f, RING "/cryptoKeys/a", "EXTERNAL", ext, true, NULL),
+                     EM_INVALID_ARGUMENT); /* not in global */
+    assert_int_equal(create_external(f, EKM_RING "/cryptoKeys/a", "EXTERNAL_VPC", ext, true, NULL),
+                     EM_INVALID_ARGUMENT); /* no EKM connection */
+    assert_int_equal(create_external(f, EKM_RING "/cryptoKeys/a", "EXTERNAL", ext, true,
+                                     "projects/test-project/locations/us-east1/ekmConnections/c"),
+                     EM_INVALID_ARGUMENT); /* a backend is for EXTERNAL_VPC only */
+    struct kms_key_spec rotating = {.purpose = "ENCRYPT_DECRYPT",
+                                    .algorithm = ext,
+                                    .protection = "EXTERNAL",
+                                    .rotation_period_ns = 30 * DAY};
+    assert_int_equal(
+        kms_key_create(f->reg, EKM_RING "/cryptoKeys/a", &rotating, true, T0, NULL, &st),
+        EM_INVALID_ARGUMENT);
+    assert_int_equal(create_external(f, EKM_RING "/cryptoKeys/a", "EXTERNAL", ext, true, NULL),
+                     EM_OK);
+    assert_int_equal(create_external(f, EKM_RING "/cryptoKeys/v", "EXTERNAL_VPC", ext, true,
+                                     "projects/test-project/locations/us-east1/ekmConnections/c"),
+                     EM_OK);
+    /* versions name their external key; others do not */
+    assert_int_equal(kms_version_create(f->reg, EKM_RING "/cryptoKeys/a", T0, NULL, &st),
+                     EM_INVALID_ARGUMENT);
+    assert_int_equal(kms_version_create_external(f->reg, KEY, "https://e/k", T0, NULL, &st),
+                     EM_INVALID_ARGUMENT);
+    struct kms_version_view view;
+    assert_int_equal(kms_version_create_external(f->reg, EKM_RING "/cryptoKeys/a",
+                                                 "https://ekm.example.com/v0/k1", T0, &view, &st),
+                     EM_OK);
+    assert_int_equal(view.version->state, KMS_ENABLED);
+    assert_int_equal(view.version->protection, KMS_EXTERNAL);
+    assert_string_equal(view.version->external_key, "https://ekm.example.com/v0/k1");
+    assert_int_equal(view.key->primary, 1);
+    kms_version_view_free(&view);
+    /* no automatic rotation afterwards either */
+    struct kms_key_update update = {.mask = KMS_FIELD_ROTATION_PERIOD,
+                                    .rotation_period_ns = 30 * DAY};
+    assert_int_equal(kms_key_update(f->reg, EKM_RING "/cryptoKeys/a", &update, T0, NULL, &st),
+                     EM_INVALID_ARGUMENT);
+    /* the backend and the version's external key survive a restart */
+    kms_registry_close(f->reg);
+    assert_int_equal(open_registry(f, 0), 0);
+    struct kms_key *vpc = key_now(f, EKM_RING "/cryptoKeys/v");
+    assert_string_equal(vpc->backend, "projects/test-project/locations/us-east1/ekmConnections/c");
+    kms_key_free(vpc);
+    struct kms_key *a = key_now(f, EKM_RING "/cryptoKeys/a");
+    assert_string_equal(a->versions[0]->external_key, "https://ekm.example.com/v0/k1");
+    assert_int_equal(a->template_protection, KMS_EXTERNAL);
+    kms_key_free(a);
+}
+
+/* The simulated EKM's state of the key at path on ekm.test. */
+static enum em_ekm_state ekm_state(struct fixture *f, const char *path)
+{
+    char uri[1200];
+    snprintf(uri, sizeof(uri), "https://ekm.test/%s", path);
+    struct em_ekm_key *keys;
+    size_t count;
+    struct em_status st = {0};
+    assert_int_equal(em_ekm_key_list(f->dir.store, &keys, &count, &st), EM_OK);
+    enum em_ekm_state state = EM_EKM_ENABLED;
+    bool found = false;
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(keys[i].uri, uri) == 0) {
+            state = keys[i].state;
+            found = true;
+        }
+    free(keys);
+    assert_true(found);
+    return state;
+}
+
+static void test_coordinated_external_keys(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    assert_int_equal(em_faults_open(f->dir.store, &st), EM_OK);
+    assert_int_equal(em_ekm_open(f->dir.store, f->dir.path, &st), EM_OK);
+    kms_registry_set_ekm_route(f->reg, fake_route, NULL);
+    assert_int_equal(kms_key_ring_create(f->reg, EKM_RING, T0, NULL, &st), EM_OK);
+    /* an initial version and rotation, which manual external keys may not have */
+    struct kms_key_spec spec = {.purpose = "ENCRYPT_DECRYPT",
+                                .algorithm = "EXTERNAL_SYMMETRIC_ENCRYPTION",
+                                .protection = "EXTERNAL_VPC",
+                                .backend = COORD,
+                                .rotation_period_ns = DAY};
+    struct kms_key *key;
+    assert_int_equal(kms_key_create(f->reg, EKM_RING "/cryptoKeys/c", &spec, false, T0, &key, &st),
+                     EM_OK);
+    assert_int_equal(key->version_count, 1);
+    char first[KMS_EXTERNAL_KEY_MAX];
+    snprintf(first, sizeof(first), "%s", key->versions[0]->external_key);
+    assert_int_equal(strncmp(first, "v0/space/keys/", 14), 0);
+    assert_int_equal(strlen(first), 14 + 32);
+    assert_int_equal(ekm_state(f, first), EM_EKM_ENABLED);
+    kms_key_free(key);
+    /* the caller names no key; KMS makes one, unless the EKM is out of reach */
+    assert_int_equal(
+        kms_version_create_external(f->reg, EKM_RING "/cryptoKeys/c", "v0/mine", T0, NULL, &st),
+        EM_INVALID_ARGUMENT);
+    assert_int_equal(em_faults_set_ekm_unreachable(f->dir.store, true, &st), EM_OK);
+    assert_int_equal(kms_version_create(f->reg, EKM_RING "/cryptoKeys/c", T0, NULL, &st),
+                     EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.violations, "UNREACHABLE_NETWORK"));
+    /* a rotation due then is skipped: the period passes without a version */
+    assert_int_equal(kms_registry_tick(f->reg, T0 + DAY, &st), EM_OK);
+    key = key_now(f, EKM_RING "/cryptoKeys/c");
+    assert_int_equal(key->version_count, 1);
+    kms_key_free(key);
+    assert_int_equal(em_faults_set_ekm_unreachable(f->dir.store, false, &st), EM_OK);
+    assert_int_equal(kms_registry_tick(f->reg, T0 + 2 * DAY, &st), EM_OK);
+    key = key_now(f, EKM_RING "/cryptoKeys/c");
+    assert_int_equal(key->version_count, 2);
+    assert_int_equal(key->primary, 2);
+    char second[KMS_EXTERNAL_KEY_MAX];
+    snprintf(second, sizeof(second), "%s", key->versions[1]->external_key);
+    kms_key_free(key);
+    /* destruction destroys the EKM's key too; with the EKM out of reach it fails */
+    const char *v1 = EKM_RING "/cryptoKeys/c/cryptoKeyVersions/1";
+    const char *v2 = EKM_RING "/cryptoKeys/c/cryptoKeyVersions/2";
+    assert_int_equal(kms_version_destroy(f->reg, v1, T0 + 2 * DAY, NULL, &st), EM_OK);
+    assert_int_equal(kms_version_destroy(f->reg, v2, T0 + 3 * DAY, NULL, &st), EM_OK);
+    assert_int_equal(kms_registry_tick(f->reg, T0 + 32 * DAY, &st), EM_OK);
+    struct kms_version_view view;
+    assert_int_equal(kms_version_copy(f->reg, v1, &view, &st), EM_OK);
+    assert_int_equal(view.version->state, KMS_DESTROYED);
+    kms_version_view_free(&view);
+    assert_int_equal(ekm_state(f, first), EM_EKM_DESTROYED);
+    assert_int_equal(em_faults_set_ekm_unreachable(f->dir.store, true, &st), EM_OK);
+    assert_int_equal(kms_registry_tick(f->reg, T0 + 33 * DAY, &st), EM_OK);
+    assert_int_equal(kms_version_copy(f->reg, v2, &view, &st), EM_OK);
+    assert_int_equal(view.version->state, KMS_EXTERNAL_DESTRUCTION_FAILED);
+    assert_non_null(strstr(view.version->import_failure, "Could not reach the EKM host"));
+    assert_null(view.version->material);
+    kms_version_view_free(&view);
+    assert_int_equal(ekm_state(f, second), EM_EKM_ENABLED); /* the EKM's key stays */
+    assert_int_equal(em_faults_set_ekm_unreachable(f->dir.store, false, &st), EM_OK);
+}
+
 static void test_root_key_must_be_private(void **state)
 {
     struct fixture *f = *state;
@@ -780,6 +961,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_generation_delay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root_key_must_be_private, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_external_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_coordinated_external_keys, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
