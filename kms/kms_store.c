@@ -70,8 +70,8 @@ static const char *const kms_migrations[] = {
     "ALTER TABLE kms_key_versions ADD COLUMN material_digest BLOB;"
     "ALTER TABLE kms_key_versions ADD COLUMN import_failure TEXT NOT NULL DEFAULT '';",
     /* 3: Cloud EKM: a version's external key, a key's EKM connection */
-    "ALTER TABLE kms_key_versions ADD COLUMN external_key TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE kms_crypto_keys ADD COLUMN crypto_key_backend TEXT NOT NULL DEFAULT '';",
+    ("ALTER TABLE kms_key_versions ADD COLUMN external_key TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE kms_crypto_keys ADD COLUMN crypto_key_backend TEXT NOT NULL DEFAULT '';"),
 };
 
 enum em_code kms_store_migrate(struct em_store *store, struct em_status *st)
