@@ -43,6 +43,11 @@ bool em_ekm_state_parse(const char *name, enum em_ekm_state *out)
     return false;
 }
 
+void em_ekm_close(void)
+{
+    em_wipe(ekm_root, sizeof(ekm_root));
+}
+
 enum em_code em_ekm_open(struct em_store *store, const char *data_dir, struct em_status *st)
 {
     char path[PATH_MAX];
@@ -141,6 +146,17 @@ static enum em_code provision(struct em_store *store, const char *uri, int64_t n
     return row->found ? EM_OK : EM_FAIL(st, EM_INTERNAL, "The EKM lost the key it just made.");
 }
 
+enum em_code em_ekm_key_create(struct em_store *store, const char *uri, int64_t now,
+                               struct em_status *st)
+{
+    struct key_row row;
+    if (find_key(store, uri, &row, st))
+        return st->code;
+    if (row.found)
+        return EM_FAIL(st, EM_ALREADY_EXISTS, "The EKM already holds a key at %.300s.", uri);
+    return provision(store, uri, now, &row, st);
+}
+
 enum em_code em_ekm_key_provision(struct em_store *store, const char *uri, int64_t now,
                                   struct em_ekm_key *out, struct em_status *st)
 {
@@ -151,13 +167,17 @@ enum em_code em_ekm_key_provision(struct em_store *store, const char *uri, int64
     return EM_OK;
 }
 
-enum em_code em_ekm_key_material(struct em_store *store, const char *uri, int64_t now,
+enum em_code em_ekm_key_material(struct em_store *store, const char *uri,
                                  unsigned char out[EM_EKM_KEY_BYTES], enum em_ekm_outcome *outcome,
                                  struct em_status *st)
 {
     struct key_row row;
-    if (provision(store, uri, now, &row, st))
+    if (find_key(store, uri, &row, st))
         return st->code;
+    if (!row.found) {
+        *outcome = EM_EKM_KEY_MISSING;
+        return EM_OK;
+    }
     if (row.key.state == EM_EKM_DISABLED) {
         *outcome = EM_EKM_KEY_DISABLED;
         return EM_OK;

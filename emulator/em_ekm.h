@@ -7,9 +7,10 @@
  *
  * Keys are named by the URI KMS reaches them at: an EXTERNAL version's
  * externalKeyUri, or "https://<hostname>/<key path>" for an EXTERNAL_VPC version (the EKM
- * connection's hostname and the version's ekmConnectionKeyPath). The EKM holds a key at
- * every URI KMS names: the first use makes one (fresh random material), as if the
- * customer had made it in their EKM beforehand.
+ * connection's hostname and the version's ekmConnectionKeyPath). Keys are made by the
+ * customer (the control plane), by a new version naming a URI the EKM does not hold yet
+ * (as if the customer had made the key beforehand: em_ekm_key_provision), and for a
+ * coordinated key by KMS (em_ekm_key_create); a cryptographic call never makes one.
  *
  * Table ekm_keys (metadata.db, owned here): URI, state, times, and the 32-byte
  * material sealed with AES-256-GCM under <data dir>/ekm-root.key (the EKM's own root,
@@ -44,6 +45,7 @@ enum em_ekm_outcome {
     EM_EKM_UNREACHABLE,   /* the ekmUnreachable fault */
     EM_EKM_KEY_DISABLED,  /* the EKM refuses the key: permission denied */
     EM_EKM_KEY_DESTROYED, /* the EKM has no key there any more: not found */
+    EM_EKM_KEY_MISSING,   /* the EKM never held a key there: not found */
 };
 
 struct em_ekm_key {
@@ -52,8 +54,10 @@ struct em_ekm_key {
     int64_t create_ns, update_ns;
 };
 
-/* Migrates ekm_keys and loads the EKM's root key (created on first use). */
+/* Migrates ekm_keys and loads the EKM's root key (created on first use); em_ekm_close
+ * wipes the key from memory. */
 enum em_code em_ekm_open(struct em_store *store, const char *data_dir, struct em_status *st);
+void em_ekm_close(void);
 
 const char *em_ekm_state_name(enum em_ekm_state state);
 /* False for a name that is not ENABLED, DISABLED or DESTROYED. */
@@ -64,10 +68,15 @@ bool em_ekm_state_parse(const char *name, enum em_ekm_state *out);
 enum em_code em_ekm_key_provision(struct em_store *store, const char *uri, int64_t now,
                                   struct em_ekm_key *out, struct em_status *st);
 
+/* A new key at uri for KMS (coordinated keys): ALREADY_EXISTS when the EKM holds one
+ * there, in any state. */
+enum em_code em_ekm_key_create(struct em_store *store, const char *uri, int64_t now,
+                               struct em_status *st);
+
 /* A cryptographic call's key: EM_EKM_OK with the material in out (wipe it after use), or
  * why the EKM did not give it (*outcome; the call is still EM_OK). A store failure is the
- * only error. An uri the EKM never held is made now, as em_ekm_key_provision does. */
-enum em_code em_ekm_key_material(struct em_store *store, const char *uri, int64_t now,
+ * only error. */
+enum em_code em_ekm_key_material(struct em_store *store, const char *uri,
                                  unsigned char out[EM_EKM_KEY_BYTES], enum em_ekm_outcome *outcome,
                                  struct em_status *st);
 

@@ -121,14 +121,27 @@ void em_status_set_info(struct em_status *st, const char *reason, const char *do
     cJSON_Delete(metadata);
 }
 
+/* text cut to fit out (EM_VIOLATION_FIELD_MAX bytes), never inside a UTF-8 character,
+ * control characters shown as '?' (so that JSON escapes at most double its length). */
+static const char *violation_field(const char *text, char out[EM_VIOLATION_FIELD_MAX])
+{
+    if (snprintf(out, EM_VIOLATION_FIELD_MAX, "%s", text ? text : "") >= EM_VIOLATION_FIELD_MAX)
+        cut_at_character(out);
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = '?';
+    return out;
+}
+
 void em_status_add_violation(struct em_status *st, const char *type, const char *subject,
                              const char *description)
 {
+    char field[EM_VIOLATION_FIELD_MAX];
     cJSON *list = st->violations[0] ? cJSON_Parse(st->violations) : cJSON_CreateArray();
     cJSON *violation = cJSON_CreateObject();
-    cJSON_AddStringToObject(violation, "type", type ? type : "");
-    cJSON_AddStringToObject(violation, "subject", subject ? subject : "");
-    cJSON_AddStringToObject(violation, "description", description ? description : "");
+    cJSON_AddStringToObject(violation, "type", violation_field(type, field));
+    cJSON_AddStringToObject(violation, "subject", violation_field(subject, field));
+    cJSON_AddStringToObject(violation, "description", violation_field(description, field));
     if (!list || !violation) {
         cJSON_Delete(list);
         cJSON_Delete(violation);

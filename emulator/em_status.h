@@ -37,6 +37,12 @@ enum em_code {
 
 #define EM_STATUS_INFO_MAX 600
 
+/* A violation's fields are cut to EM_VIOLATION_FIELD_MAX - 1 bytes (control characters
+ * shown as '?'), so that two whole violations (Cloud EKM's errors carry two) always fit
+ * in EM_STATUS_VIOLATIONS_MAX once JSON-escaped. */
+#define EM_VIOLATION_FIELD_MAX   160
+#define EM_STATUS_VIOLATIONS_MAX 2048
+
 struct em_status {
     enum em_code code;
     char message[EM_STATUS_MESSAGE_MAX];
@@ -48,7 +54,7 @@ struct em_status {
     char info_metadata[EM_STATUS_INFO_MAX];
     /* A google.rpc.PreconditionFailure for the details (em_status_add_violation): the
      * text of a JSON array of violations, "" when none. Every em_status_set clears it. */
-    char violations[EM_STATUS_INFO_MAX];
+    char violations[EM_STATUS_VIOLATIONS_MAX];
     const char *file; /* where the status was set: for logs, never sent */
     int line;
 };
@@ -74,8 +80,9 @@ void em_status_set_info(struct em_status *st, const char *reason, const char *do
                         const char *const *pairs);
 
 /* Adds a violation {type, subject, description} to the google.rpc.PreconditionFailure in
- * the details of the failure st holds (after EM_FAIL). One that would not fit in
- * EM_STATUS_INFO_MAX with those before it is left out. */
+ * the details of the failure st holds (after EM_FAIL), each field cut to
+ * EM_VIOLATION_FIELD_MAX - 1 bytes. One that would not fit in EM_STATUS_VIOLATIONS_MAX
+ * with those before it (a third at most) is left out. */
 void em_status_add_violation(struct em_status *st, const char *type, const char *subject,
                              const char *description);
 

@@ -81,7 +81,7 @@ enum kms_alg_kind {
     KMS_ALG_ED25519,
     KMS_ALG_HMAC,
     KMS_ALG_EXTERNAL, /* EXTERNAL_SYMMETRIC_ENCRYPTION: AES-256-GCM under the EKM's key,
-                         then under the version's own (kms_external.c) */
+                         then under the version's own (kms_ekm.c) */
 };
 
 struct kms_algorithm {
@@ -268,7 +268,8 @@ struct kms_key {
     int64_t destroy_scheduled_ns;
     bool import_only;
     char backend[KMS_BACKEND_MAX]; /* cryptoKeyBackend: EXTERNAL_VPC's EKM connection, or "" */
-    char *labels_json;             /* a JSON object, "{}" when none */
+    bool coordinated;  /* its connection was in mode CLOUD_KMS when it was made (kms_ekm.c) */
+    char *labels_json; /* a JSON object, "{}" when none */
     struct kms_version **versions; /* versions[i]->id == i + 1 */
     uint32_t version_count;
 };
@@ -425,11 +426,13 @@ enum em_code kms_key_create(struct kms_registry *reg, const char *name,
                             struct kms_key **out, struct em_status *st);
 enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, int64_t now,
                                 struct kms_version_view *out, struct em_status *st);
-/* A version of an EXTERNAL or EXTERNAL_VPC key, naming its key in the EKM (an
- * externalKeyUri or ekmConnectionKeyPath, which the caller checked with the EKM);
- * INVALID_ARGUMENT for other keys, as kms_version_create is for external ones. */
+/* A version naming its key in the EKM (externalProtectionLevelOptions: uri or path, NULL
+ * or "" when absent): an EXTERNAL key's needs the URI, a manually managed EXTERNAL_VPC
+ * key's the path, a coordinated key's neither (KMS makes the key in the EKM, as
+ * kms_version_create does), other keys' none (INVALID_ARGUMENT naming the rule). The EKM
+ * is reached before the version is made (Cloud EKM's errors). */
 enum em_code kms_version_create_external(struct kms_registry *reg, const char *key_name,
-                                         const char *external_key, int64_t now,
+                                         const char *uri, const char *path, int64_t now,
                                          struct kms_version_view *out, struct em_status *st);
 /* How the registry reaches the EKM connection of an EXTERNAL_VPC key (its backend): set
  * once, after open, by the service from the EKM connections' records. */
@@ -442,12 +445,29 @@ typedef enum em_code (*kms_ekm_route_fn)(void *arg, const char *backend, struct 
                                          struct em_status *st);
 void kms_registry_set_ekm_route(struct kms_registry *reg, kms_ekm_route_fn fn, void *arg);
 
-/* Cloud EKM's error (kms/docs/reference/ekm_errors): code (FAILED_PRECONDITION, or
- * INVALID_ARGUMENT for DECRYPTION_FAILED) with "<message> External key: <address>." and a
- * google.rpc.PreconditionFailure: the Cloud EKM key (subject: a version or key name), then
- * the attempt to reach the EKM, whose type is the error domain. */
+/* --- Cloud EKM (kms_ekm.c) --- */
+
+/* Cloud EKM's error (kms/docs/reference/ekm_errors; messages in kms_errors.h): code
+ * (FAILED_PRECONDITION, or INVALID_ARGUMENT for DECRYPTION_FAILED) with "<message>
+ * <label>: <address>." and a google.rpc.PreconditionFailure: the Cloud EKM key or EKM
+ * connection (subject: its name), then the attempt to reach the EKM, whose type is the
+ * error domain. */
 enum em_code kms_ekm_fail(struct em_status *st, enum em_code code, const char *domain,
-                          const char *message, const char *subject, const char *address);
+                          const char *message, const char *subject, const char *label,
+                          const char *address);
+
+/* Encrypt and decrypt with a held EXTERNAL or EXTERNAL_VPC version, usable now (the
+ * caller checked): the EKM is reached for its key; Cloud EKM's errors. out must hold
+ * kms_ekm_ciphertext_size(len) bytes to encrypt, len bytes to decrypt. */
+size_t kms_ekm_ciphertext_size(size_t plaintext_len);
+enum em_code kms_ekm_encrypt(struct kms_registry *reg, const struct kms_version_ref *ref,
+                             int64_t now, const unsigned char *aad, size_t aad_len,
+                             const unsigned char *plaintext, size_t len, unsigned char *out,
+                             struct em_status *st);
+enum em_code kms_ekm_decrypt(struct kms_registry *reg, const struct kms_version_ref *ref,
+                             int64_t now, const unsigned char *aad, size_t aad_len,
+                             const unsigned char *ciphertext, size_t len, unsigned char *out,
+                             size_t *plaintext_len, struct em_status *st);
 
 /* Tests only: called with no registry lock held once a version's material is generated,
  * before it is published. NULL in the service. */

@@ -9,6 +9,7 @@
 #include "em_names.h"
 #include "em_orgpolicy.h"
 #include "em_store.h"
+#include "kms_errors.h"
 
 #include <ctype.h>
 #include <openssl/bio.h>
@@ -77,12 +78,13 @@ void kms_ekm_connections_close(struct kms_ekm_connections *ekm)
 enum em_code kms_ekm_connections_reset(struct kms_ekm_connections *ekm, struct em_status *st)
 {
     pthread_mutex_lock(&ekm->lock);
-    em_store_exec(ekm->store,
-                  "DELETE FROM ekm_connections; DELETE FROM ekm_service_resolvers;"
-                  " DELETE FROM ekm_certificates; DELETE FROM ekm_configs;",
-                  st);
+    enum em_code code =
+        em_store_exec(ekm->store,
+                      "DELETE FROM ekm_connections; DELETE FROM ekm_service_resolvers;"
+                      " DELETE FROM ekm_certificates; DELETE FROM ekm_configs;",
+                      st);
     pthread_mutex_unlock(&ekm->lock);
-    return st->code;
+    return code;
 }
 
 const char *kms_ekm_mode_name(enum kms_ekm_mode mode)
@@ -473,6 +475,11 @@ static enum em_code check_connection(const char *name, struct kms_ekm_connection
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "ekm_connection.crypto_space_path is required when key_management_mode "
                        "is CLOUD_KMS.");
+    if (strlen(c->crypto_space_path) > KMS_EKM_CRYPTO_SPACE_MAX)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "ekm_connection.crypto_space_path has at most %d characters (the keys Cloud "
+                       "KMS makes in it are named below it).",
+                       KMS_EKM_CRYPTO_SPACE_MAX);
     return EM_OK;
 }
 
@@ -827,54 +834,64 @@ void kms_ekm_connection_list_free(struct kms_ekm_connection_list *list)
     *list = (struct kms_ekm_connection_list){0};
 }
 
-/* FAILED_PRECONDITION "<message> EkmConnection: <name>, hostname: <host>." with Cloud
- * EKM's PreconditionFailure: the connection (Google's first violation is about a key; a
- * verification has none, so its type and description are this emulator's words), then
- * the attempt to reach the EKM, whose type is the error domain. */
-static enum em_code ekm_error(const struct kms_ekm_connection *c, const char *domain,
-                              const char *message, const char *detail, struct em_status *st)
-{
-    const char *host = c->resolver_count ? c->resolvers[0].hostname : "";
-    EM_FAIL(st, EM_FAILED_PRECONDITION, "%s EkmConnection: %s, hostname: %s%s.", message, c->name,
-            host, detail);
-    em_status_add_violation(st, "CLOUD_EKM_CONNECTION", c->name,
-                            "The EkmConnection could not verify its EKM.");
-    em_status_add_violation(st, domain, host, message);
-    return st->code;
-}
-
 enum em_code kms_ekm_connection_verify(const struct kms_ekm_connection *c, int64_t now,
                                        struct em_status *st)
 {
+    const char *host = c->resolver_count ? c->resolvers[0].hostname : "";
     if (em_faults_ekm_unreachable())
-        return ekm_error(c, "UNREACHABLE_NETWORK",
-                         "Could not reach the EKM host due to an external networking error.", "",
-                         st);
+        return kms_ekm_fail(st, EM_FAILED_PRECONDITION, "UNREACHABLE_NETWORK", KMS_EKM_UNREACHABLE,
+                            c->name, "EKM host", host);
     int64_t now_s = now / EM_NS_PER_SEC;
     const struct kms_ekm_resolver *r = c->resolver_count ? &c->resolvers[0] : NULL;
     for (size_t i = 0; r && i < r->certificate_count; i++)
         if (r->certificates[i].not_before_s <= now_s && now_s <= r->certificates[i].not_after_s)
             return EM_OK;
-    return ekm_error(
-        c, "TLS_CERT", "Could not validate the TLS server certificate for the EKM host.",
-        ": none of its server certificates is valid now (expired or not yet valid)", st);
+    /* none of its server certificates is valid now (expired or not yet valid) */
+    return kms_ekm_fail(st, EM_FAILED_PRECONDITION, "TLS_CERT", KMS_EKM_TLS_CERT, c->name,
+                        "EKM host", host);
 }
 
-enum em_code kms_ekm_connection_lookup(struct kms_ekm_connections *ekm, const char *name,
-                                       struct kms_ekm_connection_info *out, struct em_status *st)
+/* One row: the connection's mode and crypto space, its first resolver's hostname. */
+struct route_read {
+    struct kms_ekm_route *out;
+    bool found;
+};
+
+static enum em_code read_route(sqlite3_stmt *row, void *arg, struct em_status *st)
+{
+    (void)st;
+    struct route_read *read = arg;
+    struct kms_ekm_route *out = read->out;
+    out->coordinated = kms_ekm_mode_parse(em_column_text(row, 0)) == KMS_EKM_CLOUD_KMS;
+    snprintf(out->crypto_space_path, sizeof(out->crypto_space_path), "%s", em_column_text(row, 1));
+    snprintf(out->hostname, sizeof(out->hostname), "%s", em_column_text(row, 2));
+    read->found = true;
+    return EM_OK;
+}
+
+enum em_code kms_ekm_connection_route(struct kms_ekm_connections *ekm, const char *name,
+                                      struct kms_ekm_route *out, struct em_status *st)
 {
     memset(out, 0, sizeof(*out));
-    struct kms_ekm_connection c;
-    if (kms_ekm_connection_name_check(name, "EkmConnection name", NULL, 0, st) ||
-        kms_ekm_connection_get(ekm, name, &c, st))
+    if (kms_ekm_connection_name_check(name, "EkmConnection name", NULL, 0, st))
         return st->code;
-    snprintf(out->name, sizeof(out->name), "%s", c.name);
-    if (c.resolver_count)
-        memcpy(out->hostname, c.resolvers[0].hostname, sizeof(out->hostname));
-    out->mode = c.mode;
-    memcpy(out->crypto_space_path, c.crypto_space_path, sizeof(out->crypto_space_path));
-    kms_ekm_connection_clear(&c);
-    return EM_OK;
+    pthread_mutex_lock(&ekm->lock);
+    sqlite3_stmt *stmt =
+        em_store_stmt(ekm->store,
+                      "SELECT c.key_management_mode, c.crypto_space_path, r.hostname"
+                      " FROM ekm_connections c LEFT JOIN ekm_service_resolvers r"
+                      " ON r.connection = c.name AND r.position = 0 WHERE c.name = ?",
+                      st);
+    struct route_read read = {out, false};
+    enum em_code code = st->code;
+    if (stmt) {
+        em_bind_text(stmt, 1, name);
+        code = em_stmt_each_row(stmt, read_route, &read, st);
+    }
+    pthread_mutex_unlock(&ekm->lock);
+    if (!code && !read.found)
+        code = EM_FAIL(st, EM_NOT_FOUND, "EkmConnection %s not found.", name);
+    return code;
 }
 
 /* --- EkmConfig --- */

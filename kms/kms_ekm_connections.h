@@ -8,7 +8,7 @@
  *   UpdateEkmConnection   updateMask serviceResolvers, keyManagementMode, cryptoSpacePath
  *   VerifyConnectivity    the connection, then the simulated EKM (em_faults ekmUnreachable)
  *   Get/UpdateEkmConfig   projects/P/locations/L/ekmConfig: defaultEkmConnection
- *   EXTERNAL_VPC keys     kms_ekm_connection_lookup, kms_ekm_default_connection (the
+ *   EXTERNAL_VPC keys     kms_ekm_connection_route, kms_ekm_default_connection (the
  *                         registry reaches them through kms_service.c)
  *
  * Rules (ekm_service.proto; Google states no error texts, so ours name the field and the
@@ -37,6 +37,7 @@
 
 #include "em_call.h"
 #include "em_status.h"
+#include "kms.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,6 +53,7 @@ struct kms_ekm_connections;
 #define KMS_EKM_FIELD_MAX        1024  /* cryptoSpacePath, endpointFilter, the SD service */
 #define KMS_EKM_ETAG_SIZE        24
 #define KMS_EKM_SERIAL_MAX       132 /* hex of a serial number of up to 64 bytes, sign */
+#define KMS_EKM_CRYPTO_SPACE_MAX 900 /* leaves room for "/keys/<32 hex digits>" below it */
 
 /* EkmConnection.KeyManagementMode; UNSPECIFIED only in requests (it means MANUAL). */
 enum kms_ekm_mode {
@@ -168,17 +170,11 @@ enum em_code kms_ekm_connection_verify(const struct kms_ekm_connection *c, int64
 
 /* --- for key creation (EXTERNAL_VPC keys, kms_keys.c) --- */
 
-/* What a key needs of its connection. */
-struct kms_ekm_connection_info {
-    char name[EM_RESOURCE_MAX];
-    char hostname[KMS_EKM_HOSTNAME_MAX];       /* the first service resolver's */
-    enum kms_ekm_mode mode;                    /* MANUAL or CLOUD_KMS */
-    char crypto_space_path[KMS_EKM_FIELD_MAX]; /* "" when none */
-};
-/* INVALID_ARGUMENT for a name that is not an EkmConnection name, NOT_FOUND
- * "EkmConnection <name> not found." when there is none. */
-enum em_code kms_ekm_connection_lookup(struct kms_ekm_connections *ekm, const char *name,
-                                       struct kms_ekm_connection_info *out, struct em_status *st);
+/* What a key needs of its connection (struct kms_ekm_route, kms.h: hostname, mode, crypto
+ * space), read without its certificates. INVALID_ARGUMENT for a name that is not an
+ * EkmConnection name, NOT_FOUND "EkmConnection <name> not found." when there is none. */
+enum em_code kms_ekm_connection_route(struct kms_ekm_connections *ekm, const char *name,
+                                      struct kms_ekm_route *out, struct em_status *st);
 
 /* --- EkmConfig (one per project and location) --- */
 

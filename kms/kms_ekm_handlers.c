@@ -1,7 +1,8 @@
 /*
  * kms_ekm_handlers: Cloud KMS's EkmService REST methods (Create/Get/List/Update
  * EkmConnection, VerifyConnectivity, Get/UpdateEkmConfig, and IAM on both resources):
- * their request schemas, JSON in and out, and the glue to kms_ekm_connections.
+ * their request schemas, JSON in and out, and the glue to kms_ekm_connections; and the
+ * EKM connection of a new EXTERNAL_VPC key (kms_ekm_resolve_backend).
  *
  * A connection's server certificates travel as base64 DER (rawDer; gcloud sends the URL-safe
  * alphabet) and come back with what the server parsed from them. gcloud's update sends the
@@ -9,10 +10,9 @@
  * Google does. VerifyConnectivity reaches the emulator's simulated EKM (em_ekm), which the
  * control plane's ekmUnreachable fault takes off the network.
  *
- * An EkmConfig name ends in a singleton ("projects/p/locations/l/ekmConfig"), which IAM's
- * walk up the resource names (em_iam.c: "collection/id" pairs) does not climb from: its
- * methods check their permission here, on the configuration and then on its location, so
- * that grants on the project reach it as on Google.
+ * An EkmConfig name ends in a singleton ("projects/p/locations/l/ekmConfig"): IAM climbs
+ * from it to its location and project (em_iam.c), so grants on the project reach it as on
+ * Google; the routes carry the permissions.
  *
  * Google reference:
  * https://cloud.google.com/kms/docs/reference/rest/v1/projects.locations.ekmConnections and
@@ -423,6 +423,59 @@ enum em_code kms_update_ekm_config(struct em_call *call)
         kms_ekm_default_connection(ekm, location, connection, sizeof(connection), &call->status))
         return call->status.code;
     return em_call_reply(call, config_json(name, connection));
+}
+
+/* --- the EKM connection of a new key (CreateCryptoKey) --- */
+
+/* Whether connection (projects/p/locations/l/ekmConnections/c) is in key_name's project
+ * and location (projects/p/locations/l/keyRings/...). */
+static bool same_location(const char *connection, const char *key_name)
+{
+    const char *c = strstr(connection, "/ekmConnections/");
+    const char *k = strstr(key_name, "/keyRings/");
+    return c && k && c - connection == k - key_name &&
+           strncmp(connection, key_name, (size_t)(c - connection)) == 0;
+}
+
+/* A key's EKM connection: of its project and location (checked first: nothing is looked
+ * up in another project), which the caller may use (cloudkms.ekmConnections.use, under
+ * --iam enforce: Google names the permission without saying what it gates; a key made
+ * with the connection is the use this emulator checks), and that exists. */
+static enum em_code check_backend(struct em_call *call, const char *key_name, const char *name)
+{
+    struct kms_ekm_route route;
+    if (!same_location(name, key_name))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "crypto_key.crypto_key_backend %.200s is not in the project and "
+                            "location of CryptoKey %.200s: a key and its EKM connection share "
+                            "them.",
+                            name, key_name);
+    if (em_iam_check(call->svc->store, &call->svc->config, call->principal, name,
+                     "cloudkms.ekmConnections.use", &call->status) ||
+        kms_ekm_connection_route(ekm_of(call), name, &route, &call->status))
+        return call->status.code;
+    return EM_OK;
+}
+
+enum em_code kms_ekm_resolve_backend(struct em_call *call, const char *key_name,
+                                     const struct kms_key_spec *spec, char *backend, size_t len)
+{
+    backend[0] = '\0';
+    bool vpc = kms_protection_parse(spec->protection) == KMS_EXTERNAL_VPC;
+    if (spec->backend && *spec->backend) {
+        if (vpc && check_backend(call, key_name, spec->backend))
+            return call->status.code;
+        snprintf(backend, len, "%s", spec->backend); /* kms_keys.c refuses it elsewhere */
+        return EM_OK;
+    }
+    if (!vpc)
+        return EM_OK;
+    char location[EM_RESOURCE_MAX];
+    const char *ring = strstr(key_name, "/keyRings/");
+    snprintf(location, sizeof(location), "%.*s", ring ? (int)(ring - key_name) : 0, key_name);
+    if (kms_ekm_default_connection(ekm_of(call), location, backend, len, &call->status))
+        return call->status.code;
+    return *backend ? check_backend(call, key_name, backend) : EM_OK;
 }
 
 /* --- IAM: whether the resource exists --- */

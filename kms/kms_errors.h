@@ -35,11 +35,24 @@
     EM_FAIL((st), EM_NOT_FOUND, "CryptoKeyVersion %s/cryptoKeyVersions/%u not found.", (key_name), \
             (id))
 
-/* UNIMPLEMENTED: a protection level this emulator has no key manager for. */
+/* UNIMPLEMENTED: a protection level this emulator does not know. */
 #define KMS_ERR_PROTECTION_UNSUPPORTED(st, level)                                                  \
-    EM_FAIL((st), EM_UNIMPLEMENTED,                                                                \
-            "Protection level %s is not supported by this emulator (it needs an external key "     \
-            "manager).",                                                                           \
+    EM_FAIL((st), EM_UNIMPLEMENTED, "Protection level %s is not supported by this emulator.",      \
             (level))
+
+/* INVALID_ARGUMENT: a ciphertext that does not decrypt with the key named. */
+#define KMS_ERR_DECRYPTION_FAILED(st)                                                              \
+    EM_FAIL((st), EM_INVALID_ARGUMENT,                                                             \
+            "Decryption failed: verify that 'name' refers to the correct CryptoKey.")
+
+/* Cloud EKM's messages (kms/docs/reference/ekm_errors), sent through kms_ekm_fail with
+ * their error domain: UNREACHABLE_NETWORK, EXTERNAL_PERMISSION_DENIED, EXTERNAL_NOT_FOUND,
+ * EXTERNAL_KEY_URI_INVALID, TLS_CERT, DECRYPTION_FAILED. */
+#define KMS_EKM_UNREACHABLE       "Could not reach the EKM host due to an external networking error."
+#define KMS_EKM_DENIED            "Permission was denied when accessing the key."
+#define KMS_EKM_NOT_FOUND         "Could not find a key."
+#define KMS_EKM_URI_INVALID       "Key URI has invalid format."
+#define KMS_EKM_TLS_CERT          "Could not validate the TLS server certificate for the EKM host."
+#define KMS_EKM_DECRYPTION_FAILED "Decryption failed: The EKM reports that decryption failed."
 
 #endif

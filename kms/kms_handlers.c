@@ -23,7 +23,6 @@
 #include "kms.h"
 #include "kms_errors.h"
 #include "kms_json.h"
-#include "kms_external.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -293,7 +292,7 @@ enum em_code kms_create_crypto_key(struct em_call *call)
         em_call_query_bool(call, "skipInitialVersionCreation", &skip) ||
         kms_json_key_spec(call->body, &spec, &labels, &call->status) ||
         check_raw_expert(call, parent, spec.algorithm) ||
-        kms_external_resolve_backend(call, name, &spec, backend, sizeof(backend))) {
+        kms_ekm_resolve_backend(call, name, &spec, backend, sizeof(backend))) {
         cJSON_free(labels);
         return call->status.code;
     }
@@ -417,17 +416,18 @@ static enum em_code encrypt_with(struct em_call *call, struct kms_registry *reg,
     if (encrypt_target(call, reg, ref))
         return call->status.code;
     note_version(call, ref);
-    if (kms_version_check_usable(reg, ref, em_clock_now(), &call->status))
+    int64_t now = em_clock_now();
+    if (kms_version_check_usable(reg, ref, now, &call->status))
         return call->status.code;
     bool external = ref->version.alg->kind == KMS_ALG_EXTERNAL;
     io->output_len =
-        external ? kms_external_ciphertext_size(io->input_len) : kms_ciphertext_size(io->input_len);
+        external ? kms_ekm_ciphertext_size(io->input_len) : kms_ciphertext_size(io->input_len);
     io->output = malloc(io->output_len);
     if (!io->output)
         return EM_FAIL_OOM(&call->status);
     if (external)
-        return kms_external_encrypt(call, ref, io->aad, io->aad_len, io->input, io->input_len,
-                                    io->output);
+        return kms_ekm_encrypt(reg, ref, now, io->aad, io->aad_len, io->input, io->input_len,
+                               io->output, &call->status);
     return kms_encrypt(kms_version_material(ref), ref->version.id, io->aad, io->aad_len, io->input,
                        io->input_len, io->output, &call->status);
 }
@@ -566,8 +566,7 @@ enum em_code kms_raw_decrypt_call(struct em_call *call)
 
 static enum em_code decrypt_failed(struct em_call *call)
 {
-    return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
-                        "Decryption failed: verify that 'name' refers to the correct CryptoKey.");
+    return KMS_ERR_DECRYPTION_FAILED(&call->status);
 }
 
 static enum em_code decrypt_with(struct em_call *call, struct kms_registry *reg,
@@ -583,7 +582,8 @@ static enum em_code decrypt_with(struct em_call *call, struct kms_registry *reg,
     if (!ref->found)
         return decrypt_failed(call);
     note_version(call, ref);
-    if (kms_version_check_usable(reg, ref, em_clock_now(), &call->status))
+    int64_t now = em_clock_now();
+    if (kms_version_check_usable(reg, ref, now, &call->status))
         return call->status.code;
     io->output = malloc(io->input_len);
     if (!io->output)
@@ -591,8 +591,8 @@ static enum em_code decrypt_with(struct em_call *call, struct kms_registry *reg,
     io->output_len = io->input_len; /* wiped whole at the end */
     if (ref->version.alg->kind == KMS_ALG_EXTERNAL) {
         size_t len = 0;
-        enum em_code code = kms_external_decrypt(call, ref, io->aad, io->aad_len, io->input,
-                                                 io->input_len, io->output, &len);
+        enum em_code code = kms_ekm_decrypt(reg, ref, now, io->aad, io->aad_len, io->input,
+                                            io->input_len, io->output, &len, &call->status);
         if (!code)
             io->output_len = len; /* on failure the whole buffer is wiped */
         return code;
@@ -632,13 +632,11 @@ enum em_code kms_create_version(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
     struct kms_version_view view;
-    const char *external_key;
-    if (kms_check_location(call, parent) || kms_external_new_version(call, parent, &external_key))
-        return call->status.code;
-    if (external_key
-            ? kms_version_create_external(registry(call), parent, external_key, em_clock_now(),
-                                          &view, &call->status)
-            : kms_version_create(registry(call), parent, em_clock_now(), &view, &call->status))
+    const char *uri, *path;
+    kms_json_external_options(call->body, &uri, &path);
+    if (kms_check_location(call, parent) ||
+        kms_version_create_external(registry(call), parent, uri, path, em_clock_now(), &view,
+                                    &call->status))
         return call->status.code;
     kms_version_name(view.key, view.version, call->audit_key_version,
                      sizeof(call->audit_key_version));

@@ -12,6 +12,7 @@
 struct kms_registry;
 struct kms_autokey;
 struct kms_ekm_connections;
+struct kms_key_spec;
 struct em_store;
 
 /* What every handler reaches through call->svc->ctx. */
@@ -80,8 +81,7 @@ extern enum em_code (*kms_ancestry_hook)(const char *project, cJSON **ancestry,
                                          struct em_status *st);
 
 /* Cloud EKM's EkmService (kms_ekm_handlers.c): EKM connections and the EkmConfig of
- * each location. The IAM methods of an EkmConfig check their permission themselves (see
- * kms_ekm_handlers.c); kms_ekm_iam_resource says whether an IAM call's resource is one of
+ * each location; kms_ekm_iam_resource says whether an IAM call's resource is one of
  * these two, whose existence kms_ekm_iam_resource_check checks. */
 enum em_code kms_create_ekm_connection(struct em_call *call);
 enum em_code kms_get_ekm_connection(struct em_call *call);
@@ -94,6 +94,11 @@ bool kms_ekm_iam_resource(const char *name);
 enum em_code kms_ekm_iam_resource_check(struct em_call *call);
 extern const struct em_message kms_ekm_connection_schema, kms_list_ekm_connections_reply,
     kms_ekm_config_schema;
+/* CreateCryptoKey: the cryptoKeyBackend of spec, checked (an EKM connection of the key's
+ * project and location, which the caller may use) or, for an EXTERNAL_VPC key without one,
+ * the location's default connection (ekmConfig), written into backend ("" for none). */
+enum em_code kms_ekm_resolve_backend(struct em_call *call, const char *key_name,
+                                     const struct kms_key_spec *spec, char *backend, size_t len);
 
 /* IAM on key rings, crypto keys and import jobs (the generic em_iam_handle_* methods):
  * NOT_FOUND when the resource of the path does not exist. */

@@ -540,6 +540,13 @@ enum em_code kms_json_key_spec(const cJSON *body, struct kms_key_spec *spec, cha
     return EM_OK;
 }
 
+void kms_json_external_options(const cJSON *body, const char **uri, const char **path)
+{
+    const cJSON *options = cJSON_GetObjectItemCaseSensitive(body, "externalProtectionLevelOptions");
+    *uri = em_json_string(options, "externalKeyUri");
+    *path = em_json_string(options, "ekmConnectionKeyPath");
+}
+
 struct mask_read {
     const cJSON *body;
     struct kms_key_update *update;

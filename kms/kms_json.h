@@ -42,6 +42,9 @@ cJSON *kms_json_import_job(const struct kms_import_job *job, int64_t now);
 cJSON *kms_json_location(const char *project, const char *location_id, const char *display_name);
 
 /* Reads a CryptoKey body into spec (strings point into body). */
+/* A CryptoKeyVersion body's externalProtectionLevelOptions: externalKeyUri and
+ * ekmConnectionKeyPath (NULL when absent; the schema checked their types). */
+void kms_json_external_options(const cJSON *body, const char **uri, const char **path);
 enum em_code kms_json_key_spec(const cJSON *body, struct kms_key_spec *spec, char **labels_json,
                                struct em_status *st);
 

@@ -278,7 +278,8 @@ static enum em_code prepare_key(const struct kms_registry *reg, const char *name
     enum em_code code = EM_OK;
     if (spec->backend && *spec->backend && spec->protection &&
         strcmp(spec->protection, "EXTERNAL_VPC") == 0)
-        code = kms_coordinated_route(reg, spec->backend, &route, st);
+        code = kms_ekm_route_get(reg, spec->backend, &route, st);
+    key->coordinated = route.coordinated; /* for good: a later change of mode is not its */
     if (!code)
         code = resolve_spec(spec, skip_initial_version, route.coordinated, now, key, st);
     if (!code)
@@ -291,8 +292,8 @@ static enum em_code prepare_key(const struct kms_registry *reg, const char *name
     if (!code && !skip_initial_version) {
         code = kms_version_prepare(reg, name, key->template_alg, key->template_protection, now,
                                    &first, st);
-        if (!code && route.coordinated &&
-            kms_coordinated_make(reg, name, &route, now, first->external_key, st)) {
+        if (!code && key->coordinated &&
+            kms_version_link_coordinated(reg, name, key->backend, first, now, st)) {
             kms_version_free(first);
             code = st->code;
             first = NULL;
@@ -387,11 +388,7 @@ static enum em_code update_key(struct kms_registry *reg, struct kms_key *key,
                                struct em_status *st)
 {
     struct kms_key draft = *key;
-    struct kms_ekm_route route = {0};
-    struct em_status ignored = {0}; /* a connection gone: the key is not coordinated */
-    if (key->backend[0])
-        kms_coordinated_route(reg, key->backend, &route, &ignored);
-    if (apply_update(&draft, update, route.coordinated, now, st) ||
+    if (apply_update(&draft, update, key->coordinated, now, st) ||
         kms_registry_save(reg, &draft, true, NULL, st))
         return st->code;
     if (draft.labels_json != key->labels_json) {

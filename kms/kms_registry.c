@@ -260,6 +260,7 @@ struct kms_key_row kms_key_row_of(const struct kms_key *key)
         .import_only = key->import_only,
         .labels_json = key->labels_json,
         .backend = key->backend,
+        .coordinated = key->coordinated,
     };
 }
 
@@ -349,6 +350,7 @@ static enum em_code key_from_row(const struct kms_key_row *row, void *arg, struc
         .labels_json = strdup(row->labels_json),
     };
     snprintf(key->backend, sizeof(key->backend), "%s", row->backend ? row->backend : "");
+    key->coordinated = row->coordinated;
     enum em_code code =
         key->name && key->labels_json ? kms_registry_add_key(arg, key, st) : EM_FAIL_OOM(st);
     if (code)

@@ -63,23 +63,32 @@ enum em_code kms_key_give_copy(const struct kms_key *key, struct kms_key **out,
 enum em_code kms_version_give_view(const struct kms_key *key, uint32_t id,
                                    struct kms_version_view *out, struct em_status *st);
 
-/* Coordinated external keys (kms_coordinated.c): EXTERNAL_VPC keys whose EKM connection
- * is in key management mode CLOUD_KMS, whose versions' keys Cloud KMS makes and destroys
- * in the EKM. The route of backend (an EKM connection's name): NOT_FOUND without one. */
-enum em_code kms_coordinated_route(const struct kms_registry *reg, const char *backend,
-                                   struct kms_ekm_route *out, struct em_status *st);
-/* Makes a key in the EKM for a new version of key_name (route: its connection's): its
- * path under the connection's crypto space into path (KMS_EXTERNAL_KEY_MAX bytes). Cloud
- * EKM's FAILED_PRECONDITION when the EKM cannot be reached. No lock needed. */
-enum em_code kms_coordinated_make(const struct kms_registry *reg, const char *key_name,
-                                  const struct kms_ekm_route *route, int64_t now, char *path,
-                                  struct em_status *st);
-/* Asks the EKM to destroy the key of v, a version of key being destroyed (write lock
- * held): true when it did, false with why in reason (Cloud EKM's words) when it could not
- * be reached. Versions that are not coordinated are left alone (true). */
-bool kms_coordinated_destroy(const struct kms_registry *reg, const struct kms_key *key,
-                             const struct kms_version *v, int64_t now, char *reason,
-                             size_t reason_len);
+/* Cloud EKM (kms_ekm.c). No lock needed unless said.
+ * The route of backend (an EKM connection's name) through the service's hook: NOT_FOUND
+ * without one. */
+enum em_code kms_ekm_route_get(const struct kms_registry *reg, const char *backend,
+                               struct kms_ekm_route *out, struct em_status *st);
+/* A manually managed version's key (a URI for EXTERNAL, a key path for EXTERNAL_VPC through
+ * backend's hostname) checked with the EKM, which makes it at the first use of the address;
+ * Cloud EKM's errors naming key_name. */
+enum em_code kms_ekm_link(const struct kms_registry *reg, const char *key_name,
+                          enum kms_protection level, const char *backend, const char *external_key,
+                          int64_t now, struct em_status *st);
+/* A new key in the EKM for a new version of coordinated key_name (its connection backend):
+ * its path below the connection's crypto space into path (KMS_EXTERNAL_KEY_MAX bytes). */
+enum em_code kms_ekm_make(const struct kms_registry *reg, const char *key_name, const char *backend,
+                          int64_t now, char *path, struct em_status *st);
+/* Gives v, a new version of coordinated key_name (its connection backend), a new key in
+ * the EKM (kms_ekm_make); with a generation delay it is PENDING_GENERATION until then, as
+ * Google's wait for the EKM (kms_versions.c). */
+enum em_code kms_version_link_coordinated(const struct kms_registry *reg, const char *key_name,
+                                          const char *backend, struct kms_version *v, int64_t now,
+                                          struct em_status *st);
+/* Asks the EKM to destroy the key of v, a version of coordinated key being destroyed
+ * (write lock held): true when it did, false with why in reason (Cloud EKM's words) when
+ * it could not. A manually managed key's versions are left alone (true). */
+bool kms_ekm_destroy(const struct kms_registry *reg, const struct kms_key *key,
+                     const struct kms_version *v, int64_t now, char *reason, size_t reason_len);
 
 /* Builds an import job from its row at load, taking the row's private key (kms_import.c). */
 enum em_code kms_import_job_from_row(struct kms_import_job_row *row, void *arg,

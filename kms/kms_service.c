@@ -31,22 +31,17 @@ static void kms_close(struct em_service *svc)
         return;
     kms_autokey_close(ctx->autokey);
     kms_ekm_connections_close(ctx->ekm_connections);
+    em_ekm_close();
     kms_registry_close(ctx->registry);
     free(ctx);
     svc->ctx = NULL;
 }
 
-/* The registry's view of an EKM connection (coordinated keys, kms_coordinated.c). */
+/* The registry's view of an EKM connection (EXTERNAL_VPC keys, kms_ekm.c). */
 static enum em_code ekm_route(void *arg, const char *backend, struct kms_ekm_route *out,
                               struct em_status *st)
 {
-    struct kms_ekm_connection_info info;
-    if (kms_ekm_connection_lookup(arg, backend, &info, st))
-        return st->code;
-    snprintf(out->hostname, sizeof(out->hostname), "%s", info.hostname);
-    out->coordinated = info.mode == KMS_EKM_CLOUD_KMS;
-    snprintf(out->crypto_space_path, sizeof(out->crypto_space_path), "%s", info.crypto_space_path);
-    return EM_OK;
+    return kms_ekm_connection_route(arg, backend, out, st);
 }
 
 static enum em_code kms_open(struct em_service *svc, struct em_status *st)

@@ -71,7 +71,8 @@ static const char *const kms_migrations[] = {
     "ALTER TABLE kms_key_versions ADD COLUMN import_failure TEXT NOT NULL DEFAULT '';",
     /* 3: Cloud EKM: a version's external key, a key's EKM connection */
     ("ALTER TABLE kms_key_versions ADD COLUMN external_key TEXT NOT NULL DEFAULT '';"
-     "ALTER TABLE kms_crypto_keys ADD COLUMN crypto_key_backend TEXT NOT NULL DEFAULT '';"),
+     "ALTER TABLE kms_crypto_keys ADD COLUMN crypto_key_backend TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE kms_crypto_keys ADD COLUMN coordinated INTEGER NOT NULL DEFAULT 0;"),
 };
 
 enum em_code kms_store_migrate(struct em_store *store, struct em_status *st)
@@ -111,8 +112,8 @@ enum em_code kms_store_save_key(struct em_store *store, const struct kms_key_row
         store,
         "INSERT OR REPLACE INTO kms_crypto_keys(name, purpose, create_time_ns, primary_version,"
         " template_algorithm, template_protection, rotation_period_ns, next_rotation_ns,"
-        " destroy_scheduled_ns, import_only, labels, crypto_key_backend)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        " destroy_scheduled_ns, import_only, labels, crypto_key_backend, coordinated)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         st);
     if (!stmt)
         return st->code;
@@ -128,6 +129,7 @@ enum em_code kms_store_save_key(struct em_store *store, const struct kms_key_row
     sqlite3_bind_int(stmt, 10, row->import_only);
     em_bind_text(stmt, 11, row->labels_json);
     em_bind_text(stmt, 12, row->backend ? row->backend : "");
+    sqlite3_bind_int(stmt, 13, row->coordinated);
     return em_stmt_run(stmt, st);
 }
 
@@ -296,6 +298,7 @@ static enum em_code read_key(sqlite3_stmt *stmt, void *arg, struct em_status *st
         .import_only = sqlite3_column_int(stmt, 9) != 0,
         .labels_json = em_column_text(stmt, 10),
         .backend = em_column_text(stmt, 11),
+        .coordinated = sqlite3_column_int(stmt, 12) != 0,
     };
     if (!row.template_alg)
         return EM_FAIL(st, EM_DATA_LOSS, "crypto key row %s is unreadable", row.name);
@@ -407,7 +410,7 @@ enum em_code kms_store_load(struct em_store *store,
         load_table(store,
                    "SELECT name, purpose, create_time_ns, primary_version, template_algorithm,"
                    " template_protection, rotation_period_ns, next_rotation_ns,"
-                   " destroy_scheduled_ns, import_only, labels, crypto_key_backend"
+                   " destroy_scheduled_ns, import_only, labels, crypto_key_backend, coordinated"
                    " FROM kms_crypto_keys ORDER BY name",
                    read_key, &load, st) ||
         load_table(store,

@@ -30,6 +30,7 @@ struct kms_key_row {
     bool import_only;
     const char *labels_json;
     const char *backend; /* "" or NULL: none */
+    bool coordinated;
 };
 
 struct kms_version_row {

@@ -103,68 +103,105 @@ static enum em_code publish_version(struct kms_registry *reg, const char *key_na
     return kms_version_attach(reg, key, v, first_symmetric, st);
 }
 
-/* The key's template is read under the read lock, the material generated with no lock,
- * and the version numbered and published under the write lock. */
-/* A manually managed external key's versions each name their key in the EKM; a
- * coordinated key's get theirs from KMS; no other version has one. */
-static enum em_code check_external_key(const struct kms_key *key, const char *external_key,
-                                       bool coordinated, struct em_status *st)
+/* What a new version of key names in the EKM (externalProtectionLevelOptions: uri, path;
+ * NULL or "" when absent), checked against the key (read lock held): *external_key is the
+ * one to link, NULL when none (a coordinated key's: KMS makes it). */
+static enum em_code check_external_key(const struct kms_key *key, const char *uri, const char *path,
+                                       const char **external_key, struct em_status *st)
 {
-    bool external = kms_protection_is_external(key->template_protection);
-    if (coordinated && external_key && *external_key)
+    bool has_uri = uri && *uri, has_path = path && *path;
+    enum kms_protection level = key->template_protection;
+    const char *level_name = kms_protection_name(level);
+    *external_key = NULL;
+    if (!kms_protection_is_external(level) && (has_uri || has_path))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "external_protection_level_options can only be set on versions of keys "
+                       "with protection level EXTERNAL or EXTERNAL_VPC; CryptoKey %s has %s.",
+                       key->name, level_name);
+    if (!kms_protection_is_external(level))
+        return EM_OK;
+    if (key->coordinated && (has_uri || has_path))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "CryptoKey %s is a coordinated external key (its EKM connection's key "
                        "management mode is CLOUD_KMS): Cloud KMS makes its versions' keys in the "
                        "EKM, so external_protection_level_options cannot be given.",
                        key->name);
-    if (external && !coordinated && (!external_key || !*external_key))
+    if (key->coordinated)
+        return EM_OK;
+    bool vpc = level == KMS_EXTERNAL_VPC;
+    if (vpc ? has_uri : has_path)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "A version of CryptoKey %s (protection level %s) needs "
-                       "external_protection_level_options naming its key in the external key "
-                       "manager.",
-                       key->name, kms_protection_name(key->template_protection));
-    if (!external && external_key && *external_key)
+                       "external_protection_level_options.%s is for keys with protection level "
+                       "%s; CryptoKey %s has %s: set %s.",
+                       vpc ? "external_key_uri" : "ekm_connection_key_path",
+                       vpc ? "EXTERNAL" : "EXTERNAL_VPC", key->name, level_name,
+                       vpc ? "ekm_connection_key_path" : "external_key_uri");
+    if (!(vpc ? has_path : has_uri))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "external_protection_level_options can only be set on versions of keys "
-                       "with protection level EXTERNAL or EXTERNAL_VPC; CryptoKey %s has %s.",
-                       key->name, kms_protection_name(key->template_protection));
+                       "external_protection_level_options.%s is required for a version of "
+                       "CryptoKey %s (protection level %s).",
+                       vpc ? "ekm_connection_key_path" : "external_key_uri", key->name, level_name);
+    *external_key = vpc ? path : uri;
     return EM_OK;
 }
 
-static enum em_code create_version(struct kms_registry *reg, const char *key_name,
-                                   const char *external_key, int64_t now,
-                                   struct kms_version_view *out, struct em_status *st)
+enum em_code kms_version_link_coordinated(const struct kms_registry *reg, const char *key_name,
+                                          const char *backend, struct kms_version *v, int64_t now,
+                                          struct em_status *st)
+{
+    if (kms_ekm_make(reg, key_name, backend, now, v->external_key, st))
+        return st->code;
+    if (reg->generation_ns > 0) {
+        v->state = v->prior_state = KMS_PENDING_GENERATION;
+        v->generate_ns = now + reg->generation_ns;
+    }
+    return EM_OK;
+}
+
+/* A new version's link to its key in the EKM, made or checked with no lock held. */
+static enum em_code link_external(const struct kms_registry *reg, const char *key_name,
+                                  const struct kms_key *snapshot, const char *external_key,
+                                  struct kms_version *v, int64_t now, struct em_status *st)
+{
+    if (snapshot->coordinated)
+        return kms_version_link_coordinated(reg, key_name, snapshot->backend, v, now, st);
+    if (!external_key)
+        return EM_OK;
+    snprintf(v->external_key, sizeof(v->external_key), "%s", external_key);
+    return kms_ekm_link(reg, key_name, snapshot->template_protection, snapshot->backend,
+                        external_key, now, st);
+}
+
+/* The key's template is read under the read lock, the material generated (and the EKM
+ * reached) with no lock, and the version numbered and published under the write lock. */
+static enum em_code create_version(struct kms_registry *reg, const char *key_name, const char *uri,
+                                   const char *path, int64_t now, struct kms_version_view *out,
+                                   struct em_status *st)
 {
     if (out)
         *out = (struct kms_version_view){0};
-    char backend[KMS_BACKEND_MAX] = "";
+    struct kms_key snapshot = {0}; /* what is read of the key: no pointers kept */
+    const char *external_key = NULL;
     kms_registry_read_lock(reg);
     const struct kms_key *key = kms_registry_find_key(reg, key_name);
-    if (key)
-        snprintf(backend, sizeof(backend), "%s", key->backend);
-    kms_registry_unlock(reg);
-    struct kms_ekm_route route = {0};
-    struct em_status ignored = {0}; /* a connection gone: the key is not coordinated */
-    if (*backend)
-        kms_coordinated_route(reg, backend, &route, &ignored);
-    kms_registry_read_lock(reg);
-    key = kms_registry_find_key(reg, key_name);
-    const struct kms_algorithm *alg = key ? key->template_alg : NULL;
-    enum kms_protection protection = key ? key->template_protection : 0;
     enum em_code code =
         key ? check_versions_creatable(key, st) : KMS_ERR_CRYPTO_KEY_NOT_FOUND(st, key_name);
     if (!code)
-        code = check_external_key(key, external_key, route.coordinated, st);
+        code = check_external_key(key, uri, path, &external_key, st);
+    if (!code) {
+        snapshot.template_alg = key->template_alg;
+        snapshot.template_protection = key->template_protection;
+        snapshot.coordinated = key->coordinated;
+        memcpy(snapshot.backend, key->backend, sizeof(snapshot.backend));
+    }
     kms_registry_unlock(reg);
     struct kms_version *v;
+    enum kms_protection protection = snapshot.template_protection;
     if (code || kms_policy_check_level(reg->store, key_name, protection, "a key version", st) ||
         kms_policy_check_location(reg->store, key_name, "a key version", st) ||
-        kms_version_prepare(reg, key_name, alg, protection, now, &v, st))
+        kms_version_prepare(reg, key_name, snapshot.template_alg, protection, now, &v, st))
         return st->code;
-    if (external_key)
-        snprintf(v->external_key, sizeof(v->external_key), "%s", external_key);
-    if (route.coordinated &&
-        kms_coordinated_make(reg, key_name, &route, now, v->external_key, st)) {
+    if (link_external(reg, key_name, &snapshot, external_key, v, now, st)) {
         kms_version_free(v);
         return st->code;
     }
@@ -181,18 +218,14 @@ static enum em_code create_version(struct kms_registry *reg, const char *key_nam
 enum em_code kms_version_create(struct kms_registry *reg, const char *key_name, int64_t now,
                                 struct kms_version_view *out, struct em_status *st)
 {
-    return create_version(reg, key_name, NULL, now, out, st);
+    return create_version(reg, key_name, NULL, NULL, now, out, st);
 }
 
 enum em_code kms_version_create_external(struct kms_registry *reg, const char *key_name,
-                                         const char *external_key, int64_t now,
+                                         const char *uri, const char *path, int64_t now,
                                          struct kms_version_view *out, struct em_status *st)
 {
-    if (strlen(external_key) >= KMS_EXTERNAL_KEY_MAX)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "An external key URI or key path has at most %d characters.",
-                       KMS_EXTERNAL_KEY_MAX - 1);
-    return create_version(reg, key_name, external_key, now, out, st);
+    return create_version(reg, key_name, uri, path, now, out, st);
 }
 
 static enum em_code wrong_state(const struct kms_key *key, const struct kms_version *v,
@@ -301,8 +334,7 @@ static enum em_code finish_destruction(struct kms_registry *reg, struct kms_key 
 {
     struct kms_version changed = *v;
     char reason[KMS_IMPORT_FAILURE_MAX] = "";
-    bool external_gone =
-        kms_coordinated_destroy(reg, key, v, v->destroy_ns, reason, sizeof(reason));
+    bool external_gone = kms_ekm_destroy(reg, key, v, v->destroy_ns, reason, sizeof(reason));
     kms_version_change_state(reg, &changed,
                              external_gone ? KMS_DESTROYED : KMS_EXTERNAL_DESTRUCTION_FAILED,
                              v->destroy_ns);
@@ -330,10 +362,10 @@ static bool rotation_due(const struct kms_key *key, int64_t now)
 /* A rotation whose version was generated with no lock held, for the key as it was then. */
 struct rotation {
     char *key_name;
-    char backend[KMS_BACKEND_MAX]; /* the key's EKM connection ("" when none) */
+    char backend[KMS_BACKEND_MAX]; /* a coordinated key's EKM connection, else "" */
     int64_t due_ns;                /* the key's next_rotation_ns when prepared */
     struct kms_version *v;         /* NULL once published, or when refused */
-    bool refused; /* cloudkms.allowedProtectionLevels refuses its protection level */
+    bool refused;                  /* an organization policy, or an EKM out of reach, refuses it */
 };
 
 static void rotations_free(struct rotation *r, size_t count)
@@ -345,28 +377,19 @@ static void rotations_free(struct rotation *r, size_t count)
     free(r);
 }
 
-/* A coordinated key's rotation also makes the new version's key in the EKM; when the EKM
- * cannot be reached the rotation is refused (the period passes), as Google's would fail. */
-static enum em_code prepare_coordinated_rotation(struct kms_registry *reg, struct rotation *r,
-                                                 struct em_status *st)
+/* A coordinated key's rotation also makes the new version's key in the EKM; when that
+ * fails (the EKM out of reach, the connection unreadable) the rotation is refused: the
+ * period passes without a version, with a warning in the log. */
+static void prepare_coordinated_rotation(struct kms_registry *reg, struct rotation *r)
 {
-    struct kms_ekm_route route;
     struct em_status refusal = {0};
-    if (!r->backend[0] || kms_coordinated_route(reg, r->backend, &route, &refusal) ||
-        !route.coordinated)
-        return EM_OK;
-    enum em_code code =
-        kms_coordinated_make(reg, r->key_name, &route, r->due_ns, r->v->external_key, &refusal);
-    if (code == EM_FAILED_PRECONDITION) {
-        em_warn("kms: the rotation of %s fails: %s", r->key_name, refusal.message);
-        kms_version_free(r->v);
-        r->v = NULL;
-        r->refused = true;
-        return EM_OK;
-    }
-    if (code)
-        *st = refusal;
-    return code;
+    if (!r->backend[0] ||
+        !kms_version_link_coordinated(reg, r->key_name, r->backend, r->v, r->due_ns, &refusal))
+        return;
+    em_warn("kms: the rotation of %s fails: %s", r->key_name, refusal.message);
+    kms_version_free(r->v);
+    r->v = NULL;
+    r->refused = true;
 }
 
 /* A due rotation's new version, unless the organization policies refuse its protection
@@ -392,7 +415,8 @@ static enum em_code prepare_rotation(struct kms_registry *reg, struct rotation *
     }
     if (kms_version_prepare(reg, r->key_name, alg, level, r->due_ns, &r->v, st))
         return st->code;
-    return prepare_coordinated_rotation(reg, r, st);
+    prepare_coordinated_rotation(reg, r);
+    return EM_OK;
 }
 
 /* The keys due for rotation (read lock), then their new material (no lock). */
@@ -418,7 +442,8 @@ static enum em_code prepare_rotations(struct kms_registry *reg, int64_t now, str
         if (!(r[n].key_name = strdup(key->name)))
             code = EM_FAIL_OOM(st);
         r[n].due_ns = key->next_rotation_ns;
-        snprintf(r[n].backend, sizeof(r[n].backend), "%s", key->backend);
+        if (key->coordinated)
+            snprintf(r[n].backend, sizeof(r[n].backend), "%s", key->backend);
         algs[n] = key->template_alg;
         protections[n++] = key->template_protection;
     }

@@ -55,7 +55,8 @@ void ps_inaccessible_error(void *arg, const struct em_cmek_info *info, struct em
     (void)arg;
     char what[2 * EM_RESOURCE_MAX];
     describe_protected(info->resource, what, sizeof(what));
-    if (strstr(info->reason, "DESTROYED"))
+    /* DESTROYED, or EXTERNAL_DESTRUCTION_FAILED (KMS's half of an external key erased) */
+    if (strstr(info->reason, "DESTROYED") || strstr(info->reason, "EXTERNAL_DESTRUCTION_FAILED"))
         EM_FAIL(st, EM_FAILED_PRECONDITION,
                 "The Cloud KMS key version %s protecting %s was destroyed: the messages "
                 "protected by it are unrecoverable (%s).",

@@ -48,6 +48,7 @@ void control_close(struct em_service *svc)
         return;
     control_unbuilt_stop(ctl->unbuilt);
     control_supervisor_stop(ctl->supervisor);
+    em_ekm_close();
     if (ctl->http_ready)
         control_http_cleanup();
     free(ctl);

@@ -207,6 +207,23 @@ decrypt "$RING/cryptoKeys/vpc" "$VCT"
 expect_status 200
 expect_json .plaintext "$HELLO"
 
+# a new hostname is another EKM: it holds no key at that path (nothing is made there)
+RESOLVER="{\"serviceDirectoryService\":\"$SD\",\"hostname\":\"ekm2.internal.example\",\"serverCertificates\":[{\"rawDer\":\"$DER\"}]}"
+api PATCH "$KMS_URL/v1/$CONN?updateMask=serviceResolvers" "{\"serviceResolvers\":[$RESOLVER]}"
+expect_status 200
+decrypt "$RING/cryptoKeys/vpc" "$VCT"
+expect_ekm_error EXTERNAL_NOT_FOUND
+expect_contains "$BODY" "https://ekm2.internal.example/v0/keys/vpc-1" "the address names the new host"
+encrypt "$RING/cryptoKeys/vpc"
+expect_ekm_error EXTERNAL_NOT_FOUND
+api GET "$EKM"
+expect_json '[.keys[].uri] | index("https://ekm2.internal.example/v0/keys/vpc-1")' null
+api PATCH "$KMS_URL/v1/$CONN?updateMask=serviceResolvers" \
+    "{\"serviceResolvers\":[${RESOLVER/ekm2.internal.example/ekm.internal.example}]}"
+expect_status 200
+decrypt "$RING/cryptoKeys/vpc" "$VCT"
+expect_status 200
+
 section "EXTERNAL_VPC: the location's default EKM connection"
 api PATCH "$KMS_URL/v1/$LOC/ekmConfig?updateMask=defaultEkmConnection" \
     "{\"defaultEkmConnection\":\"$CONN\"}"
@@ -255,6 +272,17 @@ expect_json '.externalDestructionFailureReason | contains("Could not reach the E
 api GET "$EKM"
 expect_json ".keys[] | select(.uri == \"https://ekm.internal.example/$CPATH2\") | .state" ENABLED
 fault false
+
+section "a long external key URI keeps Cloud EKM's error domain"
+LONG="https://ekm.example.com/v0/keys/$(printf 'a%.0s' $(seq 700))"
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=long&skipInitialVersionCreation=true" \
+    "{\"purpose\":\"ENCRYPT_DECRYPT\",$EXT}"
+api POST "$KMS_URL/v1/$RING/cryptoKeys/long/cryptoKeyVersions" \
+    "{\"externalProtectionLevelOptions\":{\"externalKeyUri\":\"$LONG\"}}"
+expect_status 200
+ekm disable "$LONG"
+encrypt "$RING/cryptoKeys/long"
+expect_ekm_error EXTERNAL_PERMISSION_DENIED
 
 section "destroyed is for good"
 api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=shred&skipInitialVersionCreation=true" \

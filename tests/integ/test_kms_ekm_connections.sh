@@ -289,6 +289,14 @@ API_PRINCIPAL=user:dana@example.com api POST \
     "$KMS_URL/v1/$LOC/keyRings/vpc/cryptoKeys?cryptoKeyId=k&skipInitialVersionCreation=true" "$VPC_KEY"
 expect_error_json 403 PERMISSION_DENIED
 expect_contains "$BODY" "cloudkms.ekmConnections.use" "the refusal names the permission"
+# another project's connection is refused before it is looked up: nothing tells whether
+# it exists
+for other in secret missing; do
+    API_PRINCIPAL=user:dana@example.com api POST \
+        "$KMS_URL/v1/$LOC/keyRings/vpc/cryptoKeys?cryptoKeyId=k&skipInitialVersionCreation=true" \
+        "${VPC_KEY/ekm-project\/locations\/us-central1\/ekmConnections\/guarded/victim-project/locations/us-central1/ekmConnections/$other}"
+    expect_error_json 400 INVALID_ARGUMENT
+done
 API_PRINCIPAL=$OWNER api POST "$CONNS/guarded:setIamPolicy" \
     '{"policy":{"bindings":[{"role":"roles/cloudkms.admin","members":["user:dana@example.com"]}]}}'
 expect_status 200

@@ -48,8 +48,16 @@ static enum em_ekm_outcome material(struct unit_dir *d, const char *uri,
 {
     struct em_status st = {0};
     enum em_ekm_outcome outcome = EM_EKM_UNREACHABLE;
-    assert_int_equal(em_ekm_key_material(d->store, uri, T0, out, &outcome, &st), EM_OK);
+    assert_int_equal(em_ekm_key_material(d->store, uri, out, &outcome, &st), EM_OK);
     return outcome;
+}
+
+/* The key at uri, made when the EKM has none (a new version naming it). */
+static void provision(struct unit_dir *d, const char *uri)
+{
+    struct em_status st = {0};
+    struct em_ekm_key key;
+    assert_int_equal(em_ekm_key_provision(d->store, uri, T0, &key, &st), EM_OK);
 }
 
 static void set_state(struct unit_dir *d, const char *uri, enum em_ekm_state state,
@@ -63,6 +71,10 @@ static void test_a_key_is_made_at_first_use_and_keeps_its_material(void **state)
 {
     struct unit_dir *d = *state;
     unsigned char a[EM_EKM_KEY_BYTES], b[EM_EKM_KEY_BYTES], c[EM_EKM_KEY_BYTES];
+    /* a call never makes a key: only a version naming it, the customer or KMS */
+    assert_int_equal(material(d, URI, a), EM_EKM_KEY_MISSING);
+    provision(d, URI);
+    provision(d, OTHER);
     assert_int_equal(material(d, URI, a), EM_EKM_OK);
     assert_int_equal(material(d, URI, b), EM_EKM_OK);
     assert_memory_equal(a, b, sizeof(a));
@@ -76,12 +88,16 @@ static void test_a_key_is_made_at_first_use_and_keeps_its_material(void **state)
     assert_int_equal(key.create_ns, T0);
     assert_int_equal(material(d, URI, b), EM_EKM_OK);
     assert_memory_equal(a, b, sizeof(a));
+    /* KMS's own keys (coordinated) are always new */
+    assert_int_equal(em_ekm_key_create(d->store, URI, T0, &st), EM_ALREADY_EXISTS);
+    assert_int_equal(em_ekm_key_create(d->store, "https://ekm.example.com/v0/new", T0, &st), EM_OK);
 }
 
 static void test_the_material_is_sealed_at_rest(void **state)
 {
     struct unit_dir *d = *state;
     unsigned char key[EM_EKM_KEY_BYTES];
+    provision(d, URI);
     assert_int_equal(material(d, URI, key), EM_EKM_OK);
     struct em_status st = {0};
     sqlite3_stmt *stmt =
@@ -101,6 +117,7 @@ static void test_disable_enable_and_destroy(void **state)
 {
     struct unit_dir *d = *state;
     unsigned char before[EM_EKM_KEY_BYTES], after[EM_EKM_KEY_BYTES];
+    provision(d, URI);
     assert_int_equal(material(d, URI, before), EM_EKM_OK);
     set_state(d, URI, EM_EKM_DISABLED, EM_OK);
     assert_int_equal(material(d, URI, after), EM_EKM_KEY_DISABLED);
@@ -146,9 +163,8 @@ static void test_unknown_keys_and_bad_uris(void **state)
 static void test_list_and_reset(void **state)
 {
     struct unit_dir *d = *state;
-    unsigned char key[EM_EKM_KEY_BYTES];
-    material(d, OTHER, key);
-    material(d, URI, key);
+    provision(d, OTHER);
+    provision(d, URI);
     set_state(d, OTHER, EM_EKM_DISABLED, EM_OK);
     struct em_ekm_key *keys;
     size_t count;
@@ -187,6 +203,20 @@ static void test_errors_carry_a_precondition_failure(void **state)
     assert_string_equal(cJSON_GetObjectItem(second, "subject")->valuestring, URI);
     cJSON_Delete(root);
     free(json);
+    /* long fields are cut (control characters shown as '?'): both violations always fit */
+    char subject[1500];
+    memset(subject, '"', sizeof(subject) - 1);
+    subject[sizeof(subject) - 1] = '\0';
+    subject[10] = '\n';
+    EM_FAIL(&st, EM_FAILED_PRECONDITION, "Could not find a key.");
+    em_status_add_violation(&st, "CLOUD_EKM_KEY", subject, subject);
+    em_status_add_violation(&st, "EXTERNAL_NOT_FOUND", subject, subject);
+    root = cJSON_Parse(st.violations);
+    assert_int_equal(cJSON_GetArraySize(root), 2);
+    const char *kept = cJSON_GetObjectItem(cJSON_GetArrayItem(root, 1), "subject")->valuestring;
+    assert_int_equal(strlen(kept), EM_VIOLATION_FIELD_MAX - 1);
+    assert_int_equal(kept[10], '?');
+    cJSON_Delete(root);
     /* a new failure forgets them */
     EM_FAIL(&st, EM_NOT_FOUND, "gone");
     json = em_status_to_json(&st);

@@ -655,20 +655,19 @@ static void test_key_creation_interface(void **state)
 {
     struct fixture *f = *state;
     struct kms_ekm_connections *ekm = ekm_of(f);
-    struct kms_ekm_connection_info info;
+    struct kms_ekm_route route;
     struct em_status st = {0};
-    assert_int_equal(kms_ekm_connection_lookup(ekm, LOC "/ekmConnections/conn", &info, &st),
+    assert_int_equal(kms_ekm_connection_route(ekm, LOC "/ekmConnections/conn", &route, &st),
                      EM_NOT_FOUND);
     assert_string_equal(st.message, "EkmConnection " LOC "/ekmConnections/conn not found.");
     st = (struct em_status){0};
-    assert_int_equal(kms_ekm_connection_lookup(ekm, "conn", &info, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(kms_ekm_connection_route(ekm, "conn", &route, &st), EM_INVALID_ARGUMENT);
     create(f, "conn", ",\"keyManagementMode\":\"CLOUD_KMS\",\"cryptoSpacePath\":\"v0/cs/1\"");
     st = (struct em_status){0};
-    assert_int_equal(kms_ekm_connection_lookup(ekm, LOC "/ekmConnections/conn", &info, &st), EM_OK);
-    assert_string_equal(info.name, LOC "/ekmConnections/conn");
-    assert_string_equal(info.hostname, "ekm.example.com");
-    assert_int_equal(info.mode, KMS_EKM_CLOUD_KMS);
-    assert_string_equal(info.crypto_space_path, "v0/cs/1");
+    assert_int_equal(kms_ekm_connection_route(ekm, LOC "/ekmConnections/conn", &route, &st), EM_OK);
+    assert_string_equal(route.hostname, "ekm.example.com");
+    assert_true(route.coordinated);
+    assert_string_equal(route.crypto_space_path, "v0/cs/1");
 
     char def[256] = "x";
     assert_int_equal(kms_ekm_default_connection(ekm, LOC, def, sizeof(def), &st), EM_OK);

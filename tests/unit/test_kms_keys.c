@@ -750,10 +750,10 @@ static void test_version_names(void **state)
 static enum em_code fake_route(void *arg, const char *backend, struct kms_ekm_route *out,
                                struct em_status *st)
 {
-    (void)arg;
     (void)st;
+    const bool *all_coordinated = arg;
     snprintf(out->hostname, sizeof(out->hostname), "ekm.test");
-    out->coordinated = strcmp(backend, COORD) == 0;
+    out->coordinated = strcmp(backend, COORD) == 0 || (all_coordinated && *all_coordinated);
     snprintf(out->crypto_space_path, sizeof(out->crypto_space_path), "v0/space");
     return EM_OK;
 }
@@ -803,14 +803,30 @@ static void test_external_keys(void **state)
     assert_int_equal(create_external(f, EKM_RING "/cryptoKeys/v", "EXTERNAL_VPC", ext, true,
                                      "projects/test-project/locations/us-east1/ekmConnections/c"),
                      EM_OK);
-    /* versions name their external key; others do not */
+    /* versions name their external key (the right field for the level); others do not */
+    assert_int_equal(em_faults_open(f->dir.store, &st), EM_OK);
+    assert_int_equal(em_ekm_open(f->dir.store, f->dir.path, &st), EM_OK);
     assert_int_equal(kms_version_create(f->reg, EKM_RING "/cryptoKeys/a", T0, NULL, &st),
                      EM_INVALID_ARGUMENT);
-    assert_int_equal(kms_version_create_external(f->reg, KEY, "https://e/k", T0, NULL, &st),
+    assert_int_equal(kms_version_create_external(f->reg, KEY, "https://e/k", NULL, T0, NULL, &st),
                      EM_INVALID_ARGUMENT);
+    assert_int_equal(
+        kms_version_create_external(f->reg, EKM_RING "/cryptoKeys/a", NULL, "v0/k", T0, NULL, &st),
+        EM_INVALID_ARGUMENT);
+    assert_int_equal(kms_version_create_external(f->reg, EKM_RING "/cryptoKeys/a", "ftp://e/k",
+                                                 NULL, T0, NULL, &st),
+                     EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.violations, "EXTERNAL_KEY_URI_INVALID"));
+    assert_int_equal(em_faults_set_ekm_unreachable(f->dir.store, true, &st), EM_OK);
+    assert_int_equal(kms_version_create_external(f->reg, EKM_RING "/cryptoKeys/a",
+                                                 "https://ekm.example.com/v0/k1", NULL, T0, NULL,
+                                                 &st),
+                     EM_FAILED_PRECONDITION); /* the EKM out of reach: no version */
+    assert_int_equal(em_faults_set_ekm_unreachable(f->dir.store, false, &st), EM_OK);
     struct kms_version_view view;
     assert_int_equal(kms_version_create_external(f->reg, EKM_RING "/cryptoKeys/a",
-                                                 "https://ekm.example.com/v0/k1", T0, &view, &st),
+                                                 "https://ekm.example.com/v0/k1", NULL, T0, &view,
+                                                 &st),
                      EM_OK);
     assert_int_equal(view.version->state, KMS_ENABLED);
     assert_int_equal(view.version->protection, KMS_EXTERNAL);
@@ -880,9 +896,9 @@ static void test_coordinated_external_keys(void **state)
     assert_int_equal(ekm_state(f, first), EM_EKM_ENABLED);
     kms_key_free(key);
     /* the caller names no key; KMS makes one, unless the EKM is out of reach */
-    assert_int_equal(
-        kms_version_create_external(f->reg, EKM_RING "/cryptoKeys/c", "v0/mine", T0, NULL, &st),
-        EM_INVALID_ARGUMENT);
+    assert_int_equal(kms_version_create_external(f->reg, EKM_RING "/cryptoKeys/c", NULL, "v0/mine",
+                                                 T0, NULL, &st),
+                     EM_INVALID_ARGUMENT);
     assert_int_equal(em_faults_set_ekm_unreachable(f->dir.store, true, &st), EM_OK);
     assert_int_equal(kms_version_create(f->reg, EKM_RING "/cryptoKeys/c", T0, NULL, &st),
                      EM_FAILED_PRECONDITION);
@@ -920,6 +936,37 @@ static void test_coordinated_external_keys(void **state)
     kms_version_view_free(&view);
     assert_int_equal(ekm_state(f, second), EM_EKM_ENABLED); /* the EKM's key stays */
     assert_int_equal(em_faults_set_ekm_unreachable(f->dir.store, false, &st), EM_OK);
+}
+
+/* A key is coordinated or not for good: its connection switched to CLOUD_KMS later does
+ * not make KMS destroy the customer's keys, nor make keys for it. */
+static void test_a_manual_key_stays_manual(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    bool switched = false;
+    assert_int_equal(em_faults_open(f->dir.store, &st), EM_OK);
+    assert_int_equal(em_ekm_open(f->dir.store, f->dir.path, &st), EM_OK);
+    kms_registry_set_ekm_route(f->reg, fake_route, &switched);
+    assert_int_equal(kms_key_ring_create(f->reg, EKM_RING, T0, NULL, &st), EM_OK);
+    const char *manual = "projects/test-project/locations/us-east1/ekmConnections/manual";
+    assert_int_equal(create_external(f, EKM_RING "/cryptoKeys/m", "EXTERNAL_VPC",
+                                     "EXTERNAL_SYMMETRIC_ENCRYPTION", true, manual),
+                     EM_OK);
+    assert_int_equal(kms_version_create_external(f->reg, EKM_RING "/cryptoKeys/m", NULL,
+                                                 "v0/customer/shared", T0, NULL, &st),
+                     EM_OK);
+    switched = true; /* the connection's mode is now CLOUD_KMS */
+    assert_int_equal(kms_version_create(f->reg, EKM_RING "/cryptoKeys/m", T0, NULL, &st),
+                     EM_INVALID_ARGUMENT); /* still names its key */
+    const char *v1 = EKM_RING "/cryptoKeys/m/cryptoKeyVersions/1";
+    assert_int_equal(kms_version_destroy(f->reg, v1, T0, NULL, &st), EM_OK);
+    assert_int_equal(kms_registry_tick(f->reg, T0 + 31 * DAY, &st), EM_OK);
+    struct kms_version_view view;
+    assert_int_equal(kms_version_copy(f->reg, v1, &view, &st), EM_OK);
+    assert_int_equal(view.version->state, KMS_DESTROYED);
+    kms_version_view_free(&view);
+    assert_int_equal(ekm_state(f, "v0/customer/shared"), EM_EKM_ENABLED); /* the customer's */
 }
 
 static void test_root_key_must_be_private(void **state)
@@ -963,6 +1010,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_root_key_must_be_private, setup, teardown),
         cmocka_unit_test_setup_teardown(test_external_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coordinated_external_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_manual_key_stays_manual, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
