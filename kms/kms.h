@@ -246,7 +246,7 @@ struct kms_version {
     int64_t import_ns;
     unsigned char material_digest[KMS_MATERIAL_DIGEST];
     /* IMPORT_FAILED or EXTERNAL_DESTRUCTION_FAILED: why ("" otherwise) */
-    char import_failure[KMS_IMPORT_FAILURE_MAX];
+    char failure_reason[KMS_IMPORT_FAILURE_MAX];
     /* EXTERNAL: the externalKeyUri; EXTERNAL_VPC: the ekmConnectionKeyPath ("" for the
      * other levels). Such a version has two keys, as Cloud EKM's: its own material (the
      * "internal" key, erased at destruction like any version's) and the EKM's key at that

@@ -317,8 +317,8 @@ static enum em_code import_outcome(struct kms_version *v, const struct kms_impor
 {
     snprintf(v->import_job, sizeof(v->import_job), "%s", req->import_job);
     v->import_ns = v->state == KMS_PENDING_IMPORT ? 0 : now; /* set when it is done */
-    snprintf(v->import_failure, sizeof(v->import_failure), "%.*s",
-             (int)sizeof(v->import_failure) - 1, failure->code ? failure->message : "");
+    snprintf(v->failure_reason, sizeof(v->failure_reason), "%.*s",
+             (int)sizeof(v->failure_reason) - 1, failure->code ? failure->message : "");
     if (failure->code)
         return EM_OK;
     memcpy(v->material_digest, digest, KMS_MATERIAL_DIGEST);
@@ -422,7 +422,7 @@ static enum em_code import_new(struct kms_registry *reg, struct kms_key *key,
 enum em_code kms_import_finish(struct kms_registry *reg, struct kms_key *key, struct kms_version *v,
                                struct em_status *st)
 {
-    bool imported = !v->import_failure[0];
+    bool imported = !v->failure_reason[0];
     int64_t at = v->generate_ns;
     struct kms_version changed = *v;
     kms_version_change_state(reg, &changed, imported ? KMS_ENABLED : KMS_IMPORT_FAILED, at);

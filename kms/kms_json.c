@@ -434,10 +434,10 @@ cJSON *kms_json_version(const struct kms_key *key, const struct kms_version *v)
         cJSON_AddTrueToObject(j, "reimportEligible");
     }
     if (v->state == KMS_IMPORT_FAILED)
-        cJSON_AddStringToObject(j, "importFailureReason", v->import_failure);
+        cJSON_AddStringToObject(j, "importFailureReason", v->failure_reason);
     if (v->state == KMS_EXTERNAL_DESTRUCTION_FAILED) {
         em_json_add_time(j, "destroyTime", v->destroy_ns);
-        cJSON_AddStringToObject(j, "externalDestructionFailureReason", v->import_failure);
+        cJSON_AddStringToObject(j, "externalDestructionFailureReason", v->failure_reason);
     }
     if (v->external_key[0]) {
         cJSON *options = cJSON_AddObjectToObject(j, "externalProtectionLevelOptions");

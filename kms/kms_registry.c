@@ -282,7 +282,7 @@ struct kms_version_row kms_version_row_of(const char *key_name, const struct kms
         .material_len = v->material ? v->material->m.raw_len : 0,
         .import_job = v->import_job,
         .import_ns = v->import_ns,
-        .import_failure = v->import_failure,
+        .failure_reason = v->failure_reason,
         .external_key = v->external_key,
     };
     memcpy(row.material_digest, v->material_digest, KMS_MATERIAL_DIGEST);
@@ -381,8 +381,8 @@ static enum em_code version_from_row(struct kms_version_row *row, void *arg, str
         .import_ns = row->import_ns,
     };
     snprintf(v->import_job, sizeof(v->import_job), "%s", row->import_job ? row->import_job : "");
-    snprintf(v->import_failure, sizeof(v->import_failure), "%s",
-             row->import_failure ? row->import_failure : "");
+    snprintf(v->failure_reason, sizeof(v->failure_reason), "%s",
+             row->failure_reason ? row->failure_reason : "");
     snprintf(v->external_key, sizeof(v->external_key), "%s",
              row->external_key ? row->external_key : "");
     memcpy(v->material_digest, row->material_digest, KMS_MATERIAL_DIGEST);

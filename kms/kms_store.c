@@ -188,7 +188,7 @@ static void bind_version(sqlite3_stmt *stmt, const struct kms_version_row *row)
         sqlite3_bind_blob(stmt, 15, row->material_digest, KMS_MATERIAL_DIGEST, SQLITE_STATIC);
     else
         sqlite3_bind_null(stmt, 15);
-    em_bind_text(stmt, 16, row->import_failure ? row->import_failure : "");
+    em_bind_text(stmt, 16, row->failure_reason ? row->failure_reason : "");
     em_bind_text(stmt, 17, row->external_key ? row->external_key : "");
 }
 
@@ -348,7 +348,7 @@ static enum em_code read_version(sqlite3_stmt *stmt, void *arg, struct em_status
         .destroy_event_ns = sqlite3_column_int64(stmt, 10),
         .import_job = em_column_text(stmt, 12),
         .import_ns = sqlite3_column_int64(stmt, 13),
-        .import_failure = em_column_text(stmt, 15),
+        .failure_reason = em_column_text(stmt, 15),
         .external_key = em_column_text(stmt, 16),
     };
     if (sqlite3_column_bytes(stmt, 14) == KMS_MATERIAL_DIGEST)

@@ -46,7 +46,8 @@ struct kms_version_row {
     const char *import_job; /* "" or NULL: generated, not imported */
     int64_t import_ns;
     unsigned char material_digest[KMS_MATERIAL_DIGEST];
-    const char *import_failure; /* "" or NULL: none */
+    const char *failure_reason; /* IMPORT_FAILED or EXTERNAL_DESTRUCTION_FAILED: why ("" or
+                                   NULL: none); column import_failure */
     const char *external_key;   /* "" or NULL: none */
 };
 

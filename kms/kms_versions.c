@@ -339,7 +339,7 @@ static enum em_code finish_destruction(struct kms_registry *reg, struct kms_key 
                              external_gone ? KMS_DESTROYED : KMS_EXTERNAL_DESTRUCTION_FAILED,
                              v->destroy_ns);
     if (!external_gone) {
-        snprintf(changed.import_failure, sizeof(changed.import_failure), "%s", reason);
+        snprintf(changed.failure_reason, sizeof(changed.failure_reason), "%s", reason);
         em_warn("kms: %s/cryptoKeyVersions/%u: the EKM did not destroy its key: %s", key->name,
                 v->id, reason);
     }

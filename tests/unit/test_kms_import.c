@@ -206,8 +206,8 @@ static void expect_failed(struct fixture *f, const char *key, uint32_t id, const
     struct kms_version_view view;
     assert_int_equal(kms_version_copy(f->reg, name, &view, &st), EM_OK);
     assert_int_equal(view.version->state, KMS_IMPORT_FAILED);
-    if (!strstr(view.version->import_failure, reason))
-        fail_msg("%s: reason '%s' lacks '%s'", name, view.version->import_failure, reason);
+    if (!strstr(view.version->failure_reason, reason))
+        fail_msg("%s: reason '%s' lacks '%s'", name, view.version->failure_reason, reason);
     kms_version_view_free(&view);
     struct kms_version_ref ref;
     assert_int_equal(kms_version_get(f->reg, name, &ref, &st), EM_OK);

@@ -931,7 +931,7 @@ static void test_coordinated_external_keys(void **state)
     assert_int_equal(kms_registry_tick(f->reg, T0 + 33 * DAY, &st), EM_OK);
     assert_int_equal(kms_version_copy(f->reg, v2, &view, &st), EM_OK);
     assert_int_equal(view.version->state, KMS_EXTERNAL_DESTRUCTION_FAILED);
-    assert_non_null(strstr(view.version->import_failure, "Could not reach the EKM host"));
+    assert_non_null(strstr(view.version->failure_reason, "Could not reach the EKM host"));
     assert_null(view.version->material);
     kms_version_view_free(&view);
     assert_int_equal(ekm_state(f, second), EM_EKM_ENABLED); /* the EKM's key stays */

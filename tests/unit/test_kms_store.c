@@ -127,8 +127,8 @@ static enum em_code see_version(struct kms_version_row *row, void *arg, struct e
     snprintf(s->import_jobs_of_versions[i], sizeof(s->import_jobs_of_versions[0]), "%s",
              row->import_job);
     s->versions[i].import_job = s->import_jobs_of_versions[i];
-    snprintf(s->import_failures[i], sizeof(s->import_failures[0]), "%s", row->import_failure);
-    s->versions[i].import_failure = s->import_failures[i];
+    snprintf(s->import_failures[i], sizeof(s->import_failures[0]), "%s", row->failure_reason);
+    s->versions[i].failure_reason = s->import_failures[i];
     return EM_OK;
 }
 
@@ -348,7 +348,7 @@ static void test_imports_round_trip(void **state)
         version_row(KEY, 1, KMS_DESTROYED, "GOOGLE_SYMMETRIC_ENCRYPTION", material);
     v.import_job = RING "/importJobs/job";
     v.import_ns = T0 + 7;
-    v.import_failure = "why it failed";
+    v.failure_reason = "why it failed";
     memset(v.material_digest, 0xab, sizeof(v.material_digest));
     save_key(f, &key);
     save_version(f, &v);
@@ -369,7 +369,7 @@ static void test_imports_round_trip(void **state)
     const struct kms_version_row *got = &f->seen.versions[0];
     assert_string_equal(got->import_job, RING "/importJobs/job");
     assert_true(got->import_ns == T0 + 7);
-    assert_string_equal(got->import_failure, "why it failed");
+    assert_string_equal(got->failure_reason, "why it failed");
     assert_memory_equal(got->material_digest, v.material_digest, sizeof(v.material_digest));
     const struct kms_import_job_row *j = &f->seen.jobs[0];
     assert_string_equal(j->name, job.name);
