@@ -102,29 +102,19 @@ static bool ekm_available(const char *key_name, enum kms_protection level)
     return strcmp(location, "global") != 0 && strcmp(location, "nam-eur-asia1") != 0;
 }
 
-/* Cloud EKM's rules for a key of protection level EXTERNAL or EXTERNAL_VPC (key->purpose,
- * template resolved), and for the backend of any key. A coordinated key (its EKM
- * connection in key management mode CLOUD_KMS) gets its versions' keys from Cloud KMS:
- * it may have an initial version and rotate; any other external key is managed manually,
- * each version naming its key in the EKM. */
-static enum em_code check_external(const struct kms_key_spec *spec, bool skip_initial,
-                                   bool coordinated, struct kms_key *key, struct em_status *st)
+/* A manually managed external key gets versions only from its customer's EKM keys. */
+static enum em_code manual_external_rotation(struct em_status *st)
 {
-    enum kms_protection level = key->template_protection;
-    bool external = kms_protection_is_external(level);
-    if (!external && key->template_alg->kind == KMS_ALG_EXTERNAL)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Algorithm EXTERNAL_SYMMETRIC_ENCRYPTION needs protection level EXTERNAL or "
-                       "EXTERNAL_VPC, not %s.",
-                       kms_protection_name(level));
-    if (spec->backend && *spec->backend && level != KMS_EXTERNAL_VPC)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "crypto_key.crypto_key_backend can only be set on keys with protection "
-                       "level EXTERNAL_VPC, not %s.",
-                       kms_protection_name(level));
-    if (!external)
-        return EM_OK;
-    const char *name = kms_protection_name(level);
+    return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                   "Automatic rotation (rotation_period, next_rotation_time) is not supported for "
+                   "manually-managed external keys.");
+}
+
+/* What protection level EXTERNAL or EXTERNAL_VPC allows (key->purpose and template
+ * resolved): Cloud EKM's algorithm, for encryption, where Cloud EKM serves. */
+static enum em_code check_external_fit(const struct kms_key *key, struct em_status *st)
+{
+    const char *name = kms_protection_name(key->template_protection);
     if (key->purpose != KMS_ENCRYPT_DECRYPT)
         return EM_FAIL(st, EM_UNIMPLEMENTED,
                        "Keys with protection level %s and purpose %s are not supported by this "
@@ -135,10 +125,22 @@ static enum em_code check_external(const struct kms_key_spec *spec, bool skip_in
                        "Algorithm %s is not compatible with protection level %s: use "
                        "EXTERNAL_SYMMETRIC_ENCRYPTION.",
                        key->template_alg->name, name);
-    if (!ekm_available(key->name, level))
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Protection level %s is not available in this location%s.", name,
-                       level == KMS_EXTERNAL_VPC ? " (EXTERNAL_VPC needs a region)" : "");
+    if (!ekm_available(key->name, key->template_protection))
+        return EM_FAIL(
+            st, EM_INVALID_ARGUMENT, "Protection level %s is not available in this location%s.",
+            name,
+            key->template_protection == KMS_EXTERNAL_VPC ? " (EXTERNAL_VPC needs a region)" : "");
+    return EM_OK;
+}
+
+/* How an external key's versions come (spec): a manually managed key's each name a key in
+ * the EKM (no initial version, no rotation), a coordinated key's are made by KMS; none is
+ * imported. An EXTERNAL_VPC key has its EKM connection (cryptoKeyBackend). */
+static enum em_code check_external_versions(const struct kms_key_spec *spec, bool skip_initial,
+                                            bool coordinated, const struct kms_key *key,
+                                            struct em_status *st)
+{
+    const char *name = kms_protection_name(key->template_protection);
     if (!skip_initial && !coordinated)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Keys with protection level %s must be created with "
@@ -147,19 +149,43 @@ static enum em_code check_external(const struct kms_key_spec *spec, bool skip_in
                        "external_protection_level_options).",
                        name);
     if ((spec->rotation_period_ns || spec->next_rotation_ns) && !coordinated)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Automatic rotation (rotation_period, next_rotation_time) is not supported "
-                       "for manually-managed external keys.");
+        return manual_external_rotation(st);
     if (spec->import_only)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Keys with protection level %s cannot be import-only: their key material "
                        "is in the external key manager.",
                        name);
-    if (level == KMS_EXTERNAL_VPC && (!spec->backend || !*spec->backend))
+    if (key->template_protection == KMS_EXTERNAL_VPC && (!spec->backend || !*spec->backend))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "crypto_key.crypto_key_backend (an EKM connection) is required for keys "
                        "with protection level EXTERNAL_VPC when the location has no default EKM "
                        "connection (ekmConfig).");
+    return EM_OK;
+}
+
+/* Cloud EKM's rules for a key (key->purpose and template resolved): only Cloud EKM's
+ * levels take its algorithm and a backend; an EXTERNAL or EXTERNAL_VPC key follows
+ * check_external_fit and check_external_versions (coordinated: its connection is in key
+ * management mode CLOUD_KMS). */
+static enum em_code check_external(const struct kms_key_spec *spec, bool skip_initial,
+                                   bool coordinated, struct kms_key *key, struct em_status *st)
+{
+    enum kms_protection level = key->template_protection;
+    if (!kms_protection_is_external(level) && key->template_alg->kind == KMS_ALG_EXTERNAL)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Algorithm EXTERNAL_SYMMETRIC_ENCRYPTION needs protection level EXTERNAL or "
+                       "EXTERNAL_VPC, not %s.",
+                       kms_protection_name(level));
+    if (spec->backend && *spec->backend && level != KMS_EXTERNAL_VPC)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "crypto_key.crypto_key_backend can only be set on keys with protection "
+                       "level EXTERNAL_VPC, not %s.",
+                       kms_protection_name(level));
+    if (!kms_protection_is_external(level))
+        return EM_OK;
+    if (check_external_fit(key, st) ||
+        check_external_versions(spec, skip_initial, coordinated, key, st))
+        return st->code;
     if (spec->backend)
         snprintf(key->backend, sizeof(key->backend), "%s", spec->backend);
     return EM_OK;
@@ -364,9 +390,7 @@ static enum em_code apply_update(struct kms_key *draft, const struct kms_key_upd
         return import_only_rotation(st);
     if (kms_protection_is_external(draft->template_protection) && !coordinated &&
         (draft->rotation_period_ns || draft->next_rotation_ns))
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Automatic rotation (rotation_period, next_rotation_time) is not supported "
-                       "for manually-managed external keys.");
+        return manual_external_rotation(st);
     if (draft->rotation_period_ns && !draft->next_rotation_ns)
         draft->next_rotation_ns = now + draft->rotation_period_ns;
     if (u->mask & KMS_FIELD_TEMPLATE_ALGORITHM &&
