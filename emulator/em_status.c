@@ -72,7 +72,7 @@ enum em_code em_status_set(struct em_status *st, const char *file, int line, enu
     st->line = line;
     st->info_reason = st->info_domain = NULL;
     st->info_metadata[0] = '\0';
-    st->violations[0] = '\0';
+    st->has_violations = false;
     return code;
 }
 
@@ -113,6 +113,7 @@ void em_status_set_info(struct em_status *st, const char *reason, const char *do
     st->info_reason = reason;
     st->info_domain = domain;
     st->info_metadata[0] = '\0';
+    st->has_violations = false;
     cJSON *metadata = cJSON_CreateObject();
     for (size_t i = 0; metadata && pairs && pairs[i] && pairs[i + 1]; i += 2)
         if (!print_with(metadata, pairs[i], pairs[i + 1], st->info_metadata,
@@ -137,7 +138,11 @@ void em_status_add_violation(struct em_status *st, const char *type, const char 
                              const char *description)
 {
     char field[EM_VIOLATION_FIELD_MAX];
-    cJSON *list = st->violations[0] ? cJSON_Parse(st->violations) : cJSON_CreateArray();
+    if (!st->has_violations) {
+        st->info_reason = st->info_domain = NULL;
+        st->info_metadata[0] = '\0';
+    }
+    cJSON *list = st->has_violations ? cJSON_Parse(st->info_metadata) : cJSON_CreateArray();
     cJSON *violation = cJSON_CreateObject();
     cJSON_AddStringToObject(violation, "type", violation_field(type, field));
     cJSON_AddStringToObject(violation, "subject", violation_field(subject, field));
@@ -149,30 +154,32 @@ void em_status_add_violation(struct em_status *st, const char *type, const char 
     }
     cJSON_AddItemToArray(list, violation);
     char *text = cJSON_PrintUnformatted(list);
-    if (text && strlen(text) < sizeof(st->violations))
-        memcpy(st->violations, text, strlen(text) + 1);
+    if (text && strlen(text) < sizeof(st->info_metadata)) {
+        memcpy(st->info_metadata, text, strlen(text) + 1);
+        st->has_violations = true;
+    }
     free(text);
     cJSON_Delete(list);
 }
 
-/* details: a PreconditionFailure when the status carries violations. */
-static void add_precondition_failure(cJSON *details, const struct em_status *st)
+/* details: [PreconditionFailure] when the status carries violations. */
+static void add_precondition_failure(cJSON *err, const struct em_status *st)
 {
-    cJSON *violations = st->violations[0] ? cJSON_Parse(st->violations) : NULL;
+    cJSON *violations = cJSON_Parse(st->info_metadata);
     if (!violations)
         return;
     cJSON *failure = cJSON_CreateObject();
     cJSON_AddStringToObject(failure, "@type", "type.googleapis.com/google.rpc.PreconditionFailure");
     cJSON_AddItemToObject(failure, "violations", violations);
-    cJSON_AddItemToArray(details, failure);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(err, "details"), failure);
 }
 
-/* details: [ErrorInfo] when the status carries one, a PreconditionFailure when it
- * carries violations. */
+/* details: [ErrorInfo] when the status carries one, [PreconditionFailure] when it carries
+ * violations. */
 static void add_error_info(cJSON *err, const struct em_status *st)
 {
-    if (st->violations[0] && !st->info_reason) {
-        add_precondition_failure(cJSON_AddArrayToObject(err, "details"), st);
+    if (st->has_violations) {
+        add_precondition_failure(err, st);
         return;
     }
     if (!st->info_reason)
@@ -185,9 +192,7 @@ static void add_error_info(cJSON *err, const struct em_status *st)
     cJSON *metadata = st->info_metadata[0] ? cJSON_Parse(st->info_metadata) : NULL;
     if (metadata)
         cJSON_AddItemToObject(info, "metadata", metadata);
-    cJSON *details = cJSON_AddArrayToObject(err, "details");
-    cJSON_AddItemToArray(details, info);
-    add_precondition_failure(details, st);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(err, "details"), info);
 }
 
 void em_status_clear(struct em_status *st)

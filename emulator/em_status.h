@@ -11,6 +11,7 @@
 #ifndef EM_STATUS_H
 #define EM_STATUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum em_code {
@@ -35,26 +36,25 @@ enum em_code {
 
 #define EM_STATUS_MESSAGE_MAX 600
 
-#define EM_STATUS_INFO_MAX 600
-
-/* A violation's fields are cut to EM_VIOLATION_FIELD_MAX - 1 bytes (control characters
- * shown as '?'), so that two whole violations (Cloud EKM's errors carry two) always fit
- * in EM_STATUS_VIOLATIONS_MAX once JSON-escaped. */
-#define EM_VIOLATION_FIELD_MAX   160
-#define EM_STATUS_VIOLATIONS_MAX 2048
+/* The details' text: an ErrorInfo's metadata, or a PreconditionFailure's violations. A
+ * violation's fields are cut to EM_VIOLATION_FIELD_MAX - 1 bytes (control characters shown
+ * as '?'), so that two whole violations (Cloud EKM's errors carry two) always fit once
+ * JSON-escaped, their types and descriptions being the emulator's own words. */
+#define EM_STATUS_INFO_MAX     1200
+#define EM_VIOLATION_FIELD_MAX 160
 
 struct em_status {
     enum em_code code;
     char message[EM_STATUS_MESSAGE_MAX];
     int http_override; /* 0, or an HTTP status to use instead of the table (413) */
-    /* A google.rpc.ErrorInfo for the error's details (em_status_set_info), where Google
-     * sends one that clients read: reason and domain static strings (NULL: no ErrorInfo),
-     * metadata a JSON object's text. Every em_status_set clears it. */
+    /* The error's details, where Google sends some that clients read; every em_status_set
+     * clears them. Either a google.rpc.ErrorInfo (em_status_set_info): reason and domain
+     * static strings (NULL: no ErrorInfo), info_metadata a JSON object's text; or a
+     * google.rpc.PreconditionFailure (em_status_add_violation, has_violations):
+     * info_metadata a JSON array of violations. */
     const char *info_reason, *info_domain;
     char info_metadata[EM_STATUS_INFO_MAX];
-    /* A google.rpc.PreconditionFailure for the details (em_status_add_violation): the
-     * text of a JSON array of violations, "" when none. Every em_status_set clears it. */
-    char violations[EM_STATUS_VIOLATIONS_MAX];
+    bool has_violations;
     const char *file; /* where the status was set: for logs, never sent */
     int line;
 };
@@ -80,9 +80,9 @@ void em_status_set_info(struct em_status *st, const char *reason, const char *do
                         const char *const *pairs);
 
 /* Adds a violation {type, subject, description} to the google.rpc.PreconditionFailure in
- * the details of the failure st holds (after EM_FAIL), each field cut to
- * EM_VIOLATION_FIELD_MAX - 1 bytes. One that would not fit in EM_STATUS_VIOLATIONS_MAX
- * with those before it (a third at most) is left out. */
+ * the details of the failure st holds (after EM_FAIL; it replaces an ErrorInfo), each
+ * field cut to EM_VIOLATION_FIELD_MAX - 1 bytes. One that would not fit with those before
+ * it (a third at most) is left out. */
 void em_status_add_violation(struct em_status *st, const char *type, const char *subject,
                              const char *description);
 

@@ -209,9 +209,11 @@ static void test_errors_carry_a_precondition_failure(void **state)
     subject[sizeof(subject) - 1] = '\0';
     subject[10] = '\n';
     EM_FAIL(&st, EM_FAILED_PRECONDITION, "Could not find a key.");
-    em_status_add_violation(&st, "CLOUD_EKM_KEY", subject, subject);
-    em_status_add_violation(&st, "EXTERNAL_NOT_FOUND", subject, subject);
-    root = cJSON_Parse(st.violations);
+    /* a hostile subject (the caller's URI); types and descriptions are the emulator's */
+    em_status_add_violation(&st, "CLOUD_EKM_KEY", subject,
+                            "The Cloud EKM key could not use its external key.");
+    em_status_add_violation(&st, "EXTERNAL_NOT_FOUND", subject, "Could not find a key.");
+    root = cJSON_Parse(st.info_metadata);
     assert_int_equal(cJSON_GetArraySize(root), 2);
     const char *kept = cJSON_GetObjectItem(cJSON_GetArrayItem(root, 1), "subject")->valuestring;
     assert_int_equal(strlen(kept), EM_VIOLATION_FIELD_MAX - 1);

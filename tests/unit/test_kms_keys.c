@@ -816,7 +816,8 @@ static void test_external_keys(void **state)
     assert_int_equal(kms_version_create_external(f->reg, EKM_RING "/cryptoKeys/a", "ftp://e/k",
                                                  NULL, T0, NULL, &st),
                      EM_FAILED_PRECONDITION);
-    assert_non_null(strstr(st.violations, "EXTERNAL_KEY_URI_INVALID"));
+    assert_true(st.has_violations);
+    assert_non_null(strstr(st.info_metadata, "EXTERNAL_KEY_URI_INVALID"));
     assert_int_equal(em_faults_set_ekm_unreachable(f->dir.store, true, &st), EM_OK);
     assert_int_equal(kms_version_create_external(f->reg, EKM_RING "/cryptoKeys/a",
                                                  "https://ekm.example.com/v0/k1", NULL, T0, NULL,
@@ -902,7 +903,8 @@ static void test_coordinated_external_keys(void **state)
     assert_int_equal(em_faults_set_ekm_unreachable(f->dir.store, true, &st), EM_OK);
     assert_int_equal(kms_version_create(f->reg, EKM_RING "/cryptoKeys/c", T0, NULL, &st),
                      EM_FAILED_PRECONDITION);
-    assert_non_null(strstr(st.violations, "UNREACHABLE_NETWORK"));
+    assert_true(st.has_violations);
+    assert_non_null(strstr(st.info_metadata, "UNREACHABLE_NETWORK"));
     /* a rotation due then is skipped: the period passes without a version */
     assert_int_equal(kms_registry_tick(f->reg, T0 + DAY, &st), EM_OK);
     key = key_now(f, EKM_RING "/cryptoKeys/c");
