@@ -55,16 +55,10 @@ static enum em_code fake_ancestry(const char *project, cJSON **ancestry, struct 
     return EM_OK;
 }
 
-static int open_kms(struct fixture *f)
-{
-    struct em_status st = {0};
-    return em_service_open(&kms_service, &f->cfg, &f->kms, &st) == EM_OK ? 0 : -1;
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    if (!f || unit_config_init(&f->cfg, f->dir, sizeof(f->dir)) || open_kms(f))
+    if (!f || unit_config_init(&f->cfg, f->dir, sizeof(f->dir)) || unit_kms_open(&f->cfg, &f->kms))
         return -1;
     kms_ancestry_hook = fake_ancestry;
     *state = f;
@@ -231,7 +225,7 @@ static void test_config_get_and_update(void **state)
 
     /* kept across a restart */
     em_service_close(f->kms);
-    assert_int_equal(open_kms(f), 0);
+    assert_int_equal(unit_kms_open(&f->cfg, &f->kms), 0);
     assert_int_equal(call(f, "GET", path, NULL, NULL, NULL, &r), 200);
     assert_field(r, "keyProject", "projects/other-project");
     cJSON_Delete(r);
@@ -425,7 +419,7 @@ static void test_handles_survive_restart_and_reset_clears(void **state)
     set_config(f, FOLDER_NEAR, "projects/key-project");
     cJSON_Delete(create_handle(f, "app-project", "kept", "pubsub.googleapis.com/Topic"));
     em_service_close(f->kms);
-    assert_int_equal(open_kms(f), 0);
+    assert_int_equal(unit_kms_open(&f->cfg, &f->kms), 0);
     const char *path = "/v1/projects/app-project/locations/us-central1/keyHandles/kept";
     assert_int_equal(call(f, "GET", path, NULL, NULL, NULL, NULL), 200);
     struct em_status st = {0};

@@ -98,16 +98,10 @@ static char *make_cert_b64(const char *not_after)
 
 /* --- the service --- */
 
-static int open_kms(struct fixture *f)
-{
-    struct em_status st = {0};
-    return em_service_open(&kms_service, &f->cfg, &f->kms, &st) == EM_OK ? 0 : -1;
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    if (!f || unit_config_init(&f->cfg, f->dir, sizeof(f->dir)) || open_kms(f))
+    if (!f || unit_config_init(&f->cfg, f->dir, sizeof(f->dir)) || unit_kms_open(&f->cfg, &f->kms))
         return -1;
     f->cert_b64 = make_cert_b64("99991231235959Z");
     f->expired_b64 = make_cert_b64("20010101000000Z");
@@ -727,7 +721,7 @@ static void test_iam_enforced(void **state)
     create(f, "conn", "");
     em_service_close(f->kms);
     f->cfg.iam_enforce = true;
-    assert_int_equal(open_kms(f), 0);
+    assert_int_equal(unit_kms_open(&f->cfg, &f->kms), 0);
     struct em_status st = {0};
     cJSON *grant =
         cJSON_Parse("{\"bindings\":[{\"role\":\"roles/cloudkms.viewer\",\"members\":[\"user:"
@@ -790,7 +784,7 @@ static void test_restart_and_reset(void **state)
     cJSON *before = NULL, *after = NULL;
     assert_int_equal(call(f, "GET", CONNS "/kept", NULL, NULL, &before), 200);
     em_service_close(f->kms);
-    assert_int_equal(open_kms(f), 0);
+    assert_int_equal(unit_kms_open(&f->cfg, &f->kms), 0);
     assert_int_equal(call(f, "GET", CONNS "/kept", NULL, NULL, &after), 200);
     char *a = cJSON_PrintUnformatted(before), *b = cJSON_PrintUnformatted(after);
     assert_string_equal(a, b); /* the same, etag and parsed fields included */

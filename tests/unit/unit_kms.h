@@ -41,6 +41,14 @@ static inline int unit_config_init(struct em_config *cfg, char *dir, size_t dir_
     return 0;
 }
 
+/* KMS opened in process (no port) on cfg's data directory: for calls through unit_kms_call
+ * or em_dispatch. */
+static inline int unit_kms_open(const struct em_config *cfg, struct em_service **kms)
+{
+    struct em_status st = {0};
+    return em_service_open(&kms_service, cfg, kms, &st) == EM_OK ? 0 : -1;
+}
+
 /* A KMS REST call as the owner of every project, dispatched in process; the HTTP status. */
 static inline int unit_kms_call(struct em_service *kms, const char *method, const char *path,
                                 const char *query_key, const char *query_value, const char *body)
