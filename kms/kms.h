@@ -447,6 +447,11 @@ void kms_registry_set_ekm_route(struct kms_registry *reg, kms_ekm_route_fn fn, v
 
 /* --- Cloud EKM (kms_ekm.c) --- */
 
+/* Whether Cloud EKM serves a location ("us-east1") at level: EXTERNAL everywhere but
+ * global and nam-eur-asia1, EXTERNAL_VPC (EKM connections too) in regions only (Google's
+ * EKM documentation); no other level. */
+bool kms_ekm_available(const char *location_id, enum kms_protection level);
+
 /* Cloud EKM's error (kms/docs/reference/ekm_errors; messages in kms_errors.h): code
  * (FAILED_PRECONDITION, or INVALID_ARGUMENT for DECRYPTION_FAILED) with "<message>
  * <label>: <address>." and a google.rpc.PreconditionFailure: the Cloud EKM key or EKM

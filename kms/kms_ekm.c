@@ -41,12 +41,22 @@
 #include "em_ekm.h"
 #include "em_faults.h"
 #include "em_log.h"
+#include "em_names.h"
 #include "kms_errors.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+bool kms_ekm_available(const char *location_id, enum kms_protection level)
+{
+    const struct em_location *loc = em_location_find(location_id);
+    if (level == KMS_EXTERNAL_VPC)
+        return loc && loc->kind == EM_LOC_REGION;
+    return level == KMS_EXTERNAL && strcmp(location_id, "global") != 0 &&
+           strcmp(location_id, "nam-eur-asia1") != 0;
+}
 
 /* --- Cloud EKM's errors --- */
 
@@ -173,14 +183,14 @@ enum em_code kms_ekm_link(const struct kms_registry *reg, const char *key_name,
         return st->code;
     if (em_faults_ekm_unreachable())
         return fail_at(st, "UNREACHABLE_NETWORK", KMS_EKM_UNREACHABLE, key_name, address);
-    struct em_ekm_key made;
-    if (em_ekm_key_provision(reg->store, address, now, &made, st))
+    struct em_ekm_key linked;
+    if (em_ekm_key_provision(reg->store, address, now, &linked, st))
         return st->code;
-    unsigned char key[EM_EKM_KEY_BYTES];
-    enum em_ekm_outcome outcome;
-    enum em_code code = reach(reg, key_name, address, key, &outcome, st);
-    em_wipe(key, sizeof(key));
-    return code;
+    if (linked.state == EM_EKM_DISABLED)
+        return fail_at(st, "EXTERNAL_PERMISSION_DENIED", KMS_EKM_DENIED, key_name, address);
+    if (linked.state == EM_EKM_DESTROYED)
+        return fail_at(st, "EXTERNAL_NOT_FOUND", KMS_EKM_NOT_FOUND, key_name, address);
+    return EM_OK;
 }
 
 /* A new key in the EKM for a new version of coordinated key_name: its path (below the

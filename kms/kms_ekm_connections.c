@@ -452,8 +452,7 @@ enum em_code kms_ekm_location_check(const char *name, struct em_status *st)
 {
     char location[64] = "";
     em_name_id(name, "locations", location, sizeof(location));
-    const struct em_location *loc = em_location_find(location);
-    if (!loc || loc->kind != EM_LOC_REGION)
+    if (!kms_ekm_available(location, KMS_EXTERNAL_VPC))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "EkmConnections are not available in location %s: Cloud EKM over VPC "
                        "is available in regional locations only (not in global or "

@@ -494,10 +494,7 @@ cJSON *kms_json_location(const char *project, const char *location_id, const cha
     cJSON_AddStringToObject(meta, "@type",
                             "type.googleapis.com/google.cloud.kms.v1.LocationMetadata");
     cJSON_AddTrueToObject(meta, "hsmAvailable");
-    /* EXTERNAL keys: everywhere but these two (Google's EKM documentation) */
-    cJSON_AddBoolToObject(meta, "ekmAvailable",
-                          strcmp(location_id, "global") != 0 &&
-                              strcmp(location_id, "nam-eur-asia1") != 0);
+    cJSON_AddBoolToObject(meta, "ekmAvailable", kms_ekm_available(location_id, KMS_EXTERNAL));
     return j;
 }
 

@@ -89,19 +89,6 @@ static enum em_code resolve_protection(const char *name, enum kms_protection *ou
     return EM_OK;
 }
 
-/* Whether Cloud EKM serves the key's location at the level: EXTERNAL everywhere but
- * global and nam-eur-asia1, EXTERNAL_VPC in regions only (Google's EKM documentation). */
-static bool ekm_available(const char *key_name, enum kms_protection level)
-{
-    char location[64];
-    if (!em_name_id(key_name, "locations", location, sizeof(location)))
-        return false;
-    const struct em_location *loc = em_location_find(location);
-    if (level == KMS_EXTERNAL_VPC)
-        return loc && loc->kind == EM_LOC_REGION;
-    return strcmp(location, "global") != 0 && strcmp(location, "nam-eur-asia1") != 0;
-}
-
 /* A manually managed external key gets versions only from its customer's EKM keys. */
 static enum em_code manual_external_rotation(struct em_status *st)
 {
@@ -125,7 +112,9 @@ static enum em_code check_external_fit(const struct kms_key *key, struct em_stat
                        "Algorithm %s is not compatible with protection level %s: use "
                        "EXTERNAL_SYMMETRIC_ENCRYPTION.",
                        key->template_alg->name, name);
-    if (!ekm_available(key->name, key->template_protection))
+    char location[64] = "";
+    em_name_id(key->name, "locations", location, sizeof(location));
+    if (!kms_ekm_available(location, key->template_protection))
         return EM_FAIL(
             st, EM_INVALID_ARGUMENT, "Protection level %s is not available in this location%s.",
             name,

@@ -296,6 +296,18 @@ ekm destroy https://ekm.example.com/v0/keys/shred
 expect_json .state DESTROYED
 decrypt "$RING/cryptoKeys/shred" "$SCT"
 expect_ekm_error EXTERNAL_NOT_FOUND
+# a new version cannot name it again, nor a key the EKM refuses
+api POST "$KMS_URL/v1/$RING/cryptoKeys/shred/cryptoKeyVersions" \
+    '{"externalProtectionLevelOptions":{"externalKeyUri":"https://ekm.example.com/v0/keys/shred"}}'
+expect_ekm_error EXTERNAL_NOT_FOUND
+api POST "$EKM" '{"uri":"https://ekm.example.com/v0/keys/refused"}'
+expect_json .state ENABLED
+ekm disable https://ekm.example.com/v0/keys/refused
+api POST "$KMS_URL/v1/$RING/cryptoKeys/shred/cryptoKeyVersions" \
+    '{"externalProtectionLevelOptions":{"externalKeyUri":"https://ekm.example.com/v0/keys/refused"}}'
+expect_ekm_error EXTERNAL_PERMISSION_DENIED
+api GET "$KMS_URL/v1/$RING/cryptoKeys/shred/cryptoKeyVersions"
+expect_json '.cryptoKeyVersions | length' 1
 api POST "$EKM:enable" '{"uri":"https://ekm.example.com/v0/keys/shred"}'
 expect_error_json 400 FAILED_PRECONDITION
 api POST "$EKM:disable" '{"uri":"https://ekm.example.com/v0/keys/unknown"}'
