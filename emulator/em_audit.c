@@ -52,6 +52,8 @@ static const char *const audit_migrations[] = {
     " caller TEXT,"
     " code INTEGER NOT NULL,"
     " message TEXT)",
+    "ALTER TABLE audit_log ADD COLUMN justification TEXT;"
+    "ALTER TABLE audit_log ADD COLUMN justification_enforced INTEGER NOT NULL DEFAULT 0",
 };
 
 static size_t str_size(const char *s)
@@ -74,7 +76,7 @@ static struct queued *entry_copy(const struct em_audit_entry *e)
 {
     size_t size = sizeof(struct queued) + str_size(e->service) + str_size(e->principal) +
                   str_size(e->method) + str_size(e->resource) + str_size(e->key_version) +
-                  str_size(e->caller) + str_size(e->message);
+                  str_size(e->caller) + str_size(e->justification) + str_size(e->message);
     struct queued *q = malloc(size);
     if (!q)
         return NULL;
@@ -86,6 +88,7 @@ static struct queued *entry_copy(const struct em_audit_entry *e)
     q->e.resource = str_copy(&cursor, e->resource);
     q->e.key_version = str_copy(&cursor, e->key_version);
     q->e.caller = str_copy(&cursor, e->caller);
+    q->e.justification = str_copy(&cursor, e->justification);
     q->e.message = str_copy(&cursor, e->message);
     return q;
 }
@@ -122,7 +125,8 @@ static enum em_code insert_entry(struct em_store *store, const struct em_audit_e
     sqlite3_stmt *stmt =
         em_store_stmt(store,
                       "INSERT INTO audit_log(time_ns, service, kind, principal, method, resource,"
-                      " key_version, caller, code, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      " key_version, caller, code, message, justification, justification_enforced)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       st);
     if (!stmt)
         return st->code;
@@ -136,6 +140,8 @@ static enum em_code insert_entry(struct em_store *store, const struct em_audit_e
     em_bind_text(stmt, 8, e->caller);
     sqlite3_bind_int(stmt, 9, e->code);
     em_bind_text(stmt, 10, e->message);
+    em_bind_text(stmt, 11, e->justification);
+    sqlite3_bind_int(stmt, 12, e->justification_enforced);
     return em_stmt_run(stmt, st);
 }
 
@@ -209,7 +215,7 @@ static void *writer_main(void *arg)
 enum em_code em_audit_open(struct em_store *store, int64_t max_entries, struct em_audit **out,
                            struct em_status *st)
 {
-    if (em_store_migrate(store, "audit", audit_migrations, 1, st))
+    if (em_store_migrate(store, "audit", audit_migrations, 2, st))
         return st->code;
     struct em_audit *audit = calloc(1, sizeof(*audit));
     if (!audit)
@@ -279,17 +285,20 @@ static void read_row(sqlite3_stmt *stmt, struct em_audit_row *row)
     row->entry.caller = nullable(stmt, 8);
     row->entry.code = sqlite3_column_int(stmt, 9);
     row->entry.message = nullable(stmt, 10);
+    row->entry.justification = nullable(stmt, 11);
+    row->entry.justification_enforced = sqlite3_column_int(stmt, 12) != 0;
 }
 
 enum em_code em_audit_scan(struct em_store *store, bool descending, int64_t after_id,
                            em_audit_visit_fn visit, void *arg, struct em_status *st)
 {
     static const char asc[] = "SELECT id, time_ns, service, kind, principal, method, resource,"
-                              " key_version, caller, code, message FROM audit_log"
-                              " WHERE id > ? ORDER BY id ASC";
-    static const char desc[] = "SELECT id, time_ns, service, kind, principal, method, resource,"
-                               " key_version, caller, code, message FROM audit_log"
-                               " WHERE id < ? ORDER BY id DESC";
+                              " key_version, caller, code, message, justification,"
+                              " justification_enforced FROM audit_log WHERE id > ? ORDER BY id ASC";
+    static const char desc[] =
+        "SELECT id, time_ns, service, kind, principal, method, resource,"
+        " key_version, caller, code, message, justification,"
+        " justification_enforced FROM audit_log WHERE id < ? ORDER BY id DESC";
     sqlite3_stmt *stmt = em_store_stmt(store, descending ? desc : asc, st);
     if (!stmt)
         return st->code;

@@ -4,7 +4,8 @@
  *
  * One row per call in table audit_log (owned here): emulator time, service, kind
  * (admin activity or data access), principal, method, resource, the key version a
- * cryptographic call used, the resource a service called on behalf of, and the result.
+ * cryptographic call used, the resource a service called on behalf of, the access reason
+ * of a call that used a Cloud KMS key (Key Access Justifications), and the result.
  * Writes are buffered in memory and committed in batches by a background thread (every
  * 50 ms, or sooner under load) so a hot path pays a queue push, not a transaction;
  * em_audit_flush() writes everything queued (the control plane asks each service to
@@ -28,12 +29,15 @@ struct em_audit_entry {
     const char *service;     /* "kms" */
     enum em_audit_kind kind; /* admin activity or data access */
     const char *principal;
-    const char *method;      /* "Encrypt" */
-    const char *resource;    /* resource name from the request path */
-    const char *key_version; /* or NULL */
-    const char *caller;      /* resource a service acted for, or NULL */
-    int code;                /* google.rpc.Code of the result */
-    const char *message;     /* error message, or NULL */
+    const char *method;        /* "Encrypt" */
+    const char *resource;      /* resource name from the request path */
+    const char *key_version;   /* or NULL */
+    const char *caller;        /* resource a service acted for, or NULL */
+    const char *justification; /* a key's use: its access reason (CUSTOMER_INITIATED_ACCESS...) */
+    bool
+        justification_enforced; /* ... checked against the key's Key Access Justifications policy */
+    int code;                   /* google.rpc.Code of the result */
+    const char *message;        /* error message, or NULL */
 };
 
 /* A row read back, with the id used for paging. */

@@ -115,6 +115,9 @@ struct em_call {
     const char *authorization;       /* Authorization header, or NULL */
     const char *caller_resource;     /* X-Emulator-Caller header: resource a service acts for */
     const char *internal_credential; /* X-Emulator-Internal header (em_trust.h), or NULL */
+    /* X-Emulator-Access-Reason header: why a service uses a Cloud KMS key, a Key Access
+     * Justifications reason (em_kms_client.h); NULL: the caller's own access */
+    const char *access_reason;
     struct em_query_arg query[EM_MAX_QUERY];
     int query_count;
     struct em_service *svc;
@@ -135,6 +138,8 @@ struct em_call {
     struct em_status status;
     char audit_key_version[EM_RESOURCE_MAX]; /* key version a crypto call used */
     char audit_resource[EM_RESOURCE_MAX];    /* set by create handlers: the new resource */
+    const char *audit_justification;         /* a crypto call: its access reason (static text) */
+    bool audit_justification_enforced;       /* ... checked against the key's policy */
 
     /* a deferred call (em_call_defer), private to em_dispatch.c */
     em_call_fn finish;

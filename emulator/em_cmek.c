@@ -371,7 +371,8 @@ static bool collect_checks(struct em_cmek *c, int64_t now, enum round_kind kind,
                                              k->wrapped_kek,
                                              k->aad,
                                              r->wrapped_kek_len,
-                                             k->aad ? strlen(k->aad) : 0};
+                                             k->aad ? strlen(k->aad) : 0,
+                                             EM_KMS_SYSTEM_OPERATION};
     }
     return true;
 }
@@ -527,8 +528,8 @@ static void rewrap(struct em_cmek *c, const char *name)
     if (!ready)
         return;
     struct em_kms_reply reply;
-    enum em_kms_result result =
-        em_kms_encrypt(key, principal, name, kek, KEY_BYTES, aad, strlen(aad), &reply);
+    enum em_kms_result result = em_kms_encrypt(key, principal, name, EM_KMS_SYSTEM_OPERATION, kek,
+                                               KEY_BYTES, aad, strlen(aad), &reply);
     em_wipe(kek, sizeof(kek));
     struct em_status st = {0};
     pthread_rwlock_wrlock(&c->lock);
@@ -768,8 +769,8 @@ static enum em_code wrap_kek(struct em_cmek *c, struct resource *r, struct em_st
     char agent[300];
     em_cmek_agent(c, r->project, agent, sizeof(agent));
     struct em_kms_reply reply;
-    if (em_kms_encrypt(r->kms_key, agent, r->name, r->kek, KEY_BYTES, aad, strlen(aad), &reply) !=
-        EM_KMS_OK) {
+    if (em_kms_encrypt(r->kms_key, agent, r->name, NULL, r->kek, KEY_BYTES, aad, strlen(aad),
+                       &reply) != EM_KMS_OK) {
         refused(c, r->name, r->project, r->kms_key, &reply, st);
         em_kms_reply_clear(&reply);
         return st->code;

@@ -5,10 +5,10 @@
  *     body -> IAM check -> handler -> audit entry -> render reply or Google JSON error
  *
  * Authentication is decided here once for every service: the internal credential
- * (em_trust.h) makes a call internal; internal routes and the X-Emulator-Caller header
- * need it (PERMISSION_DENIED, "The caller does not have permission", otherwise); the
- * principal comes from em_iam_authenticate (UNAUTHENTICATED for a token that names no
- * principal, or a service agent's without the credential).
+ * (em_trust.h) makes a call internal; internal routes and the X-Emulator-Caller and
+ * X-Emulator-Access-Reason headers need it (PERMISSION_DENIED, "The caller does not have
+ * permission", otherwise); the principal comes from em_iam_authenticate (UNAUTHENTICATED for a
+ * token that names no principal, or a service agent's without the credential).
  *
  * Failures anywhere become Google's error JSON here and nowhere else.
  *
@@ -261,7 +261,8 @@ static enum em_code authenticate(struct em_call *call)
         return call->status.code;
     /* what only the emulator's own processes may ask for, refused as Google refuses a
      * caller it does not know (the same answer whatever was presented) */
-    if (!call->internal && (call->match.route->internal || call->caller_resource))
+    if (!call->internal &&
+        (call->match.route->internal || call->caller_resource || call->access_reason))
         return EM_CALL_FAIL(call, EM_PERMISSION_DENIED, "The caller does not have permission");
     return EM_OK;
 }
@@ -518,6 +519,8 @@ static void record_audit(struct em_call *call)
         .resource = call->audit_resource[0] ? call->audit_resource : em_call_resource(call),
         .key_version = call->audit_key_version[0] ? call->audit_key_version : NULL,
         .caller = call->internal ? call->caller_resource : NULL,
+        .justification = call->audit_justification,
+        .justification_enforced = call->audit_justification_enforced,
         .code = call->status.code,
         .message = call->status.code ? call->status.message : NULL,
     };

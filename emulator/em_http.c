@@ -705,6 +705,8 @@ static void build_call(struct em_http *http, struct pending *p, const char *url,
         MHD_lookup_connection_value(p->conn, MHD_HEADER_KIND, "X-Emulator-Caller");
     call->internal_credential =
         MHD_lookup_connection_value(p->conn, MHD_HEADER_KIND, EM_TRUST_HEADER);
+    call->access_reason =
+        MHD_lookup_connection_value(p->conn, MHD_HEADER_KIND, "X-Emulator-Access-Reason");
     MHD_get_connection_values(p->conn, MHD_GET_ARGUMENT_KIND, collect_query, call);
 }
 

@@ -79,13 +79,14 @@ static char *request_body(const char *field, const void *data, size_t len, const
 
 /* The request for a call to KMS; false when out of memory (nothing left to free). */
 static bool request_new(struct em_rest_request *req, const char *key_name, const char *verb,
-                        const char *principal, const char *caller, char *body)
+                        const char *principal, const char *caller, const char *reason, char *body)
 {
     *req = (struct em_rest_request){.method = "POST",
                                     .url = key_url(key_name, verb),
                                     .body = body,
                                     .principal = principal,
                                     .caller = caller,
+                                    .access_reason = reason,
                                     .timeout_ms = CALL_TIMEOUT_MS,
                                     .connect_timeout_ms = CONNECT_TIMEOUT_MS,
                                     .max_reply = MAX_REPLY_BYTES};
@@ -192,15 +193,15 @@ static enum em_kms_result injected_outage(struct em_kms_reply *reply)
 /* --- calls --- */
 
 enum em_kms_result em_kms_encrypt(const char *key_name, const char *principal, const char *caller,
-                                  const void *plaintext, size_t len, const void *aad,
-                                  size_t aad_len, struct em_kms_reply *reply)
+                                  const char *reason, const void *plaintext, size_t len,
+                                  const void *aad, size_t aad_len, struct em_kms_reply *reply)
 {
     memset(reply, 0, sizeof(*reply));
     if (em_faults_kms_unreachable())
         return injected_outage(reply);
     struct em_rest_request req;
     char *body = request_body("plaintext", plaintext, len, aad, aad_len);
-    if (!request_new(&req, key_name, "encrypt", principal, caller, body))
+    if (!request_new(&req, key_name, "encrypt", principal, caller, reason, body))
         return unreachable(reply, "Cloud KMS client", "out of memory");
     struct em_rest_reply rest;
     em_rest_call(&req, &rest);
@@ -217,7 +218,8 @@ static bool decrypt_prepare(size_t i, struct em_rest_request *req, void *arg)
     struct em_kms_decrypt_job *job = &((struct em_kms_decrypt_job *)arg)[i];
     memset(&job->reply, 0, sizeof(job->reply));
     char *body = request_body("ciphertext", job->ciphertext, job->len, job->aad, job->aad_len);
-    return request_new(req, job->key_name, "decrypt", job->principal, job->caller, body);
+    return request_new(req, job->key_name, "decrypt", job->principal, job->caller, job->reason,
+                       body);
 }
 
 static void decrypt_done(size_t i, const struct em_rest_request *req, struct em_rest_reply *rest,

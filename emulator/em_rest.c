@@ -298,7 +298,9 @@ static bool set_headers(struct exchange *ex, bool has_body)
     return (!credential || add_header(ex, credential, "")) && add_header(ex, "Expect:", "") &&
            (!has_body || add_header(ex, "Content-Type: ", "application/json")) &&
            (!req->principal || add_header(ex, "Authorization: Bearer ", req->principal)) &&
-           (!req->caller || add_header(ex, "X-Emulator-Caller: ", req->caller));
+           (!req->caller || add_header(ex, "X-Emulator-Caller: ", req->caller)) &&
+           (!req->access_reason ||
+            add_header(ex, "X-Emulator-Access-Reason: ", req->access_reason));
 }
 
 static void set_body(struct exchange *ex, const char *body, size_t len)
@@ -331,7 +333,8 @@ static bool exchange_setup(struct exchange *ex, CURL *easy)
     if (!req->url || !req->url[0])
         return refuse(ex, EM_INVALID_ARGUMENT, "no URL (too long?)");
     if ((req->principal && !header_value_ok(req->principal)) ||
-        (req->caller && !header_value_ok(req->caller)))
+        (req->caller && !header_value_ok(req->caller)) ||
+        (req->access_reason && !header_value_ok(req->access_reason)))
         return refuse(ex, EM_INVALID_ARGUMENT, "a header value has a control character");
     const char *body = req->body;
     size_t body_len = req->body_len ? req->body_len : body ? strlen(body) : 0;

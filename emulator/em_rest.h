@@ -88,18 +88,19 @@ const char *em_rest_url_text(const struct em_rest_url *url);
 /* --- one request --- */
 
 struct em_rest_request {
-    const char *method;      /* "GET", "POST", "PUT", "PATCH", "DELETE" */
-    const char *url;         /* em_rest_url_text() or any full URL; the caller's */
-    const cJSON *json;       /* the body as JSON (printed by em_rest), or NULL */
-    const char *body;        /* or the body as bytes (the caller's, kept until the reply) */
-    size_t body_len;         /* 0: strlen(body) */
-    const char *principal;   /* sent as "Authorization: Bearer <principal>", or NULL */
-    const char *caller;      /* sent as "X-Emulator-Caller: <caller>", or NULL */
-    long timeout_ms;         /* the whole call, per attempt (0: EM_REST_TIMEOUT_MS) */
-    long connect_timeout_ms; /* (0: timeout_ms) */
-    long connect_retry_ms;   /* retry a refused connection this long, every
-                                EM_REST_RETRY_PAUSE_MS (0: never): a peer just (re)started */
-    size_t max_reply;        /* a longer reply is EM_REST_UNREACHABLE (0: EM_REST_REPLY_MAX) */
+    const char *method;        /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *url;           /* em_rest_url_text() or any full URL; the caller's */
+    const cJSON *json;         /* the body as JSON (printed by em_rest), or NULL */
+    const char *body;          /* or the body as bytes (the caller's, kept until the reply) */
+    size_t body_len;           /* 0: strlen(body) */
+    const char *principal;     /* sent as "Authorization: Bearer <principal>", or NULL */
+    const char *caller;        /* sent as "X-Emulator-Caller: <caller>", or NULL */
+    const char *access_reason; /* sent as "X-Emulator-Access-Reason: <reason>", or NULL */
+    long timeout_ms;           /* the whole call, per attempt (0: EM_REST_TIMEOUT_MS) */
+    long connect_timeout_ms;   /* (0: timeout_ms) */
+    long connect_retry_ms;     /* retry a refused connection this long, every
+                                  EM_REST_RETRY_PAUSE_MS (0: never): a peer just (re)started */
+    size_t max_reply;          /* a longer reply is EM_REST_UNREACHABLE (0: EM_REST_REPLY_MAX) */
 };
 
 enum em_rest_result { EM_REST_OK, EM_REST_ERROR, EM_REST_UNREACHABLE, EM_REST_NOT_SENT };

@@ -268,8 +268,9 @@ struct kms_key {
     int64_t destroy_scheduled_ns;
     bool import_only;
     char backend[KMS_BACKEND_MAX]; /* cryptoKeyBackend: EXTERNAL_VPC's EKM connection, or "" */
-    bool coordinated;  /* its connection was in mode CLOUD_KMS when it was made (kms_ekm.c) */
-    char *labels_json; /* a JSON object, "{}" when none */
+    bool coordinated;    /* its connection was in mode CLOUD_KMS when it was made (kms_ekm.c) */
+    uint32_t kaj_policy; /* Key Access Justifications: allowed reasons (kms_kaj.h) */
+    char *labels_json;   /* a JSON object, "{}" when none */
     struct kms_version **versions; /* versions[i]->id == i + 1 */
     uint32_t version_count;
 };
@@ -294,6 +295,7 @@ struct kms_key_spec {
     bool import_only;
     const char *backend;     /* cryptoKeyBackend; NULL: none */
     const char *labels_json; /* NULL: none */
+    uint32_t kaj_policy;     /* keyAccessJustificationsPolicy (kms_kaj.h); 0: none */
 };
 
 /* Fields a patch may change; `mask` bits say which are set. */
@@ -303,6 +305,7 @@ enum kms_key_field {
     KMS_FIELD_NEXT_ROTATION = 1 << 2,
     KMS_FIELD_TEMPLATE_ALGORITHM = 1 << 3,
     KMS_FIELD_TEMPLATE_PROTECTION = 1 << 4,
+    KMS_FIELD_KAJ_POLICY = 1 << 5,
 };
 
 struct kms_key_update {
@@ -312,6 +315,7 @@ struct kms_key_update {
     int64_t next_rotation_ns;
     const char *algorithm;
     const char *protection;
+    uint32_t kaj_policy;
 };
 
 #define KMS_DEFAULT_DESTROY_SCHEDULED_NS (30LL * 86400 * 1000000000LL)
@@ -378,6 +382,7 @@ struct kms_version_ref {
     char name[KMS_VERSION_NAME_MAX]; /* the version's; "" when !found */
     enum kms_purpose purpose;
     char backend[KMS_BACKEND_MAX]; /* the key's cryptoKeyBackend ("" when none) */
+    uint32_t kaj_policy;           /* the key's Key Access Justifications policy */
     bool found;                    /* false: the key has no such version (only by key) */
     bool primary;                  /* the version is the key's primary */
     struct kms_version version;    /* a copy; version.material is the reference */

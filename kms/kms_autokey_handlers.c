@@ -28,6 +28,7 @@
 #include "em_service.h"
 #include "kms.h"
 #include "kms_autokey.h"
+#include "kms_kaj.h"
 #include "kms_handlers.h"
 #include "kms_json.h"
 
@@ -228,6 +229,9 @@ static enum em_code provision_key(struct kms_ctx *ctx, const char *key_project,
                                 .protection = "HSM",
                                 .rotation_period_ns = KMS_AUTOKEY_ROTATION,
                                 .next_rotation_ns = now + KMS_AUTOKEY_ROTATION};
+    /* the key project's default Key Access Justifications policy, as for any new key */
+    if (kms_kaj_new_key_policy(ctx->store, key_project, false, &spec.kaj_policy, st))
+        return st->code;
     return kms_key_create(ctx->registry, key_name, &spec, false, now, NULL, st);
 }
 

@@ -23,6 +23,7 @@
 #include "kms.h"
 #include "kms_errors.h"
 #include "kms_json.h"
+#include "kms_kaj.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -139,6 +140,27 @@ static void note_version(struct em_call *call, const struct kms_version_ref *ref
 {
     int room = (int)sizeof(call->audit_key_version) - 1;
     snprintf(call->audit_key_version, sizeof(call->audit_key_version), "%.*s", room, ref->name);
+}
+
+/* A cryptographic call uses the held version: the audit entry records it and the call's
+ * access reason (kms_kaj.h: what an emulator service says, or the caller's own access);
+ * the version must be usable now and the key's Key Access Justifications policy must
+ * allow the reason. */
+static enum em_code use_version(struct em_call *call, const struct kms_registry *reg,
+                                const struct kms_version_ref *ref, int64_t now)
+{
+    note_version(call, ref);
+    const char *asked =
+        call->internal && call->access_reason ? call->access_reason : KMS_KAJ_CUSTOMER_INITIATED;
+    const char *reason = kms_kaj_reason_named(asked);
+    if (!reason)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Access reason \"%.60s\" is not an AccessReason.", asked);
+    call->audit_justification = reason;
+    call->audit_justification_enforced = ref->kaj_policy != KMS_KAJ_NO_POLICY;
+    if (kms_version_check_usable(reg, ref, now, &call->status))
+        return call->status.code;
+    return kms_kaj_check(ref->kaj_policy, ref->key_name, reason, &call->status);
 }
 
 static enum em_code wrong_purpose(struct em_call *call, const struct kms_version_ref *ref,
@@ -279,6 +301,19 @@ static enum em_code check_raw_expert(struct em_call *call, const char *resource,
                         &call->status);
 }
 
+/* A new key without a Key Access Justifications policy of its own gets its project's
+ * effective default (kms_kaj.h). */
+static enum em_code default_kaj_policy(struct em_call *call, const char *parent,
+                                       struct kms_key_spec *spec)
+{
+    char project[EM_RESOURCE_MAX];
+    bool has_own = cJSON_GetObjectItemCaseSensitive(call->body, "keyAccessJustificationsPolicy");
+    if (has_own || !em_name_prefix(parent, "projects", project, sizeof(project)))
+        return EM_OK;
+    return kms_kaj_new_key_policy(((struct kms_ctx *)call->svc->ctx)->store, project, false,
+                                  &spec->kaj_policy, &call->status);
+}
+
 enum em_code kms_create_crypto_key(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
@@ -291,7 +326,7 @@ enum em_code kms_create_crypto_key(struct em_call *call)
         child_name(call, parent, "cryptoKeys", id, name) ||
         em_call_query_bool(call, "skipInitialVersionCreation", &skip) ||
         kms_json_key_spec(call->body, &spec, &labels, &call->status) ||
-        check_raw_expert(call, parent, spec.algorithm) ||
+        default_kaj_policy(call, parent, &spec) || check_raw_expert(call, parent, spec.algorithm) ||
         kms_ekm_resolve_backend(call, name, &spec, backend, sizeof(backend))) {
         cJSON_free(labels);
         return call->status.code;
@@ -415,9 +450,8 @@ static enum em_code encrypt_with(struct em_call *call, struct kms_registry *reg,
 {
     if (encrypt_target(call, reg, ref))
         return call->status.code;
-    note_version(call, ref);
     int64_t now = em_clock_now();
-    if (kms_version_check_usable(reg, ref, now, &call->status))
+    if (use_version(call, reg, ref, now))
         return call->status.code;
     bool external = ref->version.alg->kind == KMS_ALG_EXTERNAL;
     io->output_len =
@@ -466,8 +500,7 @@ static enum em_code raw_target(struct em_call *call, const char *method,
         return call->status.code;
     if (ref->purpose != KMS_RAW_ENCRYPT_DECRYPT)
         return wrong_purpose(call, ref, method, "RAW_ENCRYPT_DECRYPT");
-    note_version(call, ref);
-    return kms_version_check_usable(reg, ref, em_clock_now(), &call->status);
+    return use_version(call, reg, ref, em_clock_now());
 }
 
 /* The initializationVector field (at most 16 bytes) and its checksum, into io. */
@@ -581,9 +614,8 @@ static enum em_code decrypt_with(struct em_call *call, struct kms_registry *reg,
         return wrong_purpose(call, ref, "Decrypt", "ENCRYPT_DECRYPT");
     if (!ref->found)
         return decrypt_failed(call);
-    note_version(call, ref);
     int64_t now = em_clock_now();
-    if (kms_version_check_usable(reg, ref, now, &call->status))
+    if (use_version(call, reg, ref, now))
         return call->status.code;
     io->output = malloc(io->input_len);
     if (!io->output)
@@ -725,8 +757,7 @@ static enum em_code usable_version(struct em_call *call, struct kms_registry *re
         return call->status.code;
     if (ref->purpose != purpose)
         return wrong_purpose(call, ref, method, kms_purpose_name(purpose));
-    note_version(call, ref);
-    return kms_version_check_usable(reg, ref, em_clock_now(), &call->status);
+    return use_version(call, reg, ref, em_clock_now());
 }
 
 static enum em_code public_key_of(struct em_call *call, struct kms_version_ref *ref, char **pem)

@@ -73,6 +73,13 @@ enum em_code kms_create_key_handle(struct em_call *call);
 enum em_code kms_get_key_handle(struct em_call *call);
 enum em_code kms_list_key_handles(struct em_call *call);
 extern const struct em_message kms_autokey_config_schema, kms_key_handle_schema;
+
+/* Key Access Justifications' configuration (kms_kaj_handlers.c) */
+enum em_code kms_get_kaj_policy_config(struct em_call *call);
+enum em_code kms_update_kaj_policy_config(struct em_call *call);
+enum em_code kms_show_effective_kaj_policy_config(struct em_call *call);
+enum em_code kms_show_effective_kaj_enrollment_config(struct em_call *call);
+extern const struct em_message kms_kaj_policy_config_schema, kms_kaj_effective_reply;
 extern const struct em_op_type kms_op_types[];
 extern const size_t kms_op_type_count;
 /* Tests only: answers for Resource Manager's ancestry of a project (NULL in the

@@ -8,6 +8,7 @@
 #include "em_mask.h"
 #include "em_names.h"
 #include "kms_errors.h"
+#include "kms_kaj.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -112,23 +113,6 @@ static const struct em_enum_value attestation_format_values[] = {
 static const struct em_enum attestation_format_enum = {
     "google.cloud.kms.v1.KeyOperationAttestation.AttestationFormat", attestation_format_values};
 
-static const struct em_enum_value access_reason_values[] = {
-    {"REASON_UNSPECIFIED", 0},
-    {"CUSTOMER_INITIATED_SUPPORT", 1},
-    {"GOOGLE_INITIATED_SERVICE", 2},
-    {"THIRD_PARTY_DATA_REQUEST", 3},
-    {"GOOGLE_INITIATED_REVIEW", 4},
-    {"CUSTOMER_INITIATED_ACCESS", 5},
-    {"GOOGLE_INITIATED_SYSTEM_OPERATION", 6},
-    {"REASON_NOT_EXPECTED", 7},
-    {"MODIFIED_CUSTOMER_INITIATED_ACCESS", 8},
-    {"MODIFIED_GOOGLE_INITIATED_SYSTEM_OPERATION", 9},
-    {"GOOGLE_RESPONSE_TO_PRODUCTION_ALERT", 10},
-    {"CUSTOMER_AUTHORIZED_WORKFLOW_SERVICING", 11},
-    {NULL}};
-static const struct em_enum access_reason_enum = {"google.cloud.kms.v1.AccessReason",
-                                                  access_reason_values};
-
 static const struct em_enum_value public_key_format_values[] = {
     {"PUBLIC_KEY_FORMAT_UNSPECIFIED", 0},
     {"PEM", 1},
@@ -194,11 +178,6 @@ static const struct em_field version_fields[] = {
 const struct em_message kms_version_schema = {"google.cloud.kms.v1.CryptoKeyVersion",
                                               version_fields};
 
-static const struct em_field justification_fields[] = {
-    {"allowedAccessReasons", EM_F_ENUM, true, NULL, &access_reason_enum}, {NULL}};
-static const struct em_message justification_msg = {
-    "google.cloud.kms.v1.KeyAccessJustificationsPolicy", justification_fields};
-
 static const struct em_field crypto_key_fields[] = {
     {"name", EM_F_STRING},
     {"primary", EM_F_MESSAGE, false, &kms_version_schema},
@@ -211,7 +190,7 @@ static const struct em_field crypto_key_fields[] = {
     {"importOnly", EM_F_BOOL},
     {"destroyScheduledDuration", EM_F_DURATION},
     {"cryptoKeyBackend", EM_F_STRING},
-    {"keyAccessJustificationsPolicy", EM_F_MESSAGE, false, &justification_msg},
+    {"keyAccessJustificationsPolicy", EM_F_MESSAGE, false, &kms_kaj_policy_schema},
     {NULL}};
 const struct em_message kms_crypto_key_schema = {"google.cloud.kms.v1.CryptoKey",
                                                  crypto_key_fields};
@@ -479,6 +458,9 @@ cJSON *kms_json_key(const struct kms_key *key)
     em_json_add_duration(j, "destroyScheduledDuration", key->destroy_scheduled_ns);
     if (key->backend[0])
         cJSON_AddStringToObject(j, "cryptoKeyBackend", key->backend);
+    if (key->kaj_policy != KMS_KAJ_NO_POLICY)
+        cJSON_AddItemToObject(j, "keyAccessJustificationsPolicy",
+                              kms_kaj_policy_json(key->kaj_policy));
     return j;
 }
 
@@ -499,6 +481,9 @@ cJSON *kms_json_location(const char *project, const char *location_id, const cha
 }
 
 /* --- JSON -> model --- */
+
+#define KAJ_FIELD       "keyAccessJustificationsPolicy"
+#define KAJ_FIELD_PROTO "crypto_key.key_access_justifications_policy"
 
 static enum em_code read_duration(const cJSON *obj, const char *field, int64_t *out)
 {
@@ -531,7 +516,9 @@ enum em_code kms_json_key_spec(const cJSON *body, struct kms_key_spec *spec, cha
     read_duration(body, "destroyScheduledDuration", &spec->destroy_scheduled_ns);
     em_json_bool(body, "importOnly", &spec->import_only);
     spec->backend = em_json_string(body, "cryptoKeyBackend");
-    if (em_labels_read(body, labels_json, st))
+    if (kms_kaj_policy_read(cJSON_GetObjectItemCaseSensitive(body, KAJ_FIELD), KAJ_FIELD_PROTO,
+                            &spec->kaj_policy, st) ||
+        em_labels_read(body, labels_json, st))
         return st->code;
     spec->labels_json = *labels_json;
     return EM_OK;
@@ -568,10 +555,15 @@ static enum em_code read_mask_path(const char *path, void *arg, struct em_status
         u->algorithm = em_json_string(tmpl, "algorithm");
     } else if (em_mask_path_is(path, "versionTemplate.protectionLevel")) {
         u->mask |= KMS_FIELD_TEMPLATE_PROTECTION;
+    } else if (em_mask_path_is(path, KAJ_FIELD)) {
+        u->mask |= KMS_FIELD_KAJ_POLICY; /* absent from the body: the policy goes */
+        return kms_kaj_policy_read(cJSON_GetObjectItemCaseSensitive(body, KAJ_FIELD),
+                                   KAJ_FIELD_PROTO, &u->kaj_policy, st);
     } else {
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "update_mask path \"%.100s\" cannot be updated on a CryptoKey (allowed: "
-                       "labels, rotation_period, next_rotation_time, version_template.algorithm).",
+                       "labels, rotation_period, next_rotation_time, version_template.algorithm, "
+                       "key_access_justifications_policy).",
                        path);
     }
     return EM_OK;

@@ -242,6 +242,7 @@ static enum em_code resolve_spec(const struct kms_key_spec *spec, bool skip_init
     if (key->rotation_period_ns && !key->next_rotation_ns)
         key->next_rotation_ns = now + key->rotation_period_ns;
     key->import_only = spec->import_only;
+    key->kaj_policy = spec->kaj_policy;
     key->create_ns = now;
     key->labels_json = strdup(spec->labels_json ? spec->labels_json : "{}");
     return key->labels_json ? EM_OK : EM_FAIL_OOM(st);
@@ -368,6 +369,8 @@ static enum em_code apply_update(struct kms_key *draft, const struct kms_key_upd
 {
     if (u->mask & KMS_FIELD_LABELS)
         draft->labels_json = (char *)(u->labels_json ? u->labels_json : "{}");
+    if (u->mask & KMS_FIELD_KAJ_POLICY)
+        draft->kaj_policy = u->kaj_policy;
     if (u->mask & KMS_FIELD_ROTATION_PERIOD)
         draft->rotation_period_ns = u->rotation_period_ns;
     if (u->mask & KMS_FIELD_NEXT_ROTATION)

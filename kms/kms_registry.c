@@ -261,6 +261,7 @@ struct kms_key_row kms_key_row_of(const struct kms_key *key)
         .labels_json = key->labels_json,
         .backend = key->backend,
         .coordinated = key->coordinated,
+        .kaj_policy = key->kaj_policy,
     };
 }
 
@@ -351,6 +352,7 @@ static enum em_code key_from_row(const struct kms_key_row *row, void *arg, struc
     };
     snprintf(key->backend, sizeof(key->backend), "%s", row->backend ? row->backend : "");
     key->coordinated = row->coordinated;
+    key->kaj_policy = row->kaj_policy;
     enum em_code code =
         key->name && key->labels_json ? kms_registry_add_key(arg, key, st) : EM_FAIL_OOM(st);
     if (code)
@@ -600,6 +602,7 @@ static void hold(const struct kms_key *key, const struct kms_version *v,
     snprintf(ref->key_name, sizeof(ref->key_name), "%s", key->name);
     ref->purpose = key->purpose;
     snprintf(ref->backend, sizeof(ref->backend), "%s", key->backend);
+    ref->kaj_policy = key->kaj_policy;
     ref->found = v != NULL;
     if (!v)
         return;

@@ -2,8 +2,7 @@
  * kms_routes: the Cloud KMS v1 route table, the only place a request's path is tied to a
  * handler. Paths and methods are those of the real API (cloudkms v1 discovery document,
  * as in gcloud's generated client). A route without a handler answers UNIMPLEMENTED
- * naming the method: those are the parts of KMS this emulator does not provide
- * (key access justifications).
+ * naming the method: those are the parts of KMS this emulator does not provide.
  */
 #include "kms_routes.h"
 
@@ -19,6 +18,23 @@
 #define DATA    EM_AUDIT_DATA_ACCESS
 #define ADMIN   EM_AUDIT_ADMIN
 #define P(perm) "cloudkms." perm
+
+#define KAJ_CONFIG_ROUTES(parent)                                                                  \
+    {"GET",                                                                                        \
+     "v1/{name=" parent "/kajPolicyConfig}",                                                       \
+     kms_get_kaj_policy_config,                                                                    \
+     "GetKeyAccessJustificationsPolicyConfig",                                                     \
+     NULL,                                                                                         \
+     NULL,                                                                                         \
+     P("kajPolicyConfigs.get"),                                                                    \
+     DATA,                                                                                         \
+     .reply = &kms_kaj_policy_config_schema},                                                      \
+    {                                                                                              \
+        "PATCH", "v1/{name=" parent "/kajPolicyConfig}", kms_update_kaj_policy_config,             \
+            "UpdateKeyAccessJustificationsPolicyConfig", &kms_kaj_policy_config_schema,            \
+            "key_access_justifications_policy_config", P("kajPolicyConfigs.update"), ADMIN,        \
+            .reply = &kms_kaj_policy_config_schema                                                 \
+    }
 
 const struct em_route kms_routes[] = {
     /* locations */
@@ -172,19 +188,17 @@ const struct em_route kms_routes[] = {
     {"POST", "v1/{resource=" LOC "/ekmConfig}:testIamPermissions", em_iam_handle_test,
      "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA},
 
-    /* not provided by this emulator: answered UNIMPLEMENTED */
-    {"GET", "v1/{name=projects/*/kajPolicyConfig}", NULL, "GetKeyAccessJustificationsPolicyConfig"},
-    {"PATCH", "v1/{name=projects/*/kajPolicyConfig}", NULL,
-     "UpdateKeyAccessJustificationsPolicyConfig"},
-    /* the rest of the API (gcloud's generated client): answered UNIMPLEMENTED naming the
-     * method, not NOT_FOUND as an unknown URL is (em_router.h) */
-    {"GET", "v1/{name=folders/*/kajPolicyConfig}", NULL, "GetKajPolicyConfig"},
-    {"PATCH", "v1/{name=folders/*/kajPolicyConfig}", NULL, "UpdateKajPolicyConfig"},
-    {"GET", "v1/{name=organizations/*/kajPolicyConfig}", NULL, "GetKajPolicyConfig"},
-    {"PATCH", "v1/{name=organizations/*/kajPolicyConfig}", NULL, "UpdateKajPolicyConfig"},
-    {"GET", "v1/{project=projects/*}:showEffectiveKeyAccessJustificationsEnrollmentConfig", NULL,
-     "ShowEffectiveKeyAccessJustificationsEnrollmentConfig"},
-    {"GET", "v1/{project=projects/*}:showEffectiveKeyAccessJustificationsPolicyConfig", NULL,
-     "ShowEffectiveKeyAccessJustificationsPolicyConfig"},
+    /* Key Access Justifications: default policies of projects, folders and organizations
+     * (kms_kaj_handlers.c); a configuration's permission is checked on its parent */
+    KAJ_CONFIG_ROUTES("projects/*"),
+    KAJ_CONFIG_ROUTES("folders/*"),
+    KAJ_CONFIG_ROUTES("organizations/*"),
+    {"GET", "v1/{project=projects/*}:showEffectiveKeyAccessJustificationsPolicyConfig",
+     kms_show_effective_kaj_policy_config, "ShowEffectiveKeyAccessJustificationsPolicyConfig", NULL,
+     NULL, P("projects.showEffectiveKajPolicyConfig"), DATA, .reply = &kms_kaj_effective_reply},
+    {"GET", "v1/{project=projects/*}:showEffectiveKeyAccessJustificationsEnrollmentConfig",
+     kms_show_effective_kaj_enrollment_config,
+     "ShowEffectiveKeyAccessJustificationsEnrollmentConfig", NULL, NULL,
+     P("projects.showEffectiveKajEnrollmentConfig"), DATA},
     {NULL},
 };

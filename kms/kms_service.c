@@ -17,6 +17,7 @@
 #include "kms_autokey.h"
 #include "kms_ekm_connections.h"
 #include "kms_handlers.h"
+#include "kms_kaj.h"
 #include "kms_routes.h"
 
 #include <stdio.h>
@@ -56,7 +57,7 @@ static enum em_code kms_open(struct em_service *svc, struct em_status *st)
     if (kms_registry_open(svc->store, svc->config.data_dir, delay, &ctx->registry, st) ||
         kms_autokey_open(svc->store, &ctx->autokey, st) ||
         kms_ekm_connections_open(svc->store, &ctx->ekm_connections, st) ||
-        em_ekm_open(svc->store, svc->config.data_dir, st)) {
+        kms_kaj_open(svc->store, st) || em_ekm_open(svc->store, svc->config.data_dir, st)) {
         kms_close(svc);
         return st->code;
     }
@@ -82,7 +83,7 @@ static enum em_code kms_reset(struct em_service *svc, struct em_status *st)
 {
     struct kms_ctx *ctx = svc->ctx;
     if (em_operations_reset(svc->operations, st) || kms_autokey_reset(ctx->autokey, st) ||
-        kms_ekm_connections_reset(ctx->ekm_connections, st))
+        kms_ekm_connections_reset(ctx->ekm_connections, st) || kms_kaj_reset(svc->store, st))
         return st->code;
     return kms_registry_reset(ctx->registry, st);
 }

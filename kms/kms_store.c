@@ -3,7 +3,8 @@
  *
  * Tables (module "kms" in schema_migrations):
  *   kms_key_rings     name, create time
- *   kms_crypto_keys   name, purpose, primary, template, rotation, destroy duration, labels
+ *   kms_crypto_keys   name, purpose, primary, template, rotation, destroy duration, labels,
+ *                     EKM backend, Key Access Justifications policy (kms_kaj.h's bits)
  *   kms_key_versions  (key, version): state and times, and the key material sealed with
  *                     AES-256-GCM under the root key, bound to the version's name as
  *                     additional data; NULL once the version is DESTROYED, and then in
@@ -73,6 +74,8 @@ static const char *const kms_migrations[] = {
     ("ALTER TABLE kms_key_versions ADD COLUMN external_key TEXT NOT NULL DEFAULT '';"
      "ALTER TABLE kms_crypto_keys ADD COLUMN crypto_key_backend TEXT NOT NULL DEFAULT '';"
      "ALTER TABLE kms_crypto_keys ADD COLUMN coordinated INTEGER NOT NULL DEFAULT 0;"),
+    /* 4: Key Access Justifications */
+    "ALTER TABLE kms_crypto_keys ADD COLUMN kaj_policy INTEGER NOT NULL DEFAULT 0;",
 };
 
 enum em_code kms_store_migrate(struct em_store *store, struct em_status *st)
@@ -112,8 +115,8 @@ enum em_code kms_store_save_key(struct em_store *store, const struct kms_key_row
         store,
         "INSERT OR REPLACE INTO kms_crypto_keys(name, purpose, create_time_ns, primary_version,"
         " template_algorithm, template_protection, rotation_period_ns, next_rotation_ns,"
-        " destroy_scheduled_ns, import_only, labels, crypto_key_backend, coordinated)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " destroy_scheduled_ns, import_only, labels, crypto_key_backend, coordinated, kaj_policy)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         st);
     if (!stmt)
         return st->code;
@@ -130,6 +133,7 @@ enum em_code kms_store_save_key(struct em_store *store, const struct kms_key_row
     em_bind_text(stmt, 11, row->labels_json);
     em_bind_text(stmt, 12, row->backend ? row->backend : "");
     sqlite3_bind_int(stmt, 13, row->coordinated);
+    sqlite3_bind_int64(stmt, 14, row->kaj_policy);
     return em_stmt_run(stmt, st);
 }
 
@@ -299,6 +303,7 @@ static enum em_code read_key(sqlite3_stmt *stmt, void *arg, struct em_status *st
         .labels_json = em_column_text(stmt, 10),
         .backend = em_column_text(stmt, 11),
         .coordinated = sqlite3_column_int(stmt, 12) != 0,
+        .kaj_policy = (uint32_t)sqlite3_column_int64(stmt, 13),
     };
     if (!row.template_alg)
         return EM_FAIL(st, EM_DATA_LOSS, "crypto key row %s is unreadable", row.name);
@@ -410,8 +415,8 @@ enum em_code kms_store_load(struct em_store *store,
         load_table(store,
                    "SELECT name, purpose, create_time_ns, primary_version, template_algorithm,"
                    " template_protection, rotation_period_ns, next_rotation_ns,"
-                   " destroy_scheduled_ns, import_only, labels, crypto_key_backend, coordinated"
-                   " FROM kms_crypto_keys ORDER BY name",
+                   " destroy_scheduled_ns, import_only, labels, crypto_key_backend, coordinated,"
+                   " kaj_policy FROM kms_crypto_keys ORDER BY name",
                    read_key, &load, st) ||
         load_table(store,
                    "SELECT key_name, version, state, prior_state, state_changed_ns, algorithm,"

@@ -31,6 +31,7 @@ struct kms_key_row {
     const char *labels_json;
     const char *backend; /* "" or NULL: none */
     bool coordinated;
+    uint32_t kaj_policy; /* kms_kaj.h */
 };
 
 struct kms_version_row {

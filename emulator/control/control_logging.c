@@ -183,12 +183,17 @@ static cJSON *audit_payload(const struct em_audit_entry *e, const char *google_s
     cJSON *auth = cJSON_AddObjectToObject(payload, "authenticationInfo");
     cJSON_AddStringToObject(auth, "principalEmail", principal_email(e->principal));
     cJSON_AddItemToObject(payload, "status", status_json(e));
-    if (e->key_version || e->caller) {
+    if (e->key_version || e->caller || e->justification) {
         cJSON *metadata = cJSON_AddObjectToObject(payload, "metadata");
         if (e->key_version)
             cJSON_AddStringToObject(metadata, "cryptoKeyVersion", e->key_version);
         if (e->caller)
             cJSON_AddStringToObject(metadata, "callerResource", e->caller);
+        if (e->justification) {
+            cJSON *kaj = cJSON_AddObjectToObject(metadata, "keyAccessJustification");
+            cJSON_AddStringToObject(kaj, "reason", e->justification);
+            cJSON_AddBoolToObject(kaj, "policyEnforced", e->justification_enforced);
+        }
     }
     return payload;
 }

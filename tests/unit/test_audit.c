@@ -197,6 +197,42 @@ static void test_every_field_is_kept(void **state)
     assert_string_equal(r.text[5], e.caller);
     assert_string_equal(r.text[6], e.message);
     assert_false(r.nulls[0] || r.nulls[1] || r.nulls[2]);
+    assert_null(r.e.justification);
+    assert_false(r.e.justification_enforced);
+}
+
+static bool copy_justification(const struct em_audit_row *row, void *arg)
+{
+    char *out = arg;
+    snprintf(out, 64, "%s|%d", row->entry.justification ? row->entry.justification : "(null)",
+             row->entry.justification_enforced);
+    return true;
+}
+
+static void test_a_key_use_keeps_its_access_reason(void **state)
+{
+    struct fixture *f = *state;
+    struct em_audit_entry e = {
+        .time_ns = 1,
+        .service = "kms",
+        .kind = EM_AUDIT_DATA_ACCESS,
+        .principal = "serviceAccount:service-1@gcp-sa-pubsub.iam.gserviceaccount.com",
+        .method = "Decrypt",
+        .resource = "projects/p/locations/global/keyRings/r/cryptoKeys/k",
+        .justification = "GOOGLE_INITIATED_SYSTEM_OPERATION",
+        .justification_enforced = true,
+    };
+    em_audit_record(f->audit, &e);
+    e.justification = "CUSTOMER_INITIATED_ACCESS";
+    e.justification_enforced = false;
+    em_audit_record(f->audit, &e);
+    flush(f);
+    char text[64] = "";
+    struct em_status st = {0};
+    assert_int_equal(em_audit_scan(f->dir.store, false, 0, copy_justification, text, &st), EM_OK);
+    assert_string_equal(text, "CUSTOMER_INITIATED_ACCESS|0"); /* the last row visited */
+    assert_int_equal(em_audit_scan(f->dir.store, true, 0, copy_justification, text, &st), EM_OK);
+    assert_string_equal(text, "GOOGLE_INITIATED_SYSTEM_OPERATION|1");
 }
 
 static void test_absent_fields_stay_null(void **state)
@@ -331,6 +367,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_entries_read_back_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paging_after_an_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_field_is_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_key_use_keeps_its_access_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(test_absent_fields_stay_null, setup, teardown),
         cmocka_unit_test_setup_teardown(test_strings_are_copied_when_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_writes_what_is_queued, setup, teardown),

@@ -705,14 +705,14 @@ static void test_key_names_cannot_steer_kms_requests(void **state)
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         struct em_kms_reply reply;
         enum em_kms_result result = em_kms_encrypt(names[i], "user:developer@example.com", NULL,
-                                                   "data", 4, NULL, 0, &reply);
+                                                   NULL, "data", 4, NULL, 0, &reply);
         if (result == EM_KMS_OK)
             fail_msg("\"%s\" was encrypted by %s", names[i], reply.key_version);
         em_kms_reply_clear(&reply);
     }
     struct em_kms_reply reply;
     assert_int_equal(
-        em_kms_encrypt(KEY, "user:developer@example.com", NULL, "data", 4, NULL, 0, &reply),
+        em_kms_encrypt(KEY, "user:developer@example.com", NULL, NULL, "data", 4, NULL, 0, &reply),
         EM_KMS_OK);
     em_kms_reply_clear(&reply);
     /* the engine refuses such a name before calling KMS, naming the field */

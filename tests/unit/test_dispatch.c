@@ -312,6 +312,22 @@ static void request_with_caller(struct fixture *f, const char *caller, const cha
     f->json = cJSON_ParseWithLength(f->call.response, f->call.response_len);
 }
 
+/* A create call with an X-Emulator-Access-Reason header (and the credential, when given). */
+static void request_with_reason(struct fixture *f, const char *reason, const char *internal)
+{
+    em_call_reset(&f->call);
+    cJSON_Delete(f->json);
+    memset(&f->call, 0, sizeof(f->call));
+    f->call.method = "POST";
+    f->call.path = "/v1/projects/p/widgets";
+    f->call.access_reason = reason;
+    f->call.internal_credential = internal;
+    f->call.svc = &f->svc;
+    em_dispatch(f->router, &f->call);
+    assert_non_null(f->call.response);
+    f->json = cJSON_ParseWithLength(f->call.response, f->call.response_len);
+}
+
 static void with_query(struct fixture *f, const char *key, const char *value)
 {
     f->call.query[f->call.query_count].key = key;
@@ -660,6 +676,12 @@ static void test_service_agents_and_callers_need_the_internal_credential(void **
     error_is(f, 403, "PERMISSION_DENIED", "The caller does not have permission");
     assert_int_equal(handler_runs, 1);
     request_with_caller(f, "projects/p/topics/t", good);
+    assert_int_equal(f->call.http_status, 200);
+    /* an access reason (Key Access Justifications) is the emulator's own to give too */
+    request_with_reason(f, "GOOGLE_INITIATED_SYSTEM_OPERATION", NULL);
+    error_is(f, 403, "PERMISSION_DENIED", "The caller does not have permission");
+    assert_int_equal(handler_runs, 2);
+    request_with_reason(f, "GOOGLE_INITIATED_SYSTEM_OPERATION", good);
     assert_int_equal(f->call.http_status, 200);
 }
 

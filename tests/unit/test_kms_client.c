@@ -87,8 +87,8 @@ static const unsigned char secret[] = "a data encryption key";
 /* Encrypts secret with key; the reply is the caller's to clear. */
 static enum em_kms_result encrypt(const char *key, const char *aad, struct em_kms_reply *reply)
 {
-    return em_kms_encrypt(key, AGENT, CALLER, secret, sizeof(secret), aad, aad ? strlen(aad) : 0,
-                          reply);
+    return em_kms_encrypt(key, AGENT, CALLER, NULL, secret, sizeof(secret), aad,
+                          aad ? strlen(aad) : 0, reply);
 }
 
 static void decrypt(struct em_kms_decrypt_job *job, const char *key, const void *ciphertext,
