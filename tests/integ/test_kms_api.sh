@@ -101,8 +101,8 @@ expect_error_json 400 INVALID_ARGUMENT
 api GET "$KMS_URL/v1/$RING/cryptoKeys/missing"
 expect_error_json 404 NOT_FOUND
 api GET "$KMS_URL/v1/projects/kms-project/kajPolicyConfig"
-expect_error_json 400 UNIMPLEMENTED
-expect_contains "$BODY" "GetKeyAccessJustificationsPolicyConfig" "unimplemented method named"
+expect_status 200
+expect_json .name projects/kms-project/kajPolicyConfig
 api GET "$KMS_URL/v1/$KEY/cryptoKeyVersions/1/publicKey"
 expect_error_json 400 FAILED_PRECONDITION
 api POST "$KMS_URL/v1/$RING/cryptoKeys/signer:encrypt" "{\"plaintext\":\"$HELLO\"}"
