@@ -296,8 +296,10 @@ static void request_internal(struct fixture *f, const char *method, const char *
     f->json = cJSON_ParseWithLength(f->call.response, f->call.response_len);
 }
 
-/* A create call with an X-Emulator-Caller header (and the credential, when given). */
-static void request_with_caller(struct fixture *f, const char *caller, const char *internal)
+/* A create call with the X-Emulator-Caller and X-Emulator-Access-Reason headers given
+ * (NULL: absent), and the credential, when given. */
+static void request_with_headers(struct fixture *f, const char *caller, const char *reason,
+                                 const char *internal)
 {
     em_call_reset(&f->call);
     cJSON_Delete(f->json);
@@ -305,21 +307,6 @@ static void request_with_caller(struct fixture *f, const char *caller, const cha
     f->call.method = "POST";
     f->call.path = "/v1/projects/p/widgets";
     f->call.caller_resource = caller;
-    f->call.internal_credential = internal;
-    f->call.svc = &f->svc;
-    em_dispatch(f->router, &f->call);
-    assert_non_null(f->call.response);
-    f->json = cJSON_ParseWithLength(f->call.response, f->call.response_len);
-}
-
-/* A create call with an X-Emulator-Access-Reason header (and the credential, when given). */
-static void request_with_reason(struct fixture *f, const char *reason, const char *internal)
-{
-    em_call_reset(&f->call);
-    cJSON_Delete(f->json);
-    memset(&f->call, 0, sizeof(f->call));
-    f->call.method = "POST";
-    f->call.path = "/v1/projects/p/widgets";
     f->call.access_reason = reason;
     f->call.internal_credential = internal;
     f->call.svc = &f->svc;
@@ -672,16 +659,16 @@ static void test_service_agents_and_callers_need_the_internal_credential(void **
     ok_is(f,
           "{\"name\":\"" WIDGET
           "\",\"principal\":\"serviceAccount:service-1@gcp-sa-pubsub.iam.gserviceaccount.com\"}");
-    request_with_caller(f, "projects/p/topics/t", NULL);
+    request_with_headers(f, "projects/p/topics/t", NULL, NULL);
     error_is(f, 403, "PERMISSION_DENIED", "The caller does not have permission");
     assert_int_equal(handler_runs, 1);
-    request_with_caller(f, "projects/p/topics/t", good);
+    request_with_headers(f, "projects/p/topics/t", NULL, good);
     assert_int_equal(f->call.http_status, 200);
     /* an access reason (Key Access Justifications) is the emulator's own to give too */
-    request_with_reason(f, "GOOGLE_INITIATED_SYSTEM_OPERATION", NULL);
+    request_with_headers(f, NULL, "GOOGLE_INITIATED_SYSTEM_OPERATION", NULL);
     error_is(f, 403, "PERMISSION_DENIED", "The caller does not have permission");
     assert_int_equal(handler_runs, 2);
-    request_with_reason(f, "GOOGLE_INITIATED_SYSTEM_OPERATION", good);
+    request_with_headers(f, NULL, "GOOGLE_INITIATED_SYSTEM_OPERATION", good);
     assert_int_equal(f->call.http_status, 200);
 }
 
@@ -751,8 +738,8 @@ static void test_calls_are_audited(void **state)
     request(f, "POST", "/v1/" WIDGET ":silent", NULL, NULL); /* EM_AUDIT_NONE */
     request(f, "GET", "/v1/nowhere", NULL, NULL);            /* no route */
     /* a caller is recorded only from the emulator's own processes */
-    request_with_caller(f, "projects/p/topics/spoofed", NULL);
-    request_with_caller(f, "projects/p/topics/t", credential(f));
+    request_with_headers(f, "projects/p/topics/spoofed", NULL, NULL);
+    request_with_headers(f, "projects/p/topics/t", NULL, credential(f));
     assert_int_equal(em_audit_flush(f->svc.audit, &st), EM_OK);
     struct audit_rows rows = {0};
     assert_int_equal(em_audit_scan(f->dir.store, false, 0, audit_row, &rows, &st), EM_OK);

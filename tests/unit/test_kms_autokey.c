@@ -79,23 +79,7 @@ static int teardown(void **state)
 static int call(struct fixture *f, const char *method, const char *path, const char *query_key,
                 const char *query_value, const char *body, cJSON **reply)
 {
-    struct em_call c = {0};
-    c.method = method;
-    c.path = path;
-    c.body_text = body;
-    c.body_len = body ? strlen(body) : 0;
-    c.svc = f->kms;
-    c.authorization = "Bearer user:developer@example.com";
-    if (query_key) {
-        c.query[0] = (struct em_query_arg){query_key, query_value};
-        c.query_count = 1;
-    }
-    em_dispatch(f->kms->router, &c);
-    int status = c.http_status;
-    if (reply)
-        *reply = cJSON_ParseWithLength(c.response, c.response_len);
-    em_call_reset(&c);
-    return status;
+    return unit_kms_call_json(f->kms, method, path, query_key, query_value, body, reply);
 }
 
 static void assert_field(const cJSON *json, const char *path, const char *want)

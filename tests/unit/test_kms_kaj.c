@@ -122,11 +122,19 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A call as the owner, optionally as an emulator service giving an access reason; the
- * HTTP status, and the reply's JSON into *reply (may be NULL). */
+/* A call as the owner; the HTTP status, and the reply's JSON into *reply (may be NULL). */
+static int call(struct fixture *f, const char *method, const char *path, const char *mask,
+                const char *body, cJSON **reply)
+{
+    return unit_kms_call_json(f->kms, method, path, mask ? "updateMask" : NULL, mask, body, reply);
+}
+
+/* The same as an emulator service giving an access reason (the internal credential). */
 static int call_as(struct fixture *f, const char *method, const char *path, const char *mask,
                    const char *body, const char *reason, cJSON **reply)
 {
+    if (!reason)
+        return call(f, method, path, mask, body, reply);
     struct em_call c = {0};
     c.method = method;
     c.path = path;
@@ -134,10 +142,8 @@ static int call_as(struct fixture *f, const char *method, const char *path, cons
     c.body_len = body ? strlen(body) : 0;
     c.svc = f->kms;
     c.authorization = "Bearer user:developer@example.com";
-    if (reason) {
-        c.access_reason = reason;
-        c.internal_credential = strchr(em_trust_header_line(), ' ') + 1;
-    }
+    c.access_reason = reason;
+    c.internal_credential = strchr(em_trust_header_line(), ' ') + 1;
     if (mask) {
         c.query[0] = (struct em_query_arg){"updateMask", mask};
         c.query_count = 1;
@@ -148,12 +154,6 @@ static int call_as(struct fixture *f, const char *method, const char *path, cons
         *reply = cJSON_ParseWithLength(c.response, c.response_len);
     em_call_reset(&c);
     return status;
-}
-
-static int call(struct fixture *f, const char *method, const char *path, const char *mask,
-                const char *body, cJSON **reply)
-{
-    return call_as(f, method, path, mask, body, NULL, reply);
 }
 
 static void expect_error(struct fixture *f, const char *method, const char *path, const char *body,
@@ -197,19 +197,13 @@ static void create_key(struct fixture *f, const char *id, const char *purpose,
              algorithm ? ",\"versionTemplate\":{\"algorithm\":\"" : "", algorithm ? algorithm : "",
              algorithm ? "\"}" : "", policy ? ",\"keyAccessJustificationsPolicy\":" : "",
              policy ? policy : "");
-    struct em_call c = {0};
-    c.method = "POST";
-    c.path = KEYS;
-    c.body_text = body;
-    c.body_len = strlen(body);
-    c.svc = f->kms;
-    c.authorization = "Bearer user:developer@example.com";
-    c.query[0] = (struct em_query_arg){"cryptoKeyId", id};
-    c.query_count = 1;
-    em_dispatch(f->kms->router, &c);
-    if (c.http_status != 200)
-        fail_msg("creating %s: %d %.*s", id, c.http_status, (int)c.response_len, c.response);
-    em_call_reset(&c);
+    cJSON *r = NULL;
+    int status = unit_kms_call_json(f->kms, "POST", KEYS, "cryptoKeyId", id, body, &r);
+    if (status != 200) {
+        char *text = cJSON_PrintUnformatted(r);
+        fail_msg("creating %s: %d %s", id, status, text ? text : "");
+    }
+    cJSON_Delete(r);
 }
 
 static void make_ring(struct fixture *f)

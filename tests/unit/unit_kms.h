@@ -49,9 +49,11 @@ static inline int unit_kms_open(const struct em_config *cfg, struct em_service *
     return em_service_open(&kms_service, cfg, kms, &st) == EM_OK ? 0 : -1;
 }
 
-/* A KMS REST call as the owner of every project, dispatched in process; the HTTP status. */
-static inline int unit_kms_call(struct em_service *kms, const char *method, const char *path,
-                                const char *query_key, const char *query_value, const char *body)
+/* A KMS REST call as the owner of every project, dispatched in process; the HTTP status,
+ * and the reply's JSON into *reply (when reply is not NULL; the caller's to delete). */
+static inline int unit_kms_call_json(struct em_service *kms, const char *method, const char *path,
+                                     const char *query_key, const char *query_value,
+                                     const char *body, cJSON **reply)
 {
     struct em_call call = {0};
     call.method = method;
@@ -66,8 +68,17 @@ static inline int unit_kms_call(struct em_service *kms, const char *method, cons
     }
     em_dispatch(kms->router, &call);
     int status = call.http_status;
+    if (reply)
+        *reply = cJSON_ParseWithLength(call.response, call.response_len);
     em_call_reset(&call);
     return status;
+}
+
+/* The same without the reply. */
+static inline int unit_kms_call(struct em_service *kms, const char *method, const char *path,
+                                const char *query_key, const char *query_value, const char *body)
+{
+    return unit_kms_call_json(kms, method, path, query_key, query_value, body, NULL);
 }
 
 /* Starts serving an opened KMS on cfg's port base; 0 on success. */
