@@ -237,6 +237,69 @@ enum em_code em_ekm_key_set_state(struct em_store *store, const char *uri, enum 
     return EM_OK;
 }
 
+/* Writes row's key at new_uri with its material sealed to that URI, and deletes the old
+ * row, in one transaction. */
+static enum em_code write_moved(struct em_store *store, const struct key_row *row,
+                                const char *new_uri, int64_t now, struct em_status *st)
+{
+    const char *uri = row->key.uri;
+    unsigned char material[EM_EKM_KEY_BYTES], sealed[SEALED_BYTES];
+    if (!em_open(ekm_root, uri, strlen(uri), row->sealed, row->sealed_len, material))
+        return EM_FAIL(st, EM_DATA_LOSS,
+                       "The EKM's key at %.200s does not open with <data dir>/ekm-root.key.", uri);
+    enum em_code code =
+        em_seal(ekm_root, new_uri, strlen(new_uri), material, sizeof(material), sealed, st);
+    em_wipe(material, sizeof(material));
+    if (code || em_store_begin(store, st))
+        return st->code;
+    sqlite3_stmt *stmt = em_store_stmt(store,
+                                       "INSERT INTO ekm_keys(uri, state, create_time_ns,"
+                                       " update_time_ns, sealed_material) VALUES (?, ?, ?, ?, ?)",
+                                       st);
+    if (stmt) {
+        em_bind_text(stmt, 1, new_uri);
+        em_bind_text(stmt, 2, em_ekm_state_name(row->key.state));
+        sqlite3_bind_int64(stmt, 3, row->key.create_ns);
+        sqlite3_bind_int64(stmt, 4, now);
+        sqlite3_bind_blob(stmt, 5, sealed, sizeof(sealed), SQLITE_TRANSIENT);
+        em_stmt_run(stmt, st);
+    }
+    if (!st->code)
+        em_store_run_text(store, "DELETE FROM ekm_keys WHERE uri = ?", uri, NULL, NULL, NULL, st);
+    if (st->code) {
+        em_store_rollback(store);
+        return st->code;
+    }
+    return em_store_commit(store, st);
+}
+
+enum em_code em_ekm_key_move(struct em_store *store, const char *uri, const char *new_uri,
+                             int64_t now, struct em_ekm_key *out, struct em_status *st)
+{
+    if (!new_uri || !*new_uri || strlen(new_uri) >= EM_EKM_URI_MAX)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "A key's URI has 1 to %d characters.",
+                       EM_EKM_URI_MAX - 1);
+    struct key_row row, target;
+    if (find_key(store, uri, &row, st) || find_key(store, new_uri, &target, st))
+        return st->code;
+    if (!row.found)
+        return EM_FAIL(st, EM_NOT_FOUND, "The EKM holds no key at %.300s.", uri);
+    if (row.key.state == EM_EKM_DESTROYED)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "The EKM's key at %.300s is destroyed: it cannot be moved.", uri);
+    if (target.found)
+        return EM_FAIL(st, EM_ALREADY_EXISTS, "The EKM already holds a key at %.300s.", new_uri);
+    if (write_moved(store, &row, new_uri, now, st))
+        return st->code;
+    em_ekm_purge(store); /* the old row's sealed material leaves the files */
+    if (out) {
+        *out = row.key;
+        snprintf(out->uri, sizeof(out->uri), "%s", new_uri);
+        out->update_ns = now;
+    }
+    return EM_OK;
+}
+
 void em_ekm_purge(struct em_store *store)
 {
     struct em_status st = {0};

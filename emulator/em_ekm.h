@@ -87,6 +87,14 @@ enum em_code em_ekm_key_material(struct em_store *store, const char *uri,
 enum em_code em_ekm_key_set_state(struct em_store *store, const char *uri, enum em_ekm_state state,
                                   int64_t now, struct em_ekm_key *out, struct em_status *st);
 
+/* The customer moves a key to another URI (its material and state go along; the old URI
+ * then holds nothing, and may be given a new key): NOT_FOUND for a URI the EKM does not
+ * hold, ALREADY_EXISTS when new_uri holds a key (in any state), FAILED_PRECONDITION for a
+ * destroyed key. KMS's versions that named the old URI find nothing there until their key
+ * reference is updated (UpdateCryptoKeyVersion of externalProtectionLevelOptions). */
+enum em_code em_ekm_key_move(struct em_store *store, const char *uri, const char *new_uri,
+                             int64_t now, struct em_ekm_key *out, struct em_status *st);
+
 /* Every key the EKM holds, by URI: *out is malloc'd (free it), *count set. */
 enum em_code em_ekm_key_list(struct em_store *store, struct em_ekm_key **out, size_t *count,
                              struct em_status *st);

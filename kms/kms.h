@@ -490,6 +490,12 @@ enum em_code kms_key_update(struct kms_registry *reg, const char *name,
                             struct em_status *st);
 enum em_code kms_key_set_primary(struct kms_registry *reg, const char *name, uint32_t id,
                                  struct kms_key **out, struct em_status *st);
+/* UpdateCryptoKeyVersion of externalProtectionLevelOptions: an ENABLED or DISABLED version
+ * of a manually managed external key names another key in the EKM (uri for EXTERNAL, path
+ * for EXTERNAL_VPC; made there when the EKM holds none, as a new version's is). */
+enum em_code kms_version_set_external_key(struct kms_registry *reg, const char *version_name,
+                                          const char *uri, const char *path, int64_t now,
+                                          struct kms_version_view *out, struct em_status *st);
 enum em_code kms_version_set_state(struct kms_registry *reg, const char *version_name,
                                    enum kms_state state, int64_t now, struct kms_version_view *out,
                                    struct em_status *st);

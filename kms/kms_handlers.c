@@ -700,31 +700,71 @@ enum em_code kms_list_versions(struct em_call *call)
     return em_list_reply(call, items, &opt);
 }
 
-static enum em_code read_version_patch(struct em_call *call, enum kms_state *state)
+/* What an UpdateCryptoKeyVersion changes: the state, the key reference in the EKM. */
+struct version_patch {
+    const cJSON *body;
+    bool state, uri, path;
+};
+
+static enum em_code read_version_mask_path(const char *path, void *arg, struct em_status *st)
 {
-    const char *mask = em_call_query(call, "updateMask");
-    if (!mask || !*mask)
+    struct version_patch *p = arg;
+    bool whole = em_mask_path_is(path, "externalProtectionLevelOptions");
+    bool state = em_mask_path_is(path, "state");
+    bool uri = whole || em_mask_path_is(path, "externalProtectionLevelOptions.externalKeyUri");
+    bool key_path =
+        whole || em_mask_path_is(path, "externalProtectionLevelOptions.ekmConnectionKeyPath");
+    p->state |= state;
+    p->uri |= uri;
+    p->path |= key_path;
+    if (state || uri || key_path)
+        return EM_OK;
+    return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                   "update_mask path \"%.100s\" cannot be updated on a CryptoKeyVersion "
+                   "(allowed: state, external_protection_level_options.external_key_uri, "
+                   "external_protection_level_options.ekm_connection_key_path).",
+                   path);
+}
+
+static enum em_code read_version_patch(struct em_call *call, struct version_patch *p)
+{
+    size_t count;
+    *p = (struct version_patch){.body = call->body};
+    if (em_mask_each(em_call_query(call, "updateMask"), read_version_mask_path, p, &count,
+                     &call->status))
+        return call->status.code;
+    if (count == 0)
         return KMS_ERR_UPDATE_MASK_REQUIRED(&call->status);
-    if (!em_mask_path_is(mask, "state"))
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
-                            "update_mask \"%.100s\" is not supported: only \"state\" can be "
-                            "updated on a CryptoKeyVersion.",
-                            mask);
-    const char *text = em_json_string(call->body, "state");
-    *state = kms_state_parse(text);
-    if (!text)
+    if (p->state && !em_json_string(call->body, "state"))
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "crypto_key_version.state is required.");
     return EM_OK;
 }
 
+/* UpdateCryptoKeyVersion: the key reference first (Cloud EKM, kms_version_set_external_key),
+ * then the state. */
 enum em_code kms_update_version(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
-    enum kms_state state = KMS_STATE_UNSPECIFIED;
+    struct version_patch p;
     struct kms_version_view view;
-    if (read_version_patch(call, &state) || kms_check_location(call, name) ||
-        kms_version_set_state(registry(call), name, state, em_clock_now(), &view, &call->status))
+    if (read_version_patch(call, &p) || kms_check_location(call, name))
         return call->status.code;
+    if (p.uri || p.path) {
+        const char *uri, *path;
+        kms_json_external_options(call->body, &uri, &path);
+        if (kms_version_set_external_key(registry(call), name, p.uri ? uri : NULL,
+                                         p.path ? path : NULL, em_clock_now(), &view,
+                                         &call->status))
+            return call->status.code;
+    }
+    if (p.state) {
+        if (p.uri || p.path)
+            kms_version_view_free(&view); /* the state's view is the one answered */
+        enum kms_state state = kms_state_parse(em_json_string(call->body, "state"));
+        if (kms_version_set_state(registry(call), name, state, em_clock_now(), &view,
+                                  &call->status))
+            return call->status.code;
+    }
     return reply_version(call, &view);
 }
 

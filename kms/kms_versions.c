@@ -324,6 +324,62 @@ enum em_code kms_version_restore(struct kms_registry *reg, const char *version_n
     return change_version(reg, version_name, restore, KMS_DISABLED, now, out, st);
 }
 
+/* --- key references (Cloud EKM) --- */
+
+/* The version's new reference is checked under the read lock, linked in the EKM with no
+ * lock, and saved under the write lock (the version still there, in a state that allows
+ * it: another call may have changed it meanwhile). */
+enum em_code kms_version_set_external_key(struct kms_registry *reg, const char *version_name,
+                                          const char *uri, const char *path, int64_t now,
+                                          struct kms_version_view *out, struct em_status *st)
+{
+    if (out)
+        *out = (struct kms_version_view){0};
+    struct kms_key snapshot = {0};
+    struct kms_key *key;
+    struct kms_version *v;
+    const char *external_key = NULL;
+    kms_registry_read_lock(reg);
+    enum em_code code = kms_registry_find_version(reg, version_name, &key, &v, st);
+    if (!code && !kms_protection_is_external(key->template_protection))
+        code = EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "external_protection_level_options can only be updated on versions of "
+                       "keys with protection level EXTERNAL or EXTERNAL_VPC; %s has %s.",
+                       key->name, kms_protection_name(key->template_protection));
+    if (!code && key->coordinated)
+        code = EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "CryptoKey %s is a coordinated external key: Cloud KMS manages its "
+                       "versions' keys in the EKM, so their references cannot be updated.",
+                       key->name);
+    if (!code && v->state != KMS_ENABLED && v->state != KMS_DISABLED)
+        code = wrong_state(key, v, "updating the key reference", "ENABLED or DISABLED", st);
+    if (!code)
+        code = check_external_key(key, uri, path, &external_key, st);
+    if (!code) {
+        snapshot.template_protection = key->template_protection;
+        memcpy(snapshot.backend, key->backend, sizeof(snapshot.backend));
+    }
+    char key_name[KMS_VERSION_NAME_MAX];
+    snprintf(key_name, sizeof(key_name), "%s", code ? "" : key->name);
+    kms_registry_unlock(reg);
+    if (code || kms_ekm_link(reg, key_name, snapshot.template_protection, snapshot.backend,
+                             external_key, now, st))
+        return st->code;
+    kms_registry_write_lock(reg);
+    code = kms_registry_find_version(reg, version_name, &key, &v, st);
+    if (!code && v->state != KMS_ENABLED && v->state != KMS_DISABLED)
+        code = wrong_state(key, v, "updating the key reference", "ENABLED or DISABLED", st);
+    if (!code) {
+        struct kms_version changed = *v;
+        snprintf(changed.external_key, sizeof(changed.external_key), "%s", external_key);
+        code = kms_registry_commit_version(reg, key, v, &changed, st);
+    }
+    if (!code)
+        code = kms_version_give_view(key, v->id, out, st);
+    kms_registry_unlock(reg);
+    return code;
+}
+
 /* --- timers --- */
 
 /* DESTROY_SCHEDULED -> DESTROYED: the material is erased on disk first, then in memory.

@@ -194,12 +194,13 @@ enum em_code control_list_protected_resources(struct em_call *call);
 
 /* --- the customer's side of the simulated EKM (control_ekm.c) --- */
 
-extern const struct em_message control_ekm_key_request;
+extern const struct em_message control_ekm_key_request, control_ekm_move_request;
 enum em_code control_list_ekm_keys(struct em_call *call);
 enum em_code control_create_ekm_key(struct em_call *call);
 enum em_code control_disable_ekm_key(struct em_call *call);
 enum em_code control_enable_ekm_key(struct em_call *call);
 enum em_code control_destroy_ekm_key(struct em_call *call);
+enum em_code control_move_ekm_key(struct em_call *call);
 
 /* The route table (control_routes.c). */
 extern const struct em_route control_routes[]; /* ends with a NULL entry */

@@ -9,6 +9,8 @@
  *   POST /emulator/v1/ekm/keys:disable    {"uri": ...} the EKM refuses the key
  *   POST /emulator/v1/ekm/keys:enable     {"uri": ...} and serves it again
  *   POST /emulator/v1/ekm/keys:destroy    {"uri": ...} erases it for good
+ *   POST /emulator/v1/ekm/keys:move       {"uri": ..., "newUri": ...} moves it to another
+ *                                         URI (material and state go along)
  *
  * KMS reads the EKM's table on every call with an external key version, so a change here
  * holds for the next call; the services' CMEK states follow at their next key check
@@ -27,6 +29,10 @@
 
 static const struct em_field ekm_key_fields[] = {{"uri", EM_F_STRING}, {NULL}};
 const struct em_message control_ekm_key_request = {"emulator.v1.EkmKeyRequest", ekm_key_fields};
+static const struct em_field ekm_move_fields[] = {
+    {"uri", EM_F_STRING}, {"newUri", EM_F_STRING}, {NULL}};
+const struct em_message control_ekm_move_request = {"emulator.v1.MoveEkmKeyRequest",
+                                                    ekm_move_fields};
 
 static cJSON *key_json(const struct em_ekm_key *key)
 {
@@ -87,6 +93,16 @@ enum em_code control_disable_ekm_key(struct em_call *call)
 enum em_code control_enable_ekm_key(struct em_call *call)
 {
     return set_state(call, EM_EKM_ENABLED);
+}
+
+enum em_code control_move_ekm_key(struct em_call *call)
+{
+    const char *uri = required_uri(call);
+    struct em_ekm_key key;
+    if (!uri || em_ekm_key_move(call->svc->store, uri, em_json_string(call->body, "newUri"),
+                                em_clock_now(), &key, &call->status))
+        return call->status.code;
+    return em_call_reply(call, key_json(&key));
 }
 
 enum em_code control_destroy_ekm_key(struct em_call *call)

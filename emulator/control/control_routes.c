@@ -38,6 +38,8 @@ const struct em_route control_routes[] = {
      &control_ekm_key_request},
     {"POST", "emulator/v1/ekm/keys:destroy", control_destroy_ekm_key, "DestroyEkmKey",
      &control_ekm_key_request},
+    {"POST", "emulator/v1/ekm/keys:move", control_move_ekm_key, "MoveEkmKey",
+     &control_ekm_move_request},
 
     /* Resource Manager v1: projects exist implicitly; an update sets name, labels, parent */
     {"GET", "v1/projects", control_list_projects, "ListProjects"},

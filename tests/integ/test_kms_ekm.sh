@@ -315,12 +315,52 @@ expect_error_json 404 NOT_FOUND
 api POST "$EKM:disable" '{}'
 expect_error_json 400 INVALID_ARGUMENT
 
+section "the EKM moves a key: the version's key reference follows"
+MOVED_FROM=https://ekm.example.com/v0/keys/before-move
+MOVED_TO=https://ekm-new.example.com/v0/keys/after-move
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=moving&skipInitialVersionCreation=true" \
+    "{\"purpose\":\"ENCRYPT_DECRYPT\",$EXT}"
+api POST "$KMS_URL/v1/$RING/cryptoKeys/moving/cryptoKeyVersions" \
+    "{\"externalProtectionLevelOptions\":{\"externalKeyUri\":\"$MOVED_FROM\"}}"
+expect_status 200
+encrypt "$RING/cryptoKeys/moving"
+MCT=$(jq -r .ciphertext <<<"$BODY")
+api POST "$EKM:move" "{\"uri\":\"$MOVED_FROM\",\"newUri\":\"$MOVED_TO\"}"
+expect_status 200
+expect_json .uri "$MOVED_TO"
+decrypt "$RING/cryptoKeys/moving" "$MCT"
+expect_ekm_error EXTERNAL_NOT_FOUND
+api PATCH "$KMS_URL/v1/$RING/cryptoKeys/moving/cryptoKeyVersions/1?updateMask=externalProtectionLevelOptions.externalKeyUri" \
+    "{\"externalProtectionLevelOptions\":{\"externalKeyUri\":\"$MOVED_TO\"}}"
+expect_status 200
+expect_json .externalProtectionLevelOptions.externalKeyUri "$MOVED_TO"
+decrypt "$RING/cryptoKeys/moving" "$MCT"
+expect_status 200
+expect_json .plaintext "$HELLO"
+api PATCH "$KMS_URL/v1/$RING/cryptoKeys/moving/cryptoKeyVersions/1?updateMask=externalProtectionLevelOptions.ekmConnectionKeyPath" \
+    '{"externalProtectionLevelOptions":{"ekmConnectionKeyPath":"v0/keys/x"}}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$EKM:move" "{\"uri\":\"$MOVED_TO\",\"newUri\":\"$URI\"}"
+expect_error_json 409 ALREADY_EXISTS
+# a reference to a key that is not the same one: the EKM's seal does not open
+api PATCH "$KMS_URL/v1/$RING/cryptoKeys/moving/cryptoKeyVersions/1?updateMask=externalProtectionLevelOptions" \
+    "{\"externalProtectionLevelOptions\":{\"externalKeyUri\":\"$URI\"}}"
+expect_status 200
+decrypt "$RING/cryptoKeys/moving" "$MCT"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json '.error.details[0].violations[1].type' DECRYPTION_FAILED
+api PATCH "$KMS_URL/v1/$RING/cryptoKeys/moving/cryptoKeyVersions/1?updateMask=externalProtectionLevelOptions.externalKeyUri" \
+    "{\"externalProtectionLevelOptions\":{\"externalKeyUri\":\"$MOVED_TO\"}}"
+expect_status 200
+
 section "a restart keeps the keys and the EKM's states"
 stop_stack
 start_persistent
 decrypt "$KEY" "$CT"
 expect_status 200
 expect_json .plaintext "$HELLO"
+decrypt "$RING/cryptoKeys/moving" "$MCT"
+expect_status 200 # the moved key and the updated reference
 decrypt "$RING/cryptoKeys/shred" "$SCT"
 expect_ekm_error EXTERNAL_NOT_FOUND
 api GET "$EKM"
@@ -359,6 +399,23 @@ if [[ $HAVE_GCLOUD == 1 ]]; then
     out=$(gcloud kms keys versions create --key=gcloud-ext --keyring=ekm --location=us-east1 \
         --external-key-uri=not-a-uri 2>&1)
     expect_contains "$out" "Key URI has invalid format" "gcloud: a bad URI"
+    # the team moves the key in its EKM and points the version at it, enabling it again
+    ekm enable https://ekm.example.com/v0/keys/gcloud
+    api POST "$EKM:move" \
+        '{"uri":"https://ekm.example.com/v0/keys/gcloud","newUri":"https://ekm.example.com/v1/keys/gcloud"}'
+    expect_status 200
+    out=$(gcloud kms keys versions update 1 --key=gcloud-ext --keyring=ekm --location=us-east1 \
+        --external-key-uri=https://ekm.example.com/v1/keys/gcloud --state=enabled \
+        --format='value(state,externalProtectionLevelOptions.externalKeyUri)' 2>&1)
+    expect_eq "ENABLED	https://ekm.example.com/v1/keys/gcloud" "$out" \
+        "keys versions update --external-key-uri --state=enabled"
+    gcloud kms decrypt --key=gcloud-ext --keyring=ekm --location=us-east1 \
+        --ciphertext-file=ct.bin --plaintext-file=out3.txt 2>/dev/null
+    expect_eq secret "$(cat out3.txt 2>/dev/null)" "gcloud decrypts through the moved key"
+    out=$(gcloud kms keys versions update 1 --key=gcloud-ext --keyring=ekm --location=us-east1 \
+        --ekm-connection-key-path=v0/x 2>&1)
+    expect_contains "$out" "only available for key versions with EXTERNAL_VPC protection level" \
+        "gcloud refuses a key path for an EXTERNAL version"
 
     section "gcloud: an EXTERNAL_VPC key through the connection"
     out=$(gcloud kms keys create gcloud-vpc --keyring=ekm --location=us-east1 --purpose=encryption \

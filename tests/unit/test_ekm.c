@@ -160,6 +160,36 @@ static void test_unknown_keys_and_bad_uris(void **state)
     assert_false(em_ekm_state_parse(NULL, &parsed));
 }
 
+static void test_a_moved_key_keeps_its_material_and_state(void **state)
+{
+    struct unit_dir *d = *state;
+    struct em_status st = {0};
+    unsigned char before[EM_EKM_KEY_BYTES], after[EM_EKM_KEY_BYTES];
+    provision(d, URI);
+    assert_int_equal(material(d, URI, before), EM_EKM_OK);
+    set_state(d, URI, EM_EKM_DISABLED, EM_OK);
+    struct em_ekm_key moved;
+    assert_int_equal(em_ekm_key_move(d->store, URI, OTHER, T0 + 2, &moved, &st), EM_OK);
+    assert_string_equal(moved.uri, OTHER);
+    assert_int_equal(moved.state, EM_EKM_DISABLED);
+    assert_int_equal(material(d, URI, after), EM_EKM_KEY_MISSING); /* the old place is empty */
+    assert_int_equal(material(d, OTHER, after), EM_EKM_KEY_DISABLED);
+    set_state(d, OTHER, EM_EKM_ENABLED, EM_OK);
+    assert_int_equal(material(d, OTHER, after), EM_EKM_OK);
+    assert_memory_equal(before, after, sizeof(before));
+    /* refused: a URI the EKM does not hold, a place already taken, a destroyed key */
+    assert_int_equal(em_ekm_key_move(d->store, URI, OTHER, T0, NULL, &st), EM_NOT_FOUND);
+    provision(d, URI); /* the old URI may be given a new key */
+    st = (struct em_status){0};
+    assert_int_equal(em_ekm_key_move(d->store, URI, OTHER, T0, NULL, &st), EM_ALREADY_EXISTS);
+    set_state(d, URI, EM_EKM_DESTROYED, EM_OK);
+    st = (struct em_status){0};
+    assert_int_equal(em_ekm_key_move(d->store, URI, URI "x", T0, NULL, &st),
+                     EM_FAILED_PRECONDITION);
+    st = (struct em_status){0};
+    assert_int_equal(em_ekm_key_move(d->store, OTHER, "", T0, NULL, &st), EM_INVALID_ARGUMENT);
+}
+
 static void test_list_and_reset(void **state)
 {
     struct unit_dir *d = *state;
@@ -234,6 +264,7 @@ int main(void)
         T(test_the_material_is_sealed_at_rest),
         T(test_disable_enable_and_destroy),
         T(test_unknown_keys_and_bad_uris),
+        T(test_a_moved_key_keeps_its_material_and_state),
         T(test_list_and_reset),
         cmocka_unit_test(test_errors_carry_a_precondition_failure),
     };

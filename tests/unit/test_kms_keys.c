@@ -851,6 +851,73 @@ static void test_external_keys(void **state)
     kms_key_free(a);
 }
 
+/* UpdateCryptoKeyVersion of externalProtectionLevelOptions: a version names another key
+ * in the EKM; only a manually managed external key's, ENABLED or DISABLED, with the
+ * field of its protection level. */
+static void test_a_version_names_another_external_key(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    assert_int_equal(em_faults_open(f->dir.store, &st), EM_OK);
+    assert_int_equal(em_ekm_open(f->dir.store, f->dir.path, &st), EM_OK);
+    kms_registry_set_ekm_route(f->reg, fake_route, NULL);
+    assert_int_equal(kms_key_ring_create(f->reg, EKM_RING, T0, NULL, &st), EM_OK);
+    const char *ext = "EXTERNAL_SYMMETRIC_ENCRYPTION";
+    assert_int_equal(create_external(f, EKM_RING "/cryptoKeys/a", "EXTERNAL", ext, true, NULL),
+                     EM_OK);
+    assert_int_equal(kms_version_create_external(f->reg, EKM_RING "/cryptoKeys/a",
+                                                 "https://ekm.example.com/v0/k1", NULL, T0, NULL,
+                                                 &st),
+                     EM_OK);
+    const char *v1 = EKM_RING "/cryptoKeys/a/cryptoKeyVersions/1";
+    struct kms_version_view view;
+    assert_int_equal(kms_version_set_external_key(f->reg, v1, "https://ekm.example.com/v0/k2", NULL,
+                                                  T0, &view, &st),
+                     EM_OK);
+    assert_string_equal(view.version->external_key, "https://ekm.example.com/v0/k2");
+    assert_int_equal(view.version->state, KMS_ENABLED);
+    kms_version_view_free(&view);
+    /* the wrong field for the level, a bad URI, the EKM out of reach: unchanged */
+    assert_int_equal(kms_version_set_external_key(f->reg, v1, NULL, "v0/k3", T0, NULL, &st),
+                     EM_INVALID_ARGUMENT);
+    assert_int_equal(kms_version_set_external_key(f->reg, v1, "ftp://e/k", NULL, T0, NULL, &st),
+                     EM_FAILED_PRECONDITION);
+    assert_int_equal(em_faults_set_ekm_unreachable(f->dir.store, true, &st), EM_OK);
+    assert_int_equal(kms_version_set_external_key(f->reg, v1, "https://ekm.example.com/v0/k4", NULL,
+                                                  T0, NULL, &st),
+                     EM_FAILED_PRECONDITION);
+    assert_int_equal(em_faults_set_ekm_unreachable(f->dir.store, false, &st), EM_OK);
+    struct kms_key *a = key_now(f, EKM_RING "/cryptoKeys/a");
+    assert_string_equal(a->versions[0]->external_key, "https://ekm.example.com/v0/k2");
+    kms_key_free(a);
+    /* not a key of Cloud EKM, a version being destroyed, a coordinated key */
+    assert_int_equal(kms_version_set_external_key(f->reg, KEY "/cryptoKeyVersions/1",
+                                                  "https://ekm.example.com/v0/k5", NULL, T0, NULL,
+                                                  &st),
+                     EM_INVALID_ARGUMENT);
+    assert_int_equal(kms_version_destroy(f->reg, v1, T0, NULL, &st), EM_OK);
+    assert_int_equal(kms_version_set_external_key(f->reg, v1, "https://ekm.example.com/v0/k6", NULL,
+                                                  T0, NULL, &st),
+                     EM_FAILED_PRECONDITION);
+    struct kms_key_spec coordinated = {.purpose = "ENCRYPT_DECRYPT",
+                                       .algorithm = ext,
+                                       .protection = "EXTERNAL_VPC",
+                                       .backend = COORD};
+    assert_int_equal(
+        kms_key_create(f->reg, EKM_RING "/cryptoKeys/c", &coordinated, false, T0, NULL, &st),
+        EM_OK);
+    assert_int_equal(kms_version_set_external_key(f->reg,
+                                                  EKM_RING "/cryptoKeys/c/cryptoKeyVersions/1",
+                                                  NULL, "v0/mine", T0, NULL, &st),
+                     EM_INVALID_ARGUMENT);
+    /* kept across a restart */
+    kms_registry_close(f->reg);
+    assert_int_equal(open_registry(f, 0), 0);
+    a = key_now(f, EKM_RING "/cryptoKeys/a");
+    assert_string_equal(a->versions[0]->external_key, "https://ekm.example.com/v0/k2");
+    kms_key_free(a);
+}
+
 /* The simulated EKM's state of the key at path on ekm.test. */
 static enum em_ekm_state ekm_state(struct fixture *f, const char *path)
 {
@@ -1011,6 +1078,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_version_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root_key_must_be_private, setup, teardown),
         cmocka_unit_test_setup_teardown(test_external_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_version_names_another_external_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coordinated_external_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_manual_key_stays_manual, setup, teardown),
     };
