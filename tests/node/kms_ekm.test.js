@@ -87,6 +87,23 @@ describe('Cloud EKM through @google-cloud/kms (REST)', () => {
     assert.deepEqual(Buffer.from(again.plaintext), plaintext);
   });
 
+  it('follows a key the team moved in its EKM once the version names its new URI', async () => {
+    const name = `${RING}/cryptoKeys/internet`;
+    const moved = `${URI}-moved`;
+    const [encrypted] = await kms.encrypt({name, plaintext});
+    await control('/emulator/v1/ekm/keys:move', {uri: URI, newUri: moved});
+    await rejectsWith(kms.decrypt({name, ciphertext: encrypted.ciphertext}), Code.FAILED_PRECONDITION,
+                      'Could not find a key');
+    const [version] = await kms.updateCryptoKeyVersion({
+      cryptoKeyVersion: {name: `${name}/cryptoKeyVersions/1`,
+                         externalProtectionLevelOptions: {externalKeyUri: moved}},
+      updateMask: {paths: ['external_protection_level_options.external_key_uri']},
+    });
+    assert.equal(version.externalProtectionLevelOptions.externalKeyUri, moved);
+    const [decrypted] = await kms.decrypt({name, ciphertext: encrypted.ciphertext});
+    assert.deepEqual(Buffer.from(decrypted.plaintext), plaintext);
+  });
+
   it('creates an EKM connection, sets it as the default and uses it for an EXTERNAL_VPC key', async () => {
     const [connection] = await ekm.createEkmConnection({
       parent: LOCATION, ekmConnectionId: 'vpc',
