@@ -354,6 +354,31 @@ static void test_key_handle_provisions_a_key(void **state)
     cJSON_Delete(r);
 }
 
+/* The key project's default Key Access Justifications policy reaches Autokey's keys, as
+ * it does any new key (kms_kaj.h). */
+static void test_autokey_keys_get_the_default_kaj_policy(void **state)
+{
+    struct fixture *f = *state;
+    set_config(f, FOLDER_NEAR, "projects/key-project");
+    assert_int_equal(call(f, "PATCH", "/v1/projects/key-project/kajPolicyConfig", NULL, NULL,
+                          "{\"defaultKeyAccessJustificationPolicy\":{\"allowedAccessReasons\":["
+                          "\"CUSTOMER_INITIATED_ACCESS\"]}}",
+                          NULL),
+                     200);
+    cJSON *op = create_handle(f, "app-project", "justified", "pubsub.googleapis.com/Topic");
+    char path[600];
+    snprintf(path, sizeof(path), "/v1/%s",
+             em_json_string(cJSON_GetObjectItem(op, "response"), "kmsKey"));
+    cJSON_Delete(op);
+    cJSON *key = NULL;
+    assert_int_equal(call(f, "GET", path, NULL, NULL, NULL, &key), 200);
+    char *policy =
+        cJSON_PrintUnformatted(cJSON_GetObjectItem(key, "keyAccessJustificationsPolicy"));
+    assert_string_equal(policy, "{\"allowedAccessReasons\":[\"CUSTOMER_INITIATED_ACCESS\"]}");
+    cJSON_free(policy);
+    cJSON_Delete(key);
+}
+
 static void test_key_handle_refusals(void **state)
 {
     struct fixture *f = *state;
@@ -424,6 +449,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_show_effective_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_handle_needs_a_configuration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_handle_provisions_a_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_autokey_keys_get_the_default_kaj_policy, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_key_handle_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handles_survive_restart_and_reset_clears, setup,
                                         teardown),
