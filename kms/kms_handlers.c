@@ -142,12 +142,12 @@ static void note_version(struct em_call *call, const struct kms_version_ref *ref
     snprintf(call->audit_key_version, sizeof(call->audit_key_version), "%.*s", room, ref->name);
 }
 
-/* A cryptographic call uses the held version: the audit entry records it and the call's
- * access reason (kms_kaj.h: what an emulator service says, or the caller's own access);
- * the version must be usable now and the key's Key Access Justifications policy must
- * allow the reason. */
-static enum em_code use_version(struct em_call *call, const struct kms_registry *reg,
-                                const struct kms_version_ref *ref, int64_t now)
+/* A cryptographic call uses the held version (kms_handlers.h): the audit entry records it and the
+ * call's access reason (kms_kaj.h: what an emulator service says, or the caller's own access); the
+ * version must be usable now and the key's Key Access Justifications policy must allow the reason.
+ */
+enum em_code kms_use_version(struct em_call *call, const struct kms_registry *reg,
+                             const struct kms_version_ref *ref, int64_t now)
 {
     note_version(call, ref);
     const char *asked =
@@ -451,7 +451,7 @@ static enum em_code encrypt_with(struct em_call *call, struct kms_registry *reg,
     if (encrypt_target(call, reg, ref))
         return call->status.code;
     int64_t now = em_clock_now();
-    if (use_version(call, reg, ref, now))
+    if (kms_use_version(call, reg, ref, now))
         return call->status.code;
     bool external = ref->version.alg->kind == KMS_ALG_EXTERNAL;
     io->output_len =
@@ -500,7 +500,7 @@ static enum em_code raw_target(struct em_call *call, const char *method,
         return call->status.code;
     if (ref->purpose != KMS_RAW_ENCRYPT_DECRYPT)
         return wrong_purpose(call, ref, method, "RAW_ENCRYPT_DECRYPT");
-    return use_version(call, reg, ref, em_clock_now());
+    return kms_use_version(call, reg, ref, em_clock_now());
 }
 
 /* The initializationVector field (at most 16 bytes) and its checksum, into io. */
@@ -615,7 +615,7 @@ static enum em_code decrypt_with(struct em_call *call, struct kms_registry *reg,
     if (!ref->found)
         return decrypt_failed(call);
     int64_t now = em_clock_now();
-    if (use_version(call, reg, ref, now))
+    if (kms_use_version(call, reg, ref, now))
         return call->status.code;
     io->output = malloc(io->input_len);
     if (!io->output)
@@ -797,7 +797,7 @@ static enum em_code usable_version(struct em_call *call, struct kms_registry *re
         return call->status.code;
     if (ref->purpose != purpose)
         return wrong_purpose(call, ref, method, kms_purpose_name(purpose));
-    return use_version(call, reg, ref, em_clock_now());
+    return kms_use_version(call, reg, ref, em_clock_now());
 }
 
 static enum em_code public_key_of(struct em_call *call, struct kms_version_ref *ref, char **pem)

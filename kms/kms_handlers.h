@@ -74,7 +74,19 @@ enum em_code kms_get_key_handle(struct em_call *call);
 enum em_code kms_list_key_handles(struct em_call *call);
 extern const struct em_message kms_autokey_config_schema, kms_key_handle_schema;
 
-/* Key Access Justifications' configuration (kms_kaj_handlers.c) */
+/* A call uses the held version: the audit entry records it and the call's access reason
+ * (what an emulator process gives in X-Emulator-Access-Reason, else the caller's own
+ * CUSTOMER_INITIATED_ACCESS); the version must be usable now and the key's Key Access
+ * Justifications policy must allow the reason. */
+struct kms_registry;
+struct kms_version_ref;
+enum em_code kms_use_version(struct em_call *call, const struct kms_registry *reg,
+                             const struct kms_version_ref *ref, int64_t now);
+
+/* Key Access Justifications' configuration (kms_kaj_handlers.c), and a simulated access
+ * for another reason (the control plane's kaj:simulateAccess) */
+enum em_code kms_simulate_key_access(struct em_call *call);
+extern const struct em_message kms_key_access_request;
 enum em_code kms_get_kaj_policy_config(struct em_call *call);
 enum em_code kms_update_kaj_policy_config(struct em_call *call);
 enum em_code kms_show_effective_kaj_policy_config(struct em_call *call);

@@ -5,15 +5,22 @@
  * project's effective default (ShowEffectiveKeyAccessJustificationsPolicyConfig) and its
  * enrollment (ShowEffectiveKeyAccessJustificationsEnrollmentConfig).
  *
+ * And the KMS side of a simulated access (kms_simulate_key_access: the control plane's
+ * POST /emulator/v1/kaj:simulateAccess): the use of a key for a reason the emulator's
+ * services never give (GOOGLE_INITIATED_REVIEW, THIRD_PARTY_DATA_REQUEST ...), checked as
+ * any call's and recorded in the audit log, so a team can see what its policies refuse.
+ *
  * Google enrolls projects through Assured Workloads, which this emulator does not model:
  * here every project is enrolled in policy enforcement and audit logging at every
  * protection level, which is what KMS does (kms_kaj.h), and what the enrollment says.
  */
+#include "em_clock.h"
 #include "em_json.h"
 #include "em_mask.h"
 #include "em_names.h"
 #include "em_service.h"
 #include "kms_handlers.h"
+#include "kms.h"
 #include "kms_kaj.h"
 
 #include <stdio.h>
@@ -121,6 +128,63 @@ enum em_code kms_show_effective_kaj_policy_config(struct em_call *call)
     cJSON *reply = cJSON_CreateObject();
     cJSON_AddItemToObject(reply, "effectiveKajPolicy", config_json(*from ? from : project, policy));
     return em_call_reply(call, reply);
+}
+
+/* --- a simulated access --- */
+
+static const struct em_field access_fields[] = {
+    {"name", EM_F_STRING}, {"reason", EM_F_STRING}, {NULL}};
+const struct em_message kms_key_access_request = {"emulator.v1.KeyAccessRequest", access_fields};
+
+/* Holds the version `name` names: a CryptoKeyVersion, or a CryptoKey's primary. */
+static enum em_code access_target(struct em_call *call, const char *name,
+                                  struct kms_version_ref *ref)
+{
+    struct kms_registry *reg = ((struct kms_ctx *)call->svc->ctx)->registry;
+    if (!name || !*name)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "name (a CryptoKey or CryptoKeyVersion) is required.");
+    if (strstr(name, "/cryptoKeyVersions/")
+            ? kms_version_get(reg, name, ref, &call->status)
+            : kms_primary_version_get(reg, name, ref, &call->status))
+        return call->status.code;
+    if (!ref->found)
+        return EM_CALL_FAIL(call, EM_FAILED_PRECONDITION,
+                            "CryptoKey %s has no primary version: name one of its "
+                            "CryptoKeyVersions.",
+                            name);
+    return EM_OK;
+}
+
+/* The key's use for the body's reason, by the caller (the control plane's stand-in for
+ * Google); an internal route, so the reason given is honoured. */
+enum em_code kms_simulate_key_access(struct em_call *call)
+{
+    const char *asked = em_json_string(call->body, "reason");
+    const char *reason = asked ? kms_kaj_reason_named(asked) : NULL;
+    if (!reason || strcmp(reason, "REASON_UNSPECIFIED") == 0)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "reason must be an AccessReason other than REASON_UNSPECIFIED, not "
+                            "\"%.60s\".",
+                            asked ? asked : "");
+    struct kms_version_ref ref = {0};
+    enum em_code code = access_target(call, em_json_string(call->body, "name"), &ref);
+    if (!code) {
+        /* the audit entry names the key, as a cryptographic call's does */
+        snprintf(call->audit_resource, sizeof(call->audit_resource), "%.*s",
+                 (int)sizeof(call->audit_resource) - 1, ref.key_name);
+        call->access_reason = reason;
+        code = kms_use_version(call, ((struct kms_ctx *)call->svc->ctx)->registry, &ref,
+                               em_clock_now());
+    }
+    if (!code) {
+        cJSON *reply = cJSON_CreateObject();
+        cJSON_AddStringToObject(reply, "cryptoKeyVersion", ref.name);
+        cJSON_AddStringToObject(reply, "reason", reason);
+        code = em_call_reply(call, reply);
+    }
+    kms_version_put(&ref);
+    return code;
 }
 
 enum em_code kms_show_effective_kaj_enrollment_config(struct em_call *call)

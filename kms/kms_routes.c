@@ -200,5 +200,8 @@ const struct em_route kms_routes[] = {
      kms_show_effective_kaj_enrollment_config,
      "ShowEffectiveKeyAccessJustificationsEnrollmentConfig", NULL, NULL,
      P("projects.showEffectiveKajEnrollmentConfig"), DATA},
+    /* the control plane's simulated access for a reason of Google's (kaj:simulateAccess) */
+    {"POST", "emulator/v1/internal:keyAccess", kms_simulate_key_access, "SimulatedKeyAccess",
+     &kms_key_access_request, NULL, NULL, DATA, .internal = true},
     {NULL},
 };

@@ -202,6 +202,10 @@ enum em_code control_enable_ekm_key(struct em_call *call);
 enum em_code control_destroy_ekm_key(struct em_call *call);
 enum em_code control_move_ekm_key(struct em_call *call);
 
+/* Key Access Justifications (control_kaj.c) */
+extern const struct em_message control_kaj_access_request;
+enum em_code control_simulate_key_access(struct em_call *call);
+
 /* The route table (control_routes.c). */
 extern const struct em_route control_routes[]; /* ends with a NULL entry */
 

@@ -40,6 +40,9 @@ const struct em_route control_routes[] = {
      &control_ekm_key_request},
     {"POST", "emulator/v1/ekm/keys:move", control_move_ekm_key, "MoveEkmKey",
      &control_ekm_move_request},
+    /* Key Access Justifications: an access for a reason of Google's, through KMS */
+    {"POST", "emulator/v1/kaj:simulateAccess", control_simulate_key_access, "SimulateKeyAccess",
+     &control_kaj_access_request},
 
     /* Resource Manager v1: projects exist implicitly; an update sets name, labels, parent */
     {"GET", "v1/projects", control_list_projects, "ListProjects"},

@@ -155,6 +155,29 @@ refused=$(jq -r '[.entries[].protoPayload | select(.metadata.keyAccessJustificat
 expect_eq true "$(jq -r '[.entries[].protoPayload.metadata.keyAccessJustification.policyEnforced // empty] | any' <<<"$BODY")" \
     "entries say a policy was checked"
 
+section "a simulated access for a reason of Google's (kaj:simulateAccess)"
+api POST "$KMS_URL/v1/$RING/cryptoKeys?cryptoKeyId=reviewed" \
+    '{"purpose":"ENCRYPT_DECRYPT","keyAccessJustificationsPolicy":{"allowedAccessReasons":["GOOGLE_INITIATED_SERVICE"]}}'
+expect_status 200
+api POST "$CONTROL_URL/emulator/v1/kaj:simulateAccess" \
+    "{\"name\":\"$RING/cryptoKeys/reviewed\",\"reason\":\"GOOGLE_INITIATED_SERVICE\"}"
+expect_status 200
+expect_json .cryptoKeyVersion "$RING/cryptoKeys/reviewed/cryptoKeyVersions/1"
+api POST "$CONTROL_URL/emulator/v1/kaj:simulateAccess" \
+    "{\"name\":\"$RING/cryptoKeys/reviewed\",\"reason\":\"THIRD_PARTY_DATA_REQUEST\"}"
+expect_error_json 400 FAILED_PRECONDITION
+expect_json .error.message "$(denied_message "$RING/cryptoKeys/reviewed" THIRD_PARTY_DATA_REQUEST)"
+api POST "$CONTROL_URL/emulator/v1/kaj:simulateAccess" \
+    "{\"name\":\"$RING/cryptoKeys/reviewed\",\"reason\":\"NOT_A_REASON\"}"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$KMS_URL/emulator/v1/internal:keyAccess" \
+    "{\"name\":\"$RING/cryptoKeys/reviewed\",\"reason\":\"GOOGLE_INITIATED_SERVICE\"}"
+expect_error_json 403 PERMISSION_DENIED # KMS's route is the control plane's alone
+api POST "$CONTROL_URL/v2/entries:list" \
+    '{"resourceNames":["projects/kaj-project"],"filter":"protoPayload.methodName=\"SimulatedKeyAccess\"","pageSize":10}'
+expect_json '[.entries[].protoPayload.metadata.keyAccessJustification.reason] | sort | join(",")' \
+    "GOOGLE_INITIATED_SERVICE,THIRD_PARTY_DATA_REQUEST"
+
 section "default policies: a folder's reaches a new key of its projects"
 api POST "$CONTROL_URL/v1/projects" '{"projectId":"kaj-child","parent":{"type":"folder","id":"4242"}}'
 expect_status 200

@@ -351,6 +351,57 @@ static void test_the_audit_log_records_each_reason(void **state)
     assert_string_equal(r.text[2], "Encrypt CUSTOMER_INITIATED_ACCESS 0");
 }
 
+/* KMS's side of the control plane's kaj:simulateAccess: the emulator's own route. */
+static int simulate(struct fixture *f, const char *body, bool internal, cJSON **reply)
+{
+    struct em_call c = {0};
+    c.method = "POST";
+    c.path = "/emulator/v1/internal:keyAccess";
+    c.body_text = body;
+    c.body_len = strlen(body);
+    c.svc = f->kms;
+    c.authorization =
+        "Bearer serviceAccount:key-access-simulation@emulator.iam.gserviceaccount.com";
+    c.internal_credential = internal ? strchr(em_trust_header_line(), ' ') + 1 : NULL;
+    em_dispatch(f->kms->router, &c);
+    int status = c.http_status;
+    *reply = cJSON_ParseWithLength(c.response, c.response_len);
+    em_call_reset(&c);
+    return status;
+}
+
+static void test_a_simulated_access_for_another_reason(void **state)
+{
+    struct fixture *f = *state;
+    make_ring(f);
+    create_key(f, "key", "ENCRYPT_DECRYPT", NULL, ALLOW("\"GOOGLE_INITIATED_SERVICE\""));
+    cJSON *r = NULL;
+    const char *service = "{\"name\":\"" KEY "\",\"reason\":\"GOOGLE_INITIATED_SERVICE\"}";
+    assert_int_equal(simulate(f, service, false, &r), 403);
+    cJSON_Delete(r);
+    assert_int_equal(simulate(f, service, true, &r), 200);
+    assert_string_equal(em_json_string(r, "cryptoKeyVersion"), KEY "/cryptoKeyVersions/1");
+    cJSON_Delete(r);
+    assert_int_equal(
+        simulate(f, "{\"name\":\"" KEY "\",\"reason\":\"GOOGLE_INITIATED_REVIEW\"}", true, &r),
+        400);
+    assert_string_equal(em_json_string(cJSON_GetObjectItem(r, "error"), "message"),
+                        DENIED "GOOGLE_INITIATED_REVIEW.");
+    cJSON_Delete(r);
+    assert_int_equal(
+        simulate(f, "{\"name\":\"" KEY "\",\"reason\":\"REASON_UNSPECIFIED\"}", true, &r), 400);
+    cJSON_Delete(r);
+    assert_int_equal(simulate(f, "{\"reason\":\"GOOGLE_INITIATED_SERVICE\"}", true, &r), 400);
+    cJSON_Delete(r);
+    struct em_status st = {0};
+    assert_int_equal(em_audit_flush(f->kms->audit, &st), EM_OK);
+    struct reasons seen = {0};
+    assert_int_equal(em_audit_scan(f->kms->store, false, 0, collect_reason, &seen, &st), EM_OK);
+    assert_int_equal(seen.count, 2);
+    assert_string_equal(seen.text[0], "SimulatedKeyAccess GOOGLE_INITIATED_SERVICE 1");
+    assert_string_equal(seen.text[1], "SimulatedKeyAccess GOOGLE_INITIATED_REVIEW 1");
+}
+
 static void test_default_policies(void **state)
 {
     struct fixture *f = *state;
@@ -444,6 +495,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keys_carry_a_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_use_of_a_key_is_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_the_audit_log_records_each_reason, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_simulated_access_for_another_reason, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_default_policies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_configs_refuse_bad_input_and_are_reset, setup,
                                         teardown),
