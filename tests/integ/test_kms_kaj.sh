@@ -206,4 +206,33 @@ expect_eq "{\"allowedAccessReasons\":[\"$CUSTOMER\",\"$SYSTEM\"]}" "$(policy_of 
 api GET "$KMS_URL/v1/folders/4242/kajPolicyConfig"
 expect_json '.defaultKeyAccessJustificationPolicy.allowedAccessReasons | join(",")' "$SYSTEM"
 stop_stack
+
+section "--iam enforce: configurations need their permissions on their parent"
+start_stack --iam enforce
+OWNER=user:developer@example.com
+grant() { # grant URL_OF_RESOURCE MEMBER ROLE: as the owner
+    API_PRINCIPAL=$OWNER api POST "$1:setIamPolicy" \
+        "{\"policy\": {\"bindings\": [{\"role\": \"$3\", \"members\": [\"$2\"]}]}}"
+    expect_status 200
+}
+API_PRINCIPAL=user:alice@example.com api GET "$KMS_URL/v1/folders/777/kajPolicyConfig"
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "cloudkms.kajPolicyConfigs.get" "the refusal names the permission"
+grant "$CONTROL_URL/v2/folders/777" user:alice@example.com roles/cloudkms.keyAccessJustificationsPolicyConfigAdmin
+API_PRINCIPAL=user:alice@example.com api PATCH "$KMS_URL/v1/folders/777/kajPolicyConfig" \
+    "{\"defaultKeyAccessJustificationPolicy\":{\"allowedAccessReasons\":[\"$CUSTOMER\"]}}"
+expect_status 200
+API_PRINCIPAL=user:alice@example.com api GET "$KMS_URL/v1/projects/kaj-project/kajPolicyConfig"
+expect_error_json 403 PERMISSION_DENIED # the folder's grant does not reach another project
+API_PRINCIPAL=user:bob@example.com api GET \
+    "$KMS_URL/v1/projects/kaj-project:showEffectiveKeyAccessJustificationsEnrollmentConfig"
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$BODY" "cloudkms.projects.showEffectiveKajEnrollmentConfig" "the refusal names the permission"
+grant "$CONTROL_URL/v1/projects/kaj-project" user:bob@example.com \
+    roles/cloudkms.keyAccessJustificationsEnrollmentConfigViewer
+API_PRINCIPAL=user:bob@example.com api GET \
+    "$KMS_URL/v1/projects/kaj-project:showEffectiveKeyAccessJustificationsEnrollmentConfig"
+expect_status 200
+expect_json .hardwareConfig.auditLogging true
+stop_stack
 finish
