@@ -8,6 +8,8 @@
 # 1,100 slow clients on a service and on the control plane leave /health and real
 # requests answering, until their requests' deadline (10 s from the first byte) closes
 # them. Raw requests go through tests/integ/http_client.py (python3).
+# full-run-only: 1,100 slow clients held until their deadline; `FAST=1 tests/integ/run-all`
+# (scripts/test-all --fast) skips it
 # shellcheck source=tests/integ/lib.sh
 source "$(dirname "$0")/lib.sh"
 

@@ -5,6 +5,8 @@
 # and acknowledged messages never come back after another kill -9 (at-least-once
 # delivery, acks durable). A deleted topic's backlog, kept for its subscription, survives
 # a kill -9 too.
+# full-run-only: kill -9 drills under load; `FAST=1 tests/integ/run-all` (scripts/test-all
+# --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
 start_stack
