@@ -41,6 +41,7 @@ const struct em_service_desc bigtable_descriptor = {
     .product = "Bigtable",
     .port = 3,
     .google_service = "bigtableadmin.googleapis.com",
+    .api_title = "Cloud Bigtable Admin API",
     .agent_domain = "gcp-sa-bigtable",
     .roles = bigtable_roles,
 };

@@ -45,7 +45,9 @@ struct em_service_desc {
     const char *name;           /* "kms": bin/<name>, <name>/, logs, audit rows, --services */
     const char *product;        /* "Cloud KMS": what messages and the status page call it */
     int port;                   /* offset from --port-base, unique */
-    const char *google_service; /* "cloudkms.googleapis.com": audit log serviceName */
+    const char *google_service; /* "cloudkms.googleapis.com": audit log serviceName, and the
+                                   API Service Usage enables or disables (em_api_state.h) */
+    const char *api_title;      /* "Cloud Key Management Service (KMS) API": that API's title */
     /* Service agent: service-<project number>@<agent_domain>.iam.gserviceaccount.com, the
      * principal that uses the service's CMEK keys ("gcp-sa-pubsub"); NULL: none. */
     const char *agent_domain;

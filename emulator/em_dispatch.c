@@ -34,12 +34,14 @@
  * A streaming reply's text is built here, whoever carries it: "[" before the first element,
  * "," before the others, and at the end "]" or ",{"error":...}]" (render_stream_end).
  */
+#include "em_api_state.h"
 #include "em_audit.h"
 #include "em_call.h"
 #include "em_clock.h"
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_log.h"
+#include "em_names.h"
 #include "em_schema.h"
 #include "em_service.h"
 #include "em_trust.h"
@@ -310,10 +312,43 @@ static enum em_code authorize(struct em_call *call)
                         em_call_resource(call), permission, &call->status);
 }
 
+/* Google refuses a call on a project that disabled the service's API (Service Usage,
+ * em_api_state.h): 403 SERVICE_DISABLED, before any permission is checked. */
+static enum em_code check_api_enabled(struct em_call *call)
+{
+    if (!em_api_state_any() || !call->svc || call->match.route->internal)
+        return EM_OK;
+    const struct em_service_desc *desc = call->svc->def->desc;
+    const char *resource = em_call_resource(call);
+    char project[64];
+    if (!desc->google_service || !resource || strncmp(resource, "projects/", 9) != 0 ||
+        !em_name_id(resource, "projects", project, sizeof(project)) ||
+        !em_api_disabled(project, desc->google_service))
+        return EM_OK;
+    long long number = (long long)em_project_number(project);
+    char consumer[48], number_text[24], url[256];
+    snprintf(consumer, sizeof(consumer), "projects/%lld", number);
+    snprintf(number_text, sizeof(number_text), "%lld", number);
+    snprintf(url, sizeof(url),
+             "https://console.developers.google.com/apis/api/%s/overview?project=%lld",
+             desc->google_service, number);
+    const char *title = desc->api_title ? desc->api_title : desc->google_service;
+    EM_CALL_FAIL(call, EM_PERMISSION_DENIED,
+                 "%s has not been used in project %lld before or it is disabled. Enable it by "
+                 "visiting %s then retry. If you enabled this API recently, wait a few minutes "
+                 "for the action to propagate to our systems and retry.",
+                 title, number, url);
+    const char *const pairs[] = {"activationUrl", url,         "consumer", consumer,
+                                 "containerInfo", number_text, "service",  desc->google_service,
+                                 "serviceTitle",  title,       NULL};
+    em_status_set_info(&call->status, "SERVICE_DISABLED", "googleapis.com", pairs);
+    return call->status.code;
+}
+
 static enum em_code prepare(const struct em_router *router, struct em_call *call)
 {
-    if (check_url(call) || route_call(router, call) || authenticate(call) || parse_body(call) ||
-        authorize(call))
+    if (check_url(call) || route_call(router, call) || authenticate(call) ||
+        check_api_enabled(call) || parse_body(call) || authorize(call))
         return call->status.code;
     const struct em_route *route = call->match.route;
     if (!route->handler)

@@ -3,6 +3,7 @@
  */
 #include "em_service.h"
 
+#include "em_api_state.h"
 #include "em_audit.h"
 #include "em_call.h"
 #include "em_clock.h"
@@ -73,6 +74,13 @@ static enum em_code handle_key_checks(struct em_call *call)
     return em_call_reply(call, cJSON_CreateObject());
 }
 
+static enum em_code handle_apis(struct em_call *call)
+{
+    if (em_api_state_load(call->svc->store, &call->status))
+        return call->status.code;
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
 static enum em_code handle_faults(struct em_call *call)
 {
     if (em_faults_reload(call->svc->store, &call->status))
@@ -87,6 +95,7 @@ static const struct em_route common_routes[] = {
     {"POST", "emulator/v1/internal:flush", handle_flush, "Flush", .internal = true},
     {"POST", "emulator/v1/internal:keyChecks", handle_key_checks, "RunKeyChecks", .internal = true},
     {"POST", "emulator/v1/internal:faults", handle_faults, "ReloadFaults", .internal = true},
+    {"POST", "emulator/v1/internal:apis", handle_apis, "ReloadApiStates", .internal = true},
 };
 
 /* --- files --- */
@@ -141,6 +150,7 @@ static enum em_code open_core(struct em_service *svc, struct em_status *st)
     if (em_trust_open(svc->config.data_dir, st) || em_store_open(path, &svc->store, st) ||
         em_clock_open(svc->store, st) || em_iam_open(svc->store, st) ||
         em_orgpolicy_open(svc->store, st) || em_faults_open(svc->store, st) ||
+        em_api_state_open(svc->store, st) || em_api_state_load(svc->store, st) ||
         em_audit_open(svc->store, svc->config.audit_max_entries, &svc->audit, st))
         return st->code;
     /* a crash may have come between an erasure and its purge: the first tick finishes it */
@@ -198,6 +208,8 @@ enum em_code em_service_tick(struct em_service *svc, struct em_status *st)
     enum em_code code = em_clock_reload(svc->store, st);
     if (!code)
         code = em_faults_reload(svc->store, st);
+    if (!code)
+        code = em_api_state_load(svc->store, st);
     if (!code && svc->cmek)
         code = em_cmek_tick(svc->cmek, em_clock_now(), st);
     if (!code && svc->def->tick)

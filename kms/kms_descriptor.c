@@ -109,6 +109,7 @@ const struct em_service_desc kms_descriptor = {
     .product = "Cloud KMS",
     .port = 1,
     .google_service = "cloudkms.googleapis.com",
+    .api_title = "Cloud Key Management Service (KMS) API",
     .roles = kms_roles,
     .resource_types = kms_resource_types,
 };

@@ -33,6 +33,7 @@ const struct em_service_desc pubsub_descriptor = {
     .product = "Pub/Sub",
     .port = 2,
     .google_service = "pubsub.googleapis.com",
+    .api_title = "Cloud Pub/Sub API",
     .agent_domain = "gcp-sa-pubsub",
     .roles = pubsub_roles,
     .resource_types = pubsub_resource_types,

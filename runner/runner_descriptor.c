@@ -35,6 +35,7 @@ const struct em_service_desc runner_descriptor = {
     .product = "Dataflow",
     .port = 5,
     .google_service = "dataflow.googleapis.com",
+    .api_title = "Dataflow API",
     .agent_domain = "dataflow-service-producer-prod",
     .roles = runner_roles,
 };

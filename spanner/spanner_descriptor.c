@@ -74,6 +74,7 @@ const struct em_service_desc spanner_descriptor = {
     .product = "Spanner",
     .port = 4,
     .google_service = "spanner.googleapis.com",
+    .api_title = "Cloud Spanner API",
     .agent_domain = "gcp-sa-spanner",
     .roles = spanner_roles,
 };

@@ -34,5 +34,6 @@ const struct em_service_desc control_descriptor = {
     .product = "Control plane",
     .port = 0,
     .google_service = "cloudresourcemanager.googleapis.com",
+    .api_title = "Cloud Resource Manager API",
     .roles = control_roles,
 };

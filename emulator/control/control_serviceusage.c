@@ -1,19 +1,22 @@
 /*
- * control_serviceusage: Service Usage v1 on the control plane, so that setup scripts run
- * unchanged: `gcloud services enable | disable | list`, and the cloudapis.googleapis.com
- * that `gcloud projects create` enables.
+ * control_serviceusage: Service Usage v1 on the control plane: `gcloud services enable |
+ * disable | list`, and the cloudapis.googleapis.com that `gcloud projects create` enables.
  *
- * The APIs the emulator serves (KMS, Pub/Sub, Bigtable, Spanner, Dataflow, and the
- * control plane's Resource Manager, Organization Policy, Logging and Service Usage) are
- * always ENABLED: they answer whether or not they were enabled, so disabling one is
- * FAILED_PRECONDITION rather than a state the emulator would not honour. Any other API
- * is recorded per project as enabled or disabled (table `project_services`, migration
- * module "serviceusage"): it has no other effect here, as nothing serves it. Enable and
- * disable answer a done Operation, saved for GET v1/operations/{id}. Reset forgets it.
+ * The APIs of the emulator's services (KMS, Pub/Sub, Bigtable, Spanner, Dataflow) are
+ * enabled in every project until it disables one: from then on that service refuses the
+ * project's calls with Google's 403 SERVICE_DISABLED (em_dispatch; em_api_state holds the
+ * table and every service's set, which this file asks the services to reload), until it
+ * is enabled again. The control plane's own APIs (Resource Manager, Organization Policy,
+ * Logging, Service Usage) are always ENABLED: disabling one is FAILED_PRECONDITION, as a
+ * project that did so could not enable it again here. Any other API is recorded per
+ * project as enabled or disabled: it has no other effect, as nothing serves it. Enable
+ * and disable answer a done Operation, saved for GET v1/operations/{id}. Reset forgets
+ * every choice.
  */
 #include "control.h"
 
 #include "control_folders.h"
+#include "em_api_state.h"
 #include "em_call.h"
 #include "em_clock.h"
 #include "em_crypto.h"
@@ -24,21 +27,25 @@
 #include "em_service.h"
 #include "em_store.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The APIs the emulator serves: always enabled. */
-static const char *const served[] = {
-    "bigtable.googleapis.com",     "bigtableadmin.googleapis.com",
-    "cloudkms.googleapis.com",     "cloudresourcemanager.googleapis.com",
-    "dataflow.googleapis.com",     "logging.googleapis.com",
-    "orgpolicy.googleapis.com",    "pubsub.googleapis.com",
-    "serviceusage.googleapis.com", "spanner.googleapis.com",
+/* The APIs the emulator serves, in name order: the services' (enabled until a project
+ * disables one), and the control plane's (always enabled). */
+static const struct {
+    const char *name;
+    bool always;
+} served[] = {
+    {"bigtable.googleapis.com", false},    {"bigtableadmin.googleapis.com", false},
+    {"cloudkms.googleapis.com", false},    {"cloudresourcemanager.googleapis.com", true},
+    {"dataflow.googleapis.com", false},    {"logging.googleapis.com", true},
+    {"orgpolicy.googleapis.com", true},    {"pubsub.googleapis.com", false},
+    {"serviceusage.googleapis.com", true}, {"spanner.googleapis.com", false},
 };
 
 #define SERVED_COUNT (sizeof(served) / sizeof(served[0]))
+#define APIS_PATH    "emulator/v1/internal:apis"
 
 #define SERVICE_NAME_MAX 100
 
@@ -53,67 +60,65 @@ static const struct em_field batch_enable_fields[] = {{"serviceIds", EM_F_STRING
 const struct em_message control_batch_enable_request = {
     "google.api.serviceusage.v1.BatchEnableServicesRequest", batch_enable_fields};
 
-static bool is_served(const char *service)
+/* The served API called service, or -1. */
+static int served_index(const char *service)
 {
     for (size_t i = 0; i < SERVED_COUNT; i++)
-        if (strcmp(served[i], service) == 0)
-            return true;
-    return false;
+        if (strcmp(served[i].name, service) == 0)
+            return (int)i;
+    return -1;
 }
 
-/* --- the table --- */
+static bool is_served(const char *service)
+{
+    return served_index(service) >= 0;
+}
 
-static const char *const migrations[] = {
-    "CREATE TABLE project_services ("
-    " project_id TEXT NOT NULL,"
-    " service TEXT NOT NULL,"
-    " enabled INTEGER NOT NULL,"
-    " PRIMARY KEY (project_id, service))",
-};
+/* One of the control plane's own APIs, which stay enabled. */
+static bool always_enabled(const char *service)
+{
+    int i = served_index(service);
+    return i >= 0 && served[i].always;
+}
+
+/* --- the table (em_api_state) --- */
 
 enum em_code control_serviceusage_open(struct em_store *store, struct em_status *st)
 {
-    return em_store_migrate(store, "serviceusage", migrations,
-                            (int)(sizeof(migrations) / sizeof(migrations[0])), st);
+    return em_api_state_open(store, st);
 }
 
 enum em_code control_serviceusage_clear(struct em_store *store, struct em_status *st)
 {
-    sqlite3_stmt *stmt = em_store_stmt(store, "DELETE FROM project_services", st);
-    return stmt ? em_stmt_run(stmt, st) : st->code;
+    return em_api_state_clear(store, st);
 }
 
-static enum em_code set_enabled(struct em_store *store, const char *project_id, const char *service,
-                                bool enabled, struct em_status *st)
-{
-    sqlite3_stmt *stmt =
-        em_store_stmt(store,
-                      "INSERT OR REPLACE INTO project_services(project_id, service, enabled) "
-                      "VALUES (?, ?, ?)",
-                      st);
-    if (!stmt)
-        return st->code;
-    em_bind_text(stmt, 1, project_id);
-    em_bind_text(stmt, 2, service);
-    sqlite3_bind_int(stmt, 3, enabled);
-    return em_stmt_run(stmt, st);
-}
-
+/* Whether the project has service enabled: a served one unless it disabled it, another
+ * when it enabled it. */
 static enum em_code is_enabled(struct em_store *store, const char *project_id, const char *service,
                                bool *enabled, struct em_status *st)
 {
-    *enabled = is_served(service);
-    if (*enabled)
-        return EM_OK;
-    sqlite3_stmt *stmt = em_store_stmt(
-        store, "SELECT enabled FROM project_services WHERE project_id = ? AND service = ?", st);
-    if (!stmt)
+    bool recorded;
+    if (em_api_state_get(store, project_id, service, enabled, &recorded, st))
         return st->code;
-    em_bind_text(stmt, 1, project_id);
-    em_bind_text(stmt, 2, service);
-    int rc = sqlite3_step(stmt);
-    *enabled = rc == SQLITE_ROW && sqlite3_column_int(stmt, 0);
-    return em_stmt_end(stmt, rc, st);
+    if (!recorded)
+        *enabled = is_served(service);
+    return EM_OK;
+}
+
+/* The services reload their sets of disabled APIs (after a change to one of theirs). */
+static enum em_code reload_services(struct em_call *call)
+{
+    struct control *ctl = call->svc->ctx;
+    return control_services_call(ctl->supervisor, APIS_PATH, NULL, &call->status);
+}
+
+static enum em_code set_enabled(struct em_call *call, const char *project_id, const char *service,
+                                bool enabled)
+{
+    if (em_api_state_set(call->svc->store, project_id, service, enabled, &call->status))
+        return call->status.code;
+    return is_served(service) ? reload_services(call) : EM_OK;
 }
 
 /* --- JSON --- */
@@ -219,8 +224,7 @@ enum em_code control_enable_service(struct em_call *call)
 {
     char project[32], service[SERVICE_NAME_MAX + 1];
     if (call_service(call, project, service) ||
-        (!is_served(service) &&
-         set_enabled(call->svc->store, project, service, true, &call->status)))
+        (!always_enabled(service) && set_enabled(call, project, service, true)))
         return call->status.code;
     return reply_service_operation(call, project, service, true);
 }
@@ -230,12 +234,12 @@ enum em_code control_disable_service(struct em_call *call)
     char project[32], service[SERVICE_NAME_MAX + 1];
     if (call_service(call, project, service))
         return call->status.code;
-    if (is_served(service))
+    if (always_enabled(service))
         return EM_CALL_FAIL(call, EM_FAILED_PRECONDITION,
-                            "%s is served by the emulator and stays enabled: the emulator does "
-                            "not disable the APIs it serves.",
+                            "%s is the emulator's control plane and stays enabled: a project "
+                            "that disabled it could not enable anything again.",
                             service);
-    if (set_enabled(call->svc->store, project, service, false, &call->status))
+    if (set_enabled(call, project, service, false))
         return call->status.code;
     return reply_service_operation(call, project, service, false);
 }
@@ -269,14 +273,19 @@ enum em_code control_batch_enable_services(struct em_call *call)
             return call->status.code;
     }
     struct em_store *store = call->svc->store;
+    bool reload = false;
     if (em_store_begin(store, &call->status))
         return call->status.code;
-    for (int i = 0; i < n; i++)
-        if (!is_served(names[i]) && set_enabled(store, project, names[i], true, &call->status)) {
+    for (int i = 0; i < n; i++) {
+        if (always_enabled(names[i]))
+            continue;
+        reload |= is_served(names[i]);
+        if (em_api_state_set(store, project, names[i], true, &call->status)) {
             em_store_rollback(store);
             return call->status.code;
         }
-    if (em_store_commit(store, &call->status))
+    }
+    if (em_store_commit(store, &call->status) || (reload && reload_services(call)))
         return call->status.code;
     cJSON *response = cJSON_CreateObject();
     cJSON *services = cJSON_AddArrayToObject(response, "services");
@@ -286,22 +295,29 @@ enum em_code control_batch_enable_services(struct em_call *call)
 }
 
 /* Every service the project knows: those the emulator serves, then those recorded. */
+struct listing {
+    const char *project_id;
+    cJSON *items;
+};
+
+static void add_recorded(const char *api, bool enabled, void *arg)
+{
+    struct listing *l = arg;
+    if (!is_served(api))
+        cJSON_AddItemToArray(l->items, service_json(l->project_id, api, enabled));
+}
+
 static enum em_code project_services(struct em_store *store, const char *project_id, cJSON *items,
                                      struct em_status *st)
 {
-    for (size_t i = 0; i < SERVED_COUNT; i++)
-        cJSON_AddItemToArray(items, service_json(project_id, served[i], true));
-    sqlite3_stmt *stmt = em_store_stmt(
-        store,
-        "SELECT service, enabled FROM project_services WHERE project_id = ? ORDER BY service", st);
-    if (!stmt)
-        return st->code;
-    em_bind_text(stmt, 1, project_id);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-        cJSON_AddItemToArray(
-            items, service_json(project_id, em_column_text(stmt, 0), sqlite3_column_int(stmt, 1)));
-    return em_stmt_end(stmt, rc, st);
+    for (size_t i = 0; i < SERVED_COUNT; i++) {
+        bool enabled;
+        if (is_enabled(store, project_id, served[i].name, &enabled, st))
+            return st->code;
+        cJSON_AddItemToArray(items, service_json(project_id, served[i].name, enabled));
+    }
+    struct listing l = {project_id, items};
+    return em_api_state_each(store, project_id, add_recorded, &l, st);
 }
 
 enum em_code control_list_services(struct em_call *call)

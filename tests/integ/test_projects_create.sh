@@ -116,9 +116,9 @@ expect_status 200
 expect_json .response.service.state DISABLED
 api GET "$SU?filter=state:ENABLED&pageSize=200"
 expect_json '[.services[].config.name] | index("compute.googleapis.com")' null
-api POST "$SU/pubsub.googleapis.com:disable" '{}'
+api POST "$SU/serviceusage.googleapis.com:disable" '{}'
 expect_error_json 400 FAILED_PRECONDITION
-expect_contains "$BODY" "stays enabled" "a served API cannot be disabled"
+expect_contains "$BODY" "stays enabled" "the control plane's APIs cannot be disabled"
 api POST "$SU/not..valid:enable" '{}'
 expect_error_json 400 INVALID_ARGUMENT
 api POST "$RM/projects/created-one/services:batchEnable" '{"serviceIds":[]}'

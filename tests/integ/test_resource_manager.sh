@@ -199,8 +199,8 @@ if (( HAVE_GCLOUD )); then
     expect_contains "$out" "storage.googleapis.com" "gcloud services list shows the enabled API"
     expect_contains "$out" "cloudapis.googleapis.com" "and the one projects create enabled"
     expect_contains "$out" "cloudkms.googleapis.com" "and the APIs the emulator serves"
-    out=$(gcloud services disable pubsub.googleapis.com --project gcloud-made-1 2>&1)
-    expect_eq 1 $? "gcloud services disable of an API the emulator serves fails"
+    out=$(gcloud services disable cloudresourcemanager.googleapis.com --project gcloud-made-1 2>&1)
+    expect_eq 1 $? "gcloud services disable of the control plane's API fails"
     expect_contains "$out" "stays enabled" "gcloud shows why"
 fi
 

@@ -2,12 +2,14 @@
 // Service Usage v1 through Google's @google-cloud/service-usage (ServiceUsageClient) over
 // its REST transport, against the control plane: an API enabled (a long-running operation
 // the library waits on), read back, listed with a filter, enabled in a batch and disabled;
-// the APIs the emulator serves stay enabled and refuse to be disabled, naming why.
+// the control plane's own APIs refuse to be disabled, naming why; a service's API
+// disabled makes that service refuse the project's calls (Google's SERVICE_DISABLED, as
+// @google-cloud/pubsub surfaces it) until it is enabled again.
 
 const {describe, it, before, after} = require('node:test');
 const assert = require('node:assert/strict');
 const {ServiceUsageClient} = require('@google-cloud/service-usage');
-const {RUN, Code, restOptions} = require('./lib/emulator.js');
+const {RUN, Code, restOptions, pubsub} = require('./lib/emulator.js');
 
 const PROJECT = `usage-${RUN}`;
 // An operation's response is decoded by protobuf.js, which leaves enums as numbers
@@ -52,7 +54,7 @@ describe('Service Usage through @google-cloud/service-usage (REST)', () => {
     }
   });
 
-  it('disables an API it does not serve; a served one stays enabled', async () => {
+  it('disables an API it does not serve; the control plane\'s stay enabled', async () => {
     const [operation] = await client.disableService({name: service('bigquery.googleapis.com')});
     const [response] = await operation.promise();
     assert.equal(state(response.service.state), 'DISABLED');
@@ -60,11 +62,31 @@ describe('Service Usage through @google-cloud/service-usage (REST)', () => {
     assert.ok(!services.map(s => s.config.name).includes('bigquery.googleapis.com'));
     // this library's google-gax (5.x) reports a long-running method's refusal over REST as
     // the HTTP status (400) with Google's JSON error as the message: the status is in it
-    await assert.rejects(client.disableService({name: service('pubsub.googleapis.com')}), error => {
+    await assert.rejects(client.disableService({name: service('serviceusage.googleapis.com')}), error => {
       assert.ok([Code.FAILED_PRECONDITION, 400].includes(error.code), `${error.code}: ${error.message}`);
       assert.ok(error.message.includes('FAILED_PRECONDITION'), error.message);
       assert.ok(error.message.includes('stays enabled'), error.message);
       return true;
     });
+  });
+
+  it('a disabled service API refuses the project\'s calls until enabled again', async () => {
+    const topics = pubsub(PROJECT);
+    try {
+      const [disabled] = await client.disableService({name: service('pubsub.googleapis.com')});
+      await disabled.promise();
+      await assert.rejects(topics.createTopic(`orders-${RUN}`), error => {
+        assert.equal(error.code, Code.PERMISSION_DENIED, error.message);
+        assert.ok(error.message.includes('Cloud Pub/Sub API has not been used in project'),
+                  error.message);
+        return true;
+      });
+      const [enabled] = await client.enableService({name: service('pubsub.googleapis.com')});
+      await enabled.promise();
+      const [topic] = await topics.createTopic(`orders-${RUN}`);
+      assert.ok(topic.name.endsWith(`/topics/orders-${RUN}`));
+    } finally {
+      await topics.close();
+    }
   });
 });

@@ -18,10 +18,12 @@
 
 #include <cmocka.h>
 
+#include "em_api_state.h"
 #include "em_audit.h"
 #include "em_call.h"
 #include "em_iam.h"
 #include "em_json.h"
+#include "em_names.h"
 #include "em_log.h"
 #include "em_schema.h"
 #include "em_trust.h"
@@ -219,7 +221,8 @@ static const struct em_route routes[] = {
     {"POST", "emulator/v1/internal:widgets", handle_empty, "InternalWidgets", .internal = true},
 };
 
-static const struct em_service_desc desc = {.name = "test"};
+static const struct em_service_desc desc = {
+    .name = "test", .google_service = "widgets.googleapis.com", .api_title = "Widgets API"};
 static const struct em_service_def def = {.desc = &desc};
 
 struct fixture {
@@ -669,6 +672,47 @@ static void test_service_agents_and_callers_need_the_internal_credential(void **
     error_is(f, 403, "PERMISSION_DENIED", "The caller does not have permission");
     assert_int_equal(handler_runs, 2);
     request_with_headers(f, NULL, "GOOGLE_INITIATED_SYSTEM_OPERATION", good);
+    assert_int_equal(f->call.http_status, 200);
+}
+
+/* A project that disabled the service's API (Service Usage): Google's SERVICE_DISABLED,
+ * before the handler or any permission; other projects and internal routes go on. */
+static void test_a_disabled_api_refuses_the_project(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    assert_int_equal(em_api_state_open(f->dir.store, &st), EM_OK);
+    assert_int_equal(em_api_state_set(f->dir.store, "p", "widgets.googleapis.com", false, &st),
+                     EM_OK);
+    assert_int_equal(em_api_state_load(f->dir.store, &st), EM_OK);
+    request(f, "GET", "/v1/" WIDGET, NULL, NULL);
+    char message[512];
+    long long number = (long long)em_project_number("p");
+    snprintf(message, sizeof(message),
+             "Widgets API has not been used in project %lld before or it is disabled. Enable it "
+             "by visiting https://console.developers.google.com/apis/api/widgets.googleapis.com/"
+             "overview?project=%lld then retry. If you enabled this API recently, wait a few "
+             "minutes for the action to propagate to our systems and retry.",
+             number, number);
+    assert_int_equal(f->call.http_status, 403);
+    const cJSON *error = cJSON_GetObjectItem(f->json, "error");
+    assert_string_equal(em_json_string(error, "status"), "PERMISSION_DENIED");
+    assert_string_equal(em_json_string(error, "message"), message);
+    const cJSON *info = cJSON_GetArrayItem(cJSON_GetObjectItem(error, "details"), 0);
+    assert_string_equal(em_json_string(info, "reason"), "SERVICE_DISABLED");
+    assert_string_equal(em_json_string(cJSON_GetObjectItem(info, "metadata"), "service"),
+                        "widgets.googleapis.com");
+    assert_int_equal(handler_runs, 0);
+    request(f, "GET", "/v1/projects/other/widgets/w", NULL, NULL);
+    assert_int_equal(f->call.http_status, 200);
+    request_internal(f, "POST", "/emulator/v1/internal:widgets", NULL, credential(f));
+    assert_int_equal(f->call.http_status, 200);
+    /* enabled again: the set reloaded, the project's calls go through */
+    assert_int_equal(em_api_state_set(f->dir.store, "p", "widgets.googleapis.com", true, &st),
+                     EM_OK);
+    assert_int_equal(em_api_state_load(f->dir.store, &st), EM_OK);
+    assert_false(em_api_state_any());
+    request(f, "GET", "/v1/" WIDGET, NULL, NULL);
     assert_int_equal(f->call.http_status, 200);
 }
 
@@ -1127,6 +1171,7 @@ int main(void)
         T(test_tokens_naming_no_principal_are_refused_before_the_handler),
         T(test_internal_routes_need_the_internal_credential),
         T(test_service_agents_and_callers_need_the_internal_credential),
+        T(test_a_disabled_api_refuses_the_project),
         T(test_iam_enforce_denies_until_granted),
         T(test_iam_off_allows_everyone),
         T(test_calls_are_audited),

@@ -1,0 +1,149 @@
+/*
+ * em_api_state: projects' enabled and disabled APIs, and this process's set of the
+ * disabled ones (see em_api_state.h). The only SQL of table project_services.
+ */
+#include "em_api_state.h"
+
+#include "em_store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const migrations[] = {
+    "CREATE TABLE project_services ("
+    " project_id TEXT NOT NULL,"
+    " service TEXT NOT NULL,"
+    " enabled INTEGER NOT NULL,"
+    " PRIMARY KEY (project_id, service))",
+};
+
+enum em_code em_api_state_open(struct em_store *store, struct em_status *st)
+{
+    return em_store_migrate(store, "serviceusage", migrations,
+                            (int)(sizeof(migrations) / sizeof(migrations[0])), st);
+}
+
+enum em_code em_api_state_clear(struct em_store *store, struct em_status *st)
+{
+    return em_store_exec(store, "DELETE FROM project_services", st);
+}
+
+enum em_code em_api_state_set(struct em_store *store, const char *project_id, const char *api,
+                              bool enabled, struct em_status *st)
+{
+    sqlite3_stmt *stmt =
+        em_store_stmt(store,
+                      "INSERT OR REPLACE INTO project_services(project_id, service, enabled) "
+                      "VALUES (?, ?, ?)",
+                      st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, project_id);
+    em_bind_text(stmt, 2, api);
+    sqlite3_bind_int(stmt, 3, enabled);
+    return em_stmt_run(stmt, st);
+}
+
+enum em_code em_api_state_get(struct em_store *store, const char *project_id, const char *api,
+                              bool *enabled, bool *recorded, struct em_status *st)
+{
+    *enabled = *recorded = false;
+    sqlite3_stmt *stmt = em_store_stmt(
+        store, "SELECT enabled FROM project_services WHERE project_id = ? AND service = ?", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, project_id);
+    em_bind_text(stmt, 2, api);
+    int rc = sqlite3_step(stmt);
+    *recorded = rc == SQLITE_ROW;
+    *enabled = *recorded && sqlite3_column_int(stmt, 0);
+    return em_stmt_end(stmt, rc, st);
+}
+
+enum em_code em_api_state_each(struct em_store *store, const char *project_id,
+                               em_api_visit_fn visit, void *arg, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(
+        store,
+        "SELECT service, enabled FROM project_services WHERE project_id = ? ORDER BY service", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, project_id);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        visit(em_column_text(stmt, 0), sqlite3_column_int(stmt, 1) != 0, arg);
+    return em_stmt_end(stmt, rc, st);
+}
+
+/* --- this process's set of disabled APIs --- */
+
+struct disabled {
+    char project[64];
+    char api[EM_API_NAME_MAX];
+};
+
+static pthread_rwlock_t set_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct disabled *set_items;
+static size_t set_count;
+static atomic_size_t set_size; /* set_count, read without the lock by the fast path */
+
+struct loading {
+    struct disabled *items;
+    size_t count, cap;
+};
+
+static enum em_code add_loaded(sqlite3_stmt *stmt, void *arg, struct em_status *st)
+{
+    struct loading *l = arg;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct disabled *items = realloc(l->items, cap * sizeof(*items));
+        if (!items)
+            return EM_FAIL_OOM(st);
+        l->items = items;
+        l->cap = cap;
+    }
+    struct disabled *d = &l->items[l->count++];
+    snprintf(d->project, sizeof(d->project), "%s", em_column_text(stmt, 0));
+    snprintf(d->api, sizeof(d->api), "%s", em_column_text(stmt, 1));
+    return EM_OK;
+}
+
+enum em_code em_api_state_load(struct em_store *store, struct em_status *st)
+{
+    struct loading l = {0};
+    sqlite3_stmt *stmt = em_store_stmt(
+        store, "SELECT project_id, service FROM project_services WHERE enabled = 0", st);
+    if (!stmt || em_stmt_each_row(stmt, add_loaded, &l, st)) {
+        free(l.items);
+        return st->code;
+    }
+    pthread_rwlock_wrlock(&set_lock);
+    free(set_items);
+    set_items = l.items;
+    set_count = l.count;
+    atomic_store(&set_size, l.count);
+    pthread_rwlock_unlock(&set_lock);
+    return EM_OK;
+}
+
+bool em_api_state_any(void)
+{
+    return atomic_load_explicit(&set_size, memory_order_relaxed) != 0;
+}
+
+bool em_api_disabled(const char *project_id, const char *api)
+{
+    if (!em_api_state_any())
+        return false;
+    bool found = false;
+    pthread_rwlock_rdlock(&set_lock);
+    for (size_t i = 0; i < set_count && !found; i++)
+        found = strcmp(set_items[i].project, project_id) == 0 && strcmp(set_items[i].api, api) == 0;
+    pthread_rwlock_unlock(&set_lock);
+    return found;
+}
