@@ -331,6 +331,14 @@ gcloud_as() {
     CLOUDSDK_CONFIG="$dir" gcloud "$@"
 }
 
+# grant URL_OF_RESOURCE MEMBER ROLE: sets the resource's policy to that one binding, as
+# $OWNER (under --iam enforce, the default principal owns every project); status 200.
+grant() {
+    API_PRINCIPAL=$OWNER api POST "$1:setIamPolicy" \
+        "{\"policy\": {\"bindings\": [{\"role\": \"$3\", \"members\": [\"$2\"]}]}}"
+    expect_status 200
+}
+
 # --- assertions ---
 
 section() { echo "== $*"; }

@@ -149,11 +149,6 @@ start_stack --iam enforce
 OWNER=user:developer@example.com
 CONFIG="$KMS_URL/v1/folders/$FOLDER/autokeyConfig"
 HANDLES="$KMS_URL/v1/projects/app-project/locations/us-central1/keyHandles"
-grant() { # grant URL_OF_RESOURCE MEMBER ROLE: as the owner
-    API_PRINCIPAL=$OWNER api POST "$1:setIamPolicy" \
-        "{\"policy\": {\"bindings\": [{\"role\": \"$3\", \"members\": [\"$2\"]}]}}"
-    expect_status 200
-}
 API_PRINCIPAL=user:alice@example.com api GET "$CONFIG"
 expect_error_json 403 PERMISSION_DENIED
 expect_contains "$BODY" "cloudkms.autokeyConfigs.get" "the refusal names the permission"

@@ -210,11 +210,6 @@ stop_stack
 section "--iam enforce: configurations need their permissions on their parent"
 start_stack --iam enforce
 OWNER=user:developer@example.com
-grant() { # grant URL_OF_RESOURCE MEMBER ROLE: as the owner
-    API_PRINCIPAL=$OWNER api POST "$1:setIamPolicy" \
-        "{\"policy\": {\"bindings\": [{\"role\": \"$3\", \"members\": [\"$2\"]}]}}"
-    expect_status 200
-}
 API_PRINCIPAL=user:alice@example.com api GET "$KMS_URL/v1/folders/777/kajPolicyConfig"
 expect_error_json 403 PERMISSION_DENIED
 expect_contains "$BODY" "cloudkms.kajPolicyConfigs.get" "the refusal names the permission"
