@@ -230,7 +230,7 @@ static enum em_code provision_key(struct kms_ctx *ctx, const char *key_project,
                                 .rotation_period_ns = KMS_AUTOKEY_ROTATION,
                                 .next_rotation_ns = now + KMS_AUTOKEY_ROTATION};
     /* the key project's default Key Access Justifications policy, as for any new key */
-    if (kms_kaj_new_key_policy(ctx->store, key_project, false, &spec.kaj_policy, st))
+    if (kms_kaj_new_key_policy(ctx->store, key_project, &spec.kaj_policy, st))
         return st->code;
     return kms_key_create(ctx->registry, key_name, &spec, false, now, NULL, st);
 }

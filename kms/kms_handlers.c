@@ -310,7 +310,7 @@ static enum em_code default_kaj_policy(struct em_call *call, const char *parent,
     bool has_own = cJSON_GetObjectItemCaseSensitive(call->body, "keyAccessJustificationsPolicy");
     if (has_own || !em_name_prefix(parent, "projects", project, sizeof(project)))
         return EM_OK;
-    return kms_kaj_new_key_policy(((struct kms_ctx *)call->svc->ctx)->store, project, false,
+    return kms_kaj_new_key_policy(((struct kms_ctx *)call->svc->ctx)->store, project,
                                   &spec->kaj_policy, &call->status);
 }
 

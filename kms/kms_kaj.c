@@ -44,7 +44,8 @@ const char *kms_kaj_reason_named(const char *name)
     return v ? v->name : NULL;
 }
 
-int kms_kaj_reason_of(const cJSON *value)
+/* AccessReason by name or number (a JSON string or number); -1 when it is none. */
+static int reason_of(const cJSON *value)
 {
     const struct em_enum_value *v = NULL;
     if (cJSON_IsString(value))
@@ -66,7 +67,7 @@ enum em_code kms_kaj_policy_read(const cJSON *policy, const char *field, uint32_
     const cJSON *item;
     cJSON_ArrayForEach(item, reasons)
     {
-        int reason = kms_kaj_reason_of(item);
+        int reason = reason_of(item);
         if (reason < 0) /* the schema knows the names: only a number out of range is left */
             return EM_FAIL(st, EM_INVALID_ARGUMENT,
                            "%s.allowed_access_reasons has a value that is not an AccessReason.",
@@ -180,11 +181,9 @@ enum em_code kms_kaj_effective(struct em_store *store, const char *project, uint
     return EM_OK;
 }
 
-enum em_code kms_kaj_new_key_policy(struct em_store *store, const char *project, bool has_own,
-                                    uint32_t *policy, struct em_status *st)
+enum em_code kms_kaj_new_key_policy(struct em_store *store, const char *project, uint32_t *policy,
+                                    struct em_status *st)
 {
-    if (has_own)
-        return EM_OK;
     char from[EM_RESOURCE_MAX];
     uint32_t inherited;
     if (kms_kaj_effective(store, project, &inherited, from, sizeof(from), st))

@@ -50,9 +50,6 @@ const char *kms_kaj_reason_name(int reason);
 /* The AccessReason called name, as static text; NULL when it is none. */
 const char *kms_kaj_reason_named(const char *name);
 
-/* AccessReason by name or number (a JSON string or number); -1 when it is none. */
-int kms_kaj_reason_of(const cJSON *value);
-
 /* A KeyAccessJustificationsPolicy message into a bit set; INVALID_ARGUMENT naming the
  * problem (`field` names the message in it). An absent message (NULL) is KMS_KAJ_NO_POLICY. */
 enum em_code kms_kaj_policy_read(const cJSON *policy, const char *field, uint32_t *out,
@@ -85,9 +82,9 @@ enum em_code kms_kaj_config_set(struct em_store *store, const char *parent, uint
 enum em_code kms_kaj_effective(struct em_store *store, const char *project, uint32_t *policy,
                                char *from, size_t from_len, struct em_status *st);
 
-/* What a new key of project gets: its own policy (has_own), else the effective default,
- * where one allows less than everything. */
-enum em_code kms_kaj_new_key_policy(struct em_store *store, const char *project, bool has_own,
-                                    uint32_t *policy, struct em_status *st);
+/* The policy a new key of project without one of its own gets: the effective default,
+ * where one allows less than everything; KMS_KAJ_NO_POLICY otherwise. */
+enum em_code kms_kaj_new_key_policy(struct em_store *store, const char *project, uint32_t *policy,
+                                    struct em_status *st);
 
 #endif
