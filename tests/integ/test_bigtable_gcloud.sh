@@ -134,7 +134,8 @@ else
     api POST "$BIGTABLE_URL/v2/$P/instances" "{\"instanceId\":\"orders-inst\",\"instance\":{\"displayName\":\"Orders DB\"},\"clusters\":{\"east-c1\":{\"location\":\"$P/locations/us-east1-b\",\"serveNodes\":3,\"encryptionConfig\":{\"kmsKeyName\":\"$EAST_KEY\"}},\"west-c2\":{\"location\":\"$P/locations/us-west1-a\",\"serveNodes\":1,\"encryptionConfig\":{\"kmsKeyName\":\"$WEST_KEY\"}}}}"
     expect_status 200
     sleep 1
-    api POST "$BIGTABLE_URL/v2/$INST/tables" '{"tableId":"orders","table":{"columnFamilies":{"cf1":{"gcRule":{"maxNumVersions":1}},"cf2":{},"cf3":{}}}}'
+    # the column families gcloud creates above (cf2's maxAge is what the data plane checks)
+    api POST "$BIGTABLE_URL/v2/$INST/tables" '{"tableId":"orders","table":{"columnFamilies":{"cf1":{"gcRule":{"maxNumVersions":1}},"cf2":{"gcRule":{"union":{"rules":[{"maxNumVersions":5},{"maxAge":"432000s"}]}}},"cf3":{"gcRule":{"intersection":{"rules":[{"maxAge":"864000s"},{"maxNumVersions":2}]}}}}}}'
     expect_status 200
     key_checks
     for profile in east-only:east-c1 west-only:west-c2; do
