@@ -6,9 +6,9 @@
 # Pub/Sub method the emulator implements, a CMEK topic driven by both, Spanner's admin and
 # data planes with CMEK databases and backups, a two-cluster Bigtable instance under two
 # keys, Dataflow templates launched, listed and read back, the CMEK organization
-# policies set and felt by Pub/Sub, and Service Usage through @google-cloud/service-usage
-# (the tests are tests/node/*.test.js, run with node's
-# built-in test runner).
+# policies set and felt by Pub/Sub, Service Usage through @google-cloud/service-usage,
+# Cloud EKM and Key Access Justifications through @google-cloud/kms (the tests are
+# tests/node/*.test.js, every one listed below, run with node's built-in test runner).
 #
 # The libraries are installed from npm into tests/node/node_modules with `npm ci`
 # (exact versions from tests/node/package-lock.json) when that folder is missing or was
@@ -69,7 +69,7 @@ status=0
 (cd "$NODE_DIR" && NODE_NO_WARNINGS=1 timeout 150 node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tap" \
-    kms.test.js kms_autokey.test.js pubsub.test.js pubsub_schemas.test.js cmek.test.js spanner.test.js \
+    kms.test.js kms_autokey.test.js kms_ekm.test.js kms_kaj.test.js pubsub.test.js pubsub_schemas.test.js cmek.test.js spanner.test.js \
     spanner_roles.test.js orgpolicy.test.js serviceusage.test.js \
     bigtable.test.js \
     dataflow.test.js) || status=$?
