@@ -1,9 +1,11 @@
 /*
- * em_api_state: projects' enabled and disabled APIs, and this process's set of the
- * disabled ones (see em_api_state.h). The only SQL of table project_services.
+ * em_api_state: projects' enabled and disabled APIs, the deleted projects, and this
+ * process's set of both (see em_api_state.h). The only SQL of tables project_services and
+ * deleted_projects.
  */
 #include "em_api_state.h"
 
+#include "em_names.h"
 #include "em_store.h"
 
 #include <pthread.h>
@@ -19,6 +21,10 @@ static const char *const migrations[] = {
     " service TEXT NOT NULL,"
     " enabled INTEGER NOT NULL,"
     " PRIMARY KEY (project_id, service))",
+    /* 2: projects deleted (DELETE_REQUESTED), with their emulator time of deletion */
+    "CREATE TABLE deleted_projects ("
+    " project_id TEXT PRIMARY KEY,"
+    " delete_time_ns INTEGER NOT NULL)",
 };
 
 enum em_code em_api_state_open(struct em_store *store, struct em_status *st)
@@ -29,7 +35,7 @@ enum em_code em_api_state_open(struct em_store *store, struct em_status *st)
 
 enum em_code em_api_state_clear(struct em_store *store, struct em_status *st)
 {
-    return em_store_exec(store, "DELETE FROM project_services", st);
+    return em_store_exec(store, "DELETE FROM project_services; DELETE FROM deleted_projects", st);
 }
 
 enum em_code em_api_state_set(struct em_store *store, const char *project_id, const char *api,
@@ -79,11 +85,43 @@ enum em_code em_api_state_each(struct em_store *store, const char *project_id,
     return em_stmt_end(stmt, rc, st);
 }
 
-/* --- this process's set of disabled APIs --- */
+enum em_code em_project_set_deleted(struct em_store *store, const char *project_id,
+                                    int64_t delete_time_ns, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(
+        store,
+        delete_time_ns ? "INSERT OR REPLACE INTO deleted_projects(project_id, delete_time_ns) "
+                         "VALUES (?, ?)"
+                       : "DELETE FROM deleted_projects WHERE project_id = ?",
+        st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, project_id);
+    if (delete_time_ns)
+        sqlite3_bind_int64(stmt, 2, delete_time_ns);
+    return em_stmt_run(stmt, st);
+}
+
+enum em_code em_project_delete_time(struct em_store *store, const char *project_id,
+                                    int64_t *delete_time_ns, struct em_status *st)
+{
+    *delete_time_ns = 0;
+    sqlite3_stmt *stmt = em_store_stmt(
+        store, "SELECT delete_time_ns FROM deleted_projects WHERE project_id = ?", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, project_id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *delete_time_ns = sqlite3_column_int64(stmt, 0);
+    return em_stmt_end(stmt, rc, st);
+}
+
+/* --- this process's set of disabled APIs and deleted projects --- */
 
 struct disabled {
     char project[64];
-    char api[EM_API_NAME_MAX];
+    char api[EM_API_NAME_MAX]; /* "" for a deleted project: all of its APIs */
 };
 
 static pthread_rwlock_t set_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -116,8 +154,11 @@ static enum em_code add_loaded(sqlite3_stmt *stmt, void *arg, struct em_status *
 enum em_code em_api_state_load(struct em_store *store, struct em_status *st)
 {
     struct loading l = {0};
-    sqlite3_stmt *stmt = em_store_stmt(
-        store, "SELECT project_id, service FROM project_services WHERE enabled = 0", st);
+    sqlite3_stmt *stmt =
+        em_store_stmt(store,
+                      "SELECT project_id, service FROM project_services WHERE enabled = 0 "
+                      "UNION ALL SELECT project_id, '' FROM deleted_projects",
+                      st);
     if (!stmt || em_stmt_each_row(stmt, add_loaded, &l, st)) {
         free(l.items);
         return st->code;
@@ -136,14 +177,29 @@ bool em_api_state_any(void)
     return atomic_load_explicit(&set_size, memory_order_relaxed) != 0;
 }
 
-bool em_api_disabled(const char *project_id, const char *api)
+enum em_api_use em_api_use(const char *project_id, const char *api)
 {
     if (!em_api_state_any())
-        return false;
-    bool found = false;
+        return EM_API_USABLE;
+    enum em_api_use use = EM_API_USABLE;
     pthread_rwlock_rdlock(&set_lock);
-    for (size_t i = 0; i < set_count && !found; i++)
-        found = strcmp(set_items[i].project, project_id) == 0 && strcmp(set_items[i].api, api) == 0;
+    for (size_t i = 0; i < set_count && use != EM_API_PROJECT_DELETED; i++) {
+        if (strcmp(set_items[i].project, project_id) != 0)
+            continue;
+        if (!set_items[i].api[0])
+            use = EM_API_PROJECT_DELETED;
+        else if (strcmp(set_items[i].api, api) == 0)
+            use = EM_API_DISABLED;
+    }
     pthread_rwlock_unlock(&set_lock);
-    return found;
+    return use;
+}
+
+bool em_api_usable_for(const char *resource, const char *api)
+{
+    char project[64];
+    if (!em_api_state_any() || strncmp(resource, "projects/", 9) != 0 ||
+        !em_name_id(resource, "projects", project, sizeof(project)))
+        return true;
+    return em_api_use(project, api) == EM_API_USABLE;
 }

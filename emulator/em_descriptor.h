@@ -19,6 +19,7 @@
 #ifndef EM_DESCRIPTOR_H
 #define EM_DESCRIPTOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A NULL-terminated list of words, for the tables below. */
@@ -48,6 +49,9 @@ struct em_service_desc {
     const char *google_service; /* "cloudkms.googleapis.com": audit log serviceName, and the
                                    API Service Usage enables or disables (em_api_state.h) */
     const char *api_title;      /* "Cloud Key Management Service (KMS) API": that API's title */
+    /* Resource Manager's: a deleted project is still read, listed and undeleted there, where
+     * every other service refuses its calls (em_api_state.h) */
+    bool serves_deleted_projects;
     /* Service agent: service-<project number>@<agent_domain>.iam.gserviceaccount.com, the
      * principal that uses the service's CMEK keys ("gcp-sa-pubsub"); NULL: none. */
     const char *agent_domain;

@@ -312,8 +312,23 @@ static enum em_code authorize(struct em_call *call)
                         em_call_resource(call), permission, &call->status);
 }
 
+/* A call on a deleted project: 403 CONSUMER_INVALID, as Google answers for a project that
+ * is gone or being deleted. */
+static enum em_code refuse_deleted_project(struct em_call *call, const char *project,
+                                           const char *google_service)
+{
+    char consumer[80];
+    snprintf(consumer, sizeof(consumer), "projects/%s", project);
+    EM_CALL_FAIL(call, EM_PERMISSION_DENIED, "Permission denied on resource project %s.", project);
+    const char *const pairs[] = {"consumer",     consumer, "containerInfo", project, "service",
+                                 google_service, NULL};
+    em_status_set_info(&call->status, "CONSUMER_INVALID", "googleapis.com", pairs);
+    return call->status.code;
+}
+
 /* Google refuses a call on a project that disabled the service's API (Service Usage,
- * em_api_state.h): 403 SERVICE_DISABLED, before any permission is checked. */
+ * em_api_state.h): 403 SERVICE_DISABLED, before any permission is checked; and any call
+ * on a deleted project but Resource Manager's. */
 static enum em_code check_api_enabled(struct em_call *call)
 {
     if (!em_api_state_any() || !call->svc || call->match.route->internal)
@@ -322,8 +337,12 @@ static enum em_code check_api_enabled(struct em_call *call)
     const char *resource = em_call_resource(call);
     char project[64];
     if (!desc->google_service || !resource || strncmp(resource, "projects/", 9) != 0 ||
-        !em_name_id(resource, "projects", project, sizeof(project)) ||
-        !em_api_disabled(project, desc->google_service))
+        !em_name_id(resource, "projects", project, sizeof(project)))
+        return EM_OK;
+    enum em_api_use use = em_api_use(project, desc->google_service);
+    if (use == EM_API_PROJECT_DELETED && !desc->serves_deleted_projects)
+        return refuse_deleted_project(call, project, desc->google_service);
+    if (use != EM_API_DISABLED)
         return EM_OK;
     long long number = (long long)em_project_number(project);
     char consumer[48], number_text[24], url[256];

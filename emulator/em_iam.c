@@ -33,7 +33,8 @@
 static const struct em_role basic_roles[] = {
     {"roles/owner", EM_WORDS("*"), EM_WORDS("orgpolicy.policy.set")},
     {"roles/editor", EM_WORDS("*"),
-     EM_WORDS("*.setIamPolicy", "resourcemanager.projects.delete", "orgpolicy.policy.set")},
+     EM_WORDS("*.setIamPolicy", "resourcemanager.projects.delete",
+              "resourcemanager.projects.undelete", "orgpolicy.policy.set")},
     {"roles/viewer", EM_WORDS("*.get", "*.list", "*.getIamPolicy", "logging.logEntries.list"),
      NULL},
     {NULL},

@@ -95,7 +95,7 @@ static const struct em_route common_routes[] = {
     {"POST", "emulator/v1/internal:flush", handle_flush, "Flush", .internal = true},
     {"POST", "emulator/v1/internal:keyChecks", handle_key_checks, "RunKeyChecks", .internal = true},
     {"POST", "emulator/v1/internal:faults", handle_faults, "ReloadFaults", .internal = true},
-    {"POST", "emulator/v1/internal:apis", handle_apis, "ReloadApiStates", .internal = true},
+    {"POST", EM_API_STATE_RELOAD_PATH, handle_apis, "ReloadApiStates", .internal = true},
 };
 
 /* --- files --- */

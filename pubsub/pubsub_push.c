@@ -39,7 +39,9 @@
 #include "pubsub_json.h"
 #include "pubsub_push.h"
 
+#include "em_api_state.h"
 #include "em_clock.h"
+#include "em_descriptor.h"
 #include "em_log.h"
 
 #include <curl/curl.h>
@@ -267,7 +269,9 @@ static void collect(struct ps_sub *sub, void *arg)
 {
     struct targets *ts = arg;
     pthread_mutex_lock(&sub->lock);
-    bool wanted = sub->cfg.push.endpoint && !sub->detached && sub->topic;
+    /* a deleted project, or one that disabled Pub/Sub, delivers nothing until it is back */
+    bool wanted = sub->cfg.push.endpoint && !sub->detached && sub->topic &&
+                  em_api_usable_for(sub->name, pubsub_descriptor.google_service);
     if (wanted && ts->count < ts->cap) {
         struct target *t = &ts->items[ts->count];
         t->endpoint = strdup(sub->cfg.push.endpoint);

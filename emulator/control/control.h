@@ -130,6 +130,8 @@ enum em_code control_get_project(struct em_call *call);
 enum em_code control_list_projects(struct em_call *call);
 enum em_code control_update_project(struct em_call *call);
 enum em_code control_create_project(struct em_call *call);
+enum em_code control_delete_project(struct em_call *call);
+enum em_code control_undelete_project(struct em_call *call);
 
 /* Saves a done Operation (taken) under its name for GET v1/operations/{id}, which gcloud
  * polls, and replies with it (control_folders_api.c): Resource Manager's and Service

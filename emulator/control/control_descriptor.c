@@ -18,6 +18,7 @@ static const struct em_role control_roles[] = {
      EM_WORDS("orgpolicy.policy.get", "orgpolicy.policies.list", "orgpolicy.constraints.list"),
      NULL},
     {"roles/resourcemanager.projectCreator", EM_WORDS("resourcemanager.projects.create"), NULL},
+    {"roles/resourcemanager.projectDeleter", EM_WORDS("resourcemanager.projects.delete"), NULL},
     {"roles/resourcemanager.folderAdmin", EM_WORDS("resourcemanager.folders.*"), NULL},
     {"roles/resourcemanager.folderViewer",
      EM_WORDS("resourcemanager.folders.get", "resourcemanager.folders.list"), NULL},
@@ -35,5 +36,6 @@ const struct em_service_desc control_descriptor = {
     .port = 0,
     .google_service = "cloudresourcemanager.googleapis.com",
     .api_title = "Cloud Resource Manager API",
+    .serves_deleted_projects = true,
     .roles = control_roles,
 };

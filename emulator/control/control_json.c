@@ -75,7 +75,8 @@ cJSON *control_project_json(const struct control_project *project)
     cJSON *json = cJSON_CreateObject();
     em_json_add_int64(json, "projectNumber", project->number);
     cJSON_AddStringToObject(json, "projectId", project->id);
-    cJSON_AddStringToObject(json, "lifecycleState", "ACTIVE");
+    cJSON_AddStringToObject(json, "lifecycleState",
+                            project->delete_time_ns ? "DELETE_REQUESTED" : "ACTIVE");
     /* the display name; the project ID when none is set */
     cJSON_AddStringToObject(json, "name",
                             project->display_name[0] ? project->display_name : project->id);

@@ -8,6 +8,7 @@
  */
 #include "control_projects.h"
 
+#include "em_api_state.h"
 #include "em_clock.h"
 #include "em_iam.h"
 #include "em_names.h"
@@ -31,8 +32,11 @@ static const char *const project_migrations[] = {
 /* The columns read_project reads, in its order. */
 #define PROJECT_COLUMNS "project_id, create_time_ns, display_name, labels, parent_type, parent_id"
 
+/* The projects table, and em_api_state's tables, where a project's deletion is kept. */
 enum em_code control_projects_open(struct em_store *store, struct em_status *st)
 {
+    if (em_api_state_open(store, st))
+        return st->code;
     return em_store_migrate(store, "projects", project_migrations,
                             (int)(sizeof(project_migrations) / sizeof(project_migrations[0])), st);
 }
@@ -147,6 +151,8 @@ enum em_code control_project_get(struct em_store *store, const char *project_id,
     else
         code = em_store_error(sqlite3_db_handle(stmt), rc, st);
     em_stmt_done(stmt);
+    if (!code)
+        code = em_project_delete_time(store, project_id, &out->delete_time_ns, st);
     if (code)
         control_project_clear(out);
     return code;
@@ -191,12 +197,27 @@ static enum em_code write_row(struct em_store *store, const char *sql, const cha
     return code;
 }
 
+/* Google's rule: a project whose deletion was requested cannot be updated. */
+static enum em_code refuse_deleted(struct em_store *store, const char *project_id,
+                                   struct em_status *st)
+{
+    int64_t deleted;
+    if (em_project_delete_time(store, project_id, &deleted, st))
+        return st->code;
+    if (deleted)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "Project %s is DELETE_REQUESTED: undelete it before updating it.",
+                       project_id);
+    return EM_OK;
+}
+
 static enum em_code update_row(struct em_store *store, const char *project_id,
                                const struct control_project_update *update, int64_t now,
                                struct control_project *out, struct em_status *st)
 {
     bool updated;
-    if (write_row(store, update_sql, project_id, update, now, out, &updated, st))
+    if (refuse_deleted(store, project_id, st) ||
+        write_row(store, update_sql, project_id, update, now, out, &updated, st))
         return st->code;
     if (!updated)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -286,6 +307,8 @@ enum em_code control_projects_scan(struct em_store *store, control_project_visit
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         struct control_project project;
         code = read_project(stmt, &project, st);
+        if (!code)
+            code = em_project_delete_time(store, project.id, &project.delete_time_ns, st);
         bool more = !code && visit(&project, arg);
         control_project_clear(&project);
         if (!more)
@@ -295,6 +318,48 @@ enum em_code control_projects_scan(struct em_store *store, control_project_visit
         code = em_store_error(sqlite3_db_handle(stmt), rc, st);
     em_stmt_done(stmt);
     return code;
+}
+
+bool control_project_gone(const struct control_project *project, int64_t now)
+{
+    return project->delete_time_ns && now - project->delete_time_ns >= CONTROL_PROJECT_RESTORE_NS;
+}
+
+/* Google's answer for a project that does not exist (or that the caller may not see). */
+static enum em_code fail_gone(struct em_status *st)
+{
+    return EM_FAIL(st, EM_PERMISSION_DENIED, "The caller does not have permission");
+}
+
+enum em_code control_project_delete(struct em_store *store, const char *project_id, int64_t now,
+                                    struct em_status *st)
+{
+    struct control_project project;
+    if (control_project_get(store, project_id, &project, st))
+        return st->code;
+    control_project_clear(&project);
+    if (control_project_gone(&project, now))
+        return fail_gone(st);
+    if (project.delete_time_ns)
+        return EM_OK;
+    return em_project_set_deleted(store, project_id, now > 0 ? now : 1, st);
+}
+
+enum em_code control_project_undelete(struct em_store *store, const char *project_id, int64_t now,
+                                      struct em_status *st)
+{
+    struct control_project project;
+    if (control_project_get(store, project_id, &project, st))
+        return st->code;
+    control_project_clear(&project);
+    if (control_project_gone(&project, now))
+        return fail_gone(st);
+    if (!project.delete_time_ns)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "Project %s is ACTIVE: only a project whose deletion was requested can be "
+                       "undeleted.",
+                       project_id);
+    return em_project_set_deleted(store, project_id, 0, st);
 }
 
 enum em_code control_projects_under(struct em_store *store, const char *parent_type,

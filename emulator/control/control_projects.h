@@ -1,6 +1,12 @@
 /*
  * control_projects: Resource Manager projects (cloudresourcemanager v1).
  *
+ * DeleteProject and UndeleteProject (gcloud projects delete, undelete) set and clear the
+ * project's deletion time, kept by em_api_state (every service refuses a deleted
+ * project's calls); the project stays DELETE_REQUESTED for 30 days of emulator time, then
+ * is gone: GetProject answers PERMISSION_DENIED, ListProjects leaves it out, its ID stays
+ * taken, its resources stay unreachable (their data is not erased: a reset does that).
+ *
  * Every valid project ID names a project that exists: a developer's gcloud project is
  * simply there. CreateProject (gcloud projects create) remembers a project not seen yet,
  * with its name, labels and parent, as a setup script expects. A project is remembered
@@ -39,7 +45,15 @@ struct control_project {
     char *labels_json;                               /* a JSON object's text, or NULL: none */
     char parent_type[16];                            /* "folder", "organization", "" for none */
     char parent_id[CONTROL_PARENT_ID_MAX + 1];
+    int64_t delete_time_ns; /* emulator time of DeleteProject; 0: ACTIVE */
 };
+
+/* A deleted project can be undeleted for 30 days; then it is gone (Google's deletion). */
+#define CONTROL_PROJECT_RESTORE_NS (30LL * 24 * 3600 * 1000000000LL)
+
+/* Whether project's deletion is over at now: Resource Manager answers as for a project
+ * that does not exist, and its ID stays taken. */
+bool control_project_gone(const struct control_project *project, int64_t now);
 
 /* Frees what a project read by control_project_get or control_project_update holds
  * (its labels); the struct itself is the caller's. */
@@ -74,6 +88,16 @@ enum em_code control_project_update(struct em_store *store, const char *project_
 enum em_code control_project_create(struct em_store *store, const char *project_id,
                                     const struct control_project_update *update, int64_t now,
                                     struct control_project *out, struct em_status *st);
+
+/* DeleteProject: marks an ACTIVE project DELETE_REQUESTED at now (a deleted one is left
+ * as it is, as Google's "will only affect the Project if it has a lifecycle state of
+ * ACTIVE"). UndeleteProject: makes a DELETE_REQUESTED project ACTIVE again;
+ * FAILED_PRECONDITION for an ACTIVE one. Both answer PERMISSION_DENIED for a project that
+ * is gone. The services learn of it when they reload em_api_state's set. */
+enum em_code control_project_delete(struct em_store *store, const char *project_id, int64_t now,
+                                    struct em_status *st);
+enum em_code control_project_undelete(struct em_store *store, const char *project_id, int64_t now,
+                                      struct em_status *st);
 
 /* Visits every remembered project in ID order until visit returns false. The project is
  * the visitor's to read only: it is cleared after the visit. */

@@ -1,13 +1,15 @@
 /*
  * control_projects_api: Resource Manager v1 projects on the control plane: get, list,
- * update (gcloud projects update, move), getAncestry, and create (gcloud projects
- * create: a done Operation "operations/cp.<n>", which GET v1/operations/{id} answers
- * again as gcloud polls it). The rules and the table are control_projects.c's.
+ * update (gcloud projects update, move), getAncestry, create (gcloud projects create: a
+ * done Operation "operations/cp.<n>", which GET v1/operations/{id} answers again as
+ * gcloud polls it), delete and undelete (which make every service reload its set of
+ * deleted projects). The rules and the table are control_projects.c's.
  */
 #include "control.h"
 
 #include "control_folders.h"
 #include "control_projects.h"
+#include "em_api_state.h"
 #include "em_call.h"
 #include "em_clock.h"
 #include "em_crypto.h"
@@ -49,7 +51,36 @@ enum em_code control_get_project(struct em_call *call)
     struct control_project project;
     if (call_project(call, &project))
         return call->status.code;
+    if (control_project_gone(&project, em_clock_now())) {
+        control_project_clear(&project);
+        return EM_CALL_FAIL(call, EM_PERMISSION_DENIED, "The caller does not have permission");
+    }
     return reply_project(call, &project);
+}
+
+/* The services reload their sets of deleted projects (em_api_state.h). */
+static enum em_code tell_services(struct em_call *call)
+{
+    struct control *ctl = call->svc->ctx;
+    if (control_services_call(ctl->supervisor, EM_API_STATE_RELOAD_PATH, NULL, &call->status))
+        return call->status.code;
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
+enum em_code control_delete_project(struct em_call *call)
+{
+    if (control_project_delete(call->svc->store, call_project_id(call), em_clock_now(),
+                               &call->status))
+        return call->status.code;
+    return tell_services(call);
+}
+
+enum em_code control_undelete_project(struct em_call *call)
+{
+    if (control_project_undelete(call->svc->store, call_project_id(call), em_clock_now(),
+                                 &call->status))
+        return call->status.code;
+    return tell_services(call);
 }
 
 /* The caller may create projects in the parent update names (a well-formed one: others
@@ -102,9 +133,11 @@ enum em_code control_update_project(struct em_call *call)
     return reply_project(call, &project);
 }
 
+/* A project deleted more than 30 days ago is gone: left out. */
 static bool add_project_json(const struct control_project *project, void *arg)
 {
-    cJSON_AddItemToArray(arg, control_project_json(project));
+    if (!control_project_gone(project, em_clock_now()))
+        cJSON_AddItemToArray(arg, control_project_json(project));
     return true;
 }
 

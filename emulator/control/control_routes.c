@@ -97,10 +97,11 @@ const struct em_route control_routes[] = {
      &control_empty_request, NULL, NULL, EM_AUDIT_ADMIN, .reply = &control_folder_message},
     {"GET", "v1/{name=operations/*}", control_get_operation, "GetOperation"},
     /* a project is created by gcloud projects create (its parent's permission is checked
-     * in the handler); it is not deleted: UNIMPLEMENTED naming the method */
+     * in the handler), deleted and undeleted by gcloud projects delete, undelete */
     {"POST", "v1/projects", control_create_project, "CreateProject", &control_project_message, NULL,
      NULL, EM_AUDIT_ADMIN},
-    {"DELETE", "v1/{name=projects/*}", NULL, "DeleteProject"},
+    {"DELETE", "v1/{name=projects/*}", control_delete_project, "DeleteProject", NULL, NULL,
+     "resourcemanager.projects.delete", EM_AUDIT_ADMIN},
     /* Service Usage v1 (control_serviceusage.c): the operations share GET v1/operations */
     {"POST", "v1/{name=projects/*/services/*}:enable", control_enable_service, "EnableService",
      &control_empty_request, NULL, "serviceusage.services.enable", EM_AUDIT_ADMIN},
@@ -113,7 +114,8 @@ const struct em_route control_routes[] = {
     {"POST", "v1/{parent=projects/*}/services:batchEnable", control_batch_enable_services,
      "BatchEnableServices", &control_batch_enable_request, NULL, "serviceusage.services.enable",
      EM_AUDIT_ADMIN},
-    {"POST", "v1/{name=projects/*}:undelete", NULL, "UndeleteProject"},
+    {"POST", "v1/{name=projects/*}:undelete", control_undelete_project, "UndeleteProject",
+     &control_empty_request, NULL, "resourcemanager.projects.undelete", EM_AUDIT_ADMIN},
 
     /* Organization Policy v2: the CMEK constraints (em_orgpolicy.h), on projects, folders
      * and organizations; permissions are checked in the handlers, once a project number is

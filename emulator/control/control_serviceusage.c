@@ -45,7 +45,6 @@ static const struct {
 };
 
 #define SERVED_COUNT (sizeof(served) / sizeof(served[0]))
-#define APIS_PATH    "emulator/v1/internal:apis"
 
 #define SERVICE_NAME_MAX 100
 
@@ -110,7 +109,7 @@ static enum em_code is_enabled(struct em_store *store, const char *project_id, c
 static enum em_code reload_services(struct em_call *call)
 {
     struct control *ctl = call->svc->ctx;
-    return control_services_call(ctl->supervisor, APIS_PATH, NULL, &call->status);
+    return control_services_call(ctl->supervisor, EM_API_STATE_RELOAD_PATH, NULL, &call->status);
 }
 
 static enum em_code set_enabled(struct em_call *call, const char *project_id, const char *service,

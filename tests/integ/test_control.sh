@@ -103,9 +103,9 @@ expect_contains "$BODY" "Not_A_Project" "the error names the bad project ID"
 api GET "$CONTROL_URL/v1/projects"
 expect_status 200
 expect_json "[.projects[].projectId] | index(\"$PROJECT\") != null" true
-api DELETE "$CONTROL_URL/v1/projects/new-project"
+api POST "$CONTROL_URL/v2/folders:search" '{}'
 expect_error_json 400 UNIMPLEMENTED
-expect_contains "$BODY" DeleteProject "UNIMPLEMENTED names the method"
+expect_contains "$BODY" SearchFolders "UNIMPLEMENTED names the method"
 
 section "Resource Manager via gcloud"
 if (( HAVE_GCLOUD )); then

@@ -7,8 +7,9 @@
 # data planes with CMEK databases and backups, a two-cluster Bigtable instance under two
 # keys, Dataflow templates launched, listed and read back, the CMEK organization
 # policies set and felt by Pub/Sub, Service Usage through @google-cloud/service-usage,
-# Cloud EKM and Key Access Justifications through @google-cloud/kms (the tests are
-# tests/node/*.test.js, every one listed below, run with node's built-in test runner).
+# Cloud EKM and Key Access Justifications through @google-cloud/kms, and a deleted project
+# as Pub/Sub's and KMS's libraries see it (the tests are tests/node/*.test.js, every one
+# listed below, run with node's built-in test runner).
 #
 # The libraries are installed from npm into tests/node/node_modules with `npm ci`
 # (exact versions from tests/node/package-lock.json) when that folder is missing or was
@@ -63,16 +64,19 @@ exec {lock_fd}>&-
 start_stack
 
 section "node --test tests/node (the *_URL variables from start_stack)"
+NODE_TESTS=(kms.test.js kms_autokey.test.js kms_ekm.test.js kms_kaj.test.js projects.test.js
+    pubsub.test.js pubsub_schemas.test.js cmek.test.js spanner.test.js spanner_roles.test.js
+    orgpolicy.test.js serviceusage.test.js bigtable.test.js dataflow.test.js)
+for path in "$NODE_DIR"/*.test.js; do # a test file left out of the list would never run
+    [[ " ${NODE_TESTS[*]} " == *" $(basename "$path") "* ]] ||
+        _fail "$(basename "$path") is not in NODE_TESTS: add it"
+done
 # Two reporters: spec for people, TAP for counting each test here.
 tap="$TEST_TMP/node.tap"
 status=0
 (cd "$NODE_DIR" && NODE_NO_WARNINGS=1 timeout 150 node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=tap --test-reporter-destination="$tap" \
-    kms.test.js kms_autokey.test.js kms_ekm.test.js kms_kaj.test.js pubsub.test.js pubsub_schemas.test.js cmek.test.js spanner.test.js \
-    spanner_roles.test.js orgpolicy.test.js serviceusage.test.js \
-    bigtable.test.js \
-    dataflow.test.js) || status=$?
+    --test-reporter=tap --test-reporter-destination="$tap" "${NODE_TESTS[@]}") || status=$?
 
 # Every test (not the suites around them) counts as one check; a failing one is named.
 while IFS=$'\t' read -r result name; do

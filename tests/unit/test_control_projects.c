@@ -4,7 +4,8 @@
  * parent, labels, the project ID of the body), its PUT semantics (what a body leaves out
  * is cleared, but never the parent), the Project JSON (name defaults to the project ID),
  * the round trip gcloud makes (GET, change, PUT the whole back), reset, a reopened store,
- * and a failing step in the middle of a list.
+ * a failing step in the middle of a list, and DeleteProject / UndeleteProject (the 30 days
+ * in which a project can come back).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -459,7 +460,9 @@ static void test_list_shows_parents_and_fails_on_a_step_error(void **state)
     assert_string_equal(c.names[1], "proj-b:7");
     assert_string_equal(c.names[2], "proj-c:");
 
-    struct unit_step_fault fault = {.sql_part = "FROM projects ORDER BY", .rows = 1};
+    /* interrupted at the second row (the interruption fails the next statement on the
+     * connection: the second project's deletion time) */
+    struct unit_step_fault fault = {.sql_part = "FROM projects ORDER BY", .rows = 2};
     unit_step_fault_arm(d->store, &fault);
     int count = 0;
     assert_int_not_equal(control_projects_scan(d->store, count_project, &count, &st), EM_OK);
@@ -468,6 +471,46 @@ static void test_list_shows_parents_and_fails_on_a_step_error(void **state)
 }
 
 /* --- CreateProject --- */
+
+static void test_delete_and_undelete(void **state)
+{
+    struct unit_dir *d = *state;
+    struct em_status st = {0};
+    struct control_project project;
+    assert_int_equal(control_project_undelete(d->store, "my-project", NOW, &st),
+                     EM_FAILED_PRECONDITION); /* an ACTIVE project */
+    assert_int_equal(control_project_delete(d->store, "my-project", NOW, &st), EM_OK);
+    assert_int_equal(control_project_get(d->store, "my-project", &project, &st), EM_OK);
+    assert_int_equal(project.delete_time_ns, NOW);
+    assert_false(control_project_gone(&project, NOW + CONTROL_PROJECT_RESTORE_NS - 1));
+    assert_true(control_project_gone(&project, NOW + CONTROL_PROJECT_RESTORE_NS));
+    control_project_clear(&project);
+    cJSON *json = get_json(d);
+    assert_string_equal(str_at(json, "lifecycleState", NULL), "DELETE_REQUESTED");
+    cJSON_Delete(json);
+    /* no update while deleted; deleting again keeps the first time */
+    assert_int_equal(update(d, &folder_123, &st), EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "DELETE_REQUESTED"));
+    assert_int_equal(control_project_delete(d->store, "my-project", NOW + 5, &st), EM_OK);
+    assert_int_equal(control_project_get(d->store, "my-project", &project, &st), EM_OK);
+    assert_int_equal(project.delete_time_ns, NOW);
+    control_project_clear(&project);
+    /* undeleted: ACTIVE, and updates work again */
+    assert_int_equal(control_project_undelete(d->store, "my-project", NOW + 10, &st), EM_OK);
+    json = get_json(d);
+    assert_string_equal(str_at(json, "lifecycleState", NULL), "ACTIVE");
+    cJSON_Delete(json);
+    assert_int_equal(update(d, &folder_123, &st), EM_OK);
+    /* after 30 days: gone, neither deleted again nor undeleted */
+    assert_int_equal(control_project_delete(d->store, "my-project", NOW, &st), EM_OK);
+    int64_t later = NOW + CONTROL_PROJECT_RESTORE_NS;
+    assert_int_equal(control_project_undelete(d->store, "my-project", later, &st),
+                     EM_PERMISSION_DENIED);
+    assert_int_equal(control_project_delete(d->store, "my-project", later, &st),
+                     EM_PERMISSION_DENIED);
+    /* a bad ID is refused before anything */
+    assert_int_equal(control_project_delete(d->store, "Bad_Id", NOW, &st), EM_INVALID_ARGUMENT);
+}
 
 static void test_create_records_a_new_project_once(void **state)
 {
@@ -525,6 +568,7 @@ int main(void)
         T(test_an_invalid_project_id_is_refused),
         cmocka_unit_test(test_body_reading),
         T(test_create_records_a_new_project_once),
+        T(test_delete_and_undelete),
         T(test_what_get_returns_can_be_put_back),
         T(test_reset_forgets_and_a_reopened_store_remembers),
         T(test_list_shows_parents_and_fails_on_a_step_error),

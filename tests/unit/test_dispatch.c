@@ -716,6 +716,35 @@ static void test_a_disabled_api_refuses_the_project(void **state)
     assert_int_equal(f->call.http_status, 200);
 }
 
+/* A deleted project (Resource Manager's DeleteProject): Google's CONSUMER_INVALID before the
+ * handler; undeleted, its calls go through again. */
+static void test_a_deleted_project_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    assert_int_equal(em_api_state_open(f->dir.store, &st), EM_OK);
+    assert_int_equal(em_project_set_deleted(f->dir.store, "p", 1000, &st), EM_OK);
+    assert_int_equal(em_api_state_load(f->dir.store, &st), EM_OK);
+    request(f, "GET", "/v1/" WIDGET, NULL, NULL);
+    assert_int_equal(f->call.http_status, 403);
+    const cJSON *error = cJSON_GetObjectItem(f->json, "error");
+    assert_string_equal(em_json_string(error, "status"), "PERMISSION_DENIED");
+    assert_string_equal(em_json_string(error, "message"),
+                        "Permission denied on resource project p.");
+    const cJSON *info = cJSON_GetArrayItem(cJSON_GetObjectItem(error, "details"), 0);
+    assert_string_equal(em_json_string(info, "reason"), "CONSUMER_INVALID");
+    const cJSON *metadata = cJSON_GetObjectItem(info, "metadata");
+    assert_string_equal(em_json_string(metadata, "consumer"), "projects/p");
+    assert_string_equal(em_json_string(metadata, "service"), "widgets.googleapis.com");
+    assert_int_equal(handler_runs, 0);
+    request(f, "GET", "/v1/projects/other/widgets/w", NULL, NULL);
+    assert_int_equal(f->call.http_status, 200);
+    assert_int_equal(em_project_set_deleted(f->dir.store, "p", 0, &st), EM_OK);
+    assert_int_equal(em_api_state_load(f->dir.store, &st), EM_OK);
+    request(f, "GET", "/v1/" WIDGET, NULL, NULL);
+    assert_int_equal(f->call.http_status, 200);
+}
+
 static void test_iam_enforce_denies_until_granted(void **state)
 {
     struct fixture *f = *state;
@@ -1172,6 +1201,7 @@ int main(void)
         T(test_internal_routes_need_the_internal_credential),
         T(test_service_agents_and_callers_need_the_internal_credential),
         T(test_a_disabled_api_refuses_the_project),
+        T(test_a_deleted_project_is_refused),
         T(test_iam_enforce_denies_until_granted),
         T(test_iam_off_allows_everyone),
         T(test_calls_are_audited),

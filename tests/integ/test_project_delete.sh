@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# test_project_delete: deleting a project (Resource Manager's DeleteProject and
+# UndeleteProject), through REST and gcloud.
+#
+# A deleted project is DELETE_REQUESTED (get shows it, list leaves it out unless the filter
+# asks for it, update is refused) and every service refuses its calls with Google's 403
+# CONSUMER_INVALID; its push subscriptions stop delivering. The CMEK drill: the key project
+# is deleted, the next key check makes the topic of another project INACCESSIBLE, undelete
+# brings it back. After 30 days of emulator time the project is gone: 403, not listed, not
+# undeletable, its ID taken. Permissions: an editor may not delete; the project deleter
+# role may. The deletion survives a restart.
+source "$(dirname "$0")/lib.sh"
+
+DATA="$TEST_TMP/data"
+mkdir -p "$DATA"
+start_persistent
+setup_gcloud app-project
+CRM="$CONTROL_URL/v1/projects"
+TOPICS="$PUBSUB_URL/v1/projects/app-project/topics"
+KEY=projects/key-project/locations/global/keyRings/ring/cryptoKeys/topics
+topic_state() {
+    api GET "$CONTROL_URL/emulator/v1/protectedResources?service=pubsub"
+    jq -r '.protectedResources[] | select(.name == "projects/app-project/topics/orders") | .state' <<<"$BODY"
+}
+
+section "a deleted project: DELETE_REQUESTED, and its calls refused"
+api PUT "$PUBSUB_URL/v1/projects/gone-project/topics/first" '{}'
+expect_status 200
+api DELETE "$CRM/gone-project"
+expect_status 200
+expect_eq '{}' "$(jq -c . <<<"$BODY")" "DeleteProject answers Empty"
+api GET "$CRM/gone-project"
+expect_json .lifecycleState DELETE_REQUESTED
+api GET "$PUBSUB_URL/v1/projects/gone-project/topics"
+expect_error_json 403 PERMISSION_DENIED
+expect_json .error.message "Permission denied on resource project gone-project."
+expect_json '.error.details[0].reason' CONSUMER_INVALID
+expect_json '.error.details[0].metadata.consumer' projects/gone-project
+expect_json '.error.details[0].metadata.service' pubsub.googleapis.com
+api POST "$KMS_URL/v1/projects/gone-project/locations/global/keyRings?keyRingId=r" '{}'
+expect_error_json 403 PERMISSION_DENIED
+api GET "$SPANNER_URL/v1/projects/gone-project/instances"
+expect_error_json 403 PERMISSION_DENIED
+api GET "$PUBSUB_URL/v1/projects/other-project/topics"
+expect_status 200 # other projects are untouched
+api GET "$CRM?filter=lifecycleState:ACTIVE"
+expect_eq "" "$(jq -r '.projects[]? | select(.projectId == "gone-project") | .projectId' <<<"$BODY")" \
+    "an ACTIVE filter leaves it out"
+api GET "$CRM?filter=lifecycleState:DELETE_REQUESTED"
+expect_eq gone-project "$(jq -r '[.projects[].projectId] | join(",")' <<<"$BODY")" \
+    "a DELETE_REQUESTED filter finds it"
+api PUT "$CRM/gone-project" '{"name":"New name"}'
+expect_error_json 400 FAILED_PRECONDITION
+api DELETE "$CRM/gone-project"
+expect_status 200 # deleting again changes nothing
+api POST "$CRM/other-project:undelete" '{}'
+expect_error_json 400 FAILED_PRECONDITION
+api POST "$CRM/gone-project:undelete" '{}'
+expect_status 200
+api GET "$CRM/gone-project"
+expect_json .lifecycleState ACTIVE
+api GET "$PUBSUB_URL/v1/projects/gone-project/topics"
+expect_status 200
+expect_json '.topics[0].name' projects/gone-project/topics/first
+
+section "CMEK: the key project is deleted; the topic follows at its next key check"
+api POST "$KMS_URL/v1/projects/key-project/locations/global/keyRings?keyRingId=ring" '{}'
+api POST "$KMS_URL/v1/projects/key-project/locations/global/keyRings/ring/cryptoKeys?cryptoKeyId=topics" \
+    '{"purpose":"ENCRYPT_DECRYPT"}'
+expect_status 200
+api PUT "$TOPICS/orders" "{\"kmsKeyName\":\"$KEY\"}"
+expect_status 200
+api DELETE "$CRM/key-project"
+expect_status 200
+api POST "$KMS_URL/v1/$KEY:encrypt" '{"plaintext":"aGk="}'
+expect_error_json 403 PERMISSION_DENIED
+api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'
+expect_eq INACCESSIBLE "$(topic_state)" "the topic is INACCESSIBLE"
+api POST "$TOPICS/orders:publish" '{"messages":[{"data":"aGk="}]}'
+expect_error_json 400 FAILED_PRECONDITION
+
+section "a restart keeps the deletion; undelete brings the topic back"
+stop_stack
+start_persistent
+api POST "$KMS_URL/v1/$KEY:encrypt" '{"plaintext":"aGk="}'
+expect_error_json 403 PERMISSION_DENIED
+api GET "$CRM/key-project"
+expect_json .lifecycleState DELETE_REQUESTED
+api POST "$CRM/key-project:undelete" '{}'
+expect_status 200
+api POST "$KMS_URL/v1/$KEY:encrypt" '{"plaintext":"aGk="}'
+expect_status 200
+api POST "$CONTROL_URL/emulator/v1/keyChecks:run" '{}'
+expect_eq ACCESSIBLE "$(topic_state)" "undeleted: the next check restores the topic"
+api POST "$TOPICS/orders:publish" '{"messages":[{"data":"aGk="}]}'
+expect_status 200
+
+section "push subscriptions of a deleted project deliver nothing until it is back"
+cd "$TEST_TMP"
+cc -O1 -o receiver "$INTEG_DIR/pubsub_push_receiver.c"
+expect_eq 0 $? "the receiver builds"
+./receiver receiver.port pushed.txt &
+RECEIVER_PID=$!
+on_exit "kill $RECEIVER_PID 2>/dev/null; wait $RECEIVER_PID 2>/dev/null"
+wait_for 5 "the receiver's port" test -s receiver.port
+PUSH_V1="$PUBSUB_URL/v1/projects/push-project"
+api PUT "$PUSH_V1/topics/events" '{}'
+api PUT "$PUSH_V1/subscriptions/to-receiver" \
+    "{\"topic\":\"projects/push-project/topics/events\",\"pushConfig\":{\"pushEndpoint\":\"http://127.0.0.1:$(cat receiver.port)/push\"}}"
+expect_status 200
+api POST "$PUSH_V1/topics/events:publish" '{"messages":[{"data":"Zmlyc3Q="}]}'
+wait_for 10 "the first push" grep -q Zmlyc3Q= pushed.txt
+expect_eq 0 $? "an active project's subscription pushes"
+api POST "$PUSH_V1/topics/events:publish" '{"messages":[{"data":"c2Vjb25k"}]}'
+expect_status 200
+api DELETE "$CRM/push-project"
+expect_status 200
+sleep 3 # push runs at least once a second
+if grep -q c2Vjb25k pushed.txt; then
+    # the message may have left before the deletion: publish once more to be sure
+    api POST "$CRM/push-project:undelete" '{}'
+    api POST "$PUSH_V1/topics/events:publish" '{"messages":[{"data":"dGhpcmQ="}]}'
+    api DELETE "$CRM/push-project"
+    FENCED=dGhpcmQ=
+else
+    FENCED=c2Vjb25k
+fi
+sleep 3
+if grep -q "$FENCED" pushed.txt; then
+    _fail "a deleted project's subscription pushed $FENCED"
+else
+    _pass "a deleted project's subscription delivers nothing"
+fi
+api POST "$CRM/push-project:undelete" '{}'
+expect_status 200
+wait_for 10 "the push after undelete" grep -q "$FENCED" pushed.txt
+expect_eq 0 $? "undeleted: the message is delivered"
+
+section "30 days later the project is gone"
+api DELETE "$CRM/old-project"
+expect_status 200
+api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 2592000}'
+expect_status 200
+api GET "$CRM/old-project"
+expect_error_json 403 PERMISSION_DENIED
+api POST "$CRM/old-project:undelete" '{}'
+expect_error_json 403 PERMISSION_DENIED
+api GET "$CRM?filter=lifecycleState:DELETE_REQUESTED"
+expect_eq "" "$(jq -r '.projects[]?.projectId' <<<"$BODY")" "not listed"
+api POST "$CRM" '{"projectId":"old-project"}'
+expect_error_json 409 ALREADY_EXISTS
+api GET "$PUBSUB_URL/v1/projects/old-project/topics"
+expect_error_json 403 PERMISSION_DENIED
+
+section "permissions under --iam enforce"
+stop_stack
+start_stack --iam enforce
+CRM="$CONTROL_URL/v1/projects"
+OWNER=user:developer@example.com # under enforce, the default principal owns every project
+api_as() { API_PRINCIPAL=$1 api "${@:2}"; }
+grant "$CRM/perm-project" user:ed@example.com roles/editor
+api_as user:ed@example.com DELETE "$CRM/perm-project"
+expect_error_json 403 PERMISSION_DENIED
+grant "$CRM/perm-project" user:del@example.com roles/resourcemanager.projectDeleter
+api_as user:del@example.com DELETE "$CRM/perm-project"
+expect_status 200
+api_as user:del@example.com POST "$CRM/perm-project:undelete" '{}'
+expect_error_json 403 PERMISSION_DENIED # undelete is the owner's
+API_PRINCIPAL=$OWNER api POST "$CRM/perm-project:undelete" '{}'
+expect_status 200
+
+if [[ $HAVE_GCLOUD == 1 ]]; then
+    section "gcloud projects delete / undelete"
+    stop_stack
+    start_stack
+    setup_gcloud app-project
+    gcloud pubsub topics create first --project gcloud-project >/dev/null 2>&1
+    out=$(gcloud projects delete gcloud-project --quiet 2>&1)
+    expect_eq 0 $? "gcloud projects delete: $out"
+    expect_eq DELETE_REQUESTED "$(gcloud projects describe gcloud-project --format='value(lifecycleState)' 2>&1)" \
+        "gcloud projects describe"
+    gcloud projects create listed-project >/dev/null 2>&1
+    expect_eq listed-project "$(gcloud projects list --format='value(projectId)' 2>&1 | paste -sd,)" \
+        "gcloud projects list leaves it out"
+    expect_eq gcloud-project \
+        "$(gcloud projects list --filter='lifecycleState:DELETE_REQUESTED' --format='value(projectId)' 2>&1)" \
+        "gcloud projects list --filter=lifecycleState:DELETE_REQUESTED"
+    out=$(gcloud pubsub topics list --project gcloud-project 2>&1)
+    expect_contains "$out" "Permission denied on resource project gcloud-project" "gcloud shows Google's message"
+    out=$(gcloud projects undelete gcloud-project 2>&1)
+    expect_eq 0 $? "gcloud projects undelete: $out"
+    expect_eq projects/gcloud-project/topics/first \
+        "$(gcloud pubsub topics list --project gcloud-project --format='value(name)' 2>&1)" "its topic is back"
+fi
+stop_stack
+finish
