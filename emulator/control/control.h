@@ -132,6 +132,12 @@ enum em_code control_update_project(struct em_call *call);
 enum em_code control_create_project(struct em_call *call);
 enum em_code control_delete_project(struct em_call *call);
 enum em_code control_undelete_project(struct em_call *call);
+/* Resource Manager liens, v1 and v3 (control_liens_api.c) */
+extern const struct em_message control_lien_message;
+enum em_code control_create_lien(struct em_call *call);
+enum em_code control_list_liens(struct em_call *call);
+enum em_code control_get_lien(struct em_call *call);
+enum em_code control_delete_lien(struct em_call *call);
 
 /* Saves a done Operation (taken) under its name for GET v1/operations/{id}, which gcloud
  * polls, and replies with it (control_folders_api.c): Resource Manager's and Service

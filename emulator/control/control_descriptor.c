@@ -19,6 +19,8 @@ static const struct em_role control_roles[] = {
      NULL},
     {"roles/resourcemanager.projectCreator", EM_WORDS("resourcemanager.projects.create"), NULL},
     {"roles/resourcemanager.projectDeleter", EM_WORDS("resourcemanager.projects.delete"), NULL},
+    {"roles/resourcemanager.lienModifier",
+     EM_WORDS("resourcemanager.projects.get", "resourcemanager.projects.updateLiens"), NULL},
     {"roles/resourcemanager.folderAdmin", EM_WORDS("resourcemanager.folders.*"), NULL},
     {"roles/resourcemanager.folderViewer",
      EM_WORDS("resourcemanager.folders.get", "resourcemanager.folders.list"), NULL},

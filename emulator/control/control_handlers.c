@@ -18,6 +18,7 @@
 #include "control_http.h"
 #include "control_logging.h"
 #include "control_folders.h"
+#include "control_liens.h"
 #include "control_projects.h"
 #include "control_supervisor.h"
 #include "em_audit.h"
@@ -233,7 +234,7 @@ static enum em_code clear_core_tables(struct em_service *svc, struct em_status *
         em_audit_clear(svc->store, st) || em_faults_set_kms_unreachable(svc->store, false, st) ||
         em_faults_set_ekm_unreachable(svc->store, false, st) || em_ekm_reset(svc->store, st) ||
         control_projects_clear(svc->store, st) || control_folders_clear(svc->store, st) ||
-        control_serviceusage_clear(svc->store, st))
+        control_serviceusage_clear(svc->store, st) || control_liens_clear(svc->store, st))
         return st->code;
     return EM_OK;
 }

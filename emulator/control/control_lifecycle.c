@@ -8,6 +8,7 @@
 
 #include "control_folders.h"
 #include "control_http.h"
+#include "control_liens.h"
 #include "control_projects.h"
 #include "control_supervisor.h"
 #include "em_ekm.h"
@@ -30,7 +31,8 @@ enum em_code control_open(struct em_service *svc, struct em_status *st)
         return st->code;
     ctl->http_ready = true;
     if (control_projects_open(svc->store, st) || control_folders_open(svc->store, st) ||
-        control_serviceusage_open(svc->store, st) || em_ekm_open(svc->store, ctl->data_dir, st))
+        control_serviceusage_open(svc->store, st) || control_liens_open(svc->store, st) ||
+        em_ekm_open(svc->store, ctl->data_dir, st))
         return st->code;
     char bin_dir[PATH_MAX];
     if (control_bin_dir(bin_dir, sizeof(bin_dir), st) ||

@@ -94,43 +94,15 @@ struct target {
     char answered[64];
 };
 
-struct number_search {
-    int64_t number;
-    char id[32];
-};
-
-static bool match_number(const struct control_project *project, void *arg)
-{
-    struct number_search *search = arg;
-    if (project->number != search->number)
-        return true;
-    snprintf(search->id, sizeof(search->id), "%s", project->id);
-    return false;
-}
-
 static enum em_code project_target(struct em_store *store, const char *id_or_number,
                                    struct target *out, struct em_status *st)
 {
-    struct number_search search = {0};
-    if (em_numeric_id(id_or_number)) {
-        search.number = strtoll(id_or_number, NULL, 10);
-        if (control_projects_scan(store, match_number, &search, st))
-            return st->code;
-        if (!search.id[0])
-            return EM_FAIL(st, EM_NOT_FOUND,
-                           "Project %s not found: name a project by its ID, or by the number "
-                           "of a project the emulator has seen.",
-                           id_or_number);
-    } else {
-        struct control_project project;
-        if (control_project_get(store, id_or_number, &project, st))
-            return st->code;
-        snprintf(search.id, sizeof(search.id), "%s", project.id);
-        control_project_clear(&project);
-    }
-    snprintf(out->stored, sizeof(out->stored), "projects/%s", search.id);
+    char id[32];
+    if (control_project_resolve(store, id_or_number, id, st))
+        return st->code;
+    snprintf(out->stored, sizeof(out->stored), "projects/%s", id);
     snprintf(out->answered, sizeof(out->answered), "projects/%lld",
-             (long long)em_project_number(search.id));
+             (long long)em_project_number(id));
     return EM_OK;
 }
 

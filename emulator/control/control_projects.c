@@ -320,6 +320,44 @@ enum em_code control_projects_scan(struct em_store *store, control_project_visit
     return code;
 }
 
+struct number_search {
+    int64_t number;
+    char id[32];
+};
+
+static bool match_number(const struct control_project *project, void *arg)
+{
+    struct number_search *search = arg;
+    if (project->number != search->number)
+        return true;
+    snprintf(search->id, sizeof(search->id), "%s", project->id);
+    return false;
+}
+
+enum em_code control_project_resolve(struct em_store *store, const char *id_or_number, char id[32],
+                                     struct em_status *st)
+{
+    struct number_search search = {0};
+    if (em_numeric_id(id_or_number)) {
+        search.number = strtoll(id_or_number, NULL, 10);
+        if (control_projects_scan(store, match_number, &search, st))
+            return st->code;
+        if (!search.id[0])
+            return EM_FAIL(st, EM_NOT_FOUND,
+                           "Project %s not found: name a project by its ID, or by the number "
+                           "of a project the emulator has seen.",
+                           id_or_number);
+    } else {
+        struct control_project project;
+        if (control_project_get(store, id_or_number, &project, st))
+            return st->code;
+        snprintf(search.id, sizeof(search.id), "%s", project.id);
+        control_project_clear(&project);
+    }
+    snprintf(id, 32, "%s", search.id);
+    return EM_OK;
+}
+
 bool control_project_gone(const struct control_project *project, int64_t now)
 {
     return project->delete_time_ns && now - project->delete_time_ns >= CONTROL_PROJECT_RESTORE_NS;

@@ -89,6 +89,11 @@ enum em_code control_project_create(struct em_store *store, const char *project_
                                     const struct control_project_update *update, int64_t now,
                                     struct control_project *out, struct em_status *st);
 
+/* The ID of the project id_or_number names: an ID (validated, remembered on first sight)
+ * or the number of a project the emulator has seen (NOT_FOUND otherwise). */
+enum em_code control_project_resolve(struct em_store *store, const char *id_or_number, char id[32],
+                                     struct em_status *st);
+
 /* DeleteProject: marks an ACTIVE project DELETE_REQUESTED at now (a deleted one is left
  * as it is, as Google's "will only affect the Project if it has a lifecycle state of
  * ACTIVE"). UndeleteProject: makes a DELETE_REQUESTED project ACTIVE again;

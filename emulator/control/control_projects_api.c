@@ -8,6 +8,7 @@
 #include "control.h"
 
 #include "control_folders.h"
+#include "control_liens.h"
 #include "control_projects.h"
 #include "em_api_state.h"
 #include "em_call.h"
@@ -69,7 +70,10 @@ static enum em_code tell_services(struct em_call *call)
 
 enum em_code control_delete_project(struct em_call *call)
 {
-    if (control_project_delete(call->svc->store, call_project_id(call), em_clock_now(),
+    char id[32];
+    if (control_project_resolve(call->svc->store, call_project_id(call), id, &call->status) ||
+        control_liens_allow_delete(call->svc->store, id, &call->status) ||
+        control_project_delete(call->svc->store, call_project_id(call), em_clock_now(),
                                &call->status))
         return call->status.code;
     return tell_services(call);

@@ -116,6 +116,22 @@ const struct em_route control_routes[] = {
      EM_AUDIT_ADMIN},
     {"POST", "v1/{name=projects/*}:undelete", control_undelete_project, "UndeleteProject",
      &control_empty_request, NULL, "resourcemanager.projects.undelete", EM_AUDIT_ADMIN},
+    /* Resource Manager liens, v1 and v3 alike: a lien's project is in its body or query,
+     * so the handlers check permissions (control_liens_api.c) */
+    {"POST", "v1/liens", control_create_lien, "CreateLien", &control_lien_message, NULL, NULL,
+     EM_AUDIT_ADMIN},
+    {"GET", "v1/liens", control_list_liens, "ListLiens"},
+    {"GET", "v1/{name=liens/*}", control_get_lien, "GetLien", NULL, NULL, NULL,
+     EM_AUDIT_DATA_ACCESS},
+    {"DELETE", "v1/{name=liens/*}", control_delete_lien, "DeleteLien", NULL, NULL, NULL,
+     EM_AUDIT_ADMIN},
+    {"POST", "v3/liens", control_create_lien, "CreateLien", &control_lien_message, NULL, NULL,
+     EM_AUDIT_ADMIN},
+    {"GET", "v3/liens", control_list_liens, "ListLiens"},
+    {"GET", "v3/{name=liens/*}", control_get_lien, "GetLien", NULL, NULL, NULL,
+     EM_AUDIT_DATA_ACCESS},
+    {"DELETE", "v3/{name=liens/*}", control_delete_lien, "DeleteLien", NULL, NULL, NULL,
+     EM_AUDIT_ADMIN},
 
     /* Organization Policy v2: the CMEK constraints (em_orgpolicy.h), on projects, folders
      * and organizations; permissions are checked in the handlers, once a project number is

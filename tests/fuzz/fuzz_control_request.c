@@ -14,6 +14,7 @@
  */
 #include "control/control.h"
 #include "control/control_folders.h"
+#include "control/control_liens.h"
 #include "control/control_projects.h"
 #include "em_ekm.h"
 #include "fuzz_service.h"
@@ -45,6 +46,7 @@ static enum em_code projects_only_open(struct em_service *svc, struct em_status 
     svc->ctx = &no_services;
     return control_projects_open(svc->store, st) || control_folders_open(svc->store, st) ||
                    control_serviceusage_open(svc->store, st) ||
+                   control_liens_open(svc->store, st) ||
                    em_ekm_open(svc->store, svc->config.data_dir, st)
                ? st->code
                : EM_OK;

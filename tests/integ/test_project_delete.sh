@@ -8,7 +8,10 @@
 # is deleted, the next key check makes the topic of another project INACCESSIBLE, undelete
 # brings it back. After 30 days of emulator time the project is gone: 403, not listed, not
 # undeletable, its ID taken. Permissions: an editor may not delete; the project deleter
-# role may. The deletion survives a restart.
+# role may. The deletion survives a restart. Liens (v1 and v3, gcloud alpha
+# resource-manager liens): a lien restricting resourcemanager.projects.delete blocks the
+# deletion (FAILED_PRECONDITION, a LIEN violation) until it is deleted; their rules and
+# permissions (updateLiens to create and delete, get to read).
 source "$(dirname "$0")/lib.sh"
 
 DATA="$TEST_TMP/data"
@@ -62,6 +65,50 @@ expect_json .lifecycleState ACTIVE
 api GET "$PUBSUB_URL/v1/projects/gone-project/topics"
 expect_status 200
 expect_json '.topics[0].name' projects/gone-project/topics/first
+
+section "liens: a lien on a project blocks its deletion"
+LIEN_BODY='{"parent":"projects/lien-project","restrictions":["resourcemanager.projects.delete"],"reason":"Holds the CMEK keys","origin":"security-team"}'
+api POST "$CONTROL_URL/v1/liens" "$LIEN_BODY"
+expect_status 200
+LIEN=$(jq -r .name <<<"$BODY")
+expect_contains "$LIEN" "liens/p" "Google's lien name"
+expect_json .parent projects/lien-project
+expect_json '.restrictions | join(",")' resourcemanager.projects.delete
+expect_json .origin security-team
+api DELETE "$CRM/lien-project"
+expect_error_json 400 FAILED_PRECONDITION
+expect_json .error.message "A lien to prevent deletion was placed on the project by [security-team]. Remove the lien to allow deletion."
+expect_json '.error.details[0].violations[0] | [.type, .subject, .description] | join("|")' \
+    "LIEN|$LIEN|Holds the CMEK keys"
+api GET "$CRM/lien-project"
+expect_json .lifecycleState ACTIVE
+NUMBER=$(jq -r .projectNumber <<<"$BODY")
+api GET "$CONTROL_URL/v3/liens?parent=projects/$NUMBER"
+expect_json '[.liens[].name] | join(",")' "$LIEN" # v3, and the project by its number
+api GET "$CONTROL_URL/v3/$LIEN"
+expect_json .reason "Holds the CMEK keys"
+api POST "$CONTROL_URL/v1/liens" '{"parent":"projects/lien-project","restrictions":["resourcemanager.projects.move"],"reason":"r","origin":"o"}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$(jq -r .error.message <<<"$BODY")" resourcemanager.projects.move "the unsupported restriction is named"
+api POST "$CONTROL_URL/v1/liens" '{"parent":"projects/lien-project","restrictions":[],"reason":"r","origin":"o"}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$CONTROL_URL/v1/liens" '{"parent":"projects/lien-project","restrictions":["resourcemanager.projects.delete"],"origin":"o"}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$(jq -r .error.message <<<"$BODY")" reason "the missing reason is named"
+api POST "$CONTROL_URL/v1/liens" "{\"parent\":\"projects/lien-project\",\"restrictions\":[\"resourcemanager.projects.delete\"],\"reason\":\"$(printf 'x%.0s' {1..201})\",\"origin\":\"o\"}"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$CONTROL_URL/v1/liens" '{"parent":"folders/123","restrictions":["resourcemanager.projects.delete"],"reason":"r","origin":"o"}'
+expect_error_json 400 INVALID_ARGUMENT
+api GET "$CONTROL_URL/v1/liens"
+expect_error_json 400 INVALID_ARGUMENT # the parent is required
+api GET "$CONTROL_URL/v1/liens/p1-nothing-here"
+expect_error_json 404 NOT_FOUND
+api DELETE "$CONTROL_URL/v1/$LIEN"
+expect_status 200
+api GET "$CONTROL_URL/v1/liens?parent=projects/lien-project"
+expect_eq 0 "$(jq '.liens // [] | length' <<<"$BODY")" "no lien left"
+api DELETE "$CRM/lien-project"
+expect_status 200
 
 section "CMEK: the key project is deleted; the topic follows at its next key check"
 api POST "$KMS_URL/v1/projects/key-project/locations/global/keyRings?keyRingId=ring" '{}'
@@ -168,6 +215,19 @@ api_as user:del@example.com POST "$CRM/perm-project:undelete" '{}'
 expect_error_json 403 PERMISSION_DENIED # undelete is the owner's
 API_PRINCIPAL=$OWNER api POST "$CRM/perm-project:undelete" '{}'
 expect_status 200
+PERM_LIEN='{"parent":"projects/perm-project","restrictions":["resourcemanager.projects.delete"],"reason":"r","origin":"o"}'
+api_as user:del@example.com POST "$CONTROL_URL/v1/liens" "$PERM_LIEN"
+expect_error_json 403 PERMISSION_DENIED
+grant "$CRM/perm-project" user:lien@example.com roles/resourcemanager.lienModifier
+api_as user:lien@example.com POST "$CONTROL_URL/v1/liens" "$PERM_LIEN"
+expect_status 200
+PERM_LIEN_NAME=$(jq -r .name <<<"$BODY")
+api_as user:mallory@example.com GET "$CONTROL_URL/v1/$PERM_LIEN_NAME"
+expect_error_json 403 PERMISSION_DENIED
+api_as user:mallory@example.com DELETE "$CONTROL_URL/v1/$PERM_LIEN_NAME"
+expect_error_json 403 PERMISSION_DENIED
+api_as user:lien@example.com DELETE "$CONTROL_URL/v1/$PERM_LIEN_NAME"
+expect_status 200
 
 if [[ $HAVE_GCLOUD == 1 ]]; then
     section "gcloud projects delete / undelete"
@@ -191,6 +251,20 @@ if [[ $HAVE_GCLOUD == 1 ]]; then
     expect_eq 0 $? "gcloud projects undelete: $out"
     expect_eq projects/gcloud-project/topics/first \
         "$(gcloud pubsub topics list --project gcloud-project --format='value(name)' 2>&1)" "its topic is back"
+
+    section "gcloud alpha resource-manager liens create / list / delete"
+    out=$(gcloud alpha resource-manager liens create --project gcloud-project \
+        --restrictions=resourcemanager.projects.delete --reason="Holds the CMEK keys" --origin=security-team 2>&1)
+    expect_eq 0 $? "liens create: $out"
+    LIEN_ID=$(gcloud alpha resource-manager liens list --project gcloud-project --format='value(name)' 2>&1)
+    expect_contains "$LIEN_ID" "p" "liens list shows it"
+    out=$(gcloud projects delete gcloud-project --quiet 2>&1)
+    expect_contains "$out" "A lien to prevent deletion was placed on the project by [security-team]" \
+        "gcloud projects delete is refused, naming the lien's origin"
+    out=$(gcloud alpha resource-manager liens delete "$LIEN_ID" 2>&1)
+    expect_eq 0 $? "liens delete: $out"
+    out=$(gcloud projects delete gcloud-project --quiet 2>&1)
+    expect_eq 0 $? "gcloud projects delete once the lien is gone: $out"
 fi
 stop_stack
 finish
