@@ -492,10 +492,13 @@ enum em_code kms_key_set_primary(struct kms_registry *reg, const char *name, uin
                                  struct kms_key **out, struct em_status *st);
 /* UpdateCryptoKeyVersion of externalProtectionLevelOptions: an ENABLED or DISABLED version
  * of a manually managed external key names another key in the EKM (uri for EXTERNAL, path
- * for EXTERNAL_VPC; made there when the EKM holds none, as a new version's is). */
+ * for EXTERNAL_VPC; made there when the EKM holds none, as a new version's is), and takes
+ * state (ENABLED or DISABLED; KMS_STATE_UNSPECIFIED keeps its own) in the same change:
+ * both are saved, or neither. */
 enum em_code kms_version_set_external_key(struct kms_registry *reg, const char *version_name,
-                                          const char *uri, const char *path, int64_t now,
-                                          struct kms_version_view *out, struct em_status *st);
+                                          const char *uri, const char *path, enum kms_state state,
+                                          int64_t now, struct kms_version_view *out,
+                                          struct em_status *st);
 enum em_code kms_version_set_state(struct kms_registry *reg, const char *version_name,
                                    enum kms_state state, int64_t now, struct kms_version_view *out,
                                    struct em_status *st);

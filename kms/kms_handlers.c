@@ -740,8 +740,8 @@ static enum em_code read_version_patch(struct em_call *call, struct version_patc
     return EM_OK;
 }
 
-/* UpdateCryptoKeyVersion: the key reference first (Cloud EKM, kms_version_set_external_key),
- * then the state. */
+/* UpdateCryptoKeyVersion: the state, or the key reference in the EKM (Cloud EKM,
+ * kms_version_set_external_key) with the state in the same change. */
 enum em_code kms_update_version(struct em_call *call)
 {
     const char *name = em_call_var(call, "name");
@@ -749,23 +749,25 @@ enum em_code kms_update_version(struct em_call *call)
     struct kms_version_view view;
     if (read_version_patch(call, &p) || kms_check_location(call, name))
         return call->status.code;
+    enum kms_state state =
+        p.state ? kms_state_parse(em_json_string(call->body, "state")) : KMS_STATE_UNSPECIFIED;
+    if (p.state && state == KMS_STATE_UNSPECIFIED)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "crypto_key_version.state can only be set to ENABLED or DISABLED, "
+                            "not %.60s.",
+                            em_json_string(call->body, "state"));
+    enum em_code code;
     if (p.uri || p.path) {
         const char *uri, *path;
         kms_json_external_options(call->body, &uri, &path);
-        if (kms_version_set_external_key(registry(call), name, p.uri ? uri : NULL,
-                                         p.path ? path : NULL, em_clock_now(), &view,
-                                         &call->status))
-            return call->status.code;
+        code = kms_version_set_external_key(registry(call), name, p.uri ? uri : NULL,
+                                            p.path ? path : NULL, state, em_clock_now(), &view,
+                                            &call->status);
+    } else {
+        code = kms_version_set_state(registry(call), name, state, em_clock_now(), &view,
+                                     &call->status);
     }
-    if (p.state) {
-        if (p.uri || p.path)
-            kms_version_view_free(&view); /* the state's view is the one answered */
-        enum kms_state state = kms_state_parse(em_json_string(call->body, "state"));
-        if (kms_version_set_state(registry(call), name, state, em_clock_now(), &view,
-                                  &call->status))
-            return call->status.code;
-    }
-    return reply_version(call, &view);
+    return code ? code : reply_version(call, &view);
 }
 
 enum em_code kms_destroy_version(struct em_call *call)

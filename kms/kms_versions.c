@@ -327,12 +327,17 @@ enum em_code kms_version_restore(struct kms_registry *reg, const char *version_n
 /* --- key references (Cloud EKM) --- */
 
 /* The version's new reference is checked under the read lock, linked in the EKM with no
- * lock, and saved under the write lock (the version still there, in a state that allows
- * it: another call may have changed it meanwhile). */
+ * lock, and saved with the new state under the write lock, in one commit (the version
+ * still there, in a state that allows it: another call may have changed it meanwhile). */
 enum em_code kms_version_set_external_key(struct kms_registry *reg, const char *version_name,
-                                          const char *uri, const char *path, int64_t now,
-                                          struct kms_version_view *out, struct em_status *st)
+                                          const char *uri, const char *path, enum kms_state state,
+                                          int64_t now, struct kms_version_view *out,
+                                          struct em_status *st)
 {
+    if (state != KMS_STATE_UNSPECIFIED && state != KMS_ENABLED && state != KMS_DISABLED)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "crypto_key_version.state can only be set to ENABLED or DISABLED, not %s.",
+                       kms_state_name(state));
     if (out)
         *out = (struct kms_version_view){0};
     struct kms_key snapshot = {0};
@@ -372,6 +377,8 @@ enum em_code kms_version_set_external_key(struct kms_registry *reg, const char *
     if (!code) {
         struct kms_version changed = *v;
         snprintf(changed.external_key, sizeof(changed.external_key), "%s", external_key);
+        if (state != KMS_STATE_UNSPECIFIED && state != v->state)
+            kms_version_change_state(reg, &changed, state, now);
         code = kms_registry_commit_version(reg, key, v, &changed, st);
     }
     if (!code)

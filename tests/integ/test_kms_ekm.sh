@@ -352,6 +352,19 @@ expect_json '.error.details[0].violations[1].type' DECRYPTION_FAILED
 api PATCH "$KMS_URL/v1/$RING/cryptoKeys/moving/cryptoKeyVersions/1?updateMask=externalProtectionLevelOptions.externalKeyUri" \
     "{\"externalProtectionLevelOptions\":{\"externalKeyUri\":\"$MOVED_TO\"}}"
 expect_status 200
+# the reference and the state in one call: both change, or neither
+api PATCH "$KMS_URL/v1/$RING/cryptoKeys/moving/cryptoKeyVersions/1?updateMask=externalProtectionLevelOptions.externalKeyUri,state" \
+    '{"state":"DISABLED","externalProtectionLevelOptions":{"externalKeyUri":"ftp://ekm.example.com/k"}}'
+expect_error_json 400 FAILED_PRECONDITION
+api GET "$KMS_URL/v1/$RING/cryptoKeys/moving/cryptoKeyVersions/1"
+expect_json '[.state, .externalProtectionLevelOptions.externalKeyUri] | join(" ")' "ENABLED $MOVED_TO"
+api PATCH "$KMS_URL/v1/$RING/cryptoKeys/moving/cryptoKeyVersions/1?updateMask=externalProtectionLevelOptions.externalKeyUri,state" \
+    "{\"state\":\"DISABLED\",\"externalProtectionLevelOptions\":{\"externalKeyUri\":\"$URI\"}}"
+expect_status 200
+expect_json '[.state, .externalProtectionLevelOptions.externalKeyUri] | join(" ")' "DISABLED $URI"
+api PATCH "$KMS_URL/v1/$RING/cryptoKeys/moving/cryptoKeyVersions/1?updateMask=externalProtectionLevelOptions.externalKeyUri,state" \
+    "{\"state\":\"ENABLED\",\"externalProtectionLevelOptions\":{\"externalKeyUri\":\"$MOVED_TO\"}}"
+expect_json '[.state, .externalProtectionLevelOptions.externalKeyUri] | join(" ")' "ENABLED $MOVED_TO"
 
 section "a restart keeps the keys and the EKM's states"
 stop_stack

@@ -872,32 +872,55 @@ static void test_a_version_names_another_external_key(void **state)
     const char *v1 = EKM_RING "/cryptoKeys/a/cryptoKeyVersions/1";
     struct kms_version_view view;
     assert_int_equal(kms_version_set_external_key(f->reg, v1, "https://ekm.example.com/v0/k2", NULL,
-                                                  T0, &view, &st),
+                                                  KMS_STATE_UNSPECIFIED, T0, &view, &st),
                      EM_OK);
     assert_string_equal(view.version->external_key, "https://ekm.example.com/v0/k2");
     assert_int_equal(view.version->state, KMS_ENABLED);
     kms_version_view_free(&view);
     /* the wrong field for the level, a bad URI, the EKM out of reach: unchanged */
-    assert_int_equal(kms_version_set_external_key(f->reg, v1, NULL, "v0/k3", T0, NULL, &st),
+    assert_int_equal(kms_version_set_external_key(f->reg, v1, NULL, "v0/k3", KMS_STATE_UNSPECIFIED,
+                                                  T0, NULL, &st),
                      EM_INVALID_ARGUMENT);
-    assert_int_equal(kms_version_set_external_key(f->reg, v1, "ftp://e/k", NULL, T0, NULL, &st),
+    assert_int_equal(kms_version_set_external_key(f->reg, v1, "ftp://e/k", NULL,
+                                                  KMS_STATE_UNSPECIFIED, T0, NULL, &st),
                      EM_FAILED_PRECONDITION);
     assert_int_equal(em_faults_set_ekm_unreachable(f->dir.store, true, &st), EM_OK);
     assert_int_equal(kms_version_set_external_key(f->reg, v1, "https://ekm.example.com/v0/k4", NULL,
-                                                  T0, NULL, &st),
+                                                  KMS_STATE_UNSPECIFIED, T0, NULL, &st),
                      EM_FAILED_PRECONDITION);
     assert_int_equal(em_faults_set_ekm_unreachable(f->dir.store, false, &st), EM_OK);
     struct kms_key *a = key_now(f, EKM_RING "/cryptoKeys/a");
     assert_string_equal(a->versions[0]->external_key, "https://ekm.example.com/v0/k2");
     kms_key_free(a);
+    /* with a state, in one change: both saved, or (a reference refused, a state that cannot
+     * be set) neither */
+    assert_int_equal(
+        kms_version_set_external_key(f->reg, v1, "ftp://e/k", NULL, KMS_DISABLED, T0, NULL, &st),
+        EM_FAILED_PRECONDITION);
+    assert_int_equal(kms_version_set_external_key(f->reg, v1, "https://ekm.example.com/v0/k7", NULL,
+                                                  KMS_DESTROYED, T0, NULL, &st),
+                     EM_INVALID_ARGUMENT);
+    a = key_now(f, EKM_RING "/cryptoKeys/a");
+    assert_int_equal(a->versions[0]->state, KMS_ENABLED);
+    assert_string_equal(a->versions[0]->external_key, "https://ekm.example.com/v0/k2");
+    kms_key_free(a);
+    assert_int_equal(kms_version_set_external_key(f->reg, v1, "https://ekm.example.com/v0/k7", NULL,
+                                                  KMS_DISABLED, T0, &view, &st),
+                     EM_OK);
+    assert_int_equal(view.version->state, KMS_DISABLED);
+    assert_string_equal(view.version->external_key, "https://ekm.example.com/v0/k7");
+    kms_version_view_free(&view);
+    assert_int_equal(kms_version_set_external_key(f->reg, v1, "https://ekm.example.com/v0/k2", NULL,
+                                                  KMS_ENABLED, T0, NULL, &st),
+                     EM_OK);
     /* not a key of Cloud EKM, a version being destroyed, a coordinated key */
     assert_int_equal(kms_version_set_external_key(f->reg, KEY "/cryptoKeyVersions/1",
-                                                  "https://ekm.example.com/v0/k5", NULL, T0, NULL,
-                                                  &st),
+                                                  "https://ekm.example.com/v0/k5", NULL,
+                                                  KMS_STATE_UNSPECIFIED, T0, NULL, &st),
                      EM_INVALID_ARGUMENT);
     assert_int_equal(kms_version_destroy(f->reg, v1, T0, NULL, &st), EM_OK);
     assert_int_equal(kms_version_set_external_key(f->reg, v1, "https://ekm.example.com/v0/k6", NULL,
-                                                  T0, NULL, &st),
+                                                  KMS_STATE_UNSPECIFIED, T0, NULL, &st),
                      EM_FAILED_PRECONDITION);
     struct kms_key_spec coordinated = {.purpose = "ENCRYPT_DECRYPT",
                                        .algorithm = ext,
@@ -906,10 +929,10 @@ static void test_a_version_names_another_external_key(void **state)
     assert_int_equal(
         kms_key_create(f->reg, EKM_RING "/cryptoKeys/c", &coordinated, false, T0, NULL, &st),
         EM_OK);
-    assert_int_equal(kms_version_set_external_key(f->reg,
-                                                  EKM_RING "/cryptoKeys/c/cryptoKeyVersions/1",
-                                                  NULL, "v0/mine", T0, NULL, &st),
-                     EM_INVALID_ARGUMENT);
+    assert_int_equal(
+        kms_version_set_external_key(f->reg, EKM_RING "/cryptoKeys/c/cryptoKeyVersions/1", NULL,
+                                     "v0/mine", KMS_STATE_UNSPECIFIED, T0, NULL, &st),
+        EM_INVALID_ARGUMENT);
     /* kept across a restart */
     kms_registry_close(f->reg);
     assert_int_equal(open_registry(f, 0), 0);
