@@ -7,7 +7,9 @@
  */
 #include "spanner_handlers.h"
 
+#include "em_api_state.h"
 #include "em_clock.h"
+#include "em_descriptor.h"
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_list.h"
@@ -544,9 +546,15 @@ static void run_backup_schedule(struct em_service *svc, const cJSON *due, int64_
     struct em_status st = {0};
     em_time_parse(em_json_string(due, "versionTime"), &version_time);
     em_duration_parse(em_json_string(due, "retentionDuration"), &retention);
-    if (!sp_backup_create_scheduled(ctx->backups, schedule, database,
-                                    cJSON_GetObjectItem(due, "encryptionConfig"), version_time,
-                                    retention, now, name, &st)) {
+    if (!em_api_usable_for(schedule, spanner_descriptor.google_service)) {
+        /* a deleted project (or one that disabled Spanner) makes no backup: this run is
+         * skipped, the schedule goes on from its next time once the project is back */
+        em_info("spanner: backup schedule %s: no backup at %s, its project is deleted or has "
+                "disabled the Spanner API",
+                schedule, em_json_string(due, "versionTime"));
+    } else if (!sp_backup_create_scheduled(ctx->backups, schedule, database,
+                                           cJSON_GetObjectItem(due, "encryptionConfig"),
+                                           version_time, retention, now, name, &st)) {
         cJSON *op = NULL;
         cJSON *metadata = sp_json_backup_metadata(name, "database", database, now);
         if (em_op_start(svc->operations, name, NULL, "CreateBackup", metadata, work_request(name),

@@ -9,7 +9,8 @@
 # emulator clock moved past the scheduled times: each schedule makes its backup with its
 # CreateBackup operation, named by the schedule, under the key it asks for, restorable.
 # The database's key disabled at the scheduled time: no backup; enabled again: backups
-# again. Backups expire after the schedule's retention; schedules survive a restart;
+# again. The project deleted at the scheduled time: no backup; undeleted: backups again.
+# Backups expire after the schedule's retention; schedules survive a restart;
 # deleting one or dropping its database removes it; no row in clear on disk.
 # full-run-only: most of its time is gcloud; `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
@@ -173,6 +174,35 @@ wait_backups nightly 2
 wait_backups keyed 1
 expect_eq '[]' "$(curl -s "$S/$INST/backups" | jq -c --arg k "$KEYED" '[.backups[] | select(.name == $k)]')" \
     "the first keyed backup expired after its one-day retention"
+
+section "the project deleted at the scheduled time: no backup; undeleted: backups again"
+# a database without a key too: its backups need no KMS, so only the deletion stops them
+api POST "$S/$INST/databases" '{"createStatement":"CREATE DATABASE plain"}'
+expect_status 200
+wait_op "$(jq -r .name <<<"$BODY")"
+api POST "$S/$INST/databases/plain/backupSchedules?backupScheduleId=daily" \
+    '{"spec":{"cronSpec":{"text":"0 1 * * *"}},"retentionDuration":"259200s","fullBackupSpec":{}}'
+expect_status 200
+api DELETE "$CONTROL_URL/v1/$P"
+expect_status 200
+advance_to 03:00
+SKIPPED_DAY=$(date -u -d "$(curl -s "$CONTROL_URL/emulator/v1/clock" | jq -r .now)" +%Y%m%d)
+sleep 1
+api POST "$CONTROL_URL/v1/$P:undelete" '{}'
+expect_status 200
+# backups_made_on DAY: how many backups (of both schedules) are named by that day's run
+backups_made_on() {
+    curl -s "$S/$INST/backups" | jq --arg d "-$1-0100-" '[.backups[]? | select(.name | contains($d))] | length'
+}
+expect_eq 0 "$(backups_made_on "$SKIPPED_DAY")" "no backup of $SKIPPED_DAY, while the project was deleted"
+advance_to 03:00
+NEXT_DAY=$(date -u -d "$(curl -s "$CONTROL_URL/emulator/v1/clock" | jq -r .now)" +%Y%m%d)
+wait_for 30 "the backups of $NEXT_DAY" bash -c \
+    'curl -s "$1" | jq -e --arg d "-$2-0100-" "[.backups[]? | select(.name | contains(\$d)) | select(.state == \"READY\")] | length == 2" >/dev/null' \
+    _ "$S/$INST/backups" "$NEXT_DAY"
+expect_eq 0 $? "undeleted: both databases' backups of $NEXT_DAY"
+api DELETE "$S/$INST/databases/plain"
+expect_status 200
 
 section "after a restart, schedules still run; delete and drop remove them"
 stop_stack
