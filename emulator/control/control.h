@@ -132,6 +132,28 @@ enum em_code control_update_project(struct em_call *call);
 enum em_code control_create_project(struct em_call *call);
 enum em_code control_delete_project(struct em_call *call);
 enum em_code control_undelete_project(struct em_call *call);
+/* Shared by Resource Manager v1 and v3 (control_projects_api.c): DeleteProject (its liens
+ * checked) and UndeleteProject of the project named by ID or number, whose ID is written
+ * to id, with the services told; the caller may create projects in update's parent; a
+ * move to update's parent is one the caller may make. */
+enum em_code control_project_shut_down(struct em_call *call, const char *id_or_number, char id[32]);
+enum em_code control_project_bring_back(struct em_call *call, const char *id_or_number,
+                                        char id[32]);
+enum em_code control_may_create_project_in(struct em_call *call,
+                                           const struct control_project_update *update);
+enum em_code control_check_project_move(struct em_call *call, const char *id,
+                                        const struct control_project_update *update);
+/* Resource Manager v3 projects (control_projects_v3.c) */
+extern const struct em_message control_project_v3_message;
+extern const struct em_message control_move_project_request;
+enum em_code control_v3_get_project(struct em_call *call);
+enum em_code control_v3_list_projects(struct em_call *call);
+enum em_code control_v3_search_projects(struct em_call *call);
+enum em_code control_v3_create_project(struct em_call *call);
+enum em_code control_v3_update_project(struct em_call *call);
+enum em_code control_v3_move_project(struct em_call *call);
+enum em_code control_v3_delete_project(struct em_call *call);
+enum em_code control_v3_undelete_project(struct em_call *call);
 /* Resource Manager liens, v1 and v3 (control_liens_api.c) */
 extern const struct em_message control_lien_message;
 enum em_code control_create_lien(struct em_call *call);

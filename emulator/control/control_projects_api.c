@@ -63,33 +63,48 @@ enum em_code control_get_project(struct em_call *call)
 static enum em_code tell_services(struct em_call *call)
 {
     struct control *ctl = call->svc->ctx;
-    if (control_services_call(ctl->supervisor, EM_API_STATE_RELOAD_PATH, NULL, &call->status))
+    return control_services_call(ctl->supervisor, EM_API_STATE_RELOAD_PATH, NULL, &call->status);
+}
+
+enum em_code control_project_shut_down(struct em_call *call, const char *id_or_number, char id[32])
+{
+    struct em_store *store = call->svc->store;
+    if (control_project_resolve(store, id_or_number, id, &call->status) ||
+        control_liens_allow_delete(store, id, &call->status) ||
+        control_project_delete(store, id, em_clock_now(), &call->status))
         return call->status.code;
-    return em_call_reply(call, cJSON_CreateObject());
+    return tell_services(call);
+}
+
+enum em_code control_project_bring_back(struct em_call *call, const char *id_or_number, char id[32])
+{
+    struct em_store *store = call->svc->store;
+    if (control_project_resolve(store, id_or_number, id, &call->status) ||
+        control_project_undelete(store, id, em_clock_now(), &call->status))
+        return call->status.code;
+    return tell_services(call);
 }
 
 enum em_code control_delete_project(struct em_call *call)
 {
     char id[32];
-    if (control_project_resolve(call->svc->store, call_project_id(call), id, &call->status) ||
-        control_liens_allow_delete(call->svc->store, id, &call->status) ||
-        control_project_delete(call->svc->store, call_project_id(call), em_clock_now(),
-                               &call->status))
+    if (control_project_shut_down(call, call_project_id(call), id))
         return call->status.code;
-    return tell_services(call);
+    return em_call_reply(call, cJSON_CreateObject());
 }
 
 enum em_code control_undelete_project(struct em_call *call)
 {
-    if (control_project_undelete(call->svc->store, call_project_id(call), em_clock_now(),
-                                 &call->status))
+    char id[32];
+    if (control_project_bring_back(call, call_project_id(call), id))
         return call->status.code;
-    return tell_services(call);
+    return em_call_reply(call, cJSON_CreateObject());
 }
 
 /* The caller may create projects in the parent update names (a well-formed one: others
  * are refused by control_project_update or control_project_create, naming the field). */
-static enum em_code may_create_in(struct em_call *call, const struct control_project_update *update)
+enum em_code control_may_create_project_in(struct em_call *call,
+                                           const struct control_project_update *update)
 {
     bool valid =
         update->parent_type && update->parent_id && em_numeric_id(update->parent_id) &&
@@ -104,8 +119,8 @@ static enum em_code may_create_in(struct em_call *call, const struct control_pro
 
 /* A project may move only where the caller may create projects, as in Google: else a
  * project's editor could take it out of the organization, its policies and its IAM. */
-static enum em_code check_destination(struct em_call *call, const char *id,
-                                      const struct control_project_update *update)
+enum em_code control_check_project_move(struct em_call *call, const char *id,
+                                        const struct control_project_update *update)
 {
     if (!update->parent_type || !update->parent_id)
         return EM_OK;
@@ -115,7 +130,7 @@ static enum em_code check_destination(struct em_call *call, const char *id,
     bool moves = strcmp(current.parent_type, update->parent_type) != 0 ||
                  strcmp(current.parent_id, update->parent_id) != 0;
     control_project_clear(&current);
-    return moves ? may_create_in(call, update) : EM_OK;
+    return moves ? control_may_create_project_in(call, update) : EM_OK;
 }
 
 enum em_code control_update_project(struct em_call *call)
@@ -124,7 +139,7 @@ enum em_code control_update_project(struct em_call *call)
     struct control_project_update update;
     if (control_project_update_read(call->body, id, &update, &call->status))
         return call->status.code;
-    if (check_destination(call, id, &update)) {
+    if (control_check_project_move(call, id, &update)) {
         free(update.labels_json);
         return call->status.code;
     }
@@ -265,7 +280,7 @@ enum em_code control_create_project(struct em_call *call)
         return call->status.code;
     /* the audit entry is the new project's */
     snprintf(call->audit_resource, sizeof(call->audit_resource), "projects/%.60s", id);
-    enum em_code code = may_create_in(call, &create);
+    enum em_code code = control_may_create_project_in(call, &create);
     struct control_project project;
     if (!code)
         code = control_project_create(call->svc->store, id, &create, em_clock_now(), &project,

@@ -1,16 +1,18 @@
 /*
  * fuzz_control_request: libFuzzer target for the control plane's Google APIs: Resource
- * Manager (projects get/list/update/create/getAncestry, IAM on projects, folders and
- * organizations, folders), Organization Policy, Service Usage and Logging (entries:list), and
+ * Manager (v1 projects get/list/update/create/delete/undelete/getAncestry, v3 projects,
+ * liens, IAM on projects, folders and organizations, folders), Organization Policy, Service
+ * Usage and Logging (entries:list), and
  * the customer's side of the simulated EKM (/emulator/v1/ekm/keys), through
  * em_dispatch() on a temporary data directory (no sockets; see fuzz_service.h), plus the internal
  * ancestry route as the emulator's own processes call it.
  *
  * The control plane proper also supervises the services; that part is left out: this
- * target's service definition serves only the routes of Google's APIs (those under "v1/"
- * and "v2/", and the internal ancestry), and its open hook only opens the tables of
- * projects, folders and services (with no supervisor, Logging's flush of the services reaches
- * none). A project moved into a folder exists, so inputs reach the update and ancestry paths.
+ * target's service definition serves only the routes of Google's APIs (those under "v1/",
+ * "v2/" and "v3/", and the internal ancestry), and its open hook only opens the tables of
+ * projects, folders, services and liens (with no supervisor, Logging's flush of the services
+ * reaches none). A project moved into a folder exists, so inputs reach the update and ancestry
+ * paths.
  */
 #include "control/control.h"
 #include "control/control_folders.h"
@@ -26,6 +28,7 @@ static struct em_route google_routes[MAX_ROUTES];
 static bool google_api(const struct em_route *route)
 {
     return strncmp(route->path, "v1/", 3) == 0 || strncmp(route->path, "v2/", 3) == 0 ||
+           strncmp(route->path, "v3/", 3) == 0 ||
            strncmp(route->path, "emulator/v1/ekm/", 16) == 0 ||
            strstr(route->path, ":ancestry") != NULL;
 }

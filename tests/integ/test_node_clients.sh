@@ -7,9 +7,10 @@
 # data planes with CMEK databases and backups, a two-cluster Bigtable instance under two
 # keys, Dataflow templates launched, listed and read back, the CMEK organization
 # policies set and felt by Pub/Sub, Service Usage through @google-cloud/service-usage,
-# Cloud EKM and Key Access Justifications through @google-cloud/kms, and Resource Manager
-# v1 (a deleted project, liens) through googleapis, with Pub/Sub's and KMS's libraries
-# seeing the deleted project (the tests are tests/node/*.test.js, every one
+# Cloud EKM and Key Access Justifications through @google-cloud/kms, Resource Manager v3
+# projects through @google-cloud/resource-manager and v1 (a deleted project, liens)
+# through googleapis, with Pub/Sub's and KMS's libraries seeing the deleted project (the
+# tests are tests/node/*.test.js, every one
 # listed below, run with node's built-in test runner).
 #
 # The libraries are installed from npm into tests/node/node_modules with `npm ci`
