@@ -151,7 +151,11 @@ static enum em_code add_loaded(sqlite3_stmt *stmt, void *arg, struct em_status *
     return EM_OK;
 }
 
-enum em_code em_api_state_load(struct em_store *store, struct em_status *st)
+/* One load at a time, its read and its swap together: a tick's older read must not replace
+ * the set a later DeleteProject or disable had the service load. */
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static enum em_code load_locked(struct em_store *store, struct em_status *st)
 {
     struct loading l = {0};
     sqlite3_stmt *stmt =
@@ -170,6 +174,14 @@ enum em_code em_api_state_load(struct em_store *store, struct em_status *st)
     atomic_store(&set_size, l.count);
     pthread_rwlock_unlock(&set_lock);
     return EM_OK;
+}
+
+enum em_code em_api_state_load(struct em_store *store, struct em_status *st)
+{
+    pthread_mutex_lock(&load_lock);
+    enum em_code code = load_locked(store, st);
+    pthread_mutex_unlock(&load_lock);
+    return code;
 }
 
 bool em_api_state_any(void)

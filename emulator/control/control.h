@@ -132,13 +132,18 @@ enum em_code control_update_project(struct em_call *call);
 enum em_code control_create_project(struct em_call *call);
 enum em_code control_delete_project(struct em_call *call);
 enum em_code control_undelete_project(struct em_call *call);
-/* Shared by Resource Manager v1 and v3 (control_projects_api.c): DeleteProject (its liens
- * checked) and UndeleteProject of the project named by ID or number, whose ID is written
- * to id, with the services told; the caller may create projects in update's parent; a
- * move to update's parent is one the caller may make. */
-enum em_code control_project_shut_down(struct em_call *call, const char *id_or_number, char id[32]);
-enum em_code control_project_bring_back(struct em_call *call, const char *id_or_number,
-                                        char id[32]);
+/* Shared by Resource Manager v1 and v3 and liens (control_projects_api.c).
+ * control_project_authorize: the project id_or_number names (an ID, or the number of a
+ * project seen), its ID into id, on which the caller holds permission (NULL: none needed);
+ * nothing is remembered, and a refusal names the project as the caller did (under --iam
+ * enforce a number no project has is refused the same way: no oracle). Then
+ * DeleteProject (its liens checked in the same transaction) and UndeleteProject of that
+ * ID, the services told; the caller may create projects in update's parent; a move to
+ * update's parent is one the caller may make. */
+enum em_code control_project_authorize(struct em_call *call, const char *id_or_number,
+                                       const char *permission, char id[32]);
+enum em_code control_project_shut_down(struct em_call *call, const char *id);
+enum em_code control_project_bring_back(struct em_call *call, const char *id);
 enum em_code control_may_create_project_in(struct em_call *call,
                                            const struct control_project_update *update);
 enum em_code control_check_project_move(struct em_call *call, const char *id,
@@ -154,6 +159,9 @@ enum em_code control_v3_update_project(struct em_call *call);
 enum em_code control_v3_move_project(struct em_call *call);
 enum em_code control_v3_delete_project(struct em_call *call);
 enum em_code control_v3_undelete_project(struct em_call *call);
+enum em_code control_v3_get_iam_policy(struct em_call *call);
+enum em_code control_v3_set_iam_policy(struct em_call *call);
+enum em_code control_v3_test_iam_permissions(struct em_call *call);
 /* Resource Manager liens, v1 and v3 (control_liens_api.c) */
 extern const struct em_message control_lien_message;
 enum em_code control_create_lien(struct em_call *call);

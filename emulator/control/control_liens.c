@@ -9,7 +9,7 @@
  */
 #include "control_liens.h"
 
-#include "control_projects.h"
+#include "em_api_state.h"
 #include "em_crypto.h"
 #include "em_json.h"
 #include "em_names.h"
@@ -44,15 +44,14 @@ enum em_code control_liens_clear(struct em_store *store, struct em_status *st)
 
 /* --- Google's rules (https://cloud.google.com/resource-manager/reference/rest/v1/liens) --- */
 
-enum em_code control_lien_parent(struct em_store *store, const char *parent, char project_id[32],
-                                 struct em_status *st)
+enum em_code control_lien_parent_check(const char *parent, struct em_status *st)
 {
     if (!parent || strncmp(parent, "projects/", 9) != 0 || !parent[9] || strchr(parent + 9, '/') ||
         strlen(parent) >= sizeof(((struct control_lien *)0)->parent))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid value at 'parent': a lien's parent is a project, "
                        "\"projects/<project ID or number>\".");
-    return control_project_resolve(store, parent + 9, project_id, st);
+    return EM_OK;
 }
 
 /* reason and origin: required, at most 200 characters (UTF-8 code points). */
@@ -123,19 +122,40 @@ static enum em_code insert(struct em_store *store, const struct control_lien *li
     return em_stmt_run(stmt, st);
 }
 
-enum em_code control_lien_create(struct em_store *store, const cJSON *body, int64_t now,
-                                 struct control_lien *out, struct em_status *st)
+/* A project whose deletion was requested takes no lien (nor one gone). */
+static enum em_code refuse_deleted(struct em_store *store, const char *project_id,
+                                   struct em_status *st)
+{
+    int64_t deleted;
+    if (em_project_delete_time(store, project_id, &deleted, st))
+        return st->code;
+    if (deleted)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "Project %s is DELETE_REQUESTED: a lien cannot be placed on it.",
+                       project_id);
+    return EM_OK;
+}
+
+enum em_code control_lien_create(struct em_store *store, const cJSON *body, const char *project_id,
+                                 int64_t now, struct control_lien *out, struct em_status *st)
 {
     memset(out, 0, sizeof(*out));
     const char *parent = em_json_string(body, "parent");
-    if (control_lien_parent(store, parent, out->project_id, st) || check_restrictions(body, st) ||
+    if (control_lien_parent_check(parent, st) || check_restrictions(body, st) ||
         read_text(body, "reason", out->reason, sizeof(out->reason), st) ||
         read_text(body, "origin", out->origin, sizeof(out->origin), st) ||
-        new_name(out->project_id, out->name, sizeof(out->name), st))
+        new_name(project_id, out->name, sizeof(out->name), st))
         return st->code;
     snprintf(out->parent, sizeof(out->parent), "%s", parent);
+    snprintf(out->project_id, sizeof(out->project_id), "%s", project_id);
     out->create_time_ns = now;
-    return insert(store, out, st);
+    if (em_store_begin(store, st))
+        return st->code;
+    if (refuse_deleted(store, project_id, st) || insert(store, out, st)) {
+        em_store_rollback(store);
+        return st->code;
+    }
+    return em_store_commit(store, st);
 }
 
 /* --- reading --- */

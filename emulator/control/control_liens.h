@@ -34,15 +34,16 @@ struct control_lien {
 enum em_code control_liens_open(struct em_store *store, struct em_status *st);
 enum em_code control_liens_clear(struct em_store *store, struct em_status *st);
 
-/* The project a lien's parent names ("projects/<id or number>"), into project_id;
- * INVALID_ARGUMENT naming `parent` for anything else. */
-enum em_code control_lien_parent(struct em_store *store, const char *parent, char project_id[32],
-                                 struct em_status *st);
+/* A lien's parent is a project: "projects/<id or number>" (INVALID_ARGUMENT naming
+ * `parent` for anything else); the caller resolves and authorizes it. */
+enum em_code control_lien_parent_check(const char *parent, struct em_status *st);
 
-/* CreateLien: body is a Lien (parent, restrictions, reason, origin; Google's rules, the
- * error naming the field); out is the lien as saved at now. */
-enum em_code control_lien_create(struct em_store *store, const cJSON *body, int64_t now,
-                                 struct control_lien *out, struct em_status *st);
+/* CreateLien on project_id (the project body's parent names, resolved): body is a Lien
+ * (parent, restrictions, reason, origin; Google's rules, the error naming the field); out
+ * is the lien as saved at now. A project whose deletion was requested takes no lien
+ * (FAILED_PRECONDITION; checked in the insert's transaction). */
+enum em_code control_lien_create(struct em_store *store, const cJSON *body, const char *project_id,
+                                 int64_t now, struct control_lien *out, struct em_status *st);
 
 /* The lien called name; NOT_FOUND when there is none. */
 enum em_code control_lien_get(struct em_store *store, const char *name, struct control_lien *out,

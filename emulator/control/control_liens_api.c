@@ -17,6 +17,7 @@
 #include "em_service.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* google.cloud.resourcemanager.v3.Lien (v1's is the same) */
 static const struct em_field lien_fields[] = {
@@ -31,7 +32,17 @@ static const struct em_field lien_fields[] = {
 const struct em_message control_lien_message = {"google.cloud.resourcemanager.v3.Lien",
                                                 lien_fields};
 
-/* The caller holds permission on project_id. */
+/* The project parent names ("projects/<id or number>"), on which the caller holds
+ * permission: its ID in project_id. */
+static enum em_code parent_project(struct em_call *call, const char *parent, const char *permission,
+                                   char project_id[32])
+{
+    if (control_lien_parent_check(parent, &call->status))
+        return call->status.code;
+    return control_project_authorize(call, parent + strlen("projects/"), permission, project_id);
+}
+
+/* The caller holds permission on the lien's project. */
 static enum em_code check_permission(struct em_call *call, const char *project_id,
                                      const char *permission)
 {
@@ -43,15 +54,14 @@ static enum em_code check_permission(struct em_call *call, const char *project_i
 
 enum em_code control_create_lien(struct em_call *call)
 {
-    struct em_store *store = call->svc->store;
     char project_id[32];
-    if (control_lien_parent(store, em_json_string(call->body, "parent"), project_id,
-                            &call->status) ||
-        check_permission(call, project_id, "resourcemanager.projects.updateLiens"))
+    if (parent_project(call, em_json_string(call->body, "parent"),
+                       "resourcemanager.projects.updateLiens", project_id))
         return call->status.code;
     snprintf(call->audit_resource, sizeof(call->audit_resource), "projects/%s", project_id);
     struct control_lien lien;
-    if (control_lien_create(store, call->body, em_clock_now(), &lien, &call->status))
+    if (control_lien_create(call->svc->store, call->body, project_id, em_clock_now(), &lien,
+                            &call->status))
         return call->status.code;
     return em_call_reply(call, control_lien_json(&lien));
 }
@@ -65,13 +75,12 @@ enum em_code control_list_liens(struct em_call *call)
 {
     static const struct em_list_options options = {
         .items_field = "liens", .default_page_size = 1000, .max_page_size = 1000};
-    struct em_store *store = call->svc->store;
     char project_id[32];
-    if (control_lien_parent(store, em_call_query(call, "parent"), project_id, &call->status) ||
-        check_permission(call, project_id, "resourcemanager.projects.get"))
+    if (parent_project(call, em_call_query(call, "parent"), "resourcemanager.projects.get",
+                       project_id))
         return call->status.code;
     cJSON *items = cJSON_CreateArray();
-    if (control_liens_of(store, project_id, add_lien_json, items, &call->status)) {
+    if (control_liens_of(call->svc->store, project_id, add_lien_json, items, &call->status)) {
         cJSON_Delete(items);
         return call->status.code;
     }

@@ -98,8 +98,11 @@ static enum em_code project_target(struct em_store *store, const char *id_or_num
                                    struct target *out, struct em_status *st)
 {
     char id[32];
-    if (control_project_resolve(store, id_or_number, id, st))
+    struct control_project project; /* remembered, so its number names it from now on */
+    if (control_project_resolve(store, id_or_number, id, st) ||
+        control_project_get(store, id, &project, st))
         return st->code;
+    control_project_clear(&project);
     snprintf(out->stored, sizeof(out->stored), "projects/%s", id);
     snprintf(out->answered, sizeof(out->answered), "projects/%lld",
              (long long)em_project_number(id));

@@ -14,6 +14,7 @@
 #include "em_names.h"
 #include "em_store.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,13 +198,16 @@ static enum em_code write_row(struct em_store *store, const char *sql, const cha
     return code;
 }
 
-/* Google's rule: a project whose deletion was requested cannot be updated. */
-static enum em_code refuse_deleted(struct em_store *store, const char *project_id,
+/* Google's rule: a project whose deletion was requested cannot be updated (and one whose
+ * deletion is over is not found). */
+static enum em_code refuse_deleted(struct em_store *store, const char *project_id, int64_t now,
                                    struct em_status *st)
 {
     int64_t deleted;
     if (em_project_delete_time(store, project_id, &deleted, st))
         return st->code;
+    if (deleted && now - deleted >= CONTROL_PROJECT_RESTORE_NS)
+        return EM_FAIL(st, EM_PERMISSION_DENIED, "The caller does not have permission");
     if (deleted)
         return EM_FAIL(st, EM_FAILED_PRECONDITION,
                        "Project %s is DELETE_REQUESTED: undelete it before updating it.",
@@ -216,7 +220,7 @@ static enum em_code update_row(struct em_store *store, const char *project_id,
                                struct control_project *out, struct em_status *st)
 {
     bool updated;
-    if (refuse_deleted(store, project_id, st) ||
+    if (refuse_deleted(store, project_id, now, st) ||
         write_row(store, update_sql, project_id, update, now, out, &updated, st))
         return st->code;
     if (!updated)
@@ -334,26 +338,37 @@ static bool match_number(const struct control_project *project, void *arg)
     return false;
 }
 
+/* A project number as Google writes it: decimal digits, no leading zero, within int64. */
+static bool canonical_number(const char *text, int64_t *out)
+{
+    if (!em_numeric_id(text) || text[0] == '0' || strlen(text) > 19)
+        return false;
+    char *end;
+    errno = 0;
+    long long n = strtoll(text, &end, 10);
+    *out = n;
+    return errno == 0 && *end == '\0';
+}
+
 enum em_code control_project_resolve(struct em_store *store, const char *id_or_number, char id[32],
                                      struct em_status *st)
 {
     struct number_search search = {0};
-    if (em_numeric_id(id_or_number)) {
-        search.number = strtoll(id_or_number, NULL, 10);
-        if (control_projects_scan(store, match_number, &search, st))
+    bool numeric = em_numeric_id(id_or_number);
+    if (!numeric) {
+        if (em_project_check(id_or_number, st))
             return st->code;
-        if (!search.id[0])
-            return EM_FAIL(st, EM_NOT_FOUND,
-                           "Project %s not found: name a project by its ID, or by the number "
-                           "of a project the emulator has seen.",
-                           id_or_number);
-    } else {
-        struct control_project project;
-        if (control_project_get(store, id_or_number, &project, st))
-            return st->code;
-        snprintf(search.id, sizeof(search.id), "%s", project.id);
-        control_project_clear(&project);
+        snprintf(id, 32, "%s", id_or_number);
+        return EM_OK;
     }
+    if (canonical_number(id_or_number, &search.number) &&
+        control_projects_scan(store, match_number, &search, st))
+        return st->code;
+    if (!search.id[0])
+        return EM_FAIL(st, EM_NOT_FOUND,
+                       "Project %.40s not found: name a project by its ID, or by the number of "
+                       "a project the emulator has seen.",
+                       id_or_number);
     snprintf(id, 32, "%s", search.id);
     return EM_OK;
 }
@@ -369,8 +384,9 @@ static enum em_code fail_gone(struct em_status *st)
     return EM_FAIL(st, EM_PERMISSION_DENIED, "The caller does not have permission");
 }
 
-enum em_code control_project_delete(struct em_store *store, const char *project_id, int64_t now,
-                                    struct em_status *st)
+static enum em_code delete_in_transaction(struct em_store *store, const char *project_id,
+                                          int64_t now, control_project_check_fn allowed,
+                                          struct em_status *st)
 {
     struct control_project project;
     if (control_project_get(store, project_id, &project, st))
@@ -380,7 +396,21 @@ enum em_code control_project_delete(struct em_store *store, const char *project_
         return fail_gone(st);
     if (project.delete_time_ns)
         return EM_OK;
+    if (allowed && allowed(store, project_id, st))
+        return st->code;
     return em_project_set_deleted(store, project_id, now > 0 ? now : 1, st);
+}
+
+enum em_code control_project_delete(struct em_store *store, const char *project_id, int64_t now,
+                                    control_project_check_fn allowed, struct em_status *st)
+{
+    if (em_store_begin(store, st))
+        return st->code;
+    if (delete_in_transaction(store, project_id, now, allowed, st)) {
+        em_store_rollback(store);
+        return st->code;
+    }
+    return em_store_commit(store, st);
 }
 
 enum em_code control_project_undelete(struct em_store *store, const char *project_id, int64_t now,

@@ -89,18 +89,22 @@ enum em_code control_project_create(struct em_store *store, const char *project_
                                     const struct control_project_update *update, int64_t now,
                                     struct control_project *out, struct em_status *st);
 
-/* The ID of the project id_or_number names: an ID (validated, remembered on first sight)
- * or the number of a project the emulator has seen (NOT_FOUND otherwise). */
+/* The ID of the project id_or_number names, read only (nothing is remembered): an ID
+ * (validated: INVALID_ARGUMENT) or the number of a project the emulator has seen, written
+ * as Google writes numbers (NOT_FOUND otherwise, "0123" included). */
 enum em_code control_project_resolve(struct em_store *store, const char *id_or_number, char id[32],
                                      struct em_status *st);
 
-/* DeleteProject: marks an ACTIVE project DELETE_REQUESTED at now (a deleted one is left
- * as it is, as Google's "will only affect the Project if it has a lifecycle state of
- * ACTIVE"). UndeleteProject: makes a DELETE_REQUESTED project ACTIVE again;
- * FAILED_PRECONDITION for an ACTIVE one. Both answer PERMISSION_DENIED for a project that
- * is gone. The services learn of it when they reload em_api_state's set. */
+/* DeleteProject: marks an ACTIVE project DELETE_REQUESTED at now, when allowed (NULL: no
+ * check) lets it, in the same transaction (a deleted one is left as it is, as Google's
+ * "will only affect the Project if it has a lifecycle state of ACTIVE"). UndeleteProject:
+ * makes a DELETE_REQUESTED project ACTIVE again; FAILED_PRECONDITION for an ACTIVE one.
+ * Both answer PERMISSION_DENIED for a project that is gone. The services learn of it when
+ * they reload em_api_state's set. */
+typedef enum em_code (*control_project_check_fn)(struct em_store *store, const char *project_id,
+                                                 struct em_status *st);
 enum em_code control_project_delete(struct em_store *store, const char *project_id, int64_t now,
-                                    struct em_status *st);
+                                    control_project_check_fn allowed, struct em_status *st);
 enum em_code control_project_undelete(struct em_store *store, const char *project_id, int64_t now,
                                       struct em_status *st);
 

@@ -17,6 +17,7 @@
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_list.h"
+#include "em_log.h"
 #include "em_names.h"
 #include "em_service.h"
 
@@ -59,36 +60,68 @@ enum em_code control_get_project(struct em_call *call)
     return reply_project(call, &project);
 }
 
-/* The services reload their sets of deleted projects (em_api_state.h). */
-static enum em_code tell_services(struct em_call *call)
+/* Google's refusal, naming the project as the caller did. */
+static enum em_code deny(struct em_call *call, const char *named, const char *permission)
+{
+    return EM_CALL_FAIL(call, EM_PERMISSION_DENIED,
+                        "Permission '%s' denied on resource 'projects/%.40s' (or it may not "
+                        "exist).",
+                        permission, named);
+}
+
+enum em_code control_project_authorize(struct em_call *call, const char *id_or_number,
+                                       const char *permission, char id[32])
+{
+    struct em_store *store = call->svc->store;
+    bool enforce = call->svc->config.iam_enforce;
+    enum em_code code = control_project_resolve(store, id_or_number, id, &call->status);
+    if (code == EM_NOT_FOUND && enforce && permission)
+        return deny(call, id_or_number, permission); /* no oracle of which numbers exist */
+    if (code || !permission)
+        return code;
+    char resource[48];
+    snprintf(resource, sizeof(resource), "projects/%s", id);
+    if (em_iam_check(store, &call->svc->config, call->principal, resource, permission,
+                     &call->status))
+        return strcmp(id, id_or_number) != 0 ? deny(call, id_or_number, permission)
+                                             : call->status.code;
+    return EM_OK;
+}
+
+/* The services reload their sets of deleted projects (em_api_state.h); one that does not
+ * answer reloads at its next tick, within a second. */
+static void tell_services(struct em_call *call)
 {
     struct control *ctl = call->svc->ctx;
-    return control_services_call(ctl->supervisor, EM_API_STATE_RELOAD_PATH, NULL, &call->status);
+    struct em_status st = {0};
+    if (control_services_call(ctl->supervisor, EM_API_STATE_RELOAD_PATH, NULL, &st))
+        em_warn("control: the services reload deleted projects at their next tick: %s", st.message);
 }
 
-enum em_code control_project_shut_down(struct em_call *call, const char *id_or_number, char id[32])
+enum em_code control_project_shut_down(struct em_call *call, const char *id)
 {
-    struct em_store *store = call->svc->store;
-    if (control_project_resolve(store, id_or_number, id, &call->status) ||
-        control_liens_allow_delete(store, id, &call->status) ||
-        control_project_delete(store, id, em_clock_now(), &call->status))
+    /* the liens checked in the deletion's transaction: none comes between */
+    if (control_project_delete(call->svc->store, id, em_clock_now(), control_liens_allow_delete,
+                               &call->status))
         return call->status.code;
-    return tell_services(call);
+    tell_services(call);
+    return EM_OK;
 }
 
-enum em_code control_project_bring_back(struct em_call *call, const char *id_or_number, char id[32])
+enum em_code control_project_bring_back(struct em_call *call, const char *id)
 {
-    struct em_store *store = call->svc->store;
-    if (control_project_resolve(store, id_or_number, id, &call->status) ||
-        control_project_undelete(store, id, em_clock_now(), &call->status))
+    if (control_project_undelete(call->svc->store, id, em_clock_now(), &call->status))
         return call->status.code;
-    return tell_services(call);
+    tell_services(call);
+    return EM_OK;
 }
 
 enum em_code control_delete_project(struct em_call *call)
 {
     char id[32];
-    if (control_project_shut_down(call, call_project_id(call), id))
+    if (control_project_authorize(call, call_project_id(call), "resourcemanager.projects.delete",
+                                  id) ||
+        control_project_shut_down(call, id))
         return call->status.code;
     return em_call_reply(call, cJSON_CreateObject());
 }
@@ -96,7 +129,9 @@ enum em_code control_delete_project(struct em_call *call)
 enum em_code control_undelete_project(struct em_call *call)
 {
     char id[32];
-    if (control_project_bring_back(call, call_project_id(call), id))
+    if (control_project_authorize(call, call_project_id(call), "resourcemanager.projects.undelete",
+                                  id) ||
+        control_project_bring_back(call, id))
         return call->status.code;
     return em_call_reply(call, cJSON_CreateObject());
 }

@@ -106,14 +106,6 @@ static enum em_code reply_done(struct em_call *call, const char *kind, const cha
 
 /* --- names and permissions --- */
 
-static enum em_code require(struct em_call *call, const char *id, const char *permission)
-{
-    char resource[48];
-    snprintf(resource, sizeof(resource), "projects/%s", id);
-    return em_iam_check(call->svc->store, &call->svc->config, call->principal, resource, permission,
-                        &call->status);
-}
-
 /* The project the call's name ("projects/<number or ID>") names, on which the caller holds
  * permission; a project deleted more than 30 days ago is not found. */
 static enum em_code named_project(struct em_call *call, const char *permission,
@@ -122,8 +114,7 @@ static enum em_code named_project(struct em_call *call, const char *permission,
     const char *name = em_call_var(call, "name");
     char id[32];
     memset(out, 0, sizeof(*out));
-    if (control_project_resolve(call->svc->store, name + strlen("projects/"), id, &call->status) ||
-        require(call, id, permission) ||
+    if (control_project_authorize(call, name + strlen("projects/"), permission, id) ||
         control_project_get(call->svc->store, id, out, &call->status))
         return call->status.code;
     if (control_project_gone(out, em_clock_now())) {
@@ -171,13 +162,26 @@ struct listing {
     cJSON *items;
 };
 
-/* Search's fields: the Project's, and Google's query names for them (id, name, state). */
-static bool matches_query(const struct listing *l, const cJSON *json)
+/* Search's fields: the Project's, and Google's query names for them (id, name,
+ * lifecycleState, parent.type, parent.id). parent becomes {"type", "id", "<the name>": true}:
+ * `parent.type:folder` and `parent.id:123` read its members, and `parent:folders/123`, the
+ * filter language's "has" on an object, finds its name as a key. Values compare as written
+ * (Google's are case insensitive). */
+static bool matches_query(const struct listing *l, const struct control_project *p,
+                          const cJSON *json)
 {
     cJSON *aliases = cJSON_Duplicate(json, true);
-    cJSON_AddStringToObject(aliases, "id", em_json_string(json, "projectId"));
+    cJSON_AddStringToObject(aliases, "id", p->id);
     cJSON_ReplaceItemInObject(aliases, "name",
                               cJSON_CreateString(em_json_string(json, "displayName")));
+    cJSON_AddStringToObject(aliases, "lifecycleState", em_json_string(json, "state"));
+    if (p->parent_type[0]) {
+        cJSON *parent = cJSON_CreateObject();
+        cJSON_AddStringToObject(parent, "type", p->parent_type);
+        cJSON_AddStringToObject(parent, "id", p->parent_id);
+        cJSON_AddTrueToObject(parent, em_json_string(json, "parent"));
+        cJSON_ReplaceItemInObject(aliases, "parent", parent);
+    }
     bool match = em_filter_match(l->query, aliases);
     cJSON_Delete(aliases);
     return match;
@@ -203,7 +207,7 @@ static bool add_listed(const struct control_project *p, void *arg)
     if (!l->parent_type && !may_see(l->call, p->id)) /* search: what the caller may get */
         return true;
     cJSON *json = project_v3_json(p);
-    if (l->query && !matches_query(l, json))
+    if (l->query && !matches_query(l, p, json))
         cJSON_Delete(json);
     else
         cJSON_AddItemToArray(l->items, json);
@@ -388,19 +392,17 @@ enum em_code control_v3_move_project(struct em_call *call)
 }
 
 /* Delete and undelete: the project named, the change, the project as it now is. */
-typedef enum em_code (*lifecycle_change)(struct em_call *call, const char *id_or_number,
-                                         char id[32]);
+typedef enum em_code (*lifecycle_change)(struct em_call *call, const char *id);
 
 static enum em_code change_lifecycle(struct em_call *call, const char *permission,
                                      lifecycle_change change, const char *kind,
                                      const char *metadata_type)
 {
     const char *name = em_call_var(call, "name");
-    char id[32], changed[32];
+    char id[32];
     struct control_project project;
-    if (control_project_resolve(call->svc->store, name + strlen("projects/"), id, &call->status) ||
-        require(call, id, permission) || change(call, id, changed) ||
-        control_project_get(call->svc->store, id, &project, &call->status))
+    if (control_project_authorize(call, name + strlen("projects/"), permission, id) ||
+        change(call, id) || control_project_get(call->svc->store, id, &project, &call->status))
         return call->status.code;
     return reply_done(call, kind, metadata_type, &project);
 }
@@ -415,4 +417,34 @@ enum em_code control_v3_undelete_project(struct em_call *call)
 {
     return change_lifecycle(call, "resourcemanager.projects.undelete", control_project_bring_back,
                             "udp", "UndeleteProjectMetadata");
+}
+
+/* --- IAM: em_iam's handlers on "projects/<id>", where a project's bindings are, whether
+ * the call names it by number or by ID --- */
+
+static enum em_code on_project_id(struct em_call *call, const char *permission,
+                                  enum em_code (*handler)(struct em_call *call))
+{
+    char id[32];
+    if (control_project_authorize(call, em_call_resource(call) + strlen("projects/"), permission,
+                                  id))
+        return call->status.code;
+    snprintf(call->audit_resource, sizeof(call->audit_resource), "projects/%s", id);
+    call->match.vars[0].value = call->audit_resource;
+    return handler(call);
+}
+
+enum em_code control_v3_get_iam_policy(struct em_call *call)
+{
+    return on_project_id(call, "resourcemanager.projects.getIamPolicy", em_iam_handle_get);
+}
+
+enum em_code control_v3_set_iam_policy(struct em_call *call)
+{
+    return on_project_id(call, "resourcemanager.projects.setIamPolicy", em_iam_handle_set);
+}
+
+enum em_code control_v3_test_iam_permissions(struct em_call *call)
+{
+    return on_project_id(call, NULL, em_iam_handle_test);
 }

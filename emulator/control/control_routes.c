@@ -100,8 +100,8 @@ const struct em_route control_routes[] = {
      * in the handler), deleted and undeleted by gcloud projects delete, undelete */
     {"POST", "v1/projects", control_create_project, "CreateProject", &control_project_message, NULL,
      NULL, EM_AUDIT_ADMIN},
-    {"DELETE", "v1/{name=projects/*}", control_delete_project, "DeleteProject", NULL, NULL,
-     "resourcemanager.projects.delete", EM_AUDIT_ADMIN},
+    {"DELETE", "v1/{name=projects/*}", control_delete_project, "DeleteProject", NULL, NULL, NULL,
+     EM_AUDIT_ADMIN}, /* the permission: in the handler, once a number is resolved */
     /* Service Usage v1 (control_serviceusage.c): the operations share GET v1/operations */
     {"POST", "v1/{name=projects/*/services/*}:enable", control_enable_service, "EnableService",
      &control_empty_request, NULL, "serviceusage.services.enable", EM_AUDIT_ADMIN},
@@ -115,7 +115,7 @@ const struct em_route control_routes[] = {
      "BatchEnableServices", &control_batch_enable_request, NULL, "serviceusage.services.enable",
      EM_AUDIT_ADMIN},
     {"POST", "v1/{name=projects/*}:undelete", control_undelete_project, "UndeleteProject",
-     &control_empty_request, NULL, "resourcemanager.projects.undelete", EM_AUDIT_ADMIN},
+     &control_empty_request, NULL, NULL, EM_AUDIT_ADMIN},
     /* Resource Manager v3 projects (control_projects_v3.c): the same projects, named by
      * number or ID, answered by number; permissions checked in the handlers */
     {"GET", "v3/projects:search", control_v3_search_projects, "SearchProjects"},
@@ -132,11 +132,11 @@ const struct em_route control_routes[] = {
      EM_AUDIT_ADMIN},
     {"POST", "v3/{name=projects/*}:undelete", control_v3_undelete_project, "UndeleteProject",
      &control_empty_request, NULL, NULL, EM_AUDIT_ADMIN},
-    {"POST", "v3/{resource=projects/*}:getIamPolicy", em_iam_handle_get, "GetIamPolicy",
-     &em_iam_get_request, NULL, "resourcemanager.projects.getIamPolicy", EM_AUDIT_DATA_ACCESS},
-    {"POST", "v3/{resource=projects/*}:setIamPolicy", em_iam_handle_set, "SetIamPolicy",
-     &em_iam_set_request, NULL, "resourcemanager.projects.setIamPolicy", EM_AUDIT_ADMIN},
-    {"POST", "v3/{resource=projects/*}:testIamPermissions", em_iam_handle_test,
+    {"POST", "v3/{resource=projects/*}:getIamPolicy", control_v3_get_iam_policy, "GetIamPolicy",
+     &em_iam_get_request, NULL, NULL, EM_AUDIT_DATA_ACCESS},
+    {"POST", "v3/{resource=projects/*}:setIamPolicy", control_v3_set_iam_policy, "SetIamPolicy",
+     &em_iam_set_request, NULL, NULL, EM_AUDIT_ADMIN},
+    {"POST", "v3/{resource=projects/*}:testIamPermissions", control_v3_test_iam_permissions,
      "TestIamPermissions", &em_iam_test_request, NULL, NULL, EM_AUDIT_DATA_ACCESS},
     {"GET", "v3/{name=operations/*}", control_get_operation, "GetOperation"},
     /* Resource Manager liens, v1 and v3 alike: a lien's project is in its body or query,

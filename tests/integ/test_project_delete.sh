@@ -112,6 +112,8 @@ api GET "$CONTROL_URL/v1/liens?parent=projects/lien-project"
 expect_eq 0 "$(jq '.liens // [] | length' <<<"$BODY")" "no lien left"
 api DELETE "$CRM/lien-project"
 expect_status 200
+api POST "$CONTROL_URL/v1/liens" "$LIEN_BODY"
+expect_error_json 400 FAILED_PRECONDITION # no lien on a project whose deletion was requested
 
 section "Resource Manager v3 projects"
 V3="$CONTROL_URL/v3/projects"
@@ -275,6 +277,28 @@ api_as user:lien@example.com GET "$CONTROL_URL/v3/projects:search?query=id:perm-
 expect_json '[.projects[].projectId] | join(",")' perm-project # the lien modifier may get it
 api_as user:lien@example.com DELETE "$CONTROL_URL/v3/projects/perm-project"
 expect_error_json 403 PERMISSION_DENIED # but not delete it
+# a project named by its number: permissions on the project, refusals naming the number
+PERM_NUMBER=$(API_PRINCIPAL=$OWNER api GET "$CRM/perm-project" && jq -r .projectNumber <<<"$BODY")
+api_as user:mallory@example.com GET "$CONTROL_URL/v3/projects/$PERM_NUMBER"
+expect_error_json 403 PERMISSION_DENIED
+expect_contains "$(jq -r .error.message <<<"$BODY")" "projects/$PERM_NUMBER'" "the refusal names the number, not the ID"
+api_as user:mallory@example.com GET "$CONTROL_URL/v3/projects/123456789012"
+expect_error_json 403 PERMISSION_DENIED # a number no project has: the same answer
+grant "$CRM/perm-project" user:del@example.com roles/resourcemanager.projectDeleter
+api_as user:del@example.com DELETE "$CRM/$PERM_NUMBER"
+expect_status 200 # v1, by number, as the project's deleter
+API_PRINCIPAL=$OWNER api POST "$CONTROL_URL/v3/projects/$PERM_NUMBER:undelete" '{}'
+expect_json .response.state ACTIVE
+API_PRINCIPAL=$OWNER api POST "$CONTROL_URL/v3/projects/$PERM_NUMBER:getIamPolicy" '{}'
+expect_json '[.bindings[].role] | join(",")' roles/resourcemanager.projectDeleter # the project's own policy
+# a refused caller leaves no trace: the project ID stays free for its creator
+api_as user:mallory@example.com GET "$CONTROL_URL/v3/projects/squatted-project"
+expect_error_json 403 PERMISSION_DENIED
+api_as user:mallory@example.com POST "$CONTROL_URL/v1/liens" \
+    '{"parent":"projects/squatted-project","restrictions":["resourcemanager.projects.delete"],"reason":"r","origin":"o"}'
+expect_error_json 403 PERMISSION_DENIED
+API_PRINCIPAL=$OWNER api POST "$CRM" '{"projectId":"squatted-project"}'
+expect_status 200
 
 if [[ $HAVE_GCLOUD == 1 ]]; then
     section "gcloud projects delete / undelete"

@@ -13,6 +13,8 @@
 
 #include "control/control_liens.h"
 #include "control/control_projects.h"
+#include "em_api_state.h"
+#include "em_json.h"
 #include "em_names.h"
 #include "unit_util.h"
 
@@ -41,14 +43,21 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Creates a lien from JSON text; returns the code, the lien in *out when asked. */
+/* Creates a lien from JSON text, its parent resolved first as the handler does; returns
+ * the code, the lien in *out when asked. */
 static enum em_code create(struct unit_dir *d, const char *json, struct control_lien *out,
                            struct em_status *st)
 {
     cJSON *body = cJSON_Parse(json);
     assert_non_null(body);
     struct control_lien lien;
-    enum em_code code = control_lien_create(d->store, body, NOW, out ? out : &lien, st);
+    const char *parent = em_json_string(body, "parent");
+    char id[32] = "unresolved";
+    enum em_code code = EM_OK;
+    if (parent && strncmp(parent, "projects/", 9) == 0 && parent[9] && !strchr(parent + 9, '/'))
+        code = control_project_resolve(d->store, parent + 9, id, st);
+    if (!code)
+        code = control_lien_create(d->store, body, id, NOW, out ? out : &lien, st);
     cJSON_Delete(body);
     return code;
 }
@@ -88,6 +97,9 @@ static void test_a_lien_is_created_with_google_name(void **state)
         CONTROL_LIEN_DELETE);
     cJSON_Delete(json);
     /* by the project's number, once the emulator has seen the project */
+    struct control_project seen;
+    assert_int_equal(control_project_get(d->store, "key-project", &seen, &st), EM_OK);
+    control_project_clear(&seen);
     char body[256];
     snprintf(body, sizeof(body),
              "{\"parent\":\"projects/%lld\"," DELETE_ONLY ",\"reason\":\"r\",\"origin\":\"o\"}",
@@ -97,6 +109,12 @@ static void test_a_lien_is_created_with_google_name(void **state)
     expect_refused(
         d, "{\"parent\":\"projects/123456789\"," DELETE_ONLY ",\"reason\":\"r\",\"origin\":\"o\"}",
         EM_NOT_FOUND, "123456789");
+    /* a project whose deletion was requested takes no lien */
+    assert_int_equal(em_project_set_deleted(d->store, "key-project", NOW, &st), EM_OK);
+    expect_refused(d,
+                   "{\"parent\":\"projects/key-project\"," DELETE_ONLY
+                   ",\"reason\":\"r\",\"origin\":\"o\"}",
+                   EM_FAILED_PRECONDITION, "DELETE_REQUESTED");
 }
 
 static void test_google_rules(void **state)

@@ -17,6 +17,7 @@
 #include "control/control.h"
 #include "control/control_projects.h"
 #include "em_iam.h"
+#include "em_names.h"
 #include "em_schema.h"
 #include "unit_util.h"
 
@@ -479,7 +480,7 @@ static void test_delete_and_undelete(void **state)
     struct control_project project;
     assert_int_equal(control_project_undelete(d->store, "my-project", NOW, &st),
                      EM_FAILED_PRECONDITION); /* an ACTIVE project */
-    assert_int_equal(control_project_delete(d->store, "my-project", NOW, &st), EM_OK);
+    assert_int_equal(control_project_delete(d->store, "my-project", NOW, NULL, &st), EM_OK);
     assert_int_equal(control_project_get(d->store, "my-project", &project, &st), EM_OK);
     assert_int_equal(project.delete_time_ns, NOW);
     assert_false(control_project_gone(&project, NOW + CONTROL_PROJECT_RESTORE_NS - 1));
@@ -491,7 +492,7 @@ static void test_delete_and_undelete(void **state)
     /* no update while deleted; deleting again keeps the first time */
     assert_int_equal(update(d, &folder_123, &st), EM_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "DELETE_REQUESTED"));
-    assert_int_equal(control_project_delete(d->store, "my-project", NOW + 5, &st), EM_OK);
+    assert_int_equal(control_project_delete(d->store, "my-project", NOW + 5, NULL, &st), EM_OK);
     assert_int_equal(control_project_get(d->store, "my-project", &project, &st), EM_OK);
     assert_int_equal(project.delete_time_ns, NOW);
     control_project_clear(&project);
@@ -502,14 +503,31 @@ static void test_delete_and_undelete(void **state)
     cJSON_Delete(json);
     assert_int_equal(update(d, &folder_123, &st), EM_OK);
     /* after 30 days: gone, neither deleted again nor undeleted */
-    assert_int_equal(control_project_delete(d->store, "my-project", NOW, &st), EM_OK);
+    assert_int_equal(control_project_delete(d->store, "my-project", NOW, NULL, &st), EM_OK);
     int64_t later = NOW + CONTROL_PROJECT_RESTORE_NS;
     assert_int_equal(control_project_undelete(d->store, "my-project", later, &st),
                      EM_PERMISSION_DENIED);
-    assert_int_equal(control_project_delete(d->store, "my-project", later, &st),
+    assert_int_equal(control_project_delete(d->store, "my-project", later, NULL, &st),
                      EM_PERMISSION_DENIED);
+    /* numbers: those of projects seen, written as Google writes them; IDs: validated, not
+     * remembered */
+    char id[32], number[24];
+    snprintf(number, sizeof(number), "%lld", (long long)em_project_number("my-project"));
+    assert_int_equal(control_project_resolve(d->store, number, id, &st), EM_OK);
+    assert_string_equal(id, "my-project");
+    char padded[32];
+    snprintf(padded, sizeof(padded), "00%s", number);
+    assert_int_equal(control_project_resolve(d->store, padded, id, &st), EM_NOT_FOUND);
+    assert_int_equal(control_project_resolve(d->store, "99999999999999999999", id, &st),
+                     EM_NOT_FOUND); /* 20 digits: beyond int64, no project's */
+    assert_int_equal(control_project_resolve(d->store, "never-seen", id, &st), EM_OK);
+    int count = 0;
+    assert_int_equal(control_projects_scan(d->store, count_project, &count, &st), EM_OK);
+    assert_int_equal(count, 1); /* my-project only: never-seen was not remembered */
+    assert_int_equal(control_project_resolve(d->store, "Bad_Id", id, &st), EM_INVALID_ARGUMENT);
     /* a bad ID is refused before anything */
-    assert_int_equal(control_project_delete(d->store, "Bad_Id", NOW, &st), EM_INVALID_ARGUMENT);
+    assert_int_equal(control_project_delete(d->store, "Bad_Id", NOW, NULL, &st),
+                     EM_INVALID_ARGUMENT);
 }
 
 static void test_create_records_a_new_project_once(void **state)
