@@ -384,17 +384,27 @@ static enum em_code fail_gone(struct em_status *st)
     return EM_FAIL(st, EM_PERMISSION_DENIED, "The caller does not have permission");
 }
 
-static enum em_code delete_in_transaction(struct em_store *store, const char *project_id,
-                                          int64_t now, control_project_check_fn allowed,
-                                          struct em_status *st)
+/* When the project was deleted (0: it is ACTIVE), failing as Google does once its
+ * deletion is over. */
+static enum em_code deletion_of(struct em_store *store, const char *project_id, int64_t now,
+                                int64_t *delete_time_ns, struct em_status *st)
 {
     struct control_project project;
     if (control_project_get(store, project_id, &project, st))
         return st->code;
     control_project_clear(&project);
-    if (control_project_gone(&project, now))
-        return fail_gone(st);
-    if (project.delete_time_ns)
+    *delete_time_ns = project.delete_time_ns;
+    return control_project_gone(&project, now) ? fail_gone(st) : EM_OK;
+}
+
+static enum em_code delete_in_transaction(struct em_store *store, const char *project_id,
+                                          int64_t now, control_project_check_fn allowed,
+                                          struct em_status *st)
+{
+    int64_t deleted;
+    if (deletion_of(store, project_id, now, &deleted, st))
+        return st->code;
+    if (deleted)
         return EM_OK;
     if (allowed && allowed(store, project_id, st))
         return st->code;
@@ -416,13 +426,10 @@ enum em_code control_project_delete(struct em_store *store, const char *project_
 enum em_code control_project_undelete(struct em_store *store, const char *project_id, int64_t now,
                                       struct em_status *st)
 {
-    struct control_project project;
-    if (control_project_get(store, project_id, &project, st))
+    int64_t deleted;
+    if (deletion_of(store, project_id, now, &deleted, st))
         return st->code;
-    control_project_clear(&project);
-    if (control_project_gone(&project, now))
-        return fail_gone(st);
-    if (!project.delete_time_ns)
+    if (!deleted)
         return EM_FAIL(st, EM_FAILED_PRECONDITION,
                        "Project %s is ACTIVE: only a project whose deletion was requested can be "
                        "undeleted.",

@@ -18,10 +18,12 @@
 #             With API_PRINCIPAL set, the request carries "Authorization: Bearer <it>";
 #             API_AUTHORIZATION sends that Authorization header as is instead, and
 #             API_HEADER adds one more header line ("Name: value").
+#             grant URL MEMBER ROLE sets a resource's policy to that binding (as $OWNER);
+#             protected_state SERVICE NAME prints a CMEK resource's state.
 # gcloud:     setup_gcloud [project] [principal] (HAVE_GCLOUD=1; 0 under FAST=1, the fast
-#             loop, and GCLOUD=0, make asan's integration pass, or with a loud SKIPPING line when gcloud is missing; with a
-#             principal, gcloud sends it as its token),
-#             gcloud_as PRINCIPAL args... runs gcloud as that principal.
+#             loop, and under GCLOUD=0, make asan's integration pass; or with a loud
+#             SKIPPING line when gcloud is missing; with a principal, gcloud sends it as its
+#             token), gcloud_as PRINCIPAL args... runs gcloud as that principal.
 # Assertions: expect_status, expect_eq, expect_contains, expect_json, expect_error_json,
 #             expect_healthy; each failure prints what was expected and what came, is
 #             counted, and the test goes on. section "text" prints a heading.
@@ -331,6 +333,13 @@ gcloud_as() {
             "$dir/configurations/config_emulator"
     fi
     CLOUDSDK_CONFIG="$dir" gcloud "$@"
+}
+
+# protected_state SERVICE NAME: the CMEK state (ACCESSIBLE, INACCESSIBLE, ...) the control
+# plane's protectedResources shows for the resource NAME of SERVICE ("pubsub", ...).
+protected_state() {
+    api GET "$CONTROL_URL/emulator/v1/protectedResources?service=$1"
+    jq -r --arg n "$2" '.protectedResources[] | select(.name == $n) | .state' <<<"$BODY"
 }
 
 # grant URL_OF_RESOURCE MEMBER ROLE: sets the resource's policy to that one binding, as

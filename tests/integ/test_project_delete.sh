@@ -24,10 +24,7 @@ setup_gcloud app-project
 CRM="$CONTROL_URL/v1/projects"
 TOPICS="$PUBSUB_URL/v1/projects/app-project/topics"
 KEY=projects/key-project/locations/global/keyRings/ring/cryptoKeys/topics
-topic_state() {
-    api GET "$CONTROL_URL/emulator/v1/protectedResources?service=pubsub"
-    jq -r '.protectedResources[] | select(.name == "projects/app-project/topics/orders") | .state' <<<"$BODY"
-}
+topic_state() { protected_state pubsub projects/app-project/topics/orders; }
 
 section "a deleted project: DELETE_REQUESTED, and its calls refused"
 api PUT "$PUBSUB_URL/v1/projects/gone-project/topics/first" '{}'

@@ -18,10 +18,7 @@ SU="$CONTROL_URL/v1/projects/app-project/services"
 KEY_SU="$CONTROL_URL/v1/projects/key-project/services"
 TOPICS="$PUBSUB_URL/v1/projects/app-project/topics"
 KEY=projects/key-project/locations/global/keyRings/ring/cryptoKeys/topics
-topic_state() {
-    api GET "$CONTROL_URL/emulator/v1/protectedResources?service=pubsub"
-    jq -r '.protectedResources[] | select(.name == "projects/app-project/topics/orders") | .state' <<<"$BODY"
-}
+topic_state() { protected_state pubsub projects/app-project/topics/orders; }
 
 section "a disabled API: its service refuses the project's calls"
 api PUT "$TOPICS/orders-plain" '{}'
