@@ -207,11 +207,22 @@ enum em_api_use em_api_use(const char *project_id, const char *api)
     return use;
 }
 
-bool em_api_usable_for(const char *resource, const char *api)
+/* em_api_use of the project resource names; USABLE for a name without a project. */
+static enum em_api_use use_for(const char *resource, const char *api)
 {
     char project[64];
     if (!em_api_state_any() || strncmp(resource, "projects/", 9) != 0 ||
         !em_name_id(resource, "projects", project, sizeof(project)))
-        return true;
-    return em_api_use(project, api) == EM_API_USABLE;
+        return EM_API_USABLE;
+    return em_api_use(project, api);
+}
+
+bool em_api_usable_for(const char *resource, const char *api)
+{
+    return use_for(resource, api) == EM_API_USABLE;
+}
+
+bool em_api_project_deleted_for(const char *resource)
+{
+    return use_for(resource, "") == EM_API_PROJECT_DELETED;
 }

@@ -71,4 +71,8 @@ enum em_api_use em_api_use(const char *project_id, const char *api);
  * background work on it (push delivery) may go on; true for a name without a project. */
 bool em_api_usable_for(const char *resource, const char *api);
 
+/* Whether the project a resource name starts with was deleted (its resources are
+ * unreachable, from other projects too). */
+bool em_api_project_deleted_for(const char *resource);
+
 #endif

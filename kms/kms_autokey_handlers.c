@@ -15,6 +15,7 @@
  *
  * Google reference: google/cloud/kms/v1/autokey.proto, autokey_admin.proto.
  */
+#include "em_api_state.h"
 #include "em_clock.h"
 #include "em_crypto.h"
 #include "em_descriptor.h"
@@ -213,6 +214,11 @@ static enum em_code provision_key(struct kms_ctx *ctx, const char *key_project,
                                   struct em_status *st)
 {
     char ring[256], key_id[64];
+    if (!em_api_usable_for(key_project, kms_descriptor.google_service))
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "The Autokey key project %s is deleted or has disabled the Cloud KMS API: "
+                       "no key can be provisioned there.",
+                       key_project);
     snprintf(ring, sizeof(ring), "%s/locations/%s/keyRings/" KMS_AUTOKEY_RING, key_project,
              location);
     if (kms_key_ring_create(ctx->registry, ring, now, NULL, st) && st->code != EM_ALREADY_EXISTS)

@@ -9,6 +9,7 @@
 #include "pubsub_errors.h"
 #include "pubsub_registry_parts.h"
 
+#include "em_api_state.h"
 #include "em_clock.h"
 #include "em_config.h"
 #include "em_crypto.h"
@@ -133,7 +134,7 @@ enum em_code ps_sub_create(struct ps_registry *reg, const char *name,
     struct ps_topic *topic = ps_topic_get(reg, s->cfg.topic);
     if (existing)
         code = PS_ERR_SUBSCRIPTION_EXISTS(st);
-    else if (!topic)
+    else if (!topic || em_api_project_deleted_for(s->cfg.topic)) /* a deleted project's too */
         code = PS_ERR_SUBSCRIPTION_TOPIC_NOT_FOUND(st);
     ps_sub_put(existing);
     ps_topic_put(topic);

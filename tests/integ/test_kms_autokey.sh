@@ -181,6 +181,23 @@ for _ in $(seq 1 100); do
 done
 expect_json '.response.kmsKey | contains("projects/key-project/locations/us-central1/keyRings/autokey/")' true
 BOBS_KEY=$(jq -r .response.kmsKey <<<"$BODY")
+# the key project deleted: Autokey provisions nothing there (the operation fails), until
+# it is undeleted
+API_PRINCIPAL=$OWNER api DELETE "$CONTROL_URL/v1/projects/key-project"
+expect_status 200
+API_PRINCIPAL=user:bob@example.com api POST "$HANDLES?keyHandleId=bobs-while-deleted" \
+    '{"resourceTypeSelector": "pubsub.googleapis.com/Topic"}'
+expect_status 200
+op=$(jq -r .name <<<"$BODY")
+for _ in $(seq 1 100); do
+    API_PRINCIPAL=user:bob@example.com api GET "$KMS_URL/v1/$op"
+    [[ "$(jq -r '.done // false' <<<"$BODY")" == true ]] && break
+    sleep 0.05
+done
+expect_json '[.error.code, (.error.message | contains("key project projects/key-project is deleted"))] | map(tostring) | join(" ")' \
+    "9 true"
+API_PRINCIPAL=$OWNER api POST "$CONTROL_URL/v1/projects/key-project:undelete" '{}'
+expect_status 200
 # Autokey granted Pub/Sub's service agent of app-project the use of the key: a topic on it
 # works at once, without anyone granting anything
 API_PRINCIPAL=$OWNER api PUT "$PUBSUB_URL/v1/projects/app-project/topics/bobs-topic" \

@@ -46,6 +46,9 @@ api GET "$SPANNER_URL/v1/projects/gone-project/instances"
 expect_error_json 403 PERMISSION_DENIED
 api GET "$PUBSUB_URL/v1/projects/other-project/topics"
 expect_status 200 # other projects are untouched
+api PUT "$PUBSUB_URL/v1/projects/other-project/subscriptions/on-gone" \
+    '{"topic":"projects/gone-project/topics/first"}'
+expect_error_json 404 NOT_FOUND # a deleted project's topic, from another project
 api GET "$CRM?filter=lifecycleState:ACTIVE"
 expect_eq "" "$(jq -r '.projects[]? | select(.projectId == "gone-project") | .projectId' <<<"$BODY")" \
     "an ACTIVE filter leaves it out"

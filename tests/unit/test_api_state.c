@@ -135,6 +135,9 @@ static void test_deleted_projects(void **state)
     assert_true(em_api_usable_for("projects/p2/topics/t", "pubsub.googleapis.com"));
     assert_false(em_api_usable_for("projects/p2/instances/i", "spanner.googleapis.com"));
     assert_true(em_api_usable_for("organizations/1", "pubsub.googleapis.com"));
+    assert_true(em_api_project_deleted_for("projects/p1/topics/t"));
+    assert_false(em_api_project_deleted_for("projects/p2/instances/i")); /* disabled only */
+    assert_false(em_api_project_deleted_for("organizations/1"));
     /* undeleted: usable again once the set is reloaded */
     assert_int_equal(em_project_set_deleted(d->store, "p1", 0, &st), EM_OK);
     assert_int_equal(em_project_delete_time(d->store, "p1", &when, &st), EM_OK);
