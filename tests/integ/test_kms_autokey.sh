@@ -174,11 +174,7 @@ API_PRINCIPAL=user:bob@example.com api POST "$HANDLES?keyHandleId=bobs" \
     '{"resourceTypeSelector": "pubsub.googleapis.com/Topic"}'
 expect_status 200
 op=$(jq -r .name <<<"$BODY")
-for _ in $(seq 1 100); do
-    API_PRINCIPAL=user:bob@example.com api GET "$KMS_URL/v1/$op"
-    [[ "$(jq -r '.done // false' <<<"$BODY")" == true ]] && break
-    sleep 0.05
-done
+API_PRINCIPAL=user:bob@example.com wait_operation "$op"
 expect_json '.response.kmsKey | contains("projects/key-project/locations/us-central1/keyRings/autokey/")' true
 BOBS_KEY=$(jq -r .response.kmsKey <<<"$BODY")
 # the key project deleted: Autokey provisions nothing there (the operation fails), until
@@ -189,11 +185,7 @@ API_PRINCIPAL=user:bob@example.com api POST "$HANDLES?keyHandleId=bobs-while-del
     '{"resourceTypeSelector": "pubsub.googleapis.com/Topic"}'
 expect_status 200
 op=$(jq -r .name <<<"$BODY")
-for _ in $(seq 1 100); do
-    API_PRINCIPAL=user:bob@example.com api GET "$KMS_URL/v1/$op"
-    [[ "$(jq -r '.done // false' <<<"$BODY")" == true ]] && break
-    sleep 0.05
-done
+API_PRINCIPAL=user:bob@example.com wait_operation "$op"
 expect_json '[.error.code, (.error.message | contains("key project projects/key-project is deleted"))] | map(tostring) | join(" ")' \
     "9 true"
 API_PRINCIPAL=$OWNER api POST "$CONTROL_URL/v1/projects/key-project:undelete" '{}'
