@@ -18,11 +18,18 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Checkpoints (em_datastore.h): the checkpointer's turn comes once a commit leaves this
+ * many frames in the WAL not checkpointed yet (SQLite's own automatic interval) ... */
+#define CHECKPOINT_FRAMES 1000
+/* ... and once the WAL starts over, its file is cut back to this size */
+#define WAL_KEPT_BYTES "4194304"
 
 struct job {
     em_datafile_job_fn fn;
@@ -61,6 +68,16 @@ struct em_datafile {
     atomic_int refs;          /* the datastore's + one per call using the file */
     atomic_bool remove_files; /* shredded: the files go once closed */
 
+    /* The checkpointer thread, started at the first checkpoint the WAL needs.
+     * checkpoint_lock: whoever checkpoints (the checkpointer, or the writer at the WAL's
+     * limit) holds it throughout. ckpt_lock guards ckpt_wanted, ckpt_stop, ckpt_started. */
+    pthread_t ckpt_thread;
+    pthread_mutex_t checkpoint_lock;
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_cond;
+    bool ckpt_started, ckpt_wanted, ckpt_stop;
+    atomic_int checkpointed_frames; /* the WAL's frames in the database after the last one */
+
     /* closing_lock: a file closed while in use, its datastore waiting for it to go */
     struct em_datastore *closing_for;
     struct em_datafile *next_closing;
@@ -89,6 +106,91 @@ static const struct em_datastore_hooks no_hooks = {0};
  * while in use, and by opens that must wait for such a file. */
 static pthread_mutex_t closing_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* --- checkpoints --- */
+
+/* A passive checkpoint on the calling thread's connection (checkpoint_lock held): the
+ * commits go on meanwhile, and the pages they write wait for the next one. */
+static void checkpoint(struct em_datafile *f)
+{
+    struct em_status st = {0};
+    sqlite3 *db = em_store_db(f->store, &st);
+    int wal_frames = 0, copied = 0;
+    int rc =
+        db ? sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied)
+           : SQLITE_ERROR;
+    if (rc == SQLITE_OK)
+        atomic_store(&f->checkpointed_frames, copied);
+    else
+        em_warn("data store %s: a checkpoint failed: %s", f->path,
+                db ? sqlite3_errmsg(db) : st.message);
+}
+
+static void *checkpointer_thread(void *arg)
+{
+    struct em_datafile *f = arg;
+    pthread_setname_np(pthread_self(), "em-checkpoint");
+    pthread_mutex_lock(&f->ckpt_lock);
+    for (;;) {
+        while (!f->ckpt_wanted && !f->ckpt_stop)
+            pthread_cond_wait(&f->ckpt_cond, &f->ckpt_lock);
+        if (f->ckpt_stop)
+            break;
+        f->ckpt_wanted = false;
+        pthread_mutex_unlock(&f->ckpt_lock);
+        pthread_mutex_lock(&f->checkpoint_lock);
+        checkpoint(f);
+        pthread_mutex_unlock(&f->checkpoint_lock);
+        pthread_mutex_lock(&f->ckpt_lock);
+    }
+    pthread_mutex_unlock(&f->ckpt_lock);
+    return NULL; /* em_store closes the thread's connection as it ends */
+}
+
+/* Asks the checkpointer for a checkpoint, starting it the first time. */
+static void want_checkpoint(struct em_datafile *f)
+{
+    pthread_mutex_lock(&f->ckpt_lock);
+    if (!f->ckpt_started) {
+        f->ckpt_started = pthread_create(&f->ckpt_thread, NULL, checkpointer_thread, f) == 0;
+        if (!f->ckpt_started) /* the writer checkpoints at the WAL's limit instead */
+            em_warn("data store %s: cannot start a checkpointer thread", f->path);
+    }
+    f->ckpt_wanted = true;
+    pthread_cond_signal(&f->ckpt_cond);
+    pthread_mutex_unlock(&f->ckpt_lock);
+}
+
+/* Stops the checkpointer (its connection closes with it), before the writer's goes. */
+static void stop_checkpointer(struct em_datafile *f)
+{
+    pthread_mutex_lock(&f->ckpt_lock);
+    bool started = f->ckpt_started;
+    f->ckpt_stop = true;
+    pthread_cond_signal(&f->ckpt_cond);
+    pthread_mutex_unlock(&f->ckpt_lock);
+    if (started)
+        pthread_join(f->ckpt_thread, NULL);
+}
+
+/* SQLite's WAL hook: on the writer thread after each commit, wal_frames the WAL's size. */
+static int wal_committed(void *arg, sqlite3 *db, const char *schema, int wal_frames)
+{
+    (void)db;
+    (void)schema;
+    struct em_datafile *f = arg;
+    int copied = atomic_load(&f->checkpointed_frames);
+    if (copied > wal_frames) /* the WAL started over since */
+        copied = 0;
+    if (wal_frames >= EM_DATASTORE_WAL_FRAMES) {
+        pthread_mutex_lock(&f->checkpoint_lock);
+        checkpoint(f);
+        pthread_mutex_unlock(&f->checkpoint_lock);
+    } else if (wal_frames - copied >= CHECKPOINT_FRAMES) {
+        want_checkpoint(f);
+    }
+    return SQLITE_OK;
+}
+
 /* --- the writer thread --- */
 
 static enum em_code open_store(struct em_datafile *f, struct em_status *st)
@@ -97,10 +199,11 @@ static enum em_code open_store(struct em_datafile *f, struct em_status *st)
     em_wipe(f->dek, sizeof(f->dek));
     if (code)
         return code;
-    /* only this thread ever opens the file: hold its locks for good instead of taking
-     * and releasing them around every transaction */
-    if (em_store_exec(f->store, "PRAGMA locking_mode=EXCLUSIVE", st))
+    /* checkpoints are the checkpointer's (wal_committed replaces SQLite's automatic ones) */
+    sqlite3 *db = em_store_db(f->store, st);
+    if (!db || em_store_exec(f->store, "PRAGMA journal_size_limit=" WAL_KEPT_BYTES, st))
         return st->code;
+    sqlite3_wal_hook(db, wal_committed, f);
     if (f->hooks->opened)
         return f->hooks->opened(f->store, f->hooks_arg, &f->state, st);
     return EM_OK;
@@ -243,16 +346,17 @@ static void *writer_thread(void *arg)
     f->ready = true;
     pthread_cond_broadcast(&f->ready_cond);
     pthread_mutex_unlock(&f->lock);
-    if (code)
-        return NULL;
     struct job *batch;
-    while ((batch = take_batch(f)) != NULL) {
+    while (!code && (batch = take_batch(f)) != NULL) {
         run_batch(f, batch);
         for (struct job *j = batch, *next; j; j = next) {
             next = j->next;
             report(j);
         }
     }
+    stop_checkpointer(f);
+    if (code)
+        return NULL;
     /* here, before the thread's exit closes its connection: statements the state keeps
      * must be finalized first, or the connection (and the file's lock) would stay open */
     if (f->state && f->hooks->closed)
@@ -272,6 +376,9 @@ static void file_destroy(struct em_datafile *f)
         em_store_remove_files(f->path);
     pthread_mutex_destroy(&f->lock);
     pthread_cond_destroy(&f->ready_cond);
+    pthread_mutex_destroy(&f->checkpoint_lock);
+    pthread_mutex_destroy(&f->ckpt_lock);
+    pthread_cond_destroy(&f->ckpt_cond);
     sem_destroy(&f->work);
     free(f);
 }
@@ -289,6 +396,9 @@ static enum em_code file_start(struct em_datastore *ds, const unsigned char dek[
     atomic_init(&f->refs, 1);
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->ready_cond, NULL);
+    pthread_mutex_init(&f->checkpoint_lock, NULL);
+    pthread_mutex_init(&f->ckpt_lock, NULL);
+    pthread_cond_init(&f->ckpt_cond, NULL);
     sem_init(&f->work, 0, 0);
     if (pthread_create(&f->thread, NULL, writer_thread, f) != 0) {
         em_wipe(f->dek, sizeof(f->dek));

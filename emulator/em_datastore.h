@@ -31,16 +31,23 @@
  *                                   alone in its own transaction
  *
  * A reply is sent only after its job's batch committed: with WAL and synchronous=NORMAL
- * an acknowledged write survives kill -9 of the process. Only the writer thread ever
- * opens the file, so it holds SQLite's locks for good (locking_mode=EXCLUSIVE) and its
- * page cache stays warm.
+ * an acknowledged write survives kill -9 of the process.
+ *
+ * Checkpoints (copying the WAL into the database file, with the only fsyncs that
+ * synchronous=NORMAL makes) run on a checkpointer thread with a connection of its own,
+ * started by the first commit that leaves enough of the WAL to copy: a commit never waits
+ * for a disk's fsync (on a disk, automatic checkpoints on the writer thread cost a third
+ * of the publish rate). The WAL starts over once a checkpoint has copied all of it; under
+ * a load that never leaves the checkpointer done, the commit that brings the WAL to
+ * EM_DATASTORE_WAL_FRAMES frames makes the writer finish the checkpoint itself, so the
+ * WAL stays bounded.
  *
  * The service keeps what it needs in memory while the file is open (Pub/Sub: the next
  * sequence number) in a state its hooks create when the file opens; jobs reach it with
  * em_datafile_state. Locks: the datastore's rwlock (readers: calls passing the gate;
  * writer: open, close, rename, shred), outside the CMEK engine's locks; the datafile's
  * queue takes no lock (callers push with compare-and-swap), and the writer thread takes
- * no lock of its own.
+ * only the checkpointer's two locks, leaves (no other lock is taken under them).
  */
 #ifndef EM_DATASTORE_H
 #define EM_DATASTORE_H
@@ -49,6 +56,9 @@
 #include "em_status.h"
 
 #include <stdint.h>
+
+/* The WAL's size (in frames, one page each) at which the writer checkpoints itself. */
+#define EM_DATASTORE_WAL_FRAMES 16000
 
 struct em_store;
 struct em_datastore;

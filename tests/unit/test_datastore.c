@@ -499,6 +499,63 @@ static void test_shred_while_in_use_removes_the_file_after(void **state)
     assert_false(file_exists(f->path, "-wal"));
 }
 
+/* --- checkpoints --- */
+
+#define BIG_ROW_BYTES (64 * 1024) /* 16 pages and more of the WAL per commit */
+
+static enum em_code job_insert_big(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    (void)arg;
+    sqlite3_stmt *stmt = em_store_stmt(
+        em_datafile_store(file), "INSERT INTO rows(text) VALUES (printf('%s%0*d', ?, ?, 0))", st);
+    if (!stmt)
+        return st->code;
+    sqlite3_bind_text(stmt, 1, MARKER, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 2, BIG_ROW_BYTES);
+    return em_stmt_run(stmt, st);
+}
+
+static long file_size(const char *path, const char *suffix)
+{
+    char name[PATH_MAX + 32];
+    snprintf(name, sizeof(name), "%s%s", path, suffix);
+    struct stat sb;
+    return stat(name, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* Commits writing more than the WAL's limit: the checkpointer copies the WAL into the
+ * database meanwhile, the WAL stays under its limit, nothing is lost, no page is clear. */
+static void test_checkpoints_bound_the_wal_and_lose_nothing(void **state)
+{
+    struct fixture *f = *state;
+    const int rows = EM_DATASTORE_WAL_FRAMES / 16 + 200;
+    struct em_datafile *file = open_file(f);
+    struct em_status st = {0};
+    long wal_max = 0;
+    for (int i = 0; i < rows; i++) {
+        assert_int_equal(em_datafile_run(file, job_insert_big, NULL, &st), EM_OK);
+        long wal = file_size(f->path, "-wal");
+        wal_max = wal > wal_max ? wal : wal_max;
+    }
+    /* at most the limit, the commit that reached it, and the frames' headers */
+    long frame = 4096 + 24;
+    assert_true(wal_max <= (EM_DATASTORE_WAL_FRAMES + 64) * frame);
+    assert_true(file_size(f->path, "") > (long)rows / 2 * BIG_ROW_BYTES); /* checkpointed */
+    int n = -1;
+    assert_int_equal(em_datafile_run(file, job_count, &n, &st), EM_OK);
+    assert_int_equal(n, rows);
+    em_datafile_put(file);
+    assert_false(file_contains(f->path, MARKER));
+    char other[PATH_MAX + 32];
+    snprintf(other, sizeof(other), "%s-wal", f->path);
+    assert_false(file_contains(other, MARKER));
+    snprintf(other, sizeof(other), "%s-shm", f->path);
+    assert_false(file_contains(other, MARKER));
+    em_datastore_close(f->ds); /* the last connection copies the rest and removes the WAL */
+    assert_false(file_exists(f->path, "-wal"));
+    assert_int_equal(count_rows(f), rows);
+}
+
 /* --- copies (Spanner backup and restore) --- */
 
 #define COPY "projects/ds-project/tables/orders-copy"
@@ -646,6 +703,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shred_leaves_no_file_no_keys_no_plaintext, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_shred_while_in_use_removes_the_file_after, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoints_bound_the_wal_and_lose_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unwritable_path_fails_then_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_key_is_data_loss, setup, teardown),
