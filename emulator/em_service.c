@@ -26,6 +26,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,10 +114,33 @@ void em_remove_tree(const char *path)
     nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-enum em_code em_make_temp_dir(char *out, size_t len, struct em_status *st)
+#define MEMORY_ROOT          "/dev/shm"
+#define MEMORY_ROOT_MIN_FREE (1ull << 30)
+#define TMPFS_MAGIC_NUMBER   0x01021994
+
+/* Whether /dev/shm is a writable memory file system with room for a stack's data (in a
+ * container it is often 64 MiB: too small, so /tmp is used there). */
+static bool memory_root_usable(void)
+{
+    struct statfs fs;
+    if (statfs(MEMORY_ROOT, &fs) != 0 || fs.f_type != TMPFS_MAGIC_NUMBER)
+        return false;
+    if ((unsigned long long)fs.f_bavail * (unsigned long long)fs.f_bsize < MEMORY_ROOT_MIN_FREE)
+        return false;
+    return access(MEMORY_ROOT, W_OK | X_OK) == 0;
+}
+
+static const char *temp_root(void)
 {
     const char *tmp = getenv("TMPDIR");
-    snprintf(out, len, "%s/cmek-emulator.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (tmp && *tmp)
+        return tmp;
+    return memory_root_usable() ? MEMORY_ROOT : "/tmp";
+}
+
+enum em_code em_make_temp_dir(char *out, size_t len, struct em_status *st)
+{
+    snprintf(out, len, "%s/cmek-emulator.XXXXXX", temp_root());
     if (!mkdtemp(out))
         return EM_FAIL(st, EM_INTERNAL, "cannot create a temporary directory: %s", strerror(errno));
     return EM_OK;

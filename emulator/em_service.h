@@ -102,7 +102,10 @@ void em_service_close(struct em_service *svc);
 /* Reloads the clock and runs the tick hook for the current emulator time. */
 enum em_code em_service_tick(struct em_service *svc, struct em_status *st);
 
-/* Makes a fresh temporary directory ("/tmp/cmek-emulator.XXXXXX") into out. */
+/* Makes a fresh temporary directory ("<root>/cmek-emulator.XXXXXX") into out. The root is
+ * $TMPDIR when set; else /dev/shm when it is a memory file system with at least 1 GiB free
+ * (a temporary directory goes at stop anyway: kept in memory, it costs no disk writes);
+ * else /tmp. */
 enum em_code em_make_temp_dir(char *out, size_t len, struct em_status *st);
 
 /* Removes a directory tree (used for --ephemeral data directories). */

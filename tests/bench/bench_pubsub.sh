@@ -6,6 +6,12 @@
 #   our Pub/Sub, topic without a key (default encryption)  so every message is stored
 #   Google's Pub/Sub emulator (platform/pubsub-emulator, its REST port), twice
 #   both, a topic validating Avro JSON records (what schema validation costs), once
+#   our Pub/Sub, CMEK topic, with its data directory on disk (a second stack), twice
+#
+# Our stack runs with --ephemeral, whose data directory is in memory (/dev/shm) where the
+# machine allows, as Google's emulator keeps everything in memory: that is the like-for-
+# like comparison. The run on disk (--data-dir under $TMPDIR or /tmp; its file system type
+# is printed) shows what a persistent data directory costs.
 #
 # Our two topics are measured twice each, interleaved, and the better run of each is
 # kept (the machine is shared; the spread is about 10 %). Google's emulator is a JVM that
@@ -22,23 +28,29 @@ GOOGLE_EMULATOR="${PUBSUB_EMULATOR:-/usr/lib/google-cloud-sdk/platform/pubsub-em
 
 base=$(free_base 8) || { echo "no free ports" >&2; exit 1; }
 PROJECT=bench-project
-# the control plane on base, kms on base + 1, pubsub on base + 2; Google's on base + 7
-start_bg "$BIN_DIR/emulator" --ephemeral --port-base "$base" --services kms,pubsub \
-    --threads "$THREADS" --log-level warning
-PUBSUB="http://127.0.0.1:$((base + 2))/v1/projects/$PROJECT"
-KMS="http://127.0.0.1:$((base + 1))/v1/projects/$PROJECT/locations/global"
-wait_http "http://127.0.0.1:$((base + 2))/health" || exit 1
-wait_http "http://127.0.0.1:$((base + 1))/health" || exit 1
-
 json() { curl -sf -X "$1" -H 'Content-Type: application/json' "$2" -d "$3" >/dev/null; }
-json POST "$KMS/keyRings?keyRingId=bench" '{}' &&
-    json POST "$KMS/keyRings/bench/cryptoKeys?cryptoKeyId=topics" '{"purpose":"ENCRYPT_DECRYPT"}' &&
-    json PUT "$PUBSUB/topics/cmek" \
-        "{\"kmsKeyName\":\"projects/$PROJECT/locations/global/keyRings/bench/cryptoKeys/topics\"}" &&
-    json PUT "$PUBSUB/subscriptions/cmek-sub" "{\"topic\":\"projects/$PROJECT/topics/cmek\"}" &&
-    json PUT "$PUBSUB/topics/plain" '{}' &&
-    json PUT "$PUBSUB/subscriptions/plain-sub" "{\"topic\":\"projects/$PROJECT/topics/plain\"}" ||
-    { echo "cannot create the benchmark topics" >&2; exit 1; }
+
+# start_ours DATA_DIR_FLAGS...: our stack (the control plane on base, kms on base + 1,
+# pubsub on base + 2; Google's goes on base + 7) with a CMEK topic and a topic without a
+# key, each with a subscription; sets PUBSUB.
+start_ours() {
+    start_bg "$BIN_DIR/emulator" "$@" --port-base "$base" --services kms,pubsub \
+        --threads "$THREADS" --log-level warning
+    PUBSUB="http://127.0.0.1:$((base + 2))/v1/projects/$PROJECT"
+    local kms="http://127.0.0.1:$((base + 1))/v1/projects/$PROJECT/locations/global"
+    wait_http "http://127.0.0.1:$((base + 2))/health" || return 1
+    wait_http "http://127.0.0.1:$((base + 1))/health" || return 1
+    json POST "$kms/keyRings?keyRingId=bench" '{}' &&
+        json POST "$kms/keyRings/bench/cryptoKeys?cryptoKeyId=topics" '{"purpose":"ENCRYPT_DECRYPT"}' &&
+        json PUT "$PUBSUB/topics/cmek" \
+            "{\"kmsKeyName\":\"projects/$PROJECT/locations/global/keyRings/bench/cryptoKeys/topics\"}" &&
+        json PUT "$PUBSUB/subscriptions/cmek-sub" "{\"topic\":\"projects/$PROJECT/topics/cmek\"}" &&
+        json PUT "$PUBSUB/topics/plain" '{}' &&
+        json PUT "$PUBSUB/subscriptions/plain-sub" "{\"topic\":\"projects/$PROJECT/topics/plain\"}" ||
+        { echo "cannot create the benchmark topics" >&2; return 1; }
+}
+start_ours --ephemeral || exit 1
+data_dir=$(curl -s "http://127.0.0.1:$base/emulator/v1/status" | jq -r .dataDir)
 
 post_script "$BENCH_TMP/publish.lua" \
     "{\"messages\":[{\"data\":\"$(head -c 1024 /dev/urandom | base64 -w0)\"}]}"
@@ -89,6 +101,13 @@ plain=$(best "$plain1" "$plain2")
 avro=$(wrk_rate "$PUBSUB/topics/avro:publish" "$BENCH_TMP/publish-avro.lua") || exit 1
 stop_last
 
+disk_dir="$BENCH_TMP/data"
+start_ours --data-dir "$disk_dir" || exit 1
+disk1=$(wrk_rate "$PUBSUB/topics/cmek:publish" "$BENCH_TMP/publish.lua") || exit 1
+disk2=$(wrk_rate "$PUBSUB/topics/cmek:publish" "$BENCH_TMP/publish.lua") || exit 1
+disk=$(best "$disk1" "$disk2")
+stop_last
+
 google=0
 warm=0
 google_avro=0
@@ -110,12 +129,14 @@ else
 fi
 
 printf '%-56s %12s\n' "Pub/Sub publish, 1 KiB, $BENCH_SECONDS s runs, 16 connections" "requests/s"
+printf 'our data directory (--ephemeral): %s, on %s\n' "$data_dir" "$(stat -f -c %T "$(dirname "$data_dir")" 2>/dev/null)"
 printf '%-56s %12s\n' "our Pub/Sub, CMEK topic (runs: $cmek1, $cmek2)" "$cmek"
 printf '%-56s %12s\n' "our Pub/Sub, topic without a key (runs: $plain1, $plain2)" "$plain"
 printf '%-56s %12s\n' "Google's Pub/Sub emulator, first run after start-up" "$google"
 printf '%-56s %12s\n' "Google's Pub/Sub emulator, second run (JVM warmed up)" "$warm"
 printf '%-56s %12s\n' "our Pub/Sub, topic with an Avro schema (JSON, 1.1 KiB)" "$avro"
 printf '%-56s %12s\n' "Google's Pub/Sub emulator, Avro topic (third run)" "$google_avro"
+printf '%-56s %12s\n' "our Pub/Sub, CMEK topic, data on $(stat -f -c %T "$disk_dir") (runs: $disk1, $disk2)" "$disk"
 printf 'server CPU per CMEK publish (first run): %s us, %s context switches\n' "$cpu_us" "$cs_per"
 cost=$(awk -v c="$cmek" -v p="$plain" 'BEGIN { printf "%.1f", (p > 0 ? 100 * (p - c) / p : 0) }')
 printf 'CMEK costs %s %% against the topic without a key (target < 20 %%): %s\n' "$cost" \
@@ -126,4 +147,6 @@ if (( google > 0 )); then
     printf 'CMEK publish = %sx Google'"'"'s emulator, first run after start-up\n' "$times"
     printf 'CMEK publish = %sx Google'"'"'s emulator, warmed up (target >= 20x): %s\n' \
         "$warm_times" "$(awk -v x="$warm_times" 'BEGIN { print (x >= 20 ? "MET" : "NOT MET") }')"
+    printf 'CMEK publish, data on disk = %sx Google'"'"'s emulator, warmed up\n' \
+        "$(awk -v c="$disk" -v g="$warm" 'BEGIN { printf "%.1f", (g > 0 ? c / g : 0) }')"
 fi
