@@ -96,6 +96,7 @@ struct node {
     enum op op;                /* NODE_CMP */
     bool by_severity;          /* NODE_CMP on a field named "severity" */
     bool exact;                /* NODE_CMP: '=' never reads a trailing '*' as a prefix */
+    bool fold_case;            /* Resource Manager's queries (em_filter_ignore_case) */
     const struct function *fn; /* NODE_FUNC */
     char *log_suffix;          /* FN_LOG_ID: "/logs/" + the URL-encoded log ID */
     struct value value;        /* NODE_CMP, NODE_FUNC, NODE_BARE */
@@ -117,6 +118,20 @@ static void mark_exact(struct node *n)
 void em_filter_exact_equality(struct em_filter *filter)
 {
     mark_exact(filter->root);
+}
+
+static void mark_fold_case(struct node *n)
+{
+    if (!n)
+        return;
+    n->fold_case = true;
+    for (size_t i = 0; i < n->nchildren; i++)
+        mark_fold_case(n->children[i]);
+}
+
+void em_filter_ignore_case(struct em_filter *filter)
+{
+    mark_fold_case(filter->root);
 }
 
 static void node_free(struct node *n)
@@ -794,9 +809,33 @@ static const char *string_of(const cJSON *json)
     return cJSON_IsString(json) ? json->valuestring : NULL;
 }
 
-static bool starts_with(const char *s, const char *prefix, size_t len)
+static bool starts_with(const char *s, const char *prefix, size_t len, bool fold_case)
 {
-    return strncmp(s, prefix, len) == 0;
+    return (fold_case ? strncasecmp(s, prefix, len) : strncmp(s, prefix, len)) == 0;
+}
+
+static int compare_text(const char *a, const char *b, bool fold_case)
+{
+    return fold_case ? strcasecmp(a, b) : strcmp(a, b);
+}
+
+/* Whether text contains needle (ASCII letters in any case when fold_case). */
+static bool contains(const char *text, const char *needle, bool fold_case)
+{
+    if (!fold_case)
+        return strstr(text, needle) != NULL;
+    size_t len = strlen(needle);
+    for (; *text; text++)
+        if (strncasecmp(text, needle, len) == 0)
+            return true;
+    return len == 0;
+}
+
+/* An object's member named name (in any case when fold_case). */
+static const cJSON *named_member(const cJSON *object, const char *name, bool fold_case)
+{
+    return fold_case ? cJSON_GetObjectItem(object, name)
+                     : cJSON_GetObjectItemCaseSensitive(object, name);
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -857,7 +896,7 @@ static bool order_leaf(const cJSON *leaf, const struct node *n, int *order)
     else if (v->is_number && leaf_number(leaf, &num))
         *order = compare_numbers(&num, &v->number);
     else if (s)
-        *order = sign_of(strcmp(s, v->text));
+        *order = sign_of(compare_text(s, v->text, n->fold_case));
     else if (cJSON_IsBool(leaf))
         *order = sign_of(strcmp(cJSON_IsTrue(leaf) ? "true" : "false", v->text));
     else
@@ -865,7 +904,17 @@ static bool order_leaf(const cJSON *leaf, const struct node *n, int *order)
     return true;
 }
 
-/* ':' — substring of a string, key of an object, equal to a number or bool; "*": present. */
+static bool equal_or_prefixed(const char *s, const struct node *n)
+{
+    const char *v = n->value.text;
+    size_t len = strlen(v);
+    if (!n->exact && len > 0 && v[len - 1] == '*')
+        return starts_with(s, v, len - 1, n->fold_case);
+    return compare_text(s, v, n->fold_case) == 0;
+}
+
+/* ':' — substring of a string (in Resource Manager's queries: equal, or prefixed by a
+ * value ending in '*'), key of an object, equal to a number or bool; "*": present. */
 static bool has_leaf(const cJSON *leaf, const struct node *n)
 {
     const char *v = n->value.text;
@@ -873,9 +922,10 @@ static bool has_leaf(const cJSON *leaf, const struct node *n)
     if (strcmp(v, "*") == 0)
         return true;
     if (string_of(leaf))
-        return strstr(leaf->valuestring, v) != NULL;
+        return n->fold_case ? equal_or_prefixed(leaf->valuestring, n)
+                            : contains(leaf->valuestring, v, false);
     if (cJSON_IsObject(leaf)) {
-        const cJSON *member = cJSON_GetObjectItemCaseSensitive(leaf, v);
+        const cJSON *member = named_member(leaf, v, n->fold_case);
         return member && !cJSON_IsNull(member);
     }
     return order_leaf(leaf, n, &order) && order == 0;
@@ -891,7 +941,7 @@ static bool compare_leaf(const cJSON *leaf, const struct node *n)
     if (op == OP_HAS)
         return has_leaf(leaf, n);
     if (op == OP_EQ && !n->exact && len > 0 && v[len - 1] == '*' && string_of(leaf))
-        return starts_with(leaf->valuestring, v, len - 1);
+        return starts_with(leaf->valuestring, v, len - 1, n->fold_case);
     if (!order_leaf(leaf, n, &order))
         return false;
     switch (op) {
@@ -916,7 +966,7 @@ static bool affix_leaf(const cJSON *leaf, const struct node *n)
     if (!s)
         return false;
     if (n->fn->fn == FN_HAS_PREFIX)
-        return starts_with(s, n->value.text, strlen(n->value.text));
+        return starts_with(s, n->value.text, strlen(n->value.text), n->fold_case);
     return ends_with(s, n->value.text);
 }
 
@@ -924,9 +974,9 @@ typedef bool (*leaf_fn)(const cJSON *leaf, const struct node *n);
 
 /* A member by its JSON name, or by its proto name ("resource_type_selector" finds
  * "resourceTypeSelector"): AIP-160 filters name fields as the proto does. */
-static const cJSON *member(const cJSON *json, const char *name)
+static const cJSON *member(const cJSON *json, const char *name, bool fold_case)
 {
-    const cJSON *found = cJSON_GetObjectItemCaseSensitive(json, name);
+    const cJSON *found = named_member(json, name, fold_case);
     if (found || !strchr(name, '_'))
         return found;
     char camel[256];
@@ -938,7 +988,7 @@ static const cJSON *member(const cJSON *json, const char *name)
             camel[n++] = *p;
     }
     camel[n] = '\0';
-    return cJSON_GetObjectItemCaseSensitive(json, camel);
+    return named_member(json, camel, fold_case);
 }
 
 /* Walks names from json; an array on the way (or at the end) matches when any element
@@ -957,7 +1007,7 @@ static bool any_at_path(const cJSON *json, const char *names, size_t nnames, con
             return test(json, n);
         if (!cJSON_IsObject(json))
             return false;
-        json = member(json, names);
+        json = member(json, names, n->fold_case);
         names += strlen(names) + 1;
         nnames--;
     }
@@ -965,14 +1015,14 @@ static bool any_at_path(const cJSON *json, const char *names, size_t nnames, con
 }
 
 /* A bare value: any string anywhere in the resource contains it. */
-static bool contains_text(const cJSON *json, const char *text)
+static bool contains_text(const cJSON *json, const char *text, bool fold_case)
 {
     if (!json)
         return false;
     if (string_of(json))
-        return strstr(json->valuestring, text) != NULL;
+        return contains(json->valuestring, text, fold_case);
     for (const cJSON *child = json->child; child; child = child->next)
-        if (contains_text(child, text))
+        if (contains_text(child, text, fold_case))
             return true;
     return false;
 }
@@ -1002,7 +1052,7 @@ static bool node_match(const struct node *n, const cJSON *resource)
         hit = function_match(n, resource);
         break;
     case NODE_BARE:
-        hit = contains_text(resource, n->value.text);
+        hit = contains_text(resource, n->value.text, n->fold_case);
         break;
     }
     return hit != n->negate;

@@ -62,6 +62,11 @@ bool em_filter_match(const struct em_filter *filter, const cJSON *resource);
  * filters, AIP-160) a value ending in '*' matches every string it prefixes. */
 void em_filter_exact_equality(struct em_filter *filter);
 
+/* From now on the filter reads as Resource Manager's project queries: field names and
+ * string values compare in any case (ASCII), and ':' on a string means equal, or
+ * prefixed when the value ends in '*' ("name:how*"), instead of "contains". */
+void em_filter_ignore_case(struct em_filter *filter);
+
 void em_filter_free(struct em_filter *filter);
 
 /* Visits every comparison and function of the filter, in source order: the path (dotted,

@@ -239,7 +239,7 @@ enum em_code em_list_page(cJSON *items, const char *filter_text, const char *ord
     uint32_t fingerprint = query_fingerprint(filter_text, order_by);
     int key_count = parse_order(order_by, keys, st);
     if (key_count < 0 || read_token(page_token, fingerprint, &offset, st) ||
-        em_filter_parse(filter_text ? filter_text : "", &filter, st))
+        em_filter_parse(filter_text && !opt->filtered ? filter_text : "", &filter, st))
         goto out;
     int kept_count = filter_items(items, filter, &kept);
     struct sort_ctx ctx = {keys, key_count};

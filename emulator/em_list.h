@@ -23,6 +23,7 @@ struct em_list_options {
     int default_page_size;   /* used when pageSize is 0 or absent (0: everything) */
     int max_page_size;       /* larger requests are clamped, as Google does */
     bool total_size;         /* include "totalSize" in the reply */
+    bool filtered; /* the handler applied `filter` (its own rules); it still binds page tokens */
 };
 
 /* Takes ownership of items (a JSON array). Reads filter, orderBy, pageSize and

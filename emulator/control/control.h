@@ -40,6 +40,7 @@ struct em_call;
 struct em_service;
 struct em_store;
 struct em_message;
+struct em_filter;
 struct control_supervisor;
 
 /* --- services the emulator knows (control_services.c) --- */
@@ -148,6 +149,11 @@ enum em_code control_may_create_project_in(struct em_call *call,
                                            const struct control_project_update *update);
 enum em_code control_check_project_move(struct em_call *call, const char *id,
                                         const struct control_project_update *update);
+/* Whether the caller may get the project (what ListProjects and SearchProjects show it);
+ * control_project_query: a ListProjects filter or SearchProjects query, parsed as
+ * Resource Manager reads them (em_filter_ignore_case). */
+bool control_may_get_project(struct em_call *call, const char *id);
+enum em_code control_project_query(struct em_call *call, const char *param, struct em_filter **out);
 /* Resource Manager v3 projects (control_projects_v3.c) */
 extern const struct em_message control_project_v3_message;
 extern const struct em_message control_move_project_request;

@@ -14,6 +14,7 @@
 #include "em_call.h"
 #include "em_clock.h"
 #include "em_crypto.h"
+#include "em_filter.h"
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_list.h"
@@ -187,24 +188,73 @@ enum em_code control_update_project(struct em_call *call)
     return reply_project(call, &project);
 }
 
-/* A project deleted more than 30 days ago is gone: left out. */
+bool control_may_get_project(struct em_call *call, const char *id)
+{
+    char resource[48];
+    struct em_status denied = {0};
+    snprintf(resource, sizeof(resource), "projects/%s", id);
+    return em_iam_check(call->svc->store, &call->svc->config, call->principal, resource,
+                        "resourcemanager.projects.get", &denied) == EM_OK;
+}
+
+enum em_code control_project_query(struct em_call *call, const char *param, struct em_filter **out)
+{
+    if (em_filter_parse(em_call_query(call, param), out, &call->status))
+        return call->status.code;
+    em_filter_ignore_case(*out);
+    return EM_OK;
+}
+
+struct v1_listing {
+    struct em_call *call;
+    const struct em_filter *filter;
+    cJSON *items;
+};
+
+/* v1's filter names the project's ID `id` as well as `projectId` */
+static bool matches_v1_filter(const struct em_filter *filter, const cJSON *json)
+{
+    cJSON *aliases = cJSON_Duplicate(json, true);
+    cJSON_AddStringToObject(aliases, "id", em_json_string(json, "projectId"));
+    bool match = em_filter_match(filter, aliases);
+    cJSON_Delete(aliases);
+    return match;
+}
+
+/* What the caller may get and the filter selects; a project deleted more than 30 days
+ * ago is gone: left out. */
 static bool add_project_json(const struct control_project *project, void *arg)
 {
-    if (!control_project_gone(project, em_clock_now()))
-        cJSON_AddItemToArray(arg, control_project_json(project));
+    struct v1_listing *l = arg;
+    if (control_project_gone(project, em_clock_now()) ||
+        !control_may_get_project(l->call, project->id))
+        return true;
+    cJSON *json = control_project_json(project);
+    if (l->filter && !matches_v1_filter(l->filter, json))
+        cJSON_Delete(json);
+    else
+        cJSON_AddItemToArray(l->items, json);
     return true;
 }
 
 enum em_code control_list_projects(struct em_call *call)
 {
-    static const struct em_list_options options = {
-        .items_field = "projects", .default_page_size = 500, .max_page_size = 1000};
-    cJSON *items = cJSON_CreateArray();
-    if (control_projects_scan(call->svc->store, add_project_json, items, &call->status)) {
-        cJSON_Delete(items);
+    static const struct em_list_options options = {.items_field = "projects",
+                                                   .default_page_size = 500,
+                                                   .max_page_size = 1000,
+                                                   .filtered = true};
+    struct em_filter *filter = NULL;
+    if (control_project_query(call, "filter", &filter))
         return call->status.code;
+    struct v1_listing l = {.call = call, .filter = filter, .items = cJSON_CreateArray()};
+    enum em_code code =
+        control_projects_scan(call->svc->store, add_project_json, &l, &call->status);
+    em_filter_free(filter);
+    if (code) {
+        cJSON_Delete(l.items);
+        return code;
     }
-    return em_list_reply(call, items, &options);
+    return em_list_reply(call, l.items, &options);
 }
 
 /* {"resourceId": {"type": type, "id": id}}, appended to ancestors. */

@@ -165,8 +165,8 @@ struct listing {
 /* Search's fields: the Project's, and Google's query names for them (id, name,
  * lifecycleState, parent.type, parent.id). parent becomes {"type", "id", "<the name>": true}:
  * `parent.type:folder` and `parent.id:123` read its members, and `parent:folders/123`, the
- * filter language's "has" on an object, finds its name as a key. Values compare as written
- * (Google's are case insensitive). */
+ * filter language's "has" on an object, finds its name as a key. Names and values compare
+ * in any case (control_project_query). */
 static bool matches_query(const struct listing *l, const struct control_project *p,
                           const cJSON *json)
 {
@@ -187,15 +187,6 @@ static bool matches_query(const struct listing *l, const struct control_project 
     return match;
 }
 
-static bool may_see(struct em_call *call, const char *id)
-{
-    char resource[48];
-    struct em_status denied = {0};
-    snprintf(resource, sizeof(resource), "projects/%s", id);
-    return em_iam_check(call->svc->store, &call->svc->config, call->principal, resource,
-                        "resourcemanager.projects.get", &denied) == EM_OK;
-}
-
 static bool add_listed(const struct control_project *p, void *arg)
 {
     struct listing *l = arg;
@@ -204,7 +195,7 @@ static bool add_listed(const struct control_project *p, void *arg)
     if (l->parent_type &&
         (strcmp(p->parent_type, l->parent_type) != 0 || strcmp(p->parent_id, l->parent_id) != 0))
         return true;
-    if (!l->parent_type && !may_see(l->call, p->id)) /* search: what the caller may get */
+    if (!l->parent_type && !control_may_get_project(l->call, p->id)) /* search */
         return true;
     cJSON *json = project_v3_json(p);
     if (l->query && !matches_query(l, p, json))
@@ -244,7 +235,7 @@ enum em_code control_v3_list_projects(struct em_call *call)
 enum em_code control_v3_search_projects(struct em_call *call)
 {
     struct em_filter *query = NULL;
-    if (em_filter_parse(em_call_query(call, "query"), &query, &call->status))
+    if (control_project_query(call, "query", &query))
         return call->status.code;
     struct listing l = {.show_deleted = true, .query = query};
     enum em_code code = reply_listed(call, &l);

@@ -139,6 +139,22 @@ api GET "$V3:search?query=id:v3-project%20AND%20labels.env:dev"
 expect_json '[.projects[].projectId] | join(",")' v3-project
 api GET "$V3:search?query=displayName:Nothing"
 expect_eq 0 "$(jq '.projects // [] | length' <<<"$BODY")" "a search that matches nothing"
+# Google's query rules: names and values in any case, ':' is equality, 'how*' a prefix
+api GET "$V3:search?query=NAME:ledger%20AND%20labels.ENV:DEV"
+expect_json '[.projects[].projectId] | join(",")' v3-project
+api GET "$V3:search?query=name:Led"
+expect_eq 0 "$(jq '.projects // [] | length' <<<"$BODY")" "':' is not 'contains'"
+api GET "$V3:search?query=name:led*%20parent:FOLDERS/777"
+expect_json '[.projects[].projectId] | join(",")' v3-project
+# v1 ListProjects takes the same filter (gcloud sends its own as "lifecycleState:ACTIVE AND (...)")
+api GET "$CONTROL_URL/v1/projects?filter=lifecycleState:ACTIVE%20AND%20(id:V3-PROJECT)"
+expect_json '[.projects[].projectId] | join(",")' v3-project
+api GET "$CONTROL_URL/v1/projects?filter=labels.env:dev%20parent.type:folder%20parent.id:777"
+expect_json '[.projects[].projectId] | join(",")' v3-project
+api GET "$CONTROL_URL/v1/projects?filter=name:ledger%20AND%20NOT%20labels.env:dev"
+expect_eq 0 "$(jq '.projects // [] | length' <<<"$BODY")" "a v1 filter that matches nothing"
+api GET "$CONTROL_URL/v1/projects?filter=name:(x"
+expect_error_json 400 INVALID_ARGUMENT
 api PATCH "$V3/v3-project?updateMask=displayName" '{"displayName":"Ledger EU","labels":{"env":"prod"}}'
 expect_json '[.metadata["@type"], .response.displayName, .response.labels.env] | join(" ")' \
     "type.googleapis.com/google.cloud.resourcemanager.v3.UpdateProjectMetadata Ledger EU dev"
@@ -273,6 +289,10 @@ api_as user:mallory@example.com GET "$CONTROL_URL/v3/projects/perm-project"
 expect_error_json 403 PERMISSION_DENIED
 api_as user:mallory@example.com GET "$CONTROL_URL/v3/projects:search"
 expect_eq 0 "$(jq '.projects // [] | length' <<<"$BODY")" "search shows only the projects the caller may get"
+api_as user:mallory@example.com GET "$CRM"
+expect_eq 0 "$(jq '.projects // [] | length' <<<"$BODY")" "so does v1 ListProjects"
+api_as user:lien@example.com GET "$CRM"
+expect_json '[.projects[].projectId] | join(",")' perm-project
 api_as user:lien@example.com GET "$CONTROL_URL/v3/projects:search?query=id:perm-project"
 expect_json '[.projects[].projectId] | join(",")' perm-project # the lien modifier may get it
 api_as user:lien@example.com DELETE "$CONTROL_URL/v3/projects/perm-project"

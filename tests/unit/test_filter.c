@@ -405,6 +405,47 @@ static void test_pubsub_subscription_filters(void **state)
     match(message_json, "attributes.kind = \"a\" AND hasPrefix(attributes.region, \"eu\")");
 }
 
+/* Resource Manager's project queries (em_filter_ignore_case), with Google's examples. */
+static void check_query(const char *json, const char *query, bool want)
+{
+    cJSON *resource = cJSON_Parse(json);
+    assert_non_null(resource);
+    struct em_filter *f = parse_ok(query);
+    em_filter_ignore_case(f);
+    bool hit = em_filter_match(f, resource);
+    em_filter_free(f);
+    cJSON_Delete(resource);
+    if (hit != want)
+        fail_msg("query `%s`: expected %s", query, want ? "a match" : "no match");
+}
+
+static void test_resource_manager_queries_ignore_case(void **state)
+{
+    (void)state;
+    const char *project = "{\"name\": \"Howl\", \"id\": \"howl-castle\", \"lifecycleState\": "
+                          "\"ACTIVE\", \"labels\": {\"color\": \"red\"}, \"parent\": "
+                          "{\"type\": \"folder\", \"id\": \"123\"}}";
+    check_query(project, "name:how*", true);
+    check_query(project, "name:Howl", true);
+    check_query(project, "name:HOWL", true);
+    check_query(project, "NAME:howl", true);
+    check_query(project, "name:how", false); /* ':' is equality here, not "contains" */
+    check_query(project, "name:owl*", false);
+    check_query(project, "labels.color:*", true);
+    check_query(project, "labels.size:*", false);
+    check_query(project, "labels.color:RED", true);
+    check_query(project, "labels.color:red labels.size:big", false); /* side by side: AND */
+    check_query(project, "labels.color:red OR labels.size:big", true);
+    check_query(project, "lifecycleState:active AND (id:HOWL-*)", true);
+    check_query(project, "lifecycleState:DELETE_REQUESTED", false);
+    check_query(project, "parent.type:FOLDER parent.id:123", true);
+    check_query(project, "NOT (name=\"howl\")", false);
+    check_query(project, "CASTLE", true); /* a bare value: any string containing it */
+    /* the same filter without the mode: case matters, ':' contains */
+    no_match(project, "name:howl");
+    match(project, "name:ow");
+}
+
 /* ---------------------------------------------------------------- errors and limits */
 
 static void test_error_messages_name_the_position(void **state)
@@ -589,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_aip160_list_filters),
         cmocka_unit_test(test_logging_queries_from_gcloud),
         cmocka_unit_test(test_pubsub_subscription_filters),
+        cmocka_unit_test(test_resource_manager_queries_ignore_case),
         cmocka_unit_test(test_error_messages_name_the_position),
         cmocka_unit_test(test_unbalanced_parentheses_and_strings),
         cmocka_unit_test(test_functions_are_checked),
