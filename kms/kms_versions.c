@@ -17,10 +17,12 @@
  * Propagation: for EMULATOR_KMS_PROPAGATION_DELAY seconds after a change, cryptographic
  * operations still see the previous state (kms_version_effective_state), as Google's
  * key state changes take time to propagate. Rotation: a symmetric key with a
- * rotationPeriod gets a new primary version when nextRotationTime passes.
+ * rotationPeriod gets a new primary version when nextRotationTime passes (not while its
+ * project is deleted: the period passes without one).
  */
 #include "kms_registry.h"
 
+#include "em_api_state.h"
 #include "em_log.h"
 #include "kms_errors.h"
 
@@ -456,12 +458,17 @@ static void prepare_coordinated_rotation(struct kms_registry *reg, struct rotati
 }
 
 /* A due rotation's new version, unless the organization policies refuse its protection
- * level or its location (then it is marked refused: rotate() skips the period, as Google's
- * rotation fails). */
+ * level or its location, or the key's project is deleted (then it is marked refused:
+ * rotate() skips the period, as Google's rotation fails). */
 static enum em_code prepare_rotation(struct kms_registry *reg, struct rotation *r,
                                      const struct kms_algorithm *alg, enum kms_protection level,
                                      struct em_status *st)
 {
+    if (em_api_project_deleted_for(r->key_name)) { /* shut down: its keys do not rotate */
+        em_info("kms: %s does not rotate: its project is deleted", r->key_name);
+        r->refused = true;
+        return EM_OK;
+    }
     struct em_status refusal = {0};
     enum em_code code =
         kms_policy_check_level(reg->store, r->key_name, level, "a key version", &refusal);

@@ -211,6 +211,27 @@ expect_eq ACCESSIBLE "$(topic_state)" "undeleted: the next check restores the to
 api POST "$TOPICS/orders:publish" '{"messages":[{"data":"aGk="}]}'
 expect_status 200
 
+section "a deleted project's keys do not rotate"
+ROT="$KMS_URL/v1/projects/rot-project/locations/global/keyRings"
+NEXT_ROTATION=$(date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ) # the emulator clock is real time here
+api POST "$ROT?keyRingId=r" '{}'
+api POST "$ROT/r/cryptoKeys?cryptoKeyId=rotating" \
+    "{\"purpose\":\"ENCRYPT_DECRYPT\",\"rotationPeriod\":\"86400s\",\"nextRotationTime\":\"$NEXT_ROTATION\"}"
+expect_status 200
+api DELETE "$CRM/rot-project"
+expect_status 200
+api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 259200}' # 3 days: past the rotation
+expect_status 200
+api POST "$CRM/rot-project:undelete" '{}'
+expect_status 200
+api GET "$ROT/r/cryptoKeys/rotating/cryptoKeyVersions"
+expect_json '.cryptoKeyVersions | length' 1 # the period passed without a version
+api GET "$ROT/r/cryptoKeys/rotating"
+expect_json "(.nextRotationTime > \"$NEXT_ROTATION\")" true
+api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 86400}'
+api GET "$ROT/r/cryptoKeys/rotating/cryptoKeyVersions"
+expect_json '.cryptoKeyVersions | length' 2 # undeleted: the next period rotates
+
 section "push subscriptions of a deleted project deliver nothing until it is back"
 cd "$TEST_TMP"
 cc -O1 -o receiver "$INTEG_DIR/pubsub_push_receiver.c"
