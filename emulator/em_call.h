@@ -222,6 +222,11 @@ enum em_code em_call_reply_result(struct em_call *call, enum em_code rc, cJSON *
  * not a streaming one. */
 enum em_code em_call_stream_element(struct em_call *call, cJSON *element);
 
+/* Fails the call as Google refuses any call on a deleted project: 403 "Permission denied
+ * on resource project <project>." with ErrorInfo CONSUMER_INVALID naming google_service. */
+enum em_code em_call_refuse_deleted_project(struct em_call *call, const char *project,
+                                            const char *google_service);
+
 /* Fails the call (shorthand for EM_FAIL on call->status). */
 #define EM_CALL_FAIL(call, code, ...) EM_FAIL(&(call)->status, (code), __VA_ARGS__)
 

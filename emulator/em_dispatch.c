@@ -314,8 +314,8 @@ static enum em_code authorize(struct em_call *call)
 
 /* A call on a deleted project: 403 CONSUMER_INVALID, as Google answers for a project that
  * is gone or being deleted. */
-static enum em_code refuse_deleted_project(struct em_call *call, const char *project,
-                                           const char *google_service)
+enum em_code em_call_refuse_deleted_project(struct em_call *call, const char *project,
+                                            const char *google_service)
 {
     char consumer[80];
     snprintf(consumer, sizeof(consumer), "projects/%s", project);
@@ -341,7 +341,7 @@ static enum em_code check_api_enabled(struct em_call *call)
         return EM_OK;
     enum em_api_use use = em_api_use(project, desc->google_service);
     if (use == EM_API_PROJECT_DELETED && !desc->serves_deleted_projects)
-        return refuse_deleted_project(call, project, desc->google_service);
+        return em_call_refuse_deleted_project(call, project, desc->google_service);
     if (use != EM_API_DISABLED)
         return EM_OK;
     long long number = (long long)em_project_number(project);

@@ -11,7 +11,7 @@
  * project that did so could not enable it again here. Any other API is recorded per
  * project as enabled or disabled: it has no other effect, as nothing serves it. Enable
  * and disable answer a done Operation, saved for GET v1/operations/{id}. Reset forgets
- * every choice.
+ * every choice. A deleted project's calls are refused, as every service refuses them.
  */
 #include "control.h"
 
@@ -158,7 +158,8 @@ static enum em_code check_service_name(struct em_call *call, const char *s,
     return EM_OK;
 }
 
-/* The project ID of "projects/<id>..." up to end (NULL: the whole rest), checked. */
+/* The project ID of "projects/<id>..." up to end (NULL: the whole rest), checked; a
+ * deleted project's services are refused as every service refuses its calls. */
 static enum em_code project_of(struct em_call *call, const char *name, const char *end,
                                char project[32])
 {
@@ -169,7 +170,12 @@ static enum em_code project_of(struct em_call *call, const char *name, const cha
     if (len >= 32)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid project in \"%.100s\".", name);
     snprintf(project, 32, "%.*s", (int)len, name + 9);
-    return em_project_check(project, &call->status);
+    int64_t deleted;
+    if (em_project_check(project, &call->status) ||
+        em_project_delete_time(call->svc->store, project, &deleted, &call->status))
+        return call->status.code;
+    return deleted ? em_call_refuse_deleted_project(call, project, "serviceusage.googleapis.com")
+                   : EM_OK;
 }
 
 /* The project and the service a path "projects/<id>/services/<service>" names. */

@@ -44,6 +44,12 @@ api POST "$KMS_URL/v1/projects/gone-project/locations/global/keyRings?keyRingId=
 expect_error_json 403 PERMISSION_DENIED
 api GET "$SPANNER_URL/v1/projects/gone-project/instances"
 expect_error_json 403 PERMISSION_DENIED
+api POST "$CONTROL_URL/v1/projects/gone-project/services/pubsub.googleapis.com:disable" '{}'
+expect_error_json 403 PERMISSION_DENIED # Service Usage too
+expect_json '[.error.details[0].reason, .error.details[0].metadata.service] | join(" ")' \
+    "CONSUMER_INVALID serviceusage.googleapis.com"
+api GET "$CONTROL_URL/v1/projects/gone-project/services?filter=state:ENABLED"
+expect_error_json 403 PERMISSION_DENIED
 api GET "$PUBSUB_URL/v1/projects/other-project/topics"
 expect_status 200 # other projects are untouched
 api PUT "$PUBSUB_URL/v1/projects/other-project/subscriptions/on-gone" \
@@ -68,6 +74,8 @@ expect_json .lifecycleState ACTIVE
 api GET "$PUBSUB_URL/v1/projects/gone-project/topics"
 expect_status 200
 expect_json '.topics[0].name' projects/gone-project/topics/first
+api GET "$CONTROL_URL/v1/projects/gone-project/services/pubsub.googleapis.com"
+expect_json .state ENABLED
 
 section "liens: a lien on a project blocks its deletion"
 LIEN_BODY='{"parent":"projects/lien-project","restrictions":["resourcemanager.projects.delete"],"reason":"Holds the CMEK keys","origin":"security-team"}'
