@@ -2,7 +2,8 @@
  * fuzz_filter: arbitrary text into em_filter_parse; whatever parses is matched against a
  * fixed resource that holds every JSON kind the matcher tells apart (strings, times,
  * int64 strings, numbers, bools, null, objects, arrays of scalars, objects and arrays)
- * and visited. Parsing, matching and freeing must never crash, leak or overflow the stack.
+ * and visited, then matched again as Resource Manager reads a query (em_filter_ignore_case).
+ * Parsing, matching and freeing must never crash, leak or overflow the stack.
  */
 #include "em_filter.h"
 
@@ -45,8 +46,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (em_filter_parse(text, &filter, &st) == EM_OK) {
         cJSON *resource = cJSON_Parse(resource_json);
         size_t total = 0;
-        em_filter_match(filter, resource);
+        bool exact = em_filter_match(filter, resource);
         em_filter_visit(filter, check_visit, &total);
+        em_filter_ignore_case(filter);
+        bool folded = em_filter_match(filter, resource);
+        total += exact + folded;
         cJSON_Delete(resource);
         em_filter_free(filter);
     } else if (filter != NULL || st.code == EM_OK) {
