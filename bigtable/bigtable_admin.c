@@ -16,12 +16,13 @@
 #include "em_orgpolicy.h"
 #include "em_store.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum em_code bt_admin_open(struct em_store *store, struct bt_replicas *replicas,
-                           struct bt_admin **out, struct em_status *st)
+                           const char *data_dir, struct bt_admin **out, struct em_status *st)
 {
     *out = NULL;
     /* creations read the organization policies (and the key's project's parent) */
@@ -35,9 +36,15 @@ enum em_code bt_admin_open(struct em_store *store, struct bt_replicas *replicas,
     pthread_mutex_init(&admin->lock, NULL);
     pthread_mutex_init(&admin->cascade_lock, NULL);
     admin->grace_ns = 3600 * EM_NS_PER_SEC;
-    if (!(admin->routes = bt_route_cache_new())) {
+    char key_path[PATH_MAX + 32];
+    snprintf(key_path, sizeof(key_path), "%s/default-encryption.key", data_dir);
+    if (!(admin->routes = bt_route_cache_new()))
+        EM_FAIL_OOM(st);
+    else if (!em_key_file(key_path, admin->seal_key, st))
+        bt_views_seal_stored(admin, st);
+    if (st->code) {
         bt_admin_close(admin);
-        return EM_FAIL_OOM(st);
+        return st->code;
     }
     *out = admin;
     return EM_OK;
@@ -50,6 +57,7 @@ void bt_admin_close(struct bt_admin *admin)
     pthread_mutex_destroy(&admin->lock);
     pthread_mutex_destroy(&admin->cascade_lock);
     bt_route_cache_free(admin->routes);
+    em_wipe(admin->seal_key, sizeof(admin->seal_key));
     free(admin);
 }
 

@@ -45,9 +45,11 @@ struct em_store;
 struct bt_admin;
 
 /* replicas: the registry of table replicas (NULL in unit tests: no replica is made, keys
- * are checked by grammar and location only). */
+ * are checked by grammar and location only); data_dir: where the default key is
+ * (default-encryption.key, the CMEK engine's). Seals the views a release before session
+ * 26 kept in clear (bt_views_seal_stored). */
 enum em_code bt_admin_open(struct em_store *store, struct bt_replicas *replicas,
-                           struct bt_admin **out, struct em_status *st);
+                           const char *data_dir, struct bt_admin **out, struct em_status *st);
 void bt_admin_close(struct bt_admin *admin);
 /* The CMEK engine's grace (config kms_grace_s), for the end of a cluster's grace in a
  * table's ENCRYPTION_VIEW (default: 1 hour). */

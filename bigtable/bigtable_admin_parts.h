@@ -8,6 +8,8 @@
 
 #include "bigtable_admin.h"
 
+#include "em_crypto.h"
+
 #include <pthread.h>
 
 struct bt_admin {
@@ -17,6 +19,9 @@ struct bt_admin {
     pthread_mutex_t cascade_lock;  /* the cascade's runs (bigtable_cascade.c) */
     int64_t grace_ns;              /* the engine's grace when KMS cannot be reached */
     struct bt_route_cache *routes; /* bt_route_for's recent answers (bigtable_tables.c) */
+    /* the data directory's default key: seals what metadata.db keeps of customer data (an
+     * authorized view's row prefixes and qualifiers, bigtable_views.c) */
+    unsigned char seal_key[EM_AES_KEY_BYTES];
 };
 
 /* The route cache's life, with the admin's. */

@@ -108,13 +108,16 @@ static enum em_code bigtable_open(struct em_service *svc, struct em_status *st)
     if (em_cmek_open(svc, svc->def->desc->agent_domain, &hooks, &cmek, st))
         goto out_fail;
     bt_replicas_set_engine(bt->replicas, cmek);
-    if (bt_admin_open(svc->store, bt->replicas, &bt->admin, st))
+    if (bt_admin_open(svc->store, bt->replicas, svc->config.data_dir, &bt->admin, st))
         goto out_fail;
     bt_admin_set_kms_grace(bt->admin, svc->config.kms_grace_s * EM_NS_PER_SEC);
     bt_replication_init(&bt->replication, bt->admin, bt->replicas,
                         svc->config.bigtable_replication_delay_s * EM_NS_PER_SEC);
-    struct em_operations_options opt = {
-        .service = "bigtable", .types = bt_op_types, .type_count = bt_op_type_count, .ctx = bt};
+    struct em_operations_options opt = {.service = "bigtable",
+                                        .types = bt_op_types,
+                                        .type_count = bt_op_type_count,
+                                        .ctx = bt,
+                                        .data_dir = svc->config.data_dir};
     if (em_operations_open(svc->store, &opt, em_clock_now(), &svc->operations, st))
         goto out_fail;
     return EM_OK;

@@ -7,9 +7,12 @@
 #include "bigtable_admin_parts.h"
 #include "bigtable_errors.h"
 #include "bigtable_store.h"
+#include "em_crypto.h"
 #include "em_iam.h"
 #include "em_json.h"
+#include "em_log.h"
 #include "em_names.h"
+#include "em_store.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -59,12 +62,82 @@ static enum em_code check_view_name(const char *name, char table[BT_NAME_MAX], s
     return em_id_check(id, &view_id_rule, st);
 }
 
+/* --- the subset at rest --- */
+
+#define SEALED_SUBSET "sealedSubsetView"
+
+/* view's subsetView, replaced by SEALED_SUBSET: base64 of em_seal(the default key, the
+ * view's name, the subset's JSON). */
+static enum em_code seal_subset(const struct bt_admin *admin, cJSON *view, struct em_status *st)
+{
+    cJSON *subset = cJSON_DetachItemFromObject(view, "subsetView");
+    if (!subset)
+        return EM_OK;
+    char *text = cJSON_PrintUnformatted(subset);
+    cJSON_Delete(subset);
+    size_t len = text ? strlen(text) : 0;
+    unsigned char *sealed = text ? malloc(len + EM_SEAL_OVERHEAD) : NULL;
+    const char *name = em_json_string(view, "name");
+    name = name ? name : "";
+    char *b64 = NULL;
+    if (!sealed)
+        EM_FAIL_OOM(st);
+    else if (!em_seal(admin->seal_key, name, strlen(name), text, len, sealed, st) &&
+             !(b64 = em_b64_encode(sealed, len + EM_SEAL_OVERHEAD)))
+        EM_FAIL_OOM(st);
+    if (b64)
+        cJSON_AddStringToObject(view, SEALED_SUBSET, b64);
+    if (text)
+        em_wipe(text, len);
+    free(text);
+    free(sealed);
+    free(b64);
+    return st->code;
+}
+
+/* The stored view's SEALED_SUBSET opened back into subsetView (a view stored in clear by
+ * an earlier release is left as it is). */
+static enum em_code open_subset(const struct bt_admin *admin, cJSON *view, struct em_status *st)
+{
+    const char *b64 = em_json_string(view, SEALED_SUBSET);
+    if (!b64)
+        return EM_OK;
+    const char *name = em_json_string(view, "name");
+    name = name ? name : "";
+    unsigned char *sealed = NULL, *text = NULL;
+    size_t len = 0;
+    bool opened = em_b64_decode(b64, strlen(b64), &sealed, &len) && len >= EM_SEAL_OVERHEAD &&
+                  (text = malloc(len - EM_SEAL_OVERHEAD + 1)) != NULL &&
+                  em_open(admin->seal_key, name, strlen(name), sealed, len, text);
+    cJSON *subset = NULL;
+    if (opened) {
+        text[len - EM_SEAL_OVERHEAD] = '\0';
+        subset = cJSON_Parse((const char *)text);
+        em_wipe(text, len - EM_SEAL_OVERHEAD);
+    }
+    free(text);
+    free(sealed);
+    if (!subset)
+        return EM_FAIL(st, EM_DATA_LOSS,
+                       "The authorized view %.300s cannot be read: its stored "
+                       "definition does not open with this data directory's key.",
+                       name);
+    cJSON_DeleteItemFromObject(view, SEALED_SUBSET);
+    cJSON_AddItemToObject(view, "subsetView", subset);
+    return EM_OK;
+}
+
 /* --- stored views --- */
 
 static enum em_code load_view(struct bt_admin *admin, const char *name, cJSON **out,
                               struct em_status *st)
 {
-    return bt_load(admin, name, BT_KIND_AUTHORIZED_VIEW, "AuthorizedView", out, st);
+    if (bt_load(admin, name, BT_KIND_AUTHORIZED_VIEW, "AuthorizedView", out, st) ||
+        open_subset(admin, *out, st)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return st->code;
 }
 
 static enum em_code save_view(struct bt_admin *admin, const cJSON *view, bool replace,
@@ -72,7 +145,13 @@ static enum em_code save_view(struct bt_admin *admin, const cJSON *view, bool re
 {
     char instance[BT_NAME_MAX];
     bt_instance_of(em_json_string(view, "name"), instance);
-    return bt_save(admin, view, BT_KIND_AUTHORIZED_VIEW, instance, replace, st);
+    cJSON *stored = cJSON_Duplicate(view, true);
+    if (!stored)
+        return EM_FAIL_OOM(st);
+    if (!seal_subset(admin, stored, st))
+        bt_save(admin, stored, BT_KIND_AUTHORIZED_VIEW, instance, replace, st);
+    cJSON_Delete(stored);
+    return st->code;
 }
 
 /* A fresh etag: emulator time and a process-wide counter. */
@@ -195,13 +274,42 @@ static enum em_code views_of(struct bt_admin *admin, const char *prefix, cJSON *
     snprintf(start, sizeof(start), "%s/", prefix);
     *out = cJSON_CreateArray();
     cJSON *v;
-    while ((v = cJSON_DetachItemFromArray(all, 0))) {
-        if (strncmp(em_json_string(v, "name"), start, strlen(start)) == 0)
+    while (!st->code && (v = cJSON_DetachItemFromArray(all, 0))) {
+        if (strncmp(em_json_string(v, "name"), start, strlen(start)) == 0 &&
+            !open_subset(admin, v, st))
             cJSON_AddItemToArray(*out, v);
         else
             cJSON_Delete(v);
     }
     cJSON_Delete(all);
+    if (st->code) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return st->code;
+}
+
+enum em_code bt_views_seal_stored(struct bt_admin *admin, struct em_status *st)
+{
+    cJSON *all = NULL;
+    if (bt_store_list(admin->store, BT_KIND_AUTHORIZED_VIEW, "projects/", true, &all, st))
+        return st->code;
+    int sealed = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, all)
+    {
+        if (cJSON_HasObjectItem(v, "subsetView") && !save_view(admin, v, true, st))
+            sealed++;
+        if (st->code)
+            break;
+    }
+    cJSON_Delete(all);
+    if (st->code || sealed == 0)
+        return st->code;
+    em_info("bigtable: %d authorized views stored in clear are sealed now", sealed);
+    struct em_status later = {0};
+    if (em_store_purge(admin->store, &later))
+        em_store_purge_later(admin->store); /* the next tick takes the clear copies away */
     return EM_OK;
 }
 

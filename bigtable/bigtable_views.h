@@ -18,8 +18,10 @@
  *   (FAILED_PRECONDITION). Deleting the table deletes its views; a protected view
  *   refuses the deletion of its table and of its instance.
  *
- * Stored in metadata.db as kind BT_KIND_AUTHORIZED_VIEW of the instance. Every function
- * starts from a clean status (it overwrites *st); thread-safe.
+ * Stored in metadata.db as kind BT_KIND_AUTHORIZED_VIEW of the instance, the subsetView
+ * (row-key prefixes and qualifiers: customer data) sealed under the data directory's
+ * default key and bound to the view's name ("sealedSubsetView"); it is in clear only in
+ * memory. Every function starts from a clean status (it overwrites *st); thread-safe.
  */
 #ifndef BIGTABLE_VIEWS_H
 #define BIGTABLE_VIEWS_H
@@ -55,6 +57,10 @@ enum em_code bt_view_update(struct bt_admin *admin, const char *name, const cJSO
 /* etag: NULL or "" for any. */
 enum em_code bt_view_delete(struct bt_admin *admin, const char *name, const char *etag,
                             struct em_status *st);
+
+/* At start: seals the subsets of views stored in clear (by a release before session 26)
+ * and purges the clear copies from metadata.db's files. */
+enum em_code bt_views_seal_stored(struct bt_admin *admin, struct em_status *st);
 
 /* For a data call naming a view: its table's name (BT_NAME_MAX) and its subset (free
  * with bt_subset_free). NOT_FOUND for an unknown view. */

@@ -23,6 +23,7 @@
 #include "em_store.h"
 #include "em_workers.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -47,11 +48,13 @@ struct em_op {
     enum em_code error_code;
     char error_message[EM_STATUS_MESSAGE_MAX];
     atomic_bool cancel_asked;
-    int refs; /* the index, and the job while queued or running */
+    int refs;          /* the index, and the job while queued or running */
+    bool stored_clear; /* loaded from a row an earlier release wrote in clear */
 };
 
 struct em_operations {
     struct em_store *store;
+    unsigned char key[EM_AES_KEY_BYTES]; /* the data directory's default key: seals rows */
     char service[32];
     const struct em_op_type *types;
     size_t type_count;
@@ -66,6 +69,55 @@ struct em_operations {
     int jobs; /* queued or running */
     atomic_bool stopping;
 };
+
+/* --- rows at rest ---
+ *
+ * An operation's metadata, request and response may carry customer data (an authorized
+ * view's row prefixes in its originalRequest and response): they are stored sealed
+ * (em_seal under the data directory's default key, bound to the operation's name) as
+ * "sealed:" + base64. A row stored in clear by a release before session 26 is read as it
+ * is and sealed at the next start (reseal_clear_rows). */
+
+#define SEALED_PREFIX "sealed:"
+
+/* The sealed text of json text (malloc'd), or NULL when memory ran out. */
+static char *seal_text(const struct em_operations *ops, const char *name, const char *text)
+{
+    struct em_status st = {0};
+    size_t len = strlen(text);
+    unsigned char *sealed = malloc(len + EM_SEAL_OVERHEAD);
+    char *b64 = NULL, *out = NULL;
+    if (sealed && !em_seal(ops->key, name, strlen(name), text, len, sealed, &st))
+        b64 = em_b64_encode(sealed, len + EM_SEAL_OVERHEAD);
+    if (b64 && (out = malloc(strlen(SEALED_PREFIX) + strlen(b64) + 1)) != NULL)
+        sprintf(out, "%s%s", SEALED_PREFIX, b64);
+    free(sealed);
+    free(b64);
+    return out;
+}
+
+/* The JSON text a stored field holds (malloc'd): opened when sealed, else as stored;
+ * NULL when it does not open. */
+static char *open_text(const struct em_operations *ops, const char *name, const char *stored)
+{
+    size_t prefix = strlen(SEALED_PREFIX);
+    if (strncmp(stored, SEALED_PREFIX, prefix) != 0)
+        return strdup(stored);
+    unsigned char *sealed = NULL;
+    size_t len = 0;
+    char *text = NULL;
+    if (em_b64_decode(stored + prefix, strlen(stored + prefix), &sealed, &len) &&
+        len >= EM_SEAL_OVERHEAD && (text = malloc(len - EM_SEAL_OVERHEAD + 1)) != NULL) {
+        if (em_open(ops->key, name, strlen(name), sealed, len, (unsigned char *)text)) {
+            text[len - EM_SEAL_OVERHEAD] = '\0';
+        } else {
+            free(text);
+            text = NULL;
+        }
+    }
+    free(sealed);
+    return text;
+}
 
 /* --- storage: the only SQL of this module --- */
 
@@ -91,17 +143,25 @@ static enum em_code row_insert(struct em_operations *ops, const struct em_op *op
 {
     static const char sql[] = "INSERT INTO operations (name, service, kind, seq, metadata, request)"
                               " VALUES (?, ?, ?, ?, ?, ?)";
-    sqlite3_stmt *stmt = em_store_stmt(ops->store, sql, st);
-    if (!stmt)
-        return st->code;
+    char *sealed_metadata = seal_text(ops, op->name, metadata);
+    char *sealed_request = seal_text(ops, op->name, request);
+    sqlite3_stmt *stmt =
+        sealed_metadata && sealed_request ? em_store_stmt(ops->store, sql, st) : NULL;
+    if (!stmt) {
+        free(sealed_metadata);
+        free(sealed_request);
+        return st->code ? st->code : EM_FAIL_OOM(st);
+    }
     em_bind_text(stmt, 1, op->name);
     em_bind_text(stmt, 2, ops->service);
     em_bind_text(stmt, 3, op->type->kind);
     sqlite3_bind_int64(stmt, 4, op->seq);
-    em_bind_text(stmt, 5, metadata);
-    em_bind_text(stmt, 6, request);
+    em_bind_text(stmt, 5, sealed_metadata);
+    em_bind_text(stmt, 6, sealed_request);
     enum em_code code = em_stmt_run(stmt, st);
     em_stmt_done(stmt);
+    free(sealed_metadata);
+    free(sealed_request);
     if (code == EM_ALREADY_EXISTS)
         return EM_FAIL(st, EM_ALREADY_EXISTS, "Operation %s already exists.", op->name);
     return code;
@@ -114,17 +174,52 @@ static enum em_code row_finish(struct em_operations *ops, const char *name, cons
 {
     static const char sql[] = "UPDATE operations SET done = 1, metadata = ?, response = ?,"
                               " error_code = ?, error_message = ? WHERE name = ?";
-    sqlite3_stmt *stmt = em_store_stmt(ops->store, sql, st);
-    if (!stmt)
-        return st->code;
-    em_bind_text(stmt, 1, metadata);
-    em_bind_text(stmt, 2, response);
-    sqlite3_bind_int(stmt, 3, (int)code);
-    em_bind_text(stmt, 4, message);
-    em_bind_text(stmt, 5, name);
-    enum em_code rc = em_stmt_run(stmt, st);
-    em_stmt_done(stmt);
+    char *sealed_metadata = seal_text(ops, name, metadata);
+    char *sealed_response = response ? seal_text(ops, name, response) : NULL;
+    sqlite3_stmt *stmt = sealed_metadata && (!response || sealed_response)
+                             ? em_store_stmt(ops->store, sql, st)
+                             : NULL;
+    enum em_code rc = stmt ? EM_OK : st->code ? st->code : EM_FAIL_OOM(st);
+    if (stmt) {
+        em_bind_text(stmt, 1, sealed_metadata);
+        em_bind_text(stmt, 2, sealed_response);
+        sqlite3_bind_int(stmt, 3, (int)code);
+        em_bind_text(stmt, 4, message);
+        em_bind_text(stmt, 5, name);
+        rc = em_stmt_run(stmt, st);
+        em_stmt_done(stmt);
+    }
+    free(sealed_metadata);
+    free(sealed_response);
     return rc;
+}
+
+/* Writes a loaded operation's fields again, sealed (reseal_clear_rows). */
+static enum em_code row_reseal(struct em_operations *ops, const struct em_op *op,
+                               struct em_status *st)
+{
+    static const char sql[] = "UPDATE operations SET metadata = ?, request = ?, response = ?"
+                              " WHERE name = ?";
+    char *fields[3] = {cJSON_PrintUnformatted(op->metadata), cJSON_PrintUnformatted(op->request),
+                       op->response ? cJSON_PrintUnformatted(op->response) : NULL};
+    char *sealed[3] = {NULL, NULL, NULL};
+    bool ok = fields[0] && fields[1] && (!op->response || fields[2]);
+    for (int i = 0; i < 3 && ok; i++)
+        ok = !fields[i] || (sealed[i] = seal_text(ops, op->name, fields[i])) != NULL;
+    sqlite3_stmt *stmt = ok ? em_store_stmt(ops->store, sql, st) : NULL;
+    enum em_code code = stmt ? EM_OK : st->code ? st->code : EM_FAIL_OOM(st);
+    if (stmt) {
+        for (int i = 0; i < 3; i++)
+            em_bind_text(stmt, i + 1, sealed[i]);
+        em_bind_text(stmt, 4, op->name);
+        code = em_stmt_run(stmt, st);
+        em_stmt_done(stmt);
+    }
+    for (int i = 0; i < 3; i++) {
+        free(fields[i]);
+        free(sealed[i]);
+    }
+    return code;
 }
 
 static enum em_code row_delete(struct em_operations *ops, const char *name, struct em_status *st)
@@ -203,12 +298,15 @@ static cJSON *typed(cJSON *obj, const char *type_url)
     return out;
 }
 
-/* A parsed stored JSON object; {} (logged) when the text does not parse. */
-static cJSON *stored_object(const char *name, const char *text)
+/* A parsed stored JSON object (sealed or, written by an earlier release, in clear); {}
+ * (logged) when it does not open or parse. */
+static cJSON *stored_object(const struct em_operations *ops, const char *name, const char *stored)
 {
-    cJSON *json = cJSON_Parse(text);
+    char *text = open_text(ops, name, stored);
+    cJSON *json = text ? cJSON_Parse(text) : NULL;
+    free(text);
     if (!cJSON_IsObject(json)) {
-        em_error("operations: %s: a stored JSON field does not parse; read as {}", name);
+        em_error("operations: %s: a stored JSON field does not open or parse; read as {}", name);
         cJSON_Delete(json);
         json = cJSON_CreateObject();
     }
@@ -432,12 +530,13 @@ static enum em_code load_row(sqlite3_stmt *stmt, void *arg, struct em_status *st
     op->ops = ops;
     op->type = find_type(ops, em_column_text(stmt, 1));
     op->seq = sqlite3_column_int64(stmt, 2);
-    op->metadata = stored_object(op->name, em_column_text(stmt, 3));
-    op->request = stored_object(op->name, em_column_text(stmt, 4));
+    op->stored_clear = strncmp(em_column_text(stmt, 3), SEALED_PREFIX, strlen(SEALED_PREFIX)) != 0;
+    op->metadata = stored_object(ops, op->name, em_column_text(stmt, 3));
+    op->request = stored_object(ops, op->name, em_column_text(stmt, 4));
     op->done = sqlite3_column_int(stmt, 5) != 0;
     op->error_code = (enum em_code)sqlite3_column_int(stmt, 7);
     if (op->done && op->error_code == EM_OK)
-        op->response = stored_object(op->name, em_column_text(stmt, 6));
+        op->response = stored_object(ops, op->name, em_column_text(stmt, 6));
     snprintf(op->error_message, sizeof(op->error_message), "%s", em_column_text(stmt, 8));
     op->refs = 1;
     if (!op->metadata || !op->request || (op->done && !op->error_code && !op->response) ||
@@ -460,6 +559,31 @@ static enum em_code load(struct em_operations *ops, struct em_status *st)
         return st->code;
     em_bind_text(stmt, 1, ops->service);
     return em_stmt_each_row(stmt, load_row, ops, st);
+}
+
+/* Seals the rows an earlier release wrote in clear (from the operations just loaded),
+ * then purges their clear copies from metadata.db's files (at the next tick if readers
+ * hold it up now). */
+static enum em_code reseal_clear_rows(struct em_operations *ops, struct em_status *st)
+{
+    int resealed = 0;
+    for (size_t i = 0; i < ops->index.count; i++) {
+        struct em_op *op = ops->index.items[i];
+        if (!op->stored_clear)
+            continue;
+        if (row_reseal(ops, op, st))
+            return st->code;
+        op->stored_clear = false;
+        resealed++;
+    }
+    if (resealed == 0)
+        return EM_OK;
+    em_info("operations: %d operations of %s stored in clear are sealed now", resealed,
+            ops->service);
+    struct em_status later = {0};
+    if (em_store_purge(ops->store, &later))
+        em_store_purge_later(ops->store);
+    return EM_OK;
 }
 
 /* Operations left RUNNING by the last process: resumed or aborted. */
@@ -499,6 +623,7 @@ void em_operations_close(struct em_operations *ops)
     em_index_release(&ops->index);
     pthread_cond_destroy(&ops->changed);
     pthread_mutex_destroy(&ops->lock);
+    em_wipe(ops->key, sizeof(ops->key));
     free(ops);
 }
 
@@ -518,8 +643,11 @@ enum em_code em_operations_open(struct em_store *store, const struct em_operatio
     ops->clock = opt->clock ? opt->clock : em_clock_now;
     pthread_mutex_init(&ops->lock, NULL);
     pthread_cond_init(&ops->changed, NULL);
-    if (em_store_migrate(store, "operations", operations_migrations, MIGRATION_COUNT, st) ||
-        load(ops, st) ||
+    char key_path[PATH_MAX + 32];
+    snprintf(key_path, sizeof(key_path), "%s/default-encryption.key", opt->data_dir);
+    if (em_key_file(key_path, ops->key, st) ||
+        em_store_migrate(store, "operations", operations_migrations, MIGRATION_COUNT, st) ||
+        load(ops, st) || reseal_clear_rows(ops, st) ||
         em_workers_new(opt->max_threads > 0 ? opt->max_threads : DEFAULT_THREADS, &ops->workers,
                        st)) {
         em_operations_close(ops);

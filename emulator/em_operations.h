@@ -15,7 +15,8 @@
  * (`done` is left out while the operation runs, as proto3 JSON leaves out false.)
  *
  * State machine of one operation (persisted in table `operations`, owned here; one row
- * per operation, keyed by its name; column service says whose it is):
+ * per operation, keyed by its name; column service says whose it is; its metadata,
+ * request and response sealed under the data directory's default key, em_operations.c):
  *
  *              start                 work returns OK               get: done + response
  *   (none) ----------> RUNNING --------------------------> DONE
@@ -121,6 +122,9 @@ struct em_operations_options {
     int64_t (*clock)(void); /* emulator time in ns; NULL: em_clock_now */
     int max_threads;        /* operations running at once; 0: 4 */
     const char *id_prefix;  /* generated ids: prefix + 16 hex digits; NULL: "_auto_op_" */
+    /* the data directory: its default key (default-encryption.key, the CMEK engine's)
+     * seals the stored metadata, request and response, which may carry customer data */
+    const char *data_dir;
 };
 
 /* Opens the module of a service process: migrates its table, loads the service's

@@ -64,8 +64,11 @@ static enum em_code kms_open(struct em_service *svc, struct em_status *st)
     kms_registry_set_generation_delay(ctx->registry,
                                       svc->config.kms_generation_delay_s * EM_NS_PER_SEC);
     kms_registry_set_ekm_route(ctx->registry, ekm_route, ctx->ekm_connections);
-    struct em_operations_options opt = {
-        .service = "kms", .types = kms_op_types, .type_count = kms_op_type_count, .ctx = ctx};
+    struct em_operations_options opt = {.service = "kms",
+                                        .types = kms_op_types,
+                                        .type_count = kms_op_type_count,
+                                        .ctx = ctx,
+                                        .data_dir = svc->config.data_dir};
     if (em_operations_open(svc->store, &opt, em_clock_now(), &svc->operations, st)) {
         kms_close(svc);
         return st->code;

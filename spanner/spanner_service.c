@@ -94,8 +94,11 @@ static enum em_code spanner_open(struct em_service *svc, struct em_status *st)
         spanner_close(svc);
         return st->code;
     }
-    struct em_operations_options opt = {
-        .service = "spanner", .types = sp_op_types, .type_count = sp_op_type_count, .ctx = ctx};
+    struct em_operations_options opt = {.service = "spanner",
+                                        .types = sp_op_types,
+                                        .type_count = sp_op_type_count,
+                                        .ctx = ctx,
+                                        .data_dir = svc->config.data_dir};
     if (em_operations_open(svc->store, &opt, em_clock_now(), &svc->operations, st)) {
         spanner_close(svc);
         return st->code;

@@ -83,6 +83,22 @@ api GET "$BIGTABLE_URL/v2/$TABLE/authorizedViews"
 expect_eq "$VIEW" "$(jq -r '.authorizedViews | map(.name) | join(",")' <<<"$BODY")" "list names the view"
 api GET "$BIGTABLE_URL/v2/$TABLE/authorizedViews/nope"
 expect_error_json 404 NOT_FOUND
+# a view's row prefixes and qualifiers are customer data: sealed in metadata.db
+api POST "$BIGTABLE_URL/v2/$TABLE/authorizedViews?authorizedViewId=marked" \
+    "{\"subsetView\":{\"rowPrefixes\":[\"$(b64 VIEWMARKER_9e2a)\"],\"familySubsets\":{\"cf1\":{\"qualifiers\":[\"$(b64 QUALMARKER_41bd)\"]}}}}"
+wait_op "$(jq -r .name <<<"$BODY")"
+api GET "$BIGTABLE_URL/v2/$TABLE/authorizedViews/marked?view=FULL"
+expect_json '.subsetView.rowPrefixes[0]' "$(b64 VIEWMARKER_9e2a)"
+DATA=$(curl -s "$CONTROL_URL/emulator/v1/status" | jq -r .dataDir)
+for marker in VIEWMARKER_9e2a "$(b64 VIEWMARKER_9e2a)" QUALMARKER_41bd "$(b64 QUALMARKER_41bd)"; do
+    if grep -rqaF -- "$marker" "$DATA"; then
+        _fail "the view's definition ($marker) appears in clear in $(grep -rlaF -- "$marker" "$DATA" | tr '\n' ' ')"
+    else
+        _pass "the view's definition ($marker) is in no file of the data directory"
+    fi
+done
+api DELETE "$BIGTABLE_URL/v2/$TABLE/authorizedViews/marked"
+expect_status 200
 
 section "reads through the view see its rows and columns only"
 expect_eq "cust-a#1,cust-a#2" "$(read_all "$VIEW" "$ROWS")" "readRows through the view: its rows"

@@ -381,7 +381,7 @@ static void test_state_survives_reopen(void **state)
     make_instance(f);
     assert_int_equal(create_table(f, "{\"tableId\":\"t1\"}", &st), EM_OK);
     bt_admin_close(f->admin);
-    assert_int_equal(bt_admin_open(f->dir.store, NULL, &f->admin, &st), EM_OK);
+    assert_int_equal(bt_admin_open(f->dir.store, NULL, f->dir.path, &f->admin, &st), EM_OK);
     cJSON *t = get(f, "table", TABLE);
     cJSON_Delete(t);
     assert_int_equal(bt_instance_delete(f->admin, INST, &st), EM_OK);
@@ -456,7 +456,7 @@ static void test_deleted_table_expires_and_survives_reopen(void **state)
     assert_int_equal(create_table(f, "{\"tableId\":\"t1\"}", &st), EM_OK);
     assert_int_equal(bt_table_delete(f->admin, TABLE, NOW, &st), EM_OK);
     bt_admin_close(f->admin); /* a restart keeps it recoverable */
-    assert_int_equal(bt_admin_open(f->dir.store, NULL, &f->admin, &st), EM_OK);
+    assert_int_equal(bt_admin_open(f->dir.store, NULL, f->dir.path, &f->admin, &st), EM_OK);
     assert_int_equal(bt_deleted_tables_expire(f->admin, NOW + WINDOW_NS - 1, &st), EM_OK);
     /* the window is over even before the tick removes it */
     assert_int_equal(undelete(f, TABLE, NOW + WINDOW_NS), EM_NOT_FOUND);

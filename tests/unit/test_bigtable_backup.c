@@ -327,7 +327,7 @@ static void test_expiry_and_lifetime(void **state)
 
     /* the state survives a reopen */
     bt_admin_close(f->admin);
-    assert_int_equal(bt_admin_open(f->dir.store, NULL, &f->admin, &st), EM_OK);
+    assert_int_equal(bt_admin_open(f->dir.store, NULL, f->dir.path, &f->admin, &st), EM_OK);
     list_ids(f, INST "/clusters/-", ids, sizeof(ids));
     assert_string_equal(ids, "long,w1");
 

@@ -15,12 +15,14 @@
 #include <cmocka.h>
 
 #include "bigtable/bigtable_admin.h"
+#include "bigtable/bigtable_store.h"
 #include "bigtable/bigtable_subset.h"
 #include "bigtable/bigtable_views.h"
 #include "em_json.h"
 #include "unit_bigtable.h"
 #include "unit_util.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define B(s)                                                                                       \
@@ -283,15 +285,105 @@ static void test_views_domain(void **state)
     assert_int_equal(bt_view_get(f->admin, VIEW, BT_AV_BASIC, &out, &st), EM_NOT_FOUND);
 }
 
+/* --- the subset at rest --- */
+
+#define MARKER     "view-prefix-marker-41"
+#define MARKER_B64 "dmlldy1wcmVmaXgtbWFya2VyLTQx" /* as the JSON carries the row prefix */
+#define MARKED_SUBSET                                                                              \
+    "{\"rowPrefixes\":[\"" MARKER_B64                                                              \
+    "\"],\"familySubsets\":{\"cf2\":{\"qualifierPrefixes\":[\"\"]}}}"
+
+/* Whether metadata.db or its WAL holds text. */
+static bool store_files_hold(struct fixture *f, const char *text)
+{
+    static const char *const suffixes[] = {"/metadata.db", "/metadata.db-wal"};
+    for (int i = 0; i < 2; i++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof(path), "%s%s", f->dir.path, suffixes[i]);
+        FILE *fp = fopen(path, "rb");
+        if (!fp)
+            continue;
+        size_t n = strlen(text), matched = 0;
+        int c;
+        bool found = false;
+        while (!found && (c = fgetc(fp)) != EOF) {
+            matched = (char)c == text[matched] ? matched + 1 : ((char)c == text[0] ? 1 : 0);
+            found = matched == n;
+        }
+        fclose(fp);
+        if (found)
+            return true;
+    }
+    return false;
+}
+
+static void expect_marked_subset(struct fixture *f, const char *view)
+{
+    struct em_status st = {0};
+    cJSON *out = NULL;
+    assert_int_equal(bt_view_get(f->admin, view, BT_AV_FULL, &out, &st), EM_OK);
+    const cJSON *prefixes =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(out, "subsetView"), "rowPrefixes");
+    assert_string_equal(cJSON_GetArrayItem(prefixes, 0)->valuestring, MARKER_B64);
+    cJSON_Delete(out);
+}
+
+/* A view's row prefixes (customer data) are sealed in metadata.db; a view stored in clear
+ * by an earlier release is sealed at the next start, its clear copy purged. */
+static void test_view_subsets_are_sealed_at_rest(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    make_table(f);
+    assert_int_equal(create_view(f, "v1", "{\"subsetView\":" MARKED_SUBSET "}"), EM_OK);
+    expect_marked_subset(f, VIEW);
+    assert_int_equal(update_view(f, "{\"subsetView\":" MARKED_SUBSET "}", "subset_view"), EM_OK);
+    cJSON *list = NULL;
+    assert_int_equal(bt_view_list(f->admin, TABLE, BT_AV_FULL, &list, &st), EM_OK);
+    assert_int_equal(cJSON_GetArraySize(list), 1);
+    cJSON_Delete(list);
+    assert_false(store_files_hold(f, MARKER_B64));
+    assert_false(store_files_hold(f, MARKER));
+
+    /* as an earlier release stored it: in clear */
+    const char *old = "{\"name\":\"" TABLE "/authorizedViews/old\",\"deletionProtection\":false,"
+                      "\"etag\":\"e1\",\"subsetView\":" MARKED_SUBSET "}";
+    assert_int_equal(bt_store_put(f->dir.store, TABLE "/authorizedViews/old",
+                                  BT_KIND_AUTHORIZED_VIEW, INST, old, false, &st),
+                     EM_OK);
+    assert_true(store_files_hold(f, MARKER_B64));
+    bt_admin_close(f->admin);
+    assert_int_equal(bt_admin_open(f->dir.store, NULL, f->dir.path, &f->admin, &st), EM_OK);
+    expect_marked_subset(f, TABLE "/authorizedViews/old");
+    assert_false(store_files_hold(f, MARKER_B64));
+
+    /* a sealed subset is bound to its view's name */
+    char *sealed = NULL;
+    assert_int_equal(bt_store_get(f->dir.store, VIEW, BT_KIND_AUTHORIZED_VIEW, &sealed, &st),
+                     EM_OK);
+    cJSON *moved = cJSON_Parse(sealed);
+    free(sealed);
+    cJSON_ReplaceItemInObject(moved, "name", cJSON_CreateString(TABLE "/authorizedViews/moved"));
+    char *text = cJSON_PrintUnformatted(moved);
+    assert_int_equal(bt_store_put(f->dir.store, TABLE "/authorizedViews/moved",
+                                  BT_KIND_AUTHORIZED_VIEW, INST, text, false, &st),
+                     EM_OK);
+    free(text);
+    cJSON_Delete(moved);
+    cJSON *out = NULL;
+    assert_int_equal(bt_view_get(f->admin, TABLE "/authorizedViews/moved", BT_AV_FULL, &out, &st),
+                     EM_DATA_LOSS);
+    assert_null(out);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rows_and_cells),
-        cmocka_unit_test(test_writes),
-        cmocka_unit_test(test_bad_subsets),
-        T(test_views_domain),
+        cmocka_unit_test(test_rows_and_cells),   cmocka_unit_test(test_writes),
+        cmocka_unit_test(test_bad_subsets),      T(test_views_domain),
+        T(test_view_subsets_are_sealed_at_rest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

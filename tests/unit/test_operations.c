@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <semaphore.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -143,18 +144,19 @@ struct fixture {
     cJSON *json;                   /* the last operation read */
 };
 
-static struct em_operations_options options(size_t type_count)
+static struct em_operations_options options(const struct fixture *f, size_t type_count)
 {
     return (struct em_operations_options){.service = "spanner",
                                           .types = types,
                                           .type_count = type_count,
                                           .ctx = &service_ctx,
-                                          .clock = fake_clock};
+                                          .clock = fake_clock,
+                                          .data_dir = f->dir.path};
 }
 
 static void open_ops(struct fixture *f, size_t type_count, int64_t now)
 {
-    struct em_operations_options opt = options(type_count);
+    struct em_operations_options opt = options(f, type_count);
     struct em_status st = {0};
     if (em_operations_open(f->dir.store, &opt, now, &f->ops, &st))
         fail_msg("open: %s", st.message);
@@ -569,7 +571,7 @@ static void test_services_see_only_their_own_operations(void **state)
     struct fixture *f = *state;
     cJSON_Delete(start(f, DB, "Empty", "w"));
     wait_done(f, f->name);
-    struct em_operations_options opt = options(3);
+    struct em_operations_options opt = options(f, 3);
     opt.service = "bigtable";
     struct em_operations *other;
     struct em_status st = {0};
@@ -596,6 +598,75 @@ static void test_reset_forgets_every_operation(void **state)
     cJSON_Delete(list);
 }
 
+/* Whether metadata.db or its WAL holds text. */
+static bool store_files_hold(const struct fixture *f, const char *text)
+{
+    static const char *const suffixes[] = {"/metadata.db", "/metadata.db-wal"};
+    bool found = false;
+    for (int i = 0; i < 2 && !found; i++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof(path), "%s%s", f->dir.path, suffixes[i]);
+        FILE *fp = fopen(path, "rb");
+        if (!fp)
+            continue;
+        size_t n = strlen(text), matched = 0;
+        int c;
+        while (!found && (c = fgetc(fp)) != EOF) {
+            matched = (char)c == text[matched] ? matched + 1 : ((char)c == text[0] ? 1 : 0);
+            found = matched == n;
+        }
+        fclose(fp);
+    }
+    return found;
+}
+
+#define OP_MARKER "op-marker-5c2e"
+
+/* Metadata, request and response may carry customer data: sealed in metadata.db, bound
+ * to the operation's name; a row an earlier release wrote in clear is read, then sealed
+ * at the next open and its clear copy purged. */
+static void test_stored_operations_are_sealed(void **state)
+{
+    struct fixture *f = *state;
+    cJSON_Delete(start(f, DB, "Succeed", OP_MARKER));
+    wait_done(f, f->name);
+    char name[EM_OP_NAME_MAX + 1];
+    snprintf(name, sizeof(name), "%s", f->name);
+    assert_false(store_files_hold(f, OP_MARKER));
+    em_operations_close(f->ops);
+    open_ops(f, sizeof(types) / sizeof(types[0]), T0);
+    assert_string_equal(em_json_string(member(get(f, name), "response"), "name"), OP_MARKER);
+    assert_string_equal(em_json_string(member(f->json, "metadata"), "database"), OP_MARKER);
+
+    /* a row as a release before session 26 wrote it */
+    struct em_status st = {0};
+    assert_int_equal(em_store_exec(f->dir.store,
+                                   "INSERT INTO operations (name, service, kind, seq, metadata,"
+                                   " request, done, response) VALUES ('" DB "/operations/old',"
+                                   " 'spanner', 'Succeed', 99, '{\"database\":\"" OP_MARKER "\"}',"
+                                   " '{}', 1, '{\"name\":\"" OP_MARKER "\"}')",
+                                   &st),
+                     EM_OK);
+    assert_true(store_files_hold(f, OP_MARKER));
+    em_operations_close(f->ops);
+    open_ops(f, sizeof(types) / sizeof(types[0]), T0);
+    assert_string_equal(em_json_string(member(get(f, DB "/operations/old"), "response"), "name"),
+                        OP_MARKER);
+    assert_false(store_files_hold(f, OP_MARKER));
+
+    /* a sealed row copied under another name does not open: read as {} */
+    assert_int_equal(em_store_exec(f->dir.store,
+                                   "INSERT INTO operations (name, service, kind, seq, metadata,"
+                                   " request, done, response) SELECT '" DB "/operations/copy',"
+                                   " service, kind, 100, metadata, request, done, response"
+                                   " FROM operations WHERE name = '" DB "/operations/old'",
+                                   &st),
+                     EM_OK);
+    em_operations_close(f->ops);
+    open_ops(f, sizeof(types) / sizeof(types[0]), T0);
+    assert_null(em_json_string(member(get(f, DB "/operations/copy"), "response"), "name"));
+}
+
 static void test_a_store_error_while_loading_fails_the_open(void **state)
 {
     struct fixture *f = *state;
@@ -615,7 +686,7 @@ static void test_a_store_error_while_loading_fails_the_open(void **state)
                       " FROM operations_saved",
                       &st),
         EM_OK);
-    struct em_operations_options opt = options(sizeof(types) / sizeof(types[0]));
+    struct em_operations_options opt = options(f, sizeof(types) / sizeof(types[0]));
     struct em_operations *ops = NULL;
     assert_int_equal(em_operations_open(f->dir.store, &opt, T0, &ops, &st), EM_INTERNAL);
     assert_null(ops);
@@ -904,6 +975,7 @@ int main(void)
         T(test_an_operation_of_a_kind_no_longer_declared_is_aborted),
         T(test_services_see_only_their_own_operations),
         T(test_reset_forgets_every_operation),
+        T(test_stored_operations_are_sealed),
         T(test_a_store_error_while_loading_fails_the_open),
         T(test_operation_names_are_checked_by_grammar),
         T(test_handlers_get_cancel_and_delete),

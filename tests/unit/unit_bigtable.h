@@ -20,7 +20,7 @@ static int setup(void **state)
     static struct fixture f;
     struct em_status st = {0};
     if (unit_dir_open(&f.dir) || em_iam_open(f.dir.store, &st) ||
-        bt_admin_open(f.dir.store, NULL, &f.admin, &st))
+        bt_admin_open(f.dir.store, NULL, f.dir.path, &f.admin, &st))
         return -1;
     *state = &f;
     return 0;
