@@ -106,32 +106,29 @@ struct em_filter {
     struct node *root; /* NULL: the filter was blank and matches everything */
 };
 
-static void mark_exact(struct node *n)
+enum mode { MODE_EXACT, MODE_FOLD_CASE };
+
+/* Sets the mode on n and every node under it. */
+static void set_mode(struct node *n, enum mode mode)
 {
     if (!n)
         return;
-    n->exact = true;
+    if (mode == MODE_EXACT)
+        n->exact = true;
+    else
+        n->fold_case = true;
     for (size_t i = 0; i < n->nchildren; i++)
-        mark_exact(n->children[i]);
+        set_mode(n->children[i], mode);
 }
 
 void em_filter_exact_equality(struct em_filter *filter)
 {
-    mark_exact(filter->root);
-}
-
-static void mark_fold_case(struct node *n)
-{
-    if (!n)
-        return;
-    n->fold_case = true;
-    for (size_t i = 0; i < n->nchildren; i++)
-        mark_fold_case(n->children[i]);
+    set_mode(filter->root, MODE_EXACT);
 }
 
 void em_filter_ignore_case(struct em_filter *filter)
 {
-    mark_fold_case(filter->root);
+    set_mode(filter->root, MODE_FOLD_CASE);
 }
 
 static void node_free(struct node *n)

@@ -293,30 +293,6 @@ static void test_views_domain(void **state)
     "{\"rowPrefixes\":[\"" MARKER_B64                                                              \
     "\"],\"familySubsets\":{\"cf2\":{\"qualifierPrefixes\":[\"\"]}}}"
 
-/* Whether metadata.db or its WAL holds text. */
-static bool store_files_hold(struct fixture *f, const char *text)
-{
-    static const char *const suffixes[] = {"/metadata.db", "/metadata.db-wal"};
-    for (int i = 0; i < 2; i++) {
-        char path[PATH_MAX + 32];
-        snprintf(path, sizeof(path), "%s%s", f->dir.path, suffixes[i]);
-        FILE *fp = fopen(path, "rb");
-        if (!fp)
-            continue;
-        size_t n = strlen(text), matched = 0;
-        int c;
-        bool found = false;
-        while (!found && (c = fgetc(fp)) != EOF) {
-            matched = (char)c == text[matched] ? matched + 1 : ((char)c == text[0] ? 1 : 0);
-            found = matched == n;
-        }
-        fclose(fp);
-        if (found)
-            return true;
-    }
-    return false;
-}
-
 static void expect_marked_subset(struct fixture *f, const char *view)
 {
     struct em_status st = {0};
@@ -342,8 +318,8 @@ static void test_view_subsets_are_sealed_at_rest(void **state)
     assert_int_equal(bt_view_list(f->admin, TABLE, BT_AV_FULL, &list, &st), EM_OK);
     assert_int_equal(cJSON_GetArraySize(list), 1);
     cJSON_Delete(list);
-    assert_false(store_files_hold(f, MARKER_B64));
-    assert_false(store_files_hold(f, MARKER));
+    assert_false(unit_store_files_hold(f->dir.path, MARKER_B64));
+    assert_false(unit_store_files_hold(f->dir.path, MARKER));
 
     /* as an earlier release stored it: in clear */
     const char *old = "{\"name\":\"" TABLE "/authorizedViews/old\",\"deletionProtection\":false,"
@@ -351,11 +327,11 @@ static void test_view_subsets_are_sealed_at_rest(void **state)
     assert_int_equal(bt_store_put(f->dir.store, TABLE "/authorizedViews/old",
                                   BT_KIND_AUTHORIZED_VIEW, INST, old, false, &st),
                      EM_OK);
-    assert_true(store_files_hold(f, MARKER_B64));
+    assert_true(unit_store_files_hold(f->dir.path, MARKER_B64));
     bt_admin_close(f->admin);
     assert_int_equal(bt_admin_open(f->dir.store, NULL, f->dir.path, &f->admin, &st), EM_OK);
     expect_marked_subset(f, TABLE "/authorizedViews/old");
-    assert_false(store_files_hold(f, MARKER_B64));
+    assert_false(unit_store_files_hold(f->dir.path, MARKER_B64));
 
     /* a sealed subset is bound to its view's name */
     char *sealed = NULL;

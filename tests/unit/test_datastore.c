@@ -262,23 +262,6 @@ static bool file_exists(const char *path, const char *suffix)
     return stat(name, &sb) == 0;
 }
 
-/* Whether needle appears in the file (false when it does not exist). */
-static bool file_contains(const char *path, const char *needle)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return false;
-    size_t n = strlen(needle), matched = 0;
-    int c;
-    bool found = false;
-    while (!found && (c = fgetc(fp)) != EOF) {
-        matched = (char)c == needle[matched] ? matched + 1 : ((char)c == needle[0] ? 1 : 0);
-        found = matched == n;
-    }
-    fclose(fp);
-    return found;
-}
-
 /* --- group commit and deferred completion --- */
 
 #define WRITERS 8
@@ -469,10 +452,10 @@ static void test_shred_leaves_no_file_no_keys_no_plaintext(void **state)
     for (int i = 0; i < 50; i++)
         insert(f, MARKER);
     assert_true(file_exists(f->path, ""));
-    assert_false(file_contains(f->path, MARKER)); /* encrypted at rest */
+    assert_false(unit_file_contains(f->path, MARKER)); /* encrypted at rest */
     char wal[PATH_MAX + 32];
     snprintf(wal, sizeof(wal), "%s-wal", f->path);
-    assert_false(file_contains(wal, MARKER));
+    assert_false(unit_file_contains(wal, MARKER));
     struct em_status st = {0};
     assert_int_equal(em_datastore_shred(f->ds, true, &st), EM_OK);
     assert_false(file_exists(f->path, ""));
@@ -545,12 +528,12 @@ static void test_checkpoints_bound_the_wal_and_lose_nothing(void **state)
     assert_int_equal(em_datafile_run(file, job_count, &n, &st), EM_OK);
     assert_int_equal(n, rows);
     em_datafile_put(file);
-    assert_false(file_contains(f->path, MARKER));
+    assert_false(unit_file_contains(f->path, MARKER));
     char other[PATH_MAX + 32];
     snprintf(other, sizeof(other), "%s-wal", f->path);
-    assert_false(file_contains(other, MARKER));
+    assert_false(unit_file_contains(other, MARKER));
     snprintf(other, sizeof(other), "%s-shm", f->path);
-    assert_false(file_contains(other, MARKER));
+    assert_false(unit_file_contains(other, MARKER));
     em_datastore_close(f->ds); /* the last connection copies the rest and removes the WAL */
     assert_false(file_exists(f->path, "-wal"));
     assert_int_equal(count_rows(f), rows);
@@ -597,8 +580,8 @@ static void test_copy_reencrypts_under_the_target_key(void **state)
     assert_int_equal(em_datastore_copy(f->ds, copy, &st), EM_OK);
     snprintf(wal, sizeof(wal), "%s-wal", path);
     assert_true(file_exists(path, ""));
-    assert_false(file_contains(path, MARKER)); /* no plaintext page on disk */
-    assert_false(file_contains(wal, MARKER));
+    assert_false(unit_file_contains(path, MARKER)); /* no plaintext page on disk */
+    assert_false(unit_file_contains(wal, MARKER));
     assert_int_equal(count_rows_of(copy), 20);
     /* the two go their own ways */
     insert(f, "after the copy");

@@ -598,28 +598,6 @@ static void test_reset_forgets_every_operation(void **state)
     cJSON_Delete(list);
 }
 
-/* Whether metadata.db or its WAL holds text. */
-static bool store_files_hold(const struct fixture *f, const char *text)
-{
-    static const char *const suffixes[] = {"/metadata.db", "/metadata.db-wal"};
-    bool found = false;
-    for (int i = 0; i < 2 && !found; i++) {
-        char path[PATH_MAX + 32];
-        snprintf(path, sizeof(path), "%s%s", f->dir.path, suffixes[i]);
-        FILE *fp = fopen(path, "rb");
-        if (!fp)
-            continue;
-        size_t n = strlen(text), matched = 0;
-        int c;
-        while (!found && (c = fgetc(fp)) != EOF) {
-            matched = (char)c == text[matched] ? matched + 1 : ((char)c == text[0] ? 1 : 0);
-            found = matched == n;
-        }
-        fclose(fp);
-    }
-    return found;
-}
-
 #define OP_MARKER "op-marker-5c2e"
 
 /* Metadata, request and response may carry customer data: sealed in metadata.db, bound
@@ -632,7 +610,7 @@ static void test_stored_operations_are_sealed(void **state)
     wait_done(f, f->name);
     char name[EM_OP_NAME_MAX + 1];
     snprintf(name, sizeof(name), "%s", f->name);
-    assert_false(store_files_hold(f, OP_MARKER));
+    assert_false(unit_store_files_hold(f->dir.path, OP_MARKER));
     em_operations_close(f->ops);
     open_ops(f, sizeof(types) / sizeof(types[0]), T0);
     assert_string_equal(em_json_string(member(get(f, name), "response"), "name"), OP_MARKER);
@@ -647,12 +625,12 @@ static void test_stored_operations_are_sealed(void **state)
                                    " '{}', 1, '{\"name\":\"" OP_MARKER "\"}')",
                                    &st),
                      EM_OK);
-    assert_true(store_files_hold(f, OP_MARKER));
+    assert_true(unit_store_files_hold(f->dir.path, OP_MARKER));
     em_operations_close(f->ops);
     open_ops(f, sizeof(types) / sizeof(types[0]), T0);
     assert_string_equal(em_json_string(member(get(f, DB "/operations/old"), "response"), "name"),
                         OP_MARKER);
-    assert_false(store_files_hold(f, OP_MARKER));
+    assert_false(unit_store_files_hold(f->dir.path, OP_MARKER));
 
     /* a sealed row copied under another name does not open: read as {} */
     assert_int_equal(em_store_exec(f->dir.store,

@@ -83,40 +83,14 @@ static int count_rows(struct em_store *store)
     return n;
 }
 
-/* Whether the marker appears in file path (false when the file does not exist). */
-static bool file_contains(const char *path, const char *needle)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return false;
-    size_t n = strlen(needle), cap = 1 << 20, len = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while ((got = fread(buf + len, 1, cap - len, fp)) > 0) {
-        len += got;
-        if (len == cap) {
-            char *grown = realloc(buf, cap * 2);
-            assert_non_null(grown);
-            buf = grown;
-            cap *= 2;
-        }
-    }
-    fclose(fp);
-    bool found = false;
-    for (size_t i = 0; !found && len >= n && i <= len - n; i++)
-        found = memcmp(buf + i, needle, n) == 0;
-    free(buf);
-    return found;
-}
-
 static void assert_no_plaintext(struct fixture *f)
 {
     const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
     for (size_t i = 0; i < 4; i++) {
         char name[PATH_MAX + 48];
         snprintf(name, sizeof(name), "%s%s", f->path, suffixes[i]);
-        assert_false(file_contains(name, MARKER));
-        assert_false(file_contains(name, "padding padding"));
+        assert_false(unit_file_contains(name, MARKER));
+        assert_false(unit_file_contains(name, "padding padding"));
     }
 }
 

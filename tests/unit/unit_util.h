@@ -9,6 +9,7 @@
 #include "em_store.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,48 @@ static inline void unit_step_fault_arm(struct em_store *store, struct unit_step_
 static inline void unit_step_fault_disarm(struct em_store *store)
 {
     sqlite3_trace_v2(em_store_db(store, NULL), 0, NULL, NULL);
+}
+
+/* Whether needle appears in the file at path (false when the file does not exist): the
+ * tests' check that no plaintext reaches a disk. */
+static inline bool unit_file_contains(const char *path, const char *needle)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return false;
+    size_t n = strlen(needle), cap = 1 << 20, len = 0, got;
+    char *buf = malloc(cap);
+    while (buf && (got = fread(buf + len, 1, cap - len, fp)) > 0) {
+        len += got;
+        if (len == cap) {
+            char *grown = realloc(buf, cap * 2);
+            if (!grown)
+                abort();
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    fclose(fp);
+    if (!buf)
+        abort();
+    bool found = false;
+    for (size_t i = 0; !found && len >= n && i <= len - n; i++)
+        found = memcmp(buf + i, needle, n) == 0;
+    free(buf);
+    return found;
+}
+
+/* Whether text appears in the metadata.db of dir or in its WAL. */
+static inline bool unit_store_files_hold(const char *dir, const char *text)
+{
+    static const char *const suffixes[] = {"/metadata.db", "/metadata.db-wal"};
+    for (int i = 0; i < 2; i++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof(path), "%s%s", dir, suffixes[i]);
+        if (unit_file_contains(path, text))
+            return true;
+    }
+    return false;
 }
 
 #endif
