@@ -63,6 +63,13 @@ describe('projects through @google-cloud/resource-manager ProjectsClient (REST, 
     assert.deepEqual(listed.map(p => p.projectId), [id]);
     const [found] = await projects.searchProjects({query: `id:${id} AND labels.env:dev`});
     assert.deepEqual(found.map(p => p.projectId), [id]);
+    // Google's query rules: names and values in any case, ':' is equality, 'led*' a prefix
+    const [anyCase] = await projects.searchProjects({query: `ID:${id.toUpperCase()} AND NAME:led*`});
+    assert.deepEqual(anyCase.map(p => p.projectId), [id]);
+    const [part] = await projects.searchProjects({query: `id:${id} AND name:Led`});
+    assert.deepEqual(part, []); // not "contains"
+    const {data: v1} = await resourceManager().projects.list({filter: `id:${id.toUpperCase()}`});
+    assert.deepEqual(v1.projects.map(p => p.projectId), [id]); // v1's filter reads the same way
     const [updating] = await projects.updateProject({
       project: {name: project.name, displayName: 'Ledger EU'}, updateMask: {paths: ['display_name']}});
     const [updated] = await updating.promise();
