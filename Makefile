@@ -224,4 +224,5 @@ lint:
 clean:
 	rm -rf build bin
 
--include $(shell find build -name '*.d' 2>/dev/null)
+# the dependencies of this build's objects only (other BUILD directories have their own)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
