@@ -255,10 +255,8 @@ static enum em_code read_key_file(const char *path, unsigned char key[EM_AES_KEY
 enum em_code em_key_file(const char *path, unsigned char key[EM_AES_KEY_BYTES],
                          struct em_status *st)
 {
-    if (access(path, F_OK) == 0) /* the usual case: no temporary file written and synced */
-        return read_key_file(path, key, st);
     enum em_code code = create_key_file(path, key, st);
-    if (code == EM_ABORTED) /* it exists already (made by a concurrent start) */
+    if (code == EM_ABORTED) /* it exists already (maybe made by a concurrent start) */
         code = read_key_file(path, key, st);
     return code;
 }
