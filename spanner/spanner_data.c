@@ -1059,6 +1059,20 @@ static enum em_code exec_sql(sqlite3 *sqlite, const char *sql, struct em_status 
     return rc == SQLITE_OK ? EM_OK : sp_sql_error(sqlite, rc, st);
 }
 
+/* One of run_job's savepoint statements, prepared once per connection (em_store's cache):
+ * parsing them again for every job cost more than a one-row commit's own statement. */
+static enum em_code savepoint(struct em_datafile *file, sqlite3 *sqlite, const char *sql,
+                              struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(em_datafile_store(file), sql, st);
+    if (!stmt)
+        return st->code;
+    int rc = sqlite3_step(stmt);
+    enum em_code code = rc == SQLITE_DONE ? EM_OK : sp_sql_error(sqlite, rc, st);
+    em_stmt_done(stmt);
+    return code;
+}
+
 /* On the writer thread: fn in a savepoint; the batch goes on whatever fn answers. */
 static enum em_code run_job(struct em_datafile *file, void *arg, struct em_status *batch_st)
 {
@@ -1077,21 +1091,21 @@ static enum em_code run_job(struct em_datafile *file, void *arg, struct em_statu
     fs->job_now_ns = ctx.now;
     sp_job_statement_clock(&ctx, 0, NULL, NULL);
     fs->job_commit_ns = 0;
-    if (exec_sql(ctx.sqlite, "SAVEPOINT sp_job", &j->st))
+    if (savepoint(file, ctx.sqlite, "SAVEPOINT sp_job", &j->st))
         return EM_OK;
     tracked_clear(j->db);
     struct em_status ignored = {0};
     if (j->fn(&ctx, j->arg, &j->st) != EM_OK)
-        exec_sql(ctx.sqlite, "ROLLBACK TO sp_job", &ignored);
+        savepoint(file, ctx.sqlite, "ROLLBACK TO sp_job", &ignored);
     /* the sequences drawn from, even by a job that failed: a value is never drawn twice */
     struct em_status saved = {0};
     if (sp_counters_save(&fs->counters, &saved) && !j->st.code) {
-        exec_sql(ctx.sqlite, "ROLLBACK TO sp_job", &ignored);
+        savepoint(file, ctx.sqlite, "ROLLBACK TO sp_job", &ignored);
         j->st = saved;
     }
     tracked_clear(j->db); /* what a job that did not commit wrote is not a write */
     struct em_status release = {0};
-    if (exec_sql(ctx.sqlite, "RELEASE sp_job", &release) && !j->st.code)
+    if (savepoint(file, ctx.sqlite, "RELEASE sp_job", &release) && !j->st.code)
         j->st = release;
     (void)batch_st;
     return EM_OK;

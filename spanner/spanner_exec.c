@@ -636,8 +636,10 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
         return st->code; /* PLAN: the statement does not run */
     /* a query's rows stream as they come; DML's (THEN RETURN) are sent once it succeeded */
     bool stream = out && out->stream && !dml;
-    struct sp_plan_clock clock;
-    sp_plan_clock_start(&clock);
+    struct sp_plan_clock clock = {0};
+    bool measured = out && wants_stats(s->mode); /* a thread's CPU clock is a system call */
+    if (measured)
+        sp_plan_clock_start(&clock);
     const struct sp_type **types = calloc((size_t)tr->ncolumns + 1, sizeof(*types));
     if (!types)
         return EM_FAIL_OOM(st);
@@ -651,7 +653,7 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
             sp_result_clear(out);
         return code;
     }
-    if (out && wants_stats(s->mode))
+    if (measured)
         out->query_stats = sp_plan_stats(&clock, s->sql, (int)out->nrows);
     if (out && dml) {
         out->row_count = sqlite3_changes(ctx->sqlite);
