@@ -96,6 +96,15 @@ enum em_code em_random_bytes(void *out, size_t len, struct em_status *st)
     return EM_OK;
 }
 
+enum em_code em_crypto_init(struct em_status *st)
+{
+    unsigned char byte;
+    if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL) != 1 ||
+        RAND_bytes(&byte, 1) != 1 || RAND_priv_bytes(&byte, 1) != 1)
+        return em_crypto_error("initialisation", st);
+    return EM_OK;
+}
+
 #define NONCE_POOL_BYTES (EM_GCM_NONCE_BYTES * 341) /* ~4 KiB: one RAND_bytes per 341 nonces */
 
 static __thread unsigned char nonce_pool[NONCE_POOL_BYTES];
@@ -255,8 +264,10 @@ static enum em_code read_key_file(const char *path, unsigned char key[EM_AES_KEY
 enum em_code em_key_file(const char *path, unsigned char key[EM_AES_KEY_BYTES],
                          struct em_status *st)
 {
+    if (access(path, F_OK) == 0) /* the usual case: no temporary file written and synced */
+        return read_key_file(path, key, st);
     enum em_code code = create_key_file(path, key, st);
-    if (code == EM_ABORTED) /* it exists already (maybe made by a concurrent start) */
+    if (code == EM_ABORTED) /* it exists already (made by a concurrent start) */
         code = read_key_file(path, key, st);
     return code;
 }

@@ -29,6 +29,12 @@ uint32_t em_crc32c(const void *data, size_t len);
 /* Cryptographically secure random bytes. */
 enum em_code em_random_bytes(void *out, size_t len, struct em_status *st);
 
+/* Makes OpenSSL's process-wide state (its error strings, its random generators) on the
+ * calling thread: a process calls it on its main thread before starting any other. Made
+ * lazily instead, by whichever thread first drew random bytes, a thread that later ended,
+ * part of it was left to that thread's exit and reported as a leak by LeakSanitizer. */
+enum em_code em_crypto_init(struct em_status *st);
+
 /* A fresh random AES-GCM nonce (EM_GCM_NONCE_BYTES): the same random bytes as
  * em_random_bytes, drawn from OpenSSL a few kilobytes at a time into a buffer of the
  * calling thread, since one RAND_bytes call costs more than encrypting a database page.

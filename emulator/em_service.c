@@ -8,6 +8,7 @@
 #include "em_call.h"
 #include "em_clock.h"
 #include "em_cmek.h"
+#include "em_crypto.h"
 #include "em_faults.h"
 #include "em_http.h"
 #include "em_iam.h"
@@ -327,7 +328,7 @@ int em_service_main(const struct em_service_def *def, int argc, char **argv)
     em_log_init(def->desc->name, (enum em_log_level)cfg.log_level);
     umask(077); /* data files, keys and logs are readable by this user only */
     block_signals();
-    if (prepare_data_dir(&cfg, &st)) {
+    if (em_crypto_init(&st) || prepare_data_dir(&cfg, &st)) {
         em_error("%s", st.message);
         return 1;
     }
