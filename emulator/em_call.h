@@ -136,6 +136,7 @@ struct em_call {
     size_t reply_raw_len;
     const char *reply_content_type; /* ... with this type */
     struct em_status status;
+    cJSON *error_metadata;                   /* see em_call_set_error_metadata */
     char audit_key_version[EM_RESOURCE_MAX]; /* key version a crypto call used */
     char audit_resource[EM_RESOURCE_MAX];    /* set by create handlers: the new resource */
     const char *audit_justification;         /* a crypto call: its access reason (static text) */
@@ -221,6 +222,11 @@ enum em_code em_call_reply_result(struct em_call *call, enum em_code rc, cJSON *
  * gone (the handler should return at once), INTERNAL when memory ran out or the route is
  * not a streaming one. */
 enum em_code em_call_stream_element(struct em_call *call, cJSON *element);
+
+/* The metadata (taken) of the ErrorInfo a failed call carries (its status set with
+ * em_status_set_info), when it may be too large for an em_status: Pub/Sub's exactly-once
+ * acknowledgements name every ack ID they refuse. */
+void em_call_set_error_metadata(struct em_call *call, cJSON *metadata);
 
 /* Fails the call as Google refuses any call on a deleted project: 403 "Permission denied
  * on resource project <project>." with ErrorInfo CONSUMER_INVALID naming google_service. */

@@ -136,6 +136,12 @@ enum em_code em_call_reply_result(struct em_call *call, enum em_code rc, cJSON *
     return em_call_reply(call, resource);
 }
 
+void em_call_set_error_metadata(struct em_call *call, cJSON *metadata)
+{
+    cJSON_Delete(call->error_metadata);
+    call->error_metadata = metadata;
+}
+
 void em_call_reset(struct em_call *call)
 {
     cJSON_Delete(call->body);
@@ -144,6 +150,8 @@ void em_call_reset(struct em_call *call)
     free(call->response);
     free(call->stream_text);
     call->stream_text = NULL;
+    cJSON_Delete(call->error_metadata);
+    call->error_metadata = NULL;
     call->stream_elements = call->stream_len = call->stream_cap = 0;
     call->body = call->reply = NULL;
     call->reply_raw = call->response = NULL;
@@ -506,7 +514,8 @@ enum em_code em_call_stream_element(struct em_call *call, cJSON *element)
  * with the first element. */
 static void render_stream_end(struct em_call *call)
 {
-    char *error = call->status.code ? em_status_to_json(&call->status) : NULL;
+    char *error =
+        call->status.code ? em_status_to_json_with(&call->status, call->error_metadata) : NULL;
     const char *tail_error = error ? error : "";
     size_t tail_len = strlen(tail_error) + 2;
     size_t head_len = streams_through_transport(call) ? 0 : call->stream_len;
@@ -590,7 +599,7 @@ static void render(struct em_call *call)
     if (call->status.code != EM_OK) {
         call->http_status = call->status.http_override ? call->status.http_override
                                                        : em_code_http(call->status.code);
-        call->response = em_status_to_json(&call->status);
+        call->response = em_status_to_json_with(&call->status, call->error_metadata);
         call->content_type = "application/json; charset=UTF-8";
         if (call->status.code == EM_INTERNAL || call->status.code == EM_UNKNOWN)
             em_error("%s %s: %s (%s:%d)", call->method, call->path, call->status.message,

@@ -176,7 +176,7 @@ static void add_precondition_failure(cJSON *err, const struct em_status *st)
 
 /* details: [ErrorInfo] when the status carries one, [PreconditionFailure] when it carries
  * violations. */
-static void add_error_info(cJSON *err, const struct em_status *st)
+static void add_error_info(cJSON *err, const struct em_status *st, const cJSON *metadata_override)
 {
     if (st->has_violations) {
         add_precondition_failure(err, st);
@@ -189,7 +189,11 @@ static void add_error_info(cJSON *err, const struct em_status *st)
     cJSON_AddStringToObject(info, "reason", st->info_reason);
     if (st->info_domain)
         cJSON_AddStringToObject(info, "domain", st->info_domain);
-    cJSON *metadata = st->info_metadata[0] ? cJSON_Parse(st->info_metadata) : NULL;
+    cJSON *metadata = NULL;
+    if (metadata_override)
+        metadata = cJSON_Duplicate(metadata_override, true);
+    else if (st->info_metadata[0])
+        metadata = cJSON_Parse(st->info_metadata);
     if (metadata)
         cJSON_AddItemToObject(info, "metadata", metadata);
     cJSON_AddItemToArray(cJSON_AddArrayToObject(err, "details"), info);
@@ -256,13 +260,18 @@ enum em_code em_code_from_http(long http)
 
 char *em_status_to_json(const struct em_status *st)
 {
+    return em_status_to_json_with(st, NULL);
+}
+
+char *em_status_to_json_with(const struct em_status *st, const cJSON *metadata)
+{
     cJSON *root = cJSON_CreateObject();
     cJSON *err = cJSON_AddObjectToObject(root, "error");
     int http = st->http_override ? st->http_override : em_code_http(st->code);
     cJSON_AddNumberToObject(err, "code", http);
     cJSON_AddStringToObject(err, "message", st->message);
     cJSON_AddStringToObject(err, "status", em_code_name(st->code));
-    add_error_info(err, st);
+    add_error_info(err, st, metadata);
     char *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return out;

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct cJSON;
+
 enum em_code {
     EM_OK = 0,
     EM_CANCELLED = 1,
@@ -102,5 +104,8 @@ enum em_code em_code_from_http(long http);
 
 /* The JSON error body for st, a malloc'd string the caller frees. */
 char *em_status_to_json(const struct em_status *st);
+/* The same, with metadata (when not NULL) as the ErrorInfo's metadata instead of st's:
+ * for metadata too large for a status (em_call_set_error_metadata). */
+char *em_status_to_json_with(const struct em_status *st, const struct cJSON *metadata);
 
 #endif

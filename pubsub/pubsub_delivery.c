@@ -311,6 +311,13 @@ bool ps_backlog_ack(struct ps_backlog *b, int64_t seq)
     return true;
 }
 
+bool ps_backlog_current(struct ps_backlog *b, int64_t seq, uint32_t gen, int64_t now, bool *settled)
+{
+    const struct ps_entry *e = ps_backlog_find(b, seq);
+    *settled = !e || e->state == PS_ACKED;
+    return e && e->state == PS_OUTSTANDING && e->gen == gen && e->due_ns > now;
+}
+
 bool ps_backlog_modack(struct ps_backlog *b, int64_t seq, uint32_t gen, int seconds,
                        const struct ps_delivery_policy *p, int64_t now)
 {

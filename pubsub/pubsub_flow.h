@@ -31,11 +31,21 @@ enum em_code ps_pull(struct ps_registry *reg, const char *sub, int max, bool ret
 /* Same on a subscription reference, never waiting (push). */
 enum em_code ps_take(struct ps_registry *reg, struct ps_sub *sub, int max, int64_t now,
                      struct ps_received **out, size_t *count, struct em_status *st);
+/* Acknowledge and ModifyAckDeadline. On a subscription with exactly-once delivery an ack
+ * ID that is not its message's current delivery (its lease over, the message redelivered
+ * or nacked since) is refused while the others take effect (acknowledging a message
+ * acknowledged already succeeds); the call then fails with Google's INVALID_ARGUMENT
+ * "Some acknowledgement ids in the request were invalid. ..." and an ErrorInfo (reason
+ * EXACTLY_ONCE_ACKID_FAILURE) whose metadata, an object naming each refused ack ID
+ * PERMANENT_FAILURE_INVALID_ACK_ID, goes to *refused (NULL: not wanted), as it may be too
+ * large for st. Without exactly-once delivery a stale ack ID changes nothing and is no
+ * error. */
 enum em_code ps_acknowledge(struct ps_registry *reg, const char *sub, const char *const *ack_ids,
-                            size_t count, int64_t now, struct em_status *st);
+                            size_t count, int64_t now, struct cJSON **refused,
+                            struct em_status *st);
 enum em_code ps_modify_ack_deadline(struct ps_registry *reg, const char *sub,
                                     const char *const *ack_ids, size_t count, int seconds,
-                                    int64_t now, struct em_status *st);
+                                    int64_t now, struct cJSON **refused, struct em_status *st);
 /* Seek to a time (snapshot NULL) or to a snapshot. */
 enum em_code ps_seek(struct ps_registry *reg, const char *sub, const char *snapshot,
                      int64_t time_ns, int64_t now, struct em_status *st);

@@ -454,9 +454,11 @@ enum em_code ps_acknowledge_call(struct em_call *call)
     size_t count;
     if (check_name(call, name, "subscriptions") || ack_ids(call, &ids, &count))
         return call->status.code;
+    cJSON *refused = NULL;
     enum em_code code =
-        ps_acknowledge(registry(call), name, ids, count, em_clock_now(), &call->status);
+        ps_acknowledge(registry(call), name, ids, count, em_clock_now(), &refused, &call->status);
     free(ids);
+    em_call_set_error_metadata(call, refused); /* exactly-once: the ack IDs refused */
     return code ? code : em_call_reply(call, cJSON_CreateObject());
 }
 
@@ -469,9 +471,11 @@ enum em_code ps_modify_ack_deadline_call(struct em_call *call)
     if (check_name(call, name, "subscriptions") || ack_ids(call, &ids, &count))
         return call->status.code;
     em_json_int64(call->body, "ackDeadlineSeconds", &seconds);
+    cJSON *refused = NULL;
     enum em_code code = ps_modify_ack_deadline(registry(call), name, ids, count, (int)seconds,
-                                               em_clock_now(), &call->status);
+                                               em_clock_now(), &refused, &call->status);
     free(ids);
+    em_call_set_error_metadata(call, refused); /* exactly-once: the ack IDs refused */
     return code ? code : em_call_reply(call, cJSON_CreateObject());
 }
 

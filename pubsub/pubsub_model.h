@@ -247,6 +247,13 @@ void ps_backlog_deliver(struct ps_entry *e, const struct ps_delivery_policy *p, 
 /* Acknowledges seq; true when it was unacknowledged. */
 bool ps_backlog_ack(struct ps_backlog *b, int64_t seq);
 
+/* For exactly-once delivery: whether an ack ID's delivery (seq, gen) may still be
+ * acknowledged or extended: the message's latest delivery, its lease not over at now. A
+ * message no longer tracked or acknowledged already: *settled (an acknowledgement of it
+ * changes nothing and succeeds). */
+bool ps_backlog_current(struct ps_backlog *b, int64_t seq, uint32_t gen, int64_t now,
+                        bool *settled);
+
 /* ModifyAckDeadline for one delivery: seconds 0 is a nack (redelivery after the retry
  * backoff), otherwise the lease ends seconds from now. Stale deliveries are ignored;
  * returns true when the entry changed. */

@@ -307,8 +307,46 @@ static enum em_code decode_ack_ids(const struct ps_sub *sub, const char *const *
     return EM_OK;
 }
 
+#define PERMANENT_INVALID_ACK_ID "PERMANENT_FAILURE_INVALID_ACK_ID"
+
+/* Exactly-once delivery: whether the ack ID's delivery may still be acknowledged (or,
+ * settled_ok false, extended); a refused one joins *refused. False with *refused NULL:
+ * out of memory. */
+static bool exactly_once_allows(struct ps_sub *sub, const struct ps_ack_ref *ref,
+                                const char *ack_id, bool settled_ok, int64_t now, cJSON **refused)
+{
+    bool settled;
+    if (ps_backlog_current(&sub->backlog, ref->seq, ref->gen, now, &settled) ||
+        (settled && settled_ok))
+        return true;
+    if (!*refused)
+        *refused = cJSON_CreateObject();
+    if (*refused && !cJSON_GetObjectItemCaseSensitive(*refused, ack_id) &&
+        !cJSON_AddStringToObject(*refused, ack_id, PERMANENT_INVALID_ACK_ID)) {
+        cJSON_Delete(*refused);
+        *refused = NULL;
+    }
+    return false;
+}
+
+/* The end of an exactly-once call that refused ack IDs (refused: their metadata). */
+static enum em_code refuse_ack_ids(cJSON *refused, cJSON **out, struct em_status *st)
+{
+    if (!refused)
+        return EM_FAIL_OOM(st);
+    EM_FAIL(st, EM_INVALID_ARGUMENT,
+            "Some acknowledgement ids in the request were invalid. This could be because the "
+            "acknowledgement ids have expired or the acknowledgement ids were malformed.");
+    em_status_set_info(st, "EXACTLY_ONCE_ACKID_FAILURE", "pubsub.googleapis.com", NULL);
+    if (out)
+        *out = refused;
+    else
+        cJSON_Delete(refused);
+    return st->code;
+}
+
 enum em_code ps_acknowledge(struct ps_registry *reg, const char *name, const char *const *ack_ids,
-                            size_t count, int64_t now, struct em_status *st)
+                            size_t count, int64_t now, cJSON **refused_out, struct em_status *st)
 {
     struct ps_sub *sub = ps_sub_get(reg, name);
     if (!sub)
@@ -321,13 +359,21 @@ enum em_code ps_acknowledge(struct ps_registry *reg, const char *name, const cha
         !refs || !marks ? EM_FAIL_OOM(st) : decode_ack_ids(sub, ack_ids, count, refs, st);
     if (code || (code = ps_sub_lock_data(sub, &topic, &log, st)) != EM_OK)
         goto out;
+    bool refusing = false;
+    cJSON *refused = NULL;
     if (sub->detached) {
         code = ps_sub_detached_error(sub, st);
     } else if (topic) {
         size_t n = 0;
-        for (size_t i = 0; i < count; i++)
+        for (size_t i = 0; i < count; i++) {
+            if (sub->cfg.exactly_once &&
+                !exactly_once_allows(sub, &refs[i], ack_ids[i], true, now, &refused)) {
+                refusing = true;
+                continue;
+            }
             if (ps_backlog_ack(&sub->backlog, refs[i].seq))
                 marks[n++] = (struct ps_mark){refs[i].seq, 0, true};
+        }
         ps_backlog_compact(&sub->backlog);
         sub->last_active_ns = now;
         code = ps_save_backlog(sub, log, marks, n, st);
@@ -335,6 +381,10 @@ enum em_code ps_acknowledge(struct ps_registry *reg, const char *name, const cha
     ps_sub_unlock_data(sub, topic, log);
     if (!code && topic)
         ps_topic_notify(topic); /* an ordering key may be free again */
+    if (!code && refusing)
+        code = refuse_ack_ids(refused, refused_out, st);
+    else
+        cJSON_Delete(refused);
 out:
     free(refs);
     free(marks);
@@ -344,7 +394,7 @@ out:
 
 enum em_code ps_modify_ack_deadline(struct ps_registry *reg, const char *name,
                                     const char *const *ack_ids, size_t count, int seconds,
-                                    int64_t now, struct em_status *st)
+                                    int64_t now, cJSON **refused_out, struct em_status *st)
 {
     if (seconds < 0 || seconds > PS_MAX_ACK_DEADLINE_S)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -359,17 +409,24 @@ enum em_code ps_modify_ack_deadline(struct ps_registry *reg, const char *name,
     enum em_code code = !refs ? EM_FAIL_OOM(st) : decode_ack_ids(sub, ack_ids, count, refs, st);
     if (code || (code = ps_sub_lock_data(sub, &topic, &log, st)) != EM_OK)
         goto out;
-    bool nacked = false;
+    bool nacked = false, refusing = false;
+    cJSON *refused = NULL;
     if (sub->detached) {
         code = ps_sub_detached_error(sub, st);
     } else if (topic) {
         struct ps_delivery_policy p;
         ps_sub_policy(sub, &p);
         sub->last_active_ns = now;
-        for (size_t i = 0; i < count; i++)
+        for (size_t i = 0; i < count; i++) {
+            if (sub->cfg.exactly_once &&
+                !exactly_once_allows(sub, &refs[i], ack_ids[i], false, now, &refused)) {
+                refusing = true;
+                continue;
+            }
             nacked |=
                 ps_backlog_modack(&sub->backlog, refs[i].seq, refs[i].gen, seconds, &p, now) &&
                 seconds == 0;
+        }
     }
     ps_sub_unlock_data(sub, topic, log);
     if (nacked) {
@@ -377,6 +434,10 @@ enum em_code ps_modify_ack_deadline(struct ps_registry *reg, const char *name,
         if (sub->cfg.push.endpoint)
             ps_registry_wake_deliveries(reg);
     }
+    if (!code && refusing)
+        code = refuse_ack_ids(refused, refused_out, st);
+    else
+        cJSON_Delete(refused);
 out:
     free(refs);
     ps_sub_put(sub);

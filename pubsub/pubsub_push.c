@@ -243,9 +243,9 @@ static void deliver(struct ps_push *push, struct target *t)
         bool ok = post(push, t, &r[0]);
         now = em_clock_now(); /* the answer: another operation, later */
         if (ok)
-            ps_acknowledge(reg, t->sub->name, &ack_id, 1, now, &st);
+            ps_acknowledge(reg, t->sub->name, &ack_id, 1, now, NULL, &st);
         else
-            ps_modify_ack_deadline(reg, t->sub->name, &ack_id, 1, 0, now, &st);
+            ps_modify_ack_deadline(reg, t->sub->name, &ack_id, 1, 0, now, NULL, &st);
         pthread_mutex_lock(&t->sub->lock);
         if (ok) {
             t->sub->push_failures = 0;

@@ -335,6 +335,41 @@ advance 20
 pull retry-sub
 expect_eq "retry" "$(datas)" "redelivered after 60 s"
 
+section "exactly-once delivery: only a message's current delivery acknowledges it"
+api PUT "$V1/topics/once" '{}'
+api PUT "$V1/subscriptions/once-sub" "{\"topic\":\"$T/once\",\"enableExactlyOnceDelivery\":true}"
+expect_json .enableExactlyOnceDelivery true
+api PUT "$V1/subscriptions/once-loose" "{\"topic\":\"$T/once\"}"
+api POST "$V1/topics/once:publish" "{\"messages\":[{\"data\":\"$(b64 once)\"}]}"
+pull once-sub
+OLD_ACK=$(jq -r '.receivedMessages[0].ackId' <<<"$BODY")
+pull once-loose
+LOOSE_ACK=$(jq -r '.receivedMessages[0].ackId' <<<"$BODY")
+advance 11 # the leases end
+api POST "$V1/subscriptions/once-sub:acknowledge" "{\"ackIds\":[\"$OLD_ACK\"]}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "Some acknowledgement ids in the request were invalid." "exactly-once: Google's message"
+expect_json '.error.details[0]["@type"]' type.googleapis.com/google.rpc.ErrorInfo
+expect_json '.error.details[0].reason' EXACTLY_ONCE_ACKID_FAILURE
+expect_json '.error.details[0].domain' pubsub.googleapis.com
+expect_json ".error.details[0].metadata[\"$OLD_ACK\"]" PERMANENT_FAILURE_INVALID_ACK_ID
+api POST "$V1/subscriptions/once-sub:modifyAckDeadline" "{\"ackIds\":[\"$OLD_ACK\"],\"ackDeadlineSeconds\":60}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json ".error.details[0].metadata[\"$OLD_ACK\"]" PERMANENT_FAILURE_INVALID_ACK_ID
+api POST "$V1/subscriptions/once-loose:acknowledge" "{\"ackIds\":[\"$LOOSE_ACK\"]}"
+expect_status 200 # without exactly-once delivery an expired ack ID is no error
+pull once-sub
+expect_eq "once" "$(datas)" "redelivered after the lease"
+NEW_ACK=$(jq -r '.receivedMessages[0].ackId' <<<"$BODY")
+api POST "$V1/subscriptions/once-sub:acknowledge" "{\"ackIds\":[\"$OLD_ACK\",\"$NEW_ACK\"]}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json '.error.details[0].metadata | keys | join(",")' "$OLD_ACK"
+api POST "$V1/subscriptions/once-sub:acknowledge" "{\"ackIds\":[\"$NEW_ACK\"]}"
+expect_status 200 # acknowledged by the call before: again, no error
+advance 120
+pull once-sub
+expect_eq "{}" "$BODY" "an acknowledged message is not delivered again"
+
 section "seek to a time and to a snapshot"
 api PUT "$V1/topics/replay" '{}'
 api PUT "$V1/subscriptions/replay-sub" "{\"topic\":\"$T/replay\",\"retainAckedMessages\":true}"

@@ -94,6 +94,26 @@ expect_eq 0 $? "ack"
 advance 120
 expect_eq "" "$(pulled orders-sub)" "acked: not redelivered"
 
+section "exactly-once delivery: an expired ack ID is refused"
+gcloud pubsub topics create once >/dev/null
+gcloud pubsub subscriptions create once-sub --topic once --enable-exactly-once-delivery \
+    >/dev/null
+expect_eq True "$(gcloud pubsub subscriptions describe once-sub \
+    --format='value(enableExactlyOnceDelivery)')" "created with exactly-once delivery"
+gcloud pubsub topics publish once --message once >/dev/null
+ACK=$(gcloud pubsub subscriptions pull once-sub --limit 1 --format='value(ackId)')
+advance 11
+# gcloud reads the ErrorInfo: it lists the ack IDs refused, and why, and exits 0
+out=$(gcloud pubsub subscriptions ack once-sub --ack-ids "$ACK" 2>&1)
+expect_contains "$out" "FailureReason: PERMANENT_FAILURE_INVALID_ACK_ID" \
+    "gcloud reports the expired ack ID as refused"
+expect_contains "$out" "$ACK" "by its ack ID"
+ACK=$(gcloud pubsub subscriptions pull once-sub --limit 1 --format='value(ackId)')
+gcloud pubsub subscriptions ack once-sub --ack-ids "$ACK" >/dev/null
+expect_eq 0 $? "the redelivery's ack ID acknowledges it"
+gcloud pubsub subscriptions delete once-sub >/dev/null
+gcloud pubsub topics delete once >/dev/null
+
 section "push delivery (two failures, then delivered)"
 wait_for 20 "three push attempts" bash -c "[[ \$(wc -l < pushed.txt) -ge 3 ]]"
 first=$(head -n 1 pushed.txt)

@@ -223,6 +223,33 @@ describe('Cloud Pub/Sub through @google-cloud/pubsub (REST)', () => {
                         Code.NOT_FOUND);
     });
 
+    it('exactly-once delivery: an expired ack ID is refused by name in an ErrorInfo, the redelivery\'s acknowledges', async () => {
+      const topicId = `once-${RUN}`, subId = `once-sub-${RUN}`;
+      const [topic] = await ps.createTopic(topicId);
+      const [subscription] = await topic.createSubscription(subId, {enableExactlyOnceDelivery: true});
+      const [metadata] = await subscription.getMetadata();
+      assert.equal(metadata.enableExactlyOnceDelivery, true);
+      const id = await topic.publishMessage({data: Buffer.from('once')});
+      const [first] = await pull(subName(subId), 1);
+      await control('/emulator/v1/clock:advance', {seconds: 11}); // past the 10 s lease
+      const error = await subscriber.acknowledge({subscription: subName(subId), ackIds: [first.ackId]})
+        .then(() => null, e => e);
+      assert.ok(error, 'the expired ack ID is refused');
+      assert.equal(error.code, Code.INVALID_ARGUMENT);
+      assert.match(error.message, /Some acknowledgement ids in the request were invalid/);
+      // what the library's exactly-once ack handling reads (ack-metadata.js)
+      assert.equal(error.reason, 'EXACTLY_ONCE_ACKID_FAILURE');
+      assert.equal(error.domain, 'pubsub.googleapis.com');
+      assert.deepEqual({...error.errorInfoMetadata}, {[first.ackId]: 'PERMANENT_FAILURE_INVALID_ACK_ID'});
+      const [again] = await pull(subName(subId), 1);
+      assert.equal(again.message.messageId, id, 'redelivered');
+      await subscriber.acknowledge({subscription: subName(subId), ackIds: [again.ackId]});
+      await control('/emulator/v1/clock:advance', {seconds: 30});
+      await pullNothing(subName(subId));
+      await subscription.delete();
+      await topic.delete();
+    });
+
     it('the high-level message stream (StreamingPull) does not work over REST: it emits an error', async () => {
       const subscription = ps.subscription(ids.sub);
       const id = await ps.topic(ids.topic).publishMessage({data: Buffer.from('for the stream')});

@@ -88,7 +88,7 @@ static size_t pull(struct unit_pubsub *f, const char *sub, int max, int64_t *seq
 static void ack(struct unit_pubsub *f, const char *sub, const char *ack_id)
 {
     struct em_status st = {0};
-    assert_int_equal(ps_acknowledge(unit_pubsub_reg(f), sub, &ack_id, 1, em_clock_now(), &st),
+    assert_int_equal(ps_acknowledge(unit_pubsub_reg(f), sub, &ack_id, 1, em_clock_now(), NULL, &st),
                      EM_OK);
 }
 
@@ -181,22 +181,122 @@ static void test_stale_and_foreign_ack_ids(void **state)
     assert_int_equal(pull(f, SUB "-2", 1, NULL, other), 1);
     struct em_status st = {0};
     const char *id = other[0];
-    assert_int_equal(ps_acknowledge(unit_pubsub_reg(f), SUB, &id, 1, em_clock_now(), &st),
+    assert_int_equal(ps_acknowledge(unit_pubsub_reg(f), SUB, &id, 1, em_clock_now(), NULL, &st),
                      EM_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "invalid ack ID"));
     id = "not-an-ack-id";
     assert_int_equal(
-        ps_modify_ack_deadline(unit_pubsub_reg(f), SUB, &id, 1, 60, em_clock_now(), &st),
+        ps_modify_ack_deadline(unit_pubsub_reg(f), SUB, &id, 1, 60, em_clock_now(), NULL, &st),
         EM_INVALID_ARGUMENT);
     id = acks[0];
     assert_int_equal(
-        ps_modify_ack_deadline(unit_pubsub_reg(f), SUB, &id, 1, 601, em_clock_now(), &st),
+        ps_modify_ack_deadline(unit_pubsub_reg(f), SUB, &id, 1, 601, em_clock_now(), NULL, &st),
         EM_INVALID_ARGUMENT);
     /* redelivered after the deadline; the old ack ID still acknowledges it */
     advance(f, 11);
     assert_int_equal(pull(f, SUB, 1, NULL, NULL), 1);
     ack(f, SUB, acks[0]);
     advance(f, 11);
+    assert_int_equal(pull(f, SUB, 1, NULL, NULL), 0);
+}
+
+/* One acknowledgement (or extension) call of ids on an exactly-once subscription: the
+ * call's code, and in refused_out (when not NULL) what it refused. */
+static enum em_code exactly_once_call(struct unit_pubsub *f, bool extend, const char **ids,
+                                      size_t count, cJSON **refused_out, struct em_status *st)
+{
+    cJSON *refused = NULL;
+    enum em_code code =
+        extend ? ps_modify_ack_deadline(unit_pubsub_reg(f), SUB, ids, count, 30, em_clock_now(),
+                                        &refused, st)
+               : ps_acknowledge(unit_pubsub_reg(f), SUB, ids, count, em_clock_now(), &refused, st);
+    assert_true(code == EM_OK ? refused == NULL : refused != NULL);
+    if (refused_out)
+        *refused_out = refused;
+    else
+        cJSON_Delete(refused);
+    return code;
+}
+
+static void assert_refused_exactly(const cJSON *refused, const char *const *ids, size_t count,
+                                   const struct em_status *st)
+{
+    assert_non_null(strstr(st->message, "Some acknowledgement ids in the request were invalid"));
+    assert_string_equal(st->info_reason, "EXACTLY_ONCE_ACKID_FAILURE");
+    assert_string_equal(st->info_domain, "pubsub.googleapis.com");
+    assert_int_equal(cJSON_GetArraySize(refused), (int)count);
+    for (size_t i = 0; i < count; i++)
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(refused, ids[i])),
+                            "PERMANENT_FAILURE_INVALID_ACK_ID");
+}
+
+/* Exactly-once delivery: only a message's current delivery acknowledges or extends it;
+ * an expired, superseded or nacked ack ID is refused by name while the others in the same
+ * call take effect, and an acknowledged message is never delivered again. */
+static void test_exactly_once_refuses_stale_ack_ids(void **state)
+{
+    struct unit_pubsub *f = *state;
+    create_topic(f, TOPIC);
+    create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC, .exactly_once = true});
+    publish(f, TOPIC, "one");
+    publish(f, TOPIC, "two");
+    char first[2][PS_ACK_ID_MAX], second[2][PS_ACK_ID_MAX], third[2][PS_ACK_ID_MAX];
+    assert_int_equal(pull(f, SUB, 2, NULL, first), 2);
+    advance(f, 11); /* both leases end: the ack IDs have expired */
+    struct em_status st = {0};
+    cJSON *refused;
+    const char *expired[] = {first[0], first[1]};
+    assert_int_equal(exactly_once_call(f, false, expired, 2, &refused, &st), EM_INVALID_ARGUMENT);
+    assert_refused_exactly(refused, expired, 2, &st);
+    cJSON_Delete(refused);
+    assert_int_equal(exactly_once_call(f, true, expired, 1, NULL, &st), EM_INVALID_ARGUMENT);
+    /* redelivered: the new ack IDs work, the old ones stay refused, each by name */
+    assert_int_equal(pull(f, SUB, 2, NULL, second), 2);
+    const char *extend[] = {second[0], second[1]};
+    assert_int_equal(exactly_once_call(f, true, extend, 2, NULL, &st), EM_OK);
+    const char *mixed[] = {first[0], second[0]};
+    assert_int_equal(exactly_once_call(f, false, mixed, 2, &refused, &st), EM_INVALID_ARGUMENT);
+    assert_refused_exactly(refused, mixed, 1, &st);
+    cJSON_Delete(refused);
+    /* message one was acknowledged by that call: acknowledging it again succeeds, but it
+     * can no longer be extended */
+    const char *acked[] = {second[0]};
+    assert_int_equal(exactly_once_call(f, false, acked, 1, NULL, &st), EM_OK);
+    assert_int_equal(exactly_once_call(f, true, acked, 1, NULL, &st), EM_INVALID_ARGUMENT);
+    /* a nack ends the delivery: its ack ID cannot acknowledge the message afterwards */
+    const char *two[] = {second[1]};
+    assert_int_equal(
+        ps_modify_ack_deadline(unit_pubsub_reg(f), SUB, two, 1, 0, em_clock_now(), NULL, &st),
+        EM_OK);
+    assert_int_equal(exactly_once_call(f, false, two, 1, NULL, &st), EM_INVALID_ARGUMENT);
+    advance(f, 1);
+    int64_t seqs[2];
+    assert_int_equal(pull(f, SUB, 2, seqs, third), 1); /* message two only: one was acked */
+    assert_int_equal(seqs[0], 2);
+    ack(f, SUB, third[0]);
+    advance(f, 30);
+    assert_int_equal(pull(f, SUB, 2, NULL, NULL), 0);
+}
+
+/* Without exactly-once delivery an expired ack ID is no error (and still acknowledges). */
+static void test_at_least_once_takes_expired_ack_ids(void **state)
+{
+    struct unit_pubsub *f = *state;
+    create_topic(f, TOPIC);
+    create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC});
+    publish(f, TOPIC, "one");
+    char acks[1][PS_ACK_ID_MAX];
+    assert_int_equal(pull(f, SUB, 1, NULL, acks), 1);
+    advance(f, 11);
+    struct em_status st = {0};
+    const char *id = acks[0];
+    cJSON *refused = NULL;
+    assert_int_equal(
+        ps_modify_ack_deadline(unit_pubsub_reg(f), SUB, &id, 1, 30, em_clock_now(), &refused, &st),
+        EM_OK);
+    assert_null(refused);
+    ack(f, SUB, acks[0]);
+    advance(f, 30);
     assert_int_equal(pull(f, SUB, 1, NULL, NULL), 0);
 }
 
@@ -432,7 +532,7 @@ static void test_deleted_topic_keeps_its_backlog(void **state)
     const char *id = acks[0];
     struct em_status st = {0};
     assert_int_equal(
-        ps_modify_ack_deadline(unit_pubsub_reg(f), SUB, &id, 1, 0, em_clock_now(), &st),
+        ps_modify_ack_deadline(unit_pubsub_reg(f), SUB, &id, 1, 0, em_clock_now(), NULL, &st),
         EM_OK); /* nack */
     assert_int_equal(pull(f, SUB, 10, seqs, acks), 1);
     ack(f, SUB, acks[0]);
@@ -608,6 +708,8 @@ int main(void)
         UNIT_PUBSUB_TEST(test_key_location_rule),
         UNIT_PUBSUB_TEST(test_durable_across_restart),
         UNIT_PUBSUB_TEST(test_stale_and_foreign_ack_ids),
+        UNIT_PUBSUB_TEST(test_exactly_once_refuses_stale_ack_ids),
+        UNIT_PUBSUB_TEST(test_at_least_once_takes_expired_ack_ids),
         UNIT_PUBSUB_TEST(test_dead_letter_on_timer),
         UNIT_PUBSUB_TEST(test_dead_letter_needs_the_service_agent_under_enforce),
         UNIT_PUBSUB_TEST(test_seek_to_time),
