@@ -5,8 +5,9 @@
  * temporary data directory (no sockets, see fuzz_service.h; pulls never wait).
  *
  * A topic with a subscription and a published message exist so that inputs reach the
- * data calls, and an Avro and a Protocol Buffer schema with a topic each (JSON and
- * BINARY) so that publishes reach the schema checks.
+ * data calls (an exactly-once subscription holds the message outstanding), and an Avro
+ * and a Protocol Buffer schema with a topic each (JSON and BINARY) so that publishes
+ * reach the schema checks.
  */
 #include "fuzz_service.h"
 #include "pubsub/pubsub_registry.h"
@@ -24,9 +25,14 @@ static void create_fixtures(void)
         "{\"topic\":\"projects/fuzz-project/topics/topic\",\"enableMessageOrdering\":true,"
         "\"deadLetterPolicy\":{\"deadLetterTopic\":\"projects/fuzz-project/topics/"
         "dead-letters\",\"maxDeliveryAttempts\":5},\"filter\":\"NOT attributes:skip\"}");
+    fuzz_service_call("PUT", PROJECT "/subscriptions/once", NULL, NULL,
+                      "{\"topic\":\"projects/fuzz-project/topics/topic\","
+                      "\"enableExactlyOnceDelivery\":true}");
     fuzz_service_call("POST", PROJECT "/topics/topic:publish", NULL, NULL,
                       "{\"messages\":[{\"data\":\"aGVsbG8=\",\"attributes\":{\"k\":\"v\"},"
                       "\"orderingKey\":\"o\"}]}");
+    fuzz_service_call("POST", PROJECT "/subscriptions/once:pull", NULL, NULL,
+                      "{\"maxMessages\":1}"); /* an outstanding delivery under exactly-once */
     /* schemas, and topics validating what is published to them */
     fuzz_service_call("POST", PROJECT "/schemas", "schemaId", "avro",
                       "{\"type\":\"AVRO\",\"definition\":\"{\\\"type\\\":\\\"record\\\","
