@@ -184,7 +184,7 @@ static void check_init(struct avro_check *c, const unsigned char *msg, size_t le
 {
     memset(c, 0, sizeof(*c));
     c->start = c->p = msg;
-    c->end = msg + len;
+    c->end = msg ? msg + len : msg; /* an empty message's data may be NULL: NULL + 0 is UB */
     c->st = st;
     c->encoding = encoding;
     c->budget = VALUE_BUDGET_BASE + 8 * (uint64_t)len;
