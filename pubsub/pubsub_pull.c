@@ -310,38 +310,45 @@ static enum em_code decode_ack_ids(const struct ps_sub *sub, const char *const *
 #define PERMANENT_INVALID_ACK_ID "PERMANENT_FAILURE_INVALID_ACK_ID"
 
 /* Exactly-once delivery: whether the ack ID's delivery may still be acknowledged (or,
- * settled_ok false, extended); a refused one joins *refused. False with *refused NULL:
- * out of memory. */
-static bool exactly_once_allows(struct ps_sub *sub, const struct ps_ack_ref *ref,
-                                const char *ack_id, bool settled_ok, int64_t now, cJSON **refused)
+ * settled_ok false, extended). */
+static bool exactly_once_allows(struct ps_sub *sub, const struct ps_ack_ref *ref, bool settled_ok,
+                                int64_t now)
 {
     bool settled;
-    if (ps_backlog_current(&sub->backlog, ref->seq, ref->gen, now, &settled) ||
-        (settled && settled_ok))
-        return true;
-    if (!*refused)
-        *refused = cJSON_CreateObject();
-    if (*refused && !cJSON_GetObjectItemCaseSensitive(*refused, ack_id) &&
-        !cJSON_AddStringToObject(*refused, ack_id, PERMANENT_INVALID_ACK_ID)) {
-        cJSON_Delete(*refused);
-        *refused = NULL;
-    }
-    return false;
+    return ps_backlog_current(&sub->backlog, ref->seq, ref->gen, now, &settled) ||
+           (settled && settled_ok);
 }
 
-/* The end of an exactly-once call that refused ack IDs (refused: their metadata). */
-static enum em_code refuse_ack_ids(cJSON *refused, cJSON **out, struct em_status *st)
+static int compare_text(const void *a, const void *b)
 {
-    if (!refused)
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The end of an exactly-once call that refused ack IDs (refused[0..count), sorted here so
+ * that a request repeating an ID names it once, in O(n log n) whatever it holds). */
+static enum em_code refuse_ack_ids(const char **refused, size_t count, cJSON **out,
+                                   struct em_status *st)
+{
+    qsort(refused, count, sizeof(*refused), compare_text);
+    cJSON *metadata = cJSON_CreateObject();
+    for (size_t i = 0; metadata && i < count; i++) {
+        if (i > 0 && strcmp(refused[i], refused[i - 1]) == 0)
+            continue;
+        if (!cJSON_AddStringToObject(metadata, refused[i], PERMANENT_INVALID_ACK_ID)) {
+            cJSON_Delete(metadata);
+            metadata = NULL;
+        }
+    }
+    if (!metadata)
         return EM_FAIL_OOM(st);
     EM_FAIL(st, EM_INVALID_ARGUMENT,
             "Some acknowledgement ids in the request were invalid. This could be because the "
             "acknowledgement ids have expired or the acknowledgement ids were malformed.");
     em_status_set_info(st, "EXACTLY_ONCE_ACKID_FAILURE", "pubsub.googleapis.com", NULL);
     if (out)
-        *out = refused;
+        *out = metadata;
     else
-        cJSON_Delete(refused);
+        cJSON_Delete(metadata);
     return st->code;
 }
 
@@ -353,22 +360,21 @@ enum em_code ps_acknowledge(struct ps_registry *reg, const char *name, const cha
         return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     struct ps_ack_ref *refs = calloc(count ? count : 1, sizeof(*refs));
     struct ps_mark *marks = calloc(count ? count : 1, sizeof(*marks));
+    const char **refused = calloc(count ? count : 1, sizeof(*refused));
+    size_t refused_count = 0;
     struct ps_topic *topic = NULL;
     struct em_datafile *log = NULL;
-    enum em_code code =
-        !refs || !marks ? EM_FAIL_OOM(st) : decode_ack_ids(sub, ack_ids, count, refs, st);
+    enum em_code code = !refs || !marks || !refused ? EM_FAIL_OOM(st)
+                                                    : decode_ack_ids(sub, ack_ids, count, refs, st);
     if (code || (code = ps_sub_lock_data(sub, &topic, &log, st)) != EM_OK)
         goto out;
-    bool refusing = false;
-    cJSON *refused = NULL;
     if (sub->detached) {
         code = ps_sub_detached_error(sub, st);
     } else if (topic) {
         size_t n = 0;
         for (size_t i = 0; i < count; i++) {
-            if (sub->cfg.exactly_once &&
-                !exactly_once_allows(sub, &refs[i], ack_ids[i], true, now, &refused)) {
-                refusing = true;
+            if (sub->cfg.exactly_once && !exactly_once_allows(sub, &refs[i], true, now)) {
+                refused[refused_count++] = ack_ids[i];
                 continue;
             }
             if (ps_backlog_ack(&sub->backlog, refs[i].seq))
@@ -381,13 +387,12 @@ enum em_code ps_acknowledge(struct ps_registry *reg, const char *name, const cha
     ps_sub_unlock_data(sub, topic, log);
     if (!code && topic)
         ps_topic_notify(topic); /* an ordering key may be free again */
-    if (!code && refusing)
-        code = refuse_ack_ids(refused, refused_out, st);
-    else
-        cJSON_Delete(refused);
+    if (!code && refused_count)
+        code = refuse_ack_ids(refused, refused_count, refused_out, st);
 out:
     free(refs);
     free(marks);
+    free(refused);
     ps_sub_put(sub);
     return code;
 }
@@ -404,13 +409,15 @@ enum em_code ps_modify_ack_deadline(struct ps_registry *reg, const char *name,
     if (!sub)
         return PS_ERR_SUBSCRIPTION_NOT_FOUND(st);
     struct ps_ack_ref *refs = calloc(count ? count : 1, sizeof(*refs));
+    const char **refused = calloc(count ? count : 1, sizeof(*refused));
+    size_t refused_count = 0;
     struct ps_topic *topic = NULL;
     struct em_datafile *log = NULL;
-    enum em_code code = !refs ? EM_FAIL_OOM(st) : decode_ack_ids(sub, ack_ids, count, refs, st);
+    enum em_code code =
+        !refs || !refused ? EM_FAIL_OOM(st) : decode_ack_ids(sub, ack_ids, count, refs, st);
     if (code || (code = ps_sub_lock_data(sub, &topic, &log, st)) != EM_OK)
         goto out;
-    bool nacked = false, refusing = false;
-    cJSON *refused = NULL;
+    bool nacked = false;
     if (sub->detached) {
         code = ps_sub_detached_error(sub, st);
     } else if (topic) {
@@ -418,9 +425,8 @@ enum em_code ps_modify_ack_deadline(struct ps_registry *reg, const char *name,
         ps_sub_policy(sub, &p);
         sub->last_active_ns = now;
         for (size_t i = 0; i < count; i++) {
-            if (sub->cfg.exactly_once &&
-                !exactly_once_allows(sub, &refs[i], ack_ids[i], false, now, &refused)) {
-                refusing = true;
+            if (sub->cfg.exactly_once && !exactly_once_allows(sub, &refs[i], false, now)) {
+                refused[refused_count++] = ack_ids[i];
                 continue;
             }
             nacked |=
@@ -434,12 +440,11 @@ enum em_code ps_modify_ack_deadline(struct ps_registry *reg, const char *name,
         if (sub->cfg.push.endpoint)
             ps_registry_wake_deliveries(reg);
     }
-    if (!code && refusing)
-        code = refuse_ack_ids(refused, refused_out, st);
-    else
-        cJSON_Delete(refused);
+    if (!code && refused_count)
+        code = refuse_ack_ids(refused, refused_count, refused_out, st);
 out:
     free(refs);
+    free(refused);
     ps_sub_put(sub);
     return code;
 }

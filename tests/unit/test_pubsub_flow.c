@@ -245,8 +245,8 @@ static void test_exactly_once_refuses_stale_ack_ids(void **state)
     advance(f, 11); /* both leases end: the ack IDs have expired */
     struct em_status st = {0};
     cJSON *refused;
-    const char *expired[] = {first[0], first[1]};
-    assert_int_equal(exactly_once_call(f, false, expired, 2, &refused, &st), EM_INVALID_ARGUMENT);
+    const char *expired[] = {first[0], first[1], first[0]}; /* a repeated ID is named once */
+    assert_int_equal(exactly_once_call(f, false, expired, 3, &refused, &st), EM_INVALID_ARGUMENT);
     assert_refused_exactly(refused, expired, 2, &st);
     cJSON_Delete(refused);
     assert_int_equal(exactly_once_call(f, true, expired, 1, NULL, &st), EM_INVALID_ARGUMENT);
