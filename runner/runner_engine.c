@@ -10,6 +10,7 @@
 #include "runner_state.h"
 #include "runner_store.h"
 
+#include "em_api_state.h"
 #include "em_clock.h"
 #include "em_datastore.h"
 #include "em_json.h"
@@ -111,6 +112,32 @@ static bool halted(struct rn_run *run)
 {
     int stop = atomic_load(&run->stop);
     return stop == RN_STOP_CANCEL || stop == RN_STOP_SHUTDOWN;
+}
+
+/* Whether the job's project was deleted: its job processes nothing until it is restored. */
+static bool project_deleted(const struct rn_run *run)
+{
+    if (!run->project)
+        return false;
+    return em_api_use(run->project, "dataflow.googleapis.com") == EM_API_PROJECT_DELETED;
+}
+
+/* Waits while the job's project is deleted, noting it once in the job's log. Returns
+ * false when the job was cancelled or the process stops meanwhile. */
+static bool wait_while_project_deleted(struct rn_run *run)
+{
+    bool noted = false;
+    while (project_deleted(run)) {
+        if (halted(run))
+            return false;
+        if (!noted && run->message)
+            run->message(run->message_arg, 4,
+                         "The job's project was deleted; processing waits until it is restored.");
+        noted = true;
+        struct timespec pause = {0, IDLE_PAUSE_MS * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    return true;
 }
 
 /* --- elements through the graph --- */
@@ -394,6 +421,8 @@ static enum em_code commit(struct bundle *b, struct em_status *st)
     for (;;) {
         struct em_datafile *file;
         em_status_clear(st);
+        if (!wait_while_project_deleted(b->run))
+            return EM_FAIL(st, EM_UNAVAILABLE, "The job's project was deleted.");
         if (em_datastore_open(b->run->state, &file, st) == EM_OK) {
             em_datafile_run(file, commit_job, b, st);
             em_datafile_put(file);
@@ -835,6 +864,10 @@ static int pull_bundle(struct stream *s, struct rn_state *state, int step, int s
     int64_t pulled_at = em_clock_now();
     cJSON *received;
     if (rn_pubsub_pull(&run->pubsub, sub, PUBSUB_BUNDLE, &received, st)) {
+        if (project_deleted(run)) { /* meanwhile: the next pull waits for it */
+            em_status_clear(st);
+            return 0;
+        }
         char why[EM_STATUS_MESSAGE_MAX];
         snprintf(why, sizeof(why), "%s", st->message);
         EM_FAIL(st, st->code, "Step '%s': reading %s failed: %s", run->pipeline->steps[step].name,
@@ -865,8 +898,9 @@ static int pull_bundle(struct stream *s, struct rn_state *state, int step, int s
     b.watermark = stream_mark_now(s, slot);
     if (b.oom)
         EM_FAIL_OOM(st);
-    else if (!b.retry && !commit(&b, st) && n > 0)
-        rn_pubsub_ack(&run->pubsub, sub, ack_ids, st);
+    else if (!b.retry && !commit(&b, st) && n > 0 &&
+             rn_pubsub_ack(&run->pubsub, sub, ack_ids, st) && project_deleted(run))
+        em_status_clear(st); /* deleted meanwhile: the messages come again, at least once */
     stream_leave(s, slot);
     bundle_clear(&b);
     cJSON_Delete(ack_ids);
@@ -897,6 +931,8 @@ static void *stream_worker_main(void *arg)
     if (!state)
         EM_FAIL_OOM(&st);
     while (!st.code && atomic_load(&s->run->stop) == RN_STOP_NONE && !stream_failed(s)) {
+        if (!wait_while_project_deleted(s->run))
+            break;
         if (pull_bundle(s, state, w->step, w->slot, &st) == 0) {
             struct timespec pause = {0, IDLE_PAUSE_MS * 1000000L};
             nanosleep(&pause, NULL);

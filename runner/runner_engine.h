@@ -34,7 +34,10 @@
  * one runs until cancelled (stops at once) or drained (stops pulling, closes every
  * window, then DRAINED). A key KMS refuses (the gate's FAILED_PRECONDITION) or a
  * failure of a source or sink ends the job FAILED with the reason. While KMS is
- * unreachable past the grace period (the gate's UNAVAILABLE) the job waits.
+ * unreachable past the grace period (the gate's UNAVAILABLE) the job waits. While the
+ * job's project is deleted (README "Deleting a project") the job waits too, as a shut-down
+ * project's workers stop: no pull, no commit, a note in the job's log; it goes on where
+ * it was once the project is restored.
  *
  * Sinks (WriteBigtable, WriteSpanner, runner_sinks.h): each element is mapped to its row
  * when the bundle runs (one that cannot be goes to the step's dead-letter output); the

@@ -4,7 +4,8 @@
 #
 # A deleted project is DELETE_REQUESTED (get shows it, list leaves it out unless the filter
 # asks for it, update is refused) and every service refuses its calls with Google's 403
-# CONSUMER_INVALID; its push subscriptions stop delivering. The CMEK drill: the key project
+# CONSUMER_INVALID; its push subscriptions stop delivering and its running Dataflow jobs
+# wait (neither pulling nor failing) until it is undeleted. The CMEK drill: the key project
 # is deleted, the next key check makes the topic of another project INACCESSIBLE, undelete
 # brings it back. After 30 days of emulator time the project is gone: 403, not listed, not
 # undeletable, its ID taken. Permissions: an editor may not delete; the project deleter
@@ -268,6 +269,67 @@ api POST "$CRM/push-project:undelete" '{}'
 expect_status 200
 wait_for 10 "the push after undelete" bash -c '(( $(grep -c Zmlyc3Q= pushed.txt) >= 2 ))'
 expect_eq 0 $? "undeleted: the message is delivered"
+
+section "a running Dataflow job of a deleted project waits until it is back"
+# two relays in job-project: one reads another project's subscription (its pause is
+# observable there), one its own project's (refused while deleted: it must not fail)
+JOB_LOC="$RUNNER_URL/v1b3/projects/job-project/locations/us-central1"
+for p in src-project job-project; do
+    api PUT "$PUBSUB_URL/v1/projects/$p/topics/input" '{}'
+    api PUT "$PUBSUB_URL/v1/projects/$p/topics/output" '{}'
+    api PUT "$PUBSUB_URL/v1/projects/$p/subscriptions/input-sub" "{\"topic\":\"projects/$p/topics/input\"}"
+    api PUT "$PUBSUB_URL/v1/projects/$p/subscriptions/output-sub" "{\"topic\":\"projects/$p/topics/output\"}"
+    expect_status 200
+done
+launch_relay() { # name, project of its topics
+    api POST "$JOB_LOC/templates" "{\"jobName\":\"$1\",\"gcsPath\":\"gs://dataflow-templates/latest/Cloud_PubSub_to_Cloud_PubSub\",\"parameters\":{\"inputSubscription\":\"projects/$2/subscriptions/input-sub\",\"outputTopic\":\"projects/$2/topics/output\"}}"
+    expect_status 200
+    jq -r .id <<<"$BODY"
+}
+relayed() { # project, text expected on its out-sub within 20 s
+    local got="" ids
+    for _ in $(seq 1 100); do
+        api POST "$PUBSUB_URL/v1/projects/$1/subscriptions/output-sub:pull" '{"maxMessages": 10, "returnImmediately": true}'
+        got="$got,$(jq -r '[.receivedMessages[]?.message.data | @base64d] | join(",")' <<<"$BODY")"
+        ids=$(jq -c '{ackIds: [.receivedMessages[]?.ackId]}' <<<"$BODY")
+        [[ "$ids" != '{"ackIds":[]}' ]] && api POST "$PUBSUB_URL/v1/projects/$1/subscriptions/output-sub:acknowledge" "$ids"
+        [[ "$got" == *"$2"* ]] && break
+        sleep 0.2
+    done
+    echo "$got"
+}
+CROSS_JOB=$(launch_relay cross src-project)
+OWN_JOB=$(launch_relay own job-project)
+publish_in() { api POST "$PUBSUB_URL/v1/projects/$1/topics/input:publish" "{\"messages\":[{\"data\":\"$(printf %s "$2" | base64 -w0)\"}]}"; expect_status 200; }
+publish_in src-project before
+publish_in job-project own-before
+expect_contains "$(relayed src-project before)" before "the job relays while its project is active"
+expect_contains "$(relayed job-project own-before)" own-before "and the job reading its own project's subscription"
+api DELETE "$CRM/job-project"
+expect_status 200
+sleep 1 # the runner hears of the deletion
+publish_in src-project while-deleted
+sleep 3 # the job pulls every 100 ms when it runs
+api POST "$PUBSUB_URL/v1/projects/src-project/subscriptions/output-sub:pull" '{"maxMessages": 10, "returnImmediately": true}'
+expect_eq 0 "$(jq '.receivedMessages | length' <<<"$BODY")" "a deleted project's job relays nothing"
+api GET "$JOB_LOC/jobs/$CROSS_JOB"
+expect_error_json 403 PERMISSION_DENIED # its job, like its other resources, is refused
+api POST "$CRM/job-project:undelete" '{}'
+expect_status 200
+expect_contains "$(relayed src-project while-deleted)" while-deleted "undeleted: the job relays what waited"
+publish_in job-project own-after
+expect_contains "$(relayed job-project own-after)" own-after "the job on its own project's subscription did not fail"
+for job in "$CROSS_JOB" "$OWN_JOB"; do
+    api GET "$JOB_LOC/jobs/$job"
+    expect_json .currentState JOB_STATE_RUNNING
+done
+api GET "$JOB_LOC/jobs/$CROSS_JOB/messages?minimumImportance=JOB_MESSAGE_BASIC"
+expect_contains "$(jq -r '[.jobMessages[]?.messageText] | join("|")' <<<"$BODY")" \
+    "The job's project was deleted; processing waits until it is restored." "the job's log says why it waited"
+for job in "$CROSS_JOB" "$OWN_JOB"; do
+    api PUT "$JOB_LOC/jobs/$job" '{"requestedState":"JOB_STATE_CANCELLED"}'
+    expect_status 200
+done
 
 section "30 days later the project is gone"
 api DELETE "$CRM/old-project"
