@@ -345,12 +345,32 @@ static enum em_code check_binding(const cJSON *binding, struct em_status *st)
     return EM_OK;
 }
 
-static enum em_code validate_policy(const cJSON *policy, struct em_status *st)
+/* A project's policy grants nothing to allUsers or allAuthenticatedUsers (Resource
+ * Manager's setIamPolicy: "Project does not support allUsers and allAuthenticatedUsers as
+ * members"); its resources' policies may. */
+static enum em_code check_project_members(const char *resource, const cJSON *binding,
+                                          struct em_status *st)
+{
+    if (strncmp(resource, "projects/", 9) != 0 || strchr(resource + 9, '/'))
+        return EM_OK;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(binding, "members"))
+    {
+        if (!strcmp(m->valuestring, "allUsers") || !strcmp(m->valuestring, "allAuthenticatedUsers"))
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Request contains an invalid argument: a project's policy cannot "
+                           "grant roles to %s.",
+                           m->valuestring);
+    }
+    return EM_OK;
+}
+
+static enum em_code validate_policy(const char *resource, const cJSON *policy, struct em_status *st)
 {
     const cJSON *b;
     cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(policy, "bindings"))
     {
-        if (check_binding(b, st))
+        if (check_binding(b, st) || check_project_members(resource, b, st))
             return st->code;
         int64_t version = 1;
         em_json_int64(policy, "version", &version);
@@ -425,7 +445,7 @@ static enum em_code stamp_policy(const cJSON *policy, cJSON **out, struct em_sta
 enum em_code em_iam_set_policy(struct em_store *store, const char *resource, const cJSON *policy,
                                cJSON **stored, struct em_status *st)
 {
-    if (validate_policy(policy, st))
+    if (validate_policy(resource, policy, st))
         return st->code;
     if (em_store_begin(store, st))
         return st->code;

@@ -4,7 +4,8 @@
 # --iam enforce: UpdateProject (PUT v1/projects/{id}) replaces them, GET and list show
 # them, getAncestry answers the project then its parent (what Cloud KMS Autokey reads),
 # and so does the internal route KMS Autokey calls with the stack's credential; bad
-# input is Google's 400 INVALID_ARGUMENT naming the field, only a caller with
+# input is Google's 400 INVALID_ARGUMENT naming the field (a project's policy granting
+# allUsers or allAuthenticatedUsers too), only a caller with
 # resourcemanager.projects.update may change a project, the change is audited, and it
 # survives a restart but not a reset; `gcloud projects create` and `gcloud services
 # enable | list | disable` (test_projects_create.sh has the curl details).
@@ -141,6 +142,23 @@ expect_error_json 403 PERMISSION_DENIED
 API_PRINCIPAL=$OWNER
 api GET "$P"
 expect_json .parent.id 98765432109876543210
+for member in allUsers allAuthenticatedUsers; do # a project's policy takes neither
+    api POST "$P:getIamPolicy" '{}'
+    policy=$(jq -c --arg m "$member" '.bindings += [{role: "roles/viewer", members: [$m]}]' <<<"$BODY")
+    api POST "$P:setIamPolicy" "{\"policy\": $policy}"
+    expect_invalid "$member"
+    api POST "$CONTROL_URL/v3/projects/$PROJECT:setIamPolicy" "{\"policy\": $policy}"
+    expect_invalid "$member"
+done
+api POST "$P:getIamPolicy" '{}'
+expect_eq "" "$(jq -r '[.bindings[].members[] | select(startswith("all"))] | join(",")' <<<"$BODY")" \
+    "the project's policy grants nothing to allUsers"
+if (( HAVE_GCLOUD )); then
+    out=$(gcloud projects add-iam-policy-binding "$PROJECT" --member=allUsers --role=roles/viewer 2>&1)
+    expect_eq 1 $? "gcloud projects add-iam-policy-binding --member=allUsers fails"
+    expect_contains "$out" "INVALID_ARGUMENT" "gcloud shows INVALID_ARGUMENT"
+    expect_contains "$out" "cannot grant roles to allUsers" "gcloud shows why"
+fi
 
 section "the update is in the audit log"
 api POST "$CONTROL_URL/v2/entries:list" \

@@ -467,6 +467,32 @@ static void test_valid_member_kinds(void **state)
                      EM_OK);
 }
 
+/* Resource Manager refuses allUsers and allAuthenticatedUsers in a project's policy; the
+ * policies of the project's resources (KEY above) take them. */
+static void test_a_project_policy_refuses_all_users(void **state)
+{
+    struct fixture *f = *state;
+    const char *members[] = {"allUsers", "allAuthenticatedUsers"};
+    for (int i = 0; i < 2; i++) {
+        char json[200], message[200];
+        snprintf(json, sizeof(json),
+                 "{\"bindings\": [{\"role\": \"roles/viewer\", \"members\": "
+                 "[\"user:a@example.com\", \"%s\"]}]}",
+                 members[i]);
+        struct em_status st = {0};
+        assert_int_equal(set_policy(f, PROJECT, json, NULL, &st), EM_INVALID_ARGUMENT);
+        snprintf(message, sizeof(message),
+                 "Request contains an invalid argument: a project's policy cannot grant roles "
+                 "to %s.",
+                 members[i]);
+        assert_string_equal(st.message, message);
+        cJSON *got = NULL;
+        assert_int_equal(em_iam_get_policy(f->dir.store, PROJECT, &got, &st), EM_OK);
+        assert_string_equal(em_json_string(got, "etag"), "ACAB"); /* nothing stored */
+        cJSON_Delete(got);
+    }
+}
+
 static void test_delete_under_and_clear(void **state)
 {
     struct fixture *f = *state;
@@ -474,7 +500,7 @@ static void test_delete_under_and_clear(void **state)
     grant(f, RING, "roles/viewer", "allUsers");
     grant(f, KEY, "roles/viewer", "allUsers");
     grant(f, RING "2", "roles/viewer", "allUsers");
-    grant(f, PROJECT, "roles/viewer", "allUsers");
+    grant(f, PROJECT, "roles/viewer", "user:alice@example.com");
     assert_int_equal(em_iam_delete_under(f->dir.store, RING, &st), EM_OK);
     cJSON *got = NULL;
     const char *gone[] = {RING, KEY};
@@ -734,6 +760,7 @@ int main(void)
         T(test_etags_are_compared_as_bytes),
         T(test_invalid_members_and_roles_are_refused),
         T(test_valid_member_kinds),
+        T(test_a_project_policy_refuses_all_users),
         T(test_delete_under_and_clear),
         T(test_iam_off_allows_everyone),
         T(test_denied_in_googles_words),
