@@ -8,11 +8,13 @@
  * seen: `gcloud projects describe` or any call naming the project shows it); policies
  * are answered under the number, as Google answers them. Folders and organizations are
  * numbers and exist as soon as they are named. The caller's permission is checked here,
- * on the resource the policy is set on, once a project number is resolved to its ID.
+ * on the resource the policy is set on, once a project number is resolved to its ID; a
+ * deleted project's policies are refused before, as every service refuses its calls.
  */
 #include "control.h"
 
 #include "control_projects.h"
+#include "em_api_state.h"
 #include "em_call.h"
 #include "em_clock.h"
 #include "em_iam.h"
@@ -156,8 +158,17 @@ static enum em_code known_constraint(const char *constraint, enum em_code code,
                    constraint, known);
 }
 
+/* A deleted project's policies are refused as every service refuses a deleted project's
+ * calls (403 CONSUMER_INVALID), before any permission is checked; then the permission. */
 static enum em_code require(struct em_call *call, const struct target *t, const char *permission)
 {
+    if (strncmp(t->stored, "projects/", 9) == 0) {
+        int64_t deleted;
+        if (em_project_delete_time(call->svc->store, t->stored + 9, &deleted, &call->status))
+            return call->status.code;
+        if (deleted)
+            return em_call_refuse_deleted_project(call, t->stored + 9, "orgpolicy.googleapis.com");
+    }
     return em_iam_check(call->svc->store, &call->svc->config, call->principal, t->stored,
                         permission, &call->status);
 }

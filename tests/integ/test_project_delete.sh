@@ -4,8 +4,9 @@
 #
 # A deleted project is DELETE_REQUESTED (get shows it, list leaves it out unless the filter
 # asks for it, update is refused) and every service refuses its calls with Google's 403
-# CONSUMER_INVALID; its push subscriptions stop delivering and its running Dataflow jobs
-# wait (neither pulling nor failing) until it is undeleted. The CMEK drill: the key project
+# CONSUMER_INVALID (Service Usage and Organization Policy too); its push subscriptions
+# stop delivering and its running Dataflow jobs wait (neither pulling nor failing) until
+# it is undeleted. The CMEK drill: the key project
 # is deleted, the next key check makes the topic of another project INACCESSIBLE, undelete
 # brings it back. After 30 days of emulator time the project is gone: 403, not listed, not
 # undeletable, its ID taken. Permissions: an editor may not delete; the project deleter
@@ -51,6 +52,14 @@ expect_json '[.error.details[0].reason, .error.details[0].metadata.service] | jo
     "CONSUMER_INVALID serviceusage.googleapis.com"
 api GET "$CONTROL_URL/v1/projects/gone-project/services?filter=state:ENABLED"
 expect_error_json 403 PERMISSION_DENIED
+api GET "$CONTROL_URL/v2/projects/gone-project/policies"
+expect_error_json 403 PERMISSION_DENIED # Organization Policy too, by ID or number
+expect_json '[.error.details[0].reason, .error.details[0].metadata.service] | join(" ")' \
+    "CONSUMER_INVALID orgpolicy.googleapis.com"
+GONE_NUMBER=$(curl -s "$CRM/gone-project" | jq -r .projectNumber)
+api POST "$CONTROL_URL/v2/projects/$GONE_NUMBER/policies" \
+    "{\"name\":\"projects/$GONE_NUMBER/policies/gcp.restrictNonCmekServices\",\"spec\":{\"rules\":[{\"values\":{\"deniedValues\":[\"pubsub.googleapis.com\"]}}]}}"
+expect_error_json 403 PERMISSION_DENIED
 api GET "$PUBSUB_URL/v1/projects/other-project/topics"
 expect_status 200 # other projects are untouched
 api PUT "$PUBSUB_URL/v1/projects/other-project/subscriptions/on-gone" \
@@ -77,6 +86,8 @@ expect_status 200
 expect_json '.topics[0].name' projects/gone-project/topics/first
 api GET "$CONTROL_URL/v1/projects/gone-project/services/pubsub.googleapis.com"
 expect_json .state ENABLED
+api GET "$CONTROL_URL/v2/projects/gone-project/policies"
+expect_status 200 # its organization policies answer again
 
 section "liens: a lien on a project blocks its deletion"
 LIEN_BODY='{"parent":"projects/lien-project","restrictions":["resourcemanager.projects.delete"],"reason":"Holds the CMEK keys","origin":"security-team"}'
