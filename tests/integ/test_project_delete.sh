@@ -60,6 +60,11 @@ GONE_NUMBER=$(curl -s "$CRM/gone-project" | jq -r .projectNumber)
 api POST "$CONTROL_URL/v2/projects/$GONE_NUMBER/policies" \
     "{\"name\":\"projects/$GONE_NUMBER/policies/gcp.restrictNonCmekServices\",\"spec\":{\"rules\":[{\"values\":{\"deniedValues\":[\"pubsub.googleapis.com\"]}}]}}"
 expect_error_json 403 PERMISSION_DENIED
+if (( HAVE_GCLOUD )); then
+    out=$(gcloud org-policies list --project gone-project 2>&1)
+    expect_eq 1 $? "gcloud org-policies list on a deleted project fails"
+    expect_contains "$out" "CONSUMER_INVALID" "gcloud shows the reason"
+fi
 api GET "$PUBSUB_URL/v1/projects/other-project/topics"
 expect_status 200 # other projects are untouched
 api PUT "$PUBSUB_URL/v1/projects/other-project/subscriptions/on-gone" \
