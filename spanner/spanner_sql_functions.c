@@ -2089,6 +2089,8 @@ int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
     if (rc == SQLITE_OK)
         rc = sp_sql_text_functions_register(db);
     if (rc == SQLITE_OK)
+        rc = sp_sql_format_register(db);
+    if (rc == SQLITE_OK)
         rc = sp_sql_time_functions_register(db);
     if (rc == SQLITE_OK)
         rc = sp_sql_strings_arrays_register(db);

@@ -75,10 +75,17 @@ struct sp_sql_scalar {
 int sp_sql_register_scalars(sqlite3 *db, const struct sp_sql_scalar *functions, size_t count);
 
 /* The registration of the function groups that live in their own files (called by
- * sp_sql_functions_register): spanner_sql_text.c (regular expressions, SPLIT, FORMAT,
- * JSON_VALUE/JSON_QUERY) and spanner_sql_time.c (truncation, formatting and parsing of
- * dates and timestamps). */
+ * sp_sql_functions_register): spanner_sql_text.c (regular expressions, SPLIT, NORMALIZE),
+ * spanner_sql_format.c (FORMAT) and spanner_sql_time.c (truncation, formatting and parsing
+ * of dates and timestamps). */
 int sp_sql_text_functions_register(sqlite3 *db);
+int sp_sql_format_register(sqlite3 *db);
+
+/* The type code sp_format receives for each value: the type's code, and an ARRAY's
+ * element code in the bits above 8. */
+#define SP_FORMAT_CODE(type)    ((int)(type).code | ((int)(type).element << 8))
+#define SP_FORMAT_TYPE(code)    ((enum sp_type_code)((code)&0xff))
+#define SP_FORMAT_ELEMENT(code) ((enum sp_type_code)(((code) >> 8) & 0xff))
 
 /* FORMAT's pattern, read as the translator checks it: the number of values it formats,
  * with the type each wants in types[0..max) (SP_TYPE_INT64, SP_TYPE_FLOAT64, SP_TYPE_STRING,

@@ -2608,12 +2608,12 @@ static enum em_code fn_format(struct translator *t, const struct sp_expr *e, str
     sp_buf_printf(&buf, "sp_format(%s", a[0].sql);
     for (int i = 1; i < e->nargs; i++) {
         settle(t, &a[i], SP_TYPE_STRING);
-        if (a[i].type.code == SP_TYPE_STRUCT) {
+        if (a[i].type.code == SP_TYPE_STRUCT || a[i].type.element == SP_TYPE_STRUCT) {
             sp_buf_free(&buf);
             return FAIL_AT(t, e->args[i], EM_UNIMPLEMENTED,
                            "FORMAT of a STRUCT value is not supported by this emulator");
         }
-        sp_buf_printf(&buf, ", %d, %s", (int)a[i].type.code, a[i].sql);
+        sp_buf_printf(&buf, ", %d, %s", SP_FORMAT_CODE(a[i].type), a[i].sql);
     }
     sp_buf_puts(&buf, ")");
     return result(t, out, finish_sql(t, &buf), SP_TYPE_STRING);

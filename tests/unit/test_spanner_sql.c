@@ -381,8 +381,16 @@ static void test_text_functions(void **state)
          "[[\"Marc 7\"]]"}, /* a pattern that is not a literal: checked when it runs */
         {"SELECT FORMAT('%f|%F', CAST('inf' AS FLOAT64), CAST('-inf' AS FLOAT64))",
          "[[\"inf|-INF\"]]"},
-        {"SELECT FORMAT('%t|%t|%T', true, NUMERIC '1.50', [1, 2])",
-         "[[\"true|1.5|[\\\"1\\\",\\\"2\\\"]\"]]"},
+        {"SELECT FORMAT('%t|%t|%T', true, NUMERIC '1.50', [1, 2])", "[[\"true|1.5|[1, 2]\"]]"},
+        /* %t and %T as ZetaSQL prints them (checked against Google's emulator) */
+        {"SELECT FORMAT('%t|%T|%t|%T', 3.0, CAST('-inf' AS FLOAT64), -0.0, 1.0 / 3)",
+         "[[\"3.0|CAST(\\\"-inf\\\" AS FLOAT64)|-0.0|0.33333333333333331\"]]"},
+        {"SELECT FORMAT('%T|%T|%T', 'it\\'s', 'a\"b', 'x\\ny\\\\')",
+         "[[\"\\\"it's\\\"|'a\\\"b'|\\\"x\\\\ny\\\\\\\\\\\"\"]]"},
+        {"SELECT FORMAT('%t|%T', b'a\\x01\"', b'\\xff\\n')",
+         "[[\"a\\\\x01\\\\\\\"|b\\\"\\\\xff\\\\x0a\\\"\"]]"},
+        {"SELECT FORMAT('%t|%T', TIMESTAMP '2011-02-03T04:05:06.12Z', [DATE '2020-01-01', NULL])",
+         "[[\"2011-02-03 04:05:06.120+00|[DATE \\\"2020-01-01\\\", NULL]\"]]"},
         {"SELECT JSON_VALUE(JSON '{\"a\": {\"b\": [10, \"x\", true]}}', '$.a.b[0]'), "
          "JSON_VALUE('{\"a\": {\"b\": [10, \"x\"]}}', '$.a.b[1]'), "
          "JSON_VALUE(JSON '{\"a\": {\"b\": 1}}', '$.a'), JSON_VALUE(JSON '{\"a\": 1}', '$.z'), "
