@@ -548,6 +548,41 @@ static void fn_numeric_neg(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         numeric_result(ctx, -a, "-");
 }
 
+/* sp_numeric_round(x, digits, trunc): ROUND (half away from zero) or TRUNC of a NUMERIC
+ * to digits after the point (before it when negative); Spanner's "numeric overflow:
+ * ROUND(x, digits)" when the result leaves NUMERIC's range. */
+static void fn_numeric_round(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    sp_numeric a;
+    if (sp_fn_any_null(argc, argv) || !numeric_arg(ctx, argv[0], &a))
+        return;
+    long long digits = sqlite3_value_int64(argv[1]);
+    bool trunc_only = sqlite3_value_int(argv[2]) != 0;
+    if (digits >= 9) {
+        numeric_result(ctx, a, "ROUND");
+        return;
+    }
+    sp_numeric magnitude = a < 0 ? -a : a, rounded = 0;
+    if (digits >= -29) { /* the unit, 10^(9 - digits), is at most 10^38 */
+        sp_numeric unit = 1;
+        for (long long i = digits; i < 9; i++)
+            unit *= 10;
+        sp_numeric kept = magnitude / unit, rest = magnitude % unit;
+        if (!trunc_only && rest >= unit - rest)
+            kept++;
+        rounded = kept * unit; /* kept <= 10^29 and unit <= 10^38 / kept's digits: fits */
+    }
+    sp_numeric value = a < 0 ? -rounded : rounded;
+    if (!sp_numeric_in_range(value)) {
+        char text[SP_NUMERIC_TEXT_MAX];
+        sp_numeric_format(a, text);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: numeric overflow: %s(%s, %lld)",
+                    trunc_only ? "TRUNC" : "ROUND", text, digits);
+        return;
+    }
+    numeric_result(ctx, value, "ROUND");
+}
+
 /* SUM and AVG of NUMERIC. SQLite's aggregate context is only 8-byte aligned, so the
  * 128-bit sum is kept as bytes and copied in and out. */
 struct numeric_acc {
@@ -1155,15 +1190,15 @@ static void fn_round(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         return;
     double x = sp_value_float(argv[0]);
     long long digits = sqlite3_value_int64(argv[1]);
-    bool trunc_only = sqlite3_value_int(argv[2]) != 0;
+    int mode = sqlite3_value_int(argv[2]); /* 1: TRUNC; 2: a FLOAT32, its result one too */
+    double y;
     if (digits > 30 || digits < -30) {
-        sp_result_float(ctx, digits > 0 ? x : 0.0);
-        return;
+        y = digits > 0 ? x : 0.0;
+    } else {
+        double scale = pow(10.0, (double)digits);
+        y = (mode & 1 ? trunc(x * scale) : round(x * scale)) / scale;
     }
-    double scale = pow(10.0, (double)digits);
-    double y = x * scale;
-    y = trunc_only ? trunc(y) : round(y);
-    sp_result_float(ctx, y / scale);
+    sp_result_float(ctx, mode & 2 ? (double)(float)y : y);
 }
 
 static void fn_pow(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -1985,6 +2020,7 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_numeric_intdiv", 2, true, fn_numeric_intdiv},
     {"sp_numeric_mod", 2, true, fn_numeric_mod},
     {"sp_numeric_neg", 1, true, fn_numeric_neg},
+    {"sp_numeric_round", 3, true, fn_numeric_round},
     {"sp_cast", 4, true, fn_cast},
     {"sp_like", 2, true, fn_like},
     {"sp_bytes_concat", -1, true, fn_bytes_concat},

@@ -102,6 +102,8 @@ struct translator {
     const char **group_sql;  /* translated GROUP BY expressions */
     int ngroup;
     const struct scope *grouping_scope;
+    /* in a HAVING clause: the SELECT whose aliases name its items there (NULL elsewhere) */
+    const struct sp_select *having_select;
     /* DML columns written with PENDING_COMMIT_TIMESTAMP() */
     const char *pending[64];
     int npending;
@@ -664,6 +666,32 @@ static enum em_code literal(struct translator *t, const struct sp_expr *e, struc
     }
 }
 
+/* Whether a NUMERIC literal's value needs at most 9 digits after the point, as Spanner
+ * requires of a literal (NUMERIC '1.5e-9' is invalid; CAST('1.5e-9' AS NUMERIC) rounds).
+ * text is one sp_numeric_parse accepted. */
+static bool numeric_literal_exact(const char *text)
+{
+    const char *exponent = strpbrk(text, "eE");
+    long exp = exponent ? strtol(exponent + 1, NULL, 10) : 0;
+    const char *end = exponent ? exponent : text + strlen(text);
+    long digits = 0, integer_digits = -1, last_nonzero = -1;
+    for (const char *p = text; p < end; p++) {
+        if (*p == '.') {
+            integer_digits = digits;
+        } else if (*p >= '0' && *p <= '9') { /* not the sign */
+            if (*p != '0')
+                last_nonzero = digits;
+            digits++;
+        }
+    }
+    if (last_nonzero < 0)
+        return true; /* zero */
+    if (integer_digits < 0)
+        integer_digits = digits;
+    /* the last non-zero digit's place after the point, less the exponent */
+    return last_nonzero + 1 - integer_digits - exp <= 9;
+}
+
 static enum em_code typed_literal(struct translator *t, const struct sp_expr *e, struct frag *out)
 {
     struct sp_buf buf = {0};
@@ -679,7 +707,7 @@ static enum em_code typed_literal(struct translator *t, const struct sp_expr *e,
     if (e->type.code == SP_TYPE_NUMERIC) {
         sp_numeric n;
         char key[SP_NUMERIC_KEY_LEN + 1];
-        if (!sp_numeric_parse(e->text, &n))
+        if (!sp_numeric_parse(e->text, &n) || !numeric_literal_exact(e->text))
             return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Invalid %s literal: \"%s\"", name, e->text);
         sp_numeric_encode(n, key);
         sp_buf_string(&buf, key, strlen(key));
@@ -718,12 +746,36 @@ static bool is_source_alias(const struct scope *scope, const char *name);
 static enum em_code struct_column_field(struct translator *t, const struct scope *scope,
                                         const struct sp_expr *e, struct frag *out);
 
+/* In HAVING a SELECT-list alias names its item before any column of the FROM clause does
+ * (`SELECT SUM(N) AS N ... HAVING N > 3`, as ZetaSQL resolves it): *found false when name
+ * is no alias, else the item translated in its place. */
+static enum em_code having_alias(struct translator *t, const struct scope *scope,
+                                 const struct sp_expr *e, struct frag *out, bool *found)
+{
+    const struct sp_select *s = t->having_select;
+    *found = false;
+    if (!s || e->qualifier || scope != t->grouping_scope)
+        return EM_OK;
+    for (int k = 0; k < s->nitems; k++) {
+        if (s->items[k].star || !s->items[k].alias || strcasecmp(s->items[k].alias, e->name) != 0)
+            continue;
+        *found = true;
+        t->having_select = NULL; /* the item's own names are the FROM clause's */
+        enum em_code code = expr(t, scope, s->items[k].expr, out);
+        t->having_select = s;
+        return code;
+    }
+    return EM_OK;
+}
+
 static enum em_code column(struct translator *t, const struct scope *scope, const struct sp_expr *e,
                            struct frag *out)
 {
     const struct scope_column *c;
     const char *sql;
-    bool local;
+    bool local, alias;
+    if (having_alias(t, scope, e, out, &alias) || alias)
+        return t->st->code;
     if (e->qualifier && !is_source_alias(scope, e->qualifier))
         return struct_column_field(t, scope, e, out);
     if (resolve_column(t, scope, e, &c, &sql, &local))
@@ -2236,15 +2288,15 @@ static enum em_code fn_round(struct translator *t, const struct sp_expr *e, stru
 {
     static const struct sp_type f64 = {SP_TYPE_FLOAT64, SP_TYPE_UNKNOWN, 0};
     settle(t, &a[0], SP_TYPE_FLOAT64);
-    if (a[0].type.code == SP_TYPE_NUMERIC)
-        return FAIL_AT(t, e, EM_UNIMPLEMENTED, "%s of NUMERIC is not supported by this emulator",
-                       e->name);
-    if (want_arg(t, e, a, 0, &f64) || (e->nargs == 2 && want_arg(t, e, a, 1, &type_int64)))
+    enum sp_type_code code = a[0].type.code; /* NUMERIC and FLOAT32 keep their type */
+    if ((code != SP_TYPE_NUMERIC && code != SP_TYPE_FLOAT32 && want_arg(t, e, a, 0, &f64)) ||
+        (e->nargs == 2 && want_arg(t, e, a, 1, &type_int64)))
         return t->st->code;
     return result(t, out,
-                  sqlf(t, "sp_round(%s, %s, %d)", a[0].sql, e->nargs == 2 ? a[1].sql : "0",
-                       strcmp(e->name, "TRUNC") == 0),
-                  SP_TYPE_FLOAT64);
+                  sqlf(t, "sp_%sround(%s, %s, %d)", code == SP_TYPE_NUMERIC ? "numeric_" : "",
+                       a[0].sql, e->nargs == 2 ? a[1].sql : "0",
+                       (strcmp(e->name, "TRUNC") == 0) | (code == SP_TYPE_FLOAT32 ? 2 : 0)),
+                  code == SP_TYPE_NUMERIC || code == SP_TYPE_FLOAT32 ? code : SP_TYPE_FLOAT64);
 }
 
 static enum em_code fn_pow(struct translator *t, const struct sp_expr *e, struct frag *a,
@@ -4561,7 +4613,9 @@ static enum em_code translate_select(struct translator *t, const struct scope *o
     if (!code && s->having) {
         struct frag h;
         t->clause = "HAVING clause";
+        t->having_select = s;
         code = expr(t, scope, s->having, &h);
+        t->having_select = NULL;
         if (!code)
             code = coerce(t, &h, &type_bool, s->having->line, s->having->column, "HAVING clause");
         if (!code)

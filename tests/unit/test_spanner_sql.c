@@ -241,6 +241,12 @@ static void test_aggregates_and_joins(void **state)
          "[[\"2\",\"3\",\"100\"],[\"1\",\"2\",\"300\"]]"},
         {"SELECT SingerId, COUNTIF(Sales >= 100) FROM Albums GROUP BY 1 HAVING COUNT(*) > 2",
          "[[\"2\",\"0\"]]"},
+        /* HAVING: a SELECT-list alias before a column of the same name */
+        {"SELECT SingerId, SUM(Sales) AS Sales FROM Albums GROUP BY SingerId HAVING Sales > 100",
+         "[[\"1\",\"300\"]]"},
+        {"SELECT ROUND(NUMERIC '2.5'), TRUNC(NUMERIC '-12345.678', -2), ROUND(NUMERIC '1.255', 2), "
+         "ROUND(CAST(2.25 AS FLOAT32), 1), NUMERIC '0.0000000010'",
+         "[[\"3\",\"-12300\",\"1.26\",2.299999952316284,\"0.000000001\"]]"},
         {"SELECT COUNT(DISTINCT Sales), STRING_AGG(Title, '|') FROM Albums WHERE SingerId = 1",
          "[[\"2\",\"Total Junk|Go, Go, Go\"]]"},
         {"SELECT SUM(Balance), AVG(Balance) FROM Singers WHERE SingerId < 3",
@@ -1141,6 +1147,10 @@ static void test_errors(void **state)
         {"SELECT CAST(1e30 AS INT64)", "OUT_OF_RANGE: int64 out of range"},
         {"SELECT NUMERIC '99999999999999999999999999999' + 1", "OUT_OF_RANGE: numeric overflow"},
         {"SELECT NUMERIC '1e40'", "INVALID_ARGUMENT: Invalid NUMERIC literal: \"1e40\" [at 1:8]"},
+        {"SELECT NUMERIC '1.5e-9'",
+         "INVALID_ARGUMENT: Invalid NUMERIC literal: \"1.5e-9\" [at 1:8]"}, /* 10 digits */
+        {"SELECT ROUND(NUMERIC '99999999999999999999999999999.5')",
+         "OUT_OF_RANGE: numeric overflow: ROUND(99999999999999999999999999999.5, 0)"},
         {"SELECT DATE '2020-02-30'", "INVALID_ARGUMENT: Invalid DATE literal: \"2020-02-30\" [at "
                                      "1:8]"},
         {"SELECT CAST(DATE '2020-01-01' AS INT64)",
