@@ -33,6 +33,10 @@ struct frag {
     size_t string_len;
     const char *part; /* an INTERVAL's or a bare argument's date part (DAY, MONTH ...) */
     bool empty_array; /* [] without an element type: becomes any ARRAY type it meets */
+    /* a FLOAT64 literal's text (or its negation's): it coerces to NUMERIC (exactly, from
+     * the text) and to FLOAT32 as GoogleSQL coerces literals (INSERT ... VALUES (1.5) into
+     * a NUMERIC column, F32 = 0.1); NULL for anything else */
+    const char *float_literal;
     /* a STRUCT constructor's field fragments: it coerces field by field (a NULL field to
      * any type), as GoogleSQL coerces a STRUCT literal */
     struct frag *fields;
@@ -328,6 +332,16 @@ static bool supertype(const struct frag *a, const struct frag *b, struct sp_type
         return true;
     }
     enum sp_type_code cx = x->code, cy = y->code;
+    if ((a->float_literal && (cy == SP_TYPE_NUMERIC || cy == SP_TYPE_FLOAT32)) ||
+        (a->empty_array && cy == SP_TYPE_ARRAY)) {
+        *out = *y; /* the literal takes the other's type */
+        return true;
+    }
+    if ((b->float_literal && (cx == SP_TYPE_NUMERIC || cx == SP_TYPE_FLOAT32)) ||
+        (b->empty_array && cx == SP_TYPE_ARRAY)) {
+        *out = *x;
+        return true;
+    }
     memset(out, 0, sizeof(*out));
     if ((is_float(cx) && sp_type_is_numeric(cy)) || (is_float(cy) && sp_type_is_numeric(cx))) {
         out->code = SP_TYPE_FLOAT64;
@@ -425,8 +439,15 @@ static bool coerce_quiet(struct translator *t, struct frag *f, const struct sp_t
     } else if (from == SP_TYPE_FLOAT32 && to->code == SP_TYPE_FLOAT64) {
         /* same storage */
     } else if ((from == SP_TYPE_INT64 && to->code == SP_TYPE_NUMERIC) ||
-               (from == SP_TYPE_NUMERIC && is_float(to->code))) {
+               (from == SP_TYPE_NUMERIC && is_float(to->code)) ||
+               (from == SP_TYPE_FLOAT64 && f->float_literal && to->code == SP_TYPE_FLOAT32)) {
         f->sql = sqlf(t, "sp_cast(%s, %d, %d, 0)", f->sql, from, to->code);
+    } else if (from == SP_TYPE_FLOAT64 && f->float_literal && to->code == SP_TYPE_NUMERIC) {
+        struct sp_buf text = {0}; /* the literal's own digits, as CAST('1.5' AS NUMERIC) */
+        sp_buf_string(&text, f->float_literal, strlen(f->float_literal));
+        const char *quoted = finish_sql(t, &text);
+        f->sql =
+            quoted ? sqlf(t, "sp_cast(%s, %d, %d, 0)", quoted, SP_TYPE_STRING, to->code) : NULL;
     } else if (f->string_literal && (to->code == SP_TYPE_DATE || to->code == SP_TYPE_TIMESTAMP)) {
         *code = literal_as(t, f, to->code, line, column);
         return *code == EM_OK;
@@ -439,6 +460,7 @@ static bool coerce_quiet(struct translator *t, struct frag *f, const struct sp_t
     }
     f->type = *to;
     f->string_literal = NULL;
+    f->float_literal = NULL;
     return true;
 }
 
@@ -646,6 +668,7 @@ static enum em_code literal(struct translator *t, const struct sp_expr *e, struc
         double d = strtod(e->text, &end);
         (void)d;
         *out = typed(sqlf(t, "%s", e->text), SP_TYPE_FLOAT64);
+        out->float_literal = e->text;
         /* SQLite reads "1." and ".5" fine; write exponent-only forms with a mantissa dot */
         return out->sql ? EM_OK : t->st->code;
     }
@@ -897,6 +920,8 @@ static enum em_code unify(struct translator *t, const struct sp_expr *e, const c
         acc.type = next;
         acc.string_literal =
             acc.string_literal && args[i].string_literal ? acc.string_literal : NULL;
+        acc.float_literal = args[i].float_literal ? acc.float_literal : NULL;
+        acc.empty_array = acc.empty_array && args[i].empty_array;
         if (!is_open(&args[i]))
             acc.param = -1, acc.null_literal = false;
     }
@@ -1278,9 +1303,12 @@ static enum em_code arithmetic(struct translator *t, const struct sp_expr *e, st
     const char *op = e->name;
     char op_text[32];
     snprintf(op_text, sizeof(op_text), "operator %s", op);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         if (!is_open(&a[i]) && !sp_type_is_numeric(a[i].type.code))
             return no_signature(t, e, op_text, a, 2);
+        if (a[i].type.code == SP_TYPE_FLOAT32) /* no FLOAT32 signature: FLOAT64, same storage */
+            a[i].type.code = SP_TYPE_FLOAT64;
+    }
     struct sp_type common;
     if (unify(t, e, op_text, a, 2, &common))
         return t->st->code;
@@ -1402,6 +1430,9 @@ static enum em_code unary(struct translator *t, const struct scope *scope, const
         *out = typed(sqlf(t, "sp_numeric_neg(%s)", a.sql), SP_TYPE_NUMERIC);
     else
         *out = typed(sqlf(t, "sp_float64_neg(%s)", a.sql), a.type.code);
+    if (a.float_literal) /* -1.5 is still a literal */
+        out->float_literal =
+            a.float_literal[0] == '-' ? a.float_literal + 1 : sqlf(t, "-%s", a.float_literal);
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -3139,9 +3170,13 @@ static enum em_code fn_array_reshape(struct translator *t, const struct sp_expr 
     for (int i = 0; i < e->nargs; i++) {
         if (want_array(t, e, a, i, &element))
             return t->st->code;
-        if (i && !sp_type_equal(&a[i].type, &a[0].type))
-            return no_signature(t, e, "function ARRAY_CONCAT", a, e->nargs);
     }
+    struct sp_type common = a[0].type; /* an untyped [] takes the others' type */
+    if (e->nargs > 1 && unify(t, e, "function ARRAY_CONCAT", a, e->nargs, &common))
+        return t->st->code;
+    for (int i = 1; i < e->nargs; i++)
+        if (!sp_type_equal(&a[i].type, &a[0].type))
+            return no_signature(t, e, "function ARRAY_CONCAT", a, e->nargs);
     const char *sql = e->nargs == 1 && strcmp(e->name, "ARRAY_REVERSE") == 0
                           ? sqlf(t, "sp_array_reverse(%s)", a[0].sql)
                           : sqlf(t, "sp_array_concat(%s)", join_args(t, a, 0, e->nargs));
