@@ -438,17 +438,11 @@ enum em_code control_folder_set_deleted(struct em_store *store, const char *name
     return run_change(store, delete_change, &deleted, out, st);
 }
 
-enum em_code control_folders_list(struct em_store *store, const char *parent, bool show_deleted,
-                                  control_folder_visit_fn visit, void *arg, struct em_status *st)
+/* Visits the folders stmt selects (FOLDER_COLUMNS) until visit says stop; a step error
+ * is an error. */
+static enum em_code visit_rows(sqlite3_stmt *stmt, control_folder_visit_fn visit, void *arg,
+                               struct em_status *st)
 {
-    sqlite3_stmt *stmt = em_store_stmt(store,
-                                       "SELECT " FOLDER_COLUMNS " FROM folders WHERE parent = ?"
-                                       " AND (deleted = 0 OR ?) ORDER BY folder_id",
-                                       st);
-    if (!stmt)
-        return st->code;
-    em_bind_text(stmt, 1, parent);
-    sqlite3_bind_int(stmt, 2, show_deleted);
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         struct control_folder f;
@@ -457,6 +451,30 @@ enum em_code control_folders_list(struct em_store *store, const char *parent, bo
             break;
     }
     return em_stmt_end(stmt, rc, st);
+}
+
+enum em_code control_folders_list(struct em_store *store, const char *parent, bool show_deleted,
+                                  control_folder_visit_fn visit, void *arg, struct em_status *st)
+{
+    sqlite3_stmt *stmt = em_store_stmt(store,
+                                       "SELECT " FOLDER_COLUMNS " FROM folders WHERE parent = ?"
+                                       " AND (deleted = 0 OR ?) ORDER BY display_name, folder_id",
+                                       st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, parent);
+    sqlite3_bind_int(stmt, 2, show_deleted);
+    return visit_rows(stmt, visit, arg, st);
+}
+
+enum em_code control_folders_scan(struct em_store *store, control_folder_visit_fn visit, void *arg,
+                                  struct em_status *st)
+{
+    sqlite3_stmt *stmt =
+        em_store_stmt(store, "SELECT " FOLDER_COLUMNS " FROM folders ORDER BY folder_id", st);
+    if (!stmt)
+        return st->code;
+    return visit_rows(stmt, visit, arg, st);
 }
 
 enum em_code control_operation_save(struct em_store *store, const char *name, const char *json,

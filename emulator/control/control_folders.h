@@ -66,9 +66,15 @@ enum em_code control_folder_set_deleted(struct em_store *store, const char *name
 
 typedef bool (*control_folder_visit_fn)(const struct control_folder *folder, void *arg);
 
-/* The folders directly under parent, deleted ones too when show_deleted, by ID. */
+/* The folders directly under parent, deleted ones too when show_deleted, in the (bytewise)
+ * order of their display names, as Google's ListFolders answers them (v2 and v3), then by
+ * ID (a deleted folder may share its name with an active one). */
 enum em_code control_folders_list(struct em_store *store, const char *parent, bool show_deleted,
                                   control_folder_visit_fn visit, void *arg, struct em_status *st);
+
+/* Every folder, deleted ones too, by ID: what a v3 SearchFolders looks through. */
+enum em_code control_folders_scan(struct em_store *store, control_folder_visit_fn visit, void *arg,
+                                  struct em_status *st);
 
 /* Resource Manager operations: the JSON text of each folder create and move
  * ("operations/fc.<...>") and project create ("operations/cp.<...>"), by name. */

@@ -3,7 +3,8 @@
  * an organization and under a folder, Google's display-name rules, names distinct among
  * active siblings, at most 10 levels (a move counts the levels it brings along), no
  * move into itself or below itself, delete only when empty, undelete, list with and
- * without deleted folders, the parent recorded for IAM at every step, and operations kept.
+ * without deleted folders (in the order of their display names), a scan of every folder
+ * (v3's search), the parent recorded for IAM at every step, and operations kept.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -215,6 +216,13 @@ static bool count(const struct control_folder *f, void *arg)
     return true;
 }
 
+static bool stop_after_one(const struct control_folder *f, void *arg)
+{
+    (void)f;
+    ++*(int *)arg;
+    return false;
+}
+
 static void test_list_and_operations(void **state)
 {
     struct unit_dir *d = *state;
@@ -246,6 +254,69 @@ static void test_list_and_operations(void **state)
     assert_int_equal(n, 0);
 }
 
+struct names {
+    char text[256];
+};
+
+static bool append_name(const struct control_folder *f, void *arg)
+{
+    struct names *n = arg;
+    size_t len = strlen(n->text);
+    snprintf(n->text + len, sizeof(n->text) - len, "%s%s%s", len ? "," : "", f->display_name,
+             f->deleted ? "(deleted)" : "");
+    return true;
+}
+
+struct scan {
+    char last[32];
+    int count, deleted;
+    bool in_order;
+};
+
+/* IDs are 12 digits: their text order is their numeric order. */
+static bool scan_in_order(const struct control_folder *f, void *arg)
+{
+    struct scan *s = arg;
+    s->in_order = s->count == 0 || (s->in_order && strcmp(s->last, f->name) < 0);
+    snprintf(s->last, sizeof(s->last), "%s", f->name);
+    s->count++;
+    s->deleted += f->deleted;
+    return true;
+}
+
+/* ListFolders answers in the order of the display names (bytewise: capitals first), a
+ * deleted folder next to the active one of the same name; a scan sees every folder of
+ * every parent, deleted ones too, and stops when asked. */
+static void test_list_order_and_scan(void **state)
+{
+    struct unit_dir *d = *state;
+    struct em_status st = {0};
+    char b[32], lower[32], upper[32], old[32], other[32], inside[32];
+    create(d, ORG, "b", b);
+    create(d, ORG, "a", lower);
+    create(d, ORG, "A", upper);
+    struct control_folder f;
+    assert_int_equal(control_folder_set_deleted(d->store, lower, true, NOW, &f, &st), EM_OK);
+    create(d, ORG, "a", old);
+    create(d, "organizations/456", "z", other);
+    create(d, b, "inside", inside);
+    struct names listed = {0};
+    assert_int_equal(control_folders_list(d->store, ORG, true, append_name, &listed, &st), EM_OK);
+    const char *first_a = strcmp(lower, old) < 0 ? "a(deleted),a" : "a,a(deleted)";
+    char want[64];
+    snprintf(want, sizeof(want), "A,%s,b", first_a);
+    assert_string_equal(listed.text, want);
+
+    struct scan seen = {0};
+    assert_int_equal(control_folders_scan(d->store, scan_in_order, &seen, &st), EM_OK);
+    assert_int_equal(seen.count, 6);
+    assert_true(seen.in_order);
+    assert_int_equal(seen.deleted, 1);
+    int n = 0;
+    assert_int_equal(control_folders_scan(d->store, stop_after_one, &n, &st), EM_OK);
+    assert_int_equal(n, 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -257,6 +328,7 @@ int main(void)
         T(test_no_move_into_itself),
         T(test_only_an_empty_folder_is_deleted),
         T(test_list_and_operations),
+        T(test_list_order_and_scan),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
