@@ -11,7 +11,8 @@
  *   control_http.c        the client those calls go through (on em_rest)
  *   control_projects.c    Resource Manager projects (table `projects`)
  *   control_projects_api.c  their REST methods (get, list, update, create, getAncestry)
- *   control_folders*.c    Resource Manager v2 folders (tables `folders`, operations)
+ *   control_folders*.c    Resource Manager v2 folders (tables `folders`, operations),
+ *                         and v3's view of them (control_folders_v3.c)
  *   control_orgpolicy.c   Organization Policy v2 (policies in em_orgpolicy)
  *   control_serviceusage.c  Service Usage v1 (table `project_services`)
  *   control_logging.c     audit rows as Cloud Logging entries (entries:list)
@@ -104,6 +105,7 @@ extern const struct em_message control_empty_request;
 
 struct control_project;
 struct control_project_update;
+struct control_folder;
 
 /* A cloudresourcemanager v1 Project: the body of UpdateProject, the reply of Get and
  * Update. */
@@ -207,6 +209,30 @@ enum em_code control_move_folder(struct em_call *call);
 enum em_code control_delete_folder(struct em_call *call);
 enum em_code control_undelete_folder(struct em_call *call);
 enum em_code control_get_operation(struct em_call *call);
+/* The folder the call's path names ("name"), on which the caller holds permission
+ * (checked first: under --iam enforce a folder the caller may not see is refused, not
+ * answered NOT_FOUND); v2 and v3 alike. */
+enum em_code control_folder_named(struct em_call *call, const char *permission,
+                                  struct control_folder *out);
+
+/* Resource Manager v3 folders (control_folders_v3.c): v2's folders as v3 shows them, and
+ * SearchFolders' query (fields displayName, state or lifecycleState, parent; names and
+ * values in any case; INVALID_ARGUMENT for any other field or operator). */
+extern const struct em_message control_folder_v3_message;
+extern const struct em_message control_folders_v3_page;
+extern const struct em_message control_move_folder_v3_request;
+cJSON *control_folder_v3_json(const struct control_folder *folder);
+enum em_code control_folder_query_parse(const char *text, struct em_filter **out,
+                                        struct em_status *st);
+bool control_folder_query_match(const struct em_filter *query, const struct control_folder *folder);
+enum em_code control_v3_get_folder(struct em_call *call);
+enum em_code control_v3_list_folders(struct em_call *call);
+enum em_code control_v3_search_folders(struct em_call *call);
+enum em_code control_v3_create_folder(struct em_call *call);
+enum em_code control_v3_update_folder(struct em_call *call);
+enum em_code control_v3_move_folder(struct em_call *call);
+enum em_code control_v3_delete_folder(struct em_call *call);
+enum em_code control_v3_undelete_folder(struct em_call *call);
 
 /* Organization Policy v2 (control_orgpolicy.c). */
 extern const struct em_message control_orgpolicy_policy;

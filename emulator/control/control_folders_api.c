@@ -97,9 +97,8 @@ static enum em_code require(struct em_call *call, const char *resource, const ch
                         &call->status);
 }
 
-/* The folder the path names, which the caller may act on with permission. */
-static enum em_code call_folder(struct em_call *call, const char *permission,
-                                struct control_folder *out)
+enum em_code control_folder_named(struct em_call *call, const char *permission,
+                                  struct control_folder *out)
 {
     const char *name = em_call_var(call, "name");
     if (require(call, name, permission) ||
@@ -134,7 +133,7 @@ enum em_code control_create_folder(struct em_call *call)
 enum em_code control_get_folder(struct em_call *call)
 {
     struct control_folder f;
-    if (call_folder(call, "resourcemanager.folders.get", &f))
+    if (control_folder_named(call, "resourcemanager.folders.get", &f))
         return call->status.code;
     return reply_folder(call, &f);
 }
@@ -179,7 +178,7 @@ enum em_code control_update_folder(struct em_call *call)
                             "an update changes.");
     const char *display_name = em_json_string(call->body, "displayName");
     struct control_folder f;
-    if (call_folder(call, "resourcemanager.folders.update", &f) ||
+    if (control_folder_named(call, "resourcemanager.folders.update", &f) ||
         control_folder_rename(call->svc->store, f.name, display_name ? display_name : "",
                               em_clock_now(), &f, &call->status))
         return call->status.code;
@@ -193,7 +192,7 @@ enum em_code control_move_folder(struct em_call *call)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                             "destination_parent is required: organizations/{id} or folders/{id}.");
     struct control_folder f;
-    if (call_folder(call, "resourcemanager.folders.move", &f) ||
+    if (control_folder_named(call, "resourcemanager.folders.move", &f) ||
         require(call, destination, "resourcemanager.folders.create"))
         return call->status.code;
     char source[sizeof(f.parent)];
@@ -207,7 +206,7 @@ enum em_code control_move_folder(struct em_call *call)
 enum em_code control_delete_folder(struct em_call *call)
 {
     struct control_folder f;
-    if (call_folder(call, "resourcemanager.folders.delete", &f) ||
+    if (control_folder_named(call, "resourcemanager.folders.delete", &f) ||
         control_folder_set_deleted(call->svc->store, f.name, true, em_clock_now(), &f,
                                    &call->status))
         return call->status.code;
@@ -217,7 +216,7 @@ enum em_code control_delete_folder(struct em_call *call)
 enum em_code control_undelete_folder(struct em_call *call)
 {
     struct control_folder f;
-    if (call_folder(call, "resourcemanager.folders.undelete", &f) ||
+    if (control_folder_named(call, "resourcemanager.folders.undelete", &f) ||
         control_folder_set_deleted(call->svc->store, f.name, false, em_clock_now(), &f,
                                    &call->status))
         return call->status.code;

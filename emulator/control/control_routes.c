@@ -2,8 +2,8 @@
  * control_routes: the control plane's route table: method + Google path template ->
  * handler. The core adds GET /health and the internal tick/reset/flush routes.
  *
- * References: cloudresourcemanager v1 and logging v2 in the gcloud SDK
- * (lib/googlecloudsdk/generated_clients/apis/{cloudresourcemanager/v1,logging/v2}).
+ * References: cloudresourcemanager v1, v2 and v3 and logging v2 in the gcloud SDK
+ * (lib/googlecloudsdk/generated_clients/apis/{cloudresourcemanager/v1,v2,v3,logging/v2}).
  */
 #include "control.h"
 
@@ -139,6 +139,30 @@ const struct em_route control_routes[] = {
     {"POST", "v3/{resource=projects/*}:testIamPermissions", control_v3_test_iam_permissions,
      "TestIamPermissions", &em_iam_test_request, NULL, NULL, EM_AUDIT_DATA_ACCESS},
     {"GET", "v3/{name=operations/*}", control_get_operation, "GetOperation"},
+    /* Resource Manager v3 folders (control_folders_v3.c): v2's folders under v2's
+     * permissions, checked in the handlers; the IAM methods are v2's */
+    {"GET", "v3/folders:search", control_v3_search_folders, "SearchFolders",
+     .reply = &control_folders_v3_page},
+    {"GET", "v3/folders", control_v3_list_folders, "ListFolders",
+     .reply = &control_folders_v3_page},
+    {"POST", "v3/folders", control_v3_create_folder, "CreateFolder", &control_folder_v3_message,
+     "folder", NULL, EM_AUDIT_ADMIN},
+    {"GET", "v3/{name=folders/*}", control_v3_get_folder, "GetFolder", NULL, NULL, NULL,
+     EM_AUDIT_DATA_ACCESS, .reply = &control_folder_v3_message},
+    {"PATCH", "v3/{name=folders/*}", control_v3_update_folder, "UpdateFolder",
+     &control_folder_v3_message, "folder", NULL, EM_AUDIT_ADMIN},
+    {"POST", "v3/{name=folders/*}:move", control_v3_move_folder, "MoveFolder",
+     &control_move_folder_v3_request, NULL, NULL, EM_AUDIT_ADMIN},
+    {"DELETE", "v3/{name=folders/*}", control_v3_delete_folder, "DeleteFolder", NULL, NULL, NULL,
+     EM_AUDIT_ADMIN},
+    {"POST", "v3/{name=folders/*}:undelete", control_v3_undelete_folder, "UndeleteFolder",
+     &control_empty_request, NULL, NULL, EM_AUDIT_ADMIN},
+    {"POST", "v3/{resource=folders/*}:getIamPolicy", em_iam_handle_get, "GetIamPolicy",
+     &em_iam_get_request, NULL, "resourcemanager.folders.getIamPolicy", EM_AUDIT_DATA_ACCESS},
+    {"POST", "v3/{resource=folders/*}:setIamPolicy", em_iam_handle_set, "SetIamPolicy",
+     &em_iam_set_request, NULL, "resourcemanager.folders.setIamPolicy", EM_AUDIT_ADMIN},
+    {"POST", "v3/{resource=folders/*}:testIamPermissions", em_iam_handle_test, "TestIamPermissions",
+     &em_iam_test_request},
     /* Resource Manager liens, v1 and v3 alike: a lien's project is in its body or query,
      * so the handlers check permissions (control_liens_api.c) */
     {"POST", "v1/liens", control_create_lien, "CreateLien", &control_lien_message, NULL, NULL,
