@@ -8,7 +8,7 @@
 # keys, Dataflow templates launched, listed and read back, the CMEK organization
 # policies set and felt by Pub/Sub, Service Usage through @google-cloud/service-usage,
 # Cloud EKM and Key Access Justifications through @google-cloud/kms, Resource Manager v3
-# projects through @google-cloud/resource-manager and v1 (a deleted project, liens)
+# projects and folders through @google-cloud/resource-manager and v1 (a deleted project, liens)
 # through googleapis, with Pub/Sub's and KMS's libraries seeing the deleted project (the
 # tests are tests/node/*.test.js, every one
 # listed below, run with node's built-in test runner).
@@ -67,7 +67,7 @@ start_stack
 
 section "node --test tests/node (the *_URL variables from start_stack)"
 NODE_TESTS=(kms.test.js kms_autokey.test.js kms_ekm.test.js kms_kaj.test.js projects.test.js
-    pubsub.test.js pubsub_schemas.test.js cmek.test.js spanner.test.js spanner_roles.test.js
+    folders.test.js pubsub.test.js pubsub_schemas.test.js cmek.test.js spanner.test.js spanner_roles.test.js
     orgpolicy.test.js serviceusage.test.js bigtable.test.js dataflow.test.js)
 for path in "$NODE_DIR"/*.test.js; do # a test file left out of the list would never run
     [[ " ${NODE_TESTS[*]} " == *" $(basename "$path") "* ]] ||
