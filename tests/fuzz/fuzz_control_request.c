@@ -1,18 +1,19 @@
 /*
  * fuzz_control_request: libFuzzer target for the control plane's Google APIs: Resource
  * Manager (v1 projects get/list/update/create/delete/undelete/getAncestry, v3 projects,
- * liens, IAM on projects, folders and organizations, folders), Organization Policy, Service
- * Usage and Logging (entries:list), and
- * the customer's side of the simulated EKM (/emulator/v1/ekm/keys), through
- * em_dispatch() on a temporary data directory (no sockets; see fuzz_service.h), plus the internal
- * ancestry route as the emulator's own processes call it.
+ * liens, IAM on projects, folders and organizations, v2 and v3 folders), Organization
+ * Policy, Service Usage and Logging (entries:list), and the customer's side of the
+ * simulated EKM (/emulator/v1/ekm/keys), through em_dispatch() on a temporary data
+ * directory (no sockets; see fuzz_service.h), plus the internal ancestry route as the
+ * emulator's own processes call it.
  *
  * The control plane proper also supervises the services; that part is left out: this
  * target's service definition serves only the routes of Google's APIs (those under "v1/",
  * "v2/" and "v3/", and the internal ancestry), and its open hook only opens the tables of
  * projects, folders, services and liens (with no supervisor, Logging's flush of the services
  * reaches none). A project moved into a folder exists, so inputs reach the update and ancestry
- * paths.
+ * paths, and a folder under organizations/12 (its ID drawn at random), so v2 and v3 lists
+ * and v3 searches have one to answer.
  */
 #include "control/control.h"
 #include "control/control_folders.h"
@@ -75,6 +76,8 @@ static void create_fixtures(void)
     fuzz_service_call("PUT", "/v1/projects/fuzz-project", NULL, NULL,
                       "{\"name\":\"Fuzz Project\",\"labels\":{\"env\":\"fuzz\"},"
                       "\"parent\":{\"type\":\"folder\",\"id\":\"42\"}}");
+    fuzz_service_call("POST", "/v3/folders", NULL, NULL,
+                      "{\"parent\":\"organizations/12\",\"displayName\":\"fuzz\"}");
     fuzz_service_call("POST", "/v2/folders/42:setIamPolicy", NULL, NULL,
                       "{\"policy\":{\"bindings\":[{\"role\":\"roles/viewer\","
                       "\"members\":[\"user:fuzz@example.com\"]}]}}");
