@@ -15,9 +15,12 @@
  * them (UpdateProject's parent) still exist implicitly, as before, but have no record: GET
  * answers NOT_FOUND for them and nothing can be created under them.
  *
+ * Resource Manager v3 shows the same folders (control_folders_v3.c), under the same rules.
+ *
  * Table `folders` (migration module "folders"): folder_id, parent, display_name, deleted,
- * create_ns, update_ns; table `folder_operations`: the Operation JSON of each create and
- * move, for GET v1/operations/{id} (gcloud polls it).
+ * create_ns, update_ns; table `folder_operations`: the Operation JSON of each v2 create and
+ * move and each v3 change, for GET v1/operations/{id} (gcloud polls it) and GET
+ * v3/operations/{id}.
  */
 #ifndef CONTROL_FOLDERS_H
 #define CONTROL_FOLDERS_H
