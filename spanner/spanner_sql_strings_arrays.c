@@ -3,6 +3,8 @@
  * by sp_sql_functions_register; the translator types their arguments):
  *
  *   LPAD / RPAD / REPEAT / REVERSE   STRING (counted in characters) or BYTES
+ *   TRIM / LTRIM / RTRIM             the characters of a set (bytes of BYTES), by default
+ *                                    Unicode's White_Space characters (U+00A0, U+3000 ...)
  *   SHA1 / SHA256 / SHA512 / MD5     of STRING or BYTES, into BYTES (OpenSSL's digests)
  *   TO_BASE64 / FROM_BASE64 / TO_HEX / FROM_HEX
  *   ARRAY_TO_STRING / ARRAY_REVERSE / ARRAY_CONCAT / ARRAY_INCLUDES / ARRAY_FIRST /
@@ -193,6 +195,73 @@ static void fn_reverse(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     }
     result_like(ctx, bytes, out, len);
     free(out);
+}
+
+/* ---- TRIM, LTRIM, RTRIM ---- */
+
+/* The bytes of the character at s[i]: its UTF-8 sequence, or one byte of BYTES. */
+static size_t char_width(const unsigned char *s, size_t len, size_t i, bool bytes)
+{
+    size_t w = 1;
+    while (!bytes && i + w < len && (s[i + w] & 0xC0) == 0x80)
+        w++;
+    return w;
+}
+
+/* Unicode's White_Space property: what TRIM removes when it is given no set. */
+static bool is_white_space(const unsigned char *c, size_t w)
+{
+    uint32_t cp = w == 1   ? c[0]
+                  : w == 2 ? (uint32_t)(c[0] & 0x1F) << 6 | (c[1] & 0x3F)
+                  : w == 3
+                      ? (uint32_t)(c[0] & 0x0F) << 12 | (uint32_t)(c[1] & 0x3F) << 6 | (c[2] & 0x3F)
+                      : 0; /* nothing beyond the BMP is white space */
+    return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+           cp == 0x205F || cp == 0x3000;
+}
+
+/* Whether the character c (w bytes) is one of set's (NULL: white space). */
+static bool in_set(const unsigned char *c, size_t w, const unsigned char *set, size_t set_len,
+                   bool bytes)
+{
+    if (!set)
+        return is_white_space(c, w);
+    for (size_t i = 0; i < set_len;) {
+        size_t sw = char_width(set, set_len, i, bytes);
+        if (sw == w && memcmp(set + i, c, w) == 0)
+            return true;
+        i += sw;
+    }
+    return false;
+}
+
+/* sp_trim(value, set, mode): the value without the characters of set at both ends (mode
+ * 0), the start (1) or the end (2); mode + 4: no set was given, white space is trimmed. */
+static void fn_trim(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    int mode = sqlite3_value_int(argv[2]) & 3;
+    bool default_set = (sqlite3_value_int(argv[2]) & 4) != 0;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL ||
+        (!default_set && sqlite3_value_type(argv[1]) == SQLITE_NULL))
+        return;
+    bool bytes = is_bytes(argv[0]);
+    size_t len, set_len = 0;
+    const unsigned char *s = data_of(argv[0], &len);
+    const unsigned char *set = default_set ? NULL : data_of(argv[1], &set_len);
+    size_t start = len, end = 0; /* the first and past the last character kept */
+    for (size_t i = 0; i < len;) {
+        size_t w = char_width(s, len, i, bytes);
+        if (!in_set(s + i, w, set, set_len, bytes)) {
+            if (start == len)
+                start = i;
+            end = i + w;
+        }
+        i += w;
+    }
+    size_t from = mode == 2 ? 0 : start, to = mode == 1 ? len : end;
+    result_like(ctx, bytes, s + (from < to ? from : 0), from < to ? to - from : 0);
 }
 
 /* ---- digests and encodings ---- */
@@ -844,6 +913,7 @@ int sp_sql_strings_arrays_register(sqlite3 *db)
         {"sp_pad", 4, fn_pad},
         {"sp_repeat", 2, fn_repeat},
         {"sp_reverse", 1, fn_reverse},
+        {"sp_trim", 3, fn_trim},
         {"sp_digest", 2, fn_digest},
         {"sp_to_base64", 1, fn_to_base64},
         {"sp_from_base64", 1, fn_from_base64},

@@ -2233,12 +2233,12 @@ static enum em_code fn_trim(struct translator *t, const struct sp_expr *e, struc
         return t->st->code;
     if (code == SP_TYPE_BYTES && e->nargs == 1)
         return no_signature(t, e, "function TRIM", a, 1);
-    const char *fn = strcmp(e->name, "LTRIM") == 0   ? "ltrim"
-                     : strcmp(e->name, "RTRIM") == 0 ? "rtrim"
-                                                     : "trim";
-    /* GoogleSQL trims Unicode whitespace by default; SQLite only spaces */
-    const char *set = e->nargs == 2 ? a[1].sql : "' ' || char(9, 10, 11, 12, 13)";
-    return result(t, out, sqlf(t, "%s(%s, %s)", fn, a[0].sql, set), code);
+    int mode = strcmp(e->name, "LTRIM") == 0 ? 1 : strcmp(e->name, "RTRIM") == 0 ? 2 : 0;
+    /* no set: Unicode's white space (mode + 4) */
+    return result(t, out,
+                  sqlf(t, "sp_trim(%s, %s, %d)", a[0].sql, e->nargs == 2 ? a[1].sql : "NULL",
+                       e->nargs == 2 ? mode : mode + 4),
+                  code);
 }
 
 static enum em_code fn_numeric1(struct translator *t, const struct sp_expr *e, struct frag *a,

@@ -195,6 +195,11 @@ static void test_expressions(void **state)
         {"SELECT STARTS_WITH('hello', 'he'), ENDS_WITH('hello', 'lo'), STRPOS('hello', 'l'), "
          "REPLACE('aXbX', 'X', '-'), TRIM('  x  '), LTRIM('xxy', 'x'), RTRIM('yxx', 'x')",
          "[[true,true,\"3\",\"a-b-\",\"x\",\"y\",\"y\"]]"},
+        /* TRIM: characters, not bytes; a NUL byte of BYTES; Unicode white space by default
+         * (U+200B is none, so the end stays) */
+        {"SELECT TRIM('\u00e9a\u00e9', '\u00e9'), TO_HEX(TRIM(b'\\x00a\\x00', b'\\x00')), "
+         "TO_CODE_POINTS(TRIM('\u3000a\u00a0\u200b'))",
+         "[[\"a\",\"61\",[\"97\",\"160\",\"8203\"]]]"},
         {"SELECT ABS(-3), SIGN(-2.5), ROUND(2.5), ROUND(1.234, 2), TRUNC(-1.7), FLOOR(1.5), "
          "CEIL(1.2), SQRT(16), POW(2, 10)",
          "[[\"3\",-1,3,1.23,-1,1,2,4,1024]]"},
