@@ -1134,8 +1134,9 @@ static enum em_code parse_call(struct sp_parser *p, const struct sp_token *at, c
             sp_token_is_keyword(tok, "ORDER") ? "" : " arguments", tok->line, tok->column);
     if (sp_expect_op(p, ")"))
         return p->st->code;
-    if (sp_token_is_keyword(sp_peek(p), "OVER"))
-        return sp_unsupported(p, sp_peek(p), "Analytic function (OVER)");
+    if (sp_token_is_keyword(sp_peek(p), "OVER")) /* Spanner has none: its own refusal */
+        return EM_FAIL(p->st, EM_INVALID_ARGUMENT, "Analytic functions not supported [at %d:%d]",
+                       e->line, e->column);
     e->args = (struct sp_expr **)args.items;
     e->nargs = args.count;
     finish(p, e);

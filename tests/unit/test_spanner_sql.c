@@ -1044,7 +1044,7 @@ static void test_unsupported_constructs(void **state)
         {"SELECT AS FOO 1", "INVALID_ARGUMENT: Syntax error: Expected keyword STRUCT or keyword "
                             "VALUE [at 1:11]"},
         {"SELECT COUNT(*) OVER () FROM Singers",
-         "UNIMPLEMENTED: Analytic function (OVER) is not supported by this emulator [at 1:17]"},
+         "INVALID_ARGUMENT: Analytic functions not supported [at 1:8]"}, /* as Spanner */
         {"SELECT LastName, COUNT(*) FROM Singers GROUP BY ROLLUP (LastName)",
          "UNIMPLEMENTED: GROUP BY ROLLUP is not supported by this emulator [at 1:49]"},
         {"SELECT SAFE.ARRAY_FIRST([1])", "UNIMPLEMENTED: The SAFE. prefix is not supported by "
@@ -1148,6 +1148,8 @@ static void test_errors(void **state)
         {"SELECT GENERATE_DATE_ARRAY(DATE '2024-01-01', DATE '2024-01-02', INTERVAL 1 HOUR)",
          "INVALID_ARGUMENT: Unsupported date part HOUR in function GENERATE_DATE_ARRAY"},
         {"SELECT DIV(1, 0)", "OUT_OF_RANGE: division by zero: DIV(1, 0)"},
+        {"SELECT (SELECT x FROM UNNEST([1, 2]) AS x)",
+         "OUT_OF_RANGE: More than one element: a scalar subquery returned more than one row"},
         {"SELECT CAST('x' AS INT64)", "OUT_OF_RANGE: Bad int64 value: x"},
         {"SELECT CAST(1e30 AS INT64)", "OUT_OF_RANGE: int64 out of range"},
         {"SELECT NUMERIC '99999999999999999999999999999' + 1", "OUT_OF_RANGE: numeric overflow"},
@@ -1389,9 +1391,8 @@ static void test_result_metadata(void **state)
                                   "SELECT SingerId, LastName AS n, 1, 7 / 2, Balance * 2, "
                                   "COUNT(*) OVER () FROM Singers",
                                   NULL, 0, &tr, &st),
-                     EM_UNIMPLEMENTED);
-    assert_string_equal(st.message, "Analytic function (OVER) is not supported by this emulator "
-                                    "[at 1:65]");
+                     EM_INVALID_ARGUMENT);
+    assert_string_equal(st.message, "Analytic functions not supported [at 1:56]");
     assert_int_equal(sp_translate(db.schema,
                                   "SELECT SingerId, LastName AS n, 1, 7 / 2, Balance * 2, "
                                   "Photo FROM Singers",
