@@ -17,8 +17,8 @@
  *   JSON       {"a":1}                         JSON '{"a":1}'
  *   ARRAY      [1, x, NULL]                    [1, "x", NULL]: elements printed as %T
  *
- * A float prints the shortest of 15 and 17 significant digits (6 and 9 for FLOAT32) that
- * reads back the same, with ".0" when that has no point or exponent. A literal uses double
+ * A FLOAT64 prints 15 significant digits, or 17 when 15 do not read back the same; a FLOAT32
+ * the fewest of 6 to 9 that do; with ".0" when that has no point or exponent. A literal uses double
  * quotes unless the text has a double quote and no single one; it escapes backslashes, its
  * own quote, \n \r \t in a STRING, and every other byte outside printable ASCII as \xNN
  * (a STRING's UTF-8 stays). STRUCT values are refused by the translator (UNIMPLEMENTED).
@@ -121,8 +121,8 @@ static void c_format(const struct spec *spec, const char *length, char conversio
 
 /* ---- %t and %T ---- */
 
-/* A float with 15 (FLOAT32: 6) significant digits, or 17 (9) when those do not read back
- * the same; ".0" added to what has neither a point nor an exponent. */
+/* A float as the table above says, ".0" added to what has neither a point nor an
+ * exponent. */
 static void float_text(double d, bool float32, bool literal, struct sp_buf *out)
 {
     if (isnan(d) || isinf(d)) {
@@ -134,10 +134,17 @@ static void float_text(double d, bool float32, bool literal, struct sp_buf *out)
         return;
     }
     char text[48];
-    snprintf(text, sizeof(text), "%.*g", float32 ? 6 : 15, d);
-    bool same = float32 ? (float)strtod(text, NULL) == (float)d : strtod(text, NULL) == d;
-    if (!same)
-        snprintf(text, sizeof(text), "%.*g", float32 ? 9 : 17, d);
+    if (float32) { /* the fewest of 6 to 9 digits that read back the same */
+        for (int precision = 6; precision <= 9; precision++) {
+            snprintf(text, sizeof(text), "%.*g", precision, d);
+            if ((float)strtod(text, NULL) == (float)d)
+                break;
+        }
+    } else {
+        snprintf(text, sizeof(text), "%.15g", d);
+        if (strtod(text, NULL) != d)
+            snprintf(text, sizeof(text), "%.17g", d);
+    }
     sp_buf_puts(out, text);
     if (!strpbrk(text, ".e"))
         sp_buf_puts(out, ".0");

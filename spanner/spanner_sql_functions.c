@@ -669,18 +669,25 @@ static bool round_double_to_int64(double d, long long *out, struct cast_error *e
     return true;
 }
 
-static void format_double(double d, char *out, size_t size)
+/* A float as CAST(... AS STRING) prints it: a FLOAT64 with 15 significant digits, or 17
+ * when 15 do not read back the same (1/3 is 0.33333333333333331); a FLOAT32 with the
+ * fewest of 6 to 9 that do (0.33333334). */
+static void format_double(double d, bool float32, char *out, size_t size)
 {
     if (isnan(d)) {
         snprintf(out, size, "nan");
     } else if (isinf(d)) {
         snprintf(out, size, d > 0 ? "inf" : "-inf");
-    } else {
-        for (int precision = 15; precision <= 17; precision++) {
+    } else if (float32) {
+        for (int precision = 6; precision <= 9; precision++) {
             snprintf(out, size, "%.*g", precision, d);
-            if (strtod(out, NULL) == d)
+            if ((float)strtod(out, NULL) == (float)d)
                 break;
         }
+    } else {
+        snprintf(out, size, "%.15g", d);
+        if (strtod(out, NULL) != d)
+            snprintf(out, size, "%.17g", d);
     }
 }
 
@@ -721,7 +728,7 @@ static bool value_text(sqlite3_value *v, int from, char *out, size_t size)
         return true;
     case SP_TYPE_FLOAT64:
     case SP_TYPE_FLOAT32:
-        format_double(sp_value_float(v), out, size);
+        format_double(sp_value_float(v), from == SP_TYPE_FLOAT32, out, size);
         return true;
     case SP_TYPE_NUMERIC:
         if (!sp_numeric_decode((const char *)sqlite3_value_text(v), (size_t)sqlite3_value_bytes(v),
@@ -784,12 +791,25 @@ static bool cast_from_string(sqlite3_context *ctx, const char *s, int to, struct
         sp_result_float(ctx, to == SP_TYPE_FLOAT32 ? (double)(float)d : d);
         return true;
     }
-    case SP_TYPE_NUMERIC:
-        if (!sp_numeric_parse(s, &n))
+    case SP_TYPE_NUMERIC: {
+        const char *from = s, *to_end = s + strlen(s); /* spaces around it are allowed */
+        while (isspace((unsigned char)*from))
+            from++;
+        while (to_end > from && isspace((unsigned char)to_end[-1]))
+            to_end--;
+        char *digits = strndup(from, (size_t)(to_end - from));
+        if (!digits) {
+            sqlite3_result_error_nomem(ctx);
+            return false;
+        }
+        bool parsed = sp_numeric_parse(digits, &n);
+        free(digits);
+        if (!parsed)
             return cast_fail(err, "OUT_OF_RANGE: Invalid NUMERIC value: %s", s);
         sp_numeric_encode(n, key);
         sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT);
         return true;
+    }
     case SP_TYPE_BYTES:
         sqlite3_result_blob(ctx, s, (int)strlen(s), SQLITE_TRANSIENT);
         return true;
@@ -867,7 +887,10 @@ static bool cast_numeric_value(sqlite3_context *ctx, sqlite3_value *v, int from,
         sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT);
         return true;
     }
-    double d = strtod(text, NULL);
+    /* a NUMERIC from its digits; a float as it is (its text may be a FLOAT32's shorter one) */
+    double d = from == SP_TYPE_NUMERIC ? strtod(text, NULL) : sp_value_float(v);
+    if (to == SP_TYPE_FLOAT32 && isfinite(d) && isinf((float)d))
+        return cast_fail(err, "OUT_OF_RANGE: float out of range: %s", text);
     sp_result_float(ctx, to == SP_TYPE_FLOAT32 ? (double)(float)d : d);
     return true;
 }

@@ -151,15 +151,19 @@ static size_t decode_escape(const char *s, bool bytes, char *out, size_t *out_le
         *out_len = 1;
         return 1;
     }
-    if (s[0] >= '0' && s[0] <= '3' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7') {
-        out[0] = (char)((s[0] - '0') * 64 + (s[1] - '0') * 8 + (s[2] - '0'));
-        *out_len = 1;
-        return 3;
-    }
-    if ((s[0] == 'x' || s[0] == 'X') && read_hex(s + 1, 2, &cp)) {
-        /* one byte, in strings too: the literal as a whole must then be UTF-8 */
-        out[0] = (char)cp;
-        *out_len = 1;
+    /* octal and hex escapes: a byte in BYTES, the code point U+0000..U+00FF in a STRING
+     * ('\xe9' is 'é', as ZetaSQL's lexical rules say) */
+    bool octal =
+        s[0] >= '0' && s[0] <= '3' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7';
+    if (octal)
+        cp = (uint32_t)((s[0] - '0') * 64 + (s[1] - '0') * 8 + (s[2] - '0'));
+    if (octal || ((s[0] == 'x' || s[0] == 'X') && read_hex(s + 1, 2, &cp))) {
+        if (bytes) {
+            out[0] = (char)cp;
+            *out_len = 1;
+        } else {
+            *out_len = utf8_put(cp, out);
+        }
         return 3;
     }
     int digits = s[0] == 'u' ? 4 : s[0] == 'U' ? 8 : 0;

@@ -1839,8 +1839,14 @@ static enum em_code cast_value(struct translator *t, const struct sp_expr *e, st
     }
     if (a.type.code == SP_TYPE_STRUCT || to.code == SP_TYPE_STRUCT)
         return cast_struct(t, e, &a, &to, safe, out);
-    if (a.string_literal && (to.code == SP_TYPE_DATE || to.code == SP_TYPE_TIMESTAMP) && !safe)
-        return literal_as(t, (*out = a, out), to.code, e->line, e->column);
+    if (a.string_literal && (to.code == SP_TYPE_DATE || to.code == SP_TYPE_TIMESTAMP) && !safe) {
+        struct frag folded = a; /* a valid literal is read once, here */
+        if (!literal_as(t, &folded, to.code, e->line, e->column)) {
+            *out = folded;
+            return EM_OK;
+        }
+        em_status_clear(t->st); /* an invalid one is the cast's OUT_OF_RANGE when it runs */
+    }
     static const bool allowed[SP_TYPE_ARRAY + 1][SP_TYPE_ARRAY + 1] = {
         [SP_TYPE_BOOL] = {[SP_TYPE_INT64] = 1, [SP_TYPE_STRING] = 1},
         [SP_TYPE_INT64] = {[SP_TYPE_BOOL] = 1,

@@ -195,6 +195,12 @@ static void test_expressions(void **state)
         {"SELECT STARTS_WITH('hello', 'he'), ENDS_WITH('hello', 'lo'), STRPOS('hello', 'l'), "
          "REPLACE('aXbX', 'X', '-'), TRIM('  x  '), LTRIM('xxy', 'x'), RTRIM('yxx', 'x')",
          "[[true,true,\"3\",\"a-b-\",\"x\",\"y\",\"y\"]]"},
+        {"SELECT CAST(1.0 / 3 AS STRING), CAST(CAST(1.0 / 3 AS FLOAT32) AS STRING), "
+         "CAST(' 7 ' AS NUMERIC)",
+         "[[\"0.33333333333333331\",\"0.33333334\",\"7\"]]"},
+        /* \x and octal escapes: code points in a STRING, bytes in BYTES */
+        {"SELECT TO_CODE_POINTS('\\x41\\xe9\\351'), b'\\xe9'",
+         "[[[\"65\",\"233\",\"233\"],\"6Q==\"]]"},
         /* TRIM: characters, not bytes; a NUL byte of BYTES; Unicode white space by default
          * (U+200B is none, so the end stays) */
         {"SELECT TRIM('\u00e9a\u00e9', '\u00e9'), TO_HEX(TRIM(b'\\x00a\\x00', b'\\x00')), "
@@ -1148,6 +1154,8 @@ static void test_errors(void **state)
         {"SELECT GENERATE_DATE_ARRAY(DATE '2024-01-01', DATE '2024-01-02', INTERVAL 1 HOUR)",
          "INVALID_ARGUMENT: Unsupported date part HOUR in function GENERATE_DATE_ARRAY"},
         {"SELECT DIV(1, 0)", "OUT_OF_RANGE: division by zero: DIV(1, 0)"},
+        {"SELECT CAST('2020-13-01' AS DATE)", "OUT_OF_RANGE: Invalid date: '2020-13-01'"},
+        {"SELECT CAST(1e39 AS FLOAT32)", "OUT_OF_RANGE: float out of range: 1e+39"},
         {"SELECT (SELECT x FROM UNNEST([1, 2]) AS x)",
          "OUT_OF_RANGE: More than one element: a scalar subquery returned more than one row"},
         {"SELECT CAST('x' AS INT64)", "OUT_OF_RANGE: Bad int64 value: x"},
@@ -1620,7 +1628,9 @@ static void test_lexer_positions(void **state)
         {"SELECT b'\\u0041'", "Syntax error: Illegal escape sequence [at 1:10]"},
         {"SELECT 1 $", "Syntax error: Illegal input character \"$\" [at 1:10]"},
         {"SELECT 12abc", "Syntax error: Missing whitespace between literal and alias [at 1:10]"},
-        {"SELECT '\\xff'", "Syntax error: String literal is not valid UTF-8 or holds NUL [at 1:8]"},
+        {"SELECT '\\x00'", "Syntax error: String literal is not valid UTF-8 or holds NUL [at 1:8]"},
+        {"SELECT '\xff'", /* a byte that is not UTF-8 in the statement itself */
+         "Syntax error: String literal is not valid UTF-8 or holds NUL [at 1:8]"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct sp_arena a = {0};
