@@ -635,6 +635,31 @@ static void numeric_avg_final(sqlite3_context *ctx)
         numeric_result(ctx, avg, "AVG");
 }
 
+/* SUM of INT64, in 128 bits: only the total must fit INT64, as in Spanner (SQLite's sum()
+ * failed when a partial sum left the range: MAX + 1 - 5 is MAX - 4). */
+static void int64_sum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct numeric_acc *acc = sqlite3_aggregate_context(ctx, sizeof(*acc));
+    if (!acc || sqlite3_value_type(argv[0]) == SQLITE_NULL)
+        return;
+    sp_numeric sum = acc_sum(acc) + sqlite3_value_int64(argv[0]); /* 2^64 terms to overflow */
+    memcpy(acc->sum, &sum, sizeof(sum));
+    acc->count++;
+}
+
+static void int64_sum_final(sqlite3_context *ctx)
+{
+    struct numeric_acc *acc = sqlite3_aggregate_context(ctx, 0);
+    if (!acc || acc->count == 0)
+        return;
+    sp_numeric sum = acc_sum(acc);
+    if (sum > INT64_MAX || sum < INT64_MIN)
+        sp_fn_error(ctx, "OUT_OF_RANGE: int64 overflow");
+    else
+        sqlite3_result_int64(ctx, (sqlite3_int64)sum);
+}
+
 /* ---- CAST ---- */
 
 struct cast_error {
@@ -2136,6 +2161,9 @@ int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_numeric_sum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                      NULL, NULL, numeric_step, numeric_sum_final);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "sp_int64_sum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                     NULL, NULL, int64_sum_step, int64_sum_final);
     for (int code = SP_TYPE_UNKNOWN; rc == SQLITE_OK && code <= SP_TYPE_STRUCT; code++) {
         char name[32];
         snprintf(name, sizeof(name), "sp_array_agg_%d", code);

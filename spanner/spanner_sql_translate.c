@@ -2492,8 +2492,8 @@ static enum em_code fn_sum_avg(struct translator *t, const struct sp_expr *e, st
                       SP_TYPE_FLOAT64);
     if (!sum)
         return result(t, out, sqlf(t, "avg(%s%s)", distinct, a[0].sql), SP_TYPE_FLOAT64);
-    /* SQLite's sum() of integers fails on overflow ("integer overflow"), as Spanner does */
-    return result(t, out, sqlf(t, "sum(%s%s)", distinct, a[0].sql),
+    /* sp_int64_sum: the total must fit INT64, not every partial sum */
+    return result(t, out, sqlf(t, "sp_int64_sum(%s%s)", distinct, a[0].sql),
                   code == SP_TYPE_INT64 ? SP_TYPE_INT64 : SP_TYPE_FLOAT64);
 }
 

@@ -195,6 +195,8 @@ static void test_expressions(void **state)
         {"SELECT STARTS_WITH('hello', 'he'), ENDS_WITH('hello', 'lo'), STRPOS('hello', 'l'), "
          "REPLACE('aXbX', 'X', '-'), TRIM('  x  '), LTRIM('xxy', 'x'), RTRIM('yxx', 'x')",
          "[[true,true,\"3\",\"a-b-\",\"x\",\"y\",\"y\"]]"},
+        {"SELECT SUM(x) FROM UNNEST([9223372036854775807, 1, -5]) AS x", /* only the total */
+         "[[\"9223372036854775803\"]]"},
         {"SELECT CAST(1.0 / 3 AS STRING), CAST(CAST(1.0 / 3 AS FLOAT32) AS STRING), "
          "CAST(' 7 ' AS NUMERIC)",
          "[[\"0.33333333333333331\",\"0.33333334\",\"7\"]]"},
@@ -1155,6 +1157,8 @@ static void test_errors(void **state)
          "INVALID_ARGUMENT: Unsupported date part HOUR in function GENERATE_DATE_ARRAY"},
         {"SELECT DIV(1, 0)", "OUT_OF_RANGE: division by zero: DIV(1, 0)"},
         {"SELECT CAST('2020-13-01' AS DATE)", "OUT_OF_RANGE: Invalid date: '2020-13-01'"},
+        {"SELECT SUM(x) FROM UNNEST([9223372036854775807, 1]) AS x",
+         "OUT_OF_RANGE: int64 overflow"},
         {"SELECT CAST(1e39 AS FLOAT32)", "OUT_OF_RANGE: float out of range: 1e+39"},
         {"SELECT (SELECT x FROM UNNEST([1, 2]) AS x)",
          "OUT_OF_RANGE: More than one element: a scalar subquery returned more than one row"},
