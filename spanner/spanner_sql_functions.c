@@ -1981,6 +1981,12 @@ static int64_t sunday_week(int64_t days)
     return shifted >= 0 ? shifted / 7 : -((-shifted + 6) / 7);
 }
 
+/* Weeks that start on Monday: 1970-01-05 (day 4) starts week 1. */
+static int64_t monday_week(int64_t days)
+{
+    return sunday_week(days - 1);
+}
+
 /* sp_date_diff(a, b, part): boundaries crossed from b to a. */
 static void fn_date_diff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -2000,6 +2006,10 @@ static void fn_date_diff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         diff = (ya * 12 + ma) - (yb * 12 + mb);
     else if (strcmp(part, "QUARTER") == 0)
         diff = (ya * 4 + (ma - 1) / 3) - (yb * 4 + (mb - 1) / 3);
+    else if (strcmp(part, "ISOWEEK") == 0)
+        diff = monday_week(a) - monday_week(b);
+    else if (strcmp(part, "ISOYEAR") == 0)
+        diff = sp_iso_year(a, NULL) - sp_iso_year(b, NULL);
     else
         diff = ya - yb;
     sqlite3_result_int64(ctx, diff);
@@ -2009,12 +2019,12 @@ static void fn_date_diff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void fn_extract_date(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     int64_t days, year;
-    unsigned month, day;
+    unsigned month, day, iso_week;
     if (sp_fn_any_null(argc, argv) || !date_arg(ctx, argv[1], &days))
         return;
     const char *part = (const char *)sqlite3_value_text(argv[0]);
     sp_civil_from_days(days, &year, &month, &day);
-    int64_t jan1 = sp_days_from_civil(year, 1, 1);
+    int64_t jan1 = sp_days_from_civil(year, 1, 1), iso_year = sp_iso_year(days, &iso_week);
     long long value;
     if (strcmp(part, "YEAR") == 0)
         value = year;
@@ -2028,6 +2038,10 @@ static void fn_extract_date(sqlite3_context *ctx, int argc, sqlite3_value **argv
         value = days - jan1 + 1;
     else if (strcmp(part, "DAYOFWEEK") == 0)
         value = ((days + 4) % 7 + 7) % 7 + 1; /* 1 = Sunday */
+    else if (strcmp(part, "ISOYEAR") == 0)
+        value = iso_year;
+    else if (strcmp(part, "ISOWEEK") == 0)
+        value = iso_week;
     else /* WEEK: Sunday weeks; days before the year's first Sunday are week 0 */
         value = sunday_week(days) - sunday_week(jan1) + (((jan1 + 4) % 7 + 7) % 7 == 0 ? 1 : 0);
     sqlite3_result_int64(ctx, value);

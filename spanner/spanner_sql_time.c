@@ -14,8 +14,9 @@
  * Time zones (em_tz): UTC, fixed offsets ("+05:30", "UTC-8") and the tz database's
  * names, with Spanner's default zone (America/Los_Angeles) when the call names none. A NULL zone
  * argument means "the call named none". Formats: the strftime directives, plus GoogleSQL's %Ez
- * (+hh:mm), %E<n>S and %E*S (seconds with n or all fraction digits), %Q (quarter), %s
- * (epoch seconds) and %Z (the zone).
+ * (+hh:mm), %E<n>S and %E*S (seconds with n or all fraction digits), %E4Y (a 4-digit year),
+ * %Q (quarter), %s (epoch seconds) and %Z (the zone); parsing reads %j (the day of the year)
+ * itself and %c %x %X %r as strptime reads them in the C locale.
  */
 #include "spanner_sql_functions.h"
 #include "spanner_sql_udf.h"
@@ -136,7 +137,7 @@ static void date_result(sqlite3_context *ctx, int64_t days)
 
 /* ---- truncation ---- */
 
-/* The first day of the date part (DAY, WEEK, ISOWEEK, MONTH, QUARTER, YEAR) holding days;
+/* The first day of the date part (DAY, WEEK, ISOWEEK, MONTH, QUARTER, YEAR, ISOYEAR) holding days;
  * false for another part. */
 static bool trunc_days(int64_t days, const char *part, int64_t *out)
 {
@@ -156,6 +157,8 @@ static bool trunc_days(int64_t days, const char *part, int64_t *out)
         *out = sp_days_from_civil(year, (month - 1) / 3 * 3 + 1, 1);
     else if (strcmp(part, "YEAR") == 0)
         *out = sp_days_from_civil(year, 1, 1);
+    else if (strcmp(part, "ISOYEAR") == 0)
+        *out = sp_iso_year_start(sp_iso_year(days, NULL));
     else
         return false;
     return true;
@@ -294,6 +297,9 @@ static bool format_directive(struct sp_buf *out, const char **p, const struct ci
         else if (magnitude)
             sp_buf_printf(out, "%c%d", c->offset < 0 ? '-' : '+', magnitude / 3600);
         *p += 1;
+    } else if (d[0] == 'E' && d[1] == '4' && d[2] == 'Y') { /* the year in 4 digits */
+        sp_buf_printf(out, "%04lld", (long long)c->year);
+        *p += 3;
     } else if (d[0] == 'Q') {
         sp_buf_printf(out, "%u", (c->month - 1) / 3 + 1);
         *p += 1;
@@ -302,7 +308,7 @@ static bool format_directive(struct sp_buf *out, const char **p, const struct ci
                       (long long)(c->days * SECONDS_PER_DAY + c->hour * 3600 + c->minute * 60 +
                                   c->second - c->offset));
         *p += 1;
-    } else if (d[0] && strchr("aAbBcCdDeFgGhHIjmMnpRStTuUVwWxXyY%", d[0])) {
+    } else if (d[0] && strchr("aAbBcCdDeFgGhHIjklmMnpPrRStTuUVwWxXyY%", d[0])) {
         char text[128];
         size_t n = strftime_one(text, sizeof(text), d[0], tm);
         sp_buf_append(out, text, n);
@@ -313,9 +319,21 @@ static bool format_directive(struct sp_buf *out, const char **p, const struct ci
     return true;
 }
 
+/* The length of a time-of-day element at d (past the '%'): "H", "Ez", "E3S" ...; 0 for a
+ * date element. FORMAT_DATE copies those as they are, as Spanner does. */
+static size_t time_element(const char *d)
+{
+    if (d[0] == 'E')
+        return d[1] == 'z'                                                    ? 2
+               : (d[1] == '*' || isdigit((unsigned char)d[1])) && d[2] == 'S' ? 3
+                                                                              : 0;
+    return d[0] && strchr("cHIklMpPrRsSTXzZ", d[0]) ? 1 : 0;
+}
+
 static void format_civil(sqlite3_context *ctx, const char *fmt, const struct civil *c,
                          const char *function)
 {
+    bool date_only = strcmp(function, "FORMAT_DATE") == 0;
     struct tm tm = tm_of(c);
     struct sp_buf out = {0};
     for (const char *p = fmt; *p;) {
@@ -325,7 +343,11 @@ static void format_civil(sqlite3_context *ctx, const char *fmt, const struct civ
         if (!percent)
             break;
         p = percent + 1;
-        if (!format_directive(&out, &p, c, &tm)) {
+        size_t time_len = date_only ? time_element(p) : 0;
+        if (time_len) {
+            sp_buf_append(&out, percent, time_len + 1);
+            p += time_len;
+        } else if (!format_directive(&out, &p, c, &tm)) {
             SP_FN_ERROR(ctx,
                         "UNIMPLEMENTED: Format element %%%.2s in %s is not supported by this "
                         "emulator",
@@ -541,6 +563,7 @@ struct parsed {
     int offset;
     bool has_epoch;
     long long epoch;
+    int yday; /* %j: the day of the year, 1 to 366 (0: none) */
 };
 
 /* Reads an offset "+hh[:]mm" or "Z" at *s. */
@@ -613,6 +636,18 @@ static bool parse_directive(const char **f, const char **s, struct parsed *out)
         *f += 1;
         return parse_seconds(s, out, 0);
     }
+    if (d[0] == 'j') { /* strptime keeps a %j day apart from the month and day: read it here */
+        const char *p = *s;
+        int yday = 0;
+        for (int i = 0; i < 3 && isdigit((unsigned char)*p); i++)
+            yday = yday * 10 + (*p++ - '0');
+        *f += 1;
+        if (p == *s || yday < 1 || yday > 366)
+            return false;
+        out->yday = yday;
+        *s = p;
+        return true;
+    }
     if (d[0] == 's') {
         char *end;
         out->epoch = strtoll(*s, &end, 10);
@@ -621,7 +656,7 @@ static bool parse_directive(const char **f, const char **s, struct parsed *out)
         *s = end;
         return out->has_epoch;
     }
-    if (!d[0] || !strchr("aAbBdDeFhHIjmMnpRtTyY%", d[0]))
+    if (!d[0] || !strchr("aAbBcdDeFhHImMnprRtTxXyY%", d[0]))
         return false;
     char fmt[3] = {'%', d[0], '\0'};
     const char *rest = strptime(*s, fmt, &out->tm);
@@ -652,7 +687,7 @@ static bool parse_civil(const char *fmt, const char *text, struct parsed *out, b
             f++;
             char directive = *f;
             if (!parse_directive(&f, &s, out)) {
-                *unsupported = directive && !strchr("aAbBdDeFhHIjmMnpRtTyYzESs%", directive);
+                *unsupported = directive && !strchr("aAbBcdDeFhHIjmMnprRtTxXyYzESs%", directive);
                 return false;
             }
         }
@@ -666,6 +701,10 @@ static bool parse_civil(const char *fmt, const char *text, struct parsed *out, b
 static bool parsed_days(const struct parsed *p, int64_t *days)
 {
     int64_t year = (int64_t)p->tm.tm_year + 1900;
+    if (p->yday) { /* %j: within its year */
+        *days = sp_days_from_civil(year, 1, 1) + p->yday - 1;
+        return *days < sp_days_from_civil(year + 1, 1, 1);
+    }
     unsigned month = (unsigned)p->tm.tm_mon + 1, day = (unsigned)p->tm.tm_mday;
     *days = sp_days_from_civil(year, month, day);
     int64_t y;

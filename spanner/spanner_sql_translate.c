@@ -2839,6 +2839,13 @@ static bool date_part_ok(const char *part)
             strcmp(part, "QUARTER") == 0 || strcmp(part, "YEAR") == 0);
 }
 
+/* DATE_DIFF's parts: DATE_ADD's and the ISO weeks and years. */
+static bool date_diff_part_ok(const char *part)
+{
+    return date_part_ok(part) ||
+           (part && (strcmp(part, "ISOWEEK") == 0 || strcmp(part, "ISOYEAR") == 0));
+}
+
 static enum em_code want_part(struct translator *t, const struct sp_expr *e, const struct frag *a,
                               bool interval, bool ok)
 {
@@ -2902,7 +2909,8 @@ static enum em_code fn_date_diff(struct translator *t, const struct sp_expr *e, 
                                  struct frag *out)
 {
     if (a[0].part || a[1].part || want_arg(t, e, a, 0, &type_date) ||
-        want_arg(t, e, a, 1, &type_date) || want_part(t, e, &a[2], false, date_part_ok(a[2].part)))
+        want_arg(t, e, a, 1, &type_date) ||
+        want_part(t, e, &a[2], false, date_diff_part_ok(a[2].part)))
         return t->st->code ? t->st->code : want_part(t, e, &a[0], false, false);
     return result(t, out, sqlf(t, "sp_date_diff(%s, %s, '%s')", a[0].sql, a[1].sql, a[2].part),
                   SP_TYPE_INT64);
@@ -2912,7 +2920,8 @@ static enum em_code fn_extract(struct translator *t, const struct sp_expr *e, st
                                struct frag *out)
 {
     static const char *const date_parts[] = {"YEAR",      "MONTH",     "DAY",  "QUARTER",
-                                             "DAYOFYEAR", "DAYOFWEEK", "WEEK", NULL};
+                                             "DAYOFYEAR", "DAYOFWEEK", "WEEK", "ISOYEAR",
+                                             "ISOWEEK",   NULL};
     static const char *const time_parts[] = {"HOUR",        "MINUTE",     "SECOND", "MILLISECOND",
                                              "MICROSECOND", "NANOSECOND", NULL};
     settle(t, &a[1], SP_TYPE_DATE);
@@ -2957,12 +2966,12 @@ static enum em_code fn_extract(struct translator *t, const struct sp_expr *e, st
 
 static bool trunc_part_ok(const char *part, bool timestamp)
 {
-    static const char *const parts[] = {"DAY",     "WEEK",        "ISOWEEK",     "MONTH",
-                                        "QUARTER", "YEAR",        "HOUR",        "MINUTE",
-                                        "SECOND",  "MILLISECOND", "MICROSECOND", NULL};
+    static const char *const parts[] = {
+        "DAY",  "WEEK",   "ISOWEEK", "MONTH",       "QUARTER",     "YEAR", "ISOYEAR",
+        "HOUR", "MINUTE", "SECOND",  "MILLISECOND", "MICROSECOND", NULL};
     for (int i = 0; part && parts[i]; i++)
         if (strcmp(parts[i], part) == 0)
-            return timestamp || i < 6;
+            return timestamp || i < 7;
     return false;
 }
 

@@ -456,6 +456,29 @@ void sp_civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *
     *day = (unsigned)d;
 }
 
+/* 1 for Monday to 7 for Sunday (day 0, 1970-01-01, was a Thursday). */
+static int64_t iso_weekday(int64_t days)
+{
+    return ((days % 7) + 7 + 3) % 7 + 1;
+}
+
+int64_t sp_iso_year_start(int64_t iso_year)
+{
+    int64_t jan4 = sp_days_from_civil(iso_year, 1, 4); /* always in week 1 */
+    return jan4 - (iso_weekday(jan4) - 1);
+}
+
+int64_t sp_iso_year(int64_t days, unsigned *week)
+{
+    int64_t thursday = days - (iso_weekday(days) - 1) + 3; /* its week's: in the ISO year */
+    int64_t year;
+    unsigned month, day;
+    sp_civil_from_days(thursday, &year, &month, &day);
+    if (week)
+        *week = (unsigned)((thursday - sp_days_from_civil(year, 1, 1)) / 7 + 1);
+    return year;
+}
+
 static bool is_leap(int64_t y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;

@@ -161,6 +161,10 @@ bool sp_date_parse(const char *text, int64_t *days);
 void sp_date_format(int64_t days, char out[SP_DATE_TEXT_LEN + 1]);
 int64_t sp_days_from_civil(int64_t year, unsigned month, unsigned day);
 void sp_civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *day);
+/* ISO 8601 weeks (Monday to Sunday; week 1 holds the year's first Thursday): the ISO year
+ * of a day and its week in it (1 to 53), and the Monday that starts an ISO year. */
+int64_t sp_iso_year(int64_t days, unsigned *week);
+int64_t sp_iso_year_start(int64_t iso_year);
 
 /* NaN's storage form (see FLOAT64 above), and the conversions every FLOAT64 user function
  * reads and returns its values through. */

@@ -195,6 +195,11 @@ static void test_expressions(void **state)
         {"SELECT STARTS_WITH('hello', 'he'), ENDS_WITH('hello', 'lo'), STRPOS('hello', 'l'), "
          "REPLACE('aXbX', 'X', '-'), TRIM('  x  '), LTRIM('xxy', 'x'), RTRIM('yxx', 'x')",
          "[[true,true,\"3\",\"a-b-\",\"x\",\"y\",\"y\"]]"},
+        /* ISO weeks and years; %j; FORMAT_DATE leaves time elements as they are */
+        {"SELECT EXTRACT(ISOYEAR FROM DATE '2021-01-01'), EXTRACT(ISOWEEK FROM DATE '2021-01-01'), "
+         "DATE_TRUNC(DATE '2021-01-03', ISOYEAR), DATE_DIFF(DATE '2024-01-08', DATE '2024-01-07', "
+         "ISOWEEK), PARSE_DATE('%Y %j', '2024 060'), FORMAT_DATE('%E4Y %H', DATE '0099-01-02')",
+         "[[\"2020\",\"53\",\"2019-12-30\",\"1\",\"2024-02-29\",\"0099 %H\"]]"},
         {"SELECT SUM(x) FROM UNNEST([9223372036854775807, 1, -5]) AS x", /* only the total */
          "[[\"9223372036854775803\"]]"},
         {"SELECT CAST(1.0 / 3 AS STRING), CAST(CAST(1.0 / 3 AS FLOAT32) AS STRING), "
