@@ -184,8 +184,29 @@ static bool exact_numbers(cJSON *node, struct number_cursor *cursor)
     return true;
 }
 
+/* Whether a string of the text holds a raw control character, which JSON forbids and cJSON
+ * lets through ("a<newline>b" must be written "a\nb"). */
+static bool raw_control_in_string(const char *text, size_t len)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (!in_string)
+            in_string = c == '"';
+        else if (c == '\\')
+            i++; /* the escaped character, whatever it is */
+        else if (c == '"')
+            in_string = false;
+        else if (c < 0x20)
+            return true;
+    }
+    return false;
+}
+
 cJSON *sp_json_parse(const char *text, size_t len)
 {
+    if (!text || raw_control_in_string(text, len))
+        return NULL;
     cJSON *doc = cJSON_ParseWithLength(text, len);
     struct number_cursor cursor = {text, text + len};
     if (doc && !exact_numbers(doc, &cursor)) {

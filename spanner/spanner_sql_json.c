@@ -80,15 +80,17 @@ static const cJSON *json_path(const cJSON *root, const char *path, bool *bad)
 }
 
 /* The node at argv[1]'s path in argv[0]'s JSON: NULL for no node (SQL NULL), with
- * *root to free; false when an error was set. */
+ * *root to free; false when an error was set. A STRING that is not JSON has no node, as
+ * in Spanner (JSON_VALUE('not json', '$.a') is NULL). */
 static bool node_at_path(sqlite3_context *ctx, sqlite3_value **argv, cJSON **root,
                          const cJSON **node)
 {
     const char *path = (const char *)sqlite3_value_text(argv[1]);
     *node = NULL;
-    *root = json_arg(ctx, argv[0]);
+    *root = sp_json_parse((const char *)sqlite3_value_text(argv[0]),
+                          (size_t)sqlite3_value_bytes(argv[0]));
     if (!*root)
-        return false;
+        return true;
     bool bad;
     *node = json_path(*root, path, &bad);
     if (bad)
