@@ -1461,7 +1461,13 @@ static enum em_code like(struct translator *t, const struct scope *scope, const 
 {
     struct frag a[2];
     struct sp_type common;
-    if (args_of(t, scope, e, a) || unify(t, e, "operator LIKE", a, 2, &common))
+    if (args_of(t, scope, e, a))
+        return t->st->code;
+    for (int i = 0; i < 2; i++)
+        if (a[i].null_literal) /* Spanner's analyzer refuses it */
+            return FAIL_AT(t, e->args[i], EM_INVALID_ARGUMENT,
+                           "Operands of LIKE cannot be literal NULL");
+    if (unify(t, e, "operator LIKE", a, 2, &common))
         return t->st->code;
     settle(t, &a[0], SP_TYPE_STRING);
     settle(t, &a[1], SP_TYPE_STRING);

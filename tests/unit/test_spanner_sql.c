@@ -1162,6 +1162,8 @@ static void test_errors(void **state)
          "INVALID_ARGUMENT: Unsupported date part HOUR in function GENERATE_DATE_ARRAY"},
         {"SELECT DIV(1, 0)", "OUT_OF_RANGE: division by zero: DIV(1, 0)"},
         {"SELECT CAST('2020-13-01' AS DATE)", "OUT_OF_RANGE: Invalid date: '2020-13-01'"},
+        {"SELECT 'x' LIKE NULL",
+         "INVALID_ARGUMENT: Operands of LIKE cannot be literal NULL [at 1:17]"},
         {"SELECT JSON '{\"k\": \"a\\nb\"}'", /* a raw newline inside a JSON string */
          "INVALID_ARGUMENT: Invalid JSON literal: \"{\"k\": \"a\nb\"}\" [at 1:8]"},
         {"SELECT SUM(x) FROM UNNEST([9223372036854775807, 1]) AS x",
