@@ -122,6 +122,20 @@ static bool project_deleted(const struct rn_run *run)
     return em_api_use(run->project, "dataflow.googleapis.com") == EM_API_PROJECT_DELETED;
 }
 
+/* Whether a call refused with st failed because the job's project was deleted meanwhile.
+ * The services hear of a deletion one after another: Pub/Sub may refuse the job's pull
+ * (403) a moment before this process knows, so a refusal waits up to 2 s to see it. */
+static bool deleted_meanwhile(const struct rn_run *run, const struct em_status *st)
+{
+    if (st->code != EM_PERMISSION_DENIED)
+        return false;
+    for (int i = 0; i < 20 && !project_deleted(run); i++) {
+        struct timespec pause = {0, IDLE_PAUSE_MS * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    return project_deleted(run);
+}
+
 /* Waits while the job's project is deleted, noting it once in the job's log. Returns
  * false when the job was cancelled or the process stops meanwhile. */
 static bool wait_while_project_deleted(struct rn_run *run)
@@ -864,7 +878,7 @@ static int pull_bundle(struct stream *s, struct rn_state *state, int step, int s
     int64_t pulled_at = em_clock_now();
     cJSON *received;
     if (rn_pubsub_pull(&run->pubsub, sub, PUBSUB_BUNDLE, &received, st)) {
-        if (project_deleted(run)) { /* meanwhile: the next pull waits for it */
+        if (deleted_meanwhile(run, st)) { /* the next pull waits for it */
             em_status_clear(st);
             return 0;
         }
@@ -899,7 +913,7 @@ static int pull_bundle(struct stream *s, struct rn_state *state, int step, int s
     if (b.oom)
         EM_FAIL_OOM(st);
     else if (!b.retry && !commit(&b, st) && n > 0 &&
-             rn_pubsub_ack(&run->pubsub, sub, ack_ids, st) && project_deleted(run))
+             rn_pubsub_ack(&run->pubsub, sub, ack_ids, st) && deleted_meanwhile(run, st))
         em_status_clear(st); /* deleted meanwhile: the messages come again, at least once */
     stream_leave(s, slot);
     bundle_clear(&b);
