@@ -181,6 +181,10 @@ enum em_code control_delete_lien(struct em_call *call);
  * polls, and replies with it (control_folders_api.c): Resource Manager's and Service
  * Usage's operations alike. */
 enum em_code control_operation_reply(struct em_call *call, cJSON *op);
+/* A done Operation named "operations/<kind>.<random>" with metadata and response (both
+ * taken, each carrying its "@type"), saved and replied as control_operation_reply does. */
+enum em_code control_done_operation(struct em_call *call, const char *kind, cJSON *metadata,
+                                    cJSON *response);
 
 /* Service Usage v1 (control_serviceusage.c): the table and the handlers. */
 enum em_code control_serviceusage_open(struct em_store *store, struct em_status *st);

@@ -15,6 +15,7 @@
 #include "control_folders.h"
 #include "em_call.h"
 #include "em_clock.h"
+#include "em_crypto.h"
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_list.h"
@@ -235,6 +236,26 @@ enum em_code control_operation_reply(struct em_call *call, cJSON *op)
         return code;
     }
     return em_call_reply(call, op);
+}
+
+enum em_code control_done_operation(struct em_call *call, const char *kind, cJSON *metadata,
+                                    cJSON *response)
+{
+    uint64_t serial = 0;
+    if (em_random_bytes(&serial, sizeof(serial), &call->status)) {
+        cJSON_Delete(metadata);
+        cJSON_Delete(response);
+        return call->status.code;
+    }
+    char name[64];
+    snprintf(name, sizeof(name), "operations/%s.%llu", kind,
+             (unsigned long long)(serial & 0x7fffffffffffffffULL));
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "name", name);
+    cJSON_AddItemToObject(op, "metadata", metadata);
+    cJSON_AddTrueToObject(op, "done");
+    cJSON_AddItemToObject(op, "response", response);
+    return control_operation_reply(call, op);
 }
 
 enum em_code control_get_operation(struct em_call *call)

@@ -102,28 +102,17 @@ cJSON *control_folder_v3_json(const struct control_folder *f)
 static enum em_code reply_done(struct em_call *call, const char *kind, const char *metadata_type,
                                cJSON *metadata, const struct control_folder *f)
 {
-    uint64_t serial = 0;
-    if (em_random_bytes(&serial, sizeof(serial), &call->status)) {
-        cJSON_Delete(metadata);
-        return call->status.code;
-    }
-    char name[64], type[128];
-    snprintf(name, sizeof(name), "operations/%s.%llu", kind,
-             (unsigned long long)(serial & 0x7fffffffffffffffULL));
+    char type[128];
     snprintf(type, sizeof(type), V3_TYPE "%s", metadata_type);
-    cJSON *op = cJSON_CreateObject();
-    cJSON_AddStringToObject(op, "name", name);
-    cJSON *typed = cJSON_AddObjectToObject(op, "metadata");
+    cJSON *typed = cJSON_CreateObject(); /* "@type" first, then the metadata's fields */
     cJSON_AddStringToObject(typed, "@type", type);
     cJSON *field;
     while ((field = metadata ? metadata->child : NULL) != NULL)
         cJSON_AddItemToObject(typed, field->string, cJSON_DetachItemViaPointer(metadata, field));
     cJSON_Delete(metadata);
-    cJSON_AddTrueToObject(op, "done");
     cJSON *response = control_folder_v3_json(f);
     cJSON_AddStringToObject(response, "@type", V3_TYPE "Folder");
-    cJSON_AddItemToObject(op, "response", response);
-    return control_operation_reply(call, op);
+    return control_done_operation(call, kind, typed, response);
 }
 
 /* --- SearchFolders' query --- */

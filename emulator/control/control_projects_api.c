@@ -13,7 +13,6 @@
 #include "em_api_state.h"
 #include "em_call.h"
 #include "em_clock.h"
-#include "em_crypto.h"
 #include "em_filter.h"
 #include "em_iam.h"
 #include "em_json.h"
@@ -328,30 +327,18 @@ enum em_code control_iam_resource_check(struct em_call *call)
 /* The done Operation of a project create, saved for GET v1/operations/{id}. */
 static enum em_code reply_create_operation(struct em_call *call, struct control_project *project)
 {
-    uint64_t serial = 0;
-    if (em_random_bytes(&serial, sizeof(serial), &call->status)) {
-        control_project_clear(project);
-        return call->status.code;
-    }
-    char name[64];
-    snprintf(name, sizeof(name), "operations/cp.%llu",
-             (unsigned long long)(serial & 0x7fffffffffffffffULL));
-    cJSON *op = cJSON_CreateObject();
-    cJSON_AddStringToObject(op, "name", name);
-    cJSON *metadata = cJSON_AddObjectToObject(op, "metadata");
+    cJSON *metadata = cJSON_CreateObject();
     cJSON_AddStringToObject(metadata, "@type",
                             "type.googleapis.com/google.cloudresourcemanager.v1."
                             "ProjectCreationStatus");
     em_json_add_time(metadata, "createTime", project->create_time_ns);
     cJSON_AddTrueToObject(metadata, "gettable");
     cJSON_AddTrueToObject(metadata, "ready");
-    cJSON_AddTrueToObject(op, "done");
     cJSON *response = control_project_json(project);
     control_project_clear(project);
     cJSON_AddStringToObject(response, "@type",
                             "type.googleapis.com/google.cloudresourcemanager.v1.Project");
-    cJSON_AddItemToObject(op, "response", response);
-    return control_operation_reply(call, op);
+    return control_done_operation(call, "cp", metadata, response);
 }
 
 enum em_code control_create_project(struct em_call *call)

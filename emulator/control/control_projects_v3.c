@@ -11,7 +11,6 @@
 #include "control_projects.h"
 #include "em_call.h"
 #include "em_clock.h"
-#include "em_crypto.h"
 #include "em_filter.h"
 #include "em_iam.h"
 #include "em_json.h"
@@ -83,25 +82,14 @@ static cJSON *project_v3_json(const struct control_project *p)
 static enum em_code reply_done(struct em_call *call, const char *kind, const char *metadata_type,
                                struct control_project *project)
 {
-    uint64_t serial = 0;
-    if (em_random_bytes(&serial, sizeof(serial), &call->status)) {
-        control_project_clear(project);
-        return call->status.code;
-    }
-    char name[64], type[128];
-    snprintf(name, sizeof(name), "operations/%s.%llu", kind,
-             (unsigned long long)(serial & 0x7fffffffffffffffULL));
+    char type[128];
     snprintf(type, sizeof(type), V3_TYPE "%s", metadata_type);
-    cJSON *op = cJSON_CreateObject();
-    cJSON_AddStringToObject(op, "name", name);
-    cJSON *metadata = cJSON_AddObjectToObject(op, "metadata");
+    cJSON *metadata = cJSON_CreateObject();
     cJSON_AddStringToObject(metadata, "@type", type);
-    cJSON_AddTrueToObject(op, "done");
     cJSON *response = project_v3_json(project);
     control_project_clear(project);
     cJSON_AddStringToObject(response, "@type", V3_TYPE "Project");
-    cJSON_AddItemToObject(op, "response", response);
-    return control_operation_reply(call, op);
+    return control_done_operation(call, kind, metadata, response);
 }
 
 /* --- names and permissions --- */
