@@ -103,7 +103,15 @@ static bool round_trips(const char *text, double d)
     return strcmp(want, have) == 0 && e == n;
 }
 
+/* sp_json_number_text, rounding a number that does not round-trip when round is true. */
+static bool number_text(const char *token, size_t len, bool round, char out[SP_JSON_NUMBER_MAX]);
+
 bool sp_json_number_text(const char *token, size_t len, char out[SP_JSON_NUMBER_MAX])
+{
+    return number_text(token, len, false, out);
+}
+
+static bool number_text(const char *token, size_t len, bool round, char out[SP_JSON_NUMBER_MAX])
 {
     char *text = malloc(len + 1);
     if (!text)
@@ -126,7 +134,7 @@ bool sp_json_number_text(const char *token, size_t len, char out[SP_JSON_NUMBER_
     }
     if (!ok) {
         double d = strtod(text, &end);
-        ok = isfinite(d) && round_trips(text, d);
+        ok = isfinite(d) && (round || round_trips(text, d));
         if (ok)
             sp_json_format_double(d, out);
     }
@@ -158,6 +166,7 @@ static const char *next_number(const char *p, const char *end, size_t *len)
 
 struct number_cursor {
     const char *p, *end;
+    bool round; /* a number that does not round-trip is rounded, not refused */
 };
 
 /* Replaces every number of the tree, in pre-order, by a Raw item with the next token's
@@ -169,7 +178,7 @@ static bool exact_numbers(cJSON *node, struct number_cursor *cursor)
             size_t len;
             const char *token = next_number(cursor->p, cursor->end, &len);
             char text[SP_JSON_NUMBER_MAX];
-            if (!token || !sp_json_number_text(token, len, text))
+            if (!token || !number_text(token, len, cursor->round, text))
                 return false;
             cursor->p = token + len;
             char *copy = strdup(text);
@@ -203,17 +212,27 @@ static bool raw_control_in_string(const char *text, size_t len)
     return false;
 }
 
-cJSON *sp_json_parse(const char *text, size_t len)
+static cJSON *parse(const char *text, size_t len, bool round)
 {
     if (!text || raw_control_in_string(text, len))
         return NULL;
     cJSON *doc = cJSON_ParseWithLength(text, len);
-    struct number_cursor cursor = {text, text + len};
+    struct number_cursor cursor = {text, text + len, round};
     if (doc && !exact_numbers(doc, &cursor)) {
         cJSON_Delete(doc);
         return NULL;
     }
     return doc;
+}
+
+cJSON *sp_json_parse(const char *text, size_t len)
+{
+    return parse(text, len, false);
+}
+
+cJSON *sp_json_parse_rounding(const char *text, size_t len)
+{
+    return parse(text, len, true);
 }
 
 bool sp_json_is_number(const cJSON *node)
@@ -280,10 +299,19 @@ static bool sort_members(cJSON *node)
     return true;
 }
 
-char *sp_json_normalize(const char *text, size_t len)
+static char *normalize(cJSON *doc)
 {
-    cJSON *doc = sp_json_parse(text, len);
     char *out = doc && sort_members(doc) ? cJSON_PrintUnformatted(doc) : NULL;
     cJSON_Delete(doc);
     return out;
+}
+
+char *sp_json_normalize(const char *text, size_t len)
+{
+    return normalize(sp_json_parse(text, len));
+}
+
+char *sp_json_normalize_rounding(const char *text, size_t len)
+{
+    return normalize(sp_json_parse_rounding(text, len));
 }

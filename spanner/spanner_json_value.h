@@ -23,11 +23,16 @@
 /* The tree of len bytes of JSON text, numbers as cJSON_Raw items in Spanner's form; NULL
  * when the text is not JSON, a number is refused (above), or out of memory. */
 cJSON *sp_json_parse(const char *text, size_t len);
+/* The same, but a number that does not round-trip through a FLOAT64 is rounded to one
+ * instead of refused (PARSE_JSON's wide_number_mode => 'round'). */
+cJSON *sp_json_parse_rounding(const char *text, size_t len);
 
 /* JSON's normalized text, as Spanner stores and returns it: unformatted, numbers as
  * above, object keys sorted (by byte order) with a repeated key keeping its first value.
  * NULL when text is not JSON (or out of memory); malloc'd. */
 char *sp_json_normalize(const char *text, size_t len);
+/* sp_json_normalize with sp_json_parse_rounding's numbers. */
+char *sp_json_normalize_rounding(const char *text, size_t len);
 
 /* Spanner's text of the number in len bytes of text (JSON's number syntax); false when no
  * INT64, UINT64 or double holds it exactly (Spanner refuses such a number, not rounds it). */

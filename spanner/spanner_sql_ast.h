@@ -61,7 +61,8 @@ struct sp_expr {
     bool bool_value;
     struct sp_expr **args;
     int nargs;
-    struct sp_type type; /* CAST target, typed literal type */
+    const char *arg_name; /* an argument a call names: f(x, name => this) */
+    struct sp_type type;  /* CAST target, typed literal type */
     bool negated, distinct, star, safe, has_operand, has_else;
     enum { SP_NULLS_DEFAULT, SP_NULLS_IGNORE, SP_NULLS_RESPECT } nulls; /* x IGNORE NULLS */
     struct sp_expr *having; /* ANY_VALUE(x HAVING MAX|MIN having) */

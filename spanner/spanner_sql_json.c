@@ -219,12 +219,22 @@ static void fn_json_type(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     cJSON_Delete(root);
 }
 
+/* sp_parse_json(text, wide_number_mode): 'exact' refuses a number a FLOAT64 cannot hold
+ * exactly, 'round' rounds it to one. */
 static void fn_parse_json(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     if (sp_fn_any_null(argc, argv))
         return;
     const char *text = (const char *)sqlite3_value_text(argv[0]);
-    char *json = sp_json_normalize(text, (size_t)sqlite3_value_bytes(argv[0]));
+    const char *mode = (const char *)sqlite3_value_text(argv[1]);
+    bool round = strcmp(mode, "round") == 0;
+    if (!round && strcmp(mode, "exact") != 0) {
+        SP_FN_ERROR(
+            ctx, "OUT_OF_RANGE: Invalid `wide_number_mode` specified for PARSE_JSON: %.100s", mode);
+        return;
+    }
+    size_t len = (size_t)sqlite3_value_bytes(argv[0]);
+    char *json = round ? sp_json_normalize_rounding(text, len) : sp_json_normalize(text, len);
     if (json)
         sqlite3_result_text(ctx, json, -1, free);
     else
@@ -628,7 +638,7 @@ int sp_sql_json_functions_register(sqlite3 *db)
         {"sp_json_extract", 3, fn_json_extract},
         {"sp_json_array_at", 3, fn_json_array_at},
         {"sp_json_type", 1, fn_json_type},
-        {"sp_parse_json", 1, fn_parse_json},
+        {"sp_parse_json", 2, fn_parse_json},
         {"sp_json_to", 2, fn_json_to},
         {"sp_json_member", 2, fn_json_member},
         {"sp_to_json", 2, fn_to_json},

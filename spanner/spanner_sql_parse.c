@@ -1111,8 +1111,15 @@ static enum em_code parse_call(struct sp_parser *p, const struct sp_token *at, c
     if (!e->star && !sp_token_is_op(sp_peek(p), ")")) {
         do {
             struct sp_expr *arg;
+            const struct sp_token *name = sp_peek(p);
+            bool named = (name->kind == SP_TOK_IDENT || name->kind == SP_TOK_QUOTED_IDENT) &&
+                         sp_token_is_op(sp_peek_at(p, 1), "=>");
+            if (named)
+                p->pos += 2; /* name => value */
             if (parse_argument(p, &arg) || list_push(p, &args, arg))
                 return p->st->code;
+            if (named)
+                arg->arg_name = name->value;
         } while (sp_accept_op(p, ","));
     }
     if ((sp_token_is_keyword(sp_peek(p), "IGNORE") || sp_token_is_keyword(sp_peek(p), "RESPECT")) &&

@@ -2748,10 +2748,15 @@ static enum em_code fn_json_type_parse(struct translator *t, const struct sp_exp
                                        struct frag *a, struct frag *out)
 {
     bool type = strcmp(e->name, "JSON_TYPE") == 0;
-    if (want_arg(t, e, a, 0, type ? &type_json : &type_string))
+    if (want_arg(t, e, a, 0, type ? &type_json : &type_string) ||
+        (e->nargs == 2 && want_arg(t, e, a, 1, &type_string)))
         return t->st->code;
-    return result(t, out, sqlf(t, "sp_%s(%s)", type ? "json_type" : "parse_json", a[0].sql),
-                  type ? SP_TYPE_STRING : SP_TYPE_JSON);
+    if (type)
+        return result(t, out, sqlf(t, "sp_json_type(%s)", a[0].sql), SP_TYPE_STRING);
+    /* wide_number_mode => 'exact' (the default) or 'round' */
+    return result(t, out,
+                  sqlf(t, "sp_parse_json(%s, %s)", a[0].sql, e->nargs == 2 ? a[1].sql : "'exact'"),
+                  SP_TYPE_JSON);
 }
 
 /* BOOL, INT64, FLOAT64, STRING and LAX_BOOL, LAX_INT64, LAX_FLOAT64, LAX_STRING (JSON): the
@@ -3562,7 +3567,7 @@ static const struct fn_def functions[] = {
     {"JSON_QUERY_ARRAY", 1, 2, false, fn_json_path},
     {"JSON_VALUE_ARRAY", 1, 2, false, fn_json_path},
     {"JSON_TYPE", 1, 1, false, fn_json_type_parse},
-    {"PARSE_JSON", 1, 1, false, fn_json_type_parse},
+    {"PARSE_JSON", 1, 2, false, fn_json_type_parse},
     {"BOOL", 1, 1, false, fn_json_to},
     {"INT64", 1, 1, false, fn_json_to},
     {"FLOAT64", 1, 1, false, fn_json_to},
@@ -3772,6 +3777,26 @@ static enum em_code safe_call(struct translator *t, const struct sp_expr *e, con
                    "The SAFE. prefix is not supported by this emulator for function %s", e->name);
 }
 
+/* Arguments a call names (name => value): only PARSE_JSON's wide_number_mode, which must
+ * be named, as Spanner's signatures have it. */
+static enum em_code named_arguments(struct translator *t, const struct sp_expr *e)
+{
+    bool parse_json = strcmp(e->name, "PARSE_JSON") == 0;
+    for (int i = 0; i < e->nargs; i++) {
+        const struct sp_expr *arg = e->args[i];
+        bool wide = parse_json && i == 1;
+        if (arg->arg_name && !(wide && strcasecmp(arg->arg_name, "wide_number_mode") == 0))
+            return FAIL_AT(t, arg, EM_INVALID_ARGUMENT,
+                           "Named argument `%s` not found in signature for call to function %s",
+                           arg->arg_name, e->name);
+        if (!arg->arg_name && wide)
+            return FAIL_AT(t, arg, EM_INVALID_ARGUMENT,
+                           "Positional argument is invalid because this function restricts that "
+                           "this argument is referred to by name \"wide_number_mode\" only");
+    }
+    return EM_OK;
+}
+
 static enum em_code function(struct translator *t, const struct scope *scope,
                              const struct sp_expr *e, struct frag *out)
 {
@@ -3796,6 +3821,8 @@ static enum em_code function(struct translator *t, const struct scope *scope,
     if ((e->star && strcmp(e->name, "COUNT") != 0) || (e->distinct && !def->aggregate))
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Syntax error: unexpected %s in %s",
                        e->star ? "*" : "DISTINCT", e->name);
+    if (named_arguments(t, e))
+        return t->st->code;
     int nargs = e->star ? 1 : e->nargs;
     if (nargs < def->min_args || (def->max_args >= 0 && nargs > def->max_args))
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT,

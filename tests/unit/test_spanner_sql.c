@@ -195,6 +195,8 @@ static void test_expressions(void **state)
         {"SELECT STARTS_WITH('hello', 'he'), ENDS_WITH('hello', 'lo'), STRPOS('hello', 'l'), "
          "REPLACE('aXbX', 'X', '-'), TRIM('  x  '), LTRIM('xxy', 'x'), RTRIM('yxx', 'x')",
          "[[true,true,\"3\",\"a-b-\",\"x\",\"y\",\"y\"]]"},
+        {"SELECT PARSE_JSON('[123456789012345678901234567890]', wide_number_mode => 'round')",
+         "[[\"[1.2345678901234568e+29]\"]]"},
         /* ISO weeks and years; %j; FORMAT_DATE leaves time elements as they are */
         {"SELECT EXTRACT(ISOYEAR FROM DATE '2021-01-01'), EXTRACT(ISOWEEK FROM DATE '2021-01-01'), "
          "DATE_TRUNC(DATE '2021-01-03', ISOYEAR), DATE_DIFF(DATE '2024-01-08', DATE '2024-01-07', "
@@ -1164,6 +1166,10 @@ static void test_errors(void **state)
         {"SELECT CAST('2020-13-01' AS DATE)", "OUT_OF_RANGE: Invalid date: '2020-13-01'"},
         {"SELECT 'x' LIKE NULL",
          "INVALID_ARGUMENT: Operands of LIKE cannot be literal NULL [at 1:17]"},
+        {"SELECT UPPER(x => 'a')", "INVALID_ARGUMENT: Named argument `x` not found in signature "
+                                   "for call to function UPPER [at 1:19]"},
+        {"SELECT PARSE_JSON('1', wide_number_mode => 'bogus')",
+         "OUT_OF_RANGE: Invalid `wide_number_mode` specified for PARSE_JSON: bogus"},
         {"SELECT JSON '{\"k\": \"a\\nb\"}'", /* a raw newline inside a JSON string */
          "INVALID_ARGUMENT: Invalid JSON literal: \"{\"k\": \"a\nb\"}\" [at 1:8]"},
         {"SELECT SUM(x) FROM UNNEST([9223372036854775807, 1]) AS x",

@@ -1,7 +1,8 @@
 -- json_more: JSON columns and literals (a raw control character in a string is invalid JSON,
 -- as Spanner's parser says; cJSON let it through), JSON_VALUE/JSON_QUERY of a STRING that is
 -- not JSON (NULL), member access, the strict and LAX_ conversions, TO_JSON, JSON_OBJECT,
--- JSON_ARRAY, PARSE_JSON of a wide number (exact: refused)
+-- JSON_ARRAY, PARSE_JSON of a wide number (exact: refused; wide_number_mode => 'round': rounded),
+-- named arguments elsewhere refused
 -- ddl
 CREATE TABLE T (
   K INT64 NOT NULL,
@@ -28,3 +29,11 @@ SELECT JSON_VALUE(JSON '{"a": "\u00e9"}', '$.a'), TO_JSON_STRING(JSON '{"k": "é
 SELECT JSON_QUERY('{', '$'), JSON_VALUE('not json', '$.a');
 SELECT JSON '{"k": "a\nb"}';
 SELECT PARSE_JSON('"a\tb"');
+SELECT PARSE_JSON('{"a": 123456789012345678901234567890, "b": 1.5}', wide_number_mode => 'round'), PARSE_JSON('1', wide_number_mode => 'exact'), PARSE_JSON('[1, 2]', wide_number_mode => 'round');
+SELECT PARSE_JSON('1', wide_number_mode => 'bogus');
+SELECT PARSE_JSON('1', 'round');
+SELECT PARSE_JSON('1', mode => 'round');
+SELECT PARSE_JSON('123456789012345678901234567890', wide_number_mode => 'exact');
+SELECT PARSE_JSON('0.1000000000000000000000001', wide_number_mode => 'round'), PARSE_JSON('-99999999999999999999', wide_number_mode => 'round');
+SELECT UPPER(x => 'a');
+SELECT PARSE_JSON(NULL, wide_number_mode => 'round'), PARSE_JSON('1', wide_number_mode => NULL);
