@@ -1,0 +1,19 @@
+-- literals_setops: FLOAT64 literals meeting NUMERIC and FLOAT32 in CASE, COALESCE, IFNULL,
+-- NULLIF, typed arrays, IN and set operations (a literal-only SELECT of a set operation
+-- against a NUMERIC or FLOAT32 column is not coerced yet: left out)
+-- ddl
+CREATE TABLE T (
+  K INT64 NOT NULL,
+  N NUMERIC,
+  F FLOAT32,
+) PRIMARY KEY (K);
+-- dml
+INSERT INTO T (K, N, F) VALUES (1, 1.5, 0.5), (2, NULL, NULL);
+-- query
+SELECT 1 UNION ALL SELECT 2.5;
+SELECT K FROM T UNION DISTINCT SELECT 1.0 ORDER BY 1;
+SELECT [] UNION ALL SELECT [1];
+SELECT CASE WHEN K = 1 THEN N ELSE 9.75 END FROM T ORDER BY K;
+SELECT COALESCE(N, 0.5), IFNULL(F, 1.5), NULLIF(N, 1.5) FROM T ORDER BY K;
+SELECT ARRAY<NUMERIC>[1.25], ARRAY<FLOAT32>[0.1], [F, 0.1] FROM T WHERE K = 1;
+SELECT * FROM T WHERE N IN (1.5, 2) AND F = 0.5;
