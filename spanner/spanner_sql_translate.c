@@ -4746,16 +4746,37 @@ static enum em_code translate_select(struct translator *t, const struct scope *o
     return code;
 }
 
+/* The text of the FLOAT64 literal (or its negation) that column i of a plain SELECT is, or
+ * NULL: a set operation coerces it to the other side's NUMERIC or FLOAT32, as a literal. */
+static const char *literal_column(struct translator *t, const struct sp_query *q, int i)
+{
+    const struct sp_select *s = q->op == SP_SET_NONE ? q->select : NULL;
+    if (!s || s->as_struct || s->as_value || i >= s->nitems)
+        return NULL;
+    for (int k = 0; k <= i; k++)
+        if (s->items[k].star) /* columns no longer match items */
+            return NULL;
+    const struct sp_expr *e = s->items[i].expr;
+    bool negated = e->kind == SP_EXPR_UNARY && strcmp(e->name, "-") == 0;
+    if (negated)
+        e = e->args[0];
+    if (e->kind != SP_EXPR_LITERAL || e->lit != SP_TOK_FLOAT)
+        return NULL;
+    return negated ? sqlf(t, "-%s", e->text) : e->text;
+}
+
 /* Wraps one side of a set operation so its columns have the unified types. */
 static const char *set_operand(struct translator *t, const char *sql,
                                const struct sp_result_column *cols,
-                               const struct sp_result_column *want, int n)
+                               const struct sp_result_column *want, int n,
+                               const struct sp_query *side)
 {
     struct sp_buf buf = {0};
     sp_buf_puts(&buf, "SELECT ");
     for (int i = 0; i < n; i++) {
         struct frag f = typed(sqlf(t, "\"$c%d\"", i + 1), cols[i].type.code);
         f.type = cols[i].type;
+        f.float_literal = literal_column(t, side, i);
         enum em_code code;
         coerce_quiet(t, &f, &want[i].type, 0, 0, &code);
         sp_buf_printf(&buf, "%s%s AS \"$c%d\"", i ? ", " : "", f.sql ? f.sql : "NULL", i + 1);
@@ -4808,6 +4829,8 @@ static enum em_code translate_set_op(struct translator *t, const struct scope *o
         struct frag a = typed("", lcols[i].type.code), b = typed("", rcols[i].type.code);
         a.type = lcols[i].type;
         b.type = rcols[i].type;
+        a.float_literal = literal_column(t, q->left, i);
+        b.float_literal = literal_column(t, q->right, i);
         out[i].name = lcols[i].name;
         bool grouped = !q->all || q->op != SP_SET_UNION;
         if (!supertype(&a, &b, &out[i].type)) {
@@ -4823,8 +4846,8 @@ static enum em_code translate_set_op(struct translator *t, const struct scope *o
                            i + 1, name, q->all ? "ALL" : "DISTINCT",
                            sp_type_code_name(out[i].type.code));
     }
-    lsql = set_operand(t, lsql, lcols, out, nl);
-    rsql = set_operand(t, rsql, rcols, out, nl);
+    lsql = set_operand(t, lsql, lcols, out, nl, q->left);
+    rsql = set_operand(t, rsql, rcols, out, nl, q->right);
     struct sp_buf buf = {0};
     if (q->all && q->op != SP_SET_UNION)
         bag_set_op(t, &buf, name, lsql, rsql, nl);
