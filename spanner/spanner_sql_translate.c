@@ -2161,10 +2161,10 @@ static enum em_code fn_length(struct translator *t, const struct sp_expr *e, str
     if (want_text(t, e, a, 1, &code))
         return t->st->code;
     /* SQLite's length() counts characters of TEXT and bytes of a BLOB, as GoogleSQL does */
-    if (strcmp(e->name, "BYTE_LENGTH") == 0 && code == SP_TYPE_STRING)
+    bool bytes = strcmp(e->name, "BYTE_LENGTH") == 0 || strcmp(e->name, "OCTET_LENGTH") == 0;
+    if (bytes && code == SP_TYPE_STRING)
         return result(t, out, sqlf(t, "length(CAST(%s AS BLOB))", a[0].sql), SP_TYPE_INT64);
-    if (strcmp(e->name, "LENGTH") != 0 && strcmp(e->name, "BYTE_LENGTH") != 0 &&
-        code != SP_TYPE_STRING)
+    if (strcmp(e->name, "LENGTH") != 0 && !bytes && code != SP_TYPE_STRING)
         return no_signature(t, e, "function CHAR_LENGTH", a, 1);
     return result(t, out, sqlf(t, "length(%s)", a[0].sql), SP_TYPE_INT64);
 }
@@ -3478,6 +3478,7 @@ static const struct fn_def functions[] = {
     {"CHAR_LENGTH", 1, 1, false, fn_length},
     {"CHARACTER_LENGTH", 1, 1, false, fn_length},
     {"BYTE_LENGTH", 1, 1, false, fn_length},
+    {"OCTET_LENGTH", 1, 1, false, fn_length}, /* BYTE_LENGTH's alias */
     {"LOWER", 1, 1, false, fn_case_map},
     {"NORMALIZE", 1, 2, false, fn_normalize},
     {"NORMALIZE_AND_CASEFOLD", 1, 2, false, fn_normalize},
