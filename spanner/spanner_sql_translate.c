@@ -4335,7 +4335,29 @@ struct select_output {
     int ncols, cap;
     const struct sp_expr **exprs; /* the expression of each column (NULL for a star) */
     const char **aliases;         /* the explicit alias of each column, or NULL */
+    bool distinct;                /* SELECT DISTINCT: ORDER BY sees only these columns */
 };
+
+/* After SELECT DISTINCT an ORDER BY expression may read only the selected columns: the
+ * first column reference of e (outside subqueries) that names none of them, or NULL. */
+static const struct sp_expr *hidden_after_distinct(const struct sp_expr *e,
+                                                   const struct select_output *o)
+{
+    if (!e)
+        return NULL;
+    if (e->kind == SP_EXPR_COLUMN) {
+        for (int i = 0; i < o->ncols; i++)
+            if (o->cols[i].name && strcasecmp(o->cols[i].name, e->name) == 0)
+                return NULL;
+        return e;
+    }
+    for (int i = 0; i < e->nargs; i++) {
+        const struct sp_expr *hidden = hidden_after_distinct(e->args[i], o);
+        if (hidden)
+            return hidden;
+    }
+    return NULL;
+}
 
 static enum em_code add_output(struct translator *t, struct select_output *o, const char *sql,
                                const char *name, const struct sp_type *type,
@@ -4556,6 +4578,12 @@ static enum em_code order_item_sql(struct translator *t, const struct scope *sco
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
                        "ORDER BY after a set operation must reference a column of the result "
                        "by name or number");
+    const struct sp_expr *hidden = o->distinct ? hidden_after_distinct(e, o) : NULL;
+    if (hidden)
+        return FAIL_AT(t, hidden, EM_INVALID_ARGUMENT,
+                       "ORDER BY clause expression references column %s which is not visible "
+                       "after SELECT DISTINCT",
+                       hidden->name);
     struct frag f;
     if (expr(t, scope, e, &f))
         return t->st->code;
@@ -4675,7 +4703,7 @@ static enum em_code translate_select(struct translator *t, const struct scope *o
 {
     struct scope *scope = sp_arena_alloc(t->arena, sizeof(*scope));
     struct sp_buf from = {0}, tail = {0};
-    struct select_output o = {0};
+    struct select_output o = {.distinct = s->distinct};
     if (!scope)
         return EM_FAIL_OOM(t->st);
     scope->outer = outer;

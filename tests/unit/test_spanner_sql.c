@@ -1166,6 +1166,9 @@ static void test_errors(void **state)
         {"SELECT CAST('2020-13-01' AS DATE)", "OUT_OF_RANGE: Invalid date: '2020-13-01'"},
         {"SELECT 'x' LIKE NULL",
          "INVALID_ARGUMENT: Operands of LIKE cannot be literal NULL [at 1:17]"},
+        {"SELECT DISTINCT x FROM UNNEST([1, 2]) AS x WITH OFFSET o ORDER BY o",
+         "INVALID_ARGUMENT: ORDER BY clause expression references column o which is not visible "
+         "after SELECT DISTINCT [at 1:67]"},
         {"SELECT UPPER(x => 'a')", "INVALID_ARGUMENT: Named argument `x` not found in signature "
                                    "for call to function UPPER [at 1:19]"},
         {"SELECT PARSE_JSON('1', wide_number_mode => 'bogus')",
