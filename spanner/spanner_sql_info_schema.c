@@ -336,6 +336,110 @@ static void table_constraints_rows(const struct sp_schema *schema, struct rows *
     }
 }
 
+/* A constraint's catalog (''), schema (its table's) and name. */
+static void put_constraint(struct rows *r, const char *table, const char *name)
+{
+    const char *base = base_name(table);
+    char schema[300] = "";
+    if (table && base > table)
+        snprintf(schema, sizeof(schema), "%.*s", (int)(base - table - 1), table);
+    put_text(r, "");
+    put_text(r, schema);
+    put_text(r, name);
+}
+
+/* CHECK_CONSTRAINTS: the named CHECKs and the NOT NULLs Spanner names CK_IS_NOT_NULL_. */
+static void check_constraints_rows(const struct sp_schema *schema, struct rows *r)
+{
+    char name[300], clause[300];
+    for (int i = 0; i < schema->ntables; i++) {
+        const struct sp_table *t = schema->tables[i];
+        if (!shown(r, SP_ON_TABLE, t->name, NULL))
+            continue;
+        for (int k = 0; k < t->ncolumns; k++) {
+            if (!t->columns[k].not_null)
+                continue;
+            snprintf(name, sizeof(name), "CK_IS_NOT_NULL_%s_%s", base_name(t->name),
+                     t->columns[k].name);
+            snprintf(clause, sizeof(clause), "%s IS NOT NULL", t->columns[k].name);
+            put_constraint(r, t->name, name);
+            put_text(r, clause);
+            put_text(r, "COMMITTED");
+        }
+        for (int k = 0; k < t->nchecks; k++) {
+            if (!t->checks[k].name)
+                continue;
+            put_constraint(r, t->name, t->checks[k].name);
+            put_text(r, t->checks[k].text);
+            put_text(r, "COMMITTED");
+        }
+    }
+}
+
+/* Whether columns are table's primary key, in order. */
+static bool is_primary_key(const struct sp_table *table, const char **columns, int n)
+{
+    if (!table || table->nkey != n)
+        return false;
+    for (int k = 0; k < n; k++)
+        if (strcasecmp(table->key[k].column, columns[k]) != 0)
+            return false;
+    return true;
+}
+
+/* REFERENTIAL_CONSTRAINTS: the named foreign keys, with the referenced table's primary key
+ * as their unique constraint. */
+static void referential_constraints_rows(const struct sp_schema *schema, struct rows *r)
+{
+    char unique[300];
+    for (int i = 0; i < schema->ntables; i++) {
+        const struct sp_table *t = schema->tables[i];
+        for (int k = 0; t && k < t->nfks && shown(r, SP_ON_TABLE, t->name, NULL); k++) {
+            const struct sp_foreign_key *fk = &t->fks[k];
+            if (!fk->name)
+                continue;
+            const struct sp_table *ref = sp_schema_table(schema, fk->ref_table);
+            snprintf(unique, sizeof(unique), "PK_%s", base_name(fk->ref_table));
+            put_constraint(r, t->name, fk->name);
+            put_constraint(r, fk->ref_table,
+                           is_primary_key(ref, fk->ref_columns, fk->ncolumns) ? unique : NULL);
+            put_text(r, "SIMPLE");
+            put_text(r, "NO ACTION");
+            put_text(r, fk->cascade ? "CASCADE" : "NO ACTION");
+            put_text(r, "COMMITTED");
+        }
+    }
+}
+
+/* KEY_COLUMN_USAGE: the columns of each primary key and of each named foreign key. */
+static void key_column_usage_rows(const struct sp_schema *schema, struct rows *r)
+{
+    char name[300];
+    for (int i = 0; i < schema->ntables; i++) {
+        const struct sp_table *t = schema->tables[i];
+        if (!shown(r, SP_ON_TABLE, t->name, NULL))
+            continue;
+        snprintf(name, sizeof(name), "PK_%s", base_name(t->name));
+        for (int k = 0; k < t->nkey; k++) {
+            put_constraint(r, t->name, name);
+            put_table(r, t->name);
+            put_text(r, t->key[k].column);
+            put_int(r, k + 1);
+            put_text(r, NULL);
+        }
+        for (int k = 0; k < t->nfks; k++) {
+            const struct sp_foreign_key *fk = &t->fks[k];
+            for (int c = 0; fk->name && c < fk->ncolumns; c++) {
+                put_constraint(r, t->name, fk->name);
+                put_table(r, t->name);
+                put_text(r, fk->columns[c]);
+                put_int(r, c + 1);
+                put_int(r, c + 1);
+            }
+        }
+    }
+}
+
 static void sequences_rows(const struct sp_schema *schema, struct rows *r)
 {
     for (int i = 0; i < schema->nsequences; i++) {
@@ -563,6 +667,28 @@ static const struct view_column table_constraints_cols[] = {
     {"CONSTRAINT_TYPE", S},    {"IS_DEFERRABLE", S},
     {"INITIALLY_DEFERRED", S}, {"ENFORCED", S}};
 
+static const struct view_column check_constraints_cols[] = {{"CONSTRAINT_CATALOG", S},
+                                                            {"CONSTRAINT_SCHEMA", S},
+                                                            {"CONSTRAINT_NAME", S},
+                                                            {"CHECK_CLAUSE", S},
+                                                            {"SPANNER_STATE", S}};
+
+static const struct view_column referential_constraints_cols[] = {{"CONSTRAINT_CATALOG", S},
+                                                                  {"CONSTRAINT_SCHEMA", S},
+                                                                  {"CONSTRAINT_NAME", S},
+                                                                  {"UNIQUE_CONSTRAINT_CATALOG", S},
+                                                                  {"UNIQUE_CONSTRAINT_SCHEMA", S},
+                                                                  {"UNIQUE_CONSTRAINT_NAME", S},
+                                                                  {"MATCH_OPTION", S},
+                                                                  {"UPDATE_RULE", S},
+                                                                  {"DELETE_RULE", S},
+                                                                  {"SPANNER_STATE", S}};
+
+static const struct view_column key_column_usage_cols[] = {
+    {"CONSTRAINT_CATALOG", S}, {"CONSTRAINT_SCHEMA", S}, {"CONSTRAINT_NAME", S},
+    {"TABLE_CATALOG", S},      {"TABLE_SCHEMA", S},      {"TABLE_NAME", S},
+    {"COLUMN_NAME", S},        {"ORDINAL_POSITION", I},  {"POSITION_IN_UNIQUE_CONSTRAINT", I}};
+
 static const struct view_column sequences_cols[] = {
     {"CATALOG", S}, {"SCHEMA", S}, {"NAME", S}, {"DATA_TYPE", S}};
 
@@ -640,6 +766,9 @@ static const struct info_view {
     VIEW("INDEXES", indexes_cols, indexes_rows),
     VIEW("INDEX_COLUMNS", index_columns_cols, index_columns_rows),
     VIEW("TABLE_CONSTRAINTS", table_constraints_cols, table_constraints_rows),
+    VIEW("CHECK_CONSTRAINTS", check_constraints_cols, check_constraints_rows),
+    VIEW("REFERENTIAL_CONSTRAINTS", referential_constraints_cols, referential_constraints_rows),
+    VIEW("KEY_COLUMN_USAGE", key_column_usage_cols, key_column_usage_rows),
     VIEW("SEQUENCES", sequences_cols, sequences_rows),
     VIEW("SEQUENCE_OPTIONS", sequence_options_cols, sequence_options_rows),
     VIEW("TABLE_SYNONYMS", table_synonyms_cols, table_synonyms_rows),

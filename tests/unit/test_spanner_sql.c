@@ -582,6 +582,13 @@ static void test_information_schema(void **state)
          "WHERE TABLE_NAME = 'Albums' ORDER BY 1",
          "[[\"CK_IS_NOT_NULL_Albums_AlbumId\",\"CHECK\"],[\"CK_IS_NOT_NULL_Albums_SingerId\","
          "\"CHECK\"],[\"CK_IS_NOT_NULL_Albums_Title\",\"CHECK\"],[\"PK_Albums\",\"PRIMARY KEY\"]]"},
+        {"SELECT CONSTRAINT_NAME, COLUMN_NAME, ORDINAL_POSITION FROM "
+         "INFORMATION_SCHEMA.KEY_COLUMN_USAGE WHERE TABLE_NAME = 'Albums' ORDER BY 3",
+         "[[\"PK_Albums\",\"SingerId\",\"1\"],[\"PK_Albums\",\"AlbumId\",\"2\"]]"},
+        {"SELECT CHECK_CLAUSE FROM INFORMATION_SCHEMA.CHECK_CONSTRAINTS "
+         "WHERE CONSTRAINT_NAME = 'CK_IS_NOT_NULL_Albums_Title'",
+         "[[\"Title IS NOT NULL\"]]"},
+        {"SELECT COUNT(*) FROM INFORMATION_SCHEMA.REFERENTIAL_CONSTRAINTS", "[[\"0\"]]"},
         {"SELECT SCHEMA_NAME FROM INFORMATION_SCHEMA.SCHEMATA ORDER BY 1",
          "[[\"\"],[\"INFORMATION_SCHEMA\"],[\"SPANNER_SYS\"]]"},
         {"SELECT t.TABLE_NAME, COUNT(c.COLUMN_NAME) FROM INFORMATION_SCHEMA.TABLES t "
