@@ -294,8 +294,8 @@ static void index_columns_rows(const struct sp_schema *schema, struct rows *r)
     }
 }
 
-/* A constraint named in its table's schema (PK_T for sch.T: CONSTRAINT_SCHEMA sch). */
-static void constraint_row(struct rows *r, const char *name, const char *table, const char *type)
+/* A constraint's catalog (''), schema (its table's) and name. */
+static void put_constraint(struct rows *r, const char *table, const char *name)
 {
     const char *base = base_name(table);
     char schema[300] = "";
@@ -304,6 +304,18 @@ static void constraint_row(struct rows *r, const char *name, const char *table, 
     put_text(r, "");
     put_text(r, schema);
     put_text(r, name);
+}
+
+/* The name Spanner gives column k's NOT NULL: CK_IS_NOT_NULL_<table>_<column>. */
+static void not_null_name(const struct sp_table *t, int k, char *out, size_t size)
+{
+    snprintf(out, size, "CK_IS_NOT_NULL_%s_%s", base_name(t->name), t->columns[k].name);
+}
+
+/* A constraint named in its table's schema (PK_T for sch.T: CONSTRAINT_SCHEMA sch). */
+static void constraint_row(struct rows *r, const char *name, const char *table, const char *type)
+{
+    put_constraint(r, table, name);
     put_table(r, table);
     put_text(r, type);
     put_text(r, "NO");
@@ -323,8 +335,7 @@ static void table_constraints_rows(const struct sp_schema *schema, struct rows *
         for (int k = 0; k < t->ncolumns; k++) {
             if (!t->columns[k].not_null)
                 continue;
-            snprintf(name, sizeof(name), "CK_IS_NOT_NULL_%s_%s", base_name(t->name),
-                     t->columns[k].name);
+            not_null_name(t, k, name, sizeof(name));
             constraint_row(r, name, t->name, "CHECK");
         }
         for (int k = 0; k < t->nchecks; k++)
@@ -334,18 +345,6 @@ static void table_constraints_rows(const struct sp_schema *schema, struct rows *
             if (t->fks[k].name)
                 constraint_row(r, t->fks[k].name, t->name, "FOREIGN KEY");
     }
-}
-
-/* A constraint's catalog (''), schema (its table's) and name. */
-static void put_constraint(struct rows *r, const char *table, const char *name)
-{
-    const char *base = base_name(table);
-    char schema[300] = "";
-    if (table && base > table)
-        snprintf(schema, sizeof(schema), "%.*s", (int)(base - table - 1), table);
-    put_text(r, "");
-    put_text(r, schema);
-    put_text(r, name);
 }
 
 /* CHECK_CONSTRAINTS: the named CHECKs and the NOT NULLs Spanner names CK_IS_NOT_NULL_. */
@@ -359,8 +358,7 @@ static void check_constraints_rows(const struct sp_schema *schema, struct rows *
         for (int k = 0; k < t->ncolumns; k++) {
             if (!t->columns[k].not_null)
                 continue;
-            snprintf(name, sizeof(name), "CK_IS_NOT_NULL_%s_%s", base_name(t->name),
-                     t->columns[k].name);
+            not_null_name(t, k, name, sizeof(name));
             snprintf(clause, sizeof(clause), "%s IS NOT NULL", t->columns[k].name);
             put_constraint(r, t->name, name);
             put_text(r, clause);
