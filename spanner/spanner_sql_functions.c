@@ -2237,7 +2237,8 @@ enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st)
                        "The expression of a generated column must be deterministic: it calls a "
                        "function whose result can change (CURRENT_TIMESTAMP, GENERATE_UUID, ...).");
     if (strcmp(message, "integer overflow") == 0)
-        return EM_FAIL(st, EM_OUT_OF_RANGE, "int64 overflow in SUM");
+        return EM_FAIL(st, EM_OUT_OF_RANGE,
+                       "int64 overflow"); /* SQLite's own integer arithmetic, if any reaches it */
     if ((rc & 0xFF) == SQLITE_TOOBIG)
         return EM_FAIL(st, EM_OUT_OF_RANGE,
                        "A value or a row the statement builds is larger than %d MiB, the most the "

@@ -19,8 +19,6 @@
 #include "spanner_sql_mem.h"
 #include "spanner_value.h"
 
-#include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
