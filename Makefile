@@ -173,24 +173,18 @@ fuzz:
 	    $$(pkg-config --cflags $(PKGS)) -o build/fuzz/$$name $$src $(FUZZ_LIBS) \
 	    $$(pkg-config --libs $(PKGS)) $(NOPC_LIBS) -pthread -lm -lstdc++; done
 
-# --- the differential SQL test: tests/spanner/sql_corpus/*.sql run through our SQL layer
-# (the tool tests/tools/spanner_sql_run.c) and through Google's Spanner emulator, results
-# compared row by row (skipped, loudly, when Google's emulator is not installed) ---
-SQL_RUN := $(BUILD)/tools/spanner_sql_run
-
-$(SQL_RUN): $(call obj,tests/tools/spanner_sql_run.c) $(UNIT_LIBS)
-	@mkdir -p $(dir $@)
-	$(call run,LD $@,$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS))
-
-sql-diff: $(SQL_RUN)
-	SQL_RUN=$(abspath $(SQL_RUN)) tests/spanner/sql_diff.sh
+# --- the differential SQL test: tests/spanner/sql_corpus/*.sql run through our stack's
+# executeSql and through Google's Spanner emulator's, results compared row by row (skipped,
+# loudly, when Google's emulator is not installed) ---
+sql-diff: all
+	BIN_DIR=$(abspath $(BIN)) tests/spanner/sql_diff.sh
 
 # --- integration tests: real processes on loopback, driven by curl and gcloud ---
 integ: all
 	BIN_DIR=$(abspath $(BIN)) tests/integ/run-all
 
 # every binary the tests need, built in parallel before the tests run in order
-test-bins: all $(UNIT_BIN) $(FUZZ_REPLAY) $(SQL_RUN)
+test-bins: all $(UNIT_BIN) $(FUZZ_REPLAY)
 
 test:
 	@status=0; $(MAKE) -j$(NPROC) test-bins || status=1; \

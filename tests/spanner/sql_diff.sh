@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # sql_diff: the differential SQL test. Every corpus file (tests/spanner/sql_corpus/*.sql)
 # is a database: its DDL, then DML and queries run in order, against ours and against
-# Google's Spanner emulator (its REST gateway), and the results are compared statement by
-# statement: column names and types, then the rows in Spanner's JSON encoding (in order
-# when the statement has an ORDER BY, as multisets otherwise); DML by rows modified; an
-# error by its code (the messages are not compared).
+# Google's Spanner emulator (its REST gateway), both through executeSql over HTTP, and the
+# results are compared statement by statement: column names and types, then the rows in
+# Spanner's JSON encoding (in order when the statement has an ORDER BY, as multisets
+# otherwise); DML by rows modified; an error by its code (the messages are not compared).
 #
-#   SQL_RUN=build/release/tools/spanner_sql_run tests/spanner/sql_diff.sh [corpus.sql ...]
+#   BIN_DIR=bin tests/spanner/sql_diff.sh [corpus.sql ...]
 #
-# Our side runs the SQL layer in process (SQL_RUN reads the plan on stdin). Switching it to
-# our executeSql over HTTP, once the data plane serves it, is one line: make run_ours call
-# `run_http "$SPANNER_URL/v1" <<<"$plan"` with a started stack (see run_ours).
+# Ours is a stack started from BIN_DIR (--ephemeral, a free port base), Google's emulator
+# its gateway_main; both are stopped at the end.
 #
 # Corpus format: lines "-- ddl", "-- dml", "-- query" start a section; statements end with
-# ";" at the end of a line; other "-- " lines are comments. Where Google's emulator is
+# ";" at the end of a line; other "-- " lines are comments. A statement with parameters is
+# preceded by "-- params: <JSON>", an object merged into its executeSql request, such as
+# {"params": {"n": "5"}, "paramTypes": {"n": {"code": "INT64"}}}. Where Google's emulator is
 # wrong, the statement is preceded by "-- google-emulator-wrong: <why>" and
 # "-- expect: <the line Spanner answers>", and ours is checked against that instead.
 #
@@ -25,10 +26,14 @@ set -uo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 name=test_spanner_sql_diff
-SQL_RUN="${SQL_RUN:-$here/../../build/release/tools/spanner_sql_run}"
+BIN_DIR="${BIN_DIR:-$here/../../bin}"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/sql-diff.XXXXXX")"
 google_pid=""
+ours_pid=""
 cleanup() {
+    if [[ -n "$ours_pid" ]]; then
+        kill "$ours_pid" 2>/dev/null && wait "$ours_pid" 2>/dev/null
+    fi
     if [[ -n "$google_pid" ]]; then
         local children
         children=$(pgrep -P "$google_pid") # the gateway's emulator_main would outlive it
@@ -39,16 +44,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# parse_corpus FILE: the plan {"ddl": [...], "steps": [{kind, sql, note, expect}]}.
+# parse_corpus FILE: the plan {"ddl": [...], "steps": [{kind, sql, note, expect, params}]}.
 parse_corpus() {
     awk '
         function flush() {
-            if (sql != "") { gsub(/\t/, " ", sql); print section "\t" note "\t" expect "\t" sql }
-            sql = ""; note = ""; expect = ""
+            if (sql != "") {
+                gsub(/\t/, " ", sql)
+                print section "\t" note "\t" expect "\t" params "\t" sql
+            }
+            sql = ""; note = ""; expect = ""; params = ""
         }
         /^-- (ddl|dml|query)[ \t]*$/ { flush(); section = $2; next }
         /^-- google-emulator-wrong: / { note = substr($0, 27); next }
         /^-- expect: / { expect = substr($0, 12); next }
+        /^-- params: / { params = substr($0, 12); gsub(/\t/, " ", params); next }
         /^--/ || /^[ \t]*$/ { next }
         {
             line = $0
@@ -56,16 +65,13 @@ parse_corpus() {
             if (line ~ /;[ \t]*$/) { sub(/;[ \t]*$/, "", sql); flush() }
         }
         END { flush() }
-    ' "$1" | jq -Rn '[inputs | split("\t") | {kind: .[0], note: .[1], expect: .[2], sql: .[3]}]
+    ' "$1" | jq -Rn '[inputs | split("\t")
+            | {kind: .[0], note: .[1], expect: .[2], params: ((.[3] | select(. != "") | fromjson) // {}),
+               sql: .[4]}]
         | {ddl: [.[] | select(.kind == "ddl") | .sql], steps: [.[] | select(.kind != "ddl")]}'
 }
 
-# run_ours: the plan on stdin through our SQL layer; one result line per step.
-run_ours() {
-    "$SQL_RUN"
-}
-
-# ---- Google's emulator (or any Spanner REST endpoint) ----
+# ---- a Spanner REST endpoint: ours or Google's emulator ----
 
 # http METHOD URL [BODY]: the response body on stdout.
 http() {
@@ -104,12 +110,12 @@ answer() {
 run_http() {
     local base="$1" plan db session tx kind body
     plan="$(cat)"
-    db="projects/diff/instances/diff/databases/d$((RANDOM % 90000 + 10000))"
-    http POST "$base/projects/diff/instances" \
-        '{"instanceId":"diff","instance":{"config":"projects/diff/instanceConfigs/emulator-config","displayName":"diff","nodeCount":1}}' >/dev/null
+    db="projects/diff-project/instances/diff/databases/d$((RANDOM % 90000 + 10000))"
+    http POST "$base/projects/diff-project/instances" \
+        '{"instanceId":"diff","instance":{"config":"projects/diff-project/instanceConfigs/emulator-config","displayName":"diff","nodeCount":1}}' >/dev/null
     body="$(jq -c --arg id "${db##*/}" '{createStatement: ("CREATE DATABASE `" + $id + "`"),
         extraStatements: .ddl}' <<<"$plan")"
-    http POST "$base/projects/diff/instances/diff/databases" "$body" >"$tmp/create.json"
+    http POST "$base/projects/diff-project/instances/diff/databases" "$body" >"$tmp/create.json"
     for _ in $(seq 100); do
         http GET "$base/$db" | grep -q '"READY"' && break
         sleep 0.1
@@ -119,7 +125,7 @@ run_http() {
         echo "sql_diff: no database at $base: $(cat "$tmp/create.json")" >&2
         return 1
     fi
-    jq -r '.steps[] | [.kind, ({sql} | tojson)] | @tsv' <<<"$plan" |
+    jq -r '.steps[] | [.kind, ({sql} + .params | tojson)] | @tsv' <<<"$plan" |
         while IFS=$'\t' read -r kind body; do
             body="${body//\\\\/\\}" # @tsv doubled the backslashes of the JSON text
             if [[ "$kind" == dml ]]; then
@@ -134,23 +140,49 @@ run_http() {
         done | to_lines
 }
 
+# free_ports N: the first of N consecutive free ports (below 32768).
+free_ports() {
+    local port i busy
+    for _ in $(seq 20); do
+        port=$((20000 + RANDOM % 12000))
+        busy=0
+        for ((i = 0; i < $1; i++)); do
+            (: </dev/tcp/127.0.0.1/$((port + i))) 2>/dev/null && { busy=1; break; }
+        done
+        (( busy )) || { echo "$port"; return 0; }
+    done
+    return 1
+}
+
+# start_ours: our stack from BIN_DIR on free ports, data in memory; sets OURS_URL.
+start_ours() {
+    local base
+    base="$(free_ports 6)" || return 1
+    "$BIN_DIR/emulator" --ephemeral --port-base "$base" >"$tmp/ours.log" 2>&1 &
+    ours_pid=$!
+    OURS_URL="http://127.0.0.1:$((base + 4))/v1"
+    for _ in $(seq 150); do
+        curl -sf "http://127.0.0.1:$base/emulator/v1/status" 2>/dev/null |
+            jq -e 'all(.services[]; .healthy)' >/dev/null && return 0
+        sleep 0.1
+    done
+    echo "sql_diff: our stack did not start: $(tail -n 5 "$tmp/ours.log")" >&2
+    return 1
+}
+
 # start_google: Google's emulator on free ports; sets GOOGLE_URL.
 start_google() {
     local sdk gateway port
     sdk="$(gcloud info --format='value(installation.sdk_root)' 2>/dev/null)"
     gateway="$sdk/bin/cloud_spanner_emulator/gateway_main"
     [[ -x "$gateway" ]] || return 1
-    for _ in $(seq 20); do
-        port=$((20000 + RANDOM % 12000))
-        (: </dev/tcp/127.0.0.1/$port) 2>/dev/null || (: </dev/tcp/127.0.0.1/$((port + 1))) \
-            2>/dev/null || break
-    done
+    port="$(free_ports 2)" || return 1
     "$gateway" --hostname 127.0.0.1 --grpc_port "$((port + 1))" --http_port "$port" \
         >"$tmp/google.log" 2>&1 &
     google_pid=$!
     GOOGLE_URL="http://127.0.0.1:$port/v1"
     for _ in $(seq 150); do
-        curl -sf "$GOOGLE_URL/projects/diff/instanceConfigs" >/dev/null 2>&1 && return 0
+        curl -sf "$GOOGLE_URL/projects/diff-project/instanceConfigs" >/dev/null 2>&1 && return 0
         sleep 0.2
     done
     echo "sql_diff: Google's emulator did not start: $(tail -n 5 "$tmp/google.log")" >&2
@@ -163,31 +195,33 @@ checks=0
 failures=0
 
 # compare FILE PLAN OURS GOOGLE: one line per step, "ok|FAIL<TAB>#n: sql<TAB>details".
-# Error messages are not compared; rows are sorted unless the statement has an ORDER BY.
+# Error messages are not compared (a failure shows them); rows are sorted unless the
+# statement has an ORDER BY.
 compare() {
     jq -rn --arg file "${1##*/}" --argjson plan "$2" --slurpfile ours "$3" \
         --slurpfile google "$4" '
-        def norm($sql): del(.message)
-            | if .rows and (($sql | ascii_upcase | contains("ORDER BY")) | not)
+        def norm($sql): if .rows and (($sql | ascii_upcase | contains("ORDER BY")) | not)
               then .rows |= sort else . end;
         range(0; $plan.steps | length) as $i | $plan.steps[$i] as $s
         | ($ours[$i] // {error: "NO_ANSWER"} | norm($s.sql)) as $got
         | (if $s.note != "" then ($s.expect | fromjson) else ($google[$i] // {error: "NO_ANSWER"})
            end | norm($s.sql)) as $want
-        | [if $got == $want and $got.error != "NO_ANSWER" then "ok" else "FAIL" end, "\($file) #\($i + 1): \($s.sql)",
+        | [if ($got | del(.message)) == ($want | del(.message)) and $got.error != "NO_ANSWER"
+           then "ok" else "FAIL" end, "\($file) #\($i + 1): \($s.sql)",
            (if $s.note != "" then "(Google'"'"'s emulator is wrong here: \($s.note)) "
             else "" end) + "expected: \($want | tojson)", "ours:     \($got | tojson)"]
         | @tsv'
 }
 
-checks=0
-failures=0
-
 compare_file() {
     local file="$1" plan result title want got
-    plan="$(parse_corpus "$file")" || return
     checks=$((checks + 1))
-    if ! run_ours <<<"$plan" >"$tmp/ours.jsonl" ||
+    if ! plan="$(parse_corpus "$file")"; then
+        failures=$((failures + 1))
+        echo "FAIL ${file##*/}: the corpus file could not be read (above)"
+        return
+    fi
+    if ! run_http "$OURS_URL" <<<"$plan" >"$tmp/ours.jsonl" ||
         ! run_http "$GOOGLE_URL" <<<"$plan" >"$tmp/google.jsonl"; then
         failures=$((failures + 1))
         echo "FAIL ${file##*/}: its schema could not be built (above)"
@@ -204,14 +238,15 @@ compare_file() {
     done < <(compare "$file" "$plan" "$tmp/ours.jsonl" "$tmp/google.jsonl")
 }
 
-if [[ ! -x "$SQL_RUN" ]]; then
-    echo "sql_diff: $SQL_RUN is not built (make sql-diff builds it)" >&2
+if [[ ! -x "$BIN_DIR/emulator" ]]; then
+    echo "sql_diff: $BIN_DIR/emulator is not built (make sql-diff builds it)" >&2
     exit 1
 fi
 if ! start_google; then
     echo "SKIPPING $name: Google's Spanner emulator (gcloud's cloud_spanner_emulator/gateway_main) is not installed or did not start"
     exit 0
 fi
+start_ours || exit 1
 files=("$@")
 (( ${#files[@]} )) || files=("$here"/sql_corpus/*.sql)
 for file in "${files[@]}"; do
