@@ -11,9 +11,9 @@
  *   FLOAT64/32 a number, or a string of one -> number ("NaN", "Infinity" kept as text)
  *   NUMERIC   a number or a string of one -> decimal string
  *   BOOL      true/false, or the strings "true"/"false"
- *   TIMESTAMP RFC 3339 text;  DATE: "YYYY-MM-DD";  BYTES: a string's bytes (base64)
- *   JSON      any value, as its compact JSON text
- *   ARRAY<T>  a list, each item as T;  null: NULL for any type
+ *   TIMESTAMP RFC 3339 text -> the same instant in UTC ("Z");  DATE: "YYYY-MM-DD";  BYTES: a
+ * string's bytes (base64) JSON      any value, as its compact JSON text ARRAY<T>  a list, each item
+ * as T;  null: NULL for any type
  */
 #include "runner_sinks.h"
 
@@ -106,9 +106,11 @@ static cJSON *to_string(const cJSON *value)
 static cJSON *to_timestamp(const cJSON *value)
 {
     int64_t ns;
+    char utc[EM_TIME_TEXT_MAX];
     if (!cJSON_IsString(value) || !em_time_parse(value->valuestring, &ns))
         return NULL;
-    return cJSON_CreateString(value->valuestring);
+    em_time_format(ns, utc); /* Spanner takes only UTC ("...Z") */
+    return cJSON_CreateString(utc);
 }
 
 static cJSON *to_date(const cJSON *value)

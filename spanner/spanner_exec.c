@@ -275,7 +275,9 @@ static enum em_code bind_params(sqlite3_stmt *stmt, const struct sp_translation 
         if (!value)
             return EM_FAIL(st, EM_INVALID_ARGUMENT, "No parameter found for binding: %s", p->name);
         struct sp_stored stored = {0};
-        if (sp_value_from_json(&p->type, value, p->name, &stored, st))
+        char what[192]; /* a longer name is cut short in the message */
+        snprintf(what, sizeof(what), "bind parameter %s", p->name);
+        if (sp_value_from_json(&p->type, value, what, &stored, st))
             return st->code;
         int rc = sp_stored_bind(stmt, i + 1, &stored);
         sp_stored_clear(&stored);
@@ -1165,6 +1167,24 @@ struct commit_job {
     struct touched touched;
 };
 
+/* A mutation's values are bound as @v0, @v1...: a value its column's type refuses is named
+ * by that column, as Spanner names it ("Invalid value for column C in table T: Expected
+ * INT64."), and fails the commit's precondition. */
+static void name_bad_column(const struct mutation *m, struct em_status *st)
+{
+    static const char prefix[] = "Invalid value for bind parameter v";
+    char *end;
+    if (strncmp(st->message, prefix, sizeof(prefix) - 1) != 0)
+        return;
+    long i = strtol(st->message + sizeof(prefix) - 1, &end, 10);
+    if (i < 0 || i >= m->ncols || strncmp(end, ": ", 2) != 0)
+        return;
+    char expected[sizeof(st->message)];
+    snprintf(expected, sizeof(expected), "%s", end + 2);
+    EM_FAIL(st, EM_FAILED_PRECONDITION, "Invalid value for column %s in table %s: %s",
+            m->cols[i]->name, m->table->name, expected);
+}
+
 /* Runs a statement of a mutation; *changed receives its row count (or rows, for a query). */
 static enum em_code run_write(struct sp_job_ctx *ctx, struct commit_job *j, struct sp_buf *gsql,
                               const struct mutation *m, const cJSON *params, int64_t *changed,
@@ -1177,8 +1197,10 @@ static enum em_code run_write(struct sp_job_ctx *ctx, struct commit_job *j, stru
     enum em_code code = run_statement(ctx, &s, RUN_DML, &r, &j->touched, st);
     if (!code)
         *changed = r.dml ? r.row_count : cJSON_GetArraySize(r.rows);
+    else if (code == EM_INVALID_ARGUMENT)
+        name_bad_column(m, st);
     sp_result_clear(&r);
-    return code;
+    return code ? st->code : EM_OK;
 }
 
 static enum em_code write_row(struct sp_job_ctx *ctx, struct commit_job *j,

@@ -1402,18 +1402,17 @@ static void fn_check_length(sqlite3_context *ctx, int argc, sqlite3_value **argv
     sqlite3_result_value(ctx, v);
 }
 
-static void fn_check_nonnegative(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* sp_check_limit(n): a LIMIT or OFFSET given by a parameter, checked as the query runs. */
+static void fn_check_limit(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
     if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-        SP_FN_ERROR(ctx, "INVALID_ARGUMENT: %s expects a non-null value",
-                    (const char *)sqlite3_value_text(argv[1]));
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Limit requires non-null count and offset");
         return;
     }
     long long v = sqlite3_value_int64(argv[0]);
     if (v < 0) {
-        SP_FN_ERROR(ctx, "INVALID_ARGUMENT: %s expects a non-negative value, got %lld",
-                    (const char *)sqlite3_value_text(argv[1]), v);
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Limit requires non-negative count and offset");
         return;
     }
     sqlite3_result_int64(ctx, v);
@@ -2101,7 +2100,7 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_round", 3, true, fn_round},
     {"sp_pow", 2, true, fn_pow},
     {"sp_check_length", 3, true, fn_check_length},
-    {"sp_check_nonnegative", 2, true, fn_check_nonnegative},
+    {"sp_check_limit", 1, true, fn_check_limit},
     {"sp_sample_size", 2, true, fn_sample_size},
     {"sp_bernoulli", 1, false, fn_bernoulli},
     {"sp_array_element", 2, true, fn_array_element},

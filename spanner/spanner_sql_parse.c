@@ -1705,6 +1705,10 @@ static enum em_code parse_table_ref(struct sp_parser *p, struct sp_from **out)
         *out = f;
         return EM_OK;
     } else {
+        if (sp_peek(p)->kind == SP_TOK_PARAM)
+            return EM_FAIL(p->st, EM_INVALID_ARGUMENT,
+                           "Query parameters cannot be used in place of table names [at %d:%d]",
+                           f->line, f->column);
         if (sp_expect_object_name(p, "table name", &f->table))
             return p->st->code;
         if (strncasecmp(f->table, "INFORMATION_SCHEMA.", 19) == 0) {

@@ -4638,7 +4638,7 @@ static enum em_code limit_value(struct translator *t, const struct sp_expr *e, c
     }
     if (coerce(t, &f, &type_int64, e->line, e->column, what))
         return t->st->code;
-    *sql = sqlf(t, "sp_check_nonnegative(%s, '%s')", f.sql, what);
+    *sql = sqlf(t, "sp_check_limit(%s)", f.sql);
     return *sql ? EM_OK : t->st->code;
 }
 

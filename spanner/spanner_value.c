@@ -739,7 +739,7 @@ static enum em_code bad_value(const struct sp_type *type, const char *what, stru
 {
     char name[128];
     sp_type_format(type, false, name, sizeof(name));
-    return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid value for %s: expected %s", what, name);
+    return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid value for %s: Expected %s.", what, name);
 }
 
 static size_t utf8_chars(const char *text, size_t len)
@@ -763,6 +763,31 @@ static enum em_code check_length(const struct sp_type *type, size_t units, const
                        "limit: %ld.",
                        what, units, limit);
     return EM_OK;
+}
+
+/* A TIMESTAMP in Spanner's JSON encoding: RFC 3339 with an uppercase T and Z (no other
+ * zone); fraction digits past the ninth are dropped, as Spanner drops them. */
+static bool timestamp_from_json(const char *text, struct sp_timestamp *out)
+{
+    const char *t = strchr(text, 'T');
+    size_t len = strlen(text);
+    if (!t || len < 2 || text[len - 1] != 'Z')
+        return false;
+    char kept[SP_TIMESTAMP_TEXT_MAX + 1];
+    const char *dot = strchr(t, '.');
+    size_t head = dot ? (size_t)(dot - text) + 1 : len;
+    size_t digits = dot ? strspn(dot + 1, "0123456789") : 0;
+    if (head + (digits > 9 ? 9 : digits) + 2 > sizeof(kept))
+        return false;
+    if (digits > 9) {
+        if (dot[1 + digits] != 'Z' || dot[2 + digits] != '\0')
+            return false;
+        memcpy(kept, text, head + 9);
+        memcpy(kept + head + 9, "Z", 2);
+        text = kept;
+    }
+    bool missing_zone;
+    return sp_timestamp_parse(text, out, &missing_zone);
 }
 
 static enum em_code float_from_json(const struct sp_type *type, const cJSON *json, const char *what,
@@ -797,9 +822,9 @@ static enum em_code scalar_from_json(const struct sp_type *type, const cJSON *js
         stored->kind = SQLITE_INTEGER;
         stored->i = cJSON_IsTrue(json);
         return EM_OK;
-    case SP_TYPE_INT64: {
+    case SP_TYPE_INT64: { /* a string in Spanner's JSON encoding, never a number */
         int64_t v;
-        if (!em_json_value_int64(json, &v))
+        if (!s || !em_json_value_int64(json, &v))
             return bad_value(type, what, st);
         stored->kind = SQLITE_INTEGER;
         stored->i = v;
@@ -842,9 +867,8 @@ static enum em_code scalar_from_json(const struct sp_type *type, const cJSON *js
     }
     case SP_TYPE_TIMESTAMP: {
         struct sp_timestamp ts;
-        bool missing_zone;
         char key[SP_TIMESTAMP_KEY_LEN + 1];
-        if (!s || !sp_timestamp_parse(s, &ts, &missing_zone))
+        if (!s || !timestamp_from_json(s, &ts))
             return bad_value(type, what, st);
         sp_timestamp_encode(&ts, key);
         return stored_text(stored, key, SP_TIMESTAMP_KEY_LEN, st);

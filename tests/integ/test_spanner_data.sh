@@ -79,7 +79,17 @@ expect_json .error.message "Table not found: Nope"
 api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Singers","columns":["SingerId","Nope"],"values":[["5","x"]]}}]}'
 expect_error_json 404 NOT_FOUND
 api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Singers","columns":["SingerId","FirstName"],"values":[["abc","x"]]}}]}'
+expect_error_json 400 FAILED_PRECONDITION
+expect_json '.error.message' "Invalid value for column SingerId in table Singers: Expected INT64."
+# INT64 is a string in Spanner's JSON encoding, a number is refused; a TIMESTAMP ends in Z
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Singers","columns":["SingerId","FirstName"],"values":[[77,"x"]]}}]}'
+expect_error_json 400 FAILED_PRECONDITION
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Singers","columns":["SingerId","Updated"],"values":[["77","2024-01-01T00:00:00+01:00"]]}}]}'
+expect_error_json 400 FAILED_PRECONDITION
+expect_json '.error.message' "Invalid value for column Updated in table Singers: Expected TIMESTAMP."
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT @n","params":{"n":5},"paramTypes":{"n":{"code":"INT64"}}}'
 expect_error_json 400 INVALID_ARGUMENT
+expect_json '.error.message' "Invalid value for bind parameter n: Expected INT64."
 api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Albums","columns":["SingerId","AlbumId"],"values":[["77","1"]]}}]}'
 expect_error_json 404 NOT_FOUND
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Singers"}'
@@ -504,7 +514,8 @@ expect_json '.rows[0][3]' -7
 expect_json '.rows[1][3]' 7
 expect_json '.rows[0][4]' '{"id":1,"t":10.5}'
 api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Docs","columns":["Id","Doc"],"values":[["3","[1e400]"]]}}]}'
-expect_error_json 400 INVALID_ARGUMENT
+expect_error_json 400 FAILED_PRECONDITION
+expect_json '.error.message' "Invalid value for column Doc in table Docs: Expected JSON."
 
 section "INSERT OR UPDATE and INSERT OR IGNORE in a read-write transaction"
 sql_tx() { # one DML statement in its own transaction (inline begin, then commit)

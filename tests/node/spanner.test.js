@@ -345,7 +345,7 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
       await rejectsWith(sql('SELECT s.label FROM UNNEST(@arr) AS s', {
         params: {fields: {arr: list(list({stringValue: '3'}, {stringValue: 'c'}))}},
         paramTypes: {arr: {code: 'ARRAY', arrayElementType: struct}}}),
-      Code.INVALID_ARGUMENT, 'Invalid value for arr: expected STRUCT<id INT64, label STRING>');
+      Code.INVALID_ARGUMENT, 'Invalid value for bind parameter arr: Expected STRUCT<id INT64, label STRING>.');
 
       const nested = await sql('SELECT ARRAY(SELECT AS STRUCT SingerId, Tags FROM Singers WHERE SingerId IN (1, 3) ORDER BY SingerId) AS s');
       const type = nested.metadata.rowType.fields[0].type;

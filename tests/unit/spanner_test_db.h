@@ -110,7 +110,9 @@ static inline char *sp_test_bind(sqlite3_stmt *stmt, const struct sp_translation
         struct em_status st = {0};
         struct sp_stored stored;
         const cJSON *value = cJSON_GetObjectItemCaseSensitive(params, tr->params[i].name);
-        if (sp_value_from_json(&tr->params[i].type, value, tr->params[i].name, &stored, &st))
+        char what[192];
+        snprintf(what, sizeof(what), "bind parameter %s", tr->params[i].name);
+        if (sp_value_from_json(&tr->params[i].type, value, what, &stored, &st))
             return sp_test_error(&st);
         sp_stored_bind(stmt, i + 1, &stored);
         sp_stored_clear(&stored);

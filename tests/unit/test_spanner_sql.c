@@ -787,11 +787,13 @@ static void test_struct_parameters(void **state)
         {"SELECT @p.c", "{\"p\":[\"5\",\"y\"]}",
          "INVALID_ARGUMENT: Field name c does not exist in STRUCT<a INT64, b STRING> [at 1:11]"},
         {"SELECT @p.a", "{\"p\":[\"5\"]}",
-         "INVALID_ARGUMENT: Invalid value for p: expected STRUCT<a INT64, b STRING>"},
+         "INVALID_ARGUMENT: Invalid value for bind parameter p: Expected STRUCT<a INT64, b "
+         "STRING>."},
         {"SELECT @p.a", "{\"p\":[\"x\",\"y\"]}",
-         "INVALID_ARGUMENT: Invalid value for p: expected INT64"},
+         "INVALID_ARGUMENT: Invalid value for bind parameter p: Expected INT64."},
         {"SELECT @p.a", "{\"p\":{\"a\":\"5\",\"b\":\"y\"}}",
-         "INVALID_ARGUMENT: Invalid value for p: expected STRUCT<a INT64, b STRING>"},
+         "INVALID_ARGUMENT: Invalid value for bind parameter p: Expected STRUCT<a INT64, b "
+         "STRING>."},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *out = sp_test_run_typed(&db, cases[i].sql, cases[i].params, decls, 2);
@@ -1376,7 +1378,7 @@ static void test_parameters(void **state)
     free(out);
     out =
         sp_test_run_typed(&db, "SELECT SingerId FROM Singers LIMIT @n", "{\"n\": \"-1\"}", NULL, 0);
-    assert_string_equal(out, "INVALID_ARGUMENT: LIMIT expects a non-negative value, got -1");
+    assert_string_equal(out, "OUT_OF_RANGE: Limit requires non-negative count and offset");
     free(out);
     struct sp_param_decl ids[] = {{"ids", {SP_TYPE_ARRAY, SP_TYPE_INT64, 0}}};
     out = sp_test_run_typed(&db,
@@ -1399,7 +1401,8 @@ static void test_parameters(void **state)
     assert_string_equal(out, "[[\"0\"]]");
     free(out);
     out = sp_test_run_typed(&db, "SELECT @id + 1", "{\"id\": \"x\"}", decls, 1);
-    assert_string_equal(out, "INVALID_ARGUMENT: Invalid value for id: expected INT64");
+    assert_string_equal(out,
+                        "INVALID_ARGUMENT: Invalid value for bind parameter id: Expected INT64.");
     free(out);
 
     /* the translation reports each parameter's number and type */
