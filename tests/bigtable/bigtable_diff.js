@@ -1,0 +1,414 @@
+'use strict';
+// bigtable_diff: the differential test of our Bigtable data plane against Google's
+// Bigtable emulator (cbtemulator). tests/bigtable/bigtable_diff.sh starts both and runs this
+// with GOOGLE_BIGTABLE=127.0.0.1:PORT (gRPC, through @google-cloud/bigtable's generated v2
+// clients) and OURS_BIGTABLE=http://127.0.0.1:PORT (our REST API, through fetch: the same
+// requests as JSON, bytes in base64).
+//
+// Every case of tests/bigtable/bigtable_corpus.js gets a fresh table with its column
+// families on both sides; its rows are written with mutateRows, then its steps run in order
+// on both: reads (readRows) and writes (mutateRow, mutateRows, checkAndMutateRow,
+// readModifyWriteRow). Each step is one check: the results must be equal. A read's result
+// is its cells in order (row, family, qualifier, timestamp, value, labels); a write's is
+// its outcome (per-entry codes, predicateMatched, the row readModifyWriteRow answered); a
+// refused request's is its google.rpc.Code name (messages are not compared). Timestamps
+// from the server's clock (timestampMicros -1, readModifyWriteRow) read "now".
+//
+// Where Google's emulator is wrong (what Bigtable's documentation says differs), the step
+// carries `googleEmulatorWrong: "<why>"` and `expect: <result>`; ours is checked against
+// that, and Google's emulator against nothing.
+//
+//   node tests/bigtable/bigtable_diff.js [case-name-substring ...]   (VERBOSE=1: every check)
+//
+// Prints one line per failing check and ends with "N checks, F failed".
+
+const path = require('node:path');
+const nodeModules = path.join(__dirname, '..', 'node', 'node_modules');
+const {v2} = require(path.join(nodeModules, '@google-cloud/bigtable'));
+const grpc = require(path.join(nodeModules, '@grpc/grpc-js'));
+const {PassThroughClient} = require(path.join(nodeModules, 'google-auth-library'));
+const corpus = require('./bigtable_corpus.js');
+
+const INSTANCE = 'projects/bt-diff/instances/diff-inst';
+const CODES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND',
+               'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION',
+               'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS',
+               'UNAUTHENTICATED'];
+// Google's emulator answers at once or not at all (it has crashed).
+const DEADLINE_MS = 20000;
+const NOW = 1e15; // timestamps from here on (2001 and later) came from a server's clock
+
+// ---- requests: the corpus writes bytes as strings (UTF-8) or Buffers ----
+
+// The fields of the v2 data API's messages that are bytes: their string values become
+// Buffers before a request is sent.
+const BYTES_FIELDS = new Set([
+  'rowKey', 'rowKeys', 'columnQualifier', 'value', 'startKeyClosed', 'startKeyOpen', 'endKeyClosed',
+  'endKeyOpen', 'rowKeyRegexFilter', 'columnQualifierRegexFilter', 'valueRegexFilter',
+  'startQualifierClosed', 'startQualifierOpen', 'endQualifierClosed', 'endQualifierOpen',
+  'startValueClosed', 'startValueOpen', 'endValueClosed', 'endValueOpen', 'qualifier', 'appendValue',
+]);
+
+function withBuffers(value, key) {
+  if (Array.isArray(value)) return value.map(item => withBuffers(item, key));
+  if (typeof value === 'string' && BYTES_FIELDS.has(key)) return Buffer.from(value, 'latin1');
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withBuffers(v, k)]));
+  }
+  return value;
+}
+
+// A request with Buffers as proto3 JSON: bytes in base64.
+function toJson(value) {
+  if (Buffer.isBuffer(value)) return value.toString('base64');
+  if (Array.isArray(value)) return value.map(toJson);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v)]));
+  }
+  return value;
+}
+
+// ---- results ----
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+// Bytes as text when printable ASCII, else "0x" and hex.
+function show(buffer) {
+  const bytes = Buffer.from(buffer);
+  return /^[\x20-\x7e]*$/.test(bytes.toString('latin1')) && !bytes.toString('latin1').startsWith('0x')
+    ? bytes.toString('latin1') : `0x${bytes.toString('hex')}`;
+}
+
+function time(micros) {
+  const n = Number(micros);
+  return n >= NOW ? 'now' : n;
+}
+
+// A chunk of either side as {rowKey, family, qualifier, timestamp, labels, value, valueSize,
+// resetRow, commitRow}: Buffers and strings, undefined when absent.
+function grpcChunk(c) {
+  return {
+    rowKey: c.rowKey && c.rowKey.length ? Buffer.from(c.rowKey) : undefined,
+    family: c.familyName ? c.familyName.value : undefined,
+    qualifier: c.qualifier ? Buffer.from(c.qualifier.value) : undefined,
+    timestamp: c.timestampMicros, labels: c.labels || [], value: Buffer.from(c.value || []),
+    valueSize: Number(c.valueSize || 0), resetRow: !!c.resetRow, commitRow: !!c.commitRow,
+  };
+}
+
+function jsonChunk(c) {
+  const wrapped = v => (v && typeof v === 'object' ? v.value : v);
+  const b64 = v => (v === undefined || v === null ? undefined : Buffer.from(v, 'base64'));
+  const qualifier = wrapped(c.qualifier);
+  return {
+    rowKey: c.rowKey ? b64(c.rowKey) : undefined, family: wrapped(c.familyName),
+    qualifier: qualifier === undefined ? undefined : b64(qualifier), timestamp: c.timestampMicros,
+    labels: c.labels || [], value: b64(c.value) || Buffer.alloc(0), valueSize: Number(c.valueSize || 0),
+    resetRow: !!c.resetRow, commitRow: !!c.commitRow,
+  };
+}
+
+// The cells of a stream of chunks, as [row, family, qualifier, timestamp, value, labels].
+function cellsOfChunks(chunks) {
+  const cells = [];
+  let row = [];
+  let key;
+  let family;
+  let qualifier;
+  let cell = null;
+  for (const c of chunks) {
+    if (c.resetRow) {
+      row = [];
+      cell = null;
+      continue;
+    }
+    if (c.rowKey) key = c.rowKey;
+    if (c.family !== undefined) family = c.family;
+    if (c.qualifier !== undefined) qualifier = c.qualifier;
+    if (!cell) cell = {key, family, qualifier, timestamp: c.timestamp, labels: c.labels, parts: []};
+    cell.parts.push(c.value);
+    if (c.valueSize === 0) {
+      row.push([show(cell.key), cell.family, show(cell.qualifier), time(cell.timestamp ?? 0),
+                show(Buffer.concat(cell.parts)), [...cell.labels]]);
+      cell = null;
+    }
+    if (c.commitRow) {
+      cells.push(...row);
+      row = [];
+    }
+  }
+  return cells;
+}
+
+// What a read promises to keep in order: rows by key, and within a family its columns by
+// qualifier and their cells newest first. The mutual order of families is not specified
+// (Row.families in data.proto), nor that of cells with the same column and timestamp
+// (RowFilter.Interleave, sink): each row is stably sorted by family, and each run of
+// cells with one column and timestamp sorted by value and labels, before comparing.
+function canonical(cells) {
+  const out = [];
+  for (let i = 0; i < cells.length;) {
+    let j = i + 1;
+    while (j < cells.length && cells[j][0] === cells[i][0]) j++;
+    const row = cells.slice(i, j).sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+    for (let k = 0; k < row.length;) {
+      let m = k + 1;
+      while (m < row.length && same(row[m].slice(0, 4), row[k].slice(0, 4))) m++;
+      out.push(...row.slice(k, m).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)));
+      k = m;
+    }
+    i = j;
+  }
+  return out;
+}
+
+// The cells of a Row message (readModifyWriteRow's answer), in either encoding.
+function cellsOfRow(row, json) {
+  const bytes = v => (json ? Buffer.from(v || '', 'base64') : Buffer.from(v || []));
+  const cells = [];
+  for (const f of row.families || []) {
+    for (const column of f.columns || []) {
+      for (const cell of column.cells || []) {
+        cells.push([show(bytes(row.key)), f.name, show(bytes(column.qualifier)),
+                    time(cell.timestampMicros ?? 0), show(bytes(cell.value)), [...(cell.labels || [])]]);
+      }
+    }
+  }
+  return cells;
+}
+
+// ---- the two sides ----
+
+// Google's emulator, over gRPC.
+class Google {
+  constructor(hostPort) {
+    const [host, port] = hostPort.split(':');
+    const options = {apiEndpoint: host, port: Number(port), sslCreds: grpc.credentials.createInsecure(),
+                     authClient: new PassThroughClient()};
+    this.admin = new v2.BigtableTableAdminClient(options);
+    this.data = new v2.BigtableClient(options);
+  }
+
+  async close() {
+    await this.admin.close();
+    await this.data.close();
+  }
+
+  async createTable(tableId, columnFamilies) {
+    await this.admin.createTable({parent: INSTANCE, tableId, table: {columnFamilies}});
+  }
+
+  // The gRPC stub under the generated client: gax would retry or wait seconds on a
+  // refused stream, and the test wants each answer once, as the server gave it.
+  async stub() {
+    if (!this.stubPromise) {
+      this.data.initialize();
+      this.stubPromise = this.data.bigtableStub;
+    }
+    return this.stubPromise;
+  }
+
+  async stream(method, request) {
+    const stub = await this.stub();
+    return new Promise((resolve, reject) => {
+      const messages = [];
+      stub[method](withBuffers(request), {deadline: Date.now() + DEADLINE_MS}).on('data', m => messages.push(m))
+        .on('end', () => resolve(messages)).on('error', reject);
+    });
+  }
+
+  async unary(method, request) {
+    const stub = await this.stub();
+    return new Promise((resolve, reject) => {
+      stub[method](withBuffers(request), {deadline: Date.now() + DEADLINE_MS},
+                   (error, response) => (error ? reject(error) : resolve(response)));
+    });
+  }
+
+  async call(method, request) {
+    try {
+      switch (method) {
+      case 'readRows': {
+        const responses = await this.stream('readRows', request);
+        return {cells: canonical(cellsOfChunks(responses.flatMap(r => r.chunks).map(grpcChunk)))};
+      }
+      case 'mutateRows': {
+        const responses = await this.stream('mutateRows', request);
+        const codes = [];
+        for (const entry of responses.flatMap(r => r.entries)) codes[Number(entry.index)] = CODES[entry.status.code];
+        return {entries: codes};
+      }
+      case 'mutateRow':
+        await this.unary('mutateRow', request);
+        return {ok: true};
+      case 'checkAndMutateRow': {
+        const response = await this.unary('checkAndMutateRow', request);
+        return {predicateMatched: !!response.predicateMatched};
+      }
+      case 'readModifyWriteRow': {
+        const response = await this.unary('readModifyWriteRow', request);
+        return {row: cellsOfRow(response.row, false)};
+      }
+      default:
+        throw new Error(`unknown method ${method}`);
+      }
+    } catch (error) {
+      if (typeof error.code !== 'number') throw error;
+      return {error: CODES[error.code] || `code ${error.code}`};
+    }
+  }
+}
+
+// Ours, over REST.
+class Ours {
+  constructor(url) {
+    this.url = url.replace(/\/+$/, '');
+  }
+
+  async close() {}
+
+  async post(path, body) {
+    const response = await fetch(`${this.url}/v2/${path}`, {
+      method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    let json;
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      throw new Error(`POST ${path}: HTTP ${response.status}, not JSON: ${text.slice(0, 200)}`);
+    }
+    if (response.status !== 200) {
+      if (!json.error || !json.error.status) throw new Error(`POST ${path}: HTTP ${response.status} ${text}`);
+      return {error: json.error.status};
+    }
+    return {json};
+  }
+
+  async createInstance() {
+    const answer = await this.post('projects/bt-diff/instances', {
+      instanceId: 'diff-inst', instance: {displayName: 'diff'},
+      clusters: {'diff-c1': {location: 'projects/bt-diff/locations/us-east1-b', serveNodes: 1}},
+    });
+    if (answer.error) throw new Error(`createInstance: ${answer.error}`);
+    for (let i = 0; i < 100; i++) { // the instance is usable once its operation is done
+      const response = await fetch(`${this.url}/v2/${answer.json.name}`);
+      if ((await response.json()).done) return;
+      await new Promise(resolve => setTimeout(resolve, 100));
+    }
+    throw new Error('createInstance: the operation did not finish');
+  }
+
+  async createTable(tableId, columnFamilies) {
+    const answer = await this.post(`${INSTANCE}/tables`, {tableId, table: {columnFamilies}});
+    if (answer.error) throw new Error(`createTable ${tableId}: ${answer.error}`);
+  }
+
+  async call(method, request) {
+    const {tableName, ...body} = request;
+    const answer = await this.post(`${tableName}:${method}`, toJson(withBuffers(body)));
+    if (answer.error) return answer;
+    const json = answer.json;
+    switch (method) {
+    case 'readRows':
+      return {cells: canonical(cellsOfChunks(json.flatMap(r => r.chunks || []).map(jsonChunk)))};
+    case 'mutateRows': {
+      const codes = [];
+      for (const entry of json.flatMap(r => r.entries || [])) {
+        codes[Number(entry.index || 0)] = CODES[(entry.status && entry.status.code) || 0];
+      }
+      return {entries: codes};
+    }
+    case 'mutateRow':
+      return {ok: true};
+    case 'checkAndMutateRow':
+      return {predicateMatched: !!json.predicateMatched};
+    case 'readModifyWriteRow':
+      return {row: cellsOfRow(json.row || {}, true)};
+    default:
+      throw new Error(`unknown method ${method}`);
+    }
+  }
+}
+
+// ---- cases ----
+
+const METHODS = ['readRows', 'mutateRow', 'mutateRows', 'checkAndMutateRow', 'readModifyWriteRow'];
+
+// The mutateRows request that writes a case's rows: [key, family, qualifier, timestamp,
+// value], in order, one entry per run of the same key.
+function rowsRequest(rows) {
+  const entries = [];
+  for (const [key, family, qualifier, timestamp, value] of rows) {
+    if (!entries.length || entries[entries.length - 1].rowKey !== key) entries.push({rowKey: key, mutations: []});
+    entries[entries.length - 1].mutations.push(
+      {setCell: {familyName: family, columnQualifier: qualifier, timestampMicros: timestamp, value}});
+  }
+  return {entries};
+}
+
+function stepsOf(testCase) {
+  const steps = [];
+  if (testCase.rows && testCase.rows.length) steps.push({mutateRows: rowsRequest(testCase.rows), what: 'rows'});
+  return steps.concat(testCase.steps || []);
+}
+
+function methodOf(step) {
+  const methods = METHODS.filter(m => step[m] !== undefined);
+  if (methods.length !== 1) throw new Error(`a step needs exactly one of ${METHODS}: ${JSON.stringify(step)}`);
+  return methods[0];
+}
+
+
+async function main() {
+  const google = new Google(process.env.GOOGLE_BIGTABLE);
+  const ours = new Ours(process.env.OURS_BIGTABLE);
+  const only = process.argv.slice(2);
+  const verbose = process.env.VERBOSE === '1';
+  let checks = 0;
+  let failed = 0;
+  await ours.createInstance();
+  for (const [index, testCase] of corpus.entries()) {
+    if (only.length && !only.some(part => testCase.name.includes(part))) continue;
+    const tableId = `t${index}`;
+    const families = testCase.families || {cf1: {}, cf2: {}};
+    await google.createTable(tableId, families);
+    await ours.createTable(tableId, families);
+    for (const [n, step] of stepsOf(testCase).entries()) {
+      const method = methodOf(step);
+      const request = {tableName: `${INSTANCE}/tables/${tableId}`, ...step[method]};
+      const title = `${testCase.name} #${n + 1} ${method}${step.what ? ` (${step.what})` : ''}`;
+      let t0 = Date.now();
+      const got = await ours.call(method, request);
+      const tOurs = Date.now() - t0;
+      t0 = Date.now();
+      const reference = step.googleEmulatorCrashes ? {crashed: true} : await google.call(method, request);
+      if (reference.error === 'UNAVAILABLE' || reference.error === 'DEADLINE_EXCEEDED') {
+        throw new Error(`Google's emulator stopped answering at ${title}: ${JSON.stringify(step[method])}`);
+      }
+      const want = step.googleEmulatorWrong ? step.expect : reference;
+      if (process.env.TIMING) console.log(`time ${title}: ours ${tOurs} ms, google ${Date.now() - t0} ms`);
+      checks++;
+      if (!same(got, want)) {
+        failed++;
+        console.log(`FAIL ${title}\n  request:  ${JSON.stringify(toJson(withBuffers(step[method])))}`);
+        if (step.googleEmulatorWrong) console.log(`  (Google's emulator is wrong here: ${step.googleEmulatorWrong})`);
+        console.log(`  expected: ${JSON.stringify(want)}\n  ours:     ${JSON.stringify(got)}`);
+      } else if (verbose) {
+        console.log(`ok   ${title}${step.googleEmulatorWrong ? ' (Google\'s emulator: ' + JSON.stringify(reference) + ')' : ''}`);
+      }
+      if (step.googleEmulatorWrong && same(reference, step.expect) && verbose) {
+        console.log(`note ${title}: Google's emulator now agrees with the expectation`);
+      }
+    }
+  }
+  await google.close();
+  await ours.close();
+  console.log(`${checks} checks, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch(error => {
+  console.error(`bigtable_diff: ${error.stack || error}`);
+  process.exitCode = 2;
+});
