@@ -513,6 +513,10 @@ static enum em_code parse_filter_list(struct parse *p, const cJSON *obj, struct 
                              "a chain may contain at most one sub-filter with an "
                              "apply_label_transformer: a cell carries at most one label");
     }
+    if (f->n_children < 2) /* Bigtable refuses them (google-cloud-go#4201, found on Bigtable) */
+        return bad_field(p, what,
+                         f->kind == F_CHAIN ? "a chain must contain at least two RowFilters"
+                                            : "an interleave must contain at least two RowFilters");
     f->proto_size = delimited_size(f->kind == F_CHAIN ? 1 : 2, size);
     return EM_OK;
 }

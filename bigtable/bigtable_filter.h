@@ -6,10 +6,10 @@
  *
  * Semantics (google/bigtable/v2/data.proto, RowFilter):
  *   - An empty RowFilter `{}` (or no filter at all: a NULL tree) passes every cell.
- *   - chain: each filter runs on the previous one's output; an empty chain passes all.
+ *   - chain: each filter runs on the previous one's output.
  *     interleave: each filter runs on a copy of the input; the outputs are merged in cell
- *     order with duplicates kept (equal cells in the order of the filters); an empty
- *     interleave passes nothing.
+ *     order with duplicates kept (equal cells in the order of the filters).
+ *     Both need at least two filters, as Bigtable (not its proto) says.
  *     condition: the predicate runs on the condition's input; if it outputs any cell, the
  *     true filter runs on that same input, else the false filter; a missing branch outputs
  *     nothing.

@@ -107,7 +107,6 @@ static const struct {
     {"{\"chain\": {\"filters\": [{\"familyNameRegexFilter\": \"cf1\"},"
      "{\"columnQualifierRegexFilter\": \"YQ==\"}]}}",
      "cf1:a@300=v1, cf1:a@200=v2, cf1:a@100=v3"},
-    {"{\"chain\": {}}", ALL},
     {"{\"chain\": {\"filters\": [{\"cellsPerColumnLimitFilter\": 1},"
      "{\"cellsPerRowLimitFilter\": 2}]}}",
      "cf1:a@300=v1, cf1:b@150=x\\n"},
@@ -115,9 +114,9 @@ static const struct {
     {"{\"interleave\": {\"filters\": [{\"columnQualifierRegexFilter\": \"Yg==\"},"
      "{\"familyNameRegexFilter\": \"cf1\"}]}}",
      "cf1:a@300=v1, cf1:a@200=v2, cf1:a@100=v3, cf1:b@150=x\\n, cf1:b@150=x\\n"},
-    {"{\"interleave\": {\"filters\": []}}", ""},
     /* found by fuzzing: children that pass nothing left nothing to merge (UBSan: NULL + 0) */
-    {"{\"interleave\": {\"filters\": [{\"blockAllFilter\": true}]}}", ""},
+    {"{\"interleave\": {\"filters\": [{\"blockAllFilter\": true}, {\"blockAllFilter\": true}]}}",
+     ""},
     {"{\"interleave\": {\"filters\": ["
      "{\"chain\": {\"filters\": [{\"familyNameRegexFilter\": \"cf2\"},"
      "{\"applyLabelTransformer\": \"x\"}]}},"
@@ -302,13 +301,21 @@ static const struct {
     {"{\"applyLabelTransformer\": \"abcdefghijklmnop\"}", "apply_label_transformer"},
     {"{\"applyLabelTransformer\": \"\"}", "apply_label_transformer"},
     {"{\"chain\": {\"filters\": [{\"applyLabelTransformer\": \"a\"},"
-     "{\"interleave\": {\"filters\": [{\"applyLabelTransformer\": \"b\"}]}}]}}",
+     "{\"interleave\": {\"filters\": [{\"applyLabelTransformer\": \"b\"},"
+     "{\"applyLabelTransformer\": \"c\"}]}}]}}",
      "Error in field 'chain' : a chain may contain at most one sub-filter with an "
      "apply_label_transformer"},
     {"{\"condition\": {\"predicateFilter\": {\"sink\": true}}}",
      "Error in field 'condition' : a sink is not allowed"},
-    {"{\"condition\": {\"trueFilter\": {\"chain\": {\"filters\": [{\"sink\": true}]}}}}",
+    {"{\"condition\": {\"trueFilter\": {\"chain\": {\"filters\": [{\"passAllFilter\": true},"
+     "{\"sink\": true}]}}}}",
      "a sink is not allowed"},
+    /* Bigtable refuses chains and interleaves of fewer than two filters */
+    {"{\"chain\": {}}", "Error in field 'chain' : a chain must contain at least two RowFilters"},
+    {"{\"chain\": {\"filters\": [{\"passAllFilter\": true}]}}", "at least two RowFilters"},
+    {"{\"interleave\": {\"filters\": []}}",
+     "Error in field 'interleave' : an interleave must contain at least two RowFilters"},
+    {"{\"interleave\": {\"filters\": [{\"blockAllFilter\": true}]}}", "at least two"},
     {"{\"condition\": {\"otherFilter\": {}}}", "Unknown name \"otherFilter\" at "
                                                "'filter.condition'"},
     {"{\"cellsPerRowLimitFilter\": -1}",
@@ -358,14 +365,15 @@ static void test_errors(void **state)
                 "Invalid value at 'predicate_filter.sink' (TYPE_BOOL)");
 }
 
-/* depth chains nested inside each other around a pass-all filter. */
+/* depth chains nested inside each other around a pass-all filter (each chain a pass-all
+ * filter and the next one: a chain needs two filters). */
 static char *nested_chains(int depth)
 {
-    size_t size = (size_t)depth * 40 + 64;
+    size_t size = (size_t)depth * 64 + 64;
     char *json = malloc(size);
     json[0] = '\0';
     for (int i = 0; i < depth; i++)
-        strcat(json, "{\"chain\": {\"filters\": [");
+        strcat(json, "{\"chain\": {\"filters\": [{\"passAllFilter\": true}, ");
     strcat(json, "{\"passAllFilter\": true}");
     for (int i = 0; i < depth; i++)
         strcat(json, "]}}");
