@@ -844,35 +844,62 @@ static enum em_code rmw_file(struct em_datafile *file, void *arg, struct em_stat
     return bt_cells_read_modify_write(file, r->key, r->rules, r->now_micros, &gc, r->results, st);
 }
 
+/* One rule's written cell, for ordering the answer. */
+struct rmw_written {
+    const struct bt_rmw_rule *rule;
+    size_t index; /* of the rule (and its result) */
+};
+
+/* By family, then qualifier, then rule order. */
+static int written_compare(const void *pa, const void *pb)
+{
+    const struct rmw_written *a = pa, *b = pb;
+    int c = strcmp(a->rule->family, b->rule->family);
+    if (!c)
+        c = bt_bytes_compare(a->rule->qualifier, b->rule->qualifier);
+    return c ? c : (a->index > b->index) - (a->index < b->index);
+}
+
 /* The Row of the cells the rules wrote: {key, families: [{name, columns: [{qualifier,
- * cells: [{timestampMicros, value}]}]}]}, a column per rule. */
+ * cells: [{timestampMicros, value}]}]}]}, as data.proto draws a Row: one cell per column,
+ * its new contents (of several rules on one column the last one's: the earlier ones were
+ * its input), each family's columns in increasing qualifier order. NULL without memory. */
 static cJSON *rmw_row(const struct rmw_arg *r)
 {
+    size_t n = r->rules->n;
+    struct rmw_written *written = calloc(n ? n : 1, sizeof(*written));
+    if (!written)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        written[i] = (struct rmw_written){&r->rules->items[i], i};
+    qsort(written, n, sizeof(*written), written_compare);
     cJSON *row = cJSON_CreateObject();
     em_json_add_bytes(row, "key", r->key.data, r->key.len);
     cJSON *families = cJSON_AddArrayToObject(row, "families");
-    for (size_t i = 0; i < r->rules->n; i++) {
-        const struct bt_rmw_rule *rule = &r->rules->items[i];
-        cJSON *family = NULL, *f;
-        cJSON_ArrayForEach(f, families)
-        {
-            if (strcmp(em_json_string(f, "name"), rule->family) == 0)
-                family = f;
-        }
-        if (!family) {
-            family = cJSON_CreateObject();
+    cJSON *columns = NULL;
+    const char *family_name = NULL; /* of the family columns belongs to */
+    for (size_t i = 0; i < n; i++) {
+        const struct bt_rmw_rule *rule = written[i].rule;
+        if (i + 1 < n && strcmp(written[i + 1].rule->family, rule->family) == 0 &&
+            bt_bytes_compare(written[i + 1].rule->qualifier, rule->qualifier) == 0)
+            continue; /* a later rule wrote this column again */
+        if (!family_name || strcmp(family_name, rule->family) != 0) {
+            family_name = rule->family;
+            cJSON *family = cJSON_CreateObject();
             cJSON_AddStringToObject(family, "name", rule->family);
-            cJSON_AddArrayToObject(family, "columns");
+            columns = cJSON_AddArrayToObject(family, "columns");
             cJSON_AddItemToArray(families, family);
         }
+        const struct bt_rmw_result *result = &r->results[written[i].index];
         cJSON *column = cJSON_CreateObject();
         em_json_add_bytes(column, "qualifier", rule->qualifier.data, rule->qualifier.len);
         cJSON *cell = cJSON_CreateObject();
-        em_json_add_int64(cell, "timestampMicros", r->results[i].timestamp_micros);
-        em_json_add_bytes(cell, "value", r->results[i].value, r->results[i].value_len);
+        em_json_add_int64(cell, "timestampMicros", result->timestamp_micros);
+        em_json_add_bytes(cell, "value", result->value, result->value_len);
         cJSON_AddItemToArray(cJSON_AddArrayToObject(column, "cells"), cell);
-        cJSON_AddItemToArray(cJSON_GetObjectItem(family, "columns"), column);
+        cJSON_AddItemToArray(columns, column);
     }
+    free(written);
     return row;
 }
 
@@ -932,7 +959,8 @@ enum em_code bt_data_read_modify_write(struct bt_context *bt, const char *table,
             EM_FAIL_OOM(st);
         else if (!on_replica(bt, route.replicas[index], rmw_file, &arg, st)) {
             replicate_rmw(bt, &route, route.replicas[index], &arg, now);
-            *row = rmw_row(&arg);
+            if (!(*row = rmw_row(&arg)))
+                EM_FAIL_OOM(st);
         }
         if (arg.results)
             bt_rmw_results_clear(arg.results, rules.n);

@@ -317,6 +317,49 @@ static void test_mutate_rows_check_and_rmw(void **state)
     free(q);
 }
 
+/* readModifyWriteRow answers a Row as data.proto draws it: one cell per column (several
+ * rules on one column: its final contents), columns in increasing qualifier order. Found by
+ * tests/bigtable/bigtable_diff.js (we answered a cell per rule, in rule order). */
+static void test_rmw_answers_one_cell_per_column(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    char *r = b64("rmw-row"), *a = b64("a"), *b = b64("b"), *x = b64("x"), *y = b64("y");
+    char json[1024];
+    snprintf(json, sizeof(json),
+             "{\"rowKey\":\"%s\",\"rules\":["
+             "{\"familyName\":\"cf1\",\"columnQualifier\":\"%s\",\"appendValue\":\"%s\"},"
+             "{\"familyName\":\"cf1\",\"columnQualifier\":\"%s\",\"appendValue\":\"%s\"},"
+             "{\"familyName\":\"cf1\",\"columnQualifier\":\"%s\",\"appendValue\":\"%s\"},"
+             "{\"familyName\":\"cf2\",\"columnQualifier\":\"%s\",\"appendValue\":\"%s\"},"
+             "{\"familyName\":\"cf2\",\"columnQualifier\":\"%s\",\"appendValue\":\"%s\"}]}",
+             r, b, x, a, x, b, y, a, x, a, y);
+    cJSON *request = cJSON_Parse(json), *row = NULL;
+    assert_int_equal(bt_data_read_modify_write(f->bt, TABLE, request, NOW, &row, &st), EM_OK);
+    const cJSON *families = cJSON_GetObjectItem(row, "families");
+    assert_int_equal(cJSON_GetArraySize(families), 2);
+    const cJSON *cf2 = cJSON_GetArrayItem(families, 1);
+    assert_string_equal(em_json_string(cf2, "name"), "cf2"); /* "a" twice: one cell, "xy" */
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cf2, "columns")), 1);
+    const cJSON *columns = cJSON_GetObjectItem(cJSON_GetArrayItem(families, 0), "columns");
+    assert_int_equal(cJSON_GetArraySize(columns), 2);
+    const char *want[][2] = {{"YQ==", "eA=="}, {"Yg==", "eHk="}}; /* a = "x", b = "xy" */
+    for (int i = 0; i < 2; i++) {
+        const cJSON *column = cJSON_GetArrayItem(columns, i);
+        const cJSON *cells = cJSON_GetObjectItem(column, "cells");
+        assert_string_equal(em_json_string(column, "qualifier"), want[i][0]);
+        assert_int_equal(cJSON_GetArraySize(cells), 1);
+        assert_string_equal(em_json_string(cJSON_GetArrayItem(cells, 0), "value"), want[i][1]);
+    }
+    cJSON_Delete(row);
+    cJSON_Delete(request);
+    free(r);
+    free(a);
+    free(b);
+    free(x);
+    free(y);
+}
+
 /* A mutation with the row's key and the request's remaining fields (JSON after the key). */
 static cJSON *row_request(const char *key, const char *rest)
 {
@@ -615,6 +658,7 @@ int main(void)
         T(test_row_sets_limits_and_order),
         T(test_gc_rules_and_filters_at_read),
         T(test_mutate_rows_check_and_rmw),
+        T(test_rmw_answers_one_cell_per_column),
         T(test_garbage_deleted_on_write),
         T(test_sample_drop_and_delete),
         T(test_undelete_keeps_cells),
