@@ -303,6 +303,8 @@ static enum em_code parse_count(struct parse *p, const struct field *field, cons
     enum em_code rc = read_int64(p, field->proto, value, &f->count, V_INT32);
     if (rc)
         return rc;
+    if (f->count <= 0 && f->kind != F_ROW_OFFSET) /* a limit of 0: Bigtable's wording */
+        return bad_field(p, field->proto, "argument must be > 0");
     if (f->count < 0)
         return bad_field(p, field->proto, "argument must not be negative");
     f->proto_size = tag_size(field->number) + varint_size((uint64_t)f->count);

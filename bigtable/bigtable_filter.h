@@ -28,7 +28,8 @@
  *     [start, end) with end 0 meaning infinity.
  *   - cellsPerRowOffsetFilter N skips the first N cells of the row, cellsPerRowLimitFilter N
  *     keeps the first N, cellsPerColumnLimitFilter N keeps the first (newest) N of each
- *     column; duplicates from an interleave count separately.
+ *     column; duplicates from an interleave count separately. The limits must be > 0, the
+ *     offset >= 0.
  *   - stripValueTransformer empties every value; applyLabelTransformer sets a label (1 to 15
  *     characters of [a-z0-9-]). A cell carries at most one label, so a chain may have at
  *     most one sub-filter that contains a label transformer.

@@ -196,7 +196,7 @@ static const struct {
     {"{\"cellsPerRowOffsetFilter\": 10}", ""},
     {"{\"cellsPerRowOffsetFilter\": 0}", ALL},
     {"{\"cellsPerRowLimitFilter\": 2}", "cf1:a@300=v1, cf1:a@200=v2"},
-    {"{\"cellsPerRowLimitFilter\": \"0\"}", ""},
+    {"{\"cellsPerRowLimitFilter\": \"1\"}", "cf1:a@300=v1"}, /* an int32 as a JSON string */
     {"{\"cellsPerRowLimitFilter\": 100}", ALL},
     {"{\"cellsPerColumnLimitFilter\": 1}",
      "cf1:a@300=v1, cf1:b@150=x\\n, cf2:a@300=long, cf2:c@50=\\xff\\x00z"},
@@ -319,7 +319,13 @@ static const struct {
     {"{\"condition\": {\"otherFilter\": {}}}", "Unknown name \"otherFilter\" at "
                                                "'filter.condition'"},
     {"{\"cellsPerRowLimitFilter\": -1}",
-     "Error in field 'cells_per_row_limit_filter' : argument must not be negative"},
+     "Error in field 'cells_per_row_limit_filter' : argument must be > 0"},
+    /* a limit of 0 is refused, as by Bigtable (its wording, kept by Google's emulator);
+     * an offset of 0 skips nothing */
+    {"{\"cellsPerRowLimitFilter\": 0}",
+     "Error in field 'cells_per_row_limit_filter' : argument must be > 0"},
+    {"{\"cellsPerColumnLimitFilter\": 0}",
+     "Error in field 'cells_per_column_limit_filter' : argument must be > 0"},
     {"{\"cellsPerRowOffsetFilter\": -5}", "cells_per_row_offset_filter"},
     {"{\"cellsPerColumnLimitFilter\": 1.5}",
      "Invalid value at 'filter.cells_per_column_limit_filter' (TYPE_INT32), 1.5"},
