@@ -75,7 +75,7 @@ TOOL_SRC := $(wildcard tools/*.c)
 TOOLS    := $(foreach t,$(TOOL_SRC),$(BIN)/$(subst _,-,$(notdir $(basename $(t)))))
 BINARIES := $(BIN)/emulator $(addprefix $(BIN)/,$(BUILT)) $(TOOLS)
 
-.PHONY: all libs test test-bins unit integ sql-diff fuzz-replay asan fuzz bench lint clean
+.PHONY: all libs test test-bins unit integ sql-diff bigtable-diff fuzz-replay asan fuzz bench lint clean
 # builds inside test, asan and fuzz run this many jobs (their tests then run one at a time)
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 # keep every object: test, replay and bench objects are intermediate files that make would
@@ -179,6 +179,10 @@ fuzz:
 sql-diff: all
 	BIN_DIR=$(abspath $(BIN)) tests/spanner/sql_diff.sh
 
+# the Bigtable data plane against Google's cbtemulator (skips without it or node_modules)
+bigtable-diff: all
+	BIN_DIR=$(abspath $(BIN)) tests/bigtable/bigtable_diff.sh
+
 # --- integration tests: real processes on loopback, driven by curl and gcloud ---
 integ: all
 	BIN_DIR=$(abspath $(BIN)) tests/integ/run-all
@@ -188,7 +192,7 @@ test-bins: all $(UNIT_BIN) $(FUZZ_REPLAY)
 
 test:
 	@status=0; $(MAKE) -j$(NPROC) test-bins || status=1; \
-	$(MAKE) -k unit fuzz-replay integ sql-diff || status=1; exit $$status
+	$(MAKE) -k unit fuzz-replay integ sql-diff bigtable-diff || status=1; exit $$status
 
 # the integration tests run even when a unit test failed, so one run shows every failure;
 # without their gcloud sections (GCLOUD=0): make test runs those, and under ASan gcloud's own

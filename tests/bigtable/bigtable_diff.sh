@@ -6,6 +6,7 @@
 # results check by check (see its header).
 #
 #   tests/bigtable/bigtable_diff.sh [case-name-substring ...]     (make bigtable-diff)
+#   (BIN_DIR: our binaries, default <repo>/bin; CBTEMULATOR: Google's emulator; VERBOSE=1)
 #
 # Without cbtemulator, node or tests/node/node_modules the test prints a SKIPPING line and
 # counts nothing. Ends with "test_bigtable_diff: all N checks passed" or "F of N checks
@@ -16,8 +17,11 @@ here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 name=test_bigtable_diff
 BIN_DIR="${BIN_DIR:-$repo/bin}"
-CBTEMULATOR="${CBTEMULATOR:-$(gcloud info --format='value(installation.sdk_root)' 2>/dev/null)/platform/bigtable-emulator/cbtemulator}"
-[[ -x "$CBTEMULATOR" ]] || CBTEMULATOR=/usr/lib/google-cloud-sdk/platform/bigtable-emulator/cbtemulator
+# CBTEMULATOR: Google's emulator; by default gcloud's (its SDK root, or Debian's package path)
+if [[ -z "${CBTEMULATOR:-}" ]]; then
+    CBTEMULATOR="$(gcloud info --format='value(installation.sdk_root)' 2>/dev/null)/platform/bigtable-emulator/cbtemulator"
+    [[ -x "$CBTEMULATOR" ]] || CBTEMULATOR=/usr/lib/google-cloud-sdk/platform/bigtable-emulator/cbtemulator
+fi
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/bigtable-diff.XXXXXX")"
 google_pid=""
 ours_pid=""
