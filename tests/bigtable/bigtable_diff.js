@@ -384,7 +384,7 @@ async function main() {
     await ours.createTable(tableId, families);
     for (const [n, step] of stepsOf(testCase).entries()) {
       const method = methodOf(step);
-      const request = {tableName: `${INSTANCE}/tables/${tableId}`, ...step[method]};
+      const request = {tableName: `${INSTANCE}/tables/${step.table || tableId}`, ...step[method]};
       const title = `${testCase.name} #${n + 1} ${method}${step.what ? ` (${step.what})` : ''}`;
       let t0 = Date.now();
       const got = await ours.call(method, request);
