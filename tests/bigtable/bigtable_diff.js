@@ -1,15 +1,17 @@
 'use strict';
 // bigtable_diff: the differential test of our Bigtable data plane against Google's
 // Bigtable emulator (cbtemulator). tests/bigtable/bigtable_diff.sh starts both and runs this
-// with GOOGLE_BIGTABLE=127.0.0.1:PORT (gRPC, through @google-cloud/bigtable's generated v2
-// clients) and OURS_BIGTABLE=http://127.0.0.1:PORT (our REST API, through fetch: the same
-// requests as JSON, bytes in base64).
+// with GOOGLE_BIGTABLE=127.0.0.1:PORT (gRPC: @google-cloud/bigtable's generated admin
+// client for tables, the data client's gRPC stub for the data calls, so that gax's retries
+// neither hide nor slow a refusal) and OURS_BIGTABLE=http://127.0.0.1:PORT (our REST API
+// through fetch: the same requests as proto3 JSON, bytes in base64; the generated client's
+// REST transport cannot send readRows by rowKeys, see tests/node/bigtable.test.js).
 //
 // Every case of tests/bigtable/bigtable_corpus.js gets a fresh table with its column
 // families on both sides; its rows are written with mutateRows, then its steps run in order
 // on both: reads (readRows) and writes (mutateRow, mutateRows, checkAndMutateRow,
 // readModifyWriteRow). Each step is one check: the results must be equal. A read's result
-// is its cells in order (row, family, qualifier, timestamp, value, labels); a write's is
+// is its cells in order, each "row/family:qualifier@timestamp=value[label]"; a write's is
 // its outcome (per-entry codes, predicateMatched, the row readModifyWriteRow answered); a
 // refused request's is its google.rpc.Code name (messages are not compared). Timestamps
 // from the server's clock (timestampMicros -1, readModifyWriteRow) read "now".
