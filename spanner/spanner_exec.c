@@ -879,10 +879,25 @@ struct read_job {
     struct touched touched;
 };
 
-/* The columns a read names, each checked (and, for a database role, SELECT on it). */
+/* Whether an index holds column c: one of its key, its STORING or the table's key. */
+static bool index_holds(const struct sp_index *index, const struct sp_table *table,
+                        const struct sp_column *c)
+{
+    for (int i = 0; i < index->nkey; i++)
+        if (strcasecmp(index->key[i].column, c->name) == 0)
+            return true;
+    for (int i = 0; i < index->nstoring; i++)
+        if (strcasecmp(index->storing[i], c->name) == 0)
+            return true;
+    return sp_table_is_key(table, c->name);
+}
+
+/* The columns a read names, each checked (and, for a database role, SELECT on it); a read
+ * by index names only columns the index holds, as in Spanner. */
 static enum em_code read_columns(struct sp_job_ctx *ctx, const struct sp_read *r,
-                                 const struct sp_table *table, const struct sp_column **cols,
-                                 struct sp_buf *sql, struct em_status *st)
+                                 const struct sp_table *table, const struct sp_index *index,
+                                 const struct sp_column **cols, struct sp_buf *sql,
+                                 struct em_status *st)
 {
     const cJSON *columns = r->columns;
     int n = 0;
@@ -894,6 +909,11 @@ static enum em_code read_columns(struct sp_job_ctx *ctx, const struct sp_read *r
         if (!c)
             return EM_FAIL(st, EM_NOT_FOUND, "Column not found in table %s: %.200s", table->name,
                            cJSON_IsString(item) ? item->valuestring : "(not a string)");
+        if (index && !index_holds(index, table, c))
+            return EM_FAIL(st, EM_NOT_FOUND,
+                           "Index '%s' which indexes '%s' does not have a column named %s. Reads "
+                           "with an index can only query columns present in the index.",
+                           index->name, table->name, c->name);
         struct sp_access a = {SP_ON_TABLE, table->name, c->name, SP_PRIV_SELECT};
         if (r->role && sp_role_check(ctx->schema, r->role, &a, 1, st))
             return st->code;
@@ -959,7 +979,7 @@ static enum em_code job_read(struct sp_job_ctx *ctx, void *arg, struct em_status
     struct sp_binds binds = {0};
     int64_t read_ns = 0;
     if (!sp_job_read_time(ctx, r->read_ns, &read_ns, st) &&
-        !read_columns(ctx, r, table, cols, &sql, st)) {
+        !read_columns(ctx, r, table, index, cols, &sql, st)) {
         sp_buf_puts(&sql, " FROM ");
         if (read_ns) {
             sp_schema_sqlite_table_at(table, read_ns, &sql);
@@ -967,7 +987,7 @@ static enum em_code job_read(struct sp_job_ctx *ctx, void *arg, struct em_status
         }
         sp_buf_ident(&sql, table->name);
         sp_buf_puts(&sql, " WHERE ");
-        if (!sp_keyset_where(r->key_set, key, nkey, &sql, &binds, st)) {
+        if (!sp_keyset_where(r->key_set, key, nkey, !index, &sql, &binds, st)) {
             sp_buf_puts(&sql, " ORDER BY ");
             sp_keyset_order(key, nkey, &sql);
             if (r->limit > 0)
@@ -1275,6 +1295,25 @@ static enum em_code check_write(struct sp_job_ctx *ctx, const char *role, const 
     return EM_OK;
 }
 
+/* insertOrUpdate, like insert, must give every NOT NULL column (but those with a DEFAULT)
+ * a value, even where the row exists and is only updated (Mutation.insert_or_update). */
+static enum em_code unlisted_not_null(const struct mutation *m, struct em_status *st)
+{
+    for (int c = 0; c < m->table->ncolumns; c++) {
+        const struct sp_column *column = &m->table->columns[c];
+        bool listed = false;
+        for (int i = 0; i < m->ncols && !listed; i++)
+            listed = m->cols[i] == column;
+        if (!listed && column->not_null && !column->default_text && !column->identity &&
+            !column->generated_text)
+            return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                           "A new row in table %s does not specify a non-null value for these NOT "
+                           "NULL columns: %s",
+                           m->table->name, column->name);
+    }
+    return EM_OK;
+}
+
 /* The table and columns of a write mutation, checked. */
 static enum em_code resolve_write(struct sp_job_ctx *ctx, struct commit_job *j, const char *op,
                                   const cJSON *write, struct mutation *m, struct em_status *st)
@@ -1299,11 +1338,16 @@ static enum em_code resolve_write(struct sp_job_ctx *ctx, struct commit_job *j, 
         if (!c)
             return EM_FAIL(st, EM_NOT_FOUND, "Column not found in table %s: %.200s", m->table->name,
                            cJSON_IsString(item) ? item->valuestring : "");
+        if (c->generated_text)
+            return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                           "Cannot write into generated column `%s.%s`.", m->table->name, c->name);
         char name[16];
         snprintf(name, sizeof(name), "v%d", i);
         cJSON_AddItemToObject(m->types, name, sp_type_to_json(&c->type));
         m->cols[i++] = c;
     }
+    if (strcmp(op, "insertOrUpdate") == 0 && unlisted_not_null(m, st))
+        return st->code;
     if (j->role && check_write(ctx, j->role, m, st))
         return st->code;
     if (strcmp(op, "insert") != 0)
@@ -1357,7 +1401,7 @@ static enum em_code apply_delete(struct sp_job_ctx *ctx, struct commit_job *j, c
     sp_buf_ident(&sql, table->name);
     sp_buf_puts(&sql, " WHERE ");
     struct sp_stmt *s = NULL;
-    if (!sp_keyset_where(cJSON_GetObjectItem(del, "keySet"), key, nkey, &sql, &binds, st) &&
+    if (!sp_keyset_where(cJSON_GetObjectItem(del, "keySet"), key, nkey, true, &sql, &binds, st) &&
         (s = sp_job_stmt(ctx, sql.data, st)) != NULL) {
         int rc = sp_binds_apply(&binds, s->stmt);
         if (rc == SQLITE_OK)

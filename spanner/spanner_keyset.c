@@ -4,6 +4,7 @@
  */
 #include "spanner_keyset.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,13 @@ int sp_binds_apply(const struct sp_binds *binds, sqlite3_stmt *stmt)
     return SQLITE_OK;
 }
 
+static enum em_code wrong_parts(int nkey, int n, struct em_status *st)
+{
+    return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                   "Wrong number of key parts: a key has %d part%s, got a key of %d.", nkey,
+                   nkey == 1 ? "" : "s", n);
+}
+
 /* Binds the values of a key prefix; *n receives its length. */
 static enum em_code bind_prefix(const cJSON *values, const struct sp_key_column *key, int nkey,
                                 struct sp_binds *binds, int *first, int *n, struct em_status *st)
@@ -52,16 +60,19 @@ static enum em_code bind_prefix(const cJSON *values, const struct sp_key_column 
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "A key in a KeySet must be a list of values.");
     *n = cJSON_GetArraySize(values);
     if (*n > nkey)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Wrong number of key parts: a key has %d part%s, got a key of %d.", nkey,
-                       nkey == 1 ? "" : "s", *n);
+        return wrong_parts(nkey, *n, st);
     *first = binds->count + 1;
     int i = 0;
     const cJSON *v;
     cJSON_ArrayForEach(v, values)
     {
-        if (sp_binds_add(binds, &key[i].type, v, key[i].name, st))
+        char what[160];
+        snprintf(what, sizeof(what), "key column %s", key[i].name);
+        if (sp_binds_add(binds, &key[i].type, v, what, st)) {
+            if (st->code == EM_INVALID_ARGUMENT) /* as a mutation's bad value */
+                st->code = EM_FAILED_PRECONDITION;
             return st->code;
+        }
         i++;
     }
     return EM_OK;
@@ -137,7 +148,8 @@ static enum em_code bound(const cJSON *range, const char *closed_name, const cha
 }
 
 enum em_code sp_keyset_where(const cJSON *key_set, const struct sp_key_column *key, int nkey,
-                             struct sp_buf *sql, struct sp_binds *binds, struct em_status *st)
+                             bool whole_keys, struct sp_buf *sql, struct sp_binds *binds,
+                             struct em_status *st)
 {
     if (key_set && !cJSON_IsObject(key_set))
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "keySet must be a KeySet object.");
@@ -153,6 +165,8 @@ enum em_code sp_keyset_where(const cJSON *key_set, const struct sp_key_column *k
         int first, n;
         if (bind_prefix(item, key, nkey, binds, &first, &n, st))
             return st->code;
+        if (whole_keys && n != nkey)
+            return wrong_parts(nkey, n, st);
         sp_buf_puts(sql, " OR ");
         equal(key, n, first, sql);
     }

@@ -1402,6 +1402,50 @@ static void fn_check_length(sqlite3_context *ctx, int argc, sqlite3_value **argv
     sqlite3_result_value(ctx, v);
 }
 
+/* The size of an ARRAY<STRING(N)> or ARRAY<BYTES(N)> element held in its JSON text:
+ * characters, or the bytes its base64 holds. */
+static long long element_size(const char *text, bool bytes)
+{
+    size_t len = strlen(text);
+    if (!bytes) {
+        long long chars = 0;
+        for (const char *s = text; *s; s++)
+            chars += (*s & 0xC0) != 0x80;
+        return chars;
+    }
+    size_t padding = len && text[len - 1] == '=' ? 1 + (len > 1 && text[len - 2] == '=') : 0;
+    return (long long)(len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0) - padding);
+}
+
+/* sp_check_array_length(array, limit, 'Table.Column', is_bytes): each element of a value
+ * written to an ARRAY<STRING(N)> or ARRAY<BYTES(N)> column within the limit. */
+static void fn_check_array_length(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    sqlite3_value *v = argv[0];
+    cJSON *array = sqlite3_value_type(v) == SQLITE_TEXT
+                       ? cJSON_Parse((const char *)sqlite3_value_text(v))
+                       : NULL;
+    long long limit = sqlite3_value_int64(argv[1]);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, array)
+    {
+        long long size =
+            cJSON_IsString(item) ? element_size(item->valuestring, sqlite3_value_int(argv[3])) : 0;
+        if (size > limit) {
+            SP_FN_ERROR(
+                ctx,
+                "FAILED_PRECONDITION: New value exceeds the maximum size limit for this column: "
+                "%s, size: %lld, limit: %lld.",
+                (const char *)sqlite3_value_text(argv[2]), size, limit);
+            cJSON_Delete(array);
+            return;
+        }
+    }
+    cJSON_Delete(array);
+    sqlite3_result_value(ctx, v);
+}
+
 /* sp_check_limit(n): a LIMIT or OFFSET given by a parameter, checked as the query runs. */
 static void fn_check_limit(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -2101,6 +2145,7 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_pow", 2, true, fn_pow},
     {"sp_check_length", 3, true, fn_check_length},
     {"sp_check_limit", 1, true, fn_check_limit},
+    {"sp_check_array_length", 4, true, fn_check_array_length},
     {"sp_sample_size", 2, true, fn_sample_size},
     {"sp_bernoulli", 1, false, fn_bernoulli},
     {"sp_array_element", 2, true, fn_array_element},

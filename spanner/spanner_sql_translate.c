@@ -4980,6 +4980,9 @@ static const char *checked_write(struct translator *t, const struct sp_table *ta
     long limit = c->type.length;
     if (limit <= 0)
         return sql;
+    if (c->type.code == SP_TYPE_ARRAY) /* the limit is each element's */
+        return sqlf(t, "sp_check_array_length(%s, %ld, '%s.%s', %d)", sql, limit, table->name,
+                    c->name, c->type.element == SP_TYPE_BYTES);
     return sqlf(t, "sp_check_length(%s, %ld, '%s.%s')", sql, limit, table->name, c->name);
 }
 

@@ -121,8 +121,13 @@ api POST "$S/$SESSION:read" '{"table":"Singers","columns":["SingerId"],"keySet":
 expect_json '[.rows[] | .[0]] | join(",")' "1,2"
 api POST "$S/$SESSION:read" '{"table":"Albums","index":"AlbumsByTitle","columns":["SingerId","AlbumId","Title"],"keySet":{"keys":[["Total Junk"]]}}'
 expect_json '[.rows[] | join("/")] | join(",")' "1/1/Total Junk"
-api POST "$S/$SESSION:read" '{"table":"Albums","columns":["SingerId","AlbumId"],"keySet":{"keys":[["1"]]}}'
+api POST "$S/$SESSION:read" '{"table":"Albums","columns":["SingerId","AlbumId"],"keySet":{"ranges":[{"startClosed":["1"],"endClosed":["1"]}]}}'
 expect_json '[.rows[] | join("/")] | join(",")' "1/1,1/2"
+# KeySet.keys are whole keys: a prefix goes in a range
+api POST "$S/$SESSION:read" '{"table":"Albums","columns":["SingerId","AlbumId"],"keySet":{"keys":[["1"]]}}'
+expect_error_json 400 FAILED_PRECONDITION
+api POST "$S/$SESSION:read" '{"table":"Albums","index":"AlbumsByTitle","columns":["Title","SingerId","AlbumId"],"keySet":{"all":true}}'
+expect_status 200
 api POST "$S/$SESSION:streamingRead" '{"table":"Singers","columns":["SingerId","FirstName"],"keySet":{"all":true}}'
 expect_status 200
 expect_json '.[0].metadata.rowType.fields[1].name' FirstName
@@ -130,7 +135,7 @@ expect_json '[.[].values[]] | map(. // "null") | join(",")' "1,Marcus,2,null,3,A
 api POST "$S/$SESSION:read" '{"table":"Singers","columns":["Nope"],"keySet":{"all":true}}'
 expect_error_json 404 NOT_FOUND
 api POST "$S/$SESSION:read" '{"table":"Singers","columns":["SingerId"],"keySet":{"keys":[["1","2"]]}}'
-expect_error_json 400 INVALID_ARGUMENT
+expect_error_json 400 FAILED_PRECONDITION
 
 section "executeStreamingSql: chunks of 100 rows, resume tokens"
 rows=$(seq 100 349 | jq -R '[., "n\(.)"]' | jq -s -c .)

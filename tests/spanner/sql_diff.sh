@@ -12,7 +12,11 @@
 # its gateway_main; both are stopped at the end.
 #
 # Corpus format: lines "-- ddl", "-- dml", "-- query" start a section; statements end with
-# ";" at the end of a line; other "-- " lines are comments. A statement with parameters is
+# ";" at the end of a line; other "-- " lines are comments. Sections "-- commit" and
+# "-- read" hold JSON requests instead of SQL, each ending with ";": a commit's body without
+# its transaction (a single-use read-write one is added), such as {"mutations": [...]},
+# compared by its outcome (committed, or the error's code), and a read's body, compared by
+# its rows. A statement with parameters is
 # preceded by "-- params: <JSON>", an object merged into its executeSql request, such as
 # {"params": {"n": "5"}, "paramTypes": {"n": {"code": "INT64"}}}. Where Google's emulator is
 # wrong, the statement is preceded by "-- google-emulator-wrong: <why>" and
@@ -54,7 +58,7 @@ parse_corpus() {
             }
             sql = ""; note = ""; expect = ""; params = ""
         }
-        /^-- (ddl|dml|query)[ \t]*$/ { flush(); section = $2; next }
+        /^-- (ddl|dml|query|commit|read)[ \t]*$/ { flush(); section = $2; next }
         /^-- google-emulator-wrong: / { note = substr($0, 27); next }
         /^-- expect: / { expect = substr($0, 12); next }
         /^-- params: / { params = substr($0, 12); gsub(/\t/, " ", params); next }
@@ -93,7 +97,8 @@ to_lines() {
         if .error then {error: .error.status, message: .error.message}
         elif (.code | type) == "number" then {error: codes[.code], message: .message}
         elif .stats.rowCountExact then {modified: (.stats.rowCountExact | tonumber)}
-        else {fields: [.metadata.rowType.fields[] | [.name // "", (.type | tname)]],
+        elif .commitTimestamp then {committed: true}
+        else {fields: [(.metadata.rowType.fields // [])[] | [.name // "", (.type | tname)]],
               rows: (.rows // [])} end'
 }
 
@@ -125,7 +130,10 @@ run_http() {
         echo "sql_diff: no database at $base: $(cat "$tmp/create.json")" >&2
         return 1
     fi
-    jq -r '.steps[] | [.kind, ({sql} + .params | tojson)] | @tsv' <<<"$plan" |
+    jq -r '.steps[] | [.kind, (if .kind == "commit"
+            then {singleUseTransaction: {readWrite: {}}} + (.sql | fromjson)
+            elif .kind == "read" then .sql | fromjson else {sql} + .params end | tojson)]
+        | @tsv' <<<"$plan" |
         while IFS=$'\t' read -r kind body; do
             body="${body//\\\\/\\}" # @tsv doubled the backslashes of the JSON text
             if [[ "$kind" == dml ]]; then
@@ -134,6 +142,8 @@ run_http() {
                 answer POST "$base/$session:executeSql" \
                     "${body%\}},\"transaction\":{\"id\":\"$tx\"},\"seqno\":\"1\"}"
                 http POST "$base/$session:commit" "{\"transactionId\":\"$tx\"}" >/dev/null
+            elif [[ "$kind" == commit || "$kind" == read ]]; then
+                answer POST "$base/$session:$kind" "$body"
             else
                 answer POST "$base/$session:executeSql" "$body"
             fi
