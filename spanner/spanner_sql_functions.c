@@ -1374,6 +1374,15 @@ static void fn_generate_uuid(sqlite3_context *ctx, int argc, sqlite3_value **arg
 
 /* ---- write checks ---- */
 
+/* A value too long for its column ('Table.Column'), as Spanner words it. */
+static void size_error(sqlite3_context *ctx, sqlite3_value *column, long long size, long long limit)
+{
+    SP_FN_ERROR(ctx,
+                "FAILED_PRECONDITION: New value exceeds the maximum size limit for this column: "
+                "%s, size: %lld, limit: %lld.",
+                (const char *)sqlite3_value_text(column), size, limit);
+}
+
 /* sp_check_length(value, limit, 'Table.Column'): STRING counts characters, BYTES bytes. */
 static void fn_check_length(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -1392,11 +1401,7 @@ static void fn_check_length(sqlite3_context *ctx, int argc, sqlite3_value **argv
             size += (*s & 0xC0) != 0x80;
     }
     if (size > limit) {
-        SP_FN_ERROR(
-            ctx,
-            "FAILED_PRECONDITION: New value exceeds the maximum size limit for this column: "
-            "%s, size: %lld, limit: %lld.",
-            (const char *)sqlite3_value_text(argv[2]), size, limit);
+        size_error(ctx, argv[2], size, limit);
         return;
     }
     sqlite3_result_value(ctx, v);
@@ -1433,11 +1438,7 @@ static void fn_check_array_length(sqlite3_context *ctx, int argc, sqlite3_value 
         long long size =
             cJSON_IsString(item) ? element_size(item->valuestring, sqlite3_value_int(argv[3])) : 0;
         if (size > limit) {
-            SP_FN_ERROR(
-                ctx,
-                "FAILED_PRECONDITION: New value exceeds the maximum size limit for this column: "
-                "%s, size: %lld, limit: %lld.",
-                (const char *)sqlite3_value_text(argv[2]), size, limit);
+            size_error(ctx, argv[2], size, limit);
             cJSON_Delete(array);
             return;
         }
