@@ -922,11 +922,8 @@ static enum em_code regenerate_columns(sqlite3 *sqlite, const struct sp_schema *
             for (int i = 0; i < schema->ntables; i++)
                 sp_schema_sqlite_drop_triggers(schema->tables[i]->name, script);
         for (int i = 0; !table_done && i < schema->nindexes; i++)
-            if (strcasecmp(schema->indexes[i]->table, t->name) == 0) {
-                sp_buf_puts(script, "DROP INDEX IF EXISTS ");
-                sp_buf_ident(script, schema->indexes[i]->name);
-                sp_buf_puts(script, ";\n");
-            }
+            if (strcasecmp(schema->indexes[i]->table, t->name) == 0)
+                sp_schema_sqlite_drop_index(schema->indexes[i], script);
         *any = table_done = true;
         sp_buf_puts(script, "ALTER TABLE ");
         sp_buf_ident(script, t->name);

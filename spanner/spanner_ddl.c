@@ -991,9 +991,7 @@ static enum em_code drop_index(struct ddl *d, const char *name, bool if_exists)
         if (strcasecmp(s->indexes[i]->name, name) != 0)
             continue;
         regenerate_start(d);
-        sp_buf_puts(d->out, "DROP INDEX ");
-        sp_buf_ident(d->out, s->indexes[i]->name);
-        sp_buf_puts(d->out, ";\n");
+        sp_schema_sqlite_drop_index(s->indexes[i], d->out);
         memmove(&s->indexes[i], &s->indexes[i + 1],
                 (size_t)(s->nindexes - i - 1) * sizeof(*s->indexes));
         s->nindexes--;

@@ -800,6 +800,39 @@ static void version_triggers(const struct sp_table *t, struct sp_buf *out)
     }
 }
 
+/* Spanner's UNIQUE index holds a NULL as a value: two rows whose keys are NULL alike
+ * collide (NULL_FILTERED leaves them out). SQLite's UNIQUE lets NULLs repeat, so such an
+ * index gets a companion "<name>$nulls" over (c IS NULL, IFNULL(c, 0)) for each key
+ * column c, in which NULLs are equal. */
+static void unique_nulls_index(const struct sp_index *index, struct sp_buf *out)
+{
+    char name[300];
+    snprintf(name, sizeof(name), "%s" SP_UNIQUE_NULLS_SUFFIX, index->name);
+    sp_buf_puts(out, "CREATE UNIQUE INDEX ");
+    sp_buf_ident(out, name);
+    sp_buf_puts(out, " ON ");
+    sp_buf_ident(out, index->table);
+    for (int i = 0; i < index->nkey; i++) {
+        sp_buf_puts(out, i ? ", (" : " ((");
+        sp_buf_ident(out, index->key[i].column);
+        sp_buf_puts(out, " IS NULL), IFNULL(");
+        sp_buf_ident(out, index->key[i].column);
+        sp_buf_puts(out, ", 0)");
+    }
+    sp_buf_puts(out, ");\n");
+}
+
+void sp_schema_sqlite_drop_index(const struct sp_index *index, struct sp_buf *out)
+{
+    char name[300];
+    snprintf(name, sizeof(name), "%s" SP_UNIQUE_NULLS_SUFFIX, index->name);
+    sp_buf_puts(out, "DROP INDEX IF EXISTS ");
+    sp_buf_ident(out, index->name);
+    sp_buf_puts(out, ";\nDROP INDEX IF EXISTS ");
+    sp_buf_ident(out, name);
+    sp_buf_puts(out, ";\n");
+}
+
 void sp_schema_sqlite_index(const struct sp_index *index, struct sp_buf *out)
 {
     sp_buf_printf(out, "CREATE %sINDEX ", index->unique ? "UNIQUE " : "");
@@ -814,6 +847,8 @@ void sp_schema_sqlite_index(const struct sp_index *index, struct sp_buf *out)
         sp_buf_puts(out, " IS NOT NULL");
     }
     sp_buf_puts(out, ";\n");
+    if (index->unique && !index->null_filtered)
+        unique_nulls_index(index, out);
 }
 
 static const char *const trigger_kinds[] = {"insert",   "update",   "delete",  "cascade",

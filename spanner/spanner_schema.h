@@ -295,6 +295,10 @@ void sp_schema_sqlite_table(const struct sp_table *table, struct sp_buf *out);
 void sp_schema_sqlite_add_column(const struct sp_table *table, const struct sp_column *column,
                                  struct sp_buf *out);
 void sp_schema_sqlite_index(const struct sp_index *index, struct sp_buf *out);
+/* Drops an index's storage (the index and the companion of a UNIQUE one). */
+void sp_schema_sqlite_drop_index(const struct sp_index *index, struct sp_buf *out);
+/* The name suffix of a UNIQUE index's companion, in which NULLs are equal. */
+#define SP_UNIQUE_NULLS_SUFFIX "$nulls"
 /* Drops and recreates every constraint trigger of the schema (see the top comment);
  * CHECK expressions are translated here, so this can fail with the translator's errors. */
 enum em_code sp_schema_sqlite_triggers(const struct sp_schema *schema, struct sp_buf *out,

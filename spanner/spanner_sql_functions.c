@@ -10,6 +10,7 @@
 
 #include "em_json.h"
 #include "em_log.h"
+#include "spanner_schema.h"
 #include "spanner_sql_mem.h"
 #include "spanner_value.h"
 
@@ -2289,6 +2290,14 @@ enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st)
                        "A value or a row the statement builds is larger than %d MiB, the most the "
                        "emulator holds (a Spanner value holds at most 10 MiB).",
                        SP_SQL_LENGTH_MAX / (1024 * 1024));
+    static const char companion[] = "UNIQUE constraint failed: index '";
+    const char *nulls = strstr(message, SP_UNIQUE_NULLS_SUFFIX "'");
+    if ((rc & 0xFF) == SQLITE_CONSTRAINT && strncmp(message, companion, strlen(companion)) == 0 &&
+        nulls) { /* a UNIQUE index's companion (spanner_schema.c): its key repeats, NULLs too */
+        const char *name = message + strlen(companion);
+        return EM_FAIL(st, EM_ALREADY_EXISTS, "Row already exists: the key of UNIQUE index %.*s",
+                       (int)(nulls - name), name);
+    }
     if ((rc & 0xFF) == SQLITE_CONSTRAINT && strstr(message, "UNIQUE constraint failed"))
         return EM_FAIL(st, EM_ALREADY_EXISTS, "Row already exists: %s",
                        message + strlen("UNIQUE constraint failed: "));
