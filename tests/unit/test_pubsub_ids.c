@@ -127,6 +127,14 @@ static void test_filter_restricted_to_attributes(void **state)
         "NOT attributes:kind",
         "hasPrefix(attributes.region, \"eu\")",
         "attributes.a = \"1\" AND (attributes.b = \"2\" OR -attributes:c)",
+        "(attributes:a AND attributes:b) OR attributes:c",
+        "attributes:a OR attributes:b OR NOT NOT attributes:c",
+        "attributes:\"iana.org/language_tag\" AND NOT attributes.name = \"com\"",
+        "attributes:a-b_c9",
+        "attributes.k = 'single'",
+        "attributes:\"\\u307F\\u3093\\u306A\"",
+        "attributes.k = \"\\x41\\101\\\"\\\\\\n\\U0001F600\"",
+        "  attributes:k  ", /* white space around */
     };
     for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
         assert_int_equal(ps_filter_compile(allowed[i], &f, &st), EM_OK);
@@ -139,6 +147,29 @@ static void test_filter_restricted_to_attributes(void **state)
         "hello",                /* a bare value searches everything */
         "hasSuffix(attributes.a, \"x\")",
         "attributes.a = ", /* syntax */
+        /* Pub/Sub's grammar, narrower than em_filter's (AIP-160) */
+        "attributes:a AND attributes:b OR attributes:c", /* AND and OR mixed */
+        "attributes:a OR attributes:b AND attributes:c",
+        "attributes:a attributes:b",      /* juxtaposition is no AND here */
+        "attributes:a and attributes:b",  /* operators are uppercase */
+        "attributes.a = x",               /* values are string literals */
+        "\"x\" = attributes.a",           /* an equality begins with a key */
+        "attributes.a = attributes.b",    /* and compares it with a value */
+        "hasPrefix(attributes.a, x)",     /* idem */
+        "hasPrefix(attributes.a)",        /* two arguments */
+        "hasprefix(attributes.a, \"x\")", /* case-sensitive */
+        "attributes.a.b = \"x\"",         /* a key with '.' is written as a string */
+        "attributes:\xe3\x81\xbf",        /* so is a key of non-ASCII letters */
+        "attributes.a = \"\\q\"",         /* an unknown escape */
+        "attributes.a = \"\\x4\"",        /* two hexadecimal digits */
+        "attributes.a = \"\\uD800\"",     /* a surrogate is no character */
+        "attributes.a = \"\\000\"",       /* no NUL */
+        "attributes.a = \"open",          /* unclosed */
+        "(attributes:a",
+        "attributes:a)",
+        "NOT",
+        "attributes:",
+        "AND attributes:a",
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         assert_int_equal(ps_filter_compile(refused[i], &f, &st), EM_INVALID_ARGUMENT);
@@ -180,6 +211,49 @@ static void test_filter_matching(void **state)
     assert_true(ps_filter_matches(NULL, "")); /* no filter: everything */
 }
 
+/* Escapes decode to the bytes they name; quoted keys may hold any character; NOT binds
+ * tighter than AND; '-' is NOT. */
+static void test_filter_strings_and_precedence(void **state)
+{
+    (void)state;
+    struct em_status st = {0};
+    struct em_filter *f;
+    assert_int_equal(ps_filter_compile("attributes.k = \"\\u00e9\"", &f, &st), EM_OK);
+    assert_true(ps_filter_matches(f, "{\"k\":\"\xc3\xa9\"}"));
+    assert_false(ps_filter_matches(f, "{\"k\":\"u00e9\"}"));
+    em_filter_free(f);
+    assert_int_equal(ps_filter_compile("attributes.k = \"\\x41\\102\"", &f, &st), EM_OK);
+    assert_true(ps_filter_matches(f, "{\"k\":\"AB\"}"));
+    em_filter_free(f);
+    assert_int_equal(ps_filter_compile("attributes.k = 'say \"hi\\\\'", &f, &st), EM_OK);
+    assert_true(ps_filter_matches(f, "{\"k\":\"say \\\"hi\\\\\"}"));
+    em_filter_free(f);
+    assert_int_equal(
+        ps_filter_compile("attributes:\"x y\" AND attributes.\"a.b\" = \"1\"", &f, &st), EM_OK);
+    assert_true(ps_filter_matches(f, "{\"x y\":\"\",\"a.b\":\"1\"}"));
+    assert_false(ps_filter_matches(f, "{\"x y\":\"\",\"a\":\"1\"}"));
+    em_filter_free(f);
+    assert_int_equal(ps_filter_compile("hasPrefix(attributes.\"r 1\", \"e\\u0075\")", &f, &st),
+                     EM_OK);
+    assert_true(ps_filter_matches(f, "{\"r 1\":\"eu-west\"}"));
+    assert_false(ps_filter_matches(f, "{\"r 1\":\"us\"}"));
+    em_filter_free(f);
+    /* (NOT kind = a) AND region */
+    assert_int_equal(
+        ps_filter_compile("NOT attributes.kind = \"a\" AND attributes:region", &f, &st), EM_OK);
+    assert_true(ps_filter_matches(f, "{\"kind\":\"b\",\"region\":\"x\"}"));
+    assert_false(ps_filter_matches(f, "{\"kind\":\"a\",\"region\":\"x\"}"));
+    assert_false(ps_filter_matches(f, "{\"kind\":\"b\"}"));
+    em_filter_free(f);
+    assert_int_equal(ps_filter_compile("-attributes:k OR attributes.k = \"*\"", &f, &st), EM_OK);
+    assert_true(ps_filter_matches(f, "{}"));
+    assert_true(ps_filter_matches(f, "{\"k\":\"*\"}"));
+    assert_false(ps_filter_matches(f, "{\"k\":\"v\"}"));
+    em_filter_free(f);
+    assert_int_equal(ps_filter_compile(" \t ", &f, &st), EM_OK); /* blank: no filter */
+    assert_null(f);
+}
+
 int main(void)
 {
     em_log_init("test", EM_LOG_WARNING);
@@ -191,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_topic_file_names),
         cmocka_unit_test(test_filter_restricted_to_attributes),
         cmocka_unit_test(test_filter_matching),
+        cmocka_unit_test(test_filter_strings_and_precedence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
