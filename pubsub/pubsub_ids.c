@@ -35,7 +35,7 @@ enum em_code ps_check_id(const char *kind, const char *id, struct em_status *st)
 {
     size_t len = strlen(id);
     bool ok = len >= 3 && len <= 255 && isalpha((unsigned char)id[0]) &&
-              (unsigned char)id[0] < 128 && strncasecmp(id, "goog", 4) != 0;
+              (unsigned char)id[0] < 128 && strncmp(id, "goog", 4) != 0; /* lowercase only */
     for (size_t i = 0; ok && i < len; i++)
         ok = id_char(id[i]) && (unsigned char)id[i] < 128;
     if (ok)
