@@ -572,8 +572,8 @@ static void read_retry(const cJSON *sub, struct ps_retry *retry)
 {
     const cJSON *policy = cJSON_GetObjectItemCaseSensitive(sub, "retryPolicy");
     retry->set = cJSON_IsObject(policy);
-    retry->min_ns = duration_of(policy, "minimumBackoff", -1);
-    retry->max_ns = duration_of(policy, "maximumBackoff", -1);
+    retry->min_ns = duration_of(policy, "minimumBackoff", PS_DURATION_UNSET);
+    retry->max_ns = duration_of(policy, "maximumBackoff", PS_DURATION_UNSET);
 }
 
 enum em_code ps_json_read_sub(const cJSON *sub, struct ps_sub_config *cfg, struct em_status *st)
@@ -606,7 +606,8 @@ enum em_code ps_json_read_sub(const cJSON *sub, struct ps_sub_config *cfg, struc
     em_json_bool(sub, "enableMessageOrdering", &cfg->ordering);
     em_json_bool(sub, "enableExactlyOnceDelivery", &cfg->exactly_once);
     const cJSON *expiration = cJSON_GetObjectItemCaseSensitive(sub, "expirationPolicy");
-    cfg->ttl_ns = !present(sub, "expirationPolicy") ? -1 : duration_of(expiration, "ttl", 0);
+    cfg->ttl_ns =
+        !present(sub, "expirationPolicy") ? PS_DURATION_UNSET : duration_of(expiration, "ttl", 0);
     if (!cfg->filter ||
         ps_json_read_push_config(cJSON_GetObjectItemCaseSensitive(sub, "pushConfig"), &cfg->push,
                                  st) ||

@@ -118,7 +118,11 @@ struct ps_ack_ref {
 void ps_ack_id_encode(const struct ps_ack_ref *ref, char out[PS_ACK_ID_MAX]);
 bool ps_ack_id_decode(const char *text, struct ps_ack_ref *out);
 
-/* Retry policy (RetryPolicy): exponential backoff between min and max. */
+/* A duration the request left out (a negative one it gave is refused, not defaulted). */
+#define PS_DURATION_UNSET INT64_MIN
+
+/* Retry policy (RetryPolicy): exponential backoff between min and max (each
+ * PS_DURATION_UNSET until the default fills it). */
 struct ps_retry {
     bool set;
     int64_t min_ns, max_ns;
@@ -310,7 +314,8 @@ struct ps_sub_config {
     bool ordering;
     bool exactly_once;
     struct ps_push_config push;
-    int64_t ttl_ns; /* expirationPolicy.ttl; 0: never expires */
+    int64_t ttl_ns; /* expirationPolicy.ttl; 0: never expires; PS_DURATION_UNSET: no policy
+                       given, the default 31 days */
     char *labels_json;
 };
 

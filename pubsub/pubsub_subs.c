@@ -204,7 +204,7 @@ enum em_code ps_sub_update(struct ps_registry *reg, const char *name,
         next.labels_json = strdup(u->labels_json ? u->labels_json : "{}");
     }
     if (m & PS_SUB_EXPIRATION)
-        next.ttl_ns = u->ttl_ns < 0 ? 0 : u->ttl_ns; /* an empty policy: never expires */
+        next.ttl_ns = u->ttl_ns == PS_DURATION_UNSET ? 0 : u->ttl_ns; /* none: never expires */
     if (m & PS_SUB_DEAD_LETTER) {
         free(next.dead_letter_topic);
         next.dead_letter_topic = ps_dup_or_null(u->dead_letter_topic);

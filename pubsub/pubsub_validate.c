@@ -174,14 +174,15 @@ enum em_code ps_check_retry(struct ps_retry *retry, struct em_status *st)
 {
     if (!retry->set)
         return EM_OK;
-    if (retry->min_ns < 0)
+    if (retry->min_ns == PS_DURATION_UNSET)
         retry->min_ns = PS_DEFAULT_MIN_BACKOFF_NS;
-    if (retry->max_ns < 0)
+    if (retry->max_ns == PS_DURATION_UNSET)
         retry->max_ns = PS_MAX_BACKOFF_NS;
-    if (retry->min_ns > PS_MAX_BACKOFF_NS || retry->max_ns > PS_MAX_BACKOFF_NS)
+    if (retry->min_ns < 0 || retry->max_ns < 0 || retry->min_ns > PS_MAX_BACKOFF_NS ||
+        retry->max_ns > PS_MAX_BACKOFF_NS)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Invalid retry policy: minimum_backoff and maximum_backoff must be at most "
-                       "600 seconds.");
+                       "Invalid retry policy: minimum_backoff and maximum_backoff must be between "
+                       "0s and 600s.");
     if (retry->min_ns > retry->max_ns)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid retry policy: minimum_backoff must not exceed maximum_backoff.");
@@ -190,9 +191,9 @@ enum em_code ps_check_retry(struct ps_retry *retry, struct em_status *st)
 
 enum em_code ps_check_ttl(int64_t *ttl_ns, struct em_status *st)
 {
-    if (*ttl_ns < 0)
+    if (*ttl_ns == PS_DURATION_UNSET)
         *ttl_ns = PS_DEFAULT_TTL_NS;
-    if (*ttl_ns != 0 && *ttl_ns < PS_MIN_TTL_NS)
+    if (*ttl_ns < 0 || (*ttl_ns != 0 && *ttl_ns < PS_MIN_TTL_NS))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid expiration_policy.ttl: the minimum is 1 day (86400s).");
     return EM_OK;

@@ -443,7 +443,8 @@ static void test_expiration_policy(void **state)
     create_topic(f, TOPIC);
     create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC, .ttl_ns = PS_DAY_NS});
     create_sub(f, SUB "-forever", (struct ps_sub_config){.topic = TOPIC, .ttl_ns = 0});
-    create_sub(f, SUB "-default", (struct ps_sub_config){.topic = TOPIC, .ttl_ns = -1});
+    create_sub(f, SUB "-default",
+               (struct ps_sub_config){.topic = TOPIC, .ttl_ns = PS_DURATION_UNSET});
     advance(f, 86400 - 10);
     assert_int_equal(pull(f, SUB, 1, NULL, NULL), 0); /* activity resets the clock */
     advance(f, 86400 - 10);

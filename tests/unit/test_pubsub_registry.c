@@ -92,6 +92,10 @@ static void test_subscription_rules_and_defaults(void **state)
         {{.topic = TOPIC, .filter = "attributes.x = "}, EM_INVALID_ARGUMENT},
         {{.topic = TOPIC, .push = {.endpoint = "ftp://example.com"}}, EM_INVALID_ARGUMENT},
         {{.topic = TOPIC, .ttl_ns = 3600LL * EM_NS_PER_SEC}, EM_INVALID_ARGUMENT},
+        /* a negative duration given is refused, not read as "use the default" */
+        {{.topic = TOPIC, .ttl_ns = -5 * EM_NS_PER_SEC}, EM_INVALID_ARGUMENT},
+        {{.topic = TOPIC, .retry = {true, -EM_NS_PER_SEC, PS_DURATION_UNSET}}, EM_INVALID_ARGUMENT},
+        {{.topic = TOPIC, .retry = {true, PS_DURATION_UNSET, -1}}, EM_INVALID_ARGUMENT},
         {{.topic = "topics/no-project"}, EM_INVALID_ARGUMENT},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
