@@ -3,7 +3,8 @@
  *
  *   seek to a time      messages published before it acknowledged, after it
  *                       unacknowledged (acknowledged ones too when acked messages are
- *                       retained)
+ *                       retained); never before the subscription's creation unless the
+ *                       topic retains messages
  *   seek to a snapshot  its acknowledgement state restored
  *   snapshot creation   the floor and acknowledged marks of the subscription, copied
  */
@@ -77,6 +78,12 @@ static enum em_code seek_locked(struct ps_sub *sub, struct ps_topic *topic, stru
                                 const struct ps_snapshot *snap, int64_t time_ns,
                                 struct em_status *st)
 {
+    /* Without topic retention a subscription holds only what was published after it was
+     * created: a seek to an earlier time goes back no further (Google; with topic retention
+     * it may reach any message the topic retains). */
+    int64_t created = sub->create_ns - sub->create_ns % 1000000; /* publish times carry ms */
+    if (!snap && !topic->cfg.retention_ns && time_ns < created)
+        time_ns = created;
     struct seek_job job = {.owner = sub->id, .time_ns = time_ns, .snapshot = snap ? snap->id : 0};
     if (em_datafile_run(log, job_seek_read, &job, st))
         return st->code;

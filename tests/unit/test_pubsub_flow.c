@@ -404,6 +404,27 @@ static void test_seek_to_time(void **state)
     assert_int_equal(pull(f, SUB, 10, NULL, NULL), 2);
 }
 
+/* A subscription holds only what was published after its creation: seeking to an earlier
+ * time brings back none of the older messages, unless the topic retains messages. */
+static void test_seek_not_before_creation(void **state)
+{
+    struct unit_pubsub *f = *state;
+    struct em_status st = {0};
+    create_topic(f, TOPIC);
+    create_sub(f, SUB "-early", (struct ps_sub_config){.topic = TOPIC}); /* "before" is kept */
+    publish(f, TOPIC, "before");
+    advance(f, 60);
+    create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC, .retain_acked = true});
+    publish(f, TOPIC, "after");
+    char acks[4][PS_ACK_ID_MAX];
+    assert_int_equal(pull(f, SUB, 10, NULL, acks), 1);
+    ack(f, SUB, acks[0]);
+    assert_int_equal(ps_seek(unit_pubsub_reg(f), SUB, NULL, 0, em_clock_now(), &st), EM_OK);
+    int64_t seqs[4];
+    assert_int_equal(pull(f, SUB, 10, seqs, NULL), 1);
+    assert_int_equal(seqs[0], 2); /* "after" only */
+}
+
 static void test_snapshot_restores_ack_state(void **state)
 {
     struct unit_pubsub *f = *state;
@@ -714,6 +735,7 @@ int main(void)
         UNIT_PUBSUB_TEST(test_dead_letter_on_timer),
         UNIT_PUBSUB_TEST(test_dead_letter_needs_the_service_agent_under_enforce),
         UNIT_PUBSUB_TEST(test_seek_to_time),
+        UNIT_PUBSUB_TEST(test_seek_not_before_creation),
         UNIT_PUBSUB_TEST(test_snapshot_restores_ack_state),
         UNIT_PUBSUB_TEST(test_expiration_policy),
         UNIT_PUBSUB_TEST(test_deleted_topic_keeps_its_backlog),
