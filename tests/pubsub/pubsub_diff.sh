@@ -115,31 +115,51 @@ start_ours() {
 
 # ---- requests ----
 
-# send BASE METHOD PATH [BODY]: the answer in $tmp/body, its HTTP code on stdout. {ACKS}
-# in BODY stands for the ack IDs that server handed out at the last `take`.
+# send SIDE METHOD PATH [BODY]: one request to SIDE (ours or google), its answer in
+# $tmp/body.SIDE and its HTTP code on stdout. {ACKS} in BODY stands for the ack IDs that
+# server handed out at the last `take`.
 acks_ours='[]'
 acks_google='[]'
 send() {
-    local base=$1 method=$2 path=${3//\{P\}/$PROJECT} body=${4-}
+    local side=$1 method=$2 path=${3//\{P\}/$PROJECT} body=${4-} base=$OURS_URL acks=$acks_ours
+    [[ $side == ours ]] || { base=$GOOGLE_URL; acks=$acks_google; }
     if ((${#body} < 100000)); then # bash's substitution is slow on megabytes
-        if [[ $base == "$OURS_URL" ]]; then body=${body//\{ACKS\}/$acks_ours}; else body=${body//\{ACKS\}/$acks_google}; fi
+        body=${body//\{ACKS\}/$acks}
         body=${body//\{P\}/$PROJECT}
     fi
-    printf '%s' "$body" >"$tmp/request"
-    curl -s -m 30 -o "$tmp/body" -w '%{http_code}' -X "$method" \
-        -H 'Content-Type: application/json' ${4+--data-binary "@$tmp/request"} "$base/$path"
+    printf '%s' "$body" >"$tmp/request.$side"
+    curl -s -m 30 -o "$tmp/body.$side" -w '%{http_code}' -X "$method" \
+        -H 'Content-Type: application/json' ${4+--data-binary "@$tmp/request.$side"} "$base/$path"
 }
 
-# result CODE: the result line of the answer in $tmp/body (see the header); JQ projects.
+# both METHOD PATH [BODY]: the request to both servers at once; sets code_ours, code_google.
+both() {
+    local p1 p2
+    send ours "$@" >"$tmp/code.ours" &
+    p1=$!
+    send google "$@" >"$tmp/code.google" &
+    p2=$!
+    wait "$p1" "$p2"
+    read -r code_ours <"$tmp/code.ours"
+    read -r code_google <"$tmp/code.google"
+}
+
+# result SIDE CODE: sets RESULT to the result line of SIDE's answer (see the header); JQ
+# projects a success. The status is read without a process: a check makes thousands.
 result() {
-    local code=$1 status
+    local side=$1 code=$2 body="" out
     if [[ $code != 2* ]]; then
-        status=$(jq -r '.error.status // "NO_STATUS"' "$tmp/body" 2>/dev/null) || status=NOT_JSON
-        echo "$code $status"
+        IFS= read -r -d '' body <"$tmp/body.$side"
+        if [[ $body =~ \"status\"[[:space:]]*:[[:space:]]*\"([A-Z_]+)\" ]]; then
+            RESULT="$code ${BASH_REMATCH[1]}"
+        else
+            RESULT="$code NO_STATUS"
+        fi
     elif [[ -n ${JQ-} ]]; then
-        echo "$code $(jq -cS "${JQ}" "$tmp/body" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+        out=$(jq -cS "${JQ}" "$tmp/body.$side" 2>/dev/null)
+        RESULT="$code ${out//$'\n'/ }"
     else
-        echo "$code OK"
+        RESULT="$code OK"
     fi
 }
 
@@ -180,12 +200,12 @@ compare() {
 }
 
 check() {
-    local ours google code
-    code=$(send "$OURS_URL" "$@")
-    ours=$(result "$code")
-    code=$(send "$GOOGLE_URL" "$@")
-    google=$(result "$code")
-    compare "$1 ${2//\{P\}/$PROJECT} ${3-}" "$ours" "$google"
+    local ours
+    both "$@"
+    result ours "$code_ours"
+    ours=$RESULT
+    result google "$code_google"
+    compare "$1 ${2//\{P\}/$PROJECT} ${3-}" "$ours" "$RESULT"
 }
 
 check_filter() {
@@ -195,44 +215,44 @@ check_filter() {
 }
 
 # pulled SUB: both pull (and acknowledge) what SUB holds; the data, sorted, compared.
-pull_result() {
-    local base=$1 sub=$2 code acks
-    code=$(send "$base" POST "{P}/subscriptions/$sub:pull" '{"maxMessages":100,"returnImmediately":true}')
+pull_result() { # SIDE SUB
+    local side=$1 sub=$2 code acks
+    code=$(send "$side" POST "{P}/subscriptions/$sub:pull" '{"maxMessages":100,"returnImmediately":true}')
     if [[ $code != 200 ]]; then
-        result "$code"
+        result "$side" "$code"
+        echo "$RESULT"
         return
     fi
-    acks=$(jq -c '{ackIds: [.receivedMessages[]?.ackId]}' "$tmp/body")
-    echo "$code $(jq -c '[.receivedMessages[]?.message.data | @base64d] | sort' "$tmp/body")"
-    [[ $acks == '{"ackIds":[]}' ]] || send "$base" POST "{P}/subscriptions/$sub:acknowledge" "$acks" >/dev/null
+    acks=$(jq -c '{ackIds: [.receivedMessages[]?.ackId]}' "$tmp/body.$side")
+    echo "$code $(jq -c '[.receivedMessages[]?.message.data | @base64d] | sort' "$tmp/body.$side")"
+    [[ $acks == '{"ackIds":[]}' ]] || send "$side" POST "{P}/subscriptions/$sub:acknowledge" "$acks" >/dev/null
 }
 pulled() {
     local ours google
-    ours=$(pull_result "$OURS_URL" "$1")
-    google=$(pull_result "$GOOGLE_URL" "$1")
+    ours=$(pull_result ours "$1")
+    google=$(pull_result google "$1")
     compare "pull $1" "$ours" "$google"
 }
 
-# take SUB [MAX]: both pull SUB (without acknowledging); the number of messages is compared,
+# take SUB [MAX]: both pull SUB (without acknowledging); the data, sorted, is compared,
 # and each server's ack IDs are kept for {ACKS}.
 take() {
-    local ours google code
-    code=$(send "$OURS_URL" POST "{P}/subscriptions/$1:pull" "{\"maxMessages\":${2:-100},\"returnImmediately\":true}")
-    acks_ours=$(jq -c '[.receivedMessages[]?.ackId]' "$tmp/body")
-    ours="$code $(jq -c '[.receivedMessages[]?.message.data | @base64d] | sort' "$tmp/body")"
-    code=$(send "$GOOGLE_URL" POST "{P}/subscriptions/$1:pull" "{\"maxMessages\":${2:-100},\"returnImmediately\":true}")
-    acks_google=$(jq -c '[.receivedMessages[]?.ackId]' "$tmp/body")
-    google="$code $(jq -c '[.receivedMessages[]?.message.data | @base64d] | sort' "$tmp/body")"
-    compare "take $1" "$ours" "$google"
+    local ours
+    both POST "{P}/subscriptions/$1:pull" "{\"maxMessages\":${2:-100},\"returnImmediately\":true}"
+    acks_ours=$(jq -c '[.receivedMessages[]?.ackId]' "$tmp/body.ours")
+    acks_google=$(jq -c '[.receivedMessages[]?.ackId]' "$tmp/body.google")
+    ours="$code_ours $(jq -c '[.receivedMessages[]?.message.data | @base64d] | sort' "$tmp/body.ours")"
+    compare "take $1" "$ours" \
+        "$code_google $(jq -c '[.receivedMessages[]?.message.data | @base64d] | sort' "$tmp/body.google")"
 }
 
 # publish TOPIC MESSAGES_JSON: a fixture on both servers; a failure to publish ends the run.
 publish() {
-    local base body
+    local body side
     body=$(jq -c '{messages: [.[] | .data |= @base64]}' <<<"$2") || exit 1
-    for base in "$OURS_URL" "$GOOGLE_URL"; do
-        [[ $(send "$base" POST "{P}/topics/$1:publish" "$body") == 200 ]] ||
-            { echo "pubsub_diff: publishing to $1 at $base failed: $(cat "$tmp/body")" >&2; exit 1; }
+    for side in ours google; do
+        [[ $(send "$side" POST "{P}/topics/$1:publish" "$body") == 200 ]] ||
+            { echo "pubsub_diff: publishing to $1 ($side) failed: $(cat "$tmp/body.$side")" >&2; exit 1; }
     done
 }
 
@@ -246,15 +266,17 @@ if [[ ! -x $BIN_DIR/emulator ]]; then
     echo "pubsub_diff: no $BIN_DIR/emulator; build first (make)" >&2
     exit 1
 fi
+[[ ${VERBOSE:-0} != 2 ]] || echo "start: ${SECONDS}s"
 start_google || exit 1 # the JVM takes seconds: ours starts meanwhile
 start_ours || exit 1
 wait_google || exit 1
+[[ ${VERBOSE:-0} != 2 ]] || echo "both up: ${SECONDS}s"
 
 files=("$@")
 ((${#files[@]})) || files=("$here"/diff_corpus/*.sh)
 for file in "${files[@]}"; do
     # shellcheck source=/dev/null
-    source "$file"
+    source "$file"; [[ ${VERBOSE:-0} != 2 ]] || echo "${file##*/}: ${SECONDS}s"
 done
 if ((failures)); then
     echo "$name: $failures of $checks checks FAILED"

@@ -3,18 +3,17 @@ for t in list-a list-b list-c list-d list-e; do check PUT "projects/list-proj/to
 JQ='[.topics[].name]' check GET projects/list-proj/topics
 JQ='[.topics[].name]' check GET 'projects/list-proj/topics?pageSize=2'
 page_token() { # the next page's token each server gives
-    send "$OURS_URL" GET 'projects/list-proj/topics?pageSize=2' >/dev/null
-    token_ours=$(jq -r '.nextPageToken // ""' "$tmp/body")
-    send "$GOOGLE_URL" GET 'projects/list-proj/topics?pageSize=2' >/dev/null
-    token_google=$(jq -r '.nextPageToken // ""' "$tmp/body")
+    both GET 'projects/list-proj/topics?pageSize=2'
+    token_ours=$(jq -r '.nextPageToken // ""' "$tmp/body.ours")
+    token_google=$(jq -r '.nextPageToken // ""' "$tmp/body.google")
 }
 page_token
 second_page() {
     local ours google code
-    code=$(send "$OURS_URL" GET "projects/list-proj/topics?pageSize=2&pageToken=$token_ours")
-    ours="$code $(jq -c '[.topics[]?.name]' "$tmp/body")"
-    code=$(send "$GOOGLE_URL" GET "projects/list-proj/topics?pageSize=2&pageToken=$token_google")
-    google="$code $(jq -c '[.topics[]?.name]' "$tmp/body")"
+    code=$(send ours GET "projects/list-proj/topics?pageSize=2&pageToken=$token_ours")
+    ours="$code $(jq -c '[.topics[]?.name]' "$tmp/body.ours")"
+    code=$(send google GET "projects/list-proj/topics?pageSize=2&pageToken=$token_google")
+    google="$code $(jq -c '[.topics[]?.name]' "$tmp/body.google")"
     compare "the second page of topics" "$ours" "$google"
 }
 second_page
