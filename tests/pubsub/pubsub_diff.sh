@@ -33,7 +33,8 @@
 #
 # Without Google's emulator or java the test prints a SKIPPING line and counts nothing.
 # Ends with "test_pubsub_diff: all N checks passed" or "F of N checks FAILED" (scripts/
-# test-all counts those). VERBOSE=1 prints passing checks too.
+# test-all counts those). VERBOSE=1 prints passing checks too; VERBOSE=2 the second each
+# corpus file ends at.
 set -uo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
