@@ -45,7 +45,7 @@ enum em_code ps_check_dead_letter(struct ps_registry *reg, struct ps_sub_config 
                                   struct em_status *st);
 enum em_code ps_check_retry(struct ps_retry *retry, struct em_status *st);
 enum em_code ps_check_push(const struct ps_push_config *push, struct em_status *st);
-enum em_code ps_check_ttl(int64_t *ttl_ns, struct em_status *st);
+enum em_code ps_check_ttl(int64_t *ttl_ns, int64_t retention_ns, struct em_status *st);
 
 /* Push configuration memory (pubsub_config.c); copy returns false when out of memory. */
 void ps_push_config_free(struct ps_push_config *p);

@@ -220,7 +220,7 @@ enum em_code ps_sub_update(struct ps_registry *reg, const char *name,
     }
     if (ps_check_retention("message_retention_duration", next.retention_ns, st) ||
         ps_check_dead_letter(reg, &next, st) || ps_check_retry(&next.retry, st) ||
-        ps_check_push(&next.push, st) || ps_check_ttl(&next.ttl_ns, st)) {
+        ps_check_push(&next.push, st) || ps_check_ttl(&next.ttl_ns, next.retention_ns, st)) {
         code = st->code;
         goto out;
     }

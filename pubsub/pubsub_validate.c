@@ -189,13 +189,25 @@ enum em_code ps_check_retry(struct ps_retry *retry, struct em_status *st)
     return EM_OK;
 }
 
-enum em_code ps_check_ttl(int64_t *ttl_ns, struct em_status *st)
+/* The expiration ttl: at least a day, and not shorter than the retention (Google: a
+ * subscription's expiration period must exceed its message retention duration; equal is
+ * taken here). 0 never expires. */
+enum em_code ps_check_ttl(int64_t *ttl_ns, int64_t retention_ns, struct em_status *st)
 {
     if (*ttl_ns == PS_DURATION_UNSET)
         *ttl_ns = PS_DEFAULT_TTL_NS;
     if (*ttl_ns < 0 || (*ttl_ns != 0 && *ttl_ns < PS_MIN_TTL_NS))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid expiration_policy.ttl: the minimum is 1 day (86400s).");
+    if (*ttl_ns != 0 && *ttl_ns < retention_ns) {
+        char ttl[EM_TIME_TEXT_MAX], retention[EM_TIME_TEXT_MAX];
+        em_duration_format(*ttl_ns, ttl);
+        em_duration_format(retention_ns, retention);
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid expiration_policy.ttl \"%s\": the expiration period must not be "
+                       "shorter than the message_retention_duration \"%s\".",
+                       ttl, retention);
+    }
     return EM_OK;
 }
 
@@ -214,7 +226,7 @@ enum em_code ps_check_sub_config(struct ps_registry *reg, struct ps_sub_config *
         cfg->retention_ns = PS_DEFAULT_RETENTION_NS;
     if (ps_check_retention("message_retention_duration", cfg->retention_ns, st) ||
         ps_check_dead_letter(reg, cfg, st) || ps_check_retry(&cfg->retry, st) ||
-        ps_check_push(&cfg->push, st) || ps_check_ttl(&cfg->ttl_ns, st) ||
+        ps_check_push(&cfg->push, st) || ps_check_ttl(&cfg->ttl_ns, cfg->retention_ns, st) ||
         ps_filter_compile(cfg->filter, filter, st))
         return st->code;
     return EM_OK;

@@ -557,7 +557,7 @@ expect_contains "$BODY" "page_token" "the parameter is named"
 section "an expired subscription's or snapshot's IAM policy goes with it"
 BOB_POLICY='{"policy":{"bindings":[{"role":"roles/pubsub.subscriber","members":["user:bob@example.com"]}]}}'
 api PUT "$V1/topics/expiring" '{}'
-api PUT "$V1/subscriptions/expiring-sub" "{\"topic\":\"$T/expiring\",\"expirationPolicy\":{\"ttl\":\"86400s\"}}"
+api PUT "$V1/subscriptions/expiring-sub" "{\"topic\":\"$T/expiring\",\"messageRetentionDuration\":\"86400s\",\"expirationPolicy\":{\"ttl\":\"86400s\"}}"
 expect_status 200
 api PUT "$V1/subscriptions/snap-source" "{\"topic\":\"$T/expiring\"}"
 api POST "$V1/topics/expiring:publish" '{"messages":[{"data":"aGk="}]}'

@@ -462,7 +462,9 @@ static void test_expiration_policy(void **state)
 {
     struct unit_pubsub *f = *state;
     create_topic(f, TOPIC);
-    create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC, .ttl_ns = PS_DAY_NS});
+    create_sub(
+        f, SUB,
+        (struct ps_sub_config){.topic = TOPIC, .retention_ns = PS_DAY_NS, .ttl_ns = PS_DAY_NS});
     create_sub(f, SUB "-forever", (struct ps_sub_config){.topic = TOPIC, .ttl_ns = 0});
     create_sub(f, SUB "-default",
                (struct ps_sub_config){.topic = TOPIC, .ttl_ns = PS_DURATION_UNSET});

@@ -94,6 +94,10 @@ static void test_subscription_rules_and_defaults(void **state)
         {{.topic = TOPIC, .ttl_ns = 3600LL * EM_NS_PER_SEC}, EM_INVALID_ARGUMENT},
         /* a negative duration given is refused, not read as "use the default" */
         {{.topic = TOPIC, .ttl_ns = -5 * EM_NS_PER_SEC}, EM_INVALID_ARGUMENT},
+        /* expiring sooner than the messages it retains (the default retention is 7 days) */
+        {{.topic = TOPIC, .ttl_ns = 2 * PS_DAY_NS}, EM_INVALID_ARGUMENT},
+        {{.topic = TOPIC, .retention_ns = 3 * PS_DAY_NS, .ttl_ns = 2 * PS_DAY_NS},
+         EM_INVALID_ARGUMENT},
         {{.topic = TOPIC, .retry = {true, -EM_NS_PER_SEC, PS_DURATION_UNSET}}, EM_INVALID_ARGUMENT},
         {{.topic = TOPIC, .retry = {true, PS_DURATION_UNSET, -1}}, EM_INVALID_ARGUMENT},
         {{.topic = "topics/no-project"}, EM_INVALID_ARGUMENT},
@@ -112,6 +116,13 @@ static void test_subscription_rules_and_defaults(void **state)
     ps_sub_put(s);
     assert_int_equal(unit_pubsub_create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC}, &st),
                      EM_ALREADY_EXISTS);
+    /* a ttl as long as the retention is taken */
+    assert_int_equal(
+        unit_pubsub_create_sub(
+            f, SUB "-day",
+            (struct ps_sub_config){.topic = TOPIC, .retention_ns = PS_DAY_NS, .ttl_ns = PS_DAY_NS},
+            &st),
+        EM_OK);
 }
 
 static void test_subscription_update_detach_delete(void **state)
@@ -130,6 +141,15 @@ static void test_subscription_update_detach_delete(void **state)
     update.cfg.ack_deadline_s = 9;
     assert_int_equal(ps_sub_update(unit_pubsub_reg(f), SUB, &update, em_clock_now(), &s, &st),
                      EM_INVALID_ARGUMENT);
+    /* the expiration may not come before the retention's end (7 days by default) */
+    struct ps_sub_update shorter = {.mask = PS_SUB_EXPIRATION, .cfg = {.ttl_ns = 2 * PS_DAY_NS}};
+    assert_int_equal(ps_sub_update(unit_pubsub_reg(f), SUB, &shorter, em_clock_now(), &s, &st),
+                     EM_INVALID_ARGUMENT);
+    shorter.mask |= PS_SUB_RETENTION;
+    shorter.cfg.retention_ns = PS_DAY_NS;
+    assert_int_equal(ps_sub_update(unit_pubsub_reg(f), SUB, &shorter, em_clock_now(), &s, &st),
+                     EM_OK);
+    ps_sub_put(s);
 
     assert_int_equal(ps_sub_detach(unit_pubsub_reg(f), SUB, &st), EM_OK);
     s = ps_sub_get(unit_pubsub_reg(f), SUB);

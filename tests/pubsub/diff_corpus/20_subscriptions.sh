@@ -27,7 +27,14 @@ check PUT {P}/subscriptions/ret-bad "{$T,\"messageRetentionDuration\":\"ten minu
 JQ=.messageRetentionDuration check PUT {P}/subscriptions/ret-frac "{$T,\"messageRetentionDuration\":\"600.5s\"}"
 JQ='{retainAckedMessages}' check PUT {P}/subscriptions/retain "{$T,\"retainAckedMessages\":true}"
 
-JQ=.expirationPolicy check PUT {P}/subscriptions/ttl-1d "{$T,\"expirationPolicy\":{\"ttl\":\"86400s\"}}"
+TTL_SHORT="it takes an expiration period shorter than the message retention (7 days by default); Google requires the expiration period to exceed the retention"
+wrong "$TTL_SHORT" '400 INVALID_ARGUMENT'
+check PUT {P}/subscriptions/ttl-1d "{$T,\"expirationPolicy\":{\"ttl\":\"86400s\"}}"
+JQ=.expirationPolicy check PUT {P}/subscriptions/ttl-1d-kept-1h "{$T,\"messageRetentionDuration\":\"3600s\",\"expirationPolicy\":{\"ttl\":\"86400s\"}}"
+wrong "$TTL_SHORT" '400 INVALID_ARGUMENT'
+check PUT {P}/subscriptions/ttl-2d-kept-3d "{$T,\"messageRetentionDuration\":\"259200s\",\"expirationPolicy\":{\"ttl\":\"172800s\"}}"
+wrong "it refuses a retention past 7 days (its old limit; Google's is 31 days), so it never reaches the ttl" '200 {"ttl":"2678400s"}'
+JQ=.expirationPolicy check PUT {P}/subscriptions/ttl-31d-kept-31d "{$T,\"messageRetentionDuration\":\"2678400s\",\"expirationPolicy\":{\"ttl\":\"2678400s\"}}"
 JQ=.expirationPolicy check PUT {P}/subscriptions/ttl-never "{$T,\"expirationPolicy\":{}}"
 wrong "it accepts a ttl of an hour; the reference: 'The minimum allowed value for expiration_policy.ttl is 1 day'" \
     '400 INVALID_ARGUMENT'
