@@ -27,6 +27,10 @@
 #                                   emulator agrees with EXPECTED after all the note is
 #                                   reported stale (fix the corpus) but nothing fails.
 #   publish TOPIC 'MESSAGES_JSON'   publishes to both, no comparison (fixtures).
+#   both METHOD PATH [BODY]         a request to both, nothing compared: the answers are in
+#                                   $tmp/body.ours and $tmp/body.google, the codes in
+#                                   $code_ours and $code_google (for checks of their own,
+#                                   such as following each server's page token).
 #
 # Google's emulator is a reference, not an authority: where it ignores a field or accepts
 # what Google refuses, the corpus says so (wrong) with Google's documented behaviour.
@@ -279,6 +283,7 @@ for file in "${files[@]}"; do
     # shellcheck source=/dev/null
     source "$file"; [[ ${VERBOSE:-0} != 2 ]] || echo "${file##*/}: ${SECONDS}s"
 done
+((stale == 0)) || echo "pubsub_diff: $stale wrong notes are stale (Google's emulator agrees now; see STALE above)"
 if ((failures)); then
     echo "$name: $failures of $checks checks FAILED"
     exit 1
