@@ -213,30 +213,37 @@ check() {
     compare "$1 ${2//\{P\}/$PROJECT} ${3-}" "$ours" "$RESULT"
 }
 
-check_filter() {
-    local body
-    body=$(jq -nc --arg f "$2" '{topic: "{P}/topics/filtered", filter: $f}')
-    check PUT "{P}/subscriptions/$1" "$body"
+check_filter() { # the filter as a JSON string: \ and " escaped (no control characters)
+    local filter=${2//\\/\\\\}
+    filter=${filter//\"/\\\"}
+    check PUT "{P}/subscriptions/$1" "{\"topic\":\"{P}/topics/filtered\",\"filter\":\"$filter\"}"
 }
 
 # pulled SUB: both pull (and acknowledge) what SUB holds; the data, sorted, compared.
-pull_result() { # SIDE SUB
-    local side=$1 sub=$2 code acks
-    code=$(send "$side" POST "{P}/subscriptions/$sub:pull" '{"maxMessages":100,"returnImmediately":true}')
+# pull_summary SIDE CODE sets RESULT and that side's ack IDs (acks_SIDE).
+pull_summary() {
+    local side=$1 code=$2 acks data
     if [[ $code != 200 ]]; then
         result "$side" "$code"
-        echo "$RESULT"
-        return
+        acks='[]'
+    else
+        { read -r acks && read -r data; } < <(jq -c '[.receivedMessages[]?.ackId],
+            ([.receivedMessages[]?.message.data | @base64d] | sort)' "$tmp/body.$side")
+        RESULT="$code $data"
     fi
-    acks=$(jq -c '{ackIds: [.receivedMessages[]?.ackId]}' "$tmp/body.$side")
-    echo "$code $(jq -c '[.receivedMessages[]?.message.data | @base64d] | sort' "$tmp/body.$side")"
-    [[ $acks == '{"ackIds":[]}' ]] || send "$side" POST "{P}/subscriptions/$sub:acknowledge" "$acks" >/dev/null
+    printf -v "acks_$side" '%s' "$acks"
 }
 pulled() {
-    local ours google
-    ours=$(pull_result ours "$1")
-    google=$(pull_result google "$1")
-    compare "pull $1" "$ours" "$google"
+    local ours saved_ours=$acks_ours saved_google=$acks_google
+    both POST "{P}/subscriptions/$1:pull" '{"maxMessages":100,"returnImmediately":true}'
+    pull_summary ours "$code_ours"
+    ours=$RESULT
+    pull_summary google "$code_google"
+    compare "pull $1" "$ours" "$RESULT"
+    [[ $acks_ours == '[]' && $acks_google == '[]' ]] ||
+        both POST "{P}/subscriptions/$1:acknowledge" '{"ackIds":{ACKS}}'
+    acks_ours=$saved_ours
+    acks_google=$saved_google
 }
 
 # take SUB [MAX]: both pull SUB (without acknowledging); the data, sorted, is compared,
