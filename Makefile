@@ -185,7 +185,7 @@ bigtable-diff: all
 
 # --- the differential Pub/Sub test: tests/pubsub/diff_corpus/*.sh sent over REST to our
 # Pub/Sub and to Google's Pub/Sub emulator, answers compared (skipped, loudly, when Google's
-# emulator or java is missing). Not part of `make test`: about 70-90 s on a shared 2-core
+# emulator or java is missing). Not part of `make test`: 60-100 s on a shared 2-core
 # machine, past the CI budget for it ---
 pubsub-diff: all
 	BIN_DIR=$(abspath $(BIN)) tests/pubsub/pubsub_diff.sh
