@@ -4,7 +4,8 @@
  *
  * Pub/Sub's filter language is narrower than the core's em_filter (AIP-160 and Logging),
  * so this file reads it first, by its own grammar, and hands em_filter a canonical text
- * (every key and value a double-quoted string, escapes decoded) to match with:
+ * (every key and value a double-quoted string, escapes decoded; attributes:KEY as the
+ * presence test attributes."KEY":*) to match with:
  *
  *   filter  := unary { "AND" unary }  |  unary { "OR" unary }   one operator per level:
  *                                       AND and OR mix only through parentheses
@@ -265,8 +266,13 @@ static enum em_code read_primary(struct reader *r)
                       "attributes.KEY = \"value\", attributes.KEY != \"value\" or "
                       "hasPrefix(attributes.KEY, \"prefix\"))");
     if (accept_char(r, ':')) {
-        emit(r, "attributes:");
-        return read_key(r);
+        /* em_filter's presence test on the key's path: attributes:"KEY" there would
+         * read a key "*" as "any key" */
+        emit(r, "attributes.");
+        if (read_key(r))
+            return r->st->code;
+        emit(r, ":*");
+        return EM_OK;
     }
     if (!accept_char(r, '.'))
         return bad(r, "':' or '.' is expected after attributes");
@@ -354,7 +360,8 @@ static bool allowed(const char *path, const char *op, const char *value, void *a
     if (strncmp(path, "attributes.", 11) == 0 && path[11] &&
         (!strcmp(op, "=") || !strcmp(op, "!=") || !strcmp(op, "hasPrefix")))
         return true;
-    if (!strcmp(path, "attributes") && !strcmp(op, ":"))
+    if (strncmp(path, "attributes.", 11) == 0 && path[11] && !strcmp(op, ":") &&
+        !strcmp(value, "*")) /* attributes:KEY, rewritten as a presence test */
         return true;
     if (!path[0])
         snprintf(r->bad, sizeof(r->bad), "a bare value \"%.60s\"", value);

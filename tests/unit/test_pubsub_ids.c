@@ -252,6 +252,15 @@ static void test_filter_strings_and_precedence(void **state)
     assert_true(ps_filter_matches(f, "{\"k\":\"*\"}"));
     assert_false(ps_filter_matches(f, "{\"k\":\"v\"}"));
     em_filter_free(f);
+    /* attributes:KEY is about that key only: "*" is a key, not "any key" */
+    assert_int_equal(ps_filter_compile("attributes:\"*\"", &f, &st), EM_OK);
+    assert_true(ps_filter_matches(f, "{\"*\":\"v\"}"));
+    assert_false(ps_filter_matches(f, "{\"k\":\"v\"}"));
+    em_filter_free(f);
+    assert_int_equal(ps_filter_compile("attributes:k", &f, &st), EM_OK);
+    assert_true(ps_filter_matches(f, "{\"k\":\"\"}")); /* an empty value is there */
+    assert_false(ps_filter_matches(f, "{\"kk\":\"v\"}"));
+    em_filter_free(f);
     assert_int_equal(ps_filter_compile(" \t ", &f, &st), EM_OK); /* blank: no filter */
     assert_null(f);
 }

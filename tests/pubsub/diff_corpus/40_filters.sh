@@ -137,3 +137,14 @@ delivers f-star '["m11"]'
 delivers f-case '["m7"]'
 # a filter cannot change (Google: the filter is immutable)
 check PATCH {P}/subscriptions/f-eq '{"subscription":{"filter":"attributes:kind"},"updateMask":"filter"}'
+
+# attributes:KEY names one key: "*" is a key like any other, and an empty value is there
+check PUT {P}/topics/starred '{}'
+check PUT {P}/subscriptions/star-key '{"topic":"{P}/topics/starred","filter":"attributes:\"*\""}'
+check PUT {P}/subscriptions/k-key '{"topic":"{P}/topics/starred","filter":"attributes:k"}'
+publish starred '[{"data": "star", "attributes": {"*": "x"}}, {"data": "empty", "attributes": {"k": ""}},
+  {"data": "other", "attributes": {"kk": "v"}}]'
+wrong "$DELIVERS_ALL; Google delivers only these" '200 ["star"]'
+pulled star-key
+wrong "$DELIVERS_ALL; Google delivers only these" '200 ["empty"]'
+pulled k-key
