@@ -47,5 +47,15 @@ check POST {P}/subscriptions/mine:acknowledge '{"ackIds":{ACKS}}'
 
 # a filter of 256 bytes of two-byte characters is over the limit (bytes, not characters)
 e128=$(printf 'é%.0s' $(seq 121))
-wrong "$ACCEPTS_ANY; Google counts the filter's bytes (256 at most), not its characters" '400 INVALID_ARGUMENT'
+wrong "it accepts any text as a filter (it parses none); Google counts the filter's bytes (256 at most), not its characters" '400 INVALID_ARGUMENT'
 check_filter filter-bytes "attributes.k = \"$e128\""
+
+# with topic retention a new subscription may seek back to messages older than itself
+check PUT {P}/topics/kept-topic '{"messageRetentionDuration":"3600s"}'
+check PUT {P}/subscriptions/kept-early '{"topic":"{P}/topics/kept-topic"}'
+publish kept-topic '[{"data": "k1"}]'
+check PUT {P}/subscriptions/kept-late '{"topic":"{P}/topics/kept-topic"}'
+wrong "it hands a new subscription what its topic retains; with Google a subscription starts empty, and topic retention lets it seek back (https://cloud.google.com/pubsub/docs/replay-overview)" '200 []'
+pulled kept-late
+check POST {P}/subscriptions/kept-late:seek '{"time":"2020-01-01T00:00:00Z"}'
+pulled kept-late
