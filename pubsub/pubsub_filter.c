@@ -213,8 +213,12 @@ static enum em_code read_string(struct reader *r)
 static enum em_code read_key(struct reader *r)
 {
     skip_space(r);
-    if (r->text[r->pos] == '"' || r->text[r->pos] == '\'')
-        return read_string(r);
+    if (r->text[r->pos] == '"' || r->text[r->pos] == '\'') {
+        size_t start = r->len;
+        if (read_string(r))
+            return r->st->code;
+        return r->len == start + 2 ? bad(r, "an attribute key may not be empty") : EM_OK;
+    }
     size_t n = peek_word(r);
     if (!n)
         return bad(r, "an attribute key is expected (a key of other characters than "

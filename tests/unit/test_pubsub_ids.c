@@ -143,12 +143,11 @@ static void test_filter_restricted_to_attributes(void **state)
         em_filter_free(f);
     }
     static const char *const refused[] = {
-        "data = \"x\"",         /* not an attribute */
-        "messageId = \"1\"",    /* idem */
-        "attributes.n > \"1\"", /* no ordering comparisons */
-        "hello",                /* a bare value searches everything */
-        "hasSuffix(attributes.a, \"x\")",
-        "attributes.a = ", /* syntax */
+        "data = \"x\"",                                      /* not an attribute */
+        "messageId = \"1\"",                                 /* idem */
+        "attributes.n > \"1\"",                              /* no ordering comparisons */
+        "hello",                                             /* a bare value searches everything */
+        "hasSuffix(attributes.a, \"x\")", "attributes.a = ", /* syntax */
         /* Pub/Sub's grammar, narrower than em_filter's (AIP-160) */
         "attributes:a AND attributes:b OR attributes:c", /* AND and OR mixed */
         "attributes:a OR attributes:b AND attributes:c",
@@ -167,11 +166,8 @@ static void test_filter_restricted_to_attributes(void **state)
         "attributes.a = \"\\uD800\"",     /* a surrogate is no character */
         "attributes.a = \"\\000\"",       /* no NUL */
         "attributes.a = \"open",          /* unclosed */
-        "(attributes:a",
-        "attributes:a)",
-        "NOT",
-        "attributes:",
-        "AND attributes:a",
+        "(attributes:a", "attributes:a)", "NOT", "attributes:", "AND attributes:a",
+        "attributes:\"\"", /* no empty key (publish refuses one too) */
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         assert_int_equal(ps_filter_compile(refused[i], &f, &st), EM_INVALID_ARGUMENT);
