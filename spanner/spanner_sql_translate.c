@@ -2935,6 +2935,13 @@ static enum em_code fn_extract(struct translator *t, const struct sp_expr *e, st
                                              "ISOWEEK",   NULL};
     static const char *const time_parts[] = {"HOUR",        "MINUTE",     "SECOND", "MILLISECOND",
                                              "MICROSECOND", "NANOSECOND", NULL};
+    /* an untyped parameter takes EXTRACT's first signature, DATE; a TIMESTAMP where only
+     * it fits (EXTRACT(DATE FROM ...), AT TIME ZONE), as in Spanner */
+    if (is_open(&a[1]) && a[1].param >= 0 &&
+        coerce(t, &a[1],
+               strcmp(a[0].part, "DATE") == 0 || e->nargs == 3 ? &type_timestamp : &type_date,
+               e->line, e->column, "EXTRACT"))
+        return t->st->code;
     settle(t, &a[1], SP_TYPE_DATE);
     bool timestamp = a[1].type.code == SP_TYPE_TIMESTAMP;
     if (a[1].type.code != SP_TYPE_DATE && !timestamp)
