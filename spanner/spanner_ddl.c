@@ -246,7 +246,7 @@ static enum em_code column_options(struct ddl *d, struct sp_column *c)
     if (sp_expect_op(&d->p, ")"))
         return d->st->code;
     if (c->allow_commit_timestamp && c->type.code != SP_TYPE_TIMESTAMP)
-        return fail(d, EM_INVALID_ARGUMENT,
+        return fail(d, EM_FAILED_PRECONDITION,
                     "Column %s has invalid type %s: allow_commit_timestamp is only allowed on "
                     "TIMESTAMP columns.",
                     c->name, sp_type_code_name(c->type.code));
@@ -439,7 +439,7 @@ static enum em_code check_columns(struct ddl *d, const struct sp_table *t)
     for (int i = 0; i < t->ncolumns; i++) {
         for (int k = 0; k < i; k++)
             if (strcasecmp(t->columns[i].name, t->columns[k].name) == 0)
-                return fail(d, EM_INVALID_ARGUMENT, "Duplicate column name %s.%s.", t->name,
+                return fail(d, EM_FAILED_PRECONDITION, "Duplicate column name %s.%s.", t->name,
                             t->columns[i].name);
         if (check_column_exprs(d, t, &t->columns[i]))
             return d->st->code;
@@ -452,7 +452,7 @@ static enum em_code check_key(struct ddl *d, const struct sp_table *t)
     for (int i = 0; i < t->nkey; i++) {
         const struct sp_column *c = sp_table_column(t, t->key[i].column);
         if (!c)
-            return fail(d, EM_INVALID_ARGUMENT, "Table %s references nonexistent key column %s.",
+            return fail(d, EM_FAILED_PRECONDITION, "Table %s references nonexistent key column %s.",
                         t->name, t->key[i].column);
         if (!keyable(&c->type))
             return fail(d, EM_INVALID_ARGUMENT,
@@ -472,6 +472,19 @@ static enum em_code check_key(struct ddl *d, const struct sp_table *t)
 }
 
 /* INTERLEAVE IN PARENT: the parent's key is a prefix of the child's, same types. */
+/* A child's key that lacks the parent key column name at its place: elsewhere in the key, or
+ * not at all. */
+static enum em_code missing_parent_key(struct ddl *d, const struct sp_table *t, const char *name)
+{
+    for (int k = 0; k < t->nkey; k++)
+        if (strcasecmp(t->key[k].column, name) == 0)
+            return fail(d, EM_FAILED_PRECONDITION,
+                        "Table %s references parent key column %s at incorrect position %d.",
+                        t->name, name, k);
+    return fail(d, EM_FAILED_PRECONDITION, "Table %s does not reference parent key column %s.",
+                t->name, name);
+}
+
 static enum em_code check_interleave(struct ddl *d, const struct sp_table *t)
 {
     if (!t->parent)
@@ -485,10 +498,14 @@ static enum em_code check_interleave(struct ddl *d, const struct sp_table *t)
         const struct sp_column *pc = sp_table_column(parent, parent->key[i].column);
         const struct sp_column *cc = i < t->nkey ? sp_table_column(t, t->key[i].column) : NULL;
         if (!cc || strcasecmp(cc->name, pc->name) != 0)
-            return fail(d, EM_INVALID_ARGUMENT, "Table %s does not reference parent key column %s.",
-                        t->name, pc->name);
-        if (!sp_type_equal(&cc->type, &pc->type) || cc->type.length != pc->type.length ||
-            t->key[i].desc != parent->key[i].desc)
+            return missing_parent_key(d, t, pc->name);
+        if (!sp_type_equal(&cc->type, &pc->type))
+            return fail(d, EM_FAILED_PRECONDITION,
+                        "Table %s references parent key column %s with incorrect type %s (should "
+                        "be %s).",
+                        t->name, pc->name, sp_type_code_name(cc->type.code),
+                        sp_type_code_name(pc->type.code));
+        if (cc->type.length != pc->type.length || t->key[i].desc != parent->key[i].desc)
             return fail(d, EM_INVALID_ARGUMENT,
                         "Key column %s.%s does not match parent key column %s.%s in type or "
                         "order.",
@@ -516,10 +533,10 @@ static enum em_code check_foreign_key(struct ddl *d, const struct sp_table *t,
                         "Foreign key references nonexistent column %s in table %s.",
                         fk->ref_columns[i], ref->name);
         if (!sp_type_equal(&c->type, &r->type) || !keyable(&c->type))
-            return fail(d, EM_INVALID_ARGUMENT,
-                        "Foreign key %s: column %s.%s and referenced column %s.%s have "
-                        "different types.",
-                        fk->name ? fk->name : "", t->name, c->name, ref->name, r->name);
+            return fail(d, EM_FAILED_PRECONDITION,
+                        "The column types are different for column `%s` of table `%s` and "
+                        "column `%s` of table `%s` in foreign key `%s`.",
+                        c->name, t->name, r->name, ref->name, fk->name ? fk->name : "");
     }
     return EM_OK;
 }
@@ -795,9 +812,9 @@ static enum em_code check_index(struct ddl *d, const struct sp_index *ix, const 
                         "not exist in the index's base table.",
                         ix->name, ix->key[i].column);
         if (!keyable(&c->type))
-            return fail(d, EM_INVALID_ARGUMENT,
-                        "Index %s contains a key column %s of type %s which is not supported.",
-                        ix->name, c->name, sp_type_code_name(c->type.code));
+            return fail(d, EM_FAILED_PRECONDITION,
+                        "Cannot reference %s %s in the creation of index %s.",
+                        sp_type_code_name(c->type.code), c->name, ix->name);
         for (int k = 0; k < i; k++)
             if (strcasecmp(ix->key[k].column, c->name) == 0)
                 return fail(d, EM_INVALID_ARGUMENT, "Index %s specifies key column %s twice.",
@@ -810,9 +827,9 @@ static enum em_code check_index(struct ddl *d, const struct sp_index *ix, const 
                         "index's base table.",
                         ix->name, ix->storing[i]);
         if (sp_table_is_key(t, ix->storing[i]))
-            return fail(d, EM_INVALID_ARGUMENT,
-                        "Index %s specifies stored column %s which is a key of the base table.",
-                        ix->name, ix->storing[i]);
+            return fail(d, EM_FAILED_PRECONDITION,
+                        "Index %s specifies stored column %s which is a key of table %s.", ix->name,
+                        ix->storing[i], t->name);
     }
     if (ix->interleave_in && !sp_schema_table(d->schema, ix->interleave_in))
         return fail(d, EM_NOT_FOUND, "Table not found: %s", ix->interleave_in);
@@ -1627,10 +1644,9 @@ static enum em_code add_column(struct ddl *d, struct sp_table *t)
         return d->st->code;
     if (sp_table_column(t, c.name))
         return fail(d, EM_FAILED_PRECONDITION, "Duplicate column name %s.%s.", t->name, c.name);
-    if (c.not_null && !c.default_text)
-        return fail(d, EM_FAILED_PRECONDITION,
-                    "Cannot add NOT NULL column %s.%s to existing table %s.", t->name, c.name,
-                    t->name);
+    if (c.not_null && !c.default_text) /* Spanner: not supported (UNIMPLEMENTED) */
+        return fail(d, EM_UNIMPLEMENTED, "Cannot add NOT NULL column %s.%s to existing table %s.",
+                    t->name, c.name, t->name);
     if (!(t->columns = grow(d, t->columns, t->ncolumns, sizeof(c))))
         return d->st->code;
     t->columns[t->ncolumns++] = c;
@@ -1669,7 +1685,8 @@ static enum em_code drop_column(struct ddl *d, struct sp_table *t)
         return fail(d, EM_NOT_FOUND, "Column not found in table %s: %s", t->name, name);
     const char *col = t->columns[i].name;
     if (sp_table_is_key(t, col))
-        return fail(d, EM_FAILED_PRECONDITION, "Cannot drop key column %s.", col);
+        return fail(d, EM_INVALID_ARGUMENT, "Cannot drop key column %s from table %s.", col,
+                    t->name);
     if (sp_roles_droppable(d->schema, SP_ON_TABLE, t->name, col, d->st))
         return d->st->code;
     if (column_indexed(d->schema, t, col, &index))
@@ -1728,7 +1745,7 @@ static enum em_code alter_column_type(struct ddl *d, struct sp_table *t, struct 
                      (c->type.code == SP_TYPE_BYTES && next.type.code == SP_TYPE_STRING);
     bool same = sp_type_equal(&c->type, &next.type);
     if (!same && !text_swap)
-        return fail(d, EM_FAILED_PRECONDITION, "Cannot change the type of column %s from %s to %s.",
+        return fail(d, EM_INVALID_ARGUMENT, "Cannot change type of column `%s` from `%s` to `%s`",
                     c->name, sp_type_code_name(c->type.code), sp_type_code_name(next.type.code));
     if (sp_table_is_key(t, c->name) &&
         (!same || c->type.length != next.type.length || c->not_null != next.not_null))
@@ -1897,7 +1914,7 @@ static enum em_code add_constraint(struct ddl *d, struct sp_table *t)
         snprintf(message, sizeof(message),
                  "Check constraint `%s`.`%s` is violated by an existing row", t->name,
                  name ? name : "CHECK");
-        validate_rows(d, t->name, cond, "FAILED_PRECONDITION", message);
+        validate_rows(d, t->name, cond, "OUT_OF_RANGE", message);
         sp_arena_free(&scratch);
         return EM_OK;
     }
@@ -1923,6 +1940,20 @@ static enum em_code drop_constraint(struct ddl *d, struct sp_table *t)
             return EM_OK;
         }
     return fail(d, EM_NOT_FOUND, "%s is not a constraint in %s", name, t->name);
+}
+
+/* ALTER of what Spanner alters but this emulator does not (UNIMPLEMENTED); of anything
+ * else (ALTER ROLE, a typo), a syntax error as in Spanner. */
+static enum em_code alter_elsewhere(struct ddl *d)
+{
+    static const char *const spanner_alters[] = {"INDEX",    "SEARCH",     "VECTOR", "MODEL",
+                                                 "PROTO",    "STATISTICS", "SCHEMA", "PLACEMENT",
+                                                 "LOCALITY", "VIEW",       NULL};
+    const struct sp_token *what = sp_peek(&d->p);
+    for (int i = 0; spanner_alters[i]; i++)
+        if (sp_token_is_keyword(what, spanner_alters[i]))
+            return sp_unsupported(&d->p, what, "This ALTER statement");
+    return sp_syntax_error(&d->p);
 }
 
 static enum em_code alter_table(struct ddl *d)
@@ -1981,8 +2012,10 @@ static enum em_code alter_table(struct ddl *d)
                    : row_deletion_policy(d, t);
     } else if (sp_accept_keyword(&d->p, "SET")) {
         if (!t->parent)
-            return fail(d, EM_FAILED_PRECONDITION,
-                        "Table %s is not interleaved: it has no ON DELETE action.", t->name);
+            return fail(d, EM_INVALID_ARGUMENT,
+                        "Cannot SET ON DELETE on table %s that does not have an INTERLEAVE "
+                        "clause.",
+                        t->name);
         code = sp_expect_keyword(&d->p, "ON") || sp_expect_keyword(&d->p, "DELETE") ? d->st->code
                : sp_accept_keyword(&d->p, "CASCADE") ? (t->cascade = true, EM_OK)
                : sp_accept_keyword(&d->p, "NO") && !sp_expect_keyword(&d->p, "ACTION")
@@ -2182,7 +2215,7 @@ enum em_code sp_ddl_apply(struct sp_schema *schema, const char *statement,
                        ? (sp_expect_keyword(&d.p, "STREAM")
                               ? d.st->code
                               : sp_change_stream_alter(&d.p, d.schema, d.st))
-                       : sp_unsupported(&d.p, sp_peek(&d.p), "This ALTER statement");
+                       : alter_elsewhere(&d);
         else if (sp_accept_keyword(&d.p, "GRANT") || sp_accept_keyword(&d.p, "REVOKE"))
             code = sp_role_grant(&d.p, d.schema, sp_token_is_keyword(verb, "REVOKE"), d.st);
         else if (sp_accept_keyword(&d.p, "ANALYZE")) /* new optimizer statistics: SQLite's */

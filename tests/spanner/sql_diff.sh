@@ -16,7 +16,8 @@
 # "-- read" hold JSON requests instead of SQL, each ending with ";": a commit's body without
 # its transaction (a single-use read-write one is added), such as {"mutations": [...]},
 # compared by its outcome (committed, or the error's code), and a read's body, compared by
-# its rows. A statement with parameters is
+# its rows. A "-- alter" section's statements are DDL sent one by one to updateDatabaseDdl
+# after the steps before them, compared by the operation's outcome. A statement with parameters is
 # preceded by "-- params: <JSON>", an object merged into its executeSql request, such as
 # {"params": {"n": "5"}, "paramTypes": {"n": {"code": "INT64"}}}. Where Google's emulator is
 # wrong, the statement is preceded by "-- google-emulator-wrong: <why>" and
@@ -58,7 +59,7 @@ parse_corpus() {
             }
             sql = ""; note = ""; expect = ""; params = ""
         }
-        /^-- (ddl|dml|query|commit|read)[ \t]*$/ { flush(); section = $2; next }
+        /^-- (ddl|dml|query|commit|read|alter)[ \t]*$/ { flush(); section = $2; next }
         /^-- google-emulator-wrong: / { note = substr($0, 27); next }
         /^-- expect: / { expect = substr($0, 12); next }
         /^-- params: / { params = substr($0, 12); gsub(/\t/, " ", params); next }
@@ -98,6 +99,7 @@ to_lines() {
         elif (.code | type) == "number" then {error: codes[.code], message: .message}
         elif .stats.rowCountExact then {modified: (.stats.rowCountExact | tonumber)}
         elif .commitTimestamp then {committed: true}
+        elif .altered then {altered: true}
         else {fields: [(.metadata.rowType.fields // [])[] | [.name // "", (.type | tname)]],
               rows: (.rows // [])} end'
 }
@@ -108,6 +110,25 @@ answer() {
     out="$(http "$@")"
     [[ -n "$out" ]] || out='{"error":{"status":"NO_ANSWER"}}'
     printf '%s\n' "$out"
+}
+
+# alter_ddl BASE DB BODY: BODY's statement through updateDatabaseDdl, its operation awaited;
+# the operation's error, or {"altered": true}.
+alter_ddl() {
+    local out op
+    out="$(http PATCH "$1/$2/ddl" "$(jq -c '{statements: [.sql]}' <<<"$3")")"
+    op="$(jq -r '.name // empty' <<<"$out" 2>/dev/null)"
+    if [[ -z "$op" ]]; then
+        [[ -n "$out" ]] || out='{"error":{"status":"NO_ANSWER"}}'
+        printf '%s\n' "$out"
+        return
+    fi
+    for _ in $(seq 300); do
+        out="$(http GET "$1/$op")"
+        jq -e '.done == true' <<<"$out" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    jq -c 'if .error then .error else {altered: true} end' <<<"$out"
 }
 
 # run_http BASE: the plan on stdin through executeSql at BASE (.../v1): a new database with
@@ -144,6 +165,8 @@ run_http() {
                 http POST "$base/$session:commit" "{\"transactionId\":\"$tx\"}" >/dev/null
             elif [[ "$kind" == commit || "$kind" == read ]]; then
                 answer POST "$base/$session:$kind" "$body"
+            elif [[ "$kind" == alter ]]; then
+                alter_ddl "$base" "$db" "$body"
             else
                 answer POST "$base/$session:executeSql" "$body"
             fi
