@@ -366,7 +366,9 @@ static enum em_code column_def(struct ddl *d, struct sp_column *c)
     }
 }
 
-static enum em_code foreign_key(struct ddl *d, const char *name, struct sp_foreign_key *fk)
+/* FOREIGN KEY (...) REFERENCES table (...) [ON DELETE ...] of the table named table. */
+static enum em_code foreign_key(struct ddl *d, const char *table, const char *name,
+                                struct sp_foreign_key *fk)
 {
     memset(fk, 0, sizeof(*fk));
     fk->name = name;
@@ -376,9 +378,10 @@ static enum em_code foreign_key(struct ddl *d, const char *name, struct sp_forei
         name_list(d, &fk->ref_columns, &nref))
         return d->st->code;
     if (nref != fk->ncolumns)
-        return fail(d, EM_INVALID_ARGUMENT,
-                    "Foreign key %s has %d referencing columns but %d referenced columns.",
-                    name ? name : "", fk->ncolumns, nref);
+        return fail(d, EM_FAILED_PRECONDITION,
+                    "The number of columns are different for table `%s` and table `%s` in "
+                    "foreign key `%s`.",
+                    table, fk->ref_table, name ? name : "");
     if (sp_accept_keyword(&d->p, "ON")) {
         if (sp_expect_keyword(&d->p, "DELETE"))
             return d->st->code;
@@ -524,14 +527,11 @@ static enum em_code check_foreign_key(struct ddl *d, const struct sp_table *t,
     for (int i = 0; i < fk->ncolumns; i++) {
         const struct sp_column *c = sp_table_column(t, fk->columns[i]);
         const struct sp_column *r = sp_table_column(ref, fk->ref_columns[i]);
-        if (!c)
-            return fail(d, EM_INVALID_ARGUMENT,
-                        "Foreign key references nonexistent column %s in table %s.", fk->columns[i],
-                        t->name);
-        if (!r)
-            return fail(d, EM_INVALID_ARGUMENT,
-                        "Foreign key references nonexistent column %s in table %s.",
-                        fk->ref_columns[i], ref->name);
+        if (!c || !r)
+            return fail(d, EM_FAILED_PRECONDITION,
+                        "Column `%s` not found for table `%s` in foreign key `%s`.",
+                        c ? fk->ref_columns[i] : fk->columns[i], c ? ref->name : t->name,
+                        fk->name ? fk->name : "");
         if (!sp_type_equal(&c->type, &r->type) || !keyable(&c->type))
             return fail(d, EM_FAILED_PRECONDITION,
                         "The column types are different for column `%s` of table `%s` and "
@@ -643,7 +643,7 @@ static enum em_code table_element(struct ddl *d, struct sp_table *t)
     if (sp_accept_keyword(&d->p, "FOREIGN")) {
         if (!(t->fks = grow(d, t->fks, t->nfks, sizeof(*t->fks))))
             return d->st->code;
-        return foreign_key(d, name, &t->fks[t->nfks++]);
+        return foreign_key(d, t->name, name, &t->fks[t->nfks++]);
     }
     if (sp_accept_keyword(&d->p, "CHECK")) {
         if (!(t->checks = grow(d, t->checks, t->nchecks, sizeof(*t->checks))))
@@ -826,6 +826,10 @@ static enum em_code check_index(struct ddl *d, const struct sp_index *ix, const 
                         "Index %s specifies stored column %s which does not exist in the "
                         "index's base table.",
                         ix->name, ix->storing[i]);
+        for (int k = 0; k < i; k++) /* Spanner's words: "key column" */
+            if (strcasecmp(ix->storing[k], ix->storing[i]) == 0)
+                return fail(d, EM_INVALID_ARGUMENT, "Index %s specifies key column %s twice.",
+                            ix->name, ix->storing[i]);
         if (sp_table_is_key(t, ix->storing[i]))
             return fail(d, EM_FAILED_PRECONDITION,
                         "Index %s specifies stored column %s which is a key of table %s.", ix->name,
@@ -917,7 +921,7 @@ static enum em_code create_view(struct ddl *d, bool or_replace)
         return sp_syntax_error(&d->p);
     const char *text = text_between(d, start, d->p.tokens.count - 1);
     d->p.pos = d->p.tokens.count - 1; /* the query is read by the translator */
-    if (!text || sp_translate_check_query(d->schema, text, d->st))
+    if (!text || sp_translate_check_view(d->schema, text, true, d->st))
         return d->st->code;
     struct sp_view *existing = sp_schema_view(d->schema, name);
     if (existing && or_replace) {
@@ -1558,7 +1562,7 @@ static enum em_code rename_one(struct ddl *d, const char *from, const char *to)
         return d->st->code;
     for (int i = 0; i < s->nviews; i++) {
         struct em_status ignored = {0};
-        if (sp_translate_check_query(s, s->views[i]->text, &ignored))
+        if (sp_translate_check_view(s, s->views[i]->text, false, &ignored))
             return fail(d, EM_FAILED_PRECONDITION,
                         "Cannot rename table %s: view %s uses it. Drop the view, rename the "
                         "table, then create the view again.",
@@ -1636,14 +1640,18 @@ static bool column_indexed(const struct sp_schema *s, const struct sp_table *t, 
 static enum em_code add_column(struct ddl *d, struct sp_table *t)
 {
     struct sp_column c;
+    bool if_not_exists = false;
     if (sp_accept_keyword(&d->p, "IF")) {
         if (sp_expect_keyword(&d->p, "NOT") || sp_expect_keyword(&d->p, "EXISTS"))
             return d->st->code;
+        if_not_exists = true;
     }
     if (column_def(d, &c))
         return d->st->code;
     if (sp_table_column(t, c.name))
-        return fail(d, EM_FAILED_PRECONDITION, "Duplicate column name %s.%s.", t->name, c.name);
+        return if_not_exists ? EM_OK
+                             : fail(d, EM_FAILED_PRECONDITION, "Duplicate column name %s.%s.",
+                                    t->name, c.name);
     if (c.not_null && !c.default_text) /* Spanner: not supported (UNIMPLEMENTED) */
         return fail(d, EM_UNIMPLEMENTED, "Cannot add NOT NULL column %s.%s to existing table %s.",
                     t->name, c.name, t->name);
@@ -1864,7 +1872,7 @@ static enum em_code add_constraint(struct ddl *d, struct sp_table *t)
         if (!(t->fks = grow(d, t->fks, t->nfks, sizeof(*t->fks))))
             return d->st->code;
         struct sp_foreign_key *fk = &t->fks[t->nfks];
-        if (foreign_key(d, name, fk) || check_foreign_key(d, t, fk))
+        if (foreign_key(d, t->name, name, fk) || check_foreign_key(d, t, fk))
             return d->st->code;
         t->nfks++;
         regenerate_start(d);
@@ -1980,8 +1988,10 @@ static enum em_code alter_table(struct ddl *d)
             code = sp_expect_keyword(&d->p, "DELETION") || sp_expect_keyword(&d->p, "POLICY")
                        ? d->st->code
                    : t->row_deletion_policy
-                       ? fail(d, EM_FAILED_PRECONDITION,
-                              "Table %s already has a row deletion policy.", t->name)
+                       ? fail(d, EM_INVALID_ARGUMENT,
+                              "Cannot create ROW DELETION POLICY because there is already one on "
+                              "column named %s in table %s.",
+                              t->ttl_column ? t->ttl_column : "", t->name)
                        : row_deletion_policy(d, t);
         } else if (sp_accept_keyword(&d->p, "SYNONYM")) {
             code = add_synonym(d, t);
@@ -1998,8 +2008,8 @@ static enum em_code alter_table(struct ddl *d)
             code = sp_expect_keyword(&d->p, "DELETION") || sp_expect_keyword(&d->p, "POLICY")
                        ? d->st->code
                    : !t->row_deletion_policy
-                       ? fail(d, EM_FAILED_PRECONDITION,
-                              "Table %s does not have a row deletion policy.", t->name)
+                       ? fail(d, EM_INVALID_ARGUMENT,
+                              "ROW DELETION POLICY does not exist on table %s.", t->name)
                        : (t->row_deletion_policy = t->ttl_column = NULL, EM_OK);
         } else
             code = sp_syntax_error(&d->p);

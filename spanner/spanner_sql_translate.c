@@ -119,6 +119,9 @@ struct translator {
     struct sp_accesses accesses;
     int definer;
     const char *role; /* INFORMATION_SCHEMA shows what this role sees, or everything (NULL) */
+    /* a view's definition: Spanner reads it in ZetaSQL's strict name resolution mode
+     * (every column qualified by its table, no SELECT *) */
+    bool strict_names;
 };
 
 /* The statement needs privilege on the object (column NULL: see struct sp_access). */
@@ -584,6 +587,11 @@ static enum em_code resolve_column(struct translator *t, const struct scope *sco
                 break;
             }
             const struct scope_column *c = find_in_source(src, e->name, false);
+            if (c && t->strict_names)
+                return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                               "Alias %s cannot be used without a qualifier in strict name "
+                               "resolution mode",
+                               e->name);
             if (c && found && c->unqualified_sql != found->unqualified_sql)
                 return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Column name %s is ambiguous", e->name);
             if (c && !found) {
@@ -4482,6 +4490,9 @@ static enum em_code select_items(struct translator *t, const struct scope *scope
     for (int i = 0; i < s->nitems; i++) {
         const struct sp_select_item *item = &s->items[i];
         if (item->star) {
+            if (t->strict_names && !item->star_qualifier)
+                return fail_at(t, item->line, item->column, EM_INVALID_ARGUMENT,
+                               "SELECT * is not allowed in strict name resolution mode");
             if (star(t, scope, item, o))
                 return t->st->code;
             continue;
@@ -5681,11 +5692,27 @@ enum em_code sp_translate_table_expr(struct sp_arena *arena, const struct sp_sch
     return arena->failed ? EM_FAIL_OOM(st) : EM_OK;
 }
 
-enum em_code sp_translate_check_query(const struct sp_schema *schema, const char *text,
-                                      struct em_status *st)
+/* A view's columns: each named, no name twice. */
+static enum em_code check_view_columns(struct translator *t, const struct sp_result_column *cols,
+                                       int ncols)
+{
+    for (int i = 0; i < ncols; i++) {
+        if (!cols[i].name || !cols[i].name[0])
+            return EM_FAIL(t->st, EM_INVALID_ARGUMENT,
+                           "CREATE VIEW columns must be named, but column %d has no name", i + 1);
+        for (int k = 0; k < i; k++)
+            if (strcasecmp(cols[k].name, cols[i].name) == 0)
+                return EM_FAIL(t->st, EM_INVALID_ARGUMENT,
+                               "CREATE VIEW has columns with duplicate name %s", cols[i].name);
+    }
+    return EM_OK;
+}
+
+enum em_code sp_translate_check_view(const struct sp_schema *schema, const char *text, bool strict,
+                                     struct em_status *st)
 {
     struct sp_arena arena = {0};
-    struct translator t = {.arena = &arena, .schema = schema, .st = st};
+    struct translator t = {.arena = &arena, .schema = schema, .st = st, .strict_names = strict};
     struct sp_parser p;
     struct sp_query *q;
     const char *sql;
@@ -5700,6 +5727,8 @@ enum em_code sp_translate_check_query(const struct sp_schema *schema, const char
         code = translate_query(&t, NULL, q, &sql, &cols, &ncols);
     if (!code && t.nparams)
         code = EM_FAIL(st, EM_INVALID_ARGUMENT, "Query parameters cannot be used in a view");
+    if (!code && strict)
+        code = check_view_columns(&t, cols, ncols);
     sp_arena_free(&arena);
     return code;
 }

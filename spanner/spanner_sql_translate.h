@@ -105,8 +105,9 @@ enum em_code sp_translate_table_expr(struct sp_arena *arena, const struct sp_sch
                                      const char *row_prefix, const char **sql, struct sp_type *type,
                                      struct em_status *st);
 
-/* Checks a query for a view (CREATE VIEW): it must translate. */
-enum em_code sp_translate_check_query(const struct sp_schema *schema, const char *text,
-                                      struct em_status *st);
+/* Checks a view's query: it must translate; with strict (a new view, CREATE VIEW), in
+ * strict name resolution mode as Spanner reads it, and its columns named once each. */
+enum em_code sp_translate_check_view(const struct sp_schema *schema, const char *text, bool strict,
+                                     struct em_status *st);
 
 #endif

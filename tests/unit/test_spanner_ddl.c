@@ -83,7 +83,7 @@ static void test_canonical_print(void **state)
     ddl_ok("CREATE TABLE Venues (VenueId INT64 NOT NULL, SingerId INT64, "
            "CONSTRAINT FK_Singer FOREIGN KEY (SingerId) REFERENCES Singers (SingerId)) "
            "PRIMARY KEY (VenueId)");
-    ddl_ok("CREATE VIEW Names SQL SECURITY INVOKER AS SELECT Name FROM Singers");
+    ddl_ok("CREATE VIEW Names SQL SECURITY INVOKER AS SELECT Singers.Name FROM Singers");
     char *text = ddl_text();
     assert_string_equal(text, "CREATE TABLE Singers (\n"
                               "  SingerId INT64 NOT NULL,\n"
@@ -112,7 +112,7 @@ static void test_canonical_print(void **state)
                               "  CONSTRAINT FK_Singer FOREIGN KEY(SingerId) REFERENCES "
                               "Singers(SingerId),\n"
                               ") PRIMARY KEY(VenueId)\n;\n"
-                              "CREATE VIEW Names SQL SECURITY INVOKER AS SELECT Name FROM Singers");
+                              "CREATE VIEW Names SQL SECURITY INVOKER AS SELECT Singers.Name FROM Singers");
     free(text);
     /* gcloud's regex: CREATE\s+TABLE\s+([\w.]+)\s+\(\s+ */
     sql_is("SELECT Name FROM Names", "[]");
@@ -932,7 +932,7 @@ static void test_name_lengths(void **state)
               "INVALID_ARGUMENT: Invalid index name SQLITE_ByA" RESERVED);
     ddl_fails("CREATE TABLE Json_Each (a INT64) PRIMARY KEY (a)",
               "INVALID_ARGUMENT: Invalid table name Json_Each" RESERVED);
-    ddl_fails("CREATE VIEW json_tree SQL SECURITY INVOKER AS SELECT a FROM R",
+    ddl_fails("CREATE VIEW json_tree SQL SECURITY INVOKER AS SELECT R.a FROM R",
               "INVALID_ARGUMENT: Invalid view name json_tree" RESERVED);
     ddl_ok("CREATE TABLE sqliteish (a INT64) PRIMARY KEY (a)");
 }
