@@ -987,7 +987,12 @@ static enum em_code job_read(struct sp_job_ctx *ctx, void *arg, struct em_status
         }
         sp_buf_ident(&sql, table->name);
         sp_buf_puts(&sql, " WHERE ");
-        if (!sp_keyset_where(r->key_set, key, nkey, !index, &sql, &binds, st)) {
+        if (!sp_keyset_where(r->key_set, key, nkey, index ? index->nkey : nkey, &sql, &binds, st)) {
+            for (int i = 0; index && index->null_filtered && i < index->nkey; i++) {
+                sp_buf_puts(&sql, " AND "); /* a NULL_FILTERED index holds no NULL key */
+                sp_buf_ident(&sql, index->key[i].column);
+                sp_buf_puts(&sql, " IS NOT NULL");
+            }
             sp_buf_puts(&sql, " ORDER BY ");
             sp_keyset_order(key, nkey, &sql);
             if (r->limit > 0)
@@ -1401,7 +1406,7 @@ static enum em_code apply_delete(struct sp_job_ctx *ctx, struct commit_job *j, c
     sp_buf_ident(&sql, table->name);
     sp_buf_puts(&sql, " WHERE ");
     struct sp_stmt *s = NULL;
-    if (!sp_keyset_where(cJSON_GetObjectItem(del, "keySet"), key, nkey, true, &sql, &binds, st) &&
+    if (!sp_keyset_where(cJSON_GetObjectItem(del, "keySet"), key, nkey, nkey, &sql, &binds, st) &&
         (s = sp_job_stmt(ctx, sql.data, st)) != NULL) {
         int rc = sp_binds_apply(&binds, s->stmt);
         if (rc == SQLITE_OK)

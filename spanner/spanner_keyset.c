@@ -148,7 +148,7 @@ static enum em_code bound(const cJSON *range, const char *closed_name, const cha
 }
 
 enum em_code sp_keyset_where(const cJSON *key_set, const struct sp_key_column *key, int nkey,
-                             bool whole_keys, struct sp_buf *sql, struct sp_binds *binds,
+                             int key_parts, struct sp_buf *sql, struct sp_binds *binds,
                              struct em_status *st)
 {
     if (key_set && !cJSON_IsObject(key_set))
@@ -165,8 +165,8 @@ enum em_code sp_keyset_where(const cJSON *key_set, const struct sp_key_column *k
         int first, n;
         if (bind_prefix(item, key, nkey, binds, &first, &n, st))
             return st->code;
-        if (whole_keys && n != nkey)
-            return wrong_parts(nkey, n, st);
+        if (n != key_parts)
+            return wrong_parts(key_parts, n, st);
         sp_buf_puts(sql, " OR ");
         equal(key, n, first, sql);
     }
@@ -280,6 +280,8 @@ static enum em_code spans_of(const cJSON *key_set, const struct sp_key_column *k
         if (prefix_values(item, key, nkey, &span->start, &span->nstart, st) ||
             prefix_values(item, key, nkey, &span->end, &span->nend, st))
             return st->code;
+        if (span->nstart != nkey) /* a key is whole, as in sp_keyset_where */
+            return wrong_parts(nkey, span->nstart, st);
     }
     cJSON_ArrayForEach(item, cJSON_GetObjectItem(key_set, "ranges"))
     {

@@ -54,11 +54,11 @@ enum em_code sp_binds_add(struct sp_binds *binds, const struct sp_type *type, co
 /* Binds every value (parameter i+1 is values[i]). */
 int sp_binds_apply(const struct sp_binds *binds, sqlite3_stmt *stmt);
 
-/* Appends the condition of key_set to sql ("1" for all, "0" for an empty set). With
- * whole_keys, each of its keys must have all nkey parts (a primary key's, as KeySet.keys
- * asks); else a key may be a prefix (an index's key, which the primary key's parts end). */
+/* Appends the condition of key_set to sql ("1" for all, "0" for an empty set). Each of its
+ * keys must have key_parts parts, as KeySet.keys asks (a primary key's, or the columns an
+ * index names, which key, nkey, ends with the primary key's); its ranges may be prefixes. */
 enum em_code sp_keyset_where(const cJSON *key_set, const struct sp_key_column *key, int nkey,
-                             bool whole_keys, struct sp_buf *sql, struct sp_binds *binds,
+                             int key_parts, struct sp_buf *sql, struct sp_binds *binds,
                              struct em_status *st);
 /* A range of keys: start and end are key prefixes (values in storage form, in key order). */
 struct sp_key_span {

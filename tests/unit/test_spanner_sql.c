@@ -1009,7 +1009,7 @@ static void float_keyset_rows(const char *key_set_json, char *out, size_t size)
     struct sp_binds binds = {0};
     struct em_status st = {0};
     sp_buf_puts(&sql, "SELECT N FROM FK WHERE ");
-    assert_int_equal(sp_keyset_where(ks, key, 1, true, &sql, &binds, &st), EM_OK);
+    assert_int_equal(sp_keyset_where(ks, key, 1, 1, &sql, &binds, &st), EM_OK);
     sp_buf_puts(&sql, " ORDER BY ");
     sp_keyset_order(key, 1, &sql);
     sqlite3_stmt *stmt;
