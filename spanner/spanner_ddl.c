@@ -1155,7 +1155,7 @@ static enum em_code sequence_clauses(struct ddl *d, struct sp_sequence *q, const
 static enum em_code check_skip_range(struct ddl *d, const struct sp_sequence *q)
 {
     if (q->has_skip && q->skip_min > q->skip_max)
-        return fail(d, EM_INVALID_ARGUMENT,
+        return fail(d, EM_FAILED_PRECONDITION,
                     "`skip_range_min` has to be lesser than or equal to `skip_range_max`");
     return EM_OK;
 }
@@ -1523,9 +1523,10 @@ static enum em_code add_synonym(struct ddl *d, struct sp_table *t)
     if (identifier(d, "synonym", &name))
         return d->st->code;
     if (t->synonym)
-        return fail(d, EM_FAILED_PRECONDITION,
-                    "Table %s already has a synonym, %s: a table can have only one.", t->name,
-                    t->synonym);
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "Cannot add a synonym to table %s because the table already has a synonym "
+                    "%s.",
+                    t->name, t->synonym);
     if (name_taken(d->schema, name))
         return fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.", name);
     t->synonym = name;
@@ -1538,7 +1539,8 @@ static enum em_code drop_synonym(struct ddl *d, struct sp_table *t)
     if (sp_expect_identifier(&d->p, "synonym", &name))
         return d->st->code;
     if (!t->synonym || strcasecmp(t->synonym, name) != 0)
-        return fail(d, EM_NOT_FOUND, "Synonym not found on table %s: %s", t->name, name);
+        return fail(d, EM_INVALID_ARGUMENT, "SYNONYM %s does not exist on table %s.", name,
+                    t->name);
     t->synonym = NULL;
     return EM_OK;
 }
