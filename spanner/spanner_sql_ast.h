@@ -178,6 +178,8 @@ struct sp_statement {
     struct sp_expr *where;
     struct sp_select_item *returning; /* THEN RETURN */
     int nreturning;
+    const char *action_alias; /* THEN RETURN WITH ACTION [AS alias]: its column's name */
+    int action_line, action_column;
     /* INSERT OR UPDATE (an existing row's listed columns are updated, the others kept) and
      * INSERT OR IGNORE (an existing row is left as it is) */
     enum { SP_INSERT_PLAIN, SP_INSERT_OR_UPDATE, SP_INSERT_OR_IGNORE } insert_mode;

@@ -2039,8 +2039,15 @@ static enum em_code parse_returning(struct sp_parser *p, struct sp_statement *s)
         !sp_token_is_keyword(sp_peek_at(p, 1), "RETURN"))
         return EM_OK;
     p->pos += 2;
-    if (sp_token_is_keyword(sp_peek(p), "WITH"))
-        return sp_unsupported(p, sp_peek(p), "THEN RETURN WITH ACTION");
+    const struct sp_token *with = sp_peek(p);
+    if (sp_accept_keyword(p, "WITH")) {
+        s->action_line = with->line;
+        s->action_column = with->column;
+        s->action_alias = "ACTION";
+        if (sp_expect_keyword(p, "ACTION") ||
+            (sp_accept_keyword(p, "AS") && sp_expect_identifier(p, "alias", &s->action_alias)))
+            return p->st->code;
+    }
     return parse_select_items(p, &s->returning, &s->nreturning);
 }
 

@@ -5115,6 +5115,23 @@ static const struct sp_table *dml_table(struct translator *t, const struct sp_st
     return table;
 }
 
+/* THEN RETURN WITH ACTION: a last STRING column saying what each row went through. An
+ * INSERT OR UPDATE row may be either, which SQLite's RETURNING does not tell. */
+static enum em_code with_action(struct translator *t, const struct sp_statement *s,
+                                struct select_output *o)
+{
+    if (!s->action_alias)
+        return EM_OK;
+    if (s->kind == SP_STMT_INSERT && s->insert_mode == SP_INSERT_OR_UPDATE)
+        return fail_at(t, s->action_line, s->action_column, EM_UNIMPLEMENTED,
+                       "THEN RETURN WITH ACTION of INSERT OR UPDATE is not supported by this "
+                       "emulator");
+    const char *action = s->kind == SP_STMT_INSERT   ? "'INSERT'"
+                         : s->kind == SP_STMT_UPDATE ? "'UPDATE'"
+                                                     : "'DELETE'";
+    return add_output(t, o, action, s->action_alias, &type_string, NULL, s->action_alias);
+}
+
 static enum em_code returning(struct translator *t, const struct scope *scope,
                               const struct sp_statement *s, struct sp_buf *out,
                               struct sp_translation *tr)
@@ -5125,7 +5142,7 @@ static enum em_code returning(struct translator *t, const struct scope *scope,
     struct select_output o = {0};
     t->aggregates_allowed = false;
     t->clause = "THEN RETURN";
-    if (select_items(t, scope, &fake, &o)) {
+    if (select_items(t, scope, &fake, &o) || with_action(t, s, &o)) {
         sp_buf_free(&o.sql);
         return t->st->code;
     }

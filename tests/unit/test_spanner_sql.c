@@ -1467,6 +1467,13 @@ static void test_dml(void **state)
         {"DELETE FROM Singers WHERE SingerId = 10", "modified 1"},
         /* ON DELETE CASCADE removed the album of singer 10 */
         {"SELECT COUNT(*) FROM Albums WHERE SingerId = 10", "[[\"0\"]]"},
+        {"UPDATE Albums SET Title = 'copy' WHERE SingerId = 11 THEN RETURN WITH ACTION AlbumId",
+         "modified 1 [[\"7\",\"UPDATE\"]]"},
+        {"DELETE Albums WHERE SingerId = 11 THEN RETURN WITH ACTION AS done Title",
+         "modified 1 [[\"copy\",\"DELETE\"]]"},
+        {"INSERT INTO Albums (SingerId, AlbumId, Title) VALUES (11, 7, 'copy') "
+         "THEN RETURN WITH ACTION AlbumId",
+         "modified 1 [[\"7\",\"INSERT\"]]"},
         {"DELETE Albums WHERE SingerId = 11 THEN RETURN Title", "modified 1 [[\"copy\"]]"},
         {"INSERT OR UPDATE INTO Albums (SingerId, AlbumId, Title) VALUES (11, 1, 'a'), "
          "(11, 2, 'b') THEN RETURN AlbumId",
@@ -1475,6 +1482,10 @@ static void test_dml(void **state)
     };
     static const struct sql_case errors[] = {
         {"INSERT INTO Singers (SingerId) VALUES (1)", "ALREADY_EXISTS: Row already exists"},
+        {"INSERT OR UPDATE INTO Albums (SingerId, AlbumId, Title) VALUES (1, 1, 'a') THEN RETURN "
+         "WITH ACTION AlbumId",
+         "UNIMPLEMENTED: THEN RETURN WITH ACTION of INSERT OR UPDATE is not supported by this "
+         "emulator"},
         {"INSERT OR UPDATE INTO Albums (SingerId, AlbumId, Title) VALUES (1, 1, 'a'), "
          "(1, 1, 'b')",
          "INVALID_ARGUMENT: Cannot affect a row second time for key: {Int64(1), Int64(1)}"},

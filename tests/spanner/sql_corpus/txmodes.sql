@@ -1,0 +1,19 @@
+-- txmodes: statements in the wrong kind of transaction, THEN RETURN
+-- ddl
+CREATE TABLE T (Id INT64 NOT NULL, V STRING(MAX)) PRIMARY KEY (Id);
+-- query
+INSERT INTO T (Id, V) VALUES (1, 'a');
+UPDATE T SET V = 'b' WHERE TRUE;
+-- dml
+INSERT INTO T (Id, V) VALUES (1, 'a'), (2, 'b') THEN RETURN Id, V;
+UPDATE T SET V = CONCAT(V, '!') WHERE Id = 1 THEN RETURN *;
+DELETE FROM T WHERE Id = 2 THEN RETURN WITH ACTION AS act Id;
+SELECT Id FROM T ORDER BY Id;
+UPDATE T SET V = 'x';
+DELETE FROM T;
+INSERT INTO T (Id) VALUES (3), (3);
+INSERT T (Id, V) VALUES (4, 'd');
+UPDATE T t SET t.V = 'e' WHERE t.Id = 4;
+DELETE T WHERE Id = 4;
+-- query
+SELECT Id, V FROM T ORDER BY Id;
