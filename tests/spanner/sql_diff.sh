@@ -141,14 +141,15 @@ run_http() {
         '{"instanceId":"diff","instance":{"config":"projects/diff-project/instanceConfigs/emulator-config","displayName":"diff","nodeCount":1}}' >/dev/null
     body="$(jq -c --arg id "${db##*/}" '{createStatement: ("CREATE DATABASE `" + $id + "`"),
         extraStatements: .ddl}' <<<"$plan")"
-    http POST "$base/projects/diff-project/instances/diff/databases" "$body" >"$tmp/create.json"
+    local created="$tmp/create.$BASHPID.json" # the two sides run at once
+    http POST "$base/projects/diff-project/instances/diff/databases" "$body" >"$created"
     for _ in $(seq 100); do
         http GET "$base/$db" | grep -q '"READY"' && break
         sleep 0.1
     done
     session="$(http POST "$base/$db/sessions" '{}' | sed -n 's/.*"name": *"\([^"]*\)".*/\1/p')"
     if [[ -z "$session" ]]; then
-        echo "sql_diff: no database at $base: $(cat "$tmp/create.json")" >&2
+        echo "sql_diff: no database at $base: $(cat "$created")" >&2
         return 1
     fi
     jq -r '.steps[] | [.kind, (if .kind == "commit"
@@ -254,8 +255,15 @@ compare_file() {
         echo "FAIL ${file##*/}: the corpus file could not be read (above)"
         return
     fi
-    if ! run_http "$OURS_URL" <<<"$plan" >"$tmp/ours.jsonl" ||
-        ! run_http "$GOOGLE_URL" <<<"$plan" >"$tmp/google.jsonl"; then
+    # both sides at once (a core each): a file's statements run in order on each
+    local ours google ours_ok=0 google_ok=0
+    run_http "$OURS_URL" <<<"$plan" >"$tmp/ours.jsonl" &
+    ours=$!
+    run_http "$GOOGLE_URL" <<<"$plan" >"$tmp/google.jsonl" &
+    google=$!
+    wait "$ours" || ours_ok=1
+    wait "$google" || google_ok=1
+    if ((ours_ok || google_ok)); then
         failures=$((failures + 1))
         echo "FAIL ${file##*/}: its schema could not be built (above)"
         return
