@@ -605,7 +605,7 @@ static enum em_code apply_ddl(const cJSON *stored, const cJSON *statements, cJSO
         cJSON_ArrayForEach(item, lists[l])
         {
             if (!cJSON_IsString(item) ||
-                sp_ddl_apply(schema, item->valuestring, &script, st) != EM_OK) {
+                (l == 0 ? sp_ddl_replay : sp_ddl_apply)(schema, item->valuestring, &script, st)) {
                 if (!st->code)
                     EM_FAIL(st, EM_INVALID_ARGUMENT, "A DDL statement must be a string.");
                 break;

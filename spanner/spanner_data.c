@@ -1326,7 +1326,7 @@ static enum em_code add_db(struct sp_data *data, const char *database, const cJS
         const cJSON *item;
         cJSON_ArrayForEach(item, ddl)
         {
-            if (cJSON_IsString(item) && sp_ddl_apply(db->schema, item->valuestring, &ignored, st))
+            if (cJSON_IsString(item) && sp_ddl_replay(db->schema, item->valuestring, &ignored, st))
                 break;
         }
         sp_buf_free(&ignored);

@@ -27,6 +27,7 @@ struct ddl {
     struct sp_parser p;
     struct sp_buf *out;
     struct em_status *st;
+    bool stored; /* a statement the database took before (sp_ddl_replay) */
 };
 
 static const char *keep(struct ddl *d, const char *text)
@@ -826,7 +827,7 @@ static enum em_code check_index(struct ddl *d, const struct sp_index *ix, const 
                         "Index %s specifies stored column %s which does not exist in the "
                         "index's base table.",
                         ix->name, ix->storing[i]);
-        for (int k = 0; k < i; k++) /* Spanner's words: "key column" */
+        for (int k = 0; k < i && !d->stored; k++) /* Spanner's words: "key column" */
             if (strcasecmp(ix->storing[k], ix->storing[i]) == 0)
                 return fail(d, EM_INVALID_ARGUMENT, "Index %s specifies key column %s twice.",
                             ix->name, ix->storing[i]);
@@ -921,7 +922,7 @@ static enum em_code create_view(struct ddl *d, bool or_replace)
         return sp_syntax_error(&d->p);
     const char *text = text_between(d, start, d->p.tokens.count - 1);
     d->p.pos = d->p.tokens.count - 1; /* the query is read by the translator */
-    if (!text || sp_translate_check_view(d->schema, text, true, d->st))
+    if (!text || sp_translate_check_view(d->schema, text, !d->stored, d->st))
         return d->st->code;
     struct sp_view *existing = sp_schema_view(d->schema, name);
     if (existing && or_replace) {
@@ -2201,11 +2202,11 @@ static enum em_code alter_database(struct ddl *d)
     return d->st->code;
 }
 
-enum em_code sp_ddl_apply(struct sp_schema *schema, const char *statement,
+static enum em_code apply(struct sp_schema *schema, const char *statement, bool stored,
                           struct sp_buf *sqlite_out, struct em_status *st)
 {
     struct sp_arena scratch = {0};
-    struct ddl d = {schema, {0}, sqlite_out, st};
+    struct ddl d = {schema, {0}, sqlite_out, st, stored};
     size_t out_len = sqlite_out->len;
     enum em_code code = sp_parser_init(&d.p, &scratch, statement, st);
     if (!code) {
@@ -2252,4 +2253,16 @@ enum em_code sp_ddl_apply(struct sp_schema *schema, const char *statement,
     }
     sp_arena_free(&scratch);
     return code;
+}
+
+enum em_code sp_ddl_apply(struct sp_schema *schema, const char *statement,
+                          struct sp_buf *sqlite_out, struct em_status *st)
+{
+    return apply(schema, statement, false, sqlite_out, st);
+}
+
+enum em_code sp_ddl_replay(struct sp_schema *schema, const char *statement,
+                           struct sp_buf *sqlite_out, struct em_status *st)
+{
+    return apply(schema, statement, true, sqlite_out, st);
 }

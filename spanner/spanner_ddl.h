@@ -39,5 +39,11 @@
 
 enum em_code sp_ddl_apply(struct sp_schema *schema, const char *statement,
                           struct sp_buf *sqlite_out, struct em_status *st);
+/* The same for a statement the database took before (its stored DDL, replayed as it is
+ * opened): rules for new statements that came later do not refuse it (a view's strict
+ * name resolution, a STORING column named twice), so a database made by an older
+ * emulator still opens. */
+enum em_code sp_ddl_replay(struct sp_schema *schema, const char *statement,
+                           struct sp_buf *sqlite_out, struct em_status *st);
 
 #endif

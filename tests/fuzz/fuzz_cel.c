@@ -3,6 +3,7 @@
  * fixed resource and time. Evaluation must never crash, leak, overflow the stack or read
  * past the text, and must answer 1, 0 or -1 with a reason for -1.
  */
+#include "fuzz_text.h"
 #include "em_cel.h"
 
 #include <stddef.h>
@@ -12,11 +13,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     static const struct em_cel_context ctx = {
         .resource_name = "projects/p/locations/global/keyRings/r/cryptoKeys/k",
         .resource_type = "cloudkms.googleapis.com/CryptoKey",

@@ -5,6 +5,7 @@
  * and visited, then matched again as Resource Manager reads a query (em_filter_ignore_case).
  * Parsing, matching and freeing must never crash, leak or overflow the stack.
  */
+#include "fuzz_text.h"
 #include "em_filter.h"
 
 #include <stddef.h>
@@ -36,11 +37,9 @@ static bool check_visit(const char *path, const char *op, const char *value, voi
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     struct em_status st = {0};
     struct em_filter *filter = NULL;
     if (em_filter_parse(text, &filter, &st) == EM_OK) {

@@ -5,6 +5,7 @@
  * never crash, overflow or leak. Whatever compiles is matched against a few attribute
  * sets, and a refusal must leave no filter and say why.
  */
+#include "fuzz_text.h"
 #include "pubsub/pubsub_model.h"
 
 #include "em_filter.h"
@@ -23,11 +24,9 @@ static const char *const attribute_sets[] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     struct em_status st = {0};
     struct em_filter *filter = NULL;
     if (ps_filter_compile(text, &filter, &st) == EM_OK) {

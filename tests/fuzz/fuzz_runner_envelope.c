@@ -6,6 +6,7 @@
  * or leak, and every element must come out exactly once: decrypted/verified, or a dead
  * letter with an error_reason.
  */
+#include "fuzz_text.h"
 #include "runner/runner_envelope.h"
 #include "runner/runner_pipeline.h"
 
@@ -57,11 +58,9 @@ static void run_step(struct rn_envelope *env, const struct rn_step *step, const 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     char *newline = strchr(text, '\n');
     const char *value = newline ? newline + 1 : "";
     if (newline)

@@ -5,6 +5,7 @@
  * (runner_elements.h, runner_state.h). Nothing may crash or leak, and every refusal must
  * carry INVALID_ARGUMENT with a message.
  */
+#include "fuzz_text.h"
 #include "runner/runner_elements.h"
 #include "runner/runner_pipeline.h"
 #include "runner/runner_state.h"
@@ -39,11 +40,9 @@ static void run_element(const struct rn_pipeline *p, struct rn_state *state, int
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     cJSON *params = cJSON_CreateObject();
     cJSON_AddStringToObject(params, "in", "gs://fuzz-bucket/in.txt");
     struct rn_pipeline *p = NULL;

@@ -12,6 +12,7 @@
  * script). Nothing may crash, leak or overflow the stack, and every failure must carry a
  * status with a message.
  */
+#include "fuzz_text.h"
 #include "spanner/spanner_change_records.h"
 #include "spanner/spanner_ddl.h"
 #include "spanner/spanner_sequences.h"
@@ -34,7 +35,7 @@ static const char *const schema_ddl[] = {
     "DEFAULT ('x')) PRIMARY KEY (SingerId, AlbumId), INTERLEAVE IN PARENT Singers ON DELETE "
     "CASCADE",
     "CREATE INDEX ByName ON Singers(Name DESC) STORING (Score)",
-    "CREATE VIEW Names SQL SECURITY INVOKER AS SELECT Name FROM Singers",
+    "CREATE VIEW Names SQL SECURITY INVOKER AS SELECT Singers.Name FROM Singers",
     "CREATE SEQUENCE Seq OPTIONS (sequence_kind = 'bit_reversed_positive', skip_range_min = 1, "
     "skip_range_max = 100)",
     "CREATE TABLE Tickets (Id INT64 NOT NULL DEFAULT (GET_NEXT_SEQUENCE_VALUE(SEQUENCE Seq)), "
@@ -157,11 +158,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_clock.sequences = &counters.source;
         sp_buf_free(&script);
     }
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
 
     struct em_status st = {0};
     struct sp_translation *tr = NULL;

@@ -119,6 +119,29 @@ static void test_canonical_print(void **state)
     sql_is("SELECT Name FROM Names", "[]");
 }
 
+/* A view made before views were read in strict name resolution mode, or an index storing a
+ * column twice, is refused as a new statement but replayed as a stored one: a database an
+ * older emulator made still opens. */
+static void test_replay_of_stored_statements(void **state)
+{
+    (void)state;
+    ddl_ok("CREATE TABLE Singers (SingerId INT64 NOT NULL, Name STRING(MAX)) PRIMARY KEY "
+           "(SingerId)");
+    static const char *const older[] = {
+        "CREATE VIEW Names SQL SECURITY INVOKER AS SELECT Name FROM Singers",
+        "CREATE INDEX SingersByName ON Singers(SingerId) STORING (Name, Name)",
+    };
+    for (size_t i = 0; i < sizeof(older) / sizeof(older[0]); i++) {
+        struct em_status st = {0};
+        struct sp_buf script = {0};
+        assert_int_equal(sp_ddl_apply(db.schema, older[i], &script, &st), EM_INVALID_ARGUMENT);
+        em_status_clear(&st);
+        assert_int_equal(sp_ddl_replay(db.schema, older[i], &script, &st), EM_OK);
+        sp_buf_free(&script);
+    }
+    sql_is("SELECT COUNT(*) FROM Names", "[[\"0\"]]");
+}
+
 static void test_validation(void **state)
 {
     (void)state;
@@ -1157,6 +1180,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_canonical_print, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_of_stored_statements, setup, teardown),
         cmocka_unit_test_setup_teardown(test_database_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequences, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_columns, setup, teardown),
