@@ -264,9 +264,35 @@ static struct sp_stmt *translated(struct sp_job_ctx *ctx, const char *sql, const
     return s;
 }
 
-static enum em_code bind_params(sqlite3_stmt *stmt, const struct sp_translation *tr,
-                                const cJSON *params, struct em_status *st)
+/* The error of a parameter's value its type refuses, converted again (only on failure, off
+ * the path of every statement) to name it as Spanner does: "Invalid value for bind
+ * parameter p: Expected INT64.", or for a mutation's value FAILED_PRECONDITION "Invalid
+ * value for column C in table T: Expected INT64.". */
+static enum em_code bad_param(const struct sp_sql_request *s, const struct sp_param *p,
+                              const cJSON *value, struct em_status *st)
 {
+    char what[300];
+    long column = s->written ? strtol(p->name + 1, NULL, 10) : -1; /* "v3" */
+    if (column >= s->nwritten)
+        column = -1;
+    if (column >= 0)
+        snprintf(what, sizeof(what), "column %s in table %s", s->written[column]->name,
+                 s->written_table);
+    else
+        snprintf(what, sizeof(what), "bind parameter %s", p->name);
+    struct sp_stored stored;
+    em_status_clear(st);
+    if (!sp_value_from_json(&p->type, value, what, &stored, st))
+        sp_stored_clear(&stored); /* not reached: the same value fails the same way */
+    if (column >= 0 && st->code == EM_INVALID_ARGUMENT)
+        st->code = EM_FAILED_PRECONDITION;
+    return st->code;
+}
+
+static enum em_code bind_params(sqlite3_stmt *stmt, const struct sp_translation *tr,
+                                const struct sp_sql_request *s, struct em_status *st)
+{
+    const cJSON *params = s->params;
     if (params && !cJSON_IsObject(params))
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "params must be a map of parameter values.");
     for (int i = 0; i < tr->nparams; i++) {
@@ -275,10 +301,8 @@ static enum em_code bind_params(sqlite3_stmt *stmt, const struct sp_translation 
         if (!value)
             return EM_FAIL(st, EM_INVALID_ARGUMENT, "No parameter found for binding: %s", p->name);
         struct sp_stored stored = {0};
-        char what[192]; /* a longer name is cut short in the message */
-        snprintf(what, sizeof(what), "bind parameter %s", p->name);
-        if (sp_value_from_json(&p->type, value, what, &stored, st))
-            return st->code;
+        if (sp_value_from_json(&p->type, value, p->name, &stored, st))
+            return bad_param(s, p, value, st);
         int rc = sp_stored_bind(stmt, i + 1, &stored);
         sp_stored_clear(&stored);
         if (rc != SQLITE_OK)
@@ -632,7 +656,7 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
                        "GET_NEXT_SEQUENCE_VALUE can only be used in a read-write or "
                        "partitioned-dml transaction.");
     if (check_pending_reads(ctx, touched, prepared, tr, st) ||
-        bind_params(prepared->stmt, tr, s->params, st))
+        bind_params(prepared->stmt, tr, s, st))
         return st->code;
     if (out && (start_result(ctx, tr, s->mode, out, st) || out->planned))
         return st->code; /* PLAN: the statement does not run */
@@ -1192,24 +1216,6 @@ struct commit_job {
     struct touched touched;
 };
 
-/* A mutation's values are bound as @v0, @v1...: a value its column's type refuses is named
- * by that column, as Spanner names it ("Invalid value for column C in table T: Expected
- * INT64."), and fails the commit's precondition. */
-static void name_bad_column(const struct mutation *m, struct em_status *st)
-{
-    static const char prefix[] = "Invalid value for bind parameter v";
-    char *end;
-    if (strncmp(st->message, prefix, sizeof(prefix) - 1) != 0)
-        return;
-    long i = strtol(st->message + sizeof(prefix) - 1, &end, 10);
-    if (i < 0 || i >= m->ncols || strncmp(end, ": ", 2) != 0)
-        return;
-    char expected[sizeof(st->message)];
-    snprintf(expected, sizeof(expected), "%s", end + 2);
-    EM_FAIL(st, EM_FAILED_PRECONDITION, "Invalid value for column %s in table %s: %s",
-            m->cols[i]->name, m->table->name, expected);
-}
-
 /* Runs a statement of a mutation; *changed receives its row count (or rows, for a query). */
 static enum em_code run_write(struct sp_job_ctx *ctx, struct commit_job *j, struct sp_buf *gsql,
                               const struct mutation *m, const cJSON *params, int64_t *changed,
@@ -1218,14 +1224,15 @@ static enum em_code run_write(struct sp_job_ctx *ctx, struct commit_job *j, stru
     if (gsql->failed)
         return EM_FAIL_OOM(st);
     struct sp_sql_request s = {gsql->data, params, m->types};
+    s.written = m->cols;
+    s.nwritten = m->ncols;
+    s.written_table = m->table->name;
     struct sp_result r = {0};
     enum em_code code = run_statement(ctx, &s, RUN_DML, &r, &j->touched, st);
     if (!code)
         *changed = r.dml ? r.row_count : cJSON_GetArraySize(r.rows);
-    else if (code == EM_INVALID_ARGUMENT)
-        name_bad_column(m, st);
     sp_result_clear(&r);
-    return code ? st->code : EM_OK;
+    return code;
 }
 
 static enum em_code write_row(struct sp_job_ctx *ctx, struct commit_job *j,

@@ -113,6 +113,11 @@ struct sp_sql_request {
     int64_t now_ns;
     const unsigned char *uuid_seed;
     struct sp_sequence_draws *draws; /* GET_NEXT_SEQUENCE_VALUE(): see sp_job_statement_clock */
+    /* private too: a mutation's statement, whose parameter vN is a value written to column
+     * written[N] of table written_table (a bad one is named by its column); NULL otherwise */
+    const struct sp_column *const *written;
+    int nwritten;
+    const char *written_table;
 };
 
 /* Runs one statement in txn (NULL: a single-use strong read). A DML statement of a
