@@ -1397,9 +1397,8 @@ static void fn_check_length(sqlite3_context *ctx, int argc, sqlite3_value **argv
     if (sqlite3_value_type(v) == SQLITE_BLOB) {
         size = sqlite3_value_bytes(v);
     } else {
-        const unsigned char *s = sqlite3_value_text(v);
-        for (; s && *s; s++)
-            size += (*s & 0xC0) != 0x80;
+        const char *text = (const char *)sqlite3_value_text(v); /* before its bytes */
+        size = (long long)sp_utf8_chars(text, (size_t)sqlite3_value_bytes(v));
     }
     if (size > limit) {
         size_error(ctx, argv[2], size, limit);
@@ -1413,12 +1412,8 @@ static void fn_check_length(sqlite3_context *ctx, int argc, sqlite3_value **argv
 static long long element_size(const char *text, bool bytes)
 {
     size_t len = strlen(text);
-    if (!bytes) {
-        long long chars = 0;
-        for (const char *s = text; *s; s++)
-            chars += (*s & 0xC0) != 0x80;
-        return chars;
-    }
+    if (!bytes)
+        return (long long)sp_utf8_chars(text, len);
     size_t padding = len && text[len - 1] == '=' ? 1 + (len > 1 && text[len - 2] == '=') : 0;
     return (long long)(len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0) - padding);
 }

@@ -64,12 +64,7 @@ static size_t prefix_bytes(const unsigned char *s, size_t len, size_t n, bool by
 
 static size_t char_count(const unsigned char *s, size_t len, bool bytes)
 {
-    if (bytes)
-        return len;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        n += (s[i] & 0xC0) != 0x80;
-    return n;
+    return bytes ? len : sp_utf8_chars((const char *)s, len);
 }
 
 static size_t value_limit(bool bytes)

@@ -742,7 +742,7 @@ static enum em_code bad_value(const struct sp_type *type, const char *what, stru
     return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid value for %s: Expected %s.", what, name);
 }
 
-static size_t utf8_chars(const char *text, size_t len)
+size_t sp_utf8_chars(const char *text, size_t len)
 {
     size_t chars = 0;
     for (size_t i = 0; i < len; i++)
@@ -844,7 +844,7 @@ static enum em_code scalar_from_json(const struct sp_type *type, const cJSON *js
     case SP_TYPE_STRING:
         if (!s)
             return bad_value(type, what, st);
-        if (check_length(type, utf8_chars(s, strlen(s)), what, st))
+        if (check_length(type, sp_utf8_chars(s, strlen(s)), what, st))
             return st->code;
         return stored_text(stored, s, strlen(s), st);
     case SP_TYPE_BYTES: {

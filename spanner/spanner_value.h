@@ -166,6 +166,10 @@ void sp_civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *
 int64_t sp_iso_year(int64_t days, unsigned *week);
 int64_t sp_iso_year_start(int64_t iso_year);
 
+/* The characters of UTF-8 text (its bytes that do not continue a character): a STRING's
+ * length as Spanner counts it. */
+size_t sp_utf8_chars(const char *text, size_t len);
+
 /* NaN's storage form (see FLOAT64 above), and the conversions every FLOAT64 user function
  * reads and returns its values through. */
 #define SP_NAN_TEXT "NaN"
