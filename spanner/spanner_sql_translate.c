@@ -4058,8 +4058,11 @@ static enum em_code from_table(struct translator *t, const struct scope *outer,
         if (note_access(t, SP_ON_VIEW, view->name, NULL, SP_PRIV_SELECT) ||
             sp_parser_init(&p, t->arena, view->text, t->st) || sp_parse_query(&p, &query))
             return t->st->code;
-        t->definer += view->definer; /* its reads are its definer's */
+        t->definer += view->definer;   /* its reads are its definer's */
+        bool strict = t->strict_names; /* a view in a new view was checked when it was made */
+        t->strict_names = false;
         enum em_code code = from_subquery(t, NULL, query, alias, scope, out);
+        t->strict_names = strict;
         t->definer -= view->definer;
         return code;
     }
