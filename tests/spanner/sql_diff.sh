@@ -17,7 +17,15 @@
 # its transaction (a single-use read-write one is added), such as {"mutations": [...]},
 # compared by its outcome (committed, or the error's code), and a read's body, compared by
 # its rows. A "-- alter" section's statements are DDL sent one by one to updateDatabaseDdl
-# after the steps before them, compared by the operation's outcome. A statement with parameters is
+# after the steps before them, compared by the operation's outcome. A "-- batch" section's
+# statements are executeBatchDml bodies ({"statements": [...]}), each run in a read-write
+# transaction of its own and committed, compared by the row counts of the statements that
+# ran and the batch's status code. A "-- tx" section is one transaction: it begins read-write
+# unless its first statement is "BEGIN <TransactionOptions JSON>;"; its SQL statements run
+# in it in order (each with the next seqno), and "COMMIT [<JSON merged into the commit
+# body>];", "ROLLBACK;", "READ <read body>;" and "BATCH <executeBatchDml body>;" are sent as
+# those calls with its ID; each is one check (statements after a COMMIT or ROLLBACK still
+# name the ended transaction). A statement with parameters is
 # preceded by "-- params: <JSON>", an object merged into its executeSql request, such as
 # {"params": {"n": "5"}, "paramTypes": {"n": {"code": "INT64"}}}. Where Google's emulator is
 # wrong, the statement is preceded by "-- google-emulator-wrong: <why>" and
@@ -49,17 +57,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# parse_corpus FILE: the plan {"ddl": [...], "steps": [{kind, sql, note, expect, params}]}.
+# parse_corpus FILE: the plan {"ddl": [...], "steps": [{kind, sql, note, expect, params,
+# group}]}; group numbers the sections (a "-- tx" section is one transaction).
 parse_corpus() {
     awk '
         function flush() {
             if (sql != "") {
                 gsub(/\t/, " ", sql)
-                print section "\t" note "\t" expect "\t" params "\t" sql
+                print section "\t" note "\t" expect "\t" params "\t" group "\t" sql
             }
             sql = ""; note = ""; expect = ""; params = ""
         }
-        /^-- (ddl|dml|query|commit|read|alter)[ \t]*$/ { flush(); section = $2; next }
+        /^-- (ddl|dml|query|commit|read|alter|batch|tx)[ \t]*$/ {
+            flush(); section = $2; group++; next
+        }
         /^-- google-emulator-wrong: / { note = substr($0, 27); next }
         /^-- expect: / { expect = substr($0, 12); next }
         /^-- params: / { params = substr($0, 12); gsub(/\t/, " ", params); next }
@@ -72,7 +83,7 @@ parse_corpus() {
         END { flush() }
     ' "$1" | jq -Rn '[inputs | split("\t")
             | {kind: .[0], note: .[1], expect: .[2], params: ((.[3] | select(. != "") | fromjson) // {}),
-               sql: .[4]}]
+               group: (.[4] | tonumber), sql: .[5]}]
         | {ddl: [.[] | select(.kind == "ddl") | .sql], steps: [.[] | select(.kind != "ddl")]}'
 }
 
@@ -97,9 +108,16 @@ to_lines() {
                     "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"];
         if .error then {error: .error.status, message: .error.message}
         elif (.code | type) == "number" then {error: codes[.code], message: .message}
+        elif .resultSets or .status then {batch: [(.resultSets // [])[]
+              | .stats.rowCountExact // null | if . then tonumber else . end],
+              status: codes[.status.code // 0]}
         elif .stats.rowCountExact then {modified: (.stats.rowCountExact | tonumber)}
+        elif .stats.rowCountLowerBound then
+            {modifiedAtLeast: (.stats.rowCountLowerBound | tonumber)}
         elif .commitTimestamp then {committed: true}
         elif .altered then {altered: true}
+        elif .began then {began: true}
+        elif . == {} then {rolledBack: true}
         else {fields: [(.metadata.rowType.fields // [])[] | [.name // "", (.type | tname)]],
               rows: (.rows // [])} end'
 }
@@ -131,10 +149,64 @@ alter_ddl() {
     jq -c 'if .error then .error else {altered: true} end' <<<"$out"
 }
 
+# begin BASE SESSION OPTIONS: a new transaction's ID on stdout, or its error's answer
+# (exit 1).
+begin() {
+    local out
+    out="$(http POST "$1/$2:beginTransaction" "{\"options\":$3}")"
+    jq -er '.id' <<<"$out" 2>/dev/null && return 0
+    [[ -n "$out" ]] || out='{"error":{"status":"NO_ANSWER"}}'
+    printf '%s\n' "$out"
+    return 1
+}
+
+# with_tx BODY TX [SEQNO]: BODY naming transaction TX (and the seqno of a DML call).
+with_tx() {
+    jq -c --arg tx "$2" --arg seqno "${3:-}" \
+        '. + {transaction: {id: $tx}} + (if $seqno == "" then {} else {seqno: $seqno} end)' <<<"$1"
+}
+
+# run_batch BASE SESSION BODY: an executeBatchDml body in a read-write transaction of its own,
+# committed after it.
+run_batch() {
+    local tx
+    tx="$(begin "$1" "$2" '{"readWrite":{}}')" || { printf '%s\n' "$tx"; return; }
+    answer POST "$1/$2:executeBatchDml" "$(with_tx "$3" "$tx" 1)"
+    http POST "$1/$2:commit" "{\"transactionId\":\"$tx\"}" >/dev/null
+}
+
+# tx_step BASE SESSION BODY: one statement of a "-- tx" section (see the header) in the
+# section's transaction, TX (begun here, read-write, when the section did not begin it);
+# SEQNO counts its DML calls.
+tx_step() {
+    local base="$1" session="$2" body="$3" sql word rest
+    sql="$(jq -r '.sql' <<<"$body")"
+    word="${sql%% *}"
+    rest=""
+    [[ "$sql" == *" "* ]] && rest="${sql#* }"
+    if [[ "$word" == BEGIN ]]; then
+        TX="$(begin "$base" "$session" "$rest")" && echo '{"began":true}' || printf '%s\n' "$TX"
+        return
+    fi
+    if [[ -z "$TX" ]]; then
+        TX="$(begin "$base" "$session" '{"readWrite":{}}')" || { printf '%s\n' "$TX"; return; }
+    fi
+    SEQNO=$((SEQNO + 1))
+    case "$word" in
+        COMMIT) answer POST "$base/$session:commit" \
+            "$(jq -c --arg tx "$TX" '{transactionId: $tx} + .' <<<"${rest:-"{}"}")" ;;
+        ROLLBACK) answer POST "$base/$session:rollback" "{\"transactionId\":\"$TX\"}" ;;
+        READ) answer POST "$base/$session:read" "$(with_tx "$rest" "$TX")" ;;
+        BATCH) answer POST "$base/$session:executeBatchDml" "$(with_tx "$rest" "$TX" "$SEQNO")" ;;
+        *) answer POST "$base/$session:executeSql" "$(with_tx "$body" "$TX" "$SEQNO")" ;;
+    esac
+}
+
 # run_http BASE: the plan on stdin through executeSql at BASE (.../v1): a new database with
-# the plan's DDL, each DML statement in its own read-write transaction, queries single-use.
+# the plan's DDL, each DML statement in its own read-write transaction, queries single-use,
+# the other sections as the header says.
 run_http() {
-    local base="$1" plan db session tx kind body
+    local base="$1" plan db session tx kind group body section=""
     plan="$(cat)"
     db="projects/diff-project/instances/diff/databases/d$((RANDOM % 90000 + 10000))"
     http POST "$base/projects/diff-project/instances" \
@@ -152,13 +224,21 @@ run_http() {
         echo "sql_diff: no database at $base: $(cat "$created")" >&2
         return 1
     fi
-    jq -r '.steps[] | [.kind, (if .kind == "commit"
+    jq -r '.steps[] | [.kind, .group, (if .kind == "commit"
             then {singleUseTransaction: {readWrite: {}}} + (.sql | fromjson)
-            elif .kind == "read" then .sql | fromjson else {sql} + .params end | tojson)]
+            elif .kind == "read" or .kind == "batch" then .sql | fromjson
+            else {sql} + .params end | tojson)]
         | @tsv' <<<"$plan" |
-        while IFS=$'\t' read -r kind body; do
+        while IFS=$'\t' read -r kind group body; do
             body="${body//\\\\/\\}" # @tsv doubled the backslashes of the JSON text
-            if [[ "$kind" == dml ]]; then
+            if [[ "$kind" == tx ]]; then
+                if [[ "$group" != "$section" ]]; then
+                    section="$group" TX="" SEQNO=0
+                fi
+                tx_step "$base" "$session" "$body"
+            elif [[ "$kind" == batch ]]; then
+                run_batch "$base" "$session" "$body"
+            elif [[ "$kind" == dml ]]; then
                 tx="$(http POST "$base/$session:beginTransaction" '{"options":{"readWrite":{}}}' |
                     sed -n 's/.*"id": *"\([^"]*\)".*/\1/p')"
                 answer POST "$base/$session:executeSql" \
