@@ -361,8 +361,8 @@ static enum em_code select_transaction(struct em_call *call, struct data_call *d
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                             "A TransactionSelector has at most one of singleUse, id and begin.");
     if (id)
-        return sp_txn_find(ctx_of(call)->txns, id, dc->session, em_clock_now(), &dc->txn,
-                           &call->status);
+        return sp_txn_find(ctx_of(call)->txns, id, dc->session, em_clock_now(), SP_TXN_USE,
+                           &dc->txn, NULL, &call->status);
     if (single) {
         if (parse_options(call, dc->db, single, &mode, &dc->read_ns, NULL))
             return call->status.code;
@@ -849,7 +849,8 @@ static enum em_code batch_statements(struct em_call *call, struct sp_sql_request
     *n = cJSON_GetArraySize(list);
     *out = NULL;
     if (*n == 0)
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "No statements in the batch.");
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Request must contain at least one DML statement");
     *out = calloc((size_t)*n, sizeof(**out));
     if (!*out)
         return EM_FAIL_OOM(&call->status);
@@ -860,8 +861,11 @@ static enum em_code batch_statements(struct em_call *call, struct sp_sql_request
         const char *sql = em_json_string(s, "sql");
         if (!sql)
             return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Statement %d has no sql.", i);
-        (*out)[i++] = (struct sp_sql_request){sql, cJSON_GetObjectItem(s, "params"),
-                                              cJSON_GetObjectItem(s, "paramTypes")};
+        (*out)[i] = (struct sp_sql_request){sql, cJSON_GetObjectItem(s, "params"),
+                                            cJSON_GetObjectItem(s, "paramTypes")};
+        (*out)[i].dml_only = true;
+        (*out)[i].index = i;
+        i++;
     }
     return EM_OK;
 }
@@ -908,13 +912,10 @@ enum em_code sp_execute_batch_dml(struct em_call *call)
         sp_result_clear(&results[i]);
     free(results);
     free(stmts);
-    if (ran == 0 && failure.code) { /* nothing ran: the call fails as a whole */
-        cJSON_Delete(reply);
-        dc.began = dc.txn && dc.began;
-        call->status = failure;
-        close_data_call(call, &dc);
-        return call->status.code;
-    }
+    /* A failure is the response's status, the first statement's too (Spanner's answer).
+     * Then a transaction begun inline is forgotten: its id rides on a result set. */
+    if (ran == 0 && dc.began)
+        sp_txn_finish(ctx_of(call)->txns, dc.txn);
     close_data_call(call, &dc);
     return em_call_reply(call, reply);
 }
@@ -999,8 +1000,17 @@ static cJSON *commit_json(const struct sp_commit *c, bool stats)
     return reply;
 }
 
-/* The commit's transaction: transactionId, or singleUseTransaction (read-write). */
-static enum em_code commit_transaction(struct em_call *call, struct data_call *dc)
+/* Read-only and partitioned-DML transactions end by themselves (and stay usable). */
+static enum em_code refuse_to_end(struct em_call *call)
+{
+    return EM_CALL_FAIL(call, EM_FAILED_PRECONDITION,
+                        "Cannot commit or rollback a read-only or partitioned-dml transaction.");
+}
+
+/* The commit's transaction: transactionId, or singleUseTransaction (read-write); *again:
+ * how it ended when it was committed already (a client's retry: the same commit). */
+static enum em_code commit_transaction(struct em_call *call, struct data_call *dc,
+                                       struct sp_txn_ending *again)
 {
     const char *id = em_json_string(call->body, "transactionId");
     const cJSON *single = cJSON_GetObjectItem(call->body, "singleUseTransaction");
@@ -1017,11 +1027,12 @@ static enum em_code commit_transaction(struct em_call *call, struct data_call *d
                    ? call->status.code
                    : EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                                   "singleUseTransaction of a commit must be readWrite.");
-    if (sp_txn_find(ctx_of(call)->txns, id, dc->session, em_clock_now(), &dc->txn, &call->status))
+    if (sp_txn_find(ctx_of(call)->txns, id, dc->session, em_clock_now(), SP_TXN_USE_COMMIT,
+                    &dc->txn, again, &call->status) ||
+        !dc->txn)
         return call->status.code;
     if (dc->txn->mode != SP_TXN_READ_WRITE)
-        return EM_CALL_FAIL(call, EM_FAILED_PRECONDITION,
-                            "Cannot commit a transaction that is not read-write.");
+        return refuse_to_end(call);
     if (!dc->txn->tag[0]) /* tagged at its commit */
         snprintf(dc->txn->tag, sizeof(dc->txn->tag), "%s", dc->tag);
     return EM_OK;
@@ -1059,10 +1070,14 @@ enum em_code sp_commit(struct em_call *call)
         return em_call_to_worker(call);
     struct data_call dc = {0};
     const cJSON *mutations = cJSON_GetObjectItem(call->body, "mutations");
-    struct sp_commit result;
+    struct sp_commit result = {0};
     struct sp_commit_op *op;
-    if (open_data_call(call, &dc, false) || commit_transaction(call, &dc)) {
+    struct sp_txn_ending again = {0};
+    if (open_data_call(call, &dc, false) || commit_transaction(call, &dc, &again)) {
         /* refused before anything ran */
+    } else if (again.end == SP_TXN_COMMITTED) {
+        result = (struct sp_commit){again.commit_ns, again.mutation_count};
+        commit_reply(call, &result);
     } else if (!dc.txn) {
         if (sp_exec_commit_prepare(dc.db, mutations, dc.exclude, dc.tag, call_role(&dc), &op,
                                    &call->status) == EM_OK) {
@@ -1073,8 +1088,11 @@ enum em_code sp_commit(struct em_call *call)
                EM_OK) {
         commit_reply(call, &result);
     }
-    if (dc.txn)
-        sp_txn_finish(ctx_of(call)->txns, dc.txn); /* committed, aborted or failed: over */
+    if (dc.txn && dc.txn->mode == SP_TXN_READ_WRITE) { /* committed, aborted or failed: over */
+        struct sp_txn_ending ending = {call->status.code ? SP_TXN_FAILED : SP_TXN_COMMITTED,
+                                       result.commit_ns, result.mutation_count};
+        sp_txn_end(ctx_of(call)->txns, dc.txn, &ending, &call->status);
+    }
     close_data_call(call, &dc);
     return call->status.code;
 }
@@ -1148,12 +1166,18 @@ enum em_code sp_rollback(struct em_call *call)
     const char *id = em_json_string(call->body, "transactionId");
     if (!id)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "transactionId is required.");
+    struct sp_txn_ending again;
     if (!open_data_call(call, &dc, true)) {
-        sp_txn_find(ctx_of(call)->txns, id, dc.session, em_clock_now(), &dc.txn, &call->status);
-        if (call->status.code == EM_ABORTED) /* aborted idle: rolled back already */
+        sp_txn_find(ctx_of(call)->txns, id, dc.session, em_clock_now(), SP_TXN_USE_ROLLBACK,
+                    &dc.txn, &again, &call->status);
+        if (call->status.code == EM_ABORTED && dc.txn) /* aborted idle: rolled back already */
             em_status_clear(&call->status);
-        if (!call->status.code) {
-            sp_txn_finish(ctx_of(call)->txns, dc.txn);
+        if (!call->status.code && dc.txn && dc.txn->mode != SP_TXN_READ_WRITE) {
+            refuse_to_end(call);
+        } else if (!call->status.code) { /* dc.txn NULL: it ended before, a rollback again */
+            struct sp_txn_ending ending = {SP_TXN_ROLLED_BACK, 0, 0};
+            if (dc.txn)
+                sp_txn_end(ctx_of(call)->txns, dc.txn, &ending, NULL);
             em_call_reply(call, cJSON_CreateObject());
         }
     }

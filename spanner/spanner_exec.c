@@ -88,6 +88,7 @@ struct touched {
     struct tables reads, writes, pending;
     struct key_reads keys;
     bool want_keys;
+    bool write_failed; /* a DML statement failed at a write check (a constraint) */
 };
 
 /* Adds names to list, but for those in except[0..nexcept) (any case). */
@@ -647,6 +648,9 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
     if (s->role && sp_role_check(ctx->schema, s->role, tr->accesses, tr->naccesses, st))
         return st->code;
     bool dml = tr->kind != SP_STMT_QUERY;
+    if (!dml && s->dml_only)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Statement %d: '%.200s' is not valid DML.",
+                       s->index, s->sql);
     if (dml && mode == RUN_QUERY)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "DML statements can only be performed in a read-write or "
@@ -677,6 +681,8 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
     if (code) {
         if (out) /* rows begun before the failure */
             sp_result_clear(out);
+        if (dml && (sqlite3_extended_errcode(ctx->sqlite) & 0xFF) == SQLITE_CONSTRAINT)
+            touched->write_failed = true;
         return code;
     }
     if (measured)
@@ -777,6 +783,7 @@ static enum em_code job_sql(struct sp_job_ctx *ctx, void *arg, struct em_status 
     }
     j->ran = 0;
     j->touched.want_keys = rw;
+    j->touched.write_failed = false; /* the replay's statements wrote before */
     j->now = ctx->now;
     for (int i = 0; i < j->count; i++) {
         enum run_mode mode = rw ? RUN_DML : pdml ? RUN_PARTITIONED : RUN_QUERY;
@@ -847,6 +854,10 @@ enum em_code sp_exec_batch_dml(struct sp_db *db, struct sp_txn *txn,
     for (int i = 0; i < count; i++)
         out[i] = (struct sp_result){0};
     *ran = 0;
+    bool pdml = txn && txn->mode == SP_TXN_PARTITIONED_DML;
+    if (pdml && txn->used)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "PartitionedDml transaction may only be used to execute one statement");
     if (txn && txn->mode == SP_TXN_READ_WRITE &&
         (!(j.uuid_seeds = calloc((size_t)count, sizeof(*j.uuid_seeds))) ||
          !(j.draws = calloc((size_t)count, sizeof(*j.draws))) ||
@@ -859,6 +870,10 @@ enum em_code sp_exec_batch_dml(struct sp_db *db, struct sp_txn *txn,
     *ran = j.ran;
     if (st->code != EM_OK || j.ran)
         record(txn, &j, st);
+    if (st->code && j.touched.write_failed && txn && txn->mode == SP_TXN_READ_WRITE)
+        sp_txn_invalidate(txn, st); /* Spanner's constraint error: the transaction fails */
+    if (pdml && !st->code)
+        txn->used = true; /* it committed: Spanner runs one statement in it */
     if (st->code)
         for (int i = j.ran; i < count; i++)
             sp_result_clear(&out[i]);
@@ -896,6 +911,7 @@ static int read_key(const struct sp_table *table, const struct sp_index *index,
 
 struct read_job {
     const struct sp_read *read;
+    const struct sp_txn *txn;  /* a read-write transaction whose DML the read must see */
     bool by_key;               /* a read-write transaction's read: keep its KeySet's spans */
     struct sp_key_spans spans; /* the read by primary key covered them */
     bool spans_known;
@@ -1059,18 +1075,40 @@ static enum em_code read_rows(struct sp_job_ctx *ctx, struct read_job *j, struct
     return EM_OK;
 }
 
+/* A read in a read-write transaction that ran DML sees its writes: they are replayed in a
+ * savepoint, rolled back after the read, as job_sql does for a statement. */
+static enum em_code job_read_after_dml(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
+{
+    struct read_job *j = arg;
+    if (exec(ctx, "SAVEPOINT sp_txn", st))
+        return st->code;
+    bool want_keys = j->touched.want_keys;
+    if (replay(ctx, j->txn, &j->touched, st)) {
+        em_status_clear(st); /* its earlier DML no longer applies: others changed what it read */
+        EM_FAIL(st, EM_ABORTED, "Transaction was aborted.");
+    } else {
+        j->touched.want_keys = want_keys;
+        job_read(ctx, arg, st);
+    }
+    struct em_status ignored = {0};
+    exec(ctx, "ROLLBACK TO sp_txn", &ignored);
+    exec(ctx, "RELEASE sp_txn", &ignored);
+    return st->code;
+}
+
 enum em_code sp_exec_read(struct sp_db *db, struct sp_txn *txn, const struct sp_read *read,
                           struct sp_result *out, struct em_status *st)
 {
     bool rw = txn && txn->mode == SP_TXN_READ_WRITE;
-    struct read_job j = {.read = read, .by_key = rw, .out = out};
+    struct read_job j = {
+        .read = read, .txn = rw && txn->ndmls ? txn : NULL, .by_key = rw, .out = out};
     *out = (struct sp_result){0};
     if (txn && read->table && sp_txn_is_pending(txn, read->table))
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Table %.200s cannot be accessed because it, or its associated index, "
                        "has a pending CommitTimestamp",
                        read->table);
-    if (!run_job(db, job_read, &j, read->sink, out, st) && rw) {
+    if (!run_job(db, j.txn ? job_read_after_dml : job_read, &j, read->sink, out, st) && rw) {
         if (j.spans_known)
             sp_txn_add_key_reads(txn, read->table, &j.spans, st);
         else

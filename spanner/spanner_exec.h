@@ -106,6 +106,8 @@ struct sp_sql_request {
     const char *role;
     bool streaming; /* executeStreamingSql: the result may reach SP_STREAM_RESULT_MAX_BYTES */
     const struct sp_row_sink *sink; /* or NULL: rows collected (sp_exec_sql only) */
+    bool dml_only; /* executeBatchDml's statement number `index`: a query is refused */
+    int index;
     /* private to spanner_exec.c: what CURRENT_TIMESTAMP(), GENERATE_UUID() and
      * GET_NEXT_SEQUENCE_VALUE() return when
      * a read-write transaction's DML runs again (struct sp_sql_clock); 0 and NULL: the

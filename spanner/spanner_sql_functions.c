@@ -3,7 +3,9 @@
  * the storage forms of spanner_value.h: checked INT64 arithmetic, exact NUMERIC
  * arithmetic (value * 10^9 in 128 bits, 256-bit intermediates for * and /), CAST with
  * Spanner's errors (SAFE_CAST returns NULL instead), case-sensitive LIKE, SUBSTR and the
- * string helpers, and sp_raise() for the schema's triggers. Errors are "CODE: message".
+ * string helpers, sp_raise() for the schema's triggers (a write check: its failure is a
+ * constraint's, SQLITE_CONSTRAINT, which invalidates a read-write transaction; see
+ * spanner_txn.h) and sp_error() for an expression's error. Errors are "CODE: message".
  */
 #include "spanner_sql_functions.h"
 #include "spanner_sql_udf.h"
@@ -26,11 +28,25 @@
 #include <strings.h>
 #include <unicase.h>
 
+static void fn_error(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *message = (const char *)sqlite3_value_text(argv[0]);
+    sqlite3_result_error(ctx, message ? message : "INTERNAL: error", -1);
+}
+
+/* A write check failed: the statement fails as a constraint does (SQLITE_CONSTRAINT). */
+static void constraint_error(sqlite3_context *ctx, const char *message)
+{
+    sqlite3_result_error(ctx, message, -1);
+    sqlite3_result_error_code(ctx, SQLITE_CONSTRAINT_TRIGGER);
+}
+
 static void fn_raise(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
     const char *message = (const char *)sqlite3_value_text(argv[0]);
-    sqlite3_result_error(ctx, message ? message : "INTERNAL: constraint", -1);
+    constraint_error(ctx, message ? message : "INTERNAL: constraint");
 }
 
 /* ---- INSERT OR UPDATE's one row per key (spanner_sql_translate.c, insert_once) ---- */
@@ -1378,10 +1394,12 @@ static void fn_generate_uuid(sqlite3_context *ctx, int argc, sqlite3_value **arg
 /* A value too long for its column ('Table.Column'), as Spanner words it. */
 static void size_error(sqlite3_context *ctx, sqlite3_value *column, long long size, long long limit)
 {
-    SP_FN_ERROR(ctx,
-                "FAILED_PRECONDITION: New value exceeds the maximum size limit for this column: "
-                "%s, size: %lld, limit: %lld.",
-                (const char *)sqlite3_value_text(column), size, limit);
+    char message[400];
+    snprintf(message, sizeof(message),
+             "FAILED_PRECONDITION: New value exceeds the maximum size limit for this column: "
+             "%s, size: %lld, limit: %lld.",
+             (const char *)sqlite3_value_text(column), size, limit);
+    constraint_error(ctx, message);
 }
 
 /* sp_check_length(value, limit, 'Table.Column'): STRING counts characters, BYTES bytes. */
@@ -2098,6 +2116,7 @@ struct fn_entry {
 
 static const struct fn_entry scalar_functions[] = {
     {"sp_raise", 1, true, fn_raise},
+    {"sp_error", 1, true, fn_error},
     {"sp_affect_once", -1, true, fn_affect_once},
     {"sp_int64_add", -1, true, fn_int64_add},
     {"sp_int64_sub", -1, true, fn_int64_sub},

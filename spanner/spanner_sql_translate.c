@@ -1977,7 +1977,7 @@ static enum em_code expr_node(struct translator *t, const struct scope *scope,
             return t->st->code;
         /* a second row is Spanner's error, not SQLite's first row */
         sql = sqlf(t,
-                   "(SELECT CASE WHEN count(*) > 1 THEN sp_raise('OUT_OF_RANGE: More than one "
+                   "(SELECT CASE WHEN count(*) > 1 THEN sp_error('OUT_OF_RANGE: More than one "
                    "element: a scalar subquery returned more than one row') ELSE max(\"$c1\") "
                    "END FROM (SELECT \"$c1\" FROM %s LIMIT 2))",
                    sql);

@@ -14,9 +14,20 @@
 #include <string.h>
 #include <strings.h>
 
+/* A transaction that ended, remembered (spanner_txn.h). */
+struct ended_txn {
+    char id[SP_TXN_ID_MAX]; /* "": an empty slot */
+    char session[SP_NAME_MAX];
+    struct sp_txn_ending ending;
+    enum em_code code; /* SP_TXN_FAILED: its commit's error */
+    char message[EM_STATUS_MESSAGE_MAX];
+};
+
 struct sp_txns {
-    pthread_mutex_t lock; /* the list; each transaction's own lock is taken after it */
+    pthread_mutex_t lock; /* the list and the ring; a transaction's own lock is taken after */
     struct sp_txn *list;
+    struct ended_txn *ended; /* a ring of SP_TXN_ENDED_MAX, made when the first one ends */
+    int ended_next;
 };
 
 enum em_code sp_txns_open(struct sp_txns **out, struct em_status *st)
@@ -82,6 +93,7 @@ void sp_txns_close(struct sp_txns *txns)
         next = t->next;
         txn_free(t);
     }
+    free(txns->ended);
     pthread_mutex_destroy(&txns->lock);
     free(txns);
 }
@@ -131,8 +143,48 @@ static void normalize_id(const char *id, char out[SP_TXN_ID_MAX])
     out[n] = '\0';
 }
 
+/* The answer to a call that uses so a transaction that ended as past says (the header). */
+static enum em_code answer_ended(const struct ended_txn *past, enum sp_txn_use use,
+                                 struct sp_txn_ending *ended, struct em_status *st)
+{
+    enum sp_txn_end end = past->ending.end;
+    if (use == SP_TXN_USE_COMMIT && end == SP_TXN_ROLLED_BACK)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "Cannot commit a transaction after it has been rolled back.");
+    if (use == SP_TXN_USE_COMMIT && end == SP_TXN_FAILED)
+        return EM_FAIL(st, past->code, "%s", past->message);
+    if (use == SP_TXN_USE_ROLLBACK && end == SP_TXN_COMMITTED)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "Cannot rollback a transaction after it has been committed.");
+    if (use == SP_TXN_USE)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "Cannot read or query using a transaction after it has been committed or "
+                       "rolledback.");
+    *ended = past->ending; /* a commit again, a rollback again */
+    return EM_OK;
+}
+
+/* A call naming a transaction that is not live: what became of it, or NOT_FOUND. */
+static enum em_code find_ended(struct sp_txns *txns, const char *standard, const char *id,
+                               const char *session, enum sp_txn_use use,
+                               struct sp_txn_ending *ended, struct em_status *st)
+{
+    const struct ended_txn *past = NULL;
+    pthread_mutex_lock(&txns->lock);
+    for (int i = 0; txns->ended && i < SP_TXN_ENDED_MAX && !past; i++) {
+        const struct ended_txn *e = &txns->ended[i];
+        if (strcmp(e->id, standard) == 0 && strcmp(e->session, session) == 0)
+            past = e;
+    }
+    enum em_code code = past ? answer_ended(past, use, ended, st)
+                             : EM_FAIL(st, EM_NOT_FOUND, "Transaction not found: %.100s", id);
+    pthread_mutex_unlock(&txns->lock);
+    return code;
+}
+
 enum em_code sp_txn_find(struct sp_txns *txns, const char *id, const char *session, int64_t now,
-                         struct sp_txn **out, struct em_status *st)
+                         enum sp_txn_use use, struct sp_txn **out, struct sp_txn_ending *ended,
+                         struct em_status *st)
 {
     *out = NULL;
     char standard[SP_TXN_ID_MAX];
@@ -147,20 +199,26 @@ enum em_code sp_txn_find(struct sp_txns *txns, const char *id, const char *sessi
         t = NULL;
     pthread_mutex_unlock(&txns->lock);
     if (!t)
-        return EM_FAIL(st, EM_NOT_FOUND, "Transaction not found: %.100s", id);
+        return find_ended(txns, standard, id, session, use, ended, st);
     pthread_mutex_lock(&t->lock);
-    if (t->finished) {
+    if (t->finished) { /* it ended while this call waited for it */
         sp_txn_release(txns, t);
-        return EM_FAIL(st, EM_NOT_FOUND, "Transaction not found: %.100s", id);
+        return find_ended(txns, standard, id, session, use, ended, st);
     }
     abort_if_idle(t, now);
-    if (t->aborted_idle) {
-        *out = t; /* for rollback; anything else answers the abort */
+    *out = t; /* aborted or invalidated: for a rollback, or to end it */
+    if (t->aborted_idle)
         return EM_FAIL(st, EM_ABORTED, "Transaction was aborted. Idle for over 10 seconds.");
-    }
     t->last_use_ns = now;
-    *out = t;
+    if (t->failure.code && use != SP_TXN_USE_ROLLBACK)
+        return EM_FAIL(st, t->failure.code, "%s", t->failure.message);
     return EM_OK;
+}
+
+void sp_txn_invalidate(struct sp_txn *t, const struct em_status *why)
+{
+    txn_clear(t); /* it can no longer commit: what it read and wrote is moot */
+    EM_FAIL(&t->failure, why->code, "%s", why->message);
 }
 
 void sp_txn_release(struct sp_txns *txns, struct sp_txn *t)
@@ -186,12 +244,42 @@ static bool unlink_locked(struct sp_txns *txns, struct sp_txn *t)
     return false;
 }
 
-void sp_txn_finish(struct sp_txns *txns, struct sp_txn *t)
+/* Records in the ring how t ended (under txns->lock); forgets nothing when out of memory. */
+static void remember(struct sp_txns *txns, const struct sp_txn *t,
+                     const struct sp_txn_ending *ending, const struct em_status *why)
+{
+    if (!txns->ended && !(txns->ended = calloc(SP_TXN_ENDED_MAX, sizeof(*txns->ended))))
+        return;
+    struct ended_txn *e = &txns->ended[txns->ended_next];
+    txns->ended_next = (txns->ended_next + 1) % SP_TXN_ENDED_MAX;
+    snprintf(e->id, sizeof(e->id), "%s", t->id);
+    snprintf(e->session, sizeof(e->session), "%s", t->session);
+    e->ending = *ending;
+    e->code = why ? why->code : EM_OK;
+    snprintf(e->message, sizeof(e->message), "%s", why ? why->message : "");
+}
+
+/* Takes t out of the live list, remembering how it ended when ending is not NULL. */
+static void end_txn(struct sp_txns *txns, struct sp_txn *t, const struct sp_txn_ending *ending,
+                    const struct em_status *why)
 {
     t->finished = true;
     pthread_mutex_lock(&txns->lock);
+    if (ending)
+        remember(txns, t, ending, why);
     unlink_locked(txns, t); /* the caller still holds its reference */
     pthread_mutex_unlock(&txns->lock);
+}
+
+void sp_txn_end(struct sp_txns *txns, struct sp_txn *t, const struct sp_txn_ending *ending,
+                const struct em_status *why)
+{
+    end_txn(txns, t, ending, why);
+}
+
+void sp_txn_finish(struct sp_txns *txns, struct sp_txn *t)
+{
+    end_txn(txns, t, NULL, NULL);
 }
 
 static bool has_name(char *const *names, int n, const char *name)

@@ -35,6 +35,22 @@
  * Read-only transactions (and single-use reads) read the latest committed state and
  * validate nothing.
  *
+ * Errors. A DML statement that fails at a write (a constraint: a key that exists, a UNIQUE
+ * index, NOT NULL, CHECK, a foreign key, a value too long) invalidates its transaction, as
+ * in Spanner, where all of a transaction's writes succeed or none: every later call naming
+ * it answers that error again (a rollback succeeds), its commit included, which ends it. An
+ * error before any write (analysis, a division by zero) leaves the transaction as it was.
+ *
+ * Ended transactions. The last SP_TXN_ENDED_MAX transactions that ended (committed, rolled
+ * back, or whose commit failed) are remembered, so that a call naming one answers as
+ * Spanner does: a commit again returns the same commit (a client's retry), a rollback
+ * again succeeds (of a failed one too), a commit after a rollback or a rollback after a
+ * commit is FAILED_PRECONDITION, a failed commit fails again with its error, and any
+ * other use is FAILED_PRECONDITION "Cannot read or query using a transaction after it has
+ * been committed or rolledback.". Older ones answer NOT_FOUND. A partitioned-DML
+ * transaction runs one statement; read-only and partitioned-DML ones cannot be committed
+ * or rolled back (FAILED_PRECONDITION, and they stay usable).
+ *
  * Transactions live in memory only (a restart loses those in flight, as an abort would).
  * Their ids are 16 random bytes in base64. One call at a time uses a transaction: the
  * lookup locks it until sp_txn_release.
@@ -79,6 +95,17 @@ struct sp_dml {
     struct sp_sequence_draws draws; /* its GET_NEXT_SEQUENCE_VALUE() values */
 };
 
+/* How a transaction ended, remembered (see the header). */
+enum sp_txn_end { SP_TXN_COMMITTED = 1, SP_TXN_ROLLED_BACK, SP_TXN_FAILED };
+#define SP_TXN_ENDED_MAX 512
+struct sp_txn_ending {
+    enum sp_txn_end end;
+    int64_t commit_ns, mutation_count; /* SP_TXN_COMMITTED */
+};
+
+/* What a call does with the transaction it names (sp_txn_find). */
+enum sp_txn_use { SP_TXN_USE, SP_TXN_USE_COMMIT, SP_TXN_USE_ROLLBACK };
+
 /* Spanner keeps at most 50 characters of a transaction tag. */
 #define SP_TXN_TAG_MAX 50
 
@@ -103,6 +130,8 @@ struct sp_txn {
     int npending;
     struct sp_dml *dmls;
     int ndmls;
+    struct em_status failure; /* the write error that invalidated it, or code EM_OK */
+    bool used;                /* partitioned DML: its statement ran */
     /* private */
     pthread_mutex_t lock;
     int refs;
@@ -118,15 +147,25 @@ void sp_txns_close(struct sp_txns *txns);
 enum em_code sp_txn_begin(struct sp_txns *txns, struct sp_db *db, const char *session,
                           enum sp_txn_mode mode, int64_t now, struct sp_txn **out,
                           struct em_status *st);
-/* The transaction with this id (base64, as the API sends it) of session, locked and
- * referenced; NOT_FOUND "Transaction not found" when unknown, finished, or another
- * session's. ABORTED when it was aborted idle (found idle now, it is aborted first): then
- * *out is set all the same (locked and referenced: release it, or finish it). */
+/* The live transaction with this id (base64, as the API sends it) of session, for a call
+ * that uses it so, locked and referenced; NOT_FOUND "Transaction not found" when unknown or
+ * another session's. ABORTED when it was aborted idle (found idle now, it is aborted
+ * first), its failure when invalidated (but to a rollback): then *out is set all the same
+ * (locked and referenced: release it, or end it). A remembered ended one answers as the
+ * header says; where that is a success (*out NULL), *ended says how it ended. */
 enum em_code sp_txn_find(struct sp_txns *txns, const char *id, const char *session, int64_t now,
-                         struct sp_txn **out, struct em_status *st);
+                         enum sp_txn_use use, struct sp_txn **out, struct sp_txn_ending *ended,
+                         struct em_status *st);
 /* Unlocks and drops the reference. */
 void sp_txn_release(struct sp_txns *txns, struct sp_txn *txn);
-/* Committed, aborted or rolled back: the id answers NOT_FOUND from now on. */
+/* Invalidates txn (read-write) with the write error why (see the header). */
+void sp_txn_invalidate(struct sp_txn *txn, const struct em_status *why);
+/* Ended as *ending says (a failed commit: with its error, why), remembered; its id is no
+ * longer live. */
+void sp_txn_end(struct sp_txns *txns, struct sp_txn *txn, const struct sp_txn_ending *ending,
+                const struct em_status *why);
+/* Forgotten at once, not remembered (an inline begin whose call failed: its id was never
+ * answered). */
 void sp_txn_finish(struct sp_txns *txns, struct sp_txn *txn);
 
 /* Records tables read whole (any case), the key spans read of a table (copied; beyond

@@ -259,10 +259,18 @@ api POST "$S/$OTHER:executeSql" '{"sql":"SELECT COUNT(*) FROM Singers WHERE Sing
 expect_json '.rows[0][0]' 0
 api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TX\",\"mutations\":[{\"insert\":{\"table\":\"Singers\",\"columns\":[\"SingerId\"],\"values\":[[\"11\"]]}}]}"
 expect_status 200
+COMMITTED=$(jq -r .commitTimestamp <<<"$BODY")
 api POST "$S/$OTHER:executeSql" '{"sql":"SELECT SingerId, LastName FROM Singers WHERE SingerId IN (10, 11) ORDER BY SingerId"}'
 expect_json '[.rows[] | map(. // "null") | join("/")] | join(",")' "10/Tenner,11/null"
+# a commit again (a client's retry) answers the same commit; the transaction is over
 api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TX\"}"
-expect_error_json 404 NOT_FOUND
+expect_status 200
+expect_json .commitTimestamp "$COMMITTED"
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"SELECT 1\"}"
+expect_error_json 400 FAILED_PRECONDITION
+api POST "$S/$SESSION:rollback" "{\"transactionId\":\"$TX\"}"
+expect_error_json 400 FAILED_PRECONDITION
+expect_json .error.message "Cannot rollback a transaction after it has been committed."
 # INSERT OR UPDATE may not write one key twice in a statement, as Spanner
 api POST "$S/$SESSION:executeSql" '{"transaction":{"begin":{"readWrite":{}}},"sql":"INSERT OR UPDATE INTO Singers (SingerId, FirstName) VALUES (12, \"a\"), (12, \"b\")","seqno":"1"}'
 expect_error_json 400 INVALID_ARGUMENT
@@ -277,9 +285,32 @@ expect_status 200
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Singers WHERE SingerId = 11"}'
 expect_json '.rows[0][0]' 1
 api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"SELECT 1\"}"
+expect_error_json 400 FAILED_PRECONDITION
+expect_json .error.message "Cannot read or query using a transaction after it has been committed or rolledback."
+api POST "$S/$OTHER:rollback" "{\"transactionId\":\"$TX\"}" # another session's
 expect_error_json 404 NOT_FOUND
 api POST "$S/$OTHER:rollback" '{"transactionId":"AAAAAAAAAAAAAAAAAAAAAA=="}'
 expect_error_json 404 NOT_FOUND
+
+section "a write error (a constraint) invalidates the transaction; an error before a write does not"
+api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}}}'
+TX=$(jq -r .id <<<"$BODY")
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"SELECT 1/0\",\"seqno\":\"1\"}"
+expect_error_json 400 OUT_OF_RANGE
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"INSERT INTO Singers (SingerId, FirstName) VALUES (13, 'Thirteen')\",\"seqno\":\"2\"}"
+expect_json '.stats.rowCountExact' 1
+api POST "$S/$SESSION:read" "{\"transaction\":{\"id\":\"$TX\"},\"table\":\"Singers\",\"columns\":[\"FirstName\"],\"keySet\":{\"keys\":[[\"13\"]]}}"
+expect_json '.rows[0][0]' Thirteen # a read sees the transaction's DML
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"INSERT INTO Singers (SingerId) VALUES (1)\",\"seqno\":\"3\"}"
+expect_error_json 409 ALREADY_EXISTS
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$TX\"},\"sql\":\"SELECT 1\"}"
+expect_error_json 409 ALREADY_EXISTS
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TX\"}"
+expect_error_json 409 ALREADY_EXISTS
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Singers WHERE SingerId = 13"}'
+expect_json '.rows[0][0]' 0
+api POST "$S/$SESSION:rollback" "{\"transactionId\":\"$TX\"}"
+expect_status 200
 
 section "two concurrent read-write transactions: the second to commit is ABORTED"
 api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}}}'
@@ -402,12 +433,26 @@ expect_status 200
 expect_json '[.resultSets[].stats.rowCountExact] | join(",")' "1,3"
 expect_json '.status.code' 6
 TX=$(jq -r '.resultSets[0].metadata.transaction.id' <<<"$BODY")
+# the key that exists is a constraint error: the transaction fails as a whole
 api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TX\"}"
+expect_error_json 409 ALREADY_EXISTS
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Singers WHERE LastName = \"B\""}'
+expect_json '.rows[0][0]' 0
+api POST "$S/$SESSION:executeBatchDml" '{"transaction":{"begin":{"readWrite":{}}},"seqno":"1","statements":[
+  {"sql":"INSERT INTO Singers (SingerId, FirstName) VALUES (30, \"Thirty\")"},
+  {"sql":"UPDATE Singers SET LastName = \"B\" WHERE SingerId >= 20 AND SingerId <= 30"},
+  {"sql":"UPDATE Singers SET Nope = 1 WHERE TRUE"}]}'
+expect_json '[.resultSets[].stats.rowCountExact] | join(",")' "1,3"
+expect_json '.status.code' 3
+TX=$(jq -r '.resultSets[0].metadata.transaction.id' <<<"$BODY")
+api POST "$S/$SESSION:commit" "{\"transactionId\":\"$TX\"}" # a name that does not resolve
 expect_status 200
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Singers WHERE LastName = \"B\""}'
 expect_json '.rows[0][0]' 3
 api POST "$S/$SESSION:executeBatchDml" '{"transaction":{"begin":{"readWrite":{}}},"seqno":"1","statements":[{"sql":"UPDATE Nope SET x = 1 WHERE TRUE"}]}'
-expect_error_json 400 INVALID_ARGUMENT
+expect_status 200 # the first statement's failure too is the response's status
+expect_json '.status.code' 3
+expect_json '.resultSets | length' 0
 
 section "PENDING_COMMIT_TIMESTAMP() in DML: unreadable in its transaction, then the commit's timestamp; Partitioned DML"
 api POST "$S/$SESSION:executeSql" '{"transaction":{"begin":{"readWrite":{}}},"sql":"INSERT INTO Singers (SingerId, FirstName, Updated) VALUES (70, \"Pending\", PENDING_COMMIT_TIMESTAMP())"}'
@@ -429,6 +474,11 @@ expect_status 200
 expect_json '.stats.rowCountLowerBound' 1
 api POST "$S/$SESSION:executeSql" "{\"sql\":\"SELECT Updated > @t FROM Singers WHERE SingerId = 70\",\"params\":{\"t\":\"$COMMITTED\"},\"paramTypes\":{\"t\":{\"code\":\"TIMESTAMP\"}}}"
 expect_json '.rows[0][0]' true
+api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$PDML\"},\"sql\":\"DELETE FROM Singers WHERE SingerId = 70\"}"
+expect_error_json 400 INVALID_ARGUMENT # one statement per partitioned-DML transaction
+expect_json .error.message "PartitionedDml transaction may only be used to execute one statement"
+api POST "$S/$SESSION:beginTransaction" '{"options":{"partitionedDml":{}}}'
+PDML=$(jq -r .id <<<"$BODY")
 api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$PDML\"},\"sql\":\"DELETE FROM Singers WHERE SingerId IN (SELECT SingerId FROM Albums)\"}"
 expect_error_json 400 INVALID_ARGUMENT
 api POST "$S/$SESSION:executeSql" "{\"transaction\":{\"id\":\"$PDML\"},\"sql\":\"DELETE FROM Singers WHERE SingerId = 70\"}"

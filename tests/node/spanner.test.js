@@ -502,8 +502,9 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
                                                   sql: 'DELETE FROM Singers WHERE true'});
       assert.equal(deleted.stats.rowCountExact, '4');
       await spanner.rollback({session: session.name, transactionId: transaction.id});
-      await rejectsWith(spanner.commit({session: session.name, transactionId: transaction.id}), Code.NOT_FOUND,
-                        'Transaction not found');
+      await spanner.rollback({session: session.name, transactionId: transaction.id}); // again: done
+      await rejectsWith(spanner.commit({session: session.name, transactionId: transaction.id}),
+                        Code.FAILED_PRECONDITION, 'Cannot commit a transaction after it has been rolled back.');
       assert.deepEqual(rowsOf(await sql('SELECT COUNT(*) FROM Singers')), [['4']]);
 
       const [readOnly] = await spanner.beginTransaction({session: session.name,

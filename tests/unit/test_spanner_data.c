@@ -97,17 +97,17 @@ static void test_transaction_ids(void **state)
     snprintf(urlsafe, sizeof(urlsafe), "%s", id);
     for (char *p = urlsafe; *p; p++)
         *p = *p == '+' ? '-' : *p == '/' ? '_' : *p == '=' ? '\0' : *p;
-    assert_int_equal(sp_txn_find(txns, urlsafe, "s1", 1, &found, &st), EM_OK);
+    assert_int_equal(sp_txn_find(txns, urlsafe, "s1", 1, SP_TXN_USE, &found, NULL, &st), EM_OK);
     assert_string_equal(found->id, id);
     sp_txn_release(txns, found);
 
-    assert_int_equal(sp_txn_find(txns, id, "s2", 1, &found, &st), EM_NOT_FOUND);
+    assert_int_equal(sp_txn_find(txns, id, "s2", 1, SP_TXN_USE, &found, NULL, &st), EM_NOT_FOUND);
     assert_null(found);
     em_status_clear(&st);
-    assert_int_equal(sp_txn_find(txns, id, "s1", 1, &found, &st), EM_OK);
+    assert_int_equal(sp_txn_find(txns, id, "s1", 1, SP_TXN_USE, &found, NULL, &st), EM_OK);
     sp_txn_finish(txns, found);
     sp_txn_release(txns, found);
-    assert_int_equal(sp_txn_find(txns, id, "s1", 1, &found, &st), EM_NOT_FOUND);
+    assert_int_equal(sp_txn_find(txns, id, "s1", 1, SP_TXN_USE, &found, NULL, &st), EM_NOT_FOUND);
     assert_non_null(strstr(st.message, "Transaction not found"));
 
     /* a session's transactions go with it; idle ones expire */
@@ -116,16 +116,112 @@ static void test_transaction_ids(void **state)
     snprintf(id, sizeof(id), "%s", t->id);
     sp_txn_release(txns, t);
     sp_txns_forget(txns, "s3");
-    assert_int_equal(sp_txn_find(txns, id, "s3", 1, &found, &st), EM_NOT_FOUND);
+    assert_int_equal(sp_txn_find(txns, id, "s3", 1, SP_TXN_USE, &found, NULL, &st), EM_NOT_FOUND);
     em_status_clear(&st);
     assert_int_equal(sp_txn_begin(txns, NULL, "s4", SP_TXN_READ_ONLY, 0, &t, &st), EM_OK);
     snprintf(id, sizeof(id), "%s", t->id);
     sp_txn_release(txns, t);
     sp_txns_expire(txns, SP_TXN_IDLE_NS - 1);
-    assert_int_equal(sp_txn_find(txns, id, "s4", 1, &found, &st), EM_OK);
+    assert_int_equal(sp_txn_find(txns, id, "s4", 1, SP_TXN_USE, &found, NULL, &st), EM_OK);
     sp_txn_release(txns, found);
     sp_txns_expire(txns, 1 + SP_TXN_IDLE_NS);
-    assert_int_equal(sp_txn_find(txns, id, "s4", 1, &found, &st), EM_NOT_FOUND);
+    assert_int_equal(sp_txn_find(txns, id, "s4", 1, SP_TXN_USE, &found, NULL, &st), EM_NOT_FOUND);
+    sp_txns_close(txns);
+}
+
+/* A new read-write transaction of session s1; its id in id. */
+static void begin_rw(struct sp_txns *txns, char id[SP_TXN_ID_MAX])
+{
+    struct sp_txn *t;
+    struct em_status st = {0};
+    assert_int_equal(sp_txn_begin(txns, NULL, "s1", SP_TXN_READ_WRITE, 0, &t, &st), EM_OK);
+    snprintf(id, SP_TXN_ID_MAX, "%s", t->id);
+    sp_txn_release(txns, t);
+}
+
+/* What a call that uses so the transaction id answers: its code (*ended when OK). */
+static enum em_code use_ended(struct sp_txns *txns, const char *id, enum sp_txn_use use,
+                              struct sp_txn_ending *ended, char *message)
+{
+    struct sp_txn *found;
+    struct em_status st = {0};
+    enum em_code code = sp_txn_find(txns, id, "s1", 1, use, &found, ended, &st);
+    assert_null(found);
+    snprintf(message, EM_STATUS_MESSAGE_MAX, "%s", st.message);
+    return code;
+}
+
+/* Ended transactions answer as Spanner does; a write error invalidates a live one. */
+static void test_ended_transactions(void **state)
+{
+    (void)state;
+    struct sp_txns *txns;
+    struct sp_txn *t;
+    struct em_status st = {0};
+    struct sp_txn_ending ended = {0};
+    char message[EM_STATUS_MESSAGE_MAX], committed[SP_TXN_ID_MAX], failed[SP_TXN_ID_MAX];
+    assert_int_equal(sp_txns_open(&txns, &st), EM_OK);
+
+    begin_rw(txns, committed);
+    assert_int_equal(sp_txn_find(txns, committed, "s1", 1, SP_TXN_USE_COMMIT, &t, &ended, &st),
+                     EM_OK);
+    sp_txn_end(txns, t, &(struct sp_txn_ending){SP_TXN_COMMITTED, 42, 3}, NULL);
+    sp_txn_release(txns, t);
+    /* a commit again: the same commit */
+    assert_int_equal(use_ended(txns, committed, SP_TXN_USE_COMMIT, &ended, message), EM_OK);
+    assert_int_equal(ended.end, SP_TXN_COMMITTED);
+    assert_int_equal(ended.commit_ns, 42);
+    assert_int_equal(ended.mutation_count, 3);
+    assert_int_equal(use_ended(txns, committed, SP_TXN_USE_ROLLBACK, &ended, message),
+                     EM_FAILED_PRECONDITION);
+    assert_string_equal(message, "Cannot rollback a transaction after it has been committed.");
+    assert_int_equal(use_ended(txns, committed, SP_TXN_USE, NULL, message), EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(message, "after it has been committed or rolledback"));
+
+    /* invalidated by a write error: every use but a rollback answers it */
+    begin_rw(txns, failed);
+    assert_int_equal(sp_txn_find(txns, failed, "s1", 1, SP_TXN_USE, &t, NULL, &st), EM_OK);
+    struct em_status why = {0};
+    EM_FAIL(&why, EM_ALREADY_EXISTS, "Row [1] in table T already exists");
+    sp_txn_invalidate(t, &why);
+    sp_txn_release(txns, t);
+    assert_int_equal(sp_txn_find(txns, failed, "s1", 1, SP_TXN_USE, &t, NULL, &st),
+                     EM_ALREADY_EXISTS);
+    assert_string_equal(st.message, "Row [1] in table T already exists");
+    sp_txn_release(txns, t);
+    em_status_clear(&st);
+    /* its commit fails so, and ends it: a commit again fails again, a rollback succeeds */
+    assert_int_equal(sp_txn_find(txns, failed, "s1", 1, SP_TXN_USE_COMMIT, &t, &ended, &st),
+                     EM_ALREADY_EXISTS);
+    sp_txn_end(txns, t, &(struct sp_txn_ending){SP_TXN_FAILED, 0, 0}, &st);
+    sp_txn_release(txns, t);
+    em_status_clear(&st);
+    assert_int_equal(use_ended(txns, failed, SP_TXN_USE_COMMIT, &ended, message),
+                     EM_ALREADY_EXISTS);
+    assert_int_equal(use_ended(txns, failed, SP_TXN_USE_ROLLBACK, &ended, message), EM_OK);
+    assert_int_equal(use_ended(txns, failed, SP_TXN_USE, NULL, message), EM_FAILED_PRECONDITION);
+
+    /* rolled back: a rollback again succeeds, a commit is refused */
+    char rolled[SP_TXN_ID_MAX];
+    begin_rw(txns, rolled);
+    assert_int_equal(sp_txn_find(txns, rolled, "s1", 1, SP_TXN_USE_ROLLBACK, &t, &ended, &st),
+                     EM_OK);
+    sp_txn_end(txns, t, &(struct sp_txn_ending){SP_TXN_ROLLED_BACK, 0, 0}, NULL);
+    sp_txn_release(txns, t);
+    assert_int_equal(use_ended(txns, rolled, SP_TXN_USE_ROLLBACK, &ended, message), EM_OK);
+    assert_int_equal(use_ended(txns, rolled, SP_TXN_USE_COMMIT, &ended, message),
+                     EM_FAILED_PRECONDITION);
+    assert_string_equal(message, "Cannot commit a transaction after it has been rolled back.");
+
+    /* the last SP_TXN_ENDED_MAX are remembered; older ones are not found */
+    for (int i = 0; i < SP_TXN_ENDED_MAX; i++) {
+        char id[SP_TXN_ID_MAX];
+        begin_rw(txns, id);
+        assert_int_equal(sp_txn_find(txns, id, "s1", 1, SP_TXN_USE, &t, NULL, &st), EM_OK);
+        sp_txn_end(txns, t, &(struct sp_txn_ending){SP_TXN_ROLLED_BACK, 0, 0}, NULL);
+        sp_txn_release(txns, t);
+    }
+    assert_int_equal(use_ended(txns, committed, SP_TXN_USE_COMMIT, &ended, message), EM_NOT_FOUND);
     sp_txns_close(txns);
 }
 
@@ -764,6 +860,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conflicts_only_for_reads_written_since_begin),
         cmocka_unit_test(test_transaction_ids),
+        cmocka_unit_test(test_ended_transactions),
         cmocka_unit_test(test_keysets),
         cmocka_unit_test_setup_teardown(test_mutations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),

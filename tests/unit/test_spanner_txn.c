@@ -210,8 +210,12 @@ static void test_same_key_read_then_written_aborts(void **state)
                                  "concurrent transaction changed.");
     value_of(f, 1, v, sizeof(v));
     assert_string_equal(v, "t2");
-    /* the aborted transaction is over */
-    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 404);
+    /* the aborted transaction is over: a commit again answers its abort again, a read that
+     * it ended */
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 409);
+    assert_string_equal(message, "Transaction was aborted. It read rows of table T that a "
+                                 "concurrent transaction changed.");
+    assert_int_equal(read_t(f, f->a, t1, "{\"keys\":[[\"1\"]]}"), 400);
     free(t1);
     free(t2);
 }
@@ -458,7 +462,9 @@ static void test_idle_read_write_transaction_aborts(void **state)
     char body[256];
     snprintf(body, sizeof(body), "{\"transactionId\":\"%s\"}", t1);
     assert_int_equal(data_call(f, f->a, "rollback", body, NULL), 200);
-    assert_int_equal(data_call(f, f->a, "rollback", body, NULL), 404); /* over */
+    assert_int_equal(data_call(f, f->a, "rollback", body, NULL), 200); /* again: done */
+    assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 400);
+    assert_string_equal(message, "Cannot commit a transaction after it has been rolled back.");
     free(t1);
     free(ro);
     value_of(f, 1, message, sizeof(message));
@@ -476,6 +482,111 @@ static int sql_in(struct fixture *f, const char *session, const char *id, const 
              "\"paramTypes\":%s,\"seqno\":\"1\"}",
              id, sql, params ? params : "{}", types ? types : "{}");
     return data_call(f, session, "executeSql", body, NULL);
+}
+
+/* The rows of a read of T's keys 1 to 9 in transaction id, as JSON text (caller frees). */
+static char *read_rows_t(struct fixture *f, const char *id)
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"transaction\":{\"id\":\"%s\"},\"table\":\"T\",\"columns\":[\"K\",\"V\"],"
+             "\"keySet\":{\"ranges\":[{\"startClosed\":[\"1\"],\"endClosed\":[\"9\"]}]}}",
+             id);
+    cJSON *reply;
+    assert_int_equal(data_call(f, f->a, "read", body, &reply), 200);
+    char *rows = cJSON_PrintUnformatted(cJSON_GetObjectItem(reply, "rows"));
+    cJSON_Delete(reply);
+    return rows;
+}
+
+/* A read in a read-write transaction sees its DML's writes (as its queries do). */
+static void test_reads_see_the_transactions_dml(void **state)
+{
+    struct fixture *f = *state;
+    seed_rows(f);
+    char *t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(sql_in(f, f->a, t1, "UPDATE T SET V = 'x' WHERE K = 1", NULL, NULL), 200);
+    assert_int_equal(sql_in(f, f->a, t1, "INSERT INTO T (K, V) VALUES (3, 'c')", NULL, NULL), 200);
+    char *rows = read_rows_t(f, t1);
+    assert_string_equal(rows, "[[\"1\",\"x\"],[\"2\",\"b\"],[\"3\",\"c\"],[\"5\",\"e\"]]");
+    free(rows);
+    char v[64];
+    value_of(f, 1, v, sizeof(v)); /* nothing is written before the commit */
+    assert_string_equal(v, "a");
+    assert_int_equal(commit_txn(f, f->a, t1, "", NULL, 0), 200);
+    value_of(f, 3, v, sizeof(v));
+    assert_string_equal(v, "c");
+    free(t1);
+}
+
+/* A DML statement that fails at a write invalidates its transaction (Spanner's rule: all
+ * its writes or none); an error before any write does not. */
+static void test_a_write_error_invalidates_the_transaction(void **state)
+{
+    struct fixture *f = *state;
+    char message[512], v[64], m[256];
+    seed_rows(f);
+    char *t1 = begin(f, f->a, "readWrite");
+    assert_int_equal(sql_in(f, f->a, t1, "SELECT 1/0", NULL, NULL), 400);
+    assert_int_equal(sql_in(f, f->a, t1, "UPDATE T SET V = 'y' WHERE K = 2", NULL, NULL), 200);
+    assert_int_equal(sql_in(f, f->a, t1, "INSERT INTO T (K, V) VALUES (1, 'dup')", NULL, NULL),
+                     409);
+    /* every later use answers the same error, the commit too, which commits nothing */
+    assert_int_equal(sql_in(f, f->a, t1, "INSERT INTO T (K, V) VALUES (7, 'g')", NULL, NULL), 409);
+    assert_int_equal(read_t(f, f->a, t1, "{\"all\":true}"), 409);
+    assert_int_equal(commit_txn(f, f->a, t1, set_v(m, sizeof(m), 8, "h"), message, 512), 409);
+    assert_int_equal(commit_txn(f, f->a, t1, "", NULL, 0), 409);
+    value_of(f, 2, v, sizeof(v));
+    assert_string_equal(v, "b");
+    value_of(f, 8, v, sizeof(v));
+    assert_string_equal(v, "none");
+    char body[256];
+    snprintf(body, sizeof(body), "{\"transactionId\":\"%s\"}", t1);
+    assert_int_equal(data_call(f, f->a, "rollback", body, NULL), 200);
+    free(t1);
+}
+
+/* A partitioned-DML transaction runs one statement; read-only and partitioned-DML ones are
+ * neither committed nor rolled back, and stay usable. */
+static void test_transactions_that_end_by_themselves(void **state)
+{
+    struct fixture *f = *state;
+    char message[512];
+    seed_rows(f);
+    char *p = begin(f, f->a, "partitionedDml");
+    assert_int_equal(sql_in(f, f->a, p, "UPDATE T SET V = 'p' WHERE TRUE", NULL, NULL), 200);
+    assert_int_equal(sql_in(f, f->a, p, "UPDATE T SET V = 'q' WHERE TRUE", NULL, NULL), 400);
+    assert_int_equal(commit_txn(f, f->a, p, "", message, 512), 400);
+    assert_string_equal(message,
+                        "Cannot commit or rollback a read-only or partitioned-dml transaction.");
+    char *ro = begin(f, f->a, "readOnly"), body[256];
+    snprintf(body, sizeof(body), "{\"transactionId\":\"%s\"}", ro);
+    assert_int_equal(data_call(f, f->a, "rollback", body, NULL), 400);
+    assert_int_equal(read_t(f, f->a, ro, "{\"all\":true}"), 200);
+    free(p);
+    free(ro);
+}
+
+/* executeBatchDml: a statement's failure is the response's status, the first's too, and a
+ * query is not DML. */
+static void test_batch_dml_failures_are_its_status(void **state)
+{
+    struct fixture *f = *state;
+    seed_rows(f);
+    char *t1 = begin(f, f->a, "readWrite"), body[512];
+    snprintf(body, sizeof(body),
+             "{\"transaction\":{\"id\":\"%s\"},\"seqno\":\"1\",\"statements\":[{\"sql\":"
+             "\"SELECT 1\"}]}",
+             t1);
+    cJSON *reply;
+    assert_int_equal(data_call(f, f->a, "executeBatchDml", body, &reply), 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(reply, "resultSets")), 0);
+    const cJSON *status = cJSON_GetObjectItem(reply, "status");
+    assert_int_equal(cJSON_GetObjectItem(status, "code")->valueint, EM_INVALID_ARGUMENT);
+    assert_string_equal(cJSON_GetObjectItem(status, "message")->valuestring,
+                        "Statement 0: 'SELECT 1' is not valid DML.");
+    cJSON_Delete(reply);
+    free(t1);
 }
 
 #define SELECT_BY_K "SELECT V FROM T WHERE K = @k"
@@ -1012,6 +1123,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cascaded_deletes_are_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pruned_log_falls_back_to_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_read_write_transaction_aborts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_see_the_transactions_dml, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_write_error_invalidates_the_transaction, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_transactions_that_end_by_themselves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_dml_failures_are_its_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_by_key_on_different_rows_both_commit, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sql_by_key_on_one_row_aborts, setup, teardown),
