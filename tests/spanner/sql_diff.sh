@@ -160,10 +160,12 @@ begin() {
     return 1
 }
 
-# with_tx BODY TX [SEQNO]: BODY naming transaction TX (and the seqno of a DML call).
+# with_tx BODY TX [SEQNO]: BODY naming transaction TX (and the seqno of a DML call, unless
+# BODY's params give one: "none" for no seqno).
 with_tx() {
     jq -c --arg tx "$2" --arg seqno "${3:-}" \
-        '. + {transaction: {id: $tx}} + (if $seqno == "" then {} else {seqno: $seqno} end)' <<<"$1"
+        '. + {transaction: {id: $tx}} + (if $seqno == "" or has("seqno") then {} else {seqno: $seqno} end)
+        | del(.seqno | select(. == "none"))' <<<"$1"
 }
 
 # run_batch BASE SESSION BODY: an executeBatchDml body in a read-write transaction of its own,
