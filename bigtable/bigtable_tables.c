@@ -418,10 +418,30 @@ enum em_code bt_table_list(struct bt_admin *admin, const char *instance, enum bt
 
 /* --- change --- */
 
-/* Applies one modification of ModifyColumnFamilies to families; a dropped family's name
- * goes to dropped. */
-static enum em_code modify_family(cJSON *families, const cJSON *mod, cJSON *dropped,
-                                  struct em_status *st)
+/* The family a create or update modification makes: {gcRule} as createTable stores it
+ * (checked by bigtable_gc; index and kind name the field in errors). */
+static enum em_code modified_family(const cJSON *family, int index, const char *kind, cJSON **out,
+                                    struct em_status *st)
+{
+    char field[96];
+    cJSON *rule = NULL;
+    *out = NULL;
+    snprintf(field, sizeof(field), "modifications[%d].%s.gc_rule", index, kind);
+    if (canonical_gc_rule(family, field, &rule, st))
+        return st->code;
+    if (!(*out = cJSON_CreateObject())) {
+        cJSON_Delete(rule);
+        return EM_FAIL_OOM(st);
+    }
+    cJSON_AddItemToObject(*out, "gcRule", rule);
+    return EM_OK;
+}
+
+/* Applies modification index of ModifyColumnFamilies to families; a dropped family's name
+ * goes to dropped. A table protected against deletion keeps its families (table.proto:
+ * deletion_protection covers "the column families in the table"). */
+static enum em_code modify_family(cJSON *families, const cJSON *mod, int index,
+                                  bool protected_table, cJSON *dropped, struct em_status *st)
 {
     const char *id = em_json_string(mod, "id");
     const cJSON *create = cJSON_GetObjectItem(mod, "create");
@@ -440,20 +460,23 @@ static enum em_code modify_family(cJSON *families, const cJSON *mod, cJSON *drop
         return EM_FAIL(st, EM_ALREADY_EXISTS, "Column family already exists: %.64s", id);
     if (!create && !existing)
         return EM_FAIL(st, EM_NOT_FOUND, "Column family not found: %.64s", id);
+    if (drop && protected_table)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "The column family %.64s cannot be dropped: its table is protected against "
+                       "deletion. Update the table with deletion_protection false first.",
+                       id);
     if (drop) {
         cJSON_DeleteItemFromObjectCaseSensitive(families, id);
         cJSON_AddItemToArray(dropped, cJSON_CreateString(id));
         return EM_OK;
     }
-    const cJSON *family = create ? create : update;
-    cJSON *copy = cJSON_CreateObject();
-    const cJSON *rule = cJSON_GetObjectItem(family, "gcRule");
-    cJSON_AddItemToObject(copy, "gcRule",
-                          rule ? cJSON_Duplicate(rule, true) : cJSON_CreateObject());
+    cJSON *family = NULL;
+    if (modified_family(create ? create : update, index, create ? "create" : "update", &family, st))
+        return st->code;
     if (existing)
-        cJSON_ReplaceItemInObjectCaseSensitive(families, id, copy);
+        cJSON_ReplaceItemInObjectCaseSensitive(families, id, family);
     else
-        cJSON_AddItemToObject(families, id, copy);
+        cJSON_AddItemToObject(families, id, family);
     return EM_OK;
 }
 
@@ -477,10 +500,12 @@ enum em_code bt_table_modify_families(struct bt_admin *admin, const char *name,
         cJSON *families = cJSON_GetObjectItem(stored, "columnFamilies");
         if (!families)
             families = cJSON_AddObjectToObject(stored, "columnFamilies");
+        bool protected_table = cJSON_IsTrue(cJSON_GetObjectItem(stored, "deletionProtection"));
         const cJSON *mod;
+        int index = 0;
         cJSON_ArrayForEach(mod, modifications)
         {
-            if (modify_family(families, mod, *dropped, st))
+            if (modify_family(families, mod, index++, protected_table, *dropped, st))
                 break;
         }
         if (!st->code)

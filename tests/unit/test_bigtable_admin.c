@@ -4,7 +4,8 @@
  * key-in-the-cluster's-region rule, autoscaling), cluster updates (serve_nodes,
  * autoscaling, the immutable encryption config), app profiles (routing checked against the
  * clusters), tables (families with GC rules as bigtable_gc writes them, views, column
- * family modifications, deletion protection), the routing of data calls, state
+ * family modifications with their GC rules checked, deletion protection of the table and
+ * its families), the routing of data calls, state
  * surviving a reopen, and deleted tables (recoverable for 7 days, then gone; a new table of
  * the same id or the instance's deletion ends that).
  */
@@ -68,6 +69,18 @@ static enum em_code create_table(struct fixture *f, const char *json, struct em_
     enum em_code rc = bt_table_create(f->admin, INST, request, NOW, &out, st);
     cJSON_Delete(request);
     cJSON_Delete(out);
+    return rc;
+}
+
+/* ModifyColumnFamilies on TABLE with these modifications (a JSON array). */
+static enum em_code modify(struct fixture *f, const char *json, struct em_status *st)
+{
+    cJSON *mods = cJSON_Parse(json), *out = NULL, *dropped = NULL;
+    assert_non_null(mods);
+    enum em_code rc = bt_table_modify_families(f->admin, TABLE, mods, &out, &dropped, st);
+    cJSON_Delete(mods);
+    cJSON_Delete(out);
+    cJSON_Delete(dropped);
     return rc;
 }
 
@@ -358,11 +371,35 @@ static void test_tables(void **state)
     assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "columnFamilies"), "cf5"));
     cJSON_Delete(t);
 
-    /* deletion protection */
+    /* a created or updated family's GC rule is checked and stored as createTable's are */
+    assert_int_equal(
+        modify(f, "[{\"id\":\"cf1\",\"update\":{\"gcRule\":{\"maxNumVersions\":0}}}]", &st),
+        EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "modifications[0].update.gc_rule"));
+    assert_int_equal(
+        modify(f,
+               "[{\"id\":\"cf6\",\"create\":{}},{\"id\":\"cf7\",\"create\":{\"gcRule\":{"
+               "\"maxAge\":\"-1s\"}}}]",
+               &st),
+        EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "modifications[1].create.gc_rule"));
+    assert_int_equal(
+        modify(f, "[{\"id\":\"cf1\",\"update\":{\"gcRule\":{\"maxNumVersions\":\"3\"}}}]", &st),
+        EM_OK);
+    t = get(f, "table", TABLE);
+    families = cJSON_GetObjectItem(t, "columnFamilies");
+    assert_null(cJSON_GetObjectItem(families, "cf6"));
+    const cJSON *rule = cJSON_GetObjectItem(cJSON_GetObjectItem(families, "cf1"), "gcRule");
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(rule, "maxNumVersions"))); /* not "3" */
+    cJSON_Delete(t);
+
+    /* deletion protection: neither the table nor its families can be deleted */
     cJSON *body = cJSON_Parse("{\"deletionProtection\":true}");
     assert_int_equal(bt_table_update(f->admin, TABLE, body, "deletionProtection", &t, &st), EM_OK);
     cJSON_Delete(t);
     assert_int_equal(bt_table_delete(f->admin, TABLE, NOW, &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(modify(f, "[{\"id\":\"cf1\",\"drop\":true}]", &st), EM_FAILED_PRECONDITION);
+    assert_int_equal(modify(f, "[{\"id\":\"cf8\",\"create\":{}}]", &st), EM_OK);
     cJSON_Delete(body);
     body = cJSON_Parse("{}");
     assert_int_equal(bt_table_update(f->admin, TABLE, body, "deletion_protection", &t, &st), EM_OK);
