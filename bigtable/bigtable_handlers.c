@@ -485,18 +485,29 @@ enum em_code bt_modify_column_families(struct em_call *call)
     return em_call_reply(call, table);
 }
 
+/* The oneof target: row_key_prefix (not empty) or delete_all_data_from_table, whose false
+ * is a no-op (bigtable_table_admin.proto) on a table that exists. */
 enum em_code bt_drop_row_range(struct em_call *call)
 {
+    const char *name = em_call_var(call, "name");
     const char *prefix = em_json_string(call->body, "rowKeyPrefix");
-    bool all = cJSON_IsTrue(cJSON_GetObjectItem(call->body, "deleteAllDataFromTable"));
-    if (!!prefix == all)
+    const cJSON *all = cJSON_GetObjectItem(call->body, "deleteAllDataFromTable");
+    if (cJSON_IsNull(all)) /* proto3 JSON: null is the field left unset */
+        all = NULL;
+    if (!!prefix == (all != NULL))
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                             "A DropRowRange request needs exactly one of row_key_prefix or "
                             "delete_all_data_from_table.");
     if (prefix && !*prefix)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "The row_key_prefix must not be empty.");
-    if (bt_data_drop_rows(call->svc->ctx, em_call_var(call, "name"), prefix, &call->status))
+    if (all && !cJSON_IsTrue(all)) {
+        cJSON *table = NULL;
+        if (bt_table_get(admin(call), name, BT_VIEW_NAME_ONLY, &table, &call->status))
+            return call->status.code;
+        cJSON_Delete(table);
+    } else if (bt_data_drop_rows(call->svc->ctx, name, prefix, &call->status)) {
         return call->status.code;
+    }
     return em_call_reply(call, cJSON_CreateObject());
 }
 

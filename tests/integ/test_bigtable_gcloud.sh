@@ -364,6 +364,14 @@ api POST "$BIGTABLE_URL/v2/$TABLE:dropRowRange" "{\"rowKeyPrefix\":\"$(b64 row-)
 expect_status 200
 api POST "$BIGTABLE_URL/v2/$TABLE:readRows" '{}'
 expect_json "$ROWS" "$(b64 counter),$(b64 replicated)"
+api POST "$BIGTABLE_URL/v2/$TABLE:dropRowRange" '{"deleteAllDataFromTable":false}'
+expect_status 200 # "Setting this to false is a no-op" (bigtable_table_admin.proto)
+api POST "$BIGTABLE_URL/v2/$TABLE:readRows" '{}'
+expect_json "$ROWS" "$(b64 counter),$(b64 replicated)"
+api POST "$BIGTABLE_URL/v2/$TABLE:dropRowRange" '{}'
+expect_error_json 400 INVALID_ARGUMENT # neither target
+api POST "$BIGTABLE_URL/v2/$INST/tables/no-such-table:dropRowRange" '{"deleteAllDataFromTable":false}'
+expect_error_json 404 NOT_FOUND
 api POST "$BIGTABLE_URL/v2/$TABLE:modifyColumnFamilies" '{"modifications":[{"id":"cf3","drop":true},{"id":"cf4","create":{"gcRule":{"maxNumVersions":2}}}]}'
 expect_status 200
 expect_json '.columnFamilies | keys | join(",")' "cf1,cf2,cf4"
