@@ -9,6 +9,7 @@
  *   {"union": {"rules": [...]}}          garbage when any rule says so
  *   {"intersection": {"rules": [...]}}   garbage only when every rule says so
  * Unions and intersections nest (at most BT_GC_MAX_DEPTH deep) and hold at least one rule.
+ * A family's rule serializes to at most 500 bytes (table.proto; checked by its callers).
  *
  * Real Bigtable collects garbage lazily (up to about a week later); the emulator hides it
  * from reads at once (what Google's documentation promises a read may return at the
@@ -23,6 +24,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #define BT_GC_MAX_DEPTH 20
 
@@ -32,6 +34,11 @@ struct bt_gc_rule;
  * ("modifications[0].create.gc_rule"). {} parses to a rule that keeps everything. */
 enum em_code bt_gc_rule_parse(const cJSON *json, const char *field, struct bt_gc_rule **out,
                               struct em_status *st);
+
+/* The size of the rule serialized as a google.bigtable.admin.v2.GcRule message, which
+ * table.proto limits to BT_GC_MAX_PROTO_BYTES for a column family's rule. */
+#define BT_GC_MAX_PROTO_BYTES 500
+size_t bt_gc_rule_proto_size(const struct bt_gc_rule *rule);
 
 /* The rule as the admin API returns it (a new object; {} for "keep everything"), or NULL
  * when memory runs out. */

@@ -220,7 +220,8 @@ void bt_stamp_protection(struct bt_admin *admin, cJSON *table, const char *clust
         em_json_add_int64(stamps, cluster_id, info.last_check_ns);
 }
 
-/* A family's GC rule as bigtable_gc parses and writes it back ({} keeps everything). */
+/* A family's GC rule as bigtable_gc parses and writes it back ({} keeps everything), at
+ * most 500 bytes as a protobuf (table.proto: ColumnFamily.gc_rule). */
 static enum em_code canonical_gc_rule(const cJSON *family, const char *field, cJSON **out,
                                       struct em_status *st)
 {
@@ -231,6 +232,14 @@ static enum em_code canonical_gc_rule(const cJSON *family, const char *field, cJ
         return (*out = cJSON_CreateObject()) ? EM_OK : EM_FAIL_OOM(st);
     if (bt_gc_rule_parse(rule, field, &parsed, st))
         return st->code;
+    size_t size = bt_gc_rule_proto_size(parsed);
+    if (size > BT_GC_MAX_PROTO_BYTES) {
+        bt_gc_rule_free(parsed);
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Error in field '%s' : a GC rule must serialize to at most %d bytes, this "
+                       "one takes %zu.",
+                       field, BT_GC_MAX_PROTO_BYTES, size);
+    }
     *out = bt_gc_rule_to_json(parsed);
     bt_gc_rule_free(parsed);
     return *out ? EM_OK : EM_FAIL_OOM(st);

@@ -72,6 +72,22 @@ static enum em_code create_table(struct fixture *f, const char *json, struct em_
     return rc;
 }
 
+/* A CreateTableRequest of table id whose family cf has a union of n maxNumVersions rules
+ * (a static buffer). */
+static const char *union_of_versions(const char *id, int n)
+{
+    static char json[4096];
+    int len = snprintf(json, sizeof(json),
+                       "{\"tableId\":\"%s\",\"table\":{\"columnFamilies\":{\"cf\":{\"gcRule\":{"
+                       "\"union\":{\"rules\":[",
+                       id);
+    for (int i = 0; i < n; i++)
+        len += snprintf(json + len, sizeof(json) - (size_t)len, "%s{\"maxNumVersions\":1}",
+                        i ? "," : "");
+    snprintf(json + len, sizeof(json) - (size_t)len, "]}}}}}}");
+    return json;
+}
+
 /* ModifyColumnFamilies on TABLE with these modifications (a JSON array). */
 static enum em_code modify(struct fixture *f, const char *json, struct em_status *st)
 {
@@ -328,6 +344,11 @@ static void test_tables(void **state)
                                   &st),
                      EM_INVALID_ARGUMENT); /* bigtable_gc: at least one version */
     assert_int_equal(create_table(f, "{\"tableId\":\"-bad\"}", &st), EM_INVALID_ARGUMENT);
+    /* a family's rule serializes to at most 500 bytes: a union of 124 maxNumVersions rules
+     * takes 499, of 125 takes 503 */
+    assert_int_equal(create_table(f, union_of_versions("t3", 124), &st), EM_OK);
+    assert_int_equal(create_table(f, union_of_versions("t4", 125), &st), EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "at most 500 bytes, this one takes 503"));
 
     /* views */
     cJSON *t = NULL;

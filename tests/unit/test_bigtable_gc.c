@@ -1,8 +1,8 @@
 /*
  * test_bigtable_gc: GC rules as gcloud sends them (`--column-families=cf1:maxversions=1,
  * cf2:maxversions=5||maxage=5d,cf3:maxage=10d&&maxversions=2`), written back unchanged,
- * applied to columns at the boundaries (the Nth version, a cell exactly max_age old), and
- * the errors for bad rules.
+ * applied to columns at the boundaries (the Nth version, a cell exactly max_age old), the
+ * errors for bad rules, and a rule's size as a protobuf message (table.proto's 500 bytes).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -247,6 +247,30 @@ static void test_depth_limit(void **state)
     free(deep);
 }
 
+/* The size of a rule as a GcRule message, byte for byte as protoc encodes it. */
+static size_t proto_size(const char *json)
+{
+    struct bt_gc_rule *r = parse_ok(json);
+    size_t size = bt_gc_rule_proto_size(r);
+    bt_gc_rule_free(r);
+    return size;
+}
+
+static void test_proto_size(void **state)
+{
+    (void)state;
+    assert_int_equal(proto_size("{}"), 0);
+    assert_int_equal(proto_size("{\"maxNumVersions\": 1}"), 2);   /* 08 01 */
+    assert_int_equal(proto_size("{\"maxNumVersions\": 300}"), 3); /* 08 ac 02 */
+    assert_int_equal(proto_size("{\"maxAge\": \"432000s\"}"), 6); /* 12 04 08 80 af 1a */
+    assert_int_equal(proto_size("{\"maxAge\": \"1.5s\"}"), 10);   /* seconds 2, nanos 6 */
+    assert_int_equal(proto_size("{\"maxAge\": \"0.002s\"}"), 6);  /* 12 04 10 80 89 7a */
+    assert_int_equal(proto_size("{\"union\": {\"rules\": [{\"maxNumVersions\": 1}]}}"), 6);
+    assert_int_equal(proto_size("{\"intersection\": {\"rules\": [{\"maxNumVersions\": 1}, "
+                                "{\"maxAge\": \"432000s\"}]}}"),
+                     2 + (2 + 2) + (2 + 6));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_threshold_matches_collect),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_depth_limit),
+        cmocka_unit_test(test_proto_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
