@@ -446,6 +446,24 @@ static enum em_code modified_family(const cJSON *family, int index, const char *
     return EM_OK;
 }
 
+/* An update's update_mask (comma-separated): gc_rule, the only field of a family an update
+ * changes here, is also what an empty mask means (bigtable_table_admin.proto); any other
+ * field is refused, value_type included (immutable once the family exists). */
+static enum em_code check_update_mask(const cJSON *mod, const char *id, struct em_status *st)
+{
+    const char *mask = em_json_string(mod, "updateMask");
+    char fields[256], *save = NULL;
+    snprintf(fields, sizeof(fields), "%s", mask ? mask : "");
+    for (char *f = strtok_r(fields, ", ", &save); f; f = strtok_r(NULL, ", ", &save)) {
+        if (strcmp(f, "gc_rule") != 0 && strcmp(f, "gcRule") != 0)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Invalid update_mask of the column family %.64s: the field %.64s "
+                           "cannot be updated (gc_rule can).",
+                           id, f);
+    }
+    return EM_OK;
+}
+
 /* Applies modification index of ModifyColumnFamilies to families; a dropped family's name
  * goes to dropped. A table protected against deletion keeps its families (table.proto:
  * deletion_protection covers "the column families in the table"). */
@@ -469,6 +487,8 @@ static enum em_code modify_family(cJSON *families, const cJSON *mod, int index,
         return EM_FAIL(st, EM_ALREADY_EXISTS, "Column family already exists: %.64s", id);
     if (!create && !existing)
         return EM_FAIL(st, EM_NOT_FOUND, "Column family not found: %.64s", id);
+    if (update && check_update_mask(mod, id, st))
+        return st->code;
     if (drop && protected_table)
         return EM_FAIL(st, EM_FAILED_PRECONDITION,
                        "The column family %.64s cannot be dropped: its table is protected against "

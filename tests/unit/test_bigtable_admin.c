@@ -113,6 +113,18 @@ static cJSON *get(struct fixture *f, const char *kind, const char *name)
     return out;
 }
 
+/* TABLE's family cf1's maxNumVersions, stored as a JSON number. */
+static int64_t cf1_versions(struct fixture *f)
+{
+    cJSON *t = get(f, "table", TABLE);
+    const cJSON *cf1 = cJSON_GetObjectItem(cJSON_GetObjectItem(t, "columnFamilies"), "cf1");
+    const cJSON *versions =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cf1, "gcRule"), "maxNumVersions");
+    int64_t n = cJSON_IsNumber(versions) ? (int64_t)versions->valuedouble : -1;
+    cJSON_Delete(t);
+    return n;
+}
+
 /* --- instances and clusters --- */
 
 static void test_instance_with_clusters(void **state)
@@ -407,12 +419,24 @@ static void test_tables(void **state)
     assert_int_equal(
         modify(f, "[{\"id\":\"cf1\",\"update\":{\"gcRule\":{\"maxNumVersions\":\"3\"}}}]", &st),
         EM_OK);
+    assert_int_equal(cf1_versions(f), 3); /* stored as a number, not "3" */
     t = get(f, "table", TABLE);
-    families = cJSON_GetObjectItem(t, "columnFamilies");
-    assert_null(cJSON_GetObjectItem(families, "cf6"));
-    const cJSON *rule = cJSON_GetObjectItem(cJSON_GetObjectItem(families, "cf1"), "gcRule");
-    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(rule, "maxNumVersions"))); /* not "3" */
+    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "columnFamilies"), "cf6"));
     cJSON_Delete(t);
+
+    /* an update's mask: gc_rule (or none) updates the rule, another field is refused */
+    assert_int_equal(modify(f,
+                            "[{\"id\":\"cf1\",\"update\":{\"gcRule\":{\"maxNumVersions\":4}},"
+                            "\"updateMask\":\"gcRule\"}]",
+                            &st),
+                     EM_OK);
+    assert_int_equal(modify(f,
+                            "[{\"id\":\"cf1\",\"update\":{\"gcRule\":{\"maxNumVersions\":9}},"
+                            "\"updateMask\":\"valueType\"}]",
+                            &st),
+                     EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "the field valueType cannot be updated"));
+    assert_int_equal(cf1_versions(f), 4);
 
     /* deletion protection: neither the table nor its families can be deleted */
     cJSON *body = cJSON_Parse("{\"deletionProtection\":true}");
