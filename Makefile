@@ -179,7 +179,7 @@ fuzz:
 sql-diff: all
 	BIN_DIR=$(abspath $(BIN)) tests/spanner/sql_diff.sh
 
-# the Bigtable data plane against Google's cbtemulator (skips without it or node_modules)
+# the Bigtable data plane and table admin against Google's cbtemulator (skips without it or node_modules)
 bigtable-diff: all
 	BIN_DIR=$(abspath $(BIN)) tests/bigtable/bigtable_diff.sh
 

@@ -1,11 +1,12 @@
 'use strict';
-// bigtable_diff: the differential test of our Bigtable data plane against Google's
-// Bigtable emulator (cbtemulator). tests/bigtable/bigtable_diff.sh starts both and runs this
-// with GOOGLE_BIGTABLE=127.0.0.1:PORT (gRPC: @google-cloud/bigtable's generated admin
-// client for tables, the data client's gRPC stub for the data calls, so that gax's retries
-// neither hide nor slow a refusal) and OURS_BIGTABLE=http://127.0.0.1:PORT (our REST API
-// through fetch: the same requests as proto3 JSON, bytes in base64; the generated client's
-// REST transport cannot send readRows by rowKeys, see tests/node/bigtable.test.js).
+// bigtable_diff: the differential test of our Bigtable data plane and table admin API
+// against Google's Bigtable emulator (cbtemulator). tests/bigtable/bigtable_diff.sh starts
+// both and runs this with GOOGLE_BIGTABLE=127.0.0.1:PORT (gRPC: the gRPC stubs under
+// @google-cloud/bigtable's generated admin and data clients, so that gax's retries and
+// page-following neither hide nor slow a refusal) and OURS_BIGTABLE=http://127.0.0.1:PORT
+// (our REST API through fetch: the same requests as proto3 JSON, bytes in base64; the
+// generated client's REST transport cannot send readRows by rowKeys, see
+// tests/node/bigtable.test.js).
 //
 // Every case of tests/bigtable/bigtable_corpus.js gets a fresh table with its column
 // families on both sides; its rows are written with mutateRows, then its steps run in order
@@ -16,13 +17,22 @@
 // refused request's is its google.rpc.Code name (messages are not compared). Timestamps
 // from the server's clock (timestampMicros -1, readModifyWriteRow) read "now".
 //
+// Then every case of tests/bigtable/bigtable_admin_corpus.js runs in an instance of its own
+// (made on ours; Google's emulator takes any parent): createTable, getTable, listTables,
+// deleteTable, modifyColumnFamilies, dropRowRange, generateConsistencyToken and
+// checkConsistency, and data calls to read back what they left. An admin answer's result
+// is what it means, not how each side spells it (tableOf, adminResult): the table's id, its
+// families' GC rules (maxAge as proto3 JSON text), cluster states, granularity and
+// deletion protection as the view shows them; a list's tables and whether more pages
+// follow; tokens only as present.
+//
 // Where the two differ and ours is kept, the step carries `expect: <result>` and either
 // `googleEmulatorWrong: "<what Bigtable does, and where that is written>"` or
 // `undocumented: "<why ours keeps its answer>"`; ours is checked against `expect`, and a
 // line says so when Google's emulator starts giving it too. A step with `skipGoogle` is not
 // sent to Google's emulator (it crashes on it, or answers at random).
 //
-//   node tests/bigtable/bigtable_diff.js [case-name-substring ...]
+//   node tests/bigtable/bigtable_diff.js [case-name-substring ...]   ("admin:" picks the admin cases)
 //   (VERBOSE=1: every check; TIMING=1: each side's time per request)
 //
 // Prints one line per failing check and ends with "N checks, F failed".
@@ -33,6 +43,7 @@ const {v2} = require(path.join(nodeModules, '@google-cloud/bigtable'));
 const grpc = require(path.join(nodeModules, '@grpc/grpc-js'));
 const {PassThroughClient} = require(path.join(nodeModules, 'google-auth-library'));
 const corpus = require('./bigtable_corpus.js');
+const adminCorpus = require('./bigtable_admin_corpus.js');
 
 const INSTANCE = 'projects/bt-diff/instances/diff-inst';
 const CODES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND',
@@ -42,6 +53,10 @@ const CODES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEE
 // Google's emulator answers at once or not at all (it has crashed).
 const DEADLINE_MS = 20000;
 const NOW = 1e15; // timestamps from here on (2001 and later) came from a server's clock
+// The data API's methods a step may call, and the table admin API's.
+const METHODS = ['readRows', 'mutateRow', 'mutateRows', 'checkAndMutateRow', 'readModifyWriteRow'];
+const ADMIN_METHODS = ['createTable', 'getTable', 'listTables', 'deleteTable', 'modifyColumnFamilies',
+                       'dropRowRange', 'generateConsistencyToken', 'checkConsistency'];
 
 // ---- requests: the corpus writes bytes as strings (UTF-8) or Buffers ----
 
@@ -52,6 +67,7 @@ const BYTES_FIELDS = new Set([
   'endKeyOpen', 'rowKeyRegexFilter', 'columnQualifierRegexFilter', 'valueRegexFilter',
   'startQualifierClosed', 'startQualifierOpen', 'endQualifierClosed', 'endQualifierOpen',
   'startValueClosed', 'startValueOpen', 'endValueClosed', 'endValueOpen', 'qualifier', 'appendValue',
+  'key', 'rowKeyPrefix', // the admin API's: CreateTableRequest.Split, DropRowRangeRequest
 ]);
 
 function withBuffers(value, key) {
@@ -75,7 +91,13 @@ function toJson(value) {
 
 // ---- results ----
 
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+// Results are equal when their JSON is, the members of objects in any order.
+function sortedKeys(value) {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.keys(value).sort().map(k => [k, sortedKeys(value[k])]));
+}
+const same = (a, b) => JSON.stringify(sortedKeys(a)) === JSON.stringify(sortedKeys(b));
 
 // Bytes as text when printable ASCII, else "0x" and hex.
 function show(buffer) {
@@ -187,6 +209,128 @@ function cellsOfRow(row, json) {
   return cells;
 }
 
+// ---- admin results: what the API means, not how each side spells it ----
+
+// A Duration as proto3 JSON text ("1.5s"), from that text or from a message {seconds, nanos}.
+function durationText(value) {
+  if (typeof value === 'string') {
+    const m = /^(-?\d+)(?:\.(\d{1,9}))?s$/.exec(value);
+    if (!m) return value;
+    const fraction = (m[2] || '').replace(/0+$/, '');
+    return `${BigInt(m[1])}${fraction ? `.${fraction}` : ''}s`;
+  }
+  const seconds = BigInt(value.seconds || 0);
+  const nanos = Number(value.nanos || 0);
+  const sign = seconds === 0n && nanos < 0 ? '-' : '';
+  const fraction = nanos ? `.${String(Math.abs(nanos)).padStart(9, '0').replace(/0+$/, '')}` : '';
+  return `${sign}${seconds}${fraction}s`;
+}
+
+// A GcRule as {maxNumVersions: N} | {maxAge: "Xs"} | {union: [...]} | {intersection: [...]},
+// {} for none (absent, null or empty: all keep every cell). The gRPC client names the
+// oneof's member in `rule`.
+const GC_KINDS = ['maxNumVersions', 'maxAge', 'intersection', 'union'];
+function gcRule(rule) {
+  if (!rule) return {};
+  const kind = rule.rule || GC_KINDS.find(k => rule[k] !== undefined && rule[k] !== null);
+  switch (kind) {
+  case 'maxNumVersions':
+    return {maxNumVersions: Number(rule.maxNumVersions)};
+  case 'maxAge':
+    return {maxAge: durationText(rule.maxAge)};
+  case 'union':
+  case 'intersection':
+    return {[kind]: ((rule[kind] && rule[kind].rules) || []).map(gcRule)};
+  default:
+    return {};
+  }
+}
+
+const byKey = ([a], [b]) => (a < b ? -1 : a > b ? 1 : 0);
+
+// A cluster's state in a Table: its replication state and the encryption type of each
+// encryptionInfo (versions and statuses are the key's, not the table's).
+function clusterState(state) {
+  const out = {};
+  if (state.replicationState && state.replicationState !== 'STATE_NOT_KNOWN') {
+    out.replicationState = state.replicationState;
+  }
+  const types = (state.encryptionInfo || []).map(e => e.encryptionType);
+  if (types.length) out.encryption = types;
+  return out;
+}
+
+// A Table as {name, columnFamilies: {id: gcRule}, clusterStates, granularity,
+// deletionProtection}, each member only when the answer has it (proto3: an empty map, an
+// unspecified enum and false are absent). name is the table id when the table is in the
+// instance asked, its whole name otherwise.
+function tableOf(t, instance) {
+  const prefix = `${instance}/tables/`;
+  const out = {name: t.name.startsWith(prefix) ? t.name.slice(prefix.length) : t.name};
+  const families = Object.entries(t.columnFamilies || {}).sort(byKey);
+  if (families.length) out.columnFamilies = Object.fromEntries(families.map(([id, f]) => [id, gcRule(f && f.gcRule)]));
+  const states = Object.entries(t.clusterStates || {}).sort(byKey);
+  if (states.length) out.clusterStates = Object.fromEntries(states.map(([id, s]) => [id, clusterState(s)]));
+  if (t.granularity && t.granularity !== 'TIMESTAMP_GRANULARITY_UNSPECIFIED') out.granularity = t.granularity;
+  if (t.deletionProtection) out.deletionProtection = true;
+  return out;
+}
+
+// The instance of an admin request: its parent, or the instance of the table it names.
+const instanceOf = request => request.parent || request.name.replace(/\/tables\/.*$/, '');
+
+// An admin method's answer (a message of either encoding) to request as the result
+// compared. Tokens differ by design: a consistency token is compared as present, a page
+// token as "more". memory keeps the last of each for the next step's '$token' and '$nextPage'.
+function adminResult(method, request, answer, memory) {
+  const instance = instanceOf(request);
+  switch (method) {
+  case 'createTable':
+  case 'getTable':
+  case 'modifyColumnFamilies':
+    return {table: tableOf(answer, instance)};
+  case 'listTables':
+    memory.nextPage = answer.nextPageToken || '';
+    return {tables: (answer.tables || []).map(t => tableOf(t, instance)).sort((a, b) => byKey([a.name], [b.name])),
+            more: !!answer.nextPageToken};
+  case 'generateConsistencyToken':
+    memory.token = answer.consistencyToken;
+    return {token: typeof answer.consistencyToken === 'string' && answer.consistencyToken.length > 0};
+  case 'checkConsistency':
+    return {consistent: !!answer.consistent};
+  default: // deleteTable, dropRowRange: google.protobuf.Empty
+    return {ok: true};
+  }
+}
+
+// The request with this side's remembered tokens in place of '$token' and '$nextPage'.
+function withMemory(request, memory) {
+  const out = {...request};
+  if (out.consistencyToken === '$token') out.consistencyToken = memory.token;
+  if (out.pageToken === '$nextPage') out.pageToken = memory.nextPage;
+  return out;
+}
+
+// An admin request for gRPC: bytes as Buffers, maxAge "1.5s" as a Duration message, an
+// updateMask "gcRule" as a FieldMask of proto names.
+function grpcAdminRequest(value, key) {
+  if (key === 'maxAge' && typeof value === 'string') {
+    const m = /^(-?)(\d+)(?:\.(\d{1,9}))?s$/.exec(value);
+    if (!m) throw new Error(`maxAge ${value}: not a Duration; send it to ours only (skipGoogle)`);
+    const sign = m[1] ? -1 : 1;
+    return {seconds: sign * Number(m[2]), nanos: sign * Number((m[3] || '').padEnd(9, '0'))};
+  }
+  if (key === 'updateMask' && typeof value === 'string') {
+    return {paths: value.split(',').filter(Boolean).map(p => p.replace(/[A-Z]/g, c => `_${c.toLowerCase()}`))};
+  }
+  if (Array.isArray(value)) return value.map(item => grpcAdminRequest(item, key));
+  if (typeof value === 'string' && BYTES_FIELDS.has(key)) return Buffer.from(value, 'latin1');
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, grpcAdminRequest(v, k)]));
+  }
+  return value;
+}
+
 // ---- the two sides ----
 
 // Google's emulator, over gRPC.
@@ -197,6 +341,7 @@ class Google {
                      authClient: new PassThroughClient()};
     this.admin = new v2.BigtableTableAdminClient(options);
     this.data = new v2.BigtableClient(options);
+    this.memory = {}; // the last consistency and page tokens (withMemory)
   }
 
   async close() {
@@ -235,7 +380,31 @@ class Google {
     });
   }
 
+  // The admin client's gRPC stub, for the same reason.
+  async adminStub() {
+    if (!this.adminStubPromise) {
+      this.admin.initialize();
+      this.adminStubPromise = this.admin.bigtableTableAdminStub;
+    }
+    return this.adminStubPromise;
+  }
+
+  async adminCall(method, request) {
+    const stub = await this.adminStub();
+    try {
+      const answer = await new Promise((resolve, reject) => {
+        stub[method](grpcAdminRequest(withMemory(request, this.memory)), {deadline: Date.now() + DEADLINE_MS},
+                     (error, response) => (error ? reject(error) : resolve(response)));
+      });
+      return adminResult(method, request, answer, this.memory);
+    } catch (error) {
+      if (typeof error.code !== 'number') throw error;
+      return {error: CODES[error.code] || `code ${error.code}`};
+    }
+  }
+
   async call(method, request) {
+    if (ADMIN_METHODS.includes(method)) return this.adminCall(method, request);
     try {
       switch (method) {
       case 'readRows': {
@@ -273,40 +442,78 @@ class Google {
 class Ours {
   constructor(url) {
     this.url = url.replace(/\/+$/, '');
+    this.memory = {}; // the last consistency and page tokens (withMemory)
   }
 
   async close() {}
 
-  async post(path, body) {
+  // An HTTP request to path (a resource name, each segment URL-encoded, then an optional
+  // ":method" or "?query"): {json} or {error: code name}.
+  async send(httpMethod, path, body) {
     const response = await fetch(`${this.url}/v2/${path}`, {
-      method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body),
+      method: httpMethod, headers: {'Content-Type': 'application/json'},
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
     let json;
     try {
       json = text ? JSON.parse(text) : {};
     } catch {
-      throw new Error(`POST ${path}: HTTP ${response.status}, not JSON: ${text.slice(0, 200)}`);
+      throw new Error(`${httpMethod} ${path}: HTTP ${response.status}, not JSON: ${text.slice(0, 200)}`);
     }
     if (response.status !== 200) {
-      if (!json.error || !json.error.status) throw new Error(`POST ${path}: HTTP ${response.status} ${text}`);
+      if (!json.error || !json.error.status) throw new Error(`${httpMethod} ${path}: HTTP ${response.status} ${text}`);
       return {error: json.error.status};
     }
     return {json};
   }
 
-  async createInstance() {
+  async post(path, body) {
+    return this.send('POST', path, body);
+  }
+
+  // An instance with one cluster; usable once its operation is done.
+  async createInstance(instanceId) {
     const answer = await this.post('projects/bt-diff/instances', {
-      instanceId: 'diff-inst', instance: {displayName: 'diff'},
+      instanceId, instance: {displayName: instanceId},
       clusters: {'diff-c1': {location: 'projects/bt-diff/locations/us-east1-b', serveNodes: 1}},
     });
-    if (answer.error) throw new Error(`createInstance: ${answer.error}`);
-    for (let i = 0; i < 100; i++) { // the instance is usable once its operation is done
+    if (answer.error) throw new Error(`createInstance ${instanceId}: ${answer.error}`);
+    for (let i = 0; i < 100; i++) {
       const response = await fetch(`${this.url}/v2/${answer.json.name}`);
       if ((await response.json()).done) return;
       await new Promise(resolve => setTimeout(resolve, 100));
     }
-    throw new Error('createInstance: the operation did not finish');
+    throw new Error(`createInstance ${instanceId}: the operation did not finish`);
+  }
+
+  // The admin methods' REST bindings (bigtableadmin v2).
+  async adminCall(method, request) {
+    const {parent, name, view, pageSize, pageToken, ...rest} = withMemory(request, this.memory);
+    const body = toJson(withBuffers(rest));
+    const path = n => n.split('/').map(encodeURIComponent).join('/');
+    const query = params => {
+      const set = Object.entries(params).filter(([, v]) => v !== undefined);
+      return set.length ? `?${new URLSearchParams(set.map(([k, v]) => [k, String(v)]))}` : '';
+    };
+    let answer;
+    switch (method) {
+    case 'createTable':
+      answer = await this.post(`${path(parent)}/tables`, body);
+      break;
+    case 'listTables':
+      answer = await this.send('GET', `${path(parent)}/tables${query({view, pageSize, pageToken})}`);
+      break;
+    case 'getTable':
+      answer = await this.send('GET', `${path(name)}${query({view})}`);
+      break;
+    case 'deleteTable':
+      answer = await this.send('DELETE', path(name));
+      break;
+    default: // POST name:method
+      answer = await this.post(`${path(name)}:${method}`, body);
+    }
+    return answer.error ? answer : adminResult(method, request, answer.json, this.memory);
   }
 
   async createTable(tableId, columnFamilies) {
@@ -315,6 +522,7 @@ class Ours {
   }
 
   async call(method, request) {
+    if (ADMIN_METHODS.includes(method)) return this.adminCall(method, request);
     const {tableName, ...body} = request;
     const answer = await this.post(`${tableName}:${method}`, toJson(withBuffers(body)));
     if (answer.error) return answer;
@@ -343,8 +551,6 @@ class Ours {
 
 // ---- cases ----
 
-const METHODS = ['readRows', 'mutateRow', 'mutateRows', 'checkAndMutateRow', 'readModifyWriteRow'];
-
 // The mutateRows request that writes a case's rows: [key, family, qualifier, timestamp,
 // value], in order, one entry per run of the same key.
 function rowsRequest(rows) {
@@ -364,60 +570,95 @@ function stepsOf(testCase) {
 }
 
 function methodOf(step) {
-  const methods = METHODS.filter(m => step[m] !== undefined);
-  if (methods.length !== 1) throw new Error(`a step needs exactly one of ${METHODS}: ${JSON.stringify(step)}`);
+  const all = METHODS.concat(ADMIN_METHODS);
+  const methods = all.filter(m => step[m] !== undefined);
+  if (methods.length !== 1) throw new Error(`a step needs exactly one of ${all}: ${JSON.stringify(step)}`);
   return methods[0];
 }
 
+// The request of a step of an admin case (instance: the case's own): under
+// step.instance's instance if it names one, for step.table's table, else the case's.
+function adminRequest(testCase, instance, step, method) {
+  const parent = step.instance ? `projects/bt-diff/instances/${step.instance}` : instance;
+  if (method === 'createTable' || method === 'listTables') return {parent, ...step[method]};
+  const name = `${parent}/tables/${step.table ?? testCase.table}`;
+  return METHODS.includes(method) ? {tableName: name, ...step[method]} : {name, ...step[method]};
+}
+
+// Runs one step on both sides and checks ours against Google's answer or the step's
+// `expect`; counts.checks and counts.failed add up.
+async function check(google, ours, counts, title, step, method, request) {
+  let t0 = Date.now();
+  const got = await ours.call(method, request);
+  const tOurs = Date.now() - t0;
+  t0 = Date.now();
+  const reference = step.skipGoogle ? {skipped: step.skipGoogle} : await google.call(method, request);
+  if (reference.error === 'UNAVAILABLE' || reference.error === 'DEADLINE_EXCEEDED') {
+    throw new Error(`Google's emulator stopped answering at ${title}: ${JSON.stringify(step[method])}`);
+  }
+  const note = step.googleEmulatorWrong || step.undocumented;
+  const want = note ? step.expect : reference;
+  if (process.env.TIMING) console.log(`time ${title}: ours ${tOurs} ms, google ${Date.now() - t0} ms`);
+  counts.checks++;
+  if (!same(got, want)) {
+    counts.failed++;
+    console.log(`FAIL ${title}\n  request:  ${JSON.stringify(toJson(withBuffers(step[method])))}`);
+    if (step.googleEmulatorWrong) console.log(`  (Google's emulator is wrong here: ${step.googleEmulatorWrong})`);
+    if (step.undocumented) console.log(`  (undocumented; ours is kept: ${step.undocumented})`);
+    console.log(`  expected: ${JSON.stringify(want)}\n  ours:     ${JSON.stringify(got)}`);
+  } else if (process.env.VERBOSE === '1') {
+    console.log(`ok   ${title}${note ? ` (Google's emulator: ${JSON.stringify(reference)})` : ''}`);
+  }
+  if (note && !step.skipGoogle && same(reference, step.expect)) {
+    console.log(`note ${title}: Google's emulator now gives the expected answer: drop the annotation`);
+  }
+}
+
+// A data case: a fresh table t<index> with its families on both sides, its rows, its steps.
+async function runDataCase(google, ours, counts, testCase, index) {
+  const tableId = `t${index}`;
+  const families = testCase.families || {cf1: {}, cf2: {}};
+  await google.createTable(tableId, families);
+  await ours.createTable(tableId, families);
+  for (const [n, step] of stepsOf(testCase).entries()) {
+    const method = methodOf(step);
+    const request = {tableName: `${INSTANCE}/tables/${step.table || tableId}`, ...step[method]};
+    const title = `${testCase.name} #${n + 1} ${method}${step.what ? ` (${step.what})` : ''}`;
+    await check(google, ours, counts, title, step, method, request);
+  }
+}
+
+// An admin case: an instance of its own, admin-<index> (made on ours; Google's emulator
+// takes any parent), so that its listTables see its own tables only; then its steps.
+async function runAdminCase(google, ours, counts, testCase, index) {
+  const instanceId = `admin-${index}`;
+  await ours.createInstance(instanceId);
+  const instance = `projects/bt-diff/instances/${instanceId}`;
+  for (const [n, step] of testCase.steps.entries()) {
+    const method = methodOf(step);
+    const request = adminRequest(testCase, instance, step, method);
+    const title = `admin: ${testCase.name} #${n + 1} ${method}${step.what ? ` (${step.what})` : ''}`;
+    await check(google, ours, counts, title, step, method, request);
+  }
+}
 
 async function main() {
   const google = new Google(process.env.GOOGLE_BIGTABLE);
   const ours = new Ours(process.env.OURS_BIGTABLE);
   const only = process.argv.slice(2);
-  const verbose = process.env.VERBOSE === '1';
-  let checks = 0;
-  let failed = 0;
-  await ours.createInstance();
+  const chosen = testCase => !only.length || only.some(part => testCase.name.includes(part));
+  const counts = {checks: 0, failed: 0};
+  await ours.createInstance('diff-inst');
   for (const [index, testCase] of corpus.entries()) {
-    if (only.length && !only.some(part => testCase.name.includes(part))) continue;
-    const tableId = `t${index}`;
-    const families = testCase.families || {cf1: {}, cf2: {}};
-    await google.createTable(tableId, families);
-    await ours.createTable(tableId, families);
-    for (const [n, step] of stepsOf(testCase).entries()) {
-      const method = methodOf(step);
-      const request = {tableName: `${INSTANCE}/tables/${step.table || tableId}`, ...step[method]};
-      const title = `${testCase.name} #${n + 1} ${method}${step.what ? ` (${step.what})` : ''}`;
-      let t0 = Date.now();
-      const got = await ours.call(method, request);
-      const tOurs = Date.now() - t0;
-      t0 = Date.now();
-      const reference = step.skipGoogle ? {skipped: step.skipGoogle} : await google.call(method, request);
-      if (reference.error === 'UNAVAILABLE' || reference.error === 'DEADLINE_EXCEEDED') {
-        throw new Error(`Google's emulator stopped answering at ${title}: ${JSON.stringify(step[method])}`);
-      }
-      const note = step.googleEmulatorWrong || step.undocumented;
-      const want = note ? step.expect : reference;
-      if (process.env.TIMING) console.log(`time ${title}: ours ${tOurs} ms, google ${Date.now() - t0} ms`);
-      checks++;
-      if (!same(got, want)) {
-        failed++;
-        console.log(`FAIL ${title}\n  request:  ${JSON.stringify(toJson(withBuffers(step[method])))}`);
-        if (step.googleEmulatorWrong) console.log(`  (Google's emulator is wrong here: ${step.googleEmulatorWrong})`);
-        if (step.undocumented) console.log(`  (undocumented; ours is kept: ${step.undocumented})`);
-        console.log(`  expected: ${JSON.stringify(want)}\n  ours:     ${JSON.stringify(got)}`);
-      } else if (verbose) {
-        console.log(`ok   ${title}${note ? ` (Google's emulator: ${JSON.stringify(reference)})` : ''}`);
-      }
-      if (note && !step.skipGoogle && same(reference, step.expect)) {
-        console.log(`note ${title}: Google's emulator now gives the expected answer: drop the annotation`);
-      }
-    }
+    if (chosen(testCase)) await runDataCase(google, ours, counts, testCase, index);
+  }
+  for (const [index, testCase] of adminCorpus.entries()) {
+    if (chosen({name: `admin: ${testCase.name}`})) await runAdminCase(google, ours, counts, testCase, index);
   }
   await google.close();
   await ours.close();
-  console.log(`${checks} checks, ${failed} failed`);
-  process.exitCode = failed ? 1 : 0;
+  console.log(`${counts.checks} checks, ${counts.failed} failed`);
+  process.exitCode = counts.failed ? 1 : 0;
 }
 
 main().catch(error => {

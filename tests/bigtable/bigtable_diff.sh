@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# bigtable_diff: the differential test of our Bigtable data plane against Google's Bigtable
-# emulator (cbtemulator, from gcloud's bigtable component). Starts both on free loopback
-# ports (ours: the whole stack, --ephemeral), then runs tests/bigtable/bigtable_diff.js,
-# which replays the cases of tests/bigtable/bigtable_corpus.js on both and compares the
-# results check by check (see its header).
+# bigtable_diff: the differential test of our Bigtable data plane and table admin API
+# against Google's Bigtable emulator (cbtemulator, from gcloud's bigtable component). Starts
+# both on free loopback ports (ours: the whole stack, --ephemeral), then runs
+# tests/bigtable/bigtable_diff.js, which replays the cases of tests/bigtable/bigtable_corpus.js
+# and tests/bigtable/bigtable_admin_corpus.js on both and compares the results check by
+# check (see its header).
 #
 #   tests/bigtable/bigtable_diff.sh [case-name-substring ...]     (make bigtable-diff)
 #   (BIN_DIR: our binaries, default <repo>/bin; CBTEMULATOR: Google's emulator; VERBOSE=1)
