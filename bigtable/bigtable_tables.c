@@ -221,13 +221,20 @@ void bt_stamp_protection(struct bt_admin *admin, cJSON *table, const char *clust
 }
 
 /* A family's GC rule as bigtable_gc parses and writes it back ({} keeps everything), at
- * most 500 bytes as a protobuf (table.proto: ColumnFamily.gc_rule). */
+ * most 500 bytes as a protobuf (table.proto: ColumnFamily.gc_rule). A family with a
+ * value_type (an aggregate family) is UNIMPLEMENTED: the emulator does not aggregate. */
 static enum em_code canonical_gc_rule(const cJSON *family, const char *field, cJSON **out,
                                       struct em_status *st)
 {
     const cJSON *rule = cJSON_GetObjectItem(family, "gcRule");
+    const cJSON *value_type = cJSON_GetObjectItem(family, "valueType");
     struct bt_gc_rule *parsed = NULL;
     *out = NULL;
+    if (value_type && !cJSON_IsNull(value_type))
+        return EM_FAIL(st, EM_UNIMPLEMENTED,
+                       "Column families with a value_type (aggregate families) are not "
+                       "supported by the emulator: %.100s",
+                       field);
     if (!rule)
         return (*out = cJSON_CreateObject()) ? EM_OK : EM_FAIL_OOM(st);
     if (bt_gc_rule_parse(rule, field, &parsed, st))

@@ -437,6 +437,13 @@ static void test_tables(void **state)
                      EM_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "the field valueType cannot be updated"));
     assert_int_equal(cf1_versions(f), 4);
+    /* an aggregate family (a value_type) is not emulated: refused, not made a plain one */
+    assert_int_equal(modify(f,
+                            "[{\"id\":\"sums\",\"create\":{\"valueType\":{\"aggregateType\":"
+                            "{\"inputType\":{\"int64Type\":{}},\"sum\":{}}}}}]",
+                            &st),
+                     EM_UNIMPLEMENTED);
+    assert_non_null(strstr(st.message, "value_type"));
 
     /* deletion protection: neither the table nor its families can be deleted */
     cJSON *body = cJSON_Parse("{\"deletionProtection\":true}");
