@@ -28,6 +28,7 @@
 #include "spanner_exec.h"
 #include "spanner_handlers.h"
 #include "spanner_session.h"
+#include "spanner_sql_ast.h"
 #include "spanner_txn.h"
 
 #include <stdio.h>
@@ -566,6 +567,103 @@ static void part_stream_clear(struct part_stream *ps)
     ps->metadata = NULL;
 }
 
+/* --- a DML request's seqno (spanner_txn.h): a retry answered with the first outcome --- */
+
+struct dml_key {
+    bool keyed; /* DML in a read-write transaction */
+    int64_t seqno;
+    uint64_t hash;
+};
+
+/* FNV-1a of the request's JSON text without its seqno and resumeToken. */
+static uint64_t request_hash(const cJSON *body)
+{
+    cJSON *copy = cJSON_Duplicate(body, true);
+    cJSON_DeleteItemFromObject(copy, "seqno");
+    cJSON_DeleteItemFromObject(copy, "resumeToken");
+    char *text = cJSON_PrintUnformatted(copy);
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = text ? text : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    free(text);
+    cJSON_Delete(copy);
+    return h;
+}
+
+/* A kept ResultSet as one PartialResultSet: its rows flattened. */
+static cJSON *partial_result_of(const cJSON *set)
+{
+    cJSON *part = cJSON_CreateObject();
+    cJSON_AddItemToObject(part, "metadata",
+                          cJSON_Duplicate(cJSON_GetObjectItem(set, "metadata"), true));
+    cJSON *values = cJSON_AddArrayToObject(part, "values");
+    const cJSON *row, *value;
+    int64_t rows = 0;
+    cJSON_ArrayForEach(row, cJSON_GetObjectItem(set, "rows"))
+    {
+        rows++;
+        cJSON_ArrayForEach(value, row) cJSON_AddItemToArray(values, cJSON_Duplicate(value, true));
+    }
+    cJSON_AddItemToObject(part, "resumeToken", resume_token(rows));
+    const cJSON *stats = cJSON_GetObjectItem(set, "stats");
+    if (stats)
+        cJSON_AddItemToObject(part, "stats", cJSON_Duplicate(stats, true));
+    return part;
+}
+
+/* Keys a DML request (sql, or a batch's first statement) of a read-write transaction by
+ * its seqno; true when the call is answered already: from the first outcome of the same
+ * request (a retry), or refused (another request with its seqno, or one out of order). */
+static bool dml_seen(struct em_call *call, struct data_call *dc, const char *sql, bool batch,
+                     bool streaming, struct dml_key *key)
+{
+    *key = (struct dml_key){0};
+    if (!dc->txn || dc->txn->mode != SP_TXN_READ_WRITE || (!batch && !sp_sql_is_dml(sql)))
+        return false;
+    key->keyed = true;
+    const cJSON *seqno = cJSON_GetObjectItem(call->body, "seqno");
+    if (seqno && !em_json_value_int64(seqno, &key->seqno))
+        key->seqno = 0;
+    key->hash = request_hash(call->body);
+    const struct sp_dml_request *seen;
+    if (sp_txn_dml_check(dc->txn, key->seqno, key->hash, sql, &seen, &call->status))
+        return true;
+    if (!seen)
+        return false;
+    if (seen->code)
+        EM_CALL_FAIL(call, seen->code, "%s", seen->message);
+    else if (streaming)
+        em_call_stream_element(call, partial_result_of(seen->reply));
+    else
+        em_call_reply(call, cJSON_Duplicate(seen->reply, true));
+    return true;
+}
+
+/* Keeps a keyed request's outcome: reply (taken), or the call's failure. */
+static void dml_record(struct em_call *call, struct data_call *dc, const struct dml_key *key,
+                       cJSON *reply)
+{
+    if (key->keyed && dc->txn && (reply || call->status.code))
+        sp_txn_dml_record(dc->txn, key->seqno, key->hash, reply, &call->status);
+    else
+        cJSON_Delete(reply);
+}
+
+/* The ResultSet of r as a new JSON object, r left as it was (for a retry). */
+static cJSON *result_set_copy(struct data_call *dc, const struct sp_result *r)
+{
+    struct sp_result copy = *r;
+    copy.fields = cJSON_Duplicate(r->fields, true);
+    copy.rows = cJSON_Duplicate(r->rows, true);
+    copy.undeclared = cJSON_Duplicate(r->undeclared, true);
+    copy.query_plan = cJSON_Duplicate(r->query_plan, true);
+    copy.query_stats = cJSON_Duplicate(r->query_stats, true);
+    copy.stream = NULL;
+    cJSON *set = result_set_json(dc, &copy);
+    sp_result_clear(&copy);
+    return set;
+}
+
 /* --- partitions --- */
 
 /* A partition token: base64 of "spanner-emulator-partition:<hash>" where hash is FNV-1a of
@@ -810,7 +908,9 @@ static enum em_code execute(struct em_call *call, bool streaming)
             return call->status.code;
         }
     }
-    if (select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction"))) {
+    struct dml_key key;
+    if (select_transaction(call, &dc, cJSON_GetObjectItem(call->body, "transaction")) ||
+        dml_seen(call, &dc, sql, false, streaming, &key)) {
         close_data_call(call, &dc);
         return call->status.code;
     }
@@ -819,12 +919,15 @@ static enum em_code execute(struct em_call *call, bool streaming)
     struct part_stream parts = {call, &dc, .skip = skip};
     struct sp_row_sink sink = {send_chunk, &parts};
     req.sink = streaming ? &sink : NULL;
+    cJSON *kept = NULL;
     if (!sp_exec_sql(dc.db, dc.txn, &req, &result, &call->status)) {
+        kept = key.keyed ? result_set_copy(&dc, &result) : NULL;
         if (streaming)
             finish_stream(&parts, &result);
         else
             em_call_reply(call, result_set_json(&dc, &result));
     }
+    dml_record(call, &dc, &key, kept);
     part_stream_clear(&parts);
     sp_result_clear(&result);
     close_data_call(call, &dc);
@@ -887,6 +990,12 @@ enum em_code sp_execute_batch_dml(struct em_call *call)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                             "executeBatchDml needs a read-write transaction.");
     }
+    struct dml_key key;
+    if (dml_seen(call, &dc, stmts[0].sql, true, false, &key)) {
+        free(stmts);
+        close_data_call(call, &dc);
+        return call->status.code;
+    }
     for (int i = 0; i < n; i++)
         stmts[i].role = call_role(&dc);
     struct sp_result *results = calloc((size_t)n, sizeof(*results));
@@ -916,6 +1025,7 @@ enum em_code sp_execute_batch_dml(struct em_call *call)
      * Then a transaction begun inline is forgotten: its id rides on a result set. */
     if (ran == 0 && dc.began)
         sp_txn_finish(ctx_of(call)->txns, dc.txn);
+    dml_record(call, &dc, &key, cJSON_Duplicate(reply, true));
     close_data_call(call, &dc);
     return em_call_reply(call, reply);
 }

@@ -198,6 +198,9 @@ struct sp_parser {
 /* Tokenizes sql into p (ready for the functions below). */
 enum em_code sp_parser_init(struct sp_parser *p, struct sp_arena *arena, const char *sql,
                             struct em_status *st);
+/* Whether sql begins as DML does (INSERT, UPDATE or DELETE, after a statement hint): what
+ * a request's seqno applies to (spanner_txn.h), known before it runs. */
+bool sp_sql_is_dml(const char *sql);
 /* Parses one whole DML or query statement (an optional trailing ';' allowed). */
 enum em_code sp_parse_statement(struct sp_parser *p, struct sp_statement **out);
 enum em_code sp_parse_expr(struct sp_parser *p, struct sp_expr **out);

@@ -2214,6 +2214,19 @@ static enum em_code parse_delete(struct sp_parser *p, struct sp_statement *s)
     return parse_returning(p, s);
 }
 
+bool sp_sql_is_dml(const char *sql)
+{
+    struct sp_arena arena = {0};
+    struct em_status st = {0};
+    struct sp_parser p;
+    bool dml =
+        sp_parser_init(&p, &arena, sql, &st) == EM_OK && skip_hint(&p) == EM_OK &&
+        (sp_token_is_keyword(sp_peek(&p), "INSERT") || sp_token_is_keyword(sp_peek(&p), "UPDATE") ||
+         sp_token_is_keyword(sp_peek(&p), "DELETE"));
+    sp_arena_free(&arena);
+    return dml;
+}
+
 enum em_code sp_parse_statement(struct sp_parser *p, struct sp_statement **out)
 {
     struct sp_statement *s = sp_arena_alloc(p->arena, sizeof(*s));

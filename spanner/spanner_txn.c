@@ -60,6 +60,13 @@ static void txn_clear(struct sp_txn *t)
         sp_sequence_draws_free(&t->dmls[i].draws);
     }
     free(t->dmls);
+    for (int i = 0; i < t->nrequests; i++) {
+        cJSON_Delete(t->requests[i].reply);
+        free(t->requests[i].message);
+    }
+    free(t->requests);
+    t->requests = NULL;
+    t->nrequests = 0;
     t->reads = t->pending = NULL;
     t->spans = NULL;
     t->dmls = NULL;
@@ -387,6 +394,49 @@ enum em_code sp_txn_add_dml(struct sp_txn *t, const char *sql, const cJSON *para
     *draws = (struct sp_sequence_draws){0};
     t->dmls[t->ndmls++] = d;
     return EM_OK;
+}
+
+enum em_code sp_txn_dml_check(const struct sp_txn *t, int64_t seqno, uint64_t hash, const char *sql,
+                              const struct sp_dml_request **seen, struct em_status *st)
+{
+    *seen = NULL;
+    for (int i = 0; i < t->nrequests; i++) {
+        if (t->requests[i].seqno != seqno)
+            continue;
+        if (t->requests[i].hash != hash)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Previously received a different request with this seqno. "
+                           "seqno=%lld\nRequested SQL: %.200s",
+                           (long long)seqno, sql);
+        *seen = &t->requests[i];
+        return EM_OK;
+    }
+    int64_t highest = t->nrequests ? t->requests[t->nrequests - 1].seqno : INT64_MIN;
+    if (seqno < highest)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Request has an out-of-order seqno. Request seqno=%lld. Last seen "
+                       "seqno=%lld. The sequence number must be monotonically increasing "
+                       "within the transaction.\nRequested SQL: %.200s",
+                       (long long)seqno, (long long)highest, sql);
+    return EM_OK;
+}
+
+void sp_txn_dml_record(struct sp_txn *t, int64_t seqno, uint64_t hash, cJSON *reply,
+                       const struct em_status *failure)
+{
+    struct sp_dml_request *grown =
+        realloc(t->requests, (size_t)(t->nrequests + 1) * sizeof(*grown));
+    char *message = reply ? NULL : strdup(failure->message);
+    if (!grown || (!reply && !message)) { /* out of memory: a retry runs again */
+        if (grown)
+            t->requests = grown;
+        cJSON_Delete(reply);
+        free(message);
+        return;
+    }
+    t->requests = grown;
+    t->requests[t->nrequests++] =
+        (struct sp_dml_request){seqno, hash, reply, reply ? EM_OK : failure->code, message};
 }
 
 const char *sp_txn_conflict(const struct sp_txn *t, sp_changed_fn changed, void *arg)

@@ -51,6 +51,11 @@
  * transaction runs one statement; read-only and partitioned-DML ones cannot be committed
  * or rolled back (FAILED_PRECONDITION, and they stay usable).
  *
+ * Sequence numbers. A read-write transaction keeps each DML request's outcome by its seqno
+ * (ExecuteSqlRequest.seqno): a request sent again with a seqno seen before is answered with
+ * its first response without running again (a client's retry), as Spanner does; the same
+ * seqno with another request, or a new seqno below the highest seen, is INVALID_ARGUMENT.
+ *
  * Transactions live in memory only (a restart loses those in flight, as an abort would).
  * Their ids are 16 random bytes in base64. One call at a time uses a transaction: the
  * lookup locks it until sp_txn_release.
@@ -106,6 +111,15 @@ struct sp_txn_ending {
 /* What a call does with the transaction it names (sp_txn_find). */
 enum sp_txn_use { SP_TXN_USE, SP_TXN_USE_COMMIT, SP_TXN_USE_ROLLBACK };
 
+/* A DML request's outcome, kept by its seqno (see the header). */
+struct sp_dml_request {
+    int64_t seqno;
+    uint64_t hash;     /* of the request without its seqno and resumeToken */
+    cJSON *reply;      /* its response: a ResultSet or an ExecuteBatchDmlResponse; or NULL: */
+    enum em_code code; /* ... it failed so */
+    char *message;
+};
+
 /* Spanner keeps at most 50 characters of a transaction tag. */
 #define SP_TXN_TAG_MAX 50
 
@@ -130,6 +144,8 @@ struct sp_txn {
     int npending;
     struct sp_dml *dmls;
     int ndmls;
+    struct sp_dml_request *requests; /* in the order of their seqnos */
+    int nrequests;
     struct em_status failure; /* the write error that invalidated it, or code EM_OK */
     bool used;                /* partitioned DML: its statement ran */
     /* private */
@@ -185,6 +201,16 @@ enum em_code sp_txn_add_dml(struct sp_txn *txn, const char *sql, const cJSON *pa
                             const cJSON *param_types, int64_t now_ns,
                             const unsigned char *uuid_seed, struct sp_sequence_draws *draws,
                             struct em_status *st);
+
+/* The seqno check of a DML request (see the header): *seen NULL for a new request, or the
+ * request's first outcome to answer again; INVALID_ARGUMENT (naming sql) for a seqno seen
+ * with another request or below the highest seen. sp_txn_dml_record then keeps a new
+ * request's outcome: reply (taken; NULL: it failed with *failure). */
+enum em_code sp_txn_dml_check(const struct sp_txn *txn, int64_t seqno, uint64_t hash,
+                              const char *sql, const struct sp_dml_request **seen,
+                              struct em_status *st);
+void sp_txn_dml_record(struct sp_txn *txn, int64_t seqno, uint64_t hash, cJSON *reply,
+                       const struct em_status *failure);
 
 /* Whether a commit after seq since wrote a row of table in span (NULL: any row). */
 typedef bool (*sp_changed_fn)(void *arg, const char *table, const struct sp_key_span *span,

@@ -56,6 +56,7 @@ struct fixture {
     struct em_config cfg;
     struct em_service *svc;
     char a[512], b[512]; /* two sessions */
+    long long seqno;     /* the last DML request's: each new request takes the next */
 };
 
 static int data_call(struct fixture *f, const char *session, const char *method, const char *body,
@@ -479,8 +480,8 @@ static int sql_in(struct fixture *f, const char *session, const char *id, const 
     char body[2048];
     snprintf(body, sizeof(body),
              "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"%s\",\"params\":%s,"
-             "\"paramTypes\":%s,\"seqno\":\"1\"}",
-             id, sql, params ? params : "{}", types ? types : "{}");
+             "\"paramTypes\":%s,\"seqno\":\"%lld\"}",
+             id, sql, params ? params : "{}", types ? types : "{}", ++f->seqno);
     return data_call(f, session, "executeSql", body, NULL);
 }
 
@@ -565,6 +566,63 @@ static void test_transactions_that_end_by_themselves(void **state)
     assert_int_equal(read_t(f, f->a, ro, "{\"all\":true}"), 200);
     free(p);
     free(ro);
+}
+
+/* executeSql (or executeStreamingSql) of sql in transaction id with seqno: its HTTP status
+ * and its answer's text (caller frees). */
+static int with_seqno(struct fixture *f, const char *method, const char *id, const char *sql,
+                      int seqno, char **answer)
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"%s\",\"seqno\":\"%d\"}", id, sql, seqno);
+    cJSON *reply;
+    int status = data_call(f, f->a, method, body, &reply);
+    *answer = cJSON_PrintUnformatted(reply);
+    cJSON_Delete(reply);
+    return status;
+}
+
+/* A DML request sent again with its seqno is answered with its first outcome, without
+ * running again; its seqno with another request, or a lower new one, is refused. */
+static void test_seqno_answers_a_retry(void **state)
+{
+    struct fixture *f = *state;
+    char *first, *again, v[64];
+    seed_rows(f);
+    char *t1 = begin(f, f->a, "readWrite");
+    const char *append = "UPDATE T SET V = CONCAT(V, 'x') WHERE K = 1 THEN RETURN V";
+    assert_int_equal(with_seqno(f, "executeSql", t1, append, 5, &first), 200);
+    assert_int_equal(with_seqno(f, "executeSql", t1, append, 5, &again), 200);
+    assert_string_equal(first, again);
+    assert_non_null(strstr(first, "\"ax\""));
+    free(again);
+    /* streamed: the same outcome as one PartialResultSet */
+    assert_int_equal(with_seqno(f, "executeStreamingSql", t1, append, 5, &again), 200);
+    assert_non_null(strstr(again, "\"values\":[\"ax\"]"));
+    assert_non_null(strstr(again, "\"rowCountExact\":\"1\""));
+    free(again);
+    free(first);
+    assert_int_equal(with_seqno(f, "executeSql", t1, "DELETE FROM T WHERE K = 2", 5, &again), 400);
+    assert_non_null(strstr(again, "Previously received a different request with this seqno"));
+    free(again);
+    assert_int_equal(with_seqno(f, "executeSql", t1, "DELETE FROM T WHERE K = 2", 4, &again), 400);
+    assert_non_null(strstr(again, "out-of-order seqno"));
+    free(again);
+    /* a query ignores its seqno; a failure is answered again as it was */
+    assert_int_equal(with_seqno(f, "executeSql", t1, "SELECT 1", 1, &again), 200);
+    free(again);
+    assert_int_equal(with_seqno(f, "executeSql", t1, "UPDATE T SET X = 1 WHERE TRUE", 6, &again),
+                     400);
+    free(again);
+    assert_int_equal(with_seqno(f, "executeSql", t1, "UPDATE T SET X = 1 WHERE TRUE", 6, &again),
+                     400);
+    assert_non_null(strstr(again, "X"));
+    free(again);
+    assert_int_equal(commit_txn(f, f->a, t1, "", NULL, 0), 200);
+    value_of(f, 1, v, sizeof(v));
+    assert_string_equal(v, "ax"); /* once */
+    free(t1);
 }
 
 /* executeBatchDml: a statement's failure is the response's status, the first's too, and a
@@ -868,7 +926,8 @@ static char *rows_of(struct fixture *f, const char *id, const char *sql)
     char body[1024];
     if (id)
         snprintf(body, sizeof(body),
-                 "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"%s\",\"seqno\":\"1\"}", id, sql);
+                 "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"%s\",\"seqno\":\"%lld\"}", id, sql,
+                 ++f->seqno);
     else
         snprintf(body, sizeof(body), "{\"sql\":\"%s\"}", sql);
     cJSON *reply;
@@ -933,8 +992,9 @@ static int rows_in(struct fixture *f, const char *session, const char *id, const
                    char **rows)
 {
     char body[1024];
-    snprintf(body, sizeof(body), "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"%s\",\"seqno\":\"1\"}",
-             id, sql);
+    snprintf(body, sizeof(body),
+             "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"%s\",\"seqno\":\"%lld\"}", id, sql,
+             ++f->seqno);
     cJSON *reply;
     int status = data_call(f, session, "executeSql", body, &reply);
     *rows = cJSON_PrintUnformatted(cJSON_GetObjectItem(reply, "rows"));
@@ -1128,6 +1188,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_transactions_that_end_by_themselves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_dml_failures_are_its_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seqno_answers_a_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_by_key_on_different_rows_both_commit, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sql_by_key_on_one_row_aborts, setup, teardown),

@@ -135,3 +135,25 @@ SELECT Id, N FROM T ORDER BY Id;
 BEGIN {"readWrite": {}, "readOnly": {}};
 -- tx
 BEGIN {};
+-- seqno: a DML request sent again with its seqno is answered as the first time (not run
+-- again); its seqno with another request, or a lower new one, is refused; queries ignore it
+-- tx
+-- params: {"seqno": "5"}
+INSERT INTO T (Id, N) VALUES (30, 1);
+-- params: {"seqno": "5"}
+INSERT INTO T (Id, N) VALUES (30, 1);
+-- params: {"seqno": "5"}
+INSERT INTO T (Id, N) VALUES (31, 1);
+-- params: {"seqno": "3"}
+INSERT INTO T (Id, N) VALUES (32, 1);
+-- params: {"seqno": "none"}
+INSERT INTO T (Id, N) VALUES (33, 1);
+-- params: {"seqno": "1"}
+SELECT COUNT(*) FROM T WHERE Id >= 30;
+-- params: {"seqno": "7"}
+UPDATE T SET N = N + 1 WHERE Id = 30;
+-- params: {"seqno": "7"}
+UPDATE T SET N = N + 1 WHERE Id = 30;
+COMMIT;
+-- query
+SELECT Id, N FROM T WHERE Id >= 30 ORDER BY Id;
