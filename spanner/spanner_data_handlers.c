@@ -602,7 +602,10 @@ static cJSON *partial_result_of(const cJSON *set)
     cJSON_ArrayForEach(row, cJSON_GetObjectItem(set, "rows"))
     {
         rows++;
-        cJSON_ArrayForEach(value, row) cJSON_AddItemToArray(values, cJSON_Duplicate(value, true));
+        cJSON_ArrayForEach(value, row)
+        {
+            cJSON_AddItemToArray(values, cJSON_Duplicate(value, true));
+        }
     }
     cJSON_AddItemToObject(part, "resumeToken", resume_token(rows));
     const cJSON *stats = cJSON_GetObjectItem(set, "stats");
