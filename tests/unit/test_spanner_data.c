@@ -529,11 +529,13 @@ static void test_transactions(void **state)
 
     /* DML sees its transaction's own writes; nobody else does until the commit */
     char *t1 = begin(f, f->session);
-    snprintf(body, sizeof(body),
-             "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"UPDATE T SET N = N + 1 WHERE K = 1\"}",
-             t1);
-    assert_int_equal(data_call(f, f->session, "executeSql", body, NULL), 200);
-    assert_int_equal(data_call(f, f->session, "executeSql", body, NULL), 200);
+    for (int seqno = 1; seqno <= 2; seqno++) {
+        snprintf(body, sizeof(body),
+                 "{\"transaction\":{\"id\":\"%s\"},\"seqno\":\"%d\",\"sql\":\"UPDATE T SET N = N "
+                 "+ 1 WHERE K = 1\"}",
+                 t1, seqno);
+        assert_int_equal(data_call(f, f->session, "executeSql", body, NULL), 200);
+    }
     snprintf(body, sizeof(body), "{\"transaction\":{\"id\":\"%s\"},\"sql\":\"SELECT N FROM T\"}",
              t1);
     assert_int_equal(data_call(f, f->session, "executeSql", body, &reply), 200);
@@ -614,7 +616,12 @@ static void test_pending_commit_timestamp(void **state)
     char body[1024], rows[512], at[64];
     cJSON *reply;
     char *tx = begin(f, f->session);
+    int seqno = 0; /* each DML request takes the next */
 #define IN_TX(json)                                                                                \
+    (snprintf(body, sizeof(body), "{\"transaction\":{\"id\":\"%s\"},\"seqno\":\"%d\"," json "}",   \
+              tx, ++seqno),                                                                        \
+     body)
+#define READ_IN_TX(json)                                                                           \
     (snprintf(body, sizeof(body), "{\"transaction\":{\"id\":\"%s\"}," json "}", tx), body)
     assert_int_equal(data_call(f, f->session, "executeSql",
                                IN_TX("\"sql\":\"INSERT INTO E (K, Stamp) VALUES (1, "
@@ -628,7 +635,7 @@ static void test_pending_commit_timestamp(void **state)
     expect_pending_refused(f, "executeSql",
                            IN_TX("\"sql\":\"INSERT INTO E (K) VALUES (3) THEN RETURN K\""));
     expect_pending_refused(
-        f, "read", IN_TX("\"table\":\"E\",\"columns\":[\"Stamp\"],\"keySet\":{\"all\":true}"));
+        f, "read", READ_IN_TX("\"table\":\"E\",\"columns\":[\"Stamp\"],\"keySet\":{\"all\":true}"));
     /* another INSERT with it, and other tables, are fine */
     assert_int_equal(data_call(f, f->session, "executeSql",
                                IN_TX("\"sql\":\"INSERT INTO E (K, Stamp) VALUES (2, "
@@ -675,6 +682,7 @@ static void test_pending_commit_timestamp(void **state)
                      400);
     cJSON_Delete(reply);
 #undef IN_TX
+#undef READ_IN_TX
     free(tx);
 }
 
