@@ -12,7 +12,8 @@
 # its gateway_main; both are stopped at the end.
 #
 # Corpus format: lines "-- ddl", "-- dml", "-- query" start a section; statements end with
-# ";" at the end of a line; other "-- " lines are comments. Sections "-- commit" and
+# ";" at the end of a line; other "-- " lines are comments. A "-- stream" section's queries
+# go through executeStreamingSql, their PartialResultSets merged into rows. Sections "-- commit" and
 # "-- read" hold JSON requests instead of SQL, each ending with ";": a commit's body without
 # its transaction (a single-use read-write one is added), such as {"mutations": [...]},
 # compared by its outcome (committed, or the error's code), and a read's body, compared by
@@ -68,7 +69,7 @@ parse_corpus() {
             }
             sql = ""; note = ""; expect = ""; params = ""
         }
-        /^-- (ddl|dml|query|commit|read|alter|batch|tx)[ \t]*$/ {
+        /^-- (ddl|dml|query|stream|commit|read|alter|batch|tx)[ \t]*$/ {
             flush(); section = $2; group++; next
         }
         /^-- google-emulator-wrong: / { note = substr($0, 27); next }
@@ -120,6 +121,26 @@ to_lines() {
         elif . == {} then {rolledBack: true}
         else {fields: [(.metadata.rowType.fields // [])[] | [.name // "", (.type | tname)]],
               rows: (.rows // [])} end'
+}
+
+# stream_answer URL BODY: executeStreamingSql's PartialResultSets merged into one ResultSet
+# (values regrouped into rows; a chunked value is flagged, not merged), or its error. Ours
+# answers a JSON array of them; Google's gateway one {"result": ...} or {"error": ...} per
+# line.
+stream_answer() {
+    answer POST "$1" "$2" | jq -sc '
+        (if length == 1 and (.[0] | type) == "array" then .[0] else . end)
+        | map(if .result then .result elif .error and (.error | has("status") | not)
+              then .error else . end)
+        | if any(.[]; .error or (.code | type) == "number") then
+              (map(select(.error or (.code | type) == "number")) | first)
+        elif any(.[]; .chunkedValue) then {chunked: true}
+        else ((.[0].metadata.rowType.fields // []) | length) as $n
+             | (map(.values // []) | add // []) as $v
+             | {metadata: .[0].metadata, stats: (last.stats),
+                rows: (if $n == 0 then [] else [range(0; ($v | length) / $n) | $v[. * $n:(. + 1) * $n]] end)}
+             | if .stats == null then del(.stats) else . end
+        end'
 }
 
 # answer METHOD URL BODY: one JSON answer on stdout, an error object when none came.
@@ -248,6 +269,8 @@ run_http() {
                 http POST "$base/$session:commit" "{\"transactionId\":\"$tx\"}" >/dev/null
             elif [[ "$kind" == commit || "$kind" == read ]]; then
                 answer POST "$base/$session:$kind" "$body"
+            elif [[ "$kind" == stream ]]; then
+                stream_answer "$base/$session:executeStreamingSql" "$body"
             elif [[ "$kind" == alter ]]; then
                 alter_ddl "$base" "$db" "$body"
             else
