@@ -6,6 +6,7 @@
 #include "bigtable_filter.h"
 
 #include "em_clock.h"
+#include "em_hash.h"
 #include "em_json.h"
 #include "em_regex.h"
 
@@ -877,9 +878,7 @@ static bool row_sampled(const struct bt_row *row, double p)
 {
     if (p >= 1.0)
         return true;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < row->key.len; i++)
-        h = (h ^ row->key.data[i]) * 1099511628211ULL;
+    uint64_t h = em_fnv1a(row->key.data, row->key.len);
     h ^= h >> 33; /* a finalizer, so the high bits depend on every byte of the key */
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;

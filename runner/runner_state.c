@@ -4,6 +4,7 @@
  */
 #include "runner_state.h"
 
+#include "em_hash.h"
 #include "runner_session.h"
 #include "runner_store.h"
 
@@ -89,9 +90,7 @@ size_t rn_state_bytes(const struct rn_state *state)
 
 static uint64_t slot_hash(int step, int64_t win_start, int64_t win_end, const char *key)
 {
-    uint64_t h = 14695981039346656037ull;
-    for (; *key; key++)
-        h = (h ^ (unsigned char)*key) * 1099511628211ull;
+    uint64_t h = em_fnv1a_str(key);
     h ^= (uint64_t)win_start * 0x9e3779b97f4a7c15ull;
     h ^= ((uint64_t)win_end + (uint64_t)step) * 0xc2b2ae3d27d4eb4full;
     return h ^ (h >> 29);

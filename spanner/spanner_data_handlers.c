@@ -17,6 +17,7 @@
 #include "spanner_data_handlers.h"
 
 #include "em_clock.h"
+#include "em_hash.h"
 #include "em_http.h"
 #include "em_iam.h"
 #include "em_json.h"
@@ -582,9 +583,7 @@ static uint64_t request_hash(const cJSON *body)
     cJSON_DeleteItemFromObject(copy, "seqno");
     cJSON_DeleteItemFromObject(copy, "resumeToken");
     char *text = cJSON_PrintUnformatted(copy);
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *p = text ? text : ""; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    uint64_t h = em_fnv1a_str(text);
     free(text);
     cJSON_Delete(copy);
     return h;
@@ -675,15 +674,15 @@ static cJSON *result_set_copy(struct data_call *dc, const struct sp_result *r)
  * which executeSql/read accept only for the same request. */
 static uint64_t partition_hash(const cJSON *body, bool query)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = EM_FNV_OFFSET;
     const char *parts[3] = {em_json_string(body, query ? "sql" : "table"),
                             query ? NULL : em_json_string(body, "index"), NULL};
     char *columns = query ? NULL : cJSON_PrintUnformatted(cJSON_GetObjectItem(body, "columns"));
     parts[2] = columns;
     for (int i = 0; i < 3; i++) {
-        for (const char *p = parts[i] ? parts[i] : ""; *p; p++)
-            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-        h = (h ^ 0x1f) * 1099511628211ULL;
+        const char *part = parts[i] ? parts[i] : "";
+        h = em_fnv1a_more(h, part, strlen(part));
+        h = em_fnv1a_more(h, "\x1f", 1); /* each part ends with a separator */
     }
     free(columns);
     return h;
