@@ -226,19 +226,46 @@ static void close_data_call(struct em_call *call, struct data_call *dc)
  * then, and so does the emulator, this long at most. */
 #define READ_WAIT_MAX_NS (10 * EM_NS_PER_SEC)
 
+/* A read-only transaction's timestamp bound: at most one (a oneof), and maxStaleness and
+ * minReadTimestamp only in a single-use transaction, as Spanner checks them. */
+static enum em_code check_bound(struct em_call *call, const cJSON *ro, bool single_use)
+{
+    static const char *const bounds[] = {"strong", "minReadTimestamp", "maxStaleness",
+                                         "readTimestamp", "exactStaleness"};
+    int n = 0;
+    for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++)
+        n += cJSON_GetObjectItem(ro, bounds[i]) != NULL;
+    if (n > 1)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "A read-only transaction has at most one timestamp bound.");
+    const char *single_only = cJSON_GetObjectItem(ro, "maxStaleness")       ? "max_staleness"
+                              : cJSON_GetObjectItem(ro, "minReadTimestamp") ? "min_read_timestamp"
+                                                                            : NULL;
+    if (single_only && !single_use)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Timestamp bound: %s for read can be only be used for a single use "
+                            "transaction.",
+                            single_only);
+    int64_t staleness;
+    const cJSON *max = cJSON_GetObjectItem(ro, "maxStaleness");
+    if (max &&
+        (!cJSON_IsString(max) || !em_duration_parse(max->valuestring, &staleness) || staleness < 0))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Staleness must be non-negative.");
+    return EM_OK;
+}
+
 /* A read-only transaction's timestamp bound -> the timestamp it reads at. strong,
  * maxStaleness and minReadTimestamp read the latest commit (which those bounds allow);
  * readTimestamp and exactStaleness read the versions at that time, within the database's
  * version_retention_period; one in the future is waited for (wait_for_read_time). */
 static enum em_code read_timestamp(struct em_call *call, struct sp_db *db, const cJSON *ro,
-                                   int64_t *read_ns)
+                                   bool single_use, int64_t *read_ns)
 {
     int64_t now = em_clock_now(), at = now, staleness;
     const cJSON *ts = cJSON_GetObjectItem(ro, "readTimestamp");
     const cJSON *exact = cJSON_GetObjectItem(ro, "exactStaleness");
-    if (ts && exact)
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
-                            "A read-only transaction has at most one timestamp bound.");
+    if (check_bound(call, ro, single_use))
+        return call->status.code;
     if (ts && (!cJSON_IsString(ts) || !em_time_parse(ts->valuestring, &at)))
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                             "Invalid readTimestamp: expected an RFC 3339 timestamp.");
@@ -280,7 +307,8 @@ static void wait_for_read_time(int64_t read_ns)
 
 /* TransactionOptions -> a mode; read-only bounds checked and *read_ns (when not NULL) set
  * to the timestamp a read-only transaction reads at (0 for the other modes);
- * *exclude: excludeTxnFromChangeStreams, which only writing transactions may ask. */
+ * *exclude: excludeTxnFromChangeStreams, which only writing transactions may ask (NULL: a
+ * single-use transaction's options, which cannot ask it). */
 static enum em_code parse_options(struct em_call *call, struct sp_db *db, const cJSON *options,
                                   enum sp_txn_mode *mode, int64_t *read_ns, bool *exclude)
 {
@@ -301,7 +329,7 @@ static enum em_code parse_options(struct em_call *call, struct sp_db *db, const 
         *exclude = excluded;
     if (read_ns)
         *read_ns = 0;
-    return ro && read_ns ? read_timestamp(call, db, ro, read_ns) : EM_OK;
+    return ro && read_ns ? read_timestamp(call, db, ro, exclude == NULL, read_ns) : EM_OK;
 }
 
 /* A transaction a call begins (beginTransaction, or inline in a read or a query) needs the
@@ -1299,6 +1327,52 @@ enum em_code sp_rollback(struct em_call *call)
 
 /* --- request schemas --- */
 
+/* google.spanner.v1.TransactionOptions and TransactionSelector: field types and enum
+ * values are checked as the API checks them; parse_options checks the rest. */
+static const struct em_enum_value read_lock_modes[] = {
+    {"READ_LOCK_MODE_UNSPECIFIED", 0}, {"PESSIMISTIC", 1}, {"OPTIMISTIC", 2}, {NULL}};
+static const struct em_enum read_lock_mode_enum = {
+    "google.spanner.v1.TransactionOptions.ReadWrite.ReadLockMode", read_lock_modes};
+static const struct em_field read_write_fields[] = {
+    {"readLockMode", EM_F_ENUM, false, NULL, &read_lock_mode_enum},
+    {"multiplexedSessionPreviousTransactionId", EM_F_BYTES},
+    {NULL}};
+static const struct em_message read_write_schema = {
+    "google.spanner.v1.TransactionOptions.ReadWrite", read_write_fields};
+static const struct em_field read_only_fields[] = {{"strong", EM_F_BOOL},
+                                                   {"minReadTimestamp", EM_F_TIMESTAMP},
+                                                   {"maxStaleness", EM_F_DURATION},
+                                                   {"readTimestamp", EM_F_TIMESTAMP},
+                                                   {"exactStaleness", EM_F_DURATION},
+                                                   {"returnReadTimestamp", EM_F_BOOL},
+                                                   {NULL}};
+static const struct em_message read_only_schema = {"google.spanner.v1.TransactionOptions.ReadOnly",
+                                                   read_only_fields};
+static const struct em_field partitioned_dml_fields[] = {{NULL}};
+static const struct em_message partitioned_dml_schema = {
+    "google.spanner.v1.TransactionOptions.PartitionedDml", partitioned_dml_fields};
+static const struct em_enum_value isolation_levels[] = {
+    {"ISOLATION_LEVEL_UNSPECIFIED", 0}, {"SERIALIZABLE", 1}, {"REPEATABLE_READ", 2}, {NULL}};
+static const struct em_enum isolation_level_enum = {
+    "google.spanner.v1.TransactionOptions.IsolationLevel", isolation_levels};
+static const struct em_field transaction_options_fields[] = {
+    {"readWrite", EM_F_MESSAGE, false, &read_write_schema},
+    {"partitionedDml", EM_F_MESSAGE, false, &partitioned_dml_schema},
+    {"readOnly", EM_F_MESSAGE, false, &read_only_schema},
+    {"excludeTxnFromChangeStreams", EM_F_BOOL},
+    {"isolationLevel", EM_F_ENUM, false, NULL, &isolation_level_enum},
+    {NULL}};
+static const struct em_message transaction_options_schema = {"google.spanner.v1.TransactionOptions",
+                                                             transaction_options_fields};
+static const struct em_field transaction_selector_fields[] = {
+    {"singleUse", EM_F_MESSAGE, false, &transaction_options_schema},
+    {"id", EM_F_BYTES},
+    {"begin", EM_F_MESSAGE, false, &transaction_options_schema},
+    {NULL}};
+static const struct em_message transaction_selector_schema = {
+    "google.spanner.v1.TransactionSelector", transaction_selector_fields};
+#define TRANSACTION_SELECTOR EM_F_MESSAGE, false, &transaction_selector_schema
+
 static const struct em_field create_session_fields[] = {{"session", EM_F_ANY}, {NULL}};
 const struct em_message sp_create_session_schema = {"google.spanner.v1.CreateSessionRequest",
                                                     create_session_fields};
@@ -1308,7 +1382,7 @@ static const struct em_field batch_create_fields[] = {
 const struct em_message sp_batch_create_sessions_schema = {
     "google.spanner.v1.BatchCreateSessionsRequest", batch_create_fields};
 
-static const struct em_field execute_sql_fields[] = {{"transaction", EM_F_ANY},
+static const struct em_field execute_sql_fields[] = {{"transaction", TRANSACTION_SELECTOR},
                                                      {"sql", EM_F_STRING},
                                                      {"params", EM_F_ANY},
                                                      {"paramTypes", EM_F_ANY},
@@ -1326,12 +1400,12 @@ const struct em_message sp_execute_sql_schema = {"google.spanner.v1.ExecuteSqlRe
                                                  execute_sql_fields};
 
 static const struct em_field batch_dml_fields[] = {
-    {"transaction", EM_F_ANY},    {"statements", EM_F_ANY, true}, {"seqno", EM_F_INT64},
-    {"requestOptions", EM_F_ANY}, {"lastStatements", EM_F_BOOL},  {NULL}};
+    {"transaction", TRANSACTION_SELECTOR}, {"statements", EM_F_ANY, true}, {"seqno", EM_F_INT64},
+    {"requestOptions", EM_F_ANY},          {"lastStatements", EM_F_BOOL},  {NULL}};
 const struct em_message sp_execute_batch_dml_schema = {"google.spanner.v1.ExecuteBatchDmlRequest",
                                                        batch_dml_fields};
 
-static const struct em_field read_fields[] = {{"transaction", EM_F_ANY},
+static const struct em_field read_fields[] = {{"transaction", TRANSACTION_SELECTOR},
                                               {"table", EM_F_STRING},
                                               {"index", EM_F_STRING},
                                               {"columns", EM_F_STRING, true},
@@ -1348,15 +1422,22 @@ static const struct em_field read_fields[] = {{"transaction", EM_F_ANY},
 const struct em_message sp_read_schema = {"google.spanner.v1.ReadRequest", read_fields};
 
 static const struct em_field begin_fields[] = {
-    {"options", EM_F_ANY}, {"requestOptions", EM_F_ANY}, {"mutationKey", EM_F_ANY}, {NULL}};
+    {"options", EM_F_MESSAGE, false, &transaction_options_schema},
+    {"requestOptions", EM_F_ANY},
+    {"mutationKey", EM_F_ANY},
+    {NULL}};
 const struct em_message sp_begin_transaction_schema = {"google.spanner.v1.BeginTransactionRequest",
                                                        begin_fields};
 
 static const struct em_field commit_fields[] = {
-    {"transactionId", EM_F_BYTES},     {"singleUseTransaction", EM_F_ANY},
-    {"mutations", EM_F_ANY, true},     {"returnCommitStats", EM_F_BOOL},
-    {"maxCommitDelay", EM_F_DURATION}, {"requestOptions", EM_F_ANY},
-    {"precommitToken", EM_F_ANY},      {NULL}};
+    {"transactionId", EM_F_BYTES},
+    {"singleUseTransaction", EM_F_MESSAGE, false, &transaction_options_schema},
+    {"mutations", EM_F_ANY, true},
+    {"returnCommitStats", EM_F_BOOL},
+    {"maxCommitDelay", EM_F_DURATION},
+    {"requestOptions", EM_F_ANY},
+    {"precommitToken", EM_F_ANY},
+    {NULL}};
 const struct em_message sp_commit_schema = {"google.spanner.v1.CommitRequest", commit_fields};
 
 static const struct em_field batch_write_fields[] = {{"mutationGroups", EM_F_ANY, true},
@@ -1369,13 +1450,16 @@ const struct em_message sp_batch_write_schema = {"google.spanner.v1.BatchWriteRe
 static const struct em_field rollback_fields[] = {{"transactionId", EM_F_BYTES}, {NULL}};
 const struct em_message sp_rollback_schema = {"google.spanner.v1.RollbackRequest", rollback_fields};
 
-static const struct em_field partition_query_fields[] = {
-    {"transaction", EM_F_ANY}, {"sql", EM_F_STRING},           {"params", EM_F_ANY},
-    {"paramTypes", EM_F_ANY},  {"partitionOptions", EM_F_ANY}, {NULL}};
+static const struct em_field partition_query_fields[] = {{"transaction", TRANSACTION_SELECTOR},
+                                                         {"sql", EM_F_STRING},
+                                                         {"params", EM_F_ANY},
+                                                         {"paramTypes", EM_F_ANY},
+                                                         {"partitionOptions", EM_F_ANY},
+                                                         {NULL}};
 const struct em_message sp_partition_query_schema = {"google.spanner.v1.PartitionQueryRequest",
                                                      partition_query_fields};
 
-static const struct em_field partition_read_fields[] = {{"transaction", EM_F_ANY},
+static const struct em_field partition_read_fields[] = {{"transaction", TRANSACTION_SELECTOR},
                                                         {"table", EM_F_STRING},
                                                         {"index", EM_F_STRING},
                                                         {"columns", EM_F_STRING, true},

@@ -418,7 +418,7 @@ expect_json '.rows[0][0]' 1 # exact stale reads: test_spanner_versions
 
 section "16 concurrent single-use commits of one row (the benchmark's load) all succeed"
 ROW='{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insertOrUpdate":{"table":"Singers","columns":["SingerId","FirstName"],"values":[["60","Hot"]]}}]}'
-seq 320 | xargs -P16 -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 60 -X POST \
+seq 320 | xargs -P16 -I@@ curl -s -o /dev/null -w '%{http_code}\n' --max-time 60 -X POST \
     -H 'Content-Type: application/json' "$S/$SESSION:commit" -d "$ROW" >"$TEST_TMP/hot.codes"
 expect_eq "320 200" "$(sort "$TEST_TMP/hot.codes" | uniq -c | awk '{ printf "%s%s %s", sep, $1, $2; sep = "," }')" \
     "every one of 320 concurrent blind commits answers 200"
@@ -625,9 +625,10 @@ expect_json '.rows[0][0]' SECRET-MARKER-ROW
 section "single-use commits from many connections at once: each one answered, none lost"
 # (they start on the HTTP threads and share the writer thread's group commits)
 commit_url="$S/$SESSION:commit"
-seq 500 699 | xargs -P 8 -I{} curl -s -o /dev/null -w '%{http_code}\n' -X POST "$commit_url" \
+# (xargs replaces @@ in each request: {} would replace readWrite's {} too)
+seq 500 699 | xargs -P 8 -I@@ curl -s -o /dev/null -w '%{http_code}\n' -X POST "$commit_url" \
     -H 'Content-Type: application/json' \
-    -d '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Extra","columns":["Id"],"values":[["{}"]]}}]}' \
+    -d '{"singleUseTransaction":{"readWrite":{}},"mutations":[{"insert":{"table":"Extra","columns":["Id"],"values":[["@@"]]}}]}' \
     >"$TEST_TMP/codes"
 expect_eq "200 200" "$(sort "$TEST_TMP/codes" | uniq -c | awk '{print $2, $1}')" "200 commits, every one 200"
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Extra WHERE Id BETWEEN 500 AND 699"}'

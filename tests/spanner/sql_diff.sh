@@ -175,7 +175,7 @@ alter_ddl() {
 begin() {
     local out
     out="$(http POST "$1/$2:beginTransaction" "{\"options\":$3}")"
-    jq -er '.id' <<<"$out" 2>/dev/null && return 0
+    jq -er '.id // empty' <<<"$out" 2>/dev/null && return 0
     [[ -n "$out" ]] || out='{"error":{"status":"NO_ANSWER"}}'
     printf '%s\n' "$out"
     return 1
