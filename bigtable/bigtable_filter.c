@@ -5,6 +5,7 @@
  */
 #include "bigtable_filter.h"
 
+#include "bigtable_proto_size.h"
 #include "em_clock.h"
 #include "em_hash.h"
 #include "em_json.h"
@@ -105,29 +106,6 @@ static const char *type_name(enum value_type type)
     static const char *names[] = {"TYPE_MESSAGE", "TYPE_BOOL",  "TYPE_BYTES", "TYPE_STRING",
                                   "TYPE_INT32",   "TYPE_INT64", "TYPE_DOUBLE"};
     return names[type];
-}
-
-/* ---- protobuf sizes, for the 4096-byte limit ---- */
-
-static size_t varint_size(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static size_t tag_size(int number)
-{
-    return number < 16 ? 1 : 2;
-}
-
-/* A length-delimited field: tag, length, payload. */
-static size_t delimited_size(int number, size_t len)
-{
-    return tag_size(number) + varint_size(len) + len;
 }
 
 /* ---- errors ---- */
@@ -253,7 +231,7 @@ static enum em_code parse_regex(struct parse *p, const struct field *field, cons
             rc = compile_regex(p, field, pattern, len, f);
     }
     free(pattern);
-    f->proto_size = delimited_size(field->number, len);
+    f->proto_size = bt_delimited_size(field->number, len);
     return rc;
 }
 
@@ -282,7 +260,7 @@ static enum em_code parse_label(struct parse *p, const struct field *field, cons
     if (!f->label)
         return EM_FAIL_OOM(p->st);
     f->has_label = true;
-    f->proto_size = delimited_size(field->number, strlen(f->label));
+    f->proto_size = bt_delimited_size(field->number, strlen(f->label));
     return EM_OK;
 }
 
@@ -294,7 +272,7 @@ static enum em_code parse_flag(struct parse *p, const struct field *field, const
     if (!cJSON_IsTrue(value))
         return bad_field(p, field->proto, "argument must be true");
     f->has_sink = f->kind == F_SINK;
-    f->proto_size = tag_size(field->number) + 1;
+    f->proto_size = bt_tag_size(field->number) + 1;
     return EM_OK;
 }
 
@@ -308,7 +286,7 @@ static enum em_code parse_count(struct parse *p, const struct field *field, cons
         return bad_field(p, field->proto, "argument must be > 0");
     if (f->count < 0)
         return bad_field(p, field->proto, "argument must not be negative");
-    f->proto_size = tag_size(field->number) + varint_size((uint64_t)f->count);
+    f->proto_size = bt_tag_size(field->number) + bt_varint_size((uint64_t)f->count);
     return EM_OK;
 }
 
@@ -320,7 +298,7 @@ static enum em_code parse_sample(struct parse *p, const struct field *field, con
         return rc;
     if (!(f->probability >= 0.0 && f->probability <= 1.0))
         return bad_field(p, field->proto, "argument must be between 0 and 1");
-    f->proto_size = tag_size(field->number) + 8;
+    f->proto_size = bt_tag_size(field->number) + 8;
     return EM_OK;
 }
 
@@ -376,7 +354,7 @@ static enum em_code read_bound(struct parse *p, const cJSON *item, const char *p
         return rc;
     b->set = true;
     b->open = open;
-    *size += delimited_size(number, b->len);
+    *size += bt_delimited_size(number, b->len);
     return EM_OK;
 }
 
@@ -430,8 +408,8 @@ static enum em_code parse_column_range(struct parse *p, const cJSON *obj, struct
     f->family = strdup(family->valuestring);
     if (!f->family)
         return EM_FAIL_OOM(p->st);
-    size += delimited_size(1, strlen(f->family));
-    f->proto_size = delimited_size(7, size);
+    size += bt_delimited_size(1, strlen(f->family));
+    f->proto_size = bt_delimited_size(7, size);
     return EM_OK;
 }
 
@@ -439,7 +417,7 @@ static enum em_code parse_value_range(struct parse *p, const cJSON *obj, struct 
 {
     size_t size = 0;
     enum em_code rc = parse_bounds(p, obj, &value_names, 1, f, &size);
-    f->proto_size = delimited_size(15, size);
+    f->proto_size = bt_delimited_size(15, size);
     return rc;
 }
 
@@ -464,14 +442,14 @@ static enum em_code parse_timestamp_range(struct parse *p, const cJSON *obj, str
         if (rc)
             return rc;
         if (*target)
-            size += 1 + varint_size((uint64_t)*target);
+            size += 1 + bt_varint_size((uint64_t)*target);
     }
     if (f->ts_start < 0 || f->ts_end < 0)
         return bad_field(p, "timestamp_range_filter", "timestamps must not be negative");
     if (f->ts_end != 0 && f->ts_end < f->ts_start)
         return bad_field(p, "timestamp_range_filter",
                          "end_timestamp_micros must not be before start_timestamp_micros");
-    f->proto_size = delimited_size(8, size);
+    f->proto_size = bt_delimited_size(8, size);
     return EM_OK;
 }
 
@@ -509,7 +487,7 @@ static enum em_code parse_filter_list(struct parse *p, const cJSON *obj, struct 
             labelled += child->has_label;
             f->has_label |= child->has_label;
             f->has_sink |= child->has_sink;
-            size += delimited_size(1, child->proto_size);
+            size += bt_delimited_size(1, child->proto_size);
         }
         if (f->kind == F_CHAIN && labelled > 1)
             return bad_field(p, what,
@@ -520,7 +498,7 @@ static enum em_code parse_filter_list(struct parse *p, const cJSON *obj, struct 
         return bad_field(p, what,
                          f->kind == F_CHAIN ? "a chain must contain at least two RowFilters"
                                             : "an interleave must contain at least two RowFilters");
-    f->proto_size = delimited_size(f->kind == F_CHAIN ? 1 : 2, size);
+    f->proto_size = bt_delimited_size(f->kind == F_CHAIN ? 1 : 2, size);
     return EM_OK;
 }
 
@@ -556,9 +534,9 @@ static enum em_code parse_condition(struct parse *p, const cJSON *obj, struct bt
                              "a sink is not allowed in a condition's predicate, true or false "
                              "filter");
         f->has_label |= (*slot)->has_label;
-        size += delimited_size((int)i + 1, (*slot)->proto_size);
+        size += bt_delimited_size((int)i + 1, (*slot)->proto_size);
     }
-    f->proto_size = delimited_size(3, size);
+    f->proto_size = bt_delimited_size(3, size);
     return EM_OK;
 }
 

@@ -5,6 +5,7 @@
  */
 #include "bigtable_gc.h"
 
+#include "bigtable_proto_size.h"
 #include "em_json.h"
 
 #include <stdio.h>
@@ -215,29 +216,12 @@ cJSON *bt_gc_rule_to_json(const struct bt_gc_rule *rule)
 
 /* --- protobuf size --- */
 
-/* The bytes of v as a protobuf varint (a negative int32 or int64 takes ten). */
-static size_t varint_size(int64_t v)
-{
-    uint64_t u = (uint64_t)v;
-    size_t n = 1;
-    while (u >= 0x80) {
-        u >>= 7;
-        n++;
-    }
-    return n;
-}
-
-/* A length-delimited field of one-byte tag: tag, length, contents. */
-static size_t field_size(size_t contents)
-{
-    return 1 + varint_size((int64_t)contents) + contents;
-}
-
 /* A google.protobuf.Duration of micros: seconds (1), nanos (2), each only when not 0. */
 static size_t duration_size(int64_t micros)
 {
     int64_t seconds = micros / 1000000, nanos = micros % 1000000 * 1000;
-    return (seconds ? 1 + varint_size(seconds) : 0) + (nanos ? 1 + varint_size(nanos) : 0);
+    return (seconds ? 1 + bt_varint_size((uint64_t)seconds) : 0) +
+           (nanos ? 1 + bt_varint_size((uint64_t)nanos) : 0);
 }
 
 size_t bt_gc_rule_proto_size(const struct bt_gc_rule *r)
@@ -246,15 +230,15 @@ size_t bt_gc_rule_proto_size(const struct bt_gc_rule *r)
         return 0;
     switch (r->kind) {
     case GC_MAX_VERSIONS: /* max_num_versions = 1, int32 */
-        return 1 + varint_size(r->max_versions);
+        return 1 + bt_varint_size((uint64_t)(int64_t)r->max_versions);
     case GC_MAX_AGE: /* max_age = 2 */
-        return field_size(duration_size(r->max_age_micros));
+        return bt_delimited_size(2, duration_size(r->max_age_micros));
     case GC_UNION: /* union = 4, intersection = 3: a message of repeated GcRule rules = 1 */
     case GC_INTERSECTION: {
         size_t list = 0;
         for (size_t i = 0; i < r->n_rules; i++)
-            list += field_size(bt_gc_rule_proto_size(r->rules[i]));
-        return field_size(list);
+            list += bt_delimited_size(1, bt_gc_rule_proto_size(r->rules[i]));
+        return bt_delimited_size(r->kind == GC_UNION ? 4 : 3, list);
     }
     default:
         return 0;
