@@ -397,10 +397,12 @@ static void fn_json_to(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* ---- TO_JSON, JSON_ARRAY, JSON_OBJECT, TO_JSON_STRING ---- */
 
-static cJSON *api_to_json(const struct sp_type *type, const cJSON *api, const char **error);
+static cJSON *api_to_json(const struct sp_type *type, const cJSON *api, bool stringify,
+                          const char **error);
 
 /* An ARRAY as a JSON array of its elements, a STRUCT as an object of its fields. */
-static cJSON *composite_to_json(const struct sp_type *type, const cJSON *api, const char **error)
+static cJSON *composite_to_json(const struct sp_type *type, const cJSON *api, bool stringify,
+                                const char **error)
 {
     bool is_struct = type->code == SP_TYPE_STRUCT;
     cJSON *out = is_struct ? cJSON_CreateObject() : cJSON_CreateArray();
@@ -410,7 +412,7 @@ static cJSON *composite_to_json(const struct sp_type *type, const cJSON *api, co
     for (const cJSON *item = api->child; out && item && (!is_struct || i < fields);
          item = item->next, i++) {
         const struct sp_struct_field *field = is_struct ? &type->struct_type->fields[i] : NULL;
-        cJSON *value = api_to_json(field ? &field->type : &element, item, error);
+        cJSON *value = api_to_json(field ? &field->type : &element, item, stringify, error);
         if (!value || !(field ? cJSON_AddItemToObject(out, field->name, value)
                               : cJSON_AddItemToArray(out, value))) {
             cJSON_Delete(value);
@@ -421,11 +423,27 @@ static cJSON *composite_to_json(const struct sp_type *type, const cJSON *api, co
     return out;
 }
 
+/* Whether TO_JSON's stringify_wide_numbers writes an INT64 or NUMERIC (its REST text) as a
+ * string: one outside [-2^53, 2^53], or that a double does not hold exactly. */
+static bool wide_number(const struct sp_type *type, const char *text)
+{
+    if (type->code == SP_TYPE_INT64) {
+        long long v = strtoll(text, NULL, 10);
+        return v > (1LL << 53) || v < -(1LL << 53);
+    }
+    char back[64]; /* the NUMERIC back from its nearest double (9 fraction digits kept) */
+    snprintf(back, sizeof(back), "%.17g", strtod(text, NULL));
+    sp_numeric a, b;
+    return !sp_numeric_parse(text, &a) || !sp_numeric_parse(back, &b) || a != b;
+}
+
 /* A SQL value as JSON, from its REST encoding (api, NULL for a NULL) and its type: numbers
- * as JSON numbers (a NUMERIC a double cannot hold exactly is refused: *error), NaN and
- * the infinities, BYTES (base64), DATE and TIMESTAMP as strings, a STRUCT as an object of
- * its fields. NULL on error or out of memory. */
-static cJSON *api_to_json(const struct sp_type *type, const cJSON *api, const char **error)
+ * as JSON numbers (a NUMERIC a double cannot hold exactly is refused: *error; with
+ * stringify, wide numbers are strings instead), NaN and the infinities, BYTES (base64),
+ * DATE and TIMESTAMP as strings, a STRUCT as an object of its fields. NULL on error or out
+ * of memory. */
+static cJSON *api_to_json(const struct sp_type *type, const cJSON *api, bool stringify,
+                          const char **error)
 {
     char text[SP_JSON_NUMBER_MAX];
     if (!api || cJSON_IsNull(api))
@@ -433,6 +451,8 @@ static cJSON *api_to_json(const struct sp_type *type, const cJSON *api, const ch
     switch (type->code) {
     case SP_TYPE_INT64:
     case SP_TYPE_NUMERIC:
+        if (cJSON_IsString(api) && stringify && wide_number(type, api->valuestring))
+            return cJSON_CreateString(api->valuestring);
         if (!cJSON_IsString(api) ||
             !sp_json_number_text(api->valuestring, strlen(api->valuestring), text)) {
             *error = "Failed to convert type NUMERIC to JSON";
@@ -451,7 +471,7 @@ static cJSON *api_to_json(const struct sp_type *type, const cJSON *api, const ch
                                    : NULL;
     case SP_TYPE_ARRAY:
     case SP_TYPE_STRUCT:
-        return composite_to_json(type, api, error);
+        return composite_to_json(type, api, stringify, error);
     default: /* BOOL, STRING, BYTES, DATE, TIMESTAMP: as REST writes them */
         return cJSON_Duplicate(api, true);
     }
@@ -491,7 +511,8 @@ static const struct sp_type *type_arg(sqlite3_context *ctx, sqlite3_value **argv
 }
 
 /* The JSON of the value argv[i + 1] whose type is argv[i]; NULL with the error set. */
-static cJSON *value_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, const char *function)
+static cJSON *value_arg_as(sqlite3_context *ctx, sqlite3_value **argv, int i, const char *function,
+                           bool stringify)
 {
     const struct sp_type *type = type_arg(ctx, argv, i);
     if (!type)
@@ -500,7 +521,7 @@ static cJSON *value_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, const
         sqlite3_value_type(argv[i + 1]) == SQLITE_NULL ? NULL : sp_value_to_json(type, argv[i + 1]);
     const char *error = NULL;
     cJSON *json = (api || sqlite3_value_type(argv[i + 1]) == SQLITE_NULL)
-                      ? api_to_json(type, api, &error)
+                      ? api_to_json(type, api, stringify, &error)
                       : NULL;
     cJSON_Delete(api);
     if (error)
@@ -508,6 +529,11 @@ static cJSON *value_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, const
     else if (!json)
         sqlite3_result_error_nomem(ctx);
     return json;
+}
+
+static cJSON *value_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, const char *function)
+{
+    return value_arg_as(ctx, argv, i, function, false);
 }
 
 /* The normalized text of a built tree (keys sorted, the first of a repeated key kept). */
@@ -522,11 +548,16 @@ static void result_normalized(sqlite3_context *ctx, const cJSON *json)
         sqlite3_result_text(ctx, normalized, -1, free);
 }
 
-/* sp_to_json(type, value): TO_JSON; a NULL is JSON's null */
+/* sp_to_json(type, value[, stringify_wide_numbers]): TO_JSON; a NULL value is JSON's null,
+ * a NULL stringify_wide_numbers gives NULL */
 static void fn_to_json(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    (void)argc;
-    cJSON *json = value_arg(ctx, argv, 0, "TO_JSON");
+    if (argc == 3 && sqlite3_value_type(argv[2]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    cJSON *json =
+        value_arg_as(ctx, argv, 0, "TO_JSON", argc == 3 && sqlite3_value_int64(argv[2]) != 0);
     if (json)
         result_normalized(ctx, json);
     cJSON_Delete(json);
@@ -642,6 +673,7 @@ int sp_sql_json_functions_register(sqlite3 *db)
         {"sp_json_to", 2, fn_json_to},
         {"sp_json_member", 2, fn_json_member},
         {"sp_to_json", 2, fn_to_json},
+        {"sp_to_json", 3, fn_to_json},
         {"sp_json_array", -1, fn_json_array},
         {"sp_json_object", -1, fn_json_object},
         {"sp_json_object_arrays", 3, fn_json_object_arrays},

@@ -2792,6 +2792,22 @@ static bool append_type_literal(struct sp_buf *buf, const struct sp_type *type)
     return text != NULL;
 }
 
+/* TO_JSON (any, stringify_wide_numbers => BOOL): JSON, numbers a double cannot hold
+ * exactly written as strings when asked (NULL: NULL) */
+static enum em_code fn_to_json_wide(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                    struct frag *out)
+{
+    struct sp_buf type = {0};
+    settle(t, &a[0], SP_TYPE_INT64);
+    if (want_arg(t, e, a, 1, &type_bool))
+        return t->st->code;
+    if (!append_type_literal(&type, &a[0].type) || type.failed)
+        return EM_FAIL_OOM(t->st);
+    const char *sql = sqlf(t, "sp_to_json(%s, %s, %s)", type.data, a[0].sql, a[1].sql);
+    sp_buf_free(&type);
+    return result(t, out, sql, SP_TYPE_JSON);
+}
+
 /* TO_JSON (any), JSON_ARRAY (any, ...), JSON_OBJECT (STRING, any, ...) and JSON_OBJECT
  * (ARRAY<STRING>, ARRAY): JSON; TO_JSON_STRING (JSON): STRING */
 static enum em_code fn_to_json(struct translator *t, const struct sp_expr *e, struct frag *a,
@@ -2802,6 +2818,8 @@ static enum em_code fn_to_json(struct translator *t, const struct sp_expr *e, st
             return t->st->code;
         return result(t, out, sqlf(t, "sp_to_json_string(%s)", a[0].sql), SP_TYPE_STRING);
     }
+    if (strcmp(e->name, "TO_JSON") == 0 && e->nargs == 2)
+        return fn_to_json_wide(t, e, a, out);
     bool object = strcmp(e->name, "JSON_OBJECT") == 0;
     bool arrays = object && e->nargs == 2 && a[0].type.code == SP_TYPE_ARRAY;
     if (object && !arrays && e->nargs % 2 != 0)
@@ -3592,7 +3610,7 @@ static const struct fn_def functions[] = {
     {"LAX_INT64", 1, 1, false, fn_json_to},
     {"LAX_FLOAT64", 1, 1, false, fn_json_to},
     {"LAX_STRING", 1, 1, false, fn_json_to},
-    {"TO_JSON", 1, 1, false, fn_to_json},
+    {"TO_JSON", 1, 2, false, fn_to_json},
     {"TO_JSON_STRING", 1, 1, false, fn_to_json},
     {"JSON_ARRAY", 0, -1, false, fn_to_json},
     {"JSON_OBJECT", 0, -1, false, fn_to_json},
@@ -3793,22 +3811,25 @@ static enum em_code safe_call(struct translator *t, const struct sp_expr *e, con
                    "The SAFE. prefix is not supported by this emulator for function %s", e->name);
 }
 
-/* Arguments a call names (name => value): only PARSE_JSON's wide_number_mode, which must
- * be named, as Spanner's signatures have it. */
+/* Arguments a call names (name => value): PARSE_JSON's wide_number_mode and TO_JSON's
+ * stringify_wide_numbers, which must be named, as Spanner's signatures have them. */
 static enum em_code named_arguments(struct translator *t, const struct sp_expr *e)
 {
-    bool parse_json = strcmp(e->name, "PARSE_JSON") == 0;
+    const char *named = strcmp(e->name, "PARSE_JSON") == 0 ? "wide_number_mode"
+                        : strcmp(e->name, "TO_JSON") == 0  ? "stringify_wide_numbers"
+                                                           : NULL;
     for (int i = 0; i < e->nargs; i++) {
         const struct sp_expr *arg = e->args[i];
-        bool wide = parse_json && i == 1;
-        if (arg->arg_name && !(wide && strcasecmp(arg->arg_name, "wide_number_mode") == 0))
+        bool second = named && i == 1;
+        if (arg->arg_name && !(second && strcasecmp(arg->arg_name, named) == 0))
             return FAIL_AT(t, arg, EM_INVALID_ARGUMENT,
                            "Named argument `%s` not found in signature for call to function %s",
                            arg->arg_name, e->name);
-        if (!arg->arg_name && wide)
+        if (!arg->arg_name && second)
             return FAIL_AT(t, arg, EM_INVALID_ARGUMENT,
                            "Positional argument is invalid because this function restricts that "
-                           "this argument is referred to by name \"wide_number_mode\" only");
+                           "this argument is referred to by name \"%s\" only",
+                           named);
     }
     return EM_OK;
 }

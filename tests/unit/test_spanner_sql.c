@@ -197,6 +197,14 @@ static void test_expressions(void **state)
          "[[true,true,\"3\",\"a-b-\",\"x\",\"y\",\"y\"]]"},
         {"SELECT PARSE_JSON('[123456789012345678901234567890]', wide_number_mode => 'round')",
          "[[\"[1.2345678901234568e+29]\"]]"},
+        /* TO_JSON's stringify_wide_numbers: INT64 past 2^53 and inexact NUMERIC as strings */
+        {"SELECT TO_JSON([9007199254740992, -9007199254740993], stringify_wide_numbers => TRUE), "
+         "TO_JSON(STRUCT(NUMERIC '0.1' AS a, NUMERIC '1.000000001' AS b, "
+         "NUMERIC '123456789.123456789' AS c), "
+         "stringify_wide_numbers => TRUE), TO_JSON(1, stringify_wide_numbers => NULL)",
+         "[[\"[9007199254740992,\\\"-9007199254740993\\\"]\","
+         "\"{\\\"a\\\":0.1,\\\"b\\\":1.000000001,\\\"c\\\":\\\"123456789.123456789\\\"}\","
+         "null]]"},
         /* ISO weeks and years; %j; FORMAT_DATE leaves time elements as they are */
         {"SELECT EXTRACT(ISOYEAR FROM DATE '2021-01-01'), EXTRACT(ISOWEEK FROM DATE '2021-01-01'), "
          "DATE_TRUNC(DATE '2021-01-03', ISOYEAR), DATE_DIFF(DATE '2024-01-08', DATE '2024-01-07', "
@@ -1180,6 +1188,9 @@ static void test_errors(void **state)
          "after SELECT DISTINCT [at 1:67]"},
         {"SELECT UPPER(x => 'a')", "INVALID_ARGUMENT: Named argument `x` not found in signature "
                                    "for call to function UPPER [at 1:19]"},
+        {"SELECT TO_JSON(1, TRUE)",
+         "INVALID_ARGUMENT: Positional argument is invalid because this function restricts that "
+         "this argument is referred to by name \"stringify_wide_numbers\" only [at 1:19]"},
         {"SELECT PARSE_JSON('1', wide_number_mode => 'bogus')",
          "OUT_OF_RANGE: Invalid `wide_number_mode` specified for PARSE_JSON: bogus"},
         {"SELECT JSON '{\"k\": \"a\\nb\"}'", /* a raw newline inside a JSON string */
