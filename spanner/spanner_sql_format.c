@@ -16,13 +16,15 @@
  *   TIMESTAMP  2011-02-03 04:05:06.500+00      TIMESTAMP "2011-02-03 04:05:06.500+00"
  *   JSON       {"a":1}                         JSON '{"a":1}'
  *   ARRAY      [1, x, NULL]                    [1, "x", NULL]: elements printed as %T
+ *   STRUCT     (1, x)                          (1, "x"); STRUCT(1), STRUCT()
  *
  * A FLOAT64 prints 15 significant digits, or 17 when 15 do not read back the same; a FLOAT32
  * the fewest of 6 to 9 that do; with ".0" when that has no point or exponent. A literal uses double
  * quotes unless the text has a double quote and no single one; it escapes backslashes, its
  * own quote, \n \r \t in a STRING, and every other byte outside printable ASCII as \xNN
- * (a STRING's UTF-8 stays). STRUCT values are refused by the translator (UNIMPLEMENTED).
- * Errors are "CODE: message", like every sp_* function (spanner_sql_functions.h).
+ * (a STRING's UTF-8 stays). A STRUCT (or ARRAY of STRUCT) comes with its type as REST
+ * Type JSON text in place of the code. Errors are "CODE: message", like every sp_* function
+ * (spanner_sql_functions.h).
  */
 #include "spanner_sql_functions.h"
 #include "spanner_sql_udf.h"
@@ -220,13 +222,14 @@ static void timestamp_text(const char *json_text, struct sp_buf *out)
     sp_buf_puts(out, "+00");
 }
 
-static void json_value_text(enum sp_type_code code, enum sp_type_code element, const cJSON *item,
-                            bool literal_form, struct sp_buf *out);
+static void json_value_text(const struct sp_type *type, const cJSON *item, bool literal_form,
+                            struct sp_buf *out);
 
 /* An ARRAY: [e1, e2, ...], each element as %T prints it for %T, as %t for %t. */
-static void array_text(enum sp_type_code element, const cJSON *array, bool literal_form,
+static void array_text(const struct sp_type *type, const cJSON *array, bool literal_form,
                        struct sp_buf *out)
 {
+    struct sp_type element = sp_type_element(type);
     sp_buf_puts(out, "[");
     const cJSON *item;
     bool first = true;
@@ -235,15 +238,33 @@ static void array_text(enum sp_type_code element, const cJSON *array, bool liter
         if (!first)
             sp_buf_puts(out, ", ");
         first = false;
-        json_value_text(element, SP_TYPE_UNKNOWN, item, literal_form, out);
+        json_value_text(&element, item, literal_form, out);
     }
     sp_buf_puts(out, "]");
 }
 
-/* A value of type code in Spanner's JSON encoding (spanner_value.h), as %t or %T prints it. */
-static void json_value_text(enum sp_type_code code, enum sp_type_code element, const cJSON *item,
-                            bool literal_form, struct sp_buf *out)
+/* A STRUCT (its fields' values in a JSON array): (f1, f2, ...), each field as %t or %T
+ * prints it; %T writes one field as STRUCT(f), since (f) would read as a value (and none
+ * as STRUCT()). */
+static void struct_text(const struct sp_type *type, const cJSON *fields, bool literal_form,
+                        struct sp_buf *out)
 {
+    int n = type->struct_type ? type->struct_type->count : 0;
+    sp_buf_puts(out, literal_form && n <= 1 ? "STRUCT(" : "(");
+    const cJSON *item = cJSON_IsArray(fields) ? fields->child : NULL;
+    for (int i = 0; i < n; i++, item = item ? item->next : NULL) {
+        if (i > 0)
+            sp_buf_puts(out, ", ");
+        json_value_text(&type->struct_type->fields[i].type, item, literal_form, out);
+    }
+    sp_buf_puts(out, ")");
+}
+
+/* A value of type in Spanner's JSON encoding (spanner_value.h), as %t or %T prints it. */
+static void json_value_text(const struct sp_type *type, const cJSON *item, bool literal_form,
+                            struct sp_buf *out)
+{
+    enum sp_type_code code = type->code;
     const char *s = cJSON_GetStringValue(item);
     if (cJSON_IsNull(item) || !item) {
         sp_buf_puts(out, "NULL");
@@ -258,7 +279,10 @@ static void json_value_text(enum sp_type_code code, enum sp_type_code element, c
         float_text(json_float(item), code == SP_TYPE_FLOAT32, literal_form, out);
         return;
     case SP_TYPE_ARRAY:
-        array_text(element, item, literal_form, out);
+        array_text(type, item, literal_form, out);
+        return;
+    case SP_TYPE_STRUCT:
+        struct_text(type, item, literal_form, out);
         return;
     case SP_TYPE_BYTES: {
         unsigned char *raw = NULL;
@@ -298,17 +322,17 @@ static void json_value_text(enum sp_type_code code, enum sp_type_code element, c
 
 /* The text %t (literal_form false) or %T (true) prints for v; false when out of memory or
  * the stored value is not of its type's form. */
-static bool value_text(int format_code, sqlite3_value *v, bool literal_form, struct sp_buf *out)
+static bool value_text(const struct sp_type *type, sqlite3_value *v, bool literal_form,
+                       struct sp_buf *out)
 {
-    struct sp_type type = {SP_FORMAT_TYPE(format_code), SP_FORMAT_ELEMENT(format_code), 0, NULL};
-    if (type.code == SP_TYPE_STRING && sqlite3_value_type(v) != SQLITE_NULL && !literal_form) {
+    if (type->code == SP_TYPE_STRING && sqlite3_value_type(v) != SQLITE_NULL && !literal_form) {
         sp_buf_puts(out, (const char *)sqlite3_value_text(v)); /* as it is, no JSON round trip */
         return !out->failed;
     }
-    cJSON *json = sp_value_to_json(&type, v);
+    cJSON *json = sp_value_to_json(type, v);
     if (!json)
         return false;
-    json_value_text(type.code, type.element, json, literal_form, out);
+    json_value_text(type, json, literal_form, out);
     cJSON_Delete(json);
     return !out->failed;
 }
@@ -320,11 +344,11 @@ static bool value_text(int format_code, sqlite3_value *v, bool literal_form, str
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static bool format_one(sqlite3_context *ctx, struct sp_buf *out, const struct spec *spec,
-                       int format_code, sqlite3_value *v, int position)
+                       const struct sp_type *type, sqlite3_value *v, int position)
 {
     char fmt[48];
     char conversion = spec->conversion;
-    enum sp_type_code code = SP_FORMAT_TYPE(format_code), want = conversion_type(conversion);
+    enum sp_type_code code = type->code, want = conversion_type(conversion);
     bool integer = want == SP_TYPE_INT64, floating = want == SP_TYPE_FLOAT64;
     bool fits = want == SP_TYPE_UNKNOWN || code == want || (floating && code == SP_TYPE_FLOAT32);
     if (!fits) {
@@ -348,7 +372,7 @@ static bool format_one(sqlite3_context *ctx, struct sp_buf *out, const struct sp
         return true;
     }
     struct sp_buf text = {0};
-    if (!value_text(format_code, v, conversion == 'T', &text)) {
+    if (!value_text(type, v, conversion == 'T', &text)) {
         if (text.failed)
             sqlite3_result_error_nomem(ctx);
         else
@@ -365,6 +389,22 @@ static bool format_one(sqlite3_context *ctx, struct sp_buf *out, const struct sp
     return true;
 }
 #pragma GCC diagnostic pop
+
+/* An argument's type: its format code (SP_FORMAT_CODE), or the REST Type JSON text of a
+ * STRUCT or ARRAY of STRUCT (its fields in arena); false when that does not read. */
+static bool argument_type(sqlite3_value *code, struct sp_arena *arena, struct sp_type *out)
+{
+    if (sqlite3_value_type(code) != SQLITE_TEXT) {
+        int c = sqlite3_value_int(code);
+        *out = (struct sp_type){SP_FORMAT_TYPE(c), SP_FORMAT_ELEMENT(c), 0, NULL};
+        return true;
+    }
+    cJSON *json = cJSON_Parse((const char *)sqlite3_value_text(code));
+    struct em_status st = {0};
+    bool ok = json && sp_type_from_json(json, "type", arena, out, &st) == EM_OK;
+    cJSON_Delete(json);
+    return ok;
+}
 
 /* sp_format(format, code1, value1, code2, value2, ...): FORMAT. */
 static void fn_format(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -401,8 +441,14 @@ static void fn_format(sqlite3_context *ctx, int argc, sqlite3_value **argv)
                         (const char *)sqlite3_value_text(argv[0]));
             ok = false;
         } else {
-            ok = format_one(ctx, &out, &spec, sqlite3_value_int(argv[next]), argv[next + 1],
-                            (next + 1) / 2 + 1);
+            struct sp_arena arena = {0};
+            struct sp_type type;
+            ok = argument_type(argv[next], &arena, &type);
+            if (!ok)
+                sp_fn_error(ctx, "INTERNAL: a value's type could not be read");
+            else
+                ok = format_one(ctx, &out, &spec, &type, argv[next + 1], (next + 1) / 2 + 1);
+            sp_arena_free(&arena);
             next += 2;
         }
     }

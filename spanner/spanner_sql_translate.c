@@ -2706,8 +2706,10 @@ static enum em_code check_format(struct translator *t, const struct sp_expr *e, 
     return EM_OK;
 }
 
+static bool append_type_literal(struct sp_buf *buf, const struct sp_type *type);
+
 /* FORMAT(format, args...): each argument goes to sp_format with its type code (checked
- * there again when the pattern is not a literal). */
+ * there again when the pattern is not a literal), a STRUCT's with its whole type. */
 static enum em_code fn_format(struct translator *t, const struct sp_expr *e, struct frag *a,
                               struct frag *out)
 {
@@ -2718,11 +2720,15 @@ static enum em_code fn_format(struct translator *t, const struct sp_expr *e, str
     for (int i = 1; i < e->nargs; i++) {
         settle(t, &a[i], SP_TYPE_STRING);
         if (a[i].type.code == SP_TYPE_STRUCT || a[i].type.element == SP_TYPE_STRUCT) {
-            sp_buf_free(&buf);
-            return FAIL_AT(t, e->args[i], EM_UNIMPLEMENTED,
-                           "FORMAT of a STRUCT value is not supported by this emulator");
+            sp_buf_puts(&buf, ", ");
+            if (!append_type_literal(&buf, &a[i].type)) {
+                sp_buf_free(&buf);
+                return EM_FAIL_OOM(t->st);
+            }
+            sp_buf_printf(&buf, ", %s", a[i].sql);
+        } else {
+            sp_buf_printf(&buf, ", %d, %s", SP_FORMAT_CODE(a[i].type), a[i].sql);
         }
-        sp_buf_printf(&buf, ", %d, %s", SP_FORMAT_CODE(a[i].type), a[i].sql);
     }
     sp_buf_puts(&buf, ")");
     return result(t, out, finish_sql(t, &buf), SP_TYPE_STRING);

@@ -711,8 +711,9 @@ static void test_structs(void **state)
         {"SELECT CASE WHEN SingerId > 1 THEN (SingerId, 'x') ELSE (0, NULL) END = (0, NULL) "
          "FROM Singers WHERE SingerId < 3 ORDER BY SingerId",
          "[[null],[false]]"},
-        {"SELECT FORMAT('%t', STRUCT(1 AS a))",
-         "UNIMPLEMENTED: FORMAT of a STRUCT value is not supported by this emulator [at 1:21]"},
+        {"SELECT FORMAT('%t|%T|%T|%T', STRUCT(1 AS a, 'x' AS b), STRUCT(1 AS a, 'x' AS b), "
+         "STRUCT(STRUCT(1.5 AS x) AS s), [STRUCT(1 AS a), NULL])",
+         "[[\"(1, x)|(1, \\\"x\\\")|STRUCT(STRUCT(1.5))|[STRUCT(1), NULL]\"]]"},
         {"SELECT STRUCT([1] AS a) IN UNNEST([STRUCT([1] AS a)])",
          "INVALID_ARGUMENT: No matching signature for operator IN"},
         /* errors */
