@@ -284,17 +284,27 @@ static enum em_code check_no_autoscaling(const cJSON *request, struct em_status 
     return EM_OK;
 }
 
-/* Sets nodeCount and processingUnits from whichever of them the request gives. */
+/* Sets nodeCount and processingUnits from whichever of them the request gives (use_nodes,
+ * use_units: the fields read). At creation a zero is proto3's default, the same as a field
+ * left out; neither field is one node, and both are refused (Instance.node_count: "At
+ * most, one of either node_count or processing_units should be present"). nodeCount is
+ * left out below one node, as Google leaves out a zero. */
 static enum em_code set_capacity(cJSON *target, const cJSON *request, bool use_nodes,
-                                 bool use_units, struct em_status *st)
+                                 bool use_units, bool creating, struct em_status *st)
 {
     int64_t nodes = 1, units = 0;
     bool has_nodes = use_nodes && em_json_int64(request, "nodeCount", &nodes);
     bool has_units = use_units && em_json_int64(request, "processingUnits", &units);
-    if (has_nodes && has_units && units != nodes * 1000)
+    if (creating && has_nodes && nodes == 0) { /* proto3: a zero is a field left out */
+        has_nodes = false;
+        nodes = 1;
+    }
+    if (creating && has_units && units == 0)
+        has_units = false;
+    if (has_nodes && has_units)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Only one of node_count and processing_units may be specified.");
-    if (has_units && !has_nodes) {
+    if (has_units) {
         bool valid = units > 0 && (units < 1000 ? units % 100 == 0 : units % 1000 == 0);
         if (!valid)
             return EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -311,7 +321,8 @@ static enum em_code set_capacity(cJSON *target, const cJSON *request, bool use_n
     }
     cJSON_DeleteItemFromObject(target, "nodeCount");
     cJSON_DeleteItemFromObject(target, "processingUnits");
-    cJSON_AddNumberToObject(target, "nodeCount", (double)nodes);
+    if (nodes > 0)
+        cJSON_AddNumberToObject(target, "nodeCount", (double)nodes);
     cJSON_AddNumberToObject(target, "processingUnits", (double)units);
     return EM_OK;
 }
@@ -360,7 +371,7 @@ static enum em_code new_instance(const char *project, const char *name, const cJ
     cJSON_AddStringToObject(inst, "name", name);
     cJSON_AddStringToObject(inst, "config", config);
     cJSON_AddStringToObject(inst, "displayName", display_name);
-    if (set_capacity(inst, request, true, true, st) || set_labels(inst, request, st)) {
+    if (set_capacity(inst, request, true, true, true, st) || set_labels(inst, request, st)) {
         cJSON_Delete(inst);
         return st->code;
     }
@@ -470,9 +481,9 @@ static enum em_code update_field(const char *field, void *arg, struct em_status 
         return EM_OK;
     }
     if (em_mask_path_is(field, "nodeCount"))
-        return set_capacity(u->inst, u->request, true, false, st);
+        return set_capacity(u->inst, u->request, true, false, false, st);
     if (em_mask_path_is(field, "processingUnits"))
-        return set_capacity(u->inst, u->request, false, true, st);
+        return set_capacity(u->inst, u->request, false, true, false, st);
     if (em_mask_path_is(field, "labels"))
         return set_labels(u->inst, u->request, st);
     /* gcloud names it to clear autoscaling when --nodes is given: nothing to clear */
@@ -628,10 +639,12 @@ static enum em_code apply_ddl(const cJSON *stored, const cJSON *statements, cJSO
 
 /* --- databases --- */
 
-/* The database ID of "CREATE DATABASE `id`" (backquotes optional). */
+/* The database ID of "CREATE DATABASE `id`" (backquotes optional, but needed for an ID
+ * with a '-', as in GoogleSQL). */
 static enum em_code parse_create_statement(const char *statement, char id[64], struct em_status *st)
 {
     const char *p = statement ? statement : "";
+    bool quoted = false;
     while (isspace((unsigned char)*p))
         p++;
     bool ok = strncasecmp(p, "CREATE", 6) == 0 && isspace((unsigned char)p[6]);
@@ -645,7 +658,7 @@ static enum em_code parse_create_statement(const char *statement, char id[64], s
         p += 8;
         while (isspace((unsigned char)*p))
             p++;
-        bool quoted = *p == '`';
+        quoted = *p == '`';
         p += quoted;
         size_t len = quoted ? strcspn(p, "`") : strcspn(p, " \t\r\n;");
         ok = len > 0 && len < 64 && (!quoted || p[len] == '`');
@@ -662,7 +675,14 @@ static enum em_code parse_create_statement(const char *statement, char id[64], s
                        "Invalid create statement \"%.200s\": expected CREATE DATABASE `<database "
                        "id>`.",
                        statement ? statement : "");
-    return check_id(id, &sp_database_id_rule, st);
+    if (check_id(id, &sp_database_id_rule, st))
+        return st->code;
+    if (!quoted && strchr(id, '-')) /* GoogleSQL reads a bare `a-b` as a minus */
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid create statement \"%.200s\": a database ID with a '-' must be "
+                       "in backquotes: CREATE DATABASE `%s`.",
+                       statement, id);
+    return EM_OK;
 }
 
 /* The region (or multi-region config id) keys of an instance's config must be in. */

@@ -156,13 +156,49 @@ static void test_instance_rules(void **state)
     cJSON *inst;
     assert_int_equal(sp_instance_get(f->admin, INST, &inst, &st), EM_OK);
     assert_string_equal(em_json_string(inst, "state"), "CREATING");
-    assert_int_equal(cJSON_GetObjectItem(inst, "nodeCount")->valueint, 0);
+    assert_null(cJSON_GetObjectItem(inst, "nodeCount")); /* 0 nodes: left out, as Google */
     assert_int_equal(cJSON_GetObjectItem(inst, "processingUnits")->valueint, 300);
     cJSON_Delete(inst);
     assert_int_equal(create_instance(f, "inst", ok, &st), EM_ALREADY_EXISTS);
     assert_int_equal(sp_instance_ready(f->admin, INST, NOW, &inst, &st), EM_OK);
     assert_string_equal(em_json_string(inst, "state"), "READY");
     cJSON_Delete(inst);
+}
+
+/* The capacity an instance created from json gets: its processingUnits, or -1 when refused
+ * with INVALID_ARGUMENT. */
+static int created_units(struct fixture *f, const char *id, const char *capacity)
+{
+    char json[256];
+    struct em_status st = {0};
+    snprintf(json, sizeof(json), "{\"config\":\"" CONFIGS "nam3\",\"displayName\":\"Test\"%s}",
+             capacity);
+    enum em_code rc = create_instance(f, id, json, &st);
+    if (rc == EM_INVALID_ARGUMENT)
+        return -1;
+    assert_int_equal(rc, EM_OK);
+    char name[128];
+    snprintf(name, sizeof(name), PARENT "/instances/%s", id);
+    cJSON *inst;
+    assert_int_equal(sp_instance_get(f->admin, name, &inst, &st), EM_OK);
+    int units = cJSON_GetObjectItem(inst, "processingUnits")->valueint;
+    cJSON_Delete(inst);
+    return units;
+}
+
+/* "At most, one of either node_count or processing_units should be present"; a zero is
+ * proto3's default, a field left out; neither is one node. */
+static void test_instance_capacity(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(created_units(f, "both", ",\"nodeCount\":1,\"processingUnits\":1000"), -1);
+    assert_int_equal(created_units(f, "both2", ",\"nodeCount\":2,\"processingUnits\":1000"), -1);
+    assert_int_equal(created_units(f, "neither", ""), 1000);
+    assert_int_equal(created_units(f, "zero-nodes", ",\"nodeCount\":0"), 1000);
+    assert_int_equal(created_units(f, "zero-units", ",\"processingUnits\":0,\"nodeCount\":2"),
+                     2000);
+    assert_int_equal(created_units(f, "units", ",\"nodeCount\":0,\"processingUnits\":200"), 200);
+    assert_int_equal(created_units(f, "negative", ",\"nodeCount\":-1"), -1);
 }
 
 static enum em_code update(struct fixture *f, const char *json, const char *mask)
@@ -216,6 +252,12 @@ static void test_database_create(void **state)
                      EM_INVALID_ARGUMENT);
     assert_int_equal(create_database(f, "{\"createStatement\":\"CREATE DATABASE `db` x\"}", &st),
                      EM_INVALID_ARGUMENT);
+    /* GoogleSQL reads a bare my-db as a subtraction: an ID with a '-' is backquoted */
+    assert_int_equal(create_database(f, "{\"createStatement\":\"CREATE DATABASE my-db\"}", &st),
+                     EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "CREATE DATABASE `my-db`"));
+    assert_int_equal(create_database(f, "{\"createStatement\":\"CREATE DATABASE `my-db`\"}", &st),
+                     EM_OK);
     assert_int_equal(create_database(f,
                                      "{\"createStatement\":\"CREATE DATABASE pg\","
                                      "\"databaseDialect\":\"POSTGRESQL\"}",
@@ -414,6 +456,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_configs),
         cmocka_unit_test_setup_teardown(test_instance_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_instance_capacity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_instance_update, setup, teardown),
         cmocka_unit_test_setup_teardown(test_database_create, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update_ddl_all_or_nothing, setup, teardown),
