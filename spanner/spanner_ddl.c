@@ -2236,9 +2236,7 @@ static enum em_code apply(struct sp_schema *schema, const char *statement, bool 
         else if (sp_token_is_keyword(verb, "RENAME") &&
                  sp_token_is_keyword(sp_peek_at(&d.p, 1), "TABLE"))
             code = (d.p.pos += 2, regenerate_start(&d), rename_tables(&d, NULL));
-        else if (verb->kind == SP_TOK_IDENT && !sp_is_reserved(verb->value))
-            code = sp_unsupported(&d.p, verb, verb->value);
-        else
+        else /* no other word starts a Spanner DDL statement */
             code = sp_syntax_error(&d.p);
     }
     if (!code && d.p.tokens.count && sp_peek(&d.p)->kind != SP_TOK_EOF)

@@ -222,6 +222,8 @@ static void test_validation(void **state)
          "INVALID_ARGUMENT: Syntax error: Unexpected identifier ROLE [at 1:7]"},
         {"ALTER INDEX I ADD STORED COLUMN Name",
          "UNIMPLEMENTED: This ALTER statement is not supported by this emulator [at 1:7]"},
+        {"garbage", /* no Spanner DDL statement starts so: not a missing feature */
+         "INVALID_ARGUMENT: Syntax error: Unexpected identifier garbage [at 1:1]"},
         {"CREATE TABLE T (a INT64) PRIMARY KEY (a) garbage",
          "INVALID_ARGUMENT: Syntax error: Unexpected identifier garbage [at 1:42]"},
         {"CREATE VIEW V AS SELECT 1",
