@@ -7,6 +7,7 @@
 
 #include "em_crypto.h"
 #include "em_json.h"
+#include "em_names.h"
 #include "em_store.h"
 
 #include <pthread.h>
@@ -197,8 +198,9 @@ enum em_code sp_session_create(struct sp_sessions *ss, const char *database, con
                                int64_t now, cJSON **out, struct em_status *st)
 {
     *out = NULL;
+    const cJSON *labels = cJSON_GetObjectItem(session, "labels");
     unsigned char raw[SESSION_ID_HEX / 2];
-    if (em_random_bytes(raw, sizeof(raw), st))
+    if (em_labels_check(labels, st) || em_random_bytes(raw, sizeof(raw), st))
         return st->code;
     struct session *s = calloc(1, sizeof(*s));
     if (!s)
@@ -208,7 +210,6 @@ enum em_code sp_session_create(struct sp_sessions *ss, const char *database, con
         n += snprintf(s->name + n, sizeof(s->name) - (size_t)n, "%02x", raw[i]);
     snprintf(s->database, sizeof(s->database), "%s", database);
     s->create_ns = s->last_use_ns = s->persisted_use_ns = now;
-    const cJSON *labels = cJSON_GetObjectItem(session, "labels");
     if (cJSON_IsObject(labels))
         s->labels = cJSON_PrintUnformatted(labels);
     s->creator_role = dup_or_null(em_json_string(session, "creatorRole"));

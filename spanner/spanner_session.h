@@ -28,7 +28,8 @@ enum em_code sp_sessions_open(struct em_store *meta, struct sp_sessions **out,
 void sp_sessions_close(struct sp_sessions *ss);
 
 /* A new session of database (which the caller checked) with the request's Session JSON
- * (labels, creatorRole; may be NULL); *out is the Session resource. */
+ * (labels, creatorRole; may be NULL); *out is the Session resource. Labels follow
+ * em_labels_check (INVALID_ARGUMENT naming the label). */
 enum em_code sp_session_create(struct sp_sessions *ss, const char *database, const cJSON *session,
                                int64_t now, cJSON **out, struct em_status *st);
 /* NOT_FOUND "Session not found: <name>" when unknown or expired. */
