@@ -23,6 +23,7 @@
 #include "spanner_json.h"
 #include "spanner_session.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,7 +267,10 @@ enum em_code sp_get_database_ddl(struct em_call *call)
     if (sp_database_ddl(admin(call), em_call_var(call, "database"), &statements, &call->status))
         return call->status.code;
     cJSON *reply = cJSON_CreateObject();
-    cJSON_AddItemToObject(reply, "statements", statements);
+    if (cJSON_GetArraySize(statements) > 0) /* proto3 JSON leaves an empty list out */
+        cJSON_AddItemToObject(reply, "statements", statements);
+    else
+        cJSON_Delete(statements);
     return em_call_reply(call, reply);
 }
 
@@ -292,6 +296,14 @@ enum em_code sp_list_database_roles(struct em_call *call)
     return em_list_reply_result(call, EM_OK, roles, "databaseRoles");
 }
 
+/* UpdateDatabaseDdlRequest.operation_id: "a valid identifier: [a-z][a-z0-9_]*" (those
+ * Spanner makes begin with '_', so a caller's never meets one). */
+static bool operation_id_valid(const char *id)
+{
+    return islower((unsigned char)id[0]) &&
+           strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(id);
+}
+
 /* ALREADY_EXISTS when the caller's operation id is taken, INVALID_ARGUMENT when it is not
  * an operation id: checked before the statements are applied, so a refused call changes
  * nothing. */
@@ -301,6 +313,11 @@ static enum em_code operation_id_taken(struct em_call *call, const char *parent,
     cJSON *existing = NULL;
     if (!id)
         return EM_OK;
+    if (!operation_id_valid(id))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Invalid operation_id \"%.100s\": it must be a lowercase letter, "
+                            "then lowercase letters, digits or '_'.",
+                            id);
     snprintf(name, sizeof(name), "%s/operations/%s", parent, id);
     if (em_op_name_parse(name, NULL, 0, NULL, 0, &call->status))
         return call->status.code; /* an id em_op_start would refuse */
@@ -319,12 +336,14 @@ enum em_code sp_update_database_ddl(struct em_call *call)
     if (cJSON_GetObjectItem(call->body, "protoDescriptors"))
         return EM_CALL_FAIL(call, EM_UNIMPLEMENTED,
                             "protoDescriptors (PROTO columns) are not supported by this emulator.");
-    if (operation_id_taken(call, name, em_json_string(call->body, "operationId")) ||
+    const char *op_id = em_json_string(call->body, "operationId");
+    if (op_id && !*op_id)
+        op_id = NULL; /* proto3: "" is no id, one is made */
+    if (operation_id_taken(call, name, op_id) ||
         sp_database_update_ddl(admin(call), name, statements, &call->status))
         return call->status.code;
     cJSON *metadata = sp_json_update_ddl_metadata(name, statements, em_clock_now());
-    return start_operation(call, name, em_json_string(call->body, "operationId"),
-                           "UpdateDatabaseDdl", metadata, NULL);
+    return start_operation(call, name, op_id, "UpdateDatabaseDdl", metadata, NULL);
 }
 
 /* The change is made when the call is accepted: the operation only reports it. */

@@ -179,6 +179,22 @@ api PATCH "$SPANNER_URL/v1/$INST/databases/secure/ddl" '{"statements":["CREATE T
 expect_error_json 409 ALREADY_EXISTS
 api PATCH "$SPANNER_URL/v1/$INST/databases/secure/ddl" '{"statements":["CREATE TABLE U (K INT64) PRIMARY KEY (K)"],"operationId":"bad id!"}'
 expect_error_json 400 INVALID_ARGUMENT
+# operation_id is "[a-z][a-z0-9_]*" (UpdateDatabaseDdlRequest); "" is none, one is made
+api PATCH "$SPANNER_URL/v1/$INST/databases/secure/ddl" '{"statements":["CREATE TABLE U (K INT64) PRIMARY KEY (K)"],"operationId":"1st"}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" '1st' "the refusal names the operation ID"
+api PATCH "$SPANNER_URL/v1/$INST/databases/secure/ddl" '{"statements":["CREATE TABLE U (K INT64) PRIMARY KEY (K)"],"operationId":"With_Upper"}'
+expect_error_json 400 INVALID_ARGUMENT
+# a statement no DDL starts with is a syntax error, not a missing feature
+api PATCH "$SPANNER_URL/v1/$INST/databases/secure/ddl" '{"statements":["garbage"]}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" 'Syntax error' "an unknown statement is a syntax error"
+# session labels follow Google's label rules
+api POST "$SPANNER_URL/v1/$INST/databases/secure/sessions" '{"session":{"labels":{"Env":"dev"}}}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" 'Env' "the refusal names the label key"
+api POST "$SPANNER_URL/v1/$INST/databases/secure/sessions:batchCreate" '{"sessionCount":2,"sessionTemplate":{"labels":{"env":"DEV"}}}'
+expect_error_json 400 INVALID_ARGUMENT
 api GET "$SPANNER_URL/v1/$INST/databases/secure/ddl"
 expect_json '.statements | length' 1 # the refused calls changed nothing
 api PATCH "$SPANNER_URL/v1/$INST/databases/secure/ddl" '{"statements":["CREATE TABLE T2 ("]}'
@@ -197,6 +213,14 @@ api POST "$SPANNER_URL/v1/$INST/databases" '{"createStatement":"CREATE DATABASE 
 expect_error_json 400 INVALID_ARGUMENT
 api POST "$SPANNER_URL/v1/$INST/databases" '{"createStatement":"CREATE TABLE x"}'
 expect_error_json 400 INVALID_ARGUMENT
+api POST "$SPANNER_URL/v1/$INST/databases" '{"createStatement":"CREATE DATABASE bare-dash"}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" 'CREATE DATABASE `bare-dash`' "a hyphenated ID must be backquoted"
+api POST "$SPANNER_URL/v1/$INST/databases" '{"createStatement":"CREATE DATABASE `no-ddl`"}'
+expect_status 200
+api GET "$SPANNER_URL/v1/$INST/databases/no-ddl/ddl"
+expect_status 200
+expect_json 'has("statements")' false # proto3 JSON leaves the empty list out
 api POST "$SPANNER_URL/v1/$P/instances" '{"instanceId":"Bad_Id","instance":{"config":"'"$P"'/instanceConfigs/emulator-config","displayName":"Bad one"}}'
 expect_error_json 400 INVALID_ARGUMENT
 api POST "$SPANNER_URL/v1/$P/instances" '{"instanceId":"no-config","instance":{"config":"'"$P"'/instanceConfigs/mars1","displayName":"No config"}}'
