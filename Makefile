@@ -75,7 +75,7 @@ TOOL_SRC := $(wildcard tools/*.c)
 TOOLS    := $(foreach t,$(TOOL_SRC),$(BIN)/$(subst _,-,$(notdir $(basename $(t)))))
 BINARIES := $(BIN)/emulator $(addprefix $(BIN)/,$(BUILT)) $(TOOLS)
 
-.PHONY: all libs test test-bins unit integ sql-diff bigtable-diff pubsub-diff fuzz-replay asan fuzz bench lint clean
+.PHONY: all libs test test-bins unit integ sql-diff spanner-admin-diff bigtable-diff pubsub-diff fuzz-replay asan fuzz bench lint clean
 # builds inside test, asan and fuzz run this many jobs (their tests then run one at a time)
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 # keep every object: test, replay and bench objects are intermediate files that make would
@@ -179,6 +179,12 @@ fuzz:
 sql-diff: all
 	BIN_DIR=$(abspath $(BIN)) tests/spanner/sql_diff.sh
 
+# --- Spanner's admin plane (instance configs, instances, databases, DDL, operations,
+# sessions): tests/spanner/admin_corpus/*.sh sent over REST to ours and to Google's emulator,
+# answers compared (skipped, loudly, without Google's emulator; about 25 s) ---
+spanner-admin-diff: all
+	BIN_DIR=$(abspath $(BIN)) tests/spanner/admin_diff.sh
+
 # the Bigtable data plane and table admin against Google's cbtemulator (skips without it or node_modules)
 bigtable-diff: all
 	BIN_DIR=$(abspath $(BIN)) tests/bigtable/bigtable_diff.sh
@@ -198,7 +204,7 @@ test-bins: all $(UNIT_BIN) $(FUZZ_REPLAY)
 
 test:
 	@status=0; $(MAKE) -j$(NPROC) test-bins || status=1; \
-	$(MAKE) -k unit fuzz-replay integ sql-diff bigtable-diff pubsub-diff || status=1; exit $$status
+	$(MAKE) -k unit fuzz-replay integ sql-diff spanner-admin-diff bigtable-diff pubsub-diff || status=1; exit $$status
 
 # the integration tests run even when a unit test failed, so one run shows every failure;
 # without their gcloud sections (GCLOUD=0): make test runs those, and under ASan gcloud's own
