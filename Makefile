@@ -181,7 +181,7 @@ sql-diff: all
 
 # --- Spanner's admin plane (instance configs, instances, databases, DDL, operations,
 # sessions): tests/spanner/admin_corpus/*.sh sent over REST to ours and to Google's emulator,
-# answers compared (skipped, loudly, without Google's emulator; about 25 s) ---
+# answers compared (skipped, loudly, without Google's emulator; about 40 s on a busy machine) ---
 spanner-admin-diff: all
 	BIN_DIR=$(abspath $(BIN)) tests/spanner/admin_diff.sh
 
