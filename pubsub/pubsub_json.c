@@ -794,6 +794,22 @@ static enum em_code read_message(const cJSON *item, struct ps_message *m, size_t
     return EM_OK;
 }
 
+/* PubsubMessage.ordering_key: "All PubsubMessages published in a given PublishRequest must
+ * specify the same ordering_key value" (no key, or an empty one, counts as one value). */
+static enum em_code check_one_ordering_key(const struct ps_message *msgs, size_t n,
+                                           struct em_status *st)
+{
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(msgs[i].ordering_key, msgs[0].ordering_key) != 0)
+            return EM_FAIL(
+                st, EM_FAILED_PRECONDITION,
+                "In a single publish request, all messages must have no ordering key "
+                "or they must all have the same ordering key (message %zu has \"%.60s\", "
+                "message 0 \"%.60s\").",
+                i, msgs[i].ordering_key, msgs[0].ordering_key);
+    return EM_OK;
+}
+
 enum em_code ps_json_read_messages(const cJSON *body, struct ps_message **msgs, size_t *count,
                                    struct em_status *st)
 {
@@ -820,6 +836,10 @@ enum em_code ps_json_read_messages(const cJSON *body, struct ps_message **msgs, 
     if (total > PS_MAX_PUBLISH_BYTES) {
         ps_messages_free(out, (size_t)n);
         return too_large("request_size", total, PS_MAX_PUBLISH_BYTES, st);
+    }
+    if (check_one_ordering_key(out, (size_t)n, st)) {
+        ps_messages_free(out, (size_t)n);
+        return st->code;
     }
     *msgs = out;
     *count = (size_t)n;

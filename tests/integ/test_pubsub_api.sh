@@ -158,6 +158,15 @@ api POST "$V1/topics/orders:publish" '{"messages":[{"data":"aGk=","attributes":{
 expect_error_json 400 INVALID_ARGUMENT
 api POST "$V1/topics/orders:publish" "{\"messages\":[{\"data\":\"aGk=\",\"orderingKey\":\"$(printf 'o%.0s' {1..1025})\"}]}"
 expect_error_json 400 INVALID_ARGUMENT
+# one ordering key per request (PubsubMessage.ordering_key); no key and "" are the same
+api POST "$V1/topics/orders:publish" '{"messages":[{"data":"aGk=","orderingKey":"a"},{"data":"aGk=","orderingKey":"b"}]}'
+expect_error_json 400 FAILED_PRECONDITION
+expect_contains "$BODY" "same ordering key" "names the rule"
+api POST "$V1/topics/orders:publish" '{"messages":[{"data":"aGk=","orderingKey":"a"},{"data":"aGk="}]}'
+expect_error_json 400 FAILED_PRECONDITION
+api PUT "$V1/topics/one-key" '{}'
+api POST "$V1/topics/one-key:publish" '{"messages":[{"data":"aGk=","orderingKey":""},{"data":"aGk="}]}'
+expect_status 200
 expect_healthy "$PUBSUB_URL"
 
 section "unknown paths, verbs and unimplemented methods"
@@ -283,7 +292,9 @@ expect_eq "r1" "$(datas)" "only matching messages are delivered"
 section "ordering keys"
 api PUT "$V1/subscriptions/ordered" "{\"topic\":\"$T/plain-c\",\"enableMessageOrdering\":true}"
 expect_json .enableMessageOrdering true
-api POST "$V1/topics/plain-c:publish" "{\"messages\":[{\"data\":\"$(b64 k1)\",\"orderingKey\":\"k\"},{\"data\":\"$(b64 k2)\",\"orderingKey\":\"k\"},{\"data\":\"$(b64 j1)\",\"orderingKey\":\"j\"},{\"data\":\"$(b64 k3)\",\"orderingKey\":\"k\"}]}"
+api POST "$V1/topics/plain-c:publish" "{\"messages\":[{\"data\":\"$(b64 k1)\",\"orderingKey\":\"k\"},{\"data\":\"$(b64 k2)\",\"orderingKey\":\"k\"}]}"
+api POST "$V1/topics/plain-c:publish" "{\"messages\":[{\"data\":\"$(b64 j1)\",\"orderingKey\":\"j\"}]}"
+api POST "$V1/topics/plain-c:publish" "{\"messages\":[{\"data\":\"$(b64 k3)\",\"orderingKey\":\"k\"}]}"
 pull ordered 2
 expect_eq "k1,k2" "$(datas)" "the first batch of key k, in order"
 K_ACKS=$(ack_ids)
