@@ -19,7 +19,8 @@
 #                                   that filter: "200 OK" or the refusal.
 #   pulled SUB                      pulls SUB (returnImmediately, up to 100) and acknowledges
 #                                   what came: "200 [the message data, sorted]".
-#   take SUB [MAX]                  pulls without acknowledging: "200 [the data, sorted]";
+#   take SUB [MAX]                  pulls without acknowledging: "200 [the data, sorted]"
+#                                   (with JQ set, the projection of the answer instead);
 #                                   {ACKS} in a later body is the ack IDs each server gave.
 #   wrong 'WHY' 'EXPECTED'          before a check: Google's emulator is wrong here (WHY says
 #                                   how, and what Google's API does); ours is compared with
@@ -31,6 +32,13 @@
 #                                   $tmp/body.ours and $tmp/body.google, the codes in
 #                                   $code_ours and $code_google (for checks of their own,
 #                                   such as following each server's page token).
+#   later SECONDS METHOD PATH [BODY]
+#                                   the request to both after SECONDS, in the background,
+#                                   answers not kept: to wake a waiting pull (`check` it,
+#                                   then `wait "$later_pid"`).
+#
+# TIMEOUT=SECONDS before a check bounds its requests (30 s unless told): a server still
+# silent by then gives "000 NO_STATUS".
 #
 # Google's emulator is a reference, not an authority: where it ignores a field or accepts
 # what Google refuses, the corpus says so (wrong) with Google's documented behaviour.
@@ -133,7 +141,7 @@ send() {
         body=${body//\{P\}/$PROJECT}
     fi
     printf '%s' "$body" >"$tmp/request.$side"
-    curl -s -m 30 -o "$tmp/body.$side" -w '%{http_code}' -X "$method" \
+    curl -s -m "${TIMEOUT:-30}" -o "$tmp/body.$side" -w '%{http_code}' -X "$method" \
         -H 'Content-Type: application/json' ${4+--data-binary "@$tmp/request.$side"} "$base/$path"
 }
 
@@ -147,6 +155,22 @@ both() {
     wait "$p1" "$p2"
     read -r code_ours <"$tmp/code.ours"
     read -r code_google <"$tmp/code.google"
+}
+
+# later SECONDS METHOD PATH [BODY]: see the header. Its own curl calls, as send's files
+# belong to the check running meanwhile.
+later() {
+    local delay=$1 method=$2 path=${3//\{P\}/$PROJECT} body=${4-}
+    body=${body//\{P\}/$PROJECT}
+    (
+        sleep "$delay"
+        for base in "$OURS_URL" "$GOOGLE_URL"; do
+            curl -s -m 10 -o /dev/null -X "$method" -H 'Content-Type: application/json' \
+                ${4+--data-binary "$body"} "$base/$path" &
+        done
+        wait
+    ) &
+    later_pid=$!
 }
 
 # result SIDE CODE: sets RESULT to the result line of SIDE's answer (see the header); JQ
@@ -246,16 +270,23 @@ pulled() {
     acks_google=$saved_google
 }
 
-# take SUB [MAX]: both pull SUB (without acknowledging); the data, sorted, is compared,
-# and each server's ack IDs are kept for {ACKS}.
+# take SUB [MAX]: both pull SUB (without acknowledging); the data, sorted, is compared (or
+# the JQ projection), and each server's ack IDs are kept for {ACKS}.
 take() {
-    local ours
+    local ours google data='[.receivedMessages[]?.message.data | @base64d] | sort'
     both POST "{P}/subscriptions/$1:pull" "{\"maxMessages\":${2:-100},\"returnImmediately\":true}"
     acks_ours=$(jq -c '[.receivedMessages[]?.ackId]' "$tmp/body.ours")
     acks_google=$(jq -c '[.receivedMessages[]?.ackId]' "$tmp/body.google")
-    ours="$code_ours $(jq -c '[.receivedMessages[]?.message.data | @base64d] | sort' "$tmp/body.ours")"
-    compare "take $1" "$ours" \
-        "$code_google $(jq -c '[.receivedMessages[]?.message.data | @base64d] | sort' "$tmp/body.google")"
+    if [[ -n ${JQ-} ]]; then
+        result ours "$code_ours"
+        ours=$RESULT
+        result google "$code_google"
+        google=$RESULT
+    else
+        ours="$code_ours $(jq -c "$data" "$tmp/body.ours")"
+        google="$code_google $(jq -c "$data" "$tmp/body.google")"
+    fi
+    compare "take $1" "$ours" "$google"
 }
 
 # publish TOPIC MESSAGES_JSON: a fixture on both servers; a failure to publish ends the run.
