@@ -396,6 +396,25 @@ static bool present(const cJSON *obj, const char *key)
     return v && !cJSON_IsNull(v);
 }
 
+/* messageRetentionDuration into *ns, 0 when absent (the default; a malformed one is the
+ * request schema's to refuse). Given as "0s" it is a retention below Google's minimum, not
+ * an unset field ("Cannot be more than 31 days or less than 10 minutes"): refused here, as
+ * 0 would read as the default after this. */
+static enum em_code read_retention(const cJSON *obj, int64_t *ns, struct em_status *st)
+{
+    const char *text = em_json_string(obj, "messageRetentionDuration");
+    if (!text || !em_duration_parse(text, ns)) {
+        *ns = 0;
+        return EM_OK;
+    }
+    if (*ns == 0)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid message_retention_duration \"0s\": the message retention "
+                       "duration must be between 10 minutes (600s) and 31 days (2678400s); "
+                       "leave it out for the default.");
+    return EM_OK;
+}
+
 static enum em_code unimplemented(const char *what, struct em_status *st)
 {
     return EM_FAIL(st, EM_UNIMPLEMENTED, "%s is not implemented by this emulator.", what);
@@ -450,9 +469,9 @@ enum em_code ps_json_read_topic(const cJSON *topic, struct ps_topic_config *cfg,
     const char *key = em_json_string(topic, "kmsKeyName");
     if (key && *key && !(cfg->kms_key = strdup(key)))
         return EM_FAIL_OOM(st);
-    cfg->retention_ns = duration_of(topic, "messageRetentionDuration", 0);
     em_json_bool(policy, "enforceInTransit", &cfg->enforce_in_transit);
-    if (read_regions(policy, &cfg->regions, st) || em_labels_read(topic, &cfg->labels_json, st) ||
+    if (read_retention(topic, &cfg->retention_ns, st) || read_regions(policy, &cfg->regions, st) ||
+        em_labels_read(topic, &cfg->labels_json, st) ||
         read_schema_settings(cJSON_GetObjectItemCaseSensitive(topic, "schemaSettings"),
                              &cfg->schema, st)) {
         ps_topic_config_free(cfg);
@@ -598,7 +617,6 @@ enum em_code ps_json_read_sub(const cJSON *sub, struct ps_sub_config *cfg, struc
         deadline = -1; /* refused by the registry's range check */
     cfg->ack_deadline_s = (int)deadline;
     cfg->topic = dup_string(sub, "topic");
-    cfg->retention_ns = duration_of(sub, "messageRetentionDuration", 0);
     em_json_bool(sub, "retainAckedMessages", &cfg->retain_acked);
     cfg->filter = strdup(em_json_string(sub, "filter") ? em_json_string(sub, "filter") : "");
     read_dead_letter(sub, cfg);
@@ -608,7 +626,7 @@ enum em_code ps_json_read_sub(const cJSON *sub, struct ps_sub_config *cfg, struc
     const cJSON *expiration = cJSON_GetObjectItemCaseSensitive(sub, "expirationPolicy");
     cfg->ttl_ns =
         !present(sub, "expirationPolicy") ? PS_DURATION_UNSET : duration_of(expiration, "ttl", 0);
-    if (!cfg->filter ||
+    if (!cfg->filter || read_retention(sub, &cfg->retention_ns, st) ||
         ps_json_read_push_config(cJSON_GetObjectItemCaseSensitive(sub, "pushConfig"), &cfg->push,
                                  st) ||
         em_labels_read(sub, &cfg->labels_json, st)) {

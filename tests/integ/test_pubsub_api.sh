@@ -198,6 +198,14 @@ for deadline in 5 601; do
 done
 api PUT "$V1/subscriptions/bad-retention" "{\"topic\":\"$T/orders\",\"messageRetentionDuration\":\"60s\"}"
 expect_error_json 400 INVALID_ARGUMENT
+# "0s" is a retention under 10 minutes, not the default (that is the field left out)
+api PUT "$V1/subscriptions/zero-retention" "{\"topic\":\"$T/orders\",\"messageRetentionDuration\":\"0s\"}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "message_retention_duration" "names the field"
+api PUT "$V1/topics/zero-retention" '{"messageRetentionDuration":"0s"}'
+expect_error_json 400 INVALID_ARGUMENT
+api PATCH "$V1/topics/orders" '{"topic":{"messageRetentionDuration":"0s"},"updateMask":"messageRetentionDuration"}'
+expect_error_json 400 INVALID_ARGUMENT
 api PUT "$V1/subscriptions/bad-dl" "{\"topic\":\"$T/orders\",\"deadLetterPolicy\":{\"deadLetterTopic\":\"$T/plain-a\",\"maxDeliveryAttempts\":3}}"
 expect_error_json 400 OUT_OF_RANGE
 api PUT "$V1/subscriptions/bad-push" "{\"topic\":\"$T/orders\",\"pushConfig\":{\"pushEndpoint\":\"ftp://x\"}}"

@@ -4,6 +4,7 @@ JQ=.messageRetentionDuration check PUT {P}/topics/kept-600 '{"messageRetentionDu
 check PUT {P}/topics/kept-599 '{"messageRetentionDuration":"599s"}'
 check PUT {P}/topics/kept-31d1 '{"messageRetentionDuration":"2678401s"}'
 check PUT {P}/topics/kept-neg '{"messageRetentionDuration":"-600s"}'
+check PUT {P}/topics/kept-zero '{"messageRetentionDuration":"0s"}'
 check PUT {P}/topics/kept-bad '{"messageRetentionDuration":"600"}'
 JQ=.messageRetentionDuration check PUT {P}/topics/kept-31d '{"messageRetentionDuration":"2678400s"}'
 JQ=.labels check PUT {P}/topics/labelled-topic '{"labels":{"env":"dev","team":""}}'

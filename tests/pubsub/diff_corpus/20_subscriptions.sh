@@ -22,6 +22,7 @@ wrong "it refuses more than 7 days (Google's old limit); the reference: 'Cannot 
     '200 "2678400s"'
 JQ=.messageRetentionDuration check PUT {P}/subscriptions/ret-31d "{$T,\"messageRetentionDuration\":\"2678400s\"}"
 check PUT {P}/subscriptions/ret-599 "{$T,\"messageRetentionDuration\":\"599s\"}"
+check PUT {P}/subscriptions/ret-zero "{$T,\"messageRetentionDuration\":\"0s\"}"
 check PUT {P}/subscriptions/ret-31d1 "{$T,\"messageRetentionDuration\":\"2678401s\"}"
 check PUT {P}/subscriptions/ret-bad "{$T,\"messageRetentionDuration\":\"ten minutes\"}"
 JQ=.messageRetentionDuration check PUT {P}/subscriptions/ret-frac "{$T,\"messageRetentionDuration\":\"600.5s\"}"
