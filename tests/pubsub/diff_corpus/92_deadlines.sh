@@ -1,13 +1,18 @@
 # Ack deadlines: a lease cut to 1 s expires and the message is delivered again (counted in
 # deliveryAttempt where a dead-letter policy asks for it); an expired or stale ack ID is
-# taken silently by acknowledge and modifyAckDeadline (at-least-once: "may succeed"), an
+# taken silently by acknowledge and modifyAckDeadline (at-least-once: "may succeed";
+# refused with exactly-once delivery, the message delivered again), an
 # ack ID that is not one is refused even beside good ones; a nack (deadline 0) redelivers
 # at once, unless a retry policy asks for a backoff.
 ATTEMPTS='[.receivedMessages[]? | [(.message.data | @base64d), .deliveryAttempt]] | sort'
 check PUT {P}/topics/leased '{}'
 check PUT {P}/subscriptions/leased-plain '{"topic":"{P}/topics/leased","ackDeadlineSeconds":600}'
+check PUT {P}/subscriptions/leased-once '{"topic":"{P}/topics/leased","ackDeadlineSeconds":600,"enableExactlyOnceDelivery":true}'
 check PUT {P}/subscriptions/leased-dl '{"topic":"{P}/topics/leased","ackDeadlineSeconds":600,"deadLetterPolicy":{"deadLetterTopic":"{P}/topics/abc","maxDeliveryAttempts":10}}'
 publish leased '[{"data": "l1"}, {"data": "l2"}]'
+take leased-once
+once_ours=$acks_ours once_google=$acks_google
+check POST {P}/subscriptions/leased-once:modifyAckDeadline '{"ackIds":{ACKS},"ackDeadlineSeconds":1}'
 JQ="$ATTEMPTS" take leased-dl
 check POST {P}/subscriptions/leased-dl:modifyAckDeadline '{"ackIds":{ACKS},"ackDeadlineSeconds":1}'
 take leased-plain
@@ -24,6 +29,16 @@ check POST {P}/subscriptions/leased-plain:acknowledge '{"ackIds":{ACKS}}'
 check POST {P}/subscriptions/leased-plain:modifyAckDeadline '{"ackIds":{ACKS},"ackDeadlineSeconds":0}'
 check POST {P}/subscriptions/leased-plain:acknowledge '{"ackIds":{ACKS}}'
 take leased-plain
+# exactly-once: an expired ack ID neither extends nor acknowledges, and the message is
+# delivered again
+acks_ours=$once_ours acks_google=$once_google
+EXPIRED="it extends and acknowledges with an expired ack ID on an exactly-once subscription; Google: 'A message is considered outstanding until the acknowledgment deadline expires', after which the ack fails (https://cloud.google.com/pubsub/docs/exactly-once-delivery)"
+wrong "$EXPIRED" '400 INVALID_ARGUMENT'
+check POST {P}/subscriptions/leased-once:modifyAckDeadline '{"ackIds":{ACKS},"ackDeadlineSeconds":60}'
+wrong "$EXPIRED" '400 INVALID_ARGUMENT'
+check POST {P}/subscriptions/leased-once:acknowledge '{"ackIds":{ACKS}}'
+wrong "$EXPIRED" '200 ["l1","l2"]'
+take leased-once
 # a garbage ack ID beside a good one: refused
 publish leased '[{"data": "l3"}]'
 take leased-plain
