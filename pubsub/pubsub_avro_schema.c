@@ -6,6 +6,7 @@
  */
 #include "pubsub_avro_parts.h"
 
+#include "em_hash.h"
 #include "em_json.h"
 
 #include <cjson/cJSON.h>
@@ -108,17 +109,9 @@ static struct avro_node *node_new(struct parser *p, enum avro_kind kind)
     return n;
 }
 
-static uint64_t name_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static struct avro_node **table_slot(struct avro_node **table, size_t cap, const char *fullname)
 {
-    size_t i = (size_t)name_hash(fullname) & (cap - 1);
+    size_t i = (size_t)em_fnv1a_str(fullname) & (cap - 1);
     while (table[i] && strcmp(table[i]->fullname, fullname) != 0)
         i = (i + 1) & (cap - 1);
     return &table[i];

@@ -36,6 +36,8 @@
  */
 #include "pubsub_model.h"
 
+#include "em_hash.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,14 +228,6 @@ struct key_set {
     size_t mask;
 };
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static bool key_set_init(struct key_set *set, size_t expected)
 {
     size_t cap = 16;
@@ -247,7 +241,7 @@ static bool key_set_init(struct key_set *set, size_t expected)
 /* Adds key; returns true when it was there already. */
 static bool key_set_add(struct key_set *set, const char *key)
 {
-    for (size_t i = fnv1a(key) & set->mask;; i = (i + 1) & set->mask) {
+    for (size_t i = em_fnv1a_str(key) & set->mask;; i = (i + 1) & set->mask) {
         if (!set->slots[i]) {
             set->slots[i] = key;
             return false;
@@ -259,7 +253,7 @@ static bool key_set_add(struct key_set *set, const char *key)
 
 static bool key_set_has(const struct key_set *set, const char *key)
 {
-    for (size_t i = fnv1a(key) & set->mask; set->slots[i]; i = (i + 1) & set->mask)
+    for (size_t i = em_fnv1a_str(key) & set->mask; set->slots[i]; i = (i + 1) & set->mask)
         if (strcmp(set->slots[i], key) == 0)
             return true;
     return false;
