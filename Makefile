@@ -75,7 +75,8 @@ TOOL_SRC := $(wildcard tools/*.c)
 TOOLS    := $(foreach t,$(TOOL_SRC),$(BIN)/$(subst _,-,$(notdir $(basename $(t)))))
 BINARIES := $(BIN)/emulator $(addprefix $(BIN)/,$(BUILT)) $(TOOLS)
 
-.PHONY: all libs test test-bins unit integ sql-diff spanner-admin-diff bigtable-diff pubsub-diff fuzz-replay asan fuzz bench lint clean
+.PHONY: all libs test test-bins unit integ sql-diff spanner-admin-diff bigtable-diff pubsub-diff \
+	diff-tests other-diffs fuzz-replay asan fuzz bench lint clean
 # builds inside test, asan and fuzz run this many jobs (their tests then run one at a time)
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 # keep every object: test, replay and bench objects are intermediate files that make would
@@ -204,7 +205,15 @@ test-bins: all $(UNIT_BIN) $(FUZZ_REPLAY)
 
 test:
 	@status=0; $(MAKE) -j$(NPROC) test-bins || status=1; \
-	$(MAKE) -k unit fuzz-replay integ sql-diff spanner-admin-diff bigtable-diff pubsub-diff || status=1; exit $$status
+	$(MAKE) -k unit fuzz-replay integ diff-tests || status=1; exit $$status
+
+# the differential tests: Spanner's SQL (the longest) beside the three others in turn, each
+# lane's output shown whole when it ends (they mostly wait on the emulators and on curl)
+diff-tests: all
+	$(MAKE) -k -j2 --output-sync=recurse sql-diff other-diffs
+
+other-diffs: all
+	$(MAKE) -k spanner-admin-diff bigtable-diff pubsub-diff
 
 # the integration tests run even when a unit test failed, so one run shows every failure;
 # without their gcloud sections (GCLOUD=0): make test runs those, and under ASan gcloud's own
