@@ -421,9 +421,20 @@ enum em_code sp_txn_dml_check(const struct sp_txn *t, int64_t seqno, uint64_t ha
     return EM_OK;
 }
 
+/* Forgets the oldest kept outcome (the highest seqno, the last, stays). */
+static void forget_oldest_request(struct sp_txn *t)
+{
+    cJSON_Delete(t->requests[0].reply);
+    free(t->requests[0].message);
+    memmove(t->requests, t->requests + 1, (size_t)(t->nrequests - 1) * sizeof(*t->requests));
+    t->nrequests--;
+}
+
 void sp_txn_dml_record(struct sp_txn *t, int64_t seqno, uint64_t hash, cJSON *reply,
                        const struct em_status *failure)
 {
+    if (t->nrequests >= SP_TXN_DML_KEPT)
+        forget_oldest_request(t);
     struct sp_dml_request *grown =
         realloc(t->requests, (size_t)(t->nrequests + 1) * sizeof(*grown));
     char *message = reply ? NULL : strdup(failure->message);

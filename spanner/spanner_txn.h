@@ -55,6 +55,8 @@
  * (ExecuteSqlRequest.seqno): a request sent again with a seqno seen before is answered with
  * its first response without running again (a client's retry), as Spanner does; the same
  * seqno with another request, or a new seqno below the highest seen, is INVALID_ARGUMENT.
+ * The last SP_TXN_DML_KEPT outcomes are kept (a THEN RETURN may hold 10 MiB): an older
+ * request sent again is out of order.
  *
  * Transactions live in memory only (a restart loses those in flight, as an abort would).
  * Their ids are 16 random bytes in base64. One call at a time uses a transaction: the
@@ -112,6 +114,7 @@ struct sp_txn_ending {
 enum sp_txn_use { SP_TXN_USE, SP_TXN_USE_COMMIT, SP_TXN_USE_ROLLBACK };
 
 /* A DML request's outcome, kept by its seqno (see the header). */
+#define SP_TXN_DML_KEPT 64
 struct sp_dml_request {
     int64_t seqno;
     uint64_t hash;     /* of the request without its seqno and resumeToken */

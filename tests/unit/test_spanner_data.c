@@ -225,6 +225,34 @@ static void test_ended_transactions(void **state)
     sp_txns_close(txns);
 }
 
+/* A transaction keeps the last SP_TXN_DML_KEPT DML outcomes by seqno: a retry of one of
+ * them is answered from it, an older one is out of order. */
+static void test_dml_outcomes_kept_are_bounded(void **state)
+{
+    (void)state;
+    struct sp_txns *txns;
+    struct sp_txn *t;
+    struct em_status st = {0};
+    const struct sp_dml_request *seen;
+    assert_int_equal(sp_txns_open(&txns, &st), EM_OK);
+    assert_int_equal(sp_txn_begin(txns, NULL, "s1", SP_TXN_READ_WRITE, 0, &t, &st), EM_OK);
+    for (int64_t seqno = 1; seqno <= SP_TXN_DML_KEPT + 6; seqno++) {
+        assert_int_equal(sp_txn_dml_check(t, seqno, 7, "sql", &seen, &st), EM_OK);
+        assert_null(seen);
+        sp_txn_dml_record(t, seqno, 7, cJSON_CreateNumber((double)seqno), &st);
+    }
+    assert_int_equal(t->nrequests, SP_TXN_DML_KEPT);
+    assert_int_equal(sp_txn_dml_check(t, SP_TXN_DML_KEPT + 6, 7, "sql", &seen, &st), EM_OK);
+    assert_non_null(seen);
+    assert_int_equal((int)seen->reply->valuedouble, SP_TXN_DML_KEPT + 6);
+    assert_int_equal(sp_txn_dml_check(t, 7, 7, "sql", &seen, &st), EM_OK); /* the oldest kept */
+    assert_non_null(seen);
+    assert_int_equal(sp_txn_dml_check(t, 1, 7, "sql", &seen, &st), EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "out-of-order seqno"));
+    sp_txn_release(txns, t);
+    sp_txns_close(txns);
+}
+
 /* --- key sets --- */
 
 static const struct sp_key_column two_part_key[] = {
@@ -869,6 +897,7 @@ int main(void)
         cmocka_unit_test(test_conflicts_only_for_reads_written_since_begin),
         cmocka_unit_test(test_transaction_ids),
         cmocka_unit_test(test_ended_transactions),
+        cmocka_unit_test(test_dml_outcomes_kept_are_bounded),
         cmocka_unit_test(test_keysets),
         cmocka_unit_test_setup_teardown(test_mutations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
