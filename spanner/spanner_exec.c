@@ -765,22 +765,42 @@ struct sql_job {
     struct touched touched;
 };
 
+/* Rolls back what a read-write transaction's statement ran and replayed (txn_view_open):
+ * its writes are applied only by the commit. */
+static void txn_view_close(struct sp_job_ctx *ctx)
+{
+    struct em_status ignored = {0};
+    exec(ctx, "ROLLBACK TO sp_txn", &ignored);
+    exec(ctx, "RELEASE sp_txn", &ignored);
+}
+
+/* What a read-write transaction sees: its earlier DML replayed in a savepoint, so what runs
+ * next (a statement, a read) sees its writes; ABORTED when that DML no longer applies
+ * (others changed what it read). txn_view_close ends it. */
+static enum em_code txn_view_open(struct sp_job_ctx *ctx, const struct sp_txn *txn,
+                                  struct touched *touched, struct em_status *st)
+{
+    if (exec(ctx, "SAVEPOINT sp_txn", st))
+        return st->code;
+    if (replay(ctx, txn, touched, st)) {
+        em_status_clear(st);
+        EM_FAIL(st, EM_ABORTED, "Transaction was aborted.");
+        txn_view_close(ctx);
+    }
+    return st->code;
+}
+
 static enum em_code job_sql(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
 {
     struct sql_job *j = arg;
     bool rw = j->txn && j->txn->mode == SP_TXN_READ_WRITE;
     bool pdml = j->txn && j->txn->mode == SP_TXN_PARTITIONED_DML;
-    if (rw && exec(ctx, "SAVEPOINT sp_txn", st))
+    if (rw && txn_view_open(ctx, j->txn, &j->touched, st))
         return st->code;
     if (pdml)
         sp_job_track_writes(ctx); /* it commits at once */
     if (pdml)
         sp_job_mark_transaction(ctx, j->txn->exclude_from_change_streams, j->txn->tag);
-    if (rw && replay(ctx, j->txn, &j->touched, st)) {
-        /* its earlier DML no longer applies: others changed what it read */
-        em_status_clear(st);
-        return EM_FAIL(st, EM_ABORTED, "Transaction was aborted.");
-    }
     j->ran = 0;
     j->touched.want_keys = rw;
     j->touched.write_failed = false; /* the replay's statements wrote before */
@@ -797,11 +817,8 @@ static enum em_code job_sql(struct sp_job_ctx *ctx, void *arg, struct em_status 
             break;
         j->ran++;
     }
-    if (rw) {
-        struct em_status ignored = {0};
-        exec(ctx, "ROLLBACK TO sp_txn", &ignored);
-        exec(ctx, "RELEASE sp_txn", &ignored);
-    }
+    if (rw)
+        txn_view_close(ctx);
     /* Partitioned DML commits at once */
     if (pdml && !st->code)
         fill_pending(ctx, &j->touched.pending, sp_job_commit_time(ctx), st);
@@ -1075,24 +1092,14 @@ static enum em_code read_rows(struct sp_job_ctx *ctx, struct read_job *j, struct
     return EM_OK;
 }
 
-/* A read in a read-write transaction that ran DML sees its writes: they are replayed in a
- * savepoint, rolled back after the read, as job_sql does for a statement. */
+/* A read in a read-write transaction that ran DML sees its writes, as its statements do. */
 static enum em_code job_read_after_dml(struct sp_job_ctx *ctx, void *arg, struct em_status *st)
 {
     struct read_job *j = arg;
-    if (exec(ctx, "SAVEPOINT sp_txn", st))
+    if (txn_view_open(ctx, j->txn, &j->touched, st))
         return st->code;
-    bool want_keys = j->touched.want_keys;
-    if (replay(ctx, j->txn, &j->touched, st)) {
-        em_status_clear(st); /* its earlier DML no longer applies: others changed what it read */
-        EM_FAIL(st, EM_ABORTED, "Transaction was aborted.");
-    } else {
-        j->touched.want_keys = want_keys;
-        job_read(ctx, arg, st);
-    }
-    struct em_status ignored = {0};
-    exec(ctx, "ROLLBACK TO sp_txn", &ignored);
-    exec(ctx, "RELEASE sp_txn", &ignored);
+    job_read(ctx, arg, st);
+    txn_view_close(ctx);
     return st->code;
 }
 

@@ -267,8 +267,8 @@ static void remember(struct sp_txns *txns, const struct sp_txn *t,
 }
 
 /* Takes t out of the live list, remembering how it ended when ending is not NULL. */
-static void end_txn(struct sp_txns *txns, struct sp_txn *t, const struct sp_txn_ending *ending,
-                    const struct em_status *why)
+void sp_txn_end(struct sp_txns *txns, struct sp_txn *t, const struct sp_txn_ending *ending,
+                const struct em_status *why)
 {
     t->finished = true;
     pthread_mutex_lock(&txns->lock);
@@ -278,15 +278,9 @@ static void end_txn(struct sp_txns *txns, struct sp_txn *t, const struct sp_txn_
     pthread_mutex_unlock(&txns->lock);
 }
 
-void sp_txn_end(struct sp_txns *txns, struct sp_txn *t, const struct sp_txn_ending *ending,
-                const struct em_status *why)
-{
-    end_txn(txns, t, ending, why);
-}
-
 void sp_txn_finish(struct sp_txns *txns, struct sp_txn *t)
 {
-    end_txn(txns, t, NULL, NULL);
+    sp_txn_end(txns, t, NULL, NULL);
 }
 
 static bool has_name(char *const *names, int n, const char *name)

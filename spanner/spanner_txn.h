@@ -179,8 +179,8 @@ enum em_code sp_txn_find(struct sp_txns *txns, const char *id, const char *sessi
 void sp_txn_release(struct sp_txns *txns, struct sp_txn *txn);
 /* Invalidates txn (read-write) with the write error why (see the header). */
 void sp_txn_invalidate(struct sp_txn *txn, const struct em_status *why);
-/* Ended as *ending says (a failed commit: with its error, why), remembered; its id is no
- * longer live. */
+/* Ended as *ending says (a failed commit: with its error, why), remembered (ending NULL:
+ * not); its id is no longer live. */
 void sp_txn_end(struct sp_txns *txns, struct sp_txn *txn, const struct sp_txn_ending *ending,
                 const struct em_status *why);
 /* Forgotten at once, not remembered (an inline begin whose call failed: its id was never
