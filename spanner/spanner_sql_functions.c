@@ -35,6 +35,25 @@ static void fn_error(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_error(ctx, message ? message : "INTERNAL: error", -1);
 }
 
+/* sp_error_function(message): GoogleSQL's ERROR(), OUT_OF_RANGE with the caller's message.
+ * Not deterministic, so SQLite never evaluates it ahead of the row that reaches it. */
+static void fn_error_function(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *message = (const char *)sqlite3_value_text(argv[0]);
+    if (!message) {
+        sp_fn_error(ctx, "OUT_OF_RANGE: ERROR function called with NULL value");
+        return;
+    }
+    char *error = sqlite3_mprintf("OUT_OF_RANGE: %s", message);
+    if (!error) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    sp_fn_error(ctx, error);
+    sqlite3_free(error);
+}
+
 /* A write check failed: the statement fails as a constraint does (SQLITE_CONSTRAINT). */
 static void constraint_error(sqlite3_context *ctx, const char *message)
 {
@@ -1758,6 +1777,34 @@ static void array_agg_final(sqlite3_context *ctx)
     agg->array = NULL;
 }
 
+/* sp_array_concat_agg(array): ARRAY_CONCAT_AGG, the elements of every non-NULL array in
+ * one array (array_agg's state: NULL when no array came) */
+static void array_concat_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct array_agg *agg = sqlite3_aggregate_context(ctx, sizeof(*agg));
+    if (!agg || sqlite3_value_type(argv[0]) == SQLITE_NULL)
+        return;
+    if (!agg->array && !(agg->array = cJSON_CreateArray())) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    agg->bytes += sqlite3_value_bytes(argv[0]);
+    if (agg->bytes > SP_BYTES_MAX) {
+        sp_fn_error(ctx, "OUT_OF_RANGE: The array built by ARRAY_CONCAT_AGG is larger than "
+                         "10485760 bytes, the most a Spanner value holds.");
+        return;
+    }
+    cJSON *array = sp_fn_array_arg(ctx, argv[0]);
+    if (!array)
+        return;
+    while (array->child) {
+        cJSON *element = cJSON_DetachItemViaPointer(array, array->child);
+        cJSON_AddItemToArray(agg->array, element);
+    }
+    cJSON_Delete(array);
+}
+
 /* ---- dates and timestamps (UTC; nothing here needs a time zone) ---- */
 
 #define NANOS_PER_SECOND 1000000000LL
@@ -2117,6 +2164,7 @@ struct fn_entry {
 static const struct fn_entry scalar_functions[] = {
     {"sp_raise", 1, true, fn_raise},
     {"sp_error", 1, true, fn_error},
+    {"sp_error_function", 1, false, fn_error_function},
     {"sp_affect_once", -1, true, fn_affect_once},
     {"sp_int64_add", -1, true, fn_int64_add},
     {"sp_int64_sub", -1, true, fn_int64_sub},
@@ -2244,6 +2292,10 @@ int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
         rc = sqlite3_create_function(db, name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                      (void *)(intptr_t)code, NULL, array_agg_step, array_agg_final);
     }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "sp_array_concat_agg", 1,
+                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
+                                     array_concat_agg_step, array_agg_final);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_numeric_avg", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                      NULL, NULL, numeric_step, numeric_avg_final);

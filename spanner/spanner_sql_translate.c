@@ -2462,6 +2462,18 @@ static enum em_code fn_generate_uuid(struct translator *t, const struct sp_expr 
     return result(t, out, "sp_generate_uuid()", SP_TYPE_STRING);
 }
 
+/* ERROR (STRING): fails the statement with OUT_OF_RANGE and the message. Its type stays
+ * open, as NULL's does, so it stands wherever a value of any type does
+ * (IF(ok, x, ERROR('...'))); alone it is an INT64, as in GoogleSQL. */
+static enum em_code fn_error(struct translator *t, const struct sp_expr *e, struct frag *a,
+                             struct frag *out)
+{
+    if (want_arg(t, e, a, 0, &type_string))
+        return t->st->code;
+    *out = typed(sqlf(t, "sp_error_function(%s)", a[0].sql), SP_TYPE_UNKNOWN);
+    return out->sql ? EM_OK : t->st->code;
+}
+
 /* ---- aggregates ---- */
 
 static enum em_code fn_count(struct translator *t, const struct sp_expr *e, struct frag *a,
@@ -2632,6 +2644,24 @@ static enum em_code fn_array_agg(struct translator *t, const struct sp_expr *e, 
     out->type.element = a[0].type.code;
     out->type.length = a[0].type.length;
     out->type.struct_type = a[0].type.struct_type;
+    return out->sql ? EM_OK : t->st->code;
+}
+
+/* ARRAY_CONCAT_AGG (ARRAY): the elements of every array in one ARRAY, NULL arrays left out
+ * (none at all: NULL) */
+static enum em_code fn_array_concat_agg(struct translator *t, const struct sp_expr *e,
+                                        struct frag *a, struct frag *out)
+{
+    char have[64];
+    if (is_open(&a[0]) || a[0].type.code != SP_TYPE_ARRAY)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                       "The argument to ARRAY_CONCAT (or ARRAY_CONCAT_AGG) must be an array type "
+                       "but was %s",
+                       is_open(&a[0]) ? "INT64" : type_name(&a[0].type, have, sizeof(have)));
+    if (e->distinct)
+        return no_signature(t, e, "function ARRAY_CONCAT_AGG(DISTINCT)", a, 1);
+    *out = typed(sqlf(t, "sp_array_concat_agg(%s)", a[0].sql), SP_TYPE_ARRAY);
+    out->type = a[0].type;
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -3571,6 +3601,7 @@ static const struct fn_def functions[] = {
     {"GREATEST", 1, -1, false, fn_greatest},
     {"LEAST", 1, -1, false, fn_greatest},
     {"GENERATE_UUID", 0, 0, false, fn_generate_uuid},
+    {"ERROR", 1, 1, false, fn_error},
     {"ARRAY_LENGTH", 1, 1, false, fn_array_length},
     {"COSINE_DISTANCE", 2, 2, false, fn_vector_distance},
     {"EUCLIDEAN_DISTANCE", 2, 2, false, fn_vector_distance},
@@ -3586,6 +3617,7 @@ static const struct fn_def functions[] = {
     {"DATE_DIFF", 3, 3, false, fn_date_diff},
     {"EXTRACT", 2, 3, false, fn_extract},
     {"ARRAY_AGG", 1, 1, true, fn_array_agg},
+    {"ARRAY_CONCAT_AGG", 1, 1, true, fn_array_concat_agg},
     {"COUNT", 1, 1, true, fn_count},
     {"COUNTIF", 1, 1, true, fn_countif},
     {"SUM", 1, 1, true, fn_sum_avg},
@@ -3885,8 +3917,8 @@ static enum em_code function(struct translator *t, const struct scope *scope,
                 : "IGNORE NULLS and RESPECT NULLS are not supported on scalar functions%s",
             def->aggregate ? e->name : "");
     if (def->aggregate && !t->aggregates_allowed)
-        return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Aggregate function %s not allowed in %s",
-                       e->name, t->clause ? t->clause : "this context");
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Aggregate function %s%s not allowed in %s",
+                       e->name, e->star ? "(*)" : "", t->clause ? t->clause : "this context");
     if (def->aggregate && t->in_aggregate)
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Aggregations of aggregations are not allowed");
     struct frag *a = sp_arena_alloc(t->arena, (size_t)(e->nargs + 1) * sizeof(*a));
@@ -4767,13 +4799,17 @@ static enum em_code translate_select(struct translator *t, const struct scope *o
     }
     if (!code && s->where)
         code = where_clause(t, scope, s->where, &tail);
+    if (!code && !s->from && (s->ngroup || s->having))
+        code = FAIL_AT(t, s->ngroup ? s->group_by[0] : s->having, EM_INVALID_ARGUMENT,
+                       "Query without FROM clause cannot have a %s clause",
+                       s->ngroup ? "GROUP BY" : "HAVING");
     bool aggregating = select_aggregates(s, q);
     t->clause = "GROUP BY clause";
     if (!code && s->ngroup)
         code = group_by(t, scope, s, &tail);
-    t->aggregates_allowed = true;
+    t->aggregates_allowed = s->from != NULL;
     t->check_grouping = aggregating;
-    t->clause = "SELECT list";
+    t->clause = s->from ? "SELECT list" : "SELECT without FROM clause";
     if (!code)
         code = select_items(t, scope, s, &o);
     if (!code && s->having) {
