@@ -42,41 +42,97 @@ static cJSON *json_arg(sqlite3_context *ctx, sqlite3_value *v)
     return root;
 }
 
-/* Follows path (the JSONPath subset) into root; *bad set when the path is malformed. */
-static const cJSON *json_path(const cJSON *root, const char *path, bool *bad)
+/* Reads one step of a JSONPath at *p (.name, ."name" or [index]) into step, its name
+ * copied NUL-terminated to *names; false when it is malformed. */
+static bool path_step(const char **p, struct sp_json_step *step, char **names)
 {
-    const char *p = path;
-    *bad = *p++ != '$';
-    const cJSON *node = root;
-    while (!*bad && *p && node) {
-        char name[256];
-        size_t n = 0;
-        if (*p == '.') {
-            p++;
-            if (*p == '"') {
-                for (p++; *p && *p != '"' && n + 1 < sizeof(name); p++)
-                    name[n++] = *p;
-                *bad = *p++ != '"';
-            } else {
-                while (*p && *p != '.' && *p != '[' && n + 1 < sizeof(name))
-                    name[n++] = *p++;
-                *bad = n == 0;
-            }
-            name[n] = '\0';
-            node = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, name) : NULL;
-        } else if (*p == '[' && isdigit((unsigned char)p[1])) {
-            char *end;
-            long index = strtol(p + 1, &end, 10);
-            *bad = *end != ']';
-            p = end + 1;
-            node = cJSON_IsArray(node) && index < cJSON_GetArraySize(node)
-                       ? cJSON_GetArrayItem(node, (int)index)
-                       : NULL;
-        } else {
-            *bad = true;
-        }
+    const char *s = *p;
+    if (*s == '[') {
+        if (!isdigit((unsigned char)s[1]))
+            return false;
+        char *end;
+        errno = 0;
+        step->index = strtoll(s + 1, &end, 10);
+        step->name = NULL;
+        *p = end + 1;
+        return *end == ']' && errno == 0;
     }
-    return *bad ? NULL : node;
+    if (*s++ != '.')
+        return false;
+    step->name = *names;
+    if (*s == '"') {
+        for (s++; *s && *s != '"'; s++)
+            *(*names)++ = *s;
+        if (*s++ != '"')
+            return false;
+    } else {
+        while (*s && *s != '.' && *s != '[')
+            *(*names)++ = *s++;
+        if (*names == step->name)
+            return false;
+    }
+    *(*names)++ = '\0';
+    *p = s;
+    return true;
+}
+
+enum sp_json_path_result sp_json_path_parse(const char *text, struct sp_json_path *path)
+{
+    size_t len = strlen(text), bound = 0;
+    *path = (struct sp_json_path){0};
+    if (text[0] != '$')
+        return SP_JSON_PATH_BAD;
+    for (const char *p = text; *p; p++)
+        bound += *p == '.' || *p == '[';
+    /* at most one step per '.' or '[' (and one past the deepest JSON), and no more name
+     * bytes than the text */
+    size_t capacity = bound <= SP_JSON_DEPTH_MAX ? bound : SP_JSON_DEPTH_MAX + 1;
+    path->steps = malloc(capacity * sizeof(*path->steps) + len + 1);
+    if (!path->steps)
+        return SP_JSON_PATH_NOMEM;
+    char *names = (char *)(path->steps + capacity);
+    enum sp_json_path_result result = SP_JSON_PATH_OK;
+    for (const char *p = text + 1; *p && result == SP_JSON_PATH_OK; path->count++) {
+        if ((size_t)path->count == capacity)
+            result = SP_JSON_PATH_TOO_DEEP;
+        else if (!path_step(&p, &path->steps[path->count], &names))
+            result = SP_JSON_PATH_BAD;
+    }
+    if (result == SP_JSON_PATH_OK && path->count > SP_JSON_DEPTH_MAX)
+        result = SP_JSON_PATH_TOO_DEEP;
+    if (result != SP_JSON_PATH_OK)
+        sp_json_path_free(path);
+    return result;
+}
+
+void sp_json_path_free(struct sp_json_path *path)
+{
+    free(path->steps);
+    *path = (struct sp_json_path){0};
+}
+
+cJSON *sp_json_step_child(const cJSON *node, const struct sp_json_step *step)
+{
+    if (step->name)
+        return cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, step->name) : NULL;
+    return cJSON_IsArray(node) && step->index < cJSON_GetArraySize(node)
+               ? cJSON_GetArrayItem(node, (int)step->index)
+               : NULL;
+}
+
+/* The node at path (the JSONPath subset) in root, or NULL; *bad set when the path is
+ * malformed, *nomem when memory ran out. */
+static const cJSON *json_path(const cJSON *root, const char *text, bool *bad, bool *nomem)
+{
+    struct sp_json_path path;
+    enum sp_json_path_result parsed = sp_json_path_parse(text, &path);
+    *bad = parsed == SP_JSON_PATH_BAD;
+    *nomem = parsed == SP_JSON_PATH_NOMEM;
+    const cJSON *node = parsed == SP_JSON_PATH_OK ? root : NULL; /* TOO_DEEP: no node */
+    for (int i = 0; node && i < path.count; i++)
+        node = sp_json_step_child(node, &path.steps[i]);
+    sp_json_path_free(&path);
+    return node;
 }
 
 /* The node at argv[1]'s path in argv[0]'s JSON: NULL for no node (SQL NULL), with
@@ -91,11 +147,13 @@ static bool node_at_path(sqlite3_context *ctx, sqlite3_value **argv, cJSON **roo
                           (size_t)sqlite3_value_bytes(argv[0]));
     if (!*root)
         return true;
-    bool bad;
-    *node = json_path(*root, path, &bad);
+    bool bad, nomem;
+    *node = json_path(*root, path, &bad, &nomem);
     if (bad)
         SP_FN_ERROR(ctx, "OUT_OF_RANGE: Invalid JSONPath input: %.200s", path);
-    return !bad;
+    else if (nomem)
+        sqlite3_result_error_nomem(ctx);
+    return !bad && !nomem;
 }
 
 /* A scalar node's JSON_VALUE text (a string's value, a number's or a boolean's JSON
@@ -536,8 +594,16 @@ static cJSON *value_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, const
     return value_arg_as(ctx, argv, i, function, false);
 }
 
-/* The normalized text of a built tree (keys sorted, the first of a repeated key kept). */
-static void result_normalized(sqlite3_context *ctx, const cJSON *json)
+cJSON *sp_json_value_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, const char *function,
+                         bool *is_array)
+{
+    const struct sp_type *type = type_arg(ctx, argv, i);
+    if (type && is_array)
+        *is_array = type->code == SP_TYPE_ARRAY;
+    return type ? value_arg(ctx, argv, i, function) : NULL;
+}
+
+void sp_json_result_normalized(sqlite3_context *ctx, const cJSON *json)
 {
     char *text = cJSON_PrintUnformatted(json);
     char *normalized = text ? sp_json_normalize(text, strlen(text)) : NULL;
@@ -559,7 +625,7 @@ static void fn_to_json(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     cJSON *json =
         value_arg_as(ctx, argv, 0, "TO_JSON", argc == 3 && sqlite3_value_int64(argv[2]) != 0);
     if (json)
-        result_normalized(ctx, json);
+        sp_json_result_normalized(ctx, json);
     cJSON_Delete(json);
 }
 
@@ -576,7 +642,7 @@ static void fn_json_array(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         }
     }
     if (array)
-        result_normalized(ctx, array);
+        sp_json_result_normalized(ctx, array);
     else
         sqlite3_result_error_nomem(ctx);
     cJSON_Delete(array);
@@ -610,7 +676,7 @@ static void fn_json_object(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         }
     }
     if (object)
-        result_normalized(ctx, object);
+        sp_json_result_normalized(ctx, object);
     else
         sqlite3_result_error_nomem(ctx);
     cJSON_Delete(object);
@@ -646,7 +712,7 @@ static void fn_json_object_arrays(sqlite3_context *ctx, int argc, sqlite3_value 
             value = next;
         }
         if (ok)
-            result_normalized(ctx, object);
+            sp_json_result_normalized(ctx, object);
     }
     cJSON_Delete(object);
     cJSON_Delete(values);

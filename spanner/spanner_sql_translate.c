@@ -2885,6 +2885,95 @@ static enum em_code fn_to_json(struct translator *t, const struct sp_expr *e, st
     return result(t, out, finish_sql(t, &buf), SP_TYPE_JSON);
 }
 
+/* The number of positional arguments of a call (named_arguments put them first). */
+static int positional_count(const struct sp_expr *e)
+{
+    int n = 0;
+    while (n < e->nargs && !e->args[n]->arg_name)
+        n++;
+    return n;
+}
+
+/* The index of the argument a call names `name`, or -1. */
+static int named_index(const struct sp_expr *e, const char *name)
+{
+    for (int i = 0; i < e->nargs; i++)
+        if (e->args[i]->arg_name && strcasecmp(e->args[i]->arg_name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* JSON_SET, JSON_ARRAY_APPEND, JSON_ARRAY_INSERT (JSON, path STRING, value, ... [, a named
+ * BOOL: create_if_missing, append_each_element, insert_each_element]): JSON, each value
+ * passed with its type, as TO_JSON takes it */
+static enum em_code fn_json_edit(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                 struct frag *out)
+{
+    bool set = strcmp(e->name, "JSON_SET") == 0;
+    bool insert = strcmp(e->name, "JSON_ARRAY_INSERT") == 0;
+    int positional = positional_count(e);
+    int flag = named_index(e, set      ? "create_if_missing"
+                              : insert ? "insert_each_element"
+                                       : "append_each_element");
+    if (positional < 3 || (positional - 1) % 2 != 0)
+        return no_signature(t, e, "function", a, e->nargs);
+    if (want_arg(t, e, a, 0, &type_json) || (flag >= 0 && want_arg(t, e, a, flag, &type_bool)))
+        return t->st->code;
+    struct sp_buf buf = {0};
+    const char *flag_sql = flag >= 0 ? a[flag].sql : "1";
+    if (set)
+        sp_buf_printf(&buf, "sp_json_set(%s, %s", a[0].sql, flag_sql);
+    else
+        sp_buf_printf(&buf, "sp_json_array_add(%s, %s, %d", a[0].sql, flag_sql, insert);
+    for (int i = 1; i + 1 < positional; i += 2) {
+        if (want_arg(t, e, a, i, &type_string)) {
+            sp_buf_free(&buf);
+            return t->st->code;
+        }
+        settle(t, &a[i + 1], SP_TYPE_INT64);
+        sp_buf_printf(&buf, ", %s, ", a[i].sql);
+        if (!append_type_literal(&buf, &a[i + 1].type)) {
+            sp_buf_free(&buf);
+            return EM_FAIL_OOM(t->st);
+        }
+        sp_buf_printf(&buf, ", %s", a[i + 1].sql);
+    }
+    sp_buf_puts(&buf, ")");
+    return result(t, out, finish_sql(t, &buf), SP_TYPE_JSON);
+}
+
+/* JSON_REMOVE (JSON, path STRING, ...): JSON */
+static enum em_code fn_json_remove(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                   struct frag *out)
+{
+    for (int i = 0; i < e->nargs; i++)
+        if (want_arg(t, e, a, i, i == 0 ? &type_json : &type_string))
+            return t->st->code;
+    return result(t, out, sqlf(t, "sp_json_remove(%s)", join_args(t, a, 0, e->nargs)),
+                  SP_TYPE_JSON);
+}
+
+/* JSON_STRIP_NULLS (JSON [, path STRING] [, include_arrays => BOOL] [, remove_empty =>
+ * BOOL]): JSON */
+static enum em_code fn_json_strip_nulls(struct translator *t, const struct sp_expr *e,
+                                        struct frag *a, struct frag *out)
+{
+    int positional = positional_count(e);
+    int include_arrays = named_index(e, "include_arrays");
+    int remove_empty = named_index(e, "remove_empty");
+    if (want_arg(t, e, a, 0, &type_json) ||
+        (positional == 2 && want_arg(t, e, a, 1, &type_string)) ||
+        (include_arrays >= 0 && want_arg(t, e, a, include_arrays, &type_bool)) ||
+        (remove_empty >= 0 && want_arg(t, e, a, remove_empty, &type_bool)))
+        return t->st->code;
+    return result(t, out,
+                  sqlf(t, "sp_json_strip_nulls(%s, %s, %s, %s)", a[0].sql,
+                       positional == 2 ? a[1].sql : "'$'",
+                       include_arrays >= 0 ? a[include_arrays].sql : "1",
+                       remove_empty >= 0 ? a[remove_empty].sql : "0"),
+                  SP_TYPE_JSON);
+}
+
 /* ---- dates and timestamps ---- */
 
 static const struct sp_type type_date = {SP_TYPE_DATE, SP_TYPE_UNKNOWN, 0};
@@ -3652,6 +3741,11 @@ static const struct fn_def functions[] = {
     {"TO_JSON_STRING", 1, 1, false, fn_to_json},
     {"JSON_ARRAY", 0, -1, false, fn_to_json},
     {"JSON_OBJECT", 0, -1, false, fn_to_json},
+    {"JSON_SET", 3, -1, false, fn_json_edit},
+    {"JSON_ARRAY_APPEND", 3, -1, false, fn_json_edit},
+    {"JSON_ARRAY_INSERT", 3, -1, false, fn_json_edit},
+    {"JSON_REMOVE", 2, -1, false, fn_json_remove},
+    {"JSON_STRIP_NULLS", 1, 4, false, fn_json_strip_nulls},
     {"TIMESTAMP_TRUNC", 2, 3, false, fn_trunc},
     {"DATE_TRUNC", 2, 2, false, fn_trunc},
     {"FORMAT_TIMESTAMP", 2, 3, false, fn_format_time},
@@ -3849,25 +3943,67 @@ static enum em_code safe_call(struct translator *t, const struct sp_expr *e, con
                    "The SAFE. prefix is not supported by this emulator for function %s", e->name);
 }
 
-/* Arguments a call names (name => value): PARSE_JSON's wide_number_mode and TO_JSON's
- * stringify_wide_numbers, which must be named, as Spanner's signatures have them. */
+/* The arguments Spanner's signatures name, which a call must name (name => value) after
+ * its positional ones, and how many positional arguments come before them (-1: any). */
+static const struct named_signature {
+    const char *function;
+    const char *names[2];
+    int positional_max;
+} named_signatures[] = {
+    {"PARSE_JSON", {"wide_number_mode", NULL}, 1},
+    {"TO_JSON", {"stringify_wide_numbers", NULL}, 1},
+    {"JSON_SET", {"create_if_missing", NULL}, -1},
+    {"JSON_ARRAY_APPEND", {"append_each_element", NULL}, -1},
+    {"JSON_ARRAY_INSERT", {"insert_each_element", NULL}, -1},
+    {"JSON_STRIP_NULLS", {"include_arrays", "remove_empty"}, 2},
+};
+
+static const struct named_signature *find_named_signature(const char *function)
+{
+    for (size_t i = 0; i < sizeof(named_signatures) / sizeof(named_signatures[0]); i++)
+        if (strcmp(named_signatures[i].function, function) == 0)
+            return &named_signatures[i];
+    return NULL;
+}
+
+static bool signature_names(const struct named_signature *sig, const char *name)
+{
+    for (int i = 0; sig && i < 2; i++)
+        if (sig->names[i] && strcasecmp(sig->names[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Checks the arguments a call names (name => value) against the function's signature. */
 static enum em_code named_arguments(struct translator *t, const struct sp_expr *e)
 {
-    const char *named = strcmp(e->name, "PARSE_JSON") == 0 ? "wide_number_mode"
-                        : strcmp(e->name, "TO_JSON") == 0  ? "stringify_wide_numbers"
-                                                           : NULL;
+    const struct named_signature *sig = find_named_signature(e->name);
+    int positional = 0;
     for (int i = 0; i < e->nargs; i++) {
         const struct sp_expr *arg = e->args[i];
-        bool second = named && i == 1;
-        if (arg->arg_name && !(second && strcasecmp(arg->arg_name, named) == 0))
+        if (arg->arg_name && !signature_names(sig, arg->arg_name))
             return FAIL_AT(t, arg, EM_INVALID_ARGUMENT,
                            "Named argument `%s` not found in signature for call to function %s",
                            arg->arg_name, e->name);
-        if (!arg->arg_name && second)
+        for (int j = 0; arg->arg_name && j < i; j++)
+            if (e->args[j]->arg_name && strcasecmp(e->args[j]->arg_name, arg->arg_name) == 0)
+                return FAIL_AT(t, arg, EM_INVALID_ARGUMENT,
+                               "Duplicate named argument %s found in call to function %s",
+                               arg->arg_name, e->name);
+        if (arg->arg_name)
+            continue;
+        if (positional < i)
+            return FAIL_AT(t, arg, EM_INVALID_ARGUMENT,
+                           "Call to function %s must not specify positional arguments after "
+                           "named arguments; named arguments must be specified last in the "
+                           "argument list",
+                           e->name);
+        if (sig && sig->positional_max >= 0 && positional == sig->positional_max)
             return FAIL_AT(t, arg, EM_INVALID_ARGUMENT,
                            "Positional argument is invalid because this function restricts that "
                            "this argument is referred to by name \"%s\" only",
-                           named);
+                           sig->names[0]);
+        positional++;
     }
     return EM_OK;
 }

@@ -82,6 +82,42 @@ static inline cJSON *sp_fn_array_arg(sqlite3_context *ctx, sqlite3_value *v)
     return array;
 }
 
+/* ---- spanner_sql_json.c's JSON helpers, shared with spanner_sql_json_edit.c ---- */
+
+/* One step of a JSONPath: an object member (name) or, with name NULL, an array index. */
+struct sp_json_step {
+    const char *name;
+    long long index;
+};
+/* The deepest JSON value (cJSON's parser refuses deeper ones), and so the longest path. */
+#define SP_JSON_DEPTH_MAX 1000
+
+/* A parsed JSONPath ($ is no step at all); the names live in the same allocation. */
+struct sp_json_path {
+    struct sp_json_step *steps;
+    int count;
+};
+enum sp_json_path_result {
+    SP_JSON_PATH_OK,
+    SP_JSON_PATH_BAD,      /* malformed */
+    SP_JSON_PATH_TOO_DEEP, /* more steps than any JSON value nests: it leads nowhere */
+    SP_JSON_PATH_NOMEM
+};
+/* Parses the JSONPath subset ($, .name, ."name", [index]); free with sp_json_path_free
+ * (nothing to free unless SP_JSON_PATH_OK). */
+enum sp_json_path_result sp_json_path_parse(const char *text, struct sp_json_path *path);
+void sp_json_path_free(struct sp_json_path *path);
+/* node's member or element that step names, or NULL (none, or node of another kind). */
+cJSON *sp_json_step_child(const cJSON *node, const struct sp_json_step *step);
+
+/* The JSON of the SQL value argv[i + 1] whose type (a REST Type's JSON) is argv[i], as
+ * TO_JSON makes it; *is_array (when given) says whether that type is an ARRAY. NULL with the
+ * call's error set. */
+cJSON *sp_json_value_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, const char *function,
+                         bool *is_array);
+/* A built tree as the call's JSON result, normalized (keys sorted). */
+void sp_json_result_normalized(sqlite3_context *ctx, const cJSON *json);
+
 /* An array result: its JSON. */
 static inline void sp_fn_result_json(sqlite3_context *ctx, const cJSON *array)
 {

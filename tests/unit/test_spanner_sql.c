@@ -433,6 +433,15 @@ static void test_text_functions(void **state)
         {"SELECT JSON_QUERY(JSON '{\"a\": {\"b\": [1, 2]}}', '$.a'), "
          "JSON_QUERY('{\"a\": \"s\"}', '$.a'), JSON_QUERY(JSON '[1]', '$')",
          "[[\"{\\\"b\\\":[1,2]}\",\"\\\"s\\\"\",\"[1]\"]]"},
+        /* the JSON editors: created paths, skipped pairs, insertion inside an array */
+        {"SELECT JSON_SET(JSON '{\"a\": 1}', '$.b[1].c', 2, '$.a.x', 3), "
+         "JSON_SET(JSON '{}', '$.a', 1, create_if_missing => FALSE), "
+         "JSON_ARRAY_INSERT(JSON '[1, 2]', '$[1]', ['x', 'y']), "
+         "JSON_ARRAY_APPEND(JSON '{\"a\": null}', '$.a', 1), "
+         "JSON_REMOVE(JSON '[1, [2, 3]]', '$[1][0]', '$[5]'), "
+         "JSON_STRIP_NULLS(JSON '{\"a\": [null, {}], \"b\": null}', remove_empty => TRUE)",
+         "[[\"{\\\"a\\\":1,\\\"b\\\":[null,{\\\"c\\\":2}]}\",\"{}\","
+         "\"[1,\\\"x\\\",\\\"y\\\",2]\",\"{\\\"a\\\":[1]}\",\"[1,[3]]\",\"null\"]]"},
     };
     static const struct sql_case errors[] = {
         {"SELECT NORMALIZE('x', FOO)",
@@ -462,6 +471,14 @@ static void test_text_functions(void **state)
          "INVALID_ARGUMENT: No matching signature for function REGEXP_CONTAINS for argument "
          "types: STRING, BYTES [at 1:8]"},
         {"SELECT SPLIT(b'a')", "INVALID_ARGUMENT: No matching signature for function SPLIT"},
+        {"SELECT JSON_REMOVE(JSON '{}', '$')", "OUT_OF_RANGE: The JSONPath cannot be '$'"},
+        {"SELECT JSON_SET(JSON '[]', '$[1000000]', 1)",
+         "OUT_OF_RANGE: Exceeded maximum array size of 1000000"},
+        {"SELECT JSON_SET(JSON '{}', '$.a', 1, create_if_missing => TRUE, create_if_missing => "
+         "TRUE)",
+         "INVALID_ARGUMENT: Duplicate named argument create_if_missing found in call to "
+         "function JSON_SET"},
+        {"SELECT ERROR(CONCAT('bad ', 'row'))", "OUT_OF_RANGE: bad row"},
         {"SELECT FORMAT('%d', 'x')", "INVALID_ARGUMENT: Invalid type for argument 2 to FORMAT; "
                                      "Expected integer; Got STRING [at 1:8]"},
         {"SELECT FORMAT('%s', NULL)", "INVALID_ARGUMENT: Invalid type for argument 2 to FORMAT; "
@@ -1220,7 +1237,7 @@ static void test_errors(void **state)
          "INVALID_ARGUMENT: SELECT list expression references column SingerId which is neither "
          "grouped nor aggregated [at 1:8]"},
         {"SELECT 1 FROM Albums WHERE COUNT(*) > 1",
-         "INVALID_ARGUMENT: Aggregate function COUNT not allowed in WHERE clause [at 1:28]"},
+         "INVALID_ARGUMENT: Aggregate function COUNT(*) not allowed in WHERE clause [at 1:28]"},
         {"SELECT SUM(COUNT(*)) FROM Albums",
          "INVALID_ARGUMENT: Aggregations of aggregations are not allowed [at 1:12]"},
         {"SELECT NOPE(1)", "INVALID_ARGUMENT: Function not found: NOPE [at 1:8]"},
