@@ -375,6 +375,28 @@ static void strict_float64(sqlite3_context *ctx, const cJSON *node)
         sp_fn_error(ctx, "OUT_OF_RANGE: The provided JSON input is not a number");
 }
 
+/* FLOAT32 of a JSON number: rounded to the nearest FLOAT32; false beyond its range. */
+static bool json_float32(const cJSON *node, double *out)
+{
+    double d = strtod(node->valuestring, NULL);
+    float f = (float)d;
+    *out = f;
+    return !isinf(f) || isinf(d);
+}
+
+static void strict_float32(sqlite3_context *ctx, const cJSON *node)
+{
+    double d;
+    if (!cJSON_IsRaw(node))
+        sp_fn_error(ctx, "OUT_OF_RANGE: The provided JSON input is not a number");
+    else if (!json_float32(node, &d))
+        SP_FN_ERROR(ctx,
+                    "OUT_OF_RANGE: The provided JSON number: %s cannot be converted to a FLOAT32",
+                    node->valuestring);
+    else
+        sp_result_float(ctx, d);
+}
+
 static void strict_string(sqlite3_context *ctx, const cJSON *node)
 {
     if (cJSON_IsString(node))
@@ -440,6 +462,7 @@ static void fn_json_to(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         void (*convert)(sqlite3_context *, const cJSON *);
     } conversions[] = {
         {"BOOL", strict_bool},        {"INT64", strict_int64},    {"FLOAT64", strict_float64},
+        {"FLOAT32", strict_float32},
         {"STRING", strict_string},    {"LAX_BOOL", lax_bool},     {"LAX_INT64", lax_int64},
         {"LAX_FLOAT64", lax_float64}, {"LAX_STRING", lax_string},
     };
@@ -450,6 +473,62 @@ static void fn_json_to(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     for (size_t i = 0; root && i < sizeof(conversions) / sizeof(conversions[0]); i++)
         if (strcmp(conversions[i].name, target) == 0)
             conversions[i].convert(ctx, root);
+    cJSON_Delete(root);
+}
+
+/* An element of BOOL_ARRAY, INT64_ARRAY, FLOAT64_ARRAY, FLOAT32_ARRAY or STRING_ARRAY (the
+ * element type's name) in the array's storage form; NULL with *error set when the JSON
+ * element is not of that kind, or out of memory. */
+static cJSON *array_element(const cJSON *node, const char *type, const char **error)
+{
+    long long v;
+    double d;
+    char text[32];
+    *error = "The provided JSON input is not an array of the requested type";
+    if (strcmp(type, "BOOL") == 0)
+        return cJSON_IsBool(node) ? cJSON_CreateBool(cJSON_IsTrue(node)) : NULL;
+    if (strcmp(type, "STRING") == 0)
+        return cJSON_IsString(node) ? cJSON_CreateString(node->valuestring) : NULL;
+    if (!cJSON_IsRaw(node))
+        return NULL;
+    if (strcmp(type, "INT64") == 0) {
+        *error = "The provided JSON array holds a number that is not an int64";
+        if (!whole_int64(node->valuestring, &v))
+            return NULL;
+        snprintf(text, sizeof(text), "%lld", v);
+        return cJSON_CreateString(text);
+    }
+    *error = "The provided JSON array holds a number beyond FLOAT32";
+    if (strcmp(type, "FLOAT32") == 0 && !json_float32(node, &d))
+        return NULL;
+    return cJSON_CreateNumber(strcmp(type, "FLOAT32") == 0 ? d : strtod(node->valuestring, NULL));
+}
+
+/* sp_json_to_array(json, element type): BOOL_ARRAY, INT64_ARRAY, FLOAT64_ARRAY,
+ * FLOAT32_ARRAY and STRING_ARRAY: a JSON array of that kind of element (a JSON null or any
+ * other element is an error) as a SQL array. */
+static void fn_json_to_array(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (sp_fn_any_null(argc, argv))
+        return;
+    const char *type = (const char *)sqlite3_value_text(argv[1]);
+    cJSON *root = json_arg(ctx, argv[0]);
+    cJSON *out = cJSON_IsArray(root) ? cJSON_CreateArray() : NULL;
+    const char *error = "The provided JSON input is not an array";
+    for (const cJSON *node = out ? root->child : NULL; node; node = node->next) {
+        cJSON *element = array_element(node, type, &error);
+        if (!element || !cJSON_AddItemToArray(out, element)) {
+            cJSON_Delete(element);
+            cJSON_Delete(out);
+            out = NULL;
+            break;
+        }
+    }
+    if (out)
+        sp_fn_result_json(ctx, out);
+    else if (root)
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: %s", error);
+    cJSON_Delete(out);
     cJSON_Delete(root);
 }
 
@@ -737,6 +816,7 @@ int sp_sql_json_functions_register(sqlite3 *db)
         {"sp_json_type", 1, fn_json_type},
         {"sp_parse_json", 2, fn_parse_json},
         {"sp_json_to", 2, fn_json_to},
+        {"sp_json_to_array", 2, fn_json_to_array},
         {"sp_json_member", 2, fn_json_member},
         {"sp_to_json", 2, fn_to_json},
         {"sp_to_json", 3, fn_to_json},

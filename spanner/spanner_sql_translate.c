@@ -2815,6 +2815,21 @@ static enum em_code fn_json_to(struct translator *t, const struct sp_expr *e, st
                   sp_type_code_parse(type));
 }
 
+/* BOOL_ARRAY, INT64_ARRAY, FLOAT64_ARRAY, FLOAT32_ARRAY, STRING_ARRAY (JSON): an ARRAY of
+ * the type the name starts with */
+static enum em_code fn_json_to_array(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                     struct frag *out)
+{
+    if (want_arg(t, e, a, 0, &type_json))
+        return t->st->code;
+    char element[16];
+    snprintf(element, sizeof(element), "%.*s", (int)(strlen(e->name) - strlen("_ARRAY")), e->name);
+    enum em_code code =
+        result(t, out, sqlf(t, "sp_json_to_array(%s, '%s')", a[0].sql, element), SP_TYPE_ARRAY);
+    out->type.element = sp_type_code_parse(element);
+    return code;
+}
+
 /* Appends the REST Type of a value as an SQL string literal (what sp_to_json and the
  * JSON constructors read each value's type from). */
 static bool append_type_literal(struct sp_buf *buf, const struct sp_type *type)
@@ -3733,6 +3748,12 @@ static const struct fn_def functions[] = {
     {"INT64", 1, 1, false, fn_json_to},
     {"FLOAT64", 1, 1, false, fn_json_to},
     {"STRING", 1, 1, false, fn_json_to},
+    {"FLOAT32", 1, 1, false, fn_json_to},
+    {"BOOL_ARRAY", 1, 1, false, fn_json_to_array},
+    {"INT64_ARRAY", 1, 1, false, fn_json_to_array},
+    {"FLOAT64_ARRAY", 1, 1, false, fn_json_to_array},
+    {"FLOAT32_ARRAY", 1, 1, false, fn_json_to_array},
+    {"STRING_ARRAY", 1, 1, false, fn_json_to_array},
     {"LAX_BOOL", 1, 1, false, fn_json_to},
     {"LAX_INT64", 1, 1, false, fn_json_to},
     {"LAX_FLOAT64", 1, 1, false, fn_json_to},
@@ -3819,7 +3840,6 @@ static const struct fn_def *find_function(const char *name)
 /* Spanner's GoogleSQL functions this translator does not implement: named in an
  * UNIMPLEMENTED error instead of "Function not found" (sorted by strcmp, for bsearch). */
 static const char *const unimplemented_functions[] = {
-    "FLOAT32",
     "JSON_EXTRACT",
     "JSON_EXTRACT_ARRAY",
     "JSON_EXTRACT_SCALAR",

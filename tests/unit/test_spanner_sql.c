@@ -442,6 +442,9 @@ static void test_text_functions(void **state)
          "JSON_STRIP_NULLS(JSON '{\"a\": [null, {}], \"b\": null}', remove_empty => TRUE)",
          "[[\"{\\\"a\\\":1,\\\"b\\\":[null,{\\\"c\\\":2}]}\",\"{}\","
          "\"[1,\\\"x\\\",\\\"y\\\",2]\",\"{\\\"a\\\":[1]}\",\"[1,[3]]\",\"null\"]]"},
+        {"SELECT INT64_ARRAY(JSON '[1, 2.0]'), STRING_ARRAY(JSON '[\"a\"]'), "
+         "FLOAT32_ARRAY(JSON '[0.5]'), BOOL_ARRAY(JSON '[]'), FLOAT32(JSON '2')",
+         "[[[\"1\",\"2\"],[\"a\"],[0.5],[],2]]"},
     };
     static const struct sql_case errors[] = {
         {"SELECT NORMALIZE('x', FOO)",
@@ -479,6 +482,8 @@ static void test_text_functions(void **state)
          "INVALID_ARGUMENT: Duplicate named argument create_if_missing found in call to "
          "function JSON_SET"},
         {"SELECT ERROR(CONCAT('bad ', 'row'))", "OUT_OF_RANGE: bad row"},
+        {"SELECT INT64_ARRAY(JSON '[1, null]')",
+         "OUT_OF_RANGE: The provided JSON input is not an array of the requested type"},
         {"SELECT FORMAT('%d', 'x')", "INVALID_ARGUMENT: Invalid type for argument 2 to FORMAT; "
                                      "Expected integer; Got STRING [at 1:8]"},
         {"SELECT FORMAT('%s', NULL)", "INVALID_ARGUMENT: Invalid type for argument 2 to FORMAT; "
@@ -1150,7 +1155,7 @@ static void test_unsupported_constructs(void **state)
     /* the list of Spanner functions named UNIMPLEMENTED is sorted (it is searched): its
      * first, last and neighbouring names are all found */
     static const char *const names[] = {
-        "FLOAT32", "TOKENIZE_SUBSTRING", "TOKENIZE_NUMBER", "SPLIT_SUBSTR",
+        "TOKENIZE_SUBSTRING", "TOKENIZE_NUMBER", "SPLIT_SUBSTR",
         "SNIPPET", "JSON_EXTRACT",       "SEARCH"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char sql[64];

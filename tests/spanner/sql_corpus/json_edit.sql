@@ -1,5 +1,6 @@
 -- json_edit: the functions that change JSON (JSON_SET, JSON_REMOVE, JSON_STRIP_NULLS,
--- JSON_ARRAY_APPEND, JSON_ARRAY_INSERT) and their named arguments. Google's emulator of gcloud
+-- JSON_ARRAY_APPEND, JSON_ARRAY_INSERT) and their named arguments, and the conversions of JSON
+-- to arrays (BOOL_ARRAY, INT64_ARRAY, ...) and to FLOAT32. Google's emulator of gcloud
 -- SDK 528 has none of them ("Function not found"); Spanner's GoogleSQL has them all, so each
 -- statement says what Spanner answers: the examples of GoogleSQL's reference for these
 -- functions (docs/json_functions.md of google/zetasql), and edge cases read off its rules
@@ -109,6 +110,48 @@ SELECT JSON_STRIP_NULLS(JSON '{}', remove_empty => TRUE, '$');
 -- google-emulator-wrong: its SDK 528 build does not have this function; Spanner's GoogleSQL does
 -- expect: {"fields":[["K","INT64"],["","JSON"],["","JSON"],["","JSON"]],"rows":[["1","{\"a\":[1,null,{\"b\":null}],\"c\":{\"d\":2}}","{\"a\":[1,{}],\"c\":{\"d\":1}}","{\"a\":[1,null,{\"b\":null},\"x\"],\"c\":{\"d\":1}}"],["2",null,null,null],["3","{\"c\":{\"d\":2}}","null","null"]]}
 SELECT K, JSON_SET(J, '$.c.d', 2), JSON_STRIP_NULLS(J), JSON_ARRAY_APPEND(J, '$.a', 'x') FROM T ORDER BY K;
+-- The JSON to ARRAY conversions and FLOAT32 of JSON: Google's emulator of SDK 528 has the
+-- arrays for PostgreSQL only and no FLOAT32; GoogleSQL's reference gives these answers
+-- (an element of another kind, a JSON null among them, is an error).
+-- google-emulator-wrong: its SDK 528 build does not have this function for GoogleSQL; Spanner does
+-- expect: {"fields":[["","ARRAY<BOOL>"],["","ARRAY<INT64>"],["","ARRAY<INT64>"],["","ARRAY<FLOAT64>"],["","ARRAY<FLOAT32>"],["","ARRAY<STRING>"]],"rows":[[[true,false],["2005","2003"],["10"],[1,2.5,1e+300],[1.5,16777216],["a","b"]]]}
+SELECT BOOL_ARRAY(JSON '[true, false]'), INT64_ARRAY(JSON '[2005, 2003]'), INT64_ARRAY(JSON '[10.0]'), FLOAT64_ARRAY(JSON '[1, 2.5, 1e300]'), FLOAT32_ARRAY(JSON '[1.5, 16777217]'), STRING_ARRAY(JSON '["a", "b"]');
+-- google-emulator-wrong: its SDK 528 build does not have this function for GoogleSQL; Spanner does
+-- expect: {"fields":[["","ARRAY<BOOL>"],["","ARRAY<INT64>"],["","ARRAY<STRING>"]],"rows":[[[],null,[]]]}
+SELECT BOOL_ARRAY(JSON '[]'), INT64_ARRAY(NULL), STRING_ARRAY(JSON '[]');
+-- google-emulator-wrong: its SDK 528 build does not have this function for GoogleSQL; Spanner does
+-- expect: {"error":"OUT_OF_RANGE"}
+SELECT BOOL_ARRAY(JSON '[123]');
+-- google-emulator-wrong: its SDK 528 build does not have this function for GoogleSQL; Spanner does
+-- expect: {"error":"OUT_OF_RANGE"}
+SELECT BOOL_ARRAY(JSON '[null]');
+-- google-emulator-wrong: its SDK 528 build does not have this function for GoogleSQL; Spanner does
+-- expect: {"error":"OUT_OF_RANGE"}
+SELECT BOOL_ARRAY(JSON 'null');
+-- google-emulator-wrong: its SDK 528 build does not have this function for GoogleSQL; Spanner does
+-- expect: {"error":"OUT_OF_RANGE"}
+SELECT INT64_ARRAY(JSON '[10.1]');
+-- google-emulator-wrong: its SDK 528 build does not have this function for GoogleSQL; Spanner does
+-- expect: {"error":"OUT_OF_RANGE"}
+SELECT INT64_ARRAY(JSON '["strawberry"]');
+-- google-emulator-wrong: its SDK 528 build does not have this function for GoogleSQL; Spanner does
+-- expect: {"error":"OUT_OF_RANGE"}
+SELECT INT64_ARRAY(JSON '[1e30]');
+-- google-emulator-wrong: its SDK 528 build does not have this function for GoogleSQL; Spanner does
+-- expect: {"error":"OUT_OF_RANGE"}
+SELECT FLOAT32_ARRAY(JSON '[1e300]');
+-- google-emulator-wrong: its SDK 528 build does not have this function for GoogleSQL; Spanner does
+-- expect: {"fields":[["","FLOAT32"],["","FLOAT32"],["","FLOAT32"]],"rows":[[9.800000190734863,16777216,null]]}
+SELECT FLOAT32(JSON '9.8'), FLOAT32(JSON '16777217'), FLOAT32(NULL);
+-- google-emulator-wrong: its SDK 528 build does not have this function for GoogleSQL; Spanner does
+-- expect: {"error":"OUT_OF_RANGE"}
+SELECT FLOAT32(JSON '"x"');
+-- google-emulator-wrong: its SDK 528 build does not have this function for GoogleSQL; Spanner does
+-- expect: {"error":"OUT_OF_RANGE"}
+SELECT FLOAT32(JSON '1e300');
+-- google-emulator-wrong: its SDK 528 build does not have this function for GoogleSQL; Spanner does
+-- expect: {"fields":[["","ARRAY<INT64>"],["","FLOAT32"]],"rows":[[null,null]]}
+SELECT SAFE.INT64_ARRAY(JSON '[1.5]'), SAFE.FLOAT32(JSON 'true');
 -- dml
 -- google-emulator-wrong: its SDK 528 build does not have this function; Spanner's GoogleSQL does
 -- expect: {"modified":1}
