@@ -461,10 +461,9 @@ static void fn_json_to(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         const char *name;
         void (*convert)(sqlite3_context *, const cJSON *);
     } conversions[] = {
-        {"BOOL", strict_bool},        {"INT64", strict_int64},    {"FLOAT64", strict_float64},
-        {"FLOAT32", strict_float32},
-        {"STRING", strict_string},    {"LAX_BOOL", lax_bool},     {"LAX_INT64", lax_int64},
-        {"LAX_FLOAT64", lax_float64}, {"LAX_STRING", lax_string},
+        {"BOOL", strict_bool},       {"INT64", strict_int64},      {"FLOAT64", strict_float64},
+        {"FLOAT32", strict_float32}, {"STRING", strict_string},    {"LAX_BOOL", lax_bool},
+        {"LAX_INT64", lax_int64},    {"LAX_FLOAT64", lax_float64}, {"LAX_STRING", lax_string},
     };
     if (sp_fn_any_null(argc, argv))
         return;

@@ -25,7 +25,8 @@ enum edit_result { EDIT_DONE, EDIT_SKIPPED, EDIT_FAILED };
 /* The document (argv[0]) as a tree; NULL with the error set. */
 static cJSON *document_arg(sqlite3_context *ctx, sqlite3_value *v)
 {
-    cJSON *root = sp_json_parse((const char *)sqlite3_value_text(v), (size_t)sqlite3_value_bytes(v));
+    cJSON *root =
+        sp_json_parse((const char *)sqlite3_value_text(v), (size_t)sqlite3_value_bytes(v));
     if (!root)
         sp_fn_error(ctx, "INTERNAL: a stored JSON value is not JSON");
     return root;
@@ -274,8 +275,8 @@ enum edit_kind { EDIT_SET, EDIT_APPEND, EDIT_INSERT };
 
 /* Applies the (path, type, value) triples from argv[first] on to the document; flag is
  * create_if_missing (set) or each_element (append, insert). */
-static void edit_pairs(sqlite3_context *ctx, int argc, sqlite3_value **argv, int first,
-                       bool flag, enum edit_kind kind)
+static void edit_pairs(sqlite3_context *ctx, int argc, sqlite3_value **argv, int first, bool flag,
+                       enum edit_kind kind)
 {
     static const char *const names[] = {"JSON_SET", "JSON_ARRAY_APPEND", "JSON_ARRAY_INSERT"};
     cJSON *root = document_arg(ctx, argv[0]);
@@ -294,9 +295,8 @@ static void edit_pairs(sqlite3_context *ctx, int argc, sqlite3_value **argv, int
             break;
         }
         bool skip = false;
-        cJSON *value = kind == EDIT_SET
-                           ? sp_json_value_arg(ctx, argv, i + 1, names[kind], NULL)
-                           : elements_arg(ctx, argv, i + 1, flag, names[kind], &skip);
+        cJSON *value = kind == EDIT_SET ? sp_json_value_arg(ctx, argv, i + 1, names[kind], NULL)
+                                        : elements_arg(ctx, argv, i + 1, flag, names[kind], &skip);
         if (!value)
             result = EDIT_FAILED;
         else if (skip)

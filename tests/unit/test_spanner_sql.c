@@ -1154,9 +1154,9 @@ static void test_unsupported_constructs(void **state)
     }
     /* the list of Spanner functions named UNIMPLEMENTED is sorted (it is searched): its
      * first, last and neighbouring names are all found */
-    static const char *const names[] = {
-        "TOKENIZE_SUBSTRING", "TOKENIZE_NUMBER", "SPLIT_SUBSTR",
-        "SNIPPET", "JSON_EXTRACT",       "SEARCH"};
+    static const char *const names[] = {"TOKENIZE_SUBSTRING", "TOKENIZE_NUMBER",
+                                        "SPLIT_SUBSTR",       "SNIPPET",
+                                        "JSON_EXTRACT",       "SEARCH"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char sql[64];
         snprintf(sql, sizeof(sql), "SELECT %s(1)", names[i]);
