@@ -531,6 +531,74 @@ static void fn_json_to_array(sqlite3_context *ctx, int argc, sqlite3_value **arg
     cJSON_Delete(root);
 }
 
+/* ---- JSON_CONTAINS ---- */
+
+/* Whether two JSON scalars are equal: numbers by value (1 and 1.0 are equal), the others by
+ * kind and content. */
+static bool scalars_equal(const cJSON *a, const cJSON *b)
+{
+    long long x, y;
+    if (cJSON_IsRaw(a) && cJSON_IsRaw(b)) {
+        if (whole_int64(a->valuestring, &x) && whole_int64(b->valuestring, &y))
+            return x == y;
+        return strtod(a->valuestring, NULL) == strtod(b->valuestring, NULL);
+    }
+    if (cJSON_IsString(a) && cJSON_IsString(b))
+        return strcmp(a->valuestring, b->valuestring) == 0;
+    if (cJSON_IsBool(a) && cJSON_IsBool(b))
+        return cJSON_IsTrue(a) == cJSON_IsTrue(b);
+    return cJSON_IsNull(a) && cJSON_IsNull(b);
+}
+
+/* JSON_CONTAINS(a, b): an object contains an object whose members it contains, an array an
+ * array whose elements each some element of it contains, a scalar only itself; the top-level
+ * array (top) also contains a scalar among its elements. */
+static bool json_contains(const cJSON *a, const cJSON *b, bool top)
+{
+    if (cJSON_IsObject(b)) {
+        if (!cJSON_IsObject(a))
+            return false;
+        for (const cJSON *member = b->child; member; member = member->next) {
+            const cJSON *mine = cJSON_GetObjectItemCaseSensitive(a, member->string);
+            if (!mine || !json_contains(mine, member, false))
+                return false;
+        }
+        return true;
+    }
+    if (cJSON_IsArray(b)) {
+        if (!cJSON_IsArray(a))
+            return false;
+        for (const cJSON *wanted = b->child; wanted; wanted = wanted->next) {
+            const cJSON *mine = a->child;
+            while (mine && !json_contains(mine, wanted, false))
+                mine = mine->next;
+            if (!mine)
+                return false;
+        }
+        return true;
+    }
+    if (top && cJSON_IsArray(a)) {
+        for (const cJSON *mine = a->child; mine; mine = mine->next)
+            if (scalars_equal(mine, b))
+                return true;
+        return false;
+    }
+    return scalars_equal(a, b);
+}
+
+/* sp_json_contains(a, b): JSON_CONTAINS; NULL when either is NULL */
+static void fn_json_contains(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (sp_fn_any_null(argc, argv))
+        return;
+    cJSON *a = json_arg(ctx, argv[0]);
+    cJSON *b = a ? json_arg(ctx, argv[1]) : NULL;
+    if (b)
+        sqlite3_result_int(ctx, json_contains(a, b, true));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
 /* ---- TO_JSON, JSON_ARRAY, JSON_OBJECT, TO_JSON_STRING ---- */
 
 static cJSON *api_to_json(const struct sp_type *type, const cJSON *api, bool stringify,
@@ -816,6 +884,7 @@ int sp_sql_json_functions_register(sqlite3 *db)
         {"sp_parse_json", 2, fn_parse_json},
         {"sp_json_to", 2, fn_json_to},
         {"sp_json_to_array", 2, fn_json_to_array},
+        {"sp_json_contains", 2, fn_json_contains},
         {"sp_json_member", 2, fn_json_member},
         {"sp_to_json", 2, fn_to_json},
         {"sp_to_json", 3, fn_to_json},

@@ -2957,6 +2957,15 @@ static enum em_code fn_json_edit(struct translator *t, const struct sp_expr *e, 
     return result(t, out, finish_sql(t, &buf), SP_TYPE_JSON);
 }
 
+/* JSON_CONTAINS (JSON, JSON): BOOL */
+static enum em_code fn_json_contains(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                     struct frag *out)
+{
+    if (want_arg(t, e, a, 0, &type_json) || want_arg(t, e, a, 1, &type_json))
+        return t->st->code;
+    return result(t, out, sqlf(t, "sp_json_contains(%s, %s)", a[0].sql, a[1].sql), SP_TYPE_BOOL);
+}
+
 /* JSON_REMOVE (JSON, path STRING, ...): JSON */
 static enum em_code fn_json_remove(struct translator *t, const struct sp_expr *e, struct frag *a,
                                    struct frag *out)
@@ -3767,6 +3776,7 @@ static const struct fn_def functions[] = {
     {"JSON_ARRAY_INSERT", 3, -1, false, fn_json_edit},
     {"JSON_REMOVE", 2, -1, false, fn_json_remove},
     {"JSON_STRIP_NULLS", 1, 4, false, fn_json_strip_nulls},
+    {"JSON_CONTAINS", 2, 2, false, fn_json_contains},
     {"TIMESTAMP_TRUNC", 2, 3, false, fn_trunc},
     {"DATE_TRUNC", 2, 2, false, fn_trunc},
     {"FORMAT_TIMESTAMP", 2, 3, false, fn_format_time},

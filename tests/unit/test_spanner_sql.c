@@ -442,6 +442,9 @@ static void test_text_functions(void **state)
          "JSON_STRIP_NULLS(JSON '{\"a\": [null, {}], \"b\": null}', remove_empty => TRUE)",
          "[[\"{\\\"a\\\":1,\\\"b\\\":[null,{\\\"c\\\":2}]}\",\"{}\","
          "\"[1,\\\"x\\\",\\\"y\\\",2]\",\"{\\\"a\\\":[1]}\",\"[1,[3]]\",\"null\"]]"},
+        {"SELECT JSON_CONTAINS(JSON '{\"a\": [1, {\"b\": 2}], \"c\": 3}', JSON '{\"a\": "
+         "[{\"b\": 2.0}]}'), JSON_CONTAINS(JSON '[[1]]', JSON '1')",
+         "[[true,false]]"},
         {"SELECT INT64_ARRAY(JSON '[1, 2.0]'), STRING_ARRAY(JSON '[\"a\"]'), "
          "FLOAT32_ARRAY(JSON '[0.5]'), BOOL_ARRAY(JSON '[]'), FLOAT32(JSON '2')",
          "[[[\"1\",\"2\"],[\"a\"],[0.5],[],2]]"},

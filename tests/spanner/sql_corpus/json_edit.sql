@@ -1,6 +1,6 @@
 -- json_edit: the functions that change JSON (JSON_SET, JSON_REMOVE, JSON_STRIP_NULLS,
 -- JSON_ARRAY_APPEND, JSON_ARRAY_INSERT) and their named arguments, and the conversions of JSON
--- to arrays (BOOL_ARRAY, INT64_ARRAY, ...) and to FLOAT32. Google's emulator of gcloud
+-- to arrays (BOOL_ARRAY, INT64_ARRAY, ...) and to FLOAT32, and JSON_CONTAINS. Google's emulator of gcloud
 -- SDK 528 has none of them ("Function not found"); Spanner's GoogleSQL has them all, so each
 -- statement says what Spanner answers: the examples of GoogleSQL's reference for these
 -- functions (docs/json_functions.md of google/zetasql), and edge cases read off its rules
@@ -152,6 +152,26 @@ SELECT FLOAT32(JSON '1e300');
 -- google-emulator-wrong: its SDK 528 build does not have this function for GoogleSQL; Spanner does
 -- expect: {"fields":[["","ARRAY<INT64>"],["","FLOAT32"]],"rows":[[null,null]]}
 SELECT SAFE.INT64_ARRAY(JSON '[1.5]'), SAFE.FLOAT32(JSON 'true');
+-- JSON_CONTAINS: the examples of GoogleSQL's reference, then its rules (NULL gives NULL, any
+-- object contains {}, any array [], a scalar only itself, numbers by value).
+-- google-emulator-wrong: its SDK 528 build does not have this function; Spanner's GoogleSQL does
+-- expect: {"fields":[["","BOOL"]],"rows":[[true]]}
+SELECT JSON_CONTAINS(JSON '"a"', JSON '"a"');
+-- google-emulator-wrong: its SDK 528 build does not have this function; Spanner's GoogleSQL does
+-- expect: {"fields":[["","BOOL"],["","BOOL"],["","BOOL"]],"rows":[[false,true,true]]}
+SELECT JSON_CONTAINS(JSON '{"a": {"b": 1}, "c": 2}', JSON '{"b": 1}'), JSON_CONTAINS(JSON '{"a": {"b": 1}, "c": 2}', JSON '{"a": {"b": 1}}'), JSON_CONTAINS(JSON '{"a": {"b": 1, "d": 3}, "c": 2}', JSON '{"a": {"b": 1}}');
+-- google-emulator-wrong: its SDK 528 build does not have this function; Spanner's GoogleSQL does
+-- expect: {"fields":[["","BOOL"],["","BOOL"]],"rows":[[true,true]]}
+SELECT JSON_CONTAINS(JSON '[1, 2, 3]', JSON '[2]'), JSON_CONTAINS(JSON '[1, 2, 3]', JSON '2');
+-- google-emulator-wrong: its SDK 528 build does not have this function; Spanner's GoogleSQL does
+-- expect: {"fields":[["","BOOL"],["","BOOL"],["","BOOL"]],"rows":[[false,false,true]]}
+SELECT JSON_CONTAINS(JSON '[[1, 2, 3]]', JSON '2'), JSON_CONTAINS(JSON '[[1, 2, 3]]', JSON '[2]'), JSON_CONTAINS(JSON '[[1, 2, 3]]', JSON '[[2]]');
+-- google-emulator-wrong: its SDK 528 build does not have this function; Spanner's GoogleSQL does
+-- expect: {"fields":[["","BOOL"],["","BOOL"],["","BOOL"]],"rows":[[true,false,false]]}
+SELECT JSON_CONTAINS(JSON '[{"a":0}, {"b":1, "c":2}]', JSON '[{"b":1}]'), JSON_CONTAINS(JSON '[{"a":0}, {"b":1, "c":2}]', JSON '{"b":1}'), JSON_CONTAINS(JSON '[{"a":0}, {"b":1, "c":2}]', JSON '[{"a":0, "b":1}]');
+-- google-emulator-wrong: its SDK 528 build does not have this function; Spanner's GoogleSQL does
+-- expect: {"fields":[["","BOOL"],["","BOOL"],["","BOOL"],["","BOOL"],["","BOOL"],["","BOOL"]],"rows":[[null,true,true,true,true,true]]}
+SELECT JSON_CONTAINS(NULL, JSON '1'), JSON_CONTAINS(JSON '{}', JSON '{}'), JSON_CONTAINS(JSON '[1]', JSON '[]'), JSON_CONTAINS(JSON '1', JSON '1.0'), JSON_CONTAINS(JSON 'null', JSON 'null'), JSON_CONTAINS(JSON '[1, 1]', JSON '[1, 1, 1]');
 -- dml
 -- google-emulator-wrong: its SDK 528 build does not have this function; Spanner's GoogleSQL does
 -- expect: {"modified":1}
