@@ -459,6 +459,9 @@ static void fn_format(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     }
     if (ok && out.failed)
         sqlite3_result_error_nomem(ctx);
+    else if (ok && out.len > SP_FUNCTION_OUTPUT_MAX)
+        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Output string too long while evaluating FORMAT; limit %d",
+                    SP_FUNCTION_OUTPUT_MAX);
     else if (ok)
         sqlite3_result_text(ctx, out.data ? out.data : "", (int)out.len, SQLITE_TRANSIENT);
     sp_buf_free(&out);

@@ -1045,6 +1045,48 @@ static void fn_like(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_int(ctx, like_match(s, s + slen, p, p + plen, bytes));
 }
 
+#define CONCAT_TOO_LONG                                                                            \
+    "OUT_OF_RANGE: Output of CONCAT exceeds max allowed output size of 1048576 bytes"
+
+/* sp_concat(a, b, ...): CONCAT and || of STRINGs, NULL when one is NULL. */
+static void fn_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (sp_fn_any_null(argc, argv))
+        return;
+    size_t total = 0;
+    for (int i = 0; i < argc; i++)
+        total += (size_t)sqlite3_value_bytes(argv[i]);
+    if (total > SP_FUNCTION_OUTPUT_MAX) {
+        sp_fn_error(ctx, CONCAT_TOO_LONG);
+        return;
+    }
+    char *out = sqlite3_malloc64(total + 1);
+    if (!out) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    size_t at = 0;
+    for (int i = 0; i < argc; i++) {
+        const unsigned char *text = sqlite3_value_text(argv[i]);
+        size_t n = (size_t)sqlite3_value_bytes(argv[i]);
+        if (n)
+            memcpy(out + at, text, n);
+        at += n;
+    }
+    out[at] = '\0';
+    sqlite3_result_text64(ctx, out, total, sqlite3_free, SQLITE_UTF8);
+}
+
+/* sp_replace_limit(value): REPLACE's output, refused over SP_FUNCTION_OUTPUT_MAX bytes. */
+static void fn_replace_limit(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_bytes(argv[0]) > SP_FUNCTION_OUTPUT_MAX)
+        sp_fn_error(ctx, "OUT_OF_RANGE: Output of REPLACE exceeds max allowed output size of 1MB");
+    else
+        sqlite3_result_value(ctx, argv[0]);
+}
+
 static void fn_bytes_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     if (sp_fn_any_null(argc, argv))
@@ -1052,6 +1094,10 @@ static void fn_bytes_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv
     size_t total = 0;
     for (int i = 0; i < argc; i++)
         total += (size_t)sqlite3_value_bytes(argv[i]);
+    if (total > SP_FUNCTION_OUTPUT_MAX) {
+        sp_fn_error(ctx, CONCAT_TOO_LONG);
+        return;
+    }
     unsigned char *out = sqlite3_malloc64(total ? total : 1);
     if (!out) {
         sqlite3_result_error_nomem(ctx);
@@ -2193,6 +2239,8 @@ static const struct fn_entry scalar_functions[] = {
     {"sp_cast", 4, true, fn_cast},
     {"sp_like", 2, true, fn_like},
     {"sp_bytes_concat", -1, true, fn_bytes_concat},
+    {"sp_concat", -1, true, fn_concat},
+    {"sp_replace_limit", 1, true, fn_replace_limit},
     {"sp_lower", 1, true, fn_lower},
     {"sp_upper", 1, true, fn_upper},
     {"sp_substr", 2, true, fn_substr},

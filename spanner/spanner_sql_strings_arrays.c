@@ -67,12 +67,9 @@ static size_t char_count(const unsigned char *s, size_t len, bool bytes)
     return bytes ? len : sp_utf8_chars((const char *)s, len);
 }
 
-static size_t value_limit(bool bytes)
-{
-    return bytes ? (size_t)SP_BYTES_MAX : (size_t)SP_STRING_MAX_CHARS;
-}
-
 /* ---- LPAD, RPAD, REPEAT, REVERSE ---- */
+
+#define PAD_TOO_LONG "OUT_OF_RANGE: Output of LPAD/RPAD exceeds max allowed output size of 1MB"
 
 /* sp_pad(value, length, pattern, left): the translator gives ' ' when the pattern is left
  * out */
@@ -96,9 +93,8 @@ static void fn_pad(sqlite3_context *ctx, int argc, sqlite3_value **argv)
                     "OUT_OF_RANGE: Third argument (pad pattern) for LPAD/RPAD cannot be empty");
         return;
     }
-    if ((size_t)want > value_limit(bytes)) {
-        SP_FN_ERROR(ctx, "OUT_OF_RANGE: Output of LPAD/RPAD exceeds the maximum size of a %s: %lld",
-                    bytes ? "BYTES value" : "STRING value", (long long)want);
+    if (want > SP_FUNCTION_OUTPUT_MAX) {
+        sp_fn_error(ctx, PAD_TOO_LONG);
         return;
     }
     size_t have = char_count(s, len, bytes);
@@ -129,7 +125,10 @@ static void fn_pad(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         memcpy(out + n, s, len);
         n += len;
     }
-    result_like(ctx, bytes, out, n);
+    if (n > SP_FUNCTION_OUTPUT_MAX) /* characters of several bytes */
+        sp_fn_error(ctx, PAD_TOO_LONG);
+    else
+        result_like(ctx, bytes, out, n);
     free(out);
 }
 
@@ -147,11 +146,8 @@ static void fn_repeat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     }
     size_t len;
     const unsigned char *s = data_of(argv[0], &len);
-    if (len && (size_t)count > (size_t)SP_BYTES_MAX / len) {
-        SP_FN_ERROR(ctx,
-                    "OUT_OF_RANGE: Output of REPEAT exceeds the maximum size of a value: %lld "
-                    "copies of %zu bytes",
-                    (long long)count, len);
+    if (len && (size_t)count > (size_t)SP_FUNCTION_OUTPUT_MAX / len) {
+        sp_fn_error(ctx, "OUT_OF_RANGE: Output of REPEAT exceeds max allowed output size of 1MB");
         return;
     }
     size_t total = len * (size_t)count;

@@ -1373,17 +1373,24 @@ static enum em_code concat_op(struct translator *t, const struct sp_expr *e, str
                               struct frag *out)
 {
     struct sp_type common;
+    if (a[0].null_literal || a[1].null_literal)
+        return FAIL_AT(t, e, EM_INVALID_ARGUMENT, "Operands of || cannot be literal NULL");
     if (unify(t, e, "operator ||", a, 2, &common))
         return t->st->code;
     settle(t, &a[0], SP_TYPE_STRING);
     settle(t, &a[1], SP_TYPE_STRING);
     if (a[0].type.code == SP_TYPE_STRING)
-        *out = chain(t, "(", " || ", a, SP_TYPE_STRING);
+        *out = chain(t, "sp_concat(", ", ", a, SP_TYPE_STRING);
     else if (a[0].type.code == SP_TYPE_BYTES)
         *out = typed(sqlf(t, "sp_bytes_concat(%s, %s)", a[0].sql, a[1].sql), SP_TYPE_BYTES);
+    else if (a[0].type.code == SP_TYPE_ARRAY) /* ARRAY_CONCAT's */
+        *out = typed(sqlf(t, "sp_array_concat(%s, %s)", a[0].sql, a[1].sql), SP_TYPE_ARRAY);
     else
         return no_signature(t, e, "operator ||", a, 2);
-    out->type.length = SP_LEN_MAX;
+    if (a[0].type.code == SP_TYPE_ARRAY)
+        out->type = common;
+    else
+        out->type.length = SP_LEN_MAX;
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -2152,14 +2159,10 @@ static enum em_code fn_concat(struct translator *t, const struct sp_expr *e, str
     enum sp_type_code code;
     if (want_text(t, e, a, e->nargs, &code))
         return t->st->code;
-    if (code == SP_TYPE_BYTES)
-        return result(t, out, sqlf(t, "sp_bytes_concat(%s)", join_args(t, a, 0, e->nargs)), code);
-    struct sp_buf buf = {0};
-    sp_buf_puts(&buf, "(");
-    for (int i = 0; i < e->nargs; i++)
-        sp_buf_printf(&buf, "%s%s", i ? " || " : "", a[i].sql);
-    sp_buf_puts(&buf, ")");
-    return result(t, out, finish_sql(t, &buf), code);
+    return result(t, out,
+                  sqlf(t, "%s(%s)", code == SP_TYPE_BYTES ? "sp_bytes_concat" : "sp_concat",
+                       join_args(t, a, 0, e->nargs)),
+                  code);
 }
 
 static enum em_code fn_length(struct translator *t, const struct sp_expr *e, struct frag *a,
@@ -2248,7 +2251,9 @@ static enum em_code fn_replace(struct translator *t, const struct sp_expr *e, st
     enum sp_type_code code;
     if (want_text(t, e, a, 3, &code))
         return t->st->code;
-    return result(t, out, sqlf(t, "replace(%s, %s, %s)", a[0].sql, a[1].sql, a[2].sql), code);
+    return result(t, out,
+                  sqlf(t, "sp_replace_limit(replace(%s, %s, %s))", a[0].sql, a[1].sql, a[2].sql),
+                  code);
 }
 
 static enum em_code fn_trim(struct translator *t, const struct sp_expr *e, struct frag *a,

@@ -21,6 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The longest STRING or BYTES that REPEAT, LPAD/RPAD, REPLACE, CONCAT (and ||) and FORMAT
+ * make, in bytes: GoogleSQL's function library refuses a longer output (OUT_OF_RANGE). */
+#define SP_FUNCTION_OUTPUT_MAX (1 << 20)
+
 /* The most elements GENERATE_ARRAY and GENERATE_DATE_ARRAY make, as Spanner. */
 #define SP_GENERATE_ARRAY_MAX 16000
 
