@@ -9,7 +9,7 @@
 CC      ?= cc
 BUILD   ?= build/release
 BIN     ?= bin
-PKGS    := libmicrohttpd libcjson sqlite3 openssl libcurl re2
+PKGS    := libmicrohttpd libcjson sqlite3 openssl libcurl re2 icu-uc
 # the Debian package that provides each pkg-config package (scripts/install-deps installs them)
 DEB_libmicrohttpd := libmicrohttpd-dev
 DEB_libcjson      := libcjson-dev
@@ -17,6 +17,10 @@ DEB_sqlite3       := libsqlite3-dev
 DEB_openssl       := libssl-dev
 DEB_libcurl       := libcurl4-openssl-dev
 DEB_re2           := libre2-dev
+# ICU: UTS #46 (IDNA) processing of host names for Spanner's NET.REG_DOMAIN and
+# NET.PUBLIC_SUFFIX, the processing Google's Spanner uses; the public suffix list itself is
+# Debian's publicsuffix package, read at run time
+DEB_icu-uc        := libicu-dev
 # libunistring (Unicode case mapping and normalization, Spanner's UPPER/LOWER/NORMALIZE)
 # has no pkg-config file: its header tells whether it is installed
 NOPC_LIBS         := -lunistring
