@@ -1151,6 +1151,42 @@ static enum em_code parse_call(struct sp_parser *p, const struct sp_token *at, c
     return EM_OK;
 }
 
+/* The number of names in a function's path at the parser's position plus ahead, a name
+ * or several joined by dots (NET.HOST: 2), when "(" follows it; else 0. */
+static int call_path_names(const struct sp_parser *p, size_t ahead)
+{
+    for (int names = 1;; names++, ahead += 2) {
+        const struct sp_token *name = sp_peek_at(p, ahead), *next = sp_peek_at(p, ahead + 1);
+        if (name->kind != SP_TOK_IDENT && name->kind != SP_TOK_QUOTED_IDENT)
+            return 0;
+        if (sp_token_is_op(next, "("))
+            return names;
+        if (!sp_token_is_op(next, "."))
+            return 0;
+    }
+}
+
+/* A call of a function named by a path of names (NET.HOST(...), at the parser's
+ * position): named by them joined with dots. */
+static enum em_code parse_path_call(struct sp_parser *p, const struct sp_token *at, int names,
+                                    bool safe, struct sp_expr **out)
+{
+    size_t len = 0;
+    for (int i = 0; i < names; i++)
+        len += strlen(sp_peek_at(p, (size_t)i * 2)->value) + 1;
+    char *name = sp_arena_alloc(p->arena, len);
+    if (!name)
+        return EM_FAIL_OOM(p->st);
+    name[0] = '\0';
+    for (int i = 0; i < names; i++) {
+        if (i)
+            strcat(name, ".");
+        strcat(name, sp_peek_at(p, (size_t)i * 2)->value);
+    }
+    p->pos += (size_t)names * 2 - 1; /* to the "(" */
+    return parse_call(p, at, name, safe, out);
+}
+
 static enum em_code parse_literal(struct sp_parser *p, const struct sp_token *tok,
                                   struct sp_expr **out)
 {
@@ -1437,6 +1473,8 @@ static enum em_code parse_primary(struct sp_parser *p, struct sp_expr **out)
             return parse_array_elements(p, tok, NULL, out);
         return sp_syntax_error(p);
     case SP_TOK_QUOTED_IDENT:
+        if (call_path_names(p, 0) >= 2)
+            return parse_path_call(p, tok, call_path_names(p, 0), false, out);
         return parse_column(p, tok, out);
     case SP_TOK_IDENT:
         if (is_typed_literal(p, tok, &typed))
@@ -1448,15 +1486,12 @@ static enum em_code parse_primary(struct sp_parser *p, struct sp_expr **out)
         if (sp_is_reserved(tok->value))
             return parse_keyword_primary(p, tok, out);
         if (sp_token_is_keyword(tok, "SAFE") && sp_token_is_op(sp_peek_at(p, 1), ".") &&
-            sp_peek_at(p, 2)->kind == SP_TOK_IDENT && sp_token_is_op(sp_peek_at(p, 3), "(")) {
-            const char *name = sp_peek_at(p, 2)->value;
-            p->pos += 3;
-            return parse_call(p, tok, name, true, out);
+            call_path_names(p, 2) > 0) { /* SAFE.f(...), SAFE.NET.HOST(...) */
+            p->pos += 2;
+            return parse_path_call(p, tok, call_path_names(p, 0), true, out);
         }
-        if (sp_token_is_op(sp_peek_at(p, 1), "(")) {
-            p->pos++;
-            return parse_call(p, tok, tok->value, false, out);
-        }
+        if (call_path_names(p, 0) > 0) /* f(...), NET.HOST(...) */
+            return parse_path_call(p, tok, call_path_names(p, 0), false, out);
         return parse_column(p, tok, out);
     default:
         return sp_syntax_error(p);

@@ -1247,6 +1247,10 @@ static void test_errors(void **state)
         {"SELECT SUM(COUNT(*)) FROM Albums",
          "INVALID_ARGUMENT: Aggregations of aggregations are not allowed [at 1:12]"},
         {"SELECT NOPE(1)", "INVALID_ARGUMENT: Function not found: NOPE [at 1:8]"},
+        /* a dotted path before "(" names a function (Spanner's NET.HOST), quoted or not */
+        {"SELECT foo.`bar`.baz(1)", "INVALID_ARGUMENT: Function not found: FOO.BAR.BAZ [at 1:8]"},
+        {"SELECT SAFE.x.nope(1)", "INVALID_ARGUMENT: Function not found: X.NOPE [at 1:8]"},
+        {"SELECT SAFE.`UPPER`('a'), s.a FROM (SELECT STRUCT(1 AS a) AS s)", "[[\"A\",\"1\"]]"},
         {"SELECT LAST_DAY(DATE '2024-01-01')",
          "INVALID_ARGUMENT: Function not found: LAST_DAY [at 1:8]"},
         {"SELECT ADDDATE(DATE '2024-01-31', INTERVAL 1 MONTH), SUBDATE(DATE '2024-03-01', INTERVAL "
