@@ -2361,6 +2361,8 @@ int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
         rc = sp_sql_json_functions_register(db);
     if (rc == SQLITE_OK)
         rc = sp_sql_json_edit_register(db);
+    if (rc == SQLITE_OK)
+        rc = sp_sql_net_register(db);
     return rc;
 }
 

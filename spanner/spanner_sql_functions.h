@@ -109,6 +109,9 @@ int sp_sql_json_functions_register(sqlite3 *db);
 /* spanner_sql_json_edit.c: JSON_SET, JSON_ARRAY_APPEND/INSERT, JSON_REMOVE, JSON_STRIP_NULLS. */
 int sp_sql_json_edit_register(sqlite3 *db);
 
+/* spanner_sql_net.c: the NET.* functions (hosts and domains of URLs, IP addresses). */
+int sp_sql_net_register(sqlite3 *db);
+
 /* The status for a failed sqlite3_step/prepare/exec (rc) on db. */
 enum em_code sp_sql_error(sqlite3 *db, int rc, struct em_status *st);
 

@@ -3648,6 +3648,44 @@ static enum em_code fn_bits_moments(struct translator *t, const struct sp_expr *
                   bits ? SP_TYPE_INT64 : SP_TYPE_FLOAT64);
 }
 
+/* The NET functions (spanner_sql_net.c): each one's argument types, result and sp_
+ * function. */
+static const struct net_function {
+    const char *name;
+    const struct sp_type *args[2]; /* the second NULL: one argument */
+    enum sp_type_code result;
+    const char *sp_name;
+} net_functions[] = {
+    {"NET.HOST", {&type_string}, SP_TYPE_STRING, "sp_net_host"},
+    {"NET.REG_DOMAIN", {&type_string}, SP_TYPE_STRING, "sp_net_reg_domain"},
+    {"NET.PUBLIC_SUFFIX", {&type_string}, SP_TYPE_STRING, "sp_net_public_suffix"},
+    {"NET.IP_FROM_STRING", {&type_string}, SP_TYPE_BYTES, "sp_net_ip_from_string"},
+    {"NET.SAFE_IP_FROM_STRING", {&type_string}, SP_TYPE_BYTES, "sp_net_safe_ip_from_string"},
+    {"NET.IP_TO_STRING", {&type_bytes}, SP_TYPE_STRING, "sp_net_ip_to_string"},
+    {"NET.IP_NET_MASK", {&type_int64, &type_int64}, SP_TYPE_BYTES, "sp_net_ip_net_mask"},
+    {"NET.IP_TRUNC", {&type_bytes, &type_int64}, SP_TYPE_BYTES, "sp_net_ip_trunc"},
+    {"NET.IPV4_FROM_INT64", {&type_int64}, SP_TYPE_BYTES, "sp_net_ipv4_from_int64"},
+    {"NET.IPV4_TO_INT64", {&type_bytes}, SP_TYPE_INT64, "sp_net_ipv4_to_int64"},
+};
+
+/* NET.HOST, NET.IP_TRUNC, ...: the arguments of net_functions' types */
+static enum em_code fn_net(struct translator *t, const struct sp_expr *e, struct frag *a,
+                           struct frag *out)
+{
+    const struct net_function *f = NULL;
+    for (size_t i = 0; !f && i < sizeof(net_functions) / sizeof(net_functions[0]); i++)
+        if (strcmp(net_functions[i].name, e->name) == 0)
+            f = &net_functions[i];
+    if (!f)
+        return FAIL_AT(t, e, EM_INTERNAL, "No signature for function %s", e->name);
+    for (int i = 0; i < e->nargs; i++)
+        if (want_arg(t, e, a, i, f->args[i]))
+            return t->st->code;
+    const char *sql = e->nargs == 2 ? sqlf(t, "%s(%s, %s)", f->sp_name, a[0].sql, a[1].sql)
+                                    : sqlf(t, "%s(%s)", f->sp_name, a[0].sql);
+    return result(t, out, sql, f->result);
+}
+
 struct fn_def {
     const char *name;
     int min_args, max_args; /* max -1: any number */
@@ -3842,6 +3880,16 @@ static const struct fn_def functions[] = {
     {"BIT_REVERSE", 2, 2, false, fn_bit_reverse},
     {"FARM_FINGERPRINT", 1, 1, false, fn_farm_fingerprint},
     {"GENERATE_DATE_ARRAY", 2, 3, false, fn_generate_date_array},
+    {"NET.HOST", 1, 1, false, fn_net}, /* NET.*: their types in net_functions */
+    {"NET.REG_DOMAIN", 1, 1, false, fn_net},
+    {"NET.PUBLIC_SUFFIX", 1, 1, false, fn_net},
+    {"NET.IP_FROM_STRING", 1, 1, false, fn_net},
+    {"NET.SAFE_IP_FROM_STRING", 1, 1, false, fn_net},
+    {"NET.IP_TO_STRING", 1, 1, false, fn_net},
+    {"NET.IP_NET_MASK", 2, 2, false, fn_net},
+    {"NET.IP_TRUNC", 2, 2, false, fn_net},
+    {"NET.IPV4_FROM_INT64", 1, 1, false, fn_net},
+    {"NET.IPV4_TO_INT64", 1, 1, false, fn_net},
 };
 
 static const struct fn_def *find_function(const char *name)

@@ -1,8 +1,8 @@
 /*
  * spanner_sql_udf: what the files of SQLite user functions share (spanner_sql_functions.c,
  * spanner_sql_text.c, spanner_sql_time.c, spanner_sql_strings_arrays.c,
- * spanner_sql_codes.c): the error of a call, NULL arguments, and arrays, which are stored
- * as their JSON (spanner_value.h). Internal to those files.
+ * spanner_sql_codes.c, spanner_sql_net.c): the error of a call, NULL arguments, and arrays,
+ * which are stored as their JSON (spanner_value.h). Internal to those files.
  *
  * An error's text is "CODE: message" with Spanner's wording (spanner_sql_functions.h says
  * how the code reaches the client). Every scalar function registered through
