@@ -4,6 +4,7 @@
  * order of a pre-order walk of the tree), so no digit is lost to cJSON's doubles.
  */
 #include "spanner_json_value.h"
+#include "em_json.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -214,7 +215,9 @@ static bool raw_control_in_string(const char *text, size_t len)
 
 static cJSON *parse(const char *text, size_t len, bool round)
 {
-    if (!text || raw_control_in_string(text, len))
+    size_t nul_at;
+    /* a string holding U+0000: cJSON's strings end at it, so the value would be cut short */
+    if (!text || raw_control_in_string(text, len) || em_json_has_nul_escape(text, len, &nul_at))
         return NULL;
     cJSON *doc = cJSON_ParseWithLength(text, len);
     struct number_cursor cursor = {text, text + len, round};

@@ -84,9 +84,12 @@ static void fn_code_points_to(sqlite3_context *ctx, int argc, sqlite3_value **ar
             SP_FN_ERROR(ctx, "OUT_OF_RANGE: Invalid ASCII value %lld", c);
             goto out;
         }
-        if (bytes)
+        if (bytes) {
             out[len++] = (unsigned char)c;
-        else if (!put_utf8(c, out, &len)) {
+        } else if (c == 0) {
+            sp_fn_error(ctx, SP_NUL_IN_STRING);
+            goto out;
+        } else if (!put_utf8(c, out, &len)) {
             SP_FN_ERROR(ctx, "OUT_OF_RANGE: Invalid codepoint %lld", c);
             goto out;
         }
@@ -178,6 +181,11 @@ static void fn_safe_convert_bytes_to_string(sqlite3_context *ctx, int argc, sqli
         return;
     }
     size_t n = 0;
+    if (len && memchr(s, 0, len)) {
+        free(out);
+        sp_fn_error(ctx, SP_NUL_IN_STRING);
+        return;
+    }
     for (size_t i = 0; i < len;) {
         size_t k = utf8_char_length(s + i, len - i);
         memcpy(out + n, k ? (const char *)s + i : REPLACEMENT_CHARACTER, k ? k : 3);

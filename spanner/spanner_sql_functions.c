@@ -808,6 +808,8 @@ static bool cast_to_string(sqlite3_context *ctx, sqlite3_value *v, int from, str
     if (from == SP_TYPE_BYTES) {
         const char *data = sqlite3_value_blob(v);
         size_t len = (size_t)sqlite3_value_bytes(v);
+        if (len && memchr(data, 0, len)) /* (em_utf8_valid refuses NUL too) */
+            return cast_fail(err, "%s", SP_NUL_IN_STRING);
         if (len && !em_utf8_valid(data, len, NULL))
             return cast_fail(err, "OUT_OF_RANGE: Invalid UTF-8 in BYTES cast to STRING%s", "");
         sqlite3_result_text(ctx, data ? data : "", (int)len, SQLITE_TRANSIENT);

@@ -21,6 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The error of a function that would make a STRING holding U+0000: this emulator's STRING
+ * values cannot hold it (the REST layer refuses it in requests too), and an error is
+ * better than a value cut short at it. */
+#define SP_NUL_IN_STRING                                                                           \
+    "UNIMPLEMENTED: A STRING holding the NUL character (U+0000) is not supported by this "         \
+    "emulator"
+
 /* The longest STRING or BYTES that REPEAT, LPAD/RPAD, REPLACE, CONCAT (and ||) and FORMAT
  * make, in bytes: GoogleSQL's function library refuses a longer output (OUT_OF_RANGE). */
 #define SP_FUNCTION_OUTPUT_MAX (1 << 20)
