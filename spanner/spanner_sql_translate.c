@@ -67,6 +67,7 @@ struct scope_source {
     const char *alias;
     const char *sql_alias; /* the SQLite name its columns are read through, if it has one */
     bool range_variable;   /* TABLESAMPLE's WITH WEIGHT: its name wins over columns' names */
+    bool scalar_values;    /* a value table of scalars: its alias names its one column */
     struct scope_column *columns;
     int ncolumns;
 };
@@ -799,6 +800,65 @@ static enum em_code having_alias(struct translator *t, const struct scope *scope
     return EM_OK;
 }
 
+/* The FROM source a bare name is the alias of, GoogleSQL's range variable: scope by scope
+ * from the innermost, an alias before the columns of its scope (`t` is the table, not a
+ * column T, in `FROM T AS t, U`); NULL when a column (or a value table's range variable)
+ * comes first or nothing has the name. *local: found in the innermost scope. */
+static const struct scope_source *aliased_source(const struct scope *scope, const char *name,
+                                                 bool *local)
+{
+    for (const struct scope *s = scope; s; s = s->outer) {
+        if (range_variable(s, name))
+            return NULL;
+        for (int i = 0; i < s->nsources; i++)
+            if (s->sources[i]->alias && !s->sources[i]->range_variable &&
+                !s->sources[i]->scalar_values && strcasecmp(s->sources[i]->alias, name) == 0) {
+                *local = s == scope;
+                return s->sources[i];
+            }
+        for (int i = 0; i < s->nsources; i++)
+            if (find_in_source(s->sources[i], name, false))
+                return NULL;
+    }
+    return NULL;
+}
+
+/* A FROM alias used as a value (`TO_JSON(t)` over `FROM Singers AS t`): a STRUCT of the
+ * source's columns, hidden ones left out, as GoogleSQL reads a table's range variable. */
+static enum em_code source_value(struct translator *t, const struct sp_expr *e,
+                                 const struct scope_source *src, bool local, struct frag *out)
+{
+    struct frag *fields = sp_arena_alloc(t->arena, (size_t)(src->ncolumns + 1) * sizeof(*fields));
+    struct sp_struct_field *list =
+        sp_arena_alloc(t->arena, (size_t)(src->ncolumns + 1) * sizeof(*list));
+    struct sp_struct_type *type = sp_arena_alloc(t->arena, sizeof(*type));
+    if (!fields || !list || !type)
+        return EM_FAIL_OOM(t->st);
+    int n = 0;
+    for (int i = 0; i < src->ncolumns; i++) {
+        const struct scope_column *c = &src->columns[i];
+        if (!c->name[0] || c->not_in_star)
+            continue;
+        if (note_read(t, c))
+            return t->st->code;
+        if (t->check_grouping && !t->in_aggregate && local && !grouped(t, c->sql))
+            return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
+                           "%s expression references column %s which is neither grouped nor "
+                           "aggregated",
+                           t->clause, c->name);
+        fields[n] = typed(c->sql, c->type.code);
+        fields[n].type = c->type;
+        list[n].name = c->name;
+        list[n].type = c->type;
+        n++;
+    }
+    type->count = n;
+    type->fields = list;
+    *out = typed(struct_sql(t, fields, n), SP_TYPE_STRUCT);
+    out->type.struct_type = type;
+    return out->sql ? EM_OK : t->st->code;
+}
+
 static enum em_code column(struct translator *t, const struct scope *scope, const struct sp_expr *e,
                            struct frag *out)
 {
@@ -807,6 +867,10 @@ static enum em_code column(struct translator *t, const struct scope *scope, cons
     bool local, alias;
     if (having_alias(t, scope, e, out, &alias) || alias)
         return t->st->code;
+    const struct scope_source *source =
+        e->qualifier ? NULL : aliased_source(scope, e->name, &local);
+    if (source)
+        return source_value(t, e, source, local, out);
     if (e->qualifier && !is_source_alias(scope, e->qualifier))
         return struct_column_field(t, scope, e, out);
     if (resolve_column(t, scope, e, &c, &sql, &local))
@@ -4222,6 +4286,7 @@ static enum em_code value_table_columns(struct translator *t, const struct sp_re
     }
     src->columns = columns;
     src->ncolumns = n;
+    src->scalar_values = fields == NULL;
     return EM_OK;
 }
 
