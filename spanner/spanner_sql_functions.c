@@ -1050,8 +1050,9 @@ static void fn_like(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 #define CONCAT_TOO_LONG                                                                            \
     "OUT_OF_RANGE: Output of CONCAT exceeds max allowed output size of 1048576 bytes"
 
-/* sp_concat(a, b, ...): CONCAT and || of STRINGs, NULL when one is NULL. */
-static void fn_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* CONCAT and || of STRINGs (text) or BYTES: NULL when one is NULL, refused over
+ * SP_FUNCTION_OUTPUT_MAX bytes. */
+static void concat(sqlite3_context *ctx, int argc, sqlite3_value **argv, bool text)
 {
     if (sp_fn_any_null(argc, argv))
         return;
@@ -1062,21 +1063,37 @@ static void fn_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sp_fn_error(ctx, CONCAT_TOO_LONG);
         return;
     }
-    char *out = sqlite3_malloc64(total + 1);
+    unsigned char *out = sqlite3_malloc64(total + 1);
     if (!out) {
         sqlite3_result_error_nomem(ctx);
         return;
     }
     size_t at = 0;
     for (int i = 0; i < argc; i++) {
-        const unsigned char *text = sqlite3_value_text(argv[i]);
+        const void *data =
+            text ? (const void *)sqlite3_value_text(argv[i]) : sqlite3_value_blob(argv[i]);
         size_t n = (size_t)sqlite3_value_bytes(argv[i]);
         if (n)
-            memcpy(out + at, text, n);
+            memcpy(out + at, data, n);
         at += n;
     }
     out[at] = '\0';
-    sqlite3_result_text64(ctx, out, total, sqlite3_free, SQLITE_UTF8);
+    if (text)
+        sqlite3_result_text64(ctx, (char *)out, total, sqlite3_free, SQLITE_UTF8);
+    else
+        sqlite3_result_blob64(ctx, out, total, sqlite3_free);
+}
+
+/* sp_concat(a, b, ...): STRINGs */
+static void fn_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    concat(ctx, argc, argv, true);
+}
+
+/* sp_bytes_concat(a, b, ...): BYTES */
+static void fn_bytes_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    concat(ctx, argc, argv, false);
 }
 
 /* sp_replace_limit(value): REPLACE's output, refused over SP_FUNCTION_OUTPUT_MAX bytes. */
@@ -1087,32 +1104,6 @@ static void fn_replace_limit(sqlite3_context *ctx, int argc, sqlite3_value **arg
         sp_fn_error(ctx, "OUT_OF_RANGE: Output of REPLACE exceeds max allowed output size of 1MB");
     else
         sqlite3_result_value(ctx, argv[0]);
-}
-
-static void fn_bytes_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    if (sp_fn_any_null(argc, argv))
-        return;
-    size_t total = 0;
-    for (int i = 0; i < argc; i++)
-        total += (size_t)sqlite3_value_bytes(argv[i]);
-    if (total > SP_FUNCTION_OUTPUT_MAX) {
-        sp_fn_error(ctx, CONCAT_TOO_LONG);
-        return;
-    }
-    unsigned char *out = sqlite3_malloc64(total ? total : 1);
-    if (!out) {
-        sqlite3_result_error_nomem(ctx);
-        return;
-    }
-    size_t at = 0;
-    for (int i = 0; i < argc; i++) {
-        size_t n = (size_t)sqlite3_value_bytes(argv[i]);
-        if (n)
-            memcpy(out + at, sqlite3_value_blob(argv[i]), n);
-        at += n;
-    }
-    sqlite3_result_blob64(ctx, out, total, sqlite3_free);
 }
 
 /* UPPER/LOWER: BYTES map ASCII only (as GoogleSQL does); STRING maps by Unicode's full

@@ -187,4 +187,32 @@ static inline char *sp_test_run(struct sp_test_db *t, const char *sql)
     return sp_test_run_typed(t, sql, NULL, NULL, 0);
 }
 
+/* A statement and what sp_test_run renders for it: rows, "modified N ...", or "CODE:
+ * message", which only has to start the error. */
+struct sp_test_case {
+    const char *sql;
+    const char *expect;
+};
+
+/* Runs the cases, printing each that fails; returns how many failed. */
+static inline int sp_test_run_cases(struct sp_test_db *t, const struct sp_test_case *cases,
+                                    size_t n)
+{
+    int failures = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *out = sp_test_run(t, cases[i].sql);
+        bool is_error = strchr(cases[i].expect, ':') && cases[i].expect[0] >= 'A' &&
+                        cases[i].expect[0] <= 'Z' && cases[i].expect[1] != '"';
+        bool ok = out && (is_error ? strncmp(out, cases[i].expect, strlen(cases[i].expect)) == 0
+                                   : strcmp(out, cases[i].expect) == 0);
+        if (!ok) {
+            fprintf(stderr, "case %zu: %s\n  expected: %s\n  got:      %s\n", i, cases[i].sql,
+                    cases[i].expect, out ? out : "(null)");
+            failures++;
+        }
+        free(out);
+    }
+    return failures;
+}
+
 #endif

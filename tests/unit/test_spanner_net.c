@@ -139,35 +139,13 @@ static int teardown(void **state)
     return 0;
 }
 
-struct sql_case {
-    const char *sql;
-    const char *expect; /* rows, or "CODE: message" (a prefix) */
-};
-
-static void run_cases(const struct sql_case *cases, size_t n)
-{
-    int failures = 0;
-    for (size_t i = 0; i < n; i++) {
-        char *out = sp_test_run(&db, cases[i].sql);
-        bool is_error = cases[i].expect[0] != '[';
-        bool ok = out && (is_error ? strncmp(out, cases[i].expect, strlen(cases[i].expect)) == 0
-                                   : strcmp(out, cases[i].expect) == 0);
-        if (!ok) {
-            fprintf(stderr, "case %zu: %s\n  expected: %s\n  got:      %s\n", i, cases[i].sql,
-                    cases[i].expect, out ? out : "(null)");
-            failures++;
-        }
-        free(out);
-    }
-    assert_int_equal(failures, 0);
-}
-
-#define RUN(cases) run_cases((cases), sizeof(cases) / sizeof((cases)[0]))
+#define RUN(cases)                                                                                 \
+    assert_int_equal(sp_test_run_cases(&db, (cases), sizeof(cases) / sizeof((cases)[0])), 0)
 
 static void test_url_functions(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"SELECT NET.HOST('http://user:pw@www.Example.COM:8080/a?b#c'), NET.HOST('//foo.com/x'), "
          "NET.HOST('mailto:foo@bar.com'), NET.HOST('http:/x.com'), "
          "NET.HOST('http://[2001:db8::1]:80/'), NET.HOST('..a..'), NET.HOST(' \\t ')",
@@ -206,7 +184,7 @@ static void test_url_functions(void **state)
 static void test_ip_functions(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"SELECT NET.IP_FROM_STRING('1.2.3.4'), NET.IP_FROM_STRING('::1'), "
          "NET.SAFE_IP_FROM_STRING('01.2.3.4'), NET.SAFE_IP_FROM_STRING('fe80::1%eth0'), "
          "NET.SAFE_IP_FROM_STRING('0000:0000:0000:0000:0000:ffff:255.255.255.255')",

@@ -76,36 +76,13 @@ static int teardown(void **state)
     return 0;
 }
 
-struct sql_case {
-    const char *sql;
-    const char *expect; /* rows, "modified N ...", or "CODE: message" (a prefix) */
-};
-
-static void run_cases(const struct sql_case *cases, size_t n)
-{
-    int failures = 0;
-    for (size_t i = 0; i < n; i++) {
-        char *out = sp_test_run(&db, cases[i].sql);
-        bool is_error = strchr(cases[i].expect, ':') && cases[i].expect[0] >= 'A' &&
-                        cases[i].expect[0] <= 'Z' && cases[i].expect[1] != '"';
-        bool ok = out && (is_error ? strncmp(out, cases[i].expect, strlen(cases[i].expect)) == 0
-                                   : strcmp(out, cases[i].expect) == 0);
-        if (!ok) {
-            fprintf(stderr, "case %zu: %s\n  expected: %s\n  got:      %s\n", i, cases[i].sql,
-                    cases[i].expect, out ? out : "(null)");
-            failures++;
-        }
-        free(out);
-    }
-    assert_int_equal(failures, 0);
-}
-
-#define RUN(cases) run_cases((cases), sizeof(cases) / sizeof((cases)[0]))
+#define RUN(cases)                                                                                 \
+    assert_int_equal(sp_test_run_cases(&db, (cases), sizeof(cases) / sizeof((cases)[0])), 0)
 
 static void test_select_basics(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"SELECT 1", "[[\"1\"]]"},
         {"SELECT SingerId, FirstName FROM Singers WHERE SingerId = 1", "[[\"1\",\"Marc\"]]"},
         {"select singerid from singers where SINGERID <= 2 order by 1 desc", "[[\"2\"],[\"1\"]]"},
@@ -161,7 +138,7 @@ static void test_select_basics(void **state)
 static void test_expressions(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"SELECT 7 / 2, DIV(7, 2), MOD(-7, 2), 7 - 10, 2 * 3 + 1",
          "[[3.5,\"3\",\"-1\",\"-3\",\"7\"]]"},
         {"SELECT 1 + 1.5, NUMERIC '1.1' + 1, NUMERIC '1.5' * NUMERIC '-2.25'",
@@ -260,7 +237,7 @@ static void test_expressions(void **state)
 static void test_aggregates_and_joins(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"SELECT COUNT(*), COUNT(Sales), SUM(Sales), MIN(Title), MAX(Sales), AVG(Sales) "
          "FROM Albums",
          "[[\"5\",\"4\",\"400\",\"Forever Hold Your Peace\",\"200\",100]]"},
@@ -367,7 +344,7 @@ static void test_aggregates_and_joins(void **state)
 static void test_text_functions(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"SELECT REGEXP_CONTAINS('foo@example.com', r'@[a-z]+\\.com$'), "
          "REGEXP_CONTAINS('abc', 'x'), REGEXP_CONTAINS(b'\\x01a', b'a'), "
          "REGEXP_CONTAINS('ABC', '(?i)abc'), REGEXP_CONTAINS(NULL, 'a')",
@@ -449,7 +426,7 @@ static void test_text_functions(void **state)
          "FLOAT32_ARRAY(JSON '[0.5]'), BOOL_ARRAY(JSON '[]'), FLOAT32(JSON '2')",
          "[[[\"1\",\"2\"],[\"a\"],[0.5],[],2]]"},
     };
-    static const struct sql_case errors[] = {
+    static const struct sp_test_case errors[] = {
         {"SELECT NORMALIZE('x', FOO)",
          "INVALID_ARGUMENT: Argument is not a valid NORMALIZE mode: FOO [at 1:23]"},
         {"SELECT NORMALIZE('x', 'NFC')",
@@ -524,7 +501,7 @@ static void test_text_functions(void **state)
 static void test_time_functions(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"SELECT EXTRACT(HOUR FROM TIMESTAMP '2026-03-08T10:00:00Z' AT TIME ZONE "
          "'America/New_York'), EXTRACT(DATE FROM TIMESTAMP '2026-12-31T23:30:00Z' AT TIME ZONE "
          "'Asia/Kolkata'), EXTRACT(MINUTE FROM TIMESTAMP '2026-01-01T00:00:00Z' AT TIME ZONE "
@@ -563,7 +540,7 @@ static void test_time_functions(void **state)
          "[[\"2020-05-20T11:14:15.25Z\",\"2020-05-20T13:14:15Z\",\"1970-01-02T00:00:00Z\","
          "\"2020-05-20T14:44:15Z\"]]"},
     };
-    static const struct sql_case errors[] = {
+    static const struct sp_test_case errors[] = {
         {"SELECT DATE_TRUNC(Day, MONTH) FROM (SELECT DATE '2020-01-02' AS Day) WHERE true",
          "[[\"2020-01-01\"]]"}, /* a column named like a date part */
         /* CURRENT_TIMESTAMP() is 2026-01-02T03:04:05.5Z: 19:04 the day before in Los Angeles */
@@ -596,7 +573,7 @@ static void test_time_functions(void **state)
 static void test_information_schema(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"SELECT TABLE_NAME, PARENT_TABLE_NAME, ON_DELETE_ACTION, TABLE_TYPE, INTERLEAVE_TYPE "
          "FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = '' ORDER BY TABLE_NAME",
          "[[\"Albums\",\"Singers\",\"CASCADE\",\"BASE TABLE\",\"IN PARENT\"],"
@@ -649,7 +626,7 @@ static void test_information_schema(void **state)
     char *error = sp_test_ddl(&db, "CREATE VIEW Names SQL SECURITY INVOKER AS SELECT "
                                    "Singers.SingerId, Singers.LastName FROM Singers");
     assert_null(error);
-    static const struct sql_case views[] = {
+    static const struct sp_test_case views[] = {
         {"SELECT TABLE_TYPE, SPANNER_STATE FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = "
          "'Names'",
          "[[\"VIEW\",null]]"},
@@ -668,7 +645,7 @@ static void test_information_schema(void **state)
 static void test_structs(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"SELECT STRUCT(1 AS a, 'x' AS b).b", "[[\"x\"]]"},
         {"SELECT STRUCT<a INT64, b STRING>(1, 'x').a", "[[\"1\"]]"},
         {"SELECT ARRAY(SELECT STRUCT(1 AS a, 'x' AS b))", "[[[[\"1\",\"x\"]]]]"},
@@ -873,7 +850,7 @@ static void test_struct_parameters(void **state)
 static void test_nan(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"UPDATE Singers SET Score = IEEE_DIVIDE(0, 0) WHERE SingerId = 2", "modified 1"},
         {"SELECT Score FROM Singers WHERE SingerId = 2", "[[\"NaN\"]]"},
         {"SELECT SingerId FROM Singers ORDER BY Score", "[[\"3\"],[\"2\"],[\"4\"],[\"1\"]]"},
@@ -908,7 +885,7 @@ static void test_nan(void **state)
         {"SELECT CAST(CAST('NaN' AS FLOAT64) AS INT64)",
          "OUT_OF_RANGE: Illegal conversion of non-finite floating point number to an integer"},
     };
-    run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+    RUN(cases);
 }
 
 /* The Names of table FK's rows a KeySet selects, in key order, comma separated. */
@@ -918,7 +895,7 @@ static void test_nan(void **state)
 static void test_floats_and_vectors(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"SELECT 0.1 + 0.2, [0.1 + 0.2, 1.0], 100.0, 1.5, 2.8284271247461903, CAST(0.1 AS FLOAT32)",
          "[[0.30000000000000004,[0.30000000000000004,1],100,1.5,2.8284271247461903,"
          "0.10000000149011612]]"},
@@ -956,7 +933,7 @@ static void test_floats_and_vectors(void **state)
 static void test_strings_and_arrays(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"SELECT LPAD('a', 3, 'xy'), RPAD(b'a', 2), REPEAT('ab', 2), REVERSE('añb')",
          "[[\"xya\",\"YSA=\",\"abab\",\"bña\"]]"},
         {"SELECT LPAD('a', 100000000)",
@@ -1077,7 +1054,7 @@ static void test_nan_keys(void **state)
     char *out = sp_test_ddl(&db, "CREATE TABLE FK (K FLOAT64 NOT NULL, N STRING(MAX)) "
                                  "PRIMARY KEY (K)");
     assert_null(out);
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"INSERT INTO FK (K, N) VALUES (CAST('NaN' AS FLOAT64), 'nan'), (0, 'zero'), "
          "(CAST('-inf' AS FLOAT64), '-inf'), (-1.5, 'neg')",
          "modified 4"},
@@ -1086,7 +1063,7 @@ static void test_nan_keys(void **state)
         {"SELECT N FROM FK ORDER BY K", "[[\"nan\"],[\"-inf\"],[\"neg\"],[\"zero\"]]"},
         {"SELECT N FROM FK WHERE K < 0 ORDER BY K", "[[\"-inf\"],[\"neg\"]]"},
     };
-    run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+    RUN(cases);
     static const struct {
         const char *key_set, *rows;
     } reads[] = {
@@ -1107,7 +1084,7 @@ static void test_nan_keys(void **state)
 static void test_unsupported_constructs(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"SELECT AS FOO 1", "INVALID_ARGUMENT: Syntax error: Expected keyword STRUCT or keyword "
                             "VALUE [at 1:11]"},
         {"SELECT COUNT(*) OVER () FROM Singers",
@@ -1181,7 +1158,7 @@ static void test_unsupported_constructs(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"SELECT Nope FROM Singers", "INVALID_ARGUMENT: Unrecognized name: Nope [at 1:8]"},
         {"SELECT x.SingerId FROM Singers", "INVALID_ARGUMENT: Unrecognized name: x [at 1:8]"},
         {"SELECT * FROM Nope", "INVALID_ARGUMENT: Table not found: Nope [at 1:15]"},
@@ -1378,7 +1355,7 @@ static void test_sqlite_limits(void **state)
     assert_non_null(closed);
     for (int i = 0; i < 30; i++)
         strcpy(closed + len + (size_t)i * 4, ", 0)");
-    const struct sql_case cases[] = {
+    const struct sp_test_case cases[] = {
         {within, "[[\"1\"]]"},
         {nested, "INVALID_ARGUMENT: The statement nests too deeply for this emulator"},
         {closed, "INVALID_ARGUMENT: The statement nests too deeply for this emulator"},
@@ -1502,7 +1479,7 @@ static void test_result_metadata(void **state)
 static void test_dml(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"INSERT INTO Singers (SingerId, FirstName) VALUES (10, 'Ten'), (11, 'Eleven')",
          "modified 2"},
         {"INSERT INTO Albums (SingerId, AlbumId, Title) VALUES (10, 1, 'A') "
@@ -1530,7 +1507,7 @@ static void test_dml(void **state)
          "modified 2 [[\"1\"],[\"2\"]]"},
         {"DELETE FROM Singers WHERE true", "modified 5"},
     };
-    static const struct sql_case errors[] = {
+    static const struct sp_test_case errors[] = {
         {"INSERT INTO Singers (SingerId) VALUES (1)", "ALREADY_EXISTS: Row already exists"},
         {"INSERT OR UPDATE INTO Albums (SingerId, AlbumId, Title) VALUES (1, 1, 'a') THEN RETURN "
          "WITH ACTION AlbumId",
@@ -1597,7 +1574,7 @@ static char *pending_of(const char *sql)
 static void test_pending_commit_timestamp(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"INSERT INTO Events (Id, Stamp) VALUES (1, PENDING_COMMIT_TIMESTAMP()), "
          "(2, PENDING_COMMIT_TIMESTAMP())",
          "pending: Events.Stamp"},
@@ -1646,7 +1623,7 @@ static void test_pending_commit_timestamp(void **state)
 static void test_partitioned_dml(void **state)
 {
     (void)state;
-    static const struct sql_case cases[] = {
+    static const struct sp_test_case cases[] = {
         {"UPDATE Singers SET Score = 0 WHERE Score IS NULL", "ok"},
         {"DELETE FROM Albums WHERE Sales > 10000", "ok"},
         {"UPDATE Events SET Stamp = PENDING_COMMIT_TIMESTAMP() WHERE true", "ok"},
