@@ -226,18 +226,23 @@ tx_step() {
 }
 
 # run_http BASE: the plan on stdin through executeSql at BASE (.../v1): a new database with
-# the plan's DDL, each DML statement in its own read-write transaction, queries single-use,
+# the plan's DDL (named after the file's number, DB_SEQ: a database of an earlier file is
+# never reused), each DML statement in its own read-write transaction, queries single-use,
 # the other sections as the header says.
 run_http() {
     local base="$1" plan db session tx kind group body section=""
     plan="$(cat)"
-    db="projects/diff-project/instances/diff/databases/d$((RANDOM % 90000 + 10000))"
+    db="projects/diff-project/instances/diff/databases/d$DB_SEQ"
     http POST "$base/projects/diff-project/instances" \
         '{"instanceId":"diff","instance":{"config":"projects/diff-project/instanceConfigs/emulator-config","displayName":"diff","nodeCount":1}}' >/dev/null
     body="$(jq -c --arg id "${db##*/}" '{createStatement: ("CREATE DATABASE `" + $id + "`"),
         extraStatements: .ddl}' <<<"$plan")"
     local created="$tmp/create.$BASHPID.json" # the two sides run at once
     http POST "$base/projects/diff-project/instances/diff/databases" "$body" >"$created"
+    if grep -q '"error"' "$created"; then
+        echo "sql_diff: the database was not created at $base: $(cat "$created")" >&2
+        return 1
+    fi
     for _ in $(seq 100); do
         http GET "$base/$db" | grep -q '"READY"' && break
         sleep 0.1
@@ -355,6 +360,7 @@ compare() {
 compare_file() {
     local file="$1" plan result title want got
     checks=$((checks + 1))
+    DB_SEQ=$((DB_SEQ + 1))
     if ! plan="$(parse_corpus "$file")"; then
         failures=$((failures + 1))
         echo "FAIL ${file##*/}: the corpus file could not be read (above)"
@@ -394,6 +400,7 @@ if ! start_google; then
 fi
 start_ours || exit 1
 files=("$@")
+DB_SEQ=0
 (( ${#files[@]} )) || files=("$here"/sql_corpus/*.sql)
 for file in "${files[@]}"; do
     compare_file "$file"
