@@ -550,17 +550,25 @@ static bool scalars_equal(const cJSON *a, const cJSON *b)
     return cJSON_IsNull(a) && cJSON_IsNull(b);
 }
 
+/* The most comparisons one JSON_CONTAINS makes (arrays compare every pair: two arrays of
+ * 100,000 elements would take minutes); past it the call fails rather than holding its
+ * thread. */
+#define JSON_CONTAINS_STEPS_MAX 20000000
+
 /* JSON_CONTAINS(a, b): an object contains an object whose members it contains, an array an
  * array whose elements each some element of it contains, a scalar only itself; the top-level
- * array (top) also contains a scalar among its elements. */
-static bool json_contains(const cJSON *a, const cJSON *b, bool top)
+ * array (top) also contains a scalar among its elements. *steps counts the calls; false
+ * once it passes JSON_CONTAINS_STEPS_MAX. */
+static bool json_contains(const cJSON *a, const cJSON *b, bool top, long *steps)
 {
+    if (++*steps > JSON_CONTAINS_STEPS_MAX)
+        return false;
     if (cJSON_IsObject(b)) {
         if (!cJSON_IsObject(a))
             return false;
         for (const cJSON *member = b->child; member; member = member->next) {
             const cJSON *mine = cJSON_GetObjectItemCaseSensitive(a, member->string);
-            if (!mine || !json_contains(mine, member, false))
+            if (!mine || !json_contains(mine, member, false, steps))
                 return false;
         }
         return true;
@@ -570,7 +578,7 @@ static bool json_contains(const cJSON *a, const cJSON *b, bool top)
             return false;
         for (const cJSON *wanted = b->child; wanted; wanted = wanted->next) {
             const cJSON *mine = a->child;
-            while (mine && !json_contains(mine, wanted, false))
+            while (mine && !json_contains(mine, wanted, false, steps))
                 mine = mine->next;
             if (!mine)
                 return false;
@@ -593,8 +601,13 @@ static void fn_json_contains(sqlite3_context *ctx, int argc, sqlite3_value **arg
         return;
     cJSON *a = json_arg(ctx, argv[0]);
     cJSON *b = a ? json_arg(ctx, argv[1]) : NULL;
-    if (b)
-        sqlite3_result_int(ctx, json_contains(a, b, true));
+    long steps = 0;
+    bool contains = b && json_contains(a, b, true, &steps);
+    if (steps > JSON_CONTAINS_STEPS_MAX)
+        SP_FN_ERROR(ctx, "RESOURCE_EXHAUSTED: JSON_CONTAINS would compare more than %d values",
+                    JSON_CONTAINS_STEPS_MAX);
+    else if (b)
+        sqlite3_result_int(ctx, contains);
     cJSON_Delete(a);
     cJSON_Delete(b);
 }

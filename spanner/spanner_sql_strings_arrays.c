@@ -20,6 +20,7 @@
 #include "spanner_sql_functions.h"
 #include "spanner_sql_udf.h"
 
+#include "em_hash.h"
 #include "em_json.h"
 #include "spanner_value.h"
 
@@ -497,6 +498,84 @@ static void fn_array_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv
     cJSON_Delete(all);
 }
 
+/* ---- a set of array elements (ARRAY_INCLUDES_ANY/ALL without comparing every pair) ---- */
+
+/* Whether an element of a FLOAT64/FLOAT32 array (floats) is NaN: "NaN" in its storage
+ * JSON, unequal to everything. */
+static bool is_nan(const cJSON *e, bool floats)
+{
+    return floats && cJSON_IsString(e) && strcmp(e->valuestring, "NaN") == 0;
+}
+
+/* Whether two elements in their storage JSON are equal: the same kind and the same value
+ * (numbers exactly, 0 and -0 alike), as GoogleSQL's = on them; a STRUCT's field list by
+ * cJSON's comparison. */
+static bool elements_equal(const cJSON *a, const cJSON *b, bool floats)
+{
+    if (is_nan(a, floats) || is_nan(b, floats))
+        return false;
+    if (cJSON_IsNumber(a) && cJSON_IsNumber(b))
+        return a->valuedouble == b->valuedouble;
+    if (cJSON_IsString(a) && cJSON_IsString(b))
+        return strcmp(a->valuestring, b->valuestring) == 0;
+    if (cJSON_IsArray(a) && cJSON_IsArray(b))
+        return cJSON_Compare(a, b, true);
+    return cJSON_IsBool(a) && cJSON_IsBool(b) && cJSON_IsTrue(a) == cJSON_IsTrue(b);
+}
+
+static uint64_t element_hash(const cJSON *e)
+{
+    if (cJSON_IsNumber(e)) {
+        double d = e->valuedouble == 0 ? 0.0 : e->valuedouble; /* -0 hashes as 0 */
+        return em_fnv1a(&d, sizeof(d));
+    }
+    if (cJSON_IsString(e))
+        return em_fnv1a_str(e->valuestring);
+    if (cJSON_IsArray(e)) { /* a STRUCT: its text (out of memory: all alike, still correct) */
+        char *text = cJSON_PrintUnformatted(e);
+        uint64_t h = em_fnv1a_str(text);
+        free(text);
+        return h;
+    }
+    return cJSON_IsTrue(e) ? 1 : 2;
+}
+
+/* An open-addressing set of an array's non-NULL elements (pointers into the array). */
+struct element_set {
+    const cJSON **slots;
+    size_t mask;
+    bool floats; /* the elements are FLOAT64 or FLOAT32 */
+};
+
+static bool element_set_build(struct element_set *set, const cJSON *array, bool floats)
+{
+    set->floats = floats;
+    size_t size = 16;
+    while (size < 2 * (size_t)cJSON_GetArraySize(array))
+        size *= 2;
+    set->slots = calloc(size, sizeof(*set->slots));
+    set->mask = size - 1;
+    for (const cJSON *e = set->slots ? array->child : NULL; e; e = e->next) {
+        if (cJSON_IsNull(e) || is_nan(e, floats)) /* neither equals anything */
+            continue;
+        size_t i = element_hash(e) & set->mask;
+        while (set->slots[i] && !elements_equal(set->slots[i], e, floats))
+            i = (i + 1) & set->mask;
+        set->slots[i] = e;
+    }
+    return set->slots != NULL;
+}
+
+static bool element_set_has(const struct element_set *set, const cJSON *value)
+{
+    if (cJSON_IsNull(value) || is_nan(value, set->floats)) /* NULL and NaN match nothing */
+        return false;
+    for (size_t i = element_hash(value) & set->mask; set->slots[i]; i = (i + 1) & set->mask)
+        if (elements_equal(set->slots[i], value, set->floats))
+            return true;
+    return false;
+}
+
 /* sp_array_includes(array, value as a one-element array built by sp_array): NULL when either
  * is NULL; an element equal to the value is found by its encoding (both normalized) */
 static void fn_array_includes(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -514,25 +593,12 @@ static void fn_array_includes(sqlite3_context *ctx, int argc, sqlite3_value **ar
     if (!value || cJSON_IsNull(value)) {
         sqlite3_result_null(ctx);
     } else {
-        cJSON_ArrayForEach(item, array) found |= cJSON_Compare(item, value, true) != 0;
+        bool floats = sqlite3_value_int(argv[2]) != 0;
+        cJSON_ArrayForEach(item, array) found |= elements_equal(item, value, floats);
         sqlite3_result_int(ctx, found);
     }
     cJSON_Delete(array);
     cJSON_Delete(wanted);
-}
-
-/* Whether array holds value (never a NULL: NULL matches nothing). */
-static bool array_holds(const cJSON *array, const cJSON *value)
-{
-    const cJSON *item;
-    if (cJSON_IsNull(value))
-        return false;
-    cJSON_ArrayForEach(item, array)
-    {
-        if (cJSON_Compare(item, value, true))
-            return true;
-    }
-    return false;
 }
 
 /* sp_array_includes_set(array, search, all): ARRAY_INCLUDES_ANY (all 0: one element of
@@ -545,17 +611,18 @@ static void fn_array_includes_set(sqlite3_context *ctx, int argc, sqlite3_value 
     bool all = sqlite3_value_int(argv[2]) != 0, result = all;
     cJSON *array = sp_fn_array_arg(ctx, argv[0]);
     cJSON *search = array ? sp_fn_array_arg(ctx, argv[1]) : NULL;
-    const cJSON *value;
-    if (search) {
-        cJSON_ArrayForEach(value, search)
-        {
-            if (array_holds(array, value) != all) { /* an answer already */
+    struct element_set set = {0};
+    if (search && !element_set_build(&set, array, sqlite3_value_int(argv[3]) != 0)) {
+        sqlite3_result_error_nomem(ctx);
+    } else if (search) {
+        for (const cJSON *value = search->child; value; value = value->next)
+            if (element_set_has(&set, value) != all) { /* an answer already */
                 result = !all;
                 break;
             }
-        }
         sqlite3_result_int(ctx, result);
     }
+    free(set.slots);
     cJSON_Delete(array);
     cJSON_Delete(search);
 }
@@ -913,13 +980,13 @@ int sp_sql_strings_arrays_register(sqlite3 *db)
         {"sp_array_to_string", 4, fn_array_to_string},
         {"sp_array_reverse", 1, fn_array_reverse},
         {"sp_array_concat", -1, fn_array_concat},
-        {"sp_array_includes", 2, fn_array_includes},
+        {"sp_array_includes", 3, fn_array_includes},
         {"sp_array_edge", 2, fn_array_edge},
         {"sp_generate_array", 4, fn_generate_array},
         {"sp_array_slice", 3, fn_array_slice},
         {"sp_array_is_distinct", 1, fn_array_is_distinct},
         {"sp_bit_count", 1, fn_bit_count},
-        {"sp_array_includes_set", 3, fn_array_includes_set},
+        {"sp_array_includes_set", 4, fn_array_includes_set},
     };
     int rc = sp_sql_register_scalars(db, functions, sizeof(functions) / sizeof(functions[0]));
     return rc == SQLITE_OK ? register_aggregates(db) : rc;

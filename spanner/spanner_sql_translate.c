@@ -3483,9 +3483,10 @@ static enum em_code fn_array_includes(struct translator *t, const struct sp_expr
         return t->st->code;
     if (!sp_type_equal(&common, &elem.type))
         return no_signature(t, e, "function ARRAY_INCLUDES", a, 2);
-    return result(
-        t, out, sqlf(t, "sp_array_includes(%s, sp_array(%d, %s))", a[0].sql, element, pair[0].sql),
-        SP_TYPE_BOOL);
+    return result(t, out,
+                  sqlf(t, "sp_array_includes(%s, sp_array(%d, %s), %d)", a[0].sql, element,
+                       pair[0].sql, is_float(element)),
+                  SP_TYPE_BOOL);
 }
 
 /* ARRAY_INCLUDES_ANY, ARRAY_INCLUDES_ALL (array, array of the same element type): BOOL */
@@ -3505,8 +3506,8 @@ static enum em_code fn_array_includes_set(struct translator *t, const struct sp_
         return no_signature(t, e, what, a, 2);
     }
     return result(t, out,
-                  sqlf(t, "sp_array_includes_set(%s, %s, %d)", a[0].sql, a[1].sql,
-                       strcmp(e->name, "ARRAY_INCLUDES_ALL") == 0),
+                  sqlf(t, "sp_array_includes_set(%s, %s, %d, %d)", a[0].sql, a[1].sql,
+                       strcmp(e->name, "ARRAY_INCLUDES_ALL") == 0, is_float(element)),
                   SP_TYPE_BOOL);
 }
 

@@ -419,6 +419,11 @@ static void test_text_functions(void **state)
          "JSON_STRIP_NULLS(JSON '{\"a\": [null, {}], \"b\": null}', remove_empty => TRUE)",
          "[[\"{\\\"a\\\":1,\\\"b\\\":[null,{\\\"c\\\":2}]}\",\"{}\","
          "\"[1,\\\"x\\\",\\\"y\\\",2]\",\"{\\\"a\\\":[1]}\",\"[1,[3]]\",\"null\"]]"},
+        /* set membership, not every pair: 16,000 x 16,000 at once */
+        {"SELECT ARRAY_INCLUDES_ALL(GENERATE_ARRAY(1, 16000), GENERATE_ARRAY(16000, 1, -1)), "
+         "ARRAY_INCLUDES_ANY([STRUCT(1 AS a, 'x' AS b)], [STRUCT(1, 'y'), STRUCT(1, 'x')]), "
+         "ARRAY_INCLUDES([1.5, CAST('nan' AS FLOAT64)], CAST('nan' AS FLOAT64))",
+         "[[true,true,false]]"},
         {"SELECT JSON_CONTAINS(JSON '{\"a\": [1, {\"b\": 2}], \"c\": 3}', JSON '{\"a\": "
          "[{\"b\": 2.0}]}'), JSON_CONTAINS(JSON '[[1]]', JSON '1')",
          "[[true,false]]"},
@@ -473,6 +478,9 @@ static void test_text_functions(void **state)
          "UNIMPLEMENTED: A STRING holding the NUL character (U+0000) is not supported by this "
          "emulator"},
         {"SELECT PARSE_JSON('\"a\\\\u0000\"')", "OUT_OF_RANGE: Invalid input to PARSE_JSON"},
+        {"SELECT JSON_CONTAINS(TO_JSON(GENERATE_ARRAY(1, 16000)), TO_JSON(GENERATE_ARRAY(16000, "
+         "1, -1)))",
+         "RESOURCE_EXHAUSTED: JSON_CONTAINS would compare more than 20000000 values"},
         {"SELECT INT64_ARRAY(JSON '[1, null]')",
          "OUT_OF_RANGE: The provided JSON input is not an array of the requested type"},
         {"SELECT FORMAT('%d', 'x')", "INVALID_ARGUMENT: Invalid type for argument 2 to FORMAT; "
