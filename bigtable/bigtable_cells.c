@@ -22,6 +22,9 @@ static const char *const bt_cells_migrations[] = {
     " due INTEGER NOT NULL,"
     " entry BLOB NOT NULL);"
     "CREATE INDEX replication_log_by_target ON replication_log(target, seq);",
+    "CREATE TABLE replication_received ("
+    " source TEXT PRIMARY KEY,"
+    " seq INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 static enum em_code cells_opened(struct em_store *store, void *arg, void **state,
@@ -58,9 +61,62 @@ static sqlite3_stmt *column_stmt(struct em_store *store, const char *sql, struct
 
 /* --- mutations --- */
 
+/* The value of one cell (*found false when there is none); a view valid until the
+ * statement is reset: the state is decoded before then. */
+static enum em_code aggregate_state(struct em_store *store, struct bt_bytes key,
+                                    const struct bt_mutation *m, int64_t *state,
+                                    struct em_status *st)
+{
+    sqlite3_stmt *stmt = column_stmt(store,
+                                     "SELECT value FROM cells WHERE row = ?1 AND family = ?2 AND "
+                                     "qualifier = ?3 AND ts = ?4",
+                                     key, m->family, m->qualifier, st);
+    if (!stmt)
+        return st->code;
+    sqlite3_bind_int64(stmt, 4, m->timestamp_micros);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        struct bt_bytes current = {sqlite3_column_blob(stmt, 0),
+                                   (size_t)sqlite3_column_bytes(stmt, 0)};
+        bt_aggregate_cell_state(m, &current, state, st);
+    } else if (rc == SQLITE_DONE) {
+        bt_aggregate_cell_state(m, NULL, state, st);
+    } else {
+        em_store_error(sqlite3_db_handle(stmt), rc, st);
+    }
+    em_stmt_done(stmt);
+    return st->code;
+}
+
+/* addToCell, mergeToCell: the cell's state folded with the input, written back. */
+static enum em_code apply_aggregate(struct em_store *store, struct bt_bytes key,
+                                    const struct bt_mutation *m, struct em_status *st)
+{
+    int64_t state;
+    uint8_t value[BT_AGG_STATE_BYTES];
+    if (!m->has_input)
+        return EM_OK; /* merging NULL has no effect */
+    if (aggregate_state(store, key, m, &state, st))
+        return st->code;
+    bt_int64_encode(state, value);
+    sqlite3_stmt *stmt = column_stmt(store,
+                                     "INSERT OR REPLACE INTO cells(row, family, qualifier, ts, "
+                                     "value) VALUES(?1, ?2, ?3, ?4, ?5)",
+                                     key, m->family, m->qualifier, st);
+    if (!stmt)
+        return st->code;
+    sqlite3_bind_int64(stmt, 4, m->timestamp_micros);
+    sqlite3_bind_blob(stmt, 5, value, sizeof(value), SQLITE_STATIC);
+    enum em_code rc = em_stmt_run(stmt, st);
+    em_stmt_done(stmt);
+    return rc;
+}
+
 static enum em_code apply_one(struct em_store *store, struct bt_bytes key,
                               const struct bt_mutation *m, struct em_status *st)
 {
+    if (bt_mutation_aggregates(m))
+        return apply_aggregate(store, key, m, st);
     static const char *const sql[] = {
         [BT_MUT_SET_CELL] = "INSERT OR REPLACE INTO cells(row, family, qualifier, ts, value) "
                             "VALUES(?1, ?2, ?3, ?4, ?5)",
@@ -169,7 +225,7 @@ static enum em_code collect_row(struct em_store *store, const struct bt_row_muta
         return EM_FAIL_OOM(st);
     size_t n = 0;
     for (size_t i = 0; i < m->n; i++)
-        if (m->items[i].kind == BT_MUT_SET_CELL)
+        if (m->items[i].kind == BT_MUT_SET_CELL || bt_mutation_aggregates(&m->items[i]))
             sets[n++] = &m->items[i];
     qsort(sets, n, sizeof(*sets), compare_columns);
     enum em_code rc = EM_OK;
@@ -180,11 +236,44 @@ static enum em_code collect_row(struct em_store *store, const struct bt_row_muta
     return rc;
 }
 
+/* A replicated entry's turn: *apply false when this replica received it before (its seq
+ * is not past the last one recorded from its source); else the seq is recorded, in the
+ * transaction that applies the entry. */
+static enum em_code receive_entry(struct em_store *store, const char *source, int64_t seq,
+                                  bool *apply, struct em_status *st)
+{
+    sqlite3_stmt *stmt =
+        em_store_stmt(store, "SELECT seq FROM replication_received WHERE source = ?1", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, source);
+    int rc = sqlite3_step(stmt);
+    int64_t last = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        em_store_error(sqlite3_db_handle(stmt), rc, st);
+    em_stmt_done(stmt);
+    *apply = seq > last;
+    if (st->code || !*apply)
+        return st->code;
+    stmt = em_store_stmt(
+        store, "INSERT OR REPLACE INTO replication_received(source, seq) VALUES(?1, ?2)", st);
+    if (!stmt)
+        return st->code;
+    em_bind_text(stmt, 1, source);
+    sqlite3_bind_int64(stmt, 2, seq);
+    em_stmt_run(stmt, st);
+    em_stmt_done(stmt);
+    return st->code;
+}
+
 enum em_code bt_cells_mutate_job(struct em_datafile *file, void *arg, struct em_status *st)
 {
     struct bt_cells_mutate_job *job = arg;
     struct em_store *store = em_datafile_store(file);
-    for (size_t r = 0; r < job->count; r++) {
+    bool apply = true;
+    if (job->source && receive_entry(store, job->source, job->seq, &apply, st))
+        return st->code;
+    for (size_t r = 0; apply && r < job->count; r++) {
         for (size_t i = 0; i < job->rows[r].mutations->n; i++)
             if (apply_one(store, job->rows[r].key, &job->rows[r].mutations->items[i], st))
                 return st->code;
@@ -197,7 +286,15 @@ enum em_code bt_cells_mutate_job(struct em_datafile *file, void *arg, struct em_
 enum em_code bt_cells_mutate(struct em_datafile *file, const struct bt_row_mutations *rows,
                              size_t count, const struct bt_cells_gc *gc, struct em_status *st)
 {
-    struct bt_cells_mutate_job job = {rows, count, gc};
+    struct bt_cells_mutate_job job = {rows, count, gc, NULL, 0};
+    return em_datafile_run(file, bt_cells_mutate_job, &job, st);
+}
+
+enum em_code bt_cells_mutate_received(struct em_datafile *file, const struct bt_row_mutations *rows,
+                                      size_t count, const struct bt_cells_gc *gc,
+                                      const char *source, int64_t seq, struct em_status *st)
+{
+    struct bt_cells_mutate_job job = {rows, count, gc, source, seq};
     return em_datafile_run(file, bt_cells_mutate_job, &job, st);
 }
 

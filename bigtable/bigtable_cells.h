@@ -10,6 +10,9 @@
  *   replication_log   seq (order), target (a replica of another cluster), due (emulator
  *           ns), entry (encoded row mutations): the writes this replica served that
  *           another replica has not received yet (bigtable_replication.h)
+ *   replication_received   source (another replica), seq: the last entry of source's log
+ *           this replica applied, so that an entry is applied once (an AddToCell twice
+ *           would count twice)
  * Rows come out in key order (bytes, memcmp), each row's cells by family, qualifier
  * ascending, timestamp descending: the order of google.bigtable.v2.ReadRowsResponse.
  * Everything in the file, row keys included, is encrypted page by page (em_vfs).
@@ -47,12 +50,19 @@ struct bt_cells_gc {
  * then collects the garbage of the columns they set. */
 enum em_code bt_cells_mutate(struct em_datafile *file, const struct bt_row_mutations *rows,
                              size_t count, const struct bt_cells_gc *gc, struct em_status *st);
+/* The same for entry seq of source's replication log: applied only when this replica has
+ * not applied it already (its seq is recorded in the same transaction). */
+enum em_code bt_cells_mutate_received(struct em_datafile *file, const struct bt_row_mutations *rows,
+                                      size_t count, const struct bt_cells_gc *gc,
+                                      const char *source, int64_t seq, struct em_status *st);
 /* The same as a writer job, for a caller that queues it (em_datafile_submit) rather than
  * waits: arg is a struct bt_cells_mutate_job that lives until the job is done. */
 struct bt_cells_mutate_job {
     const struct bt_row_mutations *rows;
     size_t count;
     const struct bt_cells_gc *gc;
+    const char *source; /* bt_cells_mutate_received's, else NULL */
+    int64_t seq;
 };
 enum em_code bt_cells_mutate_job(struct em_datafile *file, void *arg, struct em_status *st);
 

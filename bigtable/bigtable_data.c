@@ -96,14 +96,40 @@ static enum em_code decode_row_key(struct arena *a, const cJSON *request, struct
 
 /* --- mutations --- */
 
-/* The family of a mutation: named and one of the table's (IDs are case-sensitive: "CF1"
- * is not "cf1", and cJSON_GetObjectItem would match them). */
-static enum em_code check_family(const cJSON *table, const char *family, struct em_status *st)
+/* The family of a mutation or rule: named and one of the table's (IDs are case-sensitive:
+ * "CF1" is not "cf1", and cJSON_GetObjectItem would match them); its aggregator in *agg. */
+static enum em_code check_family(const cJSON *table, const char *family, enum bt_aggregator *agg,
+                                 struct em_status *st)
 {
     if (!family || !*family)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "A mutation needs a family_name.");
-    if (!cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(table, "columnFamilies"), family))
+    const cJSON *found =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(table, "columnFamilies"), family);
+    if (!found)
         return BT_ERR_NO_FAMILY(st, family);
+    *agg = bt_family_aggregator(found);
+    return EM_OK;
+}
+
+/* An aggregate family holds only aggregate cells, which only addToCell and mergeToCell
+ * write ("column families that contain only cells of type aggregate"); the mutation
+ * learns its family's aggregator. */
+static enum em_code check_mutation_family(const cJSON *table, struct bt_mutation *m,
+                                          struct em_status *st)
+{
+    enum bt_aggregator agg;
+    if (check_family(table, m->family, &agg, st))
+        return st->code;
+    if (bt_mutation_aggregates(m) && agg == BT_AGG_NONE)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "%s needs an aggregate column family: %.200s has no value_type.",
+                       m->kind == BT_MUT_ADD_TO_CELL ? "AddToCell" : "MergeToCell", m->family);
+    if (m->kind == BT_MUT_SET_CELL && agg != BT_AGG_NONE)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "SetCell cannot write to the aggregate column family %.200s: its cells "
+                       "are written with AddToCell or MergeToCell.",
+                       m->family);
+    m->aggregator = agg;
     return EM_OK;
 }
 
@@ -117,7 +143,7 @@ static enum em_code parse_mutations(const cJSON *table, const cJSON *list, const
         return st->code;
     for (size_t i = 0; i < out->n; i++)
         if (out->items[i].kind != BT_MUT_DELETE_FROM_ROW &&
-            check_family(table, out->items[i].family, st))
+            check_mutation_family(table, &out->items[i], st))
             return st->code;
     if (bt_mutations_check_granularity(out, BT_GRANULARITY_MICROS, st))
         return st->code;
@@ -925,9 +951,16 @@ static void replicate_rmw(struct bt_context *bt, const struct bt_route *route, c
 static enum em_code check_rule_families(const cJSON *table, const struct bt_rmw_rules *rules,
                                         struct em_status *st)
 {
-    for (size_t i = 0; i < rules->n; i++)
-        if (check_family(table, rules->items[i].family, st))
+    for (size_t i = 0; i < rules->n; i++) {
+        enum bt_aggregator agg;
+        if (check_family(table, rules->items[i].family, &agg, st))
             return st->code;
+        if (agg != BT_AGG_NONE)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "ReadModifyWriteRow cannot change the aggregate column family %.200s: "
+                           "its cells are written with AddToCell or MergeToCell.",
+                           rules->items[i].family);
+    }
     return EM_OK;
 }
 

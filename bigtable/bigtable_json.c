@@ -246,13 +246,33 @@ static const struct em_field delete_row_fields[] = {{NULL}};
 static const struct em_message delete_row_schema = {DATA "Mutation.DeleteFromRow",
                                                     delete_row_fields};
 
+/* google.bigtable.v2.Value: the kinds AddToCell and MergeToCell read are typed; the others
+ * (and type) are left to bigtable_mutation, which refuses them by name */
+static const struct em_field value_fields[] = {
+    {"type", EM_F_ANY},         {"rawValue", EM_F_BYTES},     {"rawTimestampMicros", EM_F_INT64},
+    {"bytesValue", EM_F_BYTES}, {"stringValue", EM_F_STRING}, {"intValue", EM_F_INT64},
+    {"boolValue", EM_F_BOOL},   {"floatValue", EM_F_DOUBLE},  {"timestampValue", EM_F_TIMESTAMP},
+    {"dateValue", EM_F_ANY},    {"arrayValue", EM_F_ANY},     {NULL}};
+static const struct em_message value_schema = {DATA "Value", value_fields};
+
+static const struct em_field aggregate_cell_fields[] = {
+    {"familyName", EM_F_STRING},
+    {"columnQualifier", EM_F_MESSAGE, false, &value_schema},
+    {"timestamp", EM_F_MESSAGE, false, &value_schema},
+    {"input", EM_F_MESSAGE, false, &value_schema},
+    {NULL}};
+static const struct em_message add_to_cell_schema = {DATA "Mutation.AddToCell",
+                                                     aggregate_cell_fields};
+static const struct em_message merge_to_cell_schema = {DATA "Mutation.MergeToCell",
+                                                       aggregate_cell_fields};
+
 static const struct em_field mutation_fields[] = {
     {"setCell", EM_F_MESSAGE, false, &set_cell_schema},
     {"deleteFromColumn", EM_F_MESSAGE, false, &delete_column_schema},
     {"deleteFromFamily", EM_F_MESSAGE, false, &delete_family_schema},
     {"deleteFromRow", EM_F_MESSAGE, false, &delete_row_schema},
-    {"addToCell", EM_F_ANY},
-    {"mergeToCell", EM_F_ANY},
+    {"addToCell", EM_F_MESSAGE, false, &add_to_cell_schema},
+    {"mergeToCell", EM_F_MESSAGE, false, &merge_to_cell_schema},
     {NULL}};
 static const struct em_message mutation_schema = {DATA "Mutation", mutation_fields};
 

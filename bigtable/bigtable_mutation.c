@@ -168,16 +168,178 @@ static enum em_code parse_delete(struct mparse *p, const cJSON *obj, struct bt_m
     return EM_OK;
 }
 
+/* ---- addToCell and mergeToCell: their fields are google.bigtable.v2.Value messages ---- */
+
+enum value_kind { V_NULL, V_RAW, V_RAW_TIMESTAMP, V_INT, V_OTHER };
+
+struct value {
+    enum value_kind kind;
+    const cJSON *item; /* the kind's member */
+    bool typed;        /* a type was given */
+};
+
 static const struct {
     const char *json, *proto;
-    int kind; /* enum bt_mutation_kind, or -1: refused */
+    enum value_kind kind;
+} value_kinds[] = {
+    {"rawValue", "raw_value", V_RAW},
+    {"rawTimestampMicros", "raw_timestamp_micros", V_RAW_TIMESTAMP},
+    {"intValue", "int_value", V_INT},
+    {"bytesValue", "bytes_value", V_OTHER},
+    {"stringValue", "string_value", V_OTHER},
+    {"boolValue", "bool_value", V_OTHER},
+    {"floatValue", "float_value", V_OTHER},
+    {"timestampValue", "timestamp_value", V_OTHER},
+    {"dateValue", "date_value", V_OTHER},
+    {"arrayValue", "array_value", V_OTHER},
+};
+
+#define N_VALUE_KINDS (sizeof(value_kinds) / sizeof(value_kinds[0]))
+
+/* Which kind of the Value at p->path.field is set (none: V_NULL). A type is allowed only as
+ * an Int64's, with an int_value (raw kinds must omit it, data.proto). */
+static enum em_code read_value(struct mparse *p, const cJSON *obj, const char *field,
+                               struct value *out)
+{
+    *out = (struct value){V_NULL, NULL, false};
+    if (!cJSON_IsObject(obj))
+        return invalid_value(p, field, "TYPE_MESSAGE", obj);
+    const cJSON *item, *type = NULL;
+    cJSON_ArrayForEach(item, obj)
+    {
+        size_t i = 0;
+        while (i < N_VALUE_KINDS && !key_is(item, value_kinds[i].json, value_kinds[i].proto))
+            i++;
+        if (i == N_VALUE_KINDS && strcmp(item->string, "type") != 0)
+            return unknown_name(p, item->string);
+        if (cJSON_IsNull(item))
+            continue;
+        if (i == N_VALUE_KINDS) {
+            type = item;
+            continue;
+        }
+        if (out->item)
+            return EM_FAIL(p->st, EM_INVALID_ARGUMENT,
+                           "Invalid JSON payload received. Oneof field 'kind' is already set. "
+                           "Cannot set '%s'",
+                           item->string);
+        *out = (struct value){value_kinds[i].kind, item, false};
+    }
+    out->typed = type != NULL;
+    if (type && (out->kind != V_INT || !cJSON_GetObjectItem(type, "int64Type")))
+        return bad_field(p, field,
+                         "a Value's type must be omitted here, but for an int_value's Int64");
+    return EM_OK;
+}
+
+/* The column qualifier: a raw_value. */
+static enum em_code read_qualifier_value(struct mparse *p, const cJSON *obj, struct bt_mutation *m)
+{
+    struct value v;
+    if (read_value(p, obj, "column_qualifier", &v))
+        return p->st->code;
+    if (v.kind != V_RAW)
+        return bad_field(p, "column_qualifier", "the column qualifier must be a raw_value");
+    return read_bytes(p, v.item, "column_qualifier.raw_value", BT_MAX_QUALIFIER_BYTES,
+                      &m->qualifier);
+}
+
+/* The cell's timestamp: a raw_timestamp_micros, not negative (no server time here). */
+static enum em_code read_timestamp_value(struct mparse *p, const cJSON *obj, struct bt_mutation *m)
+{
+    struct value v;
+    if (read_value(p, obj, "timestamp", &v))
+        return p->st->code;
+    if (v.kind != V_RAW_TIMESTAMP)
+        return bad_field(p, "timestamp", "the timestamp must be a raw_timestamp_micros");
+    if (read_int64(p, v.item, "timestamp.raw_timestamp_micros", &m->timestamp_micros))
+        return p->st->code;
+    if (m->timestamp_micros < 0)
+        return bad_field(p, "timestamp", "the timestamp of an aggregate cell must not be negative");
+    return EM_OK;
+}
+
+/* The input: an Int64 (int_value); a merge also takes the state as it is stored (a
+ * raw_value of 8 bytes) or nothing at all. */
+static enum em_code read_input_value(struct mparse *p, const cJSON *obj, struct bt_mutation *m)
+{
+    struct value v;
+    bool merge = m->kind == BT_MUT_MERGE_TO_CELL;
+    if (read_value(p, obj, "input", &v))
+        return p->st->code;
+    if (v.kind == V_INT) {
+        m->has_input = true;
+        return read_int64(p, v.item, "input.int_value", &m->input);
+    }
+    if (merge && v.kind == V_NULL)
+        return EM_OK;
+    if (!merge || v.kind != V_RAW)
+        return bad_field(p, "input",
+                         merge ? "the input must be an int_value or the 8-byte state as a "
+                                 "raw_value"
+                               : "the input must be an int_value (the family's input type "
+                                 "is Int64)");
+    struct bt_bytes raw = {0};
+    enum em_code rc = read_bytes(p, v.item, "input.raw_value", BT_MAX_VALUE_BYTES, &raw);
+    if (!rc && !bt_int64_decode(raw, &m->input))
+        rc = bad_field(p, "input", "an Int64 state is 8 bytes, big-endian");
+    free((void *)raw.data);
+    m->has_input = rc == EM_OK;
+    return rc;
+}
+
+static enum em_code parse_aggregate_cell(struct mparse *p, const cJSON *obj, struct bt_mutation *m)
+{
+    const cJSON *item;
+    bool has_qualifier = false, has_timestamp = false, has_input = false;
+    cJSON_ArrayForEach(item, obj)
+    {
+        enum em_code rc;
+        if (key_is(item, "familyName", "family_name")) {
+            rc = read_family(p, item, &m->family);
+        } else if (key_is(item, "columnQualifier", "column_qualifier")) {
+            has_qualifier = true;
+            rc = read_qualifier_value(p, item, m);
+        } else if (key_is(item, "timestamp", "timestamp")) {
+            has_timestamp = true;
+            rc = read_timestamp_value(p, item, m);
+        } else if (key_is(item, "input", "input")) {
+            has_input = true;
+            rc = read_input_value(p, item, m);
+        } else {
+            rc = unknown_name(p, item->string);
+        }
+        if (rc)
+            return rc;
+    }
+    if (!m->family)
+        return bad_field(p, "family_name", "argument must not be empty");
+    if (!has_qualifier)
+        return bad_field(p, "column_qualifier", "the column qualifier must be a raw_value");
+    if (!has_timestamp)
+        return bad_field(p, "timestamp", "the timestamp must be a raw_timestamp_micros");
+    if (!has_input && m->kind == BT_MUT_ADD_TO_CELL)
+        return bad_field(p, "input",
+                         "the input must be an int_value (the family's input type "
+                         "is Int64)");
+    return EM_OK;
+}
+
+bool bt_mutation_aggregates(const struct bt_mutation *m)
+{
+    return m->kind == BT_MUT_ADD_TO_CELL || m->kind == BT_MUT_MERGE_TO_CELL;
+}
+
+static const struct {
+    const char *json, *proto;
+    int kind; /* enum bt_mutation_kind */
 } mutation_fields[] = {
     {"setCell", "set_cell", BT_MUT_SET_CELL},
     {"deleteFromColumn", "delete_from_column", BT_MUT_DELETE_FROM_COLUMN},
     {"deleteFromFamily", "delete_from_family", BT_MUT_DELETE_FROM_FAMILY},
     {"deleteFromRow", "delete_from_row", BT_MUT_DELETE_FROM_ROW},
-    {"addToCell", "add_to_cell", -1},
-    {"mergeToCell", "merge_to_cell", -1},
+    {"addToCell", "add_to_cell", BT_MUT_ADD_TO_CELL},
+    {"mergeToCell", "merge_to_cell", BT_MUT_MERGE_TO_CELL},
 };
 
 #define N_MUTATION_FIELDS (sizeof(mutation_fields) / sizeof(mutation_fields[0]))
@@ -208,20 +370,16 @@ static enum em_code parse_mutation(struct mparse *p, const cJSON *obj, struct bt
     }
     if (!value)
         return bad_field(p, "",
-                         "a mutation must set one of setCell, deleteFromColumn, "
-                         "deleteFromFamily or deleteFromRow");
-    if (mutation_fields[chosen].kind < 0)
-        return EM_FAIL(p->st, EM_UNIMPLEMENTED,
-                       "%s needs an aggregate column family, which the emulator does not "
-                       "support",
-                       mutation_fields[chosen].json);
+                         "a mutation must set one of setCell, addToCell, mergeToCell, "
+                         "deleteFromColumn, deleteFromFamily or deleteFromRow");
     if (!cJSON_IsObject(value))
         return invalid_value(p, mutation_fields[chosen].proto, "TYPE_MESSAGE", value);
     m->kind = (enum bt_mutation_kind)mutation_fields[chosen].kind;
     size_t old = strlen(p->path);
     snprintf(p->path + old, sizeof(p->path) - old, ".%s", mutation_fields[chosen].proto);
-    enum em_code rc =
-        m->kind == BT_MUT_SET_CELL ? parse_set_cell(p, value, m) : parse_delete(p, value, m);
+    enum em_code rc = m->kind == BT_MUT_SET_CELL  ? parse_set_cell(p, value, m)
+                      : bt_mutation_aggregates(m) ? parse_aggregate_cell(p, value, m)
+                                                  : parse_delete(p, value, m);
     p->path[old] = '\0';
     return rc;
 }
@@ -278,7 +436,8 @@ enum em_code bt_mutations_check_granularity(const struct bt_mutations *m,
         int64_t times[2] = {x->timestamp_micros, 0};
         if (x->kind == BT_MUT_DELETE_FROM_COLUMN)
             times[0] = x->start_micros, times[1] = x->end_micros;
-        else if (x->kind != BT_MUT_SET_CELL || x->timestamp_micros == BT_SERVER_TIME)
+        else if ((x->kind != BT_MUT_SET_CELL && !bt_mutation_aggregates(x)) ||
+                 x->timestamp_micros == BT_SERVER_TIME)
             continue;
         for (int k = 0; k < 2; k++)
             if (times[k] % granularity_micros)
@@ -330,14 +489,19 @@ static void apply_delete(const struct bt_mutation *m, struct bt_cell_list *cells
     cells->n = kept;
 }
 
-/* Inserts the new cell in order, replacing one with the same column and timestamp. */
-static bool apply_set(const struct bt_mutation *m, struct bt_cell_list *cells)
+/* The cell a setCell or an aggregate mutation writes (its value: the setCell's). */
+static struct bt_cell cell_of(const struct bt_mutation *m)
 {
-    struct bt_cell cell = {{(const uint8_t *)m->family, strlen(m->family)},
-                           m->qualifier,
-                           m->timestamp_micros,
-                           m->value,
-                           NULL};
+    return (struct bt_cell){{(const uint8_t *)m->family, strlen(m->family)},
+                            m->qualifier,
+                            m->timestamp_micros,
+                            m->value,
+                            NULL};
+}
+
+/* Inserts cell in order, replacing one with the same column and timestamp. */
+static bool insert_cell(struct bt_cell cell, struct bt_cell_list *cells)
+{
     size_t at = 0;
     while (at < cells->n && bt_cell_compare(&cells->cells[at], &cell) < 0)
         at++;
@@ -359,7 +523,42 @@ static bool apply_set(const struct bt_mutation *m, struct bt_cell_list *cells)
     return true;
 }
 
-enum em_code bt_mutations_apply(const struct bt_mutations *m, const struct bt_row *row,
+enum em_code bt_aggregate_cell_state(const struct bt_mutation *m, const struct bt_bytes *current,
+                                     int64_t *state, struct em_status *st)
+{
+    int64_t old;
+    if (!current) {
+        *state = m->input;
+        return EM_OK;
+    }
+    if (!bt_int64_decode(*current, &old))
+        return EM_FAIL(st, EM_INTERNAL,
+                       "An aggregate cell of family %s holds %zu bytes, not an Int64 state.",
+                       m->family, current->len);
+    *state = bt_aggregate(m->aggregator, old, m->input);
+    return EM_OK;
+}
+
+/* An addToCell or mergeToCell: the cell's new state, kept in m->state. */
+static enum em_code apply_aggregate(struct bt_mutation *m, struct bt_cell_list *cells,
+                                    struct em_status *st)
+{
+    if (!m->has_input)
+        return EM_OK; /* merging NULL has no effect */
+    struct bt_cell cell = cell_of(m);
+    const struct bt_bytes *current = NULL;
+    for (size_t i = 0; i < cells->n && !current; i++)
+        if (bt_cell_compare(&cells->cells[i], &cell) == 0)
+            current = &cells->cells[i].value;
+    int64_t state;
+    if (bt_aggregate_cell_state(m, current, &state, st))
+        return st->code;
+    bt_int64_encode(state, m->state);
+    cell.value = (struct bt_bytes){m->state, sizeof(m->state)};
+    return insert_cell(cell, cells) ? EM_OK : EM_FAIL_OOM(st);
+}
+
+enum em_code bt_mutations_apply(struct bt_mutations *m, const struct bt_row *row,
                                 struct bt_cell_list *out, struct em_status *st)
 {
     out->n = 0;
@@ -374,13 +573,17 @@ enum em_code bt_mutations_apply(const struct bt_mutations *m, const struct bt_ro
         memcpy(out->cells, row->cells, row->n_cells * sizeof(*row->cells));
     out->n = row->n_cells;
     for (size_t i = 0; i < m->n; i++) {
-        const struct bt_mutation *x = &m->items[i];
-        if (x->kind != BT_MUT_SET_CELL)
+        struct bt_mutation *x = &m->items[i];
+        if (bt_mutation_aggregates(x)) {
+            if (apply_aggregate(x, out, st))
+                return st->code;
+        } else if (x->kind != BT_MUT_SET_CELL) {
             apply_delete(x, out);
-        else if (x->timestamp_micros == BT_SERVER_TIME)
+        } else if (x->timestamp_micros == BT_SERVER_TIME) {
             return EM_FAIL(st, EM_INTERNAL, "a server-time mutation was applied unresolved");
-        else if (!apply_set(x, out))
+        } else if (!insert_cell(cell_of(x), out)) {
             return EM_FAIL_OOM(st);
+        }
     }
     return EM_OK;
 }
@@ -480,19 +683,13 @@ enum em_code bt_rmw_rules_parse(const cJSON *json, struct bt_rmw_rules *out, str
 static enum em_code increment(const struct bt_rmw_rule *rule, const struct bt_cell *latest,
                               uint8_t *out, struct em_status *st)
 {
-    uint64_t v = 0;
-    if (latest) {
-        if (latest->value.len != 8)
-            return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                           "The latest cell of the column in family %s holds %zu bytes, not a "
-                           "64-bit big-endian integer: incrementAmount needs 8 bytes",
-                           rule->family, latest->value.len);
-        for (int i = 0; i < 8; i++)
-            v = v << 8 | latest->value.data[i];
-    }
-    v += (uint64_t)rule->increment; /* two's complement: wraps on overflow */
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        out[i] = (uint8_t)(v & 0xff);
+    int64_t v = 0;
+    if (latest && !bt_int64_decode(latest->value, &v))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "The latest cell of the column in family %s holds %zu bytes, not a "
+                       "64-bit big-endian integer: incrementAmount needs 8 bytes",
+                       rule->family, latest->value.len);
+    bt_int64_encode(bt_aggregate(BT_AGG_SUM, v, rule->increment), out); /* wraps */
     return EM_OK;
 }
 

@@ -8,8 +8,13 @@
  *       (bt_mutations_resolve_time), else >= 0; replaces a cell with the same timestamp
  *   deleteFromColumn {familyName, columnQualifier, timeRange}       [start, end), end 0 = inf
  *   deleteFromFamily {familyName}      deleteFromRow {}
- *   addToCell / mergeToCell (aggregate families) are refused as UNIMPLEMENTED: the
- *   emulator's tables have no aggregate column families.
+ *   addToCell {familyName, columnQualifier: {rawValue}, timestamp: {rawTimestampMicros},
+ *              input: {intValue}}                                   (aggregate families)
+ *   mergeToCell {... the same, input: {intValue} or {rawValue: 8 bytes} or absent (no effect)}
+ *       adds the input to the cell's state (bigtable_aggregate.h), the cell made if absent;
+ *       the timestamp must be set and not negative (no server time). Which aggregator a
+ *       family has is the caller's to set (bt_mutation.aggregator), as are the checks that
+ *       only these two write to an aggregate family and only there.
  * Family names match [-_.a-zA-Z0-9]+ (whether the table has the family is the caller's
  * check); qualifiers are at most 16 KiB, values 100 MiB, row keys 4 KiB and non-empty, a
  * request at most 100,000 mutations. Tables keep millisecond granularity by default, so
@@ -25,6 +30,7 @@
 #ifndef BIGTABLE_MUTATION_H
 #define BIGTABLE_MUTATION_H
 
+#include "bigtable_aggregate.h"
 #include "bigtable_cell.h"
 #include "bigtable_filter.h"
 #include "em_status.h"
@@ -43,16 +49,25 @@ enum bt_mutation_kind {
     BT_MUT_DELETE_FROM_COLUMN,
     BT_MUT_DELETE_FROM_FAMILY,
     BT_MUT_DELETE_FROM_ROW,
+    BT_MUT_ADD_TO_CELL,
+    BT_MUT_MERGE_TO_CELL,
 };
 
 struct bt_mutation {
     enum bt_mutation_kind kind;
-    char *family;                     /* all but deleteFromRow */
-    struct bt_bytes qualifier;        /* setCell, deleteFromColumn; owned */
-    int64_t timestamp_micros;         /* setCell; BT_SERVER_TIME until resolved */
-    struct bt_bytes value;            /* setCell; owned */
-    int64_t start_micros, end_micros; /* deleteFromColumn; end 0 = infinity */
+    char *family;                      /* all but deleteFromRow */
+    struct bt_bytes qualifier;         /* all but the deletes of a family or row; owned */
+    int64_t timestamp_micros;          /* setCell (BT_SERVER_TIME until resolved), aggregates */
+    struct bt_bytes value;             /* setCell; owned */
+    int64_t start_micros, end_micros;  /* deleteFromColumn; end 0 = infinity */
+    int64_t input;                     /* addToCell, mergeToCell */
+    bool has_input;                    /* false: a mergeToCell of NULL (no effect) */
+    enum bt_aggregator aggregator;     /* addToCell, mergeToCell: the family's */
+    uint8_t state[BT_AGG_STATE_BYTES]; /* bt_mutations_apply: an aggregate cell's new value */
 };
+
+/* addToCell or mergeToCell: a write to an aggregate family. */
+bool bt_mutation_aggregates(const struct bt_mutation *m);
 
 struct bt_mutations {
     struct bt_mutation *items;
@@ -73,9 +88,15 @@ void bt_mutations_resolve_time(struct bt_mutations *m, int64_t now_micros,
                                int64_t granularity_micros);
 
 /* Applies the mutations in order to row's cells, out receiving the row afterwards (sorted;
- * views into row and m). Server times must be resolved first. */
-enum em_code bt_mutations_apply(const struct bt_mutations *m, const struct bt_row *row,
+ * views into row and m: an aggregate's new state is kept in its mutation). Server times
+ * must be resolved first. */
+enum em_code bt_mutations_apply(struct bt_mutations *m, const struct bt_row *row,
                                 struct bt_cell_list *out, struct em_status *st);
+
+/* The state of the cell m (addToCell, or mergeToCell with an input) writes, given the
+ * cell's current value (NULL: no cell yet). INTERNAL for a value that is not a state. */
+enum em_code bt_aggregate_cell_state(const struct bt_mutation *m, const struct bt_bytes *current,
+                                     int64_t *state, struct em_status *st);
 
 void bt_mutations_free(struct bt_mutations *m);
 

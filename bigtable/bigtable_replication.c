@@ -3,9 +3,10 @@
  * replication log (see bigtable_replication.h).
  *
  * Entry format (integers big-endian): u32 row count, then per row: u32 key length, key,
- * u32 mutation count, then per mutation: u8 kind, u32 family length (its NUL included),
- * family, u32 qualifier length, qualifier, i64 timestamp, u32 value length, value,
- * i64 start, i64 end (microseconds).
+ * u32 mutation count, then per mutation: u8 kind (an aggregate's aggregator in its high
+ * four bits), u32 family length (its NUL included), family, u32 qualifier length,
+ * qualifier, i64 timestamp, u32 value length, value (an aggregate's input: 8 bytes, or
+ * none for a merge of NULL), i64 start, i64 end (microseconds).
  */
 #include "bigtable_replication.h"
 
@@ -70,11 +71,17 @@ static void put_bytes(struct writer *w, const void *data, size_t len)
 
 static void put_mutation(struct writer *w, const struct bt_mutation *m)
 {
-    put_u64(w, (uint64_t)m->kind, 1);
+    uint8_t input[BT_AGG_STATE_BYTES];
+    struct bt_bytes value = m->value;
+    if (bt_mutation_aggregates(m)) {
+        bt_int64_encode(m->input, input);
+        value = (struct bt_bytes){input, m->has_input ? sizeof(input) : 0};
+    }
+    put_u64(w, (uint64_t)m->kind | (uint64_t)m->aggregator << 4, 1);
     put_bytes(w, m->family ? m->family : "", m->family ? strlen(m->family) + 1 : 1);
     put_bytes(w, m->qualifier.data, m->qualifier.len);
     put_u64(w, (uint64_t)m->timestamp_micros, 8);
-    put_bytes(w, m->value.data, m->value.len);
+    put_bytes(w, value.data, value.len);
     put_u64(w, (uint64_t)m->start_micros, 8);
     put_u64(w, (uint64_t)m->end_micros, 8);
 }
@@ -133,14 +140,24 @@ static struct bt_bytes get_bytes(struct reader *r)
 
 static void get_mutation(struct reader *r, struct bt_mutation *m)
 {
-    m->kind = (enum bt_mutation_kind)get_u64(r, 1);
+    uint64_t kind = get_u64(r, 1);
+    m->kind = (enum bt_mutation_kind)(kind & 0x0f);
+    m->aggregator = (enum bt_aggregator)(kind >> 4);
     struct bt_bytes family = get_bytes(r);
-    if (m->kind > BT_MUT_DELETE_FROM_ROW || family.len == 0 || family.data[family.len - 1] != 0)
+    if (m->kind > BT_MUT_MERGE_TO_CELL || m->aggregator > BT_AGG_MAX ||
+        (m->aggregator != BT_AGG_NONE) != bt_mutation_aggregates(m) || family.len == 0 ||
+        family.data[family.len - 1] != 0)
         r->bad = true;
     m->family = r->bad ? NULL : (char *)family.data; /* a view: never freed */
     m->qualifier = get_bytes(r);
     m->timestamp_micros = (int64_t)get_u64(r, 8);
     m->value = get_bytes(r);
+    if (bt_mutation_aggregates(m)) {
+        m->has_input = m->value.len != 0;
+        if (m->has_input && !bt_int64_decode(m->value, &m->input))
+            r->bad = true;
+        m->value = (struct bt_bytes){(const uint8_t *)"", 0};
+    }
     m->start_micros = (int64_t)get_u64(r, 8);
     m->end_micros = (int64_t)get_u64(r, 8);
 }
@@ -200,16 +217,19 @@ static enum em_code first_queued(struct em_datafile *source, const char *target,
 
 /* Applies rows to replica now (collecting the garbage of the columns they set under gc, as
  * the serving replica did): its error when it cannot take them (NOT_FOUND: the replica is
- * gone). */
+ * gone). An entry of source's log (source non-NULL) is applied once (seq). */
 static enum em_code apply_now(struct bt_replication *repl, const char *replica,
                               const struct bt_row_mutations *rows, size_t count,
-                              const struct bt_cells_gc *gc)
+                              const struct bt_cells_gc *gc, const char *source, int64_t seq)
 {
     struct em_datafile *file = NULL;
     struct em_status st = {0};
     if (bt_replicas_open_file(repl->replicas, replica, &file, &st))
         return st.code;
-    bt_cells_mutate(file, rows, count, gc, &st);
+    if (source)
+        bt_cells_mutate_received(file, rows, count, gc, source, seq, &st);
+    else
+        bt_cells_mutate(file, rows, count, gc, &st);
     em_datafile_put(file);
     return st.code;
 }
@@ -247,7 +267,8 @@ void bt_replication_send(struct bt_replication *repl, const struct bt_route *rou
     for (int i = 0; i < route->all_count; i++) {
         const char *target = route->all_replicas[i];
         if (strcmp(target, served) == 0 ||
-            (direct(repl, source, target) && apply_now(repl, target, rows, count, &gc) == EM_OK))
+            (direct(repl, source, target) &&
+             apply_now(repl, target, rows, count, &gc, NULL, 0) == EM_OK))
             continue;
         st = (struct em_status){0};
         if ((!entry && bt_replication_encode(rows, count, &entry, &len, &st)) ||
@@ -268,7 +289,7 @@ void bt_replication_send(struct bt_replication *repl, const struct bt_route *rou
 /* Applies one due entry to R: true when it may leave the log (applied, or never
  * applicable: damaged, or R is gone). */
 static bool apply_entry(struct bt_replication *repl, const struct bt_log_entry *e,
-                        const char *target, const struct bt_cells_gc *gc)
+                        const char *source, const char *target, const struct bt_cells_gc *gc)
 {
     struct bt_replication_rows rows = {0};
     struct em_status st = {0};
@@ -276,15 +297,16 @@ static bool apply_entry(struct bt_replication *repl, const struct bt_log_entry *
         em_error("bigtable: a replication entry for %s is dropped: %s", target, st.message);
         return true;
     }
-    enum em_code rc = apply_now(repl, target, rows.rows, rows.count, gc);
+    enum em_code rc = apply_now(repl, target, rows.rows, rows.count, gc, source, e->seq);
     bt_replication_rows_free(&rows);
     return rc == EM_OK || rc == EM_NOT_FOUND;
 }
 
 /* Applies S's due entries for R in order; true when some are left (not due yet, or R
  * cannot take them now). */
-static bool drain_pair(struct bt_replication *repl, struct em_datafile *source, const char *target,
-                       const struct bt_cells_gc *gc, int64_t now)
+static bool drain_pair(struct bt_replication *repl, struct em_datafile *source,
+                       const char *source_name, const char *target, const struct bt_cells_gc *gc,
+                       int64_t now)
 {
     for (;;) {
         struct bt_log_entry e = {0};
@@ -293,7 +315,7 @@ static bool drain_pair(struct bt_replication *repl, struct em_datafile *source, 
             return true;
         if (!e.found)
             return false;
-        bool done = e.due_ns <= now && apply_entry(repl, &e, target, gc);
+        bool done = e.due_ns <= now && apply_entry(repl, &e, source_name, target, gc);
         free(e.entry);
         if (!done || bt_cells_log_remove(source, e.seq, &st))
             return true;
@@ -323,7 +345,8 @@ static bool drain_table(struct bt_replication *repl, const char *table, int64_t 
         }
         for (int r = 0; r < route.all_count; r++)
             if (r != s)
-                left |= drain_pair(repl, source, route.all_replicas[r], &gc, now);
+                left |= drain_pair(repl, source, route.all_replicas[s], route.all_replicas[r], &gc,
+                                   now);
         em_datafile_put(source);
     }
     bt_gc_families_free(&families);

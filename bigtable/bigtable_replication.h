@@ -20,11 +20,12 @@
  * for R that are due are applied to R in order, each removed from S's log once R has
  * committed it; the first entry R cannot take (or not due yet) stops R's queue, so order
  * is kept, until a later drain: a replica that missed writes while its cluster was
- * disabled receives them when it comes back. An entry applied twice (a crash between
- * R's commit and the removal) changes nothing: setCell replaces the cell of its
- * timestamp, deletes delete. A replica of S that cannot be opened (S's own key refused)
- * keeps its log until it can. A drain is skipped while no log may hold anything (an
- * in-memory flag, set at start-up and on every queued write).
+ * disabled receives them when it comes back. An entry is applied once: R records, in
+ * the transaction that applies it, the last seq it took from S's log, and skips an entry
+ * at or below it (a crash between R's commit and the removal from S's log would otherwise
+ * apply it twice: harmless for setCell and the deletes, not for an AddToCell of a sum). A replica
+ * of S that cannot be opened (S's own key refused) keeps its log until it can. A drain is skipped
+ * while no log may hold anything (an in-memory flag, set at start-up and on every queued write).
  *
  * Queued writes a replica has not received make it stale, as Bigtable's eventual
  * consistency allows: a read served by R does not see them yet.

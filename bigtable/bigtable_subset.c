@@ -204,6 +204,8 @@ static bool mutation_inside(const struct bt_subset *s, const struct bt_mutation 
 {
     switch (m->kind) {
     case BT_MUT_SET_CELL:
+    case BT_MUT_ADD_TO_CELL:
+    case BT_MUT_MERGE_TO_CELL:
     case BT_MUT_DELETE_FROM_COLUMN:
         return bt_subset_has_cell(s, text_bytes(m->family), m->qualifier);
     case BT_MUT_DELETE_FROM_FAMILY:

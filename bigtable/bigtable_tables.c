@@ -14,6 +14,7 @@
  */
 #include "bigtable_admin_parts.h"
 
+#include "bigtable_aggregate.h"
 #include "bigtable_errors.h"
 #include "bigtable_gc.h"
 #include "bigtable_store.h"
@@ -221,20 +222,13 @@ void bt_stamp_protection(struct bt_admin *admin, cJSON *table, const char *clust
 }
 
 /* A family's GC rule as bigtable_gc parses and writes it back ({} keeps everything), at
- * most 500 bytes as a protobuf (table.proto: ColumnFamily.gc_rule). A family with a
- * value_type (an aggregate family) is UNIMPLEMENTED: the emulator does not aggregate. */
+ * most 500 bytes as a protobuf (table.proto: ColumnFamily.gc_rule). */
 static enum em_code canonical_gc_rule(const cJSON *family, const char *field, cJSON **out,
                                       struct em_status *st)
 {
     const cJSON *rule = cJSON_GetObjectItem(family, "gcRule");
-    const cJSON *value_type = cJSON_GetObjectItem(family, "valueType");
     struct bt_gc_rule *parsed = NULL;
     *out = NULL;
-    if (value_type && !cJSON_IsNull(value_type))
-        return EM_FAIL(st, EM_UNIMPLEMENTED,
-                       "Column families with a value_type (aggregate families) are not "
-                       "supported by the emulator: %.100s",
-                       field);
     if (!rule)
         return (*out = cJSON_CreateObject()) ? EM_OK : EM_FAIL_OOM(st);
     if (bt_gc_rule_parse(rule, field, &parsed, st))
@@ -252,6 +246,30 @@ static enum em_code canonical_gc_rule(const cJSON *family, const char *field, cJ
     return *out ? EM_OK : EM_FAIL_OOM(st);
 }
 
+/* A family as a request gives it, checked, as stored: {gcRule, valueType (an aggregate
+ * family's, bigtable_aggregate.h; absent for raw bytes)}. prefix names it in errors
+ * ("table.column_families[cf]"). */
+static enum em_code canonical_family(const cJSON *family, const char *prefix, cJSON **out,
+                                     struct em_status *st)
+{
+    char field[160];
+    cJSON *rule = NULL, *value_type = NULL;
+    *out = NULL;
+    snprintf(field, sizeof(field), "%s.value_type", prefix);
+    if (bt_value_type_parse(cJSON_GetObjectItem(family, "valueType"), field, &value_type, st))
+        return st->code;
+    snprintf(field, sizeof(field), "%s.gc_rule", prefix);
+    if (canonical_gc_rule(family, field, &rule, st) || !(*out = cJSON_CreateObject())) {
+        cJSON_Delete(rule);
+        cJSON_Delete(value_type);
+        return st->code ? st->code : EM_FAIL_OOM(st);
+    }
+    cJSON_AddItemToObject(*out, "gcRule", rule);
+    if (value_type)
+        cJSON_AddItemToObject(*out, "valueType", value_type);
+    return EM_OK;
+}
+
 /* A family named twice in one request's columnFamilies (JSON allows the repeated key). */
 static enum em_code duplicate_family(const cJSON *families, const char *id, struct em_status *st)
 {
@@ -260,24 +278,25 @@ static enum em_code duplicate_family(const cJSON *families, const char *id, stru
     return EM_FAIL(st, EM_INVALID_ARGUMENT, "The column family %.64s is named twice.", id);
 }
 
-/* The columnFamilies of a request, checked (ids, GC rules), as stored: {id: {gcRule}}. */
+/* The columnFamilies of a request, checked (ids, GC rules, value types), as stored:
+ * {id: {gcRule, valueType}}. */
 static enum em_code new_families(const cJSON *families, cJSON **out, struct em_status *st)
 {
     const cJSON *family;
     *out = cJSON_CreateObject();
     cJSON_ArrayForEach(family, families)
     {
-        cJSON *rule = NULL;
-        char field[128];
-        snprintf(field, sizeof(field), "table.column_families[%.64s].gc_rule", family->string);
+        cJSON *stored = NULL;
+        char prefix[96];
+        snprintf(prefix, sizeof(prefix), "table.column_families[%.64s]", family->string);
         if (check_id(family->string, &bt_family_id_rule, st) ||
             duplicate_family(*out, family->string, st) ||
-            canonical_gc_rule(family, field, &rule, st)) {
+            canonical_family(family, prefix, &stored, st)) {
             cJSON_Delete(*out);
             *out = NULL;
             return st->code;
         }
-        cJSON_AddItemToObject(cJSON_AddObjectToObject(*out, family->string), "gcRule", rule);
+        cJSON_AddItemToObject(*out, family->string, stored);
     }
     return EM_OK;
 }
@@ -434,22 +453,28 @@ enum em_code bt_table_list(struct bt_admin *admin, const char *instance, enum bt
 
 /* --- change --- */
 
-/* The family a create or update modification makes: {gcRule} as createTable stores it
- * (checked by bigtable_gc; index and kind name the field in errors). */
-static enum em_code modified_family(const cJSON *family, int index, const char *kind, cJSON **out,
-                                    struct em_status *st)
+/* The family a create or update modification makes, as createTable stores it (index and
+ * kind name the field in errors). An update keeps the family's value_type, which is
+ * immutable (table.proto): one that differs from it is refused. */
+static enum em_code modified_family(const cJSON *family, const cJSON *existing, int index,
+                                    const char *kind, cJSON **out, struct em_status *st)
 {
-    char field[96];
-    cJSON *rule = NULL;
-    *out = NULL;
-    snprintf(field, sizeof(field), "modifications[%d].%s.gc_rule", index, kind);
-    if (canonical_gc_rule(family, field, &rule, st))
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "modifications[%d].%s", index, kind);
+    if (canonical_family(family, prefix, out, st) || !existing)
         return st->code;
-    if (!(*out = cJSON_CreateObject())) {
-        cJSON_Delete(rule);
-        return EM_FAIL_OOM(st);
+    const cJSON *had = cJSON_GetObjectItem(existing, "valueType");
+    const cJSON *asked = cJSON_GetObjectItem(*out, "valueType");
+    if (asked && !(had && cJSON_Compare(had, asked, true))) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Error in field '%s.value_type' : the value_type of a column family is "
+                       "set when it is created and cannot change",
+                       prefix);
     }
-    cJSON_AddItemToObject(*out, "gcRule", rule);
+    if (had && !asked)
+        cJSON_AddItemToObject(*out, "valueType", cJSON_Duplicate(had, true));
     return EM_OK;
 }
 
@@ -507,7 +532,8 @@ static enum em_code modify_family(cJSON *families, const cJSON *mod, int index,
         return EM_OK;
     }
     cJSON *family = NULL;
-    if (modified_family(create ? create : update, index, create ? "create" : "update", &family, st))
+    if (modified_family(create ? create : update, existing, index, create ? "create" : "update",
+                        &family, st))
         return st->code;
     if (existing)
         cJSON_ReplaceItemInObjectCaseSensitive(families, id, family);

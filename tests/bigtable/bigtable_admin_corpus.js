@@ -18,7 +18,8 @@
 // bigtable_diff.js converts them for gRPC. '$token' and '$nextPage' stand for the last
 // consistency token and next page token that side answered.
 //
-// A result: {table: {name (the table id), columnFamilies: {id: gcRule}, clusterStates,
+// A result: {table: {name (the table id), columnFamilies: {id: gcRule, or {gcRule,
+// aggregate: "sum"} for an aggregate family}, clusterStates,
 // granularity, deletionProtection}} (members present only when set; a gcRule as
 // {maxNumVersions} | {maxAge} | {union: [...]} | {intersection: [...]} | {}),
 // {tables: [...], more: bool}, {ok: true}, {token: true}, {consistent: bool},
@@ -85,6 +86,17 @@ const EMPTY_PREFIX = 'deletes every row; bigtable_table_admin.proto (DropRowRang
   'row_key_prefix): "Prefix cannot be zero length"';
 const PAGE_TOKEN = 'a page token no listTables made: ours refuses it, Google\'s emulator ignores ' +
   'page tokens';
+
+const NO_CHECK = 'takes any value_type; table.proto (ColumnFamily.value_type): "For now, only the ' +
+  '`Aggregate` type is supported", types.proto (Aggregate.input_type): it "must specify a full ' +
+  'encoding", and Sum, Min and Max allow Int64 input only';
+const FIXED_TYPE = 'changes the family\'s type; table.proto (ColumnFamily.value_type): "`Aggregate` ' +
+  'can only be set at family creation and is immutable afterwards"';
+const I64 = {int64Type: {encoding: {bigEndianBytes: {}}}};
+const aggregate = (kind, input = I64) => ({valueType: {aggregateType: {inputType: input, [kind]: {}}}});
+
+const AGG_FAMILIES = {cf1: {}, maxes: {gcRule: {maxNumVersions: 1}, aggregate: 'max'},
+                      mins: {gcRule: {}, aggregate: 'min'}, sums: {gcRule: {maxNumVersions: 2}, aggregate: 'sum'}};
 
 const setCell = (family, qualifier, value) =>
   ({setCell: {familyName: family, columnQualifier: qualifier, timestampMicros: 1000, value}});
@@ -342,6 +354,25 @@ module.exports = [
             cellsOf(['b', 'cf1', 'q'], ['b1', 'cf1', 'q'], ['c', 'cf1', 'q'])),
       {dropRowRange: {deleteAllDataFromTable: true}},
       readAll(),
+    ],
+  },
+  {
+    name: 'aggregate families',
+    table: 'agg',
+    steps: [
+      create('agg', {cf1: {}, sums: aggregate('sum'), maxes: {...aggregate('max'), ...versions(1)}}),
+      wrong({getTable: {}}, VIEWS, schema('agg', {cf1: {}, maxes: {gcRule: {maxNumVersions: 1}, aggregate: 'max'},
+                                                   sums: {gcRule: {}, aggregate: 'sum'}})),
+      modify({id: 'mins', create: aggregate('min')}),
+      modify({id: 'sums', update: versions(2)}),
+      wrong({getTable: {}, what: 'a GC rule changed, the type kept'}, VIEWS, schema('agg', AGG_FAMILIES)),
+      wrong(modify({id: 'bad1', create: aggregate('sum', {int64Type: {}})}), NO_CHECK, INVALID),
+      wrong(modify({id: 'bad2', create: aggregate('sum', {stringType: {}})}), NO_CHECK, INVALID),
+      wrong(modify({id: 'bad3', create: {valueType: I64}}), NO_CHECK, INVALID),
+      wrong(modify({id: 'cf1', update: aggregate('sum')}), FIXED_TYPE, INVALID),
+      wrong({getTable: {}, what: 'the refused modifications changed nothing'}, 'applies the modifications ' +
+            'refused above (see each step)',
+            schema('agg', AGG_FAMILIES)),
     ],
   },
   {

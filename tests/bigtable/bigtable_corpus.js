@@ -60,6 +60,21 @@ const FALSE_FLAG = 'Bigtable refuses pass_all_filter and block_all_filter set to
   'emulator takes them as true';
 const SAMPLE_BOUNDS = 'row_sample_filter is a probability: ours takes 0 and 1 (no row, every row); ' +
   'Google\'s emulator refuses them in its own wording';
+// Aggregate families (counters) and their two mutations.
+const I64 = {int64Type: {encoding: {bigEndianBytes: {}}}};
+const aggregate = kind => ({valueType: {aggregateType: {inputType: I64, [kind]: {}}}});
+const aggregateCell = (kind, family, qualifier, timestamp, input) =>
+  ({[kind]: {familyName: family, columnQualifier: {rawValue: qualifier}, timestamp: {rawTimestampMicros: timestamp},
+             ...(input === undefined ? {} : {input})}});
+const addToCell = (family, qualifier, timestamp, intValue) =>
+  aggregateCell('addToCell', family, qualifier, timestamp, {intValue});
+const mergeToCell = (family, qualifier, timestamp, input) =>
+  aggregateCell('mergeToCell', family, qualifier, timestamp, input);
+const AGGREGATE_ONLY = 'Bigtable\'s aggregate families "contain only cells of type aggregate" ' +
+  '(cloud.google.com/bigtable/docs/aggregates), written with AddToCell or MergeToCell; Google\'s ' +
+  'emulator writes the raw bytes';
+const LAST_INPUT = 'keeps the last input in a min or max family (types.proto: Aggregate.Min "Computes ' +
+  'the min of the input values", Aggregate.Max "the max")';
 const be64 = n => {
   const b = Buffer.alloc(8);
   b.writeBigInt64BE(BigInt(n));
@@ -709,6 +724,42 @@ module.exports = [
       {checkAndMutateRow: {rowKey: 'r3', predicateFilter: interleave({blockAllFilter: true}, {blockAllFilter: true}),
                            trueMutations: [setCell('cf1', 't', 1000, 't')], falseMutations: [setCell('cf1', 'f', 1000, 'f')]}},
       readAll({rows: {rowKeys: ['r3']}}),
+    ],
+  },
+  {
+    name: 'aggregate families',
+    families: {cf1: {}, sums: aggregate('sum'), maxes: aggregate('max'), mins: aggregate('min')},
+    steps: [
+      {mutateRow: {rowKey: 'r', mutations: [addToCell('sums', 'q', 1000, 5), addToCell('sums', 'q', 1000, -7)]},
+       what: 'two inputs folded in one request'},
+      {mutateRow: {rowKey: 'r', mutations: [mergeToCell('sums', 'q', 1000, {rawValue: be64(100)})]},
+       what: 'a state merged as its 8 bytes'},
+      {mutateRows: {entries: [{rowKey: 'r', mutations: [addToCell('sums', 'q', 2000, 3)]},
+                              {rowKey: 's', mutations: [addToCell('maxes', 'q', 1000, 3), addToCell('maxes', 'q', 1000, 9),
+                                                        addToCell('maxes', 'q', 1000, -4)]}]}},
+      {checkAndMutateRow: {rowKey: 'r', predicateFilter: {familyNameRegexFilter: 'sums'},
+                           trueMutations: [addToCell('sums', 'q', 1000, 1), addToCell('sums', 'other', 0, 42)]}},
+      readAll({rows: {rowKeys: ['r']}, what: 'sums 99 and 3'}),
+      wrong(readAll({rows: {rowKeys: ['s']}, what: 'the max 9'}), LAST_INPUT, cells('s/maxes:q@1000=0x0000000000000009')),
+      read({valueRegexFilter: '\\x00{7}\\x03'}, {what: 'filters see the state\'s bytes'}),
+      {mutateRow: {rowKey: 'm', mutations: [addToCell('mins', 'q', 1000, 3), addToCell('mins', 'q', 1000, 9)]}},
+      wrong(readAll({rows: {rowKeys: ['m']}, what: 'the min 3'}), LAST_INPUT, cells('m/mins:q@1000=0x0000000000000003')),
+      {mutateRow: {rowKey: 'r', mutations: [{deleteFromColumn: {familyName: 'sums', columnQualifier: 'q',
+                                                                timeRange: {startTimestampMicros: 2000}}}]},
+       what: 'deletes work as on any family'},
+      {mutateRow: {rowKey: 'r', mutations: [addToCell('sums', 'q', 2000, 1)]}, what: 'and a deleted cell starts again'},
+      readAll({rows: {rowKeys: ['r']}}),
+      wrong({mutateRow: {rowKey: 'r', mutations: [addToCell('cf1', 'q', 1000, 1)]}, what: 'AddToCell on a raw family'},
+            UNKNOWN_CODE, INVALID),
+      wrong({mutateRow: {rowKey: 'r', mutations: [setCell('sums', 'q', 1000, be64(7))]}, what: 'SetCell on a sum family'},
+            AGGREGATE_ONLY, INVALID),
+      wrong({mutateRow: {rowKey: 'r', mutations: [addToCell('sums', 'q', -1, 1)]}, what: 'no server time'},
+            UNKNOWN_CODE, INVALID),
+      wrong({mutateRow: {rowKey: 'r', mutations: [aggregateCell('addToCell', 'sums', 'q', 1000, {rawValue: be64(1)})]},
+             what: 'an Int64 input is an int_value'}, UNKNOWN_CODE, INVALID),
+      wrong(readAll({rows: {rowKeys: ['r']}, what: 'the refused writes changed nothing'}), AGGREGATE_ONLY,
+            cells('r/sums:other@0=0x000000000000002a', 'r/sums:q@2000=0x0000000000000001',
+                  'r/sums:q@1000=0x0000000000000063')),
     ],
   },
   {

@@ -68,6 +68,7 @@ const BYTES_FIELDS = new Set([
   'startQualifierClosed', 'startQualifierOpen', 'endQualifierClosed', 'endQualifierOpen',
   'startValueClosed', 'startValueOpen', 'endValueClosed', 'endValueOpen', 'qualifier', 'appendValue',
   'key', 'rowKeyPrefix', // the admin API's: CreateTableRequest.Split, DropRowRangeRequest
+  'rawValue', // Value's, in AddToCell and MergeToCell
 ]);
 
 function withBuffers(value, key) {
@@ -260,7 +261,16 @@ function clusterState(state) {
   return out;
 }
 
-// A Table as {name, columnFamilies: {id: gcRule}, clusterStates, granularity,
+// A family as its gcRule, or {gcRule, aggregate: "sum" | "min" | "max" | ...} for an aggregate
+// family (its aggregator: Google's emulator leaves the output-only state_type out).
+function familyOf(f) {
+  const rule = gcRule(f && f.gcRule);
+  const aggregate = f && f.valueType && f.valueType.aggregateType;
+  if (!aggregate) return rule;
+  return {gcRule: rule, aggregate: ['sum', 'min', 'max', 'hllppUniqueCount'].find(k => aggregate[k]) || 'none'};
+}
+
+// A Table as {name, columnFamilies: {id: family}, clusterStates, granularity,
 // deletionProtection}, each member only when the answer has it (proto3: an empty map, an
 // unspecified enum and false are absent). name is the table id when the table is in the
 // instance asked, its whole name otherwise.
@@ -268,7 +278,7 @@ function tableOf(t, instance) {
   const prefix = `${instance}/tables/`;
   const out = {name: t.name.startsWith(prefix) ? t.name.slice(prefix.length) : t.name};
   const families = Object.entries(t.columnFamilies || {}).sort(byKey);
-  if (families.length) out.columnFamilies = Object.fromEntries(families.map(([id, f]) => [id, gcRule(f && f.gcRule)]));
+  if (families.length) out.columnFamilies = Object.fromEntries(families.map(([id, f]) => [id, familyOf(f)]));
   const states = Object.entries(t.clusterStates || {}).sort(byKey);
   if (states.length) out.clusterStates = Object.fromEntries(states.map(([id, s]) => [id, clusterState(s)]));
   if (t.granularity && t.granularity !== 'TIMESTAMP_GRANULARITY_UNSPECIFIED') out.granularity = t.granularity;

@@ -27,12 +27,13 @@
     }
 
 static const struct bt_cell cells[] = {
+    {B("agg"), B("n"), 1000, B("\x80\0\0\0\0\0\0\x05"), NULL},
     {B("cf1"), B(""), 3000, B("\0\0\0\0\0\0\0\x01"), NULL},
     {B("cf1"), B("a"), 2000, B("v"), NULL},
     {B("cf1"), B("a"), 1000, B(""), NULL},
     {B("cf2"), B("\xff"), 0, B("x\ny"), NULL},
 };
-static const struct bt_row row = {B("key"), cells, 4};
+static const struct bt_row row = {B("key"), cells, 5};
 
 static void check_sorted(const struct bt_cell_list *l)
 {
@@ -41,12 +42,31 @@ static void check_sorted(const struct bt_cell_list *l)
             abort();
 }
 
+/* What the data layer checks against the table: here family "agg" is the aggregate one
+ * (sum, min or max by position), which only addToCell and mergeToCell write. */
+static bool families_fit(struct bt_mutations *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        struct bt_mutation *x = &m->items[i];
+        bool agg = x->family && strcmp(x->family, "agg") == 0;
+        if ((x->kind == BT_MUT_SET_CELL && agg) || (bt_mutation_aggregates(x) && !agg))
+            return false;
+        x->aggregator =
+            bt_mutation_aggregates(x) ? (enum bt_aggregator)(BT_AGG_SUM + i % 3) : BT_AGG_NONE;
+    }
+    return true;
+}
+
 static void try_mutations(const cJSON *json)
 {
     struct em_status st = {0};
     struct bt_mutations m;
     if (bt_mutations_parse(json, "mutations", true, &m, &st) != EM_OK)
         return;
+    if (!families_fit(&m)) {
+        bt_mutations_free(&m);
+        return;
+    }
     bt_mutations_check_granularity(&m, 1000, &st);
     bt_mutations_resolve_time(&m, 123456789, 1000);
     struct bt_cell_list out = {0};

@@ -9,7 +9,9 @@
 # survive a kill -9 of bigtable; once the key is enabled again the next key check brings
 # west-c2 up to date. Consistency tokens: false while a write taken before the token has
 # not reached every cluster, true once it has; a bad token, or another table's, is
-# INVALID_ARGUMENT. A table deleted with writes queued, then undeleted, sends them on.
+# INVALID_ARGUMENT. A table deleted with writes queued, then undeleted, sends them on. An
+# aggregate family's AddToCell inputs through either cluster reach the other after the delay
+# (each folds both), once each, across a kill -9.
 source "$(dirname "$0")/lib.sh"
 
 P=projects/bt-repl
@@ -162,6 +164,38 @@ api POST "$T:undelete" '{}'
 expect_status 200
 advance 1
 expect_eq "r1,r2,r4,r5,r6" "$(rows west-only)" "the queued write reached west-c2 after the undelete"
+
+section "aggregate families: each cluster folds the other's AddToCell inputs, after the delay"
+api POST "$BIGTABLE_URL/v2/$INST/tables" '{"tableId":"counters","table":{"columnFamilies":{"views":
+    {"valueType":{"aggregateType":{"inputType":{"int64Type":{"encoding":{"bigEndianBytes":{}}}},"sum":{}}}}}}}'
+expect_status 200
+expect_json .columnFamilies.views.valueType.aggregateType.stateType.int64Type.encoding.bigEndianBytes '{}'
+COUNTERS="$BIGTABLE_URL/v2/$INST/tables/counters"
+add_views() { # add_views PROFILE N
+    api POST "$COUNTERS:mutateRow" "{\"appProfileId\":\"$1\",\"rowKey\":\"$(b64 page)\",\"mutations\":[{\"addToCell\":
+        {\"familyName\":\"views\",\"columnQualifier\":{\"rawValue\":\"$(b64 hour)\"},
+        \"timestamp\":{\"rawTimestampMicros\":\"1733486400000000\"},\"input\":{\"intValue\":\"$2\"}}}]}"
+    expect_status 200
+}
+views() { # views PROFILE: the counter's state as a number ("" when there is none)
+    api POST "$COUNTERS:readRows" "{\"appProfileId\":\"$1\"}"
+    jq -r '.[].chunks[0].value // empty' <<<"$BODY" | base64 -d | od -An -tx1 | tr -d ' \n' |
+        { read -r hex; [[ -n ${hex:-} ]] && echo $((16#$hex)); }
+}
+add_views east-only 5
+add_views west-only 3
+expect_eq "5 3" "$(views east-only) $(views west-only)" "each cluster has its own input at once"
+advance 60
+expect_eq "8 8" "$(views east-only) $(views west-only)" "60 s later both have both inputs"
+add_views east-only 10
+OLD_PID=$(bigtable_pid)
+kill -9 "$OLD_PID"
+wait_for 30 "the control plane to restart bigtable" bigtable_back "$OLD_PID"
+advance 60
+expect_eq "18 18" "$(views east-only) $(views west-only)" "an input queued across a kill -9 is folded once"
+api POST "$COUNTERS:mutateRow" "{\"rowKey\":\"$(b64 page)\",\"mutations\":[{\"setCell\":{\"familyName\":\"views\",
+    \"columnQualifier\":\"$(b64 hour)\",\"timestampMicros\":\"1733486400000000\",\"value\":\"AAAAAAAAAAE=\"}}]}"
+expect_error_json 400 INVALID_ARGUMENT "aggregate column family views"
 
 section "organization policies: CMEK required for Bigtable, then keys only from other-project"
 # Set through the control plane's Org Policy API v2; CreateInstance and CreateCluster are

@@ -220,6 +220,36 @@ describe('Cloud Bigtable through @google-cloud/bigtable v2 clients (REST)', () =
     assert.ok(samples.length >= 1 && Number(samples.at(-1).offsetBytes) > 0, JSON.stringify(samples));
   });
 
+  it('aggregate families: a counter table, AddToCell and MergeToCell, reads of the Int64 state', async () => {
+    const int64 = {int64Type: {encoding: {bigEndianBytes: {}}}};
+    const counters = `${instance}/tables/counters`;
+    const [created] = await tables.createTable({parent: instance, tableId: 'counters', table: {columnFamilies: {
+      views: {valueType: {aggregateType: {inputType: int64, sum: {}}}},
+      peak: {valueType: {aggregateType: {inputType: int64, max: {}}}},
+    }}});
+    assert.ok(created.columnFamilies.views.valueType.aggregateType.sum);
+    assert.equal(created.columnFamilies.views.valueType.aggregateType.stateType.int64Type.encoding.encoding,
+                 'bigEndianBytes');
+    const hour = {rawTimestampMicros: 1733486400000000};
+    const add = (family, intValue) => ({addToCell: {familyName: family, columnQualifier: {rawValue: text('page')},
+                                                    timestamp: hour, input: {intValue}}});
+    await data.mutateRow({tableName: counters, rowKey: text('site#1'), mutations: [add('views', 3), add('peak', 40)]});
+    await collect(data.mutateRows({tableName: counters, entries: [
+      {rowKey: text('site#1'), mutations: [add('views', 4), add('peak', 25)]}]}));
+    const state = Buffer.alloc(8);
+    state.writeBigInt64BE(100n);
+    await data.mutateRow({tableName: counters, rowKey: text('site#1'), mutations: [{mergeToCell: {
+      familyName: 'views', columnQualifier: {rawValue: text('page')}, timestamp: hour, input: {rawValue: state}}}]});
+    const chunks = (await collect(data.readRows({tableName: counters}))).flatMap(response => response.chunks);
+    const values = Object.fromEntries(chunks.map(c => [c.familyName.value, Buffer.from(c.value).readBigInt64BE()]));
+    assert.deepEqual(values, {views: 107n, peak: 40n});
+    await rejectsWith(data.mutateRow({tableName: counters, rowKey: text('site#1'), mutations: [setCell('views', 'page', 'x')]}),
+                      Code.INVALID_ARGUMENT, 'aggregate column family views');
+    await rejectsWith(data.mutateRow({tableName: table, rowKey: text('site#1'), mutations: [add('cf1', 1)]}),
+                      Code.INVALID_ARGUMENT, 'needs an aggregate column family');
+    await tables.deleteTable({name: counters});
+  });
+
   it('one key disabled: its cluster DISABLED, the default profile served by the other, east-only refused', async () => {
     await setVersionState(keys['us-east1'], 'DISABLED');
     assert.deepEqual(await clusterStates(), {'east-c1': 'DISABLED', 'west-c2': 'READY'});

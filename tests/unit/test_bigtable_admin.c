@@ -125,6 +125,89 @@ static int64_t cf1_versions(struct fixture *f)
     return n;
 }
 
+/* TABLE's family id as stored, its value type printed ("" without one). */
+static char *family_value_type(struct fixture *f, const char *id)
+{
+    cJSON *t = get(f, "table", TABLE);
+    const cJSON *family = cJSON_GetObjectItem(cJSON_GetObjectItem(t, "columnFamilies"), id);
+    const cJSON *type = cJSON_GetObjectItem(family, "valueType");
+    char *text = type ? cJSON_PrintUnformatted(type) : strdup("");
+    cJSON_Delete(t);
+    return text;
+}
+
+#define INT64_BE "{\"int64Type\":{\"encoding\":{\"bigEndianBytes\":{}}}}"
+
+/* Aggregate families (bigtable_aggregate.h): made with their type, which stays. */
+static void check_aggregate_families(struct fixture *f)
+{
+    struct em_status st = {0};
+    static const struct {
+        const char *value_type;
+        enum em_code code;
+        const char *message;
+    } refused[] = {
+        {"{\"aggregateType\":{\"inputType\":{\"int64Type\":{}},\"sum\":{}}}", EM_INVALID_ARGUMENT,
+         "full encoding"},
+        {"{\"aggregateType\":{\"inputType\":{\"stringType\":{}},\"sum\":{}}}", EM_INVALID_ARGUMENT,
+         "must be an Int64"},
+        {"{\"aggregateType\":{\"inputType\":" INT64_BE "}}", EM_INVALID_ARGUMENT,
+         "exactly one aggregator"},
+        {"{\"aggregateType\":{\"inputType\":" INT64_BE ",\"sum\":{},\"max\":{}}}",
+         EM_INVALID_ARGUMENT, "exactly one aggregator"},
+        {"{\"aggregateType\":{\"inputType\":" INT64_BE ",\"hllppUniqueCount\":{}}}",
+         EM_UNIMPLEMENTED, "HyperLogLogPlusPlusUniqueCount"},
+        {"{\"aggregateType\":{\"inputType\":{\"int64Type\":{\"encoding\":"
+         "{\"orderedCodeBytes\":{}}}},\"sum\":{}}}",
+         EM_UNIMPLEMENTED, "bigEndianBytes"},
+        {INT64_BE, EM_INVALID_ARGUMENT, "only the Aggregate type"},
+        {"{\"aggregateType\":{\"inputType\":" INT64_BE ",\"avg\":{}}}", EM_INVALID_ARGUMENT,
+         "Unknown name \"avg\""},
+    };
+    char mods[512];
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        snprintf(mods, sizeof(mods), "[{\"id\":\"bad\",\"create\":{\"valueType\":%s}}]",
+                 refused[i].value_type);
+        assert_int_equal(modify(f, mods, &st), refused[i].code);
+        assert_non_null(strstr(st.message, refused[i].message));
+        assert_non_null(strstr(st.message, "modifications[0].create.value_type"));
+    }
+    /* a sum family: the canonical type, with the output-only stateType filled in (a
+     * request's own stateType is ignored) */
+    assert_int_equal(modify(f,
+                            "[{\"id\":\"sums\",\"create\":{\"valueType\":{\"aggregateType\":"
+                            "{\"inputType\":" INT64_BE ",\"stateType\":{\"stringType\":{}},"
+                            "\"sum\":{}}},\"gcRule\":{\"maxNumVersions\":1}}}]",
+                            &st),
+                     EM_OK);
+    char *type = family_value_type(f, "sums");
+    assert_string_equal(type, "{\"aggregateType\":{\"inputType\":" INT64_BE
+                              ",\"stateType\":" INT64_BE ",\"sum\":{}}}");
+    /* its GC rule may change, its type may not (and an update keeps it) */
+    assert_int_equal(
+        modify(f, "[{\"id\":\"sums\",\"update\":{\"gcRule\":{\"maxNumVersions\":3}}}]", &st),
+        EM_OK);
+    char *kept = family_value_type(f, "sums");
+    assert_string_equal(kept, type);
+    assert_int_equal(modify(f,
+                            "[{\"id\":\"sums\",\"update\":{\"valueType\":{\"aggregateType\":"
+                            "{\"inputType\":" INT64_BE ",\"max\":{}}}}}]",
+                            &st),
+                     EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "cannot change"));
+    assert_int_equal(modify(f,
+                            "[{\"id\":\"cf1\",\"update\":{\"valueType\":{\"aggregateType\":"
+                            "{\"inputType\":" INT64_BE ",\"max\":{}}}}}]",
+                            &st),
+                     EM_INVALID_ARGUMENT);
+    free(kept);
+    kept = family_value_type(f, "cf1");
+    assert_string_equal(kept, "");
+    free(kept);
+    free(type);
+    assert_int_equal(modify(f, "[{\"id\":\"sums\",\"drop\":true}]", &st), EM_OK);
+}
+
 /* --- instances and clusters --- */
 
 static void test_instance_with_clusters(void **state)
@@ -437,13 +520,7 @@ static void test_tables(void **state)
                      EM_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "the field valueType cannot be updated"));
     assert_int_equal(cf1_versions(f), 4);
-    /* an aggregate family (a value_type) is not emulated: refused, not made a plain one */
-    assert_int_equal(modify(f,
-                            "[{\"id\":\"sums\",\"create\":{\"valueType\":{\"aggregateType\":"
-                            "{\"inputType\":{\"int64Type\":{}},\"sum\":{}}}}}]",
-                            &st),
-                     EM_UNIMPLEMENTED);
-    assert_non_null(strstr(st.message, "value_type"));
+    check_aggregate_families(f);
 
     /* deletion protection: neither the table nor its families can be deleted */
     cJSON *body = cJSON_Parse("{\"deletionProtection\":true}");

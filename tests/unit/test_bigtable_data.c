@@ -22,6 +22,8 @@
 #include "bigtable/bigtable_data.h"
 #include "bigtable/bigtable_service.h"
 #include "bigtable/bigtable_views.h"
+#include "bigtable/bigtable_cells.h"
+#include "bigtable/bigtable_replicas.h"
 #include "em_json.h"
 #include "em_log.h"
 
@@ -651,6 +653,101 @@ static void test_view_samples_count_its_cells(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* mutateRow of one addToCell of family "sums" (row "r", qualifier "q", 1000 us). */
+static enum em_code add_to_cell(struct fixture *f, const char *profile, long long input)
+{
+    char json[512];
+    snprintf(
+        json, sizeof(json),
+        "{\"appProfileId\":\"%s\",\"rowKey\":\"cg==\",\"mutations\":[{\"addToCell\":{"
+        "\"familyName\":\"sums\",\"columnQualifier\":{\"rawValue\":\"cQ==\"},"
+        "\"timestamp\":{\"rawTimestampMicros\":\"1000\"},\"input\":{\"intValue\":\"%lld\"}}}]}",
+        profile, input);
+    cJSON *request = cJSON_Parse(json);
+    struct em_status st = {0};
+    enum em_code rc = bt_data_mutate_row(f->bt, TABLE, request, NOW, &st);
+    cJSON_Delete(request);
+    return rc;
+}
+
+/* The state of the "sums" cell read through a profile (-1 when there is none). */
+static int64_t sum_read(struct fixture *f, const char *profile)
+{
+    char json[256];
+    snprintf(json, sizeof(json),
+             "{\"appProfileId\":\"%s\",\"filter\":{\"familyNameRegexFilter\":\"sums\"}}", profile);
+    cJSON *request = cJSON_Parse(json), *responses = NULL;
+    struct em_status st = {0};
+    assert_int_equal(bt_data_read_rows(f->bt, TABLE, request, NOW, &responses, &st), EM_OK);
+    const char *value = em_json_string(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(responses, 0), "chunks"), 0),
+        "value");
+    unsigned char *raw = NULL;
+    size_t len = 0;
+    int64_t state = -1;
+    if (value) {
+        assert_true(em_b64_decode(value, strlen(value), &raw, &len));
+        assert_true(bt_int64_decode((struct bt_bytes){raw, len}, &state));
+    }
+    free(raw);
+    cJSON_Delete(responses);
+    cJSON_Delete(request);
+    return state;
+}
+
+/* An entry of another replica's log given to west-c2's replica directly. */
+static void receive(struct fixture *f, const char *source, int64_t seq, int64_t input)
+{
+    struct bt_mutation add = {.kind = BT_MUT_ADD_TO_CELL,
+                              .family = "sums",
+                              .qualifier = {(const uint8_t *)"q", 1},
+                              .timestamp_micros = 1000,
+                              .input = input,
+                              .has_input = true,
+                              .aggregator = BT_AGG_SUM};
+    struct bt_mutations m = {&add, 1};
+    struct bt_row_mutations row = {{(const uint8_t *)"r", 1}, &m};
+    char replica[BT_NAME_MAX];
+    struct em_datafile *file = NULL;
+    struct em_status st = {0};
+    bt_replica_name(TABLE, "west-c2", replica);
+    assert_int_equal(bt_replicas_open_file(f->bt->replicas, replica, &file, &st), EM_OK);
+    assert_int_equal(bt_cells_mutate_received(file, &row, 1, NULL, source, seq, &st), EM_OK);
+    em_datafile_put(file);
+}
+
+/* Aggregate families: AddToCell through either cluster reaches both (each replica folds
+ * the other's inputs); a replication entry is folded once, however often it arrives. */
+static void test_aggregate_families(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    cJSON *mods = cJSON_Parse(
+              "[{\"id\":\"sums\",\"create\":{\"valueType\":{\"aggregateType\":{\"inputType\":"
+              "{\"int64Type\":{\"encoding\":{\"bigEndianBytes\":{}}}},\"sum\":{}}}}}]"),
+          *out = NULL, *dropped = NULL;
+    assert_int_equal(bt_table_modify_families(f->bt->admin, TABLE, mods, &out, &dropped, &st),
+                     EM_OK);
+    cJSON_Delete(mods);
+    cJSON_Delete(out);
+    cJSON_Delete(dropped);
+    assert_int_equal(add_to_cell(f, "east", 5), EM_OK);
+    assert_int_equal(add_to_cell(f, "west", -3), EM_OK);
+    assert_int_equal(sum_read(f, "east"), 2);
+    assert_int_equal(sum_read(f, "west"), 2);
+    /* setCell and readModifyWriteRow may not write there */
+    assert_int_equal(set_cell(f, "east", "r", "sums", "q", 1000, "12345678"), EM_INVALID_ARGUMENT);
+    /* entry 7 of a source's log: folded once; an older one is not folded again */
+    receive(f, "source-replica", 7, 10);
+    receive(f, "source-replica", 7, 10);
+    assert_int_equal(sum_read(f, "west"), 12);
+    receive(f, "source-replica", 5, 100);
+    receive(f, "source-replica", 8, 100);
+    receive(f, "another-source", 1, 1000);
+    assert_int_equal(sum_read(f, "west"), 1112);
+    assert_int_equal(sum_read(f, "east"), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -665,6 +762,7 @@ int main(void)
         T(test_consistency_tokens),
         T(test_family_ids_are_case_sensitive),
         T(test_view_samples_count_its_cells),
+        T(test_aggregate_families),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,6 +139,46 @@ static void check_error(const char *json, bool allow_empty, enum em_code code, c
     cJSON_Delete(doc);
 }
 
+#define AGG_CELL "\"familyName\": \"s\", \"columnQualifier\": {\"rawValue\": \"cQ==\"}, "
+#define AGG_TS   "\"timestamp\": {\"rawTimestampMicros\": \"1000\"}"
+
+static void check_aggregate_errors(void)
+{
+    const enum em_code bad = EM_INVALID_ARGUMENT;
+    check_error("[{\"addToCell\": {\"familyName\": \"s\"}}]", false, bad,
+                "add_to_cell.column_qualifier' : the column qualifier must be a raw_value");
+    check_error("[{\"addToCell\": {\"familyName\": \"s\", \"columnQualifier\": {\"stringValue\": "
+                "\"q\"}}}]",
+                false, bad, "the column qualifier must be a raw_value");
+    check_error("[{\"addToCell\": {" AGG_CELL "\"input\": {\"intValue\": 1}}}]", false, bad,
+                "add_to_cell.timestamp' : the timestamp must be a raw_timestamp_micros");
+    check_error("[{\"addToCell\": {" AGG_CELL "\"timestamp\": {\"rawTimestampMicros\": \"-1\"}, "
+                "\"input\": {\"intValue\": 1}}}]",
+                false, bad, "must not be negative");
+    check_error("[{\"addToCell\": {" AGG_CELL "\"timestamp\": {\"intValue\": \"1000\"}, "
+                "\"input\": {\"intValue\": 1}}}]",
+                false, bad, "the timestamp must be a raw_timestamp_micros");
+    check_error("[{\"addToCell\": {" AGG_CELL AGG_TS "}}]", false, bad,
+                "add_to_cell.input' : the input must be an int_value");
+    check_error("[{\"addToCell\": {" AGG_CELL AGG_TS ", \"input\": {\"rawValue\": "
+                "\"AAAAAAAAAAE=\"}}}]",
+                false, bad, "the input must be an int_value");
+    check_error("[{\"addToCell\": {" AGG_CELL AGG_TS ", \"input\": {\"intValue\": 1, "
+                "\"stringValue\": \"1\"}}}]",
+                false, bad, "Oneof field 'kind' is already set");
+    check_error("[{\"addToCell\": {" AGG_CELL AGG_TS ", \"input\": {\"intValue\": 1, \"type\": "
+                "{\"stringType\": {}}}}}]",
+                false, bad, "a Value's type must be omitted here");
+    check_error("[{\"addToCell\": {" AGG_CELL AGG_TS ", \"input\": {\"intValue\": \"x\"}}}]", false,
+                bad, "Invalid value at 'mutations[0].add_to_cell.input.int_value'");
+    check_error("[{\"addToCell\": {" AGG_CELL AGG_TS ", \"input\": {\"colour\": 1}}}]", false, bad,
+                "Unknown name \"colour\"");
+    check_error("[{\"mergeToCell\": {" AGG_CELL AGG_TS ", \"input\": {\"rawValue\": \"YWJj\"}}}]",
+                false, bad, "an Int64 state is 8 bytes");
+    check_error("[{\"mergeToCell\": {" AGG_CELL AGG_TS ", \"input\": {\"boolValue\": true}}}]",
+                false, bad, "merge_to_cell.input' : the input must be an int_value or the 8-byte");
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -174,9 +214,74 @@ static void test_errors(void **state)
                 "delete_from_column.family_name' : argument must not be empty");
     check_error("[{\"deleteFromRow\": true}]", false, bad,
                 "Invalid value at 'mutations[0].delete_from_row' (TYPE_MESSAGE)");
-    check_error("[{\"addToCell\": {\"familyName\": \"sum\"}}]", false, EM_UNIMPLEMENTED,
-                "addToCell needs an aggregate column family");
+    check_aggregate_errors();
     check_error("[3]", true, bad, "Invalid value at 'mutations[0]' (TYPE_MESSAGE)");
+}
+
+/* The cells of a row with one aggregate family "s" (sum, min or max) after json. */
+static void check_aggregates(const char *json, enum bt_aggregator agg, const char *expected)
+{
+    static const struct bt_row empty = {B("row"), NULL, 0};
+    struct bt_mutations m;
+    struct bt_cell_list out = {0};
+    struct em_status st = {0};
+    parse_ok(json, &m);
+    for (size_t i = 0; i < m.n; i++)
+        m.items[i].aggregator = agg;
+    assert_int_equal(bt_mutations_check_granularity(&m, 1000, &st), EM_OK);
+    assert_int_equal(bt_mutations_apply(&m, &empty, &out, &st), EM_OK);
+    char got[256] = "";
+    for (size_t i = 0; i < out.n; i++) {
+        int64_t v = 0;
+        assert_true(bt_int64_decode(out.cells[i].value, &v));
+        size_t k = strlen(got);
+        snprintf(got + k, sizeof(got) - k, "%s%lld=%lld", i ? ", " : "",
+                 (long long)out.cells[i].timestamp_micros, (long long)v);
+    }
+    if (strcmp(got, expected) != 0)
+        fail_msg("%s\n  expected: %s\n  got:      %s", json, expected, got);
+    bt_cell_list_free(&out);
+    bt_mutations_free(&m);
+}
+
+static void test_aggregates(void **state)
+{
+    (void)state;
+    const char *json =
+        "[{\"addToCell\": {" AGG_CELL AGG_TS ", \"input\": {\"intValue\": \"5\"}}},"
+        "{\"add_to_cell\": {\"family_name\": \"s\", \"column_qualifier\": {\"raw_value\": "
+        "\"cQ==\"}, \"timestamp\": {\"raw_timestamp_micros\": 1000}, \"input\": {\"int_value\": "
+        "-7, \"type\": {\"int64Type\": {}}}}},"
+        "{\"mergeToCell\": {" AGG_CELL AGG_TS ", \"input\": {\"rawValue\": \"AAAAAAAAAGQ=\"}}},"
+        "{\"mergeToCell\": {" AGG_CELL AGG_TS "}},"
+        "{\"addToCell\": {" AGG_CELL "\"timestamp\": {\"rawTimestampMicros\": \"2000\"}, "
+        "\"input\": {\"intValue\": 3}}}]";
+    /* 5 - 7 + 100 (a merged state), NULL merged (nothing), another timestamp on its own */
+    check_aggregates(json, BT_AGG_SUM, "2000=3, 1000=98");
+    check_aggregates(json, BT_AGG_MIN, "2000=3, 1000=-7");
+    check_aggregates(json, BT_AGG_MAX, "2000=3, 1000=100");
+    /* only a NULL merge: no cell */
+    check_aggregates("[{\"mergeToCell\": {" AGG_CELL AGG_TS ", \"input\": {}}}]", BT_AGG_SUM, "");
+    /* a sum wraps as two's complement */
+    assert_int_equal(bt_aggregate(BT_AGG_SUM, INT64_MAX, 1), INT64_MIN);
+    assert_int_equal(bt_aggregate(BT_AGG_MIN, INT64_MIN, INT64_MAX), INT64_MIN);
+    /* the granularity holds for aggregate timestamps too */
+    struct bt_mutations m;
+    struct em_status st = {0};
+    parse_ok("[{\"addToCell\": {" AGG_CELL "\"timestamp\": {\"rawTimestampMicros\": \"1500\"}, "
+             "\"input\": {\"intValue\": 3}}}]",
+             &m);
+    assert_int_equal(bt_mutations_check_granularity(&m, 1000, &st), EM_INVALID_ARGUMENT);
+    bt_mutations_free(&m);
+    /* a cell that is not a state is an internal error, not a silent reset */
+    struct bt_mutation add = {.kind = BT_MUT_ADD_TO_CELL,
+                              .family = "s",
+                              .input = 1,
+                              .has_input = true,
+                              .aggregator = BT_AGG_SUM};
+    struct bt_bytes three = B("abc");
+    int64_t v;
+    assert_int_equal(bt_aggregate_cell_state(&add, &three, &v, &st), EM_INTERNAL);
 }
 
 static void test_limits(void **state)
@@ -302,11 +407,9 @@ static void test_rules_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_apply),
-        cmocka_unit_test(test_granularity),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_read_modify_write),
+        cmocka_unit_test(test_apply),        cmocka_unit_test(test_granularity),
+        cmocka_unit_test(test_errors),       cmocka_unit_test(test_aggregates),
+        cmocka_unit_test(test_limits),       cmocka_unit_test(test_read_modify_write),
         cmocka_unit_test(test_rules_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
