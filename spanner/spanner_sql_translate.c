@@ -2769,6 +2769,20 @@ static enum em_code fn_split(struct translator *t, const struct sp_expr *e, stru
     return rc;
 }
 
+/* SPLIT_SUBSTR(value, delimiter, start_split[, count]): STRING (sp_split_substr; without a
+ * count, every split from start_split on). */
+static enum em_code fn_split_substr(struct translator *t, const struct sp_expr *e, struct frag *a,
+                                    struct frag *out)
+{
+    if (want_arg(t, e, a, 0, &type_string) || want_arg(t, e, a, 1, &type_string) ||
+        want_arg(t, e, a, 2, &type_int64) || (e->nargs == 4 && want_arg(t, e, a, 3, &type_int64)))
+        return t->st->code;
+    return result(t, out,
+                  sqlf(t, "sp_split_substr(%s, %s, %s, %s)", a[0].sql, a[1].sql, a[2].sql,
+                       e->nargs == 4 ? a[3].sql : "9223372036854775807"),
+                  SP_TYPE_STRING);
+}
+
 /* A literal FORMAT pattern is checked here, as Spanner does: the argument count, and each
  * argument's type against its conversion (an untyped NULL is an INT64). */
 static enum em_code check_format(struct translator *t, const struct sp_expr *e, struct frag *a)
@@ -3854,6 +3868,7 @@ static const struct fn_def functions[] = {
     {"REGEXP_EXTRACT_ALL", 2, 2, false, fn_regexp},
     {"REGEXP_REPLACE", 3, 3, false, fn_regexp},
     {"SPLIT", 1, 2, false, fn_split},
+    {"SPLIT_SUBSTR", 3, 4, false, fn_split_substr},
     {"FORMAT", 1, -1, false, fn_format},
     {"JSON_VALUE", 1, 2, false, fn_json_path},
     {"JSON_QUERY", 1, 2, false, fn_json_path},
@@ -3968,6 +3983,9 @@ static const struct fn_def *find_function(const char *name)
 /* Spanner's GoogleSQL functions this translator does not implement: named in an
  * UNIMPLEMENTED error instead of "Function not found" (sorted by strcmp, for bsearch). */
 static const char *const unimplemented_functions[] = {
+    "APPROX_COSINE_DISTANCE", /* the APPROX_ distances need a vector index */
+    "APPROX_DOT_PRODUCT",
+    "APPROX_EUCLIDEAN_DISTANCE",
     "JSON_EXTRACT",
     "JSON_EXTRACT_ARRAY",
     "JSON_EXTRACT_SCALAR",
@@ -3975,7 +3993,6 @@ static const char *const unimplemented_functions[] = {
     "SCORE",
     "SEARCH",
     "SNIPPET",
-    "SPLIT_SUBSTR",
     "TOKENIZE_FULLTEXT",
     "TOKENIZE_NUMBER",
     "TOKENIZE_SUBSTRING",

@@ -382,6 +382,17 @@ static void test_text_functions(void **state)
          "SPLIT(b'a-b', b'-'), ARRAY_LENGTH(SPLIT('x|y|z', '|'))",
          "[[[\"a\",\"b\",\"\",\"c\"],[\"a\",\"b\"],[\"\"],[\"h\",\"é\",\"j\"],[\"YQ==\",\"Yg==\"],"
          "\"3\"]]"},
+        /* SPLIT_SUBSTR: overlapping delimiters, starts before the first split and past the
+         * last, from the end, a count past the end, no count, empty splits */
+        {"SELECT SPLIT_SUBSTR('aaa***bb***cc', '**', 2, 1), SPLIT_SUBSTR('w.a.c', '.', 0, 2), "
+         "SPLIT_SUBSTR('w.a.c', '.', -9, 1), SPLIT_SUBSTR('w.a.c', '.', 4), "
+         "SPLIT_SUBSTR('w.a.c', '.', -2, 9), SPLIT_SUBSTR('w.a.c', '.', 2), "
+         "SPLIT_SUBSTR('a..b', '.', 2, 2), SPLIT_SUBSTR('', '.', 1)",
+         "[[\"*bb\",\"w.a\",\"w\",\"\",\"a.c\",\"a.c\",\".b\",\"\"]]"},
+        {"SELECT SPLIT_SUBSTR('a.b', '', 1)",
+         "OUT_OF_RANGE: Delimiter of SPLIT_SUBSTR function must be non-empty"},
+        {"SELECT SPLIT_SUBSTR('a.b', '.', 1, -1)",
+         "OUT_OF_RANGE: Count of SPLIT_SUBSTR function must be non-negative"},
         {"SELECT FORMAT('%d|%5d|%-4d|%05d|%x|%X|%o|%i', 42, 42, 42, 42, 255, 255, 8, -7)",
          "[[\"42|   42|42  |00042|ff|FF|10|-7\"]]"},
         {"SELECT FORMAT('%s and %s', 'a', 'b'), FORMAT('%.2f %e %g', 3.14159, 1234.5, 0.5), "
@@ -1115,8 +1126,8 @@ static void test_unsupported_constructs(void **state)
                                   "1:8]"},
         {"SELECT JSON_EXTRACT('{}', '$')",
          "UNIMPLEMENTED: Function JSON_EXTRACT is not supported by this emulator [at 1:8]"},
-        {"SELECT SPLIT_SUBSTR('a.b', '.', 1)",
-         "UNIMPLEMENTED: Function SPLIT_SUBSTR is not supported by this emulator [at 1:8]"},
+        {"SELECT TOKENIZE_FULLTEXT('a b')",
+         "UNIMPLEMENTED: Function TOKENIZE_FULLTEXT is not supported by this emulator [at 1:8]"},
         {"SELECT MIN(LastName HAVING MAX SingerId) FROM Singers",
          "UNIMPLEMENTED: HAVING MAX or MIN in aggregate function MIN is not supported by this "
          "emulator [at 1:8]"},
@@ -1151,9 +1162,9 @@ static void test_unsupported_constructs(void **state)
     }
     /* the list of Spanner functions named UNIMPLEMENTED is sorted (it is searched): its
      * first, last and neighbouring names are all found */
-    static const char *const names[] = {"TOKENIZE_SUBSTRING", "TOKENIZE_NUMBER",
-                                        "SPLIT_SUBSTR",       "SNIPPET",
-                                        "JSON_EXTRACT",       "SEARCH"};
+    static const char *const names[] = {
+        "TOKENIZE_SUBSTRING",     "TOKENIZE_NUMBER",           "SCORE",        "SNIPPET",
+        "APPROX_COSINE_DISTANCE", "APPROX_EUCLIDEAN_DISTANCE", "JSON_EXTRACT", "SEARCH"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char sql[64];
         snprintf(sql, sizeof(sql), "SELECT %s(1)", names[i]);

@@ -42,3 +42,6 @@ SELECT PARSE_DATE('%Y-%m-%d', '2020-02-30');
 SELECT GREATEST(1, 5, 3), LEAST('b', 'a'), ABS(-3), SIGN(-2.5), ROUND(2.5), ROUND(1.234, 2), TRUNC(-1.7), FLOOR(1.5), CEIL(1.2), SQRT(16), POW(2, 10);
 SELECT LENGTH(GENERATE_UUID());
 SELECT ARRAY_LENGTH([1, 2, 3]), ARRAY_LENGTH(SPLIT('a,b'));
+SELECT APPROX_COSINE_DISTANCE([1.0, 2.0], [1.0, 0.0], options => JSON '{"num_leaves_to_search": 10}');
+SELECT APPROX_EUCLIDEAN_DISTANCE([1.0, 2.0], [1.0, 0.0], options => JSON '{"num_leaves_to_search": 10}');
+SELECT APPROX_DOT_PRODUCT([1.0, 2.0], [1.0, 0.0], options => JSON '{"num_leaves_to_search": 10}');
