@@ -575,15 +575,21 @@ enum em_code ps_json_read_push_config(const cJSON *push, struct ps_push_config *
     return EM_OK;
 }
 
-static enum em_code read_dead_letter(const cJSON *sub, struct ps_sub_config *cfg)
+/* A deadLetterPolicy given (an object, even {}) is a policy: its topic is kept as given,
+ * "" when left out, for ps_check_dead_letter to refuse. Only an absent or null policy
+ * means none. */
+static enum em_code read_dead_letter(const cJSON *sub, struct ps_sub_config *cfg,
+                                     struct em_status *st)
 {
     const cJSON *dl = cJSON_GetObjectItemCaseSensitive(sub, "deadLetterPolicy");
+    if (!cJSON_IsObject(dl))
+        return EM_OK;
     const char *topic = em_json_string(dl, "deadLetterTopic");
     int64_t attempts = 0;
-    if (topic && *topic)
-        cfg->dead_letter_topic = strdup(topic);
     em_json_int64(dl, "maxDeliveryAttempts", &attempts);
     cfg->max_delivery_attempts = (int)attempts;
+    if (!(cfg->dead_letter_topic = strdup(topic ? topic : "")))
+        return EM_FAIL_OOM(st);
     return EM_OK;
 }
 
@@ -619,7 +625,6 @@ enum em_code ps_json_read_sub(const cJSON *sub, struct ps_sub_config *cfg, struc
     cfg->topic = dup_string(sub, "topic");
     em_json_bool(sub, "retainAckedMessages", &cfg->retain_acked);
     cfg->filter = strdup(em_json_string(sub, "filter") ? em_json_string(sub, "filter") : "");
-    read_dead_letter(sub, cfg);
     read_retry(sub, &cfg->retry);
     em_json_bool(sub, "enableMessageOrdering", &cfg->ordering);
     em_json_bool(sub, "enableExactlyOnceDelivery", &cfg->exactly_once);
@@ -627,6 +632,7 @@ enum em_code ps_json_read_sub(const cJSON *sub, struct ps_sub_config *cfg, struc
     cfg->ttl_ns =
         !present(sub, "expirationPolicy") ? PS_DURATION_UNSET : duration_of(expiration, "ttl", 0);
     if (!cfg->filter || read_retention(sub, &cfg->retention_ns, st) ||
+        read_dead_letter(sub, cfg, st) ||
         ps_json_read_push_config(cJSON_GetObjectItemCaseSensitive(sub, "pushConfig"), &cfg->push,
                                  st) ||
         em_labels_read(sub, &cfg->labels_json, st)) {

@@ -308,7 +308,8 @@ struct ps_sub_config {
     int64_t retention_ns;
     bool retain_acked;
     char *filter;            /* "" when none */
-    char *dead_letter_topic; /* NULL: no dead-letter policy */
+    char *dead_letter_topic; /* NULL: no dead-letter policy; "": a policy naming no topic,
+                                which ps_check_dead_letter refuses */
     int max_delivery_attempts;
     struct ps_retry retry;
     bool ordering;

@@ -147,6 +147,11 @@ enum em_code ps_check_dead_letter(struct ps_registry *reg, struct ps_sub_config 
 {
     if (!cfg->dead_letter_topic)
         return EM_OK;
+    if (!*cfg->dead_letter_topic)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid resource name given (dead_letter_topic=). A dead_letter_policy "
+                       "must name its dead_letter_topic (projects/{project}/topics/{topic}); "
+                       "leave the policy out for none.");
     char project[64], id[260];
     if (ps_parse_name(cfg->dead_letter_topic, "topics", project, sizeof(project), id, sizeof(id),
                       st))

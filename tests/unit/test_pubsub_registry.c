@@ -86,6 +86,9 @@ static void test_subscription_rules_and_defaults(void **state)
         {{.topic = TOPIC, .ack_deadline_s = 5}, EM_INVALID_ARGUMENT},
         {{.topic = TOPIC, .ack_deadline_s = 601}, EM_INVALID_ARGUMENT},
         {{.topic = TOPIC, .dead_letter_topic = PROJECT "/topics/none"}, EM_NOT_FOUND},
+        /* a dead-letter policy naming no topic is refused, not taken as no policy */
+        {{.topic = TOPIC, .dead_letter_topic = "", .max_delivery_attempts = 5},
+         EM_INVALID_ARGUMENT},
         {{.topic = TOPIC, .dead_letter_topic = TOPIC, .max_delivery_attempts = 3}, EM_OUT_OF_RANGE},
         {{.topic = TOPIC, .retry = {true, 20 * EM_NS_PER_SEC, 10 * EM_NS_PER_SEC}},
          EM_INVALID_ARGUMENT},
@@ -149,6 +152,17 @@ static void test_subscription_update_detach_delete(void **state)
     shorter.cfg.retention_ns = PS_DAY_NS;
     assert_int_equal(ps_sub_update(unit_pubsub_reg(f), SUB, &shorter, em_clock_now(), &s, &st),
                      EM_OK);
+    ps_sub_put(s);
+    /* a dead-letter policy naming no topic: refused when the mask names it, else unread */
+    struct ps_sub_update no_topic = {.mask = PS_SUB_DEAD_LETTER, .cfg = {.dead_letter_topic = ""}};
+    assert_int_equal(ps_sub_update(unit_pubsub_reg(f), SUB, &no_topic, em_clock_now(), &s, &st),
+                     EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "dead_letter_topic"));
+    no_topic.mask = PS_SUB_ACK_DEADLINE;
+    no_topic.cfg.ack_deadline_s = 30;
+    assert_int_equal(ps_sub_update(unit_pubsub_reg(f), SUB, &no_topic, em_clock_now(), &s, &st),
+                     EM_OK);
+    assert_null(s->cfg.dead_letter_topic);
     ps_sub_put(s);
 
     assert_int_equal(ps_sub_detach(unit_pubsub_reg(f), SUB, &st), EM_OK);

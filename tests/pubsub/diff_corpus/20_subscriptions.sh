@@ -61,6 +61,14 @@ check PUT {P}/subscriptions/dl-nosuch "{$T,\"deadLetterPolicy\":{\"deadLetterTop
 wrong "it answers NOT_FOUND for a dead-letter topic that is not a topic name; Google checks the name's form first (INVALID_ARGUMENT), as it does for the subscription's topic" \
     '400 INVALID_ARGUMENT'
 check PUT {P}/subscriptions/dl-badname "{$T,\"deadLetterPolicy\":{\"deadLetterTopic\":\"nosuch\"}}"
+DL_NO_TOPIC="it answers NOT_FOUND for a dead-letter policy without deadLetterTopic; Google checks the topic's resource name (an empty one is invalid: INVALID_ARGUMENT, 'Invalid resource name given (dead_letter_topic=...)'), and a policy given is never dropped as none"
+wrong "$DL_NO_TOPIC" '400 INVALID_ARGUMENT'
+check PUT {P}/subscriptions/dl-notopic "{$T,\"deadLetterPolicy\":{\"maxDeliveryAttempts\":5}}"
+wrong "$DL_NO_TOPIC" '400 INVALID_ARGUMENT'
+check PUT {P}/subscriptions/dl-empty "{$T,\"deadLetterPolicy\":{}}"
+wrong "$DL_NO_TOPIC" '400 INVALID_ARGUMENT'
+check PUT {P}/subscriptions/dl-emptytopic "{$T,\"deadLetterPolicy\":{\"deadLetterTopic\":\"\"}}"
+JQ=.deadLetterPolicy check PUT {P}/subscriptions/dl-null "{$T,\"deadLetterPolicy\":null}"
 
 JQ='{enableExactlyOnceDelivery}' check PUT {P}/subscriptions/exactly-once "{$T,\"enableExactlyOnceDelivery\":true}"
 JQ='{enableMessageOrdering}' check PUT {P}/subscriptions/ordered "{$T,\"enableMessageOrdering\":true}"

@@ -21,6 +21,8 @@ JQ=.retryPolicy check PATCH {P}/subscriptions/patched '{"subscription":{"retryPo
 JQ='{retryPolicy, ackDeadlineSeconds}' check PATCH {P}/subscriptions/patched '{"subscription":{"retryPolicy":{"minimumBackoff":"20s"},"ackDeadlineSeconds":40},"updateMask":"ackDeadlineSeconds,retryPolicy"}'
 JQ=.deadLetterPolicy check PATCH {P}/subscriptions/patched '{"subscription":{"deadLetterPolicy":{"deadLetterTopic":"{P}/topics/abc","maxDeliveryAttempts":7}},"updateMask":"deadLetterPolicy"}'
 check PATCH {P}/subscriptions/patched '{"subscription":{"deadLetterPolicy":{"deadLetterTopic":"{P}/topics/abc","maxDeliveryAttempts":2}},"updateMask":"deadLetterPolicy"}'
+wrong "it answers NOT_FOUND for a dead-letter policy without deadLetterTopic; Google refuses the empty resource name (INVALID_ARGUMENT); clearing the policy is leaving it out" '400 INVALID_ARGUMENT'
+check PATCH {P}/subscriptions/patched '{"subscription":{"deadLetterPolicy":{"maxDeliveryAttempts":7}},"updateMask":"deadLetterPolicy"}'
 JQ=.deadLetterPolicy check PATCH {P}/subscriptions/patched '{"subscription":{},"updateMask":"deadLetterPolicy"}'
 check PATCH {P}/subscriptions/nosuch '{"subscription":{"ackDeadlineSeconds":30},"updateMask":"ackDeadlineSeconds"}'
 wrong "it refuses to update labels; Google updates them (labels are a mutable field of Topic)" '200 {"x":"y"}'

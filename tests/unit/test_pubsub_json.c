@@ -1,0 +1,58 @@
+/*
+ * Unit tests of pubsub_json's request reading: how a Subscription body's policies become
+ * the model, where "given but empty" and "left out" mean different things in Google's API
+ * (a deadLetterPolicy without its topic is a policy naming no topic, not none).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "em_log.h"
+#include "pubsub/pubsub_json.h"
+
+#include <string.h>
+
+#define TOPIC "projects/test-proj/topics/t-1"
+
+/* Reads a Subscription body; the code, and the config in *cfg on success. */
+static enum em_code read_sub(const char *json, struct ps_sub_config *cfg, struct em_status *st)
+{
+    cJSON *body = cJSON_Parse(json);
+    assert_non_null(body);
+    enum em_code code = ps_json_read_sub(body, cfg, st);
+    cJSON_Delete(body);
+    return code;
+}
+
+static void test_dead_letter_policy_without_topic(void **state)
+{
+    (void)state;
+    struct em_status st = {0};
+    struct ps_sub_config cfg;
+    assert_int_equal(read_sub("{\"deadLetterPolicy\":null}", &cfg, &st), EM_OK);
+    assert_null(cfg.dead_letter_topic); /* no policy */
+    ps_sub_config_free(&cfg);
+    /* a policy given without its topic is kept as naming "", for the check to refuse */
+    assert_int_equal(read_sub("{\"deadLetterPolicy\":{\"maxDeliveryAttempts\":7}}", &cfg, &st),
+                     EM_OK);
+    assert_string_equal(cfg.dead_letter_topic, "");
+    assert_int_equal(cfg.max_delivery_attempts, 7);
+    ps_sub_config_free(&cfg);
+    assert_int_equal(read_sub("{\"deadLetterPolicy\":{}}", &cfg, &st), EM_OK);
+    assert_string_equal(cfg.dead_letter_topic, "");
+    ps_sub_config_free(&cfg);
+    assert_int_equal(
+        read_sub("{\"deadLetterPolicy\":{\"deadLetterTopic\":\"" TOPIC "\"}}", &cfg, &st), EM_OK);
+    assert_string_equal(cfg.dead_letter_topic, TOPIC);
+    ps_sub_config_free(&cfg);
+}
+
+int main(void)
+{
+    em_log_init("test", EM_LOG_WARNING);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dead_letter_policy_without_topic),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
