@@ -35,4 +35,11 @@
     EM_FAIL((st), EM_INVALID_ARGUMENT,                                                             \
             "Invalid message storage policy: \"%.60s\" is not a Google Cloud region.", (region))
 
+/* INVALID_ARGUMENT: expirationPolicy.ttl given below Google's minimum of a day ("0s"
+ * included: only a policy without a ttl never expires). */
+#define PS_ERR_TTL_TOO_SHORT(st)                                                                   \
+    EM_FAIL((st), EM_INVALID_ARGUMENT,                                                             \
+            "Invalid expiration_policy.ttl: the minimum is 1 day (86400s); an expiration_policy "  \
+            "without a ttl never expires.")
+
 #endif

@@ -415,6 +415,23 @@ static enum em_code read_retention(const cJSON *obj, int64_t *ns, struct em_stat
     return EM_OK;
 }
 
+/* expirationPolicy.ttl into *ns: PS_DURATION_UNSET without a policy (the default 31 days),
+ * 0 for a policy without a ttl (never expires). A ttl given as "0s" is not that: Google
+ * documents a minimum of 1 day and a missing ttl as the way never to expire, so it is
+ * refused here, as 0 would read as "never" after this. */
+static enum em_code read_ttl(const cJSON *sub, int64_t *ns, struct em_status *st)
+{
+    const cJSON *policy = cJSON_GetObjectItemCaseSensitive(sub, "expirationPolicy");
+    int64_t ttl = duration_of(policy, "ttl", PS_DURATION_UNSET);
+    *ns = PS_DURATION_UNSET;
+    if (!present(sub, "expirationPolicy"))
+        return EM_OK;
+    if (ttl == 0)
+        return PS_ERR_TTL_TOO_SHORT(st);
+    *ns = ttl == PS_DURATION_UNSET ? 0 : ttl;
+    return EM_OK;
+}
+
 static enum em_code unimplemented(const char *what, struct em_status *st)
 {
     return EM_FAIL(st, EM_UNIMPLEMENTED, "%s is not implemented by this emulator.", what);
@@ -628,11 +645,8 @@ enum em_code ps_json_read_sub(const cJSON *sub, struct ps_sub_config *cfg, struc
     read_retry(sub, &cfg->retry);
     em_json_bool(sub, "enableMessageOrdering", &cfg->ordering);
     em_json_bool(sub, "enableExactlyOnceDelivery", &cfg->exactly_once);
-    const cJSON *expiration = cJSON_GetObjectItemCaseSensitive(sub, "expirationPolicy");
-    cfg->ttl_ns =
-        !present(sub, "expirationPolicy") ? PS_DURATION_UNSET : duration_of(expiration, "ttl", 0);
     if (!cfg->filter || read_retention(sub, &cfg->retention_ns, st) ||
-        read_dead_letter(sub, cfg, st) ||
+        read_ttl(sub, &cfg->ttl_ns, st) || read_dead_letter(sub, cfg, st) ||
         ps_json_read_push_config(cJSON_GetObjectItemCaseSensitive(sub, "pushConfig"), &cfg->push,
                                  st) ||
         em_labels_read(sub, &cfg->labels_json, st)) {

@@ -196,14 +196,14 @@ enum em_code ps_check_retry(struct ps_retry *retry, struct em_status *st)
 
 /* The expiration ttl: at least a day, and not shorter than the retention (Google: a
  * subscription's expiration period must exceed its message retention duration; equal is
- * taken here). 0 never expires. */
+ * taken here). 0 never expires: a policy without a ttl (a ttl given as "0s" is refused
+ * when the request is read). */
 enum em_code ps_check_ttl(int64_t *ttl_ns, int64_t retention_ns, struct em_status *st)
 {
     if (*ttl_ns == PS_DURATION_UNSET)
         *ttl_ns = PS_DEFAULT_TTL_NS;
     if (*ttl_ns < 0 || (*ttl_ns != 0 && *ttl_ns < PS_MIN_TTL_NS))
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "Invalid expiration_policy.ttl: the minimum is 1 day (86400s).");
+        return PS_ERR_TTL_TOO_SHORT(st);
     if (*ttl_ns != 0 && *ttl_ns < retention_ns) {
         char ttl[EM_TIME_TEXT_MAX], retention[EM_TIME_TEXT_MAX];
         em_duration_format(*ttl_ns, ttl);

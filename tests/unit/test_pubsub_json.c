@@ -1,7 +1,8 @@
 /*
  * Unit tests of pubsub_json's request reading: how a Subscription body's policies become
  * the model, where "given but empty" and "left out" mean different things in Google's API
- * (a deadLetterPolicy without its topic is a policy naming no topic, not none).
+ * (an expirationPolicy without a ttl never expires, a ttl of "0s" is below the 1-day
+ * minimum; a deadLetterPolicy without its topic is a policy naming no topic, not none).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include "em_log.h"
 #include "pubsub/pubsub_json.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define TOPIC "projects/test-proj/topics/t-1"
@@ -23,6 +25,30 @@ static enum em_code read_sub(const char *json, struct ps_sub_config *cfg, struct
     enum em_code code = ps_json_read_sub(body, cfg, st);
     cJSON_Delete(body);
     return code;
+}
+
+static void test_expiration_policy_ttl(void **state)
+{
+    (void)state;
+    struct em_status st = {0};
+    struct ps_sub_config cfg;
+    assert_int_equal(read_sub("{\"topic\":\"" TOPIC "\"}", &cfg, &st), EM_OK);
+    assert_true(cfg.ttl_ns == PS_DURATION_UNSET); /* the default 31 days, filled later */
+    ps_sub_config_free(&cfg);
+    assert_int_equal(read_sub("{\"expirationPolicy\":{}}", &cfg, &st), EM_OK);
+    assert_true(cfg.ttl_ns == 0); /* never expires */
+    ps_sub_config_free(&cfg);
+    assert_int_equal(read_sub("{\"expirationPolicy\":{\"ttl\":\"86400s\"}}", &cfg, &st), EM_OK);
+    assert_true(cfg.ttl_ns == 86400LL * EM_NS_PER_SEC);
+    ps_sub_config_free(&cfg);
+    /* "0s" is a ttl below the minimum, not "never": refused, naming the field */
+    static const char *const zero[] = {"0s", "0.000s", "-0s"};
+    for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
+        char json[80];
+        snprintf(json, sizeof(json), "{\"expirationPolicy\":{\"ttl\":\"%s\"}}", zero[i]);
+        assert_int_equal(read_sub(json, &cfg, &st), EM_INVALID_ARGUMENT);
+        assert_non_null(strstr(st.message, "expiration_policy.ttl"));
+    }
 }
 
 static void test_dead_letter_policy_without_topic(void **state)
@@ -52,6 +78,7 @@ int main(void)
 {
     em_log_init("test", EM_LOG_WARNING);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_expiration_policy_ttl),
         cmocka_unit_test(test_dead_letter_policy_without_topic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

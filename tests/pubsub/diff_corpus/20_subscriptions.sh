@@ -37,6 +37,9 @@ check PUT {P}/subscriptions/ttl-2d-kept-3d "{$T,\"messageRetentionDuration\":\"2
 wrong "it refuses a retention past 7 days (its old limit; Google's is 31 days), so it never reaches the ttl" '200 {"ttl":"2678400s"}'
 JQ=.expirationPolicy check PUT {P}/subscriptions/ttl-31d-kept-31d "{$T,\"messageRetentionDuration\":\"2678400s\",\"expirationPolicy\":{\"ttl\":\"2678400s\"}}"
 JQ=.expirationPolicy check PUT {P}/subscriptions/ttl-never "{$T,\"expirationPolicy\":{}}"
+wrong "it keeps a ttl of 0s (and shows it); the reference: 'The minimum allowed value for expiration_policy.ttl is 1 day', never expiring is a policy without a ttl" \
+    '400 INVALID_ARGUMENT'
+check PUT {P}/subscriptions/ttl-zero "{$T,\"expirationPolicy\":{\"ttl\":\"0s\"}}"
 wrong "it accepts a ttl of an hour; the reference: 'The minimum allowed value for expiration_policy.ttl is 1 day'" \
     '400 INVALID_ARGUMENT'
 check PUT {P}/subscriptions/ttl-1h "{$T,\"expirationPolicy\":{\"ttl\":\"3600s\"}}"
