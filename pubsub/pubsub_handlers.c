@@ -103,7 +103,7 @@ static struct em_list_options list_options(const char *field)
 /* A topic that names a schema needs pubsub.schemas.attach on it too. */
 static enum em_code check_schema_attach(struct em_call *call, const struct ps_schema_settings *s)
 {
-    if (!s->schema || strcmp(s->schema, PS_DELETED_SCHEMA) == 0)
+    if (!s->schema || !*s->schema || strcmp(s->schema, PS_DELETED_SCHEMA) == 0)
         return EM_OK;
     return check_also(call, s->schema, "pubsub.schemas.attach");
 }

@@ -229,16 +229,20 @@ static const char *string_or_null(const cJSON *obj, const char *key)
     return value && *value ? value : NULL;
 }
 
-/* schemaSettings: none when absent or naming no schema (an update clearing it). */
+/* schemaSettings: none when absent or null (an update clearing it). Given, they are kept
+ * with their schema as given, "" when left out, for ps_schema_check_settings to refuse
+ * (schema is a required field of SchemaSettings). */
 static enum em_code read_schema_settings(const cJSON *json, struct ps_schema_settings *out,
                                          struct em_status *st)
 {
     memset(out, 0, sizeof(*out));
-    const char *schema = string_or_null(json, "schema");
-    if (!schema)
+    if (!cJSON_IsObject(json))
         return EM_OK;
+    const char *schema = em_json_string(json, "schema");
+    if (!schema)
+        schema = "";
     char project[64], id[260];
-    if (strcmp(schema, PS_DELETED_SCHEMA) != 0 &&
+    if (*schema && strcmp(schema, PS_DELETED_SCHEMA) != 0 &&
         ps_parse_name(schema, "schemas", project, sizeof(project), id, sizeof(id), st))
         return st->code;
     out->encoding = ps_json_encoding(json);

@@ -501,8 +501,10 @@ enum em_code ps_schema_allowed_revisions(struct ps_registry *reg,
 enum em_code ps_schema_check_settings(struct ps_registry *reg, const struct ps_schema_settings *s,
                                       struct em_status *st)
 {
-    if (!s->schema)
-        return EM_OK;
+    if (!s->schema && !s->encoding && !s->first_revision && !s->last_revision)
+        return EM_OK; /* no schema settings */
+    if (!s->schema || !*s->schema)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "No schema name provided");
     if (s->encoding != PS_ENCODING_JSON && s->encoding != PS_ENCODING_BINARY)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid schema encoding provided");
     pthread_rwlock_rdlock(&reg->lock);

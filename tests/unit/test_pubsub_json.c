@@ -2,7 +2,8 @@
  * Unit tests of pubsub_json's request reading: how a Subscription body's policies become
  * the model, where "given but empty" and "left out" mean different things in Google's API
  * (an expirationPolicy without a ttl never expires, a ttl of "0s" is below the 1-day
- * minimum; a deadLetterPolicy without its topic is a policy naming no topic, not none).
+ * minimum; a deadLetterPolicy without its topic is a policy naming no topic, not none;
+ * schemaSettings without a schema likewise).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,12 +75,35 @@ static void test_dead_letter_policy_without_topic(void **state)
     ps_sub_config_free(&cfg);
 }
 
+static void test_schema_settings_without_schema(void **state)
+{
+    (void)state;
+    struct em_status st = {0};
+    struct ps_topic_config cfg;
+    static const char *const given[] = {"{\"schemaSettings\":{}}",
+                                        "{\"schemaSettings\":{\"encoding\":\"JSON\"}}",
+                                        "{\"schemaSettings\":{\"schema\":\"\"}}"};
+    for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++) {
+        cJSON *body = cJSON_Parse(given[i]);
+        assert_int_equal(ps_json_read_topic(body, &cfg, &st), EM_OK);
+        assert_string_equal(cfg.schema.schema, ""); /* for the check to refuse */
+        ps_topic_config_free(&cfg);
+        cJSON_Delete(body);
+    }
+    cJSON *body = cJSON_Parse("{\"schemaSettings\":null}");
+    assert_int_equal(ps_json_read_topic(body, &cfg, &st), EM_OK);
+    assert_null(cfg.schema.schema); /* none */
+    ps_topic_config_free(&cfg);
+    cJSON_Delete(body);
+}
+
 int main(void)
 {
     em_log_init("test", EM_LOG_WARNING);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expiration_policy_ttl),
         cmocka_unit_test(test_dead_letter_policy_without_topic),
+        cmocka_unit_test(test_schema_settings_without_schema),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -168,6 +168,13 @@ static void test_topic_settings_are_checked(void **state)
     assert_int_equal(topic_with(f, TOPIC, SCHEMA, PS_ENCODING_JSON, "0badc0de", NULL, &st),
                      EM_NOT_FOUND);
     assert_string_equal(st.message, "First revision could not be found");
+    /* settings naming no schema are refused, not taken as none (Google's wording) */
+    assert_int_equal(topic_with(f, TOPIC, "", PS_ENCODING_JSON, NULL, NULL, &st),
+                     EM_INVALID_ARGUMENT);
+    assert_string_equal(st.message, "No schema name provided");
+    assert_int_equal(topic_with(f, TOPIC, NULL, PS_ENCODING_JSON, NULL, NULL, &st),
+                     EM_INVALID_ARGUMENT);
+    assert_string_equal(st.message, "No schema name provided");
     assert_null(ps_topic_get(unit_pubsub_reg(f), TOPIC));
     assert_int_equal(topic_with(f, TOPIC, SCHEMA, PS_ENCODING_JSON, rev->id, rev->id, &st), EM_OK);
     ps_revision_put(rev);
