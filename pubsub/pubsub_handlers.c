@@ -167,8 +167,9 @@ enum em_code ps_update_topic(struct em_call *call)
         ps_json_read_topic_update(call->body, &update, &call->status))
         return call->status.code;
     struct ps_topic *topic;
-    enum em_code code =
-        (update.mask & PS_TOPIC_SCHEMA) ? check_schema_attach(call, &update.cfg.schema) : EM_OK;
+    enum em_code code = (update.mask & PS_TOPIC_SCHEMA_NAME)
+                            ? check_schema_attach(call, &update.cfg.schema)
+                            : EM_OK;
     /* a new key must come from an allowed project (removing one is not checked: the
      * policies govern what is created) */
     if (!code && (update.mask & PS_TOPIC_KMS_KEY) && update.cfg.kms_key && *update.cfg.kms_key)

@@ -528,12 +528,16 @@ static enum em_code topic_mask_path(const char *path, void *arg, struct em_statu
         u->mask |= PS_TOPIC_KMS_KEY;
     else if (em_mask_path_is(path, "messageRetentionDuration"))
         u->mask |= PS_TOPIC_RETENTION;
-    else if (em_mask_path_is(path, "schemaSettings") ||
-             em_mask_path_is(path, "schemaSettings.schema") ||
-             em_mask_path_is(path, "schemaSettings.encoding") ||
-             em_mask_path_is(path, "schemaSettings.firstRevisionId") ||
-             em_mask_path_is(path, "schemaSettings.lastRevisionId"))
+    else if (em_mask_path_is(path, "schemaSettings"))
         u->mask |= PS_TOPIC_SCHEMA;
+    else if (em_mask_path_is(path, "schemaSettings.schema"))
+        u->mask |= PS_TOPIC_SCHEMA_NAME;
+    else if (em_mask_path_is(path, "schemaSettings.encoding"))
+        u->mask |= PS_TOPIC_SCHEMA_ENCODING;
+    else if (em_mask_path_is(path, "schemaSettings.firstRevisionId"))
+        u->mask |= PS_TOPIC_SCHEMA_FIRST_REVISION;
+    else if (em_mask_path_is(path, "schemaSettings.lastRevisionId"))
+        u->mask |= PS_TOPIC_SCHEMA_LAST_REVISION;
     else if (em_mask_path_is(path, "ingestionDataSourceSettings") ||
              em_mask_path_is(path, "messageTransforms"))
         return unimplemented("Updating topic ingestion or transform settings", st);

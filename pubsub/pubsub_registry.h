@@ -156,7 +156,13 @@ enum {
     PS_TOPIC_STORAGE_POLICY = 1 << 1,
     PS_TOPIC_KMS_KEY = 1 << 2,
     PS_TOPIC_RETENTION = 1 << 3,
-    PS_TOPIC_SCHEMA = 1 << 4,
+    /* schemaSettings field by field: a mask path naming one field changes only that one */
+    PS_TOPIC_SCHEMA_NAME = 1 << 4,
+    PS_TOPIC_SCHEMA_ENCODING = 1 << 5,
+    PS_TOPIC_SCHEMA_FIRST_REVISION = 1 << 6,
+    PS_TOPIC_SCHEMA_LAST_REVISION = 1 << 7,
+    PS_TOPIC_SCHEMA = PS_TOPIC_SCHEMA_NAME | PS_TOPIC_SCHEMA_ENCODING |
+                      PS_TOPIC_SCHEMA_FIRST_REVISION | PS_TOPIC_SCHEMA_LAST_REVISION,
 };
 
 struct ps_sub_update {

@@ -213,6 +213,35 @@ out:
     return code;
 }
 
+/* Replaces *field with a copy of value (NULL: none); false when out of memory. */
+static bool replace_string(char **field, const char *value)
+{
+    char *copy = ps_dup_or_null(value);
+    if (value && !copy)
+        return false;
+    free(*field);
+    *field = copy;
+    return true;
+}
+
+/* The schema settings fields that mask names (PS_TOPIC_SCHEMA_* bits) taken from src, the
+ * others kept: "schemaSettings.encoding" changes the encoding only (Google's client
+ * libraries update the fields one by one so); "schemaSettings" replaces them all. */
+static enum em_code merge_schema_settings(struct ps_schema_settings *dst,
+                                          const struct ps_schema_settings *src, unsigned mask,
+                                          struct em_status *st)
+{
+    if (mask & PS_TOPIC_SCHEMA_ENCODING)
+        dst->encoding = src->encoding;
+    if (((mask & PS_TOPIC_SCHEMA_NAME) && !replace_string(&dst->schema, src->schema)) ||
+        ((mask & PS_TOPIC_SCHEMA_FIRST_REVISION) &&
+         !replace_string(&dst->first_revision, src->first_revision)) ||
+        ((mask & PS_TOPIC_SCHEMA_LAST_REVISION) &&
+         !replace_string(&dst->last_revision, src->last_revision)))
+        return EM_FAIL_OOM(st);
+    return EM_OK;
+}
+
 enum em_code ps_topic_update(struct ps_registry *reg, const char *name,
                              const struct ps_topic_update *update, struct ps_topic **out,
                              struct em_status *st)
@@ -254,8 +283,7 @@ enum em_code ps_topic_update(struct ps_registry *reg, const char *name,
     if (update->mask & PS_TOPIC_RETENTION)
         next.retention_ns = u->retention_ns;
     if (update->mask & PS_TOPIC_SCHEMA) {
-        ps_schema_settings_free(&next.schema);
-        if ((code = ps_schema_settings_copy(&next.schema, &u->schema, st)) != EM_OK ||
+        if ((code = merge_schema_settings(&next.schema, &u->schema, update->mask, st)) != EM_OK ||
             (code = ps_schema_check_settings(reg, &next.schema, st)) != EM_OK)
             goto out;
     }

@@ -180,6 +180,56 @@ static void test_topic_settings_are_checked(void **state)
     ps_revision_put(rev);
 }
 
+/* Patches TOPIC's schema settings with the fields mask names, from settings. */
+static enum em_code patch_settings(struct unit_pubsub *f, unsigned mask,
+                                   struct ps_schema_settings settings, struct em_status *st)
+{
+    struct ps_topic_update update = {.mask = mask, .cfg = {.schema = settings}};
+    struct ps_topic *topic = NULL;
+    enum em_code code = ps_topic_update(unit_pubsub_reg(f), TOPIC, &update, &topic, st);
+    ps_topic_put(topic);
+    return code;
+}
+
+static void test_topic_settings_patched_field_by_field(void **state)
+{
+    struct unit_pubsub *f = *state;
+    struct em_status st = {0};
+    struct ps_revision *rev = create(f, SCHEMA, PS_SCHEMA_AVRO, AVRO_V1);
+    assert_int_equal(topic_with(f, TOPIC, SCHEMA, PS_ENCODING_JSON, NULL, NULL, &st), EM_OK);
+    /* a path naming the encoding changes the encoding and keeps the schema */
+    assert_int_equal(patch_settings(f, PS_TOPIC_SCHEMA_ENCODING,
+                                    (struct ps_schema_settings){.encoding = PS_ENCODING_BINARY},
+                                    &st),
+                     EM_OK);
+    struct ps_topic *topic = ps_topic_get(unit_pubsub_reg(f), TOPIC);
+    assert_string_equal(topic->cfg.schema.schema, SCHEMA);
+    assert_int_equal(topic->cfg.schema.encoding, PS_ENCODING_BINARY);
+    ps_topic_put(topic);
+    assert_int_equal(patch_settings(f, PS_TOPIC_SCHEMA_FIRST_REVISION,
+                                    (struct ps_schema_settings){.first_revision = rev->id}, &st),
+                     EM_OK);
+    topic = ps_topic_get(unit_pubsub_reg(f), TOPIC);
+    assert_string_equal(topic->cfg.schema.first_revision, rev->id);
+    assert_int_equal(topic->cfg.schema.encoding, PS_ENCODING_BINARY);
+    ps_topic_put(topic);
+    /* the schema alone taken away leaves settings naming none: refused, nothing changed */
+    assert_int_equal(patch_settings(f, PS_TOPIC_SCHEMA_NAME, (struct ps_schema_settings){0}, &st),
+                     EM_INVALID_ARGUMENT);
+    assert_string_equal(st.message, "No schema name provided");
+    topic = ps_topic_get(unit_pubsub_reg(f), TOPIC);
+    assert_string_equal(topic->cfg.schema.schema, SCHEMA);
+    ps_topic_put(topic);
+    /* the whole settings cleared */
+    assert_int_equal(patch_settings(f, PS_TOPIC_SCHEMA, (struct ps_schema_settings){0}, &st),
+                     EM_OK);
+    topic = ps_topic_get(unit_pubsub_reg(f), TOPIC);
+    assert_null(topic->cfg.schema.schema);
+    assert_null(topic->cfg.schema.first_revision);
+    ps_topic_put(topic);
+    ps_revision_put(rev);
+}
+
 static void test_publish_is_validated_and_stamped(void **state)
 {
     struct unit_pubsub *f = *state;
@@ -351,6 +401,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         UNIT_PUBSUB_TEST(test_revisions),
         UNIT_PUBSUB_TEST(test_topic_settings_are_checked),
+        UNIT_PUBSUB_TEST(test_topic_settings_patched_field_by_field),
         UNIT_PUBSUB_TEST(test_publish_is_validated_and_stamped),
         UNIT_PUBSUB_TEST(test_protobuf_binary_topic),
         UNIT_PUBSUB_TEST(test_deleted_schema_and_restart),
