@@ -24,6 +24,16 @@ char *ps_dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+bool ps_replace_string(char **field, const char *value)
+{
+    char *copy = ps_dup_or_null(value);
+    if (value && !copy)
+        return false;
+    free(*field);
+    *field = copy;
+    return true;
+}
+
 void ps_topic_config_free(struct ps_topic_config *cfg)
 {
     free(cfg->kms_key);
@@ -108,6 +118,30 @@ bool ps_push_config_copy(struct ps_push_config *dst, const struct ps_push_config
     return (!src->endpoint || dst->endpoint) && (!src->attributes_json || dst->attributes_json) &&
            (!src->oidc_service_account || dst->oidc_service_account) &&
            (!src->oidc_audience || dst->oidc_audience);
+}
+
+bool ps_push_config_merge(struct ps_push_config *dst, const struct ps_push_config *src,
+                          unsigned mask)
+{
+    if (mask & PS_SUB_PUSH_WRAPPER) {
+        dst->no_wrapper = src->no_wrapper;
+        dst->write_metadata = src->write_metadata;
+    }
+    if (((mask & PS_SUB_PUSH_ENDPOINT) && !ps_replace_string(&dst->endpoint, src->endpoint)) ||
+        ((mask & PS_SUB_PUSH_ATTRIBUTES) &&
+         !ps_replace_string(&dst->attributes_json, src->attributes_json)) ||
+        ((mask & PS_SUB_PUSH_OIDC) &&
+         (!ps_replace_string(&dst->oidc_service_account, src->oidc_service_account) ||
+          !ps_replace_string(&dst->oidc_audience, src->oidc_audience))))
+        return false;
+    ps_push_config_settle(dst);
+    return true;
+}
+
+void ps_push_config_settle(struct ps_push_config *p)
+{
+    if (!p->endpoint)
+        ps_push_config_free(p);
 }
 
 enum em_code ps_sub_config_copy(struct ps_sub_config *dst, const struct ps_sub_config *src,

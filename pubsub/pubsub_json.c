@@ -582,20 +582,18 @@ enum em_code ps_json_read_push_config(const cJSON *push, struct ps_push_config *
     memset(out, 0, sizeof(*out));
     if (!push || cJSON_IsNull(push))
         return EM_OK;
-    const char *endpoint = em_json_string(push, "pushEndpoint");
-    if (!endpoint || !*endpoint)
-        return EM_OK; /* an empty PushConfig: pull delivery */
+    const char *endpoint = string_or_null(push, "pushEndpoint");
     const cJSON *attributes = cJSON_GetObjectItemCaseSensitive(push, "attributes");
     const cJSON *oidc = cJSON_GetObjectItemCaseSensitive(push, "oidcToken");
     const cJSON *no_wrapper = cJSON_GetObjectItemCaseSensitive(push, "noWrapper");
-    out->endpoint = strdup(endpoint);
+    out->endpoint = endpoint ? strdup(endpoint) : NULL;
     if (cJSON_IsObject(attributes) && cJSON_GetArraySize(attributes) > 0)
         out->attributes_json = cJSON_PrintUnformatted(attributes);
     out->oidc_service_account = dup_string(oidc, "serviceAccountEmail");
     out->oidc_audience = dup_string(oidc, "audience");
     out->no_wrapper = cJSON_IsObject(no_wrapper);
     em_json_bool(no_wrapper, "writeMetadata", &out->write_metadata);
-    if (!out->endpoint)
+    if (endpoint && !out->endpoint)
         return EM_FAIL_OOM(st);
     return EM_OK;
 }
@@ -679,10 +677,11 @@ static enum em_code sub_mask_path(const char *path, void *arg, struct em_status 
     } fields[] = {
         {"ackDeadlineSeconds", PS_SUB_ACK_DEADLINE},
         {"pushConfig", PS_SUB_PUSH},
-        {"pushConfig.noWrapper", PS_SUB_PUSH},
-        {"pushConfig.pushEndpoint", PS_SUB_PUSH},
-        {"pushConfig.attributes", PS_SUB_PUSH},
-        {"pushConfig.oidcToken", PS_SUB_PUSH},
+        {"pushConfig.pushEndpoint", PS_SUB_PUSH_ENDPOINT},
+        {"pushConfig.attributes", PS_SUB_PUSH_ATTRIBUTES},
+        {"pushConfig.oidcToken", PS_SUB_PUSH_OIDC},
+        {"pushConfig.noWrapper", PS_SUB_PUSH_WRAPPER},
+        {"pushConfig.pubsubWrapper", PS_SUB_PUSH_WRAPPER},
         {"messageRetentionDuration", PS_SUB_RETENTION},
         {"retainAckedMessages", PS_SUB_RETAIN_ACKED},
         {"labels", PS_SUB_LABELS},

@@ -60,6 +60,9 @@ enum em_code ps_json_read_topic_update(const cJSON *body, struct ps_topic_update
 enum em_code ps_json_read_sub(const cJSON *sub, struct ps_sub_config *cfg, struct em_status *st);
 enum em_code ps_json_read_sub_update(const cJSON *body, struct ps_sub_update *update,
                                      struct em_status *st);
+/* Every field of a PushConfig as given, the endpoint NULL when empty (pull delivery: the
+ * registry then drops the rest, ps_push_config_settle), so that a patch naming one field
+ * finds it. */
 enum em_code ps_json_read_push_config(const cJSON *push, struct ps_push_config *out,
                                       struct em_status *st);
 /* Snapshot patch: labels (NULL: unchanged) and expireTime (0: unchanged). */

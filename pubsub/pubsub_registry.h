@@ -172,7 +172,7 @@ struct ps_sub_update {
 };
 enum {
     PS_SUB_ACK_DEADLINE = 1 << 0,
-    PS_SUB_PUSH = 1 << 1,
+    PS_SUB_PUSH_ENDPOINT = 1 << 1,
     PS_SUB_RETENTION = 1 << 2,
     PS_SUB_RETAIN_ACKED = 1 << 3,
     PS_SUB_LABELS = 1 << 4,
@@ -181,6 +181,13 @@ enum {
     PS_SUB_RETRY = 1 << 7,
     PS_SUB_EXACTLY_ONCE = 1 << 8,
     PS_SUB_DETACHED = 1 << 9,
+    /* pushConfig field by field (with PS_SUB_PUSH_ENDPOINT): a mask path naming one field
+     * changes only that one */
+    PS_SUB_PUSH_ATTRIBUTES = 1 << 10,
+    PS_SUB_PUSH_OIDC = 1 << 11,
+    PS_SUB_PUSH_WRAPPER = 1 << 12, /* noWrapper or pubsubWrapper, one of them */
+    PS_SUB_PUSH =
+        PS_SUB_PUSH_ENDPOINT | PS_SUB_PUSH_ATTRIBUTES | PS_SUB_PUSH_OIDC | PS_SUB_PUSH_WRAPPER,
 };
 
 /* Opens the registry (migrations, the data directory); ps_registry_load then reads what

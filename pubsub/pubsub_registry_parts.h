@@ -30,6 +30,9 @@ void ps_topic_forget_rows(struct ps_topic *topic, uint32_t owner);
 
 bool ps_name_has_prefix(const char *name, const char *prefix);
 char *ps_dup_or_null(const char *s);
+/* Replaces *field with a copy of value (NULL: none); false when out of memory, *field
+ * unchanged. */
+bool ps_replace_string(char **field, const char *value);
 
 /* Google's rules (pubsub_validate.c). The subscription's are applied in place (defaults)
  * and give its compiled filter. */
@@ -47,9 +50,14 @@ enum em_code ps_check_retry(struct ps_retry *retry, struct em_status *st);
 enum em_code ps_check_push(const struct ps_push_config *push, struct em_status *st);
 enum em_code ps_check_ttl(int64_t *ttl_ns, int64_t retention_ns, struct em_status *st);
 
-/* Push configuration memory (pubsub_config.c); copy returns false when out of memory. */
+/* Push configuration memory (pubsub_config.c); copy and merge return false when out of
+ * memory. Merge takes from src the fields mask names (PS_SUB_PUSH_* bits) and keeps the
+ * others; settle drops what a config without an endpoint holds (a pull subscription's). */
 void ps_push_config_free(struct ps_push_config *p);
 bool ps_push_config_copy(struct ps_push_config *dst, const struct ps_push_config *src);
+bool ps_push_config_merge(struct ps_push_config *dst, const struct ps_push_config *src,
+                          unsigned mask);
+void ps_push_config_settle(struct ps_push_config *p);
 
 /* The visitors of ps_store_load (arg: the registry). */
 enum em_code ps_load_topic(void *arg, struct ps_topic_row *row, struct em_status *st);

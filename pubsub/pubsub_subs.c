@@ -189,8 +189,7 @@ enum em_code ps_sub_update(struct ps_registry *reg, const char *name,
             goto out;
     }
     if (m & PS_SUB_PUSH) {
-        ps_push_config_free(&next.push);
-        if (!ps_push_config_copy(&next.push, &u->push)) {
+        if (!ps_push_config_merge(&next.push, &u->push, m)) {
             code = EM_FAIL_OOM(st);
             goto out;
         }

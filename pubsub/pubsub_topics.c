@@ -213,17 +213,6 @@ out:
     return code;
 }
 
-/* Replaces *field with a copy of value (NULL: none); false when out of memory. */
-static bool replace_string(char **field, const char *value)
-{
-    char *copy = ps_dup_or_null(value);
-    if (value && !copy)
-        return false;
-    free(*field);
-    *field = copy;
-    return true;
-}
-
 /* The schema settings fields that mask names (PS_TOPIC_SCHEMA_* bits) taken from src, the
  * others kept: "schemaSettings.encoding" changes the encoding only (Google's client
  * libraries update the fields one by one so); "schemaSettings" replaces them all. */
@@ -233,11 +222,11 @@ static enum em_code merge_schema_settings(struct ps_schema_settings *dst,
 {
     if (mask & PS_TOPIC_SCHEMA_ENCODING)
         dst->encoding = src->encoding;
-    if (((mask & PS_TOPIC_SCHEMA_NAME) && !replace_string(&dst->schema, src->schema)) ||
+    if (((mask & PS_TOPIC_SCHEMA_NAME) && !ps_replace_string(&dst->schema, src->schema)) ||
         ((mask & PS_TOPIC_SCHEMA_FIRST_REVISION) &&
-         !replace_string(&dst->first_revision, src->first_revision)) ||
+         !ps_replace_string(&dst->first_revision, src->first_revision)) ||
         ((mask & PS_TOPIC_SCHEMA_LAST_REVISION) &&
-         !replace_string(&dst->last_revision, src->last_revision)))
+         !ps_replace_string(&dst->last_revision, src->last_revision)))
         return EM_FAIL_OOM(st);
     return EM_OK;
 }

@@ -229,6 +229,7 @@ enum em_code ps_check_sub_config(struct ps_registry *reg, struct ps_sub_config *
         return st->code;
     if (cfg->retention_ns == 0)
         cfg->retention_ns = PS_DEFAULT_RETENTION_NS;
+    ps_push_config_settle(&cfg->push);
     if (ps_check_retention("message_retention_duration", cfg->retention_ns, st) ||
         ps_check_dead_letter(reg, cfg, st) || ps_check_retry(&cfg->retry, st) ||
         ps_check_push(&cfg->push, st) || ps_check_ttl(&cfg->ttl_ns, cfg->retention_ns, st) ||

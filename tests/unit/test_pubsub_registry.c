@@ -201,6 +201,53 @@ static struct ps_snapshot *new_snapshot(const char *name, const char *topic, uin
     return snap;
 }
 
+/* Patches SUB's push configuration with the fields mask names, from push; the code. */
+static enum em_code patch_push(struct unit_pubsub *f, unsigned mask, struct ps_push_config push,
+                               struct em_status *st)
+{
+    struct ps_sub_update update = {.mask = mask, .cfg = {.push = push}};
+    struct ps_sub *s = NULL;
+    enum em_code code = ps_sub_update(unit_pubsub_reg(f), SUB, &update, em_clock_now(), &s, st);
+    ps_sub_put(s);
+    return code;
+}
+
+static void test_push_config_patched_field_by_field(void **state)
+{
+    struct unit_pubsub *f = *state;
+    struct em_status st = {0};
+    assert_int_equal(unit_pubsub_create_topic(f, TOPIC, NULL, &st), EM_OK);
+    struct ps_push_config push = {.endpoint = "http://127.0.0.1:9/push",
+                                  .attributes_json = "{\"x-goog-version\":\"v1\"}",
+                                  .no_wrapper = true,
+                                  .write_metadata = true};
+    assert_int_equal(
+        unit_pubsub_create_sub(f, SUB, (struct ps_sub_config){.topic = TOPIC, .push = push}, &st),
+        EM_OK);
+    /* gcloud's --clear-push-no-wrapper-config: mask pushConfig.noWrapper, no pushConfig */
+    assert_int_equal(patch_push(f, PS_SUB_PUSH_WRAPPER, (struct ps_push_config){0}, &st), EM_OK);
+    struct ps_sub *s = ps_sub_get(unit_pubsub_reg(f), SUB);
+    assert_string_equal(s->cfg.push.endpoint, "http://127.0.0.1:9/push"); /* still push */
+    assert_string_equal(s->cfg.push.attributes_json, "{\"x-goog-version\":\"v1\"}");
+    assert_false(s->cfg.push.no_wrapper);
+    ps_sub_put(s);
+    assert_int_equal(patch_push(f, PS_SUB_PUSH_ENDPOINT,
+                                (struct ps_push_config){.endpoint = "ftp://example.com"}, &st),
+                     EM_INVALID_ARGUMENT);
+    /* the endpoint taken away: a pull subscription, nothing of the push config kept */
+    assert_int_equal(patch_push(f, PS_SUB_PUSH_ENDPOINT, (struct ps_push_config){0}, &st), EM_OK);
+    s = ps_sub_get(unit_pubsub_reg(f), SUB);
+    assert_null(s->cfg.push.endpoint);
+    assert_null(s->cfg.push.attributes_json);
+    ps_sub_put(s);
+    /* the whole config (modifyPushConfig, mask pushConfig) replaced */
+    assert_int_equal(patch_push(f, PS_SUB_PUSH, push, &st), EM_OK);
+    s = ps_sub_get(unit_pubsub_reg(f), SUB);
+    assert_string_equal(s->cfg.push.endpoint, "http://127.0.0.1:9/push");
+    assert_true(s->cfg.push.write_metadata);
+    ps_sub_put(s);
+}
+
 static void test_snapshots_and_listing(void **state)
 {
     struct unit_pubsub *f = *state;
@@ -313,6 +360,7 @@ int main(void)
         UNIT_PUBSUB_TEST(test_topic_rules),
         UNIT_PUBSUB_TEST(test_subscription_rules_and_defaults),
         UNIT_PUBSUB_TEST(test_subscription_update_detach_delete),
+        UNIT_PUBSUB_TEST(test_push_config_patched_field_by_field),
         UNIT_PUBSUB_TEST(test_snapshots_and_listing),
         UNIT_PUBSUB_TEST(test_deleted_topic_is_retained_for_its_reader),
         UNIT_PUBSUB_TEST(test_restart_rebuilds_from_rows),

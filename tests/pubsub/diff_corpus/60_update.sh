@@ -31,3 +31,15 @@ check PATCH {P}/topics/abc '{"topic":{"labels":{"x":"y"}}}'
 check PATCH {P}/topics/abc '{"topic":{},"updateMask":"noSuchField"}'
 JQ=.messageRetentionDuration check PATCH {P}/topics/abc '{"topic":{"messageRetentionDuration":"7200s"},"updateMask":"messageRetentionDuration"}'
 check PATCH {P}/topics/nosuch '{"topic":{"labels":{"x":"y"}},"updateMask":"labels"}'
+# updateMask paths inside pushConfig change that field only: gcloud's
+# --clear-push-no-wrapper-config sends "pushConfig.noWrapper" without a pushConfig, and the
+# subscription stays a push subscription.
+check PUT {P}/topics/push-fields '{}'
+check PUT {P}/subscriptions/push-fields '{"topic":"{P}/topics/push-fields","pushConfig":{"pushEndpoint":"http://127.0.0.1:9/push","noWrapper":{"writeMetadata":true}}}'
+PUSH_PATHS="it refuses updateMask paths inside pushConfig; Google takes them (gcloud and its generated client send pushConfig.noWrapper) and changes only the named field"
+wrong "$PUSH_PATHS" '200 {"pushEndpoint":"http://127.0.0.1:9/push"}'
+JQ=.pushConfig check PATCH {P}/subscriptions/push-fields '{"subscription":{},"updateMask":"pushConfig.noWrapper"}'
+wrong "$PUSH_PATHS" '200 {"pushEndpoint":"http://127.0.0.1:9/other"}'
+JQ=.pushConfig check PATCH {P}/subscriptions/push-fields '{"subscription":{"pushConfig":{"pushEndpoint":"http://127.0.0.1:9/other"}},"updateMask":"push_config.push_endpoint"}'
+JQ=.pushConfig check PATCH {P}/subscriptions/push-fields '{"subscription":{},"updateMask":"pushConfig"}'
+check DELETE {P}/subscriptions/push-fields
