@@ -67,6 +67,17 @@ gcloud pubsub subscriptions create orders-sub --topic orders --ack-deadline 30 \
 expect_eq 0 $? "subscriptions create with filter, dead letters and ordering"
 gcloud pubsub subscriptions create orders-push --topic orders --push-endpoint "$PUSH_URL"
 expect_eq 0 $? "subscriptions create --push-endpoint"
+# --clear-push-no-wrapper-config sends the mask pushConfig.noWrapper alone: the wrapper
+# setting goes, the endpoint stays (it is still a push subscription)
+gcloud pubsub subscriptions update orders-push --push-endpoint "$PUSH_URL" --push-no-wrapper \
+    >/dev/null
+expect_eq '{}' "$(gcloud pubsub subscriptions describe orders-push --format=json |
+    jq -c .pushConfig.noWrapper)" "update --push-no-wrapper"
+gcloud pubsub subscriptions update orders-push --clear-push-no-wrapper-config >/dev/null
+push=$(gcloud pubsub subscriptions describe orders-push --format=json)
+expect_eq "$PUSH_URL" "$(jq -r .pushConfig.pushEndpoint <<<"$push")" \
+    "--clear-push-no-wrapper-config keeps the endpoint"
+expect_eq null "$(jq -c .pushConfig.noWrapper <<<"$push")" "and clears the wrapper setting"
 sub=$(gcloud pubsub subscriptions describe orders-sub --format=json)
 expect_eq 30 "$(jq -r .ackDeadlineSeconds <<<"$sub")" "ack deadline"
 expect_eq 'attributes.type = "order"' "$(jq -r .filter <<<"$sub")" "filter"
