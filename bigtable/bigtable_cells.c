@@ -61,8 +61,9 @@ static sqlite3_stmt *column_stmt(struct em_store *store, const char *sql, struct
 
 /* --- mutations --- */
 
-/* The value of one cell (*found false when there is none); a view valid until the
- * statement is reset: the state is decoded before then. */
+/* The state of m's cell once m's input is folded in: the cell's value read (a view, valid
+ * until the statement is reset, so folded before that), or m's input alone when there is
+ * no cell yet. */
 static enum em_code aggregate_state(struct em_store *store, struct bt_bytes key,
                                     const struct bt_mutation *m, int64_t *state,
                                     struct em_status *st)

@@ -449,6 +449,21 @@ struct row_view {
     struct em_status error;  /* why row_view_apply failed */
 };
 
+static void row_view_close(struct row_view *v)
+{
+    bt_gc_families_free(&v->gc);
+    bt_filter_free(v->filter);
+    free(v->kept);
+    free(v->garbage);
+    bt_cell_list_free(&v->out);
+}
+
+static bool table_has_family(const char *family, void *table)
+{
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(table, "columnFamilies"), family) !=
+           NULL;
+}
+
 static enum em_code row_view_open(struct row_view *v, const cJSON *table, const cJSON *filter,
                                   const char *field, int64_t now, struct em_status *st)
 {
@@ -461,16 +476,13 @@ static enum em_code row_view_open(struct row_view *v, const cJSON *table, const 
         bt_gc_families_free(&v->gc);
         return st->code;
     }
+    if (bt_filter_missing_family(v->filter, table_has_family, (void *)table)) {
+        row_view_close(v);
+        return EM_FAIL(st, EM_NOT_FOUND,
+                       "Error while reading table '%.300s' : Requested column family not found",
+                       em_json_string(table, "name"));
+    }
     return EM_OK;
-}
-
-static void row_view_close(struct row_view *v)
-{
-    bt_gc_families_free(&v->gc);
-    bt_filter_free(v->filter);
-    free(v->kept);
-    free(v->garbage);
-    bt_cell_list_free(&v->out);
 }
 
 /* Applies the view to row: v->out holds the cells shown. false (v->error says why) when

@@ -55,7 +55,7 @@ struct bt_filter {
     size_t n_children;
     struct bt_filter *predicate, *on_true, *on_false; /* condition */
     struct em_regex *regex;
-    char *family; /* column range */
+    char *family; /* column range; a family regex that names one family literally */
     struct bound start, end;
     int64_t ts_start, ts_end; /* end 0: infinity */
     double probability;
@@ -195,6 +195,29 @@ static enum em_code read_double(struct parse *p, const char *field, const cJSON 
 
 /* ---- the leaves ---- */
 
+/* The family name a family regex stands for when it is a literal: characters of family
+ * names ([-_a-zA-Z0-9], and '.', '-' or '_' escaped by a backslash), no operator. NULL
+ * otherwise (or out of memory: the check it serves is then skipped). */
+static char *literal_family(const uint8_t *pattern, size_t len)
+{
+    char *name = malloc(len + 1);
+    size_t n = 0;
+    for (size_t i = 0; name && i < len; i++) {
+        char c = (char)pattern[i];
+        if (c == '\\' && i + 1 < len && strchr(".-_", pattern[i + 1]))
+            c = (char)pattern[++i];
+        else if (!(c == '-' || c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                   (c >= '0' && c <= '9'))) {
+            free(name);
+            return NULL;
+        }
+        name[n++] = c;
+    }
+    if (name)
+        name[n] = '\0';
+    return name;
+}
+
 static enum em_code compile_regex(struct parse *p, const struct field *field,
                                   const uint8_t *pattern, size_t len, struct bt_filter *f)
 {
@@ -202,6 +225,8 @@ static enum em_code compile_regex(struct parse *p, const struct field *field,
         return bad_field(p, field->proto, "argument must not be empty");
     if (f->kind == F_FAMILY_REGEX && memchr(pattern, ':', len))
         return bad_field(p, field->proto, "argument must not contain ':'");
+    if (f->kind == F_FAMILY_REGEX)
+        f->family = literal_family(pattern, len);
     struct em_status why = {0};
     enum em_code rc = em_regex_compile(pattern, len, &f->regex, &why);
     if (rc == EM_INVALID_ARGUMENT) {
@@ -680,6 +705,25 @@ enum em_code bt_filter_parse_field(const cJSON *json, const char *field, struct 
 enum em_code bt_filter_parse(const cJSON *json, struct bt_filter **out, struct em_status *st)
 {
     return bt_filter_parse_field(json, "filter", out, st);
+}
+
+const char *bt_filter_missing_family(const struct bt_filter *f,
+                                     bool (*has_family)(const char *family, void *arg), void *arg)
+{
+    if (!f)
+        return NULL;
+    if (f->kind == F_FAMILY_REGEX && f->family && !has_family(f->family, arg))
+        return f->family;
+    const char *missing = NULL;
+    for (size_t i = 0; !missing && i < f->n_children; i++)
+        missing = bt_filter_missing_family(f->children[i], has_family, arg);
+    if (!missing)
+        missing = bt_filter_missing_family(f->predicate, has_family, arg);
+    if (!missing)
+        missing = bt_filter_missing_family(f->on_true, has_family, arg);
+    if (!missing)
+        missing = bt_filter_missing_family(f->on_false, has_family, arg);
+    return missing;
 }
 
 void bt_filter_free(struct bt_filter *f)

@@ -48,6 +48,7 @@
 #include "em_status.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 
 #define BT_FILTER_MAX_DEPTH 20
 #define BT_FILTER_MAX_BYTES 4096
@@ -86,6 +87,14 @@ enum em_code bt_filter_apply_by(const struct bt_filter *f, const struct bt_row *
 /* The same with BT_FILTER_TIME_LIMIT_S from now. */
 enum em_code bt_filter_apply(const struct bt_filter *f, const struct bt_row *row,
                              struct bt_cell_list *out, struct em_status *st);
+
+/* The first family that a familyNameRegexFilter of f names literally (a pattern without
+ * regex operators: "cf1", "my\\.family") and has_family does not know; NULL when none.
+ * Bigtable answers a read with such a filter NOT_FOUND "Requested column family not found"
+ * (googleapis/java-bigtable#32), where a pattern that could match other names reads no
+ * cells. */
+const char *bt_filter_missing_family(const struct bt_filter *f,
+                                     bool (*has_family)(const char *family, void *arg), void *arg);
 
 void bt_filter_free(struct bt_filter *f);
 

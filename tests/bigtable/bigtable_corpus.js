@@ -41,6 +41,9 @@ const UNKNOWN_CODE = 'answers UNKNOWN (a Go error without a gRPC code) where Big
   'request\'s content with INVALID_ARGUMENT';
 const NO_FAMILY = 'answers UNKNOWN (or INTERNAL in mutateRows); Bigtable answers NOT_FOUND ' +
   '"Requested column family not found" (googleapis/java-bigtable#32)';
+const LITERAL_FAMILY = 'reads no cells; Bigtable answers NOT_FOUND "Requested column family not found" ' +
+  'to a read whose family filter names, literally, a family the table lacks (googleapis/java-bigtable#32, ' +
+  'FILTERS.family().exactMatch)';
 const REVERSED = 'does not implement reversed scans (UNIMPLEMENTED); Bigtable does ' +
   '(ReadRowsRequest.reversed in bigtable.proto: rows in descending key order, the cells of a row ' +
   'in their usual order)';
@@ -299,9 +302,14 @@ module.exports = [
       read({rowKeyRegexFilter: 'r1\\b'}),
       read({rowKeyRegexFilter: '(a)\\1'}, {what: 'backreference'}),
       read({rowKeyRegexFilter: 'r(?=1)1'}, {what: 'lookahead'}),
-      read({familyNameRegexFilter: 'cf'}),
+      wrong(read({familyNameRegexFilter: 'cf'}, {what: 'a family named literally that the table lacks'}),
+            LITERAL_FAMILY, NOT_FOUND),
       read({familyNameRegexFilter: 'cf.'}),
-      read({familyNameRegexFilter: 'CF1'}),
+      wrong(read({familyNameRegexFilter: 'CF1'}, {what: 'family IDs are case-sensitive'}), LITERAL_FAMILY, NOT_FOUND),
+      wrong(read(chain({familyNameRegexFilter: 'cf1'}, interleave({passAllFilter: true}, {familyNameRegexFilter: 'nope'})),
+                 {what: 'inside a chain and an interleave'}), LITERAL_FAMILY, NOT_FOUND),
+      wrong(read({familyNameRegexFilter: 'no\\.pe'}, {what: 'a literal with an escaped dot'}), LITERAL_FAMILY, NOT_FOUND),
+      read({familyNameRegexFilter: 'cf1|nope'}, {what: 'a regex that could match a family'}),
       read({familyNameRegexFilter: 'cf[2]'}),
       wrong(read({familyNameRegexFilter: 'cf1:'}, {what: 'a colon'}),
             'data.proto (family_name_regex_filter): "the regex must not contain the \':\' character"', INVALID),

@@ -479,6 +479,52 @@ static void test_evaluation_bounds(void **state)
                      EM_OK); /* no regular expression: the deadline is not read */
 }
 
+/* A table with families cf1 and my.fam. */
+static bool known_family(const char *family, void *arg)
+{
+    (void)arg;
+    return strcmp(family, "cf1") == 0 || strcmp(family, "my.fam") == 0;
+}
+
+/* The family bt_filter_missing_family finds in json's filter ("" for none). */
+static void check_missing(const char *json, const char *expected)
+{
+    cJSON *doc = cJSON_Parse(json);
+    struct bt_filter *f = NULL;
+    struct em_status st = {0};
+    assert_non_null(doc);
+    assert_int_equal(bt_filter_parse(doc, &f, &st), EM_OK);
+    const char *missing = bt_filter_missing_family(f, known_family, NULL);
+    if (strcmp(missing ? missing : "", expected) != 0)
+        fail_msg("%s: expected \"%s\", got \"%s\"", json, expected, missing ? missing : "");
+    bt_filter_free(f);
+    cJSON_Delete(doc);
+}
+
+/* Only a family regex that names one family literally can be missing (Bigtable's
+ * NOT_FOUND); it is found anywhere in the tree. */
+static void test_missing_family(void **state)
+{
+    (void)state;
+    check_missing("{\"familyNameRegexFilter\": \"cf1\"}", "");
+    check_missing("{\"familyNameRegexFilter\": \"cf2\"}", "cf2");
+    check_missing("{\"familyNameRegexFilter\": \"CF1\"}", "CF1");
+    check_missing("{\"familyNameRegexFilter\": \"my\\\\.fam\"}", "");
+    check_missing("{\"familyNameRegexFilter\": \"no\\\\.pe-_x\"}", "no.pe-_x");
+    check_missing("{\"familyNameRegexFilter\": \"my.fam2\"}", ""); /* '.': a regex */
+    check_missing("{\"familyNameRegexFilter\": \"cf[2]\"}", "");
+    check_missing("{\"familyNameRegexFilter\": \"cf1|cf2\"}", "");
+    check_missing("{\"chain\": {\"filters\": [{\"passAllFilter\": true}, {\"interleave\": "
+                  "{\"filters\": [{\"familyNameRegexFilter\": \"cf1\"}, "
+                  "{\"familyNameRegexFilter\": \"gone\"}]}}]}}",
+                  "gone");
+    check_missing("{\"condition\": {\"predicateFilter\": {\"passAllFilter\": true}, "
+                  "\"falseFilter\": {\"familyNameRegexFilter\": \"other\"}}}",
+                  "other");
+    check_missing("{\"columnRangeFilter\": {\"familyName\": \"cf2\"}}", "");
+    assert_null(bt_filter_missing_family(NULL, known_family, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_evaluation_bounds),
+        cmocka_unit_test(test_missing_family),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
