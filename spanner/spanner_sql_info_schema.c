@@ -478,6 +478,19 @@ static void sequence_options_rows(const struct sp_schema *schema, struct rows *r
     }
 }
 
+/* The database's options: its dialect, which client libraries read to learn it (so every
+ * role sees it). The options ALTER DATABASE sets are not listed, as in Google's emulator
+ * of gcloud SDK 528 (what Spanner lists beside the dialect is not published). */
+static void database_options_rows(const struct sp_schema *schema, struct rows *r)
+{
+    (void)schema;
+    put_text(r, "");
+    put_text(r, "");
+    put_text(r, "database_dialect");
+    put_text(r, "STRING");
+    put_text(r, "GOOGLE_STANDARD_SQL");
+}
+
 static void put_name(struct rows *r, const char *name)
 {
     put_qualified(r, name);
@@ -698,6 +711,12 @@ static const struct view_column table_synonyms_cols[] = {
     {"TABLE_CATALOG", S},   {"TABLE_SCHEMA", S},   {"TABLE_NAME", S},
     {"SYNONYM_CATALOG", S}, {"SYNONYM_SCHEMA", S}, {"SYNONYM_TABLE_NAME", S}};
 
+static const struct view_column database_options_cols[] = {{"CATALOG_NAME", S},
+                                                           {"SCHEMA_NAME", S},
+                                                           {"OPTION_NAME", S},
+                                                           {"OPTION_TYPE", S},
+                                                           {"OPTION_VALUE", S}};
+
 static const struct view_column change_streams_cols[] = {{"CHANGE_STREAM_CATALOG", S},
                                                          {"CHANGE_STREAM_SCHEMA", S},
                                                          {"CHANGE_STREAM_NAME", S},
@@ -759,6 +778,7 @@ static const struct info_view {
     void (*rows)(const struct sp_schema *schema, struct rows *r);
 } views[] = {
     VIEW("SCHEMATA", schemata_cols, schemata_rows),
+    VIEW("DATABASE_OPTIONS", database_options_cols, database_options_rows),
     VIEW("TABLES", tables_cols, tables_rows),
     VIEW("COLUMNS", columns_cols, columns_rows),
     VIEW("INDEXES", indexes_cols, indexes_rows),
