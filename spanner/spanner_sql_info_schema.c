@@ -8,6 +8,7 @@
 
 #include "spanner_roles.h"
 #include "spanner_sql_ast.h"
+#include "spanner_sql_lexer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -478,6 +479,154 @@ static void sequence_options_rows(const struct sp_schema *schema, struct rows *r
     }
 }
 
+/* VIEWS: each view's query as written and its SQL SECURITY. */
+static void views_rows(const struct sp_schema *schema, struct rows *r)
+{
+    for (int i = 0; i < schema->nviews; i++) {
+        const struct sp_view *v = schema->views[i];
+        if (!shown(r, SP_ON_VIEW, v->name, NULL))
+            continue;
+        put_table(r, v->name);
+        put_text(r, v->text);
+        put_text(r, v->definer ? "DEFINER" : "INVOKER");
+    }
+}
+
+/* COLUMN_OPTIONS: the columns that allow commit timestamps (the one column option). */
+static void column_options_rows(const struct sp_schema *schema, struct rows *r)
+{
+    for (int i = 0; i < schema->ntables; i++) {
+        const struct sp_table *t = schema->tables[i];
+        for (int k = 0; k < t->ncolumns; k++) {
+            if (!t->columns[k].allow_commit_timestamp ||
+                !shown(r, SP_ON_TABLE, t->name, t->columns[k].name))
+                continue;
+            put_table(r, t->name);
+            put_text(r, t->columns[k].name);
+            put_text(r, "allow_commit_timestamp");
+            put_text(r, "BOOL");
+            put_text(r, "TRUE");
+        }
+    }
+}
+
+/* The columns of table an expression of it (a CHECK, a generated column) names: its
+ * identifiers that are not called as functions, matched to the table's columns
+ * (each once, in the table's order, into used: ncolumns entries). */
+static void columns_named(const struct sp_table *t, const char *expression, bool *used)
+{
+    struct sp_arena arena = {0};
+    struct sp_tokens tokens = {0};
+    struct em_status st = {0};
+    memset(used, 0, (size_t)t->ncolumns * sizeof(*used));
+    if (expression && sp_lex(&arena, expression, &tokens, &st) == EM_OK) {
+        for (size_t i = 0; i + 1 < tokens.count; i++) {
+            const struct sp_token *tok = &tokens.items[i];
+            if ((tok->kind != SP_TOK_IDENT && tok->kind != SP_TOK_QUOTED_IDENT) ||
+                sp_token_is_op(&tokens.items[i + 1], "("))
+                continue;
+            int k = sp_table_column_index(t, tok->value);
+            if (k >= 0)
+                used[k] = true;
+        }
+    }
+    sp_arena_free(&arena);
+}
+
+/* A row naming a table and a constraint (CONSTRAINT_TABLE_USAGE), or a column of the table
+ * and a constraint (CONSTRAINT_COLUMN_USAGE: column non-NULL). */
+static void constraint_usage_row(struct rows *r, const char *table, const char *column,
+                                 const char *constraint_table, const char *constraint)
+{
+    put_table(r, table);
+    if (column)
+        put_text(r, column);
+    put_constraint(r, constraint_table, constraint);
+}
+
+/* The constraints of table t that use columns (NULL: report the table itself), as
+ * CONSTRAINT_TABLE_USAGE and CONSTRAINT_COLUMN_USAGE list them: its primary key, NOT NULLs
+ * and named CHECKs on t; a named foreign key on the table and columns it references. */
+static void constraint_usage_rows(const struct sp_schema *schema, struct rows *r, bool columns)
+{
+    char name[300];
+    for (int i = 0; i < schema->ntables; i++) {
+        const struct sp_table *t = schema->tables[i];
+        if (!shown(r, SP_ON_TABLE, t->name, NULL))
+            continue;
+        snprintf(name, sizeof(name), "PK_%s", base_name(t->name));
+        for (int k = 0; k < (columns ? t->nkey : 1); k++)
+            constraint_usage_row(r, t->name, columns ? t->key[k].column : NULL, t->name, name);
+        for (int k = 0; k < t->ncolumns; k++) {
+            if (!t->columns[k].not_null)
+                continue;
+            not_null_name(t, k, name, sizeof(name));
+            constraint_usage_row(r, t->name, columns ? t->columns[k].name : NULL, t->name, name);
+        }
+        bool *used = calloc((size_t)t->ncolumns + 1, sizeof(*used));
+        for (int k = 0; used && k < t->nchecks; k++) {
+            if (!t->checks[k].name)
+                continue;
+            if (!columns) {
+                constraint_usage_row(r, t->name, NULL, t->name, t->checks[k].name);
+                continue;
+            }
+            columns_named(t, t->checks[k].text, used);
+            for (int c = 0; c < t->ncolumns; c++)
+                if (used[c])
+                    constraint_usage_row(r, t->name, t->columns[c].name, t->name,
+                                         t->checks[k].name);
+        }
+        free(used);
+        for (int k = 0; k < t->nfks; k++) {
+            const struct sp_foreign_key *fk = &t->fks[k];
+            for (int c = 0; fk->name && c < (columns ? fk->ncolumns : 1); c++)
+                constraint_usage_row(r, fk->ref_table, columns ? fk->ref_columns[c] : NULL, t->name,
+                                     fk->name);
+        }
+    }
+}
+
+static void constraint_table_usage_rows(const struct sp_schema *schema, struct rows *r)
+{
+    constraint_usage_rows(schema, r, false);
+}
+
+static void constraint_column_usage_rows(const struct sp_schema *schema, struct rows *r)
+{
+    constraint_usage_rows(schema, r, true);
+}
+
+/* COLUMN_COLUMN_USAGE: the columns each generated column is computed from. */
+static void column_column_usage_rows(const struct sp_schema *schema, struct rows *r)
+{
+    for (int i = 0; i < schema->ntables; i++) {
+        const struct sp_table *t = schema->tables[i];
+        bool *used = calloc((size_t)t->ncolumns + 1, sizeof(*used));
+        for (int k = 0; used && k < t->ncolumns; k++) {
+            const struct sp_column *g = &t->columns[k];
+            if (!g->generated_text || !shown(r, SP_ON_TABLE, t->name, g->name))
+                continue;
+            columns_named(t, g->generated_text, used);
+            for (int c = 0; c < t->ncolumns; c++) {
+                if (!used[c])
+                    continue;
+                put_table(r, t->name);
+                put_text(r, t->columns[c].name);
+                put_text(r, g->name);
+            }
+        }
+        free(used);
+    }
+}
+
+/* SPANNER_STATISTICS: the optimizer statistics packages; the emulator keeps none. */
+static void spanner_statistics_rows(const struct sp_schema *schema, struct rows *r)
+{
+    (void)schema;
+    (void)r;
+}
+
 /* The database's options: its dialect, which client libraries read to learn it (so every
  * role sees it). The options ALTER DATABASE sets are not listed, as in Google's emulator
  * of gcloud SDK 528 (what Spanner lists beside the dialect is not published). */
@@ -711,6 +860,33 @@ static const struct view_column table_synonyms_cols[] = {
     {"TABLE_CATALOG", S},   {"TABLE_SCHEMA", S},   {"TABLE_NAME", S},
     {"SYNONYM_CATALOG", S}, {"SYNONYM_SCHEMA", S}, {"SYNONYM_TABLE_NAME", S}};
 
+static const struct view_column views_cols[] = {{"TABLE_CATALOG", S},
+                                                {"TABLE_SCHEMA", S},
+                                                {"TABLE_NAME", S},
+                                                {"VIEW_DEFINITION", S},
+                                                {"SECURITY_TYPE", S}};
+
+static const struct view_column column_options_cols[] = {
+    {"TABLE_CATALOG", S}, {"TABLE_SCHEMA", S}, {"TABLE_NAME", S},  {"COLUMN_NAME", S},
+    {"OPTION_NAME", S},   {"OPTION_TYPE", S},  {"OPTION_VALUE", S}};
+
+static const struct view_column constraint_table_usage_cols[] = {
+    {"TABLE_CATALOG", S},      {"TABLE_SCHEMA", S},      {"TABLE_NAME", S},
+    {"CONSTRAINT_CATALOG", S}, {"CONSTRAINT_SCHEMA", S}, {"CONSTRAINT_NAME", S}};
+
+static const struct view_column constraint_column_usage_cols[] = {
+    {"TABLE_CATALOG", S},      {"TABLE_SCHEMA", S},      {"TABLE_NAME", S},     {"COLUMN_NAME", S},
+    {"CONSTRAINT_CATALOG", S}, {"CONSTRAINT_SCHEMA", S}, {"CONSTRAINT_NAME", S}};
+
+static const struct view_column column_column_usage_cols[] = {{"TABLE_CATALOG", S},
+                                                              {"TABLE_SCHEMA", S},
+                                                              {"TABLE_NAME", S},
+                                                              {"COLUMN_NAME", S},
+                                                              {"DEPENDENT_COLUMN", S}};
+
+static const struct view_column spanner_statistics_cols[] = {
+    {"CATALOG_NAME", S}, {"SCHEMA_NAME", S}, {"PACKAGE_NAME", S}, {"ALLOW_GC", B}};
+
 static const struct view_column database_options_cols[] = {{"CATALOG_NAME", S},
                                                            {"SCHEMA_NAME", S},
                                                            {"OPTION_NAME", S},
@@ -779,6 +955,12 @@ static const struct info_view {
 } views[] = {
     VIEW("SCHEMATA", schemata_cols, schemata_rows),
     VIEW("DATABASE_OPTIONS", database_options_cols, database_options_rows),
+    VIEW("VIEWS", views_cols, views_rows),
+    VIEW("COLUMN_OPTIONS", column_options_cols, column_options_rows),
+    VIEW("CONSTRAINT_TABLE_USAGE", constraint_table_usage_cols, constraint_table_usage_rows),
+    VIEW("CONSTRAINT_COLUMN_USAGE", constraint_column_usage_cols, constraint_column_usage_rows),
+    VIEW("COLUMN_COLUMN_USAGE", column_column_usage_cols, column_column_usage_rows),
+    VIEW("SPANNER_STATISTICS", spanner_statistics_cols, spanner_statistics_rows),
     VIEW("TABLES", tables_cols, tables_rows),
     VIEW("COLUMNS", columns_cols, columns_rows),
     VIEW("INDEXES", indexes_cols, indexes_rows),

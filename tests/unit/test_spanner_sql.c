@@ -645,10 +645,15 @@ static void test_information_schema(void **state)
     char *error = sp_test_ddl(&db, "CREATE VIEW Names SQL SECURITY INVOKER AS SELECT "
                                    "Singers.SingerId, Singers.LastName FROM Singers");
     assert_null(error);
+    error = sp_test_ddl(&db, "CREATE VIEW Owned SQL SECURITY DEFINER AS SELECT Singers.SingerId "
+                             "FROM Singers");
+    assert_null(error);
     static const struct sp_test_case views[] = {
         {"SELECT TABLE_TYPE, SPANNER_STATE FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = "
          "'Names'",
          "[[\"VIEW\",null]]"},
+        {"SELECT TABLE_NAME, SECURITY_TYPE FROM INFORMATION_SCHEMA.VIEWS ORDER BY 1",
+         "[[\"Names\",\"INVOKER\"],[\"Owned\",\"DEFINER\"]]"},
         {"SELECT COLUMN_NAME, SPANNER_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = "
          "'Names' ORDER BY ORDINAL_POSITION",
          "[[\"SingerId\",\"INT64\"],[\"LastName\",\"STRING(MAX)\"]]"},
