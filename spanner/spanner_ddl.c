@@ -489,6 +489,15 @@ static enum em_code missing_parent_key(struct ddl *d, const struct sp_table *t, 
                 t->name, name);
 }
 
+/* A STRING or BYTES length as DDL writes it: a number, or MAX. */
+static void length_text(long length, char *out, size_t size)
+{
+    if (length == SP_LEN_MAX)
+        snprintf(out, size, "MAX");
+    else
+        snprintf(out, size, "%ld", length);
+}
+
 static enum em_code check_interleave(struct ddl *d, const struct sp_table *t)
 {
     if (!t->parent)
@@ -509,11 +518,19 @@ static enum em_code check_interleave(struct ddl *d, const struct sp_table *t)
                         "be %s).",
                         t->name, pc->name, sp_type_code_name(cc->type.code),
                         sp_type_code_name(pc->type.code));
-        if (cc->type.length != pc->type.length || t->key[i].desc != parent->key[i].desc)
-            return fail(d, EM_INVALID_ARGUMENT,
-                        "Key column %s.%s does not match parent key column %s.%s in type or "
-                        "order.",
-                        t->name, cc->name, parent->name, pc->name);
+        if (cc->type.length != pc->type.length) {
+            char child[24], want[24];
+            length_text(cc->type.length, child, sizeof(child));
+            length_text(pc->type.length, want, sizeof(want));
+            return fail(d, EM_FAILED_PRECONDITION,
+                        "Table %s references parent key column %s with incorrect length %s "
+                        "(should be %s).",
+                        t->name, pc->name, child, want);
+        }
+        if (t->key[i].desc != parent->key[i].desc)
+            return fail(d, EM_FAILED_PRECONDITION,
+                        "Table %s references parent key column %s with incorrect order %s.",
+                        t->name, pc->name, t->key[i].desc ? "DESC" : "ASC");
     }
     return EM_OK;
 }
