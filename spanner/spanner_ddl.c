@@ -51,6 +51,29 @@ static enum em_code fail(struct ddl *d, enum em_code code, const char *fmt, ...)
     return EM_FAIL(d->st, code, "%s", message);
 }
 
+/* The name of table t's i-th named constraint, its CHECKs after its foreign keys (NULL
+ * for an unnamed one). */
+static const char *constraint_name(const struct sp_table *t, int i)
+{
+    return i < t->nfks ? t->fks[i].name : t->checks[i - t->nfks].name;
+}
+
+/* A name that two constraints of a new table take, or the table's own name taken by one of
+ * them (names are case-insensitive); NULL when there is none. */
+static const char *constraint_named_twice(const struct sp_table *t)
+{
+    int n = t->nfks + t->nchecks;
+    for (int i = 0; i < n; i++) {
+        const char *name = constraint_name(t, i);
+        if (name && strcasecmp(name, t->name) == 0)
+            return name;
+        for (int k = 0; name && k < i; k++)
+            if (constraint_name(t, k) && strcasecmp(constraint_name(t, k), name) == 0)
+                return name;
+    }
+    return NULL;
+}
+
 static bool name_taken(const struct sp_schema *s, const char *name)
 {
     return sp_schema_table_or_synonym(s, name) || sp_schema_index(s, name) ||
@@ -353,9 +376,7 @@ static enum em_code column_def(struct ddl *d, struct sp_column *c)
                             "Column %s cannot have both a DEFAULT and a generated value", c->name);
             if (paren_expr(d, &c->generated_text))
                 return d->st->code;
-            if (!sp_accept_keyword(&d->p, "STORED"))
-                return sp_unsupported(&d->p, sp_peek(&d->p),
-                                      "A generated column that is not STORED");
+            c->generated_virtual = !sp_accept_keyword(&d->p, "STORED");
         } else if (sp_accept_keyword(&d->p, "OPTIONS")) {
             if (column_options(d, c))
                 return d->st->code;
@@ -800,6 +821,9 @@ static enum em_code create_table(struct ddl *d)
         if (constraint_taken(d->schema, t->checks[i].name))
             return fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.",
                         t->checks[i].name);
+    const char *twice = constraint_named_twice(t);
+    if (twice)
+        return fail(d, EM_FAILED_PRECONDITION, "Duplicate name in schema: %s.", twice);
     if (check_table(d, t))
         return d->st->code;
     regenerate_start(d);
@@ -1777,7 +1801,10 @@ static enum em_code alter_column_type(struct ddl *d, struct sp_table *t, struct 
                     c->name, sp_type_code_name(c->type.code), sp_type_code_name(next.type.code));
     if (sp_table_is_key(t, c->name) &&
         (!same || c->type.length != next.type.length || c->not_null != next.not_null))
-        return fail(d, EM_FAILED_PRECONDITION, "Cannot alter key column %s.", c->name);
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "Requested change to key column %s.%s could not be "
+                    "made.",
+                    t->name, c->name);
     if (next.generated_text || (c->generated_text && !next.generated_text))
         return sp_unsupported(&d->p, sp_peek(&d->p), "ALTER COLUMN of a generated column");
     next.allow_commit_timestamp = next.allow_commit_timestamp || c->allow_commit_timestamp;

@@ -223,7 +223,7 @@ static void print_column(const struct sp_column *c, struct sp_buf *out)
     if (c->default_text)
         sp_buf_printf(out, " DEFAULT (%s)", c->default_text);
     if (c->generated_text)
-        sp_buf_printf(out, " AS (%s) STORED", c->generated_text);
+        sp_buf_printf(out, " AS (%s)%s", c->generated_text, c->generated_virtual ? "" : " STORED");
     if (c->hidden)
         sp_buf_puts(out, " HIDDEN");
     if (c->allow_commit_timestamp)

@@ -36,7 +36,8 @@ struct sp_column {
     struct sp_type type;
     bool not_null;
     const char *default_text;   /* the DEFAULT expression as written, or NULL */
-    const char *generated_text; /* AS (expr) STORED: the expression, or NULL */
+    const char *generated_text; /* AS (expr) [STORED]: the expression, or NULL */
+    bool generated_virtual;     /* AS (expr) without STORED (both are computed on read) */
     const char *generated_sql;  /* ... translated: SQLite computes the column (VIRTUAL) */
     bool allow_commit_timestamp;
     bool hidden;       /* HIDDEN: left out of SELECT * (read by name) */

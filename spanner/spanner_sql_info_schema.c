@@ -197,7 +197,7 @@ static void column_row(struct rows *r, const char *table, const char *name, int 
     }
     put_text(r, c && c->generated_text ? "ALWAYS" : "NEVER");
     put_text(r, c ? c->generated_text : NULL);
-    put_text(r, c && c->generated_text ? "YES" : NULL);
+    put_text(r, c && c->generated_text ? (c->generated_virtual ? "NO" : "YES") : NULL);
     put_text(r, "COMMITTED");
     identity_fields(r, c ? c->identity : NULL);
 }

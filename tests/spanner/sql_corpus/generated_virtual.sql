@@ -1,0 +1,22 @@
+-- generated_virtual: generated columns without STORED (computed on read in Spanner; here, as
+-- every generated column, by SQLite on read): values, INFORMATION_SCHEMA's IS_STORED, writes
+-- refused, indexes, ADD and DROP COLUMN
+-- ddl
+CREATE TABLE Z3 (k INT64 NOT NULL, g INT64 AS (k * 2), s STRING(MAX) AS (CAST(k AS STRING))) PRIMARY KEY (k);
+-- dml
+INSERT INTO Z3 (k) VALUES (1), (2);
+-- query
+SELECT k, g, s FROM Z3 ORDER BY k;
+SELECT * FROM Z3 ORDER BY k;
+SELECT COLUMN_NAME, IS_GENERATED, GENERATION_EXPRESSION, IS_STORED FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = 'Z3' ORDER BY ORDINAL_POSITION;
+-- dml
+INSERT INTO Z3 (k, g) VALUES (3, 6);
+UPDATE Z3 SET g = 5 WHERE k = 1;
+-- alter
+CREATE INDEX GI ON Z3 (g);
+CREATE INDEX GI2 ON Z3 (k) STORING (s);
+ALTER TABLE Z3 ADD COLUMN h INT64 AS (k + 1);
+ALTER TABLE Z3 DROP COLUMN g;
+-- query
+SELECT * FROM Z3 ORDER BY k;
+SELECT k FROM Z3 WHERE h = 3;
