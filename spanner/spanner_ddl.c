@@ -28,6 +28,10 @@ struct ddl {
     struct sp_buf *out;
     struct em_status *st;
     bool stored; /* a statement the database took before (sp_ddl_replay) */
+    /* CREATE TABLE's columns may say PRIMARY KEY themselves (in_create_table): the one
+     * that did, and whether a second one did too */
+    bool in_create_table, key_column_twice;
+    const char *key_column;
 };
 
 static const char *keep(struct ddl *d, const char *text)
@@ -254,8 +258,10 @@ static enum em_code column_options(struct ddl *d, struct sp_column *c)
 {
     if (sp_expect_op(&d->p, "("))
         return d->st->code;
+    bool given = false;
     do {
         const char *name;
+        given = true;
         if (sp_expect_identifier(&d->p, "option name", &name) || sp_expect_op(&d->p, "="))
             return d->st->code;
         if (strcasecmp(name, "allow_commit_timestamp") != 0)
@@ -269,7 +275,8 @@ static enum em_code column_options(struct ddl *d, struct sp_column *c)
     } while (sp_accept_op(&d->p, ","));
     if (sp_expect_op(&d->p, ")"))
         return d->st->code;
-    if (c->allow_commit_timestamp && c->type.code != SP_TYPE_TIMESTAMP)
+    /* the option, even false, is refused on another type (once taken, a statement replays) */
+    if ((c->allow_commit_timestamp || (given && !d->stored)) && c->type.code != SP_TYPE_TIMESTAMP)
         return fail(d, EM_FAILED_PRECONDITION,
                     "Column %s has invalid type %s: allow_commit_timestamp is only allowed on "
                     "TIMESTAMP columns.",
@@ -382,6 +389,12 @@ static enum em_code column_def(struct ddl *d, struct sp_column *c)
                 return d->st->code;
         } else if (sp_accept_keyword(&d->p, "HIDDEN")) {
             c->hidden = true;
+        } else if (d->in_create_table && sp_token_is_keyword(sp_peek(&d->p), "PRIMARY")) {
+            d->p.pos++;
+            if (sp_expect_keyword(&d->p, "KEY"))
+                return d->st->code;
+            d->key_column_twice |= d->key_column != NULL;
+            d->key_column = c->name;
         } else {
             return EM_OK;
         }
@@ -784,6 +797,26 @@ static void regenerate_start(struct ddl *d)
         sp_schema_sqlite_drop_triggers(d->schema->tables[i]->name, d->out);
 }
 
+/* PRIMARY KEY (...) after the columns, or the column that said PRIMARY KEY (not both, and
+ * only one such column). */
+static enum em_code table_key(struct ddl *d, struct sp_table *t)
+{
+    if (!d->key_column)
+        return sp_expect_keyword(&d->p, "PRIMARY") || sp_expect_keyword(&d->p, "KEY")
+                   ? d->st->code
+                   : key_list(d, &t->key, &t->nkey);
+    if (d->key_column_twice || sp_token_is_keyword(sp_peek(&d->p), "PRIMARY"))
+        return fail(d, EM_INVALID_ARGUMENT,
+                    "Table %s has more than one primary key: a column that says PRIMARY KEY is "
+                    "the whole key.",
+                    t->name);
+    if (!(t->key = sp_arena_alloc(&d->schema->arena, sizeof(*t->key))))
+        return EM_FAIL_OOM(d->st);
+    t->key[0] = (struct sp_key_part){d->key_column, false};
+    t->nkey = 1;
+    return EM_OK;
+}
+
 static enum em_code create_table(struct ddl *d)
 {
     struct sp_table *t = sp_arena_alloc(&d->schema->arena, sizeof(*t));
@@ -797,14 +830,15 @@ static enum em_code create_table(struct ddl *d)
     }
     if (object_name(d, "table name", &t->name) || sp_expect_op(&d->p, "("))
         return d->st->code;
+    d->in_create_table = true;
     while (!sp_token_is_op(sp_peek(&d->p), ")")) {
         if (table_element(d, t))
             return d->st->code;
         if (!sp_accept_op(&d->p, ","))
             break;
     }
-    if (sp_expect_op(&d->p, ")") || sp_expect_keyword(&d->p, "PRIMARY") ||
-        sp_expect_keyword(&d->p, "KEY") || key_list(d, &t->key, &t->nkey) || table_suffix(d, t))
+    d->in_create_table = false;
+    if (sp_expect_op(&d->p, ")") || table_key(d, t) || table_suffix(d, t))
         return d->st->code;
     if (sp_peek(&d->p)->kind != SP_TOK_EOF)
         return sp_syntax_error(&d->p);
@@ -1999,11 +2033,88 @@ static enum em_code drop_constraint(struct ddl *d, struct sp_table *t)
 
 /* ALTER of what Spanner alters but this emulator does not (UNIMPLEMENTED); of anything
  * else (ALTER ROLE, a typo), a syntax error as in Spanner. */
+/* The position of column among the index's STORING columns, or -1. */
+static int stored_position(const struct sp_index *ix, const char *column)
+{
+    for (int i = 0; i < ix->nstoring; i++)
+        if (strcasecmp(ix->storing[i], column) == 0)
+            return i;
+    return -1;
+}
+
+static bool index_key_has(const struct sp_index *ix, const char *column)
+{
+    for (int i = 0; i < ix->nkey; i++)
+        if (strcasecmp(ix->key[i].column, column) == 0)
+            return true;
+    return false;
+}
+
+/* The index with column added to its STORING columns, or removed from them (a copy: the
+ * schema this one was cloned from keeps the old), checked as Spanner checks them. */
+static struct sp_index *restored_index(struct ddl *d, const struct sp_index *old,
+                                       const char *column, bool add)
+{
+    const struct sp_table *t = sp_schema_table(d->schema, old->table);
+    const struct sp_column *c = t ? sp_table_column(t, column) : NULL;
+    int at = stored_position(old, column);
+    if (add && !c)
+        fail(d, EM_NOT_FOUND, "Column not found in table %s: %s", old->table, column);
+    else if (add && (at >= 0 || index_key_has(old, c->name) || sp_table_is_key(t, c->name)))
+        fail(d, EM_FAILED_PRECONDITION, "Column %s is already existed in index %s.", c->name,
+             old->name);
+    else if (!add && at < 0)
+        fail(d, EM_NOT_FOUND, "Index %s does not have stored column %s.", old->name, column);
+    struct sp_index *ix = d->st->code ? NULL : sp_arena_alloc(&d->schema->arena, sizeof(*ix));
+    const char **storing =
+        ix ? sp_arena_alloc(&d->schema->arena, (size_t)(old->nstoring + 1) * sizeof(*storing))
+           : NULL;
+    if (!storing) {
+        if (!d->st->code)
+            EM_FAIL_OOM(d->st);
+        return NULL;
+    }
+    *ix = *old;
+    ix->nstoring = 0;
+    for (int i = 0; i < old->nstoring; i++)
+        if (i != at)
+            storing[ix->nstoring++] = old->storing[i];
+    if (add)
+        storing[ix->nstoring++] = c->name;
+    ix->storing = storing;
+    return ix;
+}
+
+/* ALTER INDEX name ADD|DROP STORED COLUMN column. The SQLite index holds the key columns
+ * only, so only the schema's STORING list changes. */
+static enum em_code alter_index(struct ddl *d)
+{
+    const char *name, *column;
+    if (sp_expect_keyword(&d->p, "INDEX") || object_name(d, "index name", &name))
+        return d->st->code;
+    bool add = sp_accept_keyword(&d->p, "ADD");
+    if ((!add && sp_expect_keyword(&d->p, "DROP")) || sp_expect_keyword(&d->p, "STORED") ||
+        sp_expect_keyword(&d->p, "COLUMN") || identifier(d, "column name", &column))
+        return d->st->code;
+    if (sp_peek(&d->p)->kind != SP_TOK_EOF)
+        return sp_syntax_error(&d->p);
+    const struct sp_index *old = sp_schema_index(d->schema, name);
+    if (!old)
+        return fail(d, EM_NOT_FOUND, "Index not found: %s", name);
+    struct sp_index *ix = restored_index(d, old, column, add);
+    if (!ix)
+        return d->st->code;
+    for (int i = 0; i < d->schema->nindexes; i++)
+        if (d->schema->indexes[i] == old)
+            d->schema->indexes[i] = ix;
+    return EM_OK;
+}
+
 static enum em_code alter_elsewhere(struct ddl *d)
 {
-    static const char *const spanner_alters[] = {"INDEX",    "SEARCH",     "VECTOR", "MODEL",
-                                                 "PROTO",    "STATISTICS", "SCHEMA", "PLACEMENT",
-                                                 "LOCALITY", "VIEW",       NULL};
+    static const char *const spanner_alters[] = {"SEARCH",     "VECTOR", "MODEL",     "PROTO",
+                                                 "STATISTICS", "SCHEMA", "PLACEMENT", "LOCALITY",
+                                                 "VIEW",       NULL};
     const struct sp_token *what = sp_peek(&d->p);
     for (int i = 0; spanner_alters[i]; i++)
         if (sp_token_is_keyword(what, spanner_alters[i]))
@@ -2268,6 +2379,7 @@ static enum em_code apply(struct sp_schema *schema, const char *statement, bool 
             code = sp_token_is_keyword(sp_peek(&d.p), "TABLE")      ? alter_table(&d)
                    : sp_token_is_keyword(sp_peek(&d.p), "DATABASE") ? alter_database(&d)
                    : sp_token_is_keyword(sp_peek(&d.p), "SEQUENCE") ? alter_sequence(&d)
+                   : sp_token_is_keyword(sp_peek(&d.p), "INDEX")    ? alter_index(&d)
                    : sp_accept_keyword(&d.p, "CHANGE")
                        ? (sp_expect_keyword(&d.p, "STREAM")
                               ? d.st->code

@@ -222,8 +222,21 @@ static void test_validation(void **state)
         {"ALTER DATABASE db1 SET OPTIONS (x = 1)", "INVALID_ARGUMENT: Option: x is unknown."},
         {"ALTER ROLE analyst",
          "INVALID_ARGUMENT: Syntax error: Unexpected identifier ROLE [at 1:7]"},
-        {"ALTER INDEX I ADD STORED COLUMN Name",
+        {"ALTER INDEX I ADD STORED COLUMN Name", "NOT_FOUND: Index not found: I"},
+        {"ALTER SEARCH INDEX I ADD STORED COLUMN Name",
          "UNIMPLEMENTED: This ALTER statement is not supported by this emulator [at 1:7]"},
+        {"CREATE TABLE T (a INT64 PRIMARY KEY, b INT64 PRIMARY KEY)",
+         "INVALID_ARGUMENT: Table T has more than one primary key: a column that says PRIMARY "
+         "KEY is the whole key."},
+        {"CREATE TABLE T (a INT64 PRIMARY KEY) PRIMARY KEY (a)",
+         "INVALID_ARGUMENT: Table T has more than one primary key: a column that says PRIMARY "
+         "KEY is the whole key."},
+        {"ALTER TABLE Singers ADD COLUMN z INT64 PRIMARY KEY",
+         "INVALID_ARGUMENT: Syntax error: Unexpected identifier PRIMARY [at 1:40]"},
+        {"CREATE TABLE T (a INT64, s STRING(MAX) OPTIONS (allow_commit_timestamp = false)) "
+         "PRIMARY KEY (a)",
+         "FAILED_PRECONDITION: Column s has invalid type STRING: allow_commit_timestamp is only "
+         "allowed on TIMESTAMP columns."},
         {"garbage", /* no Spanner DDL statement starts so: not a missing feature */
          "INVALID_ARGUMENT: Syntax error: Unexpected identifier garbage [at 1:1]"},
         {"CREATE TABLE T (a INT64) PRIMARY KEY (a) garbage",
