@@ -911,6 +911,12 @@ static enum em_code check_index(struct ddl *d, const struct sp_index *ix, const 
                         "Index %s specifies stored column %s which is a key of table %s.", ix->name,
                         ix->storing[i], t->name);
     }
+    for (int i = 0; i < ix->nwhere; i++)
+        if (!sp_table_column(t, ix->where_not_null[i])) /* Spanner's words: "key column" */
+            return fail(d, EM_INVALID_ARGUMENT,
+                        "Index %s specifies key column %s which does not exist in the index's "
+                        "base table.",
+                        ix->name, ix->where_not_null[i]);
     if (ix->interleave_in && !sp_schema_table(d->schema, ix->interleave_in))
         return fail(d, EM_NOT_FOUND, "Table not found: %s", ix->interleave_in);
     if (ix->interleave_in && !is_ancestor(d->schema, t, ix->interleave_in))
@@ -918,6 +924,21 @@ static enum em_code check_index(struct ddl *d, const struct sp_index *ix, const 
                     "Cannot interleave index %s of table %s within table %s because %s is not "
                     "an ancestor of %s.",
                     ix->name, t->name, ix->interleave_in, ix->interleave_in, t->name);
+    return EM_OK;
+}
+
+/* WHERE c IS NOT NULL [AND c IS NOT NULL ...]: the one filter an index may have. */
+static enum em_code index_where(struct ddl *d, struct sp_index *ix)
+{
+    do {
+        const char *column;
+        if (identifier(d, "column name", &column) || sp_expect_keyword(&d->p, "IS") ||
+            sp_expect_keyword(&d->p, "NOT") || sp_expect_keyword(&d->p, "NULL"))
+            return d->st->code;
+        if (!(ix->where_not_null = grow(d, ix->where_not_null, ix->nwhere, sizeof(column))))
+            return d->st->code;
+        ix->where_not_null[ix->nwhere++] = column;
+    } while (sp_accept_keyword(&d->p, "AND"));
     return EM_OK;
 }
 
@@ -944,7 +965,8 @@ static enum em_code create_index(struct ddl *d, bool unique, bool null_filtered)
         return fail(d, EM_FAILED_PRECONDITION,
                     "Index %s does not match the schema of the indexed table %s.", ix->name,
                     ix->table);
-    if (sp_accept_keyword(&d->p, "STORING") && name_list(d, &ix->storing, &ix->nstoring))
+    if ((sp_accept_keyword(&d->p, "STORING") && name_list(d, &ix->storing, &ix->nstoring)) ||
+        (sp_accept_keyword(&d->p, "WHERE") && index_where(d, ix)))
         return d->st->code;
     if (sp_accept_op(&d->p, ",")) {
         if (sp_expect_keyword(&d->p, "INTERLEAVE") || sp_expect_keyword(&d->p, "IN") ||
@@ -1710,6 +1732,9 @@ static bool column_indexed(const struct sp_schema *s, const struct sp_table *t, 
                 return (*index = ix->name), true;
         for (int k = 0; k < ix->nstoring; k++)
             if (strcasecmp(ix->storing[k], column) == 0)
+                return (*index = ix->name), true;
+        for (int k = 0; k < ix->nwhere; k++)
+            if (strcasecmp(ix->where_not_null[k], column) == 0)
                 return (*index = ix->name), true;
     }
     return false;

@@ -1045,11 +1045,8 @@ static enum em_code job_read(struct sp_job_ctx *ctx, void *arg, struct em_status
         sp_buf_ident(&sql, table->name);
         sp_buf_puts(&sql, " WHERE ");
         if (!sp_keyset_where(r->key_set, key, nkey, index ? index->nkey : nkey, &sql, &binds, st)) {
-            for (int i = 0; index && index->null_filtered && i < index->nkey; i++) {
-                sp_buf_puts(&sql, " AND "); /* a NULL_FILTERED index holds no NULL key */
-                sp_buf_ident(&sql, index->key[i].column);
-                sp_buf_puts(&sql, " IS NOT NULL");
-            }
+            if (index) /* the rows a NULL_FILTERED or filtered index holds */
+                sp_index_sqlite_filter(index, false, &sql);
             sp_buf_puts(&sql, " ORDER BY ");
             sp_keyset_order(key, nkey, &sql);
             if (r->limit > 0)

@@ -279,6 +279,8 @@ static void print_index(const struct sp_index *ix, struct sp_buf *out)
         sp_buf_puts(out, " STORING ");
         print_names(ix->storing, ix->nstoring, out);
     }
+    for (int i = 0; i < ix->nwhere; i++)
+        sp_buf_printf(out, "%s%s IS NOT NULL", i ? " AND " : " WHERE ", ix->where_not_null[i]);
     if (ix->interleave_in)
         sp_buf_printf(out, ", INTERLEAVE IN %s", ix->interleave_in);
 }
@@ -804,6 +806,17 @@ static void version_triggers(const struct sp_table *t, struct sp_buf *out)
  * collide (NULL_FILTERED leaves them out). SQLite's UNIQUE lets NULLs repeat, so such an
  * index gets a companion "<name>$nulls" over (c IS NULL, IFNULL(c, 0)) for each key
  * column c, in which NULLs are equal. */
+bool sp_index_sqlite_filter(const struct sp_index *index, bool first, struct sp_buf *out)
+{
+    int n = index->null_filtered ? index->nkey : 0;
+    for (int i = 0; i < n + index->nwhere; i++, first = false) {
+        sp_buf_puts(out, first ? " WHERE " : " AND ");
+        sp_buf_ident(out, i < n ? index->key[i].column : index->where_not_null[i - n]);
+        sp_buf_puts(out, " IS NOT NULL");
+    }
+    return n + index->nwhere > 0;
+}
+
 static void unique_nulls_index(const struct sp_index *index, struct sp_buf *out)
 {
     char name[300];
@@ -819,7 +832,9 @@ static void unique_nulls_index(const struct sp_index *index, struct sp_buf *out)
         sp_buf_ident(out, index->key[i].column);
         sp_buf_puts(out, ", 0)");
     }
-    sp_buf_puts(out, ");\n");
+    sp_buf_puts(out, ")");
+    sp_index_sqlite_filter(index, true, out);
+    sp_buf_puts(out, ";\n");
 }
 
 void sp_schema_sqlite_drop_index(const struct sp_index *index, struct sp_buf *out)
@@ -841,11 +856,7 @@ void sp_schema_sqlite_index(const struct sp_index *index, struct sp_buf *out)
     sp_buf_ident(out, index->table);
     sp_buf_puts(out, " ");
     sqlite_key(index->key, index->nkey, out);
-    for (int i = 0; index->null_filtered && i < index->nkey; i++) {
-        sp_buf_puts(out, i ? " AND " : " WHERE ");
-        sp_buf_ident(out, index->key[i].column);
-        sp_buf_puts(out, " IS NOT NULL");
-    }
+    sp_index_sqlite_filter(index, true, out);
     sp_buf_puts(out, ";\n");
     if (index->unique && !index->null_filtered)
         unique_nulls_index(index, out);

@@ -95,6 +95,10 @@ struct sp_index {
     const char **storing;
     int nstoring;
     const char *interleave_in; /* or NULL */
+    /* WHERE c IS NOT NULL [AND ...]: the index holds only the rows where these columns
+     * (of its table, in or out of its key) are not NULL */
+    const char **where_not_null;
+    int nwhere;
     long seq;
 };
 
@@ -296,6 +300,10 @@ void sp_schema_sqlite_table(const struct sp_table *table, struct sp_buf *out);
 void sp_schema_sqlite_add_column(const struct sp_table *table, const struct sp_column *column,
                                  struct sp_buf *out);
 void sp_schema_sqlite_index(const struct sp_index *index, struct sp_buf *out);
+/* The rows an index holds, as SQL over its table's columns: " WHERE c IS NOT NULL AND ..."
+ * (" AND ..." when !first) for the keys of a NULL_FILTERED index and its WHERE columns;
+ * false, nothing written, when it holds every row. */
+bool sp_index_sqlite_filter(const struct sp_index *index, bool first, struct sp_buf *out);
 /* Drops an index's storage (the index and the companion of a UNIQUE one). */
 void sp_schema_sqlite_drop_index(const struct sp_index *index, struct sp_buf *out);
 /* The name suffix of a UNIQUE index's companion, in which NULLs are equal. */

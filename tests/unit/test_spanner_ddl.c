@@ -81,6 +81,8 @@ static void test_canonical_print(void **state)
            "  ROW DELETION POLICY (OLDER_THAN(Created, INTERVAL 30 DAY));");
     ddl_ok("CREATE UNIQUE NULL_FILTERED INDEX AlbumsByTitle ON Albums(Title DESC) "
            "STORING (Price), INTERLEAVE IN Singers");
+    ddl_ok("CREATE INDEX PricedAlbums ON Albums(Price) WHERE Price IS NOT NULL AND Created IS "
+           "NOT NULL");
     ddl_ok("CREATE TABLE Venues (VenueId INT64 NOT NULL, SingerId INT64, "
            "CONSTRAINT FK_Singer FOREIGN KEY (SingerId) REFERENCES Singers (SingerId)) "
            "PRIMARY KEY (VenueId)");
@@ -109,6 +111,8 @@ static void test_canonical_print(void **state)
               "  ROW DELETION POLICY (OLDER_THAN(Created, INTERVAL 30 DAY))\n;\n"
               "CREATE UNIQUE NULL_FILTERED INDEX AlbumsByTitle ON Albums(Title "
               "DESC) STORING (Price), INTERLEAVE IN Singers\n;\n"
+              "CREATE INDEX PricedAlbums ON Albums(Price) WHERE Price IS NOT NULL AND Created IS "
+              "NOT NULL\n;\n"
               "CREATE TABLE Venues (\n"
               "  VenueId INT64 NOT NULL,\n"
               "  SingerId INT64,\n"
