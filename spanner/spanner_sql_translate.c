@@ -3984,6 +3984,7 @@ static const struct fn_def *find_function(const char *name)
  * UNIMPLEMENTED error instead of "Function not found" (sorted by strcmp, for bsearch). */
 static const char *const unimplemented_functions[] = {
     "APPROX_COSINE_DISTANCE", /* the APPROX_ distances need a vector index */
+    "APPROX_COUNT_DISTINCT",
     "APPROX_DOT_PRODUCT",
     "APPROX_EUCLIDEAN_DISTANCE",
     "JSON_EXTRACT",

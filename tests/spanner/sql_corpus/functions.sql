@@ -45,3 +45,4 @@ SELECT ARRAY_LENGTH([1, 2, 3]), ARRAY_LENGTH(SPLIT('a,b'));
 SELECT APPROX_COSINE_DISTANCE([1.0, 2.0], [1.0, 0.0], options => JSON '{"num_leaves_to_search": 10}');
 SELECT APPROX_EUCLIDEAN_DISTANCE([1.0, 2.0], [1.0, 0.0], options => JSON '{"num_leaves_to_search": 10}');
 SELECT APPROX_DOT_PRODUCT([1.0, 2.0], [1.0, 0.0], options => JSON '{"num_leaves_to_search": 10}');
+SELECT APPROX_COUNT_DISTINCT(x) FROM UNNEST([1, 2, 2]) AS x;
