@@ -204,7 +204,7 @@ static char *literal_family(const uint8_t *pattern, size_t len)
     size_t n = 0;
     for (size_t i = 0; name && i < len; i++) {
         char c = (char)pattern[i];
-        if (c == '\\' && i + 1 < len && strchr(".-_", pattern[i + 1]))
+        if (c == '\\' && i + 1 < len && pattern[i + 1] && strchr(".-_", pattern[i + 1]))
             c = (char)pattern[++i];
         else if (!(c == '-' || c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                    (c >= '0' && c <= '9'))) {

@@ -175,7 +175,6 @@ enum value_kind { V_NULL, V_RAW, V_RAW_TIMESTAMP, V_INT, V_OTHER };
 struct value {
     enum value_kind kind;
     const cJSON *item; /* the kind's member */
-    bool typed;        /* a type was given */
 };
 
 static const struct {
@@ -201,7 +200,7 @@ static const struct {
 static enum em_code read_value(struct mparse *p, const cJSON *obj, const char *field,
                                struct value *out)
 {
-    *out = (struct value){V_NULL, NULL, false};
+    *out = (struct value){V_NULL, NULL};
     if (!cJSON_IsObject(obj))
         return invalid_value(p, field, "TYPE_MESSAGE", obj);
     const cJSON *item, *type = NULL;
@@ -223,9 +222,8 @@ static enum em_code read_value(struct mparse *p, const cJSON *obj, const char *f
                            "Invalid JSON payload received. Oneof field 'kind' is already set. "
                            "Cannot set '%s'",
                            item->string);
-        *out = (struct value){value_kinds[i].kind, item, false};
+        *out = (struct value){value_kinds[i].kind, item};
     }
-    out->typed = type != NULL;
     if (type && (out->kind != V_INT || !cJSON_GetObjectItem(type, "int64Type")))
         return bad_field(p, field,
                          "a Value's type must be omitted here, but for an int_value's Int64");
