@@ -174,7 +174,7 @@ enum em_code ps_update_topic(struct em_call *call)
      * policies govern what is created) */
     if (!code && (update.mask & PS_TOPIC_KMS_KEY) && update.cfg.kms_key && *update.cfg.kms_key)
         code = check_org_policy(call, name, update.cfg.kms_key);
-    if (!code && (update.mask & PS_TOPIC_STORAGE_POLICY))
+    if (!code && (update.mask & PS_TOPIC_STORAGE_REGIONS))
         code = check_storage_regions(call, name, update.cfg.regions);
     if (!code)
         code = ps_topic_update(registry(call), name, &update, &topic, &call->status);

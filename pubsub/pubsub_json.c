@@ -521,9 +521,12 @@ static enum em_code topic_mask_path(const char *path, void *arg, struct em_statu
     struct ps_topic_update *u = arg;
     if (em_mask_path_is(path, "labels"))
         u->mask |= PS_TOPIC_LABELS;
-    else if (em_mask_path_is(path, "messageStoragePolicy") ||
-             em_mask_path_is(path, "messageStoragePolicy.allowedPersistenceRegions"))
+    else if (em_mask_path_is(path, "messageStoragePolicy"))
         u->mask |= PS_TOPIC_STORAGE_POLICY;
+    else if (em_mask_path_is(path, "messageStoragePolicy.allowedPersistenceRegions"))
+        u->mask |= PS_TOPIC_STORAGE_REGIONS;
+    else if (em_mask_path_is(path, "messageStoragePolicy.enforceInTransit"))
+        u->mask |= PS_TOPIC_STORAGE_IN_TRANSIT;
     else if (em_mask_path_is(path, "kmsKeyName"))
         u->mask |= PS_TOPIC_KMS_KEY;
     else if (em_mask_path_is(path, "messageRetentionDuration"))

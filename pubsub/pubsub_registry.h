@@ -153,7 +153,10 @@ struct ps_topic_update {
 };
 enum {
     PS_TOPIC_LABELS = 1 << 0,
-    PS_TOPIC_STORAGE_POLICY = 1 << 1,
+    /* messageStoragePolicy field by field, as schemaSettings below */
+    PS_TOPIC_STORAGE_REGIONS = 1 << 1,
+    PS_TOPIC_STORAGE_IN_TRANSIT = 1 << 8,
+    PS_TOPIC_STORAGE_POLICY = PS_TOPIC_STORAGE_REGIONS | PS_TOPIC_STORAGE_IN_TRANSIT,
     PS_TOPIC_KMS_KEY = 1 << 2,
     PS_TOPIC_RETENTION = 1 << 3,
     /* schemaSettings field by field: a mask path naming one field changes only that one */

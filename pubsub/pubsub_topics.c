@@ -264,11 +264,12 @@ enum em_code ps_topic_update(struct ps_registry *reg, const char *name,
         free(next.labels_json);
         next.labels_json = strdup(u->labels_json ? u->labels_json : "{}");
     }
-    if (update->mask & PS_TOPIC_STORAGE_POLICY) {
+    if (update->mask & PS_TOPIC_STORAGE_REGIONS) {
         free(next.regions);
         next.regions = ps_dup_or_null(u->regions);
-        next.enforce_in_transit = u->enforce_in_transit;
     }
+    if (update->mask & PS_TOPIC_STORAGE_IN_TRANSIT)
+        next.enforce_in_transit = u->enforce_in_transit;
     if (update->mask & PS_TOPIC_RETENTION)
         next.retention_ns = u->retention_ns;
     if (update->mask & PS_TOPIC_SCHEMA) {
@@ -277,7 +278,7 @@ enum em_code ps_topic_update(struct ps_registry *reg, const char *name,
             goto out;
     }
     if (!next.labels_json ||
-        (u->regions && (update->mask & PS_TOPIC_STORAGE_POLICY) && !next.regions)) {
+        (u->regions && (update->mask & PS_TOPIC_STORAGE_REGIONS) && !next.regions)) {
         code = EM_FAIL_OOM(st);
         goto out;
     }

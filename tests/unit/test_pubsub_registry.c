@@ -70,6 +70,36 @@ static void test_topic_rules(void **state)
     assert_int_equal(unit_pubsub_create_topic(f, TOPIC, &cfg, &st), EM_OK);
 }
 
+/* A mask path naming one field of messageStoragePolicy changes that field only. */
+static void test_storage_policy_patched_field_by_field(void **state)
+{
+    struct unit_pubsub *f = *state;
+    struct em_status st = {0};
+    struct ps_topic_config cfg = {.regions = "us-east1", .enforce_in_transit = true};
+    assert_int_equal(unit_pubsub_create_topic(f, TOPIC, &cfg, &st), EM_OK);
+    struct {
+        unsigned mask;
+        struct ps_topic_config cfg;
+        const char *regions;
+        bool in_transit;
+    } steps[] = {
+        {PS_TOPIC_STORAGE_REGIONS, {.regions = "europe-west1"}, "europe-west1", true},
+        {PS_TOPIC_STORAGE_IN_TRANSIT, {.enforce_in_transit = false}, "europe-west1", false},
+        {PS_TOPIC_STORAGE_POLICY,
+         {.regions = "us-east1", .enforce_in_transit = true},
+         "us-east1",
+         true},
+    };
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        struct ps_topic_update update = {.mask = steps[i].mask, .cfg = steps[i].cfg};
+        struct ps_topic *t = NULL;
+        assert_int_equal(ps_topic_update(unit_pubsub_reg(f), TOPIC, &update, &t, &st), EM_OK);
+        assert_string_equal(t->cfg.regions, steps[i].regions);
+        assert_int_equal(t->cfg.enforce_in_transit, steps[i].in_transit);
+        ps_topic_put(t);
+    }
+}
+
 /* --- subscriptions --- */
 
 static void test_subscription_rules_and_defaults(void **state)
@@ -358,6 +388,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         UNIT_PUBSUB_TEST(test_topic_lifecycle),
         UNIT_PUBSUB_TEST(test_topic_rules),
+        UNIT_PUBSUB_TEST(test_storage_policy_patched_field_by_field),
         UNIT_PUBSUB_TEST(test_subscription_rules_and_defaults),
         UNIT_PUBSUB_TEST(test_subscription_update_detach_delete),
         UNIT_PUBSUB_TEST(test_push_config_patched_field_by_field),
