@@ -5,6 +5,7 @@
 
 #include "em_store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,9 @@ static const char *const bt_cells_migrations[] = {
     "CREATE INDEX replication_log_by_target ON replication_log(target, seq);",
     "CREATE TABLE replication_received ("
     " source TEXT PRIMARY KEY,"
-    " seq INTEGER NOT NULL) WITHOUT ROWID;",
+    " seq INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE replication_identity (id TEXT NOT NULL);"
+    "INSERT INTO replication_identity VALUES (lower(hex(randomblob(16))));",
 };
 
 static enum em_code cells_opened(struct em_store *store, void *arg, void **state,
@@ -795,6 +798,31 @@ static enum em_code job_log_remove(struct em_datafile *file, void *arg, struct e
 enum em_code bt_cells_log_remove(struct em_datafile *file, int64_t seq, struct em_status *st)
 {
     return em_datafile_run(file, job_log_remove, &seq, st);
+}
+
+static enum em_code job_log_identity(struct em_datafile *file, void *arg, struct em_status *st)
+{
+    char *id = arg;
+    sqlite3_stmt *stmt =
+        em_store_stmt(em_datafile_store(file), "SELECT id FROM replication_identity", st);
+    if (!stmt)
+        return st->code;
+    int rc = sqlite3_step(stmt);
+    const char *text = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(stmt, 0) : NULL;
+    if (text)
+        snprintf(id, BT_LOG_ID_SIZE, "%s", text);
+    else if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+        EM_FAIL(st, EM_INTERNAL, "A replica's file has no replication identity.");
+    else
+        em_store_error(sqlite3_db_handle(stmt), rc, st);
+    em_stmt_done(stmt);
+    return st->code;
+}
+
+enum em_code bt_cells_log_identity(struct em_datafile *file, char id[BT_LOG_ID_SIZE],
+                                   struct em_status *st)
+{
+    return em_datafile_run(file, job_log_identity, id, st);
 }
 
 /* --- what consistency tokens read (bigtable_consistency.h) --- */

@@ -10,9 +10,12 @@
  *   replication_log   seq (order), target (a replica of another cluster), due (emulator
  *           ns), entry (encoded row mutations): the writes this replica served that
  *           another replica has not received yet (bigtable_replication.h)
- *   replication_received   source (another replica), seq: the last entry of source's log
- *           this replica applied, so that an entry is applied once (an AddToCell twice
- *           would count twice)
+ *   replication_received   source (another replica's log identity), seq: the last entry
+ *           of that log this replica applied, so that an entry is applied once (an
+ *           AddToCell twice would count twice)
+ *   replication_identity   id: this file's log identity, random, made with the file (a
+ *           replica made again under the same name, its seqs starting over, is another
+ *           source)
  * Rows come out in key order (bytes, memcmp), each row's cells by family, qualifier
  * ascending, timestamp descending: the order of google.bigtable.v2.ReadRowsResponse.
  * Everything in the file, row keys included, is encrypted page by page (em_vfs).
@@ -151,6 +154,10 @@ enum em_code bt_cells_log_append(struct em_datafile *file, const char *target, i
 enum em_code bt_cells_log_first(struct em_datafile *file, const char *target,
                                 struct bt_log_entry *out, struct em_status *st);
 enum em_code bt_cells_log_remove(struct em_datafile *file, int64_t seq, struct em_status *st);
+/* This replica's log identity (32 hex digits), what other replicas record its entries by. */
+#define BT_LOG_ID_SIZE 33
+enum em_code bt_cells_log_identity(struct em_datafile *file, char id[BT_LOG_ID_SIZE],
+                                   struct em_status *st);
 /* The highest seq in the log now (0 when it is empty): entries queued later have higher
  * ones (seq is AUTOINCREMENT, never reused). */
 enum em_code bt_cells_log_last_seq(struct em_datafile *file, int64_t *seq, struct em_status *st);

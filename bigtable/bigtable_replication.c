@@ -217,7 +217,7 @@ static enum em_code first_queued(struct em_datafile *source, const char *target,
 
 /* Applies rows to replica now (collecting the garbage of the columns they set under gc, as
  * the serving replica did): its error when it cannot take them (NOT_FOUND: the replica is
- * gone). An entry of source's log (source non-NULL) is applied once (seq). */
+ * gone). An entry of the log whose identity is source (non-NULL) is applied once (seq). */
 static enum em_code apply_now(struct bt_replication *repl, const char *replica,
                               const struct bt_row_mutations *rows, size_t count,
                               const struct bt_cells_gc *gc, const char *source, int64_t seq)
@@ -305,7 +305,7 @@ static bool apply_entry(struct bt_replication *repl, const struct bt_log_entry *
 /* Applies S's due entries for R in order; true when some are left (not due yet, or R
  * cannot take them now). */
 static bool drain_pair(struct bt_replication *repl, struct em_datafile *source,
-                       const char *source_name, const char *target, const struct bt_cells_gc *gc,
+                       const char *source_id, const char *target, const struct bt_cells_gc *gc,
                        int64_t now)
 {
     for (;;) {
@@ -315,7 +315,7 @@ static bool drain_pair(struct bt_replication *repl, struct em_datafile *source,
             return true;
         if (!e.found)
             return false;
-        bool done = e.due_ns <= now && apply_entry(repl, &e, source_name, target, gc);
+        bool done = e.due_ns <= now && apply_entry(repl, &e, source_id, target, gc);
         free(e.entry);
         if (!done || bt_cells_log_remove(source, e.seq, &st))
             return true;
@@ -343,10 +343,14 @@ static bool drain_table(struct bt_replication *repl, const char *table, int64_t 
             st = (struct em_status){0};
             continue;
         }
-        for (int r = 0; r < route.all_count; r++)
+        char id[BT_LOG_ID_SIZE] = "";
+        if (bt_cells_log_identity(source, id, &st)) {
+            left = true; /* its log cannot be read now: another drain */
+            st = (struct em_status){0};
+        }
+        for (int r = 0; *id && r < route.all_count; r++)
             if (r != s)
-                left |= drain_pair(repl, source, route.all_replicas[s], route.all_replicas[r], &gc,
-                                   now);
+                left |= drain_pair(repl, source, id, route.all_replicas[r], &gc, now);
         em_datafile_put(source);
     }
     bt_gc_families_free(&families);

@@ -21,7 +21,8 @@
  * committed it; the first entry R cannot take (or not due yet) stops R's queue, so order
  * is kept, until a later drain: a replica that missed writes while its cluster was
  * disabled receives them when it comes back. An entry is applied once: R records, in
- * the transaction that applies it, the last seq it took from S's log, and skips an entry
+ * the transaction that applies it, the last seq it took from S's log (known by the log's
+ * random identity, so that S made again under its name starts afresh), and skips an entry
  * at or below it (a crash between R's commit and the removal from S's log would otherwise
  * apply it twice: harmless for setCell and the deletes, not for an AddToCell of a sum). A replica
  * of S that cannot be opened (S's own key refused) keeps its log until it can. A drain is skipped

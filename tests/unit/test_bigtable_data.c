@@ -746,6 +746,19 @@ static void test_aggregate_families(void **state)
     receive(f, "another-source", 1, 1000);
     assert_int_equal(sum_read(f, "west"), 1112);
     assert_int_equal(sum_read(f, "east"), 2);
+    /* the sources are known by their logs' identities: random, one per file */
+    char ids[2][BT_LOG_ID_SIZE];
+    const char *clusters[] = {"east-c1", "west-c2"};
+    for (int i = 0; i < 2; i++) {
+        char replica[BT_NAME_MAX];
+        struct em_datafile *file = NULL;
+        bt_replica_name(TABLE, clusters[i], replica);
+        assert_int_equal(bt_replicas_open_file(f->bt->replicas, replica, &file, &st), EM_OK);
+        assert_int_equal(bt_cells_log_identity(file, ids[i], &st), EM_OK);
+        em_datafile_put(file);
+        assert_int_equal(strspn(ids[i], "0123456789abcdef"), 32);
+    }
+    assert_string_not_equal(ids[0], ids[1]);
 }
 
 int main(void)
