@@ -140,13 +140,15 @@ printf '%-56s %12s\n' "our Pub/Sub, CMEK topic, data on $(stat -f -c %T "$disk_d
 printf 'server CPU per CMEK publish (first run): %s us, %s context switches\n' "$cpu_us" "$cs_per"
 cost=$(awk -v c="$cmek" -v p="$plain" 'BEGIN { printf "%.1f", (p > 0 ? 100 * (p - c) / p : 0) }')
 printf 'CMEK costs %s %% against the topic without a key (target < 20 %%): %s\n' "$cost" \
-    "$(awk -v x="$cost" 'BEGIN { print (x < 20 ? "MET" : "NOT MET") }')"
+    "$(awk -v c="$cmek" -v p="$plain" 'BEGIN { print (100 * (p - c) < 20 * p ? "MET" : "NOT MET") }')"
 if (( google > 0 )); then
     times=$(awk -v c="$cmek" -v g="$google" 'BEGIN { printf "%.1f", c / g }')
-    warm_times=$(awk -v c="$cmek" -v g="$warm" 'BEGIN { printf "%.1f", (g > 0 ? c / g : 0) }')
+    warm_times=$(awk -v c="$cmek" -v g="$warm" 'BEGIN { printf "%.2f", (g > 0 ? c / g : 0) }')
     printf 'CMEK publish = %sx Google'"'"'s emulator, first run after start-up\n' "$times"
+    # the verdict from the rates themselves (19.96 is not 20, though it prints as 20.0)
     printf 'CMEK publish = %sx Google'"'"'s emulator, warmed up (target >= 20x): %s\n' \
-        "$warm_times" "$(awk -v x="$warm_times" 'BEGIN { print (x >= 20 ? "MET" : "NOT MET") }')"
+        "$warm_times" \
+        "$(awk -v c="$cmek" -v g="$warm" 'BEGIN { print (g > 0 && c >= 20 * g ? "MET" : "NOT MET") }')"
     printf 'CMEK publish, data on disk = %sx Google'"'"'s emulator, warmed up\n' \
         "$(awk -v c="$disk" -v g="$warm" 'BEGIN { printf "%.1f", (g > 0 ? c / g : 0) }')"
 fi
