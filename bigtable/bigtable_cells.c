@@ -92,7 +92,11 @@ static enum em_code aggregate_state(struct em_store *store, struct bt_bytes key,
     return st->code;
 }
 
-/* addToCell, mergeToCell: the cell's state folded with the input, written back. */
+static enum em_code apply_one(struct em_store *store, struct bt_bytes key,
+                              const struct bt_mutation *m, struct em_status *st);
+
+/* addToCell, mergeToCell: the cell's state folded with the input, written back as a
+ * setCell of the new state writes it. */
 static enum em_code apply_aggregate(struct em_store *store, struct bt_bytes key,
                                     const struct bt_mutation *m, struct em_status *st)
 {
@@ -103,17 +107,10 @@ static enum em_code apply_aggregate(struct em_store *store, struct bt_bytes key,
     if (aggregate_state(store, key, m, &state, st))
         return st->code;
     bt_int64_encode(state, value);
-    sqlite3_stmt *stmt = column_stmt(store,
-                                     "INSERT OR REPLACE INTO cells(row, family, qualifier, ts, "
-                                     "value) VALUES(?1, ?2, ?3, ?4, ?5)",
-                                     key, m->family, m->qualifier, st);
-    if (!stmt)
-        return st->code;
-    sqlite3_bind_int64(stmt, 4, m->timestamp_micros);
-    sqlite3_bind_blob(stmt, 5, value, sizeof(value), SQLITE_STATIC);
-    enum em_code rc = em_stmt_run(stmt, st);
-    em_stmt_done(stmt);
-    return rc;
+    struct bt_mutation set = *m;
+    set.kind = BT_MUT_SET_CELL;
+    set.value = (struct bt_bytes){value, sizeof(value)};
+    return apply_one(store, key, &set, st);
 }
 
 static enum em_code apply_one(struct em_store *store, struct bt_bytes key,
@@ -290,8 +287,7 @@ enum em_code bt_cells_mutate_job(struct em_datafile *file, void *arg, struct em_
 enum em_code bt_cells_mutate(struct em_datafile *file, const struct bt_row_mutations *rows,
                              size_t count, const struct bt_cells_gc *gc, struct em_status *st)
 {
-    struct bt_cells_mutate_job job = {rows, count, gc, NULL, 0};
-    return em_datafile_run(file, bt_cells_mutate_job, &job, st);
+    return bt_cells_mutate_received(file, rows, count, gc, NULL, 0, st);
 }
 
 enum em_code bt_cells_mutate_received(struct em_datafile *file, const struct bt_row_mutations *rows,

@@ -53,8 +53,9 @@ struct bt_cells_gc {
  * then collects the garbage of the columns they set. */
 enum em_code bt_cells_mutate(struct em_datafile *file, const struct bt_row_mutations *rows,
                              size_t count, const struct bt_cells_gc *gc, struct em_status *st);
-/* The same for entry seq of source's replication log: applied only when this replica has
- * not applied it already (its seq is recorded in the same transaction). */
+/* The same for entry seq of the replication log whose identity is source: applied only when
+ * this replica has not applied it already (its seq is recorded in the same transaction).
+ * A NULL source is bt_cells_mutate. */
 enum em_code bt_cells_mutate_received(struct em_datafile *file, const struct bt_row_mutations *rows,
                                       size_t count, const struct bt_cells_gc *gc,
                                       const char *source, int64_t seq, struct em_status *st);

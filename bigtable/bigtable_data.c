@@ -96,6 +96,12 @@ static enum em_code decode_row_key(struct arena *a, const cJSON *request, struct
 
 /* --- mutations --- */
 
+/* A family of the table, by its case-sensitive ID; NULL when the table lacks it. */
+static const cJSON *table_family(const cJSON *table, const char *family)
+{
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(table, "columnFamilies"), family);
+}
+
 /* The family of a mutation or rule: named and one of the table's (IDs are case-sensitive:
  * "CF1" is not "cf1", and cJSON_GetObjectItem would match them); its aggregator in *agg. */
 static enum em_code check_family(const cJSON *table, const char *family, enum bt_aggregator *agg,
@@ -103,8 +109,7 @@ static enum em_code check_family(const cJSON *table, const char *family, enum bt
 {
     if (!family || !*family)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "A mutation needs a family_name.");
-    const cJSON *found =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(table, "columnFamilies"), family);
+    const cJSON *found = table_family(table, family);
     if (!found)
         return BT_ERR_NO_FAMILY(st, family);
     *agg = bt_family_aggregator(found);
@@ -460,8 +465,7 @@ static void row_view_close(struct row_view *v)
 
 static bool table_has_family(const char *family, void *table)
 {
-    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(table, "columnFamilies"), family) !=
-           NULL;
+    return table_family(table, family) != NULL;
 }
 
 static enum em_code row_view_open(struct row_view *v, const cJSON *table, const cJSON *filter,

@@ -226,10 +226,7 @@ static enum em_code apply_now(struct bt_replication *repl, const char *replica,
     struct em_status st = {0};
     if (bt_replicas_open_file(repl->replicas, replica, &file, &st))
         return st.code;
-    if (source)
-        bt_cells_mutate_received(file, rows, count, gc, source, seq, &st);
-    else
-        bt_cells_mutate(file, rows, count, gc, &st);
+    bt_cells_mutate_received(file, rows, count, gc, source, seq, &st);
     em_datafile_put(file);
     return st.code;
 }

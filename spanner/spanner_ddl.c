@@ -1720,22 +1720,40 @@ static void validate_rows(struct ddl *d, const char *table, const char *conditio
     sp_buf_printf(d->out, " WHERE %s LIMIT 1;\n", condition);
 }
 
+/* The position of column among the index's STORING columns, or -1. */
+static int stored_position(const struct sp_index *ix, const char *column)
+{
+    for (int i = 0; i < ix->nstoring; i++)
+        if (strcasecmp(ix->storing[i], column) == 0)
+            return i;
+    return -1;
+}
+
+static bool index_key_has(const struct sp_index *ix, const char *column)
+{
+    for (int i = 0; i < ix->nkey; i++)
+        if (strcasecmp(ix->key[i].column, column) == 0)
+            return true;
+    return false;
+}
+
+static bool index_filters_on(const struct sp_index *ix, const char *column)
+{
+    for (int i = 0; i < ix->nwhere; i++)
+        if (strcasecmp(ix->where_not_null[i], column) == 0)
+            return true;
+    return false;
+}
+
 static bool column_indexed(const struct sp_schema *s, const struct sp_table *t, const char *column,
                            const char **index)
 {
     for (int i = 0; i < s->nindexes; i++) {
         const struct sp_index *ix = s->indexes[i];
-        if (strcasecmp(ix->table, t->name) != 0)
-            continue;
-        for (int k = 0; k < ix->nkey; k++)
-            if (strcasecmp(ix->key[k].column, column) == 0)
-                return (*index = ix->name), true;
-        for (int k = 0; k < ix->nstoring; k++)
-            if (strcasecmp(ix->storing[k], column) == 0)
-                return (*index = ix->name), true;
-        for (int k = 0; k < ix->nwhere; k++)
-            if (strcasecmp(ix->where_not_null[k], column) == 0)
-                return (*index = ix->name), true;
+        if (strcasecmp(ix->table, t->name) == 0 &&
+            (index_key_has(ix, column) || stored_position(ix, column) >= 0 ||
+             index_filters_on(ix, column)))
+            return (*index = ix->name), true;
     }
     return false;
 }
@@ -2058,23 +2076,6 @@ static enum em_code drop_constraint(struct ddl *d, struct sp_table *t)
 
 /* ALTER of what Spanner alters but this emulator does not (UNIMPLEMENTED); of anything
  * else (ALTER ROLE, a typo), a syntax error as in Spanner. */
-/* The position of column among the index's STORING columns, or -1. */
-static int stored_position(const struct sp_index *ix, const char *column)
-{
-    for (int i = 0; i < ix->nstoring; i++)
-        if (strcasecmp(ix->storing[i], column) == 0)
-            return i;
-    return -1;
-}
-
-static bool index_key_has(const struct sp_index *ix, const char *column)
-{
-    for (int i = 0; i < ix->nkey; i++)
-        if (strcasecmp(ix->key[i].column, column) == 0)
-            return true;
-    return false;
-}
-
 /* The index with column added to its STORING columns, or removed from them (a copy: the
  * schema this one was cloned from keeps the old), checked as Spanner checks them. */
 static struct sp_index *restored_index(struct ddl *d, const struct sp_index *old,
