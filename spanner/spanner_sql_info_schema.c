@@ -125,6 +125,10 @@ static void schemata_rows(const struct sp_schema *schema, struct rows *r)
         schemata_row(r, schema->named_schemas[i]);
 }
 
+/* INFORMATION_SCHEMA's own views, as TABLES and COLUMNS list them (after the views below) */
+static void info_schema_tables_rows(struct rows *r);
+static void info_schema_columns_rows(struct rows *r);
+
 static void tables_rows(const struct sp_schema *schema, struct rows *r)
 {
     for (int i = 0; i < schema->ntables; i++) {
@@ -150,6 +154,7 @@ static void tables_rows(const struct sp_schema *schema, struct rows *r)
         put_null(r);
         put_null(r);
     }
+    info_schema_tables_rows(r);
 }
 
 /* IS_IDENTITY and the identity column's details (its INT64 options as strings) */
@@ -225,6 +230,7 @@ static void columns_rows(const struct sp_schema *schema, struct rows *r)
                        &tr->columns[k].type);
         sp_translation_free(tr);
     }
+    info_schema_columns_rows(r);
 }
 
 static void index_row(struct rows *r, const char *table, const char *name, bool primary,
@@ -773,52 +779,70 @@ static void change_stream_privileges_rows(const struct sp_schema *schema, struct
 
 /* ---- the views ---- */
 
+/* A view's column, as COLUMNS describes it: its type (STRING(length), STRING(MAX) when
+ * length is 0) and whether it may be NULL. */
 struct view_column {
     const char *name;
     enum sp_type_code code;
+    bool nullable;
+    int length;
 };
 
 #define S SP_TYPE_STRING
 #define I SP_TYPE_INT64
 #define B SP_TYPE_BOOL
 
-static const struct view_column schemata_cols[] = {
-    {"CATALOG_NAME", S}, {"SCHEMA_NAME", S}, {"EFFECTIVE_TIMESTAMP", I}, {"SCHEMA_OWNER", S}};
+static const struct view_column schemata_cols[] = {{"CATALOG_NAME", S},
+                                                   {"SCHEMA_NAME", S},
+                                                   {"EFFECTIVE_TIMESTAMP", I, true},
+                                                   {"SCHEMA_OWNER", S, true}};
 
-static const struct view_column tables_cols[] = {
-    {"TABLE_CATALOG", S},     {"TABLE_SCHEMA", S},     {"TABLE_NAME", S},
-    {"PARENT_TABLE_NAME", S}, {"ON_DELETE_ACTION", S}, {"TABLE_TYPE", S},
-    {"SPANNER_STATE", S},     {"INTERLEAVE_TYPE", S},  {"ROW_DELETION_POLICY_EXPRESSION", S}};
+static const struct view_column tables_cols[] = {{"TABLE_CATALOG", S},
+                                                 {"TABLE_SCHEMA", S},
+                                                 {"TABLE_NAME", S},
+                                                 {"PARENT_TABLE_NAME", S, true},
+                                                 {"ON_DELETE_ACTION", S, true},
+                                                 {"TABLE_TYPE", S, false, 32},
+                                                 {"SPANNER_STATE", S, true},
+                                                 {"INTERLEAVE_TYPE", S, true},
+                                                 {"ROW_DELETION_POLICY_EXPRESSION", S, true}};
 
 static const struct view_column columns_cols[] = {{"TABLE_CATALOG", S},
                                                   {"TABLE_SCHEMA", S},
                                                   {"TABLE_NAME", S},
                                                   {"COLUMN_NAME", S},
                                                   {"ORDINAL_POSITION", I},
-                                                  {"COLUMN_DEFAULT", S},
-                                                  {"DATA_TYPE", S},
-                                                  {"IS_NULLABLE", S},
-                                                  {"SPANNER_TYPE", S},
+                                                  {"COLUMN_DEFAULT", S, true},
+                                                  {"DATA_TYPE", S, true},
+                                                  {"IS_NULLABLE", S, true},
+                                                  {"SPANNER_TYPE", S, true},
                                                   {"IS_GENERATED", S},
-                                                  {"GENERATION_EXPRESSION", S},
-                                                  {"IS_STORED", S},
-                                                  {"SPANNER_STATE", S},
-                                                  {"IS_IDENTITY", S},
-                                                  {"IDENTITY_GENERATION", S},
-                                                  {"IDENTITY_KIND", S},
-                                                  {"IDENTITY_START_WITH_COUNTER", S},
-                                                  {"IDENTITY_SKIP_RANGE_MIN", S},
-                                                  {"IDENTITY_SKIP_RANGE_MAX", S}};
+                                                  {"GENERATION_EXPRESSION", S, true},
+                                                  {"IS_STORED", S, true},
+                                                  {"SPANNER_STATE", S, true},
+                                                  {"IS_IDENTITY", S, true},
+                                                  {"IDENTITY_GENERATION", S, true},
+                                                  {"IDENTITY_KIND", S, true},
+                                                  {"IDENTITY_START_WITH_COUNTER", S, true},
+                                                  {"IDENTITY_SKIP_RANGE_MIN", S, true},
+                                                  {"IDENTITY_SKIP_RANGE_MAX", S, true}};
 
 static const struct view_column indexes_cols[] = {
-    {"TABLE_CATALOG", S}, {"TABLE_SCHEMA", S},      {"TABLE_NAME", S}, {"INDEX_NAME", S},
-    {"INDEX_TYPE", S},    {"PARENT_TABLE_NAME", S}, {"IS_UNIQUE", B},  {"IS_NULL_FILTERED", B},
-    {"INDEX_STATE", S},   {"SPANNER_IS_MANAGED", B}};
+    {"TABLE_CATALOG", S},     {"TABLE_SCHEMA", S},     {"TABLE_NAME", S},
+    {"INDEX_NAME", S},        {"INDEX_TYPE", S},       {"PARENT_TABLE_NAME", S},
+    {"IS_UNIQUE", B},         {"IS_NULL_FILTERED", B}, {"INDEX_STATE", S, false, 100},
+    {"SPANNER_IS_MANAGED", B}};
 
-static const struct view_column index_columns_cols[] = {
-    {"TABLE_CATALOG", S}, {"TABLE_SCHEMA", S}, {"TABLE_NAME", S},       {"INDEX_NAME", S},
-    {"INDEX_TYPE", S},    {"COLUMN_NAME", S},  {"ORDINAL_POSITION", I}, {"COLUMN_ORDERING", S},
-    {"IS_NULLABLE", S},   {"SPANNER_TYPE", S}};
+static const struct view_column index_columns_cols[] = {{"TABLE_CATALOG", S},
+                                                        {"TABLE_SCHEMA", S},
+                                                        {"TABLE_NAME", S},
+                                                        {"INDEX_NAME", S},
+                                                        {"INDEX_TYPE", S},
+                                                        {"COLUMN_NAME", S},
+                                                        {"ORDINAL_POSITION", I, true},
+                                                        {"COLUMN_ORDERING", S, true},
+                                                        {"IS_NULLABLE", S, true},
+                                                        {"SPANNER_TYPE", S, true}};
 
 static const struct view_column table_constraints_cols[] = {
     {"CONSTRAINT_CATALOG", S}, {"CONSTRAINT_SCHEMA", S},
@@ -833,21 +857,28 @@ static const struct view_column check_constraints_cols[] = {{"CONSTRAINT_CATALOG
                                                             {"CHECK_CLAUSE", S},
                                                             {"SPANNER_STATE", S}};
 
-static const struct view_column referential_constraints_cols[] = {{"CONSTRAINT_CATALOG", S},
-                                                                  {"CONSTRAINT_SCHEMA", S},
-                                                                  {"CONSTRAINT_NAME", S},
-                                                                  {"UNIQUE_CONSTRAINT_CATALOG", S},
-                                                                  {"UNIQUE_CONSTRAINT_SCHEMA", S},
-                                                                  {"UNIQUE_CONSTRAINT_NAME", S},
-                                                                  {"MATCH_OPTION", S},
-                                                                  {"UPDATE_RULE", S},
-                                                                  {"DELETE_RULE", S},
-                                                                  {"SPANNER_STATE", S}};
+static const struct view_column referential_constraints_cols[] = {
+    {"CONSTRAINT_CATALOG", S},
+    {"CONSTRAINT_SCHEMA", S},
+    {"CONSTRAINT_NAME", S},
+    {"UNIQUE_CONSTRAINT_CATALOG", S, true},
+    {"UNIQUE_CONSTRAINT_SCHEMA", S, true},
+    {"UNIQUE_CONSTRAINT_NAME", S, true},
+    {"MATCH_OPTION", S},
+    {"UPDATE_RULE", S},
+    {"DELETE_RULE", S},
+    {"SPANNER_STATE", S}};
 
 static const struct view_column key_column_usage_cols[] = {
-    {"CONSTRAINT_CATALOG", S}, {"CONSTRAINT_SCHEMA", S}, {"CONSTRAINT_NAME", S},
-    {"TABLE_CATALOG", S},      {"TABLE_SCHEMA", S},      {"TABLE_NAME", S},
-    {"COLUMN_NAME", S},        {"ORDINAL_POSITION", I},  {"POSITION_IN_UNIQUE_CONSTRAINT", I}};
+    {"CONSTRAINT_CATALOG", S},
+    {"CONSTRAINT_SCHEMA", S},
+    {"CONSTRAINT_NAME", S},
+    {"TABLE_CATALOG", S},
+    {"TABLE_SCHEMA", S},
+    {"TABLE_NAME", S},
+    {"COLUMN_NAME", S},
+    {"ORDINAL_POSITION", I},
+    {"POSITION_IN_UNIQUE_CONSTRAINT", I, true}};
 
 static const struct view_column sequences_cols[] = {
     {"CATALOG", S}, {"SCHEMA", S}, {"NAME", S}, {"DATA_TYPE", S}};
@@ -863,7 +894,7 @@ static const struct view_column table_synonyms_cols[] = {
 static const struct view_column views_cols[] = {{"TABLE_CATALOG", S},
                                                 {"TABLE_SCHEMA", S},
                                                 {"TABLE_NAME", S},
-                                                {"VIEW_DEFINITION", S},
+                                                {"VIEW_DEFINITION", S, true},
                                                 {"SECURITY_TYPE", S}};
 
 static const struct view_column column_options_cols[] = {
@@ -982,6 +1013,57 @@ static const struct info_view {
     VIEW("COLUMN_PRIVILEGES", column_privileges_cols, column_privileges_rows),
     VIEW("CHANGE_STREAM_PRIVILEGES", change_stream_privileges_cols, change_stream_privileges_rows),
 };
+
+/* Each view is listed to every role (it may read them all), as a VIEW of the
+ * INFORMATION_SCHEMA schema whose INTERLEAVE_TYPE is '' (as Google's emulator lists it). */
+static void info_schema_tables_rows(struct rows *r)
+{
+    for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
+        put_text(r, "");
+        put_text(r, "INFORMATION_SCHEMA");
+        put_text(r, views[i].name);
+        put_null(r);
+        put_null(r);
+        put_text(r, "VIEW");
+        put_null(r);
+        put_text(r, "");
+        put_null(r);
+    }
+}
+
+static void info_schema_column_row(struct rows *r, const char *view, const struct view_column *c,
+                                   int position)
+{
+    char type[32];
+    if (c->code == SP_TYPE_STRING && c->length)
+        snprintf(type, sizeof(type), "STRING(%d)", c->length);
+    else
+        snprintf(type, sizeof(type), "%s",
+                 c->code == SP_TYPE_STRING  ? "STRING(MAX)"
+                 : c->code == SP_TYPE_INT64 ? "INT64"
+                                            : "BOOL");
+    put_text(r, "");
+    put_text(r, "INFORMATION_SCHEMA");
+    put_text(r, view);
+    put_text(r, c->name);
+    put_int(r, position);
+    put_null(r); /* COLUMN_DEFAULT */
+    put_null(r); /* DATA_TYPE */
+    put_text(r, c->nullable ? "YES" : "NO");
+    put_text(r, type);
+    put_text(r, "NEVER");
+    put_null(r); /* GENERATION_EXPRESSION */
+    put_null(r); /* IS_STORED */
+    put_null(r); /* SPANNER_STATE */
+    identity_fields(r, NULL);
+}
+
+static void info_schema_columns_rows(struct rows *r)
+{
+    for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
+        for (size_t k = 0; k < views[i].ncols; k++)
+            info_schema_column_row(r, views[i].name, &views[i].cols[k], (int)k + 1);
+}
 
 enum em_code sp_info_schema_view(const struct sp_schema *schema, const char *view, const char *role,
                                  struct sp_arena *arena, const char **sql,

@@ -604,9 +604,18 @@ static void test_information_schema(void **state)
          "[[\"SingerId\",\"1\",\"NO\",\"INT64\",null],[\"AlbumId\",\"2\",\"NO\",\"INT64\",null],"
          "[\"Title\",\"3\",\"NO\",\"STRING(MAX)\",null],[\"Sales\",\"4\",\"YES\",\"INT64\","
          "\"0\"]]"},
-        {"SELECT TABLE_NAME, COUNT(*) FROM INFORMATION_SCHEMA.COLUMNS GROUP BY TABLE_NAME "
-         "ORDER BY 2 DESC, 1",
+        {"SELECT TABLE_NAME, COUNT(*) FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = '' "
+         "GROUP BY TABLE_NAME ORDER BY 2 DESC, 1",
          "[[\"Singers\",\"9\"],[\"Albums\",\"4\"],[\"Events\",\"3\"]]"},
+        /* INFORMATION_SCHEMA's own views are listed too, with their columns */
+        {"SELECT TABLE_TYPE, INTERLEAVE_TYPE FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = "
+         "'INFORMATION_SCHEMA' AND TABLE_NAME = 'COLUMNS'",
+         "[[\"VIEW\",\"\"]]"},
+        {"SELECT COLUMN_NAME, SPANNER_TYPE, IS_NULLABLE, SPANNER_STATE FROM "
+         "INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = 'INFORMATION_SCHEMA' AND TABLE_NAME = "
+         "'TABLES' AND ORDINAL_POSITION IN (4, 6) ORDER BY ORDINAL_POSITION",
+         "[[\"PARENT_TABLE_NAME\",\"STRING(MAX)\",\"YES\",null],"
+         "[\"TABLE_TYPE\",\"STRING(32)\",\"NO\",null]]"},
         {"SELECT TABLE_NAME, INDEX_NAME, INDEX_TYPE, IS_UNIQUE, IS_NULL_FILTERED, INDEX_STATE "
          "FROM INFORMATION_SCHEMA.INDEXES ORDER BY TABLE_NAME, INDEX_NAME",
          "[[\"Albums\",\"AlbumsByTitle\",\"INDEX\",false,false,\"READ_WRITE\"],"
