@@ -1786,23 +1786,27 @@ struct array_agg {
     int64_t bytes; /* of the elements as stored: at most SP_BYTES_MAX, a Spanner value's */
 };
 
-static void array_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+static void array_agg_add(sqlite3_context *ctx, struct array_agg *agg, sqlite3_value *value)
 {
-    (void)argc;
-    struct array_agg *agg = sqlite3_aggregate_context(ctx, sizeof(*agg));
-    if (!agg)
-        return;
     if (!agg->array && !(agg->array = cJSON_CreateArray())) {
         sqlite3_result_error_nomem(ctx);
         return;
     }
-    agg->bytes += 8 + sqlite3_value_bytes(argv[0]);
+    agg->bytes += 8 + sqlite3_value_bytes(value);
     if (agg->bytes > SP_BYTES_MAX) {
         sp_fn_error(ctx, "OUT_OF_RANGE: The array built by ARRAY_AGG or ARRAY(subquery) is "
                          "larger than 10485760 bytes, the most a Spanner value holds.");
         return;
     }
-    append_element(ctx, agg->array, (int)(intptr_t)sqlite3_user_data(ctx), argv[0]);
+    append_element(ctx, agg->array, (int)(intptr_t)sqlite3_user_data(ctx), value);
+}
+
+static void array_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct array_agg *agg = sqlite3_aggregate_context(ctx, sizeof(*agg));
+    if (agg)
+        array_agg_add(ctx, agg, argv[0]);
 }
 
 static void array_agg_final(sqlite3_context *ctx)
@@ -1814,6 +1818,56 @@ static void array_agg_final(sqlite3_context *ctx)
         sp_fn_result_json(ctx, agg->array);
     cJSON_Delete(agg->array);
     agg->array = NULL;
+}
+
+/* sp_array_agg_having_<code>(x, key, max, float): the x (NULL too) of every row whose key
+ * is the largest (max 1) or the smallest, in sp_array_agg_<code>'s form, over which
+ * AGG(x HAVING MAX|MIN key) runs; rows with a NULL key are left out, and a NaN among FLOAT
+ * keys leaves no row (NULL), as ANY_VALUE(x HAVING ...) does. */
+struct array_agg_having {
+    struct array_agg kept;
+    sqlite3_value *key; /* the kept rows' key (a copy), NULL before the first */
+    bool nan;
+};
+
+static void array_agg_having_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct array_agg_having *agg = sqlite3_aggregate_context(ctx, sizeof(*agg));
+    if (!agg || agg->nan || sqlite3_value_type(argv[1]) == SQLITE_NULL)
+        return;
+    if (sqlite3_value_int(argv[3]) && sp_value_is_nan(argv[1])) {
+        agg->nan = true;
+        return;
+    }
+    bool want_max = sqlite3_value_int(argv[2]) != 0;
+    int order = agg->key ? sp_having_key_compare(argv[1], agg->key) : 0;
+    if (agg->key && (want_max ? order < 0 : order > 0))
+        return;                    /* a row below the largest key (or above the smallest) */
+    if (!agg->key || order != 0) { /* the first key, or a better one: start again */
+        sqlite3_value *key = sqlite3_value_dup(argv[1]);
+        if (!key) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+        sqlite3_value_free(agg->key);
+        agg->key = key;
+        cJSON_Delete(agg->kept.array);
+        agg->kept = (struct array_agg){0};
+    }
+    array_agg_add(ctx, &agg->kept, argv[0]);
+}
+
+static void array_agg_having_final(sqlite3_context *ctx)
+{
+    struct array_agg_having *agg = sqlite3_aggregate_context(ctx, 0);
+    if (!agg)
+        return; /* no rows: NULL */
+    if (!agg->nan && agg->kept.array && agg->kept.bytes <= SP_BYTES_MAX)
+        sp_fn_result_json(ctx, agg->kept.array);
+    cJSON_Delete(agg->kept.array);
+    sqlite3_value_free(agg->key);
+    *agg = (struct array_agg_having){{0}};
 }
 
 /* sp_array_concat_agg(array): ARRAY_CONCAT_AGG, the elements of every non-NULL array in
@@ -2332,6 +2386,11 @@ int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
         snprintf(name, sizeof(name), "sp_array_agg_%d", code);
         rc = sqlite3_create_function(db, name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                      (void *)(intptr_t)code, NULL, array_agg_step, array_agg_final);
+        snprintf(name, sizeof(name), "sp_array_agg_having_%d", code);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_create_function(db, name, 4, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                         (void *)(intptr_t)code, NULL, array_agg_having_step,
+                                         array_agg_having_final);
     }
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "sp_array_concat_agg", 1,

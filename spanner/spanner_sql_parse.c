@@ -1103,7 +1103,8 @@ static enum em_code parse_call(struct sp_parser *p, const struct sp_token *at, c
     if (!safe && (strcmp(upper, "ARRAY_FILTER") == 0 || strcmp(upper, "ARRAY_TRANSFORM") == 0))
         return parse_lambda_call(p, strcmp(upper, "ARRAY_FILTER") == 0, out);
     struct ptr_list args = {0};
-    if (sp_token_is_op(sp_peek(p), "*") && sp_token_is_op(sp_peek_at(p, 1), ")")) {
+    if (sp_token_is_op(sp_peek(p), "*") && (sp_token_is_op(sp_peek_at(p, 1), ")") ||
+                                            sp_token_is_keyword(sp_peek_at(p, 1), "HAVING"))) {
         e->star = true;
         p->pos++;
     }

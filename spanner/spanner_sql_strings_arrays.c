@@ -876,7 +876,7 @@ struct arg_best {
 /* The order of two keys of one GoogleSQL type in their storage form: numbers (INT64,
  * BOOL, FLOAT), TEXT (STRING, DATE, TIMESTAMP, NUMERIC) and BLOB compared as SQLite
  * compares them. */
-static int compare_keys(sqlite3_value *a, sqlite3_value *b)
+int sp_having_key_compare(sqlite3_value *a, sqlite3_value *b)
 {
     int ta = sqlite3_value_type(a), tb = sqlite3_value_type(b);
     if (ta == SQLITE_INTEGER && tb == SQLITE_INTEGER) {
@@ -912,7 +912,7 @@ static void any_value_having_step(sqlite3_context *ctx, int argc, sqlite3_value 
     if (best->nan)
         return;
     if (best->key) {
-        int c = compare_keys(argv[1], best->key);
+        int c = sp_having_key_compare(argv[1], best->key);
         if (want_max ? c <= 0 : c >= 0)
             return;
     }

@@ -2613,19 +2613,62 @@ static enum em_code fn_min_max(struct translator *t, const struct sp_expr *e, st
     return out->sql ? EM_OK : t->st->code;
 }
 
+/* The key of HAVING MAX|MIN: a type with an order (not ARRAY, STRUCT, JSON) */
+static enum em_code having_key(struct translator *t, const struct sp_expr *e, struct frag *having)
+{
+    char name[64];
+    settle(t, having, SP_TYPE_INT64);
+    if (comparable(having->type.code))
+        return EM_OK;
+    return FAIL_AT(t, e->having, EM_INVALID_ARGUMENT,
+                   "HAVING modifier does not support expressions of type %s",
+                   type_name(&having->type, name, sizeof(name)));
+}
+
 /* ANY_VALUE(x HAVING MAX|MIN y): the x of a row with the largest or smallest y */
 static enum em_code any_value_having(struct translator *t, const struct sp_expr *e, struct frag *a,
                                      struct frag *having, struct frag *out)
 {
     settle(t, &a[0], SP_TYPE_INT64);
-    settle(t, having, SP_TYPE_INT64);
-    if (!comparable(having->type.code))
-        return no_signature(t, e, "HAVING MAX or MIN", having, 1);
+    if (having_key(t, e, having))
+        return t->st->code;
     *out = a[0];
     out->param = -1;
     out->string_literal = NULL;
     out->sql = sqlf(t, "sp_any_value_having(%s, %s, %d, %d)", a[0].sql, having->sql, e->having_max,
                     is_float(having->type.code));
+    return out->sql ? EM_OK : t->st->code;
+}
+
+/* AGG(x HAVING MAX|MIN y), AGG another aggregate than ANY_VALUE: the x of the rows whose y
+ * is the largest (smallest) are kept in an array (sp_array_agg_having_<code>), and AGG runs
+ * over its elements in a subquery. */
+static enum em_code aggregate_having(struct translator *t, fn_handler handler,
+                                     const struct sp_expr *e, struct frag *a, struct frag *having,
+                                     struct frag *out)
+{
+    if (having_key(t, e, having))
+        return t->st->code;
+    struct frag input = e->star ? typed("1", SP_TYPE_INT64) : a[0];
+    settle(t, &input, SP_TYPE_INT64);
+    /* Spanner: "If DISTINCT is also specified, then the sort key must be the same as
+     * expression." */
+    if (e->distinct && strcmp(input.sql, having->sql) != 0)
+        return FAIL_AT(t, e->having, EM_INVALID_ARGUMENT,
+                       "The HAVING MAX or MIN key of %s(DISTINCT ...) must be the aggregated "
+                       "expression",
+                       e->name);
+    /* the subquery reads json_each directly: SQLite takes an aggregate of the outer query
+     * one subquery deep, not two */
+    a[0] = input;
+    a[0].sql = sqlf(t, "sp_array_element(value, %d)", input.type.code);
+    a[0].param = -1;
+    a[0].string_literal = NULL;
+    if (!a[0].sql || handler(t, e, a, out))
+        return t->st->code;
+    out->sql =
+        sqlf(t, "(SELECT %s FROM json_each(sp_array_agg_having_%d(%s, %s, %d, %d)))", out->sql,
+             input.type.code, input.sql, having->sql, e->having_max, is_float(having->type.code));
     return out->sql ? EM_OK : t->st->code;
 }
 
@@ -4205,12 +4248,9 @@ static enum em_code function(struct translator *t, const struct scope *scope,
         return FAIL_AT(t, e, EM_INVALID_ARGUMENT,
                        "No matching signature for function %s with %d argument%s", e->name,
                        e->nargs, e->nargs == 1 ? "" : "s");
-    if (e->having && strcmp(e->name, "ANY_VALUE") != 0)
-        return FAIL_AT(t, e, def->aggregate ? EM_UNIMPLEMENTED : EM_INVALID_ARGUMENT,
-                       def->aggregate ? "HAVING MAX or MIN in aggregate function %s is not "
-                                        "supported by this emulator"
-                                      : "HAVING MAX or MIN is not allowed for function %s",
-                       e->name);
+    if (e->having && !def->aggregate)
+        return FAIL_AT(t, e->having, EM_INVALID_ARGUMENT,
+                       "HAVING MAX and HAVING MIN are not supported on scalar functions");
     if (e->nulls != SP_NULLS_DEFAULT && (!def->aggregate || def->handler != fn_array_agg))
         return FAIL_AT(
             t, e, EM_INVALID_ARGUMENT,
@@ -4246,7 +4286,9 @@ static enum em_code function(struct translator *t, const struct scope *scope,
     if (code)
         return code;
     if (e->having)
-        return any_value_having(t, e, a, &having, out);
+        return strcmp(e->name, "ANY_VALUE") == 0
+                   ? any_value_having(t, e, a, &having, out)
+                   : aggregate_having(t, def->handler, e, a, &having, out);
     code = def->handler(t, e, a, out);
     return code || !e->safe ? code : safe_call(t, e, a, out);
 }

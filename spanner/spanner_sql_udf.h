@@ -129,6 +129,10 @@ cJSON *sp_json_value_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, cons
 /* A built tree as the call's JSON result, normalized (keys sorted). */
 void sp_json_result_normalized(sqlite3_context *ctx, const cJSON *json);
 
+/* The order of two HAVING MAX|MIN keys of one GoogleSQL type in their storage form
+ * (spanner_sql_strings_arrays.c): negative, 0 or positive. */
+int sp_having_key_compare(sqlite3_value *a, sqlite3_value *b);
+
 /* An array result: its JSON. */
 static inline void sp_fn_result_json(sqlite3_context *ctx, const cJSON *array)
 {

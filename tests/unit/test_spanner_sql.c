@@ -1142,9 +1142,12 @@ static void test_unsupported_constructs(void **state)
          "UNIMPLEMENTED: Function JSON_EXTRACT is not supported by this emulator [at 1:8]"},
         {"SELECT TOKENIZE_FULLTEXT('a b')",
          "UNIMPLEMENTED: Function TOKENIZE_FULLTEXT is not supported by this emulator [at 1:8]"},
-        {"SELECT MIN(LastName HAVING MAX SingerId) FROM Singers",
-         "UNIMPLEMENTED: HAVING MAX or MIN in aggregate function MIN is not supported by this "
-         "emulator [at 1:8]"},
+        {"SELECT SUM(DISTINCT SingerId HAVING MAX LastName) FROM Singers",
+         "INVALID_ARGUMENT: The HAVING MAX or MIN key of SUM(DISTINCT ...) must be the aggregated "
+         "expression [at 1:41]"},
+        {"SELECT ABS(SingerId HAVING MAX LastName) FROM Singers",
+         "INVALID_ARGUMENT: HAVING MAX and HAVING MIN are not supported on scalar functions [at "
+         "1:32]"},
         {"SELECT * FROM ML.PREDICT(MODEL m, TABLE t)",
          "UNIMPLEMENTED: The table-valued function ML.PREDICT is not supported by this emulator "
          "[at 1:15]"},
@@ -1296,6 +1299,11 @@ static void test_errors(void **state)
         {"SELECT ANY_VALUE(x HAVING MAX f) FROM UNNEST([STRUCT(1 AS x, 1.5 AS f), (2, "
          "CAST('nan' AS FLOAT64))])",
          "[[null]]"},
+        /* the other aggregates: over the rows whose key is the largest (smallest) */
+        {"SELECT SUM(x HAVING MAX s), ARRAY_AGG(x HAVING MIN s), COUNT(* HAVING MAX s), "
+         "COUNT(x HAVING MAX f) FROM UNNEST([STRUCT(1 AS x, 'b' AS s, 1.0 AS f), (2, 'b', 2.0), "
+         "(5, 'a', 2.0), (7, NULL, CAST('nan' AS FLOAT64))])",
+         "[[\"3\",[\"5\"],\"2\",\"0\"]]"},
         {"SELECT 'a' IN UNNEST([1])", "INVALID_ARGUMENT: No matching signature for operator IN "
                                       "UNNEST for argument types: STRING, INT64 [at 1:8]"},
         {"WITH RECURSIVE t AS (SELECT 1) SELECT * FROM t",
