@@ -1820,10 +1820,11 @@ static void array_agg_final(sqlite3_context *ctx)
     agg->array = NULL;
 }
 
-/* sp_array_agg_having_<code>(x, key, max, float): the x (NULL too) of every row whose key
- * is the largest (max 1) or the smallest, in sp_array_agg_<code>'s form, over which
- * AGG(x HAVING MAX|MIN key) runs; rows with a NULL key are left out, and a NaN among FLOAT
- * keys leaves no row (NULL), as ANY_VALUE(x HAVING ...) does. */
+/* sp_array_agg_having_<code>(x, key, max, float, column): the x (NULL too) of every row
+ * whose key is the largest (max 1) or the smallest, in sp_array_agg_<code>'s form, over
+ * which AGG(x HAVING MAX|MIN key) runs; rows with a NULL key are left out, and a NaN among
+ * FLOAT keys leaves no row (NULL), as ANY_VALUE(x HAVING ...) does. column is not used: a
+ * column of the query the aggregate belongs to (spanner_sql_translate.c says why). */
 struct array_agg_having {
     struct array_agg kept;
     sqlite3_value *key; /* the kept rows' key (a copy), NULL before the first */
@@ -2388,7 +2389,7 @@ int sp_sql_functions_register(sqlite3 *db, struct sp_sql_clock *clock)
                                      (void *)(intptr_t)code, NULL, array_agg_step, array_agg_final);
         snprintf(name, sizeof(name), "sp_array_agg_having_%d", code);
         if (rc == SQLITE_OK)
-            rc = sqlite3_create_function(db, name, 4, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+            rc = sqlite3_create_function(db, name, 5, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                          (void *)(intptr_t)code, NULL, array_agg_having_step,
                                          array_agg_having_final);
     }

@@ -227,6 +227,8 @@ static const char *quote_ident(struct translator *t, const char *name)
     return finish_sql(t, &buf);
 }
 
+static const char *new_alias(struct translator *t);
+
 static struct frag typed(const char *sql, enum sp_type_code code)
 {
     struct frag f = {sql, {code, SP_TYPE_UNKNOWN, 0, NULL}, -1, false, NULL, 0, NULL, false, NULL,
@@ -2643,9 +2645,9 @@ static enum em_code any_value_having(struct translator *t, const struct sp_expr 
 /* AGG(x HAVING MAX|MIN y), AGG another aggregate than ANY_VALUE: the x of the rows whose y
  * is the largest (smallest) are kept in an array (sp_array_agg_having_<code>), and AGG runs
  * over its elements in a subquery. */
-static enum em_code aggregate_having(struct translator *t, fn_handler handler,
-                                     const struct sp_expr *e, struct frag *a, struct frag *having,
-                                     struct frag *out)
+static enum em_code aggregate_having(struct translator *t, const struct scope *scope,
+                                     fn_handler handler, const struct sp_expr *e, struct frag *a,
+                                     struct frag *having, struct frag *out)
 {
     if (having_key(t, e, having))
         return t->st->code;
@@ -2660,31 +2662,51 @@ static enum em_code aggregate_having(struct translator *t, fn_handler handler,
                        e->name);
     /* the subquery reads json_each directly: SQLite takes an aggregate of the outer query
      * one subquery deep, not two */
+    const char *rows = new_alias(t);
     a[0] = input;
-    a[0].sql = sqlf(t, "sp_array_element(value, %d)", input.type.code);
+    a[0].sql = sqlf(t, "sp_array_element(\"%s\".value, %d)", rows, input.type.code);
     a[0].param = -1;
     a[0].string_literal = NULL;
     if (!a[0].sql || handler(t, e, a, out))
         return t->st->code;
-    out->sql =
-        sqlf(t, "(SELECT %s FROM json_each(sp_array_agg_having_%d(%s, %s, %d, %d)))", out->sql,
-             input.type.code, input.sql, having->sql, e->having_max, is_float(having->type.code));
+    /* SQLite makes an aggregate part of the innermost query whose columns its arguments
+     * read, the one it is written in when they read none (SUM(1 HAVING MAX 2)): a column of
+     * this query's FROM clause, passed and not used, keeps it in this query */
+    const char *column = "NULL";
+    for (int i = 0; scope && i < scope->nsources && !strcmp(column, "NULL"); i++)
+        if (scope->sources[i]->ncolumns)
+            column = scope->sources[i]->columns[0].sql;
+    out->sql = sqlf(t,
+                    "(SELECT %s FROM json_each(sp_array_agg_having_%d(%s, %s, %d, %d, %s)) AS "
+                    "\"%s\")",
+                    out->sql, input.type.code, input.sql, having->sql, e->having_max,
+                    is_float(having->type.code), column, rows);
     return out->sql ? EM_OK : t->st->code;
 }
 
+/* STRING_AGG(value [, delimiter]) of STRING or BYTES (',' by default). DISTINCT: SQLite's
+ * DISTINCT aggregates take one argument, so the distinct values are gathered in an array
+ * (sp_array_agg_<code>(DISTINCT ...), NULLs left out) and joined as ARRAY_TO_STRING does. */
 static enum em_code fn_string_agg(struct translator *t, const struct sp_expr *e, struct frag *a,
                                   struct frag *out)
 {
-    if (want_arg(t, e, a, 0, &type_string) || (e->nargs == 2 && want_arg(t, e, a, 1, &type_string)))
+    enum sp_type_code code;
+    if (want_text(t, e, a, e->nargs, &code))
         return t->st->code;
-    if (e->distinct && e->nargs == 2)
-        return FAIL_AT(t, e, EM_UNIMPLEMENTED,
-                       "STRING_AGG(DISTINCT ...) with a delimiter is not supported by this "
-                       "emulator");
+    bool bytes = code == SP_TYPE_BYTES;
+    const char *delimiter = e->nargs == 2 ? a[1].sql : bytes ? "X'2C'" : "','";
+    if (e->distinct)
+        return result(t, out,
+                      sqlf(t,
+                           "sp_array_to_string(sp_array_agg_%d(DISTINCT %s) FILTER (WHERE %s IS "
+                           "NOT NULL), %s, NULL, %d)",
+                           code, a[0].sql, a[0].sql, delimiter, bytes),
+                      code);
+    /* group_concat answers TEXT: the bytes of BYTES values, kept as they are */
     return result(t, out,
-                  sqlf(t, "group_concat(%s%s, %s)", e->distinct ? "DISTINCT " : "", a[0].sql,
-                       e->nargs == 2 ? a[1].sql : "','"),
-                  SP_TYPE_STRING);
+                  sqlf(t, bytes ? "CAST(group_concat(%s, %s) AS BLOB)" : "group_concat(%s, %s)",
+                       a[0].sql, delimiter),
+                  code);
 }
 
 static enum em_code fn_array_length(struct translator *t, const struct sp_expr *e, struct frag *a,
@@ -4288,7 +4310,7 @@ static enum em_code function(struct translator *t, const struct scope *scope,
     if (e->having)
         return strcmp(e->name, "ANY_VALUE") == 0
                    ? any_value_having(t, e, a, &having, out)
-                   : aggregate_having(t, def->handler, e, a, &having, out);
+                   : aggregate_having(t, scope, def->handler, e, a, &having, out);
     code = def->handler(t, e, a, out);
     return code || !e->safe ? code : safe_call(t, e, a, out);
 }

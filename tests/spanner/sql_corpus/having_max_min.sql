@@ -4,6 +4,7 @@
 -- as the key; errors for keys without an order and for scalar functions.
 -- ddl
 CREATE TABLE T (K INT64, G STRING(MAX), X INT64, Y INT64, F FLOAT64, S STRING(MAX), N NUMERIC, B BOOL) PRIMARY KEY (K);
+CREATE TABLE KV (key INT64, value INT64, type STRING(MAX), arr ARRAY<INT64>) PRIMARY KEY (key);
 -- dml
 INSERT INTO T (K, G, X, Y, F, S, N, B) VALUES (1, 'a', 10, 1, 1.5, 'p', 1.25, true), (2, 'a', 20, 2, 2.5, 'q', 2.5, false), (3, 'a', 30, 2, 0.5, 'r', NULL, NULL), (4, 'b', 5, NULL, NULL, 's', 3, true), (5, 'b', NULL, 7, 7.5, 't', 4, false), (6, 'b', 6, 3, 3.5, NULL, 5, true), (7, 'c', 1, NULL, NULL, 'u', 6, true);
 -- query
@@ -49,3 +50,17 @@ SELECT SUM(X HAVING MAX STRUCT(Y)) FROM T;
 SELECT G, ANY_VALUE(X HAVING MAX Y), MIN(X HAVING MAX Y) FROM T GROUP BY G ORDER BY G;
 SELECT G, SUM(X HAVING MAX Y) FROM T GROUP BY G HAVING COUNT(X HAVING MIN Y) > 0 ORDER BY SUM(X HAVING MIN Y);
 SELECT G, (SELECT SUM(X HAVING MAX Y)) FROM T GROUP BY G ORDER BY G;
+-- columns named like json_each's (key, value, type), constant arguments, subqueries
+-- dml
+INSERT INTO KV (key, value, type, arr) VALUES (1, 10, 'a', [1, 2]), (2, 20, 'b', [3]), (3, 30, 'b', NULL);
+-- query
+SELECT SUM(value HAVING MAX key) FROM KV;
+SELECT SUM(value HAVING MIN type), ARRAY_AGG(type HAVING MAX value) FROM KV;
+SELECT type, SUM(value HAVING MAX key) FROM KV GROUP BY type ORDER BY type;
+SELECT SUM(1 HAVING MAX 2) FROM KV;
+SELECT COUNT(* HAVING MAX 1) FROM KV;
+SELECT SUM(1 HAVING MAX NULL) FROM KV;
+SELECT ARRAY_MAX(arr) FROM KV ORDER BY key;
+SELECT (SELECT SUM(x HAVING MAX 1) FROM UNNEST([1, 2]) AS x) FROM KV ORDER BY key;
+SELECT value, (SELECT SUM(x HAVING MAX x) FROM UNNEST(arr) AS x) FROM KV ORDER BY key;
+SELECT SUM(value HAVING MAX key) FROM KV, UNNEST([1, 2]) AS value2;
