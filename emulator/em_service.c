@@ -43,7 +43,7 @@ static enum em_code handle_health(struct em_call *call)
 
 static enum em_code handle_tick(struct em_call *call)
 {
-    if (em_service_tick(call->svc, &call->status))
+    if (em_service_tick(call->svc, false, &call->status))
         return call->status.code;
     cJSON *reply = cJSON_CreateObject();
     em_json_add_time(reply, "now", em_clock_now());
@@ -227,10 +227,17 @@ void em_service_close(struct em_service *svc)
     free(svc);
 }
 
-enum em_code em_service_tick(struct em_service *svc, struct em_status *st)
+enum em_code em_service_tick(struct em_service *svc, bool from_timer, struct em_status *st)
 {
     pthread_mutex_lock(&svc->tick_lock);
+    int64_t offset = em_clock_offset();
     enum em_code code = em_clock_reload(svc->store, st);
+    if (!code && from_timer && em_clock_offset() != offset) {
+        /* the control plane moved the clock and is ticking KMS, then this service: checking
+         * keys now could ask KMS before its timers (a scheduled destruction) have run */
+        pthread_mutex_unlock(&svc->tick_lock);
+        return EM_OK;
+    }
     if (!code)
         code = em_faults_reload(svc->store, st);
     if (!code)
@@ -275,7 +282,7 @@ static int wait_for_stop(struct em_service *svc)
         if (em_clock_monotonic() < next_tick)
             continue;
         next_tick = em_clock_monotonic() + EM_NS_PER_SEC;
-        if (em_service_tick(svc, &st))
+        if (em_service_tick(svc, true, &st))
             em_warn("timer: %s", st.message);
     }
 }

@@ -99,8 +99,12 @@ enum em_code em_service_open(const struct em_service_def *def, const struct em_c
                              struct em_service **out, struct em_status *st);
 void em_service_close(struct em_service *svc);
 
-/* Reloads the clock and runs the tick hook for the current emulator time. */
-enum em_code em_service_tick(struct em_service *svc, struct em_status *st);
+/* Reloads the clock and runs the key checks due and the tick hook for the current emulator
+ * time: the control plane's tick after it moved the clock (KMS first, so that its timers
+ * have run before any key check asks it), and each second from the service's own timer.
+ * A timer tick that finds the clock moved only takes the new time: the control plane's
+ * tick, on its way, runs the checks once KMS has caught up. */
+enum em_code em_service_tick(struct em_service *svc, bool from_timer, struct em_status *st);
 
 /* Makes a fresh temporary directory ("<root>/cmek-emulator.XXXXXX") into out. The root is
  * $TMPDIR when set; else /dev/shm when it is a memory file system with at least 1 GiB free

@@ -74,8 +74,8 @@ static void advance(struct fixture *f, int64_t seconds)
     struct em_status st = {0};
     int64_t offset;
     assert_int_equal(em_clock_advance(f->svc->store, seconds * EM_NS_PER_SEC, &offset, &st), EM_OK);
-    assert_int_equal(em_service_tick(f->kms, &st), EM_OK);
-    assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
+    assert_int_equal(em_service_tick(f->kms, false, &st), EM_OK);
+    assert_int_equal(em_service_tick(f->svc, false, &st), EM_OK);
 }
 
 static enum em_cmek_state state_of(struct fixture *f, const char *resource)
@@ -223,6 +223,33 @@ static void test_destroy_makes_data_unrecoverable(void **state)
     /* nothing brings it back: the key material is gone */
     advance(f, MINUTES5);
     assert_int_equal(state_of(f, TOPIC), EM_CMEK_INACCESSIBLE);
+}
+
+/* The race the control plane's ordering (KMS, then the others) must win: a service's
+ * one-second timer ticks after the clock moved but before KMS's tick ran its timers. Had it
+ * checked keys then, KMS would still say DESTROY_SCHEDULED, and the resource would keep that
+ * answer until its next check, five minutes later on the emulator clock. */
+static void test_timer_tick_leaves_a_clock_move_to_the_control_plane(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    protect(f, TOPIC, KEY);
+    assert_int_equal(
+        unit_kms_call(f->kms, "POST", "/v1/" KEY "/cryptoKeyVersions/1:destroy", NULL, NULL, "{}"),
+        200);
+    advance(f, MINUTES5);
+    /* the control plane's process moves the clock: this one has not read it yet */
+    assert_int_equal(em_store_exec(f->svc->store,
+                                   "UPDATE clock SET offset_ns = offset_ns + 2592000000000000",
+                                   &st),
+                     EM_OK);
+    assert_int_equal(em_service_tick(f->svc, true, &st), EM_OK); /* its timer, first */
+    assert_int_equal(em_service_tick(f->kms, false, &st), EM_OK);
+    assert_int_equal(em_service_tick(f->svc, false, &st), EM_OK);
+    struct em_cmek_info info;
+    assert_true(em_cmek_info(f->cmek, TOPIC, &info));
+    assert_non_null(strstr(info.reason, "DESTROYED"));
+    assert_null(strstr(info.reason, "DESTROY_SCHEDULED"));
 }
 
 static void test_outage_grace_then_offline(void **state)
@@ -782,6 +809,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_disable_then_enable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation_rewraps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_makes_data_unrecoverable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timer_tick_leaves_a_clock_move_to_the_control_plane,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_outage_grace_then_offline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disabled_before_outage_stays_inaccessible, setup,
                                         teardown),

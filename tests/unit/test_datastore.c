@@ -189,8 +189,8 @@ static void next_key_check(struct fixture *f)
     struct em_status st = {0};
     int64_t offset;
     assert_int_equal(em_clock_advance(f->svc->store, 300 * EM_NS_PER_SEC, &offset, &st), EM_OK);
-    assert_int_equal(em_service_tick(f->kms, &st), EM_OK);
-    assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
+    assert_int_equal(em_service_tick(f->kms, false, &st), EM_OK);
+    assert_int_equal(em_service_tick(f->svc, false, &st), EM_OK);
 }
 
 static int setup(void **state)

@@ -33,7 +33,7 @@ static void advance(struct unit_pubsub *f, int64_t seconds)
     struct em_status st = {0};
     int64_t offset;
     assert_int_equal(em_clock_advance(f->svc->store, seconds * SEC, &offset, &st), EM_OK);
-    assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
+    assert_int_equal(em_service_tick(f->svc, false, &st), EM_OK);
 }
 
 static void create_topic(struct unit_pubsub *f, const char *name)

@@ -366,7 +366,7 @@ static void test_pruned_log_falls_back_to_tables(void **state)
     t1 = begin(f, f->a, "readWrite");
     assert_int_equal(read_t(f, f->a, t1, "{\"keys\":[[\"1\"]]}"), 200);
     commit_now(f, set_v(m, sizeof(m), 2, "again"));
-    assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
+    assert_int_equal(em_service_tick(f->svc, false, &st), EM_OK);
     assert_int_equal(commit_txn(f, f->a, t1, "", message, 512), 200);
     free(t1);
 }
@@ -408,7 +408,7 @@ static void test_versions_are_capped(void **state)
         "b"); /* the value when it began */
     cJSON_Delete(reply);
     advance(f, 61);
-    assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
+    assert_int_equal(em_service_tick(f->svc, false, &st), EM_OK);
     assert_int_equal(data_call(f, f->a, "executeSql", body, &reply), 400);
     char *text = cJSON_PrintUnformatted(reply);
     assert_non_null(strstr(text, "were forgotten"));
@@ -458,7 +458,7 @@ static void test_idle_read_write_transaction_aborts(void **state)
     char *ro = begin(f, f->b, "readOnly");
     advance(f, 11);
     struct em_status st = {0};
-    assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
+    assert_int_equal(em_service_tick(f->svc, false, &st), EM_OK);
     assert_int_equal(read_t(f, f->b, ro, "{\"keys\":[[\"1\"]]}"), 200);
     char body[256];
     snprintf(body, sizeof(body), "{\"transactionId\":\"%s\"}", t1);
@@ -1105,7 +1105,7 @@ static void test_row_deletion_policy(void **state)
     advance(f, 1);
 
     struct em_status st = {0};
-    assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
+    assert_int_equal(em_service_tick(f->svc, false, &st), EM_OK);
     rows = rows_of(f, NULL, "SELECT Id FROM E ORDER BY Id");
     assert_string_equal(rows, "[[\"2\"],[\"3\"]]"); /* a NULL timestamp never expires */
     free(rows);
@@ -1136,7 +1136,7 @@ static void test_row_deletion_policy(void **state)
 
     /* two days on: row 2 is past the interval too (the tick runs once a minute) */
     advance(f, 2 * 86400);
-    assert_int_equal(em_service_tick(f->svc, &st), EM_OK);
+    assert_int_equal(em_service_tick(f->svc, false, &st), EM_OK);
     new_session(f, f->a); /* the old one expired, idle for an hour */
     rows = rows_of(f, NULL, "SELECT Id FROM E ORDER BY Id");
     assert_string_equal(rows, "[[\"3\"]]");
