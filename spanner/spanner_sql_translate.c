@@ -3258,6 +3258,9 @@ static enum em_code fn_extract(struct translator *t, const struct sp_expr *e, st
                                              "ISOWEEK",   NULL};
     static const char *const time_parts[] = {"HOUR",        "MINUTE",     "SECOND", "MILLISECOND",
                                              "MICROSECOND", "NANOSECOND", NULL};
+    /* SAFE.EXTRACT(...) is parsed as a call: its first argument may be no date part */
+    if (!a[0].part || a[0].sql[0] != '\0')
+        return FAIL_AT(t, e->args[0], EM_INVALID_ARGUMENT, "A valid date part name is required");
     /* an untyped parameter takes EXTRACT's first signature, DATE; a TIMESTAMP where only
      * it fits (EXTRACT(DATE FROM ...), AT TIME ZONE), as in Spanner */
     if (is_open(&a[1]) && a[1].param >= 0 &&

@@ -1145,6 +1145,9 @@ static void test_unsupported_constructs(void **state)
         {"SELECT SUM(DISTINCT SingerId HAVING MAX LastName) FROM Singers",
          "INVALID_ARGUMENT: The HAVING MAX or MIN key of SUM(DISTINCT ...) must be the aggregated "
          "expression [at 1:41]"},
+        /* SAFE.EXTRACT is parsed as a call: a first argument that is no date part crashed */
+        {"SELECT SAFE.EXTRACT(['a'], CURRENT_TIMESTAMP())",
+         "INVALID_ARGUMENT: A valid date part name is required [at 1:21]"},
         {"SELECT ABS(SingerId HAVING MAX LastName) FROM Singers",
          "INVALID_ARGUMENT: HAVING MAX and HAVING MIN are not supported on scalar functions [at "
          "1:32]"},
