@@ -4941,6 +4941,21 @@ static enum em_code select_items(struct translator *t, const struct scope *scope
     return EM_OK;
 }
 
+/* Whether SQL text is an integer constant as SQLite sees one: digits after signs and
+ * parentheses. */
+static bool is_integer_text(const char *sql)
+{
+    while (*sql == '(' || *sql == '-' || *sql == '+' || *sql == ' ')
+        sql++;
+    if (!isdigit((unsigned char)*sql))
+        return false;
+    while (isdigit((unsigned char)*sql))
+        sql++;
+    while (*sql == ')' || *sql == ' ')
+        sql++;
+    return *sql == '\0';
+}
+
 /* GROUP BY items: expressions, select-list ordinals (GROUP BY 1) or aliases. */
 static enum em_code group_by(struct translator *t, const struct scope *scope,
                              const struct sp_select *s, struct sp_buf *out)
@@ -4977,7 +4992,10 @@ static enum em_code group_by(struct translator *t, const struct scope *scope,
                            "allowed",
                            sp_type_code_name(f.type.code));
         t->group_sql[t->ngroup++] = f.sql;
-        sp_buf_printf(out, "%s%s", i ? ", " : " GROUP BY ", f.sql);
+        /* SQLite reads an integer constant there as a column number (GROUP BY 1): the
+         * value of a select item such as 0 or -1 is grouped by as a value */
+        sp_buf_printf(out, is_integer_text(f.sql) ? "%sCAST(%s AS INTEGER)" : "%s%s",
+                      i ? ", " : " GROUP BY ", f.sql);
     }
     return EM_OK;
 }
