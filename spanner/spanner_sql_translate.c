@@ -3000,8 +3000,10 @@ static enum em_code fn_to_json_wide(struct translator *t, const struct sp_expr *
     settle(t, &a[0], SP_TYPE_INT64);
     if (want_arg(t, e, a, 1, &type_bool))
         return t->st->code;
-    if (!append_type_literal(&type, &a[0].type) || type.failed)
+    if (!append_type_literal(&type, &a[0].type) || type.failed) {
+        sp_buf_free(&type);
         return EM_FAIL_OOM(t->st);
+    }
     const char *sql = sqlf(t, "sp_to_json(%s, %s, %s)", type.data, a[0].sql, a[1].sql);
     sp_buf_free(&type);
     return result(t, out, sql, SP_TYPE_JSON);
@@ -3023,11 +3025,7 @@ static enum em_code fn_to_json(struct translator *t, const struct sp_expr *e, st
     bool arrays = object && e->nargs == 2 && a[0].type.code == SP_TYPE_ARRAY;
     if (object && !arrays && e->nargs % 2 != 0)
         return no_signature(t, e, "function", a, e->nargs);
-    struct sp_buf buf = {0};
-    sp_buf_puts(&buf, strcmp(e->name, "TO_JSON") == 0 ? "sp_to_json("
-                      : arrays                        ? "sp_json_object_arrays("
-                      : object                        ? "sp_json_object("
-                                                      : "sp_json_array(");
+    /* the arguments first, so that a refusal leaves nothing to free */
     static const struct sp_type strings = {SP_TYPE_ARRAY, SP_TYPE_STRING, SP_LEN_MAX};
     for (int i = 0; i < e->nargs; i++) {
         bool key = object && (arrays ? i == 0 : i % 2 == 0);
@@ -3036,10 +3034,20 @@ static enum em_code fn_to_json(struct translator *t, const struct sp_expr *e, st
         settle(t, &a[i], SP_TYPE_INT64);
         if (arrays && i == 1 && a[i].type.code != SP_TYPE_ARRAY)
             return no_signature(t, e, "function", a, e->nargs);
+    }
+    struct sp_buf buf = {0};
+    sp_buf_puts(&buf, strcmp(e->name, "TO_JSON") == 0 ? "sp_to_json("
+                      : arrays                        ? "sp_json_object_arrays("
+                      : object                        ? "sp_json_object("
+                                                      : "sp_json_array(");
+    for (int i = 0; i < e->nargs; i++) {
+        bool key = object && (arrays ? i == 0 : i % 2 == 0);
         if (i > 0)
             sp_buf_puts(&buf, ", ");
-        if (!key && !append_type_literal(&buf, &a[i].type)) /* a value: its type first */
+        if (!key && !append_type_literal(&buf, &a[i].type)) { /* a value: its type first */
+            sp_buf_free(&buf);
             return EM_FAIL_OOM(t->st);
+        }
         if (!key)
             sp_buf_puts(&buf, ", ");
         sp_buf_puts(&buf, a[i].sql);
