@@ -5,6 +5,7 @@
 # spanner process must not have been restarted (a crash). One check per function or shape.
 # With an ASan build of the spanner service (`make asan`) every fifth statement only
 # (SWEEP_STRIDE=N sets the stride).
+# full-run-only: 85,000 statements (about 25 s); `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
 command -v node >/dev/null || { echo "SKIPPING $TEST_NAME: node is not installed"; exit 0; }
