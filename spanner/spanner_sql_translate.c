@@ -2674,7 +2674,7 @@ static enum em_code aggregate_having(struct translator *t, const struct scope *s
      * this query's FROM clause, passed and not used, keeps it in this query */
     const char *column = "NULL";
     for (int i = 0; scope && i < scope->nsources && !strcmp(column, "NULL"); i++)
-        if (scope->sources[i]->ncolumns)
+        if (scope->sources[i]->ncolumns && scope->sources[i]->columns[0].sql)
             column = scope->sources[i]->columns[0].sql;
     out->sql = sqlf(t,
                     "(SELECT %s FROM json_each(sp_array_agg_having_%d(%s, %s, %d, %d, %s)) AS "
