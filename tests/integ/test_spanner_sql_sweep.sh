@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # test_spanner_sql_sweep: every function of the SQL translator's table and every operator,
 # cast and clause shape over values of every type (tests/spanner/sql_sweep.js, about
-# 80,000 statements), sent to our Spanner: each must be answered, none INTERNAL, and the
+# 93,000 statements), sent to our Spanner: each must be answered, none INTERNAL, and the
 # spanner process must not have been restarted (a crash). One check per function or shape.
 # With an ASan build of the spanner service (`make asan`) every fifth statement only
 # (SWEEP_STRIDE=N sets the stride).
-# full-run-only: 85,000 statements (about 25 s); `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
+# full-run-only: 93,000 statements (about 30 s); `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
 command -v node >/dev/null || { echo "SKIPPING $TEST_NAME: node is not installed"; exit 0; }

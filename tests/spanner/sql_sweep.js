@@ -97,6 +97,31 @@ function statements(functions) {
         add('set operations', `SELECT ${a} INTERSECT DISTINCT SELECT 1`);
         add('set operations', `SELECT ${a} EXCEPT DISTINCT SELECT NULL`);
     }
+    // query shapes over a smaller pool: joins, WITH, SELECT AS, hints, sampling, correlated
+    // subqueries, analytic calls (refused by Spanner)
+    const small = POOL.slice(0, 14).concat(['@p', '0', 'AI[SAFE_OFFSET(0)]', '(SELECT MAX(I) FROM T)',
+                                            'ARRAY(SELECT S FROM T)', 'COUNT(*)', 'SUM(I)', 'ARRAY_AGG(S)']);
+    for (const a of small) {
+        for (const b of small) {
+            add('joins', `SELECT t1.K FROM T t1 JOIN T t2 ON t1.I = t2.I WHERE ${a} = ${b}`);
+            add('joins', `SELECT * FROM T t1 LEFT JOIN T t2 USING (K) WHERE ${a} IS NOT NULL ORDER BY ${b}`);
+            add('WITH', `WITH w AS (SELECT ${a} AS x, ${b} AS y FROM T) SELECT x, y FROM w`);
+            add('SELECT AS', `SELECT AS STRUCT ${a} AS x, ${b} AS y FROM T`);
+            add('SELECT AS', `SELECT ARRAY(SELECT AS STRUCT ${a}, ${b}) FROM T`);
+            add('SELECT * EXCEPT and REPLACE', `SELECT * EXCEPT (K) REPLACE (${a} AS I) FROM T WHERE ${b}`);
+            add('GROUP BY and HAVING', `SELECT ${a} FROM T GROUP BY ${b}`);
+            add('GROUP BY and HAVING', `SELECT COUNT(DISTINCT ${a}), ${b} FROM T GROUP BY ${b}`);
+            add('analytic calls', `SELECT ${a} OVER (), ANY_VALUE(${a}) OVER (PARTITION BY ${b}) FROM T`);
+            add('UNNEST WITH OFFSET', `SELECT x.a FROM UNNEST([STRUCT(${a} AS a), STRUCT(${b} AS a)]) AS x`);
+            add('UNNEST WITH OFFSET', `SELECT * FROM UNNEST(${a}) WITH OFFSET AS o, UNNEST(${b}) AS v`);
+            add('TABLESAMPLE and hints', `SELECT ${a} FROM T TABLESAMPLE BERNOULLI (${b} PERCENT)`);
+            add('TABLESAMPLE and hints', `SELECT ${a} FROM T@{FORCE_INDEX=_BASE_TABLE} WHERE K IN (SELECT ${b} FROM T)`);
+            add('set operations', `(SELECT ${a} FROM T) UNION ALL (SELECT ${b} FROM T) ORDER BY 1 LIMIT 1`);
+            add('subqueries', `SELECT (SELECT ${a} FROM T t2 WHERE t2.K = t1.K), ${b} IN (SELECT I FROM T) FROM T t1`);
+            add('subqueries', `SELECT ${a} FROM T WHERE EXISTS (SELECT 1 FROM UNNEST(${b}) x)`);
+            add('ORDER BY and LIMIT', `SELECT ${a} FROM T ORDER BY ${b} NULLS LAST, 1 DESC LIMIT @p`);
+        }
+    }
     return out;
 }
 
