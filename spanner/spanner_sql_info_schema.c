@@ -10,6 +10,7 @@
 #include "spanner_sql_ast.h"
 #include "spanner_sql_lexer.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -973,6 +974,15 @@ static const struct view_column change_stream_privileges_cols[] = {{"CHANGE_STRE
 #undef I
 #undef B
 
+/* The views whose rows include INFORMATION_SCHEMA's own keys and NOT NULLs (below) */
+static void indexes_rows_all(const struct sp_schema *schema, struct rows *r);
+static void index_columns_rows_all(const struct sp_schema *schema, struct rows *r);
+static void table_constraints_rows_all(const struct sp_schema *schema, struct rows *r);
+static void check_constraints_rows_all(const struct sp_schema *schema, struct rows *r);
+static void key_column_usage_rows_all(const struct sp_schema *schema, struct rows *r);
+static void constraint_table_usage_rows_all(const struct sp_schema *schema, struct rows *r);
+static void constraint_column_usage_rows_all(const struct sp_schema *schema, struct rows *r);
+
 #define VIEW(name, cols, rows)                                                                     \
     {                                                                                              \
         name, cols, sizeof(cols) / sizeof(cols[0]), rows                                           \
@@ -988,18 +998,18 @@ static const struct info_view {
     VIEW("DATABASE_OPTIONS", database_options_cols, database_options_rows),
     VIEW("VIEWS", views_cols, views_rows),
     VIEW("COLUMN_OPTIONS", column_options_cols, column_options_rows),
-    VIEW("CONSTRAINT_TABLE_USAGE", constraint_table_usage_cols, constraint_table_usage_rows),
-    VIEW("CONSTRAINT_COLUMN_USAGE", constraint_column_usage_cols, constraint_column_usage_rows),
+    VIEW("CONSTRAINT_TABLE_USAGE", constraint_table_usage_cols, constraint_table_usage_rows_all),
+    VIEW("CONSTRAINT_COLUMN_USAGE", constraint_column_usage_cols, constraint_column_usage_rows_all),
     VIEW("COLUMN_COLUMN_USAGE", column_column_usage_cols, column_column_usage_rows),
     VIEW("SPANNER_STATISTICS", spanner_statistics_cols, spanner_statistics_rows),
     VIEW("TABLES", tables_cols, tables_rows),
     VIEW("COLUMNS", columns_cols, columns_rows),
-    VIEW("INDEXES", indexes_cols, indexes_rows),
-    VIEW("INDEX_COLUMNS", index_columns_cols, index_columns_rows),
-    VIEW("TABLE_CONSTRAINTS", table_constraints_cols, table_constraints_rows),
-    VIEW("CHECK_CONSTRAINTS", check_constraints_cols, check_constraints_rows),
+    VIEW("INDEXES", indexes_cols, indexes_rows_all),
+    VIEW("INDEX_COLUMNS", index_columns_cols, index_columns_rows_all),
+    VIEW("TABLE_CONSTRAINTS", table_constraints_cols, table_constraints_rows_all),
+    VIEW("CHECK_CONSTRAINTS", check_constraints_cols, check_constraints_rows_all),
     VIEW("REFERENTIAL_CONSTRAINTS", referential_constraints_cols, referential_constraints_rows),
-    VIEW("KEY_COLUMN_USAGE", key_column_usage_cols, key_column_usage_rows),
+    VIEW("KEY_COLUMN_USAGE", key_column_usage_cols, key_column_usage_rows_all),
     VIEW("SEQUENCES", sequences_cols, sequences_rows),
     VIEW("SEQUENCE_OPTIONS", sequence_options_cols, sequence_options_rows),
     VIEW("TABLE_SYNONYMS", table_synonyms_cols, table_synonyms_rows),
@@ -1063,6 +1073,146 @@ static void info_schema_columns_rows(struct rows *r)
     for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
         for (size_t k = 0; k < views[i].ncols; k++)
             info_schema_column_row(r, views[i].name, &views[i].cols[k], (int)k + 1);
+}
+
+/* ---- INFORMATION_SCHEMA's own keys and NOT NULLs ---- */
+
+#define NVIEWS (sizeof(views) / sizeof(views[0]))
+
+/* The primary keys of the views, as Google's emulator lists them: their first nfirst
+ * columns, or the columns named. The other views (roles, privileges, synonyms) have none
+ * here, nor NOT NULL checks. */
+static const char *const constraint_key[] = {"CONSTRAINT_CATALOG", "CONSTRAINT_SCHEMA",
+                                             "CONSTRAINT_NAME", "COLUMN_NAME", NULL};
+static const struct view_key {
+    const char *view;
+    int nfirst;
+    const char *const *columns;
+} view_keys[] = {
+    {"SCHEMATA", 2, NULL},
+    {"DATABASE_OPTIONS", 3, NULL},
+    {"VIEWS", 3, NULL},
+    {"COLUMN_OPTIONS", 5, NULL},
+    {"CONSTRAINT_TABLE_USAGE", 6, NULL},
+    {"CONSTRAINT_COLUMN_USAGE", 0, constraint_key},
+    {"COLUMN_COLUMN_USAGE", 5, NULL},
+    {"SPANNER_STATISTICS", 3, NULL},
+    {"TABLES", 3, NULL},
+    {"COLUMNS", 4, NULL},
+    {"INDEXES", 5, NULL},
+    {"INDEX_COLUMNS", 6, NULL},
+    {"TABLE_CONSTRAINTS", 3, NULL},
+    {"CHECK_CONSTRAINTS", 3, NULL},
+    {"REFERENTIAL_CONSTRAINTS", 3, NULL},
+    {"KEY_COLUMN_USAGE", 0, constraint_key},
+    {"SEQUENCES", 3, NULL},
+    {"SEQUENCE_OPTIONS", 4, NULL},
+    {"CHANGE_STREAMS", 3, NULL},
+    {"CHANGE_STREAM_TABLES", 6, NULL},
+    {"CHANGE_STREAM_COLUMNS", 7, NULL},
+    {"CHANGE_STREAM_OPTIONS", 4, NULL},
+};
+
+#define MODEL_COLUMNS 20
+#define MODEL_KEY     8
+
+/* The views with a key as tables of a schema of their own (named INFORMATION_SCHEMA.<view>),
+ * built once: the row functions above describe them as they describe the user's tables. */
+static struct {
+    pthread_once_t once;
+    struct sp_schema schema;
+    struct sp_table *list[NVIEWS];
+    struct sp_table tables[NVIEWS];
+    struct sp_column columns[NVIEWS][MODEL_COLUMNS];
+    struct sp_key_part key[NVIEWS][MODEL_KEY];
+    char names[NVIEWS][64];
+} model = {.once = PTHREAD_ONCE_INIT};
+
+static const struct view_key *key_of(const char *view)
+{
+    for (size_t i = 0; i < sizeof(view_keys) / sizeof(view_keys[0]); i++)
+        if (strcmp(view_keys[i].view, view) == 0)
+            return &view_keys[i];
+    return NULL;
+}
+
+static void model_view(const struct info_view *v, const struct view_key *key)
+{
+    int n = model.schema.ntables++;
+    struct sp_table *t = &model.tables[n];
+    snprintf(model.names[n], sizeof(model.names[n]), "INFORMATION_SCHEMA.%s", v->name);
+    t->name = model.names[n];
+    t->columns = model.columns[n];
+    for (size_t k = 0; k < v->ncols && k < MODEL_COLUMNS; k++, t->ncolumns++) {
+        const struct view_column *c = &v->cols[k];
+        t->columns[k] = (struct sp_column){
+            .name = c->name,
+            .type = {c->code, SP_TYPE_UNKNOWN,
+                     c->code == SP_TYPE_STRING ? (c->length ? c->length : SP_LEN_MAX) : 0},
+            .not_null = !c->nullable};
+    }
+    t->key = model.key[n];
+    for (int k = 0; k < MODEL_KEY && (key->columns ? key->columns[k] != NULL : k < key->nfirst);
+         k++, t->nkey++)
+        t->key[k].column = key->columns ? key->columns[k] : v->cols[k].name;
+    model.list[n] = t;
+}
+
+static void build_model(void)
+{
+    model.schema.tables = model.list;
+    for (size_t i = 0; i < NVIEWS; i++) {
+        const struct view_key *key = key_of(views[i].name);
+        if (key)
+            model_view(&views[i], key);
+    }
+}
+
+/* rows(schema) then rows(INFORMATION_SCHEMA's views), which every role sees */
+static void with_model(const struct sp_schema *schema, struct rows *r,
+                       void (*rows)(const struct sp_schema *schema, struct rows *r))
+{
+    rows(schema, r);
+    pthread_once(&model.once, build_model);
+    const char *role = r->role;
+    r->role = NULL;
+    rows(&model.schema, r);
+    r->role = role;
+}
+
+static void indexes_rows_all(const struct sp_schema *schema, struct rows *r)
+{
+    with_model(schema, r, indexes_rows);
+}
+
+static void index_columns_rows_all(const struct sp_schema *schema, struct rows *r)
+{
+    with_model(schema, r, index_columns_rows);
+}
+
+static void table_constraints_rows_all(const struct sp_schema *schema, struct rows *r)
+{
+    with_model(schema, r, table_constraints_rows);
+}
+
+static void check_constraints_rows_all(const struct sp_schema *schema, struct rows *r)
+{
+    with_model(schema, r, check_constraints_rows);
+}
+
+static void key_column_usage_rows_all(const struct sp_schema *schema, struct rows *r)
+{
+    with_model(schema, r, key_column_usage_rows);
+}
+
+static void constraint_table_usage_rows_all(const struct sp_schema *schema, struct rows *r)
+{
+    with_model(schema, r, constraint_table_usage_rows);
+}
+
+static void constraint_column_usage_rows_all(const struct sp_schema *schema, struct rows *r)
+{
+    with_model(schema, r, constraint_column_usage_rows);
 }
 
 enum em_code sp_info_schema_view(const struct sp_schema *schema, const char *view, const char *role,

@@ -607,7 +607,15 @@ static void test_information_schema(void **state)
         {"SELECT TABLE_NAME, COUNT(*) FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = '' "
          "GROUP BY TABLE_NAME ORDER BY 2 DESC, 1",
          "[[\"Singers\",\"9\"],[\"Albums\",\"4\"],[\"Events\",\"3\"]]"},
-        /* INFORMATION_SCHEMA's own views are listed too, with their columns */
+        /* INFORMATION_SCHEMA's own views are listed too, with their columns and keys */
+        {"SELECT CONSTRAINT_NAME, COLUMN_NAME, ORDINAL_POSITION FROM "
+         "INFORMATION_SCHEMA.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = 'INFORMATION_SCHEMA' AND "
+         "TABLE_NAME = 'TABLES' ORDER BY 3",
+         "[[\"PK_TABLES\",\"TABLE_CATALOG\",\"1\"],[\"PK_TABLES\",\"TABLE_SCHEMA\",\"2\"],"
+         "[\"PK_TABLES\",\"TABLE_NAME\",\"3\"]]"},
+        {"SELECT COUNT(*) FROM INFORMATION_SCHEMA.CHECK_CONSTRAINTS WHERE CONSTRAINT_NAME = "
+         "'CK_IS_NOT_NULL_TABLES_TABLE_TYPE'",
+         "[[\"1\"]]"},
         {"SELECT TABLE_TYPE, INTERLEAVE_TYPE FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = "
          "'INFORMATION_SCHEMA' AND TABLE_NAME = 'COLUMNS'",
          "[[\"VIEW\",\"\"]]"},
@@ -617,7 +625,7 @@ static void test_information_schema(void **state)
          "[[\"PARENT_TABLE_NAME\",\"STRING(MAX)\",\"YES\",null],"
          "[\"TABLE_TYPE\",\"STRING(32)\",\"NO\",null]]"},
         {"SELECT TABLE_NAME, INDEX_NAME, INDEX_TYPE, IS_UNIQUE, IS_NULL_FILTERED, INDEX_STATE "
-         "FROM INFORMATION_SCHEMA.INDEXES ORDER BY TABLE_NAME, INDEX_NAME",
+         "FROM INFORMATION_SCHEMA.INDEXES WHERE TABLE_SCHEMA = '' ORDER BY TABLE_NAME, INDEX_NAME",
          "[[\"Albums\",\"AlbumsByTitle\",\"INDEX\",false,false,\"READ_WRITE\"],"
          "[\"Albums\",\"PRIMARY_KEY\",\"PRIMARY_KEY\",true,false,null],"
          "[\"Events\",\"PRIMARY_KEY\",\"PRIMARY_KEY\",true,false,null],"
