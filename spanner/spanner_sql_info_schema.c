@@ -974,18 +974,14 @@ static const struct view_column change_stream_privileges_cols[] = {{"CHANGE_STRE
 #undef I
 #undef B
 
-/* The views whose rows include INFORMATION_SCHEMA's own keys and NOT NULLs (below) */
-static void indexes_rows_all(const struct sp_schema *schema, struct rows *r);
-static void index_columns_rows_all(const struct sp_schema *schema, struct rows *r);
-static void table_constraints_rows_all(const struct sp_schema *schema, struct rows *r);
-static void check_constraints_rows_all(const struct sp_schema *schema, struct rows *r);
-static void key_column_usage_rows_all(const struct sp_schema *schema, struct rows *r);
-static void constraint_table_usage_rows_all(const struct sp_schema *schema, struct rows *r);
-static void constraint_column_usage_rows_all(const struct sp_schema *schema, struct rows *r);
-
 #define VIEW(name, cols, rows)                                                                     \
     {                                                                                              \
-        name, cols, sizeof(cols) / sizeof(cols[0]), rows                                           \
+        name, cols, sizeof(cols) / sizeof(cols[0]), rows, false                                    \
+    }
+/* a view whose rows describe INFORMATION_SCHEMA's views too (their keys and NOT NULLs) */
+#define VIEW_ALSO(name, cols, rows)                                                                \
+    {                                                                                              \
+        name, cols, sizeof(cols) / sizeof(cols[0]), rows, true                                     \
     }
 
 static const struct info_view {
@@ -993,23 +989,25 @@ static const struct info_view {
     const struct view_column *cols;
     size_t ncols;
     void (*rows)(const struct sp_schema *schema, struct rows *r);
+    bool also_views;
 } views[] = {
     VIEW("SCHEMATA", schemata_cols, schemata_rows),
     VIEW("DATABASE_OPTIONS", database_options_cols, database_options_rows),
     VIEW("VIEWS", views_cols, views_rows),
     VIEW("COLUMN_OPTIONS", column_options_cols, column_options_rows),
-    VIEW("CONSTRAINT_TABLE_USAGE", constraint_table_usage_cols, constraint_table_usage_rows_all),
-    VIEW("CONSTRAINT_COLUMN_USAGE", constraint_column_usage_cols, constraint_column_usage_rows_all),
+    VIEW_ALSO("CONSTRAINT_TABLE_USAGE", constraint_table_usage_cols, constraint_table_usage_rows),
+    VIEW_ALSO("CONSTRAINT_COLUMN_USAGE", constraint_column_usage_cols,
+              constraint_column_usage_rows),
     VIEW("COLUMN_COLUMN_USAGE", column_column_usage_cols, column_column_usage_rows),
     VIEW("SPANNER_STATISTICS", spanner_statistics_cols, spanner_statistics_rows),
     VIEW("TABLES", tables_cols, tables_rows),
     VIEW("COLUMNS", columns_cols, columns_rows),
-    VIEW("INDEXES", indexes_cols, indexes_rows_all),
-    VIEW("INDEX_COLUMNS", index_columns_cols, index_columns_rows_all),
-    VIEW("TABLE_CONSTRAINTS", table_constraints_cols, table_constraints_rows_all),
-    VIEW("CHECK_CONSTRAINTS", check_constraints_cols, check_constraints_rows_all),
+    VIEW_ALSO("INDEXES", indexes_cols, indexes_rows),
+    VIEW_ALSO("INDEX_COLUMNS", index_columns_cols, index_columns_rows),
+    VIEW_ALSO("TABLE_CONSTRAINTS", table_constraints_cols, table_constraints_rows),
+    VIEW_ALSO("CHECK_CONSTRAINTS", check_constraints_cols, check_constraints_rows),
     VIEW("REFERENTIAL_CONSTRAINTS", referential_constraints_cols, referential_constraints_rows),
-    VIEW("KEY_COLUMN_USAGE", key_column_usage_cols, key_column_usage_rows_all),
+    VIEW_ALSO("KEY_COLUMN_USAGE", key_column_usage_cols, key_column_usage_rows),
     VIEW("SEQUENCES", sequences_cols, sequences_rows),
     VIEW("SEQUENCE_OPTIONS", sequence_options_cols, sequence_options_rows),
     VIEW("TABLE_SYNONYMS", table_synonyms_cols, table_synonyms_rows),
@@ -1168,51 +1166,14 @@ static void build_model(void)
     }
 }
 
-/* rows(schema) then rows(INFORMATION_SCHEMA's views), which every role sees */
-static void with_model(const struct sp_schema *schema, struct rows *r,
-                       void (*rows)(const struct sp_schema *schema, struct rows *r))
+/* INFORMATION_SCHEMA's views as the rows of view v describe tables: every role sees them */
+static void model_rows(const struct info_view *v, struct rows *r)
 {
-    rows(schema, r);
     pthread_once(&model.once, build_model);
     const char *role = r->role;
     r->role = NULL;
-    rows(&model.schema, r);
+    v->rows(&model.schema, r);
     r->role = role;
-}
-
-static void indexes_rows_all(const struct sp_schema *schema, struct rows *r)
-{
-    with_model(schema, r, indexes_rows);
-}
-
-static void index_columns_rows_all(const struct sp_schema *schema, struct rows *r)
-{
-    with_model(schema, r, index_columns_rows);
-}
-
-static void table_constraints_rows_all(const struct sp_schema *schema, struct rows *r)
-{
-    with_model(schema, r, table_constraints_rows);
-}
-
-static void check_constraints_rows_all(const struct sp_schema *schema, struct rows *r)
-{
-    with_model(schema, r, check_constraints_rows);
-}
-
-static void key_column_usage_rows_all(const struct sp_schema *schema, struct rows *r)
-{
-    with_model(schema, r, key_column_usage_rows);
-}
-
-static void constraint_table_usage_rows_all(const struct sp_schema *schema, struct rows *r)
-{
-    with_model(schema, r, constraint_table_usage_rows);
-}
-
-static void constraint_column_usage_rows_all(const struct sp_schema *schema, struct rows *r)
-{
-    with_model(schema, r, constraint_column_usage_rows);
 }
 
 enum em_code sp_info_schema_view(const struct sp_schema *schema, const char *view, const char *role,
@@ -1229,6 +1190,8 @@ enum em_code sp_info_schema_view(const struct sp_schema *schema, const char *vie
     if (role && !sp_role_reads_info_schema(schema, role))
         r.role = role;
     v->rows(schema, &r);
+    if (v->also_views)
+        model_rows(v, &r);
     struct sp_buf out = {0};
     sp_buf_puts(&out, "SELECT ");
     for (size_t i = 0; i < v->ncols; i++) {
