@@ -4,6 +4,8 @@
  */
 #include "em_status.h"
 
+#include "em_json.h"
+
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -41,19 +43,23 @@ static const struct {
 
 #define CODE_COUNT (sizeof(code_table) / sizeof(code_table[0]))
 
-/* A message cut to fit ends with whole UTF-8 characters: a sequence the cut left
- * incomplete is dropped (messages quote client text, and replies must be UTF-8). */
-static void cut_at_character(char *text)
+/* Messages quote client text, and replies must be UTF-8: a character that a precision
+ * (`%.130s`) or the message's size cut short is dropped, and so is any other malformed
+ * byte, in place. */
+static void drop_broken_utf8(char *text)
 {
-    size_t len = strlen(text), start = len;
-    while (start > 0 && ((unsigned char)text[start - 1] & 0xC0) == 0x80 && len - start < 3)
-        start--;
-    if (start == 0)
-        return;
-    unsigned char lead = (unsigned char)text[start - 1];
-    size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-    if (lead >= 0xC0 && len - (start - 1) < want)
-        text[start - 1] = '\0';
+    size_t len = strlen(text), out = 0;
+    for (size_t at = 0; at < len;) {
+        size_t n = em_utf8_char((const unsigned char *)text + at, len - at, NULL);
+        if (n == 0) {
+            at++;
+            continue;
+        }
+        memmove(text + out, text + at, n);
+        out += n;
+        at += n;
+    }
+    text[out] = '\0';
 }
 
 enum em_code em_status_set(struct em_status *st, const char *file, int line, enum em_code code,
@@ -63,10 +69,9 @@ enum em_code em_status_set(struct em_status *st, const char *file, int line, enu
         return code;
     va_list ap;
     va_start(ap, fmt);
-    int len = vsnprintf(st->message, sizeof(st->message), fmt, ap);
+    vsnprintf(st->message, sizeof(st->message), fmt, ap);
     va_end(ap);
-    if (len >= (int)sizeof(st->message))
-        cut_at_character(st->message);
+    drop_broken_utf8(st->message);
     st->code = code;
     st->file = file;
     st->line = line;
@@ -126,8 +131,8 @@ void em_status_set_info(struct em_status *st, const char *reason, const char *do
  * control characters shown as '?' (so that JSON escapes at most double its length). */
 static const char *violation_field(const char *text, char out[EM_VIOLATION_FIELD_MAX])
 {
-    if (snprintf(out, EM_VIOLATION_FIELD_MAX, "%s", text ? text : "") >= EM_VIOLATION_FIELD_MAX)
-        cut_at_character(out);
+    snprintf(out, EM_VIOLATION_FIELD_MAX, "%s", text ? text : "");
+    drop_broken_utf8(out);
     for (char *p = out; *p; p++)
         if ((unsigned char)*p < 0x20)
             *p = '?';

@@ -389,6 +389,11 @@ static void test_error_info_fits(void **state)
         assert_true(strlen(st.message) > EM_STATUS_MESSAGE_MAX - 5);
         assert_true(em_utf8_valid(st.message, strlen(st.message), NULL));
     }
+    /* nor does one a precision cut in the middle of the message (`%.Ns` of client text) */
+    EM_FAIL(&st, EM_NOT_FOUND, "Role not found: %.17s.",
+            "\xf0\x9f\x99\x82\xf0\x9f\x99\x82\xf0\x9f\x99\x82\xf0\x9f\x99\x82\xf0\x9f\x99\x82");
+    assert_string_equal(st.message, "Role not found: \xf0\x9f\x99\x82\xf0\x9f\x99\x82"
+                                    "\xf0\x9f\x99\x82\xf0\x9f\x99\x82.");
     EM_FAIL(&st, EM_NOT_FOUND, "later");
     assert_null(st.info_reason); /* a new failure drops the old ErrorInfo */
     json = em_status_to_json(&st);
