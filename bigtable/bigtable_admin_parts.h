@@ -63,6 +63,19 @@ void bt_table_shred_replicas(struct bt_admin *admin, const char *table, const ch
 /* A table gone for good at once, record and replicas (a failed restore's rollback). */
 enum em_code bt_table_remove(struct bt_admin *admin, const char *name, struct em_status *st);
 
+/* --- a table's settings (bigtable_table_settings.c) --- */
+
+/* Checks the settings of a CreateTable request's table and stores them, canonical, in
+ * stored (INVALID_ARGUMENT, or UNIMPLEMENTED for the settings not built). */
+enum em_code bt_table_settings_create(const cJSON *table, cJSON *stored, struct em_status *st);
+/* Applies one UpdateTable mask path to stored from table when it names a setting (*handled
+ * true), the setting removed when table lacks it; *handled false for any other path. */
+enum em_code bt_table_settings_update(const char *path, const cJSON *table, cJSON *stored,
+                                      bool *handled, struct em_status *st);
+/* INVALID_ARGUMENT when stored has tiered storage and a cluster of clusters stores on HDD. */
+enum em_code bt_table_settings_check_storage(const cJSON *stored, const cJSON *clusters,
+                                             struct em_status *st);
+
 /* --- deleted tables (bigtable_undelete.c; under the lock) --- */
 
 /* Records stored (a table's JSON) as deleted at now, in place of the table. */

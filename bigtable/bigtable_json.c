@@ -122,16 +122,31 @@ static const struct em_enum_value granularity_values[] = {
 static const struct em_enum granularity_enum = {ADMIN "Table.TimestampGranularity",
                                                 granularity_values};
 
+static const struct em_field change_stream_fields[] = {{"retentionPeriod", EM_F_DURATION}, {NULL}};
+static const struct em_message change_stream_schema = {ADMIN "ChangeStreamConfig",
+                                                       change_stream_fields};
+static const struct em_field backup_policy_fields[] = {
+    {"retentionPeriod", EM_F_DURATION}, {"frequency", EM_F_DURATION}, {NULL}};
+static const struct em_message backup_policy_schema = {ADMIN "Table.AutomatedBackupPolicy",
+                                                       backup_policy_fields};
+static const struct em_field tier_rule_fields[] = {{"includeIfOlderThan", EM_F_DURATION}, {NULL}};
+static const struct em_message tier_rule_schema = {ADMIN "TieredStorageRule", tier_rule_fields};
+static const struct em_field tiered_storage_fields[] = {
+    {"infrequentAccess", EM_F_MESSAGE, false, &tier_rule_schema}, {NULL}};
+static const struct em_message tiered_storage_schema = {ADMIN "TieredStorageConfig",
+                                                        tiered_storage_fields};
+
 static const struct em_field table_fields[] = {
     {"name", EM_F_STRING},
     {"clusterStates", EM_F_ANY},
     {"columnFamilies", EM_F_MAP, false, &family_schema},
     {"granularity", EM_F_ENUM, false, NULL, &granularity_enum},
     {"restoreInfo", EM_F_ANY},
-    {"changeStreamConfig", EM_F_ANY},
+    {"changeStreamConfig", EM_F_MESSAGE, false, &change_stream_schema},
     {"deletionProtection", EM_F_BOOL},
-    {"automatedBackupPolicy", EM_F_ANY},
+    {"automatedBackupPolicy", EM_F_MESSAGE, false, &backup_policy_schema},
     {"rowKeySchema", EM_F_ANY},
+    {"tieredStorageConfig", EM_F_MESSAGE, false, &tiered_storage_schema},
     {"stats", EM_F_ANY},
     {NULL}};
 const struct em_message bt_table_schema = {ADMIN "Table", table_fields};

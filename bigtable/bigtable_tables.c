@@ -20,6 +20,7 @@
 #include "bigtable_store.h"
 #include "bigtable_views.h"
 #include "em_json.h"
+#include "em_mask.h"
 #include "em_names.h"
 
 #include <pthread.h>
@@ -197,7 +198,8 @@ static cJSON *render(struct bt_admin *admin, const cJSON *stored, enum bt_table_
     if (replication || encryption)
         add_cluster_states(admin, out, stored, replication, encryption);
     if (schema) {
-        const char *keys[] = {"columnFamilies", "granularity", "deletionProtection", "restoreInfo"};
+        const char *keys[] = {"columnFamilies",     "granularity",         "deletionProtection",
+                              "changeStreamConfig", "tieredStorageConfig", "restoreInfo"};
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
             const cJSON *v = cJSON_GetObjectItem(stored, keys[i]);
             if (v)
@@ -374,7 +376,8 @@ static enum em_code insert_table(struct bt_admin *admin, const char *project, co
         !bt_store_list(admin->store, BT_KIND_CLUSTER, instance, false, &clusters, st)) {
         if (existing)
             BT_ERR_EXISTS(st, "Table", name);
-        else if (!bt_check_no_disabled_cluster(admin, instance, "create a table", st) &&
+        else if (!bt_table_settings_check_storage(table, clusters, st) &&
+                 !bt_check_no_disabled_cluster(admin, instance, "create a table", st) &&
                  !bt_deleted_table_purge(admin, name, st) &&
                  !protect_table_replicas(admin, project, table, clusters, st) &&
                  bt_save(admin, table, BT_KIND_TABLE, instance, false, st))
@@ -401,6 +404,10 @@ enum em_code bt_table_create(struct bt_admin *admin, const char *instance, const
         return st->code;
     snprintf(name, sizeof(name), "%.380s/tables/%.100s", instance, id);
     cJSON *table = new_table(name, request, families, now);
+    if (bt_table_settings_create(cJSON_GetObjectItem(request, "table"), table, st)) {
+        cJSON_Delete(table);
+        return st->code;
+    }
     pthread_mutex_lock(&admin->lock);
     insert_table(admin, project, instance, table, st);
     pthread_mutex_unlock(&admin->lock);
@@ -584,37 +591,54 @@ enum em_code bt_table_modify_families(struct bt_admin *admin, const char *name,
     return st->code;
 }
 
+/* One path of an UpdateTable mask: deletion protection or a setting, from table to stored. */
+struct update_target {
+    const cJSON *table;
+    cJSON *stored;
+};
+
+static enum em_code update_path(const char *path, void *arg, struct em_status *st)
+{
+    struct update_target *t = arg;
+    bool handled;
+    if (em_mask_path_is(path, "deletionProtection")) {
+        cJSON_DeleteItemFromObject(t->stored, "deletionProtection");
+        if (cJSON_IsTrue(cJSON_GetObjectItem(t->table, "deletionProtection")))
+            cJSON_AddTrueToObject(t->stored, "deletionProtection");
+        return EM_OK;
+    }
+    if (bt_table_settings_update(path, t->table, t->stored, &handled, st) || handled)
+        return st->code;
+    return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                   "Invalid update_mask: the field %.100s of a table cannot be updated (these "
+                   "can: deletion_protection, change_stream_config, tiered_storage_config).",
+                   path);
+}
+
 enum em_code bt_table_update(struct bt_admin *admin, const char *name, const cJSON *table,
                              const char *mask, cJSON **out, struct em_status *st)
 {
     *st = (struct em_status){0}; /* the flow below reads st->code */
-    char instance[BT_NAME_MAX], fields[256];
+    char instance[BT_NAME_MAX];
     cJSON *stored = NULL;
     *out = NULL;
+    size_t paths = 0;
     if (bt_check_name(name, "tables", "table", st))
         return st->code;
     if (!mask || !*mask)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "The update_mask must be specified.");
     bt_instance_of(name, instance);
-    snprintf(fields, sizeof(fields), "%s", mask);
     pthread_mutex_lock(&admin->lock);
     if (!bt_load(admin, name, BT_KIND_TABLE, "Table", &stored, st)) {
-        char *save = NULL;
-        for (char *f = strtok_r(fields, ",", &save); f && !st->code;
-             f = strtok_r(NULL, ",", &save)) {
-            if (strcmp(f, "deletionProtection") == 0 || strcmp(f, "deletion_protection") == 0) {
-                cJSON_DeleteItemFromObject(stored, "deletionProtection");
-                if (cJSON_IsTrue(cJSON_GetObjectItem(table, "deletionProtection")))
-                    cJSON_AddTrueToObject(stored, "deletionProtection");
-            } else {
-                EM_FAIL(st, EM_INVALID_ARGUMENT,
-                        "Invalid update_mask: the field %.100s of a table cannot be updated by "
-                        "this emulator (deletion_protection can).",
-                        f);
-            }
-        }
-        if (!st->code)
+        struct update_target target = {table, stored};
+        cJSON *clusters = NULL;
+        if (!em_mask_each(mask, update_path, &target, &paths, st) && paths == 0)
+            EM_FAIL(st, EM_INVALID_ARGUMENT, "The update_mask must be specified.");
+        if (!st->code &&
+            !bt_store_list(admin->store, BT_KIND_CLUSTER, instance, false, &clusters, st) &&
+            !bt_table_settings_check_storage(stored, clusters, st))
             bt_save(admin, stored, BT_KIND_TABLE, instance, true, st);
+        cJSON_Delete(clusters);
     }
     pthread_mutex_unlock(&admin->lock);
     if (!st->code)

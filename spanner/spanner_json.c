@@ -109,6 +109,7 @@ static const struct em_field database_fields[] = {
     {"databaseDialect", EM_F_ENUM, false, NULL, &dialect_enum},
     {"enableDropProtection", EM_F_BOOL},
     {"reconciling", EM_F_BOOL},
+    {"quorumInfo", EM_F_ANY}, /* output only (dual-region quorums), taken and ignored */
     {NULL}};
 const struct em_message sp_database_schema = {"google.spanner.admin.database.v1.Database",
                                               database_fields};

@@ -43,6 +43,7 @@ static const struct em_field project_v3_fields[] = {
     {"deleteTime", EM_F_TIMESTAMP},
     {"etag", EM_F_STRING},
     {"labels", EM_F_MAP},
+    {"configuredCapabilities", EM_F_STRING, true},
     {NULL},
 };
 const struct em_message control_project_v3_message = {"google.cloud.resourcemanager.v3.Project",

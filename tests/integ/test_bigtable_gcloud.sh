@@ -107,6 +107,37 @@ if (( HAVE_GCLOUD )); then
         >/dev/null 2>"$TEST_TMP/err"
     expect_eq 0 $? "tables update --no-deletion-protection $(cat "$TEST_TMP/err")"
 
+    section "gcloud: a table's change stream, tiered storage; automated backups refused"
+    gcloud bigtable instances tables create events --instance=orders-inst --column-families=cf \
+        --change-stream-retention-period=2d >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "tables create --change-stream-retention-period $(cat "$TEST_TMP/err")"
+    expect_eq 172800s "$(gcloud bigtable instances tables describe events --instance=orders-inst \
+        --format='value(changeStreamConfig.retentionPeriod)')" "the change stream's retention is kept"
+    gcloud bigtable instances tables update events --instance=orders-inst \
+        --change-stream-retention-period=7d >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "tables update --change-stream-retention-period $(cat "$TEST_TMP/err")"
+    expect_eq 604800s "$(gcloud bigtable instances tables describe events --instance=orders-inst \
+        --format='value(changeStreamConfig.retentionPeriod)')" "and updated"
+    out=$(gcloud bigtable instances tables update events --instance=orders-inst \
+        --change-stream-retention-period=8d 2>&1)
+    expect_contains "$out" "at most 7 days" "a retention over 7 days is refused"
+    gcloud bigtable instances tables update events --instance=orders-inst \
+        --clear-change-stream-retention-period >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "tables update --clear-change-stream-retention-period $(cat "$TEST_TMP/err")"
+    expect_eq "" "$(gcloud bigtable instances tables describe events --instance=orders-inst \
+        --format='value(changeStreamConfig)')" "the change stream is gone"
+    gcloud beta bigtable instances tables update events --instance=orders-inst \
+        --tiered-storage-infrequent-access-older-than=30d >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "beta tables update --tiered-storage-infrequent-access-older-than $(cat "$TEST_TMP/err")"
+    expect_eq 2592000s "$(gcloud bigtable instances tables describe events --instance=orders-inst \
+        --format='value(tieredStorageConfig.infrequentAccess.includeIfOlderThan)')" "tiered storage is kept"
+    out=$(gcloud bigtable instances tables update events --instance=orders-inst \
+        --enable-automated-backup 2>&1)
+    expect_contains "$out" "Automated backups (automated_backup_policy) are not implemented" \
+        "automated backups are refused, not silently dropped"
+    gcloud bigtable instances tables delete events --instance=orders-inst --quiet >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "tables delete $(cat "$TEST_TMP/err")"
+
     section "gcloud: app profiles"
     gcloud bigtable app-profiles create east-only --instance=orders-inst --route-to=east-c1 \
         --transactional-writes >/dev/null 2>"$TEST_TMP/err"

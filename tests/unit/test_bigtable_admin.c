@@ -533,11 +533,108 @@ static void test_tables(void **state)
     body = cJSON_Parse("{}");
     assert_int_equal(bt_table_update(f->admin, TABLE, body, "deletion_protection", &t, &st), EM_OK);
     cJSON_Delete(t);
-    assert_int_equal(bt_table_update(f->admin, TABLE, body, "changeStreamConfig", &t, &st),
+    assert_int_equal(bt_table_update(f->admin, TABLE, body, "granularity", &t, &st),
                      EM_INVALID_ARGUMENT);
     cJSON_Delete(body);
     assert_int_equal(bt_table_delete(f->admin, TABLE, NOW, &st), EM_OK);
     assert_int_equal(bt_table_get(f->admin, TABLE, BT_VIEW_SCHEMA, &t, &st), EM_NOT_FOUND);
+}
+
+static struct em_status sst; /* the settings test's last status */
+
+/* A stored setting of the table, as GetTable's SCHEMA view shows it, printed; "" when none. */
+static const char *table_setting(struct fixture *f, const char *key)
+{
+    static char text[256];
+    cJSON *t = NULL;
+    assert_int_equal(bt_table_get(f->admin, TABLE, BT_VIEW_SCHEMA, &t, &sst), EM_OK);
+    char *printed =
+        cJSON_GetObjectItem(t, key) ? cJSON_PrintUnformatted(cJSON_GetObjectItem(t, key)) : NULL;
+    snprintf(text, sizeof(text), "%s", printed ? printed : "");
+    free(printed);
+    cJSON_Delete(t);
+    return text;
+}
+
+static enum em_code update_table(struct fixture *f, const char *json, const char *mask)
+{
+    cJSON *body = cJSON_Parse(json), *t = NULL;
+    assert_non_null(body);
+    enum em_code rc = bt_table_update(f->admin, TABLE, body, mask, &t, &sst);
+    cJSON_Delete(t);
+    cJSON_Delete(body);
+    return rc;
+}
+
+static void test_table_settings(void **state)
+{
+    struct fixture *f = *state;
+    make_instance(f);
+    /* kept canonical (to the microsecond); out of range, empty or unbuilt: refused */
+    assert_int_equal(create_table(f,
+                                  "{\"tableId\":\"t1\",\"table\":{\"changeStreamConfig\":"
+                                  "{\"retentionPeriod\":\"86400.0000019s\"}}}",
+                                  &sst),
+                     EM_OK);
+    assert_string_equal(table_setting(f, "changeStreamConfig"),
+                        "{\"retentionPeriod\":\"86400.000001s\"}");
+    const char *refused[][2] = {
+        {"{\"changeStreamConfig\":{\"retentionPeriod\":\"86399s\"}}", "at least 1 day"},
+        {"{\"changeStreamConfig\":{\"retentionPeriod\":\"604801s\"}}", "at most 7 days"},
+        {"{\"changeStreamConfig\":{}}", "retention_period must be set"},
+        {"{\"tieredStorageConfig\":{}}", "must have a rule"},
+        {"{\"tieredStorageConfig\":{\"infrequentAccess\":{\"includeIfOlderThan\":\"2591999s\"}}}",
+         "at least 30 days"},
+        {"{\"automatedBackupPolicy\":{\"retentionPeriod\":\"259200s\"}}", "not implemented"},
+        {"{\"rowKeySchema\":{}}", "not implemented"}};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        char json[512];
+        snprintf(json, sizeof(json), "{\"tableId\":\"other\",\"table\":%s}", refused[i][0]);
+        assert_int_not_equal(create_table(f, json, &sst), EM_OK);
+        assert_non_null(strstr(sst.message, refused[i][1]));
+    }
+    /* updated by the whole setting or its field; a setting the body lacks is cleared */
+    assert_int_equal(update_table(f, "{\"changeStreamConfig\":{\"retentionPeriod\":\"7d\"}}",
+                                  "change_stream_config.retention_period"),
+                     EM_INVALID_ARGUMENT); /* "7d" is no JSON duration */
+    assert_int_equal(update_table(f, "{\"changeStreamConfig\":{\"retentionPeriod\":\"604800s\"}}",
+                                  "change_stream_config.retention_period"),
+                     EM_OK);
+    assert_string_equal(table_setting(f, "changeStreamConfig"),
+                        "{\"retentionPeriod\":\"604800s\"}");
+    assert_int_equal(update_table(f,
+                                  "{\"tieredStorageConfig\":{\"infrequentAccess\":{"
+                                  "\"includeIfOlderThan\":\"2592000s\"}}}",
+                                  "tieredStorageConfig.infrequentAccess.includeIfOlderThan"),
+                     EM_OK);
+    assert_string_equal(table_setting(f, "tieredStorageConfig"),
+                        "{\"infrequentAccess\":{\"includeIfOlderThan\":\"2592000s\"}}");
+    assert_int_equal(update_table(f, "{}", "changeStreamConfig, automatedBackupPolicy"), EM_OK);
+    assert_string_equal(table_setting(f, "changeStreamConfig"), "");
+    assert_int_equal(update_table(f, "{\"automatedBackupPolicy\":{\"frequency\":\"86400s\"}}",
+                                  "automatedBackupPolicy.frequency"),
+                     EM_UNIMPLEMENTED);
+    assert_int_equal(update_table(f, "{}", "columnFamilies"), EM_UNIMPLEMENTED);
+    assert_int_equal(update_table(f, "{}", " , "), EM_INVALID_ARGUMENT);
+    assert_string_equal(table_setting(f, "tieredStorageConfig"),
+                        "{\"infrequentAccess\":{\"includeIfOlderThan\":\"2592000s\"}}");
+    /* tiered storage needs SSD clusters only */
+    assert_int_equal(
+        create_instance(f,
+                        "{\"instanceId\":\"hdd-inst\",\"instance\":{\"displayName\":"
+                        "\"Hdd inst\"},\"clusters\":{\"hdd-c1\":{\"location\":\"" PARENT
+                        "/locations/us-east1-b\",\"serveNodes\":1,"
+                        "\"defaultStorageType\":\"HDD\"}}}",
+                        &sst),
+        EM_OK);
+    cJSON *request = cJSON_Parse("{\"tableId\":\"t\",\"table\":{\"tieredStorageConfig\":{"
+                                 "\"infrequentAccess\":{\"includeIfOlderThan\":\"2592000s\"}}}}"),
+          *out = NULL;
+    assert_int_equal(
+        bt_table_create(f->admin, PARENT "/instances/hdd-inst", request, NOW, &out, &sst),
+        EM_INVALID_ARGUMENT);
+    assert_non_null(strstr(sst.message, "only available on SSD"));
+    cJSON_Delete(request);
 }
 
 static void test_state_survives_reopen(void **state)
@@ -668,6 +765,7 @@ int main(void)
         T(test_cluster_updates),
         T(test_app_profiles_and_routing),
         T(test_tables),
+        T(test_table_settings),
         T(test_state_survives_reopen),
         T(test_undelete_within_the_window),
         T(test_deleted_table_expires_and_survives_reopen),
