@@ -183,6 +183,16 @@ const struct em_route bigtable_routes[] = {
 
     /* not built yet: answered UNIMPLEMENTED */
     {"GET", "v2/{parent=" CLUSTER "}/hotTablets", NULL, "ListHotTablets"},
+    /* the rest of the data API (google/bigtable/v2/bigtable.proto): change streams, SQL
+     * queries and materialized views */
+    {"POST", "v2/{tableName=" TABLE "}:generateInitialChangeStreamPartitions", NULL,
+     "GenerateInitialChangeStreamPartitions"},
+    {"POST", "v2/{tableName=" TABLE "}:readChangeStream", NULL, "ReadChangeStream"},
+    {"POST", "v2/{instanceName=" INST "}:executeQuery", NULL, "ExecuteQuery"},
+    {"POST", "v2/{instanceName=" INST "}:prepareQuery", NULL, "PrepareQuery"},
+    {"POST", "v2/{materializedViewName=" INST "/materializedViews/*}:readRows", NULL, "ReadRows"},
+    {"GET", "v2/{materializedViewName=" INST "/materializedViews/*}:sampleRowKeys", NULL,
+     "SampleRowKeys"},
     /* the rest of the API (gcloud's generated client): answered UNIMPLEMENTED naming the
      * method, not NOT_FOUND as an unknown URL is (em_router.h) */
     EM_UNBUILT_COLLECTION("v2", INST, "logicalViews", "LogicalView", "LogicalViews"),

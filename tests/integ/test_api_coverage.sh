@@ -48,6 +48,13 @@ expect_contains "$BODY" "CreateMaterializedView" "the message names the method"
 api GET "$KMS_URL/v1/folders/123/kajPolicyConfig"
 expect_status 200
 expect_json .name folders/123/kajPolicyConfig
+# Bigtable's data API (no gcloud client): its unbuilt methods too
+api POST "$BIGTABLE_URL/v2/projects/p1/instances/i1/tables/t1:readChangeStream" '{}'
+expect_error_json 400 UNIMPLEMENTED
+expect_contains "$BODY" "ReadChangeStream" "the message names the method"
+api POST "$BIGTABLE_URL/v2/projects/p1/instances/i1:executeQuery" '{}'
+expect_error_json 400 UNIMPLEMENTED
+expect_contains "$BODY" "ExecuteQuery" "the message names the method"
 api GET "$RUNNER_URL/v1b3/projects/p1/snapshots"
 expect_error_json 400 UNIMPLEMENTED
 expect_contains "$BODY" "ListSnapshots" "the message names the method"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_api_sweep: hostile requests to every method of every REST API gcloud's generated
 # clients know (KMS, Pub/Sub, Bigtable admin, Spanner, Dataflow, and the control plane's
-# Resource Manager, Service Usage, Organization Policy and Logging's entries), on paths
+# Resource Manager, Service Usage, Organization Policy and Logging's entries) and of
+# Bigtable's data API (bigtable_data_methods.json: gcloud has no client of it), on paths
 # naming resources that exist (tests/integ/api_sweep.py: a plausible body, then each field
 # replaced by each hostile value in it and alone, hostile bodies and query parameters;
 # about 315,000 requests). Each must be answered
@@ -77,6 +78,8 @@ seeds pubsub '"topicsId":"sweep-topic","subscriptionsId":"sweep-sub","schemasId"
     "\"topic\":\"$P/topics/sweep-topic\",\"subscription\":\"$P/subscriptions/sweep-sub\",\"kmsKeyName\":\"$KEY\",\"pushEndpoint\":\"http://127.0.0.1:1/push\",\"deadLetterTopic\":\"$P/topics/sweep-topic\",\"schema\":\"$P/schemas/sweep-schema\""
 seeds bigtableadmin '"instancesId":"sweep-inst","clustersId":"sweep-c1","tablesId":"bt","appProfilesId":"ap","authorizedViewsId":"av"' \
     "\"kmsKeyName\":\"$KEY\",\"location\":\"$P/locations/us-central1-b\""
+jq -s '.[0] + {methods: .[1].methods}' "$TEST_TMP/bigtableadmin.json" \
+    "$INTEG_DIR/bigtable_data_methods.json" >"$TEST_TMP/bigtable.json" # the data API: no gcloud client
 seeds spanner "\"instancesId\":\"si\",\"databasesId\":\"sd\",\"sessionsId\":\"${SESSION##*/}\",\"instanceConfigsId\":\"regional-us-central1\"" \
     "\"kmsKeyName\":\"$KEY\",\"config\":\"$P/instanceConfigs/regional-us-central1\",\"sql\":\"SELECT K, V FROM T\",\"table\":\"T\""
 seeds dataflow "\"jobsId\":\"$JOB\"" "\"gcsPath\":\"gs://dataflow-templates/latest/Word_Count\""
@@ -89,7 +92,8 @@ sweep() { # API VERSION URL SEEDS [METHOD_REGEX]
 }
 export SWEEP_STRIDE=$STRIDE
 # two at a time (two cores): one lane for the big APIs, one for the rest
-{ sweep spanner v1 "$SPANNER_URL" spanner; sweep bigtableadmin v2 "$BIGTABLE_URL" bigtableadmin; } &
+{ sweep spanner v1 "$SPANNER_URL" spanner; sweep bigtable v2 "$BIGTABLE_URL" bigtable
+  sweep bigtableadmin v2 "$BIGTABLE_URL" bigtableadmin; } &
 lane=$!
 sweep cloudkms v1 "$KMS_URL" cloudkms
 sweep pubsub v1 "$PUBSUB_URL" pubsub
