@@ -17,6 +17,7 @@
 #include "spanner_data.h"
 #include "spanner_ddl.h"
 #include "spanner_errors.h"
+#include "spanner_instance_settings.h"
 #include "spanner_roles.h"
 #include "spanner_store.h"
 
@@ -375,9 +376,12 @@ static enum em_code new_instance(const char *project, const char *name, const cJ
         cJSON_Delete(inst);
         return st->code;
     }
+    if (sp_instance_settings_create(inst, request, st)) {
+        cJSON_Delete(inst);
+        return st->code;
+    }
     cJSON_AddStringToObject(inst, "state", "CREATING");
     cJSON_AddStringToObject(inst, "instanceType", "PROVISIONED");
-    cJSON_AddStringToObject(inst, "edition", "STANDARD");
     em_json_add_time(inst, "createTime", now);
     em_json_add_time(inst, "updateTime", now);
     *out = inst;
@@ -465,6 +469,7 @@ enum em_code sp_instance_list(struct sp_admin *admin, const char *parent, cJSON 
 }
 
 struct instance_update {
+    struct em_store *store;
     cJSON *inst;
     const cJSON *request;
 };
@@ -489,16 +494,19 @@ static enum em_code update_field(const char *field, void *arg, struct em_status 
     /* gcloud names it to clear autoscaling when --nodes is given: nothing to clear */
     if (em_mask_path_is(field, "autoscalingConfig"))
         return check_no_autoscaling(u->request, st);
+    bool handled;
+    if (sp_instance_settings_update(u->store, u->inst, u->request, field, &handled, st) || handled)
+        return st->code;
     return EM_FAIL(st, EM_INVALID_ARGUMENT,
                    "Invalid field_mask: field \"%.100s\" cannot be updated (this emulator updates "
-                   "display_name, node_count, processing_units and labels).",
+                   "display_name, node_count, processing_units, labels and edition).",
                    field);
 }
 
-static enum em_code apply_mask(cJSON *inst, const cJSON *request, const char *mask,
-                               struct em_status *st)
+static enum em_code apply_mask(struct em_store *store, cJSON *inst, const cJSON *request,
+                               const char *mask, struct em_status *st)
 {
-    struct instance_update u = {inst, request};
+    struct instance_update u = {store, inst, request};
     size_t count = 0;
     if (mask && em_mask_each(mask, update_field, &u, &count, st))
         return st->code;
@@ -521,7 +529,8 @@ enum em_code sp_instance_update(struct sp_admin *admin, const char *name, const 
         return st->code;
     pthread_mutex_lock(&admin->lock);
     cJSON *inst = NULL;
-    if (!load_instance(admin, name, &inst, st) && !apply_mask(inst, instance, field_mask, st)) {
+    if (!load_instance(admin, name, &inst, st) &&
+        !apply_mask(admin->store, inst, instance, field_mask, st)) {
         set_time(inst, "updateTime", now);
         save_instance(admin, inst, true, st);
     }

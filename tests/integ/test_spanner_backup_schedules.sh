@@ -133,6 +133,43 @@ refuse bad '{"spec":{"cronSpec":{"text":"0 */4 * * *"}},"retentionDuration":"864
 refuse bad '{"spec":{"cronSpec":{"text":"0 2 * * *"}},"retentionDuration":"86400s","fullBackupSpec":{},"encryptionConfig":{"encryptionType":"GOOGLE_DEFAULT_ENCRYPTION","kmsKeyName":"'"$BACKUP_KEY"'"}}' 400 INVALID_ARGUMENT "kms_key_name must not be set"
 refuse Bad '{"spec":{"cronSpec":{"text":"0 2 * * *"}},'"$FULL"'}' 400 INVALID_ARGUMENT "backup schedule ID"
 refuse nightly '{"spec":{"cronSpec":{"text":"0 2 * * *"}},'"$FULL"'}' 409 ALREADY_EXISTS "Backup schedule already exists"
+section "an instance's edition: incremental schedules on Enterprise only; unbuilt settings refused"
+edition() { # EDITION: UpdateInstance's field mask "edition"
+    api PATCH "$S/$INST" "{\"instance\":{\"edition\":\"$1\"},\"fieldMask\":\"edition\"}"
+}
+edition ENTERPRISE
+expect_status 200
+api GET "$S/$INST"
+expect_json .edition ENTERPRISE
+api POST "$S/$DB/backupSchedules?backupScheduleId=inc" '{"spec":{"cronSpec":{"text":"0 */4 * * *"}},"retentionDuration":"86400s","incrementalBackupSpec":{}}'
+expect_status 200
+edition STANDARD
+expect_error_json 400 FAILED_PRECONDITION
+expect_contains "$BODY" "makes incremental backups" "no downgrade while an incremental schedule is there"
+api DELETE "$S/$DB/backupSchedules/inc"
+expect_status 200
+edition STANDARD
+expect_status 200
+api GET "$S/$INST"
+expect_json .edition STANDARD
+CONFIG="$P/instanceConfigs/regional-us-central1"
+for setting in '"instanceType":"FREE_INSTANCE"' '"defaultBackupScheduleType":"AUTOMATIC"' '"ssdCache":"c1"'; do
+    api POST "$S/$P/instances" "{\"instanceId\":\"other\",\"instance\":{\"config\":\"$CONFIG\",\"displayName\":\"Other one\",$setting}}"
+    expect_error_json 400 UNIMPLEMENTED
+done
+if ((HAVE_GCLOUD)); then
+    gcloud spanner instances create ent-inst --config=regional-us-central1 --description="Ent inst" \
+        --nodes=1 --edition=ENTERPRISE_PLUS --default-backup-schedule-type=NONE >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "gcloud instances create --edition=ENTERPRISE_PLUS $(cat "$TEST_TMP/err")"
+    expect_eq "ENTERPRISE_PLUS NONE" "$(gcloud spanner instances describe ent-inst \
+        --format='value(edition,defaultBackupScheduleType)' | tr '\t' ' ')" "gcloud describe: edition and schedule type kept"
+    out=$(gcloud spanner instances create free-inst --config=regional-us-central1 \
+        --description="Free inst" --instance-type=free-instance 2>&1)
+    expect_contains "$out" "UNIMPLEMENTED: Free trial instances" "gcloud: a free instance is refused, not made provisioned"
+    gcloud spanner instances delete ent-inst --quiet >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "gcloud instances delete $(cat "$TEST_TMP/err")"
+fi
+
 api POST "$S/$INST/databases/nope/backupSchedules?backupScheduleId=s1" '{"spec":{"cronSpec":{"text":"0 2 * * *"}},'"$FULL"'}'
 expect_error_json 404 NOT_FOUND
 api PATCH "$S/$DB/backupSchedules/nightly?updateMask=fullBackupSpec" '{}'
