@@ -1202,8 +1202,24 @@ static void single_use_commit_finish(struct em_call *call)
  * thread with the connection parked. A transaction's commit runs on a worker: the call
  * that uses a transaction holds its lock (spanner_txn.h), which must not be held by an HTTP
  * thread serving other connections. */
+/* CommitRequest.max_commit_delay: a hint, which the emulator (committing at once) only
+ * checks as Spanner does: 0 to 500 ms. */
+static enum em_code check_commit_delay(struct em_call *call)
+{
+    const char *delay = em_json_string(call->body, "maxCommitDelay");
+    int64_t ns;
+    if (delay && em_duration_parse(delay, &ns) && (ns < 0 || ns > 500 * 1000000LL))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Invalid max_commit_delay %.64s: it must be between 0 and 500 "
+                            "milliseconds.",
+                            delay);
+    return EM_OK;
+}
+
 enum em_code sp_commit(struct em_call *call)
 {
+    if (check_commit_delay(call))
+        return call->status.code;
     bool single_use = cJSON_GetObjectItem(call->body, "singleUseTransaction") &&
                       !cJSON_GetObjectItem(call->body, "transactionId");
     if (!single_use && !em_call_may_block(call))
@@ -1224,8 +1240,8 @@ enum em_code sp_commit(struct em_call *call)
             em_call_defer(call, single_use_commit_finish, op);
             sp_exec_commit_submit(op, commit_done, call);
         }
-    } else if (sp_exec_commit(dc.db, dc.txn, mutations, call_role(&dc), &result, &call->status) ==
-               EM_OK) {
+    } else if (sp_exec_commit(dc.db, dc.txn, mutations, false, call_role(&dc), &result,
+                              &call->status) == EM_OK) {
         commit_reply(call, &result);
     }
     if (dc.txn && dc.txn->mode == SP_TXN_READ_WRITE) { /* committed, aborted or failed: over */
@@ -1285,14 +1301,16 @@ enum em_code sp_batch_write(struct em_call *call)
         close_data_call(call, &dc);
         return call->status.code;
     }
+    /* each group its own transaction, left out of the change streams that allow it if asked */
+    bool exclude = cJSON_IsTrue(cJSON_GetObjectItem(call->body, "excludeTxnFromChangeStreams"));
     int index = 0;
     const cJSON *group;
     cJSON_ArrayForEach(group, groups)
     {
         struct em_status outcome = {0};
         struct sp_commit commit;
-        sp_exec_commit(dc.db, NULL, cJSON_GetObjectItem(group, "mutations"), call_role(&dc),
-                       &commit, &outcome);
+        sp_exec_commit(dc.db, NULL, cJSON_GetObjectItem(group, "mutations"), exclude,
+                       call_role(&dc), &commit, &outcome);
         if (em_call_stream_element(call, batch_write_response(index++, &outcome, &commit)))
             break;
     }

@@ -1537,11 +1537,13 @@ static enum em_code job_commit(struct sp_job_ctx *ctx, void *arg, struct em_stat
 }
 
 enum em_code sp_exec_commit(struct sp_db *db, struct sp_txn *txn, const cJSON *mutations,
-                            const char *role, struct sp_commit *out, struct em_status *st)
+                            bool exclude, const char *role, struct sp_commit *out,
+                            struct em_status *st)
 {
     if (mutations && !cJSON_IsArray(mutations))
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "mutations must be a list of Mutation.");
-    struct commit_job j = {.txn = txn, .role = role, .mutations = mutations, .out = out};
+    struct commit_job j = {
+        .txn = txn, .role = role, .exclude = exclude, .mutations = mutations, .out = out};
     *out = (struct sp_commit){0};
     sp_db_run(db, job_commit, &j, st);
     touched_free(&j.touched);

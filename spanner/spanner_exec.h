@@ -150,13 +150,15 @@ enum em_code sp_exec_read(struct sp_db *db, struct sp_txn *txn, const struct sp_
                           struct sp_result *out, struct em_status *st);
 
 /* commit: txn (read-write, validated: ABORTED on conflict) or NULL (single-use: only the
- * mutations). mutations: the list of Mutation objects. */
+ * mutations). mutations: the list of Mutation objects. exclude: a single-use commit's
+ * excludeTxnFromChangeStreams (a transaction's own is used when txn is given). */
 struct sp_commit {
     int64_t commit_ns;
     int64_t mutation_count;
 };
 enum em_code sp_exec_commit(struct sp_db *db, struct sp_txn *txn, const cJSON *mutations,
-                            const char *role, struct sp_commit *out, struct em_status *st);
+                            bool exclude, const char *role, struct sp_commit *out,
+                            struct em_status *st);
 /* A single-use commit without waiting (sp_db_job_submit): prepared, then submitted;
  * done(done_arg) runs once it committed or failed (on the writer thread, or at once when
  * it could not be queued); sp_exec_commit_end then answers its outcome and frees it.

@@ -186,6 +186,12 @@ START=$(jq -r .commitTimestamp <<<"$BODY") END=$(jq -r .commitTimestamp <<<"$BOD
 expect_eq '["INSERT Audit {\"Id\":\"7\"} {\"Note\":\"quiet\"} {}"]' "$(records Everything)" \
     "a stream that does not allow exclusion records it"
 expect_eq '[]' "$(records Allowing)" "allow_txn_exclusion = true: left out"
+api POST "$S/$SESSION:batchWrite" '{"excludeTxnFromChangeStreams":true,"mutationGroups":[{"mutations":[{"insert":{"table":"Audit","columns":["Id","Note"],"values":[["9","batch"]]}}]}]}'
+expect_status 200
+START=$(jq -r '.[0].commitTimestamp' <<<"$BODY") END=$(jq -r '.[0].commitTimestamp' <<<"$BODY")
+expect_eq '["INSERT Audit {\"Id\":\"9\"} {\"Note\":\"batch\"} {}"]' "$(records Everything)" \
+    "batchWrite: a stream that does not allow exclusion records it"
+expect_eq '[]' "$(records Allowing)" "batchWrite with excludeTxnFromChangeStreams: left out of the other"
 api POST "$S/$SESSION:beginTransaction" '{"options":{"readWrite":{}},"requestOptions":{"transactionTag":"__orders-service"}}'
 expect_status 200
 TXN=$(jq -r .id <<<"$BODY")

@@ -58,6 +58,11 @@ api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"returnC
 expect_status 200
 expect_json '.commitStats.mutationCount' 17
 COMMIT_TS=$(jq -r .commitTimestamp <<<"$BODY")
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"maxCommitDelay":"0.1s","mutations":[]}'
+expect_status 200
+api POST "$S/$SESSION:commit" '{"singleUseTransaction":{"readWrite":{}},"maxCommitDelay":"0.6s","mutations":[]}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "between 0 and 500 milliseconds" "a commit delay over 500 ms is refused"
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT SingerId, FirstName, Updated FROM Singers ORDER BY SingerId"}'
 expect_status 200
 expect_json '[.metadata.rowType.fields[] | .name + ":" + .type.code] | join(",")' "SingerId:INT64,FirstName:STRING,Updated:TIMESTAMP"
