@@ -11,6 +11,7 @@
 #include "em_crypto.h"
 #include "em_descriptor.h"
 #include "em_json.h"
+#include "em_mask.h"
 #include "em_log.h"
 #include "em_names.h"
 #include "em_schema.h"
@@ -442,23 +443,76 @@ static enum em_code stamp_policy(const cJSON *policy, cJSON **out, struct em_sta
     return EM_OK;
 }
 
-enum em_code em_iam_set_policy(struct em_store *store, const char *resource, const cJSON *policy,
-                               cJSON **stored, struct em_status *st)
+/* SetIamPolicy's update_mask: the policy fields a call sets; the others keep their stored
+ * values ("bindings, etag" when the mask is empty, as Google reads it: audit configs in the
+ * body change nothing then). The policy's version always comes from the body. */
+struct policy_mask {
+    bool bindings, etag, audit_configs;
+};
+
+static enum em_code mask_path(const char *path, void *arg, struct em_status *st)
 {
-    if (validate_policy(resource, policy, st))
+    struct policy_mask *m = arg;
+    if (em_mask_path_is(path, "bindings"))
+        m->bindings = true;
+    else if (em_mask_path_is(path, "etag"))
+        m->etag = true;
+    else if (em_mask_path_is(path, "auditConfigs"))
+        m->audit_configs = true;
+    else if (!em_mask_path_is(path, "version"))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Invalid update_mask: the policy has no field %.100s (bindings, etag, "
+                       "audit_configs and version).",
+                       path);
+    return EM_OK;
+}
+
+/* The policy to store (in the transaction): policy, with the fields outside the mask taken
+ * from the stored one; an etag outside the mask is not checked. */
+static enum em_code masked_policy(struct em_store *store, const char *resource, const cJSON *policy,
+                                  const struct policy_mask *m, cJSON **out, struct em_status *st)
+{
+    cJSON *stored = NULL;
+    if (em_iam_get_policy(store, resource, &stored, st))
+        return st->code;
+    *out = cJSON_Duplicate(policy, true);
+    const char *const keys[] = {"bindings", "auditConfigs", "etag"};
+    const bool set[] = {m->bindings, m->audit_configs, m->etag};
+    for (size_t i = 0; *out && i < 3; i++) {
+        if (set[i])
+            continue;
+        cJSON_DeleteItemFromObject(*out, keys[i]);
+        cJSON *kept = cJSON_DetachItemFromObject(stored, keys[i]);
+        if (kept && i < 2)
+            cJSON_AddItemToObject(*out, keys[i], kept);
+        else
+            cJSON_Delete(kept);
+    }
+    cJSON_Delete(stored);
+    return *out ? EM_OK : EM_FAIL_OOM(st);
+}
+
+/* em_iam_set_policy, the fields outside mask (NULL: none) kept. */
+static enum em_code set_policy(struct em_store *store, const char *resource, const cJSON *given,
+                               const struct policy_mask *mask, cJSON **stored, struct em_status *st)
+{
+    if (validate_policy(resource, given, st))
         return st->code;
     if (em_store_begin(store, st))
         return st->code;
     char etag[64];
-    const char *given = em_json_string(policy, "etag");
-    cJSON *copy = NULL;
-    enum em_code code = current_etag(store, resource, etag, sizeof(etag), st);
-    if (!code && given && !same_etag(given, etag))
+    cJSON *policy = NULL, *copy = NULL;
+    enum em_code code = mask ? masked_policy(store, resource, given, mask, &policy, st) : EM_OK;
+    const char *given_etag = em_json_string(policy ? policy : given, "etag");
+    if (!code)
+        code = current_etag(store, resource, etag, sizeof(etag), st);
+    if (!code && given_etag && !same_etag(given_etag, etag))
         code = EM_FAIL(st, EM_ABORTED,
                        "There were concurrent policy changes. Please retry the whole "
                        "read-modify-write with exponential backoff.");
     if (!code)
-        code = stamp_policy(policy, &copy, st);
+        code = stamp_policy(policy ? policy : given, &copy, st);
+    cJSON_Delete(policy);
     if (!code)
         code = write_policy(store, resource, copy, st);
     if (!code)
@@ -470,6 +524,12 @@ enum em_code em_iam_set_policy(struct em_store *store, const char *resource, con
     }
     *stored = copy;
     return EM_OK;
+}
+
+enum em_code em_iam_set_policy(struct em_store *store, const char *resource, const cJSON *policy,
+                               cJSON **stored, struct em_status *st)
+{
+    return set_policy(store, resource, policy, NULL, stored, st);
 }
 
 enum em_code em_iam_delete_under(struct em_store *store, const char *prefix, struct em_status *st)
@@ -723,8 +783,15 @@ enum em_code em_iam_handle_set(struct em_call *call)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                             "Request contains an invalid argument: "
                             "'policy' is required.");
+    const char *mask = em_json_string(call->body, "updateMask");
+    struct policy_mask m = {0};
+    size_t paths = 0;
+    if (mask && em_mask_each(mask, mask_path, &m, &paths, &call->status))
+        return call->status.code;
+    if (paths == 0)
+        m = (struct policy_mask){.bindings = true, .etag = true};
     cJSON *stored;
-    if (em_iam_set_policy(call->svc->store, em_call_resource(call), policy, &stored, &call->status))
+    if (set_policy(call->svc->store, em_call_resource(call), policy, &m, &stored, &call->status))
         return call->status.code;
     return em_call_reply(call, stored);
 }

@@ -235,12 +235,21 @@ api POST "$KMS_URL/v1/$WIRE/cryptoKeys/mac/cryptoKeyVersions/1:macSign?$INT" "{\
 expect_json .protectionLevel 1
 api POST "$KMS_URL/v1/$WIRE/cryptoKeys?cryptoKeyId=nope&$INT" '{"purpose":"NOPE"}'
 expect_error_json 400 INVALID_ARGUMENT
-# IAM policies keep their audit configs; log types are enums too
-api POST "$KMS_URL/v1/$WIRE:setIamPolicy?$INT" \
-    '{"policy":{"auditConfigs":[{"service":"allServices","auditLogConfigs":[{"logType":3}]}]}}'
+# IAM policies keep their audit configs when the update mask names them (the default mask
+# is "bindings, etag", as Google reads it); log types are enums too
+AUDIT='"auditConfigs":[{"service":"allServices","auditLogConfigs":[{"logType":3}]}]'
+api POST "$KMS_URL/v1/$WIRE:setIamPolicy" "{\"policy\":{$AUDIT}}"
+expect_json '.auditConfigs' null
+api POST "$KMS_URL/v1/$WIRE:setIamPolicy?$INT" "{\"policy\":{$AUDIT},\"updateMask\":\"auditConfigs\"}"
 expect_json '.auditConfigs[0].auditLogConfigs[0].logType' 3
+api POST "$KMS_URL/v1/$WIRE:setIamPolicy" '{"policy":{"bindings":[{"role":"roles/viewer","members":["user:a@example.com"]}]}}'
+expect_json '.bindings[0].role + " " + .auditConfigs[0].service' "roles/viewer allServices"
 api GET "$KMS_URL/v1/$WIRE:getIamPolicy"
 expect_json '.auditConfigs[0].auditLogConfigs[0].logType' DATA_READ
+api POST "$KMS_URL/v1/$WIRE:setIamPolicy" '{"policy":{},"updateMask":"bindings,members"}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$KMS_URL/v1/$WIRE:setIamPolicy" '{"policy":{"etag":"AAAAAAAAAAA="},"updateMask":"auditConfigs"}'
+expect_json '.bindings[0].role' roles/viewer # an etag outside the mask is not checked
 
 section "null, invalid UTF-8 and NUL are refused, and KMS keeps answering"
 api POST "$KMS_URL/v1/$WIRE:testIamPermissions" '{"permissions":[null]}'
