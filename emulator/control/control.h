@@ -201,6 +201,9 @@ enum em_code control_get_project_ancestry(struct em_call *call);
  * folders and organizations (their ID is a number: they exist as soon as named). */
 enum em_code control_iam_resource_check(struct em_call *call);
 enum em_code control_list_log_entries(struct em_call *call);
+/* Every service writes its buffered audit entries, and the control plane its own, so that
+ * a scan of the audit log is current. */
+enum em_code control_flush_audit(struct em_call *call);
 
 /* Resource Manager v2 folders and v1 operations (control_folders_api.c). */
 extern const struct em_message control_folder_message;

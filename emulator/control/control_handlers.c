@@ -278,13 +278,16 @@ static enum em_code authorize_log_read(struct em_call *call)
     return EM_OK;
 }
 
+enum em_code control_flush_audit(struct em_call *call)
+{
+    if (control_services_call(control_of(call)->supervisor, FLUSH_PATH, NULL, &call->status))
+        return call->status.code;
+    return em_audit_flush(call->svc->audit, &call->status);
+}
+
 enum em_code control_list_log_entries(struct em_call *call)
 {
-    if (authorize_log_read(call))
-        return call->status.code;
-    /* every service writes its buffered audit entries first, so the answer is current */
-    if (control_services_call(control_of(call)->supervisor, FLUSH_PATH, NULL, &call->status) ||
-        em_audit_flush(call->svc->audit, &call->status))
+    if (authorize_log_read(call) || control_flush_audit(call))
         return call->status.code;
     cJSON *reply;
     if (control_log_list(call->svc->store, call->body, CONTROL_LOG_SCAN_LIMIT, &reply,

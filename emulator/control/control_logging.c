@@ -407,6 +407,38 @@ static cJSON *list_reply(struct list_scan *s)
     return reply;
 }
 
+struct usage_scan {
+    const char *project, *google_service;
+    int64_t since_ns;
+    bool used;
+};
+
+static bool visit_usage(const struct em_audit_row *row, void *arg)
+{
+    struct usage_scan *u = arg;
+    if (row->entry.time_ns < u->since_ns)
+        return false;
+    char project[64], service[128];
+    if (row->entry.resource && row->entry.service &&
+        project_of(row->entry.resource, project, sizeof(project)) &&
+        strcmp(project, u->project) == 0) {
+        google_service_of(row->entry.service, row->entry.method, service, sizeof(service));
+        u->used = strcmp(service, u->google_service) == 0;
+    }
+    return !u->used;
+}
+
+enum em_code control_log_service_used(struct em_store *store, const char *project,
+                                      const char *google_service, int64_t since_ns, bool *used,
+                                      struct em_status *st)
+{
+    struct usage_scan u = {project, google_service, since_ns, false};
+    if (em_audit_scan(store, true, 0, visit_usage, &u, st))
+        return st->code;
+    *used = u.used;
+    return EM_OK;
+}
+
 enum em_code control_log_list(struct em_store *store, const cJSON *request, int64_t scan_limit,
                               cJSON **reply, struct em_status *st)
 {

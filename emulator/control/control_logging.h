@@ -45,6 +45,13 @@ char *control_log_token_make(int64_t last_id, bool descending);
 enum em_code control_log_token_read(const char *token, bool descending, int64_t *last_id,
                                     struct em_status *st);
 
+/* Whether the audit log holds a call of google_service ("pubsub.googleapis.com") on a
+ * resource of the project at since_ns or later (the rows scanned newest first, up to the
+ * first older one): Service Usage's "usage in the last 30 days". */
+enum em_code control_log_service_used(struct em_store *store, const char *project,
+                                      const char *google_service, int64_t since_ns, bool *used,
+                                      struct em_status *st);
+
 /* Answers a ListLogEntriesRequest (already schema-checked): {"entries": [...],
  * "nextPageToken": "..."}. */
 enum em_code control_log_list(struct em_store *store, const cJSON *request, int64_t scan_limit,

@@ -16,6 +16,7 @@
 #include "control.h"
 
 #include "control_folders.h"
+#include "control_logging.h"
 #include "em_api_state.h"
 #include "em_call.h"
 #include "em_clock.h"
@@ -48,9 +49,15 @@ static const struct {
 
 #define SERVICE_NAME_MAX 100
 
+static const struct em_enum_value usage_check_values[] = {
+    {"CHECK_IF_SERVICE_HAS_USAGE_UNSPECIFIED", 0}, {"SKIP", 1}, {"CHECK", 2}, {NULL}};
+static const struct em_enum usage_check_enum = {
+    "google.api.serviceusage.v1.DisableServiceRequest.CheckIfServiceHasUsage", usage_check_values};
+/* disableDependentServices: the emulator does not model the dependencies between APIs, so
+ * it neither refuses a disable for a dependent API nor disables one (README, Limitations) */
 static const struct em_field disable_fields[] = {
     {"disableDependentServices", EM_F_BOOL},
-    {"checkIfServiceHasUsage", EM_F_STRING},
+    {"checkIfServiceHasUsage", EM_F_ENUM, false, NULL, &usage_check_enum},
     {NULL},
 };
 const struct em_message control_service_disable_request = {
@@ -234,6 +241,29 @@ enum em_code control_enable_service(struct em_call *call)
     return reply_service_operation(call, project, service, true);
 }
 
+/* check_if_service_has_usage CHECK (what gcloud sends without --force): FAILED_PRECONDITION
+ * when the project called the API in the last 30 days of the emulator clock, as its audit
+ * log shows (SKIP, or the field left out: no check, as Google's default). */
+static enum em_code check_no_usage(struct em_call *call, const char *project, const char *service)
+{
+    const char *check = em_json_string(call->body, "checkIfServiceHasUsage");
+    bool used = false;
+    if (!check || strcmp(check, "CHECK") != 0)
+        return EM_OK;
+    if (control_flush_audit(call) ||
+        control_log_service_used(call->svc->store, project, service,
+                                 em_clock_now() - 30LL * 86400 * 1000000000LL, &used,
+                                 &call->status))
+        return call->status.code;
+    if (used)
+        return EM_CALL_FAIL(call, EM_FAILED_PRECONDITION,
+                            "The service %s has usage in the last 30 days in project %s: "
+                            "disabling it needs check_if_service_has_usage SKIP (gcloud "
+                            "services disable --force).",
+                            service, project);
+    return EM_OK;
+}
+
 enum em_code control_disable_service(struct em_call *call)
 {
     char project[32], service[SERVICE_NAME_MAX + 1];
@@ -244,7 +274,7 @@ enum em_code control_disable_service(struct em_call *call)
                             "%s is the emulator's control plane and stays enabled: a project "
                             "that disabled it could not enable anything again.",
                             service);
-    if (set_enabled(call, project, service, false))
+    if (check_no_usage(call, project, service) || set_enabled(call, project, service, false))
         return call->status.code;
     return reply_service_operation(call, project, service, false);
 }

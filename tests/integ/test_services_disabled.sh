@@ -87,6 +87,14 @@ if [[ $HAVE_GCLOUD == 1 ]]; then
     expect_eq 0 $? "gcloud services enable spanner.googleapis.com: $out"
     gcloud spanner instances list --project app-project >/dev/null 2>&1
     expect_eq 0 $? "gcloud spanner instances list once enabled"
+    out=$(gcloud services disable spanner.googleapis.com --project app-project 2>&1)
+    expect_contains "$out" "has usage in the last 30 days" \
+        "used in the last 30 days: gcloud (check_if_service_has_usage CHECK) is refused"
+    expect_contains "$out" "--force" "and gcloud names --force"
+    out=$(gcloud services disable spanner.googleapis.com --project app-project --force 2>&1)
+    expect_eq 0 $? "gcloud services disable --force (SKIP): $out"
+    out=$(gcloud services enable spanner.googleapis.com --project app-project 2>&1)
+    expect_eq 0 $? "enabled again: $out"
 fi
 stop_stack
 finish
