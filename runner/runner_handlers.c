@@ -11,6 +11,8 @@
 #include "runner_templates.h"
 
 #include "em_json.h"
+#include "em_mask.h"
+#include "em_names.h"
 #include "em_service.h"
 
 #include <ctype.h>
@@ -33,10 +35,25 @@ static const char *project_id(struct em_call *call)
     return project ? project + strlen("projects/") : "";
 }
 
+/* The job's region: the path's, else the `location` query parameter of the methods without
+ * one in the path (projects.jobs.*, as Google reads it), else us-central1. */
 static const char *location_of(struct em_call *call)
 {
     const char *location = em_call_var(call, "location");
-    return location ? location : DEFAULT_LOCATION;
+    if (!location)
+        location = em_call_query(call, "location");
+    return location && *location ? location : DEFAULT_LOCATION;
+}
+
+/* INVALID_ARGUMENT when location_of(call) is no region (a query's value reaches a name). */
+static enum em_code check_region(struct em_call *call)
+{
+    const struct em_location *loc = em_location_find(location_of(call));
+    if (!loc || loc->kind != EM_LOC_REGION)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "The location '%.64s' is not a Dataflow region (such as us-central1).",
+                            location_of(call));
+    return EM_OK;
 }
 
 /* The job's resource name from the path; INVALID_ARGUMENT for an id that cannot be one. */
@@ -50,6 +67,8 @@ static enum em_code job_name(struct em_call *call, char *out, size_t len)
     if (!ok)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "The job id '%s' is not valid.",
                             id ? id : "");
+    if (check_region(call))
+        return call->status.code;
     snprintf(out, len, "projects/%s/locations/%s/jobs/%s", project_id(call), location_of(call), id);
     return EM_OK;
 }
@@ -63,6 +82,50 @@ static enum em_code reply_or_fail(struct em_call *call, cJSON *reply)
     return em_call_reply(call, reply ? reply : cJSON_CreateObject());
 }
 
+/* The fields the runner refuses rather than drop, all in Google's UNIMPLEMENTED: what the
+ * real service would do with them (replace a running job, restore a snapshot, change a
+ * running job's autoscaling) has no counterpart here. */
+static enum em_code unimplemented(struct em_call *call, const char *what, const char *instead)
+{
+    return EM_CALL_FAIL(call, EM_UNIMPLEMENTED, "%s is not implemented by this emulator%s%s.", what,
+                        instead ? "; " : "", instead ? instead : "");
+}
+
+static bool nonempty_object(const cJSON *body, const char *key)
+{
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(body, key);
+    return cJSON_IsObject(value) && value->child;
+}
+
+static bool nonempty_string(const cJSON *body, const char *key)
+{
+    const char *value = em_json_string(body, key);
+    return value && *value;
+}
+
+#define NEW_JOB_INSTEAD    "launch a new job, or cancel or drain the running one"
+#define UPDATE_JOB_INSTEAD "UpdateJob changes only requested_state (cancel, drain)"
+
+/* A launch's update of a running job (LaunchTemplateParameters.update and
+ * transform_name_mapping; LaunchFlexTemplateParameter.update and transform_name_mappings):
+ * refused, not answered by a second job running beside the first. prefix names the
+ * message holding them ("" or "launch_parameter."). */
+static enum em_code refuse_job_update(struct em_call *call, const cJSON *params, const char *prefix,
+                                      const char *mapping_json, const char *mapping_proto)
+{
+    bool update = false;
+    char what[128];
+    if (em_json_bool(params, "update", &update) && update) {
+        snprintf(what, sizeof(what), "Updating a running job (%supdate)", prefix);
+        return unimplemented(call, what, NEW_JOB_INSTEAD);
+    }
+    if (nonempty_object(params, mapping_json)) {
+        snprintf(what, sizeof(what), "Updating a running job (%s%s)", prefix, mapping_proto);
+        return unimplemented(call, what, NEW_JOB_INSTEAD);
+    }
+    return EM_OK;
+}
+
 /* {"job": job} as LaunchTemplateResponse and LaunchFlexTemplateResponse answer. */
 static cJSON *wrap_job(cJSON *job)
 {
@@ -72,7 +135,8 @@ static cJSON *wrap_job(cJSON *job)
     return reply;
 }
 
-/* Expands a template path and launches it. */
+/* Expands a template path and launches it. body is the message holding the launch's
+ * fields (a Job also has labels and clientRequestId, which the template requests lack). */
 static enum em_code launch(struct em_call *call, const char *gcs_path, const char *field,
                            const cJSON *body, const char *job_name, bool validate_only, cJSON **job)
 {
@@ -90,6 +154,8 @@ static enum em_code launch(struct em_call *call, const char *gcs_path, const cha
         .pipeline_text = text,
         .parameters = params_used,
         .environment = cJSON_GetObjectItemCaseSensitive(body, "environment"),
+        .labels = cJSON_GetObjectItemCaseSensitive(body, "labels"),
+        .client_request_id = em_json_string(body, "clientRequestId"),
         .validate_only = validate_only,
     };
     rn_jobs_launch(jobs_of(call), &l, job, &call->status);
@@ -136,7 +202,8 @@ enum em_code rn_launch_template(struct em_call *call)
 {
     bool validate_only = false;
     cJSON *job;
-    if (query_bool(call, "validateOnly", &validate_only))
+    if (query_bool(call, "validateOnly", &validate_only) ||
+        refuse_job_update(call, call->body, "", "transformNameMapping", "transform_name_mapping"))
         return call->status.code;
     launch(call, em_call_query(call, "gcsPath"), "gcsPath", call->body,
            em_json_string(call->body, "jobName"), validate_only, &job);
@@ -156,15 +223,36 @@ enum em_code rn_launch_flex_template(struct em_call *call)
         return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
                             "launch_parameter.container_spec: inline container specs are not "
                             "supported; give container_spec_gcs_path.");
+    if (refuse_job_update(call, param, "launch_parameter.", "transformNameMappings",
+                          "transform_name_mappings"))
+        return call->status.code;
     launch(call, em_json_string(param, "containerSpecGcsPath"),
            "launch_parameter.container_spec_gcs_path", param, em_json_string(param, "jobName"),
            validate_only, &job);
     return reply_or_fail(call, call->status.code ? job : wrap_job(job));
 }
 
+/* CreateJob's fields the runner cannot honour: replacing a running job (replace_job_id,
+ * also the deprecated query argument, with its transform_name_mapping) and starting from
+ * a snapshot (the runner takes none). */
+static enum em_code refuse_create_fields(struct em_call *call)
+{
+    const char *replace = em_call_query(call, "replaceJobId");
+    if (nonempty_string(call->body, "replaceJobId") || (replace && *replace))
+        return unimplemented(call, "Updating a running job (job.replace_job_id)", NEW_JOB_INSTEAD);
+    if (nonempty_object(call->body, "transformNameMapping"))
+        return unimplemented(call, "Updating a running job (job.transform_name_mapping)",
+                             NEW_JOB_INSTEAD);
+    if (nonempty_string(call->body, "createdFromSnapshotId"))
+        return unimplemented(call, "Creating a job from a snapshot (job.created_from_snapshot_id)",
+                             "this emulator takes no snapshots");
+    return EM_OK;
+}
+
 /* POST .../jobs (the Beam SDK's jobs.create): the runner executes JSON pipelines, so the
  * Job names one in environment.sdkPipelineOptions: "pipeline" (a pipeline object) or
- * "options": {"pipelineLocation": "gs://..."}. */
+ * "options": {"pipelineLocation": "gs://..."}. A clientRequestId makes the create
+ * idempotent (runner_jobs.h). */
 enum em_code rn_create_job(struct em_call *call)
 {
     const cJSON *env = cJSON_GetObjectItemCaseSensitive(call->body, "environment");
@@ -173,6 +261,8 @@ enum em_code rn_create_job(struct em_call *call)
     const char *location =
         em_json_string(cJSON_GetObjectItemCaseSensitive(sdk, "options"), "pipelineLocation");
     cJSON *job = NULL;
+    if (refuse_create_fields(call))
+        return call->status.code;
     if (cJSON_IsObject(inline_pipeline)) {
         char *text = cJSON_PrintUnformatted(inline_pipeline);
         struct rn_launch l = {.project = project_id(call),
@@ -180,7 +270,8 @@ enum em_code rn_create_job(struct em_call *call)
                               .job_name = em_json_string(call->body, "name"),
                               .pipeline_text = text ? text : "",
                               .environment = env,
-                              .labels = cJSON_GetObjectItemCaseSensitive(call->body, "labels")};
+                              .labels = cJSON_GetObjectItemCaseSensitive(call->body, "labels"),
+                              .client_request_id = em_json_string(call->body, "clientRequestId")};
         rn_jobs_launch(jobs_of(call), &l, &job, &call->status);
         free(text);
         return reply_or_fail(call, job);
@@ -248,6 +339,8 @@ static enum em_code list(struct em_call *call, const char *location)
 
 enum em_code rn_list_jobs(struct em_call *call)
 {
+    if (check_region(call))
+        return call->status.code;
     return list(call, location_of(call));
 }
 
@@ -256,12 +349,34 @@ enum em_code rn_aggregated_jobs(struct em_call *call)
     return list(call, NULL);
 }
 
+/* UpdateJob's update_mask: only requested_state, the one field the runner changes. */
+static enum em_code update_mask_path(const char *path, void *arg, struct em_status *st)
+{
+    (void)arg;
+    if (em_mask_path_is(path, "requestedState"))
+        return EM_OK;
+    return EM_FAIL(
+        st, EM_UNIMPLEMENTED,
+        "Updating %.100s (update_mask) is not implemented by this emulator; " UPDATE_JOB_INSTEAD
+        ".",
+        path);
+}
+
+/* PUT .../jobs/{job}: cancel and drain (requestedState). What `gcloud dataflow jobs
+ * update-options` sends (runtime_updatable_params: the autoscaling bounds and utilization
+ * hint of a running job) is refused: a job runs on one machine here. */
 enum em_code rn_update_job(struct em_call *call)
 {
     char name[512];
     cJSON *job = NULL;
     if (job_name(call, name, sizeof(name)))
         return call->status.code;
+    const char *mask = em_call_query(call, "updateMask");
+    if (mask && em_mask_each(mask, update_mask_path, NULL, NULL, &call->status))
+        return call->status.code;
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(call->body, "runtimeUpdatableParams");
+    if (params && !cJSON_IsNull(params) && !(cJSON_IsObject(params) && !params->child))
+        return unimplemented(call, "Updating a job's runtime_updatable_params", UPDATE_JOB_INSTEAD);
     rn_jobs_update(jobs_of(call), name, em_json_string(call->body, "requestedState"), &job,
                    &call->status);
     return reply_or_fail(call, job);

@@ -458,11 +458,16 @@ static const char *env_string(const cJSON *env, const char *key)
     return v && *v ? v : NULL;
 }
 
-/* The Job resource of a new job. */
-static cJSON *new_job(const struct rn_launch *l, const char *id, bool streaming, int64_t now)
+/* The Job resource of a new job, with labels (taken; NULL: none). */
+static cJSON *new_job(const struct rn_launch *l, const char *id, bool streaming, cJSON *labels,
+                      int64_t now)
 {
     cJSON *job = cJSON_CreateObject();
     char t[EM_TIME_TEXT_MAX];
+    if (!job) {
+        cJSON_Delete(labels);
+        return NULL;
+    }
     em_time_format(now, t);
     cJSON_AddStringToObject(job, "id", id);
     cJSON_AddStringToObject(job, "projectId", l->project);
@@ -484,8 +489,10 @@ static cJSON *new_job(const struct rn_launch *l, const char *id, bool streaming,
     cJSON_AddStringToObject(job, "currentStateTime", t);
     cJSON_AddStringToObject(job, "createTime", t);
     cJSON_AddStringToObject(job, "location", l->location);
-    if (l->labels)
-        cJSON_AddItemToObject(job, "labels", cJSON_Duplicate(l->labels, true));
+    if (labels)
+        cJSON_AddItemToObject(job, "labels", labels);
+    if (l->client_request_id && *l->client_request_id)
+        cJSON_AddStringToObject(job, "clientRequestId", l->client_request_id);
     cJSON *sdk = cJSON_AddObjectToObject(cJSON_AddObjectToObject(job, "jobMetadata"), "sdkVersion");
     cJSON_AddStringToObject(sdk, "version", "cmek-emulator");
     cJSON_AddStringToObject(sdk, "versionDisplayName", "CMEK emulator runner");
@@ -576,8 +583,42 @@ static enum em_code check_launch_locations(struct em_store *store, const struct 
     return EM_OK;
 }
 
-/* The launch request checked, its key also against the organization policies of store. */
-static enum em_code check_launch(struct em_store *store, const struct rn_launch *l,
+/* The job's labels: Job.labels (CreateJob) with the environment's additionalUserLabels
+ * (launches: Google puts them on the job), each checked under Google's label rules, then
+ * the two together (at most 64). *out is NULL when there are none. */
+static enum em_code launch_labels(const struct rn_launch *l, cJSON **out, struct em_status *st)
+{
+    const cJSON *extra = cJSON_GetObjectItemCaseSensitive(l->environment, "additionalUserLabels");
+    const cJSON *label;
+    *out = NULL;
+    if (em_labels_check(l->labels, st))
+        return st->code;
+    if (em_labels_check(extra, st)) {
+        char why[EM_STATUS_MESSAGE_MAX];
+        snprintf(why, sizeof(why), "%s", st->message);
+        return EM_FAIL(st, st->code, "Invalid value at 'environment.additional_user_labels': %s",
+                       why);
+    }
+    if (!cJSON_IsObject(l->labels) && !(cJSON_IsObject(extra) && extra->child))
+        return EM_OK;
+    *out = cJSON_IsObject(l->labels) ? cJSON_Duplicate(l->labels, true) : cJSON_CreateObject();
+    if (!*out)
+        return EM_FAIL_OOM(st);
+    cJSON_ArrayForEach(label, extra)
+    {
+        cJSON_DeleteItemFromObjectCaseSensitive(*out, label->string);
+        cJSON_AddStringToObject(*out, label->string, label->valuestring);
+    }
+    if (em_labels_check(*out, st)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return st->code;
+}
+
+/* The launch request checked, its key also against the organization policies of store;
+ * *labels: the job's (launch_labels). */
+static enum em_code check_launch(struct em_store *store, const struct rn_launch *l, cJSON **labels,
                                  struct rn_pipeline **p, struct em_status *st)
 {
     if (check_environment_types(l->environment, st) || check_job_name(l->job_name, st) ||
@@ -591,30 +632,72 @@ static enum em_code check_launch(struct em_store *store, const struct rn_launch 
         em_orgpolicy_check_cmek(store, l->project, RN_ORGPOLICY_SERVICE, key, "a job", st) ||
         check_launch_locations(store, l, st))
         return st->code;
-    if (l->labels && em_labels_check(l->labels, st))
+    if (launch_labels(l, labels, st))
         return st->code;
-    return rn_pipeline_parse(l->pipeline_text, l->parameters, p, st);
+    if (rn_pipeline_parse(l->pipeline_text, l->parameters, p, st)) {
+        cJSON_Delete(*labels);
+        *labels = NULL;
+    }
+    return st->code;
 }
 
-/* Protects the job's state (KMS must accept the key now), then records the job. */
+/* A CreateJob retried: the job of l's project and region with l's name and
+ * client_request_id (public view), or *job NULL. Called under the lock, so that a
+ * retry racing the first attempt finds it. */
+static enum em_code find_retried(struct rn_jobs *jobs, const struct rn_launch *l, cJSON **job,
+                                 struct em_status *st)
+{
+    cJSON *all, *j;
+    *job = NULL;
+    if (!l->client_request_id || !*l->client_request_id)
+        return EM_OK;
+    if (rn_store_list_jobs(jobs->svc->store, l->project, l->location, &all, st))
+        return st->code;
+    cJSON_ArrayForEach(j, all)
+    {
+        const char *crid = em_json_string(j, "clientRequestId");
+        const char *name = em_json_string(j, "name");
+        if (crid && name && strcmp(crid, l->client_request_id) == 0 &&
+            strcmp(name, l->job_name) == 0) {
+            *job = cJSON_DetachItemViaPointer(all, j);
+            public_view(*job);
+            break;
+        }
+    }
+    cJSON_Delete(all);
+    return EM_OK;
+}
+
+/* Protects the job's state (KMS must accept the key now), then records *job, unless a
+ * retry of the same create got there first: then *job is that one (find_retried). */
 static enum em_code create_job(struct rn_jobs *jobs, const struct rn_launch *l, const char *name,
-                               cJSON *job, struct em_status *st)
+                               cJSON **job, struct em_status *st)
 {
     const char *key =
-        em_json_string(cJSON_GetObjectItemCaseSensitive(job, "environment"), "serviceKmsKeyName");
+        em_json_string(cJSON_GetObjectItemCaseSensitive(*job, "environment"), "serviceKmsKeyName");
     if (em_cmek_protect(jobs->svc->cmek, name, l->project, key, st))
         return st->code;
     char *pipeline = stored_pipeline(l);
     struct active_job *a = NULL;
+    cJSON *retried = NULL;
     if (!pipeline)
         return EM_FAIL_OOM(st);
     pthread_mutex_lock(&jobs->lock);
-    if (!save_job(jobs, name, job, pipeline, st) && !activate(jobs, name, job, pipeline, &a, st)) {
+    if (!find_retried(jobs, l, &retried, st) && !retried &&
+        !save_job(jobs, name, *job, pipeline, st) &&
+        !activate(jobs, name, *job, pipeline, &a, st)) {
         a->next = jobs->active;
         jobs->active = a;
     }
     pthread_mutex_unlock(&jobs->lock);
     free(pipeline);
+    if (retried) {
+        struct em_status ignored = {0};
+        em_cmek_forget(jobs->svc->cmek, name, &ignored);
+        cJSON_Delete(*job);
+        *job = retried;
+        return EM_OK;
+    }
     if (!st->code)
         add_message(jobs, name, 3, "Job created; workers are starting.");
     return st->code;
@@ -624,22 +707,32 @@ enum em_code rn_jobs_launch(struct rn_jobs *jobs, const struct rn_launch *l, cJS
                             struct em_status *st)
 {
     struct rn_pipeline *p = NULL;
+    cJSON *labels = NULL;
     *job = NULL;
-    if (check_launch(jobs->svc->store, l, &p, st))
+    if (check_launch(jobs->svc->store, l, &labels, &p, st))
         return st->code;
     bool streaming = p->streaming;
     rn_pipeline_free(p);
-    if (l->validate_only)
-        return EM_OK;
+    if (!l->validate_only) { /* a retry: answered before KMS is asked again */
+        pthread_mutex_lock(&jobs->lock);
+        find_retried(jobs, l, job, st);
+        pthread_mutex_unlock(&jobs->lock);
+    }
+    if (l->validate_only || *job || st->code) {
+        cJSON_Delete(labels);
+        return st->code;
+    }
     char id[64], name[JOB_NAME_MAX];
     int64_t now = em_clock_now();
-    if (rn_job_id_make(now, id, sizeof(id), st))
+    if (rn_job_id_make(now, id, sizeof(id), st)) {
+        cJSON_Delete(labels);
         return st->code;
+    }
     snprintf(name, sizeof(name), "projects/%s/locations/%s/jobs/%s", l->project, l->location, id);
-    *job = new_job(l, id, streaming, now);
+    *job = new_job(l, id, streaming, labels, now);
     if (!*job)
         return EM_FAIL_OOM(st);
-    if (create_job(jobs, l, name, *job, st)) {
+    if (create_job(jobs, l, name, job, st)) {
         cJSON_Delete(*job);
         *job = NULL;
     }

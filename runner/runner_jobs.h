@@ -49,15 +49,21 @@ enum em_code rn_jobs_reset(struct rn_jobs *jobs, struct em_status *st);
 struct rn_launch {
     const char *project, *location;
     const char *job_name;
-    const char *pipeline_text; /* the JSON pipeline (a template already expanded) */
-    const cJSON *parameters;   /* object of strings, or NULL */
-    const cJSON *environment;  /* RuntimeEnvironment / FlexTemplateRuntimeEnvironment /
-                                  Environment, or NULL */
-    const cJSON *labels;       /* or NULL */
+    const char *pipeline_text;     /* the JSON pipeline (a template already expanded) */
+    const cJSON *parameters;       /* object of strings, or NULL */
+    const cJSON *environment;      /* RuntimeEnvironment / FlexTemplateRuntimeEnvironment /
+                                      Environment, or NULL */
+    const cJSON *labels;           /* Job.labels, or NULL */
+    const char *client_request_id; /* Job.clientRequestId, or NULL */
     bool validate_only;
 };
 
-/* Validates and creates a job; *job is the Job resource (the caller's). */
+/* Validates and creates a job; *job is the Job resource (the caller's). Its labels are
+ * launch->labels with the environment's additionalUserLabels (RuntimeEnvironment,
+ * FlexTemplateRuntimeEnvironment), both under Google's label rules. A launch with a
+ * client_request_id is idempotent: when this project and region already have a job of
+ * that name created with that id, *job is that job and no other is created (CreateJob's
+ * retries). */
 enum em_code rn_jobs_launch(struct rn_jobs *jobs, const struct rn_launch *launch, cJSON **job,
                             struct em_status *st);
 
@@ -76,8 +82,8 @@ enum em_code rn_jobs_list(struct rn_jobs *jobs, const char *project, const char 
                           enum rn_filter filter, int page_size, const char *page_token,
                           cJSON **reply, struct em_status *st);
 
-/* UpdateJob: requested_state JOB_STATE_CANCELLED or JOB_STATE_DRAINED (NULL: only
- * labels may change). */
+/* UpdateJob: requested_state JOB_STATE_CANCELLED or JOB_STATE_DRAINED (NULL: the job is
+ * answered unchanged). The handler refuses every other change (runtime_updatable_params). */
 enum em_code rn_jobs_update(struct rn_jobs *jobs, const char *name, const char *requested_state,
                             cJSON **job, struct em_status *st);
 

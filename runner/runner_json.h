@@ -2,8 +2,10 @@
  * runner_json: request schemas of the Dataflow v1b3 methods the runner serves (field
  * names from gcloud's generated dataflow_v1b3_messages.py). Environments are accepted as
  * any JSON object: the runner reads the fields it uses (kmsKeyName, serviceKmsKeyName,
- * serviceAccountEmail, tempLocation) and ignores the worker-pool settings, which have no
- * meaning on one machine.
+ * serviceAccountEmail, tempLocation, additionalUserLabels) and ignores the worker-pool
+ * settings, which have no meaning on one machine. The fields it cannot honour elsewhere in
+ * these messages (update, transformNameMapping(s), replaceJobId, createdFromSnapshotId,
+ * runtimeUpdatableParams) are refused by runner_handlers.
  */
 #ifndef RUNNER_JSON_H
 #define RUNNER_JSON_H

@@ -10,7 +10,10 @@
 # custom JSON pipeline (fixed windows on the emulator clock, a combine, a dead-letter
 # topic, state values never in plaintext on disk), resumed across a restart of the stack,
 # then drained; and a job whose key is disabled failing with a JOB_MESSAGE_ERROR naming
-# the key.
+# the key. Fields the runner cannot honour are refused with UNIMPLEMENTED naming them, never
+# dropped: a launch's update of a running job (`flex-template run --update`), UpdateJob's
+# runtime options (`jobs update-options`), replace_job_id and created_from_snapshot_id;
+# additional user labels land on the job; jobs.create with a clientRequestId is idempotent.
 # full-run-only: a gcloud walkthrough; `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
@@ -82,6 +85,34 @@ api GET "$LOC/jobs/2026-01-01_00_00_00-1234567890123456789"
 expect_error_json 404 NOT_FOUND
 api POST "$LOC/jobs/x:snapshot" '{}'
 expect_error_json 400 UNIMPLEMENTED
+api POST "$LOC/templates" "{\"jobName\":\"wc\",$WC,$WC_PARAMS,\"environment\":{\"additionalUserLabels\":{\"Team\":\"x\"}}}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$(jq -r .error.message <<<"$BODY")" "'environment.additional_user_labels': Invalid label key \"Team\"" \
+    "an additional user label breaking Google's label rules is named"
+
+section "a launch updating a running job is refused (UNIMPLEMENTED), not run as a second job"
+WC_LAUNCH="$LOC/templates:launch?gcsPath=gs://dataflow-templates/latest/Word_Count"
+api POST "$WC_LAUNCH" "{\"jobName\":\"wc\",$WC_PARAMS,\"update\":true}"
+expect_error_json 400 UNIMPLEMENTED
+expect_json .error.message "Updating a running job (update) is not implemented by this emulator; launch a new job, or cancel or drain the running one."
+api POST "$WC_LAUNCH" "{\"jobName\":\"wc\",$WC_PARAMS,\"transformNameMapping\":{\"CountWords\":\"Count\"}}"
+expect_error_json 400 UNIMPLEMENTED
+expect_contains "$BODY" "(transform_name_mapping) is not implemented by this emulator" "the name mapping is named"
+api POST "$WC_LAUNCH&validateOnly=True" "{\"jobName\":\"wc\",$WC_PARAMS,\"update\":false,\"transformNameMapping\":{}}"
+expect_status 200 # no update asked for
+api POST "$LOC/flexTemplates:launch" '{"launchParameter":{"jobName":"broken","containerSpecGcsPath":"gs://runner-bkt/pipelines/broken.json","transformNameMappings":{"a":"b"}}}'
+expect_error_json 400 UNIMPLEMENTED
+expect_contains "$BODY" "(launch_parameter.transform_name_mappings) is not implemented" "the flex name mappings are named"
+if (( HAVE_GCLOUD )); then
+    out=$(gcloud dataflow flex-template run broken --template-file-gcs-location gs://runner-bkt/pipelines/broken.json \
+        --region $R --update 2>&1)
+    expect_contains "$out" "Updating a running job (launch_parameter.update) is not implemented by this emulator" \
+        "flex-template run --update shows the refusal"
+else
+    api POST "$LOC/flexTemplates:launch" '{"launchParameter":{"jobName":"broken","containerSpecGcsPath":"gs://runner-bkt/pipelines/broken.json","update":true}}'
+    expect_error_json 400 UNIMPLEMENTED
+    expect_contains "$BODY" "(launch_parameter.update)" "the flex update is named"
+fi
 api GET "$LOC/jobs"
 expect_status 200
 expect_json '.jobs | length' 0
@@ -95,12 +126,15 @@ section "seed 000: Word_Count with --dataflow-kms-key, by gcloud"
 if (( HAVE_GCLOUD )); then
     WC_ID=$(gcloud dataflow jobs run wordcount --gcs-location gs://dataflow-templates-us-central1/latest/Word_Count \
         --region $R --staging-location gs://runner-bkt/tmp --dataflow-kms-key "$GLOBAL_KEY" \
+        --additional-user-labels=team=data,seed=s000 \
         --parameters inputFile=gs://runner-bkt/in.txt,output=gs://runner-bkt/out/wc --format='value(id)' 2>"$TEST_TMP/err")
     expect_eq 0 $? "jobs run $(cat "$TEST_TMP/err")"
 else
-    api POST "$LOC/templates" "{\"jobName\":\"wordcount\",$WC,$WC_PARAMS,\"environment\":{\"kmsKeyName\":\"$GLOBAL_KEY\"}}"
+    api POST "$LOC/templates" "{\"jobName\":\"wordcount\",$WC,$WC_PARAMS,\"environment\":{\"kmsKeyName\":\"$GLOBAL_KEY\",\"additionalUserLabels\":{\"team\":\"data\",\"seed\":\"s000\"}}}"
     WC_ID=$(jq -r .id <<<"$BODY")
 fi
+api GET "$LOC/jobs/$WC_ID"
+expect_json '.labels | to_entries | map("\(.key)=\(.value)") | sort | join(",")' "seed=s000,team=data"
 [[ "$WC_ID" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}-[1-9][0-9]{18}$ ]]
 expect_eq 0 $? "the job id '$WC_ID' has Google's shape"
 wait_state "$WC_ID" JOB_STATE_DONE 60
@@ -127,6 +161,22 @@ api GET "$LOC/jobs/$WC_ID/metrics"
 expect_json '.metrics[] | select(.name.context.output_user_name == "ReadLines.out0") | .scalar' 202
 api GET "$LOC/jobs/$WC_ID/messages?minimumImportance=JOB_MESSAGE_ERROR"
 expect_json '.jobMessages | length' 0
+
+section "UpdateJob changes requested_state only: runtime options are refused (UNIMPLEMENTED)"
+if (( HAVE_GCLOUD )); then
+    out=$(gcloud dataflow jobs update-options --min-num-workers=1 "$WC_ID" --region $R 2>&1)
+    expect_contains "$out" "Updating runtime_updatable_params.min_num_workers (update_mask) is not implemented by this emulator" \
+        "jobs update-options shows the refusal naming the field"
+fi
+api PUT "$LOC/jobs/$WC_ID?updateMask=runtime_updatable_params.max_num_workers" '{"runtimeUpdatableParams":{"maxNumWorkers":3}}'
+expect_error_json 400 UNIMPLEMENTED
+api PUT "$LOC/jobs/$WC_ID" '{"runtimeUpdatableParams":{"minNumWorkers":1}}'
+expect_error_json 400 UNIMPLEMENTED
+expect_contains "$BODY" "runtime_updatable_params is not implemented by this emulator" "the body's runtime options are named"
+api PUT "$LOC/jobs/$WC_ID?updateMask=labels" '{"labels":{"team":"other"}}'
+expect_error_json 400 UNIMPLEMENTED
+api PUT "$LOC/jobs/$WC_ID?updateMask=requested_state" '{"requestedState":"JOB_STATE_CANCELLED"}'
+expect_error_json 400 FAILED_PRECONDITION # the mask is served: the DONE job cannot be cancelled
 api POST "$CONTROL_URL/emulator/v1/internal:flush" '{}'
 api POST "$CONTROL_URL/v2/entries:list" "{\"resourceNames\":[\"$P\"],\"filter\":\"protoPayload.methodName=\\\"Encrypt\\\"\",\"pageSize\":100}"
 expect_contains "$(jq -r '[.entries[].protoPayload.metadata.callerResource] | join(" ")' <<<"$BODY")" "jobs/$WC_ID" \
@@ -142,6 +192,13 @@ expect_status 200
 BIG_ID=$(jq -r .id <<<"$BODY")
 wait_state "$BIG_ID" JOB_STATE_DONE 120
 expect_eq JOB_STATE_DONE "$(job_state "$BIG_ID")" "the big Word_Count ends DONE"
+# the methods without a location in the path take it from ?location= (us-central1 without)
+api GET "$RUNNER_URL/v1b3/$P/jobs/$BIG_ID?location=$R"
+expect_json .id "$BIG_ID"
+api GET "$RUNNER_URL/v1b3/$P/jobs/$BIG_ID?location=us-east1"
+expect_error_json 404 NOT_FOUND
+api GET "$RUNNER_URL/v1b3/$P/jobs/$BIG_ID?location=us-central1%2Fjobs%2Fx"
+expect_error_json 400 INVALID_ARGUMENT
 expected=$(tr -cs "A-Za-z'" '\n' <"$DATA/gcs/runner-bkt/big.txt" | grep -v '^$' | sort | uniq -c | awk '{print $2": "$1}' | sort)
 actual=$(sort "$DATA"/gcs/runner-bkt/out/big-00000-of-00001 2>/dev/null)
 expect_eq "$(wc -l <<<"$expected") $(md5sum <<<"$expected")" "$(wc -l <<<"$actual") $(md5sum <<<"$actual")" \
@@ -219,15 +276,17 @@ EOF
 advance 120 # a fresh minute
 if (( HAVE_GCLOUD )); then
     EV_ID=$(gcloud dataflow flex-template run events --template-file-gcs-location gs://runner-bkt/pipelines/events.json \
-        --region $R --dataflow-kms-key "$GLOBAL_KEY" \
+        --region $R --dataflow-kms-key "$GLOBAL_KEY" --additional-user-labels=flow=events \
         --parameters "input=$P/subscriptions/ev-sub,output=$P/topics/ev-sums,dead=$P/topics/ev-dead" \
         --format='value(job.id)' 2>"$TEST_TMP/err")
     expect_eq 0 $? "flex-template run $(cat "$TEST_TMP/err")"
 else
-    api POST "$LOC/flexTemplates:launch" "{\"launchParameter\":{\"jobName\":\"events\",\"containerSpecGcsPath\":\"gs://runner-bkt/pipelines/events.json\",\"environment\":{\"kmsKeyName\":\"$GLOBAL_KEY\"},\"parameters\":{\"input\":\"$P/subscriptions/ev-sub\",\"output\":\"$P/topics/ev-sums\",\"dead\":\"$P/topics/ev-dead\"}}}"
+    api POST "$LOC/flexTemplates:launch" "{\"launchParameter\":{\"jobName\":\"events\",\"containerSpecGcsPath\":\"gs://runner-bkt/pipelines/events.json\",\"environment\":{\"kmsKeyName\":\"$GLOBAL_KEY\",\"additionalUserLabels\":{\"flow\":\"events\"}},\"parameters\":{\"input\":\"$P/subscriptions/ev-sub\",\"output\":\"$P/topics/ev-sums\",\"dead\":\"$P/topics/ev-dead\"}}}"
     EV_ID=$(jq -r .job.id <<<"$BODY")
 fi
 wait_state "$EV_ID" JOB_STATE_RUNNING 30
+api GET "$LOC/jobs/$EV_ID"
+expect_json .labels.flow events
 MARKER="state-marker-$RANDOM$RANDOM"
 b64() { printf %s "$1" | base64 -w0; }
 api POST "$PUBSUB_URL/v1/$P/topics/events-in:publish" "{\"messages\":[
@@ -323,6 +382,36 @@ for constraint in gcp.restrictNonCmekServices gcp.restrictCmekCryptoKeyProjects;
 done
 api POST "$WC_CHECK" "{\"jobName\":\"plain\",$WC_PARAMS}"
 expect_status 200
+
+section "jobs.create: a clientRequestId makes it idempotent; replacing a job or a snapshot is refused"
+RETRY_PIPELINE='{"steps":[{"name":"read","transform":"ReadText","path":"gs://runner-bkt/in.txt"},{"name":"write","transform":"WriteText","input":"read","path":"gs://runner-bkt/out/retry"}]}'
+retry_job() { # retry_job NAME CLIENT_REQUEST_ID [MORE_FIELDS]
+    api POST "$LOC/jobs" "{\"name\":\"$1\",\"clientRequestId\":\"$2\"${3:+,$3},\"environment\":{\"sdkPipelineOptions\":{\"pipeline\":$RETRY_PIPELINE}}}"
+}
+retry_job retry attempt-1 '"labels":{"team":"data"}'
+expect_status 200
+RETRY_ID=$(jq -r .id <<<"$BODY")
+expect_json .clientRequestId attempt-1
+retry_job retry attempt-1 '"labels":{"team":"data"}'
+expect_status 200
+expect_json .id "$RETRY_ID" # the retry answers the first job
+retry_job retry attempt-2
+expect_status 200
+expect_eq true "$(jq --arg id "$RETRY_ID" '.id != $id' <<<"$BODY")" "another clientRequestId creates another job"
+retry_job other-name attempt-1
+expect_eq true "$(jq --arg id "$RETRY_ID" '.id != $id' <<<"$BODY")" "so does another name"
+api GET "$LOC/jobs"
+expect_json '[.jobs[] | select(.name == "retry")] | length' 2
+retry_job replacing attempt-3 "\"replaceJobId\":\"$RETRY_ID\""
+expect_error_json 400 UNIMPLEMENTED
+expect_contains "$BODY" "(job.replace_job_id) is not implemented by this emulator" "replace_job_id is named"
+api POST "$LOC/jobs?replaceJobId=$RETRY_ID" "{\"name\":\"replacing\",\"environment\":{\"sdkPipelineOptions\":{\"pipeline\":$RETRY_PIPELINE}}}"
+expect_error_json 400 UNIMPLEMENTED
+retry_job restoring attempt-4 '"createdFromSnapshotId":"snap-1"'
+expect_error_json 400 UNIMPLEMENTED
+expect_contains "$BODY" "(job.created_from_snapshot_id) is not implemented by this emulator" "created_from_snapshot_id is named"
+api GET "$LOC/jobs"
+expect_json '[.jobs[] | select(.name == "replacing" or .name == "restoring")] | length' 0
 
 stop_stack
 finish
