@@ -11,6 +11,7 @@
 #include "em_store.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct session {
     int64_t create_ns, last_use_ns, persisted_use_ns;
     char *labels;       /* JSON object text, or NULL */
     char *creator_role; /* or NULL */
+    bool multiplexed;   /* Session.multiplexed: no idle expiry; gone 30 days after creation */
     struct session *next;
 };
 
@@ -42,6 +44,7 @@ static const char *const session_migrations[] = {
     " last_use_ns INTEGER NOT NULL,"
     " labels TEXT,"
     " creator_role TEXT);",
+    "ALTER TABLE spanner_sessions ADD COLUMN multiplexed INTEGER NOT NULL DEFAULT 0;",
 };
 
 static unsigned bucket_of(const char *name)
@@ -93,6 +96,7 @@ static enum em_code load_row(sqlite3_stmt *row, void *arg, struct em_status *st)
     s->last_use_ns = s->persisted_use_ns = sqlite3_column_int64(row, 3);
     s->labels = dup_or_null((const char *)sqlite3_column_text(row, 4));
     s->creator_role = dup_or_null((const char *)sqlite3_column_text(row, 5));
+    s->multiplexed = sqlite3_column_int(row, 6) != 0;
     insert(ss, s);
     return EM_OK;
 }
@@ -106,10 +110,11 @@ enum em_code sp_sessions_open(struct em_store *meta, struct sp_sessions **out, s
     ss->meta = meta;
     pthread_mutex_init(&ss->lock, NULL);
     sqlite3_stmt *stmt = NULL;
-    if (em_store_migrate(meta, "spanner_sessions", session_migrations, 1, st) ||
+    if (em_store_migrate(meta, "spanner_sessions", session_migrations,
+                         sizeof(session_migrations) / sizeof(session_migrations[0]), st) ||
         !(stmt = em_store_stmt(meta,
                                "SELECT name, database, create_ns, last_use_ns, labels, "
-                               "creator_role FROM spanner_sessions",
+                               "creator_role, multiplexed FROM spanner_sessions",
                                st)) ||
         em_stmt_each_row(stmt, load_row, ss, st)) {
         em_stmt_done(stmt);
@@ -140,8 +145,8 @@ static enum em_code persist(struct sp_sessions *ss, const struct session *s, str
 {
     sqlite3_stmt *stmt = em_store_stmt(ss->meta,
                                        "INSERT OR REPLACE INTO spanner_sessions (name, database, "
-                                       "create_ns, last_use_ns, labels, creator_role) "
-                                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                       "create_ns, last_use_ns, labels, creator_role, "
+                                       "multiplexed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                                        st);
     if (!stmt)
         return st->code;
@@ -151,6 +156,7 @@ static enum em_code persist(struct sp_sessions *ss, const struct session *s, str
     sqlite3_bind_int64(stmt, 4, s->last_use_ns);
     em_bind_text(stmt, 5, s->labels);
     em_bind_text(stmt, 6, s->creator_role);
+    sqlite3_bind_int(stmt, 7, s->multiplexed);
     enum em_code rc = em_stmt_run(stmt, st);
     em_stmt_done(stmt);
     return rc;
@@ -181,6 +187,8 @@ static cJSON *to_json(const struct session *s)
     em_json_add_time(json, "approximateLastUseTime", s->last_use_ns);
     if (s->creator_role)
         cJSON_AddStringToObject(json, "creatorRole", s->creator_role);
+    if (s->multiplexed)
+        cJSON_AddTrueToObject(json, "multiplexed");
     return json;
 }
 
@@ -189,8 +197,12 @@ static enum em_code not_found(const char *name, struct em_status *st)
     return EM_FAIL(st, EM_NOT_FOUND, "Session not found: %.400s", name);
 }
 
+/* An ordinary session ends after an hour unused; a multiplexed one (which Google's client
+ * libraries keep for the whole process and refresh weekly) 30 days after its creation. */
 static bool expired(const struct session *s, int64_t now)
 {
+    if (s->multiplexed)
+        return now - s->create_ns >= SP_SESSION_MULTIPLEXED_NS;
     return now - s->last_use_ns >= SP_SESSION_IDLE_NS;
 }
 
@@ -213,6 +225,7 @@ enum em_code sp_session_create(struct sp_sessions *ss, const char *database, con
     if (cJSON_IsObject(labels))
         s->labels = cJSON_PrintUnformatted(labels);
     s->creator_role = dup_or_null(em_json_string(session, "creatorRole"));
+    s->multiplexed = cJSON_IsTrue(cJSON_GetObjectItem(session, "multiplexed"));
     pthread_mutex_lock(&ss->lock);
     enum em_code rc = persist(ss, s, st);
     if (!rc) {

@@ -18,7 +18,8 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
-#define SP_SESSION_IDLE_NS (3600LL * 1000000000LL)
+#define SP_SESSION_IDLE_NS        (3600LL * 1000000000LL)
+#define SP_SESSION_MULTIPLEXED_NS (30LL * 86400 * 1000000000LL)
 
 struct em_store;
 struct sp_sessions;

@@ -713,6 +713,22 @@ else
     api DELETE "$S/$OTHER"
 fi
 
+section "a multiplexed session outlives an hour unused (30 days from its creation); an ordinary one does not"
+api POST "$S/$DB/sessions" '{"session":{"multiplexed":true}}'
+expect_json .multiplexed true
+MUX=$(jq -r .name <<<"$BODY")
+api POST "$S/$DB/sessions" '{}'
+PLAIN=$(jq -r .name <<<"$BODY")
+api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 7200}'
+expect_status 200
+api POST "$S/$MUX:executeSql" '{"sql":"SELECT 1"}'
+expect_status 200
+api POST "$S/$PLAIN:executeSql" '{"sql":"SELECT 1"}'
+expect_error_json 404 NOT_FOUND
+api POST "$CONTROL_URL/emulator/v1/clock:advance" '{"seconds": 2592000}'
+api POST "$S/$MUX:executeSql" '{"sql":"SELECT 1"}'
+expect_error_json 404 NOT_FOUND
+
 section "sessions: delete; drop database shreds its rows"
 api DELETE "$S/$OTHER"
 expect_error_json 404 NOT_FOUND
