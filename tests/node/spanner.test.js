@@ -768,6 +768,19 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
     });
   });
 
+  describe('a multiplexed session and the emulator clock', () => {
+    it('outlives two hours unused (30 days from its creation); an ordinary session does not', async () => {
+      const [mux] = await spanner.createSession({database, session: {multiplexed: true}});
+      assert.equal(mux.multiplexed, true);
+      const [ordinary] = await spanner.createSession({database});
+      await control('/emulator/v1/clock:advance', {seconds: 7200});
+      const [answer] = await spanner.executeSql({session: mux.name, sql: 'SELECT COUNT(*) FROM Singers'});
+      assert.deepEqual(rowsOf(answer), [['5']]);
+      await rejectsWith(spanner.executeSql({session: ordinary.name, sql: 'SELECT 1'}), Code.NOT_FOUND);
+      session = mux; // the clean-up's calls
+    });
+  });
+
   describe('clean-up', () => {
     it('updateDatabase: drop protection refuses dropDatabase until it is cleared', async () => {
       const [operation] = await databases.updateDatabase({
