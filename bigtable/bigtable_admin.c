@@ -12,6 +12,7 @@
 #include "bigtable_views.h"
 #include "em_iam.h"
 #include "em_json.h"
+#include "em_mask.h"
 #include "em_names.h"
 #include "em_orgpolicy.h"
 #include "em_store.h"
@@ -540,7 +541,8 @@ static enum em_code new_instance(const char *name, const cJSON *request, int64_t
     return EM_OK;
 }
 
-/* The instance's default app profile: multi-cluster routing over every cluster. */
+/* The instance's default app profile: multi-cluster routing over every cluster, standard
+ * isolation at high priority. */
 static cJSON *default_app_profile(const char *instance)
 {
     char name[BT_NAME_MAX];
@@ -550,6 +552,8 @@ static cJSON *default_app_profile(const char *instance)
     cJSON_AddStringToObject(profile, "etag", "1");
     cJSON_AddStringToObject(profile, "description", "Default application profile");
     cJSON_AddObjectToObject(profile, "multiClusterRoutingUseAny");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(profile, "standardIsolation"), "priority",
+                            "PRIORITY_HIGH");
     return profile;
 }
 
@@ -1031,7 +1035,90 @@ static enum em_code check_routing(struct bt_admin *admin, const char *instance,
     return st->code;
 }
 
-/* The stored profile: name, etag, description and the routing policy of request. */
+/* AppProfile's two oneofs: a profile routes one way, and is isolated one way (the
+ * deprecated priority is standard_isolation.priority, which Google sets instead). Setting a
+ * member, whole or one of its fields, clears the others of its oneof, as proto3 does. */
+static const char *const routing_members[] = {"multiClusterRoutingUseAny", "singleClusterRouting",
+                                              NULL};
+static const char *const isolation_members[] = {"standardIsolation", "dataBoostIsolationReadOnly",
+                                                "priority", NULL};
+
+static void clear_oneof(cJSON *profile, const char *const *members, const char *keep)
+{
+    for (const char *const *m = members; *m; m++)
+        if (strcmp(*m, keep) != 0)
+            cJSON_DeleteItemFromObject(profile, *m);
+}
+
+/* The member of profile, added empty when absent. */
+static cJSON *member_of(cJSON *profile, const char *key)
+{
+    cJSON *member = cJSON_GetObjectItem(profile, key);
+    return member ? member : cJSON_AddObjectToObject(profile, key);
+}
+
+/* standardIsolation.priority of profile set to priority (NULL: removed). */
+static void set_priority(cJSON *profile, const char *priority)
+{
+    clear_oneof(profile, isolation_members, "standardIsolation");
+    cJSON *standard = member_of(profile, "standardIsolation");
+    cJSON_DeleteItemFromObject(standard, "priority");
+    if (priority)
+        cJSON_AddStringToObject(standard, "priority", priority);
+}
+
+/* A new profile's isolation, as Google stores it: at most one member of the oneof; the
+ * deprecated priority moved to standardIsolation.priority; none, or an unspecified
+ * priority, is standard isolation at PRIORITY_HIGH ("mapped to PRIORITY_HIGH on
+ * creation"). */
+static enum em_code new_isolation(cJSON *profile, struct em_status *st)
+{
+    int set = 0;
+    for (const char *const *m = isolation_members; *m; m++)
+        set += cJSON_GetObjectItem(profile, *m) != NULL;
+    if (set > 1)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "An app profile has at most one isolation: standard_isolation, "
+                       "data_boost_isolation_read_only or the deprecated priority.");
+    if (cJSON_GetObjectItem(profile, "dataBoostIsolationReadOnly"))
+        return EM_OK;
+    const char *given = em_json_string(profile, "priority");
+    if (!given)
+        given = em_json_string(cJSON_GetObjectItem(profile, "standardIsolation"), "priority");
+    char priority[32]; /* copied: set_priority replaces the member it is in */
+    snprintf(priority, sizeof(priority), "%s",
+             given && strcmp(given, "PRIORITY_UNSPECIFIED") != 0 ? given : "PRIORITY_HIGH");
+    set_priority(profile, priority);
+    return EM_OK;
+}
+
+/* The rules of a profile's isolation (after every change): a Data Boost profile "supports
+ * read-only use cases with single-cluster routing" (AppProfile.DataBoostIsolationReadOnly),
+ * so it routes to one cluster and does not allow transactional writes; the memory layer
+ * of standard isolation is not built. */
+static enum em_code check_isolation(const cJSON *profile, struct em_status *st)
+{
+    const cJSON *standard = cJSON_GetObjectItem(profile, "standardIsolation");
+    if (cJSON_GetObjectItem(standard, "memoryConfig"))
+        return EM_FAIL(st, EM_UNIMPLEMENTED,
+                       "The memory layer (standard_isolation.memory_config) is not implemented by "
+                       "this emulator.");
+    if (!cJSON_GetObjectItem(profile, "dataBoostIsolationReadOnly"))
+        return EM_OK;
+    const cJSON *single = cJSON_GetObjectItem(profile, "singleClusterRouting");
+    if (!single)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "A Data Boost app profile (data_boost_isolation_read_only) must use "
+                       "single_cluster_routing.");
+    if (cJSON_IsTrue(cJSON_GetObjectItem(single, "allowTransactionalWrites")))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "A Data Boost app profile (data_boost_isolation_read_only) is read-only: "
+                       "it cannot allow transactional writes.");
+    return EM_OK;
+}
+
+/* The stored profile: name, etag, description, the routing policy and the isolation of
+ * request (checked by the caller). */
 static cJSON *new_app_profile(const char *name, const cJSON *request)
 {
     cJSON *profile = cJSON_CreateObject();
@@ -1041,7 +1128,7 @@ static cJSON *new_app_profile(const char *name, const cJSON *request)
     if (description)
         cJSON_AddStringToObject(profile, "description", description);
     const char *keys[] = {"multiClusterRoutingUseAny", "singleClusterRouting", "priority",
-                          "standardIsolation"};
+                          "standardIsolation", "dataBoostIsolationReadOnly"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         const cJSON *v = cJSON_GetObjectItem(request, keys[i]);
         if (v)
@@ -1062,6 +1149,10 @@ enum em_code bt_app_profile_create(struct bt_admin *admin, const char *instance,
     snprintf(name, sizeof(name), "%.380s/appProfiles/%.100s", instance, id);
     cJSON *created = new_app_profile(name, profile);
     char *existing = NULL;
+    if (new_isolation(created, st) || check_isolation(created, st)) {
+        cJSON_Delete(created);
+        return st->code;
+    }
     pthread_mutex_lock(&admin->lock);
     if (!bt_load(admin, instance, BT_KIND_INSTANCE, "Instance", &inst, st) &&
         !check_routing(admin, instance, profile, st) &&
@@ -1105,52 +1196,115 @@ enum em_code bt_app_profile_list(struct bt_admin *admin, const char *instance, c
     return bt_store_list(admin->store, BT_KIND_APP_PROFILE, instance, false, out, st);
 }
 
-/* Applies one field of an app profile update (the routing fields replace the policy). */
-static enum em_code update_profile_field(cJSON *stored, const cJSON *request, const char *field,
-                                         struct em_status *st)
+/* The paths an app profile update may name (camelCase; snake_case too, em_mask.h): a
+ * member whole, or one field of a oneof's member (what gcloud sends: "app-profiles update
+ * --route-to=C" is singleClusterRouting.clusterId). Google's FieldMask semantics: the path
+ * is copied from the request, absent there: cleared; a field of a member the profile does
+ * not have starts that member empty, and the other members of its oneof go. */
+static const struct profile_path {
+    const char *path;
+    const char *member;       /* the AppProfile member it changes */
+    const char *field;        /* a field of member; NULL: the whole member */
+    const char *const *oneof; /* the members of member's oneof, or NULL */
+} profile_paths[] = {
+    {"description", "description", NULL, NULL},
+    {"multiClusterRoutingUseAny", "multiClusterRoutingUseAny", NULL, routing_members},
+    {"multiClusterRoutingUseAny.clusterIds", "multiClusterRoutingUseAny", "clusterIds",
+     routing_members},
+    {"multiClusterRoutingUseAny.rowAffinity", "multiClusterRoutingUseAny", "rowAffinity",
+     routing_members},
+    {"singleClusterRouting", "singleClusterRouting", NULL, routing_members},
+    {"singleClusterRouting.clusterId", "singleClusterRouting", "clusterId", routing_members},
+    {"singleClusterRouting.allowTransactionalWrites", "singleClusterRouting",
+     "allowTransactionalWrites", routing_members},
+    {"standardIsolation", "standardIsolation", NULL, isolation_members},
+    {"standardIsolation.priority", "standardIsolation", "priority", isolation_members},
+    {"standardIsolation.memoryConfig", "standardIsolation", "memoryConfig", isolation_members},
+    {"dataBoostIsolationReadOnly", "dataBoostIsolationReadOnly", NULL, isolation_members},
+    {"dataBoostIsolationReadOnly.computeBillingOwner", "dataBoostIsolationReadOnly",
+     "computeBillingOwner", isolation_members},
+};
+
+struct profile_update {
+    cJSON *stored;
+    const cJSON *request;
+};
+
+/* Applies one path of an app profile's update mask to the stored profile. */
+static enum em_code update_profile_path(const char *path, void *arg, struct em_status *st)
 {
-    if (strcmp(field, "description") == 0) {
-        const char *description = em_json_string(request, "description");
-        set_string(stored, "description", description ? description : "");
+    struct profile_update *u = arg;
+    if (em_mask_path_is(path, "priority")) {
+        /* the deprecated field: "If you set this field, standard_isolation.priority will
+         * be set instead." */
+        set_priority(u->stored, em_json_string(u->request, "priority"));
         return EM_OK;
     }
-    const char *routing =
-        field_is(field, "multiClusterRoutingUseAny", "multi_cluster_routing_use_any")
-            ? "multiClusterRoutingUseAny"
-        : field_is(field, "singleClusterRouting", "single_cluster_routing") ? "singleClusterRouting"
-                                                                            : NULL;
-    if (!routing)
+    const struct profile_path *p = NULL;
+    for (size_t i = 0; i < sizeof(profile_paths) / sizeof(profile_paths[0]) && !p; i++)
+        if (em_mask_path_is(path, profile_paths[i].path))
+            p = &profile_paths[i];
+    if (!p)
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Invalid update_mask: the field %.100s of an app profile cannot be "
                        "updated.",
-                       field);
-    cJSON_DeleteItemFromObject(stored, "multiClusterRoutingUseAny");
-    cJSON_DeleteItemFromObject(stored, "singleClusterRouting");
-    const cJSON *value = cJSON_GetObjectItem(request, routing);
-    cJSON_AddItemToObject(stored, routing,
-                          value ? cJSON_Duplicate(value, true) : cJSON_CreateObject());
+                       path);
+    const cJSON *given = cJSON_GetObjectItem(u->request, p->member);
+    if (p->oneof)
+        clear_oneof(u->stored, p->oneof, p->member);
+    if (!p->field) {
+        cJSON_DeleteItemFromObject(u->stored, p->member);
+        if (strcmp(p->member, "description") == 0)
+            cJSON_AddStringToObject(u->stored, p->member,
+                                    cJSON_IsString(given) ? given->valuestring : "");
+        else if (given || p->oneof == routing_members) /* a profile always routes */
+            cJSON_AddItemToObject(u->stored, p->member,
+                                  given ? cJSON_Duplicate(given, true) : cJSON_CreateObject());
+        return EM_OK;
+    }
+    cJSON *member = member_of(u->stored, p->member);
+    const cJSON *value = cJSON_GetObjectItem(given, p->field);
+    cJSON_DeleteItemFromObject(member, p->field);
+    if (value)
+        cJSON_AddItemToObject(member, p->field, cJSON_Duplicate(value, true));
     return EM_OK;
+}
+
+/* A stale etag (the body's, when it has one) fails the update, as an authorized view's
+ * does (bigtable_views.c). */
+static enum em_code check_profile_etag(const cJSON *stored, const cJSON *request,
+                                       struct em_status *st)
+{
+    const char *etag = em_json_string(request, "etag"), *current = em_json_string(stored, "etag");
+    if (!etag || !*etag || strcmp(etag, current ? current : "") == 0)
+        return EM_OK;
+    return EM_FAIL(st, EM_ABORTED,
+                   "The etag given does not match the app profile %.300s's: it changed since it "
+                   "was read.",
+                   em_json_string(stored, "name"));
 }
 
 enum em_code bt_app_profile_update(struct bt_admin *admin, const char *name, const cJSON *profile,
                                    const char *mask, cJSON **out, struct em_status *st)
 {
     *st = (struct em_status){0}; /* the flow below reads st->code */
-    char instance[BT_NAME_MAX], fields[256];
+    char instance[BT_NAME_MAX];
     cJSON *stored = NULL;
+    size_t paths = 0;
     *out = NULL;
     if (bt_check_name(name, "appProfiles", "app profile", st))
         return st->code;
     if (!mask || !*mask)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "The update_mask must be specified.");
     bt_instance_of(name, instance);
-    snprintf(fields, sizeof(fields), "%s", mask);
     pthread_mutex_lock(&admin->lock);
-    if (!bt_load(admin, name, BT_KIND_APP_PROFILE, "AppProfile", &stored, st)) {
-        char *save = NULL;
-        for (char *f = strtok_r(fields, ",", &save); f && !st->code; f = strtok_r(NULL, ",", &save))
-            update_profile_field(stored, profile, f, st);
-        if (!st->code && !check_routing(admin, instance, stored, st)) {
+    if (!bt_load(admin, name, BT_KIND_APP_PROFILE, "AppProfile", &stored, st) &&
+        !check_profile_etag(stored, profile, st) &&
+        !em_mask_each(mask, update_profile_path, &(struct profile_update){stored, profile}, &paths,
+                      st)) {
+        if (!paths)
+            EM_FAIL(st, EM_INVALID_ARGUMENT, "The update_mask must be specified.");
+        else if (!check_routing(admin, instance, stored, st) && !check_isolation(stored, st)) {
             int64_t etag = 1;
             em_json_int64(stored, "etag", &etag);
             char text[32];

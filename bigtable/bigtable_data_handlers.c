@@ -10,12 +10,15 @@
  * for a read; a call that may wait or answer at length (bt_data_op_blocks: a write to
  * several clusters, a read of many rows) moves to a worker thread first.
  * Every call names a table, or an authorized view of one (bigtable_views.h: reads see the
- * view's cells only, writes outside it are refused).
+ * view's cells only, writes outside it are refused). A read naming a materialized view
+ * besides (readRows' body, sampleRowKeys' query) is refused: materialized views are not
+ * built. A write through a Data Boost app profile is refused (bigtable_data_boost.h).
  * Reference: https://cloud.google.com/bigtable/docs/reference/data/rest
  */
 #include "bigtable_handlers.h"
 
 #include "bigtable_data.h"
+#include "bigtable_data_boost.h"
 #include "em_clock.h"
 #include "em_json.h"
 #include "em_service.h"
@@ -64,6 +67,25 @@ static enum em_code run_op(struct em_call *call, struct bt_data_op *op, em_call_
     return EM_OK;
 }
 
+/* The refusals of a write call before its domain sees it: through a Data Boost profile. */
+static enum em_code write_refused(struct em_call *call)
+{
+    return bt_data_boost_check_write(context(call)->admin, target(call),
+                                     em_json_string(call->body, "appProfileId"), &call->status);
+}
+
+/* A read naming a materialized view (ReadRowsRequest's and SampleRowKeysRequest's
+ * materialized_view_name) besides the path's table or view: refused, not read from the
+ * table, as materialized views are not built. */
+static enum em_code materialized_view_refused(struct em_call *call, const char *view)
+{
+    if (!view || !*view)
+        return EM_OK;
+    return EM_FAIL(&call->status, EM_UNIMPLEMENTED,
+                   "Reading a materialized view (materialized_view_name) is not implemented by "
+                   "this emulator.");
+}
+
 static void read_rows_finish(struct em_call *call)
 {
     cJSON *responses = NULL;
@@ -74,6 +96,8 @@ static void read_rows_finish(struct em_call *call)
 enum em_code bt_read_rows(struct em_call *call)
 {
     struct bt_data_op *op;
+    if (materialized_view_refused(call, em_json_string(call->body, "materializedViewName")))
+        return call->status.code;
     if (bt_data_read_rows_prepare(context(call), target(call), call->body, em_clock_now(), &op,
                                   &call->status))
         return call->status.code;
@@ -83,6 +107,8 @@ enum em_code bt_read_rows(struct em_call *call)
 enum em_code bt_sample_row_keys(struct em_call *call)
 {
     cJSON *samples = NULL;
+    if (materialized_view_refused(call, em_call_query(call, "materializedViewName")))
+        return call->status.code;
     if (bt_data_sample_row_keys(context(call), target(call), em_call_query(call, "appProfileId"),
                                 &samples, &call->status))
         return call->status.code;
@@ -98,6 +124,8 @@ static void mutate_row_finish(struct em_call *call)
 enum em_code bt_mutate_row(struct em_call *call)
 {
     struct bt_data_op *op;
+    if (write_refused(call))
+        return call->status.code;
     if (bt_data_mutate_row_prepare(context(call), target(call), call->body, em_clock_now(), &op,
                                    &call->status))
         return call->status.code;
@@ -107,6 +135,8 @@ enum em_code bt_mutate_row(struct em_call *call)
 enum em_code bt_mutate_rows(struct em_call *call)
 {
     cJSON *entries = NULL;
+    if (write_refused(call))
+        return call->status.code;
     if (bt_data_mutate_rows(context(call), target(call), call->body, em_clock_now(), &entries,
                             &call->status))
         return call->status.code;
@@ -118,6 +148,8 @@ enum em_code bt_mutate_rows(struct em_call *call)
 enum em_code bt_check_and_mutate_row(struct em_call *call)
 {
     bool matched = false;
+    if (write_refused(call))
+        return call->status.code;
     if (bt_data_check_and_mutate(context(call), target(call), call->body, em_clock_now(), &matched,
                                  &call->status))
         return call->status.code;
@@ -129,6 +161,8 @@ enum em_code bt_check_and_mutate_row(struct em_call *call)
 enum em_code bt_read_modify_write_row(struct em_call *call)
 {
     cJSON *row = NULL;
+    if (write_refused(call))
+        return call->status.code;
     if (bt_data_read_modify_write(context(call), target(call), call->body, em_clock_now(), &row,
                                   &call->status))
         return call->status.code;

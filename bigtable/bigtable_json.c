@@ -210,8 +210,13 @@ const struct em_message bt_check_consistency_schema = {ADMIN "CheckConsistencyRe
 
 /* --- admin: app profiles --- */
 
+static const struct em_message row_affinity_schema = {
+    ADMIN "AppProfile.MultiClusterRoutingUseAny.RowAffinity", no_fields};
+
 static const struct em_field multi_fields[] = {
-    {"clusterIds", EM_F_STRING, true}, {"rowAffinity", EM_F_ANY}, {NULL}};
+    {"clusterIds", EM_F_STRING, true},
+    {"rowAffinity", EM_F_MESSAGE, false, &row_affinity_schema},
+    {NULL}};
 static const struct em_message multi_schema = {ADMIN "AppProfile.MultiClusterRoutingUseAny",
                                                multi_fields};
 
@@ -220,15 +225,38 @@ static const struct em_field single_fields[] = {
 static const struct em_message single_schema = {ADMIN "AppProfile.SingleClusterRouting",
                                                 single_fields};
 
+static const struct em_enum_value priority_values[] = {{"PRIORITY_UNSPECIFIED", 0},
+                                                       {"PRIORITY_LOW", 1},
+                                                       {"PRIORITY_MEDIUM", 2},
+                                                       {"PRIORITY_HIGH", 3},
+                                                       {NULL}};
+static const struct em_enum priority_enum = {ADMIN "AppProfile.Priority", priority_values};
+
+/* memoryConfig (the memory layer) is refused by name in bigtable_admin: not built */
+static const struct em_field standard_isolation_fields[] = {
+    {"priority", EM_F_ENUM, false, NULL, &priority_enum}, {"memoryConfig", EM_F_ANY}, {NULL}};
+static const struct em_message standard_isolation_schema = {ADMIN "AppProfile.StandardIsolation",
+                                                            standard_isolation_fields};
+
+static const struct em_enum_value billing_owner_values[] = {
+    {"COMPUTE_BILLING_OWNER_UNSPECIFIED", 0}, {"HOST_PAYS", 1}, {NULL}};
+static const struct em_enum billing_owner_enum = {
+    ADMIN "AppProfile.DataBoostIsolationReadOnly.ComputeBillingOwner", billing_owner_values};
+
+static const struct em_field data_boost_fields[] = {
+    {"computeBillingOwner", EM_F_ENUM, false, NULL, &billing_owner_enum}, {NULL}};
+static const struct em_message data_boost_schema = {ADMIN "AppProfile.DataBoostIsolationReadOnly",
+                                                    data_boost_fields};
+
 static const struct em_field app_profile_fields[] = {
     {"name", EM_F_STRING},
     {"etag", EM_F_STRING},
     {"description", EM_F_STRING},
     {"multiClusterRoutingUseAny", EM_F_MESSAGE, false, &multi_schema},
     {"singleClusterRouting", EM_F_MESSAGE, false, &single_schema},
-    {"priority", EM_F_STRING},
-    {"standardIsolation", EM_F_ANY},
-    {"dataBoostIsolationReadOnly", EM_F_ANY},
+    {"priority", EM_F_ENUM, false, NULL, &priority_enum},
+    {"standardIsolation", EM_F_MESSAGE, false, &standard_isolation_schema},
+    {"dataBoostIsolationReadOnly", EM_F_MESSAGE, false, &data_boost_schema},
     {NULL}};
 const struct em_message bt_app_profile_schema = {ADMIN "AppProfile", app_profile_fields};
 

@@ -9,7 +9,8 @@
 # replicated to both clusters, no plaintext on disk, a disabled key making its cluster
 # DISABLED (multi-cluster routing fails over, single-cluster routing fails, creating a
 # table or a cluster and modifying column families are refused), re-enabling,
-# and everything surviving a restart.
+# app profile updates naming one field of a routing policy or an isolation, a Data Boost
+# profile that reads but refuses writes, and everything surviving a restart.
 # full-run-only: a gcloud walkthrough; `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
@@ -156,6 +157,35 @@ if (( HAVE_GCLOUD )); then
     expect_eq "Any cluster" \
         "$(gcloud bigtable app-profiles describe any --instance=orders-inst --format='value(description)')" \
         "the update is seen"
+    # update sends a field of the routing policy (singleClusterRouting.clusterId,
+    # multiClusterRoutingUseAny.clusterIds) or of the isolation (standardIsolation.priority)
+    gcloud bigtable app-profiles update any --instance=orders-inst --route-to=east-c1 \
+        --transactional-writes >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "app-profiles update --route-to --transactional-writes $(cat "$TEST_TMP/err")"
+    expect_eq "east-c1 True" \
+        "$(gcloud bigtable app-profiles describe any --instance=orders-inst --format='value(singleClusterRouting.clusterId,singleClusterRouting.allowTransactionalWrites,multiClusterRoutingUseAny)' | tr '\t' ' ' | xargs)" \
+        "single-cluster routing replaces multi-cluster routing"
+    gcloud bigtable app-profiles update any --instance=orders-inst --route-to=west-c2 \
+        --priority=PRIORITY_LOW >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "app-profiles update --route-to --priority $(cat "$TEST_TMP/err")"
+    expect_eq "west-c2 True PRIORITY_LOW" \
+        "$(gcloud bigtable app-profiles describe any --instance=orders-inst --format='value(singleClusterRouting.clusterId,singleClusterRouting.allowTransactionalWrites,standardIsolation.priority)' | tr '\t' ' ')" \
+        "the cluster and the priority change, transactional writes stay"
+    gcloud bigtable app-profiles update any --instance=orders-inst --route-any --restrict-to=west-c2 \
+        --row-affinity >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "app-profiles update --route-any --restrict-to --row-affinity $(cat "$TEST_TMP/err")"
+    expect_eq '{"clusterIds":["west-c2"],"rowAffinity":{}} null' \
+        "$(gcloud bigtable app-profiles describe any --instance=orders-inst --format=json | jq -c '.multiClusterRoutingUseAny, .singleClusterRouting' | paste -sd' ')" \
+        "multi-cluster routing with its clusters and row affinity replaces single-cluster routing"
+    gcloud bigtable app-profiles create boost --instance=orders-inst --route-to=west-c2 --data-boost \
+        --data-boost-compute-billing-owner=HOST_PAYS >/dev/null 2>"$TEST_TMP/err"
+    expect_eq 0 $? "app-profiles create --data-boost $(cat "$TEST_TMP/err")"
+    expect_eq "HOST_PAYS" \
+        "$(gcloud bigtable app-profiles describe boost --instance=orders-inst --format='value(dataBoostIsolationReadOnly.computeBillingOwner,standardIsolation)' | xargs)" \
+        "a Data Boost profile is kept as one"
+    out=$(gcloud bigtable app-profiles update boost --instance=orders-inst --route-to=west-c2 \
+        --transactional-writes 2>&1)
+    expect_contains "$out" "read-only" "a Data Boost profile cannot allow transactional writes"
     out=$(gcloud bigtable app-profiles create bad --instance=orders-inst --route-to=nowhere-c9 2>&1)
     expect_contains "$out" "nowhere-c9" "a profile routing to an unknown cluster is refused"
     gcloud bigtable app-profiles delete any --instance=orders-inst --force >/dev/null 2>"$TEST_TMP/err"
@@ -173,6 +203,9 @@ else
         api POST "$BIGTABLE_URL/v2/$INST/appProfiles?appProfileId=${profile%%:*}" "{\"singleClusterRouting\":{\"clusterId\":\"${profile#*:}\"}}"
         expect_status 200
     done
+    api POST "$BIGTABLE_URL/v2/$INST/appProfiles?appProfileId=boost" \
+        '{"singleClusterRouting":{"clusterId":"west-c2"},"dataBoostIsolationReadOnly":{"computeBillingOwner":"HOST_PAYS"}}'
+    expect_status 200
 fi
 
 section "REST: operations and errors in Google's shape"
@@ -268,6 +301,35 @@ expect_error_json 400 INVALID_ARGUMENT
 expect_contains "$BODY" "granularity" "a timestamp that is not whole milliseconds is refused"
 api POST "$BIGTABLE_URL/v2/$TABLE:mutateRow" "{\"rowKey\":\"\",\"mutations\":[{\"deleteFromRow\":{}}]}"
 expect_error_json 400 INVALID_ARGUMENT
+
+section "app profiles: Data Boost reads only, a stale etag fails an update"
+api POST "$BIGTABLE_URL/v2/$TABLE:readRows" "{\"appProfileId\":\"boost\",\"rows\":{\"rowKeys\":[\"$K1\"]}}"
+expect_json "$ROWS" "$K1" # reads go through a Data Boost profile
+for call in "mutateRow:{\"rowKey\":\"$K1\",\"mutations\":[{\"deleteFromRow\":{}}]}" \
+    "mutateRows:{\"entries\":[{\"rowKey\":\"$K1\",\"mutations\":[{\"deleteFromRow\":{}}]}]}" \
+    "checkAndMutateRow:{\"rowKey\":\"$K1\",\"trueMutations\":[{\"deleteFromRow\":{}}]}" \
+    "readModifyWriteRow:{\"rowKey\":\"$K1\",\"rules\":[{\"familyName\":\"cf1\",\"columnQualifier\":\"$Q\",\"appendValue\":\"$Q\"}]}"; do
+    api POST "$BIGTABLE_URL/v2/$TABLE:${call%%:*}" "{\"appProfileId\":\"boost\",${call#*:{}"
+    expect_error_json 400 FAILED_PRECONDITION # writes do not
+done
+expect_contains "$BODY" "Data Boost" "the refusal names Data Boost"
+api POST "$BIGTABLE_URL/v2/$TABLE:readRows" "{\"rows\":{\"rowKeys\":[\"$K1\"]}}"
+expect_json "$CHUNKS | .[0].value" "$(b64 "value of row-1 BTMARKER_7c1d")" # row-1 untouched
+api GET "$BIGTABLE_URL/v2/$INST/appProfiles/west-only"
+etag=$(jq -r .etag <<<"$BODY")
+api PATCH "$BIGTABLE_URL/v2/$INST/appProfiles/west-only?updateMask=description" \
+    "{\"description\":\"West\",\"etag\":\"$etag\"}"
+expect_status 200
+api PATCH "$BIGTABLE_URL/v2/$INST/appProfiles/west-only?updateMask=description" \
+    "{\"description\":\"Stale\",\"etag\":\"$etag\"}"
+expect_error_json 409 ABORTED
+api GET "$BIGTABLE_URL/v2/$INST/appProfiles/west-only"
+expect_json .description West
+api POST "$BIGTABLE_URL/v2/$TABLE:readRows" "{\"materializedViewName\":\"$INST/materializedViews/mv\"}"
+expect_error_json 400 UNIMPLEMENTED # not the table read instead
+expect_contains "$BODY" "materialized_view_name" "the refusal names the field"
+api GET "$BIGTABLE_URL/v2/$TABLE:sampleRowKeys?materializedViewName=$INST/materializedViews/mv"
+expect_error_json 400 UNIMPLEMENTED
 
 section "GC: a column's garbage is deleted when the column is written"
 K5=$(b64 row-5)

@@ -3,11 +3,12 @@
  * metadata store, without a CMEK engine: instances with their clusters (IDs, zones, the
  * key-in-the-cluster's-region rule, autoscaling), cluster updates (serve_nodes,
  * autoscaling, the immutable encryption config), app profiles (routing checked against the
- * clusters), tables (families with GC rules as bigtable_gc writes them, views, column
- * family modifications with their GC rules checked, deletion protection of the table and
- * its families), the routing of data calls, state
- * surviving a reopen, and deleted tables (recoverable for 7 days, then gone; a new table of
- * the same id or the instance's deletion ends that).
+ * clusters; update masks naming fields of a routing policy or an isolation; the etag; Data
+ * Boost profiles and the refusal of writes through them, bigtable_data_boost), tables
+ * (families with GC rules as bigtable_gc writes them, views, column family modifications
+ * with their GC rules checked, deletion protection of the table and its families), the
+ * routing of data calls, state surviving a reopen, and deleted tables (recoverable for 7
+ * days, then gone; a new table of the same id or the instance's deletion ends that).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "bigtable/bigtable_admin.h"
+#include "bigtable/bigtable_data_boost.h"
 #include "em_iam.h"
 #include "em_json.h"
 #include "unit_bigtable.h"
@@ -417,6 +419,220 @@ static void test_app_profiles_and_routing(void **state)
     assert_int_equal(bt_route_for(f->admin, TABLE, "west", &route, &st), EM_NOT_FOUND);
 }
 
+/* UpdateAppProfile of INST/appProfiles/id with body and mask; *out (may be NULL) gets the
+ * updated profile. */
+static enum em_code update_profile(struct fixture *f, const char *id, const char *body,
+                                   const char *mask, cJSON **out, struct em_status *st)
+{
+    char name[256];
+    snprintf(name, sizeof(name), INST "/appProfiles/%s", id);
+    cJSON *request = cJSON_Parse(body), *updated = NULL;
+    assert_non_null(request);
+    enum em_code rc = bt_app_profile_update(f->admin, name, request, mask, &updated, st);
+    cJSON_Delete(request);
+    if (out)
+        *out = updated;
+    else
+        cJSON_Delete(updated);
+    return rc;
+}
+
+/* A member of the stored profile, or a field of one ("singleClusterRouting.clusterId"),
+ * printed ("" when absent). */
+static char *profile_member(struct fixture *f, const char *id, const char *path)
+{
+    char name[256], key[128];
+    snprintf(name, sizeof(name), INST "/appProfiles/%s", id);
+    snprintf(key, sizeof(key), "%s", path);
+    char *field = strchr(key, '.');
+    if (field)
+        *field++ = '\0';
+    cJSON *profile = get(f, "profile", name);
+    const cJSON *member = cJSON_GetObjectItem(profile, key);
+    if (field)
+        member = cJSON_GetObjectItem(member, field);
+    char *text = member ? cJSON_PrintUnformatted(member) : strdup("");
+    cJSON_Delete(profile);
+    return text;
+}
+
+static void assert_member(struct fixture *f, const char *id, const char *key, const char *want)
+{
+    char *text = profile_member(f, id, key);
+    assert_string_equal(text, want);
+    free(text);
+}
+
+/* The paths gcloud's "app-profiles update" sends: fields of a routing policy or an
+ * isolation, in either spelling, each keeping the member's other fields and replacing the
+ * other members of its oneof. */
+static void test_app_profile_update_paths(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    make_instance(f);
+    assert_int_equal(create_profile(f, "p1",
+                                    "{\"singleClusterRouting\":{\"clusterId\":\"east-c1\","
+                                    "\"allowTransactionalWrites\":true}}",
+                                    &st),
+                     EM_OK);
+    /* a new profile's isolation: standard, at high priority */
+    assert_member(f, "p1", "standardIsolation", "{\"priority\":\"PRIORITY_HIGH\"}");
+    /* --route-to=west-c2: the cluster changes, transactional writes stay */
+    assert_int_equal(update_profile(f, "p1",
+                                    "{\"singleClusterRouting\":{\"clusterId\":\"west-c2\"}}",
+                                    "singleClusterRouting.clusterId", NULL, &st),
+                     EM_OK);
+    assert_member(f, "p1", "singleClusterRouting.clusterId", "\"west-c2\"");
+    assert_member(f, "p1", "singleClusterRouting.allowTransactionalWrites", "true");
+    /* --route-any --restrict-to=east-c1 (snake case): multi-cluster replaces single */
+    assert_int_equal(
+        update_profile(f, "p1", "{\"multiClusterRoutingUseAny\":{\"clusterIds\":[\"east-c1\"]}}",
+                       "multi_cluster_routing_use_any.cluster_ids", NULL, &st),
+        EM_OK);
+    assert_member(f, "p1", "singleClusterRouting", "");
+    assert_member(f, "p1", "multiClusterRoutingUseAny", "{\"clusterIds\":[\"east-c1\"]}");
+    /* --route-any --row-affinity keeps the clusters */
+    assert_int_equal(update_profile(f, "p1", "{\"multiClusterRoutingUseAny\":{\"rowAffinity\":{}}}",
+                                    "multiClusterRoutingUseAny.rowAffinity", NULL, &st),
+                     EM_OK);
+    assert_member(f, "p1", "multiClusterRoutingUseAny.clusterIds", "[\"east-c1\"]");
+    assert_member(f, "p1", "multiClusterRoutingUseAny.rowAffinity", "{}");
+    /* --route-to=east-c1 --transactional-writes --priority=PRIORITY_LOW --description */
+    assert_int_equal(
+        update_profile(
+            f, "p1",
+            "{\"singleClusterRouting\":{\"clusterId\":\"east-c1\","
+            "\"allowTransactionalWrites\":true},\"standardIsolation\":{\"priority\":"
+            "\"PRIORITY_LOW\"},\"description\":\"Orders\"}",
+            "singleClusterRouting.clusterId,singleClusterRouting.allowTransactionalWrites,"
+            "standardIsolation.priority,description",
+            NULL, &st),
+        EM_OK);
+    assert_member(f, "p1", "multiClusterRoutingUseAny", "");
+    assert_member(f, "p1", "singleClusterRouting.clusterId", "\"east-c1\"");
+    assert_member(f, "p1", "singleClusterRouting.allowTransactionalWrites", "true");
+    assert_member(f, "p1", "standardIsolation", "{\"priority\":\"PRIORITY_LOW\"}");
+    assert_member(f, "p1", "description", "\"Orders\"");
+    /* the deprecated priority sets standard_isolation.priority instead */
+    assert_int_equal(
+        update_profile(f, "p1", "{\"priority\":\"PRIORITY_MEDIUM\"}", "priority", NULL, &st),
+        EM_OK);
+    assert_member(f, "p1", "standardIsolation", "{\"priority\":\"PRIORITY_MEDIUM\"}");
+    assert_member(f, "p1", "priority", "");
+    /* a field of a cluster routed to that does not exist, an unknown path, no path */
+    assert_int_equal(update_profile(f, "p1",
+                                    "{\"singleClusterRouting\":{\"clusterId\":\"nope-c9\"}}",
+                                    "singleClusterRouting.clusterId", NULL, &st),
+                     EM_INVALID_ARGUMENT);
+    assert_int_equal(update_profile(f, "p1", "{}", "singleClusterRouting.bogus", NULL, &st),
+                     EM_INVALID_ARGUMENT);
+    assert_int_equal(update_profile(f, "p1", "{}", " , ", NULL, &st), EM_INVALID_ARGUMENT);
+    assert_member(f, "p1", "singleClusterRouting.clusterId", "\"east-c1\"");
+    assert_member(f, "p1", "singleClusterRouting.allowTransactionalWrites", "true");
+}
+
+/* Optimistic concurrency: an update with a stale etag fails (ABORTED), as an authorized
+ * view's does; the current one, or none, passes. */
+static void test_app_profile_etag(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    make_instance(f);
+    assert_int_equal(
+        create_profile(f, "p1", "{\"singleClusterRouting\":{\"clusterId\":\"east-c1\"}}", &st),
+        EM_OK);
+    cJSON *out = NULL;
+    assert_int_equal(update_profile(f, "p1", "{\"description\":\"one\",\"etag\":\"1\"}",
+                                    "description", &out, &st),
+                     EM_OK);
+    assert_string_equal(em_json_string(out, "etag"), "2");
+    cJSON_Delete(out);
+    assert_int_equal(update_profile(f, "p1", "{\"description\":\"two\",\"etag\":\"1\"}",
+                                    "description", NULL, &st),
+                     EM_ABORTED);
+    assert_non_null(strstr(st.message, "etag"));
+    assert_member(f, "p1", "description", "\"one\"");
+    assert_int_equal(update_profile(f, "p1", "{\"description\":\"two\"}", "description", NULL, &st),
+                     EM_OK);
+    assert_member(f, "p1", "description", "\"two\"");
+}
+
+/* A Data Boost profile: kept and echoed, single-cluster and without transactional writes
+ * only, and writes through it refused (reads go through); back to standard isolation, the
+ * writes pass again. */
+static void test_app_profile_data_boost(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    make_instance(f);
+    assert_int_equal(create_table(f, "{\"tableId\":\"t1\"}", &st), EM_OK);
+    assert_int_equal(create_profile(f, "boost",
+                                    "{\"singleClusterRouting\":{\"clusterId\":\"west-c2\"},"
+                                    "\"dataBoostIsolationReadOnly\":{\"computeBillingOwner\":"
+                                    "\"HOST_PAYS\"}}",
+                                    &st),
+                     EM_OK);
+    assert_member(f, "boost", "dataBoostIsolationReadOnly",
+                  "{\"computeBillingOwner\":\"HOST_PAYS\"}");
+    assert_member(f, "boost", "standardIsolation", "");
+    assert_int_equal(create_profile(f, "multi",
+                                    "{\"multiClusterRoutingUseAny\":{},"
+                                    "\"dataBoostIsolationReadOnly\":{}}",
+                                    &st),
+                     EM_INVALID_ARGUMENT);
+    assert_int_equal(create_profile(f, "txn",
+                                    "{\"singleClusterRouting\":{\"clusterId\":\"west-c2\","
+                                    "\"allowTransactionalWrites\":true},"
+                                    "\"dataBoostIsolationReadOnly\":{}}",
+                                    &st),
+                     EM_INVALID_ARGUMENT);
+    assert_int_equal(
+        create_profile(f, "two",
+                       "{\"singleClusterRouting\":{\"clusterId\":\"west-c2\"},"
+                       "\"priority\":\"PRIORITY_LOW\",\"dataBoostIsolationReadOnly\":{}}",
+                       &st),
+        EM_INVALID_ARGUMENT);
+
+    assert_int_equal(bt_data_boost_check_write(f->admin, TABLE, "boost", &st),
+                     EM_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "Data Boost"));
+    assert_int_equal(bt_data_boost_check_write(f->admin, TABLE "/authorizedViews/v", "boost", &st),
+                     EM_FAILED_PRECONDITION);
+    assert_int_equal(bt_data_boost_check_write(f->admin, TABLE, NULL, &st), EM_OK);
+    assert_int_equal(bt_data_boost_check_write(f->admin, TABLE, "missing", &st), EM_OK);
+    struct bt_route route;
+    assert_int_equal(bt_route_for(f->admin, TABLE, "boost", &route, &st), EM_OK); /* reads */
+    assert_true(route.single_cluster);
+    bt_route_clear(&route);
+
+    /* --priority: standard isolation replaces Data Boost, and writes pass (the check's
+     * cache sees the change) */
+    assert_int_equal(update_profile(f, "boost",
+                                    "{\"standardIsolation\":{\"priority\":\"PRIORITY_LOW\"}}",
+                                    "standardIsolation.priority", NULL, &st),
+                     EM_OK);
+    assert_member(f, "boost", "dataBoostIsolationReadOnly", "");
+    assert_int_equal(bt_data_boost_check_write(f->admin, TABLE, "boost", &st), EM_OK);
+    /* --data-boost again; then a multi-cluster routing is refused */
+    assert_int_equal(update_profile(f, "boost", "{\"dataBoostIsolationReadOnly\":{}}",
+                                    "dataBoostIsolationReadOnly", NULL, &st),
+                     EM_OK);
+    assert_member(f, "boost", "standardIsolation", "");
+    assert_int_equal(bt_data_boost_check_write(f->admin, TABLE, "boost", &st),
+                     EM_FAILED_PRECONDITION);
+    assert_int_equal(update_profile(f, "boost", "{\"multiClusterRoutingUseAny\":{}}",
+                                    "multiClusterRoutingUseAny", NULL, &st),
+                     EM_INVALID_ARGUMENT);
+    /* the default profile can become one too */
+    assert_int_equal(update_profile(f, "default",
+                                    "{\"singleClusterRouting\":{\"clusterId\":\"east-c1\"},"
+                                    "\"dataBoostIsolationReadOnly\":{}}",
+                                    "singleClusterRouting,dataBoostIsolationReadOnly", NULL, &st),
+                     EM_OK);
+    assert_int_equal(bt_data_boost_check_write(f->admin, TABLE, "", &st), EM_FAILED_PRECONDITION);
+}
+
 /* --- tables --- */
 
 static void test_tables(void **state)
@@ -764,6 +980,9 @@ int main(void)
         T(test_instance_refusals),
         T(test_cluster_updates),
         T(test_app_profiles_and_routing),
+        T(test_app_profile_update_paths),
+        T(test_app_profile_etag),
+        T(test_app_profile_data_boost),
         T(test_tables),
         T(test_table_settings),
         T(test_state_survives_reopen),
