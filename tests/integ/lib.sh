@@ -23,7 +23,8 @@
 # gcloud:     setup_gcloud [project] [principal] (HAVE_GCLOUD=1; 0 under FAST=1, the fast
 #             loop, and under GCLOUD=0, make asan's integration pass; or with a loud
 #             SKIPPING line when gcloud is missing; with a principal, gcloud sends it as its
-#             token), gcloud_as PRINCIPAL args... runs gcloud as that principal.
+#             token), gcloud_as PRINCIPAL args... runs gcloud as that principal;
+#             require_gcloud_clients sets SDK_ROOT (gcloud's generated API clients).
 # Assertions: expect_status, expect_eq, expect_contains, expect_json, expect_error_json,
 #             expect_healthy; each failure prints what was expected and what came, is
 #             counted, and the test goes on. section "text" prints a heading.
@@ -250,6 +251,21 @@ kill9_service() {
     kill -9 "$old"
     expect_eq 0 $? "killed $name (pid $old)"
     wait_for 60 "the control plane to restart $name" _service_back "$name" "$old"
+}
+
+# require_gcloud_clients: sets SDK_ROOT, the SDK holding the gcloud on PATH, whose
+# generated clients (lib/googlecloudsdk/generated_clients) list every API method; ends the
+# test with a loud SKIPPING line without gcloud, and fails it without python3.
+require_gcloud_clients() {
+    if ! command -v gcloud >/dev/null 2>&1; then
+        echo "!!!!!!!! SKIPPING $TEST_NAME: gcloud not installed (its clients list the methods) !!!!!!!!" >&2
+        finish
+    fi
+    command -v python3 >/dev/null || { echo "$TEST_NAME: python3 is required" >&2; exit 1; }
+    # bin/gcloud is in the SDK (`gcloud info` takes seconds)
+    SDK_ROOT=$(dirname "$(dirname "$(readlink -f "$(command -v gcloud)")")")
+    [[ -d $SDK_ROOT/lib/googlecloudsdk ]] ||
+        SDK_ROOT=$(gcloud info --format='value(installation.sdk_root)' 2>/dev/null)
 }
 
 # --- REST ---

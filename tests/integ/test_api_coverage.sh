@@ -8,15 +8,7 @@
 # shellcheck source=tests/integ/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-if ! command -v gcloud >/dev/null 2>&1; then
-    echo "!!!!!!!! SKIPPING $TEST_NAME: gcloud not installed (its clients list the methods) !!!!!!!!" >&2
-    finish
-fi
-command -v python3 >/dev/null || { echo "$TEST_NAME: python3 is required" >&2; exit 1; }
-# the SDK holding the gcloud on PATH (bin/gcloud in it; `gcloud info` takes seconds)
-SDK_ROOT=$(dirname "$(dirname "$(readlink -f "$(command -v gcloud)")")")
-[[ -d $SDK_ROOT/lib/googlecloudsdk ]] ||
-    SDK_ROOT=$(gcloud info --format='value(installation.sdk_root)' 2>/dev/null)
+require_gcloud_clients
 start_stack
 
 # check_api API VERSION URL: each method of the API's generated client, requested on URL
