@@ -2,6 +2,7 @@
 D={I}/databases/quoted
 JQ='{labels, multiplexed}' check POST $D/sessions '{}'
 JQ='{labels, multiplexed}' check POST $D/sessions '{"session":{"labels":{"env":"dev","tier":"a-1"}}}'
+wrong "it drops Session.multiplexed (no multiplexed sessions in SDK 528's emulator); Spanner keeps and answers it (Session.multiplexed, an optional field of the request's session)" '200 {"labels":null,"multiplexed":true}'
 JQ='{labels, multiplexed}' check POST $D/sessions '{"session":{"multiplexed":true}}'
 # Session.labels: Google's label rules (keys a lowercase letter then lowercase letters,
 # digits, '-' or '_', 1 to 63 characters; values up to 63 of those; at most 64)
