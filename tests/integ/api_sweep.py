@@ -36,22 +36,20 @@ import urllib.parse
 messages = None  # apitools' protorpclite.messages, from the SDK (main imports it)
 
 DEPTH = 3          # how deep a plausible body goes
-PATHS_PER_METHOD = 40
+PATHS_PER_METHOD = 25
 TIMEOUT = 30
 DEEP = 2000        # nesting depth of the deeply nested values
 
 # Values any field may receive; each is a JSON text, so lone surrogates and NUL reach the
 # server as JSON escapes.
 HOSTILE_VALUES = [
-    "null", '""', '"\\u0000"', '"a\\u0000b"', '"\\ud800"', '"\\udfff\\ud800"', '"\\u202e"',
-    json.dumps("x" * 70000), json.dumps("\U0001F642" * 3000), "-1", "0", "2147483648",
-    "9223372036854775808", "-9223372036854775809", "1e308", "-1e-308", "1.5", "1e999",
-    '"NaN"', '"-Infinity"', '"12abc"', '"0x10"', "true", "[]", "{}", "[null]",
-    '{"": null}', '{"a": {"b": []}}', "[" * DEEP + "]" * DEEP, '{"a":' * DEEP + "1" + "}" * DEEP,
-    '"BOGUS_ENUM_VALUE"', "999999", '"-1s"', '"315576000001s"', '"1.0000000001s"',
-    '"9999-12-31T23:59:59.999999999Z"', '"0000-01-01T00:00:00Z"', '"2024-02-30T25:61:61Z"',
-    '"projects/../../etc"', '"projects/%2F..%2F/x"', '"projects/p/topics/\\u0000"',
-    '"a,b,,c.d.e"', '"*"', '"@#$%^&*()"', '"AAAA===="', '"%%%"',
+    "null", '""', '"\\u0000"', '"\\ud800"', '"\\udfff\\ud800"', json.dumps("x" * 70000),
+    json.dumps("\U0001F642" * 3000), "-1", "0", "2147483648", "9223372036854775808",
+    "-9223372036854775809", "1e308", "1.5", "1e999", '"NaN"', '"12abc"', "true", "[]", "{}",
+    "[null]", '{"a": {"b": []}}', "[" * DEEP + "]" * DEEP, '{"a":' * DEEP + "1" + "}" * DEEP,
+    '"BOGUS_ENUM_VALUE"', '"-1s"', '"315576000001s"', '"1.0000000001s"',
+    '"9999-12-31T23:59:59.999999999Z"', '"2024-02-30T25:61:61Z"', '"projects/../../etc"',
+    '"projects/p/topics/\\u0000"', '"a,b,,c.d.e"', '"*"', '"AAAA===="',
 ]
 HOSTILE_BODIES = [
     b"", b"null", b"[]", b"123", b'"text"', b"{", b'{"a":', b"{}}", b"\xff\xfe{}",
@@ -164,18 +162,22 @@ def field_paths(body, prefix=(), out=None):
 MARK = "\x00HOSTILE\x00"
 
 
-def with_value(body, path, hostile):
-    """The JSON text of body with the value at path replaced by the JSON text hostile."""
+MARK_JSON = json.dumps(MARK)
+
+
+def with_mark(body, path):
+    """The JSON text of body with the value at path replaced by MARK_JSON (a hostile value
+    takes its place: text.replace(MARK_JSON, value))."""
     copy = json.loads(json.dumps(body))
     node = copy
     for step in path[:-1]:
         node = node[step]
     node[path[-1]] = MARK
-    return json.dumps(copy).replace(json.dumps(MARK), hostile).encode()
+    return json.dumps(copy)
 
 
-def alone(path, hostile):
-    """The JSON text of a body holding only hostile at path (so that no other field's
+def alone_with_mark(path):
+    """The JSON text of a body holding only MARK_JSON at path (so that no other field's
     check answers first)."""
     root = node = [] if isinstance(path[0], int) else {}
     for step, next_step in zip(path, path[1:]):
@@ -189,7 +191,7 @@ def alone(path, hostile):
         node.append(MARK)
     else:
         node[path[-1]] = MARK
-    return json.dumps(root).replace(json.dumps(MARK), hostile).encode()
+    return json.dumps(root)
 
 
 def request_body(method, known):
@@ -280,9 +282,12 @@ def sweep_method(sweep, method, ids, known):
         cases.append(("empty", path, b"{}"))
         for fpath in field_paths(body)[:PATHS_PER_METHOD]:
             label = ".".join(map(str, fpath))
+            in_body, only = with_mark(body, fpath), alone_with_mark(fpath)
             for value in HOSTILE_VALUES:
-                cases.append((f"{label}={value[:40]}", path, with_value(body, fpath, value)))
-                cases.append((f"only {label}={value[:40]}", path, alone(fpath, value)))
+                cases.append((f"{label}={value[:40]}", path,
+                              in_body.replace(MARK_JSON, value).encode()))
+                cases.append((f"only {label}={value[:40]}", path,
+                              only.replace(MARK_JSON, value).encode()))
     for raw in HOSTILE_BODIES:
         cases.append((f"body {raw[:30]!r}", path, raw))
     for param in method.get("query", [])[:10]:
