@@ -236,6 +236,9 @@ $(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
 	$(call run,LD $@,$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS))
 
+# built with the tests' binaries too, so that a change that breaks one fails `make test`
+test-bins: $(BENCH_BIN)
+
 bench: all $(BENCH_BIN)
 	BIN_DIR=$(abspath $(BIN)) BENCH_DIR=$(abspath $(BUILD)/bench) tests/bench/run-all
 
