@@ -151,6 +151,7 @@ struct pending {
     enum body_refusal refusal; /* set: the rest of the body is read and dropped */
     uint64_t dropped;          /* bytes dropped since */
     bool dispatched;
+    bool counted; /* in http->in_flight: dispatched, its response not yet queued */
     em_call_fn blocking_fn;
     bool blocking_here;    /* no worker could take the call: it runs on the HTTP thread */
     struct stream *stream; /* a streaming reply whose first element was sent, or NULL */
@@ -684,6 +685,7 @@ static enum MHD_Result send_call(struct pending *p)
                                     call->content_type, false);
     call->response = NULL; /* owned by the MHD response now */
     em_call_reset(call);
+    p->counted = false;
     atomic_fetch_sub(&p->http->in_flight, 1); /* no longer parked: MHD may stop */
     return ret;
 }
@@ -728,6 +730,7 @@ static enum MHD_Result dispatch(struct em_http *http, struct pending *p, const c
         return send_stopping(p->conn);
     }
     p->dispatched = true;
+    p->counted = true;
     build_call(http, p, url, method);
     if (!em_dispatch(http->router, &p->call))
         return MHD_YES; /* parked: on_request runs again once it is woken */
@@ -918,6 +921,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return dispatch(http, p, url, method);
 }
 
+/* The connection ended with a call's answer never queued: the client reset it while the
+ * call was parked, and libmicrohttpd, reading first when it resumes a connection, ended it
+ * without asking for the answer. The call completes all the same (a deferred call's
+ * finish, its audit record), its answer is dropped, and it is no longer in flight. */
+static void drop_answer(struct pending *p)
+{
+    em_dispatch_resume(&p->call);
+    p->counted = false;
+    atomic_fetch_sub(&p->http->in_flight, 1);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
                          enum MHD_RequestTerminationCode code)
 {
@@ -929,6 +943,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
         if (stream_connection_over(p))
             stream_release(p); /* else the handler's end (stream_finish) frees it */
     } else {
+        if (p && p->counted)
+            drop_answer(p);
         pending_free(p);
     }
     guard_enter(http, conn, CONN_IDLE);

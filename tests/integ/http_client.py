@@ -19,11 +19,17 @@
       closed_after_s (min and max seconds after its first byte that the server closed a
       slow connection).
 
+  http_client.py reset PORT PATH BODY COUNT SECONDS
+      POSTs BODY (JSON) to PATH on COUNT connections, waits SECONDS, then resets each
+      connection (an abortive close, RST) without reading its answer; prints one JSON line:
+      sent (the requests that went out).
+
 Every socket talks to 127.0.0.1 only and every run ends by itself within its bound.
 """
 import json
 import select
 import socket
+import struct
 import sys
 import time
 
@@ -195,11 +201,29 @@ def cmd_slow(port, count, seconds, paths):
     }))
 
 
+def cmd_reset(port, path, body, count, seconds):
+    data = body.encode()
+    request = (f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n")
+    conns = []
+    for _ in range(count):
+        sock = socket.create_connection((HOST, port), timeout=5)
+        sock.sendall(request.encode() + data)
+        conns.append(sock)
+    time.sleep(seconds)
+    for sock in conns:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    print(json.dumps({"sent": len(conns)}))
+
+
 def main(argv):
     if len(argv) >= 3 and argv[0] == "raw":
         return cmd_raw(int(argv[1]), argv[2])
     if len(argv) == 5 and argv[0] == "chunked":
         return cmd_chunked(int(argv[1]), argv[2], int(argv[3]), int(argv[4]))
+    if len(argv) == 6 and argv[0] == "reset":
+        return cmd_reset(int(argv[1]), argv[2], argv[3], int(argv[4]), float(argv[5]))
     if len(argv) >= 5 and argv[0] == "slow":
         return cmd_slow(int(argv[1]), int(argv[2]), float(argv[3]), argv[4:])
     sys.stderr.write(__doc__)

@@ -7,7 +7,9 @@
 #     rounds runs the scripts themselves when BIN_DIR is the repository's bin/);
 #   - hit by kill -9 of kms, of pubsub, of both at once, and of the control plane;
 #   - made to start pubsub while KMS is down (KMS stopped through the control plane,
-#     pubsub killed and restarted by the supervisor), then KMS is started again.
+#     pubsub killed and restarted by the supervisor), then KMS is started again;
+#   - stopped through the control plane right after clients reset their waiting pulls
+#     (it must stop at once, not be killed 10 s later).
 # After each, the topic must publish and deliver within a few seconds (bounded loops),
 # with no UNAVAILABLE answer once the stack reports healthy, and its protected-resource
 # state must be ACCESSIBLE. Prints how long each restart took to serve the topic.
@@ -147,6 +149,25 @@ started=$(now_ms)
 start_persistent
 echo "  after the control plane's kill -9: healthy after $(( $(now_ms) - started )) ms"
 serves "control plane killed and started again"
+
+section "clients reset their waiting pulls: pubsub still stops at once"
+# a pull waits up to 3 s for messages; the clients reset their connections meanwhile, and
+# pubsub, stopped once the pulls are over, must not wait for calls it believes in flight
+# (it did until session 35: the supervisor killed it 10 s later)
+RESET=$(python3 "$INTEG_DIR/http_client.py" reset "$((PORT_BASE + 2))" \
+    "/v1/$P/subscriptions/orders-sub:pull" '{"maxMessages": 10}' 6 0.5)
+expect_eq 6 "$(jq -r .sent <<<"$RESET" 2>/dev/null)" "six waiting pulls sent, then reset"
+sleep 3
+started=$(now_ms)
+api POST "$CONTROL_URL/emulator/v1/services/pubsub:stop" '{}'
+expect_status 200
+took=$(( $(now_ms) - started ))
+(( took < 5000 )) && _pass "pubsub stopped in $took ms" || _fail "pubsub took $took ms to stop"
+expect_eq 0 "$(grep -c 'still running' "$TEST_TMP/stack.log")" "no service needed SIGKILL"
+api POST "$CONTROL_URL/emulator/v1/services/pubsub:start" '{}'
+expect_status 200
+wait_for 30 "pubsub to be healthy" service_back pubsub 0
+serves "pubsub started after the resets"
 
 section "nothing acknowledged came back"
 api POST "$PUBSUB_URL/v1/$P/subscriptions/orders-sub:pull" '{"maxMessages": 100, "returnImmediately": true}'

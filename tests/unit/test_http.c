@@ -993,6 +993,55 @@ static int64_t raw_wait_closed(int fd, int64_t start, int ms)
     }
 }
 
+/* An abortive close (RST): the server's next read on the connection fails. */
+static void reset_connection(int fd)
+{
+    struct linger at_once = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &at_once, sizeof(at_once));
+    close(fd);
+}
+
+#define RESET_CALLS 12
+
+static void test_stop_after_clients_reset_their_parked_calls(void **state)
+{
+    /* the clients reset their connections while their calls are parked, on a worker or
+     * deferred: once a call is woken, libmicrohttpd's read fails and it ends the connection
+     * without asking for the answer. Each call still completes (a deferred call's finish
+     * runs), the server answers others, and stop does not wait for the calls */
+    struct fixture *f = *state;
+    const char *paths[] = {"/v1/tests/r:sleep?ms=300", "/v1/tests/d:defer"};
+    int fds[RESET_CALLS];
+    for (int i = 0; i < RESET_CALLS; i++) {
+        fds[i] = unit_connect(f->port);
+        assert_true(fds[i] >= 0);
+        char request[256];
+        snprintf(request, sizeof(request),
+                 "POST %s HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", paths[i % 2]);
+        assert_true(raw_send(fds[i], request, strlen(request)));
+    }
+    assert_true(unit_wait_flag(&seen.slow_started, WAIT_MS));
+    unit_sleep_ms(50); /* the deferred calls' readiers wait 100 ms */
+    for (int i = 0; i < RESET_CALLS; i++)
+        reset_connection(fds[i]);
+    if (!wait_count(&seen.finishes, RESET_CALLS / 2, WAIT_MS))
+        fail_msg("%d of %d deferred calls finished after their clients reset",
+                 atomic_load(&seen.finishes), RESET_CALLS / 2);
+    assert_true(unit_wait_flag(&seen.slow_finished, WAIT_MS));
+    unit_sleep_ms(400); /* every sleep is over */
+    struct reply r;
+    http_call(f, NULL, "GET", "/v1/ping", NULL, QUICK_MS, &r);
+    ok_is(&r, "{\"pong\":true}");
+    reply_free(&r);
+
+    int64_t start = unit_now_ms();
+    struct stopper *stopper = start_stopper(f);
+    if (!join_stopper(stopper))
+        fail_msg("em_http_stop still waits after %d s for calls whose clients reset",
+                 STOP_JOIN_SECS);
+    assert_true(unit_now_ms() - start < 2000);
+}
+
 /* ---------------------------------------------------------------- edge requests */
 
 /* "/v1/ping?p0=1&p1=1..." with count parameters (malloc'd) */
@@ -1518,6 +1567,7 @@ int main(void)
         T(test_stop_refuses_new_calls_and_waits_for_those_in_flight),
         T(test_stop_with_nothing_in_flight_is_quick),
         T(test_stop_after_a_client_gave_up_on_a_parked_call),
+        T(test_stop_after_clients_reset_their_parked_calls),
         T(test_keep_alive_across_parked_calls),
         T(test_too_many_query_parameters_are_refused_at_once),
         T(test_a_long_url_is_refused_with_json),
