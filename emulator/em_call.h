@@ -202,7 +202,8 @@ const char *em_call_var(const struct em_call *call, const char *name);
 /* The first captured variable: the resource the route acts on. */
 const char *em_call_resource(const struct em_call *call);
 
-/* A query argument, or NULL. */
+/* A query argument, or NULL. key is the field's JSON name ("pageSize"); the query may
+ * also name it as the proto field ("page_size"), which Google accepts too. */
 const char *em_call_query(const struct em_call *call, const char *key);
 
 /* Query arguments with Google's errors for bad values. */

@@ -41,6 +41,7 @@
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_log.h"
+#include "em_mask.h"
 #include "em_names.h"
 #include "em_schema.h"
 #include "em_service.h"
@@ -68,7 +69,7 @@ const char *em_call_resource(const struct em_call *call)
 const char *em_call_query(const struct em_call *call, const char *key)
 {
     for (int i = 0; i < call->query_count; i++)
-        if (strcmp(call->query[i].key, key) == 0)
+        if (em_mask_path_is(call->query[i].key, key))
             return call->query[i].value ? call->query[i].value : "";
     return NULL;
 }

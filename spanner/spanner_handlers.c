@@ -14,6 +14,7 @@
 #include "em_json.h"
 #include "em_list.h"
 #include "em_log.h"
+#include "em_mask.h"
 #include "em_names.h"
 #include "em_service.h"
 #include "spanner_admin.h"
@@ -381,13 +382,30 @@ static enum em_code check_source(struct em_call *call, const char *resource, con
                         &call->status);
 }
 
+/* The field of CreateBackup's encryption config a query argument names, by its JSON name
+ * or its proto name (encryption_config.kms_key_name), or NULL. */
+static const char *query_encryption_field(const char *key)
+{
+    static const char *const prefixes[] = {"encryptionConfig.", "encryption_config."};
+    static const char *const fields[] = {"encryptionType", "kmsKeyName", "kmsKeyNames"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncmp(key, prefixes[i], n) != 0)
+            continue;
+        for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
+            if (em_mask_path_is(key + n, fields[f]))
+                return fields[f];
+        return key + n; /* unknown: the schema check names it */
+    }
+    return NULL;
+}
+
 /* Adds one query argument of CreateBackup's encryption config to config. */
 static void add_query_encryption(cJSON *config, const char *key, const char *value)
 {
-    static const char prefix[] = "encryptionConfig.";
-    if (strncmp(key, prefix, sizeof(prefix) - 1) != 0)
+    const char *field = query_encryption_field(key);
+    if (!field)
         return;
-    const char *field = key + sizeof(prefix) - 1;
     if (strcmp(field, "kmsKeyNames") == 0) {
         cJSON *keys = cJSON_GetObjectItem(config, field);
         if (!keys)

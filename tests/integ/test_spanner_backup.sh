@@ -128,7 +128,8 @@ create_backup b-default "" "{\"database\":\"$DB\",\"expireTime\":\"$(emulator_ti
 api GET "$SPANNER_URL/v1/$INST/backups/b-default"
 expect_json .encryptionInfo.kmsKeyVersion "$DB_KEY/cryptoKeyVersions/1" # the database's, by default
 advance 5 # the versionTime below (2 s ago, in whole seconds) must not precede the database
-create_backup b-google "encryptionConfig.encryptionType=GOOGLE_DEFAULT_ENCRYPTION" \
+# the query may name the fields by their proto names, as Google accepts
+create_backup b-google "encryption_config.encryption_type=GOOGLE_DEFAULT_ENCRYPTION" \
     "{\"database\":\"$DB\",\"expireTime\":\"$(emulator_time '+1 day')\",\"versionTime\":\"$(emulator_time '-2 seconds')\"}"
 api GET "$SPANNER_URL/v1/$INST/backups/b-google"
 expect_json .encryptionInfo.encryptionType GOOGLE_DEFAULT_ENCRYPTION

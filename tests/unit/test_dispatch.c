@@ -858,6 +858,22 @@ static void test_query_int(void **state)
     assert_true(v == 1000);
 }
 
+static void test_query_names_may_be_proto_field_names(void **state)
+{
+    /* Google binds a query parameter by its JSON name or its proto field name */
+    struct fixture *f = *state;
+    struct em_call *call = &f->call;
+    with_query(f, "page_size", "7");
+    with_query(f, "update_mask", "labels,ackDeadlineSeconds");
+    with_query(f, "showdeleted", "true"); /* neither: another name */
+    int64_t v = -1;
+    assert_int_equal(em_call_query_int(call, "pageSize", 50, 0, 1000, &v), EM_OK);
+    assert_true(v == 7);
+    assert_string_equal(em_call_query(call, "updateMask"), "labels,ackDeadlineSeconds");
+    assert_null(em_call_query(call, "showDeleted"));
+    assert_null(em_call_query(call, "page"));
+}
+
 static void test_query_bool(void **state)
 {
     struct fixture *f = *state;
@@ -1206,6 +1222,7 @@ int main(void)
         T(test_iam_off_allows_everyone),
         T(test_calls_are_audited),
         T(test_query_int),
+        T(test_query_names_may_be_proto_field_names),
         T(test_query_bool),
         T(test_vars_and_resource),
         T(test_reset_frees_and_clears),
