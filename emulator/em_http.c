@@ -75,6 +75,9 @@
 #define MAX_WORKERS     1024 /* threads running blocking calls at once */
 #define STOP_WAIT_SLICE 5    /* ms between checks for calls in flight when stopping */
 #define STOP_WARN_EVERY (10 * 1000 / STOP_WAIT_SLICE)
+/* when stopping, the connections of calls still answering after this long are shut down
+ * (a pull waits at most 3 s; the supervisor kills a service 10 s after SIGTERM) */
+#define STOP_CUT_AFTER_MS 4000
 
 /* MHD's memory per connection: the read buffer (request line, headers, a body chunk)
  * and one record per header and query parameter. Twice EM_HTTP_MAX_HEADER, so that a
@@ -384,6 +387,25 @@ static int sweep_once(struct em_http *http, int64_t now, bool look_at_idle)
         }
     }
     return closed;
+}
+
+/* Stopping: shuts down the sockets of the connections whose call is still being answered,
+ * as the sweeper does, so that MHD ends them on its threads: a client that stopped reading
+ * a streaming reply would otherwise hold its call, and the stop, for the idle timeout. The
+ * calls complete (a stream's producer sees CANCELLED); their answers are lost. */
+static int guard_cut_answering(struct em_http *http)
+{
+    int cut = 0;
+    pthread_mutex_lock(&http->guard_lock);
+    for (struct conn *c = http->conns; c; c = c->next) {
+        if (c->phase == CONN_ANSWERING) {
+            shutdown(c->fd, SHUT_RDWR);
+            c->phase = CONN_CLOSING;
+            cut++;
+        }
+    }
+    pthread_mutex_unlock(&http->guard_lock);
+    return cut;
 }
 
 static void *sweeper_main(void *arg)
@@ -1149,9 +1171,10 @@ bool em_http_stopping(void)
 }
 
 /* MHD must not be stopped with parked connections (it aborts): new calls are refused,
- * and the ones in flight (a pull waits at most seconds) finish first, however long that
- * takes; the supervisor kills a service that does not stop in time (a change stream's
- * query ends by itself: em_http_stopping). */
+ * and the ones in flight (a pull waits at most seconds) finish first; after
+ * STOP_CUT_AFTER_MS the connections of those still answering are shut down (a client not
+ * reading its stream); the supervisor kills a service that does not stop in time (a
+ * change stream's query ends by itself: em_http_stopping). */
 static void wait_for_calls_in_flight(struct em_http *http)
 {
     atomic_store(&http->stopping, true);
@@ -1159,6 +1182,13 @@ static void wait_for_calls_in_flight(struct em_http *http)
     struct timespec slice = {0, STOP_WAIT_SLICE * 1000000L};
     for (int i = 1; atomic_load(&http->in_flight) > 0; i++) {
         nanosleep(&slice, NULL);
+        if (i == STOP_CUT_AFTER_MS / STOP_WAIT_SLICE) {
+            int cut = guard_cut_answering(http);
+            if (cut > 0)
+                em_warn("http: stopping: closed %d connections whose calls were still answered "
+                        "after %d s",
+                        cut, STOP_CUT_AFTER_MS / 1000);
+        }
         if (i % STOP_WARN_EVERY == 0)
             em_warn("http: stopping: waiting for %d calls still running",
                     atomic_load(&http->in_flight));

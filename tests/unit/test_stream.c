@@ -724,6 +724,39 @@ static void test_a_client_gone_while_the_producer_is_slow_stops_it(void **state)
     assert_true(atomic_load(&rows.cancelled));
 }
 
+static void *stop_http(void *arg)
+{
+    em_http_stop(arg);
+    return NULL;
+}
+
+static void test_stop_ends_a_stream_whose_client_does_not_read(void **state)
+{
+    /* the client reads the start of an endless stream, then nothing: the stop cuts its
+     * connection after its grace (4 s) instead of waiting for the idle timeout (600 s) */
+    struct http_fixture *f = *state;
+    int fd = start_raw_stream(f, "{\"count\": 1000000000, \"size\": 4096}", 100000);
+    wait_settled(&rows.produced, 300, 2000); /* waiting for room */
+    assert_false(atomic_load(&rows.returned));
+    pthread_t stopper;
+    int64_t start = unit_now_ms();
+    assert_int_equal(pthread_create(&stopper, NULL, stop_http, f->http), 0);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    bool stopped = pthread_timedjoin_np(stopper, NULL, &until) == 0;
+    int64_t took = unit_now_ms() - start;
+    close(fd); /* lets a stop that still waits return */
+    if (!stopped)
+        pthread_join(stopper, NULL);
+    f->http = NULL; /* stopped: teardown has nothing to stop */
+    if (!stopped)
+        fail_msg("em_http_stop still waited after 10 s for a client that does not read");
+    assert_true(took < 7000);
+    assert_true(atomic_load(&rows.returned));
+    assert_true(atomic_load(&rows.cancelled));
+}
+
 static void test_errors_before_and_after_the_first_element(void **state)
 {
     struct http_fixture *f = *state;
@@ -839,6 +872,7 @@ int main(void)
         H(test_a_client_that_does_not_read_holds_the_producer_back),
         H(test_a_client_gone_while_the_producer_waits_stops_it),
         H(test_a_client_gone_while_the_producer_is_slow_stops_it),
+        H(test_stop_ends_a_stream_whose_client_does_not_read),
         H(test_errors_before_and_after_the_first_element),
         H(test_keep_alive_after_a_stream),
         H(test_a_small_stream_is_one_response_from_the_http_thread),
