@@ -212,11 +212,14 @@ enum em_code em_service_open(const struct em_service_def *def, const struct em_c
     return EM_OK;
 }
 
+static void ticker_stop(struct em_service *svc);
+
 void em_service_close(struct em_service *svc)
 {
     if (!svc)
         return;
     em_http_stop(svc->http);
+    ticker_stop(svc);
     if (svc->def->close)
         svc->def->close(svc);
     em_cmek_close(svc->cmek);
@@ -253,37 +256,95 @@ enum em_code em_service_tick(struct em_service *svc, bool from_timer, struct em_
     return code;
 }
 
+/* --- the ticker: the timer thread ---
+ *
+ * Ticks every second; in between, runs the CMEK engine's prompt retries when they are due
+ * (a resource waiting for KMS to come up, em_cmek.h). A thread of its own: a tick may wait
+ * for a database's writer (Spanner's row deletion behind a long statement), and the main
+ * thread must stay free to take SIGTERM, whose em_http_stop ends such a statement. */
+
+static void ticker_run_due(struct em_service *svc, int64_t *next_tick)
+{
+    struct em_status st = {0};
+    if (svc->cmek && em_cmek_retry(svc->cmek, &st))
+        em_warn("key check retry: %s", st.message);
+    if (em_clock_monotonic() < *next_tick)
+        return;
+    *next_tick = em_clock_monotonic() + EM_NS_PER_SEC;
+    em_status_clear(&st);
+    if (em_service_tick(svc, true, &st))
+        em_warn("timer: %s", st.message);
+}
+
+static void *ticker_main(void *arg)
+{
+    struct em_service *svc = arg;
+    int64_t next_tick = em_clock_monotonic() + EM_NS_PER_SEC;
+    pthread_mutex_lock(&svc->ticker_lock);
+    while (!svc->ticker_stopping) {
+        int64_t wake = next_tick;
+        int64_t retry = svc->cmek ? em_cmek_retry_due(svc->cmek) : INT64_MAX;
+        if (retry < wake)
+            wake = retry;
+        struct timespec until = {(time_t)(wake / EM_NS_PER_SEC), (long)(wake % EM_NS_PER_SEC)};
+        pthread_cond_timedwait(&svc->ticker_wake, &svc->ticker_lock, &until);
+        if (svc->ticker_stopping)
+            break;
+        pthread_mutex_unlock(&svc->ticker_lock);
+        ticker_run_due(svc, &next_tick);
+        pthread_mutex_lock(&svc->ticker_lock);
+    }
+    pthread_mutex_unlock(&svc->ticker_lock);
+    return NULL;
+}
+
+static enum em_code ticker_start(struct em_service *svc, struct em_status *st)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0)
+        return EM_FAIL(st, EM_INTERNAL, "cannot create the timer");
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&svc->ticker_wake, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc != 0)
+        return EM_FAIL(st, EM_INTERNAL, "cannot create the timer");
+    pthread_mutex_init(&svc->ticker_lock, NULL);
+    if (pthread_create(&svc->ticker, NULL, ticker_main, svc) != 0) {
+        pthread_cond_destroy(&svc->ticker_wake);
+        pthread_mutex_destroy(&svc->ticker_lock);
+        return EM_FAIL(st, EM_INTERNAL, "cannot start the timer thread");
+    }
+    svc->ticker_started = true;
+    return EM_OK;
+}
+
+/* After em_http_stop: a tick waiting for a database then goes on, and ends. */
+static void ticker_stop(struct em_service *svc)
+{
+    if (!svc->ticker_started)
+        return;
+    pthread_mutex_lock(&svc->ticker_lock);
+    svc->ticker_stopping = true;
+    pthread_cond_signal(&svc->ticker_wake);
+    pthread_mutex_unlock(&svc->ticker_lock);
+    pthread_join(svc->ticker, NULL);
+    pthread_cond_destroy(&svc->ticker_wake);
+    pthread_mutex_destroy(&svc->ticker_lock);
+    svc->ticker_started = false;
+}
+
 /* --- main --- */
 
-/* Ticks every second; in between, runs the CMEK engine's prompt retries when they are
- * due (a resource waiting for KMS to come up, em_cmek.h), all on this thread. */
-static int wait_for_stop(struct em_service *svc)
+static int wait_for_stop(void)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    int64_t next_tick = em_clock_monotonic() + EM_NS_PER_SEC;
     for (;;) {
-        int64_t wake = next_tick;
-        int64_t retry = svc->cmek ? em_cmek_retry_due(svc->cmek) : INT64_MAX;
-        if (retry < wake)
-            wake = retry;
-        int64_t left = wake - em_clock_monotonic();
-        if (left < 0)
-            left = 0;
-        struct timespec timeout = {(time_t)(left / EM_NS_PER_SEC), (long)(left % EM_NS_PER_SEC)};
-        int sig = sigtimedwait(&set, NULL, &timeout);
-        if (sig == SIGTERM || sig == SIGINT)
+        int sig = 0;
+        if (sigwait(&set, &sig) == 0 && (sig == SIGTERM || sig == SIGINT))
             return sig;
-        struct em_status st = {0};
-        if (svc->cmek && em_cmek_retry(svc->cmek, &st))
-            em_warn("key check retry: %s", st.message);
-        if (em_clock_monotonic() < next_tick)
-            continue;
-        next_tick = em_clock_monotonic() + EM_NS_PER_SEC;
-        if (em_service_tick(svc, true, &st))
-            em_warn("timer: %s", st.message);
     }
 }
 
@@ -346,8 +407,10 @@ int em_service_main(const struct em_service_def *def, int argc, char **argv)
     } else if (serve(svc, &st) != EM_OK) {
         em_error("%s cannot start: %s", def->desc->name, st.message);
         status = EM_EXIT_CANNOT_LISTEN;
+    } else if (ticker_start(svc, &st) != EM_OK) {
+        em_error("%s cannot start: %s", def->desc->name, st.message);
     } else {
-        int sig = wait_for_stop(svc);
+        int sig = wait_for_stop();
         em_info("%s stopping (signal %d)", def->desc->name, sig);
         status = 0;
     }

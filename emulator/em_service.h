@@ -83,6 +83,11 @@ struct em_service {
     struct em_http *http;
     void *ctx;
     pthread_mutex_t tick_lock;
+    /* the ticker, a timer thread (em_service_main only): ticks and CMEK retries */
+    pthread_t ticker;
+    bool ticker_started, ticker_stopping;
+    pthread_mutex_t ticker_lock;
+    pthread_cond_t ticker_wake;
 };
 
 /* Exit statuses of a service process: 0 after a clean stop, EM_EXIT_CANNOT_LISTEN when

@@ -10,6 +10,7 @@
 
 #include "em_clock.h"
 #include "em_crypto.h"
+#include "em_http.h"
 #include "em_json.h"
 #include "em_log.h"
 #include "spanner_data.h"
@@ -328,10 +329,11 @@ void sp_exec_set_time_limit_ms(int64_t ms)
     time_limit_ms = ms;
 }
 
-/* SQLite's progress handler: non-zero (stop the statement) once the deadline passed. */
+/* SQLite's progress handler: non-zero (stop the statement) once the deadline passed, or
+ * when the process stops (a runaway statement would hold the stop until its deadline). */
 static int past_deadline(void *deadline)
 {
-    return em_clock_monotonic() > *(const int64_t *)deadline;
+    return em_clock_monotonic() > *(const int64_t *)deadline || em_http_stopping();
 }
 
 /* The bytes of a row's values as stored (what its JSON is about the size of). */
@@ -447,6 +449,10 @@ static enum em_code collect_rows(struct sp_job_ctx *ctx, sqlite3_stmt *stmt,
         return st->code;
     }
     cJSON_Delete(chunk.values); /* rows before a failure */
+    if (rc == SQLITE_INTERRUPT && em_http_stopping()) {
+        sqlite3_reset(stmt);
+        return EM_FAIL(st, EM_UNAVAILABLE, "The emulator is stopping.");
+    }
     if (rc == SQLITE_INTERRUPT) {
         sqlite3_reset(stmt);
         return EM_FAIL(st, EM_DEADLINE_EXCEEDED,

@@ -7,7 +7,8 @@
 # both committing (by read, and by executeSql DML pinned by key), an idle one aborted after 10 s of emulator time, 16 concurrent
 # single-use commits), PENDING_COMMIT_TIMESTAMP() and
 # Partitioned DML (curl and gcloud), batchWrite, queryMode PLAN/PROFILE, Google's errors, updateDdl validated against the rows, the
-# CMEK gate on every data call, durability across kill -9, and no plaintext on disk.
+# CMEK gate on every data call, durability across kill -9, a runaway query ended by a stop of the service, and no
+# plaintext on disk.
 source "$(dirname "$0")/lib.sh"
 
 P=projects/data-project
@@ -653,6 +654,25 @@ expect_status 200
 api POST "$S/$SESSION:executeSql" '{"sql":"SELECT COUNT(*) FROM Extra WHERE Id >= 1000"}'
 expect_status 200
 expect_json '.rows[0][0]' 20
+
+section "a runaway query ends when spanner stops: UNAVAILABLE at once, not after its 60 s"
+# 16000^3 rows: the statement would hold its database until its time limit
+RUNAWAY='{"sql":"SELECT COUNT(*) FROM UNNEST(GENERATE_ARRAY(1, 16000)) AS a, UNNEST(GENERATE_ARRAY(1, 16000)) AS b, UNNEST(GENERATE_ARRAY(1, 16000)) AS c"}'
+curl -s --max-time 30 -X POST -H 'Content-Type: application/json' "$S/$SESSION:executeSql" \
+    -d "$RUNAWAY" >"$TEST_TMP/runaway" &
+runaway=$!
+sleep 1
+started=$(now_ms)
+api POST "$CONTROL_URL/emulator/v1/services/spanner:stop" '{}'
+expect_status 200
+took=$(( $(now_ms) - started ))
+(( took < 5000 )) && _pass "spanner stopped in $took ms" || _fail "spanner took $took ms to stop"
+wait "$runaway"
+expect_eq UNAVAILABLE "$(jq -r .error.status "$TEST_TMP/runaway" 2>/dev/null)" \
+    "the query's answer: $(cat "$TEST_TMP/runaway")"
+api POST "$CONTROL_URL/emulator/v1/services/spanner:start" '{}'
+expect_status 200
+wait_for 30 "spanner to be healthy again" _service_back spanner 0
 
 if (( HAVE_GCLOUD )); then
     section "gcloud: execute-sql (query and DML), rows insert/update/delete, sessions"
