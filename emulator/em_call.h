@@ -72,6 +72,7 @@
 
 #include <cjson/cJSON.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -123,6 +124,9 @@ struct em_call {
     struct em_service *svc;
     const struct em_call_transport *transport; /* NULL: see struct em_call_transport */
     void *transport_ctx;
+    /* set by the transport once the client has gone (closed or reset its connection) while
+     * the call runs: a long handler may stop, with CANCELLED (Spanner's statements do) */
+    atomic_bool client_gone;
 
     /* filled by em_dispatch before the handler runs */
     struct em_match match;

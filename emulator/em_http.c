@@ -58,6 +58,7 @@
 #include <linux/tcp.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -97,9 +98,10 @@
 #define STREAM_BUFFER (64 * 1024)
 #define STREAM_BLOCK  (32 * 1024) /* bytes MHD asks stream_read for at once */
 
-#define SWEEP_MS         200 /* how often request deadlines are checked */
-#define IDLE_CHECK_EVERY 5   /* sweeps between looks at idle connections' byte counts */
-#define BYTES_UNKNOWN    UINT64_MAX
+#define SWEEP_MS            200  /* how often request deadlines are checked */
+#define IDLE_CHECK_EVERY    5    /* sweeps between looks at idle connections' byte counts */
+#define GONE_CHECK_AFTER_MS 1000 /* a call answered this long: is its client still there? */
+#define BYTES_UNKNOWN       UINT64_MAX
 
 /* A connection as the guard sees it (see "Slow clients" below). */
 enum conn_phase {
@@ -113,8 +115,10 @@ struct conn {
     struct conn *prev, *next;
     int fd;
     enum conn_phase phase;
-    int64_t since_ms;    /* CONN_RECEIVING: when the first byte was seen */
-    uint64_t bytes_idle; /* bytes received while idle, BYTES_UNKNOWN until the sweeper looks */
+    int64_t since_ms;         /* CONN_RECEIVING: when the first byte was seen; CONN_ANSWERING:
+                                 when the call was dispatched */
+    uint64_t bytes_idle;      /* bytes received while idle, BYTES_UNKNOWN until the sweeper looks */
+    atomic_bool *client_gone; /* CONN_ANSWERING: the call's em_call.client_gone, or NULL */
 };
 
 struct em_http {
@@ -271,7 +275,10 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
  * arrived, and MHD cannot queue one before the request is complete). The descriptor is
  * used only under guard_lock, and MHD reports a connection closed (NOTIFY_CLOSED, which
  * takes the lock) before it closes the descriptor: the sweeper never touches a descriptor
- * reused by another connection. Parked calls are ANSWERING: no deadline. */
+ * reused by another connection. Parked calls are ANSWERING: no deadline; but once a call
+ * has run for GONE_CHECK_AFTER_MS the sweeper looks whether its client closed or reset the
+ * connection (poll, POLLRDHUP) and tells the call (em_call.client_gone): MHD itself sees it
+ * only once the call is answered. */
 
 static bool socket_bytes_received(int fd, uint64_t *out)
 {
@@ -314,6 +321,19 @@ static void guard_enter(struct em_http *http, struct MHD_Connection *mhd, enum c
         c->phase = phase;
     }
 out_unlock:
+    pthread_mutex_unlock(&http->guard_lock);
+}
+
+/* The call a connection is answering, whose client_gone the sweeper sets when the client
+ * leaves; NULL before the call's pending request is freed. */
+static void guard_watch(struct em_http *http, struct MHD_Connection *mhd, atomic_bool *client_gone)
+{
+    pthread_mutex_lock(&http->guard_lock);
+    struct conn *c = conn_of(mhd);
+    if (c) {
+        c->client_gone = client_gone;
+        c->since_ms = em_clock_monotonic_ms();
+    }
     pthread_mutex_unlock(&http->guard_lock);
 }
 
@@ -373,6 +393,17 @@ static void check_idle(struct conn *c, int64_t now, bool compare)
     c->bytes_idle = bytes;
 }
 
+/* A look at a connection whose call has run for a while: whether its client closed or
+ * reset it (the call goes on: MHD sees it only once the call is answered). */
+static void check_client_gone(struct conn *c, int64_t now)
+{
+    if (!c->client_gone || atomic_load(c->client_gone) || now - c->since_ms < GONE_CHECK_AFTER_MS)
+        return;
+    struct pollfd pfd = {.fd = c->fd, .events = POLLRDHUP};
+    if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+        atomic_store(c->client_gone, true);
+}
+
 /* One pass over the connections, under guard_lock; returns how many it shut down. */
 static int sweep_once(struct em_http *http, int64_t now, bool look_at_idle)
 {
@@ -380,6 +411,8 @@ static int sweep_once(struct em_http *http, int64_t now, bool look_at_idle)
     for (struct conn *c = http->conns; c; c = c->next) {
         if (c->phase == CONN_IDLE)
             check_idle(c, now, look_at_idle);
+        if (c->phase == CONN_ANSWERING)
+            check_client_gone(c, now);
         if (c->phase == CONN_RECEIVING && now - c->since_ms >= http->request_timeout_ms) {
             shutdown(c->fd, SHUT_RDWR);
             c->phase = CONN_CLOSING;
@@ -754,6 +787,7 @@ static enum MHD_Result dispatch(struct em_http *http, struct pending *p, const c
     p->dispatched = true;
     p->counted = true;
     build_call(http, p, url, method);
+    guard_watch(http, p->conn, &p->call.client_gone);
     if (!em_dispatch(http->router, &p->call))
         return MHD_YES; /* parked: on_request runs again once it is woken */
     return send_call(p);
@@ -961,6 +995,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
     (void)code;
     struct pending *p = *state;
     *state = NULL;
+    guard_watch(http, conn, NULL); /* before p goes */
     if (p && p->stream) {
         if (stream_connection_over(p))
             stream_release(p); /* else the handler's end (stream_finish) frees it */

@@ -946,6 +946,7 @@ static enum em_code execute(struct em_call *call, bool streaming)
     }
     req.read_ns = call_read_ns(&dc);
     req.streaming = streaming;
+    req.client_gone = &call->client_gone;
     struct part_stream parts = {call, &dc, .skip = skip};
     struct sp_row_sink sink = {send_chunk, &parts};
     req.sink = streaming ? &sink : NULL;
@@ -1084,6 +1085,7 @@ static enum em_code do_read(struct em_call *call, bool streaming)
                            call_read_ns(&dc),
                            streaming};
     read.role = call_role(&dc);
+    read.client_gone = &call->client_gone;
     struct part_stream parts = {call, &dc, .skip = skip};
     struct sp_row_sink sink = {send_chunk, &parts};
     read.sink = streaming ? &sink : NULL;

@@ -329,11 +329,20 @@ void sp_exec_set_time_limit_ms(int64_t ms)
     time_limit_ms = ms;
 }
 
-/* SQLite's progress handler: non-zero (stop the statement) once the deadline passed, or
- * when the process stops (a runaway statement would hold the stop until its deadline). */
-static int past_deadline(void *deadline)
+/* When a running statement stops: its deadline, or before, when its client goes (NULL:
+ * never) or the process stops (a runaway statement would hold the stop until its
+ * deadline). */
+struct statement_limits {
+    int64_t deadline;
+    const atomic_bool *client_gone;
+};
+
+/* SQLite's progress handler: non-zero stops the statement. */
+static int past_limits(void *arg)
 {
-    return em_clock_monotonic() > *(const int64_t *)deadline || em_http_stopping();
+    const struct statement_limits *limits = arg;
+    return em_clock_monotonic() > limits->deadline || em_http_stopping() ||
+           (limits->client_gone && atomic_load(limits->client_gone));
 }
 
 /* The bytes of a row's values as stored (what its JSON is about the size of). */
@@ -427,14 +436,15 @@ static enum em_code take_row(sqlite3_stmt *stmt, const struct sp_type *const *ty
  * collected, the result size of a streaming call or not. */
 static enum em_code collect_rows(struct sp_job_ctx *ctx, sqlite3_stmt *stmt,
                                  const struct sp_type *const *types, int ncols, bool streaming,
-                                 bool stream, struct sp_result *out, struct em_status *st)
+                                 bool stream, const atomic_bool *client_gone, struct sp_result *out,
+                                 struct em_status *st)
 {
     int rc;
     int64_t limit_ms = time_limit_ms ? time_limit_ms : SP_STATEMENT_TIME_LIMIT_S * 1000LL;
-    int64_t deadline = em_clock_monotonic() + limit_ms * 1000000;
+    struct statement_limits limits = {em_clock_monotonic() + limit_ms * 1000000, client_gone};
     int64_t bytes = 0;
     struct pending_chunk chunk = {0};
-    sqlite3_progress_handler(ctx->sqlite, 10000, past_deadline, &deadline);
+    sqlite3_progress_handler(ctx->sqlite, 10000, past_limits, &limits);
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         if (out && take_row(stmt, types, ncols, stream, streaming, &bytes, out, &chunk, st)) {
             cJSON_Delete(chunk.values);
@@ -452,6 +462,10 @@ static enum em_code collect_rows(struct sp_job_ctx *ctx, sqlite3_stmt *stmt,
     if (rc == SQLITE_INTERRUPT && em_http_stopping()) {
         sqlite3_reset(stmt);
         return EM_FAIL(st, EM_UNAVAILABLE, "The emulator is stopping.");
+    }
+    if (rc == SQLITE_INTERRUPT && client_gone && atomic_load(client_gone)) {
+        sqlite3_reset(stmt);
+        return EM_FAIL(st, EM_CANCELLED, "The client went away: the statement was cancelled.");
     }
     if (rc == SQLITE_INTERRUPT) {
         sqlite3_reset(stmt);
@@ -681,8 +695,8 @@ static enum em_code run_statement(struct sp_job_ctx *ctx, const struct sp_sql_re
         return EM_FAIL_OOM(st);
     for (int i = 0; i < tr->ncolumns; i++)
         types[i] = &tr->columns[i].type;
-    enum em_code code =
-        collect_rows(ctx, prepared->stmt, types, tr->ncolumns, s->streaming, stream, out, st);
+    enum em_code code = collect_rows(ctx, prepared->stmt, types, tr->ncolumns, s->streaming, stream,
+                                     s->client_gone, out, st);
     free(types);
     if (code) {
         if (out) /* rows begun before the failure */
@@ -1088,7 +1102,8 @@ static enum em_code read_rows(struct sp_job_ctx *ctx, struct read_job *j, struct
         types[i] = &cols[i]->type;
         cJSON_AddItemToArray(j->out->fields, field_json(cols[i]->name, types[i]));
     }
-    if (collect_rows(ctx, s->stmt, types, ncols, j->read->streaming, stream != NULL, j->out, st))
+    if (collect_rows(ctx, s->stmt, types, ncols, j->read->streaming, stream != NULL,
+                     j->read->client_gone, j->out, st))
         return st->code;
     sqlite3_reset(s->stmt);
     touched_add(&j->touched, s, NULL, 0, false);

@@ -28,6 +28,7 @@
 #include "em_status.h"
 
 #include <cjson/cJSON.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -120,6 +121,9 @@ struct sp_sql_request {
     const struct sp_column *const *written;
     int nwritten;
     const char *written_table;
+    /* set once the caller's client has gone (em_call.client_gone): the statement stops,
+     * CANCELLED; NULL: it runs to its end */
+    const atomic_bool *client_gone;
 };
 
 /* Runs one statement in txn (NULL: a single-use strong read). A DML statement of a
@@ -145,6 +149,7 @@ struct sp_read {
     bool streaming;  /* streamingRead: the result may reach SP_STREAM_RESULT_MAX_BYTES */
     const struct sp_row_sink *sink; /* or NULL: rows collected */
     const char *role;               /* needs SELECT on each column; NULL: no role */
+    const atomic_bool *client_gone; /* as in struct sp_sql_request */
 };
 enum em_code sp_exec_read(struct sp_db *db, struct sp_txn *txn, const struct sp_read *read,
                           struct sp_result *out, struct em_status *st);

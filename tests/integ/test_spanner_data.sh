@@ -7,8 +7,8 @@
 # both committing (by read, and by executeSql DML pinned by key), an idle one aborted after 10 s of emulator time, 16 concurrent
 # single-use commits), PENDING_COMMIT_TIMESTAMP() and
 # Partitioned DML (curl and gcloud), batchWrite, queryMode PLAN/PROFILE, Google's errors, updateDdl validated against the rows, the
-# CMEK gate on every data call, durability across kill -9, a runaway query ended by a stop of the service, and no
-# plaintext on disk.
+# CMEK gate on every data call, durability across kill -9, a runaway query ended by a stop of
+# the service or by its client giving up, and no plaintext on disk.
 source "$(dirname "$0")/lib.sh"
 
 P=projects/data-project
@@ -673,6 +673,17 @@ expect_eq UNAVAILABLE "$(jq -r .error.status "$TEST_TMP/runaway" 2>/dev/null)" \
 api POST "$CONTROL_URL/emulator/v1/services/spanner:start" '{}'
 expect_status 200
 wait_for 30 "spanner to be healthy again" _service_back spanner 0
+
+section "a client that gives up on a runaway query cancels it: its database answers at once"
+curl -s --max-time 2 -X POST -H 'Content-Type: application/json' "$S/$SESSION:executeSql" \
+    -d "$RUNAWAY" >/dev/null
+expect_eq 28 $? "the client gave up after 2 s"
+started=$(now_ms)
+api POST "$S/$SESSION:executeSql" '{"sql":"SELECT 1"}'
+expect_status 200
+took=$(( $(now_ms) - started ))
+(( took < 5000 )) && _pass "the next query answered in $took ms" ||
+    _fail "the next query waited $took ms behind the abandoned statement"
 
 if (( HAVE_GCLOUD )); then
     section "gcloud: execute-sql (query and DML), rows insert/update/delete, sessions"

@@ -90,6 +90,7 @@ struct seen {
     atomic_bool defer_started, pinged;
     atomic_bool answered; /* set by a test once its client has the reply it waited for */
     atomic_bool slow_started, slow_finished, refused;
+    atomic_bool client_gone_seen;
     atomic_int gathered;
     atomic_int finishes;
     pthread_t http_thread, worker_thread, defer_thread, finish_thread, readier_thread;
@@ -203,6 +204,21 @@ static enum em_code handle_sleep(struct em_call *call)
     return em_call_reply(call, cJSON_CreateObject());
 }
 
+/* blocking: runs until its client has gone (em_call.client_gone), at most WAIT_MS */
+static enum em_code handle_until_gone(struct em_call *call)
+{
+    atomic_store(&seen.slow_started, true);
+    bool gone = false;
+    for (int64_t until = unit_now_ms() + WAIT_MS; !gone && unit_now_ms() < until;) {
+        gone = atomic_load(&call->client_gone);
+        if (!gone)
+            unit_sleep_ms(10);
+    }
+    atomic_store(&seen.client_gone_seen, gone);
+    atomic_store(&seen.slow_finished, true);
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
 /* The deferred work: another thread calls em_call_ready after ~100 ms (and, with ?ping,
  * once a ping was handled and its client has the reply). */
 struct deferred {
@@ -301,6 +317,7 @@ static const struct em_route routes[] = {
     {"POST", "v1/{name=tests/*}:echo", handle_echo, "Echo", &note_msg},
     {"POST", "v1/{name=tests/*}:slow", handle_slow, "Slow"},
     {"POST", "v1/{name=tests/*}:sleep", handle_sleep, "Sleep"},
+    {"POST", "v1/{name=tests/*}:untilGone", handle_until_gone, "UntilGone"},
     {"POST", "v1/{name=tests/*}:defer", handle_defer, "Defer", .never_blocks = true},
     {"POST", "v1/{name=tests/*}:deferOnWorker", handle_defer_on_worker, "DeferOnWorker"},
 };
@@ -831,6 +848,27 @@ static void test_stop_after_a_client_gave_up_on_a_parked_call(void **state)
         fail_msg("em_http_stop still waits after %d s for a call whose client hung up",
                  STOP_JOIN_SECS);
     assert_true(unit_now_ms() - start < 2000);
+}
+
+static void test_a_long_call_learns_that_its_client_has_gone(void **state)
+{
+    /* the client gives up on a parked call after 300 ms; a call that has run for a second
+     * is looked at, and learns it (em_call.client_gone) within a sweep or two */
+    struct fixture *f = *state;
+    struct reply r;
+    http_call(f, NULL, "POST", "/v1/tests/g:untilGone", NULL, 300, &r);
+    assert_int_equal(r.rc, CURLE_OPERATION_TIMEDOUT);
+    reply_free(&r);
+    assert_true(unit_wait_flag(&seen.slow_finished, WAIT_MS + 1000));
+    assert_true(atomic_load(&seen.client_gone_seen));
+    /* a call whose client waits is not told so */
+    atomic_store(&seen.slow_finished, false);
+    atomic_store(&seen.client_gone_seen, false);
+    struct async *waiting = async_start(f, "POST", "/v1/tests/w:untilGone", NULL);
+    assert_true(unit_wait_flag(&seen.slow_finished, WAIT_MS + 2000));
+    async_join(waiting);
+    ok_is(&waiting->r, "{}");
+    assert_false(atomic_load(&seen.client_gone_seen));
 }
 
 /* ---------------------------------------------------------------- keep-alive */
@@ -1568,6 +1606,8 @@ int main(void)
         T(test_stop_with_nothing_in_flight_is_quick),
         T(test_stop_after_a_client_gave_up_on_a_parked_call),
         T(test_stop_after_clients_reset_their_parked_calls),
+        T(test_a_long_call_learns_that_its_client_has_gone),
+        TC(test_a_long_call_learns_that_its_client_has_gone),
         T(test_keep_alive_across_parked_calls),
         T(test_too_many_query_parameters_are_refused_at_once),
         T(test_a_long_url_is_refused_with_json),
