@@ -304,6 +304,8 @@ static void guard_enter(struct em_http *http, struct MHD_Connection *mhd, enum c
 {
     pthread_mutex_lock(&http->guard_lock);
     struct conn *c = conn_of(mhd);
+    if (c && phase == CONN_IDLE)
+        c->client_gone = NULL; /* its call is over, and goes */
     if (!c || c->phase == CONN_CLOSING)
         goto out_unlock;
     switch (phase) {
@@ -324,13 +326,15 @@ out_unlock:
     pthread_mutex_unlock(&http->guard_lock);
 }
 
-/* The call a connection is answering, whose client_gone the sweeper sets when the client
- * leaves; NULL before the call's pending request is freed. */
-static void guard_watch(struct em_http *http, struct MHD_Connection *mhd, atomic_bool *client_gone)
+/* CONN_ANSWERING, with the call whose client_gone the sweeper sets if the client leaves
+ * (guard_enter's CONN_IDLE forgets it, before the call is freed). */
+static void guard_answering(struct em_http *http, struct MHD_Connection *mhd,
+                            atomic_bool *client_gone)
 {
     pthread_mutex_lock(&http->guard_lock);
     struct conn *c = conn_of(mhd);
-    if (c) {
+    if (c && c->phase != CONN_CLOSING) {
+        c->phase = CONN_ANSWERING;
         c->client_gone = client_gone;
         c->since_ms = em_clock_monotonic_ms();
     }
@@ -777,7 +781,7 @@ static enum MHD_Result send_stopping(struct MHD_Connection *conn)
 static enum MHD_Result dispatch(struct em_http *http, struct pending *p, const char *url,
                                 const char *method)
 {
-    guard_enter(http, p->conn, CONN_ANSWERING);
+    guard_answering(http, p->conn, &p->call.client_gone);
     /* counted before stopping is read: em_http_stop waits for every call it may miss */
     atomic_fetch_add(&http->in_flight, 1);
     if (atomic_load(&http->stopping)) {
@@ -787,7 +791,6 @@ static enum MHD_Result dispatch(struct em_http *http, struct pending *p, const c
     p->dispatched = true;
     p->counted = true;
     build_call(http, p, url, method);
-    guard_watch(http, p->conn, &p->call.client_gone);
     if (!em_dispatch(http->router, &p->call))
         return MHD_YES; /* parked: on_request runs again once it is woken */
     return send_call(p);
@@ -995,7 +998,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
     (void)code;
     struct pending *p = *state;
     *state = NULL;
-    guard_watch(http, conn, NULL); /* before p goes */
+    guard_enter(http, conn, CONN_IDLE); /* before p goes: the sweeper forgets its call */
     if (p && p->stream) {
         if (stream_connection_over(p))
             stream_release(p); /* else the handler's end (stream_finish) frees it */
@@ -1004,7 +1007,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
             drop_answer(p);
         pending_free(p);
     }
-    guard_enter(http, conn, CONN_IDLE);
 }
 
 __attribute__((format(printf, 2, 0))) static void on_mhd_error(void *cls, const char *fmt,
