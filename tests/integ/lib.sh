@@ -253,6 +253,17 @@ kill9_service() {
     wait_for 60 "the control plane to restart $name" _service_back "$name" "$old"
 }
 
+# stop_service_promptly NAME: stops the stack's service NAME through the control plane and
+# checks it stopped within 5 s, on its own (the supervisor sends SIGKILL after 10 s).
+stop_service_promptly() {
+    local started took
+    started=$(now_ms)
+    api POST "$CONTROL_URL/emulator/v1/services/$1:stop" '{}'
+    expect_status 200
+    took=$(( $(now_ms) - started ))
+    (( took < 5000 )) && _pass "$1 stopped in $took ms" || _fail "$1 took $took ms to stop"
+}
+
 # require_gcloud_clients: sets SDK_ROOT, the SDK holding the gcloud on PATH, whose
 # generated clients (lib/googlecloudsdk/generated_clients) list every API method; ends the
 # test with a loud SKIPPING line without gcloud, and fails it without python3.

@@ -158,11 +158,7 @@ RESET=$(python3 "$INTEG_DIR/http_client.py" reset "$((PORT_BASE + 2))" \
     "/v1/$P/subscriptions/orders-sub:pull" '{"maxMessages": 10}' 6 0.5)
 expect_eq 6 "$(jq -r .sent <<<"$RESET" 2>/dev/null)" "six waiting pulls sent, then reset"
 sleep 3
-started=$(now_ms)
-api POST "$CONTROL_URL/emulator/v1/services/pubsub:stop" '{}'
-expect_status 200
-took=$(( $(now_ms) - started ))
-(( took < 5000 )) && _pass "pubsub stopped in $took ms" || _fail "pubsub took $took ms to stop"
+stop_service_promptly pubsub
 expect_eq 0 "$(grep -c 'still running' "$TEST_TMP/stack.log")" "no service needed SIGKILL"
 api POST "$CONTROL_URL/emulator/v1/services/pubsub:start" '{}'
 expect_status 200
