@@ -261,7 +261,7 @@ stop_service_promptly() {
     api POST "$CONTROL_URL/emulator/v1/services/$1:stop" '{}'
     expect_status 200
     took=$(( $(now_ms) - started ))
-    (( took < 5000 )) && _pass "$1 stopped in $took ms" || _fail "$1 took $took ms to stop"
+    if (( took < 5000 )); then _pass "$1 stopped in $took ms"; else _fail "$1 took $took ms to stop"; fi
 }
 
 # require_gcloud_clients: sets SDK_ROOT, the SDK holding the gcloud on PATH, whose
