@@ -34,6 +34,18 @@ int64_t em_clock_monotonic_ms(void)
     return em_clock_monotonic() / 1000000;
 }
 
+int em_clock_cond_init(pthread_cond_t *cond)
+{
+    pthread_condattr_t attr;
+    int rc = pthread_condattr_init(&attr);
+    if (rc != 0)
+        return rc;
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    rc = pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
+    return rc;
+}
+
 int64_t em_clock_now(void)
 {
     return em_clock_real_now() + atomic_load(&clock_offset_ns);

@@ -14,6 +14,7 @@
 
 #include "em_status.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 struct em_store;
@@ -51,5 +52,9 @@ int64_t em_clock_monotonic(void);
 
 /* The same in milliseconds: for deadlines and timeouts of real time. */
 int64_t em_clock_monotonic_ms(void);
+
+/* Initialises cond so that its timed waits count on the monotonic clock above (a deadline
+ * of em_clock_monotonic() nanoseconds is {ns / 1e9, ns % 1e9}); pthread's error, or 0. */
+int em_clock_cond_init(pthread_cond_t *cond);
 
 #endif

@@ -700,11 +700,7 @@ enum em_code em_cmek_open(struct em_service *svc, const char *agent_domain,
     pthread_mutex_init(&c->check_lock, NULL);
     c->monotonic = em_clock_monotonic;
     pthread_mutex_init(&c->settle_lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->settled, &attr);
-    pthread_condattr_destroy(&attr);
+    em_clock_cond_init(&c->settled);
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/default-encryption.key", svc->config.data_dir);
     if (em_key_file(path, c->default_key, st) || load_rows(c, st) ||

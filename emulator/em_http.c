@@ -408,6 +408,14 @@ static void check_client_gone(struct conn *c, int64_t now)
         atomic_store(c->client_gone, true);
 }
 
+/* Under guard_lock: shuts the connection's socket down; MHD reads the end of the stream
+ * and frees the connection on its own thread. */
+static void cut(struct conn *c)
+{
+    shutdown(c->fd, SHUT_RDWR);
+    c->phase = CONN_CLOSING;
+}
+
 /* One pass over the connections, under guard_lock; returns how many it shut down. */
 static int sweep_once(struct em_http *http, int64_t now, bool look_at_idle)
 {
@@ -418,8 +426,7 @@ static int sweep_once(struct em_http *http, int64_t now, bool look_at_idle)
         if (c->phase == CONN_ANSWERING)
             check_client_gone(c, now);
         if (c->phase == CONN_RECEIVING && now - c->since_ms >= http->request_timeout_ms) {
-            shutdown(c->fd, SHUT_RDWR);
-            c->phase = CONN_CLOSING;
+            cut(c);
             closed++;
         }
     }
@@ -432,17 +439,16 @@ static int sweep_once(struct em_http *http, int64_t now, bool look_at_idle)
  * calls complete (a stream's producer sees CANCELLED); their answers are lost. */
 static int guard_cut_answering(struct em_http *http)
 {
-    int cut = 0;
+    int count = 0;
     pthread_mutex_lock(&http->guard_lock);
     for (struct conn *c = http->conns; c; c = c->next) {
         if (c->phase == CONN_ANSWERING) {
-            shutdown(c->fd, SHUT_RDWR);
-            c->phase = CONN_CLOSING;
-            cut++;
+            cut(c);
+            count++;
         }
     }
     pthread_mutex_unlock(&http->guard_lock);
-    return cut;
+    return count;
 }
 
 static void *sweeper_main(void *arg)
@@ -469,13 +475,7 @@ static void *sweeper_main(void *arg)
 
 static enum em_code guard_start(struct em_http *http, struct em_status *st)
 {
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0)
-        return EM_FAIL(st, EM_INTERNAL, "cannot create the connection guard");
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&http->guard_wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0)
+    if (em_clock_cond_init(&http->guard_wake) != 0)
         return EM_FAIL(st, EM_INTERNAL, "cannot create the connection guard");
     pthread_mutex_init(&http->guard_lock, NULL);
     if (pthread_create(&http->sweeper, NULL, sweeper_main, http) != 0) {

@@ -300,13 +300,7 @@ static void *ticker_main(void *arg)
 
 static enum em_code ticker_start(struct em_service *svc, struct em_status *st)
 {
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0)
-        return EM_FAIL(st, EM_INTERNAL, "cannot create the timer");
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&svc->ticker_wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0)
+    if (em_clock_cond_init(&svc->ticker_wake) != 0)
         return EM_FAIL(st, EM_INTERNAL, "cannot create the timer");
     pthread_mutex_init(&svc->ticker_lock, NULL);
     if (pthread_create(&svc->ticker, NULL, ticker_main, svc) != 0) {

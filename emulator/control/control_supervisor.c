@@ -406,11 +406,7 @@ enum em_code control_supervisor_start(const struct em_config *cfg, struct contro
         return st->code;
     }
     sup->self = getpid();
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&sup->changed, &attr);
-    pthread_condattr_destroy(&attr);
+    em_clock_cond_init(&sup->changed);
     pthread_mutex_init(&sup->lock, NULL);
     if (pthread_create(&sup->monitor, NULL, monitor_main, sup) != 0) {
         pthread_cond_destroy(&sup->changed);
