@@ -307,6 +307,61 @@ static enum em_code check_url(struct em_call *call)
     return EM_OK;
 }
 
+/* Google's system parameters, which every method accepts (also with a leading '$'). */
+static bool is_system_parameter(const char *key)
+{
+    static const char *const names[] = {
+        ".xgafv",      "access_token", "alt",       "callback", "fields",          "key",
+        "oauth_token", "prettyPrint",  "quotaUser", "trace",    "upload_protocol", "uploadType",
+        "userIp",
+    };
+    if (strcmp(key, "$.xgafv") == 0)
+        return true;
+    if (key[0] == '$')
+        key++;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(key, names[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Whether key is one of the route's query parameters (em_route.query). */
+static bool route_binds(const struct em_route *route, const char *key)
+{
+    char name[EM_MASK_PATH_MAX];
+    for (const char *p = route->query; p && *p;) {
+        size_t n = strcspn(p, " ");
+        if (n > 0 && n < sizeof(name)) {
+            memcpy(name, p, n);
+            name[n] = '\0';
+            if (em_mask_path_is(key, name))
+                return true;
+        }
+        p += n + strspn(p + n, " ");
+    }
+    return false;
+}
+
+/* Every query parameter binds a field of the method's request, or is a system parameter
+ * (an unbuilt method answers UNIMPLEMENTED instead). */
+static enum em_code check_query_names(struct em_call *call)
+{
+    const struct em_route *route = call->match.route;
+    if (!route->handler)
+        return EM_OK;
+    for (int i = 0; i < call->query_count; i++) {
+        const char *key = call->query[i].key;
+        if (!is_system_parameter(key) && !route_binds(route, key))
+            return EM_CALL_FAIL(
+                call, EM_INVALID_ARGUMENT,
+                "Invalid JSON payload received. Unknown name \"%.100s\": Cannot bind "
+                "query parameter. Field '%.100s' could not be found in request "
+                "message.",
+                key, key);
+    }
+    return EM_OK;
+}
+
 static enum em_code authorize(struct em_call *call)
 {
     const struct em_route *route = call->match.route;
@@ -375,8 +430,8 @@ static enum em_code check_api_enabled(struct em_call *call)
 
 static enum em_code prepare(const struct em_router *router, struct em_call *call)
 {
-    if (check_url(call) || route_call(router, call) || authenticate(call) ||
-        check_api_enabled(call) || parse_body(call) || authorize(call))
+    if (check_url(call) || route_call(router, call) || check_query_names(call) ||
+        authenticate(call) || check_api_enabled(call) || parse_body(call) || authorize(call))
         return call->status.code;
     const struct em_route *route = call->match.route;
     if (!route->handler)

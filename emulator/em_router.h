@@ -56,6 +56,12 @@ struct em_route {
      * enums as numbers when the request says `$alt=json;enum-encoding=int`; NULL when the
      * reply has no enum field. */
     const struct em_message *reply;
+    /* The query parameters the method binds, space-separated JSON names ("pageSize
+     * pageToken"; a nested field by its path, "encryptionConfig.kmsKeyName"), as Google's
+     * API declares them; each is also accepted by its proto name ("page_size"). NULL: none.
+     * Any other parameter, but Google's system parameters (alt, fields, $.xgafv, ...), is
+     * refused INVALID_ARGUMENT as Google refuses it. */
+    const char *query;
 };
 
 struct em_var {

@@ -42,7 +42,8 @@
          NULL,                                                                                     \
          NULL,                                                                                     \
          P(perm ".list"),                                                                          \
-         DATA},                                                                                    \
+         DATA,                                                                                     \
+         .query = "filter pageSize pageToken"},                                                    \
         {"POST",                                                                                   \
          "v1/{name=" parent "/operations/*}:cancel",                                               \
          em_op_handle_cancel,                                                                      \
@@ -83,7 +84,8 @@
 const struct em_route spanner_routes[] = {
     /* instance configs */
     {"GET", "v1/{parent=" PROJECT "}/instanceConfigs", sp_list_instance_configs,
-     "ListInstanceConfigs", NULL, NULL, P("instanceConfigs.list"), DATA},
+     "ListInstanceConfigs", NULL, NULL, P("instanceConfigs.list"), DATA,
+     .query = "pageSize pageToken"},
     {"GET", "v1/{name=" CONFIG "}", sp_get_instance_config, "GetInstanceConfig", NULL, NULL,
      P("instanceConfigs.get"), DATA},
 
@@ -91,9 +93,10 @@ const struct em_route spanner_routes[] = {
     {"POST", "v1/{parent=" PROJECT "}/instances", sp_create_instance, "CreateInstance",
      &sp_create_instance_schema, NULL, P("instances.create"), ADMIN},
     {"GET", "v1/{parent=" PROJECT "}/instances", sp_list_instances, "ListInstances", NULL, NULL,
-     P("instances.list"), DATA, .reply = &sp_list_instances_reply},
+     P("instances.list"), DATA, .reply = &sp_list_instances_reply,
+     .query = "filter instanceDeadline pageSize pageToken"},
     {"GET", "v1/{name=" INST "}", sp_get_instance, "GetInstance", NULL, NULL, P("instances.get"),
-     DATA, .reply = &sp_instance_schema},
+     DATA, .reply = &sp_instance_schema, .query = "fieldMask"},
     {"PATCH", "v1/{name=" INST "}", sp_update_instance, "UpdateInstance",
      &sp_update_instance_schema, NULL, P("instances.update"), ADMIN},
     {"DELETE", "v1/{name=" INST "}", sp_delete_instance, "DeleteInstance", NULL, NULL,
@@ -105,7 +108,7 @@ const struct em_route spanner_routes[] = {
     {"POST", "v1/{parent=" INST "}/databases", sp_create_database, "CreateDatabase",
      &sp_create_database_schema, NULL, P("databases.create"), ADMIN},
     {"GET", "v1/{parent=" INST "}/databases", sp_list_databases, "ListDatabases", NULL, NULL,
-     P("databases.list"), DATA, .reply = &sp_list_databases_reply},
+     P("databases.list"), DATA, .reply = &sp_list_databases_reply, .query = "pageSize pageToken"},
     {"GET", "v1/{name=" DB "}", sp_get_database, "GetDatabase", NULL, NULL, P("databases.get"),
      DATA, .reply = &sp_database_schema},
     {"GET", "v1/{database=" DB "}/ddl", sp_get_database_ddl, "GetDatabaseDdl", NULL, NULL,
@@ -113,11 +116,11 @@ const struct em_route spanner_routes[] = {
     {"PATCH", "v1/{database=" DB "}/ddl", sp_update_database_ddl, "UpdateDatabaseDdl",
      &sp_update_ddl_schema, NULL, P("databases.updateDdl"), ADMIN},
     {"PATCH", "v1/{name=" DB "}", sp_update_database, "UpdateDatabase", &sp_database_schema,
-     "database", P("databases.update"), ADMIN},
+     "database", P("databases.update"), ADMIN, .query = "updateMask"},
     {"DELETE", "v1/{database=" DB "}", sp_drop_database, "DropDatabase", NULL, NULL,
      P("databases.drop"), ADMIN},
     {"GET", "v1/{parent=" DB "}/databaseRoles", sp_list_database_roles, "ListDatabaseRoles", NULL,
-     NULL, P("databaseRoles.list"), DATA},
+     NULL, P("databaseRoles.list"), DATA, .query = "pageSize pageToken"},
     {"POST", "v1/{resource=" DB "/databaseRoles/*}:testIamPermissions", em_iam_handle_test,
      "TestIamPermissions", &em_iam_test_request, NULL, NULL, DATA},
     IAM(DB, "databases"),
@@ -125,19 +128,23 @@ const struct em_route spanner_routes[] = {
     {"POST", "v1/{parent=" INST "}/databases:restore", sp_restore_database, "RestoreDatabase",
      &sp_restore_database_schema, NULL, P("databases.create"), ADMIN},
     {"GET", "v1/{parent=" INST "}/databaseOperations", sp_list_database_operations,
-     "ListDatabaseOperations", NULL, NULL, P("databaseOperations.list"), DATA},
+     "ListDatabaseOperations", NULL, NULL, P("databaseOperations.list"), DATA,
+     .query = "filter pageSize pageToken"},
 
     /* backups (CreateBackup's encryptionConfig arrives in the query string) */
     {"POST", "v1/{parent=" INST "}/backups", sp_create_backup, "CreateBackup", &sp_backup_schema,
-     "backup", P("backups.create"), ADMIN},
+     "backup", P("backups.create"), ADMIN,
+     .query = "backupId encryptionConfig.encryptionType encryptionConfig.kmsKeyName "
+              "encryptionConfig.kmsKeyNames"},
     {"POST", "v1/{parent=" INST "}/backups:copy", sp_copy_backup, "CopyBackup",
      &sp_copy_backup_schema, NULL, P("backups.create"), ADMIN},
     {"GET", "v1/{parent=" INST "}/backups", sp_list_backups, "ListBackups", NULL, NULL,
-     P("backups.list"), DATA, .reply = &sp_list_backups_reply},
+     P("backups.list"), DATA, .reply = &sp_list_backups_reply,
+     .query = "filter pageSize pageToken"},
     {"GET", "v1/{name=" BACKUP "}", sp_get_backup, "GetBackup", NULL, NULL, P("backups.get"), DATA,
      .reply = &sp_backup_schema},
     {"PATCH", "v1/{name=" BACKUP "}", sp_update_backup, "UpdateBackup", &sp_backup_schema, "backup",
-     P("backups.update"), ADMIN, .reply = &sp_backup_schema},
+     P("backups.update"), ADMIN, .reply = &sp_backup_schema, .query = "updateMask"},
     {"DELETE", "v1/{name=" BACKUP "}", sp_delete_backup, "DeleteBackup", NULL, NULL,
      P("backups.delete"), ADMIN},
     IAM(BACKUP, "backups"),
@@ -145,28 +152,31 @@ const struct em_route spanner_routes[] = {
     /* backup schedules */
     {"POST", "v1/{parent=" DB "}/backupSchedules", sp_create_backup_schedule,
      "CreateBackupSchedule", &sp_backup_schedule_schema, "backup_schedule",
-     P("backupSchedules.create"), ADMIN, .reply = &sp_backup_schedule_schema},
+     P("backupSchedules.create"), ADMIN, .reply = &sp_backup_schedule_schema,
+     .query = "backupScheduleId"},
     {"GET", "v1/{parent=" DB "}/backupSchedules", sp_list_backup_schedules, "ListBackupSchedules",
-     NULL, NULL, P("backupSchedules.list"), DATA, .reply = &sp_list_backup_schedules_reply},
+     NULL, NULL, P("backupSchedules.list"), DATA, .reply = &sp_list_backup_schedules_reply,
+     .query = "pageSize pageToken"},
     {"GET", "v1/{name=" SCHEDULE "}", sp_get_backup_schedule, "GetBackupSchedule", NULL, NULL,
      P("backupSchedules.get"), DATA, .reply = &sp_backup_schedule_schema},
     {"PATCH", "v1/{name=" SCHEDULE "}", sp_update_backup_schedule, "UpdateBackupSchedule",
      &sp_backup_schedule_schema, "backup_schedule", P("backupSchedules.update"), ADMIN,
-     .reply = &sp_backup_schedule_schema},
+     .reply = &sp_backup_schedule_schema, .query = "updateMask"},
     {"DELETE", "v1/{name=" SCHEDULE "}", sp_delete_backup_schedule, "DeleteBackupSchedule", NULL,
      NULL, P("backupSchedules.delete"), ADMIN},
     IAM(SCHEDULE, "backupSchedules"),
 
     OPERATIONS(BACKUP, "backupOperations"),
     {"GET", "v1/{parent=" INST "}/backupOperations", sp_list_backup_operations,
-     "ListBackupOperations", NULL, NULL, P("backupOperations.list"), DATA},
+     "ListBackupOperations", NULL, NULL, P("backupOperations.list"), DATA,
+     .query = "filter pageSize pageToken"},
 
     {"POST", "v1/{database=" DB "}/sessions", sp_create_session, "CreateSession",
      &sp_create_session_schema, NULL, P("sessions.create"), DATA},
     {"POST", "v1/{database=" DB "}/sessions:batchCreate", sp_batch_create_sessions,
      "BatchCreateSessions", &sp_batch_create_sessions_schema, NULL, P("sessions.create"), DATA},
     {"GET", "v1/{database=" DB "}/sessions", sp_list_sessions, "ListSessions", NULL, NULL,
-     P("sessions.list"), DATA},
+     P("sessions.list"), DATA, .query = "filter pageSize pageToken"},
     {"GET", "v1/{name=" SESSION "}", sp_get_session, "GetSession", NULL, NULL, P("sessions.get"),
      DATA},
     {"DELETE", "v1/{name=" SESSION "}", sp_delete_session, "DeleteSession", NULL, NULL,

@@ -202,13 +202,13 @@ static const struct em_message widget_msg = {"test.v1.Widget", widget_fields};
 
 static const struct em_route routes[] = {
     {"GET", "v1/{name=projects/*/widgets/*}", handle_get, "GetWidget", NULL, NULL, NULL,
-     EM_AUDIT_DATA_ACCESS},
+     EM_AUDIT_DATA_ACCESS, .query = "filter allowMissing keyRingId options.requestedPolicyVersion"},
     {"POST", "v1/{parent=projects/*}/widgets", handle_echo, "CreateWidget", &widget_msg, "widget",
      NULL, EM_AUDIT_ADMIN, .reply = &widget_msg},
     {"PATCH", "v1/{name=projects/*/widgets/*}", handle_echo, "UpdateWidget", &widget_msg, NULL,
      NULL, EM_AUDIT_ADMIN},
     {"POST", "v1/{name=projects/*/widgets/*}:fail", handle_fail, "FailWidget", NULL, NULL, NULL,
-     EM_AUDIT_ADMIN},
+     EM_AUDIT_ADMIN, .query = "code"},
     {"POST", "v1/{name=projects/*/widgets/*}:silent", handle_silent, "SilentWidget"},
     {"POST", "v1/{name=projects/*/widgets/*}:frobnicate", NULL, "FrobnicateWidget", &widget_msg},
     {"GET", "v1/{name=projects/*/widgets/*}:raw", handle_raw, "RawWidget"},
@@ -217,7 +217,7 @@ static const struct em_route routes[] = {
     {"POST", "v1/{name=projects/*/widgets/*}:upload", handle_too_large, "UploadWidget"},
     {"GET", "v1/widgets:empty", handle_empty, "Empty"},
     {"POST", "v1/{name=projects/*/widgets/*}:defer", handle_defer, "DeferWidget", NULL, NULL, NULL,
-     EM_AUDIT_ADMIN},
+     EM_AUDIT_ADMIN, .query = "code now"},
     {"POST", "emulator/v1/internal:widgets", handle_empty, "InternalWidgets", .internal = true},
 };
 
@@ -1185,6 +1185,54 @@ static void test_paths_and_queries_must_be_utf8_without_nul(void **state)
     assert_int_equal(f->call.http_status, 200);
 }
 
+/* A query parameter binds a field the route declares (em_route.query), by its JSON or its
+ * proto name, or is one of Google's system parameters; any other is refused, as Google
+ * refuses it, before the handler runs. */
+static void test_query_parameters_bind_declared_fields(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const accepted[][2] = {
+        {"filter", "x"},
+        {"key_ring_id", "r"},
+        {"options.requestedPolicyVersion", "3"},
+        {"options.requested_policy_version", "3"},
+        {"$alt", "json;enum-encoding=int"},
+        {"alt", "json"},
+        {"$.xgafv", "2"},
+        {"prettyPrint", "false"},
+        {"$prettyPrint", "false"},
+        {"fields", "name"},
+        {"quotaUser", "q"},
+    };
+    for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+        request_with(f, "GET", "/v1/" WIDGET, NULL, 0, accepted[i][0], accepted[i][1]);
+        if (f->call.http_status != 200)
+            fail_msg("?%s=: %s", accepted[i][0], f->call.response);
+    }
+    static const char *const refused[] = {"pagesize", "Filter", "options", "requestedPolicyVersion",
+                                          "$filter",  "$",      "",        "name",
+                                          "code"};
+    handler_runs = 0;
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        request_with(f, "GET", "/v1/" WIDGET, NULL, 0, refused[i], "1");
+        char message[256];
+        snprintf(message, sizeof(message),
+                 "Invalid JSON payload received. Unknown name \"%s\": Cannot bind query parameter. "
+                 "Field '%s' could not be found in request message.",
+                 refused[i], refused[i]);
+        error_is(f, 400, "INVALID_ARGUMENT", message);
+    }
+    assert_int_equal(handler_runs, 0);
+    /* another route's parameter is not this one's */
+    request_with(f, "POST", "/v1/" WIDGET ":fail", NULL, 0, "filter", "x");
+    error_is(f, 400, "INVALID_ARGUMENT", NULL);
+    assert_int_equal(handler_runs, 0);
+    /* a method the emulator does not build says so, whatever its parameters */
+    request_with(f, "POST", "/v1/" WIDGET ":frobnicate", NULL, 0, "anything", "1");
+    error_is(f, 400, "UNIMPLEMENTED",
+             "Method FrobnicateWidget is not implemented by this emulator.");
+}
+
 int main(void)
 {
     em_log_init("test", EM_LOG_ERROR);
@@ -1193,6 +1241,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_out_of_memory_is_internal),
         T(test_unknown_path_is_not_found),
+        T(test_query_parameters_bind_declared_fields),
         T(test_wrong_method_is_not_found),
         T(test_reply_is_rendered_as_json),
         T(test_raw_replies_keep_their_bytes_and_type),

@@ -733,12 +733,12 @@ static void test_operation_names_are_checked_by_grammar(void **state)
 
 static const struct em_route routes[] = {
     {"GET", "v1/{name=projects/*/instances/*/databases/*}/operations", em_op_handle_list,
-     "ListDatabaseOperations"},
+     "ListDatabaseOperations", .query = "filter pageSize pageToken"},
     {"GET", SPANNER_OPS, em_op_handle_get, "GetOperation"},
     {"POST", SPANNER_OPS ":cancel", em_op_handle_cancel, "CancelOperation"},
     {"DELETE", SPANNER_OPS, em_op_handle_delete, "DeleteOperation"},
     {"GET", "v2/{name=operations/projects/*}/operations", em_op_handle_list_subtree,
-     "ListOperations"},
+     "ListOperations", .query = "filter pageSize pageToken"},
     {"GET", "v2/{name=operations/**}", em_op_handle_get, "GetOperation"},
 };
 
