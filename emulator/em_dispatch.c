@@ -343,7 +343,9 @@ static bool route_binds(const struct em_route *route, const char *key)
 }
 
 /* Every query parameter binds a field of the method's request, or is a system parameter
- * (an unbuilt method answers UNIMPLEMENTED instead). */
+ * (an unbuilt method answers UNIMPLEMENTED instead). A parameter without a name, the
+ * empty pair of "?&a=1" or "?a=1&&b=2", names nothing and is passed over, as URL parsers
+ * do. */
 static enum em_code check_query_names(struct em_call *call)
 {
     const struct em_route *route = call->match.route;
@@ -351,7 +353,7 @@ static enum em_code check_query_names(struct em_call *call)
         return EM_OK;
     for (int i = 0; i < call->query_count; i++) {
         const char *key = call->query[i].key;
-        if (!is_system_parameter(key) && !route_binds(route, key))
+        if (key[0] && !is_system_parameter(key) && !route_binds(route, key))
             return EM_CALL_FAIL(
                 call, EM_INVALID_ARGUMENT,
                 "Invalid JSON payload received. Unknown name \"%.100s\": Cannot bind "
