@@ -410,14 +410,34 @@ static enum em_code importance_of(struct em_call *call, int *out)
                         text);
 }
 
+/* ListJobMessages' start_time (inclusive) or end_time (exclusive); absent: fallback. */
+static enum em_code time_bound(struct em_call *call, const char *key, const char *field,
+                               int64_t fallback, int64_t *out)
+{
+    const char *text = em_call_query(call, key);
+    *out = fallback;
+    if (!text || !*text || em_time_parse(text, out))
+        return EM_OK;
+    return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                        "Invalid value at '%s' (type.googleapis.com/google.protobuf.Timestamp), "
+                        "\"%.100s\"",
+                        field, text);
+}
+
 enum em_code rn_list_job_messages(struct em_call *call)
 {
     char name[512];
-    int importance;
+    struct rn_message_query q = {0};
+    int64_t page_size;
     cJSON *reply = NULL;
-    if (job_name(call, name, sizeof(name)) || importance_of(call, &importance))
+    if (job_name(call, name, sizeof(name)) || importance_of(call, &q.min_importance) ||
+        time_bound(call, "startTime", "start_time", INT64_MIN, &q.start_ns) ||
+        time_bound(call, "endTime", "end_time", INT64_MAX, &q.end_ns) ||
+        em_call_query_int(call, "pageSize", 0, 0, 1000000, &page_size))
         return call->status.code;
-    rn_jobs_messages(jobs_of(call), name, importance, &reply, &call->status);
+    q.page_size = (int)page_size;
+    rn_jobs_messages(jobs_of(call), name, q, em_call_query(call, "pageToken"), &reply,
+                     &call->status);
     return reply_or_fail(call, reply);
 }
 

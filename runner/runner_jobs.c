@@ -893,17 +893,49 @@ out:
     return st->code;
 }
 
-enum em_code rn_jobs_messages(struct rn_jobs *jobs, const char *name, int min_importance,
-                              cJSON **reply, struct em_status *st)
+/* A messages page token: the sequence number of the last message of the page before. */
+static enum em_code message_page_start(const char *token, int64_t *after_seq, struct em_status *st)
+{
+    char text[24];
+    if (em_page_token_read(token, text, sizeof(text), st))
+        return st->code;
+    char *end;
+    errno = 0;
+    long long seq = strtoll(text, &end, 10);
+    if (errno || end == text || *end || seq <= 0)
+        return EM_ERR_PAGE_TOKEN_INVALID(st, token);
+    *after_seq = seq;
+    return EM_OK;
+}
+
+static void add_message_page_token(cJSON *reply, int64_t next_after)
+{
+    char seq[24];
+    snprintf(seq, sizeof(seq), "%" PRId64, next_after);
+    char *token = em_page_token_make(seq);
+    cJSON_AddStringToObject(reply, "nextPageToken", token ? token : "");
+    free(token);
+}
+
+enum em_code rn_jobs_messages(struct rn_jobs *jobs, const char *name, struct rn_message_query q,
+                              const char *page_token, cJSON **reply, struct em_status *st)
 {
     cJSON *job, *list;
+    int64_t next_after;
+    if (page_token && *page_token && message_page_start(page_token, &q.after_seq, st))
+        return st->code;
     if (load_job(jobs, name, &job, NULL, st))
         return st->code;
     cJSON_Delete(job);
-    if (rn_store_list_messages(jobs->svc->store, name, min_importance, &list, st))
+    if (rn_store_list_messages(jobs->svc->store, name, &q, &list, &next_after, st))
         return st->code;
-    *reply = cJSON_CreateObject();
+    if (!(*reply = cJSON_CreateObject())) {
+        cJSON_Delete(list);
+        return EM_FAIL_OOM(st);
+    }
     cJSON_AddItemToObject(*reply, "jobMessages", list);
+    if (next_after > 0)
+        add_message_page_token(*reply, next_after);
     return EM_OK;
 }
 

@@ -28,6 +28,8 @@
 #ifndef RUNNER_JOBS_H
 #define RUNNER_JOBS_H
 
+#include "runner_store.h" /* struct rn_message_query */
+
 #include "em_status.h"
 
 #include <cjson/cJSON.h>
@@ -87,9 +89,10 @@ enum em_code rn_jobs_list(struct rn_jobs *jobs, const char *project, const char 
 enum em_code rn_jobs_update(struct rn_jobs *jobs, const char *name, const char *requested_state,
                             cJSON **job, struct em_status *st);
 
-/* ListJobMessages: {"jobMessages": [...]} of at least this importance (1 DEBUG .. 5 ERROR). */
-enum em_code rn_jobs_messages(struct rn_jobs *jobs, const char *name, int min_importance,
-                              cJSON **reply, struct em_status *st);
+/* ListJobMessages: {"jobMessages": [...], "nextPageToken"}, the messages q selects (its
+ * after_seq is the page token's, which this reads), oldest first. */
+enum em_code rn_jobs_messages(struct rn_jobs *jobs, const char *name, struct rn_message_query q,
+                              const char *page_token, cJSON **reply, struct em_status *st);
 
 /* GetJobMetrics: {"metricTime", "metrics": [...]}: ElementCount per step and user counters. */
 enum em_code rn_jobs_metrics(struct rn_jobs *jobs, const char *name, cJSON **reply,

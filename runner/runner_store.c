@@ -181,18 +181,63 @@ enum em_code rn_store_add_message(struct em_store *store, const char *job, int64
     return rc;
 }
 
-enum em_code rn_store_list_messages(struct em_store *store, const char *job, int min_importance,
-                                    cJSON **out, struct em_status *st)
+/* A page of messages being read: one row more than the page says whether more follow. */
+struct message_page {
+    cJSON *list;
+    int page_size, count;
+    int64_t last_seq;
+    bool more;
+};
+
+static enum em_code add_message_row(sqlite3_stmt *row, void *arg, struct em_status *st)
 {
+    struct message_page *page = arg;
+    if (page->page_size > 0 && page->count == page->page_size) {
+        page->more = true;
+        return EM_OK;
+    }
+    cJSON *item = cJSON_Parse(em_column_text(row, 1));
+    if (!item)
+        return EM_FAIL(st, EM_INTERNAL, "A stored Dataflow record is not JSON.");
+    cJSON_AddItemToArray(page->list, item);
+    page->count++;
+    page->last_seq = sqlite3_column_int64(row, 0);
+    return EM_OK;
+}
+
+enum em_code rn_store_list_messages(struct em_store *store, const char *job,
+                                    const struct rn_message_query *q, cJSON **out,
+                                    int64_t *next_after, struct em_status *st)
+{
+    *out = NULL;
+    *next_after = 0;
     sqlite3_stmt *stmt = em_store_stmt(store,
-                                       "SELECT json FROM runner_messages WHERE job = ? AND "
-                                       "importance >= ? ORDER BY seq",
+                                       "SELECT seq, json FROM runner_messages WHERE job = ?1 AND "
+                                       "importance >= ?2 AND time_ns >= ?3 AND time_ns < ?4 AND "
+                                       "seq > ?5 ORDER BY seq LIMIT ?6",
                                        st);
     if (!stmt)
         return st->code;
     em_bind_text(stmt, 1, job);
-    sqlite3_bind_int(stmt, 2, min_importance);
-    return collect(stmt, add_json_row, out, st);
+    sqlite3_bind_int(stmt, 2, q->min_importance);
+    sqlite3_bind_int64(stmt, 3, q->start_ns);
+    sqlite3_bind_int64(stmt, 4, q->end_ns);
+    sqlite3_bind_int64(stmt, 5, q->after_seq);
+    sqlite3_bind_int64(stmt, 6, q->page_size > 0 ? (int64_t)q->page_size + 1 : -1);
+    struct message_page page = {.list = cJSON_CreateArray(), .page_size = q->page_size};
+    if (!page.list) {
+        em_stmt_done(stmt);
+        return EM_FAIL_OOM(st);
+    }
+    enum em_code rc = em_stmt_each_row(stmt, add_message_row, &page, st);
+    em_stmt_done(stmt);
+    if (rc) {
+        cJSON_Delete(page.list);
+        return rc;
+    }
+    *out = page.list;
+    *next_after = page.more ? page.last_seq : 0;
+    return EM_OK;
 }
 
 /* --- state --- */

@@ -40,9 +40,19 @@ enum em_code rn_store_clear(struct em_store *store, struct em_status *st);
 
 enum em_code rn_store_add_message(struct em_store *store, const char *job, int64_t time_ns,
                                   int importance, const char *json, struct em_status *st);
-/* The job's messages of at least this importance, oldest first, as an array. */
-enum em_code rn_store_list_messages(struct em_store *store, const char *job, int min_importance,
-                                    cJSON **out, struct em_status *st);
+/* Which of a job's messages a listing returns (ListJobMessagesRequest). */
+struct rn_message_query {
+    int min_importance;       /* 1 DEBUG .. 5 ERROR */
+    int64_t start_ns, end_ns; /* recorded in [start_ns, end_ns) */
+    int64_t after_seq;        /* recorded after this one (where a page token left off) */
+    int page_size;            /* at most this many; 0: all */
+};
+
+/* The messages q selects, oldest first, as an array. *next_after: where the next page
+ * starts (the last message's sequence number), 0 when none is left. */
+enum em_code rn_store_list_messages(struct em_store *store, const char *job,
+                                    const struct rn_message_query *q, cJSON **out,
+                                    int64_t *next_after, struct em_status *st);
 
 /* --- a job's state file --- */
 enum em_code rn_state_migrate(struct em_store *store, struct em_status *st);

@@ -162,6 +162,44 @@ expect_json '.metrics[] | select(.name.context.output_user_name == "ReadLines.ou
 api GET "$LOC/jobs/$WC_ID/messages?minimumImportance=JOB_MESSAGE_ERROR"
 expect_json '.jobMessages | length' 0
 
+section "job messages: pages, and the time bounds gcloud's logs list --after/--before send"
+api GET "$LOC/jobs/$WC_ID/messages"
+ALL_IDS=$(jq -r '[.jobMessages[].id] | join(",")' <<<"$BODY")
+FIRST_TIME=$(jq -r '.jobMessages[0].time' <<<"$BODY")
+LAST_TIME=$(jq -r '.jobMessages[-1].time' <<<"$BODY")
+expect_json '.jobMessages | length > 2' true
+expect_json 'has("nextPageToken")' false
+# one message a page, following the tokens, gives them all in order
+paged="" token="" pages=0
+while (( pages < 50 )); do
+    api GET "$LOC/jobs/$WC_ID/messages?pageSize=1${token:+&pageToken=$token}"
+    paged+="${paged:+,}$(jq -r '[.jobMessages[].id] | join(",")' <<<"$BODY")"
+    pages=$((pages + 1))
+    token=$(jq -r '.nextPageToken // empty' <<<"$BODY")
+    [[ -n $token ]] || break
+done
+expect_eq "$ALL_IDS" "$paged" "pageSize=1 pages, token after token, list every message in order"
+expect_eq "$(tr ',' '\n' <<<"$ALL_IDS" | wc -l)" "$pages" "one page per message"
+api GET "$LOC/jobs/$WC_ID/messages?startTime=$LAST_TIME"
+expect_json '[.jobMessages[].time] | all(. == "'"$LAST_TIME"'")' true
+expect_json '.jobMessages | length >= 1' true # start_time is inclusive
+api GET "$LOC/jobs/$WC_ID/messages?endTime=$FIRST_TIME"
+expect_json '.jobMessages | length' 0 # end_time is exclusive
+api GET "$LOC/jobs/$WC_ID/messages?startTime=2000-01-01T00:00:00Z&end_time=2099-01-01T00:00:00%2B01:00"
+expect_json '[.jobMessages[].id] | join(",")' "$ALL_IDS"
+api GET "$LOC/jobs/$WC_ID/messages?startTime=yesterday"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Invalid value at 'start_time' (type.googleapis.com/google.protobuf.Timestamp), \"yesterday\""
+api GET "$LOC/jobs/$WC_ID/messages?pageToken=bm90LWEtbnVtYmVy"
+expect_error_json 400 INVALID_ARGUMENT
+if (( HAVE_GCLOUD )); then
+    expect_eq "Listed 0 items." "$(gcloud beta dataflow logs list "$WC_ID" --region $R --importance=detailed --after=2099-01-01 2>&1)" \
+        "logs list --after a future date shows nothing"
+    expect_contains "$(gcloud beta dataflow logs list "$WC_ID" --region $R --importance=detailed --after=2000-01-01 --limit=1 2>&1)" \
+        "$(jq -r '.jobMessages[0].messageText // empty' <<<"$(curl -s "$LOC/jobs/$WC_ID/messages?minimumImportance=JOB_MESSAGE_DETAILED&pageSize=1")")" \
+        "logs list --after a past date --limit=1 shows the first message"
+fi
+
 section "UpdateJob changes requested_state only: runtime options are refused (UNIMPLEMENTED)"
 if (( HAVE_GCLOUD )); then
     out=$(gcloud dataflow jobs update-options --min-num-workers=1 "$WC_ID" --region $R 2>&1)
