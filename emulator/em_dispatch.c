@@ -307,13 +307,13 @@ static enum em_code check_url(struct em_call *call)
     return EM_OK;
 }
 
-/* Google's system parameters, which every method accepts (also with a leading '$'). */
+/* Google's system parameters, which every method accepts (also with a leading '$';
+ * $.xgafv only with it). */
 static bool is_system_parameter(const char *key)
 {
     static const char *const names[] = {
-        ".xgafv",      "access_token", "alt",       "callback", "fields",          "key",
-        "oauth_token", "prettyPrint",  "quotaUser", "trace",    "upload_protocol", "uploadType",
-        "userIp",
+        "access_token", "alt",       "callback", "fields",          "key",        "oauth_token",
+        "prettyPrint",  "quotaUser", "trace",    "upload_protocol", "uploadType", "userIp",
     };
     if (strcmp(key, "$.xgafv") == 0)
         return true;

@@ -1210,7 +1210,8 @@ static void test_query_parameters_bind_declared_fields(void **state)
             fail_msg("?%s=: %s", accepted[i][0], f->call.response);
     }
     static const char *const refused[] = {"pagesize", "Filter", "options", "requestedPolicyVersion",
-                                          "$filter",  "$",      "name",    "code"};
+                                          "$filter",  "$",      "name",    "code",
+                                          ".xgafv"};
     handler_runs = 0;
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         request_with(f, "GET", "/v1/" WIDGET, NULL, 0, refused[i], "1");
