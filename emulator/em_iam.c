@@ -20,6 +20,8 @@
 
 #include <ctype.h>
 #include <fnmatch.h>
+#include <openssl/sha.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <strings.h>
 #include <stdio.h>
@@ -764,13 +766,75 @@ static enum em_code resource_exists(struct em_call *call)
     return def->iam_resource_check ? def->iam_resource_check(call) : EM_OK;
 }
 
+/* GetPolicyOptions.requested_policy_version, from the body (POST) or the query (GET):
+ * 0 (absent), 1 or 3; any other value is refused, as Google refuses it. */
+static enum em_code requested_version(struct em_call *call, int64_t *out)
+{
+    const cJSON *options = cJSON_GetObjectItemCaseSensitive(call->body, "options");
+    *out = 0;
+    if (cJSON_IsObject(options))
+        em_json_int64(options, "requestedPolicyVersion", out);
+    else if (em_call_query_int(call, "options.requestedPolicyVersion", 0, INT32_MIN, INT32_MAX,
+                               out))
+        return call->status.code;
+    if (*out != 0 && *out != 1 && *out != 3)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Invalid requested_policy_version %lld: the valid values are 0, 1 "
+                            "and 3.",
+                            (long long)*out);
+    return EM_OK;
+}
+
+/* A conditional binding's role as a version 1 policy shows it: the role, "_withcond_" and
+ * a hash of the condition, which version 1 cannot carry. */
+static void role_with_condition(cJSON *binding, const cJSON *condition)
+{
+    char *text = cJSON_PrintUnformatted(condition);
+    const char *role = em_json_string(binding, "role");
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    char shown[512];
+    if (!text || !role)
+        goto out;
+    SHA256((const unsigned char *)text, strlen(text), digest);
+    int n = snprintf(shown, sizeof(shown), "%.400s_withcond_", role);
+    for (int i = 0; i < 10; i++)
+        n += snprintf(shown + n, sizeof(shown) - (size_t)n, "%02x", digest[i]);
+    cJSON_ReplaceItemInObjectCaseSensitive(binding, "role", cJSON_CreateString(shown));
+out:
+    free(text);
+}
+
+/* The policy in the version the caller asked for (GetPolicyOptions): version 3 only when
+ * it has conditional bindings and 3 was asked for; asked for less, each conditional
+ * binding is shown without its condition, its role marked "_withcond_<hash>". */
+static void show_policy_version(cJSON *policy, int64_t requested)
+{
+    bool conditional = false;
+    cJSON *binding;
+    cJSON_ArrayForEach(binding, cJSON_GetObjectItemCaseSensitive(policy, "bindings"))
+    {
+        const cJSON *condition = cJSON_GetObjectItemCaseSensitive(binding, "condition");
+        if (!condition)
+            continue;
+        conditional = true;
+        if (requested != 3) {
+            role_with_condition(binding, condition);
+            cJSON_DeleteItemFromObjectCaseSensitive(binding, "condition");
+        }
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(policy, "version");
+    cJSON_AddNumberToObject(policy, "version", conditional && requested == 3 ? 3 : 1);
+}
+
 enum em_code em_iam_handle_get(struct em_call *call)
 {
-    if (resource_exists(call))
+    int64_t version;
+    if (requested_version(call, &version) || resource_exists(call))
         return call->status.code;
     cJSON *policy;
     if (em_iam_get_policy(call->svc->store, em_call_resource(call), &policy, &call->status))
         return call->status.code;
+    show_policy_version(policy, version);
     return em_call_reply(call, policy);
 }
 

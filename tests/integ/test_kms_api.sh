@@ -251,6 +251,34 @@ expect_error_json 400 INVALID_ARGUMENT
 api POST "$KMS_URL/v1/$WIRE:setIamPolicy" '{"policy":{"etag":"AAAAAAAAAAA="},"updateMask":"auditConfigs"}'
 expect_json '.bindings[0].role' roles/viewer # an etag outside the mask is not checked
 
+section "IAM policy versions: GetPolicyOptions.requestedPolicyVersion"
+COND='{"role":"roles/cloudkms.viewer","members":["user:c@example.com"],"condition":{"title":"until-2030","expression":"request.time < timestamp(\"2030-01-01T00:00:00Z\")"}}'
+api POST "$KMS_URL/v1/$WIRE:setIamPolicy" \
+    "{\"policy\":{\"version\":3,\"bindings\":[{\"role\":\"roles/viewer\",\"members\":[\"user:a@example.com\"]},$COND]}}"
+expect_status 200
+api GET "$KMS_URL/v1/$WIRE:getIamPolicy?options.requestedPolicyVersion=3"
+expect_json '[.version, .bindings[1].role, .bindings[1].condition.title] | join(" ")' \
+    "3 roles/cloudkms.viewer until-2030"
+api GET "$KMS_URL/v1/$WIRE:getIamPolicy"
+expect_json '[.version, (.bindings[1].role | test("^roles/cloudkms.viewer_withcond_[0-9a-f]{20}$")), .bindings[1].condition, .bindings[0].role] | join(" ")' \
+    "1 true  roles/viewer"
+withcond=$(jq -r '.bindings[1].role' <<<"$BODY")
+api GET "$KMS_URL/v1/$WIRE:getIamPolicy?options.requested_policy_version=1"
+expect_json '[.version, .bindings[1].role] | join(" ")' "1 $withcond"
+api GET "$KMS_URL/v1/$WIRE:getIamPolicy?options.requestedPolicyVersion=2"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "requested_policy_version 2" "an invalid version is named"
+api GET "$KMS_URL/v1/$WIRE:getIamPolicy?options.requestedPolicyVersion=three"
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$CONTROL_URL/v1/projects/kms-project:getIamPolicy" '{"options":{"requestedPolicyVersion":2}}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$CONTROL_URL/v1/projects/kms-project:getIamPolicy" '{"options":{"requestedPolicyVersion":3}}'
+expect_json .version 1 # no conditional binding: version 1, whatever was asked
+api POST "$KMS_URL/v1/$WIRE:setIamPolicy" '{"policy":{"version":3,"bindings":[{"role":"roles/viewer","members":["user:a@example.com"]}]}}'
+expect_status 200
+api GET "$KMS_URL/v1/$WIRE:getIamPolicy?options.requestedPolicyVersion=3"
+expect_json '[.version, (.bindings | length)] | join(" ")' "1 1"
+
 section "null, invalid UTF-8 and NUL are refused, and KMS keeps answering"
 api POST "$KMS_URL/v1/$WIRE:testIamPermissions" '{"permissions":[null]}'
 expect_error_json 400 INVALID_ARGUMENT
