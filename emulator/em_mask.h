@@ -14,7 +14,10 @@
 
 #include "em_status.h"
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
+
+struct em_message;
 
 /* Longest path handed to a callback; a longer one is cut there (it names no field). */
 #define EM_MASK_PATH_MAX 256
@@ -30,5 +33,12 @@ enum em_code em_mask_each(const char *mask, em_mask_path_fn fn, void *arg, size_
 /* Whether path names the field whose camelCase path is camel: "pushConfig.pushEndpoint"
  * matches itself and "push_config.push_endpoint". */
 bool em_mask_path_is(const char *path, const char *camel);
+
+/* A read mask (GetInstanceRequest.field_mask): *out is a copy of json, a msg, with only
+ * the top-level fields the paths of mask name ("replica_compute_capacity.node_count" keeps
+ * all of replicaComputeCapacity); json whole when the mask names nothing. A path naming
+ * no field of msg is INVALID_ARGUMENT naming it and the request field (mask_field). */
+enum em_code em_mask_select(const char *mask, const char *mask_field, const struct em_message *msg,
+                            const cJSON *json, cJSON **out, struct em_status *st);
 
 #endif

@@ -195,12 +195,16 @@ enum em_code sp_list_instances(struct em_call *call)
     return em_list_reply_result(call, rc, items, "instances");
 }
 
+/* GET .../instances/{instance}[?fieldMask=]: the Instance fields the mask names, or all. */
 enum em_code sp_get_instance(struct em_call *call)
 {
-    cJSON *instance = NULL;
-    enum em_code rc =
-        sp_instance_get(admin(call), em_call_var(call, "name"), &instance, &call->status);
-    return em_call_reply_result(call, rc, instance);
+    cJSON *instance = NULL, *shown = NULL;
+    if (sp_instance_get(admin(call), em_call_var(call, "name"), &instance, &call->status))
+        return call->status.code;
+    em_mask_select(em_call_query(call, "fieldMask"), "field_mask", &sp_instance_schema, instance,
+                   &shown, &call->status);
+    cJSON_Delete(instance);
+    return em_call_reply_result(call, call->status.code, shown);
 }
 
 enum em_code sp_update_instance(struct em_call *call)

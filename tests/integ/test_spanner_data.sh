@@ -33,6 +33,18 @@ DDL='["CREATE TABLE Singers (SingerId INT64 NOT NULL, FirstName STRING(100), Las
 api POST "$S/$INST/databases" "{\"createStatement\":\"CREATE DATABASE shop\",\"extraStatements\":$DDL,\"encryptionConfig\":{\"kmsKeyName\":\"$KEY\"}}"
 expect_status 200
 
+section "GetInstance's field mask returns the fields it names"
+api GET "$S/$INST?fieldMask=nodeCount,display_name"
+expect_json 'keys | join(" ")' "displayName nodeCount"
+expect_json '"\(.displayName) \(.nodeCount)"' "Data test 1"
+api GET "$S/$INST?fieldMask=processing_units,config"
+expect_json 'keys | join(" ")' "config processingUnits"
+api GET "$S/$INST?fieldMask=nodes"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" 'Instance has no field \"nodes\"' "the unknown field is named"
+api GET "$S/$INST?fieldMask="
+expect_json '.name' "$INST"
+
 section "sessions"
 api POST "$S/$DB/sessions" '{"session":{"labels":{"env":"test"}}}'
 expect_status 200

@@ -1,7 +1,8 @@
 /*
  * test_mask: em_mask: update masks split into paths (spaces and empty paths dropped, any
  * length read whole), the count that lets a service refuse a mask without paths, a
- * failing path stopping the walk, and paths matched in camelCase or snake_case.
+ * failing path stopping the walk, paths matched in camelCase or snake_case, and read masks
+ * selecting a resource's top-level fields.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +12,10 @@
 #include <cmocka.h>
 
 #include "em_mask.h"
+#include "em_schema.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct seen {
@@ -97,6 +100,55 @@ static void test_paths_match_in_either_spelling(void **state)
     assert_false(em_mask_path_is("Labels", "labels"));
 }
 
+static const struct em_field thing_fields[] = {{"name", EM_F_STRING},
+                                               {"displayName", EM_F_STRING},
+                                               {"nodeCount", EM_F_INT32},
+                                               {"replicaComputeCapacity", EM_F_ANY, true},
+                                               {NULL}};
+static const struct em_message thing = {"test.v1.Thing", thing_fields};
+
+/* The JSON that mask selects from a Thing, or the error's message. */
+static char *select_text(const char *mask)
+{
+    cJSON *json = cJSON_Parse("{\"name\":\"n\",\"displayName\":\"d\",\"nodeCount\":1,"
+                              "\"replicaComputeCapacity\":[{\"nodeCount\":1}]}");
+    cJSON *out = (cJSON *)0x1;
+    struct em_status st = {0};
+    char *text;
+    if (em_mask_select(mask, "field_mask", &thing, json, &out, &st)) {
+        assert_null(out);
+        assert_int_equal(st.code, EM_INVALID_ARGUMENT);
+        text = strdup(st.message);
+    } else {
+        text = cJSON_PrintUnformatted(out);
+        cJSON_Delete(out);
+    }
+    cJSON_Delete(json);
+    return text;
+}
+
+static void selects(const char *mask, const char *want)
+{
+    char *got = select_text(mask);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_read_masks_select_top_level_fields(void **state)
+{
+    (void)state;
+    selects("nodeCount", "{\"nodeCount\":1}");
+    selects("display_name, name", "{\"displayName\":\"d\",\"name\":\"n\"}");
+    selects("replica_compute_capacity.node_count,nodeCount,node_count",
+            "{\"replicaComputeCapacity\":[{\"nodeCount\":1}],\"nodeCount\":1}");
+    selects(NULL, "{\"name\":\"n\",\"displayName\":\"d\",\"nodeCount\":1,"
+                  "\"replicaComputeCapacity\":[{\"nodeCount\":1}]}");
+    selects(" , ", "{\"name\":\"n\",\"displayName\":\"d\",\"nodeCount\":1,"
+                   "\"replicaComputeCapacity\":[{\"nodeCount\":1}]}");
+    selects("nodeCount,nodes", "Invalid field_mask: Thing has no field \"nodes\".");
+    selects("NodeCount", "Invalid field_mask: Thing has no field \"NodeCount\".");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -105,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_long_masks_are_read_whole),
         cmocka_unit_test(test_a_failing_path_stops_the_walk),
         cmocka_unit_test(test_paths_match_in_either_spelling),
+        cmocka_unit_test(test_read_masks_select_top_level_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
