@@ -64,6 +64,15 @@ void rn_metrics_destroy(struct rn_metrics *m)
     pthread_mutex_destroy(&m->lock);
 }
 
+int64_t rn_metric_report(struct rn_metric_seen *seen, int64_t value, int64_t now)
+{
+    if (seen->since_ns == 0 || seen->value != value) {
+        seen->value = value;
+        seen->since_ns = now;
+    }
+    return seen->since_ns;
+}
+
 static void count_user(struct rn_metrics *m, const struct rn_step *step, const char *name,
                        int64_t n)
 {

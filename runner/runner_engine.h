@@ -65,13 +65,25 @@ enum rn_outcome { RN_OUTCOME_DONE, RN_OUTCOME_CANCELLED, RN_OUTCOME_DRAINED, RN_
 
 #define RN_USER_COUNTERS_MAX 32
 
+/* What GetJobMetrics last reported of one metric: the value, and the emulator time it was
+ * first reported at that value (the metric's updateTime; 0: never reported). */
+struct rn_metric_seen {
+    int64_t value;
+    int64_t since_ns;
+};
+
+/* The job's counters. The engine only adds to them (no clock read per element); a report
+ * (rn_metric_report) dates each one, so that a counter's updateTime is never earlier than
+ * its last change: at worst it is the first report after it. */
 struct rn_metrics {
     pthread_mutex_t lock;
     int64_t elements[RN_STEPS_MAX]; /* output elements of each step */
+    struct rn_metric_seen elements_seen[RN_STEPS_MAX];
     struct {
         char name[64];
         char step[RN_STEP_NAME_MAX];
         int64_t value;
+        struct rn_metric_seen seen;
     } user[RN_USER_COUNTERS_MAX];
     int user_count;
 };
@@ -101,6 +113,10 @@ struct rn_run {
 
 void rn_metrics_init(struct rn_metrics *m);
 void rn_metrics_destroy(struct rn_metrics *m);
+/* Reports a counter's value at now (under the metrics' lock) and returns its updateTime:
+ * now when the value differs from the one reported last, or none was; else the time that
+ * value was first reported. */
+int64_t rn_metric_report(struct rn_metric_seen *seen, int64_t value, int64_t now);
 
 enum rn_outcome rn_engine_run(struct rn_run *run);
 

@@ -84,7 +84,7 @@ static enum em_code reply_or_fail(struct em_call *call, cJSON *reply)
 
 /* The fields the runner refuses rather than drop, all in Google's UNIMPLEMENTED: what the
  * real service would do with them (replace a running job, restore a snapshot, change a
- * running job's autoscaling) has no counterpart here. */
+ * running job's autoscaling, launch a dynamic template) has no counterpart here. */
 static enum em_code unimplemented(struct em_call *call, const char *what, const char *instead)
 {
     return EM_CALL_FAIL(call, EM_UNIMPLEMENTED, "%s is not implemented by this emulator%s%s.", what,
@@ -197,12 +197,29 @@ static enum em_code query_bool(struct em_call *call, const char *key, bool *out)
                         text);
 }
 
+/* LaunchTemplateRequest's oneof template: gcs_path (a classic template, which the runner
+ * expands) or dynamic_template (its gcsPath and stagingLocation), which it does not have.
+ * Both at once is Google's oneof error. */
+static enum em_code check_template_oneof(struct em_call *call)
+{
+    bool dynamic = em_call_query(call, "dynamicTemplate.gcsPath") ||
+                   em_call_query(call, "dynamicTemplate.stagingLocation");
+    if (!dynamic)
+        return EM_OK;
+    if (em_call_query(call, "gcsPath"))
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Invalid JSON payload received. Oneof field 'template' is already "
+                            "set. Cannot set 'dynamicTemplate'");
+    return unimplemented(call, "Launching a dynamic template (dynamic_template)",
+                         "launch a classic template with gcsPath instead");
+}
+
 /* POST .../templates:launch?gcsPath=...&validateOnly=... */
 enum em_code rn_launch_template(struct em_call *call)
 {
     bool validate_only = false;
     cJSON *job;
-    if (query_bool(call, "validateOnly", &validate_only) ||
+    if (check_template_oneof(call) || query_bool(call, "validateOnly", &validate_only) ||
         refuse_job_update(call, call->body, "", "transformNameMapping", "transform_name_mapping"))
         return call->status.code;
     launch(call, em_call_query(call, "gcsPath"), "gcsPath", call->body,
@@ -325,15 +342,19 @@ static enum em_code filter_of(struct em_call *call, enum rn_filter *out)
     return EM_OK;
 }
 
+/* ListJobs in location (NULL: aggregated), filtered by state and, when `name` is given, by
+ * the jobs' name. */
 static enum em_code list(struct em_call *call, const char *location)
 {
-    enum rn_filter filter;
+    struct rn_job_query q = {.location = location, .name = em_call_query(call, "name")};
     int64_t page_size;
     cJSON *reply = NULL;
-    if (filter_of(call, &filter) || em_call_query_int(call, "pageSize", 0, 0, 1000000, &page_size))
+    if (filter_of(call, &q.filter) ||
+        em_call_query_int(call, "pageSize", 0, 0, 1000000, &page_size))
         return call->status.code;
-    rn_jobs_list(jobs_of(call), project_id(call), location, filter, (int)page_size,
-                 em_call_query(call, "pageToken"), &reply, &call->status);
+    q.page_size = (int)page_size;
+    rn_jobs_list(jobs_of(call), project_id(call), &q, em_call_query(call, "pageToken"), &reply,
+                 &call->status);
     return reply_or_fail(call, reply);
 }
 
@@ -344,8 +365,14 @@ enum em_code rn_list_jobs(struct em_call *call)
     return list(call, location_of(call));
 }
 
+/* Google's jobs:aggregated does not filter by name: a name is refused, not ignored. */
 enum em_code rn_aggregated_jobs(struct em_call *call)
 {
+    const char *name = em_call_query(call, "name");
+    if (name && *name)
+        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                            "Filtering by name is not supported by projects.jobs.aggregated; use "
+                            "projects.locations.jobs.list.");
     return list(call, NULL);
 }
 
@@ -410,7 +437,8 @@ static enum em_code importance_of(struct em_call *call, int *out)
                         text);
 }
 
-/* ListJobMessages' start_time (inclusive) or end_time (exclusive); absent: fallback. */
+/* A Timestamp query argument (ListJobMessages' start_time, inclusive, and end_time,
+ * exclusive; GetJobMetrics' start_time); absent: fallback. */
 static enum em_code time_bound(struct em_call *call, const char *key, const char *field,
                                int64_t fallback, int64_t *out)
 {
@@ -441,12 +469,15 @@ enum em_code rn_list_job_messages(struct em_call *call)
     return reply_or_fail(call, reply);
 }
 
+/* GET .../metrics?startTime=: the metrics changed since then (all without it). */
 enum em_code rn_get_job_metrics(struct em_call *call)
 {
     char name[512];
+    int64_t start_ns;
     cJSON *reply = NULL;
-    if (job_name(call, name, sizeof(name)))
+    if (job_name(call, name, sizeof(name)) ||
+        time_bound(call, "startTime", "start_time", INT64_MIN, &start_ns))
         return call->status.code;
-    rn_jobs_metrics(jobs_of(call), name, &reply, &call->status);
+    rn_jobs_metrics(jobs_of(call), name, start_ns, &reply, &call->status);
     return reply_or_fail(call, reply);
 }

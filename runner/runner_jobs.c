@@ -775,27 +775,34 @@ enum em_code rn_jobs_get(struct rn_jobs *jobs, const char *name, enum rn_view vi
     return EM_OK;
 }
 
-static bool filter_keeps(enum rn_filter filter, const cJSON *job)
+/* Whether q lists job: its state passes q's filter, and its name is q's name (if any). */
+static bool query_keeps(const struct rn_job_query *q, const cJSON *job)
 {
     bool terminal = is_terminal(em_json_string(job, "currentState"));
-    return filter == RN_FILTER_ALL || (filter == RN_FILTER_TERMINATED) == terminal;
+    const char *name = em_json_string(job, "name");
+    if (q->filter != RN_FILTER_ALL && (q->filter == RN_FILTER_TERMINATED) != terminal)
+        return false;
+    return !q->name || !*q->name || (name && strcmp(name, q->name) == 0);
 }
 
-enum em_code rn_jobs_list(struct rn_jobs *jobs, const char *project, const char *location,
-                          enum rn_filter filter, int page_size, const char *page_token,
-                          cJSON **reply, struct em_status *st)
+/* The page token after job: its id (a listing goes on after the job of that id). */
+static void add_job_page_token(cJSON *reply, const cJSON *job)
 {
-    cJSON *all;
-    char after[JOB_NAME_MAX] = "";
-    if (page_token && *page_token && em_page_token_read(page_token, after, sizeof(after), st))
-        return st->code;
-    if (rn_store_list_jobs(jobs->svc->store, project, location, &all, st))
-        return st->code;
+    char *token = em_page_token_make(em_json_string(job, "id"));
+    cJSON_AddStringToObject(reply, "nextPageToken", token ? token : "");
+    free(token);
+}
+
+/* The page of all (newest first) that q selects after the job whose id is after ("": from
+ * the first), into *reply; INVALID_ARGUMENT when no job has that id. */
+static enum em_code list_page(const cJSON *all, const struct rn_job_query *q, const char *after,
+                              cJSON **reply, struct em_status *st)
+{
+    int page_size = q->page_size > 0 ? q->page_size : PAGE_MAX, n = 0;
+    bool skipping = *after != '\0';
+    const cJSON *job;
     *reply = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(*reply, "jobs");
-    bool skipping = *after != '\0';
-    int n = 0;
-    cJSON *job;
     cJSON_ArrayForEach(job, all)
     {
         const char *id = em_json_string(job, "id");
@@ -803,13 +810,10 @@ enum em_code rn_jobs_list(struct rn_jobs *jobs, const char *project, const char 
             skipping = strcmp(id ? id : "", after) != 0;
             continue;
         }
-        if (!filter_keeps(filter, job))
+        if (!query_keeps(q, job))
             continue;
-        if (n == (page_size > 0 ? page_size : PAGE_MAX)) {
-            const cJSON *last = cJSON_GetArrayItem(list, n - 1);
-            char *token = em_page_token_make(em_json_string(last, "id"));
-            cJSON_AddStringToObject(*reply, "nextPageToken", token ? token : "");
-            free(token);
+        if (n == page_size) {
+            add_job_page_token(*reply, cJSON_GetArrayItem(list, n - 1));
             break;
         }
         cJSON *copy = cJSON_Duplicate(job, true);
@@ -817,13 +821,27 @@ enum em_code rn_jobs_list(struct rn_jobs *jobs, const char *project, const char 
         cJSON_AddItemToArray(list, copy);
         n++;
     }
-    cJSON_Delete(all);
     if (skipping) { /* no job of the token's: not a token of this list */
         cJSON_Delete(*reply);
         *reply = NULL;
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "Invalid page token.");
     }
     return EM_OK;
+}
+
+enum em_code rn_jobs_list(struct rn_jobs *jobs, const char *project, const struct rn_job_query *q,
+                          const char *page_token, cJSON **reply, struct em_status *st)
+{
+    cJSON *all;
+    char after[JOB_NAME_MAX] = "";
+    *reply = NULL;
+    if (page_token && *page_token && em_page_token_read(page_token, after, sizeof(after), st))
+        return st->code;
+    if (rn_store_list_jobs(jobs->svc->store, project, q->location, &all, st))
+        return st->code;
+    list_page(all, q, after, reply, st);
+    cJSON_Delete(all);
+    return st->code;
 }
 
 /* --- updates --- */
@@ -940,65 +958,97 @@ enum em_code rn_jobs_messages(struct rn_jobs *jobs, const char *name, struct rn_
 }
 
 static void add_metric(cJSON *list, const char *origin, const char *metric, const char *ctx_key,
-                       const char *ctx_value, int64_t value, const char *time)
+                       const char *ctx_value, int64_t value, int64_t update_ns)
 {
+    char t[EM_TIME_TEXT_MAX];
+    em_time_format(update_ns, t);
     cJSON *m = cJSON_CreateObject();
     cJSON *name = cJSON_AddObjectToObject(m, "name");
     cJSON_AddStringToObject(name, "origin", origin);
     cJSON_AddStringToObject(name, "name", metric);
     cJSON_AddStringToObject(cJSON_AddObjectToObject(name, "context"), ctx_key, ctx_value);
     cJSON_AddNumberToObject(m, "scalar", (double)value);
-    cJSON_AddStringToObject(m, "updateTime", time);
+    cJSON_AddStringToObject(m, "updateTime", t);
     cJSON_AddItemToArray(list, m);
 }
 
-/* Metrics of a finished job are kept in its row ("metrics" of the stored JSON). */
-static void metrics_snapshot(struct active_job *a, cJSON *list, const char *time)
+/* Reports every metric of a running job at now (rn_metric_report dates them) and adds
+ * those updated at start_ns or later to list. */
+static void metrics_snapshot(struct active_job *a, cJSON *list, int64_t now, int64_t start_ns)
 {
-    pthread_mutex_lock(&a->metrics.lock);
+    struct rn_metrics *m = &a->metrics;
+    pthread_mutex_lock(&m->lock);
     for (int i = 0; i < a->pipeline->count; i++) {
         char out[RN_STEP_NAME_MAX + 8];
+        int64_t updated = rn_metric_report(&m->elements_seen[i], m->elements[i], now);
         snprintf(out, sizeof(out), "%s.out0", a->pipeline->steps[i].name);
-        add_metric(list, "dataflow/v1b3", "ElementCount", "output_user_name", out,
-                   a->metrics.elements[i], time);
+        if (updated >= start_ns)
+            add_metric(list, "dataflow/v1b3", "ElementCount", "output_user_name", out,
+                       m->elements[i], updated);
     }
-    for (int i = 0; i < a->metrics.user_count; i++)
-        add_metric(list, "user", a->metrics.user[i].name, "step", a->metrics.user[i].step,
-                   a->metrics.user[i].value, time);
-    pthread_mutex_unlock(&a->metrics.lock);
+    for (int i = 0; i < m->user_count; i++) {
+        int64_t updated = rn_metric_report(&m->user[i].seen, m->user[i].value, now);
+        if (updated >= start_ns)
+            add_metric(list, "user", m->user[i].name, "step", m->user[i].step, m->user[i].value,
+                       updated);
+    }
+    pthread_mutex_unlock(&m->lock);
 }
 
+/* The metrics a finished job keeps in its row (KEPT_METRICS): its final report, each
+ * metric dated as the reports before dated it. */
 static cJSON *metrics_list(struct active_job *a)
 {
-    char t[EM_TIME_TEXT_MAX];
-    em_time_format(em_clock_now(), t);
     cJSON *list = cJSON_CreateArray();
     if (list)
-        metrics_snapshot(a, list, t);
+        metrics_snapshot(a, list, em_clock_now(), INT64_MIN);
     return list;
 }
 
-enum em_code rn_jobs_metrics(struct rn_jobs *jobs, const char *name, cJSON **reply,
-                             struct em_status *st)
+/* A copy of a finished job's kept metrics, those updated at start_ns or later (one whose
+ * updateTime cannot be read is kept: a change is never left out). */
+static cJSON *kept_metrics(const cJSON *kept, int64_t start_ns)
 {
-    cJSON *job;
-    if (load_job(jobs, name, &job, NULL, st))
-        return st->code;
-    char t[EM_TIME_TEXT_MAX];
-    em_time_format(em_clock_now(), t);
+    cJSON *list = cJSON_CreateArray();
+    const cJSON *m;
+    cJSON_ArrayForEach(m, kept)
+    {
+        const char *time = em_json_string(m, "updateTime");
+        int64_t updated;
+        if (!time || !em_time_parse(time, &updated) || updated >= start_ns)
+            cJSON_AddItemToArray(list, cJSON_Duplicate(m, true));
+    }
+    return list;
+}
+
+/* A running job's metrics come from its counters, a finished one's from its row, read
+ * after the running one was looked for: a job that finishes in between has its final
+ * metrics kept by then (job_thread keeps them before it is reaped). */
+enum em_code rn_jobs_metrics(struct rn_jobs *jobs, const char *name, int64_t start_ns,
+                             cJSON **reply, struct em_status *st)
+{
+    cJSON *job = NULL;
+    int64_t now = em_clock_now();
     *reply = cJSON_CreateObject();
-    cJSON_AddStringToObject(*reply, "metricTime", t);
+    if (!*reply)
+        return EM_FAIL_OOM(st);
+    em_json_add_time(*reply, "metricTime", now);
     cJSON *list = cJSON_AddArrayToObject(*reply, "metrics");
     pthread_mutex_lock(&jobs->lock);
     struct active_job *a = find_active(jobs, name);
     if (a)
-        metrics_snapshot(a, list, t);
+        metrics_snapshot(a, list, now, start_ns);
     pthread_mutex_unlock(&jobs->lock);
-    const cJSON *kept = cJSON_GetObjectItemCaseSensitive(job, KEPT_METRICS);
-    if (!a && cJSON_IsArray(kept)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(*reply, "metrics");
-        cJSON_AddItemToObject(*reply, "metrics", cJSON_Duplicate(kept, true));
+    if (a)
+        return EM_OK;
+    if (load_job(jobs, name, &job, NULL, st)) {
+        cJSON_Delete(*reply);
+        *reply = NULL;
+        return st->code;
     }
+    const cJSON *kept = cJSON_GetObjectItemCaseSensitive(job, KEPT_METRICS);
+    if (cJSON_IsArray(kept))
+        cJSON_ReplaceItemInObjectCaseSensitive(*reply, "metrics", kept_metrics(kept, start_ns));
     cJSON_Delete(job);
     return EM_OK;
 }

@@ -78,11 +78,19 @@ enum em_code rn_jobs_get(struct rn_jobs *jobs, const char *name, enum rn_view vi
 /* ListJobs filters. */
 enum rn_filter { RN_FILTER_ALL, RN_FILTER_ACTIVE, RN_FILTER_TERMINATED };
 
-/* The jobs of a project (location NULL: aggregated over locations), newest first, one
- * page: {"jobs": [...], "nextPageToken"}. */
-enum em_code rn_jobs_list(struct rn_jobs *jobs, const char *project, const char *location,
-                          enum rn_filter filter, int page_size, const char *page_token,
-                          cJSON **reply, struct em_status *st);
+/* Which of a project's jobs a listing returns (ListJobsRequest). */
+struct rn_job_query {
+    const char *location; /* NULL: every location (jobs:aggregated) */
+    enum rn_filter filter;
+    const char *name; /* only the jobs of this name (Job.name, not the id); NULL or "": any */
+    int page_size;    /* at most this many; 0: up to 1000 */
+};
+
+/* The jobs of a project that q selects, newest first, one page: {"jobs": [...],
+ * "nextPageToken"}. A page token (the last job's id) goes on after that job, skipping the
+ * jobs q leaves out: the pages of a listing are its jobs, each once. */
+enum em_code rn_jobs_list(struct rn_jobs *jobs, const char *project, const struct rn_job_query *q,
+                          const char *page_token, cJSON **reply, struct em_status *st);
 
 /* UpdateJob: requested_state JOB_STATE_CANCELLED or JOB_STATE_DRAINED (NULL: the job is
  * answered unchanged). The handler refuses every other change (runtime_updatable_params). */
@@ -94,9 +102,12 @@ enum em_code rn_jobs_update(struct rn_jobs *jobs, const char *name, const char *
 enum em_code rn_jobs_messages(struct rn_jobs *jobs, const char *name, struct rn_message_query q,
                               const char *page_token, cJSON **reply, struct em_status *st);
 
-/* GetJobMetrics: {"metricTime", "metrics": [...]}: ElementCount per step and user counters. */
-enum em_code rn_jobs_metrics(struct rn_jobs *jobs, const char *name, cJSON **reply,
-                             struct em_status *st);
+/* GetJobMetrics: {"metricTime", "metrics": [...]}: ElementCount per step and user counters,
+ * those whose updateTime is start_ns or later (INT64_MIN: all). A metric's updateTime is
+ * when a report first saw its current value (rn_metric_report): never before its last
+ * change, so "changed since start_ns" leaves no change out; metricTime is now. */
+enum em_code rn_jobs_metrics(struct rn_jobs *jobs, const char *name, int64_t start_ns,
+                             cJSON **reply, struct em_status *st);
 
 /* Google's job id shape, "2026-12-02_20_44_05-1234567890123456789", for emulator time now. */
 enum em_code rn_job_id_make(int64_t now_ns, char *out, size_t len, struct em_status *st);

@@ -5,8 +5,10 @@
 # pipeline naming its bad step); seed 000: `gcloud dataflow jobs run` Word_Count with
 # --dataflow-kms-key over a text in gs://, describe showing the key, the `word: count`
 # output equal to coreutils' count, messages, metrics and audit entries carrying the job
-# id; `jobs list` filters; Cloud_PubSub_to_Cloud_PubSub moving real messages through the
-# emulator's Pub/Sub with an attribute filter, then cancelled; `flex-template run` of a
+# id, `metrics list --changed-after` (startTime) showing only what changed; `jobs list`
+# filters; Cloud_PubSub_to_Cloud_PubSub moving real messages through the emulator's Pub/Sub
+# with an attribute filter (a filtered-out message changes only the counters before the
+# filter, as startTime shows), then cancelled; `flex-template run` of a
 # custom JSON pipeline (fixed windows on the emulator clock, a combine, a dead-letter
 # topic, state values never in plaintext on disk), resumed across a restart of the stack,
 # then drained; and a job whose key is disabled failing with a JOB_MESSAGE_ERROR naming
@@ -14,6 +16,9 @@
 # dropped: a launch's update of a running job (`flex-template run --update`), UpdateJob's
 # runtime options (`jobs update-options`), replace_job_id and created_from_snapshot_id;
 # additional user labels land on the job; jobs.create with a clientRequestId is idempotent.
+# templates:launch's dynamicTemplate is UNIMPLEMENTED, and with gcsPath Google's oneof
+# error; ListJobs' name lists the jobs of one name, with filter and across pages, and
+# jobs:aggregated refuses it.
 # full-run-only: a gcloud walkthrough; `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
@@ -113,9 +118,20 @@ else
     expect_error_json 400 UNIMPLEMENTED
     expect_contains "$BODY" "(launch_parameter.update)" "the flex update is named"
 fi
+
+section "templates:launch takes gcsPath or dynamicTemplate (a oneof); dynamic templates are UNIMPLEMENTED"
+DYN="dynamicTemplate.gcsPath=gs://runner-bkt/dynamic.json&dynamicTemplate.stagingLocation=gs://runner-bkt/staging"
+api POST "$LOC/templates:launch?$DYN" "{\"jobName\":\"dynamic\",$WC_PARAMS}"
+expect_error_json 400 UNIMPLEMENTED
+expect_json .error.message "Launching a dynamic template (dynamic_template) is not implemented by this emulator; launch a classic template with gcsPath instead."
+api POST "$RUNNER_URL/v1b3/$P/templates:launch?dynamic_template.staging_location=gs://runner-bkt/staging" "{\"jobName\":\"dynamic\",$WC_PARAMS}"
+expect_error_json 400 UNIMPLEMENTED # by its proto name too, on the route without a location
+api POST "$WC_LAUNCH&dynamicTemplate.gcsPath=gs://runner-bkt/dynamic.json" "{\"jobName\":\"both\",$WC_PARAMS}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Invalid JSON payload received. Oneof field 'template' is already set. Cannot set 'dynamicTemplate'"
 api GET "$LOC/jobs"
 expect_status 200
-expect_json '.jobs | length' 0
+expect_json '.jobs | length' 0 # no refused launch made a job
 
 section "seed 000: Word_Count with --dataflow-kms-key, by gcloud"
 {
@@ -159,6 +175,25 @@ api GET "$LOC/jobs/$WC_ID?view=JOB_VIEW_ALL"
 expect_json '[.steps[].properties.user_name] | join(",")' "ReadLines,ExtractWords,CountWords,FormatAsText,WriteCounts"
 api GET "$LOC/jobs/$WC_ID/metrics"
 expect_json '.metrics[] | select(.name.context.output_user_name == "ReadLines.out0") | .scalar' 202
+WC_METRICS=$(jq -r '[.metrics[] | [.name.name, .name.context, .scalar, .updateTime]] | tojson' <<<"$BODY")
+WC_METRIC_TIME=$(jq -r .metricTime <<<"$BODY")
+# startTime: only the metrics changed since then; a finished job's last changed before it ended
+api GET "$LOC/jobs/$WC_ID/metrics?startTime=$WC_METRIC_TIME"
+expect_json '.metrics | length' 0
+api GET "$LOC/jobs/$WC_ID/metrics?startTime=2000-01-01T00:00:00Z"
+expect_json '[.metrics[] | [.name.name, .name.context, .scalar, .updateTime]] | tojson' "$WC_METRICS"
+api GET "$LOC/jobs/$WC_ID/metrics?start_time=2099-01-01T00:00:00Z"
+expect_json '.metrics | length' 0
+api GET "$LOC/jobs/$WC_ID/metrics?startTime=yesterday"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Invalid value at 'start_time' (type.googleapis.com/google.protobuf.Timestamp), \"yesterday\""
+if (( HAVE_GCLOUD )); then
+    # gcloud's --changed-after sends startTime (and filters on updateTime too); Python reads
+    # microseconds at most
+    expect_eq "Listed 0 items." "$(gcloud beta dataflow metrics list "$WC_ID" --region $R \
+        --changed-after="$(sed -E 's/(\.[0-9]{6})[0-9]*Z$/\1Z/' <<<"$WC_METRIC_TIME")" 2>&1)" \
+        "metrics list --changed-after the last call shows nothing for the finished job"
+fi
 api GET "$LOC/jobs/$WC_ID/messages?minimumImportance=JOB_MESSAGE_ERROR"
 expect_json '.jobMessages | length' 0
 
@@ -277,6 +312,23 @@ expect_eq "hello,hola" "$(texts "$got")" "the en and es messages reach the outpu
 api GET "$LOC/jobs/$PS_ID/metrics"
 expect_json '.metrics[] | select(.name.name == "inbound-messages") | .scalar' 3
 expect_json '.metrics[] | select(.name.name == "filtered-outbound-messages") | .scalar' 2
+# a running job's metric is dated by the first call that saw its value: since a call, only
+# what changed after it is returned
+api GET "$LOC/jobs/$PS_ID/metrics"
+PS_SINCE=$(jq -r .metricTime <<<"$BODY")
+api GET "$LOC/jobs/$PS_ID/metrics?startTime=$PS_SINCE"
+expect_json '.metrics | length' 0
+api POST "$PUBSUB_URL/v1/$P/topics/ps-in:publish" '{"messages":[{"data":"Z3V0ZW4gVGFn","attributes":{"lang":"de"}}]}'
+expect_status 200
+wait_for 30 "the de message is read" bash -c "[[ \$(curl -s '$LOC/jobs/$PS_ID/metrics' | jq '.metrics[] | select(.name.name == \"inbound-messages\") | .scalar') == 4 ]]"
+api GET "$LOC/jobs/$PS_ID/metrics?startTime=$PS_SINCE"
+expect_json '[.metrics[] | "\(.name.context.output_user_name // .name.name)=\(.scalar)"] | sort | join(",")' \
+    "ReadPubSubSubscription.out0=4,inbound-messages=4" # the filter's counters did not change
+if (( HAVE_GCLOUD )); then
+    expect_eq "inbound-messages	4" "$(gcloud beta dataflow metrics list "$PS_ID" --region $R --source=user \
+        --changed-after="$(sed -E 's/(\.[0-9]{6})[0-9]*Z$/\1Z/' <<<"$PS_SINCE")" --format='value(name.name,scalar)' 2>&1)" \
+        "metrics list --changed-after shows the counter that changed, not the one that did not"
+fi
 if (( HAVE_GCLOUD )); then
     out=$(gcloud dataflow jobs cancel "$PS_ID" --region $R 2>&1)
     expect_contains "$out" "Cancelled job [$PS_ID]" "jobs cancel"
@@ -450,6 +502,64 @@ expect_error_json 400 UNIMPLEMENTED
 expect_contains "$BODY" "(job.created_from_snapshot_id) is not implemented by this emulator" "created_from_snapshot_id is named"
 api GET "$LOC/jobs"
 expect_json '[.jobs[] | select(.name == "replacing" or .name == "restoring")] | length' 0
+
+section "ListJobs: name lists the jobs of that name, with filter and pages; jobs:aggregated refuses it"
+api PUT "$PUBSUB_URL/v1/$P/topics/paged-in" '{}'
+api PUT "$PUBSUB_URL/v1/$P/subscriptions/paged-sub" "{\"topic\":\"$P/topics/paged-in\"}"
+expect_status 200
+PAGED_IDS=()
+for i in 1 2 3; do # three batch jobs named paged, then a streaming one
+    api POST "$LOC/templates" "{\"jobName\":\"paged\",$WC,\"parameters\":{\"inputFile\":\"gs://runner-bkt/in.txt\",\"output\":\"gs://runner-bkt/out/paged-$i\"}}"
+    expect_status 200
+    PAGED_IDS+=("$(jq -r .id <<<"$BODY")")
+done
+api POST "$LOC/templates" "{\"jobName\":\"paged\",\"gcsPath\":\"gs://dataflow-templates/latest/Cloud_PubSub_to_Cloud_PubSub\",\"parameters\":{\"inputSubscription\":\"$P/subscriptions/paged-sub\",\"outputTopic\":\"$P/topics/ps-out\"}}"
+expect_status 200
+STREAM_ID=$(jq -r .id <<<"$BODY")
+for id in "${PAGED_IDS[@]}"; do wait_state "$id" JOB_STATE_DONE 60; done
+BATCH_PAGED="${PAGED_IDS[2]},${PAGED_IDS[1]},${PAGED_IDS[0]}" # newest first
+ALL_PAGED="$STREAM_ID,$BATCH_PAGED"
+api GET "$LOC/jobs?name=paged"
+expect_json '[.jobs[].id] | join(",")' "$ALL_PAGED"
+api GET "$LOC/jobs?name=wordcount"
+expect_json '[.jobs[].id] | join(",")' "$WC_ID" # the whole name: not wordcount-big
+api GET "$LOC/jobs?name=no-job-has-this-name"
+expect_json '.jobs | length' 0
+api GET "$LOC/jobs"
+EVERY_JOB=$(jq -r '[.jobs[].id] | join(",")' <<<"$BODY")
+api GET "$LOC/jobs?name="
+expect_json '[.jobs[].id] | join(",")' "$EVERY_JOB" # an empty name: no name filter
+api GET "$RUNNER_URL/v1b3/$P/jobs?location=$R&name=paged"
+expect_json '[.jobs[].id] | join(",")' "$ALL_PAGED"
+# list_pages QUERY: GET .../jobs?QUERY&pageSize=1, token after token (at most 20 pages);
+# the ids into LISTED, the number of pages into PAGES
+list_pages() {
+    local token=""
+    LISTED="" PAGES=0
+    while (( PAGES < 20 )); do
+        api GET "$LOC/jobs?$1&pageSize=1${token:+&pageToken=$token}"
+        LISTED+="${LISTED:+,}$(jq -r '[.jobs[].id] | join(",")' <<<"$BODY")"
+        PAGES=$((PAGES + 1))
+        token=$(jq -r '.nextPageToken // empty' <<<"$BODY")
+        [[ -n $token ]] || break
+    done
+}
+list_pages "name=paged"
+expect_eq "$ALL_PAGED 4" "$LISTED $PAGES" "name=paged&pageSize=1: a page per job of that name, each once, newest first"
+list_pages "name=paged&filter=TERMINATED"
+expect_eq "$BATCH_PAGED 3" "$LISTED $PAGES" "with filter=TERMINATED: the batch jobs of that name"
+api GET "$LOC/jobs?filter=ACTIVE&name=paged"
+expect_json '[.jobs[].id] | join(",")' "$STREAM_ID"
+api GET "$RUNNER_URL/v1b3/$P/jobs:aggregated?name=paged"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Filtering by name is not supported by projects.jobs.aggregated; use projects.locations.jobs.list."
+api GET "$RUNNER_URL/v1b3/$P/jobs:aggregated?name="
+expect_status 200
+api PUT "$LOC/jobs/$STREAM_ID" '{"requestedState":"JOB_STATE_CANCELLED"}'
+expect_status 200
+wait_state "$STREAM_ID" JOB_STATE_CANCELLED 30
+api GET "$LOC/jobs?filter=ACTIVE&name=paged"
+expect_json '.jobs | length' 0
 
 stop_stack
 finish
