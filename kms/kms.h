@@ -140,6 +140,22 @@ size_t kms_digest_length(const struct kms_algorithm *alg);
 
 enum em_code kms_public_key_pem(const struct kms_material *m, char **pem, struct em_status *st);
 
+/* GetPublicKey's formats (google.cloud.kms.v1.PublicKey.PublicKeyFormat), by proto number. */
+enum kms_key_format {
+    KMS_KEY_FORMAT_UNSPECIFIED = 0, /* PEM, answered in the reply's pem field */
+    KMS_KEY_FORMAT_PEM = 1,
+    KMS_KEY_FORMAT_DER = 2, /* the DER SubjectPublicKeyInfo */
+    KMS_KEY_FORMAT_NIST_PQC = 3,
+    KMS_KEY_FORMAT_XWING_RAW_BYTES = 4,
+};
+/* The public key of m as format asks: PEM text (unspecified or PEM; NUL-terminated, the
+ * NUL not counted in *len) or DER. NIST_PQC and XWING_RAW_BYTES are the formats of
+ * post-quantum keys, which this emulator does not create: INVALID_ARGUMENT naming the
+ * format and alg. *out is malloc'd (NULL on failure). */
+enum em_code kms_public_key_export(const struct kms_algorithm *alg, const struct kms_material *m,
+                                   enum kms_key_format format, unsigned char **out, size_t *len,
+                                   struct em_status *st);
+
 /* Whether alg's material is raw key bytes (AES, HMAC) rather than a DER private key. */
 bool kms_alg_raw_material(const struct kms_algorithm *alg);
 

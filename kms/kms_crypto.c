@@ -13,6 +13,8 @@
  *   EC_SIGN_ED25519                              signs the given data
  *   HMAC_SHA256, HMAC_SHA1, HMAC_SHA384, HMAC_SHA512, HMAC_SHA224
  *
+ * Public keys are exported as PEM or DER SubjectPublicKeyInfo (GetPublicKey's PEM and DER
+ * formats; its NIST_PQC and XWING_RAW_BYTES are for post-quantum keys, none of the above).
  * Key material is raw bytes for AES and HMAC and a DER private key for the rest; the
  * caller seals it at rest (kms_store.c). Imported material arrives wrapped as ImportJobs
  * say (RSA-OAEP, alone or around an ephemeral AES-256 key that wraps it with AES-KWP).
@@ -403,6 +405,60 @@ enum em_code kms_public_key_pem(const struct kms_material *m, char **pem, struct
     }
     BIO_free(bio);
     return *pem ? EM_OK : EM_FAIL_OOM(st);
+}
+
+/* The DER SubjectPublicKeyInfo of m, the bytes a PEM "PUBLIC KEY" block carries. */
+static enum em_code public_key_der(const struct kms_material *m, unsigned char **out, size_t *len,
+                                   struct em_status *st)
+{
+    unsigned char *der = NULL;
+    int der_len = i2d_PUBKEY(m->pkey, &der);
+    if (der_len <= 0)
+        return em_crypto_error("public key encoding", st);
+    *out = malloc((size_t)der_len);
+    if (*out) {
+        memcpy(*out, der, (size_t)der_len);
+        *len = (size_t)der_len;
+    }
+    OPENSSL_free(der);
+    return *out ? EM_OK : EM_FAIL_OOM(st);
+}
+
+/* NIST_PQC and XWING_RAW_BYTES: formats of post-quantum keys only. */
+static enum em_code post_quantum_format(const struct kms_algorithm *alg, enum kms_key_format format,
+                                        struct em_status *st)
+{
+    bool xwing = format == KMS_KEY_FORMAT_XWING_RAW_BYTES;
+    return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                   "Public key format %s is not supported for algorithm %s: it is the format of "
+                   "%s keys.",
+                   xwing ? "XWING_RAW_BYTES" : "NIST_PQC", alg->name,
+                   xwing ? "KEM_XWING" : "ML-KEM, ML-DSA and SLH-DSA");
+}
+
+enum em_code kms_public_key_export(const struct kms_algorithm *alg, const struct kms_material *m,
+                                   enum kms_key_format format, unsigned char **out, size_t *len,
+                                   struct em_status *st)
+{
+    *out = NULL;
+    *len = 0;
+    switch (format) {
+    case KMS_KEY_FORMAT_UNSPECIFIED:
+    case KMS_KEY_FORMAT_PEM: {
+        char *pem;
+        if (kms_public_key_pem(m, &pem, st))
+            return st->code;
+        *out = (unsigned char *)pem;
+        *len = strlen(pem);
+        return EM_OK;
+    }
+    case KMS_KEY_FORMAT_DER:
+        return public_key_der(m, out, len, st);
+    case KMS_KEY_FORMAT_NIST_PQC:
+    case KMS_KEY_FORMAT_XWING_RAW_BYTES:
+        return post_quantum_format(alg, format, st);
+    }
+    return EM_FAIL(st, EM_INTERNAL, "public key format %d has no encoding", (int)format);
 }
 
 bool kms_asymmetric_decrypt(const struct kms_algorithm *alg, const struct kms_material *m,

@@ -352,7 +352,8 @@ enum em_code kms_list_crypto_keys(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
     struct kms_key_list keys;
-    if (kms_check_location(call, parent) ||
+    if (kms_json_version_view("versionView", em_call_query(call, "versionView"), &call->status) ||
+        kms_check_location(call, parent) ||
         kms_key_list(registry(call), parent, &keys, &call->status))
         return call->status.code;
     cJSON *items = cJSON_CreateArray();
@@ -689,7 +690,8 @@ enum em_code kms_list_versions(struct em_call *call)
 {
     const char *parent = em_call_var(call, "parent");
     struct kms_key *key;
-    if (kms_check_location(call, parent) ||
+    if (kms_json_version_view("view", em_call_query(call, "view"), &call->status) ||
+        kms_check_location(call, parent) ||
         kms_key_copy(registry(call), parent, &key, &call->status))
         return call->status.code;
     cJSON *items = cJSON_CreateArray();
@@ -802,7 +804,9 @@ static enum em_code usable_version(struct em_call *call, struct kms_registry *re
     return kms_use_version(call, reg, ref, em_clock_now());
 }
 
-static enum em_code public_key_of(struct em_call *call, struct kms_version_ref *ref, char **pem)
+/* Holds the version GetPublicKey names and exports its public key in format. */
+static enum em_code public_key_of(struct em_call *call, enum kms_key_format format,
+                                  struct kms_version_ref *ref, unsigned char **key, size_t *len)
 {
     struct kms_registry *reg = registry(call);
     if (kms_check_location(call, em_call_var(call, "name")) ||
@@ -812,26 +816,25 @@ static enum em_code public_key_of(struct em_call *call, struct kms_version_ref *
         return wrong_purpose(call, ref, "GetPublicKey", "ASYMMETRIC_SIGN or ASYMMETRIC_DECRYPT");
     if (kms_version_check_usable(reg, ref, em_clock_now(), &call->status))
         return call->status.code;
-    return kms_public_key_pem(kms_version_material(ref), pem, &call->status);
+    return kms_public_key_export(ref->version.alg, kms_version_material(ref), format, key, len,
+                                 &call->status);
 }
 
+/* The key in the format asked (publicKeyFormat; without one, PEM in the pem field). */
 enum em_code kms_get_public_key(struct em_call *call)
 {
+    enum kms_key_format format;
+    if (kms_json_public_key_format(em_call_query(call, "publicKeyFormat"), &format, &call->status))
+        return call->status.code;
     struct kms_version_ref ref = {0};
-    char *pem = NULL;
-    enum em_code code = public_key_of(call, &ref, &pem);
+    unsigned char *key = NULL;
+    size_t len = 0;
+    enum em_code code = public_key_of(call, format, &ref, &key, &len);
     kms_version_put(&ref);
-    if (!code) {
-        cJSON *reply = cJSON_CreateObject();
-        cJSON_AddStringToObject(reply, "pem", pem);
-        cJSON_AddStringToObject(reply, "algorithm", ref.version.alg->name);
-        add_crc(reply, "pemCrc32c", pem, strlen(pem));
-        cJSON_AddStringToObject(reply, "name", em_call_var(call, "name"));
-        cJSON_AddStringToObject(reply, "protectionLevel",
-                                kms_protection_name(ref.version.protection));
-        em_call_reply(call, reply);
-    }
-    free(pem);
+    if (!code)
+        em_call_reply(
+            call, kms_json_public_key(em_call_var(call, "name"), &ref.version, format, key, len));
+    free(key);
     return code;
 }
 

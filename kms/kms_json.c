@@ -1,15 +1,20 @@
 /*
- * kms_json: the JSON shapes of the KMS API (google.cloud.kms.v1 messages as proto3 JSON)
- * and the schemas request bodies are checked against before a handler runs.
+ * kms_json: the JSON shapes of the KMS API (google.cloud.kms.v1 messages as proto3 JSON),
+ * the schemas request bodies are checked against before a handler runs, and the enums that
+ * query parameters bind (publicKeyFormat, versionView, view), checked with the same words.
  */
 #include "kms_json.h"
 
+#include "em_crypto.h"
 #include "em_json.h"
 #include "em_mask.h"
 #include "em_names.h"
 #include "kms_errors.h"
 #include "kms_kaj.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +127,11 @@ static const struct em_enum_value public_key_format_values[] = {
     {NULL}};
 static const struct em_enum public_key_format_enum = {
     "google.cloud.kms.v1.PublicKey.PublicKeyFormat", public_key_format_values};
+
+static const struct em_enum_value version_view_values[] = {
+    {"CRYPTO_KEY_VERSION_VIEW_UNSPECIFIED", 0}, {"FULL", 1}, {NULL}};
+static const struct em_enum version_view_enum = {
+    "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionView", version_view_values};
 
 #define ENUM(e) EM_F_ENUM, false, NULL, &e
 
@@ -371,6 +381,29 @@ static const struct em_field public_key_fields[] = {
     {NULL}};
 const struct em_message kms_public_key_reply = {"google.cloud.kms.v1.PublicKey", public_key_fields};
 
+cJSON *kms_json_public_key(const char *name, const struct kms_version *v,
+                           enum kms_key_format format, const unsigned char *key, size_t len)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (format == KMS_KEY_FORMAT_UNSPECIFIED) {
+        cJSON_AddStringToObject(j, "pem", (const char *)key);
+        cJSON_AddStringToObject(j, "algorithm", v->alg->name);
+        em_json_add_int64(j, "pemCrc32c", em_crc32c(key, len));
+        cJSON_AddStringToObject(j, "name", name);
+        cJSON_AddStringToObject(j, "protectionLevel", kms_protection_name(v->protection));
+        return j;
+    }
+    cJSON_AddStringToObject(j, "algorithm", v->alg->name);
+    cJSON_AddStringToObject(j, "name", name);
+    cJSON_AddStringToObject(j, "protectionLevel", kms_protection_name(v->protection));
+    cJSON *data = cJSON_AddObjectToObject(j, "publicKey");
+    em_json_add_bytes(data, "data", key, len);
+    em_json_add_int64(data, "crc32cChecksum", em_crc32c(key, len));
+    const struct em_enum_value *named = em_enum_by_number(&public_key_format_enum, (int)format);
+    cJSON_AddStringToObject(j, "publicKeyFormat", named ? named->name : "");
+    return j;
+}
+
 /* EncryptResponse, DecryptResponse, AsymmetricSignResponse, AsymmetricDecryptResponse,
  * MacSignResponse and MacVerifyResponse: their one enum is protectionLevel. */
 static const struct em_field crypto_reply_fields[] = {{"protectionLevel", ENUM(protection_enum)},
@@ -478,6 +511,62 @@ cJSON *kms_json_location(const char *project, const char *location_id, const cha
     cJSON_AddTrueToObject(meta, "hsmAvailable");
     cJSON_AddBoolToObject(meta, "ekmAvailable", kms_ekm_available(location_id, KMS_EXTERNAL));
     return j;
+}
+
+/* --- query parameters that bind enums --- */
+
+/* A query argument as the JSON value it stands for: digits are an enum's proto number
+ * ("2"), anything else its name ("DER"). */
+static cJSON *query_value(const char *text)
+{
+    const char *digits = text[0] == '-' ? text + 1 : text;
+    char *end;
+    errno = 0;
+    long number = strtol(text, &end, 10);
+    if (isdigit((unsigned char)digits[0]) && !*end && !errno && number >= INT32_MIN &&
+        number <= INT32_MAX)
+        return cJSON_CreateNumber((double)number);
+    return cJSON_CreateString(text);
+}
+
+/* The number of the value of e that query parameter param (its JSON name) binds; absent or
+ * empty is 0. The argument is checked by em_schema as a one-field request, so a value e
+ * lacks is refused in the words a body's enum is. */
+static enum em_code query_enum(const char *param, const char *text, const struct em_enum *e,
+                               int *number, struct em_status *st)
+{
+    *number = 0;
+    if (!text || !*text)
+        return EM_OK;
+    const struct em_field fields[] = {{param, EM_F_ENUM, false, NULL, e}, {NULL}};
+    const struct em_message request = {"query parameters", fields};
+    cJSON *json = cJSON_CreateObject(), *value = query_value(text);
+    if (!json || !value || !cJSON_AddItemToObject(json, param, value)) {
+        cJSON_Delete(json);
+        cJSON_Delete(value);
+        return EM_FAIL_OOM(st);
+    }
+    enum em_code code = em_schema_check(&request, json, NULL, st);
+    if (!code) /* the check left the value's name */
+        *number = em_enum_by_name(e, em_json_string(json, param))->number;
+    cJSON_Delete(json);
+    return code;
+}
+
+enum em_code kms_json_public_key_format(const char *text, enum kms_key_format *format,
+                                        struct em_status *st)
+{
+    int number;
+    if (query_enum("publicKeyFormat", text, &public_key_format_enum, &number, st))
+        return st->code;
+    *format = (enum kms_key_format)number; /* kms.h numbers them as the proto does */
+    return EM_OK;
+}
+
+enum em_code kms_json_version_view(const char *param, const char *text, struct em_status *st)
+{
+    int number;
+    return query_enum(param, text, &version_view_enum, &number, st);
 }
 
 /* --- JSON -> model --- */

@@ -40,6 +40,21 @@ cJSON *kms_json_key(const struct kms_key *key);
 /* An ImportJob as it stands at now (ACTIVE, or EXPIRED from its expireTime on). */
 cJSON *kms_json_import_job(const struct kms_import_job *job, int64_t now);
 cJSON *kms_json_location(const char *project, const char *location_id, const char *display_name);
+/* GetPublicKey's reply for version v named name: without a format, key (PEM text) in pem
+ * and pemCrc32c; with one, key (len bytes in that format) in publicKey.data with its
+ * crc32cChecksum, and publicKeyFormat. name, algorithm and protectionLevel always. */
+cJSON *kms_json_public_key(const char *name, const struct kms_version *v,
+                           enum kms_key_format format, const unsigned char *key, size_t len);
+
+/* Query parameters that bind enums, by name or proto number as Google binds them (absent
+ * or empty: the enum's 0). A value the enum lacks is INVALID_ARGUMENT in Google's words:
+ *   Invalid value at 'public_key_format' (type.googleapis.com/...PublicKeyFormat), "X"
+ * publicKeyFormat (GetPublicKey) into format; versionView (ListCryptoKeys) or view
+ * (ListCryptoKeyVersions), named by param, only checked: FULL adds a version's
+ * attestation, which this emulator's versions do not have, so both views answer alike. */
+enum em_code kms_json_public_key_format(const char *text, enum kms_key_format *format,
+                                        struct em_status *st);
+enum em_code kms_json_version_view(const char *param, const char *text, struct em_status *st);
 
 /* Reads a CryptoKey body into spec (strings point into body). */
 /* A CryptoKeyVersion body's externalProtectionLevelOptions: externalKeyUri and

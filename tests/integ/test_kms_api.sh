@@ -4,7 +4,8 @@
 # filters, IAM enforcement, the propagation delay, restart durability and secrecy of
 # key material and plaintext at rest; and the wire details of Google's client libraries
 # (enums by proto number, enum-encoding=int replies, bodies of "") and hostile text
-# (null list items, invalid UTF-8, NUL in bodies, paths and queries).
+# (null list items, invalid UTF-8, NUL in bodies, paths and queries); GetPublicKey's
+# formats (PEM, DER) and the version views of the list methods.
 source "$(dirname "$0")/lib.sh"
 
 start_stack --kms-propagation-delay 120
@@ -278,6 +279,82 @@ api POST "$KMS_URL/v1/$WIRE:setIamPolicy" '{"policy":{"version":3,"bindings":[{"
 expect_status 200
 api GET "$KMS_URL/v1/$WIRE:getIamPolicy?options.requestedPolicyVersion=3"
 expect_json '[.version, (.bindings | length)] | join(" ")' "1 1"
+
+section "GetPublicKey's publicKeyFormat: PEM and DER in publicKey.data, the key of the pem field"
+# Without a format the reply has pem and pemCrc32c; with PEM or DER the key comes in
+# publicKey.data (base64) with its crc32cChecksum, and publicKeyFormat says which.
+FMT=$P/keyRings/formats
+api POST "$KMS_URL/v1/$P/keyRings?keyRingId=formats" '{}'
+expect_status 200
+for spec in rsa:RSA_SIGN_PKCS1_2048_SHA256 ec:EC_SIGN_P256_SHA256; do
+    id=${spec%%:*} alg=${spec#*:}
+    VERSION=$FMT/cryptoKeys/$id/cryptoKeyVersions/1
+    api POST "$KMS_URL/v1/$FMT/cryptoKeys?cryptoKeyId=$id" \
+        "{\"purpose\":\"ASYMMETRIC_SIGN\",\"versionTemplate\":{\"algorithm\":\"$alg\"}}"
+    expect_status 200
+    api GET "$KMS_URL/v1/$VERSION/publicKey"
+    expect_json '[has("pem"), has("pemCrc32c"), has("publicKey"), has("publicKeyFormat")] | join(",")' \
+        "true,true,false,false"
+    jq -r .pem <<<"$BODY" >"$TEST_TMP/$id.pem"
+    pem_crc=$(jq -r .pemCrc32c <<<"$BODY")
+    api GET "$KMS_URL/v1/$VERSION/publicKey?publicKeyFormat=PEM"
+    expect_status 200
+    expect_json '[.publicKeyFormat, .name, .algorithm, .protectionLevel, has("pem"), has("pemCrc32c")] | join(",")' \
+        "PEM,$VERSION,$alg,SOFTWARE,false,false"
+    expect_eq "$(cat "$TEST_TMP/$id.pem")" "$(jq -r .publicKey.data <<<"$BODY" | base64 -d)" \
+        "$id: PEM's publicKey.data is the text of the pem field"
+    expect_json .publicKey.crc32cChecksum "$pem_crc"
+    api GET "$KMS_URL/v1/$VERSION/publicKey?publicKeyFormat=DER"
+    expect_status 200
+    expect_json '[.publicKeyFormat, .name, .algorithm, .protectionLevel, has("pem")] | join(",")' \
+        "DER,$VERSION,$alg,SOFTWARE,false"
+    jq -r .publicKey.data <<<"$BODY" | base64 -d >"$TEST_TMP/$id.der"
+    expect_eq "$(cat "$TEST_TMP/$id.pem")" \
+        "$(openssl pkey -pubin -inform DER -in "$TEST_TMP/$id.der" -outform PEM 2>&1)" \
+        "$id: DER's publicKey.data is the key of the pem field"
+    if [[ -x $CRC_TOOL ]]; then
+        expect_json .publicKey.crc32cChecksum "$("$CRC_TOOL" "$TEST_TMP/$id.der")"
+    fi
+done
+EC_VERSION=$FMT/cryptoKeys/ec/cryptoKeyVersions/1
+# the format by proto number (DER is 2) and by the field's proto name; answered as a number
+api GET "$KMS_URL/v1/$EC_VERSION/publicKey?public_key_format=2&$INT"
+expect_json '[.publicKeyFormat, .algorithm, (.publicKey.data | length > 0)] | map(tostring) | join(",")' \
+    "2,12,true"
+api GET "$KMS_URL/v1/$EC_VERSION/publicKey?publicKeyFormat=PUBLIC_KEY_FORMAT_UNSPECIFIED"
+expect_json '[has("pem"), has("publicKey")] | join(",")' "true,false"
+# NIST_PQC and XWING_RAW_BYTES are the formats of post-quantum keys (none here)
+api GET "$KMS_URL/v1/$FMT/cryptoKeys/rsa/cryptoKeyVersions/1/publicKey?publicKeyFormat=NIST_PQC"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Public key format NIST_PQC is not supported for algorithm RSA_SIGN_PKCS1_2048_SHA256: it is the format of ML-KEM, ML-DSA and SLH-DSA keys."
+api GET "$KMS_URL/v1/$EC_VERSION/publicKey?publicKeyFormat=4"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "format XWING_RAW_BYTES is not supported for algorithm EC_SIGN_P256_SHA256" \
+    "XWING_RAW_BYTES (4) on an EC key is refused"
+# a value the enum lacks, refused as Google refuses an enum in a query, before any lookup
+api GET "$KMS_URL/v1/$FMT/cryptoKeys/missing/cryptoKeyVersions/1/publicKey?publicKeyFormat=X"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Invalid value at 'public_key_format' (type.googleapis.com/google.cloud.kms.v1.PublicKey.PublicKeyFormat), \"X\""
+api GET "$KMS_URL/v1/$EC_VERSION/publicKey?publicKeyFormat=9"
+expect_error_json 400 INVALID_ARGUMENT
+
+section "versionView (ListCryptoKeys) and view (ListCryptoKeyVersions): unspecified or FULL"
+# FULL adds a version's attestation, which software versions do not have: both views
+# answer the same; any other value is refused.
+api GET "$KMS_URL/v1/$FMT/cryptoKeys?versionView=FULL"
+expect_status 200
+expect_json '[.cryptoKeys[].name | split("/") | last] | join(",")' "ec,rsa"
+api GET "$KMS_URL/v1/$FMT/cryptoKeys?version_view=1"
+expect_status 200
+api GET "$KMS_URL/v1/$FMT/cryptoKeys?versionView=BASIC"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Invalid value at 'version_view' (type.googleapis.com/google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionView), \"BASIC\""
+api GET "$KMS_URL/v1/$FMT/cryptoKeys/rsa/cryptoKeyVersions?view=FULL"
+expect_status 200
+expect_json '.cryptoKeyVersions[0].name' "$FMT/cryptoKeys/rsa/cryptoKeyVersions/1"
+api GET "$KMS_URL/v1/$FMT/cryptoKeys/rsa/cryptoKeyVersions?view=2"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Invalid value at 'view' (type.googleapis.com/google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionView), 2"
 
 section "null, invalid UTF-8 and NUL are refused, and KMS keeps answering"
 api POST "$KMS_URL/v1/$WIRE:testIamPermissions" '{"permissions":[null]}'

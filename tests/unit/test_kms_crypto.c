@@ -1,7 +1,7 @@
 /*
  * Unit tests of kms_crypto: symmetric ciphertext format and authentication, every
- * signing family verified with OpenSSL against the exported public key, RSA-OAEP, and
- * HMAC against RFC 4231.
+ * signing family verified with OpenSSL against the exported public key, RSA-OAEP,
+ * HMAC against RFC 4231, and the public key in GetPublicKey's formats (PEM, DER).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -332,6 +332,60 @@ static void test_raw_round_trips_and_refusals(void **state)
     }
 }
 
+/* GetPublicKey's formats: PEM is the PEM text, DER the SubjectPublicKeyInfo of the same
+ * key; the post-quantum formats are refused for RSA and EC keys, naming format and
+ * algorithm. */
+static void test_public_key_formats(void **state)
+{
+    (void)state;
+    const char *algs[] = {"RSA_SIGN_PKCS1_2048_SHA256", "EC_SIGN_P256_SHA256", "EC_SIGN_ED25519"};
+    for (size_t a = 0; a < sizeof(algs) / sizeof(algs[0]); a++) {
+        const struct kms_algorithm *alg = kms_algorithm_find(algs[a]);
+        struct kms_material m = generate(algs[a]);
+        struct em_status st = {0};
+        char *pem;
+        unsigned char *out;
+        size_t len;
+        assert_int_equal(kms_public_key_pem(&m, &pem, &st), EM_OK);
+        assert_int_equal(kms_public_key_export(alg, &m, KMS_KEY_FORMAT_PEM, &out, &len, &st),
+                         EM_OK);
+        assert_int_equal(len, strlen(pem));
+        assert_string_equal((const char *)out, pem);
+        free(out);
+        assert_int_equal(
+            kms_public_key_export(alg, &m, KMS_KEY_FORMAT_UNSPECIFIED, &out, &len, &st), EM_OK);
+        assert_string_equal((const char *)out, pem);
+        free(out);
+
+        assert_int_equal(kms_public_key_export(alg, &m, KMS_KEY_FORMAT_DER, &out, &len, &st),
+                         EM_OK);
+        assert_int_equal(out[0], 0x30); /* a DER SEQUENCE, not text */
+        const unsigned char *p = out;
+        EVP_PKEY *from_der = d2i_PUBKEY(NULL, &p, (long)len);
+        assert_non_null(from_der);
+        assert_ptr_equal(p, out + len); /* all of it, nothing after */
+        EVP_PKEY *from_pem = public_key(&m);
+        assert_int_equal(EVP_PKEY_eq(from_der, from_pem), 1);
+        EVP_PKEY_free(from_der);
+        EVP_PKEY_free(from_pem);
+        free(out);
+
+        assert_int_equal(kms_public_key_export(alg, &m, KMS_KEY_FORMAT_NIST_PQC, &out, &len, &st),
+                         EM_INVALID_ARGUMENT);
+        assert_null(out);
+        assert_non_null(strstr(st.message, "Public key format NIST_PQC"));
+        assert_non_null(strstr(st.message, algs[a]));
+        assert_int_equal(
+            kms_public_key_export(alg, &m, KMS_KEY_FORMAT_XWING_RAW_BYTES, &out, &len, &st),
+            EM_INVALID_ARGUMENT);
+        assert_null(out);
+        assert_non_null(strstr(st.message, "Public key format XWING_RAW_BYTES"));
+        assert_non_null(strstr(st.message, algs[a]));
+        free(pem);
+        kms_material_erase(&m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_algorithm_table),
         cmocka_unit_test(test_raw_known_answers),
         cmocka_unit_test(test_raw_round_trips_and_refusals),
+        cmocka_unit_test(test_public_key_formats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
