@@ -52,8 +52,8 @@ const struct em_route bigtable_routes[] = {
     /* operations (named operations/projects/p/instances/i/locations/z/operations/id) */
     {"GET", "v2/{name=operations/projects/*}/operations", em_op_handle_list_subtree,
      "ListOperations", NULL, NULL, NULL, DATA, .query = "filter pageSize pageToken"},
-    {"POST", "v2/{name=operations/**}:cancel", em_op_handle_cancel, "CancelOperation", NULL, NULL,
-     NULL, ADMIN},
+    {"POST", "v2/{name=operations/**}:cancel", em_op_handle_cancel, "CancelOperation",
+     &em_empty_message, NULL, NULL, ADMIN},
     {"GET", "v2/{name=operations/**}", em_op_handle_get, "GetOperation", NULL, NULL, NULL, DATA},
     {"DELETE", "v2/{name=operations/**}", em_op_handle_delete, "DeleteOperation", NULL, NULL, NULL,
      ADMIN},

@@ -445,3 +445,6 @@ void em_schema_enums_to_numbers(const struct em_message *msg, cJSON *json)
         }
     }
 }
+
+static const struct em_field no_fields[] = {{NULL}};
+const struct em_message em_empty_message = {"google.protobuf.Empty", no_fields};

@@ -68,6 +68,9 @@ struct em_message {
     const struct em_field *fields;
 };
 
+/* google.protobuf.Empty: the body of a method that takes none (a field in it is refused). */
+extern const struct em_message em_empty_message;
+
 /* Checks json against msg. body_field is the proto name of the request field the body
  * fills ("crypto_key"), or NULL when the body is the whole request ("*"). */
 enum em_code em_schema_check(const struct em_message *msg, cJSON *json, const char *body_field,

@@ -270,8 +270,6 @@ const struct em_message kms_update_primary_schema = {
 
 /* DestroyCryptoKeyVersionRequest and RestoreCryptoKeyVersionRequest: only the name, which
  * is in the path. */
-static const struct em_field empty_fields[] = {{NULL}};
-const struct em_message kms_empty_schema = {"google.protobuf.Empty", empty_fields};
 
 /* --- reply schemas: where a reply carries enums (answered as numbers on request) --- */
 

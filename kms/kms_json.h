@@ -21,7 +21,6 @@ extern const struct em_message kms_mac_sign_schema;
 extern const struct em_message kms_mac_verify_schema;
 extern const struct em_message kms_random_bytes_schema;
 extern const struct em_message kms_update_primary_schema;
-extern const struct em_message kms_empty_schema;
 extern const struct em_message kms_import_job_schema;
 extern const struct em_message kms_raw_encrypt_schema;
 extern const struct em_message kms_raw_decrypt_schema;

@@ -198,7 +198,6 @@ const struct em_message ps_update_snapshot_schema = {"google.pubsub.v1.UpdateSna
                                                      update_snapshot_fields};
 
 /* DetachSubscriptionRequest: only the subscription, which is in the path. */
-const struct em_message ps_empty_schema = {"google.protobuf.Empty", no_fields};
 
 /* --- reply schemas: where a reply carries enums (answered as numbers on request) --- */
 

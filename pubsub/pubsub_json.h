@@ -22,7 +22,6 @@ extern const struct em_message ps_modify_push_schema;
 extern const struct em_message ps_seek_schema;
 extern const struct em_message ps_create_snapshot_schema;
 extern const struct em_message ps_update_snapshot_schema;
-extern const struct em_message ps_empty_schema;
 
 /* google.pubsub.v1.Encoding (schema settings, ValidateMessage) */
 extern const struct em_enum ps_encoding_enum;

@@ -71,7 +71,7 @@ const struct em_route pubsub_routes[] = {
     {"POST", "v1/{subscription=" SUB "}:seek", ps_seek_call, "Seek", &ps_seek_schema, NULL,
      P("subscriptions.consume"), ADMIN},
     {"POST", "v1/{subscription=" SUB "}:detach", ps_detach_subscription, "DetachSubscription",
-     &ps_empty_schema, NULL, NULL, ADMIN},
+     &em_empty_message, NULL, NULL, ADMIN},
     {"GET", "v1/{resource=" SUB "}:getIamPolicy", em_iam_handle_get, "GetIamPolicy", NULL, NULL,
      P("subscriptions.getIamPolicy"), DATA, .reply = &em_iam_policy,
      .query = "options.requestedPolicyVersion"},

@@ -48,7 +48,7 @@
          "v1/{name=" parent "/operations/*}:cancel",                                               \
          em_op_handle_cancel,                                                                      \
          "CancelOperation",                                                                        \
-         NULL,                                                                                     \
+         &em_empty_message,                                                                        \
          NULL,                                                                                     \
          P(perm ".cancel"),                                                                        \
          ADMIN},                                                                                   \
@@ -62,7 +62,7 @@
      "v1/{resource=" resource "}:getIamPolicy",                                                    \
      em_iam_handle_get,                                                                            \
      "GetIamPolicy",                                                                               \
-     NULL,                                                                                         \
+     &em_iam_get_request,                                                                          \
      NULL,                                                                                         \
      P(perm ".getIamPolicy"),                                                                      \
      DATA,                                                                                         \

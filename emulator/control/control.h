@@ -101,7 +101,6 @@ enum em_code control_reset_state(struct em_service *svc, struct em_status *st);
 
 extern const struct em_message control_advance_request;
 extern const struct em_message control_list_entries_request;
-extern const struct em_message control_empty_request;
 
 struct control_project;
 struct control_project_update;

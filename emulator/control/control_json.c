@@ -40,8 +40,6 @@ const struct em_message control_list_entries_request = {"google.logging.v2.ListL
                                                         list_entries_fields};
 
 /* Methods whose request has no fields (reset, service stop/start, getAncestry). */
-static const struct em_field no_fields[] = {{NULL}};
-const struct em_message control_empty_request = {"google.protobuf.Empty", no_fields};
 
 /* cloudresourcemanager v1 Project (the body of UpdateProject, the reply of Get and Update) */
 static const struct em_enum_value lifecycle_state_values[] = {

@@ -8,6 +8,7 @@
 #include "control.h"
 
 #include "em_iam.h"
+#include "em_schema.h"
 #include "em_router.h"
 
 const struct em_route control_routes[] = {
@@ -17,13 +18,13 @@ const struct em_route control_routes[] = {
     {"GET", "emulator/v1/clock", control_get_clock, "GetClock"},
     {"POST", "emulator/v1/clock:advance", control_advance_clock, "AdvanceClock",
      &control_advance_request},
-    {"POST", "emulator/v1/reset", control_reset, "Reset", &control_empty_request},
+    {"POST", "emulator/v1/reset", control_reset, "Reset", &em_empty_message},
     {"POST", "emulator/v1/services/{service}:stop", control_stop_service, "StopService",
-     &control_empty_request},
+     &em_empty_message},
     {"POST", "emulator/v1/services/{service}:start", control_start_service, "StartService",
-     &control_empty_request},
+     &em_empty_message},
     {"POST", "emulator/v1/keyChecks:run", control_run_key_checks, "RunKeyChecks",
-     &control_empty_request},
+     &em_empty_message},
     {"GET", "emulator/v1/faults", control_get_faults, "GetFaults"},
     {"POST", "emulator/v1/faults", control_set_faults, "SetFaults", &control_faults_request},
     {"GET", "emulator/v1/protectedResources", control_list_protected_resources,
@@ -54,7 +55,7 @@ const struct em_route control_routes[] = {
      &control_project_message, NULL, "resourcemanager.projects.update", EM_AUDIT_ADMIN,
      .reply = &control_project_message},
     {"POST", "v1/{name=projects/*}:getAncestry", control_get_project_ancestry, "GetAncestry",
-     &control_empty_request, NULL, "resourcemanager.projects.get", EM_AUDIT_DATA_ACCESS},
+     &em_empty_message, NULL, "resourcemanager.projects.get", EM_AUDIT_DATA_ACCESS},
     /* the same ancestry for the emulator's own processes (Cloud KMS Autokey asks it as its
      * service agent would: no caller's permission, the internal credential instead) */
     {"GET", "emulator/v1/internal/{name=projects/*}:ancestry", control_get_project_ancestry,
@@ -96,7 +97,7 @@ const struct em_route control_routes[] = {
     {"DELETE", "v2/{name=folders/*}", control_delete_folder, "DeleteFolder", NULL, NULL, NULL,
      EM_AUDIT_ADMIN, .reply = &control_folder_message},
     {"POST", "v2/{name=folders/*}:undelete", control_undelete_folder, "UndeleteFolder",
-     &control_empty_request, NULL, NULL, EM_AUDIT_ADMIN, .reply = &control_folder_message},
+     &em_empty_message, NULL, NULL, EM_AUDIT_ADMIN, .reply = &control_folder_message},
     {"GET", "v1/{name=operations/*}", control_get_operation, "GetOperation"},
     /* a project is created by gcloud projects create (its parent's permission is checked
      * in the handler), deleted and undeleted by gcloud projects delete, undelete */
@@ -106,7 +107,7 @@ const struct em_route control_routes[] = {
      EM_AUDIT_ADMIN}, /* the permission: in the handler, once a number is resolved */
     /* Service Usage v1 (control_serviceusage.c): the operations share GET v1/operations */
     {"POST", "v1/{name=projects/*/services/*}:enable", control_enable_service, "EnableService",
-     &control_empty_request, NULL, "serviceusage.services.enable", EM_AUDIT_ADMIN},
+     &em_empty_message, NULL, "serviceusage.services.enable", EM_AUDIT_ADMIN},
     {"POST", "v1/{name=projects/*/services/*}:disable", control_disable_service, "DisableService",
      &control_service_disable_request, NULL, "serviceusage.services.disable", EM_AUDIT_ADMIN},
     {"GET", "v1/{name=projects/*/services/*}", control_get_service, "GetService", NULL, NULL,
@@ -117,7 +118,7 @@ const struct em_route control_routes[] = {
      "BatchEnableServices", &control_batch_enable_request, NULL, "serviceusage.services.enable",
      EM_AUDIT_ADMIN},
     {"POST", "v1/{name=projects/*}:undelete", control_undelete_project, "UndeleteProject",
-     &control_empty_request, NULL, NULL, EM_AUDIT_ADMIN},
+     &em_empty_message, NULL, NULL, EM_AUDIT_ADMIN},
     /* Resource Manager v3 projects (control_projects_v3.c): the same projects, named by
      * number or ID, answered by number; permissions checked in the handlers */
     {"GET", "v3/projects:search", control_v3_search_projects, "SearchProjects",
@@ -135,7 +136,7 @@ const struct em_route control_routes[] = {
     {"DELETE", "v3/{name=projects/*}", control_v3_delete_project, "DeleteProject", NULL, NULL, NULL,
      EM_AUDIT_ADMIN},
     {"POST", "v3/{name=projects/*}:undelete", control_v3_undelete_project, "UndeleteProject",
-     &control_empty_request, NULL, NULL, EM_AUDIT_ADMIN},
+     &em_empty_message, NULL, NULL, EM_AUDIT_ADMIN},
     {"POST", "v3/{resource=projects/*}:getIamPolicy", control_v3_get_iam_policy, "GetIamPolicy",
      &em_iam_get_request, NULL, NULL, EM_AUDIT_DATA_ACCESS},
     {"POST", "v3/{resource=projects/*}:setIamPolicy", control_v3_set_iam_policy, "SetIamPolicy",
@@ -160,7 +161,7 @@ const struct em_route control_routes[] = {
     {"DELETE", "v3/{name=folders/*}", control_v3_delete_folder, "DeleteFolder", NULL, NULL, NULL,
      EM_AUDIT_ADMIN},
     {"POST", "v3/{name=folders/*}:undelete", control_v3_undelete_folder, "UndeleteFolder",
-     &control_empty_request, NULL, NULL, EM_AUDIT_ADMIN},
+     &em_empty_message, NULL, NULL, EM_AUDIT_ADMIN},
     {"POST", "v3/{resource=folders/*}:getIamPolicy", em_iam_handle_get, "GetIamPolicy",
      &em_iam_get_request, NULL, "resourcemanager.folders.getIamPolicy", EM_AUDIT_DATA_ACCESS},
     {"POST", "v3/{resource=folders/*}:setIamPolicy", em_iam_handle_set, "SetIamPolicy",

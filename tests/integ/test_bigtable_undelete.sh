@@ -121,6 +121,11 @@ wait_op "$(jq -r .name <<<"$BODY")"
 expect_json '.response["@type"]' type.googleapis.com/google.bigtable.admin.v2.Table
 expect_json .response.name "$TABLE"
 expect_json '.metadata.startTime <= .metadata.endTime' true
+UNDELETE_OP=$(jq -r .name <<<"$BODY")
+api POST "$BIGTABLE_URL/v2/$UNDELETE_OP:cancel" '{"bogus":1}'
+expect_error_json 400 INVALID_ARGUMENT # CancelOperation has no body fields
+api POST "$BIGTABLE_URL/v2/$UNDELETE_OP:cancel" ''
+expect_status 200 # a finished operation: nothing to cancel
 
 section "CMEK: undelete while the east key is disabled is refused, naming the key"
 delete_table

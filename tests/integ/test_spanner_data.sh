@@ -45,6 +45,16 @@ expect_contains "$BODY" 'Instance has no field \"nodes\"' "the unknown field is 
 api GET "$S/$INST?fieldMask="
 expect_json '.name' "$INST"
 
+section "getIamPolicy reads its body (GetPolicyOptions); an operation's cancel takes none"
+api POST "$S/$INST:getIamPolicy" '{"options":{"requestedPolicyVersion":3}}'
+expect_json .version 1
+api POST "$S/$INST:getIamPolicy" '{"options":{"requestedPolicyVersion":2}}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$INST:getIamPolicy" '{"bogus":1}'
+expect_error_json 400 INVALID_ARGUMENT
+api POST "$S/$INST/operations/no-such-op:cancel" '{"bogus":1}'
+expect_error_json 400 INVALID_ARGUMENT
+
 section "sessions"
 api POST "$S/$DB/sessions" '{"session":{"labels":{"env":"test"}}}'
 expect_status 200
