@@ -175,6 +175,9 @@ describe('the Dataflow runner through @google-cloud/dataflow v1beta3 clients (RE
     assert.deepEqual(await names('ALL'), ours);
     assert.deepEqual(await names('TERMINATED'), ours);
     assert.deepEqual(await names('ACTIVE'), []);
+    // name: only the jobs of that name
+    const [named] = await jobs.listJobs({projectId, location, name: jobName('wordcount')});
+    assert.deepEqual(named.map(job => job.name), [jobName('wordcount')]);
   });
 
   it('listJobMessages and getJobMetrics of the Word_Count job', async () => {
@@ -195,6 +198,10 @@ describe('the Dataflow runner through @google-cloud/dataflow v1beta3 clients (RE
       .map(metric => [metric.name.context.output_user_name, Number(metric.scalar.numberValue)]));
     assert.equal(counts['ReadLines.out0'], 3, JSON.stringify(counts)); // three lines, one empty
     assert.equal(counts['CountWords.out0'], 4, JSON.stringify(counts)); // four distinct words
+    // startTime: only the metrics changed since then; none of a finished job's after it ended
+    const [since] = await metrics.getJobMetrics({projectId, location, jobId: wordCountId,
+                                                 startTime: jobMetrics.metricTime});
+    assert.deepEqual(since.metrics, []);
   });
 
   it('updateJob: a finished job cannot be cancelled', async () => {

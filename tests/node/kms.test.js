@@ -338,7 +338,15 @@ describe('Cloud KMS through @google-cloud/kms (REST)', () => {
       assert.equal(publicKey.protectionLevel, 'SOFTWARE');
       assert.match(publicKey.pem, /^-----BEGIN PUBLIC KEY-----\n/);
       assert.equal(int64(publicKey.pemCrc32c), crc32c(publicKey.pem));
-      return crypto.createPublicKey(publicKey.pem);
+      const key = crypto.createPublicKey(publicKey.pem);
+      // publicKeyFormat DER: the SubjectPublicKeyInfo in publicKey.data, no pem
+      const [der] = await kms.getPublicKey({name: version(id, 1), publicKeyFormat: 'DER'});
+      assert.equal(der.publicKeyFormat, 'DER');
+      assert.ok(!der.pem, 'no pem when a format is asked');
+      assert.equal(int64(der.publicKey.crc32cChecksum), crc32c(der.publicKey.data));
+      assert.ok(crypto.createPublicKey({key: Buffer.from(der.publicKey.data), format: 'der', type: 'spki'})
+        .equals(key), 'the DER key is the PEM key');
+      return key;
     }
 
     async function sign(id, request) {

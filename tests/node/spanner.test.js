@@ -163,6 +163,10 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
     it('getInstance, listInstances, and updateInstance through its operation', async () => {
       const [got] = await instances.getInstance({name: instance});
       assert.equal(got.config, `${project}/instanceConfigs/regional-${REGION}`);
+      // fieldMask: only the fields it names come back
+      const [masked] = await instances.getInstance({name: instance, fieldMask: {paths: ['display_name']}});
+      assert.equal(masked.displayName, got.displayName);
+      assert.ok(!masked.config && !masked.name, 'the fields the mask does not name are absent');
       const [listed] = await instances.listInstances({parent: project});
       assert.ok(listed.some(i => i.name === instance));
 
@@ -183,6 +187,10 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
       assert.deepEqual(set.bindings.map(b => [b.role, b.members]), [[binding.role, binding.members]]);
       const [got] = await instances.getIamPolicy({resource: instance});
       assert.deepEqual(got.bindings.map(b => [b.role, b.members]), [[binding.role, binding.members]]);
+      const [v3] = await instances.getIamPolicy({resource: instance, options: {requestedPolicyVersion: 3}});
+      assert.equal(v3.version, 1, 'a policy without conditions is version 1, whatever was asked');
+      await rejectsWith(instances.getIamPolicy({resource: instance, options: {requestedPolicyVersion: 2}}),
+                        Code.INVALID_ARGUMENT);
       assert.deepEqual(Buffer.from(got.etag), Buffer.from(set.etag));
       const [allowed] = await instances.testIamPermissions({
         resource: instance, permissions: ['spanner.instances.get', 'spanner.databases.create']});
