@@ -822,8 +822,11 @@ static void show_policy_version(cJSON *policy, int64_t requested)
             cJSON_DeleteItemFromObjectCaseSensitive(binding, "condition");
         }
     }
-    cJSON_DeleteItemFromObjectCaseSensitive(policy, "version");
-    cJSON_AddNumberToObject(policy, "version", conditional && requested == 3 ? 3 : 1);
+    cJSON *version = cJSON_CreateNumber(conditional && requested == 3 ? 3 : 1);
+    if (cJSON_HasObjectItem(policy, "version")) /* in its place: replies list it first */
+        cJSON_ReplaceItemInObjectCaseSensitive(policy, "version", version);
+    else
+        cJSON_AddItemToObject(policy, "version", version);
 }
 
 enum em_code em_iam_handle_get(struct em_call *call)
