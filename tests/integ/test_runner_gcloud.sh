@@ -34,6 +34,19 @@ GLOBAL_KEY="$P/locations/global/keyRings/r/cryptoKeys/job-key"
 FAIL_KEY="$P/locations/global/keyRings/r/cryptoKeys/fail-key"
 
 job_state() { api GET "$LOC/jobs/$1"; jq -r .currentState <<<"$BODY"; }
+# list_pages URL FIELD: GET URL&pageSize=1, token after token (at most 50 pages); the ids
+# of the FIELD array of every page into LISTED (comma-separated), the pages into PAGES
+list_pages() {
+    local token=""
+    LISTED="" PAGES=0
+    while (( PAGES < 50 )); do
+        api GET "$1&pageSize=1${token:+&pageToken=$token}"
+        LISTED+="${LISTED:+,}$(jq -r "[.$2[].id] | join(\",\")" <<<"$BODY")"
+        PAGES=$((PAGES + 1))
+        token=$(jq -r '.nextPageToken // empty' <<<"$BODY")
+        [[ -n $token ]] || break
+    done
+}
 # wait_state JOB STATE [SECONDS]
 wait_state() {
     local job=$1 want=$2 seconds=${3:-60}
@@ -205,16 +218,9 @@ LAST_TIME=$(jq -r '.jobMessages[-1].time' <<<"$BODY")
 expect_json '.jobMessages | length > 2' true
 expect_json 'has("nextPageToken")' false
 # one message a page, following the tokens, gives them all in order
-paged="" token="" pages=0
-while (( pages < 50 )); do
-    api GET "$LOC/jobs/$WC_ID/messages?pageSize=1${token:+&pageToken=$token}"
-    paged+="${paged:+,}$(jq -r '[.jobMessages[].id] | join(",")' <<<"$BODY")"
-    pages=$((pages + 1))
-    token=$(jq -r '.nextPageToken // empty' <<<"$BODY")
-    [[ -n $token ]] || break
-done
-expect_eq "$ALL_IDS" "$paged" "pageSize=1 pages, token after token, list every message in order"
-expect_eq "$(tr ',' '\n' <<<"$ALL_IDS" | wc -l)" "$pages" "one page per message"
+list_pages "$LOC/jobs/$WC_ID/messages?" jobMessages
+expect_eq "$ALL_IDS" "$LISTED" "pageSize=1 pages, token after token, list every message in order"
+expect_eq "$(tr ',' '\n' <<<"$ALL_IDS" | wc -l)" "$PAGES" "one page per message"
 api GET "$LOC/jobs/$WC_ID/messages?startTime=$LAST_TIME"
 expect_json '[.jobMessages[].time] | all(. == "'"$LAST_TIME"'")' true
 expect_json '.jobMessages | length >= 1' true # start_time is inclusive
@@ -531,22 +537,9 @@ api GET "$LOC/jobs?name="
 expect_json '[.jobs[].id] | join(",")' "$EVERY_JOB" # an empty name: no name filter
 api GET "$RUNNER_URL/v1b3/$P/jobs?location=$R&name=paged"
 expect_json '[.jobs[].id] | join(",")' "$ALL_PAGED"
-# list_pages QUERY: GET .../jobs?QUERY&pageSize=1, token after token (at most 20 pages);
-# the ids into LISTED, the number of pages into PAGES
-list_pages() {
-    local token=""
-    LISTED="" PAGES=0
-    while (( PAGES < 20 )); do
-        api GET "$LOC/jobs?$1&pageSize=1${token:+&pageToken=$token}"
-        LISTED+="${LISTED:+,}$(jq -r '[.jobs[].id] | join(",")' <<<"$BODY")"
-        PAGES=$((PAGES + 1))
-        token=$(jq -r '.nextPageToken // empty' <<<"$BODY")
-        [[ -n $token ]] || break
-    done
-}
-list_pages "name=paged"
+list_pages "$LOC/jobs?name=paged" jobs
 expect_eq "$ALL_PAGED 4" "$LISTED $PAGES" "name=paged&pageSize=1: a page per job of that name, each once, newest first"
-list_pages "name=paged&filter=TERMINATED"
+list_pages "$LOC/jobs?name=paged&filter=TERMINATED" jobs
 expect_eq "$BATCH_PAGED 3" "$LISTED $PAGES" "with filter=TERMINATED: the batch jobs of that name"
 api GET "$LOC/jobs?filter=ACTIVE&name=paged"
 expect_json '[.jobs[].id] | join(",")' "$STREAM_ID"
