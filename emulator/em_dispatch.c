@@ -16,7 +16,8 @@
  * argument (em_url_unescape turns a %00 into a byte that fails this check) and the JSON
  * body, raw bytes and \u0000 escapes alike, are checked here. A reply's enums are names,
  * or numbers when the request says `$alt=json;enum-encoding=int` as Google's client
- * libraries do (read from the route's reply schema).
+ * libraries do (read from the route's reply schema). A `fields` selection (em_fields.h)
+ * is checked before authentication and prunes the reply, or each streamed element.
  *
  * Where the handler runs, and when the call completes:
  *
@@ -38,6 +39,7 @@
 #include "em_audit.h"
 #include "em_call.h"
 #include "em_clock.h"
+#include "em_fields.h"
 #include "em_iam.h"
 #include "em_json.h"
 #include "em_log.h"
@@ -364,6 +366,39 @@ static enum em_code check_query_names(struct em_call *call)
     return EM_OK;
 }
 
+/* The `fields` system parameter (or `$fields`): a partial response's selection, or NULL. */
+static const char *fields_selection(const struct em_call *call)
+{
+    for (int i = 0; i < call->query_count; i++) {
+        const char *key = call->query[i].key;
+        if (strcmp(key, "fields") == 0 || strcmp(key, "$fields") == 0)
+            return call->query[i].value ? call->query[i].value : "";
+    }
+    return NULL;
+}
+
+/* A `fields` selection that does not parse is refused before the method runs. */
+static enum em_code check_fields(struct em_call *call)
+{
+    struct em_fields *fields;
+    if (em_fields_parse(fields_selection(call), &fields, &call->status))
+        return call->status.code;
+    em_fields_free(fields);
+    return EM_OK;
+}
+
+/* Keeps of a reply, or of a streamed element, what `fields` selects (em_fields.h). */
+static void select_fields(const struct em_call *call, cJSON *json)
+{
+    const char *text = fields_selection(call);
+    struct em_fields *fields;
+    struct em_status st = {0};
+    if (!text || em_fields_parse(text, &fields, &st))
+        return;
+    em_fields_apply(fields, json);
+    em_fields_free(fields);
+}
+
 static enum em_code authorize(struct em_call *call)
 {
     const struct em_route *route = call->match.route;
@@ -433,7 +468,8 @@ static enum em_code check_api_enabled(struct em_call *call)
 static enum em_code prepare(const struct em_router *router, struct em_call *call)
 {
     if (check_url(call) || route_call(router, call) || check_query_names(call) ||
-        authenticate(call) || check_api_enabled(call) || parse_body(call) || authorize(call))
+        check_fields(call) || authenticate(call) || check_api_enabled(call) || parse_body(call) ||
+        authorize(call))
         return call->status.code;
     const struct em_route *route = call->match.route;
     if (!route->handler)
@@ -521,6 +557,7 @@ static bool stream_text_append(struct em_call *call, const char *text, size_t le
 static char *render_element(struct em_call *call, cJSON *element, size_t *len)
 {
     const struct em_route *route = call->match.route;
+    select_fields(call, element);
     if (route->reply && wants_int_enums(call))
         em_schema_enums_to_numbers(route->reply, element);
     char *json = cJSON_PrintUnformatted(element);
@@ -675,6 +712,7 @@ static void render(struct em_call *call)
         call->content_type = "application/json; charset=UTF-8";
     } else {
         call->http_status = 200;
+        select_fields(call, call->reply);
         if (call->reply && call->match.route && call->match.route->reply && wants_int_enums(call))
             em_schema_enums_to_numbers(call->match.route->reply, call->reply);
         call->response = call->reply ? cJSON_PrintUnformatted(call->reply) : strdup("{}");

@@ -146,6 +146,23 @@ expect_error_json 400 INVALID_ARGUMENT
 api GET "$KMS_URL/v1/$RING/cryptoKeys?filter=purpose%3D"
 expect_error_json 400 INVALID_ARGUMENT
 
+section "partial responses: the fields system parameter"
+api GET "$KMS_URL/v1/$RING/cryptoKeys?pageSize=2&fields=cryptoKeys/name,nextPageToken"
+expect_json 'keys | join(",")' "cryptoKeys,nextPageToken"
+expect_json '[.cryptoKeys[] | keys | join(",")] | join(" ")' "name name"
+api GET "$KMS_URL/v1/$RING/cryptoKeys?pageSize=1&fields=cryptoKeys(name,labels/tier,version_template.algorithm)"
+expect_json '.cryptoKeys[0] | [(keys | join(",")), .versionTemplate.algorithm, (.versionTemplate | keys | join(","))] | join(" ")' \
+    "labels,name,versionTemplate HMAC_SHA256 algorithm"
+api GET "$KMS_URL/v1/$RING/cryptoKeys/alpha?%24fields=purpose"
+expect_json 'tojson' '{"purpose":"MAC"}'
+api GET "$KMS_URL/v1/$RING/cryptoKeys/alpha?fields=*"
+expect_json '.name' "$RING/cryptoKeys/alpha"
+api GET "$KMS_URL/v1/$RING/cryptoKeys/alpha?fields=name,(purpose"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "a field name is expected at character 6" "the selection's fault is placed"
+api GET "$KMS_URL/v1/$RING/cryptoKeys/no-such-key?fields=name"
+expect_error_json 404 NOT_FOUND # errors are never pruned
+
 section "propagation delay: a disabled version keeps working for 120 s of emulator time"
 api PATCH "$KMS_URL/v1/$KEY/cryptoKeyVersions/1?updateMask=state" '{"state":"DISABLED"}'
 expect_json .state DISABLED

@@ -176,6 +176,9 @@ expect_json '[.[] | .values | length] | join(",")' "200,200,100"
 expect_json '.[0].metadata.rowType.fields | length' 2
 expect_json '[.[1:][] | has("metadata")] | any' false
 TOKEN=$(jq -r '.[1].resumeToken' <<<"$BODY")
+api POST "$S/$SESSION:executeStreamingSql?fields=values" '{"sql":"SELECT SingerId, FirstName FROM Singers WHERE SingerId >= 100 ORDER BY SingerId"}'
+expect_json '[.[] | keys | join(",")] | join(" ")' "values values values" # fields prunes each element
+expect_json '[.[] | .values | length] | join(",")' "200,200,100"
 api POST "$S/$SESSION:executeStreamingSql" "{\"sql\":\"SELECT SingerId, FirstName FROM Singers WHERE SingerId >= 100 ORDER BY SingerId\",\"resumeToken\":\"$TOKEN\"}"
 expect_json '[.[] | .values | length] | join(",")' "100"
 expect_json '.[0].values[0]' 300
