@@ -214,6 +214,10 @@ const char *em_call_query(const struct em_call *call, const char *key);
 enum em_code em_call_query_int(struct em_call *call, const char *key, int64_t fallback, int64_t min,
                                int64_t max, int64_t *out);
 enum em_code em_call_query_bool(struct em_call *call, const char *key, bool *out);
+/* A google.protobuf.Timestamp argument (RFC 3339) as emulator nanoseconds; absent or empty:
+ * fallback; unparsable: INVALID_ARGUMENT naming the field as Google's binding does. */
+enum em_code em_call_query_time(struct em_call *call, const char *key, int64_t fallback,
+                                int64_t *out);
 
 /* Sets the reply object (taking ownership) and returns EM_OK. */
 enum em_code em_call_reply(struct em_call *call, cJSON *reply);

@@ -104,6 +104,21 @@ enum em_code em_call_query_int(struct em_call *call, const char *key, int64_t fa
     return EM_OK;
 }
 
+enum em_code em_call_query_time(struct em_call *call, const char *key, int64_t fallback,
+                                int64_t *out)
+{
+    const char *text = em_call_query(call, key);
+    *out = fallback;
+    if (!text || !*text || em_time_parse(text, out))
+        return EM_OK;
+    char field[64];
+    query_field_name(key, field, sizeof(field));
+    return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
+                        "Invalid value at '%s' (type.googleapis.com/google.protobuf.Timestamp), "
+                        "\"%.100s\"",
+                        field, text);
+}
+
 enum em_code em_call_query_bool(struct em_call *call, const char *key, bool *out)
 {
     const char *text = em_call_query(call, key);

@@ -437,21 +437,6 @@ static enum em_code importance_of(struct em_call *call, int *out)
                         text);
 }
 
-/* A Timestamp query argument (ListJobMessages' start_time, inclusive, and end_time,
- * exclusive; GetJobMetrics' start_time); absent: fallback. */
-static enum em_code time_bound(struct em_call *call, const char *key, const char *field,
-                               int64_t fallback, int64_t *out)
-{
-    const char *text = em_call_query(call, key);
-    *out = fallback;
-    if (!text || !*text || em_time_parse(text, out))
-        return EM_OK;
-    return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
-                        "Invalid value at '%s' (type.googleapis.com/google.protobuf.Timestamp), "
-                        "\"%.100s\"",
-                        field, text);
-}
-
 enum em_code rn_list_job_messages(struct em_call *call)
 {
     char name[512];
@@ -459,8 +444,8 @@ enum em_code rn_list_job_messages(struct em_call *call)
     int64_t page_size;
     cJSON *reply = NULL;
     if (job_name(call, name, sizeof(name)) || importance_of(call, &q.min_importance) ||
-        time_bound(call, "startTime", "start_time", INT64_MIN, &q.start_ns) ||
-        time_bound(call, "endTime", "end_time", INT64_MAX, &q.end_ns) ||
+        em_call_query_time(call, "startTime", INT64_MIN, &q.start_ns) || /* inclusive */
+        em_call_query_time(call, "endTime", INT64_MAX, &q.end_ns) ||     /* exclusive */
         em_call_query_int(call, "pageSize", 0, 0, 1000000, &page_size))
         return call->status.code;
     q.page_size = (int)page_size;
@@ -476,7 +461,7 @@ enum em_code rn_get_job_metrics(struct em_call *call)
     int64_t start_ns;
     cJSON *reply = NULL;
     if (job_name(call, name, sizeof(name)) ||
-        time_bound(call, "startTime", "start_time", INT64_MIN, &start_ns))
+        em_call_query_time(call, "startTime", INT64_MIN, &start_ns))
         return call->status.code;
     rn_jobs_metrics(jobs_of(call), name, start_ns, &reply, &call->status);
     return reply_or_fail(call, reply);

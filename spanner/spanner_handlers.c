@@ -187,9 +187,14 @@ enum em_code sp_create_instance(struct em_call *call)
                            request);
 }
 
+/* GET .../instances: instanceDeadline (how long to wait for slow regions' metadata) is
+ * checked and needs no wait here: every instance is reachable, none is "unreachable". */
 enum em_code sp_list_instances(struct em_call *call)
 {
     cJSON *items = NULL;
+    int64_t deadline;
+    if (em_call_query_time(call, "instanceDeadline", 0, &deadline))
+        return call->status.code;
     enum em_code rc =
         sp_instance_list(admin(call), em_call_var(call, "parent"), &items, &call->status);
     return em_list_reply_result(call, rc, items, "instances");

@@ -44,6 +44,11 @@ expect_error_json 400 INVALID_ARGUMENT
 expect_contains "$BODY" 'Instance has no field \"nodes\"' "the unknown field is named"
 api GET "$S/$INST?fieldMask="
 expect_json '.name' "$INST"
+api GET "$S/$P/instances?instanceDeadline=2030-01-01T00:00:00Z"
+expect_json '[.instances[].name] | index("'"$INST"'") != null' true # what gcloud's list sends
+api GET "$S/$P/instances?instance_deadline=soon"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Invalid value at 'instance_deadline' (type.googleapis.com/google.protobuf.Timestamp), \"soon\""
 
 section "getIamPolicy reads its body (GetPolicyOptions); an operation's cancel takes none"
 api POST "$S/$INST:getIamPolicy" '{"options":{"requestedPolicyVersion":3}}'
