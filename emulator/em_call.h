@@ -162,6 +162,10 @@ struct em_call {
     char *stream_text;
     size_t stream_len, stream_cap;
 
+    /* the `fields` selection (em_fields.h) parsed once before the handler, private to
+     * em_dispatch.c; NULL: the reply is whole */
+    struct em_fields *fields;
+
     /* the rendered response, filled by em_dispatch */
     int http_status;
     char *response;

@@ -170,6 +170,8 @@ void em_call_reset(struct em_call *call)
     call->stream_text = NULL;
     cJSON_Delete(call->error_metadata);
     call->error_metadata = NULL;
+    em_fields_free(call->fields);
+    call->fields = NULL;
     call->stream_elements = call->stream_len = call->stream_cap = 0;
     call->body = call->reply = NULL;
     call->reply_raw = call->response = NULL;
@@ -392,26 +394,11 @@ static const char *fields_selection(const struct em_call *call)
     return NULL;
 }
 
-/* A `fields` selection that does not parse is refused before the method runs. */
-static enum em_code check_fields(struct em_call *call)
+/* The `fields` selection, parsed before the method runs (one that does not parse is
+ * refused then); render prunes the reply, or each streamed element, with it. */
+static enum em_code parse_fields(struct em_call *call)
 {
-    struct em_fields *fields;
-    if (em_fields_parse(fields_selection(call), &fields, &call->status))
-        return call->status.code;
-    em_fields_free(fields);
-    return EM_OK;
-}
-
-/* Keeps of a reply, or of a streamed element, what `fields` selects (em_fields.h). */
-static void select_fields(const struct em_call *call, cJSON *json)
-{
-    const char *text = fields_selection(call);
-    struct em_fields *fields;
-    struct em_status st = {0};
-    if (!text || em_fields_parse(text, &fields, &st))
-        return;
-    em_fields_apply(fields, json);
-    em_fields_free(fields);
+    return em_fields_parse(fields_selection(call), &call->fields, &call->status);
 }
 
 static enum em_code authorize(struct em_call *call)
@@ -483,7 +470,7 @@ static enum em_code check_api_enabled(struct em_call *call)
 static enum em_code prepare(const struct em_router *router, struct em_call *call)
 {
     if (check_url(call) || route_call(router, call) || check_query_names(call) ||
-        check_fields(call) || authenticate(call) || check_api_enabled(call) || parse_body(call) ||
+        parse_fields(call) || authenticate(call) || check_api_enabled(call) || parse_body(call) ||
         authorize(call))
         return call->status.code;
     const struct em_route *route = call->match.route;
@@ -572,7 +559,7 @@ static bool stream_text_append(struct em_call *call, const char *text, size_t le
 static char *render_element(struct em_call *call, cJSON *element, size_t *len)
 {
     const struct em_route *route = call->match.route;
-    select_fields(call, element);
+    em_fields_apply(call->fields, element);
     if (route->reply && wants_int_enums(call))
         em_schema_enums_to_numbers(route->reply, element);
     char *json = cJSON_PrintUnformatted(element);
@@ -727,7 +714,7 @@ static void render(struct em_call *call)
         call->content_type = "application/json; charset=UTF-8";
     } else {
         call->http_status = 200;
-        select_fields(call, call->reply);
+        em_fields_apply(call->fields, call->reply);
         if (call->reply && call->match.route && call->match.route->reply && wants_int_enums(call))
             em_schema_enums_to_numbers(call->match.route->reply, call->reply);
         call->response = call->reply ? cJSON_PrintUnformatted(call->reply) : strdup("{}");

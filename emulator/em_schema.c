@@ -8,6 +8,7 @@
 #include "em_json.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -448,3 +449,39 @@ void em_schema_enums_to_numbers(const struct em_message *msg, cJSON *json)
 
 static const struct em_field no_fields[] = {{NULL}};
 const struct em_message em_empty_message = {"google.protobuf.Empty", no_fields};
+
+/* A query argument as the JSON value it stands for: digits are an enum's proto number
+ * ("2"), anything else its name ("DER"). */
+static cJSON *query_value(const char *text)
+{
+    const char *digits = text[0] == '-' ? text + 1 : text;
+    char *end;
+    errno = 0;
+    long number = strtol(text, &end, 10);
+    if (isdigit((unsigned char)digits[0]) && !*end && !errno && number >= INT32_MIN &&
+        number <= INT32_MAX)
+        return cJSON_CreateNumber((double)number);
+    return cJSON_CreateString(text);
+}
+
+/* Checked as a one-field request, so the words are those of em_schema_check. */
+enum em_code em_schema_query_enum(const char *param, const char *text, const struct em_enum *e,
+                                  int *number, struct em_status *st)
+{
+    *number = 0;
+    if (!text || !*text)
+        return EM_OK;
+    const struct em_field fields[] = {{param, EM_F_ENUM, false, NULL, e}, {NULL}};
+    const struct em_message request = {"query parameters", fields};
+    cJSON *json = cJSON_CreateObject(), *value = query_value(text);
+    if (!json || !value || !cJSON_AddItemToObject(json, param, value)) {
+        cJSON_Delete(json);
+        cJSON_Delete(value);
+        return EM_FAIL_OOM(st);
+    }
+    enum em_code code = em_schema_check(&request, json, NULL, st);
+    if (!code) /* the check left the value's name */
+        *number = em_enum_by_name(e, em_json_string(json, param))->number;
+    cJSON_Delete(json);
+    return code;
+}

@@ -81,6 +81,13 @@ enum em_code em_schema_check(const struct em_message *msg, cJSON *json, const ch
  * EM_F_ANY values are left as they are. */
 void em_schema_enums_to_numbers(const struct em_message *msg, cJSON *json);
 
+/* A query parameter that binds an enum (param: its JSON name), by name or proto number as
+ * Google binds it: *number is the value's number, 0 when text is absent or empty. A value
+ * e lacks is INVALID_ARGUMENT in the words a body's enum gets ("Invalid value at
+ * 'public_key_format' (type.googleapis.com/...PublicKeyFormat), \"X\""). */
+enum em_code em_schema_query_enum(const char *param, const char *text, const struct em_enum *e,
+                                  int *number, struct em_status *st);
+
 /* The value of e with this name or number; NULL when e has none. */
 const struct em_enum_value *em_enum_by_name(const struct em_enum *e, const char *name);
 const struct em_enum_value *em_enum_by_number(const struct em_enum *e, int number);

@@ -12,9 +12,6 @@
 #include "kms_errors.h"
 #include "kms_kaj.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -268,9 +265,6 @@ static const struct em_field update_primary_fields[] = {{"cryptoKeyVersionId", E
 const struct em_message kms_update_primary_schema = {
     "google.cloud.kms.v1.UpdateCryptoKeyPrimaryVersionRequest", update_primary_fields};
 
-/* DestroyCryptoKeyVersionRequest and RestoreCryptoKeyVersionRequest: only the name, which
- * is in the path. */
-
 /* --- reply schemas: where a reply carries enums (answered as numbers on request) --- */
 
 static const struct em_field list_keys_fields[] = {
@@ -383,17 +377,14 @@ cJSON *kms_json_public_key(const char *name, const struct kms_version *v,
                            enum kms_key_format format, const unsigned char *key, size_t len)
 {
     cJSON *j = cJSON_CreateObject();
-    if (format == KMS_KEY_FORMAT_UNSPECIFIED) {
-        cJSON_AddStringToObject(j, "pem", (const char *)key);
-        cJSON_AddStringToObject(j, "algorithm", v->alg->name);
-        em_json_add_int64(j, "pemCrc32c", em_crc32c(key, len));
-        cJSON_AddStringToObject(j, "name", name);
-        cJSON_AddStringToObject(j, "protectionLevel", kms_protection_name(v->protection));
-        return j;
-    }
     cJSON_AddStringToObject(j, "algorithm", v->alg->name);
     cJSON_AddStringToObject(j, "name", name);
     cJSON_AddStringToObject(j, "protectionLevel", kms_protection_name(v->protection));
+    if (format == KMS_KEY_FORMAT_UNSPECIFIED) {
+        cJSON_AddStringToObject(j, "pem", (const char *)key);
+        em_json_add_int64(j, "pemCrc32c", em_crc32c(key, len));
+        return j;
+    }
     cJSON *data = cJSON_AddObjectToObject(j, "publicKey");
     em_json_add_bytes(data, "data", key, len);
     em_json_add_int64(data, "crc32cChecksum", em_crc32c(key, len));
@@ -513,49 +504,11 @@ cJSON *kms_json_location(const char *project, const char *location_id, const cha
 
 /* --- query parameters that bind enums --- */
 
-/* A query argument as the JSON value it stands for: digits are an enum's proto number
- * ("2"), anything else its name ("DER"). */
-static cJSON *query_value(const char *text)
-{
-    const char *digits = text[0] == '-' ? text + 1 : text;
-    char *end;
-    errno = 0;
-    long number = strtol(text, &end, 10);
-    if (isdigit((unsigned char)digits[0]) && !*end && !errno && number >= INT32_MIN &&
-        number <= INT32_MAX)
-        return cJSON_CreateNumber((double)number);
-    return cJSON_CreateString(text);
-}
-
-/* The number of the value of e that query parameter param (its JSON name) binds; absent or
- * empty is 0. The argument is checked by em_schema as a one-field request, so a value e
- * lacks is refused in the words a body's enum is. */
-static enum em_code query_enum(const char *param, const char *text, const struct em_enum *e,
-                               int *number, struct em_status *st)
-{
-    *number = 0;
-    if (!text || !*text)
-        return EM_OK;
-    const struct em_field fields[] = {{param, EM_F_ENUM, false, NULL, e}, {NULL}};
-    const struct em_message request = {"query parameters", fields};
-    cJSON *json = cJSON_CreateObject(), *value = query_value(text);
-    if (!json || !value || !cJSON_AddItemToObject(json, param, value)) {
-        cJSON_Delete(json);
-        cJSON_Delete(value);
-        return EM_FAIL_OOM(st);
-    }
-    enum em_code code = em_schema_check(&request, json, NULL, st);
-    if (!code) /* the check left the value's name */
-        *number = em_enum_by_name(e, em_json_string(json, param))->number;
-    cJSON_Delete(json);
-    return code;
-}
-
 enum em_code kms_json_public_key_format(const char *text, enum kms_key_format *format,
                                         struct em_status *st)
 {
     int number;
-    if (query_enum("publicKeyFormat", text, &public_key_format_enum, &number, st))
+    if (em_schema_query_enum("publicKeyFormat", text, &public_key_format_enum, &number, st))
         return st->code;
     *format = (enum kms_key_format)number; /* kms.h numbers them as the proto does */
     return EM_OK;
@@ -564,7 +517,7 @@ enum em_code kms_json_public_key_format(const char *text, enum kms_key_format *f
 enum em_code kms_json_version_view(const char *param, const char *text, struct em_status *st)
 {
     int number;
-    return query_enum(param, text, &version_view_enum, &number, st);
+    return em_schema_query_enum(param, text, &version_view_enum, &number, st);
 }
 
 /* --- JSON -> model --- */

@@ -197,8 +197,6 @@ static const struct em_field update_snapshot_fields[] = {
 const struct em_message ps_update_snapshot_schema = {"google.pubsub.v1.UpdateSnapshotRequest",
                                                      update_snapshot_fields};
 
-/* DetachSubscriptionRequest: only the subscription, which is in the path. */
-
 /* --- reply schemas: where a reply carries enums (answered as numbers on request) --- */
 
 static const struct em_field list_topics_fields[] = {

@@ -785,10 +785,11 @@ static bool query_keeps(const struct rn_job_query *q, const cJSON *job)
     return !q->name || !*q->name || (name && strcmp(name, q->name) == 0);
 }
 
-/* The page token after job: its id (a listing goes on after the job of that id). */
-static void add_job_page_token(cJSON *reply, const cJSON *job)
+/* The reply's nextPageToken: where the next page starts (a job's id, a message's
+ * sequence number), opaque to the client. */
+static void add_page_token(cJSON *reply, const char *position)
 {
-    char *token = em_page_token_make(em_json_string(job, "id"));
+    char *token = em_page_token_make(position ? position : "");
     cJSON_AddStringToObject(reply, "nextPageToken", token ? token : "");
     free(token);
 }
@@ -813,7 +814,7 @@ static enum em_code list_page(const cJSON *all, const struct rn_job_query *q, co
         if (!query_keeps(q, job))
             continue;
         if (n == page_size) {
-            add_job_page_token(*reply, cJSON_GetArrayItem(list, n - 1));
+            add_page_token(*reply, em_json_string(cJSON_GetArrayItem(list, n - 1), "id"));
             break;
         }
         cJSON *copy = cJSON_Duplicate(job, true);
@@ -926,15 +927,6 @@ static enum em_code message_page_start(const char *token, int64_t *after_seq, st
     return EM_OK;
 }
 
-static void add_message_page_token(cJSON *reply, int64_t next_after)
-{
-    char seq[24];
-    snprintf(seq, sizeof(seq), "%" PRId64, next_after);
-    char *token = em_page_token_make(seq);
-    cJSON_AddStringToObject(reply, "nextPageToken", token ? token : "");
-    free(token);
-}
-
 enum em_code rn_jobs_messages(struct rn_jobs *jobs, const char *name, struct rn_message_query q,
                               const char *page_token, cJSON **reply, struct em_status *st)
 {
@@ -952,8 +944,11 @@ enum em_code rn_jobs_messages(struct rn_jobs *jobs, const char *name, struct rn_
         return EM_FAIL_OOM(st);
     }
     cJSON_AddItemToObject(*reply, "jobMessages", list);
-    if (next_after > 0)
-        add_message_page_token(*reply, next_after);
+    if (next_after > 0) {
+        char seq[24];
+        snprintf(seq, sizeof(seq), "%" PRId64, next_after);
+        add_page_token(*reply, seq);
+    }
     return EM_OK;
 }
 

@@ -39,8 +39,6 @@ static const struct em_field list_entries_fields[] = {
 const struct em_message control_list_entries_request = {"google.logging.v2.ListLogEntriesRequest",
                                                         list_entries_fields};
 
-/* Methods whose request has no fields (reset, service stop/start, getAncestry). */
-
 /* cloudresourcemanager v1 Project (the body of UpdateProject, the reply of Get and Update) */
 static const struct em_enum_value lifecycle_state_values[] = {
     {"LIFECYCLE_STATE_UNSPECIFIED", 0}, {"ACTIVE", 1}, {"DELETE_REQUESTED", 2},

@@ -494,6 +494,30 @@ static void test_snake_case_helper(void **state)
     assert_int_equal(strncmp(small, "crypto_key", strlen(small)), 0);
 }
 
+/* Query parameters bind enums by name or number, in a body enum's words. */
+static void test_query_enums(void **state)
+{
+    (void)state;
+    struct em_status st = {0};
+    int number = -1;
+    assert_int_equal(em_schema_query_enum("protectionLevel", "HSM", &levels, &number, &st), EM_OK);
+    assert_int_equal(number, 2);
+    assert_int_equal(em_schema_query_enum("protectionLevel", "1", &levels, &number, &st), EM_OK);
+    assert_int_equal(number, 1);
+    assert_int_equal(em_schema_query_enum("protectionLevel", "", &levels, &number, &st), EM_OK);
+    assert_int_equal(number, 0);
+    assert_int_equal(em_schema_query_enum("protectionLevel", NULL, &levels, &number, &st), EM_OK);
+    assert_int_equal(number, 0);
+    assert_int_equal(em_schema_query_enum("protectionLevel", "hsm", &levels, &number, &st),
+                     EM_INVALID_ARGUMENT);
+    assert_string_equal(st.message, "Invalid value at 'protection_level' "
+                                    "(type.googleapis.com/google.cloud.kms.v1.ProtectionLevel), "
+                                    "\"hsm\"");
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(em_schema_query_enum("protectionLevel", "99999999999", &levels, &number, &st),
+                     EM_INVALID_ARGUMENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_null_items_are_refused),
         cmocka_unit_test(test_snake_case_names_are_renamed),
         cmocka_unit_test(test_root_must_be_an_object),
+        cmocka_unit_test(test_query_enums),
         cmocka_unit_test(test_an_empty_string_is_an_empty_message),
         cmocka_unit_test(test_snake_case_helper),
     };
