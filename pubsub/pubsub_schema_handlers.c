@@ -14,6 +14,7 @@
 #include "em_json.h"
 #include "em_list.h"
 #include "em_names.h"
+#include "em_schema.h"
 #include "em_service.h"
 #include "pubsub_json.h"
 
@@ -59,22 +60,23 @@ static enum em_code split_name(struct em_call *call, const char *var, char name[
     return split_revision(em_call_var(call, var), name, revision, &call->status);
 }
 
-/* The view query argument: full (FULL), basic (BASIC) or the method's default. */
+/* google.pubsub.v1.SchemaView: the `view` of GetSchema, ListSchemas and
+ * ListSchemaRevisions. */
+static const struct em_enum_value schema_view_values[] = {
+    {"SCHEMA_VIEW_UNSPECIFIED", 0}, {"BASIC", 1}, {"FULL", 2}, {NULL}};
+static const struct em_enum schema_view_enum = {"google.pubsub.v1.SchemaView", schema_view_values};
+
+/* The view query argument: full (FULL), basic (BASIC) or, UNSPECIFIED or none, the
+ * method's default. */
 static enum em_code read_view(struct em_call *call, bool default_full, bool *full)
 {
-    const char *view = em_call_query(call, "view");
+    int number;
     *full = default_full;
-    if (!view || strcmp(view, "SCHEMA_VIEW_UNSPECIFIED") == 0 || strcmp(view, "0") == 0)
-        return EM_OK;
-    if (strcmp(view, "BASIC") == 0 || strcmp(view, "1") == 0)
-        *full = false;
-    else if (strcmp(view, "FULL") == 0 || strcmp(view, "2") == 0)
-        *full = true;
-    else
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
-                            "Invalid value at 'view' (type.googleapis.com/"
-                            "google.pubsub.v1.SchemaView), \"%.60s\"",
-                            view);
+    if (em_schema_query_enum("view", em_call_query(call, "view"), &schema_view_enum, &number,
+                             &call->status))
+        return call->status.code;
+    if (number) /* BASIC 1, FULL 2 */
+        *full = number == 2;
     return EM_OK;
 }
 

@@ -13,6 +13,7 @@
 #include "em_json.h"
 #include "em_mask.h"
 #include "em_names.h"
+#include "em_schema.h"
 #include "em_service.h"
 
 #include <ctype.h>
@@ -80,6 +81,70 @@ static enum em_code reply_or_fail(struct em_call *call, cJSON *reply)
         return call->status.code;
     }
     return em_call_reply(call, reply ? reply : cJSON_CreateObject());
+}
+
+/* --- query parameters that bind enums (by name or proto number, in Google's words) --- */
+
+/* google.dataflow.v1beta3.JobView: the `view` of GetJob, ListJobs and CreateJob. */
+static const struct em_enum_value job_view_values[] = {{"JOB_VIEW_UNKNOWN", 0},
+                                                       {"JOB_VIEW_SUMMARY", 1},
+                                                       {"JOB_VIEW_ALL", 2},
+                                                       {"JOB_VIEW_DESCRIPTION", 3},
+                                                       {NULL}};
+static const struct em_enum job_view_enum = {"google.dataflow.v1beta3.JobView", job_view_values};
+
+/* google.dataflow.v1beta3.ListJobsRequest.Filter: ListJobs' `filter`. */
+static const struct em_enum_value filter_values[] = {
+    {"UNKNOWN", 0}, {"ALL", 1}, {"TERMINATED", 2}, {"ACTIVE", 3}, {NULL}};
+static const struct em_enum filter_enum = {"google.dataflow.v1beta3.ListJobsRequest.Filter",
+                                           filter_values};
+
+/* google.dataflow.v1beta3.JobMessageImportance: ListJobMessages' `minimumImportance`.
+ * Declared, as in messages.proto, from the least important up, so a value's index is the
+ * rank the store keeps (1 DEBUG .. 5 ERROR); the numbers are the proto's (BASIC, added
+ * last, is 5). */
+static const struct em_enum_value importance_values[] = {{"JOB_MESSAGE_IMPORTANCE_UNKNOWN", 0},
+                                                         {"JOB_MESSAGE_DEBUG", 1},
+                                                         {"JOB_MESSAGE_DETAILED", 2},
+                                                         {"JOB_MESSAGE_BASIC", 5},
+                                                         {"JOB_MESSAGE_WARNING", 3},
+                                                         {"JOB_MESSAGE_ERROR", 4},
+                                                         {NULL}};
+static const struct em_enum importance_enum = {"google.dataflow.v1beta3.JobMessageImportance",
+                                               importance_values};
+
+/* `view`: ALL and DESCRIPTION include the steps; UNKNOWN (or none) is SUMMARY. */
+static enum em_code view_of(struct em_call *call, enum rn_view *out)
+{
+    int number;
+    if (em_schema_query_enum("view", em_call_query(call, "view"), &job_view_enum, &number,
+                             &call->status))
+        return call->status.code;
+    *out = number >= 2 ? RN_VIEW_ALL : RN_VIEW_SUMMARY;
+    return EM_OK;
+}
+
+/* `filter`: UNKNOWN (or none) is ALL. */
+static enum em_code filter_of(struct em_call *call, enum rn_filter *out)
+{
+    int number;
+    if (em_schema_query_enum("filter", em_call_query(call, "filter"), &filter_enum, &number,
+                             &call->status))
+        return call->status.code;
+    *out = number == 3 ? RN_FILTER_ACTIVE : number == 2 ? RN_FILTER_TERMINATED : RN_FILTER_ALL;
+    return EM_OK;
+}
+
+/* `minimumImportance` as the store's rank; UNKNOWN (or none) is the lowest, DEBUG. */
+static enum em_code importance_of(struct em_call *call, int *out)
+{
+    int number;
+    if (em_schema_query_enum("minimumImportance", em_call_query(call, "minimumImportance"),
+                             &importance_enum, &number, &call->status))
+        return call->status.code;
+    int rank = (int)(em_enum_by_number(&importance_enum, number) - importance_values);
+    *out = rank > 0 ? rank : 1;
+    return EM_OK;
 }
 
 /* The fields the runner refuses rather than drop, all in Google's UNIMPLEMENTED: what the
@@ -181,22 +246,6 @@ enum em_code rn_create_job_from_template(struct em_call *call)
     return reply_or_fail(call, job);
 }
 
-/* A boolean query argument as gcloud writes it, the Python way ("False", "True"), or as
- * other clients do ("false", "1"). */
-static enum em_code query_bool(struct em_call *call, const char *key, bool *out)
-{
-    const char *text = em_call_query(call, key);
-    *out = false;
-    if (!text || strcasecmp(text, "false") == 0 || strcmp(text, "0") == 0)
-        return EM_OK;
-    if (strcasecmp(text, "true") == 0 || strcmp(text, "1") == 0) {
-        *out = true;
-        return EM_OK;
-    }
-    return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid value at '%s' (TYPE_BOOL), \"%s\"", key,
-                        text);
-}
-
 /* LaunchTemplateRequest's oneof template: gcs_path (a classic template, which the runner
  * expands) or dynamic_template (its gcsPath and stagingLocation), which it does not have.
  * Both at once is Google's oneof error. */
@@ -219,7 +268,7 @@ enum em_code rn_launch_template(struct em_call *call)
 {
     bool validate_only = false;
     cJSON *job;
-    if (check_template_oneof(call) || query_bool(call, "validateOnly", &validate_only) ||
+    if (check_template_oneof(call) || em_call_query_bool(call, "validateOnly", &validate_only) ||
         refuse_job_update(call, call->body, "", "transformNameMapping", "transform_name_mapping"))
         return call->status.code;
     launch(call, em_call_query(call, "gcsPath"), "gcsPath", call->body,
@@ -277,8 +326,9 @@ enum em_code rn_create_job(struct em_call *call)
     const cJSON *inline_pipeline = cJSON_GetObjectItemCaseSensitive(sdk, "pipeline");
     const char *location =
         em_json_string(cJSON_GetObjectItemCaseSensitive(sdk, "options"), "pipelineLocation");
+    enum rn_view view; /* checked; the job is answered as launched */
     cJSON *job = NULL;
-    if (refuse_create_fields(call))
+    if (view_of(call, &view) || refuse_create_fields(call))
         return call->status.code;
     if (cJSON_IsObject(inline_pipeline)) {
         char *text = cJSON_PrintUnformatted(inline_pipeline);
@@ -304,52 +354,27 @@ enum em_code rn_create_job(struct em_call *call)
     return reply_or_fail(call, job);
 }
 
-static enum rn_view view_of(struct em_call *call)
-{
-    const char *view = em_call_query(call, "view");
-    if (view && (strcmp(view, "JOB_VIEW_ALL") == 0 || strcmp(view, "JOB_VIEW_DESCRIPTION") == 0 ||
-                 strcmp(view, "2") == 0 || strcmp(view, "3") == 0))
-        return RN_VIEW_ALL;
-    return RN_VIEW_SUMMARY;
-}
-
 enum em_code rn_get_job(struct em_call *call)
 {
     char name[512];
+    enum rn_view view = RN_VIEW_SUMMARY;
     cJSON *job = NULL;
-    if (job_name(call, name, sizeof(name)))
+    if (job_name(call, name, sizeof(name)) || view_of(call, &view))
         return call->status.code;
-    rn_jobs_get(jobs_of(call), name, view_of(call), &job, &call->status);
+    rn_jobs_get(jobs_of(call), name, view, &job, &call->status);
     return reply_or_fail(call, job);
 }
 
-/* ListJobsRequest.Filter by name or by its proto number (UNKNOWN 0, ALL 1, TERMINATED 2,
- * ACTIVE 3), which Google's client libraries send. */
-static enum em_code filter_of(struct em_call *call, enum rn_filter *out)
-{
-    const char *filter = em_call_query(call, "filter");
-    *out = RN_FILTER_ALL;
-    if (!filter || strcmp(filter, "ALL") == 0 || strcmp(filter, "UNKNOWN") == 0 ||
-        strcmp(filter, "0") == 0 || strcmp(filter, "1") == 0)
-        return EM_OK;
-    if (strcmp(filter, "ACTIVE") == 0 || strcmp(filter, "3") == 0)
-        *out = RN_FILTER_ACTIVE;
-    else if (strcmp(filter, "TERMINATED") == 0 || strcmp(filter, "2") == 0)
-        *out = RN_FILTER_TERMINATED;
-    else
-        return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT,
-                            "Invalid value for filter: '%s' (ALL, ACTIVE or TERMINATED).", filter);
-    return EM_OK;
-}
-
 /* ListJobs in location (NULL: aggregated), filtered by state and, when `name` is given, by
- * the jobs' name. */
+ * the jobs' name. The jobs are summaries whatever the (deprecated) `view`, as Google's are;
+ * the view is checked all the same. */
 static enum em_code list(struct em_call *call, const char *location)
 {
     struct rn_job_query q = {.location = location, .name = em_call_query(call, "name")};
+    enum rn_view view;
     int64_t page_size;
     cJSON *reply = NULL;
-    if (filter_of(call, &q.filter) ||
+    if (view_of(call, &view) || filter_of(call, &q.filter) ||
         em_call_query_int(call, "pageSize", 0, 0, 1000000, &page_size))
         return call->status.code;
     q.page_size = (int)page_size;
@@ -407,34 +432,6 @@ enum em_code rn_update_job(struct em_call *call)
     rn_jobs_update(jobs_of(call), name, em_json_string(call->body, "requestedState"), &job,
                    &call->status);
     return reply_or_fail(call, job);
-}
-
-static const char *const importances[] = {"JOB_MESSAGE_IMPORTANCE_UNKNOWN",
-                                          "JOB_MESSAGE_DEBUG",
-                                          "JOB_MESSAGE_DETAILED",
-                                          "JOB_MESSAGE_BASIC",
-                                          "JOB_MESSAGE_WARNING",
-                                          "JOB_MESSAGE_ERROR"};
-
-/* The proto numbers of importances[] (JobMessageImportance: BASIC, added last, is 5). */
-static const int importance_numbers[] = {0, 1, 2, 5, 3, 4};
-
-static enum em_code importance_of(struct em_call *call, int *out)
-{
-    const char *text = em_call_query(call, "minimumImportance");
-    *out = 1;
-    if (!text)
-        return EM_OK;
-    for (int i = 0; i < 6; i++) {
-        char number[12]; /* room for any int: -O1 cannot see the table's values */
-        snprintf(number, sizeof(number), "%d", importance_numbers[i]);
-        if (strcmp(text, importances[i]) == 0 || strcmp(text, number) == 0) {
-            *out = i > 0 ? i : 1;
-            return EM_OK;
-        }
-    }
-    return EM_CALL_FAIL(call, EM_INVALID_ARGUMENT, "Invalid value for minimumImportance: '%s'.",
-                        text);
 }
 
 enum em_code rn_list_job_messages(struct em_call *call)

@@ -54,7 +54,25 @@ expect_json .definition "$AVRO_V1"
 api GET "$V1/schemas/orders?view=BASIC"
 expect_json 'has("definition")' false
 expect_json .revisionId "$REV1"
+# view binds google.pubsub.v1.SchemaView by name or proto number; UNSPECIFIED is the
+# method's default (Get: FULL, List: BASIC); any other value is refused in Google's words
+api GET "$V1/schemas/orders?view=1"
+expect_json '[has("definition"), .revisionId] | join(" ")' "false $REV1"
+api GET "$V1/schemas/orders?view=2"
+expect_json .definition "$AVRO_V1"
+api GET "$V1/schemas/orders?view=SCHEMA_VIEW_UNSPECIFIED"
+expect_json .definition "$AVRO_V1"
+api GET "$V1/schemas/orders?view=0"
+expect_json .definition "$AVRO_V1"
 api GET "$V1/schemas/orders?view=SIDEWAYS"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Invalid value at 'view' (type.googleapis.com/google.pubsub.v1.SchemaView), \"SIDEWAYS\""
+api GET "$V1/schemas/orders?view=7"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Invalid value at 'view' (type.googleapis.com/google.pubsub.v1.SchemaView), 7"
+api GET "$V1/schemas?view=SIDEWAYS"
+expect_error_json 400 INVALID_ARGUMENT
+api GET "$V1/schemas/orders:listRevisions?view=SIDEWAYS"
 expect_error_json 400 INVALID_ARGUMENT
 api GET "$V1/schemas"
 expect_json '[.schemas[].name] | join(",")' "$SCHEMAS/orders,$SCHEMAS/proto-orders"
@@ -63,6 +81,10 @@ api GET "$V1/schemas?view=FULL&pageSize=1"
 expect_json '.schemas | length' 1
 expect_json '.schemas[0].definition' "$AVRO_V1"
 expect_json '.nextPageToken | length > 0' true
+api GET "$V1/schemas?view=2"
+expect_json '[.schemas[] | has("definition")] | all' true
+api GET "$V1/schemas?view=SCHEMA_VIEW_UNSPECIFIED"
+expect_json '[.schemas[] | has("definition")] | any' false
 api GET "$V1/schemas/absent"
 expect_error_json 404 NOT_FOUND
 

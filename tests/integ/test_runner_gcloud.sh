@@ -18,7 +18,8 @@
 # additional user labels land on the job; jobs.create with a clientRequestId is idempotent.
 # templates:launch's dynamicTemplate is UNIMPLEMENTED, and with gcsPath Google's oneof
 # error; ListJobs' name lists the jobs of one name, with filter and across pages, and
-# jobs:aggregated refuses it.
+# jobs:aggregated refuses it. The enum query parameters (view, filter, minimumImportance)
+# take a name or a proto number; any other value is INVALID_ARGUMENT in Google's words.
 # full-run-only: a gcloud walkthrough; `FAST=1 tests/integ/run-all` (scripts/test-all --fast) skips it
 source "$(dirname "$0")/lib.sh"
 
@@ -186,6 +187,29 @@ if (( HAVE_GCLOUD )); then
 fi
 api GET "$LOC/jobs/$WC_ID?view=JOB_VIEW_ALL"
 expect_json '[.steps[].properties.user_name] | join(",")' "ReadLines,ExtractWords,CountWords,FormatAsText,WriteCounts"
+# view binds google.dataflow.v1beta3.JobView by name or proto number: DESCRIPTION shows
+# the steps as ALL does; SUMMARY and UNKNOWN leave them out; any other value is refused
+for view in JOB_VIEW_DESCRIPTION 2 3; do
+    api GET "$LOC/jobs/$WC_ID?view=$view"
+    expect_json '.steps | length' 5
+done
+for view in JOB_VIEW_SUMMARY 1 JOB_VIEW_UNKNOWN 0; do
+    api GET "$LOC/jobs/$WC_ID?view=$view"
+    expect_json '[.id, has("steps")] | join(" ")' "$WC_ID false"
+done
+JOB_VIEW_ERROR="Invalid value at 'view' (type.googleapis.com/google.dataflow.v1beta3.JobView), \"garbage\""
+api GET "$LOC/jobs/$WC_ID?view=garbage"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "$JOB_VIEW_ERROR"
+api GET "$LOC/jobs/$WC_ID?view=7"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Invalid value at 'view' (type.googleapis.com/google.dataflow.v1beta3.JobView), 7"
+api GET "$RUNNER_URL/v1b3/$P/jobs/$WC_ID?location=$R&view=garbage"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "$JOB_VIEW_ERROR"
+api POST "$LOC/jobs?view=garbage" '{"name":"never-created"}'
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "$JOB_VIEW_ERROR"
 api GET "$LOC/jobs/$WC_ID/metrics"
 expect_json '.metrics[] | select(.name.context.output_user_name == "ReadLines.out0") | .scalar' 202
 WC_METRICS=$(jq -r '[.metrics[] | [.name.name, .name.context, .scalar, .updateTime]] | tojson' <<<"$BODY")
@@ -233,6 +257,19 @@ expect_error_json 400 INVALID_ARGUMENT
 expect_json .error.message "Invalid value at 'start_time' (type.googleapis.com/google.protobuf.Timestamp), \"yesterday\""
 api GET "$LOC/jobs/$WC_ID/messages?pageToken=bm90LWEtbnVtYmVy"
 expect_error_json 400 INVALID_ARGUMENT
+# minimumImportance binds google.dataflow.v1beta3.JobMessageImportance by name or proto
+# number (BASIC, added last, is 5; WARNING 3): this job's messages are all BASIC
+for importance in JOB_MESSAGE_IMPORTANCE_UNKNOWN 0 JOB_MESSAGE_BASIC 5; do
+    api GET "$LOC/jobs/$WC_ID/messages?minimumImportance=$importance"
+    expect_json '[.jobMessages[].id] | join(",")' "$ALL_IDS"
+done
+for importance in JOB_MESSAGE_WARNING 3 4; do
+    api GET "$LOC/jobs/$WC_ID/messages?minimumImportance=$importance"
+    expect_json '.jobMessages | length' 0
+done
+api GET "$LOC/jobs/$WC_ID/messages?minimumImportance=LOUD"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Invalid value at 'minimum_importance' (type.googleapis.com/google.dataflow.v1beta3.JobMessageImportance), \"LOUD\""
 if (( HAVE_GCLOUD )); then
     expect_eq "Listed 0 items." "$(gcloud beta dataflow logs list "$WC_ID" --region $R --importance=detailed --after=2099-01-01 2>&1)" \
         "logs list --after a future date shows nothing"
@@ -543,6 +580,27 @@ list_pages "$LOC/jobs?name=paged&filter=TERMINATED" jobs
 expect_eq "$BATCH_PAGED 3" "$LISTED $PAGES" "with filter=TERMINATED: the batch jobs of that name"
 api GET "$LOC/jobs?filter=ACTIVE&name=paged"
 expect_json '[.jobs[].id] | join(",")' "$STREAM_ID"
+# filter binds ListJobsRequest.Filter by name or proto number; UNKNOWN lists them all
+api GET "$LOC/jobs?filter=3&name=paged"
+expect_json '[.jobs[].id] | join(",")' "$STREAM_ID"
+api GET "$LOC/jobs?filter=2&name=paged"
+expect_json '[.jobs[].id] | join(",")' "$BATCH_PAGED"
+for filter in UNKNOWN 0 ALL 1; do
+    api GET "$LOC/jobs?filter=$filter&name=paged"
+    expect_json '[.jobs[].id] | join(",")' "$ALL_PAGED"
+done
+api GET "$LOC/jobs?filter=RUNNING"
+expect_error_json 400 INVALID_ARGUMENT
+expect_json .error.message "Invalid value at 'filter' (type.googleapis.com/google.dataflow.v1beta3.ListJobsRequest.Filter), \"RUNNING\""
+# ListJobs answers summaries whatever the view, but checks it
+api GET "$LOC/jobs?view=JOB_VIEW_ALL&name=paged"
+expect_json '[.jobs[].id] | join(",")' "$ALL_PAGED"
+for url in "$LOC/jobs?view=garbage" "$RUNNER_URL/v1b3/$P/jobs?view=garbage" \
+    "$RUNNER_URL/v1b3/$P/jobs:aggregated?view=garbage"; do
+    api GET "$url"
+    expect_error_json 400 INVALID_ARGUMENT
+    expect_json .error.message "$JOB_VIEW_ERROR"
+done
 api GET "$RUNNER_URL/v1b3/$P/jobs:aggregated?name=paged"
 expect_error_json 400 INVALID_ARGUMENT
 expect_json .error.message "Filtering by name is not supported by projects.jobs.aggregated; use projects.locations.jobs.list."
