@@ -17,6 +17,7 @@
 #include "spanner_data.h"
 #include "spanner_ddl.h"
 #include "spanner_errors.h"
+#include "spanner_instance_configs.h"
 #include "spanner_instance_settings.h"
 #include "spanner_roles.h"
 #include "spanner_store.h"
@@ -55,6 +56,21 @@ enum em_code sp_admin_open(struct em_store *store, struct em_cmek *cmek, struct 
 void sp_admin_set_data(struct sp_admin *admin, struct sp_data *data)
 {
     admin->data = data;
+}
+
+struct em_store *sp_admin_store(struct sp_admin *admin)
+{
+    return admin->store;
+}
+
+void sp_admin_lock(struct sp_admin *admin)
+{
+    pthread_mutex_lock(&admin->lock);
+}
+
+void sp_admin_unlock(struct sp_admin *admin)
+{
+    pthread_mutex_unlock(&admin->lock);
 }
 
 void sp_admin_close(struct sp_admin *admin)
@@ -251,8 +267,21 @@ static void set_time(cJSON *obj, const char *key, int64_t now)
 
 /* --- instances --- */
 
-/* The config's name must be one of the project's instance configurations. */
-static enum em_code check_config(const char *project, const char *config, struct em_status *st)
+/* The instance config an instance names ("projects/p/instanceConfigs/c"), either kind;
+ * NULL when there is none (an instance's was checked at its creation). */
+static cJSON *find_config(struct em_store *store, const char *project, const char *config)
+{
+    const char *id = config ? strrchr(config, '/') : NULL;
+    cJSON *found = NULL;
+    struct em_status ignored = {0};
+    if (id)
+        sp_instance_config_find(store, project, id + 1, &found, &ignored);
+    return found;
+}
+
+/* The config's name must be one of the project's instance configurations, ready. */
+static enum em_code check_config(struct em_store *store, const char *project, const char *config,
+                                 struct em_status *st)
 {
     char prefix[128];
     snprintf(prefix, sizeof(prefix), "projects/%s/instanceConfigs/", project);
@@ -260,9 +289,17 @@ static enum em_code check_config(const char *project, const char *config, struct
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "Instance config must be specified.");
     if (strncmp(config, prefix, strlen(prefix)) != 0 || strchr(config + strlen(prefix), '/'))
         return SP_ERR_INVALID_NAME(st, "instance config", config);
-    cJSON *found = sp_config_get(project, config + strlen(prefix));
+    cJSON *found = NULL;
+    if (sp_instance_config_find(store, project, config + strlen(prefix), &found, st))
+        return st->code;
+    const char *state = em_json_string(found, "state");
+    if (state && strcmp(state, "READY") != 0)
+        EM_FAIL(st, EM_FAILED_PRECONDITION,
+                "Instance config %.300s is still being created: create the instance once it is "
+                "ready.",
+                config);
     cJSON_Delete(found);
-    return found ? EM_OK : SP_ERR_CONFIG_NOT_FOUND(st, config);
+    return st->code;
 }
 
 static enum em_code check_display_name(const char *display_name, struct em_status *st)
@@ -346,7 +383,7 @@ static enum em_code set_labels(cJSON *target, const cJSON *request, struct em_st
 static enum em_code check_config_locations(struct em_store *store, const char *project,
                                            const char *config, struct em_status *st)
 {
-    cJSON *cfg = sp_config_get(project, strrchr(config, '/') + 1);
+    cJSON *cfg = find_config(store, project, config);
     const cJSON *replica;
     cJSON_ArrayForEach(replica, cJSON_GetObjectItem(cfg, "replicas"))
     {
@@ -359,14 +396,16 @@ static enum em_code check_config_locations(struct em_store *store, const char *p
     return st->code;
 }
 
-/* The Instance a create request describes, checked. */
-static enum em_code new_instance(const char *project, const char *name, const cJSON *request,
-                                 int64_t now, cJSON **out, struct em_status *st)
+/* The Instance a create request describes, checked (its config is checked under the
+ * lock, by sp_instance_create). */
+static enum em_code new_instance(const char *name, const cJSON *request, int64_t now, cJSON **out,
+                                 struct em_status *st)
 {
     const char *config = em_json_string(request, "config");
     const char *display_name = em_json_string(request, "displayName");
-    if (check_config(project, config, st) || check_display_name(display_name, st) ||
-        check_no_autoscaling(request, st))
+    if (!config || !*config)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "Instance config must be specified.");
+    if (check_display_name(display_name, st) || check_no_autoscaling(request, st))
         return st->code;
     cJSON *inst = cJSON_CreateObject();
     cJSON_AddStringToObject(inst, "name", name);
@@ -403,15 +442,14 @@ enum em_code sp_instance_create(struct sp_admin *admin, const char *parent, cons
         return st->code;
     snprintf(name, sizeof(name), "projects/%s/instances/%s", project, id);
     cJSON *inst = NULL;
-    if (new_instance(project, name, instance, now, &inst, st))
+    if (new_instance(name, instance, now, &inst, st))
         return st->code;
-    if (check_config_locations(admin->store, project, em_json_string(inst, "config"), st)) {
-        cJSON_Delete(inst);
-        return st->code;
-    }
-    pthread_mutex_lock(&admin->lock);
+    const char *config = em_json_string(inst, "config");
+    pthread_mutex_lock(&admin->lock); /* the config is not deleted meanwhile */
     char *existing = NULL;
-    if (!sp_store_get_instance(admin->store, name, &existing, st)) {
+    if (!check_config(admin->store, project, config, st) &&
+        !check_config_locations(admin->store, project, config, st) &&
+        !sp_store_get_instance(admin->store, name, &existing, st)) {
         if (existing)
             SP_ERR_INSTANCE_EXISTS(st, name);
         else
@@ -702,27 +740,70 @@ static void config_location(const char *config, char out[96])
     snprintf(out, 96, "%s", strncmp(id, "regional-", 9) == 0 ? id + 9 : id);
 }
 
-static enum em_code check_key_location(const char *config, const char *key, const char *field,
+static bool has_replica_in(const cJSON *config, const char *region)
+{
+    const cJSON *replica;
+    cJSON_ArrayForEach(replica, cJSON_GetObjectItem(config, "replicas"))
+    {
+        const char *location = em_json_string(replica, "location");
+        if (location && strcmp(location, region) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* One key serves a user-managed config only when its added replicas are in the regions
+ * of its base config (whose location the key must be in). */
+static enum em_code check_one_key_serves(struct em_store *store, const char *project,
+                                         const cJSON *config, const char *base_name,
+                                         struct em_status *st)
+{
+    cJSON *base = find_config(store, project, base_name);
+    const cJSON *replica;
+    cJSON_ArrayForEach(replica, cJSON_GetObjectItem(config, "replicas"))
+    {
+        const char *region = em_json_string(replica, "location");
+        if (region && !has_replica_in(base, region)) {
+            EM_FAIL(st, EM_INVALID_ARGUMENT,
+                    "The instance config %.200s has a replica in %s, outside the regions of "
+                    "its base config %.200s: give kms_key_names, a key in each of its replica "
+                    "regions, instead of kms_key_name.",
+                    em_json_string(config, "name"), region, base_name);
+            break;
+        }
+    }
+    cJSON_Delete(base);
+    return st->code;
+}
+
+/* A kmsKeyName must be in the config's location (a user-managed config's: its base's). */
+static enum em_code check_key_location(struct em_store *store, const char *project,
+                                       const char *config, const char *key, const char *field,
                                        struct em_status *st)
 {
     struct em_crypto_key_name parsed;
     if (em_crypto_key_name_parse(key, field, &parsed, st))
         return st->code;
-    char location[96];
-    config_location(config, location);
     if (strstr(config, "/instanceConfigs/" SP_EMULATOR_CONFIG))
         return EM_OK;
+    cJSON *cfg = find_config(store, project, config);
+    const char *base = em_json_string(cfg, "baseConfig");
+    char location[96];
+    config_location(base ? base : config, location);
     if (strcmp(parsed.location, location) != 0)
-        return EM_FAIL(st, EM_INVALID_ARGUMENT,
-                       "The KMS key %.300s is in location %s, but the instance config %.200s "
-                       "needs a key in %s.",
-                       key, parsed.location, config, location);
-    return EM_OK;
+        EM_FAIL(st, EM_INVALID_ARGUMENT,
+                "The KMS key %.300s is in location %s, but the instance config %.200s needs a "
+                "key in %s.",
+                key, parsed.location, config, location);
+    else if (base)
+        check_one_key_serves(store, project, cfg, base, st);
+    cJSON_Delete(cfg);
+    return st->code;
 }
 
 /* A multi-region config's kmsKeyNames must hold one key in each replica region. */
-static enum em_code check_key_names(const char *project, const char *config, const cJSON *keys,
-                                    struct em_status *st)
+static enum em_code check_key_names(struct em_store *store, const char *project, const char *config,
+                                    const cJSON *keys, struct em_status *st)
 {
     const cJSON *key;
     cJSON_ArrayForEach(key, keys)
@@ -732,8 +813,7 @@ static enum em_code check_key_names(const char *project, const char *config, con
         if (em_crypto_key_name_parse(key->valuestring, "encryption_config.kms_key_names", NULL, st))
             return st->code;
     }
-    const char *id = strrchr(config, '/') + 1;
-    cJSON *cfg = sp_config_get(project, id);
+    cJSON *cfg = find_config(store, project, config);
     const cJSON *replica;
     cJSON_ArrayForEach(replica, cJSON_GetObjectItem(cfg, "replicas"))
     {
@@ -758,8 +838,9 @@ static enum em_code check_key_names(const char *project, const char *config, con
 }
 
 /* The encryptionConfig of a create request, checked against the instance's config. */
-static enum em_code check_encryption(const char *project, const cJSON *instance,
-                                     const cJSON *encryption, struct em_status *st)
+static enum em_code check_encryption(struct em_store *store, const char *project,
+                                     const cJSON *instance, const cJSON *encryption,
+                                     struct em_status *st)
 {
     if (!encryption)
         return EM_OK;
@@ -770,9 +851,10 @@ static enum em_code check_encryption(const char *project, const cJSON *instance,
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
                        "Only one of kms_key_name and kms_key_names may be specified.");
     if (key)
-        return check_key_location(config, key, "encryption_config.kms_key_name", st);
+        return check_key_location(store, project, config, key, "encryption_config.kms_key_name",
+                                  st);
     if (keys)
-        return check_key_names(project, config, keys, st);
+        return check_key_names(store, project, config, keys, st);
     return EM_OK;
 }
 
@@ -834,14 +916,14 @@ static enum em_code check_dialect(const cJSON *request, struct em_status *st)
 
 /* The key that wraps the database's KEK: kmsKeyName, or of kmsKeyNames the one in the
  * config's default leader region (the others are checked by grammar and location only). */
-static const char *wrapping_key(const char *project, const cJSON *instance, const cJSON *encryption)
+static const char *wrapping_key(struct em_store *store, const char *project, const cJSON *instance,
+                                const cJSON *encryption)
 {
     const char *key = em_json_string(encryption, "kmsKeyName");
     const cJSON *keys = cJSON_GetObjectItem(encryption, "kmsKeyNames");
     if (key || cJSON_GetArraySize(keys) == 0)
         return key;
-    const char *config = strrchr(em_json_string(instance, "config"), '/') + 1;
-    cJSON *cfg = sp_config_get(project, config);
+    cJSON *cfg = find_config(store, project, em_json_string(instance, "config"));
     const cJSON *replica, *k;
     const char *chosen = cJSON_GetArrayItem(keys, 0)->valuestring;
     cJSON_ArrayForEach(replica, cJSON_GetObjectItem(cfg, "replicas"))
@@ -869,8 +951,8 @@ static enum em_code protect_database(struct sp_admin *admin, const char *project
 {
     if (!admin->cmek)
         return EM_OK;
-    const char *key =
-        wrapping_key(project, instance, cJSON_GetObjectItem(request, "encryptionConfig"));
+    const char *key = wrapping_key(admin->store, project, instance,
+                                   cJSON_GetObjectItem(request, "encryptionConfig"));
     return em_cmek_protect(admin->cmek, name, project, key, st);
 }
 
@@ -897,7 +979,8 @@ static enum em_code insert_database(struct sp_admin *admin, const char *project,
     char *existing = NULL;
     const char *name = em_json_string(db, "name");
     if (!load_instance(admin, instance, &inst, st) &&
-        !check_encryption(project, inst, cJSON_GetObjectItem(request, "encryptionConfig"), st) &&
+        !check_encryption(admin->store, project, inst,
+                          cJSON_GetObjectItem(request, "encryptionConfig"), st) &&
         !check_database_org_policy(admin, instance,
                                    cJSON_GetObjectItem(request, "encryptionConfig"), st) &&
         !sp_store_get_database(admin->store, name, &existing, NULL, st)) {
@@ -1192,8 +1275,8 @@ enum em_code sp_admin_encryption_key(struct sp_admin *admin, const char *instanc
     key[0] = '\0';
     if (project_of(instance, project, st) || load_instance(admin, instance, &inst, st))
         return st->code;
-    if (!check_encryption(project, inst, encryption, st)) {
-        const char *chosen = wrapping_key(project, inst, encryption);
+    if (!check_encryption(admin->store, project, inst, encryption, st)) {
+        const char *chosen = wrapping_key(admin->store, project, inst, encryption);
         snprintf(key, SP_NAME_MAX, "%s", chosen ? chosen : "");
     }
     cJSON_Delete(inst);

@@ -42,8 +42,15 @@ void sp_admin_set_data(struct sp_admin *admin, struct sp_data *data);
 enum em_code sp_admin_attach_databases(struct sp_admin *admin, struct em_status *st);
 enum em_code sp_admin_reset(struct sp_admin *admin, struct em_status *st);
 
-/* Instance configurations of a project (spanner_configs.c): every one, or the one with
- * this id (NULL when unknown). */
+/* The admin plane's store and lock, which spanner_instance_configs.c shares: a change to
+ * an instance config and the creation of an instance are serialized. */
+struct em_store *sp_admin_store(struct sp_admin *admin);
+void sp_admin_lock(struct sp_admin *admin);
+void sp_admin_unlock(struct sp_admin *admin);
+
+/* The Google-managed instance configurations of a project (spanner_configs.c): every one,
+ * or the one with this id (NULL when unknown). spanner_instance_configs.h adds the
+ * user-managed ones. */
 cJSON *sp_configs_list(const char *project);
 cJSON *sp_config_get(const char *project, const char *id);
 

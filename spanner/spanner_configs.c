@@ -2,7 +2,9 @@
  * spanner_configs: the instance configurations this emulator offers, as data:
  * `regional-<region>` for every Google region the emulator knows (em_names), the common
  * multi-region configurations with their replicas, and `emulator-config` (what Google's
- * own emulator offers, a single replica in "emulator").
+ * own emulator offers, a single replica in "emulator"). Each Google-managed config but
+ * the emulator's offers a READ_ONLY replica in every region the emulator knows as its
+ * optionalReplicas, what a user-managed config (spanner_instance_configs.c) may add.
  * Reference: https://cloud.google.com/spanner/docs/instance-configurations
  */
 #include "spanner_admin.h"
@@ -100,6 +102,17 @@ static cJSON *config_json(const char *project, const char *id, const char *displ
     return c;
 }
 
+/* optionalReplicas: a read-only replica in any region. */
+static void add_optional_replicas(cJSON *config)
+{
+    cJSON *optional = cJSON_AddArrayToObject(config, "optionalReplicas");
+    size_t count;
+    const struct em_location *locs = em_locations(&count);
+    for (size_t i = 0; i < count; i++)
+        if (locs[i].kind == EM_LOC_REGION)
+            cJSON_AddItemToArray(optional, replica_json(locs[i].id, "READ_ONLY", false));
+}
+
 static cJSON *regional_json(const char *project, const struct em_location *loc)
 {
     char id[96], display[160];
@@ -111,6 +124,7 @@ static cJSON *regional_json(const char *project, const struct em_location *loc)
     cJSON_AddItemToArray(replicas, replica_json(loc->id, "READ_WRITE", false));
     cJSON_AddItemToArray(replicas, replica_json(loc->id, "READ_WRITE", false));
     cJSON_AddItemToArray(cJSON_GetObjectItem(c, "leaderOptions"), cJSON_CreateString(loc->id));
+    add_optional_replicas(c);
     return c;
 }
 
@@ -125,6 +139,7 @@ static cJSON *multi_json(const char *project, const struct sp_multi_config *m)
         if (strcmp(r->type, "READ_WRITE") == 0)
             cJSON_AddItemToArray(leaders, cJSON_CreateString(r->location));
     }
+    add_optional_replicas(c);
     return c;
 }
 

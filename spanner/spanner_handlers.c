@@ -21,6 +21,7 @@
 #include "spanner_backup.h"
 #include "spanner_backup_schedules.h"
 #include "spanner_errors.h"
+#include "spanner_instance_configs.h"
 #include "spanner_json.h"
 #include "spanner_session.h"
 
@@ -76,6 +77,15 @@ static enum em_code instance_ready_work(struct em_op *op, void *ctx, const cJSON
     return sp_instance_ready(sp->admin, em_json_string(request, "name"), now, response, st);
 }
 
+static enum em_code config_ready_work(struct em_op *op, void *ctx, const cJSON *request,
+                                      int64_t now, cJSON **response, struct em_status *st)
+{
+    (void)op;
+    (void)now;
+    struct sp_ctx *sp = ctx;
+    return sp_instance_config_ready(sp->admin, em_json_string(request, "name"), response, st);
+}
+
 static enum em_code database_ready_work(struct em_op *op, void *ctx, const cJSON *request,
                                         int64_t now, cJSON **response, struct em_status *st)
 {
@@ -118,6 +128,10 @@ static enum em_code ddl_done_work(struct em_op *op, void *ctx, const cJSON *requ
 }
 
 const struct em_op_type sp_op_types[] = {
+    {"CreateInstanceConfig", SP_INSTANCE_TYPE "CreateInstanceConfigMetadata",
+     SP_INSTANCE_TYPE "InstanceConfig", config_ready_work, true, NULL, NULL},
+    {"UpdateInstanceConfig", SP_INSTANCE_TYPE "UpdateInstanceConfigMetadata",
+     SP_INSTANCE_TYPE "InstanceConfig", config_ready_work, true, NULL, NULL},
     {"CreateInstance", SP_INSTANCE_TYPE "CreateInstanceMetadata", SP_INSTANCE_TYPE "Instance",
      instance_ready_work, true, "startTime", "endTime"},
     {"UpdateInstance", SP_INSTANCE_TYPE "UpdateInstanceMetadata", SP_INSTANCE_TYPE "Instance",
@@ -151,22 +165,107 @@ static enum em_code route_project(struct em_call *call, const char *var, char pr
 enum em_code sp_list_instance_configs(struct em_call *call)
 {
     char project[64];
+    cJSON *items = NULL;
     if (route_project(call, "parent", project))
         return call->status.code;
-    return em_list_reply_result(call, EM_OK, sp_configs_list(project), "instanceConfigs");
+    enum em_code rc =
+        sp_instance_config_list(sp_admin_store(admin(call)), project, &items, &call->status);
+    return em_list_reply_result(call, rc, items, "instanceConfigs");
 }
 
 enum em_code sp_get_instance_config(struct em_call *call)
 {
     char project[64], id[128];
     const char *name = em_call_var(call, "name");
+    cJSON *config = NULL;
     if (route_project(call, "name", project))
         return call->status.code;
     em_name_id(name, "instanceConfigs", id, sizeof(id));
-    cJSON *config = sp_config_get(project, id);
-    if (!config)
-        return SP_ERR_CONFIG_NOT_FOUND(&call->status, name);
-    return em_call_reply(call, config);
+    enum em_code rc =
+        sp_instance_config_find(sp_admin_store(admin(call)), project, id, &config, &call->status);
+    return em_call_reply_result(call, rc, config);
+}
+
+/* The metadata of a config's create or update operation: the config as it will be (type:
+ * its "@type", or NULL for the operations module to set). */
+static cJSON *config_metadata(const cJSON *config, const char *type, int64_t now)
+{
+    cJSON *md = cJSON_CreateObject();
+    if (type)
+        cJSON_AddStringToObject(md, "@type", type);
+    cJSON_AddItemToObject(md, "instanceConfig", cJSON_Duplicate(config, true));
+    cJSON *progress = cJSON_AddObjectToObject(md, "progress");
+    em_json_add_time(progress, "startTime", now);
+    return md;
+}
+
+/* A validateOnly request's answer: the operation it would start, done at once with the
+ * config it would make, and not kept (no name: nothing can be read back). */
+static enum em_code reply_validated(struct em_call *call, const char *kind, cJSON *config)
+{
+    char type[160];
+    snprintf(type, sizeof(type), SP_INSTANCE_TYPE "%sMetadata", kind);
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddItemToObject(op, "metadata", config_metadata(config, type, em_clock_now()));
+    cJSON_AddBoolToObject(op, "done", true);
+    cJSON_AddStringToObject(config, "@type", SP_INSTANCE_TYPE "InstanceConfig");
+    cJSON_AddItemToObject(op, "response", config);
+    return em_call_reply(call, op);
+}
+
+/* The create or update operation of a config (or, validateOnly, its answer). */
+static enum em_code config_operation(struct em_call *call, const char *kind, cJSON *config)
+{
+    if (cJSON_IsTrue(cJSON_GetObjectItem(call->body, "validateOnly")))
+        return reply_validated(call, kind, config);
+    const char *name = em_json_string(config, "name");
+    cJSON *metadata = config_metadata(config, NULL, em_clock_now());
+    enum em_code rc = start_operation(call, name, NULL, kind, metadata, work_request(name));
+    cJSON_Delete(config);
+    return rc;
+}
+
+enum em_code sp_create_instance_config(struct em_call *call)
+{
+    cJSON *config = NULL;
+    if (sp_instance_config_create(admin(call), em_call_var(call, "parent"), call->body, &config,
+                                  &call->status))
+        return call->status.code;
+    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s",
+             em_json_string(config, "name"));
+    return config_operation(call, "CreateInstanceConfig", config);
+}
+
+enum em_code sp_update_instance_config(struct em_call *call)
+{
+    cJSON *config = NULL;
+    if (sp_instance_config_update(admin(call), em_call_var(call, "name"), call->body, &config,
+                                  &call->status))
+        return call->status.code;
+    return config_operation(call, "UpdateInstanceConfig", config);
+}
+
+enum em_code sp_delete_instance_config(struct em_call *call)
+{
+    bool validate_only;
+    if (em_call_query_bool(call, "validateOnly", &validate_only) ||
+        sp_instance_config_delete(admin(call), em_call_var(call, "name"),
+                                  em_call_query(call, "etag"), validate_only, &call->status))
+        return call->status.code;
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
+/* GET projects/<p>/instanceConfigOperations: the operations of every config of the
+ * project, with the caller's filter. */
+enum em_code sp_list_instance_config_operations(struct em_call *call)
+{
+    char project[64], parent[96];
+    cJSON *items = NULL;
+    if (route_project(call, "parent", project))
+        return call->status.code;
+    snprintf(parent, sizeof(parent), "projects/%s/instanceConfigs", project);
+    enum em_code rc = em_op_list(call->svc->operations, parent, true, &items, &call->status);
+    return em_list_reply_result(call, rc, items, "operations");
 }
 
 /* --- instances --- */

@@ -26,6 +26,10 @@ extern const size_t sp_op_type_count;
 
 enum em_code sp_list_instance_configs(struct em_call *call);
 enum em_code sp_get_instance_config(struct em_call *call);
+enum em_code sp_create_instance_config(struct em_call *call);
+enum em_code sp_update_instance_config(struct em_call *call);
+enum em_code sp_delete_instance_config(struct em_call *call);
+enum em_code sp_list_instance_config_operations(struct em_call *call);
 
 enum em_code sp_create_instance(struct em_call *call);
 enum em_code sp_list_instances(struct em_call *call);

@@ -60,6 +60,65 @@ static const struct em_field instance_fields[] = {
 const struct em_message sp_instance_schema = {"google.spanner.admin.instance.v1.Instance",
                                               instance_fields};
 
+static const struct em_enum_value replica_type_values[] = {
+    {"TYPE_UNSPECIFIED", 0}, {"READ_WRITE", 1}, {"READ_ONLY", 2}, {"WITNESS", 3}, {NULL}};
+static const struct em_enum replica_type_enum = {
+    "google.spanner.admin.instance.v1.ReplicaInfo.ReplicaType", replica_type_values};
+
+static const struct em_field replica_fields[] = {
+    {"location", EM_F_STRING},
+    {"type", EM_F_ENUM, false, NULL, &replica_type_enum},
+    {"defaultLeaderLocation", EM_F_BOOL},
+    {NULL}};
+static const struct em_message replica_schema = {"google.spanner.admin.instance.v1.ReplicaInfo",
+                                                 replica_fields};
+
+static const struct em_enum_value config_type_values[] = {
+    {"TYPE_UNSPECIFIED", 0}, {"GOOGLE_MANAGED", 1}, {"USER_MANAGED", 2}, {NULL}};
+static const struct em_enum config_type_enum = {
+    "google.spanner.admin.instance.v1.InstanceConfig.Type", config_type_values};
+
+static const struct em_enum config_state_enum = {
+    "google.spanner.admin.instance.v1.InstanceConfig.State", state_values};
+
+/* InstanceConfig as a request carries it: the output-only fields are accepted (gcloud's
+ * --clone-config sends back what it read) and ignored. */
+static const struct em_field instance_config_fields[] = {
+    {"name", EM_F_STRING},
+    {"displayName", EM_F_STRING},
+    {"configType", EM_F_ENUM, false, NULL, &config_type_enum},
+    {"replicas", EM_F_MESSAGE, true, &replica_schema},
+    {"optionalReplicas", EM_F_MESSAGE, true, &replica_schema},
+    {"baseConfig", EM_F_STRING},
+    {"labels", EM_F_MAP},
+    {"etag", EM_F_STRING},
+    {"leaderOptions", EM_F_STRING, true},
+    {"reconciling", EM_F_BOOL},
+    {"state", EM_F_ENUM, false, NULL, &config_state_enum},
+    {"freeInstanceAvailability", EM_F_STRING},
+    {"quorumType", EM_F_STRING},
+    {"storageLimitPerProcessingUnit", EM_F_INT64},
+    {"allowedStorageTypes", EM_F_STRING, true},
+    {NULL}};
+static const struct em_message instance_config_schema = {
+    "google.spanner.admin.instance.v1.InstanceConfig", instance_config_fields};
+
+static const struct em_field create_instance_config_fields[] = {
+    {"instanceConfigId", EM_F_STRING},
+    {"instanceConfig", EM_F_MESSAGE, false, &instance_config_schema},
+    {"validateOnly", EM_F_BOOL},
+    {NULL}};
+const struct em_message sp_create_instance_config_schema = {
+    "google.spanner.admin.instance.v1.CreateInstanceConfigRequest", create_instance_config_fields};
+
+static const struct em_field update_instance_config_fields[] = {
+    {"instanceConfig", EM_F_MESSAGE, false, &instance_config_schema},
+    {"updateMask", EM_F_STRING},
+    {"validateOnly", EM_F_BOOL},
+    {NULL}};
+const struct em_message sp_update_instance_config_schema = {
+    "google.spanner.admin.instance.v1.UpdateInstanceConfigRequest", update_instance_config_fields};
+
 static const struct em_field create_instance_fields[] = {
     {"instanceId", EM_F_STRING},
     {"instance", EM_F_MESSAGE, false, &sp_instance_schema},

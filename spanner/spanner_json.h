@@ -11,6 +11,8 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+extern const struct em_message sp_create_instance_config_schema;
+extern const struct em_message sp_update_instance_config_schema;
 extern const struct em_message sp_create_instance_schema;
 extern const struct em_message sp_update_instance_schema;
 extern const struct em_message sp_create_database_schema;

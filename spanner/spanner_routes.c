@@ -88,6 +88,17 @@ const struct em_route spanner_routes[] = {
      .query = "pageSize pageToken"},
     {"GET", "v1/{name=" CONFIG "}", sp_get_instance_config, "GetInstanceConfig", NULL, NULL,
      P("instanceConfigs.get"), DATA},
+    {"POST", "v1/{parent=" PROJECT "}/instanceConfigs", sp_create_instance_config,
+     "CreateInstanceConfig", &sp_create_instance_config_schema, NULL, P("instanceConfigs.create"),
+     ADMIN},
+    {"PATCH", "v1/{name=" CONFIG "}", sp_update_instance_config, "UpdateInstanceConfig",
+     &sp_update_instance_config_schema, NULL, P("instanceConfigs.update"), ADMIN},
+    {"DELETE", "v1/{name=" CONFIG "}", sp_delete_instance_config, "DeleteInstanceConfig", NULL,
+     NULL, P("instanceConfigs.delete"), ADMIN, .query = "etag validateOnly"},
+    OPERATIONS(CONFIG, "instanceConfigOperations"),
+    {"GET", "v1/{parent=" PROJECT "}/instanceConfigOperations", sp_list_instance_config_operations,
+     "ListInstanceConfigOperations", NULL, NULL, P("instanceConfigOperations.list"), DATA,
+     .query = "filter pageSize pageToken"},
 
     /* instances */
     {"POST", "v1/{parent=" PROJECT "}/instances", sp_create_instance, "CreateInstance",
@@ -207,9 +218,6 @@ const struct em_route spanner_routes[] = {
      &sp_batch_write_schema, NULL, P("databases.write"), DATA, .streaming = true},
     /* the rest of the API (gcloud's generated client): answered UNIMPLEMENTED naming the
      * method, not NOT_FOUND as an unknown URL is (em_router.h) */
-    {"GET", "v1/{parent=" PROJECT "}/instanceConfigOperations", NULL,
-     "ListInstanceConfigOperations"},
-    EM_UNBUILT_OPERATIONS("v1", CONFIG),
     EM_UNBUILT_OPERATIONS("v1", CONFIG "/ssdCaches/*"),
     {"GET", "v1/{parent=" CONFIG "}/ssdCaches", NULL, "ListSsdCaches"},
     {"GET", "v1/{name=" CONFIG "/ssdCaches/*}", NULL, "GetSsdCache"},

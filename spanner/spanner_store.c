@@ -31,6 +31,9 @@ static const char *const sp_migrations[] = {
     "CREATE INDEX spanner_backup_schedules_by_database ON spanner_backup_schedules(database);"
     "CREATE TRIGGER spanner_backup_schedules_go_with_database AFTER DELETE ON spanner_databases"
     " BEGIN DELETE FROM spanner_backup_schedules WHERE database = old.name; END;",
+    "CREATE TABLE spanner_instance_configs ("
+    " name TEXT PRIMARY KEY,"
+    " json TEXT NOT NULL);",
 };
 
 enum em_code sp_store_migrate(struct em_store *store, struct em_status *st)
@@ -141,6 +144,38 @@ enum em_code sp_store_delete_instance(struct em_store *store, const char *name,
     return em_store_commit(store, st);
 }
 
+enum em_code sp_store_put_instance_config(struct em_store *store, const char *name,
+                                          const char *json, bool replace, struct em_status *st)
+{
+    const char *sql =
+        replace ? "INSERT OR REPLACE INTO spanner_instance_configs(name, json) VALUES(?, ?)"
+                : "INSERT INTO spanner_instance_configs(name, json) VALUES(?, ?)";
+    return em_store_run_text(store, sql, name, json, NULL, NULL, st);
+}
+
+enum em_code sp_store_get_instance_config(struct em_store *store, const char *name, char **json,
+                                          struct em_status *st)
+{
+    return get_row(store, "SELECT json FROM spanner_instance_configs WHERE name = ?", name, json,
+                   NULL, st);
+}
+
+enum em_code sp_store_list_instance_configs(struct em_store *store, const char *project_name,
+                                            cJSON **out, struct em_status *st)
+{
+    return list_rows(store,
+                     "SELECT json FROM spanner_instance_configs WHERE substr(name, 1, length(?1) + "
+                     "17) = ?1 || '/instanceConfigs/' ORDER BY name",
+                     project_name, out, st);
+}
+
+enum em_code sp_store_delete_instance_config(struct em_store *store, const char *name,
+                                             struct em_status *st)
+{
+    return em_store_run_text(store, "DELETE FROM spanner_instance_configs WHERE name = ?", name,
+                             NULL, NULL, NULL, st);
+}
+
 enum em_code sp_store_put_database(struct em_store *store, const char *name, const char *instance,
                                    const char *json, const char *ddl, bool replace,
                                    struct em_status *st)
@@ -184,7 +219,7 @@ enum em_code sp_store_clear(struct em_store *store, struct em_status *st)
     return em_store_exec(store,
                          "DELETE FROM spanner_backup_schedules; DELETE FROM spanner_backups;"
                          " DELETE FROM spanner_databases;"
-                         " DELETE FROM spanner_instances;",
+                         " DELETE FROM spanner_instances; DELETE FROM spanner_instance_configs;",
                          st);
 }
 

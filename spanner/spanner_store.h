@@ -9,6 +9,8 @@
  *   spanner_backups     name, instance, the Backup resource as its JSON, and the schema of
  *                       its database at its version time (the same JSON array), which a
  *                       restore gives the new database
+ *   spanner_instance_configs  name, a user-managed InstanceConfig resource as its JSON
+ *                       (the Google-managed ones are data, spanner_configs.c)
  *   spanner_backup_schedules  name, database, the BackupSchedule resource as its JSON
  *                       (with the emulator's own bookkeeping, which the domain keeps out
  *                       of replies); a trigger deletes them with their database
@@ -75,7 +77,18 @@ enum em_code sp_store_list_all_backup_schedules(struct em_store *store, cJSON **
                                                 struct em_status *st);
 enum em_code sp_store_delete_backup_schedule(struct em_store *store, const char *name,
                                              struct em_status *st);
-/* Forgets every instance, database, backup and backup schedule (internal:reset). */
+/* User-managed instance configs, as instances above. */
+enum em_code sp_store_put_instance_config(struct em_store *store, const char *name,
+                                          const char *json, bool replace, struct em_status *st);
+enum em_code sp_store_get_instance_config(struct em_store *store, const char *name, char **json,
+                                          struct em_status *st);
+enum em_code sp_store_list_instance_configs(struct em_store *store, const char *project_name,
+                                            cJSON **out, struct em_status *st);
+enum em_code sp_store_delete_instance_config(struct em_store *store, const char *name,
+                                             struct em_status *st);
+
+/* Forgets every instance config, instance, database, backup and backup schedule
+ * (internal:reset). */
 enum em_code sp_store_clear(struct em_store *store, struct em_status *st);
 
 #endif

@@ -2,7 +2,8 @@
 """api_methods.py SDK_ROOT API VERSION HOST PORT [query]: requests every method of gcloud's
 generated client for the API on HOST:PORT (its path with each variable replaced by the
 placeholder segment x1, an empty JSON body) and prints one line per method that reached
-no route (the router's "was not found on this server" answer), then "N methods".
+no route (the router's "was not found on this server", or "Method X is not supported for"
+a path known for other methods), then "N methods".
 
 With "query", each method is requested twice instead: with every query parameter the
 client declares for it (the first by its proto name), which no built method may refuse as
@@ -41,6 +42,11 @@ def request(host, port, method, path):
     return body
 
 
+def unrouted(body):
+    """The router's answers for a URL no API has, or a method its path does not take."""
+    return "was not found on this server" in body or "is not supported for" in body
+
+
 def proto_name(json_name):
     return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), json_name)
 
@@ -53,8 +59,7 @@ def check_query(host, port, method, path, method_id, params):
         if UNBOUND in body:
             print(f"{method_id} refuses a parameter gcloud's client declares: {body[:240]}")
     body = request(host, port, method, f"{path}?notAField=1")
-    unrouted = "was not found on this server" in body or "is not supported for" in body
-    if UNBOUND not in body and "UNIMPLEMENTED" not in body and not unrouted:
+    if UNBOUND not in body and "UNIMPLEMENTED" not in body and not unrouted(body):
         print(f"{method_id} ({method} {path}) takes an unknown query parameter: {body[:200]}")
 
 
@@ -68,7 +73,7 @@ def main():
             check_query(host, port, method, path, method_id, params)
             continue
         body = request(host, port, method, path)
-        if "was not found on this server" in body:
+        if unrouted(body):
             print(f"{method_id} ({method} {path}) reaches no route: {body[:200]}")
     print(f"{count} methods")
 

@@ -196,6 +196,43 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
         resource: instance, permissions: ['spanner.instances.get', 'spanner.databases.create']});
       assert.deepEqual(allowed.permissions.sort(), ['spanner.databases.create', 'spanner.instances.get']);
     });
+
+    it('user-managed instance configs: create, get, update with the etag, operations, delete', async () => {
+      const configId = `custom-node-${RUN}`;
+      const configName = `${project}/instanceConfigs/${configId}`;
+      const [base] = await instances.getInstanceConfig({name: `${project}/instanceConfigs/nam3`});
+      assert.ok(base.optionalReplicas.some(r => r.location === 'us-west1'), 'nam3 offers us-west1 read-only');
+      const added = base.optionalReplicas.find(r => r.location === 'us-west1');
+      const [operation] = await instances.createInstanceConfig({
+        parent: project, instanceConfigId: configId,
+        instanceConfig: {name: configName, baseConfig: base.name, displayName: 'Node config',
+                         replicas: [...base.replicas, added], labels: {from: 'node'}}});
+      assert.match(operation.name, new RegExp(`^${configName}/operations/`));
+      const [created, metadata] = await operation.promise();
+      assert.equal(named(created).state, 'READY');
+      assert.equal(named(created).configType, 'USER_MANAGED');
+      assert.equal(metadata.instanceConfig.name, configName);
+      const [got] = await instances.getInstanceConfig({name: configName});
+      assert.deepEqual(got.replicas.map(r => r.location), ['us-east4', 'us-east1', 'us-central1', 'us-west1']);
+      assert.equal(got.baseConfig, base.name);
+
+      const [update] = await instances.updateInstanceConfig({
+        instanceConfig: {name: configName, displayName: 'Node renamed', etag: got.etag},
+        updateMask: {paths: ['display_name']}});
+      assert.equal(named((await update.promise())[0]).displayName, 'Node renamed');
+      await rejectsWith(instances.updateInstanceConfig({
+        instanceConfig: {name: configName, displayName: 'Stale', etag: got.etag},
+        updateMask: {paths: ['display_name']}}), Code.ABORTED);
+      await rejectsWith(instances.createInstanceConfig({
+        parent: project, instanceConfigId: `custom-bad-${RUN}`,
+        instanceConfig: {baseConfig: base.name, displayName: 'Bad', replicas: [added]}}), Code.INVALID_ARGUMENT);
+
+      const ops = [];
+      for await (const op of instances.listInstanceConfigOperationsAsync({parent: project})) ops.push(op);
+      assert.equal(ops.filter(op => op.name.startsWith(`${configName}/operations/`)).length, 2);
+      await instances.deleteInstanceConfig({name: configName});
+      await rejectsWith(instances.getInstanceConfig({name: configName}), Code.NOT_FOUND);
+    });
   });
 
   describe('databases', () => {
