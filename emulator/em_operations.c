@@ -356,11 +356,39 @@ static void stamp_time(cJSON *metadata, const char *field, int64_t ns, bool keep
         cJSON_AddItemToObject(metadata, field, value);
 }
 
-/* Sets the metadata's end-time field; with ops->lock held. */
-static void stamp_end_locked(struct em_op *op, int64_t end_ns)
+/* The metadata's progress object (em_op_type.progress_field), made when absent; NULL
+ * when the type has none. */
+static cJSON *progress_of(cJSON *metadata, const struct em_op_type *type)
 {
-    if (op->type)
-        stamp_time(op->metadata, op->type->end_time_field, end_ns, false);
+    if (!type || !type->progress_field || !cJSON_IsObject(metadata))
+        return NULL;
+    cJSON *progress = cJSON_GetObjectItemCaseSensitive(metadata, type->progress_field);
+    if (cJSON_IsObject(progress))
+        return progress;
+    cJSON_DeleteItemFromObjectCaseSensitive(metadata, type->progress_field);
+    return cJSON_AddObjectToObject(metadata, type->progress_field);
+}
+
+/* Sets the metadata's start-time field and its progress' startTime, unless given. */
+static void stamp_start(struct em_op *op, int64_t now)
+{
+    stamp_time(op->metadata, op->type->start_time_field, now, true);
+    stamp_time(progress_of(op->metadata, op->type), "startTime", now, true);
+}
+
+/* Sets the metadata's end-time field and its progress (100 % when the work succeeded);
+ * with ops->lock held. */
+static void stamp_end_locked(struct em_op *op, int64_t end_ns, enum em_code code)
+{
+    if (!op->type)
+        return;
+    stamp_time(op->metadata, op->type->end_time_field, end_ns, false);
+    cJSON *progress = progress_of(op->metadata, op->type);
+    stamp_time(progress, "endTime", end_ns, false);
+    if (progress && code == EM_OK) {
+        cJSON_DeleteItemFromObjectCaseSensitive(progress, "progressPercent");
+        cJSON_AddNumberToObject(progress, "progressPercent", 100);
+    }
 }
 
 /*
@@ -373,7 +401,7 @@ static void op_end(struct em_op *op, enum em_code code, const char *message, cJS
     struct em_operations *ops = op->ops;
     struct em_status st = {0};
     pthread_mutex_lock(&ops->lock);
-    stamp_end_locked(op, end_ns);
+    stamp_end_locked(op, end_ns, code);
     char *metadata = cJSON_PrintUnformatted(op->metadata);
     pthread_mutex_unlock(&ops->lock);
     char *response_text = response ? cJSON_PrintUnformatted(response) : NULL;
@@ -737,7 +765,7 @@ enum em_code em_op_start(struct em_operations *ops, const char *parent, const ch
     struct em_op *op = op_new(ops, name, type, metadata, request);
     if (!op)
         return EM_FAIL_OOM(st);
-    stamp_time(op->metadata, type->start_time_field, now, true);
+    stamp_start(op, now);
     pthread_mutex_lock(&ops->lock);
     op->seq = ops->next_seq++;
     pthread_mutex_unlock(&ops->lock);

@@ -112,6 +112,10 @@ struct em_op_type {
     bool resumable;               /* idempotent: run again at start-up when interrupted */
     const char *start_time_field; /* metadata field set at start ("startTime"), or NULL */
     const char *end_time_field;   /* metadata field set when done ("endTime"), or NULL */
+    /* metadata object of Spanner's progress messages ("progress": progressPercent,
+     * startTime, endTime), or NULL: its startTime set at start unless given, its endTime
+     * when the operation ends, and progressPercent 100 when it succeeded */
+    const char *progress_field;
 };
 
 struct em_operations_options {

@@ -129,9 +129,9 @@ static enum em_code ddl_done_work(struct em_op *op, void *ctx, const cJSON *requ
 
 const struct em_op_type sp_op_types[] = {
     {"CreateInstanceConfig", SP_INSTANCE_TYPE "CreateInstanceConfigMetadata",
-     SP_INSTANCE_TYPE "InstanceConfig", config_ready_work, true, NULL, NULL},
+     SP_INSTANCE_TYPE "InstanceConfig", config_ready_work, true, NULL, NULL, "progress"},
     {"UpdateInstanceConfig", SP_INSTANCE_TYPE "UpdateInstanceConfigMetadata",
-     SP_INSTANCE_TYPE "InstanceConfig", config_ready_work, true, NULL, NULL},
+     SP_INSTANCE_TYPE "InstanceConfig", config_ready_work, true, NULL, NULL, "progress"},
     {"CreateInstance", SP_INSTANCE_TYPE "CreateInstanceMetadata", SP_INSTANCE_TYPE "Instance",
      instance_ready_work, true, "startTime", "endTime"},
     {"UpdateInstance", SP_INSTANCE_TYPE "UpdateInstanceMetadata", SP_INSTANCE_TYPE "Instance",
@@ -143,11 +143,11 @@ const struct em_op_type sp_op_types[] = {
     {"UpdateDatabase", SP_DATABASE_TYPE "UpdateDatabaseMetadata", SP_DATABASE_TYPE "Database",
      database_ready_work, true, NULL, NULL},
     {"CreateBackup", SP_DATABASE_TYPE "CreateBackupMetadata", SP_DATABASE_TYPE "Backup",
-     backup_ready_work, true, NULL, NULL},
+     backup_ready_work, true, NULL, NULL, "progress"},
     {"CopyBackup", SP_DATABASE_TYPE "CopyBackupMetadata", SP_DATABASE_TYPE "Backup",
-     backup_ready_work, true, NULL, NULL},
+     backup_ready_work, true, NULL, NULL, "progress"},
     {"RestoreDatabase", SP_DATABASE_TYPE "RestoreDatabaseMetadata", SP_DATABASE_TYPE "Database",
-     restore_ready_work, true, NULL, NULL},
+     restore_ready_work, true, NULL, NULL, "progress"},
 };
 const size_t sp_op_type_count = sizeof(sp_op_types) / sizeof(sp_op_types[0]);
 

@@ -102,9 +102,12 @@ expect_json '.name | startswith("'"$INST"'/backups/b1/operations/")' true
 expect_json '.metadata["@type"]' type.googleapis.com/google.spanner.admin.database.v1.CreateBackupMetadata
 expect_json .metadata.database "$DB"
 expect_json .metadata.name "$INST/backups/b1"
+expect_json '.metadata.progress.progressPercent' null # 0: left out, as proto3 JSON does
 wait_op "$(jq -r .name <<<"$BODY")"
 expect_json '.response["@type"]' type.googleapis.com/google.spanner.admin.database.v1.Backup
 expect_json .response.state READY
+expect_json '.metadata.progress.progressPercent' 100 # done: its progress says so
+expect_json '.metadata.progress.endTime >= .metadata.progress.startTime' true
 api GET "$SPANNER_URL/v1/$INST/backups/b1"
 expect_status 200
 expect_json .database "$DB"
@@ -205,6 +208,7 @@ expect_json .metadata.sourceBackup "$INST/backups/b1"
 expect_json '.name | startswith("'"$INST"'/backups/b1-copy/operations/")' true
 wait_op "$(jq -r .name <<<"$BODY")"
 expect_json .response.state READY
+expect_json '.metadata.progress.progressPercent' 100
 api GET "$SPANNER_URL/v1/$INST/backups/b1-copy"
 expect_json .encryptionInfo.kmsKeyVersion "$OTHER_KEY/cryptoKeyVersions/1"
 expect_json .database "$DB"
@@ -233,6 +237,7 @@ expect_json .metadata.backupInfo.sourceDatabase "$DB"
 wait_op "$(jq -r .name <<<"$BODY")"
 expect_json '.response["@type"]' type.googleapis.com/google.spanner.admin.database.v1.Database
 expect_json .response.state READY
+expect_json '.metadata.progress | [.progressPercent, (.endTime | length > 0)] | map(tostring) | join(",")' 100,true
 api GET "$SPANNER_URL/v1/$INST/databases/restored"
 expect_json .restoreInfo.sourceType BACKUP
 expect_json .restoreInfo.backupInfo.backup "$INST/backups/b1"

@@ -47,6 +47,8 @@ expect_json '.metadata.progress.startTime | length > 0' true
 wait_op "$(jq -r .name <<<"$BODY")"
 expect_json '.response."@type"' "type.googleapis.com/google.spanner.admin.instance.v1.InstanceConfig"
 expect_json '.response.state' READY
+expect_json '.metadata.progress.progressPercent' 100
+expect_json '.metadata.progress.endTime | length > 0' true
 api GET "$CONFIGS/custom-west"
 expect_status 200
 expect_json '.state' READY

@@ -133,6 +133,8 @@ static const struct em_op_type types[] = {
     {"Block", META_TYPE, RESP_TYPE, work_block, false, NULL, "endTime"},
     {"Resumable", META_TYPE, RESP_TYPE, work_resumable, true, NULL, "endTime"},
     {"Stubborn", META_TYPE, RESP_TYPE, work_stubborn},
+    {"Progress", META_TYPE, NULL, work_empty, false, NULL, NULL, "progress"},
+    {"FailProgress", META_TYPE, RESP_TYPE, work_fail, false, NULL, NULL, "progress"},
 };
 
 static int service_ctx; /* its address is the ctx */
@@ -290,6 +292,33 @@ static void test_a_failed_work_ends_with_its_error(void **state)
     const cJSON *op = get(f, f->name);
     error_is(op, EM_FAILED_PRECONDITION, "The widget w2 is broken.");
     assert_string_equal(em_json_string(member(op, "metadata"), "endTime"), "2027-01-15T08:00:00Z");
+}
+
+/* A type with a progress object: its startTime at start, its endTime at the end, 100 %
+ * only when the work succeeded. */
+static void test_progress_is_kept_for_the_types_that_have_one(void **state)
+{
+    struct fixture *f = *state;
+    atomic_store(&clock_now, T0 + 3 * EM_NS_PER_SEC); /* the work ends at T0+3s */
+    cJSON *started = start(f, DB, "Progress", "w");
+    const cJSON *progress = member(member(started, "metadata"), "progress");
+    assert_string_equal(em_json_string(progress, "startTime"), "2027-01-15T08:00:00Z");
+    assert_null(member(progress, "endTime"));
+    assert_null(member(progress, "progressPercent"));
+    cJSON_Delete(started);
+    wait_done(f, f->name);
+    progress = member(member(get(f, f->name), "metadata"), "progress");
+    assert_string_equal(em_json_string(progress, "startTime"), "2027-01-15T08:00:00Z");
+    assert_string_equal(em_json_string(progress, "endTime"), "2027-01-15T08:00:03Z");
+    int64_t percent = 0;
+    assert_true(em_json_int64(progress, "progressPercent", &percent));
+    assert_int_equal(percent, 100);
+
+    cJSON_Delete(start(f, DB, "FailProgress", "w"));
+    wait_done(f, f->name);
+    progress = member(member(get(f, f->name), "metadata"), "progress");
+    assert_string_equal(em_json_string(progress, "endTime"), "2027-01-15T08:00:03Z");
+    assert_null(member(progress, "progressPercent")); /* it failed */
 }
 
 static void test_an_empty_response_is_typed_empty(void **state)
@@ -940,6 +969,7 @@ int main(void)
         T(test_an_operation_runs_to_done_with_a_typed_response),
         T(test_a_failed_work_ends_with_its_error),
         T(test_an_empty_response_is_typed_empty),
+        T(test_progress_is_kept_for_the_types_that_have_one),
         T(test_given_ids_are_used_once_and_checked),
         T(test_unknown_operations_are_not_found),
         T(test_lists_by_parent_oldest_first),
