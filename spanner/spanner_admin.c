@@ -740,43 +740,14 @@ static void config_location(const char *config, char out[96])
     snprintf(out, 96, "%s", strncmp(id, "regional-", 9) == 0 ? id + 9 : id);
 }
 
-static bool has_replica_in(const cJSON *config, const char *region)
+static bool is_user_managed(const cJSON *config)
 {
-    const cJSON *replica;
-    cJSON_ArrayForEach(replica, cJSON_GetObjectItem(config, "replicas"))
-    {
-        const char *location = em_json_string(replica, "location");
-        if (location && strcmp(location, region) == 0)
-            return true;
-    }
-    return false;
+    const char *type = em_json_string(config, "configType");
+    return type && strcmp(type, "USER_MANAGED") == 0;
 }
 
-/* One key serves a user-managed config only when its added replicas are in the regions
- * of its base config (whose location the key must be in). */
-static enum em_code check_one_key_serves(struct em_store *store, const char *project,
-                                         const cJSON *config, const char *base_name,
-                                         struct em_status *st)
-{
-    cJSON *base = find_config(store, project, base_name);
-    const cJSON *replica;
-    cJSON_ArrayForEach(replica, cJSON_GetObjectItem(config, "replicas"))
-    {
-        const char *region = em_json_string(replica, "location");
-        if (region && !has_replica_in(base, region)) {
-            EM_FAIL(st, EM_INVALID_ARGUMENT,
-                    "The instance config %.200s has a replica in %s, outside the regions of "
-                    "its base config %.200s: give kms_key_names, a key in each of its replica "
-                    "regions, instead of kms_key_name.",
-                    em_json_string(config, "name"), region, base_name);
-            break;
-        }
-    }
-    cJSON_Delete(base);
-    return st->code;
-}
-
-/* A kmsKeyName must be in the config's location (a user-managed config's: its base's). */
+/* A kmsKeyName must be in the config's own location (its region, or a multi-region
+ * config's id); a user-managed config has none: it takes kmsKeyNames, regional keys. */
 static enum em_code check_key_location(struct em_store *store, const char *project,
                                        const char *config, const char *key, const char *field,
                                        struct em_status *st)
@@ -787,45 +758,77 @@ static enum em_code check_key_location(struct em_store *store, const char *proje
     if (strstr(config, "/instanceConfigs/" SP_EMULATOR_CONFIG))
         return EM_OK;
     cJSON *cfg = find_config(store, project, config);
-    const char *base = em_json_string(cfg, "baseConfig");
     char location[96];
-    config_location(base ? base : config, location);
-    if (strcmp(parsed.location, location) != 0)
+    config_location(config, location);
+    if (is_user_managed(cfg))
+        EM_FAIL(st, EM_INVALID_ARGUMENT,
+                "The instance config %.200s is user-managed: give kms_key_names, a regional key "
+                "for each of its replica regions, instead of kms_key_name.",
+                config);
+    else if (strcmp(parsed.location, location) != 0)
         EM_FAIL(st, EM_INVALID_ARGUMENT,
                 "The KMS key %.300s is in location %s, but the instance config %.200s needs a "
                 "key in %s.",
                 key, parsed.location, config, location);
-    else if (base)
-        check_one_key_serves(store, project, cfg, base, st);
     cJSON_Delete(cfg);
     return st->code;
 }
 
-/* A multi-region config's kmsKeyNames must hold one key in each replica region. */
-static enum em_code check_key_names(struct em_store *store, const char *project, const char *config,
-                                    const cJSON *keys, struct em_status *st)
+/* kmsKeyNames' locations: regions for a user-managed config (the API has no multi-region
+ * key for those). */
+static enum em_code check_key_name_locations(const cJSON *cfg, const cJSON *keys,
+                                             struct em_status *st)
 {
     const cJSON *key;
     cJSON_ArrayForEach(key, keys)
     {
         if (!cJSON_IsString(key))
             return EM_FAIL(st, EM_INVALID_ARGUMENT, "kms_key_names must hold strings.");
-        if (em_crypto_key_name_parse(key->valuestring, "encryption_config.kms_key_names", NULL, st))
+        struct em_crypto_key_name parsed;
+        if (em_crypto_key_name_parse(key->valuestring, "encryption_config.kms_key_names", &parsed,
+                                     st))
             return st->code;
+        const struct em_location *loc = em_location_find(parsed.location);
+        if (is_user_managed(cfg) && (!loc || loc->kind != EM_LOC_REGION))
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "The KMS key %.300s is in %s, not a region: the kms_key_names of a "
+                           "user-managed instance config are regional keys.",
+                           key->valuestring, parsed.location);
     }
-    cJSON *cfg = find_config(store, project, config);
-    const cJSON *replica;
-    cJSON_ArrayForEach(replica, cJSON_GetObjectItem(cfg, "replicas"))
+    return EM_OK;
+}
+
+/* Whether one of keys is in location. */
+static bool has_key_in(const cJSON *keys, const char *location)
+{
+    const cJSON *key;
+    cJSON_ArrayForEach(key, keys)
     {
-        const char *region = em_json_string(replica, "location");
-        bool covered = strcmp(region, "emulator") == 0;
-        cJSON_ArrayForEach(key, keys)
+        struct em_crypto_key_name parsed;
+        struct em_status ignored = {0};
+        if (!em_crypto_key_name_parse(key->valuestring, "", &parsed, &ignored) &&
+            strcmp(parsed.location, location) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* kmsKeyNames must cover every replica region of the config: a key in that region, or,
+ * for a Google-managed config, one key in the config's own location (nam3). */
+static enum em_code check_key_names(struct em_store *store, const char *project, const char *config,
+                                    const cJSON *keys, struct em_status *st)
+{
+    cJSON *cfg = find_config(store, project, config);
+    char own[96];
+    config_location(config, own);
+    if (!check_key_name_locations(cfg, keys, st) &&
+        (is_user_managed(cfg) || !has_key_in(keys, own))) {
+        const cJSON *replica;
+        cJSON_ArrayForEach(replica, cJSON_GetObjectItem(cfg, "replicas"))
         {
-            struct em_crypto_key_name parsed;
-            em_crypto_key_name_parse(key->valuestring, "", &parsed, st);
-            covered |= strcmp(parsed.location, region) == 0;
-        }
-        if (!covered) {
+            const char *region = em_json_string(replica, "location");
+            if (!region || strcmp(region, "emulator") == 0 || has_key_in(keys, region))
+                continue;
             EM_FAIL(st, EM_INVALID_ARGUMENT,
                     "kms_key_names has no key in location %s, a replica region of the "
                     "instance config %.200s.",

@@ -149,8 +149,11 @@ wait_op "$(jq -r .name <<<"$BODY")"
 INST="$SPANNER_URL/v1/$P/instances/west-inst"
 api POST "$INST/databases" "{\"createStatement\":\"CREATE DATABASE one\",\"encryptionConfig\":{\"kmsKeyName\":\"$P/locations/nam3/keyRings/r/cryptoKeys/k\"}}"
 expect_error_json 400 INVALID_ARGUMENT
-expect_contains "$BODY" "has a replica in us-west1, outside the regions of its base config" \
-    "one key cannot serve a config with a replica outside its base's regions"
+expect_contains "$BODY" "is user-managed: give kms_key_names" \
+    "a user-managed config takes kms_key_names, not one kms_key_name"
+api POST "$INST/databases" "{\"createStatement\":\"CREATE DATABASE one\",\"encryptionConfig\":{\"kmsKeyNames\":[\"$P/locations/nam3/keyRings/r/cryptoKeys/k\",\"$P/locations/us-west1/keyRings/r/cryptoKeys/k\"]}}"
+expect_error_json 400 INVALID_ARGUMENT
+expect_contains "$BODY" "not a region" "nor a multi-region key"
 keys="\"$P/locations/us-east4/keyRings/r/cryptoKeys/k\",\"$P/locations/us-east1/keyRings/r/cryptoKeys/k\",\"$P/locations/us-central1/keyRings/r/cryptoKeys/k\""
 api POST "$INST/databases" "{\"createStatement\":\"CREATE DATABASE two\",\"encryptionConfig\":{\"kmsKeyNames\":[$keys]}}"
 expect_error_json 400 INVALID_ARGUMENT

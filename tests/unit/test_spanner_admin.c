@@ -378,6 +378,17 @@ static void test_multi_region_keys(void **state)
                             "us-east1") "," KEY("us-central1") "]}}",
                         &st),
         EM_OK);
+    /* one multi-region key in the config's own location covers every region */
+    assert_int_equal(create_database(f,
+                                     "{\"createStatement\":\"CREATE DATABASE `m3`\","
+                                     "\"encryptionConfig\":{\"kmsKeyNames\":[" KEY("nam3") "]}}",
+                                     &st),
+                     EM_OK);
+    assert_int_equal(create_database(f,
+                                     "{\"createStatement\":\"CREATE DATABASE `m4`\","
+                                     "\"encryptionConfig\":{\"kmsKeyNames\":[" KEY("eur3") "]}}",
+                                     &st),
+                     EM_INVALID_ARGUMENT);
 #undef KEY
 }
 

@@ -225,7 +225,7 @@ static void test_instances_and_delete(void **state)
     assert_int_equal(sp_instance_config_ready(f->admin, CONFIGS "custom-i", &ready, &st), EM_OK);
     cJSON_Delete(ready);
     assert_int_equal(create_instance(f, "inst", "custom-i", &st), EM_OK);
-    /* a database on it: one key cannot serve the us-west1 replica */
+    /* a database on it: kms_key_names, regional keys only; no single kms_key_name */
     cJSON *request = cJSON_Parse("{\"createStatement\":\"CREATE DATABASE db\",\"encryptionConfig\":"
                                  "{\"kmsKeyName\":\"" PARENT "/locations/nam3/keyRings/r/"
                                  "cryptoKeys/k\"}}"),
@@ -236,6 +236,33 @@ static void test_instances_and_delete(void **state)
         EM_INVALID_ARGUMENT);
     cJSON_Delete(request);
     cJSON_Delete(out);
+    assert_non_null(strstr(st.message, "is user-managed: give kms_key_names"));
+#define KEY(loc) "\"" PARENT "/locations/" loc "/keyRings/r/cryptoKeys/k\""
+    static const struct {
+        const char *keys;
+        enum em_code code;
+    } keys[] = {
+        {KEY("nam3"), EM_INVALID_ARGUMENT}, /* a multi-region key */
+        {KEY("us-east4") "," KEY("us-east1") "," KEY("us-central1"), EM_INVALID_ARGUMENT},
+        {KEY("nam3") "," KEY("us-west1"), EM_INVALID_ARGUMENT},
+        {KEY("us-east4") "," KEY("us-east1") "," KEY("us-central1") "," KEY("us-west1"), EM_OK},
+    };
+#undef KEY
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char json[1024];
+        snprintf(json, sizeof(json),
+                 "{\"createStatement\":\"CREATE DATABASE db%zu\",\"encryptionConfig\":{"
+                 "\"kmsKeyNames\":[%s]}}",
+                 i, keys[i].keys);
+        request = cJSON_Parse(json);
+        out = NULL;
+        enum em_code rc =
+            sp_database_create(f->admin, PARENT "/instances/inst", request, NOW, name, &out, &st);
+        cJSON_Delete(request);
+        cJSON_Delete(out);
+        if (rc != keys[i].code)
+            fail_msg("keys %zu: %d, expected %d: %s", i, rc, keys[i].code, st.message);
+    }
     assert_int_equal(sp_instance_config_delete(f->admin, CONFIGS "custom-i", NULL, false, &st),
                      EM_FAILED_PRECONDITION);
     assert_int_equal(sp_instance_delete(f->admin, PARENT "/instances/inst", &st), EM_OK);
