@@ -608,7 +608,7 @@ static enum em_code refuse_with_protected(struct sp_admin *admin, const char *na
 }
 
 /* Spanner keeps an instance's backups from going with it: they are deleted first. */
-static enum em_code refuse_with_backups(struct sp_admin *admin, const char *name,
+static enum em_code refuse_with_backups(struct sp_admin *admin, const char *name, const char *verb,
                                         struct em_status *st)
 {
     cJSON *backups = NULL;
@@ -618,9 +618,9 @@ static enum em_code refuse_with_backups(struct sp_admin *admin, const char *name
     cJSON_Delete(backups);
     if (count > 0)
         return EM_FAIL(st, EM_FAILED_PRECONDITION,
-                       "Cannot delete instance %.300s because it contains %d backup%s: delete "
+                       "Cannot %s instance %.300s because it contains %d backup%s: delete "
                        "the backups first.",
-                       name, count, count == 1 ? "" : "s");
+                       verb, name, count, count == 1 ? "" : "s");
     return EM_OK;
 }
 
@@ -634,7 +634,7 @@ enum em_code sp_instance_delete(struct sp_admin *admin, const char *name, struct
     cJSON *inst = NULL;
     /* the IAM policies of the instance and of its databases go with them: a later
      * instance or database of the same name must not inherit their grants */
-    if (!load_instance(admin, name, &inst, st) && !refuse_with_backups(admin, name, st) &&
+    if (!load_instance(admin, name, &inst, st) && !refuse_with_backups(admin, name, "delete", st) &&
         !refuse_with_protected(admin, name, st) && !forget_databases(admin, name, st) &&
         !sp_store_delete_instance(admin->store, name, st))
         em_iam_delete_under(admin->store, name, st);
@@ -1263,6 +1263,244 @@ enum em_code sp_database_drop(struct sp_admin *admin, const char *name, struct e
         sp_data_drop(admin->data, name, false, st);
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(db);
+    return st->code;
+}
+
+/* --- moving an instance to another config --- */
+
+/* A database's own encryption: customer-managed when it names a key. */
+static bool uses_cmek(const cJSON *db)
+{
+    const cJSON *enc = cJSON_GetObjectItem(db, "encryptionConfig");
+    return em_json_string(enc, "kmsKeyName") ||
+           cJSON_GetArraySize(cJSON_GetObjectItem(enc, "kmsKeyNames")) > 0;
+}
+
+/* The targetDatabaseMoveConfigs entry of the database with this id, or NULL. */
+static const cJSON *move_config_of(const cJSON *configs, const char *id)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, configs)
+    {
+        const char *given = em_json_string(c, "databaseId");
+        if (given && strcmp(given, id) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* Each entry names a database of the instance, once. */
+static enum em_code check_move_configs(const cJSON *configs, const cJSON *databases,
+                                       const char *instance, struct em_status *st)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, configs)
+    {
+        const char *id = em_json_string(c, "databaseId");
+        char name[SP_NAME_MAX];
+        bool found = false;
+        if (!id || !*id)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "target_database_move_configs.database_id must be specified.");
+        snprintf(name, sizeof(name), "%s/databases/%s", instance, id);
+        const cJSON *db;
+        cJSON_ArrayForEach(db, databases) found |= strcmp(em_json_string(db, "name"), name) == 0;
+        if (!found)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "target_database_move_configs names database %.100s, which instance "
+                           "%.300s does not have.",
+                           id, instance);
+        if (move_config_of(configs, id) != c)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "target_database_move_configs names database %.100s twice.", id);
+    }
+    return EM_OK;
+}
+
+/* A database's encryption in the target config: a CMEK database needs keys there (checked
+ * as at creation), a Google-managed one stays so. *target: the new encryptionConfig, NULL
+ * when it does not change. */
+static enum em_code target_encryption(struct sp_admin *admin, const char *project,
+                                      const cJSON *moved, const cJSON *db, const cJSON *configs,
+                                      const cJSON **target, struct em_status *st)
+{
+    const char *name = em_json_string(db, "name");
+    const cJSON *enc =
+        cJSON_GetObjectItem(move_config_of(configs, strrchr(name, '/') + 1), "encryptionConfig");
+    bool given = em_json_string(enc, "kmsKeyName") ||
+                 cJSON_GetArraySize(cJSON_GetObjectItem(enc, "kmsKeyNames")) > 0;
+    *target = NULL;
+    if (!uses_cmek(db)) {
+        if (given)
+            return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                           "Database %.300s uses Google-managed encryption: moving the instance "
+                           "cannot give it customer-managed keys.",
+                           name);
+        return EM_OK;
+    }
+    if (!given)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "Database %.300s uses customer-managed encryption: "
+                       "target_database_move_configs must give it an encryption_config with "
+                       "keys for instance config %.200s.",
+                       name, em_json_string(moved, "config"));
+    *target = enc;
+    return check_encryption(admin->store, project, moved, enc, st) ||
+                   sp_admin_check_org_policy(
+                       admin, em_json_string(moved, "name"), em_json_string(enc, "kmsKeyName"),
+                       cJSON_GetObjectItem(enc, "kmsKeyNames"), "a database", st)
+               ? st->code
+               : EM_OK;
+}
+
+/* What a move does, checked with the lock held: the instance as it will be, and for each
+ * database its new encryptionConfig (NULL: unchanged). */
+struct move_plan {
+    cJSON *instance;
+    cJSON *databases;
+    const cJSON **targets;
+};
+
+static void move_plan_free(struct move_plan *plan)
+{
+    cJSON_Delete(plan->instance);
+    cJSON_Delete(plan->databases);
+    free(plan->targets);
+    *plan = (struct move_plan){0};
+}
+
+static enum em_code plan_move(struct sp_admin *admin, const char *name, const cJSON *request,
+                              struct move_plan *plan, struct em_status *st)
+{
+    char project[64];
+    const char *target = em_json_string(request, "targetConfig");
+    const cJSON *configs = cJSON_GetObjectItem(request, "targetDatabaseMoveConfigs");
+    *plan = (struct move_plan){0};
+    if (project_of(name, project, st) || load_instance(admin, name, &plan->instance, st))
+        return st->code;
+    if (!target || !*target)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT, "target_config must be specified.");
+    if (strcmp(target, em_json_string(plan->instance, "config")) == 0)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "Instance %.300s is in instance config %.200s already.", name, target);
+    if (check_config(admin->store, project, target, st) ||
+        check_config_locations(admin->store, project, target, st) ||
+        refuse_with_backups(admin, name, "move", st) ||
+        sp_store_list_databases(admin->store, name, &plan->databases, st) ||
+        check_move_configs(configs, plan->databases, name, st))
+        return st->code;
+    set_string(plan->instance, "config", target);
+    plan->targets = calloc((size_t)cJSON_GetArraySize(plan->databases) + 1, sizeof(*plan->targets));
+    if (!plan->targets)
+        return EM_FAIL_OOM(st);
+    int i = 0;
+    const cJSON *db;
+    cJSON_ArrayForEach(db, plan->databases)
+    {
+        if (target_encryption(admin, project, plan->instance, db, configs, &plan->targets[i++], st))
+            return st->code;
+    }
+    return EM_OK;
+}
+
+enum em_code sp_instance_move_check(struct sp_admin *admin, const char *name, const cJSON *request,
+                                    struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    struct move_plan plan;
+    pthread_mutex_lock(&admin->lock);
+    plan_move(admin, name, request, &plan, st);
+    pthread_mutex_unlock(&admin->lock);
+    move_plan_free(&plan);
+    return st->code;
+}
+
+/* Wraps each CMEK database's KEK with its key in the target config; on a refusal, the
+ * ones done so far go back to their keys. */
+static enum em_code rekey_databases(struct sp_admin *admin, const char *project, const cJSON *from,
+                                    struct move_plan *plan, struct em_status *st)
+{
+    if (!admin->cmek)
+        return EM_OK;
+    int i = 0, done = 0;
+    const cJSON *db;
+    cJSON_ArrayForEach(db, plan->databases)
+    {
+        const cJSON *to = plan->targets[i++];
+        if (!to)
+            continue;
+        const char *key = wrapping_key(admin->store, project, plan->instance, to);
+        if (em_cmek_rekey(admin->cmek, em_json_string(db, "name"), key, st))
+            break;
+        done = i;
+    }
+    if (!st->code)
+        return EM_OK;
+    i = 0;
+    cJSON_ArrayForEach(db, plan->databases)
+    {
+        if (i >= done)
+            break;
+        if (!plan->targets[i++])
+            continue;
+        struct em_status ignored = {0};
+        const char *key =
+            wrapping_key(admin->store, project, from, cJSON_GetObjectItem(db, "encryptionConfig"));
+        em_cmek_rekey(admin->cmek, em_json_string(db, "name"), key, &ignored);
+    }
+    return st->code;
+}
+
+/* Stores each database's new encryptionConfig, then the instance in its new config. */
+static enum em_code save_move(struct sp_admin *admin, struct move_plan *plan, int64_t now,
+                              struct em_status *st)
+{
+    int i = 0;
+    const cJSON *db;
+    cJSON_ArrayForEach(db, plan->databases)
+    {
+        const cJSON *to = plan->targets[i++];
+        cJSON *stored = NULL, *ddl = NULL;
+        if (!to)
+            continue;
+        if (!load_database(admin, em_json_string(db, "name"), &stored, &ddl, st)) {
+            cJSON_DeleteItemFromObject(stored, "encryptionConfig");
+            cJSON_AddItemToObject(stored, "encryptionConfig", cJSON_Duplicate(to, true));
+            save_database(admin, stored, ddl, true, st);
+        }
+        cJSON_Delete(stored);
+        cJSON_Delete(ddl);
+        if (st->code)
+            return st->code;
+    }
+    set_time(plan->instance, "updateTime", now);
+    return save_instance(admin, plan->instance, true, st);
+}
+
+enum em_code sp_instance_move(struct sp_admin *admin, const char *name, const cJSON *request,
+                              int64_t now, cJSON **out, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    char project[64];
+    struct move_plan plan = {0};
+    cJSON *from = NULL;
+    const char *target = em_json_string(request, "targetConfig");
+    *out = NULL;
+    pthread_mutex_lock(&admin->lock);
+    if (project_of(name, project, st) || load_instance(admin, name, &from, st)) {
+        /* gone meanwhile: the operation fails */
+    } else if (target && strcmp(em_json_string(from, "config"), target) == 0) {
+        *out = from; /* moved before a restart interrupted the operation */
+        from = NULL;
+    } else if (!plan_move(admin, name, request, &plan, st) &&
+               !rekey_databases(admin, project, from, &plan, st) &&
+               !save_move(admin, &plan, now, st)) {
+        *out = plan.instance;
+        plan.instance = NULL;
+    }
+    pthread_mutex_unlock(&admin->lock);
+    cJSON_Delete(from);
+    move_plan_free(&plan);
     return st->code;
 }
 

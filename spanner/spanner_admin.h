@@ -64,6 +64,14 @@ enum em_code sp_instance_get(struct sp_admin *admin, const char *name, cJSON **o
                              struct em_status *st);
 enum em_code sp_instance_list(struct sp_admin *admin, const char *parent, cJSON **out,
                               struct em_status *st);
+/* MoveInstance (request: its body): checked when the call comes (_check), done by its
+ * operation: the instance in the target config, each CMEK database's key-encryption key
+ * wrapped with its key there (targetDatabaseMoveConfigs; refused without them, and for a
+ * Google-managed database with them). FAILED_PRECONDITION while the instance has backups. */
+enum em_code sp_instance_move_check(struct sp_admin *admin, const char *name, const cJSON *request,
+                                    struct em_status *st);
+enum em_code sp_instance_move(struct sp_admin *admin, const char *name, const cJSON *request,
+                              int64_t now, cJSON **out, struct em_status *st);
 /* field_mask: comma-separated JSON field names of instance to change. */
 enum em_code sp_instance_update(struct sp_admin *admin, const char *name, const cJSON *instance,
                                 const char *field_mask, int64_t now, cJSON **out,

@@ -77,6 +77,22 @@ static enum em_code instance_ready_work(struct em_op *op, void *ctx, const cJSON
     return sp_instance_ready(sp->admin, em_json_string(request, "name"), now, response, st);
 }
 
+/* The move's response is MoveInstanceResponse, an empty message (the operation_info of
+ * the proto, which the client libraries decode; its comment says Instance). */
+static enum em_code move_work(struct em_op *op, void *ctx, const cJSON *request, int64_t now,
+                              cJSON **response, struct em_status *st)
+{
+    (void)op;
+    struct sp_ctx *sp = ctx;
+    cJSON *instance = NULL;
+    if (sp_instance_move(sp->admin, em_json_string(request, "name"),
+                         cJSON_GetObjectItem(request, "move"), now, &instance, st))
+        return st->code;
+    cJSON_Delete(instance);
+    *response = cJSON_CreateObject();
+    return EM_OK;
+}
+
 static enum em_code config_ready_work(struct em_op *op, void *ctx, const cJSON *request,
                                       int64_t now, cJSON **response, struct em_status *st)
 {
@@ -136,6 +152,8 @@ const struct em_op_type sp_op_types[] = {
      instance_ready_work, true, "startTime", "endTime"},
     {"UpdateInstance", SP_INSTANCE_TYPE "UpdateInstanceMetadata", SP_INSTANCE_TYPE "Instance",
      instance_ready_work, true, "startTime", "endTime"},
+    {"MoveInstance", SP_INSTANCE_TYPE "MoveInstanceMetadata",
+     SP_INSTANCE_TYPE "MoveInstanceResponse", move_work, true, NULL, NULL, "progress"},
     {"CreateDatabase", SP_DATABASE_TYPE "CreateDatabaseMetadata", SP_DATABASE_TYPE "Database",
      database_ready_work, true, NULL, NULL},
     {"UpdateDatabaseDdl", SP_DATABASE_TYPE "UpdateDatabaseDdlMetadata", NULL, ddl_done_work, true,
@@ -321,6 +339,18 @@ enum em_code sp_update_instance(struct em_call *call)
         return call->status.code;
     return start_operation(call, name, NULL, "UpdateInstance", sp_json_instance_metadata(instance),
                            work_request(name));
+}
+
+/* POST .../instances/{instance}:move: checked now, done by its operation. */
+enum em_code sp_move_instance(struct em_call *call)
+{
+    const char *name = em_call_var(call, "name");
+    if (sp_instance_move_check(admin(call), name, call->body, &call->status))
+        return call->status.code;
+    cJSON *metadata = cJSON_CreateObject(), *request = work_request(name);
+    cJSON_AddStringToObject(metadata, "targetConfig", em_json_string(call->body, "targetConfig"));
+    cJSON_AddItemToObject(request, "move", cJSON_Duplicate(call->body, true));
+    return start_operation(call, name, NULL, "MoveInstance", metadata, request);
 }
 
 enum em_code sp_delete_instance(struct em_call *call)

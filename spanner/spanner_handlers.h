@@ -35,6 +35,7 @@ enum em_code sp_create_instance(struct em_call *call);
 enum em_code sp_list_instances(struct em_call *call);
 enum em_code sp_get_instance(struct em_call *call);
 enum em_code sp_update_instance(struct em_call *call);
+enum em_code sp_move_instance(struct em_call *call);
 enum em_code sp_delete_instance(struct em_call *call);
 
 enum em_code sp_create_database(struct em_call *call);

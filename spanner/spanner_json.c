@@ -119,6 +119,25 @@ static const struct em_field update_instance_config_fields[] = {
 const struct em_message sp_update_instance_config_schema = {
     "google.spanner.admin.instance.v1.UpdateInstanceConfigRequest", update_instance_config_fields};
 
+static const struct em_field instance_encryption_fields[] = {
+    {"kmsKeyName", EM_F_STRING}, {"kmsKeyNames", EM_F_STRING, true}, {NULL}};
+static const struct em_message instance_encryption_schema = {
+    "google.spanner.admin.instance.v1.InstanceEncryptionConfig", instance_encryption_fields};
+
+static const struct em_field database_move_fields[] = {
+    {"databaseId", EM_F_STRING},
+    {"encryptionConfig", EM_F_MESSAGE, false, &instance_encryption_schema},
+    {NULL}};
+static const struct em_message database_move_schema = {
+    "google.spanner.admin.instance.v1.DatabaseMoveConfig", database_move_fields};
+
+static const struct em_field move_instance_fields[] = {
+    {"targetConfig", EM_F_STRING},
+    {"targetDatabaseMoveConfigs", EM_F_MESSAGE, true, &database_move_schema},
+    {NULL}};
+const struct em_message sp_move_instance_schema = {
+    "google.spanner.admin.instance.v1.MoveInstanceRequest", move_instance_fields};
+
 static const struct em_field create_instance_fields[] = {
     {"instanceId", EM_F_STRING},
     {"instance", EM_F_MESSAGE, false, &sp_instance_schema},

@@ -14,6 +14,7 @@
 extern const struct em_message sp_create_instance_config_schema;
 extern const struct em_message sp_update_instance_config_schema;
 extern const struct em_message sp_create_instance_schema;
+extern const struct em_message sp_move_instance_schema;
 extern const struct em_message sp_update_instance_schema;
 extern const struct em_message sp_create_database_schema;
 extern const struct em_message sp_update_ddl_schema;

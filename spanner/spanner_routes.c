@@ -112,6 +112,8 @@ const struct em_route spanner_routes[] = {
      &sp_update_instance_schema, NULL, P("instances.update"), ADMIN},
     {"DELETE", "v1/{name=" INST "}", sp_delete_instance, "DeleteInstance", NULL, NULL,
      P("instances.delete"), ADMIN},
+    {"POST", "v1/{name=" INST "}:move", sp_move_instance, "MoveInstance", &sp_move_instance_schema,
+     NULL, P("instances.update"), ADMIN},
     IAM(INST, "instances"),
     OPERATIONS(INST, "instanceOperations"),
 
@@ -233,6 +235,5 @@ const struct em_route spanner_routes[] = {
     EM_UNBUILT_OPERATIONS("v1", INST "/instancePartitions/*"),
     {"GET", "v1/{parent=" INST "}/instancePartitionOperations", NULL,
      "ListInstancePartitionOperations"},
-    {"POST", "v1/{name=" INST "}:move", NULL, "MoveInstance"},
     {NULL},
 };

@@ -197,7 +197,7 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
       assert.deepEqual(allowed.permissions.sort(), ['spanner.databases.create', 'spanner.instances.get']);
     });
 
-    it('user-managed instance configs: create, get, update with the etag, operations, delete', async () => {
+    it('user-managed instance configs: create, get, update with the etag, operations, moveInstance, delete', async () => {
       const configId = `custom-node-${RUN}`;
       const configName = `${project}/instanceConfigs/${configId}`;
       const [base] = await instances.getInstanceConfig({name: `${project}/instanceConfigs/nam3`});
@@ -230,6 +230,18 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
       const ops = [];
       for await (const op of instances.listInstanceConfigOperationsAsync({parent: project})) ops.push(op);
       assert.equal(ops.filter(op => op.name.startsWith(`${configName}/operations/`)).length, 2);
+
+      // moveInstance: an instance without databases moves to the new config
+      const moving = `${project}/instances/move-${RUN}`;
+      const [created2] = await instances.createInstance({
+        parent: project, instanceId: `move-${RUN}`,
+        instance: {config: `${project}/instanceConfigs/regional-${REGION}`, displayName: 'Node move', nodeCount: 1}});
+      await created2.promise();
+      const [move] = await instances.moveInstance({name: moving, targetConfig: configName});
+      await move.promise(); // a MoveInstanceResponse, empty
+      assert.equal((await instances.getInstance({name: moving}))[0].config, configName);
+      await rejectsWith(instances.deleteInstanceConfig({name: configName}), Code.FAILED_PRECONDITION);
+      await instances.deleteInstance({name: moving});
       await instances.deleteInstanceConfig({name: configName});
       await rejectsWith(instances.getInstanceConfig({name: configName}), Code.NOT_FOUND);
     });

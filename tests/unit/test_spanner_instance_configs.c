@@ -2,8 +2,8 @@
  * test_spanner_instance_configs: user-managed instance configurations
  * (spanner_instance_configs) on a real metadata store: the create rules (ID, base config,
  * replicas against the base's and its optional ones), validateOnly, update with the mask
- * and etag rules, delete refused while an instance uses the config, and the one-key rule
- * of a database on such a config.
+ * and etag rules, delete refused while an instance uses the config, the key rules of a
+ * database on such a config, and moving an instance (sp_instance_move).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -281,12 +281,77 @@ static void test_instances_and_delete(void **state)
     assert_int_equal(create_instance(f, "late", "custom-i", &st), EM_NOT_FOUND);
 }
 
+static enum em_code move(struct fixture *f, const char *json, bool check_only, struct em_status *st)
+{
+    cJSON *request = cJSON_Parse(json), *out = NULL;
+    assert_non_null(request);
+    enum em_code rc =
+        check_only ? sp_instance_move_check(f->admin, PARENT "/instances/inst", request, st)
+                   : sp_instance_move(f->admin, PARENT "/instances/inst", request, NOW, &out, st);
+    if (!rc && !check_only)
+        assert_string_equal(em_json_string(out, "config"), CONFIGS "nam3");
+    cJSON_Delete(request);
+    cJSON_Delete(out);
+    return rc;
+}
+
+static void test_move(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    cJSON *out = NULL;
+    cJSON *request = cJSON_Parse("{\"config\":\"" CONFIGS "regional-us-central1\","
+                                 "\"displayName\":\"Instance\"}");
+    assert_int_equal(sp_instance_create(f->admin, PARENT, "inst", request, NOW, &out, &st), EM_OK);
+    cJSON_Delete(request);
+    cJSON_Delete(out);
+    char name[SP_NAME_MAX];
+    request = cJSON_Parse("{\"createStatement\":\"CREATE DATABASE secure\",\"encryptionConfig\":"
+                          "{\"kmsKeyName\":\"" PARENT "/locations/us-central1/keyRings/r/"
+                          "cryptoKeys/k\"}}");
+    assert_int_equal(
+        sp_database_create(f->admin, PARENT "/instances/inst", request, NOW, name, &out, &st),
+        EM_OK);
+    cJSON_Delete(request);
+    cJSON_Delete(out);
+    static const char nam3[] = "{\"targetConfig\":\"" CONFIGS "nam3\"";
+    char json[512];
+    assert_int_equal(move(f, "{}", true, &st), EM_INVALID_ARGUMENT);
+    snprintf(json, sizeof(json), "%s}", nam3);
+    assert_int_equal(move(f, json, true, &st), EM_INVALID_ARGUMENT); /* the CMEK database */
+    snprintf(json, sizeof(json),
+             "%s,\"targetDatabaseMoveConfigs\":[{\"databaseId\":\"secure\","
+             "\"encryptionConfig\":{\"kmsKeyNames\":[\"" PARENT "/locations/nam3/keyRings/r/"
+             "cryptoKeys/k\"]}},{\"databaseId\":\"secure\"}]}",
+             nam3);
+    assert_int_equal(move(f, json, true, &st), EM_INVALID_ARGUMENT); /* named twice */
+    snprintf(json, sizeof(json),
+             "%s,\"targetDatabaseMoveConfigs\":[{\"databaseId\":\"secure\","
+             "\"encryptionConfig\":{\"kmsKeyNames\":[\"" PARENT "/locations/nam3/keyRings/r/"
+             "cryptoKeys/k\"]}}]}",
+             nam3);
+    assert_int_equal(move(f, json, true, &st), EM_OK);
+    assert_int_equal(move(f, json, false, &st), EM_OK);
+    assert_int_equal(move(f, json, true, &st), EM_FAILED_PRECONDITION); /* there already */
+    assert_int_equal(move(f, json, false, &st), EM_OK); /* the operation run again: done */
+    cJSON *db = NULL;
+    assert_int_equal(sp_database_get(f->admin, PARENT "/instances/inst/databases/secure", &db, &st),
+                     EM_OK);
+    assert_string_equal(
+        cJSON_GetArrayItem(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(db, "encryptionConfig"), "kmsKeyNames"), 0)
+            ->valuestring,
+        PARENT "/locations/nam3/keyRings/r/cryptoKeys/k");
+    cJSON_Delete(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update_and_etag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_instances_and_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_move, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
