@@ -740,12 +740,6 @@ static void config_location(const char *config, char out[96])
     snprintf(out, 96, "%s", strncmp(id, "regional-", 9) == 0 ? id + 9 : id);
 }
 
-static bool is_user_managed(const cJSON *config)
-{
-    const char *type = em_json_string(config, "configType");
-    return type && strcmp(type, "USER_MANAGED") == 0;
-}
-
 /* A kmsKeyName must be in the config's own location (its region, or a multi-region
  * config's id); a user-managed config has none: it takes kmsKeyNames, regional keys. */
 static enum em_code check_key_location(struct em_store *store, const char *project,
@@ -760,7 +754,7 @@ static enum em_code check_key_location(struct em_store *store, const char *proje
     cJSON *cfg = find_config(store, project, config);
     char location[96];
     config_location(config, location);
-    if (is_user_managed(cfg))
+    if (sp_instance_config_is_user_managed(cfg))
         EM_FAIL(st, EM_INVALID_ARGUMENT,
                 "The instance config %.200s is user-managed: give kms_key_names, a regional key "
                 "for each of its replica regions, instead of kms_key_name.",
@@ -789,7 +783,7 @@ static enum em_code check_key_name_locations(const cJSON *cfg, const cJSON *keys
                                      st))
             return st->code;
         const struct em_location *loc = em_location_find(parsed.location);
-        if (is_user_managed(cfg) && (!loc || loc->kind != EM_LOC_REGION))
+        if (sp_instance_config_is_user_managed(cfg) && (!loc || loc->kind != EM_LOC_REGION))
             return EM_FAIL(st, EM_INVALID_ARGUMENT,
                            "The KMS key %.300s is in %s, not a region: the kms_key_names of a "
                            "user-managed instance config are regional keys.",
@@ -822,7 +816,7 @@ static enum em_code check_key_names(struct em_store *store, const char *project,
     char own[96];
     config_location(config, own);
     if (!check_key_name_locations(cfg, keys, st) &&
-        (is_user_managed(cfg) || !has_key_in(keys, own))) {
+        (sp_instance_config_is_user_managed(cfg) || !has_key_in(keys, own))) {
         const cJSON *replica;
         cJSON_ArrayForEach(replica, cJSON_GetObjectItem(cfg, "replicas"))
         {

@@ -27,7 +27,7 @@
 
 /* --- lookups --- */
 
-static bool is_user_managed(const cJSON *config)
+bool sp_instance_config_is_user_managed(const cJSON *config)
 {
     const char *type = em_json_string(config, "configType");
     return type && strcmp(type, "USER_MANAGED") == 0;
@@ -131,7 +131,7 @@ static enum em_code load_base(struct em_store *store, const char *project, const
                        base_name, project);
     if (sp_instance_config_find(store, project, base_id, base, st))
         return st->code;
-    if (is_user_managed(*base)) {
+    if (sp_instance_config_is_user_managed(*base)) {
         cJSON_Delete(*base);
         *base = NULL;
         return EM_FAIL(st, EM_INVALID_ARGUMENT,
@@ -456,7 +456,7 @@ static enum em_code load_changeable(struct em_store *store, const char *name, co
     *out = NULL;
     if (split_name(name, project, id, st) || sp_instance_config_find(store, project, id, out, st))
         return st->code;
-    if (is_user_managed(*out))
+    if (sp_instance_config_is_user_managed(*out))
         return EM_OK;
     cJSON_Delete(*out);
     *out = NULL;

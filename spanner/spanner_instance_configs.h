@@ -23,6 +23,9 @@ struct em_store;
 enum em_code sp_instance_config_find(struct em_store *store, const char *project, const char *id,
                                      cJSON **out, struct em_status *st);
 
+/* Whether a config (as find answers it) is user-managed. */
+bool sp_instance_config_is_user_managed(const cJSON *config);
+
 /* Every config of the project: the Google-managed ones, then the user-managed by name. */
 enum em_code sp_instance_config_list(struct em_store *store, const char *project, cJSON **out,
                                      struct em_status *st);
