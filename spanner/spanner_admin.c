@@ -280,8 +280,8 @@ static cJSON *find_config(struct em_store *store, const char *project, const cha
 }
 
 /* The config's name must be one of the project's instance configurations, ready. */
-static enum em_code check_config(struct em_store *store, const char *project, const char *config,
-                                 struct em_status *st)
+enum em_code sp_check_instance_config(struct em_store *store, const char *project,
+                                      const char *config, struct em_status *st)
 {
     char prefix[128];
     snprintf(prefix, sizeof(prefix), "projects/%s/instanceConfigs/", project);
@@ -302,7 +302,7 @@ static enum em_code check_config(struct em_store *store, const char *project, co
     return st->code;
 }
 
-static enum em_code check_display_name(const char *display_name, struct em_status *st)
+enum em_code sp_check_display_name(const char *display_name, struct em_status *st)
 {
     size_t len = display_name ? strlen(display_name) : 0;
     if (len < 4 || len > 30)
@@ -313,7 +313,7 @@ static enum em_code check_display_name(const char *display_name, struct em_statu
 }
 
 /* Autoscaling is not provided: a request that asks for it is refused, not ignored. */
-static enum em_code check_no_autoscaling(const cJSON *request, struct em_status *st)
+enum em_code sp_check_no_autoscaling(const cJSON *request, struct em_status *st)
 {
     if (cJSON_GetObjectItem(request, "autoscalingConfig"))
         return EM_FAIL(st, EM_UNIMPLEMENTED,
@@ -327,8 +327,8 @@ static enum em_code check_no_autoscaling(const cJSON *request, struct em_status 
  * left out; neither field is one node, and both are refused (Instance.node_count: "At
  * most, one of either node_count or processing_units should be present"). nodeCount is
  * left out below one node, as Google leaves out a zero. */
-static enum em_code set_capacity(cJSON *target, const cJSON *request, bool use_nodes,
-                                 bool use_units, bool creating, struct em_status *st)
+enum em_code sp_set_capacity(cJSON *target, const cJSON *request, bool use_nodes, bool use_units,
+                             bool creating, struct em_status *st)
 {
     int64_t nodes = 1, units = 0;
     bool has_nodes = use_nodes && em_json_int64(request, "nodeCount", &nodes);
@@ -405,13 +405,13 @@ static enum em_code new_instance(const char *name, const cJSON *request, int64_t
     const char *display_name = em_json_string(request, "displayName");
     if (!config || !*config)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "Instance config must be specified.");
-    if (check_display_name(display_name, st) || check_no_autoscaling(request, st))
+    if (sp_check_display_name(display_name, st) || sp_check_no_autoscaling(request, st))
         return st->code;
     cJSON *inst = cJSON_CreateObject();
     cJSON_AddStringToObject(inst, "name", name);
     cJSON_AddStringToObject(inst, "config", config);
     cJSON_AddStringToObject(inst, "displayName", display_name);
-    if (set_capacity(inst, request, true, true, true, st) || set_labels(inst, request, st)) {
+    if (sp_set_capacity(inst, request, true, true, true, st) || set_labels(inst, request, st)) {
         cJSON_Delete(inst);
         return st->code;
     }
@@ -447,7 +447,7 @@ enum em_code sp_instance_create(struct sp_admin *admin, const char *parent, cons
     const char *config = em_json_string(inst, "config");
     pthread_mutex_lock(&admin->lock); /* the config is not deleted meanwhile */
     char *existing = NULL;
-    if (!check_config(admin->store, project, config, st) &&
+    if (!sp_check_instance_config(admin->store, project, config, st) &&
         !check_config_locations(admin->store, project, config, st) &&
         !sp_store_get_instance(admin->store, name, &existing, st)) {
         if (existing)
@@ -518,20 +518,20 @@ static enum em_code update_field(const char *field, void *arg, struct em_status 
     struct instance_update *u = arg;
     if (em_mask_path_is(field, "displayName")) {
         const char *display_name = em_json_string(u->request, "displayName");
-        if (check_display_name(display_name, st))
+        if (sp_check_display_name(display_name, st))
             return st->code;
         set_string(u->inst, "displayName", display_name);
         return EM_OK;
     }
     if (em_mask_path_is(field, "nodeCount"))
-        return set_capacity(u->inst, u->request, true, false, false, st);
+        return sp_set_capacity(u->inst, u->request, true, false, false, st);
     if (em_mask_path_is(field, "processingUnits"))
-        return set_capacity(u->inst, u->request, false, true, false, st);
+        return sp_set_capacity(u->inst, u->request, false, true, false, st);
     if (em_mask_path_is(field, "labels"))
         return set_labels(u->inst, u->request, st);
     /* gcloud names it to clear autoscaling when --nodes is given: nothing to clear */
     if (em_mask_path_is(field, "autoscalingConfig"))
-        return check_no_autoscaling(u->request, st);
+        return sp_check_no_autoscaling(u->request, st);
     bool handled;
     if (sp_instance_settings_update(u->store, u->inst, u->request, field, &handled, st) || handled)
         return st->code;
@@ -1377,7 +1377,7 @@ static enum em_code plan_move(struct sp_admin *admin, const char *name, const cJ
     if (strcmp(target, em_json_string(plan->instance, "config")) == 0)
         return EM_FAIL(st, EM_FAILED_PRECONDITION,
                        "Instance %.300s is in instance config %.200s already.", name, target);
-    if (check_config(admin->store, project, target, st) ||
+    if (sp_check_instance_config(admin->store, project, target, st) ||
         check_config_locations(admin->store, project, target, st) ||
         refuse_with_backups(admin, name, "move", st) ||
         sp_store_list_databases(admin->store, name, &plan->databases, st) ||

@@ -19,6 +19,7 @@
 #include "em_status.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define SP_EMULATOR_CONFIG "emulator-config"
@@ -53,6 +54,18 @@ void sp_admin_unlock(struct sp_admin *admin);
  * user-managed ones. */
 cJSON *sp_configs_list(const char *project);
 cJSON *sp_config_get(const char *project, const char *id);
+
+/* The rules an Instance and an InstancePartition share: a display name of 4 to 30
+ * characters; no autoscalingConfig (UNIMPLEMENTED); nodeCount or processingUnits from
+ * request into target (use_nodes, use_units: the fields read; creating: a zero is a field
+ * left out, neither is one node). */
+enum em_code sp_check_display_name(const char *display_name, struct em_status *st);
+/* config names an instance config of the project, READY (NOT_FOUND, FAILED_PRECONDITION). */
+enum em_code sp_check_instance_config(struct em_store *store, const char *project,
+                                      const char *config, struct em_status *st);
+enum em_code sp_check_no_autoscaling(const cJSON *request, struct em_status *st);
+enum em_code sp_set_capacity(cJSON *target, const cJSON *request, bool use_nodes, bool use_units,
+                             bool creating, struct em_status *st);
 
 /* Instances. parent is "projects/p"; instance is the request's Instance JSON. */
 enum em_code sp_instance_create(struct sp_admin *admin, const char *parent, const char *id,

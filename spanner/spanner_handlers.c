@@ -22,6 +22,7 @@
 #include "spanner_backup_schedules.h"
 #include "spanner_errors.h"
 #include "spanner_instance_configs.h"
+#include "spanner_instance_partitions.h"
 #include "spanner_json.h"
 #include "spanner_session.h"
 
@@ -93,6 +94,15 @@ static enum em_code move_work(struct em_op *op, void *ctx, const cJSON *request,
     return EM_OK;
 }
 
+static enum em_code partition_ready_work(struct em_op *op, void *ctx, const cJSON *request,
+                                         int64_t now, cJSON **response, struct em_status *st)
+{
+    (void)op;
+    (void)now;
+    struct sp_ctx *sp = ctx;
+    return sp_partition_ready(sp->admin, em_json_string(request, "name"), response, st);
+}
+
 static enum em_code config_ready_work(struct em_op *op, void *ctx, const cJSON *request,
                                       int64_t now, cJSON **response, struct em_status *st)
 {
@@ -144,6 +154,10 @@ static enum em_code ddl_done_work(struct em_op *op, void *ctx, const cJSON *requ
 }
 
 const struct em_op_type sp_op_types[] = {
+    {"CreateInstancePartition", SP_INSTANCE_TYPE "CreateInstancePartitionMetadata",
+     SP_INSTANCE_TYPE "InstancePartition", partition_ready_work, true, "startTime", "endTime"},
+    {"UpdateInstancePartition", SP_INSTANCE_TYPE "UpdateInstancePartitionMetadata",
+     SP_INSTANCE_TYPE "InstancePartition", partition_ready_work, true, "startTime", "endTime"},
     {"CreateInstanceConfig", SP_INSTANCE_TYPE "CreateInstanceConfigMetadata",
      SP_INSTANCE_TYPE "InstanceConfig", config_ready_work, true, NULL, NULL, "progress"},
     {"UpdateInstanceConfig", SP_INSTANCE_TYPE "UpdateInstanceConfigMetadata",
@@ -360,6 +374,83 @@ enum em_code sp_delete_instance(struct em_call *call)
         return call->status.code;
     sp_sessions_forget(((struct sp_ctx *)call->svc->ctx)->sessions, name);
     return em_call_reply(call, cJSON_CreateObject());
+}
+
+/* --- instance partitions --- */
+
+static enum em_code list_instance_operations(struct em_call *call, const char *collection);
+
+/* The metadata of a partition's create or update operation: the partition as it will be. */
+static cJSON *partition_metadata(const cJSON *partition)
+{
+    cJSON *md = cJSON_CreateObject();
+    cJSON_AddItemToObject(md, "instancePartition", cJSON_Duplicate(partition, true));
+    return md;
+}
+
+enum em_code sp_create_instance_partition(struct em_call *call)
+{
+    cJSON *partition = NULL;
+    if (sp_partition_create(admin(call), em_call_var(call, "parent"), call->body, em_clock_now(),
+                            &partition, &call->status))
+        return call->status.code;
+    const char *name = em_json_string(partition, "name");
+    snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", name);
+    enum em_code rc = start_operation(call, name, NULL, "CreateInstancePartition",
+                                      partition_metadata(partition), work_request(name));
+    cJSON_Delete(partition);
+    return rc;
+}
+
+enum em_code sp_get_instance_partition(struct em_call *call)
+{
+    cJSON *partition = NULL;
+    enum em_code rc =
+        sp_partition_get(admin(call), em_call_var(call, "name"), &partition, &call->status);
+    return em_call_reply_result(call, rc, partition);
+}
+
+/* instancePartitionDeadline is checked and needs no wait: every partition is reachable. */
+enum em_code sp_list_instance_partitions(struct em_call *call)
+{
+    cJSON *items = NULL;
+    int64_t deadline;
+    if (em_call_query_time(call, "instancePartitionDeadline", 0, &deadline))
+        return call->status.code;
+    enum em_code rc =
+        sp_partition_list(admin(call), em_call_var(call, "parent"), &items, &call->status);
+    return em_list_reply_result(call, rc, items, "instancePartitions");
+}
+
+enum em_code sp_update_instance_partition(struct em_call *call)
+{
+    const char *name = em_call_var(call, "name");
+    cJSON *partition = NULL;
+    if (sp_partition_update(admin(call), name, call->body, em_clock_now(), &partition,
+                            &call->status))
+        return call->status.code;
+    enum em_code rc = start_operation(call, name, NULL, "UpdateInstancePartition",
+                                      partition_metadata(partition), work_request(name));
+    cJSON_Delete(partition);
+    return rc;
+}
+
+enum em_code sp_delete_instance_partition(struct em_call *call)
+{
+    if (sp_partition_delete(admin(call), em_call_var(call, "name"), em_call_query(call, "etag"),
+                            &call->status))
+        return call->status.code;
+    return em_call_reply(call, cJSON_CreateObject());
+}
+
+/* GET .../instances/{instance}/instancePartitionOperations: the operations of every
+ * partition of the instance, with the caller's filter. */
+enum em_code sp_list_instance_partition_operations(struct em_call *call)
+{
+    int64_t deadline;
+    if (em_call_query_time(call, "instancePartitionDeadline", 0, &deadline))
+        return call->status.code;
+    return list_instance_operations(call, "instancePartitions");
 }
 
 /* --- databases --- */

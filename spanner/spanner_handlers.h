@@ -36,6 +36,12 @@ enum em_code sp_list_instances(struct em_call *call);
 enum em_code sp_get_instance(struct em_call *call);
 enum em_code sp_update_instance(struct em_call *call);
 enum em_code sp_move_instance(struct em_call *call);
+enum em_code sp_create_instance_partition(struct em_call *call);
+enum em_code sp_get_instance_partition(struct em_call *call);
+enum em_code sp_list_instance_partitions(struct em_call *call);
+enum em_code sp_update_instance_partition(struct em_call *call);
+enum em_code sp_delete_instance_partition(struct em_call *call);
+enum em_code sp_list_instance_partition_operations(struct em_call *call);
 enum em_code sp_delete_instance(struct em_call *call);
 
 enum em_code sp_create_database(struct em_call *call);

@@ -290,8 +290,7 @@ static enum em_code config_replicas(const cJSON *base, const cJSON *replicas, cJ
     return st->code;
 }
 
-/* A fresh etag: what the next read-modify-write must give back. */
-static enum em_code set_etag(cJSON *config, struct em_status *st)
+enum em_code sp_etag_set(cJSON *resource, struct em_status *st)
 {
     unsigned char bytes[ETAG_BYTES];
     if (em_random_bytes(bytes, sizeof(bytes), st))
@@ -299,22 +298,21 @@ static enum em_code set_etag(cJSON *config, struct em_status *st)
     char *etag = em_b64_encode(bytes, sizeof(bytes));
     if (!etag)
         return EM_FAIL_OOM(st);
-    cJSON_DeleteItemFromObject(config, "etag");
-    cJSON_AddStringToObject(config, "etag", etag);
+    cJSON_DeleteItemFromObject(resource, "etag");
+    cJSON_AddStringToObject(resource, "etag", etag);
     free(etag);
     return EM_OK;
 }
 
-/* A caller's etag, when given, must be the config's. */
-static enum em_code check_etag(const cJSON *config, const char *etag, struct em_status *st)
+enum em_code sp_etag_check(const cJSON *resource, const char *etag, struct em_status *st)
 {
-    const char *current = em_json_string(config, "etag");
+    const char *current = em_json_string(resource, "etag");
     if (!etag || !*etag || (current && strcmp(etag, current) == 0))
         return EM_OK;
     return EM_FAIL(st, EM_ABORTED,
-                   "The etag \"%.100s\" is not the current one of instance config %.300s: it "
-                   "changed since it was read.",
-                   etag, em_json_string(config, "name"));
+                   "The etag \"%.100s\" is not the current one of %.300s: it changed since it "
+                   "was read.",
+                   etag, em_json_string(resource, "name"));
 }
 
 static enum em_code set_labels(cJSON *config, const cJSON *labels, struct em_status *st)
@@ -364,7 +362,7 @@ static enum em_code new_config(struct em_store *store, const char *project, cons
     cJSON_AddBoolToObject(c, "reconciling", true);
     cJSON_AddStringToObject(c, "state", "CREATING");
     cJSON_Delete(base);
-    if (set_labels(c, cJSON_GetObjectItem(given, "labels"), st) || set_etag(c, st)) {
+    if (set_labels(c, cJSON_GetObjectItem(given, "labels"), st) || sp_etag_set(c, st)) {
         cJSON_Delete(c);
         return st->code;
     }
@@ -497,14 +495,14 @@ static enum em_code apply_update(cJSON *config, const cJSON *request, struct em_
     const char *mask = em_json_string(request, "updateMask");
     struct update u = {config, given};
     size_t paths = 0;
-    if (check_etag(config, em_json_string(given, "etag"), st) ||
+    if (sp_etag_check(config, em_json_string(given, "etag"), st) ||
         em_mask_each(mask ? mask : "", update_path, &u, &paths, st))
         return st->code;
     if (paths == 0)
         return EM_FAIL(st, EM_INVALID_ARGUMENT, "update_mask must be specified.");
     cJSON_DeleteItemFromObject(config, "reconciling");
     cJSON_AddBoolToObject(config, "reconciling", true);
-    return set_etag(config, st);
+    return sp_etag_set(config, st);
 }
 
 enum em_code sp_instance_config_update(struct sp_admin *admin, const char *name,
@@ -566,7 +564,7 @@ enum em_code sp_instance_config_delete(struct sp_admin *admin, const char *name,
     struct em_store *store = sp_admin_store(admin);
     cJSON *config = NULL;
     sp_admin_lock(admin);
-    if (!load_changeable(store, name, "deleted", &config, st) && !check_etag(config, etag, st) &&
+    if (!load_changeable(store, name, "deleted", &config, st) && !sp_etag_check(config, etag, st) &&
         !check_unused(store, name, st) && !validate_only)
         sp_store_delete_instance_config(store, name, st);
     sp_admin_unlock(admin);

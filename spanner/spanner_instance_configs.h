@@ -49,4 +49,9 @@ enum em_code sp_instance_config_update(struct sp_admin *admin, const char *name,
 enum em_code sp_instance_config_delete(struct sp_admin *admin, const char *name, const char *etag,
                                        bool validate_only, struct em_status *st);
 
+/* Etags of the admin plane's resources with one (configs, partitions): a fresh random one
+ * at each change; one a caller gives must be the resource's current one (ABORTED). */
+enum em_code sp_etag_set(cJSON *resource, struct em_status *st);
+enum em_code sp_etag_check(const cJSON *resource, const char *etag, struct em_status *st);
+
 #endif

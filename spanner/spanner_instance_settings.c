@@ -1,7 +1,8 @@
 /*
  * spanner_instance_settings: an instance's edition and the settings not built. See
  * spanner_instance_settings.h. The edition is what Spanner's Enterprise features check
- * (here: incremental backup schedules, spanner_backup_schedules.c).
+ * (here: incremental backup schedules, spanner_backup_schedules.c; instance partitions,
+ * spanner_instance_partitions.c).
  * Reference: https://cloud.google.com/spanner/docs/reference/rest/v1/projects.instances
  */
 #include "spanner_instance_settings.h"
@@ -103,14 +104,32 @@ static enum em_code check_no_incremental(struct em_store *store, const char *ins
     return st->code;
 }
 
+/* An instance with partitions stays ENTERPRISE_PLUS (the edition partitions need). */
+static enum em_code check_no_partitions(struct em_store *store, const char *instance,
+                                        const char *edition, struct em_status *st)
+{
+    cJSON *partitions = NULL;
+    if (sp_store_list_instance_partitions(store, instance, &partitions, st))
+        return st->code;
+    int count = cJSON_GetArraySize(partitions);
+    cJSON_Delete(partitions);
+    if (count > 0)
+        return EM_FAIL(st, EM_FAILED_PRECONDITION,
+                       "The instance %.300s cannot become a %s edition instance: it has %d "
+                       "instance partition%s, which need the ENTERPRISE_PLUS edition.",
+                       instance, edition, count, count == 1 ? "" : "s");
+    return EM_OK;
+}
+
 enum em_code sp_instance_settings_update(struct em_store *store, cJSON *inst, const cJSON *request,
                                          const char *path, bool *handled, struct em_status *st)
 {
     *handled = true;
     if (em_mask_path_is(path, "edition")) {
         const char *edition = edition_of(request);
-        if (is(edition, "STANDARD") &&
-            check_no_incremental(store, em_json_string(inst, "name"), st))
+        const char *name = em_json_string(inst, "name");
+        if ((is(edition, "STANDARD") && check_no_incremental(store, name, st)) ||
+            (!is(edition, "ENTERPRISE_PLUS") && check_no_partitions(store, name, edition, st)))
             return st->code;
         set_or_remove(inst, "edition", edition);
         return EM_OK;

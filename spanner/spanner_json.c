@@ -119,6 +119,42 @@ static const struct em_field update_instance_config_fields[] = {
 const struct em_message sp_update_instance_config_schema = {
     "google.spanner.admin.instance.v1.UpdateInstanceConfigRequest", update_instance_config_fields};
 
+static const struct em_enum instance_partition_state_enum = {
+    "google.spanner.admin.instance.v1.InstancePartition.State", state_values};
+
+static const struct em_field instance_partition_fields[] = {
+    {"name", EM_F_STRING},
+    {"config", EM_F_STRING},
+    {"displayName", EM_F_STRING},
+    {"nodeCount", EM_F_INT32},
+    {"processingUnits", EM_F_INT32},
+    {"autoscalingConfig", EM_F_ANY},
+    {"state", EM_F_ENUM, false, NULL, &instance_partition_state_enum},
+    {"createTime", EM_F_TIMESTAMP},
+    {"updateTime", EM_F_TIMESTAMP},
+    {"referencingDatabases", EM_F_STRING, true},
+    {"referencingBackups", EM_F_STRING, true},
+    {"etag", EM_F_STRING},
+    {NULL}};
+static const struct em_message instance_partition_schema = {
+    "google.spanner.admin.instance.v1.InstancePartition", instance_partition_fields};
+
+static const struct em_field create_instance_partition_fields[] = {
+    {"instancePartitionId", EM_F_STRING},
+    {"instancePartition", EM_F_MESSAGE, false, &instance_partition_schema},
+    {NULL}};
+const struct em_message sp_create_instance_partition_schema = {
+    "google.spanner.admin.instance.v1.CreateInstancePartitionRequest",
+    create_instance_partition_fields};
+
+static const struct em_field update_instance_partition_fields[] = {
+    {"instancePartition", EM_F_MESSAGE, false, &instance_partition_schema},
+    {"fieldMask", EM_F_STRING},
+    {NULL}};
+const struct em_message sp_update_instance_partition_schema = {
+    "google.spanner.admin.instance.v1.UpdateInstancePartitionRequest",
+    update_instance_partition_fields};
+
 static const struct em_field instance_encryption_fields[] = {
     {"kmsKeyName", EM_F_STRING}, {"kmsKeyNames", EM_F_STRING, true}, {NULL}};
 static const struct em_message instance_encryption_schema = {

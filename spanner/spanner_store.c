@@ -34,6 +34,13 @@ static const char *const sp_migrations[] = {
     "CREATE TABLE spanner_instance_configs ("
     " name TEXT PRIMARY KEY,"
     " json TEXT NOT NULL);",
+    "CREATE TABLE spanner_instance_partitions ("
+    " name TEXT PRIMARY KEY,"
+    " instance TEXT NOT NULL,"
+    " json TEXT NOT NULL);"
+    "CREATE INDEX spanner_instance_partitions_by_instance ON spanner_instance_partitions(instance);"
+    "CREATE TRIGGER spanner_instance_partitions_go_with_instance AFTER DELETE ON spanner_instances"
+    " BEGIN DELETE FROM spanner_instance_partitions WHERE instance = old.name; END;",
 };
 
 enum em_code sp_store_migrate(struct em_store *store, struct em_status *st)
@@ -176,6 +183,48 @@ enum em_code sp_store_delete_instance_config(struct em_store *store, const char 
                              NULL, NULL, NULL, st);
 }
 
+enum em_code sp_store_put_instance_partition(struct em_store *store, const char *name,
+                                             const char *instance, const char *json, bool replace,
+                                             struct em_status *st)
+{
+    const char *sql = replace ? "INSERT OR REPLACE INTO spanner_instance_partitions(name, "
+                                "instance, json) VALUES(?, ?, ?)"
+                              : "INSERT INTO spanner_instance_partitions(name, instance, json) "
+                                "VALUES(?, ?, ?)";
+    return em_store_run_text(store, sql, name, instance, json, NULL, st);
+}
+
+enum em_code sp_store_get_instance_partition(struct em_store *store, const char *name, char **json,
+                                             struct em_status *st)
+{
+    return get_row(store, "SELECT json FROM spanner_instance_partitions WHERE name = ?", name, json,
+                   NULL, st);
+}
+
+enum em_code sp_store_list_instance_partitions(struct em_store *store, const char *instance,
+                                               cJSON **out, struct em_status *st)
+{
+    return list_rows(
+        store, "SELECT json FROM spanner_instance_partitions WHERE instance = ? ORDER BY name",
+        instance, out, st);
+}
+
+enum em_code sp_store_list_project_partitions(struct em_store *store, const char *project_name,
+                                              cJSON **out, struct em_status *st)
+{
+    return list_rows(store,
+                     "SELECT json FROM spanner_instance_partitions WHERE substr(name, 1, "
+                     "length(?1) + 11) = ?1 || '/instances/' ORDER BY name",
+                     project_name, out, st);
+}
+
+enum em_code sp_store_delete_instance_partition(struct em_store *store, const char *name,
+                                                struct em_status *st)
+{
+    return em_store_run_text(store, "DELETE FROM spanner_instance_partitions WHERE name = ?", name,
+                             NULL, NULL, NULL, st);
+}
+
 enum em_code sp_store_put_database(struct em_store *store, const char *name, const char *instance,
                                    const char *json, const char *ddl, bool replace,
                                    struct em_status *st)
@@ -219,7 +268,8 @@ enum em_code sp_store_clear(struct em_store *store, struct em_status *st)
     return em_store_exec(store,
                          "DELETE FROM spanner_backup_schedules; DELETE FROM spanner_backups;"
                          " DELETE FROM spanner_databases;"
-                         " DELETE FROM spanner_instances; DELETE FROM spanner_instance_configs;",
+                         " DELETE FROM spanner_instances; DELETE FROM spanner_instance_configs;"
+                         " DELETE FROM spanner_instance_partitions;",
                          st);
 }
 

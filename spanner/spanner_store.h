@@ -11,6 +11,8 @@
  *                       restore gives the new database
  *   spanner_instance_configs  name, a user-managed InstanceConfig resource as its JSON
  *                       (the Google-managed ones are data, spanner_configs.c)
+ *   spanner_instance_partitions  name, instance, the InstancePartition resource as its
+ *                       JSON; a trigger deletes them with their instance
  *   spanner_backup_schedules  name, database, the BackupSchedule resource as its JSON
  *                       (with the emulator's own bookkeeping, which the domain keeps out
  *                       of replies); a trigger deletes them with their database
@@ -87,8 +89,21 @@ enum em_code sp_store_list_instance_configs(struct em_store *store, const char *
 enum em_code sp_store_delete_instance_config(struct em_store *store, const char *name,
                                              struct em_status *st);
 
-/* Forgets every instance config, instance, database, backup and backup schedule
- * (internal:reset). */
+/* Instance partitions, of an instance or of every instance of a project ("projects/p"). */
+enum em_code sp_store_put_instance_partition(struct em_store *store, const char *name,
+                                             const char *instance, const char *json, bool replace,
+                                             struct em_status *st);
+enum em_code sp_store_get_instance_partition(struct em_store *store, const char *name, char **json,
+                                             struct em_status *st);
+enum em_code sp_store_list_instance_partitions(struct em_store *store, const char *instance,
+                                               cJSON **out, struct em_status *st);
+enum em_code sp_store_list_project_partitions(struct em_store *store, const char *project_name,
+                                              cJSON **out, struct em_status *st);
+enum em_code sp_store_delete_instance_partition(struct em_store *store, const char *name,
+                                                struct em_status *st);
+
+/* Forgets every instance config, instance, instance partition, database, backup and backup
+ * schedule (internal:reset). */
 enum em_code sp_store_clear(struct em_store *store, struct em_status *st);
 
 #endif

@@ -245,6 +245,32 @@ describe('Cloud Spanner through @google-cloud/spanner v1 clients (REST)', () => 
       await instances.deleteInstanceConfig({name: configName});
       await rejectsWith(instances.getInstanceConfig({name: configName}), Code.NOT_FOUND);
     });
+
+    it('instance partitions: create on an Enterprise Plus instance, list, update, operations, delete', async () => {
+      const owner = `${project}/instances/parts-${RUN}`;
+      const [made] = await instances.createInstance({
+        parent: project, instanceId: `parts-${RUN}`,
+        instance: {config: `${project}/instanceConfigs/regional-${REGION}`, displayName: 'Node parts',
+                   nodeCount: 1, edition: 'ENTERPRISE_PLUS'}});
+      await made.promise();
+      const partition = `${owner}/instancePartitions/p1`;
+      const [operation] = await instances.createInstancePartition({
+        parent: owner, instancePartitionId: 'p1',
+        instancePartition: {config: `${project}/instanceConfigs/regional-us-east1`,
+                            displayName: `Node part ${RUN}`.slice(0, 30), nodeCount: 1}});
+      const [created] = await operation.promise();
+      assert.equal(named(created).state, 'READY');
+      const [listed] = await instances.listInstancePartitions({parent: owner});
+      assert.deepEqual(listed.map(p => p.name), [partition]);
+      const [update] = await instances.updateInstancePartition({
+        instancePartition: {name: partition, processingUnits: 2000}, fieldMask: {paths: ['processing_units']}});
+      assert.equal(named((await update.promise())[0]).processingUnits, 2000);
+      const [ops] = await instances.listInstancePartitionOperations({parent: owner});
+      assert.equal(ops.length, 2);
+      await instances.deleteInstancePartition({name: partition});
+      await rejectsWith(instances.getInstancePartition({name: partition}), Code.NOT_FOUND);
+      await instances.deleteInstance({name: owner});
+    });
   });
 
   describe('databases', () => {
