@@ -740,8 +740,17 @@ static void config_location(const char *config, char out[96])
     snprintf(out, 96, "%s", strncmp(id, "regional-", 9) == 0 ? id + 9 : id);
 }
 
+/* Whether a config has no KMS location of its own (user-managed, or dual-region: KMS has
+ * no dual-region locations): its databases take kmsKeyNames, regional keys. */
+static bool needs_regional_keys(const cJSON *cfg)
+{
+    const char *quorum = em_json_string(cfg, "quorumType");
+    return sp_instance_config_is_user_managed(cfg) ||
+           (quorum && strcmp(quorum, "DUAL_REGION") == 0);
+}
+
 /* A kmsKeyName must be in the config's own location (its region, or a multi-region
- * config's id); a user-managed config has none: it takes kmsKeyNames, regional keys. */
+ * config's id); see needs_regional_keys for the configs without one. */
 static enum em_code check_key_location(struct em_store *store, const char *project,
                                        const char *config, const char *key, const char *field,
                                        struct em_status *st)
@@ -754,11 +763,11 @@ static enum em_code check_key_location(struct em_store *store, const char *proje
     cJSON *cfg = find_config(store, project, config);
     char location[96];
     config_location(config, location);
-    if (sp_instance_config_is_user_managed(cfg))
+    if (needs_regional_keys(cfg))
         EM_FAIL(st, EM_INVALID_ARGUMENT,
-                "The instance config %.200s is user-managed: give kms_key_names, a regional key "
-                "for each of its replica regions, instead of kms_key_name.",
-                config);
+                "The instance config %.200s is %s: give kms_key_names, a regional key for each "
+                "of its replica regions, instead of kms_key_name.",
+                config, sp_instance_config_is_user_managed(cfg) ? "user-managed" : "dual-region");
     else if (strcmp(parsed.location, location) != 0)
         EM_FAIL(st, EM_INVALID_ARGUMENT,
                 "The KMS key %.300s is in location %s, but the instance config %.200s needs a "
@@ -768,8 +777,7 @@ static enum em_code check_key_location(struct em_store *store, const char *proje
     return st->code;
 }
 
-/* kmsKeyNames' locations: regions for a user-managed config (the API has no multi-region
- * key for those). */
+/* kmsKeyNames' locations: regions for a user-managed or dual-region config. */
 static enum em_code check_key_name_locations(const cJSON *cfg, const cJSON *keys,
                                              struct em_status *st)
 {
@@ -783,10 +791,10 @@ static enum em_code check_key_name_locations(const cJSON *cfg, const cJSON *keys
                                      st))
             return st->code;
         const struct em_location *loc = em_location_find(parsed.location);
-        if (sp_instance_config_is_user_managed(cfg) && (!loc || loc->kind != EM_LOC_REGION))
+        if (needs_regional_keys(cfg) && (!loc || loc->kind != EM_LOC_REGION))
             return EM_FAIL(st, EM_INVALID_ARGUMENT,
                            "The KMS key %.300s is in %s, not a region: the kms_key_names of a "
-                           "user-managed instance config are regional keys.",
+                           "user-managed or dual-region instance config are regional keys.",
                            key->valuestring, parsed.location);
     }
     return EM_OK;
@@ -816,7 +824,7 @@ static enum em_code check_key_names(struct em_store *store, const char *project,
     char own[96];
     config_location(config, own);
     if (!check_key_name_locations(cfg, keys, st) &&
-        (sp_instance_config_is_user_managed(cfg) || !has_key_in(keys, own))) {
+        (needs_regional_keys(cfg) || !has_key_in(keys, own))) {
         const cJSON *replica;
         cJSON_ArrayForEach(replica, cJSON_GetObjectItem(cfg, "replicas"))
         {
@@ -1257,6 +1265,136 @@ enum em_code sp_database_drop(struct sp_admin *admin, const char *name, struct e
         sp_data_drop(admin->data, name, false, st);
     pthread_mutex_unlock(&admin->lock);
     cJSON_Delete(db);
+    return st->code;
+}
+
+/* --- the quorum of a database in a dual-region config --- */
+
+/* The config's regions, for messages: "a, b". */
+static void config_regions(const cJSON *cfg, char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    const cJSON *replica;
+    cJSON_ArrayForEach(replica, cJSON_GetObjectItem(cfg, "replicas"))
+    {
+        const char *region = em_json_string(replica, "location");
+        if (region && !strstr(out, region) && used < len)
+            used += (size_t)snprintf(out + used, len - used, "%s%s", used ? ", " : "", region);
+    }
+}
+
+/* ChangeQuorumRequest.quorum_type: one of single_region (a serving location among the
+ * config's regions) or dual_region. */
+static enum em_code check_quorum_type(const cJSON *quorum, const cJSON *cfg, struct em_status *st)
+{
+    const cJSON *single = cJSON_GetObjectItem(quorum, "singleRegion");
+    const cJSON *dual = cJSON_GetObjectItem(quorum, "dualRegion");
+    if (!quorum || (single != NULL) == (dual != NULL))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "quorum_type must hold one of single_region and dual_region.");
+    if (dual)
+        return EM_OK;
+    const char *serving = em_json_string(single, "servingLocation");
+    char regions[200];
+    config_regions(cfg, regions, sizeof(regions));
+    if (!serving || !*serving)
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "quorum_type.single_region.serving_location must be specified.");
+    const cJSON *replica;
+    cJSON_ArrayForEach(replica, cJSON_GetObjectItem(cfg, "replicas"))
+    {
+        const char *region = em_json_string(replica, "location");
+        if (region && strcmp(region, serving) == 0)
+            return EM_OK;
+    }
+    return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                   "serving_location %.100s is not a region of instance config %.200s (%s).",
+                   serving, em_json_string(cfg, "name"), regions);
+}
+
+/* The database (loaded into *db) is in a dual-region config and the request fits it. */
+static enum em_code check_change_quorum(struct sp_admin *admin, const char *name,
+                                        const cJSON *request, bool check_etag, cJSON **db,
+                                        cJSON **ddl, struct em_status *st)
+{
+    char project[64], instance[SP_NAME_MAX];
+    cJSON *inst = NULL, *cfg = NULL;
+    if (project_of(name, project, st) || load_database(admin, name, db, ddl, st))
+        return st->code;
+    snprintf(instance, sizeof(instance), "%.*s", (int)(strstr(name, "/databases/") - name), name);
+    if (!load_instance(admin, instance, &inst, st)) {
+        const char *config = em_json_string(inst, "config");
+        cfg = find_config(admin->store, project, config);
+        const char *quorum = em_json_string(cfg, "quorumType");
+        const cJSON *info = cJSON_GetObjectItem(*db, "quorumInfo");
+        const char *etag = em_json_string(request, "etag"), *current = em_json_string(info, "etag");
+        if (!quorum || strcmp(quorum, "DUAL_REGION") != 0)
+            EM_FAIL(st, EM_FAILED_PRECONDITION,
+                    "ChangeQuorum is for databases of dual-region instance configs: the "
+                    "instance config of %.300s is %.200s.",
+                    name, config);
+        else if (!check_quorum_type(cJSON_GetObjectItem(request, "quorumType"), cfg, st) &&
+                 check_etag && etag && *etag && (!current || strcmp(etag, current) != 0))
+            EM_FAIL(st, EM_ABORTED,
+                    "The etag \"%.100s\" is not the current one of the quorum of %.300s: it "
+                    "changed since it was read.",
+                    etag, name);
+    }
+    cJSON_Delete(inst);
+    cJSON_Delete(cfg);
+    return st->code;
+}
+
+enum em_code sp_database_change_quorum_check(struct sp_admin *admin, const char *name,
+                                             const cJSON *request, struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    cJSON *db = NULL, *ddl = NULL;
+    pthread_mutex_lock(&admin->lock);
+    check_change_quorum(admin, name, request, true, &db, &ddl, st);
+    pthread_mutex_unlock(&admin->lock);
+    cJSON_Delete(db);
+    cJSON_Delete(ddl);
+    return st->code;
+}
+
+/* The quorumInfo a change leaves: its type, USER, when, a new etag. */
+static enum em_code set_quorum_info(cJSON *db, const cJSON *request, int64_t now,
+                                    struct em_status *st)
+{
+    cJSON *info = cJSON_CreateObject();
+    cJSON_AddItemToObject(info, "quorumType",
+                          cJSON_Duplicate(cJSON_GetObjectItem(request, "quorumType"), true));
+    cJSON_AddStringToObject(info, "initiator", "USER");
+    em_json_add_time(info, "startTime", now);
+    if (sp_etag_set(info, st)) {
+        cJSON_Delete(info);
+        return st->code;
+    }
+    cJSON_DeleteItemFromObject(db, "quorumInfo");
+    cJSON_AddItemToObject(db, "quorumInfo", info);
+    return EM_OK;
+}
+
+enum em_code sp_database_change_quorum(struct sp_admin *admin, const char *name,
+                                       const cJSON *request, int64_t now, cJSON **out,
+                                       struct em_status *st)
+{
+    *st = (struct em_status){0}; /* the flow below reads st->code */
+    cJSON *db = NULL, *ddl = NULL;
+    *out = NULL;
+    pthread_mutex_lock(&admin->lock);
+    /* the etag was checked when the call came: an operation run again after a restart
+     * finds the quorum it set */
+    if (!check_change_quorum(admin, name, request, false, &db, &ddl, st) &&
+        !set_quorum_info(db, request, now, st) && !save_database(admin, db, ddl, true, st)) {
+        *out = db;
+        db = NULL;
+    }
+    pthread_mutex_unlock(&admin->lock);
+    cJSON_Delete(db);
+    cJSON_Delete(ddl);
     return st->code;
 }
 

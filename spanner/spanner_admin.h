@@ -77,6 +77,15 @@ enum em_code sp_instance_get(struct sp_admin *admin, const char *name, cJSON **o
                              struct em_status *st);
 enum em_code sp_instance_list(struct sp_admin *admin, const char *parent, cJSON **out,
                               struct em_status *st);
+/* ChangeQuorum (request: its body) of a database in a dual-region config: checked when the
+ * call comes (_check: the config, quorum_type, etag), then done by its operation: the
+ * database's quorumInfo (type, USER, startTime, a new etag). The emulator keeps one copy
+ * of the data: the quorum changes no read or write. */
+enum em_code sp_database_change_quorum_check(struct sp_admin *admin, const char *name,
+                                             const cJSON *request, struct em_status *st);
+enum em_code sp_database_change_quorum(struct sp_admin *admin, const char *name,
+                                       const cJSON *request, int64_t now, cJSON **out,
+                                       struct em_status *st);
 /* MoveInstance (request: its body): checked when the call comes (_check), done by its
  * operation: the instance in the target config, each CMEK database's key-encryption key
  * wrapped with its key there (targetDatabaseMoveConfigs; refused without them, and for a

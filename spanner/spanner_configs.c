@@ -2,7 +2,8 @@
  * spanner_configs: the instance configurations this emulator offers, as data:
  * `regional-<region>` for every Google region the emulator knows (em_names), the common
  * multi-region configurations with their replicas, and `emulator-config` (what Google's
- * own emulator offers, a single replica in "emulator"). Each Google-managed config but
+ * own emulator offers, a single replica in "emulator"), and the dual-region configurations
+ * (two regions of a country, quorumType DUAL_REGION). Each Google-managed config but
  * the emulator's offers a READ_ONLY replica in every region the emulator knows as its
  * optionalReplicas, what a user-managed config (spanner_instance_configs.c) may add.
  * Reference: https://cloud.google.com/spanner/docs/instance-configurations
@@ -24,6 +25,7 @@ struct sp_multi_config {
     const char *id;
     const char *display_name;
     struct sp_replica replicas[6];
+    const char *quorum_type; /* NULL: MULTI_REGION */
 };
 
 static const struct sp_multi_config sp_multi_configs[] = {
@@ -71,6 +73,18 @@ static const struct sp_multi_config sp_multi_configs[] = {
       {"europe-west1", "READ_ONLY", false},
       {"asia-east1", "READ_ONLY", false},
       {"us-east1", "WITNESS", false}}},
+/* dual-region: two read-write replicas and a witness in each of two regions of a
+ * country (Enterprise Plus); the quorum can move to one of them (ChangeQuorum) */
+#define DUAL(a, b)                                                                                 \
+    {{a, "READ_WRITE", true},  {a, "READ_WRITE", false}, {a, "WITNESS", false},                    \
+     {b, "READ_WRITE", false}, {b, "READ_WRITE", false}, {b, "WITNESS", false}},                   \
+        "DUAL_REGION"
+    {"dual-region-australia1", "Australia (Sydney/Melbourne)",
+     DUAL("australia-southeast1", "australia-southeast2")},
+    {"dual-region-germany1", "Germany (Frankfurt/Berlin)", DUAL("europe-west3", "europe-west10")},
+    {"dual-region-india1", "India (Mumbai/Delhi)", DUAL("asia-south1", "asia-south2")},
+    {"dual-region-japan1", "Japan (Tokyo/Osaka)", DUAL("asia-northeast1", "asia-northeast2")},
+#undef DUAL
 };
 
 #define SP_MULTI_COUNT (sizeof(sp_multi_configs) / sizeof(sp_multi_configs[0]))
@@ -86,7 +100,7 @@ static cJSON *replica_json(const char *location, const char *type, bool leader)
 }
 
 static cJSON *config_json(const char *project, const char *id, const char *display_name,
-                          bool free_instance)
+                          bool free_instance, const char *quorum_type)
 {
     char name[256];
     snprintf(name, sizeof(name), "projects/%s/instanceConfigs/%s", project, id);
@@ -97,6 +111,8 @@ static cJSON *config_json(const char *project, const char *id, const char *displ
     cJSON_AddStringToObject(c, "freeInstanceAvailability",
                             free_instance ? "AVAILABLE" : "UNSUPPORTED");
     cJSON_AddStringToObject(c, "state", "READY");
+    if (quorum_type)
+        cJSON_AddStringToObject(c, "quorumType", quorum_type);
     cJSON_AddArrayToObject(c, "replicas");
     cJSON_AddArrayToObject(c, "leaderOptions");
     return c;
@@ -118,7 +134,7 @@ static cJSON *regional_json(const char *project, const struct em_location *loc)
     char id[96], display[160];
     snprintf(id, sizeof(id), "regional-%s", loc->id);
     snprintf(display, sizeof(display), "%s (%s)", loc->id, loc->display_name);
-    cJSON *c = config_json(project, id, display, true);
+    cJSON *c = config_json(project, id, display, true, "REGION");
     cJSON *replicas = cJSON_GetObjectItem(c, "replicas");
     cJSON_AddItemToArray(replicas, replica_json(loc->id, "READ_WRITE", true));
     cJSON_AddItemToArray(replicas, replica_json(loc->id, "READ_WRITE", false));
@@ -128,15 +144,27 @@ static cJSON *regional_json(const char *project, const struct em_location *loc)
     return c;
 }
 
+static bool has_string(const cJSON *array, const char *text)
+{
+    const cJSON *item;
+    cJSON_ArrayForEach(item, array)
+    {
+        if (cJSON_IsString(item) && strcmp(item->valuestring, text) == 0)
+            return true;
+    }
+    return false;
+}
+
 static cJSON *multi_json(const char *project, const struct sp_multi_config *m)
 {
-    cJSON *c = config_json(project, m->id, m->display_name, false);
+    cJSON *c = config_json(project, m->id, m->display_name, false,
+                           m->quorum_type ? m->quorum_type : "MULTI_REGION");
     cJSON *replicas = cJSON_GetObjectItem(c, "replicas");
     cJSON *leaders = cJSON_GetObjectItem(c, "leaderOptions");
     for (size_t i = 0; i < 6 && m->replicas[i].location; i++) {
         const struct sp_replica *r = &m->replicas[i];
         cJSON_AddItemToArray(replicas, replica_json(r->location, r->type, r->default_leader));
-        if (strcmp(r->type, "READ_WRITE") == 0)
+        if (strcmp(r->type, "READ_WRITE") == 0 && !has_string(leaders, r->location))
             cJSON_AddItemToArray(leaders, cJSON_CreateString(r->location));
     }
     add_optional_replicas(c);
@@ -145,7 +173,7 @@ static cJSON *multi_json(const char *project, const struct sp_multi_config *m)
 
 static cJSON *emulator_json(const char *project)
 {
-    cJSON *c = config_json(project, SP_EMULATOR_CONFIG, "Emulator Instance Config", false);
+    cJSON *c = config_json(project, SP_EMULATOR_CONFIG, "Emulator Instance Config", false, NULL);
     cJSON_AddItemToArray(cJSON_GetObjectItem(c, "replicas"),
                          replica_json("emulator", "READ_WRITE", true));
     cJSON_AddItemToArray(cJSON_GetObjectItem(c, "leaderOptions"), cJSON_CreateString("emulator"));

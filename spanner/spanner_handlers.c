@@ -103,6 +103,19 @@ static enum em_code partition_ready_work(struct em_op *op, void *ctx, const cJSO
     return sp_partition_ready(sp->admin, em_json_string(request, "name"), response, st);
 }
 
+static enum em_code quorum_work(struct em_op *op, void *ctx, const cJSON *request, int64_t now,
+                                cJSON **response, struct em_status *st)
+{
+    (void)op;
+    struct sp_ctx *sp = ctx;
+    const cJSON *change = cJSON_GetObjectItem(request, "change");
+    if (sp_database_change_quorum(sp->admin, em_json_string(request, "name"), change, now, response,
+                                  st))
+        return st->code;
+    sp_database_show_earliest_version(sp->admin, *response, now);
+    return EM_OK;
+}
+
 static enum em_code config_ready_work(struct em_op *op, void *ctx, const cJSON *request,
                                       int64_t now, cJSON **response, struct em_status *st)
 {
@@ -172,6 +185,8 @@ const struct em_op_type sp_op_types[] = {
      database_ready_work, true, NULL, NULL},
     {"UpdateDatabaseDdl", SP_DATABASE_TYPE "UpdateDatabaseDdlMetadata", NULL, ddl_done_work, true,
      NULL, NULL},
+    {"ChangeQuorum", SP_DATABASE_TYPE "ChangeQuorumMetadata", SP_DATABASE_TYPE "Database",
+     quorum_work, true, "startTime", "endTime"},
     {"UpdateDatabase", SP_DATABASE_TYPE "UpdateDatabaseMetadata", SP_DATABASE_TYPE "Database",
      database_ready_work, true, NULL, NULL},
     {"CreateBackup", SP_DATABASE_TYPE "CreateBackupMetadata", SP_DATABASE_TYPE "Backup",
@@ -586,6 +601,24 @@ enum em_code sp_update_database(struct em_call *call)
     return start_operation(call, name, NULL, "UpdateDatabase",
                            sp_json_update_database_metadata(call->body, mask, em_clock_now()),
                            work_request(name));
+}
+
+/* POST .../databases/{database}:changequorum: checked now, done by its operation. */
+enum em_code sp_change_quorum(struct em_call *call)
+{
+    const char *name = em_call_var(call, "name");
+    const char *given = em_json_string(call->body, "name");
+    if (given && *given && strcmp(given, name) != 0)
+        return SP_ERR_INVALID_NAME(&call->status, "database", given);
+    if (sp_database_change_quorum_check(admin(call), name, call->body, &call->status))
+        return call->status.code;
+    cJSON *metadata = cJSON_CreateObject(), *request = work_request(name);
+    cJSON *echoed = cJSON_Duplicate(call->body, true);
+    cJSON_DeleteItemFromObject(echoed, "name");
+    cJSON_AddStringToObject(echoed, "name", name);
+    cJSON_AddItemToObject(metadata, "request", echoed);
+    cJSON_AddItemToObject(request, "change", cJSON_Duplicate(call->body, true));
+    return start_operation(call, name, NULL, "ChangeQuorum", metadata, request);
 }
 
 enum em_code sp_drop_database(struct em_call *call)

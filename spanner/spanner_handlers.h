@@ -36,6 +36,7 @@ enum em_code sp_list_instances(struct em_call *call);
 enum em_code sp_get_instance(struct em_call *call);
 enum em_code sp_update_instance(struct em_call *call);
 enum em_code sp_move_instance(struct em_call *call);
+enum em_code sp_change_quorum(struct em_call *call);
 enum em_code sp_create_instance_partition(struct em_call *call);
 enum em_code sp_get_instance_partition(struct em_call *call);
 enum em_code sp_list_instance_partitions(struct em_call *call);

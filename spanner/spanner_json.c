@@ -155,6 +155,26 @@ const struct em_message sp_update_instance_partition_schema = {
     "google.spanner.admin.instance.v1.UpdateInstancePartitionRequest",
     update_instance_partition_fields};
 
+static const struct em_field single_region_fields[] = {{"servingLocation", EM_F_STRING}, {NULL}};
+static const struct em_message single_region_schema = {
+    "google.spanner.admin.database.v1.SingleRegionQuorum", single_region_fields};
+static const struct em_field dual_region_fields[] = {{NULL}};
+static const struct em_message dual_region_schema = {
+    "google.spanner.admin.database.v1.DualRegionQuorum", dual_region_fields};
+static const struct em_field quorum_type_fields[] = {
+    {"singleRegion", EM_F_MESSAGE, false, &single_region_schema},
+    {"dualRegion", EM_F_MESSAGE, false, &dual_region_schema},
+    {NULL}};
+static const struct em_message quorum_type_schema = {"google.spanner.admin.database.v1.QuorumType",
+                                                     quorum_type_fields};
+static const struct em_field change_quorum_fields[] = {
+    {"name", EM_F_STRING},
+    {"quorumType", EM_F_MESSAGE, false, &quorum_type_schema},
+    {"etag", EM_F_STRING},
+    {NULL}};
+const struct em_message sp_change_quorum_schema = {
+    "google.spanner.admin.database.v1.ChangeQuorumRequest", change_quorum_fields};
+
 static const struct em_field instance_encryption_fields[] = {
     {"kmsKeyName", EM_F_STRING}, {"kmsKeyNames", EM_F_STRING, true}, {NULL}};
 static const struct em_message instance_encryption_schema = {

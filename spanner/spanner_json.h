@@ -15,6 +15,7 @@ extern const struct em_message sp_create_instance_config_schema;
 extern const struct em_message sp_update_instance_config_schema;
 extern const struct em_message sp_create_instance_schema;
 extern const struct em_message sp_move_instance_schema;
+extern const struct em_message sp_change_quorum_schema;
 extern const struct em_message sp_create_instance_partition_schema;
 extern const struct em_message sp_update_instance_partition_schema;
 extern const struct em_message sp_update_instance_schema;

@@ -32,9 +32,9 @@ check_api spanner v1 "$SPANNER_URL"
 check_api dataflow v1b3 "$RUNNER_URL"
 
 section "one unbuilt method of each: UNIMPLEMENTED naming it"
-api POST "$SPANNER_URL/v1/projects/p1/instances/i1/databases/d1:changequorum" '{}'
+api POST "$SPANNER_URL/v1/projects/p1/instances/i1/databases/d1:addSplitPoints" '{}'
 expect_error_json 400 UNIMPLEMENTED
-expect_contains "$BODY" "ChangeQuorum" "the message names the method"
+expect_contains "$BODY" "AddSplitPoints" "the message names the method"
 api POST "$BIGTABLE_URL/v2/projects/p1/instances/i1/materializedViews" '{}'
 expect_error_json 400 UNIMPLEMENTED
 expect_contains "$BODY" "CreateMaterializedView" "the message names the method"

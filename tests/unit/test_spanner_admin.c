@@ -392,6 +392,56 @@ static void test_multi_region_keys(void **state)
 #undef KEY
 }
 
+static enum em_code change_quorum(struct fixture *f, const char *json, bool apply,
+                                  struct em_status *st)
+{
+    cJSON *request = cJSON_Parse(json), *out = NULL;
+    assert_non_null(request);
+    enum em_code rc =
+        apply ? sp_database_change_quorum(f->admin, INST "/databases/qdb", request, NOW, &out, st)
+              : sp_database_change_quorum_check(f->admin, INST "/databases/qdb", request, st);
+    cJSON_Delete(request);
+    cJSON_Delete(out);
+    return rc;
+}
+
+static void test_change_quorum(void **state)
+{
+    struct fixture *f = *state;
+    struct em_status st = {0};
+    make_instance(f, "dual-region-india1");
+    assert_int_equal(create_database(f, "{\"createStatement\":\"CREATE DATABASE `qdb`\"}", &st),
+                     EM_OK);
+    static const struct {
+        const char *json;
+        enum em_code code;
+    } cases[] = {
+        {"{\"quorumType\":{\"singleRegion\":{\"servingLocation\":\"asia-south2\"}}}", EM_OK},
+        {"{\"quorumType\":{\"dualRegion\":{}}}", EM_OK},
+        {"{\"quorumType\":{\"singleRegion\":{\"servingLocation\":\"us-east1\"}}}",
+         EM_INVALID_ARGUMENT},
+        {"{\"quorumType\":{\"singleRegion\":{}}}", EM_INVALID_ARGUMENT},
+        {"{\"quorumType\":{\"singleRegion\":{\"servingLocation\":\"asia-south1\"},"
+         "\"dualRegion\":{}}}",
+         EM_INVALID_ARGUMENT},
+        {"{}", EM_INVALID_ARGUMENT},
+        {"{\"quorumType\":{\"dualRegion\":{}},\"etag\":\"stale\"}", EM_ABORTED},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (change_quorum(f, cases[i].json, false, &st) != cases[i].code)
+            fail_msg("case %zu: %d, expected %d: %s", i, st.code, cases[i].code, st.message);
+    assert_int_equal(change_quorum(f, cases[0].json, true, &st), EM_OK);
+    cJSON *db = NULL;
+    assert_int_equal(sp_database_get(f->admin, INST "/databases/qdb", &db, &st), EM_OK);
+    const cJSON *info = cJSON_GetObjectItem(db, "quorumInfo");
+    assert_string_equal(em_json_string(info, "initiator"), "USER");
+    char check[160];
+    snprintf(check, sizeof(check), "{\"quorumType\":{\"dualRegion\":{}},\"etag\":\"%s\"}",
+             em_json_string(info, "etag"));
+    cJSON_Delete(db);
+    assert_int_equal(change_quorum(f, check, false, &st), EM_OK); /* the current etag */
+}
+
 static void test_delete_and_reopen(void **state)
 {
     struct fixture *f = *state;
@@ -529,6 +579,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_update_ddl_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_location, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multi_region_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_quorum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drop_protection, setup, teardown),
     };
