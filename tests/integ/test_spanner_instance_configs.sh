@@ -209,9 +209,8 @@ if (( HAVE_GCLOUD )); then
     gcloud spanner instance-configs update custom-east --display-name="East renamed" \
         --update-labels=team=data >/dev/null 2>"$TEST_TMP/err"
     expect_eq 0 $? "instance-configs update $(cat "$TEST_TMP/err")"
-    expect_eq "East renamed team=data" \
-        "$(gcloud spanner instance-configs describe custom-east --format='value(displayName,labels)' | tr '\t' ' ')" \
-        "the update is seen"
+    api GET "$CONFIGS/custom-east"
+    expect_json '"\(.displayName) \(.labels.team)"' "East renamed data"
     expect_contains "$(gcloud spanner instance-configs list --format='value(name)')" "custom-east2" \
         "instance-configs list shows user-managed configs"
     ops=$(gcloud spanner operations list --instance-config=custom-east --format='value(name)')
@@ -221,7 +220,7 @@ if (( HAVE_GCLOUD )); then
     expect_eq 0 $? "instances create on a user-managed config $(cat "$TEST_TMP/err")"
     out=$(gcloud spanner instance-configs delete custom-east --quiet 2>&1)
     expect_contains "$out" "FAILED_PRECONDITION" "instance-configs delete while in use"
-    gcloud spanner instances delete east-inst --quiet >/dev/null 2>&1
+    api DELETE "$SPANNER_URL/v1/$P/instances/east-inst"
     gcloud spanner instance-configs delete custom-east2 --quiet >/dev/null 2>"$TEST_TMP/err"
     expect_eq 0 $? "instance-configs delete $(cat "$TEST_TMP/err")"
     api GET "$CONFIGS/custom-east2"

@@ -132,9 +132,9 @@ expect_eq "1,2" "$(sql secure "SELECT K FROM T ORDER BY K" | paste -sd,)" "enabl
 
 if (( HAVE_GCLOUD )); then
     section "gcloud: instances move to a user-managed config"
-    gcloud spanner instance-configs create custom-west --clone-config=regional-us-central1 \
-        --add-replicas=location=us-west1,type=READ_ONLY --display-name="West reads" >/dev/null 2>"$TEST_TMP/err"
-    expect_eq 0 $? "instance-configs create $(cat "$TEST_TMP/err")"
+    api POST "$SPANNER_URL/v1/$P/instanceConfigs" "{\"instanceConfigId\":\"custom-west\",\"instanceConfig\":{\"baseConfig\":\"$P/instanceConfigs/regional-us-central1\",\"displayName\":\"West reads\",\"replicas\":[{\"location\":\"us-central1\",\"type\":\"READ_WRITE\"},{\"location\":\"us-central1\",\"type\":\"READ_WRITE\"},{\"location\":\"us-central1\",\"type\":\"READ_WRITE\"},{\"location\":\"us-west1\",\"type\":\"READ_ONLY\"}]}}"
+    expect_status 200
+    wait_op "$(jq -r .name <<<"$BODY")"
     out=$(gcloud spanner instances move mv --target-config=custom-west --quiet 2>&1)
     expect_contains "$out" "uses customer-managed encryption" "gcloud prints the refusal"
     out=$(gcloud spanner instances move mv --target-config=custom-west --quiet \
@@ -143,9 +143,8 @@ if (( HAVE_GCLOUD )); then
     wait_for 10 "the move" bash -c "[[ \$(curl -s '$INST' | jq -r .config) == '$P/instanceConfigs/custom-west' ]]"
     expect_eq "$P/instanceConfigs/custom-west" "$(gcloud spanner instances describe mv --format='value(config)')" \
         "instances describe: the new config"
-    expect_eq "$(key us-central1)/cryptoKeyVersions/1" \
-        "$(gcloud spanner databases describe secure --instance=mv --format='value(encryptionInfo[0].kmsKeyVersion)')" \
-        "the database under its key in the config's leader region"
+    api GET "$INST/databases/secure"
+    expect_json '.encryptionInfo[0].kmsKeyVersion' "$(key us-central1)/cryptoKeyVersions/1" # the leader region's
     expect_contains "$(gcloud spanner operations list --instance=mv --type=INSTANCE --format='value(metadata.@type)')" \
         "MoveInstanceMetadata" "operations list shows the moves"
     expect_eq "1,2" "$(sql secure "SELECT K FROM T ORDER BY K" | paste -sd,)" "the rows after the second move"

@@ -147,9 +147,8 @@ if (( HAVE_GCLOUD )); then
     gcloud spanner instance-partitions update gp --instance=ent --description="Gcloud renamed" \
         --processing-units=500 >/dev/null 2>"$TEST_TMP/err"
     expect_eq 0 $? "instance-partitions update $(cat "$TEST_TMP/err")"
-    expect_eq "Gcloud renamed 500" \
-        "$(gcloud spanner instance-partitions describe gp --instance=ent --format='value(displayName,processingUnits)' | tr '\t' ' ')" \
-        "the update is seen"
+    api GET "$PARTS/gp"
+    expect_json '"\(.displayName) \(.processingUnits)"' "Gcloud renamed 500"
     out=$(gcloud spanner instance-partitions create gp2 --instance=std --config=regional-us-east4 \
         --description="Std part" --nodes=1 2>&1)
     expect_contains "$out" "ENTERPRISE_PLUS" "gcloud prints the edition refusal"
