@@ -13,6 +13,7 @@
 #include "em_store.h"
 #include "spanner_admin.h"
 #include "spanner_errors.h"
+#include "spanner_json.h"
 #include "spanner_store.h"
 
 #include <stdio.h>
@@ -427,15 +428,8 @@ enum em_code sp_instance_config_ready(struct sp_admin *admin, const char *name, 
     *st = (struct em_status){0}; /* the flow below reads st->code */
     struct em_store *store = sp_admin_store(admin);
     sp_admin_lock(admin);
-    if (!load_user_config(store, name, out, st)) {
-        const char *state = em_json_string(*out, "state");
-        if (cJSON_GetObjectItem(*out, "reconciling") || !state || strcmp(state, "READY") != 0) {
-            cJSON_DeleteItemFromObject(*out, "reconciling");
-            cJSON_DeleteItemFromObject(*out, "state");
-            cJSON_AddStringToObject(*out, "state", "READY");
-            save(store, *out, true, st);
-        }
-    }
+    if (!load_user_config(store, name, out, st) && sp_json_mark_ready(*out))
+        save(store, *out, true, st);
     sp_admin_unlock(admin);
     if (st->code) {
         cJSON_Delete(*out);

@@ -12,6 +12,7 @@
 #include "spanner_admin.h"
 #include "spanner_errors.h"
 #include "spanner_instance_configs.h"
+#include "spanner_json.h"
 #include "spanner_store.h"
 
 #include <stdio.h>
@@ -185,14 +186,8 @@ enum em_code sp_partition_ready(struct sp_admin *admin, const char *name, cJSON 
     *st = (struct em_status){0}; /* the flow below reads st->code */
     struct em_store *store = sp_admin_store(admin);
     sp_admin_lock(admin);
-    if (!load(store, name, out, st)) {
-        const char *state = em_json_string(*out, "state");
-        if (!state || strcmp(state, "READY") != 0) {
-            cJSON_DeleteItemFromObject(*out, "state");
-            cJSON_AddStringToObject(*out, "state", "READY");
-            save(store, *out, true, st);
-        }
-    }
+    if (!load(store, name, out, st) && sp_json_mark_ready(*out))
+        save(store, *out, true, st);
     sp_admin_unlock(admin);
     if (st->code) {
         cJSON_Delete(*out);

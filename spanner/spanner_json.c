@@ -6,6 +6,8 @@
 
 #include "em_json.h"
 
+#include <string.h>
+
 static const struct em_enum_value state_values[] = {
     {"STATE_UNSPECIFIED", 0}, {"CREATING", 1}, {"READY", 2}, {NULL}};
 static const struct em_enum instance_state_enum = {
@@ -399,6 +401,17 @@ cJSON *sp_json_backup_metadata(const char *backup, const char *source_field, con
     cJSON *progress = cJSON_AddObjectToObject(md, "progress");
     em_json_add_time(progress, "startTime", now);
     return md;
+}
+
+bool sp_json_mark_ready(cJSON *resource)
+{
+    const char *state = em_json_string(resource, "state");
+    if (!cJSON_GetObjectItem(resource, "reconciling") && state && strcmp(state, "READY") == 0)
+        return false;
+    cJSON_DeleteItemFromObject(resource, "reconciling");
+    cJSON_DeleteItemFromObject(resource, "state");
+    cJSON_AddStringToObject(resource, "state", "READY");
+    return true;
 }
 
 cJSON *sp_json_instance_metadata(cJSON *instance)

@@ -8,8 +8,14 @@
 
 #include "em_schema.h"
 
+#include <stdbool.h>
+
 #include <cjson/cJSON.h>
 #include <stdint.h>
+
+/* A resource a create or update operation ends: state READY, no longer reconciling;
+ * false when it was so already. */
+bool sp_json_mark_ready(cJSON *resource);
 
 extern const struct em_message sp_create_instance_config_schema;
 extern const struct em_message sp_update_instance_config_schema;
