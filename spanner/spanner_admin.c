@@ -1425,6 +1425,13 @@ static const cJSON *move_config_of(const cJSON *configs, const char *id)
 static enum em_code check_move_configs(const cJSON *configs, const cJSON *databases,
                                        const char *instance, struct em_status *st)
 {
+    /* more entries than databases cannot name each once: refused before the pairs are
+     * compared */
+    if (cJSON_GetArraySize(configs) > cJSON_GetArraySize(databases))
+        return EM_FAIL(st, EM_INVALID_ARGUMENT,
+                       "target_database_move_configs holds %d entries, but instance %.300s has "
+                       "%d databases: each entry names one of them, once.",
+                       cJSON_GetArraySize(configs), instance, cJSON_GetArraySize(databases));
     const cJSON *c;
     cJSON_ArrayForEach(c, configs)
     {
