@@ -324,7 +324,7 @@ static void test_move(void **state)
              "\"encryptionConfig\":{\"kmsKeyNames\":[\"" PARENT "/locations/nam3/keyRings/r/"
              "cryptoKeys/k\"]}},{\"databaseId\":\"secure\"}]}",
              nam3);
-    assert_int_equal(move(f, json, true, &st), EM_INVALID_ARGUMENT); /* named twice */
+    assert_int_equal(move(f, json, true, &st), EM_INVALID_ARGUMENT);      /* named twice */
     assert_non_null(strstr(st.message, "holds 2 entries, but instance")); /* one database */
     snprintf(json, sizeof(json),
              "%s,\"targetDatabaseMoveConfigs\":[{\"databaseId\":\"secure\","
