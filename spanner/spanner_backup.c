@@ -924,14 +924,13 @@ static cJSON *database_encryption(const char *key)
     return config;
 }
 
-static cJSON *restore_metadata(const char *database, const cJSON *info, int64_t now)
+/* RestoreDatabaseMetadata; the operation adds its progress (em_op_type.progress_field). */
+static cJSON *restore_metadata(const char *database, const cJSON *info)
 {
     cJSON *md = cJSON_CreateObject();
     cJSON_AddStringToObject(md, "name", database);
     cJSON_AddStringToObject(md, "sourceType", "BACKUP");
     cJSON_AddItemToObject(md, "backupInfo", cJSON_Duplicate(info, true));
-    cJSON *progress = cJSON_AddObjectToObject(md, "progress");
-    em_json_add_time(progress, "startTime", now);
     return md;
 }
 
@@ -999,7 +998,7 @@ enum em_code sp_backup_restore(struct sp_backups *backups, const char *instance,
     pthread_mutex_unlock(&backups->lock);
     cJSON_Delete(restore_info);
     if (!st->code)
-        *metadata = restore_metadata(name, info, now);
+        *metadata = restore_metadata(name, info);
 out:
     cJSON_Delete(encryption);
     cJSON_Delete(info);

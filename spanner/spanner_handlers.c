@@ -234,15 +234,13 @@ enum em_code sp_get_instance_config(struct em_call *call)
 }
 
 /* The metadata of a config's create or update operation: the config as it will be (type:
- * its "@type", or NULL for the operations module to set). */
-static cJSON *config_metadata(const cJSON *config, const char *type, int64_t now)
+ * its "@type", or NULL for the operations module to set; the module adds the progress). */
+static cJSON *config_metadata(const cJSON *config, const char *type)
 {
     cJSON *md = cJSON_CreateObject();
     if (type)
         cJSON_AddStringToObject(md, "@type", type);
     cJSON_AddItemToObject(md, "instanceConfig", cJSON_Duplicate(config, true));
-    cJSON *progress = cJSON_AddObjectToObject(md, "progress");
-    em_json_add_time(progress, "startTime", now);
     return md;
 }
 
@@ -252,8 +250,9 @@ static enum em_code reply_validated(struct em_call *call, const char *kind, cJSO
 {
     char type[160];
     snprintf(type, sizeof(type), SP_INSTANCE_TYPE "%sMetadata", kind);
-    cJSON *op = cJSON_CreateObject();
-    cJSON_AddItemToObject(op, "metadata", config_metadata(config, type, em_clock_now()));
+    cJSON *op = cJSON_CreateObject(), *metadata = config_metadata(config, type);
+    em_json_add_time(cJSON_AddObjectToObject(metadata, "progress"), "startTime", em_clock_now());
+    cJSON_AddItemToObject(op, "metadata", metadata);
     cJSON_AddBoolToObject(op, "done", true);
     cJSON_AddStringToObject(config, "@type", SP_INSTANCE_TYPE "InstanceConfig");
     cJSON_AddItemToObject(op, "response", config);
@@ -266,7 +265,7 @@ static enum em_code config_operation(struct em_call *call, const char *kind, cJS
     if (cJSON_IsTrue(cJSON_GetObjectItem(call->body, "validateOnly")))
         return reply_validated(call, kind, config);
     const char *name = em_json_string(config, "name");
-    cJSON *metadata = config_metadata(config, NULL, em_clock_now());
+    cJSON *metadata = config_metadata(config, NULL);
     enum em_code rc = start_operation(call, name, NULL, kind, metadata, work_request(name));
     cJSON_Delete(config);
     return rc;
@@ -722,7 +721,7 @@ enum em_code sp_create_backup(struct em_call *call)
         return rc;
     snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", name);
     cJSON *metadata =
-        sp_json_backup_metadata(name, "database", em_json_string(call->body, "database"), now);
+        sp_json_backup_metadata(name, "database", em_json_string(call->body, "database"));
     return start_operation(call, name, NULL, "CreateBackup", metadata, work_request(name));
 }
 
@@ -736,8 +735,8 @@ enum em_code sp_copy_backup(struct em_call *call)
                        &call->status))
         return call->status.code;
     snprintf(call->audit_resource, sizeof(call->audit_resource), "%s", name);
-    cJSON *metadata = sp_json_backup_metadata(name, "sourceBackup",
-                                              em_json_string(call->body, "sourceBackup"), now);
+    cJSON *metadata =
+        sp_json_backup_metadata(name, "sourceBackup", em_json_string(call->body, "sourceBackup"));
     return start_operation(call, name, NULL, "CopyBackup", metadata, work_request(name));
 }
 
@@ -855,7 +854,7 @@ static void run_backup_schedule(struct em_service *svc, const cJSON *due, int64_
                                            cJSON_GetObjectItem(due, "encryptionConfig"),
                                            version_time, retention, now, name, &st)) {
         cJSON *op = NULL;
-        cJSON *metadata = sp_json_backup_metadata(name, "database", database, now);
+        cJSON *metadata = sp_json_backup_metadata(name, "database", database);
         if (em_op_start(svc->operations, name, NULL, "CreateBackup", metadata, work_request(name),
                         now, &op, &st))
             em_warn("spanner: backup schedule %s: starting the operation of %s: %s", schedule, name,

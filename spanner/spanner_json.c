@@ -392,14 +392,11 @@ static const struct em_field list_backup_schedules_fields[] = {
 const struct em_message sp_list_backup_schedules_reply = {
     "google.spanner.admin.database.v1.ListBackupSchedulesResponse", list_backup_schedules_fields};
 
-cJSON *sp_json_backup_metadata(const char *backup, const char *source_field, const char *source,
-                               int64_t now)
+cJSON *sp_json_backup_metadata(const char *backup, const char *source_field, const char *source)
 {
     cJSON *md = cJSON_CreateObject();
     cJSON_AddStringToObject(md, "name", backup);
     cJSON_AddStringToObject(md, source_field, source);
-    cJSON *progress = cJSON_AddObjectToObject(md, "progress");
-    em_json_add_time(progress, "startTime", now);
     return md;
 }
 

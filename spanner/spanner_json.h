@@ -45,9 +45,9 @@ extern const struct em_message sp_list_backups_reply;
 /* Operation metadata. Each takes ownership of resource. */
 cJSON *sp_json_instance_metadata(cJSON *instance);
 cJSON *sp_json_create_database_metadata(const char *database);
-/* CreateBackupMetadata (source_field "database") and CopyBackupMetadata ("sourceBackup"). */
-cJSON *sp_json_backup_metadata(const char *backup, const char *source_field, const char *source,
-                               int64_t now);
+/* CreateBackupMetadata (source_field "database") and CopyBackupMetadata ("sourceBackup");
+ * the operation adds its progress (em_op_type.progress_field). */
+cJSON *sp_json_backup_metadata(const char *backup, const char *source_field, const char *source);
 /* UpdateDatabaseMetadata: the request, and its progress (done when accepted). */
 cJSON *sp_json_update_database_metadata(const cJSON *database, const char *update_mask,
                                         int64_t now);
